@@ -1,0 +1,1 @@
+"""The ``pmip6`` subcommands, one module each; each exposes ``register(subparsers)``."""

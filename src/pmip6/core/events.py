@@ -1,0 +1,133 @@
+"""What the engines return: messages to send and events that happened (aioquic's events.py style).
+
+Every engine call returns an :class:`Outcome`. The runtime sends ``sends`` and hands ``events`` to the
+data plane, the metrics, the logs and the state store; the engine itself never does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
+
+from pmip6.wire.messages import MobilityMessage
+
+Address = IPv4Address | IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A signaling endpoint: IPv4 address + UDP port (RFC 5844 transport) or IPv6 address (port None, raw MH)."""
+
+    address: Address
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    """Send ``message`` to ``destination``; ``source`` is the local address it must leave from, if it matters
+    (a PBA's source is the PBU's destination, RFC 5213 section 5.3.6)."""
+
+    message: MobilityMessage
+    destination: Peer
+    source: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelSession:
+    """Everything the data plane needs to forward one mobility session (RFC 5845 sections 4.1 and 5.1).
+
+    At the LMA ``peer`` is the MAG (Proxy-CoA or IPv4-Proxy-CoA); at the MAG it is the LMA (LMAA or
+    IPv4-LMAA). ``local`` is this node's own tunnel endpoint. The downlink key is chosen by the MAG and put
+    in LMA->MAG packets; the uplink key is chosen by the LMA and put in MAG->LMA packets. ``gre`` with both
+    keys None is GRE-encapsulation-mode-only. ``tlv`` is the UDP TLV-header format flag.
+    """
+
+    mn_id: bytes
+    peer: Peer
+    local: Address
+    tenant: str | None = None
+    ipv4_home_address: IPv4Address | None = None
+    home_network_prefixes: tuple[IPv6Network, ...] = ()
+    gre: bool = False
+    downlink_key: int | None = None
+    uplink_key: int | None = None
+    tlv: bool = False
+    access_interface: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BindingEstablished:
+    """A new mobility session is registered (LMA: BCE created; MAG: BUL entry accepted)."""
+
+    session: TunnelSession
+
+
+@dataclass(frozen=True, slots=True)
+class BindingUpdated:
+    """An existing session changed or was refreshed: re-registration or handoff (new peer, keys or format)."""
+
+    session: TunnelSession
+    previous: TunnelSession
+
+
+@dataclass(frozen=True, slots=True)
+class BindingDeregistered:
+    """De-registration accepted. Forwarding stops now; at the LMA the BCE (and its keys) drains until removed."""
+
+    session: TunnelSession
+
+
+@dataclass(frozen=True, slots=True)
+class BindingRemoved:
+    """The entry is gone and its GRE keys are free again. ``reason``: "expired", "deregistered", "handoff", ..."""
+
+    session: TunnelSession
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationRejected:
+    """A PBU was rejected with ``status`` (LMA: the PBA it sent; MAG: the PBA it received)."""
+
+    mn_id: bytes
+    status: int
+    peer: Peer
+
+
+@dataclass(frozen=True, slots=True)
+class MessageIgnored:
+    """A message was silently discarded as the spec requires; ``reason`` says which rule."""
+
+    reason: str
+    peer: Peer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """Something an operator should look at (e.g. RFC 5845 section 4.2: GRE required but not supported here)."""
+
+    text: str
+    mn_id: bytes | None = None
+
+
+Event = (
+    BindingEstablished
+    | BindingUpdated
+    | BindingDeregistered
+    | BindingRemoved
+    | RegistrationRejected
+    | MessageIgnored
+    | Alarm
+)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one engine call."""
+
+    sends: list[SendMessage] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def extend(self, other: Outcome) -> None:
+        self.sends.extend(other.sends)
+        self.events.extend(other.events)

@@ -1,0 +1,1 @@
+"""Forwarding by GRE key: pure tables plus one thin I/O pump."""

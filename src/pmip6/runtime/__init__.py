@@ -1,0 +1,1 @@
+"""asyncio glue: sockets, timers, control API, config, metrics, persistence."""

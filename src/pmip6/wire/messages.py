@@ -1,0 +1,89 @@
+"""Typed Mobility Header messages (RFC 6275 section 6.1, RFC 5213 section 8, RFC 5845 sections 6.2-6.3).
+
+A Proxy Binding Update is a Binding Update (MH type 5) with the P flag; the class decodes every
+type-5 message, and ``flags`` tells whether P is set (pre-IANA peers leave it clear).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import ClassVar, TypeVar
+
+from pmip6.wire.numbers import BAFlags, BUFlags, MHType
+from pmip6.wire.options import MobilityOption
+
+LIFETIME_UNIT_SECONDS = 4
+"""Lifetime fields count units of 4 seconds (RFC 6275 section 6.1.7)."""
+
+_O = TypeVar("_O")
+
+
+class _CarriesOptions:
+    """Option look-up shared by the messages that carry mobility options."""
+
+    __slots__ = ()
+    options: tuple[MobilityOption, ...]
+
+    def option(self, option_class: type[_O]) -> _O | None:
+        """The first option of that class, or None."""
+        for candidate in self.options:
+            if type(candidate) is option_class:
+                return candidate  # type: ignore[return-value]
+        return None
+
+    def options_of(self, option_class: type[_O]) -> list[_O]:
+        """Every option of that class, in message order (HNP and Vendor-Specific may repeat)."""
+        return [candidate for candidate in self.options if type(candidate) is option_class]  # type: ignore[misc]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyBindingUpdate(_CarriesOptions):
+    """(Proxy) Binding Update, MH type 5. ``lifetime`` is in raw 4-second units; 0 = de-registration."""
+
+    sequence: int
+    flags: BUFlags = BUFlags.A | BUFlags.P
+    lifetime: int = 0
+    options: tuple[MobilityOption, ...] = ()
+    mh_type: ClassVar[MHType] = MHType.BINDING_UPDATE
+
+    @property
+    def lifetime_seconds(self) -> int:
+        return self.lifetime * LIFETIME_UNIT_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyBindingAcknowledgement(_CarriesOptions):
+    """(Proxy) Binding Acknowledgement, MH type 6. ``status`` below 128 means accepted."""
+
+    status: int
+    sequence: int
+    flags: BAFlags = BAFlags.P
+    lifetime: int = 0
+    options: tuple[MobilityOption, ...] = ()
+    mh_type: ClassVar[MHType] = MHType.BINDING_ACKNOWLEDGEMENT
+
+    @property
+    def lifetime_seconds(self) -> int:
+        return self.lifetime * LIFETIME_UNIT_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class BindingError(_CarriesOptions):
+    """Binding Error, MH type 7 (RFC 6275 section 6.1.9); status 2 answers an unrecognized MH type."""
+
+    status: int
+    home_address: IPv6Address = IPv6Address(0)
+    options: tuple[MobilityOption, ...] = ()
+    mh_type: ClassVar[MHType] = MHType.BINDING_ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A Mobility Header of a type pmip6 does not process; ``data`` is everything after the checksum."""
+
+    mh_type: int
+    data: bytes
+
+
+MobilityMessage = ProxyBindingUpdate | ProxyBindingAcknowledgement | BindingError | UnknownMessage

@@ -1,0 +1,184 @@
+"""Typed mobility options (RFC 6275 section 6.2 and the PMIPv6 extensions).
+
+One frozen dataclass per option type. Reserved fields are not represented: senders write zero and
+receivers ignore them (RFC 5845 section 6.1, RFC 5213 section 8), so ``decode(encode(o)) == o``.
+Pad1/PadN are not represented either: the encoder inserts them for alignment, the decoder skips them.
+An option type pmip6 does not model decodes as :class:`UnknownOption` (RFC 6275 section 6.2.1:
+receivers skip unknown options).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+from typing import ClassVar
+
+from pmip6.wire.numbers import OptionType
+
+_FRACTIONS_PER_SECOND = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class MNIdentifierOption:
+    """MN Identifier, RFC 4283 section 3. ``identifier`` is the NAI's octets; may be empty (RFC 5213 5.3.6)."""
+
+    identifier: bytes
+    subtype: int = 1
+    option_type: ClassVar[OptionType] = OptionType.MN_IDENTIFIER
+
+
+@dataclass(frozen=True, slots=True)
+class VendorSpecificOption:
+    """Vendor-Specific option (type 19, RFC 5094), carried opaque: the octets after the Length byte."""
+
+    data: bytes
+    option_type: ClassVar[OptionType] = OptionType.VENDOR_SPECIFIC
+
+
+@dataclass(frozen=True, slots=True)
+class HomeNetworkPrefixOption:
+    """Home Network Prefix, RFC 5213 section 8.3; alignment 8n+4. ``::/0`` (ALL_ZERO) asks the LMA to assign."""
+
+    prefix: IPv6Address
+    prefix_length: int
+    option_type: ClassVar[OptionType] = OptionType.HOME_NETWORK_PREFIX
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffIndicatorOption:
+    """Handoff Indicator, RFC 5213 section 8.4. ``value`` is a :class:`HandoffIndicator` number."""
+
+    value: int
+    option_type: ClassVar[OptionType] = OptionType.HANDOFF_INDICATOR
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTechnologyTypeOption:
+    """Access Technology Type, RFC 5213 section 8.5. ``value`` is an :class:`AccessTechnologyType` number."""
+
+    value: int
+    option_type: ClassVar[OptionType] = OptionType.ACCESS_TECHNOLOGY_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class MNLinkLayerIdentifierOption:
+    """Mobile Node Link-layer Identifier, RFC 5213 section 8.6."""
+
+    identifier: bytes
+    option_type: ClassVar[OptionType] = OptionType.MN_LINK_LAYER_IDENTIFIER
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLocalAddressOption:
+    """Link-local Address, RFC 5213 section 8.7; alignment 8n+6. ``::`` (ALL_ZERO) queries the LMA."""
+
+    address: IPv6Address
+    option_type: ClassVar[OptionType] = OptionType.LINK_LOCAL_ADDRESS
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampOption:
+    """Timestamp, RFC 5213 section 8.8; alignment 8n+2.
+
+    48-bit seconds since 1970-01-01 UTC followed by 16-bit 1/65536 fractions (not the NTP format).
+    """
+
+    seconds: int
+    fraction: int = 0
+    option_type: ClassVar[OptionType] = OptionType.TIMESTAMP
+
+    @classmethod
+    def from_time(cls, unix_time: float) -> TimestampOption:
+        ticks = int(unix_time * _FRACTIONS_PER_SECOND)
+        return cls(seconds=ticks >> 16, fraction=ticks & 0xFFFF)
+
+    def to_time(self) -> float:
+        return self.seconds + self.fraction / _FRACTIONS_PER_SECOND
+
+    @property
+    def ticks(self) -> int:
+        """The 64-bit value as one integer (1/65536 s units), for ordering."""
+        return (self.seconds << 16) | self.fraction
+
+
+@dataclass(frozen=True, slots=True)
+class NATDetectionOption:
+    """NAT Detection, RFC 5555 section 3.2.2; alignment 4n. ``force_udp`` is the F flag."""
+
+    force_udp: bool
+    refresh_time: int
+    option_type: ClassVar[OptionType] = OptionType.NAT_DETECTION
+
+
+@dataclass(frozen=True, slots=True)
+class GREKeyOption:
+    """GRE Key option, RFC 5845 section 6.1; alignment 4n.
+
+    ``key`` is None for "GRE encapsulation mode only" (Length 2); otherwise the 32-bit GRE Key
+    Identifier (Length 6): the downlink key in a PBU, the uplink key in a PBA.
+    """
+
+    key: int | None = None
+    option_type: ClassVar[OptionType] = OptionType.GRE_KEY
+
+
+@dataclass(frozen=True, slots=True)
+class IPv4HomeAddressRequestOption:
+    """IPv4 Home Address Request, RFC 5844 section 3.3.1; alignment 4n. ``0.0.0.0`` asks the LMA to allocate."""
+
+    address: IPv4Address
+    prefix_length: int = 0
+    option_type: ClassVar[OptionType] = OptionType.IPV4_HOME_ADDRESS_REQUEST
+
+
+@dataclass(frozen=True, slots=True)
+class IPv4HomeAddressReplyOption:
+    """IPv4 Home Address Reply, RFC 5844 section 3.3.2; alignment 4n."""
+
+    status: int
+    address: IPv4Address
+    prefix_length: int = 0
+    option_type: ClassVar[OptionType] = OptionType.IPV4_HOME_ADDRESS_REPLY
+
+
+@dataclass(frozen=True, slots=True)
+class IPv4DefaultRouterAddressOption:
+    """IPv4 Default-Router Address, RFC 5844 section 3.3.3; alignment 4n."""
+
+    address: IPv4Address
+    option_type: ClassVar[OptionType] = OptionType.IPV4_DEFAULT_ROUTER_ADDRESS
+
+
+@dataclass(frozen=True, slots=True)
+class IPv4DHCPSupportModeOption:
+    """IPv4 DHCP Support Mode, RFC 5844 section 3.3.4. ``dhcp_server`` is the S flag (False = relay)."""
+
+    dhcp_server: bool
+    option_type: ClassVar[OptionType] = OptionType.IPV4_DHCP_SUPPORT_MODE
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownOption:
+    """Any option type pmip6 does not model: kept as (type, body octets), never an error."""
+
+    type: int
+    data: bytes
+
+
+MobilityOption = (
+    MNIdentifierOption
+    | VendorSpecificOption
+    | HomeNetworkPrefixOption
+    | HandoffIndicatorOption
+    | AccessTechnologyTypeOption
+    | MNLinkLayerIdentifierOption
+    | LinkLocalAddressOption
+    | TimestampOption
+    | NATDetectionOption
+    | GREKeyOption
+    | IPv4HomeAddressRequestOption
+    | IPv4HomeAddressReplyOption
+    | IPv4DefaultRouterAddressOption
+    | IPv4DHCPSupportModeOption
+    | UnknownOption
+)
