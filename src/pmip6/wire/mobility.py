@@ -1,0 +1,199 @@
+"""The Mobility Header <-> typed messages (RFC 6275 sections 6.1.1, 6.1.7-6.1.9; RFC 5213 sections 8.1-8.2;
+RFC 5845 sections 6.2-6.3).
+
+Layout (offsets from the MH start): Payload Proto (MUST be 59), Header Len (length in 8-octet units,
+not counting the first 8), MH Type, Reserved, Checksum, then the message data. The checksum covers the
+IPv6 pseudo-header with next header 135 (RFC 6275 section 6.1.1); over IPv4/UDP transport it MUST be
+zero and ignored (RFC 5844 sections 4.1.3.2, 4.2.2.1), which is what :func:`encode_message` writes when
+no addresses are given. Reserved fields and flag bits are written as zero and ignored on receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import IPv6Address
+from struct import Struct
+from struct import error as StructError
+
+from pmip6.wire.errors import DecodeError
+from pmip6.wire.messages import (
+    BindingError,
+    MobilityMessage,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+    UnknownMessage,
+)
+from pmip6.wire.numbers import BAFlags, BUFlags, IPProto, MHType
+from pmip6.wire.option_codec import MH_ALIGNMENT, decode_options, encode_options
+
+MH_HEADER_LENGTH = 6
+"""Payload Proto, Header Len, MH Type, Reserved, Checksum: the message data starts at this offset."""
+MAX_MH_LENGTH = (255 + 1) * MH_ALIGNMENT
+"""The longest Mobility Header the one-octet Header Len field can describe."""
+
+_PAYLOAD_PROTO = IPProto.NONE.value
+_CHECKSUM_OFFSET = 4
+_BU_DEFINED_FLAGS = sum(flag.value for flag in BUFlags)
+_BA_DEFINED_FLAGS = sum(flag.value for flag in BAFlags)
+_BU_FLAGS = {bits: BUFlags(bits) for bits in range(_BU_DEFINED_FLAGS + 1) if not bits & ~_BU_DEFINED_FLAGS}
+_BA_FLAGS = {bits: BAFlags(bits) for bits in range(_BA_DEFINED_FLAGS + 1) if not bits & ~_BA_DEFINED_FLAGS}
+"""Every combination of the defined flags, built once: decoding looks the flags up instead of
+constructing an IntFlag per message."""
+
+_MH_HEADER = Struct("!BBBBH")
+_BU_FIXED = Struct("!HHH")  # Sequence #, flags, Lifetime
+_BA_FIXED = Struct("!BBHH")  # Status, flags, Sequence #, Lifetime
+_BE_FIXED = Struct("!BB16s")  # Status, Reserved, Home Address
+_BU_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BU_FIXED.size
+_BA_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BA_FIXED.size
+_BE_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BE_FIXED.size
+_PSEUDO_LENGTH = Struct("!I")
+_PSEUDO_NEXT_HEADER = bytes(3) + bytes((IPProto.MOBILITY,))
+_ONES_COMPLEMENT_MODULUS = 0xFFFF
+
+
+# --- checksum (RFC 6275 section 6.1.1, RFC 8200 section 8.1) ---------------------------------------
+
+
+def _ones_complement_sum(mh: bytes, source: IPv6Address, destination: IPv6Address) -> int:
+    """The folded one's-complement sum of the IPv6 pseudo-header (next header 135) and ``mh``.
+
+    Summing 16-bit words with end-around carry is arithmetic modulo 0xFFFF, so one big-integer
+    remainder replaces the word loop of :mod:`pmip6.wire.checksum`. The pseudo-header is never all
+    zero, so a remainder of 0 stands for the folded sum 0xFFFF.
+    """
+    if len(mh) % 2:
+        mh += b"\x00"
+    pseudo = source.packed + destination.packed + _PSEUDO_LENGTH.pack(len(mh)) + _PSEUDO_NEXT_HEADER
+    return int.from_bytes(pseudo + mh, "big") % _ONES_COMPLEMENT_MODULUS or _ONES_COMPLEMENT_MODULUS
+
+
+def mh_checksum(data: bytes, source: IPv6Address, destination: IPv6Address) -> int:
+    """The checksum ``data`` (a whole MH) should carry, its Checksum field taken as 0."""
+    if len(data) < MH_HEADER_LENGTH:
+        raise DecodeError("checksum", _CHECKSUM_OFFSET, f"{len(data)} octets hold no Checksum field")
+    unchecked = data[:_CHECKSUM_OFFSET] + bytes(2) + data[MH_HEADER_LENGTH:]
+    return ~_ones_complement_sum(unchecked, source, destination) & 0xFFFF
+
+
+def verify_checksum(data: bytes, source: IPv6Address, destination: IPv6Address) -> bool:
+    """Whether the Checksum field of ``data`` (a whole MH) is right for that address pair."""
+    if len(data) < MH_HEADER_LENGTH:
+        return False
+    return _ones_complement_sum(bytes(data), source, destination) == _ONES_COMPLEMENT_MODULUS
+
+
+# --- encoding --------------------------------------------------------------------------------------
+
+
+def _encode_binding_update(message: ProxyBindingUpdate) -> bytes:
+    fixed = _BU_FIXED.pack(message.sequence, message.flags & _BU_DEFINED_FLAGS, message.lifetime)
+    return fixed + encode_options(message.options, _BU_OPTIONS_OFFSET)
+
+
+def _encode_binding_acknowledgement(message: ProxyBindingAcknowledgement) -> bytes:
+    fixed = _BA_FIXED.pack(message.status, message.flags & _BA_DEFINED_FLAGS, message.sequence, message.lifetime)
+    return fixed + encode_options(message.options, _BA_OPTIONS_OFFSET)
+
+
+def _encode_binding_error(message: BindingError) -> bytes:
+    fixed = _BE_FIXED.pack(message.status, 0, message.home_address.packed)
+    return fixed + encode_options(message.options, _BE_OPTIONS_OFFSET)
+
+
+def _encode_unknown(message: UnknownMessage) -> bytes:
+    if (MH_HEADER_LENGTH + len(message.data)) % MH_ALIGNMENT:
+        raise ValueError(f"MH type {message.mh_type}: {len(message.data)} data octets do not end on 8 octets")
+    return message.data
+
+
+_BODY_ENCODERS: dict[type, Callable[[MobilityMessage], bytes]] = {
+    ProxyBindingUpdate: _encode_binding_update,
+    ProxyBindingAcknowledgement: _encode_binding_acknowledgement,
+    BindingError: _encode_binding_error,
+    UnknownMessage: _encode_unknown,
+}  # type: ignore[dict-item]
+
+
+def encode_message(message: MobilityMessage, *, source: IPv6Address | None = None,
+                   destination: IPv6Address | None = None) -> bytes:
+    """The Mobility Header octets of ``message``.
+
+    With ``source`` and ``destination`` the Checksum covers the IPv6 pseudo-header (RFC 6275 section
+    6.1.1); without them it is 0, as RFC 5844 IPv4/UDP transport requires. Raises ValueError for a
+    value that does not fit its field.
+    """
+    try:
+        body = _BODY_ENCODERS[type(message)](message)
+        length = MH_HEADER_LENGTH + len(body)
+        if length > MAX_MH_LENGTH:
+            raise ValueError(f"{length} octets exceed the longest Mobility Header ({MAX_MH_LENGTH})")
+        header_len = length // MH_ALIGNMENT - 1
+        header = _MH_HEADER.pack(_PAYLOAD_PROTO, header_len, message.mh_type, 0, 0)
+        if source is not None and destination is not None:
+            checksum = ~_ones_complement_sum(header + body, source, destination) & 0xFFFF
+            header = _MH_HEADER.pack(_PAYLOAD_PROTO, header_len, message.mh_type, 0, checksum)
+        return header + body
+    except KeyError:
+        raise TypeError(f"not a mobility message: {message!r}") from None
+    except StructError as error:
+        raise ValueError(f"{type(message).__name__}: {error}") from error
+
+
+# --- decoding --------------------------------------------------------------------------------------
+
+
+def _decode_binding_update(data: bytes, length: int) -> ProxyBindingUpdate:
+    sequence, flags, lifetime = _BU_FIXED.unpack_from(data, MH_HEADER_LENGTH)
+    options = decode_options(data, _BU_OPTIONS_OFFSET, length)
+    return ProxyBindingUpdate(sequence, _BU_FLAGS[flags & _BU_DEFINED_FLAGS], lifetime, options)
+
+
+def _decode_binding_acknowledgement(data: bytes, length: int) -> ProxyBindingAcknowledgement:
+    status, flags, sequence, lifetime = _BA_FIXED.unpack_from(data, MH_HEADER_LENGTH)
+    options = decode_options(data, _BA_OPTIONS_OFFSET, length)
+    return ProxyBindingAcknowledgement(status, sequence, _BA_FLAGS[flags & _BA_DEFINED_FLAGS], lifetime, options)
+
+
+def _decode_binding_error(data: bytes, length: int) -> BindingError:
+    status, _reserved, home_address = _BE_FIXED.unpack_from(data, MH_HEADER_LENGTH)
+    options = decode_options(data, _BE_OPTIONS_OFFSET, length)
+    return BindingError(status, IPv6Address(home_address), options)
+
+
+_BODY_DECODERS: dict[int, tuple[Callable[[bytes, int], MobilityMessage], int, str]] = {
+    # MH type: (decoder, end of the fixed part, message name)
+    MHType.BINDING_UPDATE.value: (_decode_binding_update, _BU_OPTIONS_OFFSET, "Binding Update"),
+    MHType.BINDING_ACKNOWLEDGEMENT.value: (
+        _decode_binding_acknowledgement, _BA_OPTIONS_OFFSET, "Binding Acknowledgement"
+    ),
+    MHType.BINDING_ERROR.value: (_decode_binding_error, _BE_OPTIONS_OFFSET, "Binding Error"),
+}
+
+
+def decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage:
+    """The message in ``data``, which must be exactly one Mobility Header.
+
+    MH types other than 5, 6 and 7 come back as :class:`UnknownMessage`. The checksum is not checked
+    here (see :func:`verify_checksum`). Raises DecodeError, and nothing else, for malformed input.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    size = len(data)
+    if size < MH_ALIGNMENT:
+        raise DecodeError("length", size, f"{size} octets; a Mobility Header has at least {MH_ALIGNMENT}")
+    if data[0] != _PAYLOAD_PROTO:
+        raise DecodeError("payload_proto", 0, f"{data[0]}, must be {_PAYLOAD_PROTO} (no next header)")
+    length = (data[1] + 1) * MH_ALIGNMENT
+    if size != length:
+        if size < length:
+            raise DecodeError("header_len", 1, f"declares {length} octets but only {size} are present")
+        raise DecodeError("length", length, f"{size - length} octets follow the {length} that header_len declares")
+    mh_type = data[2]
+    entry = _BODY_DECODERS.get(mh_type)
+    if entry is None:
+        return UnknownMessage(mh_type, data[MH_HEADER_LENGTH:])
+    decoder, fixed_end, name = entry
+    if length < fixed_end:
+        raise DecodeError("header_len", 1, f"{length} octets cannot hold a {name} ({fixed_end} octets at least)")
+    return decoder(data, length)

@@ -1,0 +1,351 @@
+"""Mobility options <-> octets (RFC 6275 section 6.2; RFC 5213 section 8; RFC 5844 section 3.3;
+RFC 5845 section 6.1; RFC 5555 section 3.2.2; RFC 4283 section 3).
+
+Encoding inserts Pad1/PadN so that each option's Type octet meets its alignment requirement ``xn+y``
+counted from the start of the Mobility Header (RFC 6275 section 6.2), then pads the header to a
+multiple of 8 octets. Reserved fields are written as zero and ignored on receipt (GK-6.1-1).
+
+Decoding skips Pad1/PadN (a PadN body need not be zero), accepts any option at any offset (alignment
+is the sender's duty), checks each modelled option's Length exactly, and keeps unknown types as
+:class:`UnknownOption` (RFC 6275 section 6.2.1). Offsets in errors count from the Mobility Header start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address, IPv6Address
+from struct import Struct
+from struct import error as StructError
+
+from pmip6.wire.errors import DecodeError
+from pmip6.wire.numbers import OptionType
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4DefaultRouterAddressOption,
+    IPv4DHCPSupportModeOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+    LinkLocalAddressOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    MobilityOption,
+    NATDetectionOption,
+    TimestampOption,
+    UnknownOption,
+    VendorSpecificOption,
+)
+
+MH_ALIGNMENT = 8
+"""The Mobility Header length is a multiple of 8 octets (RFC 6275 section 6.1.1)."""
+MAX_OPTION_LENGTH = 255
+"""The largest value of an option's one-octet Length field."""
+
+_PAD1 = OptionType.PAD1.value
+_PADN = OptionType.PADN.value
+_NAT_FORCE_UDP = 0x8000
+"""F flag of the NAT Detection option, bytes 2-3 (RFC 5555 section 3.2.2)."""
+_DHCP_SERVER = 0x0001
+"""S flag of the IPv4 DHCP Support Mode option, bytes 2-3 (RFC 5844 section 3.3.4)."""
+_IPV4_PREFIX_SHIFT = 2
+"""IPv4 prefix lengths sit in the top 6 bits of their octet (RFC 5844 sections 3.3.1-3.3.2)."""
+_TIMESTAMP_SECONDS_LIMIT = 1 << 48
+_FRACTION_LIMIT = 1 << 16
+
+_HEADER = Struct("!BB")
+_FOUR_OCTETS = Struct("!BBBB")
+_HNP = Struct("!BBBB16s")
+_LINK_LOCAL = Struct("!BB16s")
+_TIMESTAMP = Struct("!BBHIH")
+_WORD_LONG = Struct("!BBHI")
+_WORD = Struct("!BBH")
+_IPV4_ADDRESS_OPTION = Struct("!BBBB4s")
+_UNPACK_WORD = Struct("!H").unpack_from
+_UNPACK_LONG = Struct("!I").unpack_from
+_UNPACK_WORD_LONG = Struct("!HI").unpack_from
+_UNPACK_TIMESTAMP = Struct("!HIH").unpack_from
+
+_GRE_KEY_MODE_ONLY = _HEADER.pack(OptionType.GRE_KEY, 2) + bytes(2)
+
+_PADDING = (b"", b"\x00") + tuple(_HEADER.pack(_PADN, n - 2) + bytes(n - 2) for n in range(2, MH_ALIGNMENT))
+"""Padding of n octets for n < 8: nothing, Pad1, then PadN (RFC 6275 sections 6.2.2-6.2.3)."""
+
+
+# --- encoders: option -> octets from its Type byte on --------------------------------------------
+
+
+def _variable(option_type: int, fixed: bytes, payload: bytes) -> bytes:
+    length = len(fixed) + len(payload)
+    if length > MAX_OPTION_LENGTH:
+        raise ValueError(f"option type {option_type}: {length} octets exceed the Length field")
+    return _HEADER.pack(option_type, length) + fixed + payload
+
+
+def _encode_mn_identifier(option: MNIdentifierOption) -> bytes:
+    return _variable(OptionType.MN_IDENTIFIER, bytes((option.subtype,)), option.identifier)
+
+
+def _encode_vendor_specific(option: VendorSpecificOption) -> bytes:
+    return _variable(OptionType.VENDOR_SPECIFIC, b"", option.data)
+
+
+def _encode_home_network_prefix(option: HomeNetworkPrefixOption) -> bytes:
+    if not 0 <= option.prefix_length <= 128:
+        raise ValueError(f"HNP prefix length {option.prefix_length} is not 0-128")
+    return _HNP.pack(OptionType.HOME_NETWORK_PREFIX, 18, 0, option.prefix_length, option.prefix.packed)
+
+
+def _encode_handoff_indicator(option: HandoffIndicatorOption) -> bytes:
+    return _FOUR_OCTETS.pack(OptionType.HANDOFF_INDICATOR, 2, 0, option.value)
+
+
+def _encode_access_technology_type(option: AccessTechnologyTypeOption) -> bytes:
+    return _FOUR_OCTETS.pack(OptionType.ACCESS_TECHNOLOGY_TYPE, 2, 0, option.value)
+
+
+def _encode_mn_link_layer_identifier(option: MNLinkLayerIdentifierOption) -> bytes:
+    return _variable(OptionType.MN_LINK_LAYER_IDENTIFIER, bytes(2), option.identifier)
+
+
+def _encode_link_local_address(option: LinkLocalAddressOption) -> bytes:
+    return _LINK_LOCAL.pack(OptionType.LINK_LOCAL_ADDRESS, 16, option.address.packed)
+
+
+def _encode_timestamp(option: TimestampOption) -> bytes:
+    seconds = option.seconds
+    if not (0 <= seconds < _TIMESTAMP_SECONDS_LIMIT and 0 <= option.fraction < _FRACTION_LIMIT):
+        raise ValueError(f"timestamp {seconds}.{option.fraction} does not fit 48+16 bits")
+    return _TIMESTAMP.pack(OptionType.TIMESTAMP, 8, seconds >> 32, seconds & 0xFFFFFFFF, option.fraction)
+
+
+def _encode_nat_detection(option: NATDetectionOption) -> bytes:
+    flags = _NAT_FORCE_UDP if option.force_udp else 0
+    return _WORD_LONG.pack(OptionType.NAT_DETECTION, 6, flags, option.refresh_time)
+
+
+def _encode_gre_key(option: GREKeyOption) -> bytes:
+    if option.key is None:
+        return _GRE_KEY_MODE_ONLY
+    return _WORD_LONG.pack(OptionType.GRE_KEY, 6, 0, option.key)
+
+
+def _ipv4_prefix_octet(prefix_length: int) -> int:
+    if not 0 <= prefix_length <= 32:
+        raise ValueError(f"IPv4 prefix length {prefix_length} is not 0-32")
+    return prefix_length << _IPV4_PREFIX_SHIFT
+
+
+def _encode_ipv4_home_address_request(option: IPv4HomeAddressRequestOption) -> bytes:
+    prefix = _ipv4_prefix_octet(option.prefix_length)
+    return _IPV4_ADDRESS_OPTION.pack(OptionType.IPV4_HOME_ADDRESS_REQUEST, 6, prefix, 0, option.address.packed)
+
+
+def _encode_ipv4_home_address_reply(option: IPv4HomeAddressReplyOption) -> bytes:
+    prefix = _ipv4_prefix_octet(option.prefix_length)
+    return _IPV4_ADDRESS_OPTION.pack(
+        OptionType.IPV4_HOME_ADDRESS_REPLY, 6, option.status, prefix, option.address.packed
+    )
+
+
+def _encode_ipv4_default_router_address(option: IPv4DefaultRouterAddressOption) -> bytes:
+    return _IPV4_ADDRESS_OPTION.pack(OptionType.IPV4_DEFAULT_ROUTER_ADDRESS, 6, 0, 0, option.address.packed)
+
+
+def _encode_ipv4_dhcp_support_mode(option: IPv4DHCPSupportModeOption) -> bytes:
+    return _WORD.pack(OptionType.IPV4_DHCP_SUPPORT_MODE, 2, _DHCP_SERVER if option.dhcp_server else 0)
+
+
+def _encode_unknown(option: UnknownOption) -> bytes:
+    if option.type in (_PAD1, _PADN):
+        raise ValueError("Pad1/PadN are inserted by the encoder, not carried as options")
+    return _variable(option.type, b"", option.data)
+
+
+_Encoder = Callable[[MobilityOption], bytes]
+_NO_ALIGNMENT = 1
+
+_ENCODERS: dict[type, tuple[_Encoder, int, int]] = {
+    # option class: (encoder, x, y) of its alignment requirement xn+y (RFC 6275 section 6.2)
+    MNIdentifierOption: (_encode_mn_identifier, _NO_ALIGNMENT, 0),
+    VendorSpecificOption: (_encode_vendor_specific, _NO_ALIGNMENT, 0),
+    HomeNetworkPrefixOption: (_encode_home_network_prefix, 8, 4),
+    HandoffIndicatorOption: (_encode_handoff_indicator, _NO_ALIGNMENT, 0),
+    AccessTechnologyTypeOption: (_encode_access_technology_type, _NO_ALIGNMENT, 0),
+    MNLinkLayerIdentifierOption: (_encode_mn_link_layer_identifier, _NO_ALIGNMENT, 0),
+    LinkLocalAddressOption: (_encode_link_local_address, 8, 6),
+    TimestampOption: (_encode_timestamp, 8, 2),
+    NATDetectionOption: (_encode_nat_detection, 4, 0),
+    GREKeyOption: (_encode_gre_key, 4, 0),
+    IPv4HomeAddressRequestOption: (_encode_ipv4_home_address_request, 4, 0),
+    IPv4HomeAddressReplyOption: (_encode_ipv4_home_address_reply, 4, 0),
+    IPv4DefaultRouterAddressOption: (_encode_ipv4_default_router_address, 4, 0),
+    IPv4DHCPSupportModeOption: (_encode_ipv4_dhcp_support_mode, _NO_ALIGNMENT, 0),
+    UnknownOption: (_encode_unknown, _NO_ALIGNMENT, 0),
+}  # type: ignore[dict-item]
+
+
+def encode_options(options: Sequence[MobilityOption], start_offset: int) -> bytes:
+    """The options as octets, the first one's Type byte (or padding) at ``start_offset`` of the MH.
+
+    Inserts Pad1/PadN before each option as its alignment requires and after the last one so that
+    the Mobility Header ends on a multiple of 8 octets. Raises ValueError for a value that does not
+    fit its field and TypeError for an object that is not a mobility option.
+    """
+    parts: list[bytes] = []
+    offset = start_offset
+    option: object = None
+    try:
+        for option in options:
+            encoder, modulus, remainder = _ENCODERS[type(option)]
+            pad = (remainder - offset) % modulus
+            if pad:
+                parts.append(_PADDING[pad])
+                offset += pad
+            encoded = encoder(option)
+            parts.append(encoded)
+            offset += len(encoded)
+    except KeyError:
+        raise TypeError(f"not a mobility option: {option!r}") from None
+    except StructError as error:
+        raise ValueError(f"{type(option).__name__}: {error}") from error
+    parts.append(_PADDING[-offset % MH_ALIGNMENT])
+    return b"".join(parts)
+
+
+# --- decoders: (MH octets, offset of the option body, Length) -> option ---------------------------
+
+
+def _decode_mn_identifier(data: bytes, body: int, length: int) -> MNIdentifierOption:
+    return MNIdentifierOption(data[body + 1 : body + length], data[body])
+
+
+def _decode_vendor_specific(data: bytes, body: int, length: int) -> VendorSpecificOption:
+    return VendorSpecificOption(data[body : body + length])
+
+
+def _decode_home_network_prefix(data: bytes, body: int, length: int) -> HomeNetworkPrefixOption:
+    return HomeNetworkPrefixOption(IPv6Address(data[body + 2 : body + 18]), data[body + 1])
+
+
+def _decode_handoff_indicator(data: bytes, body: int, length: int) -> HandoffIndicatorOption:
+    return HandoffIndicatorOption(data[body + 1])
+
+
+def _decode_access_technology_type(data: bytes, body: int, length: int) -> AccessTechnologyTypeOption:
+    return AccessTechnologyTypeOption(data[body + 1])
+
+
+def _decode_mn_link_layer_identifier(data: bytes, body: int, length: int) -> MNLinkLayerIdentifierOption:
+    return MNLinkLayerIdentifierOption(data[body + 2 : body + length])
+
+
+def _decode_link_local_address(data: bytes, body: int, length: int) -> LinkLocalAddressOption:
+    return LinkLocalAddressOption(IPv6Address(data[body : body + 16]))
+
+
+def _decode_timestamp(data: bytes, body: int, length: int) -> TimestampOption:
+    high, low, fraction = _UNPACK_TIMESTAMP(data, body)
+    return TimestampOption((high << 32) | low, fraction)
+
+
+def _decode_nat_detection(data: bytes, body: int, length: int) -> NATDetectionOption:
+    flags, refresh_time = _UNPACK_WORD_LONG(data, body)
+    return NATDetectionOption(bool(flags & _NAT_FORCE_UDP), refresh_time)
+
+
+def _decode_gre_key(data: bytes, body: int, length: int) -> GREKeyOption:
+    if length == 2:
+        return GREKeyOption()
+    return GREKeyOption(_UNPACK_LONG(data, body + 2)[0])
+
+
+def _decode_ipv4_home_address_request(data: bytes, body: int, length: int) -> IPv4HomeAddressRequestOption:
+    return IPv4HomeAddressRequestOption(IPv4Address(data[body + 2 : body + 6]), data[body] >> _IPV4_PREFIX_SHIFT)
+
+
+def _decode_ipv4_home_address_reply(data: bytes, body: int, length: int) -> IPv4HomeAddressReplyOption:
+    return IPv4HomeAddressReplyOption(
+        data[body], IPv4Address(data[body + 2 : body + 6]), data[body + 1] >> _IPV4_PREFIX_SHIFT
+    )
+
+
+def _decode_ipv4_default_router_address(data: bytes, body: int, length: int) -> IPv4DefaultRouterAddressOption:
+    return IPv4DefaultRouterAddressOption(IPv4Address(data[body + 2 : body + 6]))
+
+
+def _decode_ipv4_dhcp_support_mode(data: bytes, body: int, length: int) -> IPv4DHCPSupportModeOption:
+    return IPv4DHCPSupportModeOption(bool(_UNPACK_WORD(data, body)[0] & _DHCP_SERVER))
+
+
+_Decoder = Callable[[bytes, int, int], MobilityOption]
+_ANY = frozenset(range(MAX_OPTION_LENGTH + 1))
+
+
+def _at_least(minimum: int) -> frozenset[int]:
+    return frozenset(range(minimum, MAX_OPTION_LENGTH + 1))
+
+
+_DECODER_TABLE: dict[OptionType, tuple[_Decoder, frozenset[int]]] = {
+    # option type: (decoder, the Length values the option's definition allows)
+    OptionType.MN_IDENTIFIER: (_decode_mn_identifier, _at_least(1)),
+    OptionType.VENDOR_SPECIFIC: (_decode_vendor_specific, _ANY),
+    OptionType.HOME_NETWORK_PREFIX: (_decode_home_network_prefix, frozenset((18,))),
+    OptionType.HANDOFF_INDICATOR: (_decode_handoff_indicator, frozenset((2,))),
+    OptionType.ACCESS_TECHNOLOGY_TYPE: (_decode_access_technology_type, frozenset((2,))),
+    OptionType.MN_LINK_LAYER_IDENTIFIER: (_decode_mn_link_layer_identifier, _at_least(2)),
+    OptionType.LINK_LOCAL_ADDRESS: (_decode_link_local_address, frozenset((16,))),
+    OptionType.TIMESTAMP: (_decode_timestamp, frozenset((8,))),
+    OptionType.NAT_DETECTION: (_decode_nat_detection, frozenset((6,))),
+    OptionType.GRE_KEY: (_decode_gre_key, frozenset((2, 6))),
+    OptionType.IPV4_HOME_ADDRESS_REQUEST: (_decode_ipv4_home_address_request, frozenset((6,))),
+    OptionType.IPV4_HOME_ADDRESS_REPLY: (_decode_ipv4_home_address_reply, frozenset((6,))),
+    OptionType.IPV4_DEFAULT_ROUTER_ADDRESS: (_decode_ipv4_default_router_address, frozenset((6,))),
+    OptionType.IPV4_DHCP_SUPPORT_MODE: (_decode_ipv4_dhcp_support_mode, frozenset((2,))),
+}  # type: ignore[dict-item]
+_DECODERS = {int(option_type): entry for option_type, entry in _DECODER_TABLE.items()}
+"""Keyed by plain int so that look-ups by wire octet never call IntEnum comparison."""
+
+
+def _option_name(option_type: int) -> str:
+    return f"{OptionType(option_type).name} option"
+
+
+def decode_options(data: bytes | bytearray | memoryview, offset: int, end: int) -> tuple[MobilityOption, ...]:
+    """The options in ``data[offset:end]``; ``data`` is the whole Mobility Header.
+
+    Raises DecodeError naming the option and the MH offset of its Type byte when a Length is not
+    the one its definition allows or runs past ``end``.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    end = min(end, len(data))
+    options: list[MobilityOption] = []
+    append = options.append
+    decoders = _DECODERS
+    while offset < end:
+        option_type = data[offset]
+        if option_type == _PAD1:
+            offset += 1
+            continue
+        if offset + 1 == end:
+            raise DecodeError("option length", offset + 1, f"option type {option_type} has no Length octet")
+        length = data[offset + 1]
+        body = offset + 2
+        next_offset = body + length
+        if next_offset > end:
+            raise DecodeError(
+                "option length", offset + 1,
+                f"option type {option_type} of Length {length} runs {next_offset - end} octets past the end",
+            )
+        entry = decoders.get(option_type)
+        if entry is not None:
+            decoder, allowed = entry
+            if length not in allowed:
+                raise DecodeError(_option_name(option_type), offset, f"Length {length} is not allowed")
+            append(decoder(data, body, length))
+        elif option_type != _PADN:
+            append(UnknownOption(option_type, data[body:next_offset]))
+        offset = next_offset
+    return tuple(options)
