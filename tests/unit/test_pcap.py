@@ -1,0 +1,157 @@
+"""pcap / pcapng reading and pcap writing (pmip6.wire.pcap), cross-checked with Scapy's readers and writers."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+from scapy.utils import PcapNgWriter, RawPcapReader, wrpcap
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
+
+from pmip6.wire.errors import DecodeError
+from pmip6.wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_IPV6, LINKTYPE_RAW, CaptureRecord, PcapWriter,
+                             read_capture)
+
+FRAMES = [b"\x60" + bytes(39), b"\x45" + bytes(50), b""]
+
+
+def _pcap(order: str, magic: int, linktype: int, records: list[tuple[int, int, bytes]]) -> bytes:
+    out = struct.pack(f"{order}IHHiIII", magic, 2, 4, 0, 0, 65535, linktype)
+    for seconds, fraction, data in records:
+        out += struct.pack(f"{order}IIII", seconds, fraction, len(data), len(data) + 3) + data
+    return out
+
+
+def _block(order: str, block_type: int, body: bytes) -> bytes:
+    body += bytes(-len(body) % 4)
+    return struct.pack(f"{order}II", block_type, len(body) + 12) + body + struct.pack(f"{order}I", len(body) + 12)
+
+
+def _shb(order: str) -> bytes:
+    return _block(order, 0x0A0D0D0A, struct.pack(f"{order}IHHq", 0x1A2B3C4D, 1, 0, -1))
+
+
+def _idb(order: str, linktype: int, options: bytes = b"") -> bytes:
+    return _block(order, 1, struct.pack(f"{order}HHI", linktype, 0, 0) + options)
+
+
+def _epb(order: str, interface: int, ticks: int, data: bytes) -> bytes:
+    return _block(order, 6, struct.pack(f"{order}IIIII", interface, ticks >> 32, ticks & 0xFFFFFFFF,
+                                        len(data), len(data)) + data)
+
+
+def _option(order: str, code: int, value: bytes) -> bytes:
+    return struct.pack(f"{order}HH", code, len(value)) + value + bytes(-len(value) % 4)
+
+
+@pytest.mark.parametrize("order", "<>")
+@pytest.mark.parametrize("magic, fraction, expected", [(0xA1B2C3D4, 250000, 7.25), (0xA1B23C4D, 500000000, 7.5)])
+def test_pcap_both_byte_orders_micro_and_nano(order: str, magic: int, fraction: int, expected: float) -> None:
+    data = _pcap(order, magic, LINKTYPE_IPV6 | 0x10000000, [(7, fraction, frame) for frame in FRAMES])
+    assert list(read_capture(data)) == [CaptureRecord(LINKTYPE_IPV6, expected, frame) for frame in FRAMES]
+
+
+@pytest.mark.parametrize("order", "<>")
+def test_pcapng_interfaces_resolutions_and_block_types(order: str) -> None:
+    nanosecond = _option(order, 9, b"\x09") + _option(order, 0, b"")
+    binary_with_offset = _option(order, 9, b"\x84") + _option(order, 14, struct.pack(f"{order}q", 100))
+    data = (_shb(order) + _idb(order, LINKTYPE_ETHERNET) + _idb(order, LINKTYPE_RAW, nanosecond)
+            + _block(order, 5, b"statistics are skipped")
+            + _epb(order, 1, 3_500_000_000, FRAMES[0]) + _epb(order, 0, 2_000_000, FRAMES[1])
+            + _block(order, 3, struct.pack(f"{order}I", len(FRAMES[1])) + FRAMES[1])
+            + _block(order, 2, struct.pack(f"{order}HHIII", 0, 0, 0, 1_000_000, 3) + struct.pack(f"{order}I", 3) + b"abc")
+            + _shb(order) + _idb(order, LINKTYPE_IPV6, binary_with_offset) + _epb(order, 0, 8, FRAMES[2]))
+    assert list(read_capture(data)) == [
+        CaptureRecord(LINKTYPE_RAW, 3.5, FRAMES[0]),
+        CaptureRecord(LINKTYPE_ETHERNET, 2.0, FRAMES[1]),
+        CaptureRecord(LINKTYPE_ETHERNET, 0.0, FRAMES[1]),
+        CaptureRecord(LINKTYPE_ETHERNET, 1.0, b"abc"),
+        CaptureRecord(LINKTYPE_IPV6, 100.5, FRAMES[2]),
+    ]
+
+
+def test_pcapng_written_by_scapy(tmp_path: Path) -> None:
+    path = tmp_path / "scapy.pcapng"
+    packets = [Ether() / IPv6(), Ether() / IPv6(nh=135)]
+    for number, packet in enumerate(packets):
+        packet.time = 1700000000 + number
+    with PcapNgWriter(str(path)) as writer:
+        writer.write(packets)
+    records = list(read_capture(path.read_bytes()))
+    assert [(r.linktype, r.timestamp, r.data) for r in records] == \
+        [(LINKTYPE_ETHERNET, 1700000000.0 + n, bytes(p)) for n, p in enumerate(packets)]
+
+
+def test_pcap_written_by_scapy(tmp_path: Path) -> None:
+    path = tmp_path / "scapy.pcap"
+    wrpcap(str(path), [IPv6(nh=59)], linktype=LINKTYPE_RAW)
+    assert [(r.linktype, r.data) for r in read_capture(path.read_bytes())] == [(LINKTYPE_RAW, bytes(IPv6(nh=59)))]
+
+
+def test_writer_output_read_back_by_scapy_and_by_us(tmp_path: Path) -> None:
+    path = tmp_path / "ours.pcap"
+    with path.open("wb") as stream:
+        writer = PcapWriter(stream)
+        writer.write(FRAMES[0], 1700000000.123456)
+        writer.write(FRAMES[1], 1.5)
+    reader = RawPcapReader(str(path))
+    assert reader.linktype == LINKTYPE_RAW
+    scapy_records = [(data, meta.sec, meta.usec) for data, meta in reader]
+    reader.close()
+    assert scapy_records == [(FRAMES[0], 1700000000, 123456), (FRAMES[1], 1, 500000)]
+    assert [r.data for r in read_capture(path.read_bytes())] == FRAMES[:2]
+
+
+def test_truncated_last_record_raises_after_the_good_ones() -> None:
+    data = _pcap("<", 0xA1B2C3D4, LINKTYPE_RAW, [(1, 0, FRAMES[0]), (2, 0, FRAMES[1])])[:-1]
+    records = read_capture(data)
+    assert next(records).data == FRAMES[0]
+    with pytest.raises(DecodeError, match="runs past"):
+        next(records)
+
+
+def test_truncated_pcapng_block_raises_after_the_good_ones() -> None:
+    data = _shb("<") + _idb("<", LINKTYPE_RAW) + _epb("<", 0, 0, FRAMES[0]) + _epb("<", 0, 0, FRAMES[1])[:-4]
+    records = read_capture(data)
+    assert next(records).data == FRAMES[0]
+    with pytest.raises(DecodeError):
+        next(records)
+
+
+def test_packet_for_undescribed_interface_rejected() -> None:
+    with pytest.raises(DecodeError, match="interface"):
+        list(read_capture(_shb("<") + _epb("<", 0, 0, FRAMES[0])))
+
+
+@pytest.mark.parametrize("data", [b"", b"\xd4\xc3", b"GIF89a" + bytes(30), b"\xd4\xc3\xb2\xa1" + bytes(10),
+                                  b"\x0a\x0d\x0d\x0a" + bytes(8)])
+def test_not_a_capture_raises_at_once(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        read_capture(data)
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_raise_only_decode_error(data: bytes) -> None:
+    try:
+        list(read_capture(data))
+    except DecodeError:
+        pass
+
+
+@given(st.binary(max_size=120))
+def test_arbitrary_bodies_after_valid_headers_raise_only_decode_error(tail: bytes) -> None:
+    for head in (_pcap("<", 0xA1B2C3D4, LINKTYPE_RAW, []), _shb(">")):
+        try:
+            list(read_capture(head + tail))
+        except DecodeError:
+            pass
+
+
+def test_writer_stream_is_a_valid_pcap_in_memory() -> None:
+    stream = io.BytesIO()
+    PcapWriter(stream, linktype=LINKTYPE_ETHERNET).write(b"frame", 0.0)
+    assert list(read_capture(stream.getvalue())) == [CaptureRecord(LINKTYPE_ETHERNET, 0.0, b"frame")]
