@@ -1,0 +1,192 @@
+"""One fuzz target per decoder: ``target(data: bytes) -> None``.
+
+A target lets :class:`~pmip6.wire.errors.DecodeError` escape (the decoder's one allowed answer to bad
+input) and raises :class:`InvariantViolation` when a decoder accepted input but broke a property it
+promises (a re-encoded message decodes to the same value, offsets stay inside the input, a dissector
+reports errors instead of raising). Anything else escaping is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import import_module
+
+from pmip6.wire.numbers import OptionType
+
+from fuzz.corpus import Corpus
+
+LINKTYPES = (1, 101, 228, 229, 113, 276)
+"""Link types a dissect target picks from with its first input octet (Ethernet, raw, IPv4, IPv6, SLL, SLL2)."""
+
+
+class InvariantViolation(AssertionError):
+    """A decoder accepted the input but broke one of its promises."""
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise InvariantViolation(what)
+
+
+def reencode(encode: Callable[..., bytes], *args: object) -> bytes:
+    """Encode a decoded value: an encoder refusing what the decoder accepted breaks the round trip."""
+    try:
+        return encode(*args)
+    except ValueError as error:
+        raise InvariantViolation(f"decoded value cannot be re-encoded: {error}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzTarget:
+    """A named target, the seeds it mutates, and why it cannot run (a module not importable yet)."""
+
+    name: str
+    run: Callable[[bytes], None] | None
+    seeds: Callable[[Corpus], Sequence[bytes]]
+    missing: str | None = None
+
+
+def mh_target(data: bytes) -> None:
+    """decode_message; an accepted message re-encodes to bytes that decode to the same message."""
+    from pmip6.wire.mobility import decode_message, encode_message
+
+    message = decode_message(data)
+    check(decode_message(reencode(encode_message, message)) == message, "MH round trip changed the message")
+
+
+def option_target(option_type: int) -> Callable[[bytes], None]:
+    """decode_options over an option area that starts with an option of ``option_type``."""
+    from pmip6.wire.option_codec import decode_options, encode_options
+
+    prefix = bytes([option_type])
+
+    def target(data: bytes) -> None:
+        area = prefix + data
+        options = decode_options(area, 0, len(area))
+        encoded = reencode(encode_options, options, 0)
+        check(decode_options(encoded, 0, len(encoded)) == options, "option round trip changed the options")
+
+    target.__name__ = f"option_{option_type}_target"
+    return target
+
+
+def gre_target(data: bytes) -> None:
+    """decode_gre; the payload offset lies inside the input and re-encoding keeps header and payload."""
+    from pmip6.wire.gre import decode_gre, encode_gre
+
+    header, offset = decode_gre(data)
+    check(4 <= offset <= len(data), f"GRE payload offset {offset} outside 4..{len(data)}")
+    again, again_offset = decode_gre(encode_gre(header, data[offset:]))
+    check(again == header, "GRE round trip changed the header")
+
+
+def tlv_target(data: bytes) -> None:
+    """decode_tlv (GK-7.1-2): an accepted header's Length equals the octets after it."""
+    from pmip6.wire.tlv import decode_tlv, encode_tlv
+
+    header, offset = decode_tlv(data)
+    check(offset == 4 and header.length == len(data) - 4, "TLV Length disagrees with the UDP payload length")
+    check(encode_tlv(header.next_header, data[offset:])[4:] == data[4:], "TLV re-encoding changed the payload")
+
+
+def ipv4_target(data: bytes) -> None:
+    from pmip6.wire.ip import decode_ipv4
+
+    _header, offset = decode_ipv4(data)
+    check(20 <= offset <= len(data), f"IPv4 payload offset {offset} outside 20..{len(data)}")
+
+
+def ipv6_target(data: bytes) -> None:
+    from pmip6.wire.ip import decode_ipv6
+
+    _header, protocol, offset = decode_ipv6(data)
+    check(40 <= offset <= len(data), f"IPv6 payload offset {offset} outside 40..{len(data)}")
+    check(0 <= protocol <= 255, f"upper-layer protocol {protocol} is not an octet")
+
+
+def udp_target(data: bytes) -> None:
+    from pmip6.wire.ip import decode_udp
+
+    _header, offset = decode_udp(data)
+    check(offset == 8 <= len(data), f"UDP payload offset {offset} with {len(data)} octets")
+
+
+def pcap_target(data: bytes) -> None:
+    """read_capture: every record it yields lies inside the file."""
+    from pmip6.wire.pcap import read_capture
+
+    for record in read_capture(data):
+        check(len(record.data) <= len(data), "a record is longer than the whole capture")
+
+
+def dissect_target(data: bytes) -> None:
+    """dissect_frame reports a decoder's error in the report instead of raising it."""
+    from pmip6.wire.dissect import dissect_frame
+    from pmip6.wire.errors import DecodeError
+
+    if not data:
+        return
+    try:
+        dissect_frame(LINKTYPES[data[0] % len(LINKTYPES)], data[1:])
+    except DecodeError as error:
+        raise InvariantViolation(f"dissect_frame raised instead of reporting: {error}") from error
+
+
+def _framed(seeds: Sequence[tuple[int, bytes]]) -> list[bytes]:
+    return [bytes([LINKTYPES.index(linktype)]) + frame for linktype, frame in seeds if linktype in LINKTYPES]
+
+
+OPTION_TYPES = (OptionType.PADN, OptionType.MN_IDENTIFIER, OptionType.VENDOR_SPECIFIC,
+                OptionType.HOME_NETWORK_PREFIX, OptionType.HANDOFF_INDICATOR, OptionType.ACCESS_TECHNOLOGY_TYPE,
+                OptionType.MN_LINK_LAYER_IDENTIFIER, OptionType.LINK_LOCAL_ADDRESS, OptionType.TIMESTAMP,
+                OptionType.NAT_DETECTION, OptionType.GRE_KEY, OptionType.IPV4_HOME_ADDRESS_REQUEST,
+                OptionType.IPV4_HOME_ADDRESS_REPLY, OptionType.IPV4_DEFAULT_ROUTER_ADDRESS,
+                OptionType.IPV4_DHCP_SUPPORT_MODE)
+
+
+def _without_leading_padding(area: bytes) -> bytes:
+    while area and area[0] in (OptionType.PAD1, OptionType.PADN):
+        area = area[1:] if area[0] == OptionType.PAD1 else area[2 + (area[1] if len(area) > 1 else 0):]
+    return area
+
+
+def _option_seeds(option_type: int) -> Callable[[Corpus], list[bytes]]:
+    """The bodies (after the Type octet) of the corpus's encodings of ``option_type``."""
+
+    def seeds(corpus: Corpus) -> list[bytes]:
+        areas = [_without_leading_padding(area) for area in corpus.options]
+        return [area[1:] for area in areas if area and area[0] == option_type] or [b"\x04\x00\x00\x00\x00"]
+
+    return seeds
+
+
+def _target(name: str, module: str, build: Callable[[], Callable[[bytes], None]],
+            seeds: Callable[[Corpus], Sequence[bytes]]) -> FuzzTarget:
+    try:
+        import_module(module)
+    except ImportError as error:
+        return FuzzTarget(name, None, seeds, missing=f"{module}: {error}")
+    return FuzzTarget(name, build(), seeds)
+
+
+def load_targets() -> list[FuzzTarget]:
+    """Every decoder target; a target whose module is not importable carries ``missing``."""
+    targets = [
+        _target("mh", "pmip6.wire.mobility", lambda: mh_target, lambda corpus: corpus.mh),
+        _target("option_any", "pmip6.wire.option_codec", lambda: option_target(OptionType.PAD1),
+                lambda corpus: corpus.options),
+    ]
+    for option_type in OPTION_TYPES:
+        targets.append(_target(f"option_{option_type.name.lower()}", "pmip6.wire.option_codec",
+                               lambda option_type=option_type: option_target(option_type), _option_seeds(option_type)))
+    targets += [
+        _target("gre", "pmip6.wire.gre", lambda: gre_target, lambda corpus: corpus.gre),
+        _target("tlv", "pmip6.wire.tlv", lambda: tlv_target, lambda corpus: corpus.tlv),
+        _target("ipv4", "pmip6.wire.ip", lambda: ipv4_target, lambda corpus: corpus.ipv4),
+        _target("ipv6", "pmip6.wire.ip", lambda: ipv6_target, lambda corpus: corpus.ipv6),
+        _target("udp", "pmip6.wire.ip", lambda: udp_target, lambda corpus: corpus.udp),
+        _target("pcap", "pmip6.wire.pcap", lambda: pcap_target, lambda corpus: corpus.pcap),
+        _target("dissect", "pmip6.wire.dissect", lambda: dissect_target, lambda corpus: _framed(corpus.frames)),
+    ]
+    return targets
