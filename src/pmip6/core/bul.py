@@ -1,0 +1,120 @@
+"""The MAG's Binding Update List entry (RFC 5213 section 6.1, extended by RFC 5845 section 4.1).
+
+One entry per attached mobile node. Besides the RFC 5213 fields (MN-Identifier, link-layer identifier,
+home network prefixes, LMAA, access interface) and the RFC 5844 IPv4 home address, it carries the four
+RFC 5845 fields (GRE encapsulation enabled, downlink key, uplink key, UDP TLV-header format) and the
+state of the PBU exchange in flight (RFC 6275 section 11.8 retransmission state).
+
+States: ``registering`` (initial PBU sent, no PBA yet) -> ``registered`` (accepted; re-registrations keep
+this state while in flight) -> ``deregistering`` (lifetime-0 PBU sent) -> entry removed. A rejected or
+abandoned registration leaves the entry ``failed`` until the MN detaches or attaches again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Network
+
+from pmip6.core.events import Address, Peer, TunnelSession
+from pmip6.core.retransmit import Backoff
+from pmip6.wire.messages import ProxyBindingUpdate
+
+
+class BulState(StrEnum):
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    DEREGISTERING = "deregistering"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class PendingUpdate:
+    """A PBU awaiting its PBA: every sequence number used by its (re)transmissions, the last PBU sent and
+    when, and ``due``: when it must next be sent (deferred by the rate limit) or is overdue."""
+
+    backoff: Backoff
+    due: float
+    sequences: list[int] = field(default_factory=list)
+    sent: ProxyBindingUpdate | None = None
+    sent_at: float = 0.0
+
+
+@dataclass(slots=True)
+class BindingUpdateListEntry:
+    """RFC 5213 6.1 + RFC 5845 4.1. Lifetimes are seconds; times are Unix time like the engines' ``now``."""
+
+    mn_id: bytes
+    lma: Peer
+    proxy_coa: Address
+    att: int
+    handoff_indicator: int
+    mn_ll_id: bytes | None = None
+    access_interface: str | None = None
+    ipv4_requested: bool = True
+    ipv6_requested: bool = True
+    state: BulState = BulState.REGISTERING
+    home_network_prefixes: tuple[IPv6Network, ...] = ()
+    ipv4_home_address: IPv4Address | None = None
+    ipv4_prefix_length: int = 0
+    ipv4_default_router: IPv4Address | None = None
+    granted_lifetime: int = 0
+    registered_at: float | None = None
+    """When BindingEstablished was emitted; None while the data plane has no session for this entry."""
+    expires_at: float | None = None
+    refresh_at: float | None = None
+    last_sequence: int | None = None
+    # RFC 5845 section 4.1
+    gre_enabled: bool = False
+    downlink_key: int | None = None
+    uplink_key: int | None = None
+    tlv_header: bool = False
+    gre_declined: bool = False
+    """Status 2 received: no GRE Key option in this session's later PBUs (GK-4.2-11)."""
+    halted: bool = False
+    """A PBA echoed different MN-ID/HI/ATT/LL-ID: no PBU until an administrative action (RFC 5213 6.9.1.2)."""
+    pending: PendingUpdate | None = None
+
+    def session(self) -> TunnelSession:
+        """What the data plane needs: peer = the LMA, local = the Proxy-CoA, keys and format as negotiated."""
+        return TunnelSession(
+            mn_id=self.mn_id,
+            peer=self.lma,
+            local=self.proxy_coa,
+            ipv4_home_address=self.ipv4_home_address,
+            home_network_prefixes=self.home_network_prefixes,
+            gre=self.gre_enabled,
+            downlink_key=self.downlink_key if self.gre_enabled else None,
+            uplink_key=self.uplink_key,
+            tlv=self.tlv_header,
+            access_interface=self.access_interface,
+        )
+
+    def to_record(self) -> dict[str, str | int | float | bool | None | list[str]]:
+        """JSON-able view for ``pmip6 show bindings --json``."""
+        return {
+            "mn_id": self.mn_id.decode("utf-8", "backslashreplace"),
+            "state": self.state.value,
+            "lma": str(self.lma.address),
+            "lma_port": self.lma.port,
+            "proxy_coa": str(self.proxy_coa),
+            "att": int(self.att),
+            "handoff_indicator": int(self.handoff_indicator),
+            "mn_ll_id": self.mn_ll_id.hex() if self.mn_ll_id is not None else None,
+            "access_interface": self.access_interface,
+            "home_network_prefixes": [str(prefix) for prefix in self.home_network_prefixes],
+            "ipv4_home_address": str(self.ipv4_home_address) if self.ipv4_home_address else None,
+            "ipv4_prefix_length": self.ipv4_prefix_length,
+            "ipv4_default_router": str(self.ipv4_default_router) if self.ipv4_default_router else None,
+            "granted_lifetime": self.granted_lifetime,
+            "registered_at": self.registered_at,
+            "expires_at": self.expires_at,
+            "refresh_at": self.refresh_at,
+            "last_sequence": self.last_sequence,
+            "gre_enabled": self.gre_enabled,
+            "downlink_key": self.downlink_key,
+            "uplink_key": self.uplink_key,
+            "tlv_header": self.tlv_header,
+            "awaiting_ack": self.pending is not None,
+            "retransmissions": max(self.pending.backoff.transmissions - 1, 0) if self.pending else 0,
+        }

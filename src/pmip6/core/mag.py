@@ -1,0 +1,533 @@
+"""The sans-I/O Mobile Access Gateway engine (RFC 5213 section 6.9, RFC 5844, RFC 5845 sections 4 and 7.3).
+
+Inputs are attach/detach requests, PBAs and ``now``; outputs are PBUs to send and events. No clock, no I/O.
+
+Rules of the state machine, in plain words (see core/bul.py for the entry states):
+
+- **Attach** (RFC 5213 6.9.1.1): create a BUL entry and send a PBU (A and P set) with MN-ID, one ALL_ZERO
+  HNP if the MN wants IPv6, an IPv4 HoA Request for 0.0.0.0 if it wants IPv4 (RFC 5844 3.1.1), the HI of
+  the request, ATT, the MN-LL-ID if known, a Timestamp if ``use_timestamps`` (RFC 5213 5.5) and the GRE Key
+  option by mode: ``keys`` -> the option with a downlink key fresh for this MAG, kept for the session's
+  life (GK-3.3.1-1/2, GK-4.2-2); ``gre-only`` -> the option without key (GK-3.2-1, GK-4.2-1); ``off`` ->
+  none. T is set when ``tlv`` is configured, the option is sent and the transport is IPv4/UDP (GK-7.2-1,
+  GK-7.3-1). A handoff is an attach with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
+- **Sequence numbers** come from one per-MAG counter modulo 2**16 (RFC 5213 6.9.1.1 item 6); every
+  (re)transmission takes the next one and a fresh, strictly increasing timestamp (6.9.4 item 4). A PBA is
+  matched to its PBU by sequence (any transmission of the exchange in flight); a status-135 PBA carries the
+  LMA's last accepted sequence instead, so it is matched by MN-ID and the counter jumps past it.
+- **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
+  ignored and the entry sends nothing more until an administrative action (detach or attach).
+- **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
+  option in its later PBUs (GK-4.2-10/11); no option although we sent one: that LMA does not support RFC
+  5845, never send it the option again (GK-4.2-6/7); option without key: GRE enabled only (GK-4.2-3); with
+  a key: store the uplink key (GK-4.2-4/5); TLV format only if T was set in both PBU and PBA and the status
+  is not 3 (GK-7.3-2..6). Then BindingEstablished (first time) or BindingUpdated.
+- **Status 163** (GRE_KEY_OPTION_REQUIRED): if the PBU had no option and the mode is not ``off``, send the
+  PBU again with the option (GK-4.2-8; the LMA evidently supports RFC 5845). If the mode is ``off``, raise
+  an Alarm (GK-4.2-9) and fail. Status 157 and 135 are retried with a fresh timestamp / larger sequence
+  (6.9.1.2 item 8, RFC 6275 11.7.1). Any other status >= 128 rejects (RegistrationRejected).
+- **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
+  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1) and T as negotiated (GK-7.2-4).
+- **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
+  ``max_retransmissions`` an initial registration fails (Alarm) and a re-registration stops retrying (Alarm)
+  but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
+  MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
+- **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
+  (GK-4.2-12). BindingDeregistered at once; the entry is removed (BindingRemoved "deregistered", downlink
+  key freed) on the PBA or after INITIAL_BINDACK_TIMEOUT, without retransmission.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
+
+from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
+from pmip6.core.events import (
+    Address,
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Event,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    RegistrationRejected,
+    SendMessage,
+)
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.retransmit import Backoff, UpdateRateLimiter
+from pmip6.wire.messages import (
+    LIFETIME_UNIT_SECONDS,
+    MobilityMessage,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
+from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, Status
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4DefaultRouterAddressOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    MobilityOption,
+    TimestampOption,
+)
+
+SEQUENCE_MODULUS = 1 << 16
+_ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
+_UNSPECIFIED_IPV4 = IPv4Address(0)
+_ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
+
+
+class MagGreMode(StrEnum):
+    """What this MAG asks for in the GRE Key option (RFC 5845 sections 3.2 and 3.3)."""
+
+    KEYS = "keys"
+    GRE_ONLY = "gre-only"
+    OFF = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class MagSettings:
+    """One MAG's configuration. Times in seconds; defaults are RFC 6275 section 12's constants.
+
+    ``refresh_margin``: a re-registration is sent when this fraction of the granted lifetime remains
+    (0.2 of 3600 s: 720 s before expiry).
+    """
+
+    proxy_coa: Address
+    lma: Peer
+    gre: MagGreMode = MagGreMode.KEYS
+    tlv: bool = False
+    lifetime: int = 3600
+    use_timestamps: bool = True
+    initial_bindack_timeout: float = 1.0
+    max_bindack_timeout: float = 32.0
+    max_retransmissions: int = 6
+    refresh_margin: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class AttachRequest:
+    """A mobile node attached on an access link (RFC 5213 6.9.1.1). ``hi`` is 1 for a new attachment,
+    3 for a handoff from another MAG, 2 between interfaces, 4 if unknown."""
+
+    mn_id: bytes
+    att: int
+    hi: int = HandoffIndicator.NEW_INTERFACE
+    ll_id: bytes | None = None
+    interface: str | None = None
+    ipv4: bool = True
+    ipv6: bool = True
+
+
+def _ignored(reason: str, peer: Peer | None = None) -> Outcome:
+    return Outcome(events=[MessageIgnored(reason, peer)])
+
+
+class MobileAccessGateway:
+    """The MAG state machine. ``keys`` allocates downlink keys (pass a seeded one for determinism)."""
+
+    def __init__(self, settings: MagSettings, keys: GreKeyAllocator | None = None) -> None:
+        self.settings = settings
+        self._keys = keys if keys is not None else GreKeyAllocator()
+        self._entries: dict[bytes, BindingUpdateListEntry] = {}
+        self._awaiting: dict[int, bytes] = {}
+        self._lmas_without_gre_key_support: set[Address] = set()
+        self._rate = UpdateRateLimiter()
+        self._sequence = 0
+        self._last_timestamp_ticks = 0
+
+    # ---- public API -------------------------------------------------------------------------------
+
+    def attach(self, request: AttachRequest, now: float) -> Outcome:
+        """Register a newly attached mobile node: create its BUL entry and send the initial PBU."""
+        if not (request.ipv4 or request.ipv6):
+            raise ValueError("an attachment needs IPv4 or IPv6 home address service")
+        existing = self._entries.get(request.mn_id)
+        if existing is not None:
+            if existing.state is not BulState.FAILED:
+                return _ignored(f"mobile node {request.mn_id!r} is already attached ({existing.state})")
+            self._remove(existing, "replaced")
+        entry = BindingUpdateListEntry(
+            mn_id=request.mn_id,
+            lma=self.settings.lma,
+            proxy_coa=self.settings.proxy_coa,
+            att=request.att,
+            handoff_indicator=request.hi,
+            mn_ll_id=request.ll_id,
+            access_interface=request.interface,
+            ipv4_requested=request.ipv4,
+            ipv6_requested=request.ipv6,
+        )
+        self._entries[request.mn_id] = entry
+        return self._start_update(entry, now)
+
+    def detach(self, mn_id: bytes, now: float) -> Outcome:
+        """The mobile node left: de-register it (RFC 5213 6.9.1.4)."""
+        entry = self._entries.get(mn_id)
+        if entry is None:
+            return _ignored(f"mobile node {mn_id!r} is not attached")
+        if entry.state is BulState.DEREGISTERING:
+            return _ignored(f"mobile node {mn_id!r} is already de-registering")
+        if entry.state is BulState.FAILED:
+            return Outcome(events=self._remove(entry, "detached"))
+        events: list[Event] = [BindingDeregistered(entry.session())] if entry.state is BulState.REGISTERED else []
+        self._finish_pending(entry)
+        entry.state = BulState.DEREGISTERING
+        entry.halted = False
+        outcome = self._start_update(entry, now)
+        outcome.events[:0] = events
+        return outcome
+
+    def receive(self, message: MobilityMessage, source: Peer, now: float) -> Outcome:
+        """Process a message from the LMA; only Proxy Binding Acknowledgements mean anything to a MAG."""
+        if not isinstance(message, ProxyBindingAcknowledgement):
+            return _ignored(f"a MAG processes only PBAs, not {type(message).__name__}", source)
+        if source.address != self.settings.lma.address:
+            return _ignored(f"PBA from {source.address}, not from the LMA", source)
+        entry = self._match(message)
+        if entry is None or entry.pending is None or entry.pending.sent is None:
+            return _ignored(f"no PBU with sequence {message.sequence} awaits a PBA", source)
+        sent = entry.pending.sent
+        if _echo_differs(message, sent):
+            return self._echo_mismatch(entry, source)
+        if entry.state is BulState.DEREGISTERING:
+            return Outcome(events=self._remove(entry, "deregistered"))
+        status = message.status
+        if status < Status.REASON_UNSPECIFIED:
+            return self._accepted(entry, message, now)
+        if status == Status.GRE_KEY_OPTION_REQUIRED:
+            return self._gre_key_option_required(entry, message, source, now)
+        if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+            self._sequence = message.sequence
+            return self._retry(entry, now)
+        if status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
+            return self._retry(entry, now)
+        return self._rejected(entry, status, source)
+
+    def next_deadline(self) -> float | None:
+        """The earliest time :meth:`handle_timer` has something to do, or None."""
+        deadlines = [deadline for entry in self._entries.values() if (deadline := _deadline(entry)) is not None]
+        return min(deadlines, default=None)
+
+    def handle_timer(self, now: float) -> Outcome:
+        """Deferred sends, retransmissions, give-ups, lifetime refreshes and expiries due at ``now``."""
+        outcome = Outcome()
+        self._rate.forget_before(now)
+        for entry in list(self._entries.values()):
+            if entry.state is BulState.REGISTERED and entry.expires_at is not None and entry.expires_at <= now:
+                outcome.extend(Outcome(events=self._remove(entry, "expired")))
+            elif entry.pending is not None:
+                if entry.pending.due <= now:
+                    outcome.extend(self._on_due(entry, now))
+            elif entry.state is BulState.REGISTERED and entry.refresh_at is not None and entry.refresh_at <= now:
+                outcome.extend(self._start_update(entry, now))
+        return outcome
+
+    def shutdown(self, now: float) -> Outcome:
+        """De-register every mobile node (SIGTERM). Rate-limited PBUs follow from :meth:`handle_timer`."""
+        outcome = Outcome()
+        for entry in list(self._entries.values()):
+            if entry.state is not BulState.DEREGISTERING:
+                outcome.extend(self.detach(entry.mn_id, now))
+        return outcome
+
+    def entries(self) -> Iterator[BindingUpdateListEntry]:
+        return iter(self._entries.values())
+
+    # ---- sending ----------------------------------------------------------------------------------
+
+    def _start_update(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        settings = self.settings
+        entry.pending = PendingUpdate(
+            backoff=Backoff(settings.initial_bindack_timeout, settings.max_bindack_timeout, settings.max_retransmissions),
+            due=now,
+        )
+        return self._transmit(entry, now)
+
+    def _transmit(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        """Send the entry's PBU now, or defer it to when MAX_UPDATE_RATE allows."""
+        pending = entry.pending
+        assert pending is not None
+        earliest = self._rate.earliest(entry.mn_id, now)
+        if earliest > now:
+            pending.due = earliest
+            return Outcome()
+        pbu = self._build_pbu(entry, now)
+        self._rate.record(entry.mn_id, now)
+        pending.sequences.append(pbu.sequence)
+        pending.sent = pbu
+        pending.sent_at = now
+        pending.due = pending.backoff.sent(now)
+        self._awaiting[pbu.sequence] = entry.mn_id
+        entry.last_sequence = pbu.sequence
+        return Outcome(sends=[SendMessage(pbu, self.settings.lma, self.settings.proxy_coa)])
+
+    def _build_pbu(self, entry: BindingUpdateListEntry, now: float) -> ProxyBindingUpdate:
+        """RFC 5213 6.9.1.5 (initial), 6.9.1.3 (re-registration), 6.9.1.4 (de-registration)."""
+        deregistering = entry.state is BulState.DEREGISTERING
+        options: list[MobilityOption] = [MNIdentifierOption(entry.mn_id)]
+        if entry.ipv6_requested:
+            options += [
+                HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                for prefix in entry.home_network_prefixes
+            ] or [_ALL_ZERO_PREFIX]
+        options.append(HandoffIndicatorOption(self._handoff_indicator(entry)))
+        options.append(AccessTechnologyTypeOption(entry.att))
+        if self.settings.use_timestamps:
+            options.append(self._fresh_timestamp(now))
+        if entry.mn_ll_id is not None:
+            options.append(MNLinkLayerIdentifierOption(entry.mn_ll_id))
+        if entry.ipv4_requested:
+            options.append(
+                IPv4HomeAddressRequestOption(entry.ipv4_home_address or _UNSPECIFIED_IPV4, entry.ipv4_prefix_length)
+            )
+        gre_option = None if deregistering else self._gre_key_option(entry)
+        flags = BUFlags.A | BUFlags.P
+        if gre_option is not None:
+            options.append(gre_option)
+            if self._tlv_requested(entry):
+                flags |= BUFlags.T
+        lifetime = 0 if deregistering else math.ceil(self.settings.lifetime / LIFETIME_UNIT_SECONDS)
+        return ProxyBindingUpdate(
+            sequence=self._next_sequence(), flags=flags, lifetime=lifetime, options=tuple(options)
+        )
+
+    @staticmethod
+    def _handoff_indicator(entry: BindingUpdateListEntry) -> int:
+        if entry.state is BulState.DEREGISTERING:
+            return HandoffIndicator.UNKNOWN
+        if entry.state is BulState.REGISTERED:
+            return HandoffIndicator.NOT_CHANGED
+        return entry.handoff_indicator
+
+    def _gre_key_option(self, entry: BindingUpdateListEntry) -> GREKeyOption | None:
+        """GK-3.2-1, GK-3.3.1-1/2, GK-3.3.2-1/3, GK-4.2-1/2/7/11."""
+        mode = self.settings.gre
+        if mode is MagGreMode.OFF or entry.gre_declined or entry.lma.address in self._lmas_without_gre_key_support:
+            return None
+        if mode is MagGreMode.GRE_ONLY:
+            return GREKeyOption()
+        if entry.downlink_key is None:
+            entry.downlink_key = self._keys.allocate()
+        return GREKeyOption(entry.downlink_key)
+
+    def _tlv_requested(self, entry: BindingUpdateListEntry) -> bool:
+        """T only over IPv4/UDP transport (GK-7.2-1, GK-7.3-1, RFC5845-7.3); kept on re-registration (GK-7.2-4)."""
+        if self.settings.lma.port is None:
+            return False
+        if entry.state is BulState.REGISTERED:
+            return entry.tlv_header
+        return self.settings.tlv
+
+    def _next_sequence(self) -> int:
+        self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
+        return self._sequence
+
+    def _fresh_timestamp(self, now: float) -> TimestampOption:
+        """The current time, but strictly later than any timestamp this MAG sent before (RFC 5213 5.5)."""
+        ticks = max(TimestampOption.from_time(now).ticks, self._last_timestamp_ticks + 1)
+        self._last_timestamp_ticks = ticks
+        return TimestampOption(seconds=ticks >> 16, fraction=ticks & 0xFFFF)
+
+    # ---- timers -----------------------------------------------------------------------------------
+
+    def _on_due(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        pending = entry.pending
+        assert pending is not None
+        if pending.backoff.transmissions == 0:
+            return self._transmit(entry, now)
+        if entry.state is BulState.DEREGISTERING:
+            return Outcome(events=self._remove(entry, "deregistered"))
+        return self._retry(entry, now)
+
+    def _retry(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        """Retransmit with a new sequence number and timestamp, unless the retransmissions are used up."""
+        pending = entry.pending
+        assert pending is not None
+        if not pending.backoff.exhausted:
+            return self._transmit(entry, now)
+        retransmissions = pending.backoff.transmissions - 1
+        self._finish_pending(entry)
+        alarm = Alarm(f"no usable PBA from the LMA after {retransmissions} retransmissions", entry.mn_id)
+        if entry.state is BulState.REGISTERED:
+            entry.refresh_at = None
+            return Outcome(events=[alarm])
+        self._disable_gre(entry)
+        entry.state = BulState.FAILED
+        return Outcome(events=[alarm])
+
+    # ---- receiving --------------------------------------------------------------------------------
+
+    def _match(self, pba: ProxyBindingAcknowledgement) -> BindingUpdateListEntry | None:
+        """RFC 5213 6.9.1.2 item 5: by sequence; a 135 carries the LMA's last sequence, so by MN-ID."""
+        if pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+            mn_id_option = pba.option(MNIdentifierOption)
+            if mn_id_option is not None:
+                entry = self._entries.get(mn_id_option.identifier)
+                if entry is not None and entry.pending is not None:
+                    return entry
+        mn_id = self._awaiting.get(pba.sequence)
+        return self._entries.get(mn_id) if mn_id is not None else None
+
+    def _echo_mismatch(self, entry: BindingUpdateListEntry, source: Peer) -> Outcome:
+        """RFC 5213 6.9.1.2 item 6: ignore, and send nothing more until an administrative action."""
+        if entry.state is not BulState.DEREGISTERING:
+            entry.halted = True
+            self._finish_pending(entry)
+            entry.refresh_at = None
+            if entry.state is BulState.REGISTERING:
+                self._disable_gre(entry)
+                entry.state = BulState.FAILED
+        return Outcome(
+            events=[
+                MessageIgnored("PBA echoes MN-ID/HI/ATT/MN-LL-ID different from the PBU", source),
+                Alarm("LMA echoed different options; no PBU until the MN attaches again", entry.mn_id),
+            ]
+        )
+
+    def _accepted(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, now: float) -> Outcome:
+        pending = entry.pending
+        assert pending is not None and pending.sent is not None
+        previous = entry.session() if entry.state is BulState.REGISTERED else None
+        self._apply_gre(entry, pending.sent, pba)
+        _apply_addresses(entry, pba)
+        granted = pba.lifetime_seconds
+        sent_at = pending.sent_at
+        entry.granted_lifetime = granted
+        entry.expires_at = sent_at + granted
+        entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
+        entry.state = BulState.REGISTERED
+        self._finish_pending(entry)
+        if previous is None:
+            entry.registered_at = now
+            return Outcome(events=[BindingEstablished(entry.session())])
+        return Outcome(events=[BindingUpdated(entry.session(), previous)])
+
+    def _apply_gre(self, entry: BindingUpdateListEntry, sent: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> None:
+        """RFC 5845 4.2 and 7.3 on an accepted PBA."""
+        option = pba.option(GREKeyOption)
+        if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
+            entry.gre_declined = True  # GK-4.2-10/11
+            self._disable_gre(entry)
+        elif option is None:
+            if sent.option(GREKeyOption) is not None:  # GK-4.2-6/7
+                self._lmas_without_gre_key_support.add(entry.lma.address)
+            self._disable_gre(entry)
+        else:
+            entry.gre_enabled = True  # GK-4.2-3/4
+            entry.uplink_key = option.key
+            if option.key is None:
+                self._release_downlink_key(entry)
+            entry.tlv_header = (  # GK-7.3-2, GK-7.3-6
+                bool(sent.flags & BUFlags.T)
+                and bool(pba.flags & BAFlags.T)
+                and pba.status != Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED
+            )
+
+    def _gre_key_option_required(
+        self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, source: Peer, now: float
+    ) -> Outcome:
+        """Status 163: resend with the option (GK-4.2-8) or, with GRE off here, alarm (GK-4.2-9)."""
+        pending = entry.pending
+        assert pending is not None and pending.sent is not None
+        sent_option = pending.sent.option(GREKeyOption) is not None
+        if not sent_option and self.settings.gre is not MagGreMode.OFF and not entry.gre_declined:
+            self._lmas_without_gre_key_support.discard(entry.lma.address)
+            self._finish_pending(entry)
+            return self._start_update(entry, now)
+        outcome = self._rejected(entry, pba.status, source)
+        if self.settings.gre is MagGreMode.OFF:
+            outcome.events.append(
+                Alarm("LMA requires the GRE Key option (status 163) but GRE is off on this MAG", entry.mn_id)
+            )
+        return outcome
+
+    def _rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
+        """RFC 5213 6.9.1.2 item 11: no mobility service for this MN (a rejected refresh ends the session)."""
+        events: list[Event] = [RegistrationRejected(entry.mn_id, status, source)]
+        if entry.registered_at is not None:
+            events.append(BindingRemoved(entry.session(), "rejected"))
+            entry.registered_at = None
+        self._finish_pending(entry)
+        self._disable_gre(entry)
+        entry.state = BulState.FAILED
+        entry.refresh_at = entry.expires_at = None
+        return Outcome(events=events)
+
+    # ---- bookkeeping ------------------------------------------------------------------------------
+
+    def _finish_pending(self, entry: BindingUpdateListEntry) -> None:
+        if entry.pending is not None:
+            for sequence in entry.pending.sequences:
+                if self._awaiting.get(sequence) == entry.mn_id:
+                    del self._awaiting[sequence]
+            entry.pending = None
+
+    def _disable_gre(self, entry: BindingUpdateListEntry) -> None:
+        self._release_downlink_key(entry)
+        entry.gre_enabled = False
+        entry.uplink_key = None
+        entry.tlv_header = False
+
+    def _release_downlink_key(self, entry: BindingUpdateListEntry) -> None:
+        if entry.downlink_key is not None:
+            self._keys.release(entry.downlink_key)
+            entry.downlink_key = None
+
+    def _remove(self, entry: BindingUpdateListEntry, reason: str) -> list[Event]:
+        """Drop the entry and free its downlink key; BindingRemoved if the session had been established."""
+        events: list[Event] = [BindingRemoved(entry.session(), reason)] if entry.registered_at is not None else []
+        self._finish_pending(entry)
+        self._release_downlink_key(entry)
+        del self._entries[entry.mn_id]
+        return events
+
+
+def _echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:
+    """RFC 5213 6.9.1.2 item 6: an option the PBA carries must have the PBU's value."""
+    for option_class in _ECHOED_OPTIONS:
+        echoed = pba.option(option_class)
+        if echoed is not None and echoed != pbu.option(option_class):
+            return True
+    return False
+
+
+def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> None:
+    """Assigned HNPs (RFC 5213 6.9.1.2 item 14) and IPv4 home address / default router (RFC 5844 3.1.3)."""
+    prefixes = tuple(
+        IPv6Network((option.prefix, option.prefix_length), strict=False)
+        for option in pba.options_of(HomeNetworkPrefixOption)
+        if option.prefix != IPv6Address(0)
+    )
+    if prefixes:
+        entry.home_network_prefixes = prefixes
+    reply = pba.option(IPv4HomeAddressReplyOption)
+    if reply is not None and reply.status == 0 and reply.address != _UNSPECIFIED_IPV4:
+        entry.ipv4_home_address = reply.address
+        entry.ipv4_prefix_length = reply.prefix_length
+    router = pba.option(IPv4DefaultRouterAddressOption)
+    if router is not None:
+        entry.ipv4_default_router = router.address
+
+
+def _deadline(entry: BindingUpdateListEntry) -> float | None:
+    candidates = []
+    if entry.pending is not None:
+        candidates.append(entry.pending.due)
+    if entry.state is BulState.REGISTERED:
+        candidates.append(entry.expires_at)
+        if entry.pending is None:
+            candidates.append(entry.refresh_at)
+    return min((time for time in candidates if time is not None), default=None)

@@ -1,0 +1,69 @@
+"""When a MAG may (re)send a Proxy Binding Update (RFC 5213 section 6.9.4, RFC 6275 sections 11.8 and 12).
+
+Two rules, both pure arithmetic on ``now``:
+
+- **Back-off** (RFC 6275 11.8, RFC 5213 6.9.4 items 1-3): the first PBU of an exchange waits
+  INITIAL_BINDACK_TIMEOUT for its PBA; every retransmission doubles the wait up to MAX_BINDACK_TIMEOUT.
+  pmip6 gives up after a configured number of retransmissions instead of retrying forever.
+- **Rate limit** (RFC 6275 11.8): "a mobile node MUST NOT send Binding Update messages about a particular
+  home address to the same node more than MAX_UPDATE_RATE times within a second". A MAG applies it per
+  mobile node towards its LMA; a PBU that would break it is deferred, not dropped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+MAX_UPDATE_RATE = 3
+"""PBUs per second for one mobile node (RFC 6275 section 12)."""
+RATE_WINDOW = 1.0
+"""The window MAX_UPDATE_RATE counts over, seconds."""
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Retransmission timing of one PBU exchange: ``transmissions`` so far and the current ``timeout``."""
+
+    initial_timeout: float
+    max_timeout: float
+    max_retransmissions: int
+    transmissions: int = 0
+    timeout: float = 0.0
+
+    def sent(self, now: float) -> float:
+        """Record a (re)transmission at ``now``; returns when the PBA is overdue."""
+        self.timeout = (
+            self.initial_timeout if self.transmissions == 0 else min(self.timeout * 2, self.max_timeout)
+        )
+        self.transmissions += 1
+        return now + self.timeout
+
+    @property
+    def exhausted(self) -> bool:
+        """True once the last permitted retransmission has been sent."""
+        return self.transmissions > self.max_retransmissions
+
+
+@dataclass(slots=True)
+class UpdateRateLimiter:
+    """MAX_UPDATE_RATE bookkeeping per mobile node (the MN-Identifier), over a sliding one-second window."""
+
+    _recent: dict[bytes, deque[float]] = field(default_factory=dict)
+
+    def earliest(self, mn_id: bytes, now: float) -> float:
+        """The earliest time at or after ``now`` a PBU about ``mn_id`` may be sent."""
+        sent = self._recent.get(mn_id)
+        if sent is None or len(sent) < MAX_UPDATE_RATE:
+            return now
+        return max(now, sent[0] + RATE_WINDOW)
+
+    def record(self, mn_id: bytes, now: float) -> None:
+        """A PBU about ``mn_id`` was sent at ``now``."""
+        self._recent.setdefault(mn_id, deque(maxlen=MAX_UPDATE_RATE)).append(now)
+
+    def forget_before(self, now: float) -> None:
+        """Drop the history of mobile nodes that sent nothing during the last window."""
+        stale = [mn_id for mn_id, sent in self._recent.items() if sent[-1] + RATE_WINDOW <= now]
+        for mn_id in stale:
+            del self._recent[mn_id]
