@@ -1,0 +1,85 @@
+"""Finding a session from an inner packet's address within a scope (a tenant, a tunnel peer).
+
+IPv4 home addresses match exactly (RFC 5844 section 3.1.2.1); IPv6 addresses match a Home Network Prefix,
+longest prefix first (RFC 5213 section 5.6.2). Scopes keep overlapping private address spaces apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from enum import IntEnum
+from ipaddress import IPv4Address, IPv6Network
+from typing import Generic, TypeVar
+
+Value = TypeVar("Value")
+
+
+class AddressField(IntEnum):
+    """Which address of the inner packet to look at."""
+
+    SOURCE = 0
+    DESTINATION = 1
+
+
+# (start, end) of the source and destination address for IPv4 and IPv6 headers.
+_IPV4_SLICES = ((12, 16), (16, 20))
+_IPV6_SLICES = ((8, 24), (24, 40))
+
+
+def _prefix_key(address: bytes, length: int) -> bytes:
+    whole, bits = divmod(length, 8)
+    if not bits:
+        return address[:whole]
+    return address[:whole] + bytes([address[whole] & (0xFF << (8 - bits)) & 0xFF])
+
+
+class AddressIndex(Generic[Value]):
+    """(scope, IPv4 address or IPv6 prefix) -> value."""
+
+    def __init__(self) -> None:
+        self._ipv4: dict[tuple[Hashable, bytes], Value] = {}
+        self._ipv6: dict[int, dict[tuple[Hashable, bytes], Value]] = {}
+        self._ipv6_lengths: tuple[int, ...] = ()
+
+    def add(self, scope: Hashable, ipv4: IPv4Address | None, prefixes: tuple[IPv6Network, ...],
+            value: Value) -> None:
+        if ipv4 is not None:
+            self._ipv4[(scope, ipv4.packed)] = value
+        for prefix in prefixes:
+            table = self._ipv6.setdefault(prefix.prefixlen, {})
+            table[(scope, _prefix_key(prefix.network_address.packed, prefix.prefixlen))] = value
+        self._ipv6_lengths = tuple(sorted(self._ipv6, reverse=True))
+
+    def remove(self, scope: Hashable, ipv4: IPv4Address | None, prefixes: tuple[IPv6Network, ...],
+               value: Value) -> None:
+        """Remove the entries that still map to ``value`` (a newer session may own the address now)."""
+        if ipv4 is not None and self._ipv4.get((scope, ipv4.packed)) is value:
+            del self._ipv4[(scope, ipv4.packed)]
+        for prefix in prefixes:
+            table = self._ipv6.get(prefix.prefixlen, {})
+            key = (scope, _prefix_key(prefix.network_address.packed, prefix.prefixlen))
+            if table.get(key) is value:
+                del table[key]
+                if not table:
+                    del self._ipv6[prefix.prefixlen]
+        self._ipv6_lengths = tuple(sorted(self._ipv6, reverse=True))
+
+    def find(self, scope: Hashable, packet: bytes, which: AddressField, offset: int = 0) -> Value | None:
+        """The value for the inner packet starting at ``offset`` of ``packet``; None if none or not IP."""
+        version = packet[offset] >> 4 if len(packet) > offset else 0
+        if version == 4:
+            start, end = _IPV4_SLICES[which]
+            if len(packet) < offset + 20:
+                return None
+            return self._ipv4.get((scope, bytes(packet[offset + start:offset + end])))
+        if version == 6 and len(packet) >= offset + 40:
+            start, end = _IPV6_SLICES[which]
+            address = bytes(packet[offset + start:offset + end])
+            for length in self._ipv6_lengths:
+                value = self._ipv6[length].get((scope, _prefix_key(address, length)))
+                if value is not None:
+                    return value
+        return None
+
+    def __len__(self) -> int:
+        return len(self._ipv4) + sum(len(table) for table in self._ipv6.values())

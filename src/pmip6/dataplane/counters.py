@@ -1,0 +1,58 @@
+"""Traffic counters of the data plane: packets and bytes each direction, drops by reason.
+
+Uplink is MN -> MAG -> LMA -> operator network; downlink is the reverse (RFC 5213 section 1 vocabulary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class DropReason(StrEnum):
+    """Why a packet was not forwarded. The value is the label shown in ``show stats`` and the metrics."""
+
+    UNKNOWN_KEY = "unknown_key"
+    """A GRE key that no session of this node expects (RFC 5845 sections 4.2 and 5.2)."""
+    WRONG_SOURCE = "wrong_source"
+    """A valid key from an outer source that is not the session's peer: the key is only "an additional
+    identifier" (GK-5.2-7, GK-4.2-13), the tunnel endpoints still have to match."""
+    TLV_LENGTH_MISMATCH = "tlv_length_mismatch"
+    """The TLV Length disagrees with the UDP length (GK-7.1-2)."""
+    BAD_TLV = "bad_tlv"
+    """A TLV header that is truncated, has a Type other than 0 or a Next Header other than GRE."""
+    TRUNCATED_GRE = "truncated_gre"
+    BAD_GRE_FLAGS_OR_VERSION = "bad_gre_flags_or_version"
+    """Version other than 0, RFC 1701-only bits, a bad GRE checksum or an unknown protocol type."""
+    NO_SESSION = "no_session"
+    """No session matches the packet's addresses (unkeyed tunnels, the tenant side, the access side)."""
+    NOT_GRE_WHEN_REQUIRED = "not_gre_when_required"
+    """A plain (IP-in-IP or IPv4-UDP) packet from a peer whose sessions use GRE."""
+    KEY_REQUIRED = "key_required"
+    """An unkeyed GRE packet for a session that negotiated keys (GK-5.2-3, GK-4.2-5: every packet is keyed)."""
+    NOT_IP = "not_ip"
+    """An inner packet whose version nibble is neither 4 nor 6, or too short to carry an address."""
+
+
+@dataclass(slots=True)
+class TrafficCounters:
+    """Counters of one session, one tenant or one node."""
+
+    uplink_packets: int = 0
+    uplink_bytes: int = 0
+    downlink_packets: int = 0
+    downlink_bytes: int = 0
+    drops: dict[str, int] = field(default_factory=dict)
+
+    def drop(self, reason: DropReason) -> None:
+        self.drops[reason] = self.drops.get(reason, 0) + 1
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for ``pmip6 show stats`` and the metrics exporter."""
+        return {
+            "uplink_packets": self.uplink_packets,
+            "uplink_bytes": self.uplink_bytes,
+            "downlink_packets": self.downlink_packets,
+            "downlink_bytes": self.downlink_bytes,
+            "drops": {str(reason): count for reason, count in sorted(self.drops.items())},
+        }

@@ -1,0 +1,143 @@
+"""Tunnel formats between MAG and LMA: sealing an inner packet and opening a tunneled one.
+
+- GRE over IPv4 (protocol 47) or IPv6 (next header 47), keyed or GRE-only (RFC 5845 section 7, RFC 2784,
+  RFC 2890); the outer family is the peer's.
+- IPv4 / UDP / TLV / GRE, the TLV-header UDP format (RFC 5845 sections 7.1 and 7.2, Figure 5), sent to
+  UDP port 5437 (pmip6-data, RFC 5844 section 6).
+- Plain IP-in-IP (RFC 5213 section 6.10.3, RFC 5844): protocol 4 or 41 by the inner version; received plain
+  IPv4-UDP (RFC 5844 IPv4-UDP mode) is opened the same way.
+
+The GRE Protocol Type follows the inner packet's version nibble (0x0800 or 0x86DD, RFC 7676 section 3.1).
+The common headers are checked with ``struct`` (the fast path); anything else goes through
+``pmip6.wire.gre.decode_gre`` / ``pmip6.wire.tlv.decode_tlv``, whose errors become drop reasons.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pmip6.core.events import TunnelSession
+from pmip6.dataplane.counters import DropReason
+from pmip6.wire.errors import DecodeError
+from pmip6.wire.gre import decode_gre, gre_prefix
+from pmip6.wire.numbers import EtherType, IPProto
+from pmip6.wire.tlv import TLV_HEADER_LENGTH, decode_tlv
+
+
+class TunnelFormat(StrEnum):
+    """How tunneled packets travel between MAG and LMA, i.e. which socket carries them."""
+
+    GRE = "gre"
+    UDP_TLV = "udp-tlv"
+    IP_IN_IP = "ip-in-ip"
+
+
+class UdpPayloadKind(StrEnum):
+    """What a UDP payload on 5436 or 5437 is, told apart by its first nibble (RFC 5845 section 7.2)."""
+
+    TLV = "tlv"
+    """Nibble 0: the TLV header (Type 0)."""
+    MOBILITY_HEADER = "mobility-header"
+    """Nibble 3: a Mobility Header starts with Payload Proto 59 = 0x3b (RFC 5844 section 4, RFC 6275 6.1.1)."""
+    IP = "ip"
+    """Nibble 4 or 6: a plain IPv4-UDP tunneled packet (RFC 5844 section 2)."""
+    UNKNOWN = "unknown"
+
+
+_UDP_KINDS = {0: UdpPayloadKind.TLV, 3: UdpPayloadKind.MOBILITY_HEADER, 4: UdpPayloadKind.IP, 6: UdpPayloadKind.IP}
+
+
+def classify_udp_payload(payload: bytes) -> UdpPayloadKind:
+    """Which handler a UDP datagram for the PMIPv6 ports belongs to (documented in docs/dataplane.md)."""
+    if not payload:
+        return UdpPayloadKind.UNKNOWN
+    return _UDP_KINDS.get(payload[0] >> 4, UdpPayloadKind.UNKNOWN)
+
+
+def session_format(session: TunnelSession) -> TunnelFormat:
+    """The format a session's packets are sent in (GK-7.2-3, GK-7.3-3, GK-7.3.1-1: T set means TLV)."""
+    if not session.gre:
+        return TunnelFormat.IP_IN_IP
+    return TunnelFormat.UDP_TLV if session.tlv else TunnelFormat.GRE
+
+
+_TLV_GRE = struct.Struct("!BBH")
+_KEY = struct.Struct("!I")
+_KEYED_IPV4 = gre_prefix(0, EtherType.IPV4)[:4]
+_KEYED_IPV6 = gre_prefix(0, EtherType.IPV6)[:4]
+_PROTOCOL_TYPES = frozenset(int(t) for t in EtherType)
+
+
+@dataclass(slots=True)
+class Sealer:
+    """Prepends the headers of one session's outgoing packets; the GRE headers are built once.
+
+    ``key`` is the key this node puts in its packets: the downlink key at the LMA (GK-5.2-3), the uplink
+    key at the MAG (GK-4.2-5); None in GRE-only mode (K = 0).
+    """
+
+    format: TunnelFormat
+    key: int | None
+    _ipv4_prefix: bytes = b""
+    _ipv6_prefix: bytes = b""
+
+    def __post_init__(self) -> None:
+        if self.format is not TunnelFormat.IP_IN_IP:
+            self._ipv4_prefix = gre_prefix(self.key, EtherType.IPV4)
+            self._ipv6_prefix = gre_prefix(self.key, EtherType.IPV6)
+
+    def seal(self, inner: bytes) -> bytes | DropReason:
+        """The payload of the outer IP (GRE, IP-in-IP) or UDP (TLV) packet that carries ``inner``."""
+        version = inner[0] >> 4 if inner else 0
+        if version == 4:
+            prefix = self._ipv4_prefix
+        elif version == 6:
+            prefix = self._ipv6_prefix
+        else:
+            return DropReason.NOT_IP
+        if self.format is TunnelFormat.GRE:
+            return prefix + inner
+        if self.format is TunnelFormat.UDP_TLV:
+            return _TLV_GRE.pack(0, IPProto.GRE, len(prefix) + len(inner)) + prefix + inner
+        return inner
+
+
+def open_tunnel(format: TunnelFormat, payload: bytes) -> tuple[int | None, int] | DropReason:
+    """The GRE key (None if absent or not GRE) and the offset of the inner packet in ``payload``.
+
+    ``payload`` starts with the GRE header (GRE), the TLV header (UDP_TLV) or the inner packet (IP_IN_IP).
+    """
+    if format is TunnelFormat.IP_IN_IP:
+        return None, 0
+    start = 0
+    if format is TunnelFormat.UDP_TLV:
+        if (len(payload) < TLV_HEADER_LENGTH or payload[0] != 0 or payload[1] != IPProto.GRE
+                or _TLV_GRE.unpack_from(payload)[2] != len(payload) - TLV_HEADER_LENGTH):
+            return _slow_tlv(payload)
+        start = TLV_HEADER_LENGTH
+    head = payload[start:start + 4]
+    if (head == _KEYED_IPV4 or head == _KEYED_IPV6) and len(payload) >= start + 8:
+        return _KEY.unpack_from(payload, start + 4)[0], start + 8
+    return _slow_gre(payload, start)
+
+
+def _slow_tlv(payload: bytes) -> tuple[int | None, int] | DropReason:
+    try:
+        header, offset = decode_tlv(payload)
+    except DecodeError as error:
+        return DropReason.TLV_LENGTH_MISMATCH if error.field == "TLV length" else DropReason.BAD_TLV
+    if header.next_header != IPProto.GRE:
+        return DropReason.BAD_TLV
+    return _slow_gre(payload, offset)
+
+
+def _slow_gre(payload: bytes, start: int) -> tuple[int | None, int] | DropReason:
+    try:
+        header, offset = decode_gre(memoryview(payload)[start:])
+    except DecodeError as error:
+        return DropReason.TRUNCATED_GRE if error.field == "GRE header" else DropReason.BAD_GRE_FLAGS_OR_VERSION
+    if header.protocol_type not in _PROTOCOL_TYPES:
+        return DropReason.BAD_GRE_FLAGS_OR_VERSION
+    return header.key, start + offset

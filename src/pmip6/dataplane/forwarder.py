@@ -1,0 +1,220 @@
+"""What the LMA and MAG forwarders share: session routes built from events, the tunnel side, counters.
+
+A node receives tunneled packets with the key its peer puts in them (at the LMA the uplink key, at the
+MAG the downlink key) and uses that key "as an additional identifier to determine which mobility session
+this packet belongs to" (GK-5.2-7, GK-4.2-13): the outer source must also be the session's peer. Unkeyed
+tunnels (GRE-only mode, plain IP-in-IP) are matched by the outer source plus an inner address. The tables
+change only through :meth:`Forwarder.apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pmip6.core.events import (
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Event,
+    TunnelSession,
+)
+from pmip6.dataplane.address_index import AddressField, AddressIndex
+from pmip6.dataplane.counters import DropReason, TrafficCounters
+from pmip6.dataplane.formats import Sealer, TunnelFormat, open_tunnel, session_format
+
+Encapsulated = tuple[str, TunnelFormat, bytes]
+"""(peer address as text, format, payload of the outer IP or UDP packet)."""
+Decapsulated = tuple[str | None, bytes]
+"""(where the inner packet goes: the tenant at the LMA, the access interface at the MAG; the inner packet)."""
+
+
+class Direction(StrEnum):
+    UPLINK = "uplink"
+    DOWNLINK = "downlink"
+
+
+@dataclass(slots=True, eq=False)
+class SessionRoute:
+    """One session as the data plane sees it (identity matters: tables map to this object)."""
+
+    session: TunnelSession
+    peer_host: str
+    format: TunnelFormat
+    receive_key: int | None
+    sealer: Sealer
+    counters: TrafficCounters = field(default_factory=TrafficCounters)
+
+
+def session_identity(session: TunnelSession) -> tuple[object, ...]:
+    """What stays the same over re-registrations and handoffs of one mobility session (RFC 5213 5.4.1)."""
+    return (session.mn_id, session.ipv4_home_address, session.home_network_prefixes)
+
+
+class Forwarder:
+    """Base of :class:`~pmip6.dataplane.lma.LmaForwarder` and :class:`~pmip6.dataplane.mag.MagForwarder`.
+
+    Subclasses say which key they receive and send and keep their own index for the other side.
+    """
+
+    receive_direction: Direction
+    unkeyed_address: AddressField
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[object, ...], SessionRoute] = {}
+        self._by_key: dict[int, SessionRoute] = {}
+        self._unkeyed: AddressIndex[SessionRoute] = AddressIndex()
+        self._keyed_peers: dict[str, int] = {}
+        self.node = TrafficCounters()
+        self.tenants: dict[str, TrafficCounters] = {}
+
+    # -- keys: overridden per role ------------------------------------------------------------------------
+    @staticmethod
+    def receive_key(session: TunnelSession) -> int | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def send_key(session: TunnelSession) -> int | None:
+        raise NotImplementedError
+
+    def _index_local(self, route: SessionRoute) -> None:
+        raise NotImplementedError
+
+    def _unindex_local(self, route: SessionRoute) -> None:
+        raise NotImplementedError
+
+    # -- events -------------------------------------------------------------------------------------------
+    def apply(self, event: Event) -> None:
+        """Update the tables from one engine event; other events are ignored."""
+        if isinstance(event, BindingEstablished):
+            self._replace(event.session)
+        elif isinstance(event, BindingUpdated):
+            self._remove(self._routes.get(session_identity(event.previous)))
+            self._replace(event.session)
+        elif isinstance(event, BindingDeregistered | BindingRemoved):
+            route = self._routes.get(session_identity(event.session))
+            if route is not None and route.session == event.session:
+                self._remove(route)
+
+    def _replace(self, session: TunnelSession) -> None:
+        self._remove(self._routes.get(session_identity(session)))
+        fmt = session_format(session)
+        route = SessionRoute(session, session.peer.address.compressed, fmt, self.receive_key(session),
+                             Sealer(fmt, self.send_key(session)))
+        self._routes[session_identity(session)] = route
+        if route.receive_key is not None:
+            self._by_key[route.receive_key] = route
+            self._keyed_peers[route.peer_host] = self._keyed_peers.get(route.peer_host, 0) + 1
+        else:
+            self._unkeyed.add(route.peer_host, session.ipv4_home_address, session.home_network_prefixes, route)
+        self._index_local(route)
+
+    def _remove(self, route: SessionRoute | None) -> None:
+        if route is None:
+            return
+        session = route.session
+        del self._routes[session_identity(session)]
+        if route.receive_key is not None:
+            if self._by_key.get(route.receive_key) is route:
+                del self._by_key[route.receive_key]
+            remaining = self._keyed_peers[route.peer_host] - 1
+            if remaining:
+                self._keyed_peers[route.peer_host] = remaining
+            else:
+                del self._keyed_peers[route.peer_host]
+        else:
+            self._unkeyed.remove(route.peer_host, session.ipv4_home_address, session.home_network_prefixes,
+                                 route)
+        self._unindex_local(route)
+
+    # -- forwarding helpers -------------------------------------------------------------------------------
+    def _from_tunnel(self, outer_source: str, format: TunnelFormat,
+                     payload: bytes) -> tuple[SessionRoute, bytes] | DropReason:
+        """Identify the session of a tunneled packet and count it; the inner packet follows."""
+        opened = open_tunnel(format, payload)
+        if isinstance(opened, DropReason):
+            return self._drop(opened)
+        key, offset = opened
+        if len(payload) <= offset or payload[offset] >> 4 not in (4, 6):
+            return self._drop(DropReason.NOT_IP)
+        if key is not None:
+            route = self._by_key.get(key)
+            if route is None:
+                return self._drop(DropReason.UNKNOWN_KEY)
+            if route.peer_host != outer_source:
+                return self._drop(DropReason.WRONG_SOURCE, route)
+        else:
+            route = self._unkeyed.find(outer_source, payload, self.unkeyed_address, offset)
+            if route is None:
+                if outer_source not in self._keyed_peers:
+                    return self._drop(DropReason.NO_SESSION)
+                if format is TunnelFormat.IP_IN_IP:
+                    return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED)
+                return self._drop(DropReason.KEY_REQUIRED)
+            if format is TunnelFormat.IP_IN_IP and route.format is not TunnelFormat.IP_IN_IP:
+                return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
+        inner = payload[offset:]
+        self._count(route, self.receive_direction, len(inner))
+        return route, inner
+
+    def _to_tunnel(self, route: SessionRoute, packet: bytes) -> Encapsulated | DropReason:
+        sealed = route.sealer.seal(packet)
+        if isinstance(sealed, DropReason):
+            return self._drop(sealed, route)
+        self._count(route, _other(self.receive_direction), len(packet))
+        return route.peer_host, route.format, sealed
+
+    def _count(self, route: SessionRoute, direction: Direction, size: int) -> None:
+        for counters in (route.counters, self._tenant(route.session.tenant), self.node):
+            if direction is Direction.UPLINK:
+                counters.uplink_packets += 1
+                counters.uplink_bytes += size
+            else:
+                counters.downlink_packets += 1
+                counters.downlink_bytes += size
+
+    def _drop(self, reason: DropReason, route: SessionRoute | None = None,
+              tenant: str | None = None) -> DropReason:
+        self.node.drop(reason)
+        if route is not None:
+            route.counters.drop(reason)
+            tenant = route.session.tenant
+        if tenant is not None:
+            self._tenant(tenant).drop(reason)
+        return reason
+
+    def _tenant(self, tenant: str | None) -> TrafficCounters:
+        name = tenant or ""
+        counters = self.tenants.get(name)
+        if counters is None:
+            counters = self.tenants[name] = TrafficCounters()
+        return counters
+
+    # -- inspection ---------------------------------------------------------------------------------------
+    def routes(self) -> list[SessionRoute]:
+        return list(self._routes.values())
+
+    def stats(self) -> dict[str, object]:
+        """Counters as plain data: the node, each tenant ("" = none) and each session, for show/metrics."""
+        return {
+            "node": self.node.as_dict(),
+            "tenants": {name: counters.as_dict() for name, counters in sorted(self.tenants.items())},
+            "sessions": [
+                {
+                    "mn_id": route.session.mn_id.decode(errors="replace"),
+                    "tenant": route.session.tenant,
+                    "peer": route.peer_host,
+                    "format": str(route.format),
+                    "uplink_key": route.session.uplink_key,
+                    "downlink_key": route.session.downlink_key,
+                    "access_interface": route.session.access_interface,
+                    **route.counters.as_dict(),
+                }
+                for route in self._routes.values()
+            ],
+        }
+
+
+def _other(direction: Direction) -> Direction:
+    return Direction.DOWNLINK if direction is Direction.UPLINK else Direction.UPLINK

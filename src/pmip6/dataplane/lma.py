@@ -1,0 +1,57 @@
+"""The LMA's forwarding tables (RFC 5845 sections 5.1 and 5.2; RFC 5213 section 5.6).
+
+Uplink: a packet from the tunnel is matched by its uplink key and outer source (GK-5.2-7), or, unkeyed,
+by outer source plus inner source address; it leaves into its session's tenant routing context.
+Downlink: a packet from a tenant is matched by (tenant, inner destination) and sent to the session's MAG
+with the downlink key in every GRE header (GK-5.2-3), in the session's format (GK-7.4-3, GK-7.4-7).
+"""
+
+from __future__ import annotations
+
+from pmip6.core.events import TunnelSession
+from pmip6.dataplane.address_index import AddressField, AddressIndex
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.forwarder import Decapsulated, Direction, Encapsulated, Forwarder, SessionRoute
+from pmip6.dataplane.formats import TunnelFormat
+
+
+class LmaForwarder(Forwarder):
+    """Pure LMA data plane: ``apply(event)``, ``from_tunnel`` (uplink) and ``from_tenant`` (downlink)."""
+
+    receive_direction = Direction.UPLINK
+    unkeyed_address = AddressField.SOURCE
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._homes: AddressIndex[SessionRoute] = AddressIndex()
+
+    @staticmethod
+    def receive_key(session: TunnelSession) -> int | None:
+        return session.uplink_key
+
+    @staticmethod
+    def send_key(session: TunnelSession) -> int | None:
+        return session.downlink_key
+
+    def _index_local(self, route: SessionRoute) -> None:
+        session = route.session
+        self._homes.add(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
+
+    def _unindex_local(self, route: SessionRoute) -> None:
+        session = route.session
+        self._homes.remove(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
+
+    def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: bytes) -> Decapsulated | DropReason:
+        """Uplink: (tenant, inner packet) to hand to that tenant's routing context, or why it was dropped."""
+        found = self._from_tunnel(outer_source, format, payload)
+        if isinstance(found, DropReason):
+            return found
+        route, inner = found
+        return route.session.tenant, inner
+
+    def from_tenant(self, tenant: str | None, packet: bytes) -> Encapsulated | DropReason:
+        """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs."""
+        route = self._homes.find(tenant, packet, AddressField.DESTINATION)
+        if route is None:
+            return self._drop(DropReason.NO_SESSION, tenant=tenant)
+        return self._to_tunnel(route, packet)

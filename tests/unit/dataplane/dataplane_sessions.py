@@ -1,0 +1,45 @@
+"""Sessions and inner packets for the data-plane unit tests (Figure 1 of RFC 5845: two tenants, one MAG)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Network, ip_address
+
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import IPv6
+
+from pmip6.core.events import Peer, TunnelSession
+
+LMAA = "192.0.2.2"
+MAG1 = "192.0.2.1"
+MAG2 = "192.0.2.5"
+SERVER = "10.0.255.1"
+SHARED_HOME = "10.1.0.1"
+
+
+def session(mn_id: bytes, *, at: str = "lma", mag: str = MAG1, tenant: str | None = "opA",
+            home: str | None = SHARED_HOME, prefixes: tuple[str, ...] = (), gre: bool = True,
+            downlink_key: int | None = 0x1111, uplink_key: int | None = 0x2222, tlv: bool = False,
+            interface: str | None = "acc1", lma: str = LMAA) -> TunnelSession:
+    """A session as the LMA (at="lma": peer = MAG) or the MAG (at="mag": peer = LMA) reports it."""
+    peer, local = (mag, lma) if at == "lma" else (lma, mag)
+    return TunnelSession(
+        mn_id=mn_id,
+        peer=Peer(ip_address(peer)),
+        local=ip_address(local),
+        tenant=tenant,
+        ipv4_home_address=IPv4Address(home) if home else None,
+        home_network_prefixes=tuple(IPv6Network(p) for p in prefixes),
+        gre=gre,
+        downlink_key=downlink_key if gre else None,
+        uplink_key=uplink_key if gre else None,
+        tlv=tlv,
+        access_interface=interface if at == "mag" else None,
+    )
+
+
+def ipv4(src: str, dst: str, payload: bytes = b"ping") -> bytes:
+    return bytes(IP(src=src, dst=dst) / UDP(sport=4000, dport=7) / payload)
+
+
+def ipv6(src: str, dst: str, payload: bytes = b"ping") -> bytes:
+    return bytes(IPv6(src=src, dst=dst) / UDP(sport=4000, dport=7) / payload)

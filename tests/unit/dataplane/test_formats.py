@@ -1,0 +1,97 @@
+"""Sealing and opening the tunnel formats (RFC 5845 section 7, RFC 2784/2890), checked against Scapy."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from scapy.layers.l2 import GRE
+
+from dataplane_sessions import ipv4, ipv6, session
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import (
+    Sealer,
+    TunnelFormat,
+    UdpPayloadKind,
+    classify_udp_payload,
+    open_tunnel,
+    session_format,
+)
+
+INNER4 = ipv4("10.1.0.1", "10.0.255.1")
+INNER6 = ipv6("2001:db8:a::1", "2001:db8::1")
+
+
+@pytest.mark.parametrize(("inner", "protocol_type"), [(INNER4, 0x0800), (INNER6, 0x86DD)])
+def test_keyed_gre_header_carries_key_and_protocol_type_from_inner_version(inner: bytes, protocol_type: int) -> None:
+    sealed = Sealer(TunnelFormat.GRE, 0xDEADBEEF).seal(inner)
+    parsed = GRE(sealed)
+    assert (parsed.key_present, parsed.key, parsed.proto, parsed.version) == (1, 0xDEADBEEF, protocol_type, 0)
+    assert (parsed.chksum_present, parsed.seqnum_present) == (0, 0)
+    assert sealed[8:] == inner
+    assert open_tunnel(TunnelFormat.GRE, sealed) == (0xDEADBEEF, 8)
+
+
+def test_gre_only_mode_has_no_key_bit() -> None:
+    sealed = Sealer(TunnelFormat.GRE, None).seal(INNER4)
+    assert sealed[:4] == bytes.fromhex("00000800")
+    assert open_tunnel(TunnelFormat.GRE, sealed) == (None, 4)
+
+
+def test_RFC5845_7_1_udp_tlv_format_is_tlv_then_gre() -> None:
+    sealed = Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4)
+    type_reserved, next_header, length = struct.unpack_from("!BBH", sealed)
+    assert (type_reserved, next_header, length) == (0, 47, len(sealed) - 4)
+    assert GRE(sealed[4:]).key == 7
+    assert open_tunnel(TunnelFormat.UDP_TLV, sealed) == (7, 12)
+    assert classify_udp_payload(sealed) is UdpPayloadKind.TLV
+
+
+def test_GK_7_1_2_tlv_length_different_from_udp_length_is_discarded() -> None:
+    sealed = bytearray(Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4))
+    struct.pack_into("!H", sealed, 2, len(sealed) - 3)
+    assert open_tunnel(TunnelFormat.UDP_TLV, bytes(sealed)) is DropReason.TLV_LENGTH_MISMATCH
+    assert open_tunnel(TunnelFormat.UDP_TLV, bytes(sealed) + b"\x00") is not DropReason.TLV_LENGTH_MISMATCH
+
+
+def test_tlv_with_type_other_than_zero_or_next_header_not_gre_is_dropped() -> None:
+    sealed = Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4)
+    assert open_tunnel(TunnelFormat.UDP_TLV, b"\x10" + sealed[1:]) is DropReason.BAD_TLV
+    assert open_tunnel(TunnelFormat.UDP_TLV, sealed[:1] + b"\x04" + sealed[2:]) is DropReason.BAD_TLV
+
+
+def test_truncated_and_malformed_gre_are_dropped_with_their_reason() -> None:
+    sealed = Sealer(TunnelFormat.GRE, 5).seal(INNER4)
+    assert open_tunnel(TunnelFormat.GRE, sealed[:6]) is DropReason.TRUNCATED_GRE
+    assert open_tunnel(TunnelFormat.GRE, b"\x20\x01" + sealed[2:]) is DropReason.BAD_GRE_FLAGS_OR_VERSION
+    assert open_tunnel(TunnelFormat.GRE, b"\x60\x00" + sealed[2:]) is DropReason.BAD_GRE_FLAGS_OR_VERSION
+    assert open_tunnel(TunnelFormat.GRE, sealed[:2] + b"\x88\xb5" + sealed[4:]) is DropReason.BAD_GRE_FLAGS_OR_VERSION
+
+
+def test_keyed_gre_with_sequence_number_goes_through_the_full_decoder() -> None:
+    with_sequence = bytes.fromhex("30000800") + (9).to_bytes(4, "big") + (1).to_bytes(4, "big") + INNER4
+    assert open_tunnel(TunnelFormat.GRE, with_sequence) == (9, 12)
+
+
+def test_ip_in_ip_is_the_inner_packet_itself() -> None:
+    assert Sealer(TunnelFormat.IP_IN_IP, None).seal(INNER6) == INNER6
+    assert open_tunnel(TunnelFormat.IP_IN_IP, INNER6) == (None, 0)
+
+
+def test_non_ip_inner_packet_is_not_sealed() -> None:
+    assert Sealer(TunnelFormat.GRE, 1).seal(b"\x00abc") is DropReason.NOT_IP
+    assert Sealer(TunnelFormat.GRE, 1).seal(b"") is DropReason.NOT_IP
+
+
+def test_udp_payload_kinds_by_first_nibble() -> None:
+    assert classify_udp_payload(bytes([59, 1, 5, 0])) is UdpPayloadKind.MOBILITY_HEADER
+    assert classify_udp_payload(INNER4) is UdpPayloadKind.IP
+    assert classify_udp_payload(INNER6) is UdpPayloadKind.IP
+    assert classify_udp_payload(b"\x90") is UdpPayloadKind.UNKNOWN
+    assert classify_udp_payload(b"") is UdpPayloadKind.UNKNOWN
+
+
+def test_GK_7_3_3_session_format_follows_gre_and_tlv_flags() -> None:
+    assert session_format(session(b"a")) is TunnelFormat.GRE
+    assert session_format(session(b"a", tlv=True)) is TunnelFormat.UDP_TLV
+    assert session_format(session(b"a", gre=False)) is TunnelFormat.IP_IN_IP

@@ -1,0 +1,163 @@
+"""LmaForwarder: uplink by key + source (GK-5.2-7), downlink by (tenant, address) with the downlink key."""
+
+from __future__ import annotations
+
+import struct
+
+from scapy.layers.l2 import GRE
+
+from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
+from pmip6.core.events import (
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    MessageIgnored,
+)
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.lma import LmaForwarder
+
+MN1 = session(b"mn1", tenant="opA", downlink_key=0x1001, uplink_key=0xA001)
+MN3 = session(b"mn3", tenant="opB", downlink_key=0x1003, uplink_key=0xA003)
+UPLINK = ipv4(SHARED_HOME, SERVER)
+DOWNLINK = ipv4(SERVER, SHARED_HOME)
+
+
+def gre(key: int | None, inner: bytes) -> bytes:
+    return Sealer(TunnelFormat.GRE, key).seal(inner)
+
+
+def lma_with(*sessions) -> LmaForwarder:
+    lma = LmaForwarder()
+    for s in sessions:
+        lma.apply(BindingEstablished(s))
+    return lma
+
+
+def test_GK_5_2_7_uplink_key_selects_the_session_and_its_tenant() -> None:
+    lma = lma_with(MN1, MN3)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) == ("opA", UPLINK)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA003, UPLINK)) == ("opB", UPLINK)
+    assert lma.tenants["opA"].uplink_packets == 1 and lma.tenants["opB"].uplink_packets == 1
+    assert lma.tenants["opA"].uplink_bytes == len(UPLINK)
+
+
+def test_GK_5_2_7_valid_uplink_key_from_wrong_source_is_dropped_and_counted() -> None:
+    lma = lma_with(MN1)
+    assert lma.from_tunnel(MAG2, TunnelFormat.GRE, gre(0xA001, UPLINK)) is DropReason.WRONG_SOURCE
+    stats = lma.stats()
+    assert stats["node"]["drops"] == {"wrong_source": 1}
+    assert stats["sessions"][0]["drops"] == {"wrong_source": 1}
+    assert stats["node"]["uplink_packets"] == 0
+
+
+def test_unknown_uplink_key_is_dropped_and_counted() -> None:
+    lma = lma_with(MN1)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xBEEF, UPLINK)) is DropReason.UNKNOWN_KEY
+    assert lma.node.drops == {"unknown_key": 1}
+
+
+def test_GK_5_2_3_downlink_uses_negotiated_downlink_key_per_tenant_with_overlapping_addresses() -> None:
+    lma = lma_with(MN1, MN3)
+    for tenant, key in (("opA", 0x1001), ("opB", 0x1003)):
+        peer, fmt, payload = lma.from_tenant(tenant, DOWNLINK)
+        assert (peer, fmt) == (MAG1, TunnelFormat.GRE)
+        parsed = GRE(payload)
+        assert (parsed.key_present, parsed.key, parsed.proto) == (1, key, 0x0800)
+        assert payload[8:] == DOWNLINK
+    assert lma.tenants["opA"].downlink_packets == 1
+
+
+def test_downlink_for_unknown_destination_or_tenant_is_no_session() -> None:
+    lma = lma_with(MN1)
+    assert lma.from_tenant("opA", ipv4(SERVER, "10.1.0.99")) is DropReason.NO_SESSION
+    assert lma.from_tenant("opB", DOWNLINK) is DropReason.NO_SESSION
+    assert lma.tenants["opB"].drops == {"no_session": 1}
+
+
+def test_GK_7_3_3_tlv_session_is_sent_and_received_in_udp_tlv_format() -> None:
+    lma = lma_with(session(b"mn1", tlv=True, downlink_key=5, uplink_key=6))
+    peer, fmt, payload = lma.from_tenant("opA", DOWNLINK)
+    assert fmt is TunnelFormat.UDP_TLV
+    assert struct.unpack_from("!BBH", payload) == (0, 47, len(payload) - 4)
+    assert GRE(payload[4:]).key == 5
+    uplink = Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK)
+    assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, uplink) == ("opA", UPLINK)
+
+
+def test_GK_7_1_2_tlv_length_mismatch_is_dropped_and_counted() -> None:
+    lma = lma_with(session(b"mn1", tlv=True, uplink_key=6))
+    uplink = bytearray(Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK))
+    uplink[3] ^= 1
+    assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, bytes(uplink)) is DropReason.TLV_LENGTH_MISMATCH
+    assert lma.node.drops == {"tlv_length_mismatch": 1}
+
+
+def test_gre_only_sessions_are_found_by_outer_source_and_inner_source() -> None:
+    mn1 = session(b"mn1", home="10.1.0.1", downlink_key=None, uplink_key=None)
+    mn2 = session(b"mn2", home="10.1.0.2", mag=MAG2, tenant="opB", downlink_key=None, uplink_key=None)
+    lma = lma_with(mn1, mn2)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(None, UPLINK)) == ("opA", UPLINK)
+    from_mn2 = ipv4("10.1.0.2", SERVER)
+    assert lma.from_tunnel(MAG2, TunnelFormat.GRE, gre(None, from_mn2)) == ("opB", from_mn2)
+    assert lma.from_tunnel(MAG2, TunnelFormat.GRE, gre(None, UPLINK)) is DropReason.NO_SESSION
+    peer, fmt, payload = lma.from_tenant("opA", DOWNLINK)
+    assert payload[:4] == bytes.fromhex("00000800")
+
+
+def test_ipv6_home_network_prefix_uplink_and_downlink() -> None:
+    mn = session(b"mn6", home=None, prefixes=("2001:db8:a::/64",), downlink_key=None, uplink_key=None)
+    lma = lma_with(mn)
+    up = ipv6("2001:db8:a::42", "2001:db8::1")
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(None, up)) == ("opA", up)
+    peer, fmt, payload = lma.from_tenant("opA", ipv6("2001:db8::1", "2001:db8:a::42"))
+    assert GRE(payload).proto == 0x86DD
+
+
+def test_plain_packet_from_a_peer_with_gre_sessions_is_not_gre_when_required() -> None:
+    lma = lma_with(MN1)
+    assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, UPLINK) is DropReason.NOT_GRE_WHEN_REQUIRED
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(None, UPLINK)) is DropReason.KEY_REQUIRED
+    assert lma.from_tunnel(MAG2, TunnelFormat.IP_IN_IP, UPLINK) is DropReason.NO_SESSION
+
+
+def test_plain_session_uses_ip_in_ip_both_ways() -> None:
+    lma = lma_with(session(b"mn1", gre=False))
+    assert lma.from_tenant("opA", DOWNLINK) == (MAG1, TunnelFormat.IP_IN_IP, DOWNLINK)
+    assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, UPLINK) == ("opA", UPLINK)
+
+
+def test_handoff_update_moves_the_session_to_the_new_mag_with_the_same_uplink_key() -> None:
+    lma = lma_with(MN1)
+    moved = session(b"mn1", mag=MAG2, downlink_key=0x2001, uplink_key=0xA001)
+    lma.apply(BindingUpdated(moved, MN1))
+    assert lma.from_tunnel(MAG2, TunnelFormat.GRE, gre(0xA001, UPLINK)) == ("opA", UPLINK)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) is DropReason.WRONG_SOURCE
+    peer, _, payload = lma.from_tenant("opA", DOWNLINK)
+    assert (peer, GRE(payload).key) == (MAG2, 0x2001)
+    lma.apply(BindingRemoved(MN1, "handoff"))  # a late removal of the old registration keeps the new one
+    assert lma.from_tenant("opA", DOWNLINK)[0] == MAG2
+
+
+def test_deregistration_stops_forwarding_and_frees_the_key() -> None:
+    lma = lma_with(MN1)
+    lma.apply(BindingDeregistered(MN1))
+    assert lma.from_tenant("opA", DOWNLINK) is DropReason.NO_SESSION
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) is DropReason.UNKNOWN_KEY
+    assert lma.routes() == []
+    lma.apply(BindingRemoved(MN1, "deregistered"))
+    lma.apply(MessageIgnored("unrelated"))
+    assert lma.routes() == []
+
+
+def test_stats_are_plain_data() -> None:
+    lma = lma_with(MN1)
+    lma.from_tenant("opA", DOWNLINK)
+    stats = lma.stats()
+    assert stats["tenants"]["opA"]["downlink_packets"] == 1
+    assert stats["sessions"][0] | {"drops": {}} == {
+        "mn_id": "mn1", "tenant": "opA", "peer": MAG1, "format": "gre", "uplink_key": 0xA001,
+        "downlink_key": 0x1001, "access_interface": None, "uplink_packets": 0, "uplink_bytes": 0,
+        "downlink_packets": 1, "downlink_bytes": len(DOWNLINK), "drops": {},
+    }

@@ -1,0 +1,70 @@
+"""MagForwarder: uplink by access interface with the uplink key (GK-4.2-5), downlink by key + LMA (GK-4.2-13)."""
+
+from __future__ import annotations
+
+from scapy.layers.l2 import GRE
+
+from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, ipv4, session
+from pmip6.core.events import BindingDeregistered, BindingEstablished
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.mag import MagForwarder
+
+MN1 = session(b"mn1", at="mag", tenant="opA", interface="acc1", downlink_key=0x1001, uplink_key=0xA001)
+MN3 = session(b"mn3", at="mag", tenant="opB", interface="acc3", downlink_key=0x1003, uplink_key=0xA003)
+UPLINK = ipv4(SHARED_HOME, SERVER)
+DOWNLINK = ipv4(SERVER, SHARED_HOME)
+
+
+def mag_with(*sessions) -> MagForwarder:
+    mag = MagForwarder()
+    for s in sessions:
+        mag.apply(BindingEstablished(s))
+    return mag
+
+
+def test_GK_4_2_5_uplink_from_each_access_interface_carries_its_uplink_key() -> None:
+    mag = mag_with(MN1, MN3)
+    for interface, key in (("acc1", 0xA001), ("acc3", 0xA003)):
+        peer, fmt, payload = mag.from_access(interface, UPLINK)
+        assert (peer, fmt, GRE(payload).key, payload[8:]) == (LMAA, TunnelFormat.GRE, key, UPLINK)
+    assert mag.from_access("acc9", UPLINK) is DropReason.NO_SESSION
+    assert sorted(mag.access_interfaces()) == ["acc1", "acc3"]
+
+
+def test_GK_4_2_13_downlink_key_picks_the_session_for_the_same_inner_address() -> None:
+    mag = mag_with(MN1, MN3)
+    for key, interface in ((0x1001, "acc1"), (0x1003, "acc3")):
+        payload = Sealer(TunnelFormat.GRE, key).seal(DOWNLINK)
+        assert mag.from_tunnel(LMAA, TunnelFormat.GRE, payload) == (interface, DOWNLINK)
+    assert mag.tenants["opA"].downlink_packets == 1
+
+
+def test_GK_4_2_13_downlink_key_from_a_source_other_than_the_lma_is_dropped() -> None:
+    mag = mag_with(MN1)
+    payload = Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)
+    assert mag.from_tunnel(MAG2, TunnelFormat.GRE, payload) is DropReason.WRONG_SOURCE
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x9).seal(DOWNLINK)) is DropReason.UNKNOWN_KEY
+    assert mag.node.drops == {"wrong_source": 1, "unknown_key": 1}
+
+
+def test_GK_7_2_3_GK_7_3_1_1_tlv_flag_makes_every_uplink_packet_udp_tlv() -> None:
+    mag = mag_with(session(b"mn1", at="mag", tlv=True, uplink_key=0xA001, downlink_key=0x1001))
+    for packet in (UPLINK, ipv4(SHARED_HOME, "10.0.255.2")):
+        peer, fmt, payload = mag.from_access("acc1", packet)
+        assert fmt is TunnelFormat.UDP_TLV and payload[:2] == b"\x00\x2f" and GRE(payload[4:]).key == 0xA001
+
+
+def test_gre_only_downlink_is_found_by_lma_and_inner_destination() -> None:
+    mag = mag_with(session(b"mn2", at="mag", home="10.1.0.2", interface="acc2", downlink_key=None,
+                           uplink_key=None))
+    down = ipv4(SERVER, "10.1.0.2")
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, None).seal(down)) == ("acc2", down)
+    assert mag.from_access("acc2", UPLINK)[2][:4] == bytes.fromhex("00000800")
+
+
+def test_deregistration_removes_the_access_interface() -> None:
+    mag = mag_with(MN1)
+    mag.apply(BindingDeregistered(MN1))
+    assert mag.access_interfaces() == []
+    assert mag.from_access("acc1", UPLINK) is DropReason.NO_SESSION
