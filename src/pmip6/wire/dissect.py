@@ -1,0 +1,156 @@
+"""What PMIPv6 a captured frame carries: signaling, GRE and TLV framing. Pure: bytes in, a report out.
+
+Recognized carriers (RFC 5213, RFC 5844, RFC 5845; protocol-facts.md sections 5-6):
+- signaling over IPv6: next header 135 after any extension headers; the MH checksum is verified;
+- signaling over IPv4: UDP with either port 5436, the UDP payload being the MH (RFC 5844 4.1.3.2);
+- GRE over IPv4 or IPv6 (protocol 47);
+- TLV header over UDP 5436/5437 (first nibble 0, RFC 5845 7.2), followed by GRE when Next Header is 47.
+IPv4/IPv6 carried plainly in UDP 5437 (the IPv4-UDP mode) and IP-in-IP tunnels are named but not opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+
+from pmip6.wire.errors import DecodeError
+from pmip6.wire.gre import GREHeader, decode_gre
+from pmip6.wire.ip import decode_ipv4, decode_ipv6, decode_udp
+from pmip6.wire.messages import MobilityMessage
+from pmip6.wire.mobility import decode_message, verify_checksum
+from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, IPProto
+from pmip6.wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
+                             LINKTYPE_LINUX_SLL2, LINKTYPE_RAW)
+from pmip6.wire.tlv import TLVHeader, decode_tlv
+
+_ETHERTYPE_IPV4 = 0x0800
+_ETHERTYPE_IPV6 = 0x86DD
+_VLAN_TAGS = frozenset({0x8100, 0x88A8, 0x9100})
+_ETHERTYPE_OFFSET = 12
+_VLAN_TCI_LENGTH = 2
+_RAW_IP_VERSIONS = {4: _ETHERTYPE_IPV4, 6: _ETHERTYPE_IPV6}
+_SLL_PROTOCOL_OFFSET, _SLL_HEADER_LENGTH = 14, 16
+_SLL2_PROTOCOL_OFFSET, _SLL2_HEADER_LENGTH = 0, 20
+_TUNNELED_IP = frozenset({IPProto.IPV4, IPProto.IPV6})
+
+
+@dataclass(slots=True)
+class FrameReport:
+    """What one frame holds. ``carrier`` names the framing found, e.g. "IPv4/UDP 5436/MH" or "IPv6/ICMPv6".
+
+    ``error`` is the text of the DecodeError that stopped the dissection (fields found before it are
+    kept), or of a Mobility Header checksum that does not verify (the message is still reported).
+    """
+
+    carrier: str = ""
+    mh: MobilityMessage | None = None
+    gre: GREHeader | None = None
+    tlv: TLVHeader | None = None
+    error: str | None = None
+
+
+def dissect_frame(linktype: int, data: bytes) -> FrameReport:
+    """Dissect one captured frame of the given pcap link type; never raises for any input bytes."""
+    report = FrameReport()
+    try:
+        ethertype, packet = _network_layer(linktype, bytes(data))
+        if ethertype == _ETHERTYPE_IPV4:
+            _ipv4(packet, report)
+        elif ethertype == _ETHERTYPE_IPV6:
+            _ipv6(packet, report)
+        else:
+            report.carrier = f"not IP (link type {linktype}, protocol 0x{ethertype:04x})"
+    except DecodeError as error:
+        report.error = str(error)
+    return report
+
+
+def _network_layer(linktype: int, data: bytes) -> tuple[int, bytes]:
+    """The EtherType of the network-layer packet in a frame, and that packet."""
+    if linktype == LINKTYPE_ETHERNET:
+        offset = _ETHERTYPE_OFFSET
+        while True:
+            if len(data) < offset + 2:
+                raise DecodeError("Ethernet header", len(data), "truncated")
+            ethertype = int.from_bytes(data[offset:offset + 2], "big")
+            offset += 2
+            if ethertype not in _VLAN_TAGS:
+                return ethertype, data[offset:]
+            offset += _VLAN_TCI_LENGTH
+    if linktype in (LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2):
+        protocol_offset, header_length = ((_SLL_PROTOCOL_OFFSET, _SLL_HEADER_LENGTH) if linktype == LINKTYPE_LINUX_SLL
+                                          else (_SLL2_PROTOCOL_OFFSET, _SLL2_HEADER_LENGTH))
+        if len(data) < header_length:
+            raise DecodeError("Linux cooked header", len(data), f"truncated: need {header_length} octets")
+        return int.from_bytes(data[protocol_offset:protocol_offset + 2], "big"), data[header_length:]
+    if linktype == LINKTYPE_IPV4:
+        return _ETHERTYPE_IPV4, data
+    if linktype == LINKTYPE_IPV6:
+        return _ETHERTYPE_IPV6, data
+    if linktype == LINKTYPE_RAW:
+        version = data[0] >> 4 if data else None
+        if version not in _RAW_IP_VERSIONS:
+            raise DecodeError("raw IP version", 0, f"{version} is neither 4 nor 6")
+        return _RAW_IP_VERSIONS[version], data
+    raise DecodeError("link type", 0, f"{linktype} is not supported")
+
+
+def _ipv4(packet: bytes, report: FrameReport) -> None:
+    header, offset = decode_ipv4(packet)
+    report.carrier = "IPv4"
+    if header.is_fragment:
+        report.carrier += " fragment"
+        return
+    _upper_layer(header.protocol, packet[offset:header.end], header.source, header.destination, report)
+
+
+def _ipv6(packet: bytes, report: FrameReport) -> None:
+    header, protocol, offset = decode_ipv6(packet)
+    report.carrier = "IPv6"
+    if header.fragment_offset:
+        report.carrier += " fragment"
+        return
+    _upper_layer(protocol, packet[offset:header.end], header.source, header.destination, report)
+
+
+def _upper_layer(protocol: int, payload: bytes, source: IPv4Address | IPv6Address,
+                 destination: IPv4Address | IPv6Address, report: FrameReport) -> None:
+    if protocol == IPProto.MOBILITY and isinstance(source, IPv6Address):
+        report.carrier += "/MH"
+        report.mh = decode_message(payload)
+        if not verify_checksum(payload, source, destination):  # type: ignore[arg-type]
+            report.error = str(DecodeError("MH checksum", 4, "does not verify over the IPv6 pseudo-header"))
+    elif protocol == IPProto.GRE:
+        _gre(payload, report)
+    elif protocol == IPProto.UDP:
+        _udp(payload, report)
+    elif protocol in _TUNNELED_IP:
+        report.carrier += f"/{'IPv4' if protocol == IPProto.IPV4 else 'IPv6'} tunnel (not PMIPv6 signaling)"
+    else:
+        report.carrier += f"/protocol {protocol}"
+
+
+def _gre(payload: bytes, report: FrameReport) -> None:
+    report.carrier += "/GRE"
+    report.gre, _ = decode_gre(payload)
+
+
+def _udp(datagram: bytes, report: FrameReport) -> None:
+    header, offset = decode_udp(datagram)
+    payload = datagram[offset:header.length]
+    ports = (header.source_port, header.destination_port)
+    pmip_port = next((port for port in (PMIP6_CONTROL_PORT, PMIP6_DATA_PORT) if port in ports), None)
+    report.carrier += f"/UDP {pmip_port or header.destination_port}"
+    if pmip_port is None:
+        return
+    first_nibble = payload[0] >> 4 if payload else None
+    if first_nibble == 0:
+        report.carrier += "/TLV"
+        report.tlv, tlv_offset = decode_tlv(payload)
+        if report.tlv.next_header == IPProto.GRE:
+            _gre(payload[tlv_offset:], report)
+    elif pmip_port == PMIP6_CONTROL_PORT:
+        report.carrier += "/MH"
+        report.mh = decode_message(payload)
+    elif first_nibble in (4, 6):
+        report.carrier += f"/IPv{first_nibble} (IPv4-UDP mode)"
