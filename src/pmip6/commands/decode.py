@@ -178,7 +178,7 @@ def _option_text(option: dict[str, Any]) -> str:
     label = option["name"].replace(" ", "-")
     if option["type"] == OptionType.GRE_KEY:
         return f"{label}=" + ("none (GRE mode only)" if option["key"] is None else _key_text(option["key"]))
-    return f"{label}=" + ",".join(str(value) for name, value in option.items() if name not in ("type", "name"))
+    return f"{label}=" + ",".join(str(value) for name, value in option.items() if name not in ("type", "name", "subtype"))
 
 
 def _key_text(key: int) -> str:

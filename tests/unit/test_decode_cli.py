@@ -1,0 +1,112 @@
+"""`pmip6 decode [--json] FILE`: the issue-2 JSON shape, the readable lines and the exit statuses."""
+
+from __future__ import annotations
+
+import json
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+
+import pytest
+
+from pmip6.cli import main
+from pmip6.wire.gre import gre_prefix
+from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
+from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.mobility import encode_message
+from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto
+from pmip6.wire.options import (AccessTechnologyTypeOption, GREKeyOption, HandoffIndicatorOption,
+                                HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
+                                IPv4HomeAddressReplyOption, MNIdentifierOption, TimestampOption, UnknownOption)
+from pmip6.wire.pcap import PcapWriter
+from pmip6.wire.tlv import encode_tlv
+
+MAG6, LMA6 = IPv6Address("2001:db8::a"), IPv6Address("2001:db8::1")
+MAG4, LMA4 = IPv4Address("192.0.2.10"), IPv4Address("192.0.2.1")
+PBU = ProxyBindingUpdate(7, BUFlags.A | BUFlags.P | BUFlags.T, 900, (
+    MNIdentifierOption(b"mn1@example.com\xff"), HomeNetworkPrefixOption(IPv6Address("2001:db8:5::"), 64),
+    HandoffIndicatorOption(1), AccessTechnologyTypeOption(4), TimestampOption(1700000000, 1), GREKeyOption(0x1234)))
+PBA = ProxyBindingAcknowledgement(0, 7, BAFlags.P | BAFlags.T, 900, (
+    GREKeyOption(None), IPv4HomeAddressReplyOption(0, IPv4Address("10.0.0.2"), 24),
+    IPv4DefaultRouterAddressOption(IPv4Address("10.0.0.1")), UnknownOption(200, b"\x01\x02")))
+
+
+def _frames() -> list[bytes]:
+    pba = encode_message(PBA)
+    udp = encode_udp(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, pba, source=LMA4, destination=MAG4)
+    tlv = encode_tlv(IPProto.GRE, gre_prefix(0x2222, EtherType.IPV4) + encode_ipv4(MAG4, LMA4, IPProto.NONE, b""))
+    return [
+        encode_ipv6(MAG6, LMA6, IPProto.MOBILITY, encode_message(PBU, source=MAG6, destination=LMA6)),
+        encode_ipv4(LMA4, MAG4, IPProto.UDP, udp),
+        encode_ipv6(LMA6, MAG6, IPProto.GRE, gre_prefix(None, EtherType.IPV6)),
+        encode_ipv4(MAG4, LMA4, IPProto.UDP, encode_udp(40000, PMIP6_DATA_PORT, tlv, source=MAG4, destination=LMA4)),
+        encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(BindingError(2, MAG6), source=LMA6, destination=MAG6)),
+        encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(UnknownMessage(16, bytes(10)), source=LMA6, destination=MAG6)),
+        b"\x45\x00",
+    ]
+
+
+@pytest.fixture()
+def capture(tmp_path: Path) -> Path:
+    path = tmp_path / "decode.pcap"
+    with path.open("wb") as stream:
+        writer = PcapWriter(stream)
+        for number, frame in enumerate(_frames()):
+            writer.write(frame, 1700000000 + number)
+    return path
+
+
+def test_json_has_the_issue_2_shape(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decode", "--json", str(capture)]) == 0
+    frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [frame["frame"] for frame in frames] == [1, 2, 3, 4, 5, 6, 7]
+    assert all(set(frame) == {"frame", "mh", "gre", "tlv", "error"} for frame in frames)
+    assert frames[0] == {"frame": 1, "gre": None, "tlv": None, "error": None, "mh": {
+        "type": 5, "seq": 7, "flags": "APT", "lifetime": 900, "status": None, "options": [
+            {"type": 8, "name": "MN-ID", "subtype": 1, "id": "mn1@example.com\\xff"},
+            {"type": 22, "name": "HNP", "prefix": "2001:db8:5::/64"},
+            {"type": 23, "name": "HI", "hi": 1},
+            {"type": 24, "name": "ATT", "att": 4},
+            {"type": 27, "name": "Timestamp", "seconds": 1700000000, "fraction": 1},
+            {"type": 33, "name": "GRE Key", "key": 0x1234}]}}
+    assert frames[1]["mh"] == {"type": 6, "seq": 7, "flags": "PT", "lifetime": 900, "status": 0, "options": [
+        {"type": 33, "name": "GRE Key", "key": None},
+        {"type": 37, "name": "IPv4 HoA Reply", "status": 0, "address": "10.0.0.2", "prefix_length": 24},
+        {"type": 38, "name": "IPv4 Default Router", "address": "10.0.0.1"},
+        {"type": 200, "name": "Option 200", "data": "0102"}]}
+    assert frames[1]["error"] is None
+    assert frames[2] == {"frame": 3, "mh": None, "gre": {"key": None, "proto": 0x86DD, "seq": None},
+                         "tlv": None, "error": None}
+    assert frames[3]["gre"] == {"key": 0x2222, "proto": 0x0800, "seq": None}
+    assert frames[3]["tlv"] == {"next_header": 47, "length": 28}
+    assert frames[4]["mh"] == {"type": 7, "seq": None, "flags": None, "lifetime": None, "status": 2, "options": []}
+    assert frames[5]["mh"] == {"type": 16, "seq": None, "flags": None, "lifetime": None, "status": None,
+                               "options": []}
+    assert frames[6]["mh"] is None and "truncated" in frames[6]["error"]
+
+
+def test_readable_lines(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decode", str(capture)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("1   PBU seq=7 flags=APT lifetime=900 MN-ID=mn1@example.com\\xff HNP=2001:db8:5::/64")
+    assert "GRE-Key=0x00001234 (4660)" in lines[0]
+    assert lines[1].startswith("2   PBA seq=7 flags=PT lifetime=900 status=0 (ACCEPTED) GRE-Key=none")
+    assert "GRE key=0x00002222 (8738) proto=0x0800" in lines[3] and "TLV next-header=47 length=28" in lines[3]
+    assert "BE status=2 (UNRECOGNIZED_MH_TYPE)" in lines[4]
+    assert "MH type 16" in lines[5]
+    assert "error:" in lines[6] and len(lines) == 7
+
+
+def test_truncated_capture_prints_the_good_frames_and_exits_0(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capture.write_bytes(capture.read_bytes()[:-1])
+    assert main(["decode", "--json", str(capture)]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 6 and "after frame 6" in err
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not a capture at all"])
+def test_not_a_capture_exits_2(tmp_path: Path, content: bytes | None, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "file.pcap"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["decode", str(path)]) == 2
+    assert "not a readable capture" in capsys.readouterr().err

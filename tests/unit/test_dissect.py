@@ -1,0 +1,152 @@
+"""dissect_frame: which PMIPv6 carrier a frame uses and what it holds (RFC 5213, 5844, 5845 7.2)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+from hypothesis import given, strategies as st
+
+from pmip6.wire.dissect import dissect_frame
+from pmip6.wire.gre import GREHeader, encode_gre, gre_prefix
+from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
+from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.mobility import encode_message
+from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, BUFlags, EtherType, IPProto
+from pmip6.wire.options import GREKeyOption, MNIdentifierOption
+from pmip6.wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
+                             LINKTYPE_LINUX_SLL2, LINKTYPE_RAW)
+from pmip6.wire.tlv import TLVHeader, encode_tlv
+
+MAG6, LMA6 = IPv6Address("2001:db8::a"), IPv6Address("2001:db8::1")
+MAG4, LMA4 = IPv4Address("192.0.2.10"), IPv4Address("192.0.2.1")
+PBU = ProxyBindingUpdate(7, BUFlags.A | BUFlags.P | BUFlags.T, 900,
+                         (MNIdentifierOption(b"mn1@example.com"), GREKeyOption(0x1234)))
+INNER = encode_ipv6(IPv6Address("2001:db8:5::1"), IPv6Address("2001:db8:6::1"), IPProto.NONE, b"")
+SIGNALING6 = encode_ipv6(MAG6, LMA6, IPProto.MOBILITY, encode_message(PBU, source=MAG6, destination=LMA6))
+LINKTYPES = [LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2]
+
+
+def _udp4(source_port: int, destination_port: int, payload: bytes) -> bytes:
+    datagram = encode_udp(source_port, destination_port, payload, source=MAG4, destination=LMA4)
+    return encode_ipv4(MAG4, LMA4, IPProto.UDP, datagram)
+
+
+def _ethernet(packet: bytes, *vlans: int) -> bytes:
+    tags = b"".join(b"\x81\x00" + vlan.to_bytes(2, "big") for vlan in vlans)
+    ethertype = b"\x86\xdd" if packet[0] >> 4 == 6 else b"\x08\x00"
+    return bytes(6) + b"\x02" + bytes(5) + tags + ethertype + packet + bytes(8)
+
+
+def test_pbu_over_ipv6_with_extension_header() -> None:
+    mh = encode_message(PBU, source=MAG6, destination=LMA6)
+    packet = encode_ipv6(MAG6, LMA6, IPProto.DSTOPTS, bytes([IPProto.MOBILITY, 0, 1, 4, 0, 0, 0, 0]) + mh)
+    report = dissect_frame(LINKTYPE_RAW, packet)
+    assert (report.mh, report.error, report.carrier) == (PBU, None, "IPv6/MH")
+
+
+def test_bad_mh_checksum_over_ipv6_reported_with_the_message() -> None:
+    mh = encode_message(PBU, source=MAG6, destination=MAG6)
+    report = dissect_frame(LINKTYPE_IPV6, encode_ipv6(MAG6, LMA6, IPProto.MOBILITY, mh))
+    assert report.mh == PBU and "checksum" in report.error
+
+
+@pytest.mark.parametrize("ports", [(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT), (40000, PMIP6_CONTROL_PORT),
+                                   (PMIP6_CONTROL_PORT, 40000)])
+def test_signaling_over_ipv4_udp_5436_either_port(ports: tuple[int, int]) -> None:
+    pba = ProxyBindingAcknowledgement(163, 7)
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(*ports, encode_message(pba)))
+    assert (report.mh, report.error, report.carrier) == (pba, None, "IPv4/UDP 5436/MH")
+
+
+@pytest.mark.parametrize("key", [None, 0xFFFFFFFF])
+def test_gre_over_ipv4_and_ipv6(key: int | None) -> None:
+    payload = gre_prefix(key, EtherType.IPV6) + INNER
+    for packet in (encode_ipv4(MAG4, LMA4, IPProto.GRE, payload), encode_ipv6(MAG6, LMA6, IPProto.GRE, payload)):
+        report = dissect_frame(LINKTYPE_RAW, packet)
+        assert report.gre == GREHeader(EtherType.IPV6, key) and report.mh is None and report.error is None
+
+
+@pytest.mark.parametrize("port", [PMIP6_DATA_PORT, PMIP6_CONTROL_PORT])
+def test_tlv_gre_over_udp(port: int) -> None:
+    gre = encode_gre(GREHeader(EtherType.IPV6, key=0x2222, sequence=5), INNER)
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(port, port, encode_tlv(IPProto.GRE, gre)))
+    assert report.tlv == TLVHeader(IPProto.GRE, len(gre))
+    assert report.gre == GREHeader(EtherType.IPV6, key=0x2222, sequence=5)
+    assert (report.mh, report.error) == (None, None)
+
+
+def test_tlv_without_gre_stops_at_the_tlv() -> None:
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_DATA_PORT, PMIP6_DATA_PORT, encode_tlv(IPProto.IPV6, INNER)))
+    assert report.tlv == TLVHeader(IPProto.IPV6, len(INNER)) and report.gre is None and report.error is None
+
+
+def test_GK_7_1_2_tlv_length_mismatch_reported_and_nothing_after_it_decoded() -> None:
+    payload = bytearray(encode_tlv(IPProto.GRE, gre_prefix(1, EtherType.IPV6) + INNER))
+    payload[3] -= 1
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_DATA_PORT, PMIP6_DATA_PORT, bytes(payload)))
+    assert report.tlv is None and report.gre is None and "GK-7.1-2" in report.error
+
+
+def test_ipv4_udp_mode_inner_packet_is_named_not_opened() -> None:
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_DATA_PORT, PMIP6_DATA_PORT, INNER))
+    assert report.carrier == "IPv4/UDP 5437/IPv6 (IPv4-UDP mode)"
+    assert (report.mh, report.gre, report.tlv, report.error) == (None, None, None, None)
+
+
+def test_ip_in_ip_tunnel_is_not_pmipv6_signaling() -> None:
+    report = dissect_frame(LINKTYPE_RAW, encode_ipv6(MAG6, LMA6, IPProto.IPV6, INNER))
+    assert "tunnel" in report.carrier and (report.mh, report.gre, report.error) == (None, None, None)
+
+
+def test_other_udp_and_protocols_are_not_pmipv6() -> None:
+    for packet in (_udp4(53, 53, b"\x00\x01"), encode_ipv6(MAG6, LMA6, IPProto.ICMPV6, b"\x80\x00\x00\x00")):
+        report = dissect_frame(LINKTYPE_RAW, packet)
+        assert (report.mh, report.gre, report.tlv, report.error) == (None, None, None, None)
+
+
+def test_later_fragment_is_not_dissected() -> None:
+    fragment = bytes([IPProto.MOBILITY, 0, 0, 8 | 0, 0, 0, 0, 1]) + bytes(16)
+    report = dissect_frame(LINKTYPE_RAW, encode_ipv6(MAG6, LMA6, IPProto.FRAGMENT, fragment))
+    assert report.carrier == "IPv6 fragment" and report.mh is None and report.error is None
+
+
+@pytest.mark.parametrize("linktype, frame", [
+    (LINKTYPE_ETHERNET, _ethernet(SIGNALING6)),
+    (LINKTYPE_ETHERNET, _ethernet(SIGNALING6, 10, 20)),
+    (LINKTYPE_LINUX_SLL, bytes(14) + b"\x86\xdd" + SIGNALING6),
+    (LINKTYPE_LINUX_SLL2, b"\x86\xdd" + bytes(18) + SIGNALING6),
+    (LINKTYPE_ETHERNET, _ethernet(_udp4(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(PBU)), 7)),
+])
+def test_link_layers(linktype: int, frame: bytes) -> None:
+    report = dissect_frame(linktype, frame)
+    assert report.mh == PBU and report.error is None
+
+
+def test_unknown_link_type_and_non_ip_reported() -> None:
+    assert "link type" in dissect_frame(147, b"\x60" + bytes(39)).error
+    assert dissect_frame(LINKTYPE_ETHERNET, bytes(12) + b"\x08\x06" + bytes(28)).carrier.startswith("not IP")
+    assert "version" in dissect_frame(LINKTYPE_RAW, b"\x50" + bytes(30)).error
+
+
+def test_malformed_mh_and_binding_error() -> None:
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, b"\x3b\x05" + bytes(6)))
+    assert report.mh is None and report.carrier == "IPv4/UDP 5436/MH" and "header_len" in report.error
+    error = BindingError(2, MAG6)
+    assert dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_CONTROL_PORT, 5436, encode_message(error))).mh == error
+
+
+@given(st.sampled_from(LINKTYPES + [0, 147]), st.binary(max_size=120))
+def test_arbitrary_frames_never_raise(linktype: int, data: bytes) -> None:
+    report = dissect_frame(linktype, data)
+    assert report.error is None or isinstance(report.error, str)
+
+
+@given(st.binary(max_size=120), st.sampled_from([PMIP6_CONTROL_PORT, PMIP6_DATA_PORT]))
+def test_arbitrary_udp_payloads_never_raise(payload: bytes, port: int) -> None:
+    dissect_frame(LINKTYPE_IPV4, _udp4(port, port, payload))
+
+
+@given(st.binary(max_size=120), st.sampled_from([IPProto.MOBILITY, IPProto.GRE, IPProto.DSTOPTS, IPProto.FRAGMENT]))
+def test_arbitrary_ipv6_payloads_never_raise(payload: bytes, next_header: int) -> None:
+    dissect_frame(LINKTYPE_IPV6, encode_ipv6(MAG6, LMA6, next_header, payload))
