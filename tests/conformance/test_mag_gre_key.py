@@ -1,0 +1,281 @@
+"""RFC 5845 (draft-07 section IDs) rules a MAG must follow, one test per requirement ID, against a stub LMA."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from test_mag_stub_lma import (
+    LMA_UDP,
+    T0,
+    UPLINK_KEY,
+    WITHOUT_KEY,
+    entry_of,
+    make_mag,
+    only_pbu,
+    pba_for,
+    registered,
+    request,
+)
+
+from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, RegistrationRejected
+from pmip6.core.mag import MagGreMode, MobileAccessGateway
+from pmip6.wire.messages import ProxyBindingUpdate
+from pmip6.wire.numbers import BUFlags, HandoffIndicator, Status
+from pmip6.wire.options import GREKeyOption
+
+OTHER_MN = b"mn2@example.org"
+
+
+def _refresh_pbu(mag: MobileAccessGateway) -> ProxyBindingUpdate:
+    """Advance to the entry's refresh time and return the re-registration PBU."""
+    refresh_at = entry_of(mag).refresh_at
+    assert refresh_at is not None
+    return only_pbu(mag.handle_timer(refresh_at))
+
+
+# ---- what the MAG sends ---------------------------------------------------------------------------
+
+
+def test_GK_3_2_1_gre_only_mode_includes_option_without_key() -> None:
+    pbu = only_pbu(make_mag(gre=MagGreMode.GRE_ONLY).attach(request(), T0))
+    assert pbu.option(GREKeyOption) == GREKeyOption(key=None)
+
+
+def test_GK_4_2_1_gre_only_mode_pbu_carries_option_and_omits_key_field() -> None:
+    mag = make_mag(gre=MagGreMode.GRE_ONLY, udp=False)
+    pbu = only_pbu(mag.attach(request(), T0))
+    option = pbu.option(GREKeyOption)
+    assert option is not None and option.key is None
+    assert entry_of(mag).downlink_key is None
+
+
+def test_GK_3_3_1_1_keys_mode_includes_option_in_initial_pbu() -> None:
+    pbu = only_pbu(make_mag(gre=MagGreMode.KEYS).attach(request(), T0))
+    assert pbu.option(GREKeyOption) is not None
+
+
+def test_GK_3_3_1_2_downlink_key_in_option_and_unique_per_mag() -> None:
+    mag = make_mag()
+    keys = []
+    for index in range(50):
+        pbu = only_pbu(mag.attach(request(f"mn{index}".encode()), T0))
+        option = pbu.option(GREKeyOption)
+        assert option is not None and option.key is not None and option.key != 0
+        assert entry_of(mag, f"mn{index}".encode()).downlink_key == option.key
+        keys.append(option.key)
+    assert len(set(keys)) == len(keys)
+
+
+def test_GK_4_2_2_keys_mode_pbu_carries_downlink_key() -> None:
+    mag = make_mag(udp=False)
+    pbu = only_pbu(mag.attach(request(), T0))
+    assert pbu.option(GREKeyOption) == GREKeyOption(entry_of(mag).downlink_key)
+
+
+def test_GK_3_3_2_1_lifetime_extension_carries_same_downlink_key() -> None:
+    mag = make_mag()
+    initial = registered(mag)
+    refresh = _refresh_pbu(mag)
+    assert refresh.option(GREKeyOption) == initial.option(GREKeyOption)
+    assert refresh.option(GREKeyOption).key is not None  # type: ignore[union-attr]
+    assert refresh.lifetime > 0
+
+
+def test_GK_3_3_2_3_new_mag_after_handoff_sends_its_own_downlink_key() -> None:
+    old_mag, new_mag = make_mag(seed=1), make_mag(seed=2)
+    old = registered(old_mag)
+    handoff = only_pbu(new_mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 5))
+    new_option = handoff.option(GREKeyOption)
+    assert new_option is not None and new_option.key is not None
+    assert new_option.key == entry_of(new_mag).downlink_key
+    assert new_option != old.option(GREKeyOption)
+
+
+def test_GK_4_2_12_deregistration_pbu_omits_gre_key_option() -> None:
+    mag = make_mag(tlv=True)
+    registered(mag, t_flag=True)
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 10))
+    assert dereg.lifetime == 0
+    assert dereg.option(GREKeyOption) is None
+    assert not dereg.flags & BUFlags.T
+
+
+# ---- what the MAG does with the PBA ---------------------------------------------------------------
+
+
+def test_GK_4_2_3_ack_with_option_without_key_sets_only_gre_enabled() -> None:
+    mag = make_mag(gre=MagGreMode.GRE_ONLY)
+    registered(mag, gre=WITHOUT_KEY)
+    entry = entry_of(mag)
+    assert entry.gre_enabled
+    assert entry.downlink_key is None and entry.uplink_key is None and not entry.tlv_header
+    session = entry.session()
+    assert session.gre and session.uplink_key is None and session.downlink_key is None
+
+
+def test_GK_4_2_4_ack_with_uplink_key_updates_gre_fields() -> None:
+    mag = make_mag()
+    pbu = registered(mag, gre=UPLINK_KEY)
+    entry = entry_of(mag)
+    assert entry.gre_enabled
+    assert entry.uplink_key == UPLINK_KEY
+    assert entry.downlink_key == pbu.option(GREKeyOption).key  # type: ignore[union-attr]
+
+
+def test_GK_4_2_5_session_tunnels_uplink_traffic_with_assigned_uplink_key() -> None:
+    mag = make_mag()
+    pbu = only_pbu(mag.attach(request(), T0))
+    events = mag.receive(pba_for(pbu, gre=UPLINK_KEY), LMA_UDP, T0).events
+    established = [event for event in events if isinstance(event, BindingEstablished)]
+    assert len(established) == 1
+    assert established[0].session.uplink_key == UPLINK_KEY
+    assert established[0].session.gre
+
+
+def test_GK_4_2_6_ack_without_option_means_lma_lacks_gre_key_support() -> None:
+    mag = make_mag()
+    registered(mag, gre=None)
+    entry = entry_of(mag)
+    assert not entry.gre_enabled and entry.uplink_key is None and entry.downlink_key is None
+    assert not entry.session().gre
+
+
+def test_GK_4_2_7_no_gre_key_option_to_that_lma_afterwards() -> None:
+    mag = make_mag()
+    registered(mag, gre=None)
+    assert _refresh_pbu(mag).option(GREKeyOption) is None
+    assert only_pbu(mag.attach(request(OTHER_MN), T0 + 1)).option(GREKeyOption) is None
+
+
+def test_GK_4_2_7_status_2_is_not_taken_as_missing_support() -> None:
+    """GK-4.2-6/7 exclude <GRE KEY OPTION NOT REQUIRED>: other sessions still send the option."""
+    mag = make_mag()
+    registered(mag, status=Status.GRE_KEY_OPTION_NOT_REQUIRED, gre=None)
+    assert only_pbu(mag.attach(request(OTHER_MN), T0 + 1)).option(GREKeyOption) is not None
+
+
+def test_GK_4_2_8_status_163_after_pbu_without_option_resends_with_option() -> None:
+    mag = make_mag()
+    registered(mag, gre=None)  # the LMA looked unsupporting, so the next PBU has no option
+    pbu = only_pbu(mag.attach(request(OTHER_MN), T0 + 1))
+    assert pbu.option(GREKeyOption) is None
+    resend = only_pbu(mag.receive(pba_for(pbu, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 1))
+    option = resend.option(GREKeyOption)
+    assert option is not None and option.key == entry_of(mag, OTHER_MN).downlink_key
+    assert resend.sequence != pbu.sequence
+    events = mag.receive(pba_for(resend, gre=UPLINK_KEY), LMA_UDP, T0 + 1).events
+    assert isinstance(events[0], BindingEstablished) and events[0].session.uplink_key == UPLINK_KEY
+
+
+def test_GK_4_2_8_status_163_to_pbu_that_had_the_option_is_a_rejection() -> None:
+    mag = make_mag()
+    pbu = only_pbu(mag.attach(request(), T0))
+    outcome = mag.receive(pba_for(pbu, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0)
+    assert outcome.sends == []
+    assert outcome.events[0] == RegistrationRejected(b"mn1@example.org", Status.GRE_KEY_OPTION_REQUIRED, LMA_UDP)
+
+
+def test_GK_4_2_9_status_163_with_gre_off_raises_alarm_and_fails() -> None:
+    mag = make_mag(gre=MagGreMode.OFF)
+    pbu = only_pbu(mag.attach(request(), T0))
+    assert pbu.option(GREKeyOption) is None
+    outcome = mag.receive(pba_for(pbu, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0)
+    assert outcome.sends == []
+    assert any(isinstance(event, Alarm) and event.mn_id == b"mn1@example.org" for event in outcome.events)
+    assert entry_of(mag).state == "failed"
+
+
+def test_GK_4_2_10_status_2_means_no_gre_for_this_session() -> None:
+    mag = make_mag()
+    registered(mag, status=Status.GRE_KEY_OPTION_NOT_REQUIRED, gre=None)
+    entry = entry_of(mag)
+    assert entry.state == "registered"
+    assert not entry.gre_enabled and entry.downlink_key is None and entry.uplink_key is None
+    assert not entry.session().gre
+
+
+def test_GK_4_2_11_status_2_no_option_in_later_pbus_of_session() -> None:
+    mag = make_mag()
+    registered(mag, status=Status.GRE_KEY_OPTION_NOT_REQUIRED, gre=None)
+    refresh = _refresh_pbu(mag)
+    assert refresh.option(GREKeyOption) is None
+    # even if the LMA then asks for it, this session does not send the option (MUST NOT beats SHOULD)
+    outcome = mag.receive(pba_for(refresh, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 3000)
+    assert outcome.sends == []
+
+
+# ---- the T flag and the TLV-header format (section 7) ----------------------------------------------
+
+
+def test_GK_7_2_1_t_flag_set_when_tlv_format_is_required() -> None:
+    assert only_pbu(make_mag(tlv=True).attach(request(), T0)).flags & BUFlags.T
+    assert not only_pbu(make_mag(tlv=False).attach(request(), T0)).flags & BUFlags.T
+
+
+def test_GK_7_3_1_t_flag_with_gre_over_udp_transport_only() -> None:
+    """T needs GRE (an option in the PBU) and UDP-based transport; IPv6 transport never sets it."""
+    assert only_pbu(make_mag(tlv=True, gre=MagGreMode.GRE_ONLY).attach(request(), T0)).flags & BUFlags.T
+    assert not only_pbu(make_mag(tlv=True, gre=MagGreMode.OFF).attach(request(), T0)).flags & BUFlags.T
+    assert not only_pbu(make_mag(tlv=True, udp=False).attach(request(), T0)).flags & BUFlags.T
+
+
+def test_RFC5845_7_3_ipv4_transport_with_gre_sets_t_and_option_together() -> None:
+    pbu = only_pbu(make_mag(tlv=True).attach(request(), T0))
+    assert pbu.flags & BUFlags.T and pbu.option(GREKeyOption) is not None
+    assert isinstance(make_mag().settings.proxy_coa, IPv4Address)
+
+
+def test_GK_7_3_2_ack_with_t_and_option_sets_tlv_flag() -> None:
+    mag = make_mag(tlv=True)
+    registered(mag, t_flag=True)
+    assert entry_of(mag).tlv_header
+
+
+def test_GK_7_3_2_t_without_gre_option_does_not_set_tlv_flag() -> None:
+    mag = make_mag(tlv=True)
+    registered(mag, t_flag=True, gre=None)
+    assert not entry_of(mag).tlv_header
+
+
+def test_GK_7_3_3_session_uses_tlv_format() -> None:
+    mag = make_mag(tlv=True)
+    pbu = only_pbu(mag.attach(request(), T0))
+    events = mag.receive(pba_for(pbu, t_flag=True), LMA_UDP, T0).events
+    assert isinstance(events[0], BindingEstablished) and events[0].session.tlv
+
+
+def test_GK_7_2_3_tlv_format_kept_for_whole_attachment() -> None:
+    mag = make_mag(tlv=True)
+    registered(mag, t_flag=True)
+    refresh = _refresh_pbu(mag)
+    assert refresh.flags & BUFlags.T
+    events = mag.receive(pba_for(refresh, t_flag=True), LMA_UDP, T0 + 3000).events
+    assert isinstance(events[0], BindingUpdated)
+    assert events[0].session.tlv and events[0].previous.tlv
+
+
+def test_GK_7_3_4_status_3_means_gre_without_udp_tlv() -> None:
+    mag = make_mag(tlv=True)
+    pbu = only_pbu(mag.attach(request(), T0))
+    events = mag.receive(
+        pba_for(pbu, Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED), LMA_UDP, T0
+    ).events
+    assert isinstance(events[0], BindingEstablished)
+    assert events[0].session.gre and not events[0].session.tlv
+
+
+def test_GK_7_3_5_status_3_sets_gre_enabled_and_both_keys() -> None:
+    mag = make_mag(tlv=True)
+    pbu = registered(mag, status=Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED)
+    entry = entry_of(mag)
+    assert entry.gre_enabled
+    assert entry.uplink_key == UPLINK_KEY
+    assert entry.downlink_key == pbu.option(GREKeyOption).key  # type: ignore[union-attr]
+
+
+def test_GK_7_3_6_status_3_sets_tlv_flag_false_even_if_t_echoed() -> None:
+    mag = make_mag(tlv=True)
+    registered(mag, status=Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, t_flag=True)
+    assert not entry_of(mag).tlv_header
+    assert not _refresh_pbu(mag).flags & BUFlags.T  # the format does not change on re-registration
+
