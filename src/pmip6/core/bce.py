@@ -1,0 +1,145 @@
+"""The LMA's Binding Cache entry: RFC 5213 5.1, RFC 5844 3.1.1 (IPv4) and RFC 5845 5.1 (GRE) fields.
+
+RFC 5845 5.1 adds four fields: GRE encapsulation enabled, downlink key, uplink key, UDP TLV-header
+format. pmip6 keeps the uplink key allocated for the session's whole life (RFC 5845 3.3.2: "the same
+uplink GRE key ... for the whole lifetime of the mobility session"), also while a registration does not
+use keys, so ``uplink_key`` is "this session's uplink key" and :meth:`session` only exposes it while
+keys are negotiated (``downlink_key`` set).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network, ip_address
+from typing import Any
+
+from pmip6.core.events import Address, Peer, TunnelSession
+
+RECORD_VERSION = 1
+
+
+class BceState(StrEnum):
+    """ACTIVE: registered and forwarding. DEREGISTERING: de-registration accepted, the entry (and its keys
+    and addresses) waits MinDelayBeforeBCEDelete before deletion (RFC 5213 5.3.5)."""
+
+    ACTIVE = "active"
+    DEREGISTERING = "deregistering"
+
+
+@dataclass(slots=True, eq=False)
+class BindingCacheEntry:
+    """One mobility session at the LMA. Identity semantics: two entries are equal only if they are the same."""
+
+    mn_id: bytes
+    tenant: str
+    proxy_coa: Peer
+    lmaa: Address
+    att: int
+    hi: int
+    lifetime: int
+    """Granted lifetime in seconds."""
+    expires_at: float
+    last_sequence: int
+    last_timestamp: int | None = None
+    """Ticks (1/65536 s) of the last accepted Timestamp option, None when the MAG uses sequence numbers."""
+    home_network_prefixes: tuple[IPv6Network, ...] = ()
+    ipv4_home_address: IPv4Interface | None = None
+    ipv4_default_router: IPv4Address | None = None
+    mn_ll_id: bytes | None = None
+    link_local_address: IPv6Address | None = None
+    gre_enabled: bool = False
+    downlink_key: int | None = None
+    uplink_key: int | None = None
+    tlv_header: bool = False
+    state: BceState = BceState.ACTIVE
+    delete_at: float | None = None
+
+    def session(self) -> TunnelSession:
+        """What the data plane needs: peer = the MAG, local = the LMAA."""
+        keyed = self.gre_enabled and self.downlink_key is not None
+        return TunnelSession(
+            mn_id=self.mn_id,
+            peer=self.proxy_coa,
+            local=self.lmaa,
+            tenant=self.tenant,
+            ipv4_home_address=self.ipv4_home_address.ip if self.ipv4_home_address is not None else None,
+            home_network_prefixes=self.home_network_prefixes,
+            gre=self.gre_enabled,
+            downlink_key=self.downlink_key if keyed else None,
+            uplink_key=self.uplink_key if keyed else None,
+            tlv=self.tlv_header,
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able dict of every field (for persistence); :meth:`from_record` inverts it exactly."""
+        try:
+            mn_id_text: str | None = self.mn_id.decode("utf-8")
+        except UnicodeDecodeError:
+            mn_id_text = None
+        return {
+            "record_version": RECORD_VERSION,
+            "mn_id": mn_id_text,
+            "mn_id_hex": self.mn_id.hex(),
+            "tenant": self.tenant,
+            "proxy_coa": str(self.proxy_coa.address),
+            "proxy_coa_port": self.proxy_coa.port,
+            "lmaa": str(self.lmaa),
+            "att": int(self.att),
+            "hi": int(self.hi),
+            "lifetime": self.lifetime,
+            "expires_at": self.expires_at,
+            "last_sequence": self.last_sequence,
+            "last_timestamp": self.last_timestamp,
+            "home_network_prefixes": [str(prefix) for prefix in self.home_network_prefixes],
+            "ipv4_home_address": str(self.ipv4_home_address) if self.ipv4_home_address is not None else None,
+            "ipv4_default_router": _optional_str(self.ipv4_default_router),
+            "mn_ll_id": self.mn_ll_id.hex() if self.mn_ll_id is not None else None,
+            "link_local_address": _optional_str(self.link_local_address),
+            "gre_enabled": self.gre_enabled,
+            "downlink_key": self.downlink_key,
+            "uplink_key": self.uplink_key,
+            "tlv_header": self.tlv_header,
+            "state": str(self.state),
+            "delete_at": self.delete_at,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> BindingCacheEntry:
+        """Rebuild an entry from :meth:`to_record` output. ValueError when the record is not one."""
+        if record.get("record_version") != RECORD_VERSION:
+            raise ValueError(f"unsupported binding record version {record.get('record_version')!r}")
+        try:
+            return cls(
+                mn_id=bytes.fromhex(record["mn_id_hex"]),
+                tenant=record["tenant"],
+                proxy_coa=Peer(ip_address(record["proxy_coa"]), record["proxy_coa_port"]),
+                lmaa=ip_address(record["lmaa"]),
+                att=int(record["att"]),
+                hi=int(record["hi"]),
+                lifetime=int(record["lifetime"]),
+                expires_at=float(record["expires_at"]),
+                last_sequence=int(record["last_sequence"]),
+                last_timestamp=record["last_timestamp"],
+                home_network_prefixes=tuple(IPv6Network(prefix) for prefix in record["home_network_prefixes"]),
+                ipv4_home_address=_optional(IPv4Interface, record["ipv4_home_address"]),
+                ipv4_default_router=_optional(IPv4Address, record["ipv4_default_router"]),
+                mn_ll_id=_optional(bytes.fromhex, record["mn_ll_id"]),
+                link_local_address=_optional(IPv6Address, record["link_local_address"]),
+                gre_enabled=bool(record["gre_enabled"]),
+                downlink_key=record["downlink_key"],
+                uplink_key=record["uplink_key"],
+                tlv_header=bool(record["tlv_header"]),
+                state=BceState(record["state"]),
+                delete_at=record["delete_at"],
+            )
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"malformed binding record: {error!r}") from error
+
+
+def _optional_str(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional(parse: Any, value: Any) -> Any:
+    return None if value is None else parse(value)

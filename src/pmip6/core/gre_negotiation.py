@@ -1,0 +1,71 @@
+"""The LMA's GRE Key decision (RFC 5845 sections 3.3, 5.2, 7.2, 7.4), a pure function of the PBU and policy.
+
+It runs once the PBU would otherwise be accepted. Decision table (option = GRE Key option in the PBU,
+T = the PBU's TLV-header Format flag, policy = :class:`~pmip6.core.policy.GrePolicy`):
+
+| PBU                      | policy              | PBA status | PBA GRE Key option        | BCE GRE    |
+|--------------------------|---------------------|------------|---------------------------|------------|
+| option with key          | required / optional | 0 (or 3)   | with the uplink key       | keys       |
+| option without key       | required / optional | 0 (or 3)   | without key               | GRE only   |
+| option (any)             | not-required        | 2          | none (GK-5.2-6)           | off        |
+| no option                | required            | reject 163 | none                      | unchanged  |
+| no option                | optional / n-r      | 0          | none (GK-3.3.2-6)         | off        |
+
+T flag, only when GRE is accepted: the PBA sets T only if the PBU did (GK-7.2-5). T set and this LMA
+does not support the TLV-header format: status 3, option still present, T clear, BCE TLV false
+(GK-7.4-5/6/7). T set and supported: T set, BCE TLV true (GK-7.4-1/3/4) -- except on a re-registration
+from the same MAG, which keeps the session's current format (GK-7.2-4, "SHOULD NOT change"). A PBU
+without T never gets T back (the MUST NOT of GK-7.2-5 outranks that SHOULD NOT). T without GRE is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pmip6.core.policy import GrePolicy
+from pmip6.wire.numbers import Status
+from pmip6.wire.options import GREKeyOption
+
+
+@dataclass(frozen=True, slots=True)
+class GreDecision:
+    """``status``: the PBA status the GRE rules give (0, 2, 3, or the reject 163). ``gre``: GRE
+    encapsulation enabled. ``keyed``: keys exchanged (the PBA option carries the uplink key). ``tlv``: the
+    T flag of the PBA and the BCE's TLV-header flag."""
+
+    status: Status
+    gre: bool = False
+    keyed: bool = False
+    tlv: bool = False
+
+    @property
+    def include_option(self) -> bool:
+        """Whether the PBA carries the GRE Key option."""
+        return self.gre
+
+
+def negotiate_gre(
+    option: GREKeyOption | None,
+    t_flag: bool,
+    policy: GrePolicy,
+    lma_supports_tlv: bool,
+    current_tlv: bool | None = None,
+) -> GreDecision:
+    """The GRE outcome for one PBU with lifetime > 0 (see the module docstring).
+
+    ``current_tlv`` is the session's TLV flag for a re-registration from the same MAG with GRE in use,
+    else None (initial registration or handoff: the format is negotiated afresh).
+    """
+    if option is None:
+        if policy is GrePolicy.REQUIRED:
+            return GreDecision(Status.GRE_KEY_OPTION_REQUIRED)
+        return GreDecision(Status.ACCEPTED)
+    if policy is GrePolicy.NOT_REQUIRED:
+        return GreDecision(Status.GRE_KEY_OPTION_NOT_REQUIRED)
+    keyed = option.key is not None
+    if not t_flag:
+        return GreDecision(Status.ACCEPTED, gre=True, keyed=keyed, tlv=False)
+    if not lma_supports_tlv:
+        return GreDecision(Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, gre=True, keyed=keyed, tlv=False)
+    tlv = True if current_tlv is None else current_tlv
+    return GreDecision(Status.ACCEPTED, gre=True, keyed=keyed, tlv=tlv)

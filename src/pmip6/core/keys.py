@@ -1,0 +1,61 @@
+"""GRE key allocation (RFC 5845 sections 3.3 and 5.1).
+
+The LMA picks the uplink key of every mobility session and the MAG the downlink key; each is "an
+additional identifier to determine which mobility session this packet belongs to" (GK-5.2-7, GK-4.2-13),
+so a key must never be handed out while it still names a session, live or draining.
+"""
+
+from __future__ import annotations
+
+import random
+
+KEY_SPACE = 1 << 32
+"""GRE Key Identifier is 32 bits (RFC 2890 section 2.1); 0 is never handed out."""
+
+
+class KeySpaceExhausted(Exception):
+    """Every one of the 2**32 - 1 usable keys is in use."""
+
+
+class GreKeyAllocator:
+    """Hands out unique non-zero 32-bit GRE keys.
+
+    Starts at a random point and probes linearly from the last key handed out, so a released key is
+    reused as late as possible (stale packets with an old key do not land in a new session). With a seed
+    the sequence of keys is deterministic.
+    """
+
+    __slots__ = ("_in_use", "_cursor")
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._in_use: set[int] = set()
+        self._cursor = random.Random(seed).randrange(1, KEY_SPACE)
+
+    def allocate(self) -> int:
+        """A key not in use, now marked in use."""
+        if len(self._in_use) >= KEY_SPACE - 1:
+            raise KeySpaceExhausted("no free GRE key")
+        key = self._cursor
+        while key == 0 or key in self._in_use:
+            key = (key + 1) % KEY_SPACE
+        self._in_use.add(key)
+        self._cursor = (key + 1) % KEY_SPACE
+        return key
+
+    def claim(self, key: int) -> None:
+        """Mark a specific key in use (restoring persisted sessions). ValueError if taken or invalid."""
+        if not 0 < key < KEY_SPACE:
+            raise ValueError(f"GRE key {key} is outside 1..2**32-1")
+        if key in self._in_use:
+            raise ValueError(f"GRE key {key} is already in use")
+        self._in_use.add(key)
+
+    def release(self, key: int) -> None:
+        """Free a key. KeyError if it was not in use (a double free is a bug)."""
+        self._in_use.remove(key)
+
+    def in_use(self, key: int) -> bool:
+        return key in self._in_use
+
+    def __len__(self) -> int:
+        return len(self._in_use)

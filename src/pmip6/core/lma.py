@@ -1,0 +1,491 @@
+"""The sans-I/O Local Mobility Anchor (RFC 5213 section 5, RFC 5844 section 3.1, RFC 5845 sections 3, 5 and 7.4).
+
+``receive(message, source, destination, now)`` processes one Mobility Header message and returns an
+:class:`~pmip6.core.events.Outcome`: the PBA (or Binding Error) to send and what happened to the Binding
+Cache. ``now`` is Unix time in seconds; the engine never reads a clock and never does I/O.
+
+PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication are the transport's):
+ 1. no MN Identifier option: MISSING_MN_IDENTIFIER_OPTION (a zero-length MN-ID is echoed)
+ 2. the source is not an authorized MAG: MAG_NOT_AUTHORIZED_FOR_PROXY_REG
+ 3. the MN has no profile and there is no default tenant: NOT_LMA_FOR_THIS_MOBILE_NODE
+ 4. F flag without AcceptForcedIPv4UDPEncapsulationRequest: ADMINISTRATIVELY_PROHIBITED (RFC 5844 4.1.3.1)
+ 5. freshness against the session the PBU refers to (RFC 5213 5.5): with a Timestamp option,
+    TIMESTAMP_LOWER_THAN_PREV_ACCEPTED / TIMESTAMP_MISMATCH carrying the LMA's time; without one, the
+    sequence number modulo 2**16, SEQUENCE_NUMBER_OUT_OF_WINDOW carrying the last accepted number.
+    A PBU that starts a new session is fresh by definition.
+ 6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
+ 7. no Handoff Indicator: MISSING_HANDOFF_INDICATOR_OPTION; no Access Technology Type: MISSING_ACCESS_TECH_TYPE_OPTION
+ 8. RFC 5844 3.1.2.1: two IPv4 requests: MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED; an HNP for a
+    tenant without IPv6 prefixes: NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE; an IPv4 request for a tenant
+    without an IPv4 pool: NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
+ 9. Binding Cache lookup (RFC 5213 5.4.1, see :mod:`pmip6.core.lookup`), which may reject (155, 159, 171)
+10. lifetime 0: de-registration (5.3.5): only from the entry's Proxy-CoA, else silently ignored, as is one
+    matching no session. PBA 0; the entry drains for MinDelayBeforeBCEDelete, then is removed with its
+    keys and addresses; a PBU with lifetime > 0 in that window revives it.
+11. otherwise registration: addresses are planned (:mod:`pmip6.core.addressing`), then the GRE policy
+    check (:mod:`pmip6.core.gre_negotiation`) runs on the PBU that would otherwise be accepted; a new
+    session (5.3.2), a re-registration from the same Proxy-CoA (5.3.3) or a handoff (5.3.4).
+    Handoff Indicator 4 with one other session of the MN waits up to MaxDelayBeforeNewBCEAssign for that
+    session's de-registration (then updates it) before creating a new session (5.4.1.2).
+
+Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
+BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
+(forwarding stops), BindingRemoved ("expired" or "deregistered": keys and addresses are free again),
+RegistrationRejected (every PBA of 128 or more), MessageIgnored (silently discarded messages).
+
+The uplink GRE key is allocated when a session first negotiates keys and kept, unchanged, until the entry
+is removed, even across handoffs and registrations that do not use keys (RFC 5845 3.3.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pmip6.core.acknowledgement import acceptance, rejection
+from pmip6.core.addressing import AddressPlan, AddressRejection, non_zero_prefixes, plan_addresses
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.deadlines import DeadlineQueue
+from pmip6.core.events import (
+    Address,
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    RegistrationRejected,
+    SendMessage,
+)
+from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
+from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
+from pmip6.core.policy import GrePolicy
+from pmip6.core.pools import TenantPools
+from pmip6.wire.messages import (
+    LIFETIME_UNIT_SECONDS,
+    BindingError,
+    MobilityMessage,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
+from pmip6.wire.numbers import BAFlags, BindingErrorStatus, BUFlags, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    LinkLocalAddressOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    MobilityOption,
+    NATDetectionOption,
+    TimestampOption,
+)
+
+__all__ = ["LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile", "Tenant"]
+
+_MAX_LIFETIME_UNITS = 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class _Registration:
+    """A PBU that passed every check up to the Binding Cache lookup."""
+
+    pbu: ProxyBindingUpdate
+    source: Peer
+    destination: Address
+    mn_id: bytes
+    tenant: str
+    policy: GrePolicy
+
+
+@dataclass(slots=True, eq=False)
+class _PendingRegistration:
+    """A Handoff Indicator 4 PBU waiting for ``wait_for``'s de-registration (RFC 5213 5.4.1.2 item 4)."""
+
+    registration: _Registration
+    wait_for: BindingCacheEntry
+
+
+class LocalMobilityAnchor:
+    """The LMA engine. ``keys`` defaults to a randomly seeded allocator (pass a seeded one in tests)."""
+
+    def __init__(self, settings: LmaSettings, *, keys: GreKeyAllocator | None = None) -> None:
+        self.settings = settings
+        self._keys = keys if keys is not None else GreKeyAllocator()
+        self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
+        self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
+        self._cache = BindingCache()
+        self._deadlines = DeadlineQueue()
+        self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
+
+    # ----------------------------------------------------------------- public API
+
+    def receive(self, message: MobilityMessage, source: Peer, destination: Address, now: float) -> Outcome:
+        """Process one Mobility Header message received from ``source`` at ``destination``."""
+        if isinstance(message, ProxyBindingUpdate):
+            return self._receive_pbu(message, source, destination, now)
+        if isinstance(message, (ProxyBindingAcknowledgement, BindingError)):
+            return _ignored(f"{type(message).__name__} received by an LMA", source)
+        error = BindingError(status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
+        return Outcome(sends=[SendMessage(error, source, destination)])
+
+    def next_deadline(self) -> float | None:
+        return self._deadlines.next_deadline()
+
+    def handle_timer(self, now: float) -> Outcome:
+        """Expire bindings, delete drained ones and end Handoff Indicator 4 waits that are due."""
+        outcome = Outcome()
+        for key in self._deadlines.pop_due(now):
+            if isinstance(key, _PendingRegistration):
+                del self._pending[key.wait_for]
+                outcome.extend(self._register(key.registration, None, now))
+            elif key.state is BceState.ACTIVE:
+                outcome.events.append(self._remove(key, "expired"))
+            else:
+                outcome.events.append(self._remove(key, "deregistered"))
+        return outcome
+
+    def bindings(self) -> Iterator[BindingCacheEntry]:
+        """Every Binding Cache entry, live and draining."""
+        return iter(list(self._cache))
+
+    def restore(self, entries: Iterable[BindingCacheEntry], now: float) -> Outcome:
+        """Re-adopt persisted entries after a restart (RFC 5845 3.3.2: keys survive, so no MAY-change is needed).
+
+        Entries whose lifetime (or drain time) has passed are dropped; the keys and addresses of the others are
+        marked in use and their timers re-armed. An entry that conflicts with the configuration or another
+        entry is dropped with an Alarm. BindingEstablished is emitted for each live entry.
+        """
+        outcome = Outcome()
+        for entry in entries:
+            due = entry.expires_at if entry.state is BceState.ACTIVE else entry.delete_at
+            if due is None or due <= now:
+                continue
+            problem = self._claim_resources(entry)
+            if problem is not None:
+                outcome.events.append(Alarm(f"binding not restored: {problem}", entry.mn_id))
+                continue
+            self._cache.add(entry)
+            self._deadlines.schedule(entry, due)
+            if entry.state is BceState.ACTIVE:
+                outcome.events.append(BindingEstablished(entry.session()))
+        return outcome
+
+    # ----------------------------------------------------------------- PBU checks (RFC 5213 5.3.1)
+
+    def _receive_pbu(self, pbu: ProxyBindingUpdate, source: Peer, destination: Address, now: float) -> Outcome:
+        if not pbu.flags & BUFlags.P:
+            return _ignored("Binding Update without the P flag: this LMA serves proxy registrations only", source)
+        mn_option = pbu.option(MNIdentifierOption)
+        if mn_option is None:
+            return self._reject(pbu, source, destination, b"", Status.MISSING_MN_IDENTIFIER_OPTION)
+        mn_id = mn_option.identifier
+
+        def reject(status: Status, **details: object) -> Outcome:
+            return self._reject(pbu, source, destination, mn_id, status, **details)  # type: ignore[arg-type]
+
+        if source.address not in self.settings.authorized_mags:
+            return reject(Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
+        tenant = self._tenant_of.get(mn_id, self.settings.default_tenant)
+        if tenant is None:
+            return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
+        if pbu.flags & BUFlags.F and not self.settings.accept_forced_udp_encapsulation:
+            return reject(Status.ADMINISTRATIVELY_PROHIBITED)
+
+        prefix_options = pbu.options_of(HomeNetworkPrefixOption)
+        ipv4_requests = pbu.options_of(IPv4HomeAddressRequestOption)
+        hi = pbu.option(HandoffIndicatorOption)
+        att = pbu.option(AccessTechnologyTypeOption)
+        ll_id = pbu.option(MNLinkLayerIdentifierOption)
+        found = self._cache.lookup(
+            LookupRequest(
+                mn_id=mn_id,
+                tenant=tenant,
+                source=source.address,
+                prefixes=non_zero_prefixes(prefix_options),
+                ipv4_home_address=next((r.address for r in ipv4_requests if int(r.address) != 0), None),
+                ll_id=ll_id.identifier if ll_id is not None else None,
+                att=att.value if att is not None else None,
+                hi=hi.value if hi is not None else None,
+            )
+        )
+
+        timestamp = pbu.option(TimestampOption)
+        reference = found.entry
+        if timestamp is not None:
+            window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
+            stale = timestamp_rejection(timestamp, reference.last_timestamp if reference else None, now, window)
+            if stale is not None:
+                return reject(stale, lma_time=TimestampOption.from_time(now))
+        elif reference is not None and not sequence_is_newer(pbu.sequence, reference.last_sequence):
+            return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=reference.last_sequence)
+
+        if not prefix_options and not ipv4_requests:
+            return reject(Status.MISSING_HOME_NETWORK_PREFIX_OPTION)
+        if hi is None:
+            return reject(Status.MISSING_HANDOFF_INDICATOR_OPTION)
+        if att is None:
+            return reject(Status.MISSING_ACCESS_TECH_TYPE_OPTION)
+        if len(ipv4_requests) > 1:
+            return reject(Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED)
+        pools = self._pools[tenant]
+        if prefix_options and pools.prefixes is None:
+            return reject(Status.NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE)
+        if ipv4_requests and pools.ipv4 is None:
+            return reject(Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
+        if found.reject is not None:
+            return reject(found.reject, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
+
+        registration = _Registration(pbu, source, destination, mn_id, tenant, self.settings.gre_policy.resolve(mn_id, source.address))
+        if pbu.lifetime == 0:
+            return self._deregister(registration, found, now)
+        return self._dispatch(registration, found, now)
+
+    def _dispatch(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
+        waited = found.wait_for
+        if waited is None or self.settings.max_delay_before_new_bce_assign <= 0:
+            return self._register(registration, found.entry, now)
+        if waited.state is BceState.DEREGISTERING:
+            return self._register(registration, waited, now)
+        previous = self._pending.get(waited)
+        pending = _PendingRegistration(registration, waited)
+        if previous is None:
+            deadline = now + self.settings.max_delay_before_new_bce_assign
+        else:
+            deadline = self._deadlines.deadline_of(previous)  # type: ignore[assignment]
+            self._deadlines.cancel(previous)
+        self._pending[waited] = pending
+        self._deadlines.schedule(pending, deadline)
+        return Outcome()
+
+    # ----------------------------------------------------------------- de-registration (RFC 5213 5.3.5)
+
+    def _deregister(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
+        source = registration.source
+        entry = found.entry
+        if entry is None and found.wait_for is not None and found.wait_for.proxy_coa.address == source.address:
+            entry = found.wait_for
+        if entry is None:
+            return _ignored("de-registration matches no mobility session (RFC 5213 5.4.1)", source)
+        if entry.proxy_coa.address != source.address:
+            return _ignored("de-registration from a MAG that is not the session's Proxy-CoA (RFC 5213 5.3.5)", source)
+        pbu = registration.pbu
+        self._record_freshness(entry, pbu)
+        pba = acceptance(
+            pbu,
+            Status.ACCEPTED,
+            lifetime=0,
+            prefixes=entry.home_network_prefixes,
+            ipv4_home_address=entry.ipv4_home_address,
+            ipv4_default_router=entry.ipv4_default_router,
+            link_local_address=entry.link_local_address,
+        )
+        outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
+        if entry.state is BceState.ACTIVE:
+            entry.state = BceState.DEREGISTERING
+            entry.delete_at = now + self.settings.min_delay_before_bce_delete
+            self._deadlines.schedule(entry, entry.delete_at)
+            outcome.events.append(BindingDeregistered(entry.session()))
+            pending = self._pending.pop(entry, None)
+            if pending is not None:
+                self._deadlines.cancel(pending)
+                outcome.extend(self._register(pending.registration, entry, now))
+        return outcome
+
+    # ----------------------------------------------------------------- registration (RFC 5213 5.3.2-5.3.4)
+
+    def _register(self, registration: _Registration, entry: BindingCacheEntry | None, now: float) -> Outcome:
+        """A new session (``entry`` None), a re-registration, a handoff or the revival of a draining entry."""
+        pbu = registration.pbu
+        pools = self._pools[registration.tenant]
+        plan = plan_addresses(
+            pbu.options_of(HomeNetworkPrefixOption), pbu.option(IPv4HomeAddressRequestOption), pools, entry
+        )
+        if isinstance(plan, AddressRejection):
+            return self._reject_registration(registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status)
+        same_mag = entry is not None and entry.proxy_coa.address == registration.source.address
+        keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
+        option = pbu.option(GREKeyOption)
+        decision = negotiate_gre(
+            option,
+            bool(pbu.flags & BUFlags.T),
+            registration.policy,
+            self.settings.tlv_header,
+            current_tlv=entry.tlv_header if keeps_format else None,  # type: ignore[union-attr]
+        )
+        if not decision.status.accepted:
+            return self._reject_registration(registration, decision.status)
+
+        units = max(1, min(pbu.lifetime, self.settings.max_lifetime // LIFETIME_UNIT_SECONDS, _MAX_LIFETIME_UNITS))
+        previous = None
+        if entry is None:
+            entry = self._create(registration, plan, now, units)
+        else:
+            if entry.state is BceState.ACTIVE:
+                previous = entry.session()
+            self._update(entry, registration, plan, now, units)
+        self._apply_gre(entry, decision, option)
+        self._record_freshness(entry, pbu)
+
+        extra: list[MobilityOption] = []
+        if decision.include_option:
+            extra.append(GREKeyOption(entry.uplink_key if decision.keyed else None))
+        if pbu.flags & BUFlags.F:
+            extra.append(NATDetectionOption(force_udp=True, refresh_time=0))
+        pba = acceptance(
+            pbu,
+            decision.status,
+            lifetime=units,
+            prefixes=entry.home_network_prefixes,
+            ipv4_home_address=entry.ipv4_home_address,
+            ipv4_default_router=entry.ipv4_default_router,
+            link_local_address=entry.link_local_address,
+            extra_flags=BAFlags.T if decision.tlv else BAFlags(0),
+            extra_options=extra,
+        )
+        session = entry.session()
+        event = BindingEstablished(session) if previous is None else BindingUpdated(session, previous)
+        return Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
+
+    def _create(self, registration: _Registration, plan: AddressPlan, now: float, units: int) -> BindingCacheEntry:
+        pbu = registration.pbu
+        pools = self._pools[registration.tenant]
+        prefixes, ipv4 = plan.commit(pools)
+        ll_id = pbu.option(MNLinkLayerIdentifierOption)
+        link_local = pbu.option(LinkLocalAddressOption)
+        entry = BindingCacheEntry(
+            mn_id=registration.mn_id,
+            tenant=registration.tenant,
+            proxy_coa=registration.source,
+            lmaa=registration.destination,
+            att=int(pbu.option(AccessTechnologyTypeOption).value),  # type: ignore[union-attr]
+            hi=int(pbu.option(HandoffIndicatorOption).value),  # type: ignore[union-attr]
+            lifetime=units * LIFETIME_UNIT_SECONDS,
+            expires_at=now + units * LIFETIME_UNIT_SECONDS,
+            last_sequence=pbu.sequence,
+            home_network_prefixes=prefixes,
+            ipv4_home_address=ipv4,
+            ipv4_default_router=pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None,
+            mn_ll_id=ll_id.identifier if ll_id is not None else None,
+            link_local_address=link_local.address if link_local is not None and int(link_local.address) else None,
+        )
+        self._cache.add(entry)
+        self._deadlines.schedule(entry, entry.expires_at)
+        return entry
+
+    def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float, units: int) -> None:
+        pbu = registration.pbu
+        pools = self._pools[registration.tenant]
+        prefixes, ipv4 = plan.commit(pools)
+        self._cache.set_addresses(entry, prefixes, ipv4)
+        entry.ipv4_default_router = pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None
+        entry.proxy_coa = registration.source
+        entry.lmaa = registration.destination
+        entry.att = int(pbu.option(AccessTechnologyTypeOption).value)  # type: ignore[union-attr]
+        entry.hi = int(pbu.option(HandoffIndicatorOption).value)  # type: ignore[union-attr]
+        ll_id = pbu.option(MNLinkLayerIdentifierOption)
+        if ll_id is not None:
+            entry.mn_ll_id = ll_id.identifier
+        link_local = pbu.option(LinkLocalAddressOption)
+        if entry.link_local_address is None and link_local is not None and int(link_local.address):
+            entry.link_local_address = link_local.address
+        entry.lifetime = units * LIFETIME_UNIT_SECONDS
+        entry.expires_at = now + entry.lifetime
+        entry.state = BceState.ACTIVE
+        entry.delete_at = None
+        self._deadlines.schedule(entry, entry.expires_at)
+
+    def _apply_gre(self, entry: BindingCacheEntry, decision: GreDecision, option: GREKeyOption | None) -> None:
+        """RFC 5845 5.1 and 7.4: the BCE's GRE fields; the uplink key is allocated once per session."""
+        entry.gre_enabled = decision.gre
+        entry.tlv_header = decision.tlv
+        entry.downlink_key = option.key if decision.keyed and option is not None else None
+        if decision.keyed and entry.uplink_key is None:
+            entry.uplink_key = self._keys.allocate()
+
+    @staticmethod
+    def _record_freshness(entry: BindingCacheEntry, pbu: ProxyBindingUpdate) -> None:
+        entry.last_sequence = pbu.sequence
+        timestamp = pbu.option(TimestampOption)
+        if timestamp is not None:
+            entry.last_timestamp = timestamp.ticks
+
+    # ----------------------------------------------------------------- removal and restore
+
+    def _remove(self, entry: BindingCacheEntry, reason: str) -> BindingRemoved:
+        self._cache.remove(entry)
+        self._deadlines.cancel(entry)
+        pools = self._pools[entry.tenant]
+        if pools.prefixes is not None:
+            for prefix in entry.home_network_prefixes:
+                pools.prefixes.release(prefix)
+        if pools.ipv4 is not None and entry.ipv4_home_address is not None:
+            pools.ipv4.release(entry.ipv4_home_address.ip)
+        if entry.uplink_key is not None:
+            self._keys.release(entry.uplink_key)
+        return BindingRemoved(entry.session(), reason)
+
+    def _claim_resources(self, entry: BindingCacheEntry) -> str | None:
+        """Mark a restored entry's key and addresses in use; on a conflict change nothing and say why."""
+        pools = self._pools.get(entry.tenant)
+        if pools is None:
+            return f"tenant {entry.tenant!r} is not configured"
+        prefixes, ipv4 = entry.home_network_prefixes, entry.ipv4_home_address
+        if prefixes and (pools.prefixes is None or not all(pools.prefixes.available(p) for p in prefixes)):
+            return "a home network prefix is outside the tenant's pool or already in use"
+        if ipv4 is not None and (pools.ipv4 is None or not pools.ipv4.available(ipv4.ip)):
+            return "the IPv4 home address is outside the tenant's pool or already in use"
+        if entry.uplink_key is not None:
+            try:
+                self._keys.claim(entry.uplink_key)
+            except ValueError as error:
+                return str(error)
+        AddressPlan(claim_prefixes=prefixes, claim_ipv4=ipv4.ip if ipv4 is not None else None).commit(pools)
+        return None
+
+    # ----------------------------------------------------------------- rejections
+
+    def _reject_registration(
+        self,
+        registration: _Registration,
+        status: Status,
+        ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE,
+    ) -> Outcome:
+        return self._reject(
+            registration.pbu,
+            registration.source,
+            registration.destination,
+            registration.mn_id,
+            status,
+            ipv4_reply_status=ipv4_reply_status,
+        )
+
+    @staticmethod
+    def _reject(
+        pbu: ProxyBindingUpdate,
+        source: Peer,
+        destination: Address,
+        mn_id: bytes,
+        status: Status,
+        *,
+        sequence: int | None = None,
+        lma_time: TimestampOption | None = None,
+        ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE,
+    ) -> Outcome:
+        """Send a rejecting PBA (RFC 5213 5.3.6); no Binding Cache entry is touched."""
+        pba = rejection(pbu, status, sequence=sequence, lma_time=lma_time, ipv4_reply_status=ipv4_reply_status)
+        return Outcome(
+            sends=[SendMessage(pba, source, destination)],
+            events=[RegistrationRejected(mn_id=mn_id, status=status, peer=source)],
+        )
+
+
+def _ignored(reason: str, peer: Peer) -> Outcome:
+    return Outcome(events=[MessageIgnored(reason, peer)])

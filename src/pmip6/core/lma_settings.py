@@ -1,0 +1,62 @@
+"""What an LMA is configured with: tenants, mobile node profiles, GRE policy and the RFC 5213/5844 variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
+
+from pmip6.core.events import Address
+from pmip6.core.policy import LmaGrePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """An operator whose address space sessions live in. A family without a pool is not served (RFC 5844 3.1.2.1)."""
+
+    name: str
+    ipv4_pool: IPv4Network | None = None
+    ipv6_prefix_pool: IPv6Network | None = None
+    hnp_length: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class MobileNodeProfile:
+    """The LMA's part of a mobile node's policy profile (RFC 5213 section 5.2): which tenant serves it."""
+
+    mn_id: bytes
+    tenant: str
+
+
+@dataclass(frozen=True, slots=True)
+class LmaSettings:
+    """LMA configuration. Times are seconds; defaults are RFC 5213 section 9 and RFC 5844 section 5.
+
+    ``default_tenant`` serves MNs without a profile; when None such MNs get NOT_LMA_FOR_THIS_MOBILE_NODE.
+    ``tlv_header``: this LMA supports the TLV-header UDP tunneling format (RFC 5845 section 7.4).
+    ``max_delay_before_new_bce_assign`` 0 creates a new session at once for Handoff Indicator 4
+    (RFC 5213 5.4.1.2: "this should be configurable").
+    """
+
+    authorized_mags: frozenset[Address]
+    tenants: tuple[Tenant, ...]
+    mobile_nodes: tuple[MobileNodeProfile, ...] = ()
+    default_tenant: str | None = None
+    gre_policy: LmaGrePolicy = LmaGrePolicy()
+    tlv_header: bool = True
+    max_lifetime: int = 3600
+    min_delay_before_bce_delete: float = 10.0
+    max_delay_before_new_bce_assign: float = 1.5
+    timestamp_validity_window: float = 0.3
+    mobile_node_generated_timestamp_in_use: bool = False
+    accept_forced_udp_encapsulation: bool = False
+
+    def __post_init__(self) -> None:
+        names = [tenant.name for tenant in self.tenants]
+        if len(set(names)) != len(names):
+            raise ValueError("tenant names must be unique")
+        known = set(names)
+        if self.default_tenant is not None and self.default_tenant not in known:
+            raise ValueError(f"default tenant {self.default_tenant!r} is not a configured tenant")
+        for profile in self.mobile_nodes:
+            if profile.tenant not in known:
+                raise ValueError(f"mobile node {profile.mn_id!r} names unknown tenant {profile.tenant!r}")

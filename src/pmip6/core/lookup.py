@@ -1,0 +1,164 @@
+"""The Binding Cache and its lookup rules (RFC 5213 5.4.1, RFC 5844 3.1.2.7).
+
+A PBU is associated with an existing mobility session in this order:
+1. 5.4.1.1, a NON_ZERO Home Network Prefix in the request (or, RFC 5844 3.1.2.7, failing that a
+   NON_ZERO IPv4 home address): the key is any of those addresses, within the MN's tenant. The entry
+   found must have the same MN-ID (else NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX, or for an IPv4 key
+   NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS) and exactly the same address set (else
+   BCE_PBU_PREFIX_SET_DO_NOT_MATCH). It is updated when (LL-ID and ATT match) or HI = 2 or (no LL-ID,
+   entry LL-ID ALL_ZERO, ATT matches, HI = 3) or (Proxy-CoA and ATT match); otherwise the PBU asks
+   for a new session.
+2. 5.4.1.2, an MN Link-layer Identifier: the key is MN-ID + ATT + LL-ID. With no match, HI = 2 and
+   exactly one entry for the MN-ID updates that entry; HI = 4 and exactly one entry means waiting for
+   its de-registration (MaxDelayBeforeNewBCEAssign).
+3. 5.4.1.3, neither: the key is the MN-ID; exactly one entry and HI 2 or 3 updates it; HI 4 waits.
+Everything else is a new session. Entries waiting for deletion (de-registered) are found like live ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv6Network
+
+from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.events import Address
+from pmip6.wire.numbers import HandoffIndicator, Status
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRequest:
+    """The lookup keys a PBU carries. ``att``/``hi`` are None when the option is missing."""
+
+    mn_id: bytes
+    tenant: str
+    source: Address
+    prefixes: frozenset[IPv6Network] = frozenset()
+    """The NON_ZERO Home Network Prefixes of the request."""
+    ipv4_home_address: IPv4Address | None = None
+    """The NON_ZERO address of the IPv4 Home Address Request option."""
+    ll_id: bytes | None = None
+    att: int | None = None
+    hi: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """``entry``: the session the PBU refers to; ``reject``: a status; ``wait_for``: HI 4, wait for this
+    entry's de-registration. All None: a new mobility session."""
+
+    entry: BindingCacheEntry | None = None
+    reject: Status | None = None
+    wait_for: BindingCacheEntry | None = None
+
+
+class BindingCache:
+    """All Binding Cache entries, indexed by MN-ID and by (tenant, address)."""
+
+    __slots__ = ("_by_mn", "_by_prefix", "_by_ipv4", "_count")
+
+    def __init__(self) -> None:
+        self._by_mn: dict[bytes, list[BindingCacheEntry]] = {}
+        self._by_prefix: dict[tuple[str, IPv6Network], BindingCacheEntry] = {}
+        self._by_ipv4: dict[tuple[str, IPv4Address], BindingCacheEntry] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[BindingCacheEntry]:
+        for entries in self._by_mn.values():
+            yield from entries
+
+    def of_mn(self, mn_id: bytes) -> list[BindingCacheEntry]:
+        return self._by_mn.get(mn_id, [])
+
+    def add(self, entry: BindingCacheEntry) -> None:
+        self._by_mn.setdefault(entry.mn_id, []).append(entry)
+        self._index_addresses(entry)
+        self._count += 1
+
+    def remove(self, entry: BindingCacheEntry) -> None:
+        entries = self._by_mn[entry.mn_id]
+        entries.remove(entry)
+        if not entries:
+            del self._by_mn[entry.mn_id]
+        self._unindex_addresses(entry)
+        self._count -= 1
+
+    def set_addresses(
+        self,
+        entry: BindingCacheEntry,
+        prefixes: tuple[IPv6Network, ...],
+        ipv4_home_address: IPv4Interface | None,
+    ) -> None:
+        """Change an entry's home addresses and keep the indexes right."""
+        self._unindex_addresses(entry)
+        entry.home_network_prefixes = prefixes
+        entry.ipv4_home_address = ipv4_home_address
+        self._index_addresses(entry)
+
+    def _index_addresses(self, entry: BindingCacheEntry) -> None:
+        for prefix in entry.home_network_prefixes:
+            self._by_prefix[(entry.tenant, prefix)] = entry
+        if entry.ipv4_home_address is not None:
+            self._by_ipv4[(entry.tenant, entry.ipv4_home_address.ip)] = entry
+
+    def _unindex_addresses(self, entry: BindingCacheEntry) -> None:
+        for prefix in entry.home_network_prefixes:
+            self._by_prefix.pop((entry.tenant, prefix), None)
+        if entry.ipv4_home_address is not None:
+            self._by_ipv4.pop((entry.tenant, entry.ipv4_home_address.ip), None)
+
+    def lookup(self, request: LookupRequest) -> LookupResult:
+        """Apply RFC 5213 5.4.1 (see the module docstring)."""
+        if request.prefixes:
+            return self._lookup_by_address(request, ipv4_key=False)
+        if request.ipv4_home_address is not None:
+            return self._lookup_by_address(request, ipv4_key=True)
+        mine = self.of_mn(request.mn_id)
+        if request.ll_id is not None:
+            for entry in mine:
+                if entry.att == request.att and entry.mn_ll_id == request.ll_id:
+                    return LookupResult(entry=entry)
+            handoff_indicators = {HandoffIndicator.HANDOFF_BETWEEN_INTERFACES}
+        else:
+            handoff_indicators = {HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, HandoffIndicator.HANDOFF_BETWEEN_MAGS}
+        if len(mine) == 1:
+            if request.hi in handoff_indicators:
+                return LookupResult(entry=mine[0])
+            if request.hi == HandoffIndicator.UNKNOWN:
+                return LookupResult(wait_for=mine[0])
+        return LookupResult()
+
+    def _lookup_by_address(self, request: LookupRequest, ipv4_key: bool) -> LookupResult:
+        entry: BindingCacheEntry | None
+        if ipv4_key:
+            entry = self._by_ipv4.get((request.tenant, request.ipv4_home_address))  # type: ignore[arg-type]
+        else:
+            entry = next(
+                (found for prefix in request.prefixes if (found := self._by_prefix.get((request.tenant, prefix)))),
+                None,
+            )
+        if entry is None:
+            return LookupResult()
+        if entry.mn_id != request.mn_id:
+            return LookupResult(
+                reject=Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS if ipv4_key else Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+            )
+        if not ipv4_key and set(entry.home_network_prefixes) != request.prefixes:
+            return LookupResult(reject=Status.BCE_PBU_PREFIX_SET_DO_NOT_MATCH)
+        same_att = entry.att == request.att
+        if (
+            (request.ll_id is not None and request.ll_id == entry.mn_ll_id and same_att)
+            or request.hi == HandoffIndicator.HANDOFF_BETWEEN_INTERFACES
+            or (
+                request.ll_id is None
+                and not any(entry.mn_ll_id or b"")
+                and same_att
+                and request.hi == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+            )
+            or (entry.proxy_coa.address == request.source and same_att)
+        ):
+            return LookupResult(entry=entry)
+        return LookupResult()

@@ -1,0 +1,134 @@
+"""Per-tenant address pools: IPv6 home network prefixes (RFC 5213 5.3.2) and IPv4 home addresses (RFC 5844 3.1.2.2).
+
+Pools belong to a tenant, so two tenants may hand out the same address (the draft's Figure 1:
+overlapping private IPv4 space, told apart by GRE keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
+
+from pmip6.core.lma_settings import Tenant
+
+
+class SubnetPool:
+    """The /``length`` subnets of ``network``, handed out lowest-free-first after the last allocation.
+
+    ``reserved`` lists subnet indexes that are never handed out (e.g. an IPv4 network address).
+    """
+
+    __slots__ = ("network", "length", "_count", "_step", "_reserved", "_used", "_cursor")
+
+    def __init__(self, network: IPv4Network | IPv6Network, length: int, reserved: frozenset[int] = frozenset()) -> None:
+        if not network.prefixlen <= length <= network.max_prefixlen:
+            raise ValueError(f"subnet length /{length} does not fit in {network}")
+        self.network = network
+        self.length = length
+        self._count = 1 << (length - network.prefixlen)
+        self._step = 1 << (network.max_prefixlen - length)
+        self._reserved = frozenset(index for index in reserved if 0 <= index < self._count)
+        self._used: set[int] = set()
+        self._cursor = 0
+
+    def _subnet(self, index: int) -> IPv4Network | IPv6Network:
+        base = int(self.network.network_address) + index * self._step
+        return type(self.network)((base, self.length))
+
+    def _index(self, subnet: IPv4Network | IPv6Network) -> int | None:
+        """The subnet's index, or None when it is not one of this pool's subnets."""
+        if type(subnet) is not type(self.network) or subnet.prefixlen != self.length:
+            return None
+        if not subnet.subnet_of(self.network):  # type: ignore[arg-type]
+            return None
+        return (int(subnet.network_address) - int(self.network.network_address)) // self._step
+
+    def available(self, subnet: IPv4Network | IPv6Network) -> bool:
+        """True when ``subnet`` belongs to the pool, is not reserved and is free."""
+        index = self._index(subnet)
+        return index is not None and index not in self._reserved and index not in self._used
+
+    def has_free(self) -> bool:
+        return len(self._used) + len(self._reserved) < self._count
+
+    def allocate(self) -> IPv4Network | IPv6Network | None:
+        """A free subnet, now in use; None when the pool is exhausted."""
+        if not self.has_free():
+            return None
+        index = self._cursor
+        while index in self._used or index in self._reserved:
+            index = (index + 1) % self._count
+        self._used.add(index)
+        self._cursor = (index + 1) % self._count
+        return self._subnet(index)
+
+    def claim(self, subnet: IPv4Network | IPv6Network) -> bool:
+        """Take a specific subnet; False (and nothing changes) when it is not available."""
+        if not self.available(subnet):
+            return False
+        self._used.add(self._index(subnet))  # type: ignore[arg-type]
+        return True
+
+    def release(self, subnet: IPv4Network | IPv6Network) -> None:
+        index = self._index(subnet)
+        if index is not None:
+            self._used.discard(index)
+
+    def __len__(self) -> int:
+        return len(self._used)
+
+
+class IPv4HomeAddressPool:
+    """IPv4 home addresses of one home network (RFC 5844 3.1.2.2).
+
+    The network address, the broadcast address and the first usable address are never handed out; the
+    first usable address is the mobile nodes' default router (IPv4 Default-Router Address option, 3.3.3).
+    """
+
+    __slots__ = ("network", "default_router", "_hosts")
+
+    def __init__(self, network: IPv4Network) -> None:
+        if network.prefixlen > 29:
+            raise ValueError(f"IPv4 pool {network} is too small: it needs a /29 or larger")
+        self.network = network
+        self.default_router = network.network_address + 1
+        last = network.num_addresses - 1
+        self._hosts = SubnetPool(network, 32, reserved=frozenset({0, 1, last}))
+
+    def _interface(self, host: IPv4Network) -> IPv4Interface:
+        return IPv4Interface((host.network_address, self.network.prefixlen))
+
+    def available(self, address: IPv4Address) -> bool:
+        return self._hosts.available(IPv4Network(address))
+
+    def has_free(self) -> bool:
+        return self._hosts.has_free()
+
+    def allocate(self) -> IPv4Interface | None:
+        host = self._hosts.allocate()
+        return None if host is None else self._interface(host)  # type: ignore[arg-type]
+
+    def claim(self, address: IPv4Address) -> IPv4Interface | None:
+        """Take a specific address; None when it is not available."""
+        host = IPv4Network(address)
+        return self._interface(host) if self._hosts.claim(host) else None
+
+    def release(self, address: IPv4Address) -> None:
+        self._hosts.release(IPv4Network(address))
+
+    def __len__(self) -> int:
+        return len(self._hosts)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantPools:
+    """The pools of one tenant; a family without a pool is a family the tenant is not served for."""
+
+    ipv4: IPv4HomeAddressPool | None
+    prefixes: SubnetPool | None
+
+    @classmethod
+    def for_tenant(cls, tenant: Tenant) -> TenantPools:
+        ipv4 = IPv4HomeAddressPool(tenant.ipv4_pool) if tenant.ipv4_pool is not None else None
+        prefixes = SubnetPool(tenant.ipv6_prefix_pool, tenant.hnp_length) if tenant.ipv6_prefix_pool is not None else None
+        return cls(ipv4=ipv4, prefixes=prefixes)
