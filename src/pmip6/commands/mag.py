@@ -1,0 +1,87 @@
+"""``pmip6 mag --config mag.toml``: run the Mobile Access Gateway; ``pmip6 mag attach|detach``: drive it.
+
+``attach`` and ``detach`` wait for the outcome and print it; exit 0 when the MN is registered (attach) or
+de-registered (detach), 1 otherwise (rejected with its status, failed, timed out, ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pmip6.runtime.config import load_mag_config
+from pmip6.runtime.control import ControlError, control_request
+from pmip6.runtime.mag_daemon import DEFAULT_WAIT, MagDaemon, build_mag_daemon
+from pmip6.runtime.service import add_daemon_arguments, run_daemon
+
+_SUCCESS = {"attach": "registered", "detach": "deregistered"}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("mag", help="run the MAG daemon, or attach/detach a mobile node",
+                                   description=__doc__)
+    add_daemon_arguments(parser, "mag")
+    parser.set_defaults(func=_run)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    attach = actions.add_parser("attach", help="attach a mobile node and wait for its registration")
+    _control_arguments(attach)
+    attach.add_argument("--att", type=int, required=True, help="Access Technology Type (RFC 5213 8.5)")
+    attach.add_argument("--hi", type=int, default=1, help="Handoff Indicator (default 1, new interface)")
+    attach.add_argument("--ll-id", help="MN link-layer identifier, hexadecimal")
+    attach.add_argument("--interface", help="the MN's access interface at this MAG")
+    attach.add_argument("--ipv4", action="store_true", help="request IPv4 home address service")
+    attach.add_argument("--ipv6", action="store_true", help="request IPv6 home network prefix service")
+    attach.set_defaults(func=_attach)
+    detach = actions.add_parser("detach", help="detach a mobile node and wait for its de-registration")
+    _control_arguments(detach)
+    detach.set_defaults(func=_detach)
+
+
+def _control_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--control", required=True, help="the MAG's control socket")
+    parser.add_argument("--mn-id", required=True, help="MN-Identifier (NAI)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_WAIT, help="seconds to wait for the outcome")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+
+def _run(args: argparse.Namespace) -> int:
+    return run_daemon(args, load_mag_config, build_mag_daemon, MagDaemon.deregister_all)
+
+
+def _attach(args: argparse.Namespace) -> int:
+    both = not (args.ipv4 or args.ipv6)
+    request = {"command": "attach", "mn_id": args.mn_id, "att": args.att, "hi": args.hi, "ll_id": args.ll_id,
+               "interface": args.interface, "ipv4": both or args.ipv4, "ipv6": both or args.ipv6}
+    return _request(args, request)
+
+
+def _detach(args: argparse.Namespace) -> int:
+    return _request(args, {"command": "detach", "mn_id": args.mn_id})
+
+
+def _request(args: argparse.Namespace, request: dict[str, Any]) -> int:
+    request["timeout"] = args.timeout
+    try:
+        result = control_request(args.control, request, timeout=args.timeout + 5.0)
+    except ControlError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result) if args.json else _describe(args.mn_id, result))
+    return 0 if result.get("outcome") == _SUCCESS[request["command"]] else 1
+
+
+def _describe(mn_id: str, result: dict[str, Any]) -> str:
+    outcome = result.get("outcome")
+    if outcome == "registered":
+        binding = result["binding"]
+        keys = f"downlink key {binding['downlink_key']}, uplink key {binding['uplink_key']}"
+        return (f"{mn_id}: registered (gre {binding['gre']}, {keys}, tlv {binding['tlv']}, "
+                f"hnp {','.join(binding['hnp']) or '-'}, ipv4 {binding['ipv4_home'] or '-'}, "
+                f"lifetime {binding['lifetime_left']} s)")
+    if outcome == "rejected":
+        return f"{mn_id}: rejected with status {result['status']} ({result['status_name']})"
+    if outcome in ("failed", "ignored"):
+        return f"{mn_id}: {outcome}: {result.get('reason')}"
+    return f"{mn_id}: {outcome}"

@@ -1,0 +1,74 @@
+"""``pmip6 show bindings|stats --control SOCK [--json]``: what a running LMA or MAG holds and has counted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pmip6.runtime.control import ControlError, control_request
+
+_COLUMNS = (("MN-ID", "mn_id"), ("TENANT", "tenant"), ("PROXY-COA", "proxy_coa"), ("LMAA", "lmaa"),
+            ("HNP", "hnp"), ("IPV4-HOME", "ipv4_home"), ("LIFETIME", "lifetime_left"), ("GRE", "gre"),
+            ("DOWNLINK-KEY", "downlink_key"), ("UPLINK-KEY", "uplink_key"), ("TLV", "tlv"), ("STATE", "state"))
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("show", help="show a running daemon's bindings or counters",
+                                   description=__doc__)
+    what = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
+    for name, help_text in (("bindings", "LMA binding cache or MAG binding update list"),
+                            ("stats", "messages, PBA statuses, decode errors, bindings by GRE mode")):
+        sub = what.add_parser(name, help=help_text)
+        sub.add_argument("--control", required=True, help="the daemon's control socket")
+        sub.add_argument("--json", action="store_true", help="JSON for scripts")
+        sub.set_defaults(func=_show)
+
+
+def _show(args: argparse.Namespace) -> int:
+    try:
+        result = control_request(args.control, {"command": args.what})
+    except ControlError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif args.what == "bindings":
+        print(bindings_table(result))
+    else:
+        print(stats_text(result))
+    return 0
+
+
+def _key(key: int | None) -> str:
+    return "-" if key is None else f"0x{key:08x} ({key})"
+
+
+def _cell(field: str, value: Any) -> str:
+    if field in ("downlink_key", "uplink_key"):
+        return _key(value)
+    if field == "hnp":
+        return ",".join(value) or "-"
+    if field == "tlv":
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
+
+
+def bindings_table(rows: list[dict[str, Any]]) -> str:
+    """The bindings as aligned columns, keys in hex and decimal."""
+    table = [[title for title, _ in _COLUMNS]]
+    table += [[_cell(field, row.get(field)) for _, field in _COLUMNS] for row in rows]
+    widths = [max(len(line[column]) for line in table) for column in range(len(_COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
+
+
+def stats_text(stats: dict[str, Any]) -> str:
+    lines = []
+    for section in ("received", "sent", "pba_sent", "pba_received", "decode_errors", "events", "bindings"):
+        values = stats.get(section) or {}
+        counts = ", ".join(f"{name}={count}" for name, count in sorted(values.items())) or "-"
+        lines.append(f"{section.replace('_', ' ')}: {counts}")
+    lines.append(f"retransmissions: {stats.get('retransmissions', 0)}")
+    lines.append(f"send errors: {stats.get('send_errors', 0)}")
+    return "\n".join(lines)

@@ -1,0 +1,234 @@
+"""The daemons' TOML configuration files, validated into engine settings (docs/configuration.md).
+
+``load_lma_config(path)`` and ``load_mag_config(path)`` return everything a daemon needs or raise
+:class:`ConfigError` naming the key path. Relative paths (``state``, ``control``) are relative to the
+configuration file's folder. The ``[dataplane]`` table is handed on unread to the data plane's own parser.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+from typing import Any
+
+from pmip6.core.events import Address, Peer
+from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.mag import MagGreMode, MagSettings
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.runtime.config_reader import ConfigError, Table
+from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
+from pmip6.wire.numbers import PMIP6_CONTROL_PORT
+
+__all__ = ["ConfigError", "LmaConfig", "MagConfig", "load_lma_config", "load_mag_config", "parse_lma_peer"]
+
+MAX_LIFETIME_SECONDS = 0xFFFF * LIFETIME_UNIT_SECONDS
+"""The largest lifetime a PBU/PBA can carry: 65535 units of 4 s (RFC 6275 section 6.1.7)."""
+
+DATAPLANE_TABLE = "dataplane"
+
+
+@dataclass(frozen=True, slots=True)
+class LmaConfig:
+    """A validated lma.toml."""
+
+    settings: LmaSettings
+    ipv4_address: IPv4Address | None
+    udp_port: int
+    ipv6_address: IPv6Address | None
+    state: Path | None
+    control: Path
+    metrics: tuple[str, int] | None
+    dataplane: dict[str, Any] | None
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class MagConfig:
+    """A validated mag.toml. ``settings.lma.port`` set means IPv4/UDP transport, None raw IPv6."""
+
+    settings: MagSettings
+    ipv4_address: IPv4Address | None
+    ipv6_address: IPv6Address | None
+    udp_port: int
+    control: Path
+    metrics: tuple[str, int] | None
+    shutdown_timeout: float
+    dataplane: dict[str, Any] | None
+    path: Path
+
+
+def _read_file(path: Path) -> tuple[Table, dict[str, Any]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot read: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(str(path), f"not valid TOML: {error}") from None
+    return Table(data, "", path.resolve().parent), data
+
+
+def _dataplane(root: Table) -> dict[str, Any] | None:
+    """The ``[dataplane]`` table, unread: runtime/dataplane_config.py parses it."""
+    if not root.has(DATAPLANE_TABLE):
+        return None
+    return root.value(DATAPLANE_TABLE, dict)
+
+
+def _control_and_metrics(table: Table, default_control: str) -> tuple[Path, tuple[str, int] | None]:
+    control = table.path("control", default_control)
+    assert control is not None
+    return control, table.endpoint("metrics")
+
+
+def load_lma_config(path: Path) -> LmaConfig:
+    """Read and validate an LMA configuration file (docs/configuration.md, "lma.toml")."""
+    root, data = _read_file(path)
+    lma = root.table("lma")
+    ipv4_address = lma.ipv4_address("ipv4_address", None)
+    udp_port = lma.number("udp_port", int, PMIP6_CONTROL_PORT, 1, 65535)
+    ipv6_address = lma.ipv6_address("ipv6_address", None)
+    if ipv4_address is None and ipv6_address is None:
+        raise ConfigError("lma.ipv4_address", "set ipv4_address, ipv6_address or both (the LMAA to listen on)")
+    engine = {
+        "tlv_header": lma.value("tlv_header", bool, True),
+        "max_lifetime": lma.number("max_lifetime", int, 3600, 4, MAX_LIFETIME_SECONDS),
+        "min_delay_before_bce_delete": lma.number("min_delay_before_bce_delete", float, 10.0, 0.0),
+        "max_delay_before_new_bce_assign": lma.number("max_delay_before_new_bce_assign", float, 1.5, 0.0),
+        "timestamp_validity_window": lma.number("timestamp_validity_window", float, 0.3, 0.0),
+        "mobile_node_generated_timestamp_in_use": lma.value("mobile_node_generated_timestamp_in_use", bool, False),
+        "accept_forced_udp_encapsulation": lma.value("accept_forced_udp_encapsulation", bool, False),
+    }
+    state = lma.path("state", None)
+    control, metrics = _control_and_metrics(lma, "lma.sock")
+    lma.finish()
+
+    tenants = _tenants(root)
+    tenant_names = {tenant.name for tenant in tenants}
+    policy = root.table("policy", required=False)
+    default_policy = policy.choice("gre", GrePolicy, GrePolicy.OPTIONAL)
+    default_tenant = policy.value("default_tenant", str, None)  # type: ignore[arg-type]
+    if default_tenant is not None and default_tenant not in tenant_names:
+        raise ConfigError("policy.default_tenant", f"no [[tenant]] is named {default_tenant!r}")
+    policy.finish()
+
+    authorized: dict[Address, GrePolicy | None] = {}
+    for mag in root.tables("mag"):
+        address = mag.address("address")
+        if address in authorized:
+            raise ConfigError(mag.key("address"), f"MAG {address} is listed twice")
+        authorized[address] = mag.choice("gre", GrePolicy, None)  # type: ignore[arg-type]
+        mag.finish()
+
+    profiles: list[MobileNodeProfile] = []
+    per_mn: dict[bytes, GrePolicy] = {}
+    for mn in root.tables("mn"):
+        mn_id = mn.value("id", str)
+        if not mn_id:
+            raise ConfigError(mn.key("id"), "must not be empty")
+        identifier = mn_id.encode()
+        if any(profile.mn_id == identifier for profile in profiles):
+            raise ConfigError(mn.key("id"), f"mobile node {mn_id!r} is listed twice")
+        tenant = mn.value("tenant", str)
+        if tenant not in tenant_names:
+            raise ConfigError(mn.key("tenant"), f"no [[tenant]] is named {tenant!r}")
+        gre = mn.choice("gre", GrePolicy, None)  # type: ignore[arg-type]
+        if gre is not None:
+            per_mn[identifier] = gre
+        profiles.append(MobileNodeProfile(identifier, tenant))
+        mn.finish()
+
+    dataplane = _dataplane(root)
+    _reject_unknown_tables(data, {"lma", "policy", "mag", "tenant", "mn", DATAPLANE_TABLE})
+    settings = LmaSettings(
+        authorized_mags=frozenset(authorized),
+        tenants=tuple(tenants),
+        mobile_nodes=tuple(profiles),
+        default_tenant=default_tenant,
+        gre_policy=LmaGrePolicy(
+            default=default_policy,
+            per_mag={address: gre for address, gre in authorized.items() if gre is not None},
+            per_mn=per_mn),
+        **engine,
+    )
+    return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
+
+
+def _tenants(root: Table) -> list[Tenant]:
+    tenants: list[Tenant] = []
+    for table in root.tables("tenant"):
+        name = table.value("name", str)
+        if not name:
+            raise ConfigError(table.key("name"), "must not be empty")
+        if any(tenant.name == name for tenant in tenants):
+            raise ConfigError(table.key("name"), f"tenant {name!r} is defined twice")
+        ipv4_pool = table.ipv4_network("ipv4_pool")
+        ipv6_prefix_pool = table.ipv6_network("ipv6_prefix_pool")
+        if ipv4_pool is None and ipv6_prefix_pool is None:
+            raise ConfigError(table.key("ipv4_pool"), "a tenant needs ipv4_pool, ipv6_prefix_pool or both")
+        minimum = ipv6_prefix_pool.prefixlen if ipv6_prefix_pool is not None else 1
+        hnp_length = table.number("hnp_length", int, 64, minimum, 128)
+        if ipv4_pool is not None and ipv4_pool.num_addresses < 4:
+            raise ConfigError(table.key("ipv4_pool"), "needs room for a default router and home addresses (/30 or larger)")
+        table.finish()
+        tenants.append(Tenant(name, ipv4_pool, ipv6_prefix_pool, hnp_length))
+    return tenants
+
+
+def parse_lma_peer(text: str) -> Peer:
+    """``a.b.c.d[:port]`` -> IPv4/UDP transport (RFC 5844); ``v6`` or ``[v6]`` -> raw IPv6 Mobility Header."""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or rest:
+            raise ValueError("signaling over IPv6 is raw MH: give the address alone, without a port")
+        return Peer(IPv6Address(host))
+    if text.count(":") > 1:
+        return Peer(IPv6Address(text))
+    host, _, port = text.partition(":")
+    number = int(port) if port else PMIP6_CONTROL_PORT
+    if not 0 < number < 65536:
+        raise ValueError("port out of range")
+    return Peer(IPv4Address(host), number)
+
+
+def load_mag_config(path: Path) -> MagConfig:
+    """Read and validate a MAG configuration file (docs/configuration.md, "mag.toml")."""
+    root, data = _read_file(path)
+    mag = root.table("mag")
+    ipv4_address = mag.ipv4_address("ipv4_address", None)
+    ipv6_address = mag.ipv6_address("ipv6_address", None)
+    lma = mag.parsed("lma", parse_lma_peer, 'an LMA address: "a.b.c.d[:port]" (IPv4/UDP) or "[v6]" (IPv6)')
+    if lma.port is not None and ipv4_address is None:
+        raise ConfigError("mag.ipv4_address", "required: the IPv4-Proxy-CoA for signaling over IPv4/UDP")
+    if lma.port is None and ipv6_address is None:
+        raise ConfigError("mag.ipv6_address", "required: the Proxy-CoA for signaling over IPv6")
+    proxy_coa: Address = ipv4_address if lma.port is not None else ipv6_address  # type: ignore[assignment]
+    initial_timeout = mag.number("initial_bindack_timeout", float, 1.0, 0.01)
+    settings = MagSettings(
+        proxy_coa=proxy_coa,
+        lma=lma,
+        gre=mag.choice("gre", MagGreMode, MagGreMode.KEYS),
+        tlv=mag.value("tlv", bool, False),
+        lifetime=mag.number("lifetime", int, 3600, 4, MAX_LIFETIME_SECONDS),
+        use_timestamps=mag.value("use_timestamps", bool, True),
+        initial_bindack_timeout=initial_timeout,
+        max_bindack_timeout=mag.number("max_bindack_timeout", float, 32.0, initial_timeout),
+        max_retransmissions=mag.number("max_retransmissions", int, 6, 0),
+        refresh_margin=mag.number("refresh_margin", float, 0.2, 0.0, 0.9),
+    )
+    udp_port = mag.number("udp_port", int, PMIP6_CONTROL_PORT, 0, 65535)
+    control, metrics = _control_and_metrics(mag, "mag.sock")
+    shutdown_timeout = mag.number("shutdown_timeout", float, 2.0, 0.0)
+    mag.finish()
+    dataplane = _dataplane(root)
+    _reject_unknown_tables(data, {"mag", DATAPLANE_TABLE})
+    return MagConfig(settings, ipv4_address, ipv6_address, udp_port, control, metrics, shutdown_timeout,
+                     dataplane, path)
+
+
+def _reject_unknown_tables(data: dict[str, Any], known: set[str]) -> None:
+    for name in data:
+        if name not in known:
+            raise ConfigError(name, f"unknown table or key; expected {', '.join(sorted(known))}")
+

@@ -1,0 +1,150 @@
+"""Typed reading of one TOML table, with errors that name the key path and the problem.
+
+Every daemon configuration problem is a :class:`ConfigError` whose text starts with the key path, e.g.
+``mag[1].gre: expected one of "required", "optional", "not-required", got "sometimes"``; the commands exit
+with status 2 on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from pathlib import Path
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=StrEnum)
+_MISSING: Any = object()
+
+
+class ConfigError(Exception):
+    """A configuration file is unreadable or invalid; ``key`` is the dotted key path (or the file)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class Table:
+    """One TOML table being read; :meth:`finish` rejects the keys nobody asked for."""
+
+    def __init__(self, data: object, path: str, base_dir: Path) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(path, f"expected a table, got {_describe(data)}")
+        self._data: dict[str, Any] = data
+        self._path = path
+        self._base_dir = base_dir
+        self._read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self._path}.{name}" if self._path else name
+
+    def has(self, name: str) -> bool:
+        return name in self._data
+
+    def value(self, name: str, kind: type[_T], default: _T = _MISSING) -> _T:
+        """The value of ``name``, which must be a ``kind`` (bool is not an int here)."""
+        self._read.add(name)
+        if name not in self._data:
+            if default is _MISSING:
+                raise ConfigError(self.key(name), "required key is missing")
+            return default
+        value = self._data[name]
+        if kind is float and type(value) is int:
+            value = float(value)
+        if type(value) is not kind:
+            raise ConfigError(self.key(name), f"expected {_KIND_NAMES.get(kind, kind.__name__)}, got {_describe(value)}")
+        return value  # type: ignore[no-any-return]
+
+    def number(self, name: str, kind: type[_T], default: _T, minimum: float, maximum: float | None = None) -> _T:
+        value = self.value(name, kind, default)
+        if value < minimum or (maximum is not None and value > maximum):  # type: ignore[operator]
+            bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            raise ConfigError(self.key(name), f"must be {bound}, got {value}")
+        return value
+
+    def parsed(self, name: str, parse: Callable[[str], _T], what: str, default: _T = _MISSING) -> _T:
+        """A string value turned into an object by ``parse``; a ValueError names ``what`` was expected."""
+        if default is not _MISSING and name not in self._data:
+            self._read.add(name)
+            return default
+        text = self.value(name, str)
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise ConfigError(self.key(name), f"expected {what}, got {text!r} ({error})") from None
+
+    def choice(self, name: str, enum: type[_E], default: _E = _MISSING) -> _E:
+        if default is not _MISSING and name not in self._data:
+            self._read.add(name)
+            return default
+        text = self.value(name, str)
+        try:
+            return enum(text)
+        except ValueError:
+            allowed = ", ".join(f'"{member.value}"' for member in enum)
+            raise ConfigError(self.key(name), f'expected one of {allowed}, got "{text}"') from None
+
+    def ipv4_address(self, name: str, default: IPv4Address | None = _MISSING) -> IPv4Address | None:
+        return self.parsed(name, IPv4Address, "an IPv4 address", default)
+
+    def ipv6_address(self, name: str, default: IPv6Address | None = _MISSING) -> IPv6Address | None:
+        return self.parsed(name, IPv6Address, "an IPv6 address", default)
+
+    def address(self, name: str) -> IPv4Address | IPv6Address:
+        return self.parsed(name, ip_address, "an IPv4 or IPv6 address")
+
+    def ipv4_network(self, name: str) -> IPv4Network | None:
+        return self.parsed(name, IPv4Network, "an IPv4 prefix such as 10.0.0.0/24", None)
+
+    def ipv6_network(self, name: str) -> IPv6Network | None:
+        return self.parsed(name, IPv6Network, "an IPv6 prefix such as 2001:db8::/48", None)
+
+    def path(self, name: str, default: str | None) -> Path | None:
+        """A file path; relative paths are relative to the configuration file's folder."""
+        text = self.value(name, str, default)  # type: ignore[arg-type]
+        if text is None:
+            return None
+        if not text:
+            raise ConfigError(self.key(name), "must not be empty")
+        return self._base_dir / Path(text).expanduser()
+
+    def endpoint(self, name: str) -> tuple[str, int] | None:
+        """An optional ``host:port`` (``[v6]:port`` for IPv6)."""
+        return self.parsed(name, parse_endpoint, 'a "host:port" such as "127.0.0.1:9436"', None)
+
+    def table(self, name: str, required: bool = True) -> Table:
+        """The sub-table ``[name]``; an absent optional one reads as empty."""
+        return Table(self.value(name, dict, _MISSING if required else {}), self.key(name), self._base_dir)
+
+    def tables(self, name: str) -> list[Table]:
+        """An optional array of tables ``[[name]]``, each read as ``name[i]``."""
+        items = self.value(name, list, [])
+        return [Table(item, f"{name}[{index}]", self._base_dir) for index, item in enumerate(items)]
+
+    def finish(self) -> None:
+        for name in self._data:
+            if name not in self._read:
+                raise ConfigError(self.key(name), "unknown key")
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    host, separator, port = text.rpartition(":")
+    if not separator or not host:
+        raise ValueError("no port")
+    host = host.removeprefix("[").removesuffix("]")
+    ip_address(host)
+    number = int(port)
+    if not 0 < number < 65536:
+        raise ValueError("port out of range")
+    return host, number
+
+
+_KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array",
+               dict: "a table"}
+
+
+def _describe(value: object) -> str:
+    return f"{_KIND_NAMES.get(type(value), type(value).__name__).split(' ', 1)[-1]} {value!r}"

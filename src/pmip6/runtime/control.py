@@ -1,0 +1,94 @@
+"""The local control socket: a Unix stream socket speaking one JSON object per line each way.
+
+Request: ``{"command": NAME, ...arguments}``. Response: ``{"ok": true, "result": ...}`` or
+``{"ok": false, "error": TEXT}``. A connection may carry any number of requests; each is answered in turn.
+docs/operations.md lists the commands of each daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+Request = dict[str, Any]
+Handler = Callable[[Request], Awaitable[Any]]
+
+MAX_LINE = 1 << 20
+
+
+class ControlError(Exception):
+    """A control request failed: bad request, unknown command, or the handler refused it."""
+
+
+class ControlServer:
+    """Serves ``handlers`` (command name -> coroutine taking the request) on the Unix socket ``path``."""
+
+    def __init__(self, path: Path, handlers: Mapping[str, Handler]) -> None:
+        self.path = path
+        self._handlers = handlers
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.is_socket():
+                self.path.unlink()
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE)
+        os.chmod(self.path, 0o600)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                response = await self._answer(line)
+                writer.write(json.dumps(response, separators=(",", ":")).encode() + b"\n")
+                await writer.drain()
+        except (ConnectionError, ValueError):  # peer went away, or a line beyond MAX_LINE
+            pass
+        finally:
+            writer.close()
+
+    async def _answer(self, line: bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict) or not isinstance(request.get("command"), str):
+                raise ControlError('a request is a JSON object with a string "command"')
+            handler = self._handlers.get(request["command"])
+            if handler is None:
+                raise ControlError(f"unknown command {request['command']!r}; known: {', '.join(sorted(self._handlers))}")
+            return {"ok": True, "result": await handler(request)}
+        except json.JSONDecodeError as error:
+            return {"ok": False, "error": f"request is not JSON: {error}"}
+        except ControlError as error:
+            return {"ok": False, "error": str(error)}
+
+
+def control_request(path: str | Path, request: Request, timeout: float = 5.0) -> Any:
+    """Send one request to the daemon at ``path`` and return its result; raise ControlError on failure."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            with sock.makefile("rb") as stream:
+                line = stream.readline(MAX_LINE)
+        except OSError as error:
+            raise ControlError(f"control socket {path}: {error}") from error
+    if not line:
+        raise ControlError(f"control socket {path}: the daemon closed the connection")
+    response = json.loads(line)
+    if not response.get("ok"):
+        raise ControlError(response.get("error", "request failed"))
+    return response.get("result")

@@ -1,0 +1,194 @@
+"""What both daemons share: driving a sans-I/O engine from sockets, a timer and the control socket.
+
+After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a fixed order:
+1. :meth:`Daemon.persist` (the LMA's binding store), so nothing is announced that a crash could forget;
+2. every event listener, in the order added (the event log first, then e.g. the data plane);
+3. the messages to send;
+4. the timer, re-armed from the engine's ``next_deadline()``.
+
+Start order: components (``add_component``), :meth:`Daemon.prepare` (the LMA restores its bindings),
+signaling sockets, control socket, metrics endpoint, timer. Close runs it backwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pmip6.core.events import Address, Event, Outcome, Peer, SendMessage, TunnelSession
+from pmip6.runtime.capture import SignalingCapture
+from pmip6.runtime.control import ControlServer, Handler, Request
+from pmip6.runtime.eventlog import EventLog
+from pmip6.runtime.metrics import Metrics, Statistics
+from pmip6.runtime.timers import DeadlineTimer
+from pmip6.runtime.transport import MessageHandler, SignalingTransport
+from pmip6.runtime.transport_mh import RawMobilityTransport
+from pmip6.runtime.transport_udp import UdpTransport
+from pmip6.runtime.views import GRE_MODES, gre_mode
+
+EventListener = Callable[[Event], None]
+Component = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
+
+
+class Engine(Protocol):
+    def next_deadline(self) -> float | None: ...
+
+    def handle_timer(self, now: float) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    """Command-line choices common to ``pmip6 lma`` and ``pmip6 mag``."""
+
+    pcap: Path | None = None
+
+
+class Daemon:
+    """One engine on real sockets. Subclasses name the engine's role and add their control commands."""
+
+    at_lma: ClassVar[bool]
+
+    def __init__(self, engine: Engine, logger: logging.Logger, control: Path,
+                 metrics_endpoint: tuple[str, int] | None, options: DaemonOptions) -> None:
+        self.engine = engine
+        self.logger = logger
+        self.statistics = Statistics()
+        self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode)
+        self.ipv4: SignalingTransport | None = None
+        self.ipv6: SignalingTransport | None = None
+        self._capture = SignalingCapture(options.pcap) if options.pcap is not None else None
+        self._control = ControlServer(control, self.control_handlers())
+        self._metrics_endpoint = metrics_endpoint
+        self._metrics_server: asyncio.AbstractServer | None = None
+        self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
+        self._components: list[Component] = []
+        self._timer: DeadlineTimer | None = None
+
+    # ---- extension points ------------------------------------------------------------------------
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` for every engine event, after it was persisted and before any send."""
+        self._listeners.append(listener)
+
+    def add_component(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
+        """Run ``start()`` before the daemon touches its engine or sockets and ``stop()`` after it let go."""
+        self._components.append((start, stop))
+
+    def control_handlers(self) -> dict[str, Handler]:
+        return {"bindings": self._bindings_command, "stats": self._stats_command}
+
+    def sessions(self) -> Iterator[TunnelSession]:
+        raise NotImplementedError
+
+    def binding_rows(self, now: float) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def persist(self, events: list[Event]) -> None:
+        """Store binding changes durably before they are announced; only the LMA has a store."""
+
+    async def prepare(self) -> None:
+        """Work before the sockets open."""
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for start, _ in self._components:
+            await start()
+        await self.prepare()
+        await self.open_transports()
+        await self._control.start()
+        if self._metrics_endpoint is not None:
+            host, port = self._metrics_endpoint
+            self._metrics_server = await self.metrics.serve(host, port)
+            self.logger.info("metrics on http://%s:%d/metrics", host, port)
+        self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
+        self._timer.arm(self.engine.next_deadline())
+
+    async def open_transports(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        await self._control.close()
+        if self._metrics_server is not None:
+            self._metrics_server.close()
+            with contextlib.suppress(Exception):
+                await self._metrics_server.wait_closed()
+        for transport in (self.ipv4, self.ipv6):
+            if transport is not None:
+                transport.close()
+        for _, stop in reversed(self._components):
+            await stop()
+        if self._capture is not None:
+            self._capture.close()
+
+    async def open_udp(self, address: IPv4Address, port: int, handler: MessageHandler,
+                       fallback_to_ephemeral: bool = False) -> None:
+        self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
+                                            self._capture, fallback_to_ephemeral)
+        self.logger.info("signaling over IPv4/UDP on %s:%d", address, self.ipv4.local.port)
+
+    async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler) -> None:
+        self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors, self._capture)
+        self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)
+
+    # ---- driving the engine ----------------------------------------------------------------------
+
+    def apply(self, outcome: Outcome) -> None:
+        events = outcome.events
+        if events:
+            self.persist(events)
+            counted = self.statistics.events
+            for event in events:
+                counted[type(event).__name__] += 1
+                for listener in self._listeners:
+                    listener(event)
+        for send in outcome.sends:
+            self.send(send)
+        if self._timer is not None:
+            self._timer.arm(self.engine.next_deadline())
+
+    def send(self, send: SendMessage) -> None:
+        transport = self.ipv4 if send.destination.port is not None else self.ipv6
+        if transport is None:
+            self.statistics.send_errors += 1
+            self.logger.warning("no transport towards %s: %s dropped", send.destination.address,
+                                type(send.message).__name__)
+            return
+        try:
+            transport.send(send.message, send.destination, send.source)
+        except OSError as error:
+            self.statistics.send_errors += 1
+            self.logger.warning("sending to %s failed: %s", send.destination.address, error)
+            return
+        self.statistics.count_sent(send.message)
+
+    def timer_outcome(self, now: float) -> Outcome:
+        return self.engine.handle_timer(now)
+
+    def _on_deadline(self) -> None:
+        self.apply(self.timer_outcome(time.time()))
+
+    # ---- control commands ------------------------------------------------------------------------
+
+    def bindings_by_gre_mode(self) -> dict[str, int]:
+        """Bindings by GRE mode, every mode present (zero included)."""
+        counts: Counter[str] = Counter(dict.fromkeys(GRE_MODES, 0))
+        counts.update(gre_mode(session) for session in self.sessions())
+        return dict(counts)
+
+    async def _bindings_command(self, request: Request) -> list[dict[str, Any]]:
+        return self.binding_rows(time.time())
+
+    async def _stats_command(self, request: Request) -> dict[str, Any]:
+        return self.statistics.as_dict(self.bindings_by_gre_mode())
+

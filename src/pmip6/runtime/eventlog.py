@@ -1,0 +1,108 @@
+"""Logs to stderr, human-readable or JSON lines, and one log record per engine event.
+
+JSON lines carry ``ts`` (Unix time), ``level``, ``logger``, ``message`` and, for engine events, ``event``
+plus the session fields of :func:`pmip6.runtime.views.session_fields` (or ``status`` and ``status_name``
+for a rejection).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+from pmip6.core.events import (
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Event,
+    MessageIgnored,
+    RegistrationRejected,
+)
+from pmip6.runtime.metrics import status_name
+from pmip6.runtime.views import mn_text, session_fields
+
+LOG_FORMATS = ("human", "json")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {"ts": round(record.created, 6), "level": record.levelname.lower(),
+                                "logger": record.name, "message": record.getMessage()}
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, separators=(",", ":"), default=str)
+
+
+class _HumanFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = getattr(record, "fields", None)
+        if fields:
+            text += " " + " ".join(f"{key}={_human(value)}" for key, value in fields.items() if key != "event")
+        return text
+
+
+def _human(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "-"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def configure_logging(log_format: str, level: int = logging.INFO) -> None:
+    """Send every log record to stderr in ``log_format`` ("human" or "json")."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if log_format == "json" else _HumanFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+_SESSION_EVENTS: dict[type, tuple[str, str]] = {
+    BindingEstablished: ("binding_established", "binding established"),
+    BindingUpdated: ("binding_updated", "binding updated"),
+    BindingDeregistered: ("binding_deregistered", "binding de-registered"),
+    BindingRemoved: ("binding_removed", "binding removed"),
+}
+
+
+class EventLog:
+    """Writes one record per engine event to ``logger``."""
+
+    def __init__(self, logger: logging.Logger, *, at_lma: bool) -> None:
+        self._logger = logger
+        self._at_lma = at_lma
+
+    def __call__(self, event: Event) -> None:
+        level, message, fields = self._describe(event)
+        if self._logger.isEnabledFor(level):
+            self._logger.log(level, message, extra={"fields": fields})
+
+    def _describe(self, event: Event) -> tuple[int, str, dict[str, Any]]:
+        if type(event) in _SESSION_EVENTS:
+            name, message = _SESSION_EVENTS[type(event)]
+            fields = {"event": name, **session_fields(event.session, at_lma=self._at_lma)}  # type: ignore[union-attr]
+            if isinstance(event, BindingRemoved):
+                fields["reason"] = event.reason
+            return logging.INFO, message, fields
+        if isinstance(event, RegistrationRejected):
+            return logging.WARNING, "registration rejected", {
+                "event": "registration_rejected", "mn_id": mn_text(event.mn_id), "status": event.status,
+                "status_name": status_name(event.status), "peer": str(event.peer.address)}
+        if isinstance(event, MessageIgnored):
+            return logging.DEBUG, "message ignored", {
+                "event": "message_ignored", "reason": event.reason,
+                "peer": None if event.peer is None else str(event.peer.address)}
+        if isinstance(event, Alarm):
+            return logging.WARNING, f"alarm: {event.text}", {
+                "event": "alarm", "mn_id": None if event.mn_id is None else mn_text(event.mn_id)}
+        return logging.INFO, type(event).__name__, {"event": type(event).__name__}

@@ -1,0 +1,109 @@
+"""``pmip6 lma``: the Local Mobility Anchor engine on real sockets (RFC 5213 section 5, RFC 5844, RFC 5845).
+
+Signaling arrives on IPv4-LMAA:udp_port (RFC 5844) and/or as raw Mobility Headers on the IPv6 LMAA. With
+``state`` configured every binding change is committed to SQLite before the PBA announcing it leaves, and
+a restarted LMA re-adopts its bindings with their GRE keys (RFC 5845 section 3.3.2 keeps the uplink key
+for the session's life). :func:`build_lma_daemon` is the one place the daemon is assembled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.events import (
+    Address,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Event,
+    Peer,
+    TunnelSession,
+)
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.runtime.config import LmaConfig
+from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.store import BindingStore, Record
+from pmip6.runtime.views import binding_row
+from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
+
+_BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, BindingRemoved)
+
+
+class LmaDaemon(Daemon):
+    """The LMA engine, its sockets, its binding store and its control commands."""
+
+    at_lma = True
+
+    def __init__(self, config: LmaConfig, options: DaemonOptions) -> None:
+        self.config = config
+        self.lma = LocalMobilityAnchor(config.settings)
+        super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.control, config.metrics, options)
+        self.store: BindingStore | None = None
+
+    def sessions(self) -> Iterator[TunnelSession]:
+        return (entry.session() for entry in self.lma.bindings())
+
+    def binding_rows(self, now: float) -> list[dict[str, Any]]:
+        return [binding_row(entry.session(), at_lma=True, expires_at=entry.expires_at, state=str(entry.state),
+                            now=now) for entry in self.lma.bindings()]
+
+    async def prepare(self) -> None:
+        if self.config.state is None:
+            return
+        self.store = BindingStore(self.config.state)
+        entries: list[BindingCacheEntry] = []
+        for record in self.store.load():
+            try:
+                entries.append(BindingCacheEntry.from_record(record))
+            except ValueError as error:
+                self.logger.warning("skipping a stored binding: %s", error)
+        outcome = self.lma.restore(entries, time.time())
+        # Entries restore() dropped (expired meanwhile) must leave the store too.
+        self.store.save(self._records_of({entry.mn_id for entry in entries}))
+        self.apply(outcome)
+        self.logger.info("restored %d of %d stored bindings from %s", sum(1 for _ in self.lma.bindings()),
+                         len(entries), self.config.state)
+
+    async def open_transports(self) -> None:
+        if self.config.ipv4_address is not None:
+            await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message)
+        if self.config.ipv6_address is not None:
+            await self.open_raw_mh(self.config.ipv6_address, self.on_message)
+
+    async def close(self) -> None:
+        await super().close()
+        if self.store is not None:
+            self.store.close()
+
+    def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
+        self.statistics.count_received(message)
+        if type(message) is ProxyBindingUpdate:
+            with self.metrics.pbu_processing_seconds.time():
+                self.apply(self.lma.receive(message, source, destination, time.time()))
+        else:
+            self.apply(self.lma.receive(message, source, destination, time.time()))
+
+    def persist(self, events: list[Event]) -> None:
+        if self.store is None:
+            return
+        changed = {event.session.mn_id for event in events if isinstance(event, _BINDING_CHANGES)}
+        if changed:
+            self.store.save(self._records_of(changed))
+
+    def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
+        records: dict[bytes, list[Record]] = {mn_id: [] for mn_id in mn_ids}
+        for entry in self.lma.bindings():
+            if entry.mn_id in records:
+                records[entry.mn_id].append(entry.to_record())
+        return records
+
+
+def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
+    """Assemble the LMA daemon; other components (e.g. the data plane) attach here with
+    ``daemon.add_event_listener`` and ``daemon.add_component``."""
+    return LmaDaemon(config, options)

@@ -1,0 +1,220 @@
+"""``pmip6 mag``: the Mobile Access Gateway engine on real sockets (RFC 5213 section 6, RFC 5844, RFC 5845).
+
+The MAG signals its LMA over IPv4/UDP (from port ``udp_port``, 5436 by default, or an ephemeral port when
+that one is taken, e.g. by an LMA on the same host) or over raw IPv6 Mobility Headers. Mobile nodes are
+attached and detached through the control socket (``pmip6 mag attach`` / ``detach``), which waits for the
+outcome. On SIGINT/SIGTERM every binding is de-registered first, waiting up to ``shutdown_timeout`` for
+the PBAs. :func:`build_mag_daemon` is the one place the daemon is assembled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pmip6.core.bul import BindingUpdateListEntry, BulState
+from pmip6.core.events import (
+    Address,
+    Alarm,
+    Event,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    RegistrationRejected,
+    TunnelSession,
+)
+from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.runtime.config import MagConfig
+from pmip6.runtime.control import ControlError, Handler, Request
+from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.metrics import status_name
+from pmip6.runtime.views import binding_row
+from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
+from pmip6.wire.options import MNIdentifierOption
+
+DEFAULT_WAIT = 10.0
+"""Seconds an attach/detach request waits for its outcome unless the request says otherwise."""
+_SHUTDOWN_POLL = 0.02
+
+
+@dataclass(slots=True)
+class _Waiter:
+    """A control request waiting for an MN's registration (``attach``) or removal (``detach``)."""
+
+    mn_id: bytes
+    attach: bool
+    future: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class MagDaemon(Daemon):
+    """The MAG engine, its socket towards the LMA and its control commands."""
+
+    at_lma = False
+
+    def __init__(self, config: MagConfig, options: DaemonOptions) -> None:
+        self.config = config
+        self.mag = MobileAccessGateway(config.settings)
+        super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.control, config.metrics, options)
+        self._waiters: list[_Waiter] = []
+        self._failures: dict[bytes, dict[str, Any]] = {}
+        self.add_event_listener(self._note_failure)
+
+    def control_handlers(self) -> dict[str, Handler]:
+        return {**super().control_handlers(), "attach": self._attach_command, "detach": self._detach_command}
+
+    def sessions(self) -> Iterator[TunnelSession]:
+        return (entry.session() for entry in self.mag.entries())
+
+    def binding_rows(self, now: float) -> list[dict[str, Any]]:
+        return [_row(entry, now) for entry in self.mag.entries()]
+
+    async def open_transports(self) -> None:
+        lma = self.config.settings.lma
+        if lma.port is not None:
+            assert self.config.ipv4_address is not None
+            await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message,
+                                fallback_to_ephemeral=True)
+        else:
+            assert self.config.ipv6_address is not None
+            await self.open_raw_mh(self.config.ipv6_address, self.on_message)
+
+    def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
+        self.statistics.count_received(message)
+        self.apply(self.mag.receive(message, source, time.time()))
+
+    def apply(self, outcome: Outcome) -> None:
+        super().apply(outcome)
+        if self._waiters:
+            self._settle_waiters()
+
+    def timer_outcome(self, now: float) -> Outcome:
+        outcome = self.mag.handle_timer(now)
+        pbus = [send.message for send in outcome.sends if type(send.message) is ProxyBindingUpdate]
+        if pbus:
+            entries = {entry.mn_id: entry for entry in self.mag.entries()}
+            for pbu in pbus:
+                entry = entries.get(_mn_id(pbu))
+                if entry is not None and entry.pending is not None and entry.pending.backoff.transmissions > 1:
+                    self.statistics.retransmissions += 1
+        return outcome
+
+    async def deregister_all(self) -> None:
+        """De-register every mobile node and wait (up to ``shutdown_timeout``) until the LMA confirmed."""
+        self.apply(self.mag.shutdown(time.time()))
+        deadline = time.monotonic() + self.config.shutdown_timeout
+        while any(True for _ in self.mag.entries()) and time.monotonic() < deadline:
+            await asyncio.sleep(_SHUTDOWN_POLL)
+        left = sum(1 for _ in self.mag.entries())
+        if left:
+            self.logger.warning("stopping with %d bindings not confirmed de-registered", left)
+
+    # ---- attach / detach ---------------------------------------------------------------------------
+
+    async def _attach_command(self, request: Request) -> dict[str, Any]:
+        attach = _attach_request(request)
+        self._failures.pop(attach.mn_id, None)
+        try:
+            outcome = self.mag.attach(attach, time.time())
+        except ValueError as error:
+            raise ControlError(str(error)) from None
+        return await self._await_outcome(_Waiter(attach.mn_id, attach=True), outcome, request)
+
+    async def _detach_command(self, request: Request) -> dict[str, Any]:
+        mn_id = _text(request, "mn_id").encode()
+        return await self._await_outcome(_Waiter(mn_id, attach=False), self.mag.detach(mn_id, time.time()), request)
+
+    async def _await_outcome(self, waiter: _Waiter, outcome: Outcome, request: Request) -> dict[str, Any]:
+        ignored = [event for event in outcome.events if isinstance(event, MessageIgnored)]
+        if ignored and not outcome.sends:
+            self.apply(outcome)
+            return {"outcome": "ignored", "reason": ignored[0].reason}
+        self._waiters.append(waiter)
+        self.apply(outcome)
+        timeout = request.get("timeout", DEFAULT_WAIT)
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+            raise ControlError('"timeout" must be a positive number of seconds')
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+        except TimeoutError:
+            return {"outcome": "timeout"}
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def _note_failure(self, event: Event) -> None:
+        if isinstance(event, RegistrationRejected):
+            self._failures[event.mn_id] = {"outcome": "rejected", "status": event.status,
+                                           "status_name": status_name(event.status)}
+        elif isinstance(event, Alarm) and event.mn_id is not None:
+            self._failures.setdefault(event.mn_id, {"outcome": "failed", "reason": event.text})
+
+    def _settle_waiters(self) -> None:
+        entries = {entry.mn_id: entry for entry in self.mag.entries()}
+        now = time.time()
+        for waiter in list(self._waiters):
+            entry = entries.get(waiter.mn_id)
+            result: dict[str, Any] | None = None
+            if not waiter.attach:
+                if entry is None:
+                    result = {"outcome": "deregistered"}
+            elif entry is None:
+                result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "entry removed"})
+            elif entry.state is BulState.REGISTERED and entry.pending is None:
+                result = {"outcome": "registered", "binding": _row(entry, now)}
+            elif entry.state is BulState.FAILED:
+                result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "registration failed"})
+            if result is not None:
+                self._waiters.remove(waiter)
+                if not waiter.future.done():
+                    waiter.future.set_result(result)
+
+
+def _row(entry: BindingUpdateListEntry, now: float) -> dict[str, Any]:
+    return binding_row(entry.session(), at_lma=False, expires_at=entry.expires_at, state=str(entry.state), now=now)
+
+
+def _mn_id(pbu: ProxyBindingUpdate) -> bytes | None:
+    option = pbu.option(MNIdentifierOption)
+    return option.identifier if option is not None else None
+
+
+def _text(request: Request, key: str) -> str:
+    value = request.get(key)
+    if not isinstance(value, str) or not value:
+        raise ControlError(f'"{key}" must be a non-empty string')
+    return value
+
+
+def _integer(request: Request, key: str, default: int | None, maximum: int) -> int:
+    value = request.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise ControlError(f'"{key}" must be an integer between 0 and {maximum}')
+    return value
+
+
+def _attach_request(request: Request) -> AttachRequest:
+    """The ``attach`` command's arguments (docs/operations.md) as an engine AttachRequest."""
+    ll_id = request.get("ll_id")
+    if ll_id is not None:
+        try:
+            ll_id = bytes.fromhex(ll_id)
+        except (TypeError, ValueError):
+            raise ControlError('"ll_id" must be hexadecimal octets') from None
+    interface = request.get("interface")
+    if interface is not None and not isinstance(interface, str):
+        raise ControlError('"interface" must be a string')
+    ipv4, ipv6 = request.get("ipv4", True), request.get("ipv6", True)
+    if not isinstance(ipv4, bool) or not isinstance(ipv6, bool) or not (ipv4 or ipv6):
+        raise ControlError('"ipv4" and "ipv6" are booleans and at least one must be true')
+    return AttachRequest(mn_id=_text(request, "mn_id").encode(), att=_integer(request, "att", None, 255),
+                         hi=_integer(request, "hi", 1, 255), ll_id=ll_id, interface=interface, ipv4=ipv4, ipv6=ipv6)
+
+
+def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
+    """Assemble the MAG daemon; other components (e.g. the data plane) attach here with
+    ``daemon.add_event_listener`` and ``daemon.add_component``."""
+    return MagDaemon(config, options)

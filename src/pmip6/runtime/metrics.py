@@ -1,0 +1,144 @@
+"""Counters of one daemon, shown by ``pmip6 show stats`` and exported to Prometheus.
+
+The counters are plain ``Counter`` objects updated on the event loop; the Prometheus collector reads them
+at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
+shared across threads. Metric names (docs/operations.md): pbu_received_total, pba_sent_total{status},
+pba_received_total{status}, messages_received_total{type}, messages_sent_total{type},
+bindings{gre_mode}, decode_errors_total{reason}, retransmissions_total, pbu_processing_seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from pmip6.wire.messages import BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.numbers import Status
+
+_MESSAGE_NAMES: dict[type, str] = {
+    ProxyBindingUpdate: "pbu",
+    ProxyBindingAcknowledgement: "pba",
+    BindingError: "binding_error",
+}
+
+
+def message_name(message: MobilityMessage) -> str:
+    """``pbu``, ``pba``, ``binding_error`` or ``unknown``: the label of a message type."""
+    return _MESSAGE_NAMES.get(type(message), "unknown")
+
+
+def status_name(status: int) -> str:
+    """The IANA name of a (P)BA status, e.g. ``GRE_KEY_OPTION_REQUIRED``; the number if it has none."""
+    try:
+        return Status(status).name
+    except ValueError:
+        return str(status)
+
+
+@dataclass(slots=True)
+class Statistics:
+    """What one daemon counted since it started."""
+
+    received: Counter[str] = field(default_factory=Counter)
+    sent: Counter[str] = field(default_factory=Counter)
+    pba_sent: Counter[str] = field(default_factory=Counter)
+    pba_received: Counter[str] = field(default_factory=Counter)
+    decode_errors: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    retransmissions: int = 0
+    send_errors: int = 0
+
+    def count_received(self, message: MobilityMessage) -> None:
+        self.received[message_name(message)] += 1
+        if type(message) is ProxyBindingAcknowledgement:
+            self.pba_received[status_name(message.status)] += 1
+
+    def count_sent(self, message: MobilityMessage) -> None:
+        self.sent[message_name(message)] += 1
+        if type(message) is ProxyBindingAcknowledgement:
+            self.pba_sent[status_name(message.status)] += 1
+
+    def as_dict(self, bindings_by_gre_mode: Mapping[str, int]) -> dict[str, Any]:
+        """The JSON shape of ``pmip6 show stats --json``."""
+        return {
+            "received": dict(self.received),
+            "sent": dict(self.sent),
+            "pba_sent": dict(self.pba_sent),
+            "pba_received": dict(self.pba_received),
+            "decode_errors": dict(self.decode_errors),
+            "events": dict(self.events),
+            "retransmissions": self.retransmissions,
+            "send_errors": self.send_errors,
+            "bindings": dict(bindings_by_gre_mode),
+        }
+
+
+class _StatisticsCollector:
+    """Prometheus view of :class:`Statistics`, computed at each scrape."""
+
+    def __init__(self, statistics: Statistics, bindings_by_gre_mode: Callable[[], Mapping[str, int]]) -> None:
+        self._statistics = statistics
+        self._bindings_by_gre_mode = bindings_by_gre_mode
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._statistics
+        yield CounterMetricFamily("pbu_received", "Proxy Binding Updates received", value=s.received["pbu"])
+        yield _labelled(CounterMetricFamily, "pba_sent", "Proxy Binding Acknowledgements sent", "status", s.pba_sent)
+        yield _labelled(CounterMetricFamily, "pba_received", "Proxy Binding Acknowledgements received",
+                        "status", s.pba_received)
+        yield _labelled(CounterMetricFamily, "messages_received", "Mobility Header messages received", "type",
+                        s.received)
+        yield _labelled(CounterMetricFamily, "messages_sent", "Mobility Header messages sent", "type", s.sent)
+        yield _labelled(CounterMetricFamily, "decode_errors", "Received packets dropped, by reason", "reason",
+                        s.decode_errors)
+        yield CounterMetricFamily("retransmissions", "PBU retransmissions (MAG)", value=s.retransmissions)
+        yield CounterMetricFamily("send_errors", "Messages the socket refused to send", value=s.send_errors)
+        yield _labelled(GaugeMetricFamily, "bindings", "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode",
+                        "gre_mode", self._bindings_by_gre_mode())
+
+
+def _labelled(family: type[CounterMetricFamily] | type[GaugeMetricFamily], name: str, documentation: str,
+              label: str, values: Mapping[str, int]) -> Metric:
+    metric = family(name, documentation, labels=[label])
+    for value_label, value in sorted(values.items()):
+        metric.add_metric([value_label], value)
+    return metric
+
+
+class Metrics:
+    """One daemon's Prometheus registry: the statistics collector plus the PBU processing-time histogram."""
+
+    def __init__(self, statistics: Statistics, bindings_by_gre_mode: Callable[[], Mapping[str, int]]) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode))  # type: ignore[arg-type]
+        self.pbu_processing_seconds = Histogram(
+            "pbu_processing_seconds", "Time from a PBU's arrival to its PBA being handed to the socket",
+            registry=self.registry,
+            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 1.0))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    async def serve(self, host: str, port: int) -> asyncio.AbstractServer:
+        """Serve ``GET /metrics`` (any path) on ``host:port`` from this event loop."""
+        return await asyncio.start_server(self._answer_http, host, port)
+
+    async def _answer_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await asyncio.wait_for(reader.readline(), 5.0) not in (b"\r\n", b"\n", b""):
+                pass  # the request head: any GET gets the exposition
+            body = self.exposition()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + CONTENT_TYPE_LATEST.encode()
+                         + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+                         + body)
+            await writer.drain()
+        except (ConnectionError, TimeoutError, ValueError):
+            pass
+        finally:
+            writer.close()

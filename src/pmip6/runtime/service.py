@@ -1,0 +1,75 @@
+"""Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
+
+Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
+the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from pmip6.runtime.config_reader import ConfigError
+from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.eventlog import LOG_FORMATS, configure_logging
+from pmip6.runtime.loops import LOOP_NAMES, default_loop, run
+
+_C = TypeVar("_C")
+_D = TypeVar("_D", bound=Daemon)
+
+EXIT_CONFIG = 2
+EXIT_START = 1
+
+
+def add_daemon_arguments(parser: argparse.ArgumentParser, role: str) -> None:
+    parser.add_argument("--config", type=Path, help=f"{role}.toml (docs/configuration.md)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default="human", help="stderr log lines (default human)")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    parser.add_argument("--pcap", type=Path, help="write every signaling packet sent and received to this pcap file")
+    parser.add_argument("--loop", choices=LOOP_NAMES, default=default_loop(),
+                        help="event loop implementation (default: uvloop when installed)")
+
+
+def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
+               build: Callable[[_C, DaemonOptions], _D],
+               before_stop: Callable[[_D], Awaitable[None]] | None = None) -> int:
+    """Load the configuration, build the daemon and serve until SIGINT/SIGTERM."""
+    configure_logging(args.log_format, getattr(logging, args.log_level.upper()))
+    if args.config is None:
+        print("error: --config is required", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        config = load(args.config)
+    except ConfigError as error:
+        print(f"error: {args.config}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return run(_serve(build(config, DaemonOptions(pcap=args.pcap)), before_stop), args.loop)
+
+
+async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        try:
+            await daemon.start()
+        except OSError as error:
+            daemon.logger.error("cannot start: %s", error)
+            return EXIT_START
+        daemon.logger.info("running; stop with SIGINT or SIGTERM")
+        await stop.wait()
+        daemon.logger.info("stopping")
+        if before_stop is not None:
+            await before_stop(daemon)
+        return 0
+    finally:
+        await daemon.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

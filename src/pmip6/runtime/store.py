@@ -1,0 +1,47 @@
+"""Durable Binding Cache for the LMA: SQLite, one row per MN-Identifier holding its BCE records as JSON.
+
+Every change is committed before the PBA that announces it leaves (the daemon applies the engine's events
+to the store, then sends). The database runs in WAL mode with ``synchronous=FULL``: a commit is on disk
+when ``save`` returns, even across a power loss. On restart the LMA loads the records, rebuilds them with
+``BindingCacheEntry.from_record`` and hands them to ``LocalMobilityAnchor.restore``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)"
+
+
+class BindingStore:
+    """The persisted binding cache at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(_SCHEMA)
+
+    def save(self, changes: Mapping[bytes, Sequence[Record]]) -> None:
+        """Replace the records of each MN-ID in one durable transaction; no records deletes the MN's row."""
+        with self._db:  # one transaction: commit, or roll back on error
+            for mn_id, records in changes.items():
+                if records:
+                    self._db.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?)",
+                                     (mn_id, json.dumps(list(records), separators=(",", ":"))))
+                else:
+                    self._db.execute("DELETE FROM bindings WHERE mn_id = ?", (mn_id,))
+
+    def load(self) -> list[Record]:
+        """Every stored BCE record."""
+        return [record for (text,) in self._db.execute("SELECT records FROM bindings ORDER BY mn_id")
+                for record in json.loads(text)]
+
+    def close(self) -> None:
+        self._db.close()

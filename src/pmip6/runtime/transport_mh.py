@@ -1,0 +1,78 @@
+"""PMIPv6 signaling over IPv6: a raw socket for protocol 135, the Mobility Header (RFC 6275 section 6.1).
+
+pmip6 computes the MH checksum itself (over the IPv6 pseudo-header, RFC 6275 section 6.1.1) instead of
+asking the kernel with IPV6_CHECKSUM: the kernel would drop bad checksums silently, and pmip6 counts them
+(``decode_errors{reason="bad_checksum"}``) before dropping them, as RFC 6275 section 9.2 requires. The
+destination address that the checksum covers comes from IPV6_PKTINFO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections import Counter
+from ipaddress import IPv6Address
+
+from pmip6.core.events import Address, Peer
+from pmip6.runtime.transport import BAD_CHECKSUM, RECEIVE_BATCH, MessageHandler, PacketTap, Receiver
+from pmip6.wire.messages import MobilityMessage
+from pmip6.wire.mobility import encode_message, verify_checksum
+from pmip6.wire.numbers import IPProto
+
+_PKTINFO = struct.Struct("16sI")
+_ANCILLARY_SIZE = socket.CMSG_SPACE(_PKTINFO.size)
+_MAX_MH = 65535
+
+
+class RawMobilityTransport:
+    """A raw IPv6 socket bound to one address, carrying Mobility Headers with their checksum."""
+
+    def __init__(self, sock: socket.socket, address: IPv6Address, receiver: Receiver,
+                 tap: PacketTap | None) -> None:
+        self._sock = sock
+        self.local = Peer(address)
+        self._receiver = receiver
+        self._tap = tap
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._read_ready)
+
+    @classmethod
+    async def open(cls, address: IPv6Address, handler: MessageHandler, decode_errors: Counter[str],
+                   tap: PacketTap | None = None) -> RawMobilityTransport:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            sock.bind((str(address), 0))
+            sock.setblocking(False)
+            return cls(sock, address, Receiver(handler, decode_errors, tap), tap)
+        except BaseException:
+            sock.close()
+            raise
+
+    def _read_ready(self) -> None:
+        for _ in range(RECEIVE_BATCH):
+            try:
+                data, ancillary, _flags, sender = self._sock.recvmsg(_MAX_MH, _ANCILLARY_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            destination = self.local.address
+            for level, kind, value in ancillary:
+                if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
+                    destination = IPv6Address(_PKTINFO.unpack_from(value)[0])
+            source = IPv6Address(sender[0].split("%", 1)[0])
+            if not verify_checksum(data, source, destination):
+                self._receiver.decode_errors[BAD_CHECKSUM] += 1
+                continue
+            self._receiver.deliver(data, Peer(source), Peer(destination))
+
+    def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None:
+        local = source if isinstance(source, IPv6Address) else self.local.address
+        data = encode_message(message, source=local, destination=destination.address)
+        if self._tap is not None:
+            self._tap(data, Peer(local), destination)
+        self._sock.sendto(data, (str(destination.address), 0))
+
+    def close(self) -> None:
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()

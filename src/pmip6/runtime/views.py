@@ -1,0 +1,55 @@
+"""Bindings as plain data: the rows of ``pmip6 show bindings`` and the fields of the event log.
+
+A row has exactly these fields (docs/operations.md): mn_id, tenant, proxy_coa, lmaa, hnp (list of
+prefixes), ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"), downlink_key,
+uplink_key (ints or null), tlv, state. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
+end the LMAA; at the MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pmip6.core.events import TunnelSession
+
+GRE_MODES = ("keys", "gre-only", "off")
+
+
+def gre_mode(session: TunnelSession) -> str:
+    """``keys`` (GRE with keys), ``gre-only`` (GRE encapsulation mode only, RFC 5845 section 3.2) or ``off``."""
+    if not session.gre:
+        return "off"
+    if session.downlink_key is None and session.uplink_key is None:
+        return "gre-only"
+    return "keys"
+
+
+def mn_text(mn_id: bytes) -> str:
+    """The MN-Identifier (an NAI) as text; undecodable octets escaped."""
+    return mn_id.decode("utf-8", errors="backslashreplace")
+
+
+def session_fields(session: TunnelSession, *, at_lma: bool) -> dict[str, Any]:
+    """The session's identity, addresses and GRE state as JSON-able fields."""
+    mag, lma = (session.peer.address, session.local) if at_lma else (session.local, session.peer.address)
+    return {
+        "mn_id": mn_text(session.mn_id),
+        "tenant": session.tenant,
+        "proxy_coa": str(mag),
+        "lmaa": str(lma),
+        "hnp": [str(prefix) for prefix in session.home_network_prefixes],
+        "ipv4_home": None if session.ipv4_home_address is None else str(session.ipv4_home_address),
+        "gre": gre_mode(session),
+        "downlink_key": session.downlink_key,
+        "uplink_key": session.uplink_key,
+        "tlv": session.tlv,
+    }
+
+
+def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | None, state: str,
+                now: float) -> dict[str, Any]:
+    """One row of ``pmip6 show bindings --json``."""
+    row = session_fields(session, at_lma=at_lma)
+    row["lifetime_left"] = None if expires_at is None else max(0, int(expires_at - now))
+    row["state"] = state
+    return row
