@@ -1,0 +1,338 @@
+"""RFC 5845 (draft-07 section IDs) rules the LMA must follow, one test per requirement ID, on the real engine.
+
+Each test drives :class:`pmip6.core.lma.LocalMobilityAnchor` with hand-built PBUs and checks the PBA
+(status, GRE Key option, T flag) and the Binding Cache entry (RFC 5845 5.1 fields).
+"""
+
+from __future__ import annotations
+
+from lma_builders import (
+    ANY_IPV4,
+    GRE_NOT_REQUIRED_MN,
+    GRE_REQUIRED_MN,
+    LMAA,
+    MAG1,
+    MAG2,
+    MN1,
+    MN2,
+    NOW,
+    hnp_of,
+    make_lma,
+    pbu,
+    rejected_status,
+    the_pba,
+)
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import BindingEstablished, BindingUpdated
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.wire.messages import ProxyBindingAcknowledgement
+from pmip6.wire.mobility import decode_message, encode_message
+from pmip6.wire.numbers import BAFlags, HandoffIndicator, OptionType, Status
+from pmip6.wire.options import GREKeyOption
+
+DOWNLINK = 0x1111
+NEW_DOWNLINK = 0x2222
+
+
+def entry(lma: LocalMobilityAnchor, mn_id: bytes = MN1) -> BindingCacheEntry:
+    (found,) = [bce for bce in lma.bindings() if bce.mn_id == mn_id]
+    return found
+
+
+def register(lma: LocalMobilityAnchor, mn_id: bytes = MN1, **kwargs: object) -> ProxyBindingAcknowledgement:
+    outcome = lma.receive(pbu(mn_id, **kwargs), MAG1, LMAA, NOW)  # type: ignore[arg-type]
+    return the_pba(outcome)
+
+
+def refresh(
+    lma: LocalMobilityAnchor, first: ProxyBindingAcknowledgement, *, source=MAG1, hi=HandoffIndicator.NOT_CHANGED, **kwargs: object
+) -> ProxyBindingAcknowledgement:
+    """A re-registration (same MAG) or, with another ``source``, a handoff, with the assigned HNP."""
+    message = pbu(MN1, sequence=kwargs.pop("sequence", 2), hi=hi, prefixes=(hnp_of(first),), **kwargs)  # type: ignore[arg-type]
+    return the_pba(lma.receive(message, source, LMAA, NOW + 10))
+
+
+# ---- section 3.3: initial exchange and lifetime extension -------------------------------------------
+
+
+def test_GK_3_3_1_3_accepted_initial_pbu_returns_option_with_uplink_key() -> None:
+    lma = make_lma()
+    pba = register(lma, gre=GREKeyOption(DOWNLINK))
+    assert pba.status == Status.ACCEPTED
+    option = pba.option(GREKeyOption)
+    assert option is not None and option.key is not None and option.key != 0
+    assert option.key == entry(lma).uplink_key
+
+
+def test_GK_5_2_2_keyed_initial_exchange_pba_carries_uplink_key() -> None:
+    lma = make_lma()
+    first = register(lma, MN1, gre=GREKeyOption(DOWNLINK))
+    second = register(lma, MN2, gre=GREKeyOption(DOWNLINK))
+    keys = [pba.option(GREKeyOption).key for pba in (first, second)]  # type: ignore[union-attr]
+    assert None not in keys and keys[0] != keys[1], "each session gets its own uplink key"
+
+
+def test_GK_3_3_2_2_reregistration_returns_same_uplink_key() -> None:
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    again = refresh(lma, first, gre=GREKeyOption(DOWNLINK))
+    assert again.status == Status.ACCEPTED
+    assert again.option(GREKeyOption) == first.option(GREKeyOption)
+
+
+def test_GK_3_3_2_4_handoff_returns_uplink_key_of_previous_mag() -> None:
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    after_handoff = refresh(lma, first, source=MAG2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(NEW_DOWNLINK))
+    assert after_handoff.status == Status.ACCEPTED
+    assert after_handoff.option(GREKeyOption) == first.option(GREKeyOption)
+    bce = entry(lma)
+    assert bce.proxy_coa == MAG2
+    assert bce.downlink_key == NEW_DOWNLINK, "the BCE takes the new MAG's downlink key"
+
+
+def test_RFC5845_3_3_2_a_uplink_key_constant_for_whole_session() -> None:
+    """Same uplink key through refreshes, a handoff, a registration without keys and back."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    uplink = first.option(GREKeyOption).key  # type: ignore[union-attr]
+    seen = [
+        refresh(lma, first, sequence=2, gre=GREKeyOption(DOWNLINK)),
+        refresh(lma, first, sequence=3, gre=GREKeyOption(DOWNLINK)),
+        refresh(lma, first, sequence=4, source=MAG2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(7)),
+    ]
+    assert all(pba.option(GREKeyOption) == GREKeyOption(uplink) for pba in seen)
+    without_keys = refresh(lma, first, sequence=5, source=MAG2)
+    assert without_keys.option(GREKeyOption) is None
+    back = refresh(lma, first, sequence=6, source=MAG2, gre=GREKeyOption(8))
+    assert back.option(GREKeyOption) == GREKeyOption(uplink)
+
+
+def test_RFC5845_3_3_2_b_restart_keeps_uplink_keys_rather_than_changing_them() -> None:
+    """The MAY (change the key for administrative reasons) is not used: a restored session keeps its key."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    records = [bce.to_record() for bce in lma.bindings()]
+    restarted = make_lma()
+    restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 5)
+    again = refresh(restarted, first, gre=GREKeyOption(DOWNLINK))
+    assert again.option(GREKeyOption) == first.option(GREKeyOption)
+
+
+def test_GK_3_3_2_5_handoff_without_option_rejected_when_policy_requires_gre() -> None:
+    lma = make_lma()
+    first = register(lma, GRE_REQUIRED_MN, gre=GREKeyOption(DOWNLINK))
+    before = entry(lma, GRE_REQUIRED_MN).to_record()
+    handoff = pbu(GRE_REQUIRED_MN, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp_of(first),))
+    outcome = lma.receive(handoff, MAG2, LMAA, NOW + 1)
+    assert rejected_status(outcome) == Status.GRE_KEY_OPTION_REQUIRED
+    assert entry(lma, GRE_REQUIRED_MN).to_record() == before, "a rejected PBU never touches the BCE"
+
+
+def test_GK_3_3_2_6_no_option_and_gre_not_required_accepted_without_option() -> None:
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    again = refresh(lma, first)
+    assert again.status == Status.ACCEPTED
+    assert again.option(GREKeyOption) is None
+    assert not entry(lma).session().gre
+
+
+# ---- section 5: LMA considerations ------------------------------------------------------------------
+
+
+def test_GK_5_1_1_bce_keeps_downlink_and_uplink_keys() -> None:
+    lma = make_lma()
+    pba = register(lma, gre=GREKeyOption(DOWNLINK))
+    bce = entry(lma)
+    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+    session = bce.session()
+    assert (session.gre, session.downlink_key, session.uplink_key) == (True, DOWNLINK, bce.uplink_key)
+
+
+def test_GK_5_2_1_gre_only_request_answered_with_option_without_key() -> None:
+    lma = make_lma()
+    pba = register(lma, gre=GREKeyOption())
+    assert pba.status == Status.ACCEPTED
+    assert pba.option(GREKeyOption) == GREKeyOption(None)
+    bce = entry(lma)
+    assert bce.gre_enabled and bce.downlink_key is None and bce.uplink_key is None
+
+
+def test_GK_5_2_4_no_option_and_gre_required_rejects_163() -> None:
+    lma = make_lma()
+    outcome = lma.receive(pbu(GRE_REQUIRED_MN), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.GRE_KEY_OPTION_REQUIRED
+    assert the_pba(outcome).option(GREKeyOption) is None
+    assert list(lma.bindings()) == []
+
+
+def test_GK_5_2_4_per_mag_policy_requires_gre() -> None:
+    lma = make_lma(gre_policy=LmaGrePolicy(per_mag={MAG2.address: GrePolicy.REQUIRED}))
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == Status.ACCEPTED
+    assert rejected_status(lma.receive(pbu(MN2), MAG2, LMAA, NOW)) == Status.GRE_KEY_OPTION_REQUIRED
+
+
+def test_GK_5_2_5_option_but_gre_not_required_status_2() -> None:
+    lma = make_lma()
+    pba = register(lma, GRE_NOT_REQUIRED_MN, gre=GREKeyOption(DOWNLINK))
+    assert pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED
+    assert not entry(lma, GRE_NOT_REQUIRED_MN).gre_enabled
+    assert entry(lma, GRE_NOT_REQUIRED_MN).uplink_key is None
+
+
+def test_GK_5_2_6_status_2_pba_has_no_gre_key_option() -> None:
+    for option in (GREKeyOption(DOWNLINK), GREKeyOption()):
+        pba = register(make_lma(gre_policy=LmaGrePolicy(default=GrePolicy.NOT_REQUIRED)), gre=option, t_flag=True)
+        assert pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED
+        assert pba.option(GREKeyOption) is None
+        assert not pba.flags & BAFlags.T
+
+
+def test_GK_6_1_1_lma_writes_zero_reserved_field_in_gre_key_option() -> None:
+    """The PBA the engine builds encodes the GRE Key option's Reserved field as zero."""
+    lma = make_lma()
+    pba = register(lma, gre=GREKeyOption(DOWNLINK))
+    data = encode_message(pba)
+    assert decode_message(data) == pba
+    offset = _option_offset(data, OptionType.GRE_KEY)
+    assert data[offset + 1] == 6 and data[offset + 2 : offset + 4] == b"\x00\x00"
+
+
+def _option_offset(mh: bytes, option_type: int) -> int:
+    offset = 12  # options of a PBA start after the 12-octet fixed part
+    while offset < len(mh):
+        if mh[offset] == 0:
+            offset += 1
+            continue
+        if mh[offset] == option_type:
+            return offset
+        offset += 2 + mh[offset + 1]
+    raise AssertionError("option not found")
+
+
+# ---- section 7: the T flag and the TLV-header format ------------------------------------------------
+
+
+def test_GK_7_2_2_lma_supporting_tlv_sets_t_flag() -> None:
+    pba = register(make_lma(), gre=GREKeyOption(DOWNLINK), t_flag=True)
+    assert pba.status == Status.ACCEPTED and pba.flags & BAFlags.T
+
+
+def test_GK_7_2_4_tlv_format_unchanged_on_reregistration_from_same_mag() -> None:
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    assert not entry(lma).tlv_header
+    again = refresh(lma, first, gre=GREKeyOption(DOWNLINK), t_flag=True)
+    assert again.status == Status.ACCEPTED
+    assert not again.flags & BAFlags.T and not entry(lma).tlv_header
+    moved = refresh(lma, first, source=MAG2, sequence=3, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(9), t_flag=True)
+    assert moved.flags & BAFlags.T and entry(lma).tlv_header, "a handoff renegotiates the format"
+
+
+def test_GK_7_2_5_t_flag_never_set_unless_pbu_had_it() -> None:
+    lma = make_lma()
+    for mn_id, option in ((MN1, GREKeyOption(DOWNLINK)), (MN2, GREKeyOption()), (GRE_NOT_REQUIRED_MN, GREKeyOption(DOWNLINK))):
+        pba = register(lma, mn_id, gre=option)
+        assert pba.status < 128 and not pba.flags & BAFlags.T
+    lma2 = make_lma()
+    first = register(lma2, gre=GREKeyOption(DOWNLINK), t_flag=True)
+    without_t = refresh(lma2, first, gre=GREKeyOption(DOWNLINK))
+    assert not without_t.flags & BAFlags.T and not entry(lma2).tlv_header
+
+
+def test_GK_7_4_1_udp_pbu_with_t_and_gre_gets_t_flag() -> None:
+    pba = register(make_lma(), gre=GREKeyOption(), t_flag=True, ipv4=ANY_IPV4)
+    assert pba.status == Status.ACCEPTED and pba.flags & BAFlags.T
+
+
+def test_GK_7_4_2_lma_without_tlv_support_never_sets_t_flag() -> None:
+    lma = make_lma(tlv_header=False)
+    for mn_id, option in ((MN1, GREKeyOption(DOWNLINK)), (MN2, None)):
+        pba = register(lma, mn_id, gre=option, t_flag=True)
+        assert not pba.flags & BAFlags.T
+
+
+def test_GK_7_4_2_t_without_gre_option_is_ignored() -> None:
+    lma = make_lma()
+    pba = register(lma, t_flag=True)
+    assert pba.status == Status.ACCEPTED and not pba.flags & BAFlags.T
+    assert not entry(lma).tlv_header
+
+
+def test_GK_7_4_3_t_accepted_sets_gre_fields_in_bce() -> None:
+    lma = make_lma()
+    pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True)
+    bce = entry(lma)
+    assert pba.flags & BAFlags.T
+    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+
+
+def test_GK_7_4_4_t_accepted_sets_tlv_flag_in_bce() -> None:
+    lma = make_lma()
+    outcome = lma.receive(pbu(gre=GREKeyOption(DOWNLINK), t_flag=True), MAG1, LMAA, NOW)
+    assert entry(lma).tlv_header
+    (event,) = outcome.events
+    assert isinstance(event, BindingEstablished) and event.session.tlv
+
+
+def test_GK_7_4_5_t_without_tlv_support_status_3_with_option() -> None:
+    lma = make_lma(tlv_header=False)
+    pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True)
+    assert pba.status == Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED
+    option = pba.option(GREKeyOption)
+    assert option is not None and option.key == entry(lma).uplink_key is not None
+    assert not pba.flags & BAFlags.T
+
+
+def test_GK_7_4_6_status_3_sets_gre_fields_in_bce() -> None:
+    lma = make_lma(tlv_header=False)
+    pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True)
+    bce = entry(lma)
+    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+
+
+def test_GK_7_4_7_status_3_sets_tlv_flag_false() -> None:
+    lma = make_lma(tlv_header=False)
+    outcome = lma.receive(pbu(gre=GREKeyOption(DOWNLINK), t_flag=True), MAG1, LMAA, NOW)
+    assert the_pba(outcome).status == Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED
+    assert entry(lma).tlv_header is False
+    (event,) = outcome.events
+    assert not event.session.tlv and event.session.gre  # type: ignore[union-attr]
+
+
+def test_RFC5845_7_4_udp_pbu_with_ipv4_home_address_request_negotiates_gre_and_tlv() -> None:
+    """RFC 5845 7.4 names the IPv4 Home Address Request option of RFC 5844 (draft: "IPv4 home address option")."""
+    lma = make_lma()
+    pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True, ipv4=ANY_IPV4, prefixes=())
+    assert pba.status == Status.ACCEPTED and pba.flags & BAFlags.T
+    bce = entry(lma)
+    assert bce.ipv4_home_address is not None and bce.tlv_header and bce.downlink_key == DOWNLINK
+
+
+# ---- key life cycle -----------------------------------------------------------------------------
+
+
+def test_GK_5_1_1_uplink_key_reserved_while_draining_and_freed_on_delete() -> None:
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    uplink = first.option(GREKeyOption).key  # type: ignore[union-attr]
+    dereg = pbu(MN1, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),))
+    assert the_pba(lma.receive(dereg, MAG1, LMAA, NOW + 1)).status == Status.ACCEPTED
+    assert entry(lma).state is BceState.DEREGISTERING
+    assert lma._keys.in_use(uplink)
+    lma.handle_timer(NOW + 1 + lma.settings.min_delay_before_bce_delete)
+    assert list(lma.bindings()) == [] and not lma._keys.in_use(uplink)
+
+
+def test_GK_3_3_2_2_update_event_carries_previous_and_same_uplink_key() -> None:
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    message = pbu(MN1, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp_of(first),), gre=GREKeyOption(NEW_DOWNLINK))
+    (event,) = lma.receive(message, MAG2, LMAA, NOW + 1).events
+    assert isinstance(event, BindingUpdated)
+    assert event.previous.peer == MAG1 and event.session.peer == MAG2
+    assert event.previous.uplink_key == event.session.uplink_key
+    assert (event.previous.downlink_key, event.session.downlink_key) == (DOWNLINK, NEW_DOWNLINK)
