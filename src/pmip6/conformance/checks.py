@@ -1,0 +1,396 @@
+"""The LMA-side checks: one per requirement of docs/requirements.md (plus the RFC 5213/5844 basics under them).
+
+Each :class:`Check` names the requirement IDs it verifies, their level, and the LMA policy it needs
+(:class:`Need`): the tester cannot know the LMA's configuration, so the operator declares it (e.g. "an
+MN-ID for which GRE is required") and checks whose precondition is not declared are not applicable.
+A check plays a MAG through a :class:`~pmip6.conformance.probe.Probe` and returns a :class:`Verdict`.
+A SHOULD that is not followed is a warning, not a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pmip6.conformance.probe import ALL_ZERO_PREFIX, Probe, Registration
+from pmip6.wire.messages import LIFETIME_UNIT_SECONDS, ProxyBindingAcknowledgement
+from pmip6.wire.numbers import BAFlags, HandoffIndicator, OptionType, Status
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    MNIdentifierOption,
+    TimestampOption,
+)
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    NOT_APPLICABLE = "not-applicable"
+
+
+class Need(StrEnum):
+    """An LMA policy or setup a check depends on, declared on the command line."""
+
+    MN = "mn"
+    """--mn: an MN-ID the LMA serves with GRE optional (accepted with or without the GRE Key option)."""
+    SECOND_MN = "second-mn"
+    """a second --mn."""
+    MN_GRE_REQUIRED = "mn-gre-required"
+    """--mn-gre-required: an MN-ID for which the LMA's policy requires GRE encapsulation and keys."""
+    MN_GRE_NOT_REQUIRED = "mn-gre-not-required"
+    """--mn-gre-not-required: an MN-ID for which the LMA's policy says GRE is not required."""
+    OTHER_MAG = "other-mag"
+    """--other-mag: a second local address the LMA also authorizes as a MAG (handoff checks)."""
+    TLV_SUPPORTED = "tlv-supported"
+    """--tlv-supported: the LMA supports the TLV-header UDP tunneling format."""
+    UDP4 = "udp4"
+    """--transport udp4 (RFC 5844 signaling)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LmaPolicies:
+    """What the operator declared about the LMA under test."""
+
+    mns: tuple[bytes, ...] = ()
+    mn_gre_required: bytes | None = None
+    mn_gre_not_required: bytes | None = None
+    other_mag: bool = False
+    tlv_supported: bool = False
+    udp4: bool = True
+
+    def satisfies(self, need: Need) -> bool:
+        return {
+            Need.MN: len(self.mns) >= 1,
+            Need.SECOND_MN: len(self.mns) >= 2,
+            Need.MN_GRE_REQUIRED: self.mn_gre_required is not None,
+            Need.MN_GRE_NOT_REQUIRED: self.mn_gre_not_required is not None,
+            Need.OTHER_MAG: self.other_mag,
+            Need.TLV_SUPPORTED: self.tlv_supported,
+            Need.UDP4: self.udp4,
+        }[need]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: Outcome
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """``run`` returns FAIL for a violated requirement; the runner reports it as WARN when ``level`` is a SHOULD."""
+
+    requirements: tuple[str, ...]
+    level: str
+    title: str
+    needs: tuple[Need, ...]
+    run: Callable[[Probe, LmaPolicies], Verdict]
+
+
+def _pass(detail: str) -> Verdict:
+    return Verdict(Outcome.PASS, detail)
+
+
+def _fail(detail: str) -> Verdict:
+    return Verdict(Outcome.FAIL, detail)
+
+
+def status_text(status: int) -> str:
+    name = Status(status).name if status in Status._value2member_map_ else "unassigned"
+    return f"{status} ({name})"
+
+
+def _key_text(key: int | None) -> str:
+    return "no key (Length 2)" if key is None else f"0x{key:08x}"
+
+
+def _rejected(pba: ProxyBindingAcknowledgement) -> Verdict | None:
+    if pba.status >= 128:
+        return _fail(f"PBU rejected with status {status_text(pba.status)}")
+    return None
+
+
+def _keyed_registration(probe: Probe, mn_id: bytes, *, tlv: bool = False) -> Registration:
+    return probe.register(mn_id, GREKeyOption(probe.downlink_key()), tlv=tlv)
+
+
+def _uplink_key_problem(pba: ProxyBindingAcknowledgement) -> Verdict | None:
+    """GK-3.3.1-3: a successful PBA to a keyed request carries the GRE Key option with the uplink key."""
+    if (rejected := _rejected(pba)) is not None:
+        return rejected
+    option = pba.option(GREKeyOption)
+    if option is None:
+        return _fail(f"status {status_text(pba.status)} without the GRE Key option")
+    if option.key is None:
+        return _fail("the GRE Key option carries no GRE Key Identifier (Length 2)")
+    return None
+
+
+# --- RFC 5213 / RFC 5844 basics ---------------------------------------------------------------------
+
+
+def check_pba_echoes_the_pbu(probe: Probe, policies: LmaPolicies) -> Verdict:
+    registration = probe.register(policies.mns[0])
+    pba, pbu = registration.pba, probe.exchanges[-1].pbu
+    if (rejected := _rejected(pba)) is not None:
+        return rejected
+    problems = []
+    if not pba.flags & BAFlags.P:
+        problems.append("P flag clear")
+    for option_class in (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, TimestampOption):
+        if pba.option(option_class) != pbu.option(option_class):
+            problems.append(f"{option_class.__name__} {pba.option(option_class)} instead of {pbu.option(option_class)}")
+    if pba.lifetime > pbu.lifetime:
+        problems.append(f"granted lifetime {pba.lifetime_seconds} s > requested {pbu.lifetime_seconds} s")
+    if problems:
+        return _fail("; ".join(problems))
+    return _pass(f"sequence, P, MN-ID, HI, ATT and Timestamp echoed; lifetime {pba.lifetime * LIFETIME_UNIT_SECONDS} s")
+
+
+def check_missing_mn_identifier(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = probe.send(probe.pbu([ALL_ZERO_PREFIX, HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE),
+                                      AccessTechnologyTypeOption(probe.att)]))
+    if pba.status != Status.MISSING_MN_IDENTIFIER_OPTION:
+        return _fail(f"status {status_text(pba.status)}, expected {status_text(Status.MISSING_MN_IDENTIFIER_OPTION)}")
+    return _pass("rejected with 160")
+
+
+def check_deregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
+    registration = probe.register(policies.mns[0])
+    if (rejected := _rejected(registration.pba)) is not None:
+        return rejected
+    pba = probe.deregister(registration)
+    if pba.status != Status.ACCEPTED:
+        return _fail(f"de-registration answered with status {status_text(pba.status)}, expected 0")
+    return _pass("de-registration accepted with status 0")
+
+
+def check_udp_mh_checksum_zero(probe: Probe, policies: LmaPolicies) -> Verdict:
+    registration = probe.register(policies.mns[0])
+    received = probe.exchanges[-1].received or b""
+    checksum = int.from_bytes(received[4:6], "big")
+    if checksum:
+        return _fail(f"PBA over UDP has MH checksum 0x{checksum:04x}")
+    return _pass(f"PBA (status {registration.pba.status}) over UDP carries MH checksum 0")
+
+
+# --- RFC 5845: GRE key exchange -------------------------------------------------------------------
+
+
+def check_initial_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
+    registration = _keyed_registration(probe, policies.mns[0])
+    if (problem := _uplink_key_problem(registration.pba)) is not None:
+        return problem
+    return _pass(f"uplink key {_key_text(registration.uplink_key)}")
+
+
+def check_gre_mode_only(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = probe.register(policies.mns[0], GREKeyOption(None)).pba
+    if (rejected := _rejected(pba)) is not None:
+        return rejected
+    option = pba.option(GREKeyOption)
+    if option is None:
+        return _fail(f"status {status_text(pba.status)} without the GRE Key option")
+    if option.key is not None:
+        return _fail(f"GRE Key Identifier {_key_text(option.key)} returned to a request that omitted it")
+    return _pass("GRE Key option without key returned")
+
+
+def _gre_option_offset(mh: bytes) -> int | None:
+    """Where the GRE Key option's Type octet sits in a PBU/PBA (options start at MH offset 12)."""
+    offset = 12
+    while offset + 4 <= len(mh):
+        if mh[offset] == OptionType.GRE_KEY:
+            return offset
+        offset += 1 if mh[offset] == OptionType.PAD1 else 2 + mh[offset + 1]
+    return None
+
+
+def _set_gre_reserved(mh: bytes) -> bytes:
+    """The PBU with the GRE Key option's Reserved field (RFC 5845 section 6.1) set to 0xffff."""
+    offset = _gre_option_offset(mh)
+    if offset is None:
+        raise ValueError("no GRE Key option to tamper with")
+    return mh[:offset + 2] + b"\xff\xff" + mh[offset + 4:]
+
+
+def check_reserved_fields(probe: Probe, policies: LmaPolicies) -> Verdict:
+    registration = probe.register(policies.mns[0], GREKeyOption(probe.downlink_key()), tamper=_set_gre_reserved)
+    if (problem := _uplink_key_problem(registration.pba)) is not None:
+        return Verdict(problem.outcome, f"with Reserved = 0xffff in the PBU: {problem.detail}")
+    received = probe.exchanges[-1].received or b""
+    offset = _gre_option_offset(received)
+    reserved = 0 if offset is None else int.from_bytes(received[offset + 2:offset + 4], "big")
+    if reserved:
+        return _fail(f"the PBA's GRE Key option has Reserved = 0x{reserved:04x}")
+    return _pass("non-zero Reserved ignored; the PBA's Reserved is 0")
+
+
+def check_reregistration_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
+    downlink = GREKeyOption(probe.downlink_key())
+    registration = probe.register(policies.mns[0], downlink)
+    if (problem := _uplink_key_problem(registration.pba)) is not None:
+        return problem
+    first = registration.uplink_key
+    pba = probe.reregister(registration, downlink)
+    if (problem := _uplink_key_problem(pba)) is not None:
+        return Verdict(problem.outcome, f"re-registration: {problem.detail}")
+    second = pba.option(GREKeyOption).key  # type: ignore[union-attr]
+    if second != first:
+        return _fail(f"uplink key changed on re-registration: {_key_text(first)} -> {_key_text(second)}")
+    return _pass(f"uplink key {_key_text(first)} kept")
+
+
+def check_handoff_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
+    registration = _keyed_registration(probe, policies.mns[0])
+    if (problem := _uplink_key_problem(registration.pba)) is not None:
+        return problem
+    first = registration.uplink_key
+    pba = probe.handoff(registration, GREKeyOption(probe.downlink_key()))
+    if (problem := _uplink_key_problem(pba)) is not None:
+        return Verdict(problem.outcome, f"handoff: {problem.detail}")
+    second = pba.option(GREKeyOption).key  # type: ignore[union-attr]
+    if second != first:
+        return _fail(f"uplink key changed on handoff: {_key_text(first)} -> {_key_text(second)}")
+    return _pass(f"uplink key {_key_text(first)} kept across the handoff")
+
+
+def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
+    registrations = [_keyed_registration(probe, mn_id) for mn_id in policies.mns[:2]]
+    for registration in registrations:
+        if (problem := _uplink_key_problem(registration.pba)) is not None:
+            return problem
+    first, second = (registration.uplink_key for registration in registrations)
+    if first == second:
+        return _fail(f"two sessions share the uplink key {_key_text(first)}")
+    return _pass(f"uplink keys {_key_text(first)} and {_key_text(second)}")
+
+
+# --- RFC 5845: the policy check ------------------------------------------------------------------
+
+
+def check_gre_required_rejects(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = probe.register(policies.mn_gre_required).pba  # type: ignore[arg-type]
+    if pba.status != Status.GRE_KEY_OPTION_REQUIRED:
+        return _fail(f"status {status_text(pba.status)}, expected {status_text(Status.GRE_KEY_OPTION_REQUIRED)}")
+    return _pass("rejected with 163")
+
+
+def check_not_required_status(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = _keyed_registration(probe, policies.mn_gre_not_required).pba  # type: ignore[arg-type]
+    if pba.status != Status.GRE_KEY_OPTION_NOT_REQUIRED:
+        return _fail(f"status {status_text(pba.status)}, "
+                     f"expected {status_text(Status.GRE_KEY_OPTION_NOT_REQUIRED)}")
+    return _pass("accepted with 2")
+
+
+def check_not_required_no_option(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = _keyed_registration(probe, policies.mn_gre_not_required).pba  # type: ignore[arg-type]
+    if (rejected := _rejected(pba)) is not None:
+        return Verdict(Outcome.NOT_APPLICABLE, rejected.detail)
+    if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED and pba.option(GREKeyOption) is not None:
+        return _fail("status 2 with the GRE Key option")
+    return _pass(f"status {status_text(pba.status)}, "
+                 + ("no GRE Key option" if pba.option(GREKeyOption) is None else "GRE negotiated anyway"))
+
+
+def check_optional_without_gre(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = probe.register(policies.mns[0]).pba
+    if pba.status >= 128:
+        return Verdict(Outcome.WARN, f"SHOULD accept, rejected with status {status_text(pba.status)}")
+    if pba.option(GREKeyOption) is not None:
+        return _fail("successful PBA to a PBU without GRE Key option carries the GRE Key option")
+    return _pass(f"accepted with status {status_text(pba.status)}, no GRE Key option")
+
+
+# --- RFC 5845: the TLV-header format (T flag) -----------------------------------------------------
+
+
+def check_t_flag_only_if_requested(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = _keyed_registration(probe, policies.mns[0]).pba
+    if (rejected := _rejected(pba)) is not None:
+        return rejected
+    if pba.flags & BAFlags.T:
+        return _fail("T set in the PBA although the PBU had T clear")
+    return _pass("T clear")
+
+
+def check_tlv_not_supported_status(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = _keyed_registration(probe, policies.mns[0], tlv=True).pba
+    if (problem := _uplink_key_problem(pba)) is not None:
+        return problem
+    if pba.flags & BAFlags.T:
+        if pba.status == Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED:
+            return _fail("T set together with status 3 (TLV header not supported)")
+        return _pass("TLV header supported: T set")
+    if pba.status != Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED:
+        return _fail(f"T clear (TLV header not supported) but status {status_text(pba.status)}, expected 3")
+    return _pass("TLV header not supported: status 3 with the uplink key")
+
+
+def check_tlv_supported_sets_t(probe: Probe, policies: LmaPolicies) -> Verdict:
+    pba = _keyed_registration(probe, policies.mns[0], tlv=True).pba
+    if (rejected := _rejected(pba)) is not None:
+        return rejected
+    if not pba.flags & BAFlags.T:
+        return _fail(f"T clear (status {status_text(pba.status)}) although the LMA supports the TLV header")
+    return _pass("T set")
+
+
+def check_t_flag_stable_on_reregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
+    downlink = GREKeyOption(probe.downlink_key())
+    registration = probe.register(policies.mns[0], downlink, tlv=True)
+    if (rejected := _rejected(registration.pba)) is not None:
+        return rejected
+    first = bool(registration.pba.flags & BAFlags.T)
+    pba = probe.reregister(registration, downlink, tlv=True)
+    if (rejected := _rejected(pba)) is not None:
+        return rejected
+    if bool(pba.flags & BAFlags.T) != first:
+        return _fail(f"T changed on re-registration: {int(first)} -> {int(not first)}")
+    return _pass(f"T stayed {int(first)}")
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(("RFC5213-5.3.6",), "MUST", "a PBA echoes sequence, P flag, MN-ID, HI, ATT and Timestamp",
+          (Need.MN,), check_pba_echoes_the_pbu),
+    Check(("RFC5213-5.3.1",), "MUST", "a PBU without MN-Identifier option is rejected with 160",
+          (), check_missing_mn_identifier),
+    Check(("RFC5213-5.3.5",), "MUST", "a de-registration is accepted with status 0",
+          (Need.MN,), check_deregistration),
+    Check(("RFC5844-4.1.3.2",), "MUST", "over IPv4/UDP the PBA's MH checksum is 0",
+          (Need.MN, Need.UDP4), check_udp_mh_checksum_zero),
+    Check(("GK-3.3.1-3", "GK-5.2-2"), "MUST", "a downlink key in the PBU draws an uplink key in the PBA",
+          (Need.MN,), check_initial_keys),
+    Check(("GK-5.2-1",), "MUST", "GRE-mode-only (no key) is answered with the GRE Key option without key",
+          (Need.MN,), check_gre_mode_only),
+    Check(("GK-6.1-1",), "MUST", "the GRE Key option's Reserved is ignored on receipt and 0 when sent",
+          (Need.MN,), check_reserved_fields),
+    Check(("GK-3.3.2-2", "RFC5845-3.3.2-a", "GK-5.1-1"), "MUST",
+          "a re-registration gets the same uplink key", (Need.MN,), check_reregistration_keeps_uplink_key),
+    Check(("GK-3.3.2-4",), "MUST", "a handoff to another MAG gets the same uplink key",
+          (Need.MN, Need.OTHER_MAG), check_handoff_keeps_uplink_key),
+    Check(("GK-5.2-7",), "MUST", "two mobility sessions get distinct uplink keys (the key identifies the session)",
+          (Need.MN, Need.SECOND_MN), check_distinct_uplink_keys),
+    Check(("GK-5.2-4", "GK-3.3.2-5"), "MUST", "GRE required by policy: a PBU without the option gets 163",
+          (Need.MN_GRE_REQUIRED,), check_gre_required_rejects),
+    Check(("GK-5.2-5",), "SHOULD", "GRE not required by policy: a PBU with the option gets status 2",
+          (Need.MN_GRE_NOT_REQUIRED,), check_not_required_status),
+    Check(("GK-5.2-6",), "MUST NOT", "a PBA with status 2 carries no GRE Key option",
+          (Need.MN_GRE_NOT_REQUIRED,), check_not_required_no_option),
+    Check(("GK-3.3.2-6",), "SHOULD/MUST", "GRE optional: a PBU without the option is accepted without it",
+          (Need.MN,), check_optional_without_gre),
+    Check(("GK-7.2-5", "GK-7.4-2"), "MUST NOT", "the PBA's T flag stays clear when the PBU's was clear",
+          (Need.MN,), check_t_flag_only_if_requested),
+    Check(("GK-7.4-5",), "MUST", "T requested: either T set, or status 3 with the uplink key",
+          (Need.MN,), check_tlv_not_supported_status),
+    Check(("GK-7.2-2", "GK-7.4-1"), "SHOULD", "an LMA that supports the TLV header sets T when asked",
+          (Need.MN, Need.TLV_SUPPORTED), check_tlv_supported_sets_t),
+    Check(("GK-7.2-4",), "SHOULD NOT", "the T flag does not change on re-registration from the same MAG",
+          (Need.MN,), check_t_flag_stable_on_reregistration),
+)
+"""Every check, in the order they run."""

@@ -1,0 +1,190 @@
+"""The tester playing a MAG (RFC 5213 section 6.9) toward the LMA under test, one check at a time.
+
+A :class:`Probe` builds the PBUs a MAG would send: initial registration (HI 1, ALL_ZERO HNP and/or an
+IPv4 Home Address Request for 0.0.0.0), re-registration (HI 5, the assigned addresses), handoff from a
+second MAG address (HI 3) and de-registration (lifetime 0, HI 4, no GRE Key option: GK-4.2-12). Each
+PBU carries a Timestamp (RFC 5213 section 5.5) and a fresh sequence number. Whatever a check registers
+is de-registered by :meth:`Probe.cleanup`, so the tester leaves the LMA as it found it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address
+
+from pmip6.conformance.signaling import Exchange, Signaling, Tamper
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    MobilityOption,
+    TimestampOption,
+)
+
+LIFETIME_UNITS = 75
+"""Requested lifetime: 75 units of 4 s = 300 s; every binding is de-registered long before."""
+ALL_ZERO_PREFIX = HomeNetworkPrefixOption(IPv6Address(0), 0)
+
+
+class HomeAddressKind(StrEnum):
+    """Which home addresses the simulated MN asks for (RFC 5213 HNP, RFC 5844 IPv4 HoA)."""
+
+    DUAL = "dual"
+    IPV6 = "ipv6"
+    IPV4 = "ipv4"
+
+
+class NoAnswer(Exception):
+    """The LMA did not answer a PBU with a decodable PBA of the same sequence number."""
+
+
+@dataclass(slots=True)
+class Registration:
+    """One mobility session as the tester's MAG holds it: the last PBA and the addresses it assigned."""
+
+    mn_id: bytes
+    att: int
+    pba: ProxyBindingAcknowledgement
+    signaling: Signaling
+    prefixes: tuple[HomeNetworkPrefixOption, ...] = ()
+    ipv4_home: IPv4HomeAddressReplyOption | None = None
+    deregistered: bool = False
+
+    @property
+    def uplink_key(self) -> int | None:
+        option = self.pba.option(GREKeyOption)
+        return None if option is None else option.key
+
+
+@dataclass(slots=True)
+class Probe:
+    """A MAG at ``signaling`` (and, for handoffs, a second MAG at ``other``) talking to one LMA."""
+
+    signaling: Signaling
+    clock: Callable[[], float]
+    other: Signaling | None = None
+    home: HomeAddressKind = HomeAddressKind.DUAL
+    att: int = AccessTechnologyType.VIRTUAL
+    exchanges: list[Exchange] = field(default_factory=list)
+    _sequence: int = field(default_factory=lambda: random.randrange(1 << 16))
+    _last_ticks: int = 0
+    _registrations: list[Registration] = field(default_factory=list)
+
+    def downlink_key(self) -> int:
+        """A fresh downlink GRE key, as a MAG allocates it (GK-3.3.1-2)."""
+        return random.randrange(1, 1 << 32)
+
+    def register(self, mn_id: bytes, gre: GREKeyOption | None = None, *, tlv: bool = False,
+                 tamper: Tamper | None = None) -> Registration:
+        """Initial registration (RFC 5213 section 6.9.1.1): HI 1, ask the LMA for addresses."""
+        options: list[MobilityOption] = [MNIdentifierOption(mn_id)]
+        if self.home is not HomeAddressKind.IPV4:
+            options.append(ALL_ZERO_PREFIX)
+        options += self._common(HandoffIndicator.NEW_INTERFACE)
+        if self.home is not HomeAddressKind.IPV6:
+            options.append(IPv4HomeAddressRequestOption(IPv4Address(0)))
+        pba = self.send(self._pbu(options, gre, tlv), tamper=tamper)
+        registration = Registration(mn_id, self.att, pba, self.signaling)
+        self._remember(registration, pba)
+        return registration
+
+    def reregister(self, registration: Registration, gre: GREKeyOption | None = None, *,
+                   tlv: bool = False) -> ProxyBindingAcknowledgement:
+        """Binding lifetime extension from the same MAG (RFC 5213 section 6.9.1.3): HI 5, assigned addresses."""
+        return self._update(registration, registration.signaling, HandoffIndicator.NOT_CHANGED, gre, tlv)
+
+    def handoff(self, registration: Registration, gre: GREKeyOption | None = None) -> ProxyBindingAcknowledgement:
+        """Extension after handoff, sent by the second MAG (RFC 5213 section 5.3.4): HI 3, assigned addresses."""
+        if self.other is None:
+            raise ValueError("a handoff needs a second MAG address")
+        return self._update(registration, self.other, HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre, False)
+
+    def deregister(self, registration: Registration) -> ProxyBindingAcknowledgement:
+        """De-registration (RFC 5213 section 6.9.1.4): lifetime 0, HI 4, no GRE Key option (GK-4.2-12)."""
+        options = self._addresses(registration, HandoffIndicator.UNKNOWN)
+        pba = self.send(self._pbu(options, None, False, lifetime=0), via=registration.signaling)
+        registration.deregistered = True
+        return pba
+
+    def send(self, pbu: ProxyBindingUpdate, *, via: Signaling | None = None,
+             tamper: Tamper | None = None) -> ProxyBindingAcknowledgement:
+        """Send any PBU and return the PBA; raises :class:`NoAnswer` when none comes."""
+        exchange = (via or self.signaling).transact(pbu, tamper)
+        self.exchanges.append(exchange)
+        if exchange.pba is None:
+            raise NoAnswer(exchange.note)
+        return exchange.pba
+
+    def pbu(self, options: list[MobilityOption]) -> ProxyBindingUpdate:
+        """A PBU with exactly ``options`` plus a Timestamp, for checks that build malformed requests."""
+        return self._pbu(options + [self._timestamp()], None, False)
+
+    def take_exchanges(self) -> tuple[Exchange, ...]:
+        """The exchanges since the last call (one check's packets)."""
+        taken = tuple(self.exchanges)
+        self.exchanges.clear()
+        return taken
+
+    def cleanup(self) -> None:
+        """De-register every session this probe left registered; answers (or their absence) do not matter."""
+        for registration in self._registrations:
+            if not registration.deregistered:
+                try:
+                    self.deregister(registration)
+                except NoAnswer:
+                    pass
+        self._registrations.clear()
+
+    def _update(self, registration: Registration, via: Signaling, hi: HandoffIndicator,
+                gre: GREKeyOption | None, tlv: bool) -> ProxyBindingAcknowledgement:
+        options = self._addresses(registration, hi)
+        pba = self.send(self._pbu(options, gre, tlv), via=via)
+        if pba.status < 128:
+            registration.pba, registration.signaling = pba, via
+        return pba
+
+    def _addresses(self, registration: Registration, hi: HandoffIndicator) -> list[MobilityOption]:
+        options: list[MobilityOption] = [MNIdentifierOption(registration.mn_id), *registration.prefixes]
+        options += self._common(hi)
+        if registration.ipv4_home is not None:
+            options.append(IPv4HomeAddressRequestOption(registration.ipv4_home.address,
+                                                        registration.ipv4_home.prefix_length))
+        return options
+
+    def _common(self, hi: HandoffIndicator) -> list[MobilityOption]:
+        return [HandoffIndicatorOption(hi), AccessTechnologyTypeOption(self.att), self._timestamp()]
+
+    def _pbu(self, options: list[MobilityOption], gre: GREKeyOption | None, tlv: bool,
+             lifetime: int = LIFETIME_UNITS) -> ProxyBindingUpdate:
+        self._sequence = (self._sequence + 1) & 0xFFFF
+        flags = BUFlags.A | BUFlags.P | (BUFlags.T if tlv else BUFlags(0))
+        all_options = tuple(options) + ((gre,) if gre is not None else ())
+        return ProxyBindingUpdate(sequence=self._sequence, flags=flags, lifetime=lifetime, options=all_options)
+
+    def _timestamp(self) -> TimestampOption:
+        """The current time, strictly later than the last one sent (RFC 5213 section 5.5)."""
+        timestamp = TimestampOption.from_time(self.clock())
+        if timestamp.ticks <= self._last_ticks:
+            ticks = self._last_ticks + 1
+            timestamp = replace(timestamp, seconds=ticks >> 16, fraction=ticks & 0xFFFF)
+        self._last_ticks = timestamp.ticks
+        return timestamp
+
+    def _remember(self, registration: Registration, pba: ProxyBindingAcknowledgement) -> None:
+        if pba.status >= 128:
+            return
+        registration.prefixes = tuple(option for option in pba.options_of(HomeNetworkPrefixOption)
+                                      if option != ALL_ZERO_PREFIX)
+        reply = pba.option(IPv4HomeAddressReplyOption)
+        if reply is not None and reply.status < 128 and reply.address != IPv4Address(0):
+            registration.ipv4_home = reply
+        self._registrations.append(registration)
