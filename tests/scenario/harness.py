@@ -72,6 +72,10 @@ class Network:
     def detach(self, mag: MobileAccessGateway, mn_id: bytes) -> None:
         self._emit(mag.settings.proxy_coa, mag.detach(mn_id, self.now))
 
+    def inject(self, message: MobilityMessage, source: Peer, destination: Peer) -> None:
+        """Put a hand-made message on the wire (a stray, forged or stale one), subject to ``fate`` too."""
+        self._send(Packet(message, source, destination, self.now))
+
     def run_until(self, until: float) -> None:
         """Deliver packets and fire timers in time order up to ``until``; then ``now`` is ``until``."""
         for _ in range(MAX_STEPS):
@@ -126,10 +130,12 @@ class Network:
         name = "lma" if node == self.lma_address else str(node)
         self.events.extend((self.now, name, event) for event in outcome.events)
         for send in outcome.sends:
-            packet = Packet(send.message, Peer(send.source or node, self._port()), send.destination, self.now)
-            self.wire.append(packet)
-            for delay in self.fate(packet):
-                heapq.heappush(self._in_flight, (self.now + self.latency + delay, next(self._order), packet))
+            self._send(Packet(send.message, Peer(send.source or node, self._port()), send.destination, self.now))
+
+    def _send(self, packet: Packet) -> None:
+        self.wire.append(packet)
+        for delay in self.fate(packet):
+            heapq.heappush(self._in_flight, (self.now + self.latency + delay, next(self._order), packet))
 
 
 # ---- building a domain ----------------------------------------------------------------------------
