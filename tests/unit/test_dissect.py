@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv6Address
 import pytest
 from hypothesis import given, strategies as st
 
+from pmip6.wire.checksum import internet_checksum
 from pmip6.wire.dissect import dissect_frame
 from pmip6.wire.gre import GREHeader, encode_gre, gre_prefix
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
@@ -105,10 +106,15 @@ def test_other_udp_and_protocols_are_not_pmipv6() -> None:
         assert (report.mh, report.gre, report.tlv, report.error) == (None, None, None, None)
 
 
-def test_later_fragment_is_not_dissected() -> None:
-    fragment = bytes([IPProto.MOBILITY, 0, 0, 8 | 0, 0, 0, 0, 1]) + bytes(16)
+@pytest.mark.parametrize("offset_and_m", [b"\x00\x01", b"\x00\x08"])
+def test_fragments_are_named_not_dissected(offset_and_m: bytes) -> None:
+    fragment = bytes([IPProto.MOBILITY, 0]) + offset_and_m + bytes(4) + encode_message(PBU)
     report = dissect_frame(LINKTYPE_RAW, encode_ipv6(MAG6, LMA6, IPProto.FRAGMENT, fragment))
     assert report.carrier == "IPv6 fragment" and report.mh is None and report.error is None
+    ipv4 = bytearray(_udp4(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(PBU)))
+    ipv4[6:8], ipv4[10:12] = offset_and_m if offset_and_m[1] == 8 else b"\x20\x00", b"\x00\x00"
+    ipv4[10:12] = internet_checksum(ipv4[:20]).to_bytes(2, "big")
+    assert dissect_frame(LINKTYPE_RAW, bytes(ipv4)).carrier == "IPv4 fragment"
 
 
 @pytest.mark.parametrize("linktype, frame", [

@@ -5,7 +5,8 @@ Recognized carriers (RFC 5213, RFC 5844, RFC 5845; protocol-facts.md sections 5-
 - signaling over IPv4: UDP with either port 5436, the UDP payload being the MH (RFC 5844 4.1.3.2);
 - GRE over IPv4 or IPv6 (protocol 47);
 - TLV header over UDP 5436/5437 (first nibble 0, RFC 5845 7.2), followed by GRE when Next Header is 47.
-IPv4/IPv6 carried plainly in UDP 5437 (the IPv4-UDP mode) and IP-in-IP tunnels are named but not opened.
+Fragments, IPv4/IPv6 carried plainly in UDP 5437 (the IPv4-UDP mode) and IP-in-IP tunnels are named in
+``carrier`` but not opened.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.gre import GREHeader, decode_gre
-from pmip6.wire.ip import decode_ipv4, decode_ipv6, decode_udp
+from pmip6.wire.ip import IPv4Header, IPv6Header, decode_ipv4, decode_ipv6, decode_udp
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import decode_message, verify_checksum
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, IPProto
@@ -36,7 +37,7 @@ _TUNNELED_IP = frozenset({IPProto.IPV4, IPProto.IPV6})
 
 @dataclass(slots=True)
 class FrameReport:
-    """What one frame holds. ``carrier`` names the framing found, e.g. "IPv4/UDP 5436/MH" or "IPv6/ICMPv6".
+    """What one frame holds. ``carrier`` names the framing found, e.g. "IPv4/UDP 5436/MH" or "IPv6/protocol 58".
 
     ``error`` is the text of the DecodeError that stopped the dissection (fields found before it are
     kept), or of a Mobility Header checksum that does not verify (the message is still reported).
@@ -54,12 +55,20 @@ def dissect_frame(linktype: int, data: bytes) -> FrameReport:
     report = FrameReport()
     try:
         ethertype, packet = _network_layer(linktype, bytes(data))
+        header: IPv4Header | IPv6Header
         if ethertype == _ETHERTYPE_IPV4:
-            _ipv4(packet, report)
+            header, offset = decode_ipv4(packet)
+            protocol, report.carrier = header.protocol, "IPv4"
         elif ethertype == _ETHERTYPE_IPV6:
-            _ipv6(packet, report)
+            header, protocol, offset = decode_ipv6(packet)
+            report.carrier = "IPv6"
         else:
             report.carrier = f"not IP (link type {linktype}, protocol 0x{ethertype:04x})"
+            return report
+        if header.is_fragment:
+            report.carrier += " fragment"
+        else:
+            _upper_layer(protocol, packet[offset:header.end], header.source, header.destination, report)
     except DecodeError as error:
         report.error = str(error)
     return report
@@ -93,24 +102,6 @@ def _network_layer(linktype: int, data: bytes) -> tuple[int, bytes]:
             raise DecodeError("raw IP version", 0, f"{version} is neither 4 nor 6")
         return _RAW_IP_VERSIONS[version], data
     raise DecodeError("link type", 0, f"{linktype} is not supported")
-
-
-def _ipv4(packet: bytes, report: FrameReport) -> None:
-    header, offset = decode_ipv4(packet)
-    report.carrier = "IPv4"
-    if header.is_fragment:
-        report.carrier += " fragment"
-        return
-    _upper_layer(header.protocol, packet[offset:header.end], header.source, header.destination, report)
-
-
-def _ipv6(packet: bytes, report: FrameReport) -> None:
-    header, protocol, offset = decode_ipv6(packet)
-    report.carrier = "IPv6"
-    if header.fragment_offset:
-        report.carrier += " fragment"
-        return
-    _upper_layer(protocol, packet[offset:header.end], header.source, header.destination, report)
 
 
 def _upper_layer(protocol: int, payload: bytes, source: IPv4Address | IPv6Address,

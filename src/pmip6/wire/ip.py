@@ -28,8 +28,20 @@ _EXTENSION_HEADERS = frozenset({IPProto.HOPOPTS, IPProto.ROUTING, IPProto.DSTOPT
 _FRAGMENT_HEADER_LENGTH = 8
 
 
+class _Fragment:
+    """Whether a header belongs to a fragment (RFC 791 flags and offset, RFC 8200 4.5 Fragment header)."""
+
+    __slots__ = ()
+    more_fragments: bool
+    fragment_offset: int
+
+    @property
+    def is_fragment(self) -> bool:
+        return self.more_fragments or self.fragment_offset > 0
+
+
 @dataclass(frozen=True, slots=True)
-class IPv4Header:
+class IPv4Header(_Fragment):
     """An IPv4 header; ``fragment_offset`` is in octets."""
 
     source: IPv4Address
@@ -45,13 +57,9 @@ class IPv4Header:
     def end(self) -> int:
         return self.total_length
 
-    @property
-    def is_fragment(self) -> bool:
-        return self.more_fragments or self.fragment_offset > 0
-
 
 @dataclass(frozen=True, slots=True)
-class IPv6Header:
+class IPv6Header(_Fragment):
     """An IPv6 header; ``next_header`` is the fixed header's field, the fragment fields come from a Fragment header."""
 
     source: IPv6Address
@@ -67,10 +75,6 @@ class IPv6Header:
     @property
     def end(self) -> int:
         return IPV6_HEADER_LENGTH + self.payload_length
-
-    @property
-    def is_fragment(self) -> bool:
-        return self.more_fragments or self.fragment_offset > 0
 
 
 @dataclass(frozen=True, slots=True)
