@@ -126,6 +126,7 @@ class Daemon:
         for transport in (self.ipv4, self.ipv6):
             if transport is not None:
                 transport.close()
+        await asyncio.sleep(0)  # asyncio closes a datagram socket on the next loop iteration
         for _, stop in reversed(self._components):
             await stop()
         if self._capture is not None:

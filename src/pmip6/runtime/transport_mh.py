@@ -1,8 +1,9 @@
 """PMIPv6 signaling over IPv6: a raw socket for protocol 135, the Mobility Header (RFC 6275 section 6.1).
 
-pmip6 computes the MH checksum itself (over the IPv6 pseudo-header, RFC 6275 section 6.1.1) instead of
-asking the kernel with IPV6_CHECKSUM: the kernel would drop bad checksums silently, and pmip6 counts them
-(``decode_errors{reason="bad_checksum"}``) before dropping them, as RFC 6275 section 9.2 requires. The
+pmip6 computes the MH checksum itself (over the IPv6 pseudo-header, RFC 6275 section 6.1.1). Linux
+raw sockets of protocol 135 checksum at offset 4 by default, silently dropping bad messages on receipt;
+pmip6 switches that off (IPV6_CHECKSUM = -1) so that it can count bad checksums
+(``decode_errors{reason="bad_checksum"}``) before dropping them as RFC 6275 section 9.2 requires. The
 destination address that the checksum covers comes from IPV6_PKTINFO.
 """
 
@@ -42,6 +43,7 @@ class RawMobilityTransport:
                    tap: PacketTap | None = None) -> RawMobilityTransport:
         sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
         try:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
             sock.bind((str(address), 0))
             sock.setblocking(False)

@@ -1,0 +1,191 @@
+"""The TOML contract of the brief (examples/*.toml) and the key path named by every configuration error."""
+
+from __future__ import annotations
+
+import textwrap
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from pathlib import Path
+
+import pytest
+
+from pmip6.cli import main
+from pmip6.core.events import Peer
+from pmip6.core.lma_settings import MobileNodeProfile, Tenant
+from pmip6.core.mag import MagGreMode
+from pmip6.core.policy import GrePolicy
+from pmip6.runtime.config import ConfigError, load_lma_config, load_mag_config
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+LMA_MINIMUM = """
+[lma]
+ipv4_address = "127.0.0.1"
+udp_port = 5436
+ipv6_address = "::1"
+tlv_header = true
+max_lifetime = 3600
+state = "lma-state.db"
+control = "lma.sock"
+metrics = "127.0.0.1:9436"
+[policy]
+gre = "optional"
+[[mag]]
+address = "127.0.0.1"
+gre = "required"
+[[tenant]]
+name = "opA"
+ipv4_pool = "10.0.0.0/24"
+ipv6_prefix_pool = "2001:db8:a::/48"
+[[mn]]
+id = "mn1@opA.example"
+tenant = "opA"
+gre = "required"
+"""
+
+MAG_MINIMUM = """
+[mag]
+ipv4_address = "127.0.0.1"
+lma = "127.0.0.1:5436"
+gre = "keys"
+tlv = false
+control = "mag.sock"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "daemon.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_brief_lma_contract_parses_into_engine_settings(tmp_path: Path) -> None:
+    config = load_lma_config(_write(tmp_path, LMA_MINIMUM))
+    settings = config.settings
+    assert config.ipv4_address == IPv4Address("127.0.0.1") and config.udp_port == 5436
+    assert config.ipv6_address == IPv6Address("::1")
+    assert config.state == tmp_path / "lma-state.db" and config.control == tmp_path / "lma.sock"
+    assert config.metrics == ("127.0.0.1", 9436)
+    assert settings.authorized_mags == frozenset({IPv4Address("127.0.0.1")})
+    assert settings.tenants == (Tenant("opA", IPv4Network("10.0.0.0/24"), IPv6Network("2001:db8:a::/48"), 64),)
+    assert settings.mobile_nodes == (MobileNodeProfile(b"mn1@opA.example", "opA"),)
+    assert settings.default_tenant is None
+    assert settings.tlv_header is True and settings.max_lifetime == 3600
+    policy = settings.gre_policy
+    assert policy.default is GrePolicy.OPTIONAL
+    assert policy.per_mag == {IPv4Address("127.0.0.1"): GrePolicy.REQUIRED}
+    assert policy.per_mn == {b"mn1@opA.example": GrePolicy.REQUIRED}
+
+
+def test_brief_mag_contract_parses_into_engine_settings(tmp_path: Path) -> None:
+    config = load_mag_config(_write(tmp_path, MAG_MINIMUM))
+    assert config.settings.proxy_coa == IPv4Address("127.0.0.1")
+    assert config.settings.lma == Peer(IPv4Address("127.0.0.1"), 5436)
+    assert config.settings.gre is MagGreMode.KEYS and config.settings.tlv is False
+    assert config.control == tmp_path / "mag.sock"
+
+
+@pytest.mark.parametrize(("text", "peer"), [
+    ("127.0.0.2", Peer(IPv4Address("127.0.0.2"), 5436)),
+    ("127.0.0.2:6000", Peer(IPv4Address("127.0.0.2"), 6000)),
+    ("[2001:db8::1]", Peer(IPv6Address("2001:db8::1"))),
+    ("2001:db8::1", Peer(IPv6Address("2001:db8::1"))),
+])
+def test_mag_lma_address_selects_the_transport(tmp_path: Path, text: str, peer: Peer) -> None:
+    config = load_mag_config(_write(tmp_path, f"""
+        [mag]
+        ipv4_address = "127.0.0.1"
+        ipv6_address = "2001:db8::2"
+        lma = "{text}"
+    """))
+    assert config.settings.lma == peer
+    assert config.settings.proxy_coa == (IPv4Address("127.0.0.1") if peer.port else IPv6Address("2001:db8::2"))
+
+
+def test_shipped_examples_parse() -> None:
+    lma = load_lma_config(EXAMPLES / "lma.toml")
+    assert lma.settings.default_tenant == "opA" and len(lma.settings.tenants) == 2
+    assert load_mag_config(EXAMPLES / "mag.toml").settings.gre is MagGreMode.KEYS
+
+
+def test_dataplane_table_is_passed_through_unread(tmp_path: Path) -> None:
+    config = load_mag_config(_write(tmp_path, MAG_MINIMUM + '[dataplane]\nanything = "goes"\n'))
+    assert config.dataplane == {"anything": "goes"}
+
+
+LMA_ERRORS = [
+    ("[lma]\nudp_port = 5436\n", "lma.ipv4_address"),
+    ('[lma]\nipv4_address = "127.0.0.256"\n', "lma.ipv4_address"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nudp_port = "5436"\n', "lma.udp_port"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nudp_port = 70000\n', "lma.udp_port"),
+    ('[lma]\nipv4_address = "127.0.0.1"\ntlv_header = 1\n', "lma.tlv_header"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nmax_lifetime = 0\n', "lma.max_lifetime"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nmetrics = "9436"\n', "lma.metrics"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nstate = ""\n', "lma.state"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nbogus = 1\n', "lma.bogus"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[policy]\ngre = "sometimes"\n', "policy.gre"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[policy]\ndefault_tenant = "opZ"\n', "policy.default_tenant"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "nowhere"\n', "mag[0].address"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\n',
+     "mag[1].address"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\ngre = "yes"\n', "mag[0].gre"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/33"\n', "tenant[0].ipv4_pool"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\n', "tenant[0].ipv4_pool"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv6_prefix_pool = "2001:db8::/48"\n'
+     'hnp_length = 40\n', "tenant[0].hnp_length"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\n'
+     '[[tenant]]\nname = "a"\nipv4_pool = "10.0.1.0/24"\n', "tenant[1].name"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mn]]\nid = "mn1"\ntenant = "opZ"\n', "mn[0].tenant"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mn]]\ntenant = "opZ"\n', "mn[0].id"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[extras]\nx = 1\n', "extras"),
+    ("lma = 3\n", "lma"),
+    ("[policy]\n", "lma"),
+    ("[lma\n", "daemon.toml"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), LMA_ERRORS)
+def test_every_lma_config_error_names_its_key(tmp_path: Path, text: str, key: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        load_lma_config(path)
+    assert raised.value.key.endswith(key), str(raised.value)
+    assert str(raised.value).startswith(f"{raised.value.key}: ")
+
+
+MAG_ERRORS = [
+    ('[mag]\nipv4_address = "127.0.0.1"\n', "mag.lma"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "lma.example"\n', "mag.lma"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "[::1]:5436"\n', "mag.lma"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1:0"\n', "mag.lma"),
+    ('[mag]\nlma = "127.0.0.1"\n', "mag.ipv4_address"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "::1"\n', "mag.ipv6_address"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ngre = "on"\n', "mag.gre"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ntlv = "no"\n', "mag.tlv"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nlifetime = 300000\n', "mag.lifetime"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nmax_bindack_timeout = 0.5\n', "mag.max_bindack_timeout"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nrefresh_margin = 1.5\n', "mag.refresh_margin"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nlmaa = "x"\n', "mag.lmaa"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n[lma]\n', "lma"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), MAG_ERRORS)
+def test_every_mag_config_error_names_its_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_mag_config(_write(tmp_path, text))
+    assert raised.value.key == key, str(raised.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_mag_config(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(("command", "text", "key"), [
+    ("lma", '[lma]\nipv4_address = "127.0.0.1"\n[policy]\ngre = 7\n', "policy.gre"),
+    ("mag", '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ngre = 7\n', "mag.gre"),
+])
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str,
+                                           text: str, key: str) -> None:
+    assert main([command, "--config", str(_write(tmp_path, text))]) == 2
+    assert f"{key}: expected a string" in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""The control socket protocol: one JSON request per line, one JSON response per line (docs/operations.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pmip6.runtime.control import ControlError, ControlServer, Request, control_request
+
+
+async def _echo(request: Request) -> Any:
+    return {"echo": request.get("value")}
+
+
+async def _refuse(request: Request) -> Any:
+    raise ControlError("refused on purpose")
+
+
+def _serve_and_call(tmp_path: Path, call: Any) -> Any:
+    async def scenario() -> Any:
+        server = ControlServer(tmp_path / "c.sock", {"echo": _echo, "refuse": _refuse})
+        await server.start()
+        try:
+            return await asyncio.to_thread(call, tmp_path / "c.sock")
+        finally:
+            await server.close()
+    return asyncio.run(scenario())
+
+
+def test_request_gets_its_result(tmp_path: Path) -> None:
+    assert _serve_and_call(tmp_path, lambda path: control_request(path, {"command": "echo", "value": 7})) == {"echo": 7}
+
+
+def test_socket_is_private_and_removed_on_close(tmp_path: Path) -> None:
+    def check(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+    assert _serve_and_call(tmp_path, check) == 0o600
+    assert not (tmp_path / "c.sock").exists()
+
+
+@pytest.mark.parametrize(("request_", "message"), [
+    ({"command": "nope"}, "unknown command 'nope'"),
+    ({"command": "refuse"}, "refused on purpose"),
+    ({"value": 1}, 'string "command"'),
+])
+def test_failures_answer_ok_false_with_the_reason(tmp_path: Path, request_: Request, message: str) -> None:
+    def call(path: Path) -> str:
+        with pytest.raises(ControlError) as raised:
+            control_request(path, request_)
+        return str(raised.value)
+    assert message in _serve_and_call(tmp_path, call)
+
+
+def test_one_connection_carries_many_requests_and_survives_bad_json(tmp_path: Path) -> None:
+    def call(path: Path) -> list[dict[str, Any]]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(path))
+            sock.sendall(b'{"command": "echo", "value": 1}\nnot json\n{"command": "echo", "value": 2}\n')
+            with sock.makefile("rb") as stream:
+                return [json.loads(stream.readline()) for _ in range(3)]
+    first, bad, second = _serve_and_call(tmp_path, call)
+    assert first == {"ok": True, "result": {"echo": 1}}
+    assert bad["ok"] is False and "not JSON" in bad["error"]
+    assert second == {"ok": True, "result": {"echo": 2}}
+
+
+def test_no_daemon_is_a_control_error(tmp_path: Path) -> None:
+    with pytest.raises(ControlError, match="control socket"):
+        control_request(tmp_path / "absent.sock", {"command": "stats"}, timeout=1)

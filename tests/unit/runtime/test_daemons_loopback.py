@@ -1,0 +1,227 @@
+"""The LMA and MAG daemons in one process on loopback: control socket, show, store and restart.
+
+The multi-process, two-namespace version is tests/integration/test_daemons_netns.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pmip6.runtime.config import load_lma_config, load_mag_config
+from pmip6.runtime.control import control_request
+from pmip6.runtime.daemon import DaemonOptions
+from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
+from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
+from pmip6.wire.pcap import read_capture
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _lma_toml(port: int, gre: str = "optional") -> str:
+    return textwrap.dedent(f"""
+        [lma]
+        ipv4_address = "127.0.0.1"
+        udp_port = {port}
+        state = "lma.db"
+        control = "lma.sock"
+        min_delay_before_bce_delete = 0.2
+        [policy]
+        gre = "{gre}"
+        default_tenant = "opA"
+        [[mag]]
+        address = "127.0.0.1"
+        [[tenant]]
+        name = "opA"
+        ipv4_pool = "10.0.0.0/24"
+        ipv6_prefix_pool = "2001:db8:a::/48"
+        [[mn]]
+        id = "mn-off@opA"
+        tenant = "opA"
+        gre = "not-required"
+    """)
+
+
+def _mag_toml(port: int, gre: str = "keys") -> str:
+    return textwrap.dedent(f"""
+        [mag]
+        ipv4_address = "127.0.0.1"
+        lma = "127.0.0.1:{port}"
+        udp_port = 0
+        gre = "{gre}"
+        control = "mag.sock"
+        shutdown_timeout = 2.0
+    """)
+
+
+class Lab:
+    def __init__(self, tmp_path: Path) -> None:
+        self.dir = tmp_path
+        self.port = _free_udp_port()
+        (tmp_path / "lma.toml").write_text(_lma_toml(self.port))
+        (tmp_path / "mag.toml").write_text(_mag_toml(self.port))
+
+    def lma(self, **options: Any) -> LmaDaemon:
+        return build_lma_daemon(load_lma_config(self.dir / "lma.toml"), DaemonOptions(**options))
+
+    def mag(self, **options: Any) -> MagDaemon:
+        return build_mag_daemon(load_mag_config(self.dir / "mag.toml"), DaemonOptions(**options))
+
+    async def control(self, daemon: str, request: dict[str, Any]) -> Any:
+        return await asyncio.to_thread(control_request, self.dir / f"{daemon}.sock", request, 15.0)
+
+
+def _by_mn(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["mn_id"]: row for row in rows}
+
+
+def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(pcap=tmp_path / "lma.pcap"), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            registered = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            assert registered["outcome"] == "registered"
+            off = await lab.control("mag", {"command": "attach", "mn_id": "mn-off@opA", "att": 4, "ipv6": False})
+            assert off["outcome"] == "registered" and off["binding"]["gre"] == "off"
+            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))
+            at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))
+            assert set(at_lma) == set(at_mag) == {"mn1@opA", "mn-off@opA"}
+            lma_row, mag_row = at_lma["mn1@opA"], at_mag["mn1@opA"]
+            assert lma_row["gre"] == mag_row["gre"] == "keys"
+            assert lma_row["downlink_key"] == mag_row["downlink_key"] is not None
+            assert lma_row["uplink_key"] == mag_row["uplink_key"] is not None
+            assert lma_row["ipv4_home"] == mag_row["ipv4_home"] and lma_row["hnp"] == mag_row["hnp"]
+            assert lma_row["tenant"] == "opA" and lma_row["state"] == "active" and mag_row["state"] == "registered"
+            stats = await lab.control("lma", {"command": "stats"})
+            assert stats["received"]["pbu"] == 2 and stats["pba_sent"]["ACCEPTED"] == 1
+            assert stats["pba_sent"]["GRE_KEY_OPTION_NOT_REQUIRED"] == 1
+            assert stats["bindings"] == {"keys": 1, "gre-only": 0, "off": 1}
+
+            detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA"})
+            assert detached == {"outcome": "deregistered"}
+            assert "mn1@opA" not in _by_mn(await lab.control("mag", {"command": "bindings"}))
+            assert _by_mn(await lab.control("lma", {"command": "bindings"}))["mn1@opA"]["state"] == "deregistering"
+            unknown = await lab.control("mag", {"command": "detach", "mn_id": "nobody"})
+            assert unknown["outcome"] == "ignored"
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+    frames = list(read_capture((tmp_path / "lma.pcap").read_bytes()))
+    assert len(frames) == 6 and all(frame.linktype == 101 for frame in frames)  # 3 PBUs in, 3 PBAs out
+
+
+def test_rejection_is_reported_with_its_status(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port, gre="required"))
+    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port, gre="off"))
+
+    async def scenario() -> dict[str, Any]:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            return await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4})
+        finally:
+            await mag.close()
+            await lma.close()
+
+    assert asyncio.run(scenario()) == {"outcome": "rejected", "status": 163, "status_name": "GRE_KEY_OPTION_REQUIRED"}
+
+
+def test_GK_3_3_2_2_lma_restart_restores_bindings_and_refresh_keeps_the_keys(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            for mn in ("mn1@opA", "mn2@opA"):
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn, "att": 4}))["outcome"] == "registered"
+            before = _by_mn(await lab.control("lma", {"command": "bindings"}))
+            await lma.close()  # without de-registration: the store is all that survives
+            lma = lab.lma()
+            await lma.start()
+            after = _by_mn(await lab.control("lma", {"command": "bindings"}))
+            for mn in before:
+                for field in ("downlink_key", "uplink_key", "ipv4_home", "hnp", "gre", "tenant"):
+                    assert after[mn][field] == before[mn][field], (mn, field)
+            # Refresh now (HI 5 re-registrations to the restarted LMA): the uplink keys stay (GK-3.3.2-2).
+            for entry in mag.mag.entries():
+                entry.refresh_at = time.time()
+            mag.apply(mag.timer_outcome(time.time()))
+            for _ in range(200):
+                stats = await lab.control("mag", {"command": "stats"})
+                if stats["pba_received"].get("ACCEPTED") == 4:
+                    break
+                await asyncio.sleep(0.01)
+            assert stats["pba_received"] == {"ACCEPTED": 4}
+            refreshed = _by_mn(await lab.control("lma", {"command": "bindings"}))
+            at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))
+            for mn in before:
+                assert refreshed[mn]["uplink_key"] == at_mag[mn]["uplink_key"] == before[mn]["uplink_key"]
+                assert refreshed[mn]["downlink_key"] == before[mn]["downlink_key"]
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+
+
+def test_mag_shutdown_deregisters_everything_first(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> tuple[list[str], dict[str, Any]]:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            await mag.deregister_all()
+            states = [row["state"] for row in await lab.control("lma", {"command": "bindings"})]
+            return states, await lab.control("mag", {"command": "stats"})
+        finally:
+            await mag.close()
+            await lma.close()
+
+    states, stats = asyncio.run(scenario())
+    assert states == ["deregistering"]
+    assert stats["sent"]["pbu"] == 2 and stats["pba_received"]["ACCEPTED"] == 2
+
+
+@pytest.mark.parametrize("request_", [
+    {"command": "attach", "mn_id": "", "att": 4},
+    {"command": "attach", "mn_id": "x", "att": "4"},
+    {"command": "attach", "mn_id": "x", "att": 4, "ll_id": "zz"},
+    {"command": "attach", "mn_id": "x", "att": 4, "ipv4": False, "ipv6": False},
+])
+def test_bad_attach_requests_are_refused(tmp_path: Path, request_: dict[str, Any]) -> None:
+    from pmip6.runtime.control import ControlError
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        mag = lab.mag()
+        await mag.start()
+        try:
+            with pytest.raises(ControlError):
+                await lab.control("mag", request_)
+        finally:
+            await mag.close()
+
+    asyncio.run(scenario())

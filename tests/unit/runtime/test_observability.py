@@ -1,0 +1,76 @@
+"""Binding rows, event log lines and Prometheus metrics: the names docs/operations.md promises."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from ipaddress import IPv4Address, IPv6Network
+
+import pytest
+
+from pmip6.core.events import BindingEstablished, Peer, RegistrationRejected, TunnelSession
+from pmip6.runtime.eventlog import EventLog, _JsonFormatter
+from pmip6.runtime.metrics import Metrics, Statistics
+from pmip6.runtime.views import binding_row, gre_mode
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+
+MAG = Peer(IPv4Address("192.0.2.1"), 5436)
+LMAA = IPv4Address("192.0.2.9")
+SESSION = TunnelSession(mn_id=b"mn1@opA", peer=MAG, local=LMAA, tenant="opA",
+                        ipv4_home_address=IPv4Address("10.0.0.2"),
+                        home_network_prefixes=(IPv6Network("2001:db8:a:1::/64"),), gre=True,
+                        downlink_key=0x11, uplink_key=0x22, tlv=True)
+
+
+@pytest.mark.parametrize(("gre", "downlink", "uplink", "mode"), [
+    (False, None, None, "off"), (True, None, None, "gre-only"), (True, 1, 2, "keys")])
+def test_gre_mode_names(gre: bool, downlink: int | None, uplink: int | None, mode: str) -> None:
+    session = TunnelSession(mn_id=b"x", peer=MAG, local=LMAA, gre=gre, downlink_key=downlink, uplink_key=uplink)
+    assert gre_mode(session) == mode
+
+
+def test_binding_row_fields_at_lma_and_mag() -> None:
+    row = binding_row(SESSION, at_lma=True, expires_at=1100.7, state="active", now=1000.0)
+    assert row == {"mn_id": "mn1@opA", "tenant": "opA", "proxy_coa": "192.0.2.1", "lmaa": "192.0.2.9",
+                   "hnp": ["2001:db8:a:1::/64"], "ipv4_home": "10.0.0.2", "lifetime_left": 100, "gre": "keys",
+                   "downlink_key": 0x11, "uplink_key": 0x22, "tlv": True, "state": "active"}
+    at_mag = binding_row(SESSION, at_lma=False, expires_at=None, state="registered", now=0.0)
+    assert (at_mag["proxy_coa"], at_mag["lmaa"], at_mag["lifetime_left"]) == ("192.0.2.9", "192.0.2.1", None)
+
+
+def _json_lines(events: list[object]) -> list[dict[str, object]]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_JsonFormatter())
+    logger = logging.getLogger("pmip6.test.eventlog")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    log = EventLog(logger, at_lma=True)
+    for event in events:
+        log(event)  # type: ignore[arg-type]
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_log_has_one_line_per_event_with_keys_and_status_names() -> None:
+    established, rejected = _json_lines([BindingEstablished(SESSION), RegistrationRejected(b"mn9", 163, MAG)])
+    assert established["event"] == "binding_established" and established["uplink_key"] == 0x22
+    assert established["downlink_key"] == 0x11 and established["gre"] == "keys"
+    assert rejected["event"] == "registration_rejected" and rejected["status"] == 163
+    assert rejected["status_name"] == "GRE_KEY_OPTION_REQUIRED" and rejected["level"] == "warning"
+
+
+def test_prometheus_exposition_has_the_documented_metrics() -> None:
+    statistics = Statistics()
+    statistics.count_received(ProxyBindingUpdate(sequence=1))
+    statistics.count_sent(ProxyBindingAcknowledgement(status=163, sequence=1))
+    statistics.decode_errors["bad_checksum"] += 2
+    statistics.retransmissions = 3
+    metrics = Metrics(statistics, lambda: {"keys": 4, "gre-only": 0, "off": 1})
+    metrics.pbu_processing_seconds.observe(0.0002)
+    text = metrics.exposition().decode()
+    for line in ('pbu_received_total 1.0', 'pba_sent_total{status="GRE_KEY_OPTION_REQUIRED"} 1.0',
+                 'decode_errors_total{reason="bad_checksum"} 2.0', 'retransmissions_total 3.0',
+                 'bindings{gre_mode="keys"} 4.0', 'pbu_processing_seconds_count 1.0'):
+        assert line in text.splitlines(), line

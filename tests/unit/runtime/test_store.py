@@ -1,0 +1,47 @@
+"""The LMA's durable binding store: BCE records survive closing and reopening the database."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv6Network
+from pathlib import Path
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import Peer
+from pmip6.runtime.store import BindingStore
+
+
+def _entry(mn_id: bytes, uplink_key: int) -> BindingCacheEntry:
+    return BindingCacheEntry(
+        mn_id=mn_id, tenant="opA", proxy_coa=Peer(IPv4Address("192.0.2.1"), 5436), lmaa=IPv4Address("192.0.2.9"),
+        att=4, hi=1, lifetime=3600, expires_at=1e9 + 3600, last_sequence=7, last_timestamp=123456,
+        home_network_prefixes=(IPv6Network("2001:db8:a:1::/64"),), ipv4_home_address=IPv4Interface("10.0.0.2/24"),
+        ipv4_default_router=IPv4Address("10.0.0.1"), gre_enabled=True, downlink_key=0x1111, uplink_key=uplink_key,
+        tlv_header=True, state=BceState.ACTIVE)
+
+
+def test_records_round_trip_through_a_reopened_store(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = BindingStore(path)
+    first, second = _entry(b"mn1@opA", 0xA1), _entry(b"mn2@opA", 0xA2)
+    store.save({b"mn1@opA": [first.to_record()], b"mn2@opA": [second.to_record()]})
+    store.close()
+    reopened = BindingStore(path)
+    restored = [BindingCacheEntry.from_record(record) for record in reopened.load()]
+    assert [entry.to_record() for entry in restored] == [first.to_record(), second.to_record()]
+    assert restored[1].uplink_key == 0xA2 and restored[0].downlink_key == 0x1111
+    reopened.close()
+
+
+def test_saving_no_records_deletes_the_mobile_node(tmp_path: Path) -> None:
+    store = BindingStore(tmp_path / "state.db")
+    store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()], b"mn2@opA": [_entry(b"mn2@opA", 2).to_record()]})
+    store.save({b"mn1@opA": []})
+    assert [record["mn_id"] for record in store.load()] == ["mn2@opA"]
+    store.close()
+
+
+def test_store_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    store = BindingStore(tmp_path / "state.db")
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    store.close()
