@@ -11,6 +11,8 @@ from enum import IntEnum
 from ipaddress import IPv4Address, IPv6Network
 from typing import Generic, TypeVar
 
+from pmip6.dataplane.formats import Buffer
+
 Value = TypeVar("Value")
 
 
@@ -64,7 +66,7 @@ class AddressIndex(Generic[Value]):
                     del self._ipv6[prefix.prefixlen]
         self._ipv6_lengths = tuple(sorted(self._ipv6, reverse=True))
 
-    def find(self, scope: Hashable, packet: bytes, which: AddressField, offset: int = 0) -> Value | None:
+    def find(self, scope: Hashable, packet: Buffer, which: AddressField, offset: int = 0) -> Value | None:
         """The value for the inner packet starting at ``offset`` of ``packet``; None if none or not IP."""
         version = packet[offset] >> 4 if len(packet) > offset else 0
         if version == 4:

@@ -30,6 +30,9 @@ class DropReason(StrEnum):
     """A plain (IP-in-IP or IPv4-UDP) packet from a peer whose sessions use GRE."""
     KEY_REQUIRED = "key_required"
     """An unkeyed GRE packet for a session that negotiated keys (GK-5.2-3, GK-4.2-5: every packet is keyed)."""
+    FOREIGN_SOURCE = "foreign_source"
+    """At the MAG, a packet from an access interface whose source is not the MN's home address or in its
+    home network prefixes (RFC 5213 section 6.10.5; also keeps the kernel's own MLD/RS out of the tunnel)."""
     NOT_IP = "not_ip"
     """An inner packet whose version nibble is neither 4 nor 6, or too short to carry an address."""
 

@@ -46,10 +46,13 @@ class UdpPayloadKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+Buffer = bytes | bytearray | memoryview
+"""Packets are passed as views into the pump's receive buffers where possible (no copy per header)."""
+
 _UDP_KINDS = {0: UdpPayloadKind.TLV, 3: UdpPayloadKind.MOBILITY_HEADER, 4: UdpPayloadKind.IP, 6: UdpPayloadKind.IP}
 
 
-def classify_udp_payload(payload: bytes) -> UdpPayloadKind:
+def classify_udp_payload(payload: Buffer) -> UdpPayloadKind:
     """Which handler a UDP datagram for the PMIPv6 ports belongs to (documented in docs/dataplane.md)."""
     if not payload:
         return UdpPayloadKind.UNKNOWN
@@ -88,7 +91,7 @@ class Sealer:
             self._ipv4_prefix = gre_prefix(self.key, EtherType.IPV4)
             self._ipv6_prefix = gre_prefix(self.key, EtherType.IPV6)
 
-    def seal(self, inner: bytes) -> bytes | DropReason:
+    def seal(self, inner: Buffer) -> bytes | DropReason:
         """The payload of the outer IP (GRE, IP-in-IP) or UDP (TLV) packet that carries ``inner``."""
         version = inner[0] >> 4 if inner else 0
         if version == 4:
@@ -98,13 +101,13 @@ class Sealer:
         else:
             return DropReason.NOT_IP
         if self.format is TunnelFormat.GRE:
-            return prefix + inner
+            return b"".join((prefix, inner))
         if self.format is TunnelFormat.UDP_TLV:
-            return _TLV_GRE.pack(0, IPProto.GRE, len(prefix) + len(inner)) + prefix + inner
-        return inner
+            return b"".join((_TLV_GRE.pack(0, IPProto.GRE, len(prefix) + len(inner)), prefix, inner))
+        return bytes(inner)
 
 
-def open_tunnel(format: TunnelFormat, payload: bytes) -> tuple[int | None, int] | DropReason:
+def open_tunnel(format: TunnelFormat, payload: Buffer) -> tuple[int | None, int] | DropReason:
     """The GRE key (None if absent or not GRE) and the offset of the inner packet in ``payload``.
 
     ``payload`` starts with the GRE header (GRE), the TLV header (UDP_TLV) or the inner packet (IP_IN_IP).
@@ -123,7 +126,7 @@ def open_tunnel(format: TunnelFormat, payload: bytes) -> tuple[int | None, int] 
     return _slow_gre(payload, start)
 
 
-def _slow_tlv(payload: bytes) -> tuple[int | None, int] | DropReason:
+def _slow_tlv(payload: Buffer) -> tuple[int | None, int] | DropReason:
     try:
         header, offset = decode_tlv(payload)
     except DecodeError as error:
@@ -133,7 +136,7 @@ def _slow_tlv(payload: bytes) -> tuple[int | None, int] | DropReason:
     return _slow_gre(payload, offset)
 
 
-def _slow_gre(payload: bytes, start: int) -> tuple[int | None, int] | DropReason:
+def _slow_gre(payload: Buffer, start: int) -> tuple[int | None, int] | DropReason:
     try:
         header, offset = decode_gre(memoryview(payload)[start:])
     except DecodeError as error:

@@ -22,11 +22,11 @@ from pmip6.core.events import (
 )
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason, TrafficCounters
-from pmip6.dataplane.formats import Sealer, TunnelFormat, open_tunnel, session_format
+from pmip6.dataplane.formats import Buffer, Sealer, TunnelFormat, open_tunnel, session_format
 
 Encapsulated = tuple[str, TunnelFormat, bytes]
 """(peer address as text, format, payload of the outer IP or UDP packet)."""
-Decapsulated = tuple[str | None, bytes]
+Decapsulated = tuple[str | None, Buffer]
 """(where the inner packet goes: the tenant at the LMA, the access interface at the MAG; the inner packet)."""
 
 
@@ -84,6 +84,11 @@ class Forwarder:
     def _unindex_local(self, route: SessionRoute) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def local_side(session: TunnelSession) -> str | None:
+        """Where this node delivers a session's packets from the tunnel: a tenant or an access interface."""
+        raise NotImplementedError
+
     # -- events -------------------------------------------------------------------------------------------
     def apply(self, event: Event) -> None:
         """Update the tables from one engine event; other events are ignored."""
@@ -128,10 +133,12 @@ class Forwarder:
                                  route)
         self._unindex_local(route)
 
-    # -- forwarding helpers -------------------------------------------------------------------------------
-    def _from_tunnel(self, outer_source: str, format: TunnelFormat,
-                     payload: bytes) -> tuple[SessionRoute, bytes] | DropReason:
-        """Identify the session of a tunneled packet and count it; the inner packet follows."""
+    # -- forwarding ---------------------------------------------------------------------------------------
+    def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer) -> Decapsulated | DropReason:
+        """A tunneled packet: (its session's local side, the inner packet), or why it was dropped.
+
+        ``payload`` is what follows the outer IP header (GRE, IP-in-IP) or the UDP header (UDP_TLV).
+        """
         opened = open_tunnel(format, payload)
         if isinstance(opened, DropReason):
             return self._drop(opened)
@@ -156,9 +163,9 @@ class Forwarder:
                 return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
         inner = payload[offset:]
         self._count(route, self.receive_direction, len(inner))
-        return route, inner
+        return self.local_side(route.session), inner
 
-    def _to_tunnel(self, route: SessionRoute, packet: bytes) -> Encapsulated | DropReason:
+    def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | DropReason:
         sealed = route.sealer.seal(packet)
         if isinstance(sealed, DropReason):
             return self._drop(sealed, route)

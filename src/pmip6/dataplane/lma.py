@@ -11,12 +11,13 @@ from __future__ import annotations
 from pmip6.core.events import TunnelSession
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.forwarder import Decapsulated, Direction, Encapsulated, Forwarder, SessionRoute
-from pmip6.dataplane.formats import TunnelFormat
+from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, SessionRoute
+from pmip6.dataplane.formats import Buffer
 
 
 class LmaForwarder(Forwarder):
-    """Pure LMA data plane: ``apply(event)``, ``from_tunnel`` (uplink) and ``from_tenant`` (downlink)."""
+    """Pure LMA data plane: ``apply(event)``, ``from_tunnel`` (uplink: -> (tenant, inner packet)) and
+    ``from_tenant`` (downlink)."""
 
     receive_direction = Direction.UPLINK
     unkeyed_address = AddressField.SOURCE
@@ -33,6 +34,11 @@ class LmaForwarder(Forwarder):
     def send_key(session: TunnelSession) -> int | None:
         return session.downlink_key
 
+    @staticmethod
+    def local_side(session: TunnelSession) -> str | None:
+        """Uplink packets from the tunnel go to the session's tenant routing context."""
+        return session.tenant
+
     def _index_local(self, route: SessionRoute) -> None:
         session = route.session
         self._homes.add(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
@@ -41,15 +47,7 @@ class LmaForwarder(Forwarder):
         session = route.session
         self._homes.remove(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
 
-    def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: bytes) -> Decapsulated | DropReason:
-        """Uplink: (tenant, inner packet) to hand to that tenant's routing context, or why it was dropped."""
-        found = self._from_tunnel(outer_source, format, payload)
-        if isinstance(found, DropReason):
-            return found
-        route, inner = found
-        return route.session.tenant, inner
-
-    def from_tenant(self, tenant: str | None, packet: bytes) -> Encapsulated | DropReason:
+    def from_tenant(self, tenant: str | None, packet: Buffer) -> Encapsulated | DropReason:
         """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs."""
         route = self._homes.find(tenant, packet, AddressField.DESTINATION)
         if route is None:

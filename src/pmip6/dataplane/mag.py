@@ -10,14 +10,15 @@ leaves on the session's access interface.
 from __future__ import annotations
 
 from pmip6.core.events import TunnelSession
-from pmip6.dataplane.address_index import AddressField
+from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.forwarder import Decapsulated, Direction, Encapsulated, Forwarder, SessionRoute
-from pmip6.dataplane.formats import TunnelFormat
+from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, SessionRoute
+from pmip6.dataplane.formats import Buffer
 
 
 class MagForwarder(Forwarder):
-    """Pure MAG data plane: ``apply(event)``, ``from_access`` (uplink) and ``from_tunnel`` (downlink)."""
+    """Pure MAG data plane: ``apply(event)``, ``from_access`` (uplink) and ``from_tunnel`` (downlink:
+    -> (access interface, inner packet))."""
 
     receive_direction = Direction.DOWNLINK
     unkeyed_address = AddressField.DESTINATION
@@ -25,6 +26,7 @@ class MagForwarder(Forwarder):
     def __init__(self) -> None:
         super().__init__()
         self._by_interface: dict[str, SessionRoute] = {}
+        self._mn_sources: AddressIndex[SessionRoute] = AddressIndex()
 
     @staticmethod
     def receive_key(session: TunnelSession) -> int | None:
@@ -34,30 +36,39 @@ class MagForwarder(Forwarder):
     def send_key(session: TunnelSession) -> int | None:
         return session.uplink_key
 
+    @staticmethod
+    def local_side(session: TunnelSession) -> str | None:
+        """Downlink packets from the tunnel leave on the MN's access interface."""
+        return session.access_interface
+
     def _index_local(self, route: SessionRoute) -> None:
-        if route.session.access_interface is not None:
-            self._by_interface[route.session.access_interface] = route
+        session = route.session
+        if session.access_interface is not None:
+            self._by_interface[session.access_interface] = route
+            self._mn_sources.add(session.access_interface, session.ipv4_home_address,
+                                 session.home_network_prefixes, route)
 
     def _unindex_local(self, route: SessionRoute) -> None:
-        interface = route.session.access_interface
-        if interface is not None and self._by_interface.get(interface) is route:
-            del self._by_interface[interface]
+        session = route.session
+        if session.access_interface is not None:
+            if self._by_interface.get(session.access_interface) is route:
+                del self._by_interface[session.access_interface]
+            self._mn_sources.remove(session.access_interface, session.ipv4_home_address,
+                                    session.home_network_prefixes, route)
 
     def access_interfaces(self) -> list[str]:
         """The access interfaces that currently have a session (the pump serves exactly these)."""
         return list(self._by_interface)
 
-    def from_access(self, interface: str, packet: bytes) -> Encapsulated | DropReason:
-        """Uplink: (LMA address, format, outer payload) for a packet an MN sent on ``interface``."""
-        route = self._by_interface.get(interface)
-        if route is None:
-            return self._drop(DropReason.NO_SESSION)
-        return self._to_tunnel(route, packet)
+    def from_access(self, interface: str, packet: Buffer) -> Encapsulated | DropReason:
+        """Uplink: (LMA address, format, outer payload) for a packet an MN sent on ``interface``.
 
-    def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: bytes) -> Decapsulated | DropReason:
-        """Downlink: (access interface, inner packet) to deliver to the MN, or why it was dropped."""
-        found = self._from_tunnel(outer_source, format, payload)
-        if isinstance(found, DropReason):
-            return found
-        route, inner = found
-        return route.session.access_interface, inner
+        The access interface identifies the session; the packet's source must be one of its home addresses.
+        """
+        route = self._mn_sources.find(interface, packet, AddressField.SOURCE)
+        if route is None:
+            known = self._by_interface.get(interface)
+            if known is None:
+                return self._drop(DropReason.NO_SESSION)
+            return self._drop(DropReason.FOREIGN_SOURCE, known)
+        return self._to_tunnel(route, packet)

@@ -60,7 +60,7 @@ def test_gre_only_downlink_is_found_by_lma_and_inner_destination() -> None:
                            uplink_key=None))
     down = ipv4(SERVER, "10.1.0.2")
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, None).seal(down)) == ("acc2", down)
-    assert mag.from_access("acc2", UPLINK)[2][:4] == bytes.fromhex("00000800")
+    assert mag.from_access("acc2", ipv4("10.1.0.2", SERVER))[2][:4] == bytes.fromhex("00000800")
 
 
 def test_deregistration_removes_the_access_interface() -> None:
@@ -68,3 +68,9 @@ def test_deregistration_removes_the_access_interface() -> None:
     mag.apply(BindingDeregistered(MN1))
     assert mag.access_interfaces() == []
     assert mag.from_access("acc1", UPLINK) is DropReason.NO_SESSION
+
+
+def test_uplink_from_a_source_outside_the_mns_home_addresses_is_not_tunneled() -> None:
+    mag = mag_with(MN1)
+    assert mag.from_access("acc1", ipv4("10.1.0.77", SERVER)) is DropReason.FOREIGN_SOURCE
+    assert mag.stats()["sessions"][0]["drops"] == {"foreign_source": 1}

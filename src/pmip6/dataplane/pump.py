@@ -1,0 +1,279 @@
+"""The I/O pump: moves packets between the tunnel sockets and TUN devices through a pure forwarder.
+
+Tunnel side (the kernel has no GRE/IPIP devices here, so the encapsulation is ours):
+- raw sockets for IPv4 protocol 47 and IPv6 next header 47 (GRE), and 4 / 41 (plain IP-in-IP);
+- a UDP socket on 5437 (pmip6-data, RFC 5844 section 6) for the TLV-header format (RFC 5845 section 7.1);
+  TLV data that arrives on the signaling port 5436 is handed over with :meth:`Pump.handle_udp`.
+Once a raw socket for a protocol is open the kernel no longer answers that protocol with an ICMP
+"protocol unreachable" (docs/dataplane.md). Local side: one TUN device per tenant (LMA) or per access
+interface (MAG), tied to the right interfaces by policy routing (``pmip6.dataplane.routing``).
+
+Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
+the signaling timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+
+from pyroute2 import AsyncIPRoute
+
+from pmip6.core.events import Event
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import Buffer, TunnelFormat, UdpPayloadKind, classify_udp_payload
+from pmip6.dataplane.forwarder import Encapsulated, Forwarder
+from pmip6.dataplane.lma import LmaForwarder
+from pmip6.dataplane.mag import MagForwarder
+from pmip6.dataplane.netns import inside
+from pmip6.dataplane.routing import Steering, interface_index, steer, unsteer
+from pmip6.dataplane.settings import DEFAULT_TENANT, LmaDataplaneSettings, MagDataplaneSettings
+from pmip6.dataplane.tun import open_tun
+from pmip6.wire.numbers import IPProto
+
+BATCH = 64
+_BUFFER_SIZE = 65536
+_IP_MTU_DISCOVER = 10  # <linux/in.h>; not exported by the socket module
+_IP_PMTUDISC_DONT = 0
+
+
+class Pump:
+    """The part shared by :class:`LmaPump` and :class:`MagPump`: tunnel sockets and local TUN readers."""
+
+    def __init__(self, forwarder: Forwarder, local_input: Callable[[str, Buffer], Encapsulated | DropReason],
+                 netns: str | None, udp_port: int) -> None:
+        self.forwarder = forwarder
+        self.netns = netns
+        self.io_errors = 0
+        self._local_input = local_input
+        self._udp_port = udp_port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sockets: list[socket.socket] = []
+        self._raw: dict[tuple[bool, int], socket.socket] = {}
+        self._udp: socket.socket | None = None
+        self._local_fds: dict[str | None, int] = {}
+        self._buffer = bytearray(_BUFFER_SIZE)
+        self._view = memoryview(self._buffer)
+        self.ipr: AsyncIPRoute | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()
+        await self.ipr.setup_endpoint()
+        with inside(self.netns):
+            for family in (socket.AF_INET, socket.AF_INET6):
+                for protocol in (IPProto.GRE, IPProto.IPV4, IPProto.IPV6):
+                    sock = self._open(socket.socket(family, socket.SOCK_RAW, protocol))
+                    if family == socket.AF_INET:
+                        sock.setsockopt(socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_DONT)
+                    self._raw[(family == socket.AF_INET6, protocol)] = sock
+                    format = TunnelFormat.GRE if protocol == IPProto.GRE else TunnelFormat.IP_IN_IP
+                    reader = self._on_raw_ipv6 if family == socket.AF_INET6 else self._on_raw_ipv4
+                    self._loop.add_reader(sock.fileno(), reader, sock, format)
+            self._udp = self._open(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+            self._udp.bind(("0.0.0.0", self._udp_port))
+            self._loop.add_reader(self._udp.fileno(), self._on_udp)
+
+    async def stop(self) -> None:
+        for key in list(self._local_fds):
+            os.close(self._detach_local(key))
+        for sock in self._sockets:
+            if self._loop is not None:
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets.clear()
+        if self.ipr is not None:
+            self.ipr.close()
+            self.ipr = None
+
+    def _open(self, sock: socket.socket) -> socket.socket:
+        sock.setblocking(False)
+        self._sockets.append(sock)
+        return sock
+
+    def stats(self) -> dict[str, object]:
+        return {**self.forwarder.stats(), "io_errors": self.io_errors}
+
+    async def apply(self, event: Event) -> None:
+        """Feed one engine event to the forwarder (and, at the MAG, to the access routing contexts)."""
+        self.forwarder.apply(event)
+
+    # -- tunnel side --------------------------------------------------------------------------------------
+    def send(self, peer: str, format: TunnelFormat, payload: bytes) -> None:
+        ipv6 = ":" in peer
+        try:
+            if format is TunnelFormat.GRE:
+                self._raw[(ipv6, IPProto.GRE)].sendto(payload, (peer, 0))
+            elif format is TunnelFormat.UDP_TLV:
+                assert self._udp is not None
+                self._udp.sendto(payload, (peer, self._udp_port))
+            else:
+                protocol = IPProto.IPV6 if payload[0] >> 4 == 6 else IPProto.IPV4
+                self._raw[(ipv6, protocol)].sendto(payload, (peer, 0))
+        except OSError:
+            self.io_errors += 1
+
+    def handle_udp(self, source: str, payload: Buffer) -> bool:
+        """Forward a UDP datagram if it is tunneled data (TLV header or plain IP); False for anything else,
+        e.g. a Mobility Header on port 5436 that belongs to the signaling."""
+        kind = classify_udp_payload(payload)
+        if kind is UdpPayloadKind.TLV:
+            self._deliver(source, TunnelFormat.UDP_TLV, payload)
+        elif kind is UdpPayloadKind.IP:
+            self._deliver(source, TunnelFormat.IP_IN_IP, payload)
+        else:
+            return False
+        return True
+
+    def _on_raw_ipv4(self, sock: socket.socket, format: TunnelFormat) -> None:
+        view = self._view
+        for _ in range(BATCH):
+            try:
+                size = sock.recv_into(self._buffer)
+            except BlockingIOError:
+                return
+            header_length = (self._buffer[0] & 0x0F) << 2
+            self._deliver(socket.inet_ntoa(self._buffer[12:16]), format, view[header_length:size])
+
+    def _on_raw_ipv6(self, sock: socket.socket, format: TunnelFormat) -> None:
+        view = self._view
+        for _ in range(BATCH):
+            try:
+                size, address = sock.recvfrom_into(self._buffer)
+            except BlockingIOError:
+                return
+            self._deliver(address[0], format, view[:size])
+
+    def _on_udp(self) -> None:
+        assert self._udp is not None
+        view = self._view
+        for _ in range(BATCH):
+            try:
+                size, address = self._udp.recvfrom_into(self._buffer)
+            except BlockingIOError:
+                return
+            self.handle_udp(address[0], view[:size])
+
+    def _deliver(self, source: str, format: TunnelFormat, payload: Buffer) -> None:
+        result = self.forwarder.from_tunnel(source, format, payload)
+        if isinstance(result, DropReason):
+            return
+        fd = self._local_fds.get(result[0])
+        if fd is None:
+            self.io_errors += 1
+            return
+        try:
+            os.write(fd, result[1])
+        except OSError:
+            self.io_errors += 1
+
+    # -- local side ---------------------------------------------------------------------------------------
+    def _attach_local(self, key: str | None, fd: int) -> None:
+        assert self._loop is not None
+        self._local_fds[key] = fd
+        self._loop.add_reader(fd, self._on_local, key, fd)
+
+    def _detach_local(self, key: str | None) -> int:
+        fd = self._local_fds.pop(key)
+        if self._loop is not None:
+            self._loop.remove_reader(fd)
+        return fd
+
+    def _on_local(self, key: str, fd: int) -> None:
+        local_input, send = self._local_input, self.send
+        for _ in range(BATCH):
+            try:
+                packet = os.read(fd, _BUFFER_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.io_errors += 1
+                return
+            result = local_input(key, packet)
+            if not isinstance(result, DropReason):
+                send(*result)
+
+
+class LmaPump(Pump):
+    """The LMA: one TUN device and routing context per tenant (docs/dataplane.md, "LMA")."""
+
+    def __init__(self, settings: LmaDataplaneSettings, netns: str | None = None,
+                 forwarder: LmaForwarder | None = None) -> None:
+        self.lma = forwarder or LmaForwarder()
+        super().__init__(self.lma, self.lma.from_tenant, netns, settings.udp_port)  # type: ignore[arg-type]
+        self.settings = settings
+        self._steerings: list[Steering] = []
+
+    async def start(self) -> None:
+        await super().start()
+        assert self.ipr is not None
+        for tenant in self.settings.tenants:
+            with inside(self.netns):
+                fd = open_tun(tenant.tun)
+            self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd)
+            await self.ipr.link("set", index=await interface_index(self.ipr, tenant.tun), state="up")
+            if tenant.uplink is not None:
+                steering = Steering()
+                self._steerings.append(steering)
+                priority = self.settings.rule_priority
+                await steer(self.ipr, steering, tenant.tun, tenant.table, priority, tenant.uplink, tenant.gateways)
+                await steer(self.ipr, steering, tenant.uplink, tenant.table + 1, priority, tenant.tun)
+
+    async def stop(self) -> None:
+        if self.ipr is not None:
+            for steering in self._steerings:
+                await unsteer(self.ipr, steering)
+        self._steerings.clear()
+        await super().stop()
+
+
+class MagPump(Pump):
+    """The MAG: a TUN device and routing context per access interface that has a session."""
+
+    def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
+                 forwarder: MagForwarder | None = None) -> None:
+        self.mag = forwarder or MagForwarder()
+        super().__init__(self.mag, self.mag.from_access, netns, settings.udp_port)
+        self.settings = settings
+        self._contexts: dict[str, Steering] = {}
+        self._lock = asyncio.Lock()
+
+    async def apply(self, event: Event) -> None:
+        """Update the tables now, then create or remove access routing contexts to match them."""
+        self.mag.apply(event)
+        async with self._lock:
+            wanted = set(self.mag.access_interfaces())
+            for interface in [i for i in self._contexts if i not in wanted]:
+                await self._close_context(interface)
+            for interface in wanted - self._contexts.keys():
+                await self._open_context(interface)
+
+    def access_contexts(self) -> list[str]:
+        """Access interfaces that currently have a TUN device and routing context."""
+        return list(self._contexts)
+
+    async def _open_context(self, interface: str) -> None:
+        assert self.ipr is not None
+        index = await interface_index(self.ipr, interface)
+        tun = f"{self.settings.tun_prefix}{index}"
+        with inside(self.netns):
+            fd = open_tun(tun)
+        self._attach_local(interface, fd)
+        steering = self._contexts[interface] = Steering()
+        table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
+        await steer(self.ipr, steering, interface, table, priority, tun)
+        await steer(self.ipr, steering, tun, table + 1, priority, interface)
+
+    async def _close_context(self, interface: str) -> None:
+        assert self.ipr is not None
+        await unsteer(self.ipr, self._contexts.pop(interface))
+        os.close(self._detach_local(interface))
+
+    async def stop(self) -> None:
+        async with self._lock:
+            for interface in list(self._contexts):
+                await self._close_context(interface)
+        await super().stop()

@@ -1,0 +1,52 @@
+"""Data-plane settings, as parsed from the ``[dataplane]`` table by ``pmip6.runtime.dataplane_config``.
+
+Every key is documented in docs/dataplane.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+
+from pmip6.wire.numbers import PMIP6_DATA_PORT
+
+DEFAULT_TENANT = "default"
+"""The tenant name that serves sessions whose policy names no tenant."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSettings:
+    """One tenant's routing context at the LMA.
+
+    Packets of the tenant's MNs leave through TUN device ``tun``. With an ``uplink`` interface, policy
+    rules send what arrives on ``tun`` to table ``table`` (default route toward the operator, through
+    ``gateways`` or on-link) and what arrives on ``uplink`` to table ``table + 1`` (default route into
+    ``tun``), so tenants may use the same addresses. Without one, the operator routes into ``tun`` itself.
+    """
+
+    name: str
+    tun: str
+    table: int
+    uplink: str | None = None
+    gateways: tuple[IPv4Address | IPv6Address, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LmaDataplaneSettings:
+    enabled: bool = True
+    tenants: tuple[TenantSettings, ...] = ()
+    rule_priority: int = 1000
+    udp_port: int = PMIP6_DATA_PORT
+
+
+@dataclass(frozen=True, slots=True)
+class MagDataplaneSettings:
+    """At the MAG each access interface with a session gets TUN ``<tun_prefix><ifindex>`` and the tables
+    ``table_base + 2 * ifindex`` (from the MN, default into the TUN) and the next one (from the TUN,
+    default onto the access link)."""
+
+    enabled: bool = True
+    tun_prefix: str = "pmip"
+    table_base: int = 20000
+    rule_priority: int = 1000
+    udp_port: int = PMIP6_DATA_PORT

@@ -1,0 +1,185 @@
+"""The draft's Figure 1 in network namespaces: two operators with the same private addresses behind one LMA.
+
+::
+
+    MN-1 (opA, 10.1.0.1) --acc1-+                    +- upa -- opA server 10.0.255.1 (10.0.0.0/16)
+    MN-2 (opA, 10.1.0.2) --acc2-+-- MAG ---- mag1 --+
+    MN-3 (opB, 10.1.0.1) --acc3-+   192.0.2.1       |  LMA
+    MN-4 (opB, 10.1.0.4) --acc4-+                    |  192.0.2.2 / 192.0.2.6
+    MN-2 (second link)   --acc2---- MAG-2 -- mag2 --+- upb -- opB server 10.0.255.1 (10.0.0.0/16)
+                                    192.0.2.5
+
+MN-1 and MN-3 share a home address and both operators use 10.0.0.0/16 with a server at 10.0.255.1.
+Transport links also carry IPv6 (2001:db8:1::/64 MAG-LMA, 2001:db8:2::/64 MAG-2-LMA). Every MAG access
+interface holds the MNs' default router 10.1.0.254/32. Only the links, addresses, routes and sysctls are
+built here: the data plane (``pmip6.dataplane.pump``) adds its TUN devices and policy rules itself.
+
+Everything is created through netlink (pyroute2) under a unique per-run prefix and always removed again
+(``with Figure1Lab() as lab:``), including on exceptions and KeyboardInterrupt. Build it outside a running
+asyncio loop (pyroute2's synchronous API runs its own), e.g. via ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from ipaddress import ip_interface
+from types import TracebackType
+
+from pyroute2 import NetNS, netns
+
+from pmip6.dataplane.netns import inside
+
+NODES = ("mn1", "mn2", "mn3", "mn4", "mag", "mag2", "lma", "opa", "opb")
+DEFAULT_ROUTER = "10.1.0.254"
+SERVER = "10.0.255.1"
+LMA_UPLINK_ADDRESS = "10.0.0.254"
+MN_HOME = {"mn1": "10.1.0.1", "mn2": "10.1.0.2", "mn3": "10.1.0.1", "mn4": "10.1.0.4"}
+MN_TENANT = {"mn1": "opA", "mn2": "opA", "mn3": "opB", "mn4": "opB"}
+MAG_ADDRESS = {"mag": ("192.0.2.1", "2001:db8:1::1"), "mag2": ("192.0.2.5", "2001:db8:2::1")}
+LMA_ADDRESS = {"mag": ("192.0.2.2", "2001:db8:1::2"), "mag2": ("192.0.2.6", "2001:db8:2::2")}
+"""The LMA's address on the link to each MAG: what that MAG uses as LMAA."""
+LMA_INTERFACE = {"mag": "mag1", "mag2": "mag2"}
+TENANT_UPLINK = {"opA": "upa", "opB": "upb"}
+TENANT_NODE = {"opA": "opa", "opB": "opb"}
+MN_INTERFACE = "eth0"
+"""Each MN's interface toward its MAG (MN-2's toward MAG-2 is ``eth1``); at a MAG it is ``acc<N>``."""
+
+_SYSCTLS = (
+    ("net/ipv4/ip_forward", "1"),
+    ("net/ipv6/conf/all/forwarding", "1"),
+    ("net/ipv4/conf/all/rp_filter", "0"),
+    ("net/ipv4/conf/default/rp_filter", "0"),
+    ("net/ipv6/conf/all/accept_dad", "0"),
+    ("net/ipv6/conf/default/accept_dad", "0"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A veth pair between two nodes, with the interface addresses (CIDR) on each side."""
+
+    a: str
+    a_interface: str
+    a_addresses: tuple[str, ...]
+    b: str
+    b_interface: str
+    b_addresses: tuple[str, ...]
+
+
+LINKS: tuple[Link, ...] = (
+    *(Link(mn, MN_INTERFACE, (f"{MN_HOME[mn]}/24",), "mag", f"acc{mn[-1]}", (f"{DEFAULT_ROUTER}/32",))
+      for mn in ("mn1", "mn2", "mn3", "mn4")),
+    Link("mn2", "eth1", (), "mag2", "acc2", (f"{DEFAULT_ROUTER}/32",)),
+    *(Link(mag, "core", (f"{MAG_ADDRESS[mag][0]}/30", f"{MAG_ADDRESS[mag][1]}/64"),
+           "lma", LMA_INTERFACE[mag], (f"{LMA_ADDRESS[mag][0]}/30", f"{LMA_ADDRESS[mag][1]}/64"))
+      for mag in ("mag", "mag2")),
+    *(Link("lma", TENANT_UPLINK[tenant], (f"{LMA_UPLINK_ADDRESS}/16",), TENANT_NODE[tenant], "eth0",
+           (f"{SERVER}/16",))
+      for tenant in ("opA", "opB")),
+)
+
+
+class Figure1Lab:
+    """Creates the namespaces of Figure 1 on ``build()`` and removes them on ``destroy()``."""
+
+    def __init__(self, prefix: str | None = None) -> None:
+        self.prefix = prefix or f"f1-{os.getpid()}"
+        self._created: list[str] = []
+
+    def ns(self, node: str) -> str:
+        """The network namespace name of ``node`` (one of NODES)."""
+        return f"{self.prefix}-{node}"
+
+    def __enter__(self) -> Figure1Lab:
+        self.build()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.destroy()
+
+    def build(self) -> None:
+        try:
+            for node in NODES:
+                netns.create(self.ns(node))
+                self._created.append(self.ns(node))
+                with inside(self.ns(node)):
+                    for key, value in _SYSCTLS:
+                        with open(f"/proc/sys/{key}", "w") as sysctl:
+                            sysctl.write(value)
+            for link in LINKS:
+                self._add_link(link)
+            for node in NODES:
+                with NetNS(self.ns(node)) as ipr:
+                    ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+            for mn in MN_HOME:
+                self.route(mn, "0.0.0.0/0", gateway=DEFAULT_ROUTER, interface=MN_INTERFACE)
+            for tenant, node in TENANT_NODE.items():
+                self.route(node, "10.1.0.0/16", gateway=LMA_UPLINK_ADDRESS, interface="eth0")
+        except BaseException:
+            self.destroy()
+            raise
+
+    def destroy(self) -> None:
+        """Remove every namespace this lab created (their interfaces go with them)."""
+        while self._created:
+            name = self._created.pop()
+            try:
+                netns.remove(name)
+            except OSError:
+                pass
+
+    def _add_link(self, link: Link) -> None:
+        with NetNS(self.ns(link.a)) as ipr:
+            ipr.link("add", ifname=link.a_interface, kind="veth",
+                     peer={"ifname": link.b_interface, "net_ns_fd": self.ns(link.b)})
+        for node, interface, addresses in ((link.a, link.a_interface, link.a_addresses),
+                                           (link.b, link.b_interface, link.b_addresses)):
+            with NetNS(self.ns(node)) as ipr:
+                index = ipr.link_lookup(ifname=interface)[0]
+                for address in addresses:
+                    parsed = ip_interface(address)
+                    ipr.addr("add", index=index, address=str(parsed.ip), prefixlen=parsed.network.prefixlen)
+                ipr.link("set", index=index, state="up")
+
+    def route(self, node: str, destination: str, *, gateway: str | None = None,
+              interface: str | None = None) -> None:
+        with NetNS(self.ns(node)) as ipr:
+            route: dict[str, object] = {"dst": destination}
+            if gateway is not None:
+                route["gateway"] = gateway
+            if interface is not None:
+                route["oif"] = ipr.link_lookup(ifname=interface)[0]
+            ipr.route("replace", **route)
+
+    def move_mn2_to_mag2(self) -> None:
+        """MN-2 leaves MAG (link down) and attaches to MAG-2 with the same home address (a handoff)."""
+        home = MN_HOME["mn2"]
+        with NetNS(self.ns("mn2")) as ipr:
+            old, new = ipr.link_lookup(ifname=MN_INTERFACE)[0], ipr.link_lookup(ifname="eth1")[0]
+            ipr.addr("del", index=old, address=home, prefixlen=24)
+            ipr.link("set", index=old, state="down")
+            ipr.addr("add", index=new, address=home, prefixlen=24)
+            ipr.route("replace", dst="0.0.0.0/0", gateway=DEFAULT_ROUTER, oif=new)
+
+
+def remove_stale_labs(prefix: str = "f1-") -> list[str]:
+    """Remove namespaces left by labs whose process is gone (e.g. killed with SIGKILL); returns their names."""
+    removed = []
+    for name in netns.listnetns():
+        parts = name.split("-")
+        if name.startswith(prefix) and len(parts) >= 3 and parts[1].isdigit() and not _alive(int(parts[1])):
+            netns.remove(name)
+            removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
