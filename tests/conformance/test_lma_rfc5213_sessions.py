@@ -1,0 +1,372 @@
+"""RFC 5213 5.3.2-5.3.5 and 5.4.1, RFC 5844 3.1.2 session life cycle at the LMA: registration, refresh,
+handoff, de-registration with MinDelayBeforeBCEDelete and revival, expiry, Handoff Indicator 4 waits,
+Binding Cache lookup by HNP / MN-LL-ID / MN-ID, per-tenant pools and restore from persisted records."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
+
+from lma_builders import (
+    ANY_IPV4,
+    LMAA,
+    MAG1,
+    MAG2,
+    MN1,
+    MN2,
+    MN3,
+    NOW,
+    OP_B,
+    hnp_of,
+    make_lma,
+    pbu,
+    rejected_status,
+    the_pba,
+)
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import (
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    MessageIgnored,
+)
+from pmip6.core.lma import LocalMobilityAnchor, Tenant
+from pmip6.wire.messages import ProxyBindingAcknowledgement
+from pmip6.wire.numbers import HandoffIndicator, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.options import GREKeyOption, HomeNetworkPrefixOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
+
+LL_A = b"\x02\x00\x00\x00\x00\x0a"
+LL_B = b"\x02\x00\x00\x00\x00\x0b"
+DELAY = 10.0
+
+
+def kinds(outcome) -> list[type]:  # type: ignore[no-untyped-def]
+    return [type(event) for event in outcome.events]
+
+
+def attach(lma: LocalMobilityAnchor, mn_id: bytes = MN1, source=MAG1, now: float = NOW, **kwargs) -> ProxyBindingAcknowledgement:  # type: ignore[no-untyped-def]
+    pba = the_pba(lma.receive(pbu(mn_id, **kwargs), source, LMAA, now))
+    assert pba.status < 128, pba
+    return pba
+
+
+def deregistration(first: ProxyBindingAcknowledgement, mn_id: bytes = MN1, sequence: int = 2):  # type: ignore[no-untyped-def]
+    return pbu(mn_id, sequence=sequence, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),))
+
+
+# ---- registration, refresh, handoff ---------------------------------------------------------------
+
+
+def test_initial_registration_assigns_prefix_and_emits_established() -> None:
+    lma = make_lma()
+    outcome = lma.receive(pbu(gre=GREKeyOption(5)), MAG1, LMAA, NOW)
+    assert kinds(outcome) == [BindingEstablished]
+    session = outcome.events[0].session  # type: ignore[union-attr]
+    assert hnp_of(the_pba(outcome)) == HomeNetworkPrefixOption(IPv6Address("2001:db8:a::"), 64)
+    assert [str(prefix) for prefix in session.home_network_prefixes] == ["2001:db8:a::/64"]
+    assert (session.peer, session.local, session.tenant) == (MAG1, LMAA, "opA")
+
+
+def test_reregistration_from_same_mag_updates_lifetime_and_emits_updated() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),))
+    outcome = lma.receive(refresh, MAG1, LMAA, NOW + 100)
+    assert kinds(outcome) == [BindingUpdated]
+    (bce,) = lma.bindings()
+    assert bce.expires_at == NOW + 100 + bce.lifetime
+    assert lma.next_deadline() == bce.expires_at
+
+
+def test_handoff_between_mags_moves_proxy_coa() -> None:
+    lma = make_lma()
+    first = attach(lma, ipv4=ANY_IPV4)
+    handoff = pbu(sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp_of(first),), ipv4=ANY_IPV4)
+    outcome = lma.receive(handoff, MAG2, LMAA, NOW + 1)
+    assert kinds(outcome) == [BindingUpdated]
+    updated = outcome.events[0]
+    assert updated.previous.peer == MAG1 and updated.session.peer == MAG2  # type: ignore[union-attr]
+    assert updated.session.ipv4_home_address == updated.previous.ipv4_home_address  # type: ignore[union-attr]
+    assert outcome.sends[0].destination == MAG2
+
+
+def test_handoff_with_all_zero_hnp_found_by_mn_id_keeps_prefix() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    pba = attach(lma, source=MAG2, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+    assert hnp_of(pba) == hnp_of(first)
+    assert len(list(lma.bindings())) == 1
+
+
+# ---- de-registration (5.3.5) ------------------------------------------------------------------------
+
+
+def test_deregistration_drains_then_removes_and_frees_addresses() -> None:
+    lma = make_lma()
+    first = attach(lma, ipv4=ANY_IPV4)
+    outcome = lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
+    pba = the_pba(outcome)
+    assert (pba.status, pba.lifetime) == (Status.ACCEPTED, 0)
+    assert kinds(outcome) == [BindingDeregistered]
+    (bce,) = lma.bindings()
+    assert bce.state is BceState.DEREGISTERING and bce.delete_at == NOW + 1 + DELAY
+    assert lma.next_deadline() == NOW + 1 + DELAY
+    assert lma.handle_timer(NOW + DELAY).events == [], "not before MinDelayBeforeBCEDelete"
+    removed = lma.handle_timer(NOW + 1 + DELAY)
+    assert kinds(removed) == [BindingRemoved] and removed.events[0].reason == "deregistered"  # type: ignore[union-attr]
+    assert list(lma.bindings()) == [] and lma.next_deadline() is None
+    freed_ipv4 = first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    again = attach(lma, MN2, prefixes=(hnp_of(first),), ipv4=IPv4HomeAddressRequestOption(freed_ipv4), now=NOW + 20)
+    assert hnp_of(again) == hnp_of(first), "the prefix and the address are free again"
+
+
+def test_addresses_stay_reserved_while_draining() -> None:
+    lma = make_lma()
+    first = attach(lma, ipv4=ANY_IPV4)
+    lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
+    wanted = IPv4HomeAddressRequestOption(IPv4Address("10.0.0.2"))
+    outcome = lma.receive(pbu(MN2, ipv4=wanted), MAG1, LMAA, NOW + 2)
+    assert rejected_status(outcome) == Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS
+
+
+def test_deregistration_from_another_mag_is_ignored() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    outcome = lma.receive(deregistration(first), MAG2, LMAA, NOW + 1)
+    assert outcome.sends == [] and kinds(outcome) == [MessageIgnored]
+    assert next(lma.bindings()).state is BceState.ACTIVE
+
+
+def test_deregistration_for_unknown_binding_is_silently_ignored() -> None:
+    outcome = make_lma().receive(pbu(lifetime=0, hi=HandoffIndicator.UNKNOWN), MAG1, LMAA, NOW)
+    assert outcome.sends == [] and kinds(outcome) == [MessageIgnored]
+
+
+def test_pbu_during_drain_revives_binding() -> None:
+    lma = make_lma()
+    first = attach(lma, gre=GREKeyOption(5))
+    lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
+    revive = pbu(sequence=3, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), gre=GREKeyOption(5))
+    outcome = lma.receive(revive, MAG1, LMAA, NOW + 2)
+    assert the_pba(outcome).option(GREKeyOption) == first.option(GREKeyOption)
+    assert kinds(outcome) == [BindingEstablished]
+    (bce,) = lma.bindings()
+    assert bce.state is BceState.ACTIVE and bce.delete_at is None
+    assert lma.handle_timer(NOW + 1 + DELAY).events == []
+    assert len(list(lma.bindings())) == 1
+
+
+def test_retransmitted_deregistration_acknowledged_without_new_events() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
+    outcome = lma.receive(deregistration(first, sequence=3), MAG1, LMAA, NOW + 2)
+    assert the_pba(outcome).status == Status.ACCEPTED and outcome.events == []
+    assert next(lma.bindings()).delete_at == NOW + 1 + DELAY
+
+
+# ---- expiry -----------------------------------------------------------------------------------------
+
+
+def test_binding_expires_at_end_of_granted_lifetime() -> None:
+    lma = make_lma()
+    pba = attach(lma, lifetime=25)
+    expiry = NOW + pba.lifetime_seconds
+    assert lma.next_deadline() == expiry
+    assert lma.handle_timer(expiry - 0.001).events == []
+    outcome = lma.handle_timer(expiry)
+    assert kinds(outcome) == [BindingRemoved] and outcome.events[0].reason == "expired"  # type: ignore[union-attr]
+    assert list(lma.bindings()) == []
+
+
+# ---- Handoff Indicator 4: MaxDelayBeforeNewBCEAssign (5.4.1.2/5.4.1.3) -------------------------------
+
+
+def test_hi4_waits_for_old_mag_deregistration_then_updates() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    waiting = lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 1)
+    assert waiting.sends == [] and waiting.events == []
+    assert lma.next_deadline() == NOW + 1 + 1.5
+    outcome = lma.receive(deregistration(first), MAG1, LMAA, NOW + 1.2)
+    assert [send.destination for send in outcome.sends] == [MAG1, MAG2]
+    assert kinds(outcome) == [BindingDeregistered, BindingEstablished]
+    new_pba = outcome.sends[1].message
+    assert new_pba.status == Status.ACCEPTED and hnp_of(new_pba) == hnp_of(first)  # type: ignore[union-attr, arg-type]
+    (bce,) = lma.bindings()
+    assert bce.proxy_coa == MAG2 and bce.state is BceState.ACTIVE
+
+
+def test_hi4_without_deregistration_creates_new_session_after_delay() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 1)
+    assert lma.handle_timer(NOW + 2.4).sends == []
+    outcome = lma.handle_timer(NOW + 2.5)
+    assert kinds(outcome) == [BindingEstablished] and outcome.sends[0].destination == MAG2
+    assert hnp_of(outcome.sends[0].message) != hnp_of(first)  # type: ignore[arg-type]
+    assert len(list(lma.bindings())) == 2
+
+
+def test_hi4_retransmission_replaces_waiting_pbu_but_keeps_deadline() -> None:
+    lma = make_lma()
+    attach(lma)
+    lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 1)
+    lma.receive(pbu(sequence=2, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 2)
+    outcome = lma.handle_timer(NOW + 2.5)
+    assert [send.message.sequence for send in outcome.sends] == [2]  # type: ignore[union-attr]
+
+
+def test_hi4_with_zero_delay_creates_new_session_at_once() -> None:
+    lma = make_lma(max_delay_before_new_bce_assign=0)
+    attach(lma)
+    outcome = lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 1)
+    assert kinds(outcome) == [BindingEstablished] and len(list(lma.bindings())) == 2
+
+
+def test_hi4_after_old_mag_already_deregistered_updates_at_once() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
+    outcome = lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 2)
+    assert kinds(outcome) == [BindingEstablished] and hnp_of(the_pba(outcome)) == hnp_of(first)
+    assert len(list(lma.bindings())) == 1
+
+
+# ---- Binding Cache lookup (5.4.1) ---------------------------------------------------------------------
+
+
+def test_lookup_by_hnp_of_another_mn_rejects_155() -> None:
+    lma = make_lma()
+    first = attach(lma, MN1)
+    outcome = lma.receive(pbu(MN2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),)), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+
+
+def test_lookup_by_hnp_with_different_prefix_set_rejects_159() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    extra = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:ff::"), 64)
+    outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first), extra)), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.BCE_PBU_PREFIX_SET_DO_NOT_MATCH
+
+
+def test_lookup_by_link_layer_identifier_picks_the_right_interface() -> None:
+    lma = make_lma()
+    on_a = attach(lma, ll_id=LL_A)
+    on_b = attach(lma, ll_id=LL_B, sequence=2)
+    assert hnp_of(on_a) != hnp_of(on_b), "each attached interface is its own mobility session"
+    refresh_b = pbu(sequence=3, hi=HandoffIndicator.NOT_CHANGED, ll_id=LL_B)
+    outcome = lma.receive(refresh_b, MAG1, LMAA, NOW + 5)
+    assert kinds(outcome) == [BindingUpdated] and hnp_of(the_pba(outcome)) == hnp_of(on_b)
+
+
+def test_lookup_by_mn_id_with_hi2_updates_single_session() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, att=3), MAG1, LMAA, NOW + 1)
+    assert kinds(outcome) == [BindingUpdated] and hnp_of(the_pba(outcome)) == hnp_of(first)
+
+
+def test_new_interface_creates_second_session() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    second = attach(lma, sequence=2, att=3)
+    assert hnp_of(first) != hnp_of(second) and len(list(lma.bindings())) == 2
+
+
+# ---- addresses and tenants (RFC 5844 3.1.2.2; the draft's Figure 1) --------------------------------------
+
+
+def test_two_tenants_hand_out_the_same_ipv4_address() -> None:
+    lma = make_lma()
+    a = attach(lma, MN1, ipv4=ANY_IPV4, gre=GREKeyOption(1))
+    b = attach(lma, MN3, ipv4=ANY_IPV4, gre=GREKeyOption(2))
+    assert a.option(IPv4HomeAddressReplyOption).address == b.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    assert a.option(GREKeyOption) != b.option(GREKeyOption)
+    assert {bce.tenant for bce in lma.bindings()} == {"opA", "opB"}
+
+
+def test_specific_free_ipv4_address_is_honoured() -> None:
+    wanted = IPv4HomeAddressRequestOption(IPv4Address("10.0.0.77"), 24)
+    pba = attach(make_lma(), ipv4=wanted)
+    assert pba.option(IPv4HomeAddressReplyOption).address == wanted.address  # type: ignore[union-attr]
+
+
+def test_ipv4_address_in_use_or_outside_pool_171_with_reply_129() -> None:
+    lma = make_lma()
+    attach(lma, MN1, ipv4=IPv4HomeAddressRequestOption(IPv4Address("10.0.0.77")))
+    for address in ("10.0.0.77", "10.9.9.9", "10.0.0.1"):
+        outcome = lma.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(IPv4Address(address))), MAG1, LMAA, NOW)
+        assert rejected_status(outcome) == Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS
+        reply = the_pba(outcome).option(IPv4HomeAddressReplyOption)
+        assert reply is not None and reply.status == IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED
+
+
+def test_exhausted_ipv4_pool_130_with_reply_128() -> None:
+    small = Tenant("opA", IPv4Network("10.1.0.0/29"))  # 8 addresses: network, router, broadcast + 5 hosts
+    lma = make_lma(tenants=(small, OP_B), default_tenant="opA")
+    for index in range(5):
+        attach(lma, b"x%d" % index, prefixes=(), ipv4=ANY_IPV4)
+    outcome = lma.receive(pbu(b"x5", prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.INSUFFICIENT_RESOURCES
+    assert the_pba(outcome).option(IPv4HomeAddressReplyOption).status == IPv4HomeAddressReplyStatus.FAILURE  # type: ignore[union-attr]
+
+
+def test_specific_hnp_from_pool_honoured_and_foreign_one_rejected_155() -> None:
+    lma = make_lma()
+    inside = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:42::"), 64)
+    assert hnp_of(attach(lma, prefixes=(inside,))) == inside
+    outside = HomeNetworkPrefixOption(IPv6Address("2001:db8:b:42::"), 64)
+    assert rejected_status(lma.receive(pbu(MN2, prefixes=(outside,)), MAG1, LMAA, NOW)) == Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+
+
+def test_refresh_without_ipv4_request_releases_ipv4_home_address() -> None:
+    lma = make_lma()
+    first = attach(lma, ipv4=ANY_IPV4)
+    outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),)), MAG1, LMAA, NOW + 1)
+    assert outcome.events[0].session.ipv4_home_address is None  # type: ignore[union-attr]
+    assert attach(lma, MN2, ipv4=IPv4HomeAddressRequestOption(IPv4Address("10.0.0.2"))).status == Status.ACCEPTED
+
+
+# ---- restore after restart ---------------------------------------------------------------------------
+
+
+def test_restore_readopts_live_bindings_with_keys_and_timers() -> None:
+    lma = make_lma()
+    first = attach(lma, MN1, gre=GREKeyOption(11), ipv4=ANY_IPV4)
+    attach(lma, MN2, lifetime=2)
+    records = [bce.to_record() for bce in lma.bindings()]
+    restarted = make_lma()
+    outcome = restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 30)
+    assert kinds(outcome) == [BindingEstablished], "the expired MN2 binding is dropped"
+    (bce,) = restarted.bindings()
+    assert bce.uplink_key == first.option(GREKeyOption).key  # type: ignore[union-attr]
+    assert restarted.next_deadline() == bce.expires_at
+    other = attach(restarted, MN3, gre=GREKeyOption(12))
+    assert other.option(GREKeyOption).key != bce.uplink_key  # type: ignore[union-attr]
+    clash = restarted.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(bce.ipv4_home_address.ip)), MAG1, LMAA, NOW + 31)  # type: ignore[union-attr]
+    assert rejected_status(clash) == Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS
+
+
+def test_restore_rejects_conflicting_records_with_alarm() -> None:
+    lma = make_lma()
+    attach(lma, MN1, gre=GREKeyOption(11))
+    record = next(lma.bindings()).to_record()
+    restarted = make_lma()
+    outcome = restarted.restore([BindingCacheEntry.from_record(record), BindingCacheEntry.from_record(record)], NOW + 1)
+    assert kinds(outcome) == [BindingEstablished, Alarm]
+    assert len(list(restarted.bindings())) == 1
+
+
+def test_restore_keeps_draining_binding_until_its_delete_time() -> None:
+    lma = make_lma()
+    first = attach(lma)
+    lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
+    records = [bce.to_record() for bce in lma.bindings()]
+    restarted = make_lma()
+    assert restarted.restore([BindingCacheEntry.from_record(r) for r in records], NOW + 2).events == []
+    assert restarted.next_deadline() == NOW + 1 + DELAY
+    assert kinds(restarted.handle_timer(NOW + 1 + DELAY)) == [BindingRemoved]
