@@ -224,6 +224,15 @@ def test_status_135_is_matched_by_mn_id_and_resent_with_larger_sequence() -> Non
     assert isinstance(mag.receive(pba_for(resend), LMA_UDP, T0).events[0], BindingEstablished)
 
 
+def test_status_135_never_moves_the_sequence_counter_back() -> None:
+    mag = make_mag(use_timestamps=False)
+    mag._sequence = 40_000
+    pbu = only_pbu(mag.attach(request(), T0))
+    answer = pba_for(pbu, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, gre=None)
+    stale = type(answer)(status=answer.status, sequence=30_000, flags=answer.flags, options=answer.options)
+    assert only_pbu(mag.receive(stale, LMA_UDP, T0)).sequence == pbu.sequence + 1
+
+
 def test_status_157_registers_again_with_a_fresh_timestamp() -> None:
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(), T0))
@@ -345,6 +354,19 @@ def test_unanswered_deregistration_removes_entry_after_initial_bindack_timeout()
     assert outcome.sends == []  # no retransmission of a de-registration
     assert [type(event) for event in outcome.events] == [BindingRemoved]
     assert list(mag.entries()) == []
+
+
+def test_attach_again_while_deregistration_awaits_its_pba() -> None:
+    mag = make_mag()
+    registered(mag)
+    dereg = only_pbu(mag.detach(MN, T0 + 10))
+    outcome = mag.attach(request(), T0 + 10.2)
+    assert [type(event) for event in outcome.events] == [BindingRemoved]
+    pbu = only_pbu(outcome)
+    assert pbu.lifetime > 0 and pbu.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE)
+    assert isinstance(mag.receive(pba_for(dereg, gre=None), LMA_UDP, T0 + 10.3).events[0], MessageIgnored)
+    assert isinstance(mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.3).events[0], BindingEstablished)
+    assert len(mag._keys) == 1
 
 
 def test_detach_of_unknown_or_failed_mn() -> None:

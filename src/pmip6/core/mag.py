@@ -11,6 +11,7 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   life (GK-3.3.1-1/2, GK-4.2-2); ``gre-only`` -> the option without key (GK-3.2-1, GK-4.2-1); ``off`` ->
   none. T is set when ``tlv`` is configured, the option is sent and the transport is IPv4/UDP (GK-7.2-1,
   GK-7.3-1). A handoff is an attach with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
+  An MN attaching again while its de-registration awaits the PBA, or after a failure, gets a fresh entry.
 - **Sequence numbers** come from one per-MAG counter modulo 2**16 (RFC 5213 6.9.1.1 item 6); every
   (re)transmission takes the next one and a fresh, strictly increasing timestamp (6.9.4 item 4). A PBA is
   matched to its PBU by sequence (any transmission of the exchange in flight); a status-135 PBA carries the
@@ -155,10 +156,11 @@ class MobileAccessGateway:
         if not (request.ipv4 or request.ipv6):
             raise ValueError("an attachment needs IPv4 or IPv6 home address service")
         existing = self._entries.get(request.mn_id)
+        outcome = Outcome()
         if existing is not None:
-            if existing.state is not BulState.FAILED:
+            if existing.state in (BulState.REGISTERING, BulState.REGISTERED):
                 return _ignored(f"mobile node {request.mn_id!r} is already attached ({existing.state})")
-            self._remove(existing, "replaced")
+            outcome.events += self._remove(existing, "deregistered")  # failed, or back before its PBA
         entry = BindingUpdateListEntry(
             mn_id=request.mn_id,
             lma=self.settings.lma,
@@ -171,7 +173,8 @@ class MobileAccessGateway:
             ipv6_requested=request.ipv6,
         )
         self._entries[request.mn_id] = entry
-        return self._start_update(entry, now)
+        outcome.extend(self._start_update(entry, now))
+        return outcome
 
     def detach(self, mn_id: bytes, now: float) -> Outcome:
         """The mobile node left: de-register it (RFC 5213 6.9.1.4)."""
@@ -210,7 +213,7 @@ class MobileAccessGateway:
         if status == Status.GRE_KEY_OPTION_REQUIRED:
             return self._gre_key_option_required(entry, message, source, now)
         if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
-            self._sequence = message.sequence
+            self._skip_sequences_to(message.sequence)
             return self._retry(entry, now)
         if status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
             return self._retry(entry, now)
@@ -334,6 +337,11 @@ class MobileAccessGateway:
     def _next_sequence(self) -> int:
         self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
         return self._sequence
+
+    def _skip_sequences_to(self, last_accepted: int) -> None:
+        """Move the counter forward (never back, RFC 6275 9.5.1 modular order) to the LMA's last accepted."""
+        if 0 < (last_accepted - self._sequence) % SEQUENCE_MODULUS < SEQUENCE_MODULUS // 2:
+            self._sequence = last_accepted
 
     def _fresh_timestamp(self, now: float) -> TimestampOption:
         """The current time, but strictly later than any timestamp this MAG sent before (RFC 5213 5.5)."""
