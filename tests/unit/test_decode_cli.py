@@ -39,8 +39,8 @@ def _frames() -> list[bytes]:
         encode_ipv4(LMA4, MAG4, IPProto.UDP, udp),
         encode_ipv6(LMA6, MAG6, IPProto.GRE, gre_prefix(None, EtherType.IPV6)),
         encode_ipv4(MAG4, LMA4, IPProto.UDP, encode_udp(40000, PMIP6_DATA_PORT, tlv, source=MAG4, destination=LMA4)),
-        encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(BindingError(2, MAG6), source=LMA6, destination=MAG6)),
-        encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(UnknownMessage(16, bytes(10)), source=LMA6, destination=MAG6)),
+        *(encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(message, source=LMA6, destination=MAG6))
+          for message in (BindingError(2, MAG6), UnknownMessage(16, bytes(10)))),
         b"\x45\x00",
     ]
 
@@ -96,7 +96,8 @@ def test_readable_lines(capture: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "error:" in lines[6] and len(lines) == 7
 
 
-def test_truncated_capture_prints_the_good_frames_and_exits_0(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_capture_prints_the_good_frames_and_exits_0(capture: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     capture.write_bytes(capture.read_bytes()[:-1])
     assert main(["decode", "--json", str(capture)]) == 0
     out, err = capsys.readouterr()

@@ -63,7 +63,7 @@ def test_pcapng_interfaces_resolutions_and_block_types(order: str) -> None:
             + _block(order, 5, b"statistics are skipped")
             + _epb(order, 1, 3_500_000_000, FRAMES[0]) + _epb(order, 0, 2_000_000, FRAMES[1])
             + _block(order, 3, struct.pack(f"{order}I", len(FRAMES[1])) + FRAMES[1])
-            + _block(order, 2, struct.pack(f"{order}HHIII", 0, 0, 0, 1_000_000, 3) + struct.pack(f"{order}I", 3) + b"abc")
+            + _block(order, 2, struct.pack(f"{order}HHIIII", 0, 0, 0, 1_000_000, 3, 3) + b"abc")
             + _shb(order) + _idb(order, LINKTYPE_IPV6, binary_with_offset) + _epb(order, 0, 8, FRAMES[2]))
     assert list(read_capture(data)) == [
         CaptureRecord(LINKTYPE_RAW, 3.5, FRAMES[0]),

@@ -144,7 +144,7 @@ def frame_text(number: int, report: FrameReport) -> str:
     """A readable line, e.g. ``3  PBU seq=7 flags=APT lifetime=900 MN-ID=mn1@example.com GRE-Key=0x00001234 (4660)``."""
     parts = [f"{number:<3}"]
     if report.mh is not None:
-        parts.append(_message_text(frame_json(number, report)["mh"], report.mh))
+        parts.append(_message_text(message_json(report.mh), report.mh))
     if report.tlv is not None:
         parts.append(f"TLV next-header={report.tlv.next_header} length={report.tlv.length}")
     if report.gre is not None:
@@ -159,7 +159,7 @@ def frame_text(number: int, report: FrameReport) -> str:
 
 def _message_text(mh: dict[str, Any], message: MobilityMessage) -> str:
     if isinstance(message, (ProxyBindingUpdate, ProxyBindingAcknowledgement)):
-        kind = ("BU" if isinstance(message, ProxyBindingUpdate) else "BA")
+        kind = "BU" if isinstance(message, ProxyBindingUpdate) else "BA"
         words = [("P" if "P" in mh["flags"] else "") + kind, f"seq={mh['seq']}", f"flags={mh['flags'] or '-'}",
                  f"lifetime={mh['lifetime']}"]
     elif isinstance(message, BindingError):
@@ -168,7 +168,7 @@ def _message_text(mh: dict[str, Any], message: MobilityMessage) -> str:
         return f"MH type {mh['type']}"
     if mh["status"] is not None:
         names = BindingErrorStatus if isinstance(message, BindingError) else Status
-        name = names(mh["status"]).name if mh["status"] in names._value2member_map_ else "?"
+        name = next((status.name for status in names if status == mh["status"]), "?")
         words.append(f"status={mh['status']} ({name})")
     words.extend(_option_text(option) for option in mh["options"])
     return " ".join(words)
@@ -178,7 +178,8 @@ def _option_text(option: dict[str, Any]) -> str:
     label = option["name"].replace(" ", "-")
     if option["type"] == OptionType.GRE_KEY:
         return f"{label}=" + ("none (GRE mode only)" if option["key"] is None else _key_text(option["key"]))
-    return f"{label}=" + ",".join(str(value) for name, value in option.items() if name not in ("type", "name", "subtype"))
+    values = (str(value) for name, value in option.items() if name not in ("type", "name", "subtype"))
+    return f"{label}=" + ",".join(values)
 
 
 def _key_text(key: int) -> str:

@@ -75,7 +75,8 @@ def decode_gre(data: bytes | bytearray | memoryview) -> tuple[GREHeader, int]:
     if flags & _VERSION:
         raise DecodeError("GRE version", 0, f"version {flags & _VERSION}, only 0 is defined (RFC 2784)")
     if flags & _RFC1701_ONLY_BITS:
-        raise DecodeError("GRE flags", 0, f"RFC 1701 bits set (0x{flags & _RFC1701_ONLY_BITS:04x}), discarded (RFC 2784 2.5)")
+        raise DecodeError("GRE flags", 0,
+                          f"RFC 1701 bits set (0x{flags & _RFC1701_ONLY_BITS:04x}), discarded (RFC 2784 2.5)")
     checksum_present = bool(flags & _CHECKSUM_PRESENT)
     length = 4 + 4 * (checksum_present + bool(flags & _KEY_PRESENT) + bool(flags & _SEQUENCE_PRESENT))
     if len(data) < length:
