@@ -1,0 +1,145 @@
+"""Unit tests of the LMA's small pieces: freshness, deadlines, policy precedence, GRE decision table,
+Binding Cache records and settings validation."""
+
+from __future__ import annotations
+
+import json
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
+
+import pytest
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.deadlines import DeadlineQueue
+from pmip6.core.events import Peer
+from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
+from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
+from pmip6.core.lma import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.wire.numbers import Status
+from pmip6.wire.options import GREKeyOption, TimestampOption
+
+MAG = IPv4Address("192.0.2.1")
+
+
+def test_sequence_is_newer_modulo_2_16() -> None:
+    assert sequence_is_newer(1, 0) and sequence_is_newer(0, 65535) and sequence_is_newer(32768, 0)
+    assert not sequence_is_newer(0, 0) and not sequence_is_newer(32769, 0) and not sequence_is_newer(65535, 0)
+
+
+def test_timestamp_rules() -> None:
+    now = 1000.0
+    ts = TimestampOption.from_time(now)
+    assert timestamp_rejection(ts, None, now, 0.3) is None
+    assert timestamp_rejection(ts, None, now + 0.5, 0.3) is Status.TIMESTAMP_MISMATCH
+    assert timestamp_rejection(ts, None, now + 99, None) is None
+    assert timestamp_rejection(ts, ts.ticks + 1, now, 0.3) is Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+    assert timestamp_rejection(ts, ts.ticks, now, 0.3) is Status.TIMESTAMP_MISMATCH
+    assert timestamp_rejection(ts, ts.ticks - 1, now, 0.3) is None
+
+
+def test_deadline_queue_orders_replaces_and_cancels() -> None:
+    queue = DeadlineQueue()
+    queue.schedule("a", 5.0)
+    queue.schedule("b", 3.0)
+    queue.schedule("a", 1.0)
+    queue.schedule("c", 4.0)
+    queue.cancel("c")
+    assert queue.next_deadline() == 1.0 and queue.deadline_of("b") == 3.0 and len(queue) == 2
+    assert queue.pop_due(3.0) == ["a", "b"]
+    assert queue.next_deadline() is None and queue.pop_due(10.0) == []
+
+
+def test_policy_precedence_mn_then_mag_then_default() -> None:
+    policy = LmaGrePolicy(
+        default=GrePolicy.NOT_REQUIRED, per_mag={MAG: GrePolicy.OPTIONAL}, per_mn={b"mn": GrePolicy.REQUIRED}
+    )
+    assert policy.resolve(b"mn", MAG) is GrePolicy.REQUIRED
+    assert policy.resolve(b"other", MAG) is GrePolicy.OPTIONAL
+    assert policy.resolve(b"other", IPv4Address("192.0.2.9")) is GrePolicy.NOT_REQUIRED
+    assert LmaGrePolicy().resolve(b"x", MAG) is GrePolicy.OPTIONAL
+
+
+KEYED, GRE_ONLY = GREKeyOption(5), GREKeyOption()
+
+
+@pytest.mark.parametrize(
+    ("option", "t_flag", "policy", "tlv", "current", "expected"),
+    [
+        (KEYED, False, GrePolicy.REQUIRED, True, None, GreDecision(Status.ACCEPTED, gre=True, keyed=True)),
+        (KEYED, False, GrePolicy.OPTIONAL, True, None, GreDecision(Status.ACCEPTED, gre=True, keyed=True)),
+        (GRE_ONLY, False, GrePolicy.OPTIONAL, True, None, GreDecision(Status.ACCEPTED, gre=True)),
+        (KEYED, True, GrePolicy.NOT_REQUIRED, True, None, GreDecision(Status.GRE_KEY_OPTION_NOT_REQUIRED)),
+        (None, False, GrePolicy.REQUIRED, True, None, GreDecision(Status.GRE_KEY_OPTION_REQUIRED)),
+        (None, True, GrePolicy.OPTIONAL, True, None, GreDecision(Status.ACCEPTED)),
+        (None, False, GrePolicy.NOT_REQUIRED, True, None, GreDecision(Status.ACCEPTED)),
+        (KEYED, True, GrePolicy.OPTIONAL, True, None, GreDecision(Status.ACCEPTED, gre=True, keyed=True, tlv=True)),
+        (KEYED, True, GrePolicy.OPTIONAL, False, None, GreDecision(Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, gre=True, keyed=True)),
+        (KEYED, True, GrePolicy.OPTIONAL, True, False, GreDecision(Status.ACCEPTED, gre=True, keyed=True, tlv=False)),
+        (KEYED, False, GrePolicy.OPTIONAL, True, True, GreDecision(Status.ACCEPTED, gre=True, keyed=True, tlv=False)),
+    ],
+)
+def test_gre_decision_table(option, t_flag, policy, tlv, current, expected) -> None:  # type: ignore[no-untyped-def]
+    assert negotiate_gre(option, t_flag, policy, tlv, current) == expected
+
+
+def _entry() -> BindingCacheEntry:
+    return BindingCacheEntry(
+        mn_id=b"\xffbinary-id",
+        tenant="opA",
+        proxy_coa=Peer(IPv4Address("192.0.2.1"), 5436),
+        lmaa=IPv6Address("2001:db8::1"),
+        att=4,
+        hi=1,
+        lifetime=400,
+        expires_at=1400.5,
+        last_sequence=7,
+        last_timestamp=123456,
+        home_network_prefixes=(IPv6Network("2001:db8:a::/64"),),
+        ipv4_home_address=IPv4Interface("10.0.0.2/24"),
+        ipv4_default_router=IPv4Address("10.0.0.1"),
+        mn_ll_id=b"\x02\x00\x00\x00\x00\x01",
+        link_local_address=IPv6Address("fe80::1"),
+        gre_enabled=True,
+        downlink_key=1,
+        uplink_key=2,
+        tlv_header=True,
+        state=BceState.DEREGISTERING,
+        delete_at=1010.0,
+    )
+
+
+def test_record_round_trip_through_json() -> None:
+    entry = _entry()
+    record = json.loads(json.dumps(entry.to_record()))
+    assert record["mn_id"] is None and record["mn_id_hex"] == entry.mn_id.hex()
+    assert BindingCacheEntry.from_record(record).to_record() == entry.to_record()
+
+
+def test_record_of_text_mn_id_is_readable() -> None:
+    entry = _entry()
+    entry.mn_id = b"mn1@opA.example"
+    assert entry.to_record()["mn_id"] == "mn1@opA.example"
+
+
+@pytest.mark.parametrize("broken", [{"record_version": 99}, {"record_version": 1}])
+def test_bad_records_raise_value_error(broken: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        BindingCacheEntry.from_record(broken)
+
+
+def test_session_hides_reserved_uplink_key_when_keys_are_not_in_use() -> None:
+    entry = _entry()
+    entry.downlink_key = None
+    session = entry.session()
+    assert session.gre and session.uplink_key is None and session.downlink_key is None
+    assert session.ipv4_home_address == IPv4Address("10.0.0.2") and session.tlv
+
+
+def test_settings_validation() -> None:
+    tenants = (Tenant("opA"),)
+    with pytest.raises(ValueError):
+        LmaSettings(frozenset(), (Tenant("x"), Tenant("x")))
+    with pytest.raises(ValueError):
+        LmaSettings(frozenset(), tenants, default_tenant="nope")
+    with pytest.raises(ValueError):
+        LmaSettings(frozenset(), tenants, mobile_nodes=(MobileNodeProfile(b"m", "nope"),))
