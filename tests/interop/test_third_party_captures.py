@@ -79,3 +79,22 @@ def test_the_same_frames_as_tshark_carry_mh_or_keyed_gre(name: str, display_filt
     ours = [number for number, report in enumerate(_reports(name), 1)
             if report.mh is not None or (report.gre is not None and report.gre.key is not None)]
     assert ours == _tshark_frames(name, display_filter)
+
+
+EDITCAP, MERGECAP = shutil.which("editcap"), shutil.which("mergecap")
+
+
+@pytest.mark.skipif(EDITCAP is None or MERGECAP is None, reason="editcap/mergecap (Wireshark) are not installed")
+def test_pcapng_and_nanosecond_pcap_written_by_wireshark_read_the_same(tmp_path: Path) -> None:
+    """Wireshark's own writers as the oracle of the pcapng and nanosecond readers; mergecap of an Ethernet and a
+    raw-IPv6 capture gives a pcapng with two interfaces of different link types."""
+    ethernet, raw = CAPTURES / "tcpdump_various_gre.pcap", CAPTURES / "tcpdump_ipv6_mobility_1.pcap"
+    for file_type in ("pcapng", "nsecpcap"):
+        converted = tmp_path / f"various_gre.{file_type}"
+        subprocess.run([EDITCAP, "-F", file_type, str(ethernet), str(converted)], check=True, timeout=60)
+        assert list(read_capture(converted.read_bytes())) == list(read_capture(ethernet.read_bytes()))
+    merged = tmp_path / "merged.pcapng"
+    subprocess.run([MERGECAP, "-a", "-F", "pcapng", "-w", str(merged), str(ethernet), str(raw)], check=True, timeout=60)
+    expected = list(read_capture(ethernet.read_bytes())) + list(read_capture(raw.read_bytes()))
+    assert list(read_capture(merged.read_bytes())) == expected
+    assert {record.linktype for record in expected} == {1, 229}
