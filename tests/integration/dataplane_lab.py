@@ -7,17 +7,26 @@ data plane is tested on its own; the daemons' end-to-end run is tested with the 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import itertools
 import os
+import select
 import shutil
+import signal
 import socket
+import subprocess
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from ipaddress import IPv4Address, ip_address
+from pathlib import Path
 
 import pytest
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
-from pmip6.dataplane.netns import inside
+from pmip6.dataplane.netns import NETNS_RUN_DIR, inside
 from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.lab.figure1 import (
@@ -50,7 +59,9 @@ def namespaces_available() -> str | None:
 
 requires_netns = pytest.mark.skipif(namespaces_available() is not None,
                                     reason=namespaces_available() or "")
-requires_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="needs the tshark binary")
+TSHARK = shutil.which("tshark")
+LUA_TLV = resources.files("pmip6") / "data" / "pmip6_tlv.lua"
+requires_tshark = pytest.mark.skipif(TSHARK is None, reason="needs the tshark binary (make tshark installs it)")
 
 
 def uplink_key(mn: str) -> int:
@@ -161,3 +172,126 @@ async def echo(lab: Figure1Lab, mn: str, count: int = 5, timeout: float = 2.0) -
 
 def requests_of(mn: str, count: int = 5) -> list[bytes]:
     return [f"{mn}#{i}".encode() for i in range(count)]
+
+
+def _enter_netns(name: str) -> Callable[[], None]:
+    def enter() -> None:
+        fd = os.open(os.path.join(NETNS_RUN_DIR, name), os.O_RDONLY)
+        if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+    return enter
+
+
+TUNNEL_FILTER = ("ip proto 47 or ip6 proto 47 or udp port 5437 or ip proto 4 or ip proto 41 or ip6 proto 4 "
+                 "or ip6 proto 41 or icmp or (icmp6 and (ip6[40] == 1 or ip6[40] == 4))")
+"""Tunneled data in every format, plus the ICMP errors a kernel would send for an unhandled protocol."""
+
+
+class Capture:
+    """tshark on one interface inside a lab namespace; read back with the RFC 5845 TLV Lua dissector."""
+
+    def __init__(self, lab: Figure1Lab, node: str, interface: str, directory: Path) -> None:
+        self.path = directory / f"{node}-{interface}.pcapng"
+        self._command = [TSHARK or "tshark", "-q", "-i", interface, "-f", TUNNEL_FILTER, "-w", str(self.path)]
+        self._netns = lab.ns(node)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Capture:
+        self._process = subprocess.Popen(self._command, preexec_fn=_enter_netns(self._netns),
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert self._process.stderr is not None
+        deadline = time.monotonic() + 20
+        seen = b""
+        while b"Capturing on" not in seen:
+            ready, _, _ = select.select([self._process.stderr], [], [], max(0.0, deadline - time.monotonic()))
+            line = self._process.stderr.readline() if ready else b""
+            if not line:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"tshark did not start: {seen.decode(errors='replace')}")
+            seen += line
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    def frames(self) -> list[dict[str, str]]:
+        """One dict per captured frame: protocols, outer source, GRE key (decimal; "" if none)."""
+        fields = ("frame.protocols", "ip.src", "ipv6.src", "gre.key", "icmp.type", "icmpv6.type")
+        command = [TSHARK or "tshark", "-r", str(self.path), "-X", f"lua_script:{LUA_TLV}", "-T", "fields",
+                   "-E", "separator=/t", "-E", "occurrence=f"]
+        for name in fields:
+            command += ["-e", name]
+        output = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+        frames = []
+        for line in output.splitlines():
+            values = dict(zip(fields, line.split("\t"), strict=True))
+            frames.append({
+                "protocols": values["frame.protocols"],
+                "source": values["ip.src"] or values["ipv6.src"],
+                "key": str(int(values["gre.key"], 16)) if values["gre.key"] else "",
+                "icmp": values["icmp.type"] or values["icmpv6.type"],
+            })
+        return frames
+
+
+def tunnel_frames(frames: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [f for f in frames if not f["icmp"]]
+
+
+def keys_by_source(frames: list[dict[str, str]]) -> Counter[tuple[str, str]]:
+    """How many tunneled frames each (outer source, GRE key) pair had; key "" = no GRE key."""
+    return Counter((f["source"], f["key"]) for f in tunnel_frames(frames))
+
+
+@pytest.fixture
+def lab() -> Iterator[Figure1Lab]:
+    """A fresh Figure-1 lab for one test, removed afterwards whatever happens."""
+    with Figure1Lab(prefix=f"f1-{os.getpid()}-{next(_LAB_NUMBERS)}") as built:
+        yield built
+
+
+_LAB_NUMBERS = itertools.count()
+
+
+@dataclass
+class TrafficResult:
+    replies: dict[str, list[bytes]]
+    seen_by: dict[str, Counter[tuple[str, bytes]]]
+    lma: dict[str, object]
+    mag: dict[str, object]
+
+
+async def figure1_traffic(lab: Figure1Lab, mns: tuple[str, ...], mode: Mode = Mode()) -> TrafficResult:
+    """Start the pumps, establish the MNs' sessions, let every MN echo 5 datagrams, stop the pumps."""
+    node = await start_pumps(lab)
+    servers: dict[str, EchoServer] = {}
+    try:
+        servers = await start_servers(lab)
+        for mn in mns:
+            await node.establish(mn, mode=mode)
+        replies = {mn: await echo(lab, mn) for mn in mns}
+        return TrafficResult(replies, {t: s.seen for t, s in servers.items()}, node.lma.stats(),
+                             node.mags["mag"].stats())
+    finally:
+        for server in servers.values():
+            if server.transport is not None:
+                server.transport.close()
+        await stop_pumps(node)
+
+
+def assert_each_mn_reached_only_its_operator(result: TrafficResult) -> None:
+    """Every reply came back to the MN that asked, and each server saw exactly its own tenant's MNs."""
+    for mn, replies in result.replies.items():
+        assert replies == requests_of(mn), f"{mn} got {replies}"
+    for tenant, seen in result.seen_by.items():
+        expected = {(MN_HOME[mn], request) for mn in result.replies if MN_TENANT[mn] == tenant
+                    for request in requests_of(mn)}
+        assert set(seen) == expected, f"server of {tenant} saw {sorted(seen)}"
+        assert all(count == 1 for count in seen.values())
