@@ -19,7 +19,7 @@ from typing import Any
 from pmip6.commands.decode import message_json
 from pmip6.conformance.checks import CHECKS, LmaPolicies, Need, Outcome
 from pmip6.conformance.probe import HomeAddressKind
-from pmip6.conformance.runner import CheckResult, TesterSettings, Transport, run_conformance
+from pmip6.conformance.runner import CheckResult, ConformanceSettings, Transport, run_conformance
 from pmip6.conformance.signaling import Exchange
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(result.verdict.outcome is Outcome.FAIL for result in results) else 0
 
 
-def settings_from_arguments(args: argparse.Namespace) -> TesterSettings:
+def settings_from_arguments(args: argparse.Namespace) -> ConformanceSettings:
     transport = Transport(args.transport)
     lma, port = parse_lma(args.lma)
     family = IPv4Address if transport is Transport.UDP4 else IPv6Address
@@ -80,7 +80,7 @@ def settings_from_arguments(args: argparse.Namespace) -> TesterSettings:
         mn_gre_not_required=None if args.mn_gre_not_required is None else args.mn_gre_not_required.encode(),
         other_mag=args.other_mag is not None, tlv_supported=args.tlv_supported,
         udp4=transport is Transport.UDP4)
-    return TesterSettings(lma, port, transport, policies, args.local, args.other_mag,
+    return ConformanceSettings(lma, port, transport, policies, args.local, args.other_mag,
                           HomeAddressKind(args.home), args.timeout)
 
 
@@ -98,7 +98,7 @@ def parse_lma(text: str) -> tuple[IPv4Address | IPv6Address, int]:
         raise ValueError(f"--lma {text!r}: expected ADDRESS, ADDRESS:PORT or [IPv6]:PORT") from None
 
 
-def report_text(settings: TesterSettings, results: list[CheckResult]) -> str:
+def report_text(settings: ConformanceSettings, results: list[CheckResult]) -> str:
     lines = [f"LMA {settings.lma} port {settings.port} over {settings.transport}; declared: "
              + (", ".join(need.value for need in Need if settings.policies.satisfies(need)) or "nothing")]
     for result in results:
@@ -109,7 +109,7 @@ def report_text(settings: TesterSettings, results: list[CheckResult]) -> str:
     return "\n".join(lines)
 
 
-def report_json(settings: TesterSettings, results: list[CheckResult]) -> dict[str, Any]:
+def report_json(settings: ConformanceSettings, results: list[CheckResult]) -> dict[str, Any]:
     """``{lma, port, transport, declared, summary, checks: [{requirements, level, title, needs, outcome,
     detail, packets: [{direction, from, to, hex, decoded}]}]}``."""
     return {

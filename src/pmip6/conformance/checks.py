@@ -122,6 +122,8 @@ def _uplink_key_problem(pba: ProxyBindingAcknowledgement) -> Verdict | None:
     """GK-3.3.1-3: a successful PBA to a keyed request carries the GRE Key option with the uplink key."""
     if (rejected := _rejected(pba)) is not None:
         return rejected
+    if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
+        return _fail("status 2: GRE declined for an MN whose declared policy accepts it")
     option = pba.option(GREKeyOption)
     if option is None:
         return _fail(f"status {status_text(pba.status)} without the GRE Key option")

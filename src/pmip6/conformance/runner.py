@@ -24,7 +24,7 @@ class Transport(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class TesterSettings:
+class ConformanceSettings:
     """Where the LMA is, how to reach it, and what the operator declared about its policy."""
 
     lma: Address
@@ -44,7 +44,7 @@ class CheckResult:
     exchanges: tuple[Exchange, ...] = ()
 
 
-def run_conformance(settings: TesterSettings, checks: tuple[Check, ...] = CHECKS,
+def run_conformance(settings: ConformanceSettings, checks: tuple[Check, ...] = CHECKS,
                     clock: Callable[[], float] = time.time) -> list[CheckResult]:
     """Every check's result, in order. Sockets are opened once and closed at the end."""
     with _signaling(settings) as (main, other):
@@ -58,17 +58,17 @@ def _run_one(check: Check, probe: Probe, policies: LmaPolicies) -> CheckResult:
         return CheckResult(check, Verdict(Outcome.NOT_APPLICABLE, "needs " + ", ".join(missing)))
     try:
         verdict = check.run(probe, policies)
+        if verdict.outcome is Outcome.FAIL and check.level.startswith("SHOULD") and "MUST" not in check.level:
+            verdict = Verdict(Outcome.WARN, verdict.detail)
     except NoAnswer as error:
         verdict = Verdict(Outcome.FAIL, str(error))
     finally:
         probe.cleanup()
-    if verdict.outcome is Outcome.FAIL and check.level.startswith("SHOULD") and "MUST" not in check.level:
-        verdict = Verdict(Outcome.WARN, verdict.detail)
     return CheckResult(check, verdict, probe.take_exchanges())
 
 
 @contextmanager
-def _signaling(settings: TesterSettings) -> Iterator[tuple[Signaling, Signaling | None]]:
+def _signaling(settings: ConformanceSettings) -> Iterator[tuple[Signaling, Signaling | None]]:
     def open_at(local: Address | None) -> Signaling:
         if settings.transport is Transport.UDP4:
             return UdpSignaling((IPv4Address(settings.lma), settings.port),

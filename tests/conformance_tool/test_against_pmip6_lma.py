@@ -1,0 +1,196 @@
+"""`pmip6 conformance` against our own `pmip6 lma` (a subprocess on loopback): every applicable check passes.
+
+The LMA configuration gives the tester one MN per policy (GRE optional x2, required, not-required) and
+authorizes two MAG addresses (127.0.0.1 and 127.0.0.2, for the handoff check). A second LMA without
+TLV-header support must answer T with status 3 (GK-7.4-5). Over IPv6 (raw MH, root only) the same checks
+run on ::1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pmip6.conformance.checks import CHECKS
+
+PMIP6 = [sys.executable, "-m", "pmip6"]
+MN_OPTIONAL = ("mn1@opA.example", "mn2@opA.example")
+MN_REQUIRED = "required@opA.example"
+MN_NOT_REQUIRED = "not-required@opA.example"
+ALL_IDS = [requirement for check in CHECKS for requirement in check.requirements]
+EXPECTED_IDS = {
+    "RFC5213-5.3.6", "RFC5213-5.3.1", "RFC5213-5.3.5", "RFC5844-4.1.3.2",
+    "GK-3.3.1-3", "GK-5.2-2", "GK-5.2-1", "GK-6.1-1", "GK-3.3.2-2", "RFC5845-3.3.2-a", "GK-5.1-1",
+    "GK-3.3.2-4", "GK-5.2-7", "GK-5.2-4", "GK-3.3.2-5", "GK-5.2-5", "GK-5.2-6", "GK-3.3.2-6",
+    "GK-7.2-5", "GK-7.4-2", "GK-7.4-5", "GK-7.2-2", "GK-7.4-1", "GK-7.2-4",
+}
+"""Every LMA-side requirement the tester checks; the table must name exactly these."""
+
+
+def _config(port: int, *, tlv_header: bool, ipv6: bool = False) -> str:
+    lines = ["[lma]", 'ipv4_address = "127.0.0.1"', f"udp_port = {port}", f"tlv_header = {str(tlv_header).lower()}",
+             'control = "lma.sock"']
+    if ipv6:
+        lines.append('ipv6_address = "::1"')
+    lines += ["[policy]", 'gre = "optional"']
+    for mag in ("127.0.0.1", "127.0.0.2") + (("::1",) if ipv6 else ()):
+        lines += ["[[mag]]", f'address = "{mag}"']
+    lines += ["[[tenant]]", 'name = "opA"', 'ipv4_pool = "10.0.0.0/24"', 'ipv6_prefix_pool = "2001:db8:a::/48"']
+    for mn_id, gre in ((MN_OPTIONAL[0], None), (MN_OPTIONAL[1], None), (MN_REQUIRED, "required"),
+                       (MN_NOT_REQUIRED, "not-required")):
+        lines += ["[[mn]]", f'id = "{mn_id}"', 'tenant = "opA"'] + ([f'gre = "{gre}"'] if gre else [])
+    return "\n".join(lines) + "\n"
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_bound(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """The LMA is up once its UDP port can no longer be bound."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"pmip6 lma exited with {process.returncode}: {log.read_text()}")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"pmip6 lma did not bind UDP {port}: {log.read_text()}")
+
+
+def _start_lma(directory: Path, *, tlv_header: bool, ipv6: bool = False) -> Iterator[int]:
+    port = _free_udp_port()
+    directory.mkdir()
+    config = directory / "lma.toml"
+    config.write_text(_config(port, tlv_header=tlv_header, ipv6=ipv6))
+    log = directory / "lma.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([*PMIP6, "lma", "--config", str(config)], stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_bound(process, port, log)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _conformance(*arguments: str) -> tuple[int, dict[str, Any]]:
+    result = subprocess.run([*PMIP6, "conformance", "--json", *arguments], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def _outcomes(report: dict[str, Any]) -> dict[str, str]:
+    return {requirement: check["outcome"] for check in report["checks"] for requirement in check["requirements"]}
+
+
+@pytest.fixture(scope="module")
+def lma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    yield from _start_lma(tmp_path_factory.mktemp("conformance") / "tlv", tlv_header=True)
+
+
+@pytest.fixture(scope="module")
+def full_report(lma_port: int) -> tuple[int, dict[str, Any]]:
+    return _conformance("--lma", f"127.0.0.1:{lma_port}", "--local", "127.0.0.1", "--other-mag", "127.0.0.2",
+                        "--mn", MN_OPTIONAL[0], "--mn", MN_OPTIONAL[1], "--mn-gre-required", MN_REQUIRED,
+                        "--mn-gre-not-required", MN_NOT_REQUIRED, "--tlv-supported")
+
+
+def test_the_checks_cover_exactly_the_expected_requirement_ids() -> None:
+    assert sorted(ALL_IDS) == sorted(EXPECTED_IDS)
+
+
+@pytest.mark.parametrize("requirement", sorted(EXPECTED_IDS))
+def test_pmip6_lma_passes(full_report: tuple[int, dict[str, Any]], requirement: str) -> None:
+    """GK-3.3.1-3 GK-5.2-2 GK-5.2-1 GK-6.1-1 GK-3.3.2-2 GK-5.1-1 GK-3.3.2-4 GK-5.2-7 GK-5.2-4 GK-3.3.2-5 GK-5.2-5
+    GK-5.2-6 GK-3.3.2-6 GK-7.2-5 GK-7.4-2 GK-7.4-5 GK-7.2-2 GK-7.4-1 GK-7.2-4: each one's check passes."""
+    _, report = full_report
+    check = next(check for check in report["checks"] if requirement in check["requirements"])
+
+    assert check["outcome"] == "pass", check
+
+
+def test_exit_status_is_0_and_every_exchange_is_reported(full_report: tuple[int, dict[str, Any]]) -> None:
+    returncode, report = full_report
+
+    assert returncode == 0
+    assert report["summary"] == {"pass": len(CHECKS), "fail": 0, "warn": 0, "not-applicable": 0}
+    for check in report["checks"]:
+        sent = [packet for packet in check["packets"] if packet["direction"] == "sent"]
+        received = [packet for packet in check["packets"] if packet["direction"] == "received"]
+        assert sent and len(received) == len(sent), check["title"]
+        assert all(packet["decoded"]["type"] == 6 for packet in received)
+        assert all(bytes.fromhex(packet["hex"])[2] == 5 for packet in sent)
+
+
+def test_checks_without_their_declared_policy_are_not_applicable(lma_port: int) -> None:
+    returncode, report = _conformance("--lma", f"127.0.0.1:{lma_port}", "--mn", MN_OPTIONAL[0])
+    outcomes = _outcomes(report)
+
+    assert returncode == 0
+    for requirement in ("GK-5.2-4", "GK-5.2-5", "GK-5.2-6", "GK-3.3.2-4", "GK-5.2-7", "GK-7.2-2"):
+        assert outcomes[requirement] == "not-applicable", requirement
+    assert outcomes["GK-3.3.1-3"] == "pass"
+    assert "needs mn-gre-required" in next(c["detail"] for c in report["checks"] if "GK-5.2-4" in c["requirements"])
+
+
+def test_GK_7_4_5_lma_without_tlv_support_answers_status_3(tmp_path: Path) -> None:
+    for port in _start_lma(tmp_path / "no-tlv", tlv_header=False):
+        returncode, report = _conformance("--lma", f"127.0.0.1:{port}", "--mn", MN_OPTIONAL[0], "--tlv-supported")
+        check = next(check for check in report["checks"] if "GK-7.4-5" in check["requirements"])
+
+        assert check["outcome"] == "pass"
+        assert "status 3" in check["detail"]
+        assert _outcomes(report)["GK-7.2-2"] == "warn"
+        assert returncode == 0
+
+
+def test_an_lma_that_does_not_answer_fails_with_exit_1() -> None:
+    returncode, report = _conformance("--lma", f"127.0.0.1:{_free_udp_port()}", "--mn", MN_OPTIONAL[0],
+                                      "--timeout", "0.2")
+
+    assert returncode == 1
+    assert all(check["outcome"] in ("fail", "not-applicable") for check in report["checks"])
+    assert "no PBA within 0.2 s" in report["checks"][0]["detail"]
+
+
+def test_bad_arguments_exit_2() -> None:
+    result = subprocess.run([*PMIP6, "conformance", "--lma", "::1", "--transport", "udp4"], capture_output=True,
+                            text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "needs an IPv4 address" in result.stderr
+
+
+def test_over_ipv6_raw_mobility_header(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("raw IPPROTO_MH sockets need root (CAP_NET_RAW)")
+    for _ in _start_lma(tmp_path / "ipv6", tlv_header=True, ipv6=True):
+        returncode, report = _conformance("--lma", "::1", "--transport", "ipv6", "--mn", MN_OPTIONAL[0],
+                                          "--mn", MN_OPTIONAL[1], "--mn-gre-required", MN_REQUIRED,
+                                          "--mn-gre-not-required", MN_NOT_REQUIRED)
+        outcomes = _outcomes(report)
+
+        assert returncode == 0, report
+        assert outcomes["RFC5844-4.1.3.2"] == "not-applicable"
+        assert {outcome for requirement, outcome in outcomes.items()
+                if requirement not in ("RFC5844-4.1.3.2", "GK-3.3.2-4", "GK-7.2-2", "GK-7.4-1")} == {"pass"}

@@ -1,0 +1,253 @@
+"""Each check catches the LMA fault it is about: a loopback LMA (pmip6's engine) whose PBAs a fault rewrites.
+
+A tester that passes every LMA proves nothing; here each requirement's check must report "fail" (or
+"warn" for a SHOULD) against an LMA broken in exactly that way, and "pass" against the same LMA unbroken.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+
+import pytest
+
+from pmip6.conformance.checks import CHECKS, Check, LmaPolicies, Outcome
+from pmip6.conformance.runner import ConformanceSettings, Transport, run_conformance
+from pmip6.core.events import Peer
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.wire.errors import DecodeError
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.mobility import decode_message, encode_message
+from pmip6.wire.numbers import BAFlags, HandoffIndicator, Status
+from pmip6.wire.options import GREKeyOption, HandoffIndicatorOption
+
+Fault = Callable[[ProxyBindingUpdate, ProxyBindingAcknowledgement], bytes]
+LOOPBACK = IPv4Address("127.0.0.1")
+OTHER_MAG = IPv4Address("127.0.0.2")
+POLICIES = LmaPolicies(mns=(b"mn1@opA", b"mn2@opA"), mn_gre_required=b"required@opA",
+                       mn_gre_not_required=b"not-required@opA", other_mag=True, tlv_supported=True)
+
+
+def _settings(tlv_header: bool) -> LmaSettings:
+    return LmaSettings(
+        authorized_mags=frozenset({LOOPBACK, OTHER_MAG}),
+        tenants=(Tenant("opA", IPv4Network("10.0.0.0/24"), IPv6Network("2001:db8:a::/48")),),
+        mobile_nodes=tuple(MobileNodeProfile(mn_id, "opA") for mn_id in
+                           (b"mn1@opA", b"mn2@opA", b"required@opA", b"not-required@opA")),
+        gre_policy=LmaGrePolicy(per_mn={b"required@opA": GrePolicy.REQUIRED,
+                                        b"not-required@opA": GrePolicy.NOT_REQUIRED}),
+        tlv_header=tlv_header)
+
+
+def _faithful(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    return encode_message(pba)
+
+
+class FaultyLma:
+    """pmip6's LMA engine on a loopback UDP socket; every PBA goes through ``fault`` before it is sent."""
+
+    def __init__(self, fault: Fault, tlv_header: bool = True) -> None:
+        self.engine = LocalMobilityAnchor(_settings(tlv_header))
+        self.fault = fault
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind((str(LOOPBACK), 0))
+        self.socket.settimeout(0.05)
+        self.port = int(self.socket.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FaultyLma:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.socket.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, (host, port) = self.socket.recvfrom(65535)
+                pbu = decode_message(data)
+            except (TimeoutError, DecodeError):
+                continue
+            if not isinstance(pbu, ProxyBindingUpdate):
+                continue
+            outcome = self.engine.receive(pbu, Peer(IPv4Address(host), port), LOOPBACK, time.time())
+            for send in outcome.sends:
+                if isinstance(send.message, ProxyBindingAcknowledgement):
+                    self.socket.sendto(self.fault(pbu, send.message), (str(send.destination.address),
+                                                                       send.destination.port))
+
+
+def _run(check: Check, fault: Fault, tlv_header: bool = True) -> tuple[Outcome, str]:
+    with FaultyLma(fault, tlv_header) as lma:
+        settings = ConformanceSettings(LOOPBACK, lma.port, Transport.UDP4, POLICIES, LOOPBACK, OTHER_MAG, timeout=1.0)
+        [result] = run_conformance(settings, (check,))
+    return result.verdict.outcome, result.verdict.detail
+
+
+def _check(requirement: str) -> Check:
+    return next(check for check in CHECKS if requirement in check.requirements)
+
+
+def _with_options(pba: ProxyBindingAcknowledgement, *extra: object, drop: type | None = None) -> bytes:
+    options = tuple(o for o in pba.options if drop is None or type(o) is not drop) + extra
+    return encode_message(replace(pba, options=options))  # type: ignore[arg-type]
+
+
+def _new_uplink_key_on_update(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    hi = pbu.option(HandoffIndicatorOption)
+    if hi is not None and hi.value != HandoffIndicator.NEW_INTERFACE and pba.option(GREKeyOption) is not None:
+        return _with_options(pba, GREKeyOption(0x0BADBAD0), drop=GREKeyOption)
+    return encode_message(pba)
+
+
+def _same_uplink_key_for_all(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pba.option(GREKeyOption) is not None and pba.option(GREKeyOption).key is not None:  # type: ignore[union-attr]
+        return _with_options(pba, GREKeyOption(7), drop=GREKeyOption)
+    return encode_message(pba)
+
+
+def _key_in_gre_only_answer(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pba.option(GREKeyOption) == GREKeyOption(None):
+        return _with_options(pba, GREKeyOption(99), drop=GREKeyOption)
+    return encode_message(pba)
+
+
+def _no_gre_option(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    return _with_options(pba, drop=GREKeyOption)
+
+
+def _gre_option_with_status_2(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
+        return _with_options(pba, GREKeyOption(5))
+    return encode_message(pba)
+
+
+def _accepts_instead_of_163(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pba.status == Status.GRE_KEY_OPTION_REQUIRED:
+        return encode_message(replace(pba, status=Status.ACCEPTED))
+    return encode_message(pba)
+
+
+def _status_0_instead_of_2(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
+        return encode_message(replace(pba, status=Status.ACCEPTED))
+    return encode_message(pba)
+
+
+def _always_t(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    return encode_message(replace(pba, flags=pba.flags | BAFlags.T))
+
+
+def _never_t(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    return encode_message(replace(pba, flags=pba.flags & ~BAFlags.T))
+
+
+def _t_only_first_time(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pbu.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NOT_CHANGED):
+        return _never_t(pbu, pba)
+    return encode_message(pba)
+
+
+def _reserved_set(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    data = encode_message(pba)
+    offset = data.find(bytes([33, 6]), 12)
+    return data if offset < 0 else data[:offset + 2] + b"\x12\x34" + data[offset + 4:]
+
+
+def _hi_not_echoed(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    return _with_options(pba, HandoffIndicatorOption(HandoffIndicator.UNKNOWN), drop=HandoffIndicatorOption)
+
+
+def _checksum_set(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    data = encode_message(pba)
+    return data[:4] + b"\xab\xcd" + data[6:]
+
+
+def _status_2_for_everything_keyed(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pba.option(GREKeyOption) is not None:
+        return encode_message(replace(pba, status=Status.GRE_KEY_OPTION_NOT_REQUIRED))
+    return encode_message(pba)
+
+
+def _rejects_deregistration(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pbu.lifetime == 0:
+        return encode_message(replace(pba, status=Status.REASON_UNSPECIFIED))
+    return encode_message(pba)
+
+
+FAULTS: list[tuple[str, Fault, Outcome]] = [
+    ("RFC5213-5.3.6", _hi_not_echoed, Outcome.FAIL),
+    ("RFC5213-5.3.5", _rejects_deregistration, Outcome.FAIL),
+    ("RFC5844-4.1.3.2", _checksum_set, Outcome.FAIL),
+    ("GK-3.3.1-3", _no_gre_option, Outcome.FAIL),
+    ("GK-5.2-1", _key_in_gre_only_answer, Outcome.FAIL),
+    ("GK-6.1-1", _reserved_set, Outcome.FAIL),
+    ("GK-3.3.2-2", _new_uplink_key_on_update, Outcome.FAIL),
+    ("GK-3.3.2-4", _new_uplink_key_on_update, Outcome.FAIL),
+    ("GK-5.2-7", _same_uplink_key_for_all, Outcome.FAIL),
+    ("GK-5.2-4", _accepts_instead_of_163, Outcome.FAIL),
+    ("GK-5.2-5", _status_0_instead_of_2, Outcome.WARN),
+    ("GK-5.2-6", _gre_option_with_status_2, Outcome.FAIL),
+    ("GK-7.2-5", _always_t, Outcome.FAIL),
+    ("GK-7.4-5", _never_t, Outcome.FAIL),
+    ("GK-7.2-2", _never_t, Outcome.WARN),
+    ("GK-7.2-4", _t_only_first_time, Outcome.WARN),
+    ("GK-3.3.1-3", _status_2_for_everything_keyed, Outcome.FAIL),
+]
+
+
+@pytest.mark.parametrize(("requirement", "fault", "expected"), FAULTS,
+                         ids=[f"{requirement}-{fault.__name__.strip('_')}" for requirement, fault, _ in FAULTS])
+def test_check_catches_its_fault(requirement: str, fault: Fault, expected: Outcome) -> None:
+    outcome, detail = _run(_check(requirement), fault)
+
+    assert outcome is expected, detail
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[check.requirements[0] for check in CHECKS])
+def test_check_passes_a_faithful_lma(check: Check) -> None:
+    outcome, detail = _run(check, _faithful)
+
+    assert outcome is Outcome.PASS, detail
+
+
+def test_GK_3_3_2_6_gre_option_added_to_an_answer_without_gre_fails() -> None:
+    def add_gre(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+        return _with_options(pba, GREKeyOption(1)) if pba.option(GREKeyOption) is None else encode_message(pba)
+
+    outcome, detail = _run(_check("GK-3.3.2-6"), add_gre)
+
+    assert outcome is Outcome.FAIL, detail
+
+
+def test_GK_7_4_5_status_3_from_an_lma_without_tlv_support_passes() -> None:
+    outcome, detail = _run(_check("GK-7.4-5"), _faithful, tlv_header=False)
+
+    assert outcome is Outcome.PASS
+    assert "status 3" in detail
+
+
+def test_missing_mn_identifier_accepted_fails() -> None:
+    def accept(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+        return encode_message(replace(pba, status=Status.ACCEPTED))
+
+    outcome, _ = _run(_check("RFC5213-5.3.1"), accept)
+
+    assert outcome is Outcome.FAIL
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Iterator[None]:
+    before = threading.active_count()
+    yield
+    assert threading.active_count() == before
