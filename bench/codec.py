@@ -3,7 +3,7 @@
 One operation = build the PBU (HNP, MN-ID, HI, ATT, Timestamp, GRE Key) with its checksum over the IPv6
 pseudo-header, then parse the octets back into fields. pmip6 does it with ``encode_message`` and
 ``decode_message``; Scapy with ``bytes(IPv6()/MIP6MH_BU(...))`` and ``IPv6(raw)``. Each side runs in
-rounds of about ``ROUND_SECONDS``; the best round counts. The last line is ``ratio: <pmip6 / Scapy>``.
+rounds of about ``ROUND_SECONDS``, alternating; the best round of each counts. The last line is ``ratio: <pmip6 / Scapy>``.
 
 Run: ``.venv/bin/python bench/codec.py`` (about 10 s).
 """
@@ -84,34 +84,38 @@ def scapy_operation() -> Callable[[], object]:
     return operation
 
 
-def operations_per_second(operation: Callable[[], object]) -> float:
-    """The best rate over ``ROUNDS`` rounds of about ``ROUND_SECONDS`` each."""
+def calibrated_batch(operation: Callable[[], object]) -> int:
+    """How many operations take a measurable slice of a round."""
     batch = 1
-    while True:  # grow the batch until one takes a measurable slice of a round
+    while True:
         started = time.perf_counter()
         for _ in range(batch):
             operation()
         if time.perf_counter() - started > ROUND_SECONDS / 20:
-            break
+            return batch
         batch *= 2
-    best = 0.0
-    for _ in range(ROUNDS):
-        count = 0
-        started = time.perf_counter()
-        while (elapsed := time.perf_counter() - started) < ROUND_SECONDS:
-            for _ in range(batch):
-                operation()
-            count += batch
-        best = max(best, count / elapsed)
-    return best
+
+
+def round_rate(operation: Callable[[], object], batch: int) -> float:
+    count = 0
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < ROUND_SECONDS:
+        for _ in range(batch):
+            operation()
+        count += batch
+    return count / elapsed
 
 
 def main() -> None:
-    pmip6_rate = operations_per_second(pmip6_operation())
-    scapy_rate = operations_per_second(scapy_operation())
-    print(f"pmip6: {pmip6_rate:,.0f} ops/s ({1e6 / pmip6_rate:.1f} us per build+parse)")
-    print(f"scapy: {scapy_rate:,.0f} ops/s ({1e6 / scapy_rate:.1f} us per build+parse)")
-    print(f"ratio: {pmip6_rate / scapy_rate:.1f}")
+    contenders = {"pmip6": pmip6_operation(), "scapy": scapy_operation()}
+    batches = {name: calibrated_batch(operation) for name, operation in contenders.items()}
+    best = dict.fromkeys(contenders, 0.0)
+    for _ in range(ROUNDS):  # alternate rounds so that both sides see the same machine load
+        for name, operation in contenders.items():
+            best[name] = max(best[name], round_rate(operation, batches[name]))
+    for name, rate in best.items():
+        print(f"{name}: {rate:,.0f} ops/s ({1e6 / rate:.1f} us per build+parse)")
+    print(f"ratio: {best['pmip6'] / best['scapy']:.1f}")
 
 
 if __name__ == "__main__":

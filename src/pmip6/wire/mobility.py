@@ -47,40 +47,43 @@ _BE_FIXED = Struct("!BB16s")  # Status, Reserved, Home Address
 _BU_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BU_FIXED.size
 _BA_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BA_FIXED.size
 _BE_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BE_FIXED.size
-_PSEUDO_LENGTH = Struct("!I")
-_PSEUDO_NEXT_HEADER = bytes(3) + bytes((IPProto.MOBILITY,))
 _ONES_COMPLEMENT_MODULUS = 0xFFFF
+_MOBILITY = IPProto.MOBILITY.value
+_PAYLOAD_PROTO_WORD = _PAYLOAD_PROTO << 8
 
 
 # --- checksum (RFC 6275 section 6.1.1, RFC 8200 section 8.1) ---------------------------------------
+#
+# Summing 16-bit words with end-around carry is arithmetic modulo 0xFFFF, and 2**16 is 1 modulo 0xFFFF:
+# so any run of whole words, read as one big-endian integer, adds the same as its words do. That turns
+# the pseudo-header into int(source) + int(destination) + length + 135 and the MH into one int.from_bytes,
+# instead of the word loop of pmip6.wire.checksum. The pseudo-header is never all zero, so a remainder
+# of 0 stands for the folded sum 0xFFFF.
 
 
-def _ones_complement_sum(mh: bytes, source: IPv6Address, destination: IPv6Address) -> int:
-    """The folded one's-complement sum of the IPv6 pseudo-header (next header 135) and ``mh``.
+def _checksum(partial_sum: int) -> int:
+    """The Internet checksum (RFC 1071) of words adding up to ``partial_sum``."""
+    return ~(partial_sum % _ONES_COMPLEMENT_MODULUS or _ONES_COMPLEMENT_MODULUS) & 0xFFFF
 
-    Summing 16-bit words with end-around carry is arithmetic modulo 0xFFFF, so one big-integer
-    remainder replaces the word loop of :mod:`pmip6.wire.checksum`. The pseudo-header is never all
-    zero, so a remainder of 0 stands for the folded sum 0xFFFF.
-    """
-    if len(mh) % 2:
-        mh += b"\x00"
-    pseudo = source.packed + destination.packed + _PSEUDO_LENGTH.pack(len(mh)) + _PSEUDO_NEXT_HEADER
-    return int.from_bytes(pseudo + mh, "big") % _ONES_COMPLEMENT_MODULUS or _ONES_COMPLEMENT_MODULUS
+
+def _pseudo_header_sum(source: IPv6Address, destination: IPv6Address, length: int) -> int:
+    return int(source) + int(destination) + length + _MOBILITY
 
 
 def mh_checksum(data: bytes, source: IPv6Address, destination: IPv6Address) -> int:
     """The checksum ``data`` (a whole MH) should carry, its Checksum field taken as 0."""
     if len(data) < MH_HEADER_LENGTH:
         raise DecodeError("checksum", _CHECKSUM_OFFSET, f"{len(data)} octets hold no Checksum field")
-    unchecked = data[:_CHECKSUM_OFFSET] + bytes(2) + data[MH_HEADER_LENGTH:]
-    return ~_ones_complement_sum(unchecked, source, destination) & 0xFFFF
+    words = int.from_bytes(data[:_CHECKSUM_OFFSET] + bytes(2) + data[MH_HEADER_LENGTH:] + bytes(len(data) % 2), "big")
+    return _checksum(_pseudo_header_sum(source, destination, len(data)) + words)
 
 
 def verify_checksum(data: bytes, source: IPv6Address, destination: IPv6Address) -> bool:
     """Whether the Checksum field of ``data`` (a whole MH) is right for that address pair."""
     if len(data) < MH_HEADER_LENGTH:
         return False
-    return _ones_complement_sum(bytes(data), source, destination) == _ONES_COMPLEMENT_MODULUS
+    words = int.from_bytes(bytes(data) + bytes(len(data) % 2), "big")
+    return _checksum(_pseudo_header_sum(source, destination, len(data)) + words) == 0
 
 
 # --- encoding --------------------------------------------------------------------------------------
@@ -129,11 +132,13 @@ def encode_message(message: MobilityMessage, *, source: IPv6Address | None = Non
         if length > MAX_MH_LENGTH:
             raise ValueError(f"{length} octets exceed the longest Mobility Header ({MAX_MH_LENGTH})")
         header_len = length // MH_ALIGNMENT - 1
-        header = _MH_HEADER.pack(_PAYLOAD_PROTO, header_len, message.mh_type, 0, 0)
+        mh_type = message.mh_type
+        checksum = 0
         if source is not None and destination is not None:
-            checksum = ~_ones_complement_sum(header + body, source, destination) & 0xFFFF
-            header = _MH_HEADER.pack(_PAYLOAD_PROTO, header_len, message.mh_type, 0, checksum)
-        return header + body
+            header_words = _PAYLOAD_PROTO_WORD + header_len + (mh_type << 8)
+            body_words = int.from_bytes(body, "big")
+            checksum = _checksum(_pseudo_header_sum(source, destination, length) + header_words + body_words)
+        return _MH_HEADER.pack(_PAYLOAD_PROTO, header_len, mh_type, 0, checksum) + body
     except KeyError:
         raise TypeError(f"not a mobility message: {message!r}") from None
     except StructError as error:

@@ -304,8 +304,8 @@ _DECODER_TABLE: dict[OptionType, tuple[_Decoder, frozenset[int]]] = {
     OptionType.IPV4_DEFAULT_ROUTER_ADDRESS: (_decode_ipv4_default_router_address, frozenset((6,))),
     OptionType.IPV4_DHCP_SUPPORT_MODE: (_decode_ipv4_dhcp_support_mode, frozenset((2,))),
 }  # type: ignore[dict-item]
-_DECODERS = {int(option_type): entry for option_type, entry in _DECODER_TABLE.items()}
-"""Keyed by plain int so that look-ups by wire octet never call IntEnum comparison."""
+_DECODERS: list[tuple[_Decoder, frozenset[int]] | None] = [_DECODER_TABLE.get(t) for t in range(256)]  # type: ignore[call-overload]
+"""Indexed by the Type octet: a list index is the cheapest look-up there is."""
 
 
 def _option_name(option_type: int) -> str:
@@ -339,7 +339,7 @@ def decode_options(data: bytes | bytearray | memoryview, offset: int, end: int) 
                 "option length", offset + 1,
                 f"option type {option_type} of Length {length} runs {next_offset - end} octets past the end",
             )
-        entry = decoders.get(option_type)
+        entry = decoders[option_type]
         if entry is not None:
             decoder, allowed = entry
             if length not in allowed:
