@@ -232,33 +232,31 @@ def check_reserved_fields(probe: Probe, policies: LmaPolicies) -> Verdict:
     return _pass("non-zero Reserved ignored; the PBA's Reserved is 0")
 
 
-def check_reregistration_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
+def _uplink_key_kept(probe: Probe, mn_id: bytes, what: str,
+                     update: Callable[[Registration, GREKeyOption], ProxyBindingAcknowledgement]) -> Verdict:
+    """Register with a downlink key, ``update`` the session, and compare the two uplink keys."""
     downlink = GREKeyOption(probe.downlink_key())
-    registration = probe.register(policies.mns[0], downlink)
+    registration = probe.register(mn_id, downlink)
     if (problem := _uplink_key_problem(registration.pba)) is not None:
         return problem
     first = registration.uplink_key
-    pba = probe.reregister(registration, downlink)
+    pba = update(registration, downlink)
     if (problem := _uplink_key_problem(pba)) is not None:
-        return Verdict(problem.outcome, f"re-registration: {problem.detail}")
+        return Verdict(problem.outcome, f"{what}: {problem.detail}")
     second = pba.option(GREKeyOption).key  # type: ignore[union-attr]
     if second != first:
-        return _fail(f"uplink key changed on re-registration: {_key_text(first)} -> {_key_text(second)}")
-    return _pass(f"uplink key {_key_text(first)} kept")
+        return _fail(f"uplink key changed on {what}: {_key_text(first)} -> {_key_text(second)}")
+    return _pass(f"uplink key {_key_text(first)} kept across the {what}")
+
+
+def check_reregistration_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
+    return _uplink_key_kept(probe, policies.mns[0], "re-registration", probe.reregister)
 
 
 def check_handoff_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
-    registration = _keyed_registration(probe, policies.mns[0])
-    if (problem := _uplink_key_problem(registration.pba)) is not None:
-        return problem
-    first = registration.uplink_key
-    pba = probe.handoff(registration, GREKeyOption(probe.downlink_key()))
-    if (problem := _uplink_key_problem(pba)) is not None:
-        return Verdict(problem.outcome, f"handoff: {problem.detail}")
-    second = pba.option(GREKeyOption).key  # type: ignore[union-attr]
-    if second != first:
-        return _fail(f"uplink key changed on handoff: {_key_text(first)} -> {_key_text(second)}")
-    return _pass(f"uplink key {_key_text(first)} kept across the handoff")
+    """The new MAG picks its own downlink key (GK-3.3.2-3)."""
+    return _uplink_key_kept(probe, policies.mns[0], "handoff",
+                            lambda registration, _: probe.handoff(registration, GREKeyOption(probe.downlink_key())))
 
 
 def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:

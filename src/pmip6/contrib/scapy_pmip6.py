@@ -72,6 +72,11 @@ def _names(enum: Any) -> dict[int, str]:
     return {member.value: member.name for member in enum}
 
 
+def _type_and_length(option_type: OptionType) -> list[Any]:
+    """The Type and Length octets every option starts with; Length is computed when left None."""
+    return [ByteEnumField("otype", option_type, _OPTION_NAMES), ByteField("olen", None)]
+
+
 class _PMIP6Option(_MIP6OptAlign):
     """Common behaviour: ``olen`` is computed when left None (the option's body length)."""
 
@@ -85,8 +90,7 @@ class PMIP6OptHNP(_PMIP6Option):
     """Home Network Prefix option, RFC 5213 section 8.3; alignment 8n+4."""
 
     name = "PMIPv6 Option - Home Network Prefix"
-    fields_desc = [ByteEnumField("otype", OptionType.HOME_NETWORK_PREFIX, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.HOME_NETWORK_PREFIX),
                    ByteField("reserved", 0),
                    ByteField("plen", 64),
                    IP6Field("prefix", "::")]
@@ -98,8 +102,7 @@ class PMIP6OptHI(_PMIP6Option):
     """Handoff Indicator option, RFC 5213 section 8.4; no alignment."""
 
     name = "PMIPv6 Option - Handoff Indicator"
-    fields_desc = [ByteEnumField("otype", OptionType.HANDOFF_INDICATOR, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.HANDOFF_INDICATOR),
                    ByteField("reserved", 0),
                    ByteEnumField("hi", HandoffIndicator.NEW_INTERFACE, _names(HandoffIndicator))]
     x = 0
@@ -110,8 +113,7 @@ class PMIP6OptATT(_PMIP6Option):
     """Access Technology Type option, RFC 5213 section 8.5; no alignment."""
 
     name = "PMIPv6 Option - Access Technology Type"
-    fields_desc = [ByteEnumField("otype", OptionType.ACCESS_TECHNOLOGY_TYPE, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.ACCESS_TECHNOLOGY_TYPE),
                    ByteField("reserved", 0),
                    ByteEnumField("att", AccessTechnologyType.VIRTUAL, _names(AccessTechnologyType))]
     x = 0
@@ -134,8 +136,7 @@ class PMIP6OptLLA(_PMIP6Option):
     """Link-local Address option, RFC 5213 section 8.7; alignment 8n+6."""
 
     name = "PMIPv6 Option - Link-local Address"
-    fields_desc = [ByteEnumField("otype", OptionType.LINK_LOCAL_ADDRESS, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.LINK_LOCAL_ADDRESS),
                    IP6Field("lla", "::")]
     x = 8
     y = 6
@@ -149,8 +150,7 @@ class PMIP6OptTimestamp(_PMIP6Option):
     """
 
     name = "PMIPv6 Option - Timestamp"
-    fields_desc = [ByteEnumField("otype", OptionType.TIMESTAMP, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.TIMESTAMP),
                    BitField("seconds", 0, 48),
                    ShortField("fraction", 0)]
     x = 8
@@ -161,8 +161,7 @@ class PMIP6OptNATDetection(_PMIP6Option):
     """NAT Detection option, RFC 5555 section 3.2.2 (used by RFC 5844 for the F flag); alignment 4n."""
 
     name = "PMIPv6 Option - NAT Detection"
-    fields_desc = [ByteEnumField("otype", OptionType.NAT_DETECTION, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.NAT_DETECTION),
                    FlagsField("flags", 0, 1, "F"),
                    BitField("reserved", 0, 15),
                    IntField("refresh", 0)]
@@ -185,8 +184,7 @@ class PMIP6OptGREKey(_PMIP6Option):
     """
 
     name = "PMIPv6 Option - GRE Key"
-    fields_desc = [ByteEnumField("otype", OptionType.GRE_KEY, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.GRE_KEY),
                    XShortField("reserved", 0),
                    ConditionalField(XIntField("key", None), _gre_key_present)]
     x = 4
@@ -197,8 +195,7 @@ class PMIP6OptIPv4HoAReq(_PMIP6Option):
     """IPv4 Home Address Request option, RFC 5844 section 3.3.1; alignment 4n. 0.0.0.0 = "allocate"."""
 
     name = "PMIPv6 Option - IPv4 Home Address Request"
-    fields_desc = [ByteEnumField("otype", OptionType.IPV4_HOME_ADDRESS_REQUEST, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.IPV4_HOME_ADDRESS_REQUEST),
                    BitField("plen", 0, 6),
                    BitField("reserved", 0, 10),
                    IPField("hoa", "0.0.0.0")]
@@ -210,8 +207,7 @@ class PMIP6OptIPv4HoAReply(_PMIP6Option):
     """IPv4 Home Address Reply option, RFC 5844 section 3.3.2; alignment 4n."""
 
     name = "PMIPv6 Option - IPv4 Home Address Reply"
-    fields_desc = [ByteEnumField("otype", OptionType.IPV4_HOME_ADDRESS_REPLY, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.IPV4_HOME_ADDRESS_REPLY),
                    ByteEnumField("status", 0, _names(IPv4HomeAddressReplyStatus)),
                    BitField("plen", 0, 6),
                    BitField("reserved", 0, 2),
@@ -224,8 +220,7 @@ class PMIP6OptIPv4DefaultRouter(_PMIP6Option):
     """IPv4 Default-Router Address option, RFC 5844 section 3.3.3; alignment 4n."""
 
     name = "PMIPv6 Option - IPv4 Default-Router Address"
-    fields_desc = [ByteEnumField("otype", OptionType.IPV4_DEFAULT_ROUTER_ADDRESS, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.IPV4_DEFAULT_ROUTER_ADDRESS),
                    ShortField("reserved", 0),
                    IPField("dr", "0.0.0.0")]
     x = 4
@@ -236,8 +231,7 @@ class PMIP6OptIPv4DHCPSupportMode(_PMIP6Option):
     """IPv4 DHCP Support Mode option, RFC 5844 section 3.3.4; no alignment. S=1: the MAG is a DHCP server."""
 
     name = "PMIPv6 Option - IPv4 DHCP Support Mode"
-    fields_desc = [ByteEnumField("otype", OptionType.IPV4_DHCP_SUPPORT_MODE, _OPTION_NAMES),
-                   ByteField("olen", None),
+    fields_desc = [*_type_and_length(OptionType.IPV4_DHCP_SUPPORT_MODE),
                    BitField("reserved", 0, 15),
                    FlagsField("flags", 0, 1, "S")]
     x = 0
