@@ -29,8 +29,8 @@ from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import BAFlags, HandoffIndicator, OptionType, Status
-from pmip6.wire.options import GREKeyOption
+from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, OptionType, Status
+from pmip6.wire.options import GREKeyOption, NATDetectionOption
 
 DOWNLINK = 0x1111
 NEW_DOWNLINK = 0x2222
@@ -336,3 +336,27 @@ def test_GK_3_3_2_2_update_event_carries_previous_and_same_uplink_key() -> None:
     assert event.previous.peer == MAG1 and event.session.peer == MAG2
     assert event.previous.uplink_key == event.session.uplink_key
     assert (event.previous.downlink_key, event.session.downlink_key) == (DOWNLINK, NEW_DOWNLINK)
+
+
+# ---- UDP tunneling with GRE is always the TLV-header format -------------------------------------------
+
+
+def test_GK_7_1_1_and_RFC5845_7_1_udp_with_gre_only_in_tlv_format() -> None:
+    """With forced UDP accepted (RFC 5844 F flag), a GRE session never gets plain IPv4-UDP: without T the
+    PBA has no NAT Detection option (GRE over IPv4), with T the TLV-header format is negotiated."""
+    lma = make_lma(accept_forced_udp_encapsulation=True)
+    forced = BUFlags.A | BUFlags.P | BUFlags.F
+    plain_gre = register(lma, MN1, gre=GREKeyOption(DOWNLINK), flags=forced)
+    assert plain_gre.option(GREKeyOption) is not None and plain_gre.option(NATDetectionOption) is None
+    tlv = register(lma, MN2, gre=GREKeyOption(DOWNLINK), flags=forced, t_flag=True)
+    assert tlv.flags & BAFlags.T and tlv.option(NATDetectionOption) is None and entry(lma, MN2).tlv_header
+    no_gre = register(lma, GRE_NOT_REQUIRED_MN, flags=forced)
+    assert no_gre.option(NATDetectionOption) == NATDetectionOption(force_udp=True, refresh_time=0)
+
+
+def test_RFC5845_6_x_iana_numbers() -> None:
+    """The numbers RFC 5845 section 8 / IANA assigned in place of the draft's TBDs."""
+    assert OptionType.GRE_KEY == 33
+    assert (Status.GRE_KEY_OPTION_NOT_REQUIRED, Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED) == (2, 3)
+    assert Status.GRE_KEY_OPTION_REQUIRED == 163
+    assert (BUFlags.T, BAFlags.T) == (0x0080, 0x10)

@@ -8,7 +8,9 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
  1. no MN Identifier option: MISSING_MN_IDENTIFIER_OPTION (a zero-length MN-ID is echoed)
  2. the source is not an authorized MAG: MAG_NOT_AUTHORIZED_FOR_PROXY_REG
  3. the MN has no profile and there is no default tenant: NOT_LMA_FOR_THIS_MOBILE_NODE
- 4. F flag without AcceptForcedIPv4UDPEncapsulationRequest: ADMINISTRATIVELY_PROHIBITED (RFC 5844 4.1.3.1)
+ 4. F flag without AcceptForcedIPv4UDPEncapsulationRequest: ADMINISTRATIVELY_PROHIBITED (RFC 5844 4.1.3.1);
+    an accepted F without GRE is answered with a NAT Detection option with F (IPv4-UDP mode); with GRE,
+    RFC 5845 decides (TLV-header UDP format with T, else GRE over IPv4)
  5. freshness against the session the PBU refers to (RFC 5213 5.5): with a Timestamp option,
     TIMESTAMP_LOWER_THAN_PREV_ACCEPTED / TIMESTAMP_MISMATCH carrying the LMA's time; without one, the
     sequence number modulo 2**16, SEQUENCE_NUMBER_OUT_OF_WINDOW carrying the last accepted number.
@@ -337,7 +339,9 @@ class LocalMobilityAnchor:
         extra: list[MobilityOption] = []
         if decision.include_option:
             extra.append(GREKeyOption(entry.uplink_key if decision.keyed else None))
-        if pbu.flags & BUFlags.F:
+        if pbu.flags & BUFlags.F and not decision.gre:
+            # RFC 5844 4.1.3.1: with GRE the encapsulation follows RFC 5845 (UDP only in the TLV format,
+            # GK-7.1-1); plain IPv4-UDP is announced with a NAT Detection option carrying F.
             extra.append(NATDetectionOption(force_udp=True, refresh_time=0))
         pba = acceptance(
             pbu,
