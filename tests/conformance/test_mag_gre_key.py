@@ -113,6 +113,14 @@ def test_GK_4_2_3_ack_with_option_without_key_sets_only_gre_enabled() -> None:
     assert session.gre and session.uplink_key is None and session.downlink_key is None
 
 
+def test_GK_4_2_3_keyless_ack_to_keyed_pbu_sets_only_gre_enabled() -> None:
+    mag = make_mag(gre=MagGreMode.KEYS)
+    registered(mag, gre=WITHOUT_KEY)
+    entry = entry_of(mag)
+    assert entry.gre_enabled and entry.downlink_key is None and entry.uplink_key is None
+    assert len(mag._keys) == 0
+
+
 def test_GK_4_2_4_ack_with_uplink_key_updates_gre_fields() -> None:
     mag = make_mag()
     pbu = registered(mag, gre=UPLINK_KEY)
