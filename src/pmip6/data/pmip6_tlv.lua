@@ -24,9 +24,7 @@ pmip6tlv.fields = { f_type, f_reserved, f_next_header, f_length }
 
 local e_length = ProtoExpert.new("pmip6tlv.length.mismatch", "TLV Length differs from the UDP payload length",
     expert.group.MALFORMED, expert.severity.WARN)
-local e_type = ProtoExpert.new("pmip6tlv.type.nonzero", "TLV Type is not 0",
-    expert.group.PROTOCOL, expert.severity.WARN)
-pmip6tlv.experts = { e_length, e_type }
+pmip6tlv.experts = { e_length }
 
 local TLV_HEADER_LENGTH = 4
 local CONTROL_PORT = 5436
@@ -40,15 +38,12 @@ local mobility_header = udp_port:get_dissector(CONTROL_PORT) or Dissector.get("m
 
 local function dissect_tlv(tvb, pinfo, tree)
     local subtree = tree:add(pmip6tlv, tvb(0, TLV_HEADER_LENGTH))
-    local type_item = subtree:add(f_type, tvb(0, 1))
+    subtree:add(f_type, tvb(0, 1))
     subtree:add(f_reserved, tvb(0, 1))
     subtree:add(f_next_header, tvb(1, 1))
     local length_item = subtree:add(f_length, tvb(2, 2))
     pinfo.cols.protocol = "PMIP6-TLV"
 
-    if tvb(0, 1):bitfield(0, 4) ~= 0 then
-        type_item:add_proto_expert_info(e_type)
-    end
     local length = tvb(2, 2):uint()
     local udp_payload_after_header = tvb:reported_len() - TLV_HEADER_LENGTH
     if length ~= udp_payload_after_header then
