@@ -40,12 +40,13 @@ SEQUENCE = 4711
 LIFETIME = 900
 SECONDS, FRACTION = 1_700_000_000, 0x8000
 DOWNLINK_KEY = 0x2222
+PBU_FLAGS = BUFlags.A | BUFlags.P
 
 
 def pmip6_operation() -> Callable[[], object]:
     def operation() -> object:
         pbu = ProxyBindingUpdate(
-            SEQUENCE, BUFlags.A | BUFlags.P, LIFETIME,
+            SEQUENCE, PBU_FLAGS, LIFETIME,
             (
                 HomeNetworkPrefixOption(PREFIX, 64),
                 MNIdentifierOption(NAI),

@@ -90,12 +90,12 @@ def verify_checksum(data: bytes, source: IPv6Address, destination: IPv6Address) 
 
 
 def _encode_binding_update(message: ProxyBindingUpdate) -> bytes:
-    fixed = _BU_FIXED.pack(message.sequence, message.flags & _BU_DEFINED_FLAGS, message.lifetime)
+    fixed = _BU_FIXED.pack(message.sequence, int(message.flags) & _BU_DEFINED_FLAGS, message.lifetime)
     return fixed + encode_options(message.options, _BU_OPTIONS_OFFSET)
 
 
 def _encode_binding_acknowledgement(message: ProxyBindingAcknowledgement) -> bytes:
-    fixed = _BA_FIXED.pack(message.status, message.flags & _BA_DEFINED_FLAGS, message.sequence, message.lifetime)
+    fixed = _BA_FIXED.pack(message.status, int(message.flags) & _BA_DEFINED_FLAGS, message.sequence, message.lifetime)
     return fixed + encode_options(message.options, _BA_OPTIONS_OFFSET)
 
 

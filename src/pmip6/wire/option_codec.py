@@ -83,52 +83,52 @@ def _variable(option_type: int, fixed: bytes, payload: bytes) -> bytes:
     return _HEADER.pack(option_type, length) + fixed + payload
 
 
-def _encode_mn_identifier(option: MNIdentifierOption) -> bytes:
-    return _variable(OptionType.MN_IDENTIFIER, bytes((option.subtype,)), option.identifier)
+def _encode_mn_identifier(option: MNIdentifierOption, option_type: int) -> bytes:
+    return _variable(option_type, bytes((option.subtype,)), option.identifier)
 
 
-def _encode_vendor_specific(option: VendorSpecificOption) -> bytes:
-    return _variable(OptionType.VENDOR_SPECIFIC, b"", option.data)
+def _encode_vendor_specific(option: VendorSpecificOption, option_type: int) -> bytes:
+    return _variable(option_type, b"", option.data)
 
 
-def _encode_home_network_prefix(option: HomeNetworkPrefixOption) -> bytes:
+def _encode_home_network_prefix(option: HomeNetworkPrefixOption, option_type: int) -> bytes:
     if not 0 <= option.prefix_length <= 128:
         raise ValueError(f"HNP prefix length {option.prefix_length} is not 0-128")
-    return _HNP.pack(OptionType.HOME_NETWORK_PREFIX, 18, 0, option.prefix_length, option.prefix.packed)
+    return _HNP.pack(option_type, 18, 0, option.prefix_length, option.prefix.packed)
 
 
-def _encode_handoff_indicator(option: HandoffIndicatorOption) -> bytes:
-    return _FOUR_OCTETS.pack(OptionType.HANDOFF_INDICATOR, 2, 0, option.value)
+def _encode_handoff_indicator(option: HandoffIndicatorOption, option_type: int) -> bytes:
+    return _FOUR_OCTETS.pack(option_type, 2, 0, option.value)
 
 
-def _encode_access_technology_type(option: AccessTechnologyTypeOption) -> bytes:
-    return _FOUR_OCTETS.pack(OptionType.ACCESS_TECHNOLOGY_TYPE, 2, 0, option.value)
+def _encode_access_technology_type(option: AccessTechnologyTypeOption, option_type: int) -> bytes:
+    return _FOUR_OCTETS.pack(option_type, 2, 0, option.value)
 
 
-def _encode_mn_link_layer_identifier(option: MNLinkLayerIdentifierOption) -> bytes:
-    return _variable(OptionType.MN_LINK_LAYER_IDENTIFIER, bytes(2), option.identifier)
+def _encode_mn_link_layer_identifier(option: MNLinkLayerIdentifierOption, option_type: int) -> bytes:
+    return _variable(option_type, bytes(2), option.identifier)
 
 
-def _encode_link_local_address(option: LinkLocalAddressOption) -> bytes:
-    return _LINK_LOCAL.pack(OptionType.LINK_LOCAL_ADDRESS, 16, option.address.packed)
+def _encode_link_local_address(option: LinkLocalAddressOption, option_type: int) -> bytes:
+    return _LINK_LOCAL.pack(option_type, 16, option.address.packed)
 
 
-def _encode_timestamp(option: TimestampOption) -> bytes:
+def _encode_timestamp(option: TimestampOption, option_type: int) -> bytes:
     seconds = option.seconds
     if not (0 <= seconds < _TIMESTAMP_SECONDS_LIMIT and 0 <= option.fraction < _FRACTION_LIMIT):
         raise ValueError(f"timestamp {seconds}.{option.fraction} does not fit 48+16 bits")
-    return _TIMESTAMP.pack(OptionType.TIMESTAMP, 8, seconds >> 32, seconds & 0xFFFFFFFF, option.fraction)
+    return _TIMESTAMP.pack(option_type, 8, seconds >> 32, seconds & 0xFFFFFFFF, option.fraction)
 
 
-def _encode_nat_detection(option: NATDetectionOption) -> bytes:
+def _encode_nat_detection(option: NATDetectionOption, option_type: int) -> bytes:
     flags = _NAT_FORCE_UDP if option.force_udp else 0
-    return _WORD_LONG.pack(OptionType.NAT_DETECTION, 6, flags, option.refresh_time)
+    return _WORD_LONG.pack(option_type, 6, flags, option.refresh_time)
 
 
-def _encode_gre_key(option: GREKeyOption) -> bytes:
+def _encode_gre_key(option: GREKeyOption, option_type: int) -> bytes:
     if option.key is None:
         return _GRE_KEY_MODE_ONLY
-    return _WORD_LONG.pack(OptionType.GRE_KEY, 6, 0, option.key)
+    return _WORD_LONG.pack(option_type, 6, 0, option.key)
 
 
 def _ipv4_prefix_octet(prefix_length: int) -> int:
@@ -137,53 +137,57 @@ def _ipv4_prefix_octet(prefix_length: int) -> int:
     return prefix_length << _IPV4_PREFIX_SHIFT
 
 
-def _encode_ipv4_home_address_request(option: IPv4HomeAddressRequestOption) -> bytes:
+def _encode_ipv4_home_address_request(option: IPv4HomeAddressRequestOption, option_type: int) -> bytes:
     prefix = _ipv4_prefix_octet(option.prefix_length)
-    return _IPV4_ADDRESS_OPTION.pack(OptionType.IPV4_HOME_ADDRESS_REQUEST, 6, prefix, 0, option.address.packed)
+    return _IPV4_ADDRESS_OPTION.pack(option_type, 6, prefix, 0, option.address.packed)
 
 
-def _encode_ipv4_home_address_reply(option: IPv4HomeAddressReplyOption) -> bytes:
+def _encode_ipv4_home_address_reply(option: IPv4HomeAddressReplyOption, option_type: int) -> bytes:
     prefix = _ipv4_prefix_octet(option.prefix_length)
     return _IPV4_ADDRESS_OPTION.pack(
-        OptionType.IPV4_HOME_ADDRESS_REPLY, 6, option.status, prefix, option.address.packed
+        option_type, 6, option.status, prefix, option.address.packed
     )
 
 
-def _encode_ipv4_default_router_address(option: IPv4DefaultRouterAddressOption) -> bytes:
-    return _IPV4_ADDRESS_OPTION.pack(OptionType.IPV4_DEFAULT_ROUTER_ADDRESS, 6, 0, 0, option.address.packed)
+def _encode_ipv4_default_router_address(option: IPv4DefaultRouterAddressOption, option_type: int) -> bytes:
+    return _IPV4_ADDRESS_OPTION.pack(option_type, 6, 0, 0, option.address.packed)
 
 
-def _encode_ipv4_dhcp_support_mode(option: IPv4DHCPSupportModeOption) -> bytes:
-    return _WORD.pack(OptionType.IPV4_DHCP_SUPPORT_MODE, 2, _DHCP_SERVER if option.dhcp_server else 0)
+def _encode_ipv4_dhcp_support_mode(option: IPv4DHCPSupportModeOption, option_type: int) -> bytes:
+    return _WORD.pack(option_type, 2, _DHCP_SERVER if option.dhcp_server else 0)
 
 
-def _encode_unknown(option: UnknownOption) -> bytes:
+def _encode_unknown(option: UnknownOption, option_type: int) -> bytes:
     if option.type in (_PAD1, _PADN):
         raise ValueError("Pad1/PadN are inserted by the encoder, not carried as options")
     return _variable(option.type, b"", option.data)
 
 
-_Encoder = Callable[[MobilityOption], bytes]
-_NO_ALIGNMENT = 1
+_Encoder = Callable[[MobilityOption, int], bytes]
+_ANYWHERE = (1, 0)
 
-_ENCODERS: dict[type, tuple[_Encoder, int, int]] = {
-    # option class: (encoder, x, y) of its alignment requirement xn+y (RFC 6275 section 6.2)
-    MNIdentifierOption: (_encode_mn_identifier, _NO_ALIGNMENT, 0),
-    VendorSpecificOption: (_encode_vendor_specific, _NO_ALIGNMENT, 0),
-    HomeNetworkPrefixOption: (_encode_home_network_prefix, 8, 4),
-    HandoffIndicatorOption: (_encode_handoff_indicator, _NO_ALIGNMENT, 0),
-    AccessTechnologyTypeOption: (_encode_access_technology_type, _NO_ALIGNMENT, 0),
-    MNLinkLayerIdentifierOption: (_encode_mn_link_layer_identifier, _NO_ALIGNMENT, 0),
-    LinkLocalAddressOption: (_encode_link_local_address, 8, 6),
-    TimestampOption: (_encode_timestamp, 8, 2),
-    NATDetectionOption: (_encode_nat_detection, 4, 0),
-    GREKeyOption: (_encode_gre_key, 4, 0),
-    IPv4HomeAddressRequestOption: (_encode_ipv4_home_address_request, 4, 0),
-    IPv4HomeAddressReplyOption: (_encode_ipv4_home_address_reply, 4, 0),
-    IPv4DefaultRouterAddressOption: (_encode_ipv4_default_router_address, 4, 0),
-    IPv4DHCPSupportModeOption: (_encode_ipv4_dhcp_support_mode, _NO_ALIGNMENT, 0),
-    UnknownOption: (_encode_unknown, _NO_ALIGNMENT, 0),
-}  # type: ignore[dict-item]
+_ENCODERS: dict[type, tuple[_Encoder, int, int, int]] = {
+    # option class: (encoder, Type octet, x, y); the Type octet must sit at xn+y (RFC 6275 section 6.2).
+    # The Type goes to the encoder as a plain int: reading an IntEnum member costs more than packing it.
+    option_class: (encoder, int(getattr(option_class, "option_type", 0)), modulus, remainder)
+    for option_class, encoder, (modulus, remainder) in (
+        (MNIdentifierOption, _encode_mn_identifier, _ANYWHERE),
+        (VendorSpecificOption, _encode_vendor_specific, _ANYWHERE),
+        (HomeNetworkPrefixOption, _encode_home_network_prefix, (8, 4)),
+        (HandoffIndicatorOption, _encode_handoff_indicator, _ANYWHERE),
+        (AccessTechnologyTypeOption, _encode_access_technology_type, _ANYWHERE),
+        (MNLinkLayerIdentifierOption, _encode_mn_link_layer_identifier, _ANYWHERE),
+        (LinkLocalAddressOption, _encode_link_local_address, (8, 6)),
+        (TimestampOption, _encode_timestamp, (8, 2)),
+        (NATDetectionOption, _encode_nat_detection, (4, 0)),
+        (GREKeyOption, _encode_gre_key, (4, 0)),
+        (IPv4HomeAddressRequestOption, _encode_ipv4_home_address_request, (4, 0)),
+        (IPv4HomeAddressReplyOption, _encode_ipv4_home_address_reply, (4, 0)),
+        (IPv4DefaultRouterAddressOption, _encode_ipv4_default_router_address, (4, 0)),
+        (IPv4DHCPSupportModeOption, _encode_ipv4_dhcp_support_mode, _ANYWHERE),
+        (UnknownOption, _encode_unknown, _ANYWHERE),  # its Type is its own ``type`` field
+    )
+}  # type: ignore[misc]
 
 
 def encode_options(options: Sequence[MobilityOption], start_offset: int) -> bytes:
@@ -198,12 +202,12 @@ def encode_options(options: Sequence[MobilityOption], start_offset: int) -> byte
     option: object = None
     try:
         for option in options:
-            encoder, modulus, remainder = _ENCODERS[type(option)]
+            encoder, option_type, modulus, remainder = _ENCODERS[type(option)]
             pad = (remainder - offset) % modulus
             if pad:
                 parts.append(_PADDING[pad])
                 offset += pad
-            encoded = encoder(option)
+            encoded = encoder(option, option_type)
             parts.append(encoded)
             offset += len(encoded)
     except KeyError:
@@ -304,7 +308,9 @@ _DECODER_TABLE: dict[OptionType, tuple[_Decoder, frozenset[int]]] = {
     OptionType.IPV4_DEFAULT_ROUTER_ADDRESS: (_decode_ipv4_default_router_address, frozenset((6,))),
     OptionType.IPV4_DHCP_SUPPORT_MODE: (_decode_ipv4_dhcp_support_mode, frozenset((2,))),
 }  # type: ignore[dict-item]
-_DECODERS: list[tuple[_Decoder, frozenset[int]] | None] = [_DECODER_TABLE.get(t) for t in range(256)]  # type: ignore[call-overload]
+_DECODERS: list[tuple[_Decoder, frozenset[int]] | None] = [
+    _DECODER_TABLE.get(option_type) for option_type in range(256)  # type: ignore[call-overload]
+]
 """Indexed by the Type octet: a list index is the cheapest look-up there is."""
 
 
