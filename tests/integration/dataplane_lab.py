@@ -232,9 +232,10 @@ class Capture:
         frames = []
         for line in output.splitlines():
             values = dict(zip(fields, line.split("\t"), strict=True))
+            outer_ipv6 = values["frame.protocols"].startswith("eth:ethertype:ipv6")
             frames.append({
                 "protocols": values["frame.protocols"],
-                "source": values["ip.src"] or values["ipv6.src"],
+                "source": values["ipv6.src"] if outer_ipv6 else values["ip.src"],
                 "key": str(int(values["gre.key"], 16)) if values["gre.key"] else "",
                 "icmp": values["icmp.type"] or values["icmpv6.type"],
             })

@@ -192,6 +192,8 @@ class Pump:
             except OSError:
                 self.io_errors += 1
                 return
+            if packet[0] >> 4 == 6 and len(packet) >= 40 and packet[24] == 0xFF:
+                continue  # IPv6 multicast: the kernel's own MLD reports on the TUN device, never tunneled
             result = local_input(key, packet)
             if not isinstance(result, DropReason):
                 send(*result)
