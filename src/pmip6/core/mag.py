@@ -45,8 +45,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from typing import cast
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
+from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
     Address,
     Alarm,
@@ -146,6 +148,7 @@ class MobileAccessGateway:
         self._awaiting: dict[int, bytes] = {}
         self._lmas_without_gre_key_support: set[Address] = set()
         self._rate = UpdateRateLimiter()
+        self._timers = DeadlineQueue()
         self._sequence = 0
         self._last_timestamp_ticks = 0
 
@@ -174,6 +177,7 @@ class MobileAccessGateway:
         )
         self._entries[request.mn_id] = entry
         outcome.extend(self._start_update(entry, now))
+        self._reschedule(request.mn_id)
         return outcome
 
     def detach(self, mn_id: bytes, now: float) -> Outcome:
@@ -184,13 +188,14 @@ class MobileAccessGateway:
         if entry.state is BulState.DEREGISTERING:
             return _ignored(f"mobile node {mn_id!r} is already de-registering")
         if entry.state is BulState.FAILED:
-            return Outcome(events=self._remove(entry, "detached"))
-        events: list[Event] = [BindingDeregistered(entry.session())] if entry.state is BulState.REGISTERED else []
-        self._finish_pending(entry)
-        entry.state = BulState.DEREGISTERING
-        entry.halted = False
-        outcome = self._start_update(entry, now)
-        outcome.events[:0] = events
+            outcome = Outcome(events=self._remove(entry, "detached"))
+        else:
+            outcome = Outcome(events=[BindingDeregistered(entry.session())] if entry.state is BulState.REGISTERED else [])
+            self._finish_pending(entry)
+            entry.state = BulState.DEREGISTERING
+            entry.halted = False
+            outcome.extend(self._start_update(entry, now))
+        self._reschedule(mn_id)
         return outcome
 
     def receive(self, message: MobilityMessage, source: Peer, now: float) -> Outcome:
@@ -202,33 +207,20 @@ class MobileAccessGateway:
         entry = self._match(message)
         if entry is None or entry.pending is None or entry.pending.sent is None:
             return _ignored(f"no PBU with sequence {message.sequence} awaits a PBA", source)
-        sent = entry.pending.sent
-        if _echo_differs(message, sent):
-            return self._echo_mismatch(entry, source)
-        if entry.state is BulState.DEREGISTERING:
-            return Outcome(events=self._remove(entry, "deregistered"))
-        status = message.status
-        if status < Status.REASON_UNSPECIFIED:
-            return self._accepted(entry, message, now)
-        if status == Status.GRE_KEY_OPTION_REQUIRED:
-            return self._gre_key_option_required(entry, message, source, now)
-        if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
-            self._skip_sequences_to(message.sequence)
-            return self._retry(entry, now)
-        if status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
-            return self._retry(entry, now)
-        return self._rejected(entry, status, source)
+        outcome = self._acknowledged(entry, message, source, now)
+        self._reschedule(entry.mn_id)
+        return outcome
 
     def next_deadline(self) -> float | None:
         """The earliest time :meth:`handle_timer` has something to do, or None."""
-        deadlines = [deadline for entry in self._entries.values() if (deadline := _deadline(entry)) is not None]
-        return min(deadlines, default=None)
+        return self._timers.next_deadline()
 
     def handle_timer(self, now: float) -> Outcome:
         """Deferred sends, retransmissions, give-ups, lifetime refreshes and expiries due at ``now``."""
         outcome = Outcome()
-        self._rate.forget_before(now)
-        for entry in list(self._entries.values()):
+        for key in self._timers.pop_due(now):
+            mn_id = cast(bytes, key)
+            entry = self._entries[mn_id]
             if entry.state is BulState.REGISTERED and entry.expires_at is not None and entry.expires_at <= now:
                 outcome.extend(Outcome(events=self._remove(entry, "expired")))
             elif entry.pending is not None:
@@ -236,6 +228,7 @@ class MobileAccessGateway:
                     outcome.extend(self._on_due(entry, now))
             elif entry.state is BulState.REGISTERED and entry.refresh_at is not None and entry.refresh_at <= now:
                 outcome.extend(self._start_update(entry, now))
+            self._reschedule(mn_id)
         return outcome
 
     def shutdown(self, now: float) -> Outcome:
@@ -263,6 +256,7 @@ class MobileAccessGateway:
         """Send the entry's PBU now, or defer it to when MAX_UPDATE_RATE allows."""
         pending = entry.pending
         assert pending is not None
+        self._rate.forget_before(now)
         earliest = self._rate.earliest(entry.mn_id, now)
         if earliest > now:
             pending.due = earliest
@@ -378,6 +372,28 @@ class MobileAccessGateway:
 
     # ---- receiving --------------------------------------------------------------------------------
 
+    def _acknowledged(
+        self, entry: BindingUpdateListEntry, message: ProxyBindingAcknowledgement, source: Peer, now: float
+    ) -> Outcome:
+        """The PBA answers the entry's PBU in flight (RFC 5213 6.9.1.2)."""
+        assert entry.pending is not None and entry.pending.sent is not None
+        sent = entry.pending.sent
+        if _echo_differs(message, sent):
+            return self._echo_mismatch(entry, source)
+        if entry.state is BulState.DEREGISTERING:
+            return Outcome(events=self._remove(entry, "deregistered"))
+        status = message.status
+        if status < Status.REASON_UNSPECIFIED:
+            return self._accepted(entry, message, now)
+        if status == Status.GRE_KEY_OPTION_REQUIRED:
+            return self._gre_key_option_required(entry, message, source, now)
+        if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+            self._skip_sequences_to(message.sequence)
+            return self._retry(entry, now)
+        if status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
+            return self._retry(entry, now)
+        return self._rejected(entry, status, source)
+
     def _match(self, pba: ProxyBindingAcknowledgement) -> BindingUpdateListEntry | None:
         """RFC 5213 6.9.1.2 item 5: by sequence; a 135 carries the LMA's last sequence, so by MN-ID."""
         if pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
@@ -475,6 +491,14 @@ class MobileAccessGateway:
         return Outcome(events=events)
 
     # ---- bookkeeping ------------------------------------------------------------------------------
+
+    def _reschedule(self, mn_id: bytes) -> None:
+        entry = self._entries.get(mn_id)
+        deadline = _deadline(entry) if entry is not None else None
+        if deadline is None:
+            self._timers.cancel(mn_id)
+        else:
+            self._timers.schedule(mn_id, deadline)
 
     def _finish_pending(self, entry: BindingUpdateListEntry) -> None:
         if entry.pending is not None:

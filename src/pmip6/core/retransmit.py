@@ -50,6 +50,7 @@ class UpdateRateLimiter:
     """MAX_UPDATE_RATE bookkeeping per mobile node (the MN-Identifier), over a sliding one-second window."""
 
     _recent: dict[bytes, deque[float]] = field(default_factory=dict)
+    _sends: deque[tuple[float, bytes]] = field(default_factory=deque)
 
     def earliest(self, mn_id: bytes, now: float) -> float:
         """The earliest time at or after ``now`` a PBU about ``mn_id`` may be sent."""
@@ -61,9 +62,12 @@ class UpdateRateLimiter:
     def record(self, mn_id: bytes, now: float) -> None:
         """A PBU about ``mn_id`` was sent at ``now``."""
         self._recent.setdefault(mn_id, deque(maxlen=MAX_UPDATE_RATE)).append(now)
+        self._sends.append((now, mn_id))
 
     def forget_before(self, now: float) -> None:
-        """Drop the history of mobile nodes that sent nothing during the last window."""
-        stale = [mn_id for mn_id, sent in self._recent.items() if sent[-1] + RATE_WINDOW <= now]
-        for mn_id in stale:
-            del self._recent[mn_id]
+        """Drop the history of mobile nodes that sent nothing during the last window (amortised O(1))."""
+        while self._sends and self._sends[0][0] + RATE_WINDOW <= now:
+            sent_at, mn_id = self._sends.popleft()
+            history = self._recent.get(mn_id)
+            if history is not None and history[-1] <= sent_at:
+                del self._recent[mn_id]
