@@ -93,20 +93,23 @@ class Forwarder:
     def apply(self, event: Event) -> None:
         """Update the tables from one engine event; other events are ignored."""
         if isinstance(event, BindingEstablished):
-            self._replace(event.session)
+            self._replace(event.session, self._routes.get(session_identity(event.session)))
         elif isinstance(event, BindingUpdated):
-            self._remove(self._routes.get(session_identity(event.previous)))
-            self._replace(event.session)
+            self._replace(event.session, self._routes.get(session_identity(event.previous)))
         elif isinstance(event, BindingDeregistered | BindingRemoved):
             route = self._routes.get(session_identity(event.session))
             if route is not None and route.session == event.session:
                 self._remove(route)
 
-    def _replace(self, session: TunnelSession) -> None:
+    def _replace(self, session: TunnelSession, previous: SessionRoute | None) -> None:
+        """Route ``session`` instead of ``previous``: the same mobility session, so its counters carry on
+        across re-registrations and handoffs."""
+        self._remove(previous)
         self._remove(self._routes.get(session_identity(session)))
         fmt = session_format(session)
         route = SessionRoute(session, session.peer.address.compressed, fmt, self.receive_key(session),
-                             Sealer(fmt, self.send_key(session)))
+                             Sealer(fmt, self.send_key(session)),
+                             previous.counters if previous is not None else TrafficCounters())
         self._routes[session_identity(session)] = route
         if route.receive_key is not None:
             self._by_key[route.receive_key] = route
