@@ -260,6 +260,17 @@ def test_refresh_uses_hi_5_assigned_prefixes_and_home_address() -> None:
     assert entry_of(mag).expires_at == refresh_at + 3600  # type: ignore[operator]
 
 
+def test_refresh_on_request_re_registers_at_once_and_reschedules() -> None:
+    mag = make_mag()
+    registered(mag)
+    refresh = only_pbu(mag.refresh(MN, T0 + 60))
+    assert refresh.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NOT_CHANGED)
+    assert isinstance(mag.refresh(MN, T0 + 60).events[0], MessageIgnored)  # one in flight already
+    mag.receive(pba_for(refresh), LMA_UDP, T0 + 60)
+    assert mag.next_deadline() == pytest.approx(T0 + 60 + 3600 * 0.8)
+    assert isinstance(mag.refresh(b"unknown", T0).events[0], MessageIgnored)
+
+
 def test_unanswered_refresh_stops_after_retransmissions_and_session_expires() -> None:
     mag = make_mag(max_retransmissions=2)
     registered(mag)

@@ -198,6 +198,16 @@ class MobileAccessGateway:
         self._reschedule(mn_id)
         return outcome
 
+    def refresh(self, mn_id: bytes, now: float) -> Outcome:
+        """Re-register a registered MN now instead of at its refresh time (RFC 5213 6.9.1.3 lets the MAG
+        extend the lifetime at any time), e.g. on an operator's request or after an LMA restart."""
+        entry = self._entries.get(mn_id)
+        if entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None or entry.halted:
+            return _ignored(f"mobile node {mn_id!r} has no registered binding idle for a refresh")
+        outcome = self._start_update(entry, now)
+        self._reschedule(mn_id)
+        return outcome
+
     def receive(self, message: MobilityMessage, source: Peer, now: float) -> Outcome:
         """Process a message from the LMA; only Proxy Binding Acknowledgements mean anything to a MAG."""
         if not isinstance(message, ProxyBindingAcknowledgement):
