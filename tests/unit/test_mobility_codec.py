@@ -282,3 +282,15 @@ def test_longest_header_len_is_encoded() -> None:
 def test_an_object_that_is_not_a_message_raises_type_error() -> None:
     with pytest.raises(TypeError):
         encode_message(GREKeyOption(1))  # type: ignore[arg-type]
+
+
+def test_checksum_functions_accept_bytearray_and_memoryview() -> None:
+    encoded = encode_message(WORKED_EXAMPLE, source=MAG, destination=LMA)
+    for view in (bytearray(encoded), memoryview(encoded)):
+        assert verify_checksum(view, MAG, LMA)
+        assert mh_checksum(view, MAG, LMA) == int.from_bytes(encoded[4:6], "big")
+
+
+def test_odd_length_data_is_checksummed_with_a_zero_pad_octet() -> None:
+    odd = encode_message(WORKED_EXAMPLE)[:87]
+    assert mh_checksum(odd, MAG, LMA) == reference_checksum(odd, MAG, LMA)

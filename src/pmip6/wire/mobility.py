@@ -70,15 +70,16 @@ def _pseudo_header_sum(source: IPv6Address, destination: IPv6Address, length: in
     return int(source) + int(destination) + length + _MOBILITY
 
 
-def mh_checksum(data: bytes, source: IPv6Address, destination: IPv6Address) -> int:
+def mh_checksum(data: bytes | bytearray | memoryview, source: IPv6Address, destination: IPv6Address) -> int:
     """The checksum ``data`` (a whole MH) should carry, its Checksum field taken as 0."""
     if len(data) < MH_HEADER_LENGTH:
         raise DecodeError("checksum", _CHECKSUM_OFFSET, f"{len(data)} octets hold no Checksum field")
-    words = int.from_bytes(data[:_CHECKSUM_OFFSET] + bytes(2) + data[MH_HEADER_LENGTH:] + bytes(len(data) % 2), "big")
+    unchecked = bytes(data[:_CHECKSUM_OFFSET]) + bytes(2) + bytes(data[MH_HEADER_LENGTH:]) + bytes(len(data) % 2)
+    words = int.from_bytes(unchecked, "big")
     return _checksum(_pseudo_header_sum(source, destination, len(data)) + words)
 
 
-def verify_checksum(data: bytes, source: IPv6Address, destination: IPv6Address) -> bool:
+def verify_checksum(data: bytes | bytearray | memoryview, source: IPv6Address, destination: IPv6Address) -> bool:
     """Whether the Checksum field of ``data`` (a whole MH) is right for that address pair."""
     if len(data) < MH_HEADER_LENGTH:
         return False
