@@ -190,7 +190,9 @@ class MobileAccessGateway:
         if entry.state is BulState.FAILED:
             outcome = Outcome(events=self._remove(entry, "detached"))
         else:
-            outcome = Outcome(events=[BindingDeregistered(entry.session())] if entry.state is BulState.REGISTERED else [])
+            outcome = Outcome()
+            if entry.state is BulState.REGISTERED:
+                outcome.events.append(BindingDeregistered(entry.session()))
             self._finish_pending(entry)
             entry.state = BulState.DEREGISTERING
             entry.halted = False
@@ -257,7 +259,9 @@ class MobileAccessGateway:
     def _start_update(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
         settings = self.settings
         entry.pending = PendingUpdate(
-            backoff=Backoff(settings.initial_bindack_timeout, settings.max_bindack_timeout, settings.max_retransmissions),
+            backoff=Backoff(
+                settings.initial_bindack_timeout, settings.max_bindack_timeout, settings.max_retransmissions
+            ),
             due=now,
         )
         return self._transmit(entry, now)
@@ -449,7 +453,9 @@ class MobileAccessGateway:
             return Outcome(events=[BindingEstablished(entry.session())])
         return Outcome(events=[BindingUpdated(entry.session(), previous)])
 
-    def _apply_gre(self, entry: BindingUpdateListEntry, sent: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> None:
+    def _apply_gre(
+        self, entry: BindingUpdateListEntry, sent: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement
+    ) -> None:
         """RFC 5845 4.2 and 7.3 on an accepted PBA."""
         option = pba.option(GREKeyOption)
         if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
