@@ -16,11 +16,11 @@ import sys
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
-from pmip6.commands.decode import message_json
+from pmip6.wire.describe import message_json
 from pmip6.conformance.checks import CHECKS, LmaPolicies, Need, Outcome
 from pmip6.conformance.probe import HomeAddressKind
 from pmip6.conformance.runner import CheckResult, ConformanceSettings, Transport, run_conformance
-from pmip6.conformance.signaling import Exchange
+from pmip6.conformance.signaling import PacketRecord
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 
 EXIT_FAILED = 1
@@ -120,18 +120,14 @@ def report_json(settings: ConformanceSettings, results: list[CheckResult]) -> di
             "requirements": list(result.check.requirements), "level": result.check.level,
             "title": result.check.title, "needs": [need.value for need in result.check.needs],
             "outcome": result.verdict.outcome.value, "detail": result.verdict.detail,
-            "packets": [packet for exchange in result.exchanges for packet in _packets_json(exchange)],
+            "packets": [_packet_json(packet) for packet in result.packets],
         } for result in results],
     }
 
 
-def _packets_json(exchange: Exchange) -> list[dict[str, Any]]:
-    packets = [{"direction": "sent", "from": exchange.local, "to": exchange.remote, "hex": exchange.sent.hex(),
-                "decoded": message_json(exchange.pbu)}]
-    if exchange.received is not None:
-        packets.append({"direction": "received", "from": exchange.remote, "to": exchange.local,
-                        "hex": exchange.received.hex(),
-                        "decoded": None if exchange.pba is None else message_json(exchange.pba)})
-    if exchange.note:
-        packets[-1]["note"] = exchange.note
-    return packets
+def _packet_json(packet: PacketRecord) -> dict[str, Any]:
+    out = {"direction": packet.direction, "from": packet.source, "to": packet.destination, "hex": packet.data.hex(),
+           "decoded": None if packet.message is None else message_json(packet.message)}
+    if packet.note:
+        out["note"] = packet.note
+    return out

@@ -1,0 +1,124 @@
+"""Plain-data and one-line text views of Mobility Header messages, for people and scripts.
+
+``message_json`` gives the JSON shape of ``pmip6 decode --json`` (``type``, ``seq``, ``flags`` as letters in
+spec order, raw ``lifetime``, ``status``, ``options``); ``message_text`` the one-line form used by
+``pmip6 decode`` and the demo's ladder, with GRE keys in hex and decimal as Wireshark shows them
+(``gre.key`` in hex, ``mip6.gre_key`` in decimal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+from pmip6.wire.messages import (BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate,
+                                 UnknownMessage)
+from pmip6.wire.numbers import BAFlags, BindingErrorStatus, BUFlags, OptionType, Status, flag_letters
+from pmip6.wire.options import (AccessTechnologyTypeOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
+                                MNIdentifierOption, MobilityOption, UnknownOption)
+
+
+OPTION_NAMES: dict[int, str] = {
+    OptionType.PAD1: "Pad1",
+    OptionType.PADN: "PadN",
+    OptionType.BINDING_REFRESH_ADVICE: "Binding Refresh Advice",
+    OptionType.ALTERNATE_CARE_OF_ADDRESS: "Alternate Care-of Address",
+    OptionType.NONCE_INDICES: "Nonce Indices",
+    OptionType.BINDING_AUTHORIZATION_DATA: "Binding Authorization Data",
+    OptionType.MN_IDENTIFIER: "MN-ID",
+    OptionType.VENDOR_SPECIFIC: "Vendor Specific",
+    OptionType.HOME_NETWORK_PREFIX: "HNP",
+    OptionType.HANDOFF_INDICATOR: "HI",
+    OptionType.ACCESS_TECHNOLOGY_TYPE: "ATT",
+    OptionType.MN_LINK_LAYER_IDENTIFIER: "MN LL-ID",
+    OptionType.LINK_LOCAL_ADDRESS: "Link-local Address",
+    OptionType.TIMESTAMP: "Timestamp",
+    OptionType.IPV4_HOME_ADDRESS: "IPv4 Home Address",
+    OptionType.IPV4_ADDRESS_ACKNOWLEDGEMENT: "IPv4 Address Acknowledgement",
+    OptionType.NAT_DETECTION: "NAT Detection",
+    OptionType.IPV4_CARE_OF_ADDRESS: "IPv4 Care-of Address",
+    OptionType.GRE_KEY: "GRE Key",
+    OptionType.IPV4_HOME_ADDRESS_REQUEST: "IPv4 HoA Request",
+    OptionType.IPV4_HOME_ADDRESS_REPLY: "IPv4 HoA Reply",
+    OptionType.IPV4_DEFAULT_ROUTER_ADDRESS: "IPv4 Default Router",
+    OptionType.IPV4_DHCP_SUPPORT_MODE: "IPv4 DHCP Support Mode",
+}
+"""Short display names of the mobility options (RFC 6275 6.2, RFC 5213 8, RFC 5844 3.3, RFC 5845 6.1)."""
+
+
+def message_json(message: MobilityMessage) -> dict[str, Any]:
+    """``type``, ``seq``, ``flags`` (letters in spec order), raw ``lifetime``, ``status`` and ``options``."""
+    if isinstance(message, UnknownMessage):
+        return {"type": message.mh_type, "seq": None, "flags": None, "lifetime": None, "status": None, "options": []}
+    seq = flags = lifetime = status = None
+    if isinstance(message, ProxyBindingUpdate):
+        seq, flags, lifetime = message.sequence, flag_letters(message.flags, BUFlags), message.lifetime
+    elif isinstance(message, ProxyBindingAcknowledgement):
+        seq, flags, lifetime = message.sequence, flag_letters(message.flags, BAFlags), message.lifetime
+        status = message.status
+    else:
+        status = message.status
+    return {"type": int(message.mh_type), "seq": seq, "flags": flags, "lifetime": lifetime, "status": status,
+            "options": [option_json(option) for option in message.options]}
+
+
+def option_json(option: MobilityOption) -> dict[str, Any]:
+    """``type`` and ``name``, then the option's fields: ``id`` (NAI text), ``prefix`` ("addr/len"), ``hi``,
+    ``att``, ``key``, ``address``, ``status``...; octet strings as hex."""
+    option_type = option.type if isinstance(option, UnknownOption) else int(option.option_type)
+    out: dict[str, Any] = {"type": option_type, "name": OPTION_NAMES.get(option_type, f"Option {option_type}")}
+    if isinstance(option, MNIdentifierOption):
+        out.update(subtype=option.subtype, id=option.identifier.decode("utf-8", "backslashreplace"))
+    elif isinstance(option, HomeNetworkPrefixOption):
+        out["prefix"] = f"{option.prefix}/{option.prefix_length}"
+    elif isinstance(option, HandoffIndicatorOption):
+        out["hi"] = option.value
+    elif isinstance(option, AccessTechnologyTypeOption):
+        out["att"] = option.value
+    else:
+        out.update({field.name: _plain(getattr(option, field.name)) for field in fields(option)
+                    if field.name != "type"})
+    return out
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (IPv4Address, IPv6Address)):
+        return str(value)
+    return value
+
+
+def message_text(message: MobilityMessage) -> str:
+    """One readable line, e.g. ``PBU seq=7 flags=APT lifetime=900 MN-ID=mn1@example.com GRE-Key=0x00001234 (4660)``."""
+    return _message_text(message_json(message), message)
+
+
+def _message_text(mh: dict[str, Any], message: MobilityMessage) -> str:
+    if isinstance(message, (ProxyBindingUpdate, ProxyBindingAcknowledgement)):
+        kind = "BU" if isinstance(message, ProxyBindingUpdate) else "BA"
+        words = [("P" if "P" in mh["flags"] else "") + kind, f"seq={mh['seq']}", f"flags={mh['flags'] or '-'}",
+                 f"lifetime={mh['lifetime']}"]
+    elif isinstance(message, BindingError):
+        words = ["BE"]
+    else:
+        return f"MH type {mh['type']}"
+    if mh["status"] is not None:
+        names = BindingErrorStatus if isinstance(message, BindingError) else Status
+        name = next((status.name for status in names if status == mh["status"]), "?")
+        words.append(f"status={mh['status']} ({name})")
+    words.extend(_option_text(option) for option in mh["options"])
+    return " ".join(words)
+
+
+def _option_text(option: dict[str, Any]) -> str:
+    label = option["name"].replace(" ", "-")
+    if option["type"] == OptionType.GRE_KEY:
+        return f"{label}=" + ("none (GRE mode only)" if option["key"] is None else key_text(option["key"]))
+    values = (str(value) for name, value in option.items() if name not in ("type", "name", "subtype"))
+    return f"{label}=" + ",".join(values)
+
+
+def key_text(key: int) -> str:
+    return f"0x{key:08x} ({key})"
