@@ -1,0 +1,62 @@
+"""How the Figure-1 demo shows itself: a signaling ladder, the binding table, the checks, JSON and pcap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any, BinaryIO
+
+from pmip6.core.events import Address
+from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, START, BindingRow, Check, Figure1
+from pmip6.lab.simnet import Packet
+from pmip6.wire.describe import key_text, message_text
+from pmip6.wire.pcap import PcapWriter
+
+NODE_NAMES: dict[Address, str] = {LMA_ADDRESS: "LMA", **{address: name for name, address in MAG_ADDRESSES.items()}}
+
+
+def ladder_line(packet: Packet) -> str:
+    """``  0.001s  MAG-1 ──▶ LMA   PBU seq=...``: the MAG column on the left, the LMA on the right."""
+    source = NODE_NAMES.get(packet.source.address, str(packet.source.address))
+    destination = NODE_NAMES.get(packet.destination.address, str(packet.destination.address))
+    arrow = f"{source:<5} ──▶ {destination:<5}" if destination == "LMA" else f"{destination:<5} ◀── {source:<5}"
+    return f"{packet.sent_at - START:9.3f}s  {arrow} {message_text(packet.message)}"
+
+
+def check_line(check: Check) -> str:
+    return f"  {'PASS' if check.ok else 'FAIL'}  {check.name}"
+
+
+def _key(key: int | None) -> str:
+    return "-" if key is None else key_text(key)
+
+
+def binding_table(rows: Iterable[BindingRow]) -> list[str]:
+    header = (f"{'MN':<5} {'MN-ID':<16} {'operator':<8} {'IPv4 home':<10} {'MAG':<6} {'downlink key':<24} "
+              f"{'uplink key':<24} {'up':>3} {'down':>4}  state")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(f"{row.mn:<5} {row.mn_id:<16} {row.tenant:<8} {row.ipv4_home or '-':<10} {row.mag:<6} "
+                     f"{_key(row.downlink_key):<24} {_key(row.uplink_key):<24} {row.packets_up:>3} "
+                     f"{row.packets_down:>4}  {row.state}")
+    return lines
+
+
+def as_json(demo: Figure1) -> dict[str, Any]:
+    """The object ``pmip6 demo --json`` prints: ``bindings``, ``checks`` and a ``signaling`` ladder."""
+    return {
+        "bindings": [asdict(row) for row in demo.rows],
+        "checks": [asdict(check) for check in demo.checks],
+        "signaling": [ladder_line(packet).strip() for packet in demo.network.wire],
+        "tunnel_packets": len(demo.link.packets),
+    }
+
+
+def write_pcap(demo: Figure1, stream: BinaryIO) -> int:
+    """Every signaling and tunneled packet of the run, in time order, as raw-IP pcap; returns the count."""
+    packets = [(packet.sent_at, packet.ip_packet()) for packet in demo.network.wire] + demo.link.packets
+    packets.sort(key=lambda item: item[0])
+    writer = PcapWriter(stream)
+    for timestamp, packet in packets:
+        writer.write(packet, timestamp)
+    return len(packets)

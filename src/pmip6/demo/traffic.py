@@ -1,0 +1,119 @@
+"""Simulated hosts and links of the Figure-1 demo: mobile nodes, operator servers, and the MAG-LMA link.
+
+Packets are real bytes: an MN's UDP request is an IPv4 packet; the MAG's forwarder encapsulates it with
+the session's uplink key (GK-4.2-5), the outer IPv4 header is added as the kernel would, the LMA's
+forwarder takes it apart by key and hands the inner packet to the session's operator (GK-5.2-7). The
+operator's server answers; the reply travels back with the downlink key (GK-5.2-3) and the MAG delivers it
+on the access interface its key names (GK-4.2-13).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import TunnelFormat
+from pmip6.dataplane.lma import LmaForwarder
+from pmip6.dataplane.mag import MagForwarder
+from pmip6.wire.gre import decode_gre
+from pmip6.wire.ip import decode_ipv4, decode_udp, encode_ipv4, encode_udp
+from pmip6.wire.numbers import PMIP6_DATA_PORT, IPProto
+from pmip6.wire.tlv import TLV_HEADER_LENGTH
+
+ECHO_PORT = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A UDP datagram that reached an end host: who sent it, to whom, and what it said."""
+
+    source: IPv4Address
+    destination: IPv4Address
+    payload: bytes
+
+
+def udp_packet(source: IPv4Address, destination: IPv4Address, source_port: int, destination_port: int,
+               payload: bytes) -> bytes:
+    udp = encode_udp(source_port, destination_port, payload, source=source, destination=destination)
+    return encode_ipv4(source, destination, IPProto.UDP, udp)
+
+
+def read_udp(packet: bytes) -> tuple[Delivery, int, int]:
+    """(delivery, source port, destination port) of an IPv4/UDP packet."""
+    ip, offset = decode_ipv4(packet)
+    udp, start = decode_udp(packet[offset:ip.end])
+    payload = packet[offset + start:offset + udp.length]
+    return Delivery(ip.source, ip.destination, payload), udp.source_port, udp.destination_port
+
+
+def outer_packet(source: IPv4Address, destination: IPv4Address, format: TunnelFormat, payload: bytes,
+                 inner_version: int) -> bytes:
+    """The tunnel packet on the MAG-LMA link: IPv4/GRE, IPv4/UDP(5437)/TLV/GRE, or IP-in-IP."""
+    if format is TunnelFormat.UDP_TLV:
+        udp = encode_udp(PMIP6_DATA_PORT, PMIP6_DATA_PORT, payload, source=source, destination=destination)
+        return encode_ipv4(source, destination, IPProto.UDP, udp)
+    if format is TunnelFormat.GRE:
+        return encode_ipv4(source, destination, IPProto.GRE, payload)
+    return encode_ipv4(source, destination, IPProto.IPV4 if inner_version == 4 else IPProto.IPV6, payload)
+
+
+@dataclass(slots=True)
+class Link:
+    """The MAG-LMA link: every tunneled packet with its (simulated) time, in order."""
+
+    packets: list[tuple[float, bytes]] = field(default_factory=list)
+    keys_seen: list[int | None] = field(default_factory=list)
+
+    def carry(self, now: float, source: IPv4Address, destination: IPv4Address, format: TunnelFormat,
+              payload: bytes, inner: bytes) -> None:
+        self.packets.append((now, outer_packet(source, destination, format, payload, inner[0] >> 4)))
+        if format is TunnelFormat.IP_IN_IP:
+            self.keys_seen.append(None)
+        else:
+            gre, _ = decode_gre(payload[TLV_HEADER_LENGTH:] if format is TunnelFormat.UDP_TLV else payload)
+            self.keys_seen.append(gre.key)
+
+
+@dataclass(slots=True)
+class RoundTrip:
+    """The fate of one request: what the operator's server saw and what came back to the MN, or a drop."""
+
+    server_saw: Delivery | None = None
+    server_tenant: str | None = None
+    reply: Delivery | None = None
+    reply_interface: str | None = None
+    dropped: DropReason | None = None
+
+
+def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwarder, mag_address: IPv4Address,
+               lma: LmaForwarder, lma_address: IPv4Address, link: Link) -> RoundTrip:
+    """Send ``request`` from an MN on ``access_interface`` to its operator's echo server and back."""
+    result = RoundTrip()
+    uplink = mag.from_access(access_interface, request)
+    if isinstance(uplink, DropReason):
+        result.dropped = uplink
+        return result
+    _, format, sealed = uplink
+    link.carry(now, mag_address, lma_address, format, sealed, request)
+    at_lma = lma.from_tunnel(str(mag_address), format, sealed)
+    if isinstance(at_lma, DropReason):
+        result.dropped = at_lma
+        return result
+    tenant, inner = at_lma
+    seen, client_port, server_port = read_udp(bytes(inner))
+    result.server_saw, result.server_tenant = seen, tenant
+    answer = udp_packet(seen.destination, seen.source, server_port, client_port, b"echo:" + seen.payload)
+    downlink = lma.from_tenant(tenant, answer)
+    if isinstance(downlink, DropReason):
+        result.dropped = downlink
+        return result
+    mag_host, format, sealed = downlink
+    link.carry(now, lma_address, IPv4Address(mag_host), format, sealed, answer)
+    at_mag = mag.from_tunnel(str(lma_address), format, sealed)
+    if isinstance(at_mag, DropReason):
+        result.dropped = at_mag
+        return result
+    result.reply_interface, delivered = at_mag
+    result.reply = read_udp(bytes(delivered))[0]
+    return result
