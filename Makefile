@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pmip6 demo
+	$(BIN)/pmip6 demo --pcap demo.pcap
 
 # tshark is the independent oracle of the interop tests; install it when we may (root + apt).
 tshark:
