@@ -264,6 +264,13 @@ def test_rejected_ipv4_request_echoed_in_reply_with_failure_status() -> None:
     assert pba.option(IPv4DefaultRouterAddressOption) is None
 
 
+def test_rejected_ipv4_only_request_has_no_hnp_option() -> None:
+    """RFC 5844 3.1.2.6: a PBU with only the IPv4 Home Address Request gets no HNP option back."""
+    pba = the_pba(make_lma().receive(pbu(prefixes=(), ipv4=ANY_IPV4, hi=None), MAG1, LMAA, NOW))
+    assert pba.status == Status.MISSING_HANDOFF_INDICATOR_OPTION
+    assert pba.options_of(HomeNetworkPrefixOption) == [] and pba.option(IPv4HomeAddressReplyOption) is not None
+
+
 # ---- other messages ---------------------------------------------------------------------------------
 
 

@@ -132,9 +132,11 @@ def test_addresses_stay_reserved_while_draining() -> None:
 
 
 def test_deregistration_from_another_mag_is_ignored() -> None:
+    """Even when the lookup finds the session (same MN-LL-ID and ATT), only its Proxy-CoA may de-register it."""
     lma = make_lma()
-    first = attach(lma)
-    outcome = lma.receive(deregistration(first), MAG2, LMAA, NOW + 1)
+    first = attach(lma, ll_id=LL_A)
+    dereg = pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),), ll_id=LL_A)
+    outcome = lma.receive(dereg, MAG2, LMAA, NOW + 1)
     assert outcome.sends == [] and kinds(outcome) == [MessageIgnored]
     assert next(lma.bindings()).state is BceState.ACTIVE
 
