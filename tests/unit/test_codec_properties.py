@@ -152,7 +152,9 @@ def mutate(data: bytes, edits: list[tuple[str, int, int]]) -> bytes:
 
 @settings(max_examples=1000, deadline=None)
 @given(messages, mutations)
-def test_mutated_valid_encodings_raise_only_decode_error(message: MobilityMessage, edits: list) -> None:
+def test_mutated_valid_encodings_raise_only_decode_error(
+    message: MobilityMessage, edits: list[tuple[str, int, int]]
+) -> None:
     mutated = mutate(encode_message(message), edits)
     padded = mutated + bytes(-len(mutated) % 8)
     repaired = padded[:1] + bytes([len(padded) // 8 - 1]) + padded[2:] if 8 <= len(padded) <= 2048 else padded

@@ -5,7 +5,7 @@ Layout (offsets from the MH start): Payload Proto (MUST be 59), Header Len (leng
 not counting the first 8), MH Type, Reserved, Checksum, then the message data. The checksum covers the
 IPv6 pseudo-header with next header 135 (RFC 6275 section 6.1.1); over IPv4/UDP transport it MUST be
 zero and ignored (RFC 5844 sections 4.1.3.2, 4.2.2.1), which is what :func:`encode_message` writes when
-no addresses are given. Reserved fields and flag bits are written as zero and ignored on receipt.
+no addresses are given. Reserved fields and reserved flag bits are written as zero and ignored on receipt.
 """
 
 from __future__ import annotations
