@@ -6,6 +6,10 @@ The tester cannot see the LMA's configuration, so the operator declares the poli
 ``--tlv-supported``. A check whose precondition is missing is reported "not-applicable". One line per
 check; ``--json`` prints one JSON document with every packet exchanged (hex and decoded). Exit status:
 0 when no check failed (warnings are SHOULD-level deviations), 1 when one did, 2 for a usage error.
+
+``pmip6 conformance --mag --listen IPV4:PORT --attach CMD [--detach CMD] [--mag-gre MODE] [--mag-tlv]``
+turns the roles around: the tester is the LMA (point the MAG under test at --listen) and runs CMD, with
+``{mn_id}`` replaced, to make the MAG attach or detach a fresh MN for each MAG-side check.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from typing import Any
 from pmip6.wire.describe import message_json
 from pmip6.conformance.checks import CHECKS, LmaPolicies, Need, Outcome
 from pmip6.conformance.probe import HomeAddressKind
-from pmip6.conformance.runner import CheckResult, ConformanceSettings, Transport, run_conformance
+from pmip6.conformance.mag_checks import MagNeed, MagPolicies
+from pmip6.conformance.runner import (CheckResult, ConformanceSettings, MagConformanceSettings, Transport,
+                                      run_conformance, run_mag_conformance)
 from pmip6.conformance.signaling import PacketRecord
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 
+DEFAULT_LMA_TIMEOUT = 2.0
+DEFAULT_MAG_TIMEOUT = 5.0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
@@ -31,9 +39,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "conformance", help="test an LMA's GRE Key (RFC 5845) behaviour, playing a MAG",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lma", required=True, metavar="HOST[:PORT]",
-                        help="the LMA under test: IPv4 address[:udp port] (udp4) or IPv6 address (ipv6); "
-                             "[ADDR]:PORT also accepted")
+    role = parser.add_mutually_exclusive_group(required=True)
+    role.add_argument("--lma", metavar="HOST[:PORT]",
+                      help="the LMA under test: IPv4 address[:udp port] (udp4) or IPv6 address (ipv6); "
+                           "[ADDR]:PORT also accepted")
+    role.add_argument("--mag", action="store_true",
+                      help="test a MAG instead: listen as its LMA (--listen) and drive it with --attach/--detach")
     parser.add_argument("--transport", choices=[t.value for t in Transport], default=Transport.UDP4.value,
                         help="udp4: MH over IPv4/UDP (RFC 5844, default); ipv6: raw MH (needs CAP_NET_RAW)")
     parser.add_argument("--local", type=ip_address, help="the MAG address to send from (default: routed)")
@@ -47,29 +58,57 @@ def register(subparsers: Any) -> None:
                         help="declare that the LMA supports the TLV-header UDP format")
     parser.add_argument("--home", choices=[k.value for k in HomeAddressKind], default=HomeAddressKind.DUAL.value,
                         help="request an IPv6 HNP, an IPv4 home address or both (default)")
-    parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each PBA (default 2)")
+    parser.add_argument("--timeout", type=float, help="seconds to wait for each PBA (default 2) or, with --mag, "
+                                                      "for each PBU after a trigger (default 5)")
+    mag = parser.add_argument_group("MAG under test (--mag)")
+    mag.add_argument("--listen", default=f"127.0.0.1:{PMIP6_CONTROL_PORT}", metavar="IPV4[:PORT]",
+                     help="where the tester listens as LMA over IPv4/UDP (default 127.0.0.1:5436)")
+    mag.add_argument("--attach", metavar="COMMAND", help="command that attaches MN {mn_id} at the MAG, e.g. "
+                     "'pmip6 mag attach --control mag.sock --mn-id {mn_id} --att 4'")
+    mag.add_argument("--detach", metavar="COMMAND", help="command that detaches MN {mn_id}")
+    mag.add_argument("--mag-gre", choices=("keys", "gre-only", "off"), help="declare the MAG's GRE mode")
+    mag.add_argument("--mag-tlv", action="store_true", help="declare that the MAG uses the TLV-header format")
     parser.add_argument("--json", action="store_true", help="one JSON report with every packet exchanged")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = settings_from_arguments(args)
+        if args.mag:
+            mag_settings = mag_settings_from_arguments(args)
+            target = f"MAG via LMA at {mag_settings.listen[0]}:{mag_settings.listen[1]}"
+            declared = [need.value for need in MagNeed if mag_settings.policies.satisfies(need)]
+            results = run_mag_conformance(mag_settings)
+        else:
+            settings = settings_from_arguments(args)
+            target = f"LMA {settings.lma} port {settings.port} over {settings.transport}"
+            declared = [need.value for need in Need if settings.policies.satisfies(need)]
+            results = run_conformance(settings)
     except ValueError as error:
         print(f"pmip6 conformance: {error}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        results = run_conformance(settings)
     except OSError as error:
-        print(f"pmip6 conformance: cannot open the MAG socket: {error}", file=sys.stderr)
+        print(f"pmip6 conformance: cannot open the tester's socket: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(json.dumps(report_json(settings, results), indent=2) if args.json else report_text(settings, results))
+    print(json.dumps(report_json(target, declared, results), indent=2) if args.json
+          else report_text(target, declared, results))
     return EXIT_FAILED if any(result.verdict.outcome is Outcome.FAIL for result in results) else 0
+
+
+def mag_settings_from_arguments(args: argparse.Namespace) -> MagConformanceSettings:
+    if args.attach is None:
+        raise ValueError("--mag needs --attach COMMAND (with {mn_id} where the MN-ID goes)")
+    address, port = parse_endpoint(args.listen, "--listen")
+    if not isinstance(address, IPv4Address):
+        raise ValueError(f"--listen {args.listen}: the tester listens on IPv4/UDP")
+    policies = MagPolicies(gre=args.mag_gre, tlv=args.mag_tlv, detach=args.detach is not None)
+    timeout = DEFAULT_MAG_TIMEOUT if args.timeout is None else args.timeout
+    return MagConformanceSettings((address, port), args.attach, args.detach, policies, timeout)
 
 
 def settings_from_arguments(args: argparse.Namespace) -> ConformanceSettings:
     transport = Transport(args.transport)
-    lma, port = parse_lma(args.lma)
+    lma, port = parse_endpoint(args.lma)
     family = IPv4Address if transport is Transport.UDP4 else IPv6Address
     for name, address in (("--lma", lma), ("--local", args.local), ("--other-mag", args.other_mag)):
         if address is not None and not isinstance(address, family):
@@ -81,10 +120,10 @@ def settings_from_arguments(args: argparse.Namespace) -> ConformanceSettings:
         other_mag=args.other_mag is not None, tlv_supported=args.tlv_supported,
         udp4=transport is Transport.UDP4)
     return ConformanceSettings(lma, port, transport, policies, args.local, args.other_mag,
-                          HomeAddressKind(args.home), args.timeout)
+                          HomeAddressKind(args.home), DEFAULT_LMA_TIMEOUT if args.timeout is None else args.timeout)
 
 
-def parse_lma(text: str) -> tuple[IPv4Address | IPv6Address, int]:
+def parse_endpoint(text: str, option: str = "--lma") -> tuple[IPv4Address | IPv6Address, int]:
     """``192.0.2.1``, ``192.0.2.1:5436``, ``2001:db8::1`` or ``[2001:db8::1]:5436``; the port defaults to 5436."""
     host, port = text, str(PMIP6_CONTROL_PORT)
     if text.startswith("["):
@@ -95,12 +134,11 @@ def parse_lma(text: str) -> tuple[IPv4Address | IPv6Address, int]:
     try:
         return ip_address(host), int(port)
     except ValueError:
-        raise ValueError(f"--lma {text!r}: expected ADDRESS, ADDRESS:PORT or [IPv6]:PORT") from None
+        raise ValueError(f"{option} {text!r}: expected ADDRESS, ADDRESS:PORT or [IPv6]:PORT") from None
 
 
-def report_text(settings: ConformanceSettings, results: list[CheckResult]) -> str:
-    lines = [f"LMA {settings.lma} port {settings.port} over {settings.transport}; declared: "
-             + (", ".join(need.value for need in Need if settings.policies.satisfies(need)) or "nothing")]
+def report_text(target: str, declared: list[str], results: list[CheckResult]) -> str:
+    lines = [f"{target}; declared: " + (", ".join(declared) or "nothing")]
     for result in results:
         ids = ",".join(result.check.requirements)
         lines.append(f"{result.verdict.outcome.upper():<15} {ids:<34} {result.check.title}: {result.verdict.detail}")
@@ -109,12 +147,11 @@ def report_text(settings: ConformanceSettings, results: list[CheckResult]) -> st
     return "\n".join(lines)
 
 
-def report_json(settings: ConformanceSettings, results: list[CheckResult]) -> dict[str, Any]:
-    """``{lma, port, transport, declared, summary, checks: [{requirements, level, title, needs, outcome,
-    detail, packets: [{direction, from, to, hex, decoded}]}]}``."""
+def report_json(target: str, declared: list[str], results: list[CheckResult]) -> dict[str, Any]:
+    """``{target, declared, summary, checks: [{requirements, level, title, needs, outcome, detail,
+    packets: [{direction, from, to, hex, decoded, note?}]}]}``."""
     return {
-        "lma": str(settings.lma), "port": settings.port, "transport": settings.transport.value,
-        "declared": [need.value for need in Need if settings.policies.satisfies(need)],
+        "target": target, "declared": declared,
         "summary": {outcome.value: sum(r.verdict.outcome is outcome for r in results) for outcome in Outcome},
         "checks": [{
             "requirements": list(result.check.requirements), "level": result.check.level,

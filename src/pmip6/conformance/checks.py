@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pmip6.conformance.probe import ALL_ZERO_PREFIX, Probe, Registration
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS, ProxyBindingAcknowledgement
@@ -82,13 +83,14 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """``run`` returns FAIL for a violated requirement; the runner reports it as WARN when ``level`` is a SHOULD."""
+    """``run(context, policies)`` returns FAIL for a violated requirement; the runner reports it as WARN when
+    ``level`` is a SHOULD. ``needs`` are :class:`Need` (LMA checks) or MAG needs, which ``policies`` satisfies."""
 
     requirements: tuple[str, ...]
     level: str
     title: str
-    needs: tuple[Need, ...]
-    run: Callable[[Probe, LmaPolicies], Verdict]
+    needs: tuple[StrEnum, ...]
+    run: Callable[[Any, Any], Verdict]
 
 
 def _pass(detail: str) -> Verdict:

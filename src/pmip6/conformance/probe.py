@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
 
-from pmip6.conformance.signaling import Exchange, Signaling, Tamper
+from pmip6.conformance.signaling import Exchange, PacketRecord, Signaling, Tamper
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator
 from pmip6.wire.options import (
@@ -128,9 +128,9 @@ class Probe:
         """A PBU with exactly ``options`` plus a Timestamp, for checks that build malformed requests."""
         return self._pbu(options + [self._timestamp()], None, False)
 
-    def take_exchanges(self) -> tuple[Exchange, ...]:
-        """The exchanges since the last call (one check's packets)."""
-        taken = tuple(self.exchanges)
+    def take_packets(self) -> tuple[PacketRecord, ...]:
+        """The packets of the exchanges since the last call (one check's packets)."""
+        taken = tuple(record for exchange in self.exchanges for record in exchange.records())
         self.exchanges.clear()
         return taken
 

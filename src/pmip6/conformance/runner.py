@@ -1,4 +1,4 @@
-"""Run the checks against one LMA: open the MAG sockets, run each applicable check, clean up after it."""
+"""Run the checks against one LMA (the tester as MAG) or one MAG (the tester as LMA); clean up after each."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 from pmip6.conformance.checks import CHECKS, Check, LmaPolicies, Outcome, Verdict
+from pmip6.conformance.lma_role import LmaResponder
+from pmip6.conformance.mag_checks import MAG_CHECKS, MagPolicies, MagUnderTest
 from pmip6.conformance.probe import HomeAddressKind, NoAnswer, Probe
-from pmip6.conformance.signaling import Exchange, RawMobilitySignaling, Signaling, UdpSignaling
+from pmip6.conformance.signaling import PacketRecord, RawMobilitySignaling, Signaling, UdpSignaling
 
 Address = IPv4Address | IPv6Address
 
@@ -38,33 +41,56 @@ class ConformanceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MagConformanceSettings:
+    """``pmip6 conformance --mag``: where the tester listens as LMA and how to make the MAG attach/detach."""
+
+    listen: tuple[IPv4Address, int]
+    attach_command: str
+    detach_command: str | None
+    policies: MagPolicies
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     check: Check
     verdict: Verdict
-    exchanges: tuple[Exchange, ...] = ()
+    packets: tuple[PacketRecord, ...] = ()
 
 
 def run_conformance(settings: ConformanceSettings, checks: tuple[Check, ...] = CHECKS,
                     clock: Callable[[], float] = time.time) -> list[CheckResult]:
-    """Every check's result, in order. Sockets are opened once and closed at the end."""
+    """Every LMA check's result, in order. Sockets are opened once and closed at the end."""
     with _signaling(settings) as (main, other):
         probe = Probe(main, clock, other=other, home=settings.home)
-        return [_run_one(check, probe, settings.policies) for check in checks]
+        return [run_check(check, probe, settings.policies, probe.cleanup, probe.take_packets) for check in checks]
 
 
-def _run_one(check: Check, probe: Probe, policies: LmaPolicies) -> CheckResult:
+def run_mag_conformance(settings: MagConformanceSettings, checks: tuple[Check, ...] = MAG_CHECKS) -> list[CheckResult]:
+    """Every MAG check's result, in order, with the tester as the MAG's LMA on ``settings.listen``."""
+    responder = LmaResponder(settings.listen)
+    try:
+        mag = MagUnderTest(responder, settings.attach_command, settings.detach_command, settings.timeout)
+        return [run_check(check, mag, settings.policies, mag.cleanup, responder.take_packets) for check in checks]
+    finally:
+        responder.close()
+
+
+def run_check(check: Check, context: object, policies: Any, cleanup: Callable[[], None],
+              take_packets: Callable[[], tuple[PacketRecord, ...]]) -> CheckResult:
+    """Run one check unless a need is undeclared; SHOULD-level failures become warnings; always clean up."""
     missing = [need.value for need in check.needs if not policies.satisfies(need)]
     if missing:
         return CheckResult(check, Verdict(Outcome.NOT_APPLICABLE, "needs " + ", ".join(missing)))
     try:
-        verdict = check.run(probe, policies)
+        verdict = check.run(context, policies)
         if verdict.outcome is Outcome.FAIL and check.level.startswith("SHOULD") and "MUST" not in check.level:
             verdict = Verdict(Outcome.WARN, verdict.detail)
     except NoAnswer as error:
         verdict = Verdict(Outcome.FAIL, str(error))
     finally:
-        probe.cleanup()
-    return CheckResult(check, verdict, probe.take_exchanges())
+        cleanup()
+    return CheckResult(check, verdict, take_packets())
 
 
 @contextmanager

@@ -12,11 +12,11 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from pmip6.wire.errors import DecodeError
-from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message, mh_checksum, verify_checksum
 from pmip6.wire.numbers import IPProto
 
@@ -26,6 +26,18 @@ Tamper = Callable[[bytes], bytes]
 
 _RECEIVE_BUFFER = 65535
 _CHECKSUM_SLICE = slice(4, 6)
+
+
+@dataclass(frozen=True, slots=True)
+class PacketRecord:
+    """One Mobility Header the tester sent or received, for the report. ``message`` is None if undecodable."""
+
+    direction: str
+    source: str
+    destination: str
+    data: bytes
+    message: MobilityMessage | None
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,12 @@ class Exchange:
     pba: ProxyBindingAcknowledgement | None = None
     received: bytes | None = None
     note: str = ""
+
+    def records(self) -> list[PacketRecord]:
+        sent = PacketRecord("sent", self.local, self.remote, self.sent, self.pbu)
+        if self.received is None:
+            return [replace(sent, note=self.note)]
+        return [sent, PacketRecord("received", self.remote, self.local, self.received, self.pba, self.note)]
 
 
 class Signaling:

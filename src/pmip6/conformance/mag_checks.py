@@ -1,0 +1,236 @@
+"""The MAG-side checks (``pmip6 conformance --mag``): the tester is the LMA and watches how the MAG reacts.
+
+The MAG under test is driven by the operator's own commands (``--attach``/``--detach`` templates with
+``{mn_id}``), run in the background for a fresh MN-ID per check. Re-registration checks grant one
+lifetime unit (4 s) so that the MAG refreshes within seconds. The MAG's declared configuration
+(:class:`MagPolicies`) says which checks apply. Status 3's consequence (GRE without UDP, GK-7.3-4) is a
+data-plane behaviour and is not observable here.
+"""
+
+from __future__ import annotations
+
+import random
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pmip6.conformance.checks import Check, Outcome, Verdict
+from pmip6.conformance.lma_role import LmaResponder, ReceivedPBU
+from pmip6.conformance.probe import NoAnswer
+from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
+from pmip6.wire.numbers import BUFlags, Status
+from pmip6.wire.options import GREKeyOption
+
+SHORT_LIFETIME = 1
+"""Granted lifetime for re-registration checks: one unit, 4 s."""
+_TRIGGER_GRACE = 5.0
+
+
+class MagNeed(StrEnum):
+    """What the operator declared about the MAG under test."""
+
+    KEYS = "mag-gre-keys"
+    """--mag-gre keys: the MAG asks for GRE with a downlink key."""
+    GRE_ONLY = "mag-gre-only"
+    """--mag-gre gre-only: the MAG asks for GRE encapsulation without keys."""
+    TLV = "mag-tlv"
+    """--mag-tlv: the MAG must use the TLV-header UDP format (it is reached over IPv4/UDP)."""
+    DETACH = "detach"
+    """--detach: a command that detaches an MN from the MAG."""
+
+
+@dataclass(frozen=True, slots=True)
+class MagPolicies:
+    gre: str | None = None
+    tlv: bool = False
+    detach: bool = False
+
+    def satisfies(self, need: MagNeed) -> bool:
+        return {MagNeed.KEYS: self.gre == "keys", MagNeed.GRE_ONLY: self.gre == "gre-only",
+                MagNeed.TLV: self.tlv, MagNeed.DETACH: self.detach}[need]
+
+
+@dataclass(slots=True)
+class MagUnderTest:
+    """The tester's LMA plus the commands that make the MAG attach and detach MNs."""
+
+    lma: LmaResponder
+    attach_command: str
+    detach_command: str | None
+    timeout: float
+    _triggers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _attached: list[bytes] = field(default_factory=list)
+
+    def attach(self) -> tuple[bytes, ReceivedPBU]:
+        """Attach a fresh MN and return its MN-ID and first PBU."""
+        mn_id = f"conformance-{random.randrange(1 << 32):08x}@pmip6.invalid".encode()
+        self._run(self.attach_command, mn_id)
+        self._attached.append(mn_id)
+        return mn_id, self.expect_pbu(mn_id, "attach")
+
+    def detach(self, mn_id: bytes) -> None:
+        assert self.detach_command is not None
+        self._run(self.detach_command, mn_id)
+        self._attached.remove(mn_id)
+
+    def expect_pbu(self, mn_id: bytes, what: str, timeout: float | None = None) -> ReceivedPBU:
+        received = self.lma.next_pbu(mn_id, self.timeout if timeout is None else timeout)
+        if received is None:
+            raise NoAnswer(f"no PBU from the MAG after {what}")
+        return received
+
+    def cleanup(self) -> None:
+        """Detach what is still attached (answering the de-registrations) and reap the trigger commands."""
+        for mn_id in list(self._attached):
+            if self.detach_command is None:
+                break
+            self.detach(mn_id)
+            received = self.lma.next_pbu(mn_id, self.timeout)
+            if received is not None:
+                self.lma.answer(received)
+        for trigger in self._triggers:
+            try:
+                trigger.wait(timeout=_TRIGGER_GRACE)
+            except subprocess.TimeoutExpired:
+                trigger.kill()
+                trigger.wait()
+        self._triggers.clear()
+        self._attached.clear()
+
+    def _run(self, template: str, mn_id: bytes) -> None:
+        argv = [word.replace("{mn_id}", mn_id.decode()) for word in shlex.split(template)]
+        self._triggers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
+def _pass(detail: str) -> Verdict:
+    return Verdict(Outcome.PASS, detail)
+
+
+def _fail(detail: str) -> Verdict:
+    return Verdict(Outcome.FAIL, detail)
+
+
+def _gre(received: ReceivedPBU) -> GREKeyOption | None:
+    return received.pbu.option(GREKeyOption)
+
+
+def _registered_with_keys(mag: MagUnderTest, lifetime: int | None = None) -> tuple[bytes, ReceivedPBU]:
+    mn_id, received = mag.attach()
+    mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)), lifetime=lifetime)
+    return mn_id, received
+
+
+def _refresh(mag: MagUnderTest, mn_id: bytes) -> ReceivedPBU:
+    return mag.expect_pbu(mn_id, "a 4 s lifetime", SHORT_LIFETIME * LIFETIME_UNIT_SECONDS + mag.timeout)
+
+
+def check_initial_pbu_carries_downlink_key(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    _, received = mag.attach()
+    option = _gre(received)
+    mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)) if option else None)
+    if option is None:
+        return _fail("initial PBU without the GRE Key option")
+    if option.key is None:
+        return _fail("initial PBU's GRE Key option has no key")
+    return _pass(f"downlink key 0x{option.key:08x}")
+
+
+def check_gre_mode_only_request(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    _, received = mag.attach()
+    option = _gre(received)
+    mag.lma.answer(received, gre=GREKeyOption(None) if option else None)
+    if option is None:
+        return _fail("initial PBU without the GRE Key option")
+    if option.key is not None:
+        return _fail(f"GRE Key Identifier 0x{option.key:08x} sent in GRE-mode-only")
+    return _pass("GRE Key option without key")
+
+
+def check_reregistration_carries_downlink_key(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    mn_id, first = _registered_with_keys(mag, SHORT_LIFETIME)
+    refresh = _refresh(mag, mn_id)
+    mag.lma.answer(refresh, gre=GREKeyOption(1))
+    if _gre(refresh) != _gre(first):
+        return _fail(f"re-registration carries {_gre(refresh)} instead of {_gre(first)}")
+    return _pass("re-registration carries the same downlink key")
+
+
+def check_deregistration_without_option(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    mn_id, _ = _registered_with_keys(mag)
+    mag.detach(mn_id)
+    deregistration = mag.expect_pbu(mn_id, "detach")
+    mag.lma.answer(deregistration)
+    if deregistration.pbu.lifetime != 0:
+        return _fail(f"PBU after detach has lifetime {deregistration.pbu.lifetime}, not 0")
+    if _gre(deregistration) is not None:
+        return _fail("de-registration carries the GRE Key option")
+    return _pass("de-registration without the GRE Key option")
+
+
+def check_no_option_after_status_2(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    mn_id, received = mag.attach()
+    mag.lma.answer(received, Status.GRE_KEY_OPTION_NOT_REQUIRED, lifetime=SHORT_LIFETIME)
+    refresh = _refresh(mag, mn_id)
+    mag.lma.answer(refresh)
+    if _gre(refresh) is not None:
+        return _fail("GRE Key option sent again after status 2")
+    return _pass("no GRE Key option after status 2")
+
+
+def check_t_flag_requested(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    _, received = mag.attach()
+    mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)), tlv=True)
+    if not received.pbu.flags & BUFlags.T:
+        return _fail("T clear in the PBU of a MAG configured for the TLV-header format")
+    return _pass("T set")
+
+
+def check_no_option_to_an_lma_without_support(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    mn_id, received = mag.attach()
+    mag.lma.answer(received, lifetime=SHORT_LIFETIME)
+    refresh = _refresh(mag, mn_id)
+    mag.lma.answer(refresh)
+    if _gre(refresh) is not None:
+        return _fail("GRE Key option sent again to an LMA that accepted without it")
+    return _pass("no GRE Key option after an accepted PBA without it")
+
+
+def check_resend_with_option_after_163(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    """Needs a PBU without the option: a keys-mode MAG sends one after an LMA answered without it (GK-4.2-7)."""
+    mn_id, received = mag.attach()
+    if _gre(received) is not None:
+        mag.lma.answer(received)
+        mn_id, received = mag.attach()
+        if _gre(received) is not None:
+            mag.lma.answer(received, gre=GREKeyOption(1))
+            return Verdict(Outcome.NOT_APPLICABLE, "the MAG always sends the GRE Key option")
+    mag.lma.answer(received, Status.GRE_KEY_OPTION_REQUIRED)
+    retry = mag.lma.next_pbu(mn_id, mag.timeout + 1)
+    if retry is None:
+        return _fail("no PBU after status 163")
+    mag.lma.answer(retry, gre=GREKeyOption(random.randrange(1, 1 << 32)) if _gre(retry) else None)
+    if _gre(retry) is None:
+        return _fail("PBU sent again after 163 still without the GRE Key option")
+    return _pass("PBU sent again with the GRE Key option")
+
+
+MAG_CHECKS: tuple[Check, ...] = (
+    Check(("GK-3.3.1-1", "GK-3.3.1-2", "GK-4.2-2"), "MUST", "the initial PBU carries the GRE Key option with a key",
+          (MagNeed.KEYS,), check_initial_pbu_carries_downlink_key),
+    Check(("GK-3.2-1", "GK-4.2-1"), "MUST", "GRE-mode-only: the option without key",
+          (MagNeed.GRE_ONLY,), check_gre_mode_only_request),
+    Check(("GK-3.3.2-1",), "MUST", "a re-registration carries the same downlink key",
+          (MagNeed.KEYS,), check_reregistration_carries_downlink_key),
+    Check(("GK-4.2-12",), "SHOULD NOT", "a de-registration carries no GRE Key option",
+          (MagNeed.KEYS, MagNeed.DETACH), check_deregistration_without_option),
+    Check(("GK-4.2-10", "GK-4.2-11"), "MUST NOT", "after status 2, later PBUs carry no GRE Key option",
+          (MagNeed.KEYS,), check_no_option_after_status_2),
+    Check(("GK-7.2-1", "GK-7.3-1"), "MUST", "a MAG using the TLV-header format sets T",
+          (MagNeed.KEYS, MagNeed.TLV), check_t_flag_requested),
+    Check(("GK-4.2-6", "GK-4.2-7"), "SHOULD NOT", "no option again to an LMA that accepted without it",
+          (MagNeed.KEYS,), check_no_option_to_an_lma_without_support),
+    Check(("GK-4.2-8",), "SHOULD", "after 163 the PBU is sent again with the GRE Key option",
+          (MagNeed.KEYS,), check_resend_with_option_after_163),
+)
+"""The MAG checks, in order: GK-4.2-7 teaches the MAG that this LMA lacks GRE support; GK-4.2-8 undoes it."""
