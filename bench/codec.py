@@ -1,9 +1,10 @@
 """Build and parse one PBU with pmip6 and with Scapy in the same run; print ops/s of each and their ratio.
 
-One operation = build the PBU (HNP, MN-ID, HI, ATT, Timestamp, GRE Key) with its checksum over the IPv6
-pseudo-header, then parse the octets back into fields. pmip6 does it with ``encode_message`` and
-``decode_message``; Scapy with ``bytes(IPv6()/MIP6MH_BU(...))`` and ``IPv6(raw)``. Each side runs in
-rounds of about ``ROUND_SECONDS``, alternating; the best round of each counts. The last line is ``ratio: <pmip6 / Scapy>``.
+One operation = construct the PBU (HNP, MN-ID, HI, ATT, Timestamp, GRE Key), encode it with its checksum
+over the IPv6 pseudo-header, then parse the octets back into fields. pmip6 does it with its message
+dataclasses, ``encode_message`` and ``decode_message``; Scapy with ``bytes(IPv6()/MIP6MH_BU(...))`` and
+``IPv6(raw)``. The two sides run in alternating rounds of about ``ROUND_SECONDS`` (so both see the same
+machine load); the best round of each counts. The last line is ``ratio: <pmip6 / Scapy>``.
 
 Run: ``.venv/bin/python bench/codec.py`` (about 10 s).
 """
