@@ -75,6 +75,10 @@ _SESSION_EVENTS: dict[type, tuple[str, str]] = {
 }
 
 
+_LEVELS: dict[type, int] = {RegistrationRejected: logging.WARNING, Alarm: logging.WARNING,
+                             MessageIgnored: logging.DEBUG}
+
+
 class EventLog:
     """Writes one record per engine event to ``logger``."""
 
@@ -83,26 +87,27 @@ class EventLog:
         self._at_lma = at_lma
 
     def __call__(self, event: Event) -> None:
-        level, message, fields = self._describe(event)
+        level = _LEVELS.get(type(event), logging.INFO)
         if self._logger.isEnabledFor(level):
+            message, fields = self._describe(event)
             self._logger.log(level, message, extra={"fields": fields})
 
-    def _describe(self, event: Event) -> tuple[int, str, dict[str, Any]]:
+    def _describe(self, event: Event) -> tuple[str, dict[str, Any]]:
         if type(event) in _SESSION_EVENTS:
             name, message = _SESSION_EVENTS[type(event)]
             fields = {"event": name, **session_fields(event.session, at_lma=self._at_lma)}  # type: ignore[union-attr]
             if isinstance(event, BindingRemoved):
                 fields["reason"] = event.reason
-            return logging.INFO, message, fields
+            return message, fields
         if isinstance(event, RegistrationRejected):
-            return logging.WARNING, "registration rejected", {
+            return "registration rejected", {
                 "event": "registration_rejected", "mn_id": mn_text(event.mn_id), "status": event.status,
                 "status_name": status_name(event.status), "peer": str(event.peer.address)}
         if isinstance(event, MessageIgnored):
-            return logging.DEBUG, "message ignored", {
+            return "message ignored", {
                 "event": "message_ignored", "reason": event.reason,
                 "peer": None if event.peer is None else str(event.peer.address)}
         if isinstance(event, Alarm):
-            return logging.WARNING, f"alarm: {event.text}", {
+            return f"alarm: {event.text}", {
                 "event": "alarm", "mn_id": None if event.mn_id is None else mn_text(event.mn_id)}
-        return logging.INFO, type(event).__name__, {"event": type(event).__name__}
+        return type(event).__name__, {"event": type(event).__name__}
