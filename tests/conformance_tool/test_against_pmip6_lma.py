@@ -8,21 +8,17 @@ run on ::1.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conformance_processes import PMIP6, conformance, free_udp_port, outcomes, pmip6_daemon, udp_port_taken
 
 from pmip6.conformance.checks import CHECKS
 
-PMIP6 = [sys.executable, "-m", "pmip6"]
 MN_OPTIONAL = ("mn1@opA.example", "mn2@opA.example")
 MN_REQUIRED = "required@opA.example"
 MN_NOT_REQUIRED = "not-required@opA.example"
@@ -51,56 +47,11 @@ def _config(port: int, *, tlv_header: bool, ipv6: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_bound(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    """The LMA is up once its UDP port can no longer be bound."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"pmip6 lma exited with {process.returncode}: {log.read_text()}")
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                return
-        time.sleep(0.05)
-    pytest.fail(f"pmip6 lma did not bind UDP {port}: {log.read_text()}")
-
-
 def _start_lma(directory: Path, *, tlv_header: bool, ipv6: bool = False) -> Iterator[int]:
-    port = _free_udp_port()
-    directory.mkdir()
-    config = directory / "lma.toml"
-    config.write_text(_config(port, tlv_header=tlv_header, ipv6=ipv6))
-    log = directory / "lma.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen([*PMIP6, "lma", "--config", str(config)], stdout=output, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_bound(process, port, log)
+    port = free_udp_port()
+    with pmip6_daemon("lma", directory, _config(port, tlv_header=tlv_header, ipv6=ipv6),
+                      lambda: udp_port_taken(port)):
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _conformance(*arguments: str) -> tuple[int, dict[str, Any]]:
-    result = subprocess.run([*PMIP6, "conformance", "--json", *arguments], capture_output=True, text=True,
-                            timeout=120)
-    assert result.stdout, result.stderr
-    return result.returncode, json.loads(result.stdout)
-
-
-def _outcomes(report: dict[str, Any]) -> dict[str, str]:
-    return {requirement: check["outcome"] for check in report["checks"] for requirement in check["requirements"]}
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +61,7 @@ def lma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def full_report(lma_port: int) -> tuple[int, dict[str, Any]]:
-    return _conformance("--lma", f"127.0.0.1:{lma_port}", "--local", "127.0.0.1", "--other-mag", "127.0.0.2",
+    return conformance("--lma", f"127.0.0.1:{lma_port}", "--local", "127.0.0.1", "--other-mag", "127.0.0.2",
                         "--mn", MN_OPTIONAL[0], "--mn", MN_OPTIONAL[1], "--mn-gre-required", MN_REQUIRED,
                         "--mn-gre-not-required", MN_NOT_REQUIRED, "--tlv-supported")
 
@@ -143,29 +94,29 @@ def test_exit_status_is_0_and_every_exchange_is_reported(full_report: tuple[int,
 
 
 def test_checks_without_their_declared_policy_are_not_applicable(lma_port: int) -> None:
-    returncode, report = _conformance("--lma", f"127.0.0.1:{lma_port}", "--mn", MN_OPTIONAL[0])
-    outcomes = _outcomes(report)
+    returncode, report = conformance("--lma", f"127.0.0.1:{lma_port}", "--mn", MN_OPTIONAL[0])
+    by_id = outcomes(report)
 
     assert returncode == 0
     for requirement in ("GK-5.2-4", "GK-5.2-5", "GK-5.2-6", "GK-3.3.2-4", "GK-5.2-7", "GK-7.2-2"):
-        assert outcomes[requirement] == "not-applicable", requirement
-    assert outcomes["GK-3.3.1-3"] == "pass"
+        assert by_id[requirement] == "not-applicable", requirement
+    assert by_id["GK-3.3.1-3"] == "pass"
     assert "needs mn-gre-required" in next(c["detail"] for c in report["checks"] if "GK-5.2-4" in c["requirements"])
 
 
 def test_GK_7_4_5_lma_without_tlv_support_answers_status_3(tmp_path: Path) -> None:
     for port in _start_lma(tmp_path / "no-tlv", tlv_header=False):
-        returncode, report = _conformance("--lma", f"127.0.0.1:{port}", "--mn", MN_OPTIONAL[0], "--tlv-supported")
+        returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--mn", MN_OPTIONAL[0], "--tlv-supported")
         check = next(check for check in report["checks"] if "GK-7.4-5" in check["requirements"])
 
         assert check["outcome"] == "pass"
         assert "status 3" in check["detail"]
-        assert _outcomes(report)["GK-7.2-2"] == "warn"
+        assert outcomes(report)["GK-7.2-2"] == "warn"
         assert returncode == 0
 
 
 def test_an_lma_that_does_not_answer_fails_with_exit_1() -> None:
-    returncode, report = _conformance("--lma", f"127.0.0.1:{_free_udp_port()}", "--mn", MN_OPTIONAL[0],
+    returncode, report = conformance("--lma", f"127.0.0.1:{free_udp_port()}", "--mn", MN_OPTIONAL[0],
                                       "--timeout", "0.2")
 
     assert returncode == 1
@@ -185,12 +136,12 @@ def test_over_ipv6_raw_mobility_header(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("raw IPPROTO_MH sockets need root (CAP_NET_RAW)")
     for _ in _start_lma(tmp_path / "ipv6", tlv_header=True, ipv6=True):
-        returncode, report = _conformance("--lma", "::1", "--transport", "ipv6", "--mn", MN_OPTIONAL[0],
+        returncode, report = conformance("--lma", "::1", "--transport", "ipv6", "--mn", MN_OPTIONAL[0],
                                           "--mn", MN_OPTIONAL[1], "--mn-gre-required", MN_REQUIRED,
                                           "--mn-gre-not-required", MN_NOT_REQUIRED)
-        outcomes = _outcomes(report)
+        by_id = outcomes(report)
 
         assert returncode == 0, report
-        assert outcomes["RFC5844-4.1.3.2"] == "not-applicable"
-        assert {outcome for requirement, outcome in outcomes.items()
+        assert by_id["RFC5844-4.1.3.2"] == "not-applicable"
+        assert {outcome for requirement, outcome in by_id.items()
                 if requirement not in ("RFC5844-4.1.3.2", "GK-3.3.2-4", "GK-7.2-2", "GK-7.4-1")} == {"pass"}

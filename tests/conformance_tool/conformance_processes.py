@@ -1,0 +1,72 @@
+"""Helpers for running pmip6 daemons and `pmip6 conformance` as subprocesses (loopback only)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PMIP6 = [sys.executable, "-m", "pmip6"]
+Daemon = Callable[..., Any]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def udp_port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+@contextmanager
+def pmip6_daemon(role: str, directory: Path, config: str, ready: Callable[[], bool]) -> Iterator[Path]:
+    """Run ``pmip6 ROLE --config`` in ``directory`` until the block ends; yields the directory once ``ready``."""
+    directory.mkdir()
+    (directory / f"{role}.toml").write_text(config)
+    log = directory / f"{role}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([*PMIP6, role, "--config", str(directory / f"{role}.toml")],
+                                   stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while not ready():
+            if process.poll() is not None:
+                pytest.fail(f"pmip6 {role} exited with {process.returncode}: {log.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"pmip6 {role} did not come up: {log.read_text()}")
+            time.sleep(0.05)
+        yield directory
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def conformance(*arguments: str) -> tuple[int, dict[str, Any]]:
+    """Run ``pmip6 conformance --json ARGS``; its exit status and report."""
+    result = subprocess.run([*PMIP6, "conformance", "--json", *arguments], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def outcomes(report: dict[str, Any]) -> dict[str, str]:
+    return {requirement: check["outcome"] for check in report["checks"] for requirement in check["requirements"]}
