@@ -7,17 +7,14 @@ data plane is tested on its own; the daemons' end-to-end run is tested with the 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import itertools
 import os
-import select
 import shutil
-import signal
 import socket
+import struct
 import subprocess
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from ipaddress import IPv4Address, ip_address
@@ -26,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
-from pmip6.dataplane.netns import NETNS_RUN_DIR, inside
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.lab.figure1 import (
@@ -174,58 +171,46 @@ def requests_of(mn: str, count: int = 5) -> list[bytes]:
     return [f"{mn}#{i}".encode() for i in range(count)]
 
 
-def _enter_netns(name: str) -> Callable[[], None]:
-    def enter() -> None:
-        fd = os.open(os.path.join(NETNS_RUN_DIR, name), os.O_RDONLY)
-        if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:
-            raise OSError(ctypes.get_errno(), "setns")
-    return enter
-
-
-TUNNEL_FILTER = ("ip proto 47 or ip6 proto 47 or udp port 5437 or ip proto 4 or ip proto 41 or ip6 proto 4 "
-                 "or ip6 proto 41 or icmp or (icmp6 and (ip6[40] == 1 or ip6[40] == 4))")
+TUNNEL_FILTER = ("gre or udp.port == 5437 or ip.proto == 4 or ip.proto == 41 or ipv6.nxt == 4 "
+                 "or ipv6.nxt == 41 or icmp or icmpv6.type == 1 or icmpv6.type == 4")
 """Tunneled data in every format, plus the ICMP errors a kernel would send for an unhandled protocol."""
+_ETH_P_ALL = 0x0003
 
 
 class Capture:
-    """tshark on one interface inside a lab namespace; read back with the RFC 5845 TLV Lua dissector."""
+    """Every frame on one interface of a lab namespace (an AF_PACKET socket), decoded afterwards by tshark
+    with the RFC 5845 TLV Lua dissector. The socket queues frames from the moment it is bound, so no
+    frame is lost to a capture tool that is still starting."""
 
     def __init__(self, lab: Figure1Lab, node: str, interface: str, directory: Path) -> None:
-        self.path = directory / f"{node}-{interface}.pcapng"
-        self._command = [TSHARK or "tshark", "-q", "-i", interface, "-f", TUNNEL_FILTER, "-w", str(self.path)]
-        self._netns = lab.ns(node)
-        self._process: subprocess.Popen[bytes] | None = None
+        self.path = directory / f"{node}-{interface}.pcap"
+        with inside(lab.ns(node)):
+            self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self._socket.bind((interface, 0))
+        self._socket.setblocking(False)
 
     def __enter__(self) -> Capture:
-        self._process = subprocess.Popen(self._command, preexec_fn=_enter_netns(self._netns),
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert self._process.stderr is not None
-        deadline = time.monotonic() + 20
-        seen = b""
-        while b"Capturing on" not in seen:
-            ready, _, _ = select.select([self._process.stderr], [], [], max(0.0, deadline - time.monotonic()))
-            line = self._process.stderr.readline() if ready else b""
-            if not line:
-                self.__exit__(None, None, None)
-                raise RuntimeError(f"tshark did not start: {seen.decode(errors='replace')}")
-            seen += line
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._process is not None:
-            self._process.send_signal(signal.SIGINT)
+        frames = []
+        while True:
             try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+                frames.append(self._socket.recv(65535))
+            except BlockingIOError:
+                break
+        self._socket.close()
+        with open(self.path, "wb") as pcap:
+            pcap.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # LINKTYPE_ETHERNET
+            for frame in frames:
+                pcap.write(struct.pack("<IIII", 0, 0, len(frame), len(frame)) + frame)
 
     def frames(self) -> list[dict[str, str]]:
         """One dict per captured frame: protocols, outer source, GRE key (decimal; "" if none)."""
         fields = ("frame.protocols", "ip.src", "ipv6.src", "gre.key", "icmp.type", "icmpv6.type")
-        command = [TSHARK or "tshark", "-r", str(self.path), "-X", f"lua_script:{LUA_TLV}", "-T", "fields",
-                   "-E", "separator=/t", "-E", "occurrence=f"]
+        command = [TSHARK or "tshark", "-r", str(self.path), "-X", f"lua_script:{LUA_TLV}", "-Y", TUNNEL_FILTER,
+                   "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]
         for name in fields:
             command += ["-e", name]
         output = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
