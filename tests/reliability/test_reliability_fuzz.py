@@ -25,7 +25,9 @@ def test_fuzz_target_raises_only_decode_error(name: str) -> None:
                          for failure in stats.failures)
     assert stats.exceptions == 0 and stats.violations == 0, failures
     assert stats.inputs >= BUDGETS["small"].mutations
-    assert stats.rejected > 0 and stats.accepted > 0, "the mutations never reached past (or never failed) the decoder"
+    assert stats.accepted > 0, "no mutated input got past the decoder"
+    if name != "dissect":  # dissect_frame reports errors instead of raising them
+        assert stats.rejected > 0, "no mutated input was rejected: the mutations are not hostile"
 
 
 def test_every_capture_frame_seeds_the_corpus() -> None:

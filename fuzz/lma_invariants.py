@@ -1,0 +1,84 @@
+"""Invariants of an LMA engine, checked after every step of the stateful fuzzers.
+
+The shadow forwarding table replays the engine's session events the way the data plane applies them
+(Established adds, Updated replaces, Deregistered and Removed withdraw), so "every live BCE equals its
+last emitted session" is "the binding cache is consistent with the forwarding tables".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import (
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Event,
+    TunnelSession,
+)
+
+from fuzz.targets import InvariantViolation, check
+
+
+class ShadowForwardingTable:
+    """The data plane's view of the live sessions, rebuilt from events only."""
+
+    def __init__(self) -> None:
+        self.live: Counter[TunnelSession] = Counter()
+        self.established = 0
+        self.removed = 0
+
+    def _withdraw(self, session: TunnelSession) -> None:
+        if self.live[session] > 0:
+            self.live[session] -= 1
+            if not self.live[session]:
+                del self.live[session]
+
+    def apply(self, events: Iterable[Event]) -> None:
+        for event in events:
+            if isinstance(event, BindingEstablished):
+                self.established += 1
+                self.live[event.session] += 1
+            elif isinstance(event, BindingUpdated):
+                self._withdraw(event.previous)
+                self.live[event.session] += 1
+            elif isinstance(event, BindingDeregistered):
+                self._withdraw(event.session)
+            elif isinstance(event, BindingRemoved):
+                self.removed += 1
+                self._withdraw(event.session)
+
+
+def check_binding_cache(entries: list[BindingCacheEntry], shadow: ShadowForwardingTable,
+                        keys_in_use: int | None = None) -> None:
+    """Raise InvariantViolation naming the first broken invariant. ``keys_in_use``: the LMA's key allocator's
+    count, when the caller handed the engine its allocator."""
+    uplink = Counter(entry.uplink_key for entry in entries if entry.uplink_key is not None)
+    duplicated = [key for key, count in uplink.items() if count > 1]
+    check(not duplicated, f"uplink keys {duplicated} name more than one live or draining BCE")
+    live = [entry for entry in entries if entry.state is BceState.ACTIVE]
+    check(Counter(entry.session() for entry in live) == shadow.live,
+          "live BCEs differ from the sessions their events announced (forwarding table out of sync)")
+    ipv4 = Counter((entry.tenant, entry.ipv4_home_address.ip) for entry in entries
+                   if entry.ipv4_home_address is not None)
+    check(all(count == 1 for count in ipv4.values()),
+          f"IPv4 home addresses shared inside a tenant: {[key for key, count in ipv4.items() if count > 1]}")
+    prefixes = Counter((entry.tenant, prefix) for entry in entries for prefix in entry.home_network_prefixes)
+    check(all(count == 1 for count in prefixes.values()), "a home network prefix is assigned to two BCEs")
+    interfaces = Counter((entry.mn_id, entry.att, entry.mn_ll_id) for entry in live if entry.mn_ll_id is not None)
+    check(all(count == 1 for count in interfaces.values()),
+          "two live BCEs for the same MN-ID + ATT + MN-LL-ID (RFC 5213 5.4.1.2 allows one)")
+    stamps = Counter((entry.mn_id, entry.last_timestamp) for entry in entries if entry.last_timestamp is not None)
+    check(all(count == 1 for count in stamps.values()),
+          "two BCEs of one MN accepted the same Timestamp: a replayed PBU opened a second session (RFC 5213 5.5)")
+    check(len(entries) <= shadow.established - shadow.removed,
+          f"{len(entries)} BCEs but only {shadow.established} established - {shadow.removed} removed")
+    if keys_in_use is not None:
+        check(keys_in_use == len(uplink),
+              f"{keys_in_use} uplink keys allocated but {len(uplink)} held by BCEs (a key leaked or was freed early)")
+    for entry in entries:
+        check(entry.downlink_key is None or entry.gre_enabled, "a downlink key without GRE enabled")
+        check(not entry.tlv_header or entry.gre_enabled, "TLV-header format without GRE (GK-7.4-3)")

@@ -1,0 +1,394 @@
+"""Stateful fuzzing of the LMA engine with hostile but well-formed PBUs (Hypothesis RuleBasedStateMachine).
+
+The machine sends PBUs built from a small vocabulary so that collisions happen: four MN-IDs of two tenants
+whose IPv4 pools overlap, plus an unknown MN and an absent MN-ID; authorized and unauthorized MAGs; any
+sequence number, Timestamp (fresh, replayed, stale, from the future), lifetime, HI, ATT, MN-LL-ID, HNP
+(none, ALL_ZERO, one the LMA assigned, a foreign one), IPv4 HoA Request, GRE Key option (none, GRE-only,
+keyed), T and F flags and duplicated options; time advances by steps from milliseconds to hours and the
+timers fire as a runtime would fire them. After every step the invariants of fuzz/lma_invariants.py hold,
+a rejected PBU left the binding cache exactly as it was, and the engine never raised.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import ClassVar
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from pmip6.core.bce import BceState
+from pmip6.core.bul import BulState
+from pmip6.core.events import Outcome, Peer, SendMessage
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.numbers import BUFlags, MHType, Status
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    TimestampOption,
+)
+
+from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache
+from fuzz.report import ReportRow
+from fuzz.targets import check
+
+START = 1_700_000_000.0
+LMAA = IPv6Address("2001:db8::1")
+AUTHORIZED_MAGS = (Peer(IPv6Address("2001:db8::2")), Peer(IPv6Address("2001:db8::3")),
+                   Peer(IPv4Address("192.0.2.2"), 5436))
+ROGUE_MAG = Peer(IPv6Address("2001:db8::666"))
+KNOWN_MNS = (b"mn1@opA", b"mn2@opA", b"mn3@opB", b"mn4@opB")
+MN_IDS = (*KNOWN_MNS, b"stranger@nowhere", None)
+TENANTS = (Tenant("opA", IPv4Network("10.0.0.0/29"), IPv6Network("2001:db8:a::/61")),
+           Tenant("opB", IPv4Network("10.0.0.0/29"), IPv6Network("2001:db8:b::/61")))
+
+
+def lma_settings() -> LmaSettings:
+    """Two tenants with the same small IPv4 pool (pools run out), mixed GRE policies, short timers."""
+    return LmaSettings(
+        authorized_mags=frozenset(peer.address for peer in AUTHORIZED_MAGS),
+        tenants=TENANTS,
+        mobile_nodes=tuple(MobileNodeProfile(mn, "opA" if b"opA" in mn else "opB") for mn in KNOWN_MNS),
+        gre_policy=LmaGrePolicy(default=GrePolicy.OPTIONAL,
+                                per_mag={AUTHORIZED_MAGS[1].address: GrePolicy.NOT_REQUIRED},
+                                per_mn={b"mn1@opA": GrePolicy.REQUIRED}),
+        max_lifetime=600,
+    )
+
+
+GRE_CHOICES = ("none", "gre_only", "key")
+
+
+def mostly(valid: tuple, hostile: tuple) -> st.SearchStrategy:
+    """Valid values four times as likely as hostile ones, so that PBUs are often accepted and state builds up."""
+    return st.sampled_from(valid * 4 + hostile)
+
+
+AP = BUFlags.A | BUFlags.P
+
+
+@st.composite
+def pbu_parameters(draw: Callable) -> dict:
+    """One PBU's knobs; each is usually valid, so most PBUs carry zero to two hostile choices."""
+    return {
+        "mn_id": draw(mostly(KNOWN_MNS, (b"stranger@nowhere", None))),
+        "mag": draw(mostly(AUTHORIZED_MAGS, (ROGUE_MAG,))),
+        "sequence": draw(st.one_of(st.none(), st.none(), st.integers(0, 65535))),
+        "timestamp": draw(mostly(("now",), ("none", "future", "past", "replay_last"))),
+        "lifetime": draw(mostly((150, 900, 0), (1, 15, 0xFFFF))),
+        "hi": draw(mostly((1, 3, 5), (None, 0, 2, 4, 6))),
+        "att": draw(mostly((3, 4), (None,))),
+        "ll_id": draw(st.sampled_from((None, None, b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"))),
+        "hnp": draw(mostly(("zero", "assigned"), ("none", "foreign"))),
+        "ipv4": draw(mostly(("0.0.0.0", None), ("10.0.0.2", "10.9.9.9"))),
+        "gre": draw(st.sampled_from(GRE_CHOICES)),
+        "key": draw(st.sampled_from((0x10, 0x11, 0x12, 0xFFFFFFFF))),
+        "flags": draw(mostly((AP, AP | BUFlags.T), (BUFlags.A, AP | BUFlags.F))),
+        "duplicate": draw(mostly((False,), (True,))),
+    }
+
+
+class LmaMachine(RuleBasedStateMachine):
+    """One LMA engine under a stream of hostile PBUs, stray messages and time jumps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys = GreKeyAllocator(0)
+        self.lma = LocalMobilityAnchor(lma_settings(), keys=self.keys)
+        self.shadow = ShadowForwardingTable()
+        self.now = START
+        self.sequence = 0
+        self.last_timestamp = TimestampOption.from_time(START)
+        self.pbus = 0
+
+    calls: ClassVar[int] = 0
+    """Engine calls made by every instance (for the report)."""
+
+    def _apply(self, outcome: Outcome) -> Outcome:
+        LmaMachine.calls += 1
+        self.shadow.apply(outcome.events)
+        return outcome
+
+    def _snapshot(self) -> list[dict]:
+        return sorted((entry.to_record() for entry in self.lma.bindings()), key=repr)
+
+    def _assigned_prefix(self, mn_id: bytes | None) -> IPv6Network | None:
+        for entry in self.lma.bindings():
+            if entry.mn_id == mn_id and entry.home_network_prefixes:
+                return entry.home_network_prefixes[0]
+        return None
+
+    def build_pbu(self, p: dict) -> ProxyBindingUpdate:
+        options: list = []
+        if p["mn_id"] is not None:
+            options.append(MNIdentifierOption(p["mn_id"]))
+        if p["hnp"] == "zero":
+            options.append(HomeNetworkPrefixOption(IPv6Address(0), 0))
+        elif p["hnp"] == "assigned" and (prefix := self._assigned_prefix(p["mn_id"])) is not None:
+            options.append(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen))
+        elif p["hnp"] == "foreign":
+            options.append(HomeNetworkPrefixOption(IPv6Address("2001:db8:ffff::"), 64))
+        if p["hi"] is not None:
+            options.append(HandoffIndicatorOption(p["hi"]))
+        if p["att"] is not None:
+            options.append(AccessTechnologyTypeOption(p["att"]))
+        if p["ll_id"] is not None:
+            options.append(MNLinkLayerIdentifierOption(p["ll_id"]))
+        if p["ipv4"] is not None:
+            options.append(IPv4HomeAddressRequestOption(IPv4Address(p["ipv4"])))
+        timestamp = {
+            "now": TimestampOption.from_time(self.now),
+            "future": TimestampOption.from_time(self.now + 5),
+            "past": TimestampOption.from_time(self.now - 5),
+            "replay_last": self.last_timestamp,
+        }.get(p["timestamp"])
+        if timestamp is not None:
+            options.append(timestamp)
+            if p["timestamp"] == "now":
+                self.last_timestamp = timestamp
+        if p["gre"] == "gre_only":
+            options.append(GREKeyOption(None))
+        elif p["gre"] == "key":
+            options.append(GREKeyOption(p["key"]))
+        if p["duplicate"] and options:
+            options.append(options[-1])
+        if p["sequence"] is None:
+            self.sequence = (self.sequence + 1) % 65536
+        sequence = self.sequence if p["sequence"] is None else p["sequence"]
+        return ProxyBindingUpdate(sequence=sequence, flags=p["flags"], lifetime=p["lifetime"], options=tuple(options))
+
+    @rule(p=pbu_parameters())
+    def receive_pbu(self, p: dict) -> None:
+        pbu = self.build_pbu(p)
+        before = self._snapshot()
+        outcome = self._apply(self.lma.receive(pbu, p["mag"], LMAA, self.now))
+        self.pbus += 1
+        pbas = [send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
+        check(len(pbas) <= 1 and len(outcome.sends) == len(pbas), "a PBU drew more than one reply")
+        if p["mag"] == ROGUE_MAG and pbu.flags & BUFlags.P:
+            expected = Status.MISSING_MN_IDENTIFIER_OPTION if p["mn_id"] is None else Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
+            check([send.message.status for send in pbas] == [expected], f"an unauthorized MAG was not answered {expected}")
+        for send in pbas:
+            self._check_pba(pbu, send, p, before)
+
+    def _check_pba(self, pbu: ProxyBindingUpdate, send: SendMessage, p: dict, before: list[dict]) -> None:
+        pba = send.message
+        check(send.destination == p["mag"], "the PBA does not go back to the PBU's source")
+        check(pba.sequence == pbu.sequence or pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW,
+              "the PBA does not echo the PBU's sequence number")
+        if pba.status >= 128:
+            check(self._snapshot() == before, f"a PBU rejected with {pba.status} changed the binding cache")
+            return
+        option = pba.option(GREKeyOption)
+        if option is not None and option.key is not None:
+            owners = [entry for entry in self.lma.bindings() if entry.uplink_key == option.key]
+            check(len(owners) == 1 and owners[0].mn_id == p["mn_id"],
+                  "the uplink key in the PBA is not the BCE's uplink key")
+        check(not (pba.flags & 0x10) or pbu.flags & BUFlags.T, "T set in the PBA without T in the PBU (GK-7.2-5)")
+
+    @rule(message=st.sampled_from((ProxyBindingAcknowledgement(status=0, sequence=1), BindingError(status=2),
+                                   UnknownMessage(MHType.HEARTBEAT, bytes(10)), UnknownMessage(200, bytes(2)))),
+          mag=st.sampled_from((*AUTHORIZED_MAGS, ROGUE_MAG)))
+    def receive_stray_message(self, message: object, mag: Peer) -> None:
+        before = self._snapshot()
+        outcome = self._apply(self.lma.receive(message, mag, LMAA, self.now))
+        check(self._snapshot() == before, f"a {type(message).__name__} changed the binding cache")
+        if isinstance(message, UnknownMessage):
+            check([type(send.message) for send in outcome.sends] == [BindingError]
+                  and outcome.sends[0].message.status == 2, "an unknown MH type was not answered Binding Error 2")
+
+    @rule(seconds=st.sampled_from((0.001, 0.2, 1.0, 1.6, 11.0, 100.0, 700.0, 4000.0)))
+    def advance_time(self, seconds: float) -> None:
+        self.now += seconds
+        deadline = self.lma.next_deadline()
+        while deadline is not None and deadline <= self.now:
+            self._apply(self.lma.handle_timer(self.now))
+            later = self.lma.next_deadline()
+            check(later is None or later > self.now or later > deadline, "handle_timer did not consume its deadline")
+            deadline = later
+
+    @precondition(lambda self: (deadline := self.lma.next_deadline()) is not None and deadline > self.now)
+    @rule()
+    def early_timer(self) -> None:
+        """A timer firing before its deadline (a runtime's coarse clock) changes nothing."""
+        before = self._snapshot()
+        outcome = self._apply(self.lma.handle_timer(self.now))
+        check(self._snapshot() == before and not outcome.sends, "handle_timer acted before its deadline")
+
+    @invariant()
+    def binding_cache_is_consistent(self) -> None:
+        check_binding_cache(list(self.lma.bindings()), self.shadow, len(self.keys))
+
+
+def machine_settings(examples: int, steps: int, derandomize: bool, shrink: bool) -> settings:
+    """Bounded, database-free settings; shrinking (slow on long step sequences) only when asked for."""
+    return settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+                    derandomize=derandomize, suppress_health_check=list(HealthCheck),
+                    phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate])
+
+
+def run_lma_machine(examples: int, steps: int, *, derandomize: bool = True, shrink: bool = False) -> None:
+    """Run the LMA state machine; raises on the first broken invariant."""
+    run_state_machine_as_test(LmaMachine, settings=machine_settings(examples, steps, derandomize, shrink))
+
+
+def lma_machine_row(examples: int = 60, steps: int = 60) -> ReportRow:
+    """The report row: inputs = engine calls made; a failure is one invariant violation (shrunk by Hypothesis)."""
+    LmaMachine.calls = 0
+    name = "LMA state machine (hostile PBUs)"
+    try:
+        run_lma_machine(examples, steps)
+    except Exception as error:  # noqa: BLE001 - the row reports it
+        return ReportRow(name, LmaMachine.calls, violations=1, note=f"{type(error).__name__}: {str(error)[:100]}")
+    return ReportRow(name, LmaMachine.calls, note=f"{examples} runs of <= {steps} steps")
+
+
+PAIR_MNS = (b"mn1@opA", b"mn2@opA", b"mn3@opB")
+PAIR_MAGS = (IPv6Address("2001:db8::2"), IPv6Address("2001:db8::3"))
+PAIR_MAG_LIFETIME = 120
+KEY_AGREEMENT_MARGIN = 40.0
+"""Seconds before a MAG entry's expiry beyond which the LMA must still hold its binding: the MAG counts the
+lifetime from the last (re)transmission it sent, the LMA from the PBU it accepted (RFC 6275 11.7.3), and the
+retransmission span of the pair's settings (1+2+4+8+8 s) bounds the difference."""
+
+
+class MagLmaPairMachine(RuleBasedStateMachine):
+    """Two MAGs and one LMA; the machine decides which message is delivered, lost or duplicated, and when."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys = GreKeyAllocator(0)
+        self.lma = LocalMobilityAnchor(lma_settings(), keys=self.keys)
+        self.lma_shadow = ShadowForwardingTable()
+        self.mags = {address: MobileAccessGateway(MagSettings(
+            proxy_coa=address, lma=Peer(LMAA), lifetime=PAIR_MAG_LIFETIME, initial_bindack_timeout=1.0,
+            max_bindack_timeout=8.0, max_retransmissions=4)) for address in PAIR_MAGS}
+        self.mag_shadows = {address: ShadowForwardingTable() for address in PAIR_MAGS}
+        self.in_flight: list[tuple[SendMessage, object]] = []
+        self.now = START
+
+    def _from_lma(self, outcome: Outcome) -> None:
+        LmaMachine.calls += 1
+        self.lma_shadow.apply(outcome.events)
+        self.in_flight += [(send, LMAA) for send in outcome.sends]
+
+    def _from_mag(self, address: IPv6Address, outcome: Outcome) -> None:
+        LmaMachine.calls += 1
+        self.mag_shadows[address].apply(outcome.events)
+        self.in_flight += [(send, address) for send in outcome.sends]
+
+    def _deliver(self, index: int) -> None:
+        send, sender = self.in_flight.pop(index)
+        if send.destination.address == LMAA:
+            self._from_lma(self.lma.receive(send.message, Peer(sender), LMAA, self.now))
+        elif send.destination.address in self.mags:
+            self._from_mag(send.destination.address,
+                           self.mags[send.destination.address].receive(send.message, Peer(LMAA), self.now))
+
+    def _fire_timers(self) -> None:
+        deadline = self.lma.next_deadline()
+        if deadline is not None and deadline <= self.now:
+            self._from_lma(self.lma.handle_timer(self.now))
+        for address, mag in self.mags.items():
+            deadline = mag.next_deadline()
+            if deadline is not None and deadline <= self.now:
+                self._from_mag(address, mag.handle_timer(self.now))
+
+    @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS), hi=st.sampled_from((1, 1, 3, 4)),
+          ll_id=st.sampled_from((None, b"\x02\x00\x00\x00\x00\x01")))
+    def attach(self, mn: bytes, mag: IPv6Address, hi: int, ll_id: bytes | None) -> None:
+        self._from_mag(mag, self.mags[mag].attach(AttachRequest(mn, att=4, hi=hi, ll_id=ll_id), self.now))
+
+    @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS))
+    def detach(self, mn: bytes, mag: IPv6Address) -> None:
+        self._from_mag(mag, self.mags[mag].detach(mn, self.now))
+
+    @precondition(lambda self: self.in_flight)
+    @rule(data=st.data())
+    def deliver(self, data: st.DataObject) -> None:
+        self._deliver(data.draw(st.integers(0, len(self.in_flight) - 1)))
+
+    @precondition(lambda self: self.in_flight)
+    @rule(data=st.data())
+    def lose(self, data: st.DataObject) -> None:
+        self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
+
+    @precondition(lambda self: self.in_flight)
+    @rule(data=st.data())
+    def duplicate(self, data: st.DataObject) -> None:
+        self.in_flight.append(self.in_flight[data.draw(st.integers(0, len(self.in_flight) - 1))])
+
+    @rule(seconds=st.sampled_from((0.05, 0.5, 1.0, 3.0, 10.0, 30.0, 100.0)))
+    def advance_time(self, seconds: float) -> None:
+        self.now += seconds
+        self._fire_timers()
+
+    @rule()
+    def settle(self) -> None:
+        """Deliver everything in order without loss, run timers until quiet, then both sides must agree."""
+        for _ in range(200):
+            while self.in_flight:
+                self._deliver(0)
+            self.now += 0.01
+            self._fire_timers()
+            if not self.in_flight:
+                break
+        bces = {(entry.mn_id, entry.proxy_coa.address): entry for entry in self.lma.bindings()
+                if entry.state is BceState.ACTIVE}
+        for address, mag in self.mags.items():
+            for entry in mag.entries():
+                if entry.state is not BulState.REGISTERED or entry.pending is not None:
+                    continue
+                bce = bces.get((entry.mn_id, address))
+                if bce is None and any(mn_id == entry.mn_id for mn_id, _mag in bces):
+                    continue  # the MN moved to the other MAG: nothing tells this MAG (RFC 5213 has no revocation)
+                if bce is None:
+                    check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
+                          f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it")
+                    continue
+                check(bce.downlink_key == entry.downlink_key and bce.uplink_key == entry.uplink_key
+                      and bce.gre_enabled == entry.gre_enabled,
+                      f"keys disagree for {entry.mn_id!r}: MAG down/up {entry.downlink_key}/{entry.uplink_key}, "
+                      f"LMA {bce.downlink_key}/{bce.uplink_key}")
+
+    @invariant()
+    def both_sides_are_consistent(self) -> None:
+        check_binding_cache(list(self.lma.bindings()), self.lma_shadow, len(self.keys))
+        for address, mag in self.mags.items():
+            entries = list(mag.entries())
+            downlink = [entry.downlink_key for entry in entries if entry.downlink_key is not None]
+            check(len(downlink) == len(set(downlink)), f"MAG {address} gave one downlink key to two MNs")
+            live = Counter(entry.session() for entry in entries if entry.registered_at is not None
+                           and entry.state is not BulState.DEREGISTERING)
+            check(live == self.mag_shadows[address].live,
+                  f"MAG {address}: registered entries differ from the sessions its events announced")
+
+
+def run_pair_machine(examples: int, steps: int, *, derandomize: bool = True, shrink: bool = False) -> None:
+    run_state_machine_as_test(MagLmaPairMachine, settings=machine_settings(examples, steps, derandomize, shrink))
+
+
+def pair_machine_row(examples: int = 60, steps: int = 60) -> ReportRow:
+    LmaMachine.calls = 0
+    name = "MAG+LMA state machine (loss, duplicates, reordering)"
+    try:
+        run_pair_machine(examples, steps)
+    except Exception as error:  # noqa: BLE001 - the row reports it
+        return ReportRow(name, LmaMachine.calls, violations=1, note=f"{type(error).__name__}: {str(error)[:100]}")
+    return ReportRow(name, LmaMachine.calls, note=f"{examples} runs of <= {steps} steps")
+
+
+REPORT_CHECKS = (lma_machine_row, pair_machine_row)
