@@ -21,7 +21,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 from pmip6.wire.describe import message_json
-from pmip6.conformance.checks import CHECKS, LmaPolicies, Need, Outcome
+from pmip6.conformance.checks import LmaPolicies, Need, Outcome
 from pmip6.conformance.probe import HomeAddressKind
 from pmip6.conformance.mag_checks import MagNeed, MagPolicies
 from pmip6.conformance.runner import (CheckResult, ConformanceSettings, MagConformanceSettings, Transport,
