@@ -1,7 +1,8 @@
-"""``pmip6 mag --config mag.toml``: run the Mobile Access Gateway; ``pmip6 mag attach|detach``: drive it.
+"""``pmip6 mag --config mag.toml``: run the Mobile Access Gateway; ``pmip6 mag attach|detach|refresh``: drive it.
 
-``attach`` and ``detach`` wait for the outcome and print it; exit 0 when the MN is registered (attach) or
-de-registered (detach), 1 otherwise (rejected with its status, failed, timed out, ignored).
+``attach``, ``refresh`` and ``detach`` wait for the outcome and print it; exit 0 when the MN is registered
+(attach, refresh) or de-registered (detach), 1 otherwise (rejected with its status, failed, timed out,
+ignored).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.mag_daemon import DEFAULT_WAIT, MagDaemon, build_mag_daemon
 from pmip6.runtime.service import add_daemon_arguments, run_daemon
 
-_SUCCESS = {"attach": "registered", "detach": "deregistered"}
+_SUCCESS = {"attach": "registered", "refresh": "registered", "detach": "deregistered"}
 
 
 def register(subparsers: Any) -> None:
@@ -37,6 +38,9 @@ def register(subparsers: Any) -> None:
     detach = actions.add_parser("detach", help="detach a mobile node and wait for its de-registration")
     _control_arguments(detach)
     detach.set_defaults(func=_detach)
+    refresh = actions.add_parser("refresh", help="re-register a mobile node now and wait for the PBA")
+    _control_arguments(refresh)
+    refresh.set_defaults(func=_refresh)
 
 
 def _control_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +63,10 @@ def _attach(args: argparse.Namespace) -> int:
 
 def _detach(args: argparse.Namespace) -> int:
     return _request(args, {"command": "detach", "mn_id": args.mn_id})
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    return _request(args, {"command": "refresh", "mn_id": args.mn_id})
 
 
 def _request(args: argparse.Namespace, request: dict[str, Any]) -> int:

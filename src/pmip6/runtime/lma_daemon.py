@@ -96,12 +96,7 @@ class LmaDaemon(Daemon):
             self.store.save(self._records_of(changed))
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
-        records: dict[bytes, list[Record]] = {mn_id: [] for mn_id in mn_ids}
-        for entry in self.lma.bindings():
-            if entry.mn_id in records:
-                records[entry.mn_id].append(entry.to_record())
-        return records
-
+        return {mn_id: [entry.to_record() for entry in self.lma.bindings_of(mn_id)] for mn_id in mn_ids}
 
 def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
     """Assemble the LMA daemon; other components (e.g. the data plane) attach here with

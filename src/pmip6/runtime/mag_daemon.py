@@ -64,7 +64,8 @@ class MagDaemon(Daemon):
         self.add_event_listener(self._note_failure)
 
     def control_handlers(self) -> dict[str, Handler]:
-        return {**super().control_handlers(), "attach": self._attach_command, "detach": self._detach_command}
+        return {**super().control_handlers(), "attach": self._attach_command, "detach": self._detach_command,
+                "refresh": self._refresh_command}
 
     def sessions(self) -> Iterator[TunnelSession]:
         return (entry.session() for entry in self.mag.entries())
@@ -126,6 +127,11 @@ class MagDaemon(Daemon):
     async def _detach_command(self, request: Request) -> dict[str, Any]:
         mn_id = _text(request, "mn_id").encode()
         return await self._await_outcome(_Waiter(mn_id, attach=False), self.mag.detach(mn_id, time.time()), request)
+
+    async def _refresh_command(self, request: Request) -> dict[str, Any]:
+        """Re-register now (RFC 5213 6.9.1.3), e.g. after an LMA restart."""
+        mn_id = _text(request, "mn_id").encode()
+        return await self._await_outcome(_Waiter(mn_id, attach=True), self.mag.refresh(mn_id, time.time()), request)
 
     async def _await_outcome(self, waiter: _Waiter, outcome: Outcome, request: Request) -> dict[str, Any]:
         ignored = [event for event in outcome.events if isinstance(event, MessageIgnored)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -163,14 +162,9 @@ def test_GK_3_3_2_2_lma_restart_restores_bindings_and_refresh_keeps_the_keys(tmp
                 for field in ("downlink_key", "uplink_key", "ipv4_home", "hnp", "gre", "tenant"):
                     assert after[mn][field] == before[mn][field], (mn, field)
             # Refresh now (HI 5 re-registrations to the restarted LMA): the uplink keys stay (GK-3.3.2-2).
-            for entry in mag.mag.entries():
-                entry.refresh_at = time.time()
-            mag.apply(mag.timer_outcome(time.time()))
-            for _ in range(200):
-                stats = await lab.control("mag", {"command": "stats"})
-                if stats["pba_received"].get("ACCEPTED") == 4:
-                    break
-                await asyncio.sleep(0.01)
+            for mn in before:
+                assert (await lab.control("mag", {"command": "refresh", "mn_id": mn}))["outcome"] == "registered"
+            stats = await lab.control("mag", {"command": "stats"})
             assert stats["pba_received"] == {"ACCEPTED": 4}
             refreshed = _by_mn(await lab.control("lma", {"command": "bindings"}))
             at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))
@@ -225,3 +219,30 @@ def test_bad_attach_requests_are_refused(tmp_path: Path, request_: dict[str, Any
             await mag.close()
 
     asyncio.run(scenario())
+
+
+def test_silent_lma_means_retransmissions_then_failure(tmp_path: Path) -> None:
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    lab = Lab(tmp_path)  # only its MAG runs, towards a socket that never answers
+    (tmp_path / "mag.toml").write_text(_mag_toml(silent.getsockname()[1]) + textwrap.dedent("""
+        initial_bindack_timeout = 0.02
+        max_bindack_timeout = 0.05
+        max_retransmissions = 2
+    """))
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        mag = lab.mag()
+        await mag.start()
+        try:
+            outcome = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            return outcome, await lab.control("mag", {"command": "stats"})
+        finally:
+            await mag.close()
+
+    try:
+        outcome, stats = asyncio.run(scenario())
+    finally:
+        silent.close()
+    assert outcome["outcome"] == "failed" and "retransmissions" in outcome["reason"]
+    assert stats["retransmissions"] == 2 and stats["sent"]["pbu"] == 3
