@@ -20,6 +20,7 @@ import socket
 from collections.abc import Callable
 
 from pyroute2 import AsyncIPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 from pmip6.core.events import Event
 from pmip6.dataplane.counters import DropReason
@@ -97,9 +98,13 @@ class Pump:
     def stats(self) -> dict[str, object]:
         return {**self.forwarder.stats(), "io_errors": self.io_errors}
 
-    async def apply(self, event: Event) -> None:
-        """Feed one engine event to the forwarder (and, at the MAG, to the access routing contexts)."""
+    def on_event(self, event: Event) -> None:
+        """An engine event (a daemon's event listener): the tables change now, routing work is scheduled."""
         self.forwarder.apply(event)
+
+    async def apply(self, event: Event) -> None:
+        """:meth:`on_event`, then wait until the routing work it caused is done."""
+        self.on_event(event)
 
     # -- tunnel side --------------------------------------------------------------------------------------
     def send(self, peer: str, format: TunnelFormat, payload: bytes) -> None:
@@ -242,16 +247,35 @@ class MagPump(Pump):
         self.settings = settings
         self._contexts: dict[str, Steering] = {}
         self._lock = asyncio.Lock()
+        self._sync_task: asyncio.Future[None] | None = None
+        self.context_errors: list[str] = []
+        """Access interfaces whose TUN device or rules could not be set up (e.g. the interface is missing)."""
+
+    def on_event(self, event: Event) -> None:
+        """Update the tables now; create or remove access routing contexts to match them in a task."""
+        self.mag.apply(event)
+        self._sync_task = asyncio.ensure_future(self._sync_contexts())
 
     async def apply(self, event: Event) -> None:
-        """Update the tables now, then create or remove access routing contexts to match them."""
-        self.mag.apply(event)
+        self.on_event(event)
+        assert self._sync_task is not None
+        await self._sync_task
+
+    async def _sync_contexts(self) -> None:
         async with self._lock:
             wanted = set(self.mag.access_interfaces())
             for interface in [i for i in self._contexts if i not in wanted]:
                 await self._close_context(interface)
             for interface in wanted - self._contexts.keys():
-                await self._open_context(interface)
+                try:
+                    await self._open_context(interface)
+                except (OSError, LookupError, NetlinkError) as error:
+                    self.context_errors.append(f"{interface}: {error}")
+                    if interface in self._contexts:
+                        await self._close_context(interface)
+
+    def stats(self) -> dict[str, object]:
+        return {**super().stats(), "context_errors": list(self.context_errors)}
 
     def access_contexts(self) -> list[str]:
         """Access interfaces that currently have a TUN device and routing context."""

@@ -1,0 +1,117 @@
+"""The ``[dataplane]`` table of lma.toml / mag.toml, validated into ``pmip6.dataplane.settings``.
+
+Every key is documented in docs/dataplane.md ("Configuration"). Errors are :class:`ConfigError` naming the
+key path, e.g. ``dataplane.tenant[1].tun: TUN device 'pmip-a' is used by two tenants``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pmip6.dataplane.settings import (
+    DEFAULT_TENANT,
+    LmaDataplaneSettings,
+    MagDataplaneSettings,
+    TenantSettings,
+)
+from pmip6.dataplane.tun import IFNAMSIZ
+from pmip6.runtime.config_reader import ConfigError, Table
+from pmip6.wire.numbers import PMIP6_DATA_PORT
+
+_RESERVED_TABLES = range(253, 256)
+_MAX_TABLE = 0xFFFFFFFF
+_MAX_PRIORITY = 32765
+"""Rules must come before the kernel's ``main`` rule at 32766."""
+_IFINDEX_DIGITS = 5
+"""Room left in a MAG TUN name for the access interface's index."""
+
+
+def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> LmaDataplaneSettings | None:
+    """The LMA's data plane, or None when lma.toml has no ``[dataplane]`` table or says ``enabled = false``.
+
+    ``tenants`` are the ``[[tenant]]`` names; a data-plane tenant must be one of them or "default"
+    (sessions whose policy names no tenant).
+    """
+    if data is None:
+        return None
+    table = Table(data, "dataplane", Path("."))
+    enabled = table.value("enabled", bool, True)
+    rule_priority = table.number("rule_priority", int, 1000, 1, _MAX_PRIORITY)
+    udp_port = table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535)
+    known = set(tenants) | {DEFAULT_TENANT}
+    parsed: list[TenantSettings] = []
+    used_tables: dict[int, str] = {}
+    for index, item in enumerate(table.value("tenant", list, [])):
+        tenant = Table(item, f"{table.key('tenant')}[{index}]", Path("."))
+        name = tenant.value("name", str)
+        if name not in known:
+            raise ConfigError(tenant.key("name"), f"no [[tenant]] is named {name!r} (nor is it {DEFAULT_TENANT!r})")
+        if any(other.name == name for other in parsed):
+            raise ConfigError(tenant.key("name"), f"tenant {name!r} is listed twice")
+        tun = _interface(tenant, "tun", IFNAMSIZ - 1)
+        if any(other.tun == tun for other in parsed):
+            raise ConfigError(tenant.key("tun"), f"TUN device {tun!r} is used by two tenants")
+        number = _table_number(tenant, "table", 2)
+        for used in (number, number + 1):
+            if used in used_tables:
+                raise ConfigError(tenant.key("table"), f"table {used} is already used by tenant {used_tables[used]!r}")
+            used_tables[used] = name
+        uplink = _optional_interface(tenant, "uplink", IFNAMSIZ - 1)
+        gateways = tuple(g for g in (tenant.ipv4_address("gateway", None), tenant.ipv6_address("gateway6", None))
+                         if g is not None)
+        if gateways and uplink is None:
+            raise ConfigError(tenant.key("gateway"), "a gateway needs an uplink interface")
+        tenant.finish()
+        parsed.append(TenantSettings(name, tun, number, uplink, gateways))
+    table.finish()
+    if not enabled:
+        return None
+    return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port)
+
+
+def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | None:
+    """The MAG's data plane, or None when mag.toml has no ``[dataplane]`` table or says ``enabled = false``."""
+    if data is None:
+        return None
+    table = Table(data, "dataplane", Path("."))
+    enabled = table.value("enabled", bool, True)
+    settings = MagDataplaneSettings(
+        enabled=enabled,
+        tun_prefix=_interface(table, "tun_prefix", IFNAMSIZ - 1 - _IFINDEX_DIGITS, default="pmip"),
+        table_base=_table_number(table, "table_base", 2 * 10 ** _IFINDEX_DIGITS, default=20000),
+        rule_priority=table.number("rule_priority", int, 1000, 1, _MAX_PRIORITY),
+        udp_port=table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535),
+    )
+    table.finish()
+    return settings if enabled else None
+
+
+def _interface(table: Table, key: str, longest: int, default: str | None = None) -> str:
+    name = table.value(key, str) if default is None else table.value(key, str, default)
+    _check_interface_name(table, key, name, longest)
+    return name
+
+
+def _optional_interface(table: Table, key: str, longest: int) -> str | None:
+    name = table.value(key, str, None)
+    if name is not None:
+        _check_interface_name(table, key, name, longest)
+    return name
+
+
+def _check_interface_name(table: Table, key: str, name: str, longest: int) -> None:
+    if not name or len(name.encode()) > longest or any(c in name for c in "/ \t%:"):
+        raise ConfigError(table.key(key), f"expected an interface name of 1 to {longest} characters "
+                                          f"without '/', ':', '%' or spaces, got {name!r}")
+
+
+def _table_number(table: Table, key: str, span: int, default: int | None = None) -> int:
+    """A routing table number whose ``span`` consecutive tables avoid the kernel's 253-255."""
+    number: int = (table.number(key, int, default, 1, _MAX_TABLE - span + 1) if default is not None
+                   else table.value(key, int))
+    if not 1 <= number <= _MAX_TABLE - span + 1 or (number <= 255 and number + span - 1 >= 253):
+        raise ConfigError(table.key(key), f"tables {number} to {number + span - 1} must lie within 1 to "
+                                          f"{_MAX_TABLE} and avoid 253-255 (the kernel's default, main, local)")
+    return number

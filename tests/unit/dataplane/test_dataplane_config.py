@@ -1,0 +1,87 @@
+"""The [dataplane] table of lma.toml / mag.toml: defaults, every key, and precise errors."""
+
+from __future__ import annotations
+
+import tomllib
+from ipaddress import ip_address
+
+import pytest
+
+from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
+from pmip6.runtime.config_reader import ConfigError
+from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
+
+LMA_TOML = """
+[dataplane]
+rule_priority = 900
+udp_port = 6437
+
+[[dataplane.tenant]]
+name = "opA"
+tun = "pmip-a"
+table = 100
+uplink = "upa"
+gateway = "10.0.0.1"
+gateway6 = "2001:db8::1"
+
+[[dataplane.tenant]]
+name = "default"
+tun = "pmip-d"
+table = 110
+"""
+
+
+def lma(text: str) -> LmaDataplaneSettings | None:
+    return parse_lma_dataplane(tomllib.loads(text).get("dataplane"), ["opA", "opB"])
+
+
+def test_lma_every_key() -> None:
+    assert lma(LMA_TOML) == LmaDataplaneSettings(
+        enabled=True,
+        tenants=(TenantSettings("opA", "pmip-a", 100, "upa", (ip_address("10.0.0.1"), ip_address("2001:db8::1"))),
+                 TenantSettings("default", "pmip-d", 110)),
+        rule_priority=900,
+        udp_port=6437,
+    )
+
+
+def test_no_table_or_disabled_means_no_data_plane() -> None:
+    assert parse_lma_dataplane(None, []) is None
+    assert lma("[dataplane]\nenabled = false") is None
+    assert parse_mag_dataplane(None) is None
+    assert parse_mag_dataplane({"enabled": False}) is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[dataplane.tenant]]\nname = "opC"\ntun = "t"\ntable = 10', 'dataplane.tenant[0].name: no [[tenant]] is named'),
+    ('[[dataplane.tenant]]\nname = "opA"\ntable = 10', "dataplane.tenant[0].tun: required key is missing"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a-very-long-tun-name"\ntable = 10', "dataplane.tenant[0].tun: expected an interface name"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "t"\ntable = 252', "dataplane.tenant[0].table: tables 252 to 253"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\n[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 11',
+     "dataplane.tenant[1].table: table 11 is already used by tenant 'opA'"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\n[[dataplane.tenant]]\nname = "opB"\ntun = "a"\ntable = 20',
+     "dataplane.tenant[1].tun: TUN device 'a' is used by two tenants"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway = "10.0.0.1"', "dataplane.tenant[0].gateway: a gateway needs an uplink"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1', "dataplane.tenant[0].colour: unknown key"),
+    ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
+])
+def test_lma_errors_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        lma(text)
+
+
+def test_mag_defaults_and_keys() -> None:
+    assert parse_mag_dataplane({}) == MagDataplaneSettings()
+    assert parse_mag_dataplane({"tun_prefix": "acc", "table_base": 30000, "rule_priority": 10, "udp_port": 7000}) == \
+        MagDataplaneSettings(True, "acc", 30000, 10, 7000)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"tun_prefix": "much-too-long"}, "dataplane.tun_prefix: expected an interface name of 1 to 10"),
+    ({"table_base": 100}, "dataplane.table_base: tables 100 to 200099"),
+    ({"enabled": "yes"}, "dataplane.enabled: expected true or false"),
+    ({"tables": 1}, "dataplane.tables: unknown key"),
+])
+def test_mag_errors_name_the_key(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_mag_dataplane(data)
