@@ -158,6 +158,10 @@ class LocalMobilityAnchor:
         """Every Binding Cache entry, live and draining."""
         return iter(list(self._cache))
 
+    def bindings_of(self, mn_id: bytes) -> list[BindingCacheEntry]:
+        """The entries of one mobile node (one per attached interface), live and draining."""
+        return list(self._cache.of_mn(mn_id))
+
     def restore(self, entries: Iterable[BindingCacheEntry], now: float) -> Outcome:
         """Re-adopt persisted entries after a restart (RFC 5845 3.3.2: keys survive, so no MAY-change is needed).
 

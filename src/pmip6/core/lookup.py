@@ -53,14 +53,14 @@ class LookupResult:
 
 
 class BindingCache:
-    """All Binding Cache entries, indexed by MN-ID and by (tenant, address)."""
+    """All Binding Cache entries, indexed by MN-ID and, per tenant, by home address."""
 
     __slots__ = ("_by_mn", "_by_prefix", "_by_ipv4", "_count")
 
     def __init__(self) -> None:
         self._by_mn: dict[bytes, list[BindingCacheEntry]] = {}
-        self._by_prefix: dict[tuple[str, IPv6Network], BindingCacheEntry] = {}
-        self._by_ipv4: dict[tuple[str, IPv4Address], BindingCacheEntry] = {}
+        self._by_prefix: dict[str, dict[IPv6Network, BindingCacheEntry]] = {}
+        self._by_ipv4: dict[str, dict[IPv4Address, BindingCacheEntry]] = {}
         self._count = 0
 
     def __len__(self) -> int:
@@ -99,16 +99,19 @@ class BindingCache:
         self._index_addresses(entry)
 
     def _index_addresses(self, entry: BindingCacheEntry) -> None:
-        for prefix in entry.home_network_prefixes:
-            self._by_prefix[(entry.tenant, prefix)] = entry
+        if entry.home_network_prefixes:
+            by_prefix = self._by_prefix.setdefault(entry.tenant, {})
+            for prefix in entry.home_network_prefixes:
+                by_prefix[prefix] = entry
         if entry.ipv4_home_address is not None:
-            self._by_ipv4[(entry.tenant, entry.ipv4_home_address.ip)] = entry
+            self._by_ipv4.setdefault(entry.tenant, {})[entry.ipv4_home_address.ip] = entry
 
     def _unindex_addresses(self, entry: BindingCacheEntry) -> None:
+        by_prefix = self._by_prefix.get(entry.tenant, {})
         for prefix in entry.home_network_prefixes:
-            self._by_prefix.pop((entry.tenant, prefix), None)
+            by_prefix.pop(prefix, None)
         if entry.ipv4_home_address is not None:
-            self._by_ipv4.pop((entry.tenant, entry.ipv4_home_address.ip), None)
+            self._by_ipv4.get(entry.tenant, {}).pop(entry.ipv4_home_address.ip, None)
 
     def lookup(self, request: LookupRequest) -> LookupResult:
         """Apply RFC 5213 5.4.1 (see the module docstring)."""
@@ -134,12 +137,10 @@ class BindingCache:
     def _lookup_by_address(self, request: LookupRequest, ipv4_key: bool) -> LookupResult:
         entry: BindingCacheEntry | None
         if ipv4_key:
-            entry = self._by_ipv4.get((request.tenant, request.ipv4_home_address))  # type: ignore[arg-type]
+            entry = self._by_ipv4.get(request.tenant, {}).get(request.ipv4_home_address)  # type: ignore[arg-type]
         else:
-            entry = next(
-                (found for prefix in request.prefixes if (found := self._by_prefix.get((request.tenant, prefix)))),
-                None,
-            )
+            by_prefix = self._by_prefix.get(request.tenant, {})
+            entry = next((found for prefix in request.prefixes if (found := by_prefix.get(prefix))), None)
         if entry is None:
             return LookupResult()
         if entry.mn_id != request.mn_id:

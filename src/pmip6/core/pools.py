@@ -96,7 +96,7 @@ class IPv4HomeAddressPool:
         self._hosts = SubnetPool(network, 32, reserved=frozenset({0, 1, last}))
 
     def _interface(self, host: IPv4Network) -> IPv4Interface:
-        return IPv4Interface((host.network_address, self.network.prefixlen))
+        return IPv4Interface((int(host.network_address), self.network.prefixlen))
 
     def available(self, address: IPv4Address) -> bool:
         return self._hosts.available(IPv4Network(address))
