@@ -74,18 +74,12 @@ class Table:
         try:
             return parse(text)
         except ValueError as error:
-            raise ConfigError(self.key(name), f"expected {what}, got {text!r} ({error})") from None
+            detail = "" if isinstance(parse, type) and issubclass(parse, StrEnum) else f" ({error})"
+            raise ConfigError(self.key(name), f'expected {what}, got "{text}"{detail}') from None
 
     def choice(self, name: str, enum: type[_E], default: _E = _MISSING) -> _E:
-        if default is not _MISSING and name not in self._data:
-            self._read.add(name)
-            return default
-        text = self.value(name, str)
-        try:
-            return enum(text)
-        except ValueError:
-            allowed = ", ".join(f'"{member.value}"' for member in enum)
-            raise ConfigError(self.key(name), f'expected one of {allowed}, got "{text}"') from None
+        allowed = ", ".join(f'"{member.value}"' for member in enum)
+        return self.parsed(name, enum, f"one of {allowed}", default)
 
     def ipv4_address(self, name: str, default: IPv4Address | None = _MISSING) -> IPv4Address | None:
         return self.parsed(name, IPv4Address, "an IPv4 address", default)
