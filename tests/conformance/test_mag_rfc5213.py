@@ -33,8 +33,9 @@ from pmip6.core.events import (
 )
 from pmip6.core.mag import SEQUENCE_MODULUS, MobileAccessGateway
 from pmip6.wire.messages import BindingError, ProxyBindingUpdate
-from pmip6.wire.numbers import BUFlags, HandoffIndicator, Status
+from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
     GREKeyOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
@@ -177,6 +178,7 @@ def test_pba_from_another_node_or_other_message_types_are_ignored() -> None:
         MNIdentifierOption(b"someone-else"),
         HandoffIndicatorOption(HandoffIndicator.UNKNOWN),
         MNLinkLayerIdentifierOption(b"\x99"),
+        AccessTechnologyTypeOption(AccessTechnologyType.IEEE_802_3),
     ],
 )
 def test_pba_echoing_different_options_is_ignored_and_not_retransmitted(changed: object) -> None:

@@ -135,3 +135,21 @@ def test_handoff_with_old_mag_deregistration_arriving_first() -> None:
     assert list(mag_1.entries()) == []
     _assert_one_agreed_session(network, mag_2)
     assert list(mag_2.entries())[0].uplink_key == uplink
+
+
+def test_sequence_scheme_handoff_resynchronises_on_status_135() -> None:
+    """Without timestamps the new MAG's counter is behind the old MAG's: the LMA answers 135 with its last
+    accepted sequence (RFC 6275 9.5.1), the new MAG jumps past it and the handoff succeeds with the same
+    uplink key."""
+    network, (mag_1, mag_2) = domain(mags=2, use_timestamps=False)
+    mag_1._sequence = 5000
+    network.attach(mag_1, ATTACH)
+    network.run_for(1)
+    uplink = list(mag_1.entries())[0].uplink_key
+    network.attach(mag_2, AttachRequest(MN, att=ATTACH.att, ll_id=ATTACH.ll_id, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
+    network.run_for(1)
+    statuses = [packet.message.status for packet in network.sent(ProxyBindingAcknowledgement)]  # type: ignore[union-attr]
+    assert statuses == [Status.ACCEPTED, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, Status.ACCEPTED]
+    assert _sequences(network) == [5001, 1, 5002]
+    (entry,) = mag_2.entries()
+    assert entry.state == "registered" and entry.uplink_key == uplink
