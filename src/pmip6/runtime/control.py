@@ -35,17 +35,20 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            if self.path.is_socket():
-                self.path.unlink()
+        """Listen on ``path``; a stale socket file is replaced, one a live daemon answers on is not."""
+        if self.path.is_socket():
+            if _answers(self.path):
+                raise OSError(f"control socket {self.path} is in use by a running daemon")
+            self.path.unlink()
         self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE)
         os.chmod(self.path, 0o600)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
@@ -73,6 +76,15 @@ class ControlServer:
             return {"ok": False, "error": f"request is not JSON: {error}"}
         except ControlError as error:
             return {"ok": False, "error": str(error)}
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def control_request(path: str | Path, request: Request, timeout: float = 5.0) -> Any:

@@ -73,3 +73,24 @@ def test_one_connection_carries_many_requests_and_survives_bad_json(tmp_path: Pa
 def test_no_daemon_is_a_control_error(tmp_path: Path) -> None:
     with pytest.raises(ControlError, match="control socket"):
         control_request(tmp_path / "absent.sock", {"command": "stats"}, timeout=1)
+
+
+def test_a_live_daemons_socket_is_not_taken_over_but_a_stale_one_is(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        path = tmp_path / "c.sock"
+        first = ControlServer(path, {"echo": _echo})
+        await first.start()
+        second = ControlServer(path, {"echo": _echo})
+        with pytest.raises(OSError, match="in use"):
+            await second.start()
+        await second.close()  # never started: must leave the first daemon's socket alone
+        assert await asyncio.to_thread(control_request, path, {"command": "echo", "value": 1}) == {"echo": 1}
+        await first.close()
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(str(path))
+        stale.close()  # the file stays behind, nobody listens
+        third = ControlServer(path, {"echo": _echo})
+        await third.start()
+        assert await asyncio.to_thread(control_request, path, {"command": "echo", "value": 2}) == {"echo": 2}
+        await third.close()
+    asyncio.run(scenario())

@@ -1,0 +1,27 @@
+"""``pmip6 show``: the human table (keys in hex and decimal) and the stats lines."""
+
+from __future__ import annotations
+
+from pmip6.commands.show import bindings_table, stats_text
+
+ROW = {"mn_id": "mn1@opA", "tenant": "opA", "proxy_coa": "192.0.2.2", "lmaa": "192.0.2.1",
+       "hnp": ["2001:db8:a::/64"], "ipv4_home": "10.0.0.2", "lifetime_left": 3599, "gre": "keys",
+       "downlink_key": 0x1234, "uplink_key": 4294967295, "tlv": False, "state": "active"}
+
+
+def test_bindings_table_shows_keys_in_hex_and_decimal() -> None:
+    header, line = bindings_table([ROW, {**ROW, "mn_id": "mn2@opA", "gre": "off", "downlink_key": None,
+                                         "uplink_key": None, "hnp": []}]).splitlines()[:2]
+    assert header.split() == ["MN-ID", "TENANT", "PROXY-COA", "LMAA", "HNP", "IPV4-HOME", "LIFETIME", "GRE",
+                              "DOWNLINK-KEY", "UPLINK-KEY", "TLV", "STATE"]
+    assert "0x00001234 (4660)" in line and "0xffffffff (4294967295)" in line
+    off = bindings_table([{**ROW, "gre": "off", "downlink_key": None, "uplink_key": None}]).splitlines()[1]
+    assert off.split()[7:10] == ["off", "-", "-"]
+
+
+def test_stats_text_lists_every_section() -> None:
+    text = stats_text({"received": {"pbu": 3}, "pba_sent": {"ACCEPTED": 2, "GRE_KEY_OPTION_REQUIRED": 1},
+                       "bindings": {"keys": 2, "gre-only": 0, "off": 0}, "retransmissions": 0})
+    assert "received: pbu=3" in text
+    assert "pba sent: ACCEPTED=2, GRE_KEY_OPTION_REQUIRED=1" in text
+    assert "bindings: gre-only=0, keys=2, off=0" in text and "decode errors: -" in text
