@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 
+from pmip6.core.bitset import SparseBitSet
+
 KEY_SPACE = 1 << 32
 """GRE Key Identifier is 32 bits (RFC 2890 section 2.1); 0 is never handed out."""
 
@@ -28,7 +30,7 @@ class GreKeyAllocator:
     __slots__ = ("_in_use", "_cursor")
 
     def __init__(self, seed: int | None = None) -> None:
-        self._in_use: set[int] = set()
+        self._in_use = SparseBitSet()
         self._cursor = random.Random(seed).randrange(1, KEY_SPACE)
 
     def allocate(self) -> int:
@@ -52,7 +54,9 @@ class GreKeyAllocator:
 
     def release(self, key: int) -> None:
         """Free a key. KeyError if it was not in use (a double free is a bug)."""
-        self._in_use.remove(key)
+        if key not in self._in_use:
+            raise KeyError(key)
+        self._in_use.discard(key)
 
     def in_use(self, key: int) -> bool:
         return key in self._in_use

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 
+from pmip6.core.bitset import SparseBitSet
 from pmip6.core.lma_settings import Tenant
 
 
@@ -28,7 +29,7 @@ class SubnetPool:
         self._count = 1 << (length - network.prefixlen)
         self._step = 1 << (network.max_prefixlen - length)
         self._reserved = frozenset(index for index in reserved if 0 <= index < self._count)
-        self._used: set[int] = set()
+        self._used = SparseBitSet()
         self._cursor = 0
 
     def _subnet(self, index: int) -> IPv4Network | IPv6Network:

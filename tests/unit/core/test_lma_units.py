@@ -143,3 +143,17 @@ def test_settings_validation() -> None:
         LmaSettings(frozenset(), tenants, default_tenant="nope")
     with pytest.raises(ValueError):
         LmaSettings(frozenset(), tenants, mobile_nodes=(MobileNodeProfile(b"m", "nope"),))
+
+
+def test_sparse_bitset_behaves_like_a_set_across_chunks() -> None:
+    from pmip6.core.bitset import SparseBitSet
+
+    bits, reference = SparseBitSet(), set()
+    for value in (0, 7, 8, 32767, 32768, 2**32 - 1, 7):
+        bits.add(value)
+        reference.add(value)
+    for value in (7, 99, 32768):
+        bits.discard(value)
+        reference.discard(value)
+    assert len(bits) == len(reference) == 4
+    assert all((value in bits) == (value in reference) for value in (0, 7, 8, 9, 32767, 32768, 2**32 - 1, 2**32 - 2))
