@@ -28,7 +28,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   an Alarm (GK-4.2-9) and fail. Status 157 and 135 are retried with a fresh timestamp / larger sequence
   (6.9.1.2 item 8, RFC 6275 11.7.1). Any other status >= 128 rejects (RegistrationRejected).
 - **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
-  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1) and T as negotiated (GK-7.2-4).
+  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1) and T as negotiated (GK-7.2-4);
+  :meth:`MobileAccessGateway.refresh` does the same at once.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
   ``max_retransmissions`` an initial registration fails (Alarm) and a re-registration stops retrying (Alarm)
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
