@@ -93,11 +93,11 @@ class Check:
     run: Callable[[Any, Any], Verdict]
 
 
-def _pass(detail: str) -> Verdict:
+def passed(detail: str) -> Verdict:
     return Verdict(Outcome.PASS, detail)
 
 
-def _fail(detail: str) -> Verdict:
+def failed(detail: str) -> Verdict:
     return Verdict(Outcome.FAIL, detail)
 
 
@@ -112,7 +112,7 @@ def _key_text(key: int | None) -> str:
 
 def _rejected(pba: ProxyBindingAcknowledgement) -> Verdict | None:
     if pba.status >= 128:
-        return _fail(f"PBU rejected with status {status_text(pba.status)}")
+        return failed(f"PBU rejected with status {status_text(pba.status)}")
     return None
 
 
@@ -125,12 +125,12 @@ def _uplink_key_problem(pba: ProxyBindingAcknowledgement) -> Verdict | None:
     if (rejected := _rejected(pba)) is not None:
         return rejected
     if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
-        return _fail("status 2: GRE declined for an MN whose declared policy accepts it")
+        return failed("status 2: GRE declined for an MN whose declared policy accepts it")
     option = pba.option(GREKeyOption)
     if option is None:
-        return _fail(f"status {status_text(pba.status)} without the GRE Key option")
+        return failed(f"status {status_text(pba.status)} without the GRE Key option")
     if option.key is None:
-        return _fail("the GRE Key option carries no GRE Key Identifier (Length 2)")
+        return failed("the GRE Key option carries no GRE Key Identifier (Length 2)")
     return None
 
 
@@ -151,16 +151,16 @@ def check_pba_echoes_the_pbu(probe: Probe, policies: LmaPolicies) -> Verdict:
     if pba.lifetime > pbu.lifetime:
         problems.append(f"granted lifetime {pba.lifetime_seconds} s > requested {pbu.lifetime_seconds} s")
     if problems:
-        return _fail("; ".join(problems))
-    return _pass(f"sequence, P, MN-ID, HI, ATT and Timestamp echoed; lifetime {pba.lifetime * LIFETIME_UNIT_SECONDS} s")
+        return failed("; ".join(problems))
+    return passed(f"sequence, P, MN-ID, HI, ATT and Timestamp echoed; lifetime {pba.lifetime * LIFETIME_UNIT_SECONDS} s")
 
 
 def check_missing_mn_identifier(probe: Probe, policies: LmaPolicies) -> Verdict:
     pba = probe.send(probe.pbu([ALL_ZERO_PREFIX, HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE),
                                       AccessTechnologyTypeOption(probe.att)]))
     if pba.status != Status.MISSING_MN_IDENTIFIER_OPTION:
-        return _fail(f"status {status_text(pba.status)}, expected {status_text(Status.MISSING_MN_IDENTIFIER_OPTION)}")
-    return _pass("rejected with 160")
+        return failed(f"status {status_text(pba.status)}, expected {status_text(Status.MISSING_MN_IDENTIFIER_OPTION)}")
+    return passed("rejected with 160")
 
 
 def check_deregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -169,8 +169,8 @@ def check_deregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
         return rejected
     pba = probe.deregister(registration)
     if pba.status != Status.ACCEPTED:
-        return _fail(f"de-registration answered with status {status_text(pba.status)}, expected 0")
-    return _pass("de-registration accepted with status 0")
+        return failed(f"de-registration answered with status {status_text(pba.status)}, expected 0")
+    return passed("de-registration accepted with status 0")
 
 
 def check_udp_mh_checksum_zero(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -178,8 +178,8 @@ def check_udp_mh_checksum_zero(probe: Probe, policies: LmaPolicies) -> Verdict:
     received = probe.exchanges[-1].received or b""
     checksum = int.from_bytes(received[4:6], "big")
     if checksum:
-        return _fail(f"PBA over UDP has MH checksum 0x{checksum:04x}")
-    return _pass(f"PBA (status {registration.pba.status}) over UDP carries MH checksum 0")
+        return failed(f"PBA over UDP has MH checksum 0x{checksum:04x}")
+    return passed(f"PBA (status {registration.pba.status}) over UDP carries MH checksum 0")
 
 
 # --- RFC 5845: GRE key exchange -------------------------------------------------------------------
@@ -189,7 +189,7 @@ def check_initial_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
     registration = _keyed_registration(probe, policies.mns[0])
     if (problem := _uplink_key_problem(registration.pba)) is not None:
         return problem
-    return _pass(f"uplink key {_key_text(registration.uplink_key)}")
+    return passed(f"uplink key {_key_text(registration.uplink_key)}")
 
 
 def check_gre_mode_only(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -198,10 +198,10 @@ def check_gre_mode_only(probe: Probe, policies: LmaPolicies) -> Verdict:
         return rejected
     option = pba.option(GREKeyOption)
     if option is None:
-        return _fail(f"status {status_text(pba.status)} without the GRE Key option")
+        return failed(f"status {status_text(pba.status)} without the GRE Key option")
     if option.key is not None:
-        return _fail(f"GRE Key Identifier {_key_text(option.key)} returned to a request that omitted it")
-    return _pass("GRE Key option without key returned")
+        return failed(f"GRE Key Identifier {_key_text(option.key)} returned to a request that omitted it")
+    return passed("GRE Key option without key returned")
 
 
 def _gre_option_offset(mh: bytes) -> int | None:
@@ -230,8 +230,8 @@ def check_reserved_fields(probe: Probe, policies: LmaPolicies) -> Verdict:
     offset = _gre_option_offset(received)
     reserved = 0 if offset is None else int.from_bytes(received[offset + 2:offset + 4], "big")
     if reserved:
-        return _fail(f"the PBA's GRE Key option has Reserved = 0x{reserved:04x}")
-    return _pass("non-zero Reserved ignored; the PBA's Reserved is 0")
+        return failed(f"the PBA's GRE Key option has Reserved = 0x{reserved:04x}")
+    return passed("non-zero Reserved ignored; the PBA's Reserved is 0")
 
 
 def _uplink_key_kept(probe: Probe, mn_id: bytes, what: str,
@@ -247,8 +247,8 @@ def _uplink_key_kept(probe: Probe, mn_id: bytes, what: str,
         return Verdict(problem.outcome, f"{what}: {problem.detail}")
     second = pba.option(GREKeyOption).key  # type: ignore[union-attr]
     if second != first:
-        return _fail(f"uplink key changed on {what}: {_key_text(first)} -> {_key_text(second)}")
-    return _pass(f"uplink key {_key_text(first)} kept across the {what}")
+        return failed(f"uplink key changed on {what}: {_key_text(first)} -> {_key_text(second)}")
+    return passed(f"uplink key {_key_text(first)} kept across the {what}")
 
 
 def check_reregistration_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -268,8 +268,8 @@ def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
             return problem
     first, second = (registration.uplink_key for registration in registrations)
     if first == second:
-        return _fail(f"two sessions share the uplink key {_key_text(first)}")
-    return _pass(f"uplink keys {_key_text(first)} and {_key_text(second)}")
+        return failed(f"two sessions share the uplink key {_key_text(first)}")
+    return passed(f"uplink keys {_key_text(first)} and {_key_text(second)}")
 
 
 # --- RFC 5845: the policy check ------------------------------------------------------------------
@@ -278,16 +278,16 @@ def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
 def check_gre_required_rejects(probe: Probe, policies: LmaPolicies) -> Verdict:
     pba = probe.register(policies.mn_gre_required).pba  # type: ignore[arg-type]
     if pba.status != Status.GRE_KEY_OPTION_REQUIRED:
-        return _fail(f"status {status_text(pba.status)}, expected {status_text(Status.GRE_KEY_OPTION_REQUIRED)}")
-    return _pass("rejected with 163")
+        return failed(f"status {status_text(pba.status)}, expected {status_text(Status.GRE_KEY_OPTION_REQUIRED)}")
+    return passed("rejected with 163")
 
 
 def check_not_required_status(probe: Probe, policies: LmaPolicies) -> Verdict:
     pba = _keyed_registration(probe, policies.mn_gre_not_required).pba  # type: ignore[arg-type]
     if pba.status != Status.GRE_KEY_OPTION_NOT_REQUIRED:
-        return _fail(f"status {status_text(pba.status)}, "
+        return failed(f"status {status_text(pba.status)}, "
                      f"expected {status_text(Status.GRE_KEY_OPTION_NOT_REQUIRED)}")
-    return _pass("accepted with 2")
+    return passed("accepted with 2")
 
 
 def check_not_required_no_option(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -295,8 +295,8 @@ def check_not_required_no_option(probe: Probe, policies: LmaPolicies) -> Verdict
     if (rejected := _rejected(pba)) is not None:
         return Verdict(Outcome.NOT_APPLICABLE, rejected.detail)
     if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED and pba.option(GREKeyOption) is not None:
-        return _fail("status 2 with the GRE Key option")
-    return _pass(f"status {status_text(pba.status)}, "
+        return failed("status 2 with the GRE Key option")
+    return passed(f"status {status_text(pba.status)}, "
                  + ("no GRE Key option" if pba.option(GREKeyOption) is None else "GRE negotiated anyway"))
 
 
@@ -305,8 +305,8 @@ def check_optional_without_gre(probe: Probe, policies: LmaPolicies) -> Verdict:
     if pba.status >= 128:
         return Verdict(Outcome.WARN, f"SHOULD accept, rejected with status {status_text(pba.status)}")
     if pba.option(GREKeyOption) is not None:
-        return _fail("successful PBA to a PBU without GRE Key option carries the GRE Key option")
-    return _pass(f"accepted with status {status_text(pba.status)}, no GRE Key option")
+        return failed("successful PBA to a PBU without GRE Key option carries the GRE Key option")
+    return passed(f"accepted with status {status_text(pba.status)}, no GRE Key option")
 
 
 # --- RFC 5845: the TLV-header format (T flag) -----------------------------------------------------
@@ -317,8 +317,8 @@ def check_t_flag_only_if_requested(probe: Probe, policies: LmaPolicies) -> Verdi
     if (rejected := _rejected(pba)) is not None:
         return rejected
     if pba.flags & BAFlags.T:
-        return _fail("T set in the PBA although the PBU had T clear")
-    return _pass("T clear")
+        return failed("T set in the PBA although the PBU had T clear")
+    return passed("T clear")
 
 
 def check_tlv_not_supported_status(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -327,11 +327,11 @@ def check_tlv_not_supported_status(probe: Probe, policies: LmaPolicies) -> Verdi
         return problem
     if pba.flags & BAFlags.T:
         if pba.status == Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED:
-            return _fail("T set together with status 3 (TLV header not supported)")
-        return _pass("TLV header supported: T set")
+            return failed("T set together with status 3 (TLV header not supported)")
+        return passed("TLV header supported: T set")
     if pba.status != Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED:
-        return _fail(f"T clear (TLV header not supported) but status {status_text(pba.status)}, expected 3")
-    return _pass("TLV header not supported: status 3 with the uplink key")
+        return failed(f"T clear (TLV header not supported) but status {status_text(pba.status)}, expected 3")
+    return passed("TLV header not supported: status 3 with the uplink key")
 
 
 def check_tlv_supported_sets_t(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -339,8 +339,8 @@ def check_tlv_supported_sets_t(probe: Probe, policies: LmaPolicies) -> Verdict:
     if (rejected := _rejected(pba)) is not None:
         return rejected
     if not pba.flags & BAFlags.T:
-        return _fail(f"T clear (status {status_text(pba.status)}) although the LMA supports the TLV header")
-    return _pass("T set")
+        return failed(f"T clear (status {status_text(pba.status)}) although the LMA supports the TLV header")
+    return passed("T set")
 
 
 def check_t_flag_stable_on_reregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -353,8 +353,8 @@ def check_t_flag_stable_on_reregistration(probe: Probe, policies: LmaPolicies) -
     if (rejected := _rejected(pba)) is not None:
         return rejected
     if bool(pba.flags & BAFlags.T) != first:
-        return _fail(f"T changed on re-registration: {int(first)} -> {int(not first)}")
-    return _pass(f"T stayed {int(first)}")
+        return failed(f"T changed on re-registration: {int(first)} -> {int(not first)}")
+    return passed(f"T stayed {int(first)}")
 
 
 CHECKS: tuple[Check, ...] = (

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pmip6.conformance.checks import Check, Outcome, Verdict
+from pmip6.conformance.checks import Check, Outcome, Verdict, failed, passed
 from pmip6.conformance.lma_role import LmaResponder, ReceivedPBU
 from pmip6.conformance.probe import NoAnswer
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
@@ -103,14 +103,6 @@ class MagUnderTest:
         self._triggers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
-def _pass(detail: str) -> Verdict:
-    return Verdict(Outcome.PASS, detail)
-
-
-def _fail(detail: str) -> Verdict:
-    return Verdict(Outcome.FAIL, detail)
-
-
 def _gre(received: ReceivedPBU) -> GREKeyOption | None:
     return received.pbu.option(GREKeyOption)
 
@@ -130,10 +122,10 @@ def check_initial_pbu_carries_downlink_key(mag: MagUnderTest, policies: MagPolic
     option = _gre(received)
     mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)) if option else None)
     if option is None:
-        return _fail("initial PBU without the GRE Key option")
+        return failed("initial PBU without the GRE Key option")
     if option.key is None:
-        return _fail("initial PBU's GRE Key option has no key")
-    return _pass(f"downlink key 0x{option.key:08x}")
+        return failed("initial PBU's GRE Key option has no key")
+    return passed(f"downlink key 0x{option.key:08x}")
 
 
 def check_gre_mode_only_request(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
@@ -141,10 +133,10 @@ def check_gre_mode_only_request(mag: MagUnderTest, policies: MagPolicies) -> Ver
     option = _gre(received)
     mag.lma.answer(received, gre=GREKeyOption(None) if option else None)
     if option is None:
-        return _fail("initial PBU without the GRE Key option")
+        return failed("initial PBU without the GRE Key option")
     if option.key is not None:
-        return _fail(f"GRE Key Identifier 0x{option.key:08x} sent in GRE-mode-only")
-    return _pass("GRE Key option without key")
+        return failed(f"GRE Key Identifier 0x{option.key:08x} sent in GRE-mode-only")
+    return passed("GRE Key option without key")
 
 
 def check_reregistration_carries_downlink_key(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
@@ -152,8 +144,8 @@ def check_reregistration_carries_downlink_key(mag: MagUnderTest, policies: MagPo
     refresh = _refresh(mag, mn_id)
     mag.lma.answer(refresh, gre=GREKeyOption(1))
     if _gre(refresh) != _gre(first):
-        return _fail(f"re-registration carries {_gre(refresh)} instead of {_gre(first)}")
-    return _pass("re-registration carries the same downlink key")
+        return failed(f"re-registration carries {_gre(refresh)} instead of {_gre(first)}")
+    return passed("re-registration carries the same downlink key")
 
 
 def check_deregistration_without_option(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
@@ -162,38 +154,37 @@ def check_deregistration_without_option(mag: MagUnderTest, policies: MagPolicies
     deregistration = mag.expect_pbu(mn_id, "detach")
     mag.lma.answer(deregistration)
     if deregistration.pbu.lifetime != 0:
-        return _fail(f"PBU after detach has lifetime {deregistration.pbu.lifetime}, not 0")
+        return failed(f"PBU after detach has lifetime {deregistration.pbu.lifetime}, not 0")
     if _gre(deregistration) is not None:
-        return _fail("de-registration carries the GRE Key option")
-    return _pass("de-registration without the GRE Key option")
+        return failed("de-registration carries the GRE Key option")
+    return passed("de-registration without the GRE Key option")
 
 
-def check_no_option_after_status_2(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+def _no_option_on_refresh(mag: MagUnderTest, status: Status, after: str) -> Verdict:
+    """Answer the initial PBU with ``status`` and no GRE Key option; the re-registration must not carry it."""
     mn_id, received = mag.attach()
-    mag.lma.answer(received, Status.GRE_KEY_OPTION_NOT_REQUIRED, lifetime=SHORT_LIFETIME)
+    mag.lma.answer(received, status, lifetime=SHORT_LIFETIME)
     refresh = _refresh(mag, mn_id)
     mag.lma.answer(refresh)
     if _gre(refresh) is not None:
-        return _fail("GRE Key option sent again after status 2")
-    return _pass("no GRE Key option after status 2")
+        return failed(f"GRE Key option sent again after {after}")
+    return passed(f"no GRE Key option after {after}")
+
+
+def check_no_option_after_status_2(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
+    return _no_option_on_refresh(mag, Status.GRE_KEY_OPTION_NOT_REQUIRED, "status 2")
 
 
 def check_t_flag_requested(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
     _, received = mag.attach()
     mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)), tlv=True)
     if not received.pbu.flags & BUFlags.T:
-        return _fail("T clear in the PBU of a MAG configured for the TLV-header format")
-    return _pass("T set")
+        return failed("T clear in the PBU of a MAG configured for the TLV-header format")
+    return passed("T set")
 
 
 def check_no_option_to_an_lma_without_support(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
-    mn_id, received = mag.attach()
-    mag.lma.answer(received, lifetime=SHORT_LIFETIME)
-    refresh = _refresh(mag, mn_id)
-    mag.lma.answer(refresh)
-    if _gre(refresh) is not None:
-        return _fail("GRE Key option sent again to an LMA that accepted without it")
-    return _pass("no GRE Key option after an accepted PBA without it")
+    return _no_option_on_refresh(mag, Status.ACCEPTED, "an accepted PBA without it")
 
 
 def check_resend_with_option_after_163(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
@@ -208,11 +199,11 @@ def check_resend_with_option_after_163(mag: MagUnderTest, policies: MagPolicies)
     mag.lma.answer(received, Status.GRE_KEY_OPTION_REQUIRED)
     retry = mag.lma.next_pbu(mn_id, mag.timeout + 1)
     if retry is None:
-        return _fail("no PBU after status 163")
+        return failed("no PBU after status 163")
     mag.lma.answer(retry, gre=GREKeyOption(random.randrange(1, 1 << 32)) if _gre(retry) else None)
     if _gre(retry) is None:
-        return _fail("PBU sent again after 163 still without the GRE Key option")
-    return _pass("PBU sent again with the GRE Key option")
+        return failed("PBU sent again after 163 still without the GRE Key option")
+    return passed("PBU sent again with the GRE Key option")
 
 
 MAG_CHECKS: tuple[Check, ...] = (
