@@ -6,7 +6,8 @@ Not a test. Everything runs on loopback in one run:
 2. the real LMA daemon (``pmip6 lma``, logging at warning level) registers 10,000 distinct mobile nodes
    with the same window, its cache starting at 1,000 bindings;
 3. after filling its cache to 100,000 bindings, another 10,000 registrations measure the rate there;
-4. the LMA's resident memory growth per binding over the fill.
+4. the LMA's resident memory growth per binding over the fill;
+and, for reference, the engine and codec alone in this process (no sockets, no event loop).
 Each rate is the best of five consecutive slices of its 10,000 transactions (see ``best_rate``).
 The last line is ``ratio: X``: LMA rate / echo rate. Targets: ratio >= 0.6 with uvloop, the 100k rate >= 0.8x
 the 1k rate, <= 1.5 KB per binding.
@@ -79,6 +80,26 @@ def transactions(port: int, packets: list[bytes]) -> float:
                 sock.send(packets[sent])
                 sent += 1
         return len(packets) / (time.perf_counter() - started)
+
+
+def engine_rate(packets: list[bytes]) -> float:
+    """decode -> LocalMobilityAnchor.receive -> encode in this process, no sockets: the engine's own limit."""
+    from ipaddress import IPv4Address, IPv6Network
+
+    from pmip6.core.events import Peer
+    from pmip6.core.lma import LocalMobilityAnchor
+    from pmip6.core.lma_settings import LmaSettings, Tenant
+    from pmip6.wire.mobility import decode_message
+
+    lma = LocalMobilityAnchor(LmaSettings(
+        authorized_mags=frozenset({IPv4Address("127.0.0.1")}), default_tenant="bench",
+        tenants=(Tenant("bench", ipv6_prefix_pool=IPv6Network("2001:db8::/32")),)))
+    source, destination = Peer(IPv4Address("127.0.0.1"), 5436), IPv4Address("127.0.0.1")
+    started = time.perf_counter()
+    for packet in packets:
+        for send in lma.receive(decode_message(packet), source, destination, time.time()).sends:
+            encode_message(send.message)
+    return len(packets) / (time.perf_counter() - started)
 
 
 def rss_kib(pid: int) -> int:
@@ -155,6 +176,7 @@ def main() -> None:
     finally:
         stop(echo)
     print(f"udp echo: {echo_rate:,.0f} transactions/s")
+    print(f"lma engine + codec alone, no sockets: {engine_rate(packets[:MEASURED]):,.0f} PBUs/s")
 
     with tempfile.TemporaryDirectory(prefix="pmip6-bench-") as directory:
         port = free_port()

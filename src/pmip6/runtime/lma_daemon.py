@@ -82,11 +82,10 @@ class LmaDaemon(Daemon):
 
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
         self.statistics.count_received(message)
+        started = time.perf_counter()
+        self.apply(self.lma.receive(message, source, destination, time.time()))
         if type(message) is ProxyBindingUpdate:
-            with self.metrics.pbu_processing_seconds.time():
-                self.apply(self.lma.receive(message, source, destination, time.time()))
-        else:
-            self.apply(self.lma.receive(message, source, destination, time.time()))
+            self.metrics.pbu_processing_seconds.observe(time.perf_counter() - started)
 
     def persist(self, events: list[Event]) -> None:
         if self.store is None:

@@ -20,15 +20,25 @@ from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message
 
 
+_PEER_CACHE_SIZE = 4096
+"""Socket addresses remembered as Peers: the MAG-LMA pairs are few, so parsing each address once pays."""
+
+
 class _DatagramProtocol(asyncio.DatagramProtocol):
-    __slots__ = ("receiver", "local")
+    __slots__ = ("receiver", "local", "_peers")
 
     def __init__(self, receiver: Receiver, local: Peer) -> None:
         self.receiver = receiver
         self.local = local
+        self._peers: dict[tuple[str, int], Peer] = {}
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.receiver.deliver(data, Peer(IPv4Address(addr[0]), addr[1]), self.local)
+        peer = self._peers.get(addr)
+        if peer is None:
+            if len(self._peers) >= _PEER_CACHE_SIZE:
+                self._peers.clear()
+            peer = self._peers[addr] = Peer(IPv4Address(addr[0]), addr[1])
+        self.receiver.deliver(data, peer, self.local)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable from a vanished peer: the engine's retransmission timer covers it.
@@ -42,6 +52,7 @@ class UdpTransport:
         self._transport = transport
         self.local = local
         self._tap = tap
+        self._addresses: dict[Peer, tuple[str, int]] = {}
 
     @classmethod
     async def open(cls, address: IPv4Address, port: int, handler: MessageHandler,
@@ -71,7 +82,12 @@ class UdpTransport:
         data = encode_message(message)
         if self._tap is not None:
             self._tap(data, self.local, destination)
-        self._transport.sendto(data, (str(destination.address), destination.port))
+        address = self._addresses.get(destination)
+        if address is None:
+            if len(self._addresses) >= _PEER_CACHE_SIZE:
+                self._addresses.clear()
+            address = self._addresses[destination] = (str(destination.address), destination.port)  # type: ignore[assignment]
+        self._transport.sendto(data, address)
 
     def close(self) -> None:
         self._transport.close()
