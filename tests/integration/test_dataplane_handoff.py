@@ -37,9 +37,9 @@ async def old_mag_state(node: Node) -> tuple[list[str], list[str], int]:
     """(forwarder sessions, access contexts, IPv4 + IPv6 policy rules from acc2) at the old MAG."""
     mag = node.mags["mag"]
     assert mag.ipr is not None
-    rules = [rule async for rule in await mag.ipr.rule("dump") if rule.get("iifname") == "acc2"]
+    rules = await mag.netlink(mag.ipr.get_rules)
     sessions = [route.session.mn_id.decode() for route in mag.mag.routes()]
-    return sessions, mag.access_contexts(), len(rules)
+    return sessions, mag.access_contexts(), sum(1 for rule in rules if rule.get("FRA_IIFNAME") == "acc2")
 
 
 async def handoff(lab: Figure1Lab) -> dict[str, object]:

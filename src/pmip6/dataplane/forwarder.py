@@ -23,6 +23,7 @@ from pmip6.core.events import (
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason, TrafficCounters
 from pmip6.dataplane.formats import Buffer, Sealer, TunnelFormat, open_tunnel, session_format
+from pmip6.dataplane.settings import DEFAULT_TENANT
 
 Encapsulated = tuple[str, TunnelFormat, bytes]
 """(peer address as text, format, payload of the outer IP or UDP packet)."""
@@ -195,7 +196,7 @@ class Forwarder:
         return reason
 
     def _tenant(self, tenant: str | None) -> TrafficCounters:
-        name = tenant or ""
+        name = tenant or DEFAULT_TENANT
         counters = self.tenants.get(name)
         if counters is None:
             counters = self.tenants[name] = TrafficCounters()
@@ -206,7 +207,9 @@ class Forwarder:
         return list(self._routes.values())
 
     def stats(self) -> dict[str, object]:
-        """Counters as plain data: the node, each tenant ("" = none) and each session, for show/metrics."""
+        """Counters as plain data: the node, each tenant and each session, for ``show`` and the metrics.
+
+        Sessions without a tenant count under "default" (``pmip6.dataplane.settings.DEFAULT_TENANT``)."""
         return {
             "node": self.node.as_dict(),
             "tenants": {name: counters.as_dict() for name, counters in sorted(self.tenants.items())},

@@ -18,8 +18,11 @@ import asyncio
 import os
 import socket
 from collections.abc import Callable
+from typing import TypeVar
 
-from pyroute2 import AsyncIPRoute
+from concurrent.futures import ThreadPoolExecutor
+
+from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from pmip6.core.events import Event
@@ -29,12 +32,13 @@ from pmip6.dataplane.forwarder import Encapsulated, Forwarder
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.routing import Steering, interface_index, steer, unsteer
+from pmip6.dataplane.routing import Steering, interface_index, open_netlink, set_up, steer, unsteer
 from pmip6.dataplane.settings import DEFAULT_TENANT, LmaDataplaneSettings, MagDataplaneSettings
 from pmip6.dataplane.tun import open_tun
 from pmip6.wire.numbers import IPProto
 
 BATCH = 64
+_T = TypeVar("_T")
 _BUFFER_SIZE = 65536
 _IP_MTU_DISCOVER = 10  # <linux/in.h>; not exported by the socket module
 _IP_PMTUDISC_DONT = 0
@@ -57,13 +61,19 @@ class Pump:
         self._local_fds: dict[str | None, int] = {}
         self._buffer = bytearray(_BUFFER_SIZE)
         self._view = memoryview(self._buffer)
-        self.ipr: AsyncIPRoute | None = None
+        self._netlink_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmip6-netlink")
+        self.ipr: IPRoute | None = None
+        """The netlink socket in the pump's namespace; use it only through :meth:`netlink`."""
+
+    async def netlink(self, call: Callable[..., _T], *args: object) -> _T:
+        """Run a blocking netlink call (``pmip6.dataplane.routing``) on the pump's netlink thread."""
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._netlink_thread, call, *args)
 
     # -- life cycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()
-        await self.ipr.setup_endpoint()
+        self.ipr = await self.netlink(open_netlink, self.netns)
         with inside(self.netns):
             for family in (socket.AF_INET, socket.AF_INET6):
                 for protocol in (IPProto.GRE, IPProto.IPV4, IPProto.IPV6):
@@ -87,8 +97,9 @@ class Pump:
             sock.close()
         self._sockets.clear()
         if self.ipr is not None:
-            self.ipr.close()
+            await self.netlink(self.ipr.close)
             self.ipr = None
+        self._netlink_thread.shutdown()
 
     def _open(self, sock: socket.socket) -> socket.socket:
         sock.setblocking(False)
@@ -221,18 +232,19 @@ class LmaPump(Pump):
             with inside(self.netns):
                 fd = open_tun(tenant.tun)
             self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd)
-            await self.ipr.link("set", index=await interface_index(self.ipr, tenant.tun), state="up")
+            await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
                 steering = Steering()
                 self._steerings.append(steering)
                 priority = self.settings.rule_priority
-                await steer(self.ipr, steering, tenant.tun, tenant.table, priority, tenant.uplink, tenant.gateways)
-                await steer(self.ipr, steering, tenant.uplink, tenant.table + 1, priority, tenant.tun)
+                await self.netlink(steer, self.ipr, steering, tenant.tun, tenant.table, priority, tenant.uplink,
+                                   tenant.gateways)
+                await self.netlink(steer, self.ipr, steering, tenant.uplink, tenant.table + 1, priority, tenant.tun)
 
     async def stop(self) -> None:
         if self.ipr is not None:
             for steering in self._steerings:
-                await unsteer(self.ipr, steering)
+                await self.netlink(unsteer, self.ipr, steering)
         self._steerings.clear()
         await super().stop()
 
@@ -283,19 +295,19 @@ class MagPump(Pump):
 
     async def _open_context(self, interface: str) -> None:
         assert self.ipr is not None
-        index = await interface_index(self.ipr, interface)
+        index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{self.settings.tun_prefix}{index}"
         with inside(self.netns):
             fd = open_tun(tun)
         self._attach_local(interface, fd)
         steering = self._contexts[interface] = Steering()
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
-        await steer(self.ipr, steering, interface, table, priority, tun)
-        await steer(self.ipr, steering, tun, table + 1, priority, interface)
+        await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)
+        await self.netlink(steer, self.ipr, steering, tun, table + 1, priority, interface)
 
     async def _close_context(self, interface: str) -> None:
         assert self.ipr is not None
-        await unsteer(self.ipr, self._contexts.pop(interface))
+        await self.netlink(unsteer, self.ipr, self._contexts.pop(interface))
         os.close(self._detach_local(interface))
 
     async def stop(self) -> None:

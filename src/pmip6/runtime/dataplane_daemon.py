@@ -1,0 +1,43 @@
+"""Attaching the data plane to ``pmip6 lma`` / ``pmip6 mag`` through the daemons' extension points.
+
+The pump starts before the daemon touches its engine (so restored bindings reach it), receives every
+engine event right after it was persisted, answers the control command ``dataplane`` (``pmip6 show
+dataplane``) and adds its counters to the daemon's Prometheus registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pmip6.dataplane.pump import LmaPump, MagPump, Pump
+from pmip6.runtime.config import LmaConfig, MagConfig
+from pmip6.runtime.control import Request
+from pmip6.runtime.daemon import Daemon
+from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
+from pmip6.runtime.dataplane_metrics import DataplaneCollector
+
+
+def lma_pump(config: LmaConfig) -> LmaPump | None:
+    """The LMA's pump as lma.toml's ``[dataplane]`` describes it; None when there is none."""
+    settings = parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
+    return None if settings is None else LmaPump(settings)
+
+
+def mag_pump(config: MagConfig) -> MagPump | None:
+    """The MAG's pump as mag.toml's ``[dataplane]`` describes it; None when there is none."""
+    settings = parse_mag_dataplane(config.dataplane)
+    return None if settings is None else MagPump(settings)
+
+
+def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
+    """Run ``pump`` with ``daemon``: start/stop with it, feed it the engine's events, expose its counters."""
+    if pump is None:
+        return
+
+    async def dataplane_command(request: Request) -> dict[str, Any]:
+        return pump.stats()
+
+    daemon.add_component(pump.start, pump.stop)
+    daemon.add_event_listener(pump.on_event)
+    daemon.add_control_handler("dataplane", dataplane_command)
+    daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]

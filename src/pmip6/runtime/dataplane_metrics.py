@@ -1,0 +1,57 @@
+"""Prometheus view of the data plane's counters (per tenant; per session would be unbounded cardinality).
+
+Families: ``dataplane_packets_total`` and ``dataplane_bytes_total`` labelled ``tenant`` and ``direction``
+(uplink = MN to network), ``dataplane_drops_total`` labelled ``tenant`` and ``reason``, ``dataplane_unattributed_drops_total``
+labelled ``reason`` (drops before any session or tenant was known, e.g. unknown keys),
+``dataplane_io_errors_total``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from pmip6.dataplane.counters import TrafficCounters
+from pmip6.dataplane.pump import Pump
+
+
+class DataplaneCollector:
+    """Registered on a daemon's registry; reads the pump's counters at each scrape."""
+
+    def __init__(self, pump: Pump) -> None:
+        self._pump = pump
+
+    def collect(self) -> Iterator[Metric]:
+        forwarder = self._pump.forwarder
+        packets = CounterMetricFamily("dataplane_packets", "Packets forwarded", labels=["tenant", "direction"])
+        size = CounterMetricFamily("dataplane_bytes", "Inner packet bytes forwarded", labels=["tenant", "direction"])
+        drops = CounterMetricFamily("dataplane_drops", "Packets dropped", labels=["tenant", "reason"])
+        unattributed = CounterMetricFamily("dataplane_unattributed_drops", "Packets dropped before a session or "
+                                           "tenant was known", labels=["reason"])
+        for tenant, counters in sorted(forwarder.tenants.items()):
+            packets.add_metric([tenant, "uplink"], counters.uplink_packets)
+            packets.add_metric([tenant, "downlink"], counters.downlink_packets)
+            size.add_metric([tenant, "uplink"], counters.uplink_bytes)
+            size.add_metric([tenant, "downlink"], counters.downlink_bytes)
+        for reason, count in sorted(_unattributed(forwarder.node, forwarder.tenants.values()).items()):
+            unattributed.add_metric([reason], count)
+        for tenant, counters in sorted(forwarder.tenants.items()):
+            for reason, count in sorted(counters.drops.items()):
+                drops.add_metric([tenant, reason], count)
+        yield packets
+        yield size
+        yield drops
+        yield unattributed
+        yield CounterMetricFamily("dataplane_io_errors", "Socket or TUN reads/writes that failed",
+                                  value=self._pump.io_errors)
+
+
+def _unattributed(node: TrafficCounters, tenants: Iterable[TrafficCounters]) -> dict[str, int]:
+    """Node drops not already counted under a tenant."""
+    remaining = dict(node.drops)
+    for counters in tenants:
+        for reason, count in counters.drops.items():
+            remaining[reason] -= count
+    return {reason: count for reason, count in remaining.items() if count}
