@@ -1,4 +1,4 @@
-"""``pmip6 show bindings|stats --control SOCK [--json]``: what a running LMA or MAG holds and has counted."""
+"""``pmip6 show bindings|stats|dataplane --control SOCK [--json]``: what a running LMA or MAG holds and counted."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
                                    description=__doc__)
     what = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     for name, help_text in (("bindings", "LMA binding cache or MAG binding update list"),
-                            ("stats", "messages, PBA statuses, decode errors, bindings by GRE mode")):
+                            ("stats", "messages, PBA statuses, decode errors, bindings by GRE mode"),
+                            ("dataplane", "data plane counters (when the daemon runs one), as JSON")):
         sub = what.add_parser(name, help=help_text)
         sub.add_argument("--control", required=True, help="the daemon's control socket")
         sub.add_argument("--json", action="store_true", help="JSON for scripts")
@@ -32,7 +33,7 @@ def _show(args: argparse.Namespace) -> int:
     except ControlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.json:
+    if args.json or args.what == "dataplane":
         print(json.dumps(result, indent=2))
     elif args.what == "bindings":
         print(bindings_table(result))

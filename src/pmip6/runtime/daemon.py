@@ -65,7 +65,8 @@ class Daemon:
         self.ipv4: SignalingTransport | None = None
         self.ipv6: SignalingTransport | None = None
         self._capture = SignalingCapture(options.pcap) if options.pcap is not None else None
-        self._control = ControlServer(control, self.control_handlers())
+        self._handlers = self.control_handlers()
+        self._control = ControlServer(control, self._handlers)
         self._metrics_endpoint = metrics_endpoint
         self._metrics_server: asyncio.AbstractServer | None = None
         self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
@@ -81,6 +82,12 @@ class Daemon:
     def add_component(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
         """Run ``start()`` before the daemon touches its engine or sockets and ``stop()`` after it let go."""
         self._components.append((start, stop))
+
+    def add_control_handler(self, command: str, handler: Handler) -> None:
+        """Answer the control command ``command`` with ``handler`` (a coroutine taking the request)."""
+        if command in self._handlers:
+            raise ValueError(f"control command {command!r} is already served")
+        self._handlers[command] = handler
 
     def control_handlers(self) -> dict[str, Handler]:
         return {"bindings": self._bindings_command, "stats": self._stats_command}

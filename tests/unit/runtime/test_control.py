@@ -94,3 +94,25 @@ def test_a_live_daemons_socket_is_not_taken_over_but_a_stale_one_is(tmp_path: Pa
         assert await asyncio.to_thread(control_request, path, {"command": "echo", "value": 2}) == {"echo": 2}
         await third.close()
     asyncio.run(scenario())
+
+
+def test_daemon_serves_added_control_commands(tmp_path: Path) -> None:
+    from pmip6.runtime.daemon import DaemonOptions
+    from pmip6.runtime.mag_daemon import build_mag_daemon
+    from pmip6.runtime.config import load_mag_config
+
+    (tmp_path / "mag.toml").write_text('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1:9"\nudp_port = 0\n'
+                                       'control = "c.sock"\n')
+
+    async def scenario() -> Any:
+        daemon = build_mag_daemon(load_mag_config(tmp_path / "mag.toml"), DaemonOptions())
+        daemon.add_control_handler("extra", _echo)
+        with pytest.raises(ValueError):
+            daemon.add_control_handler("stats", _echo)
+        await daemon.start()
+        try:
+            return await asyncio.to_thread(control_request, tmp_path / "c.sock", {"command": "extra", "value": 3})
+        finally:
+            await daemon.close()
+
+    assert asyncio.run(scenario()) == {"echo": 3}
