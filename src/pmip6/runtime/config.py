@@ -76,12 +76,6 @@ def _dataplane(root: Table) -> dict[str, Any] | None:
     return root.value(DATAPLANE_TABLE, dict)
 
 
-def _control_and_metrics(table: Table, default_control: str) -> tuple[Path, tuple[str, int] | None]:
-    control = table.path("control", default_control)
-    assert control is not None
-    return control, table.endpoint("metrics")
-
-
 def load_lma_config(path: Path) -> LmaConfig:
     """Read and validate an LMA configuration file (docs/configuration.md, "lma.toml")."""
     root, data = _read_file(path)
@@ -91,36 +85,64 @@ def load_lma_config(path: Path) -> LmaConfig:
     ipv6_address = lma.ipv6_address("ipv6_address", None)
     if ipv4_address is None and ipv6_address is None:
         raise ConfigError("lma.ipv4_address", "set ipv4_address, ipv6_address or both (the LMAA to listen on)")
-    engine = {
-        "tlv_header": lma.value("tlv_header", bool, True),
-        "max_lifetime": lma.number("max_lifetime", int, 3600, 4, MAX_LIFETIME_SECONDS),
-        "min_delay_before_bce_delete": lma.number("min_delay_before_bce_delete", float, 10.0, 0.0),
-        "max_delay_before_new_bce_assign": lma.number("max_delay_before_new_bce_assign", float, 1.5, 0.0),
-        "timestamp_validity_window": lma.number("timestamp_validity_window", float, 0.3, 0.0),
-        "mobile_node_generated_timestamp_in_use": lma.value("mobile_node_generated_timestamp_in_use", bool, False),
-        "accept_forced_udp_encapsulation": lma.value("accept_forced_udp_encapsulation", bool, False),
-    }
-    state = lma.path("state", None)
-    control, metrics = _control_and_metrics(lma, "lma.sock")
+    tlv_header = lma.value("tlv_header", bool, True)
+    max_lifetime = lma.number("max_lifetime", int, 3600, 4, MAX_LIFETIME_SECONDS)
+    min_delay_before_bce_delete = lma.number("min_delay_before_bce_delete", float, 10.0, 0.0)
+    max_delay_before_new_bce_assign = lma.number("max_delay_before_new_bce_assign", float, 1.5, 0.0)
+    timestamp_validity_window = lma.number("timestamp_validity_window", float, 0.3, 0.0)
+    mn_generated_timestamps = lma.value("mobile_node_generated_timestamp_in_use", bool, False)
+    accept_forced_udp = lma.value("accept_forced_udp_encapsulation", bool, False)
+    state = lma.optional_path("state")
+    control, metrics = lma.path("control", "lma.sock"), lma.endpoint("metrics")
     lma.finish()
 
     tenants = _tenants(root)
     tenant_names = {tenant.name for tenant in tenants}
     policy = root.table("policy", required=False)
     default_policy = policy.choice("gre", GrePolicy, GrePolicy.OPTIONAL)
-    default_tenant = policy.value("default_tenant", str, None)  # type: ignore[arg-type]
+    default_tenant = policy.optional("default_tenant", str)
     if default_tenant is not None and default_tenant not in tenant_names:
         raise ConfigError("policy.default_tenant", f"no [[tenant]] is named {default_tenant!r}")
     policy.finish()
+    per_mag = _authorized_mags(root)
+    profiles, per_mn = _mobile_nodes(root, tenant_names)
 
+    dataplane = _dataplane(root)
+    _reject_unknown_tables(data, {"lma", "policy", "mag", "tenant", "mn", DATAPLANE_TABLE})
+    settings = LmaSettings(
+        authorized_mags=frozenset(per_mag),
+        tenants=tuple(tenants),
+        mobile_nodes=tuple(profiles),
+        default_tenant=default_tenant,
+        gre_policy=LmaGrePolicy(
+            default=default_policy,
+            per_mag={address: gre for address, gre in per_mag.items() if gre is not None},
+            per_mn=per_mn),
+        tlv_header=tlv_header,
+        max_lifetime=max_lifetime,
+        min_delay_before_bce_delete=min_delay_before_bce_delete,
+        max_delay_before_new_bce_assign=max_delay_before_new_bce_assign,
+        timestamp_validity_window=timestamp_validity_window,
+        mobile_node_generated_timestamp_in_use=mn_generated_timestamps,
+        accept_forced_udp_encapsulation=accept_forced_udp,
+    )
+    return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
+
+
+def _authorized_mags(root: Table) -> dict[Address, GrePolicy | None]:
+    """``[[mag]]``: every authorized Proxy-CoA with its MAG-LMA pair policy (None: the LMA default)."""
     authorized: dict[Address, GrePolicy | None] = {}
     for mag in root.tables("mag"):
         address = mag.address("address")
         if address in authorized:
             raise ConfigError(mag.key("address"), f"MAG {address} is listed twice")
-        authorized[address] = mag.choice("gre", GrePolicy, None)  # type: ignore[arg-type]
+        authorized[address] = mag.optional_choice("gre", GrePolicy)
         mag.finish()
+    return authorized
 
+
+def _mobile_nodes(root: Table, tenant_names: set[str]) -> tuple[list[MobileNodeProfile], dict[bytes, GrePolicy]]:
+    """``[[mn]]``: the mobile node profiles and their per-MN GRE policies."""
     profiles: list[MobileNodeProfile] = []
     per_mn: dict[bytes, GrePolicy] = {}
     for mn in root.tables("mn"):
@@ -133,26 +155,12 @@ def load_lma_config(path: Path) -> LmaConfig:
         tenant = mn.value("tenant", str)
         if tenant not in tenant_names:
             raise ConfigError(mn.key("tenant"), f"no [[tenant]] is named {tenant!r}")
-        gre = mn.choice("gre", GrePolicy, None)  # type: ignore[arg-type]
+        gre = mn.optional_choice("gre", GrePolicy)
         if gre is not None:
             per_mn[identifier] = gre
         profiles.append(MobileNodeProfile(identifier, tenant))
         mn.finish()
-
-    dataplane = _dataplane(root)
-    _reject_unknown_tables(data, {"lma", "policy", "mag", "tenant", "mn", DATAPLANE_TABLE})
-    settings = LmaSettings(
-        authorized_mags=frozenset(authorized),
-        tenants=tuple(tenants),
-        mobile_nodes=tuple(profiles),
-        default_tenant=default_tenant,
-        gre_policy=LmaGrePolicy(
-            default=default_policy,
-            per_mag={address: gre for address, gre in authorized.items() if gre is not None},
-            per_mn=per_mn),
-        **engine,
-    )
-    return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
+    return profiles, per_mn
 
 
 def _tenants(root: Table) -> list[Tenant]:
@@ -218,7 +226,7 @@ def load_mag_config(path: Path) -> MagConfig:
         refresh_margin=mag.number("refresh_margin", float, 0.2, 0.0, 0.9),
     )
     udp_port = mag.number("udp_port", int, PMIP6_CONTROL_PORT, 0, 65535)
-    control, metrics = _control_and_metrics(mag, "mag.sock")
+    control, metrics = mag.path("control", "mag.sock"), mag.endpoint("metrics")
     shutdown_timeout = mag.number("shutdown_timeout", float, 2.0, 0.0)
     mag.finish()
     dataplane = _dataplane(root)

@@ -56,7 +56,16 @@ class Table:
             value = float(value)
         if type(value) is not kind:
             raise ConfigError(self.key(name), f"expected {_KIND_NAMES.get(kind, kind.__name__)}, got {_describe(value)}")
-        return value  # type: ignore[no-any-return]
+        return value
+
+    def optional(self, name: str, kind: type[_T]) -> _T | None:
+        """The value of ``name`` if present (a ``kind``), else None."""
+        return None if self._absent(name) else self.value(name, kind)
+
+    def _absent(self, name: str) -> bool:
+        """Mark ``name`` as read; True when the table does not have it."""
+        self._read.add(name)
+        return name not in self._data
 
     def number(self, name: str, kind: type[_T], default: _T, minimum: float, maximum: float | None = None) -> _T:
         value = self.value(name, kind, default)
@@ -67,8 +76,7 @@ class Table:
 
     def parsed(self, name: str, parse: Callable[[str], _T], what: str, default: _T = _MISSING) -> _T:
         """A string value turned into an object by ``parse``; a ValueError names ``what`` was expected."""
-        if default is not _MISSING and name not in self._data:
-            self._read.add(name)
+        if default is not _MISSING and self._absent(name):
             return default
         text = self.value(name, str)
         try:
@@ -80,6 +88,9 @@ class Table:
     def choice(self, name: str, enum: type[_E], default: _E = _MISSING) -> _E:
         allowed = ", ".join(f'"{member.value}"' for member in enum)
         return self.parsed(name, enum, f"one of {allowed}", default)
+
+    def optional_choice(self, name: str, enum: type[_E]) -> _E | None:
+        return None if self._absent(name) else self.choice(name, enum)
 
     def ipv4_address(self, name: str, default: IPv4Address | None = _MISSING) -> IPv4Address | None:
         return self.parsed(name, IPv4Address, "an IPv4 address", default)
@@ -96,14 +107,15 @@ class Table:
     def ipv6_network(self, name: str) -> IPv6Network | None:
         return self.parsed(name, IPv6Network, "an IPv6 prefix such as 2001:db8::/48", None)
 
-    def path(self, name: str, default: str | None) -> Path | None:
+    def path(self, name: str, default: str) -> Path:
         """A file path; relative paths are relative to the configuration file's folder."""
-        text = self.value(name, str, default)  # type: ignore[arg-type]
-        if text is None:
-            return None
+        text = self.value(name, str, default)
         if not text:
             raise ConfigError(self.key(name), "must not be empty")
         return self._base_dir / Path(text).expanduser()
+
+    def optional_path(self, name: str) -> Path | None:
+        return None if self._absent(name) else self.path(name, "")
 
     def endpoint(self, name: str) -> tuple[str, int] | None:
         """An optional ``host:port`` (``[v6]:port`` for IPv6)."""

@@ -98,7 +98,8 @@ class MagDaemon(Daemon):
         if pbus:
             entries = {entry.mn_id: entry for entry in self.mag.entries()}
             for pbu in pbus:
-                entry = entries.get(_mn_id(pbu))
+                option = pbu.option(MNIdentifierOption)
+                entry = entries.get(option.identifier) if option is not None else None
                 if entry is not None and entry.pending is not None and entry.pending.backoff.transmissions > 1:
                     self.statistics.retransmissions += 1
         return outcome
@@ -181,11 +182,6 @@ class MagDaemon(Daemon):
 
 def _row(entry: BindingUpdateListEntry, now: float) -> dict[str, Any]:
     return binding_row(entry.session(), at_lma=False, expires_at=entry.expires_at, state=str(entry.state), now=now)
-
-
-def _mn_id(pbu: ProxyBindingUpdate) -> bytes | None:
-    option = pbu.option(MNIdentifierOption)
-    return option.identifier if option is not None else None
 
 
 def _text(request: Request, key: str) -> str:

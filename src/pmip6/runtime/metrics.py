@@ -116,7 +116,7 @@ class Metrics:
 
     def __init__(self, statistics: Statistics, bindings_by_gre_mode: Callable[[], Mapping[str, int]]) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode))  # type: ignore[arg-type]
+        self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode))
         self.pbu_processing_seconds = Histogram(
             "pbu_processing_seconds", "Time from a PBU's arrival to its PBA being handed to the socket",
             registry=self.registry,

@@ -10,6 +10,7 @@ destination address that the checksum covers comes from IPV6_PKTINFO.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import struct
 from collections import Counter
@@ -32,6 +33,7 @@ class RawMobilityTransport:
     def __init__(self, sock: socket.socket, address: IPv6Address, receiver: Receiver,
                  tap: PacketTap | None) -> None:
         self._sock = sock
+        self._address = address
         self.local = Peer(address)
         self._receiver = receiver
         self._tap = tap
@@ -58,7 +60,7 @@ class RawMobilityTransport:
                 data, ancillary, _flags, sender = self._sock.recvmsg(_MAX_MH, _ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
-            destination = self.local.address
+            destination = self._address
             for level, kind, value in ancillary:
                 if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
                     destination = IPv6Address(_PKTINFO.unpack_from(value)[0])
@@ -69,7 +71,9 @@ class RawMobilityTransport:
             self._receiver.deliver(data, Peer(source), Peer(destination))
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None:
-        local = source if isinstance(source, IPv6Address) else self.local.address
+        if not isinstance(destination.address, IPv6Address):
+            raise OSError(errno.EAFNOSUPPORT, f"{destination.address} is not an IPv6 address")
+        local = source if isinstance(source, IPv6Address) else self._address
         data = encode_message(message, source=local, destination=destination.address)
         if self._tap is not None:
             self._tap(data, Peer(local), destination)
