@@ -52,7 +52,7 @@ async def spoof_and_echo(lab: Figure1Lab) -> tuple[dict[str, object], list[bytes
             tlv = struct.pack("!BBH", 0, IPProto.GRE, 999) + gre_prefix(uplink_key("mn1"), EtherType.IPV4) + inner
             udp.sendto(tlv, (LMA_ADDRESS["mag"][0], PMIP6_DATA_PORT))
         for _ in range(100):
-            if sum(node.lma.forwarder.node.drops.values()) >= 3:
+            if sum(node.lma.forwarder.totals().drops.values()) >= 3:
                 break
             await asyncio.sleep(0.02)
         replies = await echo(lab, "mn1")

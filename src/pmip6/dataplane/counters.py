@@ -50,6 +50,21 @@ class TrafficCounters:
     def drop(self, reason: DropReason) -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
 
+    def add_uplink(self, size: int) -> None:
+        self.uplink_packets += 1
+        self.uplink_bytes += size
+
+    def add_downlink(self, size: int) -> None:
+        self.downlink_packets += 1
+        self.downlink_bytes += size
+
+    def add_traffic(self, other: TrafficCounters) -> None:
+        """Add ``other``'s packet and byte counts (not its drops)."""
+        self.uplink_packets += other.uplink_packets
+        self.uplink_bytes += other.uplink_bytes
+        self.downlink_packets += other.downlink_packets
+        self.downlink_bytes += other.downlink_bytes
+
     def as_dict(self) -> dict[str, object]:
         """Plain data for ``pmip6 show stats`` and the metrics exporter."""
         return {

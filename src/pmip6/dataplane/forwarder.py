@@ -67,8 +67,10 @@ class Forwarder:
         self._by_key: dict[int, SessionRoute] = {}
         self._unkeyed: AddressIndex[SessionRoute] = AddressIndex()
         self._keyed_peers: dict[str, int] = {}
-        self.node = TrafficCounters()
-        self.tenants: dict[str, TrafficCounters] = {}
+        self._node_drops = TrafficCounters()
+        self._tenant_base: dict[str, TrafficCounters] = {}
+        """Per tenant: the drops, plus the traffic of the tenant's sessions that are gone. Forwarding counts
+        only on the session; totals are summed when asked for (:meth:`totals`, :meth:`tenant_totals`)."""
 
     # -- keys: overridden per role ------------------------------------------------------------------------
     @staticmethod
@@ -136,6 +138,7 @@ class Forwarder:
             self._unkeyed.remove(route.peer_host, session.ipv4_home_address, session.home_network_prefixes,
                                  route)
         self._unindex_local(route)
+        self._tenant(session.tenant).add_traffic(route.counters)
 
     # -- forwarding ---------------------------------------------------------------------------------------
     def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer) -> Decapsulated | DropReason:
@@ -166,28 +169,25 @@ class Forwarder:
             if format is TunnelFormat.IP_IN_IP and route.format is not TunnelFormat.IP_IN_IP:
                 return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
         inner = payload[offset:]
-        self._count(route, self.receive_direction, len(inner))
+        if self.receive_direction is Direction.UPLINK:
+            route.counters.add_uplink(len(inner))
+        else:
+            route.counters.add_downlink(len(inner))
         return self.local_side(route.session), inner
 
     def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | DropReason:
         sealed = route.sealer.seal(packet)
         if isinstance(sealed, DropReason):
             return self._drop(sealed, route)
-        self._count(route, _other(self.receive_direction), len(packet))
+        if self.receive_direction is Direction.UPLINK:
+            route.counters.add_downlink(len(packet))
+        else:
+            route.counters.add_uplink(len(packet))
         return route.peer_host, route.format, sealed
-
-    def _count(self, route: SessionRoute, direction: Direction, size: int) -> None:
-        for counters in (route.counters, self._tenant(route.session.tenant), self.node):
-            if direction is Direction.UPLINK:
-                counters.uplink_packets += 1
-                counters.uplink_bytes += size
-            else:
-                counters.downlink_packets += 1
-                counters.downlink_bytes += size
 
     def _drop(self, reason: DropReason, route: SessionRoute | None = None,
               tenant: str | None = None) -> DropReason:
-        self.node.drop(reason)
+        self._node_drops.drop(reason)
         if route is not None:
             route.counters.drop(reason)
             tenant = route.session.tenant
@@ -197,22 +197,40 @@ class Forwarder:
 
     def _tenant(self, tenant: str | None) -> TrafficCounters:
         name = tenant or DEFAULT_TENANT
-        counters = self.tenants.get(name)
+        counters = self._tenant_base.get(name)
         if counters is None:
-            counters = self.tenants[name] = TrafficCounters()
+            counters = self._tenant_base[name] = TrafficCounters()
         return counters
 
     # -- inspection ---------------------------------------------------------------------------------------
     def routes(self) -> list[SessionRoute]:
         return list(self._routes.values())
 
+    def tenant_totals(self) -> dict[str, TrafficCounters]:
+        """Each tenant's traffic (past and present sessions) and drops."""
+        totals = {}
+        for name, base in self._tenant_base.items():
+            totals[name] = TrafficCounters(drops=dict(base.drops))
+            totals[name].add_traffic(base)
+        for route in self._routes.values():
+            name = route.session.tenant or DEFAULT_TENANT
+            totals.setdefault(name, TrafficCounters()).add_traffic(route.counters)
+        return totals
+
+    def totals(self) -> TrafficCounters:
+        """The node's traffic and every drop, including those that matched no session or tenant."""
+        node = TrafficCounters(drops=dict(self._node_drops.drops))
+        for tenant in self.tenant_totals().values():
+            node.add_traffic(tenant)
+        return node
+
     def stats(self) -> dict[str, object]:
         """Counters as plain data: the node, each tenant and each session, for ``show`` and the metrics.
 
         Sessions without a tenant count under "default" (``pmip6.dataplane.settings.DEFAULT_TENANT``)."""
         return {
-            "node": self.node.as_dict(),
-            "tenants": {name: counters.as_dict() for name, counters in sorted(self.tenants.items())},
+            "node": self.totals().as_dict(),
+            "tenants": {name: counters.as_dict() for name, counters in sorted(self.tenant_totals().items())},
             "sessions": [
                 {
                     "mn_id": route.session.mn_id.decode(errors="replace"),
@@ -228,6 +246,3 @@ class Forwarder:
             ],
         }
 
-
-def _other(direction: Direction) -> Direction:
-    return Direction.DOWNLINK if direction is Direction.UPLINK else Direction.UPLINK

@@ -25,19 +25,20 @@ class DataplaneCollector:
 
     def collect(self) -> Iterator[Metric]:
         forwarder = self._pump.forwarder
+        tenants = forwarder.tenant_totals()
         packets = CounterMetricFamily("dataplane_packets", "Packets forwarded", labels=["tenant", "direction"])
         size = CounterMetricFamily("dataplane_bytes", "Inner packet bytes forwarded", labels=["tenant", "direction"])
         drops = CounterMetricFamily("dataplane_drops", "Packets dropped", labels=["tenant", "reason"])
         unattributed = CounterMetricFamily("dataplane_unattributed_drops", "Packets dropped before a session or "
                                            "tenant was known", labels=["reason"])
-        for tenant, counters in sorted(forwarder.tenants.items()):
+        for tenant, counters in sorted(tenants.items()):
             packets.add_metric([tenant, "uplink"], counters.uplink_packets)
             packets.add_metric([tenant, "downlink"], counters.downlink_packets)
             size.add_metric([tenant, "uplink"], counters.uplink_bytes)
             size.add_metric([tenant, "downlink"], counters.downlink_bytes)
-        for reason, count in sorted(_unattributed(forwarder.node, forwarder.tenants.values()).items()):
+        for reason, count in sorted(_unattributed(forwarder.totals(), tenants.values()).items()):
             unattributed.add_metric([reason], count)
-        for tenant, counters in sorted(forwarder.tenants.items()):
+        for tenant, counters in sorted(tenants.items()):
             for reason, count in sorted(counters.drops.items()):
                 drops.add_metric([tenant, reason], count)
         yield packets

@@ -39,8 +39,8 @@ def test_GK_5_2_7_uplink_key_selects_the_session_and_its_tenant() -> None:
     lma = lma_with(MN1, MN3)
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) == ("opA", UPLINK)
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA003, UPLINK)) == ("opB", UPLINK)
-    assert lma.tenants["opA"].uplink_packets == 1 and lma.tenants["opB"].uplink_packets == 1
-    assert lma.tenants["opA"].uplink_bytes == len(UPLINK)
+    assert lma.tenant_totals()["opA"].uplink_packets == 1 and lma.tenant_totals()["opB"].uplink_packets == 1
+    assert lma.tenant_totals()["opA"].uplink_bytes == len(UPLINK)
 
 
 def test_GK_5_2_7_valid_uplink_key_from_wrong_source_is_dropped_and_counted() -> None:
@@ -55,7 +55,7 @@ def test_GK_5_2_7_valid_uplink_key_from_wrong_source_is_dropped_and_counted() ->
 def test_unknown_uplink_key_is_dropped_and_counted() -> None:
     lma = lma_with(MN1)
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xBEEF, UPLINK)) is DropReason.UNKNOWN_KEY
-    assert lma.node.drops == {"unknown_key": 1}
+    assert lma.totals().drops == {"unknown_key": 1}
 
 
 def test_GK_5_2_3_downlink_uses_negotiated_downlink_key_per_tenant_with_overlapping_addresses() -> None:
@@ -66,14 +66,14 @@ def test_GK_5_2_3_downlink_uses_negotiated_downlink_key_per_tenant_with_overlapp
         parsed = GRE(payload)
         assert (parsed.key_present, parsed.key, parsed.proto) == (1, key, 0x0800)
         assert payload[8:] == DOWNLINK
-    assert lma.tenants["opA"].downlink_packets == 1
+    assert lma.tenant_totals()["opA"].downlink_packets == 1
 
 
 def test_downlink_for_unknown_destination_or_tenant_is_no_session() -> None:
     lma = lma_with(MN1)
     assert lma.from_tenant("opA", ipv4(SERVER, "10.1.0.99")) is DropReason.NO_SESSION
     assert lma.from_tenant("opB", DOWNLINK) is DropReason.NO_SESSION
-    assert lma.tenants["opB"].drops == {"no_session": 1}
+    assert lma.tenant_totals()["opB"].drops == {"no_session": 1}
 
 
 def test_GK_7_3_3_tlv_session_is_sent_and_received_in_udp_tlv_format() -> None:
@@ -91,7 +91,7 @@ def test_GK_7_1_2_tlv_length_mismatch_is_dropped_and_counted() -> None:
     uplink = bytearray(Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK))
     uplink[3] ^= 1
     assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, bytes(uplink)) is DropReason.TLV_LENGTH_MISMATCH
-    assert lma.node.drops == {"tlv_length_mismatch": 1}
+    assert lma.totals().drops == {"tlv_length_mismatch": 1}
 
 
 def test_gre_only_sessions_are_found_by_outer_source_and_inner_source() -> None:
@@ -161,3 +161,15 @@ def test_stats_are_plain_data() -> None:
         "downlink_key": 0x1001, "access_interface": None, "uplink_packets": 0, "uplink_bytes": 0,
         "downlink_packets": 1, "downlink_bytes": len(DOWNLINK), "drops": {},
     }
+
+
+def test_tenant_and_node_totals_keep_the_traffic_of_removed_sessions() -> None:
+    lma = lma_with(MN1, MN3)
+    lma.from_tenant("opA", DOWNLINK)
+    lma.from_tenant("opB", DOWNLINK)
+    lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xBEEF, UPLINK))
+    lma.apply(BindingDeregistered(MN1))
+    assert lma.tenant_totals()["opA"].downlink_packets == 1
+    totals = lma.totals()
+    assert (totals.downlink_packets, totals.downlink_bytes) == (2, 2 * len(DOWNLINK))
+    assert totals.drops == {"unknown_key": 1}

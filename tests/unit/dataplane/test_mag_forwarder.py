@@ -37,7 +37,7 @@ def test_GK_4_2_13_downlink_key_picks_the_session_for_the_same_inner_address() -
     for key, interface in ((0x1001, "acc1"), (0x1003, "acc3")):
         payload = Sealer(TunnelFormat.GRE, key).seal(DOWNLINK)
         assert mag.from_tunnel(LMAA, TunnelFormat.GRE, payload) == (interface, DOWNLINK)
-    assert mag.tenants["opA"].downlink_packets == 1
+    assert mag.tenant_totals()["opA"].downlink_packets == 1
 
 
 def test_GK_4_2_13_downlink_key_from_a_source_other_than_the_lma_is_dropped() -> None:
@@ -45,7 +45,7 @@ def test_GK_4_2_13_downlink_key_from_a_source_other_than_the_lma_is_dropped() ->
     payload = Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)
     assert mag.from_tunnel(MAG2, TunnelFormat.GRE, payload) is DropReason.WRONG_SOURCE
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x9).seal(DOWNLINK)) is DropReason.UNKNOWN_KEY
-    assert mag.node.drops == {"wrong_source": 1, "unknown_key": 1}
+    assert mag.totals().drops == {"wrong_source": 1, "unknown_key": 1}
 
 
 def test_GK_7_2_3_GK_7_3_1_1_tlv_flag_makes_every_uplink_packet_udp_tlv() -> None:
