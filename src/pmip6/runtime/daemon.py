@@ -17,13 +17,13 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pmip6.core.events import Address, Event, Outcome, Peer, SendMessage, TunnelSession
+from pmip6.core.events import Event, Outcome, SendMessage, TunnelSession
 from pmip6.runtime.capture import SignalingCapture
 from pmip6.runtime.control import ControlServer, Handler, Request
 from pmip6.runtime.eventlog import EventLog
@@ -64,13 +64,15 @@ class Daemon:
         self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode)
         self.ipv4: SignalingTransport | None = None
         self.ipv6: SignalingTransport | None = None
-        self._capture = SignalingCapture(options.pcap) if options.pcap is not None else None
+        self._pcap = options.pcap
+        self._capture: SignalingCapture | None = None
         self._handlers = self.control_handlers()
         self._control = ControlServer(control, self._handlers)
         self._metrics_endpoint = metrics_endpoint
         self._metrics_server: asyncio.AbstractServer | None = None
         self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
         self._components: list[Component] = []
+        self._started: list[Callable[[], Awaitable[None]]] = []
         self._timer: DeadlineTimer | None = None
 
     # ---- extension points ------------------------------------------------------------------------
@@ -107,9 +109,12 @@ class Daemon:
     # ---- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        for start, _ in self._components:
+        for start, stop in self._components:
             await start()
+            self._started.append(stop)
         await self.prepare()
+        if self._pcap is not None:
+            self._capture = SignalingCapture(self._pcap)
         await self.open_transports()
         await self._control.start()
         if self._metrics_endpoint is not None:
@@ -134,8 +139,8 @@ class Daemon:
             if transport is not None:
                 transport.close()
         await asyncio.sleep(0)  # asyncio closes a datagram socket on the next loop iteration
-        for _, stop in reversed(self._components):
-            await stop()
+        while self._started:
+            await self._started.pop()()
         if self._capture is not None:
             self._capture.close()
 

@@ -246,3 +246,36 @@ def test_silent_lma_means_retransmissions_then_failure(tmp_path: Path) -> None:
         silent.close()
     assert outcome["outcome"] == "failed" and "retransmissions" in outcome["reason"]
     assert stats["retransmissions"] == 2 and stats["sent"]["pbu"] == 3
+
+
+def test_components_start_first_and_listeners_see_restored_bindings(tmp_path: Path) -> None:
+    from pmip6.core.events import BindingEstablished
+
+    lab = Lab(tmp_path)
+    journal: list[str] = []
+
+    async def component_start() -> None:
+        journal.append("start")
+
+    async def component_stop() -> None:
+        journal.append("stop")
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+        finally:
+            await mag.close()
+            await lma.close()
+        restarted = lab.lma()
+        restarted.add_component(component_start, component_stop)
+        restarted.add_event_listener(
+            lambda event: journal.append(f"{type(event).__name__}:{event.session.mn_id.decode()}"
+                                         if isinstance(event, BindingEstablished) else type(event).__name__))
+        await restarted.start()
+        await restarted.close()
+
+    asyncio.run(scenario())
+    assert journal == ["start", "BindingEstablished:mn1@opA", "stop"]
