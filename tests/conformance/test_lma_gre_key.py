@@ -106,6 +106,7 @@ def test_RFC5845_3_3_2_a_uplink_key_constant_for_whole_session() -> None:
     assert all(pba.option(GREKeyOption) == GREKeyOption(uplink) for pba in seen)
     without_keys = refresh(lma, first, sequence=5, source=MAG2)
     assert without_keys.option(GREKeyOption) is None
+    assert (entry(lma).uplink_key, entry(lma).reserved_uplink_key) == (None, uplink), "kept for the session"
     back = refresh(lma, first, sequence=6, source=MAG2, gre=GREKeyOption(8))
     assert back.option(GREKeyOption) == GREKeyOption(uplink)
 
@@ -283,7 +284,7 @@ def test_GK_7_4_5_t_without_tlv_support_status_3_with_option() -> None:
     pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True)
     assert pba.status == Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED
     option = pba.option(GREKeyOption)
-    assert option is not None and option.key == entry(lma).uplink_key is not None
+    assert option is not None and option.key is not None and option.key == entry(lma).uplink_key
     assert not pba.flags & BAFlags.T
 
 

@@ -212,6 +212,23 @@ def test_replayed_equal_timestamp_156() -> None:
     assert rejected_status(_with_timestamp(lma, first, NOW, NOW + 0.1)) == Status.TIMESTAMP_MISMATCH
 
 
+def test_replayed_initial_pbu_does_not_open_a_second_session() -> None:
+    """A duplicate of a new-interface PBU matches no session (HI 1, no LL-ID): its Timestamp is not greater
+    than the one already accepted for the mobile node, so it is rejected (RFC 5213 5.5 "for that mobile node")."""
+    lma = make_lma()
+    message = pbu(timestamp=NOW)
+    the_pba(lma.receive(message, MAG1, LMAA, NOW))
+    assert rejected_status(lma.receive(message, MAG1, LMAA, NOW + 0.1)) == Status.TIMESTAMP_MISMATCH
+    assert len(list(lma.bindings())) == 1
+
+
+def test_timestamp_lower_than_another_session_of_the_mn_157() -> None:
+    lma = make_lma()
+    the_pba(lma.receive(pbu(timestamp=NOW, att=3), MAG1, LMAA, NOW))
+    outcome = lma.receive(pbu(timestamp=NOW - 0.1, att=4), MAG2, LMAA, NOW)
+    assert rejected_status(outcome) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+
+
 def test_with_timestamps_sequence_is_not_used_for_ordering_but_copied() -> None:
     lma = make_lma()
     first = the_pba(lma.receive(pbu(sequence=500, timestamp=NOW), MAG1, LMAA, NOW))

@@ -372,3 +372,14 @@ def test_restore_keeps_draining_binding_until_its_delete_time() -> None:
     assert restarted.restore([BindingCacheEntry.from_record(r) for r in records], NOW + 2).events == []
     assert restarted.next_deadline() == NOW + 1 + DELAY
     assert kinds(restarted.handle_timer(NOW + 1 + DELAY)) == [BindingRemoved]
+
+
+def test_retransmitted_initial_pbu_after_lost_pba_updates_the_same_session() -> None:
+    """HI 1, no HNP, no LL-ID: the retransmission (new sequence number) from the same MAG and ATT finds the
+    session it created (pmip6's use of the 5.4.1.1 Proxy-CoA + ATT condition in 5.4.1.3)."""
+    lma = make_lma()
+    first = attach(lma, gre=GREKeyOption(5))
+    outcome = lma.receive(pbu(sequence=2, gre=GREKeyOption(5)), MAG1, LMAA, NOW + 1)
+    assert kinds(outcome) == [BindingUpdated]
+    assert the_pba(outcome).option(GREKeyOption) == first.option(GREKeyOption)
+    assert hnp_of(the_pba(outcome)) == hnp_of(first) and len(list(lma.bindings())) == 1

@@ -1,10 +1,10 @@
 """The LMA's Binding Cache entry: RFC 5213 5.1, RFC 5844 3.1.1 (IPv4) and RFC 5845 5.1 (GRE) fields.
 
 RFC 5845 5.1 adds four fields: GRE encapsulation enabled, downlink key, uplink key, UDP TLV-header
-format. pmip6 keeps the uplink key allocated for the session's whole life (RFC 5845 3.3.2: "the same
-uplink GRE key ... for the whole lifetime of the mobility session"), also while a registration does not
-use keys, so ``uplink_key`` is "this session's uplink key" and :meth:`session` only exposes it while
-keys are negotiated (``downlink_key`` set).
+format; they describe what the last accepted registration negotiated. pmip6 adds ``reserved_uplink_key``:
+the uplink key allocated to the session when it first exchanged keys, kept for the session's whole life
+(RFC 5845 3.3.2: "the same uplink GRE key ... for the whole lifetime of the mobility session"), also
+while a registration does not use keys, and freed only when the entry is deleted.
 """
 
 from __future__ import annotations
@@ -51,13 +51,13 @@ class BindingCacheEntry:
     gre_enabled: bool = False
     downlink_key: int | None = None
     uplink_key: int | None = None
+    reserved_uplink_key: int | None = None
     tlv_header: bool = False
     state: BceState = BceState.ACTIVE
     delete_at: float | None = None
 
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the MAG, local = the LMAA."""
-        keyed = self.gre_enabled and self.downlink_key is not None
         return TunnelSession(
             mn_id=self.mn_id,
             peer=self.proxy_coa,
@@ -66,8 +66,8 @@ class BindingCacheEntry:
             ipv4_home_address=self.ipv4_home_address.ip if self.ipv4_home_address is not None else None,
             home_network_prefixes=self.home_network_prefixes,
             gre=self.gre_enabled,
-            downlink_key=self.downlink_key if keyed else None,
-            uplink_key=self.uplink_key if keyed else None,
+            downlink_key=self.downlink_key,
+            uplink_key=self.uplink_key,
             tlv=self.tlv_header,
         )
 
@@ -99,6 +99,7 @@ class BindingCacheEntry:
             "gre_enabled": self.gre_enabled,
             "downlink_key": self.downlink_key,
             "uplink_key": self.uplink_key,
+            "reserved_uplink_key": self.reserved_uplink_key,
             "tlv_header": self.tlv_header,
             "state": str(self.state),
             "delete_at": self.delete_at,
@@ -129,6 +130,7 @@ class BindingCacheEntry:
                 gre_enabled=bool(record["gre_enabled"]),
                 downlink_key=record["downlink_key"],
                 uplink_key=record["uplink_key"],
+                reserved_uplink_key=record["reserved_uplink_key"],
                 tlv_header=bool(record["tlv_header"]),
                 state=BceState(record["state"]),
                 delete_at=record["delete_at"],

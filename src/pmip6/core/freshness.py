@@ -25,7 +25,7 @@ def timestamp_rejection(
 ) -> Status | None:
     """None when the timestamp is valid (RFC 5213 5.5), else the status to reject with.
 
-    Valid means greater than every timestamp accepted before for the session and, unless
+    Valid means greater than every timestamp accepted before for the mobile node and, unless
     ``validity_window`` is None (MobileNodeGeneratedTimestampInUse), within the window of the LMA's clock.
     A timestamp lower than the last accepted one is TIMESTAMP_LOWER_THAN_PREV_ACCEPTED; any other
     invalid timestamp (a replayed equal one, or one outside the window) is TIMESTAMP_MISMATCH.

@@ -11,10 +11,12 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
  4. F flag without AcceptForcedIPv4UDPEncapsulationRequest: ADMINISTRATIVELY_PROHIBITED (RFC 5844 4.1.3.1);
     an accepted F without GRE is answered with a NAT Detection option with F (IPv4-UDP mode); with GRE,
     RFC 5845 decides (TLV-header UDP format with T, else GRE over IPv4)
- 5. freshness against the session the PBU refers to (RFC 5213 5.5): with a Timestamp option,
-    TIMESTAMP_LOWER_THAN_PREV_ACCEPTED / TIMESTAMP_MISMATCH carrying the LMA's time; without one, the
-    sequence number modulo 2**16, SEQUENCE_NUMBER_OUT_OF_WINDOW carrying the last accepted number.
-    A PBU that starts a new session is fresh by definition.
+ 5. freshness (RFC 5213 5.5): a Timestamp must be greater than every timestamp accepted for the mobile
+    node (all its sessions, so a replayed PBU cannot open a second session) and within
+    TimestampValidityWindow, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED / TIMESTAMP_MISMATCH carrying the
+    LMA's time. Without a Timestamp, the sequence number must be newer (modulo 2**16) than the last one
+    accepted for the session the PBU refers to, else SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number;
+    a PBU that starts a new session is fresh by definition.
  6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
  7. no Handoff Indicator: MISSING_HANDOFF_INDICATOR_OPTION; no Access Technology Type: MISSING_ACCESS_TECH_TYPE_OPTION
  8. RFC 5844 3.1.2.1: two IPv4 requests: MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED; an HNP for a
@@ -224,14 +226,14 @@ class LocalMobilityAnchor:
         )
 
         timestamp = pbu.option(TimestampOption)
-        reference = found.entry
         if timestamp is not None:
             window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
-            stale = timestamp_rejection(timestamp, reference.last_timestamp if reference else None, now, window)
+            accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
+            stale = timestamp_rejection(timestamp, max(accepted, default=None), now, window)
             if stale is not None:
                 return reject(stale, lma_time=TimestampOption.from_time(now))
-        elif reference is not None and not sequence_is_newer(pbu.sequence, reference.last_sequence):
-            return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=reference.last_sequence)
+        elif found.entry is not None and not sequence_is_newer(pbu.sequence, found.entry.last_sequence):
+            return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=found.entry.last_sequence)
 
         if not prefix_options and not ipv4_requests:
             return reject(Status.MISSING_HOME_NETWORK_PREFIX_OPTION)
@@ -415,8 +417,9 @@ class LocalMobilityAnchor:
         entry.gre_enabled = decision.gre
         entry.tlv_header = decision.tlv
         entry.downlink_key = option.key if decision.keyed and option is not None else None
-        if decision.keyed and entry.uplink_key is None:
-            entry.uplink_key = self._keys.allocate()
+        if decision.keyed and entry.reserved_uplink_key is None:
+            entry.reserved_uplink_key = self._keys.allocate()
+        entry.uplink_key = entry.reserved_uplink_key if decision.keyed else None
 
     @staticmethod
     def _record_freshness(entry: BindingCacheEntry, pbu: ProxyBindingUpdate) -> None:
@@ -436,8 +439,8 @@ class LocalMobilityAnchor:
                 pools.prefixes.release(prefix)
         if pools.ipv4 is not None and entry.ipv4_home_address is not None:
             pools.ipv4.release(entry.ipv4_home_address.ip)
-        if entry.uplink_key is not None:
-            self._keys.release(entry.uplink_key)
+        if entry.reserved_uplink_key is not None:
+            self._keys.release(entry.reserved_uplink_key)
         return BindingRemoved(entry.session(), reason)
 
     def _claim_resources(self, entry: BindingCacheEntry) -> str | None:
@@ -450,9 +453,9 @@ class LocalMobilityAnchor:
             return "a home network prefix is outside the tenant's pool or already in use"
         if ipv4 is not None and (pools.ipv4 is None or not pools.ipv4.available(ipv4.ip)):
             return "the IPv4 home address is outside the tenant's pool or already in use"
-        if entry.uplink_key is not None:
+        if entry.reserved_uplink_key is not None:
             try:
-                self._keys.claim(entry.uplink_key)
+                self._keys.claim(entry.reserved_uplink_key)
             except ValueError as error:
                 return str(error)
         AddressPlan(claim_prefixes=prefixes, claim_ipv4=ipv4.ip if ipv4 is not None else None).commit(pools)

@@ -12,6 +12,9 @@ A PBU is associated with an existing mobility session in this order:
    exactly one entry for the MN-ID updates that entry; HI = 4 and exactly one entry means waiting for
    its de-registration (MaxDelayBeforeNewBCEAssign).
 3. 5.4.1.3, neither: the key is the MN-ID; exactly one entry and HI 2 or 3 updates it; HI 4 waits.
+   pmip6 adds the fourth condition of 5.4.1.1 here: an entry of the MN without an LL-ID whose Proxy-CoA
+   and ATT match the request is updated (a MAG cannot tell two such interfaces apart, and a retransmitted
+   initial PBU whose PBA was lost must not open a second session).
 Everything else is a new session. Entries waiting for deletion (de-registered) are found like live ones.
 """
 
@@ -126,6 +129,9 @@ class BindingCache:
                     return LookupResult(entry=entry)
             handoff_indicators = {HandoffIndicator.HANDOFF_BETWEEN_INTERFACES}
         else:
+            for entry in mine:
+                if entry.mn_ll_id is None and entry.proxy_coa.address == request.source and entry.att == request.att:
+                    return LookupResult(entry=entry)
             handoff_indicators = {HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, HandoffIndicator.HANDOFF_BETWEEN_MAGS}
         if len(mine) == 1:
             if request.hi in handoff_indicators:

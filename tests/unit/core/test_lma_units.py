@@ -102,6 +102,7 @@ def _entry() -> BindingCacheEntry:
         gre_enabled=True,
         downlink_key=1,
         uplink_key=2,
+        reserved_uplink_key=2,
         tlv_header=True,
         state=BceState.DEREGISTERING,
         delete_at=1010.0,
@@ -127,12 +128,10 @@ def test_bad_records_raise_value_error(broken: dict[str, object]) -> None:
         BindingCacheEntry.from_record(broken)
 
 
-def test_session_hides_reserved_uplink_key_when_keys_are_not_in_use() -> None:
-    entry = _entry()
-    entry.downlink_key = None
-    session = entry.session()
-    assert session.gre and session.uplink_key is None and session.downlink_key is None
-    assert session.ipv4_home_address == IPv4Address("10.0.0.2") and session.tlv
+def test_session_reflects_the_negotiated_fields() -> None:
+    session = _entry().session()
+    assert (session.gre, session.downlink_key, session.uplink_key, session.tlv) == (True, 1, 2, True)
+    assert session.ipv4_home_address == IPv4Address("10.0.0.2") and session.tenant == "opA"
 
 
 def test_settings_validation() -> None:
