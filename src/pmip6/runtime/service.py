@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -60,7 +61,7 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
     try:
         try:
             await daemon.start()
-        except OSError as error:
+        except (OSError, sqlite3.Error) as error:
             daemon.logger.error("cannot start: %s", error)
             return EXIT_START
         daemon.logger.info("running; stop with SIGINT or SIGTERM")
