@@ -359,10 +359,11 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                     check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
                           f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it")
                     continue
-                check(bce.downlink_key == entry.downlink_key and bce.uplink_key == entry.uplink_key
-                      and bce.gre_enabled == entry.gre_enabled,
-                      f"keys disagree for {entry.mn_id!r}: MAG down/up {entry.downlink_key}/{entry.uplink_key}, "
-                      f"LMA {bce.downlink_key}/{bce.uplink_key}")
+                lma_side, mag_side = bce.session(), entry.session()
+                check((lma_side.gre, lma_side.downlink_key, lma_side.uplink_key)
+                      == (mag_side.gre, mag_side.downlink_key, mag_side.uplink_key),
+                      f"keys disagree for {entry.mn_id!r}: MAG gre/down/up {mag_side.gre}/{mag_side.downlink_key}/"
+                      f"{mag_side.uplink_key}, LMA {lma_side.gre}/{lma_side.downlink_key}/{lma_side.uplink_key}")
 
     @invariant()
     def both_sides_are_consistent(self) -> None:
