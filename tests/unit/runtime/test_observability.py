@@ -74,3 +74,25 @@ def test_prometheus_exposition_has_the_documented_metrics() -> None:
                  'decode_errors_total{reason="bad_checksum"} 2.0', 'retransmissions_total 3.0',
                  'bindings{gre_mode="keys"} 4.0', 'pbu_processing_seconds_count 1.0'):
         assert line in text.splitlines(), line
+
+
+def test_metrics_endpoint_serves_the_exposition_over_http() -> None:
+    import asyncio
+    import urllib.request
+
+    async def scenario() -> tuple[str, str]:
+        statistics = Statistics()
+        statistics.count_received(ProxyBindingUpdate(sequence=1))
+        server = await Metrics(statistics, lambda: {"keys": 0}).serve("127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            def fetch() -> tuple[str, str]:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                    return response.headers["Content-Type"], response.read().decode()
+            return await asyncio.to_thread(fetch)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    content_type, body = asyncio.run(scenario())
+    assert content_type.startswith("text/plain") and "pbu_received_total 1.0" in body.splitlines()
