@@ -66,25 +66,38 @@ class Pump:
         """The netlink socket in the pump's namespace; use it only through :meth:`netlink`."""
 
     async def netlink(self, call: Callable[..., _T], *args: object) -> _T:
-        """Run a blocking netlink call (``pmip6.dataplane.routing``) on the pump's netlink thread."""
+        """Run a blocking netlink call (``pmip6.dataplane.routing``) on the pump's netlink thread.
+
+        Netlink errors come back as OSError, like every other failure of the pump's I/O."""
         assert self._loop is not None
-        return await self._loop.run_in_executor(self._netlink_thread, call, *args)
+        try:
+            return await self._loop.run_in_executor(self._netlink_thread, call, *args)
+        except NetlinkError as error:
+            raise OSError(error.code, f"netlink: {error}") from error
 
     # -- life cycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
+        """Open sockets, TUN devices and routing contexts; on failure undo what was done and raise OSError."""
         self._loop = asyncio.get_running_loop()
+        try:
+            await self._open()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _open(self) -> None:
         self.ipr = await self.netlink(open_netlink, self.netns)
         with inside(self.netns):
             for family in (socket.AF_INET, socket.AF_INET6):
                 for protocol in (IPProto.GRE, IPProto.IPV4, IPProto.IPV6):
-                    sock = self._open(socket.socket(family, socket.SOCK_RAW, protocol))
+                    sock = self._own(socket.socket(family, socket.SOCK_RAW, protocol))
                     if family == socket.AF_INET:
                         sock.setsockopt(socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_DONT)
                     self._raw[(family == socket.AF_INET6, protocol)] = sock
                     format = TunnelFormat.GRE if protocol == IPProto.GRE else TunnelFormat.IP_IN_IP
                     reader = self._on_raw_ipv6 if family == socket.AF_INET6 else self._on_raw_ipv4
                     self._loop.add_reader(sock.fileno(), reader, sock, format)
-            self._udp = self._open(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+            self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.bind(("0.0.0.0", self._udp_port))
             self._loop.add_reader(self._udp.fileno(), self._on_udp)
 
@@ -101,7 +114,7 @@ class Pump:
             self.ipr = None
         self._netlink_thread.shutdown()
 
-    def _open(self, sock: socket.socket) -> socket.socket:
+    def _own(self, sock: socket.socket) -> socket.socket:
         sock.setblocking(False)
         self._sockets.append(sock)
         return sock
@@ -225,8 +238,8 @@ class LmaPump(Pump):
         self.settings = settings
         self._steerings: list[Steering] = []
 
-    async def start(self) -> None:
-        await super().start()
+    async def _open(self) -> None:
+        await super()._open()
         assert self.ipr is not None
         for tenant in self.settings.tenants:
             with inside(self.netns):
@@ -281,7 +294,7 @@ class MagPump(Pump):
             for interface in wanted - self._contexts.keys():
                 try:
                     await self._open_context(interface)
-                except (OSError, LookupError, NetlinkError) as error:
+                except OSError as error:
                     self.context_errors.append(f"{interface}: {error}")
                     if interface in self._contexts:
                         await self._close_context(interface)

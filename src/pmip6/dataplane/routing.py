@@ -10,6 +10,8 @@ uvloop, which the daemons use by default).
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ def open_netlink(netns: str | None) -> IPRoute:
 def interface_index(ipr: IPRoute, name: str) -> int:
     found = ipr.link_lookup(ifname=name)
     if not found:
-        raise LookupError(f"no interface {name!r}")
+        raise OSError(errno.ENODEV, f"{os.strerror(errno.ENODEV)}: no interface {name!r}")
     return int(found[0])
 
 

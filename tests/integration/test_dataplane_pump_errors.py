@@ -1,0 +1,28 @@
+"""The pump undoes a half-done start and reports a missing interface as OSError (the daemons exit 1)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dataplane_lab import lab, requires_netns  # noqa: F401 (fixture)
+from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.routing import open_netlink
+from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
+from pmip6.lab.figure1 import Figure1Lab
+
+pytestmark = [requires_netns, pytest.mark.netns]
+
+
+def test_missing_uplink_fails_start_and_leaves_no_tun_or_rule(lab: Figure1Lab) -> None:
+    settings = LmaDataplaneSettings(tenants=(TenantSettings("opA", "tena", 100, "upa"),
+                                             TenantSettings("opB", "tenb", 110, "no-such-if")))
+    pump = LmaPump(settings, netns=lab.ns("lma"))
+    with pytest.raises(OSError, match="no-such-if"):
+        asyncio.run(pump.start())
+    with open_netlink(lab.ns("lma")) as ipr:
+        names = {link.get("IFLA_IFNAME") for link in ipr.get_links()}
+        tables = {rule.get("FRA_TABLE") for rule in ipr.get_rules()}
+    assert not names & {"tena", "tenb"}
+    assert not tables & {100, 101, 110, 111}
