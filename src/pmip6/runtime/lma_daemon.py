@@ -27,6 +27,7 @@ from pmip6.core.events import (
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.runtime.config import LmaConfig
 from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
 from pmip6.runtime.views import binding_row
 from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
@@ -100,4 +101,6 @@ class LmaDaemon(Daemon):
 def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
     """Assemble the LMA daemon; other components (e.g. the data plane) attach here with
     ``daemon.add_event_listener`` and ``daemon.add_component``."""
-    return LmaDaemon(config, options)
+    daemon = LmaDaemon(config, options)
+    attach_dataplane(daemon, lma_pump(config))
+    return daemon

@@ -31,6 +31,7 @@ from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.runtime.config import MagConfig
 from pmip6.runtime.control import ControlError, Handler, Request
 from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import binding_row
 from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
@@ -219,4 +220,6 @@ def _attach_request(request: Request) -> AttachRequest:
 def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
     """Assemble the MAG daemon; other components (e.g. the data plane) attach here with
     ``daemon.add_event_listener`` and ``daemon.add_component``."""
-    return MagDaemon(config, options)
+    daemon = MagDaemon(config, options)
+    attach_dataplane(daemon, mag_pump(config))
+    return daemon

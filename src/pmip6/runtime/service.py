@@ -47,10 +47,11 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
         return EXIT_CONFIG
     try:
         config = load(args.config)
+        daemon = build(config, DaemonOptions(pcap=args.pcap))  # build parses [dataplane] (ConfigError)
     except ConfigError as error:
         print(f"error: {args.config}: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    return run(_serve(build(config, DaemonOptions(pcap=args.pcap)), before_stop), args.loop)
+    return run(_serve(daemon, before_stop), args.loop)
 
 
 async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None) -> int:
