@@ -265,5 +265,3 @@ def churn(mns: int = 10_000, cycles: int = 10, seed: int = 4) -> ReportRow:
 
     return _guarded(name, run)
 
-
-REPORT_CHECKS = (loss_and_reordering, lma_crash_and_restore, mag_restart, churn)

@@ -19,6 +19,8 @@ import socket
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -195,22 +197,29 @@ def compare(fleet: Fleet, rows: list[dict[str, Any]], mns: int, seconds: float) 
                        sum(1 for bindings in view.values() if len(bindings) > 1))
 
 
-def storm(mns: int, mags: int, window: int, *, timeout: float) -> StormResult:
-    """One attach storm against a fresh LMA."""
+@contextmanager
+def lma_and_fleet(mags: int, window: int, *, state: bool) -> Iterator[tuple[LmaProcess, Fleet]]:
+    """A started LMA authorizing ``mags`` loopback MAGs, and the fleet of those MAGs; both cleaned up after."""
     port = free_udp_port()
     with tempfile.TemporaryDirectory(prefix="h8-storm-") as directory:
         lma = LmaProcess(Path(directory), lma_config(port, [str(mag_address(i)) for i in range(mags)],
-                                                     ipv6=False, state=False))
+                                                     ipv6=False, state=state))
         fleet = Fleet(mags, port, window)
         try:
             lma.start()
-            started = time.monotonic()
-            fleet.run(mns, deadline=started + timeout)
-            seconds = time.monotonic() - started
-            return compare(fleet, lma.request("bindings", timeout=120), mns, seconds)
+            yield lma, fleet
         finally:
             fleet.close()
             lma.stop()
+
+
+def storm(mns: int, mags: int, window: int, *, timeout: float) -> StormResult:
+    """One attach storm against a fresh LMA."""
+    with lma_and_fleet(mags, window, state=False) as (lma, fleet):
+        started = time.monotonic()
+        fleet.run(mns, deadline=started + timeout)
+        seconds = time.monotonic() - started
+        return compare(fleet, lma.request("bindings", timeout=120), mns, seconds)
 
 
 def attach_storm_row(mns: int = 100_000, mags: int = 4, window: int = 64, timeout: float = 150.0) -> ReportRow:
@@ -231,28 +240,19 @@ def attach_storm_row(mns: int = 100_000, mags: int = 4, window: int = 64, timeou
 def lma_kill_row(mns: int = 2000, mags: int = 2, window: int = 32, timeout: float = 120.0) -> ReportRow:
     """kill -9 the LMA under load, restart it on its state file, let the MAGs' retransmissions finish."""
     name = f"LMA kill -9 under load + restart, {mns} MNs"
-    port = free_udp_port()
     try:
-        with tempfile.TemporaryDirectory(prefix="h8-kill-") as directory:
-            lma = LmaProcess(Path(directory), lma_config(port, [str(mag_address(i)) for i in range(mags)],
-                                                         ipv6=False, state=True))
-            fleet = Fleet(mags, port, window)
-            try:
-                lma.start()
-                started = time.monotonic()
-                fleet.run(mns, deadline=started + timeout, stop_when=lambda: len(fleet.registered()) >= mns // 2)
-                before_kill = fleet.registered()
-                lma.kill9()
-                lma.start()
-                restored = lma_view(lma.request("bindings", timeout=60))
-                missing = sum(1 for mn_id, binding in before_kill.items() if binding not in restored.get(mn_id, []))
-                fleet.run(mns, deadline=started + timeout)
-                reattached = fleet.reattach_failed()
-                fleet.run(mns, deadline=started + timeout)
-                result = compare(fleet, lma.request("bindings", timeout=60), mns, time.monotonic() - started)
-            finally:
-                fleet.close()
-                lma.stop()
+        with lma_and_fleet(mags, window, state=True) as (lma, fleet):
+            started = time.monotonic()
+            fleet.run(mns, deadline=started + timeout, stop_when=lambda: len(fleet.registered()) >= mns // 2)
+            before_kill = fleet.registered()
+            lma.kill9()
+            lma.start()
+            restored = lma_view(lma.request("bindings", timeout=60))
+            missing = sum(1 for mn_id, binding in before_kill.items() if binding not in restored.get(mn_id, []))
+            fleet.run(mns, deadline=started + timeout)
+            reattached = fleet.reattach_failed()
+            fleet.run(mns, deadline=started + timeout)
+            result = compare(fleet, lma.request("bindings", timeout=60), mns, time.monotonic() - started)
     except Exception as error:  # noqa: BLE001 - the row reports it
         return ReportRow(name, 0, exceptions=1, note=f"{type(error).__name__}: {str(error)[:120]}")
     lost = max(result.unregistered, missing)
@@ -262,5 +262,3 @@ def lma_kill_row(mns: int = 2000, mags: int = 2, window: int = 32, timeout: floa
                      note=f"{len(before_kill)} registered before the kill, {len(before_kill) - missing} restored with "
                           f"their keys; {reattached} re-attached after giving up; {result.agreeing}/{mns} agree at the end")
 
-
-REPORT_CHECKS = (lma_kill_row, attach_storm_row)
