@@ -110,6 +110,12 @@ def test_missing_access_technology_type_162() -> None:
     assert rejected_status(make_lma().receive(pbu(att=None), MAG1, LMAA, NOW)) == Status.MISSING_ACCESS_TECH_TYPE_OPTION
 
 
+def test_impossible_hnp_length_rejected_155_without_raising() -> None:
+    bad = HomeNetworkPrefixOption(IPv6Address("2001:db8:a::"), 173)
+    outcome = make_lma().receive(pbu(prefixes=(bad,)), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+
+
 def test_two_ipv4_requests_173() -> None:
     two = pbu(extra=(ANY_IPV4, IPv4HomeAddressRequestOption(IPv4Address("10.0.0.9"))))
     assert rejected_status(make_lma().receive(two, MAG1, LMAA, NOW)) == Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED

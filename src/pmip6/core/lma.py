@@ -19,7 +19,7 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     a PBU that starts a new session is fresh by definition.
  6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
  7. no Handoff Indicator: MISSING_HANDOFF_INDICATOR_OPTION; no Access Technology Type: MISSING_ACCESS_TECH_TYPE_OPTION
- 8. RFC 5844 3.1.2.1: two IPv4 requests: MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED; an HNP for a
+ 8. an HNP longer than /128: NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX; RFC 5844 3.1.2.1: two IPv4 requests: MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED; an HNP for a
     tenant without IPv6 prefixes: NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE; an IPv4 request for a tenant
     without an IPv4 pool: NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
  9. Binding Cache lookup (RFC 5213 5.4.1, see :mod:`pmip6.core.lookup`), which may reject (155, 159, 171)
@@ -241,6 +241,8 @@ class LocalMobilityAnchor:
             return reject(Status.MISSING_HANDOFF_INDICATOR_OPTION)
         if att is None:
             return reject(Status.MISSING_ACCESS_TECH_TYPE_OPTION)
+        if any(option.prefix_length > 128 for option in prefix_options):
+            return reject(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
         if len(ipv4_requests) > 1:
             return reject(Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED)
         pools = self._pools[tenant]
