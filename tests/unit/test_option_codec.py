@@ -278,3 +278,25 @@ def test_largest_values_that_fit_are_encoded() -> None:
 def test_an_object_that_is_not_an_option_raises_type_error() -> None:
     with pytest.raises(TypeError):
         encode_options([object()], 12)  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("option", "position", "bad_value"),
+    [
+        (HomeNetworkPrefixOption(PREFIX, 64), 3, 129),  # [3] prefix length, 0-128 (RFC 5213 8.3)
+        (IPv4HomeAddressRequestOption(HOME_V4, 24), 2, 33 << 2),  # top 6 bits of [2], 0-32 (RFC 5844 3.3.1)
+        (IPv4HomeAddressReplyOption(0, HOME_V4, 24), 3, 63 << 2),  # top 6 bits of [3] (RFC 5844 3.3.2)
+    ],
+    ids=["HNP", "IPv4-HoA-Request", "IPv4-HoA-Reply"],
+)
+def test_prefix_length_out_of_range_on_the_wire_is_a_decode_error(option: object, position: int,
+                                                                  bad_value: int) -> None:
+    """Malformed input is rejected where it is read, naming the option and its offset, so whatever decodes
+    can also be encoded again."""
+    encoded = bytearray(encode_options([option], 12))
+    start = 12 + next(i for i, octet in enumerate(encoded) if octet == option.option_type)
+    encoded[start - 12 + position] = bad_value
+    with pytest.raises(DecodeError) as raised:
+        decode_options(bytes(12) + bytes(encoded), 12, 12 + len(encoded))
+    assert raised.value.offset == start
+    assert "prefix length" in raised.value.problem

@@ -229,8 +229,16 @@ def _decode_vendor_specific(data: bytes, body: int, length: int) -> VendorSpecif
     return VendorSpecificOption(data[body : body + length])
 
 
+def _checked_prefix_length(value: int, maximum: int, option_type: OptionType, body: int) -> int:
+    """A prefix length outside 0..maximum is malformed input (the option's Type byte is 2 octets before)."""
+    if value > maximum:
+        raise DecodeError(_option_name(option_type), body - 2, f"prefix length {value} is not 0-{maximum}")
+    return value
+
+
 def _decode_home_network_prefix(data: bytes, body: int, length: int) -> HomeNetworkPrefixOption:
-    return HomeNetworkPrefixOption(IPv6Address(data[body + 2 : body + 18]), data[body + 1])
+    prefix_length = _checked_prefix_length(data[body + 1], 128, OptionType.HOME_NETWORK_PREFIX, body)
+    return HomeNetworkPrefixOption(IPv6Address(data[body + 2 : body + 18]), prefix_length)
 
 
 def _decode_handoff_indicator(data: bytes, body: int, length: int) -> HandoffIndicatorOption:
@@ -266,13 +274,15 @@ def _decode_gre_key(data: bytes, body: int, length: int) -> GREKeyOption:
 
 
 def _decode_ipv4_home_address_request(data: bytes, body: int, length: int) -> IPv4HomeAddressRequestOption:
-    return IPv4HomeAddressRequestOption(IPv4Address(data[body + 2 : body + 6]), data[body] >> _IPV4_PREFIX_SHIFT)
+    prefix_length = _checked_prefix_length(data[body] >> _IPV4_PREFIX_SHIFT, 32,
+                                           OptionType.IPV4_HOME_ADDRESS_REQUEST, body)
+    return IPv4HomeAddressRequestOption(IPv4Address(data[body + 2 : body + 6]), prefix_length)
 
 
 def _decode_ipv4_home_address_reply(data: bytes, body: int, length: int) -> IPv4HomeAddressReplyOption:
-    return IPv4HomeAddressReplyOption(
-        data[body], IPv4Address(data[body + 2 : body + 6]), data[body + 1] >> _IPV4_PREFIX_SHIFT
-    )
+    prefix_length = _checked_prefix_length(data[body + 1] >> _IPV4_PREFIX_SHIFT, 32,
+                                           OptionType.IPV4_HOME_ADDRESS_REPLY, body)
+    return IPv4HomeAddressReplyOption(data[body], IPv4Address(data[body + 2 : body + 6]), prefix_length)
 
 
 def _decode_ipv4_default_router_address(data: bytes, body: int, length: int) -> IPv4DefaultRouterAddressOption:
