@@ -22,6 +22,15 @@ def _setns(fd: int) -> None:
         raise OSError(error, os.strerror(error))
 
 
+def enter(netns: str) -> None:
+    """Move the calling thread into ``netns`` for good (e.g. as a subprocess's ``preexec_fn``)."""
+    target = os.open(os.path.join(NETNS_RUN_DIR, netns), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(target)
+    finally:
+        os.close(target)
+
+
 @contextmanager
 def inside(netns: str | None) -> Iterator[None]:
     """Switch the calling thread into ``netns`` (a name under /var/run/netns) and back; None: stay here."""
@@ -30,11 +39,7 @@ def inside(netns: str | None) -> Iterator[None]:
         return
     original = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        target = os.open(os.path.join(NETNS_RUN_DIR, netns), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            _setns(target)
-        finally:
-            os.close(target)
+        enter(netns)
         try:
             yield
         finally:

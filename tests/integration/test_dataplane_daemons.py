@@ -1,0 +1,168 @@
+"""End to end: ``pmip6 lma`` and ``pmip6 mag`` processes with a ``[dataplane]`` in the Figure-1 lab.
+
+The MAG daemon attaches MN-1 (opA) and MN-3 (opB) on their access interfaces; the LMA assigns both the
+same address from identical tenant pools; the engines negotiate the GRE keys and their events drive the
+data planes. Each MN then exchanges 5 datagrams with its own operator's server, and ``show dataplane``
+reports the traffic per tenant and per session with the keys that ``show bindings`` shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyroute2 import NetNS
+
+from dataplane_lab import (
+    echo,
+    lab,  # noqa: F401 (fixture)
+    requests_of,
+    requires_netns,
+    start_servers,
+)
+from pmip6.dataplane.netns import enter
+from pmip6.lab.figure1 import DEFAULT_ROUTER, LMA_ADDRESS, MAG_ADDRESS, MN_INTERFACE, Figure1Lab
+from pmip6.runtime.control import ControlError, control_request
+
+pytestmark = [requires_netns, pytest.mark.netns]
+
+LMA_TOML = f"""
+[lma]
+ipv4_address = "{LMA_ADDRESS["mag"][0]}"
+control = "lma.sock"
+[policy]
+gre = "required"
+[[mag]]
+address = "{MAG_ADDRESS["mag"][0]}"
+[[tenant]]
+name = "opA"
+ipv4_pool = "10.1.0.0/24"
+[[tenant]]
+name = "opB"
+ipv4_pool = "10.1.0.0/24"
+[[mn]]
+id = "mn1@opA"
+tenant = "opA"
+[[mn]]
+id = "mn3@opB"
+tenant = "opB"
+[dataplane]
+[[dataplane.tenant]]
+name = "opA"
+tun = "tena"
+table = 100
+uplink = "upa"
+[[dataplane.tenant]]
+name = "opB"
+tun = "tenb"
+table = 110
+uplink = "upb"
+"""
+MAG_TOML = f"""
+[mag]
+ipv4_address = "{MAG_ADDRESS["mag"][0]}"
+lma = "{LMA_ADDRESS["mag"][0]}:5436"
+gre = "keys"
+control = "mag.sock"
+[dataplane]
+"""
+ATTACHED = {"mn1": ("mn1@opA", "acc1"), "mn3": ("mn3@opB", "acc3")}
+
+
+@pytest.fixture
+def daemons(lab: Figure1Lab, tmp_path: Path) -> Iterator[Path]:
+    (tmp_path / "lma.toml").write_text(textwrap.dedent(LMA_TOML))
+    (tmp_path / "mag.toml").write_text(textwrap.dedent(MAG_TOML))
+    processes = []
+    try:
+        for role in ("lma", "mag"):
+            log = (tmp_path / f"{role}.log").open("wb")
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "pmip6", role, "--config", str(tmp_path / f"{role}.toml")],
+                preexec_fn=partial(enter, lab.ns(role)), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
+            wait_ready(tmp_path / f"{role}.sock", processes[-1], tmp_path / f"{role}.log")
+        yield tmp_path
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_ready(control: Path, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{control.stem} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            control_request(control, {"command": "stats"}, timeout=2)
+            return
+        except ControlError:
+            time.sleep(0.05)
+    pytest.fail(f"{control.stem} did not start:\n{log.read_text(errors='replace')}")
+
+
+def renumber(lab: Figure1Lab, mn: str, address: str) -> None:
+    """Give the MN the home address the LMA assigned (RFC 5844: the MAG would hand it out by DHCP)."""
+    with NetNS(lab.ns(mn)) as ipr:
+        index = ipr.link_lookup(ifname=MN_INTERFACE)[0]
+        ipr.flush_addr(index=index)
+        ipr.addr("add", index=index, address=address, prefixlen=24)
+        ipr.route("replace", dst="0.0.0.0/0", gateway=DEFAULT_ROUTER, oif=index)
+
+
+async def exchange(lab: Figure1Lab) -> tuple[dict[str, list[bytes]], dict[str, set[bytes]]]:
+    servers = await start_servers(lab)
+    try:
+        replies = {mn: await echo(lab, mn) for mn in ATTACHED}
+        return replies, {tenant: {payload for _, payload in server.seen} for tenant, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.transport.close()  # type: ignore[union-attr]
+
+
+def by_mn(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["mn_id"]: row for row in rows}
+
+
+def test_GK_5_2_3_GK_4_2_5_daemons_negotiate_keys_and_forward_overlapping_tenants(
+        lab: Figure1Lab, daemons: Path) -> None:
+    for mn_id, interface in ATTACHED.values():
+        result = control_request(daemons / "mag.sock", {"command": "attach", "mn_id": mn_id,
+                                                         "interface": interface, "att": 4, "ipv6": False},
+                                 timeout=15)
+        assert result["outcome"] != "timeout", result
+    lma_rows = by_mn(control_request(daemons / "lma.sock", {"command": "bindings"}))
+    homes = {mn: lma_rows[mn_id]["ipv4_home"] for mn, (mn_id, _) in ATTACHED.items()}
+    assert homes["mn1"] == homes["mn3"], "identical pools should give both MNs the same address"
+    for mn, home in homes.items():
+        renumber(lab, mn, home)
+
+    replies, seen = asyncio.run(exchange(lab))
+
+    assert replies == {mn: requests_of(mn) for mn in ATTACHED}
+    assert seen == {"opA": set(requests_of("mn1")), "opB": set(requests_of("mn3"))}
+    lma_plane = control_request(daemons / "lma.sock", {"command": "dataplane"})
+    mag_plane = control_request(daemons / "mag.sock", {"command": "dataplane"})
+    for tenant in ("opA", "opB"):
+        assert lma_plane["tenants"][tenant]["uplink_packets"] == 5
+        assert lma_plane["tenants"][tenant]["downlink_packets"] == 5
+    for session in lma_plane["sessions"]:
+        row = lma_rows[session["mn_id"]]
+        assert (session["uplink_key"], session["downlink_key"]) == (row["uplink_key"], row["downlink_key"])
+        assert session["uplink_key"] is not None and session["downlink_key"] is not None
+    mag_sessions = {s["mn_id"]: s for s in mag_plane["sessions"]}
+    assert {s["access_interface"] for s in mag_sessions.values()} == {"acc1", "acc3"}
+    assert all(s["uplink_packets"] == 5 for s in mag_sessions.values())
