@@ -56,9 +56,11 @@ def check_binding_cache(entries: list[BindingCacheEntry], shadow: ShadowForwardi
                         keys_in_use: int | None = None) -> None:
     """Raise InvariantViolation naming the first broken invariant. ``keys_in_use``: the LMA's key allocator's
     count, when the caller handed the engine its allocator."""
-    uplink = Counter(entry.uplink_key for entry in entries if entry.uplink_key is not None)
+    uplink = Counter(key for entry in entries for key in {entry.uplink_key, entry.reserved_uplink_key} - {None})
     duplicated = [key for key, count in uplink.items() if count > 1]
     check(not duplicated, f"uplink keys {duplicated} name more than one live or draining BCE")
+    check(all(entry.uplink_key in (None, entry.reserved_uplink_key) for entry in entries),
+          "a BCE negotiated an uplink key other than the one reserved for its session (RFC 5845 3.3.2)")
     live = [entry for entry in entries if entry.state is BceState.ACTIVE]
     check(Counter(entry.session() for entry in live) == shadow.live,
           "live BCEs differ from the sessions their events announced (forwarding table out of sync)")
