@@ -334,13 +334,10 @@ class LocalMobilityAnchor:
             return self._reject_registration(registration, decision.status)
 
         units = max(1, min(pbu.lifetime, self.settings.max_lifetime // LIFETIME_UNIT_SECONDS, _MAX_LIFETIME_UNITS))
-        previous = None
+        previous = entry.session() if entry is not None and entry.state is BceState.ACTIVE else None
         if entry is None:
-            entry = self._create(registration, plan, now, units)
-        else:
-            if entry.state is BceState.ACTIVE:
-                previous = entry.session()
-            self._update(entry, registration, plan, now, units)
+            entry = self._create(registration)
+        self._update(entry, registration, plan, now, units)
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, pbu)
 
@@ -366,30 +363,20 @@ class LocalMobilityAnchor:
         event = BindingEstablished(session) if previous is None else BindingUpdated(session, previous)
         return Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
 
-    def _create(self, registration: _Registration, plan: AddressPlan, now: float, units: int) -> BindingCacheEntry:
-        pbu = registration.pbu
-        pools = self._pools[registration.tenant]
-        prefixes, ipv4 = plan.commit(pools)
-        ll_id = pbu.option(MNLinkLayerIdentifierOption)
-        link_local = pbu.option(LinkLocalAddressOption)
+    def _create(self, registration: _Registration) -> BindingCacheEntry:
+        """A new, still empty entry in the cache; :meth:`_update` fills it in."""
         entry = BindingCacheEntry(
             mn_id=registration.mn_id,
             tenant=registration.tenant,
             proxy_coa=registration.source,
             lmaa=registration.destination,
-            att=int(pbu.option(AccessTechnologyTypeOption).value),  # type: ignore[union-attr]
-            hi=int(pbu.option(HandoffIndicatorOption).value),  # type: ignore[union-attr]
-            lifetime=units * LIFETIME_UNIT_SECONDS,
-            expires_at=now + units * LIFETIME_UNIT_SECONDS,
-            last_sequence=pbu.sequence,
-            home_network_prefixes=prefixes,
-            ipv4_home_address=ipv4,
-            ipv4_default_router=pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None,
-            mn_ll_id=ll_id.identifier if ll_id is not None else None,
-            link_local_address=link_local.address if link_local is not None and int(link_local.address) else None,
+            att=0,
+            hi=0,
+            lifetime=0,
+            expires_at=0.0,
+            last_sequence=registration.pbu.sequence,
         )
         self._cache.add(entry)
-        self._deadlines.schedule(entry, entry.expires_at)
         return entry
 
     def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float, units: int) -> None:
