@@ -41,6 +41,11 @@ class AddressRejection:
     ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE
 
 
+_NOT_AUTHORIZED_FOR_IPV4_ADDRESS = AddressRejection(
+    Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS, IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED
+)
+
+
 @dataclass(frozen=True, slots=True)
 class AddressPlan:
     keep_prefixes: tuple[IPv6Network, ...] = ()
@@ -110,17 +115,13 @@ def plan_addresses(
         release_ipv4 = current_ipv4
     elif current_ipv4 is not None:
         if ipv4_request.address not in (_UNSPECIFIED_IPV4, current_ipv4.ip):
-            return AddressRejection(
-                Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS, IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED
-            )
+            return _NOT_AUTHORIZED_FOR_IPV4_ADDRESS
         keep_ipv4 = current_ipv4
     else:
         assert pools.ipv4 is not None  # the LMA checked NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
         if ipv4_request.address != _UNSPECIFIED_IPV4:
             if not pools.ipv4.available(ipv4_request.address):
-                return AddressRejection(
-                    Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS, IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED
-                )
+                return _NOT_AUTHORIZED_FOR_IPV4_ADDRESS
             claim_ipv4 = ipv4_request.address
         elif pools.ipv4.has_free():
             allocate_ipv4 = True
