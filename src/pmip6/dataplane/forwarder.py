@@ -67,6 +67,9 @@ class Forwarder:
         self._by_key: dict[int, SessionRoute] = {}
         self._unkeyed: AddressIndex[SessionRoute] = AddressIndex()
         self._keyed_peers: dict[str, int] = {}
+        self.local_addresses: dict[str, str] = {}
+        """Peer address -> this node's tunnel endpoint toward it (the session's ``local``), as text: the
+        source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
         self._node_drops = TrafficCounters()
         self._tenant_base: dict[str, TrafficCounters] = {}
         """Per tenant: the drops, plus the traffic of the tenant's sessions that are gone. Forwarding counts
@@ -114,6 +117,7 @@ class Forwarder:
                              Sealer(fmt, self.send_key(session)),
                              previous.counters if previous is not None else TrafficCounters())
         self._routes[session_identity(session)] = route
+        self.local_addresses[route.peer_host] = session.local.compressed
         if route.receive_key is not None:
             self._by_key[route.receive_key] = route
             self._keyed_peers[route.peer_host] = self._keyed_peers.get(route.peer_host, 0) + 1

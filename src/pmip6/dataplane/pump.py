@@ -40,7 +40,8 @@ from pmip6.wire.numbers import IPProto
 BATCH = 64
 _T = TypeVar("_T")
 _BUFFER_SIZE = 65536
-_IP_MTU_DISCOVER = 10  # <linux/in.h>; not exported by the socket module
+_IP_PKTINFO = 8  # <linux/in.h>; not exported by the socket module
+_IP_MTU_DISCOVER = 10
 _IP_PMTUDISC_DONT = 0
 
 
@@ -59,6 +60,7 @@ class Pump:
         self._raw: dict[tuple[bool, int], socket.socket] = {}
         self._udp: socket.socket | None = None
         self._local_fds: dict[str | None, int] = {}
+        self._pktinfo: dict[str, list[tuple[int, int, bytes]]] = {}
         self._buffer = bytearray(_BUFFER_SIZE)
         self._view = memoryview(self._buffer)
         self._netlink_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmip6-netlink")
@@ -132,18 +134,31 @@ class Pump:
 
     # -- tunnel side --------------------------------------------------------------------------------------
     def send(self, peer: str, format: TunnelFormat, payload: bytes) -> None:
+        """Send from the session's local tunnel endpoint (IP_PKTINFO / IPV6_PKTINFO), which the peer checks."""
         ipv6 = ":" in peer
+        if format is TunnelFormat.GRE:
+            sock, port = self._raw[(ipv6, IPProto.GRE)], 0
+        elif format is TunnelFormat.UDP_TLV:
+            assert self._udp is not None
+            sock, port = self._udp, self._udp_port
+        else:
+            sock, port = self._raw[(ipv6, IPProto.IPV6 if payload[0] >> 4 == 6 else IPProto.IPV4)], 0
         try:
-            if format is TunnelFormat.GRE:
-                self._raw[(ipv6, IPProto.GRE)].sendto(payload, (peer, 0))
-            elif format is TunnelFormat.UDP_TLV:
-                assert self._udp is not None
-                self._udp.sendto(payload, (peer, self._udp_port))
-            else:
-                protocol = IPProto.IPV6 if payload[0] >> 4 == 6 else IPProto.IPV4
-                self._raw[(ipv6, protocol)].sendto(payload, (peer, 0))
+            sock.sendmsg((payload,), self._source(peer), 0, (peer, port))
         except OSError:
             self.io_errors += 1
+
+    def _source(self, peer: str) -> list[tuple[int, int, bytes]]:
+        local = self.forwarder.local_addresses.get(peer)
+        ancillary = self._pktinfo.get(local)  # type: ignore[arg-type]
+        if ancillary is None and local is not None:
+            if ":" in local:
+                ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+                              socket.inet_pton(socket.AF_INET6, local) + bytes(4))]
+            else:
+                ancillary = [(socket.IPPROTO_IP, _IP_PKTINFO, bytes(4) + socket.inet_aton(local) + bytes(4))]
+            self._pktinfo[local] = ancillary
+        return ancillary or []
 
     def handle_udp(self, source: str, payload: Buffer) -> bool:
         """Forward a UDP datagram if it is tunneled data (TLV header or plain IP); False for anything else,
