@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
-from ipaddress import IPv4Address, ip_address
+from ipaddress import IPv4Address, IPv6Network, ip_address
 from pathlib import Path
 
 import pytest
@@ -30,8 +30,11 @@ from pmip6.lab.figure1 import (
     LMA_ADDRESS,
     MAG_ADDRESS,
     MN_HOME,
+    MN_HOME6,
+    MN_PREFIX,
     MN_TENANT,
     SERVER,
+    SERVER6,
     TENANT_NODE,
     TENANT_UPLINK,
     Figure1Lab,
@@ -71,11 +74,13 @@ def downlink_key(mn: str, mag: str = "mag") -> int:
 
 @dataclass(frozen=True, slots=True)
 class Mode:
-    """How MAG and LMA tunnel: keys or GRE-only, TLV-header UDP, IPv6 transport."""
+    """How MAG and LMA tunnel: keys or GRE-only, TLV-header UDP, IPv6 transport; ``inner6``: the MNs
+    talk IPv6 (from their home network prefix) instead of IPv4."""
 
     keyed: bool = True
     tlv: bool = False
     ipv6: bool = False
+    inner6: bool = False
 
 
 def sessions_for(mn: str, mag: str = "mag", mode: Mode = Mode()) -> tuple[TunnelSession, TunnelSession]:
@@ -86,6 +91,7 @@ def sessions_for(mn: str, mag: str = "mag", mode: Mode = Mode()) -> tuple[Tunnel
         mn_id=f"{mn}@example.net".encode(),
         tenant=MN_TENANT[mn],
         ipv4_home_address=IPv4Address(MN_HOME[mn]),
+        home_network_prefixes=(IPv6Network(MN_PREFIX[mn]),),
         gre=True,
         downlink_key=downlink_key(mn, mag) if mode.keyed else None,
         uplink_key=uplink_key(mn) if mode.keyed else None,
@@ -137,27 +143,27 @@ class EchoServer(asyncio.DatagramProtocol):
         self.transport.sendto(data, address)
 
 
-async def start_servers(lab: Figure1Lab) -> dict[str, EchoServer]:
+async def start_servers(lab: Figure1Lab, ipv6: bool = False) -> dict[str, EchoServer]:
     servers = {}
     for tenant, node in TENANT_NODE.items():
         with inside(lab.ns(node)):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((SERVER, ECHO_PORT))
+            sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((SERVER6 if ipv6 else SERVER, ECHO_PORT))
         _, servers[tenant] = await asyncio.get_running_loop().create_datagram_endpoint(EchoServer, sock=sock)
     return servers
 
 
-async def echo(lab: Figure1Lab, mn: str, count: int = 5, timeout: float = 2.0) -> list[bytes]:
+async def echo(lab: Figure1Lab, mn: str, count: int = 5, timeout: float = 2.0, ipv6: bool = False) -> list[bytes]:
     """Send ``count`` requests from ``mn`` to its operator's server; return the replies that came back."""
     with inside(lab.ns(mn)):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
     sock.setblocking(False)
     loop = asyncio.get_running_loop()
     replies = []
     try:
         for i in range(count):
             request = f"{mn}#{i}".encode()
-            await loop.sock_sendto(sock, request, (SERVER, ECHO_PORT))
+            await loop.sock_sendto(sock, request, (SERVER6 if ipv6 else SERVER, ECHO_PORT))
             try:
                 replies.append(await asyncio.wait_for(loop.sock_recv(sock, 2048), timeout))
             except TimeoutError:
@@ -252,6 +258,7 @@ class TrafficResult:
     seen_by: dict[str, Counter[tuple[str, bytes]]]
     lma: dict[str, object]
     mag: dict[str, object]
+    inner6: bool = False
 
 
 async def figure1_traffic(lab: Figure1Lab, mns: tuple[str, ...], mode: Mode = Mode()) -> TrafficResult:
@@ -259,12 +266,12 @@ async def figure1_traffic(lab: Figure1Lab, mns: tuple[str, ...], mode: Mode = Mo
     node = await start_pumps(lab)
     servers: dict[str, EchoServer] = {}
     try:
-        servers = await start_servers(lab)
+        servers = await start_servers(lab, mode.inner6)
         for mn in mns:
             await node.establish(mn, mode=mode)
-        replies = {mn: await echo(lab, mn) for mn in mns}
+        replies = {mn: await echo(lab, mn, ipv6=mode.inner6) for mn in mns}
         return TrafficResult(replies, {t: s.seen for t, s in servers.items()}, node.lma.stats(),
-                             node.mags["mag"].stats())
+                             node.mags["mag"].stats(), mode.inner6)
     finally:
         for server in servers.values():
             if server.transport is not None:
@@ -277,7 +284,8 @@ def assert_each_mn_reached_only_its_operator(result: TrafficResult) -> None:
     for mn, replies in result.replies.items():
         assert replies == requests_of(mn), f"{mn} got {replies}"
     for tenant, seen in result.seen_by.items():
-        expected = {(MN_HOME[mn], request) for mn in result.replies if MN_TENANT[mn] == tenant
+        home = MN_HOME6 if result.inner6 else MN_HOME
+        expected = {(home[mn], request) for mn in result.replies if MN_TENANT[mn] == tenant
                     for request in requests_of(mn)}
         assert set(seen) == expected, f"server of {tenant} saw {sorted(seen)}"
         assert all(count == 1 for count in seen.values())

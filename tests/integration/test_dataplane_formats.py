@@ -60,3 +60,13 @@ def test_gre_only_mode_with_distinct_addresses(lab: Figure1Lab, tmp_path: Path) 
     frames = capture.frames()
     assert keys_by_source(frames) == expected_keys(distinct, 0, keyed=False)
     assert all("gre" in frame["protocols"] for frame in frames)
+
+
+def test_GK_5_2_3_GK_4_2_13_ipv6_home_network_prefixes_of_overlapping_tenants(lab: Figure1Lab, tmp_path: Path) -> None:
+    """MN-1 (opA) and MN-3 (opB) both use 2001:db8:100:1::1 from the same HNP and talk IPv6 to their servers."""
+    with Capture(lab, "lma", "mag1", tmp_path) as capture:
+        result = asyncio.run(figure1_traffic(lab, MNS, Mode(inner6=True)))
+    assert_each_mn_reached_only_its_operator(result)
+    frames = capture.frames()
+    assert keys_by_source(frames) == expected_keys(MNS, 0)
+    assert all(frame["protocols"].startswith("eth:ethertype:ip:gre:ipv6") for frame in frames)

@@ -10,8 +10,10 @@
                                     192.0.2.5
 
 MN-1 and MN-3 share a home address and both operators use 10.0.0.0/16 with a server at 10.0.255.1.
-Transport links also carry IPv6 (2001:db8:1::/64 MAG-LMA, 2001:db8:2::/64 MAG-2-LMA). Every MAG access
-interface holds the MNs' default router 10.1.0.254/32. Only the links, addresses, routes and sysctls are
+The same holds for IPv6: MN-N's home network prefix is 2001:db8:100:N::/64 except that MN-3 has MN-1's
+(both are 2001:db8:100:1::1), and both servers are 2001:db8:ff::1. Transport links carry IPv4 and IPv6
+(2001:db8:1::/64 MAG-LMA, 2001:db8:2::/64 MAG-2-LMA). Every MAG access interface holds the MNs'
+default routers 10.1.0.254/32 and fe80::1. Only the links, addresses, routes and sysctls are
 built here: the data plane (``pmip6.dataplane.pump``) adds its TUN devices and policy rules itself.
 
 Everything is created through netlink (pyroute2) under a unique per-run prefix and always removed again
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from ipaddress import ip_interface
+from ipaddress import IPv6Network, ip_interface
 from types import TracebackType
 
 from pyroute2 import NetNS, netns
@@ -32,9 +34,16 @@ from pmip6.dataplane.netns import inside
 
 NODES = ("mn1", "mn2", "mn3", "mn4", "mag", "mag2", "lma", "opa", "opb")
 DEFAULT_ROUTER = "10.1.0.254"
+DEFAULT_ROUTER6 = "fe80::1"
 SERVER = "10.0.255.1"
+SERVER6 = "2001:db8:ff::1"
 LMA_UPLINK_ADDRESS = "10.0.0.254"
+LMA_UPLINK_ADDRESS6 = "2001:db8:ff::fe"
 MN_HOME = {"mn1": "10.1.0.1", "mn2": "10.1.0.2", "mn3": "10.1.0.1", "mn4": "10.1.0.4"}
+MN_PREFIX = {"mn1": "2001:db8:100:1::/64", "mn2": "2001:db8:100:2::/64", "mn3": "2001:db8:100:1::/64",
+             "mn4": "2001:db8:100:4::/64"}
+"""Each MN's home network prefix; MN-3's overlaps MN-1's like their IPv4 home addresses."""
+MN_HOME6 = {mn: str(IPv6Network(prefix)[1]) for mn, prefix in MN_PREFIX.items()}
 MN_TENANT = {"mn1": "opA", "mn2": "opA", "mn3": "opB", "mn4": "opB"}
 MAG_ADDRESS = {"mag": ("192.0.2.1", "2001:db8:1::1"), "mag2": ("192.0.2.5", "2001:db8:2::1")}
 LMA_ADDRESS = {"mag": ("192.0.2.2", "2001:db8:1::2"), "mag2": ("192.0.2.6", "2001:db8:2::2")}
@@ -67,15 +76,16 @@ class Link:
     b_addresses: tuple[str, ...]
 
 
+_ACCESS_ROUTERS = (f"{DEFAULT_ROUTER}/32", f"{DEFAULT_ROUTER6}/64")
 LINKS: tuple[Link, ...] = (
-    *(Link(mn, MN_INTERFACE, (f"{MN_HOME[mn]}/24",), "mag", f"acc{mn[-1]}", (f"{DEFAULT_ROUTER}/32",))
+    *(Link(mn, MN_INTERFACE, (f"{MN_HOME[mn]}/24", f"{MN_HOME6[mn]}/64"), "mag", f"acc{mn[-1]}", _ACCESS_ROUTERS)
       for mn in ("mn1", "mn2", "mn3", "mn4")),
-    Link("mn2", "eth1", (), "mag2", "acc2", (f"{DEFAULT_ROUTER}/32",)),
+    Link("mn2", "eth1", (), "mag2", "acc2", _ACCESS_ROUTERS),
     *(Link(mag, "core", (f"{MAG_ADDRESS[mag][0]}/30", f"{MAG_ADDRESS[mag][1]}/64"),
            "lma", LMA_INTERFACE[mag], (f"{LMA_ADDRESS[mag][0]}/30", f"{LMA_ADDRESS[mag][1]}/64"))
       for mag in ("mag", "mag2")),
-    *(Link("lma", TENANT_UPLINK[tenant], (f"{LMA_UPLINK_ADDRESS}/16",), TENANT_NODE[tenant], "eth0",
-           (f"{SERVER}/16",))
+    *(Link("lma", TENANT_UPLINK[tenant], (f"{LMA_UPLINK_ADDRESS}/16", f"{LMA_UPLINK_ADDRESS6}/64"),
+           TENANT_NODE[tenant], "eth0", (f"{SERVER}/16", f"{SERVER6}/64"))
       for tenant in ("opA", "opB")),
 )
 
@@ -115,8 +125,10 @@ class Figure1Lab:
                     ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
             for mn in MN_HOME:
                 self.route(mn, "0.0.0.0/0", gateway=DEFAULT_ROUTER, interface=MN_INTERFACE)
+                self.route(mn, "::/0", gateway=DEFAULT_ROUTER6, interface=MN_INTERFACE)
             for tenant, node in TENANT_NODE.items():
                 self.route(node, "10.1.0.0/16", gateway=LMA_UPLINK_ADDRESS, interface="eth0")
+                self.route(node, "2001:db8:100::/48", gateway=LMA_UPLINK_ADDRESS6, interface="eth0")
         except BaseException:
             self.destroy()
             raise
@@ -155,13 +167,14 @@ class Figure1Lab:
 
     def move_mn2_to_mag2(self) -> None:
         """MN-2 leaves MAG (link down) and attaches to MAG-2 with the same home address (a handoff)."""
-        home = MN_HOME["mn2"]
         with NetNS(self.ns("mn2")) as ipr:
             old, new = ipr.link_lookup(ifname=MN_INTERFACE)[0], ipr.link_lookup(ifname="eth1")[0]
-            ipr.addr("del", index=old, address=home, prefixlen=24)
+            ipr.flush_addr(index=old)
             ipr.link("set", index=old, state="down")
-            ipr.addr("add", index=new, address=home, prefixlen=24)
+            ipr.addr("add", index=new, address=MN_HOME["mn2"], prefixlen=24)
+            ipr.addr("add", index=new, address=MN_HOME6["mn2"], prefixlen=64)
             ipr.route("replace", dst="0.0.0.0/0", gateway=DEFAULT_ROUTER, oif=new)
+            ipr.route("replace", dst="::/0", gateway=DEFAULT_ROUTER6, oif=new)
 
 
 def remove_stale_labs(prefix: str = "f1-") -> list[str]:
