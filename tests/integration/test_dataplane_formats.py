@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
 
 from dataplane_lab import (
+    ECHO_PORT,
     Capture,
     Mode,
     assert_each_mn_reached_only_its_operator,
@@ -17,9 +19,13 @@ from dataplane_lab import (
     lab,  # noqa: F401 (fixture)
     requires_netns,
     requires_tshark,
+    start_pumps,
+    start_servers,
+    stop_pumps,
     uplink_key,
 )
-from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, Figure1Lab
+from pmip6.dataplane.netns import inside
+from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, SERVER, Figure1Lab
 
 pytestmark = [requires_netns, requires_tshark, pytest.mark.netns]
 MNS = ("mn1", "mn2", "mn3", "mn4")
@@ -70,3 +76,32 @@ def test_GK_5_2_3_GK_4_2_13_ipv6_home_network_prefixes_of_overlapping_tenants(la
     frames = capture.frames()
     assert keys_by_source(frames) == expected_keys(MNS, 0)
     assert all(frame["protocols"].startswith("eth:ethertype:ip:gre:ipv6") for frame in frames)
+
+
+async def echo_sizes(lab: Figure1Lab, mode: Mode, sizes: tuple[int, ...]) -> list[int]:
+    node = await start_pumps(lab)
+    servers = await start_servers(lab)
+    try:
+        await node.establish("mn1", mode=mode)
+        with inside(lab.ns("mn1")):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        received = []
+        with sock:
+            for size in sizes:
+                await loop.sock_sendto(sock, bytes(size), (SERVER, ECHO_PORT))
+                received.append(len(await asyncio.wait_for(loop.sock_recv(sock, 9000), 2.0)))
+        return received
+    finally:
+        for server in servers.values():
+            server.transport.close()  # type: ignore[union-attr]
+        await stop_pumps(node)
+
+
+@pytest.mark.parametrize("mode", [Mode(), Mode(tlv=True), Mode(ipv6=True)], ids=["gre4", "udp-tlv", "gre6"])
+def test_full_size_inner_packets_cross_the_tunnel_fragmented(lab: Figure1Lab, mode: Mode) -> None:
+    """A 1500-octet inner packet plus the tunnel headers exceeds the link MTU: the outer packet is fragmented
+    by the sending node and reassembled by the receiving one, so nothing is lost."""
+    sizes = (1472, 3000)
+    assert asyncio.run(echo_sizes(lab, mode, sizes)) == list(sizes)

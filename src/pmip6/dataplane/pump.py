@@ -18,9 +18,8 @@ import asyncio
 import os
 import socket
 from collections.abc import Callable
-from typing import TypeVar
-
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -88,6 +87,7 @@ class Pump:
             raise
 
     async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
         self.ipr = await self.netlink(open_netlink, self.netns)
         with inside(self.netns):
             for family in (socket.AF_INET, socket.AF_INET6):
@@ -98,10 +98,10 @@ class Pump:
                     self._raw[(family == socket.AF_INET6, protocol)] = sock
                     format = TunnelFormat.GRE if protocol == IPProto.GRE else TunnelFormat.IP_IN_IP
                     reader = self._on_raw_ipv6 if family == socket.AF_INET6 else self._on_raw_ipv4
-                    self._loop.add_reader(sock.fileno(), reader, sock, format)
+                    loop.add_reader(sock.fileno(), reader, sock, format)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.bind(("0.0.0.0", self._udp_port))
-            self._loop.add_reader(self._udp.fileno(), self._on_udp)
+            loop.add_reader(self._udp.fileno(), self._on_udp)
 
     async def stop(self) -> None:
         for key in list(self._local_fds):
