@@ -47,7 +47,7 @@ _IP_PMTUDISC_DONT = 0
 class Pump:
     """The part shared by :class:`LmaPump` and :class:`MagPump`: tunnel sockets and local TUN readers."""
 
-    def __init__(self, forwarder: Forwarder, local_input: Callable[[str, Buffer], Encapsulated | DropReason],
+    def __init__(self, forwarder: Forwarder, local_input: Callable[[str | None, Buffer], Encapsulated | DropReason],
                  netns: str | None, udp_port: int) -> None:
         self.forwarder = forwarder
         self.netns = netns
@@ -150,15 +150,17 @@ class Pump:
 
     def _source(self, peer: str) -> list[tuple[int, int, bytes]]:
         local = self.forwarder.local_addresses.get(peer)
-        ancillary = self._pktinfo.get(local)  # type: ignore[arg-type]
-        if ancillary is None and local is not None:
+        if local is None:
+            return []
+        ancillary = self._pktinfo.get(local)
+        if ancillary is None:
             if ":" in local:
                 ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
                               socket.inet_pton(socket.AF_INET6, local) + bytes(4))]
             else:
                 ancillary = [(socket.IPPROTO_IP, _IP_PKTINFO, bytes(4) + socket.inet_aton(local) + bytes(4))]
             self._pktinfo[local] = ancillary
-        return ancillary or []
+        return ancillary
 
     def handle_udp(self, source: str, payload: Buffer) -> bool:
         """Forward a UDP datagram if it is tunneled data (TLV header or plain IP); False for anything else,
@@ -179,6 +181,9 @@ class Pump:
                 size = sock.recv_into(self._buffer)
             except BlockingIOError:
                 return
+            except OSError:
+                self.io_errors += 1
+                return
             header_length = (self._buffer[0] & 0x0F) << 2
             self._deliver(socket.inet_ntoa(self._buffer[12:16]), format, view[header_length:size])
 
@@ -189,6 +194,9 @@ class Pump:
                 size, address = sock.recvfrom_into(self._buffer)
             except BlockingIOError:
                 return
+            except OSError:
+                self.io_errors += 1
+                return
             self._deliver(address[0], format, view[:size])
 
     def _on_udp(self) -> None:
@@ -198,6 +206,9 @@ class Pump:
             try:
                 size, address = self._udp.recvfrom_into(self._buffer)
             except BlockingIOError:
+                return
+            except OSError:
+                self.io_errors += 1
                 return
             self.handle_udp(address[0], view[:size])
 
@@ -226,15 +237,19 @@ class Pump:
             self._loop.remove_reader(fd)
         return fd
 
-    def _on_local(self, key: str, fd: int) -> None:
+    def _on_local(self, key: str | None, fd: int) -> None:
         local_input, send = self._local_input, self.send
         for _ in range(BATCH):
             try:
                 packet = os.read(fd, _BUFFER_SIZE)
             except BlockingIOError:
                 return
-            except OSError:
+            except OSError:  # the device is gone (EBADFD, EIO): stop watching it rather than spin
                 self.io_errors += 1
+                assert self._loop is not None
+                self._loop.remove_reader(fd)
+                return
+            if not packet:
                 return
             if packet[0] >> 4 == 6 and len(packet) >= 40 and packet[24] == 0xFF:
                 continue  # IPv6 multicast: the kernel's own MLD reports on the TUN device, never tunneled
@@ -249,7 +264,7 @@ class LmaPump(Pump):
     def __init__(self, settings: LmaDataplaneSettings, netns: str | None = None,
                  forwarder: LmaForwarder | None = None) -> None:
         self.lma = forwarder or LmaForwarder()
-        super().__init__(self.lma, self.lma.from_tenant, netns, settings.udp_port)  # type: ignore[arg-type]
+        super().__init__(self.lma, self.lma.from_tenant, netns, settings.udp_port)
         self.settings = settings
         self._steerings: list[Steering] = []
 
@@ -283,7 +298,7 @@ class MagPump(Pump):
     def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
                  forwarder: MagForwarder | None = None) -> None:
         self.mag = forwarder or MagForwarder()
-        super().__init__(self.mag, self.mag.from_access, netns, settings.udp_port)
+        super().__init__(self.mag, self.mag.from_access, netns, settings.udp_port)  # type: ignore[arg-type]
         self.settings = settings
         self._contexts: dict[str, Steering] = {}
         self._lock = asyncio.Lock()
