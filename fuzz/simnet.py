@@ -57,7 +57,7 @@ class SimulatedNetwork:
         self._order = 0
         self._last_delivery: dict[tuple[Address, Address], float] = {}
         self._deadlines: dict[Address, float | None] = {}
-        """Each node's next_deadline(), refreshed only after that node was called (a MAG's costs O(entries))."""
+        """Each node's next_deadline(), refreshed only after that node was called (it changes only then)."""
 
     # ---- input ------------------------------------------------------------------------------------
 

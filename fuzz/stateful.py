@@ -281,6 +281,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             max_bindack_timeout=8.0, max_retransmissions=4)) for address in PAIR_MAGS}
         self.mag_shadows = {address: ShadowForwardingTable() for address in PAIR_MAGS}
         self.in_flight: list[tuple[SendMessage, object]] = []
+        self.attached_at: dict[bytes, set[IPv6Address]] = {}
         self.now = START
 
     def _from_lma(self, outcome: Outcome) -> None:
@@ -313,6 +314,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS), hi=st.sampled_from((1, 1, 3, 4)),
           ll_id=st.sampled_from((None, b"\x02\x00\x00\x00\x00\x01")))
     def attach(self, mn: bytes, mag: IPv6Address, hi: int, ll_id: bytes | None) -> None:
+        self.attached_at.setdefault(mn, set()).add(mag)
         self._from_mag(mag, self.mags[mag].attach(AttachRequest(mn, att=4, hi=hi, ll_id=ll_id), self.now))
 
     @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS))
@@ -356,8 +358,8 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                 if entry.state is not BulState.REGISTERED or entry.pending is not None:
                     continue
                 bce = bces.get((entry.mn_id, address))
-                if bce is None and any(mn_id == entry.mn_id for mn_id, _mag in bces):
-                    continue  # the MN moved to the other MAG: nothing tells this MAG (RFC 5213 has no revocation)
+                if bce is None and len(self.attached_at.get(entry.mn_id, ())) > 1:
+                    continue  # the MN moved between MAGs: nothing tells the old one (RFC 5213 has no revocation)
                 if bce is None:
                     check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
                           f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it")

@@ -2,8 +2,7 @@
 
 Each MAG engine has its own UDP socket on its own loopback address (127.0.0.2, .3, ...; all authorized)
 and keeps ``window`` registrations outstanding; PBAs are decoded, counted by status and handed to the
-engine; retransmission timers run every ``TIMER_TICK`` seconds (a MAG's next_deadline() scans its whole
-Binding Update List, so it is not asked after every message). When everything settled the LMA's
+engine; the MAGs' timers (retransmissions) are run every ``TIMER_TICK`` seconds. When everything settled the LMA's
 `bindings` are compared with the MAGs' Binding Update Lists: every MN registered once, with the same
 downlink and uplink keys on both sides, and no uplink key used twice.
 
