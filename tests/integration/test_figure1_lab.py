@@ -8,6 +8,7 @@ capture on the MAG-LMA link checks that every tunneled packet carries the negoti
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from dataplane_lab import (
     requires_tshark,
     uplink_key,
 )
-from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, NODES, Figure1Lab
+from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, NODES, Figure1Lab, remove_stale_labs
 
 pytestmark = [requires_netns, pytest.mark.netns]
 MNS = ("mn1", "mn2", "mn3", "mn4")
@@ -36,6 +37,20 @@ def test_lab_removes_every_namespace_even_when_the_body_fails() -> None:
         assert {lab.ns(node) for node in NODES} <= set(netns.listnetns())
         raise KeyboardInterrupt
     assert not [name for name in netns.listnetns() if name.startswith(lab.prefix)]
+
+
+def test_stale_labs_of_dead_processes_are_removed_and_live_ones_kept() -> None:
+    dead_pid = 4194303  # above any pid this CI hands out (pid_max is 4194304 at most)
+    stale, alive = f"f1-{dead_pid}-0-lma", f"f1-{os.getpid()}-stale-test-lma"
+    netns.create(stale)
+    netns.create(alive)
+    try:
+        assert stale in remove_stale_labs()
+        assert alive in netns.listnetns() and stale not in netns.listnetns()
+    finally:
+        for name in (stale, alive):
+            if name in netns.listnetns():
+                netns.remove(name)
 
 
 @requires_tshark
