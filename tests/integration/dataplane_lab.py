@@ -289,3 +289,12 @@ def assert_each_mn_reached_only_its_operator(result: TrafficResult) -> None:
                     for request in requests_of(mn)}
         assert set(seen) == expected, f"server of {tenant} saw {sorted(seen)}"
         assert all(count == 1 for count in seen.values())
+
+
+def captured_traffic(lab: Figure1Lab, directory: Path, mns: tuple[str, ...],
+                     mode: Mode = Mode()) -> tuple[TrafficResult, list[dict[str, str]]]:
+    """:func:`figure1_traffic` with the MAG-LMA link captured; every MN reached only its own operator."""
+    with Capture(lab, "lma", "mag1", directory) as capture:
+        result = asyncio.run(figure1_traffic(lab, mns, mode))
+    assert_each_mn_reached_only_its_operator(result)
+    return result, capture.frames()

@@ -10,11 +10,9 @@ import pytest
 
 from dataplane_lab import (
     ECHO_PORT,
-    Capture,
     Mode,
-    assert_each_mn_reached_only_its_operator,
+    captured_traffic,
     downlink_key,
-    figure1_traffic,
     keys_by_source,
     lab,  # noqa: F401 (fixture)
     requires_netns,
@@ -39,20 +37,14 @@ def expected_keys(mns: tuple[str, ...], family: int, keyed: bool = True) -> dict
 
 
 def test_GK_7_2_3_GK_7_3_3_GK_7_3_1_1_RFC5845_7_1_udp_tlv_format(lab: Figure1Lab, tmp_path: Path) -> None:
-    with Capture(lab, "lma", "mag1", tmp_path) as capture:
-        result = asyncio.run(figure1_traffic(lab, MNS, Mode(tlv=True)))
-    assert_each_mn_reached_only_its_operator(result)
-    frames = capture.frames()
+    result, frames = captured_traffic(lab, tmp_path, MNS, Mode(tlv=True))
     assert keys_by_source(frames) == expected_keys(MNS, 0)
     assert all("udp:pmip6tlv:gre" in frame["protocols"] for frame in frames), frames[0]["protocols"]
     assert {s["format"] for s in result.lma["sessions"]} == {"udp-tlv"}
 
 
 def test_GK_5_2_3_keyed_gre_over_ipv6_transport(lab: Figure1Lab, tmp_path: Path) -> None:
-    with Capture(lab, "lma", "mag1", tmp_path) as capture:
-        result = asyncio.run(figure1_traffic(lab, MNS, Mode(ipv6=True)))
-    assert_each_mn_reached_only_its_operator(result)
-    frames = capture.frames()
+    _, frames = captured_traffic(lab, tmp_path, MNS, Mode(ipv6=True))
     assert keys_by_source(frames) == expected_keys(MNS, 1)
     assert all(frame["protocols"].startswith("eth:ethertype:ipv6:gre") for frame in frames)
     assert not [frame for frame in frames if frame["icmp"]]
@@ -60,20 +52,14 @@ def test_GK_5_2_3_keyed_gre_over_ipv6_transport(lab: Figure1Lab, tmp_path: Path)
 
 def test_gre_only_mode_with_distinct_addresses(lab: Figure1Lab, tmp_path: Path) -> None:
     distinct = ("mn1", "mn2", "mn4")  # GRE-only cannot separate MN-1 and MN-3 (same address, same MAG)
-    with Capture(lab, "lma", "mag1", tmp_path) as capture:
-        result = asyncio.run(figure1_traffic(lab, distinct, Mode(keyed=False)))
-    assert_each_mn_reached_only_its_operator(result)
-    frames = capture.frames()
+    _, frames = captured_traffic(lab, tmp_path, distinct, Mode(keyed=False))
     assert keys_by_source(frames) == expected_keys(distinct, 0, keyed=False)
     assert all("gre" in frame["protocols"] for frame in frames)
 
 
 def test_GK_5_2_3_GK_4_2_13_ipv6_home_network_prefixes_of_overlapping_tenants(lab: Figure1Lab, tmp_path: Path) -> None:
     """MN-1 (opA) and MN-3 (opB) both use 2001:db8:100:1::1 from the same HNP and talk IPv6 to their servers."""
-    with Capture(lab, "lma", "mag1", tmp_path) as capture:
-        result = asyncio.run(figure1_traffic(lab, MNS, Mode(inner6=True)))
-    assert_each_mn_reached_only_its_operator(result)
-    frames = capture.frames()
+    _, frames = captured_traffic(lab, tmp_path, MNS, Mode(inner6=True))
     assert keys_by_source(frames) == expected_keys(MNS, 0)
     assert all(frame["protocols"].startswith("eth:ethertype:ip:gre:ipv6") for frame in frames)
 

@@ -7,7 +7,6 @@ capture on the MAG-LMA link checks that every tunneled packet carries the negoti
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -15,10 +14,8 @@ import pytest
 from pyroute2 import netns
 
 from dataplane_lab import (
-    Capture,
-    assert_each_mn_reached_only_its_operator,
+    captured_traffic,
     downlink_key,
-    figure1_traffic,
     keys_by_source,
     lab,  # noqa: F401 (fixture)
     requires_netns,
@@ -56,12 +53,9 @@ def test_stale_labs_of_dead_processes_are_removed_and_live_ones_kept() -> None:
 @requires_tshark
 def test_GK_5_2_3_GK_4_2_5_GK_5_2_7_GK_4_2_13_overlapping_tenants_over_keyed_gre(
         lab: Figure1Lab, tmp_path: Path) -> None:
-    with Capture(lab, "lma", "mag1", tmp_path) as capture:
-        result = asyncio.run(figure1_traffic(lab, MNS))
-    assert_each_mn_reached_only_its_operator(result)
+    result, frames = captured_traffic(lab, tmp_path, MNS)
     mag, lma = MAG_ADDRESS["mag"][0], LMA_ADDRESS["mag"][0]
     expected = {(mag, str(uplink_key(mn))): 5 for mn in MNS} | {(lma, str(downlink_key(mn))): 5 for mn in MNS}
-    frames = capture.frames()
     assert keys_by_source(frames) == expected
     assert all("gre" in frame["protocols"] for frame in frames)
     assert not [frame for frame in frames if frame["icmp"]], "the kernel answered tunnel packets with ICMP"

@@ -97,11 +97,10 @@ class Pump:
                         sock.setsockopt(socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_DONT)
                     self._raw[(family == socket.AF_INET6, protocol)] = sock
                     format = TunnelFormat.GRE if protocol == IPProto.GRE else TunnelFormat.IP_IN_IP
-                    reader = self._on_raw_ipv6 if family == socket.AF_INET6 else self._on_raw_ipv4
-                    loop.add_reader(sock.fileno(), reader, sock, format)
+                    loop.add_reader(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.bind(("0.0.0.0", self._udp_port))
-            loop.add_reader(self._udp.fileno(), self._on_udp)
+            loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False)
 
     async def stop(self) -> None:
         for key in list(self._local_fds):
@@ -174,43 +173,23 @@ class Pump:
             return False
         return True
 
-    def _on_raw_ipv4(self, sock: socket.socket, format: TunnelFormat) -> None:
-        view = self._view
+    def _on_readable(self, sock: socket.socket, format: TunnelFormat | None, header_included: bool) -> None:
+        """Read a batch from a tunnel socket. ``format`` None: a UDP socket, payloads are classified; raw
+        IPv4 sockets include the IP header (``header_included``), IPv6 ones do not."""
+        buffer, view = self._buffer, self._view
         for _ in range(BATCH):
             try:
-                size = sock.recv_into(self._buffer)
+                size, address = sock.recvfrom_into(buffer)
             except BlockingIOError:
                 return
             except OSError:
                 self.io_errors += 1
                 return
-            header_length = (self._buffer[0] & 0x0F) << 2
-            self._deliver(socket.inet_ntoa(self._buffer[12:16]), format, view[header_length:size])
-
-    def _on_raw_ipv6(self, sock: socket.socket, format: TunnelFormat) -> None:
-        view = self._view
-        for _ in range(BATCH):
-            try:
-                size, address = sock.recvfrom_into(self._buffer)
-            except BlockingIOError:
-                return
-            except OSError:
-                self.io_errors += 1
-                return
-            self._deliver(address[0], format, view[:size])
-
-    def _on_udp(self) -> None:
-        assert self._udp is not None
-        view = self._view
-        for _ in range(BATCH):
-            try:
-                size, address = self._udp.recvfrom_into(self._buffer)
-            except BlockingIOError:
-                return
-            except OSError:
-                self.io_errors += 1
-                return
-            self.handle_udp(address[0], view[:size])
+            start = (buffer[0] & 0x0F) << 2 if header_included else 0
+            if format is None:
+                self.handle_udp(address[0], view[:size])
+            else:
+                self._deliver(address[0], format, view[start:size])
 
     def _deliver(self, source: str, format: TunnelFormat, payload: Buffer) -> None:
         result = self.forwarder.from_tunnel(source, format, payload)
