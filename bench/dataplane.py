@@ -8,7 +8,8 @@
 
 Each pump runs in its own process, as the daemons would; sender and receiver too. Packets are small (an
 18-octet UDP payload: 64-octet Ethernet frames on the links). The receiver counts what arrives during
-``SECONDS`` after a warm-up; the best of ``ROUNDS`` counts. The last line is ``ratio: X``, X being the
+``SECONDS`` after a warm-up; the rounds of the three paths are interleaved (same machine load) and the
+best of ``ROUNDS`` counts. The last line is ``ratio: X``, X being the
 smaller of uplink/baseline and downlink/baseline. Everything runs in namespaces this script creates and
 removes. Needs root. Run: ``.venv/bin/python bench/dataplane.py`` (about 40 s).
 """
@@ -79,25 +80,22 @@ def _receive(namespace: str, address: str, results: multiprocessing.Queue[float]
 
 
 def measure(sender_ns: str, receiver_ns: str, destination: str) -> float:
-    """Best packets/s over ROUNDS, each a fresh sender and receiver process."""
+    """Packets/s of one round: a fresh sender and receiver process."""
     spawn = multiprocessing.get_context("spawn")
-    best = 0.0
-    for _ in range(ROUNDS):
-        results: multiprocessing.Queue[float] = spawn.Queue()
-        ready, stop = spawn.Event(), spawn.Event()
-        receiver = spawn.Process(target=_receive, args=(receiver_ns, destination, results, ready))
-        receiver.start()
-        ready.wait(10)
-        sender = spawn.Process(target=_send, args=(sender_ns, destination, stop))
-        sender.start()
-        rate = results.get(timeout=SECONDS + WARM_UP + 15)
-        stop.set()
-        for process in (sender, receiver):
-            process.join(5)
-            if process.is_alive():
-                process.kill()
-        best = max(best, rate)
-    return best
+    results: multiprocessing.Queue[float] = spawn.Queue()
+    ready, stop = spawn.Event(), spawn.Event()
+    receiver = spawn.Process(target=_receive, args=(receiver_ns, destination, results, ready))
+    receiver.start()
+    ready.wait(10)
+    sender = spawn.Process(target=_send, args=(sender_ns, destination, stop))
+    sender.start()
+    rate = results.get(timeout=SECONDS + WARM_UP + 15)
+    stop.set()
+    for process in (sender, receiver):
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+    return rate
 
 
 # ---- pumps -----------------------------------------------------------------------------------------------
@@ -159,36 +157,40 @@ def main() -> None:
     if os.geteuid() != 0:
         raise SystemExit("bench/dataplane.py needs root (network namespaces, TUN, raw sockets)")
     prefix = f"bdp-{os.getpid()}"
-    baseline_names: list[str] = []
     spawn = multiprocessing.get_context("spawn")
+    baseline_names: list[str] = []
+    pumps: list[multiprocessing.process.BaseProcess] = []
+    stop = spawn.Event()
     try:
         baseline_names = build_baseline(prefix)
-        baseline = measure(baseline_names[0], baseline_names[2], "192.168.2.1")
-        print(f"kernel forwarding (A -> router -> B): {baseline:12,.0f} packets/s")
+        with Figure1Lab(prefix=f"{prefix}-f1") as lab:
+            for role in ("lma", "mag"):
+                ready = spawn.Event()
+                pumps.append(spawn.Process(target=_run_pump, args=(role, lab.ns(role), ready, stop)))
+                pumps[-1].start()
+                if not ready.wait(30):
+                    raise SystemExit(f"the {role} pump did not start")
+            paths = {
+                "kernel forwarding (A -> router -> B)": (baseline_names[0], baseline_names[2], "192.168.2.1"),
+                "pmip6 uplink (MN -> MAG -> GRE -> LMA -> opA)": (lab.ns("mn1"), lab.ns("opa"), SERVER),
+                "pmip6 downlink (opA -> LMA -> GRE -> MAG -> MN)": (lab.ns("opa"), lab.ns("mn1"), MN_HOME["mn1"]),
+            }
+            best = dict.fromkeys(paths, 0.0)
+            for _ in range(ROUNDS):  # interleaved, so that every path sees the same machine load
+                for name, path in paths.items():
+                    best[name] = max(best[name], measure(*path))
+            stop.set()
     finally:
+        stop.set()
+        for process in pumps:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
         for name in baseline_names:
             netns.remove(name)
-    with Figure1Lab(prefix=f"{prefix}-f1") as lab:
-        stop = spawn.Event()
-        pumps = []
-        for role in ("lma", "mag"):
-            ready = spawn.Event()
-            process = spawn.Process(target=_run_pump, args=(role, lab.ns(role), ready, stop))
-            process.start()
-            if not ready.wait(30):
-                raise SystemExit(f"the {role} pump did not start")
-            pumps.append(process)
-        try:
-            uplink = measure(lab.ns("mn1"), lab.ns("opa"), SERVER)
-            print(f"pmip6 uplink (MN -> MAG -> GRE -> LMA -> opA): {uplink:12,.0f} packets/s")
-            downlink = measure(lab.ns("opa"), lab.ns("mn1"), MN_HOME["mn1"])
-            print(f"pmip6 downlink (opA -> LMA -> GRE -> MAG -> MN): {downlink:10,.0f} packets/s")
-        finally:
-            stop.set()
-            for process in pumps:
-                process.join(10)
-                if process.is_alive():
-                    process.kill()
+    for name, rate in best.items():
+        print(f"{name + ':':50} {rate:12,.0f} packets/s")
+    baseline, uplink, downlink = best.values()
     up_ratio, down_ratio = uplink / baseline, downlink / baseline
     print(f"uplink/baseline: {up_ratio:.3f}  downlink/baseline: {down_ratio:.3f}")
     print(f"ratio: {min(up_ratio, down_ratio):.3f}")
