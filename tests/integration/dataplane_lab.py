@@ -14,11 +14,12 @@ import socket
 import struct
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from ipaddress import IPv4Address, IPv6Network, ip_address
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -40,6 +41,7 @@ from pmip6.lab.figure1 import (
     Figure1Lab,
 )
 
+_Test = TypeVar("_Test", bound=Callable[..., object])
 ECHO_PORT = 7007
 LMA_SETTINGS = LmaDataplaneSettings(tenants=(
     TenantSettings("opA", "tena", 100, TENANT_UPLINK["opA"]),
@@ -61,7 +63,15 @@ requires_netns = pytest.mark.skipif(namespaces_available() is not None,
                                     reason=namespaces_available() or "")
 TSHARK = shutil.which("tshark")
 LUA_TLV = resources.files("pmip6") / "data" / "pmip6_tlv.lua"
-requires_tshark = pytest.mark.skipif(TSHARK is None, reason="needs the tshark binary (make tshark installs it)")
+TSHARK_MARKS = (pytest.mark.tshark,
+                pytest.mark.skipif(TSHARK is None, reason="needs the tshark binary (make tshark installs it)"))
+
+
+def requires_tshark(test: _Test) -> _Test:
+    """Mark a test ``tshark`` and skip it, saying why, where tshark is missing."""
+    for mark in TSHARK_MARKS:
+        test = mark(test)
+    return test
 
 
 def uplink_key(mn: str) -> int:

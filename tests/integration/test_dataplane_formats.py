@@ -25,7 +25,7 @@ from dataplane_lab import (
 from pmip6.dataplane.netns import inside
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, SERVER, Figure1Lab
 
-pytestmark = [requires_netns, requires_tshark, pytest.mark.netns]
+pytestmark = [requires_netns, pytest.mark.netns]
 MNS = ("mn1", "mn2", "mn3", "mn4")
 
 
@@ -36,6 +36,7 @@ def expected_keys(mns: tuple[str, ...], family: int, keyed: bool = True) -> dict
     return {(mag, str(uplink_key(mn))): 5 for mn in mns} | {(lma, str(downlink_key(mn))): 5 for mn in mns}
 
 
+@requires_tshark
 def test_GK_7_2_3_GK_7_3_3_GK_7_3_1_1_RFC5845_7_1_udp_tlv_format(lab: Figure1Lab, tmp_path: Path) -> None:
     result, frames = captured_traffic(lab, tmp_path, MNS, Mode(tlv=True))
     assert keys_by_source(frames) == expected_keys(MNS, 0)
@@ -43,6 +44,7 @@ def test_GK_7_2_3_GK_7_3_3_GK_7_3_1_1_RFC5845_7_1_udp_tlv_format(lab: Figure1Lab
     assert {s["format"] for s in result.lma["sessions"]} == {"udp-tlv"}
 
 
+@requires_tshark
 def test_GK_5_2_3_keyed_gre_over_ipv6_transport(lab: Figure1Lab, tmp_path: Path) -> None:
     _, frames = captured_traffic(lab, tmp_path, MNS, Mode(ipv6=True))
     assert keys_by_source(frames) == expected_keys(MNS, 1)
@@ -50,6 +52,7 @@ def test_GK_5_2_3_keyed_gre_over_ipv6_transport(lab: Figure1Lab, tmp_path: Path)
     assert not [frame for frame in frames if frame["icmp"]]
 
 
+@requires_tshark
 def test_gre_only_mode_with_distinct_addresses(lab: Figure1Lab, tmp_path: Path) -> None:
     distinct = ("mn1", "mn2", "mn4")  # GRE-only cannot separate MN-1 and MN-3 (same address, same MAG)
     _, frames = captured_traffic(lab, tmp_path, distinct, Mode(keyed=False))
@@ -57,6 +60,7 @@ def test_gre_only_mode_with_distinct_addresses(lab: Figure1Lab, tmp_path: Path) 
     assert all("gre" in frame["protocols"] for frame in frames)
 
 
+@requires_tshark
 def test_GK_5_2_3_GK_4_2_13_ipv6_home_network_prefixes_of_overlapping_tenants(lab: Figure1Lab, tmp_path: Path) -> None:
     """MN-1 (opA) and MN-3 (opB) both use 2001:db8:100:1::1 from the same HNP and talk IPv6 to their servers."""
     _, frames = captured_traffic(lab, tmp_path, MNS, Mode(inner6=True))

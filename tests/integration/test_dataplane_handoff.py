@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dataplane_lab import (
+    TSHARK_MARKS,
     Capture,
     Node,
     downlink_key,
@@ -20,7 +21,6 @@ from dataplane_lab import (
     lab,  # noqa: F401 (fixture)
     requests_of,
     requires_netns,
-    requires_tshark,
     sessions_for,
     start_pumps,
     start_servers,
@@ -30,7 +30,7 @@ from dataplane_lab import (
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, Figure1Lab
 
-pytestmark = [requires_netns, requires_tshark, pytest.mark.netns]
+pytestmark = [requires_netns, *TSHARK_MARKS, pytest.mark.netns]
 
 
 async def old_mag_state(node: Node) -> tuple[list[str], list[str], int]:
