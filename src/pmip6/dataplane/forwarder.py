@@ -110,7 +110,8 @@ class Forwarder:
     def _replace(self, session: TunnelSession, previous: SessionRoute | None) -> None:
         """Route ``session`` instead of ``previous``: the same mobility session, so its counters carry on
         across re-registrations and handoffs."""
-        self._remove(previous)
+        if previous is not None:
+            self._unroute(previous)
         self._remove(self._routes.get(session_identity(session)))
         fmt = session_format(session)
         route = SessionRoute(session, session.peer.address.compressed, fmt, self.receive_key(session),
@@ -126,8 +127,12 @@ class Forwarder:
         self._index_local(route)
 
     def _remove(self, route: SessionRoute | None) -> None:
-        if route is None:
-            return
+        """The session is gone: unroute it and keep its traffic in its tenant's totals."""
+        if route is not None:
+            self._unroute(route)
+            self._tenant(route.session.tenant).add_traffic(route.counters)
+
+    def _unroute(self, route: SessionRoute) -> None:
         session = route.session
         del self._routes[session_identity(session)]
         if route.receive_key is not None:
@@ -142,7 +147,6 @@ class Forwarder:
             self._unkeyed.remove(route.peer_host, session.ipv4_home_address, session.home_network_prefixes,
                                  route)
         self._unindex_local(route)
-        self._tenant(session.tenant).add_traffic(route.counters)
 
     # -- forwarding ---------------------------------------------------------------------------------------
     def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer) -> Decapsulated | DropReason:

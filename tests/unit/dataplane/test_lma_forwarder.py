@@ -173,3 +173,16 @@ def test_tenant_and_node_totals_keep_the_traffic_of_removed_sessions() -> None:
     totals = lma.totals()
     assert (totals.downlink_packets, totals.downlink_bytes) == (2, 2 * len(DOWNLINK))
     assert totals.drops == {"unknown_key": 1}
+
+
+def test_tenant_totals_count_a_refreshed_or_handed_off_session_once() -> None:
+    lma = lma_with(MN1)
+    lma.from_tenant("opA", DOWNLINK)
+    lma.apply(BindingUpdated(MN1, MN1))
+    moved = session(b"mn1", mag=MAG2, downlink_key=0x2001, uplink_key=0xA001)
+    lma.apply(BindingUpdated(moved, MN1))
+    lma.from_tenant("opA", DOWNLINK)
+    assert lma.tenant_totals()["opA"].downlink_packets == 2
+    lma.apply(BindingDeregistered(moved))
+    assert lma.tenant_totals()["opA"].downlink_packets == 2
+    assert lma.totals().downlink_packets == 2
