@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
 
+from pmip6.core.pbu_options import PbuOptions
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import BAFlags, BUFlags, IPv4HomeAddressReplyStatus, Status
 from pmip6.wire.options import (
@@ -23,26 +24,26 @@ from pmip6.wire.options import (
     HomeNetworkPrefixOption,
     IPv4DefaultRouterAddressOption,
     IPv4HomeAddressReplyOption,
-    IPv4HomeAddressRequestOption,
     LinkLocalAddressOption,
     MNIdentifierOption,
-    MNLinkLayerIdentifierOption,
     MobilityOption,
     TimestampOption,
 )
 
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(IPv6Address(0), 0)
+_BU_P = BUFlags.P.value
+_NO_BA_FLAGS = BAFlags(0)
 
 
-def _echoed_options(pbu: ProxyBindingUpdate, prefixes: Iterable[HomeNetworkPrefixOption]) -> list[MobilityOption]:
-    mn_id = pbu.option(MNIdentifierOption)
-    hi = pbu.option(HandoffIndicatorOption)
-    att = pbu.option(AccessTechnologyTypeOption)
+def _echoed_options(received: PbuOptions, prefixes: Iterable[HomeNetworkPrefixOption]) -> list[MobilityOption]:
+    mn_id = received.mn_identifier
+    hi = received.handoff_indicator
+    att = received.access_technology_type
     options: list[MobilityOption] = [mn_id if mn_id is not None else MNIdentifierOption(b"")]
     options.extend(prefixes)
     options.append(hi if hi is not None else HandoffIndicatorOption(0))
     options.append(att if att is not None else AccessTechnologyTypeOption(0))
-    ll_id = pbu.option(MNLinkLayerIdentifierOption)
+    ll_id = received.mn_link_layer_identifier
     if ll_id is not None:
         options.append(ll_id)
     return options
@@ -50,6 +51,7 @@ def _echoed_options(pbu: ProxyBindingUpdate, prefixes: Iterable[HomeNetworkPrefi
 
 def acceptance(
     pbu: ProxyBindingUpdate,
+    received: PbuOptions,
     status: Status,
     *,
     lifetime: int,
@@ -57,19 +59,20 @@ def acceptance(
     ipv4_home_address: IPv4Interface | None,
     ipv4_default_router: IPv4Address | None,
     link_local_address: IPv6Address | None,
-    extra_flags: BAFlags = BAFlags(0),
+    extra_flags: BAFlags = _NO_BA_FLAGS,
     extra_options: Iterable[MobilityOption] = (),
 ) -> ProxyBindingAcknowledgement:
-    """A PBA with a status below 128. ``lifetime`` is in 4-second units; ``extra_options`` go last (GRE Key, NAT Detection)."""
+    """A PBA with a status below 128 answering ``pbu`` (whose options are ``received``). ``lifetime`` is in
+    4-second units; ``extra_options`` go last (GRE Key, NAT Detection)."""
     options = _echoed_options(
-        pbu, (HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen) for prefix in prefixes)
+        received, [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen) for prefix in prefixes]
     )
-    if pbu.option(LinkLocalAddressOption) is not None:
+    if received.link_local_address is not None:
         options.append(LinkLocalAddressOption(link_local_address or IPv6Address(0)))
-    timestamp = pbu.option(TimestampOption)
+    timestamp = received.timestamp
     if timestamp is not None:
         options.append(timestamp)
-    if pbu.option(IPv4HomeAddressRequestOption) is not None and ipv4_home_address is not None:
+    if received.ipv4_home_address_requests and ipv4_home_address is not None:
         options.append(
             IPv4HomeAddressReplyOption(
                 IPv4HomeAddressReplyStatus.SUCCESS, ipv4_home_address.ip, ipv4_home_address.network.prefixlen
@@ -78,10 +81,13 @@ def acceptance(
         if ipv4_default_router is not None:
             options.append(IPv4DefaultRouterAddressOption(ipv4_default_router))
     options.extend(extra_options)
+    flags = _p_flag(pbu)
+    if extra_flags:
+        flags |= extra_flags
     return ProxyBindingAcknowledgement(
         status=status,
         sequence=pbu.sequence,
-        flags=_p_flag(pbu) | extra_flags,
+        flags=flags,
         lifetime=lifetime,
         options=tuple(options),
     )
@@ -89,6 +95,7 @@ def acceptance(
 
 def rejection(
     pbu: ProxyBindingUpdate,
+    received: PbuOptions,
     status: Status,
     *,
     sequence: int | None = None,
@@ -100,17 +107,16 @@ def rejection(
     ``sequence``: the last accepted sequence number (status 135). ``lma_time``: the LMA's current time,
     sent instead of the PBU's Timestamp (statuses 156 and 157, RFC 5213 5.5).
     """
-    ipv4_request = pbu.option(IPv4HomeAddressRequestOption)
-    prefixes = pbu.options_of(HomeNetworkPrefixOption)
+    ipv4_request = received.ipv4_home_address_request
+    prefixes = received.home_network_prefixes
     if not prefixes and ipv4_request is None:
         prefixes = [_ALL_ZERO_PREFIX]
-    options = _echoed_options(pbu, prefixes)
-    link_local = pbu.option(LinkLocalAddressOption)
+    options = _echoed_options(received, prefixes)
+    link_local = received.link_local_address
     if link_local is not None:
         options.append(link_local)
-    timestamp = lma_time if lma_time is not None else pbu.option(TimestampOption)
-    if timestamp is not None and pbu.option(TimestampOption) is not None:
-        options.append(timestamp)
+    if received.timestamp is not None:
+        options.append(lma_time if lma_time is not None else received.timestamp)
     if ipv4_request is not None:
         options.append(IPv4HomeAddressReplyOption(ipv4_reply_status, ipv4_request.address, ipv4_request.prefix_length))
     return ProxyBindingAcknowledgement(
@@ -124,4 +130,4 @@ def rejection(
 
 def _p_flag(pbu: ProxyBindingUpdate) -> BAFlags:
     """RFC 5213 5.3.6: P set in the PBA only if it was set in the PBU."""
-    return BAFlags.P if pbu.flags & BUFlags.P else BAFlags(0)
+    return BAFlags.P if int(pbu.flags) & _BU_P else _NO_BA_FLAGS

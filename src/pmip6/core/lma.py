@@ -68,6 +68,7 @@ from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
+from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy
 from pmip6.core.pools import TenantPools
 from pmip6.wire.messages import (
@@ -78,30 +79,23 @@ from pmip6.wire.messages import (
     ProxyBindingUpdate,
 )
 from pmip6.wire.numbers import BAFlags, BindingErrorStatus, BUFlags, IPv4HomeAddressReplyStatus, Status
-from pmip6.wire.options import (
-    AccessTechnologyTypeOption,
-    GREKeyOption,
-    HandoffIndicatorOption,
-    HomeNetworkPrefixOption,
-    IPv4HomeAddressRequestOption,
-    LinkLocalAddressOption,
-    MNIdentifierOption,
-    MNLinkLayerIdentifierOption,
-    MobilityOption,
-    NATDetectionOption,
-    TimestampOption,
-)
+from pmip6.wire.options import GREKeyOption, MobilityOption, NATDetectionOption, TimestampOption
 
 __all__ = ["LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile", "Tenant"]
 
 _MAX_LIFETIME_UNITS = 0xFFFF
+_P_FLAG = BUFlags.P.value
+_F_FLAG = BUFlags.F.value
+_T_FLAG = BUFlags.T.value
+_NO_BA_FLAGS = BAFlags(0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class _Registration:
     """A PBU that passed every check up to the Binding Cache lookup."""
 
     pbu: ProxyBindingUpdate
+    options: PbuOptions
     source: Peer
     destination: Address
     mn_id: bytes
@@ -189,29 +183,31 @@ class LocalMobilityAnchor:
     # ----------------------------------------------------------------- PBU checks (RFC 5213 5.3.1)
 
     def _receive_pbu(self, pbu: ProxyBindingUpdate, source: Peer, destination: Address, now: float) -> Outcome:
-        if not pbu.flags & BUFlags.P:
+        flags = int(pbu.flags)
+        if not flags & _P_FLAG:
             return _ignored("Binding Update without the P flag: this LMA serves proxy registrations only", source)
-        mn_option = pbu.option(MNIdentifierOption)
+        received = PbuOptions.of(pbu)
+        mn_option = received.mn_identifier
         if mn_option is None:
-            return self._reject(pbu, source, destination, b"", Status.MISSING_MN_IDENTIFIER_OPTION)
+            return self._reject(pbu, received, source, destination, b"", Status.MISSING_MN_IDENTIFIER_OPTION)
         mn_id = mn_option.identifier
 
         def reject(status: Status, **details: object) -> Outcome:
-            return self._reject(pbu, source, destination, mn_id, status, **details)  # type: ignore[arg-type]
+            return self._reject(pbu, received, source, destination, mn_id, status, **details)  # type: ignore[arg-type]
 
         if source.address not in self.settings.authorized_mags:
             return reject(Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
         tenant = self._tenant_of.get(mn_id, self.settings.default_tenant)
         if tenant is None:
             return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
-        if pbu.flags & BUFlags.F and not self.settings.accept_forced_udp_encapsulation:
+        if flags & _F_FLAG and not self.settings.accept_forced_udp_encapsulation:
             return reject(Status.ADMINISTRATIVELY_PROHIBITED)
 
-        prefix_options = pbu.options_of(HomeNetworkPrefixOption)
-        ipv4_requests = pbu.options_of(IPv4HomeAddressRequestOption)
-        hi = pbu.option(HandoffIndicatorOption)
-        att = pbu.option(AccessTechnologyTypeOption)
-        ll_id = pbu.option(MNLinkLayerIdentifierOption)
+        prefix_options = received.home_network_prefixes
+        ipv4_requests = received.ipv4_home_address_requests
+        hi = received.handoff_indicator
+        att = received.access_technology_type
+        ll_id = received.mn_link_layer_identifier
         found = self._cache.lookup(
             LookupRequest(
                 mn_id=mn_id,
@@ -225,7 +221,7 @@ class LocalMobilityAnchor:
             )
         )
 
-        timestamp = pbu.option(TimestampOption)
+        timestamp = received.timestamp
         if timestamp is not None:
             window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
             accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
@@ -253,7 +249,9 @@ class LocalMobilityAnchor:
         if found.reject is not None:
             return reject(found.reject, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
 
-        registration = _Registration(pbu, source, destination, mn_id, tenant, self.settings.gre_policy.resolve(mn_id, source.address))
+        registration = _Registration(
+            pbu, received, source, destination, mn_id, tenant, self.settings.gre_policy.resolve(mn_id, source.address)
+        )
         if pbu.lifetime == 0:
             return self._deregister(registration, found, now)
         return self._dispatch(registration, found, now)
@@ -286,10 +284,10 @@ class LocalMobilityAnchor:
             return _ignored("de-registration matches no mobility session (RFC 5213 5.4.1)", source)
         if entry.proxy_coa.address != source.address:
             return _ignored("de-registration from a MAG that is not the session's Proxy-CoA (RFC 5213 5.3.5)", source)
-        pbu = registration.pbu
-        self._record_freshness(entry, pbu)
+        self._record_freshness(entry, registration)
         pba = acceptance(
-            pbu,
+            registration.pbu,
+            registration.options,
             Status.ACCEPTED,
             lifetime=0,
             prefixes=entry.home_network_prefixes,
@@ -314,18 +312,18 @@ class LocalMobilityAnchor:
     def _register(self, registration: _Registration, entry: BindingCacheEntry | None, now: float) -> Outcome:
         """A new session (``entry`` None), a re-registration, a handoff or the revival of a draining entry."""
         pbu = registration.pbu
+        received = registration.options
         pools = self._pools[registration.tenant]
-        plan = plan_addresses(
-            pbu.options_of(HomeNetworkPrefixOption), pbu.option(IPv4HomeAddressRequestOption), pools, entry
-        )
+        plan = plan_addresses(received.home_network_prefixes, received.ipv4_home_address_request, pools, entry)
         if isinstance(plan, AddressRejection):
             return self._reject_registration(registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status)
         same_mag = entry is not None and entry.proxy_coa.address == registration.source.address
         keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
-        option = pbu.option(GREKeyOption)
+        flags = int(pbu.flags)
+        option = received.gre_key
         decision = negotiate_gre(
             option,
-            bool(pbu.flags & BUFlags.T),
+            bool(flags & _T_FLAG),
             registration.policy,
             self.settings.tlv_header,
             current_tlv=entry.tlv_header if keeps_format else None,  # type: ignore[union-attr]
@@ -339,24 +337,25 @@ class LocalMobilityAnchor:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
         self._apply_gre(entry, decision, option)
-        self._record_freshness(entry, pbu)
+        self._record_freshness(entry, registration)
 
         extra: list[MobilityOption] = []
         if decision.include_option:
             extra.append(GREKeyOption(entry.uplink_key if decision.keyed else None))
-        if pbu.flags & BUFlags.F and not decision.gre:
+        if flags & _F_FLAG and not decision.gre:
             # RFC 5844 4.1.3.1: with GRE the encapsulation follows RFC 5845 (UDP only in the TLV format,
             # GK-7.1-1); plain IPv4-UDP is announced with a NAT Detection option carrying F.
             extra.append(NATDetectionOption(force_udp=True, refresh_time=0))
         pba = acceptance(
             pbu,
+            received,
             decision.status,
             lifetime=units,
             prefixes=entry.home_network_prefixes,
             ipv4_home_address=entry.ipv4_home_address,
             ipv4_default_router=entry.ipv4_default_router,
             link_local_address=entry.link_local_address,
-            extra_flags=BAFlags.T if decision.tlv else BAFlags(0),
+            extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
             extra_options=extra,
         )
         session = entry.session()
@@ -380,19 +379,19 @@ class LocalMobilityAnchor:
         return entry
 
     def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float, units: int) -> None:
-        pbu = registration.pbu
+        received = registration.options
         pools = self._pools[registration.tenant]
         prefixes, ipv4 = plan.commit(pools)
         self._cache.set_addresses(entry, prefixes, ipv4)
         entry.ipv4_default_router = pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None
         entry.proxy_coa = registration.source
         entry.lmaa = registration.destination
-        entry.att = int(pbu.option(AccessTechnologyTypeOption).value)  # type: ignore[union-attr]
-        entry.hi = int(pbu.option(HandoffIndicatorOption).value)  # type: ignore[union-attr]
-        ll_id = pbu.option(MNLinkLayerIdentifierOption)
+        entry.att = int(received.access_technology_type.value)  # type: ignore[union-attr]
+        entry.hi = int(received.handoff_indicator.value)  # type: ignore[union-attr]
+        ll_id = received.mn_link_layer_identifier
         if ll_id is not None:
             entry.mn_ll_id = ll_id.identifier
-        link_local = pbu.option(LinkLocalAddressOption)
+        link_local = received.link_local_address
         if entry.link_local_address is None and link_local is not None and int(link_local.address):
             entry.link_local_address = link_local.address
         entry.lifetime = units * LIFETIME_UNIT_SECONDS
@@ -411,9 +410,9 @@ class LocalMobilityAnchor:
         entry.uplink_key = entry.reserved_uplink_key if decision.keyed else None
 
     @staticmethod
-    def _record_freshness(entry: BindingCacheEntry, pbu: ProxyBindingUpdate) -> None:
-        entry.last_sequence = pbu.sequence
-        timestamp = pbu.option(TimestampOption)
+    def _record_freshness(entry: BindingCacheEntry, registration: _Registration) -> None:
+        entry.last_sequence = registration.pbu.sequence
+        timestamp = registration.options.timestamp
         if timestamp is not None:
             entry.last_timestamp = timestamp.ticks
 
@@ -460,6 +459,7 @@ class LocalMobilityAnchor:
     ) -> Outcome:
         return self._reject(
             registration.pbu,
+            registration.options,
             registration.source,
             registration.destination,
             registration.mn_id,
@@ -470,6 +470,7 @@ class LocalMobilityAnchor:
     @staticmethod
     def _reject(
         pbu: ProxyBindingUpdate,
+        received: PbuOptions,
         source: Peer,
         destination: Address,
         mn_id: bytes,
@@ -480,7 +481,7 @@ class LocalMobilityAnchor:
         ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE,
     ) -> Outcome:
         """Send a rejecting PBA (RFC 5213 5.3.6); no Binding Cache entry is touched."""
-        pba = rejection(pbu, status, sequence=sequence, lma_time=lma_time, ipv4_reply_status=ipv4_reply_status)
+        pba = rejection(pbu, received, status, sequence=sequence, lma_time=lma_time, ipv4_reply_status=ipv4_reply_status)
         return Outcome(
             sends=[SendMessage(pba, source, destination)],
             events=[RegistrationRejected(mn_id=mn_id, status=status, peer=source)],
