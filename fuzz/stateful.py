@@ -294,7 +294,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.mag_shadows[address].apply(outcome.events)
         self.in_flight += [(send, address) for send in outcome.sends]
 
-    def _deliver(self, index: int) -> None:
+    def deliver_at(self, index: int) -> None:
         send, sender = self.in_flight.pop(index)
         if send.destination.address == LMAA:
             self._from_lma(self.lma.receive(send.message, Peer(sender), LMAA, self.now))
@@ -302,7 +302,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             self._from_mag(send.destination.address,
                            self.mags[send.destination.address].receive(send.message, Peer(LMAA), self.now))
 
-    def _fire_timers(self) -> None:
+    def fire_timers(self) -> None:
         deadline = self.lma.next_deadline()
         if deadline is not None and deadline <= self.now:
             self._from_lma(self.lma.handle_timer(self.now))
@@ -324,7 +324,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.in_flight)
     @rule(data=st.data())
     def deliver(self, data: st.DataObject) -> None:
-        self._deliver(data.draw(st.integers(0, len(self.in_flight) - 1)))
+        self.deliver_at(data.draw(st.integers(0, len(self.in_flight) - 1)))
 
     @precondition(lambda self: self.in_flight)
     @rule(data=st.data())
@@ -339,16 +339,16 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from((0.05, 0.5, 1.0, 3.0, 10.0, 30.0, 100.0)))
     def advance_time(self, seconds: float) -> None:
         self.now += seconds
-        self._fire_timers()
+        self.fire_timers()
 
     @rule()
     def settle(self) -> None:
         """Deliver everything in order without loss, run timers until quiet, then both sides must agree."""
         for _ in range(200):
             while self.in_flight:
-                self._deliver(0)
+                self.deliver_at(0)
             self.now += 0.01
-            self._fire_timers()
+            self.fire_timers()
             if not self.in_flight:
                 break
         bces = {(entry.mn_id, entry.proxy_coa.address): entry for entry in self.lma.bindings()

@@ -54,3 +54,30 @@ def test_shadow_table_detects_a_binding_cache_out_of_sync() -> None:
     check_binding_cache(list(net.lma.bindings()), net.lma_shadow)
     with pytest.raises(InvariantViolation):
         check_binding_cache(list(net.lma.bindings()), ShadowForwardingTable())
+
+
+def test_stale_156_for_an_older_transmission_does_not_orphan_the_accepted_retransmission() -> None:
+    """Finding 3 of docs/reliability.md: PBU 1 is delayed past the Timestamp window, its retransmission PBU 2 is
+    accepted; PBA 156 (for 1) and PBA 0 (for 2) arrive in that order. MAG and LMA must end up agreeing: the
+    LMA must not keep a binding, with keys, that the MAG gave up on."""
+    from ipaddress import IPv6Address
+
+    from pmip6.core.bce import BceState
+    from pmip6.core.bul import BulState
+
+    from fuzz.stateful import MagLmaPairMachine
+
+    pair = MagLmaPairMachine()
+    mag = IPv6Address("2001:db8::2")
+    pair.attach(b"mn2@opA", mag, 1, None)
+    pair.now += 1.0
+    pair.fire_timers()  # the retransmission leaves while PBU 1 is still in flight
+    while pair.in_flight:
+        pair.deliver_at(0)
+    live = [entry for entry in pair.lma.bindings() if entry.state is BceState.ACTIVE]
+    registered = [entry for entry in pair.mags[mag].entries() if entry.state is BulState.REGISTERED]
+    assert len(live) == len(registered), (f"LMA holds {len(live)} live binding(s), the MAG "
+                                          f"{len(registered)} registered entr(y/ies)")
+    if live:
+        assert (live[0].session().downlink_key, live[0].session().uplink_key) == (
+            registered[0].downlink_key, registered[0].uplink_key)
