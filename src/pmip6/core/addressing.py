@@ -46,8 +46,10 @@ _NOT_AUTHORIZED_FOR_IPV4_ADDRESS = AddressRejection(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AddressPlan:
+    """What :meth:`commit` will do. Not frozen: one is built per registration (a frozen one costs 4x to build)."""
+
     keep_prefixes: tuple[IPv6Network, ...] = ()
     claim_prefixes: tuple[IPv6Network, ...] = ()
     allocate_prefix: bool = False

@@ -44,6 +44,19 @@ class GreDecision:
         return self.gre
 
 
+_WITHOUT_GRE = {
+    status: GreDecision(status)
+    for status in (Status.ACCEPTED, Status.GRE_KEY_OPTION_REQUIRED, Status.GRE_KEY_OPTION_NOT_REQUIRED)
+}
+_WITH_GRE = {
+    (status, keyed, tlv): GreDecision(status, gre=True, keyed=keyed, tlv=tlv)
+    for status in (Status.ACCEPTED, Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED)
+    for keyed in (False, True)
+    for tlv in (False, True)
+}
+"""Every decision the table can give, built once: one is looked up per PBU instead of constructed."""
+
+
 def negotiate_gre(
     option: GREKeyOption | None,
     t_flag: bool,
@@ -58,14 +71,14 @@ def negotiate_gre(
     """
     if option is None:
         if policy is GrePolicy.REQUIRED:
-            return GreDecision(Status.GRE_KEY_OPTION_REQUIRED)
-        return GreDecision(Status.ACCEPTED)
+            return _WITHOUT_GRE[Status.GRE_KEY_OPTION_REQUIRED]
+        return _WITHOUT_GRE[Status.ACCEPTED]
     if policy is GrePolicy.NOT_REQUIRED:
-        return GreDecision(Status.GRE_KEY_OPTION_NOT_REQUIRED)
+        return _WITHOUT_GRE[Status.GRE_KEY_OPTION_NOT_REQUIRED]
     keyed = option.key is not None
     if not t_flag:
-        return GreDecision(Status.ACCEPTED, gre=True, keyed=keyed, tlv=False)
+        return _WITH_GRE[Status.ACCEPTED, keyed, False]
     if not lma_supports_tlv:
-        return GreDecision(Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, gre=True, keyed=keyed, tlv=False)
+        return _WITH_GRE[Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, keyed, False]
     tlv = True if current_tlv is None else current_tlv
-    return GreDecision(Status.ACCEPTED, gre=True, keyed=keyed, tlv=tlv)
+    return _WITH_GRE[Status.ACCEPTED, keyed, tlv]
