@@ -20,7 +20,7 @@ from pmip6.core.events import (
     TunnelSession,
 )
 
-from fuzz.targets import InvariantViolation, check
+from fuzz.targets import check
 
 
 class ShadowForwardingTable:
