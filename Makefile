@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz reliability venv tshark clean
+.PHONY: demo test bench fuzz reliability conformance venv tshark clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,8 +30,22 @@ tshark:
 test: $(STAMP) tshark
 	$(BIN)/python -m pytest -q
 
+# Benchmarks print ratios against a baseline measured in the same run; bench/dataplane.py needs root.
 bench: $(STAMP)
 	$(BIN)/python bench/codec.py
+	$(BIN)/python bench/signaling.py
+	$(BIN)/python bench/dataplane.py
+
+# Decoder fuzzing at >= 1,000,000 inputs per target (long), and the bounded reliability report (< 3 min).
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/run.py --budget large --jobs 2
+
+reliability: $(STAMP)
+	$(BIN)/python fuzz/run.py --report
+
+# Our LMA through the black-box conformance tester (also part of `make test`).
+conformance: $(STAMP)
+	$(BIN)/python -m pytest -q tests/conformance_tool
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
