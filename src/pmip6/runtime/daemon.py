@@ -29,7 +29,7 @@ from pmip6.runtime.control import ControlServer, Handler, Request
 from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.runtime.timers import DeadlineTimer
-from pmip6.runtime.transport import MessageHandler, SignalingTransport
+from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
 from pmip6.runtime.views import GRE_MODES, gre_mode
@@ -72,6 +72,7 @@ class Daemon:
         self._metrics_server: asyncio.AbstractServer | None = None
         self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
         self._components: list[Component] = []
+        self._tunnel_data: TunnelDataHandler | None = None
         self._started: list[Callable[[], Awaitable[None]]] = []
         self._timer: DeadlineTimer | None = None
 
@@ -84,6 +85,10 @@ class Daemon:
     def add_component(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
         """Run ``start()`` before the daemon touches its engine or sockets and ``stop()`` after it let go."""
         self._components.append((start, stop))
+
+    def set_tunnel_data_handler(self, handler: TunnelDataHandler) -> None:
+        """Offer every datagram on the IPv4/UDP signaling port to ``handler`` first (tunneled data on 5436)."""
+        self._tunnel_data = handler
 
     def add_control_handler(self, command: str, handler: Handler) -> None:
         """Answer the control command ``command`` with ``handler`` (a coroutine taking the request)."""
@@ -147,7 +152,7 @@ class Daemon:
     async def open_udp(self, address: IPv4Address, port: int, handler: MessageHandler,
                        fallback_to_ephemeral: bool = False) -> None:
         self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
-                                            self._capture, fallback_to_ephemeral)
+                                            self._capture, fallback_to_ephemeral, self._tunnel_data)
         self.logger.info("signaling over IPv4/UDP on %s:%d", address, self.ipv4.local.port)
 
     async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler) -> None:

@@ -1,7 +1,7 @@
 """Attaching the data plane to ``pmip6 lma`` / ``pmip6 mag`` through the daemons' extension points.
 
 The pump starts before the daemon touches its engine (so restored bindings reach it), receives every
-engine event right after it was persisted, answers the control command ``dataplane`` (``pmip6 show
+engine event right after it was persisted, takes the tunneled data that arrives on the signaling port, answers the control command ``dataplane`` (``pmip6 show
 dataplane``) and adds its counters to the daemon's Prometheus registry.
 """
 
@@ -39,5 +39,6 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
 
     daemon.add_component(pump.start, pump.stop)
     daemon.add_event_listener(pump.on_event)
+    daemon.set_tunnel_data_handler(pump.handle_udp)
     daemon.add_control_handler("dataplane", dataplane_command)
     daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]

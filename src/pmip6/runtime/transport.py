@@ -25,6 +25,10 @@ MessageHandler = Callable[[MobilityMessage, Peer, Address], None]
 PacketTap = Callable[[bytes, Peer, Peer], None]
 """Called with (Mobility Header octets, source, destination) for every packet sent or received (``--pcap``)."""
 
+TunnelDataHandler = Callable[[str, bytes], bool]
+"""Offered every UDP datagram on the signaling port first, with its source address as text: True when it was
+tunneled data (RFC 5845 7.1: data "can be sent over the same UDP tunnel" as the PBU) and was taken."""
+
 BAD_CHECKSUM = "bad_checksum"
 """The ``decode_errors`` reason for an IPv6 MH whose checksum does not verify (RFC 6275 section 9.2)."""
 
@@ -45,14 +49,18 @@ class SignalingTransport(Protocol):
 class Receiver:
     """Decodes received Mobility Headers for one transport and hands them on; counts what it drops."""
 
-    __slots__ = ("handler", "tap", "decode_errors")
+    __slots__ = ("handler", "tap", "decode_errors", "tunnel_data")
 
-    def __init__(self, handler: MessageHandler, decode_errors: Counter[str], tap: PacketTap | None = None) -> None:
+    def __init__(self, handler: MessageHandler, decode_errors: Counter[str], tap: PacketTap | None = None,
+                 tunnel_data: TunnelDataHandler | None = None) -> None:
         self.handler = handler
         self.tap = tap
         self.decode_errors = decode_errors
+        self.tunnel_data = tunnel_data
 
     def deliver(self, data: bytes, source: Peer, destination: Peer) -> None:
+        if self.tunnel_data is not None and self.tunnel_data(source.address.compressed, data):
+            return
         if self.tap is not None:
             self.tap(data, source, destination)
         try:

@@ -15,7 +15,7 @@ from collections import Counter
 from ipaddress import IPv4Address
 
 from pmip6.core.events import Address, Peer
-from pmip6.runtime.transport import MessageHandler, PacketTap, Receiver
+from pmip6.runtime.transport import MessageHandler, PacketTap, Receiver, TunnelDataHandler
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message
 
@@ -57,8 +57,10 @@ class UdpTransport:
     @classmethod
     async def open(cls, address: IPv4Address, port: int, handler: MessageHandler,
                    decode_errors: Counter[str], tap: PacketTap | None = None,
-                   fallback_to_ephemeral: bool = False) -> UdpTransport:
-        """Bind ``address:port``; with ``fallback_to_ephemeral`` a busy port gives an ephemeral one (MAG)."""
+                   fallback_to_ephemeral: bool = False,
+                   tunnel_data: TunnelDataHandler | None = None) -> UdpTransport:
+        """Bind ``address:port``; with ``fallback_to_ephemeral`` a busy port gives an ephemeral one (MAG).
+        ``tunnel_data`` sees every datagram first and takes the tunneled data among them."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             try:
@@ -70,7 +72,7 @@ class UdpTransport:
             sock.setblocking(False)
             bound_port = sock.getsockname()[1]
             local = Peer(address, bound_port)
-            receiver = Receiver(handler, decode_errors, tap)
+            receiver = Receiver(handler, decode_errors, tap, tunnel_data)
             loop = asyncio.get_running_loop()
             transport, _ = await loop.create_datagram_endpoint(lambda: _DatagramProtocol(receiver, local), sock=sock)
         except BaseException:

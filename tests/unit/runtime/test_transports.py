@@ -145,3 +145,29 @@ def test_raw_mh_sends_with_a_valid_checksum() -> None:
             listener.close()
             transport.close()
     asyncio.run(scenario())
+
+
+def test_udp_offers_each_datagram_to_the_tunnel_data_handler_first() -> None:
+    """RFC 5845 7.1: data and PBUs may share the UDP tunnel; what the data plane takes never reaches the codec."""
+    tlv_data = bytes([0x00, IPProto.GRE, 0, 4]) + b"\x00\x00\x08\x00"  # TLV header + GRE-only header
+
+    async def scenario() -> None:
+        inbox, errors, taken = _Inbox(), Counter[str](), []
+
+        def tunnel_data(source: str, data: bytes) -> bool:
+            taken.append((source, data))
+            return data[0] >> 4 == 0
+
+        transport = await UdpTransport.open(LOOPBACK4, 0, inbox, errors, tunnel_data=tunnel_data)
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            peer.sendto(tlv_data, ("127.0.0.1", transport.local.port))
+            peer.sendto(encode_message(PBU), ("127.0.0.1", transport.local.port))
+            message, _, _ = await asyncio.wait_for(inbox.messages.get(), 5)
+            assert message == PBU and inbox.messages.empty()
+            assert taken == [("127.0.0.1", tlv_data), ("127.0.0.1", encode_message(PBU))]
+            assert not errors
+        finally:
+            peer.close()
+            transport.close()
+    asyncio.run(scenario())
