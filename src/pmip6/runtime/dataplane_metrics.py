@@ -15,6 +15,7 @@ from prometheus_client.metrics_core import Metric
 
 from pmip6.dataplane.counters import TrafficCounters
 from pmip6.dataplane.pump import Pump
+from pmip6.runtime.metrics import NAMESPACE
 
 
 class DataplaneCollector:
@@ -26,11 +27,12 @@ class DataplaneCollector:
     def collect(self) -> Iterator[Metric]:
         forwarder = self._pump.forwarder
         tenants = forwarder.tenant_totals()
-        packets = CounterMetricFamily("dataplane_packets", "Packets forwarded", labels=["tenant", "direction"])
-        size = CounterMetricFamily("dataplane_bytes", "Inner packet bytes forwarded", labels=["tenant", "direction"])
-        drops = CounterMetricFamily("dataplane_drops", "Packets dropped", labels=["tenant", "reason"])
-        unattributed = CounterMetricFamily("dataplane_unattributed_drops", "Packets dropped before a session or "
-                                           "tenant was known", labels=["reason"])
+        prefix = f"{NAMESPACE}_dataplane"
+        packets = CounterMetricFamily(f"{prefix}_packets", "Packets forwarded", labels=["tenant", "direction"])
+        size = CounterMetricFamily(f"{prefix}_bytes", "Inner packet bytes forwarded", labels=["tenant", "direction"])
+        drops = CounterMetricFamily(f"{prefix}_drops", "Packets dropped", labels=["tenant", "reason"])
+        unattributed = CounterMetricFamily(f"{prefix}_unattributed_drops",
+                                           "Packets dropped before a session or tenant was known", labels=["reason"])
         for tenant, counters in sorted(tenants.items()):
             packets.add_metric([tenant, "uplink"], counters.uplink_packets)
             packets.add_metric([tenant, "downlink"], counters.downlink_packets)
@@ -45,7 +47,7 @@ class DataplaneCollector:
         yield size
         yield drops
         yield unattributed
-        yield CounterMetricFamily("dataplane_io_errors", "Socket or TUN reads/writes that failed",
+        yield CounterMetricFamily(f"{prefix}_io_errors", "Socket or TUN reads/writes that failed",
                                   value=self._pump.io_errors)
 
 

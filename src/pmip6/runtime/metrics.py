@@ -27,6 +27,9 @@ _MESSAGE_NAMES: dict[type, str] = {
     BindingError: "binding_error",
 }
 
+NAMESPACE = "pmip6"
+"""Prefix of every exported metric name (Prometheus naming: one namespace per application)."""
+
 
 def message_name(message: MobilityMessage) -> str:
     """``pbu``, ``pba``, ``binding_error`` or ``unknown``: the label of a message type."""
@@ -88,18 +91,18 @@ class _StatisticsCollector:
 
     def collect(self) -> Iterator[Metric]:
         s = self._statistics
-        yield CounterMetricFamily("pbu_received", "Proxy Binding Updates received", value=s.received["pbu"])
-        yield _labelled(CounterMetricFamily, "pba_sent", "Proxy Binding Acknowledgements sent", "status", s.pba_sent)
-        yield _labelled(CounterMetricFamily, "pba_received", "Proxy Binding Acknowledgements received",
+        yield CounterMetricFamily(f"{NAMESPACE}_pbu_received", "Proxy Binding Updates received", value=s.received["pbu"])
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_pba_sent", "Proxy Binding Acknowledgements sent", "status", s.pba_sent)
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_pba_received", "Proxy Binding Acknowledgements received",
                         "status", s.pba_received)
-        yield _labelled(CounterMetricFamily, "messages_received", "Mobility Header messages received", "type",
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_received", "Mobility Header messages received", "type",
                         s.received)
-        yield _labelled(CounterMetricFamily, "messages_sent", "Mobility Header messages sent", "type", s.sent)
-        yield _labelled(CounterMetricFamily, "decode_errors", "Received packets dropped, by reason", "reason",
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_sent", "Mobility Header messages sent", "type", s.sent)
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_decode_errors", "Received packets dropped, by reason", "reason",
                         s.decode_errors)
-        yield CounterMetricFamily("retransmissions", "PBU retransmissions (MAG)", value=s.retransmissions)
-        yield CounterMetricFamily("send_errors", "Messages the socket refused to send", value=s.send_errors)
-        yield _labelled(GaugeMetricFamily, "bindings", "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode",
+        yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions (MAG)", value=s.retransmissions)
+        yield CounterMetricFamily(f"{NAMESPACE}_send_errors", "Messages the socket refused to send", value=s.send_errors)
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_bindings", "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode",
                         "gre_mode", self._bindings_by_gre_mode())
 
 
@@ -118,7 +121,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode))
         self.pbu_processing_seconds = Histogram(
-            "pbu_processing_seconds", "Time from a PBU's arrival to its PBA being handed to the socket",
+            f"{NAMESPACE}_pbu_processing_seconds", "Time from a PBU's arrival to its PBA being handed to the socket",
             registry=self.registry,
             buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 1.0))
 

@@ -23,8 +23,8 @@ def test_packets_bytes_and_drops_by_tenant_and_unattributed_drops() -> None:
     registry = CollectorRegistry()
     registry.register(DataplaneCollector(SimpleNamespace(forwarder=lma, io_errors=3)))  # type: ignore[arg-type]
     text = generate_latest(registry).decode()
-    assert 'dataplane_packets_total{direction="uplink",tenant="opA"} 1.0' in text
-    assert f'dataplane_bytes_total{{direction="uplink",tenant="opA"}} {float(len(packet))}' in text
-    assert 'dataplane_drops_total{reason="no_session",tenant="opB"} 1.0' in text
-    assert 'dataplane_unattributed_drops_total{reason="unknown_key"} 1.0' in text
-    assert "dataplane_io_errors_total 3.0" in text
+    assert 'pmip6_dataplane_packets_total{direction="uplink",tenant="opA"} 1.0' in text
+    assert f'pmip6_dataplane_bytes_total{{direction="uplink",tenant="opA"}} {float(len(packet))}' in text
+    assert 'pmip6_dataplane_drops_total{reason="no_session",tenant="opB"} 1.0' in text
+    assert 'pmip6_dataplane_unattributed_drops_total{reason="unknown_key"} 1.0' in text
+    assert "pmip6_dataplane_io_errors_total 3.0" in text

@@ -70,9 +70,9 @@ def test_prometheus_exposition_has_the_documented_metrics() -> None:
     metrics = Metrics(statistics, lambda: {"keys": 4, "gre-only": 0, "off": 1})
     metrics.pbu_processing_seconds.observe(0.0002)
     text = metrics.exposition().decode()
-    for line in ('pbu_received_total 1.0', 'pba_sent_total{status="GRE_KEY_OPTION_REQUIRED"} 1.0',
-                 'decode_errors_total{reason="bad_checksum"} 2.0', 'retransmissions_total 3.0',
-                 'bindings{gre_mode="keys"} 4.0', 'pbu_processing_seconds_count 1.0'):
+    for line in ('pmip6_pbu_received_total 1.0', 'pmip6_pba_sent_total{status="GRE_KEY_OPTION_REQUIRED"} 1.0',
+                 'pmip6_decode_errors_total{reason="bad_checksum"} 2.0', 'pmip6_retransmissions_total 3.0',
+                 'pmip6_bindings{gre_mode="keys"} 4.0', 'pmip6_pbu_processing_seconds_count 1.0'):
         assert line in text.splitlines(), line
 
 
@@ -95,4 +95,4 @@ def test_metrics_endpoint_serves_the_exposition_over_http() -> None:
             await server.wait_closed()
 
     content_type, body = asyncio.run(scenario())
-    assert content_type.startswith("text/plain") and "pbu_received_total 1.0" in body.splitlines()
+    assert content_type.startswith("text/plain") and "pmip6_pbu_received_total 1.0" in body.splitlines()
