@@ -100,6 +100,7 @@ def report_checks(budget: Budget) -> list[Callable[[], ReportRow]]:
         partial(faults.mag_restart, budget.restart_mns),
         partial(faults.churn, budget.churn_mns, budget.churn_cycles),
         wire_replay.wire_replay_row,
+        partial(storm.lossy_udp_row, budget.lossy_mns),
         partial(storm.lma_kill_row, budget.kill_mns),
         partial(storm.attach_storm_row, budget.storm_mns),
     ]

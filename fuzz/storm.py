@@ -13,6 +13,8 @@ downlink and uplink keys on both sides, and no uplink key used twice.
 
 from __future__ import annotations
 
+import heapq
+import random
 import selectors
 import socket
 import tempfile
@@ -40,6 +42,7 @@ from fuzz.report import ReportRow
 LMA_ADDRESS = IPv4Address("127.0.0.1")
 TIMER_TICK = 0.2
 RECEIVE_BATCH = 256
+REATTACH_ROUNDS = 5
 
 
 def mag_address(index: int) -> IPv4Address:
@@ -74,12 +77,49 @@ class StormResult:
         return self.mns - self.agreeing
 
 
+@dataclass(slots=True)
+class LossyLink:
+    """Loss and reordering between the MAGs' sockets and the network: each datagram, either way, is dropped
+    with probability ``loss`` or held for a uniform random delay up to ``max_delay`` (so later ones overtake)."""
+
+    loss: float
+    max_delay: float
+    rng: random.Random
+    queue: list[tuple[float, int, bool, UdpMag, bytes]] = field(default_factory=list)
+    dropped: int = 0
+    passed: int = 0
+    reordered: int = 0
+    """Datagrams delivered after one that entered the link later on the same path."""
+    _last_order: dict[tuple[bool, int], int] = field(default_factory=dict)
+
+    def admit(self, outgoing: bool, mag: UdpMag, data: bytes) -> None:
+        if self.rng.random() < self.loss:
+            self.dropped += 1
+            return
+        self.passed += 1
+        heapq.heappush(self.queue, (time.monotonic() + self.rng.uniform(0, self.max_delay), self.passed, outgoing,
+                                    mag, data))
+
+    def due(self) -> Iterator[tuple[bool, UdpMag, bytes]]:
+        now = time.monotonic()
+        while self.queue and self.queue[0][0] <= now:
+            _due, order, outgoing, mag, data = heapq.heappop(self.queue)
+            path = (outgoing, id(mag))
+            if order < self._last_order.get(path, 0):
+                self.reordered += 1
+            else:
+                self._last_order[path] = order
+            yield outgoing, mag, data
+
+
 class Fleet:
     """M MAG engines on their own UDP sockets, attaching MNs ``mn<i>@opA`` round-robin."""
 
-    def __init__(self, mags: int, lma_port: int, window: int) -> None:
+    def __init__(self, mags: int, lma_port: int, window: int, *, link: LossyLink | None = None,
+                 **mag_settings: Any) -> None:
         self.lma = Peer(LMA_ADDRESS, lma_port)
         self.window = window
+        self.link = link
         self.selector = selectors.DefaultSelector()
         self.mags: list[UdpMag] = []
         self.statuses: Counter = Counter()
@@ -89,7 +129,8 @@ class Fleet:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             sock.bind((str(mag_address(index)), 0))
             sock.setblocking(False)
-            settings = MagSettings(proxy_coa=mag_address(index), lma=self.lma, gre=MagGreMode.KEYS, lifetime=3600)
+            settings = MagSettings(proxy_coa=mag_address(index), lma=self.lma, gre=MagGreMode.KEYS, lifetime=3600,
+                                   **mag_settings)
             mag = UdpMag(MobileAccessGateway(settings, GreKeyAllocator(index)), sock)
             self.selector.register(sock, selectors.EVENT_READ, mag)
             self.mags.append(mag)
@@ -100,12 +141,18 @@ class Fleet:
             mag.sock.close()
         self.selector.close()
 
+    def _send(self, mag: UdpMag, data: bytes) -> None:
+        try:
+            mag.sock.sendto(data, (str(self.lma.address), self.lma.port))
+        except BlockingIOError:
+            pass  # a loss like any other: the MAG retransmits
+
     def _handle(self, mag: UdpMag, outcome: Outcome) -> None:
         for send in outcome.sends:
-            try:
-                mag.sock.sendto(encode_message(send.message), (str(self.lma.address), self.lma.port))
-            except BlockingIOError:
-                pass  # counted as loss: the MAG retransmits
+            if self.link is not None:
+                self.link.admit(True, mag, encode_message(send.message))
+            else:
+                self._send(mag, encode_message(send.message))
         for event in outcome.events:
             if isinstance(event, BindingEstablished):
                 mag.pending.discard(event.session.mn_id)
@@ -118,14 +165,20 @@ class Fleet:
                 data = mag.sock.recv(65535)
             except BlockingIOError:
                 return
-            try:
-                message = decode_message(data)
-            except DecodeError:
-                self.statuses["undecodable"] += 1
-                continue
-            if isinstance(message, ProxyBindingAcknowledgement):
-                self.statuses[_status_name(message.status)] += 1
-            self._handle(mag, mag.engine.receive(message, self.lma, time.time()))
+            if self.link is not None:
+                self.link.admit(False, mag, data)
+            else:
+                self._process(mag, data)
+
+    def _process(self, mag: UdpMag, data: bytes) -> None:
+        try:
+            message = decode_message(data)
+        except DecodeError:
+            self.statuses["undecodable"] += 1
+            return
+        if isinstance(message, ProxyBindingAcknowledgement):
+            self.statuses[_status_name(message.status)] += 1
+        self._handle(mag, mag.engine.receive(message, self.lma, time.time()))
 
     def run(self, mns: int, *, deadline: float, stop_when: Any = None) -> None:
         """Attach MNs up to number ``mns`` (continuing where the last run stopped), ``window`` outstanding per
@@ -136,15 +189,21 @@ class Fleet:
                 while self.next_mn < mns and len(mag.pending) < self.window:
                     self.next_mn += 1
                     self.attach(mag, self.next_mn - 1)
-            for key, _mask in self.selector.select(timeout=0.05):
+            for key, _mask in self.selector.select(timeout=0.05 if self.link is None else 0.005):
                 self._receive(key.data)
+            if self.link is not None:
+                for outgoing, mag, data in self.link.due():
+                    if outgoing:
+                        self._send(mag, data)
+                    else:
+                        self._process(mag, data)
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TIMER_TICK
                 for mag in self.mags:
                     self._handle(mag, mag.engine.handle_timer(time.time()))
             if stop_when is not None and stop_when():
                 return
-            if self.next_mn >= mns and not any(mag.pending for mag in self.mags):
+            if self.next_mn >= mns and not any(mag.pending for mag in self.mags) and not (self.link and self.link.queue):
                 return
 
     def attach(self, mag: UdpMag, mn: int) -> None:
@@ -197,14 +256,14 @@ def compare(fleet: Fleet, rows: list[dict[str, Any]], mns: int, seconds: float) 
 
 
 @contextmanager
-def lma_and_fleet(mags: int, window: int, *, state: bool,
-                  timestamp_validity_window: float = 0.3) -> Iterator[tuple[LmaProcess, Fleet]]:
+def lma_and_fleet(mags: int, window: int, *, state: bool, timestamp_validity_window: float = 0.3,
+                  link: LossyLink | None = None, **mag_settings: Any) -> Iterator[tuple[LmaProcess, Fleet]]:
     """A started LMA authorizing ``mags`` loopback MAGs, and the fleet of those MAGs; both cleaned up after."""
     port = free_udp_port()
     with tempfile.TemporaryDirectory(prefix="h8-storm-") as directory:
         lma = LmaProcess(Path(directory), lma_config(port, [str(mag_address(i)) for i in range(mags)], ipv6=False,
                                                      state=state, timestamp_validity_window=timestamp_validity_window))
-        fleet = Fleet(mags, port, window)
+        fleet = Fleet(mags, port, window, link=link, **mag_settings)
         try:
             lma.start()
             yield lma, fleet
@@ -235,6 +294,40 @@ def attach_storm_row(mns: int = 100_000, mags: int = 4, window: int = 64, timeou
                           f"{result.unregistered} MNs not registered; "
                           f"PBAs: {statuses}; {result.lma_rows} BCEs, {result.duplicated_uplink_keys} duplicate "
                           f"uplink keys, {result.mns_with_several_bindings} MNs bound twice")
+
+
+def lossy_udp_row(mns: int = 1000, loss: float = 0.3, mags: int = 2, window: int = 64,
+                  timeout: float = 120.0) -> ReportRow:
+    """``loss`` of PBUs and PBAs, the rest delayed up to 100 ms (reordered), between MAG engines and a real LMA.
+
+    Short MAG timers (0.3 s doubling to 1 s, 15 retransmissions) keep the run short; an MN whose attach still
+    gives up is attached again, as an MN would, up to ``REATTACH_ROUNDS`` times.
+    """
+    name = f"{int(loss * 100)} % loss + reordering over UDP, {mns} MNs, real LMA"
+    link = LossyLink(loss, 0.1, random.Random(7))
+    try:
+        with lma_and_fleet(mags, window, state=False, link=link, initial_bindack_timeout=0.3,
+                           max_bindack_timeout=1.0, max_retransmissions=15) as (lma, fleet):
+            started = time.monotonic()
+            fleet.run(mns, deadline=started + timeout)
+            reattached = 0
+            for _ in range(REATTACH_ROUNDS):
+                if not (count := fleet.reattach_failed()):
+                    break
+                reattached += count
+                fleet.run(mns, deadline=started + timeout)
+            result = compare(fleet, lma.request("bindings", timeout=60), mns, time.monotonic() - started)
+    except Exception as error:  # noqa: BLE001 - the row reports it
+        return ReportRow(name, 0, exceptions=1, note=f"{type(error).__name__}: {str(error)[:120]}")
+    injected = link.dropped + link.reordered
+    lost = max(result.unregistered, result.lost)
+    return ReportRow(name, link.dropped + link.passed, violations=result.duplicated_uplink_keys
+                     + result.mns_with_several_bindings, faults_injected=injected,
+                     faults_survived=injected if lost == 0 else 0, bindings_lost=lost,
+                     note=f"{link.dropped} datagrams dropped, {link.reordered} reordered of {link.passed} delayed "
+                          f"0-100 ms; {reattached} attaches "
+                          f"repeated after giving up; {result.agreeing}/{mns} agree ({result.seconds:.1f} s); "
+                          f"PBAs: {dict(sorted(result.statuses.items()))}")
 
 
 def lma_kill_row(mns: int = 2000, mags: int = 2, window: int = 32, timeout: float = 120.0) -> ReportRow:

@@ -1,6 +1,6 @@
-"""Stateful fuzzing of the engines and the fault scenarios, with the small numbers CI can afford.
+"""The engine-level harness itself, and regression cases the state machines found (docs/reliability.md).
 
-The same code as `python fuzz/run.py --report` (docs/reliability.md), which runs it at full size.
+The state machines and fault scenarios run, with CI's small numbers, in test_reliability_report.py.
 """
 
 from __future__ import annotations
@@ -11,40 +11,7 @@ pytest.importorskip("pmip6.core.lma", reason="the LMA engine (pmip6.core.lma) is
 
 from fuzz import faults  # noqa: E402
 from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache  # noqa: E402
-from fuzz.run import BUDGETS  # noqa: E402
-from fuzz.stateful import run_lma_machine, run_pair_machine  # noqa: E402
 from fuzz.targets import InvariantViolation  # noqa: E402
-
-SMALL = BUDGETS["small"]
-
-
-def test_lma_under_hostile_pbus_keeps_every_invariant() -> None:
-    """Unique uplink keys, BCEs = replayed events, per-tenant unique addresses, no growth on rejects, no raise."""
-    run_lma_machine(examples=SMALL.machine_runs, steps=SMALL.machine_steps)
-
-
-def test_mag_lma_pair_under_loss_duplication_and_reordering_agrees_on_keys() -> None:
-    run_pair_machine(examples=SMALL.machine_runs, steps=SMALL.machine_steps)
-
-
-def test_all_mns_register_with_consistent_keys_under_30_percent_loss_and_reordering() -> None:
-    row = faults.loss_and_reordering(mns=SMALL.lossy_mns, loss=0.3)
-    assert row.passed and row.faults_injected > 50, row
-
-
-def test_lma_crash_restores_every_binding_and_key_without_duplicates() -> None:
-    row = faults.lma_crash_and_restore(mns=SMALL.crash_mns)
-    assert row.passed and row.faults_injected >= 1, row
-
-
-def test_mag_restart_updates_the_existing_bindings_in_place() -> None:
-    row = faults.mag_restart(mns=SMALL.restart_mns)
-    assert row.passed, row
-
-
-def test_attach_detach_churn_returns_tables_and_allocators_to_baseline() -> None:
-    row = faults.churn(mns=SMALL.churn_mns, cycles=SMALL.churn_cycles)
-    assert row.passed and row.inputs >= SMALL.churn_cycles * SMALL.churn_mns * 4, row
 
 
 def test_shadow_table_detects_a_binding_cache_out_of_sync() -> None:

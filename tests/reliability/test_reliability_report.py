@@ -11,7 +11,8 @@ from fuzz.run import BUDGETS, run  # noqa: E402
 from fuzz.targets import load_targets  # noqa: E402
 
 EXPECTED_CHECKS = ("LMA state machine", "MAG+LMA state machine", "loss + reordering", "LMA crash mid-storm",
-                   "MAG restart", "churn", "captures replayed", "LMA kill -9", "attach storm")
+                   "MAG restart", "churn", "captures replayed", "loss + reordering over UDP", "LMA kill -9",
+                   "attach storm")
 
 
 @pytest.mark.slow
