@@ -2,6 +2,13 @@
 
 A Proxy Binding Update is a Binding Update (MH type 5) with the P flag; the class decodes every
 type-5 message, and ``flags`` tells whether P is set (pre-IANA peers leave it clear).
+
+Messages and options (:mod:`pmip6.wire.options`) are ``slots`` dataclasses with value equality but are
+not frozen: building a frozen dataclass costs about three times as much (every field goes through
+``object.__setattr__``), and the codec builds about a dozen per message. Treat them as values all the
+same: nothing in pmip6 mutates a message or an option after building it, and, being mutable, they are
+not hashable (nothing puts them in a set or uses them as dict keys; use ``encode_message`` output for
+that).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ class _CarriesOptions:
         return [candidate for candidate in self.options if type(candidate) is option_class]  # type: ignore[misc]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProxyBindingUpdate(_CarriesOptions):
     """(Proxy) Binding Update, MH type 5. ``lifetime`` is in raw 4-second units; 0 = de-registration."""
 
@@ -52,7 +59,7 @@ class ProxyBindingUpdate(_CarriesOptions):
         return self.lifetime * LIFETIME_UNIT_SECONDS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProxyBindingAcknowledgement(_CarriesOptions):
     """(Proxy) Binding Acknowledgement, MH type 6. ``status`` below 128 means accepted."""
 
@@ -68,7 +75,7 @@ class ProxyBindingAcknowledgement(_CarriesOptions):
         return self.lifetime * LIFETIME_UNIT_SECONDS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BindingError(_CarriesOptions):
     """Binding Error, MH type 7 (RFC 6275 section 6.1.9); status 2 answers an unrecognized MH type."""
 
@@ -78,7 +85,7 @@ class BindingError(_CarriesOptions):
     mh_type: ClassVar[MHType] = MHType.BINDING_ERROR
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnknownMessage:
     """A Mobility Header of a type pmip6 does not process; ``data`` is everything after the checksum."""
 

@@ -1,7 +1,8 @@
 """Typed mobility options (RFC 6275 section 6.2 and the PMIPv6 extensions).
 
-One frozen dataclass per option type. Reserved fields are not represented: senders write zero and
-receivers ignore them (RFC 5845 section 6.1, RFC 5213 section 8), so ``decode(encode(o)) == o``.
+One slots dataclass per option type (not frozen: see :mod:`pmip6.wire.messages`). Reserved fields are
+not represented: senders write zero and receivers ignore them (RFC 5845 section 6.1, RFC 5213 section 8),
+so ``decode(encode(o)) == o``.
 Pad1/PadN are not represented either: the encoder inserts them for alignment, the decoder skips them.
 An option type pmip6 does not model decodes as :class:`UnknownOption` (RFC 6275 section 6.2.1:
 receivers skip unknown options).
@@ -18,7 +19,7 @@ from pmip6.wire.numbers import OptionType
 _FRACTIONS_PER_SECOND = 1 << 16
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MNIdentifierOption:
     """MN Identifier, RFC 4283 section 3. ``identifier`` is the NAI's octets; may be empty (RFC 5213 5.3.6)."""
 
@@ -27,7 +28,7 @@ class MNIdentifierOption:
     option_type: ClassVar[OptionType] = OptionType.MN_IDENTIFIER
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class VendorSpecificOption:
     """Vendor-Specific option (type 19, RFC 5094), carried opaque: the octets after the Length byte."""
 
@@ -35,7 +36,7 @@ class VendorSpecificOption:
     option_type: ClassVar[OptionType] = OptionType.VENDOR_SPECIFIC
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HomeNetworkPrefixOption:
     """Home Network Prefix, RFC 5213 section 8.3; alignment 8n+4. ``::/0`` (ALL_ZERO) asks the LMA to assign."""
 
@@ -44,7 +45,7 @@ class HomeNetworkPrefixOption:
     option_type: ClassVar[OptionType] = OptionType.HOME_NETWORK_PREFIX
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HandoffIndicatorOption:
     """Handoff Indicator, RFC 5213 section 8.4. ``value`` is a :class:`HandoffIndicator` number."""
 
@@ -52,7 +53,7 @@ class HandoffIndicatorOption:
     option_type: ClassVar[OptionType] = OptionType.HANDOFF_INDICATOR
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccessTechnologyTypeOption:
     """Access Technology Type, RFC 5213 section 8.5. ``value`` is an :class:`AccessTechnologyType` number."""
 
@@ -60,7 +61,7 @@ class AccessTechnologyTypeOption:
     option_type: ClassVar[OptionType] = OptionType.ACCESS_TECHNOLOGY_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MNLinkLayerIdentifierOption:
     """Mobile Node Link-layer Identifier, RFC 5213 section 8.6."""
 
@@ -68,7 +69,7 @@ class MNLinkLayerIdentifierOption:
     option_type: ClassVar[OptionType] = OptionType.MN_LINK_LAYER_IDENTIFIER
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LinkLocalAddressOption:
     """Link-local Address, RFC 5213 section 8.7; alignment 8n+6. ``::`` (ALL_ZERO) queries the LMA."""
 
@@ -76,7 +77,7 @@ class LinkLocalAddressOption:
     option_type: ClassVar[OptionType] = OptionType.LINK_LOCAL_ADDRESS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimestampOption:
     """Timestamp, RFC 5213 section 8.8; alignment 8n+2.
 
@@ -101,7 +102,7 @@ class TimestampOption:
         return (self.seconds << 16) | self.fraction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NATDetectionOption:
     """NAT Detection, RFC 5555 section 3.2.2; alignment 4n. ``force_udp`` is the F flag."""
 
@@ -110,7 +111,7 @@ class NATDetectionOption:
     option_type: ClassVar[OptionType] = OptionType.NAT_DETECTION
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GREKeyOption:
     """GRE Key option, RFC 5845 section 6.1; alignment 4n.
 
@@ -122,7 +123,7 @@ class GREKeyOption:
     option_type: ClassVar[OptionType] = OptionType.GRE_KEY
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IPv4HomeAddressRequestOption:
     """IPv4 Home Address Request, RFC 5844 section 3.3.1; alignment 4n. ``0.0.0.0`` asks the LMA to allocate."""
 
@@ -131,7 +132,7 @@ class IPv4HomeAddressRequestOption:
     option_type: ClassVar[OptionType] = OptionType.IPV4_HOME_ADDRESS_REQUEST
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IPv4HomeAddressReplyOption:
     """IPv4 Home Address Reply, RFC 5844 section 3.3.2; alignment 4n."""
 
@@ -141,7 +142,7 @@ class IPv4HomeAddressReplyOption:
     option_type: ClassVar[OptionType] = OptionType.IPV4_HOME_ADDRESS_REPLY
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IPv4DefaultRouterAddressOption:
     """IPv4 Default-Router Address, RFC 5844 section 3.3.3; alignment 4n."""
 
@@ -149,7 +150,7 @@ class IPv4DefaultRouterAddressOption:
     option_type: ClassVar[OptionType] = OptionType.IPV4_DEFAULT_ROUTER_ADDRESS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IPv4DHCPSupportModeOption:
     """IPv4 DHCP Support Mode, RFC 5844 section 3.3.4. ``dhcp_server`` is the S flag (False = relay)."""
 
@@ -157,7 +158,7 @@ class IPv4DHCPSupportModeOption:
     option_type: ClassVar[OptionType] = OptionType.IPV4_DHCP_SUPPORT_MODE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnknownOption:
     """Any option type pmip6 does not model: kept as (type, body octets), never an error."""
 
