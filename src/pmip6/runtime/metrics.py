@@ -36,12 +36,13 @@ def message_name(message: MobilityMessage) -> str:
     return _MESSAGE_NAMES.get(type(message), "unknown")
 
 
+_STATUS_NAMES = {status.value: status.name for status in Status}
+
+
 def status_name(status: int) -> str:
     """The IANA name of a (P)BA status, e.g. ``GRE_KEY_OPTION_REQUIRED``; the number if it has none."""
-    try:
-        return Status(status).name
-    except ValueError:
-        return str(status)
+    name = _STATUS_NAMES.get(status)
+    return str(status) if name is None else name
 
 
 @dataclass(slots=True)
