@@ -10,12 +10,10 @@ import asyncio
 import itertools
 import os
 import shutil
-import socket
-import struct
 import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from ipaddress import IPv4Address, IPv6Network, ip_address
 from pathlib import Path
@@ -24,9 +22,10 @@ from typing import TypeVar
 import pytest
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
+from pmip6.lab.capture import LinkCapture
+from pmip6.lab.daemons import namespaces_available
 from pmip6.lab.figure1 import (
     LMA_ADDRESS,
     MAG_ADDRESS,
@@ -34,29 +33,17 @@ from pmip6.lab.figure1 import (
     MN_HOME6,
     MN_PREFIX,
     MN_TENANT,
-    SERVER,
-    SERVER6,
-    TENANT_NODE,
     TENANT_UPLINK,
     Figure1Lab,
 )
+from pmip6.lab.traffic import EchoServer, echo, requests_of, start_servers
 
 _Test = TypeVar("_Test", bound=Callable[..., object])
-ECHO_PORT = 7007
 LMA_SETTINGS = LmaDataplaneSettings(tenants=(
     TenantSettings("opA", "tena", 100, TENANT_UPLINK["opA"]),
     TenantSettings("opB", "tenb", 110, TENANT_UPLINK["opB"]),
 ))
 MAG_SETTINGS = MagDataplaneSettings()
-
-
-def namespaces_available() -> str | None:
-    """Why the namespace tests cannot run here, or None if they can."""
-    if os.geteuid() != 0:
-        return "needs root for network namespaces"
-    if not os.path.exists("/dev/net/tun"):
-        return "needs /dev/net/tun"
-    return None
 
 
 requires_netns = pytest.mark.skipif(namespaces_available() is not None,
@@ -137,90 +124,25 @@ async def stop_pumps(node: Node) -> None:
         await pump.stop()
 
 
-@dataclass
-class EchoServer(asyncio.DatagramProtocol):
-    """The operator's server: echoes every datagram and remembers who sent what."""
-
-    seen: Counter[tuple[str, bytes]] = field(default_factory=Counter)
-    transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, address: tuple[str, int]) -> None:
-        self.seen[(address[0], data)] += 1
-        assert self.transport is not None
-        self.transport.sendto(data, address)
-
-
-async def start_servers(lab: Figure1Lab, ipv6: bool = False) -> dict[str, EchoServer]:
-    servers = {}
-    for tenant, node in TENANT_NODE.items():
-        with inside(lab.ns(node)):
-            sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((SERVER6 if ipv6 else SERVER, ECHO_PORT))
-        _, servers[tenant] = await asyncio.get_running_loop().create_datagram_endpoint(EchoServer, sock=sock)
-    return servers
-
-
-async def echo(lab: Figure1Lab, mn: str, count: int = 5, timeout: float = 2.0, ipv6: bool = False) -> list[bytes]:
-    """Send ``count`` requests from ``mn`` to its operator's server; return the replies that came back."""
-    with inside(lab.ns(mn)):
-        sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    replies = []
-    try:
-        for i in range(count):
-            request = f"{mn}#{i}".encode()
-            await loop.sock_sendto(sock, request, (SERVER6 if ipv6 else SERVER, ECHO_PORT))
-            try:
-                replies.append(await asyncio.wait_for(loop.sock_recv(sock, 2048), timeout))
-            except TimeoutError:
-                pass
-    finally:
-        sock.close()
-    return replies
-
-
-def requests_of(mn: str, count: int = 5) -> list[bytes]:
-    return [f"{mn}#{i}".encode() for i in range(count)]
-
-
 TUNNEL_FILTER = ("gre or udp.port == 5437 or ip.proto == 4 or ip.proto == 41 or ipv6.nxt == 4 "
                  "or ipv6.nxt == 41 or icmp or icmpv6.type == 1 or icmpv6.type == 4")
 """Tunneled data in every format, plus the ICMP errors a kernel would send for an unhandled protocol."""
-_ETH_P_ALL = 0x0003
 
 
 class Capture:
-    """Every frame on one interface of a lab namespace (an AF_PACKET socket), decoded afterwards by tshark
-    with the RFC 5845 TLV Lua dissector. The socket queues frames from the moment it is bound, so no
-    frame is lost to a capture tool that is still starting."""
+    """Every frame on one interface of a lab namespace (pmip6.lab.capture), written to a pcap file and
+    decoded afterwards by tshark with the RFC 5845 TLV Lua dissector."""
 
     def __init__(self, lab: Figure1Lab, node: str, interface: str, directory: Path) -> None:
         self.path = directory / f"{node}-{interface}.pcap"
-        with inside(lab.ns(node)):
-            self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self._socket.bind((interface, 0))
-        self._socket.setblocking(False)
+        self._link = LinkCapture(lab.ns(node), interface)
 
     def __enter__(self) -> Capture:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        frames = []
-        while True:
-            try:
-                frames.append(self._socket.recv(65535))
-            except BlockingIOError:
-                break
-        self._socket.close()
-        with open(self.path, "wb") as pcap:
-            pcap.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # LINKTYPE_ETHERNET
-            for frame in frames:
-                pcap.write(struct.pack("<IIII", 0, 0, len(frame), len(frame)) + frame)
+        with self._link, open(self.path, "wb") as pcap:
+            self._link.write_pcap(pcap)
 
     def frames(self) -> list[dict[str, str]]:
         """One dict per captured frame: protocols, outer source, GRE key (decimal; "" if none)."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from pmip6.runtime.control import ControlError, control_request
+from pmip6.lab.daemons import spawn, wait_ready
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -64,9 +64,7 @@ class Namespaces:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start(self, name: str, namespace: str, *arguments: str) -> subprocess.Popen[bytes]:
-        log = (self.directory / f"{name}.log").open("wb")
-        process = subprocess.Popen(["ip", "netns", "exec", namespace, *PMIP6, *arguments], stdout=log,
-                                   stderr=subprocess.STDOUT, cwd=self.directory)
+        process = spawn(arguments, netns=namespace, log=self.directory / f"{name}.log", cwd=self.directory)
         self.processes.append(process)
         return process
 
@@ -107,16 +105,7 @@ def namespaces(tmp_path: Path) -> Iterator[Namespaces]:
 
 
 def _wait_ready(socket_path: Path, process: subprocess.Popen[bytes], lab: Namespaces, name: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{name} exited with {process.returncode}:\n{lab.log(name)}")
-        try:
-            control_request(socket_path, {"command": "stats"}, timeout=2)
-            return
-        except ControlError:
-            time.sleep(0.05)
-    pytest.fail(f"{name} did not open {socket_path}:\n{lab.log(name)}")
+    wait_ready(socket_path, process, lab.directory / f"{name}.log")
 
 
 def _lma_config(lab: Namespaces, transport: str) -> Path:

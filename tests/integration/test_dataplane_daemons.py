@@ -9,28 +9,21 @@ reports the traffic per tenant and per session with the keys that ``show binding
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pyroute2 import NetNS
 
 from dataplane_lab import (
-    echo,
     lab,  # noqa: F401 (fixture)
-    requests_of,
     requires_netns,
-    start_servers,
 )
-from pmip6.dataplane.netns import enter
-from pmip6.lab.figure1 import DEFAULT_ROUTER, LMA_ADDRESS, MAG_ADDRESS, MN_INTERFACE, Figure1Lab
-from pmip6.runtime.control import ControlError, control_request
+from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
+from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, Figure1Lab
+from pmip6.lab.traffic import echo, requests_of, start_servers
+from pmip6.runtime.control import control_request
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
@@ -84,43 +77,13 @@ def daemons(lab: Figure1Lab, tmp_path: Path) -> Iterator[Path]:
     processes = []
     try:
         for role in ("lma", "mag"):
-            log = (tmp_path / f"{role}.log").open("wb")
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "pmip6", role, "--config", str(tmp_path / f"{role}.toml")],
-                preexec_fn=partial(enter, lab.ns(role)), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
-            wait_ready(tmp_path / f"{role}.sock", processes[-1], tmp_path / f"{role}.log")
+            log = tmp_path / f"{role}.log"
+            processes.append(spawn([role, "--config", str(tmp_path / f"{role}.toml")], netns=lab.ns(role), log=log,
+                                   cwd=tmp_path))
+            wait_ready(tmp_path / f"{role}.sock", processes[-1], log)
         yield tmp_path
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_ready(control: Path, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{control.stem} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            control_request(control, {"command": "stats"}, timeout=2)
-            return
-        except ControlError:
-            time.sleep(0.05)
-    pytest.fail(f"{control.stem} did not start:\n{log.read_text(errors='replace')}")
-
-
-def renumber(lab: Figure1Lab, mn: str, address: str) -> None:
-    """Give the MN the home address the LMA assigned (RFC 5844: the MAG would hand it out by DHCP)."""
-    with NetNS(lab.ns(mn)) as ipr:
-        index = ipr.link_lookup(ifname=MN_INTERFACE)[0]
-        ipr.flush_addr(index=index)
-        ipr.addr("add", index=index, address=address, prefixlen=24)
-        ipr.route("replace", dst="0.0.0.0/0", gateway=DEFAULT_ROUTER, oif=index)
+        stop(processes[::-1])
 
 
 async def exchange(lab: Figure1Lab) -> tuple[dict[str, list[bytes]], dict[str, set[bytes]]]:

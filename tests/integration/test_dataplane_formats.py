@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from dataplane_lab import (
-    ECHO_PORT,
     Mode,
     captured_traffic,
     downlink_key,
@@ -24,6 +23,7 @@ from dataplane_lab import (
 )
 from pmip6.dataplane.netns import inside
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, SERVER, Figure1Lab
+from pmip6.lab.traffic import ECHO_PORT
 
 pytestmark = [requires_netns, pytest.mark.netns]
 MNS = ("mn1", "mn2", "mn3", "mn4")

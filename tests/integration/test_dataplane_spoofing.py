@@ -14,7 +14,6 @@ import pytest
 from scapy.layers.inet import IP, UDP
 
 from dataplane_lab import (
-    ECHO_PORT,
     echo,
     lab,  # noqa: F401 (fixture)
     requests_of,
@@ -26,6 +25,7 @@ from dataplane_lab import (
 )
 from pmip6.dataplane.netns import inside
 from pmip6.lab.figure1 import LMA_ADDRESS, MN_HOME, SERVER, Figure1Lab
+from pmip6.lab.traffic import ECHO_PORT
 from pmip6.wire.gre import gre_prefix
 from pmip6.wire.numbers import PMIP6_DATA_PORT, EtherType, IPProto
 

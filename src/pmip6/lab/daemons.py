@@ -1,0 +1,80 @@
+"""Real ``pmip6 lma`` / ``pmip6 mag`` processes in lab namespaces: start one, wait until it answers, stop it.
+
+A daemon is ready when its control socket answers a ``stats`` request (runtime/control.py). Stopping is
+SIGTERM (a MAG then de-registers its mobile nodes, RFC 5213 section 6.9.1.2) and SIGKILL after a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+from pyroute2 import NetNS
+
+from pmip6.dataplane.netns import enter
+from pmip6.lab.figure1 import DEFAULT_ROUTER, MN_INTERFACE, Figure1Lab
+from pmip6.runtime.control import ControlError, control_request
+
+READY_TIMEOUT = 20.0
+_POLL = 0.05
+
+
+class DaemonError(RuntimeError):
+    """A daemon exited or did not open its control socket in time; the message ends with its log."""
+
+
+def namespaces_available() -> str | None:
+    """Why network namespaces with TUN devices cannot be used here, or None if they can."""
+    if os.geteuid() != 0:
+        return "needs root for network namespaces"
+    if not os.path.exists("/dev/net/tun"):
+        return "needs /dev/net/tun"
+    return None
+
+
+def spawn(arguments: Sequence[str], *, netns: str, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """Run ``pmip6 <arguments>`` inside ``netns`` with stdout and stderr going to ``log``."""
+    with log.open("wb") as output:
+        return subprocess.Popen([sys.executable, "-m", "pmip6", *arguments], preexec_fn=partial(enter, netns),
+                                cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+
+
+def wait_ready(control: Path, process: subprocess.Popen[bytes], log: Path, timeout: float = READY_TIMEOUT) -> None:
+    """Return once the daemon answers on ``control``; raise DaemonError if it exits or times out first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DaemonError(f"{control.stem} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            control_request(control, {"command": "stats"}, timeout=2)
+            return
+        except ControlError:
+            time.sleep(_POLL)
+    raise DaemonError(f"{control.stem} did not start:\n{log.read_text(errors='replace')}")
+
+
+def stop(processes: Sequence[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
+    """Stop each process in turn (pass MAGs before their LMA so they can de-register): SIGTERM, then
+    SIGKILL if it is still running after ``timeout`` seconds."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def renumber(lab: Figure1Lab, mn: str, address: str, interface: str = MN_INTERFACE) -> None:
+    """Give the MN the home address the LMA assigned (RFC 5844: the MAG would hand it out by DHCP)."""
+    with NetNS(lab.ns(mn)) as ipr:
+        index = ipr.link_lookup(ifname=interface)[0]
+        ipr.flush_addr(index=index)
+        ipr.addr("add", index=index, address=address, prefixlen=24)
+        ipr.route("replace", dst="0.0.0.0/0", gateway=DEFAULT_ROUTER, oif=index)
