@@ -25,6 +25,16 @@ from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
+from pmip6.demo.checks import (
+    Check,
+    SessionView,
+    detach_checks,
+    echo_checks,
+    handoff_checks,
+    registration_checks,
+    reregistration_check,
+    traffic_after_handoff_check,
+)
 from pmip6.demo.traffic import ECHO_PORT, Link, RoundTrip, round_trip, udp_packet
 from pmip6.lab.simnet import Network
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT, AccessTechnologyType, HandoffIndicator
@@ -52,12 +62,6 @@ ECHOES_PER_ROUND = 3
 def access_interface(name: str) -> str:
     """The MAG's point-to-point access link to an MN ("MN-1" -> "mn1"): it identifies the MN's session."""
     return name.lower().replace("-", "")
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    ok: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,31 +146,21 @@ class Figure1:
         for name, (mn_id, _) in MOBILE_NODES.items():
             self._attach(name, "MAG-1", HandoffIndicator.NEW_INTERFACE)
         self.network.run_for(1.0)
-        entries = self._bce_by_name()
-        self._check("all four MNs registered with GRE keys on both sides",
-                    len(entries) == 4 and all(self._keys_agree(name) for name in entries))
-        uplinks = [entry.uplink_key for entry in entries.values()]
-        downlinks = [entry.downlink_key for entry in entries.values()]
-        self._check("uplink keys are distinct, and so are downlink keys",
-                    len(set(uplinks)) == 4 and len(set(downlinks)) == 4)
-        same = entries["MN-1"].ipv4_home_address == entries["MN-3"].ipv4_home_address
-        self._check(f"MN-1 (opA) and MN-3 (opB) share IPv4 home address {entries['MN-1'].ipv4_home_address.ip}",
-                    same and entries["MN-1"].tenant != entries["MN-3"].tenant)
+        self.checks += registration_checks(self._sessions(), len(MOBILE_NODES))
 
     def traffic(self) -> None:
         self._echo_round(list(MOBILE_NODES))
-        self._check("every echo came back to the MN that sent it",
-                    all(self.replies.get(name) == ECHOES_PER_ROUND for name in MOBILE_NODES))
-        self._check("operator A's server saw only MN-1 and MN-2; operator B's only MN-3 and MN-4",
-                    self._servers_saw_only_their_own())
+        senders = {tenant: {trip.server_saw.payload.split(b" ")[0].decode() for trip in trips if trip.server_saw}
+                   for tenant, trips in self.server_log.items()}
+        self.checks += echo_checks(self.replies, ECHOES_PER_ROUND, senders,
+                                   {name: tenant for name, (_, tenant) in MOBILE_NODES.items()})
 
     def reregister(self) -> None:
         before = {name: (entry.uplink_key, entry.downlink_key) for name, entry in self._bce_by_name().items()}
         refreshes_before = len(self.network.wire)
         self.network.run_for(LIFETIME * 0.9)
         after = {name: (entry.uplink_key, entry.downlink_key) for name, entry in self._bce_by_name().items()}
-        self._check("re-registration kept every uplink and downlink key (GK-3.3.2-2)",
-                    before == after and len(self.network.wire) > refreshes_before)
+        self.checks.append(reregistration_check(before, after, len(self.network.wire) > refreshes_before))
 
     def handoff(self) -> None:
         uplink_before = self._bce_by_name()["MN-2"].uplink_key
@@ -174,18 +168,15 @@ class Figure1:
         self.network.run_for(0.5)
         self.network.detach(self.mags["MAG-1"], MOBILE_NODES["MN-2"][0])
         self.network.run_for(2.0)
-        entry = self._bce_by_name()["MN-2"]
-        self._check("MN-2 kept its uplink key across the handoff to MAG-2 (GK-3.3.2-4)",
-                    entry.uplink_key == uplink_before and entry.proxy_coa.address == MAG_ADDRESSES["MAG-2"]
-                    and self._keys_agree("MN-2"))
-        self._check("MAG-1 holds no state for MN-2 any more",
-                    all(e.mn_id != MOBILE_NODES["MN-2"][0] for e in self.mags["MAG-1"].entries())
-                    and "mn2" not in self.mag_forwarders["MAG-1"].access_interfaces())
-        replies_before = self.replies.get("MN-2", 0)
+        self.checks += handoff_checks(
+            uplink_before, self._sessions().get("MN-2"),
+            all(e.mn_id != MOBILE_NODES["MN-2"][0] for e in self.mags["MAG-1"].entries())
+            and "mn2" not in self.mag_forwarders["MAG-1"].access_interfaces())
+        replies_before, first_packet = self.replies.get("MN-2", 0), len(self.link.keys_seen)
         self._echo_round(["MN-2"])
-        self._check("MN-2's traffic flows through MAG-2 with the same uplink key",
-                    self.replies["MN-2"] == replies_before + ECHOES_PER_ROUND
-                    and self.link.keys_seen[-2] == uplink_before)
+        uplink_keys = self.link.keys_seen[first_packet::2]  # each round trip: the request, then the reply
+        self.checks.append(traffic_after_handoff_check(self.replies["MN-2"] - replies_before, ECHOES_PER_ROUND,
+                                                       uplink_keys, uplink_before))
 
     def detach(self) -> None:
         self.rows = self.binding_rows()
@@ -195,10 +186,7 @@ class Figure1:
         held = uplink in {entry.uplink_key for entry in self.network.lma.bindings()}
         self.network.run_for(self.network.lma.settings.min_delay_before_bce_delete)
         freed = all(entry.mn_id != MOBILE_NODES["MN-4"][0] for entry in self.network.lma.bindings())
-        self._check("MN-4's keys stayed reserved during MinDelayBeforeBCEDelete and were freed after it",
-                    held and freed)
-        self._check("every tunneled packet carried its session's GRE key",
-                    bool(self.link.keys_seen) and None not in self.link.keys_seen)
+        self.checks += detach_checks(held, freed, self.link.keys_seen)
         self.rows = [row if row.mn != "MN-4" else replace(row, state="detached, keys freed") for row in self.rows]
 
     def binding_rows(self) -> list[BindingRow]:
@@ -245,14 +233,6 @@ class Figure1:
                 and result.reply.payload == b"echo:" + marker:
             self.replies[name] = self.replies.get(name, 0) + 1
 
-    def _servers_saw_only_their_own(self) -> bool:
-        for tenant, trips in self.server_log.items():
-            senders = {trip.server_saw.payload.split(b" ")[0].decode() for trip in trips if trip.server_saw}
-            own = {name for name, (_, owner) in MOBILE_NODES.items() if owner == tenant}
-            if senders != own:
-                return False
-        return set(self.server_log) == {"opA", "opB"}
-
     def _bce_by_name(self) -> dict[str, BindingCacheEntry]:
         names = {mn_id: name for name, (mn_id, _) in MOBILE_NODES.items()}
         return {names[entry.mn_id]: entry for entry in self.network.lma.bindings() if entry.mn_id in names}
@@ -265,5 +245,10 @@ class Figure1:
         return (bul is not None and bce.gre_enabled and bul.gre_enabled and bce.uplink_key is not None
                 and (bul.downlink_key, bul.uplink_key) == (bce.downlink_key, bce.uplink_key))
 
-    def _check(self, name: str, ok: bool) -> None:
-        self.checks.append(Check(name, ok))
+    def _sessions(self) -> dict[str, SessionView]:
+        return {name: SessionView(
+            tenant=entry.tenant,
+            ipv4_home=str(entry.ipv4_home_address.ip) if entry.ipv4_home_address else None,
+            mag=next(mag for mag, address in MAG_ADDRESSES.items() if address == entry.proxy_coa.address),
+            uplink_key=entry.uplink_key, downlink_key=entry.downlink_key, keys_agree=self._keys_agree(name),
+        ) for name, entry in self._bce_by_name().items()}

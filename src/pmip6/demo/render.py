@@ -7,7 +7,8 @@ from dataclasses import asdict
 from typing import Any, BinaryIO
 
 from pmip6.core.events import Address
-from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, START, BindingRow, Check, Figure1
+from pmip6.demo.checks import Check
+from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, START, BindingRow, Figure1
 from pmip6.lab.simnet import Packet
 from pmip6.wire.describe import key_text, message_text
 from pmip6.wire.pcap import PcapWriter
