@@ -1,14 +1,20 @@
-"""``pmip6 demo``: the draft's Figure 1 (RFC 5845 section 3.1), end to end, in one process."""
+"""``pmip6 demo``: the draft's Figure 1 (RFC 5845 section 3.1), end to end, in one process or, with
+``--netns``, with real daemons in network namespaces."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, SERVER, TENANTS, Figure1
-from pmip6.demo.render import as_json, binding_table, check_line, ladder_line, write_pcap
+from pmip6.demo.checks import Check
+from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, SERVER, TENANTS, BindingRow, Figure1
+from pmip6.demo.render import as_json, check_line, ladder_line, report, summary, write_pcap
+from pmip6.lab.daemons import DaemonError, namespaces_available
+from pmip6.runtime.control import ControlError
 
 INTRO = f"""\
 pmip6 demo: RFC 5845 Figure 1, one process, simulated time
@@ -16,6 +22,15 @@ pmip6 demo: RFC 5845 Figure 1, one process, simulated time
   MAG-1 {MAG_ADDRESSES['MAG-1']} and MAG-2 {MAG_ADDRESSES['MAG-2']}; each operator's server is {SERVER}.
   Signaling: PMIPv6 over IPv4/UDP 5436 (RFC 5844); data: GRE with per-session keys (RFC 5845).
 """
+NETNS_INTRO = """\
+pmip6 demo --netns: RFC 5845 Figure 1 with real daemons in network namespaces
+  pmip6 lma (192.0.2.2) serves operators opA and opB, both with IPv4 pool 10.1.0.0/24, each behind its own
+  routing context; pmip6 mag as MAG-1 (192.0.2.1) and MAG-2 (192.0.2.5); each operator's server is 10.0.255.1.
+  Signaling: PMIPv6 over IPv4/UDP 5436 (RFC 5844); data: GRE with per-session keys (RFC 5845) through TUN devices.
+"""
+
+Observer = Callable[[], tuple[list[str], int]]
+"""Returns the ladder lines and the number of tunneled packets since its last call."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,43 +38,103 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "demo", help="run the draft's Figure 1: two operators with overlapping IPv4 kept apart by GRE keys",
         description="Four mobile nodes of two operators with overlapping IPv4 home addresses attach to a MAG, "
                     "exchange traffic through keyed GRE, re-register, hand off and detach; every step is "
-                    "checked. Runs in one process on simulated time.")
+                    "checked. Runs in one process on simulated time, or with --netns (root) as real "
+                    "daemons in network namespaces.")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (bindings, checks, signaling) instead of the text report")
     parser.add_argument("--pcap", type=Path, metavar="FILE",
-                        help="write every signaling and tunneled packet to FILE (opens in Wireshark)")
+                        help="write every signaling and tunneled packet to FILE (opens in Wireshark); with "
+                             "--netns, the capture of the MAG-1 link")
+    parser.add_argument("--netns", action="store_true",
+                        help="run pmip6 lma and two pmip6 mag processes in network namespaces with real packets "
+                             "(needs root and /dev/net/tun; takes about 15 seconds; cleans up after itself)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.netns:
+        return run_netns(args)
     demo = Figure1.build()
     text = not args.json
-    say = print if text else (lambda line: print(line, file=sys.stderr))
     if text:
         print(INTRO)
-    steps = demo.steps()
+    cursor = {"wire": 0, "link": 0}
+
+    def observe() -> tuple[list[str], int]:
+        ladder = [ladder_line(packet) for packet in demo.network.wire[cursor["wire"]:]]
+        tunneled = len(demo.link.packets) - cursor["link"]
+        cursor.update(wire=len(demo.network.wire), link=len(demo.link.packets))
+        return ladder, tunneled
+
+    tell(demo.steps(), observe, demo.checks, text)
+    if args.pcap is not None:
+        save_pcap(args.pcap, lambda stream: write_pcap(demo, stream), text)
+    return finish(demo.rows, demo.checks, as_json(demo), text)
+
+
+def run_netns(args: argparse.Namespace) -> int:
+    from pmip6.demo.netns import running  # pyroute2 and the lab are only needed here
+
+    text = not args.json
+    reason = namespaces_available()
+    if reason is not None:
+        print(f"pmip6 demo --netns {reason}: run it as root (sudo pmip6 demo --netns) on a Linux host with "
+              "/dev/net/tun, or run `pmip6 demo` without --netns", file=sys.stderr)
+        return 2
+    if text:
+        print(NETNS_INTRO)
+    say = _sayer(text)
+    try:
+        with running(say) as demo:
+            tell(demo.steps(), demo.observe, demo.checks, text)
+            if args.pcap is not None:
+                save_pcap(args.pcap, demo.write_pcap, text)
+            say("stopping the daemons (MAGs first) and removing the namespaces")
+    except KeyboardInterrupt:
+        print("pmip6 demo --netns: interrupted; daemons stopped, namespaces and files removed", file=sys.stderr)
+        return 130
+    except (DaemonError, ControlError) as error:
+        print(f"pmip6 demo --netns: {error}", file=sys.stderr)
+        return 1
+    if text:
+        print()
+    return finish(demo.rows, demo.checks, report(demo.rows, demo.checks, [line.strip() for line in demo.ladder],
+                                                   len(demo.tunneled)), text)
+
+
+def tell(steps: Sequence[tuple[str, Callable[[], None]]], observe: Observer, checks: list[Check], text: bool) -> None:
+    """Run the story's steps; after each, print its signaling ladder, tunneled packets and checks."""
+    say = _sayer(text)
     for number, (title, step) in enumerate(steps, 1):
         say(f"[{number}/{len(steps)}] {title}")
-        sent_before, tunneled_before, checks_before = len(demo.network.wire), len(demo.link.packets), len(demo.checks)
+        checks_before = len(checks)
         step()
+        ladder, tunneled = observe()
         if text:
-            for packet in demo.network.wire[sent_before:]:
-                print(ladder_line(packet))
-            tunneled = len(demo.link.packets) - tunneled_before
+            for line in ladder:
+                print(line)
             if tunneled:
                 print(f"{'':11}{tunneled} keyed GRE packets crossed the MAG-LMA link")
-            for check in demo.checks[checks_before:]:
+            for check in checks[checks_before:]:
                 print(check_line(check))
             print()
-    passed = sum(check.ok for check in demo.checks)
-    if args.pcap is not None:
-        with args.pcap.open("wb") as stream:
-            count = write_pcap(demo, stream)
-        say(f"pcap: {args.pcap} ({count} packets; `pmip6 decode {args.pcap}` or Wireshark)")
+
+
+def save_pcap(path: Path, write: Callable[[BinaryIO], int], text: bool) -> None:
+    with path.open("wb") as stream:
+        count = write(stream)
+    _sayer(text)(f"pcap: {path} ({count} packets; `pmip6 decode {path}` or Wireshark)")
+
+
+def finish(rows: Sequence[BindingRow], checks: Sequence[Check], json_report: dict[str, Any], text: bool) -> int:
+    """Print the binding table and the checks' count, or the JSON report; 0 if every check passed."""
     if text:
-        print("Bindings at the LMA (taken before MN-4 detached; up/down = packets through the tunnel):")
-        print("\n".join(binding_table(demo.rows)))
-        print(f"\n{passed}/{len(demo.checks)} checks passed")
+        print("\n".join(summary(rows, checks)))
     else:
-        print(json.dumps(as_json(demo), indent=2))
-    return 0 if passed == len(demo.checks) else 1
+        print(json.dumps(json_report, indent=2))
+    return 0 if checks and all(check.ok for check in checks) else 1
+
+
+def _sayer(text: bool) -> Callable[[str], None]:
+    """Progress lines go to stdout with the text report and to stderr with --json."""
+    return print if text else (lambda line: print(line, file=sys.stderr))

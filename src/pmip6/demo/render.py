@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any, BinaryIO
 
@@ -11,17 +11,23 @@ from pmip6.demo.checks import Check
 from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, START, BindingRow, Figure1
 from pmip6.lab.simnet import Packet
 from pmip6.wire.describe import key_text, message_text
+from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.pcap import PcapWriter
 
 NODE_NAMES: dict[Address, str] = {LMA_ADDRESS: "LMA", **{address: name for name, address in MAG_ADDRESSES.items()}}
 
 
 def ladder_line(packet: Packet) -> str:
-    """``  0.001s  MAG-1 ──▶ LMA   PBU seq=...``: the MAG column on the left, the LMA on the right."""
+    """The ladder line of a packet on the simulated wire."""
     source = NODE_NAMES.get(packet.source.address, str(packet.source.address))
     destination = NODE_NAMES.get(packet.destination.address, str(packet.destination.address))
+    return ladder_text(packet.sent_at - START, source, destination, packet.message)
+
+
+def ladder_text(elapsed: float, source: str, destination: str, message: MobilityMessage) -> str:
+    """``  0.001s  MAG-1 ──▶ LMA   PBU seq=...``: the MAG column on the left, the LMA on the right."""
     arrow = f"{source:<5} ──▶ {destination:<5}" if destination == "LMA" else f"{destination:<5} ◀── {source:<5}"
-    return f"{packet.sent_at - START:9.3f}s  {arrow} {message_text(packet.message)}"
+    return f"{elapsed:9.3f}s  {arrow} {message_text(message)}"
 
 
 def check_line(check: Check) -> str:
@@ -43,14 +49,29 @@ def binding_table(rows: Iterable[BindingRow]) -> list[str]:
     return lines
 
 
-def as_json(demo: Figure1) -> dict[str, Any]:
-    """The object ``pmip6 demo --json`` prints: ``bindings``, ``checks`` and a ``signaling`` ladder."""
+def summary(rows: Sequence[BindingRow], checks: Sequence[Check]) -> list[str]:
+    """The end of the text report: the binding table and the count of checks passed."""
+    passed = sum(check.ok for check in checks)
+    return ["Bindings at the LMA (taken before MN-4 detached; up/down = packets through the tunnel):",
+            *binding_table(rows), "", f"{passed}/{len(checks)} checks passed"]
+
+
+def report(rows: Sequence[BindingRow], checks: Sequence[Check], signaling: Sequence[str],
+           tunnel_packets: int) -> dict[str, Any]:
+    """The object ``pmip6 demo --json`` prints: ``bindings``, ``checks``, a ``signaling`` ladder and the
+    number of tunneled packets."""
     return {
-        "bindings": [asdict(row) for row in demo.rows],
-        "checks": [asdict(check) for check in demo.checks],
-        "signaling": [ladder_line(packet).strip() for packet in demo.network.wire],
-        "tunnel_packets": len(demo.link.packets),
+        "bindings": [asdict(row) for row in rows],
+        "checks": [asdict(check) for check in checks],
+        "signaling": list(signaling),
+        "tunnel_packets": tunnel_packets,
     }
+
+
+def as_json(demo: Figure1) -> dict[str, Any]:
+    """:func:`report` of the in-process demo."""
+    return report(demo.rows, demo.checks, [ladder_line(packet).strip() for packet in demo.network.wire],
+                  len(demo.link.packets))
 
 
 def write_pcap(demo: Figure1, stream: BinaryIO) -> int:

@@ -6,7 +6,9 @@ SIGTERM (a MAG then de-registers its mobile nodes, RFC 5213 section 6.9.1.2) and
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +24,8 @@ from pmip6.runtime.control import ControlError, control_request
 
 READY_TIMEOUT = 20.0
 _POLL = 0.05
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class DaemonError(RuntimeError):
@@ -38,10 +42,19 @@ def namespaces_available() -> str | None:
 
 
 def spawn(arguments: Sequence[str], *, netns: str, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """Run ``pmip6 <arguments>`` inside ``netns`` with stdout and stderr going to ``log``."""
+    """Run ``pmip6 <arguments>`` inside ``netns`` with stdout and stderr going to ``log``.
+
+    The daemon runs in its own session, so a Ctrl-C at the terminal reaches only the caller (which stops
+    its daemons in order), and it gets SIGTERM should the caller die without stopping it."""
     with log.open("wb") as output:
-        return subprocess.Popen([sys.executable, "-m", "pmip6", *arguments], preexec_fn=partial(enter, netns),
-                                cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "pmip6", *arguments], preexec_fn=partial(_child_setup, netns),
+                                cwd=cwd, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _child_setup(netns: str) -> None:
+    if _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    enter(netns)
 
 
 def wait_ready(control: Path, process: subprocess.Popen[bytes], log: Path, timeout: float = READY_TIMEOUT) -> None:
