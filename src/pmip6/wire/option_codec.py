@@ -68,6 +68,10 @@ _UNPACK_WORD_LONG = Struct("!HI").unpack_from
 _UNPACK_TIMESTAMP = Struct("!HIH").unpack_from
 
 _GRE_KEY_MODE_ONLY = _HEADER.pack(OptionType.GRE_KEY, 2) + bytes(2)
+_ALL_ZERO_OCTETS = bytes(16)
+_ALL_ZERO_ADDRESS = IPv6Address(0)
+"""Every initial PBU carries an ALL_ZERO Home Network Prefix (RFC 5213 6.9.1.1): IPv6Address is immutable, so
+decoding shares one instead of building it (a third of the option's decoding time)."""
 
 _PADDING = (b"", b"\x00") + tuple(_HEADER.pack(_PADN, n - 2) + bytes(n - 2) for n in range(2, MH_ALIGNMENT))
 """Padding of n octets for n < 8: nothing, Pad1, then PadN (RFC 6275 sections 6.2.2-6.2.3)."""
@@ -238,7 +242,9 @@ def _checked_prefix_length(value: int, maximum: int, option_type: OptionType, bo
 
 def _decode_home_network_prefix(data: bytes, body: int, length: int) -> HomeNetworkPrefixOption:
     prefix_length = _checked_prefix_length(data[body + 1], 128, OptionType.HOME_NETWORK_PREFIX, body)
-    return HomeNetworkPrefixOption(IPv6Address(data[body + 2 : body + 18]), prefix_length)
+    octets = data[body + 2 : body + 18]
+    prefix = _ALL_ZERO_ADDRESS if octets == _ALL_ZERO_OCTETS else IPv6Address(octets)
+    return HomeNetworkPrefixOption(prefix, prefix_length)
 
 
 def _decode_handoff_indicator(data: bytes, body: int, length: int) -> HandoffIndicatorOption:
