@@ -481,7 +481,9 @@ class LocalMobilityAnchor:
         ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE,
     ) -> Outcome:
         """Send a rejecting PBA (RFC 5213 5.3.6); no Binding Cache entry is touched."""
-        pba = rejection(pbu, received, status, sequence=sequence, lma_time=lma_time, ipv4_reply_status=ipv4_reply_status)
+        pba = rejection(
+            pbu, received, status, sequence=sequence, lma_time=lma_time, ipv4_reply_status=ipv4_reply_status
+        )
         return Outcome(
             sends=[SendMessage(pba, source, destination)],
             events=[RegistrationRejected(mn_id=mn_id, status=status, peer=source)],
