@@ -20,7 +20,7 @@ from dataplane_lab import (
     lab,  # noqa: F401 (fixture)
     requires_netns,
 )
-from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
+from pmip6.lab.daemons import LMA_DATAPLANE_TOML, renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
@@ -47,18 +47,7 @@ tenant = "opA"
 [[mn]]
 id = "mn3@opB"
 tenant = "opB"
-[dataplane]
-[[dataplane.tenant]]
-name = "opA"
-tun = "tena"
-table = 100
-uplink = "upa"
-[[dataplane.tenant]]
-name = "opB"
-tun = "tenb"
-table = 110
-uplink = "upb"
-"""
+""" + LMA_DATAPLANE_TOML
 MAG_TOML = f"""
 [mag]
 ipv4_address = "{MAG_ADDRESS["mag"][0]}"

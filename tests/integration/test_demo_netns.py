@@ -34,6 +34,16 @@ STARTED = re.compile(r"started pmip6 \w+ as \S+ \(pid (\d+)\)")
 _SIGNALED_KEY = re.compile(r"MN-ID=(\S+) .*GRE-Key=0x[0-9a-f]+ \((\d+)\)")
 
 
+def finish(demo: subprocess.Popen[str], timeout: float = 120) -> tuple[str, str]:
+    """The demo's remaining (stdout, stderr) once it exited; killed if it overran ``timeout``."""
+    try:
+        return demo.communicate(timeout=timeout)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+
+
 def leftovers(pid: int, daemon_pids: list[int]) -> list[str]:
     """What a demo run by ``pid`` left behind: namespaces, daemons, working directories."""
     found = [f"namespace {name}" for name in os.listdir("/var/run/netns") if name.startswith(f"f1-{pid}-")] \
@@ -62,12 +72,7 @@ def test_GK_3_3_2_4_GK_5_2_7_demo_netns_keeps_overlapping_tenants_apart_and_hand
     pcap = tmp_path / "demo.pcap"
     demo = subprocess.Popen([*DEMO, "--json", "--pcap", str(pcap)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    try:
-        stdout, stderr = demo.communicate(timeout=120)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
+    stdout, stderr = finish(demo)
     assert demo.returncode == 0, stderr
     report: dict[str, Any] = json.loads(stdout)
 
@@ -115,21 +120,15 @@ def test_GK_3_3_2_4_GK_5_2_7_demo_netns_keeps_overlapping_tenants_apart_and_hand
 def test_interrupted_demo_leaves_no_namespaces_daemons_or_files(signal_number: int) -> None:
     demo = subprocess.Popen(DEMO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     daemon_pids: list[int] = []
-    try:
-        assert demo.stdout is not None
-        for line in demo.stdout:
-            if match := STARTED.search(line):
-                daemon_pids.append(int(match[1]))
-            if line.startswith("[1/5]"):
-                break
-        assert len(daemon_pids) == 3, "the demo did not start its three daemons"
-        assert any(name.startswith(f"f1-{demo.pid}-") for name in os.listdir("/var/run/netns"))
-        demo.send_signal(signal_number)
-        _, stderr = demo.communicate(timeout=60)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
+    assert demo.stdout is not None
+    for line in demo.stdout:
+        if match := STARTED.search(line):
+            daemon_pids.append(int(match[1]))
+        if line.startswith("[1/5]"):
+            demo.send_signal(signal_number)
+            break
+    _, stderr = finish(demo)
+    assert len(daemon_pids) == 3, "the demo did not start its three daemons"
     assert demo.returncode == 130, stderr
     assert "interrupted" in stderr
     assert leftovers(demo.pid, daemon_pids) == []

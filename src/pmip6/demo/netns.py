@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 from pmip6.demo.checks import (
     Check,
@@ -43,8 +43,8 @@ from pmip6.demo.checks import (
 from pmip6.demo.figure1 import ECHOES_PER_ROUND, MOBILE_NODES, BindingRow, access_interface
 from pmip6.demo.render import ladder_text
 from pmip6.lab.capture import LinkCapture
-from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
-from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, SERVER, TENANT_UPLINK, Figure1Lab
+from pmip6.lab.daemons import LMA_DATAPLANE_TOML, renumber, spawn, stop, wait_ready
+from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, SERVER, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
 from pmip6.wire.dissect import dissect_frame
@@ -65,6 +65,9 @@ WORK_PREFIX = "pmip6-demo-"
 """The working directory (configurations, control sockets, daemon logs) is a temporary directory named
 ``pmip6-demo-<pid>-...``."""
 
+_MAGS_TOML = "".join(f'[[mag]]\naddress = "{address}"\n' for address in PROXY_COA.values())
+_MNS_TOML = "".join(f'[[mn]]\nid = "{mn_id.decode()}"\ntenant = "{tenant}"\n'
+                    for mn_id, tenant in MOBILE_NODES.values())
 LMA_TOML = f"""
 [lma]
 ipv4_address = "{LMAA}"
@@ -72,27 +75,13 @@ control = "lma.sock"
 min_delay_before_bce_delete = {MIN_DELAY_BEFORE_BCE_DELETE}
 [policy]
 gre = "required"
-{''.join(f'[[mag]]{chr(10)}address = "{address}"{chr(10)}' for address in PROXY_COA.values())}
 [[tenant]]
 name = "opA"
 ipv4_pool = "10.1.0.0/24"
 [[tenant]]
 name = "opB"
 ipv4_pool = "10.1.0.0/24"
-{''.join(f'[[mn]]{chr(10)}id = "{mn_id.decode()}"{chr(10)}tenant = "{tenant}"{chr(10)}'
-         for mn_id, tenant in MOBILE_NODES.values())}
-[dataplane]
-[[dataplane.tenant]]
-name = "opA"
-tun = "tena"
-table = 100
-uplink = "{TENANT_UPLINK["opA"]}"
-[[dataplane.tenant]]
-name = "opB"
-tun = "tenb"
-table = 110
-uplink = "{TENANT_UPLINK["opB"]}"
-"""
+{_MAGS_TOML}{_MNS_TOML}{LMA_DATAPLANE_TOML}"""
 
 
 def mag_toml(name: str) -> str:
@@ -234,8 +223,8 @@ class NetnsFigure1:
                 mn=name, mn_id=row["mn_id"], tenant=row["tenant"], ipv4_home=row["ipv4_home"],
                 hnp=row["hnp"][0] if row["hnp"] else None, mag=NODE_NAMES.get(row["proxy_coa"], row["proxy_coa"]),
                 downlink_key=row["downlink_key"], uplink_key=row["uplink_key"], tlv=row["tlv"],
-                packets_up=int(counters.get("uplink_packets", 0)), packets_down=int(counters.get("downlink_packets", 0)),
-                state=row["state"],
+                packets_up=int(counters.get("uplink_packets", 0)),
+                packets_down=int(counters.get("downlink_packets", 0)), state=row["state"],
             ))
         return rows
 
@@ -281,7 +270,7 @@ class NetnsFigure1:
                 assert report.gre is not None
                 self.tunneled.append((str(header.source), report.gre.key))
 
-    def write_pcap(self, stream: Any) -> int:
+    def write_pcap(self, stream: BinaryIO) -> int:
         """The capture of the MAG-1 link (the LMA's interface toward MAG-1) as an Ethernet pcap."""
         return self.captures["MAG-1"].write_pcap(stream)
 

@@ -19,13 +19,28 @@ from pathlib import Path
 from pyroute2 import NetNS
 
 from pmip6.dataplane.netns import enter
-from pmip6.lab.figure1 import DEFAULT_ROUTER, MN_INTERFACE, Figure1Lab
+from pmip6.lab.figure1 import DEFAULT_ROUTER, MN_INTERFACE, TENANT_UPLINK, Figure1Lab
 from pmip6.runtime.control import ControlError, control_request
 
 READY_TIMEOUT = 20.0
 _POLL = 0.05
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
+
+LMA_DATAPLANE_TOML = f"""
+[dataplane]
+[[dataplane.tenant]]
+name = "opA"
+tun = "tena"
+table = 100
+uplink = "{TENANT_UPLINK["opA"]}"
+[[dataplane.tenant]]
+name = "opB"
+tun = "tenb"
+table = 110
+uplink = "{TENANT_UPLINK["opB"]}"
+"""
+"""The ``[dataplane]`` of an LMA in the lab: each operator's TUN device, routing table and uplink."""
 
 
 class DaemonError(RuntimeError):
