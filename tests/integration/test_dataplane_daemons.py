@@ -20,7 +20,7 @@ from dataplane_lab import (
     lab,  # noqa: F401 (fixture)
     requires_netns,
 )
-from pmip6.lab.daemons import LMA_DATAPLANE_TOML, renumber, spawn, stop, wait_ready
+from pmip6.lab.daemons import LMA_TENANTS_TOML, renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
@@ -35,19 +35,13 @@ control = "lma.sock"
 gre = "required"
 [[mag]]
 address = "{MAG_ADDRESS["mag"][0]}"
-[[tenant]]
-name = "opA"
-ipv4_pool = "10.1.0.0/24"
-[[tenant]]
-name = "opB"
-ipv4_pool = "10.1.0.0/24"
 [[mn]]
 id = "mn1@opA"
 tenant = "opA"
 [[mn]]
 id = "mn3@opB"
 tenant = "opB"
-""" + LMA_DATAPLANE_TOML
+""" + LMA_TENANTS_TOML
 MAG_TOML = f"""
 [mag]
 ipv4_address = "{MAG_ADDRESS["mag"][0]}"

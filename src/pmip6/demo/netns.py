@@ -43,7 +43,7 @@ from pmip6.demo.checks import (
 from pmip6.demo.figure1 import ECHOES_PER_ROUND, MOBILE_NODES, BindingRow, access_interface
 from pmip6.demo.render import ladder_text
 from pmip6.lab.capture import LinkCapture
-from pmip6.lab.daemons import LMA_DATAPLANE_TOML, renumber, spawn, stop, wait_ready
+from pmip6.lab.daemons import LMA_TENANTS_TOML, renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, SERVER, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
@@ -75,13 +75,7 @@ control = "lma.sock"
 min_delay_before_bce_delete = {MIN_DELAY_BEFORE_BCE_DELETE}
 [policy]
 gre = "required"
-[[tenant]]
-name = "opA"
-ipv4_pool = "10.1.0.0/24"
-[[tenant]]
-name = "opB"
-ipv4_pool = "10.1.0.0/24"
-{_MAGS_TOML}{_MNS_TOML}{LMA_DATAPLANE_TOML}"""
+{_MAGS_TOML}{_MNS_TOML}{LMA_TENANTS_TOML}"""
 
 
 def mag_toml(name: str) -> str:

@@ -27,7 +27,13 @@ _POLL = 0.05
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
-LMA_DATAPLANE_TOML = f"""
+LMA_TENANTS_TOML = f"""
+[[tenant]]
+name = "opA"
+ipv4_pool = "10.1.0.0/24"
+[[tenant]]
+name = "opB"
+ipv4_pool = "10.1.0.0/24"
 [dataplane]
 [[dataplane.tenant]]
 name = "opA"
@@ -40,7 +46,8 @@ tun = "tenb"
 table = 110
 uplink = "{TENANT_UPLINK["opB"]}"
 """
-"""The ``[dataplane]`` of an LMA in the lab: each operator's TUN device, routing table and uplink."""
+"""The end of an LMA's configuration in the lab: the two operators with the same IPv4 pool (RFC 5845 section
+3.1), and each one's TUN device, routing table and uplink in the ``[dataplane]``."""
 
 
 class DaemonError(RuntimeError):
