@@ -185,6 +185,7 @@ class NetnsFigure1:
         self.checks += handoff_checks(
             uplink_before, after,
             mn_id not in self._rows("MAG-1") and all(s["mn_id"] != mn_id for s in mag1_plane["sessions"]))
+        self.collect()
         first_packet, replies_before = len(self.tunneled), self.replies.get("MN-2", 0)
         self._echo_round(["MN-2"])
         self.collect()
