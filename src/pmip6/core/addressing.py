@@ -28,10 +28,11 @@ _UNSPECIFIED_IPV4 = IPv4Address(0)
 
 def non_zero_prefixes(options: list[HomeNetworkPrefixOption]) -> frozenset[IPv6Network]:
     """The NON_ZERO prefixes of the request, as networks (host bits cleared); impossible lengths are skipped."""
+    # ipaddress parses an address object given to a network constructor from its text; an int is taken as is.
     return frozenset(
-        IPv6Network((option.prefix, option.prefix_length), strict=False)
+        IPv6Network((prefix, option.prefix_length), strict=False)
         for option in options
-        if int(option.prefix) != 0 and option.prefix_length <= 128
+        if (prefix := int(option.prefix)) != 0 and option.prefix_length <= 128
     )
 
 

@@ -100,7 +100,7 @@ class IPv4HomeAddressPool:
         return IPv4Interface((int(host.network_address), self.network.prefixlen))
 
     def available(self, address: IPv4Address) -> bool:
-        return self._hosts.available(IPv4Network(address))
+        return self._hosts.available(_host(address))
 
     def has_free(self) -> bool:
         return self._hosts.has_free()
@@ -111,14 +111,19 @@ class IPv4HomeAddressPool:
 
     def claim(self, address: IPv4Address) -> IPv4Interface | None:
         """Take a specific address; None when it is not available."""
-        host = IPv4Network(address)
+        host = _host(address)
         return self._interface(host) if self._hosts.claim(host) else None
 
     def release(self, address: IPv4Address) -> None:
-        self._hosts.release(IPv4Network(address))
+        self._hosts.release(_host(address))
 
     def __len__(self) -> int:
         return len(self._hosts)
+
+
+def _host(address: IPv4Address) -> IPv4Network:
+    """The /32 of ``address``; from its int, since ipaddress would parse an address object from its text."""
+    return IPv4Network(int(address))
 
 
 @dataclass(frozen=True, slots=True)
