@@ -214,7 +214,9 @@ class LocalMobilityAnchor:
                 tenant=tenant,
                 source=source.address,
                 prefixes=non_zero_prefixes(prefix_options),
-                ipv4_home_address=next((r.address for r in ipv4_requests if int(r.address) != 0), None),
+                ipv4_home_address=(
+                    next((r.address for r in ipv4_requests if int(r.address) != 0), None) if ipv4_requests else None
+                ),
                 ll_id=ll_id.identifier if ll_id is not None else None,
                 att=att.value if att is not None else None,
                 hi=hi.value if hi is not None else None,

@@ -104,6 +104,8 @@ class BindingCache:
         ipv4_home_address: IPv4Interface | None,
     ) -> None:
         """Change an entry's home addresses and keep the indexes right."""
+        if prefixes == entry.home_network_prefixes and ipv4_home_address == entry.ipv4_home_address:
+            return  # a re-registration keeps its addresses: the indexes are right already
         self._unindex_addresses(entry)
         entry.home_network_prefixes = prefixes
         entry.ipv4_home_address = ipv4_home_address
