@@ -13,6 +13,7 @@ from test_mag_stub_lma import (
     LMA_UDP,
     MAG_IPV4,
     T0,
+    UPLINK_KEY,
     entry_of,
     make_mag,
     only_pbu,
@@ -407,3 +408,16 @@ def test_bul_record_is_json_serialisable() -> None:
     record = entry_of(mag).to_record()
     assert json.loads(json.dumps(record)) == record
     assert record["uplink_key"] == entry_of(mag).uplink_key and record["state"] == "registered"
+
+
+def test_rejection_of_an_earlier_transmission_waits_for_the_answer_to_the_latest() -> None:
+    """PBU 1 was delayed past the LMA's TimestampValidityWindow (156) while its retransmission was accepted:
+    the 156 arrives first and must not fail the entry, or the MAG would drop a binding the LMA holds."""
+    mag = make_mag()
+    first = only_pbu(mag.attach(request(), T0))
+    (_, retransmitted), = _retransmissions(mag, 1)
+    stale = mag.receive(pba_for(first, Status.TIMESTAMP_MISMATCH, gre=None), LMA_UDP, T0 + 1.5)
+    assert [type(event) for event in stale.events] == [MessageIgnored] and entry_of(mag).state == "registering"
+    accepted = mag.receive(pba_for(retransmitted), LMA_UDP, T0 + 1.6)
+    assert isinstance(accepted.events[0], BindingEstablished)
+    assert entry_of(mag).state == "registered" and entry_of(mag).uplink_key == UPLINK_KEY

@@ -400,6 +400,11 @@ class MobileAccessGateway:
         status = message.status
         if status < Status.REASON_UNSPECIFIED:
             return self._accepted(entry, message, now)
+        if status != Status.SEQUENCE_NUMBER_OUT_OF_WINDOW and message.sequence != entry.pending.sequences[-1]:
+            # A rejection of an earlier transmission while a later one is in flight (e.g. one delayed past the
+            # LMA's TimestampValidityWindow draws 156 while its retransmission is accepted): the answer to the
+            # latest transmission decides, or the MAG would drop a binding the LMA holds.
+            return _ignored(f"status {status} answers an earlier transmission; a later one is in flight", source)
         if status == Status.GRE_KEY_OPTION_REQUIRED:
             return self._gre_key_option_required(entry, message, source, now)
         if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
