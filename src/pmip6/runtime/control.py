@@ -20,6 +20,7 @@ Request = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Any]]
 
 MAX_LINE = 1 << 20
+"""Longest request line a daemon reads (requests are small; responses, e.g. a large binding list, are not bounded)."""
 
 
 class ControlError(Exception):
@@ -95,7 +96,7 @@ def control_request(path: str | Path, request: Request, timeout: float = 5.0) ->
             sock.connect(str(path))
             sock.sendall(json.dumps(request).encode() + b"\n")
             with sock.makefile("rb") as stream:
-                line = stream.readline(MAX_LINE)
+                line = stream.readline()  # our own daemon answers: a response may be long
         except OSError as error:
             raise ControlError(f"control socket {path}: {error}") from error
     if not line:

@@ -156,3 +156,23 @@ def test_sparse_bitset_behaves_like_a_set_across_chunks() -> None:
         reference.discard(value)
     assert len(bits) == len(reference) == 4
     assert all((value in bits) == (value in reference) for value in (0, 7, 8, 9, 32767, 32768, 2**32 - 1, 2**32 - 2))
+
+
+def test_sparse_bitset_memory_follows_what_it_holds() -> None:
+    """Reliability finding 5: the key allocator walks the 2**32 key space; emptied chunks must be freed."""
+    import tracemalloc
+
+    from pmip6.core.bitset import SparseBitSet
+
+    bits = SparseBitSet()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        for chunk in range(64):  # 64 chunks of 4 KiB, each filled and emptied again
+            value = chunk << 15
+            bits.add(value)
+            bits.discard(value)
+        grown = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert len(bits) == 0 and grown < 4096

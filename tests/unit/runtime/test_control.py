@@ -116,3 +116,21 @@ def test_daemon_serves_added_control_commands(tmp_path: Path) -> None:
             await daemon.close()
 
     assert asyncio.run(scenario()) == {"echo": 3}
+
+
+def test_a_response_larger_than_a_request_line_arrives_whole(tmp_path: Path) -> None:
+    """`pmip6 show bindings --json` of an LMA with many thousand bindings is one long line (finding 4)."""
+    big = "x" * (3 << 20)
+
+    async def bindings(request: Request) -> Any:
+        return big
+
+    async def scenario() -> Any:
+        server = ControlServer(tmp_path / "c.sock", {"bindings": bindings})
+        await server.start()
+        try:
+            return await asyncio.to_thread(control_request, tmp_path / "c.sock", {"command": "bindings"})
+        finally:
+            await server.close()
+
+    assert asyncio.run(scenario()) == big
