@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar
 
-from pmip6.wire.numbers import OptionType
+from pmip6.wire.numbers import MNIdentifierSubtype, OptionType
 
 _FRACTIONS_PER_SECOND = 1 << 16
 
@@ -24,7 +24,7 @@ class MNIdentifierOption:
     """MN Identifier, RFC 4283 section 3. ``identifier`` is the NAI's octets; may be empty (RFC 5213 5.3.6)."""
 
     identifier: bytes
-    subtype: int = 1
+    subtype: int = MNIdentifierSubtype.NAI
     option_type: ClassVar[OptionType] = OptionType.MN_IDENTIFIER
 
 
