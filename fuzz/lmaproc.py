@@ -18,8 +18,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from pmip6.dataplane.netns import enter
+from pmip6.lab.namespaces import NamespaceSet
 
 READY_TIMEOUT = 20.0
 
@@ -127,30 +131,17 @@ def running_lma(config: str) -> Iterator[LmaProcess]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def netns_unavailable() -> str | None:
-    """Why a private network namespace cannot be used here, or None."""
-    if os.geteuid() != 0:
-        return "needs root for a network namespace"
-    if shutil.which("ip") is None:
-        return "needs iproute2's ip command"
-    return None
-
-
 @contextmanager
 def private_netns() -> Iterator[str]:
-    """A network namespace with only ``lo`` up, deleted afterwards."""
-    name = f"h8r{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=20)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, timeout=20)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=20)
+    """A network namespace with only ``lo`` up, removed afterwards (pmip6.lab.namespaces, through netlink)."""
+    with NamespaceSet(f"h8r-{os.getpid()}") as spaces:
+        spaces.create("replay")
+        yield spaces.ns("replay")
 
 
 def run_in_netns(namespace: str, arguments: Sequence[str], timeout: float) -> dict[str, Any]:
     """Run ``python fuzz/<script> arguments`` inside ``namespace``; its last stdout line is a JSON result."""
-    completed = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, *arguments],
+    completed = subprocess.run([sys.executable, *arguments], preexec_fn=partial(enter, namespace),
                                capture_output=True, timeout=timeout, cwd=Path(__file__).resolve().parents[1])
     lines = completed.stdout.decode(errors="replace").strip().splitlines()
     if completed.returncode != 0 or not lines:

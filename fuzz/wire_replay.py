@@ -42,12 +42,12 @@ from fuzz.corpus import LINKTYPE_ETHERNET, capture_frames, _ethernet_payload  # 
 from fuzz.lmaproc import (  # noqa: E402
     free_udp_port,
     lma_config,
-    netns_unavailable,
     private_netns,
     run_in_netns,
     running_lma,
 )
 from fuzz.mutate import mutate  # noqa: E402
+from pmip6.lab.daemons import namespaces_available  # noqa: E402
 from fuzz.report import ReportRow  # noqa: E402
 
 LOOPBACK6 = IPv6Address("::1")
@@ -161,7 +161,7 @@ def wire_replay_row() -> ReportRow:
     """Inside a private namespace (UDP + raw IPv6) when root, else over UDP only in this namespace."""
     name = "captures replayed at a running LMA"
     try:
-        if netns_unavailable() is None:
+        if namespaces_available() is None:
             with private_netns() as namespace:
                 result = run_in_netns(namespace, ["fuzz/wire_replay.py", "--inside"], timeout=120)
         else:

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from pmip6.lab.daemons import spawn, wait_ready
+from pmip6.lab.daemons import namespaces_available, spawn, wait_ready
+from pmip6.lab.namespaces import Link, NamespaceSet
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -36,32 +37,21 @@ ADDRESSES = {
 }
 
 
-def _run(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True, timeout=20)
-
-
-def _can_use_namespaces() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root for network namespaces"
-    if shutil.which("ip") is None:
-        return "needs iproute2's ip command"
-    probe = f"h5probe{os.getpid()}"
-    try:
-        _run("ip", "netns", "add", probe)
-    except (subprocess.CalledProcessError, OSError) as error:
-        return f"cannot create a network namespace: {error}"
-    _run("ip", "netns", "delete", probe)
-    return None
-
-
 @dataclass
 class Namespaces:
     """Two namespaces, ``lma`` and ``mag``, joined by a veth pair carrying the addresses of ADDRESSES."""
 
-    lma: str
-    mag: str
+    spaces: NamespaceSet
     directory: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def lma(self) -> str:
+        return self.spaces.ns("lma")
+
+    @property
+    def mag(self) -> str:
+        return self.spaces.ns("mag")
 
     def start(self, name: str, namespace: str, *arguments: str) -> subprocess.Popen[bytes]:
         process = spawn(arguments, netns=namespace, log=self.directory / f"{name}.log", cwd=self.directory)
@@ -74,34 +64,25 @@ class Namespaces:
 
 @pytest.fixture
 def namespaces(tmp_path: Path) -> Iterator[Namespaces]:
-    reason = _can_use_namespaces()
+    reason = namespaces_available()
     if reason is not None:
         print(f"skipping: {reason}")
         pytest.skip(reason)
-    tag = str(os.getpid())
-    lab = Namespaces(lma=f"h5l{tag}", mag=f"h5m{tag}", directory=tmp_path)
-    veth_lma, veth_mag = f"h5l{tag}", f"h5m{tag}"
-    try:
-        _run("ip", "netns", "add", lab.lma)
-        _run("ip", "netns", "add", lab.mag)
-        _run("ip", "link", "add", veth_lma, "netns", lab.lma, "type", "veth", "peer", "name", veth_mag,
-             "netns", lab.mag)
-        for namespace, link, role in ((lab.lma, veth_lma, "lma"), (lab.mag, veth_mag, "mag")):
-            _run("ip", "-n", namespace, "link", "set", "lo", "up")
-            _run("ip", "-n", namespace, "link", "set", link, "up")
-            for family in ADDRESSES.values():
-                addresses = [family["lma"]] if role == "lma" else family["mags"]
-                for address in addresses:
-                    extra = ["nodad"] if ":" in address else []
-                    _run("ip", "-n", namespace, "address", "add", f"{address}/{family['plen']}", "dev", link, *extra)
-        yield lab
-    finally:
-        for process in lab.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-        for namespace in (lab.lma, lab.mag):
-            subprocess.run(["ip", "netns", "delete", namespace], capture_output=True, timeout=20)
+    with NamespaceSet(f"h5-{os.getpid()}") as spaces:
+        lab = Namespaces(spaces, tmp_path)
+        try:
+            for node in ("lma", "mag"):
+                spaces.create(node)
+            spaces.add_link(Link(
+                "lma", "veth0", tuple(f"{family['lma']}/{family['plen']}" for family in ADDRESSES.values()),
+                "mag", "veth0", tuple(f"{address}/{family['plen']}" for family in ADDRESSES.values()
+                                      for address in family["mags"])))
+            yield lab
+        finally:
+            for process in lab.processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(10)
 
 
 def _wait_ready(socket_path: Path, process: subprocess.Popen[bytes], lab: Namespaces, name: str) -> None:

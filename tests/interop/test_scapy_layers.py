@@ -13,19 +13,18 @@ from typing import Any
 
 import pytest
 
-scapy_inet6 = pytest.importorskip("scapy.layers.inet6", reason="Scapy is not installed")
+from scapy.layers.inet import IP, UDP
+from scapy.layers import inet6 as scapy_inet6
+from scapy.layers.inet6 import IPv6, MIP6MH_BA, MIP6MH_BU, MIP6OptMNID, MIP6OptUnknown
+from scapy.layers.l2 import GRE
+from scapy.packet import Packet, Raw
 
-from scapy.layers.inet import IP, UDP  # noqa: E402
-from scapy.layers.inet6 import IPv6, MIP6MH_BA, MIP6MH_BU, MIP6OptMNID, MIP6OptUnknown  # noqa: E402
-from scapy.layers.l2 import GRE  # noqa: E402
-from scapy.packet import Packet, Raw  # noqa: E402
-
-from pmip6.contrib import scapy_pmip6 as sp  # noqa: E402
-from pmip6.wire.gre import decode_gre, gre_prefix  # noqa: E402
-from pmip6.wire.ip import decode_ipv4, decode_udp, encode_ipv4, encode_udp  # noqa: E402
-from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate  # noqa: E402
-from pmip6.wire.mobility import decode_message, encode_message  # noqa: E402
-from pmip6.wire.numbers import (  # noqa: E402
+from pmip6.contrib import scapy_pmip6 as sp
+from pmip6.wire.gre import decode_gre, gre_prefix
+from pmip6.wire.ip import decode_ipv4, decode_udp, encode_ipv4, encode_udp
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.mobility import decode_message, encode_message
+from pmip6.wire.numbers import (
     PMIP6_CONTROL_PORT,
     PMIP6_DATA_PORT,
     AccessTechnologyType,
@@ -37,7 +36,7 @@ from pmip6.wire.numbers import (  # noqa: E402
     IPv4HomeAddressReplyStatus,
     Status,
 )
-from pmip6.wire.options import (  # noqa: E402
+from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
     HandoffIndicatorOption,
@@ -53,7 +52,7 @@ from pmip6.wire.options import (  # noqa: E402
     NATDetectionOption,
     TimestampOption,
 )
-from pmip6.wire.tlv import decode_tlv, encode_tlv  # noqa: E402
+from pmip6.wire.tlv import decode_tlv, encode_tlv
 
 MAG = IPv6Address("2001:db8:a::1")
 LMA = IPv6Address("2001:db8:b::1")

@@ -13,6 +13,7 @@ from ipaddress import IPv6Address
 import pytest
 
 from fuzz.corpus import valid_messages
+from pmip6.core import lma
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import OptionType, Status
@@ -48,7 +49,6 @@ def test_gre_key_option_of_any_length_but_2_or_6_is_a_decode_error() -> None:
                 decode_options(area, 0, len(area))
 
 
-lma = pytest.importorskip("pmip6.core.lma", reason="the LMA engine is not in this tree yet")
 
 
 def _lma_and_pbu(*extra: object):  # type: ignore[no-untyped-def]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("pmip6.runtime.lma_daemon", reason="the LMA daemon is not in this tree yet")
-
-from fuzz.report import COLUMNS  # noqa: E402
-from fuzz.run import BUDGETS, run  # noqa: E402
-from fuzz.targets import load_targets  # noqa: E402
+from fuzz.report import COLUMNS
+from fuzz.run import BUDGETS, run
+from fuzz.targets import load_targets
 
 EXPECTED_CHECKS = ("LMA state machine", "MAG+LMA state machine", "loss + reordering", "LMA crash mid-storm",
                    "MAG restart", "churn", "captures replayed", "loss + reordering over UDP", "LMA kill -9",

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("pmip6.runtime.lma_daemon", reason="the LMA daemon is not in this tree yet")
-
-from fuzz.corpus import capture_files  # noqa: E402
-from fuzz.lmaproc import netns_unavailable  # noqa: E402
-from fuzz.wire_replay import wire_replay_row  # noqa: E402
+from fuzz.corpus import capture_files
+from fuzz.wire_replay import wire_replay_row
+from pmip6.lab.daemons import namespaces_available
 
 
 @pytest.mark.slow
 def test_lma_survives_every_captured_mh_counts_the_bad_ones_and_still_answers_a_good_pbu() -> None:
     if not capture_files():
         pytest.skip("shared/captures not found beside the repository")
-    reason = netns_unavailable()
+    reason = namespaces_available()
     if reason is not None:
         print(f"raw IPv6 replay skipped ({reason}); replaying over UDP only")
     row = wire_replay_row()

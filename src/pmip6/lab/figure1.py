@@ -24,13 +24,11 @@ asyncio loop (pyroute2's synchronous API runs its own), e.g. via ``asyncio.to_th
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from ipaddress import IPv6Network, ip_interface
-from types import TracebackType
+from ipaddress import IPv6Network
 
-from pyroute2 import NetNS, netns
+from pyroute2 import NetNS
 
-from pmip6.dataplane.netns import inside
+from pmip6.lab.namespaces import Link, NamespaceSet, remove_stale
 
 NODES = ("mn1", "mn2", "mn3", "mn4", "mag", "mag2", "lma", "opa", "opb")
 DEFAULT_ROUTER = "10.1.0.254"
@@ -59,21 +57,7 @@ _SYSCTLS = (
     ("net/ipv6/conf/all/forwarding", "1"),
     ("net/ipv4/conf/all/rp_filter", "0"),
     ("net/ipv4/conf/default/rp_filter", "0"),
-    ("net/ipv6/conf/all/accept_dad", "0"),
-    ("net/ipv6/conf/default/accept_dad", "0"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A veth pair between two nodes, with the interface addresses (CIDR) on each side."""
-
-    a: str
-    a_interface: str
-    a_addresses: tuple[str, ...]
-    b: str
-    b_interface: str
-    b_addresses: tuple[str, ...]
 
 
 _ACCESS_ROUTERS = (f"{DEFAULT_ROUTER}/32", f"{DEFAULT_ROUTER6}/64")
@@ -90,39 +74,22 @@ LINKS: tuple[Link, ...] = (
 )
 
 
-class Figure1Lab:
-    """Creates the namespaces of Figure 1 on ``build()`` and removes them on ``destroy()``."""
+class Figure1Lab(NamespaceSet):
+    """Creates the namespaces of Figure 1 on entry (``build()``) and removes them on exit (``destroy()``)."""
 
     def __init__(self, prefix: str | None = None) -> None:
-        self.prefix = prefix or f"f1-{os.getpid()}"
-        self._created: list[str] = []
-
-    def ns(self, node: str) -> str:
-        """The network namespace name of ``node`` (one of NODES)."""
-        return f"{self.prefix}-{node}"
+        super().__init__(prefix or f"f1-{os.getpid()}")
 
     def __enter__(self) -> Figure1Lab:
         self.build()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.destroy()
-
     def build(self) -> None:
         try:
             for node in NODES:
-                netns.create(self.ns(node))
-                self._created.append(self.ns(node))
-                with inside(self.ns(node)):
-                    for key, value in _SYSCTLS:
-                        with open(f"/proc/sys/{key}", "w") as sysctl:
-                            sysctl.write(value)
+                self.create(node, _SYSCTLS)
             for link in LINKS:
-                self._add_link(link)
-            for node in NODES:
-                with NetNS(self.ns(node)) as ipr:
-                    ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+                self.add_link(link)
             for mn in MN_HOME:
                 self.route(mn, "0.0.0.0/0", gateway=DEFAULT_ROUTER, interface=MN_INTERFACE)
                 self.route(mn, "::/0", gateway=DEFAULT_ROUTER6, interface=MN_INTERFACE)
@@ -132,38 +99,6 @@ class Figure1Lab:
         except BaseException:
             self.destroy()
             raise
-
-    def destroy(self) -> None:
-        """Remove every namespace this lab created (their interfaces go with them)."""
-        while self._created:
-            name = self._created.pop()
-            try:
-                netns.remove(name)
-            except OSError:
-                pass
-
-    def _add_link(self, link: Link) -> None:
-        with NetNS(self.ns(link.a)) as ipr:
-            ipr.link("add", ifname=link.a_interface, kind="veth",
-                     peer={"ifname": link.b_interface, "net_ns_fd": self.ns(link.b)})
-        for node, interface, addresses in ((link.a, link.a_interface, link.a_addresses),
-                                           (link.b, link.b_interface, link.b_addresses)):
-            with NetNS(self.ns(node)) as ipr:
-                index = ipr.link_lookup(ifname=interface)[0]
-                for address in addresses:
-                    parsed = ip_interface(address)
-                    ipr.addr("add", index=index, address=str(parsed.ip), prefixlen=parsed.network.prefixlen)
-                ipr.link("set", index=index, state="up")
-
-    def route(self, node: str, destination: str, *, gateway: str | None = None,
-              interface: str | None = None) -> None:
-        with NetNS(self.ns(node)) as ipr:
-            route: dict[str, object] = {"dst": destination}
-            if gateway is not None:
-                route["gateway"] = gateway
-            if interface is not None:
-                route["oif"] = ipr.link_lookup(ifname=interface)[0]
-            ipr.route("replace", **route)
 
     def move_mn2_to_mag2(self) -> None:
         """MN-2 leaves MAG (link down) and attaches to MAG-2 with the same home address (a handoff)."""
@@ -179,20 +114,4 @@ class Figure1Lab:
 
 def remove_stale_labs(prefix: str = "f1-") -> list[str]:
     """Remove namespaces left by labs whose process is gone (e.g. killed with SIGKILL); returns their names."""
-    removed = []
-    for name in netns.listnetns():
-        parts = name.split("-")
-        if name.startswith(prefix) and len(parts) >= 3 and parts[1].isdigit() and not _alive(int(parts[1])):
-            netns.remove(name)
-            removed.append(name)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return remove_stale(prefix)

@@ -1,0 +1,117 @@
+"""Network namespaces for labs, tests and tools: built through netlink (pyroute2), always removed again.
+
+A :class:`NamespaceSet` names its namespaces ``<prefix>-<node>`` and removes every one it created when it is
+closed, including on exceptions and KeyboardInterrupt (``with NamespaceSet(prefix) as spaces:``). Each
+namespace gets ``lo`` up and IPv6 duplicate address detection off, so addresses work at once.
+Build it outside a running asyncio loop (pyroute2's synchronous API runs its own).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ipaddress import ip_interface
+from types import TracebackType
+
+from pyroute2 import NetNS, netns
+
+from pmip6.dataplane.netns import inside
+
+NO_DAD = (("net/ipv6/conf/all/accept_dad", "0"), ("net/ipv6/conf/default/accept_dad", "0"))
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A veth pair between two nodes, with the interface addresses (CIDR) on each side."""
+
+    a: str
+    a_interface: str
+    a_addresses: tuple[str, ...]
+    b: str
+    b_interface: str
+    b_addresses: tuple[str, ...]
+
+
+class NamespaceSet:
+    """Namespaces ``<prefix>-<node>`` created by :meth:`create`, all removed by :meth:`destroy`."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._created: list[str] = []
+
+    def ns(self, node: str) -> str:
+        """The network namespace name of ``node``."""
+        return f"{self.prefix}-{node}"
+
+    def __enter__(self) -> NamespaceSet:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.destroy()
+
+    def create(self, node: str, sysctls: Iterable[tuple[str, str]] = ()) -> None:
+        """A new namespace for ``node`` with ``lo`` up, DAD off and ``sysctls`` (paths under /proc/sys)."""
+        netns.create(self.ns(node))
+        self._created.append(self.ns(node))
+        with inside(self.ns(node)):
+            for key, value in (*NO_DAD, *sysctls):
+                with open(f"/proc/sys/{key}", "w") as sysctl:
+                    sysctl.write(value)
+        with NetNS(self.ns(node)) as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+    def add_link(self, link: Link) -> None:
+        """The veth pair of ``link``, both ends up with their addresses."""
+        with NetNS(self.ns(link.a)) as ipr:
+            ipr.link("add", ifname=link.a_interface, kind="veth",
+                     peer={"ifname": link.b_interface, "net_ns_fd": self.ns(link.b)})
+        for node, interface, addresses in ((link.a, link.a_interface, link.a_addresses),
+                                           (link.b, link.b_interface, link.b_addresses)):
+            with NetNS(self.ns(node)) as ipr:
+                index = ipr.link_lookup(ifname=interface)[0]
+                for address in addresses:
+                    parsed = ip_interface(address)
+                    ipr.addr("add", index=index, address=str(parsed.ip), prefixlen=parsed.network.prefixlen)
+                ipr.link("set", index=index, state="up")
+
+    def route(self, node: str, destination: str, *, gateway: str | None = None,
+              interface: str | None = None) -> None:
+        with NetNS(self.ns(node)) as ipr:
+            route: dict[str, object] = {"dst": destination}
+            if gateway is not None:
+                route["gateway"] = gateway
+            if interface is not None:
+                route["oif"] = ipr.link_lookup(ifname=interface)[0]
+            ipr.route("replace", **route)
+
+    def destroy(self) -> None:
+        """Remove every namespace this set created (their interfaces go with them)."""
+        while self._created:
+            name = self._created.pop()
+            try:
+                netns.remove(name)
+            except OSError:
+                pass
+
+
+def remove_stale(prefix: str) -> list[str]:
+    """Remove namespaces ``<prefix><pid>-...`` whose process is gone (e.g. killed with SIGKILL); returns them."""
+    removed = []
+    for name in netns.listnetns():
+        parts = name[len(prefix):].split("-") if name.startswith(prefix) else []
+        if len(parts) >= 2 and parts[0].isdigit() and not _alive(int(parts[0])):
+            netns.remove(name)
+            removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
