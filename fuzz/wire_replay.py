@@ -47,7 +47,7 @@ from fuzz.lmaproc import (  # noqa: E402
     running_lma,
 )
 from fuzz.mutate import mutate  # noqa: E402
-from pmip6.lab.daemons import namespaces_available  # noqa: E402
+from pmip6.lab.namespaces import namespaces_available  # noqa: E402
 from fuzz.report import ReportRow  # noqa: E402
 
 LOOPBACK6 = IPv6Address("::1")

@@ -25,7 +25,7 @@ from pmip6.core.events import BindingEstablished, Peer, TunnelSession
 from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.lab.capture import LinkCapture
-from pmip6.lab.daemons import namespaces_available
+from pmip6.lab.namespaces import namespaces_available
 from pmip6.lab.figure1 import (
     LMA_ADDRESS,
     MAG_ADDRESS,

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from pmip6.lab.daemons import namespaces_available, spawn, wait_ready
-from pmip6.lab.namespaces import Link, NamespaceSet
+from pmip6.lab.daemons import spawn, wait_ready
+from pmip6.lab.namespaces import Link, NamespaceSet, namespaces_available
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from pmip6.cli import main
-from pmip6.lab.daemons import namespaces_available
+from pmip6.lab.namespaces import namespaces_available
 from pmip6.wire.dissect import dissect_frame
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.options import GREKeyOption

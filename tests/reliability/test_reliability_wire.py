@@ -10,7 +10,7 @@ import pytest
 
 from fuzz.corpus import capture_files
 from fuzz.wire_replay import wire_replay_row
-from pmip6.lab.daemons import namespaces_available
+from pmip6.lab.namespaces import namespaces_available
 
 
 @pytest.mark.slow

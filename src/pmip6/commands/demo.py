@@ -13,7 +13,8 @@ from typing import Any, BinaryIO
 from pmip6.demo.checks import Check
 from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, SERVER, TENANTS, BindingRow, Figure1
 from pmip6.demo.render import as_json, check_line, ladder_line, report, summary, write_pcap
-from pmip6.lab.daemons import DaemonError, namespaces_available
+from pmip6.lab.daemons import DaemonError
+from pmip6.lab.namespaces import namespaces_available
 from pmip6.runtime.control import ControlError
 
 INTRO = f"""\

@@ -7,7 +7,6 @@ SIGTERM (a MAG then de-registers its mobile nodes, RFC 5213 section 6.9.1.2) and
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import subprocess
 import sys
@@ -52,15 +51,6 @@ uplink = "{TENANT_UPLINK["opB"]}"
 
 class DaemonError(RuntimeError):
     """A daemon exited or did not open its control socket in time; the message ends with its log."""
-
-
-def namespaces_available() -> str | None:
-    """Why network namespaces with TUN devices cannot be used here, or None if they can."""
-    if os.geteuid() != 0:
-        return "needs root for network namespaces"
-    if not os.path.exists("/dev/net/tun"):
-        return "needs /dev/net/tun"
-    return None
 
 
 def spawn(arguments: Sequence[str], *, netns: str, log: Path, cwd: Path) -> subprocess.Popen[bytes]:

@@ -21,6 +21,15 @@ from pmip6.dataplane.netns import inside
 NO_DAD = (("net/ipv6/conf/all/accept_dad", "0"), ("net/ipv6/conf/default/accept_dad", "0"))
 
 
+def namespaces_available() -> str | None:
+    """Why network namespaces with TUN devices cannot be used here, or None if they can."""
+    if os.geteuid() != 0:
+        return "needs root for network namespaces"
+    if not os.path.exists("/dev/net/tun"):
+        return "needs /dev/net/tun"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """A veth pair between two nodes, with the interface addresses (CIDR) on each side."""
