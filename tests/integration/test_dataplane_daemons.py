@@ -100,6 +100,13 @@ def test_GK_5_2_3_GK_4_2_5_daemons_negotiate_keys_and_forward_overlapping_tenant
 
     assert replies == {mn: requests_of(mn) for mn in ATTACHED}
     assert seen == {"opA": set(requests_of("mn1")), "opB": set(requests_of("mn3"))}
+    lma_rows = by_mn(control_request(daemons / "lma.sock", {"command": "bindings"}))
+    for mn_id, _ in ATTACHED.values():
+        assert (lma_rows[mn_id]["packets_up"], lma_rows[mn_id]["packets_down"]) == (5, 5)
+        assert lma_rows[mn_id]["drops"] == {}
+    lma_stats = control_request(daemons / "lma.sock", {"command": "stats"})
+    assert {tenant: (c["uplink_packets"], c["downlink_packets"]) for tenant, c in lma_stats["dataplane"].items()} \
+        == {"opA": (5, 5), "opB": (5, 5)}
     lma_plane = control_request(daemons / "lma.sock", {"command": "dataplane"})
     mag_plane = control_request(daemons / "mag.sock", {"command": "dataplane"})
     for tenant in ("opA", "opB"):

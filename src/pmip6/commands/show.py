@@ -12,6 +12,8 @@ from pmip6.runtime.control import ControlError, control_request
 _COLUMNS = (("MN-ID", "mn_id"), ("TENANT", "tenant"), ("PROXY-COA", "proxy_coa"), ("LMAA", "lmaa"),
             ("HNP", "hnp"), ("IPV4-HOME", "ipv4_home"), ("LIFETIME", "lifetime_left"), ("GRE", "gre"),
             ("DOWNLINK-KEY", "downlink_key"), ("UPLINK-KEY", "uplink_key"), ("TLV", "tlv"), ("STATE", "state"))
+_TRAFFIC_COLUMNS = (("PKTS-UP", "packets_up"), ("PKTS-DOWN", "packets_down"), ("DROPS", "drops"))
+"""Shown when the daemon runs a data plane (its rows then carry per-session counters)."""
 
 
 def register(subparsers: Any) -> None:
@@ -53,14 +55,19 @@ def _cell(field: str, value: Any) -> str:
         return ",".join(value) or "-"
     if field == "tlv":
         return "yes" if value else "no"
-    return "-" if value is None else str(value)
+    if value is None:
+        return "-"
+    if field == "drops":
+        return ",".join(f"{reason}={count}" for reason, count in sorted(value.items())) or "0"
+    return str(value)
 
 
 def bindings_table(rows: list[dict[str, Any]]) -> str:
-    """The bindings as aligned columns, keys in hex and decimal."""
-    table = [[title for title, _ in _COLUMNS]]
-    table += [[_cell(field, row.get(field)) for _, field in _COLUMNS] for row in rows]
-    widths = [max(len(line[column]) for line in table) for column in range(len(_COLUMNS))]
+    """The bindings as aligned columns, keys in hex and decimal, traffic counters when there is a data plane."""
+    columns = _COLUMNS + (_TRAFFIC_COLUMNS if any("packets_up" in row for row in rows) else ())
+    table = [[title for title, _ in columns]]
+    table += [[_cell(field, row.get(field)) for _, field in columns] for row in rows]
+    widths = [max(len(line[column]) for line in table) for column in range(len(columns))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
 
 
@@ -72,4 +79,8 @@ def stats_text(stats: dict[str, Any]) -> str:
         lines.append(f"{section.replace('_', ' ')}: {counts}")
     lines.append(f"retransmissions: {stats.get('retransmissions', 0)}")
     lines.append(f"send errors: {stats.get('send_errors', 0)}")
+    for tenant, counters in sorted((stats.get("dataplane") or {}).items()):
+        drops = ", ".join(f"{reason}={count}" for reason, count in sorted(counters["drops"].items())) or "-"
+        lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / {counters['uplink_bytes']} octets, "
+                     f"down {counters['downlink_packets']} packets / {counters['downlink_bytes']} octets, drops: {drops}")
     return "\n".join(lines)

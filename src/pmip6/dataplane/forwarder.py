@@ -232,6 +232,11 @@ class Forwarder:
             node.add_traffic(tenant)
         return node
 
+    def traffic(self, session: TunnelSession) -> TrafficCounters | None:
+        """The counters of the session ``session`` describes, if the data plane forwards it."""
+        route = self._routes.get(session_identity(session))
+        return route.counters if route is not None else None
+
     def stats(self) -> dict[str, object]:
         """Counters as plain data: the node, each tenant and each session, for ``show`` and the metrics.
 

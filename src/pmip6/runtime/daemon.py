@@ -32,9 +32,12 @@ from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
-from pmip6.runtime.views import GRE_MODES, gre_mode
+from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode
 
 EventListener = Callable[[Event], None]
+
+BindingColumns = Callable[[TunnelSession], dict[str, Any]]
+"""Extra fields of one binding's row in ``pmip6 show bindings`` (see :meth:`Daemon.add_binding_columns`)."""
 Component = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
 
 
@@ -73,6 +76,8 @@ class Daemon:
         self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
         self._components: list[Component] = []
         self._tunnel_data: TunnelDataHandler | None = None
+        self._binding_columns: list[BindingColumns] = []
+        self._stats_sections: dict[str, Callable[[], Any]] = {}
         self._started: list[Callable[[], Awaitable[None]]] = []
         self._timer: DeadlineTimer | None = None
 
@@ -99,11 +104,31 @@ class Daemon:
     def control_handlers(self) -> dict[str, Handler]:
         return {"bindings": self._bindings_command, "stats": self._stats_command}
 
-    def sessions(self) -> Iterator[TunnelSession]:
+    def add_binding_columns(self, columns: BindingColumns) -> None:
+        """Add ``columns(session)``'s fields to every row of ``pmip6 show bindings`` (e.g. traffic counters)."""
+        self._binding_columns.append(columns)
+
+    def add_stats_section(self, name: str, section: Callable[[], Any]) -> None:
+        """Add ``section()`` as ``name`` to ``pmip6 show stats``."""
+        self._stats_sections[name] = section
+
+    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
+        """Every binding: its session, when it expires (Unix time, None if unknown) and its state."""
         raise NotImplementedError
 
+    def sessions(self) -> Iterator[TunnelSession]:
+        return (session for session, _, _ in self.binding_entries())
+
+    def binding_row(self, session: TunnelSession, expires_at: float | None, state: str, now: float) -> dict[str, Any]:
+        """One row of ``pmip6 show bindings``, with the columns components added."""
+        row = binding_row(session, at_lma=self.at_lma, expires_at=expires_at, state=state, now=now)
+        for columns in self._binding_columns:
+            row.update(columns(session))
+        return row
+
     def binding_rows(self, now: float) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        return [self.binding_row(session, expires_at, state, now)
+                for session, expires_at, state in self.binding_entries()]
 
     def persist(self, events: list[Event]) -> None:
         """Store binding changes durably before they are announced; only the LMA has a store."""
@@ -208,5 +233,7 @@ class Daemon:
         return self.binding_rows(time.time())
 
     async def _stats_command(self, request: Request) -> dict[str, Any]:
-        return self.statistics.as_dict(self.bindings_by_gre_mode())
+        stats = self.statistics.as_dict(self.bindings_by_gre_mode())
+        stats.update({name: section() for name, section in self._stats_sections.items()})
+        return stats
 

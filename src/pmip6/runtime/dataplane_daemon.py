@@ -7,8 +7,10 @@ dataplane``) and adds its counters to the daemon's Prometheus registry.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from pmip6.core.events import TunnelSession
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.runtime.config import LmaConfig, MagConfig
 from pmip6.runtime.control import Request
@@ -41,4 +43,16 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
     daemon.add_event_listener(pump.on_event)
     daemon.set_tunnel_data_handler(pump.handle_udp)
     daemon.add_control_handler("dataplane", dataplane_command)
+    daemon.add_binding_columns(partial(_traffic_columns, pump))
+    daemon.add_stats_section("dataplane", lambda: {name: counters.as_dict()
+                                                   for name, counters in pump.forwarder.tenant_totals().items()})
     daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]
+
+
+def _traffic_columns(pump: Pump, session: TunnelSession) -> dict[str, Any]:
+    """``packets_up``/``packets_down``/``bytes_up``/``bytes_down``/``drops`` of a binding (None: not forwarded)."""
+    counters = pump.forwarder.traffic(session)
+    if counters is None:
+        return {"packets_up": None, "packets_down": None, "bytes_up": None, "bytes_down": None, "drops": None}
+    return {"packets_up": counters.uplink_packets, "packets_down": counters.downlink_packets,
+            "bytes_up": counters.uplink_bytes, "bytes_down": counters.downlink_bytes, "drops": dict(counters.drops)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.events import (
@@ -29,7 +28,6 @@ from pmip6.runtime.config import LmaConfig
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
-from pmip6.runtime.views import binding_row
 from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
 
 _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, BindingRemoved)
@@ -46,12 +44,8 @@ class LmaDaemon(Daemon):
         super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.control, config.metrics, options)
         self.store: BindingStore | None = None
 
-    def sessions(self) -> Iterator[TunnelSession]:
-        return (entry.session() for entry in self.lma.bindings())
-
-    def binding_rows(self, now: float) -> list[dict[str, Any]]:
-        return [binding_row(entry.session(), at_lma=True, expires_at=entry.expires_at, state=str(entry.state),
-                            now=now) for entry in self.lma.bindings()]
+    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
+        return ((entry.session(), entry.expires_at, str(entry.state)) for entry in self.lma.bindings())
 
     async def prepare(self) -> None:
         if self.config.state is None:

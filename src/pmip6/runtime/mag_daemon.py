@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pmip6.core.bul import BindingUpdateListEntry, BulState
+from pmip6.core.bul import BulState
 from pmip6.core.events import (
     Address,
     Alarm,
@@ -33,7 +33,6 @@ from pmip6.runtime.control import ControlError, Handler, Request
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
-from pmip6.runtime.views import binding_row
 from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
 from pmip6.wire.options import MNIdentifierOption
 
@@ -68,11 +67,8 @@ class MagDaemon(Daemon):
         return {**super().control_handlers(), "attach": self._attach_command, "detach": self._detach_command,
                 "refresh": self._refresh_command}
 
-    def sessions(self) -> Iterator[TunnelSession]:
-        return (entry.session() for entry in self.mag.entries())
-
-    def binding_rows(self, now: float) -> list[dict[str, Any]]:
-        return [_row(entry, now) for entry in self.mag.entries()]
+    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
+        return ((entry.session(), entry.expires_at, str(entry.state)) for entry in self.mag.entries())
 
     async def open_transports(self) -> None:
         lma = self.config.settings.lma
@@ -172,17 +168,14 @@ class MagDaemon(Daemon):
             elif entry is None:
                 result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "entry removed"})
             elif entry.state is BulState.REGISTERED and entry.pending is None:
-                result = {"outcome": "registered", "binding": _row(entry, now)}
+                result = {"outcome": "registered",
+                          "binding": self.binding_row(entry.session(), entry.expires_at, str(entry.state), now)}
             elif entry.state is BulState.FAILED:
                 result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "registration failed"})
             if result is not None:
                 self._waiters.remove(waiter)
                 if not waiter.future.done():
                     waiter.future.set_result(result)
-
-
-def _row(entry: BindingUpdateListEntry, now: float) -> dict[str, Any]:
-    return binding_row(entry.session(), at_lma=False, expires_at=entry.expires_at, state=str(entry.state), now=now)
 
 
 def _text(request: Request, key: str) -> str:

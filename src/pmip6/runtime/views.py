@@ -1,8 +1,8 @@
 """Bindings as plain data: the rows of ``pmip6 show bindings`` and the fields of the event log.
 
-A row has exactly these fields (docs/operations.md): mn_id, tenant, proxy_coa, lmaa, hnp (list of
-prefixes), ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"), downlink_key,
-uplink_key (ints or null), tlv, state. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
+A row has these fields (docs/operations.md): mn_id, tenant, proxy_coa, lmaa, hnp (list of prefixes),
+ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"), downlink_key, uplink_key (ints or
+null), tlv, state; a data plane adds the session's traffic counters. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
 end the LMAA; at the MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
 """
 

@@ -25,3 +25,16 @@ def test_stats_text_lists_every_section() -> None:
     assert "received: pbu=3" in text
     assert "pba sent: ACCEPTED=2, GRE_KEY_OPTION_REQUIRED=1" in text
     assert "bindings: gre-only=0, keys=2, off=0" in text and "decode errors: -" in text
+
+
+def test_with_a_data_plane_rows_and_stats_carry_the_traffic_counters() -> None:
+    forwarded = {**ROW, "packets_up": 5, "packets_down": 4, "bytes_up": 300, "bytes_down": 240,
+                 "drops": {"wrong_source": 2}}
+    idle = {**ROW, "mn_id": "mn2@opA", "packets_up": None, "packets_down": None, "drops": None}
+    header, first, second = bindings_table([forwarded, idle]).splitlines()
+    assert header.split()[-3:] == ["PKTS-UP", "PKTS-DOWN", "DROPS"]
+    assert first.split()[-3:] == ["5", "4", "wrong_source=2"] and second.split()[-3:] == ["-", "-", "-"]
+    assert "PKTS-UP" not in bindings_table([ROW])
+    text = stats_text({"dataplane": {"opA": {"uplink_packets": 5, "uplink_bytes": 300, "downlink_packets": 4,
+                                             "downlink_bytes": 240, "drops": {"unknown_key": 1}}}})
+    assert "dataplane opA: up 5 packets / 300 octets, down 4 packets / 240 octets, drops: unknown_key=1" in text
