@@ -20,13 +20,14 @@ import sys
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
-from pmip6.wire.describe import message_json
+from pmip6.commands import plain_help
 from pmip6.conformance.checks import LmaPolicies, Need, Outcome
 from pmip6.conformance.probe import HomeAddressKind
 from pmip6.conformance.mag_checks import MagNeed, MagPolicies
 from pmip6.conformance.runner import (CheckResult, ConformanceSettings, MagConformanceSettings, Transport,
                                       run_conformance, run_mag_conformance)
 from pmip6.conformance.signaling import PacketRecord
+from pmip6.wire.describe import message_json
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 
 DEFAULT_LMA_TIMEOUT = 2.0
@@ -38,7 +39,7 @@ EXIT_USAGE = 2
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "conformance", help="test an LMA's GRE Key (RFC 5845) behaviour, playing a MAG",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain_help(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     role = parser.add_mutually_exclusive_group(required=True)
     role.add_argument("--lma", metavar="HOST[:PORT]",
                       help="the LMA under test: IPv4 address[:udp port] (udp4) or IPv6 address (ipv6); "

@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from pmip6.commands import plain_help
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.mag_daemon import DEFAULT_WAIT, MagDaemon, build_mag_daemon
@@ -22,7 +23,7 @@ _SUCCESS = {"attach": "registered", "refresh": "registered", "detach": "deregist
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("mag", help="run the MAG daemon, or attach/detach a mobile node",
-                                   description=__doc__)
+                                   description=plain_help(__doc__))
     add_daemon_arguments(parser, "mag")
     parser.set_defaults(func=_run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")

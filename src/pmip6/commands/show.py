@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from pmip6.commands import plain_help
 from pmip6.runtime.control import ControlError, control_request
 
 _COLUMNS = (("MN-ID", "mn_id"), ("TENANT", "tenant"), ("PROXY-COA", "proxy_coa"), ("LMAA", "lmaa"),
@@ -18,7 +19,7 @@ _TRAFFIC_COLUMNS = (("PKTS-UP", "packets_up"), ("PKTS-DOWN", "packets_down"), ("
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("show", help="show a running daemon's bindings or counters",
-                                   description=__doc__)
+                                   description=plain_help(__doc__))
     what = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     for name, help_text in (("bindings", "LMA binding cache or MAG binding update list"),
                             ("stats", "messages, PBA statuses, decode errors, bindings by GRE mode"),
