@@ -7,12 +7,10 @@ data plane is tested on its own; the daemons' end-to-end run is tested with the 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from ipaddress import IPv4Address, IPv6Network, ip_address
@@ -172,16 +170,6 @@ def tunnel_frames(frames: list[dict[str, str]]) -> list[dict[str, str]]:
 def keys_by_source(frames: list[dict[str, str]]) -> Counter[tuple[str, str]]:
     """How many tunneled frames each (outer source, GRE key) pair had; key "" = no GRE key."""
     return Counter((f["source"], f["key"]) for f in tunnel_frames(frames))
-
-
-@pytest.fixture
-def lab() -> Iterator[Figure1Lab]:
-    """A fresh Figure-1 lab for one test, removed afterwards whatever happens."""
-    with Figure1Lab(prefix=f"f1-{os.getpid()}-{next(_LAB_NUMBERS)}") as built:
-        yield built
-
-
-_LAB_NUMBERS = itertools.count()
 
 
 @dataclass

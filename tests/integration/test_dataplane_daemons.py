@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from dataplane_lab import (
-    lab,  # noqa: F401 (fixture)
     requires_netns,
 )
 from pmip6.lab.daemons import LMA_TENANTS_TOML, renumber, spawn, stop, wait_ready

@@ -18,7 +18,6 @@ from dataplane_lab import (
     downlink_key,
     echo,
     keys_by_source,
-    lab,  # noqa: F401 (fixture)
     requests_of,
     requires_netns,
     sessions_for,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from dataplane_lab import lab, requires_netns  # noqa: F401 (fixture)
+from dataplane_lab import requires_netns
 from pmip6.dataplane.pump import LmaPump
 from pmip6.dataplane.routing import open_netlink
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings

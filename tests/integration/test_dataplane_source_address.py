@@ -16,7 +16,6 @@ from pyroute2 import NetNS
 
 from dataplane_lab import (
     echo,
-    lab,  # noqa: F401 (fixture)
     requests_of,
     requires_netns,
     sessions_for,

@@ -15,7 +15,6 @@ from scapy.layers.inet import IP, UDP
 
 from dataplane_lab import (
     echo,
-    lab,  # noqa: F401 (fixture)
     requests_of,
     requires_netns,
     start_pumps,

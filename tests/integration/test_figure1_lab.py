@@ -17,7 +17,6 @@ from dataplane_lab import (
     captured_traffic,
     downlink_key,
     keys_by_source,
-    lab,  # noqa: F401 (fixture)
     requires_netns,
     requires_tshark,
     uplink_key,

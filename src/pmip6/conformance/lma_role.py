@@ -118,7 +118,8 @@ class LmaResponder:
         return taken
 
     def _addresses(self, received: ReceivedPBU, accepted: bool) -> list[MobilityOption]:
-        pbu, options = received.pbu, []
+        pbu = received.pbu
+        options: list[MobilityOption] = []
         index = self._home_index.setdefault(received.mn_id or b"", len(self._home_index) + 1)
         for prefix in pbu.options_of(HomeNetworkPrefixOption):
             if accepted and prefix.prefix == IPv6Address(0):

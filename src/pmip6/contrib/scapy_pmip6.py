@@ -286,7 +286,7 @@ class PMIP6MH_PBU(_OverUDP, MIP6MH_BU):
                    ByteField("res", None),
                    XShortField("cksum", None),
                    XShortField("seq", None),
-                   FlagsField("flags", "AP", 10, "BTFPRMKLHA"),
+                   FlagsField("flags", "AP", 10, "BTFPRMKLHA"),  # type: ignore[arg-type]  # Scapy takes flag letters
                    BitField("reserved", 0, 6),
                    LifetimeField("mhtime", 3),
                    _PhantomAutoPadField("autopad", 1),
@@ -309,7 +309,7 @@ class PMIP6MH_PBA(_OverUDP, MIP6MH_BA):
                    ByteField("res", None),
                    XShortField("cksum", None),
                    ByteEnumField("status", 0, _STATUS_NAMES),
-                   FlagsField("flags", "P", 5, "BTPRK"),
+                   FlagsField("flags", "P", 5, "BTPRK"),  # type: ignore[arg-type]  # Scapy takes flag letters
                    BitField("reserved", 0, 3),
                    XShortField("seq", None),
                    LifetimeField("mhtime", 0),
@@ -369,7 +369,7 @@ def install() -> None:
         return
     _saved.update(options=dict(inet6.moboptcls), messages=dict(inet6._mip6_mhtype2cls),
                   udp_guess=list(UDP.payload_guess))
-    inet6.moboptcls.update(OPTION_CLASSES)
+    inet6.moboptcls.update(OPTION_CLASSES)  # type: ignore[arg-type]  # IntEnum keys are ints
     inet6._mip6_mhtype2cls[MHType.BINDING_UPDATE] = PMIP6MH_PBU
     inet6._mip6_mhtype2cls[MHType.BINDING_ACKNOWLEDGEMENT] = PMIP6MH_PBA
     for port in (PMIP6_CONTROL_PORT, PMIP6_DATA_PORT):

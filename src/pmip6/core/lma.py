@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from pmip6.core.acknowledgement import acceptance, rejection
 from pmip6.core.addressing import AddressPlan, AddressRejection, non_zero_prefixes, plan_addresses
@@ -144,10 +145,9 @@ class LocalMobilityAnchor:
             if isinstance(key, _PendingRegistration):
                 del self._pending[key.wait_for]
                 outcome.extend(self._register(key.registration, None, now))
-            elif key.state is BceState.ACTIVE:
-                outcome.events.append(self._remove(key, "expired"))
             else:
-                outcome.events.append(self._remove(key, "deregistered"))
+                entry = cast(BindingCacheEntry, key)
+                outcome.events.append(self._remove(entry, "expired" if entry.state is BceState.ACTIVE else "deregistered"))
         return outcome
 
     def bindings(self) -> Iterator[BindingCacheEntry]:

@@ -577,7 +577,7 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
 
 
 def _deadline(entry: BindingUpdateListEntry) -> float | None:
-    candidates = []
+    candidates: list[float | None] = []
     if entry.pending is not None:
         candidates.append(entry.pending.due)
     if entry.state is BulState.REGISTERED:

@@ -23,6 +23,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.dataplane.counters import TrafficCounters
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.demo.checks import (
@@ -190,17 +191,16 @@ class Figure1:
         self.rows = [row if row.mn != "MN-4" else replace(row, state="detached, keys freed") for row in self.rows]
 
     def binding_rows(self) -> list[BindingRow]:
-        traffic = {session["mn_id"]: session for session in self.lma_forwarder.stats()["sessions"]}  # type: ignore[union-attr]
         rows = []
         for name, entry in sorted(self._bce_by_name().items()):
-            counters = traffic.get(entry.mn_id.decode(), {})
+            counters = self.lma_forwarder.traffic(entry.session()) or TrafficCounters()
             rows.append(BindingRow(
                 mn=name, mn_id=entry.mn_id.decode(), tenant=entry.tenant,
                 ipv4_home=str(entry.ipv4_home_address.ip) if entry.ipv4_home_address else None,
                 hnp=str(entry.home_network_prefixes[0]) if entry.home_network_prefixes else None,
                 mag=self.location[name], downlink_key=entry.downlink_key, uplink_key=entry.uplink_key,
-                tlv=entry.tlv_header, packets_up=int(counters.get("uplink_packets", 0)),
-                packets_down=int(counters.get("downlink_packets", 0)), state=entry.state.value,
+                tlv=entry.tlv_header, packets_up=counters.uplink_packets,
+                packets_down=counters.downlink_packets, state=entry.state.value,
             ))
         return rows
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ipaddress import IPv6Address
 from struct import Struct
 from struct import error as StructError
+from typing import Any
 
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import (
@@ -111,12 +112,13 @@ def _encode_unknown(message: UnknownMessage) -> bytes:
     return message.data
 
 
-_BODY_ENCODERS: dict[type, Callable[[MobilityMessage], bytes]] = {
+_BODY_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    # each encoder takes exactly the message class it is listed under
     ProxyBindingUpdate: _encode_binding_update,
     ProxyBindingAcknowledgement: _encode_binding_acknowledgement,
     BindingError: _encode_binding_error,
     UnknownMessage: _encode_unknown,
-}  # type: ignore[dict-item]
+}
 
 
 def encode_message(message: MobilityMessage, *, source: IPv6Address | None = None,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv6Address
 from struct import Struct
 from struct import error as StructError
+from typing import Any
 
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.numbers import OptionType
@@ -167,7 +168,8 @@ def _encode_unknown(option: UnknownOption, option_type: int) -> bytes:
     return _variable(option.type, b"", option.data)
 
 
-_Encoder = Callable[[MobilityOption, int], bytes]
+_Encoder = Callable[[Any, int], bytes]
+"""(option of the class it is listed under, Type octet) -> the option's octets."""
 _ANYWHERE = (1, 0)
 
 _ENCODERS: dict[type, tuple[_Encoder, int, int, int]] = {

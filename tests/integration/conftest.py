@@ -1,0 +1,20 @@
+"""Fixtures of the namespace integration tests."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from pmip6.lab.figure1 import Figure1Lab
+
+_LAB_NUMBERS = itertools.count()
+
+
+@pytest.fixture
+def lab() -> Iterator[Figure1Lab]:
+    """A fresh Figure-1 lab for one test, removed afterwards whatever happens."""
+    with Figure1Lab(prefix=f"f1-{os.getpid()}-{next(_LAB_NUMBERS)}") as built:
+        yield built
