@@ -1,4 +1,5 @@
-"""Fault scenarios at engine level over the simulated network (fuzz/simnet.py), each a report row.
+"""Fault scenarios at engine level over the simulated network (pmip6.lab.simnet, with fuzz/simnet.py's lossy
+link and shadow data plane), each a report row.
 
 - signaling loss and reordering: N MNs attach through two MAGs while 30 % of PBUs and PBAs are lost and
   the rest arrive in random order; every MN must end registered with the same keys on both sides;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import tracemalloc
 import weakref
 from collections.abc import Callable, Iterable
@@ -28,11 +30,12 @@ from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, Tenant
 from pmip6.core.mag import AttachRequest, MagGreMode, MagSettings, MobileAccessGateway
 from pmip6.core.events import Peer
+from pmip6.lab.simnet import Network
 from pmip6.wire.numbers import AccessTechnologyType
 
 from fuzz.lma_invariants import check_binding_cache
 from fuzz.report import ReportRow
-from fuzz.simnet import SimulatedNetwork
+from fuzz.simnet import LmaShadow, LossyLink
 from fuzz.targets import InvariantViolation
 
 START = 1_700_000_000.0
@@ -79,22 +82,36 @@ def attach_request(index: int) -> AttachRequest:
                          ll_id=(index + 1).to_bytes(6, "big"), interface=f"mn{index}")
 
 
+@dataclass(frozen=True, slots=True)
+class Rig:
+    """A simulated domain, its lossy link (what it dropped and reordered) and the LMA's shadow data plane."""
+
+    network: Network
+    link: LossyLink
+    shadow: LmaShadow
+
+
 def build(mns: int, mags: int, *, seed: int, loss: float = 0.0, max_delay: float = 0.0, codec: bool = True,
-          min_delay_before_bce_delete: float = 10.0) -> SimulatedNetwork:
-    """An LMA and ``mags`` MAGs on a simulated network, with ``mns`` attaches already sent."""
+          min_delay_before_bce_delete: float = 10.0) -> Rig:
+    """An LMA and ``mags`` MAGs on a simulated network, with ``mns`` attaches already sent. Without ``codec``
+    nothing is encoded nor recorded (the churn measures the engines' own memory)."""
     gateways = [new_mag(index, seed * 100 + index) for index in range(mags)]
     keys = GreKeyAllocator(seed)
     lma = LocalMobilityAnchor(lma_settings((mag.settings.proxy_coa for mag in gateways), min_delay_before_bce_delete),
                               keys=keys)
     ALLOCATORS[lma] = keys
-    net = SimulatedNetwork(lma, LMAA, gateways, now=START, seed=seed, loss=loss, max_delay=max_delay, codec=codec)
+    rig = Rig(Network(lma, LMAA, now=START, udp=False, record=codec, codec=codec),
+              LossyLink(random.Random(seed), loss, max_delay), LmaShadow())
+    rig.network.fate = rig.link
+    rig.network.listeners.append(rig.shadow)
+    for mag in gateways:
+        rig.network.add_mag(mag)
     for index in range(mns):
-        mag = gateways[index % mags]
-        net.from_mag(mag, mag.attach(attach_request(index), net.now))
-    return net
+        rig.network.attach(gateways[index % mags], attach_request(index))
+    return rig
 
 
-def settled(net: SimulatedNetwork) -> bool:
+def settled(net: Network) -> bool:
     """Nothing in flight and every MAG entry registered or given up."""
     return not net.in_flight and all(entry.state in (BulState.REGISTERED, BulState.FAILED)
                for mag in net.mags.values() for entry in mag.entries())
@@ -109,9 +126,10 @@ class Agreement:
     """MNs not registered with identical keys and addresses on both sides."""
 
 
-def compare_sides(net: SimulatedNetwork, expected_mns: int) -> Agreement:
+def compare_sides(rig: Rig, expected_mns: int) -> Agreement:
     """Every MN registered at its MAG has one ACTIVE BCE with the same downlink/uplink keys and addresses."""
-    check_binding_cache(list(net.lma.bindings()), net.lma_shadow,
+    net = rig.network
+    check_binding_cache(list(net.lma.bindings()), rig.shadow.table,
                         len(ALLOCATORS[net.lma]) if net.lma in ALLOCATORS else None)
     bces: dict[bytes, list[BindingCacheEntry]] = {}
     for bce in net.lma.bindings():
@@ -130,9 +148,9 @@ def compare_sides(net: SimulatedNetwork, expected_mns: int) -> Agreement:
     return Agreement(registered=agreeing, lost=expected_mns - agreeing)
 
 
-def _row(name: str, net: SimulatedNetwork, agreement: Agreement, inputs: int, note: str,
+def _row(name: str, rig: Rig, agreement: Agreement, inputs: int, note: str,
          extra_faults: int = 0) -> ReportRow:
-    injected = net.faults.dropped + net.faults.reordered + extra_faults
+    injected = rig.link.dropped + rig.link.reordered + extra_faults
     return ReportRow(name, inputs, faults_injected=injected,
                      faults_survived=injected if agreement.lost == 0 else 0,
                      bindings_lost=agreement.lost, note=note)
@@ -152,12 +170,13 @@ def loss_and_reordering(mns: int = 1000, loss: float = 0.3, seed: int = 1) -> Re
     name = f"{int(loss * 100)} % loss + reordering, {mns} MNs"
 
     def run() -> ReportRow:
-        net = build(mns, 2, seed=seed, loss=loss, max_delay=0.25)
-        net.run(until=START + SETTLE_HORIZON, done=lambda: settled(net))
-        agreement = compare_sides(net, mns)
-        return _row(name, net, agreement, net.faults.sent,
-                    f"{agreement.registered}/{mns} registered; {net.faults.dropped} lost, "
-                    f"{net.faults.reordered} reordered of {net.faults.sent} messages")
+        rig = build(mns, 2, seed=seed, loss=loss, max_delay=0.25)
+        net = rig.network
+        net.run_until(START + SETTLE_HORIZON, done=lambda: settled(net))
+        agreement = compare_sides(rig, mns)
+        return _row(name, rig, agreement, rig.link.sent,
+                    f"{agreement.registered}/{mns} registered; {rig.link.dropped} lost, "
+                    f"{rig.link.reordered} reordered of {rig.link.sent} messages")
 
     return _guarded(name, run)
 
@@ -177,26 +196,28 @@ def lma_crash_and_restore(mns: int = 1000, seed: int = 2) -> ReportRow:
     name = f"LMA crash mid-storm + restore, {mns} MNs"
 
     def run() -> ReportRow:
-        net = build(mns, 2, seed=seed, loss=0.1, max_delay=0.05)
-        net.run(until=START + SETTLE_HORIZON,
-                done=lambda: sum(1 for _ in net.lma.bindings()) >= mns // 2)
+        rig = build(mns, 2, seed=seed, loss=0.1, max_delay=0.05)
+        net = rig.network
+        net.run_until(START + SETTLE_HORIZON,
+                      done=lambda: sum(1 for _ in net.lma.bindings()) >= mns // 2)
         records = persisted(net.lma)
         lost_in_flight = net.drop_in_flight(LMAA)
         net.now += RESTART_SECONDS
         keys = GreKeyAllocator(seed + 1)
         restarted = LocalMobilityAnchor(lma_settings(net.mags), keys=keys)
         ALLOCATORS[restarted] = keys
-        net.replace_lma(restarted)
-        net.from_lma(restarted.restore([BindingCacheEntry.from_record(record) for record in records], net.now))
+        net.lma = restarted
+        rig.shadow.reset()
+        net.emit(LMAA, restarted.restore([BindingCacheEntry.from_record(record) for record in records], net.now))
         restored = _key_view(persisted(restarted))
         missing = len(_key_view(records) - restored)
-        net.run(until=net.now + SETTLE_HORIZON, done=lambda: settled(net))
+        net.run_until(net.now + SETTLE_HORIZON, done=lambda: settled(net))
         before_refresh = _key_view(persisted(net.lma))
-        net.run(until=net.now + LIFETIME * 0.9)
+        net.run_until(net.now + LIFETIME * 0.9)
         changed = len(before_refresh - _key_view(persisted(net.lma)))
-        agreement = compare_sides(net, mns)
+        agreement = compare_sides(rig, mns)
         lost = max(agreement.lost, missing, changed)
-        return ReportRow(name, net.faults.sent, faults_injected=1 + lost_in_flight,
+        return ReportRow(name, rig.link.sent, faults_injected=1 + lost_in_flight,
                          faults_survived=(1 + lost_in_flight) if lost == 0 else 0, bindings_lost=lost,
                          note=f"{len(records)} BCEs persisted, {len(records) - missing} restored with their keys; "
                               f"{changed} changed at refresh; {agreement.registered}/{mns} registered")
@@ -209,22 +230,23 @@ def mag_restart(mns: int = 500, seed: int = 3) -> ReportRow:
     name = f"MAG restart + re-attach, {mns} MNs"
 
     def run() -> ReportRow:
-        net = build(mns, 1, seed=seed)
-        net.run(until=START + SETTLE_HORIZON, done=lambda: settled(net))
+        rig = build(mns, 1, seed=seed)
+        net = rig.network
+        net.run_until(START + SETTLE_HORIZON, done=lambda: settled(net))
         before = {entry.mn_id: entry.uplink_key for entry in net.lma.bindings()}
         old = next(iter(net.mags.values()))
         lost_in_flight = net.drop_in_flight(old.settings.proxy_coa)
         net.now += RESTART_SECONDS
         fresh = new_mag(0, seed + 7)
-        net.replace_mags([fresh])
+        net.mags = {fresh.settings.proxy_coa: fresh}
         for index in range(mns):
-            net.from_mag(fresh, fresh.attach(attach_request(index), net.now))
-        net.run(until=net.now + SETTLE_HORIZON, done=lambda: settled(net))
+            net.attach(fresh, attach_request(index))
+        net.run_until(net.now + SETTLE_HORIZON, done=lambda: settled(net))
         after = {entry.mn_id: entry.uplink_key for entry in net.lma.bindings()}
-        agreement = compare_sides(net, mns)
+        agreement = compare_sides(rig, mns)
         same_sessions = sum(1 for mn_id, key in before.items() if after.get(mn_id) == key)
         lost = max(agreement.lost, mns - same_sessions, len(after) - len(before))
-        return ReportRow(name, net.faults.sent, faults_injected=1 + lost_in_flight,
+        return ReportRow(name, rig.link.sent, faults_injected=1 + lost_in_flight,
                          faults_survived=(1 + lost_in_flight) if lost == 0 else 0, bindings_lost=lost,
                          note=f"{same_sessions}/{mns} BCEs updated in place (same uplink key), "
                               f"{len(after)} BCEs after, {agreement.registered} agree")
@@ -237,7 +259,8 @@ def churn(mns: int = 10_000, cycles: int = 10, seed: int = 4) -> ReportRow:
     name = f"churn {cycles} x {mns} attach/detach"
 
     def run() -> ReportRow:
-        net = build(0, 4, seed=seed, codec=False, min_delay_before_bce_delete=1.0)
+        rig = build(0, 4, seed=seed, codec=False, min_delay_before_bce_delete=1.0)
+        net = rig.network
         engines = [net.lma, *net.mags.values()]
         tracemalloc.start()
         leftovers = baseline = traced = 0
@@ -245,13 +268,13 @@ def churn(mns: int = 10_000, cycles: int = 10, seed: int = 4) -> ReportRow:
             gateways = list(net.mags.values())
             for index in range(mns):
                 mag = gateways[index % len(gateways)]
-                net.from_mag(mag, mag.attach(attach_request(index), net.now))
-            net.run(until=net.now + SETTLE_HORIZON, done=lambda: settled(net))
-            leftovers += compare_sides(net, mns).lost
+                net.attach(mag, attach_request(index))
+            net.run_until(net.now + SETTLE_HORIZON, done=lambda: settled(net))
+            leftovers += compare_sides(rig, mns).lost
             for index in range(mns):
                 mag = gateways[index % len(gateways)]
-                net.from_mag(mag, mag.detach(attach_request(index).mn_id, net.now))
-            net.run(until=net.now + 60.0)
+                net.detach(mag, attach_request(index).mn_id)
+            net.run_until(net.now + 60.0)
             leftovers += (sum(1 for _ in net.lma.bindings()) + sum(1 for mag in gateways for _ in mag.entries())
                           + sum(len(ALLOCATORS[engine]) for engine in engines))
             gc.collect()
@@ -259,9 +282,9 @@ def churn(mns: int = 10_000, cycles: int = 10, seed: int = 4) -> ReportRow:
             if cycle == WARM_UP_CYCLES:
                 baseline = traced
         tracemalloc.stop()
-        check_binding_cache(list(net.lma.bindings()), net.lma_shadow)
+        check_binding_cache(list(net.lma.bindings()), rig.shadow.table)
         leaked = traced - baseline > max(MEMORY_SLACK, baseline // 10)
-        return ReportRow(name, net.faults.sent, bindings_lost=leftovers, violations=int(leaked),
+        return ReportRow(name, rig.link.sent, bindings_lost=leftovers, violations=int(leaked),
                          note=f"entries + keys left after each drain: {leftovers}; traced memory after cycle "
                               f"{WARM_UP_CYCLES + 1} {baseline // 1024} KiB, after cycle {cycles} {traced // 1024} KiB")
 

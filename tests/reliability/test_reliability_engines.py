@@ -14,9 +14,10 @@ from fuzz.targets import InvariantViolation
 
 def test_shadow_table_detects_a_binding_cache_out_of_sync() -> None:
     """The invariant checker itself: an entry no event announced is a violation."""
-    net = faults.build(1, 1, seed=9)
-    net.run(until=faults.START + 100, done=lambda: faults.settled(net))
-    check_binding_cache(list(net.lma.bindings()), net.lma_shadow)
+    rig = faults.build(1, 1, seed=9)
+    net = rig.network
+    net.run_until(faults.START + 100, done=lambda: faults.settled(net))
+    check_binding_cache(list(net.lma.bindings()), rig.shadow.table)
     with pytest.raises(InvariantViolation):
         check_binding_cache(list(net.lma.bindings()), ShadowForwardingTable())
 

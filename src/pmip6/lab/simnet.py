@@ -8,7 +8,8 @@ happening to the next, so hours of lifetimes and back-offs cost microseconds.
 
 Faults are one hook, ``fate(packet) -> extra delays``: ``()`` drops the packet, ``(0.0,)`` delivers it,
 ``(0.0, 0.0)`` duplicates it, ``(2.0,)`` delays it (and so reorders it behind later packets).
-Used by ``pmip6 demo``, the scenario tests and the fault runs.
+Used by ``pmip6 demo``, the scenario tests and the fault runs (``fuzz/faults.py``, which turn off ``record``
+and ``codec`` for their 10,000-MN churn so that only the engines' own memory is measured).
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class Network:
     udp: bool = True
     latency: float = 0.001
     fate: Fate = deliver
+    record: bool = True
+    """Keep ``wire`` and ``events``; off, only the listeners see what happens."""
+    codec: bool = True
+    """Messages cross the wire codec; off, the typed message is handed over as it is."""
     mags: dict[Address, MobileAccessGateway] = field(default_factory=dict)
     wire: list[Packet] = field(default_factory=list)
     """Every packet sent, in order (before its fate)."""
@@ -87,18 +92,33 @@ class Network:
         return mag
 
     def attach(self, mag: MobileAccessGateway, request: AttachRequest) -> None:
-        self._emit(mag.settings.proxy_coa, mag.attach(request, self.now))
+        self.emit(mag.settings.proxy_coa, mag.attach(request, self.now))
 
     def detach(self, mag: MobileAccessGateway, mn_id: bytes) -> None:
-        self._emit(mag.settings.proxy_coa, mag.detach(mn_id, self.now))
+        self.emit(mag.settings.proxy_coa, mag.detach(mn_id, self.now))
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def drop_in_flight(self, to: Address) -> int:
+        """Lose every packet in flight to ``to`` (that node crashed); returns how many."""
+        kept = [item for item in self._in_flight if item[2].destination.address != to]
+        lost = len(self._in_flight) - len(kept)
+        heapq.heapify(kept)
+        self._in_flight = kept
+        return lost
 
     def inject(self, message: MobilityMessage, source: Peer, destination: Peer) -> None:
         """Put a hand-made message on the wire (a stray, forged or stale one), subject to ``fate`` too."""
         self._send(message, source, destination)
 
-    def run_until(self, until: float) -> None:
-        """Deliver packets and fire timers in time order up to ``until``; then ``now`` is ``until``."""
+    def run_until(self, until: float, done: Callable[[], bool] | None = None) -> None:
+        """Deliver packets and fire timers in time order up to ``until`` (then ``now`` is ``until``), or until
+        ``done()`` holds."""
         for _ in range(MAX_STEPS):
+            if done is not None and done():
+                return
             next_packet = self._in_flight[0][0] if self._in_flight else None
             timers = [engine.next_deadline() for engine in self._engines()]
             next_timer = min((t for t in timers if t is not None), default=None)
@@ -131,23 +151,25 @@ class Network:
         for address, mag in list(self.mags.items()):
             deadline = mag.next_deadline()
             if deadline is not None and deadline <= self.now:
-                self._emit(address, mag.handle_timer(self.now))
+                self.emit(address, mag.handle_timer(self.now))
         deadline = self.lma.next_deadline()
         if deadline is not None and deadline <= self.now:
-            self._emit(self.lma_address, self.lma.handle_timer(self.now))
+            self.emit(self.lma_address, self.lma.handle_timer(self.now))
 
     def _deliver(self, packet: Packet) -> None:
         address = packet.destination.address
-        message = decode_message(packet.mh)
+        message = decode_message(packet.mh) if self.codec else packet.message
         if address == self.lma_address:
-            self._emit(address, self.lma.receive(message, packet.source, address, self.now))
+            self.emit(address, self.lma.receive(message, packet.source, address, self.now))
         elif address in self.mags:
-            self._emit(address, self.mags[address].receive(message, packet.source, self.now))
+            self.emit(address, self.mags[address].receive(message, packet.source, self.now))
 
-    def _emit(self, node: Address, outcome: Outcome) -> None:
+    def emit(self, node: Address, outcome: Outcome) -> None:
+        """Put what an engine call at ``node`` returned into the network: its events and its messages."""
         name = "lma" if node == self.lma_address else str(node)
         for event in outcome.events:
-            self.events.append((self.now, name, event))
+            if self.record:
+                self.events.append((self.now, name, event))
             for listener in self.listeners:
                 listener(self.now, name, event)
         port = PMIP6_CONTROL_PORT if self.udp else None
@@ -155,11 +177,14 @@ class Network:
             self._send(send.message, Peer(send.source or node, port), send.destination)
 
     def _send(self, message: MobilityMessage, source: Peer, destination: Peer) -> None:
-        if isinstance(source.address, IPv6Address) and isinstance(destination.address, IPv6Address):
+        if not self.codec:
+            mh = b""
+        elif isinstance(source.address, IPv6Address) and isinstance(destination.address, IPv6Address):
             mh = encode_message(message, source=source.address, destination=destination.address)
         else:
             mh = encode_message(message)
         packet = Packet(message, source, destination, self.now, mh)
-        self.wire.append(packet)
+        if self.record:
+            self.wire.append(packet)
         for delay in self.fate(packet):
             heapq.heappush(self._in_flight, (self.now + self.latency + delay, next(self._order), packet))
