@@ -49,18 +49,14 @@ class SignalingTransport(Protocol):
 class Receiver:
     """Decodes received Mobility Headers for one transport and hands them on; counts what it drops."""
 
-    __slots__ = ("handler", "tap", "decode_errors", "tunnel_data")
+    __slots__ = ("handler", "tap", "decode_errors")
 
-    def __init__(self, handler: MessageHandler, decode_errors: Counter[str], tap: PacketTap | None = None,
-                 tunnel_data: TunnelDataHandler | None = None) -> None:
+    def __init__(self, handler: MessageHandler, decode_errors: Counter[str], tap: PacketTap | None = None) -> None:
         self.handler = handler
         self.tap = tap
         self.decode_errors = decode_errors
-        self.tunnel_data = tunnel_data
 
     def deliver(self, data: bytes, source: Peer, destination: Peer) -> None:
-        if self.tunnel_data is not None and self.tunnel_data(source.address.compressed, data):
-            return
         if self.tap is not None:
             self.tap(data, source, destination)
         try:

@@ -25,14 +25,17 @@ _PEER_CACHE_SIZE = 4096
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):
-    __slots__ = ("receiver", "local", "_peers")
+    __slots__ = ("receiver", "local", "tunnel_data", "_peers")
 
-    def __init__(self, receiver: Receiver, local: Peer) -> None:
+    def __init__(self, receiver: Receiver, local: Peer, tunnel_data: TunnelDataHandler | None) -> None:
         self.receiver = receiver
         self.local = local
+        self.tunnel_data = tunnel_data
         self._peers: dict[tuple[str, int], Peer] = {}
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.tunnel_data is not None and self.tunnel_data(addr[0], data):
+            return
         peer = self._peers.get(addr)
         if peer is None:
             if len(self._peers) >= _PEER_CACHE_SIZE:
@@ -72,9 +75,9 @@ class UdpTransport:
             sock.setblocking(False)
             bound_port = sock.getsockname()[1]
             local = Peer(address, bound_port)
-            receiver = Receiver(handler, decode_errors, tap, tunnel_data)
+            receiver = Receiver(handler, decode_errors, tap)
             loop = asyncio.get_running_loop()
-            transport, _ = await loop.create_datagram_endpoint(lambda: _DatagramProtocol(receiver, local), sock=sock)
+            transport, _ = await loop.create_datagram_endpoint(lambda: _DatagramProtocol(receiver, local, tunnel_data), sock=sock)
         except BaseException:
             sock.close()
             raise
