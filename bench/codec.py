@@ -2,9 +2,11 @@
 
 One operation = construct the PBU (HNP, MN-ID, HI, ATT, Timestamp, GRE Key), encode it with its checksum
 over the IPv6 pseudo-header, then parse the octets back into fields. pmip6 does it with its message
-dataclasses, ``encode_message`` and ``decode_message``; Scapy with ``bytes(IPv6()/MIP6MH_BU(...))`` and
-``IPv6(raw)``. The two sides run in alternating rounds of about ``ROUND_SECONDS`` (so both see the same
-machine load); the best round of each counts. The last line is ``ratio: <pmip6 / Scapy>``.
+dataclasses, ``encode_message`` and ``decode_message`` (which run the C fast path when it is built,
+``pmip6.wire.accelerator``); Scapy with ``bytes(IPv6()/MIP6MH_BU(...))`` and ``IPv6(raw)``. The pure-Python
+codec (``pure_encode_message`` / ``pure_decode_message``) is measured too, for reference. The contenders run
+in alternating rounds of about ``ROUND_SECONDS`` (so all see the same machine load); the best round of
+each counts. The last line is ``ratio: <pmip6 / Scapy>``.
 
 Run: ``.venv/bin/python bench/codec.py`` (about 10 s).
 """
@@ -19,7 +21,8 @@ from ipaddress import IPv6Address
 from scapy.layers.inet6 import IPv6, MIP6MH_BU, MIP6OptMNID, MIP6OptUnknown
 
 from pmip6.wire.messages import ProxyBindingUpdate
-from pmip6.wire.mobility import decode_message, encode_message
+from pmip6.wire import mobility
+from pmip6.wire.mobility import decode_message, encode_message, pure_decode_message, pure_encode_message
 from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, OptionType
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
@@ -44,7 +47,8 @@ DOWNLINK_KEY = 0x2222
 PBU_FLAGS = BUFlags.A | BUFlags.P
 
 
-def pmip6_operation() -> Callable[[], object]:
+def pmip6_operation(encode: Callable[..., bytes] = encode_message,
+                    decode: Callable[[bytes], object] = decode_message) -> Callable[[], object]:
     def operation() -> object:
         pbu = ProxyBindingUpdate(
             SEQUENCE, PBU_FLAGS, LIFETIME,
@@ -57,7 +61,7 @@ def pmip6_operation() -> Callable[[], object]:
                 GREKeyOption(DOWNLINK_KEY),
             ),
         )
-        return decode_message(encode_message(pbu, source=MAG, destination=LMA))
+        return decode(encode(pbu, source=MAG, destination=LMA))
 
     return operation
 
@@ -109,7 +113,8 @@ def round_rate(operation: Callable[[], object], batch: int) -> float:
 
 
 def main() -> None:
-    contenders = {"pmip6": pmip6_operation(), "scapy": scapy_operation()}
+    contenders = {"pmip6": pmip6_operation(), "scapy": scapy_operation(),
+                  "pmip6 pure Python": pmip6_operation(pure_encode_message, pure_decode_message)}
     batches = {name: calibrated_batch(operation) for name, operation in contenders.items()}
     best = dict.fromkeys(contenders, 0.0)
     for _ in range(ROUNDS):  # alternate rounds so that both sides see the same machine load
@@ -117,6 +122,8 @@ def main() -> None:
             best[name] = max(best[name], round_rate(operation, batches[name]))
     for name, rate in best.items():
         print(f"{name}: {rate:,.0f} ops/s ({1e6 / rate:.1f} us per build+parse)")
+    print(f"pmip6 codec: {'C fast path' if mobility.SPEEDUPS is not None else 'pure Python (no C extension)'}")
+    print(f"pure Python / Scapy: {best['pmip6 pure Python'] / best['scapy']:.1f}")
     print(f"ratio: {best['pmip6'] / best['scapy']:.1f}")
 
 

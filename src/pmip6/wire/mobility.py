@@ -16,6 +16,7 @@ from struct import Struct
 from struct import error as StructError
 from typing import Any
 
+from pmip6.wire.accelerator import load_speedups
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import (
     BindingError,
@@ -127,8 +128,18 @@ def encode_message(message: MobilityMessage, *, source: IPv6Address | None = Non
 
     With ``source`` and ``destination`` the Checksum covers the IPv6 pseudo-header (RFC 6275 section
     6.1.1); without them it is 0, as RFC 5844 IPv4/UDP transport requires. Raises ValueError for a
-    value that does not fit its field.
+    value that does not fit its field. Runs the C fast path when it is built (``pmip6.wire.accelerator``).
     """
+    if SPEEDUPS is not None:
+        encoded: bytes | None = SPEEDUPS.encode_message(message, source, destination)
+        if encoded is not None:
+            return encoded
+    return pure_encode_message(message, source=source, destination=destination)
+
+
+def pure_encode_message(message: MobilityMessage, *, source: IPv6Address | None = None,
+                        destination: IPv6Address | None = None) -> bytes:
+    """:func:`encode_message` in Python only: the reference the C fast path is checked against."""
     try:
         body = _BODY_ENCODERS[type(message)](message)
         length = MH_HEADER_LENGTH + len(body)
@@ -184,7 +195,19 @@ def decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage:
 
     MH types other than 5, 6 and 7 come back as :class:`UnknownMessage`. The checksum is not checked
     here (see :func:`verify_checksum`). Raises DecodeError, and nothing else, for malformed input.
+    Runs the C fast path when it is built (``pmip6.wire.accelerator``).
     """
+    if type(data) is not bytes:
+        data = bytes(data)
+    if SPEEDUPS is not None:
+        decoded: MobilityMessage | None = SPEEDUPS.decode_message(data)
+        if decoded is not None:
+            return decoded
+    return pure_decode_message(data)
+
+
+def pure_decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage:
+    """:func:`decode_message` in Python only: the reference the C fast path is checked against."""
     if type(data) is not bytes:
         data = bytes(data)
     size = len(data)
@@ -205,3 +228,7 @@ def decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage:
     if length < fixed_end:
         raise DecodeError("header_len", 1, f"{length} octets cannot hold a {name} ({fixed_end} octets at least)")
     return decoder(data, length)
+
+
+SPEEDUPS = load_speedups(_BU_FLAGS, _BU_DEFINED_FLAGS, _BA_FLAGS, _BA_DEFINED_FLAGS)
+"""The C fast path :func:`encode_message` and :func:`decode_message` use, or None (pure Python)."""

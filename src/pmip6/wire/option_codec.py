@@ -196,6 +196,12 @@ _ENCODERS: dict[type, tuple[_Encoder, int, int, int]] = {
 }  # type: ignore[misc]
 
 
+def option_layout(option_class: type) -> tuple[int, int, int]:
+    """(Type octet, x, y) of an option class: its Type octet must sit at offset xn+y of the MH."""
+    _encoder, option_type, modulus, remainder = _ENCODERS[option_class]
+    return option_type, modulus, remainder
+
+
 def encode_options(options: Sequence[MobilityOption], start_offset: int) -> bytes:
     """The options as octets, the first one's Type byte (or padding) at ``start_offset`` of the MH.
 

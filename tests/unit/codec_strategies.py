@@ -1,0 +1,99 @@
+"""Hypothesis strategies for the Mobility Header codec's tests: every message and option with in-range
+values, and mutations of valid encodings."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+
+from hypothesis import strategies as st
+
+from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.numbers import BAFlags, BUFlags, MHType, OptionType
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4DefaultRouterAddressOption,
+    IPv4DHCPSupportModeOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+    LinkLocalAddressOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    NATDetectionOption,
+    TimestampOption,
+    UnknownOption,
+    VendorSpecificOption,
+)
+
+MAG = IPv6Address("2001:db8:1::1")
+LMA = IPv6Address("2001:db8:2::1")
+
+octet = st.integers(0, 0xFF)
+word = st.integers(0, 0xFFFF)
+long = st.integers(0, 0xFFFFFFFF)
+ipv6 = st.builds(IPv6Address, st.integers(0, (1 << 128) - 1))
+ipv4 = st.builds(IPv4Address, long)
+MODELLED = {int(option_type) for option_type in OptionType} - {
+    OptionType.BINDING_REFRESH_ADVICE, OptionType.ALTERNATE_CARE_OF_ADDRESS, OptionType.NONCE_INDICES,
+    OptionType.BINDING_AUTHORIZATION_DATA, OptionType.IPV4_HOME_ADDRESS, OptionType.IPV4_ADDRESS_ACKNOWLEDGEMENT,
+    OptionType.IPV4_CARE_OF_ADDRESS,
+}
+
+options = st.one_of(
+    st.builds(MNIdentifierOption, st.binary(max_size=40), octet),
+    st.builds(VendorSpecificOption, st.binary(max_size=40)),
+    st.builds(HomeNetworkPrefixOption, ipv6, st.integers(0, 128)),
+    st.builds(HandoffIndicatorOption, octet),
+    st.builds(AccessTechnologyTypeOption, octet),
+    st.builds(MNLinkLayerIdentifierOption, st.binary(max_size=20)),
+    st.builds(LinkLocalAddressOption, ipv6),
+    st.builds(TimestampOption, st.integers(0, (1 << 48) - 1), word),
+    st.builds(NATDetectionOption, st.booleans(), long),
+    st.builds(GREKeyOption, st.none() | long),
+    st.builds(IPv4HomeAddressRequestOption, ipv4, st.integers(0, 32)),
+    st.builds(IPv4HomeAddressReplyOption, octet, ipv4, st.integers(0, 32)),
+    st.builds(IPv4DefaultRouterAddressOption, ipv4),
+    st.builds(IPv4DHCPSupportModeOption, st.booleans()),
+    st.builds(UnknownOption, st.integers(2, 255).filter(lambda t: t not in MODELLED), st.binary(max_size=30)),
+)
+option_lists = st.lists(options, max_size=8).map(tuple)
+
+bu_flags = st.integers(0, 0x3FF).map(lambda bits: BUFlags(bits << 6))
+ba_flags = st.integers(0, 0x1F).map(lambda bits: BAFlags(bits << 3))
+unknown_types = st.integers(0, 255).filter(
+    lambda t: t not in (MHType.BINDING_UPDATE, MHType.BINDING_ACKNOWLEDGEMENT, MHType.BINDING_ERROR)
+)
+messages = st.one_of(
+    st.builds(ProxyBindingUpdate, word, bu_flags, word, option_lists),
+    st.builds(ProxyBindingAcknowledgement, octet, word, ba_flags, word, option_lists),
+    st.builds(BindingError, octet, ipv6, option_lists),
+    st.builds(UnknownMessage, unknown_types, st.integers(0, 10).map(lambda n: bytes(range(8 * n + 2)))),
+)
+
+
+mutations = st.lists(
+    st.tuples(st.sampled_from(["flip", "set", "truncate", "extend", "insert", "delete"]), st.integers(0, 2047), octet),
+    min_size=1,
+    max_size=4,
+)
+
+
+def mutate(data: bytes, edits: list[tuple[str, int, int]]) -> bytes:
+    mutated = bytearray(data)
+    for kind, position, value in edits:
+        at = position % (len(mutated) + 1)
+        if kind == "flip" and mutated:
+            mutated[at % len(mutated)] ^= 1 << (value % 8)
+        elif kind == "set" and mutated:
+            mutated[at % len(mutated)] = value
+        elif kind == "truncate":
+            del mutated[at:]
+        elif kind == "extend":
+            mutated += bytes([value]) * (position % 16 + 1)
+        elif kind == "insert":
+            mutated[at:at] = bytes([value])
+        elif kind == "delete":
+            del mutated[at : at + 1]
+    return bytes(mutated)
