@@ -56,7 +56,7 @@ def load_speedups(bu_flags: Mapping[int, object], bu_mask: int, ba_flags: Mappin
     if os.environ.get(PURE_PYTHON_VARIABLE):
         return None
     try:
-        from pmip6.wire import _speedups  # type: ignore[attr-defined]
+        from pmip6.wire import _speedups
     except ImportError:
         return None
     _speedups.configure(
