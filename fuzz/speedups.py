@@ -1,7 +1,7 @@
 """Differential fuzz of the codec's C fast path (pmip6.wire._speedups) against the pure-Python reference.
 
-Seeds are Hypothesis-generated messages of every kind; each input is a seed with random edits (set, cut,
-extend, insert), most of them with a repaired Header Len so the edits reach the options. For every input the
+Seeds are Hypothesis-generated messages of every kind; each input is a seed with random edits (the property
+tests' ``mutate``), most of them with a repaired Header Len so the edits reach the options. For every input the
 fast path must decline what the reference rejects and decode the rest to the same message, and re-encoding
 that message must give the reference's octets. Run it under AddressSanitizer with ``make fuzz-c``
 (``fuzz/speedups_asan.sh``), or plainly: ``python fuzz/speedups.py SECONDS``.
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 
-from codec_strategies import LMA, MAG, messages  # noqa: E402
+from codec_strategies import EDIT_KINDS, LMA, MAG, messages, mutate, repair_header_len  # noqa: E402
 from pmip6.wire import mobility  # noqa: E402
 from pmip6.wire.errors import DecodeError  # noqa: E402
 from pmip6.wire.messages import MobilityMessage  # noqa: E402
@@ -44,22 +44,10 @@ def seed_encodings() -> list[bytes]:
 
 
 def edit(rng: random.Random, seed: bytes) -> bytes:
-    data = bytearray(seed)
-    for _ in range(rng.randint(1, 6)):
-        choice = rng.random()
-        if choice < 0.5 and data:
-            data[rng.randrange(len(data))] = rng.randrange(256)
-        elif choice < 0.7:
-            del data[rng.randrange(len(data) + 1):]
-        elif choice < 0.85:
-            data += rng.randbytes(rng.randint(1, 40))
-        else:
-            data.insert(rng.randrange(len(data) + 1), rng.randrange(256))
-    if len(data) >= 8 and rng.random() < 0.7:
-        data += bytes(-len(data) % 8)
-        if len(data) <= 2048:
-            data[1] = len(data) // 8 - 1
-    return bytes(data)
+    """``seed`` with 1-6 random edits (codec_strategies.mutate), most with the Header Len repaired."""
+    edits = [(rng.choice(EDIT_KINDS), rng.randrange(2048), rng.randrange(256)) for _ in range(rng.randint(1, 6))]
+    mutated = mutate(seed, edits)
+    return repair_header_len(mutated) if rng.random() < 0.7 else mutated
 
 
 def main() -> None:

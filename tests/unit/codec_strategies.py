@@ -73,11 +73,20 @@ messages = st.one_of(
 )
 
 
+EDIT_KINDS = ("flip", "set", "truncate", "extend", "insert", "delete")
+"""What :func:`mutate` can do at a position."""
+
 mutations = st.lists(
-    st.tuples(st.sampled_from(["flip", "set", "truncate", "extend", "insert", "delete"]), st.integers(0, 2047), octet),
+    st.tuples(st.sampled_from(EDIT_KINDS), st.integers(0, 2047), octet),
     min_size=1,
     max_size=4,
 )
+
+
+def repair_header_len(data: bytes) -> bytes:
+    """``data`` padded to 8 octets with its Header Len rewritten to match, so that edits reach the options."""
+    padded = data + bytes(-len(data) % 8)
+    return padded[:1] + bytes([len(padded) // 8 - 1]) + padded[2:] if 8 <= len(padded) <= 2048 else padded
 
 
 def mutate(data: bytes, edits: list[tuple[str, int, int]]) -> bytes:

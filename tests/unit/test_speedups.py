@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codec_strategies import LMA, MAG, messages, mutate, mutations
+from codec_strategies import LMA, MAG, messages, mutate, mutations, repair_header_len
 from pmip6.wire import mobility
 from pmip6.wire.accelerator import PURE_PYTHON_VARIABLE
 from pmip6.wire.errors import DecodeError
@@ -115,8 +115,7 @@ def _agree_on(data: bytes) -> None:
 def test_mutated_encodings_are_decoded_alike_or_declined(message: MobilityMessage,
                                                          edits: list[tuple[str, int, int]]) -> None:
     mutated = mutate(pure_encode_message(message), edits)
-    padded = mutated + bytes(-len(mutated) % 8)
-    repaired = padded[:1] + bytes([len(padded) // 8 - 1]) + padded[2:] if 8 <= len(padded) <= 2048 else padded
+    repaired = repair_header_len(mutated)
     _agree_on(mutated)
     _agree_on(repaired)
 

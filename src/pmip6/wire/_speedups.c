@@ -457,18 +457,6 @@ address(PyTypeObject *address_class, const uint8_t *at, Py_ssize_t size)
     return result;
 }
 
-static PyObject *
-small(long value)
-{
-    return PyLong_FromLong(value);
-}
-
-static PyObject *
-truth(long value)
-{
-    return PyBool_FromLong(value);
-}
-
 /* One modelled option whose body is data[body:body+length]: 1 and *out, 0 decline, -1 error. */
 static int
 decode_option(int kind_index, const uint8_t *data, Py_ssize_t body, unsigned length, PyObject **out)
@@ -478,7 +466,7 @@ decode_option(int kind_index, const uint8_t *data, Py_ssize_t body, unsigned len
     switch (kind_index) {
     case MN_IDENTIFIER:
         if (length < 1) return 0;
-        values[0] = octets(at + 1, length - 1), values[1] = small(at[0]);
+        values[0] = octets(at + 1, length - 1), values[1] = PyLong_FromLong(at[0]);
         break;
     case VENDOR_SPECIFIC:
         values[0] = octets(at, length);
@@ -492,13 +480,13 @@ decode_option(int kind_index, const uint8_t *data, Py_ssize_t body, unsigned len
         } else {
             values[0] = address(ipv6_class, at + 2, 16);
         }
-        values[1] = small(at[1]);
+        values[1] = PyLong_FromLong(at[1]);
         break;
     }
     case HANDOFF_INDICATOR:
     case ACCESS_TECHNOLOGY_TYPE:
         if (length != 2) return 0;
-        values[0] = small(at[1]);
+        values[0] = PyLong_FromLong(at[1]);
         break;
     case MN_LINK_LAYER_IDENTIFIER:
         if (length < 2) return 0;
@@ -511,11 +499,11 @@ decode_option(int kind_index, const uint8_t *data, Py_ssize_t body, unsigned len
     case TIMESTAMP:
         if (length != 8) return 0;
         values[0] = PyLong_FromUnsignedLongLong((unsigned long long)get16(at) << 32 | get32(at + 2));
-        values[1] = small(get16(at + 6));
+        values[1] = PyLong_FromLong(get16(at + 6));
         break;
     case NAT_DETECTION:
         if (length != 6) return 0;
-        values[0] = truth(get16(at) & 0x8000), values[1] = PyLong_FromUnsignedLong(get32(at + 2));
+        values[0] = PyBool_FromLong(get16(at) & 0x8000), values[1] = PyLong_FromUnsignedLong(get32(at + 2));
         break;
     case GRE_KEY:
         if (length == 2) {
@@ -529,11 +517,11 @@ decode_option(int kind_index, const uint8_t *data, Py_ssize_t body, unsigned len
         break;
     case IPV4_HOME_ADDRESS_REQUEST:
         if (length != 6 || at[0] >> 2 > 32) return 0;
-        values[0] = address(ipv4_class, at + 2, 4), values[1] = small(at[0] >> 2);
+        values[0] = address(ipv4_class, at + 2, 4), values[1] = PyLong_FromLong(at[0] >> 2);
         break;
     case IPV4_HOME_ADDRESS_REPLY:
         if (length != 6 || at[1] >> 2 > 32) return 0;
-        values[0] = small(at[0]), values[1] = address(ipv4_class, at + 2, 4), values[2] = small(at[1] >> 2);
+        values[0] = PyLong_FromLong(at[0]), values[1] = address(ipv4_class, at + 2, 4), values[2] = PyLong_FromLong(at[1] >> 2);
         break;
     case IPV4_DEFAULT_ROUTER_ADDRESS:
         if (length != 6) return 0;
@@ -541,7 +529,7 @@ decode_option(int kind_index, const uint8_t *data, Py_ssize_t body, unsigned len
         break;
     case IPV4_DHCP_SUPPORT_MODE:
         if (length != 2) return 0;
-        values[0] = truth(get16(at) & 1);
+        values[0] = PyBool_FromLong(get16(at) & 1);
         break;
     default:
         return 0;
@@ -577,7 +565,7 @@ decode_options(const uint8_t *data, Py_ssize_t offset, Py_ssize_t end, PyObject 
         if (kind_of_type[type] >= 0) {
             ok = decode_option(kind_of_type[type], data, body, length, &option);
         } else if (type != 1) { /* not PadN: an option pmip6 does not model */
-            PyObject *values[MAX_FIELDS] = {small(type), octets(data + body, length)};
+            PyObject *values[MAX_FIELDS] = {PyLong_FromLong(type), octets(data + body, length)};
             option = make(&options[UNKNOWN_OPTION], values);
             ok = option == NULL ? -1 : 1;
         }
@@ -635,16 +623,16 @@ decode_message(PyObject *module, PyObject *data_object)
     PyObject *values[MAX_FIELDS] = {NULL};
     switch (message_index) {
     case BINDING_UPDATE:
-        values[0] = small(get16(fixed)), values[1] = flags_object(bu_flags, get16(fixed + 2) & bu_mask);
-        values[2] = small(get16(fixed + 4)), values[3] = options_tuple;
+        values[0] = PyLong_FromLong(get16(fixed)), values[1] = flags_object(bu_flags, get16(fixed + 2) & bu_mask);
+        values[2] = PyLong_FromLong(get16(fixed + 4)), values[3] = options_tuple;
         break;
     case BINDING_ACKNOWLEDGEMENT:
-        values[0] = small(fixed[0]), values[1] = small(get16(fixed + 2));
-        values[2] = flags_object(ba_flags, fixed[1] & ba_mask), values[3] = small(get16(fixed + 4));
+        values[0] = PyLong_FromLong(fixed[0]), values[1] = PyLong_FromLong(get16(fixed + 2));
+        values[2] = flags_object(ba_flags, fixed[1] & ba_mask), values[3] = PyLong_FromLong(get16(fixed + 4));
         values[4] = options_tuple;
         break;
     default:
-        values[0] = small(fixed[0]), values[1] = address(ipv6_class, fixed + 2, 16), values[2] = options_tuple;
+        values[0] = PyLong_FromLong(fixed[0]), values[1] = address(ipv6_class, fixed + 2, 16), values[2] = options_tuple;
     }
     return make(&messages[message_index], values);
 }

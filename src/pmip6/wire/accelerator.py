@@ -18,7 +18,7 @@ from ipaddress import IPv4Address, IPv6Address
 from types import ModuleType
 
 from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.option_codec import option_layout
+from pmip6.wire.option_codec import ALL_ZERO_ADDRESS, option_layout
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -62,6 +62,6 @@ def load_speedups(bu_flags: Mapping[int, object], bu_mask: int, ba_flags: Mappin
     _speedups.configure(
         _MESSAGE_CLASSES,
         tuple((option_class, *option_layout(option_class)) for option_class in _OPTION_CLASSES),
-        dict(bu_flags), bu_mask, dict(ba_flags), ba_mask, IPv6Address, IPv4Address, IPv6Address(0),
+        dict(bu_flags), bu_mask, dict(ba_flags), ba_mask, IPv6Address, IPv4Address, ALL_ZERO_ADDRESS,
     )
     return _speedups

@@ -70,7 +70,7 @@ _UNPACK_TIMESTAMP = Struct("!HIH").unpack_from
 
 _GRE_KEY_MODE_ONLY = _HEADER.pack(OptionType.GRE_KEY, 2) + bytes(2)
 _ALL_ZERO_OCTETS = bytes(16)
-_ALL_ZERO_ADDRESS = IPv6Address(0)
+ALL_ZERO_ADDRESS = IPv6Address(0)
 """Every initial PBU carries an ALL_ZERO Home Network Prefix (RFC 5213 6.9.1.1): IPv6Address is immutable, so
 decoding shares one instead of building it (a third of the option's decoding time)."""
 
@@ -251,7 +251,7 @@ def _checked_prefix_length(value: int, maximum: int, option_type: OptionType, bo
 def _decode_home_network_prefix(data: bytes, body: int, length: int) -> HomeNetworkPrefixOption:
     prefix_length = _checked_prefix_length(data[body + 1], 128, OptionType.HOME_NETWORK_PREFIX, body)
     octets = data[body + 2 : body + 18]
-    prefix = _ALL_ZERO_ADDRESS if octets == _ALL_ZERO_OCTETS else IPv6Address(octets)
+    prefix = ALL_ZERO_ADDRESS if octets == _ALL_ZERO_OCTETS else IPv6Address(octets)
     return HomeNetworkPrefixOption(prefix, prefix_length)
 
 
