@@ -7,46 +7,58 @@ GRE-mode-only MAG the GRE-mode-only check, and a MAG declared wrongly must fail 
 
 from __future__ import annotations
 
+import os
 import shlex
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from ipaddress import IPv6Address
 from typing import Any
 
 import pytest
 from conformance_processes import PMIP6, conformance, free_udp_port, outcomes, pmip6_daemon
 
+from pmip6.conformance.lma_role import LmaResponder
 from pmip6.conformance.mag_checks import MAG_CHECKS
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.mobility import decode_message, encode_message, verify_checksum
+from pmip6.wire.numbers import BUFlags, IPProto
+from pmip6.wire.options import HandoffIndicatorOption, HomeNetworkPrefixOption, MNIdentifierOption
 
 pytestmark = pytest.mark.slow
+
+LOOPBACK6 = IPv6Address("::1")
 
 MAG_IDS = {"GK-3.3.1-1", "GK-3.3.1-2", "GK-4.2-2", "GK-3.2-1", "GK-4.2-1", "GK-3.3.2-1", "GK-4.2-12",
            "GK-4.2-10", "GK-4.2-11", "GK-7.2-1", "GK-7.3-1", "GK-4.2-6", "GK-4.2-7", "GK-4.2-8"}
 
 
-def _mag_config(lma_port: int, gre: str, tlv: bool) -> str:
-    return "\n".join(["[mag]", 'ipv4_address = "127.0.0.1"', f'lma = "127.0.0.1:{lma_port}"', f'gre = "{gre}"',
+def _mag_config(lma: str, gre: str, tlv: bool, ipv6: bool) -> str:
+    proxy_coa = 'ipv6_address = "::1"' if ipv6 else 'ipv4_address = "127.0.0.1"'
+    return "\n".join(["[mag]", proxy_coa, f'lma = "{lma}"', f'gre = "{gre}"',
                       f"tlv = {str(tlv).lower()}", 'control = "mag.sock"']) + "\n"
 
 
-def _start_mag(directory: Path, gre: str, tlv: bool) -> Iterator[tuple[int, Path]]:
-    port = free_udp_port()
-    with pmip6_daemon("mag", directory, _mag_config(port, gre, tlv), lambda: (directory / "mag.sock").exists()):
-        yield port, directory / "mag.sock"
+def _start_mag(directory: Path, gre: str, tlv: bool, ipv6: bool = False) -> Iterator[tuple[str, Path]]:
+    """A MAG whose LMA is the tester's --listen: yields that address and the MAG's control socket."""
+    listen = "::1" if ipv6 else f"127.0.0.1:{free_udp_port()}"
+    with pmip6_daemon("mag", directory, _mag_config(listen, gre, tlv, ipv6), lambda: (directory / "mag.sock").exists()):
+        yield listen, directory / "mag.sock"
 
 
-def _run_against(port: int, control: Path, *declared: str) -> tuple[int, dict[str, Any]]:
+def _run_against(listen: str, control: Path, *declared: str) -> tuple[int, dict[str, Any]]:
     pmip6 = shlex.join(PMIP6)
     return conformance(
-        "--mag", "--listen", f"127.0.0.1:{port}", "--timeout", "5",
+        "--mag", "--listen", listen, "--timeout", "5",
         "--attach", f"{pmip6} mag attach --control {control} --mn-id {{mn_id}} --att 4 --ipv4 --ipv6",
         "--detach", f"{pmip6} mag detach --control {control} --mn-id {{mn_id}}", *declared)
 
 
 @pytest.fixture(scope="module")
 def keys_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any]]:
-    for port, control in _start_mag(tmp_path_factory.mktemp("mag") / "keys", "keys", tlv=True):
-        return _run_against(port, control, "--mag-gre", "keys", "--mag-tlv")
+    for listen, control in _start_mag(tmp_path_factory.mktemp("mag") / "keys", "keys", tlv=True):
+        return _run_against(listen, control, "--mag-gre", "keys", "--mag-tlv")
     raise AssertionError("unreachable")
 
 
@@ -74,8 +86,8 @@ def test_every_mag_check_reports_the_pbus_and_pbas(keys_report: tuple[int, dict[
 
 
 def test_GK_4_2_1_gre_mode_only_mag(tmp_path: Path) -> None:
-    for port, control in _start_mag(tmp_path / "gre-only", "gre-only", tlv=False):
-        returncode, report = _run_against(port, control, "--mag-gre", "gre-only")
+    for listen, control in _start_mag(tmp_path / "gre-only", "gre-only", tlv=False):
+        returncode, report = _run_against(listen, control, "--mag-gre", "gre-only")
         by_id = outcomes(report)
 
         assert returncode == 0
@@ -84,8 +96,8 @@ def test_GK_4_2_1_gre_mode_only_mag(tmp_path: Path) -> None:
 
 
 def test_a_keys_mag_declared_gre_only_fails_the_gre_only_check(tmp_path: Path) -> None:
-    for port, control in _start_mag(tmp_path / "misdeclared", "keys", tlv=False):
-        returncode, report = _run_against(port, control, "--mag-gre", "gre-only")
+    for listen, control in _start_mag(tmp_path / "misdeclared", "keys", tlv=False):
+        returncode, report = _run_against(listen, control, "--mag-gre", "gre-only")
         check = next(check for check in report["checks"] if "GK-4.2-1" in check["requirements"])
 
         assert returncode == 1
@@ -97,3 +109,70 @@ def test_mag_mode_needs_an_attach_command() -> None:
     returncode = subprocess.run([*PMIP6, "conformance", "--mag"], capture_output=True, timeout=60).returncode
 
     assert returncode == 2
+
+
+def _needs_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("raw IPPROTO_MH sockets need root (CAP_NET_RAW)")
+
+
+def test_over_ipv6_raw_mobility_header(tmp_path: Path) -> None:
+    """The same checks with the tester listening on raw IPv6 MH and pmip6's MAG using IPv6 transport."""
+    _needs_root()
+    for listen, control in _start_mag(tmp_path / "ipv6", "keys", tlv=False, ipv6=True):
+        returncode, report = _run_against(listen, control, "--mag-gre", "keys")
+        by_id = outcomes(report)
+
+        assert returncode == 0, report
+        assert report["target"] == "MAG via LMA at ::1 over ipv6"
+        assert {by_id[requirement] for requirement in ("GK-3.2-1", "GK-4.2-1", "GK-7.2-1", "GK-7.3-1")} == {
+            "not-applicable"}
+        assert {outcome for requirement, outcome in by_id.items()
+                if requirement not in ("GK-3.2-1", "GK-4.2-1", "GK-7.2-1", "GK-7.3-1")} == {"pass"}
+        endpoints = {packet[end] for check in report["checks"] for packet in check["packets"] for end in ("from", "to")}
+        assert endpoints == {"::1"}
+
+
+def _pbu(mn_id: bytes, source: IPv6Address | None = None) -> bytes:
+    pbu = ProxyBindingUpdate(sequence=7, flags=BUFlags.A | BUFlags.P, lifetime=10, options=(
+        MNIdentifierOption(mn_id), HomeNetworkPrefixOption(IPv6Address(0), 0), HandoffIndicatorOption(1)))
+    return encode_message(pbu, source=source, destination=None if source is None else LOOPBACK6)
+
+
+def test_over_ipv6_the_tester_checks_and_computes_mh_checksums() -> None:
+    """RFC 6275 6.1.1 and 9.2 at the tester's LMA: a PBU with a bad checksum is recorded and left unanswered;
+    a good one is answered with a PBA whose checksum covers the pseudo-header."""
+    _needs_root()
+    responder = LmaResponder((LOOPBACK6, 0))
+    mag = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
+    try:
+        mag.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)
+        mag.bind(("::1", 0))
+        bad = bytearray(_pbu(b"bad@pmip6.invalid", LOOPBACK6))
+        bad[4] ^= 0xFF
+        mag.sendto(bytes(bad), ("::1", 0))
+        assert responder.next_pbu(b"bad@pmip6.invalid", 0.5) is None
+        assert [packet.note for packet in responder.packets] == ["bad MH checksum: dropped"]
+
+        mag.sendto(_pbu(b"good@pmip6.invalid", LOOPBACK6), ("::1", 0))
+        received = responder.next_pbu(b"good@pmip6.invalid", 2.0)
+        assert received is not None and received.mag == ("::1", 0)
+        responder.answer(received)
+        mag.settimeout(2.0)
+        while True:  # the raw socket also sees the PBUs it sent over loopback
+            data = mag.recv(65535)
+            if isinstance(decode_message(data), ProxyBindingAcknowledgement):
+                break
+        assert verify_checksum(data, LOOPBACK6, LOOPBACK6)
+        assert int.from_bytes(data[4:6], "big") != 0
+    finally:
+        mag.close()
+        responder.close()
+
+
+def test_mag_tlv_is_refused_with_an_ipv6_listen_address() -> None:
+    result = subprocess.run([*PMIP6, "conformance", "--mag", "--listen", "::1", "--attach", "true", "--mag-tlv"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "IPv4/UDP transport (RFC 5845 7.2)" in result.stderr

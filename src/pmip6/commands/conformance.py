@@ -7,9 +7,10 @@ The tester cannot see the LMA's configuration, so the operator declares the poli
 check; ``--json`` prints one JSON document with every packet exchanged (hex and decoded). Exit status:
 0 when no check failed (warnings are SHOULD-level deviations), 1 when one did, 2 for a usage error.
 
-``pmip6 conformance --mag --listen IPV4:PORT --attach CMD [--detach CMD] [--mag-gre MODE] [--mag-tlv]``
-turns the roles around: the tester is the LMA (point the MAG under test at --listen) and runs CMD, with
-``{mn_id}`` replaced, to make the MAG attach or detach a fresh MN for each MAG-side check.
+``pmip6 conformance --mag --listen ADDRESS[:PORT] --attach CMD [--detach CMD] [--mag-gre MODE] [--mag-tlv]``
+turns the roles around: the tester is the LMA (point the MAG under test at --listen: IPv4/UDP, or raw
+IPv6 MH for an IPv6 address) and runs CMD, with ``{mn_id}`` replaced, to make the MAG attach or detach a
+fresh MN for each MAG-side check.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--timeout", type=float, help="seconds to wait for each PBA (default 2) or, with --mag, "
                                                       "for each PBU after a trigger (default 5)")
     mag = parser.add_argument_group("MAG under test (--mag)")
-    mag.add_argument("--listen", default=f"127.0.0.1:{PMIP6_CONTROL_PORT}", metavar="IPV4[:PORT]",
-                     help="where the tester listens as LMA over IPv4/UDP (default 127.0.0.1:5436)")
+    mag.add_argument("--listen", default=f"127.0.0.1:{PMIP6_CONTROL_PORT}", metavar="ADDRESS[:PORT]",
+                     help="where the tester listens as LMA: IPv4[:udp port] over IPv4/UDP (default "
+                          "127.0.0.1:5436), or an IPv6 address for raw MH (needs CAP_NET_RAW)")
     mag.add_argument("--attach", metavar="COMMAND", help="command that attaches MN {mn_id} at the MAG, e.g. "
                      "'pmip6 mag attach --control mag.sock --mn-id {mn_id} --att 4'")
     mag.add_argument("--detach", metavar="COMMAND", help="command that detaches MN {mn_id}")
@@ -77,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.mag:
             mag_settings = mag_settings_from_arguments(args)
-            target = f"MAG via LMA at {mag_settings.listen[0]}:{mag_settings.listen[1]}"
+            address, port = mag_settings.listen
+            where = f"{address} over ipv6" if isinstance(address, IPv6Address) else f"{address}:{port} over udp4"
+            target = f"MAG via LMA at {where}"
             declared = [need.value for need in MagNeed if mag_settings.policies.satisfies(need)]
             results = run_mag_conformance(mag_settings)
         else:
@@ -100,8 +104,9 @@ def mag_settings_from_arguments(args: argparse.Namespace) -> MagConformanceSetti
     if args.attach is None:
         raise ValueError("--mag needs --attach COMMAND (with {mn_id} where the MN-ID goes)")
     address, port = parse_endpoint(args.listen, "--listen")
-    if not isinstance(address, IPv4Address):
-        raise ValueError(f"--listen {args.listen}: the tester listens on IPv4/UDP")
+    if isinstance(address, IPv6Address) and args.mag_tlv:
+        raise ValueError("--mag-tlv: the TLV-header format is for IPv4/UDP transport (RFC 5845 7.2), "
+                         f"--listen {args.listen} is IPv6")
     policies = MagPolicies(gre=args.mag_gre, tlv=args.mag_tlv, detach=args.detach is not None)
     timeout = DEFAULT_MAG_TIMEOUT if args.timeout is None else args.timeout
     return MagConformanceSettings((address, port), args.attach, args.detach, policies, timeout)

@@ -1,4 +1,10 @@
-"""The tester playing an LMA toward a MAG under test, over IPv4/UDP (RFC 5844 sections 4.1.3.2, 4.2.2.1).
+"""The tester playing an LMA toward a MAG under test.
+
+Two transports, as an LMA would offer them: IPv4/UDP (RFC 5844 sections 4.1.3.2, 4.2.2.1: the MH is the
+UDP payload, checksum 0, the PBA goes back to the PBU's source address and port) when ``listen`` is an IPv4
+address, a raw IPPROTO_MH socket (RFC 6275 section 6.1.1, needs CAP_NET_RAW) when it is an IPv6 one. Over
+IPv6 the tester checks each PBU's checksum itself (a bad one is recorded, not answered, RFC 6275 9.2) and
+computes the PBA's.
 
 :class:`LmaResponder` waits for the MAG's PBUs and answers each with a PBA of the status, GRE Key option
 and lifetime a check chooses. Everything else follows RFC 5213 section 5.3.6: sequence, P flag, MN-ID, HI,
@@ -16,8 +22,8 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from pmip6.conformance.signaling import PacketRecord
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import BAFlags, BUFlags
+from pmip6.wire.mobility import decode_message, encode_message, verify_checksum
+from pmip6.wire.numbers import BAFlags, BUFlags, IPProto
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -53,17 +59,28 @@ class ReceivedPBU:
 
 @dataclass(slots=True)
 class LmaResponder:
-    """A UDP socket on ``listen`` acting as the MAG's LMA; ``packets`` records every MH in and out."""
+    """A socket on ``listen`` acting as the MAG's LMA; ``packets`` records every MH in and out.
 
-    listen: tuple[IPv4Address, int]
+    ``listen`` is (IPv4 address, UDP port) or (IPv6 address, ignored): see the module docstring."""
+
+    listen: tuple[IPv4Address | IPv6Address, int]
     socket: socket.socket = field(init=False)
     packets: list[PacketRecord] = field(default_factory=list)
+    _raw_mh: IPv6Address | None = field(init=False)
+    """The listening IPv6 address over raw MH (the checksums' pseudo-header end), None over IPv4/UDP."""
     _home_index: dict[bytes, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        address = self.listen[0]
+        self._raw_mh = address if isinstance(address, IPv6Address) else None
+        if self._raw_mh is not None:
+            self.socket = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
+        else:
+            self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            self.socket.bind((str(self.listen[0]), self.listen[1]))
+            if self._raw_mh is not None:
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)  # checked here, not dropped
+            self.socket.bind((str(address), 0 if self._raw_mh is not None else self.listen[1]))
         except OSError:
             self.socket.close()
             raise
@@ -77,20 +94,24 @@ class LmaResponder:
         while (left := deadline - time.monotonic()) > 0:
             self.socket.settimeout(left)
             try:
-                data, (host, port) = self.socket.recvfrom(65535)
+                data, sender = self.socket.recvfrom(65535)
             except TimeoutError:
                 return None
-            local = self._local()
+            mag: tuple[str, int] = (sender[0].split("%", 1)[0], sender[1])
+            local, remote = self._local(), self._endpoint(mag)
+            if self._raw_mh is not None and not verify_checksum(data, IPv6Address(mag[0]), self._raw_mh):
+                self.packets.append(PacketRecord("received", remote, local, data, None, "bad MH checksum: dropped"))
+                continue
             try:
                 message = decode_message(data)
             except DecodeError as error:
-                self.packets.append(PacketRecord("received", f"{host}:{port}", local, data, None, str(error)))
+                self.packets.append(PacketRecord("received", remote, local, data, None, str(error)))
                 continue
             if not isinstance(message, ProxyBindingUpdate):
                 continue
-            received = ReceivedPBU(message, (host, port))
+            received = ReceivedPBU(message, mag)
             if received.mn_id == mn_id:
-                self.packets.append(PacketRecord("received", f"{host}:{port}", local, data, message))
+                self.packets.append(PacketRecord("received", remote, local, data, message))
                 return received
         return None
 
@@ -107,9 +128,12 @@ class LmaResponder:
         pba = ProxyBindingAcknowledgement(status=status, sequence=pbu.sequence, flags=flags,
                                           lifetime=pbu.lifetime if lifetime is None else lifetime,
                                           options=tuple(options))
-        data = encode_message(pba)
+        if self._raw_mh is not None:
+            data = encode_message(pba, source=self._raw_mh, destination=IPv6Address(received.mag[0]))
+        else:
+            data = encode_message(pba)
         self.socket.sendto(data, received.mag)
-        self.packets.append(PacketRecord("sent", self._local(), f"{received.mag[0]}:{received.mag[1]}", data, pba))
+        self.packets.append(PacketRecord("sent", self._local(), self._endpoint(received.mag), data, pba))
         return pba
 
     def take_packets(self) -> tuple[PacketRecord, ...]:
@@ -134,4 +158,8 @@ class LmaResponder:
 
     def _local(self) -> str:
         host, port = self.socket.getsockname()[:2]
-        return f"{ip_address(host)}:{port}"
+        return self._endpoint((str(ip_address(host)), port))
+
+    def _endpoint(self, address: tuple[str, int]) -> str:
+        """``host:port`` over UDP, the bare address over raw IPv6 (no ports there)."""
+        return address[0] if self._raw_mh is not None else f"{address[0]}:{address[1]}"

@@ -44,7 +44,8 @@ class ConformanceSettings:
 class MagConformanceSettings:
     """``pmip6 conformance --mag``: where the tester listens as LMA and how to make the MAG attach/detach."""
 
-    listen: tuple[IPv4Address, int]
+    listen: tuple[IPv4Address | IPv6Address, int]
+    """IPv4 address and UDP port, or an IPv6 address (raw MH; the port is unused)."""
     attach_command: str
     detach_command: str | None
     policies: MagPolicies
