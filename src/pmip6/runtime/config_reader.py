@@ -153,4 +153,7 @@ _KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
 
 
 def _describe(value: object) -> str:
+    """The value as the error shows it: TOML's ``true``/``false``, else its kind and repr (``integer 7``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
     return f"{_KIND_NAMES.get(type(value), type(value).__name__).split(' ', 1)[-1]} {value!r}"

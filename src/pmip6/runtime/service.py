@@ -49,7 +49,8 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
         config = load(args.config)
         daemon = build(config, DaemonOptions(pcap=args.pcap))  # build parses [dataplane] (ConfigError)
     except ConfigError as error:
-        print(f"error: {args.config}: {error}", file=sys.stderr)
+        where = "" if error.key == str(args.config) else f"{args.config}: "  # a whole-file error names it already
+        print(f"error: {where}{error}", file=sys.stderr)
         return EXIT_CONFIG
     return run(_serve(daemon, before_stop), args.loop)
 

@@ -189,3 +189,27 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.Captur
                                            text: str, key: str) -> None:
     assert main([command, "--config", str(_write(tmp_path, text))]) == 2
     assert f"{key}: expected a string" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("command", "text", "message"), [
+    ("lma", '[lma]\nipv4_address = "127.0.0.1"\nudp_port = true\n', "lma.udp_port: expected an integer, got true\n"),
+    ("mag", '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ngre = false\n',
+     "mag.gre: expected a string, got false\n"),
+    ("lma", '[lma]\nipv4_address = "127.0.0.1"\nudp_port = "5436"\n',
+     "lma.udp_port: expected an integer, got string '5436'\n"),
+])
+def test_a_wrong_type_is_named_in_toml_words(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str,
+                                             text: str, message: str) -> None:
+    path = _write(tmp_path, text)
+
+    assert main([command, "--config", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}: {message}"
+
+
+@pytest.mark.parametrize(("text", "problem"), [("[lma\n", "not valid TOML: "), (None, "cannot read: ")])
+def test_a_whole_file_error_names_the_file_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                text: str | None, problem: str) -> None:
+    path = _write(tmp_path, text) if text is not None else tmp_path / "absent.toml"
+
+    assert main(["lma", "--config", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {path}: {problem}")
