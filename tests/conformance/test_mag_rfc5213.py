@@ -367,6 +367,7 @@ def test_unanswered_deregistration_removes_entry_after_initial_bindack_timeout()
     outcome = mag.handle_timer(T0 + 11)
     assert outcome.sends == []  # no retransmission of a de-registration
     assert [type(event) for event in outcome.events] == [BindingRemoved]
+    assert outcome.events[0].reason == "unacknowledged"  # type: ignore[attr-defined]
     assert list(mag.entries()) == []
 
 

@@ -91,6 +91,6 @@ def _describe(mn_id: str, result: dict[str, Any]) -> str:
                 f"lifetime {binding['lifetime_left']} s)")
     if outcome == "rejected":
         return f"{mn_id}: rejected with status {result['status']} ({result['status_name']})"
-    if outcome in ("failed", "ignored"):
+    if outcome in ("failed", "ignored", "removed"):
         return f"{mn_id}: {outcome}: {result.get('reason')}"
     return f"{mn_id}: {outcome}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Network
 
-from pmip6.core.events import Address, Peer, TunnelSession
+from pmip6.core.events import Address, Peer, TunnelSession, mn_text
 from pmip6.core.retransmit import Backoff
 from pmip6.wire.messages import ProxyBindingUpdate
 
@@ -93,7 +93,7 @@ class BindingUpdateListEntry:
     def to_record(self) -> dict[str, str | int | float | bool | None | list[str]]:
         """JSON-able view for ``pmip6 show bindings --json``."""
         return {
-            "mn_id": self.mn_id.decode("utf-8", "backslashreplace"),
+            "mn_id": mn_text(self.mn_id),
             "state": self.state.value,
             "lma": str(self.lma.address),
             "lma_port": self.lma.port,

@@ -14,6 +14,11 @@ from pmip6.wire.messages import MobilityMessage
 Address = IPv4Address | IPv6Address
 
 
+def mn_text(mn_id: bytes) -> str:
+    """The MN-Identifier (an NAI, RFC 4283) as text for people: undecodable octets escaped."""
+    return mn_id.decode("utf-8", errors="backslashreplace")
+
+
 @dataclass(frozen=True, slots=True)
 class Peer:
     """A signaling endpoint: IPv4 address + UDP port (RFC 5844 transport) or IPv6 address (port None, raw MH)."""

@@ -35,8 +35,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
-  (GK-4.2-12). BindingDeregistered at once; the entry is removed (BindingRemoved "deregistered", downlink
-  key freed) on the PBA or after INITIAL_BINDACK_TIMEOUT, without retransmission.
+  (GK-4.2-12). BindingDeregistered at once; the entry is removed (downlink key freed) on the PBA
+  (BindingRemoved "deregistered") or, without retransmission, after INITIAL_BINDACK_TIMEOUT
+  (BindingRemoved "unacknowledged").
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from pmip6.core.events import (
     Peer,
     RegistrationRejected,
     SendMessage,
+    mn_text,
 )
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
@@ -163,7 +165,7 @@ class MobileAccessGateway:
         outcome = Outcome()
         if existing is not None:
             if existing.state in (BulState.REGISTERING, BulState.REGISTERED):
-                return _ignored(f"mobile node {request.mn_id!r} is already attached ({existing.state})")
+                return _ignored(f"mobile node {mn_text(request.mn_id)} is already attached ({existing.state})")
             outcome.events += self._remove(existing, "deregistered")  # failed, or back before its PBA
         entry = BindingUpdateListEntry(
             mn_id=request.mn_id,
@@ -185,9 +187,9 @@ class MobileAccessGateway:
         """The mobile node left: de-register it (RFC 5213 6.9.1.4)."""
         entry = self._entries.get(mn_id)
         if entry is None:
-            return _ignored(f"mobile node {mn_id!r} is not attached")
+            return _ignored(f"mobile node {mn_text(mn_id)} is not attached")
         if entry.state is BulState.DEREGISTERING:
-            return _ignored(f"mobile node {mn_id!r} is already de-registering")
+            return _ignored(f"mobile node {mn_text(mn_id)} is already de-registering")
         if entry.state is BulState.FAILED:
             outcome = Outcome(events=self._remove(entry, "detached"))
         else:
@@ -206,7 +208,7 @@ class MobileAccessGateway:
         extend the lifetime at any time), e.g. on an operator's request or after an LMA restart."""
         entry = self._entries.get(mn_id)
         if entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None or entry.halted:
-            return _ignored(f"mobile node {mn_id!r} has no registered binding idle for a refresh")
+            return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for a refresh")
         outcome = self._start_update(entry, now)
         self._reschedule(mn_id)
         return outcome
@@ -366,7 +368,7 @@ class MobileAccessGateway:
         if pending.backoff.transmissions == 0:
             return self._transmit(entry, now)
         if entry.state is BulState.DEREGISTERING:
-            return Outcome(events=self._remove(entry, "deregistered"))
+            return Outcome(events=self._remove(entry, "unacknowledged"))
         return self._retry(entry, now)
 
     def _retry(self, entry: BindingUpdateListEntry, now: float) -> Outcome:

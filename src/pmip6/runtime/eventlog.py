@@ -21,9 +21,10 @@ from pmip6.core.events import (
     Event,
     MessageIgnored,
     RegistrationRejected,
+    mn_text,
 )
 from pmip6.runtime.metrics import status_name
-from pmip6.runtime.views import mn_text, session_fields
+from pmip6.runtime.views import session_fields
 
 LOG_FORMATS = ("human", "json")
 

@@ -20,6 +20,7 @@ from pmip6.core.bul import BulState
 from pmip6.core.events import (
     Address,
     Alarm,
+    BindingRemoved,
     Event,
     MessageIgnored,
     Outcome,
@@ -39,6 +40,13 @@ from pmip6.wire.options import MNIdentifierOption
 DEFAULT_WAIT = 10.0
 """Seconds an attach/detach request waits for its outcome unless the request says otherwise."""
 _SHUTDOWN_POLL = 0.02
+_REMOVALS = {
+    "unacknowledged": "no PBA acknowledged the de-registration: the binding was removed at this MAG only",
+    "detached": "the mobile node's registration had failed: removed at this MAG",
+    None: "the mobile node had no registration: removed at this MAG",
+}
+"""What a ``detach`` reports when the MN's entry went without the LMA confirming a de-registration, by the
+BindingRemoved reason (None: no BindingRemoved, as for an entry whose registration never completed)."""
 
 
 @dataclass(slots=True)
@@ -87,7 +95,7 @@ class MagDaemon(Daemon):
     def apply(self, outcome: Outcome) -> None:
         super().apply(outcome)
         if self._waiters:
-            self._settle_waiters()
+            self._settle_waiters(outcome)
 
     def timer_outcome(self, now: float) -> Outcome:
         outcome = self.mag.handle_timer(now)
@@ -156,15 +164,18 @@ class MagDaemon(Daemon):
         elif isinstance(event, Alarm) and event.mn_id is not None:
             self._failures.setdefault(event.mn_id, {"outcome": "failed", "reason": event.text})
 
-    def _settle_waiters(self) -> None:
+    def _settle_waiters(self, outcome: Outcome) -> None:
         entries = {entry.mn_id: entry for entry in self.mag.entries()}
+        removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         now = time.time()
         for waiter in list(self._waiters):
             entry = entries.get(waiter.mn_id)
             result: dict[str, Any] | None = None
             if not waiter.attach:
                 if entry is None:
-                    result = {"outcome": "deregistered"}
+                    reason = removed.get(waiter.mn_id)
+                    result = ({"outcome": "deregistered"} if reason == "deregistered" else
+                              {"outcome": "removed", "reason": _REMOVALS.get(reason, reason)})
             elif entry is None:
                 result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "entry removed"})
             elif entry.state is BulState.REGISTERED and entry.pending is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pmip6.core.events import TunnelSession
+from pmip6.core.events import TunnelSession, mn_text
 
 GRE_MODES = ("keys", "gre-only", "off")
 
@@ -22,11 +22,6 @@ def gre_mode(session: TunnelSession) -> str:
     if session.downlink_key is None and session.uplink_key is None:
         return "gre-only"
     return "keys"
-
-
-def mn_text(mn_id: bytes) -> str:
-    """The MN-Identifier (an NAI) as text; undecodable octets escaped."""
-    return mn_id.decode("utf-8", errors="backslashreplace")
 
 
 def session_fields(session: TunnelSession, *, at_lma: bool) -> dict[str, Any]:

@@ -125,6 +125,49 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
     assert len(frames) == 6 and all(frame.linktype == 101 for frame in frames)  # 3 PBUs in, 3 PBAs out
 
 
+def test_detach_of_an_mn_never_registered_is_reported_as_removed_not_deregistered(tmp_path: Path) -> None:
+    """No LMA listens: the attach times out and the MN never had a registration, so its detach must not
+    claim "deregistered"."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        mag = lab.mag()
+        await mag.start()
+        try:
+            attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 0.3})
+            assert attached == {"outcome": "timeout"}
+            detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA", "timeout": 5})
+            assert detached == {"outcome": "removed",
+                                "reason": "the mobile node had no registration: removed at this MAG"}
+            assert await lab.control("mag", {"command": "bindings"}) == []
+        finally:
+            await mag.close()
+
+    asyncio.run(scenario())
+
+
+def test_detach_that_the_lma_does_not_acknowledge_is_reported_as_removed(tmp_path: Path) -> None:
+    """The LMA is gone after the registration: the de-registration PBU gets no PBA (RFC 5213 6.9.1.4: the
+    entry goes after InitialBindackTimeout), and the detach says so."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            assert attached["outcome"] == "registered"
+            await lma.close()
+            detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA", "timeout": 5})
+            assert detached == {"outcome": "removed", "reason": "no PBA acknowledged the de-registration: "
+                                                                "the binding was removed at this MAG only"}
+        finally:
+            await mag.close()
+
+    asyncio.run(scenario())
+
+
 def test_rejection_is_reported_with_its_status(tmp_path: Path) -> None:
     lab = Lab(tmp_path)
     (tmp_path / "lma.toml").write_text(_lma_toml(lab.port, gre="required"))
