@@ -6,6 +6,8 @@ Each test drives :class:`pmip6.core.lma.LocalMobilityAnchor` with hand-built PBU
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
+
 from lma_builders import (
     ANY_IPV4,
     GRE_NOT_REQUIRED_MN,
@@ -24,7 +26,7 @@ from lma_builders import (
 )
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import BindingEstablished, BindingUpdated
+from pmip6.core.events import BindingEstablished, BindingUpdated, Peer
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
@@ -247,6 +249,19 @@ def test_GK_7_2_5_t_flag_never_set_unless_pbu_had_it() -> None:
 def test_GK_7_4_1_udp_pbu_with_t_and_gre_gets_t_flag() -> None:
     pba = register(make_lma(), gre=GREKeyOption(), t_flag=True, ipv4=ANY_IPV4)
     assert pba.status == Status.ACCEPTED and pba.flags & BAFlags.T
+
+
+def test_GK_7_4_1_t_flag_of_a_pbu_over_ipv6_is_ignored() -> None:
+    """RFC 5845 7.4 asks about T only for a PBU "encapsulated in UDP", and 5.1's TLV flag is TRUE only with
+    RFC 5844 UDP tunneling: a raw IPv6 PBU with T gets GRE without the TLV format (and no T back)."""
+    ipv6_mag = Peer(IPv6Address("2001:db8::1"))
+    lma = make_lma(authorized_mags=frozenset({ipv6_mag.address}))
+    outcome = lma.receive(pbu(gre=GREKeyOption(DOWNLINK), t_flag=True), ipv6_mag, IPv6Address("2001:db8::100"), NOW)
+    pba = the_pba(outcome)
+
+    assert pba.status == Status.ACCEPTED and not pba.flags & BAFlags.T
+    assert pba.option(GREKeyOption) is not None
+    assert entry(lma).gre_enabled and not entry(lma).tlv_header and not entry(lma).session().tlv
 
 
 def test_GK_7_4_2_lma_without_tlv_support_never_sets_t_flag() -> None:

@@ -325,7 +325,8 @@ class LocalMobilityAnchor:
         option = received.gre_key
         decision = negotiate_gre(
             option,
-            bool(flags & _T_FLAG),
+            # RFC 5845 7.4 and 5.1: T means something only in a PBU encapsulated in UDP (RFC 5844 transport).
+            bool(flags & _T_FLAG) and registration.source.port is not None,
             registration.policy,
             self.settings.tlv_header,
             current_tlv=entry.tlv_header if keeps_format else None,  # type: ignore[union-attr]
