@@ -1,7 +1,8 @@
 """The LMA's GRE Key decision (RFC 5845 sections 3.3, 5.2, 7.2, 7.4), a pure function of the PBU and policy.
 
 It runs once the PBU would otherwise be accepted. Decision table (option = GRE Key option in the PBU,
-T = the PBU's TLV-header Format flag, counted only in a PBU over IPv4/UDP (RFC 5845 7.4), policy = :class:`~pmip6.core.policy.GrePolicy`):
+T = the PBU's TLV-header Format flag, counted only in a PBU over IPv4/UDP (RFC 5845 7.4),
+policy = :class:`~pmip6.core.policy.GrePolicy`):
 
 | PBU                      | policy              | PBA status | PBA GRE Key option        | BCE GRE    |
 |--------------------------|---------------------|------------|---------------------------|------------|
