@@ -212,6 +212,19 @@ def test_GK_4_2_11_status_2_no_option_in_later_pbus_of_session() -> None:
     assert outcome.sends == []
 
 
+def test_GK_4_2_10_after_status_2_an_unasked_option_in_a_pba_does_not_turn_gre_on() -> None:
+    """GRE is "not required for this specific mobility session": a later PBA that carries a GRE Key option
+    the refresh did not send (an LMA breaking GK-3.3.2-6) enables neither GRE nor an uplink key."""
+    mag = make_mag()
+    registered(mag, status=Status.GRE_KEY_OPTION_NOT_REQUIRED, gre=None)
+    refresh = _refresh_pbu(mag)
+    mag.receive(pba_for(refresh, gre=0x11223344), LMA_UDP, T0 + 3000)
+    entry = entry_of(mag)
+
+    assert entry.state == "registered"
+    assert not entry.gre_enabled and entry.uplink_key is None and not entry.session().gre
+
+
 # ---- the T flag and the TLV-header format (section 7) ----------------------------------------------
 
 

@@ -466,12 +466,14 @@ class MobileAccessGateway:
     ) -> None:
         """RFC 5845 4.2 and 7.3 on an accepted PBA."""
         option = pba.option(GREKeyOption)
+        asked = sent.option(GREKeyOption) is not None
         if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
             entry.gre_declined = True  # GK-4.2-10/11
             self._disable_gre(entry)
-        elif option is None:
-            if sent.option(GREKeyOption) is not None:  # GK-4.2-6/7
+        elif option is None or not asked:
+            if asked:  # GK-4.2-6/7
                 self._lmas_without_gre_key_support.add(entry.lma.address)
+            # An option this PBU did not carry (e.g. after status 2, GK-4.2-10) turns nothing on (GK-3.3.2-6).
             self._disable_gre(entry)
         else:
             entry.gre_enabled = True  # GK-4.2-3/4
