@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
+import pytest
 from lma_builders import (
     ANY_IPV4,
     GRE_NOT_REQUIRED_MN,
@@ -162,6 +163,22 @@ def test_GK_5_2_1_gre_only_request_answered_with_option_without_key() -> None:
     assert pba.option(GREKeyOption) == GREKeyOption(None)
     bce = entry(lma)
     assert bce.gre_enabled and bce.downlink_key is None and bce.uplink_key is None
+
+
+@pytest.mark.parametrize("dereg_option", [None, GREKeyOption(DOWNLINK)])
+def test_deregistration_pba_carries_no_gre_key_option_and_is_not_policy_checked(
+        dereg_option: GREKeyOption | None) -> None:
+    """docs/requirements.md: a de-registration (lifetime 0) is not policy-checked (no 163 for a GRE-required
+    MN whose MAG follows GK-4.2-12) and its PBA carries no GRE Key option, whatever the PBU carried."""
+    lma = make_lma()
+    first = register(lma, GRE_REQUIRED_MN, gre=GREKeyOption(DOWNLINK))
+    assert first.option(GREKeyOption) is not None
+    outcome = lma.receive(pbu(GRE_REQUIRED_MN, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN,
+                              prefixes=(hnp_of(first),), gre=dereg_option), MAG1, LMAA, NOW + 1)
+    pba = the_pba(outcome)
+
+    assert (pba.status, pba.lifetime) == (Status.ACCEPTED, 0)
+    assert pba.option(GREKeyOption) is None
 
 
 def test_GK_5_2_4_no_option_and_gre_required_rejects_163() -> None:
