@@ -33,7 +33,7 @@ from pmip6.core.events import (
     RegistrationRejected,
 )
 from pmip6.core.mag import SEQUENCE_MODULUS, MobileAccessGateway
-from pmip6.wire.messages import BindingError, ProxyBindingUpdate
+from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
@@ -227,13 +227,34 @@ def test_status_135_is_matched_by_mn_id_and_resent_with_larger_sequence() -> Non
     assert isinstance(mag.receive(pba_for(resend), LMA_UDP, T0).events[0], BindingEstablished)
 
 
+def _status_135(pbu: ProxyBindingUpdate, last_accepted: int) -> ProxyBindingAcknowledgement:
+    answer = pba_for(pbu, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, gre=None)
+    return type(answer)(status=answer.status, sequence=last_accepted, flags=answer.flags, options=answer.options)
+
+
 def test_status_135_never_moves_the_sequence_counter_back() -> None:
     mag = make_mag(use_timestamps=False)
-    mag._sequence = 40_000
     pbu = only_pbu(mag.attach(request(), T0))
-    answer = pba_for(pbu, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, gre=None)
-    stale = type(answer)(status=answer.status, sequence=30_000, flags=answer.flags, options=answer.options)
-    assert only_pbu(mag.receive(stale, LMA_UDP, T0)).sequence == pbu.sequence + 1
+    ahead = only_pbu(mag.receive(_status_135(pbu, 20_000), LMA_UDP, T0))
+    assert ahead.sequence == 20_001
+    assert only_pbu(mag.receive(_status_135(ahead, 10_000), LMA_UDP, T0)).sequence == 20_002
+
+
+def test_without_timestamps_each_session_has_its_own_sequence_counter() -> None:
+    """RFC 5213 6.9.1.1 item 6: "a valid sequence number maintained on a per mobile node's mobility session
+    basis": PBUs of other sessions do not advance it (with one MAG-wide counter, 32,768 of them between two
+    PBUs of a session would make its next one look old to the LMA). PBAs with equal sequence numbers for
+    two sessions each reach their own."""
+    mag = make_mag(use_timestamps=False)
+    first = only_pbu(mag.attach(request(b"mn1@example.org"), T0))
+    second = only_pbu(mag.attach(request(b"mn2@example.org"), T0))
+    assert first.sequence == second.sequence == 1
+
+    for pbu in (second, first):
+        assert isinstance(mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.01).events[0], BindingEstablished)
+    refresh_at = min(entry.refresh_at for entry in mag.entries())  # type: ignore[type-var]
+    refreshes = [send.message for send in mag.handle_timer(refresh_at).sends]
+    assert sorted(pbu.sequence for pbu in refreshes) == [2, 2]  # type: ignore[attr-defined]
 
 
 def test_status_157_registers_again_with_a_fresh_timestamp() -> None:

@@ -12,10 +12,13 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   none. T is set when ``tlv`` is configured, the option is sent and the transport is IPv4/UDP (GK-7.2-1,
   GK-7.3-1). A handoff is an attach with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
   An MN attaching again while its de-registration awaits the PBA, or after a failure, gets a fresh entry.
-- **Sequence numbers** come from one per-MAG counter modulo 2**16 (RFC 5213 6.9.1.1 item 6); every
-  (re)transmission takes the next one and a fresh, strictly increasing timestamp (6.9.4 item 4). A PBA is
-  matched to its PBU by sequence (any transmission of the exchange in flight); a status-135 PBA carries the
-  LMA's last accepted sequence instead, so it is matched by MN-ID and the counter jumps past it.
+- **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
+  timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
+  replies), so a PBA is matched to its PBU by sequence alone (any transmission of the exchange in flight);
+  without timestamps, one counter per mobility session (6.9.1.1 item 6), so a PBA is matched by its MN-ID
+  and a sequence of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is
+  matched by MN-ID and the counter jumps past it. Every transmission carries a fresh, strictly increasing
+  timestamp when timestamps are in use.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
   ignored and the entry sends nothing more until an administrative action (detach or attach).
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
@@ -284,7 +287,8 @@ class MobileAccessGateway:
         pending.sent = pbu
         pending.sent_at = now
         pending.due = pending.backoff.sent(now)
-        self._awaiting[pbu.sequence] = entry.mn_id
+        if self.settings.use_timestamps:
+            self._awaiting[pbu.sequence] = entry.mn_id
         entry.last_sequence = pbu.sequence
         return Outcome(sends=[SendMessage(pbu, self.settings.lma, self.settings.proxy_coa)])
 
@@ -315,7 +319,7 @@ class MobileAccessGateway:
                 flags |= BUFlags.T
         lifetime = 0 if deregistering else math.ceil(self.settings.lifetime / LIFETIME_UNIT_SECONDS)
         return ProxyBindingUpdate(
-            sequence=self._next_sequence(), flags=flags, lifetime=lifetime, options=tuple(options)
+            sequence=self._next_sequence(entry), flags=flags, lifetime=lifetime, options=tuple(options)
         )
 
     @staticmethod
@@ -345,14 +349,21 @@ class MobileAccessGateway:
             return entry.tlv_header
         return self.settings.tlv
 
-    def _next_sequence(self) -> int:
-        self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
-        return self._sequence
+    def _next_sequence(self, entry: BindingUpdateListEntry) -> int:
+        """The MAG's counter with timestamps, else the session's own (see the module docstring)."""
+        if self.settings.use_timestamps:
+            self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
+            return self._sequence
+        return ((entry.last_sequence or 0) + 1) % SEQUENCE_MODULUS
 
-    def _skip_sequences_to(self, last_accepted: int) -> None:
+    def _skip_sequences_to(self, entry: BindingUpdateListEntry, last_accepted: int) -> None:
         """Move the counter forward (never back, RFC 6275 9.5.1 modular order) to the LMA's last accepted."""
-        if 0 < (last_accepted - self._sequence) % SEQUENCE_MODULUS < SEQUENCE_MODULUS // 2:
-            self._sequence = last_accepted
+        current = self._sequence if self.settings.use_timestamps else entry.last_sequence or 0
+        if 0 < (last_accepted - current) % SEQUENCE_MODULUS < SEQUENCE_MODULUS // 2:
+            if self.settings.use_timestamps:
+                self._sequence = last_accepted
+            else:
+                entry.last_sequence = last_accepted
 
     def _fresh_timestamp(self, now: float) -> TimestampOption:
         """The current time, but strictly later than any timestamp this MAG sent before (RFC 5213 5.5)."""
@@ -410,20 +421,22 @@ class MobileAccessGateway:
         if status == Status.GRE_KEY_OPTION_REQUIRED:
             return self._gre_key_option_required(entry, message, source, now)
         if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
-            self._skip_sequences_to(message.sequence)
+            self._skip_sequences_to(entry, message.sequence)
             return self._retry(entry, now)
         if status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
             return self._retry(entry, now)
         return self._rejected(entry, status, source)
 
     def _match(self, pba: ProxyBindingAcknowledgement) -> BindingUpdateListEntry | None:
-        """RFC 5213 6.9.1.2 item 5: by sequence; a 135 carries the LMA's last sequence, so by MN-ID."""
-        if pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
-            mn_id_option = pba.option(MNIdentifierOption)
-            if mn_id_option is not None:
-                entry = self._entries.get(mn_id_option.identifier)
-                if entry is not None and entry.pending is not None:
-                    return entry
+        """RFC 5213 6.9.1.2 item 5: by sequence with the MAG-wide counter, by MN-ID and sequence with
+        per-session counters; a 135 carries the LMA's last sequence, so by MN-ID."""
+        mn_id_option = pba.option(MNIdentifierOption)
+        if mn_id_option is not None:
+            entry = self._entries.get(mn_id_option.identifier)
+            if entry is not None and entry.pending is not None and (
+                    pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
+                    or not self.settings.use_timestamps and pba.sequence in entry.pending.sequences):
+                return entry
         mn_id = self._awaiting.get(pba.sequence)
         return self._entries.get(mn_id) if mn_id is not None else None
 
