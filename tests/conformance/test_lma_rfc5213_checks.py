@@ -3,7 +3,7 @@ they are checked in, sequence numbers and timestamps, and what a PBA echoes."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 import pytest
 from lma_builders import (
@@ -264,6 +264,35 @@ def test_accepted_pba_echoes_identity_options_and_grants_lifetime() -> None:
     for option_class in (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption, TimestampOption, LinkLocalAddressOption):
         assert pba.option(option_class) == message.option(option_class)
     assert pba.lifetime == 100
+
+
+def test_link_local_query_gets_a_generated_address_kept_in_the_bce() -> None:
+    """RFC 5213 5.3.6: an ALL_ZERO Link-local Address option with no BCE: the LMA MUST generate the address,
+    copy it to the reply and to the new BCE; a later ALL_ZERO query gets the BCE's address back."""
+    lma = make_lma()
+    query = (LinkLocalAddressOption(IPv6Address(0)),)
+    first = the_pba(lma.receive(pbu(extra=query), MAG1, LMAA, NOW))
+    generated = first.option(LinkLocalAddressOption).address  # type: ignore[union-attr]
+    (bce,) = lma.bindings()
+
+    assert generated in IPv6Network("fe80::/64") and generated != IPv6Address("fe80::")
+    assert bce.link_local_address == generated
+    refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), extra=query)
+    assert the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1)).option(LinkLocalAddressOption).address == generated  # type: ignore[union-attr]
+
+
+def test_link_local_non_zero_is_copied_to_the_reply_and_the_bce() -> None:
+    """RFC 5213 5.3.6: a NON_ZERO link-local address is copied to the reply and to the BCE, also over one the
+    BCE already has."""
+    lma = make_lma()
+    first = the_pba(lma.receive(pbu(extra=(LinkLocalAddressOption(IPv6Address("fe80::1")),)), MAG1, LMAA, NOW))
+    changed = LinkLocalAddressOption(IPv6Address("fe80::2"))
+    refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), extra=(changed,))
+    pba = the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1))
+    (bce,) = lma.bindings()
+
+    assert pba.option(LinkLocalAddressOption) == changed
+    assert bce.link_local_address == changed.address
 
 
 def test_granted_lifetime_is_capped_by_max_lifetime() -> None:

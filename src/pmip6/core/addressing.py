@@ -15,8 +15,9 @@ is allocated so that a later rejection (e.g. the GRE policy check) leaves the po
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
 
 from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.pools import TenantPools
@@ -34,6 +35,19 @@ def non_zero_prefixes(options: list[HomeNetworkPrefixOption]) -> frozenset[IPv6N
         for option in options
         if (prefix := int(option.prefix)) != 0 and option.prefix_length <= 128
     )
+
+
+_LINK_LOCAL_PREFIX = int(IPv6Address("fe80::"))
+_UNIVERSAL_LOCAL_BIT = 1 << 57
+"""RFC 4291 appendix A: in an interface identifier, 0 here means "not globally unique"."""
+
+
+def generated_link_local(mn_id: bytes) -> IPv6Address:
+    """The link-local address the LMA generates for a mobile node (RFC 5213 5.3.6, a Link-local Address query
+    with ALL_ZERO): fe80::/64 with an interface identifier hashed from the MN-ID, so that every MAG of the
+    MN's session, and the LMA after a restart, gives the same one (pmip6's choice; RFC 5213 leaves it open)."""
+    identifier = int.from_bytes(hashlib.sha256(b"pmip6 link-local " + mn_id).digest()[:8], "big")
+    return IPv6Address(_LINK_LOCAL_PREFIX | identifier & ~_UNIVERSAL_LOCAL_BIT)
 
 
 @dataclass(frozen=True, slots=True)

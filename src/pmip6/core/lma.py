@@ -48,7 +48,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from pmip6.core.acknowledgement import acceptance, rejection
-from pmip6.core.addressing import AddressPlan, AddressRejection, non_zero_prefixes, plan_addresses
+from pmip6.core.addressing import (
+    AddressPlan,
+    AddressRejection,
+    generated_link_local,
+    non_zero_prefixes,
+    plan_addresses,
+)
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
@@ -395,8 +401,11 @@ class LocalMobilityAnchor:
         if ll_id is not None:
             entry.mn_ll_id = ll_id.identifier
         link_local = received.link_local_address
-        if entry.link_local_address is None and link_local is not None and int(link_local.address):
-            entry.link_local_address = link_local.address
+        if link_local is not None:  # RFC 5213 5.3.6: a NON_ZERO address is taken, an ALL_ZERO one is a query
+            if int(link_local.address):
+                entry.link_local_address = link_local.address
+            elif entry.link_local_address is None:
+                entry.link_local_address = generated_link_local(entry.mn_id)
         entry.lifetime = units * LIFETIME_UNIT_SECONDS
         entry.expires_at = now + entry.lifetime
         entry.state = BceState.ACTIVE
