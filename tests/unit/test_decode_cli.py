@@ -111,3 +111,20 @@ def test_not_a_capture_exits_2(tmp_path: Path, content: bytes | None, capsys: py
         path.write_bytes(content)
     assert main(["decode", str(path)]) == 2
     assert "not a readable capture" in capsys.readouterr().err
+
+
+def test_udp_port_names_the_signaling_port_of_a_daemon_configured_with_another(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A daemon's --pcap with udp_port 15436: without --udp-port the MH is not recognized, with it it is."""
+    udp = encode_udp(40000, 15436, encode_message(PBU), source=MAG4, destination=LMA4)
+    path = tmp_path / "port.pcap"
+    with path.open("wb") as stream:
+        PcapWriter(stream).write(encode_ipv4(MAG4, LMA4, IPProto.UDP, udp), 1700000000)
+
+    assert main(["decode", "--json", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["mh"] is None
+    assert main(["decode", "--json", "--udp-port", "15436", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["mh"]["seq"] == 7
+    with pytest.raises(SystemExit) as exited:
+        main(["decode", "--udp-port", "0", str(path)])
+    assert exited.value.code == 2

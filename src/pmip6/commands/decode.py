@@ -1,4 +1,4 @@
-"""``pmip6 decode [--json] FILE``: the PMIPv6 signaling, GRE and TLV framing in each frame of a capture.
+"""``pmip6 decode [--json] [--udp-port PORT] FILE``: the PMIPv6 signaling, GRE and TLV framing in each frame.
 
 One line per frame; with --json one JSON object per line:
 ``{"frame", "mh": {type, seq, flags, lifetime, status, options} | null, "gre": {key, proto, seq} | null,
@@ -18,6 +18,7 @@ from typing import Any
 from pmip6.wire.describe import key_text, message_json, message_text
 from pmip6.wire.dissect import FrameReport, dissect_frame
 from pmip6.wire.errors import DecodeError
+from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 from pmip6.wire.pcap import read_capture
 
 EXIT_NOT_A_CAPTURE = 2
@@ -29,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Decode every frame of a pcap or pcapng capture: Mobility Headers over IPv6 or "
                     "IPv4/UDP 5436, GRE over IPv4/IPv6, TLV/GRE over UDP 5436/5437.")
     parser.add_argument("--json", action="store_true", help="one JSON object per frame and line")
+    parser.add_argument("--udp-port", type=_port, default=PMIP6_CONTROL_PORT, metavar="PORT",
+                        help="the signaling UDP port, for daemons configured with another udp_port (default 5436)")
     parser.add_argument("file", type=Path, help="pcap or pcapng capture")
     parser.set_defaults(func=run)
 
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     number = 0
     try:
         for number, record in enumerate(records, 1):
-            report = dissect_frame(record.linktype, record.data)
+            report = dissect_frame(record.linktype, record.data, control_port=args.udp_port)
             print(json.dumps(frame_json(number, report)) if args.json else frame_text(number, report))
     except DecodeError as error:
         print(f"pmip6 decode: {args.file}: capture ends badly after frame {number}: {error}", file=sys.stderr)
@@ -50,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
         # The reader (e.g. `head`) closed the pipe: stop quietly, and keep Python's exit flush from failing too.
         sys.stdout = open(os.devnull, "w")
     return 0
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text} is not a UDP port")
+    return port
 
 
 def frame_json(number: int, report: FrameReport) -> dict[str, Any]:

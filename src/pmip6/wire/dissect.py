@@ -2,7 +2,8 @@
 
 Recognized carriers (RFC 5213, RFC 5844, RFC 5845; protocol-facts.md sections 5-6):
 - signaling over IPv6: next header 135 after any extension headers; the MH checksum is verified;
-- signaling over IPv4: UDP with either port 5436, the UDP payload being the MH (RFC 5844 4.1.3.2);
+- signaling over IPv4: UDP with either port 5436 (or the ``control_port`` given), the UDP payload being
+  the MH (RFC 5844 4.1.3.2);
 - GRE over IPv4 or IPv6 (protocol 47);
 - TLV header over UDP 5436/5437 (first nibble 0, RFC 5845 7.2), followed by GRE when Next Header is 47.
 Fragments, IPv4/IPv6 carried plainly in UDP 5437 (the IPv4-UDP mode) and IP-in-IP tunnels are named in
@@ -50,8 +51,9 @@ class FrameReport:
     error: str | None = None
 
 
-def dissect_frame(linktype: int, data: bytes) -> FrameReport:
-    """Dissect one captured frame of the given pcap link type; never raises for any input bytes."""
+def dissect_frame(linktype: int, data: bytes, *, control_port: int = PMIP6_CONTROL_PORT) -> FrameReport:
+    """Dissect one captured frame of the given pcap link type; never raises for any input bytes.
+    ``control_port``: the UDP port of the signaling (an LMA configured with another ``udp_port``)."""
     report = FrameReport()
     try:
         ethertype, packet = _network_layer(linktype, bytes(data))
@@ -68,7 +70,8 @@ def dissect_frame(linktype: int, data: bytes) -> FrameReport:
         if header.is_fragment:
             report.carrier += " fragment"
         else:
-            _upper_layer(protocol, packet[offset:header.end], header.source, header.destination, report)
+            _upper_layer(protocol, packet[offset:header.end], header.source, header.destination, report,
+                         control_port)
     except DecodeError as error:
         report.error = str(error)
     return report
@@ -105,7 +108,7 @@ def _network_layer(linktype: int, data: bytes) -> tuple[int, bytes]:
 
 
 def _upper_layer(protocol: int, payload: bytes, source: IPv4Address | IPv6Address,
-                 destination: IPv4Address | IPv6Address, report: FrameReport) -> None:
+                 destination: IPv4Address | IPv6Address, report: FrameReport, control_port: int) -> None:
     if protocol == IPProto.MOBILITY and isinstance(source, IPv6Address):
         report.carrier += "/MH"
         report.mh = decode_message(payload)
@@ -114,7 +117,7 @@ def _upper_layer(protocol: int, payload: bytes, source: IPv4Address | IPv6Addres
     elif protocol == IPProto.GRE:
         _gre(payload, report)
     elif protocol == IPProto.UDP:
-        _udp(payload, report)
+        _udp(payload, report, control_port)
     elif protocol in _TUNNELED_IP:
         report.carrier += f"/{'IPv4' if protocol == IPProto.IPV4 else 'IPv6'} tunnel (not PMIPv6 signaling)"
     else:
@@ -126,11 +129,11 @@ def _gre(payload: bytes, report: FrameReport) -> None:
     report.gre, _ = decode_gre(payload)
 
 
-def _udp(datagram: bytes, report: FrameReport) -> None:
+def _udp(datagram: bytes, report: FrameReport, control_port: int) -> None:
     header, offset = decode_udp(datagram)
     payload = datagram[offset:header.length]
     ports = (header.source_port, header.destination_port)
-    pmip_port = next((port for port in (PMIP6_CONTROL_PORT, PMIP6_DATA_PORT) if port in ports), None)
+    pmip_port = next((port for port in (control_port, PMIP6_DATA_PORT) if port in ports), None)
     report.carrier += f"/UDP {pmip_port or header.destination_port}"
     if pmip_port is None:
         return
@@ -140,7 +143,7 @@ def _udp(datagram: bytes, report: FrameReport) -> None:
         report.tlv, tlv_offset = decode_tlv(payload)
         if report.tlv.next_header == IPProto.GRE:
             _gre(payload[tlv_offset:], report)
-    elif pmip_port == PMIP6_CONTROL_PORT:
+    elif pmip_port == control_port:
         report.carrier += "/MH"
         report.mh = decode_message(payload)
     elif first_nibble in (4, 6):
