@@ -64,7 +64,7 @@ class Daemon:
         self.engine = engine
         self.logger = logger
         self.statistics = Statistics()
-        self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode)
+        self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode, at_lma=self.at_lma)
         self.ipv4: SignalingTransport | None = None
         self.ipv6: SignalingTransport | None = None
         self._pcap = options.pcap

@@ -43,6 +43,7 @@ class LmaDaemon(Daemon):
         self.lma = LocalMobilityAnchor(config.settings)
         super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.control, config.metrics, options)
         self.store: BindingStore | None = None
+        self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
         return ((entry.session(), entry.expires_at, str(entry.state)) for entry in self.lma.bindings())
@@ -80,7 +81,7 @@ class LmaDaemon(Daemon):
         started = time.perf_counter()
         self.apply(self.lma.receive(message, source, destination, time.time()))
         if type(message) is ProxyBindingUpdate:
-            self.metrics.pbu_processing_seconds.observe(time.perf_counter() - started)
+            self._pbu_processing_seconds.observe(time.perf_counter() - started)
 
     def persist(self, events: list[Event]) -> None:
         if self.store is None:

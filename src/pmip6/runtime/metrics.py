@@ -2,9 +2,10 @@
 
 The counters are plain ``Counter`` objects updated on the event loop; the Prometheus collector reads them
 at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
-shared across threads. Metric names (docs/operations.md): pbu_received_total, pba_sent_total{status},
-pba_received_total{status}, messages_received_total{type}, messages_sent_total{type},
-bindings{gre_mode}, decode_errors_total{reason}, retransmissions_total, pbu_processing_seconds.
+shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
+messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
+send_errors_total; the LMA alone pbu_received_total and pbu_processing_seconds, the MAG alone
+retransmissions_total.
 """
 
 from __future__ import annotations
@@ -86,13 +87,17 @@ class Statistics:
 class _StatisticsCollector:
     """Prometheus view of :class:`Statistics`, computed at each scrape."""
 
-    def __init__(self, statistics: Statistics, bindings_by_gre_mode: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(self, statistics: Statistics, bindings_by_gre_mode: Callable[[], Mapping[str, int]],
+                 at_lma: bool) -> None:
         self._statistics = statistics
         self._bindings_by_gre_mode = bindings_by_gre_mode
+        self._at_lma = at_lma
 
     def collect(self) -> Iterator[Metric]:
         s = self._statistics
-        yield CounterMetricFamily(f"{NAMESPACE}_pbu_received", "Proxy Binding Updates received", value=s.received["pbu"])
+        if self._at_lma:
+            yield CounterMetricFamily(f"{NAMESPACE}_pbu_received", "Proxy Binding Updates received",
+                                      value=s.received["pbu"])
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_pba_sent", "Proxy Binding Acknowledgements sent", "status", s.pba_sent)
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_pba_received", "Proxy Binding Acknowledgements received",
                         "status", s.pba_received)
@@ -101,7 +106,8 @@ class _StatisticsCollector:
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_sent", "Mobility Header messages sent", "type", s.sent)
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_decode_errors", "Received packets dropped, by reason", "reason",
                         s.decode_errors)
-        yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions (MAG)", value=s.retransmissions)
+        if not self._at_lma:
+            yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions", value=s.retransmissions)
         yield CounterMetricFamily(f"{NAMESPACE}_send_errors", "Messages the socket refused to send", value=s.send_errors)
         yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_bindings", "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode",
                         "gre_mode", self._bindings_by_gre_mode())
@@ -116,12 +122,17 @@ def _labelled(family: type[CounterMetricFamily] | type[GaugeMetricFamily], name:
 
 
 class Metrics:
-    """One daemon's Prometheus registry: the statistics collector plus the PBU processing-time histogram."""
+    """One daemon's Prometheus registry: its statistics (the families of its role, LMA or MAG) and, for the
+    LMA, the PBU processing-time histogram (:meth:`pbu_processing_histogram`)."""
 
-    def __init__(self, statistics: Statistics, bindings_by_gre_mode: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(self, statistics: Statistics, bindings_by_gre_mode: Callable[[], Mapping[str, int]], *,
+                 at_lma: bool) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode))
-        self.pbu_processing_seconds = Histogram(
+        self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode, at_lma))
+
+    def pbu_processing_histogram(self) -> Histogram:
+        """The LMA's time from a PBU's arrival to its PBA being handed to the socket, now exported."""
+        return Histogram(
             f"{NAMESPACE}_pbu_processing_seconds", "Time from a PBU's arrival to its PBA being handed to the socket",
             registry=self.registry,
             buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 1.0))
