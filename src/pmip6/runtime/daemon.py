@@ -41,6 +41,15 @@ BindingColumns = Callable[[TunnelSession], dict[str, Any]]
 Component = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
 
 
+@contextlib.contextmanager
+def _naming(what: str) -> Iterator[None]:
+    """Say which socket an OSError is about: "cannot start: signaling socket UDP 127.0.0.1:5436: ..."."""
+    try:
+        yield
+    except OSError as error:
+        raise OSError(error.errno, f"{what}: {error.strerror or error}") from error
+
+
 class Engine(Protocol):
     def next_deadline(self) -> float | None: ...
 
@@ -149,7 +158,8 @@ class Daemon:
         await self._control.start()
         if self._metrics_endpoint is not None:
             host, port = self._metrics_endpoint
-            self._metrics_server = await self.metrics.serve(host, port)
+            with _naming(f"metrics endpoint {host}:{port}"):
+                self._metrics_server = await self.metrics.serve(host, port)
             self.logger.info("metrics on http://%s:%d/metrics", host, port)
         self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
         self._timer.arm(self.engine.next_deadline())
@@ -176,12 +186,15 @@ class Daemon:
 
     async def open_udp(self, address: IPv4Address, port: int, handler: MessageHandler,
                        fallback_to_ephemeral: bool = False) -> None:
-        self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
-                                            self._capture, fallback_to_ephemeral, self._tunnel_data)
+        with _naming(f"signaling socket UDP {address}:{port}"):
+            self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
+                                                self._capture, fallback_to_ephemeral, self._tunnel_data)
         self.logger.info("signaling over IPv4/UDP on %s:%d", address, self.ipv4.local.port)
 
     async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler) -> None:
-        self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors, self._capture)
+        with _naming(f"signaling socket raw MH {address}"):
+            self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors,
+                                                        self._capture)
         self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)
 
     # ---- driving the engine ----------------------------------------------------------------------

@@ -4,6 +4,10 @@ Every change is committed before the PBA that announces it leaves (the daemon ap
 to the store, then sends). The database runs in WAL mode with ``synchronous=FULL``: a commit is on disk
 when ``save`` returns, even across a power loss. On restart the LMA loads the records, rebuilds them with
 ``BindingCacheEntry.from_record`` and hands them to ``LocalMobilityAnchor.restore``.
+
+The store holds the database locked (SQLite's exclusive locking mode) from opening to closing, so a second
+LMA given the same file fails at once with :class:`StateInUse` instead of restoring, and rewriting, bindings
+that a running LMA owns.
 """
 
 from __future__ import annotations
@@ -19,12 +23,23 @@ Record = dict[str, Any]
 _SCHEMA = "CREATE TABLE IF NOT EXISTS bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)"
 
 
+class StateInUse(sqlite3.OperationalError):
+    """Another process holds the state file."""
+
+
 class BindingStore:
-    """The persisted binding cache at ``path``."""
+    """The persisted binding cache at ``path``, locked for this process until :meth:`close`."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(path, timeout=0)
+        try:
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("PRAGMA journal_mode=WAL")  # a write: takes the exclusive lock
+        except sqlite3.OperationalError as error:
+            self._db.close()
+            if "locked" not in str(error):
+                raise
+            raise StateInUse(f"state file {path} is in use by another process (another pmip6 lma?)") from None
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(_SCHEMA)
 

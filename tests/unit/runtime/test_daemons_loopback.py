@@ -18,6 +18,7 @@ from pmip6.runtime.control import control_request
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
+from pmip6.runtime.store import StateInUse
 from pmip6.wire.pcap import read_capture
 
 
@@ -164,6 +165,38 @@ def test_detach_that_the_lma_does_not_acknowledge_is_reported_as_removed(tmp_pat
                                                                 "the binding was removed at this MAG only"}
         finally:
             await mag.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_busy_signaling_port_is_named_in_the_start_error(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        lma = lab.lma()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+            squatter.bind(("127.0.0.1", lab.port))
+            with pytest.raises(OSError, match=f"signaling socket UDP 127.0.0.1:{lab.port}: Address already in use"):
+                await lma.start()
+        await lma.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_second_lma_on_the_same_state_file_does_not_start(tmp_path: Path) -> None:
+    """It fails before restoring anything, so the running LMA's store is untouched."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        first = lab.lma()
+        await first.start()
+        try:
+            second = build_lma_daemon(load_lma_config(tmp_path / "lma.toml"), DaemonOptions())
+            with pytest.raises(StateInUse, match="lma.db is in use by another process"):
+                await second.start()
+            await second.close()
+        finally:
+            await first.close()
 
     asyncio.run(scenario())
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 from pathlib import Path
 
+import pytest
+
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Peer
-from pmip6.runtime.store import BindingStore
+from pmip6.runtime.store import BindingStore, StateInUse
 
 
 def _entry(mn_id: bytes, uplink_key: int) -> BindingCacheEntry:
@@ -45,3 +47,17 @@ def test_store_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     store.close()
+
+
+def test_a_second_store_on_the_same_file_is_refused_until_the_first_closes(tmp_path: Path) -> None:
+    """Two LMAs must not share a state file: the second would restore, and rewrite, the first's bindings."""
+    path = tmp_path / "state.db"
+    first = BindingStore(path)
+    first.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()]})
+    with pytest.raises(StateInUse, match="is in use by another process"):
+        BindingStore(path)
+    first.save({b"mn2@opA": [_entry(b"mn2@opA", 2).to_record()]})  # the first one is unaffected
+    first.close()
+    second = BindingStore(path)
+    assert [record["mn_id"] for record in second.load()] == ["mn1@opA", "mn2@opA"]
+    second.close()
