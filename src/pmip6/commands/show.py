@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
     what = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     for name, help_text in (("bindings", "LMA binding cache or MAG binding update list"),
                             ("stats", "messages, PBA statuses, decode errors, bindings by GRE mode"),
-                            ("dataplane", "data plane counters (when the daemon runs one), as JSON")):
+                            ("dataplane", "data plane counters (when the daemon runs one)")):
         sub = what.add_parser(name, help=help_text)
         sub.add_argument("--control", required=True, help="the daemon's control socket")
         sub.add_argument("--json", action="store_true", help="JSON for scripts")
@@ -36,13 +36,26 @@ def _show(args: argparse.Namespace) -> int:
     except ControlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.json or args.what == "dataplane":
+    if args.json:
         print(json.dumps(result, indent=2))
     elif args.what == "bindings":
         print(bindings_table(result))
+    elif args.what == "dataplane":
+        print("\n".join(path_lines(result)))
     else:
         print(stats_text(result))
     return 0
+
+
+def path_lines(value: Any, path: str = "") -> list[str]:
+    """A nested JSON value as ``dotted.path: value`` lines (lists comma-separated, empty ones ``-``)."""
+    if isinstance(value, dict) and value:
+        return [line for key, item in value.items() for line in path_lines(item, f"{path}.{key}" if path else key)]
+    if isinstance(value, list | dict):
+        text = ", ".join(map(str, value)) or "-"
+    else:
+        text = str(value)
+    return [f"{path}: {text}"]
 
 
 def _key(key: int | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from pmip6.core.events import TunnelSession
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.runtime.config import LmaConfig, MagConfig
-from pmip6.runtime.control import Request
+from pmip6.runtime.control import ControlError, Request
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
 from pmip6.runtime.dataplane_metrics import DataplaneCollector
@@ -31,9 +31,14 @@ def mag_pump(config: MagConfig) -> MagPump | None:
     return None if settings is None else MagPump(settings)
 
 
+NO_DATAPLANE = "this daemon runs no data plane (its configuration has no [dataplane] table)"
+
+
 def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
-    """Run ``pump`` with ``daemon``: start/stop with it, feed it the engine's events, expose its counters."""
+    """Run ``pump`` with ``daemon``: start/stop with it, feed it the engine's events, expose its counters.
+    Without a pump the ``dataplane`` command answers that there is none."""
     if pump is None:
+        daemon.add_control_handler("dataplane", _no_dataplane)
         return
 
     async def dataplane_command(request: Request) -> dict[str, Any]:
@@ -47,6 +52,10 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
     daemon.add_stats_section("dataplane", lambda: {name: counters.as_dict()
                                                    for name, counters in pump.forwarder.tenant_totals().items()})
     daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]
+
+
+async def _no_dataplane(request: Request) -> dict[str, Any]:
+    raise ControlError(NO_DATAPLANE)
 
 
 def _traffic_columns(pump: Pump, session: TunnelSession) -> dict[str, Any]:

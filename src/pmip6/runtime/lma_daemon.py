@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Iterator
 
-from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
     Address,
     BindingDeregistered,
@@ -46,7 +46,9 @@ class LmaDaemon(Daemon):
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
-        return ((entry.session(), entry.expires_at, str(entry.state)) for entry in self.lma.bindings())
+        """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete)."""
+        return ((entry.session(), entry.delete_at if entry.state is BceState.DEREGISTERING else entry.expires_at,
+                 str(entry.state)) for entry in self.lma.bindings())
 
     async def prepare(self) -> None:
         if self.config.state is None:

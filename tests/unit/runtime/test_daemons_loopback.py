@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pmip6.runtime.config import load_lma_config, load_mag_config
-from pmip6.runtime.control import control_request
+from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
@@ -114,9 +114,14 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
             detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA"})
             assert detached == {"outcome": "deregistered"}
             assert "mn1@opA" not in _by_mn(await lab.control("mag", {"command": "bindings"}))
-            assert _by_mn(await lab.control("lma", {"command": "bindings"}))["mn1@opA"]["state"] == "deregistering"
+            draining = _by_mn(await lab.control("lma", {"command": "bindings"}))["mn1@opA"]
+            assert draining["state"] == "deregistering"
+            assert draining["lifetime_left"] <= 1, "seconds until deletion (min_delay_before_bce_delete 0.2)"
             unknown = await lab.control("mag", {"command": "detach", "mn_id": "nobody"})
             assert unknown["outcome"] == "ignored"
+            for daemon in ("lma", "mag"):
+                with pytest.raises(ControlError, match=r"runs no data plane \(its configuration has no \[dataplane\]"):
+                    await lab.control(daemon, {"command": "dataplane"})
         finally:
             await mag.close()
             await lma.close()

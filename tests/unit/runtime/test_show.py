@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pmip6.commands.show import bindings_table, stats_text
+from pmip6.commands.show import bindings_table, stats_text, path_lines
 
 ROW = {"mn_id": "mn1@opA", "tenant": "opA", "proxy_coa": "192.0.2.2", "lmaa": "192.0.2.1",
        "hnp": ["2001:db8:a::/64"], "ipv4_home": "10.0.0.2", "lifetime_left": 3599, "gre": "keys",
@@ -38,3 +38,10 @@ def test_with_a_data_plane_rows_and_stats_carry_the_traffic_counters() -> None:
     text = stats_text({"dataplane": {"opA": {"uplink_packets": 5, "uplink_bytes": 300, "downlink_packets": 4,
                                              "downlink_bytes": 240, "drops": {"unknown_key": 1}}}})
     assert "dataplane opA: up 5 packets / 300 octets, down 4 packets / 240 octets, drops: unknown_key=1" in text
+
+
+def test_dataplane_counters_read_as_dotted_path_lines() -> None:
+    counters = {"tenants": {"opA": {"uplink_packets": 5, "drops": {}}}, "io_errors": 0, "context_errors": ["a0: x"]}
+
+    assert path_lines(counters) == ["tenants.opA.uplink_packets: 5", "tenants.opA.drops: -", "io_errors: 0",
+                                    "context_errors: a0: x"]
