@@ -39,7 +39,7 @@ EXIT_USAGE = 2
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "conformance", help="test an LMA's GRE Key (RFC 5845) behaviour, playing a MAG",
+        "conformance", help="test an LMA (playing a MAG) or a MAG (playing an LMA) against RFC 5845",
         description=plain_help(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     role = parser.add_mutually_exclusive_group(required=True)
     role.add_argument("--lma", metavar="HOST[:PORT]",

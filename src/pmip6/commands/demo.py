@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                              "--netns, the capture of the MAG-1 link")
     parser.add_argument("--netns", action="store_true",
                         help="run pmip6 lma and two pmip6 mag processes in network namespaces with real packets "
-                             "(needs root and /dev/net/tun; takes about 15 seconds; cleans up after itself)")
+                             "(needs root and /dev/net/tun; takes about 5 seconds; cleans up after itself)")
     parser.set_defaults(func=run)
 
 
