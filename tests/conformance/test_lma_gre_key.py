@@ -268,7 +268,7 @@ def test_GK_7_4_1_udp_pbu_with_t_and_gre_gets_t_flag() -> None:
     assert pba.status == Status.ACCEPTED and pba.flags & BAFlags.T
 
 
-def test_GK_7_4_1_t_flag_of_a_pbu_over_ipv6_is_ignored() -> None:
+def test_GK_7_4_1_and_RFC5845_5_1_t_flag_of_a_pbu_over_ipv6_is_ignored() -> None:
     """RFC 5845 7.4 asks about T only for a PBU "encapsulated in UDP", and 5.1's TLV flag is TRUE only with
     RFC 5844 UDP tunneling: a raw IPv6 PBU with T gets GRE without the TLV format (and no T back)."""
     ipv6_mag = Peer(IPv6Address("2001:db8::1"))
