@@ -310,6 +310,8 @@ def check_optional_without_gre(probe: Probe, policies: LmaPolicies) -> Verdict:
 
 
 # --- RFC 5845: the TLV-header format (T flag) -----------------------------------------------------
+# T asks for the TLV-header UDP format, so it means something only in a PBU over IPv4/UDP (7.4: "encapsulated
+# in UDP"); the checks that set it need the udp4 transport.
 
 
 def check_t_flag_only_if_requested(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -389,10 +391,10 @@ CHECKS: tuple[Check, ...] = (
     Check(("GK-7.2-5", "GK-7.4-2"), "MUST NOT", "the PBA's T flag stays clear when the PBU's was clear",
           (Need.MN,), check_t_flag_only_if_requested),
     Check(("GK-7.4-5",), "MUST", "T requested: either T set, or status 3 with the uplink key",
-          (Need.MN,), check_tlv_not_supported_status),
+          (Need.MN, Need.UDP4), check_tlv_not_supported_status),
     Check(("GK-7.2-2", "GK-7.4-1"), "SHOULD", "an LMA that supports the TLV header sets T when asked",
-          (Need.MN, Need.TLV_SUPPORTED), check_tlv_supported_sets_t),
+          (Need.MN, Need.TLV_SUPPORTED, Need.UDP4), check_tlv_supported_sets_t),
     Check(("GK-7.2-4",), "SHOULD NOT", "the T flag does not change on re-registration from the same MAG",
-          (Need.MN,), check_t_flag_stable_on_reregistration),
+          (Need.MN, Need.UDP4), check_t_flag_stable_on_reregistration),
 )
 """Every check, in the order they run."""
