@@ -196,7 +196,7 @@ def test_a_second_lma_on_the_same_state_file_does_not_start(tmp_path: Path) -> N
         first = lab.lma()
         await first.start()
         try:
-            second = build_lma_daemon(load_lma_config(tmp_path / "lma.toml"), DaemonOptions())
+            second = lab.lma()
             with pytest.raises(StateInUse, match="lma.db is in use by another process"):
                 await second.start()
             await second.close()
