@@ -71,16 +71,17 @@ class LmaResponder:
     _home_index: dict[bytes, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        address = self.listen[0]
+        address, port = self.listen
         self._raw_mh = address if isinstance(address, IPv6Address) else None
-        if self._raw_mh is not None:
-            self.socket = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
-        else:
+        if self._raw_mh is None:
             self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        else:
+            self.socket = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
+            port = 0
         try:
             if self._raw_mh is not None:
                 self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)  # checked here, not dropped
-            self.socket.bind((str(address), 0 if self._raw_mh is not None else self.listen[1]))
+            self.socket.bind((str(address), port))
         except OSError:
             self.socket.close()
             raise
