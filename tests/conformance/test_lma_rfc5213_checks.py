@@ -157,8 +157,9 @@ def test_any_sequence_accepted_without_binding() -> None:
         assert the_pba(make_lma().receive(pbu(sequence=sequence), MAG1, LMAA, NOW)).status == Status.ACCEPTED
 
 
-@pytest.mark.parametrize(("last", "sequence", "fresh"), [(10, 11, True), (10, 10, False), (10, 9, False), (65535, 0, True), (65530, 3, True), (10, 10 + 32768, True), (10, 10 + 32769, False), (3, 65535, False)])
+@pytest.mark.parametrize(("last", "sequence", "fresh"), [(10, 11, True), (10, 10, False), (10, 9, False), (65535, 0, True), (65530, 3, True), (10, 10 + 32767, True), (10, 10 + 32768, False), (15, 32783, False), (15, 32782, True), (3, 65535, False)])
 def test_sequence_window_modulo_2_16(last: int, sequence: int, fresh: bool) -> None:
+    """RFC 6275 9.5.1's example: last 15 makes 0-15 and 32783-65535 "less than or equal"."""
     lma, first = _registered(last)
     refresh = pbu(sequence=sequence, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),))
     pba = the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1))  # type: ignore[attr-defined]

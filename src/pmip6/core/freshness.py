@@ -13,8 +13,11 @@ _HALF_WINDOW = 1 << 15
 
 
 def sequence_is_newer(sequence: int, last: int) -> bool:
-    """RFC 6275 9.5.1: ``sequence`` is newer when it lies in (last, last + 2**15] modulo 2**16."""
-    return 0 < (sequence - last) % _SEQUENCE_MODULUS <= _HALF_WINDOW
+    """RFC 6275 9.5.1: "less than or equal to the last received number if its value lies in the range of the
+    last received number and the preceding 32768 values, inclusive" (last 15: 0-15 and 32783-65535), so newer
+    is (last, last + 2**15) modulo 2**16. protocol-facts.md's [last-32767, last] is one value short of the
+    RFC's own example; pmip6 follows the RFC."""
+    return 0 < (sequence - last) % _SEQUENCE_MODULUS < _HALF_WINDOW
 
 
 def timestamp_rejection(

@@ -22,8 +22,8 @@ MAG = IPv4Address("192.0.2.1")
 
 
 def test_sequence_is_newer_modulo_2_16() -> None:
-    assert sequence_is_newer(1, 0) and sequence_is_newer(0, 65535) and sequence_is_newer(32768, 0)
-    assert not sequence_is_newer(0, 0) and not sequence_is_newer(32769, 0) and not sequence_is_newer(65535, 0)
+    assert sequence_is_newer(1, 0) and sequence_is_newer(0, 65535) and sequence_is_newer(32767, 0)
+    assert not sequence_is_newer(0, 0) and not sequence_is_newer(32768, 0) and not sequence_is_newer(65535, 0)
 
 
 def test_timestamp_rules() -> None:
