@@ -1,0 +1,86 @@
+"""How a MAG treats a second attach, a halted entry and the contents of an accepted PBA (RFC 5213 6.9,
+RFC 5844 3.1.3, RFC 5845 7.3), against the stub LMA of test_mag_stub_lma."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from test_mag_stub_lma import LMA_UDP, T0, UPLINK_KEY, entry_of, make_mag, only_pbu, pba_for, registered, request
+
+from pmip6.core.events import Alarm, BindingEstablished, MessageIgnored
+from pmip6.wire.messages import ProxyBindingAcknowledgement
+from pmip6.wire.numbers import BUFlags, HandoffIndicator
+from pmip6.wire.options import GREKeyOption, HandoffIndicatorOption, IPv4HomeAddressReplyOption, MobilityOption
+
+MN = b"mn1@example.org"
+
+
+def _with_option(pba: ProxyBindingAcknowledgement, replacement: MobilityOption) -> ProxyBindingAcknowledgement:
+    """``pba`` with its option of ``replacement``'s type replaced by ``replacement``."""
+    options = tuple(option for option in pba.options if type(option) is not type(replacement)) + (replacement,)
+    return ProxyBindingAcknowledgement(
+        status=pba.status, sequence=pba.sequence, flags=pba.flags, lifetime=pba.lifetime, options=options
+    )
+
+
+def test_attach_while_registering_is_ignored_and_sends_no_pbu() -> None:
+    """RFC 5213 6.9.1.1: one BUL entry per mobile node; an attach while its PBU awaits the PBA changes nothing."""
+    mag = make_mag()
+    pbu = only_pbu(mag.attach(request(), T0))
+    downlink_key = entry_of(mag).downlink_key
+
+    again = mag.attach(request(), T0 + 0.1)
+
+    assert again.sends == []
+    assert len(again.events) == 1 and isinstance(again.events[0], MessageIgnored)
+    entry = entry_of(mag)
+    assert entry.state == "registering" and entry.downlink_key == downlink_key
+    assert entry.pending is not None and entry.pending.sequences == [pbu.sequence]
+    # The first PBU's answer still completes the registration.
+    events = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.2).events
+    assert len(events) == 1 and isinstance(events[0], BindingEstablished)
+
+
+def test_echo_mismatch_on_reregistration_halts_the_entry_so_refresh_sends_nothing() -> None:
+    """RFC 5213 6.9.1.2 item 6: after a PBA echoing a different HI, the MAG sends no PBU for this MN until an
+    administrative action (detach or attach); an operator's refresh is not one."""
+    mag = make_mag()
+    registered(mag)
+    reregistration = only_pbu(mag.refresh(MN, T0 + 10))
+    mismatched = _with_option(pba_for(reregistration), HandoffIndicatorOption(HandoffIndicator.HANDOFF_BETWEEN_MAGS))
+    events = mag.receive(mismatched, LMA_UDP, T0 + 10.01).events
+    assert any(isinstance(event, Alarm) for event in events)
+    assert entry_of(mag).state == "registered" and entry_of(mag).halted
+
+    outcome = mag.refresh(MN, T0 + 20)
+
+    assert outcome.sends == []
+    assert len(outcome.events) == 1 and isinstance(outcome.events[0], MessageIgnored)
+
+
+def test_GK_7_3_1_pba_t_flag_without_pbu_t_flag_leaves_tlv_header_off() -> None:
+    """GK-7.3-1/-2 (RFC 5845 7.3): the TLV-header format is used only if T was set in both PBU and PBA; a PBA
+    setting T (with the GRE Key option) to a PBU without T must not turn it on."""
+    mag = make_mag(tlv=False)
+    pbu = registered(mag, t_flag=True)
+    assert not pbu.flags & BUFlags.T and pbu.option(GREKeyOption) is not None
+
+    entry = entry_of(mag)
+    assert entry.gre_enabled and entry.uplink_key == UPLINK_KEY
+    assert entry.tlv_header is False
+    assert not entry.session().tlv
+
+
+def test_ipv4_home_address_reply_with_nonzero_status_assigns_no_address() -> None:
+    """RFC 5844 3.1.3: the MAG uses the IPv4 home address of the reply only when its status is 0 (success);
+    a reply with status 129 (and an address) leaves the MN without an IPv4 home address."""
+    mag = make_mag()
+    pbu = only_pbu(mag.attach(request(), T0))
+    failed_reply = IPv4HomeAddressReplyOption(129, IPv4Address("10.0.0.99"), 24)
+    events = mag.receive(_with_option(pba_for(pbu), failed_reply), LMA_UDP, T0 + 0.01).events
+    assert len(events) == 1 and isinstance(events[0], BindingEstablished)
+
+    entry = entry_of(mag)
+    assert entry.state == "registered"
+    assert entry.ipv4_home_address is None
+    assert events[0].session.ipv4_home_address is None

@@ -1,0 +1,53 @@
+"""Forwarder drops at the tunnel side: an empty keyed GRE packet, and plain IP-in-IP on a GRE-only session."""
+
+from __future__ import annotations
+
+from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, session
+from pmip6.core.events import BindingEstablished, TunnelSession
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.lma import LmaForwarder
+
+UPLINK = ipv4(SHARED_HOME, SERVER)
+KEYED = session(b"mn1", tenant="opA", downlink_key=0x1001, uplink_key=0xA001)
+GRE_ONLY = session(b"mn2", tenant="opA", downlink_key=None, uplink_key=None)
+
+
+def _lma_with(*sessions: TunnelSession) -> LmaForwarder:
+    lma = LmaForwarder()
+    for tunnel_session in sessions:
+        lma.apply(BindingEstablished(tunnel_session))
+    return lma
+
+
+def test_keyed_gre_header_without_inner_packet_is_not_ip() -> None:
+    """RFC 5845 5.2 / RFC 2784: a GRE packet carries an IP packet after its header; a complete keyed header
+    (with the session's valid uplink key) followed by nothing is dropped as NOT_IP, never forwarded or crashing."""
+    sealed = Sealer(TunnelFormat.GRE, 0xA001).seal(UPLINK)
+    assert not isinstance(sealed, DropReason)
+    header_only = bytes(sealed)[: len(sealed) - len(UPLINK)]
+    assert len(header_only) == 8  # flags/version, protocol type, key
+
+    lma = _lma_with(KEYED)
+
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, header_only) is DropReason.NOT_IP
+    assert lma.totals().drops == {"not_ip": 1}
+    assert lma.totals().uplink_packets == 0
+
+
+def test_gre_only_session_drops_plain_ip_in_ip_from_its_mag() -> None:
+    """RFC 5845 3.2 (GRE encapsulation without keys): once GRE was negotiated for the session, its uplink
+    must be GRE; a plain IP-in-IP packet from the same MAG with the MN's source is NOT_GRE_WHEN_REQUIRED."""
+    lma = _lma_with(GRE_ONLY)
+    assert lma.routes()[0].format is TunnelFormat.GRE and lma.routes()[0].receive_key is None
+    # Control: the same packet in keyless GRE from that MAG is the session's.
+    keyless = Sealer(TunnelFormat.GRE, None).seal(UPLINK)
+    assert not isinstance(keyless, DropReason)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, keyless) == ("opA", UPLINK)
+
+    assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, UPLINK) is DropReason.NOT_GRE_WHEN_REQUIRED
+
+    stats = lma.stats()
+    assert stats["node"]["drops"] == {"not_gre_when_required": 1}
+    assert stats["sessions"][0]["drops"] == {"not_gre_when_required": 1}
+    assert stats["sessions"][0]["uplink_packets"] == 1  # only the GRE packet

@@ -1,0 +1,176 @@
+"""The LMA daemon's binding store follows every binding change and forgets expired bindings on start.
+
+RFC 5845 3.3.2 keeps a session's keys for its life, so pmip6's LMA commits every binding change to its state
+file before announcing it (runtime/lma_daemon.py). These tests drive the daemon's engine path without
+sockets: PBUs built by a MAG engine go to ``LmaDaemon.on_message``; the PBAs the daemon would send are
+collected instead of sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+from collections.abc import Iterator
+from ipaddress import IPv4Address, IPv4Interface, IPv6Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import Peer, SendMessage
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.runtime.config import load_lma_config
+from pmip6.runtime.daemon import DaemonOptions
+from pmip6.runtime.lma_daemon import LmaDaemon
+from pmip6.runtime.store import BindingStore
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
+
+LMAA = IPv4Address("127.0.0.1")
+MAG_A = IPv4Address("127.0.0.1")
+MAG_B = IPv4Address("127.0.0.2")
+PORT = 5436
+MN = "mn1@opA"
+
+_LMA_TOML = textwrap.dedent(f"""
+    [lma]
+    ipv4_address = "{LMAA}"
+    udp_port = {PORT}
+    state = "lma.db"
+    control = "lma.sock"
+    min_delay_before_bce_delete = 30
+    [policy]
+    gre = "optional"
+    default_tenant = "opA"
+    [[mag]]
+    address = "{MAG_A}"
+    [[mag]]
+    address = "{MAG_B}"
+    [[tenant]]
+    name = "opA"
+    ipv4_pool = "10.0.0.0/24"
+    ipv6_prefix_pool = "2001:db8:a::/48"
+""")
+
+
+class StoreLab:
+    """An LMA daemon with a state file (sockets never opened) and MAG engines that talk to it directly."""
+
+    def __init__(self, directory: Path) -> None:
+        (directory / "lma.toml").write_text(_LMA_TOML)
+        self.config = load_lma_config(directory / "lma.toml")
+        self.lma = LmaDaemon(self.config, DaemonOptions())
+        self.sent: list[SendMessage] = []
+        self.lma.send = self.sent.append  # type: ignore[method-assign]
+        self.mags = {address: MobileAccessGateway(MagSettings(proxy_coa=address, lma=Peer(LMAA, PORT)),
+                                                  GreKeyAllocator(seed)) for seed, address in enumerate((MAG_A, MAG_B))}
+
+        self._last_now = 0.0
+
+    def now(self) -> float:
+        """The wall clock (the LMA checks timestamps against it), but 1 ms past the previous reading, so the
+        second MAG's timestamps are later than the first's (RFC 5213 5.5) however fast the test runs."""
+        self._last_now = max(time.time(), self._last_now + 0.001)
+        return self._last_now
+
+    def start(self) -> None:
+        asyncio.run(self.lma.prepare())
+
+    def exchange(self, mag_address: IPv4Address, outcome: Any, now: float) -> ProxyBindingAcknowledgement:
+        """Hand the MAG's one PBU to the LMA daemon and its PBA back to the MAG; the PBA."""
+        assert len(outcome.sends) == 1, outcome
+        pbu = outcome.sends[0].message
+        assert isinstance(pbu, ProxyBindingUpdate)
+        self.sent.clear()
+        self.lma.on_message(pbu, Peer(mag_address, PORT), LMAA)
+        assert len(self.sent) == 1, self.sent
+        pba = self.sent[0].message
+        assert isinstance(pba, ProxyBindingAcknowledgement)
+        self.mags[mag_address].receive(pba, Peer(LMAA, PORT), now)
+        return pba
+
+    def attach(self, mag_address: IPv4Address, hi: int = HandoffIndicator.NEW_INTERFACE) -> None:
+        now = self.now()
+        request = AttachRequest(mn_id=MN.encode(), att=AccessTechnologyType.IEEE_802_11, hi=hi)
+        pba = self.exchange(mag_address, self.mags[mag_address].attach(request, now), now)
+        assert pba.status == Status.ACCEPTED
+
+    def stored(self) -> list[dict[str, Any]]:
+        assert self.lma.store is not None
+        return self.lma.store.load()
+
+    def close(self) -> None:
+        if self.lma.store is not None:
+            self.lma.store.close()
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[StoreLab]:
+    store_lab = StoreLab(tmp_path)
+    try:
+        yield store_lab
+    finally:
+        store_lab.close()
+
+
+def test_deregistration_is_persisted_as_deregistering(lab: StoreLab) -> None:
+    """RFC 5213 5.3.5: a de-registered entry drains (MinDelayBeforeBCEDelete) and is then deleted; the store
+    must say so at once, or an LMA restarted meanwhile would bring the binding back live."""
+    lab.start()
+    lab.attach(MAG_A)
+    assert [record["state"] for record in lab.stored()] == ["active"]
+
+    now = lab.now()
+    pba = lab.exchange(MAG_A, lab.mags[MAG_A].detach(MN.encode(), now), now)
+    assert pba.status == Status.ACCEPTED and pba.lifetime == 0
+
+    records = lab.stored()
+    assert [(record["mn_id"], record["state"]) for record in records] == [(MN, str(BceState.DEREGISTERING))]
+
+
+def test_handoff_is_persisted_with_the_new_proxy_coa(lab: StoreLab) -> None:
+    """RFC 5213 5.3.2 / 5.4.1 (handoff, HI 3 from another MAG): the BCE's Proxy-CoA becomes the new MAG's;
+    the stored record must follow the BindingUpdated, or a restart would tunnel to the old MAG."""
+    lab.start()
+    lab.attach(MAG_A)
+    (before,) = lab.stored()
+    assert before["proxy_coa"] == str(MAG_A)
+
+    lab.attach(MAG_B, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+
+    (after,) = lab.stored()
+    assert after["mn_id"] == MN and after["state"] == str(BceState.ACTIVE)
+    assert after["proxy_coa"] == str(MAG_B)
+    assert after["downlink_key"] != before["downlink_key"]  # GK-3.3.2-3: the new MAG's own downlink key
+    assert after["last_timestamp"] != before["last_timestamp"]
+
+
+def _record(mn_id: bytes, expires_at: float, ipv4: str, prefix: str) -> dict[str, Any]:
+    return BindingCacheEntry(
+        mn_id=mn_id, tenant="opA", proxy_coa=Peer(MAG_A, PORT), lmaa=LMAA, att=4, hi=1, lifetime=3600,
+        expires_at=expires_at, last_sequence=7, last_timestamp=123456,
+        home_network_prefixes=(IPv6Network(prefix),), ipv4_home_address=IPv4Interface(ipv4),
+        ipv4_default_router=IPv4Address("10.0.0.1"), gre_enabled=True, downlink_key=0x1111 + len(mn_id),
+        uplink_key=0xA000 + len(mn_id), tlv_header=False, state=BceState.ACTIVE,
+    ).to_record()
+
+
+def test_start_prunes_expired_bindings_from_the_store(lab: StoreLab) -> None:
+    """RFC 5213 5.3.5 (an entry is deleted when its lifetime ends): a binding that expired while the LMA was
+    down is not restored, and it must leave the state file too, not linger there for ever."""
+    now = time.time()
+    assert lab.config.state is not None
+    store = BindingStore(lab.config.state)
+    store.save({
+        b"old@opA": [_record(b"old@opA", now - 60, "10.0.0.2/24", "2001:db8:a:1::/64")],
+        b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
+    })
+    store.close()
+
+    lab.start()
+
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"]
+    assert [record["mn_id"] for record in lab.stored()] == ["live@opA"]
