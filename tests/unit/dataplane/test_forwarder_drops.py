@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, session
+
 from pmip6.core.events import BindingEstablished, TunnelSession
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import Sealer, TunnelFormat
