@@ -184,6 +184,16 @@ def test_an_all_zero_link_local_query_gets_the_bces_address_back() -> None:
     assert handoff.option(LinkLocalAddressOption) == given
 
 
+def test_a_deregistration_copies_a_non_zero_link_local_address_to_its_reply() -> None:
+    """5.3.6 applies to every accepted PBA, the de-registration's too: a NON_ZERO address is copied."""
+    lma = make_lma()
+    first = _accepted(lma, pbu(extra=(LinkLocalAddressOption(IPv6Address("fe80::1")),)))
+    given = LinkLocalAddressOption(IPv6Address("fe80::1234"))
+    deregistration = pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),),
+                         extra=(given,))
+    assert _accepted(lma, deregistration, now=NOW + 1).option(LinkLocalAddressOption) == given
+
+
 def test_a_rejection_echoes_the_link_local_address_option() -> None:
     """5.3.6: when the PBU is rejected, "the link-local address from the request MUST be copied"."""
     option = LinkLocalAddressOption(IPv6Address("fe80::5"))

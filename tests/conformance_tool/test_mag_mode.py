@@ -170,6 +170,15 @@ def test_over_ipv6_the_tester_checks_and_computes_mh_checksums() -> None:
         responder.close()
 
 
+@pytest.mark.parametrize("listen", ["::", "0.0.0.0:5436"])
+def test_an_unspecified_listen_address_is_refused(listen: str) -> None:
+    result = subprocess.run([*PMIP6, "conformance", "--mag", "--listen", listen, "--attach", "true"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "not the unspecified one" in result.stderr
+
+
 def test_mag_tlv_is_refused_with_an_ipv6_listen_address() -> None:
     result = subprocess.run([*PMIP6, "conformance", "--mag", "--listen", "::1", "--attach", "true", "--mag-tlv"],
                             capture_output=True, text=True, timeout=60)

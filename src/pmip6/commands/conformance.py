@@ -104,6 +104,9 @@ def mag_settings_from_arguments(args: argparse.Namespace) -> MagConformanceSetti
     if args.attach is None:
         raise ValueError("--mag needs --attach COMMAND (with {mn_id} where the MN-ID goes)")
     address, port = parse_endpoint(args.listen, "--listen")
+    if address.is_unspecified:
+        raise ValueError(f"--listen {args.listen}: give the address the MAG sends to (the checksums and the "
+                         "PBAs' source depend on it), not the unspecified one")
     if isinstance(address, IPv6Address) and args.mag_tlv:
         raise ValueError("--mag-tlv: the TLV-header format is for IPv4/UDP transport (RFC 5845 7.2), "
                          f"--listen {args.listen} is IPv6")

@@ -293,6 +293,7 @@ class LocalMobilityAnchor:
         if entry.proxy_coa.address != source.address:
             return _ignored("de-registration from a MAG that is not the session's Proxy-CoA (RFC 5213 5.3.5)", source)
         self._record_freshness(entry, registration)
+        _take_link_local(entry, registration.options)
         pba = acceptance(
             registration.pbu,
             registration.options,
@@ -400,12 +401,7 @@ class LocalMobilityAnchor:
         ll_id = received.mn_link_layer_identifier
         if ll_id is not None:
             entry.mn_ll_id = ll_id.identifier
-        link_local = received.link_local_address
-        if link_local is not None:  # RFC 5213 5.3.6: a NON_ZERO address is taken, an ALL_ZERO one is a query
-            if int(link_local.address):
-                entry.link_local_address = link_local.address
-            elif entry.link_local_address is None:
-                entry.link_local_address = generated_link_local(entry.mn_id)
+        _take_link_local(entry, received)
         entry.lifetime = units * LIFETIME_UNIT_SECONDS
         entry.expires_at = now + entry.lifetime
         entry.state = BceState.ACTIVE
@@ -500,6 +496,18 @@ class LocalMobilityAnchor:
             sends=[SendMessage(pba, source, destination)],
             events=[RegistrationRejected(mn_id=mn_id, status=status, peer=source)],
         )
+
+
+def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
+    """RFC 5213 5.3.6: a NON_ZERO Link-local Address goes to the BCE (and so to the reply); an ALL_ZERO one is
+    a query, answered from the BCE or, when it has none, with a generated address kept in the BCE."""
+    link_local = received.link_local_address
+    if link_local is None:
+        return
+    if int(link_local.address):
+        entry.link_local_address = link_local.address
+    elif entry.link_local_address is None:
+        entry.link_local_address = generated_link_local(entry.mn_id)
 
 
 def _ignored(reason: str, peer: Peer) -> Outcome:
