@@ -257,6 +257,23 @@ def test_without_timestamps_each_session_has_its_own_sequence_counter() -> None:
     assert sorted(pbu.sequence for pbu in refreshes) == [2, 2]  # type: ignore[attr-defined]
 
 
+def test_without_timestamps_a_new_entry_goes_on_with_the_sessions_sequence_numbers() -> None:
+    """RFC 5213 5.5 / 6.9.1.1 item 6: the counter belongs to the mobility session, which the LMA may still
+    hold after the MAG dropped its entry (an unacknowledged de-registration). A re-attach goes on from the
+    last number sent, so a late PBA for the old entry cannot complete the new registration."""
+    mag = make_mag(use_timestamps=False)
+    first = registered(mag)
+    dereg = only_pbu(mag.detach(MN, T0 + 10))
+    assert mag.handle_timer(T0 + 11).events  # unacknowledged: the entry is gone
+    again = only_pbu(mag.attach(request(), T0 + 12))
+    assert (first.sequence, dereg.sequence, again.sequence) == (1, 2, 3)
+
+    late = mag.receive(pba_for(first), LMA_UDP, T0 + 12.5)
+    assert [type(event) for event in late.events] == [MessageIgnored]
+    (entry,) = mag.entries()
+    assert entry.state == "registering"
+
+
 def test_status_157_registers_again_with_a_fresh_timestamp() -> None:
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(), T0))

@@ -15,8 +15,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 - **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
   timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
   replies), so a PBA is matched to its PBU by sequence alone (any transmission of the exchange in flight);
-  without timestamps, one counter per mobility session (6.9.1.1 item 6), so a PBA is matched by its MN-ID
-  and a sequence of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is
+  without timestamps, one counter per mobility session (6.9.1.1 item 6), kept per MN-ID beyond the BUL
+  entry (the LMA's session may outlive it), so a PBA is matched by its MN-ID and a sequence of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is
   matched by MN-ID and the counter jumps past it. Every transmission carries a fresh, strictly increasing
   timestamp when timestamps are in use.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
@@ -156,6 +156,9 @@ class MobileAccessGateway:
         self._rate = UpdateRateLimiter()
         self._timers = DeadlineQueue()
         self._sequence = 0
+        self._session_sequences: dict[bytes, int] = {}
+        """Without timestamps: the last sequence number sent for each MN-ID. It outlives the BUL entry, since
+        the LMA's session (and a late PBA for it) may outlive it too."""
         self._last_timestamp_ticks = 0
 
     # ---- public API -------------------------------------------------------------------------------
@@ -289,6 +292,8 @@ class MobileAccessGateway:
         pending.due = pending.backoff.sent(now)
         if self.settings.use_timestamps:
             self._awaiting[pbu.sequence] = entry.mn_id
+        else:
+            self._session_sequences[entry.mn_id] = pbu.sequence
         entry.last_sequence = pbu.sequence
         return Outcome(sends=[SendMessage(pbu, self.settings.lma, self.settings.proxy_coa)])
 
@@ -354,16 +359,16 @@ class MobileAccessGateway:
         if self.settings.use_timestamps:
             self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
             return self._sequence
-        return ((entry.last_sequence or 0) + 1) % SEQUENCE_MODULUS
+        return (self._session_sequences.get(entry.mn_id, 0) + 1) % SEQUENCE_MODULUS
 
     def _skip_sequences_to(self, entry: BindingUpdateListEntry, last_accepted: int) -> None:
         """Move the counter forward (never back, RFC 6275 9.5.1 modular order) to the LMA's last accepted."""
-        current = self._sequence if self.settings.use_timestamps else entry.last_sequence or 0
+        current = self._sequence if self.settings.use_timestamps else self._session_sequences.get(entry.mn_id, 0)
         if 0 < (last_accepted - current) % SEQUENCE_MODULUS < SEQUENCE_MODULUS // 2:
             if self.settings.use_timestamps:
                 self._sequence = last_accepted
             else:
-                entry.last_sequence = last_accepted
+                self._session_sequences[entry.mn_id] = last_accepted
 
     def _fresh_timestamp(self, now: float) -> TimestampOption:
         """The current time, but strictly later than any timestamp this MAG sent before (RFC 5213 5.5)."""
