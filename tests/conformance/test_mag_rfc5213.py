@@ -409,6 +409,31 @@ def test_unanswered_deregistration_removes_entry_after_initial_bindack_timeout()
     assert list(mag.entries()) == []
 
 
+def test_rejected_deregistration_is_reported_and_the_entry_removed() -> None:
+    """The LMA keeps its binding when it rejects a de-registration (here 154); the MN has left this MAG, so
+    the entry goes, but as "rejected" with the status, not as "deregistered"."""
+    mag = make_mag()
+    registered(mag)
+    dereg = only_pbu(mag.detach(MN, T0 + 10))
+    outcome = mag.receive(pba_for(dereg, Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG, gre=None), LMA_UDP, T0 + 10.1)
+    rejected, removed = outcome.events
+    assert isinstance(rejected, RegistrationRejected) and rejected.status == Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
+    assert isinstance(removed, BindingRemoved) and removed.reason == "rejected"
+    assert list(mag.entries()) == []
+
+
+def test_acknowledged_deregistration_of_a_registration_never_acknowledged_here_is_announced() -> None:
+    """The registration's PBA was lost, the de-registration's arrives: the LMA had and dropped the session,
+    so the MAG says "deregistered" (BindingRemoved) although it never saw the session established."""
+    mag = make_mag()
+    only_pbu(mag.attach(request(), T0))
+    dereg = only_pbu(mag.detach(MN, T0 + 0.5))
+    outcome = mag.receive(pba_for(dereg, gre=None), LMA_UDP, T0 + 0.6)
+    assert [(type(event), getattr(event, "reason", None)) for event in outcome.events] == [
+        (BindingRemoved, "deregistered")]
+    assert list(mag.entries()) == []
+
+
 def test_attach_again_while_deregistration_awaits_its_pba() -> None:
     mag = make_mag()
     registered(mag)

@@ -38,9 +38,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
-  (GK-4.2-12). BindingDeregistered at once; the entry is removed (downlink key freed) on the PBA
-  (BindingRemoved "deregistered") or, without retransmission, after INITIAL_BINDACK_TIMEOUT
-  (BindingRemoved "unacknowledged").
+  (GK-4.2-12). BindingDeregistered at once; the entry is removed (downlink key freed) on an accepting PBA
+  (BindingRemoved "deregistered", also for an entry whose registration was never acknowledged here), on a
+  rejecting one (RegistrationRejected, BindingRemoved "rejected") or, without retransmission, after
+  INITIAL_BINDACK_TIMEOUT (BindingRemoved "unacknowledged").
 """
 
 from __future__ import annotations
@@ -414,7 +415,10 @@ class MobileAccessGateway:
         if _echo_differs(message, sent):
             return self._echo_mismatch(entry, source)
         if entry.state is BulState.DEREGISTERING:
-            return Outcome(events=self._remove(entry, "deregistered"))
+            if message.status >= Status.REASON_UNSPECIFIED:  # the LMA keeps its binding; the MN has left here
+                return Outcome(events=[RegistrationRejected(entry.mn_id, message.status, source),
+                                       *self._remove(entry, "rejected")])
+            return Outcome(events=self._remove(entry, "deregistered", announce=True))
         status = message.status
         if status < Status.REASON_UNSPECIFIED:
             return self._accepted(entry, message, now)
@@ -562,9 +566,11 @@ class MobileAccessGateway:
             self._keys.release(entry.downlink_key)
             entry.downlink_key = None
 
-    def _remove(self, entry: BindingUpdateListEntry, reason: str) -> list[Event]:
-        """Drop the entry and free its downlink key; BindingRemoved if the session had been established."""
-        events: list[Event] = [BindingRemoved(entry.session(), reason)] if entry.registered_at is not None else []
+    def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
+        """Drop the entry and free its downlink key; BindingRemoved if the session had been established or
+        ``announce`` (a de-registration the LMA acknowledged, whose registration this MAG never saw accepted)."""
+        established = entry.registered_at is not None
+        events: list[Event] = [BindingRemoved(entry.session(), reason)] if established or announce else []
         self._finish_pending(entry)
         self._release_downlink_key(entry)
         del self._entries[entry.mn_id]

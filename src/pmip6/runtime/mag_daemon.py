@@ -42,11 +42,10 @@ DEFAULT_WAIT = 10.0
 _SHUTDOWN_POLL = 0.02
 _REMOVALS = {
     "unacknowledged": "no PBA acknowledged the de-registration: the binding was removed at this MAG only",
-    "detached": "the mobile node's registration had failed: removed at this MAG",
     None: "the mobile node had no registration: removed at this MAG",
 }
 """What a ``detach`` reports when the MN's entry went without the LMA confirming a de-registration, by the
-BindingRemoved reason (None: no BindingRemoved, as for an entry whose registration never completed)."""
+BindingRemoved reason (None: no BindingRemoved, as for an entry whose registration had failed)."""
 
 
 @dataclass(slots=True)
@@ -167,15 +166,14 @@ class MagDaemon(Daemon):
     def _settle_waiters(self, outcome: Outcome) -> None:
         entries = {entry.mn_id: entry for entry in self.mag.entries()}
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
+        rejected = {event.mn_id: event.status for event in outcome.events if isinstance(event, RegistrationRejected)}
         now = time.time()
         for waiter in list(self._waiters):
             entry = entries.get(waiter.mn_id)
             result: dict[str, Any] | None = None
             if not waiter.attach:
                 if entry is None:
-                    reason = removed.get(waiter.mn_id)
-                    result = ({"outcome": "deregistered"} if reason == "deregistered" else
-                              {"outcome": "removed", "reason": _REMOVALS.get(reason, reason)})
+                    result = _detached(removed.get(waiter.mn_id), rejected.get(waiter.mn_id))
             elif entry is None:
                 result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "entry removed"})
             elif entry.state is BulState.REGISTERED and entry.pending is None:
@@ -187,6 +185,16 @@ class MagDaemon(Daemon):
                 self._waiters.remove(waiter)
                 if not waiter.future.done():
                     waiter.future.set_result(result)
+
+
+def _detached(reason: str | None, status: int | None) -> dict[str, Any]:
+    """A ``detach`` result once the MN's entry is gone: how it went (BindingRemoved reason, rejection status)."""
+    if status is not None:
+        return {"outcome": "removed", "reason": f"the LMA rejected the de-registration with status {status} "
+                                                f"({status_name(status)}): removed at this MAG only"}
+    if reason == "deregistered":
+        return {"outcome": "deregistered"}
+    return {"outcome": "removed", "reason": _REMOVALS.get(reason, reason)}
 
 
 def _text(request: Request, key: str) -> str:

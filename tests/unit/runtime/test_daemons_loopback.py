@@ -174,6 +174,34 @@ def test_detach_that_the_lma_does_not_acknowledge_is_reported_as_removed(tmp_pat
     asyncio.run(scenario())
 
 
+def test_a_rejected_deregistration_is_reported_with_its_status(tmp_path: Path) -> None:
+    """The LMA restarts with a configuration that no longer authorizes the MAG: it restores the binding but
+    rejects its de-registration with 154, and the detach says so instead of "deregistered"."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            assert attached["outcome"] == "registered"
+            await lma.close()
+            toml = _lma_toml(lab.port)
+            (tmp_path / "lma.toml").write_text(toml.replace('[[mag]]\naddress = "127.0.0.1"', '[[mag]]\naddress = "127.0.0.9"'))
+            lma = lab.lma()
+            await lma.start()
+            detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA", "timeout": 5})
+            assert detached == {"outcome": "removed", "reason": "the LMA rejected the de-registration with status "
+                                                                "154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG): removed at "
+                                                                "this MAG only"}
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_busy_signaling_port_is_named_in_the_start_error(tmp_path: Path) -> None:
     lab = Lab(tmp_path)
 
