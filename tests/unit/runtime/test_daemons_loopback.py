@@ -152,52 +152,40 @@ def test_detach_of_an_mn_never_registered_is_reported_as_removed_not_deregistere
     asyncio.run(scenario())
 
 
-def test_detach_that_the_lma_does_not_acknowledge_is_reported_as_removed(tmp_path: Path) -> None:
-    """The LMA is gone after the registration: the de-registration PBU gets no PBA (RFC 5213 6.9.1.4: the
-    entry goes after InitialBindackTimeout), and the detach says so."""
+_NOT_ACKNOWLEDGED = "no PBA acknowledged the de-registration: the binding was removed at this MAG only"
+_REJECTED_154 = ("the LMA rejected the de-registration with status 154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG): "
+                 "removed at this MAG only")
+
+
+@pytest.mark.parametrize(("lma_after_registration", "reason"), [("gone", _NOT_ACKNOWLEDGED),
+                                                                  ("restarted, MAG unauthorized", _REJECTED_154)])
+def test_detach_without_an_accepted_deregistration_is_reported_as_removed(
+        tmp_path: Path, lma_after_registration: str, reason: str) -> None:
+    """After the registration the LMA is either gone (the de-registration PBU gets no PBA: RFC 5213 6.9.1.4,
+    the entry goes after InitialBindackTimeout) or back with a configuration that no longer authorizes the
+    MAG (it restores the binding and rejects the de-registration with 154): either way the detach says so."""
     lab = Lab(tmp_path)
 
     async def scenario() -> None:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
+        mag = lab.mag()
+        running = [lab.lma()]
+        await running[0].start()
         await mag.start()
         try:
             attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
             assert attached["outcome"] == "registered"
-            await lma.close()
+            await running.pop().close()
+            if lma_after_registration != "gone":
+                unauthorized = _lma_toml(lab.port).replace('[[mag]]\naddress = "127.0.0.1"', '[[mag]]\naddress = "127.0.0.9"')
+                (tmp_path / "lma.toml").write_text(unauthorized)
+                running.append(lab.lma())
+                await running[0].start()
             detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA", "timeout": 5})
-            assert detached == {"outcome": "removed", "reason": "no PBA acknowledged the de-registration: "
-                                                                "the binding was removed at this MAG only"}
+            assert detached == {"outcome": "removed", "reason": reason}
         finally:
             await mag.close()
-
-    asyncio.run(scenario())
-
-
-def test_a_rejected_deregistration_is_reported_with_its_status(tmp_path: Path) -> None:
-    """The LMA restarts with a configuration that no longer authorizes the MAG: it restores the binding but
-    rejects its de-registration with 154, and the detach says so instead of "deregistered"."""
-    lab = Lab(tmp_path)
-
-    async def scenario() -> None:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
-            attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
-            assert attached["outcome"] == "registered"
-            await lma.close()
-            toml = _lma_toml(lab.port)
-            (tmp_path / "lma.toml").write_text(toml.replace('[[mag]]\naddress = "127.0.0.1"', '[[mag]]\naddress = "127.0.0.9"'))
-            lma = lab.lma()
-            await lma.start()
-            detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA", "timeout": 5})
-            assert detached == {"outcome": "removed", "reason": "the LMA rejected the de-registration with status "
-                                                                "154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG): removed at "
-                                                                "this MAG only"}
-        finally:
-            await mag.close()
-            await lma.close()
+            for lma in running:
+                await lma.close()
 
     asyncio.run(scenario())
 
