@@ -158,7 +158,8 @@ _REJECTED_154 = ("the LMA rejected the de-registration with status 154 (MAG_NOT_
 
 
 @pytest.mark.parametrize(("lma_after_registration", "reason"), [("gone", _NOT_ACKNOWLEDGED),
-                                                                  ("restarted, MAG unauthorized", _REJECTED_154)])
+                                                                  ("restarted, MAG unauthorized", _REJECTED_154)],
+                         ids=["lma-gone", "lma-rejects"])
 def test_detach_without_an_accepted_deregistration_is_reported_as_removed(
         tmp_path: Path, lma_after_registration: str, reason: str) -> None:
     """After the registration the LMA is either gone (the de-registration PBU gets no PBA: RFC 5213 6.9.1.4,
