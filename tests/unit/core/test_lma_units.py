@@ -37,6 +37,16 @@ def test_timestamp_rules() -> None:
     assert timestamp_rejection(ts, ts.ticks - 1, now, 0.3) is None
 
 
+@pytest.mark.parametrize("offset", [0.25, -0.25])
+def test_timestamp_exactly_at_the_validity_window_is_valid(offset: float) -> None:
+    """RFC 5213 5.5 (protocol-facts.md): |timestamp - LMA clock| <= TimestampValidityWindow is valid; one tick
+    more is TIMESTAMP_MISMATCH. 0.25 s is exact in 1/65536 s ticks, so the boundary is exact."""
+    ts = TimestampOption.from_time(1000.0)
+    assert timestamp_rejection(ts, None, 1000.0 + offset, 0.25) is None
+    one_tick = offset / abs(offset) / 65536
+    assert timestamp_rejection(ts, None, 1000.0 + offset + one_tick, 0.25) is Status.TIMESTAMP_MISMATCH
+
+
 def test_deadline_queue_orders_replaces_and_cancels() -> None:
     queue = DeadlineQueue()
     queue.schedule("a", 5.0)
