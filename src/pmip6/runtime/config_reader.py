@@ -7,6 +7,7 @@ with status 2 on it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -69,6 +70,8 @@ class Table:
 
     def number(self, name: str, kind: type[_T], default: _T, minimum: float, maximum: float | None = None) -> _T:
         value = self.value(name, kind, default)
+        if not math.isfinite(value):  # type: ignore[arg-type]  # TOML has nan and inf
+            raise ConfigError(self.key(name), f"must be a finite number, got {value}")
         if value < minimum or (maximum is not None and value > maximum):  # type: ignore[operator]
             bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
             raise ConfigError(self.key(name), f"must be {bound}, got {value}")
