@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -121,33 +122,30 @@ class MagDaemon(Daemon):
     # ---- attach / detach ---------------------------------------------------------------------------
 
     async def _attach_command(self, request: Request) -> dict[str, Any]:
-        attach = _attach_request(request)
+        attach, timeout = _attach_request(request), _timeout(request)
         self._failures.pop(attach.mn_id, None)
         try:
             outcome = self.mag.attach(attach, time.time())
         except ValueError as error:
             raise ControlError(str(error)) from None
-        return await self._await_outcome(_Waiter(attach.mn_id, attach=True), outcome, request)
+        return await self._await_outcome(_Waiter(attach.mn_id, attach=True), outcome, timeout)
 
     async def _detach_command(self, request: Request) -> dict[str, Any]:
-        mn_id = _text(request, "mn_id").encode()
-        return await self._await_outcome(_Waiter(mn_id, attach=False), self.mag.detach(mn_id, time.time()), request)
+        mn_id, timeout = _text(request, "mn_id").encode(), _timeout(request)
+        return await self._await_outcome(_Waiter(mn_id, attach=False), self.mag.detach(mn_id, time.time()), timeout)
 
     async def _refresh_command(self, request: Request) -> dict[str, Any]:
         """Re-register now (RFC 5213 6.9.1.3), e.g. after an LMA restart."""
-        mn_id = _text(request, "mn_id").encode()
-        return await self._await_outcome(_Waiter(mn_id, attach=True), self.mag.refresh(mn_id, time.time()), request)
+        mn_id, timeout = _text(request, "mn_id").encode(), _timeout(request)
+        return await self._await_outcome(_Waiter(mn_id, attach=True), self.mag.refresh(mn_id, time.time()), timeout)
 
-    async def _await_outcome(self, waiter: _Waiter, outcome: Outcome, request: Request) -> dict[str, Any]:
+    async def _await_outcome(self, waiter: _Waiter, outcome: Outcome, timeout: float) -> dict[str, Any]:
         ignored = [event for event in outcome.events if isinstance(event, MessageIgnored)]
         if ignored and not outcome.sends:
             self.apply(outcome)
             return {"outcome": "ignored", "reason": ignored[0].reason}
         self._waiters.append(waiter)
         self.apply(outcome)
-        timeout = request.get("timeout", DEFAULT_WAIT)
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-            raise ControlError('"timeout" must be a positive number of seconds')
         try:
             return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
         except TimeoutError:
@@ -202,6 +200,14 @@ def _text(request: Request, key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ControlError(f'"{key}" must be a non-empty string')
     return value
+
+
+def _timeout(request: Request) -> float:
+    """How long a command waits for the LMA's answer; checked before the command changes anything."""
+    timeout = request.get("timeout", DEFAULT_WAIT)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout < math.inf:
+        raise ControlError('"timeout" must be a positive number of seconds')
+    return timeout
 
 
 def _integer(request: Request, key: str, default: int | None, maximum: int) -> int:

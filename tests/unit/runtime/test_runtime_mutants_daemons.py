@@ -157,10 +157,11 @@ def test_sigterm_makes_the_mag_deregister_its_bindings_before_it_exits(tmp_path:
         lma.wait(timeout=15)
 
 
-@pytest.mark.parametrize("key", ["att", "hi"])
-def test_an_attach_argument_beyond_one_octet_is_refused_naming_it(tmp_path: Path, key: str) -> None:
-    """docs/operations.md control protocol: bad arguments get ``ok: false``; ATT and HI are one-octet option values
-    (RFC 5213 8.5 / 8.4)."""
+@pytest.mark.parametrize(("key", "value"), [("att", 256), ("hi", 256), ("timeout", 0), ("timeout", float("nan")),
+                                          ("timeout", float("inf"))], ids=["att", "hi", "timeout-0", "timeout-nan", "timeout-inf"])
+def test_a_bad_attach_argument_is_refused_naming_it_before_anything_is_sent(tmp_path: Path, key: str, value: float) -> None:
+    """docs/operations.md control protocol: bad arguments get ``ok: false`` and change nothing; ATT and HI are
+    one-octet option values (RFC 5213 8.5 / 8.4), ``timeout`` a positive number of seconds."""
     lab = Lab(tmp_path)
 
     async def scenario() -> None:
@@ -168,7 +169,8 @@ def test_an_attach_argument_beyond_one_octet_is_refused_naming_it(tmp_path: Path
         await mag.start()
         try:
             with pytest.raises(ControlError, match=f'"{key}"'):
-                await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, key: 256})
+                await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, key: value})
+            assert await lab.control("mag", {"command": "bindings"}) == []
         finally:
             await mag.close()
 
