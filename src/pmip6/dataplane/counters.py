@@ -34,7 +34,8 @@ class DropReason(StrEnum):
     """At the MAG, a packet from an access interface whose source is not the MN's home address or in its
     home network prefixes (RFC 5213 section 6.10.5; also keeps the kernel's own MLD/RS out of the tunnel)."""
     NOT_IP = "not_ip"
-    """An inner packet whose version nibble is neither 4 nor 6, or too short to carry an address."""
+    """An empty inner packet, or one whose version nibble is neither 4 nor 6. (One cut short inside its IP
+    header matches no addresses: no_session, or foreign_source at a MAG's access side.)"""
 
 
 @dataclass(slots=True)

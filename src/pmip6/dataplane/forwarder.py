@@ -198,8 +198,8 @@ class Forwarder:
         self._node_drops.drop(reason)
         if route is not None:
             route.counters.drop(reason)
-            tenant = route.session.tenant
-        if tenant is not None:
+            self._tenant(route.session.tenant).drop(reason)  # no tenant: "default", like its traffic
+        elif tenant is not None:
             self._tenant(tenant).drop(reason)
         return reason
 

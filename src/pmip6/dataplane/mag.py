@@ -25,7 +25,7 @@ class MagForwarder(Forwarder):
 
     def __init__(self) -> None:
         super().__init__()
-        self._by_interface: dict[str, SessionRoute] = {}
+        self._by_interface: dict[str, list[SessionRoute]] = {}
         self._mn_sources: AddressIndex[SessionRoute] = AddressIndex()
 
     @staticmethod
@@ -44,15 +44,18 @@ class MagForwarder(Forwarder):
     def _index_local(self, route: SessionRoute) -> None:
         session = route.session
         if session.access_interface is not None:
-            self._by_interface[session.access_interface] = route
+            self._by_interface.setdefault(session.access_interface, []).append(route)
             self._mn_sources.add(session.access_interface, session.ipv4_home_address,
                                  session.home_network_prefixes, route)
 
     def _unindex_local(self, route: SessionRoute) -> None:
         session = route.session
         if session.access_interface is not None:
-            if self._by_interface.get(session.access_interface) is route:
-                del self._by_interface[session.access_interface]
+            routes = self._by_interface.get(session.access_interface, [])
+            if route in routes:
+                routes.remove(route)
+                if not routes:
+                    del self._by_interface[session.access_interface]
             self._mn_sources.remove(session.access_interface, session.ipv4_home_address,
                                     session.home_network_prefixes, route)
 
@@ -68,7 +71,7 @@ class MagForwarder(Forwarder):
         route = self._mn_sources.find(interface, packet, AddressField.SOURCE)
         if route is None:
             known = self._by_interface.get(interface)
-            if known is None:
+            if not known:
                 return self._drop(DropReason.NO_SESSION)
-            return self._drop(DropReason.FOREIGN_SOURCE, known)
+            return self._drop(DropReason.FOREIGN_SOURCE, known[-1])  # shared interface: the latest session
         return self._to_tunnel(route, packet)

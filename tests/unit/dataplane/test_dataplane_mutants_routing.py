@@ -1,0 +1,63 @@
+"""Policy routing of the pump's routing contexts, read back from the kernel in a namespace of its own (root):
+docs/dataplane.md "The pump" (default route via gateway/gateway6 or on-link) and docs/configuration.md
+(rule_priority)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+from pyroute2 import NetNS
+
+from pmip6.dataplane.routing import Steering, steer, unsteer
+from pmip6.lab.namespaces import NamespaceSet, namespaces_available
+
+pytestmark = [pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or ""),
+              pytest.mark.netns]
+
+@pytest.fixture
+def ipr() -> Iterator[NetNS]:
+    """A namespace with interfaces "upa" (10.0.0.254/16, 2001:db8::fe/64) and "tuna" (a veth pair), both up."""
+    with NamespaceSet(f"pmutr{os.getpid()}") as spaces:
+        spaces.create("lma")
+        with NetNS(spaces.ns("lma")) as netlink:
+            netlink.link("add", ifname="upa", kind="veth", peer="tuna")
+            for name, address, length in (("upa", "10.0.0.254", 16), ("upa", "2001:db8::fe", 64)):
+                netlink.addr("add", index=netlink.link_lookup(ifname=name)[0], address=address, prefixlen=length)
+            for name in ("upa", "tuna"):
+                netlink.link("set", index=netlink.link_lookup(ifname=name)[0], state="up")
+            yield netlink
+
+
+@pytest.mark.parametrize("gateways", [
+    (IPv4Address("10.0.0.1"), IPv6Address("2001:db8::1")),
+    (IPv4Address("10.0.0.1"),),
+    (IPv6Address("2001:db8::1"),),
+    (),
+], ids=["both", "ipv4-only", "ipv6-only", "on-link"])
+def test_each_familys_default_route_uses_its_own_gateway_or_is_on_link(
+        ipr: NetNS, gateways: tuple[IPv4Address | IPv6Address, ...]) -> None:
+    """docs/dataplane.md "The pump": `table` gets a default route out of the uplink via `gateway`/`gateway6`
+    or on-link, for IPv4 and IPv6; docs/configuration.md: the rules have priority `rule_priority`."""
+    steer(ipr, Steering(), "tuna", 100, 900, "upa", gateways)
+    uplink = ipr.link_lookup(ifname="upa")[0]
+    for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        expected = next((str(g) for g in gateways if g.version == version), None)
+        (route,) = [r for r in ipr.get_routes(family=family, table=100) if r["dst_len"] == 0]
+        assert (route.get_attr("RTA_GATEWAY"), route.get_attr("RTA_OIF")) == (expected, uplink)
+        rules = [r for r in ipr.get_rules(family=family) if r.get_attr("FRA_IIFNAME") == "tuna"]
+        assert [(r.get_attr("FRA_PRIORITY"), r.get_attr("FRA_TABLE")) for r in rules] == [(900, 100)]
+
+
+def test_unsteer_after_the_target_device_is_gone_removes_the_rules(ipr: NetNS) -> None:
+    """routing.unsteer (docs/dataplane.md: when its last session goes the TUN device and the rules go too): what
+    went with the device is skipped, the rules are still removed."""
+    steering = Steering()
+    steer(ipr, steering, "upa", 101, 900, "tuna")
+    ipr.link("del", index=ipr.link_lookup(ifname="tuna")[0])
+    unsteer(ipr, steering)
+    assert not [r for family in (socket.AF_INET, socket.AF_INET6) for r in ipr.get_rules(family=family)
+                if r.get_attr("FRA_IIFNAME") == "upa"]

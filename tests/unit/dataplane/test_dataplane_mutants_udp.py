@@ -1,0 +1,38 @@
+"""The UDP side of the pump and its defaults: data port 5437 and telling tunneled data from signaling
+(RFC 5844 section 6, RFC 5845 section 7.1, docs/dataplane.md "UDP ports and telling data from signaling")."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session
+from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings
+from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
+from test_lma_forwarder import lma_with
+
+UPLINK = ipv4(SHARED_HOME, SERVER)
+MOBILITY_HEADER = bytes([59, 1, 5, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize(("payload", "is_data"), [
+    (Sealer(TunnelFormat.UDP_TLV, 0xA001).seal(UPLINK), True),
+    (UPLINK, True),
+    (ipv6("2001:db8:a::1", "2001:db8::1"), True),
+    (MOBILITY_HEADER, False),
+], ids=["tlv", "plain-ipv4", "plain-ipv6", "mobility-header"])
+def test_handle_udp_takes_tunneled_data_and_leaves_mobility_headers_to_signaling(payload: bytes,
+                                                                                 is_data: bool) -> None:
+    """docs/dataplane.md: Pump.handle_udp forwards TLV and plain-IP payloads, returns False for a Mobility Header."""
+    pump = LmaPump(LmaDataplaneSettings(), forwarder=lma_with(session(b"mn1", tlv=True, uplink_key=0xA001)))
+    assert pump.handle_udp(MAG1, payload) is is_data
+    totals = pump.forwarder.totals()  # the forwarder saw the datagram (forwarded or dropped) only if it was data
+    assert totals.uplink_packets + sum(totals.drops.values()) == int(is_data)
+
+
+def test_tunnel_data_defaults_to_udp_port_5437() -> None:
+    """docs/configuration.md [dataplane]: udp_port defaults to 5437 (pmip6-data, RFC 5844 section 6) at both nodes."""
+    lma, mag = parse_lma_dataplane({}, []), parse_mag_dataplane({})
+    assert lma is not None and mag is not None
+    assert lma.udp_port == mag.udp_port == LmaDataplaneSettings().udp_port == MagDataplaneSettings().udp_port == 5437
