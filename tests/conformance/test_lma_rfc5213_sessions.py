@@ -106,7 +106,10 @@ def test_handoff_with_all_zero_hnp_found_by_mn_id_keeps_prefix() -> None:
 def test_deregistration_drains_then_removes_and_frees_addresses() -> None:
     lma = make_lma()
     first = attach(lma, ipv4=ANY_IPV4)
-    outcome = lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
+    # RFC 5213 6.9.1.4: the options of the registration, so both families (RFC 5844 3.1.2.5: not selective).
+    ipv4 = IPv4HomeAddressRequestOption(first.option(IPv4HomeAddressReplyOption).address)  # type: ignore[union-attr]
+    outcome = lma.receive(pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),), ipv4=ipv4),
+                          MAG1, LMAA, NOW + 1)
     pba = the_pba(outcome)
     assert (pba.status, pba.lifetime) == (Status.ACCEPTED, 0)
     assert kinds(outcome) == [BindingDeregistered]

@@ -25,7 +25,9 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
  9. Binding Cache lookup (RFC 5213 5.4.1, see :mod:`pmip6.core.lookup`), which may reject (155, 159, 171)
 10. lifetime 0: de-registration (5.3.5): only from the entry's Proxy-CoA, else silently ignored, as is one
     matching no session. PBA 0; the entry drains for MinDelayBeforeBCEDelete, then is removed with its
-    keys and addresses; a PBU with lifetime > 0 in that window revives it.
+    keys and addresses; a PBU with lifetime > 0 in that window revives it. A selective de-registration
+    (RFC 5844 3.1.2.5: only the IPv4 home address, or only the HNPs, of a dual-stack session) releases
+    that family and keeps the entry (BindingUpdated).
 11. otherwise registration: addresses are planned (:mod:`pmip6.core.addressing`), then the GRE policy
     check (:mod:`pmip6.core.gre_negotiation`) runs on the PBU that would otherwise be accepted; a new
     session (5.3.2), a re-registration from the same Proxy-CoA (5.3.3) or a handoff (5.3.4).
@@ -281,7 +283,7 @@ class LocalMobilityAnchor:
         self._deadlines.schedule(pending, deadline)
         return Outcome()
 
-    # ----------------------------------------------------------------- de-registration (RFC 5213 5.3.5)
+    # ----------------------------------------------------------------- de-registration (RFC 5213 5.3.5, RFC 5844 3.1.2.5)
 
     def _deregister(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
         source = registration.source
@@ -293,19 +295,29 @@ class LocalMobilityAnchor:
         if entry.proxy_coa.address != source.address:
             return _ignored("de-registration from a MAG that is not the session's Proxy-CoA (RFC 5213 5.3.5)", source)
         self._record_freshness(entry, registration)
-        _take_link_local(entry, registration.options)
+        received = registration.options
+        _take_link_local(entry, received)
         pba = acceptance(
             registration.pbu,
-            registration.options,
+            received,
             Status.ACCEPTED,
             lifetime=0,
-            prefixes=entry.home_network_prefixes,
+            # RFC 5844 3.1.2.6: no HNP answers a PBU that carried only the IPv4 Home Address Request.
+            prefixes=entry.home_network_prefixes if received.home_network_prefixes else (),
             ipv4_home_address=entry.ipv4_home_address,
             ipv4_default_router=entry.ipv4_default_router,
             link_local_address=entry.link_local_address,
         )
         outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
-        if entry.state is BceState.ACTIVE:
+        if entry.state is BceState.ACTIVE and self._is_selective(entry, received):
+            previous = entry.session()
+            if received.home_network_prefixes:
+                plan = AddressPlan(release_prefixes=entry.home_network_prefixes, keep_ipv4=entry.ipv4_home_address)
+            else:
+                plan = AddressPlan(keep_prefixes=entry.home_network_prefixes, release_ipv4=entry.ipv4_home_address)
+            self._set_addresses(entry, plan)
+            outcome.events.append(BindingUpdated(entry.session(), previous))
+        elif entry.state is BceState.ACTIVE:
             entry.state = BceState.DEREGISTERING
             entry.delete_at = now + self.settings.min_delay_before_bce_delete
             self._deadlines.schedule(entry, entry.delete_at)
@@ -390,10 +402,7 @@ class LocalMobilityAnchor:
 
     def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float, units: int) -> None:
         received = registration.options
-        pools = self._pools[registration.tenant]
-        prefixes, ipv4 = plan.commit(pools)
-        self._cache.set_addresses(entry, prefixes, ipv4)
-        entry.ipv4_default_router = pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None
+        self._set_addresses(entry, plan)
         entry.proxy_coa = registration.source
         entry.lmaa = registration.destination
         entry.att = int(received.access_technology_type.value)  # type: ignore[union-attr]
@@ -407,6 +416,20 @@ class LocalMobilityAnchor:
         entry.state = BceState.ACTIVE
         entry.delete_at = None
         self._deadlines.schedule(entry, entry.expires_at)
+
+    def _set_addresses(self, entry: BindingCacheEntry, plan: AddressPlan) -> None:
+        pools = self._pools[entry.tenant]
+        prefixes, ipv4 = plan.commit(pools)
+        self._cache.set_addresses(entry, prefixes, ipv4)
+        entry.ipv4_default_router = pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None
+
+    @staticmethod
+    def _is_selective(entry: BindingCacheEntry, received: PbuOptions) -> bool:
+        """RFC 5844 3.1.2.5: a de-registration naming only one family of a dual-stack session (the IPv4 home
+        address only, or only the IPv6 home network prefixes) ends that family's state, not the session."""
+        names_prefixes, names_ipv4 = bool(received.home_network_prefixes), bool(received.ipv4_home_address_requests)
+        return (bool(entry.home_network_prefixes) and entry.ipv4_home_address is not None
+                and names_prefixes != names_ipv4)
 
     def _apply_gre(self, entry: BindingCacheEntry, decision: GreDecision, option: GREKeyOption | None) -> None:
         """RFC 5845 5.1 and 7.4: the BCE's GRE fields; the uplink key is allocated once per session."""
