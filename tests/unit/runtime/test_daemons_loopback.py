@@ -6,8 +6,10 @@ The multi-process, two-namespace version is tests/integration/test_daemons_netns
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,18 @@ class Lab:
     async def control(self, daemon: str, request: dict[str, Any]) -> Any:
         return await asyncio.to_thread(control_request, self.dir / f"{daemon}.sock", request, 15.0)
 
+    @contextlib.asynccontextmanager
+    async def running(self, **lma_options: Any) -> AsyncIterator[tuple[LmaDaemon, MagDaemon]]:
+        """This lab's LMA and MAG, started, and closed (MAG first) at the end."""
+        lma, mag = self.lma(**lma_options), self.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            yield lma, mag
+        finally:
+            await mag.close()
+            await lma.close()
+
 
 def _by_mn(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {row["mn_id"]: row for row in rows}
@@ -89,10 +103,7 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
     lab = Lab(tmp_path)
 
     async def scenario() -> None:
-        lma, mag = lab.lma(pcap=tmp_path / "lma.pcap"), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
+        async with lab.running(pcap=tmp_path / "lma.pcap") as (lma, mag):
             registered = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
             assert registered["outcome"] == "registered"
             off = await lab.control("mag", {"command": "attach", "mn_id": "mn-off@opA", "att": 4, "ipv6": False})
@@ -122,9 +133,6 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
             for daemon in ("lma", "mag"):
                 with pytest.raises(ControlError, match=r"runs no data plane \(its configuration has no \[dataplane\]"):
                     await lab.control(daemon, {"command": "dataplane"})
-        finally:
-            await mag.close()
-            await lma.close()
 
     asyncio.run(scenario())
     frames = list(read_capture((tmp_path / "lma.pcap").read_bytes()))
@@ -229,14 +237,8 @@ def test_rejection_is_reported_with_its_status(tmp_path: Path) -> None:
     (tmp_path / "mag.toml").write_text(_mag_toml(lab.port, gre="off"))
 
     async def scenario() -> dict[str, Any]:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
+        async with lab.running() as (lma, mag):
             return await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4})
-        finally:
-            await mag.close()
-            await lma.close()
 
     assert asyncio.run(scenario()) == {"outcome": "rejected", "status": 163, "status_name": "GRE_KEY_OPTION_REQUIRED"}
 
@@ -277,20 +279,17 @@ def test_GK_3_3_2_2_lma_restart_restores_bindings_and_refresh_keeps_the_keys(tmp
 
 
 def test_mag_shutdown_deregisters_everything_first(tmp_path: Path) -> None:
+    """docs/operations.md "Running": at shutdown the MAG de-registers every binding and waits (up to
+    shutdown_timeout) for the PBAs."""
     lab = Lab(tmp_path)
 
     async def scenario() -> tuple[list[str], dict[str, Any]]:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
+        async with lab.running() as (lma, mag):
             await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
             await mag.deregister_all()
+            assert list(mag.mag.entries()) == [], "it returns once every PBA arrived: nothing left to confirm"
             states = [row["state"] for row in await lab.control("lma", {"command": "bindings"})]
             return states, await lab.control("mag", {"command": "stats"})
-        finally:
-            await mag.close()
-            await lma.close()
 
     states, stats = asyncio.run(scenario())
     assert states == ["deregistering"]
@@ -359,14 +358,8 @@ def test_components_start_first_and_listeners_see_restored_bindings(tmp_path: Pa
         journal.append("stop")
 
     async def scenario() -> None:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
+        async with lab.running() as (lma, mag):
             await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
-        finally:
-            await mag.close()
-            await lma.close()
         restarted = lab.lma()
         restarted.add_component(component_start, component_stop)
         restarted.add_event_listener(

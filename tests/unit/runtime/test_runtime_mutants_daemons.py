@@ -60,38 +60,11 @@ def test_attach_requests_ipv4_and_ipv6_service_by_default(tmp_path: Path) -> Non
     lab = Lab(tmp_path)
 
     async def scenario() -> dict[str, object]:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
+        async with lab.running() as (lma, mag):
             return await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
-        finally:
-            await mag.close()
-            await lma.close()
 
     binding = asyncio.run(scenario())["binding"]
     assert binding["ipv4_home"] is not None and binding["hnp"] != []  # type: ignore[index]
-
-
-def test_mag_shutdown_returns_once_the_lma_confirmed_every_deregistration(tmp_path: Path) -> None:
-    """docs/operations.md "Running": on SIGTERM the MAG de-registers every binding and waits (up to
-    shutdown_timeout) for the PBAs before exiting."""
-    lab = Lab(tmp_path)
-
-    async def scenario() -> None:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
-            await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
-            await mag.deregister_all()
-            assert list(mag.mag.entries()) == []  # every PBA already arrived: nothing left to confirm
-            assert mag.statistics.pba_received["ACCEPTED"] == 2
-        finally:
-            await mag.close()
-            await lma.close()
-
-    asyncio.run(scenario())
 
 
 class _RefusingTransport:
@@ -195,19 +168,13 @@ def test_a_timed_re_registration_is_not_counted_as_a_retransmission(tmp_path: Pa
     (tmp_path / "mag.toml").write_text(_mag_toml(lab.port) + "lifetime = 4\nrefresh_margin = 0.9\n")
 
     async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
+        async with lab.running() as (lma, mag):
             await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
             for _ in range(200):  # the refresh is due 0.4 s after the registration
                 if mag.statistics.pba_received["ACCEPTED"] >= 2:
                     break
                 await asyncio.sleep(0.05)
             return await lab.control("lma", {"command": "stats"}), await lab.control("mag", {"command": "stats"})
-        finally:
-            await mag.close()
-            await lma.close()
 
     at_lma, at_mag = asyncio.run(scenario())
     assert at_lma["received"]["pbu"] >= 2 and at_mag["pba_received"]["ACCEPTED"] >= 2
@@ -250,17 +217,11 @@ def test_a_second_attach_reports_its_own_outcome_not_the_previous_rejection(tmp_
     """))
 
     async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
+        async with lab.running() as (lma, mag):
             first = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
             await lma.close()
             second = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
             return first, second
-        finally:
-            await mag.close()
-            await lma.close()
 
     first, second = asyncio.run(scenario())
     assert first["outcome"] == "rejected" and first["status"] == 163
