@@ -69,7 +69,8 @@ class BindingEstablished:
 
 @dataclass(frozen=True, slots=True)
 class BindingUpdated:
-    """An existing session changed or was refreshed: re-registration or handoff (new peer, keys or format)."""
+    """An existing session changed or was refreshed: re-registration, handoff (new peer, keys or format), or a
+    selective de-registration of one address family (RFC 5844 3.1.2.5)."""
 
     session: TunnelSession
     previous: TunnelSession
