@@ -4,10 +4,11 @@ restart (persisted records) must keep (RFC 5845 3.3.2, 7.2)."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 import pytest
-from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, hnp_of, make_lma, pbu, rejected_status, the_pba
+from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status, the_pba
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Alarm, BindingDeregistered, BindingEstablished, BindingUpdated, Outcome
@@ -175,3 +176,25 @@ def test_pba_to_an_ipv4_only_deregistration_carries_no_home_network_prefix() -> 
     pba = the_pba(outcome)
     assert pba.status == Status.ACCEPTED
     assert pba.options_of(HomeNetworkPrefixOption) == []
+
+
+def test_a_specific_128_bit_prefix_is_granted_as_requested() -> None:
+    """RFC 5213 5.3.2: a NON_ZERO HNP names the prefix wanted; a free /128 of a /128 tenant is that prefix, not
+    an ALL_ZERO request for any prefix."""
+    tenant = replace(OP_A, ipv6_prefix_pool=IPv6Network("2001:db8:a::/120"), hnp_length=128)
+    lma = make_lma(tenants=(tenant, OP_B))
+    wanted = HomeNetworkPrefixOption(IPv6Address("2001:db8:a::7"), 128)
+    assert hnp_of(the_pba(lma.receive(pbu(prefixes=(wanted,)), MAG1, LMAA, NOW))) == wanted
+
+
+def test_a_reregistration_to_another_lma_address_moves_the_sessions_local_endpoint() -> None:
+    """RFC 5213 5.3.3: the BCE takes the accepted values; the LMAA the PBU was sent to is the tunnel's local end
+    (RFC 5844: IPv4-LMAA), so the session follows it."""
+    lma = make_lma()
+    first = the_pba(lma.receive(pbu(), MAG1, LMAA, NOW))
+    other_lmaa = IPv4Address("192.0.2.101")
+    refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),))
+    outcome = lma.receive(refresh, MAG1, other_lmaa, NOW + 1)
+    assert the_pba(outcome).status == Status.ACCEPTED
+    (updated,) = outcome.events
+    assert isinstance(updated, BindingUpdated) and updated.session.local == other_lmaa
