@@ -283,7 +283,7 @@ class LocalMobilityAnchor:
         self._deadlines.schedule(pending, deadline)
         return Outcome()
 
-    # ----------------------------------------------------------------- de-registration (RFC 5213 5.3.5, RFC 5844 3.1.2.5)
+    # ----------------------------------------------------------------- de-registration (RFC 5213 5.3.5, 5844 3.1.2.5)
 
     def _deregister(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
         source = registration.source
