@@ -35,7 +35,7 @@ def test_attach_while_registering_is_ignored_and_sends_no_pbu() -> None:
     assert len(again.events) == 1 and isinstance(again.events[0], MessageIgnored)
     entry = entry_of(mag)
     assert entry.state == "registering" and entry.downlink_key == downlink_key
-    assert entry.pending is not None and entry.pending.sequences == [pbu.sequence]
+    assert entry.pending is not None and list(entry.pending.sent_times) == [pbu.sequence]
     # The first PBU's answer still completes the registration.
     events = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.2).events
     assert len(events) == 1 and isinstance(events[0], BindingEstablished)

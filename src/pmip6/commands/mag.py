@@ -30,7 +30,9 @@ def register(subparsers: Any) -> None:
     attach = actions.add_parser("attach", help="attach a mobile node and wait for its registration")
     _control_arguments(attach)
     attach.add_argument("--att", type=int, required=True, help="Access Technology Type (RFC 5213 8.5)")
-    attach.add_argument("--hi", type=int, default=1, help="Handoff Indicator (default 1, new interface)")
+    attach.add_argument("--hi", type=int, default=1, choices=range(1, 5), metavar="{1,2,3,4}",
+                        help="Handoff Indicator (RFC 5213 8.4): 1 new interface (default), 2 handoff between interfaces, "
+                             "3 handoff between MAGs, 4 unknown")
     attach.add_argument("--ll-id", help="MN link-layer identifier, hexadecimal")
     attach.add_argument("--interface", help="the MN's access interface at this MAG")
     attach.add_argument("--ipv4", action="store_true", help="request IPv4 home address service")

@@ -30,14 +30,13 @@ class BulState(StrEnum):
 
 @dataclass(slots=True)
 class PendingUpdate:
-    """A PBU awaiting its PBA: every sequence number used by its (re)transmissions, the last PBU sent and
-    when, and ``due``: when it must next be sent (deferred by the rate limit) or is overdue."""
+    """A PBU awaiting its PBA: when each of its (re)transmissions was sent, by sequence number, the last PBU
+    sent, and ``due``: when it must next be sent (deferred by the rate limit) or is overdue."""
 
     backoff: Backoff
     due: float
-    sequences: list[int] = field(default_factory=list)
+    sent_times: dict[int, float] = field(default_factory=dict)
     sent: ProxyBindingUpdate | None = None
-    sent_at: float = 0.0
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 
 - **Attach** (RFC 5213 6.9.1.1): create a BUL entry and send a PBU (A and P set) with MN-ID, one ALL_ZERO
   HNP if the MN wants IPv6, an IPv4 HoA Request for 0.0.0.0 if it wants IPv4 (RFC 5844 3.1.1), the HI of
-  the request, ATT, the MN-LL-ID if known, a Timestamp if ``use_timestamps`` (RFC 5213 5.5) and the GRE Key
+  the request (1 to 4), ATT, the MN-LL-ID if known and not ALL_ZERO (6.9.1.1 item 7), a Timestamp if ``use_timestamps`` (RFC 5213 5.5) and the GRE Key
   option by mode: ``keys`` -> the option with a downlink key fresh for this MAG, kept for the session's
   life (GK-3.3.1-1/2, GK-4.2-2); ``gre-only`` -> the option without key (GK-3.2-1, GK-4.2-1); ``off`` ->
   none. T is set when ``tlv`` is configured, the option is sent and the transport is IPv4/UDP (GK-7.2-1,
@@ -19,13 +19,17 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   entry (the LMA's session may outlive it), so a PBA is matched by its MN-ID and a sequence of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is
   matched by MN-ID and the counter jumps past it. Every transmission carries a fresh, strictly increasing
   timestamp when timestamps are in use.
+- **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
   ignored and the entry sends nothing more until an administrative action (detach or attach).
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
   option in its later PBUs (GK-4.2-10/11); no option although we sent one: that LMA does not support RFC
   5845, never send it the option again (GK-4.2-6/7); option without key: GRE enabled only (GK-4.2-3); with
   a key: store the uplink key (GK-4.2-4/5); TLV format only if T was set in both PBU and PBA and the status
-  is not 3 (GK-7.3-2..6). Then BindingEstablished (first time) or BindingUpdated.
+  is not 3 (GK-7.3-2..6). The IPv4 home address is the one of an IPv4 Home Address Reply with a status
+  below 128; without one, IPv4 forwarding ends (RFC 5844 3.2.3.2/3.2.3.3). The lifetime is the granted one,
+  at most the requested one, counted from when the acknowledged transmission was sent (RFC 6275 11.7.3).
+  Then BindingEstablished (first time) or BindingUpdated.
 - **Status 163** (GRE_KEY_OPTION_REQUIRED): if the PBU had no option and the mode is not ``off``, send the
   PBU again with the option (GK-4.2-8; the LMA evidently supports RFC 5845). If the mode is ``off``, raise
   an Alarm (GK-4.2-9) and fail. Status 157 and 135 are retried with a fresh timestamp / larger sequence
@@ -38,7 +42,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
-  (GK-4.2-12). BindingDeregistered at once; the entry is removed (downlink key freed) on an accepting PBA
+  (GK-4.2-12). BindingDeregistered at once; a status 135 moves the counter and sends it once more
+  (RFC 6275 11.7.1). The entry is removed (downlink key freed) on an accepting PBA
   (BindingRemoved "deregistered", also for an entry whose registration was never acknowledged here), on a
   rejecting one (RegistrationRejected, BindingRemoved "rejected") or, without retransmission, after
   INITIAL_BINDACK_TIMEOUT (BindingRemoved "unacknowledged").
@@ -78,7 +83,7 @@ from pmip6.wire.messages import (
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
 )
-from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, Status
+from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -168,6 +173,8 @@ class MobileAccessGateway:
         """Register a newly attached mobile node: create its BUL entry and send the initial PBU."""
         if not (request.ipv4 or request.ipv6):
             raise ValueError("an attachment needs IPv4 or IPv6 home address service")
+        if not HandoffIndicator.NEW_INTERFACE <= request.hi <= HandoffIndicator.UNKNOWN:
+            raise ValueError("an attachment's Handoff Indicator is 1, 2, 3 or 4 (RFC 5213 6.9.1.1)")
         existing = self._entries.get(request.mn_id)
         outcome = Outcome()
         if existing is not None:
@@ -226,6 +233,8 @@ class MobileAccessGateway:
             return _ignored(f"a MAG processes only PBAs, not {type(message).__name__}", source)
         if source.address != self.settings.lma.address:
             return _ignored(f"PBA from {source.address}, not from the LMA", source)
+        if not message.flags & BAFlags.P:  # RFC 5213 6.9.1.2 item 1: a PBA is a BA with P set
+            return _ignored("Binding Acknowledgement without the P flag: not a proxy registration", source)
         entry = self._match(message)
         if entry is None or entry.pending is None or entry.pending.sent is None:
             return _ignored(f"no PBU with sequence {message.sequence} awaits a PBA", source)
@@ -287,9 +296,8 @@ class MobileAccessGateway:
             return Outcome()
         pbu = self._build_pbu(entry, now)
         self._rate.record(entry.mn_id, now)
-        pending.sequences.append(pbu.sequence)
+        pending.sent_times[pbu.sequence] = now
         pending.sent = pbu
-        pending.sent_at = now
         pending.due = pending.backoff.sent(now)
         if self.settings.use_timestamps:
             self._awaiting[pbu.sequence] = entry.mn_id
@@ -311,7 +319,7 @@ class MobileAccessGateway:
         options.append(AccessTechnologyTypeOption(entry.att))
         if self.settings.use_timestamps:
             options.append(self._fresh_timestamp(now))
-        if entry.mn_ll_id is not None:
+        if entry.mn_ll_id is not None and any(entry.mn_ll_id):  # 6.9.1.1 item 7: never ALL_ZERO
             options.append(MNLinkLayerIdentifierOption(entry.mn_ll_id))
         if entry.ipv4_requested:
             options.append(
@@ -365,7 +373,7 @@ class MobileAccessGateway:
     def _skip_sequences_to(self, entry: BindingUpdateListEntry, last_accepted: int) -> None:
         """Move the counter forward (never back, RFC 6275 9.5.1 modular order) to the LMA's last accepted."""
         current = self._sequence if self.settings.use_timestamps else self._session_sequences.get(entry.mn_id, 0)
-        if 0 < (last_accepted - current) % SEQUENCE_MODULUS < SEQUENCE_MODULUS // 2:
+        if 0 < (last_accepted - current) % SEQUENCE_MODULUS <= SEQUENCE_MODULUS // 2:
             if self.settings.use_timestamps:
                 self._sequence = last_accepted
             else:
@@ -415,6 +423,11 @@ class MobileAccessGateway:
         if _echo_differs(message, sent):
             return self._echo_mismatch(entry, source)
         if entry.state is BulState.DEREGISTERING:
+            if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+                # RFC 6275 11.7.1: store the LMA's last accepted number; one retry lets the LMA end its binding.
+                self._skip_sequences_to(entry, message.sequence)
+                if not entry.pending.backoff.exhausted:
+                    return self._transmit(entry, now)
             if message.status >= Status.REASON_UNSPECIFIED:  # the LMA keeps its binding; the MN has left here
                 return Outcome(events=[RegistrationRejected(entry.mn_id, message.status, source),
                                        *self._remove(entry, "rejected")])
@@ -422,7 +435,7 @@ class MobileAccessGateway:
         status = message.status
         if status < Status.REASON_UNSPECIFIED:
             return self._accepted(entry, message, now)
-        if status != Status.SEQUENCE_NUMBER_OUT_OF_WINDOW and message.sequence != entry.pending.sequences[-1]:
+        if status != Status.SEQUENCE_NUMBER_OUT_OF_WINDOW and message.sequence != sent.sequence:
             # A rejection of an earlier transmission while a later one is in flight (e.g. one delayed past the
             # LMA's TimestampValidityWindow draws 156 while its retransmission is accepted): the answer to the
             # latest transmission decides, or the MAG would drop a binding the LMA holds.
@@ -444,7 +457,7 @@ class MobileAccessGateway:
             entry = self._entries.get(mn_id_option.identifier)
             if entry is not None and entry.pending is not None and (
                     pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
-                    or not self.settings.use_timestamps and pba.sequence in entry.pending.sequences):
+                    or not self.settings.use_timestamps and pba.sequence in entry.pending.sent_times):
                 return entry
         mn_id = self._awaiting.get(pba.sequence)
         return self._entries.get(mn_id) if mn_id is not None else None
@@ -471,8 +484,10 @@ class MobileAccessGateway:
         previous = entry.session() if entry.state is BulState.REGISTERED else None
         self._apply_gre(entry, pending.sent, pba)
         _apply_addresses(entry, pba)
-        granted = pba.lifetime_seconds
-        sent_at = pending.sent_at
+        # RFC 6275 11.7.3: the lifetime counts down from when the acknowledged transmission was sent, and the
+        # entry's lifetime never exceeds the one requested.
+        granted = min(pba.lifetime_seconds, pending.sent.lifetime_seconds)
+        sent_at = pending.sent_times[pba.sequence]
         entry.granted_lifetime = granted
         entry.expires_at = sent_at + granted
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
@@ -550,7 +565,7 @@ class MobileAccessGateway:
 
     def _finish_pending(self, entry: BindingUpdateListEntry) -> None:
         if entry.pending is not None:
-            for sequence in entry.pending.sequences:
+            for sequence in entry.pending.sent_times:
                 if self._awaiting.get(sequence) == entry.mn_id:
                     del self._awaiting[sequence]
             entry.pending = None
@@ -596,12 +611,17 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
     if prefixes:
         entry.home_network_prefixes = prefixes
     reply = pba.option(IPv4HomeAddressReplyOption)
-    if reply is not None and reply.status == 0 and reply.address != _UNSPECIFIED_IPV4:
+    if reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE and reply.address != _UNSPECIFIED_IPV4:
         entry.ipv4_home_address = reply.address
         entry.ipv4_prefix_length = reply.prefix_length
-    router = pba.option(IPv4DefaultRouterAddressOption)
-    if router is not None:
-        entry.ipv4_default_router = router.address
+        router = pba.option(IPv4DefaultRouterAddressOption)
+        if router is not None:
+            entry.ipv4_default_router = router.address
+    else:
+        # RFC 5844 3.2.3.2 and 3.2.3.3: no accepting IPv4 Home Address Reply, no IPv4 forwarding state.
+        entry.ipv4_home_address = None
+        entry.ipv4_prefix_length = 0
+        entry.ipv4_default_router = None
 
 
 def _deadline(entry: BindingUpdateListEntry) -> float | None:

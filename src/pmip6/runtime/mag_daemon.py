@@ -210,10 +210,10 @@ def _timeout(request: Request) -> float:
     return timeout
 
 
-def _integer(request: Request, key: str, default: int | None, maximum: int) -> int:
+def _integer(request: Request, key: str, default: int | None, minimum: int, maximum: int) -> int:
     value = request.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
-        raise ControlError(f'"{key}" must be an integer between 0 and {maximum}')
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise ControlError(f'"{key}" must be an integer between {minimum} and {maximum}')
     return value
 
 
@@ -231,8 +231,8 @@ def _attach_request(request: Request) -> AttachRequest:
     ipv4, ipv6 = request.get("ipv4", True), request.get("ipv6", True)
     if not isinstance(ipv4, bool) or not isinstance(ipv6, bool) or not (ipv4 or ipv6):
         raise ControlError('"ipv4" and "ipv6" are booleans and at least one must be true')
-    return AttachRequest(mn_id=_text(request, "mn_id").encode(), att=_integer(request, "att", None, 255),
-                         hi=_integer(request, "hi", 1, 255), ll_id=ll_id, interface=interface, ipv4=ipv4, ipv6=ipv6)
+    return AttachRequest(mn_id=_text(request, "mn_id").encode(), att=_integer(request, "att", None, 0, 255),
+                         hi=_integer(request, "hi", 1, 1, 4), ll_id=ll_id, interface=interface, ipv4=ipv4, ipv6=ipv6)
 
 
 def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
