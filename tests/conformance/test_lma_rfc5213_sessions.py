@@ -235,7 +235,8 @@ def test_hi4_after_old_mag_already_deregistered_updates_at_once() -> None:
     lma = make_lma()
     first = attach(lma)
     lma.receive(deregistration(first), MAG1, LMAA, NOW + 1)
-    outcome = lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 2)
+    # It updates the de-registered session, so it needs a sequence number newer than the de-registration's (2).
+    outcome = lma.receive(pbu(sequence=3, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 2)
     assert kinds(outcome) == [BindingEstablished] and hnp_of(the_pba(outcome)) == hnp_of(first)
     assert len(list(lma.bindings())) == 1
 

@@ -27,10 +27,11 @@ from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOp
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 
 
-def non_zero_prefixes(options: list[HomeNetworkPrefixOption]) -> frozenset[IPv6Network]:
-    """The NON_ZERO prefixes of the request, as networks (host bits cleared); impossible lengths are skipped."""
+def non_zero_prefixes(options: list[HomeNetworkPrefixOption]) -> tuple[IPv6Network, ...]:
+    """The NON_ZERO prefixes of the request, one per option, as networks (host bits cleared); impossible lengths
+    are skipped."""
     # ipaddress parses an address object given to a network constructor from its text; an int is taken as is.
-    return frozenset(
+    return tuple(
         IPv6Network((prefix, option.prefix_length), strict=False)
         for option in options
         if (prefix := int(option.prefix)) != 0 and option.prefix_length <= 128
@@ -115,7 +116,7 @@ def plan_addresses(
         keep_prefixes = current_prefixes
     else:
         assert pools.prefixes is not None  # the LMA checked NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE
-        claim_prefixes = tuple(sorted(non_zero_prefixes(prefix_options)))
+        claim_prefixes = tuple(sorted(set(non_zero_prefixes(prefix_options))))
         if claim_prefixes:
             if not all(pools.prefixes.available(prefix) for prefix in claim_prefixes):
                 return AddressRejection(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)

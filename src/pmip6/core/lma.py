@@ -7,7 +7,7 @@ Cache. ``now`` is Unix time in seconds; the engine never reads a clock and never
 PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication are the transport's):
  1. no MN Identifier option: MISSING_MN_IDENTIFIER_OPTION (a zero-length MN-ID is echoed)
  2. the source is not an authorized MAG: MAG_NOT_AUTHORIZED_FOR_PROXY_REG
- 3. the MN has no profile and there is no default tenant: NOT_LMA_FOR_THIS_MOBILE_NODE
+ 3. the MN has no profile and there is no default tenant, or its MN-ID is zero-length: NOT_LMA_FOR_THIS_MOBILE_NODE
  4. F flag without AcceptForcedIPv4UDPEncapsulationRequest: ADMINISTRATIVELY_PROHIBITED (RFC 5844 4.1.3.1);
     an accepted F without GRE is answered with a NAT Detection option with F (IPv4-UDP mode); with GRE,
     RFC 5845 decides (TLV-header UDP format with T, else GRE over IPv4)
@@ -16,12 +16,14 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     TimestampValidityWindow, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED / TIMESTAMP_MISMATCH carrying the
     LMA's time. Without a Timestamp, the sequence number must be newer (modulo 2**16) than the last one
     accepted for the session the PBU refers to, else SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number;
-    a PBU that starts a new session is fresh by definition.
+    a PBU that starts a new session is fresh by definition. What an entry records never goes backwards, also
+    when a waiting Handoff Indicator 4 PBU is applied after the newer de-registration it waited for.
  6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
  7. no Handoff Indicator: MISSING_HANDOFF_INDICATOR_OPTION; no Access Technology Type: MISSING_ACCESS_TECH_TYPE_OPTION
- 8. an HNP longer than /128: NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX; RFC 5844 3.1.2.1: two IPv4 requests: MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED; an HNP for a
-    tenant without IPv6 prefixes: NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE; an IPv4 request for a tenant
-    without an IPv4 pool: NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
+ 8. an HNP longer than /128: NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX; then RFC 5844 3.1.2.1 in its order: an
+    HNP for a tenant without IPv6 prefixes: NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE; an IPv4 request for a
+    tenant without an IPv4 pool: NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE; two IPv4 requests:
+    MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED
  9. Binding Cache lookup (RFC 5213 5.4.1, see :mod:`pmip6.core.lookup`), which may reject (155, 159, 171)
 10. lifetime 0: de-registration (5.3.5): only from the entry's Proxy-CoA, else silently ignored, as is one
     matching no session. PBA 0; the entry drains for MinDelayBeforeBCEDelete, then is removed with its
@@ -32,7 +34,8 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     check (:mod:`pmip6.core.gre_negotiation`) runs on the PBU that would otherwise be accepted; a new
     session (5.3.2), a re-registration from the same Proxy-CoA (5.3.3) or a handoff (5.3.4).
     Handoff Indicator 4 with one other session of the MN waits up to MaxDelayBeforeNewBCEAssign for that
-    session's de-registration (then updates it) before creating a new session (5.4.1.2).
+    session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
+    that session de-registered already updates it at once, if its sequence number is newer.
 
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
 BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
@@ -205,7 +208,8 @@ class LocalMobilityAnchor:
 
         if source.address not in self.settings.authorized_mags:
             return reject(Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
-        tenant = self._tenant_of.get(mn_id, self.settings.default_tenant)
+        # A zero-length identifier names no mobile node, so not even the default tenant's (5.3.1 item 7).
+        tenant = self._tenant_of.get(mn_id, self.settings.default_tenant) if mn_id else None
         if tenant is None:
             return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
         if flags & _F_FLAG and not self.settings.accept_forced_udp_encapsulation:
@@ -249,13 +253,13 @@ class LocalMobilityAnchor:
             return reject(Status.MISSING_ACCESS_TECH_TYPE_OPTION)
         if any(option.prefix_length > 128 for option in prefix_options):
             return reject(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
-        if len(ipv4_requests) > 1:
-            return reject(Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED)
-        pools = self._pools[tenant]
+        pools = self._pools[tenant]  # RFC 5844 3.1.2.1 checks, in its order: 172, 170, 173
         if prefix_options and pools.prefixes is None:
             return reject(Status.NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE)
         if ipv4_requests and pools.ipv4 is None:
             return reject(Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
+        if len(ipv4_requests) > 1:
+            return reject(Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED)
         if found.reject is not None:
             return reject(found.reject, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
 
@@ -271,6 +275,11 @@ class LocalMobilityAnchor:
         if waited is None or self.settings.max_delay_before_new_bce_assign <= 0:
             return self._register(registration, found.entry, now)
         if waited.state is BceState.DEREGISTERING:
+            # An update of the de-registered session (5.4.1.2 item 4), so its sequence number is checked like any
+            # update's (5.5, RFC 6275 9.5.1); a Timestamp was checked against that session already.
+            if registration.options.timestamp is None and not sequence_is_newer(registration.pbu.sequence, waited.last_sequence):
+                return self._reject(registration.pbu, registration.options, registration.source, registration.destination,
+                                    registration.mn_id, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=waited.last_sequence)
             return self._register(registration, waited, now)
         previous = self._pending.get(waited)
         pending = _PendingRegistration(registration, waited)
@@ -408,8 +417,7 @@ class LocalMobilityAnchor:
         entry.att = int(received.access_technology_type.value)  # type: ignore[union-attr]
         entry.hi = int(received.handoff_indicator.value)  # type: ignore[union-attr]
         ll_id = received.mn_link_layer_identifier
-        if ll_id is not None:
-            entry.mn_ll_id = ll_id.identifier
+        entry.mn_ll_id = ll_id.identifier if ll_id is not None else None  # 5.1: ALL_ZERO without the option
         _take_link_local(entry, received)
         entry.lifetime = units * LIFETIME_UNIT_SECONDS
         entry.expires_at = now + entry.lifetime
@@ -442,10 +450,15 @@ class LocalMobilityAnchor:
 
     @staticmethod
     def _record_freshness(entry: BindingCacheEntry, registration: _Registration) -> None:
-        entry.last_sequence = registration.pbu.sequence
+        """Never backwards (RFC 5213 5.5): a Handoff Indicator 4 PBU applied after the old MAG's de-registration
+        is older than it, and a delayed PBU from the old MAG must still be refused."""
+        sequence = registration.pbu.sequence
         timestamp = registration.options.timestamp
         if timestamp is not None:
-            entry.last_timestamp = timestamp.ticks
+            entry.last_sequence = sequence
+            entry.last_timestamp = max(timestamp.ticks, entry.last_timestamp or 0)
+        elif sequence_is_newer(sequence, entry.last_sequence):
+            entry.last_sequence = sequence
 
     # ----------------------------------------------------------------- removal and restore
 

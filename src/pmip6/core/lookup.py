@@ -4,7 +4,7 @@ A PBU is associated with an existing mobility session in this order:
 1. 5.4.1.1, a NON_ZERO Home Network Prefix in the request (or, RFC 5844 3.1.2.7, failing that a
    NON_ZERO IPv4 home address): the key is any of those addresses, within the MN's tenant. The entry
    found must have the same MN-ID (else NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX, or for an IPv4 key
-   NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS) and exactly the same address set (else
+   NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS) and exactly the same addresses, as many as the entry has (else
    BCE_PBU_PREFIX_SET_DO_NOT_MATCH). It is updated when (LL-ID and ATT match) or HI = 2 or (no LL-ID,
    entry LL-ID ALL_ZERO, ATT matches, HI = 3) or (Proxy-CoA and ATT match); otherwise the PBU asks
    for a new session.
@@ -20,7 +20,7 @@ Everything else is a new session. Entries waiting for deletion (de-registered) a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 
@@ -39,8 +39,8 @@ class LookupRequest:
     mn_id: bytes
     tenant: str
     source: Address
-    prefixes: frozenset[IPv6Network] = frozenset()
-    """The NON_ZERO Home Network Prefixes of the request."""
+    prefixes: Collection[IPv6Network] = ()
+    """The NON_ZERO Home Network Prefixes of the request, one per option (5.4.1.1 item 4 compares counts too)."""
     ipv4_home_address: IPv4Address | None = None
     """The NON_ZERO address of the IPv4 Home Address Request option."""
     ll_id: bytes | None = None
@@ -163,7 +163,8 @@ class BindingCache:
             return LookupResult(
                 reject=Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS if ipv4_key else Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
             )
-        if not ipv4_key and set(entry.home_network_prefixes) != request.prefixes:
+        if not ipv4_key and (set(entry.home_network_prefixes) != set(request.prefixes)
+                             or len(entry.home_network_prefixes) != len(request.prefixes)):
             return LookupResult(reject=Status.BCE_PBU_PREFIX_SET_DO_NOT_MATCH)
         same_att = entry.att == request.att
         if (
