@@ -1,5 +1,6 @@
-"""MAG rules on sending PBUs and reading PBAs that RFC 5213 6.9 takes from RFC 6275 11.7 and RFC 5844 3.2,
-found by a line-by-line review against the RFC text (each test quotes the sentence it holds the MAG to)."""
+"""MAG rules on sending PBUs and reading the LMA's messages that RFC 5213 6.9 takes from RFC 6275 (9.2, 11.7)
+and RFC 5844 3.2, found by a line-by-line review against the RFC text (each test quotes the sentence it holds
+the MAG to)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from ipaddress import IPv4Address
 import pytest
 from test_mag_stub_lma import ASSIGNED_IPV4, LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered, request
 
-from pmip6.core.events import BindingEstablished, BindingRemoved, BindingUpdated, MessageIgnored
+from pmip6.core.events import BindingEstablished, BindingRemoved, BindingUpdated, MessageIgnored, Peer
 from pmip6.core.mag import SEQUENCE_MODULUS
 from pmip6.runtime.control import ControlError
 from pmip6.runtime.mag_daemon import _attach_request
-from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.numbers import BAFlags, Status
+from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.numbers import BAFlags, BindingErrorStatus, MHType, Status
 from pmip6.wire.options import (
     IPv4HomeAddressReplyOption,
     IPv4HomeAddressRequestOption,
@@ -165,3 +166,18 @@ def test_binding_acknowledgement_without_p_flag_is_ignored() -> None:
     assert [type(event) for event in events] == [MessageIgnored]
     assert entry_of(mag).state == "registering"
     assert isinstance(mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.02).events[0], BindingEstablished)
+
+
+def test_unknown_mh_type_from_the_lma_is_answered_with_binding_error_2_and_from_others_ignored() -> None:
+    """RFC 6275 9.2: "The MH Type field MUST have a known value ... Otherwise, the node MUST discard the message
+    and issue a Binding Error message ... with the Status field set to 2" (an LMA probing with an RFC 5847
+    Heartbeat learns the MAG lacks it). Only the LMA is answered, so the MAG reflects nothing to strangers."""
+    mag = make_mag()
+    heartbeat = UnknownMessage(MHType.HEARTBEAT, bytes(6))
+    (send,) = mag.receive(heartbeat, LMA_UDP, T0).sends
+    assert send.message == BindingError(status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
+    assert send.destination == LMA_UDP and send.source == mag.settings.proxy_coa
+    stranger = Peer(IPv4Address("198.51.100.7"), 5436)
+    outcome = mag.receive(heartbeat, stranger, T0)
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+    assert [type(event) for event in mag.receive(send.message, LMA_UDP, T0).events] == [MessageIgnored]

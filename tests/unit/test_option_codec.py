@@ -40,7 +40,7 @@ HOME_V4 = IPv4Address("10.1.2.3")
 KNOWN: list[tuple[MobilityOption, bytes, tuple[int, int]]] = [
     (MNIdentifierOption(b"mn1@example.com"), bytes([8, 16, 1]) + b"mn1@example.com", (1, 0)),
     (MNIdentifierOption(b""), bytes([8, 1, 1]), (1, 0)),
-    (VendorSpecificOption(b"\x00\x00\x01\x37\x05xy"), bytes([19, 7, 0, 0, 1, 0x37, 5]) + b"xy", (1, 0)),
+    (VendorSpecificOption(b"\x00\x00\x01\x37\x05xy"), bytes([19, 7, 0, 0, 1, 0x37, 5]) + b"xy", (4, 2)),  # RFC 5094 3
     (HomeNetworkPrefixOption(PREFIX, 48), bytes([22, 18, 0, 48]) + PREFIX.packed, (8, 4)),
     (HandoffIndicatorOption(4), bytes([23, 2, 0, 4]), (1, 0)),
     (AccessTechnologyTypeOption(8), bytes([24, 2, 0, 8]), (1, 0)),

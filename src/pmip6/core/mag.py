@@ -19,7 +19,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   entry (the LMA's session may outlive it), so a PBA is matched by its MN-ID and a sequence of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is
   matched by MN-ID and the counter jumps past it. Every transmission carries a fresh, strictly increasing
   timestamp when timestamps are in use.
-- **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA.
+- **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
+  MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); anything else is ignored.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
   ignored and the entry sends nothing more until an administrative action (detach or attach).
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
@@ -79,11 +80,20 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
+    BindingError,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
+    UnknownMessage,
 )
-from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.numbers import (
+    BAFlags,
+    BindingErrorStatus,
+    BUFlags,
+    HandoffIndicator,
+    IPv4HomeAddressReplyStatus,
+    Status,
+)
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -229,10 +239,13 @@ class MobileAccessGateway:
 
     def receive(self, message: MobilityMessage, source: Peer, now: float) -> Outcome:
         """Process a message from the LMA; only Proxy Binding Acknowledgements mean anything to a MAG."""
+        if source.address != self.settings.lma.address:
+            return _ignored(f"{type(message).__name__} from {source.address}, not from the LMA", source)
+        if isinstance(message, UnknownMessage):  # RFC 6275 9.2, e.g. an RFC 5847 Heartbeat
+            error = BindingError(status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
+            return Outcome(sends=[SendMessage(error, source, self.settings.proxy_coa)])
         if not isinstance(message, ProxyBindingAcknowledgement):
             return _ignored(f"a MAG processes only PBAs, not {type(message).__name__}", source)
-        if source.address != self.settings.lma.address:
-            return _ignored(f"PBA from {source.address}, not from the LMA", source)
         if not message.flags & BAFlags.P:  # RFC 5213 6.9.1.2 item 1: a PBA is a BA with P set
             return _ignored("Binding Acknowledgement without the P flag: not a proxy registration", source)
         entry = self._match(message)

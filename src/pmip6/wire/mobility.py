@@ -81,8 +81,16 @@ def mh_checksum(data: bytes | bytearray | memoryview, source: IPv6Address, desti
     return _checksum(_pseudo_header_sum(source, destination, len(data)) + words)
 
 
+def declared_length(data: bytes | bytearray | memoryview) -> int:
+    """How many octets of ``data`` the Mobility Header at its start spans by its Header Len. The octets after it
+    are ignored (RFC 8200 4.7: the MH's Payload Proto is 59, No Next Header), by the checksum too (RFC 6275
+    6.1.1: the pseudo-header length is "the total length of the Mobility Header")."""
+    return min(len(data), (data[1] + 1) * MH_ALIGNMENT) if len(data) > 1 else len(data)
+
+
 def verify_checksum(data: bytes | bytearray | memoryview, source: IPv6Address, destination: IPv6Address) -> bool:
-    """Whether the Checksum field of ``data`` (a whole MH) is right for that address pair."""
+    """Whether the Checksum field of the MH at the start of ``data`` is right for that address pair."""
+    data = data[:declared_length(data)]
     if len(data) < MH_HEADER_LENGTH:
         return False
     words = int.from_bytes(bytes(data) + bytes(len(data) % 2), "big")
@@ -191,7 +199,7 @@ _BODY_DECODERS: dict[int, tuple[Callable[[bytes, int], MobilityMessage], int, st
 
 
 def decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage:
-    """The message in ``data``, which must be exactly one Mobility Header.
+    """The message in the Mobility Header at the start of ``data`` (octets after its Header Len are ignored).
 
     MH types other than 5, 6 and 7 come back as :class:`UnknownMessage`. The checksum is not checked
     here (see :func:`verify_checksum`). Raises DecodeError, and nothing else, for malformed input.
@@ -216,14 +224,12 @@ def pure_decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage
     if data[0] != _PAYLOAD_PROTO:
         raise DecodeError("payload_proto", 0, f"{data[0]}, must be {_PAYLOAD_PROTO} (no next header)")
     length = (data[1] + 1) * MH_ALIGNMENT
-    if size != length:
-        if size < length:
-            raise DecodeError("header_len", 1, f"declares {length} octets but only {size} are present")
-        raise DecodeError("length", length, f"{size - length} octets follow the {length} that header_len declares")
+    if size < length:
+        raise DecodeError("header_len", 1, f"declares {length} octets but only {size} are present")
     mh_type = data[2]
     entry = _BODY_DECODERS.get(mh_type)
     if entry is None:
-        return UnknownMessage(mh_type, data[MH_HEADER_LENGTH:])
+        return UnknownMessage(mh_type, data[MH_HEADER_LENGTH:length])
     decoder, fixed_end, name = entry
     if length < fixed_end:
         raise DecodeError("header_len", 1, f"{length} octets cannot hold a {name} ({fixed_end} octets at least)")

@@ -178,7 +178,7 @@ _ENCODERS: dict[type, tuple[_Encoder, int, int, int]] = {
     option_class: (encoder, int(getattr(option_class, "option_type", 0)), modulus, remainder)
     for option_class, encoder, (modulus, remainder) in (
         (MNIdentifierOption, _encode_mn_identifier, _ANYWHERE),
-        (VendorSpecificOption, _encode_vendor_specific, _ANYWHERE),
+        (VendorSpecificOption, _encode_vendor_specific, (4, 2)),  # RFC 5094 section 3
         (HomeNetworkPrefixOption, _encode_home_network_prefix, (8, 4)),
         (HandoffIndicatorOption, _encode_handoff_indicator, _ANYWHERE),
         (AccessTechnologyTypeOption, _encode_access_technology_type, _ANYWHERE),
