@@ -29,11 +29,15 @@ def test_every_truncation_of_a_valid_message_is_a_decode_error(encoded: bytes) -
 
 
 @pytest.mark.parametrize("encoded", ENCODINGS, ids=[type(m).__name__ for m in valid_messages()])
-def test_mh_length_not_a_multiple_of_8_is_a_decode_error(encoded: bytes) -> None:
-    """RFC 6275 6.1.1: the MH length is a multiple of 8 octets; 1 to 7 stray octets never decode."""
+def test_stray_octets_after_the_mh_are_ignored_and_a_corrupted_header_len_is_a_decode_error(encoded: bytes) -> None:
+    """RFC 6275 6.1.1: the MH's length is its Header Len, a multiple of 8 octets; RFC 8200 4.7: octets after it
+    (Payload Proto 59) are ignored. A Header Len pointing past the data is a DecodeError."""
     for extra in range(1, 8):
+        assert decode_message(encoded + bytes(extra)) == decode_message(encoded)
+        longer = bytearray(encoded + bytes(extra))
+        longer[1] += 1
         with pytest.raises(DecodeError):
-            decode_message(encoded + bytes(extra))
+            decode_message(bytes(longer))
 
 
 def test_gre_key_option_of_any_length_but_2_or_6_is_a_decode_error() -> None:
