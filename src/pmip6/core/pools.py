@@ -89,8 +89,8 @@ class IPv4HomeAddressPool:
     __slots__ = ("network", "default_router", "_hosts")
 
     def __init__(self, network: IPv4Network) -> None:
-        if network.prefixlen > 29:
-            raise ValueError(f"IPv4 pool {network} is too small: it needs a /29 or larger")
+        if network.prefixlen > 30:
+            raise ValueError(f"IPv4 pool {network} is too small: it needs a /30 or larger")
         self.network = network
         self.default_router = network.network_address + 1
         last = network.num_addresses - 1

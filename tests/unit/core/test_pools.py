@@ -56,9 +56,12 @@ def test_ipv4_pool_claim_and_release() -> None:
     assert pool.available(IPv4Address("10.0.0.77"))
 
 
-def test_ipv4_pool_too_small() -> None:
+def test_ipv4_pool_of_a_30_has_one_home_address_and_a_31_is_too_small() -> None:
+    """docs/configuration.md: "/30 or larger" (network, default router, one home address, broadcast)."""
+    pool = IPv4HomeAddressPool(IPv4Network("10.0.0.0/30"))
+    assert pool.allocate() == IPv4Interface("10.0.0.2/30") and pool.allocate() is None
     with pytest.raises(ValueError):
-        IPv4HomeAddressPool(IPv4Network("10.0.0.0/30"))
+        IPv4HomeAddressPool(IPv4Network("10.0.0.0/31"))
 
 
 def test_tenant_pools_are_independent() -> None:
