@@ -87,9 +87,9 @@ def test_json_has_the_issue_2_shape(capture: Path, capsys: pytest.CaptureFixture
 def test_readable_lines(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", str(capture)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("1   PBU seq=7 flags=APT lifetime=900 MN-ID=mn1@example.com\\xff HNP=2001:db8:5::/64")
+    assert lines[0].startswith("1   PBU seq=7 flags=APT lifetime=900 (3600 s) MN-ID=mn1@example.com\\xff HNP=2001:db8:5::/64")
     assert "GRE-Key=0x00001234 (4660)" in lines[0]
-    assert lines[1].startswith("2   PBA seq=7 flags=PT lifetime=900 status=0 (ACCEPTED) GRE-Key=none")
+    assert lines[1].startswith("2   PBA seq=7 flags=PT lifetime=900 (3600 s) status=0 (ACCEPTED) GRE-Key=none")
     assert "GRE key=0x00002222 (8738) proto=0x0800" in lines[3] and "TLV next-header=47 length=28" in lines[3]
     assert "BE status=2 (UNRECOGNIZED_MH_TYPE)" in lines[4]
     assert "MH type 16" in lines[5]

@@ -12,7 +12,7 @@ from dataclasses import fields
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
-from pmip6.wire.messages import (BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate,
+from pmip6.wire.messages import (LIFETIME_UNIT_SECONDS, BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate,
                                  UnknownMessage)
 from pmip6.wire.numbers import BAFlags, BindingErrorStatus, BUFlags, OptionType, Status, flag_letters
 from pmip6.wire.options import (AccessTechnologyTypeOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
@@ -48,7 +48,8 @@ OPTION_NAMES: dict[int, str] = {
 
 
 def message_json(message: MobilityMessage) -> dict[str, Any]:
-    """``type``, ``seq``, ``flags`` (letters in spec order), raw ``lifetime``, ``status`` and ``options``."""
+    """``type``, ``seq``, ``flags`` (letters in spec order), ``lifetime`` (the field as sent, in 4-second units),
+    ``status`` and ``options``."""
     if isinstance(message, UnknownMessage):
         return {"type": message.mh_type, "seq": None, "flags": None, "lifetime": None, "status": None, "options": []}
     seq = flags = lifetime = status = None
@@ -91,7 +92,8 @@ def _plain(value: object) -> object:
 
 
 def message_text(message: MobilityMessage) -> str:
-    """One readable line, e.g. ``PBU seq=7 flags=APT lifetime=900 MN-ID=mn1@example.com GRE-Key=0x00001234 (4660)``."""
+    """One readable line, e.g. ``PBU seq=7 flags=APT lifetime=900 (3600 s) MN-ID=mn1@example.com GRE-Key=0x00001234 (4660)``:
+    the Lifetime field as sent (4-second units, RFC 6275 6.1.7) and in seconds, as tshark shows it."""
     return _message_text(message_json(message), message)
 
 
@@ -99,7 +101,7 @@ def _message_text(mh: dict[str, Any], message: MobilityMessage) -> str:
     if isinstance(message, (ProxyBindingUpdate, ProxyBindingAcknowledgement)):
         kind = "BU" if isinstance(message, ProxyBindingUpdate) else "BA"
         words = [("P" if "P" in mh["flags"] else "") + kind, f"seq={mh['seq']}", f"flags={mh['flags'] or '-'}",
-                 f"lifetime={mh['lifetime']}"]
+                 f"lifetime={mh['lifetime']} ({mh['lifetime'] * LIFETIME_UNIT_SECONDS} s)"]
     elif isinstance(message, BindingError):
         words = ["BE"]
     else:
