@@ -185,3 +185,19 @@ def test_mag_tlv_is_refused_with_an_ipv6_listen_address() -> None:
 
     assert result.returncode == 2
     assert "IPv4/UDP transport (RFC 5845 7.2)" in result.stderr
+
+
+def test_a_run_where_no_check_applied_exits_2_and_says_nothing_was_tested(capsys: pytest.CaptureFixture[str]) -> None:
+    """A MAG run without --mag-gre (every MAG check needs it) reports 8 not-applicable: it tested nothing, so it
+    must not pass (exit 0); a run with one pass or warn among them still exits 0."""
+    from pmip6.commands.conformance import exit_status
+    from pmip6.conformance.checks import Outcome, Verdict
+    from pmip6.conformance.runner import CheckResult
+
+    nothing = [CheckResult(check, Verdict(Outcome.NOT_APPLICABLE, "needs --mag-gre")) for check in MAG_CHECKS]
+    assert exit_status(nothing) == 2
+    assert "nothing was tested" in capsys.readouterr().err
+    one_warning = [CheckResult(MAG_CHECKS[0], Verdict(Outcome.WARN, "SHOULD not followed")), *nothing[1:]]
+    assert exit_status(one_warning) == 0
+    one_failure = [CheckResult(MAG_CHECKS[0], Verdict(Outcome.FAIL, "MUST broken")), *nothing[1:]]
+    assert exit_status(one_failure) == 1

@@ -5,7 +5,8 @@ The tester cannot see the LMA's configuration, so the operator declares the poli
 ``--mn-gre-not-required ID``, ``--other-mag ADDRESS`` (a second authorized local address, for handoffs),
 ``--tlv-supported``. A check whose precondition is missing is reported "not-applicable". One line per
 check; ``--json`` prints one JSON document with every packet exchanged (hex and decoded). Exit status:
-0 when no check failed (warnings are SHOULD-level deviations), 1 when one did, 2 for a usage error.
+0 when no check failed (warnings are SHOULD-level deviations), 1 when one did, 2 for a usage error or when
+no check applied (nothing was tested: the declarations the checks need are missing).
 
 ``pmip6 conformance --mag --listen ADDRESS[:PORT] --attach CMD [--detach CMD] [--mag-gre MODE] [--mag-tlv]``
 turns the roles around: the tester is the LMA (point the MAG under test at --listen: IPv4/UDP, or raw
@@ -97,7 +98,19 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(json.dumps(report_json(target, declared, results), indent=2) if args.json
           else report_text(target, declared, results))
-    return EXIT_FAILED if any(result.verdict.outcome is Outcome.FAIL for result in results) else 0
+    return exit_status(results)
+
+
+def exit_status(results: list[CheckResult]) -> int:
+    """1 when a check failed; 2, with a hint, when none applied (a run that tested nothing must not pass)."""
+    if any(result.verdict.outcome is Outcome.FAIL for result in results):
+        return EXIT_FAILED
+    if all(result.verdict.outcome is Outcome.NOT_APPLICABLE for result in results):
+        print("pmip6 conformance: no check applied, so nothing was tested; declare what the target is configured "
+              "for (--mn, --mn-gre-required, --other-mag, --tlv-supported; with --mag: --mag-gre, --detach)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return 0
 
 
 def mag_settings_from_arguments(args: argparse.Namespace) -> MagConformanceSettings:
