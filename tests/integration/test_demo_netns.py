@@ -139,4 +139,4 @@ def test_demo_netns_refuses_clearly_without_namespaces(monkeypatch: pytest.Monke
     monkeypatch.setattr("pmip6.commands.demo.namespaces_available", lambda: "needs root for network namespaces")
     assert main(["demo", "--netns"]) == 2
     error = capsys.readouterr().err
-    assert "needs root" in error and "sudo pmip6 demo --netns" in error
+    assert "needs root" in error and "sudo .venv/bin/pmip6 demo --netns" in error

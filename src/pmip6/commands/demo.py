@@ -79,7 +79,7 @@ def run_netns(args: argparse.Namespace) -> int:
     text = not args.json
     reason = namespaces_available()
     if reason is not None:
-        print(f"pmip6 demo --netns {reason}: run it as root (sudo pmip6 demo --netns) on a Linux host with "
+        print(f"pmip6 demo --netns {reason}: run it as root (sudo .venv/bin/pmip6 demo --netns) on a Linux host with "
               "/dev/net/tun, or run `pmip6 demo` without --netns", file=sys.stderr)
         return 2
     if text:
