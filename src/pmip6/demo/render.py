@@ -52,7 +52,8 @@ def binding_table(rows: Iterable[BindingRow]) -> list[str]:
 def summary(rows: Sequence[BindingRow], checks: Sequence[Check]) -> list[str]:
     """The end of the text report: the binding table and the count of checks passed."""
     passed = sum(check.ok for check in checks)
-    return ["Bindings at the LMA (taken before MN-4 detached; up/down = packets through the tunnel):",
+    return ["Bindings at the LMA (keys as registered, before MN-4 detached; state = at the end;"
+            " up/down = packets through the tunnel):",
             *binding_table(rows), "", f"{passed}/{len(checks)} checks passed"]
 
 
