@@ -5,6 +5,11 @@ format; they describe what the last accepted registration negotiated. pmip6 adds
 the uplink key allocated to the session when it first exchanged keys, kept for the session's whole life
 (RFC 5845 3.3.2: "the same uplink GRE key ... for the whole lifetime of the mobility session"), also
 while a registration does not use keys, and freed only when the entry is deleted.
+
+RFC 5844 4.1.3.1 adds the encapsulation mode of an IPv4 tunnel: ``udp_encapsulation`` is True in IPv4-UDP
+mode (the F flag accepted and GRE not negotiated), False in plain IPv4 (or, over IPv6, IPv6) mode.
+Records written before that field existed have no ``udp_encapsulation`` key and load with False, the mode
+such an entry was forwarded in, so ``RECORD_VERSION`` stays 1.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class BindingCacheEntry:
     uplink_key: int | None = None
     reserved_uplink_key: int | None = None
     tlv_header: bool = False
+    udp_encapsulation: bool = False
+    """IPv4-UDP encapsulation mode (RFC 5844 4.1.3.1); see the module docstring."""
     state: BceState = BceState.ACTIVE
     delete_at: float | None = None
 
@@ -69,6 +76,7 @@ class BindingCacheEntry:
             downlink_key=self.downlink_key,
             uplink_key=self.uplink_key,
             tlv=self.tlv_header,
+            udp=self.udp_encapsulation,
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -101,6 +109,7 @@ class BindingCacheEntry:
             "uplink_key": self.uplink_key,
             "reserved_uplink_key": self.reserved_uplink_key,
             "tlv_header": self.tlv_header,
+            "udp_encapsulation": self.udp_encapsulation,
             "state": str(self.state),
             "delete_at": self.delete_at,
         }
@@ -132,6 +141,7 @@ class BindingCacheEntry:
                 uplink_key=record["uplink_key"],
                 reserved_uplink_key=record["reserved_uplink_key"],
                 tlv_header=bool(record["tlv_header"]),
+                udp_encapsulation=bool(record.get("udp_encapsulation", False)),  # absent before IPv4-UDP mode
                 state=BceState(record["state"]),
                 delete_at=record["delete_at"],
             )

@@ -44,7 +44,9 @@ class TunnelSession:
     At the LMA ``peer`` is the MAG (Proxy-CoA or IPv4-Proxy-CoA); at the MAG it is the LMA (LMAA or
     IPv4-LMAA). ``local`` is this node's own tunnel endpoint. The downlink key is chosen by the MAG and put
     in LMA->MAG packets; the uplink key is chosen by the LMA and put in MAG->LMA packets. ``gre`` with both
-    keys None is GRE-encapsulation-mode-only. ``tlv`` is the UDP TLV-header format flag.
+    keys None is GRE-encapsulation-mode-only. ``tlv`` is the UDP TLV-header format flag. ``udp`` is RFC 5844's
+    IPv4-UDP encapsulation mode (sections 4.1.3.1 and 4.2.2: the F flag accepted, GRE not negotiated): the
+    inner packet right after a UDP header to port 5437; only ever set for an IPv4 peer.
     """
 
     mn_id: bytes
@@ -57,6 +59,7 @@ class TunnelSession:
     downlink_key: int | None = None
     uplink_key: int | None = None
     tlv: bool = False
+    udp: bool = False
     access_interface: str | None = None
 
 

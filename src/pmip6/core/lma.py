@@ -9,8 +9,10 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
  2. the source is not an authorized MAG: MAG_NOT_AUTHORIZED_FOR_PROXY_REG
  3. the MN has no profile and there is no default tenant, or its MN-ID is zero-length: NOT_LMA_FOR_THIS_MOBILE_NODE
  4. F flag without AcceptForcedIPv4UDPEncapsulationRequest: ADMINISTRATIVELY_PROHIBITED (RFC 5844 4.1.3.1);
-    an accepted F without GRE is answered with a NAT Detection option with F (IPv4-UDP mode); with GRE,
-    RFC 5845 decides (TLV-header UDP format with T, else GRE over IPv4)
+    an accepted F in a PBU over IPv4/UDP without GRE sets the session's encapsulation mode to IPv4-UDP
+    (the BCE's ``udp_encapsulation``, the session's ``udp``) and is answered with a NAT Detection option
+    with F, which is what tells the MAG (4.2.2); with GRE, RFC 5845 decides (TLV-header UDP format with T,
+    else GRE over IPv4). Over IPv6 transport F changes nothing (RFC 5844 section 4 is IPv4 transport only)
  5. freshness (RFC 5213 5.5): a Timestamp must be greater than every timestamp accepted for the mobile
     node (all its sessions, so a replayed PBU cannot open a second session) and within
     TimestampValidityWindow, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED / TIMESTAMP_MISMATCH carrying the
@@ -373,9 +375,10 @@ class LocalMobilityAnchor:
         extra: list[MobilityOption] = []
         if decision.include_option:
             extra.append(GREKeyOption(entry.uplink_key if decision.keyed else None))
-        if flags & _F_FLAG and not decision.gre:
-            # RFC 5844 4.1.3.1: with GRE the encapsulation follows RFC 5845 (UDP only in the TLV format,
-            # GK-7.1-1); plain IPv4-UDP is announced with a NAT Detection option carrying F.
+        # RFC 5844 4.1.3.1: with GRE the encapsulation follows RFC 5845 (UDP only in the TLV format, GK-7.1-1);
+        # IPv4-UDP is announced with a NAT Detection option carrying F (4.2.2).
+        entry.udp_encapsulation = bool(flags & _F_FLAG) and registration.source.port is not None and not decision.gre
+        if entry.udp_encapsulation:
             extra.append(NATDetectionOption(force_udp=True, refresh_time=0))
         pba = acceptance(
             pbu,
