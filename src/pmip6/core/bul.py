@@ -2,8 +2,9 @@
 
 One entry per attached mobile node. Besides the RFC 5213 fields (MN-Identifier, link-layer identifier,
 home network prefixes, LMAA, access interface) and the RFC 5844 IPv4 home address, it carries the four
-RFC 5845 fields (GRE encapsulation enabled, downlink key, uplink key, UDP TLV-header format) and the
-state of the PBU exchange in flight (RFC 6275 section 11.8 retransmission state).
+RFC 5845 fields (GRE encapsulation enabled, downlink key, uplink key, UDP TLV-header format), the RFC 5844
+4.2.2 encapsulation mode of an IPv4 tunnel (IPv4-UDP or IPv4) and the state of the PBU exchange in flight
+(RFC 6275 section 11.8 retransmission state).
 
 States: ``registering`` (initial PBU sent, no PBA yet) -> ``registered`` (accepted; re-registrations keep
 this state while in flight) -> ``deregistering`` (lifetime-0 PBU sent) -> entry removed. A rejected or
@@ -68,6 +69,8 @@ class BindingUpdateListEntry:
     downlink_key: int | None = None
     uplink_key: int | None = None
     tlv_header: bool = False
+    udp_encapsulation: bool = False
+    """RFC 5844 4.2.2: IPv4-UDP mode, from the last accepted PBA (a NAT Detection option with F, no GRE)."""
     gre_declined: bool = False
     """Status 2 received: no GRE Key option in this session's later PBUs (GK-4.2-11)."""
     halted: bool = False
@@ -86,6 +89,7 @@ class BindingUpdateListEntry:
             downlink_key=self.downlink_key if self.gre_enabled else None,
             uplink_key=self.uplink_key,
             tlv=self.tlv_header,
+            udp=self.udp_encapsulation,
             access_interface=self.access_interface,
         )
 
@@ -114,6 +118,7 @@ class BindingUpdateListEntry:
             "downlink_key": self.downlink_key,
             "uplink_key": self.uplink_key,
             "tlv_header": self.tlv_header,
+            "udp_encapsulation": self.udp_encapsulation,
             "awaiting_ack": self.pending is not None,
             "retransmissions": max(self.pending.backoff.transmissions - 1, 0) if self.pending else 0,
         }

@@ -10,7 +10,11 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   option by mode: ``keys`` -> the option with a downlink key fresh for this MAG, kept for the session's
   life (GK-3.3.1-1/2, GK-4.2-2); ``gre-only`` -> the option without key (GK-3.2-1, GK-4.2-1); ``off`` ->
   none. T is set when ``tlv`` is configured, the option is sent and the transport is IPv4/UDP (GK-7.2-1,
-  GK-7.3-1). A handoff is an attach with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
+  GK-7.3-1). ``force_udp_encapsulation`` (ForceIPv4UDPEncapsulationSupport, RFC 5844 5.2) sets F in every
+  PBU over IPv4/UDP -- initial, re-registration and de-registration alike, which RFC 5844 4.2.2 has
+  "constructed just as the initial request" (4.2.2.1) -- and, when the GRE Key option is sent, T as well:
+  GRE together with UDP is the TLV-header format (RFC 5845 7.3: "MUST set the TLV-header format (T) flag").
+  Over IPv6 transport neither flag is set (RFC 5844 section 4 is IPv4 transport). A handoff is an attach with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
   An MN attaching again while its de-registration awaits the PBA, or after a failure, gets a fresh entry.
 - **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
   timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
@@ -27,23 +31,27 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   option in its later PBUs (GK-4.2-10/11); no option although we sent one: that LMA does not support RFC
   5845, never send it the option again (GK-4.2-6/7); option without key: GRE enabled only (GK-4.2-3); with
   a key: store the uplink key (GK-4.2-4/5); TLV format only if T was set in both PBU and PBA and the status
-  is not 3 (GK-7.3-2..6). The IPv4 home address is the one of an IPv4 Home Address Reply with a status
+  is not 3 (GK-7.3-2..6). The encapsulation mode of an IPv4 tunnel (RFC 5844 4.2.2): without GRE, a NAT
+  Detection option with F makes it IPv4-UDP, anything else IPv4; with GRE, RFC 5845 decides. A PBA that
+  accepts a PBU with F but carries no such option (and no GRE) gets the RFC's "Otherwise ... IPv4" and an
+  Alarm: the LMA, which 4.1.3.1 puts in IPv4-UDP mode, did not confirm it (the data plane still accepts its
+  IPv4-UDP packets, docs/dataplane.md). Over IPv6 transport the option is ignored. The IPv4 home address is the one of an IPv4 Home Address Reply with a status
   below 128; without one, IPv4 forwarding ends (RFC 5844 3.2.3.2/3.2.3.3). The lifetime is the granted one,
   at most the requested one, counted from when the acknowledged transmission was sent (RFC 6275 11.7.3).
-  Then BindingEstablished (first time) or BindingUpdated.
+  Then BindingEstablished (first time) or BindingUpdated, and that Alarm if any.
 - **Status 163** (GRE_KEY_OPTION_REQUIRED): if the PBU had no option and the mode is not ``off``, send the
   PBU again with the option (GK-4.2-8; the LMA evidently supports RFC 5845). If the mode is ``off``, raise
   an Alarm (GK-4.2-9) and fail. Status 157 and 135 are retried with a fresh timestamp / larger sequence
   (6.9.1.2 item 8, RFC 6275 11.7.1). Any other status >= 128 rejects (RegistrationRejected).
 - **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
-  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1) and T as negotiated (GK-7.2-4);
+  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1), T as negotiated (GK-7.2-4) and F as configured;
   :meth:`MobileAccessGateway.refresh` does the same at once.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
   ``max_retransmissions`` an initial registration fails (Alarm) and a re-registration stops retrying (Alarm)
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
-  (GK-4.2-12). BindingDeregistered at once; a status 135 moves the counter and sends it once more
+  (GK-4.2-12), F as configured. BindingDeregistered at once; a status 135 moves the counter and sends it once more
   (RFC 6275 11.7.1). The entry is removed (downlink key freed) on an accepting PBA
   (BindingRemoved "deregistered", also for an entry whose registration was never acknowledged here), on a
   rejecting one (RegistrationRejected, BindingRemoved "rejected") or, without retransmission, after
@@ -105,6 +113,7 @@ from pmip6.wire.options import (
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
     MobilityOption,
+    NATDetectionOption,
     TimestampOption,
 )
 
@@ -127,13 +136,15 @@ class MagSettings:
     """One MAG's configuration. Times in seconds; defaults are RFC 6275 section 12's constants.
 
     ``refresh_margin``: a re-registration is sent when this fraction of the granted lifetime remains
-    (0.2 of 3600 s: 720 s before expiry).
+    (0.2 of 3600 s: 720 s before expiry). ``force_udp_encapsulation`` is RFC 5844 5.2's
+    ForceIPv4UDPEncapsulationSupport: ask for IPv4-UDP encapsulation (the F flag) over IPv4/UDP transport.
     """
 
     proxy_coa: Address
     lma: Peer
     gre: MagGreMode = MagGreMode.KEYS
     tlv: bool = False
+    force_udp_encapsulation: bool = False
     lifetime: int = 3600
     use_timestamps: bool = True
     initial_bindack_timeout: float = 1.0
@@ -340,6 +351,8 @@ class MobileAccessGateway:
             )
         gre_option = None if deregistering else self._gre_key_option(entry)
         flags = BUFlags.A | BUFlags.P
+        if self._forces_udp:  # RFC 5844 4.2.2.1, also in refreshes and de-registrations (4.2.2)
+            flags |= BUFlags.F
         if gre_option is not None:
             options.append(gre_option)
             if self._tlv_requested(entry):
@@ -368,13 +381,24 @@ class MobileAccessGateway:
             entry.downlink_key = self._keys.allocate()
         return GREKeyOption(entry.downlink_key)
 
+    @property
+    def _ipv4_transport(self) -> bool:
+        """Signaling over IPv4/UDP (RFC 5844 section 4), the only transport with UDP-based data formats."""
+        return self.settings.lma.port is not None
+
+    @property
+    def _forces_udp(self) -> bool:
+        """The F flag: ForceIPv4UDPEncapsulationSupport over IPv4 transport (RFC 5844 4.2.2.1)."""
+        return self.settings.force_udp_encapsulation and self._ipv4_transport
+
     def _tlv_requested(self, entry: BindingUpdateListEntry) -> bool:
-        """T only over IPv4/UDP transport (GK-7.2-1, GK-7.3-1, RFC5845-7.3); kept on re-registration (GK-7.2-4)."""
-        if self.settings.lma.port is None:
+        """T only over IPv4/UDP transport (GK-7.2-1, GK-7.3-1, RFC5845-7.3); kept on re-registration (GK-7.2-4).
+        Forced UDP with GRE asks for T too: UDP with GRE is only the TLV-header format (RFC 5845 7.1, 7.3)."""
+        if not self._ipv4_transport:
             return False
         if entry.state is BulState.REGISTERED:
             return entry.tlv_header
-        return self.settings.tlv
+        return self.settings.tlv or self.settings.force_udp_encapsulation
 
     def _next_sequence(self, entry: BindingUpdateListEntry) -> int:
         """The MAG's counter with timestamps, else the session's own (see the module docstring)."""
@@ -496,6 +520,7 @@ class MobileAccessGateway:
         assert pending is not None and pending.sent is not None
         previous = entry.session() if entry.state is BulState.REGISTERED else None
         self._apply_gre(entry, pending.sent, pba)
+        unconfirmed = self._apply_encapsulation_mode(entry, pending.sent, pba)
         _apply_addresses(entry, pba)
         # RFC 6275 11.7.3: the lifetime counts down from when the acknowledged transmission was sent, and the
         # entry's lifetime never exceeds the one requested.
@@ -508,8 +533,26 @@ class MobileAccessGateway:
         self._finish_pending(entry)
         if previous is None:
             entry.registered_at = now
-            return Outcome(events=[BindingEstablished(entry.session())])
-        return Outcome(events=[BindingUpdated(entry.session(), previous)])
+            outcome = Outcome(events=[BindingEstablished(entry.session())])
+        else:
+            outcome = Outcome(events=[BindingUpdated(entry.session(), previous)])
+        if unconfirmed is not None:
+            outcome.events.append(unconfirmed)
+        return outcome
+
+    def _apply_encapsulation_mode(
+        self, entry: BindingUpdateListEntry, sent: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement
+    ) -> Alarm | None:
+        """RFC 5844 4.2.2 on an accepted PBA, after :meth:`_apply_gre`: IPv4-UDP when the PBA has a NAT
+        Detection option with F and GRE is not in use, else IPv4 (GRE: RFC 5845). An Alarm when F was sent
+        without GRE and the LMA did not confirm IPv4-UDP (see the module docstring)."""
+        nat_detection = pba.option(NATDetectionOption)
+        entry.udp_encapsulation = (self._ipv4_transport and not entry.gre_enabled
+                                   and nat_detection is not None and nat_detection.force_udp)
+        if sent.flags & BUFlags.F and not entry.gre_enabled and not entry.udp_encapsulation:
+            return Alarm("LMA accepted the F flag without a NAT Detection option with F: "
+                         "IPv4 encapsulation, not IPv4-UDP (RFC 5844 4.2.2)", entry.mn_id)
+        return None
 
     def _apply_gre(
         self, entry: BindingUpdateListEntry, sent: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement

@@ -218,6 +218,7 @@ def load_mag_config(path: Path) -> MagConfig:
         lma=lma,
         gre=mag.choice("gre", MagGreMode, MagGreMode.KEYS),
         tlv=mag.value("tlv", bool, False),
+        force_udp_encapsulation=mag.value("force_udp_encapsulation", bool, False),
         lifetime=mag.number("lifetime", int, 3600, 4, MAX_LIFETIME_SECONDS),
         use_timestamps=mag.value("use_timestamps", bool, True),
         initial_bindack_timeout=initial_timeout,

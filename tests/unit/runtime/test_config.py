@@ -84,6 +84,15 @@ def test_brief_mag_contract_parses_into_engine_settings(tmp_path: Path) -> None:
     assert config.control == tmp_path / "mag.sock"
 
 
+def test_RFC5844_5_2_mag_force_udp_encapsulation_key(tmp_path: Path) -> None:
+    """ForceIPv4UDPEncapsulationSupport: the [mag] key force_udp_encapsulation, false by default."""
+    assert load_mag_config(_write(tmp_path, MAG_MINIMUM)).settings.force_udp_encapsulation is False
+    forced = load_mag_config(_write(tmp_path, MAG_MINIMUM + "force_udp_encapsulation = true\n"))
+    assert forced.settings.force_udp_encapsulation is True
+    with pytest.raises(ConfigError, match="mag.force_udp_encapsulation"):
+        load_mag_config(_write(tmp_path, MAG_MINIMUM + "force_udp_encapsulation = 1\n"))
+
+
 @pytest.mark.parametrize(("text", "peer"), [
     ("127.0.0.2", Peer(IPv4Address("127.0.0.2"), 5436)),
     ("127.0.0.2:6000", Peer(IPv4Address("127.0.0.2"), 6000)),
