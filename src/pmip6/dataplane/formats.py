@@ -4,8 +4,14 @@
   RFC 2890); the outer family is the peer's.
 - IPv4 / UDP / TLV / GRE, the TLV-header UDP format (RFC 5845 sections 7.1 and 7.2, Figure 5), sent to
   UDP port 5437 (pmip6-data, RFC 5844 section 6).
-- Plain IP-in-IP (RFC 5213 section 6.10.3, RFC 5844): protocol 4 or 41 by the inner version; received plain
-  IPv4-UDP (RFC 5844 IPv4-UDP mode) is opened the same way.
+- Plain IP-in-IP (RFC 5213 section 6.10.3, RFC 5844): protocol 4 or 41 by the inner version.
+- IPv4-UDP (RFC 5844 sections 4.1.4.1 and 4.2.2.2, Figures 12 and 14): the inner packet right after a UDP
+  header to port 5437, for a session whose F flag was accepted without GRE. IPv4 transport only: the
+  engines never put a session with an IPv6 peer in this mode.
+
+IP-in-IP and IPv4-UDP are the plain formats (:data:`PLAIN_FORMATS`): no GRE, so no key; a receiver takes
+either for a session in either (they differ only in the UDP header and are matched alike, by outer source
+and inner address).
 
 The GRE Protocol Type follows the inner packet's version nibble (0x0800 or 0x86DD, RFC 7676 section 3.1).
 The common headers are checked with ``struct`` (the fast path); anything else goes through
@@ -32,6 +38,12 @@ class TunnelFormat(StrEnum):
     GRE = "gre"
     UDP_TLV = "udp-tlv"
     IP_IN_IP = "ip-in-ip"
+    UDP = "udp"
+    """RFC 5844's IPv4-UDP encapsulation mode."""
+
+
+PLAIN_FORMATS = frozenset({TunnelFormat.IP_IN_IP, TunnelFormat.UDP})
+"""The formats without GRE: the inner packet follows the outer IP header or the UDP header."""
 
 
 class UdpPayloadKind(StrEnum):
@@ -42,7 +54,7 @@ class UdpPayloadKind(StrEnum):
     MOBILITY_HEADER = "mobility-header"
     """Nibble 3: a Mobility Header starts with Payload Proto 59 = 0x3b (RFC 5844 section 4, RFC 6275 6.1.1)."""
     IP = "ip"
-    """Nibble 4 or 6: a plain IPv4-UDP tunneled packet (RFC 5844 section 2)."""
+    """Nibble 4 or 6: an IPv4-UDP tunneled packet (RFC 5844 section 4.1.4.1, Figure 12)."""
     UNKNOWN = "unknown"
 
 
@@ -60,9 +72,10 @@ def classify_udp_payload(payload: Buffer) -> UdpPayloadKind:
 
 
 def session_format(session: TunnelSession) -> TunnelFormat:
-    """The format a session's packets are sent in (GK-7.2-3, GK-7.3-3, GK-7.3.1-1: T set means TLV)."""
+    """The format a session's packets are sent in (GK-7.2-3, GK-7.3-3, GK-7.3.1-1: T set means TLV; without
+    GRE, RFC 5844 4.1.3.1 and 4.2.2: IPv4-UDP when the session says so, else IPv4 / IP-in-IP)."""
     if not session.gre:
-        return TunnelFormat.IP_IN_IP
+        return TunnelFormat.UDP if session.udp else TunnelFormat.IP_IN_IP
     return TunnelFormat.UDP_TLV if session.tlv else TunnelFormat.GRE
 
 
@@ -87,12 +100,12 @@ class Sealer:
     _ipv6_prefix: bytes = b""
 
     def __post_init__(self) -> None:
-        if self.format is not TunnelFormat.IP_IN_IP:
+        if self.format not in PLAIN_FORMATS:
             self._ipv4_prefix = gre_prefix(self.key, EtherType.IPV4)
             self._ipv6_prefix = gre_prefix(self.key, EtherType.IPV6)
 
     def seal(self, inner: Buffer) -> bytes | DropReason:
-        """The payload of the outer IP (GRE, IP-in-IP) or UDP (TLV) packet that carries ``inner``."""
+        """The payload of the outer IP (GRE, IP-in-IP) or UDP (TLV, IPv4-UDP) packet that carries ``inner``."""
         version = inner[0] >> 4 if inner else 0
         if version == 4:
             prefix = self._ipv4_prefix
@@ -110,9 +123,9 @@ class Sealer:
 def open_tunnel(format: TunnelFormat, payload: Buffer) -> tuple[int | None, int] | DropReason:
     """The GRE key (None if absent or not GRE) and the offset of the inner packet in ``payload``.
 
-    ``payload`` starts with the GRE header (GRE), the TLV header (UDP_TLV) or the inner packet (IP_IN_IP).
+    ``payload`` starts with the GRE header (GRE), the TLV header (UDP_TLV) or the inner packet (IP_IN_IP, UDP).
     """
-    if format is TunnelFormat.IP_IN_IP:
+    if format in PLAIN_FORMATS:
         return None, 0
     start = 0
     if format is TunnelFormat.UDP_TLV:

@@ -3,8 +3,9 @@
 A node receives tunneled packets with the key its peer puts in them (at the LMA the uplink key, at the
 MAG the downlink key) and uses that key "as an additional identifier to determine which mobility session
 this packet belongs to" (GK-5.2-7, GK-4.2-13): the outer source must also be the session's peer. Unkeyed
-tunnels (GRE-only mode, plain IP-in-IP) are matched by the outer source plus an inner address. The tables
-change only through :meth:`Forwarder.apply`.
+tunnels (GRE-only mode, plain IP-in-IP or IPv4-UDP) are matched by the outer source plus an inner address;
+a plain packet for a session that uses GRE is dropped (``not_gre_when_required``). The tables change only
+through :meth:`Forwarder.apply`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pmip6.core.events import (
 )
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason, TrafficCounters
-from pmip6.dataplane.formats import Buffer, Sealer, TunnelFormat, open_tunnel, session_format
+from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat, open_tunnel, session_format
 from pmip6.dataplane.settings import DEFAULT_TENANT
 
 Encapsulated = tuple[str, TunnelFormat, bytes]
@@ -152,7 +153,7 @@ class Forwarder:
     def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer) -> Decapsulated | DropReason:
         """A tunneled packet: (its session's local side, the inner packet), or why it was dropped.
 
-        ``payload`` is what follows the outer IP header (GRE, IP-in-IP) or the UDP header (UDP_TLV).
+        ``payload`` is what follows the outer IP header (GRE, IP-in-IP) or the UDP header (UDP_TLV, UDP).
         """
         opened = open_tunnel(format, payload)
         if isinstance(opened, DropReason):
@@ -171,10 +172,10 @@ class Forwarder:
             if route is None:
                 if outer_source not in self._keyed_peers:
                     return self._drop(DropReason.NO_SESSION)
-                if format is TunnelFormat.IP_IN_IP:
+                if format in PLAIN_FORMATS:
                     return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED)
                 return self._drop(DropReason.KEY_REQUIRED)
-            if format is TunnelFormat.IP_IN_IP and route.format is not TunnelFormat.IP_IN_IP:
+            if format in PLAIN_FORMATS and route.format not in PLAIN_FORMATS:
                 return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
         inner = payload[offset:]
         if self.receive_direction is Direction.UPLINK:

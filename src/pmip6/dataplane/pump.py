@@ -2,8 +2,9 @@
 
 Tunnel side (the kernel has no GRE/IPIP devices here, so the encapsulation is ours):
 - raw sockets for IPv4 protocol 47 and IPv6 next header 47 (GRE), and 4 / 41 (plain IP-in-IP);
-- a UDP socket on 5437 (pmip6-data, RFC 5844 section 6) for the TLV-header format (RFC 5845 section 7.1);
-  TLV data that arrives on the signaling port 5436 is handed over with :meth:`Pump.handle_udp`.
+- a UDP socket on 5437 (pmip6-data, RFC 5844 section 6) for the TLV-header format (RFC 5845 section 7.1)
+  and the IPv4-UDP mode (RFC 5844 section 4.1.4.1), both sent from and to port 5437; such data that arrives
+  on the signaling port 5436 is handed over with :meth:`Pump.handle_udp`.
 Once a raw socket for a protocol is open the kernel no longer answers that protocol with an ICMP
 "protocol unreachable" (docs/dataplane.md). Local side: one TUN device per tenant (LMA) or per access
 interface (MAG), tied to the right interfaces by policy routing (``pmip6.dataplane.routing``).
@@ -137,7 +138,7 @@ class Pump:
         ipv6 = ":" in peer
         if format is TunnelFormat.GRE:
             sock, port = self._raw[(ipv6, IPProto.GRE)], 0
-        elif format is TunnelFormat.UDP_TLV:
+        elif format is TunnelFormat.UDP_TLV or format is TunnelFormat.UDP:
             assert self._udp is not None
             sock, port = self._udp, self._udp_port
         else:
@@ -162,13 +163,13 @@ class Pump:
         return ancillary
 
     def handle_udp(self, source: str, payload: Buffer) -> bool:
-        """Forward a UDP datagram if it is tunneled data (TLV header or plain IP); False for anything else,
-        e.g. a Mobility Header on port 5436 that belongs to the signaling."""
+        """Forward a UDP datagram if it is tunneled data (TLV header, or a plain IP packet: IPv4-UDP); False
+        for anything else, e.g. a Mobility Header on port 5436 that belongs to the signaling."""
         kind = classify_udp_payload(payload)
         if kind is UdpPayloadKind.TLV:
             self._deliver(source, TunnelFormat.UDP_TLV, payload)
         elif kind is UdpPayloadKind.IP:
-            self._deliver(source, TunnelFormat.IP_IN_IP, payload)
+            self._deliver(source, TunnelFormat.UDP, payload)
         else:
             return False
         return True

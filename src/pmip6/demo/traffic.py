@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.formats import TunnelFormat
+from pmip6.dataplane.formats import PLAIN_FORMATS, TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.wire.gre import decode_gre
@@ -49,8 +49,8 @@ def read_udp(packet: bytes) -> tuple[Delivery, int, int]:
 
 def outer_packet(source: IPv4Address, destination: IPv4Address, format: TunnelFormat, payload: bytes,
                  inner_version: int) -> bytes:
-    """The tunnel packet on the MAG-LMA link: IPv4/GRE, IPv4/UDP(5437)/TLV/GRE, or IP-in-IP."""
-    if format is TunnelFormat.UDP_TLV:
+    """The tunnel packet on the MAG-LMA link: IPv4/GRE, IPv4/UDP(5437)/TLV/GRE, IPv4/UDP(5437) or IP-in-IP."""
+    if format is TunnelFormat.UDP_TLV or format is TunnelFormat.UDP:
         udp = encode_udp(PMIP6_DATA_PORT, PMIP6_DATA_PORT, payload, source=source, destination=destination)
         return encode_ipv4(source, destination, IPProto.UDP, udp)
     if format is TunnelFormat.GRE:
@@ -68,7 +68,7 @@ class Link:
     def carry(self, now: float, source: IPv4Address, destination: IPv4Address, format: TunnelFormat,
               payload: bytes, inner: bytes) -> None:
         self.packets.append((now, outer_packet(source, destination, format, payload, inner[0] >> 4)))
-        if format is TunnelFormat.IP_IN_IP:
+        if format in PLAIN_FORMATS:
             self.keys_seen.append(None)
         else:
             gre, _ = decode_gre(payload[TLV_HEADER_LENGTH:] if format is TunnelFormat.UDP_TLV else payload)

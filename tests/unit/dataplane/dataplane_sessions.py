@@ -19,8 +19,9 @@ SHARED_HOME = "10.1.0.1"
 def session(mn_id: bytes, *, at: str = "lma", mag: str = MAG1, tenant: str | None = "opA",
             home: str | None = SHARED_HOME, prefixes: tuple[str, ...] = (), gre: bool = True,
             downlink_key: int | None = 0x1111, uplink_key: int | None = 0x2222, tlv: bool = False,
-            interface: str | None = "acc1", lma: str = LMAA) -> TunnelSession:
-    """A session as the LMA (at="lma": peer = MAG) or the MAG (at="mag": peer = LMA) reports it."""
+            udp: bool = False, interface: str | None = "acc1", lma: str = LMAA) -> TunnelSession:
+    """A session as the LMA (at="lma": peer = MAG) or the MAG (at="mag": peer = LMA) reports it; ``udp``:
+    IPv4-UDP mode (give ``gre=False`` with it, as the engines do)."""
     peer, local = (mag, lma) if at == "lma" else (lma, mag)
     return TunnelSession(
         mn_id=mn_id,
@@ -33,6 +34,7 @@ def session(mn_id: bytes, *, at: str = "lma", mag: str = MAG1, tenant: str | Non
         downlink_key=downlink_key if gre else None,
         uplink_key=uplink_key if gre else None,
         tlv=tlv,
+        udp=udp,
         access_interface=interface if at == "mag" else None,
     )
 

@@ -52,11 +52,14 @@ def sealed(format: TunnelFormat, key: int | None, inner: bytes) -> bytes:
     ("::1", TunnelFormat.IP_IN_IP, INNER4, socket.IPPROTO_IPIP),
     ("::1", TunnelFormat.IP_IN_IP, INNER6, socket.IPPROTO_IPV6),
     ("127.0.0.1", TunnelFormat.UDP_TLV, INNER4, socket.IPPROTO_UDP),
-], ids=["gre4", "gre6", "ipip4-in-4", "ipip6-in-4", "ipip4-in-6", "ipip6-in-6", "udp-tlv"])
+    ("127.0.0.1", TunnelFormat.UDP, INNER4, socket.IPPROTO_UDP),
+    ("127.0.0.1", TunnelFormat.UDP, INNER6, socket.IPPROTO_UDP),
+], ids=["gre4", "gre6", "ipip4-in-4", "ipip6-in-4", "ipip4-in-6", "ipip6-in-6", "udp-tlv", "udp4", "udp6-in-4"])
 def test_outer_packet_has_the_formats_protocol_and_the_sessions_local_source(
         namespace: str, peer: str, format: TunnelFormat, inner: bytes, protocol: int) -> None:
-    """docs/dataplane.md: GRE is 47 in the peer's family, IP-in-IP 4 or 41 by the inner version, UDP-TLV goes to
-    5437 (RFC 5844 section 6); outer packets leave from the session's local address, which the peer checks."""
+    """docs/dataplane.md: GRE is 47 in the peer's family, IP-in-IP 4 or 41 by the inner version, UDP-TLV and
+    IPv4-UDP go from and to 5437 (RFC 5844 section 6, Figures 12 and 14); outer packets leave from the session's
+    local address, which the peer checks."""
     payload = sealed(format, 7, inner)
     family = socket.AF_INET6 if ":" in peer else socket.AF_INET
 
@@ -80,7 +83,7 @@ def test_outer_packet_has_the_formats_protocol_and_the_sessions_local_source(
     if family == socket.AF_INET:  # raw IPv4 sockets include the IP header
         received = received[(received[0] & 0x0F) * 4:]
     if protocol == socket.IPPROTO_UDP:
-        assert int.from_bytes(received[2:4], "big") == 5437
+        assert (int.from_bytes(received[0:2], "big"), int.from_bytes(received[2:4], "big")) == (5437, 5437)
         received = received[8:]
     assert received == payload
 

@@ -10,6 +10,7 @@ from scapy.layers.l2 import GRE
 from dataplane_sessions import ipv4, ipv6, session
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import (
+    PLAIN_FORMATS,
     Sealer,
     TunnelFormat,
     UdpPayloadKind,
@@ -78,6 +79,16 @@ def test_ip_in_ip_is_the_inner_packet_itself() -> None:
     assert open_tunnel(TunnelFormat.IP_IN_IP, INNER6) == (None, 0)
 
 
+@pytest.mark.parametrize("inner", [INNER4, INNER6], ids=["ipv4", "ipv6"])
+def test_RFC5844_4_1_4_1_ipv4_udp_payload_is_the_inner_packet_itself(inner: bytes) -> None:
+    """Figure 12: IPv4 header, UDP header (5437 -> 5437, the pump's), then the plain IPv6 or IPv4 packet."""
+    sealed = Sealer(TunnelFormat.UDP, None).seal(inner)
+    assert sealed == inner
+    assert classify_udp_payload(sealed) is UdpPayloadKind.IP
+    assert open_tunnel(TunnelFormat.UDP, sealed) == (None, 0)
+    assert Sealer(TunnelFormat.UDP, None).seal(b"\x00abc") is DropReason.NOT_IP
+
+
 def test_non_ip_inner_packet_is_not_sealed() -> None:
     assert Sealer(TunnelFormat.GRE, 1).seal(b"\x00abc") is DropReason.NOT_IP
     assert Sealer(TunnelFormat.GRE, 1).seal(b"") is DropReason.NOT_IP
@@ -95,3 +106,9 @@ def test_GK_7_3_3_session_format_follows_gre_and_tlv_flags() -> None:
     assert session_format(session(b"a")) is TunnelFormat.GRE
     assert session_format(session(b"a", tlv=True)) is TunnelFormat.UDP_TLV
     assert session_format(session(b"a", gre=False)) is TunnelFormat.IP_IN_IP
+
+
+def test_RFC5844_4_1_3_1_session_format_ipv4_udp_when_the_session_says_so_without_gre() -> None:
+    assert session_format(session(b"a", gre=False, udp=True)) is TunnelFormat.UDP
+    assert TunnelFormat.UDP in PLAIN_FORMATS and TunnelFormat.IP_IN_IP in PLAIN_FORMATS
+    assert not PLAIN_FORMATS & {TunnelFormat.GRE, TunnelFormat.UDP_TLV}
