@@ -12,7 +12,8 @@ from pmip6.runtime.control import ControlError, control_request
 
 _COLUMNS = (("MN-ID", "mn_id"), ("TENANT", "tenant"), ("PROXY-COA", "proxy_coa"), ("LMAA", "lmaa"),
             ("HNP", "hnp"), ("IPV4-HOME", "ipv4_home"), ("LIFETIME", "lifetime_left"), ("GRE", "gre"),
-            ("DOWNLINK-KEY", "downlink_key"), ("UPLINK-KEY", "uplink_key"), ("TLV", "tlv"), ("STATE", "state"))
+            ("DOWNLINK-KEY", "downlink_key"), ("UPLINK-KEY", "uplink_key"), ("TLV", "tlv"),
+            ("ENCAP", "encapsulation"), ("STATE", "state"))
 _TRAFFIC_COLUMNS = (("PKTS-UP", "packets_up"), ("PKTS-DOWN", "packets_down"), ("DROPS", "drops"))
 """Shown when the daemon runs a data plane (its rows then carry per-session counters)."""
 

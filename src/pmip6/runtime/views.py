@@ -2,7 +2,9 @@
 
 A row has these fields (docs/operations.md): mn_id, tenant, proxy_coa, lmaa, hnp (list of prefixes),
 ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"), downlink_key, uplink_key (ints or
-null), tlv, state; a data plane adds the session's traffic counters. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
+null), tlv, encapsulation (the tunnel format, :class:`pmip6.dataplane.formats.TunnelFormat`: "gre",
+"udp-tlv", "ip-in-ip" or "udp" for RFC 5844's IPv4-UDP mode), state; a data plane adds the session's
+traffic counters. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
 end the LMAA; at the MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pmip6.core.events import TunnelSession, mn_text
+from pmip6.dataplane.formats import session_format
 
 GRE_MODES = ("keys", "gre-only", "off")
 
@@ -25,7 +28,7 @@ def gre_mode(session: TunnelSession) -> str:
 
 
 def session_fields(session: TunnelSession, *, at_lma: bool) -> dict[str, Any]:
-    """The session's identity, addresses and GRE state as JSON-able fields."""
+    """The session's identity, addresses, GRE state and tunnel format as JSON-able fields."""
     mag, lma = (session.peer.address, session.local) if at_lma else (session.local, session.peer.address)
     return {
         "mn_id": mn_text(session.mn_id),
@@ -38,6 +41,7 @@ def session_fields(session: TunnelSession, *, at_lma: bool) -> dict[str, Any]:
         "downlink_key": session.downlink_key,
         "uplink_key": session.uplink_key,
         "tlv": session.tlv,
+        "encapsulation": str(session_format(session)),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Network
 
 import pytest
@@ -34,9 +35,21 @@ def test_binding_row_fields_at_lma_and_mag() -> None:
     row = binding_row(SESSION, at_lma=True, expires_at=1100.7, state="active", now=1000.0)
     assert row == {"mn_id": "mn1@opA", "tenant": "opA", "proxy_coa": "192.0.2.1", "lmaa": "192.0.2.9",
                    "hnp": ["2001:db8:a:1::/64"], "ipv4_home": "10.0.0.2", "lifetime_left": 100, "gre": "keys",
-                   "downlink_key": 0x11, "uplink_key": 0x22, "tlv": True, "state": "active"}
+                   "downlink_key": 0x11, "uplink_key": 0x22, "tlv": True, "encapsulation": "udp-tlv",
+                   "state": "active"}
     at_mag = binding_row(SESSION, at_lma=False, expires_at=None, state="registered", now=0.0)
     assert (at_mag["proxy_coa"], at_mag["lmaa"], at_mag["lifetime_left"]) == ("192.0.2.9", "192.0.2.1", None)
+
+
+@pytest.mark.parametrize(("changes", "encapsulation"), [
+    ({"tlv": False}, "gre"), ({"gre": False, "tlv": False}, "ip-in-ip"),
+    ({"gre": False, "tlv": False, "udp": True}, "udp")], ids=["gre", "ip-in-ip", "ipv4-udp"])
+def test_RFC5844_4_binding_row_tells_ipv4_udp_from_ip_in_ip(changes: dict[str, bool], encapsulation: str) -> None:
+    """``pmip6 show bindings`` and the event log name the tunnel format: IPv4-UDP mode is "udp"."""
+    session = replace(SESSION, **changes)  # type: ignore[arg-type]
+    assert binding_row(session, at_lma=True, expires_at=None, state="active", now=0.0)["encapsulation"] == encapsulation
+    (line,) = _json_lines([BindingEstablished(session)])
+    assert line["encapsulation"] == encapsulation
 
 
 def _json_lines(events: list[object]) -> list[dict[str, object]]:

@@ -6,17 +6,25 @@ from pmip6.commands.show import bindings_table, stats_text, path_lines
 
 ROW = {"mn_id": "mn1@opA", "tenant": "opA", "proxy_coa": "192.0.2.2", "lmaa": "192.0.2.1",
        "hnp": ["2001:db8:a::/64"], "ipv4_home": "10.0.0.2", "lifetime_left": 3599, "gre": "keys",
-       "downlink_key": 0x1234, "uplink_key": 4294967295, "tlv": False, "state": "active"}
+       "downlink_key": 0x1234, "uplink_key": 4294967295, "tlv": False, "encapsulation": "gre",
+       "state": "active"}
 
 
 def test_bindings_table_shows_keys_in_hex_and_decimal() -> None:
     header, line = bindings_table([ROW, {**ROW, "mn_id": "mn2@opA", "gre": "off", "downlink_key": None,
                                          "uplink_key": None, "hnp": []}]).splitlines()[:2]
     assert header.split() == ["MN-ID", "TENANT", "PROXY-COA", "LMAA", "HNP", "IPV4-HOME", "LIFETIME", "GRE",
-                              "DOWNLINK-KEY", "UPLINK-KEY", "TLV", "STATE"]
+                              "DOWNLINK-KEY", "UPLINK-KEY", "TLV", "ENCAP", "STATE"]
     assert "0x00001234 (4660)" in line and "0xffffffff (4294967295)" in line
     off = bindings_table([{**ROW, "gre": "off", "downlink_key": None, "uplink_key": None}]).splitlines()[1]
     assert off.split()[7:10] == ["off", "-", "-"]
+
+
+def test_RFC5844_4_bindings_table_tells_ipv4_udp_from_ip_in_ip() -> None:
+    plain = {**ROW, "gre": "off", "downlink_key": None, "uplink_key": None}
+    _, udp, ip_in_ip = bindings_table([{**plain, "encapsulation": "udp"},
+                                       {**plain, "encapsulation": "ip-in-ip"}]).splitlines()
+    assert (udp.split()[-2], ip_in_ip.split()[-2]) == ("udp", "ip-in-ip")
 
 
 def test_stats_text_lists_every_section() -> None:
