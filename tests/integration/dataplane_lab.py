@@ -69,11 +69,13 @@ def downlink_key(mn: str, mag: str = "mag") -> int:
 
 @dataclass(frozen=True, slots=True)
 class Mode:
-    """How MAG and LMA tunnel: keys or GRE-only, TLV-header UDP, IPv6 transport; ``inner6``: the MNs
-    talk IPv6 (from their home network prefix) instead of IPv4."""
+    """How MAG and LMA tunnel: keys or GRE-only, TLV-header UDP, IPv6 transport, or ``udp``: RFC 5844's
+    IPv4-UDP mode (no GRE, so no keys); ``inner6``: the MNs talk IPv6 (from their home network prefix)
+    instead of IPv4."""
 
     keyed: bool = True
     tlv: bool = False
+    udp: bool = False
     ipv6: bool = False
     inner6: bool = False
 
@@ -82,15 +84,17 @@ def sessions_for(mn: str, mag: str = "mag", mode: Mode = Mode()) -> tuple[Tunnel
     """(LMA side, MAG side) of one MN's session, with the keys each side would have negotiated."""
     family = 1 if mode.ipv6 else 0
     mag_address, lma_address = ip_address(MAG_ADDRESS[mag][family]), ip_address(LMA_ADDRESS[mag][family])
+    keyed = mode.keyed and not mode.udp
     common = dict(
         mn_id=f"{mn}@example.net".encode(),
         tenant=MN_TENANT[mn],
         ipv4_home_address=IPv4Address(MN_HOME[mn]),
         home_network_prefixes=(IPv6Network(MN_PREFIX[mn]),),
-        gre=True,
-        downlink_key=downlink_key(mn, mag) if mode.keyed else None,
-        uplink_key=uplink_key(mn) if mode.keyed else None,
+        gre=not mode.udp,
+        downlink_key=downlink_key(mn, mag) if keyed else None,
+        uplink_key=uplink_key(mn) if keyed else None,
         tlv=mode.tlv,
+        udp=mode.udp,
     )
     at_lma = TunnelSession(peer=Peer(mag_address), local=lma_address, **common)  # type: ignore[arg-type]
     at_mag = TunnelSession(peer=Peer(lma_address), local=mag_address, access_interface=f"acc{mn[-1]}",
@@ -143,8 +147,10 @@ class Capture:
             self._link.write_pcap(pcap)
 
     def frames(self) -> list[dict[str, str]]:
-        """One dict per captured frame: protocols, outer source, GRE key (decimal; "" if none)."""
-        fields = ("frame.protocols", "ip.src", "ipv6.src", "gre.key", "icmp.type", "icmpv6.type")
+        """One dict per captured frame: protocols, outer source, GRE key (decimal; "" if none), outer UDP ports
+        ("5437>5437"; "" if none)."""
+        fields = ("frame.protocols", "ip.src", "ipv6.src", "gre.key", "icmp.type", "icmpv6.type", "udp.srcport",
+                  "udp.dstport")
         command = [TSHARK or "tshark", "-r", str(self.path), "-X", f"lua_script:{LUA_TLV}", "-Y", TUNNEL_FILTER,
                    "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]
         for name in fields:
@@ -159,6 +165,7 @@ class Capture:
                 "source": values["ipv6.src"] if outer_ipv6 else values["ip.src"],
                 "key": str(int(values["gre.key"], 16)) if values["gre.key"] else "",
                 "icmp": values["icmp.type"] or values["icmpv6.type"],
+                "udp": f"{values['udp.srcport']}>{values['udp.dstport']}" if values["udp.srcport"] else "",
             })
         return frames
 

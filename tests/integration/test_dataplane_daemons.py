@@ -50,12 +50,20 @@ control = "mag.sock"
 [dataplane]
 """
 ATTACHED = {"mn1": ("mn1@opA", "acc1"), "mn3": ("mn3@opB", "acc3")}
+IPV4_UDP_TOMLS = (
+    LMA_TOML.replace('control = "lma.sock"', 'control = "lma.sock"\naccept_forced_udp_encapsulation = true')
+            .replace('gre = "required"', 'gre = "optional"'),
+    MAG_TOML.replace('gre = "keys"', 'gre = "off"\nforce_udp_encapsulation = true'),
+)
+"""RFC 5844 IPv4-UDP mode: the MAG forces UDP (F) without GRE, the LMA accepts it."""
 
 
 @pytest.fixture
-def daemons(lab: Figure1Lab, tmp_path: Path) -> Iterator[Path]:
-    (tmp_path / "lma.toml").write_text(textwrap.dedent(LMA_TOML))
-    (tmp_path / "mag.toml").write_text(textwrap.dedent(MAG_TOML))
+def daemons(lab: Figure1Lab, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """The daemons with LMA_TOML and MAG_TOML, or the (lma.toml, mag.toml) texts given as the parameter."""
+    lma_toml, mag_toml = getattr(request, "param", (LMA_TOML, MAG_TOML))
+    (tmp_path / "lma.toml").write_text(textwrap.dedent(lma_toml))
+    (tmp_path / "mag.toml").write_text(textwrap.dedent(mag_toml))
     processes = []
     try:
         for role in ("lma", "mag"):
@@ -68,10 +76,11 @@ def daemons(lab: Figure1Lab, tmp_path: Path) -> Iterator[Path]:
         stop(processes[::-1])
 
 
-async def exchange(lab: Figure1Lab) -> tuple[dict[str, list[bytes]], dict[str, set[bytes]]]:
+async def exchange(lab: Figure1Lab, mns: tuple[str, ...] = tuple(ATTACHED)
+                   ) -> tuple[dict[str, list[bytes]], dict[str, set[bytes]]]:
     servers = await start_servers(lab)
     try:
-        replies = {mn: await echo(lab, mn) for mn in ATTACHED}
+        replies = {mn: await echo(lab, mn) for mn in mns}
         return replies, {tenant: {payload for _, payload in server.seen} for tenant, server in servers.items()}
     finally:
         for server in servers.values():
@@ -118,3 +127,25 @@ def test_GK_5_2_3_GK_4_2_5_daemons_negotiate_keys_and_forward_overlapping_tenant
     mag_sessions = {s["mn_id"]: s for s in mag_plane["sessions"]}
     assert {s["access_interface"] for s in mag_sessions.values()} == {"acc1", "acc3"}
     assert all(s["uplink_packets"] == 5 for s in mag_sessions.values())
+
+
+@pytest.mark.parametrize("daemons", [IPV4_UDP_TOMLS], indirect=True, ids=["ipv4-udp"])
+def test_RFC5844_4_2_2_1_4_1_3_1_forced_udp_daemons_forward_in_ipv4_udp_mode(lab: Figure1Lab, daemons: Path) -> None:
+    """mag.toml force_udp_encapsulation (F in the PBU) and lma.toml accept_forced_udp_encapsulation: both ends
+    record IPv4-UDP (show bindings ENCAP "udp") and the data planes carry MN-1's traffic in it."""
+    mn_id, interface = ATTACHED["mn1"]
+    result = control_request(daemons / "mag.sock", {"command": "attach", "mn_id": mn_id, "interface": interface,
+                                                     "att": 4, "ipv6": False}, timeout=15)
+    assert result["outcome"] == "registered", result
+    assert (result["binding"]["gre"], result["binding"]["encapsulation"]) == ("off", "udp")
+    (lma_row,) = control_request(daemons / "lma.sock", {"command": "bindings"})
+    assert lma_row["encapsulation"] == "udp"
+    renumber(lab, "mn1", lma_row["ipv4_home"])
+
+    replies, seen = asyncio.run(exchange(lab, ("mn1",)))
+
+    assert replies == {"mn1": requests_of("mn1")} and seen["opA"] == set(requests_of("mn1"))
+    for role in ("lma", "mag"):
+        (session,) = control_request(daemons / f"{role}.sock", {"command": "dataplane"})["sessions"]
+        assert session["format"] == "udp"
+        assert (session["uplink_packets"], session["downlink_packets"], session["drops"]) == (5, 5, {})

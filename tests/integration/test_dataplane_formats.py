@@ -1,4 +1,4 @@
-"""The Figure-1 traffic in the other tunnel formats: TLV-header UDP, IPv6 transport, GRE-only mode."""
+"""The Figure-1 traffic in the other tunnel formats: TLV-header UDP, IPv4-UDP, IPv6 transport, GRE-only mode."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from dataplane_lab import (
     start_pumps,
     start_servers,
     stop_pumps,
+    tunnel_frames,
     uplink_key,
 )
 from pmip6.dataplane.netns import inside
@@ -41,6 +42,21 @@ def test_GK_7_2_3_GK_7_3_3_GK_7_3_1_1_RFC5845_7_1_udp_tlv_format(lab: Figure1Lab
     assert keys_by_source(frames) == expected_keys(MNS, 0)
     assert all("udp:pmip6tlv:gre" in frame["protocols"] for frame in frames), frames[0]["protocols"]
     assert {s["format"] for s in result.lma["sessions"]} == {"udp-tlv"}
+
+
+@requires_tshark
+def test_RFC5844_4_1_4_1_4_2_2_2_ipv4_udp_mode_both_ways(lab: Figure1Lab, tmp_path: Path) -> None:
+    """Figures 12 and 14: IPv4, UDP 5437 -> 5437, then the MN's own IPv4 packet (no TLV, no GRE), each way.
+    Unkeyed, so (like GRE-only) MN-1 and MN-3, same address behind the same MAG, cannot both be served."""
+    distinct = ("mn1", "mn2", "mn4")
+    result, frames = captured_traffic(lab, tmp_path, distinct, Mode(udp=True))
+    assert keys_by_source(frames) == expected_keys(distinct, 0, keyed=False)
+    assert {frame["udp"] for frame in tunnel_frames(frames)} == {"5437>5437"}
+    assert not [frame for frame in frames if frame["icmp"]]  # no port unreachable: the pumps listen on 5437
+    assert all(frame["protocols"].startswith("eth:ethertype:ip:udp:pmip6tlv:ip:udp")
+               for frame in tunnel_frames(frames)), frames[0]["protocols"]
+    assert {s["format"] for s in result.lma["sessions"]} == {"udp"}  # type: ignore[union-attr]
+    assert {s["format"] for s in result.mag["sessions"]} == {"udp"}  # type: ignore[union-attr]
 
 
 @requires_tshark
@@ -88,7 +104,8 @@ async def echo_sizes(lab: Figure1Lab, mode: Mode, sizes: tuple[int, ...]) -> lis
         await stop_pumps(node)
 
 
-@pytest.mark.parametrize("mode", [Mode(), Mode(tlv=True), Mode(ipv6=True)], ids=["gre4", "udp-tlv", "gre6"])
+@pytest.mark.parametrize("mode", [Mode(), Mode(tlv=True), Mode(udp=True), Mode(ipv6=True)],
+                         ids=["gre4", "udp-tlv", "ipv4-udp", "gre6"])
 def test_full_size_inner_packets_cross_the_tunnel_fragmented(lab: Figure1Lab, mode: Mode) -> None:
     """A 1500-octet inner packet plus the tunnel headers exceeds the link MTU: the outer packet is fragmented
     by the sending node and reassembled by the receiving one, so nothing is lost."""
