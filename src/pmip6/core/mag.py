@@ -14,7 +14,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   PBU over IPv4/UDP -- initial, re-registration and de-registration alike, which RFC 5844 4.2.2 has
   "constructed just as the initial request" (4.2.2.1) -- and, when the GRE Key option is sent, T as well:
   GRE together with UDP is the TLV-header format (RFC 5845 7.3: "MUST set the TLV-header format (T) flag").
-  Over IPv6 transport neither flag is set (RFC 5844 section 4 is IPv4 transport). A handoff is an attach with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
+  Over IPv6 transport neither flag is set (RFC 5844 section 4 is IPv4 transport). A handoff is an attach
+  with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
   An MN attaching again while its de-registration awaits the PBA, or after a failure, gets a fresh entry.
 - **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
   timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
@@ -35,24 +36,25 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Detection option with F makes it IPv4-UDP, anything else IPv4; with GRE, RFC 5845 decides. A PBA that
   accepts a PBU with F but carries no such option (and no GRE) gets the RFC's "Otherwise ... IPv4" and an
   Alarm: the LMA, which 4.1.3.1 puts in IPv4-UDP mode, did not confirm it (the data plane still accepts its
-  IPv4-UDP packets, docs/dataplane.md). Over IPv6 transport the option is ignored. The IPv4 home address is the one of an IPv4 Home Address Reply with a status
-  below 128; without one, IPv4 forwarding ends (RFC 5844 3.2.3.2/3.2.3.3). The lifetime is the granted one,
-  at most the requested one, counted from when the acknowledged transmission was sent (RFC 6275 11.7.3).
+  IPv4-UDP packets, docs/dataplane.md). Over IPv6 transport the option is ignored. The IPv4 home address
+  is the one of an IPv4 Home Address Reply with a status below 128; without one, IPv4 forwarding ends
+  (RFC 5844 3.2.3.2/3.2.3.3). The lifetime is the granted one, at most the requested one, counted from
+  when the acknowledged transmission was sent (RFC 6275 11.7.3).
   Then BindingEstablished (first time) or BindingUpdated, and that Alarm if any.
 - **Status 163** (GRE_KEY_OPTION_REQUIRED): if the PBU had no option and the mode is not ``off``, send the
   PBU again with the option (GK-4.2-8; the LMA evidently supports RFC 5845). If the mode is ``off``, raise
   an Alarm (GK-4.2-9) and fail. Status 157 and 135 are retried with a fresh timestamp / larger sequence
   (6.9.1.2 item 8, RFC 6275 11.7.1). Any other status >= 128 rejects (RegistrationRejected).
 - **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
-  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1), T as negotiated (GK-7.2-4) and F as configured;
-  :meth:`MobileAccessGateway.refresh` does the same at once.
+  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1), T as negotiated (GK-7.2-4) and F as
+  configured; :meth:`MobileAccessGateway.refresh` does the same at once.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
   ``max_retransmissions`` an initial registration fails (Alarm) and a re-registration stops retrying (Alarm)
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
-  (GK-4.2-12), F as configured. BindingDeregistered at once; a status 135 moves the counter and sends it once more
-  (RFC 6275 11.7.1). The entry is removed (downlink key freed) on an accepting PBA
+  (GK-4.2-12), F as configured. BindingDeregistered at once; a status 135 moves the counter and sends it
+  once more (RFC 6275 11.7.1). The entry is removed (downlink key freed) on an accepting PBA
   (BindingRemoved "deregistered", also for an entry whose registration was never acknowledged here), on a
   rejecting one (RegistrationRejected, BindingRemoved "rejected") or, without retransmission, after
   INITIAL_BINDACK_TIMEOUT (BindingRemoved "unacknowledged").
