@@ -1,9 +1,11 @@
 """tshark (Wireshark's dissectors) as the independent oracle of pmip6's encoders.
 
 Every PBU/PBA variant the GRE Key Option can produce (option Length 2 and 6, T flag set and clear, the
-statuses 0/2/3/163 of RFC 5845 6.4, with HI, ATT, MN-ID, HNP, Timestamp and the RFC 5844 IPv4 options)
+statuses 0/2/3/163 of RFC 5845 6.4, with HI, ATT, MN-ID, HNP, Timestamp and the RFC 5844 IPv4 options),
+and RFC 5844 section 4's forced UDP encapsulation (a PBU with F, a PBA with a NAT Detection option with F),
 is encoded over IPv6 (next header 135, MH checksum over the pseudo-header) and over IPv4/UDP 5436 (MH
-checksum 0), next to GRE data over IPv4 and IPv6 and TLV/GRE over UDP 5437. All frames go into one pcap
+checksum 0), next to GRE data over IPv4 and IPv6, TLV/GRE over UDP 5437 and IPv4-UDP data (a plain
+packet in UDP 5437). All frames go into one pcap
 written with PcapWriter; tshark must report exactly what was encoded, with no expert warning.
 """
 
@@ -31,7 +33,7 @@ from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, BAFlags, BUF
 from pmip6.wire.options import (AccessTechnologyTypeOption, GREKeyOption, HandoffIndicatorOption,
                                 HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
                                 IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
-                                TimestampOption)
+                                NATDetectionOption, TimestampOption)
 from pmip6.wire.pcap import LINKTYPE_RAW, PcapWriter
 from pmip6.wire.tlv import TLVHeader, encode_tlv
 
@@ -45,11 +47,12 @@ HOME_PREFIX = IPv6Address("2001:db8:5::")
 DOWNLINK_KEY, UPLINK_KEY = 0x1234ABCD, 0x00002222
 FIELDS = [
     "frame.number", "mip6.mhtype", "mip6.csum",
-    "mip6.bu.seqnr", "mip6.bu.a_flag", "mip6.bu.p_flag", "mip6.bu.t_flag", "mip6.bu.lifetime",
+    "mip6.bu.seqnr", "mip6.bu.a_flag", "mip6.bu.p_flag", "mip6.bu.f_flag", "mip6.bu.t_flag", "mip6.bu.lifetime",
     "mip6.ba.status", "mip6.ba.p_flag", "mip6.ba.t_flag", "mip6.ba.seqnr", "mip6.ba.lifetime",
     "mip6.options.grek", "mip6.gre_key", "mip6.hi", "mip6.att", "mip6.mnid.identifier",
     "mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl", "mip6.timestamp_tmp",
     "mip6.ipv4ha.ha", "mip6.ipv4ha.preflen", "mip6.ipv4aa.sts", "mip6.ipv4dra.dra",
+    "mip6.natd.f_flag", "mip6.natd.refresh_t",
     "gre.key", "gre.proto", "gre.sequence_number", "gre.checksum.status",
     "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.length", "udp.checksum.status",
     "_ws.expert.message",
@@ -100,7 +103,8 @@ def _signaling_cases() -> list[tuple[str, object, dict[str, str]]]:
             pbu = ProxyBindingUpdate(number, flags, 900, options + (
                 IPv4HomeAddressRequestOption(IPv4Address("0.0.0.0"), 0), GREKeyOption(key)))
             expected |= {"mip6.mhtype": "5", "mip6.bu.seqnr": str(number), "mip6.bu.a_flag": "1",
-                         "mip6.bu.p_flag": "1", "mip6.bu.t_flag": _flag(t_flag), "mip6.bu.lifetime": "900",
+                         "mip6.bu.p_flag": "1", "mip6.bu.f_flag": "0", "mip6.bu.t_flag": _flag(t_flag),
+                         "mip6.bu.lifetime": "900",
                          "mip6.options.grek": _grek(key), "mip6.gre_key": "" if key is None else str(key),
                          "mip6.ipv4ha.ha": "0.0.0.0", "mip6.ipv4ha.preflen": "0"}
             cases.append((f"PBU key={key} T={t_flag:d}", pbu, expected))
@@ -121,7 +125,23 @@ def _signaling_cases() -> list[tuple[str, object, dict[str, str]]]:
                              "mip6.ipv4ha.ha": str(home_address), "mip6.ipv4ha.preflen": "24",
                              "mip6.ipv4aa.sts": "0", "mip6.ipv4dra.dra": f"10.0.{number}.1"}
                 cases.append((f"PBA status={int(status)} key={key} T={t_flag:d}", pba, expected))
-    return cases
+    return cases + _forced_udp_cases(number + 1)
+
+
+def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
+    """RFC 5844 4.2.2.1 and 4.1.3.2: the PBU of a MAG with ForceIPv4UDPEncapsulationSupport (F set, no GRE Key
+    option) and the accepting PBA announcing IPv4-UDP with a NAT Detection option carrying F."""
+    pbu_options, pbu_expected = _common_options(number)
+    pbu = ProxyBindingUpdate(number, BUFlags.A | BUFlags.P | BUFlags.F, 900, pbu_options)
+    pbu_expected |= {"mip6.mhtype": "5", "mip6.bu.seqnr": str(number), "mip6.bu.a_flag": "1",
+                     "mip6.bu.p_flag": "1", "mip6.bu.f_flag": "1", "mip6.bu.t_flag": "0", "mip6.bu.lifetime": "900"}
+    pba_options, pba_expected = _common_options(number + 1)
+    pba = ProxyBindingAcknowledgement(Status.ACCEPTED, number + 1, BAFlags.P, 600,
+                                      pba_options + (NATDetectionOption(force_udp=True, refresh_time=0),))
+    pba_expected |= {"mip6.mhtype": "6", "mip6.ba.status": "0", "mip6.ba.seqnr": str(number + 1),
+                     "mip6.ba.p_flag": "1", "mip6.ba.t_flag": "0", "mip6.ba.lifetime": "600",
+                     "mip6.natd.f_flag": "1", "mip6.natd.refresh_t": "0"}
+    return [("PBU F=1", pbu, pbu_expected), ("PBA NAT Detection F=1", pba, pba_expected)]
 
 
 def _scapy_mh_checksum(packet: bytes) -> int:
@@ -163,6 +183,10 @@ def _cases() -> list[Case]:
         cases.append(Case(f"TLV/GRE key={key:#x}", encode_ipv4(MAG4, LMA4, IPProto.UDP, datagram), {
             "ip.checksum.status": "1", "udp.srcport": "5437", "udp.dstport": "5437",
             "udp.length": str(len(datagram)), "udp.checksum.status": "1"}))
+    datagram = encode_udp(PMIP6_DATA_PORT, PMIP6_DATA_PORT, inner4, source=MAG4, destination=LMA4)
+    cases.append(Case("IPv4-UDP data", encode_ipv4(MAG4, LMA4, IPProto.UDP, datagram), {
+        "ip.checksum.status": "1", "udp.srcport": "5437", "udp.dstport": "5437",
+        "udp.length": str(len(datagram)), "udp.checksum.status": "1"}))
     return cases
 
 
@@ -209,7 +233,9 @@ def test_our_dissector_agrees_with_tshark(index: int, tshark_rows: list[dict[str
     if row["mip6.mhtype"]:
         assert report.mh is not None and int(report.mh.mh_type) == int(row["mip6.mhtype"])
         assert [option.key for option in report.mh.options if isinstance(option, GREKeyOption)] == \
-            [int(row["mip6.gre_key"]) if row["mip6.gre_key"] else None]
+            ([int(row["mip6.gre_key"]) if row["mip6.gre_key"] else None] if row["mip6.options.grek"] else [])
+        assert [option.force_udp for option in report.mh.options if isinstance(option, NATDetectionOption)] == \
+            ([row["mip6.natd.f_flag"] == "1"] if row["mip6.natd.f_flag"] else [])
     if CASES[index].name.startswith("TLV"):
         gre_length = int(row["udp.length"]) - 8 - 4
         assert report.tlv == TLVHeader(IPProto.GRE, gre_length)
