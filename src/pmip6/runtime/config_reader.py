@@ -122,7 +122,7 @@ class Table:
 
     def endpoint(self, name: str) -> tuple[str, int] | None:
         """An optional ``host:port`` (``[v6]:port`` for IPv6)."""
-        return self.parsed(name, parse_endpoint, 'a "host:port" such as "127.0.0.1:9436"', None)
+        return self.parsed(name, parse_endpoint, 'a "host:port" such as "127.0.0.1:9436" or "[::1]:9436"', None)
 
     def table(self, name: str, required: bool = True) -> Table:
         """The sub-table ``[name]``; an absent optional one reads as empty."""
@@ -140,11 +140,14 @@ class Table:
 
 
 def parse_endpoint(text: str) -> tuple[str, int]:
+    """``a.b.c.d:port`` or ``[v6]:port``; a bare IPv6 address is refused (``2001:db8::1:9000`` is ambiguous)."""
     host, separator, port = text.rpartition(":")
     if not separator or not host:
         raise ValueError("no port")
-    host = host.removeprefix("[").removesuffix("]")
-    ip_address(host)
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    if (ip_address(host).version == 6) != bracketed:
+        raise ValueError("an IPv6 address, and only an IPv6 address, goes in brackets: [v6]:port")
     number = int(port)
     if not 0 < number < 65536:
         raise ValueError("port out of range")

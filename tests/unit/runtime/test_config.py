@@ -129,6 +129,8 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\ntlv_header = 1\n', "lma.tlv_header"),
     ('[lma]\nipv4_address = "127.0.0.1"\nmax_lifetime = 0\n', "lma.max_lifetime"),
     ('[lma]\nipv4_address = "127.0.0.1"\nmetrics = "9436"\n', "lma.metrics"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nmetrics = "::1:9436"\n', "lma.metrics"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nmetrics = "[127.0.0.1]:9436"\n', "lma.metrics"),
     ('[lma]\nipv4_address = "127.0.0.1"\nstate = ""\n', "lma.state"),
     ('[lma]\nipv4_address = "127.0.0.1"\nbogus = 1\n', "lma.bogus"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[policy]\ngre = "sometimes"\n', "policy.gre"),
