@@ -1,8 +1,8 @@
 """Bindings as plain data: the rows of ``pmip6 show bindings`` and the fields of the event log.
 
 A row has these fields (docs/operations.md): mn_id, tenant, proxy_coa, lmaa, hnp (list of prefixes),
-ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"), downlink_key, uplink_key (ints or
-null), tlv, encapsulation (the tunnel format, :class:`pmip6.dataplane.formats.TunnelFormat`: "gre",
+ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"; null while nothing is negotiated: a MAG's
+entry still registering, or failed), downlink_key, uplink_key (ints or null), tlv, encapsulation (the tunnel format, :class:`pmip6.dataplane.formats.TunnelFormat`: "gre",
 "udp-tlv", "ip-in-ip" or "udp" for RFC 5844's IPv4-UDP mode), state; a data plane adds the session's
 traffic counters. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
 end the LMAA; at the MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
@@ -16,6 +16,8 @@ from pmip6.core.events import TunnelSession, mn_text
 from pmip6.dataplane.formats import session_format
 
 GRE_MODES = ("keys", "gre-only", "off")
+_NOT_NEGOTIATED = ("registering", "failed")
+"""BUL states (core/bul.py) whose GRE mode no PBA has settled yet: "off" would read as a choice."""
 
 
 def gre_mode(session: TunnelSession) -> str:
@@ -49,6 +51,8 @@ def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | Non
                 now: float) -> dict[str, Any]:
     """One row of ``pmip6 show bindings --json``."""
     row = session_fields(session, at_lma=at_lma)
+    if state in _NOT_NEGOTIATED:
+        row["gre"] = None
     row["lifetime_left"] = None if expires_at is None else max(0, int(expires_at - now))
     row["state"] = state
     return row

@@ -41,6 +41,14 @@ def test_binding_row_fields_at_lma_and_mag() -> None:
     assert (at_mag["proxy_coa"], at_mag["lmaa"], at_mag["lifetime_left"]) == ("192.0.2.9", "192.0.2.1", None)
 
 
+@pytest.mark.parametrize("state", ["registering", "failed"])
+def test_a_mag_entry_no_pba_settled_shows_no_gre_mode_rather_than_off(state: str) -> None:
+    """A registering MAG entry has negotiated nothing yet; "off" would read as if the MAG had not asked for GRE."""
+    unsettled = TunnelSession(mn_id=b"x", peer=MAG, local=LMAA)
+    assert binding_row(unsettled, at_lma=False, expires_at=None, state=state, now=0.0)["gre"] is None
+    assert binding_row(unsettled, at_lma=False, expires_at=None, state="registered", now=0.0)["gre"] == "off"
+
+
 @pytest.mark.parametrize(("changes", "encapsulation"), [
     ({"tlv": False}, "gre"), ({"gre": False, "tlv": False}, "ip-in-ip"),
     ({"gre": False, "tlv": False, "udp": True}, "udp")], ids=["gre", "ip-in-ip", "ipv4-udp"])
