@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -19,6 +20,8 @@ from pmip6.runtime.mag_daemon import DEFAULT_WAIT, MagDaemon, build_mag_daemon
 from pmip6.runtime.service import add_daemon_arguments, run_daemon
 
 _SUCCESS = {"attach": "registered", "refresh": "registered", "detach": "deregistered"}
+MAX_TIMEOUT = 86400.0
+"""The longest ``--timeout`` (one day): anything longer is a typo, and the socket timeout needs a finite value."""
 
 
 def register(subparsers: Any) -> None:
@@ -49,8 +52,20 @@ def register(subparsers: Any) -> None:
 def _control_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control", required=True, help="the MAG's control socket")
     parser.add_argument("--mn-id", required=True, help="MN-Identifier (NAI)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_WAIT, help="seconds to wait for the outcome")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_WAIT, metavar="SECONDS",
+                        help=f"seconds to wait for the outcome (default {DEFAULT_WAIT:g}, at most {MAX_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: a positive, finite number of seconds up to :data:`MAX_TIMEOUT` (argparse exits 2 otherwise)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_TIMEOUT:  # False for NaN too
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds up to {MAX_TIMEOUT:g}, got {text!r}")
+    return seconds
 
 
 def _run(args: argparse.Namespace) -> int:
