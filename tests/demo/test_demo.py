@@ -11,6 +11,7 @@ import pytest
 
 from pmip6.cli import main
 from pmip6.dataplane.lma import LmaForwarder
+from pmip6.wire.pcap import read_capture
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
@@ -65,3 +66,19 @@ def test_demo_pcap_shows_each_sessions_keys_to_tshark(capsys: pytest.CaptureFixt
     assert keys <= signaled
     assert tunneled <= signaled and keys <= tunneled  # every key on the tunnel was negotiated, and each was used
     assert sum(1 for line in fields if line.split("\t")[2]) == report["tunnel_packets"]
+
+
+def test_a_pcap_file_that_cannot_be_written_stops_the_demo_before_it_runs(capsys: pytest.CaptureFixture[str],
+                                                                         tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-directory" / "demo.pcap"
+    assert main(["demo", "--pcap", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "", "nothing ran"
+    assert err == f"pmip6 demo: cannot write --pcap {missing}: No such file or directory\n"
+
+
+def test_the_pcap_file_holds_the_demos_signaling(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pcap = tmp_path / "demo.pcap"
+    status, report = run_json(capsys, "--pcap", str(pcap))
+    assert status == 0
+    assert len(list(read_capture(pcap.read_bytes()))) == len(report["signaling"]) + report["tunnel_packets"]

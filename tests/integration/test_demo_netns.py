@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,3 +141,36 @@ def test_demo_netns_refuses_clearly_without_namespaces(monkeypatch: pytest.Monke
     assert main(["demo", "--netns"]) == 2
     error = capsys.readouterr().err
     assert "needs root" in error and "sudo .venv/bin/pmip6 demo --netns" in error
+
+
+def test_demo_netns_refuses_clearly_when_namespaces_cannot_be_created(monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Root without CAP_SYS_ADMIN (an unprivileged container) passes the root check, then the kernel refuses
+    the first namespace: one line and exit 2, as without root, and nothing left behind."""
+    def refused(name: str, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(1, "mount rundir failed", name)
+
+    monkeypatch.setattr("pmip6.commands.demo.namespaces_available", lambda: None)
+    monkeypatch.setattr("pyroute2.netns.create", refused)
+    assert main(["demo", "--netns", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == (
+        "pmip6 demo --netns needs CAP_SYS_ADMIN to create network namespaces (mount rundir failed): run it as "
+        "root with all capabilities (not in an unprivileged container), or run `pmip6 demo` without --netns")
+    assert leftovers(os.getpid(), []) == []
+
+
+@requires_netns
+@pytest.mark.netns
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+def test_demo_netns_as_root_without_capabilities_says_so() -> None:
+    """The real thing: root with every capability dropped (``setpriv --bounding-set=-all``)."""
+    demo = subprocess.Popen(["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--", *DEMO],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, stderr = finish(demo)
+    assert demo.returncode == 2, stderr
+    assert stderr.splitlines() == [
+        "pmip6 demo --netns needs CAP_SYS_ADMIN to create network namespaces (mount rundir failed): run it as "
+        "root with all capabilities (not in an unprivileged container), or run `pmip6 demo` without --netns"]
+    assert leftovers(demo.pid, []) == []

@@ -14,7 +14,7 @@ from pmip6.demo.checks import Check
 from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, SERVER, TENANTS, BindingRow, Figure1
 from pmip6.demo.render import as_json, check_line, ladder_line, report, summary, write_pcap
 from pmip6.lab.daemons import DaemonError
-from pmip6.lab.namespaces import namespaces_available
+from pmip6.lab.namespaces import NamespacesUnavailable, namespaces_available
 from pmip6.runtime.control import ControlError
 
 INTRO = f"""\
@@ -30,6 +30,9 @@ pmip6 demo --netns: RFC 5845 Figure 1 with real daemons in network namespaces
   Signaling: PMIPv6 over IPv4/UDP 5436 (RFC 5844); data: GRE with per-session keys (RFC 5845) through TUN devices.
 """
 
+EXIT_CANNOT_RUN = 2
+"""The demo cannot run here: --netns without the privileges it needs, or a --pcap FILE it cannot write."""
+
 Observer = Callable[[], tuple[list[str], int]]
 """Returns the ladder lines and the number of tunneled packets since its last call."""
 
@@ -40,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Four mobile nodes of two operators with overlapping IPv4 home addresses attach to a MAG, "
                     "exchange traffic through keyed GRE, re-register, hand off and detach; every step is "
                     "checked. Runs in one process on simulated time, or with --netns (root) as real "
-                    "daemons in network namespaces.")
+                    "daemons in network namespaces. Exit status: 0 when every check passed, 1 when one failed, "
+                    "2 when the demo cannot run (--netns without root or CAP_SYS_ADMIN, a --pcap FILE that "
+                    "cannot be written), with the reason as one line on stderr and nothing left behind.")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (bindings, checks, signaling) instead of the text report")
     parser.add_argument("--pcap", type=Path, metavar="FILE",
@@ -53,8 +58,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.netns:
-        return run_netns(args)
+    """Refuse at once what cannot work (namespaces, the capture file), then run the demo asked for."""
+    if args.netns and (reason := namespaces_available()) is not None:
+        return cannot_run(f"pmip6 demo --netns {reason}: run it as root (sudo .venv/bin/pmip6 demo --netns) on "
+                          "a Linux host with /dev/net/tun, or run `pmip6 demo` without --netns")
+    try:
+        pcap = None if args.pcap is None else args.pcap.open("wb")
+    except OSError as error:
+        return cannot_run(f"pmip6 demo: cannot write --pcap {args.pcap}: {error.strerror or error}")
+    try:
+        return run_netns(args, pcap) if args.netns else run_in_process(args, pcap)
+    finally:
+        if pcap is not None:
+            pcap.close()
+
+
+def cannot_run(message: str) -> int:
+    """Print ``message``, why the demo cannot run, as one line on stderr and return the exit status for it."""
+    print(message, file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+def run_in_process(args: argparse.Namespace, pcap: BinaryIO | None) -> int:
     demo = Figure1.build()
     text = not args.json
     if text:
@@ -68,32 +93,30 @@ def run(args: argparse.Namespace) -> int:
         return ladder, tunneled
 
     tell(demo.steps(), observe, demo.checks, text)
-    if args.pcap is not None:
-        save_pcap(args.pcap, lambda stream: write_pcap(demo, stream), text)
+    if pcap is not None:
+        save_pcap(pcap, lambda stream: write_pcap(demo, stream), text)
     return finish(demo.rows, demo.checks, as_json(demo), text)
 
 
-def run_netns(args: argparse.Namespace) -> int:
+def run_netns(args: argparse.Namespace, pcap: BinaryIO | None) -> int:
     from pmip6.demo.netns import running  # pyroute2 and the lab are only needed here
 
     text = not args.json
-    reason = namespaces_available()
-    if reason is not None:
-        print(f"pmip6 demo --netns {reason}: run it as root (sudo .venv/bin/pmip6 demo --netns) on a Linux host with "
-              "/dev/net/tun, or run `pmip6 demo` without --netns", file=sys.stderr)
-        return 2
     if text:
         print(NETNS_INTRO)
     say = _sayer(text)
     try:
         with running(say) as demo:
             tell(demo.steps(), demo.observe, demo.checks, text)
-            if args.pcap is not None:
-                save_pcap(args.pcap, demo.write_pcap, text)
+            if pcap is not None:
+                save_pcap(pcap, demo.write_pcap, text)
             say("stopping the daemons (MAGs first) and removing the namespaces")
     except KeyboardInterrupt:
         print("pmip6 demo --netns: interrupted; daemons stopped, namespaces and files removed", file=sys.stderr)
         return 130
+    except NamespacesUnavailable as error:
+        return cannot_run(f"pmip6 demo --netns {error}: run it as root with all capabilities (not in an "
+                          "unprivileged container), or run `pmip6 demo` without --netns")
     except (DaemonError, ControlError) as error:
         print(f"pmip6 demo --netns: {error}", file=sys.stderr)
         return 1
@@ -121,10 +144,11 @@ def tell(steps: Sequence[tuple[str, Callable[[], None]]], observe: Observer, che
             print()
 
 
-def save_pcap(path: Path, write: Callable[[BinaryIO], int], text: bool) -> None:
-    with path.open("wb") as stream:
-        count = write(stream)
-    _sayer(text)(f"pcap: {path} ({count} packets; `pmip6 decode {path}` or Wireshark)")
+def save_pcap(stream: BinaryIO, write: Callable[[BinaryIO], int], text: bool) -> None:
+    """Write the capture to ``stream`` (the --pcap FILE, opened before the demo ran) and say where it is."""
+    count = write(stream)
+    stream.flush()
+    _sayer(text)(f"pcap: {stream.name} ({count} packets; `pmip6 decode {stream.name}` or Wireshark)")
 
 
 def finish(rows: Sequence[BindingRow], checks: Sequence[Check], json_report: dict[str, Any], text: bool) -> int:

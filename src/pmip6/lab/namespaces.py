@@ -21,6 +21,11 @@ from pmip6.dataplane.netns import inside
 NO_DAD = (("net/ipv6/conf/all/accept_dad", "0"), ("net/ipv6/conf/default/accept_dad", "0"))
 
 
+class NamespacesUnavailable(PermissionError):
+    """Creating a network namespace was refused (e.g. root without CAP_SYS_ADMIN, as in an unprivileged
+    container); the text says why, e.g. "needs CAP_SYS_ADMIN to create network namespaces (...)"."""
+
+
 def namespaces_available() -> str | None:
     """Why network namespaces with TUN devices cannot be used here, or None if they can."""
     if os.geteuid() != 0:
@@ -62,7 +67,11 @@ class NamespaceSet:
 
     def create(self, node: str, sysctls: Iterable[tuple[str, str]] = ()) -> None:
         """A new namespace for ``node`` with ``lo`` up, DAD off and ``sysctls`` (paths under /proc/sys)."""
-        netns.create(self.ns(node))
+        try:
+            netns.create(self.ns(node))
+        except PermissionError as error:
+            raise NamespacesUnavailable(f"needs CAP_SYS_ADMIN to create network namespaces "
+                                        f"({error.strerror or error})") from error
         self._created.append(self.ns(node))
         with inside(self.ns(node)):
             for key, value in (*NO_DAD, *sysctls):
