@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from pmip6.runtime.naming import naming
 
 Request = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Any]]
@@ -36,13 +39,15 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
-        """Listen on ``path``; a stale socket file is replaced, one a live daemon answers on is not."""
-        if self.path.is_socket():
-            if _answers(self.path):
-                raise OSError(f"control socket {self.path} is in use by a running daemon")
-            self.path.unlink()
-        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE)
-        os.chmod(self.path, 0o600)
+        """Listen on ``path``; a stale socket file is replaced, one a live daemon answers on is not. An OSError
+        names the socket: "control socket /run/mag.sock: No such file or directory"."""
+        with naming(f"control socket {self.path}"):
+            if self.path.is_socket():
+                if _answers(self.path):
+                    raise OSError(errno.EADDRINUSE, "in use by a running daemon")
+                self.path.unlink()
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE)
+            os.chmod(self.path, 0o600)
 
     async def close(self) -> None:
         if self._server is None:

@@ -28,6 +28,7 @@ from pmip6.runtime.capture import SignalingCapture
 from pmip6.runtime.control import ControlServer, Handler, Request
 from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
+from pmip6.runtime.naming import naming
 from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
@@ -39,15 +40,6 @@ EventListener = Callable[[Event], None]
 BindingColumns = Callable[[TunnelSession], dict[str, Any]]
 """Extra fields of one binding's row in ``pmip6 show bindings`` (see :meth:`Daemon.add_binding_columns`)."""
 Component = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
-
-
-@contextlib.contextmanager
-def _naming(what: str) -> Iterator[None]:
-    """Say which socket an OSError is about: "cannot start: signaling socket UDP 127.0.0.1:5436: ..."."""
-    try:
-        yield
-    except OSError as error:
-        raise OSError(error.errno, f"{what}: {error.strerror or error}") from error
 
 
 class Engine(Protocol):
@@ -158,7 +150,7 @@ class Daemon:
         await self._control.start()
         if self._metrics_endpoint is not None:
             host, port = self._metrics_endpoint
-            with _naming(f"metrics endpoint {host}:{port}"):
+            with naming(f"metrics endpoint {host}:{port}"):
                 self._metrics_server = await self.metrics.serve(host, port)
             self.logger.info("metrics on http://%s:%d/metrics", host, port)
         self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
@@ -186,13 +178,13 @@ class Daemon:
 
     async def open_udp(self, address: IPv4Address, port: int, handler: MessageHandler,
                        fallback_to_ephemeral: bool = False) -> None:
-        with _naming(f"signaling socket UDP {address}:{port}"):
+        with naming(f"signaling socket UDP {address}:{port}"):
             self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
                                                 self._capture, fallback_to_ephemeral, self._tunnel_data)
         self.logger.info("signaling over IPv4/UDP on %s:%d", address, self.ipv4.local.port)
 
     async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler) -> None:
-        with _naming(f"signaling socket raw MH {address}"):
+        with naming(f"signaling socket raw MH {address}"):
             self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors,
                                                         self._capture)
         self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)

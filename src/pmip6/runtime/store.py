@@ -31,17 +31,20 @@ class BindingStore:
     """The persisted binding cache at ``path``, locked for this process until :meth:`close`."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, timeout=0)
+        try:
+            self._db = sqlite3.connect(path, timeout=0)
+        except sqlite3.Error as error:
+            raise _named(error, path) from error
         try:
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.execute("PRAGMA journal_mode=WAL")  # a write: takes the exclusive lock
-        except sqlite3.OperationalError as error:
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        except sqlite3.Error as error:
             self._db.close()
-            if "locked" not in str(error):
-                raise
-            raise StateInUse(f"state file {path} is in use by another process (another pmip6 lma?)") from None
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+            if "locked" in str(error):
+                raise StateInUse(f"state file {path} is in use by another process (another pmip6 lma?)") from None
+            raise _named(error, path) from error
 
     def save(self, changes: Mapping[bytes, Sequence[Record]]) -> None:
         """Replace the records of each MN-ID in one durable transaction; no records deletes the MN's row."""
@@ -60,3 +63,8 @@ class BindingStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _named(error: sqlite3.Error, path: Path) -> sqlite3.Error:
+    """``error`` saying which file it is about: "state file /x/s.db: unable to open database file"."""
+    return type(error)(f"state file {path}: {error}")

@@ -81,7 +81,7 @@ def test_a_live_daemons_socket_is_not_taken_over_but_a_stale_one_is(tmp_path: Pa
         first = ControlServer(path, {"echo": _echo})
         await first.start()
         second = ControlServer(path, {"echo": _echo})
-        with pytest.raises(OSError, match="in use"):
+        with pytest.raises(OSError, match=f"control socket {path}: in use by a running daemon"):
             await second.start()
         await second.close()  # never started: must leave the first daemon's socket alone
         assert await asyncio.to_thread(control_request, path, {"command": "echo", "value": 1}) == {"echo": 1}

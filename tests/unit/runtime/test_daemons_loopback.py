@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pmip6.cli import main
 from pmip6.runtime.config import load_lma_config, load_mag_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.daemon import DaemonOptions
@@ -211,6 +212,23 @@ def test_a_busy_signaling_port_is_named_in_the_start_error(tmp_path: Path) -> No
         await lma.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), [
+    ("state", "missing/lma.db", "state file {path}: unable to open database file"),
+    ("state", "not-sqlite.db", "state file {path}: file is not a database"),
+    ("control", "missing/lma.sock", "[Errno 2] control socket {path}: No such file or directory"),
+])
+def test_a_state_file_or_control_socket_that_cannot_be_opened_is_named_in_the_start_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: str, problem: str) -> None:
+    lab = Lab(tmp_path)
+    (tmp_path / "not-sqlite.db").write_bytes(b"not SQLite " * 512)
+    config = tmp_path / "lma.toml"
+    default = {"state": "lma.db", "control": "lma.sock"}[key]
+    config.write_text(config.read_text().replace(f'{key} = "{default}"', f'{key} = "{value}"'))
+
+    assert main(["lma", "--config", str(config)]) == 1
+    assert f"cannot start: {problem.format(path=tmp_path / value)}" in capsys.readouterr().err
 
 
 def test_a_second_lma_on_the_same_state_file_does_not_start(tmp_path: Path) -> None:

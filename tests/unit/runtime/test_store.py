@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 from pathlib import Path
 
@@ -61,3 +62,17 @@ def test_a_second_store_on_the_same_file_is_refused_until_the_first_closes(tmp_p
     second = BindingStore(path)
     assert [record["mn_id"] for record in second.load()] == ["mn1@opA", "mn2@opA"]
     second.close()
+
+
+@pytest.mark.parametrize(("name", "content", "problem"), [
+    ("missing/state.db", None, "unable to open database file"),
+    ("state.db", b"not SQLite " * 512, "file is not a database"),
+])
+def test_a_state_file_that_cannot_be_opened_is_named_in_the_error(tmp_path: Path, name: str, content: bytes | None,
+                                                                   problem: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(sqlite3.DatabaseError) as error:
+        BindingStore(path)
+    assert str(error.value) == f"state file {path}: {problem}"
