@@ -181,7 +181,12 @@ class Daemon:
         with naming(f"signaling socket UDP {address}:{port}"):
             self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
                                                 self._capture, fallback_to_ephemeral, self._tunnel_data)
-        self.logger.info("signaling over IPv4/UDP on %s:%d", address, self.ipv4.local.port)
+        bound = self.ipv4.local.port
+        if fallback_to_ephemeral and port not in (0, bound):
+            self.logger.info("signaling over IPv4/UDP on %s:%d: port %d is taken (e.g. by an LMA on this host), so "
+                             "this ephemeral port is used instead", address, bound, port)
+        else:
+            self.logger.info("signaling over IPv4/UDP on %s:%d", address, bound)
 
     async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler) -> None:
         with naming(f"signaling socket raw MH {address}"):

@@ -35,6 +35,7 @@ from pmip6.runtime.control import ControlError, Handler, Request
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
+from pmip6.runtime.naming import endpoint_text
 from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
 from pmip6.wire.options import MNIdentifierOption
 
@@ -87,6 +88,11 @@ class MagDaemon(Daemon):
         else:
             assert self.config.ipv6_address is not None
             await self.open_raw_mh(self.config.ipv6_address, self.on_message)
+        transport = self.ipv4 or self.ipv6
+        if transport is not None and transport.local == lma:
+            self.logger.warning("this MAG signals from %s, its LMA's address (lma), so it would send its PBUs to "
+                                "itself: start the LMA first, or give the MAG its own address or udp_port",
+                                endpoint_text(lma.address, lma.port))
 
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
         self.statistics.count_received(message)

@@ -1,10 +1,18 @@
-"""Start-up errors that say what they are about: ``cannot start: [Errno 98] signaling socket UDP
-127.0.0.1:5436: Address already in use`` rather than a bare ``Address already in use``."""
+"""How a daemon names what its messages are about: endpoints as text (``[::1]:9436``), and start-up errors
+that say which socket or file failed (``cannot start: [Errno 98] signaling socket UDP 127.0.0.1:5436: Address
+already in use`` rather than a bare ``Address already in use``)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+
+
+def endpoint_text(host: object, port: int | None) -> str:
+    """``host:port`` as a URL writes it (an IPv6 address in brackets), or the bare host when there is no port."""
+    if port is None:
+        return str(host)
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import textwrap
 from collections.abc import AsyncIterator
@@ -229,6 +230,46 @@ def test_a_state_file_or_control_socket_that_cannot_be_opened_is_named_in_the_st
 
     assert main(["lma", "--config", str(config)]) == 1
     assert f"cannot start: {problem.format(path=tmp_path / value)}" in capsys.readouterr().err
+
+
+def test_a_mag_on_the_lmas_host_says_it_sends_from_an_ephemeral_port(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """README "Running an LMA and a MAG by hand": both on 127.0.0.1 with the same udp_port."""
+    lab = Lab(tmp_path)
+    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port).replace("udp_port = 0", f"udp_port = {lab.port}"))
+
+    async def scenario() -> int:
+        async with lab.running() as (lma, mag):
+            assert mag.ipv4 is not None
+            return mag.ipv4.local.port
+
+    with caplog.at_level(logging.INFO, logger="pmip6.mag"):
+        ephemeral = asyncio.run(scenario())
+    assert ephemeral != lab.port
+    assert (f"signaling over IPv4/UDP on 127.0.0.1:{ephemeral}: port {lab.port} is taken (e.g. by an LMA on this "
+            "host), so this ephemeral port is used instead") in caplog.messages
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+def test_a_mag_started_before_its_lma_on_the_same_host_warns_it_would_signal_itself(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    lab = Lab(tmp_path)
+    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port).replace("udp_port = 0", f"udp_port = {lab.port}"))
+
+    async def scenario() -> None:
+        mag = lab.mag()
+        try:
+            await mag.start()
+        finally:
+            await mag.close()
+
+    with caplog.at_level(logging.INFO, logger="pmip6.mag"):
+        asyncio.run(scenario())
+    assert f"signaling over IPv4/UDP on 127.0.0.1:{lab.port}" in caplog.messages
+    warnings = [(record.levelno, record.getMessage()) for record in caplog.records if record.levelno >= logging.WARNING]
+    assert warnings == [(logging.WARNING, f"this MAG signals from 127.0.0.1:{lab.port}, its LMA's address (lma), so "
+                                          "it would send its PBUs to itself: start the LMA first, or give the MAG "
+                                          "its own address or udp_port")]
 
 
 def test_a_second_lma_on_the_same_state_file_does_not_start(tmp_path: Path) -> None:
