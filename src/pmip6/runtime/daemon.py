@@ -28,7 +28,7 @@ from pmip6.runtime.capture import SignalingCapture
 from pmip6.runtime.control import ControlServer, Handler, Request
 from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
-from pmip6.runtime.naming import naming
+from pmip6.runtime.naming import endpoint_text, naming
 from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
@@ -150,9 +150,10 @@ class Daemon:
         await self._control.start()
         if self._metrics_endpoint is not None:
             host, port = self._metrics_endpoint
-            with naming(f"metrics endpoint {host}:{port}"):
+            endpoint = endpoint_text(host, port)
+            with naming(f"metrics endpoint {endpoint}"):
                 self._metrics_server = await self.metrics.serve(host, port)
-            self.logger.info("metrics on http://%s:%d/metrics", host, port)
+            self.logger.info("metrics on http://%s/metrics", endpoint)
         self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
         self._timer.arm(self.engine.next_deadline())
 

@@ -84,6 +84,14 @@ class Lab:
     async def control(self, daemon: str, request: dict[str, Any]) -> Any:
         return await asyncio.to_thread(control_request, self.dir / f"{daemon}.sock", request, 15.0)
 
+    async def start_and_stop_mag(self) -> None:
+        """Start this lab's MAG alone and close it again (to see what it logs at start)."""
+        mag = self.mag()
+        try:
+            await mag.start()
+        finally:
+            await mag.close()
+
     @contextlib.asynccontextmanager
     async def running(self, **lma_options: Any) -> AsyncIterator[tuple[LmaDaemon, MagDaemon]]:
         """This lab's LMA and MAG, started, and closed (MAG first) at the end."""
@@ -256,20 +264,25 @@ def test_a_mag_started_before_its_lma_on_the_same_host_warns_it_would_signal_its
     lab = Lab(tmp_path)
     (tmp_path / "mag.toml").write_text(_mag_toml(lab.port).replace("udp_port = 0", f"udp_port = {lab.port}"))
 
-    async def scenario() -> None:
-        mag = lab.mag()
-        try:
-            await mag.start()
-        finally:
-            await mag.close()
-
     with caplog.at_level(logging.INFO, logger="pmip6.mag"):
-        asyncio.run(scenario())
+        asyncio.run(lab.start_and_stop_mag())
     assert f"signaling over IPv4/UDP on 127.0.0.1:{lab.port}" in caplog.messages
     warnings = [(record.levelno, record.getMessage()) for record in caplog.records if record.levelno >= logging.WARNING]
     assert warnings == [(logging.WARNING, f"this MAG signals from 127.0.0.1:{lab.port}, its LMA's address (lma), so "
                                           "it would send its PBUs to itself: start the LMA first, or give the MAG "
                                           "its own address or udp_port")]
+
+
+def test_the_logged_metrics_url_brackets_an_ipv6_address(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+    lab = Lab(tmp_path)
+    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port) + f'metrics = "[::1]:{port}"\n')
+
+    with caplog.at_level(logging.INFO, logger="pmip6.mag"):
+        asyncio.run(lab.start_and_stop_mag())
+    assert f"metrics on http://[::1]:{port}/metrics" in caplog.messages
 
 
 def test_a_second_lma_on_the_same_state_file_does_not_start(tmp_path: Path) -> None:
