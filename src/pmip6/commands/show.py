@@ -49,13 +49,16 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def path_lines(value: Any, path: str = "") -> list[str]:
-    """A nested JSON value as ``dotted.path: value`` lines (lists comma-separated, empty ones ``-``)."""
+    """A nested JSON value as ``dotted.path: value`` lines: a list of objects gives ``path[i].field`` lines,
+    other lists are comma-separated; empty ones and null are ``-``."""
     if isinstance(value, dict) and value:
         return [line for key, item in value.items() for line in path_lines(item, f"{path}.{key}" if path else key)]
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        return [line for index, item in enumerate(value) for line in path_lines(item, f"{path}[{index}]")]
     if isinstance(value, list | dict):
         text = ", ".join(map(str, value)) or "-"
     else:
-        text = str(value)
+        text = "-" if value is None else str(value)
     return [f"{path}: {text}"]
 
 

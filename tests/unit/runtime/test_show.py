@@ -53,3 +53,15 @@ def test_dataplane_counters_read_as_dotted_path_lines() -> None:
 
     assert path_lines(counters) == ["tenants.opA.uplink_packets: 5", "tenants.opA.drops: -", "io_errors: 0",
                                     "context_errors: a0: x"]
+
+
+def test_dataplane_sessions_read_as_one_path_line_per_field() -> None:
+    """docs/operations.md: ``pmip6 show dataplane`` prints ``path: value`` lines, the sessions' fields too."""
+    counters = {"sessions": [{"mn_id": "mn1@opA", "tenant": None, "uplink_key": 7, "drops": {}},
+                             {"mn_id": "mn2@opA", "tenant": "opA", "uplink_key": None, "drops": {"no_session": 1}}],
+                "context_errors": []}
+
+    assert path_lines(counters) == [
+        "sessions[0].mn_id: mn1@opA", "sessions[0].tenant: -", "sessions[0].uplink_key: 7", "sessions[0].drops: -",
+        "sessions[1].mn_id: mn2@opA", "sessions[1].tenant: opA", "sessions[1].uplink_key: -",
+        "sessions[1].drops.no_session: 1", "context_errors: -"]
