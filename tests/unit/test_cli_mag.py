@@ -38,3 +38,43 @@ def test_a_timeout_within_bounds_is_sent_to_the_daemon(timeout: str, tmp_path: P
                         lambda path, request, timeout: sent.append(request) or {"outcome": "deregistered"})
     assert main(["mag", "detach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", "--timeout", timeout]) == 0
     assert sent == [{"command": "detach", "mn_id": "q", "timeout": float(timeout)}]
+
+
+BINDING = {"mn_id": "mn1@opA", "tenant": None, "proxy_coa": "127.0.0.1", "lmaa": "127.0.0.1", "hnp": [],
+           "ipv4_home": "10.0.0.2", "gre": "off", "downlink_key": None, "uplink_key": None, "tlv": False,
+           "lifetime_left": 3599, "state": "registered"}
+
+
+def _attach(result: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            capsys: pytest.CaptureFixture[str]) -> str:
+    monkeypatch.setattr("pmip6.commands.mag.control_request", lambda path, request, timeout: result)
+    assert main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "mn1@opA", "--att", "4"]) == 0
+    return capsys.readouterr().out
+
+
+def test_attach_prints_the_binding_as_the_tables_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    keyed = {**BINDING, "gre": "keys", "downlink_key": 0x1234, "uplink_key": 7, "tlv": True, "hnp": ["2001:db8::/64"]}
+    result = {"outcome": "registered", "status": 0, "status_name": "ACCEPTED"}
+
+    assert _attach({**result, "binding": BINDING}, tmp_path, monkeypatch, capsys) == (
+        "mn1@opA: registered (gre off, downlink key -, uplink key -, tlv no, hnp -, ipv4 10.0.0.2, "
+        "lifetime 3599 s)\n")
+    assert _attach({**result, "binding": keyed}, tmp_path, monkeypatch, capsys) == (
+        "mn1@opA: registered (gre keys, downlink key 0x00001234 (4660), uplink key 0x00000007 (7), tlv yes, "
+        "hnp 2001:db8::/64, ipv4 10.0.0.2, lifetime 3599 s)\n")
+
+
+@pytest.mark.parametrize(("status", "name", "meaning"), [
+    (2, "GRE_KEY_OPTION_NOT_REQUIRED", ": the LMA does not require GRE for this MN, so the session runs without GRE"),
+    (3, "GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED",
+     ": the LMA does not support the TLV-header format, so GRE runs without it"),
+    (1, "1", ""),
+])
+def test_attach_says_when_the_lma_accepted_with_a_condition(
+        status: int, name: str, meaning: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    result = {"outcome": "registered", "status": status, "status_name": name, "binding": BINDING}
+
+    assert _attach(result, tmp_path, monkeypatch, capsys).endswith(
+        f"lifetime 3599 s); accepted with status {status} ({name}){meaning}\n")

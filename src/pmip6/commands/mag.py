@@ -14,12 +14,20 @@ import sys
 from typing import Any
 
 from pmip6.commands import plain_help
+from pmip6.commands.show import cell
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.mag_daemon import DEFAULT_WAIT, MagDaemon, build_mag_daemon
 from pmip6.runtime.service import add_daemon_arguments, run_daemon
+from pmip6.wire.numbers import Status
 
 _SUCCESS = {"attach": "registered", "refresh": "registered", "detach": "deregistered"}
+_CONDITIONS = {
+    Status.GRE_KEY_OPTION_NOT_REQUIRED: "the LMA does not require GRE for this MN, so the session runs without GRE",
+    Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED: "the LMA does not support the TLV-header format, so GRE "
+                                                       "runs without it",
+}
+"""What the accepted-with-condition statuses mean for the session (RFC 5845 sections 4.2 and 7.3)."""
 MAX_TIMEOUT = 86400.0
 """The longest ``--timeout`` (one day): anything longer is a typo, and the socket timeout needs a finite value."""
 
@@ -101,13 +109,21 @@ def _request(args: argparse.Namespace, request: dict[str, Any]) -> int:
 def _describe(mn_id: str, result: dict[str, Any]) -> str:
     outcome = result.get("outcome")
     if outcome == "registered":
-        binding = result["binding"]
-        keys = f"downlink key {binding['downlink_key']}, uplink key {binding['uplink_key']}"
-        return (f"{mn_id}: registered (gre {binding['gre']}, {keys}, tlv {binding['tlv']}, "
-                f"hnp {','.join(binding['hnp']) or '-'}, ipv4 {binding['ipv4_home'] or '-'}, "
-                f"lifetime {binding['lifetime_left']} s)")
+        binding = {field: cell(field, value) for field, value in result["binding"].items()}
+        return (f"{mn_id}: registered (gre {binding['gre']}, downlink key {binding['downlink_key']}, "
+                f"uplink key {binding['uplink_key']}, tlv {binding['tlv']}, hnp {binding['hnp']}, "
+                f"ipv4 {binding['ipv4_home']}, lifetime {binding['lifetime_left']} s){_condition(result)}")
     if outcome == "rejected":
         return f"{mn_id}: rejected with status {result['status']} ({result['status_name']})"
     if outcome in ("failed", "ignored", "removed"):
         return f"{mn_id}: {outcome}: {result.get('reason')}"
     return f"{mn_id}: {outcome}"
+
+
+def _condition(result: dict[str, Any]) -> str:
+    """``; accepted with status N (NAME): meaning`` for an accepting PBA's status other than 0, else nothing."""
+    status = result.get("status")
+    if not status:
+        return ""
+    meaning = _CONDITIONS.get(status)
+    return f"; accepted with status {status} ({result.get('status_name')})" + (f": {meaning}" if meaning else "")

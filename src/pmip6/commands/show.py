@@ -66,7 +66,8 @@ def _key(key: int | None) -> str:
     return "-" if key is None else f"0x{key:08x} ({key})"
 
 
-def _cell(field: str, value: Any) -> str:
+def cell(field: str, value: Any) -> str:
+    """A binding row's field as the table shows it: keys in hex and decimal, ``yes``/``no``, ``-`` for none."""
     if field in ("downlink_key", "uplink_key"):
         return _key(value)
     if field == "hnp":
@@ -84,7 +85,7 @@ def bindings_table(rows: list[dict[str, Any]]) -> str:
     """The bindings as aligned columns, keys in hex and decimal, traffic counters when there is a data plane."""
     columns = _COLUMNS + (_TRAFFIC_COLUMNS if any("packets_up" in row for row in rows) else ())
     table = [[title for title, _ in columns]]
-    table += [[_cell(field, row.get(field)) for _, field in columns] for row in rows]
+    table += [[cell(field, row.get(field)) for _, field in columns] for row in rows]
     widths = [max(len(line[column]) for line in table) for column in range(len(columns))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
 

@@ -21,7 +21,9 @@ from pmip6.core.bul import BulState
 from pmip6.core.events import (
     Address,
     Alarm,
+    BindingEstablished,
     BindingRemoved,
+    BindingUpdated,
     Event,
     MessageIgnored,
     Outcome,
@@ -36,7 +38,8 @@ from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.naming import endpoint_text
-from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
+from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.numbers import Status
 from pmip6.wire.options import MNIdentifierOption
 
 DEFAULT_WAIT = 10.0
@@ -70,6 +73,7 @@ class MagDaemon(Daemon):
         super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.control, config.metrics, options)
         self._waiters: list[_Waiter] = []
         self._failures: dict[bytes, dict[str, Any]] = {}
+        self._accepted: dict[bytes, int] = {}  # status of the PBA that last registered each MN: 0, 2, 3, ...
         self.add_event_listener(self._note_failure)
 
     def control_handlers(self) -> dict[str, Handler]:
@@ -96,7 +100,16 @@ class MagDaemon(Daemon):
 
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
         self.statistics.count_received(message)
-        self.apply(self.mag.receive(message, source, time.time()))
+        outcome = self.mag.receive(message, source, time.time())
+        if type(message) is ProxyBindingAcknowledgement:
+            self._note_acceptance(message.status, outcome)
+        self.apply(outcome)
+
+    def _note_acceptance(self, status: int, outcome: Outcome) -> None:
+        """Remember ``status`` for each MN that the PBA registered, for the ``attach``/``refresh`` result."""
+        for event in outcome.events:
+            if isinstance(event, BindingEstablished | BindingUpdated):
+                self._accepted[event.session.mn_id] = int(status)
 
     def apply(self, outcome: Outcome) -> None:
         super().apply(outcome)
@@ -181,7 +194,8 @@ class MagDaemon(Daemon):
             elif entry is None:
                 result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "entry removed"})
             elif entry.state is BulState.REGISTERED and entry.pending is None:
-                result = {"outcome": "registered",
+                status = self._accepted.get(waiter.mn_id, Status.ACCEPTED.value)
+                result = {"outcome": "registered", "status": status, "status_name": status_name(status),
                           "binding": self.binding_row(entry.session(), entry.expires_at, str(entry.state), now)}
             elif entry.state is BulState.FAILED:
                 result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "registration failed"})

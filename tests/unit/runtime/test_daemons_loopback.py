@@ -116,8 +116,10 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
         async with lab.running(pcap=tmp_path / "lma.pcap") as (lma, mag):
             registered = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
             assert registered["outcome"] == "registered"
+            assert (registered["status"], registered["status_name"]) == (0, "ACCEPTED")
             off = await lab.control("mag", {"command": "attach", "mn_id": "mn-off@opA", "att": 4, "ipv6": False})
             assert off["outcome"] == "registered" and off["binding"]["gre"] == "off"
+            assert (off["status"], off["status_name"]) == (2, "GRE_KEY_OPTION_NOT_REQUIRED")
             at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))
             at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))
             assert set(at_lma) == set(at_mag) == {"mn1@opA", "mn-off@opA"}
@@ -313,6 +315,25 @@ def test_rejection_is_reported_with_its_status(tmp_path: Path) -> None:
             return await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4})
 
     assert asyncio.run(scenario()) == {"outcome": "rejected", "status": 163, "status_name": "GRE_KEY_OPTION_REQUIRED"}
+
+
+def test_an_accepted_with_condition_status_is_in_the_result_of_the_exchange_it_answered(tmp_path: Path) -> None:
+    """RFC 5845 7.3: an LMA without the TLV-header format accepts a PBU with the T flag with status 3; the
+    MAG's re-registration then asks without T (GK-7.2-4) and is accepted with 0."""
+    lab = Lab(tmp_path)
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace("[policy]", "tlv_header = false\n[policy]"))
+    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port) + "tlv = true\n")
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with lab.running():
+            return [await lab.control("mag", {"command": command, "mn_id": "mn1@opA", "att": 4})
+                    for command in ("attach", "refresh")]
+
+    attached, refreshed = asyncio.run(scenario())
+    assert attached["outcome"] == refreshed["outcome"] == "registered"
+    assert attached["binding"]["tlv"] is refreshed["binding"]["tlv"] is False
+    assert (attached["status"], attached["status_name"]) == (3, "GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED")
+    assert (refreshed["status"], refreshed["status_name"]) == (0, "ACCEPTED")
 
 
 def test_GK_3_3_2_2_lma_restart_restores_bindings_and_refresh_keeps_the_keys(tmp_path: Path) -> None:
