@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
     Address,
+    Alarm,
     BindingDeregistered,
     BindingEstablished,
     BindingRemoved,
@@ -54,18 +55,22 @@ class LmaDaemon(Daemon):
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
+        records = self.store.load()
         entries: list[BindingCacheEntry] = []
-        for record in self.store.load():
+        for record in records:
             try:
                 entries.append(BindingCacheEntry.from_record(record))
             except ValueError as error:
                 self.logger.warning("skipping a stored binding: %s", error)
         outcome = self.lma.restore(entries, time.time())
-        # Entries restore() dropped (expired meanwhile) must leave the store too.
+        # Entries restore() dropped (expired meanwhile, or in conflict) must leave the store too.
         self.store.save(self._records_of({entry.mn_id for entry in entries}))
         self.apply(outcome)
-        self.logger.info("restored %d of %d stored bindings from %s", sum(1 for _ in self.lma.bindings()),
-                         len(entries), self.config.state)
+        restored = sum(1 for _ in self.lma.bindings())
+        conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
+        self.logger.info("restored %d of %d stored bindings from %s; dropped %d expired, %d in conflict, %d unreadable",
+                         restored, len(records), self.config.state, len(entries) - restored - conflicting,
+                         conflicting, len(records) - len(entries))
 
     async def open_transports(self) -> None:
         if self.config.ipv4_address is not None:

@@ -9,6 +9,7 @@ collected instead of sent.
 from __future__ import annotations
 
 import asyncio
+import logging
 import textwrap
 import time
 from collections.abc import Iterator
@@ -174,3 +175,25 @@ def test_start_prunes_expired_bindings_from_the_store(lab: StoreLab) -> None:
 
     assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"]
     assert [record["mn_id"] for record in lab.stored()] == ["live@opA"]
+
+
+def test_the_restore_log_says_why_stored_bindings_were_dropped(lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """One expired, one live, one holding the live one's IPv4 home address and one that is no binding record:
+    "restored 1 of 4" alone would not say what became of the other three."""
+    now = time.time()
+    assert lab.config.state is not None
+    store = BindingStore(lab.config.state)
+    store.save({
+        b"old@opA": [_record(b"old@opA", now - 60, "10.0.0.2/24", "2001:db8:a:1::/64")],
+        b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
+        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:3::/64")],
+        b"junk@opA": [{"record_version": -1}],
+    })
+    store.close()
+
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.start()
+
+    assert len(list(lab.lma.lma.bindings())) == 1
+    assert (f"restored 1 of 4 stored bindings from {lab.config.state}; dropped 1 expired, 1 in conflict, "
+            "1 unreadable") in caplog.messages
