@@ -80,6 +80,13 @@ class StoreLab:
     def start(self) -> None:
         asyncio.run(self.lma.prepare())
 
+    def store_before_start(self, records: dict[bytes, list[dict[str, Any]]]) -> None:
+        """Put ``records`` in the state file, as an earlier run of the LMA would have left them."""
+        assert self.config.state is not None
+        store = BindingStore(self.config.state)
+        store.save(records)
+        store.close()
+
     def exchange(self, mag_address: IPv4Address, outcome: Any, now: float) -> ProxyBindingAcknowledgement:
         """Hand the MAG's one PBU to the LMA daemon and its PBA back to the MAG; the PBA."""
         assert len(outcome.sends) == 1, outcome
@@ -163,13 +170,10 @@ def test_start_prunes_expired_bindings_from_the_store(lab: StoreLab) -> None:
     """RFC 5213 5.3.5 (an entry is deleted when its lifetime ends): a binding that expired while the LMA was
     down is not restored, and it must leave the state file too, not linger there for ever."""
     now = time.time()
-    assert lab.config.state is not None
-    store = BindingStore(lab.config.state)
-    store.save({
+    lab.store_before_start({
         b"old@opA": [_record(b"old@opA", now - 60, "10.0.0.2/24", "2001:db8:a:1::/64")],
         b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
     })
-    store.close()
 
     lab.start()
 
@@ -181,19 +185,16 @@ def test_the_restore_log_says_why_stored_bindings_were_dropped(lab: StoreLab, ca
     """One expired, one live, one holding the live one's IPv4 home address and one that is no binding record:
     "restored 1 of 4" alone would not say what became of the other three."""
     now = time.time()
-    assert lab.config.state is not None
-    store = BindingStore(lab.config.state)
-    store.save({
+    lab.store_before_start({
         b"old@opA": [_record(b"old@opA", now - 60, "10.0.0.2/24", "2001:db8:a:1::/64")],
         b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
         b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:3::/64")],
         b"junk@opA": [{"record_version": -1}],
     })
-    store.close()
 
     with caplog.at_level(logging.INFO, logger="pmip6.lma"):
         lab.start()
 
     assert len(list(lab.lma.lma.bindings())) == 1
-    assert (f"restored 1 of 4 stored bindings from {lab.config.state}; dropped 1 expired, 1 in conflict, "
+    assert (f"restored 1 of 4 stored bindings from {lab.lma.config.state}; dropped 1 expired, 1 in conflict, "
             "1 unreadable") in caplog.messages
