@@ -78,3 +78,12 @@ def test_attach_says_when_the_lma_accepted_with_a_condition(
 
     assert _attach(result, tmp_path, monkeypatch, capsys).endswith(
         f"lifetime 3599 s); accepted with status {status} ({name}){meaning}\n")
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "0"])
+def test_the_conformance_tool_checks_its_timeout_the_same_way(timeout: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``pmip6 conformance --timeout nan`` reported "no PBA within nan s" for every check instead of refusing it."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["conformance", "--lma", "127.0.0.1", f"--timeout={timeout}"])
+    assert exit_.value.code == 2
+    assert "argument --timeout: expected a positive number of seconds" in capsys.readouterr().err

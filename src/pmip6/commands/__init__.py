@@ -1,6 +1,23 @@
 """The ``pmip6`` subcommands, one module each; each exposes ``register(subparsers)``."""
 
+import argparse
+import math
+
+MAX_TIMEOUT = 86400.0
+"""The longest ``--timeout`` (one day): anything longer is a typo, and socket timeouts need a finite value."""
+
 
 def plain_help(docstring: str | None) -> str:
     """A module docstring as ``--help`` prose: reStructuredText literals (````x````) shown as plain ``x``."""
     return (docstring or "").replace("``", "")
+
+
+def seconds(text: str) -> float:
+    """A ``--timeout``: a positive, finite number of seconds up to :data:`MAX_TIMEOUT` (argparse exits 2 otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_TIMEOUT:  # False for NaN too
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds up to {MAX_TIMEOUT:g}, got {text!r}")
+    return value

@@ -22,7 +22,7 @@ import sys
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
-from pmip6.commands import plain_help
+from pmip6.commands import plain_help, seconds
 from pmip6.conformance.checks import LmaPolicies, Need, Outcome
 from pmip6.conformance.probe import HomeAddressKind
 from pmip6.conformance.mag_checks import MagNeed, MagPolicies
@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
                         help="declare that the LMA supports the TLV-header UDP format")
     parser.add_argument("--home", choices=[k.value for k in HomeAddressKind], default=HomeAddressKind.DUAL.value,
                         help="request an IPv6 HNP, an IPv4 home address or both (default)")
-    parser.add_argument("--timeout", type=float, help="seconds to wait for each PBA (default 2) or, with --mag, "
+    parser.add_argument("--timeout", type=seconds, help="seconds to wait for each PBA (default 2) or, with --mag, "
                                                       "for each PBU after a trigger (default 5)")
     mag = parser.add_argument_group("MAG under test (--mag)")
     mag.add_argument("--listen", default=f"127.0.0.1:{PMIP6_CONTROL_PORT}", metavar="ADDRESS[:PORT]",

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
-from pmip6.commands import plain_help
+from pmip6.commands import MAX_TIMEOUT, plain_help, seconds
 from pmip6.commands.show import cell
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.control import ControlError, control_request
@@ -28,8 +27,6 @@ _CONDITIONS = {
                                                        "runs without it",
 }
 """What the accepted-with-condition statuses mean for the session (RFC 5845 sections 4.2 and 7.3)."""
-MAX_TIMEOUT = 86400.0
-"""The longest ``--timeout`` (one day): anything longer is a typo, and the socket timeout needs a finite value."""
 
 
 def register(subparsers: Any) -> None:
@@ -60,20 +57,9 @@ def register(subparsers: Any) -> None:
 def _control_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control", required=True, help="the MAG's control socket")
     parser.add_argument("--mn-id", required=True, help="MN-Identifier (NAI)")
-    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_WAIT, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                         help=f"seconds to wait for the outcome (default {DEFAULT_WAIT:g}, at most {MAX_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
-
-
-def _seconds(text: str) -> float:
-    """``--timeout``: a positive, finite number of seconds up to :data:`MAX_TIMEOUT` (argparse exits 2 otherwise)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds <= MAX_TIMEOUT:  # False for NaN too
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds up to {MAX_TIMEOUT:g}, got {text!r}")
-    return seconds
 
 
 def _run(args: argparse.Namespace) -> int:
