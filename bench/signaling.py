@@ -7,7 +7,8 @@ Not a test. Everything runs on loopback in one run:
    with the same window, its cache starting at 1,000 bindings;
 3. after filling its cache to 100,000 bindings, another 10,000 registrations measure the rate there;
 4. the LMA's resident memory growth per binding over the fill;
-and, for reference, the engine and codec alone in this process (no sockets, no event loop).
+and, for reference, the engine and codec alone in this process (no sockets, no event loop), and the LMA daemon
+with its engine answering every PBU from a cache: what the runtime (sockets, codec, metrics, timers) costs alone.
 Each rate is the best of five consecutive slices of its 10,000 transactions (see ``best_rate``).
 The last line is ``ratio: X``: LMA rate / echo rate. Targets: ratio >= 0.6 with uvloop, the 100k rate >= 0.8x
 the 1k rate, <= 1.5 KB per binding.
@@ -25,6 +26,7 @@ import textwrap
 import time
 from ipaddress import IPv6Address
 from pathlib import Path
+from typing import Any
 
 from pmip6.runtime.loops import default_loop, run
 from pmip6.wire.messages import ProxyBindingUpdate
@@ -129,6 +131,55 @@ def wait_for_port(port: int, probe: bytes) -> None:
     raise RuntimeError(f"nothing answers on UDP {port}")
 
 
+def answer_from_cache() -> None:
+    """Make LocalMobilityAnchor.receive answer every PBU with the PBA of the first one, re-addressed: no
+    engine work, everything else in the daemon unchanged."""
+    from pmip6.core.events import Outcome, SendMessage
+    from pmip6.core.lma import LocalMobilityAnchor
+
+    first_receive = LocalMobilityAnchor.receive
+    cached: list[Outcome] = []
+
+    def receive(self: LocalMobilityAnchor, message: Any, source: Any, destination: Any, now: float) -> Outcome:
+        if not cached:
+            cached.append(first_receive(self, message, source, destination, now))
+        return Outcome(sends=[SendMessage(cached[0].sends[0].message, source, destination)])
+
+    LocalMobilityAnchor.receive = receive  # type: ignore[method-assign]
+
+
+def write_config(directory: Path, name: str) -> tuple[Path, int]:
+    """An LMA configuration on a free loopback port that serves every MN (default tenant)."""
+    port = free_port()
+    config = directory / f"{name}.toml"
+    config.write_text(textwrap.dedent(f"""
+        [lma]
+        ipv4_address = "127.0.0.1"
+        udp_port = {port}
+        control = "{name}.sock"
+        [policy]
+        gre = "optional"
+        default_tenant = "bench"
+        [[mag]]
+        address = "127.0.0.1"
+        [[tenant]]
+        name = "bench"
+        ipv6_prefix_pool = "2001:db8::/32"
+    """))
+    return config, port
+
+
+def lma_arguments(config: Path, loop: str) -> list[str]:
+    return ["lma", "--config", str(config), "--loop", loop, "--log-level", "warning"]
+
+
+def stop_and_report(process: subprocess.Popen[bytes]) -> None:
+    stop(process)
+    errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if errors.strip():
+        print(errors, file=sys.stderr)
+
+
 class _Echo(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -159,10 +210,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loop", default=default_loop(), choices=("uvloop", "asyncio"))
     parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cached-answers-lma", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_server:
         run(echo_server(args.echo_server), args.loop)
         return
+    if args.cached_answers_lma:
+        from pmip6.cli import main as pmip6_main
+
+        answer_from_cache()
+        sys.exit(pmip6_main(lma_arguments(args.cached_answers_lma, args.loop)))
 
     packets = [pbu(index) for index in range(LARGE_CACHE + MEASURED)]
     print(f"loop: {args.loop}, window: {WINDOW}, PBU size: {len(packets[0])} octets")
@@ -179,24 +236,19 @@ def main() -> None:
     print(f"lma engine + codec alone, no sockets: {engine_rate(packets[:MEASURED]):,.0f} PBUs/s")
 
     with tempfile.TemporaryDirectory(prefix="pmip6-bench-") as directory:
-        port = free_port()
-        config = Path(directory) / "lma.toml"
-        config.write_text(textwrap.dedent(f"""
-            [lma]
-            ipv4_address = "127.0.0.1"
-            udp_port = {port}
-            control = "lma.sock"
-            [policy]
-            gre = "optional"
-            default_tenant = "bench"
-            [[mag]]
-            address = "127.0.0.1"
-            [[tenant]]
-            name = "bench"
-            ipv6_prefix_pool = "2001:db8::/32"
-        """))
-        lma = start([sys.executable, "-m", "pmip6", "lma", "--config", str(config), "--loop", args.loop,
-                     "--log-level", "warning"])
+        config, port = write_config(Path(directory), "cached")
+        lma = start([sys.executable, __file__, "--loop", args.loop, "--cached-answers-lma", str(config)])
+        try:
+            wait_for_port(port, packets[0])
+            transactions(port, packets[1:SMALL_CACHE])
+            runtime_rate = best_rate(port, packets[SMALL_CACHE:SMALL_CACHE + MEASURED])
+        finally:
+            stop_and_report(lma)
+        print(f"lma daemon, engine answering from a cache (the runtime alone): {runtime_rate:,.0f} transactions/s, "
+              f"{runtime_rate / echo_rate:.2f} of the echo")
+
+        config, port = write_config(Path(directory), "lma")
+        lma = start([sys.executable, "-m", "pmip6", *lma_arguments(config, args.loop)])
         try:
             wait_for_port(port, packets[0])  # registers mobile node 0
             transactions(port, packets[1:SMALL_CACHE])
@@ -210,10 +262,7 @@ def main() -> None:
             per_binding = (rss_kib(lma.pid) - rss_before) * 1024 / (LARGE_CACHE - filled)
             rate_large = best_rate(port, packets[LARGE_CACHE:LARGE_CACHE + MEASURED])
         finally:
-            stop(lma)
-            errors = lma.stderr.read().decode(errors="replace") if lma.stderr else ""
-            if errors.strip():
-                print(errors, file=sys.stderr)
+            stop_and_report(lma)
     print(f"lma, filling {filled:,} -> {LARGE_CACHE:,} bindings: {fill_rate:,.0f} transactions/s")
     print(f"lma, {LARGE_CACHE:,} -> {LARGE_CACHE + MEASURED:,} bindings: {rate_large:,.0f} transactions/s")
     print(f"100k/1k rate: {rate_large / rate_small:.2f} (target >= 0.8)")
