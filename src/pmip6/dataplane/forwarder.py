@@ -23,6 +23,7 @@ from pmip6.core.events import (
 )
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason, TrafficCounters
+from pmip6.dataplane.ecn import NOT_ECT, decapsulated
 from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat, open_tunnel, session_format
 from pmip6.dataplane.settings import DEFAULT_TENANT
 
@@ -150,10 +151,13 @@ class Forwarder:
         self._unindex_local(route)
 
     # -- forwarding ---------------------------------------------------------------------------------------
-    def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer) -> Decapsulated | DropReason:
+    def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer,
+                    outer_ecn: int = NOT_ECT) -> Decapsulated | DropReason:
         """A tunneled packet: (its session's local side, the inner packet), or why it was dropped.
 
-        ``payload`` is what follows the outer IP header (GRE, IP-in-IP) or the UDP header (UDP_TLV, UDP).
+        ``payload`` is what follows the outer IP header (GRE, IP-in-IP) or the UDP header (UDP_TLV, UDP);
+        ``outer_ecn`` is the outer header's ECN field, which marks the inner packet as RFC 6040 section 4.2
+        says (``pmip6.dataplane.ecn``; RFC 5213 section 5.6.3).
         """
         opened = open_tunnel(format, payload)
         if isinstance(opened, DropReason):
@@ -178,6 +182,11 @@ class Forwarder:
             if format in PLAIN_FORMATS and route.format not in PLAIN_FORMATS:
                 return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
         inner = payload[offset:]
+        if outer_ecn:
+            marked = decapsulated(outer_ecn, inner)
+            if marked is None:
+                return self._drop(DropReason.CONGESTION_ON_NOT_ECT, route)
+            inner = marked
         if self.receive_direction is Direction.UPLINK:
             route.counters.add_uplink(len(inner))
         else:
