@@ -84,6 +84,8 @@ _KEY = struct.Struct("!I")
 _KEYED_IPV4 = gre_prefix(0, EtherType.IPV4)[:4]
 _KEYED_IPV6 = gre_prefix(0, EtherType.IPV6)[:4]
 _PROTOCOL_TYPES = frozenset(int(t) for t in EtherType)
+_KEY_PRESENT = _KEYED_IPV4[0]
+"""The K bit, in the first octet of the GRE header (RFC 2890 section 2)."""
 
 
 @dataclass(slots=True)
@@ -118,6 +120,17 @@ class Sealer:
         if self.format is TunnelFormat.UDP_TLV:
             return b"".join((_TLV_GRE.pack(0, IPProto.GRE, len(prefix) + len(inner)), prefix, inner))
         return bytes(inner)
+
+
+def sealed_inner_offset(format: TunnelFormat, payload: Buffer) -> int:
+    """Where the inner packet starts in a ``payload`` that :meth:`Sealer.seal` built: after the GRE header
+    (8 octets with a key, else 4; never a checksum or sequence number), behind the TLV header for UDP_TLV;
+    at 0 in the plain formats."""
+    if format is TunnelFormat.GRE:
+        return 8 if payload[0] & _KEY_PRESENT else 4
+    if format is TunnelFormat.UDP_TLV:
+        return TLV_HEADER_LENGTH + (8 if payload[TLV_HEADER_LENGTH] & _KEY_PRESENT else 4)
+    return 0
 
 
 def open_tunnel(format: TunnelFormat, payload: Buffer) -> tuple[int | None, int] | DropReason:

@@ -9,6 +9,11 @@ Once a raw socket for a protocol is open the kernel no longer answers that proto
 "protocol unreachable" (docs/dataplane.md). Local side: one TUN device per tenant (LMA) or per access
 interface (MAG), tied to the right interfaces by policy routing (``pmip6.dataplane.routing``).
 
+ECN (RFC 5213 section 5.6.3, RFC 6040 section 4): every outer packet carries its inner packet's ECN field
+(an IP_TOS / IPV6_TCLASS control message per packet), and the outer ECN field of every received packet
+(in the IPv4 header a raw IPv4 socket reads; an IP_TOS / IPV6_TCLASS control message on the other sockets)
+goes to the forwarder, which marks or drops the inner packet (``pmip6.dataplane.ecn``).
+
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
 the signaling timers.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -27,7 +33,14 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from pmip6.core.events import Event
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.formats import Buffer, TunnelFormat, UdpPayloadKind, classify_udp_payload
+from pmip6.dataplane.ecn import NOT_ECT, ecn_of
+from pmip6.dataplane.formats import (
+    Buffer,
+    TunnelFormat,
+    UdpPayloadKind,
+    classify_udp_payload,
+    sealed_inner_offset,
+)
 from pmip6.dataplane.forwarder import Encapsulated, Forwarder
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
@@ -43,6 +56,19 @@ _BUFFER_SIZE = 65536
 _IP_PKTINFO = 8  # <linux/in.h>; not exported by the socket module
 _IP_MTU_DISCOVER = 10
 _IP_PMTUDISC_DONT = 0
+_ECN_CMSG_SPACE = socket.CMSG_SPACE(4)
+"""Room for the one IP_TOS (1 octet) or IPV6_TCLASS (an int) control message a tunnel socket receives."""
+Ancillary = list[tuple[int, int, bytes]]
+
+
+def _with_ecn(source: Ancillary, ipv6: bool) -> tuple[Ancillary, ...]:
+    """``source`` plus the control message that sets the outer ECN field, indexed by ECN codepoint (none for
+    Not-ECT, the socket's default): built once, so sending allocates nothing for it."""
+    level, kind = (socket.IPPROTO_IPV6, socket.IPV6_TCLASS) if ipv6 else (socket.IPPROTO_IP, socket.IP_TOS)
+    return tuple([*source, (level, kind, ecn.to_bytes(4, sys.byteorder))] if ecn else source for ecn in range(4))
+
+
+_NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
 
 
 class Pump:
@@ -60,8 +86,9 @@ class Pump:
         self._raw: dict[tuple[bool, int], socket.socket] = {}
         self._udp: socket.socket | None = None
         self._local_fds: dict[str | None, int] = {}
-        self._pktinfo: dict[str, list[tuple[int, int, bytes]]] = {}
+        self._ancillary: dict[str, tuple[Ancillary, ...]] = {}
         self._buffer = bytearray(_BUFFER_SIZE)
+        self._buffers = [self._buffer]
         self._view = memoryview(self._buffer)
         self._netlink_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmip6-netlink")
         self.ipr: IPRoute | None = None
@@ -96,10 +123,13 @@ class Pump:
                     sock = self._own(socket.socket(family, socket.SOCK_RAW, protocol))
                     if family == socket.AF_INET:
                         sock.setsockopt(socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_DONT)
+                    else:
+                        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
                     self._raw[(family == socket.AF_INET6, protocol)] = sock
                     format = TunnelFormat.GRE if protocol == IPProto.GRE else TunnelFormat.IP_IN_IP
                     loop.add_reader(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+            self._udp.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
             self._udp.bind(("0.0.0.0", self._udp_port))
             loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False)
 
@@ -134,7 +164,9 @@ class Pump:
 
     # -- tunnel side --------------------------------------------------------------------------------------
     def send(self, peer: str, format: TunnelFormat, payload: bytes) -> None:
-        """Send from the session's local tunnel endpoint (IP_PKTINFO / IPV6_PKTINFO), which the peer checks."""
+        """Send from the session's local tunnel endpoint (IP_PKTINFO / IPV6_PKTINFO), which the peer checks,
+        with the inner packet's ECN field in the outer header (RFC 6040 section 4.1 normal mode, which RFC
+        5213 section 5.6.3 and RFC 5844 section 4.1.4.2 require)."""
         ipv6 = ":" in peer
         if format is TunnelFormat.GRE:
             sock, port = self._raw[(ipv6, IPProto.GRE)], 0
@@ -144,56 +176,65 @@ class Pump:
         else:
             sock, port = self._raw[(ipv6, IPProto.IPV6 if payload[0] >> 4 == 6 else IPProto.IPV4)], 0
         try:
-            sock.sendmsg((payload,), self._source(peer), 0, (peer, port))
+            ecn = ecn_of(payload, sealed_inner_offset(format, payload))
+            sock.sendmsg((payload,), self._control(peer, ipv6)[ecn], 0, (peer, port))
         except OSError:
             self.io_errors += 1
 
-    def _source(self, peer: str) -> list[tuple[int, int, bytes]]:
+    def _control(self, peer: str, ipv6: bool) -> tuple[Ancillary, ...]:
+        """The control messages toward ``peer`` by ECN codepoint (:func:`_with_ecn`), per local address."""
         local = self.forwarder.local_addresses.get(peer)
         if local is None:
-            return []
-        ancillary = self._pktinfo.get(local)
+            return _NO_SOURCE[ipv6]
+        ancillary = self._ancillary.get(local)
         if ancillary is None:
-            if ":" in local:
-                ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
-                              socket.inet_pton(socket.AF_INET6, local) + bytes(4))]
+            if ipv6:
+                source = (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, socket.inet_pton(socket.AF_INET6, local) + bytes(4))
             else:
-                ancillary = [(socket.IPPROTO_IP, _IP_PKTINFO, bytes(4) + socket.inet_aton(local) + bytes(4))]
-            self._pktinfo[local] = ancillary
+                source = (socket.IPPROTO_IP, _IP_PKTINFO, bytes(4) + socket.inet_aton(local) + bytes(4))
+            ancillary = self._ancillary[local] = _with_ecn([source], ipv6)
         return ancillary
 
-    def handle_udp(self, source: str, payload: Buffer) -> bool:
+    def handle_udp(self, source: str, payload: Buffer, outer_ecn: int = NOT_ECT) -> bool:
         """Forward a UDP datagram if it is tunneled data (TLV header, or a plain IP packet: IPv4-UDP); False
-        for anything else, e.g. a Mobility Header on port 5436 that belongs to the signaling."""
+        for anything else, e.g. a Mobility Header on port 5436 that belongs to the signaling.
+
+        ``outer_ecn``: the ECN field of the datagram's IP header, if the caller read it (the signaling socket
+        on 5436 does not, so such data is taken as Not-ECT outside)."""
         kind = classify_udp_payload(payload)
         if kind is UdpPayloadKind.TLV:
-            self._deliver(source, TunnelFormat.UDP_TLV, payload)
+            self._deliver(source, TunnelFormat.UDP_TLV, payload, outer_ecn)
         elif kind is UdpPayloadKind.IP:
-            self._deliver(source, TunnelFormat.UDP, payload)
+            self._deliver(source, TunnelFormat.UDP, payload, outer_ecn)
         else:
             return False
         return True
 
     def _on_readable(self, sock: socket.socket, format: TunnelFormat | None, header_included: bool) -> None:
-        """Read a batch from a tunnel socket. ``format`` None: a UDP socket, payloads are classified; raw
-        IPv4 sockets include the IP header (``header_included``), IPv6 ones do not."""
-        buffer, view = self._buffer, self._view
+        """Read a batch from a tunnel socket. ``format`` None: a UDP socket, payloads are classified. Raw
+        IPv4 sockets include the IP header (``header_included``): the outer ECN field is read there. IPv6 raw
+        sockets and the UDP socket do not: it comes as the one control message (IPV6_RECVTCLASS, IP_RECVTOS)."""
+        buffer, buffers, view = self._buffer, self._buffers, self._view
         for _ in range(BATCH):
             try:
-                size, address = sock.recvfrom_into(buffer)
+                if header_included:
+                    size, address = sock.recvfrom_into(buffer)
+                    start, ecn = (buffer[0] & 0x0F) << 2, buffer[1] & 0x03
+                else:
+                    size, control, _flags, address = sock.recvmsg_into(buffers, _ECN_CMSG_SPACE)
+                    start, ecn = 0, int.from_bytes(control[0][2], sys.byteorder) & 0x03 if control else NOT_ECT
             except BlockingIOError:
                 return
             except OSError:
                 self.io_errors += 1
                 return
-            start = (buffer[0] & 0x0F) << 2 if header_included else 0
             if format is None:
-                self.handle_udp(address[0], view[:size])
+                self.handle_udp(address[0], view[:size], ecn)
             else:
-                self._deliver(address[0], format, view[start:size])
+                self._deliver(address[0], format, view[start:size], ecn)
 
-    def _deliver(self, source: str, format: TunnelFormat, payload: Buffer) -> None:
-        result = self.forwarder.from_tunnel(source, format, payload)
+    def _deliver(self, source: str, format: TunnelFormat, payload: Buffer, outer_ecn: int) -> None:
+        result = self.forwarder.from_tunnel(source, format, payload, outer_ecn)
         if isinstance(result, DropReason):
             return
         fd = self._local_fds.get(result[0])

@@ -16,6 +16,7 @@ from pmip6.dataplane.formats import (
     UdpPayloadKind,
     classify_udp_payload,
     open_tunnel,
+    sealed_inner_offset,
     session_format,
 )
 
@@ -112,3 +113,13 @@ def test_RFC5844_4_1_3_1_session_format_ipv4_udp_when_the_session_says_so_withou
     assert session_format(session(b"a", gre=False, udp=True)) is TunnelFormat.UDP
     assert TunnelFormat.UDP in PLAIN_FORMATS and TunnelFormat.IP_IN_IP in PLAIN_FORMATS
     assert not PLAIN_FORMATS & {TunnelFormat.GRE, TunnelFormat.UDP_TLV}
+
+
+@pytest.mark.parametrize("format", list(TunnelFormat))
+@pytest.mark.parametrize("key", [None, 0xA001])
+@pytest.mark.parametrize("inner", [INNER4, INNER6], ids=["inner4", "inner6"])
+def test_sealed_inner_offset_finds_the_inner_packet(format: TunnelFormat, key: int | None, inner: bytes) -> None:
+    """The pump reads the inner ECN field there to copy it into the outer header (RFC 6040 section 4.1)."""
+    sealed = Sealer(format, key).seal(inner)
+    assert isinstance(sealed, bytes)
+    assert sealed[sealed_inner_offset(format, sealed):] == inner
