@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dataplane_lab import (
+    LMA_SETTINGS,
+    MAG_SETTINGS,
     Mode,
+    Node,
     captured_traffic,
     downlink_key,
     keys_by_source,
@@ -22,11 +27,17 @@ from dataplane_lab import (
     uplink_key,
 )
 from pmip6.dataplane.netns import inside
-from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, SERVER, Figure1Lab
+from pmip6.dataplane.pump import LmaPump, MagPump
+from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
+from pmip6.lab.capture import LinkCapture
+from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, MN_HOME, MN_HOME6, SERVER, Figure1Lab
 from pmip6.lab.traffic import ECHO_PORT
+from pmip6.wire.numbers import IPProto
 
 pytestmark = [requires_netns, pytest.mark.netns]
 MNS = ("mn1", "mn2", "mn3", "mn4")
+IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2  # <linux/in.h>
+ICMPV6_PACKET_TOO_BIG = 2
 
 
 def expected_keys(mns: tuple[str, ...], family: int, keyed: bool = True) -> dict[tuple[str, str], int]:
@@ -83,31 +94,125 @@ def test_GK_5_2_3_GK_4_2_13_ipv6_home_network_prefixes_of_overlapping_tenants(la
     assert all(frame["protocols"].startswith("eth:ethertype:ip:gre:ipv6") for frame in frames)
 
 
-async def echo_sizes(lab: Figure1Lab, mode: Mode, sizes: tuple[int, ...]) -> list[int]:
+async def echo_sizes(lab: Figure1Lab, mode: Mode, sizes: tuple[int, ...]) -> tuple[list[int], list[bytes]]:
+    """MN-1 sends UDP payloads of ``sizes`` without DF to the opA server, which echoes them without DF; the
+    lengths that come back, and the IP packets (Ethernet header cut off) seen on the MAG-LMA link."""
     node = await start_pumps(lab)
     servers = await start_servers(lab)
     try:
         await node.establish("mn1", mode=mode)
+        servers["opA"].transport.get_extra_info("socket").setsockopt(  # type: ignore[union-attr]
+            socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
         with inside(lab.ns("mn1")):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
         sock.setblocking(False)
         loop = asyncio.get_running_loop()
         received = []
-        with sock:
+        with sock, LinkCapture(lab.ns("lma"), LMA_INTERFACE["mag"]) as link:
             for size in sizes:
                 await loop.sock_sendto(sock, bytes(size), (SERVER, ECHO_PORT))
                 received.append(len(await asyncio.wait_for(loop.sock_recv(sock, 9000), 2.0)))
-        return received
+            return received, [frame[14:] for _, frame in link.drain()]
     finally:
         for server in servers.values():
             server.transport.close()  # type: ignore[union-attr]
         await stop_pumps(node)
 
 
+def is_fragment(packet: bytes) -> bool:
+    if packet[0] >> 4 == 4:
+        return int.from_bytes(packet[6:8], "big") & 0x3FFF != 0  # MF or a fragment offset
+    return packet[6] == IPProto.FRAGMENT
+
+
 @pytest.mark.parametrize("mode", [Mode(), Mode(tlv=True), Mode(udp=True), Mode(ipv6=True)],
                          ids=["gre4", "udp-tlv", "ipv4-udp", "gre6"])
-def test_full_size_inner_packets_cross_the_tunnel_fragmented(lab: Figure1Lab, mode: Mode) -> None:
-    """A 1500-octet inner packet plus the tunnel headers exceeds the link MTU: the outer packet is fragmented
-    by the sending node and reassembled by the receiving one, so nothing is lost."""
+def test_RFC4213_3_2_inner_ipv4_without_df_is_fragmented_before_the_tunnel_and_arrives_whole(
+        lab: Figure1Lab, mode: Mode) -> None:
+    """The TUN devices have the tunnel MTU (1452 by default): a larger IPv4 packet without DF is fragmented by
+    the tunnel entry's kernel before the pump sees it, each fragment fits one outer packet of at most 1500
+    octets, and the destination reassembles it; both ways. (Before pmip6 set the TUN MTU, the pump sealed the
+    whole 1500-octet packet and the outer packet was fragmented instead.)"""
     sizes = (1472, 3000)
-    assert asyncio.run(echo_sizes(lab, mode, sizes)) == list(sizes)
+    received, packets = asyncio.run(echo_sizes(lab, mode, sizes))
+    assert received == list(sizes)
+    assert packets and max(len(packet) for packet in packets) <= 1500
+    assert not [packet for packet in packets if is_fragment(packet)], "an outer packet was fragmented"
+
+
+def too_big_from_the_server(lab: Figure1Lab, ipv6: bool) -> tuple[list[bytes], list[bytes]]:
+    """The opA server sends MN-1 a 1500-octet packet, with DF if IPv4: (what reaches MN-1, the ICMP error
+    messages the server receives)."""
+    family = socket.AF_INET6 if ipv6 else socket.AF_INET
+    with inside(lab.ns("opa")):
+        icmp = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_ICMPV6 if ipv6 else socket.IPPROTO_ICMP)
+        sender = socket.socket(family, socket.SOCK_DGRAM)
+    with inside(lab.ns("mn1")):
+        receiver = socket.socket(family, socket.SOCK_DGRAM)
+    with icmp, sender, receiver:
+        receiver.bind((MN_HOME6["mn1"] if ipv6 else MN_HOME["mn1"], ECHO_PORT))
+        if not ipv6:
+            sender.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+        sender.sendto(bytes(1500 - (48 if ipv6 else 28)), (receiver.getsockname()[0], ECHO_PORT))
+        arrived, errors = [], []
+        while ready := select.select([icmp, receiver], [], [], 1.0)[0]:
+            for sock in ready:
+                data = sock.recv(65535)
+                if sock is receiver:
+                    arrived.append(data)
+                elif ipv6 and data[0] != ICMPV6_PACKET_TOO_BIG:
+                    continue  # neighbour discovery
+                else:
+                    errors.append(data if ipv6 else data[(data[0] & 0x0F) * 4:])
+        return arrived, errors
+
+
+@pytest.mark.parametrize("ipv6", [False, True], ids=["ipv4-df", "ipv6"])
+def test_RFC2473_7_RFC4213_3_2_1_too_big_packet_is_refused_with_the_tunnel_mtu(lab: Figure1Lab, ipv6: bool) -> None:
+    """RFC 2473 7.1 (a) / 7.2 (a): a packet larger than the tunnel MTU that may not be fragmented is discarded
+    at the tunnel entry (here the LMA's tenant TUN) and its sender gets ICMP Fragmentation Needed (type 3 code
+    4, Next-Hop MTU in octets 6-7) or ICMPv6 Packet Too Big (type 2, MTU in octets 4-7) with the tunnel MTU."""
+
+    async def run() -> tuple[list[bytes], list[bytes]]:
+        node = await start_pumps(lab)
+        try:
+            await node.establish("mn1", mode=Mode(inner6=ipv6))
+            return await asyncio.to_thread(too_big_from_the_server, lab, ipv6)
+        finally:
+            await stop_pumps(node)
+
+    arrived, errors = asyncio.run(run())
+    assert arrived == []
+    assert len(errors) == 1
+    if ipv6:
+        assert (errors[0][0], int.from_bytes(errors[0][4:8], "big")) == (ICMPV6_PACKET_TOO_BIG, DEFAULT_TUNNEL_MTU)
+    else:
+        assert errors[0][:2] == bytes([3, 4]) and int.from_bytes(errors[0][6:8], "big") == DEFAULT_TUNNEL_MTU
+
+
+def test_tunnel_mtu_setting_is_the_mtu_of_every_tunnel_entry_tun(lab: Figure1Lab) -> None:
+    """[dataplane] tunnel_mtu (RFC 4213 3.2.1's configuration knob) is the MTU of the LMA's tenant TUNs and of
+    the MAG's access TUNs, which a session creates."""
+    lma = LmaPump(replace(LMA_SETTINGS, tunnel_mtu=1400), netns=lab.ns("lma"))
+    mag = MagPump(replace(MAG_SETTINGS, tunnel_mtu=1280), netns=lab.ns("mag"))
+
+    async def mtus() -> dict[str, int]:
+        node = Node(lma, {"mag": mag})
+        for pump in (lma, mag):
+            await pump.start()
+        try:
+            await node.establish("mn1")
+            found = {}
+            for pump in (lma, mag):
+                ipr = pump.ipr
+                assert ipr is not None
+                for link in await pump.netlink(ipr.get_links):
+                    found[link.get("IFLA_IFNAME")] = link.get("IFLA_MTU")
+            return found
+        finally:
+            await stop_pumps(node)
+
+    found = asyncio.run(mtus())
+    assert (found["tena"], found["tenb"]) == (1400, 1400)
+    assert [mtu for name, mtu in found.items() if name.startswith(MAG_SETTINGS.tun_prefix)] == [1280]

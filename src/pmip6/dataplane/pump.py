@@ -294,7 +294,7 @@ class LmaPump(Pump):
         assert self.ipr is not None
         for tenant in self.settings.tenants:
             with inside(self.netns):
-                fd = open_tun(tenant.tun)
+                fd = open_tun(tenant.tun, self.settings.tunnel_mtu)
             self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd)
             await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
@@ -362,7 +362,7 @@ class MagPump(Pump):
         index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{self.settings.tun_prefix}{index}"
         with inside(self.netns):
-            fd = open_tun(tun)
+            fd = open_tun(tun, self.settings.tunnel_mtu)
         self._attach_local(interface, fd)
         steering = self._contexts[interface] = Steering()
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority

@@ -12,6 +12,8 @@ from typing import Any
 
 from pmip6.dataplane.settings import (
     DEFAULT_TENANT,
+    DEFAULT_TUNNEL_MTU,
+    MIN_TUNNEL_MTU,
     LmaDataplaneSettings,
     MagDataplaneSettings,
     TenantSettings,
@@ -26,6 +28,7 @@ _MAX_PRIORITY = 32765
 """Rules must come before the kernel's ``main`` rule at 32766."""
 _IFINDEX_DIGITS = 5
 """Room left in a MAG TUN name for the access interface's index."""
+_MAX_MTU = 65535
 
 
 def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> LmaDataplaneSettings | None:
@@ -40,6 +43,7 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
     enabled = table.value("enabled", bool, True)
     rule_priority = table.number("rule_priority", int, 1000, 1, _MAX_PRIORITY)
     udp_port = table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535)
+    tunnel_mtu = _tunnel_mtu(table)
     known = set(tenants) | {DEFAULT_TENANT}
     parsed: list[TenantSettings] = []
     used_tables: dict[int, str] = {}
@@ -68,7 +72,7 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
     table.finish()
     if not enabled:
         return None
-    return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port)
+    return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port, tunnel_mtu)
 
 
 def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | None:
@@ -83,9 +87,15 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
         table_base=_table_number(table, "table_base", 2 * 10 ** _IFINDEX_DIGITS, default=20000),
         rule_priority=table.number("rule_priority", int, 1000, 1, _MAX_PRIORITY),
         udp_port=table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535),
+        tunnel_mtu=_tunnel_mtu(table),
     )
     table.finish()
     return settings if enabled else None
+
+
+def _tunnel_mtu(table: Table) -> int:
+    """The MTU of the tunnel-entry TUN devices: at least the IPv6 minimum link MTU (RFC 4213 section 3.2.1)."""
+    return table.number("tunnel_mtu", int, DEFAULT_TUNNEL_MTU, MIN_TUNNEL_MTU, _MAX_MTU)
 
 
 def _interface(table: Table, key: str, longest: int, default: str | None = None) -> str:

@@ -15,6 +15,7 @@ LMA_TOML = """
 [dataplane]
 rule_priority = 900
 udp_port = 6437
+tunnel_mtu = 1280
 
 [[dataplane.tenant]]
 name = "opA"
@@ -42,6 +43,7 @@ def test_lma_every_key() -> None:
                  TenantSettings("default", "pmip-d", 110)),
         rule_priority=900,
         udp_port=6437,
+        tunnel_mtu=1280,
     )
 
 
@@ -64,6 +66,7 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway = "10.0.0.1"', "dataplane.tenant[0].gateway: a gateway needs an uplink"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1', "dataplane.tenant[0].colour: unknown key"),
     ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
+    ("[dataplane]\ntunnel_mtu = 1279", "dataplane.tunnel_mtu: must be between 1280 and 65535, got 1279"),
 ])
 def test_lma_errors_name_the_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -72,8 +75,14 @@ def test_lma_errors_name_the_key(text: str, message: str) -> None:
 
 def test_mag_defaults_and_keys() -> None:
     assert parse_mag_dataplane({}) == MagDataplaneSettings()
-    assert parse_mag_dataplane({"tun_prefix": "acc", "table_base": 30000, "rule_priority": 10, "udp_port": 7000}) == \
-        MagDataplaneSettings(True, "acc", 30000, 10, 7000)
+    assert parse_mag_dataplane({"tun_prefix": "acc", "table_base": 30000, "rule_priority": 10, "udp_port": 7000,
+                                "tunnel_mtu": 9000}) == MagDataplaneSettings(True, "acc", 30000, 10, 7000, 9000)
+
+
+def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
+    """RFC 4213 3.2.1: a default between 1280 and 1480 with a knob; 1452 = 1500 - IPv6 (40) - keyed GRE (8),
+    the largest overhead of pmip6's formats (IPv4 / UDP / TLV / keyed GRE: 20 + 8 + 4 + 8 = 40)."""
+    assert parse_mag_dataplane({}).tunnel_mtu == lma("[dataplane]").tunnel_mtu == 1452  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -81,6 +90,8 @@ def test_mag_defaults_and_keys() -> None:
     ({"table_base": 100}, "dataplane.table_base: tables 100 to 200099"),
     ({"enabled": "yes"}, "dataplane.enabled: expected true or false"),
     ({"tables": 1}, "dataplane.tables: unknown key"),
+    ({"tunnel_mtu": 65536}, "dataplane.tunnel_mtu: must be between 1280 and 65535, got 65536"),
+    ({"tunnel_mtu": "1452"}, "dataplane.tunnel_mtu: expected an integer"),
 ])
 def test_mag_errors_name_the_key(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

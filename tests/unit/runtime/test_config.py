@@ -217,6 +217,15 @@ def test_a_wrong_type_is_named_in_toml_words(tmp_path: Path, capsys: pytest.Capt
     assert capsys.readouterr().err == f"error: {path}: {message}"
 
 
+def test_a_dataplane_tunnel_mtu_out_of_range_exits_2_naming_the_key(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """RFC 4213 3.2.1 / RFC 8200 5: a tunnel MTU below 1280 is refused like any other bad key."""
+    path = _write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n[dataplane]\ntunnel_mtu = 1000\n')
+
+    assert main(["mag", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}: dataplane.tunnel_mtu: must be between 1280 and 65535, got 1000\n"
+
+
 @pytest.mark.parametrize(("text", "problem"), [("[lma\n", "not valid TOML: "), (None, "cannot read: ")])
 def test_a_whole_file_error_names_the_file_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                 text: str | None, problem: str) -> None:
