@@ -36,6 +36,9 @@ class DropReason(StrEnum):
     NOT_IP = "not_ip"
     """An empty inner packet, or one whose version nibble is neither 4 nor 6. (One cut short inside its IP
     header matches no addresses: no_session, or foreign_source at a MAG's access side.)"""
+    ENCAPSULATION_LIMIT_ZERO = "encapsulation_limit_zero"
+    """An IPv6 packet entering the tunnel with a Tunnel Encapsulation Limit of 0 in a Destination Options
+    header: it may not be encapsulated again (RFC 2473 section 4.1.1 (b); no ICMPv6 Parameter Problem is sent)."""
     CONGESTION_ON_NOT_ECT = "congestion_on_not_ect"
     """At the tunnel exit, a Not-ECT inner packet whose outer header says CE (Congestion Experienced): its
     transport would not understand a CE mark, so it is dropped (RFC 6040 section 4.2, updating RFC 3168)."""

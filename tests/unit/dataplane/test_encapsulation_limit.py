@@ -1,0 +1,83 @@
+"""The Tunnel Encapsulation Limit at the tunnel entry (RFC 2473 section 4.1.1, applied by RFC 5213 5.6.2, 6.10.5)."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import (
+    HBHOptUnknown,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop,
+    Pad1,
+    PadN,
+)
+from scapy.packet import Packet, Raw
+
+from dataplane_sessions import session
+from pmip6.core.events import BindingEstablished
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import tunnel_encapsulation_limit
+from pmip6.dataplane.lma import LmaForwarder
+from pmip6.dataplane.mag import MagForwarder
+
+HOME6 = "2001:db8:a::5"
+LMA6, MAG6 = "2001:db8::2", "2001:db8::1"
+
+
+def limit(value: int) -> IPv6ExtHdrDestOpt:
+    """RFC 2473 section 5.1's Destination Options header: the option, then PadN to 8 octets."""
+    return IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=4, optlen=1, optdata=bytes([value])),
+                                      PadN(otype=1, optlen=1, optdata=b"\x00")])
+
+
+def packet(*headers: Packet, src: str = HOME6, dst: str = "2001:db8:ffff::1") -> bytes:
+    built: Packet = IPv6(src=src, dst=dst)
+    for header in headers:
+        built = built / header
+    return bytes(built / UDP(sport=4000, dport=7) / b"x")
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ((), None),
+    ((limit(0),), 0),
+    ((limit(3),), 3),
+    ((IPv6ExtHdrHopByHop(), limit(0)), 0),
+    ((IPv6ExtHdrDestOpt(options=[Pad1(), Pad1(), HBHOptUnknown(otype=4, optlen=1, optdata=b"\x00"), Pad1()]),), 0),
+    ((IPv6ExtHdrDestOpt(options=[PadN(otype=1, optlen=4, optdata=bytes(4))]), limit(0)), 0),
+    ((IPv6ExtHdrFragment(offset=0, m=1), limit(0)), 0),
+    ((IPv6ExtHdrFragment(offset=8, nh=60), Raw(bytes(limit(0)))), None),  # not a header: a later fragment
+], ids=["none", "zero", "three", "after-hop-by-hop", "among-pad1", "second-destination-options",
+        "first-fragment", "later-fragment"])
+def test_RFC2473_4_1_1_a_search_left_to_right(headers: tuple[Packet, ...], expected: int | None) -> None:
+    assert tunnel_encapsulation_limit(packet(*headers)) == expected
+
+
+def test_search_stops_at_esp_another_ipv6_header_and_a_truncated_header() -> None:
+    esp = bytearray(packet(limit(0)))
+    esp[6] = 50  # ESP: what follows is encrypted
+    assert tunnel_encapsulation_limit(esp) is None
+    assert tunnel_encapsulation_limit(bytes(IPv6(src=HOME6) / IPv6(src=HOME6) / limit(0) / UDP())) is None
+    assert tunnel_encapsulation_limit(packet(limit(0))[:46]) is None
+
+
+@pytest.mark.parametrize("gre", [False, True], ids=["ipv6-in-ipv6", "gre-over-ipv6"])
+def test_RFC2473_4_1_1_b_mag_drops_an_uplink_packet_whose_limit_is_zero(gre: bool) -> None:
+    mag = MagForwarder()
+    mag.apply(BindingEstablished(session(b"mn6", at="mag", lma=LMA6, mag=MAG6, home=None,
+                                         prefixes=("2001:db8:a::/64",), gre=gre)))
+    assert mag.from_access("acc1", packet(limit(0))) is DropReason.ENCAPSULATION_LIMIT_ZERO
+    assert mag.from_access("acc1", packet(IPv6ExtHdrHopByHop(), limit(0))) is DropReason.ENCAPSULATION_LIMIT_ZERO
+    for allowed in (packet(limit(1)), packet()):
+        result = mag.from_access("acc1", allowed)
+        assert not isinstance(result, DropReason) and result[0] == LMA6
+    assert mag.stats()["sessions"][0]["drops"] == {"encapsulation_limit_zero": 2}  # type: ignore[index]
+
+
+def test_RFC2473_4_1_1_b_lma_drops_a_downlink_packet_whose_limit_is_zero() -> None:
+    lma = LmaForwarder()
+    lma.apply(BindingEstablished(session(b"mn6", mag=MAG6, lma=LMA6, home=None, prefixes=("2001:db8:a::/64",))))
+    downlink = packet(limit(0), src="2001:db8:ffff::1", dst=HOME6)
+    assert lma.from_tenant("opA", downlink) is DropReason.ENCAPSULATION_LIMIT_ZERO
+    assert lma.totals().drops == {"encapsulation_limit_zero": 1}
