@@ -11,7 +11,7 @@ interface (MAG), tied to the right interfaces by policy routing (``pmip6.datapla
 
 ECN (RFC 5213 section 5.6.3, RFC 6040 section 4): every outer packet carries its inner packet's ECN field
 (an IP_TOS / IPV6_TCLASS control message per packet), and the outer ECN field of every received packet
-(in the IPv4 header a raw IPv4 socket reads; an IP_TOS / IPV6_TCLASS control message on the other sockets)
+(read from the IPv4 header a raw IPv4 socket receives, else from an IP_TOS / IPV6_TCLASS control message)
 goes to the forwarder, which marks or drops the inner packet (``pmip6.dataplane.ecn``).
 
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
