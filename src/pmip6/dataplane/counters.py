@@ -28,6 +28,11 @@ class DropReason(StrEnum):
     """No session matches the packet's addresses (unkeyed tunnels, the tenant side, the access side)."""
     NOT_GRE_WHEN_REQUIRED = "not_gre_when_required"
     """A plain (IP-in-IP or IPv4-UDP) packet from a peer whose sessions use GRE."""
+    ADDRESS_NOT_OF_KEY = "address_not_of_key"
+    """A keyed packet whose mobile node address (the inner destination at the MAG, the inner source at the
+    LMA) is none of the home addresses of the key's session: the key is only "an additional identifier"
+    (GK-4.2-13, GK-5.2-7); the MAG forwards by the inner destination (RFC 5213 section 6.10.5) and the LMA
+    filters the inner source (RFC 4213 section 3.6)."""
     KEY_REQUIRED = "key_required"
     """An unkeyed GRE packet for a session that negotiated keys (GK-5.2-3, GK-4.2-5: every packet is keyed)."""
     FOREIGN_SOURCE = "foreign_source"

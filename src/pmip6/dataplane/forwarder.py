@@ -2,7 +2,9 @@
 
 A node receives tunneled packets with the key its peer puts in them (at the LMA the uplink key, at the
 MAG the downlink key) and uses that key "as an additional identifier to determine which mobility session
-this packet belongs to" (GK-5.2-7, GK-4.2-13): the outer source must also be the session's peer. Unkeyed
+this packet belongs to" (GK-5.2-7, GK-4.2-13): the outer source must also be the session's peer, and the
+inner packet's mobile node address (the destination at the MAG, RFC 5213 6.10.5; the source at the LMA,
+RFC 4213 3.6 ingress filtering) one of the session's home addresses. Unkeyed
 tunnels (GRE-only mode, plain IP-in-IP or IPv4-UDP) are matched by the outer source plus an inner address;
 a plain packet for a session that uses GRE is dropped (``not_gre_when_required``). The tables change only
 through :meth:`Forwarder.apply`.
@@ -62,12 +64,15 @@ class Forwarder:
     """
 
     receive_direction: Direction
-    unkeyed_address: AddressField
+    mn_address: AddressField
+    """The inner packet's address that is the mobile node's on packets from the tunnel."""
 
     def __init__(self) -> None:
         self._routes: dict[tuple[object, ...], SessionRoute] = {}
         self._by_key: dict[int, SessionRoute] = {}
         self._unkeyed: AddressIndex[SessionRoute] = AddressIndex()
+        self._keyed: AddressIndex[SessionRoute] = AddressIndex()
+        """Keyed routes by (receive key, home address), to check a keyed packet's mobile node address."""
         self._keyed_peers: dict[str, int] = {}
         self.local_addresses: dict[str, str] = {}
         """Peer address -> this node's tunnel endpoint toward it (the session's ``local``), as text: the
@@ -124,6 +129,7 @@ class Forwarder:
         if route.receive_key is not None:
             self._by_key[route.receive_key] = route
             self._keyed_peers[route.peer_host] = self._keyed_peers.get(route.peer_host, 0) + 1
+            self._keyed.add(route.receive_key, session.ipv4_home_address, session.home_network_prefixes, route)
         else:
             self._unkeyed.add(route.peer_host, session.ipv4_home_address, session.home_network_prefixes, route)
         self._index_local(route)
@@ -140,6 +146,7 @@ class Forwarder:
         if route.receive_key is not None:
             if self._by_key.get(route.receive_key) is route:
                 del self._by_key[route.receive_key]
+            self._keyed.remove(route.receive_key, session.ipv4_home_address, session.home_network_prefixes, route)
             remaining = self._keyed_peers[route.peer_host] - 1
             if remaining:
                 self._keyed_peers[route.peer_host] = remaining
@@ -171,8 +178,10 @@ class Forwarder:
                 return self._drop(DropReason.UNKNOWN_KEY)
             if route.peer_host != outer_source:
                 return self._drop(DropReason.WRONG_SOURCE, route)
+            if self._keyed.find(key, payload, self.mn_address, offset) is not route:
+                return self._drop(DropReason.ADDRESS_NOT_OF_KEY, route)
         else:
-            route = self._unkeyed.find(outer_source, payload, self.unkeyed_address, offset)
+            route = self._unkeyed.find(outer_source, payload, self.mn_address, offset)
             if route is None:
                 if outer_source not in self._keyed_peers:
                     return self._drop(DropReason.NO_SESSION)

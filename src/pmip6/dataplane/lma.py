@@ -20,7 +20,7 @@ class LmaForwarder(Forwarder):
     ``from_tenant`` (downlink)."""
 
     receive_direction = Direction.UPLINK
-    unkeyed_address = AddressField.SOURCE
+    mn_address = AddressField.SOURCE
 
     def __init__(self) -> None:
         super().__init__()

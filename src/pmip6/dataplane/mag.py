@@ -21,7 +21,7 @@ class MagForwarder(Forwarder):
     -> (access interface, inner packet))."""
 
     receive_direction = Direction.DOWNLINK
-    unkeyed_address = AddressField.DESTINATION
+    mn_address = AddressField.DESTINATION
 
     def __init__(self) -> None:
         super().__init__()

@@ -186,3 +186,14 @@ def test_tenant_totals_count_a_refreshed_or_handed_off_session_once() -> None:
     lma.apply(BindingDeregistered(moved))
     assert lma.tenant_totals()["opA"].downlink_packets == 2
     assert lma.totals().downlink_packets == 2
+
+
+def test_keyed_uplink_from_an_address_not_of_the_keys_session_is_dropped() -> None:
+    """Ingress filtering (RFC 4213 3.6): an uplink packet with MN-1's valid key whose inner source is none of
+    MN-1's home addresses (here the address another tenant's MN also has, and an IPv6 one) never reaches a
+    tenant; the key is "an additional identifier" (GK-5.2-7)."""
+    lma = lma_with(MN1, MN3)
+    for spoofed in (ipv4("10.1.0.99", SERVER), ipv6("2001:db8:b::1", "2001:db8::1")):
+        assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, spoofed)) is DropReason.ADDRESS_NOT_OF_KEY
+    assert lma.tenant_totals()["opA"].drops == {"address_not_of_key": 2}
+    assert lma.tenant_totals()["opA"].uplink_packets == 0

@@ -74,3 +74,18 @@ def test_uplink_from_a_source_outside_the_mns_home_addresses_is_not_tunneled() -
     mag = mag_with(MN1)
     assert mag.from_access("acc1", ipv4("10.1.0.77", SERVER)) is DropReason.FOREIGN_SOURCE
     assert mag.stats()["sessions"][0]["drops"] == {"foreign_source": 1}
+
+
+def test_keyed_downlink_for_another_mns_address_is_dropped_not_put_on_the_keys_access_link() -> None:
+    """RFC 5213 6.10.5: the MAG "MUST use the destination address of the inner packet for forwarding it on the
+    interface where the destination network prefix is hosted ... it MUST silently drop the packet" when it
+    cannot; the key is "an additional identifier" (GK-4.2-13). MN-1's key with MN-2's address stays off acc1."""
+    mn2 = session(b"mn2", at="mag", tenant="opA", home="10.1.0.2", interface="acc2", downlink_key=0x1002,
+                  uplink_key=0xA002)
+    mag = mag_with(MN1, mn2)
+    stray = Sealer(TunnelFormat.GRE, 0x1001).seal(ipv4(SERVER, "10.1.0.2"))
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, stray) is DropReason.ADDRESS_NOT_OF_KEY
+    assert mag.stats()["sessions"][0]["drops"] == {"address_not_of_key": 1}
+    mag.apply(BindingDeregistered(MN1))
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1002).seal(ipv4(SERVER, "10.1.0.2"))) \
+        == ("acc2", ipv4(SERVER, "10.1.0.2"))
