@@ -4,7 +4,7 @@ After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a 
 1. :meth:`Daemon.persist` (the LMA's binding store), so nothing is announced that a crash could forget;
 2. every event listener, in the order added (the event log first, then e.g. the data plane);
 3. the messages to send;
-4. the timer, re-armed from the engine's ``next_deadline()``.
+4. the timer, re-armed from the engine's ``next_deadline()``, even when a step before it raised.
 
 Start order: components (``add_component``), :meth:`Daemon.prepare` (the LMA restores its bindings),
 signaling sockets, control socket, metrics endpoint, timer. Close runs it backwards.
@@ -198,18 +198,22 @@ class Daemon:
     # ---- driving the engine ----------------------------------------------------------------------
 
     def apply(self, outcome: Outcome) -> None:
-        events = outcome.events
-        if events:
-            self.persist(events)
-            counted = self.statistics.events
-            for event in events:
-                counted[type(event).__name__] += 1
-                for listener in self._listeners:
-                    listener(event)
-        for send in outcome.sends:
-            self.send(send)
-        if self._timer is not None:
-            self._timer.arm(self.engine.next_deadline())
+        """Persist, tell the listeners, send, re-arm the timer (module docstring). The timer is re-armed
+        whatever went wrong before, so one failure never stops later expiries, refreshes or retransmissions."""
+        try:
+            events = outcome.events
+            if events:
+                self.persist(events)
+                counted = self.statistics.events
+                for event in events:
+                    counted[type(event).__name__] += 1
+                    for listener in self._listeners:
+                        listener(event)
+            for send in outcome.sends:
+                self.send(send)
+        finally:
+            if self._timer is not None:
+                self._timer.arm(self.engine.next_deadline())
 
     def send(self, send: SendMessage) -> None:
         transport = self.ipv4 if send.destination.port is not None else self.ipv6
@@ -220,9 +224,10 @@ class Daemon:
             return
         try:
             transport.send(send.message, send.destination, send.source)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: the message does not encode (an over-long option)
             self.statistics.send_errors += 1
-            self.logger.warning("sending to %s failed: %s", send.destination.address, error)
+            self.logger.warning("sending %s to %s failed: %s", type(send.message).__name__, send.destination.address,
+                                error)
             return
         self.statistics.count_sent(send.message)
 

@@ -40,6 +40,7 @@ from pmip6.runtime.metrics import status_name
 from pmip6.runtime.naming import endpoint_text
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import Status
+from pmip6.wire.option_codec import MAX_OPTION_LENGTH
 from pmip6.wire.options import MNIdentifierOption
 
 DEFAULT_WAIT = 10.0
@@ -150,12 +151,12 @@ class MagDaemon(Daemon):
         return await self._await_outcome(_Waiter(attach.mn_id, attach=True), outcome, timeout)
 
     async def _detach_command(self, request: Request) -> dict[str, Any]:
-        mn_id, timeout = _text(request, "mn_id").encode(), _timeout(request)
+        mn_id, timeout = _mn_id(request), _timeout(request)
         return await self._await_outcome(_Waiter(mn_id, attach=False), self.mag.detach(mn_id, time.time()), timeout)
 
     async def _refresh_command(self, request: Request) -> dict[str, Any]:
         """Re-register now (RFC 5213 6.9.1.3), e.g. after an LMA restart."""
-        mn_id, timeout = _text(request, "mn_id").encode(), _timeout(request)
+        mn_id, timeout = _mn_id(request), _timeout(request)
         return await self._await_outcome(_Waiter(mn_id, attach=True), self.mag.refresh(mn_id, time.time()), timeout)
 
     async def _await_outcome(self, waiter: _Waiter, outcome: Outcome, timeout: float) -> dict[str, Any]:
@@ -222,6 +223,23 @@ def _text(request: Request, key: str) -> str:
     return value
 
 
+def _fitting(key: str, octets: bytes, longest: int, option: str) -> bytes:
+    """``octets`` (the argument ``key``), refused with a clear error unless ``option`` can carry them."""
+    if len(octets) > longest:
+        raise ControlError(f'"{key}" is {len(octets)} octets; the {option} holds at most {longest}')
+    return octets
+
+
+def _mn_id(request: Request) -> bytes:
+    """The ``mn_id`` argument as UTF-8, at most 254 octets: the MN Identifier option's Length is one octet and
+    counts its Subtype octet too (RFC 4283 section 3)."""
+    try:
+        octets = _text(request, "mn_id").encode()
+    except UnicodeEncodeError:
+        raise ControlError('"mn_id" is not encodable as UTF-8 (a lone surrogate?)') from None
+    return _fitting("mn_id", octets, MAX_OPTION_LENGTH - 1, "MN Identifier option (RFC 4283 section 3)")
+
+
 def _timeout(request: Request) -> float:
     """How long a command waits for the LMA's answer; checked before the command changes anything."""
     timeout = request.get("timeout", DEFAULT_WAIT)
@@ -245,13 +263,15 @@ def _attach_request(request: Request) -> AttachRequest:
             ll_id = bytes.fromhex(ll_id)
         except (TypeError, ValueError):
             raise ControlError('"ll_id" must be hexadecimal octets') from None
+        # The option's one-octet Length counts its two Reserved octets too (RFC 5213 section 8.6).
+        ll_id = _fitting("ll_id", ll_id, MAX_OPTION_LENGTH - 2, "MN Link-layer Identifier option (RFC 5213 section 8.6)")
     interface = request.get("interface")
     if interface is not None and not isinstance(interface, str):
         raise ControlError('"interface" must be a string')
     ipv4, ipv6 = request.get("ipv4", True), request.get("ipv6", True)
     if not isinstance(ipv4, bool) or not isinstance(ipv6, bool) or not (ipv4 or ipv6):
         raise ControlError('"ipv4" and "ipv6" are booleans and at least one must be true')
-    return AttachRequest(mn_id=_text(request, "mn_id").encode(), att=_integer(request, "att", None, 0, 255),
+    return AttachRequest(mn_id=_mn_id(request), att=_integer(request, "att", None, 0, 255),
                          hi=_integer(request, "hi", 1, 1, 4), ll_id=ll_id, interface=interface, ipv4=ipv4, ipv6=ipv6)
 
 

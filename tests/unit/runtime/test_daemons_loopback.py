@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from pmip6.cli import main
+from pmip6.core.mag import AttachRequest
 from pmip6.runtime.config import load_lma_config, load_mag_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.daemon import DaemonOptions
@@ -409,6 +412,57 @@ def test_bad_attach_requests_are_refused(tmp_path: Path, request_: dict[str, Any
             await mag.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("request_", "message"), [
+    ({"mn_id": "x" * 255}, '"mn_id" is 255 octets; the MN Identifier option (RFC 4283 section 3) holds at most 254'),
+    ({"mn_id": "\u00e9" * 128}, '"mn_id" is 256 octets'),
+    ({"mn_id": "ok", "ll_id": "00" * 254}, '"ll_id" is 254 octets; the MN Link-layer Identifier option'),
+], ids=["mn-id-255-octets", "mn-id-128-two-octet-characters", "ll-id-254-octets"])
+def test_an_attach_too_long_for_its_option_is_refused_naming_the_field(tmp_path: Path, request_: dict[str, Any],
+                                                                       message: str) -> None:
+    """The MN Identifier option's Length is one octet and counts the Subtype (RFC 4283 section 3); the MN
+    Link-layer Identifier option's counts two Reserved octets (RFC 5213 section 8.6). Octets, not characters."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        mag = lab.mag()
+        await mag.start()
+        try:
+            with pytest.raises(ControlError, match=re.escape(message)):
+                await lab.control("mag", {"command": "attach", "att": 4, **request_})
+            assert not list(mag.mag.entries()), "refused before the engine saw it"
+            longest = await lab.control("mag", {"command": "attach", "mn_id": "x" * 254, "att": 4, "timeout": 0.05,
+                                                "ll_id": "01" * 253})
+            assert longest["outcome"] == "timeout" and mag.statistics.send_errors == 0  # its PBU encoded
+        finally:
+            await mag.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_message_that_does_not_encode_is_a_send_error_and_the_timer_stays_armed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An engine outcome whose PBU cannot be encoded (here an MN-ID past the option's Length, which the control
+    command refuses, so the engine is called directly) is counted and logged; Daemon.apply re-arms the timer
+    anyway, so the retransmissions (on the timer path, failing again) and every other MN's timers go on."""
+    lab = Lab(tmp_path)
+    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port) + "initial_bindack_timeout = 0.05\n")
+
+    async def scenario() -> None:
+        async with lab.running() as (_, mag):
+            mag.apply(mag.mag.attach(AttachRequest(b"x" * 300, att=4), time.time()))
+            assert mag.statistics.send_errors == 1
+            assert mag._timer is not None and mag._timer.deadline == mag.mag.next_deadline() is not None  # noqa: SLF001
+            await asyncio.sleep(0.2)  # retransmissions fire on the timer and fail to encode again
+            assert mag.statistics.send_errors >= 2
+            registered = await lab.control("mag", {"command": "attach", "mn_id": "good@opA", "att": 4})
+            assert registered["outcome"] == "registered"
+            assert mag._timer.deadline == mag.mag.next_deadline()  # noqa: SLF001
+
+    with caplog.at_level(logging.WARNING, logger="pmip6.mag"):
+        asyncio.run(scenario())
+    assert "sending ProxyBindingUpdate to 127.0.0.1 failed: option type 8: 301 octets exceed" in caplog.text
 
 
 def test_silent_lma_means_retransmissions_then_failure(tmp_path: Path) -> None:
