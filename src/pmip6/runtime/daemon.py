@@ -3,7 +3,7 @@
 After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a fixed order:
 1. :meth:`Daemon.persist` (the LMA's binding store), so nothing is announced that a crash could forget;
 2. every event listener, in the order added (the event log first, then e.g. the data plane);
-3. the messages to send;
+3. the messages to send, unless the store write failed (docs/operations.md, "State file");
 4. the timer, re-armed from the engine's ``next_deadline()``, even when a step before it raised.
 
 Start order: components (``add_component``), :meth:`Daemon.prepare` (the LMA restores its bindings),
@@ -131,8 +131,10 @@ class Daemon:
         return [self.binding_row(session, expires_at, state, now)
                 for session, expires_at, state in self.binding_entries()]
 
-    def persist(self, events: list[Event]) -> None:
-        """Store binding changes durably before they are announced; only the LMA has a store."""
+    def persist(self, events: list[Event]) -> bool:
+        """Store binding changes durably before they are announced; only the LMA has a store. False when the
+        write failed: the listeners still follow the engine, but nothing is announced (no message is sent)."""
+        return True
 
     async def prepare(self) -> None:
         """Work before the sockets open."""
@@ -202,15 +204,17 @@ class Daemon:
         whatever went wrong before, so one failure never stops later expiries, refreshes or retransmissions."""
         try:
             events = outcome.events
+            durable = True
             if events:
-                self.persist(events)
+                durable = self.persist(events)
                 counted = self.statistics.events
                 for event in events:
                     counted[type(event).__name__] += 1
                     for listener in self._listeners:
                         listener(event)
-            for send in outcome.sends:
-                self.send(send)
+            if durable:
+                for send in outcome.sends:
+                    self.send(send)
         finally:
             if self._timer is not None:
                 self._timer.arm(self.engine.next_deadline())

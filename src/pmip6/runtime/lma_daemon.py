@@ -9,6 +9,7 @@ for the session's life). :func:`build_lma_daemon` is the one place the daemon is
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -23,6 +24,7 @@ from pmip6.core.events import (
     Event,
     Peer,
     TunnelSession,
+    mn_text,
 )
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.runtime.config import LmaConfig
@@ -44,6 +46,8 @@ class LmaDaemon(Daemon):
         self.lma = LocalMobilityAnchor(config.settings)
         super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.control, config.metrics, options)
         self.store: BindingStore | None = None
+        self._unsaved: set[bytes] = set()
+        """MN-IDs whose rows a failed write left stale: rewritten with the next write."""
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
@@ -90,12 +94,26 @@ class LmaDaemon(Daemon):
         if type(message) is ProxyBindingUpdate:
             self._pbu_processing_seconds.observe(time.perf_counter() - started)
 
-    def persist(self, events: list[Event]) -> None:
+    def persist(self, events: list[Event]) -> bool:
+        """Write the rows of the MNs whose bindings changed, and of those a failed write left behind. A failed
+        write (disk full, I/O error, read-only file system) is logged and counted (``store_errors``), and the
+        outcome's PBA is not sent; the daemon goes on (docs/operations.md, "State file")."""
         if self.store is None:
-            return
+            return True
         changed = {event.session.mn_id for event in events if isinstance(event, _BINDING_CHANGES)}
-        if changed:
+        if not changed:
+            return True
+        changed |= self._unsaved
+        try:
             self.store.save(self._records_of(changed))
+        except sqlite3.Error as error:
+            self.statistics.store_errors += 1
+            self._unsaved = changed
+            self.logger.error("state file %s: writing the bindings of %s failed, no PBA sent: %s", self.config.state,
+                              ", ".join(sorted(mn_text(mn_id) for mn_id in changed)), error)
+            return False
+        self._unsaved = set()
+        return True
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
         return {mn_id: [entry.to_record() for entry in self.lma.bindings_of(mn_id)] for mn_id in mn_ids}

@@ -4,8 +4,8 @@ The counters are plain ``Counter`` objects updated on the event loop; the Promet
 at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
-send_errors_total; the LMA alone pbu_received_total and pbu_processing_seconds, the MAG alone
-retransmissions_total.
+send_errors_total; the LMA alone pbu_received_total, pbu_processing_seconds and store_errors_total, the MAG
+alone retransmissions_total.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class Statistics:
     events: Counter[str] = field(default_factory=Counter)
     retransmissions: int = 0
     send_errors: int = 0
+    store_errors: int = 0
 
     def count_received(self, message: MobilityMessage) -> None:
         self.received[message_name(message)] += 1
@@ -80,6 +81,7 @@ class Statistics:
             "events": dict(self.events),
             "retransmissions": self.retransmissions,
             "send_errors": self.send_errors,
+            "store_errors": self.store_errors,
             "bindings": dict(bindings_by_gre_mode),
         }
 
@@ -106,7 +108,10 @@ class _StatisticsCollector:
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_sent", "Mobility Header messages sent", "type", s.sent)
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_decode_errors", "Received packets dropped, by reason", "reason",
                         s.decode_errors)
-        if not self._at_lma:
+        if self._at_lma:
+            yield CounterMetricFamily(f"{NAMESPACE}_store_errors", "State file writes that failed",
+                                      value=s.store_errors)
+        else:
             yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions", value=s.retransmissions)
         yield CounterMetricFamily(f"{NAMESPACE}_send_errors", "Messages the socket refused to send", value=s.send_errors)
         yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_bindings", "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode",

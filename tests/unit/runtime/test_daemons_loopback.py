@@ -10,6 +10,7 @@ import contextlib
 import logging
 import re
 import socket
+import sqlite3
 import textwrap
 import time
 from collections.abc import AsyncIterator
@@ -463,6 +464,36 @@ def test_a_message_that_does_not_encode_is_a_send_error_and_the_timer_stays_arme
     with caplog.at_level(logging.WARNING, logger="pmip6.mag"):
         asyncio.run(scenario())
     assert "sending ProxyBindingUpdate to 127.0.0.1 failed: option type 8: 301 octets exceed" in caplog.text
+
+
+def test_a_failed_write_on_the_timer_path_does_not_stop_later_deletions(tmp_path: Path) -> None:
+    """MinDelayBeforeBCEDelete (RFC 5213 5.3.5): A's drain deletion is written when its timer fires. That write
+    fails once; the LMA logs it and goes on, so B's deletion 0.1 s later still happens on time, and its write
+    removes A's stale row too (docs/operations.md "State file")."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, _):
+            for mn in ("a@opA", "b@opA"):
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn, "att": 4}))["outcome"] == "registered"
+            assert lma.store is not None
+            real_save = lma.store.save
+
+            def fail_a_deletion_once(changes: Any) -> None:
+                if changes.get(b"a@opA") == [] and not lma.statistics.store_errors:
+                    raise sqlite3.OperationalError("disk I/O error")
+                real_save(changes)
+
+            lma.store.save = fail_a_deletion_once  # type: ignore[method-assign]
+            assert (await lab.control("mag", {"command": "detach", "mn_id": "a@opA"}))["outcome"] == "deregistered"
+            await asyncio.sleep(0.1)
+            assert (await lab.control("mag", {"command": "detach", "mn_id": "b@opA"}))["outcome"] == "deregistered"
+            await asyncio.sleep(0.6)  # both drains (0.2 s) are over
+            assert lma.statistics.store_errors == 1
+            assert not list(lma.lma.bindings()), "B's drain timer fired after A's failed write"
+            assert lma.store.load() == []
+
+    asyncio.run(scenario())
 
 
 def test_silent_lma_means_retransmissions_then_failure(tmp_path: Path) -> None:

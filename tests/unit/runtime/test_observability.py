@@ -88,12 +88,13 @@ def test_prometheus_exposition_has_the_documented_metrics() -> None:
     statistics.count_sent(ProxyBindingAcknowledgement(status=163, sequence=1))
     statistics.decode_errors["bad_checksum"] += 2
     statistics.retransmissions = 3
+    statistics.store_errors = 2
     lma = Metrics(statistics, lambda: {"keys": 4, "gre-only": 0, "off": 1}, at_lma=True)
     lma.pbu_processing_histogram().observe(0.0002)
     lines = lma.exposition().decode().splitlines()
     for line in ('pmip6_pbu_received_total 1.0', 'pmip6_pba_sent_total{status="GRE_KEY_OPTION_REQUIRED"} 1.0',
                  'pmip6_decode_errors_total{reason="bad_checksum"} 2.0', 'pmip6_bindings{gre_mode="keys"} 4.0',
-                 'pmip6_pbu_processing_seconds_count 1.0'):
+                 'pmip6_pbu_processing_seconds_count 1.0', 'pmip6_store_errors_total 2.0'):
         assert line in lines, line
     assert not any(line.startswith("pmip6_retransmissions") for line in lines)
 
@@ -104,7 +105,8 @@ def test_the_mag_exports_its_own_families_and_not_the_lmas() -> None:
     lines = Metrics(statistics, lambda: {"keys": 1}, at_lma=False).exposition().decode().splitlines()
 
     assert 'pmip6_retransmissions_total 3.0' in lines and 'pmip6_bindings{gre_mode="keys"} 1.0' in lines
-    assert not any(line.startswith(("pmip6_pbu_received", "pmip6_pbu_processing")) for line in lines)
+    assert not any(line.startswith(("pmip6_pbu_received", "pmip6_pbu_processing", "pmip6_store_errors"))
+                   for line in lines)
 
 
 def test_metrics_endpoint_serves_the_exposition_over_http() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import textwrap
 import time
 from collections.abc import Iterator
@@ -154,6 +155,37 @@ def test_handoff_is_persisted_with_the_new_proxy_coa(lab: StoreLab) -> None:
     assert after["proxy_coa"] == str(MAG_B)
     assert after["downlink_key"] != before["downlink_key"]  # GK-3.3.2-3: the new MAG's own downlink key
     assert after["last_timestamp"] != before["last_timestamp"]
+
+
+def test_a_failed_write_sends_no_pba_is_counted_and_rewritten_by_the_next_write(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """docs/operations.md "State file": the PBA announces only what is on disk. When the write fails (disk full,
+    I/O error) the PBA is not sent, the failure is logged at error level with the MN-ID and counted
+    (``store_errors``); the next successful write also rewrites the rows the failed one left stale."""
+    lab.start()
+    lab.attach(MAG_A)
+    assert lab.lma.store is not None
+    real_save = lab.lma.store.save
+
+    def failing_save(changes: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    lab.lma.store.save = failing_save  # type: ignore[method-assign]
+    now = lab.now()
+    lab.sent.clear()
+    with caplog.at_level(logging.ERROR, logger="pmip6.lma"):
+        lab.lma.on_message(lab.mags[MAG_A].detach(MN.encode(), now).sends[0].message, Peer(MAG_A, PORT), LMAA)
+    assert lab.sent == [], "no PBA announces a change that is not on disk"
+    assert lab.lma.statistics.store_errors == 1
+    assert (f"state file {lab.config.state}: writing the bindings of {MN} failed, no PBA sent: disk I/O error"
+            in caplog.messages)
+
+    lab.lma.store.save = real_save  # type: ignore[method-assign]
+    now = lab.now()
+    request = AttachRequest(mn_id=b"mn2@opA", att=AccessTechnologyType.IEEE_802_11)
+    assert lab.exchange(MAG_B, lab.mags[MAG_B].attach(request, now), now).status == Status.ACCEPTED
+    assert {(record["mn_id"], record["state"]) for record in lab.stored()} == {
+        (MN, str(BceState.DEREGISTERING)), ("mn2@opA", str(BceState.ACTIVE))}
 
 
 def _record(mn_id: bytes, expires_at: float, ipv4: str, prefix: str) -> dict[str, Any]:
