@@ -115,8 +115,10 @@ class BindingCacheEntry:
         }
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> BindingCacheEntry:
+    def from_record(cls, record: object) -> BindingCacheEntry:
         """Rebuild an entry from :meth:`to_record` output. ValueError when the record is not one."""
+        if not isinstance(record, dict):
+            raise ValueError(f"a binding record is a JSON object, not {type(record).__name__}")
         if record.get("record_version") != RECORD_VERSION:
             raise ValueError(f"unsupported binding record version {record.get('record_version')!r}")
         try:

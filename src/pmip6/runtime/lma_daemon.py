@@ -59,7 +59,9 @@ class LmaDaemon(Daemon):
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
-        records = self.store.load()
+        records, unreadable = self.store.load()
+        for mn_id, reason in unreadable:
+            self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)
         entries: list[BindingCacheEntry] = []
         for record in records:
             try:
@@ -72,9 +74,10 @@ class LmaDaemon(Daemon):
         self.apply(outcome)
         restored = sum(1 for _ in self.lma.bindings())
         conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
+        stored = len(records) + len(unreadable)  # an unreadable row counts as one unreadable binding
         self.logger.info("restored %d of %d stored bindings from %s; dropped %d expired, %d in conflict, %d unreadable",
-                         restored, len(records), self.config.state, len(entries) - restored - conflicting,
-                         conflicting, len(records) - len(entries))
+                         restored, stored, self.config.state, len(entries) - restored - conflicting, conflicting,
+                         stored - len(entries))
 
     async def open_transports(self) -> None:
         if self.config.ipv4_address is not None:

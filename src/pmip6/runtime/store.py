@@ -16,11 +16,19 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 Record = dict[str, Any]
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)"
+
+
+class Stored(NamedTuple):
+    """What :meth:`BindingStore.load` read: the records (each for ``BindingCacheEntry.from_record`` to check),
+    and the MN-ID and reason of every row that holds no list of records."""
+
+    records: list[Any]
+    unreadable: list[tuple[bytes, str]]
 
 
 class StateInUse(sqlite3.OperationalError):
@@ -56,10 +64,20 @@ class BindingStore:
                 else:
                     self._db.execute("DELETE FROM bindings WHERE mn_id = ?", (mn_id,))
 
-    def load(self) -> list[Record]:
-        """Every stored BCE record."""
-        return [record for (text,) in self._db.execute("SELECT records FROM bindings ORDER BY mn_id")
-                for record in json.loads(text)]
+    def load(self) -> Stored:
+        """Every stored BCE record, and the rows that are not a JSON list (docs/operations.md: skipped)."""
+        stored = Stored([], [])
+        for mn_id, text in self._db.execute("SELECT mn_id, records FROM bindings ORDER BY mn_id"):
+            try:
+                records = json.loads(text)
+            except (TypeError, ValueError) as error:  # TypeError: not text; ValueError: not JSON, or not UTF-8
+                stored.unreadable.append((mn_id, f"not JSON: {error}"))
+                continue
+            if isinstance(records, list):
+                stored.records.extend(records)
+            else:
+                stored.unreadable.append((mn_id, f"a JSON {type(records).__name__}, not a list of records"))
+        return stored
 
     def close(self) -> None:
         self._db.close()

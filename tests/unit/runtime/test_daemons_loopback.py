@@ -491,7 +491,7 @@ def test_a_failed_write_on_the_timer_path_does_not_stop_later_deletions(tmp_path
             await asyncio.sleep(0.6)  # both drains (0.2 s) are over
             assert lma.statistics.store_errors == 1
             assert not list(lma.lma.bindings()), "B's drain timer fired after A's failed write"
-            assert lma.store.load() == []
+            assert lma.store.load() == ([], [])
 
     asyncio.run(scenario())
 

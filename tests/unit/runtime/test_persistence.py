@@ -109,7 +109,7 @@ class StoreLab:
 
     def stored(self) -> list[dict[str, Any]]:
         assert self.lma.store is not None
-        return self.lma.store.load()
+        return self.lma.store.load().records
 
     def close(self) -> None:
         if self.lma.store is not None:
@@ -230,3 +230,26 @@ def test_the_restore_log_says_why_stored_bindings_were_dropped(lab: StoreLab, ca
     assert len(list(lab.lma.lma.bindings())) == 1
     assert (f"restored 1 of 4 stored bindings from {lab.lma.config.state}; dropped 1 expired, 1 in conflict, "
             "1 unreadable") in caplog.messages
+
+
+def test_unreadable_rows_are_skipped_with_a_warning_and_counted(lab: StoreLab,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """docs/operations.md "State file": unreadable records are skipped with a warning and counted in the
+    restore line; a damaged row (not JSON, or a record that is not a JSON object) must not stop the LMA."""
+    now = time.time()
+    lab.store_before_start({b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
+                            b"num@opA": [1]})  # type: ignore[list-item]
+    assert lab.config.state is not None
+    store = BindingStore(lab.config.state)
+    store._db.execute("INSERT INTO bindings VALUES (?, ?)", (b"text@opA", "not json"))  # noqa: SLF001
+    store._db.commit()  # noqa: SLF001
+    store.close()
+
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.start()
+
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"]
+    assert "skipping a stored binding: a binding record is a JSON object, not int" in caplog.messages
+    assert any(message.startswith("skipping the stored bindings of text@opA: not JSON") for message in caplog.messages)
+    assert (f"restored 1 of 3 stored bindings from {lab.config.state}; dropped 0 expired, 0 in conflict, "
+            "2 unreadable") in caplog.messages

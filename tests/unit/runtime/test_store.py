@@ -29,7 +29,7 @@ def test_records_round_trip_through_a_reopened_store(tmp_path: Path) -> None:
     store.save({b"mn1@opA": [first.to_record()], b"mn2@opA": [second.to_record()]})
     store.close()
     reopened = BindingStore(path)
-    restored = [BindingCacheEntry.from_record(record) for record in reopened.load()]
+    restored = [BindingCacheEntry.from_record(record) for record in reopened.load().records]
     assert [entry.to_record() for entry in restored] == [first.to_record(), second.to_record()]
     assert restored[1].uplink_key == 0xA2 and restored[0].downlink_key == 0x1111
     reopened.close()
@@ -39,7 +39,7 @@ def test_saving_no_records_deletes_the_mobile_node(tmp_path: Path) -> None:
     store = BindingStore(tmp_path / "state.db")
     store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()], b"mn2@opA": [_entry(b"mn2@opA", 2).to_record()]})
     store.save({b"mn1@opA": []})
-    assert [record["mn_id"] for record in store.load()] == ["mn2@opA"]
+    assert [record["mn_id"] for record in store.load().records] == ["mn2@opA"]
     store.close()
 
 
@@ -60,7 +60,7 @@ def test_a_second_store_on_the_same_file_is_refused_until_the_first_closes(tmp_p
     first.save({b"mn2@opA": [_entry(b"mn2@opA", 2).to_record()]})  # the first one is unaffected
     first.close()
     second = BindingStore(path)
-    assert [record["mn_id"] for record in second.load()] == ["mn1@opA", "mn2@opA"]
+    assert [record["mn_id"] for record in second.load().records] == ["mn1@opA", "mn2@opA"]
     second.close()
 
 
@@ -76,3 +76,18 @@ def test_a_state_file_that_cannot_be_opened_is_named_in_the_error(tmp_path: Path
     with pytest.raises(sqlite3.DatabaseError) as error:
         BindingStore(path)
     assert str(error.value) == f"state file {path}: {problem}"
+
+
+def test_rows_that_hold_no_list_of_records_are_reported_not_raised(tmp_path: Path) -> None:
+    """docs/operations.md "State file": unreadable records are skipped with a warning, so load() must not
+    stop at the first row that is not JSON, or is JSON but not a list of records."""
+    store = BindingStore(tmp_path / "state.db")
+    store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()]})
+    for mn_id, text in ((b"bad1@opA", "not json"), (b"bad2@opA", '{"mn_id": "x"}')):
+        store._db.execute("INSERT INTO bindings VALUES (?, ?)", (mn_id, text))  # noqa: SLF001 (a damaged file)
+    store._db.commit()  # noqa: SLF001
+    stored = store.load()
+    store.close()
+    assert [record["mn_id"] for record in stored.records] == ["mn1@opA"]
+    assert [(mn_id, reason.split(":")[0]) for mn_id, reason in stored.unreadable] == [
+        (b"bad1@opA", "not JSON"), (b"bad2@opA", "a JSON dict, not a list of records")]
