@@ -59,13 +59,22 @@ class ControlServer:
             self.path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection: answer its requests in turn until the client closes it. A line beyond MAX_LINE is
+        answered with an error and ends the connection, since the rest of that line cannot be told from requests."""
         try:
-            while line := await reader.readline():
-                response = await self._answer(line)
-                writer.write(json.dumps(response, separators=(",", ":")).encode() + b"\n")
-                await writer.drain()
-        except (ConnectionError, ValueError):  # peer went away, or a line beyond MAX_LINE
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # asyncio's StreamReader: the line exceeds the limit
+                    await _respond(writer, {"ok": False, "error": f"request longer than {MAX_LINE} octets"})
+                    return
+                if not line:
+                    return
+                await _respond(writer, await self._answer(line))
+        except ConnectionError:  # the client went away
             pass
+        except asyncio.CancelledError:
+            pass  # the daemon stops while the client is connected; Python 3.11 logs a cancelled connection task
         finally:
             writer.close()
 
@@ -82,6 +91,11 @@ class ControlServer:
             return {"ok": False, "error": f"request is not JSON: {error}"}
         except ControlError as error:
             return {"ok": False, "error": str(error)}
+
+
+async def _respond(writer: asyncio.StreamWriter, response: dict[str, Any]) -> None:
+    writer.write(json.dumps(response, separators=(",", ":")).encode() + b"\n")
+    await writer.drain()
 
 
 def _answers(path: Path) -> bool:

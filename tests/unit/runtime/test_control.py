@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pmip6.runtime.control import ControlError, ControlServer, Request, control_request
+from pmip6.runtime.control import MAX_LINE, ControlError, ControlServer, Request, control_request
 
 
 async def _echo(request: Request) -> Any:
@@ -134,3 +136,32 @@ def test_a_response_larger_than_a_request_line_arrives_whole(tmp_path: Path) -> 
             await server.close()
 
     assert asyncio.run(scenario()) == big
+
+
+def test_a_request_line_beyond_the_limit_is_answered_with_an_error(tmp_path: Path) -> None:
+    """docs/operations.md: a bad request is answered ``{"ok": false, "error": ...}``, not by a closed
+    connection; the line is longer than MAX_LINE (1 MiB)."""
+    def call(path: Path) -> bytes:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(path))
+            with contextlib.suppress(OSError):  # the daemon answers and closes before reading it all
+                sock.sendall(b'{"command": "echo", "value": "' + b"x" * (MAX_LINE + 1) + b'"}\n')
+            with sock.makefile("rb") as stream:
+                return stream.readline()
+    assert json.loads(_serve_and_call(tmp_path, call)) == {"ok": False, "error": "request longer than 1048576 octets"}
+
+
+def test_an_idle_client_at_shutdown_logs_no_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A daemon stopping (asyncio.run cancelling the tasks left) while a control client is connected and silent
+    must stop cleanly: Python 3.11's stream callback logs a cancelled connection task as an ERROR traceback."""
+    async def scenario() -> None:
+        server = ControlServer(tmp_path / "c.sock", {"echo": _echo})
+        await server.start()
+        _, writer = await asyncio.open_unix_connection(str(tmp_path / "c.sock"))
+        await asyncio.sleep(0.05)  # the server's connection task now waits for a line
+        await server.close()
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(scenario())
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text

@@ -398,6 +398,9 @@ def test_mag_shutdown_deregisters_everything_first(tmp_path: Path) -> None:
     {"command": "attach", "mn_id": "x", "att": "4"},
     {"command": "attach", "mn_id": "x", "att": 4, "ll_id": "zz"},
     {"command": "attach", "mn_id": "x", "att": 4, "ipv4": False, "ipv6": False},
+    {"command": "attach", "mn_id": "\ud800", "att": 4},
+    {"command": "detach", "mn_id": "\ud800"},
+    {"command": "refresh", "mn_id": "x" * 255},
 ])
 def test_bad_attach_requests_are_refused(tmp_path: Path, request_: dict[str, Any]) -> None:
     from pmip6.runtime.control import ControlError
