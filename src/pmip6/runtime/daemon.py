@@ -131,9 +131,9 @@ class Daemon:
         return [self.binding_row(session, expires_at, state, now)
                 for session, expires_at, state in self.binding_entries()]
 
-    def persist(self, events: list[Event]) -> bool:
-        """Store binding changes durably before they are announced; only the LMA has a store. False when the
-        write failed: the listeners still follow the engine, but nothing is announced (no message is sent)."""
+    def persist(self, outcome: Outcome) -> bool:
+        """Store the outcome's binding changes durably before they are announced; only the LMA has a store.
+        False when the write failed: the listeners still follow the engine, but no message of it is sent."""
         return True
 
     async def prepare(self) -> None:
@@ -203,10 +203,9 @@ class Daemon:
         """Persist, tell the listeners, send, re-arm the timer (module docstring). The timer is re-armed
         whatever went wrong before, so one failure never stops later expiries, refreshes or retransmissions."""
         try:
+            durable = self.persist(outcome)
             events = outcome.events
-            durable = True
             if events:
-                durable = self.persist(events)
                 counted = self.statistics.events
                 for event in events:
                     counted[type(event).__name__] += 1

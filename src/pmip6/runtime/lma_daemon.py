@@ -21,7 +21,7 @@ from pmip6.core.events import (
     BindingEstablished,
     BindingRemoved,
     BindingUpdated,
-    Event,
+    Outcome,
     Peer,
     TunnelSession,
     mn_text,
@@ -31,7 +31,9 @@ from pmip6.runtime.config import LmaConfig
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
-from pmip6.wire.messages import MobilityMessage, ProxyBindingUpdate
+from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.numbers import Status
+from pmip6.wire.options import MNIdentifierOption
 
 _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, BindingRemoved)
 
@@ -97,13 +99,22 @@ class LmaDaemon(Daemon):
         if type(message) is ProxyBindingUpdate:
             self._pbu_processing_seconds.observe(time.perf_counter() - started)
 
-    def persist(self, events: list[Event]) -> bool:
+    def persist(self, outcome: Outcome) -> bool:
         """Write the rows of the MNs whose bindings changed, and of those a failed write left behind. A failed
         write (disk full, I/O error, read-only file system) is logged and counted (``store_errors``), and the
-        outcome's PBA is not sent; the daemon goes on (docs/operations.md, "State file")."""
+        outcome's PBA is not sent; the daemon goes on (docs/operations.md, "State file").
+
+        A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
+        and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event."""
         if self.store is None:
             return True
-        changed = {event.session.mn_id for event in events if isinstance(event, _BINDING_CHANGES)}
+        changed = {event.session.mn_id for event in outcome.events if isinstance(event, _BINDING_CHANGES)}
+        for send in outcome.sends:
+            pba = send.message
+            if type(pba) is ProxyBindingAcknowledgement and pba.status < Status.REASON_UNSPECIFIED:
+                mn_id = pba.option(MNIdentifierOption)  # the first option (acknowledgement.py): found at once
+                if mn_id is not None:
+                    changed.add(mn_id.identifier)
         if not changed:
             return True
         changed |= self._unsaved

@@ -9,6 +9,7 @@ collected instead of sent.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sqlite3
 import textwrap
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Peer, SendMessage
+from pmip6.core.events import Outcome, Peer, SendMessage
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
 from pmip6.runtime.config import load_lma_config
@@ -30,6 +31,7 @@ from pmip6.runtime.lma_daemon import LmaDaemon
 from pmip6.runtime.store import BindingStore
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
+from pmip6.wire.options import TimestampOption
 
 LMAA = IPv4Address("127.0.0.1")
 MAG_A = IPv4Address("127.0.0.1")
@@ -138,6 +140,28 @@ def test_deregistration_is_persisted_as_deregistering(lab: StoreLab) -> None:
 
     records = lab.stored()
     assert [(record["mn_id"], record["state"]) for record in records] == [(MN, str(BceState.DEREGISTERING))]
+
+
+def test_a_repeated_deregistration_of_a_draining_entry_is_persisted_before_its_pba(lab: StoreLab) -> None:
+    """RFC 5213 5.5: a second accepted de-registration (e.g. the MAG's resend after status 135) moves the draining
+    BCE's Sequence Number and Timestamp on. The store must follow before the PBA leaves, or an LMA restarted
+    within MinDelayBeforeBCEDelete would accept PBUs this one had already outdated."""
+    lab.start()
+    lab.attach(MAG_A)
+    now = lab.now()
+    deregistration = lab.mags[MAG_A].detach(MN.encode(), now).sends[0].message
+    lab.exchange(MAG_A, Outcome(sends=[SendMessage(deregistration, Peer(LMAA, PORT))]), now)
+    later = TimestampOption.from_time(lab.now())
+    again = dataclasses.replace(deregistration, sequence=(deregistration.sequence + 1) & 0xFFFF, options=tuple(
+        later if isinstance(option, TimestampOption) else option for option in deregistration.options))
+    lab.sent.clear()
+    lab.lma.on_message(again, Peer(MAG_A, PORT), LMAA)
+    assert [pba.message.status for pba in lab.sent] == [Status.ACCEPTED]
+
+    (entry,) = lab.lma.lma.bindings()
+    (stored,) = lab.stored()
+    assert (stored["last_sequence"], stored["last_timestamp"]) == (entry.last_sequence, entry.last_timestamp)
+    assert stored["last_timestamp"] == later.ticks and stored["state"] == str(BceState.DEREGISTERING)
 
 
 def test_handoff_is_persisted_with_the_new_proxy_coa(lab: StoreLab) -> None:
