@@ -8,6 +8,8 @@ received. Each record is flushed at once, so the file is readable while the daem
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
@@ -19,14 +21,29 @@ from pmip6.wire.pcap import PcapWriter
 
 
 class SignalingCapture:
-    """A pcap file receiving every Mobility Header that passes a transport (a :data:`PacketTap`)."""
+    """A pcap file receiving every Mobility Header that passes a transport (a :data:`PacketTap`).
 
-    def __init__(self, path: Path) -> None:
+    The capture is a tap and never stops signaling: once the file cannot be written (disk full, I/O error),
+    that is logged once at error level and capturing stops (docs/operations.md)."""
+
+    def __init__(self, path: Path, logger: logging.Logger) -> None:
+        self._path = path
+        self._logger = logger
         self._stream = path.open("wb")
         self._writer = PcapWriter(self._stream)
         self._stream.flush()
 
     def __call__(self, mh: bytes, source: Peer, destination: Peer) -> None:
+        if self._stream.closed:
+            return
+        try:
+            self._write(mh, source, destination)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                self._stream.close()  # closed even though flushing the failed record fails again
+            self._logger.error("--pcap %s: writing failed, capture stopped (signaling goes on): %s", self._path, error)
+
+    def _write(self, mh: bytes, source: Peer, destination: Peer) -> None:
         if isinstance(source.address, IPv4Address) and isinstance(destination.address, IPv4Address):
             udp = encode_udp(source.port or PMIP6_CONTROL_PORT, destination.port or PMIP6_CONTROL_PORT, mh,
                              source=source.address, destination=destination.address)

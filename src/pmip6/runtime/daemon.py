@@ -147,7 +147,7 @@ class Daemon:
             self._started.append(stop)
         await self.prepare()
         if self._pcap is not None:
-            self._capture = SignalingCapture(self._pcap)
+            self._capture = SignalingCapture(self._pcap, self.logger)
         await self.open_transports()
         await self._control.start()
         if self._metrics_endpoint is not None:

@@ -27,7 +27,7 @@ from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
 from pmip6.runtime.store import StateInUse
-from pmip6.wire.pcap import read_capture
+from pmip6.wire.pcap import PcapWriter, read_capture
 
 
 def _free_udp_port() -> int:
@@ -497,6 +497,30 @@ def test_a_failed_write_on_the_timer_path_does_not_stop_later_deletions(tmp_path
             assert lma.store.load() == ([], [])
 
     asyncio.run(scenario())
+
+
+def test_a_pcap_file_that_cannot_be_written_stops_the_capture_not_the_signaling(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """docs/operations.md "--pcap FILE": the capture is a tap. Once its disk is full (here /dev/full: ENOSPC)
+    the LMA logs that once at error level and stops capturing; PBUs are still decoded and answered."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with lab.running(pcap=tmp_path / "lma.pcap") as (lma, _):
+            capture = lma._capture  # noqa: SLF001
+            assert capture is not None
+            capture._stream.close()  # noqa: SLF001
+            capture._stream = open("/dev/full", "wb")  # noqa: SIM115, SLF001 (the disk fills up)
+            capture._writer = PcapWriter(capture._stream)  # noqa: SLF001
+            return [await lab.control("mag", {"command": "attach", "mn_id": mn, "att": 4, "timeout": 4})
+                    for mn in ("a@opA", "b@opA")]
+
+    with caplog.at_level(logging.ERROR, logger="pmip6.lma"):
+        results = asyncio.run(scenario())
+    assert [result["outcome"] for result in results] == ["registered", "registered"]
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == [f"--pcap {tmp_path / 'lma.pcap'}: writing failed, capture stopped (signaling goes on): "
+                      "[Errno 28] No space left on device"]
 
 
 def test_silent_lma_means_retransmissions_then_failure(tmp_path: Path) -> None:

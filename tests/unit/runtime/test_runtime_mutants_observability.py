@@ -3,6 +3,7 @@ them (mutation-testing gaps)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from pathlib import Path
@@ -87,7 +88,7 @@ def test_message_ignored_is_logged_at_debug_level() -> None:
 def test_capture_records_are_flushed_at_once_with_the_socket_addresses(tmp_path: Path) -> None:
     """docs/operations.md "--pcap": IP and UDP headers rebuilt from the socket addresses, records flushed at once."""
     mh = encode_message(ProxyBindingAcknowledgement(status=0, sequence=9))
-    capture = SignalingCapture(tmp_path / "s.pcap")
+    capture = SignalingCapture(tmp_path / "s.pcap", logging.getLogger("pmip6.test"))
     try:
         capture(mh, Peer(IPv4Address("192.0.2.9"), 5436), Peer(IPv4Address("192.0.2.1"), 40000))
         (frame,) = read_capture((tmp_path / "s.pcap").read_bytes())  # read while still open
