@@ -1,7 +1,8 @@
 """One asyncio timer per engine, re-armed from the engine's ``next_deadline()`` after every engine call.
 
 Engines speak Unix time (they compare Timestamps with it, RFC 5213 section 5.5); the event loop speaks its
-own monotonic clock, so a deadline becomes a delay from ``time.time()`` when it is armed.
+own monotonic clock, so a deadline becomes a delay from ``time.time()`` when it is armed. A step of the
+wall clock therefore moves every deadline (docs/operations.md, "Wall clock steps": run NTP in slew mode).
 """
 
 from __future__ import annotations
