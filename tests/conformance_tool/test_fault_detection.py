@@ -87,9 +87,9 @@ class FaultyLma:
                                                                        send.destination.port))
 
 
-def _run(check: Check, fault: Fault, tlv_header: bool = True) -> tuple[Outcome, str]:
+def _run(check: Check, fault: Fault, tlv_header: bool = True, policies: LmaPolicies = POLICIES) -> tuple[Outcome, str]:
     with FaultyLma(fault, tlv_header) as lma:
-        settings = ConformanceSettings(LOOPBACK, lma.port, Transport.UDP4, POLICIES, LOOPBACK, OTHER_MAG, timeout=1.0)
+        settings = ConformanceSettings(LOOPBACK, lma.port, Transport.UDP4, policies, LOOPBACK, OTHER_MAG, timeout=1.0)
         [result] = run_conformance(settings, (check,))
     return result.verdict.outcome, result.verdict.detail
 
@@ -228,6 +228,28 @@ def test_GK_3_3_2_6_gre_option_added_to_an_answer_without_gre_fails() -> None:
     outcome, detail = _run(_check("GK-3.3.2-6"), add_gre)
 
     assert outcome is Outcome.FAIL, detail
+
+
+@pytest.mark.parametrize("requirement", ["GK-3.3.1-3", "GK-6.1-1", "GK-3.3.2-2", "GK-3.3.2-4",
+                                         "GK-7.2-5", "GK-7.4-5", "GK-7.2-2", "GK-7.2-4"])
+def test_keyed_checks_apply_to_an_lma_that_requires_gre_for_every_mn(requirement: str) -> None:
+    """An LMA that requires GRE for every MN (overlapping private IPv4, what RFC 5845 is for) is declared with
+    --mn-gre-required only: the checks that register with a downlink key use that MN."""
+    policies = LmaPolicies(mn_gre_required=b"required@opA", other_mag=True, tlv_supported=True)
+
+    outcome, detail = _run(_check(requirement), _faithful, policies=policies)
+
+    assert outcome is Outcome.PASS, detail
+
+
+@pytest.mark.parametrize("requirement", ["RFC5213-5.3.6", "RFC5213-5.3.5", "RFC5844-4.1.3.2"])
+def test_rfc5213_checks_apply_with_only_an_mn_for_which_gre_is_not_required(requirement: str) -> None:
+    """The RFC 5213 basics register without the GRE Key option, which --mn-gre-not-required is accepted with."""
+    policies = LmaPolicies(mn_gre_not_required=b"not-required@opA")
+
+    outcome, detail = _run(_check(requirement), _faithful, policies=policies)
+
+    assert outcome is Outcome.PASS, detail
 
 
 def test_GK_7_4_5_status_3_from_an_lma_without_tlv_support_passes() -> None:

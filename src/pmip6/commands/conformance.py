@@ -3,7 +3,9 @@
 The tester cannot see the LMA's configuration, so the operator declares the policies the checks need:
 ``--mn ID`` (GRE optional for this MN; give two for the key-uniqueness check), ``--mn-gre-required ID``,
 ``--mn-gre-not-required ID``, ``--other-mag ADDRESS`` (a second authorized local address, for handoffs),
-``--tlv-supported``. A check whose precondition is missing is reported "not-applicable". One line per
+``--tlv-supported``. A check that registers with a downlink key uses an --mn, else the --mn-gre-required
+MN; one that registers without the GRE Key option an --mn, else the --mn-gre-not-required MN. A check
+whose precondition is missing is reported "not-applicable". One line per
 check; ``--json`` prints one JSON document with every packet exchanged (hex and decoded). Exit status:
 0 when no check failed (warnings are SHOULD-level deviations), 1 when one did, 2 for a usage error or when
 no check applied (nothing was tested: the declarations the checks need are missing).
@@ -55,8 +57,11 @@ def register(subparsers: Any) -> None:
                         help="a second local address the LMA authorizes as a MAG (handoff checks)")
     parser.add_argument("--mn", action="append", default=[], metavar="ID",
                         help="an MN-ID the LMA serves with GRE optional (repeat for a second one)")
-    parser.add_argument("--mn-gre-required", metavar="ID", help="an MN-ID whose policy requires GRE")
-    parser.add_argument("--mn-gre-not-required", metavar="ID", help="an MN-ID whose policy does not require GRE")
+    parser.add_argument("--mn-gre-required", metavar="ID",
+                        help="an MN-ID whose policy requires GRE (also used by the checks that send a downlink key)")
+    parser.add_argument("--mn-gre-not-required", metavar="ID",
+                        help="an MN-ID whose policy does not require GRE (also used by the checks that send no "
+                             "GRE Key option)")
     parser.add_argument("--tlv-supported", action="store_true",
                         help="declare that the LMA supports the TLV-header UDP format")
     parser.add_argument("--home", choices=[k.value for k in HomeAddressKind], default=HomeAddressKind.DUAL.value,

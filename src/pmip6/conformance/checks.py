@@ -34,12 +34,19 @@ class Outcome(StrEnum):
 
 
 class Need(StrEnum):
-    """An LMA policy or setup a check depends on, declared on the command line."""
+    """An LMA policy or setup a check depends on, declared on the command line.
+
+    A check needs the MN it can use for what it sends: a PBU with a downlink key is accepted for an MN with
+    GRE optional or required, a PBU without the GRE Key option for an MN with GRE optional or not required."""
 
     MN = "mn"
     """--mn: an MN-ID the LMA serves with GRE optional (accepted with or without the GRE Key option)."""
-    SECOND_MN = "second-mn"
-    """a second --mn."""
+    MN_WITH_KEY = "mn-with-key"
+    """an MN-ID the LMA accepts with a downlink key: --mn, else --mn-gre-required."""
+    SECOND_MN_WITH_KEY = "second-mn-with-key"
+    """a second MN-ID accepted with a downlink key: two --mn, or --mn and --mn-gre-required."""
+    MN_WITHOUT_OPTION = "mn-without-option"
+    """an MN-ID the LMA accepts without the GRE Key option: --mn, else --mn-gre-not-required."""
     MN_GRE_REQUIRED = "mn-gre-required"
     """--mn-gre-required: an MN-ID for which the LMA's policy requires GRE encapsulation and keys."""
     MN_GRE_NOT_REQUIRED = "mn-gre-not-required"
@@ -63,10 +70,22 @@ class LmaPolicies:
     tlv_supported: bool = False
     udp4: bool = True
 
+    @property
+    def mns_with_key(self) -> tuple[bytes, ...]:
+        """The MNs a PBU with a downlink key is accepted for (GRE optional first)."""
+        return self.mns + tuple(mn for mn in (self.mn_gre_required,) if mn is not None)
+
+    @property
+    def mns_without_option(self) -> tuple[bytes, ...]:
+        """The MNs a PBU without the GRE Key option is accepted for (GRE optional first)."""
+        return self.mns + tuple(mn for mn in (self.mn_gre_not_required,) if mn is not None)
+
     def satisfies(self, need: Need) -> bool:
         return {
             Need.MN: len(self.mns) >= 1,
-            Need.SECOND_MN: len(self.mns) >= 2,
+            Need.MN_WITH_KEY: len(self.mns_with_key) >= 1,
+            Need.SECOND_MN_WITH_KEY: len(self.mns_with_key) >= 2,
+            Need.MN_WITHOUT_OPTION: len(self.mns_without_option) >= 1,
             Need.MN_GRE_REQUIRED: self.mn_gre_required is not None,
             Need.MN_GRE_NOT_REQUIRED: self.mn_gre_not_required is not None,
             Need.OTHER_MAG: self.other_mag,
@@ -138,7 +157,7 @@ def _uplink_key_problem(pba: ProxyBindingAcknowledgement) -> Verdict | None:
 
 
 def check_pba_echoes_the_pbu(probe: Probe, policies: LmaPolicies) -> Verdict:
-    registration = probe.register(policies.mns[0])
+    registration = probe.register(policies.mns_without_option[0])
     pba, pbu = registration.pba, probe.exchanges[-1].pbu
     if (rejected := _rejected(pba)) is not None:
         return rejected
@@ -164,7 +183,7 @@ def check_missing_mn_identifier(probe: Probe, policies: LmaPolicies) -> Verdict:
 
 
 def check_deregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
-    registration = probe.register(policies.mns[0])
+    registration = probe.register(policies.mns_without_option[0])
     if (rejected := _rejected(registration.pba)) is not None:
         return rejected
     pba = probe.deregister(registration)
@@ -174,7 +193,7 @@ def check_deregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
 
 
 def check_udp_mh_checksum_zero(probe: Probe, policies: LmaPolicies) -> Verdict:
-    registration = probe.register(policies.mns[0])
+    registration = probe.register(policies.mns_without_option[0])
     received = probe.exchanges[-1].received or b""
     checksum = int.from_bytes(received[4:6], "big")
     if checksum:
@@ -186,7 +205,7 @@ def check_udp_mh_checksum_zero(probe: Probe, policies: LmaPolicies) -> Verdict:
 
 
 def check_initial_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
-    registration = _keyed_registration(probe, policies.mns[0])
+    registration = _keyed_registration(probe, policies.mns_with_key[0])
     if (problem := _uplink_key_problem(registration.pba)) is not None:
         return problem
     return passed(f"uplink key {_key_text(registration.uplink_key)}")
@@ -223,7 +242,8 @@ def _set_gre_reserved(mh: bytes) -> bytes:
 
 
 def check_reserved_fields(probe: Probe, policies: LmaPolicies) -> Verdict:
-    registration = probe.register(policies.mns[0], GREKeyOption(probe.downlink_key()), tamper=_set_gre_reserved)
+    registration = probe.register(policies.mns_with_key[0], GREKeyOption(probe.downlink_key()),
+                                  tamper=_set_gre_reserved)
     if (problem := _uplink_key_problem(registration.pba)) is not None:
         return Verdict(problem.outcome, f"with Reserved = 0xffff in the PBU: {problem.detail}")
     received = probe.exchanges[-1].received or b""
@@ -252,17 +272,17 @@ def _uplink_key_kept(probe: Probe, mn_id: bytes, what: str,
 
 
 def check_reregistration_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
-    return _uplink_key_kept(probe, policies.mns[0], "re-registration", probe.reregister)
+    return _uplink_key_kept(probe, policies.mns_with_key[0], "re-registration", probe.reregister)
 
 
 def check_handoff_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdict:
     """The new MAG picks its own downlink key (GK-3.3.2-3)."""
-    return _uplink_key_kept(probe, policies.mns[0], "handoff",
+    return _uplink_key_kept(probe, policies.mns_with_key[0], "handoff",
                             lambda registration, _: probe.handoff(registration, GREKeyOption(probe.downlink_key())))
 
 
 def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
-    registrations = [_keyed_registration(probe, mn_id) for mn_id in policies.mns[:2]]
+    registrations = [_keyed_registration(probe, mn_id) for mn_id in policies.mns_with_key[:2]]
     for registration in registrations:
         if (problem := _uplink_key_problem(registration.pba)) is not None:
             return problem
@@ -315,7 +335,7 @@ def check_optional_without_gre(probe: Probe, policies: LmaPolicies) -> Verdict:
 
 
 def check_t_flag_only_if_requested(probe: Probe, policies: LmaPolicies) -> Verdict:
-    pba = _keyed_registration(probe, policies.mns[0]).pba
+    pba = _keyed_registration(probe, policies.mns_with_key[0]).pba
     if (rejected := _rejected(pba)) is not None:
         return rejected
     if pba.flags & BAFlags.T:
@@ -324,7 +344,7 @@ def check_t_flag_only_if_requested(probe: Probe, policies: LmaPolicies) -> Verdi
 
 
 def check_tlv_not_supported_status(probe: Probe, policies: LmaPolicies) -> Verdict:
-    pba = _keyed_registration(probe, policies.mns[0], tlv=True).pba
+    pba = _keyed_registration(probe, policies.mns_with_key[0], tlv=True).pba
     if (problem := _uplink_key_problem(pba)) is not None:
         return problem
     if pba.flags & BAFlags.T:
@@ -337,7 +357,7 @@ def check_tlv_not_supported_status(probe: Probe, policies: LmaPolicies) -> Verdi
 
 
 def check_tlv_supported_sets_t(probe: Probe, policies: LmaPolicies) -> Verdict:
-    pba = _keyed_registration(probe, policies.mns[0], tlv=True).pba
+    pba = _keyed_registration(probe, policies.mns_with_key[0], tlv=True).pba
     if (rejected := _rejected(pba)) is not None:
         return rejected
     if not pba.flags & BAFlags.T:
@@ -347,7 +367,7 @@ def check_tlv_supported_sets_t(probe: Probe, policies: LmaPolicies) -> Verdict:
 
 def check_t_flag_stable_on_reregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
     downlink = GREKeyOption(probe.downlink_key())
-    registration = probe.register(policies.mns[0], downlink, tlv=True)
+    registration = probe.register(policies.mns_with_key[0], downlink, tlv=True)
     if (rejected := _rejected(registration.pba)) is not None:
         return rejected
     first = bool(registration.pba.flags & BAFlags.T)
@@ -361,25 +381,25 @@ def check_t_flag_stable_on_reregistration(probe: Probe, policies: LmaPolicies) -
 
 CHECKS: tuple[Check, ...] = (
     Check(("RFC5213-5.3.6",), "MUST", "a PBA echoes sequence, P flag, MN-ID, HI, ATT and Timestamp",
-          (Need.MN,), check_pba_echoes_the_pbu),
+          (Need.MN_WITHOUT_OPTION,), check_pba_echoes_the_pbu),
     Check(("RFC5213-5.3.1",), "MUST", "a PBU without MN-Identifier option is rejected with 160",
           (), check_missing_mn_identifier),
     Check(("RFC5213-5.3.5",), "MUST", "a de-registration is accepted with status 0",
-          (Need.MN,), check_deregistration),
+          (Need.MN_WITHOUT_OPTION,), check_deregistration),
     Check(("RFC5844-4.1.3.2",), "MUST", "over IPv4/UDP the PBA's MH checksum is 0",
-          (Need.MN, Need.UDP4), check_udp_mh_checksum_zero),
+          (Need.MN_WITHOUT_OPTION, Need.UDP4), check_udp_mh_checksum_zero),
     Check(("GK-3.3.1-3", "GK-5.2-2"), "MUST", "a downlink key in the PBU draws an uplink key in the PBA",
-          (Need.MN,), check_initial_keys),
+          (Need.MN_WITH_KEY,), check_initial_keys),
     Check(("GK-5.2-1",), "MUST", "GRE-mode-only (no key) is answered with the GRE Key option without key",
           (Need.MN,), check_gre_mode_only),
     Check(("GK-6.1-1",), "MUST", "the GRE Key option's Reserved is ignored on receipt and 0 when sent",
-          (Need.MN,), check_reserved_fields),
+          (Need.MN_WITH_KEY,), check_reserved_fields),
     Check(("GK-3.3.2-2", "RFC5845-3.3.2-a", "GK-5.1-1"), "MUST",
-          "a re-registration gets the same uplink key", (Need.MN,), check_reregistration_keeps_uplink_key),
+          "a re-registration gets the same uplink key", (Need.MN_WITH_KEY,), check_reregistration_keeps_uplink_key),
     Check(("GK-3.3.2-4",), "MUST", "a handoff to another MAG gets the same uplink key",
-          (Need.MN, Need.OTHER_MAG), check_handoff_keeps_uplink_key),
+          (Need.MN_WITH_KEY, Need.OTHER_MAG), check_handoff_keeps_uplink_key),
     Check(("GK-5.2-7",), "MUST", "two mobility sessions get distinct uplink keys (the key identifies the session)",
-          (Need.MN, Need.SECOND_MN), check_distinct_uplink_keys),
+          (Need.MN_WITH_KEY, Need.SECOND_MN_WITH_KEY), check_distinct_uplink_keys),
     Check(("GK-5.2-4", "GK-3.3.2-5"), "MUST", "GRE required by policy: a PBU without the option gets 163",
           (Need.MN_GRE_REQUIRED,), check_gre_required_rejects),
     Check(("GK-5.2-5",), "SHOULD", "GRE not required by policy: a PBU with the option gets status 2",
@@ -389,12 +409,12 @@ CHECKS: tuple[Check, ...] = (
     Check(("GK-3.3.2-6",), "SHOULD/MUST", "GRE optional: a PBU without the option is accepted without it",
           (Need.MN,), check_optional_without_gre),
     Check(("GK-7.2-5", "GK-7.4-2"), "MUST NOT", "the PBA's T flag stays clear when the PBU's was clear",
-          (Need.MN,), check_t_flag_only_if_requested),
+          (Need.MN_WITH_KEY,), check_t_flag_only_if_requested),
     Check(("GK-7.4-5",), "MUST", "T requested: either T set, or status 3 with the uplink key",
-          (Need.MN, Need.UDP4), check_tlv_not_supported_status),
+          (Need.MN_WITH_KEY, Need.UDP4), check_tlv_not_supported_status),
     Check(("GK-7.2-2", "GK-7.4-1"), "SHOULD", "an LMA that supports the TLV header sets T when asked",
-          (Need.MN, Need.TLV_SUPPORTED, Need.UDP4), check_tlv_supported_sets_t),
+          (Need.MN_WITH_KEY, Need.TLV_SUPPORTED, Need.UDP4), check_tlv_supported_sets_t),
     Check(("GK-7.2-4",), "SHOULD NOT", "the T flag does not change on re-registration from the same MAG",
-          (Need.MN, Need.UDP4), check_t_flag_stable_on_reregistration),
+          (Need.MN_WITH_KEY, Need.UDP4), check_t_flag_stable_on_reregistration),
 )
 """Every check, in the order they run."""
