@@ -25,7 +25,11 @@ from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, Status
-from pmip6.wire.options import GREKeyOption, HandoffIndicatorOption
+from pmip6.wire.options import (
+    GREKeyOption,
+    HandoffIndicatorOption,
+    MNIdentifierOption,
+)
 
 Fault = Callable[[ProxyBindingUpdate, ProxyBindingAcknowledgement], bytes]
 LOOPBACK = IPv4Address("127.0.0.1")
@@ -179,6 +183,12 @@ def _status_2_for_everything_keyed(pbu: ProxyBindingUpdate, pba: ProxyBindingAck
     return encode_message(pba)
 
 
+def _160_without_mn_identifier(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    if pba.status == Status.MISSING_MN_IDENTIFIER_OPTION:
+        return _with_options(pba, drop=MNIdentifierOption)
+    return encode_message(pba)
+
+
 def _rejects_deregistration(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
     if pbu.lifetime == 0:
         return encode_message(replace(pba, status=Status.REASON_UNSPECIFIED))
@@ -187,6 +197,7 @@ def _rejects_deregistration(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledg
 
 FAULTS: list[tuple[str, Fault, Outcome]] = [
     ("RFC5213-5.3.6", _hi_not_echoed, Outcome.FAIL),
+    ("RFC5213-5.3.1", _160_without_mn_identifier, Outcome.FAIL),
     ("RFC5213-5.3.5", _rejects_deregistration, Outcome.FAIL),
     ("RFC5844-4.1.3.2", _checksum_set, Outcome.FAIL),
     ("GK-3.3.1-3", _no_gre_option, Outcome.FAIL),

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from pmip6.conformance.probe import ALL_ZERO_PREFIX, Probe, Registration
-from pmip6.wire.messages import LIFETIME_UNIT_SECONDS, ProxyBindingAcknowledgement
+from pmip6.wire.messages import LIFETIME_UNIT_SECONDS, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, OptionType, Status
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
@@ -156,17 +156,26 @@ def _uplink_key_problem(pba: ProxyBindingAcknowledgement) -> Verdict | None:
 # --- RFC 5213 / RFC 5844 basics ---------------------------------------------------------------------
 
 
+def _echo_problems(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> list[str]:
+    """RFC 5213 5.3.6, for every PBA, accepting or not: P set, and "The Mobile Node Identifier option ... MUST be
+    present ... If the option was not present in the request, the identifier in the option MUST be set to a zero
+    length identifier"; HI and ATT copied from the request; the Timestamp option copied when the request had it."""
+    problems = [] if pba.flags & BAFlags.P else ["P flag clear"]
+    expected_mn_id = pbu.option(MNIdentifierOption) or MNIdentifierOption(b"")
+    if pba.option(MNIdentifierOption) != expected_mn_id:
+        problems.append(f"MNIdentifierOption {pba.option(MNIdentifierOption)} instead of {expected_mn_id}")
+    for option_class in (HandoffIndicatorOption, AccessTechnologyTypeOption, TimestampOption):
+        if pba.option(option_class) != pbu.option(option_class):
+            problems.append(f"{option_class.__name__} {pba.option(option_class)} instead of {pbu.option(option_class)}")
+    return problems
+
+
 def check_pba_echoes_the_pbu(probe: Probe, policies: LmaPolicies) -> Verdict:
     registration = probe.register(policies.mns_without_option[0])
     pba, pbu = registration.pba, probe.exchanges[-1].pbu
     if (rejected := _rejected(pba)) is not None:
         return rejected
-    problems = []
-    if not pba.flags & BAFlags.P:
-        problems.append("P flag clear")
-    for option_class in (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, TimestampOption):
-        if pba.option(option_class) != pbu.option(option_class):
-            problems.append(f"{option_class.__name__} {pba.option(option_class)} instead of {pbu.option(option_class)}")
+    problems = _echo_problems(pba, pbu)
     if pba.lifetime > pbu.lifetime:
         problems.append(f"granted lifetime {pba.lifetime_seconds} s > requested {pbu.lifetime_seconds} s")
     if problems:
@@ -175,11 +184,16 @@ def check_pba_echoes_the_pbu(probe: Probe, policies: LmaPolicies) -> Verdict:
 
 
 def check_missing_mn_identifier(probe: Probe, policies: LmaPolicies) -> Verdict:
+    """RFC 5213 5.3.1 item 4: "the local mobility anchor MUST reject the request and send a Proxy Binding
+    Acknowledgement message with Status field set to MISSING_MN_IDENTIFIER_OPTION ... and the identifier in the
+    Mobile Node Identifier option carried in the message MUST be set to a zero length identifier"."""
     pba = probe.send(probe.pbu([ALL_ZERO_PREFIX, HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE),
                                       AccessTechnologyTypeOption(probe.att)]))
     if pba.status != Status.MISSING_MN_IDENTIFIER_OPTION:
         return failed(f"status {status_text(pba.status)}, expected {status_text(Status.MISSING_MN_IDENTIFIER_OPTION)}")
-    return passed("rejected with 160")
+    if problems := _echo_problems(pba, probe.exchanges[-1].pbu):
+        return failed("rejected with 160, but " + "; ".join(problems))
+    return passed("rejected with 160, zero-length MN-ID, HI, ATT and Timestamp echoed")
 
 
 def check_deregistration(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -382,7 +396,7 @@ def check_t_flag_stable_on_reregistration(probe: Probe, policies: LmaPolicies) -
 CHECKS: tuple[Check, ...] = (
     Check(("RFC5213-5.3.6",), "MUST", "a PBA echoes sequence, P flag, MN-ID, HI, ATT and Timestamp",
           (Need.MN_WITHOUT_OPTION,), check_pba_echoes_the_pbu),
-    Check(("RFC5213-5.3.1",), "MUST", "a PBU without MN-Identifier option is rejected with 160",
+    Check(("RFC5213-5.3.1",), "MUST", "a PBU without MN-Identifier option is rejected with 160 and a zero-length MN-ID",
           (), check_missing_mn_identifier),
     Check(("RFC5213-5.3.5",), "MUST", "a de-registration is accepted with status 0",
           (Need.MN_WITHOUT_OPTION,), check_deregistration),
