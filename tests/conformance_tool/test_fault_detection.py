@@ -107,6 +107,16 @@ def _with_options(pba: ProxyBindingAcknowledgement, *extra: object, drop: type |
     return encode_message(replace(pba, options=options))  # type: ignore[arg-type]
 
 
+def _hi(pbu: ProxyBindingUpdate) -> int | None:
+    option = pbu.option(HandoffIndicatorOption)
+    return None if option is None else option.value
+
+
+def _mn_id(pbu: ProxyBindingUpdate) -> bytes | None:
+    option = pbu.option(MNIdentifierOption)
+    return None if option is None else option.identifier
+
+
 def _new_uplink_key_on_update(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
     hi = pbu.option(HandoffIndicatorOption)
     if hi is not None and hi.value != HandoffIndicator.NEW_INTERFACE and pba.option(GREKeyOption) is not None:
@@ -189,6 +199,13 @@ def _160_without_mn_identifier(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowl
     return encode_message(pba)
 
 
+def _accepts_handoff_without_option(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    """Answers 163 to an initial PBU without the option (GK-5.2-4 holds) but accepts such a handoff."""
+    if _hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS and pba.status == Status.GRE_KEY_OPTION_REQUIRED:
+        return encode_message(replace(pba, status=Status.ACCEPTED))
+    return encode_message(pba)
+
+
 def _rejects_deregistration(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
     if pbu.lifetime == 0:
         return encode_message(replace(pba, status=Status.REASON_UNSPECIFIED))
@@ -207,6 +224,7 @@ FAULTS: list[tuple[str, Fault, Outcome]] = [
     ("GK-3.3.2-4", _new_uplink_key_on_update, Outcome.FAIL),
     ("GK-5.2-7", _same_uplink_key_for_all, Outcome.FAIL),
     ("GK-5.2-4", _accepts_instead_of_163, Outcome.FAIL),
+    ("GK-3.3.2-5", _accepts_handoff_without_option, Outcome.FAIL),
     ("GK-5.2-5", _status_0_instead_of_2, Outcome.WARN),
     ("GK-5.2-6", _gre_option_with_status_2, Outcome.FAIL),
     ("GK-7.2-5", _always_t, Outcome.FAIL),
@@ -241,7 +259,37 @@ def test_GK_3_3_2_6_gre_option_added_to_an_answer_without_gre_fails() -> None:
     assert outcome is Outcome.FAIL, detail
 
 
-@pytest.mark.parametrize("requirement", ["GK-3.3.1-3", "GK-6.1-1", "GK-3.3.2-2", "GK-3.3.2-4",
+def test_GK_3_3_2_6_old_uplink_key_in_the_answer_to_a_handoff_without_the_option_fails() -> None:
+    """GK-3.3.2-6: a handoff without the GRE Key option for a BCE using GRE keys, GRE not required: the successful
+    PBA "MUST" come "without including the GRE Key option". This LMA keeps the session's uplink key there."""
+    uplink_keys: dict[bytes | None, int] = {}
+
+    def keep_the_old_key(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+        option = pba.option(GREKeyOption)
+        if option is not None and option.key is not None:
+            uplink_keys[_mn_id(pbu)] = option.key
+        elif (_hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS and pba.status < 128
+              and _mn_id(pbu) in uplink_keys):
+            return _with_options(pba, GREKeyOption(uplink_keys[_mn_id(pbu)]))
+        return encode_message(pba)
+
+    outcome, detail = _run(_check("GK-3.3.2-6"), keep_the_old_key)
+
+    assert outcome is Outcome.FAIL, detail
+
+
+def test_GK_3_3_2_6_rejecting_a_handoff_without_the_option_warns() -> None:
+    def reject_handoff_without_option(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+        if _hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS and pbu.option(GREKeyOption) is None:
+            return encode_message(replace(pba, status=Status.GRE_KEY_OPTION_REQUIRED))
+        return encode_message(pba)
+
+    outcome, detail = _run(_check("GK-3.3.2-6"), reject_handoff_without_option)
+
+    assert outcome is Outcome.WARN, detail
+
+
+@pytest.mark.parametrize("requirement", ["GK-3.3.1-3", "GK-6.1-1", "GK-3.3.2-2", "GK-3.3.2-4", "GK-3.3.2-5",
                                          "GK-7.2-5", "GK-7.4-5", "GK-7.2-2", "GK-7.2-4"])
 def test_keyed_checks_apply_to_an_lma_that_requires_gre_for_every_mn(requirement: str) -> None:
     """An LMA that requires GRE for every MN (overlapping private IPv4, what RFC 5845 is for) is declared with

@@ -316,6 +316,47 @@ def check_gre_required_rejects(probe: Probe, policies: LmaPolicies) -> Verdict:
     return passed("rejected with 163")
 
 
+def _handoff_without_option(probe: Probe, mn_id: bytes) -> ProxyBindingAcknowledgement | Verdict:
+    """A BCE using GRE keys (registered with a downlink key), then a handoff-triggered lifetime extension from
+    the other MAG without the GRE Key option: its PBA, or the verdict when the keyed registration failed."""
+    registration = _keyed_registration(probe, mn_id)
+    if (problem := _uplink_key_problem(registration.pba)) is not None:
+        return Verdict(problem.outcome, f"keyed registration before the handoff: {problem.detail}")
+    return probe.handoff(registration)
+
+
+def check_handoff_without_option_gre_required(probe: Probe, policies: LmaPolicies) -> Verdict:
+    """GK-3.3.2-5: "If the local mobility anchor receives a handoff-triggered Binding Lifetime Extension Proxy
+    Binding Update message without the GRE Key option for a Binding Cache Entry (BCE) that is using GRE keys
+    and GRE encapsulation ... If, according to the policy check, GRE encapsulation and GRE Keys exchange are
+    required, the local mobility anchor MUST reject the Proxy Binding Update by sending a Proxy Binding
+    Acknowledgement message with the status field is set to <GRE KEY OPTION REQUIRED>"."""
+    pba = _handoff_without_option(probe, policies.mn_gre_required)  # type: ignore[arg-type]
+    if isinstance(pba, Verdict):
+        return pba
+    if pba.status != Status.GRE_KEY_OPTION_REQUIRED:
+        return failed(f"handoff without the option answered with status {status_text(pba.status)}, "
+                      f"expected {status_text(Status.GRE_KEY_OPTION_REQUIRED)}")
+    return passed("handoff without the option rejected with 163")
+
+
+def check_handoff_without_option_gre_optional(probe: Probe, policies: LmaPolicies) -> Verdict:
+    """GK-3.3.2-6, the "Otherwise" of GK-3.3.2-5 (a handoff without the GRE Key option for a BCE using GRE keys,
+    GRE not required): "the local mobility anchor SHOULD accept the Proxy Binding Update and if it is processed
+    successfully, the local mobility anchor MUST return a successful Proxy Binding Acknowledgement without
+    including the GRE Key option". A rejection is a warning (SHOULD), the option in a success a failure (MUST)."""
+    pba = _handoff_without_option(probe, policies.mns[0])
+    if isinstance(pba, Verdict):
+        return pba
+    if pba.status >= 128:
+        return Verdict(Outcome.WARN, f"SHOULD accept the handoff without the option, rejected with status "
+                                     f"{status_text(pba.status)}")
+    if pba.option(GREKeyOption) is not None:
+        return failed(f"successful PBA (status {status_text(pba.status)}) to a handoff without the option carries "
+                      f"the GRE Key option ({_key_text(pba.option(GREKeyOption).key)})")  # type: ignore[union-attr]
+    return passed(f"handoff without the option accepted with status {status_text(pba.status)}, no GRE Key option")
+
+
 def check_not_required_status(probe: Probe, policies: LmaPolicies) -> Verdict:
     pba = _keyed_registration(probe, policies.mn_gre_not_required).pba  # type: ignore[arg-type]
     if pba.status != Status.GRE_KEY_OPTION_NOT_REQUIRED:
@@ -332,15 +373,6 @@ def check_not_required_no_option(probe: Probe, policies: LmaPolicies) -> Verdict
         return failed("status 2 with the GRE Key option")
     return passed(f"status {status_text(pba.status)}, "
                  + ("no GRE Key option" if pba.option(GREKeyOption) is None else "GRE negotiated anyway"))
-
-
-def check_optional_without_gre(probe: Probe, policies: LmaPolicies) -> Verdict:
-    pba = probe.register(policies.mns[0]).pba
-    if pba.status >= 128:
-        return Verdict(Outcome.WARN, f"SHOULD accept, rejected with status {status_text(pba.status)}")
-    if pba.option(GREKeyOption) is not None:
-        return failed("successful PBA to a PBU without GRE Key option carries the GRE Key option")
-    return passed(f"accepted with status {status_text(pba.status)}, no GRE Key option")
 
 
 # --- RFC 5845: the TLV-header format (T flag) -----------------------------------------------------
@@ -414,14 +446,17 @@ CHECKS: tuple[Check, ...] = (
           (Need.MN_WITH_KEY, Need.OTHER_MAG), check_handoff_keeps_uplink_key),
     Check(("GK-5.2-7",), "MUST", "two mobility sessions get distinct uplink keys (the key identifies the session)",
           (Need.MN_WITH_KEY, Need.SECOND_MN_WITH_KEY), check_distinct_uplink_keys),
-    Check(("GK-5.2-4", "GK-3.3.2-5"), "MUST", "GRE required by policy: a PBU without the option gets 163",
+    Check(("GK-5.2-4",), "MUST", "GRE required by policy: a PBU without the option gets 163",
           (Need.MN_GRE_REQUIRED,), check_gre_required_rejects),
+    Check(("GK-3.3.2-5",), "MUST", "GRE required by policy: a handoff without the option for a keyed BCE gets 163",
+          (Need.MN_GRE_REQUIRED, Need.OTHER_MAG), check_handoff_without_option_gre_required),
     Check(("GK-5.2-5",), "SHOULD", "GRE not required by policy: a PBU with the option gets status 2",
           (Need.MN_GRE_NOT_REQUIRED,), check_not_required_status),
     Check(("GK-5.2-6",), "MUST NOT", "a PBA with status 2 carries no GRE Key option",
           (Need.MN_GRE_NOT_REQUIRED,), check_not_required_no_option),
-    Check(("GK-3.3.2-6",), "SHOULD/MUST", "GRE optional: a PBU without the option is accepted without it",
-          (Need.MN,), check_optional_without_gre),
+    Check(("GK-3.3.2-6",), "SHOULD/MUST", "GRE optional: a handoff without the option for a keyed BCE is accepted "
+                                          "without it",
+          (Need.MN, Need.OTHER_MAG), check_handoff_without_option_gre_optional),
     Check(("GK-7.2-5", "GK-7.4-2"), "MUST NOT", "the PBA's T flag stays clear when the PBU's was clear",
           (Need.MN_WITH_KEY,), check_t_flag_only_if_requested),
     Check(("GK-7.4-5",), "MUST", "T requested: either T set, or status 3 with the uplink key",
