@@ -24,7 +24,7 @@ from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import BAFlags, HandoffIndicator, Status
+from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import (
     GREKeyOption,
     HandoffIndicatorOption,
@@ -287,6 +287,25 @@ def test_GK_3_3_2_6_rejecting_a_handoff_without_the_option_warns() -> None:
     outcome, detail = _run(_check("GK-3.3.2-6"), reject_handoff_without_option)
 
     assert outcome is Outcome.WARN, detail
+
+
+@pytest.mark.parametrize("update", [HandoffIndicator.NOT_CHANGED, HandoffIndicator.HANDOFF_BETWEEN_MAGS])
+def test_GK_7_2_5_t_kept_for_a_session_with_t_on_an_update_without_t_fails(update: HandoffIndicator) -> None:
+    """GK-7.2-5: the LMA "MUST NOT set the TLV-header Format (T) flag unless it was set in the Proxy Binding
+    Update". This LMA reads GK-7.2-4 as "keep T": once a session has T, it sets T in the PBA to its
+    re-registration (HI 5) or handoff (HI 3) even when that PBU has T clear."""
+    sessions_with_t: set[bytes | None] = set()
+
+    def keep_t(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+        if pba.status < 128 and pba.flags & BAFlags.T:
+            sessions_with_t.add(_mn_id(pbu))
+        if pba.status < 128 and not pbu.flags & BUFlags.T and _hi(pbu) == update and _mn_id(pbu) in sessions_with_t:
+            return encode_message(replace(pba, flags=pba.flags | BAFlags.T))
+        return encode_message(pba)
+
+    outcome, detail = _run(_check("GK-7.2-5"), keep_t)
+
+    assert outcome is Outcome.FAIL, detail
 
 
 @pytest.mark.parametrize("requirement", ["GK-3.3.1-3", "GK-6.1-1", "GK-3.3.2-2", "GK-3.3.2-4", "GK-3.3.2-5",

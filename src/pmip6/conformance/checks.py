@@ -381,12 +381,34 @@ def check_not_required_no_option(probe: Probe, policies: LmaPolicies) -> Verdict
 
 
 def check_t_flag_only_if_requested(probe: Probe, policies: LmaPolicies) -> Verdict:
-    pba = _keyed_registration(probe, policies.mns_with_key[0]).pba
-    if (rejected := _rejected(pba)) is not None:
+    """GK-7.2-5: "Any Proxy Binding Update message triggered by a handoff ... may renegotiate the tunneling
+    format. Therefore, in order to avoid interoperability issues, the local mobility anchor MUST NOT set the
+    TLV-header Format (T) flag unless it was set in the Proxy Binding Update received from the mobile access
+    gateway." An initial PBU with T clear; over udp4 then a new session registered with T, and its
+    re-registration and (with --other-mag) handoff without T: keeping the session's T there is the bug that
+    matters (docs/requirements.md: GK-7.2-5 outranks GK-7.2-4's SHOULD NOT)."""
+    mn_id = policies.mns_with_key[0]
+    initial = _keyed_registration(probe, mn_id)
+    if (rejected := _rejected(initial.pba)) is not None:
         return rejected
-    if pba.flags & BAFlags.T:
-        return failed("T set in the PBA although the PBU had T clear")
-    return passed("T clear")
+    if initial.pba.flags & BAFlags.T:
+        return failed("T set in the PBA although the initial PBU had T clear")
+    if not policies.udp4:
+        return passed("T clear (sessions with T not tried: T needs udp4)")
+    probe.deregister(initial)
+    downlink = GREKeyOption(probe.downlink_key())
+    registration = probe.register(mn_id, downlink, tlv=True)
+    if (rejected := _rejected(registration.pba)) is not None:
+        return Verdict(rejected.outcome, f"registration with T: {rejected.detail}")
+    with_t = "with T" if registration.pba.flags & BAFlags.T else "T requested (not granted)"
+    updates = [("re-registration", probe.reregister(registration, downlink))]
+    if probe.other is not None:
+        updates.append(("handoff", probe.handoff(registration, GREKeyOption(probe.downlink_key()))))
+    for what, update in updates:
+        if update.flags & BAFlags.T:
+            return failed(f"T set in the PBA to a {what} without T of a session {with_t}")
+    return passed(f"T clear on the initial PBU and on the {' and '.join(what for what, _ in updates)} without T "
+                  f"of a session {with_t}")
 
 
 def check_tlv_not_supported_status(probe: Probe, policies: LmaPolicies) -> Verdict:
@@ -457,7 +479,8 @@ CHECKS: tuple[Check, ...] = (
     Check(("GK-3.3.2-6",), "SHOULD/MUST", "GRE optional: a handoff without the option for a keyed BCE is accepted "
                                           "without it",
           (Need.MN, Need.OTHER_MAG), check_handoff_without_option_gre_optional),
-    Check(("GK-7.2-5", "GK-7.4-2"), "MUST NOT", "the PBA's T flag stays clear when the PBU's was clear",
+    Check(("GK-7.2-5", "GK-7.4-2"), "MUST NOT", "the PBA's T flag is clear when the PBU's was, also for a session "
+                                                "with T",
           (Need.MN_WITH_KEY,), check_t_flag_only_if_requested),
     Check(("GK-7.4-5",), "MUST", "T requested: either T set, or status 3 with the uplink key",
           (Need.MN_WITH_KEY, Need.UDP4), check_tlv_not_supported_status),
