@@ -28,6 +28,7 @@ from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import (
     GREKeyOption,
     HandoffIndicatorOption,
+    IPv4HomeAddressReplyOption,
     MNIdentifierOption,
 )
 
@@ -130,6 +131,16 @@ def _same_uplink_key_for_all(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowled
     return encode_message(pba)
 
 
+def _same_uplink_key_and_ipv4_home_for_all(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    """Two sessions that share the uplink key and the IPv4 home address (overlapping tenants, one key)."""
+    reply = pba.option(IPv4HomeAddressReplyOption)
+    if reply is None or pba.option(GREKeyOption) is None:
+        return _same_uplink_key_for_all(pbu, pba)
+    shared = decode_message(_same_uplink_key_for_all(pbu, pba))
+    return _with_options(shared, replace(reply, address=IPv4Address("10.0.0.99")),  # type: ignore[arg-type]
+                         drop=IPv4HomeAddressReplyOption)
+
+
 def _key_in_gre_only_answer(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
     if pba.option(GREKeyOption) == GREKeyOption(None):
         return _with_options(pba, GREKeyOption(99), drop=GREKeyOption)
@@ -222,7 +233,8 @@ FAULTS: list[tuple[str, Fault, Outcome]] = [
     ("GK-6.1-1", _reserved_set, Outcome.FAIL),
     ("GK-3.3.2-2", _new_uplink_key_on_update, Outcome.FAIL),
     ("GK-3.3.2-4", _new_uplink_key_on_update, Outcome.FAIL),
-    ("GK-5.2-7", _same_uplink_key_for_all, Outcome.FAIL),
+    ("GK-5.2-7", _same_uplink_key_for_all, Outcome.WARN),
+    ("GK-5.2-7", _same_uplink_key_and_ipv4_home_for_all, Outcome.FAIL),
     ("GK-5.2-4", _accepts_instead_of_163, Outcome.FAIL),
     ("GK-3.3.2-5", _accepts_handoff_without_option, Outcome.FAIL),
     ("GK-5.2-5", _status_0_instead_of_2, Outcome.WARN),
@@ -328,6 +340,14 @@ def test_rfc5213_checks_apply_with_only_an_mn_for_which_gre_is_not_required(requ
     outcome, detail = _run(_check(requirement), _faithful, policies=policies)
 
     assert outcome is Outcome.PASS, detail
+
+
+def test_GK_5_2_7_applies_to_an_mn_with_gre_optional_and_one_with_gre_required() -> None:
+    policies = LmaPolicies(mns=(b"mn1@opA",), mn_gre_required=b"required@opA")
+
+    outcome, detail = _run(_check("GK-5.2-7"), _same_uplink_key_for_all, policies=policies)
+
+    assert outcome is Outcome.WARN, detail
 
 
 def test_GK_7_4_5_status_3_from_an_lma_without_tlv_support_passes() -> None:

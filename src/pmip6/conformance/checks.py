@@ -295,15 +295,40 @@ def check_handoff_keeps_uplink_key(probe: Probe, policies: LmaPolicies) -> Verdi
                             lambda registration, _: probe.handoff(registration, GREKeyOption(probe.downlink_key())))
 
 
+def _shared_home_addresses(first: Registration, second: Registration) -> list[str]:
+    """The home addresses two sessions were both assigned (an inner source address they have in common)."""
+    shared = [f"home network prefix {prefix.prefix}/{prefix.prefix_length}"
+              for prefix in first.prefixes if prefix in second.prefixes]
+    if first.ipv4_home is not None and second.ipv4_home is not None \
+            and first.ipv4_home.address == second.ipv4_home.address:
+        shared.append(f"IPv4 home address {first.ipv4_home.address}")
+    return shared
+
+
 def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
+    """GK-5.2-7: "the local mobility anchor MUST use the GRE Key in the GRE extension header as an additional
+    identifier to determine which mobility session this packet belongs to."
+
+    That MUST is about the data plane, and no MUST of RFC 5845 (or draft-07) requires two sessions to get
+    different uplink keys: the key is an *additional* identifier, next to the outer and inner addresses, and
+    Figure 1 (section 3.1) draws one "GRE Key-1" for the flows of MN-1 and MN-2, both of Operator-A. So two
+    sessions from one MAG that share an uplink key are a warning (section 3.1: the keys are exchanged "to be
+    used for identifying the flows belonging to each mobile node", which a shared key cannot do). It is a
+    failure only when they also share a home address: then nothing in an uplink packet tells the two sessions
+    apart, and the LMA cannot determine which one it belongs to."""
     registrations = [_keyed_registration(probe, mn_id) for mn_id in policies.mns_with_key[:2]]
     for registration in registrations:
         if (problem := _uplink_key_problem(registration.pba)) is not None:
             return problem
-    first, second = (registration.uplink_key for registration in registrations)
-    if first == second:
-        return failed(f"two sessions share the uplink key {_key_text(first)}")
-    return passed(f"uplink keys {_key_text(first)} and {_key_text(second)}")
+    first, second = registrations
+    if first.uplink_key != second.uplink_key:
+        return passed(f"uplink keys {_key_text(first.uplink_key)} and {_key_text(second.uplink_key)}")
+    if shared := _shared_home_addresses(first, second):
+        return failed(f"two sessions share the uplink key {_key_text(first.uplink_key)} and the "
+                      f"{', '.join(shared)}: their uplink packets cannot be told apart")
+    return Verdict(Outcome.WARN, f"two sessions share the uplink key {_key_text(first.uplink_key)}: it cannot "
+                                 "identify the flows of each mobile node (RFC 5845 3.1); no MUST broken, their "
+                                 "home addresses differ")
 
 
 # --- RFC 5845: the policy check ------------------------------------------------------------------
@@ -466,7 +491,8 @@ CHECKS: tuple[Check, ...] = (
           "a re-registration gets the same uplink key", (Need.MN_WITH_KEY,), check_reregistration_keeps_uplink_key),
     Check(("GK-3.3.2-4",), "MUST", "a handoff to another MAG gets the same uplink key",
           (Need.MN_WITH_KEY, Need.OTHER_MAG), check_handoff_keeps_uplink_key),
-    Check(("GK-5.2-7",), "MUST", "two mobility sessions get distinct uplink keys (the key identifies the session)",
+    Check(("GK-5.2-7",), "MUST", "two sessions' uplink keys tell them apart (shared key: warn; "
+                                 "shared key and home address: fail)",
           (Need.MN_WITH_KEY, Need.SECOND_MN_WITH_KEY), check_distinct_uplink_keys),
     Check(("GK-5.2-4",), "MUST", "GRE required by policy: a PBU without the option gets 163",
           (Need.MN_GRE_REQUIRED,), check_gre_required_rejects),
