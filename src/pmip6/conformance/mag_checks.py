@@ -2,7 +2,9 @@
 
 The MAG under test is driven by the operator's own commands (``--attach``/``--detach`` templates with
 ``{mn_id}``), run in the background for a fresh MN-ID per check. Re-registration checks grant one
-lifetime unit (4 s) so that the MAG refreshes within seconds. The MAG's declared configuration
+lifetime unit (4 s) so that the MAG refreshes within seconds. The tester's LMA grants each MN one uplink key
+and returns it on every later PBA (GK-3.3.2-2: "the local mobility anchor MUST return the same uplink GRE
+key"). The MAG's declared configuration
 (:class:`MagPolicies`) says which checks apply. Status 3's consequence (GRE without UDP, GK-7.3-4) is a
 data-plane behaviour and is not observable here.
 """
@@ -61,6 +63,7 @@ class MagUnderTest:
     timeout: float
     _triggers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _attached: list[bytes] = field(default_factory=list)
+    _uplink_keys: dict[bytes, GREKeyOption] = field(default_factory=dict)
 
     def attach(self) -> tuple[bytes, ReceivedPBU]:
         """Attach a fresh MN and return its MN-ID and first PBU."""
@@ -73,6 +76,10 @@ class MagUnderTest:
         assert self.detach_command is not None
         self._run(self.detach_command, mn_id)
         self._attached.remove(mn_id)
+
+    def uplink_key(self, mn_id: bytes) -> GREKeyOption:
+        """The uplink key granted to ``mn_id``: a random one the first time, the same one afterwards."""
+        return self._uplink_keys.setdefault(mn_id, GREKeyOption(random.randrange(1, 1 << 32)))
 
     def expect_pbu(self, mn_id: bytes, what: str, timeout: float | None = None) -> ReceivedPBU:
         received = self.lma.next_pbu(mn_id, self.timeout if timeout is None else timeout)
@@ -97,6 +104,7 @@ class MagUnderTest:
                 trigger.wait()
         self._triggers.clear()
         self._attached.clear()
+        self._uplink_keys.clear()
 
     def _run(self, template: str, mn_id: bytes) -> None:
         argv = [word.replace("{mn_id}", mn_id.decode()) for word in shlex.split(template)]
@@ -109,7 +117,7 @@ def _gre(received: ReceivedPBU) -> GREKeyOption | None:
 
 def _registered_with_keys(mag: MagUnderTest, lifetime: int | None = None) -> tuple[bytes, ReceivedPBU]:
     mn_id, received = mag.attach()
-    mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)), lifetime=lifetime)
+    mag.lma.answer(received, gre=mag.uplink_key(mn_id), lifetime=lifetime)
     return mn_id, received
 
 
@@ -118,9 +126,9 @@ def _refresh(mag: MagUnderTest, mn_id: bytes) -> ReceivedPBU:
 
 
 def check_initial_pbu_carries_downlink_key(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
-    _, received = mag.attach()
+    mn_id, received = mag.attach()
     option = _gre(received)
-    mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)) if option else None)
+    mag.lma.answer(received, gre=mag.uplink_key(mn_id) if option else None)
     if option is None:
         return failed("initial PBU without the GRE Key option")
     if option.key is None:
@@ -142,7 +150,7 @@ def check_gre_mode_only_request(mag: MagUnderTest, policies: MagPolicies) -> Ver
 def check_reregistration_carries_downlink_key(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
     mn_id, first = _registered_with_keys(mag, SHORT_LIFETIME)
     refresh = _refresh(mag, mn_id)
-    mag.lma.answer(refresh, gre=GREKeyOption(1))
+    mag.lma.answer(refresh, gre=mag.uplink_key(mn_id) if _gre(refresh) else None)
     if _gre(refresh) != _gre(first):
         return failed(f"re-registration carries {_gre(refresh)} instead of {_gre(first)}")
     return passed("re-registration carries the same downlink key")
@@ -176,8 +184,8 @@ def check_no_option_after_status_2(mag: MagUnderTest, policies: MagPolicies) -> 
 
 
 def check_t_flag_requested(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
-    _, received = mag.attach()
-    mag.lma.answer(received, gre=GREKeyOption(random.randrange(1, 1 << 32)), tlv=True)
+    mn_id, received = mag.attach()
+    mag.lma.answer(received, gre=mag.uplink_key(mn_id), tlv=True)
     if not received.pbu.flags & BUFlags.T:
         return failed("T clear in the PBU of a MAG configured for the TLV-header format")
     return passed("T set")
@@ -194,13 +202,13 @@ def check_resend_with_option_after_163(mag: MagUnderTest, policies: MagPolicies)
         mag.lma.answer(received)
         mn_id, received = mag.attach()
         if _gre(received) is not None:
-            mag.lma.answer(received, gre=GREKeyOption(1))
+            mag.lma.answer(received, gre=mag.uplink_key(mn_id))
             return Verdict(Outcome.NOT_APPLICABLE, "the MAG always sends the GRE Key option")
     mag.lma.answer(received, Status.GRE_KEY_OPTION_REQUIRED)
     retry = mag.lma.next_pbu(mn_id, mag.timeout + 1)
     if retry is None:
         return failed("no PBU after status 163")
-    mag.lma.answer(retry, gre=GREKeyOption(random.randrange(1, 1 << 32)) if _gre(retry) else None)
+    mag.lma.answer(retry, gre=mag.uplink_key(mn_id) if _gre(retry) else None)
     if _gre(retry) is None:
         return failed("PBU sent again after 163 still without the GRE Key option")
     return passed("PBU sent again with the GRE Key option")
