@@ -77,6 +77,13 @@ class MagUnderTest:
         self._run(self.detach_command, mn_id)
         self._attached.remove(mn_id)
 
+    def deregister(self, mn_id: bytes) -> ReceivedPBU:
+        """Detach ``mn_id``, answer the MAG's de-registration and return it."""
+        self.detach(mn_id)
+        received = self.expect_pbu(mn_id, "detach")
+        self.lma.answer(received)
+        return received
+
     def uplink_key(self, mn_id: bytes) -> GREKeyOption:
         """The uplink key granted to ``mn_id``: a random one the first time, the same one afterwards."""
         return self._uplink_keys.setdefault(mn_id, GREKeyOption(random.randrange(1, 1 << 32)))
@@ -115,8 +122,25 @@ def _gre(received: ReceivedPBU) -> GREKeyOption | None:
     return received.pbu.option(GREKeyOption)
 
 
-def _registered_with_keys(mag: MagUnderTest, lifetime: int | None = None) -> tuple[bytes, ReceivedPBU]:
+def _without_downlink_key(received: ReceivedPBU) -> Verdict | None:
+    """The precondition of the checks that follow a keyed registration, which a MAG declared ``--mag-gre keys``
+    must meet: an initial PBU with the downlink key. GK-3.3.2-1 starts "If the mobile access gateway has
+    successfully negotiated and exchanged the initial GRE keys", GK-4.2-10 "If the mobile access gateway sent a
+    Proxy Binding Update message with the GRE Key option and the downlink GRE key included", GK-4.2-6 "If the
+    mobile access gateway includes the GRE Key option"."""
+    option = _gre(received)
+    if option is None or option.key is None:
+        what = "no GRE Key option" if option is None else "the GRE Key option without a key"
+        return failed(f"declared --mag-gre keys, but the initial PBU carries {what}: nothing to test")
+    return None
+
+
+def _registered_with_keys(mag: MagUnderTest, lifetime: int | None = None) -> tuple[bytes, ReceivedPBU] | Verdict:
+    """Attach an MN and grant its downlink key an uplink key; the verdict when the PBU carries no downlink key."""
     mn_id, received = mag.attach()
+    if (problem := _without_downlink_key(received)) is not None:
+        mag.lma.answer(received)
+        return problem
     mag.lma.answer(received, gre=mag.uplink_key(mn_id), lifetime=lifetime)
     return mn_id, received
 
@@ -148,7 +172,13 @@ def check_gre_mode_only_request(mag: MagUnderTest, policies: MagPolicies) -> Ver
 
 
 def check_reregistration_carries_downlink_key(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
-    mn_id, first = _registered_with_keys(mag, SHORT_LIFETIME)
+    """GK-3.3.2-1: "If the mobile access gateway has successfully negotiated and exchanged the initial GRE keys
+    ... the mobile access gateway MUST include the GRE Key option with the downlink GRE key in the Proxy Binding
+    Update which is used for requesting a Binding Lifetime Extension"."""
+    registered = _registered_with_keys(mag, SHORT_LIFETIME)
+    if isinstance(registered, Verdict):
+        return registered
+    mn_id, first = registered
     refresh = _refresh(mag, mn_id)
     mag.lma.answer(refresh, gre=mag.uplink_key(mn_id) if _gre(refresh) else None)
     if _gre(refresh) != _gre(first):
@@ -157,10 +187,10 @@ def check_reregistration_carries_downlink_key(mag: MagUnderTest, policies: MagPo
 
 
 def check_deregistration_without_option(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
-    mn_id, _ = _registered_with_keys(mag)
-    mag.detach(mn_id)
-    deregistration = mag.expect_pbu(mn_id, "detach")
-    mag.lma.answer(deregistration)
+    registered = _registered_with_keys(mag)
+    if isinstance(registered, Verdict):
+        return registered
+    deregistration = mag.deregister(registered[0])
     if deregistration.pbu.lifetime != 0:
         return failed(f"PBU after detach has lifetime {deregistration.pbu.lifetime}, not 0")
     if _gre(deregistration) is not None:
@@ -168,19 +198,33 @@ def check_deregistration_without_option(mag: MagUnderTest, policies: MagPolicies
     return passed("de-registration without the GRE Key option")
 
 
-def _no_option_on_refresh(mag: MagUnderTest, status: Status, after: str) -> Verdict:
-    """Answer the initial PBU with ``status`` and no GRE Key option; the re-registration must not carry it."""
+def _no_option_on_refresh(mag: MagUnderTest, status: Status, after: str) -> tuple[bytes, Verdict]:
+    """Answer the initial PBU (which must carry the downlink key) with ``status`` and no GRE Key option; the
+    re-registration must not carry the option. The MN-ID and the verdict."""
     mn_id, received = mag.attach()
+    if (problem := _without_downlink_key(received)) is not None:
+        mag.lma.answer(received)
+        return mn_id, problem
     mag.lma.answer(received, status, lifetime=SHORT_LIFETIME)
     refresh = _refresh(mag, mn_id)
     mag.lma.answer(refresh)
     if _gre(refresh) is not None:
-        return failed(f"GRE Key option sent again after {after}")
-    return passed(f"no GRE Key option after {after}")
+        return mn_id, failed(f"GRE Key option sent again after {after}")
+    return mn_id, passed(f"no GRE Key option in the re-registration after {after}")
 
 
 def check_no_option_after_status_2(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
-    return _no_option_on_refresh(mag, Status.GRE_KEY_OPTION_NOT_REQUIRED, "status 2")
+    """GK-4.2-11: after status 2 the MAG "MUST NOT include the GRE Key option in any subsequent Proxy Binding
+    Update message that is sent to the local mobility anchor for this mobility session": the re-registration
+    and, with --detach, the de-registration too (there a MUST NOT, not GK-4.2-12's SHOULD NOT)."""
+    mn_id, verdict = _no_option_on_refresh(mag, Status.GRE_KEY_OPTION_NOT_REQUIRED, "status 2")
+    if verdict.outcome is not Outcome.PASS:
+        return verdict
+    if not policies.detach:
+        return passed(f"{verdict.detail} (the de-registration is checked with --detach)")
+    if _gre(mag.deregister(mn_id)) is not None:
+        return failed("the de-registration after status 2 carries the GRE Key option")
+    return passed(f"{verdict.detail} nor in the de-registration")
 
 
 def check_t_flag_requested(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
@@ -192,7 +236,17 @@ def check_t_flag_requested(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
 
 
 def check_no_option_to_an_lma_without_support(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
-    return _no_option_on_refresh(mag, Status.ACCEPTED, "an accepted PBA without it")
+    """GK-4.2-6 and GK-4.2-7: after an accepted PBA without the option the MAG "SHOULD NOT include the GRE Key
+    option in any subsequent Proxy Binding Update message that is sent to that local mobility anchor": not in
+    the session's re-registration, nor in the initial PBU of the next MN it attaches."""
+    _, verdict = _no_option_on_refresh(mag, Status.ACCEPTED, "an accepted PBA without it")
+    if verdict.outcome is not Outcome.PASS:
+        return verdict
+    _, received = mag.attach()
+    mag.lma.answer(received)
+    if _gre(received) is not None:
+        return failed("GRE Key option sent again to the same LMA, in the initial PBU of the next MN")
+    return passed(f"{verdict.detail} nor in the initial PBU of the next MN")
 
 
 def check_resend_with_option_after_163(mag: MagUnderTest, policies: MagPolicies) -> Verdict:
