@@ -310,8 +310,9 @@ def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
     identifier to determine which mobility session this packet belongs to."
 
     That MUST is about the data plane, and no MUST of RFC 5845 (or draft-07) requires two sessions to get
-    different uplink keys: the key is an *additional* identifier, next to the outer and inner addresses, and
-    Figure 1 (section 3.1) draws one "GRE Key-1" for the flows of MN-1 and MN-2, both of Operator-A. So two
+    different uplink keys: the key is an *additional* identifier, next to the outer and inner addresses;
+    section 3.1 asks to "distinguish flows belonging to different operators", and its Figure 1 labels
+    Operator-A's traffic, the flows of MN-1 and MN-2, with one "Key-1". So two
     sessions from one MAG that share an uplink key are a warning (section 3.1: the keys are exchanged "to be
     used for identifying the flows belonging to each mobile node", which a shared key cannot do). It is a
     failure only when they also share a home address: then nothing in an uplink packet tells the two sessions
