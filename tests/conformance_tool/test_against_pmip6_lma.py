@@ -104,6 +104,22 @@ def test_checks_without_their_declared_policy_are_not_applicable(lma_port: int) 
     assert "needs mn-gre-required" in next(c["detail"] for c in report["checks"] if "GK-5.2-4" in c["requirements"])
 
 
+def test_only_mn_gre_required_declared_makes_the_keyed_checks_applicable(lma_port: int) -> None:
+    """An LMA that requires GRE for every MN is declared with --mn-gre-required alone: the checks that send a
+    downlink key use that MN and pass; those that send no GRE Key option (or need GRE optional) do not apply."""
+    returncode, report = conformance("--lma", f"127.0.0.1:{lma_port}", "--local", "127.0.0.1", "--other-mag",
+                                      "127.0.0.2", "--mn-gre-required", MN_REQUIRED)
+    by_id = outcomes(report)
+
+    assert returncode == 0
+    assert report["declared"] == ["mn-with-key", "mn-gre-required", "other-mag", "udp4"]
+    for requirement in ("GK-3.3.1-3", "GK-6.1-1", "GK-3.3.2-2", "GK-3.3.2-4", "GK-5.2-4", "GK-3.3.2-5", "GK-7.2-5",
+                        "GK-7.4-5", "GK-7.2-4"):
+        assert by_id[requirement] == "pass", requirement
+    for requirement in ("RFC5213-5.3.6", "RFC5213-5.3.5", "GK-5.2-1", "GK-5.2-7", "GK-3.3.2-6"):
+        assert by_id[requirement] == "not-applicable", requirement
+
+
 def test_GK_7_4_5_lma_without_tlv_support_answers_status_3(tmp_path: Path) -> None:
     for port in _start_lma(tmp_path / "no-tlv", tlv_header=False):
         returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--mn", MN_OPTIONAL[0], "--tlv-supported")
