@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
+from conformance_processes import free_udp_port
 
 from pmip6.conformance.checks import Check, Outcome, Verdict
 from pmip6.conformance.mag_checks import MAG_CHECKS, MagPolicies
@@ -167,19 +168,13 @@ class FakeMag:
                     self._send(mn_id, HandoffIndicator.NOT_CHANGED, REQUESTED_LIFETIME, self._option(session))
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((str(LOOPBACK), 0))
-        return int(probe.getsockname()[1])
-
-
 def _check(requirement: str) -> Check:
     return next(check for check in MAG_CHECKS if requirement in check.requirements)
 
 
 def _run(requirements: tuple[str, ...], policies: MagPolicies = KEYS,
          **faults: bool) -> tuple[FakeMag, dict[str, Verdict]]:
-    port = _free_udp_port()
+    port = free_udp_port()
     with FakeMag(port, **faults) as mag:
         settings = MagConformanceSettings((LOOPBACK, port), mag.command("attach"), mag.command("detach"), policies,
                                           timeout=2.0)
