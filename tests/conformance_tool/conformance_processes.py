@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,37 @@ import pytest
 
 PMIP6 = [sys.executable, "-m", "pmip6"]
 Daemon = Callable[..., Any]
+
+
+class LoopbackServer:
+    """A fake peer serving loopback UDP sockets on a thread for the length of a ``with`` block; ``_serve`` runs
+    until ``_stop`` is set."""
+
+    def __init__(self) -> None:
+        self._sockets: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def udp_socket(self, timeout: float) -> socket.socket:
+        """A UDP socket on 127.0.0.1, an ephemeral port, closed when the block ends."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(timeout)
+        self._sockets.append(sock)
+        return sock
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for sock in self._sockets:
+            sock.close()
 
 
 def free_udp_port() -> int:

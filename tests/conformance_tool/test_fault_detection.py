@@ -6,7 +6,6 @@ A tester that passes every LMA proves nothing; here each requirement's check mus
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 import pytest
+from conformance_processes import LoopbackServer
 
 from pmip6.conformance.checks import CHECKS, Check, LmaPolicies, Outcome
 from pmip6.conformance.runner import ConformanceSettings, Transport, run_conformance
@@ -54,27 +54,15 @@ def _faithful(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> byte
     return encode_message(pba)
 
 
-class FaultyLma:
+class FaultyLma(LoopbackServer):
     """pmip6's LMA engine on a loopback UDP socket; every PBA goes through ``fault`` before it is sent."""
 
     def __init__(self, fault: Fault, tlv_header: bool = True) -> None:
+        super().__init__()
         self.engine = LocalMobilityAnchor(_settings(tlv_header))
         self.fault = fault
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind((str(LOOPBACK), 0))
-        self.socket.settimeout(0.05)
+        self.socket = self.udp_socket(0.05)
         self.port = int(self.socket.getsockname()[1])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def __enter__(self) -> FaultyLma:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.socket.close()
 
     def _serve(self) -> None:
         while not self._stop.is_set():

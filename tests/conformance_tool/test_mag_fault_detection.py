@@ -8,7 +8,6 @@ The counterpart of test_fault_detection.py for `pmip6 conformance --mag`: a chec
 from __future__ import annotations
 
 import random
-import socket
 import sys
 import threading
 import time
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
-from conformance_processes import free_udp_port
+from conformance_processes import LoopbackServer, free_udp_port
 
 from pmip6.conformance.checks import Check, Outcome, Verdict
 from pmip6.conformance.mag_checks import MAG_CHECKS, MagPolicies
@@ -52,7 +51,7 @@ class Session:
     refresh_at: float | None = None
 
 
-class FakeMag:
+class FakeMag(LoopbackServer):
     """A MAG over IPv4/UDP toward the tester's LMA at 127.0.0.1:``lma_port``, keys mode, GK-4.2 behaviour.
 
     It refreshes at half the granted lifetime, drops the option after status 2 (GK-4.2-10/11), leaves it out
@@ -63,26 +62,18 @@ class FakeMag:
 
     def __init__(self, lma_port: int, *, never_gre: bool = False, lacks_gre_per_session: bool = False,
                  key_in_deregistration: bool = False) -> None:
+        super().__init__()
         self.lma = (str(LOOPBACK), lma_port)
         self.never_gre = never_gre
         self.lacks_gre_per_session = lacks_gre_per_session
         self.key_in_deregistration = key_in_deregistration
-        self.control = self._socket()
-        self.signaling = self._socket()
+        self.control = self.udp_socket(0.02)
+        self.signaling = self.udp_socket(0.02)
         self.sessions: dict[bytes, Session] = {}
         self.lma_lacks_gre = False
         self.pbas: dict[bytes, list[ProxyBindingAcknowledgement]] = {}
         self._sequence = random.randrange(1 << 16)
         self._outstanding: dict[int, tuple[bytes, ProxyBindingUpdate]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @staticmethod
-    def _socket() -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((str(LOOPBACK), 0))
-        sock.settimeout(0.02)
-        return sock
 
     def command(self, verb: str) -> str:
         """An --attach/--detach template: sends "VERB MN-ID" to the control port."""
@@ -90,16 +81,6 @@ class FakeMag:
         code = (f"import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto("
                 f"('{verb} ' + sys.argv[1]).encode(), ('{LOOPBACK}', {port}))")
         return f'{sys.executable} -c "{code}" {{mn_id}}'
-
-    def __enter__(self) -> FakeMag:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.control.close()
-        self.signaling.close()
 
     def _send(self, mn_id: bytes, hi: HandoffIndicator, lifetime: int, gre: GREKeyOption | None) -> None:
         self._sequence = (self._sequence + 1) & 0xFFFF

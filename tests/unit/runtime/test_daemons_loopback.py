@@ -236,7 +236,7 @@ def test_a_busy_signaling_port_is_named_in_the_start_error(tmp_path: Path) -> No
 ])
 def test_a_state_file_or_control_socket_that_cannot_be_opened_is_named_in_the_start_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: str, problem: str) -> None:
-    lab = Lab(tmp_path)
+    Lab(tmp_path)  # writes lma.toml
     (tmp_path / "not-sqlite.db").write_bytes(b"not SQLite " * 512)
     config = tmp_path / "lma.toml"
     default = {"state": "lma.db", "control": "lma.sock"}[key]
