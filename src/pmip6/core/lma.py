@@ -280,8 +280,8 @@ class LocalMobilityAnchor:
             # An update of the de-registered session (5.4.1.2 item 4), so its sequence number is checked like any
             # update's (5.5, RFC 6275 9.5.1); a Timestamp was checked against that session already.
             if registration.options.timestamp is None and not sequence_is_newer(registration.pbu.sequence, waited.last_sequence):
-                return self._reject(registration.pbu, registration.options, registration.source, registration.destination,
-                                    registration.mn_id, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=waited.last_sequence)
+                return self._reject_registration(registration, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW,
+                                                 sequence=waited.last_sequence)
             return self._register(registration, waited, now)
         previous = self._pending.get(waited)
         pending = _PendingRegistration(registration, waited)
@@ -503,6 +503,7 @@ class LocalMobilityAnchor:
         registration: _Registration,
         status: Status,
         ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE,
+        sequence: int | None = None,
     ) -> Outcome:
         return self._reject(
             registration.pbu,
@@ -511,6 +512,7 @@ class LocalMobilityAnchor:
             registration.destination,
             registration.mn_id,
             status,
+            sequence=sequence,
             ipv4_reply_status=ipv4_reply_status,
         )
 
