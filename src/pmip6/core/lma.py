@@ -63,6 +63,7 @@ from pmip6.core.addressing import (
     plan_addresses,
 )
 from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.binding_error import BindingErrorSender
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
     Address,
@@ -136,6 +137,7 @@ class LocalMobilityAnchor:
         self._cache = BindingCache()
         self._deadlines = DeadlineQueue()
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
+        self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
 
     # ----------------------------------------------------------------- public API
 
@@ -145,8 +147,7 @@ class LocalMobilityAnchor:
             return self._receive_pbu(message, source, destination, now)
         if isinstance(message, (ProxyBindingAcknowledgement, BindingError)):
             return _ignored(f"{type(message).__name__} received by an LMA", source)
-        error = BindingError(status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
-        return Outcome(sends=[SendMessage(error, source, destination)])
+        return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source, destination, now)
 
     def next_deadline(self) -> float | None:
         return self._deadlines.next_deadline()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 
+from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address
 from pmip6.core.policy import LmaGrePolicy
 
@@ -35,6 +36,7 @@ class LmaSettings:
     ``tlv_header``: this LMA supports the TLV-header UDP tunneling format (RFC 5845 section 7.4).
     ``max_delay_before_new_bce_assign`` 0 creates a new session at once for Handoff Indicator 4
     (RFC 5213 5.4.1.2: "this should be configurable").
+    ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
     """
 
     authorized_mags: frozenset[Address]
@@ -49,6 +51,8 @@ class LmaSettings:
     timestamp_validity_window: float = 0.3
     mobile_node_generated_timestamp_in_use: bool = False
     accept_forced_udp_encapsulation: bool = False
+    binding_error_rate: float = DEFAULT_BINDING_ERROR_RATE
+    binding_error_burst: int = DEFAULT_BINDING_ERROR_BURST
 
     def __post_init__(self) -> None:
         names = [tenant.name for tenant in self.tenants]

@@ -69,6 +69,7 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import cast
 
+from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE, BindingErrorSender
 from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
@@ -90,7 +91,6 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
-    BindingError,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
@@ -140,6 +140,7 @@ class MagSettings:
     ``refresh_margin``: a re-registration is sent when this fraction of the granted lifetime remains
     (0.2 of 3600 s: 720 s before expiry). ``force_udp_encapsulation`` is RFC 5844 5.2's
     ForceIPv4UDPEncapsulationSupport: ask for IPv4-UDP encapsulation (the F flag) over IPv4/UDP transport.
+    ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
     """
 
     proxy_coa: Address
@@ -153,6 +154,8 @@ class MagSettings:
     max_bindack_timeout: float = 32.0
     max_retransmissions: int = 6
     refresh_margin: float = 0.2
+    binding_error_rate: float = DEFAULT_BINDING_ERROR_RATE
+    binding_error_burst: int = DEFAULT_BINDING_ERROR_BURST
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,7 @@ class MobileAccessGateway:
         self._awaiting: dict[int, bytes] = {}
         self._lmas_without_gre_key_support: set[Address] = set()
         self._rate = UpdateRateLimiter()
+        self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._timers = DeadlineQueue()
         self._sequence = 0
         self._session_sequences: dict[bytes, int] = {}
@@ -255,8 +259,8 @@ class MobileAccessGateway:
         if source.address != self.settings.lma.address:
             return _ignored(f"{type(message).__name__} from {source.address}, not from the LMA", source)
         if isinstance(message, UnknownMessage):  # RFC 6275 9.2, e.g. an RFC 5847 Heartbeat
-            error = BindingError(status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
-            return Outcome(sends=[SendMessage(error, source, self.settings.proxy_coa)])
+            return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source,
+                                               self.settings.proxy_coa, now)
         if not isinstance(message, ProxyBindingAcknowledgement):
             return _ignored(f"a MAG processes only PBAs, not {type(message).__name__}", source)
         if not message.flags & BAFlags.P:  # RFC 5213 6.9.1.2 item 1: a PBA is a BA with P set

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
+from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address, Peer
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.mag import MagGreMode, MagSettings
@@ -92,6 +93,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     timestamp_validity_window = lma.number("timestamp_validity_window", float, 0.3, 0.0)
     mn_generated_timestamps = lma.value("mobile_node_generated_timestamp_in_use", bool, False)
     accept_forced_udp = lma.value("accept_forced_udp_encapsulation", bool, False)
+    binding_error_rate, binding_error_burst = _binding_error_limit(lma)
     state = lma.optional_path("state")
     control, metrics = lma.path("control", "lma.sock"), lma.endpoint("metrics")
     lma.finish()
@@ -125,6 +127,8 @@ def load_lma_config(path: Path) -> LmaConfig:
         timestamp_validity_window=timestamp_validity_window,
         mobile_node_generated_timestamp_in_use=mn_generated_timestamps,
         accept_forced_udp_encapsulation=accept_forced_udp,
+        binding_error_rate=binding_error_rate,
+        binding_error_burst=binding_error_burst,
     )
     return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
 
@@ -213,6 +217,7 @@ def load_mag_config(path: Path) -> MagConfig:
         raise ConfigError("mag.ipv6_address", "required: the Proxy-CoA for signaling over IPv6")
     proxy_coa: Address = ipv4_address if lma.port is not None else ipv6_address  # type: ignore[assignment]
     initial_timeout = mag.number("initial_bindack_timeout", float, 1.0, 0.01)
+    binding_error_rate, binding_error_burst = _binding_error_limit(mag)
     settings = MagSettings(
         proxy_coa=proxy_coa,
         lma=lma,
@@ -225,6 +230,8 @@ def load_mag_config(path: Path) -> MagConfig:
         max_bindack_timeout=mag.number("max_bindack_timeout", float, 32.0, initial_timeout),
         max_retransmissions=mag.number("max_retransmissions", int, 6, 0),
         refresh_margin=mag.number("refresh_margin", float, 0.2, 0.0, 0.9),
+        binding_error_rate=binding_error_rate,
+        binding_error_burst=binding_error_burst,
     )
     udp_port = mag.number("udp_port", int, PMIP6_CONTROL_PORT, 0, 65535)
     control, metrics = mag.path("control", "mag.sock"), mag.endpoint("metrics")
@@ -234,6 +241,12 @@ def load_mag_config(path: Path) -> MagConfig:
     _reject_unknown_tables(data, {"mag", DATAPLANE_TABLE})
     return MagConfig(settings, ipv4_address, ipv6_address, udp_port, control, metrics, shutdown_timeout,
                      dataplane, path)
+
+
+def _binding_error_limit(table: Table) -> tuple[float, int]:
+    """``binding_error_rate`` and ``binding_error_burst``: the Binding Error token bucket (RFC 6275 9.3.3)."""
+    return (table.number("binding_error_rate", float, DEFAULT_BINDING_ERROR_RATE, 0.0),
+            table.number("binding_error_burst", int, DEFAULT_BINDING_ERROR_BURST, 0))
 
 
 def _reject_unknown_tables(data: dict[str, Any], known: set[str]) -> None:

@@ -133,6 +133,8 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\nmetrics = "[127.0.0.1]:9436"\n', "lma.metrics"),
     ('[lma]\nipv4_address = "127.0.0.1"\nstate = ""\n', "lma.state"),
     ('[lma]\nipv4_address = "127.0.0.1"\nbogus = 1\n', "lma.bogus"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nbinding_error_rate = -1\n', "lma.binding_error_rate"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nbinding_error_burst = 2.5\n', "lma.binding_error_burst"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[policy]\ngre = "sometimes"\n', "policy.gre"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[policy]\ndefault_tenant = "opZ"\n', "policy.default_tenant"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "nowhere"\n', "mag[0].address"),
@@ -176,6 +178,7 @@ MAG_ERRORS = [
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nmax_bindack_timeout = 0.5\n', "mag.max_bindack_timeout"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nrefresh_margin = 1.5\n', "mag.refresh_margin"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nlmaa = "x"\n', "mag.lmaa"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nbinding_error_burst = -1\n', "mag.binding_error_burst"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n[lma]\n', "lma"),
 ]
 
@@ -185,6 +188,16 @@ def test_every_mag_config_error_names_its_key(tmp_path: Path, text: str, key: st
     with pytest.raises(ConfigError) as raised:
         load_mag_config(_write(tmp_path, text))
     assert raised.value.key == key, str(raised.value)
+
+
+def test_RFC6275_9_3_3_binding_error_rate_limit_keys(tmp_path: Path) -> None:
+    """RFC 4443 2.4 (f), which RFC 6275 9.3.3 applies to Binding Errors: the limit's parameters are configurable."""
+    keys = "binding_error_rate = 5\nbinding_error_burst = 20\n"
+    lma = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n' + keys)).settings
+    mag = load_mag_config(_write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n' + keys)).settings
+    assert (lma.binding_error_rate, lma.binding_error_burst) == (mag.binding_error_rate, mag.binding_error_burst) == (5.0, 20)
+    defaults = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings
+    assert (defaults.binding_error_rate, defaults.binding_error_burst) == (1.0, 10)
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:

@@ -1,0 +1,35 @@
+"""A token bucket: how often a node may send error messages (RFC 4443 section 2.4 (f)).
+
+RFC 6275 section 9.3.3: "Binding Error messages SHOULD be subject to rate limiting in the same manner as is
+done for ICMPv6 messages"; RFC 4443 2.4 (f) names the token bucket, whose parameters are configurable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """Up to ``burst`` messages at once, refilled at ``rate`` messages per second. ``now`` is any
+    monotonic-enough clock in seconds (the engines' ``now``); a clock that goes back refills nothing."""
+
+    rate: float
+    burst: float
+    tokens: float = field(init=False)
+    updated: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.rate < 0 or self.burst < 0:
+            raise ValueError("a token bucket's rate and burst must not be negative")
+        self.tokens = self.burst
+
+    def take(self, now: float) -> bool:
+        """Spend one token if there is one: True if the message may be sent now."""
+        if self.updated is not None and now > self.updated:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now if self.updated is None else max(now, self.updated)
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
