@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from pmip6.core.events import Outcome, Peer, RegistrationRejected
+from pmip6.core.events import Alarm, Outcome, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
@@ -113,7 +113,8 @@ def the_pba(outcome: Outcome) -> ProxyBindingAcknowledgement:
 def rejected_status(outcome: Outcome) -> int:
     pba = the_pba(outcome)
     assert pba.status >= 128, pba
-    assert [type(event) for event in outcome.events] == [RegistrationRejected], outcome.events
+    # Nothing but the rejection happened; an Alarm may tell the operator why (e.g. an exhausted pool).
+    assert [type(event) for event in outcome.events if not isinstance(event, Alarm)] == [RegistrationRejected], outcome.events
     return pba.status
 
 

@@ -4,7 +4,7 @@ Binding Cache lookup by HNP / MN-LL-ID / MN-ID, per-tenant pools and restore fro
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from lma_builders import (
     ANY_IPV4,
@@ -319,6 +319,19 @@ def test_exhausted_ipv4_pool_130_with_reply_128() -> None:
     outcome = lma.receive(pbu(b"x5", prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
     assert rejected_status(outcome) == Status.INSUFFICIENT_RESOURCES
     assert the_pba(outcome).option(IPv4HomeAddressReplyOption).status == IPv4HomeAddressReplyStatus.FAILURE  # type: ignore[union-attr]
+    alarms = [event.text for event in outcome.events if isinstance(event, Alarm)]
+    assert alarms == ["tenant opA: pool 10.1.0.0/29 is exhausted"]
+
+
+def test_exhausted_prefix_pool_130_names_the_tenant_and_pool_in_an_alarm() -> None:
+    small = Tenant("opA", ipv6_prefix_pool=IPv6Network("2001:db8:a::/63"))  # two /64 HNPs
+    lma = make_lma(tenants=(small, OP_B), default_tenant="opA")
+    for index in range(2):
+        attach(lma, b"x%d" % index)
+    outcome = lma.receive(pbu(b"x2"), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.INSUFFICIENT_RESOURCES
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        "tenant opA: pool 2001:db8:a::/63 is exhausted"]
 
 
 def test_specific_hnp_from_pool_honoured_and_foreign_one_rejected_155() -> None:

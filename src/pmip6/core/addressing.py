@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Network
 
 from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.pools import TenantPools
@@ -53,8 +53,11 @@ def generated_link_local(mn_id: bytes) -> IPv6Address:
 
 @dataclass(frozen=True, slots=True)
 class AddressRejection:
+    """Why no address plan: the PBA status, and for INSUFFICIENT_RESOURCES the pool that ran out."""
+
     status: Status
     ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE
+    exhausted: IPv4Network | IPv6Network | None = None
 
 
 _NOT_AUTHORIZED_FOR_IPV4_ADDRESS = AddressRejection(
@@ -123,7 +126,7 @@ def plan_addresses(
         elif pools.prefixes.has_free():
             allocate_prefix = True
         else:
-            return AddressRejection(Status.INSUFFICIENT_RESOURCES)
+            return AddressRejection(Status.INSUFFICIENT_RESOURCES, exhausted=pools.prefixes.network)
 
     keep_ipv4: IPv4Interface | None = None
     claim_ipv4: IPv4Address | None = None
@@ -144,7 +147,7 @@ def plan_addresses(
         elif pools.ipv4.has_free():
             allocate_ipv4 = True
         else:
-            return AddressRejection(Status.INSUFFICIENT_RESOURCES)
+            return AddressRejection(Status.INSUFFICIENT_RESOURCES, exhausted=pools.ipv4.network)
     return AddressPlan(
         keep_prefixes=keep_prefixes,
         claim_prefixes=claim_prefixes,

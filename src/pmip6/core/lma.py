@@ -349,7 +349,11 @@ class LocalMobilityAnchor:
         pools = self._pools[registration.tenant]
         plan = plan_addresses(received.home_network_prefixes, received.ipv4_home_address_request, pools, entry)
         if isinstance(plan, AddressRejection):
-            return self._reject_registration(registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status)
+            outcome = self._reject_registration(registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status)
+            if plan.exhausted is not None:
+                outcome.events.append(Alarm(f"tenant {registration.tenant}: pool {plan.exhausted} is exhausted",
+                                            registration.mn_id))
+            return outcome
         same_mag = entry is not None and entry.proxy_coa.address == registration.source.address
         keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
         flags = int(pbu.flags)
