@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
+import pytest
 from lma_builders import (
     ANY_IPV4,
     LMAA,
@@ -32,7 +33,7 @@ from pmip6.core.events import (
     BindingUpdated,
     MessageIgnored,
 )
-from pmip6.core.lma import LocalMobilityAnchor, Tenant
+from pmip6.core.lma import LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import HandoffIndicator, IPv4HomeAddressReplyStatus, Status
 from pmip6.wire.options import GREKeyOption, HomeNetworkPrefixOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
@@ -378,6 +379,24 @@ def test_restore_rejects_conflicting_records_with_alarm() -> None:
     outcome = restarted.restore([BindingCacheEntry.from_record(record), BindingCacheEntry.from_record(record)], NOW + 1)
     assert kinds(outcome) == [BindingEstablished, Alarm]
     assert len(list(restarted.bindings())) == 1
+
+
+@pytest.mark.parametrize(("changed", "why"), [
+    ({"authorized_mags": frozenset({MAG2.address})}, "MAG 192.0.2.1 is no longer authorized"),
+    ({"mobile_nodes": (MobileNodeProfile(MN1, "opB"),)}, "the mobile node is now served by tenant 'opB'"),
+    ({"mobile_nodes": ()}, "the LMA no longer serves the mobile node"),
+])
+def test_restore_drops_a_binding_the_changed_configuration_no_longer_allows(changed: dict[str, object], why: str) -> None:
+    """The configuration changed while the LMA was down: a binding whose MAG is no longer authorized (RFC 5213
+    5.3.1 item 6: 154) or whose MN is now in another tenant or not served (item 7: 153) is not re-adopted, so it
+    neither forwards until its lifetime ends nor holds its key and addresses."""
+    lma = make_lma()
+    attach(lma, MN1, gre=GREKeyOption(11))
+    record = next(lma.bindings()).to_record()
+    restarted = make_lma(**changed)
+    outcome = restarted.restore([BindingCacheEntry.from_record(record)], NOW + 1)
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [f"binding not restored: {why}"]
+    assert list(restarted.bindings()) == []
 
 
 def test_restore_keeps_draining_binding_until_its_delete_time() -> None:

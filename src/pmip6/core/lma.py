@@ -484,7 +484,17 @@ class LocalMobilityAnchor:
         return BindingRemoved(entry.session(), reason)
 
     def _claim_resources(self, entry: BindingCacheEntry) -> str | None:
-        """Mark a restored entry's key and addresses in use; on a conflict change nothing and say why."""
+        """Mark a restored entry's key and addresses in use; on a conflict change nothing and say why.
+
+        The configuration may have changed while the LMA was down: an entry whose Proxy-CoA is no longer an
+        authorized MAG, or whose mobile node the LMA no longer serves in that tenant (RFC 5213 5.3.1 items 6
+        and 7 would refuse its next PBU), is a conflict too."""
+        if entry.proxy_coa.address not in self.settings.authorized_mags:
+            return f"MAG {entry.proxy_coa.address} is no longer authorized"
+        tenant = self._tenant_of.get(entry.mn_id, self.settings.default_tenant)
+        if tenant != entry.tenant:
+            return (f"the mobile node is now served by tenant {tenant!r}" if tenant is not None
+                    else "the LMA no longer serves the mobile node")
         pools = self._pools.get(entry.tenant)
         if pools is None:
             return f"tenant {entry.tenant!r} is not configured"
