@@ -2,7 +2,7 @@
 
 "If the Source Address field does not contain a unicast address, the Binding Error message MUST NOT be
 sent", and "Binding Error messages SHOULD be subject to rate limiting in the same manner as is done for
-ICMPv6 messages" (RFC 4443 section 2.4 (f): a token bucket whose parameters are configurable). The Home
+ICMPv6 messages" (RFC 4443 section 2.4 (f): a token bucket whose parameters SHOULD be configurable). The Home
 Address field stays the unspecified address: PMIPv6 signaling carries no Home Address option.
 """
 
@@ -15,10 +15,10 @@ from pmip6.core.token_bucket import TokenBucket
 from pmip6.wire.messages import BindingError
 from pmip6.wire.numbers import BindingErrorStatus
 
-DEFAULT_BINDING_ERROR_RATE = 1.0
-"""Binding Errors per second in the long run: RFC 4443 2.4 (f)'s conservative example (one per second)."""
+DEFAULT_BINDING_ERROR_RATE = 10.0
+"""Binding Errors per second in the long run (N): RFC 4443 2.4 (f)'s example default for a small device."""
 DEFAULT_BINDING_ERROR_BURST = 10
-"""Binding Errors that may leave at once after a quiet period."""
+"""Binding Errors that may leave at once after a quiet period (B), the same example's."""
 
 _BROADCAST = IPv4Address("255.255.255.255")
 

@@ -1,7 +1,8 @@
 """A token bucket: how often a node may send error messages (RFC 4443 section 2.4 (f)).
 
 RFC 6275 section 9.3.3: "Binding Error messages SHOULD be subject to rate limiting in the same manner as is
-done for ICMPv6 messages"; RFC 4443 2.4 (f) names the token bucket, whose parameters are configurable.
+done for ICMPv6 messages"; RFC 4443 2.4 (f) recommends the token bucket (a plain timer cannot cope with
+bursts) and configurable parameters.
 """
 
 from __future__ import annotations

@@ -191,13 +191,13 @@ def test_every_mag_config_error_names_its_key(tmp_path: Path, text: str, key: st
 
 
 def test_RFC6275_9_3_3_binding_error_rate_limit_keys(tmp_path: Path) -> None:
-    """RFC 4443 2.4 (f), which RFC 6275 9.3.3 applies to Binding Errors: the limit's parameters are configurable."""
+    """RFC 4443 2.4 (f), which RFC 6275 9.3.3 applies to Binding Errors: the limit's parameters SHOULD be configurable."""
     keys = "binding_error_rate = 5\nbinding_error_burst = 20\n"
     lma = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n' + keys)).settings
     mag = load_mag_config(_write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n' + keys)).settings
     assert (lma.binding_error_rate, lma.binding_error_burst) == (mag.binding_error_rate, mag.binding_error_burst) == (5.0, 20)
     defaults = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings
-    assert (defaults.binding_error_rate, defaults.binding_error_burst) == (1.0, 10)
+    assert (defaults.binding_error_rate, defaults.binding_error_burst) == (10.0, 10)
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
