@@ -98,6 +98,7 @@ def stats_text(stats: dict[str, Any]) -> str:
         lines.append(f"{section.replace('_', ' ')}: {counts}")
     lines.append(f"retransmissions: {stats.get('retransmissions', 0)}")
     lines.append(f"send errors: {stats.get('send_errors', 0)}")
+    lines.append(f"store errors: {stats.get('store_errors', 0)}")
     for tenant, counters in sorted((stats.get("dataplane") or {}).items()):
         drops = ", ".join(f"{reason}={count}" for reason, count in sorted(counters["drops"].items())) or "-"
         lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / {counters['uplink_bytes']} octets, "

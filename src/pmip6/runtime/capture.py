@@ -15,6 +15,7 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 from pmip6.core.events import Peer
+from pmip6.runtime.naming import naming
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT, IPProto
 from pmip6.wire.pcap import PcapWriter
@@ -29,7 +30,8 @@ class SignalingCapture:
     def __init__(self, path: Path, logger: logging.Logger) -> None:
         self._path = path
         self._logger = logger
-        self._stream = path.open("wb")
+        with naming(f"capture file {path}"):
+            self._stream = path.open("wb")
         self._writer = PcapWriter(self._stream)
         self._stream.flush()
 

@@ -93,8 +93,8 @@ class MagDaemon(Daemon):
         else:
             assert self.config.ipv6_address is not None
             await self.open_raw_mh(self.config.ipv6_address, self.on_message)
-        transport = self.ipv4 or self.ipv6
-        if transport is not None and transport.local == lma:
+        # Only a UDP socket can take the LMA's own endpoint; raw MH sockets on one address both see every message.
+        if self.ipv4 is not None and self.ipv4.local == lma:
             self.logger.warning("this MAG signals from %s, its LMA's address (lma), so it would send its PBUs to "
                                 "itself: start the LMA first, or give the MAG its own address or udp_port",
                                 endpoint_text(lma.address, lma.port))

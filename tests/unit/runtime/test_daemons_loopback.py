@@ -246,6 +246,14 @@ def test_a_state_file_or_control_socket_that_cannot_be_opened_is_named_in_the_st
     assert f"cannot start: {problem.format(path=tmp_path / value)}" in capsys.readouterr().err
 
 
+def test_a_capture_file_that_cannot_be_created_is_named_in_the_start_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Lab(tmp_path)  # writes lma.toml
+    pcap = tmp_path / "missing" / "lma.pcap"
+    assert main(["lma", "--config", str(tmp_path / "lma.toml"), "--pcap", str(pcap)]) == 1
+    assert f"cannot start: [Errno 2] capture file {pcap}: No such file or directory" in capsys.readouterr().err
+
+
 def test_a_mag_on_the_lmas_host_says_it_sends_from_an_ephemeral_port(tmp_path: Path,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     """README "Running an LMA and a MAG by hand": both on 127.0.0.1 with the same udp_port."""
@@ -277,6 +285,20 @@ def test_a_mag_started_before_its_lma_on_the_same_host_warns_it_would_signal_its
     assert warnings == [(logging.WARNING, f"this MAG signals from 127.0.0.1:{lab.port}, its LMA's address (lma), so "
                                           "it would send its PBUs to itself: start the LMA first, or give the MAG "
                                           "its own address or udp_port")]
+
+
+def test_a_mag_sharing_its_lmas_ipv6_address_over_raw_mh_is_not_warned(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Raw MH sockets bound to one address both see every Mobility Header, so such a pair works on one host:
+    the warning above is for a UDP socket that took the LMA's own endpoint."""
+    lab = Lab(tmp_path)
+    (tmp_path / "mag.toml").write_text('[mag]\nipv6_address = "::1"\nlma = "::1"\ncontrol = "mag.sock"\n')
+    with caplog.at_level(logging.INFO, logger="pmip6.mag"):
+        try:
+            asyncio.run(lab.start_and_stop_mag())
+        except PermissionError:
+            pytest.skip("raw IPv6 sockets need root (CAP_NET_RAW)")
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
 def test_the_logged_metrics_url_brackets_an_ipv6_address(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
