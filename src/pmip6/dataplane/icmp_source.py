@@ -1,0 +1,68 @@
+"""The source addresses of the pump's ICMP errors (RFC 1812 section 4.3.2.4, RFC 4443 section 2.2 (c)).
+
+An ICMP error goes from a unicast address of this node, preferably one of the interface the refused packet
+arrived on: at the MAG the MN's access interface, at the LMA the tenant's uplink. If that interface has no
+address of the family (an access interface often has only a link-local IPv6 address, which the kernel never
+forwards), any other global address of the node stands in, as RFC 1812's router-id does: the first one on
+the interface with the lowest index. Link-local and host-scope addresses (fe80::/10, ::1, 127/8) are never
+used. The addresses are looked up when the TUN device that serves the interface is created.
+
+The kernel accepts such a packet written into a TUN device (verified on the CI kernel, docs/dataplane.md
+"ICMP errors"): IPv6 as is, IPv4 only with ``accept_local`` and no reverse-path filter on the TUN device
+(``pmip6.dataplane.tun``).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute
+
+from pmip6.dataplane.routing import interface_index
+
+_UNIVERSE = 0
+"""RT_SCOPE_UNIVERSE: a global address (link-local is 253, host 254)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceAddress:
+    index: int
+    family: int
+    scope: int
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpSources:
+    """The packed source address of ICMP errors for IPv4 and for IPv6 packets; None: no usable address."""
+
+    ipv4: bytes | None = None
+    ipv6: bytes | None = None
+
+
+def choose_sources(addresses: Iterable[InterfaceAddress], preferred: int | None) -> IcmpSources:
+    """Per family, a global address of interface ``preferred`` (an index), else the first global address on
+    the interface with the lowest index."""
+    chosen: dict[int, InterfaceAddress] = {}
+    for candidate in addresses:
+        if candidate.scope != _UNIVERSE:
+            continue
+        best = chosen.get(candidate.family)
+        if best is None or _rank(candidate, preferred) < _rank(best, preferred):
+            chosen[candidate.family] = candidate
+    return IcmpSources(*(socket.inet_pton(family, chosen[family].address) if family in chosen else None
+                         for family in (socket.AF_INET, socket.AF_INET6)))
+
+
+def _rank(candidate: InterfaceAddress, preferred: int | None) -> tuple[bool, int]:
+    return candidate.index != preferred, candidate.index
+
+
+def icmp_sources(ipr: IPRoute, interface: str | None) -> IcmpSources:
+    """:func:`choose_sources` over the addresses of the netlink socket's namespace, ``interface`` preferred."""
+    preferred = None if interface is None else interface_index(ipr, interface)
+    return choose_sources((InterfaceAddress(message["index"], message["family"], message["scope"],
+                                            message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"))
+                           for message in ipr.get_addr()), preferred)

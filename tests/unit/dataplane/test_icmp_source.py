@@ -1,0 +1,40 @@
+"""Which address the pump's ICMP errors come from (RFC 1812 4.3.2.4, RFC 4443 2.2 (c))."""
+
+from __future__ import annotations
+
+import socket
+
+from pmip6.dataplane.icmp_source import IcmpSources, InterfaceAddress, choose_sources
+
+V4, V6 = socket.AF_INET, socket.AF_INET6
+LINK, HOST, GLOBAL = 253, 254, 0
+NODE = [
+    InterfaceAddress(1, V4, HOST, "127.0.0.1"),
+    InterfaceAddress(1, V6, HOST, "::1"),
+    InterfaceAddress(2, V4, GLOBAL, "192.0.2.1"),
+    InterfaceAddress(2, V6, GLOBAL, "2001:db8:1::1"),
+    InterfaceAddress(2, V6, LINK, "fe80::2"),
+    InterfaceAddress(5, V4, GLOBAL, "10.1.0.254"),
+    InterfaceAddress(5, V4, GLOBAL, "10.1.0.253"),
+    InterfaceAddress(5, V6, LINK, "fe80::1"),
+]
+
+
+def packed(ipv4: str | None, ipv6: str | None) -> IcmpSources:
+    return IcmpSources(None if ipv4 is None else socket.inet_aton(ipv4),
+                       None if ipv6 is None else socket.inet_pton(V6, ipv6))
+
+
+def test_RFC1812_4_3_2_4_an_address_of_the_arrival_interface_first() -> None:
+    """The MAG's access interface 5 has 10.1.0.254 (its first) but only a link-local IPv6 address, which the
+    kernel does not forward: IPv6 falls back to the node's first global address."""
+    assert choose_sources(NODE, 5) == packed("10.1.0.254", "2001:db8:1::1")
+
+
+def test_without_a_preferred_interface_the_lowest_index_with_a_global_address() -> None:
+    assert choose_sources(NODE, None) == packed("192.0.2.1", "2001:db8:1::1")
+    assert choose_sources(reversed(NODE), None) == packed("192.0.2.1", "2001:db8:1::1")
+
+
+def test_link_and_host_scope_addresses_are_never_used() -> None:
+    assert choose_sources([a for a in NODE if a.scope != GLOBAL], 5) == IcmpSources(None, None)
