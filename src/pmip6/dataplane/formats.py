@@ -14,8 +14,8 @@ either for a session in either (they differ only in the UDP header and are match
 and inner address).
 
 An IPv6 packet whose Tunnel Encapsulation Limit is 0 is not sealed (RFC 2473 section 4.1.1 (b), applied by
-RFC 5213 sections 5.6.2 and 6.10.5): it may not enter another tunnel. Only a packet whose first next header
-is an extension header is searched for the option.
+RFC 5213 sections 5.6.2 and 6.10.5; ``pmip6.dataplane.encapsulation_limit``): it may not enter another
+tunnel. Only a packet whose first next header is an extension header is searched for the option.
 
 The GRE Protocol Type follows the inner packet's version nibble (0x0800 or 0x86DD, RFC 7676 section 3.1).
 The common headers are checked with ``struct`` (the fast path); anything else goes through
@@ -30,6 +30,7 @@ from enum import StrEnum
 
 from pmip6.core.events import TunnelSession
 from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.encapsulation_limit import SEARCHED, tunnel_encapsulation_limit
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.gre import decode_gre, gre_prefix
 from pmip6.wire.numbers import EtherType, IPProto
@@ -90,14 +91,6 @@ _KEYED_IPV6 = gre_prefix(0, EtherType.IPV6)[:4]
 _PROTOCOL_TYPES = frozenset(int(t) for t in EtherType)
 _KEY_PRESENT = _KEYED_IPV4[0]
 """The K bit, in the first octet of the GRE header (RFC 2890 section 2)."""
-_AUTHENTICATION_HEADER = 51
-_LIMIT_SEARCHED = frozenset({IPProto.HOPOPTS, IPProto.ROUTING, IPProto.FRAGMENT, IPProto.DSTOPTS,
-                             _AUTHENTICATION_HEADER})
-"""The extension headers examined for a Tunnel Encapsulation Limit (RFC 2473 section 4.1.1 (a)); anything
-else (an upper layer, another IPv6 header, ESP, an unknown header) ends the search."""
-_TUNNEL_ENCAPSULATION_LIMIT = 4
-"""Its option type (RFC 2473 section 5.1): one octet of data, the limit."""
-_PAD1 = 0
 
 
 @dataclass(slots=True)
@@ -125,7 +118,7 @@ class Sealer:
             prefix = self._ipv4_prefix
         elif version == 6:
             prefix = self._ipv6_prefix
-            if inner[6] in _LIMIT_SEARCHED and tunnel_encapsulation_limit(inner) == 0:
+            if inner[6] in SEARCHED and tunnel_encapsulation_limit(inner) == 0:
                 return DropReason.ENCAPSULATION_LIMIT_ZERO
         else:
             return DropReason.NOT_IP
@@ -134,37 +127,6 @@ class Sealer:
         if self.format is TunnelFormat.UDP_TLV:
             return b"".join((_TLV_GRE.pack(0, IPProto.GRE, len(prefix) + len(inner)), prefix, inner))
         return bytes(inner)
-
-
-def tunnel_encapsulation_limit(packet: Buffer) -> int | None:
-    """The Tunnel Encapsulation Limit of the IPv6 packet ``packet`` entering the tunnel, or None without one.
-
-    RFC 2473 section 4.1.1 (a): the headers after the IPv6 header are examined left to right, stopping at a
-    Destination Options header with the option, another IPv6 header, a non-extension header, or one that
-    cannot be parsed (here also a truncated one, or what follows a non-first fragment).
-    """
-    next_header, offset, end = packet[6], 40, len(packet)
-    while next_header in _LIMIT_SEARCHED and offset + 8 <= end:
-        if next_header == IPProto.FRAGMENT:
-            if int.from_bytes(packet[offset + 2:offset + 4], "big") & 0xFFF8:
-                return None
-            length = 8
-        elif next_header == _AUTHENTICATION_HEADER:
-            length = (packet[offset + 1] + 2) * 4  # RFC 4302 section 2.2: in 4-octet units, minus 2
-        else:
-            length = (packet[offset + 1] + 1) * 8
-        if next_header == IPProto.DSTOPTS:
-            position, options_end = offset + 2, min(offset + length, end)
-            while position + 1 < options_end:
-                kind = packet[position]
-                if kind == _PAD1:
-                    position += 1
-                    continue
-                if kind == _TUNNEL_ENCAPSULATION_LIMIT and packet[position + 1] == 1 and position + 2 < options_end:
-                    return packet[position + 2]
-                position += 2 + packet[position + 1]
-        next_header, offset = packet[offset], offset + length
-    return None
 
 
 def sealed_inner_offset(format: TunnelFormat, payload: Buffer) -> int:

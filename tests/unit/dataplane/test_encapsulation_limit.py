@@ -18,7 +18,7 @@ from scapy.packet import Packet, Raw
 from dataplane_sessions import session
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.formats import tunnel_encapsulation_limit
+from pmip6.dataplane.encapsulation_limit import destination_options, limit_offset, tunnel_encapsulation_limit
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 
@@ -81,3 +81,23 @@ def test_RFC2473_4_1_1_b_lma_drops_a_downlink_packet_whose_limit_is_zero() -> No
     downlink = packet(limit(0), src="2001:db8:ffff::1", dst=HOME6)
     assert lma.from_tenant("opA", downlink) is DropReason.ENCAPSULATION_LIMIT_ZERO
     assert lma.totals().drops == {"encapsulation_limit_zero": 1}
+
+
+@pytest.mark.parametrize(("headers", "pointer"), [
+    ((limit(0),), 44),
+    ((IPv6ExtHdrHopByHop(), limit(0)), 52),
+    ((IPv6ExtHdrDestOpt(options=[Pad1(), Pad1(), HBHOptUnknown(otype=4, optlen=1, optdata=b"\x00"), Pad1()]),), 46),
+    ((IPv6ExtHdrFragment(offset=0, m=1), limit(0)), 52),
+], ids=["first-header", "after-hop-by-hop", "after-pad1", "after-fragment-header"])
+def test_RFC2473_4_1_1_b_pointer_is_the_offset_of_the_limit_octet(headers: tuple[Packet, ...], pointer: int) -> None:
+    """The Parameter Problem's Pointer: the option's third octet, counted from the start of the packet."""
+    built = packet(*headers)
+    assert limit_offset(built) == pointer and built[pointer] == 0
+    assert limit_offset(packet()) is None
+
+
+def test_RFC2473_5_1_outer_destination_options_header_layout() -> None:
+    """Option type 4, length 1, the limit, then PadN (type 1, length 1, one zero octet): 8 octets, Hdr Ext Len
+    0. The Next Header octet is left to the kernel."""
+    assert destination_options(2)[1:] == bytes(limit(2))[1:]
+    assert len(destination_options(2)) == 8
