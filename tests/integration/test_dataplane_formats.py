@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import select
 import socket
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dataplane_lab import (
-    LMA_SETTINGS,
-    MAG_SETTINGS,
     Mode,
-    Node,
     captured_traffic,
     downlink_key,
     keys_by_source,
@@ -27,7 +23,6 @@ from dataplane_lab import (
     uplink_key,
 )
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, MN_HOME, MN_HOME6, SERVER, Figure1Lab
@@ -130,10 +125,11 @@ def is_fragment(packet: bytes) -> bool:
                          ids=["gre4", "udp-tlv", "ipv4-udp", "gre6"])
 def test_RFC4213_3_2_inner_ipv4_without_df_is_fragmented_before_the_tunnel_and_arrives_whole(
         lab: Figure1Lab, mode: Mode) -> None:
-    """The TUN devices have the tunnel MTU (1452 by default): a larger IPv4 packet without DF is fragmented by
-    the tunnel entry's kernel before the pump sees it, each fragment fits one outer packet of at most 1500
-    octets, and the destination reassembles it; both ways. (Before pmip6 set the TUN MTU, the pump sealed the
-    whole 1500-octet packet and the outer packet was fragmented instead.)"""
+    """An IPv4 packet without DF larger than the tunnel MTU (1452 by default; here the 1500-octet fragments the
+    senders' own links make of 3000 octets) is fragmented by the tunnel entry's pump, each fragment fits one
+    outer packet of at most 1500 octets, and the destination reassembles it; both ways. (Before pmip6 held
+    packets to a tunnel MTU, the pump sealed the whole 1500-octet packet and the outer packet was fragmented
+    instead.)"""
     sizes = (1472, 3000)
     received, packets = asyncio.run(echo_sizes(lab, mode, sizes))
     assert received == list(sizes)
@@ -172,7 +168,8 @@ def too_big_from_the_server(lab: Figure1Lab, ipv6: bool) -> tuple[list[bytes], l
 def test_RFC2473_7_RFC4213_3_2_1_too_big_packet_is_refused_with_the_tunnel_mtu(lab: Figure1Lab, ipv6: bool) -> None:
     """RFC 2473 7.1 (a) / 7.2 (a): a packet larger than the tunnel MTU that may not be fragmented is discarded
     at the tunnel entry (here the LMA's tenant TUN) and its sender gets ICMP Fragmentation Needed (type 3 code
-    4, Next-Hop MTU in octets 6-7) or ICMPv6 Packet Too Big (type 2, MTU in octets 4-7) with the tunnel MTU."""
+    4, Next-Hop MTU in octets 6-7) or ICMPv6 Packet Too Big (type 2, MTU in octets 4-7) with the tunnel MTU,
+    from the LMA's pump (test_dataplane_tunnel_entry.py: also at the MAG, and for overlapping addresses)."""
 
     async def run() -> tuple[list[bytes], list[bytes]]:
         node = await start_pumps(lab)
@@ -190,29 +187,3 @@ def test_RFC2473_7_RFC4213_3_2_1_too_big_packet_is_refused_with_the_tunnel_mtu(l
     else:
         assert errors[0][:2] == bytes([3, 4]) and int.from_bytes(errors[0][6:8], "big") == DEFAULT_TUNNEL_MTU
 
-
-def test_tunnel_mtu_setting_is_the_mtu_of_every_tunnel_entry_tun(lab: Figure1Lab) -> None:
-    """[dataplane] tunnel_mtu (RFC 4213 3.2.1's configuration knob) is the MTU of the LMA's tenant TUNs and of
-    the MAG's access TUNs, which a session creates."""
-    lma = LmaPump(replace(LMA_SETTINGS, tunnel_mtu=1400), netns=lab.ns("lma"))
-    mag = MagPump(replace(MAG_SETTINGS, tunnel_mtu=1280), netns=lab.ns("mag"))
-
-    async def mtus() -> dict[str, int]:
-        node = Node(lma, {"mag": mag})
-        for pump in (lma, mag):
-            await pump.start()
-        try:
-            await node.establish("mn1")
-            found = {}
-            for pump in (lma, mag):
-                ipr = pump.ipr
-                assert ipr is not None
-                for link in await pump.netlink(ipr.get_links):
-                    found[link.get("IFLA_IFNAME")] = link.get("IFLA_MTU")
-            return found
-        finally:
-            await stop_pumps(node)
-
-    found = asyncio.run(mtus())
-    assert (found["tena"], found["tenb"]) == (1400, 1400)
-    assert [mtu for name, mtu in found.items() if name.startswith(MAG_SETTINGS.tun_prefix)] == [1280]

@@ -43,10 +43,29 @@ class DropReason(StrEnum):
     header matches no addresses: no_session, or foreign_source at a MAG's access side.)"""
     ENCAPSULATION_LIMIT_ZERO = "encapsulation_limit_zero"
     """An IPv6 packet entering the tunnel with a Tunnel Encapsulation Limit of 0 in a Destination Options
-    header: it may not be encapsulated again (RFC 2473 section 4.1.1 (b); no ICMPv6 Parameter Problem is sent)."""
+    header: it may not be encapsulated again; the pump answers with an ICMPv6 Parameter Problem (RFC 2473
+    section 4.1.1 (b))."""
+    TOO_BIG = "too_big"
+    """A packet entering the tunnel that is larger than the tunnel MTU and may not be fragmented (IPv6, or IPv4
+    with DF): the pump answers with ICMPv6 Packet Too Big / ICMP Fragmentation Needed carrying the tunnel MTU
+    (RFC 2473 sections 7.1 (a) and 7.2 (a), RFC 4213 section 3.2)."""
     CONGESTION_ON_NOT_ECT = "congestion_on_not_ect"
     """At the tunnel exit, a Not-ECT inner packet whose outer header says CE (Congestion Experienced): its
     transport would not understand a CE mark, so it is dropped (RFC 6040 section 4.2, updating RFC 3168)."""
+
+
+class IcmpOutcome(StrEnum):
+    """What became of the ICMP error the pump owed a refused packet (``too_big``, ``encapsulation_limit_zero``).
+    The value is the label in ``pmip6 show dataplane`` and the metrics."""
+
+    SENT = "sent"
+    RATE_LIMITED = "rate_limited"
+    """Over the pump's rate limit (``pmip6.dataplane.icmp_errors.ICMP_ERRORS_PER_SECOND``)."""
+    NO_SOURCE_ADDRESS = "no_source_address"
+    """The node has no address of the packet's family to send it from (``pmip6.dataplane.icmp_source``)."""
+    NOT_ALLOWED = "not_allowed"
+    """The refused packet may not be answered: an ICMP error itself, a later fragment, a multicast destination
+    or a source that names no single node (RFC 4443 section 2.4 (e), RFC 1812 section 4.3.2.7)."""
 
 
 @dataclass(slots=True)

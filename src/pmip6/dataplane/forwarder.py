@@ -8,6 +8,11 @@ RFC 4213 3.6 ingress filtering) one of the session's home addresses. Unkeyed
 tunnels (GRE-only mode, plain IP-in-IP or IPv4-UDP) are matched by the outer source plus an inner address;
 a plain packet for a session that uses GRE is dropped (``not_gre_when_required``). The tables change only
 through :meth:`Forwarder.apply`.
+
+Packets entering the tunnel are held to the tunnel MTU (RFC 4213 section 3.2, RFC 2473 section 7): a larger
+IPv4 packet without DF is fragmented (RFC 791) and each fragment tunneled; any other is refused
+(``too_big``), and so is an IPv6 packet whose Tunnel Encapsulation Limit is 0 (RFC 2473 section 4.1.1 (b)).
+The pump answers both refusals with an ICMP error.
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason, TrafficCounters
 from pmip6.dataplane.ecn import NOT_ECT, decapsulated
 from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat, open_tunnel, session_format
-from pmip6.dataplane.settings import DEFAULT_TENANT
+from pmip6.dataplane.fragment import DONT_FRAGMENT, fragment_ipv4
+from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU
 
 Encapsulated = tuple[str, TunnelFormat, bytes]
 """(peer address as text, format, payload of the outer IP or UDP packet)."""
+Fragmented = list[Encapsulated]
+"""The fragments of an IPv4 packet larger than the tunnel MTU, each tunneled on its own (RFC 791)."""
 Decapsulated = tuple[str | None, Buffer]
 """(where the inner packet goes: the tenant at the LMA, the access interface at the MAG; the inner packet)."""
 
@@ -67,7 +75,9 @@ class Forwarder:
     mn_address: AddressField
     """The inner packet's address that is the mobile node's on packets from the tunnel."""
 
-    def __init__(self) -> None:
+    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU) -> None:
+        self.tunnel_mtu = tunnel_mtu
+        """The largest packet that enters the tunnel whole (docs/dataplane.md, "Tunnel MTU")."""
         self._routes: dict[tuple[object, ...], SessionRoute] = {}
         self._by_key: dict[int, SessionRoute] = {}
         self._unkeyed: AddressIndex[SessionRoute] = AddressIndex()
@@ -202,15 +212,30 @@ class Forwarder:
             route.counters.add_downlink(len(inner))
         return self.local_side(route.session), inner
 
-    def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | DropReason:
+    def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | Fragmented | DropReason:
+        """Seal ``packet`` for ``route``'s peer. A packet the sealer refuses (a Tunnel Encapsulation Limit of 0)
+        is refused before its size is looked at, as Linux's ip6_tunnel does: no tunnel MTU would let it in."""
         sealed = route.sealer.seal(packet)
         if isinstance(sealed, DropReason):
             return self._drop(sealed, route)
+        if len(packet) > self.tunnel_mtu:
+            return self._oversized(route, packet)
+        self._count_sent(route, packet)
+        return route.peer_host, route.format, sealed
+
+    def _oversized(self, route: SessionRoute, packet: Buffer) -> Fragmented | DropReason:
+        """A packet larger than the tunnel MTU: fragmented if it is IPv4 without DF (RFC 791, RFC 2473 section
+        7.2 (b)), else refused (RFC 2473 sections 7.1 (a) and 7.2 (a))."""
+        if packet[0] >> 4 != 4 or packet[6] & DONT_FRAGMENT:
+            return self._drop(DropReason.TOO_BIG, route)
+        return [outer for piece in fragment_ipv4(packet, self.tunnel_mtu)
+                if isinstance(outer := self._to_tunnel(route, piece), tuple)]
+
+    def _count_sent(self, route: SessionRoute, packet: Buffer) -> None:
         if self.receive_direction is Direction.UPLINK:
             route.counters.add_downlink(len(packet))
         else:
             route.counters.add_uplink(len(packet))
-        return route.peer_host, route.format, sealed
 
     def _drop(self, reason: DropReason, route: SessionRoute | None = None,
               tenant: str | None = None) -> DropReason:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pmip6.core.events import TunnelSession
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, SessionRoute
+from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute
 from pmip6.dataplane.formats import Buffer
+from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 
 
 class LmaForwarder(Forwarder):
@@ -22,8 +23,8 @@ class LmaForwarder(Forwarder):
     receive_direction = Direction.UPLINK
     mn_address = AddressField.SOURCE
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU) -> None:
+        super().__init__(tunnel_mtu)
         self._homes: AddressIndex[SessionRoute] = AddressIndex()
 
     @staticmethod
@@ -47,7 +48,7 @@ class LmaForwarder(Forwarder):
         session = route.session
         self._homes.remove(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
 
-    def from_tenant(self, tenant: str | None, packet: Buffer) -> Encapsulated | DropReason:
+    def from_tenant(self, tenant: str | None, packet: Buffer) -> Encapsulated | Fragmented | DropReason:
         """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs."""
         route = self._homes.find(tenant, packet, AddressField.DESTINATION)
         if route is None:

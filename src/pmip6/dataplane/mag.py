@@ -12,8 +12,9 @@ from __future__ import annotations
 from pmip6.core.events import TunnelSession
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, SessionRoute
+from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute
 from pmip6.dataplane.formats import Buffer
+from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 
 
 class MagForwarder(Forwarder):
@@ -23,8 +24,8 @@ class MagForwarder(Forwarder):
     receive_direction = Direction.DOWNLINK
     mn_address = AddressField.DESTINATION
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU) -> None:
+        super().__init__(tunnel_mtu)
         self._by_interface: dict[str, list[SessionRoute]] = {}
         self._mn_sources: AddressIndex[SessionRoute] = AddressIndex()
 
@@ -63,7 +64,7 @@ class MagForwarder(Forwarder):
         """The access interfaces that currently have a session (the pump serves exactly these)."""
         return list(self._by_interface)
 
-    def from_access(self, interface: str, packet: Buffer) -> Encapsulated | DropReason:
+    def from_access(self, interface: str, packet: Buffer) -> Encapsulated | Fragmented | DropReason:
         """Uplink: (LMA address, format, outer payload) for a packet an MN sent on ``interface``.
 
         The access interface identifies the session; the packet's source must be one of its home addresses.

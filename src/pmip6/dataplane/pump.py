@@ -14,6 +14,12 @@ ECN (RFC 5213 section 5.6.3, RFC 6040 section 4): every outer packet carries its
 (read from the IPv4 header a raw IPv4 socket receives, else from an IP_TOS / IPV6_TCLASS control message)
 goes to the forwarder, which marks or drops the inner packet (``pmip6.dataplane.ecn``).
 
+Tunnel entry (docs/dataplane.md, "Tunnel MTU" and "Tunnel Encapsulation Limit"): the forwarder fragments or
+refuses packets larger than the tunnel MTU and refuses IPv6 packets whose Tunnel Encapsulation Limit is 0; the
+pump answers a refusal with an ICMP error (``pmip6.dataplane.icmp_errors``), rate-limited, which it writes
+into the TUN device the packet came from, so the kernel routes it by that device's policy rule back to the
+sender's link, whatever other routing context uses the same addresses.
+
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
 the signaling timers.
 """
@@ -24,6 +30,7 @@ import asyncio
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -32,8 +39,10 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from pmip6.core.events import Event
-from pmip6.dataplane.counters import DropReason
+from pmip6.core.token_bucket import TokenBucket
+from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.ecn import NOT_ECT, ecn_of
+from pmip6.dataplane.encapsulation_limit import limit_offset
 from pmip6.dataplane.formats import (
     Buffer,
     TunnelFormat,
@@ -41,7 +50,15 @@ from pmip6.dataplane.formats import (
     classify_udp_payload,
     sealed_inner_offset,
 )
-from pmip6.dataplane.forwarder import Encapsulated, Forwarder
+from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented
+from pmip6.dataplane.icmp_errors import (
+    ICMP_ERROR_BURST,
+    ICMP_ERRORS_PER_SECOND,
+    fragmentation_needed,
+    packet_too_big,
+    parameter_problem,
+)
+from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
@@ -69,16 +86,24 @@ def _with_ecn(source: Ancillary, ipv6: bool) -> tuple[Ancillary, ...]:
 
 
 _NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
+_ANSWERED = frozenset({DropReason.TOO_BIG, DropReason.ENCAPSULATION_LIMIT_ZERO})
+"""The refusals the sender hears of, by an ICMP error."""
 
 
 class Pump:
     """The part shared by :class:`LmaPump` and :class:`MagPump`: tunnel sockets and local TUN readers."""
 
-    def __init__(self, forwarder: Forwarder, local_input: Callable[[str | None, Buffer], Encapsulated | DropReason],
+    def __init__(self, forwarder: Forwarder,
+                 local_input: Callable[[str | None, Buffer], Encapsulated | Fragmented | DropReason],
                  netns: str | None, udp_port: int) -> None:
         self.forwarder = forwarder
         self.netns = netns
         self.io_errors = 0
+        self.icmp_errors = dict.fromkeys(IcmpOutcome, 0)
+        """The ICMP errors owed to refused packets, by what became of them."""
+        self.icmp_rate_limit = TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST)
+        """The rate limit of the ICMP errors (RFC 4443 section 2.4 (f)); replaceable, e.g. by a test."""
+        self._icmp_sources: dict[str | None, IcmpSources] = {}
         self._local_input = local_input
         self._udp_port = udp_port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,7 +177,8 @@ class Pump:
         return sock
 
     def stats(self) -> dict[str, object]:
-        return {**self.forwarder.stats(), "io_errors": self.io_errors}
+        return {**self.forwarder.stats(), "io_errors": self.io_errors,
+                "icmp_errors": {str(outcome): count for outcome, count in self.icmp_errors.items()}}
 
     def on_event(self, event: Event) -> None:
         """An engine event (a daemon's event listener): the tables change now, routing work is scheduled."""
@@ -247,13 +273,16 @@ class Pump:
             self.io_errors += 1
 
     # -- local side ---------------------------------------------------------------------------------------
-    def _attach_local(self, key: str | None, fd: int) -> None:
+    def _attach_local(self, key: str | None, fd: int, sources: IcmpSources) -> None:
+        """Serve TUN ``fd`` for ``key``; its ICMP errors come from ``sources``."""
         assert self._loop is not None
         self._local_fds[key] = fd
+        self._icmp_sources[key] = sources
         self._loop.add_reader(fd, self._on_local, key, fd)
 
     def _detach_local(self, key: str | None) -> int:
         fd = self._local_fds.pop(key)
+        del self._icmp_sources[key]
         if self._loop is not None:
             self._loop.remove_reader(fd)
         return fd
@@ -275,8 +304,43 @@ class Pump:
             if packet[0] >> 4 == 6 and len(packet) >= 40 and packet[24] == 0xFF:
                 continue  # IPv6 multicast: the kernel's own MLD reports on the TUN device, never tunneled
             result = local_input(key, packet)
-            if not isinstance(result, DropReason):
+            if type(result) is tuple:
                 send(*result)
+            elif type(result) is list:
+                for outer in result:
+                    send(*outer)
+            elif result in _ANSWERED:
+                self._answer(key, fd, packet, result)
+
+    def _answer(self, key: str | None, fd: int, packet: bytes, refusal: DropReason) -> None:
+        """Send the ICMP error ``refusal`` owes ``packet``'s source into TUN ``fd``, which ``packet`` came from:
+        Packet Too Big / Fragmentation Needed with the tunnel MTU (RFC 4443 section 3.2, RFC 1191 section 4),
+        or a Parameter Problem pointing at the Tunnel Encapsulation Limit (RFC 2473 section 4.1.1 (b))."""
+        if not self.icmp_rate_limit.take(time.monotonic()):
+            self.icmp_errors[IcmpOutcome.RATE_LIMITED] += 1
+            return
+        ipv6 = packet[0] >> 4 == 6
+        sources = self._icmp_sources[key]
+        source = sources.ipv6 if ipv6 else sources.ipv4
+        if source is None:
+            self.icmp_errors[IcmpOutcome.NO_SOURCE_ADDRESS] += 1
+            return
+        if refusal is DropReason.TOO_BIG:
+            mtu = self.forwarder.tunnel_mtu
+            error = packet_too_big(source, packet, mtu) if ipv6 else fragmentation_needed(source, packet, mtu)
+        else:
+            pointer = limit_offset(packet)
+            assert pointer is not None  # the forwarder refused the packet for the limit this option holds
+            error = parameter_problem(source, packet, pointer)
+        if error is None:
+            self.icmp_errors[IcmpOutcome.NOT_ALLOWED] += 1
+            return
+        try:
+            os.write(fd, error)
+        except OSError:
+            self.io_errors += 1
+            return
+        self.icmp_errors[IcmpOutcome.SENT] += 1
 
 
 class LmaPump(Pump):
@@ -284,7 +348,7 @@ class LmaPump(Pump):
 
     def __init__(self, settings: LmaDataplaneSettings, netns: str | None = None,
                  forwarder: LmaForwarder | None = None) -> None:
-        self.lma = forwarder or LmaForwarder()
+        self.lma = forwarder or LmaForwarder(settings.tunnel_mtu)
         super().__init__(self.lma, self.lma.from_tenant, netns, settings.udp_port)
         self.settings = settings
         self._steerings: list[Steering] = []
@@ -293,9 +357,10 @@ class LmaPump(Pump):
         await super()._open()
         assert self.ipr is not None
         for tenant in self.settings.tenants:
+            sources = await self.netlink(icmp_sources, self.ipr, tenant.uplink)
             with inside(self.netns):
-                fd = open_tun(tenant.tun, self.settings.tunnel_mtu)
-            self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd)
+                fd = open_tun(tenant.tun)
+            self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd, sources)
             await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
                 steering = Steering()
@@ -318,7 +383,7 @@ class MagPump(Pump):
 
     def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
                  forwarder: MagForwarder | None = None) -> None:
-        self.mag = forwarder or MagForwarder()
+        self.mag = forwarder or MagForwarder(settings.tunnel_mtu)
         super().__init__(self.mag, self.mag.from_access, netns, settings.udp_port)  # type: ignore[arg-type]
         self.settings = settings
         self._contexts: dict[str, Steering] = {}
@@ -361,9 +426,10 @@ class MagPump(Pump):
         assert self.ipr is not None
         index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{self.settings.tun_prefix}{index}"
+        sources = await self.netlink(icmp_sources, self.ipr, interface)
         with inside(self.netns):
-            fd = open_tun(tun, self.settings.tunnel_mtu)
-        self._attach_local(interface, fd)
+            fd = open_tun(tun)
+        self._attach_local(interface, fd, sources)
         steering = self._contexts[interface] = Steering()
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)

@@ -13,12 +13,13 @@ from pmip6.wire.numbers import PMIP6_DATA_PORT
 DEFAULT_TENANT = "default"
 """The tenant name that serves sessions whose policy names no tenant."""
 DEFAULT_TUNNEL_MTU = 1452
-"""The MTU of the tunnel-entry TUN devices: the largest inner packet that every pmip6 tunnel format carries
-in one 1500-octet outer packet. Keyed GRE over IPv6 adds 40 + 8 octets, IPv4 / UDP / TLV / keyed GRE
-20 + 8 + 4 + 8; the others less. RFC 4213 section 3.2.1 wants a default between 1280 and 1480 and a
-configuration knob (``tunnel_mtu``)."""
+"""The tunnel MTU, enforced by the pump on packets entering the tunnel: the largest inner packet that every
+pmip6 tunnel format carries in one 1500-octet outer packet. Keyed GRE over IPv6 adds 40 + 8 octets, IPv4 /
+UDP / TLV / keyed GRE 20 + 8 + 4 + 8; the others less. RFC 4213 section 3.2.1 wants a default between 1280
+and 1480 and a configuration knob (``tunnel_mtu``)."""
 MIN_TUNNEL_MTU = 1280
-"""The IPv6 minimum link MTU (RFC 8200 section 5): below it the kernel disables IPv6 on the device."""
+"""The IPv6 minimum link MTU (RFC 8200 section 5): the tunnel is a link to the packets entering it, so its MTU
+is at least this (RFC 4213 section 3.2.1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class LmaDataplaneSettings:
     rule_priority: int = 1000
     udp_port: int = PMIP6_DATA_PORT
     tunnel_mtu: int = DEFAULT_TUNNEL_MTU
-    """The MTU of every tenant TUN device (docs/dataplane.md, "Tunnel MTU")."""
+    """The largest packet a tenant's TUN device lets into the tunnel (docs/dataplane.md, "Tunnel MTU")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +61,4 @@ class MagDataplaneSettings:
     rule_priority: int = 1000
     udp_port: int = PMIP6_DATA_PORT
     tunnel_mtu: int = DEFAULT_TUNNEL_MTU
-    """The MTU of every access TUN device (docs/dataplane.md, "Tunnel MTU")."""
+    """The largest packet an access TUN device lets into the tunnel (docs/dataplane.md, "Tunnel MTU")."""

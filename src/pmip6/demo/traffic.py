@@ -14,6 +14,7 @@ from ipaddress import IPv4Address
 
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import PLAIN_FORMATS, TunnelFormat
+from pmip6.dataplane.forwarder import Encapsulated, Fragmented
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.wire.gre import decode_gre
@@ -94,7 +95,7 @@ def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwar
     if isinstance(uplink, DropReason):
         result.dropped = uplink
         return result
-    _, format, sealed = uplink
+    _, format, sealed = _one_outer_packet(uplink)
     link.carry(now, mag_address, lma_address, format, sealed, request)
     at_lma = lma.from_tunnel(str(mag_address), format, sealed)
     if isinstance(at_lma, DropReason):
@@ -108,7 +109,7 @@ def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwar
     if isinstance(downlink, DropReason):
         result.dropped = downlink
         return result
-    mag_host, format, sealed = downlink
+    mag_host, format, sealed = _one_outer_packet(downlink)
     link.carry(now, lma_address, IPv4Address(mag_host), format, sealed, answer)
     at_mag = mag.from_tunnel(str(lma_address), format, sealed)
     if isinstance(at_mag, DropReason):
@@ -117,3 +118,10 @@ def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwar
     result.reply_interface, delivered = at_mag
     result.reply = read_udp(bytes(delivered))[0]
     return result
+
+
+def _one_outer_packet(sealed: Encapsulated | Fragmented) -> tuple[str, TunnelFormat, bytes]:
+    """The demo's packets are far below the tunnel MTU: each travels as one outer packet (peer, format,
+    payload)."""
+    assert isinstance(sealed, tuple)
+    return sealed[0], sealed[1], sealed[2]

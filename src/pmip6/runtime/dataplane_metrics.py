@@ -3,7 +3,8 @@
 Families: ``dataplane_packets_total`` and ``dataplane_bytes_total`` labelled ``tenant`` and ``direction``
 (uplink = MN to network), ``dataplane_drops_total`` labelled ``tenant`` and ``reason``, ``dataplane_unattributed_drops_total``
 labelled ``reason`` (drops before any session or tenant was known, e.g. unknown keys),
-``dataplane_io_errors_total``.
+``dataplane_io_errors_total``, ``dataplane_icmp_errors_total`` labelled ``outcome`` (the ICMP errors owed to
+refused packets: sent, rate_limited, no_source_address, not_allowed).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class DataplaneCollector:
         yield unattributed
         yield CounterMetricFamily(f"{prefix}_io_errors", "Socket or TUN reads/writes that failed",
                                   value=self._pump.io_errors)
+        icmp = CounterMetricFamily(f"{prefix}_icmp_errors", "ICMP errors owed to packets refused at the tunnel entry",
+                                   labels=["outcome"])
+        for outcome, count in self._pump.icmp_errors.items():
+            icmp.add_metric([outcome], count)
+        yield icmp
 
 
 def _unattributed(node: TrafficCounters, tenants: Iterable[TrafficCounters]) -> dict[str, int]:

@@ -1,0 +1,233 @@
+"""The tunnel entry in the Figure-1 lab: the tunnel MTU (RFC 4213 3.2, RFC 2473 7) and the Tunnel
+Encapsulation Limit (RFC 2473 4.1.1), with the pumps' ICMP errors reaching the sender even where another
+routing context uses the same addresses: MN-1 and MN-3 (10.1.0.1, 2001:db8:100:1::1) behind one MAG, the
+servers of opA and opB (10.0.255.1, 2001:db8:ff::1) behind one LMA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import select
+import socket
+from dataclasses import replace
+
+import pytest
+from pyroute2 import NetNS
+
+from dataplane_lab import (
+    LMA_SETTINGS,
+    MAG_SETTINGS,
+    Node,
+    requires_netns,
+    start_pumps,
+    stop_pumps,
+)
+from pmip6.dataplane.encapsulation_limit import destination_options
+from pmip6.dataplane.netns import inside
+from pmip6.dataplane.pump import LmaPump, MagPump
+from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
+from pmip6.dataplane.tun import TUN_MTU
+from pmip6.lab.capture import LinkCapture
+from pmip6.lab.figure1 import (
+    DEFAULT_ROUTER,
+    LMA_INTERFACE,
+    LMA_UPLINK_ADDRESS,
+    LMA_UPLINK_ADDRESS6,
+    MAG_ADDRESS,
+    MN_HOME,
+    MN_HOME6,
+    MN_INTERFACE,
+    SERVER,
+    SERVER6,
+    Figure1Lab,
+)
+from pmip6.lab.traffic import ECHO_PORT
+
+pytestmark = [requires_netns, pytest.mark.netns]
+IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2  # <linux/in.h>
+FRAGMENTATION_NEEDED = (3, 4)
+PACKET_TOO_BIG = (2, 0)
+PARAMETER_PROBLEM = (4, 0)
+QUOTED_UDP_PAYLOAD = {4: 8 + 20 + 8, 6: 8 + 40 + 8}
+"""Where the invoking packet's UDP payload starts in an ICMP / ICMPv6 error message."""
+
+
+def marker(node: str) -> bytes:
+    return f"from {node}".encode()
+
+
+def send_and_listen(lab: Figure1Lab, sends: dict[str, str], ipv6: bool, size: int = 1500,
+                    dstopts: bytes | None = None) -> dict[str, list[tuple[str, bytes]]]:
+    """Each node of ``sends`` sends a UDP packet of ``size`` octets (DF for IPv4; with ``dstopts`` as its
+    Destination Options header if given) to its address, all at once; returns the ICMP error messages each
+    node received: (IP source, ICMP message). Blocking: run it in a thread."""
+    family = socket.AF_INET6 if ipv6 else socket.AF_INET
+    listeners, senders = {}, {}
+    for node in sends:
+        with inside(lab.ns(node)):
+            listeners[node] = socket.socket(family, socket.SOCK_RAW,
+                                            socket.IPPROTO_ICMPV6 if ipv6 else socket.IPPROTO_ICMP)
+            senders[node] = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        for node, destination in sends.items():
+            if ipv6 and dstopts is not None:
+                senders[node].setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, dstopts)
+            if not ipv6:
+                senders[node].setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+            header = (40 + len(dstopts or b"") if ipv6 else 20) + 8
+            payload = marker(node).ljust(size - header, b".")
+            senders[node].sendto(payload, (destination, ECHO_PORT))
+        received: dict[str, list[tuple[str, bytes]]] = {node: [] for node in sends}
+        nodes = {sock: node for node, sock in listeners.items()}
+        while ready := select.select(list(nodes), [], [], 1.5)[0]:
+            for sock in ready:
+                data, (source, *_) = sock.recvfrom(65535)
+                message = data if ipv6 else data[(data[0] & 0x0F) * 4:]
+                if message[0] < 128 and message[0] != 0:  # errors; not echo replies, neighbour discovery
+                    received[nodes[sock]].append((source, message))
+        return received
+    finally:
+        for sock in (*listeners.values(), *senders.values()):
+            sock.close()
+
+
+async def refused(lab: Figure1Lab, sends: dict[str, str], ipv6: bool, mns: tuple[str, ...], size: int = 1500,
+                  dstopts: bytes | None = None) -> tuple[dict[str, list[tuple[str, bytes]]], Node]:
+    node = await start_pumps(lab)
+    try:
+        for mn in mns:
+            await node.establish(mn)
+        return await asyncio.to_thread(send_and_listen, lab, sends, ipv6, size, dstopts), node
+    finally:
+        await stop_pumps(node)
+
+
+def assert_own_error(received: list[tuple[str, bytes]], node: str, source: str, kind: tuple[int, int],
+                     value: int, version: int) -> None:
+    """Exactly one error reached ``node``: of ``kind``, from ``source``, carrying ``value`` (MTU or pointer)
+    and quoting ``node``'s own packet."""
+    assert len(received) == 1, f"{node} got {received}"
+    ((sender, message),) = received
+    field = int.from_bytes(message[6:8] if kind == FRAGMENTATION_NEEDED else message[4:8], "big")
+    assert (sender, (message[0], message[1]), field) == (source, kind, value)
+    start = QUOTED_UDP_PAYLOAD[version] + (8 if kind == PARAMETER_PROBLEM else 0)
+    assert message[start:].startswith(marker(node)), f"{node} got another sender's error"
+
+
+@pytest.mark.parametrize("ipv6", [False, True], ids=["ipv4-df", "ipv6"])
+def test_RFC2473_7_RFC4213_3_2_mag_refuses_too_big_packets_of_overlapping_mns_each_hearing_its_own_error(
+        lab: Figure1Lab, ipv6: bool) -> None:
+    """MN-1 (acc1) and MN-3 (acc3) share their home addresses. Each sends a 1500-octet packet (IPv4 with DF)
+    toward its server: the MAG's pump refuses it (tunnel MTU 1452) and writes ICMP Fragmentation Needed /
+    Packet Too Big back into the access interface's TUN device, whose policy rule puts it on that MN's link:
+    each MN gets its own error (its own packet quoted), with the tunnel MTU. The source is an address of the
+    access interface (10.1.0.254) or, where it has only a link-local address (IPv6), the MAG's own address
+    (RFC 1812 4.3.2.4, RFC 4443 2.2)."""
+    server = SERVER6 if ipv6 else SERVER
+    received, node = asyncio.run(refused(lab, {"mn1": server, "mn3": server}, ipv6, ("mn1", "mn3")))
+    source = MAG_ADDRESS["mag"][1] if ipv6 else DEFAULT_ROUTER
+    for mn in ("mn1", "mn3"):
+        assert_own_error(received[mn], mn, source, PACKET_TOO_BIG if ipv6 else FRAGMENTATION_NEEDED,
+                         DEFAULT_TUNNEL_MTU, 6 if ipv6 else 4)
+    stats = node.mags["mag"].stats()
+    assert stats["icmp_errors"] == {"sent": 2, "rate_limited": 0, "no_source_address": 0, "not_allowed": 0}
+    assert [row["drops"] for row in stats["sessions"]] == [{"too_big": 1}] * 2  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("ipv6", [False, True], ids=["ipv4-df", "ipv6"])
+def test_RFC2473_7_RFC4213_3_2_lma_refuses_too_big_packets_of_overlapping_tenants_each_hearing_its_own_error(
+        lab: Figure1Lab, ipv6: bool) -> None:
+    """The servers of opA and opB (same address) each send 1500 octets to their MN at 10.1.0.1 (MN-1 and
+    MN-3): the LMA's pump refuses both at the tenant TUNs, and each server gets its own error, from its
+    tenant's uplink address."""
+    mn_home = MN_HOME6["mn1"] if ipv6 else MN_HOME["mn1"]
+    received, node = asyncio.run(refused(lab, {"opa": mn_home, "opb": mn_home}, ipv6, ("mn1", "mn3")))
+    source = LMA_UPLINK_ADDRESS6 if ipv6 else LMA_UPLINK_ADDRESS
+    for server in ("opa", "opb"):
+        assert_own_error(received[server], server, source, PACKET_TOO_BIG if ipv6 else FRAGMENTATION_NEEDED,
+                         DEFAULT_TUNNEL_MTU, 6 if ipv6 else 4)
+    assert node.lma.stats()["icmp_errors"]["sent"] == 2  # type: ignore[index]
+
+
+def test_RFC4213_3_2_1_the_tunnel_mtu_setting_holds_at_every_tunnel_entry(lab: Figure1Lab) -> None:
+    """[dataplane] tunnel_mtu, RFC 4213 3.2.1's configuration knob, at the LMA's tenant TUNs (1400 here) and
+    the MAG's access TUNs (1280): a DF packet one octet larger is refused with that MTU, one of the MTU is
+    not. The TUN devices themselves take any packet (MTU 65535): the pumps enforce the tunnel MTU."""
+
+    async def run() -> tuple[list[dict[str, list[tuple[str, bytes]]]], dict[str, int]]:
+        node = Node(LmaPump(replace(LMA_SETTINGS, tunnel_mtu=1400), netns=lab.ns("lma")),
+                    {"mag": MagPump(replace(MAG_SETTINGS, tunnel_mtu=1280), netns=lab.ns("mag"))})
+        for pump in (node.lma, *node.mags.values()):
+            await pump.start()
+        try:
+            await node.establish("mn1")
+            received = [await asyncio.to_thread(send_and_listen, lab, {sender: destination}, False, size)
+                        for sender, destination, size in (("mn1", SERVER, 1281), ("opa", MN_HOME["mn1"], 1401),
+                                                          ("mn1", SERVER, 1280), ("opa", MN_HOME["mn1"], 1400))]
+            mtus = {}
+            for pump in (node.lma, *node.mags.values()):
+                assert pump.ipr is not None
+                for link in await pump.netlink(pump.ipr.get_links):
+                    mtus[link.get("IFLA_IFNAME")] = link.get("IFLA_MTU")
+            return received, mtus
+        finally:
+            await stop_pumps(node)
+
+    (at_mag, at_lma, *fitting), mtus = asyncio.run(run())
+    assert_own_error(at_mag["mn1"], "mn1", DEFAULT_ROUTER, FRAGMENTATION_NEEDED, 1280, 4)
+    assert_own_error(at_lma["opa"], "opa", LMA_UPLINK_ADDRESS, FRAGMENTATION_NEEDED, 1400, 4)
+    assert not [message for received in fitting for errors in received.values() for _, message in errors
+                if (message[0], message[1]) == FRAGMENTATION_NEEDED]
+    tuns = [name for name in mtus if name in ("tena", "tenb") or name.startswith(MAG_SETTINGS.tun_prefix)]
+    assert len(tuns) == 3 and {mtus[name] for name in tuns} == {TUN_MTU}
+
+
+def test_RFC2473_4_1_1_b_a_limit_of_zero_gets_a_parameter_problem_pointing_at_it(lab: Figure1Lab) -> None:
+    """MN-1 and MN-3 send IPv6 packets whose Destination Options header holds a Tunnel Encapsulation Limit of
+    0: each gets ICMPv6 Parameter Problem, code 0, Pointer 44 (40 octets of IPv6 header, then the option's
+    third octet after the Destination Options header's two and the option's type and length)."""
+    sends = {"mn1": SERVER6, "mn3": SERVER6}
+    received, node = asyncio.run(refused(lab, sends, True, ("mn1", "mn3"), 200, destination_options(0)))
+    for mn in ("mn1", "mn3"):
+        assert_own_error(received[mn], mn, MAG_ADDRESS["mag"][1], PARAMETER_PROBLEM, 44, 6)
+    assert node.mags["mag"].forwarder.totals().drops == {"encapsulation_limit_zero": 2}
+
+
+def test_RFC791_RFC4213_3_2_a_whole_datagram_larger_than_the_tunnel_mtu_is_fragmented_by_the_pump(
+        lab: Figure1Lab) -> None:
+    """MN-1's access link has MTU 9000, so an 8000-octet UDP datagram without DF reaches the MAG whole: the
+    pump cuts it into fragments of at most 1452 octets, tunnels each in one outer packet of at most 1500 octets
+    (none fragmented), and the server receives the datagram whole."""
+
+    for namespace, interface in ((lab.ns("mn1"), MN_INTERFACE), (lab.ns("mag"), "acc1")):
+        with NetNS(namespace) as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname=interface)[0], mtu=9000)
+
+    async def run() -> tuple[bytes, list[bytes], Node]:
+        node = await start_pumps(lab)
+        with inside(lab.ns("opa")):
+            server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with inside(lab.ns("mn1")):
+            sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            await node.establish("mn1")
+            server.bind((SERVER, ECHO_PORT))
+            server.setblocking(False)
+            sender.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+            with LinkCapture(lab.ns("lma"), LMA_INTERFACE["mag"]) as link:
+                sender.sendto(bytes(range(250)) * 32, (SERVER, ECHO_PORT))
+                datagram = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(server, 9000), 2.0)
+                return datagram, [frame[14:] for _, frame in link.drain()], node
+        finally:
+            server.close()
+            sender.close()
+            await stop_pumps(node)
+
+    datagram, outer, node = asyncio.run(run())
+    assert datagram == bytes(range(250)) * 32
+    gre = [packet for packet in outer if packet[0] >> 4 == 4 and packet[9] == socket.IPPROTO_GRE]
+    assert len(gre) == -(-(8000 + 8) // ((DEFAULT_TUNNEL_MTU - 20) & ~7)) == 6
+    assert max(map(len, gre)) <= 1500
+    assert not [packet for packet in gre if int.from_bytes(packet[6:8], "big") & 0x3FFF], "an outer fragment"
+    assert node.mags["mag"].forwarder.totals().uplink_packets == 6
+
