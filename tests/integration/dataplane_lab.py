@@ -146,19 +146,26 @@ class Capture:
         with self._link, open(self.path, "wb") as pcap:
             self._link.write_pcap(pcap)
 
+    def fields(self, names: tuple[str, ...], display_filter: str = TUNNEL_FILTER,
+               occurrence: str = "a") -> list[list[str]]:
+        """Per frame that passes ``display_filter``, the values of the tshark fields ``names``; a field found
+        more than once (an outer and an inner header) gives its values comma-separated (``occurrence`` "a"),
+        or its first one ("f")."""
+        command = [TSHARK or "tshark", "-r", str(self.path), "-X", f"lua_script:{LUA_TLV}", "-Y", display_filter,
+                   "-T", "fields", "-E", "separator=/t", "-E", f"occurrence={occurrence}"]
+        for name in names:
+            command += ["-e", name]
+        output = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+        return [line.split("\t") for line in output.splitlines()]
+
     def frames(self) -> list[dict[str, str]]:
         """One dict per captured frame: protocols, outer source, GRE key (decimal; "" if none), outer UDP ports
         ("5437>5437"; "" if none)."""
         fields = ("frame.protocols", "ip.src", "ipv6.src", "gre.key", "icmp.type", "icmpv6.type", "udp.srcport",
                   "udp.dstport")
-        command = [TSHARK or "tshark", "-r", str(self.path), "-X", f"lua_script:{LUA_TLV}", "-Y", TUNNEL_FILTER,
-                   "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]
-        for name in fields:
-            command += ["-e", name]
-        output = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
         frames = []
-        for line in output.splitlines():
-            values = dict(zip(fields, line.split("\t"), strict=True))
+        for line in self.fields(fields, occurrence="f"):
+            values = dict(zip(fields, line, strict=True))
             outer_ipv6 = values["frame.protocols"].startswith("eth:ethertype:ipv6")
             frames.append({
                 "protocols": values["frame.protocols"],

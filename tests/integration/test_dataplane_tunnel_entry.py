@@ -10,6 +10,7 @@ import asyncio
 import select
 import socket
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from pyroute2 import NetNS
@@ -17,8 +18,11 @@ from pyroute2 import NetNS
 from dataplane_lab import (
     LMA_SETTINGS,
     MAG_SETTINGS,
+    Capture,
+    Mode,
     Node,
     requires_netns,
+    requires_tshark,
     start_pumps,
     stop_pumps,
 )
@@ -30,6 +34,7 @@ from pmip6.dataplane.tun import TUN_MTU
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.figure1 import (
     DEFAULT_ROUTER,
+    LMA_ADDRESS,
     LMA_INTERFACE,
     LMA_UPLINK_ADDRESS,
     LMA_UPLINK_ADDRESS6,
@@ -41,7 +46,7 @@ from pmip6.lab.figure1 import (
     SERVER6,
     Figure1Lab,
 )
-from pmip6.lab.traffic import ECHO_PORT
+from pmip6.lab.traffic import ECHO_PORT, start_servers
 
 pytestmark = [requires_netns, pytest.mark.netns]
 IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2  # <linux/in.h>
@@ -191,6 +196,46 @@ def test_RFC2473_4_1_1_b_a_limit_of_zero_gets_a_parameter_problem_pointing_at_it
     for mn in ("mn1", "mn3"):
         assert_own_error(received[mn], mn, MAG_ADDRESS["mag"][1], PARAMETER_PROBLEM, 44, 6)
     assert node.mags["mag"].forwarder.totals().drops == {"encapsulation_limit_zero": 2}
+
+
+@requires_tshark
+def test_RFC2473_4_1_1_c_d_the_outer_ipv6_header_carries_one_less_or_the_configured_limit(
+        lab: Figure1Lab, tmp_path: Path) -> None:
+    """Keyed GRE over IPv6: MN-1's packet with a limit of 3 crosses the MAG-LMA link with an outer Destination
+    Options header holding 2 (4.1.1 (c)); the LMA, configured with ``encapsulation_limit = 7``, sends the echo
+    (no option of its own) with an outer 7 (4.1.1 (d)). The receiving pumps decapsulate both (the kernel
+    processes the outer Destination Options header before the raw socket sees GRE), and the echo reaches
+    MN-1."""
+
+    async def run() -> tuple[bytes, Node]:
+        node = Node(LmaPump(replace(LMA_SETTINGS, encapsulation_limit=7), netns=lab.ns("lma")),
+                    {"mag": MagPump(MAG_SETTINGS, netns=lab.ns("mag"))})
+        for pump in (node.lma, *node.mags.values()):
+            await pump.start()
+        servers = await start_servers(lab, ipv6=True)
+        try:
+            await node.establish("mn1", mode=Mode(ipv6=True, inner6=True))
+            with inside(lab.ns("mn1")):
+                sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            with sock:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, destination_options(3))
+                sock.setblocking(False)
+                loop = asyncio.get_running_loop()
+                await loop.sock_sendto(sock, b"limited", (SERVER6, ECHO_PORT))
+                return await asyncio.wait_for(loop.sock_recv(sock, 2048), 2.0), node
+        finally:
+            for server in servers.values():
+                server.transport.close()  # type: ignore[union-attr]
+            await stop_pumps(node)
+
+    with Capture(lab, "lma", LMA_INTERFACE["mag"], tmp_path) as capture:
+        reply, node = asyncio.run(run())
+    assert reply == b"limited"
+    assert capture.fields(("ipv6.src", "ipv6.opt.tel"), "gre") == [
+        [f"{MAG_ADDRESS['mag'][1]},{MN_HOME6['mn1']}", "2,3"],
+        [f"{LMA_ADDRESS['mag'][1]},{SERVER6}", "7"],
+    ]
+    assert (node.lma.forwarder.totals().uplink_packets, node.mags["mag"].forwarder.totals().downlink_packets) == (1, 1)
 
 
 def test_RFC791_RFC4213_3_2_a_whole_datagram_larger_than_the_tunnel_mtu_is_fragmented_by_the_pump(

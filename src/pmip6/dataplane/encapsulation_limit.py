@@ -2,8 +2,8 @@
 and 6.10.5 to the IPv6 packets entering the MAG-LMA tunnel.
 
 Finding the option in a packet entering the tunnel (4.1.1 (a)), and the outer Destination Options header
-that carries one (5.1). What the tunnel entry does with a limit of 0, 4.1.1 (b), is
-:meth:`pmip6.dataplane.formats.Sealer.seal`'s.
+that carries one (5.1). What the tunnel entry does with them, 4.1.1 (b) to (e), is
+:meth:`pmip6.dataplane.formats.Sealer.seal`'s; the ICMPv6 Parameter Problem of (b) is the pump's.
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ IP-in-IP and IPv4-UDP are the plain formats (:data:`PLAIN_FORMATS`): no GRE, so 
 either for a session in either (they differ only in the UDP header and are matched alike, by outer source
 and inner address).
 
-An IPv6 packet whose Tunnel Encapsulation Limit is 0 is not sealed (RFC 2473 section 4.1.1 (b), applied by
-RFC 5213 sections 5.6.2 and 6.10.5; ``pmip6.dataplane.encapsulation_limit``): it may not enter another
-tunnel. Only a packet whose first next header is an extension header is searched for the option.
+The Tunnel Encapsulation Limit (RFC 2473 section 4.1.1, applied by RFC 5213 sections 5.6.2 and 6.10.5;
+``pmip6.dataplane.encapsulation_limit``): an IPv6 packet whose limit is 0 is not sealed, it may not enter
+another tunnel; toward an IPv6 peer the outer header carries one less than a non-zero limit, or the
+configured limit for a packet without one. Only a packet whose first next header is an extension header is
+searched for the option.
 
 The GRE Protocol Type follows the inner packet's version nibble (0x0800 or 0x86DD, RFC 7676 section 3.1).
 The common headers are checked with ``struct`` (the fast path); anything else goes through
@@ -92,36 +94,61 @@ _PROTOCOL_TYPES = frozenset(int(t) for t in EtherType)
 _KEY_PRESENT = _KEYED_IPV4[0]
 """The K bit, in the first octet of the GRE header (RFC 2890 section 2)."""
 
+Limited = tuple[bytes, int]
+"""A sealed payload whose outer IPv6 header carries a Tunnel Encapsulation Limit option with this value."""
+
 
 @dataclass(slots=True)
 class Sealer:
     """Prepends the headers of one session's outgoing packets; the GRE headers are built once.
 
     ``key`` is the key this node puts in its packets: the downlink key at the LMA (GK-5.2-3), the uplink
-    key at the MAG (GK-4.2-5); None in GRE-only mode (K = 0).
+    key at the MAG (GK-4.2-5); None in GRE-only mode (K = 0). ``outer_ipv6``: the peer is an IPv6 address,
+    so the outer header can carry a Tunnel Encapsulation Limit option; ``encapsulation_limit`` is the one it
+    carries for a packet without one (RFC 2473 section 4.1.1 (d); None: none, (e)).
     """
 
     format: TunnelFormat
     key: int | None
+    outer_ipv6: bool = False
+    encapsulation_limit: int | None = None
     _ipv4_prefix: bytes = b""
     _ipv6_prefix: bytes = b""
+    _default_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.format not in PLAIN_FORMATS:
             self._ipv4_prefix = gre_prefix(self.key, EtherType.IPV4)
             self._ipv6_prefix = gre_prefix(self.key, EtherType.IPV6)
+        self._default_limit = self.encapsulation_limit if self.outer_ipv6 else None
 
-    def seal(self, inner: Buffer) -> bytes | DropReason:
-        """The payload of the outer IP (GRE, IP-in-IP) or UDP (TLV, IPv4-UDP) packet that carries ``inner``."""
+    def seal(self, inner: Buffer) -> bytes | Limited | DropReason:
+        """The payload of the outer IP (GRE, IP-in-IP) or UDP (TLV, IPv4-UDP) packet that carries ``inner``;
+        with the Tunnel Encapsulation Limit its outer header carries, if any (:data:`Limited`)."""
         version = inner[0] >> 4 if inner else 0
         if version == 4:
             prefix = self._ipv4_prefix
         elif version == 6:
             prefix = self._ipv6_prefix
-            if inner[6] in SEARCHED and tunnel_encapsulation_limit(inner) == 0:
-                return DropReason.ENCAPSULATION_LIMIT_ZERO
+            if inner[6] in SEARCHED:
+                return self._seal_searched(prefix, inner)
         else:
             return DropReason.NOT_IP
+        payload = self._frame(prefix, inner)
+        return payload if self._default_limit is None else (payload, self._default_limit)
+
+    def _seal_searched(self, prefix: bytes, inner: Buffer) -> bytes | Limited | DropReason:
+        """RFC 2473 section 4.1.1 for an IPv6 packet with extension headers: (b) a limit of 0 may not enter the
+        tunnel; (c) toward an IPv6 peer a non-zero one is carried on, one less; (d), (e) as without extension
+        headers."""
+        found = tunnel_encapsulation_limit(inner)
+        if found == 0:
+            return DropReason.ENCAPSULATION_LIMIT_ZERO
+        payload = self._frame(prefix, inner)
+        limit = self._default_limit if found is None or not self.outer_ipv6 else found - 1
+        return payload if limit is None else (payload, limit)
+
+    def _frame(self, prefix: bytes, inner: Buffer) -> bytes:
         if self.format is TunnelFormat.GRE:
             return b"".join((prefix, inner))
         if self.format is TunnelFormat.UDP_TLV:

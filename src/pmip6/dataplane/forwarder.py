@@ -35,8 +35,9 @@ from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat,
 from pmip6.dataplane.fragment import DONT_FRAGMENT, fragment_ipv4
 from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU
 
-Encapsulated = tuple[str, TunnelFormat, bytes]
-"""(peer address as text, format, payload of the outer IP or UDP packet)."""
+Encapsulated = tuple[str, TunnelFormat, bytes] | tuple[str, TunnelFormat, bytes, int]
+"""(peer address as text, format, payload of the outer IP or UDP packet), and where the outer IPv6 header
+carries a Tunnel Encapsulation Limit option, its value (RFC 2473 section 4.1.1 (c), (d))."""
 Fragmented = list[Encapsulated]
 """The fragments of an IPv4 packet larger than the tunnel MTU, each tunneled on its own (RFC 791)."""
 Decapsulated = tuple[str | None, Buffer]
@@ -75,9 +76,12 @@ class Forwarder:
     mn_address: AddressField
     """The inner packet's address that is the mobile node's on packets from the tunnel."""
 
-    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU) -> None:
+    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU, encapsulation_limit: int | None = None) -> None:
         self.tunnel_mtu = tunnel_mtu
         """The largest packet that enters the tunnel whole (docs/dataplane.md, "Tunnel MTU")."""
+        self.encapsulation_limit = encapsulation_limit
+        """The Tunnel Encapsulation Limit an outer IPv6 header carries for a packet without one (RFC 2473
+        section 4.1.1 (d)); None: none."""
         self._routes: dict[tuple[object, ...], SessionRoute] = {}
         self._by_key: dict[int, SessionRoute] = {}
         self._unkeyed: AddressIndex[SessionRoute] = AddressIndex()
@@ -131,8 +135,8 @@ class Forwarder:
             self._unroute(previous)
         self._remove(self._routes.get(session_identity(session)))
         fmt = session_format(session)
-        route = SessionRoute(session, session.peer.address.compressed, fmt, self.receive_key(session),
-                             Sealer(fmt, self.send_key(session)),
+        sealer = Sealer(fmt, self.send_key(session), session.peer.address.version == 6, self.encapsulation_limit)
+        route = SessionRoute(session, session.peer.address.compressed, fmt, self.receive_key(session), sealer,
                              previous.counters if previous is not None else TrafficCounters())
         self._routes[session_identity(session)] = route
         self.local_addresses[route.peer_host] = session.local.compressed
@@ -216,12 +220,15 @@ class Forwarder:
         """Seal ``packet`` for ``route``'s peer. A packet the sealer refuses (a Tunnel Encapsulation Limit of 0)
         is refused before its size is looked at, as Linux's ip6_tunnel does: no tunnel MTU would let it in."""
         sealed = route.sealer.seal(packet)
+        if type(sealed) is bytes and len(packet) <= self.tunnel_mtu:
+            self._count_sent(route, packet)
+            return route.peer_host, route.format, sealed
         if isinstance(sealed, DropReason):
             return self._drop(sealed, route)
         if len(packet) > self.tunnel_mtu:
             return self._oversized(route, packet)
         self._count_sent(route, packet)
-        return route.peer_host, route.format, sealed
+        return route.peer_host, route.format, *sealed
 
     def _oversized(self, route: SessionRoute, packet: Buffer) -> Fragmented | DropReason:
         """A packet larger than the tunnel MTU: fragmented if it is IPv4 without DF (RFC 791, RFC 2473 section

@@ -23,8 +23,8 @@ class LmaForwarder(Forwarder):
     receive_direction = Direction.UPLINK
     mn_address = AddressField.SOURCE
 
-    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU) -> None:
-        super().__init__(tunnel_mtu)
+    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU, encapsulation_limit: int | None = None) -> None:
+        super().__init__(tunnel_mtu, encapsulation_limit)
         self._homes: AddressIndex[SessionRoute] = AddressIndex()
 
     @staticmethod

@@ -24,8 +24,8 @@ class MagForwarder(Forwarder):
     receive_direction = Direction.DOWNLINK
     mn_address = AddressField.DESTINATION
 
-    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU) -> None:
-        super().__init__(tunnel_mtu)
+    def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU, encapsulation_limit: int | None = None) -> None:
+        super().__init__(tunnel_mtu, encapsulation_limit)
         self._by_interface: dict[str, list[SessionRoute]] = {}
         self._mn_sources: AddressIndex[SessionRoute] = AddressIndex()
 

@@ -18,7 +18,8 @@ Tunnel entry (docs/dataplane.md, "Tunnel MTU" and "Tunnel Encapsulation Limit"):
 refuses packets larger than the tunnel MTU and refuses IPv6 packets whose Tunnel Encapsulation Limit is 0; the
 pump answers a refusal with an ICMP error (``pmip6.dataplane.icmp_errors``), rate-limited, which it writes
 into the TUN device the packet came from, so the kernel routes it by that device's policy rule back to the
-sender's link, whatever other routing context uses the same addresses.
+sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
+outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
 
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
 the signaling timers.
@@ -42,7 +43,7 @@ from pmip6.core.events import Event
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.ecn import NOT_ECT, ecn_of
-from pmip6.dataplane.encapsulation_limit import limit_offset
+from pmip6.dataplane.encapsulation_limit import destination_options, limit_offset
 from pmip6.dataplane.formats import (
     Buffer,
     TunnelFormat,
@@ -85,6 +86,13 @@ def _with_ecn(source: Ancillary, ipv6: bool) -> tuple[Ancillary, ...]:
     return tuple([*source, (level, kind, ecn.to_bytes(4, sys.byteorder))] if ecn else source for ecn in range(4))
 
 
+def _source(local: str, ipv6: bool) -> tuple[int, int, bytes]:
+    """The control message that sends from ``local``, the session's tunnel endpoint."""
+    if ipv6:
+        return socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, socket.inet_pton(socket.AF_INET6, local) + bytes(4)
+    return socket.IPPROTO_IP, _IP_PKTINFO, bytes(4) + socket.inet_aton(local) + bytes(4)
+
+
 _NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
 _ANSWERED = frozenset({DropReason.TOO_BIG, DropReason.ENCAPSULATION_LIMIT_ZERO})
 """The refusals the sender hears of, by an ICMP error."""
@@ -112,6 +120,7 @@ class Pump:
         self._udp: socket.socket | None = None
         self._local_fds: dict[str | None, int] = {}
         self._ancillary: dict[str, tuple[Ancillary, ...]] = {}
+        self._limited: dict[tuple[str | None, int], tuple[Ancillary, ...]] = {}
         self._buffer = bytearray(_BUFFER_SIZE)
         self._buffers = [self._buffer]
         self._view = memoryview(self._buffer)
@@ -189,10 +198,11 @@ class Pump:
         self.on_event(event)
 
     # -- tunnel side --------------------------------------------------------------------------------------
-    def send(self, peer: str, format: TunnelFormat, payload: bytes) -> None:
+    def send(self, peer: str, format: TunnelFormat, payload: bytes, outer_limit: int | None = None) -> None:
         """Send from the session's local tunnel endpoint (IP_PKTINFO / IPV6_PKTINFO), which the peer checks,
         with the inner packet's ECN field in the outer header (RFC 6040 section 4.1 normal mode, which RFC
-        5213 section 5.6.3 and RFC 5844 section 4.1.4.2 require)."""
+        5213 section 5.6.3 and RFC 5844 section 4.1.4.2 require) and, toward an IPv6 peer, an ``outer_limit``
+        in a Destination Options header (RFC 2473 sections 4.1.1 (c), (d) and 5.1)."""
         ipv6 = ":" in peer
         if format is TunnelFormat.GRE:
             sock, port = self._raw[(ipv6, IPProto.GRE)], 0
@@ -203,7 +213,8 @@ class Pump:
             sock, port = self._raw[(ipv6, IPProto.IPV6 if payload[0] >> 4 == 6 else IPProto.IPV4)], 0
         try:
             ecn = ecn_of(payload, sealed_inner_offset(format, payload))
-            sock.sendmsg((payload,), self._control(peer, ipv6)[ecn], 0, (peer, port))
+            control = self._control(peer, ipv6) if outer_limit is None else self._limited_control(peer, outer_limit)
+            sock.sendmsg((payload,), control[ecn], 0, (peer, port))
         except OSError:
             self.io_errors += 1
 
@@ -214,11 +225,18 @@ class Pump:
             return _NO_SOURCE[ipv6]
         ancillary = self._ancillary.get(local)
         if ancillary is None:
-            if ipv6:
-                source = (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, socket.inet_pton(socket.AF_INET6, local) + bytes(4))
-            else:
-                source = (socket.IPPROTO_IP, _IP_PKTINFO, bytes(4) + socket.inet_aton(local) + bytes(4))
-            ancillary = self._ancillary[local] = _with_ecn([source], ipv6)
+            ancillary = self._ancillary[local] = _with_ecn([_source(local, ipv6)], ipv6)
+        return ancillary
+
+    def _limited_control(self, peer: str, limit: int) -> tuple[Ancillary, ...]:
+        """:meth:`_control` toward the IPv6 ``peer`` plus the outer Destination Options header that carries
+        Tunnel Encapsulation Limit ``limit``, per local address and limit."""
+        local = self.forwarder.local_addresses.get(peer)
+        ancillary = self._limited.get((local, limit))
+        if ancillary is None:
+            options = (socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, destination_options(limit))
+            ancillary = self._limited[(local, limit)] = _with_ecn(
+                [options] if local is None else [_source(local, True), options], ipv6=True)
         return ancillary
 
     def handle_udp(self, source: str, payload: Buffer, outer_ecn: int = NOT_ECT) -> bool:
@@ -348,7 +366,7 @@ class LmaPump(Pump):
 
     def __init__(self, settings: LmaDataplaneSettings, netns: str | None = None,
                  forwarder: LmaForwarder | None = None) -> None:
-        self.lma = forwarder or LmaForwarder(settings.tunnel_mtu)
+        self.lma = forwarder or LmaForwarder(settings.tunnel_mtu, settings.encapsulation_limit)
         super().__init__(self.lma, self.lma.from_tenant, netns, settings.udp_port)
         self.settings = settings
         self._steerings: list[Steering] = []
@@ -383,7 +401,7 @@ class MagPump(Pump):
 
     def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
                  forwarder: MagForwarder | None = None) -> None:
-        self.mag = forwarder or MagForwarder(settings.tunnel_mtu)
+        self.mag = forwarder or MagForwarder(settings.tunnel_mtu, settings.encapsulation_limit)
         super().__init__(self.mag, self.mag.from_access, netns, settings.udp_port)  # type: ignore[arg-type]
         self.settings = settings
         self._contexts: dict[str, Steering] = {}

@@ -15,8 +15,9 @@ DEFAULT_TENANT = "default"
 DEFAULT_TUNNEL_MTU = 1452
 """The tunnel MTU, enforced by the pump on packets entering the tunnel: the largest inner packet that every
 pmip6 tunnel format carries in one 1500-octet outer packet. Keyed GRE over IPv6 adds 40 + 8 octets, IPv4 /
-UDP / TLV / keyed GRE 20 + 8 + 4 + 8; the others less. RFC 4213 section 3.2.1 wants a default between 1280
-and 1480 and a configuration knob (``tunnel_mtu``)."""
+UDP / TLV / keyed GRE 20 + 8 + 4 + 8; the others less (a Tunnel Encapsulation Limit option in an outer IPv6
+header 8 more). RFC 4213 section 3.2.1 wants a default between 1280 and 1480 and a configuration knob
+(``tunnel_mtu``)."""
 MIN_TUNNEL_MTU = 1280
 """The IPv6 minimum link MTU (RFC 8200 section 5): the tunnel is a link to the packets entering it, so its MTU
 is at least this (RFC 4213 section 3.2.1)."""
@@ -47,6 +48,9 @@ class LmaDataplaneSettings:
     udp_port: int = PMIP6_DATA_PORT
     tunnel_mtu: int = DEFAULT_TUNNEL_MTU
     """The largest packet a tenant's TUN device lets into the tunnel (docs/dataplane.md, "Tunnel MTU")."""
+    encapsulation_limit: int | None = None
+    """The Tunnel Encapsulation Limit an outer IPv6 header carries for a packet without one (RFC 2473 section
+    4.1.1 (d)); None: none (docs/dataplane.md, "Tunnel Encapsulation Limit")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +66,5 @@ class MagDataplaneSettings:
     udp_port: int = PMIP6_DATA_PORT
     tunnel_mtu: int = DEFAULT_TUNNEL_MTU
     """The largest packet an access TUN device lets into the tunnel (docs/dataplane.md, "Tunnel MTU")."""
+    encapsulation_limit: int | None = None
+    """As :attr:`LmaDataplaneSettings.encapsulation_limit`."""

@@ -121,7 +121,7 @@ def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwar
 
 
 def _one_outer_packet(sealed: Encapsulated | Fragmented) -> tuple[str, TunnelFormat, bytes]:
-    """The demo's packets are far below the tunnel MTU: each travels as one outer packet (peer, format,
-    payload)."""
+    """The demo's packets are far below the tunnel MTU and its forwarders add no outer options: each travels
+    as one outer packet (peer, format, payload)."""
     assert isinstance(sealed, tuple)
     return sealed[0], sealed[1], sealed[2]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pmip6.dataplane.encapsulation_limit import MAX_LIMIT
 from pmip6.dataplane.settings import (
     DEFAULT_TENANT,
     DEFAULT_TUNNEL_MTU,
@@ -44,6 +45,7 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
     rule_priority = table.number("rule_priority", int, 1000, 1, _MAX_PRIORITY)
     udp_port = table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535)
     tunnel_mtu = _tunnel_mtu(table)
+    encapsulation_limit = _encapsulation_limit(table)
     known = set(tenants) | {DEFAULT_TENANT}
     parsed: list[TenantSettings] = []
     used_tables: dict[int, str] = {}
@@ -72,7 +74,7 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
     table.finish()
     if not enabled:
         return None
-    return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port, tunnel_mtu)
+    return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port, tunnel_mtu, encapsulation_limit)
 
 
 def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | None:
@@ -88,6 +90,7 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
         rule_priority=table.number("rule_priority", int, 1000, 1, _MAX_PRIORITY),
         udp_port=table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535),
         tunnel_mtu=_tunnel_mtu(table),
+        encapsulation_limit=_encapsulation_limit(table),
     )
     table.finish()
     return settings if enabled else None
@@ -96,6 +99,14 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
 def _tunnel_mtu(table: Table) -> int:
     """The MTU of the tunnel-entry TUN devices: at least the IPv6 minimum link MTU (RFC 4213 section 3.2.1)."""
     return table.number("tunnel_mtu", int, DEFAULT_TUNNEL_MTU, MIN_TUNNEL_MTU, _MAX_MTU)
+
+
+def _encapsulation_limit(table: Table) -> int | None:
+    """The Tunnel Encapsulation Limit an outer IPv6 header carries for a packet without one (RFC 2473 section
+    4.1.1 (d)); absent: none, (e)."""
+    if not table.has("encapsulation_limit"):
+        return None
+    return table.number("encapsulation_limit", int, 0, 0, MAX_LIMIT)
 
 
 def _interface(table: Table, key: str, longest: int, default: str | None = None) -> str:

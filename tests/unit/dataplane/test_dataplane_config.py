@@ -16,6 +16,7 @@ LMA_TOML = """
 rule_priority = 900
 udp_port = 6437
 tunnel_mtu = 1280
+encapsulation_limit = 4
 
 [[dataplane.tenant]]
 name = "opA"
@@ -44,6 +45,7 @@ def test_lma_every_key() -> None:
         rule_priority=900,
         udp_port=6437,
         tunnel_mtu=1280,
+        encapsulation_limit=4,
     )
 
 
@@ -67,6 +69,7 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1', "dataplane.tenant[0].colour: unknown key"),
     ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
     ("[dataplane]\ntunnel_mtu = 1279", "dataplane.tunnel_mtu: must be between 1280 and 65535, got 1279"),
+    ("[dataplane]\nencapsulation_limit = 256", "dataplane.encapsulation_limit: must be between 0 and 255, got 256"),
 ])
 def test_lma_errors_name_the_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -76,7 +79,14 @@ def test_lma_errors_name_the_key(text: str, message: str) -> None:
 def test_mag_defaults_and_keys() -> None:
     assert parse_mag_dataplane({}) == MagDataplaneSettings()
     assert parse_mag_dataplane({"tun_prefix": "acc", "table_base": 30000, "rule_priority": 10, "udp_port": 7000,
-                                "tunnel_mtu": 9000}) == MagDataplaneSettings(True, "acc", 30000, 10, 7000, 9000)
+                                "tunnel_mtu": 9000, "encapsulation_limit": 0}) == MagDataplaneSettings(
+        True, "acc", 30000, 10, 7000, 9000, 0)
+
+
+def test_RFC2473_4_1_1_e_no_encapsulation_limit_unless_configured() -> None:
+    """RFC 2473 4.1.1 (d) is the node's configuration; without the key (e) applies: no option is added."""
+    assert parse_mag_dataplane({}).encapsulation_limit is None  # type: ignore[union-attr]
+    assert lma("[dataplane]").encapsulation_limit is None  # type: ignore[union-attr]
 
 
 def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
@@ -92,6 +102,8 @@ def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
     ({"tables": 1}, "dataplane.tables: unknown key"),
     ({"tunnel_mtu": 65536}, "dataplane.tunnel_mtu: must be between 1280 and 65535, got 65536"),
     ({"tunnel_mtu": "1452"}, "dataplane.tunnel_mtu: expected an integer"),
+    ({"encapsulation_limit": -1}, "dataplane.encapsulation_limit: must be between 0 and 255, got -1"),
+    ({"encapsulation_limit": True}, "dataplane.encapsulation_limit: expected an integer"),
 ])
 def test_mag_errors_name_the_key(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

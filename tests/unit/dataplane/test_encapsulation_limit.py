@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from scapy.layers.inet import UDP
+from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import (
     HBHOptUnknown,
     IPv6,
@@ -19,6 +19,7 @@ from dataplane_sessions import session
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.encapsulation_limit import destination_options, limit_offset, tunnel_encapsulation_limit
+from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 
@@ -101,3 +102,42 @@ def test_RFC2473_5_1_outer_destination_options_header_layout() -> None:
     0. The Next Header octet is left to the kernel."""
     assert destination_options(2)[1:] == bytes(limit(2))[1:]
     assert len(destination_options(2)) == 8
+
+
+def sealed(inner: bytes, peer6: bool = True, configured: int | None = None) -> object:
+    return Sealer(TunnelFormat.GRE, 7, outer_ipv6=peer6, encapsulation_limit=configured).seal(inner)
+
+
+def test_RFC2473_4_1_1_c_toward_an_ipv6_peer_the_outer_header_carries_one_less() -> None:
+    assert sealed(packet(limit(3)))[1] == 2  # type: ignore[index]
+    assert sealed(packet(limit(1)))[1] == 0  # type: ignore[index]
+    assert sealed(packet(limit(3)), configured=9)[1] == 2  # type: ignore[index]
+    assert sealed(packet(IPv6ExtHdrHopByHop(), limit(3)))[1] == 2  # type: ignore[index]
+    inner = packet(limit(3))
+    assert sealed(inner)[0] == Sealer(TunnelFormat.GRE, 7).seal(inner)  # type: ignore[index]
+
+
+def test_RFC2473_4_1_1_d_e_a_packet_without_one_gets_the_configured_limit_or_none() -> None:
+    assert isinstance(sealed(packet()), bytes)  # (e)
+    assert isinstance(sealed(packet(IPv6ExtHdrHopByHop())), bytes)
+    assert sealed(packet(), configured=4)[1] == 4  # type: ignore[index]  # (d)
+    assert sealed(packet(IPv6ExtHdrHopByHop()), configured=4)[1] == 4  # type: ignore[index]
+    ipv4_inner = bytes(IP(src="10.1.0.1", dst="10.0.255.1") / UDP())
+    assert sealed(ipv4_inner, configured=0)[1] == 0  # type: ignore[index]  # RFC 2473 tunnels IPv4 too
+
+
+def test_an_outer_ipv4_header_carries_no_limit() -> None:
+    """GRE over IPv4, UDP-TLV, IPv4-UDP and IPv4 IP-in-IP have no IPv6 header to carry the option."""
+    assert isinstance(sealed(packet(limit(3)), peer6=False), bytes)
+    assert isinstance(sealed(packet(), peer6=False, configured=4), bytes)
+    assert sealed(packet(limit(0)), peer6=False) is DropReason.ENCAPSULATION_LIMIT_ZERO
+
+
+def test_the_mag_forwarder_returns_the_outer_limit_with_the_outer_packet() -> None:
+    mag = MagForwarder(encapsulation_limit=5)
+    mag.apply(BindingEstablished(session(b"mn6", at="mag", lma=LMA6, mag=MAG6, home=None,
+                                         prefixes=("2001:db8:a::/64",))))
+    limited = mag.from_access("acc1", packet(limit(3)))
+    assert isinstance(limited, tuple) and limited[0] == LMA6 and limited[3:] == (2,)  # type: ignore[misc]
+    assert mag.from_access("acc1", packet())[3:] == (5,)  # type: ignore[index]
+    assert mag.stats()["sessions"][0]["uplink_packets"] == 2  # type: ignore[index]
