@@ -26,3 +26,23 @@ def test_missing_uplink_fails_start_and_leaves_no_tun_or_rule(lab: Figure1Lab) -
         tables = {rule.get("FRA_TABLE") for rule in ipr.get_rules()}
     assert not names & {"tena", "tenb"}
     assert not tables & {100, 101, 110, 111}
+
+
+def test_a_taken_data_port_or_tun_name_is_named_in_the_start_error(lab: Figure1Lab) -> None:
+    """docs/operations.md: a daemon that cannot start says which socket or device failed."""
+    first = LmaPump(LmaDataplaneSettings(tenants=(TenantSettings("opA", "tena", 100),)), netns=lab.ns("lma"))
+    second = LmaPump(LmaDataplaneSettings(udp_port=5438, tenants=(TenantSettings("opA", "tena", 102),)),
+                     netns=lab.ns("lma"))
+    taken_port = LmaPump(LmaDataplaneSettings(), netns=lab.ns("lma"))
+
+    async def scenario() -> None:
+        await first.start()
+        try:
+            with pytest.raises(OSError, match=r"data plane socket UDP 0\.0\.0\.0:5437: Address already in use"):
+                await taken_port.start()
+            with pytest.raises(OSError, match="TUN device tena: "):
+                await second.start()
+        finally:
+            await first.stop()
+
+    asyncio.run(scenario())

@@ -60,7 +60,7 @@ class IcmpOutcome(StrEnum):
 
     SENT = "sent"
     RATE_LIMITED = "rate_limited"
-    """Over the pump's rate limit (``pmip6.dataplane.icmp_errors.ICMP_ERRORS_PER_SECOND``)."""
+    """Over the pump's rate limit (``[dataplane] icmp_error_rate`` and ``icmp_error_burst``)."""
     NO_SOURCE_ADDRESS = "no_source_address"
     """The node has no address of the packet's family to send it from (``pmip6.dataplane.icmp_source``)."""
     NOT_ALLOWED = "not_allowed"

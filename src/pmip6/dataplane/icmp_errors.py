@@ -27,11 +27,6 @@ from pmip6.wire.errors import DecodeError
 from pmip6.wire.ip import IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH, decode_ipv6
 from pmip6.wire.numbers import IPProto
 
-ICMP_ERRORS_PER_SECOND = 1000.0
-ICMP_ERROR_BURST = 50
-"""The rate limit of a tunnel entry's ICMP errors (RFC 4443 section 2.4 (f): MUST; RFC 1812 section 4.3.2.8), a
-``pmip6.core.token_bucket.TokenBucket``: Linux's global ICMP limit (``net.ipv4.icmp_msgs_per_sec`` and
-``icmp_msgs_burst``)."""
 IPV6_ERROR_LIMIT = 1280
 """RFC 4443 section 2.4 (c): an ICMPv6 error message must not exceed the IPv6 minimum MTU."""
 IPV4_ERROR_LIMIT = 576

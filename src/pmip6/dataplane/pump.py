@@ -52,13 +52,7 @@ from pmip6.dataplane.formats import (
     sealed_inner_offset,
 )
 from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented
-from pmip6.dataplane.icmp_errors import (
-    ICMP_ERROR_BURST,
-    ICMP_ERRORS_PER_SECOND,
-    fragmentation_needed,
-    packet_too_big,
-    parameter_problem,
-)
+from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
 from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
@@ -66,6 +60,7 @@ from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import Steering, interface_index, open_netlink, set_up, steer, unsteer
 from pmip6.dataplane.settings import DEFAULT_TENANT, LmaDataplaneSettings, MagDataplaneSettings
 from pmip6.dataplane.tun import open_tun
+from pmip6.naming import naming
 from pmip6.wire.numbers import IPProto
 
 BATCH = 64
@@ -103,13 +98,13 @@ class Pump:
 
     def __init__(self, forwarder: Forwarder,
                  local_input: Callable[[str | None, Buffer], Encapsulated | Fragmented | DropReason],
-                 netns: str | None, udp_port: int) -> None:
+                 netns: str | None, udp_port: int, icmp_rate_limit: TokenBucket) -> None:
         self.forwarder = forwarder
         self.netns = netns
         self.io_errors = 0
         self.icmp_errors = dict.fromkeys(IcmpOutcome, 0)
         """The ICMP errors owed to refused packets, by what became of them."""
-        self.icmp_rate_limit = TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST)
+        self.icmp_rate_limit = icmp_rate_limit
         """The rate limit of the ICMP errors (RFC 4443 section 2.4 (f)); replaceable, e.g. by a test."""
         self._icmp_sources: dict[str | None, IcmpSources] = {}
         self._local_input = local_input
@@ -154,7 +149,9 @@ class Pump:
         with inside(self.netns):
             for family in (socket.AF_INET, socket.AF_INET6):
                 for protocol in (IPProto.GRE, IPProto.IPV4, IPProto.IPV6):
-                    sock = self._own(socket.socket(family, socket.SOCK_RAW, protocol))
+                    with naming(f"data plane raw socket {'IPv4' if family == socket.AF_INET else 'IPv6'} "
+                                f"protocol {int(protocol)}"):
+                        sock = self._own(socket.socket(family, socket.SOCK_RAW, protocol))
                     if family == socket.AF_INET:
                         sock.setsockopt(socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_DONT)
                     else:
@@ -164,7 +161,8 @@ class Pump:
                     loop.add_reader(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
-            self._udp.bind(("0.0.0.0", self._udp_port))
+            with naming(f"data plane socket UDP 0.0.0.0:{self._udp_port}"):
+                self._udp.bind(("0.0.0.0", self._udp_port))
             loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False)
 
     async def stop(self) -> None:
@@ -367,7 +365,8 @@ class LmaPump(Pump):
     def __init__(self, settings: LmaDataplaneSettings, netns: str | None = None,
                  forwarder: LmaForwarder | None = None) -> None:
         self.lma = forwarder or LmaForwarder(settings.tunnel_mtu, settings.encapsulation_limit)
-        super().__init__(self.lma, self.lma.from_tenant, netns, settings.udp_port)
+        super().__init__(self.lma, self.lma.from_tenant, netns, settings.udp_port,
+                         TokenBucket(settings.icmp_error_rate, settings.icmp_error_burst))
         self.settings = settings
         self._steerings: list[Steering] = []
 
@@ -376,7 +375,7 @@ class LmaPump(Pump):
         assert self.ipr is not None
         for tenant in self.settings.tenants:
             sources = await self.netlink(icmp_sources, self.ipr, tenant.uplink)
-            with inside(self.netns):
+            with inside(self.netns), naming(f"TUN device {tenant.tun}"):
                 fd = open_tun(tenant.tun)
             self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd, sources)
             await self.netlink(set_up, self.ipr, tenant.tun)
@@ -402,7 +401,8 @@ class MagPump(Pump):
     def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
                  forwarder: MagForwarder | None = None) -> None:
         self.mag = forwarder or MagForwarder(settings.tunnel_mtu, settings.encapsulation_limit)
-        super().__init__(self.mag, self.mag.from_access, netns, settings.udp_port)  # type: ignore[arg-type]
+        super().__init__(self.mag, self.mag.from_access, netns, settings.udp_port,  # type: ignore[arg-type]
+                         TokenBucket(settings.icmp_error_rate, settings.icmp_error_burst))
         self.settings = settings
         self._contexts: dict[str, Steering] = {}
         self._lock = asyncio.Lock()
@@ -445,7 +445,7 @@ class MagPump(Pump):
         index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{self.settings.tun_prefix}{index}"
         sources = await self.netlink(icmp_sources, self.ipr, interface)
-        with inside(self.netns):
+        with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
         self._attach_local(interface, fd, sources)
         steering = self._contexts[interface] = Steering()

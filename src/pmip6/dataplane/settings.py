@@ -18,6 +18,11 @@ pmip6 tunnel format carries in one 1500-octet outer packet. Keyed GRE over IPv6 
 UDP / TLV / keyed GRE 20 + 8 + 4 + 8; the others less (a Tunnel Encapsulation Limit option in an outer IPv6
 header 8 more). RFC 4213 section 3.2.1 wants a default between 1280 and 1480 and a configuration knob
 (``tunnel_mtu``)."""
+DEFAULT_ICMP_ERROR_RATE = 1000.0
+DEFAULT_ICMP_ERROR_BURST = 50
+"""The rate limit of a tunnel entry's ICMP errors (RFC 4443 section 2.4 (f): MUST, with configurable
+parameters; RFC 1812 section 4.3.2.8), a ``pmip6.core.token_bucket.TokenBucket``: by default Linux's global
+ICMP limit (``net.ipv4.icmp_msgs_per_sec`` and ``icmp_msgs_burst``)."""
 MIN_TUNNEL_MTU = 1280
 """The IPv6 minimum link MTU (RFC 8200 section 5): the tunnel is a link to the packets entering it, so its MTU
 is at least this (RFC 4213 section 3.2.1)."""
@@ -51,6 +56,10 @@ class LmaDataplaneSettings:
     encapsulation_limit: int | None = None
     """The Tunnel Encapsulation Limit an outer IPv6 header carries for a packet without one (RFC 2473 section
     4.1.1 (d)); None: none (docs/dataplane.md, "Tunnel Encapsulation Limit")."""
+    icmp_error_rate: float = DEFAULT_ICMP_ERROR_RATE
+    """The token bucket of the pump's ICMP errors (RFC 4443 section 2.4 (f)): errors per second ..."""
+    icmp_error_burst: int = DEFAULT_ICMP_ERROR_BURST
+    """... and at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +77,6 @@ class MagDataplaneSettings:
     """The largest packet an access TUN device lets into the tunnel (docs/dataplane.md, "Tunnel MTU")."""
     encapsulation_limit: int | None = None
     """As :attr:`LmaDataplaneSettings.encapsulation_limit`."""
+    icmp_error_rate: float = DEFAULT_ICMP_ERROR_RATE
+    icmp_error_burst: int = DEFAULT_ICMP_ERROR_BURST
+    """As :attr:`LmaDataplaneSettings.icmp_error_rate` and ``icmp_error_burst``."""

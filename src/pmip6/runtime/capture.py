@@ -15,7 +15,7 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 from pmip6.core.events import Peer
-from pmip6.runtime.naming import naming
+from pmip6.naming import naming
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT, IPProto
 from pmip6.wire.pcap import PcapWriter

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pmip6.runtime.naming import naming
+from pmip6.naming import naming
 
 Request = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Any]]

@@ -28,7 +28,7 @@ from pmip6.runtime.capture import SignalingCapture
 from pmip6.runtime.control import ControlServer, Handler, Request
 from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
-from pmip6.runtime.naming import endpoint_text, naming
+from pmip6.naming import endpoint_text, naming
 from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport

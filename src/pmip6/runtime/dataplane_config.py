@@ -12,6 +12,8 @@ from typing import Any
 
 from pmip6.dataplane.encapsulation_limit import MAX_LIMIT
 from pmip6.dataplane.settings import (
+    DEFAULT_ICMP_ERROR_BURST,
+    DEFAULT_ICMP_ERROR_RATE,
     DEFAULT_TENANT,
     DEFAULT_TUNNEL_MTU,
     MIN_TUNNEL_MTU,
@@ -46,6 +48,7 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
     udp_port = table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535)
     tunnel_mtu = _tunnel_mtu(table)
     encapsulation_limit = _encapsulation_limit(table)
+    icmp_error_limit = _icmp_error_limit(table)
     known = set(tenants) | {DEFAULT_TENANT}
     parsed: list[TenantSettings] = []
     used_tables: dict[int, str] = {}
@@ -74,7 +77,8 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
     table.finish()
     if not enabled:
         return None
-    return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port, tunnel_mtu, encapsulation_limit)
+    return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port, tunnel_mtu, encapsulation_limit,
+                                *icmp_error_limit)
 
 
 def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | None:
@@ -83,6 +87,7 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
         return None
     table = Table(data, "dataplane", Path("."))
     enabled = table.value("enabled", bool, True)
+    icmp_error_rate, icmp_error_burst = _icmp_error_limit(table)
     settings = MagDataplaneSettings(
         enabled=enabled,
         tun_prefix=_interface(table, "tun_prefix", IFNAMSIZ - 1 - _IFINDEX_DIGITS, default="pmip"),
@@ -91,6 +96,8 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
         udp_port=table.number("udp_port", int, PMIP6_DATA_PORT, 1, 65535),
         tunnel_mtu=_tunnel_mtu(table),
         encapsulation_limit=_encapsulation_limit(table),
+        icmp_error_rate=icmp_error_rate,
+        icmp_error_burst=icmp_error_burst,
     )
     table.finish()
     return settings if enabled else None
@@ -107,6 +114,13 @@ def _encapsulation_limit(table: Table) -> int | None:
     if not table.has("encapsulation_limit"):
         return None
     return table.number("encapsulation_limit", int, 0, 0, MAX_LIMIT)
+
+
+def _icmp_error_limit(table: Table) -> tuple[float, int]:
+    """``icmp_error_rate`` and ``icmp_error_burst``: the token bucket of the pump's ICMP errors (RFC 4443
+    section 2.4 (f))."""
+    return (table.number("icmp_error_rate", float, DEFAULT_ICMP_ERROR_RATE, 0.0),
+            table.number("icmp_error_burst", int, DEFAULT_ICMP_ERROR_BURST, 0))
 
 
 def _interface(table: Table, key: str, longest: int, default: str | None = None) -> str:

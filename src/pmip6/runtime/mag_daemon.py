@@ -37,7 +37,7 @@ from pmip6.runtime.control import ControlError, Handler, Request
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
-from pmip6.runtime.naming import endpoint_text
+from pmip6.naming import endpoint_text
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import Status
 from pmip6.wire.option_codec import MAX_OPTION_LENGTH

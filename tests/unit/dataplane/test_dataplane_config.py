@@ -17,6 +17,8 @@ rule_priority = 900
 udp_port = 6437
 tunnel_mtu = 1280
 encapsulation_limit = 4
+icmp_error_rate = 10
+icmp_error_burst = 5
 
 [[dataplane.tenant]]
 name = "opA"
@@ -46,6 +48,8 @@ def test_lma_every_key() -> None:
         udp_port=6437,
         tunnel_mtu=1280,
         encapsulation_limit=4,
+        icmp_error_rate=10.0,
+        icmp_error_burst=5,
     )
 
 
@@ -70,6 +74,7 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
     ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
     ("[dataplane]\ntunnel_mtu = 1279", "dataplane.tunnel_mtu: must be between 1280 and 65535, got 1279"),
     ("[dataplane]\nencapsulation_limit = 256", "dataplane.encapsulation_limit: must be between 0 and 255, got 256"),
+    ("[dataplane]\nicmp_error_rate = -1.0", "dataplane.icmp_error_rate: must be at least 0.0, got -1.0"),
 ])
 def test_lma_errors_name_the_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -79,14 +84,21 @@ def test_lma_errors_name_the_key(text: str, message: str) -> None:
 def test_mag_defaults_and_keys() -> None:
     assert parse_mag_dataplane({}) == MagDataplaneSettings()
     assert parse_mag_dataplane({"tun_prefix": "acc", "table_base": 30000, "rule_priority": 10, "udp_port": 7000,
-                                "tunnel_mtu": 9000, "encapsulation_limit": 0}) == MagDataplaneSettings(
-        True, "acc", 30000, 10, 7000, 9000, 0)
+                                "tunnel_mtu": 9000, "encapsulation_limit": 0, "icmp_error_rate": 0.5,
+                                "icmp_error_burst": 0}) == MagDataplaneSettings(
+        True, "acc", 30000, 10, 7000, 9000, 0, 0.5, 0)
 
 
 def test_RFC2473_4_1_1_e_no_encapsulation_limit_unless_configured() -> None:
     """RFC 2473 4.1.1 (d) is the node's configuration; without the key (e) applies: no option is added."""
     assert parse_mag_dataplane({}).encapsulation_limit is None  # type: ignore[union-attr]
     assert lma("[dataplane]").encapsulation_limit is None  # type: ignore[union-attr]
+
+
+def test_RFC4443_2_4_f_icmp_error_limit_defaults_to_linuxs_and_is_configurable() -> None:
+    """The rate-limiting parameters SHOULD be configurable; the defaults are Linux's global ICMP limit."""
+    for settings in (parse_mag_dataplane({}), lma("[dataplane]")):
+        assert (settings.icmp_error_rate, settings.icmp_error_burst) == (1000.0, 50)  # type: ignore[union-attr]
 
 
 def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
@@ -104,6 +116,7 @@ def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
     ({"tunnel_mtu": "1452"}, "dataplane.tunnel_mtu: expected an integer"),
     ({"encapsulation_limit": -1}, "dataplane.encapsulation_limit: must be between 0 and 255, got -1"),
     ({"encapsulation_limit": True}, "dataplane.encapsulation_limit: expected an integer"),
+    ({"icmp_error_burst": 1.5}, "dataplane.icmp_error_burst: expected an integer"),
 ])
 def test_mag_errors_name_the_key(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -17,9 +17,9 @@ from dataplane_sessions import SHARED_HOME, session
 from pmip6.core.events import BindingEstablished
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.dataplane.routing import interface_index
-from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
+from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.dataplane.tun import TUN_MTU
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
@@ -109,6 +109,9 @@ def test_RFC4443_2_4_f_errors_over_the_rate_limit_are_counted_not_sent(namespace
     """By default Linux's global ICMP limit: 1000 a second, 50 at once; here 2 at once and no refill."""
     default = LmaPump(LmaDataplaneSettings()).icmp_rate_limit
     assert (default.rate, default.burst) == (1000.0, 50)
+    for configured in (LmaPump(LmaDataplaneSettings(icmp_error_rate=3.0, icmp_error_burst=7)).icmp_rate_limit,
+                       MagPump(MagDataplaneSettings(icmp_error_rate=3.0, icmp_error_burst=7)).icmp_rate_limit):
+        assert (configured.rate, configured.burst) == (3.0, 7)
     pump = asyncio.run(send_too_big(namespace, 5, ipv6=True, rate_limit=TokenBucket(rate=0.0, burst=2.0)))
     assert pump.icmp_errors == {"sent": 2, "rate_limited": 3, "no_source_address": 0, "not_allowed": 0}
     assert pump.stats()["icmp_errors"] == {"sent": 2, "rate_limited": 3, "no_source_address": 0, "not_allowed": 0}
