@@ -1,8 +1,9 @@
 """Attaching the data plane to ``pmip6 lma`` / ``pmip6 mag`` through the daemons' extension points.
 
-The pump starts before the daemon touches its engine (so restored bindings reach it), receives every
-engine event right after it was persisted, takes the tunneled data that arrives on the signaling port, answers the control command ``dataplane`` (``pmip6 show
-dataplane``) and adds its counters to the daemon's Prometheus registry.
+The pump starts before the daemon touches its engine (so restored bindings reach it), and the host settings
+it needs are checked then (a warning each, ``pmip6.dataplane.host``). It receives every engine event right
+after it was persisted, takes the tunneled data that arrives on the signaling port, answers the control
+command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus registry.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from pmip6.core.events import TunnelSession
+from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.runtime.config import LmaConfig, MagConfig
 from pmip6.runtime.control import ControlError, Request
@@ -44,7 +46,12 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
     async def dataplane_command(request: Request) -> dict[str, Any]:
         return pump.stats()
 
-    daemon.add_component(pump.start, pump.stop)
+    async def start() -> None:
+        await pump.start()
+        for problem in host_problems(pump.netns):
+            daemon.logger.warning("data plane: %s (docs/dataplane.md, \"The pump\")", problem)
+
+    daemon.add_component(start, pump.stop)
     daemon.add_event_listener(pump.on_event)
     daemon.set_tunnel_data_handler(pump.handle_udp)
     daemon.add_control_handler("dataplane", dataplane_command)
