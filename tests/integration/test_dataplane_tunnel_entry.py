@@ -276,3 +276,37 @@ def test_RFC791_RFC4213_3_2_a_whole_datagram_larger_than_the_tunnel_mtu_is_fragm
     assert not [packet for packet in gre if int.from_bytes(packet[6:8], "big") & 0x3FFF], "an outer fragment"
     assert node.mags["mag"].forwarder.totals().uplink_packets == 6
 
+
+
+def test_RFC1812_5_3_7_a_tunneled_packet_claiming_the_mags_own_address_is_dropped_as_a_martian(lab: Figure1Lab) -> None:
+    """The TUN devices accept local sources (for the pump's own ICMP errors), so the forwarder drops what the
+    kernel would have dropped as a martian: opA's server posing as MN-1's first-hop router 10.1.0.254 (a UDP
+    datagram on the DHCP ports, an ICMP Redirect, which RFC 1122 3.2.2.2 trusts "from the current first-hop
+    gateway") reaches MN-1 no more (``local_source``)."""
+    from scapy.layers.inet import ICMP, IP, UDP
+
+    def spoof() -> None:
+        with inside(lab.ns("opa")):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        with sock:
+            for packet in (IP(src=DEFAULT_ROUTER, dst=MN_HOME["mn1"]) / UDP(sport=67, dport=68) / b"lease",
+                           IP(src=DEFAULT_ROUTER, dst=MN_HOME["mn1"]) / ICMP(type=5, code=1, gw="10.1.0.77")
+                           / IP(src=MN_HOME["mn1"], dst="198.51.100.1") / UDP(sport=1, dport=2)):
+                sock.sendto(bytes(packet), (MN_HOME["mn1"], 0))
+
+    async def run() -> tuple[list[bytes], dict[str, object]]:
+        node = await start_pumps(lab)
+        try:
+            await node.establish("mn1")
+            with LinkCapture(lab.ns("mn1"), MN_INTERFACE) as capture:
+                await asyncio.to_thread(spoof)
+                await asyncio.sleep(0.3)
+                frames = [frame[14:] for _, frame in capture.drain()]
+            return frames, node.mags["mag"].stats()
+        finally:
+            await stop_pumps(node)
+
+    frames, stats = asyncio.run(run())
+    router = socket.inet_aton(DEFAULT_ROUTER)
+    assert [packet for packet in frames if packet[:1] and packet[0] >> 4 == 4 and packet[12:16] == router] == []
+    assert [row["drops"] for row in stats["sessions"]] == [{"local_source": 2}]  # type: ignore[index]

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting
+from scapy.layers.ipsec import AH
 
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.ip import (IPv4Header, IPv6Header, UDPHeader, decode_ipv4, decode_ipv6, decode_udp, encode_ipv4,
@@ -67,6 +68,18 @@ def test_ipv6_extension_headers_skipped() -> None:
     header, protocol, offset = decode_ipv6(packet + b"\x00\x00")
     assert protocol == IPProto.MOBILITY and packet[offset:] == PAYLOAD
     assert header.next_header == IPProto.HOPOPTS and header.end == len(packet)
+
+
+def test_ipv6_authentication_header_skipped_esp_ends_the_walk() -> None:
+    """RFC 4302 2.2: AH's Payload Len counts 4-octet units minus 2 (24 octets here); ESP hides what follows."""
+    with_ah = bytes(IPv6(src=str(V6_SRC), dst=str(V6_DST)) / AH(nh=135, payloadlen=4, spi=1, seq=1, icv=bytes(12))
+                    / PAYLOAD)
+    header, protocol, offset = decode_ipv6(with_ah)
+    assert (protocol, offset) == (IPProto.MOBILITY, 64) and with_ah[offset:] == PAYLOAD
+    with pytest.raises(DecodeError, match="authentication header"):
+        decode_ipv6(with_ah[:41] + bytes([200]) + with_ah[42:])
+    esp = encode_ipv6(V6_SRC, V6_DST, IPProto.ESP, bytes(32))
+    assert decode_ipv6(esp)[1:] == (IPProto.ESP, 40)
 
 
 def test_ipv6_first_fragment_walks_on_later_fragment_stops() -> None:

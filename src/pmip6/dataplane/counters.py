@@ -45,6 +45,9 @@ class DropReason(StrEnum):
     """An IPv6 packet entering the tunnel with a Tunnel Encapsulation Limit of 0 in a Destination Options
     header: it may not be encapsulated again; the pump answers with an ICMPv6 Parameter Problem (RFC 2473
     section 4.1.1 (b))."""
+    LOCAL_SOURCE = "local_source"
+    """A packet from the tunnel whose inner source is one of this node's own addresses, e.g. a correspondent
+    node posing as the MN's first-hop router (RFC 1812 section 5.3.7: a router drops such martians)."""
     TOO_BIG = "too_big"
     """A packet entering the tunnel that is larger than the tunnel MTU and may not be fragmented (IPv6, or IPv4
     with DF): the pump answers with ICMPv6 Packet Too Big / ICMP Fragmentation Needed carrying the tunnel MTU

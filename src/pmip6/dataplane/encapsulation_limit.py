@@ -15,8 +15,7 @@ from pmip6.wire.numbers import IPProto
 if TYPE_CHECKING:
     from pmip6.dataplane.formats import Buffer  # formats imports this module
 
-_AUTHENTICATION_HEADER = 51
-SEARCHED = frozenset({IPProto.HOPOPTS, IPProto.ROUTING, IPProto.FRAGMENT, IPProto.DSTOPTS, _AUTHENTICATION_HEADER})
+SEARCHED = frozenset({IPProto.HOPOPTS, IPProto.ROUTING, IPProto.FRAGMENT, IPProto.DSTOPTS, IPProto.AH})
 """The extension headers examined for the option (RFC 2473 section 4.1.1 (a)); anything else (an upper layer,
 another IPv6 header, ESP, an unknown header) ends the search. A packet whose first next header is not one of
 these has no option: one test."""
@@ -41,7 +40,7 @@ def limit_offset(packet: Buffer) -> int | None:
             if int.from_bytes(packet[offset + 2:offset + 4], "big") & 0xFFF8:
                 return None
             length = 8
-        elif next_header == _AUTHENTICATION_HEADER:
+        elif next_header == IPProto.AH:
             length = (packet[offset + 1] + 2) * 4  # RFC 4302 section 2.2: in 4-octet units, minus 2
         else:
             length = (packet[offset + 1] + 1) * 8
@@ -64,6 +63,10 @@ def tunnel_encapsulation_limit(packet: Buffer) -> int | None:
     (:func:`limit_offset`)."""
     offset = limit_offset(packet)
     return None if offset is None else packet[offset]
+
+
+OUTER_OPTIONS_LENGTH = 8
+"""The octets :func:`destination_options` adds to an outer packet."""
 
 
 def destination_options(limit: int) -> bytes:

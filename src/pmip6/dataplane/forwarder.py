@@ -31,6 +31,7 @@ from pmip6.core.events import (
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason, TrafficCounters
 from pmip6.dataplane.ecn import NOT_ECT, decapsulated
+from pmip6.dataplane.encapsulation_limit import OUTER_OPTIONS_LENGTH
 from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat, open_tunnel, session_format
 from pmip6.dataplane.fragment import DONT_FRAGMENT, fragment_ipv4
 from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU
@@ -40,6 +41,15 @@ Encapsulated = tuple[str, TunnelFormat, bytes] | tuple[str, TunnelFormat, bytes,
 carries a Tunnel Encapsulation Limit option, its value (RFC 2473 section 4.1.1 (c), (d))."""
 Fragmented = list[Encapsulated]
 """The fragments of an IPv4 packet larger than the tunnel MTU, each tunneled on its own (RFC 791)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TooBig:
+    """A packet refused (and counted as the drop ``too_big``) for being larger than ``mtu``, the tunnel MTU
+    that applied to it, which the sender's ICMP error names."""
+
+    mtu: int
+
 Decapsulated = tuple[str | None, Buffer]
 """(where the inner packet goes: the tenant at the LMA, the access interface at the MAG; the inner packet)."""
 
@@ -91,6 +101,9 @@ class Forwarder:
         self.local_addresses: dict[str, str] = {}
         """Peer address -> this node's tunnel endpoint toward it (the session's ``local``), as text: the
         source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
+        self.own_addresses: frozenset[bytes] = frozenset()
+        """This node's addresses, packed: a packet from the tunnel claiming one as its source is dropped
+        (``local_source``). The pump fills it in; a forwarder without a pump checks nothing."""
         self._node_drops = TrafficCounters()
         self._tenant_base: dict[str, TrafficCounters] = {}
         """Per tenant: the drops, plus the traffic of the tenant's sessions that are gone. Forwarding counts
@@ -204,6 +217,8 @@ class Forwarder:
                 return self._drop(DropReason.KEY_REQUIRED)
             if format in PLAIN_FORMATS and route.format not in PLAIN_FORMATS:
                 return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
+        if self.own_addresses and self._claims_own_address(payload, offset):
+            return self._drop(DropReason.LOCAL_SOURCE, route)
         inner = payload[offset:]
         if outer_ecn:
             marked = decapsulated(outer_ecn, inner)
@@ -216,26 +231,37 @@ class Forwarder:
             route.counters.add_downlink(len(inner))
         return self.local_side(route.session), inner
 
-    def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | Fragmented | DropReason:
+    def _claims_own_address(self, payload: Buffer, offset: int) -> bool:
+        """Whether the inner packet at ``offset`` has one of this node's addresses as its source: the kernel
+        drops such a packet from an interface as a martian (RFC 1812 section 5.3.7), but not from the TUN
+        devices, which accept local sources for the pump's ICMP errors (``pmip6.dataplane.tun``)."""
+        start = offset + (12 if payload[offset] >> 4 == 4 else 8)
+        return bytes(payload[start:start + (4 if payload[offset] >> 4 == 4 else 16)]) in self.own_addresses
+
+    def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:
         """Seal ``packet`` for ``route``'s peer. A packet the sealer refuses (a Tunnel Encapsulation Limit of 0)
-        is refused before its size is looked at, as Linux's ip6_tunnel does: no tunnel MTU would let it in."""
+        is refused before its size is looked at, as Linux's ip6_tunnel does: no tunnel MTU would let it in. An
+        outer Destination Options header (a Tunnel Encapsulation Limit) takes its 8 octets from the tunnel MTU
+        (RFC 2473 section 7.1: the path MTU minus the tunnel headers), as in Linux's ip6_tunnel."""
         sealed = route.sealer.seal(packet)
         if type(sealed) is bytes and len(packet) <= self.tunnel_mtu:
             self._count_sent(route, packet)
             return route.peer_host, route.format, sealed
         if isinstance(sealed, DropReason):
             return self._drop(sealed, route)
-        if len(packet) > self.tunnel_mtu:
-            return self._oversized(route, packet)
+        mtu = self.tunnel_mtu if type(sealed) is bytes else self.tunnel_mtu - OUTER_OPTIONS_LENGTH
+        if len(packet) > mtu:
+            return self._oversized(route, packet, mtu)
         self._count_sent(route, packet)
         return route.peer_host, route.format, *sealed
 
-    def _oversized(self, route: SessionRoute, packet: Buffer) -> Fragmented | DropReason:
-        """A packet larger than the tunnel MTU: fragmented if it is IPv4 without DF (RFC 791, RFC 2473 section
-        7.2 (b)), else refused (RFC 2473 sections 7.1 (a) and 7.2 (a))."""
-        if packet[0] >> 4 != 4 or packet[6] & DONT_FRAGMENT:
-            return self._drop(DropReason.TOO_BIG, route)
-        return [outer for piece in fragment_ipv4(packet, self.tunnel_mtu)
+    def _oversized(self, route: SessionRoute, packet: Buffer, mtu: int) -> Fragmented | TooBig:
+        """A packet larger than ``mtu``: fragmented if it is IPv4 without DF (RFC 791, RFC 2473 section 7.2 (b)),
+        else refused (RFC 2473 sections 7.1 (a) and 7.2 (a))."""
+        if packet[0] >> 4 != 4 or packet[6] & DONT_FRAGMENT or packet[0] & 0x0F < 5:
+            self._drop(DropReason.TOO_BIG, route)
+            return TooBig(mtu)
+        return [outer for piece in fragment_ipv4(packet, mtu)
                 if isinstance(outer := self._to_tunnel(route, piece), tuple)]
 
     def _count_sent(self, route: SessionRoute, packet: Buffer) -> None:

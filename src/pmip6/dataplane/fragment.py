@@ -23,8 +23,11 @@ _COPIED = 0x80
 
 def fragment_ipv4(packet: Buffer, mtu: int) -> list[bytes]:
     """The fragments, each at most ``mtu`` octets, of the IPv4 packet ``packet`` (without DF, larger than
-    ``mtu``; ``mtu`` leaves room for at least 8 data octets after the header)."""
+    ``mtu``). ValueError for a header shorter than 20 octets or an ``mtu`` that leaves no room for 8 data
+    octets after it (RFC 791: at least one 8-octet block per fragment)."""
     header_length = (packet[0] & 0x0F) * 4
+    if header_length < 20 or mtu - header_length < 8:
+        raise ValueError(f"cannot fragment an IPv4 header of {header_length} octets to an MTU of {mtu}")
     total_length = int.from_bytes(packet[2:4], "big")
     flags_offset = int.from_bytes(packet[6:8], "big")
     data = bytes(packet[header_length:total_length])

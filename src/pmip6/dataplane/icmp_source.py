@@ -9,7 +9,8 @@ used. The addresses are looked up when the TUN device that serves the interface 
 
 The kernel accepts such a packet written into a TUN device (verified on the CI kernel, docs/dataplane.md
 "ICMP errors"): IPv6 as is, IPv4 only with ``accept_local`` and no reverse-path filter on the TUN device
-(``pmip6.dataplane.tun``).
+(``pmip6.dataplane.tun``). Since that would let a tunneled packet claiming one of the node's addresses through
+too, the forwarders drop those (:func:`own_addresses`, ``local_source``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def _rank(candidate: InterfaceAddress, preferred: int | None) -> tuple[bool, int
 def icmp_sources(ipr: IPRoute, interface: str | None) -> IcmpSources:
     """:func:`choose_sources` over the addresses of the netlink socket's namespace, ``interface`` preferred."""
     preferred = None if interface is None else interface_index(ipr, interface)
-    return choose_sources((InterfaceAddress(message["index"], message["family"], message["scope"],
-                                            message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"))
-                           for message in ipr.get_addr()), preferred)
+    return choose_sources(_addresses(ipr), preferred)
+
+
+def own_addresses(ipr: IPRoute) -> frozenset[bytes]:
+    """Every address of the netlink socket's namespace, packed (``Forwarder.own_addresses``)."""
+    return frozenset(socket.inet_pton(address.family, address.address) for address in _addresses(ipr))
+
+
+def _addresses(ipr: IPRoute) -> list[InterfaceAddress]:
+    return [InterfaceAddress(message["index"], message["family"], message["scope"],
+                             message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"))
+            for message in ipr.get_addr()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pmip6.core.events import TunnelSession
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute
+from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute, TooBig
 from pmip6.dataplane.formats import Buffer
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 
@@ -48,7 +48,7 @@ class LmaForwarder(Forwarder):
         session = route.session
         self._homes.remove(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
 
-    def from_tenant(self, tenant: str | None, packet: Buffer) -> Encapsulated | Fragmented | DropReason:
+    def from_tenant(self, tenant: str | None, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:
         """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs."""
         route = self._homes.find(tenant, packet, AddressField.DESTINATION)
         if route is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pmip6.core.events import TunnelSession
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute
+from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute, TooBig
 from pmip6.dataplane.formats import Buffer
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 
@@ -64,7 +64,7 @@ class MagForwarder(Forwarder):
         """The access interfaces that currently have a session (the pump serves exactly these)."""
         return list(self._by_interface)
 
-    def from_access(self, interface: str, packet: Buffer) -> Encapsulated | Fragmented | DropReason:
+    def from_access(self, interface: str, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:
         """Uplink: (LMA address, format, outer payload) for a packet an MN sent on ``interface``.
 
         The access interface identifies the session; the packet's source must be one of its home addresses.

@@ -51,9 +51,9 @@ from pmip6.dataplane.formats import (
     classify_udp_payload,
     sealed_inner_offset,
 )
-from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented
+from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented, TooBig
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
-from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources
+from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources, own_addresses
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
@@ -89,15 +89,13 @@ def _source(local: str, ipv6: bool) -> tuple[int, int, bytes]:
 
 
 _NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
-_ANSWERED = frozenset({DropReason.TOO_BIG, DropReason.ENCAPSULATION_LIMIT_ZERO})
-"""The refusals the sender hears of, by an ICMP error."""
 
 
 class Pump:
     """The part shared by :class:`LmaPump` and :class:`MagPump`: tunnel sockets and local TUN readers."""
 
     def __init__(self, forwarder: Forwarder,
-                 local_input: Callable[[str | None, Buffer], Encapsulated | Fragmented | DropReason],
+                 local_input: Callable[[str | None, Buffer], Encapsulated | Fragmented | TooBig | DropReason],
                  netns: str | None, udp_port: int, icmp_rate_limit: TokenBucket) -> None:
         self.forwarder = forwarder
         self.netns = netns
@@ -146,6 +144,7 @@ class Pump:
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         self.ipr = await self.netlink(open_netlink, self.netns)
+        self.forwarder.own_addresses = await self.netlink(own_addresses, self.ipr)
         with inside(self.netns):
             for family in (socket.AF_INET, socket.AF_INET6):
                 for protocol in (IPProto.GRE, IPProto.IPV4, IPProto.IPV6):
@@ -325,24 +324,24 @@ class Pump:
             elif type(result) is list:
                 for outer in result:
                     send(*outer)
-            elif result in _ANSWERED:
+            elif type(result) is TooBig:
                 self._answer(key, fd, packet, result)
+            elif result is DropReason.ENCAPSULATION_LIMIT_ZERO:
+                self._answer(key, fd, packet, None)
 
-    def _answer(self, key: str | None, fd: int, packet: bytes, refusal: DropReason) -> None:
-        """Send the ICMP error ``refusal`` owes ``packet``'s source into TUN ``fd``, which ``packet`` came from:
-        Packet Too Big / Fragmentation Needed with the tunnel MTU (RFC 4443 section 3.2, RFC 1191 section 4),
-        or a Parameter Problem pointing at the Tunnel Encapsulation Limit (RFC 2473 section 4.1.1 (b))."""
-        if not self.icmp_rate_limit.take(time.monotonic()):
-            self.icmp_errors[IcmpOutcome.RATE_LIMITED] += 1
-            return
+    def _answer(self, key: str | None, fd: int, packet: bytes, too_big: TooBig | None) -> None:
+        """Send the ICMP error a refused ``packet``'s source is owed into TUN ``fd``, which ``packet`` came from:
+        Packet Too Big / Fragmentation Needed with the MTU that applied (RFC 4443 section 3.2, RFC 1191 section
+        4), or without ``too_big`` a Parameter Problem pointing at the Tunnel Encapsulation Limit of 0 (RFC 2473
+        section 4.1.1 (b))."""
         ipv6 = packet[0] >> 4 == 6
         sources = self._icmp_sources[key]
         source = sources.ipv6 if ipv6 else sources.ipv4
         if source is None:
             self.icmp_errors[IcmpOutcome.NO_SOURCE_ADDRESS] += 1
             return
-        if refusal is DropReason.TOO_BIG:
-            mtu = self.forwarder.tunnel_mtu
+        if too_big is not None:
+            mtu = too_big.mtu
             error = packet_too_big(source, packet, mtu) if ipv6 else fragmentation_needed(source, packet, mtu)
         else:
             pointer = limit_offset(packet)
@@ -350,6 +349,9 @@ class Pump:
             error = parameter_problem(source, packet, pointer)
         if error is None:
             self.icmp_errors[IcmpOutcome.NOT_ALLOWED] += 1
+            return
+        if not self.icmp_rate_limit.take(time.monotonic()):  # only what would be sent spends a token
+            self.icmp_errors[IcmpOutcome.RATE_LIMITED] += 1
             return
         try:
             os.write(fd, error)
@@ -445,6 +447,7 @@ class MagPump(Pump):
         index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{self.settings.tun_prefix}{index}"
         sources = await self.netlink(icmp_sources, self.ipr, interface)
+        self.mag.own_addresses = await self.netlink(own_addresses, self.ipr)
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
         self._attach_local(interface, fd, sources)

@@ -14,7 +14,7 @@ from ipaddress import IPv4Address
 
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import PLAIN_FORMATS, TunnelFormat
-from pmip6.dataplane.forwarder import Encapsulated, Fragmented
+from pmip6.dataplane.forwarder import Encapsulated, Fragmented, TooBig
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.wire.gre import decode_gre
@@ -120,7 +120,7 @@ def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwar
     return result
 
 
-def _one_outer_packet(sealed: Encapsulated | Fragmented) -> tuple[str, TunnelFormat, bytes]:
+def _one_outer_packet(sealed: Encapsulated | Fragmented | TooBig) -> tuple[str, TunnelFormat, bytes]:
     """The demo's packets are far below the tunnel MTU and its forwarders add no outer options: each travels
     as one outer packet (peer, format, payload)."""
     assert isinstance(sealed, tuple)

@@ -131,7 +131,8 @@ def encode_ipv6(source: IPv6Address, destination: IPv6Address, next_header: int,
 def decode_ipv6(data: bytes | bytearray | memoryview) -> tuple[IPv6Header, int, int]:
     """The IPv6 header, the upper-layer protocol and the offset of the upper-layer header.
 
-    Hop-by-Hop, Routing, Destination Options and Fragment headers are skipped (RFC 8200 section 4). For a
+    Hop-by-Hop, Routing, Destination Options, Fragment and Authentication (RFC 4302) headers are skipped (RFC
+    8200 section 4); ESP ends the walk, since what follows it is encrypted. For a
     fragment other than the first, the walk stops at the Fragment header: the protocol returned is its
     Next Header and the header's ``fragment_offset`` is non-zero. DecodeError on truncation, a version
     other than 6, a Payload Length beyond ``data``, or an extension header running past the payload.
@@ -146,7 +147,7 @@ def decode_ipv6(data: bytes | bytearray | memoryview) -> tuple[IPv6Header, int, 
         raise DecodeError("IPv6 payload length", 4, f"{payload_length} but only {len(data) - 40} octets follow")
     protocol, offset = next_header, IPV6_HEADER_LENGTH
     more_fragments, fragment_offset = False, 0
-    while protocol in _EXTENSION_HEADERS or protocol == IPProto.FRAGMENT:
+    while protocol in _EXTENSION_HEADERS or protocol == IPProto.FRAGMENT or protocol == IPProto.AH:
         if offset + 2 > end:
             raise DecodeError("IPv6 extension header", offset, "truncated")
         if protocol == IPProto.FRAGMENT:
@@ -155,6 +156,10 @@ def decode_ipv6(data: bytes | bytearray | memoryview) -> tuple[IPv6Header, int, 
                 raise DecodeError("IPv6 fragment header", offset, "truncated")
             offset_and_m = int.from_bytes(data[offset + 2:offset + 4], "big")
             fragment_offset, more_fragments = offset_and_m & 0xFFF8, bool(offset_and_m & 1)
+        elif protocol == IPProto.AH:
+            length = (data[offset + 1] + 2) * 4  # RFC 4302 section 2.2: in 4-octet units, minus 2
+            if offset + length > end:
+                raise DecodeError("IPv6 authentication header", offset, f"length {length} runs past the payload")
         else:
             length = (data[offset + 1] + 1) * 8
             if offset + length > end:

@@ -28,6 +28,7 @@ class IPProto(IntEnum):
     FRAGMENT = 44
     GRE = 47
     ESP = 50
+    AH = 51
     ICMPV6 = 58
     NONE = 59
     DSTOPTS = 60

@@ -72,3 +72,18 @@ def test_RFC791_3_1_only_copied_options_are_in_later_fragments() -> None:
         assert checksum(later[:header]) == 0
     assert reassembled(fragments) == packet[first_header:]
     assert all(len(fragment) <= MTU for fragment in fragments)
+
+
+def test_RFC791_preconditions_are_a_value_error_not_a_loop_or_a_crash() -> None:
+    """RFC 791 3.2: at least one 8-octet block per fragment (a 60-octet header needs an MTU of 68), and a header
+    of at least 20 octets (IHL >= 5; the kernel forwards nothing else into a TUN device)."""
+    options = [IPOption_LSRR(routers=["192.0.2.%d" % i for i in range(1, 10)])]
+    long_header = bytes(IP(src="10.1.0.1", dst="10.0.255.1", options=options) / UDP() / bytes(200))
+    assert (long_header[0] & 0x0F) * 4 == 60
+    with pytest.raises(ValueError):
+        fragment_ipv4(long_header, 64)
+    assert all(len(fragment) <= 68 for fragment in fragment_ipv4(long_header, 68))
+    short_header = bytearray(datagram(3000))
+    short_header[0] = 0x44
+    with pytest.raises(ValueError):
+        fragment_ipv4(bytes(short_header), MTU)

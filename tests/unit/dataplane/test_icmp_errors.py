@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 import pytest
 from scapy.layers.inet import ICMP, IP, UDP
-from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ParamProblem, ICMPv6PacketTooBig, IPv6, in6_chksum
+from scapy.layers.inet6 import (
+    ICMPv6DestUnreach,
+    ICMPv6EchoRequest,
+    ICMPv6ND_Redirect,
+    ICMPv6PacketTooBig,
+    ICMPv6ParamProblem,
+    IPv6,
+    in6_chksum,
+)
+from scapy.layers.ipsec import AH
 from scapy.utils import checksum
 
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
@@ -112,3 +122,47 @@ def test_RFC1812_4_3_2_7_no_icmp_error_for(invoking: bytes, why: str) -> None:
 def test_an_icmp_echo_request_is_answered() -> None:
     echo = bytes(IP(src=MN4, dst=SERVER4, flags="DF") / ICMP(type=8) / bytes(1500))
     assert fragmentation_needed(SOURCE4, echo, 1452) is not None
+
+
+def test_RFC4443_2_4_e_2_no_error_answers_an_icmpv6_redirect() -> None:
+    """2.4 (e): "An ICMPv6 error message MUST NOT be originated as a result of receiving ... (e.2) An ICMPv6
+    redirect message"; a Redirect is type 137, not below 128."""
+    redirect = IPv6(src=MN6, dst=SERVER6) / ICMPv6ND_Redirect(tgt="2001:db8:ff::2", dst="2001:db8:ff::2")
+    assert packet_too_big(SOURCE6, bytes(redirect / bytes(1500)), 1452) is None
+    assert parameter_problem(SOURCE6, bytes(redirect), 44) is None
+
+
+def test_RFC4443_2_4_e_1_an_icmpv6_error_behind_an_authentication_header_is_not_answered() -> None:
+    """2.4 (e.1): an ICMPv6 error stays one behind AH (RFC 4302: length in 4-octet units, minus 2)."""
+    protected = bytes(IPv6(src=MN6, dst=SERVER6) / AH(nh=58, payloadlen=4, spi=1, seq=1, icv=bytes(12))
+                      / ICMPv6DestUnreach(code=4) / bytes(1500))
+    assert protected[64] == 1
+    assert packet_too_big(SOURCE6, protected, 1452) is None
+    echo = bytes(IPv6(src=MN6, dst=SERVER6) / AH(nh=58, payloadlen=4, spi=1, seq=1, icv=bytes(12))
+                 / ICMPv6EchoRequest() / bytes(1500))
+    assert packet_too_big(SOURCE6, echo, 1452) is not None
+
+
+@pytest.mark.parametrize("source", ["::ffff:127.0.0.1", "::ffff:10.1.0.1"])
+def test_RFC4443_2_4_e_6_no_error_to_an_ipv4_mapped_source(source: str) -> None:
+    """2.4 (e.6): a source that does not uniquely identify a single node; an IPv4-mapped address (RFC 4291
+    2.5.5.2) names an IPv4 node."""
+    assert packet_too_big(SOURCE6, ipv6(1500, src=source), 1452) is None
+
+
+def test_RFC1812_4_3_2_5_fragmentation_needed_keeps_the_invoking_packets_tos_bits() -> None:
+    """4.3.2.5: ICMP errors "SHOULD have their TOS bits set to the same value as the TOS bits in the packet that
+    provoked" them, with precedence 6 (as Linux: (tos & 0x1E) | 0xC0)."""
+    error = fragmentation_needed(SOURCE4, ipv4(1500, tos=0x10), 1452)
+    assert error is not None and error[1] == 0xC0 | 0x10
+
+
+def test_the_builders_give_bytes_or_none_for_any_input() -> None:
+    """Truncations of valid packets down to nothing, and random octets: never an exception."""
+    rng = random.Random(20261127)
+    inputs = [packet[:n] for packet in (ipv6(1500), ipv4(1500)) for n in range(0, 61)]
+    inputs += [bytes(rng.randrange(256) for _ in range(rng.randrange(80))) for _ in range(500)]
+    for invoking in inputs:
+        for error in (packet_too_big(SOURCE6, invoking, 1452), parameter_problem(SOURCE6, invoking, 44),
+                      fragmentation_needed(SOURCE4, invoking, 1452)):
+            assert error is None or isinstance(error, bytes)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 from scapy.layers.l2 import GRE
 
-from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import Sealer, TunnelFormat
@@ -89,3 +91,21 @@ def test_keyed_downlink_for_another_mns_address_is_dropped_not_put_on_the_keys_a
     mag.apply(BindingDeregistered(MN1))
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1002).seal(ipv4(SERVER, "10.1.0.2"))) \
         == ("acc2", ipv4(SERVER, "10.1.0.2"))
+
+
+def test_RFC1812_5_3_7_a_downlink_packet_from_one_of_the_nodes_own_addresses_is_dropped() -> None:
+    """A correspondent node posing as the MAG (e.g. as the MN's first-hop router) is a martian: the kernel
+    would drop it from an interface, but the TUN devices accept local sources for the pump's ICMP errors. The
+    check is the forwarder's, on the addresses the pump gives it (none: nothing to check)."""
+    router = "10.0.0.1"
+    spoofed = Sealer(TunnelFormat.GRE, 0x1001).seal(ipv4(router, SHARED_HOME))
+    mag = mag_with(MN1)
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed) == ("acc1", ipv4(router, SHARED_HOME))
+    mag.own_addresses = frozenset({socket.inet_aton(router), socket.inet_pton(socket.AF_INET6, "2001:db8::1")})
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed) is DropReason.LOCAL_SOURCE
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)) == ("acc1", DOWNLINK)
+    mn6 = session(b"mn6", at="mag", home=None, prefixes=("2001:db8:a::/64",), interface="acc6", downlink_key=0x1006)
+    mag.apply(BindingEstablished(mn6))
+    spoofed6 = Sealer(TunnelFormat.GRE, 0x1006).seal(ipv6("2001:db8::1", "2001:db8:a::5"))
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed6) is DropReason.LOCAL_SOURCE
+    assert [row["drops"] for row in mag.stats()["sessions"]] == [{"local_source": 1}] * 2

@@ -10,6 +10,7 @@ from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, session
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import TunnelFormat
+from pmip6.dataplane.forwarder import TooBig
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
@@ -46,8 +47,8 @@ def test_a_packet_of_the_tunnel_mtu_enters_whole() -> None:
 
 def test_RFC2473_7_1_a_7_2_a_larger_ipv6_and_ipv4_with_df_are_refused() -> None:
     forwarder = mag()
-    assert forwarder.from_access("acc1", ipv6(MTU + 1)) is DropReason.TOO_BIG
-    assert forwarder.from_access("acc1", ipv4(MTU + 1, df=True)) is DropReason.TOO_BIG
+    assert forwarder.from_access("acc1", ipv6(MTU + 1)) == TooBig(MTU)
+    assert forwarder.from_access("acc1", ipv4(MTU + 1, df=True)) == TooBig(MTU)
     (row,) = forwarder.stats()["sessions"]  # type: ignore[misc]
     assert (row["drops"], row["uplink_packets"]) == ({"too_big": 2}, 0)
 
@@ -68,7 +69,7 @@ def test_RFC791_RFC4213_3_2_larger_ipv4_without_df_is_fragmented_and_each_fragme
 def test_the_lma_holds_its_downlink_to_the_tunnel_mtu_too() -> None:
     lma = LmaForwarder(tunnel_mtu=MTU)
     lma.apply(BindingEstablished(session(b"mn1")))
-    assert lma.from_tenant("opA", ipv4(MTU + 1, df=True, src=SERVER, dst=SHARED_HOME)) is DropReason.TOO_BIG
+    assert lma.from_tenant("opA", ipv4(MTU + 1, df=True, src=SERVER, dst=SHARED_HOME)) == TooBig(MTU)
     fragments = lma.from_tenant("opA", ipv4(MTU + 1, df=False, src=SERVER, dst=SHARED_HOME))
     assert isinstance(fragments, list) and [outer[0] for outer in fragments] == [MAG1, MAG1]
     assert lma.totals().drops == {"too_big": 1}
@@ -80,3 +81,28 @@ def test_RFC2473_4_1_1_b_a_limit_of_zero_is_refused_before_the_size_is_looked_at
     packet = IPv6(src="2001:db8:a::1", dst="2001:db8:ff::1") / IPv6ExtHdrDestOpt(options=[
         HBHOptUnknown(otype=4, optlen=1, optdata=b"\x00"), PadN(otype=1, optlen=1, optdata=b"\x00")]) / UDP()
     assert mag().from_access("acc1", bytes(packet / bytes(MTU))) is DropReason.ENCAPSULATION_LIMIT_ZERO
+
+
+def limited(limit: int, size: int) -> bytes:
+    """An IPv6 packet of ``size`` octets carrying a Tunnel Encapsulation Limit of ``limit``."""
+    packet = IPv6(src="2001:db8:a::1", dst="2001:db8:ff::1") / IPv6ExtHdrDestOpt(options=[
+        HBHOptUnknown(otype=4, optlen=1, optdata=bytes([limit])), PadN(otype=1, optlen=1, optdata=b"\x00")]) / UDP()
+    return bytes(packet / bytes(size - len(packet)))
+
+
+def test_RFC2473_7_1_an_outer_limit_option_takes_its_8_octets_from_the_tunnel_mtu() -> None:
+    """RFC 2473 7.1: the tunnel MTU is the path MTU "minus the size of the tunnel header(s)"; an outer
+    Destination Options header (4.1.1 (c) or (d)) is one of them, so such a packet fits in MTU - 8 (as in
+    Linux's ip6_tunnel) and a larger one hears that MTU. Toward an IPv4 peer no option is added."""
+    to_ipv6_peer = MagForwarder(tunnel_mtu=MTU)
+    to_ipv6_peer.apply(BindingEstablished(session(b"mn1", at="mag", prefixes=("2001:db8:a::/64",),
+                                                  lma="2001:db8:1::1", mag="2001:db8:1::2")))
+    fits = to_ipv6_peer.from_access("acc1", limited(3, MTU - 8))
+    assert isinstance(fits, tuple) and fits[3] == 2
+    assert to_ipv6_peer.from_access("acc1", limited(3, MTU - 7)) == TooBig(MTU - 8)
+    assert isinstance(to_ipv6_peer.from_access("acc1", ipv6(MTU)), tuple)  # no option: the whole tunnel MTU
+    configured = MagForwarder(tunnel_mtu=MTU, encapsulation_limit=4)
+    configured.apply(BindingEstablished(session(b"mn1", at="mag", home=None, prefixes=("2001:db8:a::/64",),
+                                                lma="2001:db8:1::1", mag="2001:db8:1::2")))
+    assert configured.from_access("acc1", ipv6(MTU)) == TooBig(MTU - 8)
+    assert isinstance(mag().from_access("acc1", limited(3, MTU)), tuple)  # IPv4 peer: no option, no cost

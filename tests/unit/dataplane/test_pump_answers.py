@@ -1,0 +1,56 @@
+"""What the pump answers a refused packet with, without root: a datagram socketpair stands in for the TUN
+device (one datagram is one packet, read with os.read and answered with os.write on the same descriptor)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from scapy.layers.inet import ICMP, IP, UDP
+
+from dataplane_sessions import SERVER, SHARED_HOME, session
+from pmip6.core.events import BindingEstablished
+from pmip6.core.token_bucket import TokenBucket
+from pmip6.dataplane.icmp_source import IcmpSources
+from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
+
+
+@pytest.fixture
+def pump() -> Iterator[LmaPump]:
+    pump = LmaPump(LmaDataplaneSettings(tenants=(TenantSettings("opA", "tena", 100),)))
+    pump.lma.apply(BindingEstablished(session(b"mn1")))
+    pump._icmp_sources["opA"] = IcmpSources(ipv4=socket.inet_aton("10.0.0.254"))
+    yield pump
+    pump._netlink_thread.shutdown()
+
+
+def exchange(pump: LmaPump, *packets: bytes) -> list[bytes]:
+    """Hand ``packets`` to the pump as the tenant's TUN device would; what it wrote back."""
+    tun, kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with tun, kernel:
+        tun.setblocking(False)
+        kernel.setblocking(False)
+        for packet in packets:
+            kernel.send(packet)
+        pump._on_local("opA", tun.fileno())
+        answers = []
+        while True:
+            try:
+                answers.append(kernel.recv(65535))
+            except BlockingIOError:
+                return answers
+
+
+def test_RFC4443_2_4_f_RFC1812_4_3_2_8_only_an_error_that_is_sent_spends_a_token(pump: LmaPump) -> None:
+    """The limit is on the errors a node originates: a refused ICMP error message (which no error may answer,
+    RFC 1812 4.3.2.7) spends no token, so with a burst of one the next packet still hears its error."""
+    pump.icmp_rate_limit = TokenBucket(rate=0.0, burst=1)
+    icmp_error = IP(src=SERVER, dst=SHARED_HOME, flags="DF") / ICMP(type=3, code=3) / bytes(1500)
+    too_big = IP(src=SERVER, dst=SHARED_HOME, flags="DF") / UDP(sport=7, dport=4000) / bytes(1500)
+    answers = exchange(pump, bytes(icmp_error), bytes(too_big), bytes(too_big))
+    assert pump.lma.totals().drops == {"too_big": 3}
+    assert {str(outcome): count for outcome, count in pump.icmp_errors.items() if count} == {
+        "not_allowed": 1, "sent": 1, "rate_limited": 1}
+    assert [(answer[20], answer[21]) for answer in answers] == [(3, 4)]  # Fragmentation Needed
