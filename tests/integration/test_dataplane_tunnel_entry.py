@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import select
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -310,3 +311,62 @@ def test_RFC1812_5_3_7_a_tunneled_packet_claiming_the_mags_own_address_is_droppe
     router = socket.inet_aton(DEFAULT_ROUTER)
     assert [packet for packet in frames if packet[:1] and packet[0] >> 4 == 4 and packet[12:16] == router] == []
     assert [row["drops"] for row in stats["sessions"]] == [{"local_source": 2}]  # type: ignore[index]
+
+
+TRANSFER = 1 << 20
+"""Octets TCP carries each way in the path-MTU test: hundreds of full-size segments."""
+
+
+def tcp_both_ways(lab: Figure1Lab, ipv6: bool) -> tuple[int, int]:
+    """MN-1 (link MTU 1500, so full-size segments with DF) sends TRANSFER octets to opA's server, which reads
+    them all and sends as many back; returns what each side received. Blocking, 20 s per socket call."""
+    family, server = (socket.AF_INET6, SERVER6) if ipv6 else (socket.AF_INET, SERVER)
+    with inside(lab.ns("opa")):
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    with inside(lab.ns("mn1")):
+        client = socket.socket(family, socket.SOCK_STREAM)
+    with listener, client:
+        listener.bind((server, 0))
+        listener.listen(1)
+        listener.settimeout(20)
+        client.settimeout(20)
+        client.connect((server, listener.getsockname()[1]))
+        accepted, _ = listener.accept()
+        with accepted, ThreadPoolExecutor(1) as other_side:
+            accepted.settimeout(20)
+            uplink = other_side.submit(_receive_all_then_answer, accepted)
+            client.sendall(bytes(TRANSFER))
+            client.shutdown(socket.SHUT_WR)
+            downlink = _receive_all(client)
+            return uplink.result(), downlink
+
+
+def _receive_all(sock: socket.socket) -> int:
+    return sum(len(chunk) for chunk in iter(lambda: sock.recv(65536), b""))
+
+
+def _receive_all_then_answer(sock: socket.socket) -> int:
+    received = _receive_all(sock)
+    sock.sendall(bytes(TRANSFER))
+    sock.shutdown(socket.SHUT_WR)
+    return received
+
+
+@pytest.mark.parametrize("ipv6", [False, True], ids=["ipv4", "ipv6"])
+def test_RFC1191_RFC8201_tcp_finds_the_tunnel_mtu_both_ways(lab: Figure1Lab, ipv6: bool) -> None:
+    """What the tunnel MTU work is for: TCP between an MN and its server, both on 1500-octet links, sends
+    full-size segments with DF; the pumps refuse them with the tunnel MTU and the errors reach the senders
+    (at the MAG the MN, whose address only the access interface's policy rule knows), so path MTU discovery
+    lowers the segments and a megabyte crosses each way instead of stalling in a black hole."""
+
+    async def run() -> tuple[tuple[int, int], dict[str, object]]:
+        node = await start_pumps(lab)
+        try:
+            await node.establish("mn1")
+            return await asyncio.to_thread(tcp_both_ways, lab, ipv6), node.mags["mag"].stats()
+        finally:
+            await stop_pumps(node)
+
+    (uplink, downlink), stats = asyncio.run(run())
+    assert (uplink, downlink) == (TRANSFER, TRANSFER)
+    assert stats["icmp_errors"]["sent"] >= 1  # type: ignore[index]
