@@ -50,6 +50,7 @@ class TooBig:
 
     mtu: int
 
+
 Decapsulated = tuple[str | None, Buffer]
 """(where the inner packet goes: the tenant at the LMA, the access interface at the MAG; the inner packet)."""
 
@@ -235,8 +236,8 @@ class Forwarder:
         """Whether the inner packet at ``offset`` has one of this node's addresses as its source: the kernel
         drops such a packet from an interface as a martian (RFC 1812 section 5.3.7), but not from the TUN
         devices, which accept local sources for the pump's ICMP errors (``pmip6.dataplane.tun``)."""
-        start = offset + (12 if payload[offset] >> 4 == 4 else 8)
-        return bytes(payload[start:start + (4 if payload[offset] >> 4 == 4 else 16)]) in self.own_addresses
+        start, length = (offset + 12, 4) if payload[offset] >> 4 == 4 else (offset + 8, 16)
+        return bytes(payload[start:start + length]) in self.own_addresses
 
     def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:
         """Seal ``packet`` for ``route``'s peer. A packet the sealer refuses (a Tunnel Encapsulation Limit of 0)
