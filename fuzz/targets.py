@@ -133,6 +133,43 @@ def dissect_target(data: bytes) -> None:
         raise InvariantViolation(f"dissect_frame raised instead of reporting: {error}") from error
 
 
+def tunnel_entry_target(data: bytes) -> None:
+    """The tunnel entry's readers of an IP packet (``pmip6.dataplane``): the Tunnel Encapsulation Limit search
+    points inside the packet, an ICMP error stays within its size (1280 / 576 octets), and IPv4 fragmentation
+    gives pieces that fit the MTU and carry the datagram's data in order (or ValueError for a header it cannot
+    fragment). They never raise on any packet: they run on every packet of the data plane. A packet that no
+    builder answers counts as rejected (DecodeError), as a decoder's refusal does."""
+    from pmip6.dataplane.encapsulation_limit import limit_offset
+    from pmip6.dataplane.fragment import fragment_ipv4
+    from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
+    from pmip6.wire.errors import DecodeError
+
+    if len(data) >= 40 and data[0] >> 4 == 6:
+        offset = limit_offset(data)
+        check(offset is None or 40 < offset < len(data), f"limit offset {offset} outside the packet")
+    errors = ((packet_too_big(_SOURCE6, data, 1280), 1280), (parameter_problem(_SOURCE6, data, 44), 1280),
+              (fragmentation_needed(_SOURCE4, data, 1280), 576))
+    for error, limit in errors:
+        check(error is None or len(error) <= limit, f"an ICMP error of {len(error or b'')} octets")
+    if all(error is None for error, _ in errors):
+        raise DecodeError("invoking packet", 0, "no ICMP error may answer it")
+    if len(data) < 20 or data[0] >> 4 != 4:
+        return
+    try:
+        fragments = fragment_ipv4(data, _FRAGMENT_MTU)
+    except ValueError:
+        return
+    header_length = (data[0] & 0x0F) * 4
+    carried = b"".join(fragment[(fragment[0] & 0x0F) * 4:] for fragment in fragments)
+    check(all(len(fragment) <= _FRAGMENT_MTU for fragment in fragments), "a fragment exceeds the MTU")
+    check(carried == data[header_length:int.from_bytes(data[2:4], "big")], "the fragments lost or reordered data")
+
+
+_SOURCE6 = bytes(15) + b"\x01"
+_SOURCE4 = bytes((192, 0, 2, 1))
+_FRAGMENT_MTU = 576
+
+
 def _framed(seeds: Sequence[tuple[int, bytes]]) -> list[bytes]:
     return [bytes([LINKTYPES.index(linktype)]) + frame for linktype, frame in seeds if linktype in LINKTYPES]
 
@@ -188,5 +225,7 @@ def load_targets() -> list[FuzzTarget]:
         _target("udp", "pmip6.wire.ip", lambda: udp_target, lambda corpus: corpus.udp),
         _target("pcap", "pmip6.wire.pcap", lambda: pcap_target, lambda corpus: corpus.pcap),
         _target("dissect", "pmip6.wire.dissect", lambda: dissect_target, lambda corpus: _framed(corpus.frames)),
+        _target("tunnel_entry", "pmip6.dataplane.icmp_errors", lambda: tunnel_entry_target,
+                lambda corpus: [*corpus.ipv4, *corpus.ipv6]),
     ]
     return targets

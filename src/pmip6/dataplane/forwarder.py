@@ -259,11 +259,15 @@ class Forwarder:
     def _oversized(self, route: SessionRoute, packet: Buffer, mtu: int) -> Fragmented | TooBig:
         """A packet larger than ``mtu``: fragmented if it is IPv4 without DF (RFC 791, RFC 2473 section 7.2 (b)),
         else refused (RFC 2473 sections 7.1 (a) and 7.2 (a))."""
-        if packet[0] >> 4 != 4 or packet[6] & DONT_FRAGMENT or packet[0] & 0x0F < 5:
-            self._drop(DropReason.TOO_BIG, route)
-            return TooBig(mtu)
-        return [outer for piece in fragment_ipv4(packet, mtu)
-                if isinstance(outer := self._to_tunnel(route, piece), tuple)]
+        if packet[0] >> 4 == 4 and not packet[6] & DONT_FRAGMENT:
+            try:
+                pieces = fragment_ipv4(packet, mtu)
+            except ValueError:  # a header it cannot fragment (the kernel forwards no such packet)
+                pass
+            else:
+                return [outer for piece in pieces if isinstance(outer := self._to_tunnel(route, piece), tuple)]
+        self._drop(DropReason.TOO_BIG, route)
+        return TooBig(mtu)
 
     def _count_sent(self, route: SessionRoute, packet: Buffer) -> None:
         if self.receive_direction is Direction.UPLINK:

@@ -23,12 +23,14 @@ _COPIED = 0x80
 
 def fragment_ipv4(packet: Buffer, mtu: int) -> list[bytes]:
     """The fragments, each at most ``mtu`` octets, of the IPv4 packet ``packet`` (without DF, larger than
-    ``mtu``). ValueError for a header shorter than 20 octets or an ``mtu`` that leaves no room for 8 data
-    octets after it (RFC 791: at least one 8-octet block per fragment)."""
+    ``mtu``). ValueError for a header shorter than 20 octets or cut short (by the packet or its Total
+    Length), or an ``mtu`` that leaves no room for 8 data octets after it (RFC 791: at least one 8-octet block
+    per fragment)."""
     header_length = (packet[0] & 0x0F) * 4
-    if header_length < 20 or mtu - header_length < 8:
-        raise ValueError(f"cannot fragment an IPv4 header of {header_length} octets to an MTU of {mtu}")
     total_length = int.from_bytes(packet[2:4], "big")
+    if not 20 <= header_length <= min(len(packet), total_length) or mtu - header_length < 8:
+        raise ValueError(f"cannot fragment an IPv4 header of {header_length} octets (Total Length {total_length},"
+                         f" {len(packet)} octets) to an MTU of {mtu}")
     flags_offset = int.from_bytes(packet[6:8], "big")
     data = bytes(packet[header_length:total_length])
     header = bytearray(packet[:header_length])

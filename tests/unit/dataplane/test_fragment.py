@@ -87,3 +87,9 @@ def test_RFC791_preconditions_are_a_value_error_not_a_loop_or_a_crash() -> None:
     short_header[0] = 0x44
     with pytest.raises(ValueError):
         fragment_ipv4(bytes(short_header), MTU)
+    cut_short = bytearray(datagram(3000))
+    cut_short[0], cut_short[2:4] = 0x4F, (40).to_bytes(2, "big")  # a 60-octet header, Total Length 40
+    with pytest.raises(ValueError):
+        fragment_ipv4(bytes(cut_short), MTU)
+    with pytest.raises(ValueError):
+        fragment_ipv4(long_header[:50], 1280)  # the packet ends inside its header
