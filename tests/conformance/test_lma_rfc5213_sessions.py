@@ -34,8 +34,9 @@ from pmip6.core.events import (
     MessageIgnored,
 )
 from pmip6.core.lma import LocalMobilityAnchor, MobileNodeProfile, Tenant
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
-from pmip6.wire.numbers import HandoffIndicator, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.numbers import BUFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
 from pmip6.wire.options import GREKeyOption, HomeNetworkPrefixOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
 
 LL_A = b"\x02\x00\x00\x00\x00\x0a"
@@ -395,6 +396,24 @@ def test_restore_drops_a_binding_the_changed_configuration_no_longer_allows(chan
     record = next(lma.bindings()).to_record()
     restarted = make_lma(**changed)
     outcome = restarted.restore([BindingCacheEntry.from_record(record)], NOW + 1)
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [f"binding not restored: {why}"]
+    assert list(restarted.bindings()) == []
+
+
+@pytest.mark.parametrize(("registered", "changed", "why"), [
+    ({"accept_forced_udp_encapsulation": True}, {}, "IPv4-UDP encapsulation is no longer accepted"),
+    ({}, {"gre_policy": LmaGrePolicy(default=GrePolicy.REQUIRED)}, "GRE is now required"),
+])
+def test_restore_drops_a_binding_whose_encapsulation_the_configuration_now_refuses(
+        registered: dict[str, object], changed: dict[str, object], why: str) -> None:
+    """As above, for what the next PBU would get: with accept_forced_udp_encapsulation off an IPv4-UDP session's
+    PBU (F set) gets 129 (RFC 5844 5); with GRE now required a session without GRE gets 163 (GK-5.2-4)."""
+    before = make_lma(**registered)
+    flags = BUFlags.A | BUFlags.P | (BUFlags.F if registered else 0)
+    assert the_pba(before.receive(pbu(flags=flags), MAG1, LMAA, NOW)).status == Status.ACCEPTED
+    (entry,) = before.bindings_of(MN1)
+    restarted = make_lma(**changed)
+    outcome = restarted.restore([BindingCacheEntry.from_record(entry.to_record())], NOW + 1)
     assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [f"binding not restored: {why}"]
     assert list(restarted.bindings()) == []
 

@@ -486,11 +486,17 @@ class LocalMobilityAnchor:
     def _claim_resources(self, entry: BindingCacheEntry) -> str | None:
         """Mark a restored entry's key and addresses in use; on a conflict change nothing and say why.
 
-        The configuration may have changed while the LMA was down: an entry whose Proxy-CoA is no longer an
-        authorized MAG, or whose mobile node the LMA no longer serves in that tenant (RFC 5213 5.3.1 items 6
-        and 7 would refuse its next PBU), is a conflict too."""
+        The configuration may have changed while the LMA was down: an entry whose next PBU it would refuse is a
+        conflict too: its Proxy-CoA no longer an authorized MAG, its mobile node no longer served in that tenant
+        (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer accepted (RFC 5844 3.1.2.1: 129), or no GRE
+        while the policy now requires it (GK-5.2-4: 163)."""
         if entry.proxy_coa.address not in self.settings.authorized_mags:
             return f"MAG {entry.proxy_coa.address} is no longer authorized"
+        if entry.udp_encapsulation and not self.settings.accept_forced_udp_encapsulation:
+            return "IPv4-UDP encapsulation is no longer accepted"
+        if not entry.gre_enabled and self.settings.gre_policy.resolve(entry.mn_id, entry.proxy_coa.address) \
+                is GrePolicy.REQUIRED:
+            return "GRE is now required"
         tenant = self._tenant_of.get(entry.mn_id, self.settings.default_tenant)
         if tenant != entry.tenant:
             return (f"the mobile node is now served by tenant {tenant!r}" if tenant is not None

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 @dataclass(slots=True)
 class TokenBucket:
-    """Up to ``burst`` messages at once, refilled at ``rate`` messages per second. ``now`` is any
-    monotonic-enough clock in seconds (the engines' ``now``); a clock that goes back refills nothing."""
+    """Up to ``burst`` messages at once, refilled at ``rate`` messages per second. ``now`` is any clock in
+    seconds (the engines' ``now`` is Unix time): a step back refills nothing and the refill goes on from the
+    new reading, so the bucket does not stall for as long as the step."""
 
     rate: float
     burst: float
@@ -29,7 +30,7 @@ class TokenBucket:
         """Spend one token if there is one: True if the message may be sent now."""
         if self.updated is not None and now > self.updated:
             self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now if self.updated is None else max(now, self.updated)
+        self.updated = now
         if self.tokens < 1:
             return False
         self.tokens -= 1

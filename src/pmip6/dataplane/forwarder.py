@@ -34,7 +34,7 @@ from pmip6.dataplane.ecn import NOT_ECT, decapsulated
 from pmip6.dataplane.encapsulation_limit import OUTER_OPTIONS_LENGTH
 from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat, open_tunnel, session_format
 from pmip6.dataplane.fragment import DONT_FRAGMENT, fragment_ipv4
-from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU
+from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU, MIN_TUNNEL_MTU
 
 Encapsulated = tuple[str, TunnelFormat, bytes] | tuple[str, TunnelFormat, bytes, int]
 """(peer address as text, format, payload of the outer IP or UDP packet), and where the outer IPv6 header
@@ -104,7 +104,8 @@ class Forwarder:
         source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
         self.own_addresses: frozenset[bytes] = frozenset()
         """This node's addresses, packed: a packet from the tunnel claiming one as its source is dropped
-        (``local_source``). The pump fills it in; a forwarder without a pump checks nothing."""
+        (``local_source``). The MAG's pump fills it in, since at the MAG a downlink packet's source is anyone's;
+        at the LMA an uplink packet's source is already one of its session's home addresses. Empty: no check."""
         self._node_drops = TrafficCounters()
         self._tenant_base: dict[str, TrafficCounters] = {}
         """Per tenant: the drops, plus the traffic of the tenant's sessions that are gone. Forwarding counts
@@ -243,14 +244,17 @@ class Forwarder:
         """Seal ``packet`` for ``route``'s peer. A packet the sealer refuses (a Tunnel Encapsulation Limit of 0)
         is refused before its size is looked at, as Linux's ip6_tunnel does: no tunnel MTU would let it in. An
         outer Destination Options header (a Tunnel Encapsulation Limit) takes its 8 octets from the tunnel MTU
-        (RFC 2473 section 7.1: the path MTU minus the tunnel headers), as in Linux's ip6_tunnel."""
+        (RFC 2473 section 7.1: the path MTU minus the tunnel headers), but never below the IPv6 minimum link MTU
+        (RFC 8200 section 5: a sender ignores a Packet Too Big under 1280), as in Linux's ip6_tunnel; a packet
+        that then exceeds the path MTU outside is fragmented in its outer header (RFC 2473 section 7.1 (b))."""
         sealed = route.sealer.seal(packet)
         if type(sealed) is bytes and len(packet) <= self.tunnel_mtu:
             self._count_sent(route, packet)
             return route.peer_host, route.format, sealed
         if isinstance(sealed, DropReason):
             return self._drop(sealed, route)
-        mtu = self.tunnel_mtu if type(sealed) is bytes else self.tunnel_mtu - OUTER_OPTIONS_LENGTH
+        mtu = self.tunnel_mtu if type(sealed) is bytes else max(self.tunnel_mtu - OUTER_OPTIONS_LENGTH,
+                                                                   MIN_TUNNEL_MTU)
         if len(packet) > mtu:
             return self._oversized(route, packet, mtu)
         self._count_sent(route, packet)

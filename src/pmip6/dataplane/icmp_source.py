@@ -10,7 +10,7 @@ used. The addresses are looked up when the TUN device that serves the interface 
 The kernel accepts such a packet written into a TUN device (verified on the CI kernel, docs/dataplane.md
 "ICMP errors"): IPv6 as is, IPv4 only with ``accept_local`` and no reverse-path filter on the TUN device
 (``pmip6.dataplane.tun``). Since that would let a tunneled packet claiming one of the node's addresses through
-too, the forwarders drop those (:func:`own_addresses`, ``local_source``).
+too, the MAG's forwarder drops those (:func:`own_addresses`, ``local_source``).
 """
 
 from __future__ import annotations

@@ -144,7 +144,6 @@ class Pump:
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         self.ipr = await self.netlink(open_netlink, self.netns)
-        self.forwarder.own_addresses = await self.netlink(own_addresses, self.ipr)
         with inside(self.netns):
             for family in (socket.AF_INET, socket.AF_INET6):
                 for protocol in (IPProto.GRE, IPProto.IPV4, IPProto.IPV6):

@@ -106,3 +106,16 @@ def test_RFC2473_7_1_an_outer_limit_option_takes_its_8_octets_from_the_tunnel_mt
                                                 lma="2001:db8:1::1", mag="2001:db8:1::2")))
     assert configured.from_access("acc1", ipv6(MTU)) == TooBig(MTU - 8)
     assert isinstance(mag().from_access("acc1", limited(3, MTU)), tuple)  # IPv4 peer: no option, no cost
+
+
+def test_RFC8200_5_the_outer_option_never_takes_the_tunnel_mtu_below_1280() -> None:
+    """A sender ignores a Packet Too Big under the IPv6 minimum link MTU (RFC 8201 4), so with `tunnel_mtu`
+    1280 a packet carrying an outer option still enters up to 1280 octets (the outer packet is fragmented,
+    RFC 2473 7.1 (b)), and a larger one hears 1280, as from Linux's ip6_tunnel."""
+    forwarder = MagForwarder(tunnel_mtu=1280, encapsulation_limit=4)
+    forwarder.apply(BindingEstablished(session(b"mn1", at="mag", prefixes=("2001:db8:a::/64",),
+                                               lma="2001:db8:1::1", mag="2001:db8:1::2")))
+    entered = forwarder.from_access("acc1", limited(3, 1280))
+    assert isinstance(entered, tuple) and entered[3] == 2
+    assert isinstance(forwarder.from_access("acc1", ipv6(1280)), tuple)
+    assert forwarder.from_access("acc1", ipv6(1281)) == TooBig(1280)
