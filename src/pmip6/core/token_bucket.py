@@ -26,12 +26,16 @@ class TokenBucket:
             raise ValueError("a token bucket's rate and burst must not be negative")
         self.tokens = self.burst
 
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one: True if the message may be sent now."""
+    def ready(self, now: float) -> bool:
+        """Whether a token is there now, without spending it (e.g. before building a costly message)."""
         if self.updated is not None and now > self.updated:
             self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
+        return self.tokens >= 1
+
+    def take(self, now: float) -> bool:
+        """Spend one token if there is one: True if the message may be sent now."""
+        if not self.ready(now):
             return False
         self.tokens -= 1
         return True

@@ -339,6 +339,10 @@ class Pump:
         if source is None:
             self.icmp_errors[IcmpOutcome.NO_SOURCE_ADDRESS] += 1
             return
+        now = time.monotonic()
+        if not self.icmp_rate_limit.ready(now):  # nothing is built while the bucket is empty (a flood)
+            self.icmp_errors[IcmpOutcome.RATE_LIMITED] += 1
+            return
         if too_big is not None:
             mtu = too_big.mtu
             error = packet_too_big(source, packet, mtu) if ipv6 else fragmentation_needed(source, packet, mtu)
@@ -349,9 +353,7 @@ class Pump:
         if error is None:
             self.icmp_errors[IcmpOutcome.NOT_ALLOWED] += 1
             return
-        if not self.icmp_rate_limit.take(time.monotonic()):  # only what would be sent spends a token
-            self.icmp_errors[IcmpOutcome.RATE_LIMITED] += 1
-            return
+        self.icmp_rate_limit.take(now)  # only what is sent spends a token
         try:
             os.write(fd, error)
         except OSError:

@@ -34,3 +34,11 @@ def test_zero_burst_sends_nothing_and_negative_parameters_are_refused() -> None:
     assert not TokenBucket(rate=5.0, burst=0).take(0.0)
     with pytest.raises(ValueError):
         TokenBucket(rate=-1.0, burst=1)
+
+
+def test_ready_says_whether_a_token_is_there_without_spending_it() -> None:
+    bucket = TokenBucket(rate=1.0, burst=1)
+    assert bucket.ready(0.0) and bucket.ready(0.0)
+    assert bucket.take(0.0)
+    assert not bucket.ready(0.5)
+    assert bucket.ready(1.0) and bucket.take(1.0)
