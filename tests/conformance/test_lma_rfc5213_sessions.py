@@ -336,6 +336,24 @@ def test_exhausted_prefix_pool_130_names_the_tenant_and_pool_in_an_alarm() -> No
         "tenant opA: pool 2001:db8:a::/63 is exhausted"]
 
 
+def test_an_exhausted_pool_raises_one_alarm_per_shortage_not_one_per_refused_pbu() -> None:
+    small = Tenant("opA", ipv6_prefix_pool=IPv6Network("2001:db8:a::/64"))  # one /64 HNP
+    lma = make_lma(tenants=(small, OP_B), default_tenant="opA")
+    first = attach(lma, b"x0")
+
+    def alarms(mn_id: bytes, now: float) -> list[str]:
+        outcome = lma.receive(pbu(mn_id), MAG1, LMAA, now)
+        assert rejected_status(outcome) == Status.INSUFFICIENT_RESOURCES
+        return [event.text for event in outcome.events if isinstance(event, Alarm)]
+
+    assert alarms(b"x1", NOW) == ["tenant opA: pool 2001:db8:a::/64 is exhausted"]
+    assert alarms(b"x2", NOW) == [], "the shortage was announced already"
+    lma.receive(deregistration(first, b"x0"), MAG1, LMAA, NOW + 1)
+    assert kinds(lma.handle_timer(NOW + 1 + DELAY)) == [BindingRemoved]
+    attach(lma, b"x1", now=NOW + 20)  # the freed prefix: the shortage is over
+    assert alarms(b"x2", NOW + 21) == ["tenant opA: pool 2001:db8:a::/64 is exhausted"], "a new shortage"
+
+
 def test_specific_hnp_from_pool_honoured_and_foreign_one_rejected_155() -> None:
     lma = make_lma()
     inside = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:42::"), 64)

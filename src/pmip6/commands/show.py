@@ -96,9 +96,9 @@ def stats_text(stats: dict[str, Any]) -> str:
         values = stats.get(section) or {}
         counts = ", ".join(f"{name}={count}" for name, count in sorted(values.items())) or "-"
         lines.append(f"{section.replace('_', ' ')}: {counts}")
-    lines.append(f"retransmissions: {stats.get('retransmissions', 0)}")
-    lines.append(f"send errors: {stats.get('send_errors', 0)}")
-    lines.append(f"store errors: {stats.get('store_errors', 0)}")
+    for counter in ("retransmissions", "send_errors", "store_errors"):  # retransmissions: MAG, store errors: LMA
+        if counter in stats:
+            lines.append(f"{counter.replace('_', ' ')}: {stats[counter]}")
     for tenant, counters in sorted((stats.get("dataplane") or {}).items()):
         drops = ", ".join(f"{reason}={count}" for reason, count in sorted(counters["drops"].items())) or "-"
         lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / {counters['uplink_bytes']} octets, "

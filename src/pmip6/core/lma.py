@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 from typing import cast
 
 from pmip6.core.acknowledgement import acceptance, rejection
@@ -138,6 +139,9 @@ class LocalMobilityAnchor:
         self._deadlines = DeadlineQueue()
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
+        self._short_pools: set[IPv4Network | IPv6Network] = set()
+        """Pools whose exhaustion was announced (one Alarm per shortage, not one per refused PBU); a pool leaves
+        the set when an allocation from it succeeds again."""
 
     # ----------------------------------------------------------------- public API
 
@@ -350,7 +354,8 @@ class LocalMobilityAnchor:
         plan = plan_addresses(received.home_network_prefixes, received.ipv4_home_address_request, pools, entry)
         if isinstance(plan, AddressRejection):
             outcome = self._reject_registration(registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status)
-            if plan.exhausted is not None:
+            if plan.exhausted is not None and plan.exhausted not in self._short_pools:
+                self._short_pools.add(plan.exhausted)
                 outcome.events.append(Alarm(f"tenant {registration.tenant}: pool {plan.exhausted} is exhausted",
                                             registration.mn_id))
             return outcome
@@ -436,6 +441,11 @@ class LocalMobilityAnchor:
     def _set_addresses(self, entry: BindingCacheEntry, plan: AddressPlan) -> None:
         pools = self._pools[entry.tenant]
         prefixes, ipv4 = plan.commit(pools)
+        if self._short_pools:
+            if plan.allocate_prefix and pools.prefixes is not None:
+                self._short_pools.discard(pools.prefixes.network)
+            if plan.allocate_ipv4 and pools.ipv4 is not None:
+                self._short_pools.discard(pools.ipv4.network)
         self._cache.set_addresses(entry, prefixes, ipv4)
         entry.ipv4_default_router = pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None
 

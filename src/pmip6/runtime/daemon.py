@@ -252,7 +252,7 @@ class Daemon:
         return self.binding_rows(time.time())
 
     async def _stats_command(self, request: Request) -> dict[str, Any]:
-        stats = self.statistics.as_dict(self.bindings_by_gre_mode())
+        stats = self.statistics.as_dict(self.bindings_by_gre_mode(), at_lma=self.at_lma)
         stats.update({name: section() for name, section in self._stats_sections.items()})
         return stats
 

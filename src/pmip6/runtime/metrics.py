@@ -70,8 +70,10 @@ class Statistics:
         if type(message) is ProxyBindingAcknowledgement:
             self.pba_sent[status_name(message.status)] += 1
 
-    def as_dict(self, bindings_by_gre_mode: Mapping[str, int]) -> dict[str, Any]:
-        """The JSON shape of ``pmip6 show stats --json``."""
+    def as_dict(self, bindings_by_gre_mode: Mapping[str, int], *, at_lma: bool) -> dict[str, Any]:
+        """The JSON shape of ``pmip6 show stats --json``: ``store_errors`` at an LMA, ``retransmissions`` at a
+        MAG (the counters only that role has, as in the Prometheus families)."""
+        role_counter = {"store_errors": self.store_errors} if at_lma else {"retransmissions": self.retransmissions}
         return {
             "received": dict(self.received),
             "sent": dict(self.sent),
@@ -79,9 +81,8 @@ class Statistics:
             "pba_received": dict(self.pba_received),
             "decode_errors": dict(self.decode_errors),
             "events": dict(self.events),
-            "retransmissions": self.retransmissions,
+            **role_counter,
             "send_errors": self.send_errors,
-            "store_errors": self.store_errors,
             "bindings": dict(bindings_by_gre_mode),
         }
 

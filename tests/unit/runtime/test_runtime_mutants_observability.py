@@ -63,11 +63,13 @@ def test_stats_and_metrics_keep_each_direction_and_counter_apart() -> None:
     assert not any(line.startswith(("pmip6_messages_sent_total{type=\"pba\"", "pmip6_pba_sent_total{"))
                    for line in lines)
 
-    stats = statistics.as_dict({"keys": 1})
+    stats = statistics.as_dict({"keys": 1}, at_lma=False)
     assert stats["received"] == {"pba": 2, "binding_error": 1} and stats["sent"] == {"pbu": 1}
     assert stats["pba_received"] == {"ACCEPTED": 1, "GRE_KEY_OPTION_REQUIRED": 1} and stats["pba_sent"] == {}
     assert (stats["decode_errors"], stats["events"]) == ({"payload_proto": 1}, {"BindingEstablished": 1})
-    assert (stats["retransmissions"], stats["send_errors"]) == (3, 5)
+    assert (stats["retransmissions"], stats["send_errors"]) == (3, 5) and "store_errors" not in stats
+    at_lma = statistics.as_dict({"keys": 1}, at_lma=True)
+    assert at_lma["store_errors"] == 0 and "retransmissions" not in at_lma
 
 
 def test_log_lines_name_the_event_removal_reason_and_level() -> None:

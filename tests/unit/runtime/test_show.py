@@ -30,7 +30,8 @@ def test_RFC5844_4_bindings_table_tells_ipv4_udp_from_ip_in_ip() -> None:
 def test_stats_text_lists_every_section() -> None:
     text = stats_text({"received": {"pbu": 3}, "pba_sent": {"ACCEPTED": 2, "GRE_KEY_OPTION_REQUIRED": 1},
                        "bindings": {"keys": 2, "gre-only": 0, "off": 0}, "retransmissions": 0, "store_errors": 3})
-    assert "received: pbu=3" in text and "store errors: 3" in text
+    assert "received: pbu=3" in text and "store errors: 3" in text and "retransmissions: 0" in text
+    assert "store errors" not in stats_text({"retransmissions": 2}), "a MAG has no state file"
     assert "pba sent: ACCEPTED=2, GRE_KEY_OPTION_REQUIRED=1" in text
     assert "bindings: gre-only=0, keys=2, off=0" in text and "decode errors: -" in text
 
