@@ -198,6 +198,30 @@ class LocalMobilityAnchor:
                 outcome.events.append(BindingEstablished(entry.session()))
         return outcome
 
+    def reconfigure(self, settings: LmaSettings) -> Outcome:
+        """Adopt new settings (a reloaded configuration) without a restart: the entries they still allow stay as
+        they are, keys, addresses and timers included; the others are removed with an Alarm saying why and
+        BindingRemoved ("reconfigured"), by the same rules as :meth:`restore`. New rules (lifetimes, GRE policy,
+        timers) apply from each session's next PBU. A Handoff Indicator 4 PBU still waiting for a de-registration
+        is dropped: its MAG retransmits it and the new settings decide."""
+        self.settings = settings
+        self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
+        self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
+        self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
+        self._short_pools.clear()
+        for pending in self._pending.values():
+            self._deadlines.cancel(pending)
+        self._pending.clear()
+        outcome = Outcome()
+        for entry in list(self._cache):
+            problem = self._conflict(entry)
+            if problem is None:
+                self._claim_addresses(entry)
+                continue
+            outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
+            outcome.events.append(self._forget(entry, "reconfigured"))
+        return outcome
+
     # ----------------------------------------------------------------- PBU checks (RFC 5213 5.3.1)
 
     def _receive_pbu(self, pbu: ProxyBindingUpdate, source: Peer, destination: Address, now: float) -> Outcome:
@@ -481,25 +505,43 @@ class LocalMobilityAnchor:
     # ----------------------------------------------------------------- removal and restore
 
     def _remove(self, entry: BindingCacheEntry, reason: str) -> BindingRemoved:
-        self._cache.remove(entry)
-        self._deadlines.cancel(entry)
         pools = self._pools[entry.tenant]
         if pools.prefixes is not None:
             for prefix in entry.home_network_prefixes:
                 pools.prefixes.release(prefix)
         if pools.ipv4 is not None and entry.ipv4_home_address is not None:
             pools.ipv4.release(entry.ipv4_home_address.ip)
+        return self._forget(entry, reason)
+
+    def _forget(self, entry: BindingCacheEntry, reason: str) -> BindingRemoved:
+        """Take ``entry`` out of the cache with its timer and uplink key; its addresses are not (or no longer)
+        held in the pools."""
+        self._cache.remove(entry)
+        self._deadlines.cancel(entry)
         if entry.reserved_uplink_key is not None:
             self._keys.release(entry.reserved_uplink_key)
         return BindingRemoved(entry.session(), reason)
 
     def _claim_resources(self, entry: BindingCacheEntry) -> str | None:
-        """Mark a restored entry's key and addresses in use; on a conflict change nothing and say why.
+        """Mark a restored entry's key and addresses in use; on a conflict change nothing and say why."""
+        problem = self._conflict(entry)
+        if problem is not None:
+            return problem
+        if entry.reserved_uplink_key is not None:
+            try:
+                self._keys.claim(entry.reserved_uplink_key)
+            except ValueError as error:
+                return str(error)
+        self._claim_addresses(entry)
+        return None
 
-        The configuration may have changed while the LMA was down: an entry whose next PBU it would refuse is a
-        conflict too: its Proxy-CoA no longer an authorized MAG, its mobile node no longer served in that tenant
-        (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer accepted (RFC 5844 3.1.2.1: 129), or no GRE
-        while the policy now requires it (GK-5.2-4: 163)."""
+    def _conflict(self, entry: BindingCacheEntry) -> str | None:
+        """Why the settings no longer allow ``entry``, or None.
+
+        The configuration may have changed since the entry was made: an entry whose next PBU the LMA would refuse
+        is a conflict: its Proxy-CoA no longer an authorized MAG, its mobile node no longer served in that tenant
+        (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer accepted (RFC 5844 3.1.2.1: 129), no GRE while
+        the policy now requires it (GK-5.2-4: 163), or an address outside its tenant's pools or in use."""
         if entry.proxy_coa.address not in self.settings.authorized_mags:
             return f"MAG {entry.proxy_coa.address} is no longer authorized"
         if entry.udp_encapsulation and not self.settings.accept_forced_udp_encapsulation:
@@ -519,13 +561,12 @@ class LocalMobilityAnchor:
             return "a home network prefix is outside the tenant's pool or already in use"
         if ipv4 is not None and (pools.ipv4 is None or not pools.ipv4.available(ipv4.ip)):
             return "the IPv4 home address is outside the tenant's pool or already in use"
-        if entry.reserved_uplink_key is not None:
-            try:
-                self._keys.claim(entry.reserved_uplink_key)
-            except ValueError as error:
-                return str(error)
-        AddressPlan(claim_prefixes=prefixes, claim_ipv4=ipv4.ip if ipv4 is not None else None).commit(pools)
         return None
+
+    def _claim_addresses(self, entry: BindingCacheEntry) -> None:
+        ipv4 = entry.ipv4_home_address
+        AddressPlan(claim_prefixes=entry.home_network_prefixes,
+                    claim_ipv4=ipv4.ip if ipv4 is not None else None).commit(self._pools[entry.tenant])
 
     # ----------------------------------------------------------------- rejections
 

@@ -27,6 +27,10 @@ class ConfigError(Exception):
         self.key = key
         self.problem = problem
 
+    def in_file(self, path: Path) -> str:
+        """The message with the file named once: ``lma.toml: lma.udp_port: ...`` (a whole-file error names it)."""
+        return str(self) if self.key == str(path) else f"{path}: {self}"
+
 
 class Table:
     """One TOML table being read; :meth:`finish` rejects the keys nobody asked for."""

@@ -139,6 +139,10 @@ class Daemon:
     async def prepare(self) -> None:
         """Work before the sockets open."""
 
+    def reload_on_signal(self) -> None:
+        """SIGHUP. A daemon that can apply a changed configuration file while running overrides this."""
+        self.logger.warning("SIGHUP: this daemon does not reload its configuration; restart it to apply a change")
+
     # ---- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -1,5 +1,8 @@
 """Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
 
+SIGINT and SIGTERM stop the daemon; SIGHUP asks it to reload its configuration file (the LMA does, the MAG
+says it does not).
+
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
 the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).
 """
@@ -49,8 +52,7 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
         config = load(args.config)
         daemon = build(config, DaemonOptions(pcap=args.pcap))  # build parses [dataplane] (ConfigError)
     except ConfigError as error:
-        where = "" if error.key == str(args.config) else f"{args.config}: "  # a whole-file error names it already
-        print(f"error: {where}{error}", file=sys.stderr)
+        print(f"error: {error.in_file(args.config)}", file=sys.stderr)
         return EXIT_CONFIG
     return run(_serve(daemon, before_stop), args.loop)
 
@@ -60,6 +62,7 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, daemon.reload_on_signal)
     try:
         try:
             await daemon.start()
@@ -74,5 +77,5 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
         return 0
     finally:
         await daemon.close()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)

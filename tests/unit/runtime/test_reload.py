@@ -1,0 +1,157 @@
+"""Reloading lma.toml while the LMA runs: ``pmip6 lma reload`` and SIGHUP (docs/operations.md, "Reloading the
+configuration")."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from test_daemons_loopback import Lab, _by_mn, _lma_toml
+from test_runtime_mutants_daemons import _run
+
+from pmip6.cli import main
+from pmip6.runtime.control import ControlError, control_request
+
+MN1, MN_OFF = "mn1@opA", "mn-off@opA"
+"""The lab's LMA serves MN1 through its default tenant and MN_OFF through its own [[mn]] profile."""
+
+
+def _without_default_tenant(port: int) -> str:
+    """The lab's lma.toml without ``default_tenant``: MN1 is no longer served (RFC 5213 5.3.1 item 7)."""
+    text = _lma_toml(port)
+    assert 'default_tenant = "opA"\n' in text
+    return text.replace('default_tenant = "opA"\n', "")
+
+
+def test_a_reload_removes_the_bindings_the_new_file_refuses_and_keeps_the_others(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, _):
+            for mn_id in (MN1, MN_OFF):
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == "registered"
+            kept_row = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN_OFF]
+            (tmp_path / "lma.toml").write_text(_without_default_tenant(lab.port))
+            result = await lab.control("lma", {"command": "reload"})
+            assert result == {"bindings_kept": 1, "bindings_removed": 1, "restart_needed": []}
+            rows = _by_mn(await lab.control("lma", {"command": "bindings"}))
+            assert list(rows) == [MN_OFF]
+            assert {key: rows[MN_OFF][key] for key in ("uplink_key", "hnp", "ipv4_home", "proxy_coa")} == \
+                {key: kept_row[key] for key in ("uplink_key", "hnp", "ipv4_home", "proxy_coa")}
+            assert lma.statistics.events["BindingRemoved"] == 1 and lma.statistics.events["Alarm"] == 1
+            assert lma.store is not None
+            records, _ = lma.store.load()
+            assert {record["mn_id"] for record in records} == {MN_OFF}, "the state file follows"
+            refused = await lab.control("mag", {"command": "refresh", "mn_id": MN1})
+            assert refused["status_name"] == "NOT_LMA_FOR_THIS_MOBILE_NODE"
+
+    asyncio.run(scenario())
+
+
+def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stays(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, _):
+            await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
+            settings = lma.lma.settings
+            (tmp_path / "lma.toml").write_text(_without_default_tenant(lab.port) + "[policy]\n")
+            with pytest.raises(ControlError, match=r"^[^:]*lma\.toml: not valid TOML: .*policy.*; the running configuration stays$"):
+                await lab.control("lma", {"command": "reload"})
+            (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace("min_delay_before_bce_delete = 0.2",
+                                                                           "max_lifetime = 0"))
+            with pytest.raises(ControlError, match="lma.max_lifetime"):
+                await lab.control("lma", {"command": "reload"})
+            assert lma.lma.settings is settings
+            assert list(_by_mn(await lab.control("lma", {"command": "bindings"}))) == [MN1]
+
+    asyncio.run(scenario())
+
+
+def test_what_a_reload_cannot_change_is_named_and_waits_for_a_restart(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, _):
+            port = lma.ipv4.local.port  # type: ignore[union-attr]
+            (tmp_path / "lma.toml").write_text(_lma_toml(port + 1).replace('state = "lma.db"', "")
+                                               + "[dataplane]\nenabled = false\n")
+            result = await lab.control("lma", {"command": "reload"})
+            assert result["restart_needed"] == ["lma.udp_port", "lma.state", "dataplane"]
+            assert lma.ipv4.local.port == port and lma.config.udp_port == port  # type: ignore[union-attr]
+
+    asyncio.run(scenario())
+    assert "lma.udp_port changed: it takes effect when the LMA restarts" in caplog.text
+
+
+def test_pmip6_lma_reload_prints_the_outcome(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab = Lab(tmp_path)
+    lma = _run("lma", tmp_path)
+    try:
+        assert main(["lma", "reload", "--control", str(tmp_path / "lma.sock")]) == 0
+        assert capsys.readouterr().out == "reloaded: 0 bindings kept, 0 removed\n"
+        (tmp_path / "lma.toml").write_text(_lma_toml(lab.port) + "[bogus]\n")
+        assert main(["lma", "reload", "--control", str(tmp_path / "lma.sock")]) == 1
+        assert "bogus: unknown table or key" in capsys.readouterr().err
+    finally:
+        lma.terminate()
+        assert lma.wait(timeout=15) == 0
+
+
+def test_sighup_reloads_the_configuration(tmp_path: Path) -> None:
+    """The daemon's usual reload signal: a MAG no longer in [[mag]] loses its bindings (RFC 5213 5.3.1 item 6)."""
+    lab = Lab(tmp_path)
+    lma = _run("lma", tmp_path)
+    try:
+        mag = _run("mag", tmp_path)
+        try:
+            attached = control_request(tmp_path / "mag.sock", {"command": "attach", "mn_id": MN1, "att": 4}, 15)
+            assert attached["outcome"] == "registered"
+        finally:
+            mag.kill()  # no de-registration: the binding stays active at the LMA
+            mag.wait(timeout=15)
+        (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace('address = "127.0.0.1"', 'address = "127.0.0.9"'))
+        lma.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while control_request(tmp_path / "lma.sock", {"command": "bindings"}):
+            assert time.monotonic() < deadline, "the binding of the MAG no longer authorized is still there"
+            time.sleep(0.05)
+        assert lma.poll() is None, "SIGHUP does not stop the LMA"
+    finally:
+        lma.terminate()
+        assert lma.wait(timeout=15) == 0
+    log = lma.stderr.read().decode() if lma.stderr else ""
+    assert "binding removed by the new configuration: MAG 127.0.0.1 is no longer authorized" in log
+    assert "configuration reloaded from" in log and "0 bindings kept, 1 removed" in log
+
+
+def test_sighup_with_a_bad_file_logs_the_error_and_keeps_running(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    lma = _run("lma", tmp_path)
+    try:
+        (tmp_path / "lma.toml").write_text(_lma_toml(lab.port) + "nonsense")
+        lma.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        assert control_request(tmp_path / "lma.sock", {"command": "stats"}) is not None
+    finally:
+        lma.terminate()
+        assert lma.wait(timeout=15) == 0
+    log = lma.stderr.read().decode() if lma.stderr else ""
+    assert "configuration not reloaded, the running one stays" in log and "not valid TOML" in log
+
+
+def test_sighup_at_a_mag_says_it_does_not_reload(tmp_path: Path) -> None:
+    Lab(tmp_path)
+    mag = _run("mag", tmp_path)
+    try:
+        mag.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        assert mag.poll() is None, "SIGHUP does not stop the MAG"
+    finally:
+        mag.terminate()
+        assert mag.wait(timeout=15) == 0
+    assert "does not reload its configuration" in (mag.stderr.read().decode() if mag.stderr else "")
