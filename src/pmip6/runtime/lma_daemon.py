@@ -67,9 +67,14 @@ class LmaDaemon(Daemon):
     def reload(self) -> dict[str, Any]:
         """Read the configuration file again and give the engine its new settings (docs/operations.md, "Reloading
         the configuration"); what a reload cannot change is named in a warning and waits for a restart. A bad
-        file raises :class:`ConfigError` and changes nothing."""
-        config = load_lma_config(self.config.path)
-        parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
+        file raises :class:`ConfigError` and changes nothing. Either way ``statistics.reloads`` counts it."""
+        try:
+            config = load_lma_config(self.config.path)
+            parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
+        except ConfigError:
+            self.statistics.reloads["refused"] += 1
+            raise
+        self.statistics.reloads["applied"] += 1
         restart_needed = [key for field, key in _RESTART_ONLY.items()
                           if getattr(config, field) != getattr(self.config, field)]
         self.config = replace(self.config, settings=config.settings)

@@ -45,6 +45,9 @@ def test_a_reload_removes_the_bindings_the_new_file_refuses_and_keeps_the_others
             assert lma.store is not None
             records, _ = lma.store.load()
             assert {record["mn_id"] for record in records} == {MN_OFF}, "the state file follows"
+            stats = await lab.control("lma", {"command": "stats"})
+            assert stats["reloads"] == {"applied": 1}
+            assert 'pmip6_config_reloads_total{result="applied"} 1.0' in lma.metrics.exposition().decode()
             refused = await lab.control("mag", {"command": "refresh", "mn_id": MN1})
             assert refused["status_name"] == "NOT_LMA_FOR_THIS_MOBILE_NODE"
 
@@ -66,6 +69,10 @@ def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stay
             with pytest.raises(ControlError, match="lma.max_lifetime"):
                 await lab.control("lma", {"command": "reload"})
             assert lma.lma.settings is settings
+            assert lma.statistics.reloads == {"refused": 2}
+            exposition = lma.metrics.exposition().decode()
+            assert 'pmip6_config_reloads_total{result="refused"} 2.0' in exposition
+            assert 'pmip6_config_reloads_total{result="applied"} 0.0' in exposition
             assert list(_by_mn(await lab.control("lma", {"command": "bindings"}))) == [MN1]
 
     asyncio.run(scenario())
