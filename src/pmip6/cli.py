@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module exposes register(subparsers) and sets ``func`` on its parser; add new commands here.
-COMMAND_MODULES: tuple[str, ...] = ("demo", "lma", "mag", "show", "decode", "conformance")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "lma", "mag", "show", "reload", "decode", "conformance")
 
 
 def build_parser() -> argparse.ArgumentParser:

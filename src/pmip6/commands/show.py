@@ -92,8 +92,7 @@ def bindings_table(rows: list[dict[str, Any]]) -> str:
 
 def stats_text(stats: dict[str, Any]) -> str:
     lines = []
-    sections = ("received", "sent", "pba_sent", "pba_received", "decode_errors", "events", "bindings")
-    for section in sections + (("reloads",) if "reloads" in stats else ()):  # reloads: LMA
+    for section in ("received", "sent", "pba_sent", "pba_received", "decode_errors", "events", "bindings", "reloads"):
         values = stats.get(section) or {}
         counts = ", ".join(f"{name}={count}" for name, count in sorted(values.items())) or "-"
         lines.append(f"{section.replace('_', ' ')}: {counts}")

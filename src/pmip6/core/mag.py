@@ -303,6 +303,17 @@ class MobileAccessGateway:
     def entries(self) -> Iterator[BindingUpdateListEntry]:
         return iter(self._entries.values())
 
+    def reconfigure(self, settings: MagSettings) -> None:
+        """Adopt new settings (a reloaded configuration): they shape each session's next PBU (GRE mode, lifetime,
+        F flag), retransmission and refresh timing from the next update on, and new sessions' T flag (a
+        registered session keeps its format, GK-7.2-4). What identifies the MAG's sessions to the LMA (its
+        Proxy-CoA, the LMA, sequence numbers or timestamps, RFC 5213 5.5) cannot change while it runs."""
+        for name in ("proxy_coa", "lma", "use_timestamps"):
+            if getattr(settings, name) != getattr(self.settings, name):
+                raise ValueError(f"a running MAG cannot change {name}")
+        self.settings = settings
+        self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
+
     # ---- sending ----------------------------------------------------------------------------------
 
     def _start_update(self, entry: BindingUpdateListEntry, now: float) -> Outcome:

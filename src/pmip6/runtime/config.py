@@ -8,7 +8,9 @@ configuration file's folder. The ``[dataplane]`` table is handed on unread to th
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ from pmip6.runtime.config_reader import ConfigError, Table
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 
-__all__ = ["ConfigError", "LmaConfig", "MagConfig", "load_lma_config", "load_mag_config", "parse_lma_peer"]
+__all__ = ["ConfigError", "LmaConfig", "MagConfig", "changed_keys", "load_lma_config", "load_mag_config",
+           "parse_lma_peer"]
 
 MAX_LIFETIME_SECONDS = 0xFFFF * LIFETIME_UNIT_SECONDS
 """The largest lifetime a PBU/PBA can carry: 65535 units of 4 s (RFC 6275 section 6.1.7)."""
@@ -58,6 +61,12 @@ class MagConfig:
     shutdown_timeout: float
     dataplane: dict[str, Any] | None
     path: Path
+
+
+def changed_keys(old: LmaConfig | MagConfig, new: LmaConfig | MagConfig, keys: Mapping[str, str]) -> list[str]:
+    """The configuration keys (``keys``: attribute path -> key, e.g. ``"settings.lma": "mag.lma"``) whose value
+    differs between two readings of a file."""
+    return [key for attribute, key in keys.items() if attrgetter(attribute)(old) != attrgetter(attribute)(new)]
 
 
 def _read_file(path: Path) -> tuple[Table, dict[str, Any]]:

@@ -23,9 +23,10 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pmip6.core.events import Event, Outcome, SendMessage, TunnelSession
+from pmip6.core.events import BindingRemoved, Event, Outcome, SendMessage, TunnelSession
 from pmip6.runtime.capture import SignalingCapture
-from pmip6.runtime.control import ControlServer, Handler, Request
+from pmip6.runtime.config_reader import ConfigError
+from pmip6.runtime.control import ControlError, ControlServer, Handler, Request
 from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.naming import endpoint_text, naming
@@ -60,9 +61,10 @@ class Daemon:
 
     at_lma: ClassVar[bool]
 
-    def __init__(self, engine: Engine, logger: logging.Logger, control: Path,
+    def __init__(self, engine: Engine, logger: logging.Logger, config_path: Path, control: Path,
                  metrics_endpoint: tuple[str, int] | None, options: DaemonOptions) -> None:
         self.engine = engine
+        self.config_path = config_path
         self.logger = logger
         self.statistics = Statistics()
         self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode, at_lma=self.at_lma)
@@ -103,7 +105,7 @@ class Daemon:
         self._handlers[command] = handler
 
     def control_handlers(self) -> dict[str, Handler]:
-        return {"bindings": self._bindings_command, "stats": self._stats_command}
+        return {"bindings": self._bindings_command, "stats": self._stats_command, "reload": self._reload_command}
 
     def add_binding_columns(self, columns: BindingColumns) -> None:
         """Add ``columns(session)``'s fields to every row of ``pmip6 show bindings`` (e.g. traffic counters)."""
@@ -139,9 +141,40 @@ class Daemon:
     async def prepare(self) -> None:
         """Work before the sockets open."""
 
+    def reconfigure(self) -> tuple[Outcome, list[str]]:
+        """Read the configuration file again and give the engine what may change while it runs: the engine's
+        outcome, and the keys whose change waits for a restart. A bad file raises :class:`ConfigError` and
+        changes nothing."""
+        raise NotImplementedError
+
+    def reload(self) -> dict[str, Any]:
+        """:meth:`reconfigure`, applied, counted (``statistics.reloads``) and logged (docs/operations.md,
+        "Reloading the configuration")."""
+        try:
+            outcome, restart_needed = self.reconfigure()
+        except ConfigError:
+            self.statistics.reloads["refused"] += 1
+            raise
+        self.statistics.reloads["applied"] += 1
+        self.apply(outcome)
+        removed = sum(1 for event in outcome.events if isinstance(event, BindingRemoved))
+        kept = sum(1 for _ in self.binding_entries())
+        for key in restart_needed:
+            self.logger.warning("configuration %s: %s changed: it takes effect when the %s restarts", self.config_path,
+                                key, self.role)
+        self.logger.info("configuration reloaded from %s: %d bindings kept, %d removed", self.config_path, kept, removed)
+        return {"bindings_kept": kept, "bindings_removed": removed, "restart_needed": restart_needed}
+
     def reload_on_signal(self) -> None:
-        """SIGHUP. A daemon that can apply a changed configuration file while running overrides this."""
-        self.logger.warning("SIGHUP: this daemon does not reload its configuration; restart it to apply a change")
+        """SIGHUP: :meth:`reload`, logging a bad file instead of raising (the running configuration stays)."""
+        try:
+            self.reload()
+        except ConfigError as error:
+            self.logger.error("configuration not reloaded, the running one stays: %s", error.in_file(self.config_path))
+
+    @property
+    def role(self) -> str:
+        return "LMA" if self.at_lma else "MAG"
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -254,6 +287,12 @@ class Daemon:
 
     async def _bindings_command(self, request: Request) -> list[dict[str, Any]]:
         return self.binding_rows(time.time())
+
+    async def _reload_command(self, request: Request) -> dict[str, Any]:
+        try:
+            return self.reload()
+        except ConfigError as error:
+            raise ControlError(f"{error.in_file(self.config_path)}; the running configuration stays") from None
 
     async def _stats_command(self, request: Request) -> dict[str, Any]:
         stats = self.statistics.as_dict(self.bindings_by_gre_mode(), at_lma=self.at_lma)

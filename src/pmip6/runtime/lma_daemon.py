@@ -13,7 +13,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -29,9 +28,7 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.runtime.config import LmaConfig, load_lma_config
-from pmip6.runtime.config_reader import ConfigError
-from pmip6.runtime.control import ControlError, Handler, Request
+from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
@@ -44,7 +41,7 @@ _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, Bin
 
 _RESTART_ONLY = {"ipv4_address": "lma.ipv4_address", "udp_port": "lma.udp_port", "ipv6_address": "lma.ipv6_address",
                  "state": "lma.state", "control": "lma.control", "metrics": "lma.metrics", "dataplane": "dataplane"}
-"""LmaConfig fields a reload does not change (sockets, files, the data plane), with their keys in lma.toml."""
+"""LmaConfig fields a reload leaves for the next restart (sockets, files, the data plane): their keys in lma.toml."""
 
 
 class LmaDaemon(Daemon):
@@ -55,51 +52,18 @@ class LmaDaemon(Daemon):
     def __init__(self, config: LmaConfig, options: DaemonOptions) -> None:
         self.config = config
         self.lma = LocalMobilityAnchor(config.settings)
-        super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.control, config.metrics, options)
+        super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.path, config.control, config.metrics, options)
         self.store: BindingStore | None = None
         self._unsaved: set[bytes] = set()
         """MN-IDs whose rows a failed write left stale: rewritten with the next write."""
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
 
-    def control_handlers(self) -> dict[str, Handler]:
-        return {**super().control_handlers(), "reload": self._reload_command}
-
-    def reload(self) -> dict[str, Any]:
-        """Read the configuration file again and give the engine its new settings (docs/operations.md, "Reloading
-        the configuration"); what a reload cannot change is named in a warning and waits for a restart. A bad
-        file raises :class:`ConfigError` and changes nothing. Either way ``statistics.reloads`` counts it."""
-        try:
-            config = load_lma_config(self.config.path)
-            parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
-        except ConfigError:
-            self.statistics.reloads["refused"] += 1
-            raise
-        self.statistics.reloads["applied"] += 1
-        restart_needed = [key for field, key in _RESTART_ONLY.items()
-                          if getattr(config, field) != getattr(self.config, field)]
+    def reconfigure(self) -> tuple[Outcome, list[str]]:
+        config = load_lma_config(self.config_path)
+        parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
+        restart_needed = changed_keys(self.config, config, _RESTART_ONLY)
         self.config = replace(self.config, settings=config.settings)
-        outcome = self.lma.reconfigure(config.settings)
-        self.apply(outcome)
-        removed = sum(1 for event in outcome.events if isinstance(event, BindingRemoved))
-        kept = sum(1 for _ in self.lma.bindings())
-        for key in restart_needed:
-            self.logger.warning("configuration %s: %s changed: it takes effect when the LMA restarts", self.config.path,
-                                key)
-        self.logger.info("configuration reloaded from %s: %d bindings kept, %d removed", self.config.path, kept, removed)
-        return {"bindings_kept": kept, "bindings_removed": removed, "restart_needed": restart_needed}
-
-    def reload_on_signal(self) -> None:
-        """SIGHUP: :meth:`reload`, logging a bad file instead of raising (the running configuration stays)."""
-        try:
-            self.reload()
-        except ConfigError as error:
-            self.logger.error("configuration not reloaded, the running one stays: %s", error.in_file(self.config.path))
-
-    async def _reload_command(self, request: Request) -> dict[str, Any]:
-        try:
-            return self.reload()
-        except ConfigError as error:
-            raise ControlError(f"{error.in_file(self.config.path)}; the running configuration stays") from None
+        return self.lma.reconfigure(config.settings), restart_needed
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
         """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete)."""

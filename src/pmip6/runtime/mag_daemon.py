@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pmip6.core.bul import BulState
@@ -32,9 +32,10 @@ from pmip6.core.events import (
     TunnelSession,
 )
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
-from pmip6.runtime.config import MagConfig
+from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
 from pmip6.runtime.control import ControlError, Handler, Request
 from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
 from pmip6.naming import endpoint_text
@@ -52,6 +53,11 @@ _REMOVALS = {
 }
 """What a ``detach`` reports when the MN's entry went without the LMA confirming a de-registration, by the
 BindingRemoved reason (None: no BindingRemoved, as for an entry whose registration had failed)."""
+_RESTART_ONLY = {"ipv4_address": "mag.ipv4_address", "ipv6_address": "mag.ipv6_address", "settings.lma": "mag.lma",
+                 "udp_port": "mag.udp_port", "settings.use_timestamps": "mag.use_timestamps", "control": "mag.control",
+                 "metrics": "mag.metrics", "dataplane": "dataplane"}
+"""MagConfig fields a reload leaves for the next restart (sockets, files, the data plane, and what identifies the
+MAG's sessions to its LMA: see ``MobileAccessGateway.reconfigure``): their keys in mag.toml."""
 
 
 @dataclass(slots=True)
@@ -71,7 +77,7 @@ class MagDaemon(Daemon):
     def __init__(self, config: MagConfig, options: DaemonOptions) -> None:
         self.config = config
         self.mag = MobileAccessGateway(config.settings)
-        super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.control, config.metrics, options)
+        super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.path, config.control, config.metrics, options)
         self._waiters: list[_Waiter] = []
         self._failures: dict[bytes, dict[str, Any]] = {}
         self._accepted: dict[bytes, int] = {}  # status of the PBA that last registered each MN: 0, 2, 3, ...
@@ -83,6 +89,17 @@ class MagDaemon(Daemon):
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
         return ((entry.session(), entry.expires_at, str(entry.state)) for entry in self.mag.entries())
+
+    def reconfigure(self) -> tuple[Outcome, list[str]]:
+        config = load_mag_config(self.config_path)
+        parse_mag_dataplane(config.dataplane)
+        restart_needed = changed_keys(self.config, config, _RESTART_ONLY)
+        running = self.config.settings
+        settings = replace(config.settings, proxy_coa=running.proxy_coa, lma=running.lma,
+                           use_timestamps=running.use_timestamps)
+        self.mag.reconfigure(settings)
+        self.config = replace(self.config, settings=settings, shutdown_timeout=config.shutdown_timeout)
+        return Outcome(), restart_needed
 
     async def open_transports(self) -> None:
         lma = self.config.settings.lma

@@ -4,8 +4,8 @@ The counters are plain ``Counter`` objects updated on the event loop; the Promet
 at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
-send_errors_total; the LMA alone pbu_received_total, pbu_processing_seconds, store_errors_total and
-config_reloads_total{result}, the MAG
+send_errors_total, config_reloads_total{result}; the LMA alone pbu_received_total, pbu_processing_seconds and
+store_errors_total, the MAG
 alone retransmissions_total.
 """
 
@@ -64,7 +64,7 @@ class Statistics:
     send_errors: int = 0
     store_errors: int = 0
     reloads: Counter[str] = field(default_factory=Counter)
-    """Configuration reloads (LMA) by result: ``applied`` or ``refused`` (a bad file)."""
+    """Configuration reloads by result: ``applied`` or ``refused`` (a bad file)."""
 
     def count_received(self, message: MobilityMessage) -> None:
         self.received[message_name(message)] += 1
@@ -77,10 +77,9 @@ class Statistics:
             self.pba_sent[status_name(message.status)] += 1
 
     def as_dict(self, bindings_by_gre_mode: Mapping[str, int], *, at_lma: bool) -> dict[str, Any]:
-        """The JSON shape of ``pmip6 show stats --json``: ``store_errors`` and ``reloads`` at an LMA, ``retransmissions`` at a
+        """The JSON shape of ``pmip6 show stats --json``: ``store_errors`` at an LMA, ``retransmissions`` at a
         MAG (the counters only that role has, as in the Prometheus families)."""
-        role_counter = ({"store_errors": self.store_errors, "reloads": dict(self.reloads)} if at_lma
-                        else {"retransmissions": self.retransmissions})
+        role_counter = {"store_errors": self.store_errors} if at_lma else {"retransmissions": self.retransmissions}
         return {
             "received": dict(self.received),
             "sent": dict(self.sent),
@@ -91,6 +90,7 @@ class Statistics:
             **role_counter,
             "send_errors": self.send_errors,
             "bindings": dict(bindings_by_gre_mode),
+            "reloads": dict(self.reloads),
         }
 
 
@@ -119,11 +119,11 @@ class _StatisticsCollector:
         if self._at_lma:
             yield CounterMetricFamily(f"{NAMESPACE}_store_errors", "State file writes that failed",
                                       value=s.store_errors)
-            yield _labelled(CounterMetricFamily, f"{NAMESPACE}_config_reloads", "Configuration reloads by result",
-                            "result", {**dict.fromkeys(RELOAD_RESULTS, 0), **s.reloads})
         else:
             yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions", value=s.retransmissions)
         yield CounterMetricFamily(f"{NAMESPACE}_send_errors", "Messages the socket refused to send", value=s.send_errors)
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_config_reloads", "Configuration reloads by result", "result",
+                        {**dict.fromkeys(RELOAD_RESULTS, 0), **s.reloads})
         yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_bindings", "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode",
                         "gre_mode", self._bindings_by_gre_mode())
 

@@ -1,7 +1,6 @@
 """Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
 
-SIGINT and SIGTERM stop the daemon; SIGHUP asks it to reload its configuration file (the LMA does, the MAG
-says it does not).
+SIGINT and SIGTERM stop the daemon; SIGHUP makes it reload its configuration file (``Daemon.reload``).
 
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
 the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).

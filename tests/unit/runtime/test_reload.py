@@ -1,5 +1,5 @@
-"""Reloading lma.toml while the LMA runs: ``pmip6 lma reload`` and SIGHUP (docs/operations.md, "Reloading the
-configuration")."""
+"""Reloading a running daemon's configuration file: ``pmip6 reload`` and SIGHUP (docs/operations.md, "Reloading
+the configuration")."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_daemons_loopback import Lab, _by_mn, _lma_toml
+from test_daemons_loopback import Lab, _by_mn, _lma_toml, _mag_toml
 from test_runtime_mutants_daemons import _run
 
 from pmip6.cli import main
@@ -95,14 +95,14 @@ def test_what_a_reload_cannot_change_is_named_and_waits_for_a_restart(tmp_path: 
     assert "lma.udp_port changed: it takes effect when the LMA restarts" in caplog.text
 
 
-def test_pmip6_lma_reload_prints_the_outcome(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pmip6_reload_prints_the_outcome(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lab = Lab(tmp_path)
     lma = _run("lma", tmp_path)
     try:
-        assert main(["lma", "reload", "--control", str(tmp_path / "lma.sock")]) == 0
+        assert main(["reload", "--control", str(tmp_path / "lma.sock")]) == 0
         assert capsys.readouterr().out == "reloaded: 0 bindings kept, 0 removed\n"
         (tmp_path / "lma.toml").write_text(_lma_toml(lab.port) + "[bogus]\n")
-        assert main(["lma", "reload", "--control", str(tmp_path / "lma.sock")]) == 1
+        assert main(["reload", "--control", str(tmp_path / "lma.sock")]) == 1
         assert "bogus: unknown table or key" in capsys.readouterr().err
     finally:
         lma.terminate()
@@ -151,14 +151,57 @@ def test_sighup_with_a_bad_file_logs_the_error_and_keeps_running(tmp_path: Path)
     assert "configuration not reloaded, the running one stays" in log and "not valid TOML" in log
 
 
-def test_sighup_at_a_mag_says_it_does_not_reload(tmp_path: Path) -> None:
+def test_a_mag_reload_shapes_each_sessions_next_pbu(tmp_path: Path) -> None:
+    """A MAG told to stop using GRE (gre = "off") sends its next refresh without the GRE Key option, and the LMA
+    then runs the session without GRE (RFC 5845 3.3.2); the new lifetime is asked for in the same PBU."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running() as (_, mag):
+            await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
+            (tmp_path / "mag.toml").write_text(_mag_toml(lab.port, gre="off") + "lifetime = 400\n")
+            assert await lab.control("mag", {"command": "reload"}) == {
+                "bindings_kept": 1, "bindings_removed": 0, "restart_needed": []}
+            assert mag.config.settings.lifetime == 400
+            refreshed = await lab.control("mag", {"command": "refresh", "mn_id": MN1})
+            assert refreshed["outcome"] == "registered"
+            assert refreshed["binding"]["gre"] == "off" and 390 < refreshed["binding"]["lifetime_left"] <= 400
+            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
+            assert (at_lma["gre"], at_lma["downlink_key"], at_lma["uplink_key"]) == ("off", None, None)
+
+    asyncio.run(scenario())
+
+
+def test_what_identifies_the_mags_sessions_waits_for_a_restart(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        mag = lab.mag()
+        await mag.start()
+        try:
+            running = mag.mag.settings
+            (tmp_path / "mag.toml").write_text(_mag_toml(lab.port + 1).replace("udp_port = 0", "udp_port = 0\n"
+                                                                                "use_timestamps = false"))
+            result = await lab.control("mag", {"command": "reload"})
+            assert result["restart_needed"] == ["mag.lma", "mag.use_timestamps"]
+            assert (mag.mag.settings.lma, mag.mag.settings.use_timestamps) == (running.lma, running.use_timestamps)
+        finally:
+            await mag.close()
+
+    asyncio.run(scenario())
+
+
+def test_sighup_reloads_a_mag_too(tmp_path: Path) -> None:
     Lab(tmp_path)
     mag = _run("mag", tmp_path)
     try:
         mag.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while control_request(tmp_path / "mag.sock", {"command": "stats"})["reloads"] != {"applied": 1}:
+            assert time.monotonic() < deadline, "no reload counted"
+            time.sleep(0.05)
         assert mag.poll() is None, "SIGHUP does not stop the MAG"
     finally:
         mag.terminate()
         assert mag.wait(timeout=15) == 0
-    assert "does not reload its configuration" in (mag.stderr.read().decode() if mag.stderr else "")
+    assert "configuration reloaded from" in (mag.stderr.read().decode() if mag.stderr else "")

@@ -70,6 +70,7 @@ def test_stats_and_metrics_keep_each_direction_and_counter_apart() -> None:
     assert (stats["retransmissions"], stats["send_errors"]) == (3, 5) and "store_errors" not in stats
     at_lma = statistics.as_dict({"keys": 1}, at_lma=True)
     assert at_lma["store_errors"] == 0 and "retransmissions" not in at_lma
+    assert stats["reloads"] == at_lma["reloads"] == {}
 
 
 def test_log_lines_name_the_event_removal_reason_and_level() -> None:
