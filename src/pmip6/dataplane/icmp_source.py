@@ -5,7 +5,9 @@ arrived on: at the MAG the MN's access interface, at the LMA the tenant's uplink
 address of the family (an access interface often has only a link-local IPv6 address, which the kernel never
 forwards), any other global address of the node stands in, as RFC 1812's router-id does: the first one on
 the interface with the lowest index. Link-local and host-scope addresses (fe80::/10, ::1, 127/8) are never
-used. The addresses are looked up when the TUN device that serves the interface is created.
+used. The addresses are looked up when the TUN device that serves the interface is created, and again
+whenever the kernel announces that an address of the node was added or removed (``pmip6.dataplane.address_watch``):
+an address added while the daemon runs (``ip addr add``) is the source of the next error.
 
 The kernel accepts such a packet written into a TUN device (verified on the CI kernel, docs/dataplane.md
 "ICMP errors"): IPv6 as is, IPv4 only with ``accept_local`` and no reverse-path filter on the TUN device
@@ -16,13 +18,15 @@ too, the MAG's forwarder drops those (:func:`own_addresses`, ``local_source``).
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pyroute2 import IPRoute
 
 from pmip6.dataplane.routing import interface_index
 
+_K = TypeVar("_K")
 _UNIVERSE = 0
 """RT_SCOPE_UNIVERSE: a global address (link-local is 253, host 254)."""
 
@@ -65,6 +69,16 @@ def icmp_sources(ipr: IPRoute, interface: str | None) -> IcmpSources:
     """:func:`choose_sources` over the addresses of the netlink socket's namespace, ``interface`` preferred."""
     preferred = None if interface is None else interface_index(ipr, interface)
     return choose_sources(_addresses(ipr), preferred)
+
+
+def icmp_sources_of(ipr: IPRoute, interfaces: Mapping[_K, str | None]) -> dict[_K, IcmpSources]:
+    """:func:`icmp_sources` for each of ``interfaces`` (key -> preferred interface), from one reading of the
+    namespace's addresses and links. A key whose interface is gone is left out: its TUN device keeps what it
+    has until its session goes."""
+    addresses = _addresses(ipr)
+    indexes = {link.get("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
+    return {key: choose_sources(addresses, None if interface is None else indexes[interface])
+            for key, interface in interfaces.items() if interface is None or interface in indexes}
 
 
 def own_addresses(ipr: IPRoute) -> frozenset[bytes]:
