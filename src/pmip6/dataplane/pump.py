@@ -21,6 +21,10 @@ into the TUN device the packet came from, so the kernel routes it by that device
 sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
 outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
 
+Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and, at the MAG, the node's own
+addresses (``local_source``) are read again whenever the kernel announces an address change in the pump's
+namespace (``pmip6.dataplane.address_watch``).
+
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
 the signaling timers.
 """
@@ -28,6 +32,7 @@ the signaling timers.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import sys
@@ -41,6 +46,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from pmip6.core.events import Event
 from pmip6.core.token_bucket import TokenBucket
+from pmip6.dataplane.address_watch import AddressWatch, open_address_socket
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.ecn import NOT_ECT, ecn_of
 from pmip6.dataplane.encapsulation_limit import destination_options, limit_offset
@@ -53,7 +59,7 @@ from pmip6.dataplane.formats import (
 )
 from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented, TooBig
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
-from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources, own_addresses
+from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources, icmp_sources_of, own_addresses
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
@@ -65,6 +71,7 @@ from pmip6.wire.numbers import IPProto
 
 BATCH = 64
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
 _BUFFER_SIZE = 65536
 _IP_PKTINFO = 8  # <linux/in.h>; not exported by the socket module
 _IP_MTU_DISCOVER = 10
@@ -105,6 +112,9 @@ class Pump:
         self.icmp_rate_limit = icmp_rate_limit
         """The rate limit of the ICMP errors (RFC 4443 section 2.4 (f)); replaceable, e.g. by a test."""
         self._icmp_sources: dict[str | None, IcmpSources] = {}
+        self._icmp_interfaces: dict[str | None, str | None] = {}
+        """Per TUN key, the interface whose address its ICMP errors come from first (:func:`icmp_sources`)."""
+        self._address_watch: AddressWatch | None = None
         self._local_input = local_input
         self._udp_port = udp_port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -140,11 +150,16 @@ class Pump:
         except BaseException:
             await self.stop()
             raise
+        assert self._address_watch is not None
+        self._address_watch.start(self._loop)
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         self.ipr = await self.netlink(open_netlink, self.netns)
         with inside(self.netns):
+            with naming("data plane netlink socket for address notifications"):
+                sock = open_address_socket()  # bound before any address is read: no change falls in between
+            self._address_watch = AddressWatch(sock, self._refresh_addresses, self._on_address_error)
             for family in (socket.AF_INET, socket.AF_INET6):
                 for protocol in (IPProto.GRE, IPProto.IPV4, IPProto.IPV6):
                     with naming(f"data plane raw socket {'IPv4' if family == socket.AF_INET else 'IPv6'} "
@@ -164,6 +179,9 @@ class Pump:
             loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False)
 
     async def stop(self) -> None:
+        if self._address_watch is not None:
+            await self._address_watch.close()
+            self._address_watch = None
         for key in list(self._local_fds):
             os.close(self._detach_local(key))
         for sock in self._sockets:
@@ -175,6 +193,18 @@ class Pump:
             await self.netlink(self.ipr.close)
             self.ipr = None
         self._netlink_thread.shutdown()
+
+    async def _refresh_addresses(self) -> None:
+        """Read the ICMP error sources of every TUN device served again: an address of the node changed."""
+        assert self.ipr is not None
+        found = await self.netlink(icmp_sources_of, self.ipr, dict(self._icmp_interfaces))
+        for key, sources in found.items():
+            if key in self._icmp_sources:  # not detached meanwhile
+                self._icmp_sources[key] = sources
+
+    def _on_address_error(self, error: OSError) -> None:
+        self.io_errors += 1
+        _log.warning("data plane: cannot re-read the node's addresses after a change: %s", error)
 
     def _own(self, sock: socket.socket) -> socket.socket:
         sock.setblocking(False)
@@ -287,16 +317,18 @@ class Pump:
             self.io_errors += 1
 
     # -- local side ---------------------------------------------------------------------------------------
-    def _attach_local(self, key: str | None, fd: int, sources: IcmpSources) -> None:
-        """Serve TUN ``fd`` for ``key``; its ICMP errors come from ``sources``."""
+    def _attach_local(self, key: str | None, fd: int, interface: str | None, sources: IcmpSources) -> None:
+        """Serve TUN ``fd`` for ``key``; its ICMP errors come from ``sources``, read for ``interface``."""
         assert self._loop is not None
         self._local_fds[key] = fd
         self._icmp_sources[key] = sources
+        self._icmp_interfaces[key] = interface
         self._loop.add_reader(fd, self._on_local, key, fd)
 
     def _detach_local(self, key: str | None) -> int:
         fd = self._local_fds.pop(key)
         del self._icmp_sources[key]
+        del self._icmp_interfaces[key]
         if self._loop is not None:
             self._loop.remove_reader(fd)
         return fd
@@ -380,7 +412,7 @@ class LmaPump(Pump):
             sources = await self.netlink(icmp_sources, self.ipr, tenant.uplink)
             with inside(self.netns), naming(f"TUN device {tenant.tun}"):
                 fd = open_tun(tenant.tun)
-            self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd, sources)
+            self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd, tenant.uplink, sources)
             await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
                 steering = Steering()
@@ -451,11 +483,19 @@ class MagPump(Pump):
         self.mag.own_addresses = await self.netlink(own_addresses, self.ipr)
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
-        self._attach_local(interface, fd, sources)
+        self._attach_local(interface, fd, interface, sources)
         steering = self._contexts[interface] = Steering()
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)
         await self.netlink(steer, self.ipr, steering, tun, table + 1, priority, interface)
+
+    async def _refresh_addresses(self) -> None:
+        """The ICMP error sources and the node's own addresses (``local_source``), read again; under the lock,
+        so a context opening meanwhile is either seen or reads the new addresses itself."""
+        assert self.ipr is not None
+        async with self._lock:
+            await super()._refresh_addresses()
+            self.mag.own_addresses = await self.netlink(own_addresses, self.ipr)
 
     async def _close_context(self, interface: str) -> None:
         assert self.ipr is not None
