@@ -198,6 +198,25 @@ class LocalMobilityAnchor:
                 outcome.events.append(BindingEstablished(entry.session()))
         return outcome
 
+    def clear(self, now: float, *, mn_id: bytes | None = None, proxy_coa: Address | None = None) -> Outcome:
+        """Remove, on an operator's command, every entry of the mobile node ``mn_id`` and/or every entry whose
+        Proxy-CoA is ``proxy_coa`` (e.g. of a MAG that went away without de-registering), live or draining:
+        BindingRemoved ("cleared"), keys and addresses free at once. RFC 5213 has the LMA remove a BCE only on
+        expiry or de-registration; this is the local administrative removal every LMA offers. The MAG learns of
+        it at its next PBU, which starts a new session. A Handoff Indicator 4 PBU waiting for a cleared entry's
+        de-registration stops waiting and creates its new session now (RFC 5213 5.4.1.2)."""
+        if mn_id is None and proxy_coa is None:
+            raise ValueError("clear needs a mobile node or a Proxy-CoA")
+        outcome = Outcome()
+        for entry in list(self._cache):
+            if (mn_id is None or entry.mn_id == mn_id) and (proxy_coa is None or entry.proxy_coa.address == proxy_coa):
+                outcome.events.append(self._remove(entry, "cleared"))
+                pending = self._pending.pop(entry, None)
+                if pending is not None:
+                    self._deadlines.cancel(pending)
+                    outcome.extend(self._register(pending.registration, None, now))
+        return outcome
+
     def reconfigure(self, settings: LmaSettings) -> Outcome:
         """Adopt new settings (a reloaded configuration) without a restart: the entries they still allow stay as
         they are, keys, addresses and timers included; the others are removed with an Alarm saying why and

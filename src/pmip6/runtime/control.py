@@ -30,6 +30,22 @@ class ControlError(Exception):
     """A control request failed: bad request, unknown command, or the handler refused it."""
 
 
+def text_argument(request: Request, key: str) -> str:
+    """The request's ``key``: a non-empty string, else a ControlError naming it."""
+    value = request.get(key)
+    if not isinstance(value, str) or not value:
+        raise ControlError(f'"{key}" must be a non-empty string')
+    return value
+
+
+def utf8_argument(request: Request, key: str) -> bytes:
+    """:func:`text_argument` as UTF-8 octets (JSON may carry a lone surrogate, which has none)."""
+    try:
+        return text_argument(request, key).encode()
+    except UnicodeEncodeError:
+        raise ControlError(f'"{key}" is not encodable as UTF-8 (a lone surrogate?)') from None
+
+
 class ControlServer:
     """Serves ``handlers`` (command name -> coroutine taking the request) on the Unix socket ``path``."""
 

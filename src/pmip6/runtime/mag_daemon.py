@@ -33,7 +33,7 @@ from pmip6.core.events import (
 )
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
-from pmip6.runtime.control import ControlError, Handler, Request
+from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
@@ -233,13 +233,6 @@ def _detached(reason: str | None, status: int | None) -> dict[str, Any]:
     return {"outcome": "removed", "reason": _REMOVALS.get(reason, reason)}
 
 
-def _text(request: Request, key: str) -> str:
-    value = request.get(key)
-    if not isinstance(value, str) or not value:
-        raise ControlError(f'"{key}" must be a non-empty string')
-    return value
-
-
 def _fitting(key: str, octets: bytes, longest: int, option: str) -> bytes:
     """``octets`` (the argument ``key``), refused with a clear error unless ``option`` can carry them."""
     if len(octets) > longest:
@@ -250,11 +243,8 @@ def _fitting(key: str, octets: bytes, longest: int, option: str) -> bytes:
 def _mn_id(request: Request) -> bytes:
     """The ``mn_id`` argument as UTF-8, at most 254 octets: the MN Identifier option's Length is one octet and
     counts its Subtype octet too (RFC 4283 section 3)."""
-    try:
-        octets = _text(request, "mn_id").encode()
-    except UnicodeEncodeError:
-        raise ControlError('"mn_id" is not encodable as UTF-8 (a lone surrogate?)') from None
-    return _fitting("mn_id", octets, MAX_OPTION_LENGTH - 1, "MN Identifier option (RFC 4283 section 3)")
+    return _fitting("mn_id", utf8_argument(request, "mn_id"), MAX_OPTION_LENGTH - 1,
+                    "MN Identifier option (RFC 4283 section 3)")
 
 
 def _timeout(request: Request) -> float:

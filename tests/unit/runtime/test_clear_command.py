@@ -1,0 +1,57 @@
+"""``pmip6 lma clear``: an operator removes bindings from a running LMA (docs/operations.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_daemons_loopback import Lab, _by_mn
+
+from pmip6.cli import main
+from pmip6.runtime.control import ControlError
+
+MN1, MN_OFF = "mn1@opA", "mn-off@opA"
+
+
+def test_clear_removes_a_mobile_nodes_bindings_and_the_state_file_follows(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab = Lab(tmp_path)
+    control = str(tmp_path / "lma.sock")
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, _):
+            for mn_id in (MN1, MN_OFF):
+                await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4})
+            assert await asyncio.to_thread(main, ["lma", "clear", "--control", control, "--mn-id", MN1]) == 0
+            assert list(_by_mn(await lab.control("lma", {"command": "bindings"}))) == [MN_OFF]
+            assert lma.store is not None
+            records, _ = lma.store.load()
+            assert [record["mn_id"] for record in records] == [MN_OFF]
+            assert await asyncio.to_thread(main, ["lma", "clear", "--control", control, "--mn-id", MN1]) == 1
+            assert await lab.control("lma", {"command": "clear", "mag": "127.0.0.1"}) == {"cleared": 1}
+            assert await lab.control("lma", {"command": "bindings"}) == []
+
+    asyncio.run(scenario())
+    assert capsys.readouterr().out == "cleared 1 binding\ncleared 0 bindings\n"
+
+
+@pytest.mark.parametrize(("request_", "error"), [
+    ({}, 'give "mn_id", "mag" or both'),
+    ({"mag": "nowhere"}, '"mag" must be an IPv4 or IPv6 address'),
+    ({"mn_id": 5}, '"mn_id" must be a non-empty string'),
+    ({"mn_id": "\ud800"}, '"mn_id" is not encodable as UTF-8'),
+])
+def test_a_bad_clear_request_is_refused_naming_the_argument(tmp_path: Path, request_: dict[str, Any],
+                                                            error: str) -> None:
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running():
+            await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
+            with pytest.raises(ControlError, match=error):
+                await lab.control("lma", {"command": "clear", **request_})
+            assert list(_by_mn(await lab.control("lma", {"command": "bindings"}))) == [MN1]
+
+    asyncio.run(scenario())
