@@ -1,4 +1,7 @@
-"""``pmip6 show bindings|stats|dataplane --control SOCK [--json]``: what a running LMA or MAG holds and counted."""
+"""``pmip6 show bindings|stats|dataplane --control SOCK [--json]``: what a running LMA or MAG holds and counted.
+
+``show bindings`` takes ``--mn-id ID``, ``--tenant NAME`` and ``--mag ADDRESS`` (a Proxy-CoA) to show only the
+bindings that match all of those given."""
 
 from __future__ import annotations
 
@@ -29,11 +32,17 @@ def register(subparsers: Any) -> None:
         sub.add_argument("--control", required=True, help="the daemon's control socket")
         sub.add_argument("--json", action="store_true", help="JSON for scripts")
         sub.set_defaults(func=_show)
+        if name == "bindings":
+            sub.add_argument("--mn-id", help="only this mobile node's bindings")
+            sub.add_argument("--tenant", help="only this tenant's bindings (LMA)")
+            sub.add_argument("--mag", metavar="ADDRESS", help="only the bindings with this Proxy-CoA (LMA)")
 
 
 def _show(args: argparse.Namespace) -> int:
     try:
-        result = control_request(args.control, {"command": args.what})
+        filters = {key: getattr(args, key, None) for key in ("mn_id", "tenant", "mag")}
+        result = control_request(args.control, {"command": args.what,
+                                                **{key: value for key, value in filters.items() if value is not None}})
     except ControlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

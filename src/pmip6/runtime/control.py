@@ -14,6 +14,7 @@ import json
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,14 @@ def text_argument(request: Request, key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ControlError(f'"{key}" must be a non-empty string')
     return value
+
+
+def address_argument(request: Request, key: str) -> IPv4Address | IPv6Address:
+    """:func:`text_argument` as an IPv4 or IPv6 address."""
+    try:
+        return ip_address(text_argument(request, key))
+    except ValueError:
+        raise ControlError(f'"{key}" must be an IPv4 or IPv6 address') from None
 
 
 def utf8_argument(request: Request, key: str) -> bytes:

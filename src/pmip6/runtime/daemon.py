@@ -26,7 +26,15 @@ from typing import Any, ClassVar, Protocol
 from pmip6.core.events import BindingRemoved, Event, Outcome, SendMessage, TunnelSession
 from pmip6.runtime.capture import SignalingCapture
 from pmip6.runtime.config_reader import ConfigError
-from pmip6.runtime.control import ControlError, ControlServer, Handler, Request
+from pmip6.runtime.control import (
+    ControlError,
+    ControlServer,
+    Handler,
+    Request,
+    address_argument,
+    text_argument,
+    utf8_argument,
+)
 from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.naming import endpoint_text, naming
@@ -129,9 +137,10 @@ class Daemon:
             row.update(columns(session))
         return row
 
-    def binding_rows(self, now: float) -> list[dict[str, Any]]:
+    def binding_rows(self, now: float, wanted: Callable[[TunnelSession], bool] = lambda session: True
+                     ) -> list[dict[str, Any]]:
         return [self.binding_row(session, expires_at, state, now)
-                for session, expires_at, state in self.binding_entries()]
+                for session, expires_at, state in self.binding_entries() if wanted(session)]
 
     def persist(self, outcome: Outcome) -> bool:
         """Store the outcome's binding changes durably before they are announced; only the LMA has a store.
@@ -286,7 +295,17 @@ class Daemon:
         return dict(counts)
 
     async def _bindings_command(self, request: Request) -> list[dict[str, Any]]:
-        return self.binding_rows(time.time())
+        """Every binding, or those of the optional ``mn_id``, ``tenant`` and ``mag`` (Proxy-CoA) arguments."""
+        mn_id = utf8_argument(request, "mn_id") if "mn_id" in request else None
+        tenant = text_argument(request, "tenant") if "tenant" in request else None
+        mag = address_argument(request, "mag") if "mag" in request else None
+
+        def wanted(session: TunnelSession) -> bool:
+            proxy_coa = session.peer.address if self.at_lma else session.local
+            return ((mn_id is None or session.mn_id == mn_id) and (tenant is None or session.tenant == tenant)
+                    and (mag is None or proxy_coa == mag))
+
+        return self.binding_rows(time.time(), wanted)
 
     async def _reload_command(self, request: Request) -> dict[str, Any]:
         try:

@@ -13,7 +13,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from ipaddress import ip_address
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -30,7 +29,7 @@ from pmip6.core.events import (
 )
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
-from pmip6.runtime.control import ControlError, Handler, Request, text_argument, utf8_argument
+from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
@@ -66,7 +65,7 @@ class LmaDaemon(Daemon):
     async def _clear_command(self, request: Request) -> dict[str, int]:
         """Remove the bindings of ``mn_id`` and/or of the MAG ``mag`` (``pmip6 lma clear``)."""
         mn_id = utf8_argument(request, "mn_id") if "mn_id" in request else None
-        mag = _address_argument(request, "mag") if "mag" in request else None
+        mag = address_argument(request, "mag") if "mag" in request else None
         if mn_id is None and mag is None:
             raise ControlError('give "mn_id", "mag" or both')
         outcome = self.lma.clear(time.time(), mn_id=mn_id, proxy_coa=mag)
@@ -159,13 +158,6 @@ class LmaDaemon(Daemon):
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
         return {mn_id: [entry.to_record() for entry in self.lma.bindings_of(mn_id)] for mn_id in mn_ids}
-
-def _address_argument(request: Request, key: str) -> Address:
-    try:
-        return ip_address(text_argument(request, key))
-    except ValueError:
-        raise ControlError(f'"{key}" must be an IPv4 or IPv6 address') from None
-
 
 def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
     """Assemble the LMA daemon; other components (e.g. the data plane) attach here with

@@ -1,4 +1,5 @@
-"""``pmip6 lma clear``: an operator removes bindings from a running LMA (docs/operations.md)."""
+"""``pmip6 lma clear`` and ``pmip6 show bindings`` with filters: an operator picks bindings of a running daemon
+(docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,30 @@ def test_a_bad_clear_request_is_refused_naming_the_argument(tmp_path: Path, requ
             assert list(_by_mn(await lab.control("lma", {"command": "bindings"}))) == [MN1]
 
     asyncio.run(scenario())
+
+
+def test_show_bindings_filters_by_mobile_node_tenant_and_mag(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    lab = Lab(tmp_path)
+    control = str(tmp_path / "lma.sock")
+
+    async def scenario() -> None:
+        async with lab.running():
+            for mn_id in (MN1, MN_OFF):
+                await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4})
+
+            async def shown(request: dict[str, Any]) -> list[str]:
+                return sorted(_by_mn(await lab.control("lma", {"command": "bindings", **request})))
+
+            assert await shown({"mn_id": MN1}) == [MN1]
+            assert await shown({"tenant": "opA", "mag": "127.0.0.1"}) == sorted([MN1, MN_OFF])
+            assert await shown({"tenant": "opB"}) == [] and await shown({"mag": "::1"}) == []
+            assert await shown({"mn_id": MN1, "mag": "192.0.2.1"}) == [], "every filter given must match"
+            assert list(_by_mn(await lab.control("mag", {"command": "bindings", "mn_id": MN_OFF}))) == [MN_OFF]
+            with pytest.raises(ControlError, match='"mag" must be an IPv4 or IPv6 address'):
+                await lab.control("lma", {"command": "bindings", "mag": "x"})
+            assert await asyncio.to_thread(main, ["show", "bindings", "--control", control, "--mn-id", MN_OFF]) == 0
+
+    asyncio.run(scenario())
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.startswith("MN-ID") and row.startswith(MN_OFF)
