@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import configparser
+import shlex
 import textwrap
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
 import pytest
 
-from pmip6.cli import main
+from pmip6.cli import build_parser, main
 from pmip6.core.events import Peer
 from pmip6.core.lma_settings import MobileNodeProfile, Tenant
 from pmip6.core.mag import MagGreMode
@@ -114,6 +116,21 @@ def test_shipped_examples_parse() -> None:
     lma = load_lma_config(EXAMPLES / "lma.toml")
     assert lma.settings.default_tenant == "opA" and len(lma.settings.tenants) == 2
     assert load_mag_config(EXAMPLES / "mag.toml").settings.gre is MagGreMode.KEYS
+
+
+@pytest.mark.parametrize("role", ["lma", "mag"])
+def test_shipped_systemd_units_run_a_command_pmip6_accepts(role: str) -> None:
+    """examples/systemd: ExecStart is a valid ``pmip6 ROLE`` command line, reload is SIGHUP, and a bad
+    configuration (exit status 2, docs/operations.md "Running") is not restarted in a loop."""
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(EXAMPLES / "systemd" / f"pmip6-{role}.service")
+    service = unit["Service"]
+    program, *arguments = shlex.split(service["ExecStart"])
+    assert Path(program).name == "pmip6" and arguments[0] == role
+    parsed = build_parser().parse_args(arguments)
+    assert parsed.config == Path(f"/etc/pmip6/{role}.toml") and parsed.action is None
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID" and service["RestartPreventExitStatus"] == "2"
 
 
 def test_dataplane_table_is_passed_through_unread(tmp_path: Path) -> None:
