@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -105,8 +107,25 @@ def test_pmip6_reload_prints_the_outcome(tmp_path: Path, capsys: pytest.CaptureF
         assert main(["reload", "--control", str(tmp_path / "lma.sock")]) == 1
         assert "bogus: unknown table or key" in capsys.readouterr().err
     finally:
-        lma.terminate()
-        assert lma.wait(timeout=15) == 0
+        _stopped(lma)
+
+
+def _wait_until(condition: Callable[[], bool], failure: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
+def _stopped(process: subprocess.Popen[bytes]) -> str:
+    """Stop a daemon started by ``_run`` (SIGTERM, exit status 0) and return what it logged."""
+    process.terminate()
+    assert process.wait(timeout=15) == 0
+    return process.stderr.read().decode() if process.stderr else ""
+
+
+def _reloads(control: Path) -> dict[str, int]:
+    return control_request(control, {"command": "stats"})["reloads"]  # type: ignore[no-any-return]
 
 
 def test_sighup_reloads_the_configuration(tmp_path: Path) -> None:
@@ -123,15 +142,11 @@ def test_sighup_reloads_the_configuration(tmp_path: Path) -> None:
             mag.wait(timeout=15)
         (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace('address = "127.0.0.1"', 'address = "127.0.0.9"'))
         lma.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while control_request(tmp_path / "lma.sock", {"command": "bindings"}):
-            assert time.monotonic() < deadline, "the binding of the MAG no longer authorized is still there"
-            time.sleep(0.05)
+        _wait_until(lambda: not control_request(tmp_path / "lma.sock", {"command": "bindings"}),
+                    "the binding of the MAG no longer authorized is still there")
         assert lma.poll() is None, "SIGHUP does not stop the LMA"
     finally:
-        lma.terminate()
-        assert lma.wait(timeout=15) == 0
-    log = lma.stderr.read().decode() if lma.stderr else ""
+        log = _stopped(lma)
     assert "binding removed by the new configuration: MAG 127.0.0.1 is no longer authorized" in log
     assert "configuration reloaded from" in log and "0 bindings kept, 1 removed" in log
 
@@ -142,12 +157,9 @@ def test_sighup_with_a_bad_file_logs_the_error_and_keeps_running(tmp_path: Path)
     try:
         (tmp_path / "lma.toml").write_text(_lma_toml(lab.port) + "nonsense")
         lma.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
-        assert control_request(tmp_path / "lma.sock", {"command": "stats"}) is not None
+        _wait_until(lambda: _reloads(tmp_path / "lma.sock") == {"refused": 1}, "no refused reload counted")
     finally:
-        lma.terminate()
-        assert lma.wait(timeout=15) == 0
-    log = lma.stderr.read().decode() if lma.stderr else ""
+        log = _stopped(lma)
     assert "configuration not reloaded, the running one stays" in log and "not valid TOML" in log
 
 
@@ -196,12 +208,8 @@ def test_sighup_reloads_a_mag_too(tmp_path: Path) -> None:
     mag = _run("mag", tmp_path)
     try:
         mag.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while control_request(tmp_path / "mag.sock", {"command": "stats"})["reloads"] != {"applied": 1}:
-            assert time.monotonic() < deadline, "no reload counted"
-            time.sleep(0.05)
+        _wait_until(lambda: _reloads(tmp_path / "mag.sock") == {"applied": 1}, "no reload counted")
         assert mag.poll() is None, "SIGHUP does not stop the MAG"
     finally:
-        mag.terminate()
-        assert mag.wait(timeout=15) == 0
-    assert "configuration reloaded from" in (mag.stderr.read().decode() if mag.stderr else "")
+        log = _stopped(mag)
+    assert "configuration reloaded from" in log
