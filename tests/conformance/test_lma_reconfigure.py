@@ -82,6 +82,8 @@ def test_the_new_settings_apply_from_the_next_pbu() -> None:
      "a home network prefix is outside the tenant's pool or already in use"),
     ({}, {"tenants": (Tenant("opA", IPv4Network("10.9.0.0/24"), OP_A.ipv6_prefix_pool), OP_B)},
      "the IPv4 home address is outside the tenant's pool or already in use"),
+    ({}, {"tenants": (Tenant("opA", IPv4Network("10.0.0.0/23"), OP_A.ipv6_prefix_pool), OP_B)},
+     "the tenant's IPv4 home network is now 10.0.0.0/23, not 10.0.0.0/24"),
 ])
 def test_a_binding_the_new_settings_refuse_is_removed_with_an_alarm(
         registered: dict[str, object], changed: dict[str, object], why: str) -> None:
@@ -147,3 +149,16 @@ def test_a_new_tenant_serves_at_once() -> None:
     assert [type(event) for event in outcome.events] == [BindingEstablished]
     assert outcome.events[0].session.tenant == "opC"  # type: ignore[union-attr]
     assert outcome.events[0].session.ipv4_home_address == IPv4Address("10.0.0.2")  # type: ignore[union-attr]
+
+
+def test_a_pool_widened_around_a_kept_address_never_hands_out_its_default_router() -> None:
+    """The widened pool's default router is another address (RFC 5844 3.3.3): the binding with the old home
+    network goes, so no PBA pairs an address with a router off its subnet and the old router is not handed out
+    as a home address while a session still uses it."""
+    lma = make_lma()
+    _register(lma, MN1)
+    (entry,) = lma.bindings()
+    assert entry.ipv4_default_router == IPv4Address("10.0.0.1")
+    wider = Tenant("opA", IPv4Network("10.0.0.0/23"), OP_A.ipv6_prefix_pool)
+    outcome = lma.reconfigure(settings(tenants=(wider, OP_B)))
+    assert [type(event) for event in outcome.events] == [Alarm, BindingRemoved] and list(lma.bindings()) == []

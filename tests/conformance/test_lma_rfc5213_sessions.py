@@ -21,6 +21,7 @@ from lma_builders import (
     make_lma,
     pbu,
     rejected_status,
+    settings,
     the_pba,
 )
 
@@ -352,6 +353,51 @@ def test_an_exhausted_pool_raises_one_alarm_per_shortage_not_one_per_refused_pbu
     assert kinds(lma.handle_timer(NOW + 1 + DELAY)) == [BindingRemoved]
     attach(lma, b"x1", now=NOW + 20)  # the freed prefix: the shortage is over
     assert alarms(b"x2", NOW + 21) == ["tenant opA: pool 2001:db8:a::/64 is exhausted"], "a new shortage"
+
+
+def _two_tenants_on_one_small_network() -> LocalMobilityAnchor:
+    """opA and opB each with one IPv4 home address, from the same 10.0.0.0/30 (RFC 5845 Figure 1)."""
+    return make_lma(tenants=(Tenant("opA", IPv4Network("10.0.0.0/30")), Tenant("opB", IPv4Network("10.0.0.0/30"))),
+                    mobile_nodes=(MobileNodeProfile(b"a1", "opA"), MobileNodeProfile(b"a2", "opA"),
+                                  MobileNodeProfile(b"b1", "opB"), MobileNodeProfile(b"b2", "opB")))
+
+
+def _ipv4_alarms(lma: LocalMobilityAnchor, mn_id: bytes, sequence: int = 1) -> list[str]:
+    outcome = lma.receive(pbu(mn_id, sequence=sequence, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.INSUFFICIENT_RESOURCES
+    return [event.text for event in outcome.events if isinstance(event, Alarm)]
+
+
+def test_tenants_sharing_a_pool_network_each_announce_their_shortage() -> None:
+    lma = _two_tenants_on_one_small_network()
+    attach(lma, b"a1", prefixes=(), ipv4=ANY_IPV4)
+    attach(lma, b"b1", prefixes=(), ipv4=ANY_IPV4)
+    assert _ipv4_alarms(lma, b"a2") == ["tenant opA: pool 10.0.0.0/30 is exhausted"]
+    assert _ipv4_alarms(lma, b"b2") == ["tenant opB: pool 10.0.0.0/30 is exhausted"]
+
+
+def test_an_allocation_in_another_tenants_pool_of_the_same_network_does_not_end_a_shortage() -> None:
+    lma = _two_tenants_on_one_small_network()
+    attach(lma, b"a1", prefixes=(), ipv4=ANY_IPV4)
+    assert _ipv4_alarms(lma, b"a2") == ["tenant opA: pool 10.0.0.0/30 is exhausted"]
+    attach(lma, b"b1", prefixes=(), ipv4=ANY_IPV4)
+    assert _ipv4_alarms(lma, b"a2", 2) == [], "opA's shortage never ended"
+
+
+def test_a_reload_that_leaves_an_exhausted_pool_as_it_was_does_not_announce_it_again() -> None:
+    small = Tenant("opA", ipv6_prefix_pool=IPv6Network("2001:db8:a::/64"))
+    lma = make_lma(tenants=(small, OP_B), default_tenant="opA")
+    attach(lma, b"x0")
+    outcome = lma.receive(pbu(b"x1"), MAG1, LMAA, NOW)
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        "tenant opA: pool 2001:db8:a::/64 is exhausted"]
+    lma.reconfigure(settings(tenants=(small, OP_B), default_tenant="opA"))
+    assert [event for event in lma.receive(pbu(b"x2"), MAG1, LMAA, NOW).events if isinstance(event, Alarm)] == []
+    lma.reconfigure(settings(tenants=(Tenant("opA", ipv6_prefix_pool=IPv6Network("2001:db8:a::/63")), OP_B),
+                             default_tenant="opA"))
+    attach(lma, b"x1")  # the wider pool had room: that shortage is over
+    assert [event.text for event in lma.receive(pbu(b"x2"), MAG1, LMAA, NOW).events if isinstance(event, Alarm)] == [
+        "tenant opA: pool 2001:db8:a::/63 is exhausted"]
 
 
 def test_specific_hnp_from_pool_honoured_and_foreign_one_rejected_155() -> None:

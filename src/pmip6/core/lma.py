@@ -139,9 +139,9 @@ class LocalMobilityAnchor:
         self._deadlines = DeadlineQueue()
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
-        self._short_pools: set[IPv4Network | IPv6Network] = set()
-        """Pools whose exhaustion was announced (one Alarm per shortage, not one per refused PBU); a pool leaves
-        the set when an allocation from it succeeds again."""
+        self._short_pools: set[tuple[str, IPv4Network | IPv6Network]] = set()
+        """(tenant, pool network) of the pools whose exhaustion was announced (one Alarm per shortage, not one per
+        refused PBU; tenants may share address space); a pool leaves the set when it has room again."""
 
     # ----------------------------------------------------------------- public API
 
@@ -227,7 +227,6 @@ class LocalMobilityAnchor:
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
         self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
-        self._short_pools.clear()
         for pending in self._pending.values():
             self._deadlines.cancel(pending)
         self._pending.clear()
@@ -239,7 +238,17 @@ class LocalMobilityAnchor:
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
             outcome.events.append(self._forget(entry, "reconfigured"))
+        self._short_pools = {(tenant, network) for tenant, network in self._short_pools
+                             if self._still_exhausted(tenant, network)}
         return outcome
+
+    def _still_exhausted(self, tenant: str, network: IPv4Network | IPv6Network) -> bool:
+        """Whether ``tenant`` still has a pool ``network`` with no room (a shortage a reload did not end)."""
+        pools = self._pools.get(tenant)
+        if pools is None:
+            return False
+        return any(pool is not None and pool.network == network and not pool.has_free()
+                   for pool in (pools.prefixes, pools.ipv4))
 
     # ----------------------------------------------------------------- PBU checks (RFC 5213 5.3.1)
 
@@ -397,8 +406,8 @@ class LocalMobilityAnchor:
         plan = plan_addresses(received.home_network_prefixes, received.ipv4_home_address_request, pools, entry)
         if isinstance(plan, AddressRejection):
             outcome = self._reject_registration(registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status)
-            if plan.exhausted is not None and plan.exhausted not in self._short_pools:
-                self._short_pools.add(plan.exhausted)
+            if plan.exhausted is not None and (registration.tenant, plan.exhausted) not in self._short_pools:
+                self._short_pools.add((registration.tenant, plan.exhausted))
                 outcome.events.append(Alarm(f"tenant {registration.tenant}: pool {plan.exhausted} is exhausted",
                                             registration.mn_id))
             return outcome
@@ -486,9 +495,9 @@ class LocalMobilityAnchor:
         prefixes, ipv4 = plan.commit(pools)
         if self._short_pools:
             if plan.allocate_prefix and pools.prefixes is not None:
-                self._short_pools.discard(pools.prefixes.network)
+                self._short_pools.discard((entry.tenant, pools.prefixes.network))
             if plan.allocate_ipv4 and pools.ipv4 is not None:
-                self._short_pools.discard(pools.ipv4.network)
+                self._short_pools.discard((entry.tenant, pools.ipv4.network))
         self._cache.set_addresses(entry, prefixes, ipv4)
         entry.ipv4_default_router = pools.ipv4.default_router if ipv4 is not None and pools.ipv4 is not None else None
 
@@ -560,7 +569,8 @@ class LocalMobilityAnchor:
         The configuration may have changed since the entry was made: an entry whose next PBU the LMA would refuse
         is a conflict: its Proxy-CoA no longer an authorized MAG, its mobile node no longer served in that tenant
         (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer accepted (RFC 5844 3.1.2.1: 129), no GRE while
-        the policy now requires it (GK-5.2-4: 163), or an address outside its tenant's pools or in use."""
+        the policy now requires it (GK-5.2-4: 163), or an address outside its tenant's pools or in use, or an IPv4
+        home network that is no longer the tenant's (a pool widened or narrowed around the address)."""
         if entry.proxy_coa.address not in self.settings.authorized_mags:
             return f"MAG {entry.proxy_coa.address} is no longer authorized"
         if entry.udp_encapsulation and not self.settings.accept_forced_udp_encapsulation:
@@ -578,8 +588,11 @@ class LocalMobilityAnchor:
         prefixes, ipv4 = entry.home_network_prefixes, entry.ipv4_home_address
         if prefixes and (pools.prefixes is None or not all(pools.prefixes.available(p) for p in prefixes)):
             return "a home network prefix is outside the tenant's pool or already in use"
-        if ipv4 is not None and (pools.ipv4 is None or not pools.ipv4.available(ipv4.ip)):
-            return "the IPv4 home address is outside the tenant's pool or already in use"
+        if ipv4 is not None:
+            if pools.ipv4 is None or not pools.ipv4.available(ipv4.ip):
+                return "the IPv4 home address is outside the tenant's pool or already in use"
+            if ipv4.network != pools.ipv4.network:  # its default router (RFC 5844 3.3.3) is no longer the pool's
+                return f"the tenant's IPv4 home network is now {pools.ipv4.network}, not {ipv4.network}"
         return None
 
     def _claim_addresses(self, entry: BindingCacheEntry) -> None:

@@ -179,7 +179,11 @@ class Daemon:
         try:
             self.reload()
         except ConfigError as error:
-            self.logger.error("configuration not reloaded, the running one stays: %s", error.in_file(self.config_path))
+            self.logger.error("configuration not reloaded: %s", self._refusal(error))
+
+    def _refusal(self, error: ConfigError) -> str:
+        """What ``pmip6 reload`` prints and SIGHUP logs for a bad file."""
+        return f"{error.in_file(self.config_path)}; the running configuration stays"
 
     @property
     def role(self) -> str:
@@ -311,7 +315,7 @@ class Daemon:
         try:
             return self.reload()
         except ConfigError as error:
-            raise ControlError(f"{error.in_file(self.config_path)}; the running configuration stays") from None
+            raise ControlError(self._refusal(error)) from None
 
     async def _stats_command(self, request: Request) -> dict[str, Any]:
         stats = self.statistics.as_dict(self.bindings_by_gre_mode(), at_lma=self.at_lma)

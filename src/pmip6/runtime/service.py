@@ -75,6 +75,7 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
             await before_stop(daemon)
         return 0
     finally:
+        loop.add_signal_handler(signal.SIGHUP, daemon.logger.info, "SIGHUP ignored: the daemon is stopping")
         await daemon.close()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
