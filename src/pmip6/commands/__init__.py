@@ -2,6 +2,7 @@
 
 import argparse
 import math
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 MAX_TIMEOUT = 86400.0
 """The longest ``--timeout`` (one day): anything longer is a typo, and socket timeouts need a finite value."""
@@ -10,6 +11,14 @@ MAX_TIMEOUT = 86400.0
 def plain_help(docstring: str | None) -> str:
     """A module docstring as ``--help`` prose: reStructuredText literals (````x````) shown as plain ``x``."""
     return (docstring or "").replace("``", "")
+
+
+def address(text: str) -> IPv4Address | IPv6Address:
+    """An IPv4 or IPv6 address option (argparse exits 2 otherwise)."""
+    try:
+        return ip_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an IPv4 or IPv6 address, got {text!r}") from None
 
 
 def seconds(text: str) -> float:

@@ -1,19 +1,21 @@
 """``pmip6 lma --config lma.toml``: run the Local Mobility Anchor in the foreground;
-``pmip6 lma clear --control lma.sock --mn-id ID | --mag ADDRESS``: remove bindings from a running one.
+``pmip6 lma clear --control lma.sock [--mn-id ID] [--mag ADDRESS]``: remove bindings from a running one.
 
 ``clear`` removes every binding of the mobile node, or of the MAG (e.g. one that went away without
-de-registering), or those of the mobile node at that MAG when both are given, draining ones included; their
-keys and addresses are free at once. It prints how many it removed; exit 0 when it removed any, 1 when none
-matched or the LMA does not answer.
+de-registering), or those of the mobile node at that MAG when both are given (at least one is), draining
+ones included; their keys and addresses are free at once. It prints how many it removed; exit 0 when it
+removed any, 1 when none matched or the LMA does not answer, 2 for a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NoReturn
 
-from pmip6.commands import plain_help
+from pmip6.commands import address, plain_help
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.lma_daemon import build_lma_daemon
@@ -29,17 +31,19 @@ def register(subparsers: Any) -> None:
     clear = actions.add_parser("clear", help="remove the bindings of a mobile node or of a MAG")
     clear.add_argument("--control", required=True, help="the LMA's control socket")
     clear.add_argument("--mn-id", help="the mobile node's MN-Identifier (NAI)")
-    clear.add_argument("--mag", metavar="ADDRESS", help="the MAG's Proxy-CoA")
-    clear.set_defaults(func=_clear)
+    clear.add_argument("--mag", metavar="ADDRESS", type=address, help="the MAG's Proxy-CoA")
+    clear.set_defaults(func=partial(_clear, clear.error))
 
 
 def _run(args: argparse.Namespace) -> int:
     return run_daemon(args, load_lma_config, build_lma_daemon)
 
 
-def _clear(args: argparse.Namespace) -> int:
+def _clear(usage_error: Callable[[str], NoReturn], args: argparse.Namespace) -> int:
+    if args.mn_id is None and args.mag is None:
+        usage_error("give --mn-id, --mag or both")
     request = {"command": "clear"}
-    request.update({key: value for key, value in (("mn_id", args.mn_id), ("mag", args.mag)) if value is not None})
+    request.update({key: str(value) for key, value in (("mn_id", args.mn_id), ("mag", args.mag)) if value is not None})
     try:
         cleared = control_request(args.control, request)["cleared"]
     except ControlError as error:

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from pmip6.commands import plain_help
+from pmip6.commands import address, plain_help
 from pmip6.runtime.control import ControlError, control_request
 
 _COLUMNS = (("MN-ID", "mn_id"), ("TENANT", "tenant"), ("PROXY-COA", "proxy_coa"), ("LMAA", "lmaa"),
@@ -34,15 +34,15 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(func=_show)
         if name == "bindings":
             sub.add_argument("--mn-id", help="only this mobile node's bindings")
-            sub.add_argument("--tenant", help="only this tenant's bindings (LMA)")
-            sub.add_argument("--mag", metavar="ADDRESS", help="only the bindings with this Proxy-CoA (LMA)")
+            sub.add_argument("--tenant", help="only this tenant's bindings (an LMA's; a MAG's have no tenant)")
+            sub.add_argument("--mag", metavar="ADDRESS", type=address, help="only the bindings with this Proxy-CoA")
 
 
 def _show(args: argparse.Namespace) -> int:
     try:
         filters = {key: getattr(args, key, None) for key in ("mn_id", "tenant", "mag")}
         result = control_request(args.control, {"command": args.what,
-                                                **{key: value for key, value in filters.items() if value is not None}})
+                                                **{key: str(value) for key, value in filters.items() if value is not None}})
     except ControlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

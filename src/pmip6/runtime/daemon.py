@@ -157,12 +157,13 @@ class Daemon:
         raise NotImplementedError
 
     def reload(self) -> dict[str, Any]:
-        """:meth:`reconfigure`, applied, counted (``statistics.reloads``) and logged (docs/operations.md,
-        "Reloading the configuration")."""
+        """:meth:`reconfigure`, applied, counted (``statistics.reloads``) and logged, a bad file at error level
+        (docs/operations.md, "Reloading the configuration")."""
         try:
             outcome, restart_needed = self.reconfigure()
-        except ConfigError:
+        except ConfigError as error:
             self.statistics.reloads["refused"] += 1
+            self.logger.error("configuration not reloaded: %s", self._refusal(error))
             raise
         self.statistics.reloads["applied"] += 1
         self.apply(outcome)
@@ -175,11 +176,9 @@ class Daemon:
         return {"bindings_kept": kept, "bindings_removed": removed, "restart_needed": restart_needed}
 
     def reload_on_signal(self) -> None:
-        """SIGHUP: :meth:`reload`, logging a bad file instead of raising (the running configuration stays)."""
-        try:
+        """SIGHUP: :meth:`reload`; a bad file is logged there and changes nothing."""
+        with contextlib.suppress(ConfigError):
             self.reload()
-        except ConfigError as error:
-            self.logger.error("configuration not reloaded: %s", self._refusal(error))
 
     def _refusal(self, error: ConfigError) -> str:
         """What ``pmip6 reload`` prints and SIGHUP logs for a bad file."""

@@ -17,7 +17,8 @@ from pmip6.dataplane.formats import session_format
 
 GRE_MODES = ("keys", "gre-only", "off")
 _NOT_NEGOTIATED = ("registering", "failed")
-"""BUL states (core/bul.py) whose GRE mode no PBA has settled yet: "off" would read as a choice."""
+"""BUL states (core/bul.py) whose GRE mode and tunnel format no PBA has settled: "off" or "ip-in-ip" would read
+as a choice."""
 
 
 def gre_mode(session: TunnelSession) -> str:
@@ -52,7 +53,7 @@ def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | Non
     """One row of ``pmip6 show bindings --json``."""
     row = session_fields(session, at_lma=at_lma)
     if state in _NOT_NEGOTIATED:
-        row["gre"] = None
+        row["gre"] = row["encapsulation"] = None
     row["lifetime_left"] = None if expires_at is None else max(0, int(expires_at - now))
     row["state"] = state
     return row

@@ -83,3 +83,15 @@ def test_show_bindings_filters_by_mobile_node_tenant_and_mag(tmp_path: Path,
     asyncio.run(scenario())
     header, row = capsys.readouterr().out.splitlines()
     assert header.startswith("MN-ID") and row.startswith(MN_OFF)
+
+
+@pytest.mark.parametrize(("arguments", "complaint"), [
+    (["lma", "clear"], "give --mn-id, --mag or both"),
+    (["lma", "clear", "--mag", "bogus"], "argument --mag: expected an IPv4 or IPv6 address, got 'bogus'"),
+    (["show", "bindings", "--mag", "bogus"], "argument --mag: expected an IPv4 or IPv6 address, got 'bogus'"),
+])
+def test_bad_options_are_usage_errors_before_anything_is_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               arguments: list[str], complaint: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main([*arguments, "--control", str(tmp_path / "nobody.sock")])
+    assert stopped.value.code == 2 and complaint in capsys.readouterr().err

@@ -120,8 +120,9 @@ def test_shipped_examples_parse() -> None:
 
 @pytest.mark.parametrize("role", ["lma", "mag"])
 def test_shipped_systemd_units_run_a_command_pmip6_accepts(role: str) -> None:
-    """examples/systemd: ExecStart is a valid ``pmip6 ROLE`` command line, reload is SIGHUP, and a bad
-    configuration (exit status 2, docs/operations.md "Running") is not restarted in a loop."""
+    """examples/systemd: ExecStart is a valid ``pmip6 ROLE`` command line, ExecReload a valid ``pmip6 reload`` on
+    the runtime directory's socket, and a bad configuration (exit status 2, docs/operations.md "Running") is not
+    restarted in a loop."""
     unit = configparser.ConfigParser(interpolation=None, strict=False)
     unit.optionxform = str  # type: ignore[assignment,method-assign]
     unit.read(EXAMPLES / "systemd" / f"pmip6-{role}.service")
@@ -130,7 +131,11 @@ def test_shipped_systemd_units_run_a_command_pmip6_accepts(role: str) -> None:
     assert Path(program).name == "pmip6" and arguments[0] == role
     parsed = build_parser().parse_args(arguments)
     assert parsed.config == Path(f"/etc/pmip6/{role}.toml") and parsed.action is None
-    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID" and service["RestartPreventExitStatus"] == "2"
+    reload_program, *reload_arguments = shlex.split(service["ExecReload"])
+    reload = build_parser().parse_args(reload_arguments)
+    assert reload_program == program and reload.func.__module__ == "pmip6.commands.reload"
+    assert Path(reload.control) == Path("/run") / service["RuntimeDirectory"] / f"{role}.sock"
+    assert service["RestartPreventExitStatus"] == "2"
 
 
 def test_dataplane_table_is_passed_through_unread(tmp_path: Path) -> None:

@@ -42,11 +42,14 @@ def test_binding_row_fields_at_lma_and_mag() -> None:
 
 
 @pytest.mark.parametrize("state", ["registering", "failed"])
-def test_a_mag_entry_no_pba_settled_shows_no_gre_mode_rather_than_off(state: str) -> None:
-    """A registering MAG entry has negotiated nothing yet; "off" would read as if the MAG had not asked for GRE."""
+def test_a_mag_entry_no_pba_settled_shows_no_gre_mode_or_tunnel_format(state: str) -> None:
+    """A registering MAG entry has negotiated nothing yet; "off" or "ip-in-ip" would read as if the MAG had not
+    asked for GRE."""
     unsettled = TunnelSession(mn_id=b"x", peer=MAG, local=LMAA)
-    assert binding_row(unsettled, at_lma=False, expires_at=None, state=state, now=0.0)["gre"] is None
-    assert binding_row(unsettled, at_lma=False, expires_at=None, state="registered", now=0.0)["gre"] == "off"
+    row = binding_row(unsettled, at_lma=False, expires_at=None, state=state, now=0.0)
+    assert (row["gre"], row["encapsulation"]) == (None, None)
+    settled = binding_row(unsettled, at_lma=False, expires_at=None, state="registered", now=0.0)
+    assert (settled["gre"], settled["encapsulation"]) == ("off", "ip-in-ip")
 
 
 @pytest.mark.parametrize(("changes", "encapsulation"), [

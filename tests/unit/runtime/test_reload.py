@@ -57,7 +57,8 @@ def test_a_reload_removes_the_bindings_the_new_file_refuses_and_keeps_the_others
     asyncio.run(scenario())
 
 
-def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stays(tmp_path: Path) -> None:
+def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stays(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)
 
     async def scenario() -> None:
@@ -71,6 +72,7 @@ def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stay
                                                                            "max_lifetime = 0"))
             with pytest.raises(ControlError, match="lma.max_lifetime"):
                 await lab.control("lma", {"command": "reload"})
+            assert "configuration not reloaded: " in caplog.text and "lma.max_lifetime" in caplog.text
             assert lma.lma.settings is settings
             assert lma.statistics.reloads == {"refused": 2}
             exposition = lma.metrics.exposition().decode()
