@@ -4,7 +4,8 @@ An ICMP error goes from a unicast address of this node, preferably one of the in
 arrived on: at the MAG the MN's access interface, at the LMA the tenant's uplink. If that interface has no
 address of the family (an access interface often has only a link-local IPv6 address, which the kernel never
 forwards), any other global address of the node stands in, as RFC 1812's router-id does: the first one on
-the interface with the lowest index. Link-local and host-scope addresses (fe80::/10, ::1, 127/8) are never
+the interface with the lowest index. Link-local and host-scope addresses (fe80::/10, ::1, 127/8), and
+addresses still tentative or refused by duplicate address detection (RFC 4862 section 5.4), are never
 used. The addresses are looked up when the TUN device that serves the interface is created, and again
 whenever the kernel announces that an address of the node was added or removed (``pmip6.dataplane.address_watch``):
 an address added while the daemon runs (``ip addr add``) is the source of the next error.
@@ -29,6 +30,9 @@ from pmip6.dataplane.routing import interface_index
 _K = TypeVar("_K")
 _UNIVERSE = 0
 """RT_SCOPE_UNIVERSE: a global address (link-local is 253, host 254)."""
+_NOT_ASSIGNED = 0x08 | 0x40
+"""IFA_F_DADFAILED | IFA_F_TENTATIVE (<linux/if_addr.h>): an address duplicate address detection refused or has
+not finished; it is not assigned to the interface yet (RFC 4862 section 5.4), so nothing may come from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,8 @@ class InterfaceAddress:
     family: int
     scope: int
     address: str
+    flags: int = 0
+    """ifa_flags (``ip addr`` shows them: tentative, dadfailed, ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +54,11 @@ class IcmpSources:
 
 
 def choose_sources(addresses: Iterable[InterfaceAddress], preferred: int | None) -> IcmpSources:
-    """Per family, a global address of interface ``preferred`` (an index), else the first global address on
-    the interface with the lowest index."""
+    """Per family, a global, assigned address of interface ``preferred`` (an index), else the first one on the
+    interface with the lowest index."""
     chosen: dict[int, InterfaceAddress] = {}
     for candidate in addresses:
-        if candidate.scope != _UNIVERSE:
+        if candidate.scope != _UNIVERSE or candidate.flags & _NOT_ASSIGNED:
             continue
         best = chosen.get(candidate.family)
         if best is None or _rank(candidate, preferred) < _rank(best, preferred):
@@ -88,5 +94,5 @@ def own_addresses(ipr: IPRoute) -> frozenset[bytes]:
 
 def _addresses(ipr: IPRoute) -> list[InterfaceAddress]:
     return [InterfaceAddress(message["index"], message["family"], message["scope"],
-                             message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"))
+                             message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"), message.get("flags") or 0)
             for message in ipr.get_addr()]

@@ -38,3 +38,14 @@ def test_without_a_preferred_interface_the_lowest_index_with_a_global_address() 
 
 def test_link_and_host_scope_addresses_are_never_used() -> None:
     assert choose_sources([a for a in NODE if a.scope != GLOBAL], 5) == IcmpSources(None, None)
+
+
+def test_RFC4862_5_4_a_tentative_or_duplicate_address_is_not_yet_the_nodes() -> None:
+    """Until duplicate address detection has passed, an address is not assigned: nothing may come from it. The
+    kernel announces the end of detection, and the pump then reads the addresses again (address_watch)."""
+    tentative, dadfailed = 0x40, 0x08
+    access = [InterfaceAddress(5, V6, GLOBAL, "2001:db8:5::fe", tentative),
+              InterfaceAddress(5, V6, GLOBAL, "2001:db8:5::fd", dadfailed)]
+    assert choose_sources(NODE + access, 5) == packed("10.1.0.254", "2001:db8:1::1")
+    assert choose_sources(NODE + [InterfaceAddress(5, V6, GLOBAL, "2001:db8:5::fe", 0x80)], 5) == \
+        packed("10.1.0.254", "2001:db8:5::fe"), "a permanent one (IFA_F_PERMANENT) is"
