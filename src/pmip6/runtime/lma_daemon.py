@@ -58,6 +58,8 @@ class LmaDaemon(Daemon):
         self._unsaved: set[bytes] = set()
         """MN-IDs whose rows a failed write left stale: rewritten with the next write."""
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
+        self.dataplane_tenants: frozenset[str] | None = None
+        """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
 
     def control_handlers(self) -> dict[str, Handler]:
         return {**super().control_handlers(), "clear": self._clear_command}
@@ -77,14 +79,27 @@ class LmaDaemon(Daemon):
         parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
         restart_needed = changed_keys(self.config, config, _RESTART_ONLY)
         self.config = replace(self.config, settings=config.settings)
-        return self.lma.reconfigure(config.settings), restart_needed
+        outcome = self.lma.reconfigure(config.settings)
+        self.warn_tenants_without_dataplane()
+        return outcome, restart_needed
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
         """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete)."""
         return ((entry.session(), entry.delete_at if entry.state is BceState.DEREGISTERING else entry.expires_at,
                  str(entry.state)) for entry in self.lma.bindings())
 
+    def warn_tenants_without_dataplane(self) -> None:
+        """At start and after a reload: a tenant the data plane has no context for cannot forward its sessions'
+        packets (they are counted as the pump's ``io_errors``); its ``[[dataplane.tenant]]`` needs a restart."""
+        if self.dataplane_tenants is None:
+            return
+        for tenant in self.lma.settings.tenants:
+            if tenant.name not in self.dataplane_tenants:
+                self.logger.warning("tenant %s has no [[dataplane.tenant]] in the running data plane: its sessions' "
+                                    "packets are not forwarded (add one and restart the LMA)", tenant.name)
+
     async def prepare(self) -> None:
+        self.warn_tenants_without_dataplane()
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
@@ -163,5 +178,8 @@ def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
     """Assemble the LMA daemon; other components (e.g. the data plane) attach here with
     ``daemon.add_event_listener`` and ``daemon.add_component``."""
     daemon = LmaDaemon(config, options)
-    attach_dataplane(daemon, lma_pump(config))
+    pump = lma_pump(config)
+    attach_dataplane(daemon, pump)
+    if pump is not None:
+        daemon.dataplane_tenants = frozenset(tenant.name for tenant in pump.settings.tenants)
     return daemon

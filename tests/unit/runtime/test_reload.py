@@ -217,3 +217,21 @@ def test_sighup_reloads_a_mag_too(tmp_path: Path) -> None:
     finally:
         log = _stopped(mag)
     assert "configuration reloaded from" in log
+
+
+def test_a_tenant_without_a_data_plane_context_is_named_at_start_and_after_a_reload(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The data plane's tenants wait for a restart, so a tenant a reload adds has no routing context yet."""
+    lab = Lab(tmp_path)
+    dataplane = '[dataplane]\n[[dataplane.tenant]]\nname = "opA"\ntun = "pmip-a"\ntable = 100\n'
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port) + dataplane)
+    lma = lab.lma()
+    assert lma.dataplane_tenants == {"opA"}
+    lma.warn_tenants_without_dataplane()
+    assert "tenant" not in caplog.text
+    opb = '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\n'
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port) + opb + dataplane)
+    lma.reconfigure()
+    assert "tenant opB has no [[dataplane.tenant]] in the running data plane" in caplog.text
+    (tmp_path / "plain").mkdir()
+    assert Lab(tmp_path / "plain").lma().dataplane_tenants is None, "no data plane, nothing to name"
