@@ -8,7 +8,7 @@ last emitted session" is "the binding cache is consistent with the forwarding ta
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -19,6 +19,7 @@ from pmip6.core.events import (
     Event,
     TunnelSession,
 )
+from pmip6.core.pools import TenantPools
 
 from fuzz.targets import check
 
@@ -50,6 +51,20 @@ class ShadowForwardingTable:
             elif isinstance(event, BindingRemoved):
                 self.removed += 1
                 self._withdraw(event.session)
+
+
+def check_pools(entries: list[BindingCacheEntry], pools: Mapping[str, TenantPools]) -> None:
+    """Every tenant's pools hold exactly the addresses of its live and draining BCEs: none leaked, none freed
+    while a BCE still has it (a release into the wrong pool, or a claim lost by a reload, shows here)."""
+    for tenant, pool in pools.items():
+        mine = [entry for entry in entries if entry.tenant == tenant]
+        if pool.prefixes is not None:
+            held = sum(len(entry.home_network_prefixes) for entry in mine)
+            check(len(pool.prefixes) == held, f"tenant {tenant}: {len(pool.prefixes)} prefixes in use, BCEs hold {held}")
+        if pool.ipv4 is not None:
+            held = sum(1 for entry in mine if entry.ipv4_home_address is not None)
+            check(len(pool.ipv4) == held, f"tenant {tenant}: {len(pool.ipv4)} IPv4 addresses in use, BCEs hold {held}")
+    check(all(entry.tenant in pools for entry in entries), "a BCE of a tenant the LMA no longer has")
 
 
 def check_binding_cache(entries: list[BindingCacheEntry], shadow: ShadowForwardingTable,

@@ -5,14 +5,17 @@ whose IPv4 pools overlap, plus an unknown MN and an absent MN-ID; authorized and
 sequence number, Timestamp (fresh, replayed, stale, from the future), lifetime, HI, ATT, MN-LL-ID, HNP
 (none, ALL_ZERO, one the LMA assigned, a foreign one), IPv4 HoA Request, GRE Key option (none, GRE-only,
 keyed), T and F flags and duplicated options; time advances by steps from milliseconds to hours and the
-timers fire as a runtime would fire them. After every step the invariants of fuzz/lma_invariants.py hold,
-a rejected PBU left the binding cache exactly as it was, and the engine never raised.
+timers fire as a runtime would fire them; an operator clears bindings and reloads the configuration (a MAG
+withdrawn, MNs moved between tenants, GRE required, pools reshaped). After every step the invariants of
+fuzz/lma_invariants.py hold (the pools hold exactly the BCEs' addresses), a rejected PBU left the binding cache
+exactly as it was, and the engine never raised.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import ClassVar
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
@@ -41,7 +44,7 @@ from pmip6.wire.options import (
     TimestampOption,
 )
 
-from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache
+from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache, check_pools
 from fuzz.report import ReportRow
 from fuzz.targets import check
 
@@ -70,6 +73,23 @@ def lma_settings() -> LmaSettings:
 
 
 GRE_CHOICES = ("none", "gre_only", "key")
+
+
+def unlimited_binding_errors(settings: LmaSettings) -> LmaSettings:
+    """No Binding Error rate limit, so every stray message's answer can be checked (the limit has its own tests)."""
+    return replace(settings, binding_error_burst=1 << 30)
+
+RECONFIGURATIONS: dict[str, Callable[[LmaSettings], LmaSettings]] = {
+    "unchanged": lambda base: base,
+    "a MAG withdrawn": lambda base: replace(base, authorized_mags=base.authorized_mags - {AUTHORIZED_MAGS[0].address}),
+    "MNs swap tenants": lambda base: replace(base, mobile_nodes=tuple(
+        MobileNodeProfile(profile.mn_id, "opB" if profile.tenant == "opA" else "opA") for profile in base.mobile_nodes)),
+    "GRE required": lambda base: replace(base, gre_policy=LmaGrePolicy(default=GrePolicy.REQUIRED)),
+    "pools reshaped": lambda base: replace(base, tenants=(
+        Tenant("opA", IPv4Network("10.0.0.0/28"), IPv6Network("2001:db8:a::/62")), TENANTS[1])),
+    "a shorter lifetime": lambda base: replace(base, max_lifetime=60),
+}
+"""What an operator's reload may change (LocalMobilityAnchor.reconfigure), applied to the machine's settings."""
 
 
 def mostly(valid: tuple, hostile: tuple) -> st.SearchStrategy:
@@ -107,7 +127,7 @@ class LmaMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.keys = GreKeyAllocator(0)
-        self.lma = LocalMobilityAnchor(lma_settings(), keys=self.keys)
+        self.lma = LocalMobilityAnchor(unlimited_binding_errors(lma_settings()), keys=self.keys)
         self.shadow = ShadowForwardingTable()
         self.now = START
         self.sequence = 0
@@ -228,9 +248,31 @@ class LmaMachine(RuleBasedStateMachine):
         outcome = self._apply(self.lma.handle_timer(self.now))
         check(self._snapshot() == before and not outcome.sends, "handle_timer acted before its deadline")
 
+    @rule(mn_id=st.sampled_from((None, *KNOWN_MNS)), mag=st.sampled_from((None, *AUTHORIZED_MAGS)))
+    def clear(self, mn_id: bytes | None, mag: Peer | None) -> None:
+        """``pmip6 lma clear``: the matching entries go; a HI 4 PBU waiting for one of them registers now."""
+        if mn_id is None and mag is None:
+            return
+        outcome = self._apply(self.lma.clear(self.now, mn_id=mn_id, proxy_coa=None if mag is None else mag.address))
+        check(not any((mn_id is None or entry.mn_id == mn_id) and (mag is None or entry.proxy_coa.address == mag.address)
+                      for entry in self.lma.bindings()), "a binding clear matched is still in the cache")
+        check(all(isinstance(send.message, ProxyBindingAcknowledgement) for send in outcome.sends),
+              "clear sent something other than the PBA of a waiting HI 4 PBU")
+
+    @rule(change=st.sampled_from(tuple(RECONFIGURATIONS)))
+    def reload(self, change: str) -> None:
+        """A reloaded configuration: what it refuses goes, the rest keeps its keys and addresses."""
+        before = {entry: entry.reserved_uplink_key for entry in self.lma.bindings()}
+        outcome = self._apply(self.lma.reconfigure(unlimited_binding_errors(RECONFIGURATIONS[change](lma_settings()))))
+        check(not outcome.sends, "a reload sent a message")
+        check(all(before[entry] == entry.reserved_uplink_key for entry in self.lma.bindings()),
+              "a binding a reload kept changed its uplink key (RFC 5845 3.3.2)")
+
     @invariant()
     def binding_cache_is_consistent(self) -> None:
-        check_binding_cache(list(self.lma.bindings()), self.shadow, len(self.keys))
+        entries = list(self.lma.bindings())
+        check_binding_cache(entries, self.shadow, len(self.keys))
+        check_pools(entries, self.lma._pools)
 
 
 def machine_settings(examples: int, steps: int, derandomize: bool, shrink: bool) -> settings:
