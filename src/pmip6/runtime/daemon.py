@@ -42,7 +42,7 @@ from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
-from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode
+from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode_of
 
 EventListener = Callable[[Event], None]
 
@@ -127,8 +127,10 @@ class Daemon:
         """Every binding: its session, when it expires (Unix time, None if unknown) and its state."""
         raise NotImplementedError
 
-    def sessions(self) -> Iterator[TunnelSession]:
-        return (session for session, _, _ in self.binding_entries())
+    def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
+        """(GRE on, downlink key, uplink key) of every binding, as its session has them: what the bindings-by-GRE-mode
+        counts need, read without building sessions (every metrics scrape reads them all)."""
+        raise NotImplementedError
 
     def binding_row(self, session: TunnelSession, expires_at: float | None, state: str, now: float) -> dict[str, Any]:
         """One row of ``pmip6 show bindings``, with the columns components added."""
@@ -294,7 +296,7 @@ class Daemon:
     def bindings_by_gre_mode(self) -> dict[str, int]:
         """Bindings by GRE mode, every mode present (zero included)."""
         counts: Counter[str] = Counter(dict.fromkeys(GRE_MODES, 0))
-        counts.update(gre_mode(session) for session in self.sessions())
+        counts.update(gre_mode_of(*state) for state in self.gre_states())
         return dict(counts)
 
     async def _bindings_command(self, request: Request) -> list[dict[str, Any]]:

@@ -83,6 +83,9 @@ class LmaDaemon(Daemon):
         self.warn_tenants_without_dataplane()
         return outcome, restart_needed
 
+    def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
+        return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.lma.bindings())
+
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
         """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete)."""
         return ((entry.session(), entry.delete_at if entry.state is BceState.DEREGISTERING else entry.expires_at,

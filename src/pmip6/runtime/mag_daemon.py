@@ -90,6 +90,9 @@ class MagDaemon(Daemon):
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
         return ((entry.session(), entry.expires_at, str(entry.state)) for entry in self.mag.entries())
 
+    def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
+        return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.mag.entries())
+
     def reconfigure(self) -> tuple[Outcome, list[str]]:
         config = load_mag_config(self.config_path)
         parse_mag_dataplane(config.dataplane)

@@ -23,9 +23,14 @@ as a choice."""
 
 def gre_mode(session: TunnelSession) -> str:
     """``keys`` (GRE with keys), ``gre-only`` (GRE encapsulation mode only, RFC 5845 section 3.2) or ``off``."""
-    if not session.gre:
+    return gre_mode_of(session.gre, session.downlink_key, session.uplink_key)
+
+
+def gre_mode_of(gre: bool, downlink_key: int | None, uplink_key: int | None) -> str:
+    """:func:`gre_mode` from the fields alone: counting a large binding cache needs no session objects."""
+    if not gre:
         return "off"
-    if session.downlink_key is None and session.uplink_key is None:
+    if downlink_key is None and uplink_key is None:
         return "gre-only"
     return "keys"
 

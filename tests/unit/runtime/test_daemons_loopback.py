@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import textwrap
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
 from pmip6.runtime.store import StateInUse
+from pmip6.runtime.views import gre_mode
 from pmip6.wire.pcap import PcapWriter, read_capture
 
 
@@ -137,6 +139,9 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
             assert stats["received"]["pbu"] == 2 and stats["pba_sent"]["ACCEPTED"] == 1
             assert stats["pba_sent"]["GRE_KEY_OPTION_NOT_REQUIRED"] == 1
             assert stats["bindings"] == {"keys": 1, "gre-only": 0, "off": 1}
+            for daemon in (lma, mag):  # counted from the entries' fields: as their sessions' modes
+                assert daemon.bindings_by_gre_mode() == {"keys": 0, "gre-only": 0, "off": 0, **Counter(
+                    gre_mode(session) for session, _, _ in daemon.binding_entries())}
 
             detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA"})
             assert detached == {"outcome": "deregistered"}
