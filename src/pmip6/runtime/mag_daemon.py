@@ -88,7 +88,7 @@ class MagDaemon(Daemon):
                 "refresh": self._refresh_command}
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
-        return ((entry.session(), entry.expires_at, str(entry.state)) for entry in self.mag.entries())
+        return ((entry.session(), entry.expires_at, str(entry.state)) for entry in list(self.mag.entries()))
 
     def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
         return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.mag.entries())

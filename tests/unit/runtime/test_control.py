@@ -8,11 +8,16 @@ import json
 import logging
 import socket
 from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import pytest
 
-from pmip6.runtime.control import MAX_LINE, ControlError, ControlServer, Request, control_request
+from pmip6.runtime import control
+from pmip6.runtime.control import ITEMS_PER_TURN, MAX_LINE, ControlError, ControlServer, Request, control_request
+
+
+T = TypeVar("T")
 
 
 async def _echo(request: Request) -> Any:
@@ -136,6 +141,51 @@ def test_a_response_larger_than_a_request_line_arrives_whole(tmp_path: Path) -> 
             await server.close()
 
     assert asyncio.run(scenario()) == big
+
+
+def test_a_long_result_list_is_encoded_exactly_while_the_event_loop_keeps_running(tmp_path: Path) -> None:
+    """A large binding cache's rows are encoded a slice at a time (ITEMS_PER_TURN) with the loop turning in
+    between (signaling goes on); the JSON is the same as in one piece, and arrives whole."""
+    rows = [{"mn_id": f"mn{index}@opA", "keys": [index, None], "text": "é\"\n"} for index in range(3 * ITEMS_PER_TURN + 7)]
+
+    async def encoded_while_counting_turns() -> tuple[bytes, int]:
+        return await while_counting_turns(control._encoded({"ok": True, "result": rows}))
+
+    encoded, turns = asyncio.run(encoded_while_counting_turns())
+    assert encoded == json.dumps({"ok": True, "result": rows}, separators=(",", ":")).encode() + b"\n"
+    assert turns >= 3
+
+    async def bindings(request: Request) -> Any:
+        return rows
+
+    async def scenario() -> Any:
+        server = ControlServer(tmp_path / "c.sock", {"bindings": bindings})
+        await server.start()
+        try:
+            return await asyncio.to_thread(control_request, tmp_path / "c.sock", {"command": "bindings"})
+        finally:
+            await server.close()
+
+    assert asyncio.run(scenario()) == rows
+
+
+async def while_counting_turns(work: Awaitable[T]) -> tuple[T, int]:
+    """Await ``work`` and count the event-loop turns another task got meanwhile."""
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    start = turns
+    try:
+        return await work, turns - start
+    finally:
+        task.cancel()
 
 
 def test_a_request_line_beyond_the_limit_is_answered_with_an_error(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_a_draining_binding_is_restored_draining_with_its_remaining_time(lab: St
     restarted = LmaDaemon(lab.config, DaemonOptions())
     asyncio.run(restarted.prepare())
     try:
-        (row,) = restarted.binding_rows(time.time())
+        (row,) = asyncio.run(restarted.binding_rows(time.time()))
         assert row["mn_id"] == MN and row["state"] == "deregistering"
         assert 0 < row["lifetime_left"] <= DRAIN
     finally:
