@@ -129,18 +129,7 @@ def test_a_response_larger_than_a_request_line_arrives_whole(tmp_path: Path) -> 
     """`pmip6 show bindings --json` of an LMA with many thousand bindings is one long line (finding 4)."""
     big = "x" * (3 << 20)
 
-    async def bindings(request: Request) -> Any:
-        return big
-
-    async def scenario() -> Any:
-        server = ControlServer(tmp_path / "c.sock", {"bindings": bindings})
-        await server.start()
-        try:
-            return await asyncio.to_thread(control_request, tmp_path / "c.sock", {"command": "bindings"})
-        finally:
-            await server.close()
-
-    assert asyncio.run(scenario()) == big
+    assert _bindings_answered_with(tmp_path, big) == big
 
 
 def test_a_long_result_list_is_encoded_exactly_while_the_event_loop_keeps_running(tmp_path: Path) -> None:
@@ -155,8 +144,13 @@ def test_a_long_result_list_is_encoded_exactly_while_the_event_loop_keeps_runnin
     assert encoded == json.dumps({"ok": True, "result": rows}, separators=(",", ":")).encode() + b"\n"
     assert turns >= 3
 
+    assert _bindings_answered_with(tmp_path, rows) == rows
+
+
+def _bindings_answered_with(tmp_path: Path, result: Any) -> Any:
+    """What a client receives from a server whose ``bindings`` command returns ``result``."""
     async def bindings(request: Request) -> Any:
-        return rows
+        return result
 
     async def scenario() -> Any:
         server = ControlServer(tmp_path / "c.sock", {"bindings": bindings})
@@ -166,7 +160,7 @@ def test_a_long_result_list_is_encoded_exactly_while_the_event_loop_keeps_runnin
         finally:
             await server.close()
 
-    assert asyncio.run(scenario()) == rows
+    return asyncio.run(scenario())
 
 
 async def while_counting_turns(work: Awaitable[T]) -> tuple[T, int]:
