@@ -181,7 +181,7 @@ class Daemon:
         self.statistics.reloads["applied"] += 1
         self.apply(outcome)
         removed = sum(1 for event in outcome.events if isinstance(event, BindingRemoved))
-        kept = sum(1 for _ in self.binding_entries())
+        kept = sum(1 for _ in self.gre_states())  # a count: no sessions built
         for key in restart_needed:
             self.logger.warning("configuration %s: %s changed: it takes effect when the %s restarts", self.config_path,
                                 key, self.role)
