@@ -27,6 +27,14 @@ def test_prefix_pool_claim_available_release() -> None:
     assert pool.available(wanted)
 
 
+@pytest.mark.parametrize("subnet", ["2001:db8:9:ffff::/64", "2001:db8:a::/64", "2001:db8:a:ffff::/64",
+                                    "2001:db8:b::/64", "2001:db7::/64", "::/64", "ffff:ffff:ffff:ffff::/64"])
+def test_a_subnet_belongs_to_the_pool_exactly_when_it_is_inside_its_network(subnet: str) -> None:
+    """The pool's own arithmetic agrees with ipaddress at both edges of the network and beyond them."""
+    pool, network = SubnetPool(IPv6Network("2001:db8:a::/48"), 64), IPv6Network(subnet)
+    assert pool.available(network) == network.subnet_of(pool.network)  # type: ignore[arg-type]
+
+
 def test_pool_exhaustion_returns_none() -> None:
     pool = SubnetPool(IPv6Network("2001:db8::/63"), 64)
     assert pool.allocate() is not None and pool.allocate() is not None
