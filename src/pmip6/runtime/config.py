@@ -23,6 +23,7 @@ from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.runtime.config_reader import ConfigError, Table
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
+from pmip6.wire.option_codec import MAX_MN_IDENTIFIER_LENGTH
 
 __all__ = ["ConfigError", "LmaConfig", "MagConfig", "changed_keys", "load_lma_config", "load_mag_config",
            "parse_lma_peer"]
@@ -163,6 +164,9 @@ def _mobile_nodes(root: Table, tenant_names: set[str]) -> tuple[list[MobileNodeP
         if not mn_id:
             raise ConfigError(mn.key("id"), "must not be empty")
         identifier = mn_id.encode()
+        if len(identifier) > MAX_MN_IDENTIFIER_LENGTH:
+            raise ConfigError(mn.key("id"), f"is {len(identifier)} octets in UTF-8; the MN Identifier option "
+                                            f"(RFC 4283 section 3) carries at most {MAX_MN_IDENTIFIER_LENGTH}")
         if any(profile.mn_id == identifier for profile in profiles):
             raise ConfigError(mn.key("id"), f"mobile node {mn_id!r} is listed twice")
         tenant = mn.value("tenant", str)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from pmip6.naming import naming
+
+_logger = logging.getLogger("pmip6.control")
 
 Request = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Any]]
@@ -109,16 +112,20 @@ class ControlServer:
     async def _answer(self, line: bytes) -> dict[str, Any]:
         try:
             request = json.loads(line)
+        except (ValueError, RecursionError) as error:  # also: not UTF-8, nested too deep, an over-long integer
+            return {"ok": False, "error": f"request is not JSON: {error}"}
+        try:
             if not isinstance(request, dict) or not isinstance(request.get("command"), str):
                 raise ControlError('a request is a JSON object with a string "command"')
             handler = self._handlers.get(request["command"])
             if handler is None:
                 raise ControlError(f"unknown command {request['command']!r}; known: {', '.join(sorted(self._handlers))}")
             return {"ok": True, "result": await handler(request)}
-        except json.JSONDecodeError as error:
-            return {"ok": False, "error": f"request is not JSON: {error}"}
         except ControlError as error:
             return {"ok": False, "error": str(error)}
+        except Exception as error:  # a handler's bug must not cost the client its answer or the daemon its log
+            _logger.exception("control command %r failed", request["command"])
+            return {"ok": False, "error": f"internal error in {request['command']!r}: {error!r}"}
 
 
 async def _respond(writer: asyncio.StreamWriter, response: dict[str, Any]) -> None:

@@ -41,7 +41,7 @@ from pmip6.runtime.metrics import status_name
 from pmip6.naming import endpoint_text
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import Status
-from pmip6.wire.option_codec import MAX_OPTION_LENGTH
+from pmip6.wire.option_codec import MAX_MN_IDENTIFIER_LENGTH, MAX_OPTION_LENGTH
 from pmip6.wire.options import MNIdentifierOption
 
 DEFAULT_WAIT = 10.0
@@ -244,9 +244,8 @@ def _fitting(key: str, octets: bytes, longest: int, option: str) -> bytes:
 
 
 def _mn_id(request: Request) -> bytes:
-    """The ``mn_id`` argument as UTF-8, at most 254 octets: the MN Identifier option's Length is one octet and
-    counts its Subtype octet too (RFC 4283 section 3)."""
-    return _fitting("mn_id", utf8_argument(request, "mn_id"), MAX_OPTION_LENGTH - 1,
+    """The ``mn_id`` argument as UTF-8, at most MAX_MN_IDENTIFIER_LENGTH octets."""
+    return _fitting("mn_id", utf8_argument(request, "mn_id"), MAX_MN_IDENTIFIER_LENGTH,
                     "MN Identifier option (RFC 4283 section 3)")
 
 

@@ -43,6 +43,8 @@ MH_ALIGNMENT = 8
 """The Mobility Header length is a multiple of 8 octets (RFC 6275 section 6.1.1)."""
 MAX_OPTION_LENGTH = 255
 """The largest value of an option's one-octet Length field."""
+MAX_MN_IDENTIFIER_LENGTH = MAX_OPTION_LENGTH - 1
+"""The longest MN-Identifier: the MN Identifier option's Length counts its Subtype octet too (RFC 4283 section 3)."""
 
 _PAD1 = OptionType.PAD1.value
 _PADN = OptionType.PADN.value

@@ -171,6 +171,9 @@ LMA_ERRORS = [
      '[[tenant]]\nname = "a"\nipv4_pool = "10.0.1.0/24"\n', "tenant[1].name"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mn]]\nid = "mn1"\ntenant = "opZ"\n', "mn[0].tenant"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mn]]\ntenant = "opZ"\n', "mn[0].id"),
+    # RFC 4283 section 3: an identifier the MN Identifier option cannot carry could never match a PBU
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\n[[mn]]\n'
+     f'id = "{"é" * 128}"\ntenant = "a"\n', "mn[0].id"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[extras]\nx = 1\n', "extras"),
     ("lma = 3\n", "lma"),
     ("[policy]\n", "lma"),
@@ -268,3 +271,10 @@ def test_a_whole_file_error_names_the_file_once(tmp_path: Path, capsys: pytest.C
 
     assert main(["lma", "--config", str(path)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {path}: {problem}")
+
+
+def test_an_mn_id_as_long_as_the_option_carries_is_accepted(tmp_path: Path) -> None:
+    identifier = "é" * 127  # 254 octets in UTF-8: the longest an MN Identifier option carries (RFC 4283 section 3)
+    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\n'
+                                              f'ipv4_pool = "10.0.0.0/24"\n[[mn]]\nid = "{identifier}"\ntenant = "a"\n'))
+    assert [profile.mn_id for profile in config.settings.mobile_nodes] == [identifier.encode()]

@@ -77,6 +77,43 @@ def test_one_connection_carries_many_requests_and_survives_bad_json(tmp_path: Pa
     assert second == {"ok": True, "result": {"echo": 2}}
 
 
+def _answers(path: Path, lines: bytes, count: int) -> list[dict[str, Any]]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(str(path))
+        sock.sendall(lines)
+        with sock.makefile("rb") as stream:
+            return [json.loads(stream.readline() or b"null") for _ in range(count)]
+
+
+@pytest.mark.parametrize("bad", [b"\x80\x81", b"\xff\xfe{}", b"[" * 100_000, b"1" * 5000],
+                         ids=["not-utf8", "utf16-bom", "nested-too-deep", "integer-too-long"])
+def test_a_request_json_cannot_parse_is_answered_and_the_connection_goes_on(tmp_path: Path, bad: bytes) -> None:
+    answers = _serve_and_call(tmp_path, lambda path: _answers(path, bad + b'\n{"command": "echo", "value": 2}\n', 2))
+    assert answers[0]["ok"] is False and "not JSON" in answers[0]["error"]
+    assert answers[1] == {"ok": True, "result": {"echo": 2}}
+
+
+def test_a_failing_handler_is_answered_logged_and_the_connection_goes_on(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(request: Request) -> Any:
+        raise KeyError("bug")
+
+    async def scenario() -> list[dict[str, Any]]:
+        server = ControlServer(tmp_path / "c.sock", {"echo": _echo, "broken": broken})
+        await server.start()
+        try:
+            return await asyncio.to_thread(_answers, tmp_path / "c.sock",
+                                           b'{"command": "broken"}\n{"command": "echo", "value": 3}\n', 2)
+        finally:
+            await server.close()
+    with caplog.at_level(logging.ERROR, logger="pmip6.control"):
+        failed, echoed = asyncio.run(scenario())
+    assert failed["ok"] is False and "internal error in 'broken'" in failed["error"] and "bug" in failed["error"]
+    assert echoed == {"ok": True, "result": {"echo": 3}}
+    assert any("broken" in record.getMessage() and record.exc_info for record in caplog.records)
+
+
 def test_no_daemon_is_a_control_error(tmp_path: Path) -> None:
     with pytest.raises(ControlError, match="control socket"):
         control_request(tmp_path / "absent.sock", {"command": "stats"}, timeout=1)
