@@ -49,6 +49,12 @@ def test_RFC5845_7_1_udp_tlv_format_is_tlv_then_gre() -> None:
     assert classify_udp_payload(sealed) is UdpPayloadKind.TLV
 
 
+def test_GK_7_2_6_the_data_plane_sends_reserved_zero_and_ignores_it_on_receipt() -> None:
+    sealed = Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4)
+    assert sealed[0] & 0x0F == 0
+    assert open_tunnel(TunnelFormat.UDP_TLV, bytes([sealed[0] | 0x0F]) + sealed[1:]) == (7, 12)
+
+
 def test_GK_7_1_2_tlv_length_different_from_udp_length_is_discarded() -> None:
     sealed = bytearray(Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4))
     struct.pack_into("!H", sealed, 2, len(sealed) - 3)
