@@ -4,11 +4,12 @@ go by the rules a restart applies (RFC 5213 5.3.1 items 6 and 7, RFC 5844 3.1.2.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 
 import pytest
 from lma_builders import (
     ANY_IPV4,
+    GRE_NOT_REQUIRED_MN,
     LMAA,
     MAG1,
     MAG2,
@@ -31,8 +32,13 @@ from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, Binding
 from pmip6.core.lma import LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
-from pmip6.wire.numbers import BUFlags, HandoffIndicator, Status
-from pmip6.wire.options import GREKeyOption, IPv4HomeAddressRequestOption
+from pmip6.wire.numbers import BUFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.options import (
+    GREKeyOption,
+    IPv4DefaultRouterAddressOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+)
 
 
 def _register(lma: LocalMobilityAnchor, mn_id: bytes = MN1) -> ProxyBindingAcknowledgement:
@@ -82,8 +88,8 @@ def test_the_new_settings_apply_from_the_next_pbu() -> None:
      "a home network prefix is outside the tenant's pool or already in use"),
     ({}, {"tenants": (Tenant("opA", IPv4Network("10.9.0.0/24"), OP_A.ipv6_prefix_pool), OP_B)},
      "the IPv4 home address is outside the tenant's pool or already in use"),
-    ({}, {"tenants": (Tenant("opA", IPv4Network("10.0.0.0/23"), OP_A.ipv6_prefix_pool), OP_B)},
-     "the tenant's IPv4 home network is now 10.0.0.0/23, not 10.0.0.0/24"),
+    ({}, {"tenants": (Tenant("opA", IPv4Network("8.0.0.0/6"), OP_A.ipv6_prefix_pool), OP_B)},
+     "the tenant's IPv4 default router is now 8.0.0.1, not 10.0.0.1"),
 ])
 def test_a_binding_the_new_settings_refuse_is_removed_with_an_alarm(
         registered: dict[str, object], changed: dict[str, object], why: str) -> None:
@@ -151,14 +157,46 @@ def test_a_new_tenant_serves_at_once() -> None:
     assert outcome.events[0].session.ipv4_home_address == IPv4Address("10.0.0.2")  # type: ignore[union-attr]
 
 
-def test_a_pool_widened_around_a_kept_address_never_hands_out_its_default_router() -> None:
-    """The widened pool's default router is another address (RFC 5844 3.3.3): the binding with the old home
-    network goes, so no PBA pairs an address with a router off its subnet and the old router is not handed out
-    as a home address while a session still uses it."""
+@pytest.mark.parametrize("network", ["10.0.0.0/23", "10.0.0.0/28"], ids=["widened", "narrowed"])
+def test_a_pool_reshaped_around_a_kept_address_with_the_same_router_keeps_the_binding(network: str) -> None:
+    """The home address and its default router (RFC 5844 3.3.3) stay; only the home network's prefix length
+    changes, and the next PBA's IPv4 Home Address Reply carries it (RFC 5844 3.3.1, Prefix-len). Adding room to
+    an exhausted pool must not end the sessions it serves."""
+    lma = make_lma()
+    pba = _register(lma, MN1)
+    assert pba.option(IPv4HomeAddressReplyOption).prefix_length == 24  # type: ignore[union-attr]
+    (entry,) = lma.bindings()
+    address, uplink_key = entry.ipv4_home_address.ip, entry.uplink_key  # type: ignore[union-attr]
+    reshaped = Tenant("opA", IPv4Network(network), OP_A.ipv6_prefix_pool)
+    assert reshaped.ipv4_pool is not None
+
+    outcome = lma.reconfigure(settings(tenants=(reshaped, OP_B)))
+
+    assert outcome.events == [] and [entry] == list(lma.bindings())
+    assert entry.ipv4_home_address == IPv4Interface((address, reshaped.ipv4_pool.prefixlen))
+    refresh = lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(11),
+                              ipv4=IPv4HomeAddressRequestOption(address, 24)), MAG1, LMAA, NOW + 5)
+    pba = the_pba(refresh)
+    assert pba.status == Status.ACCEPTED and pba.option(GREKeyOption) == GREKeyOption(uplink_key)
+    reply = pba.option(IPv4HomeAddressReplyOption)
+    assert reply is not None and (reply.status, reply.address, reply.prefix_length) == (
+        IPv4HomeAddressReplyStatus.SUCCESS, address, reshaped.ipv4_pool.prefixlen)
+    assert pba.option(IPv4DefaultRouterAddressOption) == IPv4DefaultRouterAddressOption(IPv4Address("10.0.0.1"))
+    handed_out = {the_pba(lma.receive(pbu(mn_id, ipv4=ANY_IPV4), MAG1, LMAA, NOW + 6))
+                  .option(IPv4HomeAddressReplyOption).address for mn_id in (MN2, GRE_NOT_REQUIRED_MN)}  # type: ignore[union-attr]
+    assert not handed_out & {IPv4Address("10.0.0.1"), address}
+
+
+def test_a_restart_reshapes_a_restored_entry_like_a_reload() -> None:
+    """restore() applies the rules reconfigure() does: a stored entry from before the pool was widened is kept
+    with the pool's prefix length."""
     lma = make_lma()
     _register(lma, MN1)
     (entry,) = lma.bindings()
-    assert entry.ipv4_default_router == IPv4Address("10.0.0.1")
     wider = Tenant("opA", IPv4Network("10.0.0.0/23"), OP_A.ipv6_prefix_pool)
-    outcome = lma.reconfigure(settings(tenants=(wider, OP_B)))
-    assert [type(event) for event in outcome.events] == [Alarm, BindingRemoved] and list(lma.bindings()) == []
+    restarted = make_lma(tenants=(wider, OP_B))
+
+    outcome = restarted.restore([entry], NOW + 1)
+
+    assert [type(event) for event in outcome.events] == [BindingEstablished]
+    assert entry.ipv4_home_address.network == IPv4Network("10.0.0.0/23")  # type: ignore[union-attr]

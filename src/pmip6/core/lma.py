@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Network
 from typing import cast
 
 from pmip6.core.acknowledgement import acceptance, rejection
@@ -570,7 +570,10 @@ class LocalMobilityAnchor:
         is a conflict: its Proxy-CoA no longer an authorized MAG, its mobile node no longer served in that tenant
         (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer accepted (RFC 5844 3.1.2.1: 129), no GRE while
         the policy now requires it (GK-5.2-4: 163), or an address outside its tenant's pools or in use, or an IPv4
-        home network that is no longer the tenant's (a pool widened or narrowed around the address)."""
+        default router that is no longer the pool's (RFC 5844 3.3.3: the MN's router would change under it, and
+        the old one could be handed out as a home address). A pool widened or narrowed around the address with
+        the same default router is no conflict: :meth:`_claim_addresses` gives the entry the new prefix length,
+        which its next PBA carries (RFC 5844 3.3.1, the IPv4 Home Address Reply's Prefix-len)."""
         if entry.proxy_coa.address not in self.settings.authorized_mags:
             return f"MAG {entry.proxy_coa.address} is no longer authorized"
         if entry.udp_encapsulation and not self.settings.accept_forced_udp_encapsulation:
@@ -591,14 +594,19 @@ class LocalMobilityAnchor:
         if ipv4 is not None:
             if pools.ipv4 is None or not pools.ipv4.available(ipv4.ip):
                 return "the IPv4 home address is outside the tenant's pool or already in use"
-            if ipv4.network != pools.ipv4.network:  # its default router (RFC 5844 3.3.3) is no longer the pool's
-                return f"the tenant's IPv4 home network is now {pools.ipv4.network}, not {ipv4.network}"
+            if entry.ipv4_default_router != pools.ipv4.default_router:
+                return (f"the tenant's IPv4 default router is now {pools.ipv4.default_router}, "
+                        f"not {entry.ipv4_default_router}")
         return None
 
     def _claim_addresses(self, entry: BindingCacheEntry) -> None:
+        """Mark the entry's addresses in use in its tenant's pools, its IPv4 home network the pool's."""
         ipv4 = entry.ipv4_home_address
+        pools = self._pools[entry.tenant]
         AddressPlan(claim_prefixes=entry.home_network_prefixes,
-                    claim_ipv4=ipv4.ip if ipv4 is not None else None).commit(self._pools[entry.tenant])
+                    claim_ipv4=ipv4.ip if ipv4 is not None else None).commit(pools)
+        if ipv4 is not None and pools.ipv4 is not None and ipv4.network != pools.ipv4.network:
+            entry.ipv4_home_address = IPv4Interface((ipv4.ip, pools.ipv4.network.prefixlen))
 
     # ----------------------------------------------------------------- rejections
 
