@@ -38,6 +38,7 @@ from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
+from pmip6.runtime.views import NOT_NEGOTIATED
 from pmip6.naming import endpoint_text
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import Status
@@ -91,7 +92,9 @@ class MagDaemon(Daemon):
         return ((entry.session(), entry.expires_at, str(entry.state)) for entry in list(self.mag.entries()))
 
     def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
-        return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.mag.entries())
+        """Only the entries a PBA has settled: one still registering, or failed, is no GRE-off binding."""
+        return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.mag.entries()
+                if entry.state not in NOT_NEGOTIATED)
 
     def reconfigure(self) -> tuple[Outcome, list[str]]:
         config = load_mag_config(self.config_path)

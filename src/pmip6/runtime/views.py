@@ -16,7 +16,7 @@ from pmip6.core.events import TunnelSession, mn_text
 from pmip6.dataplane.formats import session_format
 
 GRE_MODES = ("keys", "gre-only", "off")
-_NOT_NEGOTIATED = ("registering", "failed")
+NOT_NEGOTIATED = ("registering", "failed")
 """BUL states (core/bul.py) whose GRE mode and tunnel format no PBA has settled: "off" or "ip-in-ip" would read
 as a choice."""
 
@@ -57,7 +57,7 @@ def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | Non
                 now: float) -> dict[str, Any]:
     """One row of ``pmip6 show bindings --json``."""
     row = session_fields(session, at_lma=at_lma)
-    if state in _NOT_NEGOTIATED:
+    if state in NOT_NEGOTIATED:
         row["gre"] = row["encapsulation"] = None
     row["lifetime_left"] = None if expires_at is None else max(0, int(expires_at - now))
     row["state"] = state

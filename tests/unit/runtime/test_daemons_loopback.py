@@ -182,6 +182,34 @@ def test_detach_of_an_mn_never_registered_is_reported_as_removed_not_deregistere
     asyncio.run(scenario())
 
 
+def test_a_mag_entry_no_pba_settled_is_not_counted_as_a_gre_off_binding(tmp_path: Path) -> None:
+    """Registering (no LMA answers) or failed (a rejected attach): no GRE mode was negotiated, so the
+    bindings-by-GRE-mode counts (show stats, the pmip6_bindings gauge) leave the entry out."""
+    lab = Lab(tmp_path)
+    nothing = {"keys": 0, "gre-only": 0, "off": 0}
+
+    async def scenario() -> None:
+        mag = lab.mag()
+        await mag.start()
+        try:
+            attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 0.3})
+            assert attached == {"outcome": "timeout"}
+            assert [row["state"] for row in await lab.control("mag", {"command": "bindings"})] == ["registering"]
+            assert (await lab.control("mag", {"command": "stats"}))["bindings"] == nothing
+            assert b'pmip6_bindings{gre_mode="off"} 0.0' in mag.metrics.exposition()
+        finally:
+            await mag.close()
+        (tmp_path / "lma.toml").write_text(_lma_toml(lab.port, gre="required"))
+        (tmp_path / "mag.toml").write_text(_mag_toml(lab.port, gre="off"))
+        async with lab.running() as (_, mag):
+            rejected = await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4})
+            assert rejected["outcome"] == "rejected"
+            assert [row["state"] for row in await lab.control("mag", {"command": "bindings"})] == ["failed"]
+            assert mag.bindings_by_gre_mode() == nothing
+
+    asyncio.run(scenario())
+
+
 _NOT_ACKNOWLEDGED = "no PBA acknowledged the de-registration: the binding was removed at this MAG only"
 _REJECTED_154 = ("the LMA rejected the de-registration with status 154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG): "
                  "removed at this MAG only")
