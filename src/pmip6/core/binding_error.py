@@ -8,10 +8,9 @@ Address field stays the unspecified address: PMIPv6 signaling carries no Home Ad
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
-
 from pmip6.core.events import Address, MessageIgnored, Outcome, Peer, SendMessage
 from pmip6.core.token_bucket import TokenBucket
+from pmip6.wire.ip import is_unicast
 from pmip6.wire.messages import BindingError
 from pmip6.wire.numbers import BindingErrorStatus
 
@@ -19,9 +18,6 @@ DEFAULT_BINDING_ERROR_RATE = 10.0
 """Binding Errors per second in the long run (N): RFC 4443 2.4 (f)'s example default for a small device."""
 DEFAULT_BINDING_ERROR_BURST = 10
 """Binding Errors that may leave at once after a quiet period (B), the same example's."""
-
-_BROADCAST = IPv4Address("255.255.255.255")
-
 
 class BindingErrorSender:
     """Answers an offending message with a Binding Error, or explains with a MessageIgnored event why not."""
@@ -33,7 +29,7 @@ class BindingErrorSender:
 
     def answer(self, status: BindingErrorStatus, offender: Peer, local: Address | None, now: float) -> Outcome:
         address = offender.address
-        if address.is_multicast or address.is_unspecified or address == _BROADCAST:
+        if not is_unicast(address):
             return _not_sent(f"the offending message's source {address} is not a unicast address", offender)
         if not self._bucket.take(now):
             return _not_sent("rate limit reached", offender)

@@ -23,6 +23,7 @@ from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.runtime.config_reader import ConfigError, Table
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
+from pmip6.wire.ip import is_unicast
 from pmip6.wire.option_codec import MAX_MN_IDENTIFIER_LENGTH
 
 __all__ = ["ConfigError", "LmaConfig", "MagConfig", "changed_keys", "load_lma_config", "load_mag_config",
@@ -77,6 +78,8 @@ def _read_file(path: Path) -> tuple[Table, dict[str, Any]]:
         raise ConfigError(str(path), f"cannot read: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(str(path), "not valid TOML: arrays or tables nested too deeply") from None
     return Table(data, "", path.resolve().parent), data
 
 
@@ -202,19 +205,26 @@ def _tenants(root: Table) -> list[Tenant]:
 
 
 def parse_lma_peer(text: str) -> Peer:
-    """``a.b.c.d[:port]`` -> IPv4/UDP transport (RFC 5844); ``v6`` or ``[v6]`` -> raw IPv6 Mobility Header."""
+    """``a.b.c.d[:port]`` -> IPv4/UDP transport (RFC 5844); ``v6`` or ``[v6]`` -> raw IPv6 Mobility Header.
+    The LMAA is a unicast address: the PBAs come from it."""
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not bracket or rest:
             raise ValueError("signaling over IPv6 is raw MH: give the address alone, without a port")
-        return Peer(IPv6Address(host))
-    if text.count(":") > 1:
-        return Peer(IPv6Address(text))
-    host, _, port = text.partition(":")
-    number = int(port) if port else PMIP6_CONTROL_PORT
-    if not 0 < number < 65536:
-        raise ValueError("port out of range")
-    return Peer(IPv4Address(host), number)
+        peer = Peer(IPv6Address(host))
+    elif text.count(":") > 1:
+        peer = Peer(IPv6Address(text))
+    else:
+        host, _, port = text.partition(":")
+        if port and not (port.isascii() and port.isdigit()):
+            raise ValueError("the port is a decimal number")
+        number = int(port) if port else PMIP6_CONTROL_PORT
+        if not 0 < number < 65536:
+            raise ValueError("port out of range")
+        peer = Peer(IPv4Address(host), number)
+    if not is_unicast(peer.address):
+        raise ValueError("not a unicast address")
+    return peer
 
 
 def load_mag_config(path: Path) -> MagConfig:
@@ -242,7 +252,7 @@ def load_mag_config(path: Path) -> MagConfig:
         initial_bindack_timeout=initial_timeout,
         max_bindack_timeout=mag.number("max_bindack_timeout", float, 32.0, initial_timeout),
         max_retransmissions=mag.number("max_retransmissions", int, 6, 0),
-        refresh_margin=mag.number("refresh_margin", float, 0.2, 0.0, 0.9),
+        refresh_margin=mag.number("refresh_margin", float, 0.2, 0.01, 0.9),  # 0 would refresh as it expires
         binding_error_rate=binding_error_rate,
         binding_error_burst=binding_error_burst,
     )

@@ -26,6 +26,12 @@ _FRAGMENT_OFFSET = 0x1FFF
 _EXTENSION_HEADERS = frozenset({IPProto.HOPOPTS, IPProto.ROUTING, IPProto.DSTOPTS})
 """Headers laid out as next header, Hdr Ext Len in 8-octet units not counting the first 8 (RFC 8200 4.3-4.6)."""
 _FRAGMENT_HEADER_LENGTH = 8
+_LIMITED_BROADCAST = IPv4Address("255.255.255.255")
+
+
+def is_unicast(address: IPv4Address | IPv6Address) -> bool:
+    """Neither unspecified, multicast nor the IPv4 limited broadcast (RFC 919): an address a single peer owns."""
+    return not (address.is_unspecified or address.is_multicast or address == _LIMITED_BROADCAST)
 
 
 class _Fragment:

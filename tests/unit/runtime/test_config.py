@@ -178,6 +178,7 @@ LMA_ERRORS = [
     ("lma = 3\n", "lma"),
     ("[policy]\n", "lma"),
     ("[lma\n", "daemon.toml"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "daemon.toml"),  # RecursionError
 ]
 
 
@@ -201,6 +202,10 @@ MAG_ERRORS = [
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ntlv = "no"\n', "mag.tlv"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nlifetime = 300000\n', "mag.lifetime"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nmax_bindack_timeout = 0.5\n', "mag.max_bindack_timeout"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nrefresh_margin = 0.0\n', "mag.refresh_margin"),
+    *[(f'[mag]\nipv4_address = "127.0.0.1"\nipv6_address = "2001:db8::1"\nlma = "{lma}"\n', "mag.lma")
+      for lma in ("0.0.0.0", "224.0.0.1:5436", "255.255.255.255", "[::]", "ff02::1",  # PBAs come from a unicast LMAA
+                  "127.0.0.1:+5436", "127.0.0.1:5_436", "127.0.0.1:\uff15\uff14\uff13\uff16")],
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nrefresh_margin = 1.5\n', "mag.refresh_margin"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nlmaa = "x"\n', "mag.lmaa"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nbinding_error_burst = -1\n', "mag.binding_error_burst"),
