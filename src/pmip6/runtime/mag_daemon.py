@@ -208,6 +208,11 @@ class MagDaemon(Daemon):
         entries = {entry.mn_id: entry for entry in self.mag.entries()}
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         rejected = {event.mn_id: event.status for event in outcome.events if isinstance(event, RegistrationRejected)}
+        registered = {event.session.mn_id for event in outcome.events if isinstance(event, BindingEstablished | BindingUpdated)}
+        # A refresh given up (no PBA after the retransmissions) or halted (an echo mismatch) leaves the entry
+        # registered, under its old lifetime, with an Alarm and no registration.
+        given_up = {event.mn_id: event.text for event in outcome.events
+                    if isinstance(event, Alarm) and event.mn_id is not None and event.mn_id not in registered}
         now = time.time()
         for waiter in list(self._waiters):
             entry = entries.get(waiter.mn_id)
@@ -217,6 +222,8 @@ class MagDaemon(Daemon):
                     result = _detached(removed.get(waiter.mn_id), rejected.get(waiter.mn_id))
             elif entry is None:
                 result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "entry removed"})
+            elif entry.state is BulState.REGISTERED and entry.pending is None and waiter.mn_id in given_up:
+                result = {"outcome": "failed", "reason": given_up[waiter.mn_id]}
             elif entry.state is BulState.REGISTERED and entry.pending is None:
                 status = self._accepted.get(waiter.mn_id, Status.ACCEPTED.value)
                 result = {"outcome": "registered", "status": status, "status_name": status_name(status),

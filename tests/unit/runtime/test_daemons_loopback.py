@@ -396,6 +396,32 @@ def test_an_accepted_with_condition_status_is_in_the_result_of_the_exchange_it_a
     assert (refreshed["status"], refreshed["status_name"]) == (0, "ACCEPTED")
 
 
+def test_a_refresh_no_pba_answers_is_reported_failed_and_the_binding_stays(tmp_path: Path) -> None:
+    """docs/operations.md: ``refresh`` exits like ``attach``; no PBA after the retransmissions is ``failed``.
+    The registration it tried to renew is still in place until its lifetime ends (RFC 5213 6.9.1.3)."""
+    lab = Lab(tmp_path)
+    text = (tmp_path / "mag.toml").read_text()
+    (tmp_path / "mag.toml").write_text(text.replace("[mag]\n", "[mag]\ninitial_bindack_timeout = 0.05\n"
+                                                               "max_bindack_timeout = 0.05\nmax_retransmissions = 1\n"))
+
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] == \
+                "registered"
+            await lma.close()  # the LMA goes silent
+            refreshed = await lab.control("mag", {"command": "refresh", "mn_id": "mn1@opA", "timeout": 5})
+            return refreshed, await lab.control("mag", {"command": "bindings"})
+        finally:
+            await mag.close()
+
+    refreshed, rows = asyncio.run(scenario())
+    assert refreshed == {"outcome": "failed", "reason": "no usable PBA from the LMA after 1 retransmissions"}
+    assert [(row["mn_id"], row["state"]) for row in rows] == [("mn1@opA", "registered")]
+
+
 def test_GK_3_3_2_2_lma_restart_restores_bindings_and_refresh_keeps_the_keys(tmp_path: Path) -> None:
     lab = Lab(tmp_path)
 
