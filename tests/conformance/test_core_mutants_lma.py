@@ -11,7 +11,7 @@ import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status, the_pba
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, Outcome
+from pmip6.core.events import Alarm, BindingEstablished, BindingRestored, BindingUpdated, Outcome
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
@@ -105,7 +105,7 @@ def test_restore_refuses_a_record_whose_prefix_another_restored_session_holds() 
     clash = dict(record, mn_id=None, mn_id_hex=MN2.hex())
     restarted = make_lma()
     outcome = restarted.restore([BindingCacheEntry.from_record(record), BindingCacheEntry.from_record(clash)], NOW + 1)
-    assert [type(event) for event in outcome.events] == [BindingEstablished, Alarm]
+    assert [type(event) for event in outcome.events] == [BindingRestored, Alarm]
     assert [bce.mn_id for bce in restarted.bindings()] == [MN1]
 
 

@@ -28,7 +28,7 @@ from lma_builders import (
 )
 
 from pmip6.core.bce import BceState
-from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, BindingUpdated
+from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, BindingRestored, BindingUpdated
 from pmip6.core.lma import LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
@@ -198,5 +198,5 @@ def test_a_restart_reshapes_a_restored_entry_like_a_reload() -> None:
 
     outcome = restarted.restore([entry], NOW + 1)
 
-    assert [type(event) for event in outcome.events] == [BindingEstablished]
+    assert [type(event) for event in outcome.events] == [BindingRestored]
     assert entry.ipv4_home_address.network == IPv4Network("10.0.0.0/23")  # type: ignore[union-attr]

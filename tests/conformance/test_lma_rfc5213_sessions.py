@@ -30,6 +30,7 @@ from pmip6.core.events import (
     Alarm,
     BindingDeregistered,
     BindingEstablished,
+    BindingRestored,
     BindingRemoved,
     BindingUpdated,
     MessageIgnored,
@@ -426,7 +427,7 @@ def test_restore_readopts_live_bindings_with_keys_and_timers() -> None:
     records = [bce.to_record() for bce in lma.bindings()]
     restarted = make_lma()
     outcome = restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 30)
-    assert kinds(outcome) == [BindingEstablished], "the expired MN2 binding is dropped"
+    assert kinds(outcome) == [BindingRestored], "the expired MN2 binding is dropped"
     (bce,) = restarted.bindings()
     assert bce.uplink_key == first.option(GREKeyOption).key  # type: ignore[union-attr]
     assert restarted.next_deadline() == bce.expires_at
@@ -442,7 +443,7 @@ def test_restore_rejects_conflicting_records_with_alarm() -> None:
     record = next(lma.bindings()).to_record()
     restarted = make_lma()
     outcome = restarted.restore([BindingCacheEntry.from_record(record), BindingCacheEntry.from_record(record)], NOW + 1)
-    assert kinds(outcome) == [BindingEstablished, Alarm]
+    assert kinds(outcome) == [BindingRestored, Alarm]
     assert len(list(restarted.bindings())) == 1
 
 

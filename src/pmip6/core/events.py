@@ -71,6 +71,12 @@ class BindingEstablished:
 
 
 @dataclass(frozen=True, slots=True)
+class BindingRestored(BindingEstablished):
+    """A session re-adopted from the state file after a restart (LMA): established again for the data plane,
+    told apart in the logs and counters from one a PBU established."""
+
+
+@dataclass(frozen=True, slots=True)
 class BindingUpdated:
     """An existing session changed or was refreshed: re-registration, handoff (new peer, keys or format), or a
     selective de-registration of one address family (RFC 5844 3.1.2.5)."""

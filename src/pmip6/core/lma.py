@@ -72,6 +72,7 @@ from pmip6.core.events import (
     BindingDeregistered,
     BindingEstablished,
     BindingRemoved,
+    BindingRestored,
     BindingUpdated,
     MessageIgnored,
     Outcome,
@@ -181,7 +182,7 @@ class LocalMobilityAnchor:
 
         Entries whose lifetime (or drain time) has passed are dropped; the keys and addresses of the others are
         marked in use and their timers re-armed. An entry that conflicts with the configuration or another
-        entry is dropped with an Alarm. BindingEstablished is emitted for each live entry.
+        entry is dropped with an Alarm. BindingRestored (a BindingEstablished) is emitted for each live entry.
         """
         outcome = Outcome()
         for entry in entries:
@@ -195,7 +196,7 @@ class LocalMobilityAnchor:
             self._cache.add(entry)
             self._deadlines.schedule(entry, due)
             if entry.state is BceState.ACTIVE:
-                outcome.events.append(BindingEstablished(entry.session()))
+                outcome.events.append(BindingRestored(entry.session()))
         return outcome
 
     def clear(self, now: float, *, mn_id: bytes | None = None, proxy_coa: Address | None = None) -> Outcome:

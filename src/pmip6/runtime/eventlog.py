@@ -17,6 +17,7 @@ from pmip6.core.events import (
     BindingDeregistered,
     BindingEstablished,
     BindingRemoved,
+    BindingRestored,
     BindingUpdated,
     Event,
     MessageIgnored,
@@ -70,6 +71,7 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
 
 _SESSION_EVENTS: dict[type, tuple[str, str]] = {
     BindingEstablished: ("binding_established", "binding established"),
+    BindingRestored: ("binding_restored", "binding restored"),
     BindingUpdated: ("binding_updated", "binding updated"),
     BindingDeregistered: ("binding_deregistered", "binding de-registered"),
     BindingRemoved: ("binding_removed", "binding removed"),

@@ -656,4 +656,4 @@ def test_components_start_first_and_listeners_see_restored_bindings(tmp_path: Pa
         await restarted.close()
 
     asyncio.run(scenario())
-    assert journal == ["start", "BindingEstablished:mn1@opA", "stop"]
+    assert journal == ["start", "BindingRestored:mn1@opA", "stop"], "a BindingEstablished, named for the restart"

@@ -92,14 +92,14 @@ def test_lma_refuses_just_beyond_the_boundaries_naming_the_key(tmp_path: Path, t
     (MAG + "udp_port = 65535\n", lambda c: c.udp_port == 65535),
     (MAG + "lifetime = 4\n", lambda c: c.settings.lifetime == 4),
     (MAG + "lifetime = 262140\n", lambda c: c.settings.lifetime == 262140),
-    (MAG + "refresh_margin = 0\n", lambda c: c.settings.refresh_margin == 0.0),
+    (MAG + "refresh_margin = 0.01\n", lambda c: c.settings.refresh_margin == 0.01),
     (MAG + "refresh_margin = 0.9\n", lambda c: c.settings.refresh_margin == 0.9),
     (MAG.replace('lma = "127.0.0.1"', 'lma = "127.0.0.1:65535"'), lambda c: c.settings.lma.port == 65535),
     (MAG + "initial_bindack_timeout = 2\nmax_bindack_timeout = 2\n", lambda c: c.settings.max_bindack_timeout == 2.0),
-], ids=["udp-0-ephemeral", "udp-65535", "lifetime-4", "lifetime-262140", "margin-0", "margin-0.9", "lma-port-65535",
+], ids=["udp-0-ephemeral", "udp-65535", "lifetime-4", "lifetime-262140", "margin-0.01", "margin-0.9", "lma-port-65535",
         "max-equals-initial"])
 def test_mag_accepts_the_documented_boundaries(tmp_path: Path, text: str, check: object) -> None:
-    """docs/configuration.md, mag.toml: udp_port 0 = ephemeral, lifetime 4 to 262140, refresh_margin 0 to 0.9,
+    """docs/configuration.md, mag.toml: udp_port 0 = ephemeral, lifetime 4 to 262140, refresh_margin 0.01 to 0.9,
     max_bindack_timeout not below initial_bindack_timeout."""
     assert check(load_mag_config(_write(tmp_path, text)))  # type: ignore[operator]
 
@@ -110,6 +110,7 @@ MAG_REFUSED = [
     (MAG + "lifetime = 3\n", "mag.lifetime"),
     (MAG + "lifetime = 262141\n", "mag.lifetime"),
     (MAG + "refresh_margin = -0.1\n", "mag.refresh_margin"),
+    (MAG + "refresh_margin = 0.009\n", "mag.refresh_margin"),
     (MAG + "refresh_margin = 0.91\n", "mag.refresh_margin"),
     (MAG + "initial_bindack_timeout = 2\nmax_bindack_timeout = 1.9\n", "mag.max_bindack_timeout"),
     (MAG.replace('lma = "127.0.0.1"', 'lma = "127.0.0.1:65536"'), "mag.lma"),
@@ -139,7 +140,7 @@ def test_proxy_coa_follows_the_ipv6_transport_even_with_an_ipv4_address_set(tmp_
     (load_lma_config, LMA + "min_delay_before_bce_delete = inf\n", "lma.min_delay_before_bce_delete"),
 ], ids=["timestamp-window", "bce-delete-delay", "refresh-margin", "shutdown-timeout", "window-inf", "delete-inf"])
 def test_nan_and_inf_are_not_numbers_of_seconds_or_fractions(tmp_path: Path, load: object, text: str, key: str) -> None:
-    """docs/configuration.md: times are seconds, refresh_margin is 0 to 0.9; TOML's nan and inf are neither (a nan
+    """docs/configuration.md: times are seconds, refresh_margin is 0.01 to 0.9; TOML's nan and inf are neither (a nan
     timestamp_validity_window would silently turn off the RFC 5213 5.5 clock check)."""
     with pytest.raises(ConfigError) as raised:
         load(_write(tmp_path, text))  # type: ignore[operator]
