@@ -87,3 +87,50 @@ def test_the_conformance_tool_checks_its_timeout_the_same_way(timeout: str, caps
         main(["conformance", "--lma", "127.0.0.1", f"--timeout={timeout}"])
     assert exit_.value.code == 2
     assert "argument --timeout: expected a positive number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("arguments", "error"), [
+    (["--att", "300"], "argument --att: expected an integer from 0 to 255, got '300'"),
+    (["--att", "-1"], "argument --att: expected an integer from 0 to 255, got '-1'"),
+    (["--att", "wifi"], "argument --att: expected an integer from 0 to 255, got 'wifi'"),
+    (["--att", "4", "--ll-id", "zz"], "argument --ll-id: expected hexadecimal octets, got 'zz'"),
+    (["--att", "4", "--ll-id", "ab" * 254],
+     "argument --ll-id: got 254 octets; the MN Link-layer Identifier option (RFC 5213 section 8.6) holds at most 253"),
+])
+def test_an_attach_argument_the_pbu_cannot_carry_is_an_argument_error(
+        arguments: list[str], error: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """These were refused by the daemon, with exit status 1, which says the LMA rejected the MN."""
+    monkeypatch.setattr("pmip6.commands.mag.control_request", _never_called)
+    with pytest.raises(SystemExit) as exit_:
+        main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", *arguments])
+    assert exit_.value.code == 2
+    assert error in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("mn_id", "error"), [
+    ("", "argument --mn-id: expected a non-empty MN-Identifier"),
+    ("é" * 128, "argument --mn-id: got 256 octets; the MN Identifier option (RFC 4283 section 3) holds at most 254"),
+    ("mn\udcff", "argument --mn-id: expected UTF-8 text, got 'mn\\udcff'"),
+])
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_an_mn_id_the_mn_identifier_option_cannot_carry_is_an_argument_error(
+        action: str, mn_id: str, error: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("pmip6.commands.mag.control_request", _never_called)
+    with pytest.raises(SystemExit) as exit_:
+        main(["mag", action, "--control", str(tmp_path / "mag.sock"), "--mn-id", mn_id, *ACTIONS[action]])
+    assert exit_.value.code == 2
+    assert error in capsys.readouterr().err
+
+
+def test_attach_arguments_at_their_limits_are_sent_to_the_daemon(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr("pmip6.commands.mag.control_request",
+                        lambda path, request, timeout: sent.append(request) or {"outcome": "failed"})
+    main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "é" * 127, "--att", "255",
+          "--ll-id", "AB" * 253])
+    main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", "--att", "0", "--ll-id", "0a 0b"])
+    assert [(request["mn_id"], request["att"], request["ll_id"]) for request in sent] == [
+        ("é" * 127, 255, "ab" * 253), ("q", 0, "0a0b")]

@@ -2,7 +2,7 @@
 
 ``attach``, ``refresh`` and ``detach`` wait for the outcome and print it; exit 0 when the MN is registered
 (attach, refresh) or de-registered (detach), 1 otherwise (rejected with its status, failed, timed out,
-ignored).
+ignored), 2 for a usage error (an argument the PBU could not carry, say).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.mag_daemon import DEFAULT_WAIT, MagDaemon, build_mag_daemon
 from pmip6.runtime.service import add_daemon_arguments, run_daemon
 from pmip6.wire.numbers import Status
+from pmip6.wire.option_codec import MAX_MN_IDENTIFIER_LENGTH, MAX_OPTION_LENGTH
 
 _SUCCESS = {"attach": "registered", "refresh": "registered", "detach": "deregistered"}
 _CONDITIONS = {
@@ -27,6 +28,8 @@ _CONDITIONS = {
                                                        "runs without it",
 }
 """What the accepted-with-condition statuses mean for the session (RFC 5845 sections 4.2 and 7.3)."""
+_MAX_LL_ID_LENGTH = MAX_OPTION_LENGTH - 2
+"""The option's one-octet Length counts its two Reserved octets too (RFC 5213 section 8.6)."""
 
 
 def register(subparsers: Any) -> None:
@@ -37,11 +40,13 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     attach = actions.add_parser("attach", help="attach a mobile node and wait for its registration")
     _control_arguments(attach)
-    attach.add_argument("--att", type=int, required=True, help="Access Technology Type (RFC 5213 8.5)")
+    attach.add_argument("--att", type=_access_technology_type, required=True,
+                        help="Access Technology Type, 0 to 255 (RFC 5213 8.5)")
     attach.add_argument("--hi", type=int, default=1, choices=range(1, 5), metavar="{1,2,3,4}",
                         help="Handoff Indicator (RFC 5213 8.4): 1 new interface (default), 2 handoff between interfaces, "
                              "3 handoff between MAGs, 4 unknown")
-    attach.add_argument("--ll-id", help="MN link-layer identifier, hexadecimal")
+    attach.add_argument("--ll-id", type=_link_layer_identifier,
+                        help=f"MN link-layer identifier, hexadecimal (at most {_MAX_LL_ID_LENGTH} octets)")
     attach.add_argument("--interface", help="the MN's access interface at this MAG")
     attach.add_argument("--ipv4", action="store_true", help="request IPv4 home address service")
     attach.add_argument("--ipv6", action="store_true", help="request IPv6 home network prefix service")
@@ -56,10 +61,52 @@ def register(subparsers: Any) -> None:
 
 def _control_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control", required=True, help="the MAG's control socket")
-    parser.add_argument("--mn-id", required=True, help="MN-Identifier (NAI)")
+    parser.add_argument("--mn-id", type=_mn_identifier, required=True,
+                        help=f"MN-Identifier (NAI; at most {MAX_MN_IDENTIFIER_LENGTH} octets in UTF-8)")
     parser.add_argument("--timeout", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                         help=f"seconds to wait for the outcome (default {DEFAULT_WAIT:g}, at most {MAX_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+
+def _access_technology_type(text: str) -> int:
+    """An ``--att``: the one-octet Access Technology Type (RFC 5213 section 8.5; argparse exits 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 255, got {text!r}")
+    return value
+
+
+def _link_layer_identifier(text: str) -> str:
+    """An ``--ll-id``: hexadecimal octets the MN Link-layer Identifier option carries (RFC 5213 section 8.6),
+    as the daemon's ``ll_id`` argument (argparse exits 2 otherwise)."""
+    try:
+        octets = bytes.fromhex(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected hexadecimal octets, got {text!r}") from None
+    return _fitting(octets, _MAX_LL_ID_LENGTH, "MN Link-layer Identifier option (RFC 5213 section 8.6)").hex()
+
+
+def _mn_identifier(text: str) -> str:
+    """An ``--mn-id``: a non-empty NAI the MN Identifier option carries (RFC 4283 section 3; argparse exits 2
+    otherwise). Undecodable command-line bytes reach Python as lone surrogates, which UTF-8 cannot encode."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a non-empty MN-Identifier")
+    try:
+        octets = text.encode()
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"expected UTF-8 text, got {text!r}") from None
+    _fitting(octets, MAX_MN_IDENTIFIER_LENGTH, "MN Identifier option (RFC 4283 section 3)")
+    return text
+
+
+def _fitting(octets: bytes, longest: int, option: str) -> bytes:
+    """``octets``, refused with the reason unless ``option`` can carry them."""
+    if len(octets) > longest:
+        raise argparse.ArgumentTypeError(f"got {len(octets)} octets; the {option} holds at most {longest}")
+    return octets
 
 
 def _run(args: argparse.Namespace) -> int:
