@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 # Each module exposes register(subparsers) and sets ``func`` on its parser; add new commands here.
 COMMAND_MODULES: tuple[str, ...] = ("demo", "lma", "mag", "show", "reload", "decode", "conformance")
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pmip6",
         description="Proxy Mobile IPv6 with the GRE Key Option (RFC 5845): LMA, MAG, demo and tools.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('pmip6')}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"pmip6.commands.{name}").register(subparsers)
