@@ -155,6 +155,20 @@ def _answers(path: Path) -> bool:
     return True
 
 
+_NO_DAEMON = {FileNotFoundError: "no such file",
+              ConnectionRefusedError: "connection refused (a stale socket?)"}
+"""The connect errors that mean no daemon serves the socket: none yet, or a socket file left behind by one
+that was killed (SIGKILL), as the client words them."""
+
+
+def _failure(path: str | Path, error: OSError) -> str:
+    """Why the request to the daemon at ``path`` failed, with a hint when no daemon listens there."""
+    problem = _NO_DAEMON.get(type(error))
+    if problem is None:
+        return f"control socket {path}: {error}"
+    return f"control socket {path}: {problem}: is the daemon running?"
+
+
 def control_request(path: str | Path, request: Request, timeout: float = 5.0) -> Any:
     """Send one request to the daemon at ``path`` and return its result; raise ControlError on failure."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -165,7 +179,7 @@ def control_request(path: str | Path, request: Request, timeout: float = 5.0) ->
             with sock.makefile("rb") as stream:
                 line = stream.readline()  # our own daemon answers: a response may be long
         except OSError as error:
-            raise ControlError(f"control socket {path}: {error}") from error
+            raise ControlError(_failure(path, error)) from error
     if not line:
         raise ControlError(f"control socket {path}: the daemon closed the connection")
     response = json.loads(line)
