@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import version
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pmip6.cli import main
+from pmip6.runtime.control import ControlServer, Handler, Request
 
 
 def test_version_prints_the_installed_package_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -14,3 +18,29 @@ def test_version_prints_the_installed_package_version(capsys: pytest.CaptureFixt
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out == f"pmip6 {version('pmip6')}\n"
+
+
+async def _cleared(request: Request) -> Any:
+    return {"cleared": 0}
+
+
+async def _registered(request: Request) -> Any:
+    return {"outcome": "registered"}
+
+
+@pytest.mark.parametrize(("handlers", "command", "hint"), [
+    ({"clear": _cleared}, ["mag", "detach", "--mn-id", "q"], "not a MAG's control socket?"),
+    ({"detach": _registered}, ["lma", "clear", "--mn-id", "q"], "not an LMA's control socket?"),
+])
+def test_a_command_sent_to_the_other_roles_socket_says_so(
+        handlers: dict[str, Handler], command: list[str], hint: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    async def scenario() -> int:
+        server = ControlServer(tmp_path / "c.sock", handlers)
+        await server.start()
+        try:
+            return await asyncio.to_thread(main, [*command, "--control", str(tmp_path / "c.sock")])
+        finally:
+            await server.close()
+    assert asyncio.run(scenario()) == 1
+    assert capsys.readouterr().err == f"error: unknown command {command[1]!r}; known: {next(iter(handlers))}: {hint}\n"

@@ -2,7 +2,10 @@
 
 import argparse
 import math
+import sys
 from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from pmip6.runtime.control import ControlError
 
 MAX_TIMEOUT = 86400.0
 """The longest ``--timeout`` (one day): anything longer is a typo, and socket timeouts need a finite value."""
@@ -30,3 +33,11 @@ def seconds(text: str) -> float:
     if not 0 < value <= MAX_TIMEOUT:  # False for NaN too
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds up to {MAX_TIMEOUT:g}, got {text!r}")
     return value
+
+
+def control_failed(error: ControlError, role: str) -> int:
+    """Print why a request to ``role``'s control socket ("a MAG", "an LMA") failed; return exit status 1.
+    A command the daemon does not know most likely went to the other role's socket."""
+    hint = f": not {role}'s control socket?" if str(error).startswith("unknown command") else ""
+    print(f"error: {error}{hint}", file=sys.stderr)
+    return 1

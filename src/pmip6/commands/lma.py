@@ -10,12 +10,11 @@ removed any, 1 when none matched or the LMA does not answer, 2 for a usage error
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn
 
-from pmip6.commands import address, plain_help
+from pmip6.commands import address, control_failed, plain_help
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.lma_daemon import build_lma_daemon
@@ -47,7 +46,6 @@ def _clear(usage_error: Callable[[str], NoReturn], args: argparse.Namespace) -> 
     try:
         cleared = control_request(args.control, request)["cleared"]
     except ControlError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return control_failed(error, "an LMA")
     print(f"cleared {cleared} binding{'' if cleared == 1 else 's'}")
     return 0 if cleared else 1

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from pmip6.commands import MAX_TIMEOUT, plain_help, seconds
+from pmip6.commands import MAX_TIMEOUT, control_failed, plain_help, seconds
 from pmip6.commands.show import cell
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.control import ControlError, control_request
@@ -133,8 +132,7 @@ def _request(args: argparse.Namespace, request: dict[str, Any]) -> int:
     try:
         result = control_request(args.control, request, timeout=args.timeout + 5.0)
     except ControlError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return control_failed(error, "a MAG")
     print(json.dumps(result) if args.json else _describe(args.mn_id, result))
     return 0 if result.get("outcome") == _SUCCESS[request["command"]] else 1
 
