@@ -144,9 +144,14 @@ class Table:
 
 
 def parse_endpoint(text: str) -> tuple[str, int]:
-    """``a.b.c.d:port`` or ``[v6]:port``; a bare IPv6 address is refused (``2001:db8::1:9000`` is ambiguous)."""
+    """``a.b.c.d:port`` or ``[v6]:port``; a bare IPv6 address is refused (``2001:db8::1:9000`` is ambiguous).
+    Without a colon, digits alone are the port of a missing host (``"9436"``), anything else a host."""
     host, separator, port = text.rpartition(":")
-    if not separator or not host:
+    if not separator:
+        host, port = ("", text) if text.isdigit() else (text, "")
+    if not host:
+        raise ValueError("no host")
+    if not port:
         raise ValueError("no port")
     bracketed = host.startswith("[") and host.endswith("]")
     host = host[1:-1] if bracketed else host
