@@ -44,3 +44,17 @@ def test_a_command_sent_to_the_other_roles_socket_says_so(
             await server.close()
     assert asyncio.run(scenario()) == 1
     assert capsys.readouterr().err == f"error: unknown command {command[1]!r}; known: {next(iter(handlers))}: {hint}\n"
+
+
+@pytest.mark.parametrize(("kept", "removed", "line"), [
+    (1, 0, "reloaded: 1 binding kept, 0 removed"),
+    (0, 1, "reloaded: 0 bindings kept, 1 removed"),
+    (3, 2, "reloaded: 3 bindings kept, 2 removed"),
+])
+def test_reload_counts_bindings_in_the_right_number(kept: int, removed: int, line: str,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    result = {"bindings_kept": kept, "bindings_removed": removed, "restart_needed": []}
+    monkeypatch.setattr("pmip6.commands.reload.control_request", lambda path, request: result)
+    assert main(["reload", "--control", "lma.sock"]) == 0
+    assert capsys.readouterr().out == f"{line}\n"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn
 
-from pmip6.commands import address, control_failed, plain_help
+from pmip6.commands import address, control_failed, counted, plain_help
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.lma_daemon import build_lma_daemon
@@ -47,5 +47,5 @@ def _clear(usage_error: Callable[[str], NoReturn], args: argparse.Namespace) -> 
         cleared = control_request(args.control, request)["cleared"]
     except ControlError as error:
         return control_failed(error, "an LMA")
-    print(f"cleared {cleared} binding{'' if cleared == 1 else 's'}")
+    print(f"cleared {counted(cleared, 'binding')}")
     return 0 if cleared else 1

@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from pmip6.commands import plain_help
+from pmip6.commands import counted, plain_help
 from pmip6.runtime.control import ControlError, control_request
 
 
@@ -33,7 +33,7 @@ def _reload(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"reloaded: {result['bindings_kept']} bindings kept, {result['bindings_removed']} removed")
+    print(f"reloaded: {counted(result['bindings_kept'], 'binding')} kept, {result['bindings_removed']} removed")
     for key in result["restart_needed"]:
         print(f"{key} changed: it takes effect when the daemon restarts")
     return 0
