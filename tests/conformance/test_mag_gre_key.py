@@ -130,6 +130,15 @@ def test_GK_4_2_4_ack_with_uplink_key_updates_gre_fields() -> None:
     assert entry.downlink_key == pbu.option(GREKeyOption).key  # type: ignore[union-attr]
 
 
+def test_GK_4_2_4_a_later_pba_with_another_uplink_key_updates_the_bul_entry() -> None:
+    """Every successful PBA with a key updates the fields, not only the first: RFC 5845 3.3.2 lets the LMA
+    change the uplink key (e.g. after a reboot)."""
+    mag = make_mag()
+    registered(mag, gre=UPLINK_KEY)
+    mag.receive(pba_for(_refresh_pbu(mag), gre=0x55667788), LMA_UDP, T0 + 3000)
+    assert entry_of(mag).uplink_key == 0x55667788
+
+
 def test_GK_4_2_5_session_tunnels_uplink_traffic_with_assigned_uplink_key() -> None:
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(), T0))
@@ -183,6 +192,16 @@ def test_GK_4_2_8_status_163_to_pbu_that_had_the_option_is_a_rejection() -> None
     assert outcome.events[0] == RegistrationRejected(b"mn1@example.org", Status.GRE_KEY_OPTION_REQUIRED, LMA_UDP)
 
 
+def test_GK_4_2_8_status_163_resends_with_the_option_in_gre_only_mode_too() -> None:
+    """GK-4.2-8 applies to any MAG that can send the option, not only in `keys` mode."""
+    mag = make_mag(gre=MagGreMode.GRE_ONLY)
+    registered(mag, gre=None)  # the LMA looked unsupporting, so the next PBU has no option
+    pbu = only_pbu(mag.attach(request(OTHER_MN), T0 + 1))
+    assert pbu.option(GREKeyOption) is None
+    resend = only_pbu(mag.receive(pba_for(pbu, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 1))
+    assert resend.option(GREKeyOption) == GREKeyOption(key=None)
+
+
 def test_GK_4_2_9_status_163_with_gre_off_raises_alarm_and_fails() -> None:
     mag = make_mag(gre=MagGreMode.OFF)
     pbu = only_pbu(mag.attach(request(), T0))
@@ -231,6 +250,11 @@ def test_GK_4_2_10_after_status_2_an_unasked_option_in_a_pba_does_not_turn_gre_o
 def test_GK_7_2_1_t_flag_set_when_tlv_format_is_required() -> None:
     assert only_pbu(make_mag(tlv=True).attach(request(), T0)).flags & BUFlags.T
     assert not only_pbu(make_mag(tlv=False).attach(request(), T0)).flags & BUFlags.T
+
+
+def test_GK_7_2_1_t_flag_set_on_a_handoff_registration_too() -> None:
+    pbu = only_pbu(make_mag(tlv=True).attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0))
+    assert pbu.flags & BUFlags.T
 
 
 def test_GK_7_3_1_t_flag_with_gre_over_udp_transport_only() -> None:
