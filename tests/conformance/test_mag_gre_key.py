@@ -299,6 +299,23 @@ def test_GK_7_2_3_tlv_format_kept_for_whole_attachment() -> None:
     assert events[0].session.tlv and events[0].previous.tlv
 
 
+def test_GK_7_2_3_refresh_asks_for_the_format_the_pba_settled_not_the_configured_one() -> None:
+    """The format the first PBA settled holds for the whole attachment, whatever the `tlv` setting says:
+    T came from forced UDP encapsulation (tlv off) and stays; a PBA without T to a PBU with T keeps it off."""
+    mag = make_mag(force_udp_encapsulation=True)
+    registered(mag, t_flag=True)
+    assert entry_of(mag).tlv_header
+    refresh = _refresh_pbu(mag)
+    assert refresh.flags & BUFlags.T
+    events = mag.receive(pba_for(refresh, t_flag=True), LMA_UDP, T0 + 3000).events
+    assert isinstance(events[0], BindingUpdated) and events[0].session.tlv
+
+    mag = make_mag(tlv=True)
+    registered(mag, t_flag=False)
+    assert not entry_of(mag).tlv_header
+    assert not _refresh_pbu(mag).flags & BUFlags.T
+
+
 def test_GK_7_3_4_status_3_means_gre_without_udp_tlv() -> None:
     mag = make_mag(tlv=True)
     pbu = only_pbu(mag.attach(request(), T0))
