@@ -34,6 +34,14 @@ def test_GK_4_2_5_uplink_from_each_access_interface_carries_its_uplink_key() -> 
     assert sorted(mag.access_interfaces()) == ["acc1", "acc3"]
 
 
+def test_GK_4_2_5_uplink_on_a_tlv_session_carries_the_uplink_key_not_the_downlink_key() -> None:
+    """The uplink key is used for all the MN's uplink traffic, in the TLV-header UDP format too."""
+    mag = mag_with(session(b"mn1", at="mag", tlv=True, uplink_key=0xA001, downlink_key=0x1001))
+    peer, fmt, payload = mag.from_access("acc1", UPLINK)
+    assert (peer, fmt) == (LMAA, TunnelFormat.UDP_TLV)
+    assert GRE(payload[4:]).key == 0xA001
+
+
 def test_GK_4_2_13_downlink_key_picks_the_session_for_the_same_inner_address() -> None:
     mag = mag_with(MN1, MN3)
     for key, interface in ((0x1001, "acc1"), (0x1003, "acc3")):
