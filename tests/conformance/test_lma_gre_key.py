@@ -203,6 +203,14 @@ def test_GK_5_2_5_option_but_gre_not_required_status_2() -> None:
     assert entry(lma, GRE_NOT_REQUIRED_MN).uplink_key is None
 
 
+def test_GK_5_2_5_keyless_option_but_gre_not_required_status_2() -> None:
+    """A GRE Key option without a key (GRE encapsulation mode only) is still "the GRE Key option"."""
+    lma = make_lma()
+    pba = register(lma, GRE_NOT_REQUIRED_MN, gre=GREKeyOption())
+    assert pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED
+    assert not entry(lma, GRE_NOT_REQUIRED_MN).gre_enabled
+
+
 def test_GK_5_2_6_status_2_pba_has_no_gre_key_option() -> None:
     for option in (GREKeyOption(DOWNLINK), GREKeyOption()):
         pba = register(make_lma(gre_policy=LmaGrePolicy(default=GrePolicy.NOT_REQUIRED)), gre=option, t_flag=True)
