@@ -119,6 +119,8 @@ class Table:
         text = self.value(name, str, default)
         if not text:
             raise ConfigError(self.key(name), "must not be empty")
+        if "\0" in text:
+            raise ConfigError(self.key(name), "must not contain a NUL character (no file name can)")
         return self._base_dir / Path(text).expanduser()
 
     def optional_path(self, name: str) -> Path | None:

@@ -179,6 +179,7 @@ LMA_ERRORS = [
     ("[policy]\n", "lma"),
     ("[lma\n", "daemon.toml"),
     ('[lma]\nipv4_address = "127.0.0.1"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "daemon.toml"),  # RecursionError
+    ('[lma]\nipv4_address = "127.0.0.1"\ncontrol = "a\\u0000b"\n', "lma.control"),  # else: ValueError at start
 ]
 
 
