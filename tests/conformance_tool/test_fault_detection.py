@@ -359,3 +359,22 @@ def _no_leaked_threads() -> Iterator[None]:
     before = threading.active_count()
     yield
     assert threading.active_count() == before
+
+
+def _out_of_addresses(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> bytes:
+    """An LMA whose pools are full: every PBU it would accept gets 130 instead (RFC 5213 8.9)."""
+    if pba.status >= 128:
+        return encode_message(pba)
+    return encode_message(replace(pba, status=Status.INSUFFICIENT_RESOURCES, lifetime=0))
+
+
+@pytest.mark.parametrize("check", [check for check in CHECKS if check.requirements[0].startswith("GK-")],
+                         ids=lambda check: check.requirements[0])
+def test_an_lma_short_of_addresses_makes_a_check_inconclusive_not_failed(check: Check) -> None:
+    """Status 130 says the LMA could not try the request: no GRE Key rule was broken (a run against a small pool
+    full of the previous run's draining sessions must not report failures)."""
+    outcome, detail = _run(check, _out_of_addresses)
+    if outcome is Outcome.PASS:  # a check of a rejection (GK-5.2-4: 163) needs no address
+        assert "rejected" in detail
+    else:
+        assert outcome is Outcome.INCONCLUSIVE and "status 130" in detail, detail

@@ -201,3 +201,20 @@ def test_a_run_where_no_check_applied_exits_2_and_says_nothing_was_tested(capsys
     assert exit_status(one_warning) == 0
     one_failure = [CheckResult(MAG_CHECKS[0], Verdict(Outcome.FAIL, "MUST broken")), *nothing[1:]]
     assert exit_status(one_failure) == 1
+
+
+def test_inconclusive_checks_are_named_on_stderr_and_a_run_that_judged_nothing_exits_2(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An LMA short of addresses (130) judged nothing in those checks: say so; if no other check judged
+    anything, the run must not pass."""
+    from pmip6.commands.conformance import exit_status
+    from pmip6.conformance.checks import CHECKS, Outcome, Verdict
+    from pmip6.conformance.runner import CheckResult
+
+    short = Verdict(Outcome.INCONCLUSIVE, "the LMA answered status 130")
+    only_inconclusive = [CheckResult(check, short) for check in CHECKS]
+    assert exit_status(only_inconclusive) == 2
+    assert "status 130" in capsys.readouterr().err
+    one_pass = [CheckResult(CHECKS[0], Verdict(Outcome.PASS, "ok")), *only_inconclusive[1:]]
+    assert exit_status(one_pass) == 0
+    assert "give its pools more room" in capsys.readouterr().err

@@ -107,10 +107,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def exit_status(results: list[CheckResult]) -> int:
-    """1 when a check failed; 2, with a hint, when none applied (a run that tested nothing must not pass)."""
-    if any(result.verdict.outcome is Outcome.FAIL for result in results):
+    """1 when a check failed; 2, with a hint, when none applied or could judge (a run that tested nothing must
+    not pass)."""
+    outcomes = {result.verdict.outcome for result in results}
+    if Outcome.INCONCLUSIVE in outcomes:
+        print("pmip6 conformance: the LMA answered status 130 (no free address) to the checks reported inconclusive: "
+              "give its pools more room, or wait for the sessions of an earlier run to drain, and run again",
+              file=sys.stderr)
+    if Outcome.FAIL in outcomes:
         return EXIT_FAILED
-    if all(result.verdict.outcome is Outcome.NOT_APPLICABLE for result in results):
+    if outcomes <= {Outcome.INCONCLUSIVE, Outcome.NOT_APPLICABLE} and Outcome.INCONCLUSIVE in outcomes:
+        return EXIT_USAGE
+    if outcomes <= {Outcome.NOT_APPLICABLE}:
         print("pmip6 conformance: no check applied, so nothing was tested; declare what the target is configured "
               "for (--mn, --mn-gre-required, --other-mag, --tlv-supported; with --mag: --mag-gre, --detach)",
               file=sys.stderr)

@@ -30,6 +30,8 @@ class Outcome(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     WARN = "warn"
+    INCONCLUSIVE = "inconclusive"
+    """The LMA could not serve the check's mobile node (status 130: no free address), so nothing was judged."""
     NOT_APPLICABLE = "not-applicable"
 
 

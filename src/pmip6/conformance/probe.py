@@ -17,7 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from pmip6.conformance.signaling import Exchange, PacketRecord, Signaling, Tamper
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator
+from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -45,6 +45,11 @@ class HomeAddressKind(StrEnum):
 
 class NoAnswer(Exception):
     """The LMA did not answer a PBU with a decodable PBA of the same sequence number."""
+
+
+class ShortOfResources(Exception):
+    """The LMA answered status 130 (Insufficient resources, RFC 5213 8.9): it has no room for the tester's
+    mobile node, e.g. its pools are full of sessions still draining, so the check cannot judge it."""
 
 
 @dataclass(slots=True)
@@ -117,11 +122,15 @@ class Probe:
 
     def send(self, pbu: ProxyBindingUpdate, *, via: Signaling | None = None,
              tamper: Tamper | None = None) -> ProxyBindingAcknowledgement:
-        """Send any PBU and return the PBA; raises :class:`NoAnswer` when none comes."""
+        """Send any PBU and return the PBA; raises :class:`NoAnswer` when none comes, :class:`ShortOfResources`
+        when the PBA says 130."""
         exchange = (via or self.signaling).transact(pbu, tamper)
         self.exchanges.append(exchange)
         if exchange.pba is None:
             raise NoAnswer(exchange.note)
+        if exchange.pba.status == Status.INSUFFICIENT_RESOURCES:
+            raise ShortOfResources("the LMA answered status 130 (INSUFFICIENT_RESOURCES): no room in its pools for "
+                                   "the tester's mobile node (docs/tools.md: the room a run needs)")
         return exchange.pba
 
     def pbu(self, options: list[MobilityOption]) -> ProxyBindingUpdate:
@@ -140,7 +149,7 @@ class Probe:
             if not registration.deregistered:
                 try:
                     self.deregister(registration)
-                except NoAnswer:
+                except (NoAnswer, ShortOfResources):
                     pass
         self._registrations.clear()
 

@@ -13,7 +13,7 @@ from typing import Any
 from pmip6.conformance.checks import CHECKS, Check, LmaPolicies, Outcome, Verdict
 from pmip6.conformance.lma_role import LmaResponder
 from pmip6.conformance.mag_checks import MAG_CHECKS, MagPolicies, MagUnderTest
-from pmip6.conformance.probe import HomeAddressKind, NoAnswer, Probe
+from pmip6.conformance.probe import HomeAddressKind, NoAnswer, Probe, ShortOfResources
 from pmip6.conformance.signaling import PacketRecord, RawMobilitySignaling, Signaling, UdpSignaling
 
 Address = IPv4Address | IPv6Address
@@ -79,7 +79,8 @@ def run_mag_conformance(settings: MagConformanceSettings, checks: tuple[Check, .
 
 def run_check(check: Check, context: object, policies: Any, cleanup: Callable[[], None],
               take_packets: Callable[[], tuple[PacketRecord, ...]]) -> CheckResult:
-    """Run one check unless a need is undeclared; SHOULD-level failures become warnings; always clean up."""
+    """Run one check unless a need is undeclared; SHOULD-level failures become warnings, an LMA short of
+    addresses makes it inconclusive; always clean up."""
     missing = [need.value for need in check.needs if not policies.satisfies(need)]
     if missing:
         return CheckResult(check, Verdict(Outcome.NOT_APPLICABLE, "needs " + ", ".join(missing)))
@@ -89,6 +90,8 @@ def run_check(check: Check, context: object, policies: Any, cleanup: Callable[[]
             verdict = Verdict(Outcome.WARN, verdict.detail)
     except NoAnswer as error:
         verdict = Verdict(Outcome.FAIL, str(error))
+    except ShortOfResources as error:
+        verdict = Verdict(Outcome.INCONCLUSIVE, str(error))
     finally:
         cleanup()
     return CheckResult(check, verdict, take_packets())
