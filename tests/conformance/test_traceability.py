@@ -3,7 +3,8 @@
 (a) every quoted requirement occurs in draft-07 (whitespace-normalised);
 (b) re-extracting the normative sentences of sections 3-7 and 9 finds exactly the table's GK rows, with
     the same IDs (GK-<subsection>-<n>, n counting that subsection's normative sentences in order);
-(c) every ID in the table is named by at least one test under tests/ (``GK-3.3.2-2`` or ``GK_3_3_2_2``).
+(c) every ID in the table is named by at least one test under tests/ (``GK-3.3.2-2`` or ``GK_3_3_2_2``);
+(d) every test the table cites exists.
 
 Extraction rule: drop page footers/headers, figures (lines drawn with ``+-``/``|``) and the status-code
 headings of section 6.4; split into paragraphs at blank lines, headings and list bullets ("o"); split
@@ -122,3 +123,16 @@ def test_every_requirement_id_is_named_by_a_test() -> None:
     )
     untested = [identifier for identifier in table_rows() if not _id_pattern(identifier).search(sources)]
     assert untested == []
+
+
+_CITED_TEST = re.compile(r"`([\w/]+\.py)::(\w+)`")
+
+
+def test_every_cited_test_exists() -> None:
+    """(d) each ``path::test`` in the Tests column names a test function in that file under tests/: a renamed or
+    deleted test must not leave a row pointing at nothing."""
+    cited = sorted(set(_CITED_TEST.findall(TABLE.read_text())))
+    assert len(cited) >= 100
+    missing = [f"{path}::{name}" for path, name in cited
+               if not (TESTS / path).is_file() or not re.search(rf"^\s*def {name}\(", (TESTS / path).read_text(), re.M)]
+    assert missing == []
