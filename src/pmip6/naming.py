@@ -1,6 +1,6 @@
-"""How a daemon names what its messages are about: endpoints as text (``[::1]:9436``), and start-up errors
-that say which socket or file failed (``cannot start: [Errno 98] signaling socket UDP 127.0.0.1:5436: Address
-already in use`` rather than a bare ``Address already in use``)."""
+"""How a daemon names what its messages are about: endpoints as text (``[::1]:9436``), counts with their noun
+(``1 binding``), and start-up errors that say which socket or file failed (``cannot start: [Errno 98] signaling
+socket UDP 127.0.0.1:5436: Address already in use`` rather than a bare ``Address already in use``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ def endpoint_text(host: object, port: int | None) -> str:
     if port is None:
         return str(host)
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 binding``, ``0 bindings``: the count with its noun in the right number."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @contextlib.contextmanager

@@ -35,11 +35,6 @@ def seconds(text: str) -> float:
     return value
 
 
-def counted(count: int, noun: str) -> str:
-    """``1 binding``, ``0 bindings``: the count with its noun in the right number."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def control_failed(error: ControlError, role: str) -> int:
     """Print why a request to ``role``'s control socket ("a MAG", "an LMA") failed; return exit status 1.
     A command the daemon does not know most likely went to the other role's socket."""

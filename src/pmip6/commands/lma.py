@@ -14,8 +14,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn
 
-from pmip6.commands import address, control_failed, counted, plain_help
+from pmip6.commands import address, control_failed, plain_help
 from pmip6.runtime.config import load_lma_config
+from pmip6.naming import counted
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.lma_daemon import build_lma_daemon
 from pmip6.runtime.service import add_daemon_arguments, run_daemon

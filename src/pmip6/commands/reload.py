@@ -12,7 +12,8 @@ import json
 import sys
 from typing import Any
 
-from pmip6.commands import counted, plain_help
+from pmip6.commands import plain_help
+from pmip6.naming import counted
 from pmip6.runtime.control import ControlError, control_request
 
 

@@ -37,7 +37,7 @@ from pmip6.runtime.control import (
 )
 from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
-from pmip6.naming import endpoint_text, naming
+from pmip6.naming import counted, endpoint_text, naming
 from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
@@ -185,7 +185,8 @@ class Daemon:
         for key in restart_needed:
             self.logger.warning("configuration %s: %s changed: it takes effect when the %s restarts", self.config_path,
                                 key, self.role)
-        self.logger.info("configuration reloaded from %s: %d bindings kept, %d removed", self.config_path, kept, removed)
+        self.logger.info("configuration reloaded from %s: %s kept, %d removed", self.config_path,
+                         counted(kept, "binding"), removed)
         return {"bindings_kept": kept, "bindings_removed": removed, "restart_needed": restart_needed}
 
     def reload_on_signal(self) -> None:
