@@ -40,7 +40,7 @@ def _frames() -> list[bytes]:
         encode_ipv6(LMA6, MAG6, IPProto.GRE, gre_prefix(None, EtherType.IPV6)),
         encode_ipv4(MAG4, LMA4, IPProto.UDP, encode_udp(40000, PMIP6_DATA_PORT, tlv, source=MAG4, destination=LMA4)),
         *(encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(message, source=LMA6, destination=MAG6))
-          for message in (BindingError(2, MAG6), UnknownMessage(16, bytes(10)))),
+          for message in (BindingError(2, MAG6), UnknownMessage(17, bytes(10)))),
         b"\x45\x00",
     ]
 
@@ -79,7 +79,7 @@ def test_json_has_the_issue_2_shape(capture: Path, capsys: pytest.CaptureFixture
     assert frames[3]["gre"] == {"key": 0x2222, "proto": 0x0800, "seq": None}
     assert frames[3]["tlv"] == {"next_header": 47, "length": 28}
     assert frames[4]["mh"] == {"type": 7, "seq": None, "flags": None, "lifetime": None, "status": 2, "options": []}
-    assert frames[5]["mh"] == {"type": 16, "seq": None, "flags": None, "lifetime": None, "status": None,
+    assert frames[5]["mh"] == {"type": 17, "seq": None, "flags": None, "lifetime": None, "status": None,
                                "options": []}
     assert frames[6]["mh"] is None and "truncated" in frames[6]["error"]
 
@@ -92,7 +92,7 @@ def test_readable_lines(capture: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert lines[1].startswith("2   PBA seq=7 flags=PT lifetime=900 (3600 s) status=0 (ACCEPTED) GRE-Key=none")
     assert "GRE key=0x00002222 (8738) proto=0x0800" in lines[3] and "TLV next-header=47 length=28" in lines[3]
     assert "BE status=2 (UNRECOGNIZED_MH_TYPE)" in lines[4]
-    assert "MH type 16" in lines[5]
+    assert "MH type 17" in lines[5]
     assert "error:" in lines[6] and len(lines) == 7
 
 

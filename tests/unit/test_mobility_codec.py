@@ -166,7 +166,7 @@ def test_decoded_flags_are_flag_enums() -> None:
     assert isinstance(pba, ProxyBindingAcknowledgement) and type(pba.flags) is BAFlags
 
 
-@pytest.mark.parametrize("mh_type", [0, 1, 2, 3, 4, 8, 13, 16, 255])
+@pytest.mark.parametrize("mh_type", [0, 1, 2, 3, 4, 8, 13, 17, 255])
 def test_unknown_and_unprocessed_mh_types_decode_as_unknown_message(mh_type: int) -> None:
     data = bytes(range(10))
     assert decode_message(bytes([59, 1, mh_type, 0, 0x12, 0x34]) + data) == UnknownMessage(mh_type, data)

@@ -1,4 +1,5 @@
-"""Typed Mobility Header messages (RFC 6275 section 6.1, RFC 5213 section 8, RFC 5845 sections 6.2-6.3).
+"""Typed Mobility Header messages (RFC 6275 section 6.1, RFC 5213 section 8, RFC 5845 sections 6.2-6.3,
+RFC 5846 section 5).
 
 A Proxy Binding Update is a Binding Update (MH type 5) with the P flag; the class decodes every
 type-5 message, and ``flags`` tells whether P is set (pre-IANA peers leave it clear).
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import ClassVar, TypeVar
 
-from pmip6.wire.numbers import BAFlags, BUFlags, MHType
+from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, MHType
 from pmip6.wire.options import MobilityOption
 
 LIFETIME_UNIT_SECONDS = 4
@@ -86,6 +87,30 @@ class BindingError(_CarriesOptions):
 
 
 @dataclass(slots=True)
+class BindingRevocationIndication(_CarriesOptions):
+    """Binding Revocation Indication: MH type 16, B.R. Type 1 (RFC 5846 section 5.1). ``trigger`` is a
+    :class:`~pmip6.wire.numbers.RevocationTrigger`; the options name the binding(s) revoked."""
+
+    trigger: int
+    sequence: int
+    flags: BRFlags = BRFlags.P
+    options: tuple[MobilityOption, ...] = ()
+    mh_type: ClassVar[MHType] = MHType.BINDING_REVOCATION
+
+
+@dataclass(slots=True)
+class BindingRevocationAcknowledgement(_CarriesOptions):
+    """Binding Revocation Acknowledgement: MH type 16, B.R. Type 2 (RFC 5846 section 5.2); ``status`` below 128
+    means the BRI was processed; ``sequence`` and the flags are the BRI's."""
+
+    status: int
+    sequence: int
+    flags: BRFlags = BRFlags.P
+    options: tuple[MobilityOption, ...] = ()
+    mh_type: ClassVar[MHType] = MHType.BINDING_REVOCATION
+
+
+@dataclass(slots=True)
 class UnknownMessage:
     """A Mobility Header of a type pmip6 does not process; ``data`` is everything after the checksum."""
 
@@ -93,4 +118,5 @@ class UnknownMessage:
     data: bytes
 
 
-MobilityMessage = ProxyBindingUpdate | ProxyBindingAcknowledgement | BindingError | UnknownMessage
+MobilityMessage = (ProxyBindingUpdate | ProxyBindingAcknowledgement | BindingError | BindingRevocationIndication
+                   | BindingRevocationAcknowledgement | UnknownMessage)

@@ -1,5 +1,5 @@
 """The Mobility Header <-> typed messages (RFC 6275 sections 6.1.1, 6.1.7-6.1.9; RFC 5213 sections 8.1-8.2;
-RFC 5845 sections 6.2-6.3).
+RFC 5845 sections 6.2-6.3; RFC 5846 section 5).
 
 Layout (offsets from the MH start): Payload Proto (MUST be 59), Header Len (length in 8-octet units,
 not counting the first 8), MH Type, Reserved, Checksum, then the message data. The checksum covers the
@@ -20,12 +20,14 @@ from pmip6.wire.accelerator import load_speedups
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import (
     BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
     UnknownMessage,
 )
-from pmip6.wire.numbers import BAFlags, BUFlags, IPProto, MHType
+from pmip6.wire.numbers import BAFlags, BindingRevocationType, BRFlags, BUFlags, IPProto, MHType
 from pmip6.wire.option_codec import MH_ALIGNMENT, decode_options, encode_options
 
 MH_HEADER_LENGTH = 6
@@ -46,9 +48,14 @@ _MH_HEADER = Struct("!BBBBH")
 _BU_FIXED = Struct("!HHH")  # Sequence #, flags, Lifetime
 _BA_FIXED = Struct("!BBHH")  # Status, flags, Sequence #, Lifetime
 _BE_FIXED = Struct("!BB16s")  # Status, Reserved, Home Address
+_BR_FIXED = Struct("!BBHH")  # B.R. Type, Revocation Trigger or Status, Sequence #, flags
 _BU_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BU_FIXED.size
 _BA_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BA_FIXED.size
 _BE_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BE_FIXED.size
+_BR_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BR_FIXED.size
+_BR_DEFINED_FLAGS = sum(flag.value for flag in BRFlags)
+_BRI = BindingRevocationType.INDICATION.value
+_BRA = BindingRevocationType.ACKNOWLEDGEMENT.value
 _ONES_COMPLEMENT_MODULUS = 0xFFFF
 _MOBILITY = IPProto.MOBILITY.value
 _PAYLOAD_PROTO_WORD = _PAYLOAD_PROTO << 8
@@ -115,6 +122,15 @@ def _encode_binding_error(message: BindingError) -> bytes:
     return fixed + encode_options(message.options, _BE_OPTIONS_OFFSET)
 
 
+def _encode_binding_revocation(message: BindingRevocationIndication | BindingRevocationAcknowledgement) -> bytes:
+    if type(message) is BindingRevocationIndication:
+        br_type, value = _BRI, message.trigger
+    else:
+        br_type, value = _BRA, message.status  # type: ignore[union-attr]
+    fixed = _BR_FIXED.pack(br_type, value, message.sequence, int(message.flags) & _BR_DEFINED_FLAGS)
+    return fixed + encode_options(message.options, _BR_OPTIONS_OFFSET)
+
+
 def _encode_unknown(message: UnknownMessage) -> bytes:
     if (MH_HEADER_LENGTH + len(message.data)) % MH_ALIGNMENT:
         raise ValueError(f"MH type {message.mh_type}: {len(message.data)} data octets do not end on 8 octets")
@@ -126,6 +142,8 @@ _BODY_ENCODERS: dict[type, Callable[[Any], bytes]] = {
     ProxyBindingUpdate: _encode_binding_update,
     ProxyBindingAcknowledgement: _encode_binding_acknowledgement,
     BindingError: _encode_binding_error,
+    BindingRevocationIndication: _encode_binding_revocation,
+    BindingRevocationAcknowledgement: _encode_binding_revocation,
     UnknownMessage: _encode_unknown,
 }
 
@@ -188,6 +206,16 @@ def _decode_binding_error(data: bytes, length: int) -> BindingError:
     return BindingError(status, IPv6Address(home_address), options)
 
 
+def _decode_binding_revocation(data: bytes, length: int) -> BindingRevocationIndication | BindingRevocationAcknowledgement:
+    br_type, value, sequence, flags = _BR_FIXED.unpack_from(data, MH_HEADER_LENGTH)
+    if br_type not in (_BRI, _BRA):
+        raise DecodeError("br_type", MH_HEADER_LENGTH, f"B.R. Type {br_type}: 1 (Indication) and 2 (Acknowledgement) "
+                                                      "are the Binding Revocation Messages (RFC 5846 section 5)")
+    options = decode_options(data, _BR_OPTIONS_OFFSET, length)
+    message_class = BindingRevocationIndication if br_type == _BRI else BindingRevocationAcknowledgement
+    return message_class(value, sequence, BRFlags(flags & _BR_DEFINED_FLAGS), options)
+
+
 _BODY_DECODERS: dict[int, tuple[Callable[[bytes, int], MobilityMessage], int, str]] = {
     # MH type: (decoder, end of the fixed part, message name)
     MHType.BINDING_UPDATE.value: (_decode_binding_update, _BU_OPTIONS_OFFSET, "Binding Update"),
@@ -195,13 +223,14 @@ _BODY_DECODERS: dict[int, tuple[Callable[[bytes, int], MobilityMessage], int, st
         _decode_binding_acknowledgement, _BA_OPTIONS_OFFSET, "Binding Acknowledgement"
     ),
     MHType.BINDING_ERROR.value: (_decode_binding_error, _BE_OPTIONS_OFFSET, "Binding Error"),
+    MHType.BINDING_REVOCATION.value: (_decode_binding_revocation, _BR_OPTIONS_OFFSET, "Binding Revocation Message"),
 }
 
 
 def decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage:
     """The message in the Mobility Header at the start of ``data`` (octets after its Header Len are ignored).
 
-    MH types other than 5, 6 and 7 come back as :class:`UnknownMessage`. The checksum is not checked
+    MH types other than 5, 6, 7 and 16 come back as :class:`UnknownMessage`. The checksum is not checked
     here (see :func:`verify_checksum`). Raises DecodeError, and nothing else, for malformed input.
     Runs the C fast path when it is built (``pmip6.wire.accelerator``).
     """

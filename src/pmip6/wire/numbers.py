@@ -127,6 +127,44 @@ class BindingErrorStatus(IntEnum):
     UNRECOGNIZED_MH_TYPE = 2
 
 
+class BindingRevocationType(IntEnum):
+    """The B.R. Type of a Binding Revocation Message, MH type 16 (RFC 5846 sections 5 and 12)."""
+
+    INDICATION = 1
+    ACKNOWLEDGEMENT = 2
+
+
+class RevocationTrigger(IntEnum):
+    """Why a Binding Revocation Indication was sent (RFC 5846 section 5.1): per-MN values below 128, global
+    ones from 128; 250-255 are for testing."""
+
+    UNSPECIFIED = 0
+    ADMINISTRATIVE_REASON = 1
+    INTER_MAG_HANDOVER_SAME_ACCESS_TYPE = 2
+    INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE = 3
+    INTER_MAG_HANDOVER_UNKNOWN = 4
+    USER_INITIATED_SESSION_TERMINATION = 5
+    ACCESS_NETWORK_SESSION_TERMINATION = 6
+    POSSIBLE_OUT_OF_SYNC_BCE_STATE = 7
+    PER_PEER_POLICY = 128
+    REVOKING_MOBILITY_NODE_LOCAL_POLICY = 129
+
+
+class BindingRevocationStatus(IntEnum):
+    """Binding Revocation Acknowledgement status (RFC 5846 section 5.2): below 128 the BRI was processed."""
+
+    SUCCESS = 0
+    PARTIAL_SUCCESS = 1
+    BINDING_DOES_NOT_EXIST = 128
+    IPV4_HOME_ADDRESS_OPTION_REQUIRED = 129
+    GLOBAL_REVOCATION_NOT_AUTHORIZED = 130
+    REVOKED_MOBILE_NODES_IDENTITY_REQUIRED = 131
+    REVOCATION_FAILED_MN_IS_ATTACHED = 132
+    REVOCATION_TRIGGER_NOT_SUPPORTED = 133
+    REVOCATION_FUNCTION_NOT_SUPPORTED = 134
+    PROXY_BINDING_REVOCATION_NOT_SUPPORTED = 135
+
+
 class HandoffIndicator(IntEnum):
     """Handoff Indicator option values (RFC 5213 section 8.4)."""
 
@@ -198,13 +236,22 @@ class BAFlags(IntFlag):
     B = 0x08
 
 
+class BRFlags(IntFlag):
+    """The flags of a Binding Revocation Indication or Acknowledgement, MH offset 10 (RFC 5846 sections 5.1,
+    5.2): a proxy binding (P), the IPv4 home address binding only (V), global (G)."""
+
+    P = 0x8000
+    V = 0x4000
+    G = 0x2000
+
+
 BU_FLAG_ORDER = "AHLKMRPFTB"
 """BU flag letters in wire (spec) order, for display."""
 BA_FLAG_ORDER = "KRPTB"
 """BA flag letters in wire (spec) order, for display."""
+_FLAG_ORDERS: dict[type[IntFlag], str] = {BUFlags: BU_FLAG_ORDER, BAFlags: BA_FLAG_ORDER, BRFlags: "PVG"}
 
 
-def flag_letters(flags: int, flag_type: type[BUFlags] | type[BAFlags]) -> str:
+def flag_letters(flags: int, flag_type: type[BUFlags] | type[BAFlags] | type[BRFlags]) -> str:
     """The set flags as letters in spec order, e.g. ``"APT"``."""
-    order = BU_FLAG_ORDER if flag_type is BUFlags else BA_FLAG_ORDER
-    return "".join(letter for letter in order if flags & flag_type[letter])
+    return "".join(letter for letter in _FLAG_ORDERS[flag_type] if flags & flag_type[letter])
