@@ -263,7 +263,7 @@ class LmaMachine(RuleBasedStateMachine):
     def reload(self, change: str) -> None:
         """A reloaded configuration: what it refuses goes, the rest keeps its keys and addresses."""
         before = {entry: entry.reserved_uplink_key for entry in self.lma.bindings()}
-        outcome = self._apply(self.lma.reconfigure(unlimited_binding_errors(RECONFIGURATIONS[change](lma_settings()))))
+        outcome = self._apply(self.lma.reconfigure(unlimited_binding_errors(RECONFIGURATIONS[change](lma_settings())), self.now))
         check(not outcome.sends, "a reload sent a message")
         check(all(before[entry] == entry.reserved_uplink_key for entry in self.lma.bindings()),
               "a binding a reload kept changed its uplink key (RFC 5845 3.3.2)")

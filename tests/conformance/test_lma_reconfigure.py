@@ -54,7 +54,7 @@ def test_a_binding_the_new_settings_allow_keeps_keys_addresses_and_timer() -> No
     (before,) = lma.bindings()
     prefixes, ipv4, expires_at = before.home_network_prefixes, before.ipv4_home_address, before.expires_at
 
-    outcome = lma.reconfigure(settings(max_lifetime=60, authorized_mags=frozenset({MAG1.address})))
+    outcome = lma.reconfigure(settings(max_lifetime=60, authorized_mags=frozenset({MAG1.address})), NOW)
 
     assert outcome.events == [] and outcome.sends == []
     (after,) = lma.bindings()
@@ -68,7 +68,7 @@ def test_a_binding_the_new_settings_allow_keeps_keys_addresses_and_timer() -> No
 def test_the_new_settings_apply_from_the_next_pbu() -> None:
     lma = make_lma()
     uplink_key = _register(lma).option(GREKeyOption).key  # type: ignore[union-attr]
-    lma.reconfigure(settings(max_lifetime=60))
+    lma.reconfigure(settings(max_lifetime=60), NOW)
     outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(11), ipv4=ANY_IPV4),
                           MAG1, LMAA, NOW + 5)
     pba = the_pba(outcome)
@@ -102,7 +102,7 @@ def test_a_binding_the_new_settings_refuse_is_removed_with_an_alarm(
     assert pba.status == Status.ACCEPTED
     (entry,) = lma.bindings()
 
-    outcome = lma.reconfigure(settings(**{**registered, **changed}))
+    outcome = lma.reconfigure(settings(**{**registered, **changed}), NOW)
 
     assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
         f"binding removed by the new configuration: {why}"]
@@ -118,7 +118,7 @@ def test_a_removed_bindings_addresses_are_free_in_the_new_pools() -> None:
     _register(lma, MN1)
     (entry,) = lma.bindings()
     assert entry.ipv4_home_address is not None
-    lma.reconfigure(settings(mobile_nodes=(MobileNodeProfile(MN2, "opA"),)))
+    lma.reconfigure(settings(mobile_nodes=(MobileNodeProfile(MN2, "opA"),)), NOW)
     again = lma.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(entry.ipv4_home_address.ip)), MAG1, LMAA, NOW + 1)
     assert the_pba(again).status == Status.ACCEPTED
 
@@ -130,7 +130,7 @@ def test_a_draining_binding_stays_draining() -> None:
     lma.receive(pbu(MN3, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),),
                     ipv4=ANY_IPV4), MAG1, LMAA, NOW + 1)
     assert entry.state is BceState.DEREGISTERING and entry.delete_at is not None
-    assert lma.reconfigure(settings()).events == []
+    assert lma.reconfigure(settings(), NOW).events == []
     assert lma.next_deadline() == entry.delete_at
     assert [type(event) for event in lma.handle_timer(entry.delete_at).events] == [BindingRemoved]
 
@@ -142,7 +142,7 @@ def test_a_handoff_indicator_4_pbu_waiting_for_a_deregistration_is_dropped() -> 
     waiting = lma.receive(pbu(MN1, sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 1)
     assert waiting.sends == []
     (entry,) = lma.bindings()
-    lma.reconfigure(settings())
+    lma.reconfigure(settings(), NOW)
     assert lma.next_deadline() == entry.expires_at, "the wait's deadline is gone"
     assert lma.handle_timer(NOW + 3).sends == []
 
@@ -150,7 +150,7 @@ def test_a_handoff_indicator_4_pbu_waiting_for_a_deregistration_is_dropped() -> 
 def test_a_new_tenant_serves_at_once() -> None:
     op_c = Tenant("opC", IPv4Network("10.0.0.0/24"))
     lma = make_lma()
-    lma.reconfigure(settings(tenants=(OP_A, OP_B, op_c), mobile_nodes=(MobileNodeProfile(MN3, "opC"),)))
+    lma.reconfigure(settings(tenants=(OP_A, OP_B, op_c), mobile_nodes=(MobileNodeProfile(MN3, "opC"),)), NOW)
     outcome = lma.receive(pbu(MN3, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
     assert [type(event) for event in outcome.events] == [BindingEstablished]
     assert outcome.events[0].session.tenant == "opC"  # type: ignore[union-attr]
@@ -170,7 +170,7 @@ def test_a_pool_reshaped_around_a_kept_address_with_the_same_router_keeps_the_bi
     reshaped = Tenant("opA", IPv4Network(network), OP_A.ipv6_prefix_pool)
     assert reshaped.ipv4_pool is not None
 
-    outcome = lma.reconfigure(settings(tenants=(reshaped, OP_B)))
+    outcome = lma.reconfigure(settings(tenants=(reshaped, OP_B)), NOW)
 
     assert outcome.events == [] and [entry] == list(lma.bindings())
     assert entry.ipv4_home_address == IPv4Interface((address, reshaped.ipv4_pool.prefixlen))

@@ -392,10 +392,10 @@ def test_a_reload_that_leaves_an_exhausted_pool_as_it_was_does_not_announce_it_a
     outcome = lma.receive(pbu(b"x1"), MAG1, LMAA, NOW)
     assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
         "tenant opA: pool 2001:db8:a::/64 is exhausted"]
-    lma.reconfigure(settings(tenants=(small, OP_B), default_tenant="opA"))
+    lma.reconfigure(settings(tenants=(small, OP_B), default_tenant="opA"), NOW)
     assert [event for event in lma.receive(pbu(b"x2"), MAG1, LMAA, NOW).events if isinstance(event, Alarm)] == []
     lma.reconfigure(settings(tenants=(Tenant("opA", ipv6_prefix_pool=IPv6Network("2001:db8:a::/63")), OP_B),
-                             default_tenant="opA"))
+                             default_tenant="opA"), NOW)
     attach(lma, b"x1")  # the wider pool had room: that shortage is over
     assert [event.text for event in lma.receive(pbu(b"x2"), MAG1, LMAA, NOW).events if isinstance(event, Alarm)] == [
         "tenant opA: pool 2001:db8:a::/63 is exhausted"]

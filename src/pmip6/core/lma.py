@@ -39,6 +39,13 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
     that session de-registered already updates it at once, if its sequence number is newer.
 
+With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
+``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
+(RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"): a Binding Revocation Indication,
+retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`). A BRI from a MAG gets a
+refusing BRA: this LMA revokes nothing on a MAG's request (130 for a Per-Peer global one, RFC 5846 8.2 and 13;
+134 otherwise).
+
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
 BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
 (forwarding stops), BindingRemoved ("expired" or "deregistered": keys and addresses are free again),
@@ -50,6 +57,7 @@ is removed, even across handoffs and registrations that do not use keys (RFC 584
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network, IPv6Network
@@ -88,14 +96,26 @@ from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy
 from pmip6.core.pools import TenantPools
+from pmip6.core.revocation_sender import RevocationSender
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
     BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
 )
-from pmip6.wire.numbers import BAFlags, BindingErrorStatus, BUFlags, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.numbers import (
+    BAFlags,
+    BindingErrorStatus,
+    BindingRevocationStatus,
+    BRFlags,
+    BUFlags,
+    IPv4HomeAddressReplyStatus,
+    RevocationTrigger,
+    Status,
+)
 from pmip6.wire.options import GREKeyOption, MobilityOption, NATDetectionOption, TimestampOption
 
 __all__ = ["LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile", "Tenant"]
@@ -131,13 +151,15 @@ class _PendingRegistration:
 class LocalMobilityAnchor:
     """The LMA engine. ``keys`` defaults to a randomly seeded allocator (pass a seeded one in tests)."""
 
-    def __init__(self, settings: LmaSettings, *, keys: GreKeyAllocator | None = None) -> None:
+    def __init__(self, settings: LmaSettings, *, keys: GreKeyAllocator | None = None,
+                 revocation_rng: random.Random | None = None) -> None:
         self.settings = settings
         self._keys = keys if keys is not None else GreKeyAllocator()
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
         self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._cache = BindingCache()
         self._deadlines = DeadlineQueue()
+        self._revocations = RevocationSender(settings.revocation_timing, revocation_rng)
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._short_pools: set[tuple[str, IPv4Network | IPv6Network]] = set()
@@ -150,16 +172,28 @@ class LocalMobilityAnchor:
         """Process one Mobility Header message received from ``source`` at ``destination``."""
         if isinstance(message, ProxyBindingUpdate):
             return self._receive_pbu(message, source, destination, now)
+        if isinstance(message, BindingRevocationAcknowledgement):
+            return self._revocations.acknowledged(message, source)
+        if isinstance(message, BindingRevocationIndication):
+            return self._refuse_revocation(message, source, destination)
+        if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
+            given_up = self._revocations.unsupported_by(source)
+            if given_up.events:
+                return given_up
         if isinstance(message, (ProxyBindingAcknowledgement, BindingError)):
             return _ignored(f"{type(message).__name__} received by an LMA", source)
         return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source, destination, now)
 
     def next_deadline(self) -> float | None:
-        return self._deadlines.next_deadline()
+        own, revocation = self._deadlines.next_deadline(), self._revocations.next_deadline()
+        if revocation is None or own is not None and own <= revocation:
+            return own
+        return revocation
 
     def handle_timer(self, now: float) -> Outcome:
-        """Expire bindings, delete drained ones and end Handoff Indicator 4 waits that are due."""
-        outcome = Outcome()
+        """Expire bindings, delete drained ones, end Handoff Indicator 4 waits and retransmit Binding Revocation
+        Indications that are due."""
+        outcome = self._revocations.handle_timer(now)
         for key in self._deadlines.pop_due(now):
             if isinstance(key, _PendingRegistration):
                 del self._pending[key.wait_for]
@@ -203,14 +237,16 @@ class LocalMobilityAnchor:
         """Remove, on an operator's command, every entry of the mobile node ``mn_id`` and/or every entry whose
         Proxy-CoA is ``proxy_coa`` (e.g. of a MAG that went away without de-registering), live or draining:
         BindingRemoved ("cleared"), keys and addresses free at once. RFC 5213 has the LMA remove a BCE only on
-        expiry or de-registration; this is the local administrative removal every LMA offers. The MAG learns of
-        it at its next PBU, which starts a new session. A Handoff Indicator 4 PBU waiting for a cleared entry's
+        expiry or de-registration; this is the local administrative removal every LMA offers. With
+        ``binding_revocation`` a BRI tells the MAG of each live session at once (RFC 5846 8.1); otherwise it learns
+        at its next PBU, which starts a new session. A Handoff Indicator 4 PBU waiting for a cleared entry's
         de-registration stops waiting and creates its new session now (RFC 5213 5.4.1.2)."""
         if mn_id is None and proxy_coa is None:
             raise ValueError("clear needs a mobile node or a Proxy-CoA")
         outcome = Outcome()
         for entry in list(self._cache):
             if (mn_id is None or entry.mn_id == mn_id) and (proxy_coa is None or entry.proxy_coa.address == proxy_coa):
+                self._revoke(entry, RevocationTrigger.ADMINISTRATIVE_REASON, now, outcome)
                 outcome.events.append(self._remove(entry, "cleared"))
                 pending = self._pending.pop(entry, None)
                 if pending is not None:
@@ -218,7 +254,7 @@ class LocalMobilityAnchor:
                     outcome.extend(self._register(pending.registration, None, now))
         return outcome
 
-    def reconfigure(self, settings: LmaSettings) -> Outcome:
+    def reconfigure(self, settings: LmaSettings, now: float) -> Outcome:
         """Adopt new settings (a reloaded configuration) without a restart: the entries they still allow stay as
         they are, keys, addresses and timers included; the others are removed with an Alarm saying why and
         BindingRemoved ("reconfigured"), by the same rules as :meth:`restore`. New rules (lifetimes, GRE policy,
@@ -228,6 +264,7 @@ class LocalMobilityAnchor:
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
         self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
+        self._revocations.timing = settings.revocation_timing
         for pending in self._pending.values():
             self._deadlines.cancel(pending)
         self._pending.clear()
@@ -238,6 +275,7 @@ class LocalMobilityAnchor:
                 self._claim_addresses(entry)
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
+            self._revoke(entry, RevocationTrigger.ADMINISTRATIVE_REASON, now, outcome)
             outcome.events.append(self._forget(entry, "reconfigured"))
         self._short_pools = {(tenant, network) for tenant, network in self._short_pools
                              if self._still_exhausted(tenant, network)}
@@ -413,6 +451,7 @@ class LocalMobilityAnchor:
                                             registration.mn_id))
             return outcome
         same_mag = entry is not None and entry.proxy_coa.address == registration.source.address
+        left_att = entry.att if entry is not None and entry.state is BceState.ACTIVE and not same_mag else None
         keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
         flags = int(pbu.flags)
         option = received.gre_key
@@ -457,7 +496,12 @@ class LocalMobilityAnchor:
         )
         session = entry.session()
         event = BindingEstablished(session) if previous is None else BindingUpdated(session, previous)
-        return Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
+        outcome = Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
+        if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
+            trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
+                       else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
+            outcome.sends.append(self._revocations.revoke(previous, trigger, now))
+        return outcome
 
     def _create(self, registration: _Registration) -> BindingCacheEntry:
         """A new, still empty entry in the cache; :meth:`_update` fills it in."""
@@ -532,6 +576,25 @@ class LocalMobilityAnchor:
             entry.last_sequence = sequence
 
     # ----------------------------------------------------------------- removal and restore
+
+    def _revoke(self, entry: BindingCacheEntry, trigger: RevocationTrigger, now: float, outcome: Outcome) -> None:
+        """RFC 5846 8.1: with ``binding_revocation``, a BRI to the MAG of ``entry``'s live session, which the LMA is
+        removing (a draining entry's MAG de-registered it already)."""
+        if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
+            outcome.sends.append(self._revocations.revoke(entry.session(), trigger, now))
+
+    def _refuse_revocation(self, indication: BindingRevocationIndication, source: Peer,
+                           destination: Address) -> Outcome:
+        """RFC 5846 8.2: this LMA revokes nothing at a MAG's request. A Per-Peer global BRI gets 130 (no MAG is
+        authorized for it, section 13), any other 134; the BRA copies the sequence number and the P, V and G
+        flags (6.1.2). From a source that is not an authorized MAG, no answer."""
+        if source.address not in self.settings.authorized_mags:
+            return _ignored("Binding Revocation Indication from a source that is not an authorized MAG", source)
+        per_peer = bool(indication.flags & BRFlags.G) and indication.trigger == RevocationTrigger.PER_PEER_POLICY
+        status = (BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED if per_peer
+                  else BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED)
+        acknowledgement = BindingRevocationAcknowledgement(status, indication.sequence, indication.flags)
+        return Outcome(sends=[SendMessage(acknowledgement, source, destination)])
 
     def _remove(self, entry: BindingCacheEntry, reason: str) -> BindingRemoved:
         pools = self._pools[entry.tenant]

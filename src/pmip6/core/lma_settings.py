@@ -8,6 +8,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address
 from pmip6.core.policy import LmaGrePolicy
+from pmip6.core.revocation_sender import RevocationTiming
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class LmaSettings:
     ``max_delay_before_new_bce_assign`` 0 creates a new session at once for Handoff Indicator 4
     (RFC 5213 5.4.1.2: "this should be configurable").
     ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
+    ``binding_revocation``: tell a MAG with a Binding Revocation Indication when the LMA removes its binding by
+    an operator's command, a reload or a handoff to another MAG (RFC 5846, :mod:`pmip6.core.revocation_sender`).
     """
 
     authorized_mags: frozenset[Address]
@@ -53,6 +56,8 @@ class LmaSettings:
     accept_forced_udp_encapsulation: bool = False
     binding_error_rate: float = DEFAULT_BINDING_ERROR_RATE
     binding_error_burst: int = DEFAULT_BINDING_ERROR_BURST
+    binding_revocation: bool = False
+    revocation_timing: RevocationTiming = RevocationTiming()
 
     def __post_init__(self) -> None:
         names = [tenant.name for tenant in self.tenants]

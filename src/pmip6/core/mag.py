@@ -25,7 +25,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   matched by MN-ID and the counter jumps past it. Every transmission carries a fresh, strictly increasing
   timestamp when timestamps are in use.
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
-  MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); anything else is ignored.
+  MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
+  Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
+  Revocation Acknowledgement (RFC 5846 9.1, :mod:`pmip6.core.revocation_responder`); anything else is ignored.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
   ignored and the entry sends nothing more until an administrative action (detach or attach).
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
@@ -89,8 +91,11 @@ from pmip6.core.events import (
 )
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
+from pmip6.core.revocation_responder import Revocation, revocation_answer
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
@@ -99,6 +104,7 @@ from pmip6.wire.messages import (
 from pmip6.wire.numbers import (
     BAFlags,
     BindingErrorStatus,
+    BindingRevocationStatus,
     BUFlags,
     HandoffIndicator,
     IPv4HomeAddressReplyStatus,
@@ -258,6 +264,8 @@ class MobileAccessGateway:
         """Process a message from the LMA; only Proxy Binding Acknowledgements mean anything to a MAG."""
         if source.address != self.settings.lma.address:
             return _ignored(f"{type(message).__name__} from {source.address}, not from the LMA", source)
+        if isinstance(message, BindingRevocationIndication):
+            return self._revoked(message, source)
         if isinstance(message, UnknownMessage):  # RFC 6275 9.2, e.g. an RFC 5847 Heartbeat
             return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source,
                                                self.settings.proxy_coa, now)
@@ -653,6 +661,31 @@ class MobileAccessGateway:
         if entry.downlink_key is not None:
             self._keys.release(entry.downlink_key)
             entry.downlink_key = None
+
+    def _revoked(self, indication: BindingRevocationIndication, source: Peer) -> Outcome:
+        """RFC 5846 9.1: drop what the LMA revoked (BindingRemoved "revoked"), or only the IPv4 home address of a
+        session (BindingUpdated), or nothing; a BRA says which (6.1.2: the BRI's sequence number and flags)."""
+        answer = revocation_answer(indication, self._entries)
+        outcome = Outcome()
+        if isinstance(answer, Revocation):
+            for entry in answer.entries:
+                if answer.ipv4_only and entry.home_network_prefixes:
+                    outcome.events.extend(self._release_ipv4(entry))
+                else:
+                    outcome.events.extend(self._remove(entry, "revoked"))
+                self._reschedule(entry.mn_id)
+        status = BindingRevocationStatus.SUCCESS if isinstance(answer, Revocation) else answer
+        acknowledgement = BindingRevocationAcknowledgement(status, indication.sequence, indication.flags)
+        outcome.sends.append(SendMessage(acknowledgement, source, self.settings.proxy_coa))
+        return outcome
+
+    @staticmethod
+    def _release_ipv4(entry: BindingUpdateListEntry) -> list[Event]:
+        """The session keeps its HNPs and stops asking for an IPv4 home address (RFC 5846 9.1, the V flag)."""
+        previous = entry.session()
+        entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
+        entry.ipv4_requested = False
+        return [BindingUpdated(entry.session(), previous)] if entry.registered_at is not None else []
 
     def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
         """Drop the entry and free its downlink key; BindingRemoved if the session had been established or

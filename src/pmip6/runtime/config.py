@@ -20,6 +20,7 @@ from pmip6.core.events import Address, Peer
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.mag import MagGreMode, MagSettings
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.core.revocation_sender import MIN_INIT_DELAY_BRIS, RevocationTiming
 from pmip6.runtime.config_reader import ConfigError, Table
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
@@ -107,6 +108,8 @@ def load_lma_config(path: Path) -> LmaConfig:
     mn_generated_timestamps = lma.value("mobile_node_generated_timestamp_in_use", bool, False)
     accept_forced_udp = lma.value("accept_forced_udp_encapsulation", bool, False)
     binding_error_rate, binding_error_burst = _binding_error_limit(lma)
+    binding_revocation = lma.value("binding_revocation", bool, False)
+    revocation_timing = _revocation_timing(lma)
     state = lma.optional_path("state")
     control, metrics = lma.path("control", "lma.sock"), lma.endpoint("metrics")
     lma.finish()
@@ -142,8 +145,22 @@ def load_lma_config(path: Path) -> LmaConfig:
         accept_forced_udp_encapsulation=accept_forced_udp,
         binding_error_rate=binding_error_rate,
         binding_error_burst=binding_error_burst,
+        binding_revocation=binding_revocation,
+        revocation_timing=revocation_timing,
     )
     return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
+
+
+def _revocation_timing(lma: Table) -> RevocationTiming:
+    """RFC 5846 section 11's variables, under their names: BRIMaxRetriesNumber, InitMINDelayBRIs (at least
+    0.5 s), MAX_BRACK_TIMEOUT (at least InitMINDelayBRIs)."""
+    default = RevocationTiming()
+    initial_delay = lma.number("init_min_delay_bris", float, default.initial_delay, MIN_INIT_DELAY_BRIS)
+    return RevocationTiming(
+        max_retries=lma.number("bri_max_retries_number", int, default.max_retries, 0, 1000),
+        initial_delay=initial_delay,
+        max_delay=lma.number("max_brack_timeout", float, max(default.max_delay, initial_delay), initial_delay),
+    )
 
 
 def _authorized_mags(root: Table) -> dict[Address, GrePolicy | None]:

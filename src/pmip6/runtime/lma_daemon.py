@@ -79,7 +79,7 @@ class LmaDaemon(Daemon):
         parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
         restart_needed = changed_keys(self.config, config, _RESTART_ONLY)
         self.config = replace(self.config, settings=config.settings)
-        outcome = self.lma.reconfigure(config.settings)
+        outcome = self.lma.reconfigure(config.settings, time.time())
         self.warn_tenants_without_dataplane()
         return outcome, restart_needed
 

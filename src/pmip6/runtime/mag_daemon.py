@@ -50,6 +50,7 @@ DEFAULT_WAIT = 10.0
 _SHUTDOWN_POLL = 0.02
 _REMOVALS = {
     "unacknowledged": "no PBA acknowledged the de-registration: the binding was removed at this MAG only",
+    "revoked": "the LMA revoked the binding (RFC 5846) before the detach: removed at this MAG",
     None: "the mobile node had no registration (none was accepted, or it failed or was rejected): removed at this MAG",
 }
 """What a ``detach`` reports when the MN's entry went without the LMA confirming a de-registration, by the

@@ -20,13 +20,22 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from pmip6.wire.messages import BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import (
+    BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    MobilityMessage,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
 from pmip6.wire.numbers import Status
 
 _MESSAGE_NAMES: dict[type, str] = {
     ProxyBindingUpdate: "pbu",
     ProxyBindingAcknowledgement: "pba",
     BindingError: "binding_error",
+    BindingRevocationIndication: "bri",
+    BindingRevocationAcknowledgement: "bra",
 }
 
 RELOAD_RESULTS = ("applied", "refused")
@@ -37,7 +46,7 @@ NAMESPACE = "pmip6"
 
 
 def message_name(message: MobilityMessage) -> str:
-    """``pbu``, ``pba``, ``binding_error`` or ``unknown``: the label of a message type."""
+    """``pbu``, ``pba``, ``binding_error``, ``bri``, ``bra`` (RFC 5846) or ``unknown``: the label of a message type."""
     return _MESSAGE_NAMES.get(type(message), "unknown")
 
 

@@ -178,6 +178,10 @@ LMA_ERRORS = [
     ("lma = 3\n", "lma"),
     ("[policy]\n", "lma"),
     ("[lma\n", "daemon.toml"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nbinding_revocation = "yes"\n', "lma.binding_revocation"),
+    ('[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 0.4\n', "lma.init_min_delay_bris"),  # RFC 5846 11
+    ('[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 3\nmax_brack_timeout = 2\n', "lma.max_brack_timeout"),
+    ('[lma]\nipv4_address = "127.0.0.1"\nbri_max_retries_number = -1\n', "lma.bri_max_retries_number"),
     ('[lma]\nipv4_address = "127.0.0.1"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "daemon.toml"),  # RecursionError
     ('[lma]\nipv4_address = "127.0.0.1"\ncontrol = "a\\u0000b"\n', "lma.control"),  # else: ValueError at start
 ]
@@ -284,3 +288,16 @@ def test_an_mn_id_as_long_as_the_option_carries_is_accepted(tmp_path: Path) -> N
     config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\n'
                                               f'ipv4_pool = "10.0.0.0/24"\n[[mn]]\nid = "{identifier}"\ntenant = "a"\n'))
     assert [profile.mn_id for profile in config.settings.mobile_nodes] == [identifier.encode()]
+
+
+def test_RFC5846_11_the_revocation_variables_are_configurable_with_the_rfcs_defaults(tmp_path: Path) -> None:
+    from pmip6.core.revocation_sender import RevocationTiming
+
+    defaults = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings
+    assert (defaults.binding_revocation, defaults.revocation_timing) == (False, RevocationTiming(1, 1.0, 2.0))
+    configured = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\nbinding_revocation = true\n'
+                                                  'bri_max_retries_number = 3\ninit_min_delay_bris = 0.5\n'
+                                                  'max_brack_timeout = 4\n')).settings
+    assert (configured.binding_revocation, configured.revocation_timing) == (True, RevocationTiming(3, 0.5, 4.0))
+    longer_initial = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 3\n'))
+    assert longer_initial.settings.revocation_timing.max_delay == 3.0, "MAX_BRACK_TIMEOUT follows a longer initial delay"

@@ -396,6 +396,31 @@ def test_an_accepted_with_condition_status_is_in_the_result_of_the_exchange_it_a
     assert (refreshed["status"], refreshed["status_name"]) == (0, "ACCEPTED")
 
 
+def test_RFC5846_lma_clear_revokes_the_binding_at_the_mag_over_real_sockets(tmp_path: Path) -> None:
+    """With binding_revocation the cleared session's MAG gets a BRI on its signaling socket, drops the session
+    (binding_removed reason=revoked) and acknowledges; the LMA counts a BRI sent and a BRA received."""
+    lab = Lab(tmp_path)
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n"))
+
+    async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        async with lab.running() as (lma, mag):
+            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] == \
+                "registered"
+            assert await lab.control("lma", {"command": "clear", "mn_id": "mn1@opA"}) == {"cleared": 1}
+            for _ in range(100):
+                rows = await lab.control("mag", {"command": "bindings"})
+                if not rows and lma.statistics.received["bra"]:
+                    break
+                await asyncio.sleep(0.02)
+            return rows, await lab.control("lma", {"command": "stats"}), await lab.control("mag", {"command": "stats"})
+
+    rows, lma_stats, mag_stats = asyncio.run(scenario())
+    assert rows == []
+    assert lma_stats["sent"]["bri"] == 1 and lma_stats["received"]["bra"] == 1
+    assert mag_stats["received"]["bri"] == 1 and mag_stats["sent"]["bra"] == 1
+    assert mag_stats["events"]["BindingRemoved"] == 1
+
+
 def test_a_refresh_no_pba_answers_is_reported_failed_and_the_binding_stays(tmp_path: Path) -> None:
     """docs/operations.md: ``refresh`` exits like ``attach``; no PBA after the retransmissions is ``failed``.
     The registration it tried to renew is still in place until its lifetime ends (RFC 5213 6.9.1.3)."""

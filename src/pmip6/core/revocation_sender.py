@@ -1,0 +1,143 @@
+"""Binding revocation by the LMA (RFC 5846 sections 6.1.1, 6.2.2, 6.3 and 8.1): a Binding Revocation Indication
+tells a MAG that the LMA removed one of its mobile nodes' bindings, retransmitted until the MAG acknowledges.
+
+Each BRI names one session (P set, G and V clear): the MN Identifier option and, for an IPv6 session, a Home
+Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each registered HNP"). Sequence numbers
+start at a random value and skip those of outstanding BRIs (6.1.1: no collision). A BRI without its BRA is sent
+again after InitMINDelayBRIs, the delay doubling up to MAX_BRACK_TIMEOUT, at most BRIMaxRetriesNumber times
+(6.3, 11); then, or when the MAG answers with a Binding Error (6.2: it does not know MH type 16), it is given up
+with an Alarm. The binding itself is already gone: 8.1 lets the LMA delete the tunnel before the BRA.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pmip6.core.deadlines import DeadlineQueue
+from pmip6.core.events import Alarm, MessageIgnored, Outcome, Peer, SendMessage, TunnelSession, mn_text
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
+from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
+from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption, MobilityOption
+
+MIN_INIT_DELAY_BRIS = 0.5
+"""InitMINDelayBRIs "is not to be configured to less than 0.5 seconds" (RFC 5846 section 11)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationTiming:
+    """RFC 5846 section 11's configuration variables, with its defaults."""
+
+    max_retries: int = 1
+    """BRIMaxRetriesNumber: retransmissions of a BRI before it is given up."""
+    initial_delay: float = 1.0
+    """InitMINDelayBRIs: seconds before the first retransmission."""
+    max_delay: float = 2.0
+    """MAX_BRACK_TIMEOUT: the longest delay between retransmissions."""
+
+
+@dataclass(slots=True, eq=False)
+class _Outstanding:
+    """A BRI sent and not yet acknowledged."""
+
+    indication: BindingRevocationIndication
+    send: SendMessage
+    retries_left: int
+    delay: float
+
+
+class RevocationSender:
+    """The LMA's outstanding Binding Revocation Indications, by sequence number."""
+
+    __slots__ = ("timing", "_outstanding", "_deadlines", "_next_sequence")
+
+    def __init__(self, timing: RevocationTiming, rng: random.Random | None = None) -> None:
+        self.timing = timing
+        self._outstanding: dict[int, _Outstanding] = {}
+        self._deadlines = DeadlineQueue()
+        self._next_sequence = (rng or random.Random()).randrange(1 << 16)
+
+    def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float) -> SendMessage:
+        """The BRI telling ``session``'s MAG (its peer) that the LMA removed it, sent from the session's LMAA."""
+        options: list[MobilityOption] = [MNIdentifierOption(session.mn_id)]
+        options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                    for prefix in session.home_network_prefixes]
+        indication = BindingRevocationIndication(trigger, self._fresh_sequence(), BRFlags.P, tuple(options))
+        send = SendMessage(indication, session.peer, session.local)
+        self._outstanding[indication.sequence] = _Outstanding(indication, send, self.timing.max_retries,
+                                                              self.timing.initial_delay)
+        self._deadlines.schedule(indication.sequence, now + self.timing.initial_delay)
+        return send
+
+    def acknowledged(self, acknowledgement: BindingRevocationAcknowledgement, source: Peer) -> Outcome:
+        """RFC 5846 6.2.2: a BRA ends its outstanding BRI; one matching none is discarded; a failure status
+        is an Alarm (the MAG keeps the session it was told to drop)."""
+        outstanding = self._outstanding.get(acknowledgement.sequence)
+        if outstanding is None or outstanding.send.destination.address != source.address:
+            return Outcome(events=[MessageIgnored(
+                f"Binding Revocation Acknowledgement {acknowledgement.sequence} matches no outstanding BRI "
+                "(RFC 5846 6.2.2)", source)])
+        self._finish(acknowledgement.sequence)
+        if acknowledgement.status < BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
+            return Outcome()
+        mn_id = outstanding.indication.option(MNIdentifierOption)
+        return Outcome(events=[Alarm(
+            f"MAG {source.address} refused the revocation of {_named(outstanding)}: status {acknowledgement.status} "
+            f"({_status_name(acknowledgement.status)})", mn_id.identifier if mn_id is not None else None)])
+
+    def unsupported_by(self, peer: Peer) -> Outcome:
+        """A Binding Error from ``peer`` (RFC 5846 6.2: it does not recognize MH type 16): its BRIs are given
+        up, with one Alarm; an Outcome without events when none was outstanding."""
+        given_up = [sequence for sequence, outstanding in self._outstanding.items()
+                    if outstanding.send.destination.address == peer.address]
+        for sequence in given_up:
+            self._finish(sequence)
+        if not given_up:
+            return Outcome()
+        return Outcome(events=[Alarm(f"MAG {peer.address} does not support binding revocation (a Binding Error "
+                                     f"answered MH type 16, RFC 5846 6.2): {len(given_up)} revocation(s) given up")])
+
+    def next_deadline(self) -> float | None:
+        return self._deadlines.next_deadline() if self._outstanding else None
+
+    def handle_timer(self, now: float) -> Outcome:
+        """RFC 5846 6.3: the same BRI again, the delay doubled up to MAX_BRACK_TIMEOUT; given up after
+        BRIMaxRetriesNumber retransmissions."""
+        outcome = Outcome()
+        for sequence in self._deadlines.pop_due(now):
+            outstanding = self._outstanding[sequence]  # type: ignore[index]
+            if outstanding.retries_left == 0:
+                del self._outstanding[sequence]  # type: ignore[arg-type]
+                mn_id = outstanding.indication.option(MNIdentifierOption)
+                outcome.events.append(Alarm(
+                    f"MAG {outstanding.send.destination.address} did not acknowledge the revocation of "
+                    f"{_named(outstanding)} after {self.timing.max_retries} retransmission(s) (RFC 5846 6.3)",
+                    mn_id.identifier if mn_id is not None else None))
+                continue
+            outstanding.retries_left -= 1
+            outstanding.delay = min(outstanding.delay * 2, self.timing.max_delay)
+            self._deadlines.schedule(sequence, now + outstanding.delay)
+            outcome.sends.append(outstanding.send)
+        return outcome
+
+    def _finish(self, sequence: int) -> None:
+        del self._outstanding[sequence]
+        self._deadlines.cancel(sequence)
+
+    def _fresh_sequence(self) -> int:
+        if len(self._outstanding) > 0xFFFF:
+            raise RuntimeError("65,536 revocations outstanding: no sequence number is free")
+        while self._next_sequence in self._outstanding:
+            self._next_sequence = (self._next_sequence + 1) & 0xFFFF
+        sequence = self._next_sequence
+        self._next_sequence = (sequence + 1) & 0xFFFF
+        return sequence
+
+
+def _named(outstanding: _Outstanding) -> str:
+    mn_id = outstanding.indication.option(MNIdentifierOption)
+    return f"mobile node {mn_text(mn_id.identifier)}" if mn_id is not None else "a binding"
+
+
+def _status_name(status: int) -> str:
+    return next((known.name for known in BindingRevocationStatus if known == status), "unassigned")

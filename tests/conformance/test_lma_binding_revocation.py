@@ -1,0 +1,228 @@
+"""The LMA as initiator of Binding Revocation (RFC 5846 sections 6.1.1, 6.2.2, 6.3 and 8.1) and its answer to a
+MAG's Binding Revocation Indication (8.2)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, STRANGER, make_lma, pbu, settings, the_pba
+
+from pmip6.core.events import Alarm, BindingRemoved, MessageIgnored, Outcome, Peer
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.revocation_sender import RevocationTiming
+from pmip6.wire.messages import (
+    BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+)
+from pmip6.wire.numbers import (
+    AccessTechnologyType,
+    BindingErrorStatus,
+    BindingRevocationStatus,
+    BRFlags,
+    HandoffIndicator,
+    RevocationTrigger,
+    Status,
+)
+from pmip6.wire.options import GREKeyOption, HomeNetworkPrefixOption, MNIdentifierOption
+
+
+def _revoking_lma(**overrides: object) -> LocalMobilityAnchor:
+    return LocalMobilityAnchor(settings(binding_revocation=True, **overrides), keys=GreKeyAllocator(seed=7),
+                               revocation_rng=random.Random(3))
+
+
+def _registered(lma: LocalMobilityAnchor, mn_id: bytes = MN1, mag: Peer = MAG1) -> ProxyBindingAcknowledgement:
+    pba = the_pba(lma.receive(pbu(mn_id, gre=GREKeyOption(11), ipv4=ANY_IPV4), mag, LMAA, NOW))
+    assert pba.status == Status.ACCEPTED
+    return pba
+
+
+def _bri(outcome: Outcome, to: Peer = MAG1) -> BindingRevocationIndication:
+    (send,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert send.destination == to and send.source == LMAA, "8.1: to the Proxy-CoA, from the session's LMAA"
+    return send.message
+
+
+def test_RFC5846_8_1_clear_sends_a_bri_naming_the_session_with_p_set_and_the_administrative_trigger() -> None:
+    lma = _revoking_lma()
+    pba = _registered(lma)
+
+    outcome = lma.clear(NOW + 1, mn_id=MN1)
+
+    bri = _bri(outcome)
+    assert (bri.trigger, bri.flags) == (RevocationTrigger.ADMINISTRATIVE_REASON, BRFlags.P)
+    assert bri.option(MNIdentifierOption) == MNIdentifierOption(MN1)
+    assert bri.options_of(HomeNetworkPrefixOption) == pba.options_of(HomeNetworkPrefixOption), \
+        "8.1: an HNP option for each registered HNP"
+    assert [type(event) for event in outcome.events] == [BindingRemoved]
+
+
+def test_without_binding_revocation_configured_nothing_is_sent() -> None:
+    lma = make_lma()
+    _registered(lma)
+    assert lma.clear(NOW + 1, mn_id=MN1).sends == [] and lma.next_deadline() is None
+
+
+def test_RFC5846_8_1_a_draining_session_is_not_revoked_its_mag_de_registered_it() -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    lma.receive(pbu(MN1, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, ipv4=ANY_IPV4), MAG1, LMAA, NOW + 1)
+    assert lma.clear(NOW + 2, mn_id=MN1).sends == []
+
+
+def test_RFC5846_6_2_2_a_successful_bra_ends_the_retransmissions() -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
+
+    outcome = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence), MAG1, LMAA,
+                          NOW + 1.1)
+
+    assert outcome.sends == [] and outcome.events == []
+    assert lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
+
+
+def test_RFC5846_6_3_no_bra_the_same_bri_again_with_doubling_delays_then_given_up_with_an_alarm() -> None:
+    lma = _revoking_lma(revocation_timing=RevocationTiming(max_retries=3, initial_delay=0.5, max_delay=1.0))
+    _registered(lma)
+    bri = _bri(lma.clear(NOW, mn_id=MN1))
+    resent_at = []
+    while (deadline := lma.next_deadline()) is not None:
+        outcome = lma.handle_timer(deadline)
+        if outcome.sends:
+            assert [send.message for send in outcome.sends] == [bri], "6.3: the same BRI message"
+            resent_at.append(deadline - NOW)
+    assert resent_at == [0.5, 1.5, 2.5], "1 s after the first, then doubled up to MAX_BRACK_TIMEOUT"
+    (alarm,) = outcome.events
+    assert isinstance(alarm, Alarm) and "did not acknowledge the revocation" in alarm.text and alarm.mn_id == MN1
+
+
+def test_the_rfc5846_section_11_defaults_one_retransmission_after_one_second() -> None:
+    assert RevocationTiming() == RevocationTiming(max_retries=1, initial_delay=1.0, max_delay=2.0)
+
+
+def test_RFC5846_6_2_2_a_failure_status_raises_an_alarm() -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
+    outcome = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
+                                                           bri.sequence), MAG1, LMAA, NOW + 1.1)
+    (alarm,) = outcome.events
+    assert isinstance(alarm, Alarm) and "status 132 (REVOCATION_FAILED_MN_IS_ATTACHED)" in alarm.text
+    assert lma.next_deadline() is None
+
+
+@pytest.mark.parametrize("mismatch", ["sequence", "source"])
+def test_RFC5846_6_2_2_a_bra_matching_no_outstanding_bri_is_discarded(mismatch: str) -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
+    sequence, source = (bri.sequence ^ 1, MAG1) if mismatch == "sequence" else (bri.sequence, MAG2)
+    outcome = lma.receive(BindingRevocationAcknowledgement(0, sequence), source, LMAA, NOW + 1.1)
+    assert [type(event) for event in outcome.events] == [MessageIgnored] and outcome.sends == []
+    assert lma.next_deadline() == NOW + 2, "the BRI is still outstanding"
+
+
+def test_RFC5846_6_2_a_binding_error_from_a_mag_without_revocation_gives_its_bris_up_with_one_alarm() -> None:
+    lma = _revoking_lma()
+    _registered(lma, MN1)
+    _registered(lma, MN2)
+    lma.clear(NOW + 1, proxy_coa=MAG1.address)
+
+    outcome = lma.receive(BindingError(BindingErrorStatus.UNRECOGNIZED_MH_TYPE), MAG1, LMAA, NOW + 1.1)
+
+    (alarm,) = outcome.events
+    assert isinstance(alarm, Alarm) and "does not support binding revocation" in alarm.text and "2 revocation" in alarm.text
+    assert lma.next_deadline() is None
+    assert [type(event) for event in lma.receive(BindingError(2), MAG1, LMAA, NOW + 2).events] == [MessageIgnored]
+
+
+@pytest.mark.parametrize(("hi", "att", "trigger"), [
+    (HandoffIndicator.HANDOFF_BETWEEN_MAGS, AccessTechnologyType.IEEE_802_11,
+     RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE),
+    (HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, AccessTechnologyType.E_UTRAN_3GPP,
+     RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE),
+], ids=["same-access-type", "different-access-type"])
+def test_RFC5846_3_4_1_a_handoff_to_another_mag_revokes_the_session_at_the_previous_one(
+        hi: HandoffIndicator, att: int, trigger: RevocationTrigger) -> None:
+    lma = _revoking_lma()
+    first = _registered(lma)
+    handoff = pbu(MN1, sequence=2, hi=hi, att=att, gre=GREKeyOption(12),
+                  prefixes=tuple(first.options_of(HomeNetworkPrefixOption)), ipv4=ANY_IPV4)
+
+    outcome = lma.receive(handoff, MAG2, LMAA, NOW + 1)
+
+    pba, bri_send = outcome.sends
+    assert isinstance(pba.message, ProxyBindingAcknowledgement) and pba.destination == MAG2, "the PBA first (Figure 3)"
+    bri = _bri(outcome)
+    assert bri.trigger == trigger and bri.option(MNIdentifierOption) == MNIdentifierOption(MN1)
+    assert bri.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption)
+
+
+def test_a_re_registration_from_the_same_mag_revokes_nothing() -> None:
+    lma = _revoking_lma()
+    first = _registered(lma)
+    refresh = pbu(MN1, sequence=2, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(11),
+                  prefixes=tuple(first.options_of(HomeNetworkPrefixOption)), ipv4=ANY_IPV4)
+    assert len(lma.receive(refresh, MAG1, LMAA, NOW + 1).sends) == 1
+
+
+def test_RFC5846_8_1_a_reload_that_removes_a_session_revokes_it() -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    outcome = lma.reconfigure(settings(binding_revocation=True, authorized_mags=frozenset({MAG2.address})), NOW + 1)
+    assert _bri(outcome).trigger == RevocationTrigger.ADMINISTRATIVE_REASON
+
+
+def test_RFC5846_6_1_1_outstanding_bris_never_share_a_sequence_number() -> None:
+    lma = _revoking_lma(default_tenant="opA")
+    for index in range(50):
+        _registered(lma, f"mn{index}@opA.example".encode())
+    outcome = lma.clear(NOW + 1, proxy_coa=MAG1.address)
+    sequences = [send.message.sequence for send in outcome.sends]  # type: ignore[union-attr]
+    assert len(sequences) == 50 == len(set(sequences))
+
+
+@pytest.mark.parametrize(("flags", "trigger", "status"), [
+    (BRFlags.P | BRFlags.G, RevocationTrigger.PER_PEER_POLICY, BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED),
+    (BRFlags.P, RevocationTrigger.ADMINISTRATIVE_REASON, BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
+])
+def test_RFC5846_8_2_a_bri_from_a_mag_is_refused_with_its_sequence_and_flags(
+        flags: BRFlags, trigger: RevocationTrigger, status: BindingRevocationStatus) -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    outcome = lma.receive(BindingRevocationIndication(trigger, 77, flags, (MNIdentifierOption(b"mag1"),)), MAG1, LMAA,
+                          NOW + 1)
+    (send,) = outcome.sends
+    assert send.destination == MAG1 and send.message == BindingRevocationAcknowledgement(status, 77, flags)
+    assert len(list(lma.bindings())) == 1
+
+
+def test_RFC5846_13_a_bri_from_an_unauthorized_source_gets_no_answer() -> None:
+    lma = _revoking_lma()
+    outcome = lma.receive(BindingRevocationIndication(1, 77), STRANGER, LMAA, NOW)
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+
+
+def test_RFC5846_clear_at_the_lma_reaches_pmip6s_own_mag_which_drops_the_session_and_acknowledges() -> None:
+    """Both engines, no sockets: the MAG's BRA ends the LMA's retransmissions."""
+    lma = _revoking_lma()
+    lma_peer = Peer(LMAA, 5436)
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=lma_peer), keys=GreKeyAllocator(seed=1))
+    (pbu_send,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW).sends
+    (pba_send,) = lma.receive(pbu_send.message, MAG1, LMAA, NOW).sends
+    mag.receive(pba_send.message, lma_peer, NOW + 0.01)
+    assert [entry.state for entry in mag.entries()] == ["registered"]
+
+    (bri_send,) = lma.clear(NOW + 1, mn_id=MN1).sends
+    answer = mag.receive(bri_send.message, lma_peer, NOW + 1.01)
+    (bra_send,) = answer.sends
+
+    assert list(mag.entries()) == [] and [event.reason for event in answer.events] == ["revoked"]  # type: ignore[union-attr]
+    assert lma.receive(bra_send.message, MAG1, LMAA, NOW + 1.02) == Outcome()
+    assert lma.next_deadline() is None

@@ -1,0 +1,122 @@
+"""The MAG as responder to the LMA's Binding Revocation Indications (RFC 5846 sections 6.1.2, 6.2.1 and 9.1)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, MAG_IPV4, T0, entry_of, make_mag, registered
+
+from pmip6.core.events import BindingRemoved, BindingUpdated, Outcome, Peer
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
+from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
+from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption, MobilityOption
+
+MN1, MN2, OTHER_REALM = b"mn1@example.org", b"mn2@example.org", b"mn3@example.net"
+HNP = HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)
+
+
+def _bri(*options: MobilityOption, trigger: int = RevocationTrigger.ADMINISTRATIVE_REASON,
+         flags: BRFlags = BRFlags.P, sequence: int = 4242) -> BindingRevocationIndication:
+    return BindingRevocationIndication(trigger, sequence, flags, options)
+
+
+def _bra(outcome: Outcome) -> BindingRevocationAcknowledgement:
+    (send,) = outcome.sends
+    assert isinstance(send.message, BindingRevocationAcknowledgement)
+    assert send.destination == LMA_UDP and send.source == MAG_IPV4, "6.1.2: back to the BRI's source"
+    return send.message
+
+
+def _mag_with(*mn_ids: bytes) -> MobileAccessGateway:
+    mag = make_mag()
+    for mn_id in mn_ids:
+        registered(mag, mn_id)
+    return mag
+
+
+def test_RFC5846_9_1_a_per_mn_bri_removes_the_binding_and_is_acknowledged_with_its_sequence_and_flags() -> None:
+    mag = _mag_with(MN1, MN2)
+    session = entry_of(mag, MN1).session()
+
+    outcome = mag.receive(_bri(MNIdentifierOption(MN1), HNP), LMA_UDP, T0 + 5)
+
+    assert outcome.events == [BindingRemoved(session, "revoked")]
+    assert [entry.mn_id for entry in mag.entries()] == [MN2]
+    bra = _bra(outcome)
+    assert (bra.status, bra.sequence, bra.flags) == (BindingRevocationStatus.SUCCESS, 4242, BRFlags.P)
+
+
+def test_RFC5846_9_1_a_revoked_entry_sends_nothing_more_and_leaves_no_timer() -> None:
+    mag = _mag_with(MN1)
+    mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5)
+    assert mag.next_deadline() is None
+    assert mag.handle_timer(T0 + 100_000).sends == []
+
+
+@pytest.mark.parametrize(("indication", "status"), [
+    (_bri(MNIdentifierOption(b"nobody@example.org")), BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
+    (_bri(MNIdentifierOption(MN1), HomeNetworkPrefixOption(IPv6Address("2001:db8:ffff::"), 64)),
+     BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
+    (_bri(HNP), BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED),
+    (_bri(MNIdentifierOption(MN1), trigger=99), BindingRevocationStatus.REVOCATION_TRIGGER_NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), trigger=RevocationTrigger.PER_PEER_POLICY),
+     BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.G), BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags(0)), BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.V), BindingRevocationStatus.IPV4_HOME_ADDRESS_OPTION_REQUIRED),
+    (_bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(IPv4Address("10.9.9.9")), flags=BRFlags.P | BRFlags.V),
+     BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
+], ids=["unknown-mn", "foreign-hnp", "no-mn-id", "undefined-trigger", "global-trigger-without-g",
+        "per-mn-trigger-with-g", "p-clear", "v-without-ipv4-option", "v-other-ipv4-address"])
+def test_RFC5846_6_2_1_and_9_1_a_refused_bri_changes_nothing_and_says_why(
+        indication: BindingRevocationIndication, status: BindingRevocationStatus) -> None:
+    mag = _mag_with(MN1)
+    before = entry_of(mag, MN1).session()
+
+    outcome = mag.receive(indication, LMA_UDP, T0 + 5)
+
+    assert outcome.events == [] and entry_of(mag, MN1).session() == before
+    bra = _bra(outcome)
+    assert (bra.status, bra.sequence, bra.flags) == (status, indication.sequence, indication.flags)
+
+
+def test_RFC5846_9_1_v_flag_releases_only_the_ipv4_home_address_and_later_pbus_stop_asking_for_it() -> None:
+    mag = _mag_with(MN1)
+    previous = entry_of(mag, MN1).session()
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(ASSIGNED_IPV4), flags=BRFlags.P | BRFlags.V)
+
+    outcome = mag.receive(indication, LMA_UDP, T0 + 5)
+
+    entry = entry_of(mag, MN1)
+    assert entry.ipv4_home_address is None and entry.home_network_prefixes == (ASSIGNED_HNP,)
+    assert outcome.events == [BindingUpdated(entry.session(), previous)]
+    assert _bra(outcome).flags == BRFlags.P | BRFlags.V and _bra(outcome).status == BindingRevocationStatus.SUCCESS
+    refresh = mag.handle_timer(entry.refresh_at).sends[0].message  # type: ignore[arg-type]
+    assert isinstance(refresh, ProxyBindingUpdate) and refresh.option(IPv4HomeAddressRequestOption) is None
+
+
+def test_RFC5846_9_1_per_peer_policy_revokes_every_binding() -> None:
+    mag = _mag_with(MN1, MN2, OTHER_REALM)
+    outcome = mag.receive(_bri(trigger=RevocationTrigger.PER_PEER_POLICY, flags=BRFlags.P | BRFlags.G), LMA_UDP, T0 + 5)
+    assert list(mag.entries()) == [] and len(outcome.events) == 3
+    assert _bra(outcome).flags == BRFlags.P | BRFlags.G
+
+
+def test_RFC5846_8_1_and_9_1_a_realm_revokes_the_bindings_of_that_realm_only() -> None:
+    mag = _mag_with(MN1, MN2, OTHER_REALM)
+    realm = _bri(MNIdentifierOption(b"@example.org"), trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY,
+                 flags=BRFlags.P | BRFlags.G)
+    outcome = mag.receive(realm, LMA_UDP, T0 + 5)
+    assert [entry.mn_id for entry in mag.entries()] == [OTHER_REALM] and len(outcome.events) == 2
+    unknown_realm = _bri(MNIdentifierOption(b"@example.com"),
+                         trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY, flags=BRFlags.P | BRFlags.G)
+    assert _bra(mag.receive(unknown_realm, LMA_UDP, T0 + 6)).status == \
+        BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
+
+
+def test_RFC5846_13_a_bri_from_anyone_but_the_lma_is_ignored() -> None:
+    mag = _mag_with(MN1)
+    outcome = mag.receive(_bri(MNIdentifierOption(MN1)), Peer(IPv4Address("203.0.113.9"), 5436), T0 + 5)
+    assert outcome.sends == [] and [entry.mn_id for entry in mag.entries()] == [MN1]
