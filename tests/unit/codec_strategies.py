@@ -63,7 +63,8 @@ option_lists = st.lists(options, max_size=8).map(tuple)
 bu_flags = st.integers(0, 0x3FF).map(lambda bits: BUFlags(bits << 6))
 ba_flags = st.integers(0, 0x1F).map(lambda bits: BAFlags(bits << 3))
 unknown_types = st.integers(0, 255).filter(
-    lambda t: t not in (MHType.BINDING_UPDATE, MHType.BINDING_ACKNOWLEDGEMENT, MHType.BINDING_ERROR)
+    lambda t: t not in (MHType.BINDING_UPDATE, MHType.BINDING_ACKNOWLEDGEMENT, MHType.BINDING_ERROR,
+                        MHType.BINDING_REVOCATION)
 )
 messages = st.one_of(
     st.builds(ProxyBindingUpdate, word, bu_flags, word, option_lists),
