@@ -1,20 +1,23 @@
 """Plain-data and one-line text views of Mobility Header messages, for people and scripts.
 
 ``message_json`` gives the JSON shape of ``pmip6 decode --json`` (``type``, ``seq``, ``flags`` as letters in
-spec order, raw ``lifetime``, ``status``, ``options``); ``message_text`` the one-line form used by
-``pmip6 decode`` and the demo's ladder, with GRE keys in hex and decimal as Wireshark shows them
-(``gre.key`` in hex, ``mip6.gre_key`` in decimal).
+spec order, raw ``lifetime``, ``status``, ``options``, and ``trigger`` on a Binding Revocation Indication only);
+``message_text`` the one-line form used by ``pmip6 decode`` and the demo's ladder, with GRE keys in hex and
+decimal as Wireshark shows them (``gre.key`` in hex, ``mip6.gre_key`` in decimal).
 """
 
 from __future__ import annotations
 
 from dataclasses import fields
+from enum import IntEnum
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
-from pmip6.wire.messages import (LIFETIME_UNIT_SECONDS, BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate,
-                                 UnknownMessage)
-from pmip6.wire.numbers import BAFlags, BindingErrorStatus, BUFlags, OptionType, Status, flag_letters
+from pmip6.wire.messages import (LIFETIME_UNIT_SECONDS, BindingError, BindingRevocationAcknowledgement,
+                                 BindingRevocationIndication, MobilityMessage, ProxyBindingAcknowledgement,
+                                 ProxyBindingUpdate, UnknownMessage)
+from pmip6.wire.numbers import (BAFlags, BindingErrorStatus, BindingRevocationStatus, BRFlags, BUFlags, OptionType,
+                                RevocationTrigger, Status, flag_letters)
 from pmip6.wire.options import (AccessTechnologyTypeOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
                                 MNIdentifierOption, MobilityOption, UnknownOption)
 
@@ -49,19 +52,25 @@ OPTION_NAMES: dict[int, str] = {
 
 def message_json(message: MobilityMessage) -> dict[str, Any]:
     """``type``, ``seq``, ``flags`` (letters in spec order), ``lifetime`` (the field as sent, in 4-second units),
-    ``status`` and ``options``."""
+    ``status`` and ``options``; a Binding Revocation Indication adds ``trigger`` (RFC 5846 section 5.1), the one
+    key the other messages lack, so that their shape stays what scripts already read."""
     if isinstance(message, UnknownMessage):
         return {"type": message.mh_type, "seq": None, "flags": None, "lifetime": None, "status": None, "options": []}
     seq = flags = lifetime = status = None
+    trigger: dict[str, int] = {}
     if isinstance(message, ProxyBindingUpdate):
         seq, flags, lifetime = message.sequence, flag_letters(message.flags, BUFlags), message.lifetime
     elif isinstance(message, ProxyBindingAcknowledgement):
         seq, flags, lifetime = message.sequence, flag_letters(message.flags, BAFlags), message.lifetime
         status = message.status
+    elif isinstance(message, BindingRevocationIndication):
+        seq, flags, trigger = message.sequence, flag_letters(message.flags, BRFlags), {"trigger": message.trigger}
+    elif isinstance(message, BindingRevocationAcknowledgement):
+        seq, flags, status = message.sequence, flag_letters(message.flags, BRFlags), message.status
     else:
         status = message.status
     return {"type": int(message.mh_type), "seq": seq, "flags": flags, "lifetime": lifetime, "status": status,
-            "options": [option_json(option) for option in message.options]}
+            "options": [option_json(option) for option in message.options], **trigger}
 
 
 def option_json(option: MobilityOption) -> dict[str, Any]:
@@ -97,21 +106,34 @@ def message_text(message: MobilityMessage) -> str:
     return _message_text(message_json(message), message)
 
 
+_STATUS_NAMES: dict[type, type[IntEnum]] = {BindingError: BindingErrorStatus,
+                                             BindingRevocationAcknowledgement: BindingRevocationStatus}
+"""The status codes of each message with a Status field other than the PBA's (:class:`Status`)."""
+
+
 def _message_text(mh: dict[str, Any], message: MobilityMessage) -> str:
     if isinstance(message, (ProxyBindingUpdate, ProxyBindingAcknowledgement)):
         kind = "BU" if isinstance(message, ProxyBindingUpdate) else "BA"
         words = [("P" if "P" in mh["flags"] else "") + kind, f"seq={mh['seq']}", f"flags={mh['flags'] or '-'}",
                  f"lifetime={mh['lifetime']} ({mh['lifetime'] * LIFETIME_UNIT_SECONDS} s)"]
+    elif isinstance(message, (BindingRevocationIndication, BindingRevocationAcknowledgement)):
+        kind = "BRI" if isinstance(message, BindingRevocationIndication) else "BRA"
+        words = [kind, f"seq={mh['seq']}", f"flags={mh['flags'] or '-'}"]
+        if "trigger" in mh:
+            words.append(f"trigger={_named(mh['trigger'], RevocationTrigger)}")
     elif isinstance(message, BindingError):
         words = ["BE"]
     else:
         return f"MH type {mh['type']}"
     if mh["status"] is not None:
-        names = BindingErrorStatus if isinstance(message, BindingError) else Status
-        name = next((status.name for status in names if status == mh["status"]), "?")
-        words.append(f"status={mh['status']} ({name})")
+        words.append(f"status={_named(mh['status'], _STATUS_NAMES.get(type(message), Status))}")
     words.extend(_option_text(option) for option in mh["options"])
     return " ".join(words)
+
+
+def _named(value: int, names: type[IntEnum]) -> str:
+    """``value`` and its name in ``names`` ("?" for a value it does not define), e.g. ``0 (ACCEPTED)``."""
+    return f"{value} ({next((name.name for name in names if name == value), '?')})"
 
 
 def _option_text(option: dict[str, Any]) -> str:
