@@ -1,0 +1,162 @@
+"""tshark as the independent oracle of pmip6's Binding Revocation Indication and Acknowledgement (RFC 5846
+section 5).
+
+Each BRI and BRA is encoded over IPv6 (next header 135, MH checksum over the pseudo-header, checked against
+Scapy's) and over IPv4/UDP 5436 (MH checksum 0, RFC 5846 section 4), written into one pcap with PcapWriter, and
+tshark must show the MH type 16, the B.R. Type, the trigger or status, the sequence number, the P/V/G flags,
+zero reserved bits and the MN-ID / HNP / IPv4 HoA Request options exactly as encoded, with no expert
+warning. Wireshark's packet-mip6.c names the BRI flags ``mip6.bri_ip/iv/ig`` and the BRA flags
+``mip6.bri_ap/av/ag``. Scapy (2.8) has no Binding Revocation layer, so it serves only as the checksum oracle here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet6 import IPv6, in6_chksum
+
+from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
+from pmip6.wire.mobility import encode_message
+from pmip6.wire.numbers import (PMIP6_CONTROL_PORT, BindingRevocationStatus, BRFlags, IPProto,
+                                RevocationTrigger)
+from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption
+from pmip6.wire.pcap import LINKTYPE_RAW, PcapWriter
+
+TSHARK = shutil.which("tshark")
+pytestmark = [pytest.mark.tshark,
+              pytest.mark.skipif(TSHARK is None, reason="tshark is not installed: the independent oracle is missing")]
+
+MAG6, LMA6 = IPv6Address("2001:db8::a"), IPv6Address("2001:db8::1")
+MAG4, LMA4 = IPv4Address("192.0.2.10"), IPv4Address("192.0.2.1")
+HOME_PREFIX = IPv6Address("2001:db8:5::")
+FIELDS = [
+    "frame.number", "mip6.mhtype", "mip6.csum", "mip6.bri_br.type", "mip6.bri_r.trigger", "mip6.bri_status",
+    "mip6.bri_seqnr", "mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig", "mip6.bri_ap", "mip6.bri_av", "mip6.bri_ag",
+    "mip6.bri_res", "mip6.mnid.subtype", "mip6.mnid.identifier", "mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl",
+    "mip6.ipv4ha.ha", "mip6.ipv4ha.preflen",
+    "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.checksum.status", "_ws.expert.message",
+]
+FLAG_FIELDS = {BindingRevocationIndication: ("mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig"),
+               BindingRevocationAcknowledgement: ("mip6.bri_ap", "mip6.bri_av", "mip6.bri_ag")}
+
+
+@dataclass
+class Case:
+    """One frame and every tshark field it must show; fields not named must be empty."""
+
+    name: str
+    packet: bytes
+    expected: dict[str, str]
+
+
+def _messages() -> list[BindingRevocationIndication | BindingRevocationAcknowledgement]:
+    """A BRI per kind of revocation (one MN; its IPv4 HoA only, named by an IPv4 Home Address Request option as
+    RFC 5846 section 6.1.1 requires with V and P; global, with the MAG's identity) and the BRA answering each."""
+    mn_id = MNIdentifierOption(b"mn1@example.com")
+    revoked = (mn_id, HomeNetworkPrefixOption(HOME_PREFIX, 64))
+    mag_identity = (MNIdentifierOption(b"mag1.example.net"),)
+    return [
+        BindingRevocationIndication(RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE, 7, BRFlags.P, revoked),
+        BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, 7, BRFlags.P),
+        BindingRevocationIndication(RevocationTrigger.ADMINISTRATIVE_REASON, 8, BRFlags.P | BRFlags.V,
+                                    (mn_id, IPv4HomeAddressRequestOption(IPv4Address("10.0.0.2"), 24))),
+        BindingRevocationAcknowledgement(BindingRevocationStatus.BINDING_DOES_NOT_EXIST, 8, BRFlags.P | BRFlags.V,
+                                         revoked),
+        BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 65535, BRFlags.P | BRFlags.G, mag_identity),
+        BindingRevocationAcknowledgement(BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED, 65535,
+                                         BRFlags.P | BRFlags.V | BRFlags.G),
+    ]
+
+
+def _expected(message: BindingRevocationIndication | BindingRevocationAcknowledgement) -> dict[str, str]:
+    expected = {"mip6.mhtype": "16", "mip6.bri_seqnr": str(message.sequence), "mip6.bri_res": "0x0000"}
+    if isinstance(message, BindingRevocationIndication):
+        expected |= {"mip6.bri_br.type": "1", "mip6.bri_r.trigger": str(message.trigger)}
+    else:
+        expected |= {"mip6.bri_br.type": "2", "mip6.bri_status": str(message.status)}
+    for flag, name in zip((BRFlags.P, BRFlags.V, BRFlags.G), FLAG_FIELDS[type(message)]):
+        expected[name] = "1" if message.flags & flag else "0"
+    for option in message.options:
+        if isinstance(option, MNIdentifierOption):
+            expected |= {"mip6.mnid.subtype": str(option.subtype), "mip6.mnid.identifier": option.identifier.decode()}
+        elif isinstance(option, HomeNetworkPrefixOption):
+            expected |= {"mip6.nemo.mnp.mnp": str(option.prefix), "mip6.nemo.mnp.pfl": str(option.prefix_length)}
+        elif isinstance(option, IPv4HomeAddressRequestOption):
+            expected |= {"mip6.ipv4ha.ha": str(option.address), "mip6.ipv4ha.preflen": str(option.prefix_length)}
+    return expected
+
+
+def _scapy_mh_checksum(packet: bytes) -> int:
+    """The MH checksum Scapy computes over the IPv6 pseudo-header: an oracle independent of pmip6."""
+    mh = bytearray(packet[40:])
+    mh[4:6] = b"\x00\x00"
+    return in6_chksum(IPProto.MOBILITY, IPv6(packet).payload, bytes(mh))
+
+
+def _cases() -> list[Case]:
+    cases = []
+    for message in _messages():
+        name, expected = f"{type(message).__name__} seq={message.sequence}", _expected(message)
+        packet = encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(message, source=LMA6, destination=MAG6))
+        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{_scapy_mh_checksum(packet):04x}"}))
+        datagram = encode_udp(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(message), source=LMA4,
+                              destination=MAG4)
+        cases.append(Case(f"IPv4/UDP {name}", encode_ipv4(LMA4, MAG4, IPProto.UDP, datagram), expected | {
+            "mip6.csum": "0x0000", "ip.checksum.status": "1", "udp.srcport": "5436", "udp.dstport": "5436",
+            "udp.checksum.status": "1"}))
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tshark") / "revocation.pcap"
+    with path.open("wb") as stream:
+        writer = PcapWriter(stream, LINKTYPE_RAW)
+        for number, case in enumerate(CASES):
+            writer.write(case.packet, 1700000000 + number / 1000)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tshark_rows(capture: Path) -> list[dict[str, str]]:
+    command = [TSHARK, "-n", "-r", str(capture), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+               "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for name in FIELDS:
+        command += ["-e", name]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True,
+                            env={**os.environ, "TZ": "UTC"})
+    rows = [dict(zip(FIELDS, line.split("\t"))) for line in result.stdout.splitlines()]
+    assert len(rows) == len(CASES), result.stderr
+    return rows
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[case.name for case in CASES])
+def test_tshark_reports_exactly_what_was_encoded(index: int, tshark_rows: list[dict[str, str]]) -> None:
+    expected = {name: "" for name in FIELDS} | {"frame.number": str(index + 1)} | CASES[index].expected
+    assert tshark_rows[index] == expected
+
+
+def test_pmip6_decode_json_agrees_with_tshark(capture: Path, tshark_rows: list[dict[str, str]]) -> None:
+    result = subprocess.run([sys.executable, "-m", "pmip6", "decode", "--json", str(capture)],
+                            capture_output=True, text=True, timeout=60, check=True)
+    frames = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(frames) == len(tshark_rows)
+    for frame, row in zip(frames, tshark_rows):
+        assert frame["error"] is None and frame["mh"]["type"] == int(row["mip6.mhtype"])
+        assert frame["mh"]["seq"] == int(row["mip6.bri_seqnr"])
+        if row["mip6.bri_br.type"] == "1":
+            assert frame["mh"]["trigger"] == int(row["mip6.bri_r.trigger"]) and frame["mh"]["status"] is None
+        else:
+            assert frame["mh"]["status"] == int(row["mip6.bri_status"]) and "trigger" not in frame["mh"]
