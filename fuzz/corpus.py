@@ -16,10 +16,19 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 from pmip6.wire.errors import DecodeError
-from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.messages import (
+    BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+    UnknownMessage,
+)
 from pmip6.wire.numbers import (
     AccessTechnologyType,
     BAFlags,
+    BindingRevocationStatus,
+    BRFlags,
     BUFlags,
     EtherType,
     HandoffIndicator,
@@ -27,6 +36,7 @@ from pmip6.wire.numbers import (
     MHType,
     PMIP6_CONTROL_PORT,
     PMIP6_DATA_PORT,
+    RevocationTrigger,
     Status,
 )
 from pmip6.wire.options import (
@@ -96,7 +106,8 @@ def all_options() -> tuple:
 
 
 def valid_messages() -> list:
-    """PBU / PBA / Binding Error / unknown messages covering every option, flag and GRE Key form."""
+    """PBU / PBA / Binding Error / Binding Revocation / unknown messages covering every option, flag and GRE Key
+    form."""
     options = all_options()
     pbu_core = (
         MNIdentifierOption(b"mn1@example.com"),
@@ -116,6 +127,11 @@ def valid_messages() -> list:
         ProxyBindingAcknowledgement(status=Status.GRE_KEY_OPTION_REQUIRED, sequence=9, options=pbu_core),
         ProxyBindingAcknowledgement(status=Status.GRE_KEY_OPTION_NOT_REQUIRED, sequence=1, options=options),
         BindingError(status=2, home_address=IPv6Address("2001:db8::7")),
+        BindingRevocationIndication(RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, 7, options=pbu_core[:2]),
+        BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 65535, BRFlags.P | BRFlags.V | BRFlags.G,
+                                    options),
+        BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, 7),
+        BindingRevocationAcknowledgement(BindingRevocationStatus.BINDING_DOES_NOT_EXIST, 1, BRFlags(0), pbu_core[:2]),
         UnknownMessage(MHType.HEARTBEAT, b"\x00" * 10),
         UnknownMessage(MHType.BINDING_REFRESH_REQUEST, b"\x00" * 2),
     ]

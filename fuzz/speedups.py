@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 
-from codec_strategies import EDIT_KINDS, LMA, MAG, messages, mutate, repair_header_len  # noqa: E402
+from codec_strategies import (EDIT_KINDS, LMA, MAG, messages, mutate, repair_header_len,  # noqa: E402
+                              revocation_messages)
 from pmip6.wire import mobility  # noqa: E402
 from pmip6.wire.errors import DecodeError  # noqa: E402
 from pmip6.wire.messages import MobilityMessage  # noqa: E402
@@ -33,7 +34,7 @@ def seed_encodings() -> list[bytes]:
     seeds: list[bytes] = []
 
     @settings(max_examples=SEEDS, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(messages)
+    @given(messages | revocation_messages)
     def collect(message: MobilityMessage) -> None:
         seeds.append(mobility.pure_encode_message(message))
         fast = speedups.encode_message(message, MAG, LMA)
