@@ -54,6 +54,7 @@ _BA_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BA_FIXED.size
 _BE_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BE_FIXED.size
 _BR_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BR_FIXED.size
 _BR_DEFINED_FLAGS = sum(flag.value for flag in BRFlags)
+_BR_FLAGS = {bits: BRFlags(bits) for bits in range(0, _BR_DEFINED_FLAGS + 1, BRFlags.G) if not bits & ~_BR_DEFINED_FLAGS}
 _BRI = BindingRevocationType.INDICATION.value
 _BRA = BindingRevocationType.ACKNOWLEDGEMENT.value
 _ONES_COMPLEMENT_MODULUS = 0xFFFF
@@ -123,10 +124,10 @@ def _encode_binding_error(message: BindingError) -> bytes:
 
 
 def _encode_binding_revocation(message: BindingRevocationIndication | BindingRevocationAcknowledgement) -> bytes:
-    if type(message) is BindingRevocationIndication:
+    if isinstance(message, BindingRevocationIndication):
         br_type, value = _BRI, message.trigger
     else:
-        br_type, value = _BRA, message.status  # type: ignore[union-attr]
+        br_type, value = _BRA, message.status
     fixed = _BR_FIXED.pack(br_type, value, message.sequence, int(message.flags) & _BR_DEFINED_FLAGS)
     return fixed + encode_options(message.options, _BR_OPTIONS_OFFSET)
 
@@ -206,14 +207,16 @@ def _decode_binding_error(data: bytes, length: int) -> BindingError:
     return BindingError(status, IPv6Address(home_address), options)
 
 
-def _decode_binding_revocation(data: bytes, length: int) -> BindingRevocationIndication | BindingRevocationAcknowledgement:
+def _decode_binding_revocation(
+    data: bytes, length: int
+) -> BindingRevocationIndication | BindingRevocationAcknowledgement:
     br_type, value, sequence, flags = _BR_FIXED.unpack_from(data, MH_HEADER_LENGTH)
     if br_type not in (_BRI, _BRA):
         raise DecodeError("br_type", MH_HEADER_LENGTH, f"B.R. Type {br_type}: 1 (Indication) and 2 (Acknowledgement) "
                                                       "are the Binding Revocation Messages (RFC 5846 section 5)")
     options = decode_options(data, _BR_OPTIONS_OFFSET, length)
     message_class = BindingRevocationIndication if br_type == _BRI else BindingRevocationAcknowledgement
-    return message_class(value, sequence, BRFlags(flags & _BR_DEFINED_FLAGS), options)
+    return message_class(value, sequence, _BR_FLAGS[flags & _BR_DEFINED_FLAGS], options)
 
 
 _BODY_DECODERS: dict[int, tuple[Callable[[bytes, int], MobilityMessage], int, str]] = {
