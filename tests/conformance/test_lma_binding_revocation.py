@@ -226,3 +226,19 @@ def test_RFC5846_clear_at_the_lma_reaches_pmip6s_own_mag_which_drops_the_session
     assert list(mag.entries()) == [] and [event.reason for event in answer.events] == ["revoked"]  # type: ignore[union-attr]
     assert lma.receive(bra_send.message, MAG1, LMAA, NOW + 1.02) == Outcome()
     assert lma.next_deadline() is None
+
+
+def test_RFC5846_8_1_a_pbu_accepted_from_the_mag_being_revoked_withdraws_the_revocation() -> None:
+    """The MN came back to MAG1 before MAG1 acknowledged: the BRI to MAG1 is not sent again (it would end the new
+    session); MAG2, which the MN left, is revoked instead."""
+    lma = _revoking_lma()
+    first = _registered(lma)
+    prefixes = tuple(first.options_of(HomeNetworkPrefixOption))
+    away = lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(12),
+                           prefixes=prefixes, ipv4=ANY_IPV4), MAG2, LMAA, NOW + 1)
+    _bri(away, to=MAG1)
+    back = lma.receive(pbu(MN1, sequence=3, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(13),
+                           prefixes=prefixes, ipv4=ANY_IPV4), MAG1, LMAA, NOW + 1.2)
+    _bri(back, to=MAG2)
+    resent = [send.destination for deadline in (NOW + 2.0, NOW + 2.2) for send in lma.handle_timer(deadline).sends]
+    assert resent == [MAG2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
-from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, MAG_IPV4, T0, entry_of, make_mag, registered
+from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, MAG_IPV4, T0, entry_of, make_mag, registered, request
 
 from pmip6.core.events import BindingRemoved, BindingUpdated, Outcome, Peer
 from pmip6.core.mag import MobileAccessGateway
@@ -120,3 +120,13 @@ def test_RFC5846_13_a_bri_from_anyone_but_the_lma_is_ignored() -> None:
     mag = _mag_with(MN1)
     outcome = mag.receive(_bri(MNIdentifierOption(MN1)), Peer(IPv4Address("203.0.113.9"), 5436), T0 + 5)
     assert outcome.sends == [] and [entry.mn_id for entry in mag.entries()] == [MN1]
+
+
+def test_RFC5846_9_1_a_handover_bri_for_an_mn_registering_here_again_fails_with_mn_is_attached() -> None:
+    """The MN has just attached here (its PBU is in flight): a handover BRI is about its earlier visit."""
+    mag = make_mag()
+    mag.attach(request(MN1), T0)
+    indication = _bri(MNIdentifierOption(MN1), trigger=RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE)
+    outcome = mag.receive(indication, LMA_UDP, T0 + 0.1)
+    assert _bra(outcome).status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert [entry.state for entry in mag.entries()] == ["registering"]

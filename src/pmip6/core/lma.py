@@ -473,6 +473,7 @@ class LocalMobilityAnchor:
         self._update(entry, registration, plan, now, units)
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
+        self._revocations.withdraw(registration.mn_id, registration.source.address)
 
         extra: list[MobilityOption] = []
         if decision.include_option:

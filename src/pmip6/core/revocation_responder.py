@@ -13,9 +13,10 @@ or the status that refuses it:
   have, 128 (Binding Does NOT Exist). With V only the IPv4 home address binding goes: the IPv4 Home Address
   Request option must name the entry's address (129 without the option, 128 for another address).
 
-An inter-MAG handover trigger is accepted as it comes: this MAG learns of attachments from outside (its
-``attach`` and ``detach``), so it cannot make 9.1's check that the MN is no longer attached (a SHOULD; 132
-otherwise). docs/requirements.md lists what of RFC 5846 pmip6 implements.
+An inter-MAG handover trigger for an entry whose registration is still in flight is refused with 132
+(Revocation Failed - MN is Attached): the MN has just attached here, the BRI is about an earlier visit. Otherwise
+it is accepted as it comes: this MAG learns of attachments from outside (its ``attach`` and ``detach``), so it
+cannot make 9.1's check that the MN is no longer attached (a SHOULD). docs/requirements.md lists what of RFC 5846 pmip6 implements.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv6Network
 
-from pmip6.core.bul import BindingUpdateListEntry
+from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.wire.messages import BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption
 
 _GLOBAL_TRIGGERS = frozenset({RevocationTrigger.PER_PEER_POLICY, RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY})
 _PER_MN_TRIGGERS = frozenset(RevocationTrigger) - _GLOBAL_TRIGGERS
+_HANDOVER_TRIGGERS = frozenset({RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
+                                RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE,
+                                RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,8 @@ def revocation_answer(indication: BindingRevocationIndication,
     entry = entries.get(mn_option.identifier)
     if entry is None or not _names_prefixes_of(indication, entry):
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+    if trigger in _HANDOVER_TRIGGERS and entry.state is BulState.REGISTERING:
+        return BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
     if not flags & BRFlags.V:
         return Revocation((entry,))
     request = indication.option(IPv4HomeAddressRequestOption)

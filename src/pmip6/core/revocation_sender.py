@@ -6,7 +6,8 @@ Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each regis
 start at a random value and skip those of outstanding BRIs (6.1.1: no collision). A BRI without its BRA is sent
 again after InitMINDelayBRIs, the delay doubling up to MAX_BRACK_TIMEOUT, at most BRIMaxRetriesNumber times
 (6.3, 11); then, or when the MAG answers with a Binding Error (6.2: it does not know MH type 16), it is given up
-with an Alarm. The binding itself is already gone: 8.1 lets the LMA delete the tunnel before the BRA.
+with an Alarm. The binding itself is already gone: 8.1 lets the LMA delete the tunnel before the BRA. A PBU the
+LMA accepts from that MAG for that MN withdraws the revocation (8.1's race: accepting the PBU ends it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 from dataclasses import dataclass
 
 from pmip6.core.deadlines import DeadlineQueue
-from pmip6.core.events import Alarm, MessageIgnored, Outcome, Peer, SendMessage, TunnelSession, mn_text
+from pmip6.core.events import Address, Alarm, MessageIgnored, Outcome, Peer, SendMessage, TunnelSession, mn_text
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption, MobilityOption
@@ -80,10 +81,16 @@ class RevocationSender:
         self._finish(acknowledgement.sequence)
         if acknowledgement.status < BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
             return Outcome()
-        mn_id = outstanding.indication.option(MNIdentifierOption)
         return Outcome(events=[Alarm(
             f"MAG {source.address} refused the revocation of {_named(outstanding)}: status {acknowledgement.status} "
-            f"({_status_name(acknowledgement.status)})", mn_id.identifier if mn_id is not None else None)])
+            f"({_status_name(acknowledgement.status)})", _mn_id(outstanding))])
+
+    def withdraw(self, mn_id: bytes, mag: Address) -> None:
+        """Stop revoking ``mn_id``'s binding at ``mag``: the MN registered there again (RFC 5846 8.1, the race of a
+        PBU with a revocation in progress: accepting it ends the revocation)."""
+        for sequence in [sequence for sequence, outstanding in self._outstanding.items()
+                         if outstanding.send.destination.address == mag and _mn_id(outstanding) == mn_id]:
+            self._finish(sequence)
 
     def unsupported_by(self, peer: Peer) -> Outcome:
         """A Binding Error from ``peer`` (RFC 5846 6.2: it does not recognize MH type 16): its BRIs are given
@@ -108,11 +115,10 @@ class RevocationSender:
             outstanding = self._outstanding[sequence]  # type: ignore[index]
             if outstanding.retries_left == 0:
                 del self._outstanding[sequence]  # type: ignore[arg-type]
-                mn_id = outstanding.indication.option(MNIdentifierOption)
                 outcome.events.append(Alarm(
                     f"MAG {outstanding.send.destination.address} did not acknowledge the revocation of "
                     f"{_named(outstanding)} after {self.timing.max_retries} retransmission(s) (RFC 5846 6.3)",
-                    mn_id.identifier if mn_id is not None else None))
+                    _mn_id(outstanding)))
                 continue
             outstanding.retries_left -= 1
             outstanding.delay = min(outstanding.delay * 2, self.timing.max_delay)
@@ -134,9 +140,14 @@ class RevocationSender:
         return sequence
 
 
+def _mn_id(outstanding: _Outstanding) -> bytes | None:
+    option = outstanding.indication.option(MNIdentifierOption)
+    return option.identifier if option is not None else None
+
+
 def _named(outstanding: _Outstanding) -> str:
-    mn_id = outstanding.indication.option(MNIdentifierOption)
-    return f"mobile node {mn_text(mn_id.identifier)}" if mn_id is not None else "a binding"
+    mn_id = _mn_id(outstanding)
+    return f"mobile node {mn_text(mn_id)}" if mn_id is not None else "a binding"
 
 
 def _status_name(status: int) -> str:
