@@ -316,12 +316,14 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.keys = GreKeyAllocator(0)
-        self.lma = LocalMobilityAnchor(lma_settings(), keys=self.keys)
+        self.lma = LocalMobilityAnchor(replace(lma_settings(), binding_revocation=True), keys=self.keys)
         self.lma_shadow = ShadowForwardingTable()
         self.mags = {address: MobileAccessGateway(MagSettings(
             proxy_coa=address, lma=Peer(LMAA), lifetime=PAIR_MAG_LIFETIME, initial_bindack_timeout=1.0,
             max_bindack_timeout=8.0, max_retransmissions=4)) for address in PAIR_MAGS}
         self.mag_shadows = {address: ShadowForwardingTable() for address in PAIR_MAGS}
+        self.clock_offsets = {address: index * 1e-4 for index, address in enumerate(PAIR_MAGS)}
+        """Each MAG reads its own clock: two MAGs never stamp a PBU with the same Timestamp at the same instant."""
         self.in_flight: list[tuple[SendMessage, object]] = []
         self.attached_at: dict[bytes, set[IPv6Address]] = {}
         self.now = START
@@ -341,8 +343,8 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         if send.destination.address == LMAA:
             self._from_lma(self.lma.receive(send.message, Peer(sender), LMAA, self.now))
         elif send.destination.address in self.mags:
-            self._from_mag(send.destination.address,
-                           self.mags[send.destination.address].receive(send.message, Peer(LMAA), self.now))
+            address = send.destination.address
+            self._from_mag(address, self.mags[address].receive(send.message, Peer(LMAA), self._clock(address)))
 
     def fire_timers(self) -> None:
         deadline = self.lma.next_deadline()
@@ -350,18 +352,21 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             self._from_lma(self.lma.handle_timer(self.now))
         for address, mag in self.mags.items():
             deadline = mag.next_deadline()
-            if deadline is not None and deadline <= self.now:
-                self._from_mag(address, mag.handle_timer(self.now))
+            if deadline is not None and deadline <= self._clock(address):
+                self._from_mag(address, mag.handle_timer(self._clock(address)))
+
+    def _clock(self, mag: IPv6Address) -> float:
+        return self.now + self.clock_offsets[mag]
 
     @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS), hi=st.sampled_from((1, 1, 3, 4)),
           ll_id=st.sampled_from((None, b"\x02\x00\x00\x00\x00\x01")))
     def attach(self, mn: bytes, mag: IPv6Address, hi: int, ll_id: bytes | None) -> None:
         self.attached_at.setdefault(mn, set()).add(mag)
-        self._from_mag(mag, self.mags[mag].attach(AttachRequest(mn, att=4, hi=hi, ll_id=ll_id), self.now))
+        self._from_mag(mag, self.mags[mag].attach(AttachRequest(mn, att=4, hi=hi, ll_id=ll_id), self._clock(mag)))
 
     @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS))
     def detach(self, mn: bytes, mag: IPv6Address) -> None:
-        self._from_mag(mag, self.mags[mag].detach(mn, self.now))
+        self._from_mag(mag, self.mags[mag].detach(mn, self._clock(mag)))
 
     @precondition(lambda self: self.in_flight)
     @rule(data=st.data())
@@ -393,15 +398,18 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             self.fire_timers()
             if not self.in_flight:
                 break
-        bces = {(entry.mn_id, entry.proxy_coa.address): entry for entry in self.lma.bindings()
+        # A session is its MN's at that MAG on that interface (RFC 5213 5.4.1: MN-ID, Proxy-CoA, MN-LL-ID): an MN
+        # may hold a second one at the same MAG, e.g. one whose de-registration was lost before the MAG reused
+        # its entry for a new attachment (it stays at the LMA until its lifetime ends).
+        bces = {(entry.mn_id, entry.proxy_coa.address, entry.mn_ll_id): entry for entry in self.lma.bindings()
                 if entry.state is BceState.ACTIVE}
         for address, mag in self.mags.items():
             for entry in mag.entries():
                 if entry.state is not BulState.REGISTERED or entry.pending is not None:
                     continue
-                bce = bces.get((entry.mn_id, address))
+                bce = bces.get((entry.mn_id, address, entry.mn_ll_id))
                 if bce is None and len(self.attached_at.get(entry.mn_id, ())) > 1:
-                    continue  # the MN moved between MAGs: nothing tells the old one (RFC 5213 has no revocation)
+                    continue  # the MN moved between MAGs: the BRI telling the old one may have been lost (RFC 5846 6.3)
                 if bce is None:
                     check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
                           f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it")
