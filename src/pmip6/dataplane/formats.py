@@ -35,6 +35,7 @@ from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.encapsulation_limit import SEARCHED, tunnel_encapsulation_limit
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.gre import decode_gre, gre_prefix
+from pmip6.wire.ip import IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH
 from pmip6.wire.numbers import EtherType, IPProto
 from pmip6.wire.tlv import TLV_HEADER_LENGTH, decode_tlv
 
@@ -90,7 +91,8 @@ _TLV_GRE = struct.Struct("!BBH")
 _KEY = struct.Struct("!I")
 _KEYED_IPV4 = gre_prefix(0, EtherType.IPV4)[:4]
 _KEYED_IPV6 = gre_prefix(0, EtherType.IPV6)[:4]
-_PROTOCOL_TYPES = frozenset(int(t) for t in EtherType)
+_IP_VERSION_OF = {EtherType.IPV4.value: 4, EtherType.IPV6.value: 6}
+"""The inner IP version each GRE Protocol Type names (RFC 2784 2.4: "the protocol type of the payload packet")."""
 _KEY_PRESENT = _KEYED_IPV4[0]
 """The K bit, in the first octet of the GRE header (RFC 2890 section 2)."""
 
@@ -126,9 +128,9 @@ class Sealer:
         """The payload of the outer IP (GRE, IP-in-IP) or UDP (TLV, IPv4-UDP) packet that carries ``inner``;
         with the Tunnel Encapsulation Limit its outer header carries, if any (:data:`Limited`)."""
         version = inner[0] >> 4 if inner else 0
-        if version == 4:
+        if version == 4 and len(inner) >= IPV4_HEADER_LENGTH:
             prefix = self._ipv4_prefix
-        elif version == 6:
+        elif version == 6 and len(inner) >= IPV6_HEADER_LENGTH:
             prefix = self._ipv6_prefix
             if inner[6] in SEARCHED:
                 return self._seal_searched(prefix, inner)
@@ -181,8 +183,10 @@ def open_tunnel(format: TunnelFormat, payload: Buffer) -> tuple[int | None, int]
             return _slow_tlv(payload)
         start = TLV_HEADER_LENGTH
     head = payload[start:start + 4]
-    if (head == _KEYED_IPV4 or head == _KEYED_IPV6) and len(payload) >= start + 8:
-        return _KEY.unpack_from(payload, start + 4)[0], start + 8
+    if head == _KEYED_IPV4 or head == _KEYED_IPV6:
+        inner = start + 8
+        if len(payload) > inner and payload[inner] >> 4 == (4 if head == _KEYED_IPV4 else 6):
+            return _KEY.unpack_from(payload, start + 4)[0], inner
     return _slow_gre(payload, start)
 
 
@@ -201,6 +205,9 @@ def _slow_gre(payload: Buffer, start: int) -> tuple[int | None, int] | DropReaso
         header, offset = decode_gre(memoryview(payload)[start:])
     except DecodeError as error:
         return DropReason.TRUNCATED_GRE if error.field == "GRE header" else DropReason.BAD_GRE_FLAGS_OR_VERSION
-    if header.protocol_type not in _PROTOCOL_TYPES:
-        return DropReason.BAD_GRE_FLAGS_OR_VERSION
-    return header.key, start + offset
+    inner = start + offset
+    named = _IP_VERSION_OF.get(header.protocol_type)
+    carried = payload[inner] >> 4 if len(payload) > inner else None
+    if named is None or carried in _IP_VERSION_OF.values() and carried != named:
+        return DropReason.BAD_GRE_FLAGS_OR_VERSION  # the other IP version (no IP at all: not_ip, further on)
+    return header.key, inner
