@@ -88,6 +88,8 @@ class RevocationSender:
     def withdraw(self, mn_id: bytes, mag: Address) -> None:
         """Stop revoking ``mn_id``'s binding at ``mag``: the MN registered there again (RFC 5846 8.1, the race of a
         PBU with a revocation in progress: accepting it ends the revocation)."""
+        if not self._outstanding:  # every accepted PBU asks: answer the usual case at once
+            return
         for sequence in [sequence for sequence, outstanding in self._outstanding.items()
                          if outstanding.send.destination.address == mag and _mn_id(outstanding) == mn_id]:
             self._finish(sequence)
