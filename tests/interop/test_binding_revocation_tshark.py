@@ -12,16 +12,14 @@ warning. Wireshark's packet-mip6.c names the BRI flags ``mip6.bri_ip/iv/ig`` and
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
-from scapy.layers.inet6 import IPv6, in6_chksum
+from tshark_fields import (HOME_PREFIX, LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Case, expected_row,
+                           scapy_mh_checksum)
 
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
@@ -29,15 +27,8 @@ from pmip6.wire.mobility import encode_message
 from pmip6.wire.numbers import (PMIP6_CONTROL_PORT, BindingRevocationStatus, BRFlags, IPProto,
                                 RevocationTrigger)
 from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption
-from pmip6.wire.pcap import LINKTYPE_RAW, PcapWriter
 
-TSHARK = shutil.which("tshark")
-pytestmark = [pytest.mark.tshark,
-              pytest.mark.skipif(TSHARK is None, reason="tshark is not installed: the independent oracle is missing")]
-
-MAG6, LMA6 = IPv6Address("2001:db8::a"), IPv6Address("2001:db8::1")
-MAG4, LMA4 = IPv4Address("192.0.2.10"), IPv4Address("192.0.2.1")
-HOME_PREFIX = IPv6Address("2001:db8:5::")
+pytestmark = TSHARK_MARKS
 FIELDS = [
     "frame.number", "mip6.mhtype", "mip6.csum", "mip6.bri_br.type", "mip6.bri_r.trigger", "mip6.bri_status",
     "mip6.bri_seqnr", "mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig", "mip6.bri_ap", "mip6.bri_av", "mip6.bri_ag",
@@ -47,15 +38,6 @@ FIELDS = [
 ]
 FLAG_FIELDS = {BindingRevocationIndication: ("mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig"),
                BindingRevocationAcknowledgement: ("mip6.bri_ap", "mip6.bri_av", "mip6.bri_ag")}
-
-
-@dataclass
-class Case:
-    """One frame and every tshark field it must show; fields not named must be empty."""
-
-    name: str
-    packet: bytes
-    expected: dict[str, str]
 
 
 def _messages() -> list[BindingRevocationIndication | BindingRevocationAcknowledgement]:
@@ -95,19 +77,12 @@ def _expected(message: BindingRevocationIndication | BindingRevocationAcknowledg
     return expected
 
 
-def _scapy_mh_checksum(packet: bytes) -> int:
-    """The MH checksum Scapy computes over the IPv6 pseudo-header: an oracle independent of pmip6."""
-    mh = bytearray(packet[40:])
-    mh[4:6] = b"\x00\x00"
-    return in6_chksum(IPProto.MOBILITY, IPv6(packet).payload, bytes(mh))
-
-
 def _cases() -> list[Case]:
     cases = []
     for message in _messages():
         name, expected = f"{type(message).__name__} seq={message.sequence}", _expected(message)
         packet = encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(message, source=LMA6, destination=MAG6))
-        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{_scapy_mh_checksum(packet):04x}"}))
+        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{scapy_mh_checksum(packet):04x}"}))
         datagram = encode_udp(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(message), source=LMA4,
                               destination=MAG4)
         cases.append(Case(f"IPv4/UDP {name}", encode_ipv4(LMA4, MAG4, IPProto.UDP, datagram), expected | {
@@ -119,41 +94,17 @@ def _cases() -> list[Case]:
 CASES = _cases()
 
 
-@pytest.fixture(scope="module")
-def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tshark") / "revocation.pcap"
-    with path.open("wb") as stream:
-        writer = PcapWriter(stream, LINKTYPE_RAW)
-        for number, case in enumerate(CASES):
-            writer.write(case.packet, 1700000000 + number / 1000)
-    return path
-
-
-@pytest.fixture(scope="module")
-def tshark_rows(capture: Path) -> list[dict[str, str]]:
-    command = [TSHARK, "-n", "-r", str(capture), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-               "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for name in FIELDS:
-        command += ["-e", name]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True,
-                            env={**os.environ, "TZ": "UTC"})
-    rows = [dict(zip(FIELDS, line.split("\t"))) for line in result.stdout.splitlines()]
-    assert len(rows) == len(CASES), result.stderr
-    return rows
-
-
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[case.name for case in CASES])
-def test_tshark_reports_exactly_what_was_encoded(index: int, tshark_rows: list[dict[str, str]]) -> None:
-    expected = {name: "" for name in FIELDS} | {"frame.number": str(index + 1)} | CASES[index].expected
-    assert tshark_rows[index] == expected
+def test_tshark_reports_exactly_what_was_encoded(index: int, rows: list[dict[str, str]]) -> None:
+    assert rows[index] == expected_row(FIELDS, index, CASES[index])
 
 
-def test_pmip6_decode_json_agrees_with_tshark(capture: Path, tshark_rows: list[dict[str, str]]) -> None:
+def test_pmip6_decode_json_agrees_with_tshark(capture: Path, rows: list[dict[str, str]]) -> None:
     result = subprocess.run([sys.executable, "-m", "pmip6", "decode", "--json", str(capture)],
                             capture_output=True, text=True, timeout=60, check=True)
     frames = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(frames) == len(tshark_rows)
-    for frame, row in zip(frames, tshark_rows):
+    assert len(frames) == len(rows)
+    for frame, row in zip(frames, rows):
         assert frame["error"] is None and frame["mh"]["type"] == int(row["mip6.mhtype"])
         assert frame["mh"]["seq"] == int(row["mip6.bri_seqnr"])
         if row["mip6.bri_br.type"] == "1":

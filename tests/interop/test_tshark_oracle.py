@@ -12,17 +12,15 @@ written with PcapWriter; tshark must report exactly what was encoded, with no ex
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
-from scapy.layers.inet6 import IPv6, in6_chksum
+from tshark_fields import (HOME_PREFIX, LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Case, expected_row,
+                           scapy_mh_checksum)
 
 from pmip6.wire.dissect import dissect_frame
 from pmip6.wire.gre import GREHeader, encode_gre
@@ -34,16 +32,10 @@ from pmip6.wire.options import (AccessTechnologyTypeOption, GREKeyOption, Handof
                                 HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
                                 IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
                                 NATDetectionOption, TimestampOption)
-from pmip6.wire.pcap import LINKTYPE_RAW, PcapWriter
+from pmip6.wire.pcap import LINKTYPE_RAW
 from pmip6.wire.tlv import TLVHeader, encode_tlv
 
-TSHARK = shutil.which("tshark")
-pytestmark = [pytest.mark.tshark,
-              pytest.mark.skipif(TSHARK is None, reason="tshark is not installed: the independent oracle is missing")]
-
-MAG6, LMA6 = IPv6Address("2001:db8::a"), IPv6Address("2001:db8::1")
-MAG4, LMA4 = IPv4Address("192.0.2.10"), IPv4Address("192.0.2.1")
-HOME_PREFIX = IPv6Address("2001:db8:5::")
+pytestmark = TSHARK_MARKS
 DOWNLINK_KEY, UPLINK_KEY = 0x1234ABCD, 0x00002222
 FIELDS = [
     "frame.number", "mip6.mhtype", "mip6.csum",
@@ -57,15 +49,6 @@ FIELDS = [
     "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.length", "udp.checksum.status",
     "_ws.expert.message",
 ]
-
-
-@dataclass
-class Case:
-    """One frame and every tshark field it must show; fields not named must be empty."""
-
-    name: str
-    packet: bytes
-    expected: dict[str, str] = field(default_factory=dict)
 
 
 def _flag(value: bool) -> str:
@@ -144,18 +127,11 @@ def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
     return [("PBU F=1", pbu, pbu_expected), ("PBA NAT Detection F=1", pba, pba_expected)]
 
 
-def _scapy_mh_checksum(packet: bytes) -> int:
-    """The MH checksum Scapy computes over the IPv6 pseudo-header: an oracle independent of pmip6."""
-    mh = bytearray(packet[40:])
-    mh[4:6] = b"\x00\x00"
-    return in6_chksum(IPProto.MOBILITY, IPv6(packet).payload, bytes(mh))
-
-
 def _cases() -> list[Case]:
     cases: list[Case] = []
     for name, message, expected in _signaling_cases():
         packet = encode_ipv6(MAG6, LMA6, IPProto.MOBILITY, encode_message(message, source=MAG6, destination=LMA6))
-        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{_scapy_mh_checksum(packet):04x}"}))
+        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{scapy_mh_checksum(packet):04x}"}))
         datagram = encode_udp(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(message), source=MAG4,
                               destination=LMA4)
         cases.append(Case(f"IPv4/UDP {name}", encode_ipv4(MAG4, LMA4, IPProto.UDP, datagram), expected | {
@@ -193,40 +169,16 @@ def _cases() -> list[Case]:
 CASES = _cases()
 
 
-@pytest.fixture(scope="module")
-def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tshark") / "oracle.pcap"
-    with path.open("wb") as stream:
-        writer = PcapWriter(stream, LINKTYPE_RAW)
-        for number, case in enumerate(CASES):
-            writer.write(case.packet, 1700000000 + number / 1000)
-    return path
-
-
-@pytest.fixture(scope="module")
-def tshark_rows(capture: Path) -> list[dict[str, str]]:
-    command = [TSHARK, "-n", "-r", str(capture), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-               "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for name in FIELDS:
-        command += ["-e", name]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True,
-                            env={**os.environ, "TZ": "UTC"})
-    rows = [dict(zip(FIELDS, line.split("\t"))) for line in result.stdout.splitlines()]
-    assert len(rows) == len(CASES), result.stderr
-    return rows
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[case.name for case in CASES])
+def test_tshark_reports_exactly_what_was_encoded(index: int, rows: list[dict[str, str]]) -> None:
+    assert rows[index] == expected_row(FIELDS, index, CASES[index])
 
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[case.name for case in CASES])
-def test_tshark_reports_exactly_what_was_encoded(index: int, tshark_rows: list[dict[str, str]]) -> None:
-    expected = {name: "" for name in FIELDS} | {"frame.number": str(index + 1)} | CASES[index].expected
-    assert tshark_rows[index] == expected
-
-
-@pytest.mark.parametrize("index", range(len(CASES)), ids=[case.name for case in CASES])
-def test_our_dissector_agrees_with_tshark(index: int, tshark_rows: list[dict[str, str]]) -> None:
+def test_our_dissector_agrees_with_tshark(index: int, rows: list[dict[str, str]]) -> None:
     """Where tshark shows a GRE header or a GRE Key option, pmip6's dissector finds the same key; for TLV
     frames (which tshark does not dissect) the dissector finds the TLV length tshark's UDP length implies."""
-    row, report = tshark_rows[index], dissect_frame(LINKTYPE_RAW, CASES[index].packet)
+    row, report = rows[index], dissect_frame(LINKTYPE_RAW, CASES[index].packet)
     assert report.error is None
     if row["gre.key"]:
         assert report.gre is not None and report.gre.key == int(row["gre.key"], 16)
@@ -243,12 +195,12 @@ def test_our_dissector_agrees_with_tshark(index: int, tshark_rows: list[dict[str
 
 
 def test_pmip6_decode_json_matches_tshark_frame_count_and_keys(capture: Path,
-                                                              tshark_rows: list[dict[str, str]]) -> None:
+                                                              rows: list[dict[str, str]]) -> None:
     result = subprocess.run([sys.executable, "-m", "pmip6", "decode", "--json", str(capture)],
                             capture_output=True, text=True, timeout=60, check=True)
     frames = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(frames) == len(tshark_rows)
-    for frame, row in zip(frames, tshark_rows):
+    assert len(frames) == len(rows)
+    for frame, row in zip(frames, rows):
         assert frame["error"] is None
         if row["mip6.ba.status"]:
             assert frame["mh"]["status"] == int(row["mip6.ba.status"])
