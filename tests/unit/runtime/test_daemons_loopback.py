@@ -90,6 +90,16 @@ class Lab:
     async def control(self, daemon: str, request: dict[str, Any]) -> Any:
         return await asyncio.to_thread(control_request, self.dir / f"{daemon}.sock", request, 15.0)
 
+    @contextlib.asynccontextmanager
+    async def mag_alone(self) -> AsyncIterator[MagDaemon]:
+        """This lab's MAG with no LMA listening, started, and closed at the end."""
+        mag = self.mag()
+        await mag.start()
+        try:
+            yield mag
+        finally:
+            await mag.close()
+
     async def start_and_stop_mag(self) -> None:
         """Start this lab's MAG alone and close it again (to see what it logs at start)."""
         mag = self.mag()
@@ -166,9 +176,7 @@ def test_detach_of_an_mn_never_registered_is_reported_as_removed_not_deregistere
     lab = Lab(tmp_path)
 
     async def scenario() -> None:
-        mag = lab.mag()
-        await mag.start()
-        try:
+        async with lab.mag_alone():
             attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 0.3})
             assert attached == {"outcome": "timeout"}
             detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA", "timeout": 5})
@@ -176,8 +184,6 @@ def test_detach_of_an_mn_never_registered_is_reported_as_removed_not_deregistere
                                 "reason": "the mobile node had no registration (none was accepted, or it failed or was "
                                           "rejected): removed at this MAG"}
             assert await lab.control("mag", {"command": "bindings"}) == []
-        finally:
-            await mag.close()
 
     asyncio.run(scenario())
 
@@ -189,16 +195,12 @@ def test_a_mag_entry_no_pba_settled_is_not_counted_as_a_gre_off_binding(tmp_path
     nothing = {"keys": 0, "gre-only": 0, "off": 0}
 
     async def scenario() -> None:
-        mag = lab.mag()
-        await mag.start()
-        try:
+        async with lab.mag_alone() as mag:
             attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 0.3})
             assert attached == {"outcome": "timeout"}
             assert [row["state"] for row in await lab.control("mag", {"command": "bindings"})] == ["registering"]
             assert (await lab.control("mag", {"command": "stats"}))["bindings"] == nothing
             assert b'pmip6_bindings{gre_mode="off"} 0.0' in mag.metrics.exposition()
-        finally:
-            await mag.close()
         (tmp_path / "lma.toml").write_text(_lma_toml(lab.port, gre="required"))
         (tmp_path / "mag.toml").write_text(_mag_toml(lab.port, gre="off"))
         async with lab.running() as (_, mag):
