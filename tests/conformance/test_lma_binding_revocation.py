@@ -242,3 +242,68 @@ def test_RFC5846_8_1_a_pbu_accepted_from_the_mag_being_revoked_withdraws_the_rev
     _bri(back, to=MAG2)
     resent = [send.destination for deadline in (NOW + 2.0, NOW + 2.2) for send in lma.handle_timer(deadline).sends]
     assert resent == [MAG2]
+
+
+def _pair() -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer]:
+    """An LMA revoking and pmip6's MAG with MN1 registered through it."""
+    lma, lma_peer = _revoking_lma(), Peer(LMAA, 5436)
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=lma_peer), keys=GreKeyAllocator(seed=1))
+    (pbu_send,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW).sends
+    (pba_send,) = lma.receive(pbu_send.message, MAG1, LMAA, NOW).sends
+    mag.receive(pba_send.message, lma_peer, NOW + 0.01)
+    return lma, mag, lma_peer
+
+
+def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_both_sides_end_without_the_session() -> None:
+    """8.1's race: the MAG's refresh is on the wire when the operator clears the session. The clear stands: the
+    refresh gets 129 until the BRI is acknowledged, so the LMA does not open a session the BRI then takes from the
+    MAG."""
+    lma, mag, lma_peer = _pair()
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    (bri,) = lma.clear(NOW + 10.001, mn_id=MN1).sends
+    refused = the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10.002))
+    assert refused.status == Status.ADMINISTRATIVELY_PROHIBITED
+    (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.003).sends
+    mag.receive(refused, lma_peer, NOW + 10.004)
+    assert lma.receive(bra.message, MAG1, LMAA, NOW + 10.005) == Outcome()
+    assert list(lma.bindings()) == [] and list(mag.entries()) == [] and lma.next_deadline() is None
+    (again,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 11).sends
+    assert the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)).status == Status.ACCEPTED, \
+        "once acknowledged, the MN may register again"
+
+
+def test_RFC5846_9_1_a_retransmitted_bri_whose_bra_was_lost_gets_the_same_answer_and_no_alarm() -> None:
+    lma, mag, lma_peer = _pair()
+    (bri,) = lma.clear(NOW + 1, mn_id=MN1).sends
+    mag.receive(bri.message, lma_peer, NOW + 1.01)  # its BRA is lost
+    (again,) = lma.handle_timer(NOW + 2).sends
+    (bra,) = mag.receive(again.message, lma_peer, NOW + 2.01).sends
+    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
+    assert lma.receive(bra.message, MAG1, LMAA, NOW + 2.02) == Outcome()
+
+
+def test_RFC5846_6_2_2_a_bra_saying_the_binding_does_not_exist_is_no_alarm() -> None:
+    """The MAG holds no such binding either (it lost it, or never saw the registration): the goal is reached."""
+    lma = _revoking_lma()
+    _registered(lma)
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
+    bra = BindingRevocationAcknowledgement(BindingRevocationStatus.BINDING_DOES_NOT_EXIST, bri.sequence)
+    assert lma.receive(bra, MAG1, LMAA, NOW + 1.1) == Outcome() and lma.next_deadline() is None
+
+
+def test_RFC5846_6_1_1_the_sequence_counter_coming_round_skips_an_outstanding_bri() -> None:
+    lma = _revoking_lma()
+    _registered(lma, MN1)
+    _registered(lma, MN2)
+    first = _bri(lma.clear(NOW + 1, mn_id=MN1))
+    lma._revocations._next_sequence = first.sequence  # the 16-bit counter came round
+    assert _bri(lma.clear(NOW + 1, mn_id=MN2)).sequence != first.sequence
+
+
+def test_RFC5846_only_the_revoked_mags_bris_are_affected_by_another_mags_pbu_or_binding_error() -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    lma.clear(NOW + 1, mn_id=MN1)  # a BRI to MAG1 outstanding
+    assert _registered(lma, MN1, MAG2).status == Status.ACCEPTED, "the clear keeps MN1 from MAG1 only"
+    assert [event for event in lma.receive(BindingError(2), MAG2, LMAA, NOW + 1.1).events if isinstance(event, Alarm)] == []
+    assert [send.destination for send in lma.handle_timer(NOW + 2).sends] == [MAG1]

@@ -130,3 +130,55 @@ def test_RFC5846_9_1_a_handover_bri_for_an_mn_registering_here_again_fails_with_
     outcome = mag.receive(indication, LMA_UDP, T0 + 0.1)
     assert _bra(outcome).status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
     assert [entry.state for entry in mag.entries()] == ["registering"]
+
+
+def test_RFC5846_9_1_a_per_peer_bri_carrying_mobility_options_is_refused() -> None:
+    """9.1: the MAG "MUST validate that the Proxy (P) bit is set and no mobility options are included"."""
+    mag = _mag_with(MN1, MN2)
+    outcome = mag.receive(_bri(MNIdentifierOption(MN1), trigger=RevocationTrigger.PER_PEER_POLICY,
+                               flags=BRFlags.P | BRFlags.G), LMA_UDP, T0 + 5)
+    assert len(list(mag.entries())) == 2
+    assert _bra(outcome).status == BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
+
+
+@pytest.mark.parametrize("trigger", [8, 127, 200, 250])
+def test_RFC5846_6_2_1_a_trigger_rfc_5846_does_not_define_gets_133_with_or_without_g(trigger: int) -> None:
+    mag = _mag_with(MN1)
+    for flags in (BRFlags.P, BRFlags.P | BRFlags.G):
+        status = _bra(mag.receive(_bri(MNIdentifierOption(MN1), trigger=trigger, flags=flags, sequence=trigger + flags),
+                                  LMA_UDP, T0 + 5)).status
+        assert status == BindingRevocationStatus.REVOCATION_TRIGGER_NOT_SUPPORTED
+
+
+def test_RFC5846_9_1_a_bri_naming_a_released_hnp_besides_a_live_one_revokes_with_partial_success() -> None:
+    mag = _mag_with(MN1)
+    released = HomeNetworkPrefixOption(IPv6Address("2001:db8:1:2::"), 64)
+    outcome = mag.receive(_bri(MNIdentifierOption(MN1), HNP, released), LMA_UDP, T0 + 5)
+    assert list(mag.entries()) == []
+    bra = _bra(outcome)
+    assert bra.status == BindingRevocationStatus.PARTIAL_SUCCESS
+    assert bra.options == (MNIdentifierOption(MN1), released), "5.2: the HNP that failed, with the MN-ID"
+
+
+def test_RFC5846_9_1_a_repeated_bri_gets_the_first_answer_and_a_new_one_with_that_sequence_is_evaluated() -> None:
+    mag = _mag_with(MN1, MN2)
+    first = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5)
+    again = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 6)
+    assert _bra(again) == _bra(first) and _bra(again).status == BindingRevocationStatus.SUCCESS and again.events == []
+    reused = mag.receive(_bri(MNIdentifierOption(MN2)), LMA_UDP, T0 + 7)  # the LMA's counter came round
+    assert [entry.mn_id for entry in mag.entries()] == [] and len(reused.events) == 1
+
+
+def test_RFC5846_9_1_only_a_handover_trigger_is_refused_for_an_mn_registering_here() -> None:
+    mag = make_mag()
+    mag.attach(request(MN1), T0)
+    outcome = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 0.1)
+    assert _bra(outcome).status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
+
+
+def test_RFC5846_8_1_a_realm_is_the_whole_part_after_the_at_sign_not_a_suffix() -> None:
+    """8.1: "@example.com" identifies "1234abdelta@example.com" "but not 1234abdelta@foo.example.com"."""
+    mag = _mag_with(b"a@example.org", b"b@foo.example.org")
+    mag.receive(_bri(MNIdentifierOption(b"@example.org"), trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY,
+                     flags=BRFlags.P | BRFlags.G), LMA_UDP, T0 + 1)
+    assert [entry.mn_id for entry in mag.entries()] == [b"b@foo.example.org"]

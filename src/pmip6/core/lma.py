@@ -312,6 +312,8 @@ class LocalMobilityAnchor:
             return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
         if flags & _F_FLAG and not self.settings.accept_forced_udp_encapsulation:
             return reject(Status.ADMINISTRATIVELY_PROHIBITED)
+        if pbu.lifetime and self._revocations.revoking(mn_id, source.address):  # RFC 5846 8.1: the clear stands
+            return reject(Status.ADMINISTRATIVELY_PROHIBITED)
 
         prefix_options = received.home_network_prefixes
         ipv4_requests = received.ipv4_home_address_requests

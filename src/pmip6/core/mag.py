@@ -126,6 +126,8 @@ from pmip6.wire.options import (
 )
 
 SEQUENCE_MODULUS = 1 << 16
+_REMEMBERED_REVOCATIONS = 256
+"""BRI sequence numbers whose answers a MAG keeps for a retransmission (an LMA retries for seconds)."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
@@ -199,6 +201,9 @@ class MobileAccessGateway:
         """Without timestamps: the last sequence number sent for each MN-ID. It outlives the BUL entry, since
         the LMA's session (and a late PBA for it) may outlive it too."""
         self._last_timestamp_ticks = 0
+        self._revocation_answers: dict[int, tuple[BindingRevocationIndication, BindingRevocationAcknowledgement]] = {}
+        """The recent BRIs by sequence number, with the BRA sent: a retransmitted BRI (its BRA lost) gets the same
+        answer, not 128 for the binding it already removed (RFC 5846 9.1: "already released" is accepted)."""
 
     # ---- public API -------------------------------------------------------------------------------
 
@@ -665,19 +670,36 @@ class MobileAccessGateway:
     def _revoked(self, indication: BindingRevocationIndication, source: Peer) -> Outcome:
         """RFC 5846 9.1: drop what the LMA revoked (BindingRemoved "revoked"), or only the IPv4 home address of a
         session (BindingUpdated), or nothing; a BRA says which (6.1.2: the BRI's sequence number and flags)."""
-        answer = revocation_answer(indication, self._entries)
         outcome = Outcome()
-        if isinstance(answer, Revocation):
-            for entry in answer.entries:
-                if answer.ipv4_only and entry.home_network_prefixes:
-                    outcome.events.extend(self._release_ipv4(entry))
-                else:
-                    outcome.events.extend(self._remove(entry, "revoked"))
-                self._reschedule(entry.mn_id)
-        status = BindingRevocationStatus.SUCCESS if isinstance(answer, Revocation) else answer
-        acknowledgement = BindingRevocationAcknowledgement(status, indication.sequence, indication.flags)
+        answered = self._revocation_answers.pop(indication.sequence, None)
+        if answered is not None and answered[0] == indication:
+            acknowledgement = answered[1]
+        else:
+            acknowledgement = self._apply_revocation(indication, outcome)
+            if len(self._revocation_answers) >= _REMEMBERED_REVOCATIONS:
+                del self._revocation_answers[next(iter(self._revocation_answers))]
+        self._revocation_answers[indication.sequence] = (indication, acknowledgement)
         outcome.sends.append(SendMessage(acknowledgement, source, self.settings.proxy_coa))
         return outcome
+
+    def _apply_revocation(self, indication: BindingRevocationIndication,
+                          outcome: Outcome) -> BindingRevocationAcknowledgement:
+        """Remove what ``indication`` revokes (events into ``outcome``); the BRA that says so (6.1.2)."""
+        answer = revocation_answer(indication, self._entries)
+        if not isinstance(answer, Revocation):
+            return BindingRevocationAcknowledgement(answer, indication.sequence, indication.flags)
+        for entry in answer.entries:
+            if answer.ipv4_only and entry.home_network_prefixes:
+                outcome.events.extend(self._release_ipv4(entry))
+            else:
+                outcome.events.extend(self._remove(entry, "revoked"))
+            self._reschedule(entry.mn_id)
+        if not answer.released:
+            return BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, indication.sequence,
+                                                    indication.flags)
+        named = (MNIdentifierOption(answer.entries[0].mn_id), *answer.released)  # 5.2: the HNPs that failed
+        return BindingRevocationAcknowledgement(BindingRevocationStatus.PARTIAL_SUCCESS, indication.sequence,
+                                                indication.flags, named)
 
     @staticmethod
     def _release_ipv4(entry: BindingUpdateListEntry) -> list[Event]:

@@ -6,8 +6,13 @@ Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each regis
 start at a random value and skip those of outstanding BRIs (6.1.1: no collision). A BRI without its BRA is sent
 again after InitMINDelayBRIs, the delay doubling up to MAX_BRACK_TIMEOUT, at most BRIMaxRetriesNumber times
 (6.3, 11); then, or when the MAG answers with a Binding Error (6.2: it does not know MH type 16), it is given up
-with an Alarm. The binding itself is already gone: 8.1 lets the LMA delete the tunnel before the BRA. A PBU the
-LMA accepts from that MAG for that MN withdraws the revocation (8.1's race: accepting the PBU ends it).
+with an Alarm. The binding itself is already gone (docs/requirements.md: 8.1 would keep the BCE until the BRA).
+
+8.1's race, a PBU from that MAG for that MN while its BRI is outstanding, is settled by the trigger: an
+administrative revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU
+(:meth:`RevocationSender.revoking`: 129) until the BRA or the last retry; a handover revocation ends when the
+LMA accepts the MN back at that MAG (:meth:`RevocationSender.withdraw`). A BRA with status 128 (Binding Does NOT
+Exist) means the MAG holds no such binding either: nothing to alarm about.
 """
 
 from __future__ import annotations
@@ -79,20 +84,29 @@ class RevocationSender:
                 f"Binding Revocation Acknowledgement {acknowledgement.sequence} matches no outstanding BRI "
                 "(RFC 5846 6.2.2)", source)])
         self._finish(acknowledgement.sequence)
-        if acknowledgement.status < BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
+        if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
             return Outcome()
         return Outcome(events=[Alarm(
             f"MAG {source.address} refused the revocation of {_named(outstanding)}: status {acknowledgement.status} "
             f"({_status_name(acknowledgement.status)})", _mn_id(outstanding))])
 
+    def revoking(self, mn_id: bytes, mag: Address) -> bool:
+        """Whether an administrative BRI for ``mn_id`` to ``mag`` is outstanding: a PBU from there for that MN is
+        refused until it ends (module docstring)."""
+        return any(outstanding.indication.trigger == RevocationTrigger.ADMINISTRATIVE_REASON
+                   for outstanding in self._outstanding_for(mn_id, mag))
+
     def withdraw(self, mn_id: bytes, mag: Address) -> None:
-        """Stop revoking ``mn_id``'s binding at ``mag``: the MN registered there again (RFC 5846 8.1, the race of a
-        PBU with a revocation in progress: accepting it ends the revocation)."""
-        if not self._outstanding:  # every accepted PBU asks: answer the usual case at once
-            return
-        for sequence in [sequence for sequence, outstanding in self._outstanding.items()
-                         if outstanding.send.destination.address == mag and _mn_id(outstanding) == mn_id]:
-            self._finish(sequence)
+        """Stop revoking ``mn_id``'s binding at ``mag`` after a handover: the MN registered there again (RFC 5846
+        8.1, a PBU accepted during a revocation ends it)."""
+        for outstanding in self._outstanding_for(mn_id, mag):
+            self._finish(outstanding.indication.sequence)
+
+    def _outstanding_for(self, mn_id: bytes, mag: Address) -> list[_Outstanding]:
+        if not self._outstanding:  # every PBU asks: answer the usual case at once
+            return []
+        return [outstanding for outstanding in self._outstanding.values()
+                if outstanding.send.destination.address == mag and _mn_id(outstanding) == mn_id]
 
     def unsupported_by(self, peer: Peer) -> Outcome:
         """A Binding Error from ``peer`` (RFC 5846 6.2: it does not recognize MH type 16): its BRIs are given
