@@ -697,7 +697,7 @@ class MobileAccessGateway:
         if not answer.released:
             return BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, indication.sequence,
                                                     indication.flags)
-        named = (MNIdentifierOption(answer.entries[0].mn_id), *answer.released)  # 5.2: the HNPs that failed
+        named: tuple[MobilityOption, ...] = (MNIdentifierOption(answer.entries[0].mn_id), *answer.released)  # 5.2
         return BindingRevocationAcknowledgement(BindingRevocationStatus.PARTIAL_SUCCESS, indication.sequence,
                                                 indication.flags, named)
 

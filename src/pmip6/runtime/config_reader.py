@@ -14,8 +14,11 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pmip6.wire.ip import is_unicast
+
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=StrEnum)
+_A = TypeVar("_A", IPv4Address, IPv6Address, IPv4Address | IPv6Address)
 _MISSING: Any = object()
 
 
@@ -100,13 +103,14 @@ class Table:
         return None if self._absent(name) else self.choice(name, enum)
 
     def ipv4_address(self, name: str, default: IPv4Address | None = _MISSING) -> IPv4Address | None:
-        return self.parsed(name, IPv4Address, "an IPv4 address", default)
+        """A node's own or a peer's IPv4 address: unicast (:func:`_unicast`)."""
+        return self.parsed(name, _unicast(IPv4Address), "a unicast IPv4 address", default)
 
     def ipv6_address(self, name: str, default: IPv6Address | None = _MISSING) -> IPv6Address | None:
-        return self.parsed(name, IPv6Address, "an IPv6 address", default)
+        return self.parsed(name, _unicast(IPv6Address), "a unicast IPv6 address", default)
 
     def address(self, name: str) -> IPv4Address | IPv6Address:
-        return self.parsed(name, ip_address, "an IPv4 or IPv6 address")
+        return self.parsed(name, _unicast(ip_address), "a unicast IPv4 or IPv6 address")
 
     def ipv4_network(self, name: str) -> IPv4Network | None:
         return self.parsed(name, IPv4Network, "an IPv4 prefix such as 10.0.0.0/24", None)
@@ -143,6 +147,17 @@ class Table:
         for name in self._data:
             if name not in self._read:
                 raise ConfigError(self.key(name), "unknown key")
+
+
+def _unicast(parse: Callable[[str], _A]) -> Callable[[str], _A]:
+    """``parse``, refusing the unspecified address, a multicast one and 255.255.255.255: an LMAA, a Proxy-CoA or a
+    gateway is one node's address (signaling is answered from it, tunnels end at it)."""
+    def parsed(text: str) -> _A:
+        address = parse(text)
+        if not is_unicast(address):
+            raise ValueError("not a unicast address")
+        return address
+    return parsed
 
 
 def parse_endpoint(text: str) -> tuple[str, int]:

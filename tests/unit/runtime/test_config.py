@@ -179,6 +179,10 @@ LMA_ERRORS = [
     ("[policy]\n", "lma"),
     ("[lma\n", "daemon.toml"),
     ('[lma]\nipv4_address = "127.0.0.1"\nbinding_revocation = "yes"\n', "lma.binding_revocation"),
+    *[(f'[lma]\nipv4_address = "{address}"\n', "lma.ipv4_address")  # the LMAA answers and ends tunnels: one node's
+      for address in ("0.0.0.0", "224.0.0.1", "255.255.255.255")],
+    ('[lma]\nipv6_address = "ff02::1"\n', "lma.ipv6_address"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "0.0.0.0"\n', "mag[0].address"),
     ('[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 0.4\n', "lma.init_min_delay_bris"),  # RFC 5846 11
     ('[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 3\nmax_brack_timeout = 2\n', "lma.max_brack_timeout"),
     ('[lma]\nipv4_address = "127.0.0.1"\nbri_max_retries_number = -1\n', "lma.bri_max_retries_number"),
@@ -208,6 +212,8 @@ MAG_ERRORS = [
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nlifetime = 300000\n', "mag.lifetime"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nmax_bindack_timeout = 0.5\n', "mag.max_bindack_timeout"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nrefresh_margin = 0.0\n', "mag.refresh_margin"),
+    ('[mag]\nipv4_address = "0.0.0.0"\nlma = "127.0.0.1"\n', "mag.ipv4_address"),
+    ('[mag]\nipv6_address = "::"\nlma = "::1"\n', "mag.ipv6_address"),
     *[(f'[mag]\nipv4_address = "127.0.0.1"\nipv6_address = "2001:db8::1"\nlma = "{lma}"\n', "mag.lma")
       for lma in ("0.0.0.0", "224.0.0.1:5436", "255.255.255.255", "[::]", "ff02::1",  # PBAs come from a unicast LMAA
                   "127.0.0.1:+5436", "127.0.0.1:5_436", "127.0.0.1:\uff15\uff14\uff13\uff16")],
