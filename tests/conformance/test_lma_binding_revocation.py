@@ -8,7 +8,7 @@ import random
 import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, STRANGER, make_lma, pbu, settings, the_pba
 
-from pmip6.core.events import Alarm, BindingRemoved, MessageIgnored, Outcome, Peer
+from pmip6.core.events import Alarm, BindingRemoved, MessageIgnored, Outcome, Peer, RevocationSent
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
@@ -51,6 +51,7 @@ def _bri(outcome: Outcome, to: Peer = MAG1) -> BindingRevocationIndication:
 def test_RFC5846_8_1_clear_sends_a_bri_naming_the_session_with_p_set_and_the_administrative_trigger() -> None:
     lma = _revoking_lma()
     pba = _registered(lma)
+    session = next(lma.bindings()).session()
 
     outcome = lma.clear(NOW + 1, mn_id=MN1)
 
@@ -59,7 +60,8 @@ def test_RFC5846_8_1_clear_sends_a_bri_naming_the_session_with_p_set_and_the_adm
     assert bri.option(MNIdentifierOption) == MNIdentifierOption(MN1)
     assert bri.options_of(HomeNetworkPrefixOption) == pba.options_of(HomeNetworkPrefixOption), \
         "8.1: an HNP option for each registered HNP"
-    assert [type(event) for event in outcome.events] == [BindingRemoved]
+    assert outcome.events == [RevocationSent(session, RevocationTrigger.ADMINISTRATIVE_REASON),
+                              BindingRemoved(session, "cleared")]
 
 
 def test_without_binding_revocation_configured_nothing_is_sent() -> None:

@@ -125,6 +125,15 @@ class Alarm:
     mn_id: bytes | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RevocationSent:
+    """The LMA told ``session``'s MAG with a Binding Revocation Indication that the session is no longer its
+    (RFC 5846 8.1); ``trigger`` (a RevocationTrigger) says why. Retransmissions are not events."""
+
+    session: TunnelSession
+    trigger: int
+
+
 Event = (
     BindingEstablished
     | BindingUpdated
@@ -133,6 +142,7 @@ Event = (
     | RegistrationRejected
     | MessageIgnored
     | Alarm
+    | RevocationSent
 )
 
 

@@ -503,7 +503,7 @@ class LocalMobilityAnchor:
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
                        else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
-            outcome.sends.append(self._revocations.revoke(previous, trigger, now))
+            outcome.extend(self._revocations.revoke(previous, trigger, now))
         return outcome
 
     def _create(self, registration: _Registration) -> BindingCacheEntry:
@@ -584,7 +584,7 @@ class LocalMobilityAnchor:
         """RFC 5846 8.1: with ``binding_revocation``, a BRI to the MAG of ``entry``'s live session, which the LMA is
         removing (a draining entry's MAG de-registered it already)."""
         if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
-            outcome.sends.append(self._revocations.revoke(entry.session(), trigger, now))
+            outcome.extend(self._revocations.revoke(entry.session(), trigger, now))
 
     def _refuse_revocation(self, indication: BindingRevocationIndication, source: Peer,
                            destination: Address) -> Outcome:

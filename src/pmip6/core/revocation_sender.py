@@ -21,7 +21,17 @@ import random
 from dataclasses import dataclass
 
 from pmip6.core.deadlines import DeadlineQueue
-from pmip6.core.events import Address, Alarm, MessageIgnored, Outcome, Peer, SendMessage, TunnelSession, mn_text
+from pmip6.core.events import (
+    Address,
+    Alarm,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    RevocationSent,
+    SendMessage,
+    TunnelSession,
+    mn_text,
+)
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption, MobilityOption
@@ -63,8 +73,9 @@ class RevocationSender:
         self._deadlines = DeadlineQueue()
         self._next_sequence = (rng or random.Random()).randrange(1 << 16)
 
-    def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float) -> SendMessage:
-        """The BRI telling ``session``'s MAG (its peer) that the LMA removed it, sent from the session's LMAA."""
+    def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float) -> Outcome:
+        """The BRI telling ``session``'s MAG (its peer) that the LMA removed it, sent from the session's LMAA, and
+        the RevocationSent event."""
         options: list[MobilityOption] = [MNIdentifierOption(session.mn_id)]
         options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
                     for prefix in session.home_network_prefixes]
@@ -73,7 +84,7 @@ class RevocationSender:
         self._outstanding[indication.sequence] = _Outstanding(indication, send, self.timing.max_retries,
                                                               self.timing.initial_delay)
         self._deadlines.schedule(indication.sequence, now + self.timing.initial_delay)
-        return send
+        return Outcome(sends=[send], events=[RevocationSent(session, trigger)])
 
     def acknowledged(self, acknowledgement: BindingRevocationAcknowledgement, source: Peer) -> Outcome:
         """RFC 5846 6.2.2: a BRA ends its outstanding BRI; one matching none is discarded; a failure status

@@ -22,10 +22,12 @@ from pmip6.core.events import (
     Event,
     MessageIgnored,
     RegistrationRejected,
+    RevocationSent,
     mn_text,
 )
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import session_fields
+from pmip6.wire.numbers import RevocationTrigger
 
 LOG_FORMATS = ("human", "json")
 
@@ -110,7 +112,15 @@ class EventLog:
             return "message ignored", {
                 "event": "message_ignored", "reason": event.reason,
                 "peer": None if event.peer is None else str(event.peer.address)}
+        if isinstance(event, RevocationSent):
+            return "revocation sent", {"event": "revocation_sent", **session_fields(event.session, at_lma=self._at_lma),
+                                       "trigger": _trigger_name(event.trigger)}
         if isinstance(event, Alarm):
             return f"alarm: {event.text}", {
                 "event": "alarm", "mn_id": None if event.mn_id is None else mn_text(event.mn_id)}
         return type(event).__name__, {"event": type(event).__name__}
+
+
+def _trigger_name(trigger: int) -> str:
+    """The RFC 5846 name of a Revocation Trigger, e.g. ``ADMINISTRATIVE_REASON``; the number if it has none."""
+    return next((known.name for known in RevocationTrigger if known == trigger), str(trigger))

@@ -419,6 +419,7 @@ def test_RFC5846_lma_clear_revokes_the_binding_at_the_mag_over_real_sockets(tmp_
     rows, lma_stats, mag_stats = asyncio.run(scenario())
     assert rows == []
     assert lma_stats["sent"]["bri"] == 1 and lma_stats["received"]["bra"] == 1
+    assert lma_stats["events"]["RevocationSent"] == 1
     assert mag_stats["received"]["bri"] == 1 and mag_stats["sent"]["bra"] == 1
     assert mag_stats["events"]["BindingRemoved"] == 1
 
