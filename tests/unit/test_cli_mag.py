@@ -90,9 +90,13 @@ def test_the_conformance_tool_checks_its_timeout_the_same_way(timeout: str, caps
 
 
 @pytest.mark.parametrize(("arguments", "error"), [
-    (["--att", "300"], "argument --att: expected an integer from 0 to 255, got '300'"),
-    (["--att", "-1"], "argument --att: expected an integer from 0 to 255, got '-1'"),
-    (["--att", "wifi"], "argument --att: expected an integer from 0 to 255, got 'wifi'"),
+    (["--att", "300"], "argument --att: expected an integer from 1 to 255 (0 is reserved), got '300'"),
+    (["--att", "-1"], "argument --att: expected an integer from 1 to 255 (0 is reserved), got '-1'"),
+    (["--att", "wifi"], "argument --att: expected an integer from 1 to 255 (0 is reserved), got 'wifi'"),
+    (["--att", "0"], "argument --att: expected an integer from 1 to 255 (0 is reserved), got '0'"),
+    (["--att", "4", "--ll-id", ""], "argument --ll-id: expected a link-layer identifier, got '' (empty or all zero)"),
+    (["--att", "4", "--ll-id", "0000000000000000"],
+     "argument --ll-id: expected a link-layer identifier, got '0000000000000000' (empty or all zero)"),
     (["--att", "4", "--ll-id", "zz"], "argument --ll-id: expected hexadecimal octets, got 'zz'"),
     (["--att", "4", "--ll-id", "ab" * 254],
      "argument --ll-id: got 254 octets; the MN Link-layer Identifier option (RFC 5213 section 8.6) holds at most 253"),
@@ -131,6 +135,6 @@ def test_attach_arguments_at_their_limits_are_sent_to_the_daemon(tmp_path: Path,
                         lambda path, request, timeout: sent.append(request) or {"outcome": "failed"})
     main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "é" * 127, "--att", "255",
           "--ll-id", "AB" * 253])
-    main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", "--att", "0", "--ll-id", "0a 0b"])
+    main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", "--att", "1", "--ll-id", "00 01"])
     assert [(request["mn_id"], request["att"], request["ll_id"]) for request in sent] == [
-        ("é" * 127, 255, "ab" * 253), ("q", 0, "0a0b")]
+        ("é" * 127, 255, "ab" * 253), ("q", 1, "0001")]

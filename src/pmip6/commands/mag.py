@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
     attach = actions.add_parser("attach", help="attach a mobile node and wait for its registration")
     _control_arguments(attach)
     attach.add_argument("--att", type=_access_technology_type, required=True,
-                        help="Access Technology Type, 0 to 255 (RFC 5213 8.5)")
+                        help="Access Technology Type, 1 to 255 (RFC 5213 8.5)")
     attach.add_argument("--hi", type=int, default=1, choices=range(1, 5), metavar="{1,2,3,4}",
                         help="Handoff Indicator (RFC 5213 8.4): 1 new interface (default), 2 handoff between interfaces, "
                              "3 handoff between MAGs, 4 unknown")
@@ -68,13 +68,14 @@ def _control_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _access_technology_type(text: str) -> int:
-    """An ``--att``: the one-octet Access Technology Type (RFC 5213 section 8.5; argparse exits 2 otherwise)."""
+    """An ``--att``: the one-octet Access Technology Type, 0 being Reserved (RFC 5213 section 8.5; argparse exits 2
+    otherwise)."""
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 255, got {text!r}")
+    if not 1 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 255 (0 is reserved), got {text!r}")
     return value
 
 
@@ -85,6 +86,8 @@ def _link_layer_identifier(text: str) -> str:
         octets = bytes.fromhex(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected hexadecimal octets, got {text!r}") from None
+    if not any(octets):  # RFC 5213 6.9.1.1: ALL_ZERO (or nothing) says the MAG does not know the identifier
+        raise argparse.ArgumentTypeError(f"expected a link-layer identifier, got {text!r} (empty or all zero)")
     return _fitting(octets, _MAX_LL_ID_LENGTH, "MN Link-layer Identifier option (RFC 5213 section 8.6)").hex()
 
 

@@ -283,6 +283,8 @@ def _attach_request(request: Request) -> AttachRequest:
             ll_id = bytes.fromhex(ll_id)
         except (TypeError, ValueError):
             raise ControlError('"ll_id" must be hexadecimal octets') from None
+        if not any(ll_id):
+            raise ControlError('"ll_id" must not be empty or all zero (RFC 5213 6.9.1.1: ALL_ZERO means not known)')
         # The option's one-octet Length counts its two Reserved octets too (RFC 5213 section 8.6).
         ll_id = _fitting("ll_id", ll_id, MAX_OPTION_LENGTH - 2, "MN Link-layer Identifier option (RFC 5213 section 8.6)")
     interface = request.get("interface")
@@ -291,7 +293,7 @@ def _attach_request(request: Request) -> AttachRequest:
     ipv4, ipv6 = request.get("ipv4", True), request.get("ipv6", True)
     if not isinstance(ipv4, bool) or not isinstance(ipv6, bool) or not (ipv4 or ipv6):
         raise ControlError('"ipv4" and "ipv6" are booleans and at least one must be true')
-    return AttachRequest(mn_id=_mn_id(request), att=_integer(request, "att", None, 0, 255),
+    return AttachRequest(mn_id=_mn_id(request), att=_integer(request, "att", None, 1, 255),
                          hi=_integer(request, "hi", 1, 1, 4), ll_id=ll_id, interface=interface, ipv4=ipv4, ipv6=ipv6)
 
 

@@ -130,9 +130,12 @@ def test_sigterm_makes_the_mag_deregister_its_bindings_before_it_exits(tmp_path:
         lma.wait(timeout=15)
 
 
-@pytest.mark.parametrize(("key", "value"), [("att", 256), ("hi", 256), ("timeout", 0), ("timeout", float("nan")),
-                                          ("timeout", float("inf"))], ids=["att", "hi", "timeout-0", "timeout-nan", "timeout-inf"])
-def test_a_bad_attach_argument_is_refused_naming_it_before_anything_is_sent(tmp_path: Path, key: str, value: float) -> None:
+@pytest.mark.parametrize(("key", "value"), [("att", 256), ("att", 0), ("hi", 256), ("timeout", 0), ("timeout", float("nan")),
+                                          ("timeout", float("inf")), ("ll_id", ""), ("ll_id", "000000")],
+                         ids=["att", "att-reserved", "hi", "timeout-0", "timeout-nan", "timeout-inf", "ll-id-empty",
+                              "ll-id-all-zero"])
+def test_a_bad_attach_argument_is_refused_naming_it_before_anything_is_sent(tmp_path: Path, key: str,
+                                                                            value: float | str) -> None:
     """docs/operations.md control protocol: bad arguments get ``ok: false`` and change nothing; ATT and HI are
     one-octet option values (RFC 5213 8.5 / 8.4), ``timeout`` a positive number of seconds."""
     lab = Lab(tmp_path)
