@@ -164,6 +164,8 @@ that was killed (SIGKILL), as the client words them."""
 def _failure(path: str | Path, error: OSError) -> str:
     """Why the request to the daemon at ``path`` failed, with a hint when no daemon listens there."""
     problem = _NO_DAEMON.get(type(error))
+    if problem is not None and Path(path).exists() and not Path(path).is_socket():
+        return f"control socket {path}: not a Unix socket (is it the daemon's `control` path?)"
     if problem is None:
         return f"control socket {path}: {error}"
     return f"control socket {path}: {problem}: is the daemon running?"

@@ -25,3 +25,12 @@ def test_a_missing_socket_asks_whether_the_daemon_runs(tmp_path: Path, capsys: p
     path = tmp_path / "lma.sock"
     assert main(["show", "stats", "--control", str(path)]) == 1
     assert capsys.readouterr().err == f"error: control socket {path}: no such file: is the daemon running?\n"
+
+
+def test_a_path_that_is_no_socket_says_so(tmp_path: Path) -> None:
+    """``--control`` pointing at a regular file (a config, say) is not a stale socket."""
+    path = tmp_path / "lma.toml"
+    path.write_text("[lma]\n")
+    with pytest.raises(ControlError) as error:
+        control_request(path, {"command": "stats"}, timeout=1)
+    assert str(error.value) == f"control socket {path}: not a Unix socket (is it the daemon's `control` path?)"
