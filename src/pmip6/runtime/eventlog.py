@@ -80,6 +80,9 @@ _SESSION_EVENTS: dict[type, tuple[str, str]] = {
 }
 
 
+_UNACKNOWLEDGED = "unacknowledged"
+"""A MAG's removal reason when no PBA answered its de-registration: the LMA may still hold the binding."""
+
 _LEVELS: dict[type, int] = {RegistrationRejected: logging.WARNING, Alarm: logging.WARNING,
                              MessageIgnored: logging.DEBUG}
 
@@ -93,6 +96,8 @@ class EventLog:
 
     def __call__(self, event: Event) -> None:
         level = _LEVELS.get(type(event), logging.INFO)
+        if type(event) is BindingRemoved and event.reason == _UNACKNOWLEDGED:
+            level = logging.WARNING
         if self._logger.isEnabledFor(level):
             message, fields = self._describe(event)
             self._logger.log(level, message, extra={"fields": fields})

@@ -10,7 +10,14 @@ from ipaddress import IPv4Address, IPv6Network
 
 import pytest
 
-from pmip6.core.events import BindingEstablished, Peer, RegistrationRejected, TunnelSession
+from pmip6.core.events import (
+    BindingEstablished,
+    BindingRemoved,
+    Peer,
+    RegistrationRejected,
+    RevocationSent,
+    TunnelSession,
+)
 from pmip6.runtime.eventlog import EventLog, _JsonFormatter
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.runtime.views import binding_row, gre_mode
@@ -83,6 +90,14 @@ def test_json_log_has_one_line_per_event_with_keys_and_status_names() -> None:
     assert established["downlink_key"] == 0x11 and established["gre"] == "keys"
     assert rejected["event"] == "registration_rejected" and rejected["status"] == 163
     assert rejected["status_name"] == "GRE_KEY_OPTION_REQUIRED" and rejected["level"] == "warning"
+
+
+def test_a_removal_no_pba_acknowledged_is_a_warning_and_the_revocation_log_names_its_trigger() -> None:
+    """docs/operations.md "Logs": the LMA may still hold a binding whose de-registration went unanswered."""
+    unanswered, expired, revoked = _json_lines([BindingRemoved(SESSION, "unacknowledged"), BindingRemoved(SESSION, "expired"),
+                                                RevocationSent(SESSION, 1)])
+    assert (unanswered["level"], expired["level"]) == ("warning", "info")
+    assert revoked["event"] == "revocation_sent" and revoked["trigger"] == "ADMINISTRATIVE_REASON"
 
 
 def test_prometheus_exposition_has_the_documented_metrics() -> None:
