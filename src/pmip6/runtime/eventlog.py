@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -43,23 +44,32 @@ class _JsonFormatter(logging.Formatter):
 
 
 class _HumanFormatter(logging.Formatter):
+    """One line per record, ``key=value`` fields after the message. What a peer sent (an MN-ID, say) is never
+    taken at face value: control characters are escaped, so no PBU can start a forged log line, and a value
+    with spaces, ``=`` or quotes is written as a JSON string (``mn_id="a b"``), so it cannot pose as more fields."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = _CONTROL.sub(lambda control: f"\\x{ord(control.group()):02x}", super().formatMessage(record))
         fields = getattr(record, "fields", None)
         if fields:
-            text += " " + " ".join(f"{key}={_human(value)}" for key, value in fields.items() if key != "event")
-        return text
+            line += " " + " ".join(f"{key}={_human(value)}" for key, value in fields.items() if key != "event")
+        return line
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN = re.compile(r"[^\s=\"\x00-\x1f\x7f]+")
 
 
 def _human(value: Any) -> str:
     if isinstance(value, list):
-        return ",".join(map(str, value)) or "-"
+        return ",".join(map(_human, value)) or "-"
     if value is None:
         return "-"
-    return str(value)
+    text = str(value)
+    return text if _PLAIN.fullmatch(text) else json.dumps(text)
 
 
 def configure_logging(log_format: str, level: int = logging.INFO) -> None:

@@ -11,6 +11,7 @@ from ipaddress import IPv4Address, IPv6Network
 import pytest
 
 from pmip6.core.events import (
+    Alarm,
     BindingEstablished,
     BindingRemoved,
     Peer,
@@ -18,7 +19,7 @@ from pmip6.core.events import (
     RevocationSent,
     TunnelSession,
 )
-from pmip6.runtime.eventlog import EventLog, _JsonFormatter
+from pmip6.runtime.eventlog import EventLog, _HumanFormatter, _JsonFormatter
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.runtime.views import binding_row, gre_mode
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
@@ -147,3 +148,23 @@ def test_metrics_endpoint_serves_the_exposition_over_http() -> None:
 
     content_type, body = asyncio.run(scenario())
     assert content_type.startswith("text/plain") and "pmip6_pbu_received_total 1.0" in body.splitlines()
+
+
+def test_a_hostile_mn_id_cannot_forge_a_human_log_line_or_fields() -> None:
+    """The MN-ID comes from the network: a newline must not start a line of its own, a space not add a field."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_HumanFormatter())
+    logger = logging.getLogger("pmip6.test.human")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    forged = b"x\n2026-11-27 10:00:00,000 INFO    pmip6.lma: binding established mn_id=victim"
+    log = EventLog(logger, at_lma=True)
+    log(RegistrationRejected(forged, 153, MAG))  # type: ignore[arg-type]
+    log(Alarm("refused: " + forged.decode(), forged))
+    log(BindingEstablished(replace(SESSION, mn_id=b"a b tenant=opZ")))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3, lines
+    assert 'mn_id="x\\n2026-11-27' in lines[0] and "\\x0a2026" in lines[1]
+    assert 'mn_id="a b tenant=opZ" tenant=opA' in lines[2]
