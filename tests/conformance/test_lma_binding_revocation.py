@@ -6,9 +6,33 @@ from __future__ import annotations
 import random
 
 import pytest
-from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, STRANGER, make_lma, pbu, settings, the_pba
+from lma_builders import (
+    ANY_IPV4,
+    LMAA,
+    MAG1,
+    MAG2,
+    MN1,
+    MN2,
+    NOW,
+    STRANGER,
+    make_lma,
+    pbu,
+    rejected_status,
+    settings,
+    the_pba,
+)
 
-from pmip6.core.events import Alarm, BindingRemoved, MessageIgnored, Outcome, Peer, RevocationSent
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import (
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    RevocationSent,
+)
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
@@ -61,7 +85,7 @@ def test_RFC5846_8_1_clear_sends_a_bri_naming_the_session_with_p_set_and_the_adm
     assert bri.options_of(HomeNetworkPrefixOption) == pba.options_of(HomeNetworkPrefixOption), \
         "8.1: an HNP option for each registered HNP"
     assert outcome.events == [RevocationSent(session, RevocationTrigger.ADMINISTRATIVE_REASON),
-                              BindingRemoved(session, "cleared")]
+                              BindingDeregistered(session)], "forwarding stops; the BCE waits for the BRA (8.1)"
 
 
 def test_without_binding_revocation_configured_nothing_is_sent() -> None:
@@ -85,8 +109,9 @@ def test_RFC5846_6_2_2_a_successful_bra_ends_the_retransmissions() -> None:
     outcome = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence), MAG1, LMAA,
                           NOW + 1.1)
 
-    assert outcome.sends == [] and outcome.events == []
-    assert lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
+    assert outcome.sends == [] and [(type(event), event.reason) for event in outcome.events] == [  # type: ignore[union-attr]
+        (BindingRemoved, "cleared")]
+    assert list(lma.bindings()) == [] and lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
 
 
 def test_RFC5846_6_3_no_bra_the_same_bri_again_with_doubling_delays_then_given_up_with_an_alarm() -> None:
@@ -100,8 +125,9 @@ def test_RFC5846_6_3_no_bra_the_same_bri_again_with_doubling_delays_then_given_u
             assert [send.message for send in outcome.sends] == [bri], "6.3: the same BRI message"
             resent_at.append(deadline - NOW)
     assert resent_at == [0.5, 1.5, 2.5], "1 s after the first, then doubled up to MAX_BRACK_TIMEOUT"
-    (alarm,) = outcome.events
+    alarm, removed = outcome.events
     assert isinstance(alarm, Alarm) and "did not acknowledge the revocation" in alarm.text and alarm.mn_id == MN1
+    assert isinstance(removed, BindingRemoved) and list(lma.bindings()) == [], "held until the last retry (8.1)"
 
 
 def test_the_rfc5846_section_11_defaults_one_retransmission_after_one_second() -> None:
@@ -114,9 +140,9 @@ def test_RFC5846_6_2_2_a_failure_status_raises_an_alarm() -> None:
     bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
     outcome = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
                                                            bri.sequence), MAG1, LMAA, NOW + 1.1)
-    (alarm,) = outcome.events
+    alarm, removed = outcome.events
     assert isinstance(alarm, Alarm) and "status 132 (REVOCATION_FAILED_MN_IS_ATTACHED)" in alarm.text
-    assert lma.next_deadline() is None
+    assert isinstance(removed, BindingRemoved) and lma.next_deadline() is None
 
 
 @pytest.mark.parametrize("mismatch", ["sequence", "source"])
@@ -138,8 +164,9 @@ def test_RFC5846_6_2_a_binding_error_from_a_mag_without_revocation_gives_its_bri
 
     outcome = lma.receive(BindingError(BindingErrorStatus.UNRECOGNIZED_MH_TYPE), MAG1, LMAA, NOW + 1.1)
 
-    (alarm,) = outcome.events
+    alarm, *removed = outcome.events
     assert isinstance(alarm, Alarm) and "does not support binding revocation" in alarm.text and "2 revocation" in alarm.text
+    assert [type(event) for event in removed] == [BindingRemoved, BindingRemoved] and list(lma.bindings()) == []
     assert lma.next_deadline() is None
     assert [type(event) for event in lma.receive(BindingError(2), MAG1, LMAA, NOW + 2).events] == [MessageIgnored]
 
@@ -226,8 +253,8 @@ def test_RFC5846_clear_at_the_lma_reaches_pmip6s_own_mag_which_drops_the_session
     (bra_send,) = answer.sends
 
     assert list(mag.entries()) == [] and [event.reason for event in answer.events] == ["revoked"]  # type: ignore[union-attr]
-    assert lma.receive(bra_send.message, MAG1, LMAA, NOW + 1.02) == Outcome()
-    assert lma.next_deadline() is None
+    assert [type(event) for event in lma.receive(bra_send.message, MAG1, LMAA, NOW + 1.02).events] == [BindingRemoved]
+    assert lma.next_deadline() is None and list(lma.bindings()) == []
 
 
 def test_RFC5846_8_1_a_pbu_accepted_from_the_mag_being_revoked_withdraws_the_revocation() -> None:
@@ -267,7 +294,7 @@ def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_bot
     assert refused.status == Status.ADMINISTRATIVELY_PROHIBITED
     (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.003).sends
     mag.receive(refused, lma_peer, NOW + 10.004)
-    assert lma.receive(bra.message, MAG1, LMAA, NOW + 10.005) == Outcome()
+    assert [type(event) for event in lma.receive(bra.message, MAG1, LMAA, NOW + 10.005).events] == [BindingRemoved]
     assert list(lma.bindings()) == [] and list(mag.entries()) == [] and lma.next_deadline() is None
     (again,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 11).sends
     assert the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)).status == Status.ACCEPTED, \
@@ -281,7 +308,7 @@ def test_RFC5846_9_1_a_retransmitted_bri_whose_bra_was_lost_gets_the_same_answer
     (again,) = lma.handle_timer(NOW + 2).sends
     (bra,) = mag.receive(again.message, lma_peer, NOW + 2.01).sends
     assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
-    assert lma.receive(bra.message, MAG1, LMAA, NOW + 2.02) == Outcome()
+    assert [type(event) for event in lma.receive(bra.message, MAG1, LMAA, NOW + 2.02).events] == [BindingRemoved]
 
 
 def test_RFC5846_6_2_2_a_bra_saying_the_binding_does_not_exist_is_no_alarm() -> None:
@@ -290,7 +317,8 @@ def test_RFC5846_6_2_2_a_bra_saying_the_binding_does_not_exist_is_no_alarm() -> 
     _registered(lma)
     bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
     bra = BindingRevocationAcknowledgement(BindingRevocationStatus.BINDING_DOES_NOT_EXIST, bri.sequence)
-    assert lma.receive(bra, MAG1, LMAA, NOW + 1.1) == Outcome() and lma.next_deadline() is None
+    assert [type(event) for event in lma.receive(bra, MAG1, LMAA, NOW + 1.1).events] == [BindingRemoved]
+    assert lma.next_deadline() is None
 
 
 def test_RFC5846_6_1_1_the_sequence_counter_coming_round_skips_an_outstanding_bri() -> None:
@@ -309,3 +337,74 @@ def test_RFC5846_only_the_revoked_mags_bris_are_affected_by_another_mags_pbu_or_
     assert _registered(lma, MN1, MAG2).status == Status.ACCEPTED, "the clear keeps MN1 from MAG1 only"
     assert [event for event in lma.receive(BindingError(2), MAG2, LMAA, NOW + 1.1).events if isinstance(event, Alarm)] == []
     assert [send.destination for send in lma.handle_timer(NOW + 2).sends] == [MAG1]
+
+
+def test_RFC5846_8_1_a_cleared_bce_keeps_its_keys_and_addresses_until_the_bra() -> None:
+    """8.1: the LMA "SHOULD maintain the mobile node proxy BCE in this state until it receives a Binding Revocation
+    Acknowledgement or the BRIMaxRetransmitNumber is reached": MAG1, not yet told, still serves MN1's prefix."""
+    lma = _revoking_lma()
+    first = _registered(lma)
+    held_prefixes = tuple(first.options_of(HomeNetworkPrefixOption))
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
+    (entry,) = lma.bindings()
+    assert entry.revoking and entry.state is BceState.DEREGISTERING and entry.delete_at is None
+    assert rejected_status(lma.receive(pbu(MN2, gre=GREKeyOption(12), prefixes=held_prefixes), MAG2, LMAA, NOW + 1.1)) \
+        == Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+    other = the_pba(lma.receive(pbu(MN2, gre=GREKeyOption(12), ipv4=ANY_IPV4), MAG2, LMAA, NOW + 1.2))
+    assert other.options_of(HomeNetworkPrefixOption) != list(held_prefixes)
+    assert other.option(GREKeyOption) != first.option(GREKeyOption)
+    lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.3)
+    assert [binding.mn_id for binding in lma.bindings()] == [MN2]
+
+
+def test_RFC5846_8_1_the_cleared_mn_moving_to_another_mag_is_refused_until_the_bra() -> None:
+    """A handoff naming the held prefix must not revive what the operator cleared."""
+    lma = _revoking_lma()
+    first = _registered(lma)
+    _bri(lma.clear(NOW + 1, mn_id=MN1))
+    moved = pbu(MN1, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(12),
+                prefixes=tuple(first.options_of(HomeNetworkPrefixOption)), ipv4=ANY_IPV4)
+    assert rejected_status(lma.receive(moved, MAG2, LMAA, NOW + 1.1)) == Status.ADMINISTRATIVELY_PROHIBITED
+
+
+def test_RFC5846_8_1_clearing_again_removes_at_once_and_the_old_revocation_ends_quietly() -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    lma.clear(NOW + 1, mn_id=MN1)
+    again = lma.clear(NOW + 1.5, mn_id=MN1)
+    assert [type(event) for event in again.events] == [BindingRemoved] and again.sends == []
+    assert list(lma.bindings()) == [] and lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
+
+
+def test_RFC5846_8_1_a_handoff_indicator_4_pbu_waiting_for_a_cleared_bce_registers_when_the_bra_comes() -> None:
+    """8.1 on HI 4: a successful BRA counts as the de-registration the new MAG's PBU waits for."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
+    _registered(lma)
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
+    waiting = lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN, gre=GREKeyOption(12), ipv4=ANY_IPV4),
+                          MAG2, LMAA, NOW + 1.1)
+    assert waiting.sends == []
+    outcome = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.2)
+    assert [type(event) for event in outcome.events] == [BindingRemoved, BindingEstablished]
+    pba = next(send.message for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement))
+    assert pba.status == Status.ACCEPTED and [binding.proxy_coa for binding in lma.bindings()] == [MAG2]
+
+
+def test_RFC5846_8_1_a_reload_that_refuses_a_cleared_bce_forgets_it_and_its_revocation() -> None:
+    lma = _revoking_lma()
+    _registered(lma)
+    lma.clear(NOW + 1, mn_id=MN1)
+    outcome = lma.reconfigure(settings(binding_revocation=True, authorized_mags=frozenset({MAG2.address})), NOW + 1.1)
+    assert [type(event) for event in outcome.events] == [Alarm, BindingRemoved] and outcome.sends == []
+    assert list(lma.bindings()) == [] and lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
+
+
+def test_RFC5846_8_1_a_restart_drops_a_bce_held_for_its_revocation() -> None:
+    """The BRI is not resent after a restart, so nothing would end the wait: the held BCE is not restored."""
+    lma = _revoking_lma()
+    _registered(lma)
+    lma.clear(NOW + 1, mn_id=MN1)
+    records = [entry.to_record() for entry in lma.bindings()]
+    restarted = _revoking_lma()
+    assert restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 2) == Outcome()
+    assert list(restarted.bindings()) == []

@@ -62,6 +62,9 @@ class BindingCacheEntry:
     """IPv4-UDP encapsulation mode (RFC 5844 4.1.3.1); see the module docstring."""
     state: BceState = BceState.ACTIVE
     delete_at: float | None = None
+    revoking: bool = False
+    """Cleared while its BRI to its MAG is outstanding: no forwarding, keys and addresses kept until the BRA or the
+    last retry (RFC 5846 8.1). Not stored: a restart drops it (its ``delete_at`` is None)."""
 
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the MAG, local = the LMAA."""

@@ -174,13 +174,13 @@ class LocalMobilityAnchor:
         if isinstance(message, ProxyBindingUpdate):
             return self._receive_pbu(message, source, destination, now)
         if isinstance(message, BindingRevocationAcknowledgement):
-            return self._revocations.acknowledged(message, source)
+            return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingRevocationIndication):
             return self._refuse_revocation(message, source, destination)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
             given_up = self._revocations.unsupported_by(source)
             if given_up.events:
-                return given_up
+                return self._revocations_ended(given_up, now)
         if isinstance(message, (ProxyBindingAcknowledgement, BindingError)):
             return _ignored(f"{type(message).__name__} received by an LMA", source)
         return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source, destination, now)
@@ -194,7 +194,7 @@ class LocalMobilityAnchor:
     def handle_timer(self, now: float) -> Outcome:
         """Expire bindings, delete drained ones, end Handoff Indicator 4 waits and retransmit Binding Revocation
         Indications that are due."""
-        outcome = self._revocations.handle_timer(now)
+        outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
         for key in self._deadlines.pop_due(now):
             if isinstance(key, _PendingRegistration):
                 del self._pending[key.wait_for]
@@ -247,12 +247,11 @@ class LocalMobilityAnchor:
         outcome = Outcome()
         for entry in list(self._cache):
             if (mn_id is None or entry.mn_id == mn_id) and (proxy_coa is None or entry.proxy_coa.address == proxy_coa):
-                self._revoke(entry, RevocationTrigger.ADMINISTRATIVE_REASON, now, outcome)
-                outcome.events.append(self._remove(entry, "cleared"))
-                pending = self._pending.pop(entry, None)
-                if pending is not None:
-                    self._deadlines.cancel(pending)
-                    outcome.extend(self._register(pending.registration, None, now))
+                if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
+                    self._hold_for_revocation(entry, now, outcome)
+                    continue
+                self._revocations.drop(entry)  # cleared again while its revocation was in progress: gone now
+                outcome.extend(self._end(entry, "cleared", now))
         return outcome
 
     def reconfigure(self, settings: LmaSettings, now: float) -> Outcome:
@@ -276,7 +275,9 @@ class LocalMobilityAnchor:
                 self._claim_addresses(entry)
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
-            self._revoke(entry, RevocationTrigger.ADMINISTRATIVE_REASON, now, outcome)
+            if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
+                outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, now))
+            self._revocations.drop(entry)
             outcome.events.append(self._forget(entry, "reconfigured"))
         self._short_pools = {(tenant, network) for tenant, network in self._short_pools
                              if self._still_exhausted(tenant, network)}
@@ -336,6 +337,8 @@ class LocalMobilityAnchor:
             )
         )
 
+        if pbu.lifetime and found.entry is not None and found.entry.revoking:  # RFC 5846 8.1: cleared, not revived
+            return reject(Status.ADMINISTRATIVELY_PROHIBITED)
         timestamp = received.timestamp
         if timestamp is not None:
             window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
@@ -375,7 +378,7 @@ class LocalMobilityAnchor:
         waited = found.wait_for
         if waited is None or self.settings.max_delay_before_new_bce_assign <= 0:
             return self._register(registration, found.entry, now)
-        if waited.state is BceState.DEREGISTERING:
+        if waited.state is BceState.DEREGISTERING and not waited.revoking:
             # An update of the de-registered session (5.4.1.2 item 4), so its sequence number is checked like any
             # update's (5.5, RFC 6275 9.5.1); a Timestamp was checked against that session already.
             if registration.options.timestamp is None and not sequence_is_newer(registration.pbu.sequence, waited.last_sequence):
@@ -581,11 +584,31 @@ class LocalMobilityAnchor:
 
     # ----------------------------------------------------------------- removal and restore
 
-    def _revoke(self, entry: BindingCacheEntry, trigger: RevocationTrigger, now: float, outcome: Outcome) -> None:
-        """RFC 5846 8.1: with ``binding_revocation``, a BRI to the MAG of ``entry``'s live session, which the LMA is
-        removing (a draining entry's MAG de-registered it already)."""
-        if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
-            outcome.extend(self._revocations.revoke(entry.session(), trigger, now))
+    def _hold_for_revocation(self, entry: BindingCacheEntry, now: float, outcome: Outcome) -> None:
+        """RFC 5846 8.1 for an operator's clear: the BRI goes to the session's MAG and forwarding stops
+        (BindingDeregistered), but the BCE, its keys and addresses stay, draining with no deadline, "until it
+        receives a Binding Revocation Acknowledgement or the BRIMaxRetransmitNumber is reached"
+        (:meth:`_revocations_ended`). A Handoff Indicator 4 PBU waiting for it waits on, as for a de-registration."""
+        outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, now,
+                                                held=entry))
+        entry.state, entry.delete_at, entry.revoking = BceState.DEREGISTERING, None, True
+        self._deadlines.cancel(entry)
+        outcome.events.append(BindingDeregistered(entry.session()))
+
+    def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:
+        """``outcome``, with the removal of every cleared BCE whose revocation ended meanwhile."""
+        for entry in self._revocations.take_ended():
+            outcome.extend(self._end(cast(BindingCacheEntry, entry), "cleared", now))
+        return outcome
+
+    def _end(self, entry: BindingCacheEntry, reason: str, now: float) -> Outcome:
+        """Remove ``entry``; a Handoff Indicator 4 PBU waiting for it creates its session now (5.4.1.2)."""
+        outcome = Outcome(events=[self._remove(entry, reason)])
+        pending = self._pending.pop(entry, None)
+        if pending is not None:
+            self._deadlines.cancel(pending)
+            outcome.extend(self._register(pending.registration, None, now))
+        return outcome
 
     def _refuse_revocation(self, indication: BindingRevocationIndication, source: Peer,
                            destination: Address) -> Outcome:

@@ -18,7 +18,8 @@ or the status that refuses it:
 An inter-MAG handover trigger for an entry whose registration is still in flight is refused with 132
 (Revocation Failed - MN is Attached): the MN has just attached here, the BRI is about an earlier visit. Otherwise
 it is accepted as it comes: this MAG learns of attachments from outside (its ``attach`` and ``detach``), so it
-cannot make 9.1's check that the MN is no longer attached (a SHOULD). docs/requirements.md lists what of RFC 5846 pmip6 implements.
+cannot make 9.1's check that the MN is no longer attached (a SHOULD). docs/requirements.md lists what of RFC 5846
+pmip6 implements.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each regis
 start at a random value and skip those of outstanding BRIs (6.1.1: no collision). A BRI without its BRA is sent
 again after InitMINDelayBRIs, the delay doubling up to MAX_BRACK_TIMEOUT, at most BRIMaxRetriesNumber times
 (6.3, 11); then, or when the MAG answers with a Binding Error (6.2: it does not know MH type 16), it is given up
-with an Alarm. The binding itself is already gone (docs/requirements.md: 8.1 would keep the BCE until the BRA).
+with an Alarm. A BRI may hold something for the LMA until it ends (:meth:`RevocationSender.revoke`): a cleared
+BCE, kept "until it receives a Binding Revocation Acknowledgement or the BRIMaxRetransmitNumber is reached" (8.1).
 
 8.1's race, a PBU from that MAG for that MN while its BRI is outstanding, is settled by the trigger: an
 administrative revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU
@@ -54,35 +55,39 @@ class RevocationTiming:
 
 @dataclass(slots=True, eq=False)
 class _Outstanding:
-    """A BRI sent and not yet acknowledged."""
+    """A BRI sent and not yet acknowledged; ``held``: what the LMA keeps until it ends (see :meth:`revoke`)."""
 
     indication: BindingRevocationIndication
     send: SendMessage
     retries_left: int
     delay: float
+    held: object | None = None
 
 
 class RevocationSender:
     """The LMA's outstanding Binding Revocation Indications, by sequence number."""
 
-    __slots__ = ("timing", "_outstanding", "_deadlines", "_next_sequence")
+    __slots__ = ("timing", "_outstanding", "_deadlines", "_next_sequence", "_ended")
 
     def __init__(self, timing: RevocationTiming, rng: random.Random | None = None) -> None:
         self.timing = timing
         self._outstanding: dict[int, _Outstanding] = {}
         self._deadlines = DeadlineQueue()
         self._next_sequence = (rng or random.Random()).randrange(1 << 16)
+        self._ended: list[object] = []
 
-    def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float) -> Outcome:
+    def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
+               held: object | None = None) -> Outcome:
         """The BRI telling ``session``'s MAG (its peer) that the LMA removed it, sent from the session's LMAA, and
-        the RevocationSent event."""
+        the RevocationSent event. ``held`` (the cleared BCE) comes back from :meth:`take_ended` once the
+        revocation ends: acknowledged, refused, given up or unsupported."""
         options: list[MobilityOption] = [MNIdentifierOption(session.mn_id)]
         options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
                     for prefix in session.home_network_prefixes]
         indication = BindingRevocationIndication(trigger, self._fresh_sequence(), BRFlags.P, tuple(options))
         send = SendMessage(indication, session.peer, session.local)
         self._outstanding[indication.sequence] = _Outstanding(indication, send, self.timing.max_retries,
-                                                              self.timing.initial_delay)
+                                                              self.timing.initial_delay, held)
         self._deadlines.schedule(indication.sequence, now + self.timing.initial_delay)
         return Outcome(sends=[send], events=[RevocationSent(session, trigger)])
 
@@ -141,7 +146,7 @@ class RevocationSender:
         for sequence in self._deadlines.pop_due(now):
             outstanding = self._outstanding[sequence]  # type: ignore[index]
             if outstanding.retries_left == 0:
-                del self._outstanding[sequence]  # type: ignore[arg-type]
+                self._finish(sequence)  # type: ignore[arg-type]
                 outcome.events.append(Alarm(
                     f"MAG {outstanding.send.destination.address} did not acknowledge the revocation of "
                     f"{_named(outstanding)} after {self.timing.max_retries} retransmission(s) (RFC 5846 6.3)",
@@ -153,9 +158,22 @@ class RevocationSender:
             outcome.sends.append(outstanding.send)
         return outcome
 
+    def take_ended(self) -> list[object]:
+        """What the revocations that ended since the last call held (:meth:`revoke`)."""
+        ended, self._ended = self._ended, []
+        return ended
+
+    def drop(self, held: object) -> None:
+        """Forget the revocations holding ``held``: the LMA removed it otherwise (a second clear, a reload)."""
+        for sequence in [sequence for sequence, outstanding in self._outstanding.items() if outstanding.held is held]:
+            del self._outstanding[sequence]
+            self._deadlines.cancel(sequence)
+
     def _finish(self, sequence: int) -> None:
-        del self._outstanding[sequence]
+        outstanding = self._outstanding.pop(sequence)
         self._deadlines.cancel(sequence)
+        if outstanding.held is not None:
+            self._ended.append(outstanding.held)
 
     def _fresh_sequence(self) -> int:
         if len(self._outstanding) > 0xFFFF:

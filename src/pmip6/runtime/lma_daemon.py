@@ -72,7 +72,9 @@ class LmaDaemon(Daemon):
             raise ControlError('give "mn_id", "mag" or both')
         outcome = self.lma.clear(time.time(), mn_id=mn_id, proxy_coa=mag)
         self.apply(outcome)
-        return {"cleared": sum(1 for event in outcome.events if isinstance(event, BindingRemoved))}
+        # A binding whose MAG is being told (binding_revocation) stops forwarding now and goes at the BRA.
+        cleared = (BindingRemoved, BindingDeregistered)
+        return {"cleared": sum(1 for event in outcome.events if isinstance(event, cleared))}
 
     def reconfigure(self) -> tuple[Outcome, list[str]]:
         config = load_lma_config(self.config_path)
