@@ -31,7 +31,14 @@ from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
-from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.messages import (
+    BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+    UnknownMessage,
+)
 from pmip6.wire.numbers import BUFlags, MHType, Status
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
@@ -124,10 +131,14 @@ def pbu_parameters(draw: Callable) -> dict:
 class LmaMachine(RuleBasedStateMachine):
     """One LMA engine under a stream of hostile PBUs, stray messages and time jumps."""
 
+    revocation: ClassVar[bool] = False
+    """With RFC 5846 binding revocation: BRIs to the MAGs, answered (or not) by the machine."""
+
     def __init__(self) -> None:
         super().__init__()
         self.keys = GreKeyAllocator(0)
-        self.lma = LocalMobilityAnchor(unlimited_binding_errors(lma_settings()), keys=self.keys)
+        settings = replace(unlimited_binding_errors(lma_settings()), binding_revocation=self.revocation)
+        self.lma = LocalMobilityAnchor(settings, keys=self.keys)
         self.shadow = ShadowForwardingTable()
         self.now = START
         self.sequence = 0
@@ -197,7 +208,7 @@ class LmaMachine(RuleBasedStateMachine):
         outcome = self._apply(self.lma.receive(pbu, p["mag"], LMAA, self.now))
         self.pbus += 1
         pbas = [send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
-        check(len(pbas) <= 1 and len(outcome.sends) == len(pbas), "a PBU drew more than one reply")
+        check(len(pbas) <= 1 and self._only_revocations(outcome, besides=pbas), "a PBU drew more than one reply")
         if p["mag"] == ROGUE_MAG and pbu.flags & BUFlags.P:
             expected = Status.MISSING_MN_IDENTIFIER_OPTION if p["mn_id"] is None else Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
             check([send.message.status for send in pbas] == [expected], f"an unauthorized MAG was not answered {expected}")
@@ -225,7 +236,8 @@ class LmaMachine(RuleBasedStateMachine):
     def receive_stray_message(self, message: object, mag: Peer) -> None:
         before = self._snapshot()
         outcome = self._apply(self.lma.receive(message, mag, LMAA, self.now))
-        check(self._snapshot() == before, f"a {type(message).__name__} changed the binding cache")
+        ends_revocations = self.revocation and isinstance(message, BindingError)  # RFC 5846 6.2: the MAG lacks MH 16
+        check(ends_revocations or self._snapshot() == before, f"a {type(message).__name__} changed the binding cache")
         if isinstance(message, UnknownMessage):
             check([type(send.message) for send in outcome.sends] == [BindingError]
                   and outcome.sends[0].message.status == 2, "an unknown MH type was not answered Binding Error 2")
@@ -255,18 +267,39 @@ class LmaMachine(RuleBasedStateMachine):
             return
         outcome = self._apply(self.lma.clear(self.now, mn_id=mn_id, proxy_coa=None if mag is None else mag.address))
         check(not any((mn_id is None or entry.mn_id == mn_id) and (mag is None or entry.proxy_coa.address == mag.address)
-                      for entry in self.lma.bindings()), "a binding clear matched is still in the cache")
-        check(all(isinstance(send.message, ProxyBindingAcknowledgement) for send in outcome.sends),
-              "clear sent something other than the PBA of a waiting HI 4 PBU")
+                      and not entry.revoking for entry in self.lma.bindings()),
+              "a binding clear matched is still in the cache (and not held for its revocation, RFC 5846 8.1)")
+        pbas = [send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
+        check(self._only_revocations(outcome, besides=pbas), "clear sent something other than the PBA of a waiting HI 4 "
+                                                             "PBU or a BRI")
 
     @rule(change=st.sampled_from(tuple(RECONFIGURATIONS)))
     def reload(self, change: str) -> None:
         """A reloaded configuration: what it refuses goes, the rest keeps its keys and addresses."""
         before = {entry: entry.reserved_uplink_key for entry in self.lma.bindings()}
-        outcome = self._apply(self.lma.reconfigure(unlimited_binding_errors(RECONFIGURATIONS[change](lma_settings())), self.now))
-        check(not outcome.sends, "a reload sent a message")
+        settings = replace(unlimited_binding_errors(RECONFIGURATIONS[change](lma_settings())),
+                           binding_revocation=self.revocation)
+        outcome = self._apply(self.lma.reconfigure(settings, self.now))
+        check(self._only_revocations(outcome, besides=[]), "a reload sent a message other than a BRI")
         check(all(before[entry] == entry.reserved_uplink_key for entry in self.lma.bindings()),
               "a binding a reload kept changed its uplink key (RFC 5845 3.3.2)")
+
+    @precondition(lambda self: self.lma._revocations._outstanding)
+    @rule(data=st.data(), status=st.sampled_from((0, 1, 128, 132)))
+    def acknowledge_revocation(self, data: st.DataObject, status: int) -> None:
+        """A MAG's BRA to one outstanding BRI (RFC 5846 6.2.2): it ends the revocation, and a held BCE goes."""
+        outstanding = data.draw(st.sampled_from(sorted(self.lma._revocations._outstanding.items())))
+        sequence, revocation = outstanding
+        bra = BindingRevocationAcknowledgement(status, sequence, revocation.indication.flags)
+        self._apply(self.lma.receive(bra, revocation.send.destination, LMAA, self.now))
+        check(sequence not in self.lma._revocations._outstanding, "a matching BRA left its BRI outstanding")
+        check(not any(entry is revocation.held for entry in self.lma.bindings()), "a BRA left the BCE it ended held")
+
+    def _only_revocations(self, outcome: Outcome, besides: list[SendMessage]) -> bool:
+        """Every send of ``outcome`` but ``besides`` is a BRI, and only with binding revocation on."""
+        others = [send for send in outcome.sends if send not in besides]
+        return all(isinstance(send.message, BindingRevocationIndication) for send in others) and (
+            self.revocation or not others)
 
     @invariant()
     def binding_cache_is_consistent(self) -> None:
@@ -282,11 +315,6 @@ def machine_settings(examples: int, steps: int, derandomize: bool, shrink: bool)
                     phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate])
 
 
-def run_lma_machine(examples: int, steps: int, *, derandomize: bool = True, shrink: bool = False) -> None:
-    """Run the LMA state machine; raises on the first broken invariant."""
-    run_state_machine_as_test(LmaMachine, settings=machine_settings(examples, steps, derandomize, shrink))
-
-
 def _machine_row(name: str, run: Callable[[int, int], None], examples: int, steps: int) -> ReportRow:
     """A report row: inputs = engine calls made; a failure is one invariant violation."""
     LmaMachine.calls = 0
@@ -297,8 +325,21 @@ def _machine_row(name: str, run: Callable[[int, int], None], examples: int, step
     return ReportRow(name, LmaMachine.calls, note=f"{examples} runs of <= {steps} steps")
 
 
+class RevokingLmaMachine(LmaMachine):
+    """The LMA machine with RFC 5846 binding revocation on."""
+
+    revocation = True
+
+
+def run_lma_machines(examples: int, steps: int, *, derandomize: bool = True, shrink: bool = False) -> None:
+    """The LMA state machine without and with binding revocation."""
+    for machine in (LmaMachine, RevokingLmaMachine):
+        run_state_machine_as_test(machine, settings=machine_settings(examples, steps, derandomize, shrink))
+
+
 def lma_machine_row(examples: int = 60, steps: int = 60) -> ReportRow:
-    return _machine_row("LMA state machine (hostile PBUs)", run_lma_machine, examples, steps)
+    return _machine_row("LMA state machine (hostile PBUs; without and with binding revocation)", run_lma_machines,
+                        examples // 2, steps)
 
 
 PAIR_MNS = (b"mn1@opA", b"mn2@opA", b"mn3@opB")
