@@ -160,7 +160,8 @@ def test_RFC5846_6_2_a_binding_error_from_a_mag_without_revocation_gives_its_bri
     lma = _revoking_lma()
     _registered(lma, MN1)
     _registered(lma, MN2)
-    lma.clear(NOW + 1, proxy_coa=MAG1.address)
+    lma.clear(NOW + 1, mn_id=MN1)
+    lma.clear(NOW + 1, mn_id=MN2)
 
     outcome = lma.receive(BindingError(BindingErrorStatus.UNRECOGNIZED_MH_TYPE), MAG1, LMAA, NOW + 1.1)
 
@@ -210,11 +211,11 @@ def test_RFC5846_8_1_a_reload_that_removes_a_session_revokes_it() -> None:
 
 def test_RFC5846_6_1_1_outstanding_bris_never_share_a_sequence_number() -> None:
     lma = _revoking_lma(default_tenant="opA")
-    for index in range(50):
-        _registered(lma, f"mn{index}@opA.example".encode())
-    outcome = lma.clear(NOW + 1, proxy_coa=MAG1.address)
-    sequences = [send.message.sequence for send in outcome.sends]  # type: ignore[union-attr]
-    assert len(sequences) == 50 == len(set(sequences))
+    mn_ids = [f"mn{index}@opA.example".encode() for index in range(50)]
+    for mn_id in mn_ids:
+        _registered(lma, mn_id)
+    sequences = [_bri(lma.clear(NOW + 1, mn_id=mn_id)).sequence for mn_id in mn_ids]
+    assert len(set(sequences)) == 50
 
 
 @pytest.mark.parametrize(("flags", "trigger", "status"), [
@@ -408,3 +409,46 @@ def test_RFC5846_8_1_a_restart_drops_a_bce_held_for_its_revocation() -> None:
     restarted = _revoking_lma()
     assert restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 2) == Outcome()
     assert list(restarted.bindings()) == []
+
+
+def test_RFC5846_8_1_clearing_every_binding_of_a_mag_takes_one_global_bri_and_its_bra_ends_them_all() -> None:
+    """8.1: to revoke all the proxy BCEs of a MAG the LMA "MUST set the Global (G) bit and set the value of the
+    Revocation Trigger field to "Per-Peer Policy"" and "MUST NOT include any mobility options"."""
+    lma = _revoking_lma()
+    _registered(lma, MN1)
+    _registered(lma, MN2)
+    outcome = lma.clear(NOW + 1, proxy_coa=MAG1.address)
+    bri = _bri(outcome)
+    assert (bri.trigger, bri.flags, bri.options) == (RevocationTrigger.PER_PEER_POLICY, BRFlags.P | BRFlags.G, ())
+    assert [type(event) for event in outcome.events].count(RevocationSent) == 2, "one per session, for the log"
+    assert all(entry.revoking for entry in lma.bindings()) and len(list(lma.bindings())) == 2
+    ended = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence, bri.flags), MAG1, LMAA, NOW + 1.1)
+    assert [type(event) for event in ended.events] == [BindingRemoved, BindingRemoved] and list(lma.bindings()) == []
+
+
+def test_RFC5846_8_1_a_global_revocation_refuses_every_mn_from_that_mag_until_it_ends() -> None:
+    lma = _revoking_lma()
+    _registered(lma, MN1)
+    lma.clear(NOW + 1, proxy_coa=MAG1.address)
+    assert rejected_status(lma.receive(pbu(MN2, gre=GREKeyOption(12), ipv4=ANY_IPV4), MAG1, LMAA, NOW + 1.1)) == \
+        Status.ADMINISTRATIVELY_PROHIBITED
+
+
+@pytest.mark.parametrize("sessions", [1, 2])
+def test_RFC5846_8_1_a_reload_that_removes_every_binding_of_a_mag_revokes_them_globally(sessions: int) -> None:
+    lma = _revoking_lma()
+    for mn_id in (MN1, MN2)[:sessions]:
+        _registered(lma, mn_id)
+    outcome = lma.reconfigure(settings(binding_revocation=True, authorized_mags=frozenset({MAG2.address})), NOW + 1)
+    bri = _bri(outcome)
+    assert (bri.flags & BRFlags.G, bri.trigger) == (
+        (BRFlags.G, RevocationTrigger.PER_PEER_POLICY) if sessions > 1 else (0, RevocationTrigger.ADMINISTRATIVE_REASON))
+
+
+def test_RFC5846_clear_of_a_mag_reaches_pmip6s_own_mag_which_drops_every_session() -> None:
+    lma, mag, lma_peer = _pair()
+    (bri,) = lma.clear(NOW + 1, proxy_coa=MAG1.address).sends
+    (bra,) = mag.receive(bri.message, lma_peer, NOW + 1.01).sends
+    assert list(mag.entries()) == [] and bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
+    lma.receive(bra.message, MAG1, LMAA, NOW + 1.02)
+    assert list(lma.bindings()) == [] and lma.next_deadline() is None

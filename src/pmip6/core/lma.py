@@ -88,6 +88,7 @@ from pmip6.core.events import (
     Peer,
     RegistrationRejected,
     SendMessage,
+    TunnelSession,
 )
 from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
@@ -239,19 +240,23 @@ class LocalMobilityAnchor:
         Proxy-CoA is ``proxy_coa`` (e.g. of a MAG that went away without de-registering), live or draining:
         BindingRemoved ("cleared"), keys and addresses free at once. RFC 5213 has the LMA remove a BCE only on
         expiry or de-registration; this is the local administrative removal every LMA offers. With
-        ``binding_revocation`` a BRI tells the MAG of each live session at once (RFC 5846 8.1); otherwise it learns
-        at its next PBU, which starts a new session. A Handoff Indicator 4 PBU waiting for a cleared entry's
-        de-registration stops waiting and creates its new session now (RFC 5213 5.4.1.2)."""
+        ``binding_revocation`` the MAG of each live session is told at once (RFC 5846 8.1, :meth:`_hold_for_revocation`;
+        one global BRI when ``proxy_coa`` alone names them: every binding of that MAG); otherwise it learns at its
+        next PBU, which starts a new session. A Handoff Indicator 4 PBU waiting for a cleared entry's de-registration
+        stops waiting and creates its new session now (RFC 5213 5.4.1.2)."""
         if mn_id is None and proxy_coa is None:
             raise ValueError("clear needs a mobile node or a Proxy-CoA")
         outcome = Outcome()
+        revoked: list[BindingCacheEntry] = []
         for entry in list(self._cache):
             if (mn_id is None or entry.mn_id == mn_id) and (proxy_coa is None or entry.proxy_coa.address == proxy_coa):
                 if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
-                    self._hold_for_revocation(entry, now, outcome)
+                    revoked.append(entry)
                     continue
                 self._revocations.drop(entry)  # cleared again while its revocation was in progress: gone now
                 outcome.extend(self._end(entry, "cleared", now))
+        if revoked:
+            self._hold_for_revocation(revoked, mn_id is None, now, outcome)
         return outcome
 
     def reconfigure(self, settings: LmaSettings, now: float) -> Outcome:
@@ -269,6 +274,7 @@ class LocalMobilityAnchor:
             self._deadlines.cancel(pending)
         self._pending.clear()
         outcome = Outcome()
+        revoked: dict[Address, list[TunnelSession]] = {}
         for entry in list(self._cache):
             problem = self._conflict(entry)
             if problem is None:
@@ -276,9 +282,16 @@ class LocalMobilityAnchor:
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
             if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
-                outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, now))
+                revoked.setdefault(entry.proxy_coa.address, []).append(entry.session())
             self._revocations.drop(entry)
             outcome.events.append(self._forget(entry, "reconfigured"))
+        for mag, sessions in revoked.items():
+            if len(sessions) > 1 and not any(entry.proxy_coa.address == mag and entry.state is BceState.ACTIVE
+                                             for entry in self._cache):
+                outcome.extend(self._revocations.revoke_all(sessions, now))  # RFC 5846 8.1: every binding of a MAG
+            else:
+                for session in sessions:
+                    outcome.extend(self._revocations.revoke(session, RevocationTrigger.ADMINISTRATIVE_REASON, now))
         self._short_pools = {(tenant, network) for tenant, network in self._short_pools
                              if self._still_exhausted(tenant, network)}
         return outcome
@@ -584,16 +597,23 @@ class LocalMobilityAnchor:
 
     # ----------------------------------------------------------------- removal and restore
 
-    def _hold_for_revocation(self, entry: BindingCacheEntry, now: float, outcome: Outcome) -> None:
-        """RFC 5846 8.1 for an operator's clear: the BRI goes to the session's MAG and forwarding stops
-        (BindingDeregistered), but the BCE, its keys and addresses stay, draining with no deadline, "until it
-        receives a Binding Revocation Acknowledgement or the BRIMaxRetransmitNumber is reached"
-        (:meth:`_revocations_ended`). A Handoff Indicator 4 PBU waiting for it waits on, as for a de-registration."""
-        outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, now,
-                                                held=entry))
-        entry.state, entry.delete_at, entry.revoking = BceState.DEREGISTERING, None, True
-        self._deadlines.cancel(entry)
-        outcome.events.append(BindingDeregistered(entry.session()))
+    def _hold_for_revocation(self, entries: list[BindingCacheEntry], whole_mag: bool, now: float,
+                             outcome: Outcome) -> None:
+        """RFC 5846 8.1 for an operator's clear: a BRI goes to each session's MAG (one global BRI for ``whole_mag``:
+        every binding of that MAG) and forwarding stops (BindingDeregistered), but each BCE, its keys and addresses
+        stay, draining with no deadline, "until it receives a Binding Revocation Acknowledgement or the
+        BRIMaxRetransmitNumber is reached" (:meth:`_revocations_ended`). A Handoff Indicator 4 PBU waiting for one
+        waits on, as for a de-registration."""
+        if whole_mag:
+            outcome.extend(self._revocations.revoke_all([entry.session() for entry in entries], now, held=tuple(entries)))
+        else:
+            for entry in entries:
+                outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, now,
+                                                        held=(entry,)))
+        for entry in entries:
+            entry.state, entry.delete_at, entry.revoking = BceState.DEREGISTERING, None, True
+            self._deadlines.cancel(entry)
+            outcome.events.append(BindingDeregistered(entry.session()))
 
     def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:
         """``outcome``, with the removal of every cleared BCE whose revocation ended meanwhile."""

@@ -1,8 +1,10 @@
 """Binding revocation by the LMA (RFC 5846 sections 6.1.1, 6.2.2, 6.3 and 8.1): a Binding Revocation Indication
 tells a MAG that the LMA removed one of its mobile nodes' bindings, retransmitted until the MAG acknowledges.
 
-Each BRI names one session (P set, G and V clear): the MN Identifier option and, for an IPv6 session, a Home
-Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each registered HNP"). Sequence numbers
+A per-MN BRI names one session (P set, G and V clear): the MN Identifier option and, for an IPv6 session, a Home
+Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each registered HNP"). Revoking every
+session of a MAG takes one global BRI instead (8.1: G set, Revocation Trigger "Per-Peer Policy", no mobility
+option; :meth:`RevocationSender.revoke_all`). Sequence numbers
 start at a random value and skip those of outstanding BRIs (6.1.1: no collision). A BRI without its BRA is sent
 again after InitMINDelayBRIs, the delay doubling up to MAX_BRACK_TIMEOUT, at most BRIMaxRetriesNumber times
 (6.3, 11); then, or when the MAG answers with a Binding Error (6.2: it does not know MH type 16), it is given up
@@ -37,6 +39,9 @@ from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocat
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption, MobilityOption
 
+_ADMINISTRATIVE = frozenset({RevocationTrigger.ADMINISTRATIVE_REASON, RevocationTrigger.PER_PEER_POLICY})
+"""Triggers of revocations the operator asked for: they stand against the MAG's PBUs until they end."""
+
 MIN_INIT_DELAY_BRIS = 0.5
 """InitMINDelayBRIs "is not to be configured to less than 0.5 seconds" (RFC 5846 section 11)."""
 
@@ -61,7 +66,7 @@ class _Outstanding:
     send: SendMessage
     retries_left: int
     delay: float
-    held: object | None = None
+    held: tuple[object, ...] = ()
 
 
 class RevocationSender:
@@ -77,19 +82,31 @@ class RevocationSender:
         self._ended: list[object] = []
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
-               held: object | None = None) -> Outcome:
+               held: tuple[object, ...] = ()) -> Outcome:
         """The BRI telling ``session``'s MAG (its peer) that the LMA removed it, sent from the session's LMAA, and
-        the RevocationSent event. ``held`` (the cleared BCE) comes back from :meth:`take_ended` once the
+        the RevocationSent event. What is ``held`` (the cleared BCE) comes back from :meth:`take_ended` once the
         revocation ends: acknowledged, refused, given up or unsupported."""
         options: list[MobilityOption] = [MNIdentifierOption(session.mn_id)]
         options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
                     for prefix in session.home_network_prefixes]
         indication = BindingRevocationIndication(trigger, self._fresh_sequence(), BRFlags.P, tuple(options))
-        send = SendMessage(indication, session.peer, session.local)
+        return self._send(indication, session.peer, session.local, [session], now, held)
+
+    def revoke_all(self, sessions: list[TunnelSession], now: float, held: tuple[object, ...] = ()) -> Outcome:
+        """One global BRI revoking every session of the MAG of ``sessions`` (all of them; RFC 5846 8.1: G set,
+        "Per-Peer Policy", no mobility option), with a RevocationSent event per session."""
+        first = sessions[0]
+        indication = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, self._fresh_sequence(),
+                                                 BRFlags.P | BRFlags.G)
+        return self._send(indication, first.peer, first.local, sessions, now, held)
+
+    def _send(self, indication: BindingRevocationIndication, mag: Peer, local: Address,
+              sessions: list[TunnelSession], now: float, held: tuple[object, ...]) -> Outcome:
+        send = SendMessage(indication, mag, local)
         self._outstanding[indication.sequence] = _Outstanding(indication, send, self.timing.max_retries,
                                                               self.timing.initial_delay, held)
         self._deadlines.schedule(indication.sequence, now + self.timing.initial_delay)
-        return Outcome(sends=[send], events=[RevocationSent(session, trigger)])
+        return Outcome(sends=[send], events=[RevocationSent(session, indication.trigger) for session in sessions])
 
     def acknowledged(self, acknowledgement: BindingRevocationAcknowledgement, source: Peer) -> Outcome:
         """RFC 5846 6.2.2: a BRA ends its outstanding BRI; one matching none is discarded; a failure status
@@ -107,10 +124,9 @@ class RevocationSender:
             f"({_status_name(acknowledgement.status)})", _mn_id(outstanding))])
 
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
-        """Whether an administrative BRI for ``mn_id`` to ``mag`` is outstanding: a PBU from there for that MN is
-        refused until it ends (module docstring)."""
-        return any(outstanding.indication.trigger == RevocationTrigger.ADMINISTRATIVE_REASON
-                   for outstanding in self._outstanding_for(mn_id, mag))
+        """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding: a PBU from there
+        for that MN is refused until it ends (module docstring)."""
+        return any(outstanding.indication.trigger in _ADMINISTRATIVE for outstanding in self._outstanding_for(mn_id, mag))
 
     def withdraw(self, mn_id: bytes, mag: Address) -> None:
         """Stop revoking ``mn_id``'s binding at ``mag`` after a handover: the MN registered there again (RFC 5846
@@ -121,8 +137,8 @@ class RevocationSender:
     def _outstanding_for(self, mn_id: bytes, mag: Address) -> list[_Outstanding]:
         if not self._outstanding:  # every PBU asks: answer the usual case at once
             return []
-        return [outstanding for outstanding in self._outstanding.values()
-                if outstanding.send.destination.address == mag and _mn_id(outstanding) == mn_id]
+        return [outstanding for outstanding in self._outstanding.values() if outstanding.send.destination.address == mag
+                and (outstanding.indication.flags & BRFlags.G or _mn_id(outstanding) == mn_id)]
 
     def unsupported_by(self, peer: Peer) -> Outcome:
         """A Binding Error from ``peer`` (RFC 5846 6.2: it does not recognize MH type 16): its BRIs are given
@@ -164,19 +180,22 @@ class RevocationSender:
         return ended
 
     def drop(self, held: object) -> None:
-        """Forget the revocations holding ``held``: the LMA removed it otherwise (a second clear, a reload)."""
-        for sequence in [sequence for sequence, outstanding in self._outstanding.items() if outstanding.held is held]:
-            del self._outstanding[sequence]
-            self._deadlines.cancel(sequence)
+        """Hold ``held`` no longer: the LMA removed it otherwise (a second clear, a reload); a revocation left
+        holding nothing ends quietly."""
+        for sequence, outstanding in list(self._outstanding.items()):
+            if any(item is held for item in outstanding.held):
+                outstanding.held = tuple(item for item in outstanding.held if item is not held)
+                if not outstanding.held:
+                    del self._outstanding[sequence]
+                    self._deadlines.cancel(sequence)
 
     def _finish(self, sequence: int) -> None:
         outstanding = self._outstanding.pop(sequence)
         self._deadlines.cancel(sequence)
-        if outstanding.held is not None:
-            self._ended.append(outstanding.held)
+        self._ended.extend(outstanding.held)
 
     def _fresh_sequence(self) -> int:
-        if len(self._outstanding) > 0xFFFF:
+        if len(self._outstanding) >= 1 << 16:
             raise RuntimeError("65,536 revocations outstanding: no sequence number is free")
         while self._next_sequence in self._outstanding:
             self._next_sequence = (self._next_sequence + 1) & 0xFFFF
@@ -191,6 +210,8 @@ def _mn_id(outstanding: _Outstanding) -> bytes | None:
 
 
 def _named(outstanding: _Outstanding) -> str:
+    if outstanding.indication.flags & BRFlags.G:
+        return "every binding (Per-Peer Policy)"
     mn_id = _mn_id(outstanding)
     return f"mobile node {mn_text(mn_id)}" if mn_id is not None else "a binding"
 
