@@ -240,10 +240,11 @@ class LocalMobilityAnchor:
         Proxy-CoA is ``proxy_coa`` (e.g. of a MAG that went away without de-registering), live or draining:
         BindingRemoved ("cleared"), keys and addresses free at once. RFC 5213 has the LMA remove a BCE only on
         expiry or de-registration; this is the local administrative removal every LMA offers. With
-        ``binding_revocation`` the MAG of each live session is told at once (RFC 5846 8.1, :meth:`_hold_for_revocation`;
-        one global BRI when ``proxy_coa`` alone names them: every binding of that MAG); otherwise it learns at its
-        next PBU, which starts a new session. A Handoff Indicator 4 PBU waiting for a cleared entry's de-registration
-        stops waiting and creates its new session now (RFC 5213 5.4.1.2)."""
+        ``binding_revocation`` a live session is held instead, its MAG told (RFC 5846 8.1,
+        :meth:`_hold_for_revocation`; one global BRI when ``proxy_coa`` alone names them: every binding of that MAG),
+        and removed when the revocation ends; otherwise the MAG learns at its next PBU, which starts a new session. A
+        Handoff Indicator 4 PBU waiting for a cleared entry's de-registration creates its new session when the entry
+        goes (RFC 5213 5.4.1.2), unless its own MAG is being revoked (129)."""
         if mn_id is None and proxy_coa is None:
             raise ValueError("clear needs a mobile node or a Proxy-CoA")
         outcome = Outcome()
@@ -326,8 +327,6 @@ class LocalMobilityAnchor:
         if tenant is None:
             return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
         if flags & _F_FLAG and not self.settings.accept_forced_udp_encapsulation:
-            return reject(Status.ADMINISTRATIVELY_PROHIBITED)
-        if pbu.lifetime and self._revocations.revoking(mn_id, source.address):  # RFC 5846 8.1: the clear stands
             return reject(Status.ADMINISTRATIVELY_PROHIBITED)
 
         prefix_options = received.home_network_prefixes
@@ -458,6 +457,9 @@ class LocalMobilityAnchor:
 
     def _register(self, registration: _Registration, entry: BindingCacheEntry | None, now: float) -> Outcome:
         """A new session (``entry`` None), a re-registration, a handoff or the revival of a draining entry."""
+        if self._revocations.revoking(registration.mn_id, registration.source.address):
+            # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
+            return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED)
         pbu = registration.pbu
         received = registration.options
         pools = self._pools[registration.tenant]
@@ -623,6 +625,8 @@ class LocalMobilityAnchor:
 
     def _end(self, entry: BindingCacheEntry, reason: str, now: float) -> Outcome:
         """Remove ``entry``; a Handoff Indicator 4 PBU waiting for it creates its session now (5.4.1.2)."""
+        if not any(cached is entry for cached in self._cache.of_mn(entry.mn_id)):
+            return Outcome()  # removed meanwhile by other means
         outcome = Outcome(events=[self._remove(entry, reason)])
         pending = self._pending.pop(entry, None)
         if pending is not None:

@@ -130,9 +130,10 @@ class RevocationSender:
 
     def withdraw(self, mn_id: bytes, mag: Address) -> None:
         """Stop revoking ``mn_id``'s binding at ``mag`` after a handover: the MN registered there again (RFC 5846
-        8.1, a PBU accepted during a revocation ends it)."""
+        8.1, a PBU accepted during a revocation ends it). An administrative revocation stands (:meth:`revoking`)."""
         for outstanding in self._outstanding_for(mn_id, mag):
-            self._finish(outstanding.indication.sequence)
+            if outstanding.indication.trigger not in _ADMINISTRATIVE:
+                self._finish(outstanding.indication.sequence)
 
     def _outstanding_for(self, mn_id: bytes, mag: Address) -> list[_Outstanding]:
         if not self._outstanding:  # every PBU asks: answer the usual case at once
@@ -182,6 +183,7 @@ class RevocationSender:
     def drop(self, held: object) -> None:
         """Hold ``held`` no longer: the LMA removed it otherwise (a second clear, a reload); a revocation left
         holding nothing ends quietly."""
+        self._ended = [item for item in self._ended if item is not held]
         for sequence, outstanding in list(self._outstanding.items()):
             if any(item is held for item in outstanding.held):
                 outstanding.held = tuple(item for item in outstanding.held if item is not held)
