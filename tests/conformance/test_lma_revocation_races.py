@@ -41,24 +41,37 @@ def _bris(outcome: Outcome) -> list[BindingRevocationIndication]:
     return [send.message for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
 
 
-def test_a_waiting_hi4_pbu_from_a_mag_under_global_revocation_gets_129_when_applied() -> None:
+def _hi4_waiting_when_its_mag_is_cleared() -> LocalMobilityAnchor:
+    """A (MN1) at MAG1, B (MN2) at MAG2; MN1's HI 4 PBU from MAG2 waits for A; then MAG2 is cleared (a global
+    BRI holding B) and the wait ends (MaxDelayBeforeNewBCEAssign)."""
     lma = _lma()
-    _register(lma, MN1, MAG1)          # A: MN1 at MAG1
-    _register(lma, MN2, MAG2)          # B: MN2 at MAG2
-    assert lma.receive(_hi4(MN1), MAG2, LMAA, NOW + 1).sends == []  # waits for A's de-registration
-    (bri,) = _bris(lma.clear(NOW + 1.5, proxy_coa=MAG2.address))      # global BRI holding B
+    _register(lma, MN1, MAG1)
+    _register(lma, MN2, MAG2)
+    assert lma.receive(_hi4(MN1), MAG2, LMAA, NOW + 1).sends == []
+    (bri,) = _bris(lma.clear(NOW + 1.5, proxy_coa=MAG2.address))
     assert bri.flags & BRFlags.G
+    return lma
 
-    timed_out = lma.handle_timer(NOW + 2)   # MaxDelayBeforeNewBCEAssign: the HI 4 PBU is now processed
+
+def _two_clears_of_mag2_with_an_hi4_pbu_waiting() -> LocalMobilityAnchor:
+    """A (MN1) and B (MN2) at MAG2; MN1's HI 4 PBU from MAG2 on another access type waits for A; MAG2 cleared twice."""
+    lma = _lma()
+    _register(lma, MN1, MAG2, att=AccessTechnologyType.IEEE_802_11)
+    _register(lma, MN2, MAG2)
+    assert lma.receive(_hi4(MN1, att=AccessTechnologyType.E_UTRAN_3GPP), MAG2, LMAA, NOW + 1).sends == []
+    lma.clear(NOW + 1.5, proxy_coa=MAG2.address)
+    lma.clear(NOW + 1.6, proxy_coa=MAG2.address)
+    return lma
+
+
+def test_a_waiting_hi4_pbu_from_a_mag_under_global_revocation_gets_129_when_applied() -> None:
+    lma = _hi4_waiting_when_its_mag_is_cleared()
+    timed_out = lma.handle_timer(NOW + 2)
     assert [pba.status for pba in _pbas(timed_out)] == [Status.ADMINISTRATIVELY_PROHIBITED]
 
 
 def test_a_waiting_hi4_pbu_does_not_end_the_global_revocation() -> None:
-    lma = _lma()
-    _register(lma, MN1, MAG1)
-    _register(lma, MN2, MAG2)
-    lma.receive(_hi4(MN1), MAG2, LMAA, NOW + 1)
-    lma.clear(NOW + 1.5, proxy_coa=MAG2.address)
+    lma = _hi4_waiting_when_its_mag_is_cleared()
     lma.handle_timer(NOW + 2)
     (held,) = [entry for entry in lma.bindings() if entry.mn_id == MN2]
     assert held.revoking
@@ -68,11 +81,7 @@ def test_a_waiting_hi4_pbu_does_not_end_the_global_revocation() -> None:
 
 
 def test_a_held_bce_cleared_again_is_removed_once() -> None:
-    lma = _lma()
-    _register(lma, MN1, MAG1)
-    _register(lma, MN2, MAG2)
-    lma.receive(_hi4(MN1), MAG2, LMAA, NOW + 1)
-    lma.clear(NOW + 1.5, proxy_coa=MAG2.address)
+    lma = _hi4_waiting_when_its_mag_is_cleared()
     lma.handle_timer(NOW + 2)
     removed = lma.clear(NOW + 2.1, mn_id=MN2)           # the operator clears the held BCE again: removed at once
     assert [type(event) for event in removed.events] == [BindingRemoved]
@@ -81,32 +90,17 @@ def test_a_held_bce_cleared_again_is_removed_once() -> None:
 
 def test_two_clears_of_a_mag_with_a_waiting_hi4_pbu_leave_no_session() -> None:
     """The second clear removes A at once; the HI 4 PBU waiting for it comes from the MAG being cleared: 129."""
-    lma = _lma()
-    _register(lma, MN1, MAG2, att=AccessTechnologyType.IEEE_802_11)   # A at MAG2
-    _register(lma, MN2, MAG2)                                         # B at MAG2
-    waiting = lma.receive(_hi4(MN1, att=AccessTechnologyType.E_UTRAN_3GPP), MAG2, LMAA, NOW + 1)
-    assert waiting.sends == []
-    lma.clear(NOW + 1.5, proxy_coa=MAG2.address)
-    lma.clear(NOW + 1.6, proxy_coa=MAG2.address)
+    lma = _two_clears_of_mag2_with_an_hi4_pbu_waiting()
     assert [entry.proxy_coa for entry in lma.bindings()] == [], "the operator cleared MAG2 twice"
 
 
 def test_two_clears_of_a_mag_with_a_waiting_hi4_pbu_then_a_timer_removes_nothing_twice() -> None:
-    lma = _lma()
-    _register(lma, MN1, MAG2, att=AccessTechnologyType.IEEE_802_11)
-    _register(lma, MN2, MAG2)
-    lma.receive(_hi4(MN1, att=AccessTechnologyType.E_UTRAN_3GPP), MAG2, LMAA, NOW + 1)
-    lma.clear(NOW + 1.5, proxy_coa=MAG2.address)
-    lma.clear(NOW + 1.6, proxy_coa=MAG2.address)
+    lma = _two_clears_of_mag2_with_an_hi4_pbu_waiting()
     lma.handle_timer(NOW + 2)
 
 
 def test_no_late_removal_frees_addresses_a_new_session_holds() -> None:
-    lma = _lma()
-    _register(lma, MN1, MAG1)
-    _register(lma, MN2, MAG2)
-    lma.receive(_hi4(MN1), MAG2, LMAA, NOW + 1)
-    lma.clear(NOW + 1.5, proxy_coa=MAG2.address)
+    lma = _hi4_waiting_when_its_mag_is_cleared()
     lma.handle_timer(NOW + 2)
     (old,) = [entry for entry in lma.bindings() if entry.mn_id == MN2]
     old_prefixes, old_ipv4 = old.home_network_prefixes, old.ipv4_home_address

@@ -71,10 +71,11 @@ def test_RFC5844_4_binding_row_tells_ipv4_udp_from_ip_in_ip(changes: dict[str, b
     assert line["encapsulation"] == encapsulation
 
 
-def _json_lines(events: list[object]) -> list[dict[str, object]]:
+def _log_lines(events: list[object], formatter: logging.Formatter) -> list[str]:
+    """The lines an LMA's EventLog writes for ``events`` through ``formatter``."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(_JsonFormatter())
+    handler.setFormatter(formatter)
     logger = logging.getLogger("pmip6.test.eventlog")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
@@ -82,7 +83,11 @@ def _json_lines(events: list[object]) -> list[dict[str, object]]:
     log = EventLog(logger, at_lma=True)
     for event in events:
         log(event)  # type: ignore[arg-type]
-    return [json.loads(line) for line in stream.getvalue().splitlines()]
+    return stream.getvalue().splitlines()
+
+
+def _json_lines(events: list[object]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in _log_lines(events, _JsonFormatter())]
 
 
 def test_json_log_has_one_line_per_event_with_keys_and_status_names() -> None:
@@ -152,19 +157,9 @@ def test_metrics_endpoint_serves_the_exposition_over_http() -> None:
 
 def test_a_hostile_mn_id_cannot_forge_a_human_log_line_or_fields() -> None:
     """The MN-ID comes from the network: a newline must not start a line of its own, a space not add a field."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(_HumanFormatter())
-    logger = logging.getLogger("pmip6.test.human")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
     forged = b"x\n2026-11-27 10:00:00,000 INFO    pmip6.lma: binding established mn_id=victim"
-    log = EventLog(logger, at_lma=True)
-    log(RegistrationRejected(forged, 153, MAG))  # type: ignore[arg-type]
-    log(Alarm("refused: " + forged.decode(), forged))
-    log(BindingEstablished(replace(SESSION, mn_id=b"a b tenant=opZ")))
-    lines = stream.getvalue().splitlines()
+    lines = _log_lines([RegistrationRejected(forged, 153, MAG), Alarm("refused: " + forged.decode(), forged),
+                        BindingEstablished(replace(SESSION, mn_id=b"a b tenant=opZ"))], _HumanFormatter())
     assert len(lines) == 3, lines
     assert 'mn_id="x\\n2026-11-27' in lines[0] and "\\x0a2026" in lines[1]
     assert 'mn_id="a b tenant=opZ" tenant=opA' in lines[2]
