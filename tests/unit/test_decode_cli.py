@@ -122,9 +122,12 @@ def test_udp_port_names_the_signaling_port_of_a_daemon_configured_with_another(
         PcapWriter(stream).write(encode_ipv4(MAG4, LMA4, IPProto.UDP, udp), 1700000000)
 
     assert main(["decode", "--json", str(path)]) == 0
-    assert json.loads(capsys.readouterr().out)["mh"] is None
+    output = capsys.readouterr()
+    assert json.loads(output.out)["mh"] is None
+    assert "on a UDP port other than 5436 needs --udp-port PORT" in output.err, "a hint when nothing decoded"
     assert main(["decode", "--json", "--udp-port", "15436", str(path)]) == 0
-    assert json.loads(capsys.readouterr().out)["mh"]["seq"] == 7
+    output = capsys.readouterr()
+    assert json.loads(output.out)["mh"]["seq"] == 7 and output.err == ""
     with pytest.raises(SystemExit) as exited:
         main(["decode", "--udp-port", "0", str(path)])
     assert exited.value.code == 2

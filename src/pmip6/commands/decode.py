@@ -43,15 +43,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"pmip6 decode: {args.file}: not a readable capture: {error}", file=sys.stderr)
         return EXIT_NOT_A_CAPTURE
     number = 0
+    found = False
     try:
         for number, record in enumerate(records, 1):
             report = dissect_frame(record.linktype, record.data, control_port=args.udp_port)
+            found = found or report.mh is not None or report.gre is not None or report.tlv is not None
             print(json.dumps(frame_json(number, report)) if args.json else frame_text(number, report))
     except DecodeError as error:
         print(f"pmip6 decode: {args.file}: capture ends badly after frame {number}: {error}", file=sys.stderr)
     except BrokenPipeError:
         # The reader (e.g. `head`) closed the pipe: stop quietly, and keep Python's exit flush from failing too.
         sys.stdout = open(os.devnull, "w")
+        return 0
+    if number and not found:
+        print(f"pmip6 decode: {args.file}: no Mobility Header, GRE or TLV framing in {number} frames; signaling on "
+              f"a UDP port other than {args.udp_port} needs --udp-port PORT", file=sys.stderr)
     return 0
 
 
