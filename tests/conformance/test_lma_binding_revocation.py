@@ -452,3 +452,64 @@ def test_RFC5846_clear_of_a_mag_reaches_pmip6s_own_mag_which_drops_every_session
     assert list(mag.entries()) == [] and bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
     lma.receive(bra.message, MAG1, LMAA, NOW + 1.02)
     assert list(lma.bindings()) == [] and lma.next_deadline() is None
+
+
+def _hi4_from_mag2(lma: LocalMobilityAnchor, first: ProxyBindingAcknowledgement) -> tuple[Outcome, ProxyBindingUpdate]:
+    """MN1's PBU from MAG2 with Handoff Indicator 4 asking for any prefix: it waits for the session at MAG1."""
+    hi4 = pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN, gre=GREKeyOption(12), ipv4=ANY_IPV4)
+    return lma.receive(hi4, MAG2, LMAA, NOW + 1), hi4
+
+
+def test_RFC5846_8_1_a_handoff_indicator_4_pbu_asks_the_previous_mag_with_trigger_4() -> None:
+    """8.1: the LMA "SHOULD proactively send a Binding Revocation Indication message to the previous mobile access
+    gateway instead of waiting"; "the Revocation Trigger MUST be set to "Inter-MAG Handover - Unknown"."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
+    first = _registered(lma)
+    waiting, _ = _hi4_from_mag2(lma, first)
+    bri = _bri(waiting, to=MAG1)
+    assert bri.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN and len(waiting.sends) == 1, "no PBA yet"
+    assert bri.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption)
+
+
+def test_RFC5846_8_1_a_successful_bra_to_trigger_4_updates_the_session_as_after_a_de_registration() -> None:
+    lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
+    first = _registered(lma)
+    waiting, hi4 = _hi4_from_mag2(lma, first)
+    bri = _bri(waiting, to=MAG1)
+    outcome = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.1)
+    pba = the_pba(outcome)
+    assert pba.status == Status.ACCEPTED and pba.sequence == hi4.sequence
+    assert pba.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption), "the same session"
+    assert [type(event) for event in outcome.events] == [BindingDeregistered, BindingEstablished]
+    assert [entry.proxy_coa for entry in lma.bindings()] == [MAG2] and lma.next_deadline() == NOW + 1.1 + 400
+
+
+@pytest.mark.parametrize("answer", ["mn-is-attached", "no-bra"])
+def test_RFC5846_8_1_trigger_4_refused_or_unanswered_opens_a_new_session(answer: str) -> None:
+    """8.1: a BRA "Revocation Failed - MN is Attached", or none after the retransmissions: a new BCE, as when
+    MaxDelayBeforeNewBCEAssign expires (RFC 5213 5.4.1.2)."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=10.0)
+    first = _registered(lma)
+    waiting, _ = _hi4_from_mag2(lma, first)
+    bri = _bri(waiting, to=MAG1)
+    if answer == "mn-is-attached":
+        outcome = lma.receive(BindingRevocationAcknowledgement(132, bri.sequence), MAG1, LMAA, NOW + 1.1)
+    else:
+        outcome = Outcome()
+        for deadline in (NOW + 2, NOW + 4):
+            outcome.extend(lma.handle_timer(deadline))
+    pba = the_pba(Outcome(sends=[send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]))
+    assert pba.status == Status.ACCEPTED
+    assert pba.options_of(HomeNetworkPrefixOption) != first.options_of(HomeNetworkPrefixOption), "a new session"
+    assert sorted(str(entry.proxy_coa.address) for entry in lma.bindings()) == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_RFC5846_8_1_a_bra_after_the_wait_ended_changes_nothing() -> None:
+    lma = _revoking_lma(max_delay_before_new_bce_assign=0.5)
+    first = _registered(lma)
+    waiting, _ = _hi4_from_mag2(lma, first)
+    bri = _bri(waiting, to=MAG1)
+    assert the_pba(lma.handle_timer(NOW + 1.5)).status == Status.ACCEPTED  # MaxDelayBeforeNewBCEAssign: new session
+    before = [entry.to_record() for entry in lma.bindings()]
+    assert lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.6) == Outcome()
+    assert [entry.to_record() for entry in lma.bindings()] == before

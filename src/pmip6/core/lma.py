@@ -42,7 +42,9 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
 With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
 ``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
 (RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"): a Binding Revocation Indication,
-retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`). A BRI from a MAG gets a
+retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`). A Handoff Indicator 4
+PBU that waits for the session at another MAG also asks that MAG ("Inter-MAG Handover - Unknown"): its BRA
+ends the wait early, as that MAG's de-registration would. A BRI from a MAG gets a
 refusing BRA: this LMA revokes nothing on a MAG's request (130 for a Per-Peer global one, RFC 5846 8.2 and 13;
 134 otherwise).
 
@@ -140,6 +142,14 @@ class _Registration:
     mn_id: bytes
     tenant: str
     policy: GrePolicy
+
+
+@dataclass(slots=True, eq=False)
+class _HandoffProbe:
+    """The BRI with trigger "Inter-MAG Handover - Unknown" sent for the Handoff Indicator 4 PBUs waiting for
+    ``wait_for`` (RFC 5846 8.1)."""
+
+    wait_for: BindingCacheEntry
 
 
 @dataclass(slots=True, eq=False)
@@ -399,14 +409,18 @@ class LocalMobilityAnchor:
             return self._register(registration, waited, now)
         previous = self._pending.get(waited)
         pending = _PendingRegistration(registration, waited)
+        outcome = Outcome()
         if previous is None:
             deadline = now + self.settings.max_delay_before_new_bce_assign
+            if self.settings.binding_revocation and waited.state is BceState.ACTIVE:  # RFC 5846 8.1: ask, not only wait
+                outcome = self._revocations.revoke(waited.session(), RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN,
+                                                   now, held=(_HandoffProbe(waited),))
         else:
             deadline = self._deadlines.deadline_of(previous)  # type: ignore[assignment]
             self._deadlines.cancel(previous)
         self._pending[waited] = pending
         self._deadlines.schedule(pending, deadline)
-        return Outcome()
+        return outcome
 
     # ----------------------------------------------------------------- de-registration (RFC 5213 5.3.5, 5844 3.1.2.5)
 
@@ -607,7 +621,8 @@ class LocalMobilityAnchor:
         BRIMaxRetransmitNumber is reached" (:meth:`_revocations_ended`). A Handoff Indicator 4 PBU waiting for one
         waits on, as for a de-registration."""
         if whole_mag:
-            outcome.extend(self._revocations.revoke_all([entry.session() for entry in entries], now, held=tuple(entries)))
+            sessions = [entry.session() for entry in entries]
+            outcome.extend(self._revocations.revoke_all(sessions, now, held=tuple(entries)))
         else:
             for entry in entries:
                 outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, now,
@@ -618,9 +633,27 @@ class LocalMobilityAnchor:
             outcome.events.append(BindingDeregistered(entry.session()))
 
     def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:
-        """``outcome``, with the removal of every cleared BCE whose revocation ended meanwhile."""
-        for entry in self._revocations.take_ended():
-            outcome.extend(self._end(cast(BindingCacheEntry, entry), "cleared", now))
+        """``outcome``, with what the revocations that ended meanwhile decide: a cleared BCE goes; a Handoff
+        Indicator 4 PBU still waiting for the previous MAG's session updates it when that MAG acknowledged (as
+        after its de-registration), else opens a new session (RFC 5846 8.1, "Inter-MAG Handover - Unknown")."""
+        for held, status in self._revocations.take_ended():
+            if isinstance(held, _HandoffProbe):
+                outcome.extend(self._probe_answered(held.wait_for, status, now))
+            else:
+                outcome.extend(self._end(cast(BindingCacheEntry, held), "cleared", now))
+        return outcome
+
+    def _probe_answered(self, waited: BindingCacheEntry, status: int | None, now: float) -> Outcome:
+        pending = self._pending.pop(waited, None)
+        if pending is None:  # the wait ended otherwise: a de-registration, MaxDelayBeforeNewBCEAssign, a clear
+            return Outcome()
+        self._deadlines.cancel(pending)
+        acknowledged = status is not None and status < BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+        if not acknowledged or waited.state is not BceState.ACTIVE:
+            return self._register(pending.registration, None, now)
+        waited.state = BceState.DEREGISTERING
+        outcome = Outcome(events=[BindingDeregistered(waited.session())])
+        outcome.extend(self._register(pending.registration, waited, now))
         return outcome
 
     def _end(self, entry: BindingCacheEntry, reason: str, now: float) -> Outcome:

@@ -79,13 +79,13 @@ class RevocationSender:
         self._outstanding: dict[int, _Outstanding] = {}
         self._deadlines = DeadlineQueue()
         self._next_sequence = (rng or random.Random()).randrange(1 << 16)
-        self._ended: list[object] = []
+        self._ended: list[tuple[object, int | None]] = []
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = ()) -> Outcome:
         """The BRI telling ``session``'s MAG (its peer) that the LMA removed it, sent from the session's LMAA, and
-        the RevocationSent event. What is ``held`` (the cleared BCE) comes back from :meth:`take_ended` once the
-        revocation ends: acknowledged, refused, given up or unsupported."""
+        the RevocationSent event. What is ``held`` (a cleared BCE, say) comes back from :meth:`take_ended` once the
+        revocation ends, with the BRA's status (None when given up or unsupported)."""
         options: list[MobilityOption] = [MNIdentifierOption(session.mn_id)]
         options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
                     for prefix in session.home_network_prefixes]
@@ -116,7 +116,7 @@ class RevocationSender:
             return Outcome(events=[MessageIgnored(
                 f"Binding Revocation Acknowledgement {acknowledgement.sequence} matches no outstanding BRI "
                 "(RFC 5846 6.2.2)", source)])
-        self._finish(acknowledgement.sequence)
+        self._finish(acknowledgement.sequence, acknowledgement.status)
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
             return Outcome()
         return Outcome(events=[Alarm(
@@ -126,7 +126,8 @@ class RevocationSender:
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
         """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding: a PBU from there
         for that MN is refused until it ends (module docstring)."""
-        return any(outstanding.indication.trigger in _ADMINISTRATIVE for outstanding in self._outstanding_for(mn_id, mag))
+        return any(outstanding.indication.trigger in _ADMINISTRATIVE
+                   for outstanding in self._outstanding_for(mn_id, mag))
 
     def withdraw(self, mn_id: bytes, mag: Address) -> None:
         """Stop revoking ``mn_id``'s binding at ``mag`` after a handover: the MN registered there again (RFC 5846
@@ -175,15 +176,16 @@ class RevocationSender:
             outcome.sends.append(outstanding.send)
         return outcome
 
-    def take_ended(self) -> list[object]:
-        """What the revocations that ended since the last call held (:meth:`revoke`)."""
+    def take_ended(self) -> list[tuple[object, int | None]]:
+        """What the revocations that ended since the last call held (:meth:`revoke`), each with the BRA's status
+        (None: given up, or the MAG does not support revocation)."""
         ended, self._ended = self._ended, []
         return ended
 
     def drop(self, held: object) -> None:
         """Hold ``held`` no longer: the LMA removed it otherwise (a second clear, a reload); a revocation left
         holding nothing ends quietly."""
-        self._ended = [item for item in self._ended if item is not held]
+        self._ended = [(item, status) for item, status in self._ended if item is not held]
         for sequence, outstanding in list(self._outstanding.items()):
             if any(item is held for item in outstanding.held):
                 outstanding.held = tuple(item for item in outstanding.held if item is not held)
@@ -191,10 +193,10 @@ class RevocationSender:
                     del self._outstanding[sequence]
                     self._deadlines.cancel(sequence)
 
-    def _finish(self, sequence: int) -> None:
+    def _finish(self, sequence: int, status: int | None = None) -> None:
         outstanding = self._outstanding.pop(sequence)
         self._deadlines.cancel(sequence)
-        self._ended.extend(outstanding.held)
+        self._ended.extend((item, status) for item in outstanding.held)
 
     def _fresh_sequence(self) -> int:
         if len(self._outstanding) >= 1 << 16:
