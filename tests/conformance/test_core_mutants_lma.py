@@ -11,7 +11,7 @@ import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status, the_pba
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Alarm, BindingEstablished, BindingRestored, BindingUpdated, Outcome
+from pmip6.core.events import Alarm, BindingRestored, BindingUpdated, Outcome
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status

@@ -42,6 +42,7 @@ from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
 )
 from pmip6.wire.numbers import (
     AccessTechnologyType,
