@@ -193,3 +193,17 @@ def test_udp_port_names_the_signaling_port_of_a_daemon_configured_with_another(
     with pytest.raises(SystemExit) as exited:
         main(["decode", "--udp-port", "0", str(path)])
     assert exited.value.code == 2
+
+
+def test_an_mn_id_with_a_newline_or_spaces_stays_one_quoted_word_of_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a peer put in an option cannot split a line of `pmip6 decode` nor pass for more than one field."""
+    pbu = ProxyBindingUpdate(1, BUFlags.A | BUFlags.P, 900, (MNIdentifierOption(b"mn1\n2 LMA6 BA seq=1 a=b,c"),))
+    path = tmp_path / "hostile.pcap"
+    with path.open("wb") as stream:
+        PcapWriter(stream).write(encode_ipv6(MAG6, LMA6, IPProto.MOBILITY,
+                                             encode_message(pbu, source=MAG6, destination=LMA6)), 1700000000)
+    assert main(["decode", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert 'MN-ID="mn1\\n2 LMA6 BA seq=1 a=b,c" [IPv6/MH]' in lines[0]
