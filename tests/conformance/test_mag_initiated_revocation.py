@@ -241,6 +241,17 @@ def test_RFC5846_8_2_item_4_v_releases_only_the_ipv4_home_address_and_keeps_the_
     assert the_pba(again).status == Status.ACCEPTED, "the IPv4 home address is free"
 
 
+def test_RFC5846_8_2_item_4_v_on_an_ipv4_only_binding_removes_it() -> None:
+    lma = _lma()
+    assert the_pba(lma.receive(pbu(MN1, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)).status == Status.ACCEPTED
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is not None and not entry.home_network_prefixes
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(entry.ipv4_home_address.ip),
+                      flags=BRFlags.P | BRFlags.V)
+    outcome = lma.receive(indication, MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == SUCCESS and _removed(outcome) == [MN1] and list(lma.bindings()) == []
+
+
 def test_RFC5846_8_2_a_retransmitted_bri_gets_the_same_answer_and_is_not_acted_on_twice() -> None:
     lma = _lma()
     _register(lma, MN1)
@@ -254,13 +265,14 @@ def test_RFC5846_8_2_a_retransmitted_bri_gets_the_same_answer_and_is_not_acted_o
     assert again.events == [] and [entry.mn_id for entry in lma.bindings()] == [MN2]
 
 
-def test_RFC5846_8_2_the_same_sequence_from_another_mag_is_another_bri() -> None:
-    lma = _lma(global_revocation_mags={MAG1.address: MAG1_ID, MAG2.address: b"mag2.example.net"})
-    _register(lma, MN1)
-    _register(lma, MN2, MAG2)
-    lma.receive(_global_bri(MNIdentifierOption(MAG1_ID)), MAG1, LMAA, NOW + 1)
-    outcome = lma.receive(_global_bri(MNIdentifierOption(b"mag2.example.net")), MAG2, LMAA, NOW + 1)
-    assert _answer(outcome, MAG2).status == SUCCESS and _removed(outcome) == [MN2]
+def test_RFC5846_8_2_the_same_bri_from_another_mag_is_another_bri() -> None:
+    lma = _lma()
+    _register(lma, MN1, ll_id=b"\x01" * 6)
+    _register(lma, MN1, MAG2, ll_id=b"\x02" * 6, sequence=2)
+    indication = _bri(MNIdentifierOption(MN1))
+    assert _removed(lma.receive(indication, MAG1, LMAA, NOW + 1)) == [MN1]
+    outcome = lma.receive(indication, MAG2, LMAA, NOW + 1)
+    assert _answer(outcome, MAG2).status == SUCCESS and _removed(outcome) == [MN1] and list(lma.bindings()) == []
 
 
 def test_RFC5846_13_a_bri_from_a_source_that_is_not_an_authorized_mag_gets_no_answer() -> None:
