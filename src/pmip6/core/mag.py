@@ -346,7 +346,8 @@ class MobileAccessGateway:
         outcome = Outcome()
         settings = self.settings
         registered = [entry for entry in self._entries.values() if entry.state is BulState.REGISTERED]
-        if registered and settings.global_revocation and settings.lma.address not in self._lmas_refusing_global_revocation:
+        if (registered and settings.global_revocation
+                and settings.lma.address not in self._lmas_refusing_global_revocation):
             for entry in registered:
                 outcome.events.append(BindingDeregistered(entry.session()))
                 self._finish_pending(entry)

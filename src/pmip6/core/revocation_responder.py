@@ -134,7 +134,8 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
         return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
     entry = entries.get(mn_option.identifier)
     named = indication.options_of(HomeNetworkPrefixOption)
-    released = tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes) if entry else ()
+    released = (tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes)
+                if entry else ())
     if entry is None or named and len(released) == len(named):
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
     if trigger in _HANDOVER_TRIGGERS and entry.state is BulState.REGISTERING:

@@ -127,7 +127,8 @@ class RevocationSender:
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
             return Outcome()
         return Outcome(events=[Alarm(
-            f"{self._peer_role} {source.address} refused the revocation of {_named(outstanding)}: status {acknowledgement.status} "
+            f"{self._peer_role} {source.address} refused the revocation of {_named(outstanding)}: "
+            f"status {acknowledgement.status} "
             f"({_status_name(acknowledgement.status)})", _mn_id(outstanding))])
 
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
@@ -158,7 +159,8 @@ class RevocationSender:
             self._finish(sequence)
         if not given_up:
             return Outcome()
-        return Outcome(events=[Alarm(f"{self._peer_role} {peer.address} does not support binding revocation (a Binding Error "
+        return Outcome(events=[Alarm(f"{self._peer_role} {peer.address} does not support binding revocation "
+                                     f"(a Binding Error "
                                      f"answered MH type 16, RFC 5846 6.2): {len(given_up)} revocation(s) given up")])
 
     def next_deadline(self) -> float | None:

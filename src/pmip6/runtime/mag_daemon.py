@@ -5,7 +5,8 @@ that one is taken, e.g. by an LMA on the same host) or over raw IPv6 Mobility He
 attached and detached through the control socket (``pmip6 mag attach`` / ``detach``), which waits for the
 outcome. On SIGINT/SIGTERM every binding is ended first (de-registered, or with ``global_revocation`` revoked with
 one Binding Revocation Indication, RFC 5846 9.2), waiting up to ``shutdown_timeout`` for the LMA's answers;
-``pmip6 mag revoke-all`` does the same without stopping. :func:`build_mag_daemon` is the one place the daemon is assembled.
+``pmip6 mag revoke-all`` does the same without stopping. :func:`build_mag_daemon` is the one place the daemon is
+assembled.
 """
 
 from __future__ import annotations
