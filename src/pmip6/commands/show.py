@@ -12,6 +12,7 @@ from typing import Any
 
 from pmip6.commands import address, plain_help
 from pmip6.runtime.control import ControlError, control_request
+from pmip6.wire.describe import token_text
 
 _COLUMNS = (("MN-ID", "mn_id"), ("TENANT", "tenant"), ("PROXY-COA", "proxy_coa"), ("LMAA", "lmaa"),
             ("HNP", "hnp"), ("IPV4-HOME", "ipv4_home"), ("LIFETIME", "lifetime_left"), ("GRE", "gre"),
@@ -76,7 +77,8 @@ def _key(key: int | None) -> str:
 
 
 def cell(field: str, value: Any) -> str:
-    """A binding row's field as the table shows it: keys in hex and decimal, ``yes``/``no``, ``-`` for none."""
+    """A binding row's field as the table shows it: keys in hex and decimal, ``yes``/``no``, ``-`` for none; a
+    value with a space or control character (an MN-ID is what a PBU said) as a JSON string, on its one line."""
     if field in ("downlink_key", "uplink_key"):
         return _key(value)
     if field == "hnp":
@@ -87,7 +89,7 @@ def cell(field: str, value: Any) -> str:
         return "-"
     if field == "drops":
         return ",".join(f"{reason}={count}" for reason, count in sorted(value.items())) or "0"
-    return str(value)
+    return token_text(str(value))
 
 
 def bindings_table(rows: list[dict[str, Any]]) -> str:

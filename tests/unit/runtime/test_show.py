@@ -20,6 +20,14 @@ def test_bindings_table_shows_keys_in_hex_and_decimal() -> None:
     assert off.split()[7:10] == ["off", "-", "-"]
 
 
+def test_an_mn_id_with_a_newline_or_an_escape_stays_one_quoted_cell_of_its_row() -> None:
+    """An MN-ID is what a PBU said: a newline in it cannot forge a row, an ESC cannot reach the terminal."""
+    table = bindings_table([ROW, {**ROW, "mn_id": "x\nforged@opA  opA  192.0.2.66\x1b[2J"}])
+    lines = table.splitlines()
+    assert len(lines) == 3 and "\x1b" not in table
+    assert lines[2].startswith('"x\\nforged@opA  opA  192.0.2.66\\u001b[2J"  opA')
+
+
 def test_RFC5844_4_bindings_table_tells_ipv4_udp_from_ip_in_ip() -> None:
     plain = {**ROW, "gre": "off", "downlink_key": None, "uplink_key": None}
     _, udp, ip_in_ip = bindings_table([{**plain, "encapsulation": "udp"},
