@@ -26,4 +26,6 @@ def naming(what: str) -> Iterator[None]:
     try:
         yield
     except OSError as error:
+        if error.errno is None:  # e.g. "AF_UNIX path too long": no errno to show as "[Errno None]"
+            raise OSError(f"{what}: {error}") from error
         raise OSError(error.errno, f"{what}: {error.strerror or error}") from error

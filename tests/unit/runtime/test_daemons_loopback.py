@@ -269,6 +269,7 @@ def test_a_busy_signaling_port_is_named_in_the_start_error(tmp_path: Path) -> No
     ("state", "missing/lma.db", "state file {path}: unable to open database file"),
     ("state", "not-sqlite.db", "state file {path}: file is not a database"),
     ("control", "missing/lma.sock", "[Errno 2] control socket {path}: No such file or directory"),
+    ("control", "c" * 110 + ".sock", "control socket {path}: AF_UNIX path too long\n"),  # no "[Errno None]"
 ])
 def test_a_state_file_or_control_socket_that_cannot_be_opened_is_named_in_the_start_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: str, problem: str) -> None:
