@@ -7,6 +7,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address
+from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.policy import LmaGrePolicy
 from pmip6.core.revocation_sender import RevocationTiming
 
@@ -40,6 +41,8 @@ class LmaSettings:
     ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
     ``binding_revocation``: tell a MAG with a Binding Revocation Indication when the LMA removes its binding by
     an operator's command, a reload or a handoff to another MAG (RFC 5846, :mod:`pmip6.core.revocation_sender`).
+    ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the MAGs (RFC 5847,
+    :mod:`pmip6.core.heartbeat`).
     """
 
     authorized_mags: frozenset[Address]
@@ -58,6 +61,7 @@ class LmaSettings:
     binding_error_burst: int = DEFAULT_BINDING_ERROR_BURST
     binding_revocation: bool = False
     revocation_timing: RevocationTiming = RevocationTiming()
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
 
     def __post_init__(self) -> None:
         names = [tenant.name for tenant in self.tenants]
