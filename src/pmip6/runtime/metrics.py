@@ -24,6 +24,7 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
@@ -46,7 +47,10 @@ NAMESPACE = "pmip6"
 
 
 def message_name(message: MobilityMessage) -> str:
-    """``pbu``, ``pba``, ``binding_error``, ``bri``, ``bra`` (RFC 5846) or ``unknown``: the label of a message type."""
+    """``pbu``, ``pba``, ``binding_error``, ``bri``, ``bra`` (RFC 5846), ``heartbeat_request``,
+    ``heartbeat_response`` (RFC 5847) or ``unknown``: the label of a message type."""
+    if type(message) is Heartbeat:
+        return "heartbeat_response" if message.response else "heartbeat_request"
     return _MESSAGE_NAMES.get(type(message), "unknown")
 
 
