@@ -5,6 +5,8 @@ LMA)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, make_lma, pbu, the_pba
 from lma_builders import settings as lma_settings
 from test_mag_stub_lma import LMA_UDP, T0, make_mag, only_pbu, pba_for, registered, request
@@ -123,6 +125,12 @@ def test_RFC5847_3_mag_asks_its_lma_only_while_it_holds_a_registered_binding() -
     outcome = mag.handle_timer(T0 + 0.01 + INTERVAL)
     assert [(message.sequence, destination) for message, destination in requests(outcome)] == [(1, LMA_UDP)]
     assert outcome.sends[0].source == mag.settings.proxy_coa
+    failed = only_pbu(mag.attach(request(b"mn2@example.org"), T0 + 40))
+    mag.receive(pba_for(failed, 129), LMA_UDP, T0 + 40.01)  # rejected: an entry, but no binding at the LMA
+    deregistration = only_pbu(mag.detach(b"mn1@example.org", T0 + 41))
+    mag.receive(pba_for(deregistration), LMA_UDP, T0 + 41.01)
+    assert requests(mag.handle_timer(T0 + 0.01 + 2 * INTERVAL)) == []
+    assert mag.next_deadline() is None
 
 
 def test_RFC5847_3_1_missing_heartbeats_beyond_the_allowed_number_make_the_peer_unreachable() -> None:
@@ -171,9 +179,12 @@ def test_RFC5847_3_a_binding_error_2_answering_a_request_stops_the_requests_to_t
     lma = lma_with_binding()
     assert lma.receive(BE_2, MAG1, LMAA, NOW + 1).events == [MessageIgnored(
         "BindingError received by an LMA", MAG1)]  # no request outstanding: it answers something else
-    round_at(lma, NOW + INTERVAL)
-    assert lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 0.1).events == [HeartbeatsStopped(MAG1)]
-    assert requests(round_at(lma, NOW + 2 * INTERVAL)) == []
+    ((answered, _),) = requests(round_at(lma, NOW + INTERVAL))
+    lma.receive(response(answered.sequence), MAG1, LMAA, NOW + INTERVAL + 0.1)
+    assert [type(event) for event in lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 0.2).events] == [MessageIgnored]
+    round_at(lma, NOW + 2 * INTERVAL)
+    assert lma.receive(BE_2, MAG1, LMAA, NOW + 2 * INTERVAL + 0.1).events == [HeartbeatsStopped(MAG1)]
+    assert requests(round_at(lma, NOW + 3 * INTERVAL)) == []
     assert not next(lma.heartbeat.peers()).supported
 
     mag = make_mag(heartbeat=ON)
@@ -323,3 +334,7 @@ def test_heartbeat_settings_reload_turns_the_rounds_on_and_off() -> None:
     assert lma.next_deadline() == NOW + 2 + INTERVAL
     lma.reconfigure(lma_settings(), NOW + 3)
     assert lma.next_deadline() == before
+    mag = make_mag()
+    registered(mag)
+    mag.reconfigure(replace(mag.settings, heartbeat=ON))
+    assert [destination for _, destination in requests(mag.handle_timer(T0 + 1))] == [LMA_UDP]
