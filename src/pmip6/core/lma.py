@@ -54,9 +54,10 @@ refusing BRA: this LMA revokes nothing on a MAG's request (130 for a Per-Peer gl
 
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
 BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
-(forwarding stops), BindingRemoved ("expired", "deregistered", "cleared" or "reconfigured": keys and addresses
-are free again), BindingRestored (an entry re-adopted after a restart), RevocationSent (a BRI to a MAG),
-RegistrationRejected (every PBA of 128 or more), Alarm, MessageIgnored (silently discarded messages).
+(forwarding stops), BindingRemoved ("expired", "deregistered", "cleared", "reconfigured" or "mag-restarted": keys and
+addresses are free again), BindingRestored (an entry re-adopted after a restart), RevocationSent (a BRI to a MAG),
+RegistrationRejected (every PBA of 128 or more), Alarm, MessageIgnored (silently discarded messages), and the
+heartbeat's PeerUnreachable, PeerReachable, PeerRestarted, HeartbeatsStopped.
 
 The uplink GRE key is allocated when a session first negotiates keys and kept, unchanged, until the entry
 is removed, even across handoffs and registrations that do not use keys (RFC 5845 3.3.2).
