@@ -224,7 +224,7 @@ def test_RFC5847_3_2_the_lma_removes_the_bindings_of_a_mag_that_restarted() -> N
     assert lma.receive(response(first.sequence, counter=100), MAG1, LMAA, NOW + INTERVAL).events == []
     second = next(message for message, peer in requests(round_at(lma, NOW + 2 * INTERVAL)) if peer == MAG1)
     outcome = lma.receive(response(second.sequence, counter=200), MAG1, LMAA, NOW + 2 * INTERVAL)
-    assert outcome.events[0] == PeerRestarted(MAG1, 100, 200)
+    assert outcome.events[0] == PeerRestarted(MAG1, 100, 200, NOW + INTERVAL)
     removed = events_of(outcome, BindingRemoved)
     assert sorted(event.session.mn_id for event in removed) == [MN1, MN2]  # type: ignore[attr-defined]
     assert {event.reason for event in removed} == {"mag-restarted"}  # type: ignore[attr-defined]
@@ -232,6 +232,19 @@ def test_RFC5847_3_2_the_lma_removes_the_bindings_of_a_mag_that_restarted() -> N
     assert next(peer for peer in lma.heartbeat.peers() if peer.peer == MAG1).restart_counter == 200
     again = the_pba(lma.receive(pbu(MN1, sequence=1), MAG1, LMAA, NOW + 61))  # a fresh session: its prefix was freed
     assert again.status == 0
+
+
+def test_RFC5847_3_2_a_binding_the_restarted_mag_registered_already_stays() -> None:
+    """The restart happened after the MAG last reported its old counter: a binding registered since then may be the
+    restarted MAG's own (it re-attached its MNs before the next heartbeat), and must not be taken from it."""
+    lma = lma_with_binding()
+    ((request, _),) = requests(round_at(lma, NOW + INTERVAL))
+    lma.receive(response(request.sequence, counter=100), MAG1, LMAA, NOW + INTERVAL)
+    assert the_pba(lma.receive(pbu(MN2), MAG1, LMAA, NOW + 45)).status == 0  # after the restart, before detection
+    ((request, _),) = requests(round_at(lma, NOW + 2 * INTERVAL))
+    outcome = lma.receive(response(request.sequence, counter=200), MAG1, LMAA, NOW + 2 * INTERVAL)
+    assert [event.session.mn_id for event in events_of(outcome, BindingRemoved)] == [MN1]  # type: ignore[attr-defined]
+    assert [entry.mn_id for entry in lma.bindings()] == [MN2]
 
 
 def test_RFC5847_3_2_the_same_restart_counter_keeps_everything() -> None:
@@ -250,7 +263,7 @@ def test_RFC5847_3_2_an_unsolicited_response_is_compared_and_never_answered() ->
     unsolicited = HeartbeatFlags.U | HeartbeatFlags.R
     assert lma.receive(response(12345, counter=100, flags=unsolicited), MAG1, LMAA, NOW + 1) == Outcome()
     outcome = lma.receive(response(999, counter=101, flags=unsolicited), MAG1, LMAA, NOW + 2)
-    assert outcome.sends == [] and outcome.events[0] == PeerRestarted(MAG1, 100, 101)
+    assert outcome.sends == [] and outcome.events[0] == PeerRestarted(MAG1, 100, 101, NOW + 1)
     assert [type(event) for event in outcome.events[1:]] == [BindingRemoved]
     assert list(lma.bindings()) == []
 
@@ -265,7 +278,7 @@ def test_RFC5847_3_2_the_mag_reregisters_every_binding_when_the_lma_restarted() 
     assert mag.receive(response(request.sequence, counter=5), LMA_UDP, T0 + 31).sends == []
     ((request, _),) = requests(mag.handle_timer(T0 + 0.01 + 2 * INTERVAL))
     outcome = mag.receive(response(request.sequence, counter=6), LMA_UDP, T0 + 61)
-    assert outcome.events == [PeerRestarted(LMA_UDP, 5, 6)]
+    assert outcome.events == [PeerRestarted(LMA_UDP, 5, 6, T0 + 31)]
     pbus = [send.message for send in outcome.sends]
     assert all(isinstance(message, ProxyBindingUpdate) and message.lifetime for message in pbus)
     assert len(pbus) == 2
@@ -302,7 +315,7 @@ def test_RFC5847_3_2_after_an_lma_restart_without_state_the_mag_registers_again_
 
     restarted = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=8), restart_counter=1040)
     outcome = _deliver(mag.handle_timer(NOW + 2 * INTERVAL), restarted, mag, NOW + 2 * INTERVAL)
-    assert events_of(outcome, PeerRestarted) == [PeerRestarted(Peer(LMAA, 5436), 1000, 1040)]
+    assert events_of(outcome, PeerRestarted) == [PeerRestarted(Peer(LMAA, 5436), 1000, 1040, NOW + INTERVAL)]
     assert [type(event) for event in events_of(outcome, BindingUpdated)] == [BindingUpdated]  # at the MAG
     assert [type(event) for event in events_of(outcome, BindingEstablished)] == [BindingEstablished]  # at the LMA
     (bce,) = restarted.bindings()

@@ -152,11 +152,13 @@ class PeerReachable:
 @dataclass(frozen=True, slots=True)
 class PeerRestarted:
     """``peer``'s Restart Counter changed from ``previous`` to ``current``: it restarted and lost its PMIPv6 session
-    state (RFC 5847 3.2)."""
+    state (RFC 5847 3.2). ``previous_at`` is when ``previous`` was last reported: the restart came after it, so a
+    session registered since may be the restarted peer's own."""
 
     peer: Peer
     previous: int
     current: int
+    previous_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,8 +49,6 @@ SEQUENCE_MODULUS = 1 << 32
 """The Heartbeat's Sequence Number is 32 bits (RFC 5847 section 3.3)."""
 PeerEndpoints = tuple[Peer, Address | None]
 """A peer to send Heartbeat Requests to, and the local address they leave from (the LMAA, the Proxy-CoA)."""
-DEFAULT_HEARTBEAT_INTERVAL = 60.0
-"""HEARTBEAT_INTERVAL's default in RFC 5847 section 5 (pmip6's own default is 0: off)."""
 DEFAULT_MISSING_HEARTBEATS_ALLOWED = 3
 """MISSING_HEARTBEATS_ALLOWED's default (RFC 5847 section 5)."""
 
@@ -75,6 +73,8 @@ class PeerHeartbeat:
     reachable: bool = True
     restart_counter: int | None = None
     """The Restart Counter the peer last reported (section 3.2), None before its first response."""
+    restart_counter_at: float | None = None
+    """When the peer last reported ``restart_counter``."""
     supported: bool = True
     """False after a Binding Error status 2 answered a request (section 3: no requests to it again)."""
 
@@ -140,7 +140,8 @@ class HeartbeatMonitor:
                 state.outstanding = None  # no bindings with it any more: nothing is asked, nothing is missing
         return outcome
 
-    def receive(self, message: Heartbeat, source: Peer, local: Address | None) -> tuple[Outcome, PeerRestarted | None]:
+    def receive(self, message: Heartbeat, source: Peer, local: Address | None,
+                now: float) -> tuple[Outcome, PeerRestarted | None]:
         """A Heartbeat from a peer the engine signals with: the response to a request, or what a response tells
         (section 3.1, 3.2). Also returns the :class:`PeerRestarted` event, if any, for the engine to act on."""
         state = self._peers.get(source.address)
@@ -161,7 +162,7 @@ class HeartbeatMonitor:
             if not state.reachable:
                 state.reachable = True
                 outcome.events.append(PeerReachable(state.peer))
-        restarted = self._compare_restart_counter(state, message)
+        restarted = self._compare_restart_counter(state, message, now)
         if restarted is not None:
             outcome.events.append(restarted)
         return outcome, restarted
@@ -177,11 +178,12 @@ class HeartbeatMonitor:
         return Outcome(events=[HeartbeatsStopped(state.peer)])
 
     @staticmethod
-    def _compare_restart_counter(state: PeerHeartbeat, message: Heartbeat) -> PeerRestarted | None:
+    def _compare_restart_counter(state: PeerHeartbeat, message: Heartbeat, now: float) -> PeerRestarted | None:
         option = message.option(RestartCounterOption)
         if option is None:
             return None
-        previous, state.restart_counter = state.restart_counter, option.counter
-        if previous is None or previous == option.counter:
+        previous, previous_at = state.restart_counter, state.restart_counter_at
+        state.restart_counter, state.restart_counter_at = option.counter, now
+        if previous is None or previous_at is None or previous == option.counter:
             return None
-        return PeerRestarted(state.peer, previous, option.counter)
+        return PeerRestarted(state.peer, previous, option.counter, previous_at)

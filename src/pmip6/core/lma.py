@@ -685,13 +685,16 @@ class LocalMobilityAnchor:
 
     def _receive_heartbeat(self, message: Heartbeat, source: Peer, destination: Address, now: float) -> Outcome:
         """RFC 5847 section 3 (:mod:`pmip6.core.heartbeat`), with authorized MAGs only: from any other source no
-        answer. A MAG that restarted without its sessions (3.2) has its bindings removed, as "invalid": BindingRemoved
-        ("mag-restarted"), keys and addresses free at once; its MAG knows nothing of them, so no BRI is sent."""
+        answer. A MAG that restarted without its sessions (3.2) has the bindings it held before removed, as
+        "invalid": BindingRemoved ("mag-restarted"), keys and addresses free at once; its MAG knows nothing of them, so
+        no BRI is sent. A live binding registered since the MAG last reported its old counter stays: the restarted
+        MAG may have registered it already."""
         if source.address not in self.settings.authorized_mags:
             return _ignored("Heartbeat from a source that is not an authorized MAG", source)
-        outcome, restarted = self.heartbeat.receive(message, source, destination)
+        outcome, restarted = self.heartbeat.receive(message, source, destination, now)
         if restarted is not None:
-            for entry in [entry for entry in self._cache if entry.proxy_coa.address == source.address]:
+            for entry in [entry for entry in self._cache if entry.proxy_coa.address == source.address and not (
+                    entry.state is BceState.ACTIVE and entry.expires_at - entry.lifetime > restarted.previous_at)]:
                 self._revocations.drop(entry)
                 outcome.extend(self._end(entry, "mag-restarted", now))
         return outcome

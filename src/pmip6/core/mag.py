@@ -693,7 +693,7 @@ class MobileAccessGateway:
         none of this MAG's bindings: each registered one is re-registered at once, as a refresh (RFC 5213 6.9.1.3),
         which the LMA takes as a new session with the same home network prefixes and IPv4 home address while they
         are free (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`)."""
-        outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa)
+        outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa, now)
         if restarted is not None:
             for entry in list(self._entries.values()):
                 if _idle(entry):
