@@ -44,7 +44,7 @@ from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
-from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode_of, peer_row
+from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode_of, peer_row, peer_state
 
 EventListener = Callable[[Event], None]
 
@@ -89,6 +89,7 @@ class Daemon:
         self.logger = logger
         self.statistics = Statistics()
         self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode, at_lma=self.at_lma)
+        self.metrics.add_heartbeat_peers(self.heartbeat_peers_by_state)
         self.ipv4: SignalingTransport | None = None
         self.ipv6: SignalingTransport | None = None
         self._pcap = options.pcap
@@ -331,6 +332,10 @@ class Daemon:
         counts: Counter[str] = Counter(dict.fromkeys(GRE_MODES, 0))
         counts.update(gre_mode_of(*state) for state in self.gre_states())
         return dict(counts)
+
+    def heartbeat_peers_by_state(self) -> dict[str, int]:
+        """The peers known from RFC 5847 heartbeats by :func:`~pmip6.runtime.views.peer_state`."""
+        return dict(Counter(peer_state(state) for state in self.engine.heartbeat.peers()))
 
     async def _bindings_command(self, request: Request) -> list[dict[str, Any]]:
         """Every binding, or those of the optional ``mn_id``, ``tenant`` and ``mag`` (Proxy-CoA) arguments."""

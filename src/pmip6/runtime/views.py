@@ -65,6 +65,13 @@ def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | Non
     return row
 
 
+def peer_state(state: PeerHeartbeat) -> str:
+    """``reachable``, ``unreachable`` or ``unsupported`` (no heartbeats to it after a Binding Error status 2)."""
+    if not state.supported:
+        return "unsupported"
+    return "reachable" if state.reachable else "unreachable"
+
+
 def peer_row(state: PeerHeartbeat) -> dict[str, Any]:
     """One row of ``pmip6 show peers`` (RFC 5847): ``peer`` (address), ``port`` (IPv4/UDP; null over IPv6),
     ``reachable``, ``missing_heartbeats``, ``restart_counter`` (the peer's, null before its first response),

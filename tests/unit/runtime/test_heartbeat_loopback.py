@@ -92,6 +92,11 @@ def test_RFC5847_3_2_an_lma_restarted_without_state_has_the_binding_back_and_a_g
 
             gone = await _until(unreachable, "the MAG reports the LMA unreachable")
             assert gone["missing_heartbeats"] >= 2
+            gauge = [line for line in mag.metrics.exposition().decode().splitlines()
+                     if line.startswith("pmip6_heartbeat_peers{")]
+            assert sorted(gauge) == ['pmip6_heartbeat_peers{state="reachable"} 0.0',
+                                     'pmip6_heartbeat_peers{state="unreachable"} 1.0',
+                                     'pmip6_heartbeat_peers{state="unsupported"} 0.0']
         finally:
             await mag.close()
             await lma.close()
