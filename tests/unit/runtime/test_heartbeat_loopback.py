@@ -18,11 +18,13 @@ from pmip6.cli import main
 HEARTBEAT = "heartbeat_interval = 1\nmissing_heartbeats_allowed = 1\n"
 
 
-def _heartbeat_lab(tmp_path: Path) -> Lab:
-    """The loopback lab with heartbeats every second at both daemons, and an LMA without a state file."""
+def _heartbeat_lab(tmp_path: Path, state: bool = False) -> Lab:
+    """The loopback lab with heartbeats every second at both daemons, and an LMA without a state file unless
+    ``state``."""
     lab = Lab(tmp_path)
     lma_toml = (tmp_path / "lma.toml").read_text()
-    (tmp_path / "lma.toml").write_text(lma_toml.replace('state = "lma.db"\n', HEARTBEAT))
+    (tmp_path / "lma.toml").write_text(lma_toml.replace('state = "lma.db"\n', HEARTBEAT + (
+        'state = "lma.db"\n' if state else "")))
     mag_toml = (tmp_path / "mag.toml").read_text()
     (tmp_path / "mag.toml").write_text(mag_toml.replace("[mag]\n", "[mag]\n" + HEARTBEAT))
     return lab
@@ -107,6 +109,45 @@ def test_RFC5847_3_2_an_lma_restarted_without_state_has_the_binding_back_and_a_g
     assert any(message.startswith("alarm: peer 127.0.0.1 unreachable") for message in messages)
     assert any("heartbeat_interval is 1 s" in record.getMessage() and record.levelno == logging.WARNING
                for record in caplog.records)
+
+
+def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_and_nothing_is_re_registered(
+        tmp_path: Path) -> None:
+    lab = _heartbeat_lab(tmp_path, state=True)
+
+    async def mag_peer() -> dict[str, Any] | None:
+        peers = (await lab.control("mag", {"command": "peers"}))["peers"]
+        return peers[0] if peers and peers[0]["restart_counter"] is not None else None
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] \
+                == "registered"
+            first = await _until(mag_peer, "the MAG stores the LMA's restart counter")
+            await lma.close()
+            started = int(time.time())
+            while int(time.time()) == started:  # a start time alone would now give another counter
+                await asyncio.sleep(0.05)
+            lma = lab.lma()
+            await lma.start()
+            sent_before = (await lab.control("mag", {"command": "stats"}))["sent"]["heartbeat_request"]
+
+            async def answered_again() -> Any:
+                stats = await lab.control("mag", {"command": "stats"})
+                return stats["received"]["heartbeat_response"] >= sent_before + 1 and stats
+
+            stats = await _until(answered_again, "the restored LMA answers a heartbeat")
+            after = await mag_peer()
+            assert after is not None and after["restart_counter"] == first["restart_counter"] and after["reachable"]
+            assert stats["sent"]["pbu"] == 1 and "PeerRestarted" not in stats["events"]
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
 
 
 def test_show_peers_prints_the_heartbeat_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
