@@ -223,9 +223,9 @@ def test_RFC5846_6_1_1_outstanding_bris_never_share_a_sequence_number() -> None:
     (BRFlags.P | BRFlags.G, RevocationTrigger.PER_PEER_POLICY, BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED),
     (BRFlags.P, RevocationTrigger.ADMINISTRATIVE_REASON, BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
 ])
-def test_RFC5846_8_2_a_bri_from_a_mag_is_refused_with_its_sequence_and_flags(
+def test_RFC5846_8_2_without_binding_revocation_a_bri_from_a_mag_is_refused_with_its_sequence_and_flags(
         flags: BRFlags, trigger: RevocationTrigger, status: BindingRevocationStatus) -> None:
-    lma = _revoking_lma()
+    lma = make_lma()
     _registered(lma)
     outcome = lma.receive(BindingRevocationIndication(trigger, 77, flags, (MNIdentifierOption(b"mag1"),)), MAG1, LMAA,
                           NOW + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,10 @@ def _reports(name: str) -> list[FrameReport]:
     return [dissect_frame(record.linktype, record.data) for record in read_capture((CAPTURES / name).read_bytes())]
 
 
+def _frames(path: Path) -> list[tuple[int, Fraction, bytes]]:
+    return [(record.linktype, record.timestamp, record.data) for record in read_capture(path.read_bytes())]
+
+
 def _tshark_frames(name: str, display_filter: str) -> list[int]:
     result = subprocess.run([TSHARK, "-n", "-r", str(CAPTURES / name), "-Y", display_filter, "-T", "fields",
                              "-e", "frame.number"], capture_output=True, text=True, timeout=60, check=True)
@@ -53,7 +58,8 @@ def test_pmip6_decode_json_reads_every_capture(path: Path, capsys: pytest.Captur
     assert main(["decode", "--json", str(path)]) == 0
     frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [frame["frame"] for frame in frames] == list(range(1, len(_reports(path.name)) + 1))
-    assert all(set(frame) == {"frame", "mh", "gre", "tlv", "error"} for frame in frames)
+    assert all(set(frame) == {"frame", "mh", "gre", "tlv", "error", "time", "src", "dst", "sport", "dport",
+                              "inner_src", "inner_dst"} for frame in frames)
 
 
 def test_various_gre_has_frames_keyed_0x28() -> None:
@@ -87,14 +93,17 @@ EDITCAP, MERGECAP = shutil.which("editcap"), shutil.which("mergecap")
 @pytest.mark.skipif(EDITCAP is None or MERGECAP is None, reason="editcap/mergecap (Wireshark) are not installed")
 def test_pcapng_and_nanosecond_pcap_written_by_wireshark_read_the_same(tmp_path: Path) -> None:
     """Wireshark's own writers as the oracle of the pcapng and nanosecond readers; mergecap of an Ethernet and a
-    raw-IPv6 capture gives a pcapng with two interfaces of different link types."""
+    raw-IPv6 capture gives a pcapng with two interfaces of different link types. The frames and their times are
+    the same; the clock's resolution is the file's (a nanosecond pcap's is 10**9 ticks per second)."""
     ethernet, raw = CAPTURES / "tcpdump_various_gre.pcap", CAPTURES / "tcpdump_ipv6_mobility_1.pcap"
     for file_type in ("pcapng", "nsecpcap"):
         converted = tmp_path / f"various_gre.{file_type}"
         subprocess.run([EDITCAP, "-F", file_type, str(ethernet), str(converted)], check=True, timeout=60)
-        assert list(read_capture(converted.read_bytes())) == list(read_capture(ethernet.read_bytes()))
+        assert _frames(converted) == _frames(ethernet)
+    assert {record.ticks_per_second for record in read_capture(converted.read_bytes())} == {10**9}
     merged = tmp_path / "merged.pcapng"
     subprocess.run([MERGECAP, "-a", "-F", "pcapng", "-w", str(merged), str(ethernet), str(raw)], check=True, timeout=60)
-    expected = list(read_capture(ethernet.read_bytes())) + list(read_capture(raw.read_bytes()))
-    assert list(read_capture(merged.read_bytes())) == expected
-    assert {record.linktype for record in expected} == {1, 229}
+    expected = _frames(ethernet) + _frames(raw)
+    assert _frames(merged) == expected
+    assert {linktype for linktype, _time, _data in expected} == {1, 229}
+

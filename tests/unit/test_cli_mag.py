@@ -138,3 +138,31 @@ def test_attach_arguments_at_their_limits_are_sent_to_the_daemon(tmp_path: Path,
     main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", "--att", "1", "--ll-id", "00 01"])
     assert [(request["mn_id"], request["att"], request["ll_id"]) for request in sent] == [
         ("é" * 127, 255, "ab" * 253), ("q", 1, "0001")]
+
+
+@pytest.mark.parametrize(("result", "printed", "code"), [
+    ({"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False},
+     "ended 2 bindings with one Binding Revocation Indication\n", 0),
+    ({"bindings": 1, "global_revocation": True, "left": 0, "global_revocation_refused": True},
+     "ended 1 binding with one Binding Revocation Indication; the LMA refused global revocation (status 130), "
+     "so each was de-registered\n", 0),
+    ({"bindings": 3, "global_revocation": False, "left": 1, "global_revocation_refused": False},
+     "ended 3 bindings with a de-registration each; 1 binding not confirmed gone\n", 1),
+    ({"bindings": 0, "global_revocation": False, "left": 0, "global_revocation_refused": False},
+     "ended 0 bindings with a de-registration each\n", 0),
+], ids=["global", "refused", "left", "none"])
+def test_RFC5846_9_2_revoke_all_asks_the_daemon_and_prints_how_the_bindings_ended(
+        result: dict[str, Any], printed: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr("pmip6.commands.mag.control_request",
+                        lambda path, request, timeout: sent.append(request) or result)
+    assert main(["mag", "revoke-all", "--control", str(tmp_path / "mag.sock"), "--timeout", "3"]) == code
+    assert sent == [{"command": "revoke-all", "timeout": 3.0}]
+    assert capsys.readouterr().out == printed
+
+
+def test_revoke_all_takes_no_mobile_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["mag", "revoke-all", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q"])
+    assert exit_.value.code == 2

@@ -1,14 +1,18 @@
-"""`pmip6 decode [--json] FILE`: the issue-2 JSON shape, the readable lines and the exit statuses."""
+"""`pmip6 decode [--json] FILE`: the issue-2 JSON shape, the readable lines and the exit statuses; when and between
+whom each frame went (capture time, addresses, ports)."""
 
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
 
+from capture_blocks import epb, idb, option, shb
 from pmip6.cli import main
+from pmip6.commands.decode import seconds_text
 from pmip6.wire.gre import gre_prefix
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
@@ -17,9 +21,11 @@ from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, BAFlags, BUF
 from pmip6.wire.options import (AccessTechnologyTypeOption, GREKeyOption, HandoffIndicatorOption,
                                 HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
                                 IPv4HomeAddressReplyOption, MNIdentifierOption, TimestampOption, UnknownOption)
-from pmip6.wire.pcap import PcapWriter
+from pmip6.wire.pcap import LINKTYPE_RAW, PcapWriter
 from pmip6.wire.tlv import encode_tlv
 
+ISSUE_KEYS = {"frame", "mh", "gre", "tlv", "error"}
+WHEN_AND_WHO_KEYS = {"time", "src", "dst", "sport", "dport", "inner_src", "inner_dst"}
 MAG6, LMA6 = IPv6Address("2001:db8::a"), IPv6Address("2001:db8::1")
 MAG4, LMA4 = IPv4Address("192.0.2.10"), IPv4Address("192.0.2.1")
 PBU = ProxyBindingUpdate(7, BUFlags.A | BUFlags.P | BUFlags.T, 900, (
@@ -59,8 +65,10 @@ def test_json_has_the_issue_2_shape(capture: Path, capsys: pytest.CaptureFixture
     assert main(["decode", "--json", str(capture)]) == 0
     frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [frame["frame"] for frame in frames] == [1, 2, 3, 4, 5, 6, 7]
-    assert all(set(frame) == {"frame", "mh", "gre", "tlv", "error"} for frame in frames)
-    assert frames[0] == {"frame": 1, "gre": None, "tlv": None, "error": None, "mh": {
+    assert all(set(frame) == ISSUE_KEYS | WHEN_AND_WHO_KEYS for frame in frames)
+    assert frames[0] == {"frame": 1, "gre": None, "tlv": None, "error": None, "time": 1700000000.0,
+                         "src": "2001:db8::a", "dst": "2001:db8::1", "sport": None, "dport": None,
+                         "inner_src": None, "inner_dst": None, "mh": {
         "type": 5, "seq": 7, "flags": "APT", "lifetime": 900, "status": None, "options": [
             {"type": 8, "name": "MN-ID", "subtype": 1, "id": "mn1@example.com\\xff"},
             {"type": 22, "name": "HNP", "prefix": "2001:db8:5::/64"},
@@ -75,7 +83,8 @@ def test_json_has_the_issue_2_shape(capture: Path, capsys: pytest.CaptureFixture
         {"type": 200, "name": "Option 200", "data": "0102"}]}
     assert frames[1]["error"] is None
     assert frames[2] == {"frame": 3, "mh": None, "gre": {"key": None, "proto": 0x86DD, "seq": None},
-                         "tlv": None, "error": None}
+                         "tlv": None, "error": None, "time": 1700000002.0, "src": "2001:db8::1",
+                         "dst": "2001:db8::a", "sport": None, "dport": None, "inner_src": None, "inner_dst": None}
     assert frames[3]["gre"] == {"key": 0x2222, "proto": 0x0800, "seq": None}
     assert frames[3]["tlv"] == {"next_header": 47, "length": 28}
     assert frames[4]["mh"] == {"type": 7, "seq": None, "flags": None, "lifetime": None, "status": 2, "options": []}
@@ -87,13 +96,66 @@ def test_json_has_the_issue_2_shape(capture: Path, capsys: pytest.CaptureFixture
 def test_readable_lines(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", str(capture)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("1   PBU seq=7 flags=APT lifetime=900 (3600 s) MN-ID=mn1@example.com\\xff HNP=2001:db8:5::/64")
+    assert lines[0].startswith("1   0.000000 2001:db8::a -> 2001:db8::1 PBU seq=7 flags=APT lifetime=900 (3600 s) "
+                               "MN-ID=mn1@example.com\\xff HNP=2001:db8:5::/64")
     assert "GRE-Key=0x00001234 (4660)" in lines[0]
-    assert lines[1].startswith("2   PBA seq=7 flags=PT lifetime=900 (3600 s) status=0 (ACCEPTED) GRE-Key=none")
+    assert lines[1].startswith("2   1.000000 192.0.2.1:5436 -> 192.0.2.10:5436 PBA seq=7 flags=PT lifetime=900 "
+                               "(3600 s) status=0 (ACCEPTED) GRE-Key=none")
     assert "GRE key=0x00002222 (8738) proto=0x0800" in lines[3] and "TLV next-header=47 length=28" in lines[3]
     assert "BE status=2 (UNRECOGNIZED_MH_TYPE)" in lines[4]
     assert "MH type 17" in lines[5]
-    assert "error:" in lines[6] and len(lines) == 7
+    assert lines[3].startswith("4   3.000000 192.0.2.10:40000 -> 192.0.2.1:5437 TLV")
+    assert lines[3].endswith("(inner 192.0.2.10 -> 192.0.2.1) [IPv4/UDP 5437/TLV/GRE]")
+    assert lines[6].startswith("7   6.000000 [unknown] error:") and len(lines) == 7
+
+
+def test_json_says_when_and_between_whom(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Epoch seconds, the outer addresses and UDP ports (the tunnel endpoints for TLV/GRE data, whose inner
+    packet's addresses come too); a frame that is no readable IP has nulls."""
+    assert main(["decode", "--json", str(capture)]) == 0
+    frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    who = [(frame["src"], frame["dst"], frame["sport"], frame["dport"], frame["inner_src"], frame["inner_dst"])
+           for frame in frames]
+    assert [frame["time"] for frame in frames] == [1700000000.0 + number for number in range(7)]
+    assert who == [
+        ("2001:db8::a", "2001:db8::1", None, None, None, None),
+        ("192.0.2.1", "192.0.2.10", 5436, 5436, None, None),
+        ("2001:db8::1", "2001:db8::a", None, None, None, None),
+        ("192.0.2.10", "192.0.2.1", 40000, 5437, "192.0.2.10", "192.0.2.1"),
+        ("2001:db8::1", "2001:db8::a", None, None, None, None),
+        ("2001:db8::1", "2001:db8::a", None, None, None, None),
+        (None, None, None, None, None, None),
+    ]
+
+
+@pytest.mark.parametrize("tsresol, ticks_per_second, relative", [
+    (b"\x09", 10**9, "0.000250000"), (b"\x03", 10**3, "0.001"), (b"\x06", 10**6, "0.000250")])
+def test_pcapng_times_shown_to_the_interfaces_resolution(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         tsresol: bytes, ticks_per_second: int,
+                                                         relative: str) -> None:
+    """pcapng if_tsresol 10**-9 and 10**-3: the relative times have as many decimals as the clock, as tshark
+    shows them; the JSON time is the epoch seconds; an IPv6 UDP frame shows ``[address]:port``."""
+    ticks = [1700000000 * ticks_per_second, 1700000000 * ticks_per_second + max(1, ticks_per_second // 4000)]
+    packet = encode_ipv6(MAG6, LMA6, IPProto.UDP, encode_udp(40000, PMIP6_CONTROL_PORT, b"", source=MAG6,
+                                                             destination=LMA6))
+    path = tmp_path / "resolution.pcapng"
+    path.write_bytes(shb("<") + idb("<", LINKTYPE_RAW, option("<", 9, tsresol))
+                     + b"".join(epb("<", 0, tick, packet) for tick in ticks))
+
+    assert main(["decode", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines] == ["0." + "0" * len(relative[2:]), relative]
+    assert lines[0].startswith("1   0.") and "[2001:db8::a]:40000 -> [2001:db8::1]:5436" in lines[0]
+    assert main(["decode", "--json", str(path)]) == 0
+    times = [json.loads(line)["time"] for line in capsys.readouterr().out.splitlines()]
+    assert times == [tick / ticks_per_second for tick in ticks]
+
+
+def test_relative_times_are_rounded_to_the_clock_and_may_be_negative() -> None:
+    assert seconds_text(Fraction(1, 3), 10**6) == "0.333333"
+    assert seconds_text(Fraction(-5, 2), 10**9) == "-2.500000000"
+    assert seconds_text(Fraction(1, 16), 2**4) == "0.06"
+    assert seconds_text(Fraction(3), 1) == "3"
 
 
 def test_truncated_capture_prints_the_good_frames_and_exits_0(capture: Path,
@@ -131,3 +193,17 @@ def test_udp_port_names_the_signaling_port_of_a_daemon_configured_with_another(
     with pytest.raises(SystemExit) as exited:
         main(["decode", "--udp-port", "0", str(path)])
     assert exited.value.code == 2
+
+
+def test_an_mn_id_with_a_newline_or_spaces_stays_one_quoted_word_of_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a peer put in an option cannot split a line of `pmip6 decode` nor pass for more than one field."""
+    pbu = ProxyBindingUpdate(1, BUFlags.A | BUFlags.P, 900, (MNIdentifierOption(b"mn1\n2 LMA6 BA seq=1 a=b,c"),))
+    path = tmp_path / "hostile.pcap"
+    with path.open("wb") as stream:
+        PcapWriter(stream).write(encode_ipv6(MAG6, LMA6, IPProto.MOBILITY,
+                                             encode_message(pbu, source=MAG6, destination=LMA6)), 1700000000)
+    assert main(["decode", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert 'MN-ID="mn1\\n2 LMA6 BA seq=1 a=b,c" [IPv6/MH]' in lines[0]

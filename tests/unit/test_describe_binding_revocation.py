@@ -76,5 +76,7 @@ def test_decode_json(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_decode_lines(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", str(capture)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("1   BRI seq=7 flags=P trigger=1 (ADMINISTRATIVE_REASON) MN-ID=mn1@example.com")
-    assert lines[1].startswith("2   BRA seq=7 flags=P status=0 (SUCCESS)") and len(lines) == 2
+    assert lines[0].startswith(f"1   0.000000 {LMA6} -> {MAG6} BRI seq=7 flags=P trigger=1 (ADMINISTRATIVE_REASON) "
+                               "MN-ID=mn1@example.com")
+    assert lines[1].startswith(f"2   1.000000 {MAG4}:5436 -> {LMA4}:5436 BRA seq=7 flags=P status=0 (SUCCESS)")
+    assert len(lines) == 2

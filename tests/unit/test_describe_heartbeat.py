@@ -63,5 +63,7 @@ def test_decode_json(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_decode_lines(capture: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", str(capture)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("1   Heartbeat-request seq=41 flags=-")
-    assert lines[1].startswith("2   Heartbeat-response seq=41 flags=R Restart-Counter=1764241000") and len(lines) == 2
+    assert lines[0].startswith(f"1   0.000000 {MAG6} -> {LMA6} Heartbeat-request seq=41 flags=-")
+    assert lines[1].startswith(f"2   1.000000 {LMA4}:5436 -> {MAG4}:5436 Heartbeat-response seq=41 flags=R "
+                               "Restart-Counter=1764241000")
+    assert len(lines) == 2

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pmip6.wire.checksum import internet_checksum
-from pmip6.wire.dissect import dissect_frame
+from pmip6.wire.dissect import FrameReport, dissect_frame
 from pmip6.wire.gre import GREHeader, encode_gre, gre_prefix
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate
@@ -156,3 +156,78 @@ def test_arbitrary_udp_payloads_never_raise(payload: bytes, port: int) -> None:
 @given(st.binary(max_size=120), st.sampled_from([IPProto.MOBILITY, IPProto.GRE, IPProto.DSTOPTS, IPProto.FRAGMENT]))
 def test_arbitrary_ipv6_payloads_never_raise(payload: bytes, next_header: int) -> None:
     dissect_frame(LINKTYPE_IPV6, encode_ipv6(MAG6, LMA6, next_header, payload))
+
+
+INNER4 = encode_ipv4(IPv4Address("10.0.0.2"), IPv4Address("198.51.100.1"), IPProto.NONE, b"")
+"""The mobile node's packet in the tunnel tests below: an IPv4 one, where INNER is IPv6."""
+
+
+def _endpoints(report: FrameReport) -> tuple[object, ...]:
+    return (report.source, report.destination, report.source_port, report.destination_port,
+            report.inner_source, report.inner_destination)
+
+
+def test_ipv4_udp_5436_signaling_names_its_addresses_and_ports() -> None:
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(40000, PMIP6_CONTROL_PORT, encode_message(PBU)))
+    assert report.mh == PBU and _endpoints(report) == (MAG4, LMA4, 40000, PMIP6_CONTROL_PORT, None, None)
+
+
+def test_ipv6_mh_names_its_addresses_and_no_ports() -> None:
+    report = dissect_frame(LINKTYPE_ETHERNET, _ethernet(SIGNALING6, 10))
+    assert report.mh == PBU and _endpoints(report) == (MAG6, LMA6, None, None, None, None)
+
+
+MN4 = (IPv4Address("10.0.0.2"), IPv4Address("198.51.100.1"))
+MN6 = (IPv6Address("2001:db8:5::1"), IPv6Address("2001:db8:6::1"))
+
+
+@pytest.mark.parametrize("packet, expected", [
+    (encode_ipv4(MAG4, LMA4, IPProto.GRE, gre_prefix(7, EtherType.IPV4) + INNER4), (MAG4, LMA4, None, None, *MN4)),
+    (encode_ipv6(LMA6, MAG6, IPProto.GRE, gre_prefix(None, EtherType.IPV6) + INNER), (LMA6, MAG6, None, None, *MN6)),
+], ids=["gre-over-ipv4", "gre-over-ipv6"])
+def test_gre_names_the_tunnel_endpoints_and_the_inner_addresses(packet: bytes, expected: tuple[object, ...]) -> None:
+    """RFC 5845 section 7 / RFC 2784: the outer header is the MAG-LMA tunnel, the inner packet the MN's."""
+    report = dissect_frame(LINKTYPE_RAW, packet)
+    assert report.gre is not None and report.error is None and _endpoints(report) == expected
+
+
+def test_udp_tlv_names_the_ports_the_tunnel_endpoints_and_the_inner_addresses() -> None:
+    gre = encode_gre(GREHeader(EtherType.IPV4, key=0x2222), INNER4)
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_DATA_PORT, PMIP6_DATA_PORT, encode_tlv(IPProto.GRE, gre)))
+    assert report.tlv is not None and report.gre is not None and report.error is None
+    assert _endpoints(report) == (MAG4, LMA4, PMIP6_DATA_PORT, PMIP6_DATA_PORT, *MN4)
+
+
+def test_ip_in_ip_and_ipv4_udp_mode_name_the_inner_addresses() -> None:
+    for packet in (encode_ipv4(MAG4, LMA4, IPProto.IPV4, INNER4), _udp4(PMIP6_DATA_PORT, PMIP6_DATA_PORT, INNER4)):
+        report = dissect_frame(LINKTYPE_RAW, packet)
+        assert (report.source, report.destination) == (MAG4, LMA4) and report.error is None
+        assert (report.inner_source, report.inner_destination) == MN4
+
+
+def test_a_tunneled_packet_that_is_not_ip_has_no_inner_addresses_and_no_error() -> None:
+    """The inner packet is the MN's traffic, not PMIPv6 framing: a GRE header followed by nothing (or by junk)
+    still reports its outer addresses and no error."""
+    for payload in (b"", b"\x45\x00", b"\x00" * 40):
+        report = dissect_frame(LINKTYPE_RAW, encode_ipv6(LMA6, MAG6, IPProto.GRE, gre_prefix(None, EtherType.IPV6)
+                                                         + payload))
+        assert report.gre is not None and report.error is None
+        assert _endpoints(report) == (LMA6, MAG6, None, None, None, None)
+
+
+def test_non_ip_and_undecodable_frames_have_no_addresses() -> None:
+    for report in (dissect_frame(LINKTYPE_ETHERNET, bytes(12) + b"\x08\x06" + bytes(28)),
+                   dissect_frame(LINKTYPE_RAW, b"\x45\x00"), dissect_frame(147, b"\x60" + bytes(39))):
+        assert _endpoints(report) == (None,) * 6
+
+
+def test_fragment_names_its_addresses_but_no_ports() -> None:
+    fragment = bytes([IPProto.UDP, 0, 0, 8]) + bytes(4) + bytes(16)
+    report = dissect_frame(LINKTYPE_RAW, encode_ipv6(MAG6, LMA6, IPProto.FRAGMENT, fragment))
+    assert report.carrier == "IPv6 fragment" and _endpoints(report) == (MAG6, LMA6, None, None, None, None)
+
+
+def test_addresses_found_before_an_error_are_kept() -> None:
+    report = dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, b"\x3b\x05" + bytes(6)))
+    assert report.error is not None
+    assert _endpoints(report) == (MAG4, LMA4, PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, None, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from scapy.utils import PcapNgWriter, RawPcapReader, wrpcap
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
+from capture_blocks import block, epb, idb, option, pcap_file, shb
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_IPV6, LINKTYPE_RAW, CaptureRecord, PcapWriter,
                              read_capture)
@@ -19,58 +21,46 @@ from pmip6.wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_IPV6, LINKTYPE_RAW, Cap
 FRAMES = [b"\x60" + bytes(39), b"\x45" + bytes(50), b""]
 
 
-def _pcap(order: str, magic: int, linktype: int, records: list[tuple[int, int, bytes]]) -> bytes:
-    out = struct.pack(f"{order}IHHiIII", magic, 2, 4, 0, 0, 65535, linktype)
-    for seconds, fraction, data in records:
-        out += struct.pack(f"{order}IIII", seconds, fraction, len(data), len(data) + 3) + data
-    return out
-
-
-def _block(order: str, block_type: int, body: bytes) -> bytes:
-    body += bytes(-len(body) % 4)
-    return struct.pack(f"{order}II", block_type, len(body) + 12) + body + struct.pack(f"{order}I", len(body) + 12)
-
-
-def _shb(order: str) -> bytes:
-    return _block(order, 0x0A0D0D0A, struct.pack(f"{order}IHHq", 0x1A2B3C4D, 1, 0, -1))
-
-
-def _idb(order: str, linktype: int, options: bytes = b"") -> bytes:
-    return _block(order, 1, struct.pack(f"{order}HHI", linktype, 0, 0) + options)
-
-
-def _epb(order: str, interface: int, ticks: int, data: bytes) -> bytes:
-    return _block(order, 6, struct.pack(f"{order}IIIII", interface, ticks >> 32, ticks & 0xFFFFFFFF,
-                                        len(data), len(data)) + data)
-
-
-def _option(order: str, code: int, value: bytes) -> bytes:
-    return struct.pack(f"{order}HH", code, len(value)) + value + bytes(-len(value) % 4)
-
-
 @pytest.mark.parametrize("order", "<>")
-@pytest.mark.parametrize("magic, fraction, expected", [(0xA1B2C3D4, 250000, 7.25), (0xA1B23C4D, 500000000, 7.5)])
-def test_pcap_both_byte_orders_micro_and_nano(order: str, magic: int, fraction: int, expected: float) -> None:
-    data = _pcap(order, magic, LINKTYPE_IPV6 | 0x10000000, [(7, fraction, frame) for frame in FRAMES])
-    assert list(read_capture(data)) == [CaptureRecord(LINKTYPE_IPV6, expected, frame) for frame in FRAMES]
+@pytest.mark.parametrize("magic, fraction, expected, resolution",
+                         [(0xA1B2C3D4, 250000, 7.25, 10**6), (0xA1B23C4D, 500000000, 7.5, 10**9)])
+def test_pcap_both_byte_orders_micro_and_nano(order: str, magic: int, fraction: int, expected: float,
+                                              resolution: int) -> None:
+    data = pcap_file(order, magic, LINKTYPE_IPV6 | 0x10000000, [(7, fraction, frame) for frame in FRAMES])
+    assert list(read_capture(data)) == [CaptureRecord(LINKTYPE_IPV6, Fraction(expected), frame, resolution)
+                                        for frame in FRAMES]
+
+
+@pytest.mark.parametrize("magic, fraction, resolution", [(0xA1B2C3D4, 123456, 10**6), (0xA1B23C4D, 123456789, 10**9)])
+def test_pcap_times_are_exact_to_the_clocks_resolution(magic: int, fraction: int, resolution: int) -> None:
+    """A nanosecond at 2023's epoch seconds is below a float's resolution there: the time is kept exact."""
+    record = next(read_capture(pcap_file("<", magic, LINKTYPE_RAW, [(1700000000, fraction, FRAMES[0])])))
+    assert (record.timestamp, record.ticks_per_second) == (1700000000 + Fraction(fraction, resolution), resolution)
+
+
+def test_pcapng_times_are_exact_in_the_interfaces_resolution() -> None:
+    ticks = 1700000000 * 10**9 + 123456789
+    data = shb("<") + idb("<", LINKTYPE_RAW, option("<", 9, b"\x09")) + epb("<", 0, ticks, FRAMES[0])
+    record = next(read_capture(data))
+    assert (record.timestamp, record.ticks_per_second) == (Fraction(ticks, 10**9), 10**9)
 
 
 @pytest.mark.parametrize("order", "<>")
 def test_pcapng_interfaces_resolutions_and_block_types(order: str) -> None:
-    nanosecond = _option(order, 9, b"\x09") + _option(order, 0, b"")
-    binary_with_offset = _option(order, 9, b"\x84") + _option(order, 14, struct.pack(f"{order}q", 100))
-    data = (_shb(order) + _idb(order, LINKTYPE_ETHERNET) + _idb(order, LINKTYPE_RAW, nanosecond)
-            + _block(order, 5, b"statistics are skipped")
-            + _epb(order, 1, 3_500_000_000, FRAMES[0]) + _epb(order, 0, 2_000_000, FRAMES[1])
-            + _block(order, 3, struct.pack(f"{order}I", len(FRAMES[1])) + FRAMES[1])
-            + _block(order, 2, struct.pack(f"{order}HHIIII", 0, 0, 0, 1_000_000, 3, 3) + b"abc")
-            + _shb(order) + _idb(order, LINKTYPE_IPV6, binary_with_offset) + _epb(order, 0, 8, FRAMES[2]))
+    nanosecond = option(order, 9, b"\x09") + option(order, 0, b"")
+    binary_with_offset = option(order, 9, b"\x84") + option(order, 14, struct.pack(f"{order}q", 100))
+    data = (shb(order) + idb(order, LINKTYPE_ETHERNET) + idb(order, LINKTYPE_RAW, nanosecond)
+            + block(order, 5, b"statistics are skipped")
+            + epb(order, 1, 3_500_000_000, FRAMES[0]) + epb(order, 0, 2_000_000, FRAMES[1])
+            + block(order, 3, struct.pack(f"{order}I", len(FRAMES[1])) + FRAMES[1])
+            + block(order, 2, struct.pack(f"{order}HHIIII", 0, 0, 0, 1_000_000, 3, 3) + b"abc")
+            + shb(order) + idb(order, LINKTYPE_IPV6, binary_with_offset) + epb(order, 0, 8, FRAMES[2]))
     assert list(read_capture(data)) == [
-        CaptureRecord(LINKTYPE_RAW, 3.5, FRAMES[0]),
+        CaptureRecord(LINKTYPE_RAW, 3.5, FRAMES[0], 10**9),
         CaptureRecord(LINKTYPE_ETHERNET, 2.0, FRAMES[1]),
         CaptureRecord(LINKTYPE_ETHERNET, 0.0, FRAMES[1]),
         CaptureRecord(LINKTYPE_ETHERNET, 1.0, b"abc"),
-        CaptureRecord(LINKTYPE_IPV6, 100.5, FRAMES[2]),
+        CaptureRecord(LINKTYPE_IPV6, 100.5, FRAMES[2], 2**4),
     ]
 
 
@@ -107,7 +97,7 @@ def test_writer_output_read_back_by_scapy_and_by_us(tmp_path: Path) -> None:
 
 
 def test_truncated_last_record_raises_after_the_good_ones() -> None:
-    data = _pcap("<", 0xA1B2C3D4, LINKTYPE_RAW, [(1, 0, FRAMES[0]), (2, 0, FRAMES[1])])[:-1]
+    data = pcap_file("<", 0xA1B2C3D4, LINKTYPE_RAW, [(1, 0, FRAMES[0]), (2, 0, FRAMES[1])])[:-1]
     records = read_capture(data)
     assert next(records).data == FRAMES[0]
     with pytest.raises(DecodeError, match="runs past"):
@@ -115,7 +105,7 @@ def test_truncated_last_record_raises_after_the_good_ones() -> None:
 
 
 def test_truncated_pcapng_block_raises_after_the_good_ones() -> None:
-    data = _shb("<") + _idb("<", LINKTYPE_RAW) + _epb("<", 0, 0, FRAMES[0]) + _epb("<", 0, 0, FRAMES[1])[:-4]
+    data = shb("<") + idb("<", LINKTYPE_RAW) + epb("<", 0, 0, FRAMES[0]) + epb("<", 0, 0, FRAMES[1])[:-4]
     records = read_capture(data)
     assert next(records).data == FRAMES[0]
     with pytest.raises(DecodeError):
@@ -124,7 +114,7 @@ def test_truncated_pcapng_block_raises_after_the_good_ones() -> None:
 
 def test_packet_for_undescribed_interface_rejected() -> None:
     with pytest.raises(DecodeError, match="interface"):
-        list(read_capture(_shb("<") + _epb("<", 0, 0, FRAMES[0])))
+        list(read_capture(shb("<") + epb("<", 0, 0, FRAMES[0])))
 
 
 @pytest.mark.parametrize("data", [b"", b"\xd4\xc3", b"GIF89a" + bytes(30), b"\xd4\xc3\xb2\xa1" + bytes(10),
@@ -144,7 +134,7 @@ def test_arbitrary_bytes_raise_only_decode_error(data: bytes) -> None:
 
 @given(st.binary(max_size=120))
 def test_arbitrary_bodies_after_valid_headers_raise_only_decode_error(tail: bytes) -> None:
-    for head in (_pcap("<", 0xA1B2C3D4, LINKTYPE_RAW, []), _shb(">")):
+    for head in (pcap_file("<", 0xA1B2C3D4, LINKTYPE_RAW, []), shb(">")):
         try:
             list(read_capture(head + tail))
         except DecodeError:

@@ -1,8 +1,11 @@
-"""``pmip6 mag --config mag.toml``: run the Mobile Access Gateway; ``pmip6 mag attach|detach|refresh``: drive it.
+"""``pmip6 mag --config mag.toml``: run the Mobile Access Gateway; ``pmip6 mag attach|detach|refresh``: drive it;
+``pmip6 mag revoke-all``: end every binding of a running one.
 
 ``attach``, ``refresh`` and ``detach`` wait for the outcome and print it; exit 0 when the MN is registered
 (attach, refresh) or de-registered (detach), 1 otherwise (rejected with its status, failed, timed out,
-ignored), 2 for a usage error (an argument the PBU could not carry, say).
+ignored), 2 for a usage error (an argument the PBU could not carry, say). ``revoke-all`` ends every binding as a
+shutdown does (one Binding Revocation Indication with ``global_revocation``, RFC 5846 9.2, else a de-registration
+each) and prints how many went; exit 0 when none is left, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from pmip6.commands import MAX_TIMEOUT, control_failed, plain_help, seconds
 from pmip6.commands.show import cell
+from pmip6.naming import counted
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.mag_daemon import DEFAULT_WAIT, MagDaemon, build_mag_daemon
@@ -56,12 +60,17 @@ def register(subparsers: Any) -> None:
     refresh = actions.add_parser("refresh", help="re-register a mobile node now and wait for the PBA")
     _control_arguments(refresh)
     refresh.set_defaults(func=_refresh)
+    revoke_all = actions.add_parser("revoke-all", help="end every binding (one global revocation, RFC 5846 9.2, "
+                                                       "or a de-registration each) and wait for the LMA")
+    _control_arguments(revoke_all, mn_id=False)
+    revoke_all.set_defaults(func=_revoke_all)
 
 
-def _control_arguments(parser: argparse.ArgumentParser) -> None:
+def _control_arguments(parser: argparse.ArgumentParser, mn_id: bool = True) -> None:
     parser.add_argument("--control", required=True, help="the MAG's control socket")
-    parser.add_argument("--mn-id", type=_mn_identifier, required=True,
-                        help=f"MN-Identifier (NAI; at most {MAX_MN_IDENTIFIER_LENGTH} octets in UTF-8)")
+    if mn_id:
+        parser.add_argument("--mn-id", type=_mn_identifier, required=True,
+                            help=f"MN-Identifier (NAI; at most {MAX_MN_IDENTIFIER_LENGTH} octets in UTF-8)")
     parser.add_argument("--timeout", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                         help=f"seconds to wait for the outcome (default {DEFAULT_WAIT:g}, at most {MAX_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
@@ -128,6 +137,24 @@ def _detach(args: argparse.Namespace) -> int:
 
 def _refresh(args: argparse.Namespace) -> int:
     return _request(args, {"command": "refresh", "mn_id": args.mn_id})
+
+
+def _revoke_all(args: argparse.Namespace) -> int:
+    try:
+        result = control_request(args.control, {"command": "revoke-all", "timeout": args.timeout},
+                                 timeout=args.timeout + 5.0)
+    except ControlError as error:
+        return control_failed(error, "a MAG")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        how = ("with one Binding Revocation Indication" if result["global_revocation"]
+               else "with a de-registration each")
+        refused = ("; the LMA refused global revocation (status 130), so each was de-registered"
+                   if result["global_revocation"] and result["global_revocation_refused"] else "")
+        left = f"; {counted(result['left'], 'binding')} not confirmed gone" if result["left"] else ""
+        print(f"ended {counted(result['bindings'], 'binding')} {how}{refused}{left}")
+    return 0 if result["left"] == 0 else 1
 
 
 def _request(args: argparse.Namespace, request: dict[str, Any]) -> int:

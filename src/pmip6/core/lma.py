@@ -48,16 +48,17 @@ With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live 
 (RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"): a Binding Revocation Indication,
 retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`). A Handoff Indicator 4
 PBU that waits for the session at another MAG also asks that MAG ("Inter-MAG Handover - Unknown"): its BRA
-ends the wait early, as that MAG's de-registration would. A BRI from a MAG gets a
-refusing BRA: this LMA revokes nothing on a MAG's request (130 for a Per-Peer global one, RFC 5846 8.2 and 13;
-134 otherwise).
+ends the wait early, as that MAG's de-registration would. A BRI from a MAG revokes what it names among that MAG's
+own bindings (RFC 5846 8.2 and 13, :mod:`pmip6.core.revocation_receiver`): removed as any other (BindingRemoved
+"revoked_by_mag"), or only the IPv4 home address (BindingUpdated); a retransmitted BRI gets the same BRA again.
+Without ``binding_revocation`` a MAG's BRI gets a refusing BRA: 130 for a Per-Peer global one, 134 otherwise.
 
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
 BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
-(forwarding stops), BindingRemoved ("expired", "deregistered", "cleared", "reconfigured" or "mag-restarted": keys and
-addresses are free again), BindingRestored (an entry re-adopted after a restart), RevocationSent (a BRI to a MAG),
-RegistrationRejected (every PBA of 128 or more), Alarm, MessageIgnored (silently discarded messages), and the
-heartbeat's PeerUnreachable, PeerReachable, PeerRestarted, HeartbeatsStopped.
+(forwarding stops), BindingRemoved ("expired", "deregistered", "cleared", "reconfigured", "revoked_by_mag" or
+"mag-restarted": keys and addresses are free again), BindingRestored (an entry re-adopted after a restart),
+RevocationSent (a BRI to a MAG), RegistrationRejected (every PBA of 128 or more), Alarm, MessageIgnored (silently
+discarded messages), and the heartbeat's PeerUnreachable, PeerReachable, PeerRestarted, HeartbeatsStopped.
 
 The uplink GRE key is allocated when a session first negotiates keys and kept, unchanged, until the entry
 is removed, even across handoffs and registrations that do not use keys (RFC 5845 3.3.2).
@@ -106,6 +107,12 @@ from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy
 from pmip6.core.pools import TenantPools
+from pmip6.core.revocation_receiver import mag_revocation_answer
+from pmip6.core.revocation_responder import (
+    AnsweredRevocations,
+    Revocation,
+    revocation_acknowledgement,
+)
 from pmip6.core.revocation_sender import RevocationSender
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
@@ -180,6 +187,7 @@ class LocalMobilityAnchor:
         self._cache = BindingCache()
         self._deadlines = DeadlineQueue()
         self._revocations = RevocationSender(settings.revocation_timing, revocation_rng)
+        self._revocation_answers = AnsweredRevocations()
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self.heartbeat = HeartbeatMonitor(settings.heartbeat, restart_counter)
@@ -196,7 +204,7 @@ class LocalMobilityAnchor:
         if isinstance(message, BindingRevocationAcknowledgement):
             return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingRevocationIndication):
-            return self._refuse_revocation(message, source, destination)
+            return self._answer_revocation(message, source, destination, now)
         if isinstance(message, Heartbeat):
             return self._receive_heartbeat(message, source, destination, now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
@@ -705,18 +713,44 @@ class LocalMobilityAnchor:
         return {entry.proxy_coa.address: (entry.proxy_coa, entry.lmaa) for entry in self._cache
                 if entry.state is BceState.ACTIVE}
 
-    def _refuse_revocation(self, indication: BindingRevocationIndication, source: Peer,
-                           destination: Address) -> Outcome:
-        """RFC 5846 8.2: this LMA revokes nothing at a MAG's request. A Per-Peer global BRI gets 130 (no MAG is
-        authorized for it, section 13), any other 134; the BRA copies the sequence number and the P, V and G
-        flags (6.1.2). From a source that is not an authorized MAG, no answer."""
+    def _answer_revocation(self, indication: BindingRevocationIndication, source: Peer, destination: Address,
+                           now: float) -> Outcome:
+        """RFC 5846 8.2: a MAG's BRI, answered with a BRA that copies its sequence number and P, V and G flags
+        (6.1.2), to its source. With ``binding_revocation`` what it revokes goes (:meth:`_revoke_for_mag`), once
+        for a retransmitted BRI (same sequence number from the same MAG); without, nothing does: a Per-Peer
+        global BRI gets 130, any other 134. From a source that is not an authorized MAG, no answer."""
         if source.address not in self.settings.authorized_mags:
             return _ignored("Binding Revocation Indication from a source that is not an authorized MAG", source)
-        per_peer = bool(indication.flags & BRFlags.G) and indication.trigger == RevocationTrigger.PER_PEER_POLICY
-        status = (BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED if per_peer
-                  else BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED)
-        acknowledgement = BindingRevocationAcknowledgement(status, indication.sequence, indication.flags)
-        return Outcome(sends=[SendMessage(acknowledgement, source, destination)])
+        outcome = Outcome()
+        if self.settings.binding_revocation:
+            acknowledgement = self._revocation_answers.answer(
+                (source.address, indication.sequence), indication,
+                lambda: self._revoke_for_mag(indication, source.address, now, outcome))
+        else:
+            per_peer = bool(indication.flags & BRFlags.G) and indication.trigger == RevocationTrigger.PER_PEER_POLICY
+            status = (BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED if per_peer
+                      else BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED)
+            acknowledgement = BindingRevocationAcknowledgement(status, indication.sequence, indication.flags)
+        outcome.sends.append(SendMessage(acknowledgement, source, destination))
+        return outcome
+
+    def _revoke_for_mag(self, indication: BindingRevocationIndication, mag: Address, now: float,
+                        outcome: Outcome) -> BindingRevocationAcknowledgement:
+        """Remove what the MAG at ``mag`` revokes (events into ``outcome``) as any removal: keys and addresses free,
+        a revocation of ours in progress for the entry dropped, a Handoff Indicator 4 PBU waiting for it served; with
+        V only the IPv4 home address goes (RFC 5844 3.1.2.5's release). The BRA that says so."""
+        answer = mag_revocation_answer(indication, mag, self._cache, self.settings.global_revocation_mags.get(mag))
+        if isinstance(answer, Revocation):
+            for entry in answer.entries:
+                if answer.ipv4_only and entry.home_network_prefixes:
+                    previous = entry.session()
+                    self._set_addresses(entry, AddressPlan(keep_prefixes=entry.home_network_prefixes,
+                                                           release_ipv4=entry.ipv4_home_address))
+                    outcome.events.append(BindingUpdated(entry.session(), previous))
+                else:
+                    self._revocations.drop(entry)
+                    outcome.extend(self._end(entry, "revoked_by_mag", now))
+        return revocation_acknowledgement(indication, answer)
 
     def _remove(self, entry: BindingCacheEntry, reason: str) -> BindingRemoved:
         pools = self._pools[entry.tenant]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
@@ -40,7 +41,10 @@ class LmaSettings:
     (RFC 5213 5.4.1.2: "this should be configurable").
     ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
     ``binding_revocation``: tell a MAG with a Binding Revocation Indication when the LMA removes its binding by
-    an operator's command, a reload or a handoff to another MAG (RFC 5846, :mod:`pmip6.core.revocation_sender`).
+    an operator's command, a reload or a handoff to another MAG (RFC 5846, :mod:`pmip6.core.revocation_sender`),
+    and act on a MAG's Binding Revocation Indication (8.2, :mod:`pmip6.core.revocation_receiver`).
+    ``global_revocation_mags``: the MAGs (by Proxy-CoA) authorized to revoke all their bindings with one global BRI,
+    each with the identity its MN-ID option carries (RFC 5846 8.2 and 13: "locally configurable").
     ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the MAGs (RFC 5847,
     :mod:`pmip6.core.heartbeat`).
     """
@@ -61,6 +65,7 @@ class LmaSettings:
     binding_error_burst: int = DEFAULT_BINDING_ERROR_BURST
     binding_revocation: bool = False
     revocation_timing: RevocationTiming = RevocationTiming()
+    global_revocation_mags: Mapping[Address, bytes] = field(default_factory=dict)
     heartbeat: HeartbeatSettings = HeartbeatSettings()
 
     def __post_init__(self) -> None:

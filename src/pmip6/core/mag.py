@@ -27,7 +27,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
-  Revocation Acknowledgement (RFC 5846 9.1, :mod:`pmip6.core.revocation_responder`); anything else is ignored.
+  Revocation Acknowledgement (RFC 5846 9.1, :mod:`pmip6.core.revocation_responder`); a Binding Revocation
+  Acknowledgement answers this MAG's own global BRI (9.2, :meth:`MobileAccessGateway.shutdown`), one matching no
+  outstanding BRI is discarded (6.2.2); anything else is ignored.
 - **Heartbeat** (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from the LMA is answered with this
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
   binding; an LMA whose Restart Counter changed lost its sessions, and every idle registered entry is re-registered
@@ -96,11 +98,17 @@ from pmip6.core.events import (
 from pmip6.core.heartbeat import HeartbeatMonitor, HeartbeatSettings, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
-from pmip6.core.revocation_responder import Revocation, revocation_answer
+from pmip6.core.revocation_responder import (
+    AnsweredRevocations,
+    Revocation,
+    revocation_acknowledgement,
+    revocation_answer,
+)
+from pmip6.core.revocation_sender import RevocationSender, RevocationTiming
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
-    BindingRevocationAcknowledgement,
     BindingError,
+    BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     Heartbeat,
     MobilityMessage,
@@ -133,8 +141,6 @@ from pmip6.wire.options import (
 )
 
 SEQUENCE_MODULUS = 1 << 16
-_REMEMBERED_REVOCATIONS = 256
-"""BRI sequence numbers whose answers a MAG keeps for a retransmission (an LMA retries for seconds)."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
@@ -156,6 +162,8 @@ class MagSettings:
     (0.2 of 3600 s: 720 s before expiry). ``force_udp_encapsulation`` is RFC 5844 5.2's
     ForceIPv4UDPEncapsulationSupport: ask for IPv4-UDP encapsulation (the F flag) over IPv4/UDP transport.
     ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
+    ``global_revocation``: end every binding with one Per-Peer global Binding Revocation Indication carrying
+    ``identity`` in its MN-ID option (RFC 5846 9.2), retransmitted per ``revocation_timing`` (section 11).
     ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the LMA (RFC 5847,
     :mod:`pmip6.core.heartbeat`).
     """
@@ -173,7 +181,14 @@ class MagSettings:
     refresh_margin: float = 0.2
     binding_error_rate: float = DEFAULT_BINDING_ERROR_RATE
     binding_error_burst: int = DEFAULT_BINDING_ERROR_BURST
+    global_revocation: bool = False
+    identity: bytes | None = None
+    revocation_timing: RevocationTiming = RevocationTiming()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
+
+    def __post_init__(self) -> None:
+        if self.global_revocation and not self.identity:
+            raise ValueError("global revocation needs the MAG's identity (RFC 5846 9.2: the MN-ID option)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +228,10 @@ class MobileAccessGateway:
         """Without timestamps: the last sequence number sent for each MN-ID. It outlives the BUL entry, since
         the LMA's session (and a late PBA for it) may outlive it too."""
         self._last_timestamp_ticks = 0
-        self._revocation_answers: dict[int, tuple[BindingRevocationIndication, BindingRevocationAcknowledgement]] = {}
-        """The recent BRIs by sequence number, with the BRA sent: a retransmitted BRI (its BRA lost) gets the same
-        answer, not 128 for the binding it already removed (RFC 5846 9.1: "already released" is accepted)."""
+        self._revocation_answers = AnsweredRevocations()
+        self._revocations = RevocationSender(settings.revocation_timing, peer_role="LMA")
+        self._lmas_refusing_global_revocation: set[Address] = set()
+        """LMAs that answered a global BRI with 130: not asked again (RFC 5846 9.2 SHOULD NOT)."""
 
     # ---- public API -------------------------------------------------------------------------------
 
@@ -285,10 +301,15 @@ class MobileAccessGateway:
             return self._revoked(message, source)
         if isinstance(message, Heartbeat):
             return self._receive_heartbeat(message, source, now)
+        if isinstance(message, BindingRevocationAcknowledgement):
+            return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
-            stopped = self.heartbeat.binding_error(source)  # RFC 5847 3: the LMA does not support heartbeats
-            if stopped.events:
-                return stopped
+            outcome = self.heartbeat.binding_error(source)  # RFC 5847 3: the LMA does not support heartbeats
+            given_up = self._revocations.unsupported_by(source)  # RFC 5846 6.2: the LMA does not know MH type 16
+            if given_up.events:
+                outcome.extend(self._revocations_ended(given_up, now))
+            if outcome.events:
+                return outcome
         if isinstance(message, UnknownMessage):  # RFC 6275 9.2
             return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source,
                                                self.settings.proxy_coa, now)
@@ -305,12 +326,13 @@ class MobileAccessGateway:
 
     def next_deadline(self) -> float | None:
         """The earliest time :meth:`handle_timer` has something to do, or None."""
-        return earliest(self._timers.next_deadline(), self.heartbeat.next_deadline())
+        return earliest(self._timers.next_deadline(), self._revocations.next_deadline(), self.heartbeat.next_deadline())
 
     def handle_timer(self, now: float) -> Outcome:
-        """Deferred sends, retransmissions, give-ups, lifetime refreshes, expiries and Heartbeat Requests due at
-        ``now``."""
-        outcome = self.heartbeat.handle_timer(now, self._lma_while_registered)
+        """Deferred sends, retransmissions (of PBUs and of the global BRI), give-ups, lifetime refreshes, expiries and
+        Heartbeat Requests due at ``now``."""
+        outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
+        outcome.extend(self.heartbeat.handle_timer(now, self._lma_while_registered))
         for key in self._timers.pop_due(now):
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
@@ -325,12 +347,38 @@ class MobileAccessGateway:
         return outcome
 
     def shutdown(self, now: float) -> Outcome:
-        """De-register every mobile node (SIGTERM). Rate-limited PBUs follow from :meth:`handle_timer`."""
+        """End every binding (SIGTERM, or the operator's ``revoke-all``).
+
+        With ``global_revocation`` the registered ones take one Binding Revocation Indication to the LMA (RFC 5846
+        9.2: P and G set, trigger "Per-Peer Policy", the MAG's identity in the MN-ID option): their forwarding stops
+        at once (BindingDeregistered; 9.2 lets the MAG delete the tunnels before the BRA) and their entries go at a
+        BRA of 0, 1 or 128 (BindingRemoved "revoked_by_mag"). A BRA with any other status, or none after the last
+        retransmission (6.3), falls back to a de-registration PBU per entry; after 130 (Global Revocation NOT
+        Authorized) that LMA is not asked again (9.2 SHOULD NOT). Every other entry (and every entry without
+        ``global_revocation``) is de-registered (RFC 5213 6.9.1.4); rate-limited PBUs follow from
+        :meth:`handle_timer`."""
         outcome = Outcome()
+        settings = self.settings
+        registered = [entry for entry in self._entries.values() if entry.state is BulState.REGISTERED]
+        if (registered and settings.global_revocation
+                and settings.lma.address not in self._lmas_refusing_global_revocation):
+            for entry in registered:
+                outcome.events.append(BindingDeregistered(entry.session()))
+                self._finish_pending(entry)
+                entry.state, entry.halted, entry.refresh_at = BulState.DEREGISTERING, False, None
+                self._reschedule(entry.mn_id)
+            assert settings.identity is not None
+            outcome.extend(self._revocations.revoke_all([entry.session() for entry in registered], now,
+                                                        held=tuple(registered), identity=settings.identity))
         for entry in list(self._entries.values()):
             if entry.state is not BulState.DEREGISTERING:
                 outcome.extend(self.detach(entry.mn_id, now))
         return outcome
+
+    @property
+    def global_revocation_refused(self) -> bool:
+        """Whether the LMA answered this MAG's global BRI with 130 (RFC 5846 9.2): :meth:`shutdown` de-registers."""
+        return self.settings.lma.address in self._lmas_refusing_global_revocation
 
     def entries(self) -> Iterator[BindingUpdateListEntry]:
         return iter(self._entries.values())
@@ -345,6 +393,7 @@ class MobileAccessGateway:
                 raise ValueError(f"a running MAG cannot change {name}")
         self.settings = settings
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
+        self._revocations.timing = settings.revocation_timing
         self.heartbeat.reconfigure(settings.heartbeat)
 
     # ---- sending ----------------------------------------------------------------------------------
@@ -711,14 +760,8 @@ class MobileAccessGateway:
         """RFC 5846 9.1: drop what the LMA revoked (BindingRemoved "revoked"), or only the IPv4 home address of a
         session (BindingUpdated), or nothing; a BRA says which (6.1.2: the BRI's sequence number and flags)."""
         outcome = Outcome()
-        answered = self._revocation_answers.pop(indication.sequence, None)
-        if answered is not None and answered[0] == indication:
-            acknowledgement = answered[1]
-        else:
-            acknowledgement = self._apply_revocation(indication, outcome)
-            if len(self._revocation_answers) >= _REMEMBERED_REVOCATIONS:
-                del self._revocation_answers[next(iter(self._revocation_answers))]
-        self._revocation_answers[indication.sequence] = (indication, acknowledgement)
+        acknowledgement = self._revocation_answers.answer(indication.sequence, indication,
+                                                          lambda: self._apply_revocation(indication, outcome))
         outcome.sends.append(SendMessage(acknowledgement, source, self.settings.proxy_coa))
         return outcome
 
@@ -726,20 +769,31 @@ class MobileAccessGateway:
                           outcome: Outcome) -> BindingRevocationAcknowledgement:
         """Remove what ``indication`` revokes (events into ``outcome``); the BRA that says so (6.1.2)."""
         answer = revocation_answer(indication, self._entries)
-        if not isinstance(answer, Revocation):
-            return BindingRevocationAcknowledgement(answer, indication.sequence, indication.flags)
-        for entry in answer.entries:
-            if answer.ipv4_only and entry.home_network_prefixes:
-                outcome.events.extend(self._release_ipv4(entry))
+        if isinstance(answer, Revocation):
+            for entry in answer.entries:
+                if answer.ipv4_only and entry.home_network_prefixes:
+                    outcome.events.extend(self._release_ipv4(entry))
+                else:
+                    outcome.events.extend(self._remove(entry, "revoked"))
+                self._reschedule(entry.mn_id)
+        return revocation_acknowledgement(indication, answer)
+
+    def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:
+        """``outcome``, with what this MAG's global revocation decides for each entry it held (:meth:`shutdown`): gone
+        at a BRA of 0, 1 or 128 (the LMA holds none of them now), else de-registered one by one (RFC 5846 9.2). An
+        entry replaced meanwhile (the MN attached again, the LMA revoked it) is left alone."""
+        for held, status in self._revocations.take_ended():
+            entry = cast(BindingUpdateListEntry, held)
+            if self._entries.get(entry.mn_id) is not entry or entry.pending is not None:
+                continue
+            if status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
+                outcome.events.extend(self._remove(entry, "revoked_by_mag"))
             else:
-                outcome.events.extend(self._remove(entry, "revoked"))
+                if status == BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED:
+                    self._lmas_refusing_global_revocation.add(entry.lma.address)
+                outcome.extend(self._start_update(entry, now))
             self._reschedule(entry.mn_id)
-        if not answer.released:
-            return BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, indication.sequence,
-                                                    indication.flags)
-        named: tuple[MobilityOption, ...] = (MNIdentifierOption(answer.entries[0].mn_id), *answer.released)  # 5.2
-        return BindingRevocationAcknowledgement(BindingRevocationStatus.PARTIAL_SUCCESS, indication.sequence,
-                                                indication.flags, named)
+        return outcome
 
     @staticmethod
     def _release_ipv4(entry: BindingUpdateListEntry) -> list[Event]:

@@ -1,4 +1,5 @@
-"""Which bindings a Binding Revocation Indication from the LMA revokes at a MAG (RFC 5846 sections 6.2.1 and 9.1).
+"""Which bindings a Binding Revocation Indication from the LMA revokes at a MAG (RFC 5846 sections 6.2.1 and 9.1),
+and what every responder shares: 6.2.1's trigger checks, the BRA (6.1.2) and the memory of answered BRIs.
 
 :func:`revocation_answer` takes the BRI and the MAG's Binding Update List and returns the entries it revokes,
 or the status that refuses it:
@@ -24,14 +25,24 @@ pmip6 implements.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv6Network
+from typing import Generic, TypeVar
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
-from pmip6.wire.messages import BindingRevocationIndication
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
-from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption
+from pmip6.wire.options import (
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    MobilityOption,
+)
+
+_E = TypeVar("_E")
+_REMEMBERED_REVOCATIONS = 256
+"""BRI sequence numbers whose answers a responder keeps for a retransmission (an initiator retries for seconds)."""
 
 _GLOBAL_TRIGGERS = frozenset({RevocationTrigger.PER_PEER_POLICY, RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY})
 _PER_MN_TRIGGERS = frozenset(RevocationTrigger) - _GLOBAL_TRIGGERS
@@ -41,18 +52,19 @@ _HANDOVER_TRIGGERS = frozenset({RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS
 
 
 @dataclass(frozen=True, slots=True)
-class Revocation:
-    """The entries a BRI revokes; ``ipv4_only``: only their IPv4 home address bindings (the V flag);
-    ``released``: the HNP options it named that no entry holds (a partial success, RFC 5846 9.1)."""
+class Revocation(Generic[_E]):
+    """The entries (BUL entries at a MAG, BCEs at an LMA) a BRI revokes; ``ipv4_only``: only their IPv4 home
+    address bindings (the V flag); ``released``: the HNP options it named that no entry holds (a partial success,
+    RFC 5846 8.2 and 9.1)."""
 
-    entries: tuple[BindingUpdateListEntry, ...]
+    entries: tuple[_E, ...]
     ipv4_only: bool = False
     released: tuple[HomeNetworkPrefixOption, ...] = ()
 
 
-def revocation_answer(indication: BindingRevocationIndication,
-                      entries: Mapping[bytes, BindingUpdateListEntry]) -> Revocation | BindingRevocationStatus:
-    """What ``indication`` revokes among ``entries`` (by MN-ID), or why it is refused (module docstring)."""
+def trigger_refusal(indication: BindingRevocationIndication) -> BindingRevocationStatus | None:
+    """RFC 5846 6.2.1's checks of a BRI's intent, for either responder: P clear, 134 (pmip6 holds proxy bindings
+    only); a trigger RFC 5846 does not define, 133; G set with a per-MN trigger or clear with a global one, 134."""
     flags, trigger = indication.flags, indication.trigger
     if not flags & BRFlags.P:
         return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
@@ -60,6 +72,55 @@ def revocation_answer(indication: BindingRevocationIndication,
         return BindingRevocationStatus.REVOCATION_TRIGGER_NOT_SUPPORTED
     if (trigger in _GLOBAL_TRIGGERS) != bool(flags & BRFlags.G):
         return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
+    return None
+
+
+def revocation_acknowledgement(indication: BindingRevocationIndication,
+                               answer: Revocation[_E] | BindingRevocationStatus) -> BindingRevocationAcknowledgement:
+    """The BRA answering ``indication`` (RFC 5846 6.1.2: its sequence number and P/V/G flags): the refusing status,
+    success, or partial success naming the MN-ID and the HNPs already released (5.2, 8.2, 9.1)."""
+    if not isinstance(answer, Revocation):
+        return BindingRevocationAcknowledgement(answer, indication.sequence, indication.flags)
+    if not answer.released:
+        return BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, indication.sequence, indication.flags)
+    mn_option = indication.option(MNIdentifierOption)
+    named: tuple[MobilityOption, ...] = (*(() if mn_option is None else (mn_option,)), *answer.released)
+    return BindingRevocationAcknowledgement(BindingRevocationStatus.PARTIAL_SUCCESS, indication.sequence,
+                                            indication.flags, named)
+
+
+class AnsweredRevocations:
+    """The recent BRIs a responder answered, with the BRA sent: a retransmitted BRI (its BRA lost) gets the same
+    answer without being acted on twice, not 128 for the bindings it already removed (RFC 5846 8.2 and 9.1:
+    "already released" is accepted). ``key`` tells BRIs apart: the sequence number, with the initiator's address
+    where several may send."""
+
+    __slots__ = ("_answers",)
+
+    def __init__(self) -> None:
+        self._answers: dict[Hashable, tuple[BindingRevocationIndication, BindingRevocationAcknowledgement]] = {}
+
+    def answer(self, key: Hashable, indication: BindingRevocationIndication,
+               act: Callable[[], BindingRevocationAcknowledgement]) -> BindingRevocationAcknowledgement:
+        """The BRA remembered for this very BRI, else ``act()``'s (which acts on it), remembered from now on."""
+        answered = self._answers.pop(key, None)
+        if answered is not None and answered[0] == indication:
+            acknowledgement = answered[1]
+        else:
+            acknowledgement = act()
+            if len(self._answers) >= _REMEMBERED_REVOCATIONS:
+                del self._answers[next(iter(self._answers))]
+        self._answers[key] = (indication, acknowledgement)
+        return acknowledgement
+
+
+def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[bytes, BindingUpdateListEntry]
+                      ) -> Revocation[BindingUpdateListEntry] | BindingRevocationStatus:
+    """What ``indication`` revokes among ``entries`` (by MN-ID), or why it is refused (module docstring)."""
+    flags, trigger = indication.flags, indication.trigger
+    refusal = trigger_refusal(indication)
+    if refusal is not None:
+        return refusal
     mn_option = indication.option(MNIdentifierOption)
     if trigger == RevocationTrigger.PER_PEER_POLICY:
         if indication.options:
@@ -73,7 +134,8 @@ def revocation_answer(indication: BindingRevocationIndication,
         return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
     entry = entries.get(mn_option.identifier)
     named = indication.options_of(HomeNetworkPrefixOption)
-    released = tuple(option for option in named if _prefix(option) not in entry.home_network_prefixes) if entry else ()
+    released = (tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes)
+                if entry else ())
     if entry is None or named and len(released) == len(named):
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
     if trigger in _HANDOVER_TRIGGERS and entry.state is BulState.REGISTERING:
@@ -94,5 +156,5 @@ def _realm(mn_id: bytes) -> bytes | None:
     return mn_id[at + 1:] if at >= 0 else None
 
 
-def _prefix(option: HomeNetworkPrefixOption) -> IPv6Network:
+def prefix_of(option: HomeNetworkPrefixOption) -> IPv6Network:
     return IPv6Network((option.prefix, option.prefix_length), strict=False)

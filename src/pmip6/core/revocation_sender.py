@@ -1,5 +1,7 @@
 """Binding revocation by the LMA (RFC 5846 sections 6.1.1, 6.2.2, 6.3 and 8.1): a Binding Revocation Indication
-tells a MAG that the LMA removed one of its mobile nodes' bindings, retransmitted until the MAG acknowledges.
+tells a MAG that the LMA removed one of its mobile nodes' bindings, retransmitted until the MAG acknowledges. A MAG
+uses the same machinery for its one kind of BRI, the global revocation of every binding it holds at its LMA (9.2:
+:meth:`RevocationSender.revoke_all` with the MAG's identity).
 
 A per-MN BRI names one session (P set, G and V clear): the MN Identifier option and, for an IPv6 session, a Home
 Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each registered HNP"). Revoking every
@@ -72,10 +74,12 @@ class _Outstanding:
 class RevocationSender:
     """The LMA's outstanding Binding Revocation Indications, by sequence number."""
 
-    __slots__ = ("timing", "_outstanding", "_deadlines", "_next_sequence", "_ended")
+    __slots__ = ("timing", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended")
 
-    def __init__(self, timing: RevocationTiming, rng: random.Random | None = None) -> None:
+    def __init__(self, timing: RevocationTiming, rng: random.Random | None = None, peer_role: str = "MAG") -> None:
         self.timing = timing
+        self._peer_role = peer_role
+        """Who answers these BRIs, as the Alarms name it: "MAG" at an LMA, "LMA" at a MAG."""
         self._outstanding: dict[int, _Outstanding] = {}
         self._deadlines = DeadlineQueue()
         self._next_sequence = (rng or random.Random()).randrange(1 << 16)
@@ -92,12 +96,15 @@ class RevocationSender:
         indication = BindingRevocationIndication(trigger, self._fresh_sequence(), BRFlags.P, tuple(options))
         return self._send(indication, session.peer, session.local, [session], now, held)
 
-    def revoke_all(self, sessions: list[TunnelSession], now: float, held: tuple[object, ...] = ()) -> Outcome:
-        """One global BRI revoking every session of the MAG of ``sessions`` (all of them; RFC 5846 8.1: G set,
-        "Per-Peer Policy", no mobility option), with a RevocationSent event per session."""
+    def revoke_all(self, sessions: list[TunnelSession], now: float, held: tuple[object, ...] = (),
+                   identity: bytes | None = None) -> Outcome:
+        """One global BRI revoking every session with the peer of ``sessions`` (all of them; G set, "Per-Peer
+        Policy"), with a RevocationSent event per session. From an LMA it carries no mobility option (RFC 5846 8.1);
+        from a MAG an MN-ID option with its ``identity`` (9.2)."""
         first = sessions[0]
+        options = () if identity is None else (MNIdentifierOption(identity),)
         indication = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, self._fresh_sequence(),
-                                                 BRFlags.P | BRFlags.G)
+                                                 BRFlags.P | BRFlags.G, options)
         return self._send(indication, first.peer, first.local, sessions, now, held)
 
     def _send(self, indication: BindingRevocationIndication, mag: Peer, local: Address,
@@ -120,7 +127,8 @@ class RevocationSender:
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
             return Outcome()
         return Outcome(events=[Alarm(
-            f"MAG {source.address} refused the revocation of {_named(outstanding)}: status {acknowledgement.status} "
+            f"{self._peer_role} {source.address} refused the revocation of {_named(outstanding)}: "
+            f"status {acknowledgement.status} "
             f"({_status_name(acknowledgement.status)})", _mn_id(outstanding))])
 
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
@@ -151,7 +159,8 @@ class RevocationSender:
             self._finish(sequence)
         if not given_up:
             return Outcome()
-        return Outcome(events=[Alarm(f"MAG {peer.address} does not support binding revocation (a Binding Error "
+        return Outcome(events=[Alarm(f"{self._peer_role} {peer.address} does not support binding revocation "
+                                     f"(a Binding Error "
                                      f"answered MH type 16, RFC 5846 6.2): {len(given_up)} revocation(s) given up")])
 
     def next_deadline(self) -> float | None:
@@ -166,7 +175,7 @@ class RevocationSender:
             if outstanding.retries_left == 0:
                 self._finish(sequence)  # type: ignore[arg-type]
                 outcome.events.append(Alarm(
-                    f"MAG {outstanding.send.destination.address} did not acknowledge the revocation of "
+                    f"{self._peer_role} {outstanding.send.destination.address} did not acknowledge the revocation of "
                     f"{_named(outstanding)} after {self.timing.max_retries} retransmission(s) (RFC 5846 6.3)",
                     _mn_id(outstanding)))
                 continue
@@ -209,6 +218,9 @@ class RevocationSender:
 
 
 def _mn_id(outstanding: _Outstanding) -> bytes | None:
+    """The mobile node a per-MN BRI names (a global one's MN-ID option is a realm or the MAG's identity)."""
+    if outstanding.indication.flags & BRFlags.G:
+        return None
     option = outstanding.indication.option(MNIdentifierOption)
     return option.identifier if option is not None else None
 

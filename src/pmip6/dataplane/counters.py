@@ -24,6 +24,10 @@ class DropReason(StrEnum):
     TRUNCATED_GRE = "truncated_gre"
     BAD_GRE_FLAGS_OR_VERSION = "bad_gre_flags_or_version"
     """Version other than 0, RFC 1701-only bits, a bad GRE checksum or an unknown protocol type."""
+    INNER_VERSION_MISMATCH = "inner_version_mismatch"
+    """A plain IP-in-IP packet whose outer protocol names the other IP version than its inner packet's: 4
+    carries IPv4 (RFC 2003 section 3.1), 41 carries IPv6 (RFC 2473 section 3.3, RFC 4213 section 3.5): the
+    decapsulator hands the inner packet to the protocol that value identifies."""
     NO_SESSION = "no_session"
     """No session matches the packet's addresses (unkeyed tunnels, the tenant side, the access side)."""
     NOT_GRE_WHEN_REQUIRED = "not_gre_when_required"

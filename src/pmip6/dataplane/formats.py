@@ -4,7 +4,8 @@
   RFC 2890); the outer family is the peer's.
 - IPv4 / UDP / TLV / GRE, the TLV-header UDP format (RFC 5845 sections 7.1 and 7.2, Figure 5), sent to
   UDP port 5437 (pmip6-data, RFC 5844 section 6).
-- Plain IP-in-IP (RFC 5213 section 6.10.3, RFC 5844): protocol 4 or 41 by the inner version.
+- Plain IP-in-IP (RFC 5213 section 6.10.3, RFC 5844): protocol 4 or 41 by the inner version; a received
+  packet whose outer protocol names the other version is dropped (RFC 2003 section 3.1, RFC 2473 section 3.3).
 - IPv4-UDP (RFC 5844 sections 4.1.4.1 and 4.2.2.2, Figures 12 and 14): the inner packet right after a UDP
   header to port 5437, for a session whose F flag was accepted without GRE. IPv4 transport only: the
   engines never put a session with an IPv6 peer in this mode.
@@ -93,6 +94,8 @@ _KEYED_IPV4 = gre_prefix(0, EtherType.IPV4)[:4]
 _KEYED_IPV6 = gre_prefix(0, EtherType.IPV6)[:4]
 _IP_VERSION_OF = {EtherType.IPV4.value: 4, EtherType.IPV6.value: 6}
 """The inner IP version each GRE Protocol Type names (RFC 2784 2.4: "the protocol type of the payload packet")."""
+_IP_VERSION_OF_PROTOCOL = {IPProto.IPV4.value: 4, IPProto.IPV6.value: 6}
+"""The inner IP version each IP-in-IP outer protocol names (RFC 2003 section 3.1, RFC 2473 section 3.3)."""
 _KEY_PRESENT = _KEYED_IPV4[0]
 """The K bit, in the first octet of the GRE header (RFC 2890 section 2)."""
 
@@ -169,12 +172,20 @@ def sealed_inner_offset(format: TunnelFormat, payload: Buffer) -> int:
     return 0
 
 
-def open_tunnel(format: TunnelFormat, payload: Buffer) -> tuple[int | None, int] | DropReason:
+def open_tunnel(format: TunnelFormat, payload: Buffer,
+                outer_protocol: int | None = None) -> tuple[int | None, int] | DropReason:
     """The GRE key (None if absent or not GRE) and the offset of the inner packet in ``payload``.
 
     ``payload`` starts with the GRE header (GRE), the TLV header (UDP_TLV) or the inner packet (IP_IN_IP, UDP).
+    ``outer_protocol``: the protocol of the outer IP header of an IP_IN_IP packet (4 or 41), when known; an
+    inner packet of the other IP version is INNER_VERSION_MISMATCH (no IP at all: not_ip, further on), as a
+    GRE Protocol Type naming the other version is for GRE.
     """
     if format in PLAIN_FORMATS:
+        carried = payload[0] >> 4 if payload else None
+        if (outer_protocol is not None and carried in _IP_VERSION_OF_PROTOCOL.values()
+                and carried != _IP_VERSION_OF_PROTOCOL.get(outer_protocol)):
+            return DropReason.INNER_VERSION_MISMATCH
         return None, 0
     start = 0
     if format is TunnelFormat.UDP_TLV:

@@ -188,14 +188,15 @@ class Forwarder:
 
     # -- forwarding ---------------------------------------------------------------------------------------
     def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer,
-                    outer_ecn: int = NOT_ECT) -> Decapsulated | DropReason:
+                    outer_ecn: int = NOT_ECT, outer_protocol: int | None = None) -> Decapsulated | DropReason:
         """A tunneled packet: (its session's local side, the inner packet), or why it was dropped.
 
         ``payload`` is what follows the outer IP header (GRE, IP-in-IP) or the UDP header (UDP_TLV, UDP);
         ``outer_ecn`` is the outer header's ECN field, which marks the inner packet as RFC 6040 section 4.2
-        says (``pmip6.dataplane.ecn``; RFC 5213 section 5.6.3).
+        says (``pmip6.dataplane.ecn``; RFC 5213 section 5.6.3); ``outer_protocol`` that header's protocol (4 or
+        41) for IP_IN_IP, which must name the inner packet's IP version (:func:`open_tunnel`).
         """
-        opened = open_tunnel(format, payload)
+        opened = open_tunnel(format, payload, outer_protocol)
         if isinstance(opened, DropReason):
             return self._drop(opened)
         key, offset = opened

@@ -1,7 +1,8 @@
 """The I/O pump: moves packets between the tunnel sockets and TUN devices through a pure forwarder.
 
 Tunnel side (the kernel has no GRE/IPIP devices here, so the encapsulation is ours):
-- raw sockets for IPv4 protocol 47 and IPv6 next header 47 (GRE), and 4 / 41 (plain IP-in-IP);
+- raw sockets for IPv4 protocol 47 and IPv6 next header 47 (GRE), and 4 / 41 (plain IP-in-IP; the socket's
+  protocol is the inner IP version the forwarder accepts from it);
 - a UDP socket on 5437 (pmip6-data, RFC 5844 section 6) for the TLV-header format (RFC 5845 section 7.1)
   and the IPv4-UDP mode (RFC 5844 section 4.1.4.1), both sent from and to port 5437; such data that arrives
   on the signaling port 5436 is handed over with :meth:`Pump.handle_udp`.
@@ -170,13 +171,17 @@ class Pump:
                     else:
                         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
                     self._raw[(family == socket.AF_INET6, protocol)] = sock
-                    format = TunnelFormat.GRE if protocol == IPProto.GRE else TunnelFormat.IP_IN_IP
-                    loop.add_reader(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET)
+                    if protocol == IPProto.GRE:
+                        format, outer_protocol = TunnelFormat.GRE, None
+                    else:
+                        format, outer_protocol = TunnelFormat.IP_IN_IP, int(protocol)
+                    loop.add_reader(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET,
+                                    outer_protocol)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
             with naming(f"data plane socket UDP 0.0.0.0:{self._udp_port}"):
                 self._udp.bind(("0.0.0.0", self._udp_port))
-            loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False)
+            loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False, None)
 
     async def stop(self) -> None:
         if self._address_watch is not None:
@@ -280,10 +285,12 @@ class Pump:
             return False
         return True
 
-    def _on_readable(self, sock: socket.socket, format: TunnelFormat | None, header_included: bool) -> None:
+    def _on_readable(self, sock: socket.socket, format: TunnelFormat | None, header_included: bool,
+                     outer_protocol: int | None) -> None:
         """Read a batch from a tunnel socket. ``format`` None: a UDP socket, payloads are classified. Raw
         IPv4 sockets include the IP header (``header_included``): the outer ECN field is read there. IPv6 raw
-        sockets and the UDP socket do not: it comes as the one control message (IPV6_RECVTCLASS, IP_RECVTOS)."""
+        sockets and the UDP socket do not: it comes as the one control message (IPV6_RECVTCLASS, IP_RECVTOS).
+        ``outer_protocol``: the socket's protocol for IP-in-IP (4 or 41), the inner version it must carry."""
         buffer, buffers, view = self._buffer, self._buffers, self._view
         for _ in range(BATCH):
             try:
@@ -301,10 +308,11 @@ class Pump:
             if format is None:
                 self.handle_udp(address[0], view[:size], ecn)
             else:
-                self._deliver(address[0], format, view[start:size], ecn)
+                self._deliver(address[0], format, view[start:size], ecn, outer_protocol)
 
-    def _deliver(self, source: str, format: TunnelFormat, payload: Buffer, outer_ecn: int) -> None:
-        result = self.forwarder.from_tunnel(source, format, payload, outer_ecn)
+    def _deliver(self, source: str, format: TunnelFormat, payload: Buffer, outer_ecn: int,
+                 outer_protocol: int | None = None) -> None:
+        result = self.forwarder.from_tunnel(source, format, payload, outer_ecn, outer_protocol)
         if isinstance(result, DropReason):
             return
         fd = self._local_fds.get(result[0])

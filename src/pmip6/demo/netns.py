@@ -25,7 +25,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
@@ -48,7 +48,6 @@ from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, SERVER, F
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
 from pmip6.wire.dissect import dissect_frame
-from pmip6.wire.ip import decode_ipv4
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
 from pmip6.wire.pcap import LINKTYPE_ETHERNET
 
@@ -60,7 +59,6 @@ NODE_NAMES = {LMAA: "LMA", **{address: name for name, address in PROXY_COA.items
 MIN_DELAY_BEFORE_BCE_DELETE = 1.0
 REQUEST_TIMEOUT = 10.0
 ECHO_TIMEOUT = 2.0
-_ETHERNET_HEADER = 14
 WORK_PREFIX = "pmip6-demo-"
 """The working directory (configurations, control sockets, daemon logs) is a temporary directory named
 ``pmip6-demo-<pid>-...``."""
@@ -257,13 +255,13 @@ class NetnsFigure1:
             report = dissect_frame(LINKTYPE_ETHERNET, frame)
             if report.mh is None and report.gre is None:
                 continue
-            header, _ = decode_ipv4(frame[_ETHERNET_HEADER:])
+            assert report.source is not None and report.destination is not None
             if report.mh is not None:
-                self.ladder.append(ladder_text(timestamp - self.started_at, _node(header.source),
-                                               _node(header.destination), report.mh))
+                self.ladder.append(ladder_text(timestamp - self.started_at, _node(report.source),
+                                               _node(report.destination), report.mh))
             else:
                 assert report.gre is not None
-                self.tunneled.append((str(header.source), report.gre.key))
+                self.tunneled.append((str(report.source), report.gre.key))
 
     def write_pcap(self, stream: BinaryIO) -> int:
         """The capture of the MAG-1 link (the LMA's interface toward MAG-1) as an Ethernet pcap."""
@@ -314,7 +312,7 @@ class NetnsFigure1:
                     server.transport.close()
 
 
-def _node(address: IPv4Address) -> str:
+def _node(address: IPv4Address | IPv6Address) -> str:
     return NODE_NAMES.get(str(address), str(address))
 
 

@@ -128,7 +128,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     if default_tenant is not None and default_tenant not in tenant_names:
         raise ConfigError("policy.default_tenant", f"no [[tenant]] is named {default_tenant!r}")
     policy.finish()
-    per_mag = _authorized_mags(root)
+    per_mag, global_revocation_mags = _authorized_mags(root)
     profiles, per_mn = _mobile_nodes(root, tenant_names)
 
     dataplane = _dataplane(root)
@@ -153,33 +153,63 @@ def load_lma_config(path: Path) -> LmaConfig:
         binding_error_burst=binding_error_burst,
         binding_revocation=binding_revocation,
         revocation_timing=revocation_timing,
+        global_revocation_mags=global_revocation_mags,
         heartbeat=heartbeat,
     )
     return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
 
 
-def _revocation_timing(lma: Table) -> RevocationTiming:
+def _revocation_timing(table: Table) -> RevocationTiming:
     """RFC 5846 section 11's variables, under their names: BRIMaxRetriesNumber, InitMINDelayBRIs (at least
-    0.5 s), MAX_BRACK_TIMEOUT (at least InitMINDelayBRIs)."""
+    0.5 s), MAX_BRACK_TIMEOUT (at least InitMINDelayBRIs). In ``[lma]`` and, for its global revocation, ``[mag]``."""
     default = RevocationTiming()
-    initial_delay = lma.number("init_min_delay_bris", float, default.initial_delay, MIN_INIT_DELAY_BRIS)
+    initial_delay = table.number("init_min_delay_bris", float, default.initial_delay, MIN_INIT_DELAY_BRIS)
     return RevocationTiming(
-        max_retries=lma.number("bri_max_retries_number", int, default.max_retries, 0, 1000),
+        max_retries=table.number("bri_max_retries_number", int, default.max_retries, 0, 1000),
         initial_delay=initial_delay,
-        max_delay=lma.number("max_brack_timeout", float, max(default.max_delay, initial_delay), initial_delay),
+        max_delay=table.number("max_brack_timeout", float, max(default.max_delay, initial_delay), initial_delay),
     )
 
 
-def _authorized_mags(root: Table) -> dict[Address, GrePolicy | None]:
-    """``[[mag]]``: every authorized Proxy-CoA with its MAG-LMA pair policy (None: the LMA default)."""
+def _authorized_mags(root: Table) -> tuple[dict[Address, GrePolicy | None], dict[Address, bytes]]:
+    """``[[mag]]``: every authorized Proxy-CoA with its MAG-LMA pair policy (None: the LMA default), and those
+    authorized for global revocation (``global_revocation``) with the identity (``id``) their BRIs carry (RFC 5846
+    8.2 and 13)."""
     authorized: dict[Address, GrePolicy | None] = {}
+    global_revocation: dict[Address, bytes] = {}
+    identities: set[bytes] = set()
     for mag in root.tables("mag"):
         address = mag.address("address")
         if address in authorized:
             raise ConfigError(mag.key("address"), f"MAG {address} is listed twice")
         authorized[address] = mag.optional_choice("gre", GrePolicy)
+        identity = _optional_nai(mag, "id")
+        if identity is not None:
+            if identity in identities:
+                raise ConfigError(mag.key("id"), f"MAG identity {identity.decode()!r} is listed twice")
+            identities.add(identity)
+        if mag.value("global_revocation", bool, False):
+            if identity is None:
+                raise ConfigError(mag.key("global_revocation"), "needs id: the identity this MAG puts in the MN-ID "
+                                                                "option of its global revocations (RFC 5846 9.2)")
+            global_revocation[address] = identity
         mag.finish()
-    return authorized
+    return authorized, global_revocation
+
+
+def _optional_nai(table: Table, name: str) -> bytes | None:
+    """An NAI that an MN Identifier option carries (an MN's, or a MAG's identity in RFC 5846 9.2), as UTF-8: not
+    empty, at most MAX_MN_IDENTIFIER_LENGTH octets (RFC 4283 section 3); None when absent."""
+    text = table.optional(name, str)
+    if text is None:
+        return None
+    if not text:
+        raise ConfigError(table.key(name), "must not be empty")
+    identifier = text.encode()
+    if len(identifier) > MAX_MN_IDENTIFIER_LENGTH:
+        raise ConfigError(table.key(name), f"is {len(identifier)} octets in UTF-8; the MN Identifier option "
+                                           f"(RFC 4283 section 3) carries at most {MAX_MN_IDENTIFIER_LENGTH}")
+    return identifier
 
 
 def _mobile_nodes(root: Table, tenant_names: set[str]) -> tuple[list[MobileNodeProfile], dict[bytes, GrePolicy]]:
@@ -187,15 +217,11 @@ def _mobile_nodes(root: Table, tenant_names: set[str]) -> tuple[list[MobileNodeP
     profiles: list[MobileNodeProfile] = []
     per_mn: dict[bytes, GrePolicy] = {}
     for mn in root.tables("mn"):
-        mn_id = mn.value("id", str)
-        if not mn_id:
-            raise ConfigError(mn.key("id"), "must not be empty")
-        identifier = mn_id.encode()
-        if len(identifier) > MAX_MN_IDENTIFIER_LENGTH:
-            raise ConfigError(mn.key("id"), f"is {len(identifier)} octets in UTF-8; the MN Identifier option "
-                                            f"(RFC 4283 section 3) carries at most {MAX_MN_IDENTIFIER_LENGTH}")
+        identifier = _optional_nai(mn, "id")
+        if identifier is None:
+            raise ConfigError(mn.key("id"), "required key is missing")
         if any(profile.mn_id == identifier for profile in profiles):
-            raise ConfigError(mn.key("id"), f"mobile node {mn_id!r} is listed twice")
+            raise ConfigError(mn.key("id"), f"mobile node {identifier.decode()!r} is listed twice")
         tenant = mn.value("tenant", str)
         if tenant not in tenant_names:
             raise ConfigError(mn.key("tenant"), f"no [[tenant]] is named {tenant!r}")
@@ -265,6 +291,11 @@ def load_mag_config(path: Path) -> MagConfig:
     proxy_coa: Address = ipv4_address if lma.port is not None else ipv6_address  # type: ignore[assignment]
     initial_timeout = mag.number("initial_bindack_timeout", float, 1.0, 0.01)
     binding_error_rate, binding_error_burst = _binding_error_limit(mag)
+    identity = _optional_nai(mag, "id")
+    global_revocation = mag.value("global_revocation", bool, False)
+    if global_revocation and identity is None:
+        raise ConfigError("mag.global_revocation", "needs id: the identity this MAG puts in the MN-ID option of its "
+                                                   "global revocation (RFC 5846 9.2)")
     settings = MagSettings(
         proxy_coa=proxy_coa,
         lma=lma,
@@ -279,6 +310,9 @@ def load_mag_config(path: Path) -> MagConfig:
         refresh_margin=mag.number("refresh_margin", float, 0.2, 0.01, 0.9),  # 0 would refresh as it expires
         binding_error_rate=binding_error_rate,
         binding_error_burst=binding_error_burst,
+        global_revocation=global_revocation,
+        identity=identity,
+        revocation_timing=_revocation_timing(mag),
         heartbeat=_heartbeat(mag),
     )
     udp_port = mag.number("udp_port", int, PMIP6_CONTROL_PORT, 0, 65535)

@@ -32,6 +32,7 @@ from pmip6.core.events import (
 )
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import session_fields
+from pmip6.wire.describe import token_text
 from pmip6.wire.numbers import RevocationTrigger
 
 LOG_FORMATS = ("human", "json")
@@ -64,7 +65,6 @@ class _HumanFormatter(logging.Formatter):
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_PLAIN = re.compile(r"[^\s=\"\x00-\x1f\x7f]+")
 
 
 def _human(value: Any) -> str:
@@ -72,8 +72,7 @@ def _human(value: Any) -> str:
         return ",".join(map(_human, value)) or "-"
     if value is None:
         return "-"
-    text = str(value)
-    return text if _PLAIN.fullmatch(text) else json.dumps(text)
+    return token_text(str(value))
 
 
 def configure_logging(log_format: str, level: int = logging.INFO) -> None:

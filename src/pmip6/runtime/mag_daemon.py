@@ -3,8 +3,10 @@
 The MAG signals its LMA over IPv4/UDP (from port ``udp_port``, 5436 by default, or an ephemeral port when
 that one is taken, e.g. by an LMA on the same host) or over raw IPv6 Mobility Headers. Mobile nodes are
 attached and detached through the control socket (``pmip6 mag attach`` / ``detach``), which waits for the
-outcome. On SIGINT/SIGTERM every binding is de-registered first, waiting up to ``shutdown_timeout`` for
-the PBAs. :func:`build_mag_daemon` is the one place the daemon is assembled.
+outcome. On SIGINT/SIGTERM every binding is ended first (de-registered, or with ``global_revocation`` revoked with
+one Binding Revocation Indication, RFC 5846 9.2), waiting up to ``shutdown_timeout`` for the LMA's answers;
+``pmip6 mag revoke-all`` does the same without stopping. :func:`build_mag_daemon` is the one place the daemon is
+assembled.
 """
 
 from __future__ import annotations
@@ -40,7 +42,12 @@ from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import NOT_NEGOTIATED
 from pmip6.naming import endpoint_text
-from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import (
+    BindingRevocationIndication,
+    MobilityMessage,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
 from pmip6.wire.numbers import Status
 from pmip6.wire.option_codec import MAX_MN_IDENTIFIER_LENGTH, MAX_OPTION_LENGTH
 from pmip6.wire.options import MNIdentifierOption
@@ -87,7 +94,7 @@ class MagDaemon(Daemon):
 
     def control_handlers(self) -> dict[str, Handler]:
         return {**super().control_handlers(), "attach": self._attach_command, "detach": self._detach_command,
-                "refresh": self._refresh_command}
+                "refresh": self._refresh_command, "revoke-all": self._revoke_all_command}
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
         return ((entry.session(), entry.expires_at, str(entry.state)) for entry in list(self.mag.entries()))
@@ -154,14 +161,31 @@ class MagDaemon(Daemon):
         return outcome
 
     async def deregister_all(self) -> None:
-        """De-register every mobile node and wait (up to ``shutdown_timeout``) until the LMA confirmed."""
-        self.apply(self.mag.shutdown(time.time()))
-        deadline = time.monotonic() + self.config.shutdown_timeout
-        while any(True for _ in self.mag.entries()) and time.monotonic() < deadline:
-            await asyncio.sleep(_SHUTDOWN_POLL)
-        left = sum(1 for _ in self.mag.entries())
+        """End every binding (``MobileAccessGateway.shutdown``) and wait (up to ``shutdown_timeout``) until the LMA
+        confirmed."""
+        _, left = await self._end_every_binding(self.config.shutdown_timeout)
         if left:
             self.logger.warning("stopping with %d bindings not confirmed de-registered", left)
+
+    async def _end_every_binding(self, timeout: float) -> tuple[Outcome, int]:
+        """Apply ``MobileAccessGateway.shutdown`` and wait up to ``timeout`` seconds for the BUL to empty; its
+        outcome and the entries left."""
+        outcome = self.mag.shutdown(time.time())
+        self.apply(outcome)
+        deadline = time.monotonic() + timeout
+        while any(True for _ in self.mag.entries()) and time.monotonic() < deadline:
+            await asyncio.sleep(_SHUTDOWN_POLL)
+        return outcome, sum(1 for _ in self.mag.entries())
+
+    async def _revoke_all_command(self, request: Request) -> dict[str, Any]:
+        """End every binding without stopping (``pmip6 mag revoke-all``): one global BRI with ``global_revocation``
+        (RFC 5846 9.2), else (or after the LMA's refusal) a de-registration per binding."""
+        timeout = _timeout(request)
+        bindings = sum(1 for _ in self.mag.entries())
+        outcome, left = await self._end_every_binding(timeout)
+        revoked = any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
+        return {"bindings": bindings, "global_revocation": revoked, "left": left,
+                "global_revocation_refused": self.mag.global_revocation_refused}
 
     # ---- attach / detach ---------------------------------------------------------------------------
 

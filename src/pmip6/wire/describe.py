@@ -9,6 +9,8 @@ decimal as Wireshark shows them (``gre.key`` in hex, ``mip6.gre_key`` in decimal
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import fields
 from enum import IntEnum
 from ipaddress import IPv4Address, IPv6Address
@@ -148,8 +150,18 @@ def _option_text(option: dict[str, Any]) -> str:
     label = option["name"].replace(" ", "-")
     if option["type"] == OptionType.GRE_KEY:
         return f"{label}=" + ("none (GRE mode only)" if option["key"] is None else key_text(option["key"]))
-    values = (str(value) for name, value in option.items() if name not in ("type", "name", "subtype"))
+    values = (token_text(str(value)) for name, value in option.items() if name not in ("type", "name", "subtype"))
     return f"{label}=" + ",".join(values)
+
+
+_PLAIN = re.compile(r"[^\s=\",\x00-\x1f\x7f]+")
+
+
+def token_text(text: str) -> str:
+    """``text`` as one word of a line: as it is when it has no space, control character, ``=``, ``,`` or quote,
+    else as a JSON string. A peer chooses what it sends (an MN-ID, say): a newline in it cannot start a line of
+    its own and a space cannot make it look like more than one field."""
+    return text if _PLAIN.fullmatch(text) else json.dumps(text)
 
 
 def key_text(key: int) -> str:

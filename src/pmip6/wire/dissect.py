@@ -8,6 +8,10 @@ Recognized carriers (RFC 5213, RFC 5844, RFC 5845; protocol-facts.md sections 5-
 - TLV header over UDP 5436/5437 (first nibble 0, RFC 5845 7.2), followed by GRE when Next Header is 47.
 Fragments, IPv4/IPv6 carried plainly in UDP 5437 (the IPv4-UDP mode) and IP-in-IP tunnels are named in
 ``carrier`` but not opened.
+
+Who sent the frame to whom: the addresses of the outer IP header (for tunneled data the tunnel endpoints, MAG
+and LMA) and, over UDP, its ports; for tunneled data (GRE, TLV/GRE, IP-in-IP, IPv4-UDP) also the addresses of
+the inner packet (the mobile node's traffic) when its header is whole.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ _SLL_PROTOCOL_OFFSET, _SLL_HEADER_LENGTH = 14, 16
 _SLL2_PROTOCOL_OFFSET, _SLL2_HEADER_LENGTH = 0, 20
 _TUNNELED_IP = frozenset({IPProto.IPV4, IPProto.IPV6})
 
+Address = IPv4Address | IPv6Address
+
 
 @dataclass(slots=True)
 class FrameReport:
@@ -42,6 +48,9 @@ class FrameReport:
 
     ``error`` is the text of the DecodeError that stopped the dissection (fields found before it are
     kept), or of a Mobility Header checksum that does not verify (the message is still reported).
+    ``source``/``destination``: the outer IP header's addresses (None when the frame is not IP);
+    ``source_port``/``destination_port``: its UDP ports; ``inner_source``/``inner_destination``: the
+    addresses of the tunneled packet.
     """
 
     carrier: str = ""
@@ -49,6 +58,12 @@ class FrameReport:
     gre: GREHeader | None = None
     tlv: TLVHeader | None = None
     error: str | None = None
+    source: Address | None = None
+    destination: Address | None = None
+    source_port: int | None = None
+    destination_port: int | None = None
+    inner_source: Address | None = None
+    inner_destination: Address | None = None
 
 
 def dissect_frame(linktype: int, data: bytes, *, control_port: int = PMIP6_CONTROL_PORT) -> FrameReport:
@@ -67,6 +82,7 @@ def dissect_frame(linktype: int, data: bytes, *, control_port: int = PMIP6_CONTR
         else:
             report.carrier = f"not IP (link type {linktype}, protocol 0x{ethertype:04x})"
             return report
+        report.source, report.destination = header.source, header.destination
         if header.is_fragment:
             report.carrier += " fragment"
         else:
@@ -107,8 +123,8 @@ def _network_layer(linktype: int, data: bytes) -> tuple[int, bytes]:
     raise DecodeError("link type", 0, f"{linktype} is not supported")
 
 
-def _upper_layer(protocol: int, payload: bytes, source: IPv4Address | IPv6Address,
-                 destination: IPv4Address | IPv6Address, report: FrameReport, control_port: int) -> None:
+def _upper_layer(protocol: int, payload: bytes, source: Address, destination: Address, report: FrameReport,
+                 control_port: int) -> None:
     if protocol == IPProto.MOBILITY and isinstance(source, IPv6Address):
         report.carrier += "/MH"
         report.mh = decode_message(payload)
@@ -120,18 +136,35 @@ def _upper_layer(protocol: int, payload: bytes, source: IPv4Address | IPv6Addres
         _udp(payload, report, control_port)
     elif protocol in _TUNNELED_IP:
         report.carrier += f"/{'IPv4' if protocol == IPProto.IPV4 else 'IPv6'} tunnel (not PMIPv6 signaling)"
+        _inner(payload, report)
     else:
         report.carrier += f"/protocol {protocol}"
 
 
 def _gre(payload: bytes, report: FrameReport) -> None:
     report.carrier += "/GRE"
-    report.gre, _ = decode_gre(payload)
+    report.gre, offset = decode_gre(payload)
+    _inner(payload[offset:], report)
+
+
+def _inner(packet: bytes, report: FrameReport) -> None:
+    """The addresses of a tunneled packet. One that is not a whole IP header is the mobile node's business,
+    not a fault of the PMIPv6 framing: its addresses stay unknown and no error is reported."""
+    header: IPv4Header | IPv6Header
+    try:
+        if packet[:1] and packet[0] >> 4 == 4:
+            header, _ = decode_ipv4(packet)
+        else:
+            header, _, _ = decode_ipv6(packet)
+    except DecodeError:
+        return
+    report.inner_source, report.inner_destination = header.source, header.destination
 
 
 def _udp(datagram: bytes, report: FrameReport, control_port: int) -> None:
     header, offset = decode_udp(datagram)
     payload = datagram[offset:header.length]
+    report.source_port, report.destination_port = header.source_port, header.destination_port
     ports = (header.source_port, header.destination_port)
     pmip_port = next((port for port in (control_port, PMIP6_DATA_PORT) if port in ports), None)
     report.carrier += f"/UDP {pmip_port or header.destination_port}"
@@ -148,3 +181,4 @@ def _udp(datagram: bytes, report: FrameReport, control_port: int) -> None:
         report.mh = decode_message(payload)
     elif first_nibble in (4, 6):
         report.carrier += f"/IPv{first_nibble} (IPv4-UDP mode)"
+        _inner(payload, report)

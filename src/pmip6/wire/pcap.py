@@ -3,6 +3,10 @@
 Formats: pcap (https://www.tcpdump.org/manpages/pcap-savefile.5.html; both byte orders, microsecond and
 nanosecond magic) and pcapng (draft-ietf-opsawg-pcapng: Section Header, Interface Description,
 Enhanced / Simple / obsolete Packet blocks; several sections and interfaces).
+
+Capture times are exact: a Fraction of seconds since 1970 counted in the ticks of the capture's clock
+(microseconds or nanoseconds by the pcap magic, the interface's if_tsresol in pcapng, microseconds by default),
+which each record names, so that a reader can show them to the clock's resolution as tshark does.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import BinaryIO
 
 from pmip6.wire.errors import DecodeError
@@ -23,6 +28,7 @@ LINKTYPE_LINUX_SLL2 = 276
 
 _PCAP_MAGIC_MICRO = 0xA1B2C3D4
 _PCAP_MAGIC_NANO = 0xA1B23C4D
+_PCAP_TICKS_PER_SECOND = {_PCAP_MAGIC_MICRO: 1_000_000, _PCAP_MAGIC_NANO: 1_000_000_000}
 _PCAP_HEADER_LENGTH = 24
 _PCAP_RECORD_LENGTH = 16
 _PCAP_LINKTYPE_MASK = 0x0FFFFFFF
@@ -44,11 +50,13 @@ _DEFAULT_TICKS_PER_SECOND = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class CaptureRecord:
-    """One captured frame: its link type, capture time (seconds since 1970) and the captured octets."""
+    """One captured frame: its link type, capture time (exact seconds since 1970), the captured octets and the
+    ticks per second of the clock that timed it (10**6 for microseconds)."""
 
     linktype: int
-    timestamp: float
+    timestamp: Fraction
     data: bytes
+    ticks_per_second: int = _DEFAULT_TICKS_PER_SECOND
 
 
 @dataclass(slots=True)
@@ -81,10 +89,10 @@ def _read_pcap(data: bytes) -> Iterator[CaptureRecord]:
     if len(data) < _PCAP_HEADER_LENGTH:
         raise DecodeError("pcap header", 0, f"truncated: {len(data)} octets, need {_PCAP_HEADER_LENGTH}")
     linktype = struct.unpack_from(f"{order}I", data, 20)[0] & _PCAP_LINKTYPE_MASK
-    return _pcap_records(data, order, linktype, 1e9 if magic == _PCAP_MAGIC_NANO else 1e6)
+    return _pcap_records(data, order, linktype, _PCAP_TICKS_PER_SECOND[magic])
 
 
-def _pcap_records(data: bytes, order: str, linktype: int, fractions_per_second: float) -> Iterator[CaptureRecord]:
+def _pcap_records(data: bytes, order: str, linktype: int, ticks_per_second: int) -> Iterator[CaptureRecord]:
     record = struct.Struct(f"{order}IIII")
     offset = _PCAP_HEADER_LENGTH
     while offset < len(data):
@@ -94,7 +102,8 @@ def _pcap_records(data: bytes, order: str, linktype: int, fractions_per_second: 
         start = offset + _PCAP_RECORD_LENGTH
         if start + captured_length > len(data):
             raise DecodeError("pcap record", offset, f"captured length {captured_length} runs past the file")
-        yield CaptureRecord(linktype, seconds + fraction / fractions_per_second, data[start:start + captured_length])
+        yield CaptureRecord(linktype, seconds + Fraction(fraction, ticks_per_second),
+                            data[start:start + captured_length], ticks_per_second)
         offset = start + captured_length
 
 
@@ -169,8 +178,8 @@ def _packet(block_type: int, body: bytes, order: str, interfaces: list[_Interfac
     if start + captured_length > len(body):
         raise DecodeError("pcapng packet length", offset, f"captured length {captured_length} runs past the block")
     interface = interfaces[interface_id]
-    timestamp = 0.0 if ticks is None else interface.offset_seconds + ticks / interface.ticks_per_second
-    return CaptureRecord(interface.linktype, timestamp, body[start:start + captured_length])
+    timestamp = Fraction(0) if ticks is None else interface.offset_seconds + Fraction(ticks, interface.ticks_per_second)
+    return CaptureRecord(interface.linktype, timestamp, body[start:start + captured_length], interface.ticks_per_second)
 
 
 class PcapWriter:

@@ -111,6 +111,35 @@ def test_outer_ipv4_header_with_options_is_skipped_by_its_header_length(namespac
     assert (totals.uplink_packets, totals.drops) == (1, {})
 
 
+@pytest.mark.parametrize("peer", ["127.0.0.1", "::1"])
+def test_RFC2003_3_1_RFC2473_3_3_ip_in_ip_socket_takes_only_the_version_its_protocol_names(
+        namespace: str, peer: str) -> None:
+    """The raw socket for protocol 4 reads IPv4 packets, the one for 41 IPv6 packets: the MN's IPv4 uplink sent
+    as protocol 4 is forwarded, the same packet sent as protocol 41 and an IPv6 packet sent as 4 are dropped."""
+    family = socket.AF_INET6 if ":" in peer else socket.AF_INET
+
+    async def receive() -> LmaPump:
+        pump = LmaPump(LmaDataplaneSettings(), netns=namespace)
+        await pump.start()
+        try:
+            await pump.apply(BindingEstablished(session(b"mn1", mag=peer, gre=False)))
+            for protocol, inner in ((socket.IPPROTO_IPIP, INNER4), (socket.IPPROTO_IPV6, INNER4),
+                                    (socket.IPPROTO_IPIP, INNER6)):
+                with inside(namespace), socket.socket(family, socket.SOCK_RAW, protocol) as sender:
+                    sender.sendto(inner, (peer, 0))
+            for _ in range(500):  # until the pump's readers have seen all three
+                totals = pump.lma.totals()
+                if totals.uplink_packets + sum(totals.drops.values()) >= 3:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await pump.stop()
+        return pump
+
+    totals = asyncio.run(receive()).lma.totals()
+    assert (totals.uplink_packets, totals.drops) == (1, {"inner_version_mismatch": 2})
+
+
 def test_uplink_of_a_session_without_tenant_leaves_through_the_default_tenants_tun(namespace: str) -> None:
     """docs/configuration.md [[dataplane.tenant]]: name "default" serves sessions whose policy names no tenant."""
     settings = LmaDataplaneSettings(tenants=(TenantSettings("default", "pmutd0", 100),))

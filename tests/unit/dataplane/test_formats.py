@@ -86,6 +86,18 @@ def test_ip_in_ip_is_the_inner_packet_itself() -> None:
     assert open_tunnel(TunnelFormat.IP_IN_IP, INNER6) == (None, 0)
 
 
+@pytest.mark.parametrize(("inner", "outer_protocol", "other_protocol"), [(INNER4, 4, 41), (INNER6, 41, 4)],
+                         ids=["ipv4-in-4", "ipv6-in-41"])
+def test_RFC2003_3_1_RFC2473_3_3_ip_in_ip_outer_protocol_names_the_inner_version(
+        inner: bytes, outer_protocol: int, other_protocol: int) -> None:
+    """Protocol 4 carries an IPv4 packet, 41 an IPv6 one; the other version is dropped as the GRE Protocol
+    Type of the other version is; a packet that is no IP at all is left to not_ip."""
+    assert open_tunnel(TunnelFormat.IP_IN_IP, inner, outer_protocol) == (None, 0)
+    assert open_tunnel(TunnelFormat.IP_IN_IP, inner, other_protocol) is DropReason.INNER_VERSION_MISMATCH
+    assert open_tunnel(TunnelFormat.IP_IN_IP, b"\x00abc", outer_protocol) == (None, 0)
+    assert open_tunnel(TunnelFormat.IP_IN_IP, b"", outer_protocol) == (None, 0)
+
+
 @pytest.mark.parametrize("inner", [INNER4, INNER6], ids=["ipv4", "ipv6"])
 def test_RFC5844_4_1_4_1_ipv4_udp_payload_is_the_inner_packet_itself(inner: bytes) -> None:
     """Figure 12: IPv4 header, UDP header (5437 -> 5437, the pump's), then the plain IPv6 or IPv4 packet."""

@@ -1,8 +1,9 @@
-"""Forwarder drops at the tunnel side: an empty keyed GRE packet, and plain IP-in-IP on a GRE-only session."""
+"""Forwarder drops at the tunnel side: an empty keyed GRE packet, plain IP-in-IP on a GRE-only session, and
+IP-in-IP whose outer protocol names the other IP version."""
 
 from __future__ import annotations
 
-from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session
 
 from pmip6.core.events import BindingEstablished, TunnelSession
 from pmip6.dataplane.counters import DropReason
@@ -52,3 +53,21 @@ def test_gre_only_session_drops_plain_ip_in_ip_from_its_mag() -> None:
     assert stats["node"]["drops"] == {"not_gre_when_required": 1}
     assert stats["sessions"][0]["drops"] == {"not_gre_when_required": 1}
     assert stats["sessions"][0]["uplink_packets"] == 1  # only the GRE packet
+
+
+def test_RFC2003_3_1_RFC2473_3_3_ip_in_ip_of_the_other_version_than_its_outer_protocol_is_dropped() -> None:
+    """An IPv4 packet is carried as protocol 4 and an IPv6 one as 41: the MN's IPv4 uplink arriving as
+    protocol 41 is INNER_VERSION_MISMATCH, counted on the node: it is refused before any session is looked up,
+    as a GRE packet whose Protocol Type names the other version is."""
+    plain = session(b"mn3", tenant="opA", gre=False)
+    lma = _lma_with(plain)
+    assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, UPLINK, outer_protocol=4) == ("opA", UPLINK)
+
+    assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, UPLINK, outer_protocol=41) \
+        is DropReason.INNER_VERSION_MISMATCH
+    assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, ipv6("2001:db8:a::1", "2001:db8::1"),
+                           outer_protocol=4) is DropReason.INNER_VERSION_MISMATCH
+
+    stats = lma.stats()
+    assert stats["node"]["drops"] == {"inner_version_mismatch": 2}
+    assert stats["sessions"][0]["uplink_packets"] == 1

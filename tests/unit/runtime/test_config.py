@@ -186,6 +186,13 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 0.4\n', "lma.init_min_delay_bris"),  # RFC 5846 11
     ('[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 3\nmax_brack_timeout = 2\n', "lma.max_brack_timeout"),
     ('[lma]\nipv4_address = "127.0.0.1"\nbri_max_retries_number = -1\n', "lma.bri_max_retries_number"),
+    # RFC 5846 8.2 and 13: a MAG authorized for global revocation, by the identity its BRIs carry
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = true\n', "mag[0].global_revocation"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = "yes"\nid = "mag1.example.net"\n', "mag[0].global_revocation"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = ""\n', "mag[0].id"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = 7\n', "mag[0].id"),
+    (f'[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "{"m" * 255}"\n', "mag[0].id"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\n[[mag]]\naddress = "10.0.0.2"\nid = "mag1.example.net"\n', "mag[1].id"),
     ('[lma]\nipv4_address = "127.0.0.1"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "daemon.toml"),  # RecursionError
     ('[lma]\nipv4_address = "127.0.0.1"\ncontrol = "a\\u0000b"\n', "lma.control"),  # else: ValueError at start
     *[(f'[lma]\nipv4_address = "127.0.0.1"\nheartbeat_interval = {value}\n', "lma.heartbeat_interval")  # RFC 5847 5
@@ -217,6 +224,14 @@ MAG_ERRORS = [
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nmax_bindack_timeout = 0.5\n', "mag.max_bindack_timeout"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nrefresh_margin = 0.0\n', "mag.refresh_margin"),
     ('[mag]\nipv4_address = "0.0.0.0"\nlma = "127.0.0.1"\n', "mag.ipv4_address"),
+    # RFC 5846 9.2 and 11: the MAG's global revocation
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nglobal_revocation = true\n', "mag.global_revocation"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nglobal_revocation = 1\nid = "mag1.example.net"\n', "mag.global_revocation"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nid = ""\n', "mag.id"),
+    (f'[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nid = "{"m" * 255}"\n', "mag.id"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ninit_min_delay_bris = 0.4\n', "mag.init_min_delay_bris"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ninit_min_delay_bris = 3\nmax_brack_timeout = 2\n', "mag.max_brack_timeout"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nbri_max_retries_number = -1\n', "mag.bri_max_retries_number"),
     ('[mag]\nipv6_address = "::"\nlma = "::1"\n', "mag.ipv6_address"),
     *[(f'[mag]\nipv4_address = "127.0.0.1"\nipv6_address = "2001:db8::1"\nlma = "{lma}"\n', "mag.lma")
       for lma in ("0.0.0.0", "224.0.0.1:5436", "255.255.255.255", "[::]", "ff02::1",  # PBAs come from a unicast LMAA
@@ -315,6 +330,28 @@ def test_RFC5846_11_the_revocation_variables_are_configurable_with_the_rfcs_defa
     assert (configured.binding_revocation, configured.revocation_timing) == (True, RevocationTiming(3, 0.5, 4.0))
     longer_initial = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 3\n'))
     assert longer_initial.settings.revocation_timing.max_delay == 3.0, "MAX_BRACK_TIMEOUT follows a longer initial delay"
+
+
+def test_RFC5846_8_2_and_13_the_lma_authorizes_global_revocation_per_mag_by_its_identity(tmp_path: Path) -> None:
+    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n'
+                                              '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n'
+                                              '[[mag]]\naddress = "10.0.0.2"\nid = "mag2.example.net"\n'
+                                              '[[mag]]\naddress = "10.0.0.3"\n'))
+    assert config.settings.global_revocation_mags == {IPv4Address("10.0.0.1"): b"mag1.example.net"}
+    assert config.settings.authorized_mags == {IPv4Address(f"10.0.0.{n}") for n in (1, 2, 3)}
+
+
+def test_RFC5846_9_2_and_11_the_mags_global_revocation_and_its_variables(tmp_path: Path) -> None:
+    from pmip6.core.revocation_sender import RevocationTiming
+
+    defaults = load_mag_config(_write(tmp_path, MAG_MINIMUM)).settings
+    assert (defaults.global_revocation, defaults.identity, defaults.revocation_timing) == (
+        False, None, RevocationTiming(1, 1.0, 2.0))
+    configured = load_mag_config(_write(tmp_path, MAG_MINIMUM + 'global_revocation = true\nid = "mag1.example.net"\n'
+                                                                'bri_max_retries_number = 2\ninit_min_delay_bris = 0.5\n'
+                                                                'max_brack_timeout = 3\n')).settings
+    assert (configured.global_revocation, configured.identity, configured.revocation_timing) == (
+        True, b"mag1.example.net", RevocationTiming(2, 0.5, 3.0))
 
 
 def test_RFC5847_5_the_heartbeat_variables_are_configurable(tmp_path: Path) -> None:

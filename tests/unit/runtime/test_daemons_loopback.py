@@ -424,6 +424,80 @@ def test_RFC5846_lma_clear_revokes_the_binding_at_the_mag_over_real_sockets(tmp_
     assert mag_stats["events"]["BindingRemoved"] == 1
 
 
+def _global_revocation_lab(tmp_path: Path, authorized: bool = True) -> Lab:
+    """An LMA with binding_revocation (authorizing the MAG's global revocation, or not) and a MAG with
+    global_revocation (RFC 5846 8.2, 9.2 and 13)."""
+    lab = Lab(tmp_path)
+    lma_toml = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
+    if authorized:
+        lma_toml = lma_toml.replace('[[mag]]\naddress = "127.0.0.1"\n',
+                                    '[[mag]]\naddress = "127.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n')
+    (tmp_path / "lma.toml").write_text(lma_toml)
+    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port).replace(
+        "[mag]\n", '[mag]\nglobal_revocation = true\nid = "mag1.example.net"\n'))
+    return lab
+
+
+async def _attach_two(lab: Lab) -> None:
+    for mn_id in ("mn1@opA", "mn2@opA"):
+        assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == "registered"
+
+
+def test_RFC5846_9_2_a_mag_stopping_revokes_every_binding_with_one_bri_over_real_sockets(tmp_path: Path) -> None:
+    """SIGTERM's path (``deregister_all``): one BRI and its BRA end both MNs' bindings at both ends, with no
+    de-registration PBU; the LMA's state file forgets them as after any removal."""
+    lab = _global_revocation_lab(tmp_path)
+
+    async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], int]:
+        async with lab.running() as (lma, mag):
+            await _attach_two(lab)
+            await mag.deregister_all()
+            assert lma.store is not None
+            records, _ = lma.store.load()
+            return (await lab.control("lma", {"command": "bindings"}), await lab.control("lma", {"command": "stats"}),
+                    await lab.control("mag", {"command": "stats"}), len(records))
+
+    rows, lma_stats, mag_stats, stored = asyncio.run(scenario())
+    assert rows == [] and stored == 0
+    assert mag_stats["sent"]["bri"] == 1 and mag_stats["received"]["bra"] == 1 and mag_stats["sent"]["pbu"] == 2
+    assert lma_stats["received"]["bri"] == 1 and lma_stats["sent"]["bra"] == 1 and lma_stats["received"]["pbu"] == 2
+    assert lma_stats["events"]["BindingRemoved"] == 2 and mag_stats["events"]["BindingRemoved"] == 2
+
+
+def test_RFC5846_9_2_revoke_all_over_the_control_socket_and_the_fallback_when_the_lma_refuses(tmp_path: Path) -> None:
+    """``revoke-all`` ends every binding without stopping; an LMA that does not authorize the MAG answers 130, and
+    the MAG de-registers each binding instead and does not ask again (RFC 5846 9.2)."""
+    lab = _global_revocation_lab(tmp_path, authorized=False)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+        async with lab.running() as (lma, mag):
+            await _attach_two(lab)
+            refused = await lab.control("mag", {"command": "revoke-all", "timeout": 5})
+            await _attach_two(lab)
+            again = await lab.control("mag", {"command": "revoke-all", "timeout": 5})
+            return refused, again, await lab.control("mag", {"command": "bindings"}), \
+                await lab.control("lma", {"command": "stats"})
+
+    refused, again, rows, lma_stats = asyncio.run(scenario())
+    assert refused == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": True}
+    assert again == {"bindings": 2, "global_revocation": False, "left": 0, "global_revocation_refused": True}
+    assert rows == [] and lma_stats["received"]["bri"] == 1 and lma_stats["received"]["pbu"] == 8
+
+
+def test_RFC5846_9_2_revoke_all_with_an_authorizing_lma_takes_one_bri(tmp_path: Path) -> None:
+    lab = _global_revocation_lab(tmp_path)
+
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        async with lab.running():
+            await _attach_two(lab)
+            result = await lab.control("mag", {"command": "revoke-all"})
+            return result, await lab.control("lma", {"command": "bindings"})
+
+    result, rows = asyncio.run(scenario())
+    assert result == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False}
+    assert rows == []
+
+
 def test_a_refresh_no_pba_answers_is_reported_failed_and_the_binding_stays(tmp_path: Path) -> None:
     """docs/operations.md: ``refresh`` exits like ``attach``; no PBA after the retransmissions is ``failed``.
     The registration it tried to renew is still in place until its lifetime ends (RFC 5213 6.9.1.3)."""

@@ -1,0 +1,82 @@
+"""Which bindings a MAG's Binding Revocation Indication revokes at the LMA (RFC 5846 sections 6.2.1, 8.2 and 13).
+
+:func:`mag_revocation_answer` takes the BRI, the MAG's address (its source) and the Binding Cache and returns the
+entries it revokes, or the status that refuses it. Section 13: a MAG revokes only the sessions registered by it, so
+every rule below looks only at the entries whose Proxy-CoA is the BRI's source.
+
+- 6.2.1's checks first (:func:`~pmip6.core.revocation_responder.trigger_refusal`): P clear 134, an undefined trigger
+  133, G and the trigger disagreeing 134.
+- G set, "Per-Peer Policy" (8.2): the MAG must be authorized for global revocation by the LMA's configuration (13:
+  "locally configurable"), and the BRI's MN-ID option must carry the identity configured for it; otherwise, or
+  without the option, 130 (Global Revocation NOT Authorized). With an Alternate Care-of Address option (RFC 6275
+  6.2.5) 134: pmip6's codec does not model that option, so it cannot name the Proxy-CoA to revoke
+  (docs/requirements.md). Authorized: every entry of that Proxy-CoA, live or draining; 128 (Binding Does NOT Exist,
+  6.2.1) when there is none.
+- G set, "Revoking Mobility Node Local Policy": 134; revoking a realm's mobile nodes is the LMA's to ask (8.1).
+- G clear (8.2 items 1-4): no MN-ID option 131 (Revoked Mobile Nodes Identity Required). The MN-ID alone: every
+  entry of that MN at this MAG; with HNP options, the entries holding them, a partial success naming the HNPs none
+  holds; with V, the live entry whose IPv4 home address the IPv4 Home Address Request option names, for that
+  address only (129 without the option). 128 when nothing of that MN at this MAG matches.
+"""
+
+from __future__ import annotations
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import Address
+from pmip6.core.lookup import BindingCache
+from pmip6.core.revocation_responder import Revocation, prefix_of, trigger_refusal
+from pmip6.wire.messages import BindingRevocationIndication
+from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, OptionType, RevocationTrigger
+from pmip6.wire.options import (
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    UnknownOption,
+)
+
+Answer = Revocation[BindingCacheEntry] | BindingRevocationStatus
+
+
+def mag_revocation_answer(indication: BindingRevocationIndication, mag: Address, cache: BindingCache,
+                          identity: bytes | None) -> Answer:
+    """What ``indication`` from the MAG at ``mag`` revokes in ``cache``, or why it is refused (module docstring).
+    ``identity``: the MN-ID the LMA's configuration authorizes that MAG's global revocations with, None if it does
+    not."""
+    refusal = trigger_refusal(indication)
+    if refusal is not None:
+        return refusal
+    mn_option = indication.option(MNIdentifierOption)
+    if indication.flags & BRFlags.G:
+        if indication.trigger != RevocationTrigger.PER_PEER_POLICY:
+            return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
+        if identity is None or mn_option is None or mn_option.identifier != identity:
+            return BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED
+        if any(isinstance(option, UnknownOption) and option.type == OptionType.ALTERNATE_CARE_OF_ADDRESS
+               for option in indication.options):
+            return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
+        return _found(tuple(entry for entry in cache if entry.proxy_coa.address == mag))
+    if mn_option is None:
+        return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
+    entries = tuple(entry for entry in cache.of_mn(mn_option.identifier) if entry.proxy_coa.address == mag)
+    if indication.flags & BRFlags.V:
+        request = indication.option(IPv4HomeAddressRequestOption)
+        if request is None:
+            return BindingRevocationStatus.IPV4_HOME_ADDRESS_OPTION_REQUIRED
+        return _found(tuple(entry for entry in entries if entry.state is BceState.ACTIVE
+                            and entry.ipv4_home_address is not None and entry.ipv4_home_address.ip == request.address),
+                      ipv4_only=True)
+    named = indication.options_of(HomeNetworkPrefixOption)
+    if not named:
+        return _found(entries)
+    held = {prefix for entry in entries for prefix in entry.home_network_prefixes}
+    released = tuple(option for option in named if prefix_of(option) not in held)
+    wanted = {prefix_of(option) for option in named}
+    return _found(tuple(entry for entry in entries if wanted.intersection(entry.home_network_prefixes)),
+                  released=released)
+
+
+def _found(entries: tuple[BindingCacheEntry, ...], ipv4_only: bool = False,
+           released: tuple[HomeNetworkPrefixOption, ...] = ()) -> Answer:
+    if not entries:
+        return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+    return Revocation(entries, ipv4_only, released)

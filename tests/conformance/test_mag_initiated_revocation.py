@@ -1,0 +1,446 @@
+"""Binding revocation initiated by the MAG (RFC 5846 sections 8.2, 9.2 and 13): the LMA acting on a MAG's Binding
+Revocation Indication, and the MAG revoking all its bindings with one global BRI."""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, pbu, settings, the_pba
+from test_mag_stub_lma import LMA_UDP, MAG_IPV4, T0, make_mag, registered, request
+
+from pmip6.core.bce import BceState
+from pmip6.core.events import (
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    RevocationSent,
+)
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.mag import MagSettings, MobileAccessGateway
+from pmip6.core.revocation_sender import RevocationTiming
+from pmip6.wire.messages import (
+    BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingUpdate,
+)
+from pmip6.wire.numbers import (
+    BindingErrorStatus,
+    BindingRevocationStatus,
+    BRFlags,
+    OptionType,
+    RevocationTrigger,
+    Status,
+)
+from pmip6.wire.options import (
+    GREKeyOption,
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    MobilityOption,
+    UnknownOption,
+)
+
+MAG1_ID = b"mag1.example.net"
+GLOBAL = BRFlags.P | BRFlags.G
+SUCCESS, PARTIAL = BindingRevocationStatus.SUCCESS, BindingRevocationStatus.PARTIAL_SUCCESS
+NOT_EXIST = BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+NOT_AUTHORIZED = BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED
+NOT_SUPPORTED = BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
+
+
+# ---- the LMA receiving a MAG's BRI (8.2) ----------------------------------------------------------------------------
+
+def _lma(**overrides: object) -> LocalMobilityAnchor:
+    overrides.setdefault("global_revocation_mags", {MAG1.address: MAG1_ID})
+    return LocalMobilityAnchor(settings(binding_revocation=True, **overrides), keys=GreKeyAllocator(seed=7),
+                               revocation_rng=random.Random(3))
+
+
+def _register(lma: LocalMobilityAnchor, mn_id: bytes, mag: Peer = MAG1, ll_id: bytes | None = None,
+              sequence: int = 1) -> HomeNetworkPrefixOption:
+    pba = the_pba(lma.receive(pbu(mn_id, gre=GREKeyOption(11), ipv4=ANY_IPV4, ll_id=ll_id, sequence=sequence), mag,
+                              LMAA, NOW))
+    assert pba.status == Status.ACCEPTED
+    (hnp,) = pba.options_of(HomeNetworkPrefixOption)
+    return hnp
+
+
+def _bri(*options: MobilityOption, trigger: int = RevocationTrigger.USER_INITIATED_SESSION_TERMINATION,
+         flags: BRFlags = BRFlags.P, sequence: int = 900) -> BindingRevocationIndication:
+    return BindingRevocationIndication(trigger, sequence, flags, options)
+
+
+def _global_bri(*options: MobilityOption, sequence: int = 900) -> BindingRevocationIndication:
+    return _bri(*options, trigger=RevocationTrigger.PER_PEER_POLICY, flags=GLOBAL, sequence=sequence)
+
+
+def _answer(outcome: Outcome, to: Peer = MAG1) -> BindingRevocationAcknowledgement:
+    (send,) = outcome.sends
+    assert isinstance(send.message, BindingRevocationAcknowledgement)
+    assert send.destination == to and send.source == LMAA, "6.1.2: to the BRI's source"
+    return send.message
+
+
+def _removed(outcome: Outcome) -> list[bytes]:
+    return sorted(event.session.mn_id for event in outcome.events if isinstance(event, BindingRemoved)
+                  and event.reason == "revoked_by_mag")
+
+
+def test_RFC5846_8_2_an_authorized_per_peer_global_bri_revokes_every_binding_of_its_proxy_coa() -> None:
+    lma = _lma()
+    _register(lma, MN1)
+    _register(lma, MN2)
+    _register(lma, MN3, MAG2)
+
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID)), MAG1, LMAA, NOW + 1)
+
+    assert _answer(outcome) == BindingRevocationAcknowledgement(SUCCESS, 900, GLOBAL)
+    assert _removed(outcome) == [MN1, MN2]
+    assert [entry.mn_id for entry in lma.bindings()] == [MN3], "13: only the bindings that MAG registered"
+
+
+def test_RFC5846_8_2_revoked_bindings_free_their_keys_and_addresses_at_once() -> None:
+    lma = _lma()
+    first = _register(lma, MN1)
+    (entry,) = lma.bindings()
+    ipv4, key = entry.ipv4_home_address, entry.reserved_uplink_key
+    assert ipv4 is not None and key is not None
+    lma.receive(_global_bri(MNIdentifierOption(MAG1_ID)), MAG1, LMAA, NOW + 1)
+    assert lma.next_deadline() is None and not lma._keys.in_use(key)
+
+    again = lma.receive(pbu(MN2, prefixes=(first,), ipv4=IPv4HomeAddressRequestOption(ipv4.ip)), MAG1, LMAA, NOW + 2)
+    assert the_pba(again).status == Status.ACCEPTED, "its prefix and IPv4 home address are free"
+
+
+def test_RFC5846_8_2_a_global_bri_also_removes_a_draining_binding_of_that_mag() -> None:
+    lma = _lma()
+    _register(lma, MN1)
+    lma.receive(pbu(MN1, sequence=2, lifetime=0, ipv4=ANY_IPV4), MAG1, LMAA, NOW + 0.5)
+    assert next(lma.bindings()).state is BceState.DEREGISTERING
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID)), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == SUCCESS and _removed(outcome) == [MN1] and list(lma.bindings()) == []
+
+
+@pytest.mark.parametrize(("mags", "options"), [
+    ({}, (MNIdentifierOption(MAG1_ID),)),
+    ({MAG2.address: MAG1_ID}, (MNIdentifierOption(MAG1_ID),)),
+    ({MAG1.address: MAG1_ID}, ()),
+    ({MAG1.address: MAG1_ID}, (MNIdentifierOption(b"mag2.example.net"),)),
+    ({MAG1.address: MAG1_ID}, (MNIdentifierOption(MN1),)),
+], ids=["no-mag-authorized", "another-mag-authorized", "no-mn-id", "another-identity", "an-mn-identity"])
+def test_RFC5846_8_2_and_13_a_global_bri_not_authorized_by_configuration_gets_130_and_revokes_nothing(
+        mags: dict[object, bytes], options: tuple[MobilityOption, ...]) -> None:
+    lma = _lma(global_revocation_mags=mags)
+    _register(lma, MN1)
+    outcome = lma.receive(_global_bri(*options), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome) == BindingRevocationAcknowledgement(NOT_AUTHORIZED, 900, GLOBAL)
+    assert outcome.events == [] and len(list(lma.bindings())) == 1
+
+
+def test_RFC5846_6_2_1_an_authorized_global_bri_finding_no_binding_gets_128() -> None:
+    lma = _lma()
+    _register(lma, MN3, MAG2)
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID)), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == NOT_EXIST and len(list(lma.bindings())) == 1
+
+
+def test_RFC5846_8_2_an_alternate_care_of_address_option_is_refused_with_134_as_pmip6_cannot_read_it() -> None:
+    lma = _lma()
+    _register(lma, MN1)
+    alternate = UnknownOption(OptionType.ALTERNATE_CARE_OF_ADDRESS, IPv6Address("2001:db8::1").packed)
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), alternate), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == NOT_SUPPORTED and len(list(lma.bindings())) == 1
+
+
+@pytest.mark.parametrize(("indication", "status"), [
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags(0)), NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), trigger=99), BindingRevocationStatus.REVOCATION_TRIGGER_NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), flags=GLOBAL), NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), trigger=RevocationTrigger.PER_PEER_POLICY), NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(b"@opA.example"), trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY,
+          flags=GLOBAL), NOT_SUPPORTED),
+    (_bri(), BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED),
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.V), BindingRevocationStatus.IPV4_HOME_ADDRESS_OPTION_REQUIRED),
+    (_bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(IPv4Address("10.0.0.9")), flags=BRFlags.P | BRFlags.V),
+     NOT_EXIST),
+    (_bri(MNIdentifierOption(MN2)), NOT_EXIST),
+    (_bri(MNIdentifierOption(MN1), HomeNetworkPrefixOption(IPv6Address("2001:db8:ffff::"), 64)), NOT_EXIST),
+], ids=["p-clear", "undefined-trigger", "per-mn-trigger-with-g", "global-trigger-without-g", "realm-revocation",
+        "no-mn-id", "v-without-ipv4-option", "v-other-ipv4-address", "unknown-mn", "foreign-hnp"])
+def test_RFC5846_6_2_1_and_8_2_a_refused_per_mn_bri_changes_nothing_and_says_why(
+        indication: BindingRevocationIndication, status: BindingRevocationStatus) -> None:
+    lma = _lma()
+    _register(lma, MN1)
+    outcome = lma.receive(indication, MAG1, LMAA, NOW + 1)
+    assert _answer(outcome) == BindingRevocationAcknowledgement(status, indication.sequence, indication.flags)
+    assert outcome.events == [] and len(list(lma.bindings())) == 1
+
+
+def test_RFC5846_8_2_item_1_the_mn_id_alone_revokes_every_binding_of_that_mn_at_this_mag() -> None:
+    lma = _lma()
+    _register(lma, MN1, ll_id=b"\x01" * 6)
+    _register(lma, MN1, ll_id=b"\x02" * 6, sequence=2)
+    _register(lma, MN2)
+    outcome = lma.receive(_bri(MNIdentifierOption(MN1)), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == SUCCESS
+    assert _removed(outcome) == [MN1, MN1] and [entry.mn_id for entry in lma.bindings()] == [MN2]
+
+
+def test_RFC5846_13_a_mag_cannot_revoke_an_mns_binding_registered_by_another_mag() -> None:
+    lma = _lma()
+    _register(lma, MN1, MAG2)
+    outcome = lma.receive(_bri(MNIdentifierOption(MN1)), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == NOT_EXIST and outcome.events == [] and len(list(lma.bindings())) == 1
+
+
+def test_RFC5846_8_2_items_2_and_3_hnp_options_revoke_only_the_bindings_holding_them() -> None:
+    lma = _lma()
+    first = _register(lma, MN1, ll_id=b"\x01" * 6)
+    _register(lma, MN1, ll_id=b"\x02" * 6, sequence=2)
+    outcome = lma.receive(_bri(MNIdentifierOption(MN1), first), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == SUCCESS and _removed(outcome) == [MN1]
+    (left,) = lma.bindings()
+    assert left.home_network_prefixes != (IPv6Address(first.prefix),)
+
+
+def test_RFC5846_8_2_a_named_binding_already_released_is_a_partial_success_naming_it() -> None:
+    lma = _lma()
+    held = _register(lma, MN1)
+    gone = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:99::"), 64)
+    outcome = lma.receive(_bri(MNIdentifierOption(MN1), held, gone), MAG1, LMAA, NOW + 1)
+    assert _answer(outcome) == BindingRevocationAcknowledgement(PARTIAL, 900, BRFlags.P,
+                                                                (MNIdentifierOption(MN1), gone))
+    assert _removed(outcome) == [MN1]
+
+
+def test_RFC5846_8_2_item_4_v_releases_only_the_ipv4_home_address_and_keeps_the_hnp_binding() -> None:
+    lma = _lma()
+    _register(lma, MN1)
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is not None
+    address = entry.ipv4_home_address.ip
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(address), flags=BRFlags.P | BRFlags.V)
+
+    outcome = lma.receive(indication, MAG1, LMAA, NOW + 1)
+
+    assert _answer(outcome) == BindingRevocationAcknowledgement(SUCCESS, 900, BRFlags.P | BRFlags.V)
+    (event,) = outcome.events
+    assert isinstance(event, BindingUpdated) and event.session.ipv4_home_address is None
+    assert event.previous.ipv4_home_address == address and event.session.home_network_prefixes
+    assert entry.state is BceState.ACTIVE and entry.ipv4_home_address is None
+    again = lma.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(address)), MAG1, LMAA, NOW + 2)
+    assert the_pba(again).status == Status.ACCEPTED, "the IPv4 home address is free"
+
+
+def test_RFC5846_8_2_item_4_v_on_an_ipv4_only_binding_removes_it() -> None:
+    lma = _lma()
+    assert the_pba(lma.receive(pbu(MN1, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)).status == Status.ACCEPTED
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is not None and not entry.home_network_prefixes
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(entry.ipv4_home_address.ip),
+                      flags=BRFlags.P | BRFlags.V)
+    outcome = lma.receive(indication, MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == SUCCESS and _removed(outcome) == [MN1] and list(lma.bindings()) == []
+
+
+def test_RFC5846_8_2_a_retransmitted_bri_gets_the_same_answer_and_is_not_acted_on_twice() -> None:
+    lma = _lma()
+    _register(lma, MN1)
+    indication = _global_bri(MNIdentifierOption(MAG1_ID))
+    first = lma.receive(indication, MAG1, LMAA, NOW + 1)
+    _register(lma, MN2, sequence=2)  # registered after the BRI: not its business
+
+    again = lma.receive(indication, MAG1, LMAA, NOW + 2)
+
+    assert _answer(again) == _answer(first) and _answer(first).status == SUCCESS
+    assert again.events == [] and [entry.mn_id for entry in lma.bindings()] == [MN2]
+
+
+def test_RFC5846_8_2_the_same_bri_from_another_mag_is_another_bri() -> None:
+    lma = _lma()
+    _register(lma, MN1, ll_id=b"\x01" * 6)
+    _register(lma, MN1, MAG2, ll_id=b"\x02" * 6, sequence=2)
+    indication = _bri(MNIdentifierOption(MN1))
+    assert _removed(lma.receive(indication, MAG1, LMAA, NOW + 1)) == [MN1]
+    outcome = lma.receive(indication, MAG2, LMAA, NOW + 1)
+    assert _answer(outcome, MAG2).status == SUCCESS and _removed(outcome) == [MN1] and list(lma.bindings()) == []
+
+
+def test_RFC5846_13_a_bri_from_a_source_that_is_not_an_authorized_mag_gets_no_answer() -> None:
+    lma = _lma(global_revocation_mags={STRANGER.address: MAG1_ID})
+    _register(lma, MN1)
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID)), STRANGER, LMAA, NOW + 1)
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+
+
+def test_RFC5846_8_2_a_binding_the_lma_is_revoking_itself_goes_at_the_mags_bri_and_its_own_bri_ends_quietly() -> None:
+    lma = _lma()
+    _register(lma, MN1)
+    lma.clear(NOW + 1, mn_id=MN1)  # held, draining, until the MAG's BRA
+    outcome = lma.receive(_bri(MNIdentifierOption(MN1)), MAG1, LMAA, NOW + 1.1)
+    assert _answer(outcome).status == SUCCESS and _removed(outcome) == [MN1]
+    assert lma.next_deadline() is None and lma.handle_timer(NOW + 100).events == []
+
+
+# ---- the MAG sending a global BRI (9.2) -----------------------------------------------------------------------------
+
+def _revoking_mag(**settings: object) -> MobileAccessGateway:
+    mag = make_mag(global_revocation=True, identity=MAG1_ID, **settings)
+    for mn_id in (MN1, MN2):
+        registered(mag, mn_id)
+    return mag
+
+
+def _the_bri(outcome: Outcome) -> BindingRevocationIndication:
+    (send,) = outcome.sends
+    assert isinstance(send.message, BindingRevocationIndication)
+    assert send.destination == LMA_UDP and send.source == MAG_IPV4
+    return send.message
+
+
+def _deregistrations(outcome: Outcome) -> list[bytes]:
+    pbus = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
+    assert all(pbu.lifetime == 0 for pbu in pbus)
+    return sorted(pbu.option(MNIdentifierOption).identifier for pbu in pbus)  # type: ignore[union-attr]
+
+
+def test_RFC5846_9_2_shutdown_sends_one_per_peer_global_bri_with_the_mags_identity_and_no_pbu() -> None:
+    mag = _revoking_mag()
+    sessions = [entry.session() for entry in mag.entries()]
+
+    outcome = mag.shutdown(T0 + 10)
+
+    bri = _the_bri(outcome)
+    assert (bri.trigger, bri.flags, bri.options) == (RevocationTrigger.PER_PEER_POLICY, GLOBAL,
+                                                     (MNIdentifierOption(MAG1_ID),))
+    assert outcome.events == ([BindingDeregistered(session) for session in sessions]
+                              + [RevocationSent(session, RevocationTrigger.PER_PEER_POLICY) for session in sessions])
+
+
+@pytest.mark.parametrize("status", [SUCCESS, PARTIAL, NOT_EXIST])
+def test_RFC5846_9_2_a_bra_of_success_partial_success_or_128_ends_every_entry(status: int) -> None:
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    outcome = mag.receive(BindingRevocationAcknowledgement(status, bri.sequence, GLOBAL), LMA_UDP, T0 + 10.1)
+    assert outcome.sends == [] and _removed(outcome) == [MN1, MN2]
+    assert list(mag.entries()) == [] and mag.next_deadline() is None
+
+
+def test_RFC5846_9_2_status_130_raises_an_alarm_falls_back_to_de_registrations_and_is_not_retried() -> None:
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10))
+
+    outcome = mag.receive(BindingRevocationAcknowledgement(NOT_AUTHORIZED, bri.sequence, GLOBAL), LMA_UDP, T0 + 10.1)
+
+    assert [type(event) for event in outcome.events] == [Alarm] and "130" in outcome.events[0].text  # type: ignore[union-attr]
+    assert _deregistrations(outcome) == [MN1, MN2] and mag.global_revocation_refused
+    registered(mag, MN3, now=T0 + 20)
+    assert _deregistrations(mag.shutdown(T0 + 30)) == [MN3], "9.2: SHOULD NOT retry global revocation there"
+
+
+def test_RFC5846_9_2_another_failure_status_falls_back_but_global_revocation_is_tried_again_later() -> None:
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    outcome = mag.receive(BindingRevocationAcknowledgement(NOT_SUPPORTED, bri.sequence, GLOBAL), LMA_UDP, T0 + 10.1)
+    assert _deregistrations(outcome) == [MN1, MN2] and not mag.global_revocation_refused
+
+
+def test_RFC5846_6_3_and_9_2_unanswered_the_bri_is_retransmitted_then_given_up_for_de_registrations() -> None:
+    mag = _revoking_mag(revocation_timing=RevocationTiming(max_retries=1, initial_delay=1.0, max_delay=2.0))
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    assert mag.next_deadline() == T0 + 11
+    assert _the_bri(mag.handle_timer(T0 + 11)) == bri, "6.3: the same BRI"
+    assert mag.next_deadline() == T0 + 13
+
+    outcome = mag.handle_timer(T0 + 13)
+
+    assert any(isinstance(event, Alarm) for event in outcome.events)
+    assert _deregistrations(outcome) == [MN1, MN2] and not mag.global_revocation_refused
+
+
+def test_RFC5846_6_2_a_binding_error_from_the_lma_falls_back_at_once() -> None:
+    mag = _revoking_mag()
+    _the_bri(mag.shutdown(T0 + 10))
+    outcome = mag.receive(BindingError(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, IPv6Address(0)), LMA_UDP, T0 + 10.1)
+    assert _deregistrations(outcome) == [MN1, MN2]
+
+
+def test_RFC5846_6_2_2_a_bra_matching_no_outstanding_bri_is_discarded_silently() -> None:
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    outcome = mag.receive(BindingRevocationAcknowledgement(SUCCESS, (bri.sequence + 1) % 65536, GLOBAL), LMA_UDP,
+                          T0 + 10.1)
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+    assert len(list(mag.entries())) == 2
+
+
+def test_RFC5846_9_2_an_entry_still_registering_is_de_registered_the_registered_ones_revoked() -> None:
+    mag = _revoking_mag()
+    mag.attach(request(MN3), T0 + 5)
+    outcome = mag.shutdown(T0 + 10)
+    bris = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert len(bris) == 1 and _deregistrations(outcome) == [MN3]
+
+
+def test_RFC5846_9_2_a_second_shutdown_while_the_bri_is_outstanding_sends_nothing_more() -> None:
+    mag = _revoking_mag()
+    _the_bri(mag.shutdown(T0 + 10))
+    assert mag.shutdown(T0 + 10.5).sends == []
+
+
+def test_without_global_revocation_shutdown_de_registers_each_binding() -> None:
+    mag = make_mag()
+    for mn_id in (MN1, MN2):
+        registered(mag, mn_id)
+    assert _deregistrations(mag.shutdown(T0 + 10)) == [MN1, MN2]
+
+
+def test_RFC5846_9_2_global_revocation_needs_the_mags_identity() -> None:
+    with pytest.raises(ValueError, match="identity"):
+        MagSettings(proxy_coa=MAG_IPV4, lma=LMA_UDP, global_revocation=True)
+
+
+# ---- both engines ---------------------------------------------------------------------------------------------------
+
+def _pair(authorized: bool) -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer]:
+    lma = _lma(global_revocation_mags={MAG1.address: MAG1_ID} if authorized else {})
+    lma_peer = Peer(LMAA, 5436)
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=lma_peer, global_revocation=True,
+                                          identity=MAG1_ID), keys=GreKeyAllocator(seed=1))
+    for index, mn_id in enumerate((MN1, MN2)):
+        (pbu_send,) = mag.attach(request(mn_id), NOW + index).sends
+        (pba_send,) = lma.receive(pbu_send.message, MAG1, LMAA, NOW + index).sends
+        assert [type(event) for event in mag.receive(pba_send.message, lma_peer, NOW + index).events] == [
+            BindingEstablished]
+    return lma, mag, lma_peer
+
+
+def test_RFC5846_9_2_and_8_2_one_bri_and_its_bra_end_every_binding_at_both_ends() -> None:
+    lma, mag, lma_peer = _pair(authorized=True)
+    (bri_send,) = mag.shutdown(NOW + 10).sends
+    (bra_send,) = lma.receive(bri_send.message, MAG1, LMAA, NOW + 10.01).sends
+    mag.receive(bra_send.message, lma_peer, NOW + 10.02)
+    assert list(lma.bindings()) == [] and list(mag.entries()) == []
+    assert lma.next_deadline() is None and mag.next_deadline() is None
+
+
+def test_RFC5846_9_2_and_13_an_lma_not_authorizing_the_mag_keeps_the_bindings_until_the_de_registrations() -> None:
+    lma, mag, lma_peer = _pair(authorized=False)
+    (bri_send,) = mag.shutdown(NOW + 10).sends
+    (bra_send,) = lma.receive(bri_send.message, MAG1, LMAA, NOW + 10.01).sends
+    assert len(list(lma.bindings())) == 2
+    fallback = mag.receive(bra_send.message, lma_peer, NOW + 10.02)
+    for send in fallback.sends:
+        (pba_send,) = lma.receive(send.message, MAG1, LMAA, NOW + 10.03).sends
+        mag.receive(pba_send.message, lma_peer, NOW + 10.04)
+    assert list(mag.entries()) == []
+    assert [entry.state for entry in lma.bindings()] == [BceState.DEREGISTERING] * 2
