@@ -20,6 +20,7 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
     UnknownMessage,
@@ -32,6 +33,7 @@ from pmip6.wire.numbers import (
     BUFlags,
     EtherType,
     HandoffIndicator,
+    HeartbeatFlags,
     IPProto,
     MHType,
     PMIP6_CONTROL_PORT,
@@ -52,6 +54,7 @@ from pmip6.wire.options import (
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
     NATDetectionOption,
+    RestartCounterOption,
     TimestampOption,
     UnknownOption,
     VendorSpecificOption,
@@ -106,8 +109,8 @@ def all_options() -> tuple:
 
 
 def valid_messages() -> list:
-    """PBU / PBA / Binding Error / Binding Revocation / unknown messages covering every option, flag and GRE Key
-    form."""
+    """PBU / PBA / Binding Error / Binding Revocation / Heartbeat / unknown messages covering every option, flag and
+    GRE Key form (the Restart Counter in the Heartbeats: only they define it, RFC 5847 3.4)."""
     options = all_options()
     pbu_core = (
         MNIdentifierOption(b"mn1@example.com"),
@@ -132,7 +135,10 @@ def valid_messages() -> list:
                                     options),
         BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, 7),
         BindingRevocationAcknowledgement(BindingRevocationStatus.BINDING_DOES_NOT_EXIST, 1, BRFlags(0), pbu_core[:2]),
-        UnknownMessage(MHType.HEARTBEAT, b"\x00" * 10),
+        Heartbeat(1),
+        Heartbeat(0xFFFFFFFF, HeartbeatFlags.R, (RestartCounterOption(1_764_241_000),)),
+        Heartbeat(0, HeartbeatFlags.U | HeartbeatFlags.R, (RestartCounterOption(7), UnknownOption(200, b"\x01"))),
+        UnknownMessage(17, b"\x00" * 10),
         UnknownMessage(MHType.BINDING_REFRESH_REQUEST, b"\x00" * 2),
     ]
 

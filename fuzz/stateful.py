@@ -35,11 +35,12 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
     UnknownMessage,
 )
-from pmip6.wire.numbers import BUFlags, MHType, Status
+from pmip6.wire.numbers import BUFlags, Status
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -231,7 +232,7 @@ class LmaMachine(RuleBasedStateMachine):
         check(not (pba.flags & 0x10) or pbu.flags & BUFlags.T, "T set in the PBA without T in the PBU (GK-7.2-5)")
 
     @rule(message=st.sampled_from((ProxyBindingAcknowledgement(status=0, sequence=1), BindingError(status=2),
-                                   UnknownMessage(MHType.HEARTBEAT, bytes(10)), UnknownMessage(200, bytes(2)))),
+                                   Heartbeat(1), UnknownMessage(17, bytes(10)), UnknownMessage(200, bytes(2)))),
           mag=st.sampled_from((*AUTHORIZED_MAGS, ROGUE_MAG)))
     def receive_stray_message(self, message: object, mag: Peer) -> None:
         before = self._snapshot()

@@ -328,7 +328,7 @@ def test_rejected_ipv4_only_request_has_no_hnp_option() -> None:
 
 
 def test_unknown_mobility_header_type_answered_with_binding_error_2() -> None:
-    (send,) = make_lma().receive(UnknownMessage(mh_type=13, data=b"\0" * 6), MAG1, LMAA, NOW).sends
+    (send,) = make_lma().receive(UnknownMessage(mh_type=17, data=b"\0" * 6), MAG1, LMAA, NOW).sends
     assert isinstance(send.message, BindingError)
     assert send.message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE and send.destination == MAG1
 

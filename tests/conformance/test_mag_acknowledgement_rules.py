@@ -14,7 +14,7 @@ from pmip6.core.mag import SEQUENCE_MODULUS
 from pmip6.runtime.control import ControlError
 from pmip6.runtime.mag_daemon import _attach_request
 from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
-from pmip6.wire.numbers import BAFlags, BindingErrorStatus, MHType, Status
+from pmip6.wire.numbers import BAFlags, BindingErrorStatus, Status
 from pmip6.wire.options import (
     IPv4HomeAddressReplyOption,
     IPv4HomeAddressRequestOption,
@@ -170,14 +170,14 @@ def test_binding_acknowledgement_without_p_flag_is_ignored() -> None:
 
 def test_unknown_mh_type_from_the_lma_is_answered_with_binding_error_2_and_from_others_ignored() -> None:
     """RFC 6275 9.2: "The MH Type field MUST have a known value ... Otherwise, the node MUST discard the message
-    and issue a Binding Error message ... with the Status field set to 2" (an LMA probing with an RFC 5847
-    Heartbeat learns the MAG lacks it). Only the LMA is answered, so the MAG reflects nothing to strangers."""
+    and issue a Binding Error message ... with the Status field set to 2" (e.g. MH type 17, which pmip6 does not
+    process). Only the LMA is answered, so the MAG reflects nothing to strangers."""
     mag = make_mag()
-    heartbeat = UnknownMessage(MHType.HEARTBEAT, bytes(6))
-    (send,) = mag.receive(heartbeat, LMA_UDP, T0).sends
+    unprocessed = UnknownMessage(17, bytes(6))
+    (send,) = mag.receive(unprocessed, LMA_UDP, T0).sends
     assert send.message == BindingError(status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
     assert send.destination == LMA_UDP and send.source == mag.settings.proxy_coa
     stranger = Peer(IPv4Address("198.51.100.7"), 5436)
-    outcome = mag.receive(heartbeat, stranger, T0)
+    outcome = mag.receive(unprocessed, stranger, T0)
     assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
     assert [type(event) for event in mag.receive(send.message, LMA_UDP, T0).events] == [MessageIgnored]

@@ -11,11 +11,12 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
     UnknownMessage,
 )
-from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, MHType, OptionType
+from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, HeartbeatFlags, MHType, OptionType
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -29,6 +30,7 @@ from pmip6.wire.options import (
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
     NATDetectionOption,
+    RestartCounterOption,
     TimestampOption,
     UnknownOption,
     VendorSpecificOption,
@@ -72,7 +74,7 @@ ba_flags = st.integers(0, 0x1F).map(lambda bits: BAFlags(bits << 3))
 br_flags = st.integers(0, 0x7).map(lambda bits: BRFlags(bits << 13))
 unknown_types = st.integers(0, 255).filter(
     lambda t: t not in (MHType.BINDING_UPDATE, MHType.BINDING_ACKNOWLEDGEMENT, MHType.BINDING_ERROR,
-                        MHType.BINDING_REVOCATION)
+                        MHType.BINDING_REVOCATION, MHType.HEARTBEAT)
 )
 messages = st.one_of(
     st.builds(ProxyBindingUpdate, word, bu_flags, word, option_lists),
@@ -86,6 +88,13 @@ revocation_messages = st.one_of(
 )
 """Binding Revocation Indications and Acknowledgements (RFC 5846 section 5), apart from ``messages``: the C fast
 path declines them, where it must take every well-formed message of ``messages``."""
+heartbeat_flags = st.integers(0, 3).map(HeartbeatFlags)
+heartbeat_messages = st.builds(
+    Heartbeat, long, heartbeat_flags,
+    st.lists(st.builds(RestartCounterOption, long) | options, max_size=6).map(tuple),
+)
+"""Heartbeats (RFC 5847 section 3.3) with Restart Counter options among the others: apart from ``messages`` for the
+same reason, and because only a Heartbeat decodes the Restart Counter (RFC 5847 section 3.4)."""
 
 
 EDIT_KINDS = ("flip", "set", "truncate", "extend", "insert", "delete")

@@ -1,4 +1,6 @@
-"""``pmip6 show bindings|stats|dataplane --control SOCK [--json]``: what a running LMA or MAG holds and counted.
+"""``pmip6 show bindings|stats|dataplane|peers --control SOCK [--json]``: what a running LMA or MAG holds and counted.
+
+``show peers`` lists the RFC 5847 heartbeat state of each peer (reachable, missing heartbeats, its Restart Counter).
 
 ``show bindings`` takes ``--mn-id ID``, ``--tenant NAME`` and ``--mag ADDRESS`` (a Proxy-CoA) to show only the
 bindings that match all of those given."""
@@ -28,7 +30,8 @@ def register(subparsers: Any) -> None:
     what = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     for name, help_text in (("bindings", "LMA binding cache or MAG binding update list"),
                             ("stats", "messages, PBA statuses, decode errors, bindings by GRE mode"),
-                            ("dataplane", "data plane counters (when the daemon runs one)")):
+                            ("dataplane", "data plane counters (when the daemon runs one)"),
+                            ("peers", "heartbeat state of each peer (RFC 5847): reachable, restart counter")):
         sub = what.add_parser(name, help=help_text)
         sub.add_argument("--control", required=True, help="the daemon's control socket")
         sub.add_argument("--json", action="store_true", help="JSON for scripts")
@@ -53,6 +56,8 @@ def _show(args: argparse.Namespace) -> int:
         print(bindings_table(result))
     elif args.what == "dataplane":
         print("\n".join(path_lines(result)))
+    elif args.what == "peers":
+        print(peers_text(result))
     else:
         print(stats_text(result))
     return 0
@@ -99,6 +104,29 @@ def bindings_table(rows: list[dict[str, Any]]) -> str:
     table += [[cell(field, row.get(field)) for _, field in columns] for row in rows]
     widths = [max(len(line[column]) for line in table) for column in range(len(columns))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
+
+
+_PEER_COLUMNS = (("PEER", "peer"), ("REACHABLE", "reachable"), ("MISSING", "missing_heartbeats"),
+                 ("RESTART-COUNTER", "restart_counter"), ("HEARTBEATS", "heartbeats"))
+
+
+def peers_text(result: dict[str, Any]) -> str:
+    """This node's Restart Counter and heartbeat settings, then one aligned row per peer."""
+    interval = result["heartbeat_interval"]
+    asking = (f"every {interval:g} s, unreachable after {result['missing_heartbeats_allowed']} missing"
+              if interval else "off (requests are answered, none sent)")
+    table = [[title for title, _ in _PEER_COLUMNS]]
+    table += [[_peer_cell(field, row[field]) for _, field in _PEER_COLUMNS] for row in result["peers"]]
+    widths = [max(len(line[column]) for line in table) for column in range(len(_PEER_COLUMNS))]
+    lines = [f"restart counter: {result['restart_counter']}", f"heartbeat requests: {asking}"]
+    lines += ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in table]
+    return "\n".join(lines)
+
+
+def _peer_cell(field: str, value: Any) -> str:
+    if field == "reachable":
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
 
 
 def stats_text(stats: dict[str, Any]) -> str:

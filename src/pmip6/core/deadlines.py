@@ -52,3 +52,12 @@ class DeadlineQueue:
 
     def __len__(self) -> int:
         return len(self._when)
+
+
+def earliest(*deadlines: float | None) -> float | None:
+    """The earliest of the deadlines that are set, or None: an engine's ``next_deadline`` over its queues."""
+    found: float | None = None
+    for deadline in deadlines:
+        if deadline is not None and (found is None or deadline < found):
+            found = deadline
+    return found

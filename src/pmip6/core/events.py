@@ -134,6 +134,41 @@ class RevocationSent:
     trigger: int
 
 
+@dataclass(frozen=True, slots=True)
+class PeerUnreachable:
+    """More than MISSING_HEARTBEATS_ALLOWED Heartbeat Requests to ``peer`` in a row went unanswered (RFC 5847 3.1)."""
+
+    peer: Peer
+    missing_heartbeats: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerReachable:
+    """A Heartbeat Response came from ``peer``, which was unreachable (RFC 5847 3.1)."""
+
+    peer: Peer
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRestarted:
+    """``peer``'s Restart Counter changed from ``previous`` to ``current``: it restarted and lost its PMIPv6 session
+    state (RFC 5847 3.2). ``previous_at`` is when ``previous`` was last reported: the restart came after it, so a
+    session registered since may be the restarted peer's own."""
+
+    peer: Peer
+    previous: int
+    current: int
+    previous_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatsStopped:
+    """``peer`` answered a Heartbeat Request with a Binding Error, status 2: it does not support heartbeats, and no
+    Heartbeat goes to it again (RFC 5847 section 3)."""
+
+    peer: Peer
+
+
 Event = (
     BindingEstablished
     | BindingUpdated
@@ -143,6 +178,10 @@ Event = (
     | MessageIgnored
     | Alarm
     | RevocationSent
+    | PeerUnreachable
+    | PeerReachable
+    | PeerRestarted
+    | HeartbeatsStopped
 )
 
 

@@ -39,6 +39,10 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
     that session de-registered already updates it at once, if its sequence number is newer.
 
+Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an authorized MAG is answered with
+this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval, and
+one that restarted without its sessions has its bindings removed (BindingRemoved "mag-restarted").
+
 With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
 ``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
 (RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"): a Binding Revocation Indication,
@@ -51,9 +55,10 @@ Without ``binding_revocation`` a MAG's BRI gets a refusing BRA: 130 for a Per-Pe
 
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
 BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
-(forwarding stops), BindingRemoved ("expired", "deregistered", "cleared", "reconfigured" or "revoked_by_mag": keys
-and addresses are free again), BindingRestored (an entry re-adopted after a restart), RevocationSent (a BRI to a MAG),
-RegistrationRejected (every PBA of 128 or more), Alarm, MessageIgnored (silently discarded messages).
+(forwarding stops), BindingRemoved ("expired", "deregistered", "cleared", "reconfigured", "revoked_by_mag" or
+"mag-restarted": keys and addresses are free again), BindingRestored (an entry re-adopted after a restart),
+RevocationSent (a BRI to a MAG), RegistrationRejected (every PBA of 128 or more), Alarm, MessageIgnored (silently
+discarded messages), and the heartbeat's PeerUnreachable, PeerReachable, PeerRestarted, HeartbeatsStopped.
 
 The uplink GRE key is allocated when a session first negotiates keys and kept, unchanged, until the entry
 is removed, even across handoffs and registrations that do not use keys (RFC 5845 3.3.2).
@@ -77,7 +82,7 @@ from pmip6.core.addressing import (
 )
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.binding_error import BindingErrorSender
-from pmip6.core.deadlines import DeadlineQueue
+from pmip6.core.deadlines import DeadlineQueue, earliest
 from pmip6.core.events import (
     Address,
     Alarm,
@@ -95,6 +100,7 @@ from pmip6.core.events import (
 )
 from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
+from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
@@ -113,6 +119,7 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
@@ -168,10 +175,11 @@ class _PendingRegistration:
 
 
 class LocalMobilityAnchor:
-    """The LMA engine. ``keys`` defaults to a randomly seeded allocator (pass a seeded one in tests)."""
+    """The LMA engine. ``keys`` defaults to a randomly seeded allocator (pass a seeded one in tests).
+    ``restart_counter`` is this LMA's Restart Counter (RFC 5847 3.2), which the runtime keeps across restarts."""
 
     def __init__(self, settings: LmaSettings, *, keys: GreKeyAllocator | None = None,
-                 revocation_rng: random.Random | None = None) -> None:
+                 revocation_rng: random.Random | None = None, restart_counter: int = 0) -> None:
         self.settings = settings
         self._keys = keys if keys is not None else GreKeyAllocator()
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
@@ -182,6 +190,7 @@ class LocalMobilityAnchor:
         self._revocation_answers = AnsweredRevocations()
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
+        self.heartbeat = HeartbeatMonitor(settings.heartbeat, restart_counter)
         self._short_pools: set[tuple[str, IPv4Network | IPv6Network]] = set()
         """(tenant, pool network) of the pools whose exhaustion was announced (one Alarm per shortage, not one per
         refused PBU; tenants may share address space); a pool leaves the set when it has room again."""
@@ -196,24 +205,28 @@ class LocalMobilityAnchor:
             return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingRevocationIndication):
             return self._answer_revocation(message, source, destination, now)
+        if isinstance(message, Heartbeat):
+            return self._receive_heartbeat(message, source, destination, now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
+            outcome = self.heartbeat.binding_error(source)  # RFC 5847 3: the MAG does not support heartbeats
             given_up = self._revocations.unsupported_by(source)
             if given_up.events:
-                return self._revocations_ended(given_up, now)
+                outcome.extend(self._revocations_ended(given_up, now))
+            if outcome.events:
+                return outcome
         if isinstance(message, (ProxyBindingAcknowledgement, BindingError)):
             return _ignored(f"{type(message).__name__} received by an LMA", source)
         return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source, destination, now)
 
     def next_deadline(self) -> float | None:
-        own, revocation = self._deadlines.next_deadline(), self._revocations.next_deadline()
-        if revocation is None or own is not None and own <= revocation:
-            return own
-        return revocation
+        return earliest(self._deadlines.next_deadline(), self._revocations.next_deadline(),
+                        self.heartbeat.next_deadline())
 
     def handle_timer(self, now: float) -> Outcome:
-        """Expire bindings, delete drained ones, end Handoff Indicator 4 waits and retransmit Binding Revocation
-        Indications that are due."""
+        """Expire bindings, delete drained ones, end Handoff Indicator 4 waits, retransmit Binding Revocation
+        Indications and send the Heartbeat Requests that are due."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
+        outcome.extend(self.heartbeat.handle_timer(now, self._mags_with_bindings))
         for key in self._deadlines.pop_due(now):
             if isinstance(key, _PendingRegistration):
                 del self._pending[key.wait_for]
@@ -251,6 +264,7 @@ class LocalMobilityAnchor:
             self._deadlines.schedule(entry, due)
             if entry.state is BceState.ACTIVE:
                 outcome.events.append(BindingRestored(entry.session()))
+                self.heartbeat.binding_made(now)
         return outcome
 
     def clear(self, now: float, *, mn_id: bytes | None = None, proxy_coa: Address | None = None) -> Outcome:
@@ -289,6 +303,7 @@ class LocalMobilityAnchor:
         self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._revocations.timing = settings.revocation_timing
+        self.heartbeat.reconfigure(settings.heartbeat)
         for pending in self._pending.values():
             self._deadlines.cancel(pending)
         self._pending.clear()
@@ -538,6 +553,7 @@ class LocalMobilityAnchor:
             extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
             extra_options=extra,
         )
+        self.heartbeat.binding_made(now)
         session = entry.session()
         event = BindingEstablished(session) if previous is None else BindingUpdated(session, previous)
         outcome = Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
@@ -674,6 +690,28 @@ class LocalMobilityAnchor:
             self._deadlines.cancel(pending)
             outcome.extend(self._register(pending.registration, None, now))
         return outcome
+
+    def _receive_heartbeat(self, message: Heartbeat, source: Peer, destination: Address, now: float) -> Outcome:
+        """RFC 5847 section 3 (:mod:`pmip6.core.heartbeat`), with authorized MAGs only: from any other source no
+        answer. A MAG that restarted without its sessions (3.2) has the bindings it held before removed, as
+        "invalid": BindingRemoved ("mag-restarted"), keys and addresses free at once; its MAG knows nothing of them, so
+        no BRI is sent. A live binding registered since the MAG last reported its old counter stays: the restarted
+        MAG may have registered it already."""
+        if source.address not in self.settings.authorized_mags:
+            return _ignored("Heartbeat from a source that is not an authorized MAG", source)
+        outcome, restarted = self.heartbeat.receive(message, source, destination, now)
+        if restarted is not None:
+            for entry in [entry for entry in self._cache if entry.proxy_coa.address == source.address and not (
+                    entry.state is BceState.ACTIVE and entry.expires_at - entry.lifetime > restarted.previous_at)]:
+                self._revocations.drop(entry)
+                outcome.extend(self._end(entry, "mag-restarted", now))
+        return outcome
+
+    def _mags_with_bindings(self) -> dict[Address, PeerEndpoints]:
+        """The MAGs with a live Binding Cache entry (RFC 5847 3: the only ones sent Heartbeat Requests), each with
+        the LMAA it signals to."""
+        return {entry.proxy_coa.address: (entry.proxy_coa, entry.lmaa) for entry in self._cache
+                if entry.state is BceState.ACTIVE}
 
     def _answer_revocation(self, indication: BindingRevocationIndication, source: Peer, destination: Address,
                            now: float) -> Outcome:

@@ -8,6 +8,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address
+from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.policy import LmaGrePolicy
 from pmip6.core.revocation_sender import RevocationTiming
 
@@ -44,6 +45,8 @@ class LmaSettings:
     and act on a MAG's Binding Revocation Indication (8.2, :mod:`pmip6.core.revocation_receiver`).
     ``global_revocation_mags``: the MAGs (by Proxy-CoA) authorized to revoke all their bindings with one global BRI,
     each with the identity its MN-ID option carries (RFC 5846 8.2 and 13: "locally configurable").
+    ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the MAGs (RFC 5847,
+    :mod:`pmip6.core.heartbeat`).
     """
 
     authorized_mags: frozenset[Address]
@@ -63,6 +66,7 @@ class LmaSettings:
     binding_revocation: bool = False
     revocation_timing: RevocationTiming = RevocationTiming()
     global_revocation_mags: Mapping[Address, bytes] = field(default_factory=dict)
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
 
     def __post_init__(self) -> None:
         names = [tenant.name for tenant in self.tenants]

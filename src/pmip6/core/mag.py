@@ -30,6 +30,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Revocation Acknowledgement (RFC 5846 9.1, :mod:`pmip6.core.revocation_responder`); a Binding Revocation
   Acknowledgement answers this MAG's own global BRI (9.2, :meth:`MobileAccessGateway.shutdown`), one matching no
   outstanding BRI is discarded (6.2.2); anything else is ignored.
+- **Heartbeat** (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from the LMA is answered with this
+  MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
+  binding; an LMA whose Restart Counter changed lost its sessions, and every idle registered entry is re-registered
+  at once (as a refresh). A Binding Error status 2 answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
   ignored and the entry sends nothing more until an administrative action (detach or attach).
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
@@ -75,7 +79,7 @@ from typing import cast
 
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE, BindingErrorSender
 from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
-from pmip6.core.deadlines import DeadlineQueue
+from pmip6.core.deadlines import DeadlineQueue, earliest
 from pmip6.core.events import (
     Address,
     Alarm,
@@ -91,6 +95,7 @@ from pmip6.core.events import (
     SendMessage,
     mn_text,
 )
+from pmip6.core.heartbeat import HeartbeatMonitor, HeartbeatSettings, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
 from pmip6.core.revocation_responder import (
@@ -105,6 +110,7 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
@@ -158,6 +164,8 @@ class MagSettings:
     ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
     ``global_revocation``: end every binding with one Per-Peer global Binding Revocation Indication carrying
     ``identity`` in its MN-ID option (RFC 5846 9.2), retransmitted per ``revocation_timing`` (section 11).
+    ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the LMA (RFC 5847,
+    :mod:`pmip6.core.heartbeat`).
     """
 
     proxy_coa: Address
@@ -176,6 +184,7 @@ class MagSettings:
     global_revocation: bool = False
     identity: bytes | None = None
     revocation_timing: RevocationTiming = RevocationTiming()
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
 
     def __post_init__(self) -> None:
         if self.global_revocation and not self.identity:
@@ -201,9 +210,10 @@ def _ignored(reason: str, peer: Peer | None = None) -> Outcome:
 
 
 class MobileAccessGateway:
-    """The MAG state machine. ``keys`` allocates downlink keys (pass a seeded one for determinism)."""
+    """The MAG state machine. ``keys`` allocates downlink keys (pass a seeded one for determinism).
+    ``restart_counter`` is this MAG's Restart Counter (RFC 5847 3.2), given by the runtime."""
 
-    def __init__(self, settings: MagSettings, keys: GreKeyAllocator | None = None) -> None:
+    def __init__(self, settings: MagSettings, keys: GreKeyAllocator | None = None, restart_counter: int = 0) -> None:
         self.settings = settings
         self._keys = keys if keys is not None else GreKeyAllocator()
         self._entries: dict[bytes, BindingUpdateListEntry] = {}
@@ -212,6 +222,7 @@ class MobileAccessGateway:
         self._rate = UpdateRateLimiter()
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._timers = DeadlineQueue()
+        self.heartbeat = HeartbeatMonitor(settings.heartbeat, restart_counter)
         self._sequence = 0
         self._session_sequences: dict[bytes, int] = {}
         """Without timestamps: the last sequence number sent for each MN-ID. It outlives the BUL entry, since
@@ -276,7 +287,7 @@ class MobileAccessGateway:
         """Re-register a registered MN now instead of at its refresh time (RFC 5213 6.9.1.3 lets the MAG
         extend the lifetime at any time), e.g. on an operator's request or after an LMA restart."""
         entry = self._entries.get(mn_id)
-        if entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None or entry.halted:
+        if entry is None or not _idle(entry):
             return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for a refresh")
         outcome = self._start_update(entry, now)
         self._reschedule(mn_id)
@@ -288,13 +299,18 @@ class MobileAccessGateway:
             return _ignored(f"{type(message).__name__} from {source.address}, not from the LMA", source)
         if isinstance(message, BindingRevocationIndication):
             return self._revoked(message, source)
+        if isinstance(message, Heartbeat):
+            return self._receive_heartbeat(message, source, now)
         if isinstance(message, BindingRevocationAcknowledgement):
             return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
+            outcome = self.heartbeat.binding_error(source)  # RFC 5847 3: the LMA does not support heartbeats
             given_up = self._revocations.unsupported_by(source)  # RFC 5846 6.2: the LMA does not know MH type 16
             if given_up.events:
-                return self._revocations_ended(given_up, now)
-        if isinstance(message, UnknownMessage):  # RFC 6275 9.2, e.g. an RFC 5847 Heartbeat
+                outcome.extend(self._revocations_ended(given_up, now))
+            if outcome.events:
+                return outcome
+        if isinstance(message, UnknownMessage):  # RFC 6275 9.2
             return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source,
                                                self.settings.proxy_coa, now)
         if not isinstance(message, ProxyBindingAcknowledgement):
@@ -310,15 +326,13 @@ class MobileAccessGateway:
 
     def next_deadline(self) -> float | None:
         """The earliest time :meth:`handle_timer` has something to do, or None."""
-        own, revocation = self._timers.next_deadline(), self._revocations.next_deadline()
-        if revocation is None or own is not None and own <= revocation:
-            return own
-        return revocation
+        return earliest(self._timers.next_deadline(), self._revocations.next_deadline(), self.heartbeat.next_deadline())
 
     def handle_timer(self, now: float) -> Outcome:
-        """Deferred sends, retransmissions (of PBUs and of the global BRI), give-ups, lifetime refreshes and expiries
-        due at ``now``."""
+        """Deferred sends, retransmissions (of PBUs and of the global BRI), give-ups, lifetime refreshes, expiries and
+        Heartbeat Requests due at ``now``."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
+        outcome.extend(self.heartbeat.handle_timer(now, self._lma_while_registered))
         for key in self._timers.pop_due(now):
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
@@ -380,6 +394,7 @@ class MobileAccessGateway:
         self.settings = settings
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._revocations.timing = settings.revocation_timing
+        self.heartbeat.reconfigure(settings.heartbeat)
 
     # ---- sending ----------------------------------------------------------------------------------
 
@@ -615,6 +630,7 @@ class MobileAccessGateway:
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
         entry.state = BulState.REGISTERED
         self._finish_pending(entry)
+        self.heartbeat.binding_made(now)
         if previous is None:
             entry.registered_at = now
             outcome = Outcome(events=[BindingEstablished(entry.session())])
@@ -721,6 +737,25 @@ class MobileAccessGateway:
             self._keys.release(entry.downlink_key)
             entry.downlink_key = None
 
+    def _receive_heartbeat(self, message: Heartbeat, source: Peer, now: float) -> Outcome:
+        """RFC 5847 section 3 (:mod:`pmip6.core.heartbeat`). An LMA that restarted without its sessions (3.2) holds
+        none of this MAG's bindings: each registered one is re-registered at once, as a refresh (RFC 5213 6.9.1.3),
+        which the LMA takes as a new session with the same home network prefixes and IPv4 home address while they
+        are free (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`)."""
+        outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa, now)
+        if restarted is not None:
+            for entry in list(self._entries.values()):
+                if _idle(entry):
+                    outcome.extend(self._start_update(entry, now))
+                    self._reschedule(entry.mn_id)
+        return outcome
+
+    def _lma_while_registered(self) -> dict[Address, PeerEndpoints]:
+        """The LMA while it holds a binding of this MAG (RFC 5847 3: Heartbeat Requests only then)."""
+        if any(entry.state is BulState.REGISTERED for entry in self._entries.values()):
+            return {self.settings.lma.address: (self.settings.lma, self.settings.proxy_coa)}
+        return {}
+
     def _revoked(self, indication: BindingRevocationIndication, source: Peer) -> Outcome:
         """RFC 5846 9.1: drop what the LMA revoked (BindingRemoved "revoked"), or only the IPv4 home address of a
         session (BindingUpdated), or nothing; a BRA says which (6.1.2: the BRI's sequence number and flags)."""
@@ -777,6 +812,11 @@ class MobileAccessGateway:
         self._release_downlink_key(entry)
         del self._entries[entry.mn_id]
         return events
+
+
+def _idle(entry: BindingUpdateListEntry) -> bool:
+    """Registered, with no PBU in flight and not halted: a refresh may start now."""
+    return entry.state is BulState.REGISTERED and entry.pending is None and not entry.halted
 
 
 def _echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:

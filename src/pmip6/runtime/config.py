@@ -17,6 +17,7 @@ from typing import Any
 
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address, Peer
+from pmip6.core.heartbeat import DEFAULT_MISSING_HEARTBEATS_ALLOWED, HeartbeatSettings
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.mag import MagGreMode, MagSettings
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
@@ -34,6 +35,10 @@ MAX_LIFETIME_SECONDS = 0xFFFF * LIFETIME_UNIT_SECONDS
 """The largest lifetime a PBU/PBA can carry: 65535 units of 4 s (RFC 6275 section 6.1.7)."""
 
 DATAPLANE_TABLE = "dataplane"
+MAX_HEARTBEAT_INTERVAL = 3600.0
+"""RFC 5847 section 5: HEARTBEAT_INTERVAL "SHOULD NOT be set to less than 30 seconds or more than 3600 seconds"."""
+RECOMMENDED_MIN_HEARTBEAT_INTERVAL = 30.0
+"""Shorter intervals are accepted (from 1 s, for test beds) with a warning at start and reload."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     binding_error_rate, binding_error_burst = _binding_error_limit(lma)
     binding_revocation = lma.value("binding_revocation", bool, False)
     revocation_timing = _revocation_timing(lma)
+    heartbeat = _heartbeat(lma)
     state = lma.optional_path("state")
     control, metrics = lma.path("control", "lma.sock"), lma.endpoint("metrics")
     lma.finish()
@@ -148,6 +154,7 @@ def load_lma_config(path: Path) -> LmaConfig:
         binding_revocation=binding_revocation,
         revocation_timing=revocation_timing,
         global_revocation_mags=global_revocation_mags,
+        heartbeat=heartbeat,
     )
     return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
 
@@ -306,6 +313,7 @@ def load_mag_config(path: Path) -> MagConfig:
         global_revocation=global_revocation,
         identity=identity,
         revocation_timing=_revocation_timing(mag),
+        heartbeat=_heartbeat(mag),
     )
     udp_port = mag.number("udp_port", int, PMIP6_CONTROL_PORT, 0, 65535)
     control, metrics = mag.path("control", "mag.sock"), mag.endpoint("metrics")
@@ -321,6 +329,17 @@ def _binding_error_limit(table: Table) -> tuple[float, int]:
     """``binding_error_rate`` and ``binding_error_burst``: the Binding Error token bucket (RFC 6275 9.3.3)."""
     return (table.number("binding_error_rate", float, DEFAULT_BINDING_ERROR_RATE, 0.0),
             table.number("binding_error_burst", int, DEFAULT_BINDING_ERROR_BURST, 0))
+
+
+def _heartbeat(table: Table) -> HeartbeatSettings:
+    """``heartbeat_interval`` (RFC 5847's HEARTBEAT_INTERVAL in seconds: 0, the default, turns the requests off; else
+    1 to 3600) and ``missing_heartbeats_allowed`` (MISSING_HEARTBEATS_ALLOWED, at least 1)."""
+    interval = table.number("heartbeat_interval", float, 0.0, 0.0, MAX_HEARTBEAT_INTERVAL)
+    if 0 < interval < 1:
+        raise ConfigError(table.key("heartbeat_interval"),
+                          f"must be 0 (off) or between 1 and {MAX_HEARTBEAT_INTERVAL:g} seconds, got {interval}")
+    missing = table.number("missing_heartbeats_allowed", int, DEFAULT_MISSING_HEARTBEATS_ALLOWED, 1)
+    return HeartbeatSettings(interval, missing)
 
 
 def _reject_unknown_tables(data: dict[str, Any], known: set[str]) -> None:

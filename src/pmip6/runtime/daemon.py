@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from pmip6.core.events import BindingRemoved, Event, Outcome, SendMessage, TunnelSession
+from pmip6.core.heartbeat import HeartbeatMonitor
 from pmip6.runtime.capture import SignalingCapture
+from pmip6.runtime.config import RECOMMENDED_MIN_HEARTBEAT_INTERVAL
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.control import (
     ControlError,
@@ -42,7 +44,7 @@ from pmip6.runtime.timers import DeadlineTimer
 from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
-from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode_of
+from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode_of, peer_row, peer_state
 
 EventListener = Callable[[Event], None]
 
@@ -54,7 +56,15 @@ BindingColumns = Callable[[TunnelSession], dict[str, Any]]
 Component = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
 
 
+def fresh_restart_counter() -> int:
+    """The Restart Counter of a node starting without its PMIPv6 session state (RFC 5847 3.2): the start time in
+    whole seconds, 32 bits (until 2106), so it increases at every such restart without being stored anywhere."""
+    return int(time.time()) & 0xFFFFFFFF
+
+
 class Engine(Protocol):
+    heartbeat: HeartbeatMonitor
+
     def next_deadline(self) -> float | None: ...
 
     def handle_timer(self, now: float) -> Outcome: ...
@@ -79,6 +89,7 @@ class Daemon:
         self.logger = logger
         self.statistics = Statistics()
         self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode, at_lma=self.at_lma)
+        self.metrics.add_heartbeat_peers(self.heartbeat_peers_by_state)
         self.ipv4: SignalingTransport | None = None
         self.ipv6: SignalingTransport | None = None
         self._pcap = options.pcap
@@ -116,7 +127,8 @@ class Daemon:
         self._handlers[command] = handler
 
     def control_handlers(self) -> dict[str, Handler]:
-        return {"bindings": self._bindings_command, "stats": self._stats_command, "reload": self._reload_command}
+        return {"bindings": self._bindings_command, "stats": self._stats_command, "reload": self._reload_command,
+                "peers": self._peers_command}
 
     def add_binding_columns(self, columns: BindingColumns) -> None:
         """Add ``columns(session)``'s fields to every row of ``pmip6 show bindings`` (e.g. traffic counters)."""
@@ -180,6 +192,7 @@ class Daemon:
             raise
         self.statistics.reloads["applied"] += 1
         self.apply(outcome)
+        self.warn_short_heartbeat_interval()
         removed = sum(1 for event in outcome.events if isinstance(event, BindingRemoved))
         kept = sum(1 for _ in self.gre_states())  # a count: no sessions built
         for key in restart_needed:
@@ -204,7 +217,16 @@ class Daemon:
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
+    def warn_short_heartbeat_interval(self) -> None:
+        """At start and after a reload: RFC 5847 5 says HEARTBEAT_INTERVAL "SHOULD NOT be set to less than 30
+        seconds" (pmip6 accepts 1 s and more, for test beds)."""
+        interval = self.engine.heartbeat.settings.interval
+        if 0 < interval < RECOMMENDED_MIN_HEARTBEAT_INTERVAL:
+            self.logger.warning("heartbeat_interval is %g s: RFC 5847 section 5 advises at least %g s outside a test "
+                                "bed", interval, RECOMMENDED_MIN_HEARTBEAT_INTERVAL)
+
     async def start(self) -> None:
+        self.warn_short_heartbeat_interval()
         for start, stop in self._components:
             await start()
             self._started.append(stop)
@@ -311,6 +333,10 @@ class Daemon:
         counts.update(gre_mode_of(*state) for state in self.gre_states())
         return dict(counts)
 
+    def heartbeat_peers_by_state(self) -> dict[str, int]:
+        """The peers known from RFC 5847 heartbeats by :func:`~pmip6.runtime.views.peer_state`."""
+        return dict(Counter(peer_state(state) for state in self.engine.heartbeat.peers()))
+
     async def _bindings_command(self, request: Request) -> list[dict[str, Any]]:
         """Every binding, or those of the optional ``mn_id``, ``tenant`` and ``mag`` (Proxy-CoA) arguments."""
         mn_id = utf8_argument(request, "mn_id") if "mn_id" in request else None
@@ -329,6 +355,13 @@ class Daemon:
             return self.reload()
         except ConfigError as error:
             raise ControlError(self._refusal(error)) from None
+
+    async def _peers_command(self, request: Request) -> dict[str, Any]:
+        """This node's Restart Counter and heartbeat settings, and what it knows of each peer (RFC 5847)."""
+        heartbeat = self.engine.heartbeat
+        return {"restart_counter": heartbeat.restart_counter, "heartbeat_interval": heartbeat.settings.interval,
+                "missing_heartbeats_allowed": heartbeat.settings.missing_heartbeats_allowed,
+                "peers": [peer_row(state) for state in heartbeat.peers()]}
 
     async def _stats_command(self, request: Request) -> dict[str, Any]:
         stats = self.statistics.as_dict(self.bindings_by_gre_mode(), at_lma=self.at_lma)

@@ -21,7 +21,11 @@ from pmip6.core.events import (
     BindingRestored,
     BindingUpdated,
     Event,
+    HeartbeatsStopped,
     MessageIgnored,
+    PeerReachable,
+    PeerRestarted,
+    PeerUnreachable,
     RegistrationRejected,
     RevocationSent,
     mn_text,
@@ -93,7 +97,8 @@ _UNACKNOWLEDGED = "unacknowledged"
 """A MAG's removal reason when no PBA answered its de-registration: the LMA may still hold the binding."""
 
 _LEVELS: dict[type, int] = {RegistrationRejected: logging.WARNING, Alarm: logging.WARNING,
-                             MessageIgnored: logging.DEBUG}
+                             MessageIgnored: logging.DEBUG, PeerUnreachable: logging.WARNING,
+                             PeerRestarted: logging.WARNING, HeartbeatsStopped: logging.WARNING}
 
 
 class EventLog:
@@ -129,6 +134,21 @@ class EventLog:
         if isinstance(event, RevocationSent):
             return "revocation sent", {"event": "revocation_sent", **session_fields(event.session, at_lma=self._at_lma),
                                        "trigger": _trigger_name(event.trigger)}
+        if isinstance(event, PeerUnreachable):
+            return (f"alarm: peer {event.peer.address} unreachable: {event.missing_heartbeats} heartbeat requests in "
+                    "a row unanswered", {"event": "peer_unreachable", "peer": str(event.peer.address),
+                                        "missing_heartbeats": event.missing_heartbeats})
+        if isinstance(event, PeerReachable):
+            return f"peer {event.peer.address} reachable again", {"event": "peer_reachable",
+                                                                  "peer": str(event.peer.address)}
+        if isinstance(event, PeerRestarted):
+            return (f"alarm: peer {event.peer.address} restarted and lost its sessions (restart counter "
+                    f"{event.previous} -> {event.current})", {
+                        "event": "peer_restarted", "peer": str(event.peer.address), "previous": event.previous,
+                        "current": event.current})
+        if isinstance(event, HeartbeatsStopped):
+            return (f"peer {event.peer.address} does not support heartbeats (Binding Error status 2): no more "
+                    "heartbeat requests to it", {"event": "heartbeats_stopped", "peer": str(event.peer.address)})
         if isinstance(event, Alarm):
             return f"alarm: {event.text}", {
                 "event": "alarm", "mn_id": None if event.mn_id is None else mn_text(event.mn_id)}

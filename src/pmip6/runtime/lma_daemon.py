@@ -30,7 +30,7 @@ from pmip6.core.events import (
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
-from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
@@ -52,7 +52,7 @@ class LmaDaemon(Daemon):
 
     def __init__(self, config: LmaConfig, options: DaemonOptions) -> None:
         self.config = config
-        self.lma = LocalMobilityAnchor(config.settings)
+        self.lma = LocalMobilityAnchor(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.path, config.control, config.metrics, options)
         self.store: BindingStore | None = None
         self._unsaved: set[bytes] = set()
@@ -108,6 +108,8 @@ class LmaDaemon(Daemon):
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
+        # RFC 5847 3.2: the sessions come back from the file, so the Restart Counter does too (store.py).
+        self.lma.heartbeat.restart_counter = self.store.restart_counter(self.lma.heartbeat.restart_counter)
         records, unreadable = self.store.load()
         for mn_id, reason in unreadable:
             self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)

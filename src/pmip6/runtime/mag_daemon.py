@@ -36,7 +36,7 @@ from pmip6.core.events import (
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
 from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
-from pmip6.runtime.daemon import Daemon, DaemonOptions
+from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
 from pmip6.runtime.metrics import status_name
@@ -85,7 +85,7 @@ class MagDaemon(Daemon):
 
     def __init__(self, config: MagConfig, options: DaemonOptions) -> None:
         self.config = config
-        self.mag = MobileAccessGateway(config.settings)
+        self.mag = MobileAccessGateway(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.path, config.control, config.metrics, options)
         self._waiters: list[_Waiter] = []
         self._failures: dict[bytes, dict[str, Any]] = {}

@@ -4,7 +4,7 @@ The counters are plain ``Counter`` objects updated on the event loop; the Promet
 at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
-send_errors_total, config_reloads_total{result}; the LMA alone pbu_received_total, pbu_processing_seconds and
+send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone pbu_received_total, pbu_processing_seconds and
 store_errors_total, the MAG
 alone retransmissions_total.
 """
@@ -24,6 +24,7 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
@@ -38,6 +39,9 @@ _MESSAGE_NAMES: dict[type, str] = {
     BindingRevocationAcknowledgement: "bra",
 }
 
+PEER_STATES = ("reachable", "unreachable", "unsupported")
+"""The ``state`` label of ``pmip6_heartbeat_peers`` (RFC 5847), each exported from the start (zero included)."""
+
 RELOAD_RESULTS = ("applied", "refused")
 """The ``result`` label of ``pmip6_config_reloads_total``, each exported from the start (zero included)."""
 
@@ -46,7 +50,10 @@ NAMESPACE = "pmip6"
 
 
 def message_name(message: MobilityMessage) -> str:
-    """``pbu``, ``pba``, ``binding_error``, ``bri``, ``bra`` (RFC 5846) or ``unknown``: the label of a message type."""
+    """``pbu``, ``pba``, ``binding_error``, ``bri``, ``bra`` (RFC 5846), ``heartbeat_request``,
+    ``heartbeat_response`` (RFC 5847) or ``unknown``: the label of a message type."""
+    if type(message) is Heartbeat:
+        return "heartbeat_response" if message.response else "heartbeat_request"
     return _MESSAGE_NAMES.get(type(message), "unknown")
 
 
@@ -137,6 +144,18 @@ class _StatisticsCollector:
                         "gre_mode", self._bindings_by_gre_mode())
 
 
+class _HeartbeatPeersCollector:
+    """The peers a daemon knows from RFC 5847 heartbeats, by state, computed at each scrape."""
+
+    def __init__(self, peers_by_state: Callable[[], Mapping[str, int]]) -> None:
+        self._peers_by_state = peers_by_state
+
+    def collect(self) -> Iterator[Metric]:
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_heartbeat_peers",
+                        "Peers known from RFC 5847 heartbeats, by state", "state",
+                        {**dict.fromkeys(PEER_STATES, 0), **self._peers_by_state()})
+
+
 def _labelled(family: type[CounterMetricFamily] | type[GaugeMetricFamily], name: str, documentation: str,
               label: str, values: Mapping[str, int]) -> Metric:
     metric = family(name, documentation, labels=[label])
@@ -160,6 +179,10 @@ class Metrics:
             f"{NAMESPACE}_pbu_processing_seconds", "Time from a PBU's arrival to its PBA being handed to the socket",
             registry=self.registry,
             buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 1.0))
+
+    def add_heartbeat_peers(self, peers_by_state: Callable[[], Mapping[str, int]]) -> None:
+        """Export ``pmip6_heartbeat_peers{state}`` from ``peers_by_state()`` (RFC 5847: alert on ``unreachable``)."""
+        self.registry.register(_HeartbeatPeersCollector(peers_by_state))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

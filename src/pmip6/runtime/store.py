@@ -5,6 +5,9 @@ to the store, then sends). The database runs in WAL mode with ``synchronous=FULL
 when ``save`` returns, even across a power loss. On restart the LMA loads the records, rebuilds them with
 ``BindingCacheEntry.from_record`` and hands them to ``LocalMobilityAnchor.restore``.
 
+The file also keeps the LMA's RFC 5847 Restart Counter (a ``node`` table): it belongs with the sessions it
+vouches for, so restoring them keeps it and a new file starts a new one (:meth:`BindingStore.restart_counter`).
+
 The store holds the database locked (SQLite's exclusive locking mode) from opening to closing, so a second
 LMA given the same file fails at once with :class:`StateInUse` instead of restoring, and rewriting, bindings
 that a running LMA owns.
@@ -21,6 +24,8 @@ from typing import Any, NamedTuple
 Record = dict[str, Any]
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)"
+_NODE_SCHEMA = "CREATE TABLE IF NOT EXISTS node (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+_RESTART_COUNTER = "restart_counter"
 
 
 class Stored(NamedTuple):
@@ -48,6 +53,7 @@ class BindingStore:
             self._db.execute("PRAGMA journal_mode=WAL")  # a write: takes the exclusive lock
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            self._db.execute(_NODE_SCHEMA)
         except sqlite3.Error as error:
             self._db.close()
             if "locked" in str(error):
@@ -78,6 +84,17 @@ class BindingStore:
             else:
                 stored.unreadable.append((mn_id, f"a JSON {type(records).__name__}, not a list of records"))
         return stored
+
+    def restart_counter(self, fresh: int) -> int:
+        """The Restart Counter this file holds (RFC 5847 3.2: not incremented when the sessions are recovered), or
+        ``fresh`` (the start time, larger than any counter an earlier file held), written durably now, for a file
+        that holds none: a new one, or one written before pmip6 had heartbeats."""
+        row = self._db.execute("SELECT value FROM node WHERE name = ?", (_RESTART_COUNTER,)).fetchone()
+        if row is not None and isinstance(row[0], int):
+            return int(row[0])
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO node VALUES (?, ?)", (_RESTART_COUNTER, fresh))
+        return fresh
 
     def close(self) -> None:
         self._db.close()

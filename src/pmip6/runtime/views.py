@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pmip6.core.events import TunnelSession, mn_text
+from pmip6.core.heartbeat import PeerHeartbeat
 from pmip6.dataplane.formats import session_format
 
 GRE_MODES = ("keys", "gre-only", "off")
@@ -62,3 +63,20 @@ def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | Non
     row["lifetime_left"] = None if expires_at is None else max(0, int(expires_at - now))
     row["state"] = state
     return row
+
+
+def peer_state(state: PeerHeartbeat) -> str:
+    """``reachable``, ``unreachable`` or ``unsupported`` (no heartbeats to it after a Binding Error status 2)."""
+    if not state.supported:
+        return "unsupported"
+    return "reachable" if state.reachable else "unreachable"
+
+
+def peer_row(state: PeerHeartbeat) -> dict[str, Any]:
+    """One row of ``pmip6 show peers`` (RFC 5847): ``peer`` (address), ``port`` (IPv4/UDP; null over IPv6),
+    ``reachable``, ``missing_heartbeats``, ``restart_counter`` (the peer's, null before its first response),
+    ``heartbeats`` ("supported", or "unsupported" after a Binding Error status 2) and ``outstanding`` (the sequence
+    number of the request awaiting its response, or null)."""
+    return {"peer": str(state.peer.address), "port": state.peer.port, "reachable": state.reachable,
+            "missing_heartbeats": state.missing_heartbeats, "restart_counter": state.restart_counter,
+            "heartbeats": "supported" if state.supported else "unsupported", "outstanding": state.outstanding}

@@ -1,7 +1,8 @@
 """Plain-data and one-line text views of Mobility Header messages, for people and scripts.
 
 ``message_json`` gives the JSON shape of ``pmip6 decode --json`` (``type``, ``seq``, ``flags`` as letters in
-spec order, raw ``lifetime``, ``status``, ``options``, and ``trigger`` on a Binding Revocation Indication only);
+spec order, raw ``lifetime``, ``status``, ``options``, and ``trigger`` on a Binding Revocation Indication only;
+a Heartbeat's flags are ``U`` and ``R``, RFC 5847 section 3.3);
 ``message_text`` the one-line form used by ``pmip6 decode`` and the demo's ladder, with GRE keys in hex and
 decimal as Wireshark shows them (``gre.key`` in hex, ``mip6.gre_key`` in decimal).
 """
@@ -16,10 +17,10 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from pmip6.wire.messages import (LIFETIME_UNIT_SECONDS, BindingError, BindingRevocationAcknowledgement,
-                                 BindingRevocationIndication, MobilityMessage, ProxyBindingAcknowledgement,
+                                 BindingRevocationIndication, Heartbeat, MobilityMessage, ProxyBindingAcknowledgement,
                                  ProxyBindingUpdate, UnknownMessage)
-from pmip6.wire.numbers import (BAFlags, BindingErrorStatus, BindingRevocationStatus, BRFlags, BUFlags, OptionType,
-                                RevocationTrigger, Status, flag_letters)
+from pmip6.wire.numbers import (BAFlags, BindingErrorStatus, BindingRevocationStatus, BRFlags, BUFlags, HeartbeatFlags,
+                                OptionType, RevocationTrigger, Status, flag_letters)
 from pmip6.wire.options import (AccessTechnologyTypeOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
                                 MNIdentifierOption, MobilityOption, UnknownOption)
 
@@ -39,6 +40,7 @@ OPTION_NAMES: dict[int, str] = {
     OptionType.MN_LINK_LAYER_IDENTIFIER: "MN LL-ID",
     OptionType.LINK_LOCAL_ADDRESS: "Link-local Address",
     OptionType.TIMESTAMP: "Timestamp",
+    OptionType.RESTART_COUNTER: "Restart Counter",
     OptionType.IPV4_HOME_ADDRESS: "IPv4 Home Address",
     OptionType.IPV4_ADDRESS_ACKNOWLEDGEMENT: "IPv4 Address Acknowledgement",
     OptionType.NAT_DETECTION: "NAT Detection",
@@ -49,7 +51,7 @@ OPTION_NAMES: dict[int, str] = {
     OptionType.IPV4_DEFAULT_ROUTER_ADDRESS: "IPv4 Default Router",
     OptionType.IPV4_DHCP_SUPPORT_MODE: "IPv4 DHCP Support Mode",
 }
-"""Short display names of the mobility options (RFC 6275 6.2, RFC 5213 8, RFC 5844 3.3, RFC 5845 6.1)."""
+"""Short display names of the mobility options (RFC 6275 6.2, RFC 5213 8, RFC 5844 3.3, RFC 5845 6.1, RFC 5847 3.4)."""
 
 
 def message_json(message: MobilityMessage) -> dict[str, Any]:
@@ -69,6 +71,8 @@ def message_json(message: MobilityMessage) -> dict[str, Any]:
         seq, flags, trigger = message.sequence, flag_letters(message.flags, BRFlags), {"trigger": message.trigger}
     elif isinstance(message, BindingRevocationAcknowledgement):
         seq, flags, status = message.sequence, flag_letters(message.flags, BRFlags), message.status
+    elif isinstance(message, Heartbeat):
+        seq, flags = message.sequence, flag_letters(message.flags, HeartbeatFlags)
     else:
         status = message.status
     return {"type": int(message.mh_type), "seq": seq, "flags": flags, "lifetime": lifetime, "status": status,
@@ -104,7 +108,8 @@ def _plain(value: object) -> object:
 
 def message_text(message: MobilityMessage) -> str:
     """One readable line, e.g. ``PBU seq=7 flags=APT lifetime=900 (3600 s) MN-ID=mn1@example.com GRE-Key=0x00001234 (4660)``:
-    the Lifetime field as sent (4-second units, RFC 6275 6.1.7) and in seconds, as tshark shows it."""
+    the Lifetime field as sent (4-second units, RFC 6275 6.1.7) and in seconds, as tshark shows it; a Heartbeat is
+    ``Heartbeat-response seq=7 flags=R Restart-Counter=1764241000``."""
     return _message_text(message_json(message), message)
 
 
@@ -123,6 +128,9 @@ def _message_text(mh: dict[str, Any], message: MobilityMessage) -> str:
         words = [kind, f"seq={mh['seq']}", f"flags={mh['flags'] or '-'}"]
         if "trigger" in mh:
             words.append(f"trigger={_named(mh['trigger'], RevocationTrigger)}")
+    elif isinstance(message, Heartbeat):
+        kind = "response" if message.response else "request"
+        words = [f"Heartbeat-{kind}", f"seq={mh['seq']}", f"flags={mh['flags'] or '-'}"]
     elif isinstance(message, BindingError):
         words = ["BE"]
     else:

@@ -1,5 +1,5 @@
 """Typed Mobility Header messages (RFC 6275 section 6.1, RFC 5213 section 8, RFC 5845 sections 6.2-6.3,
-RFC 5846 section 5).
+RFC 5846 section 5, RFC 5847 section 3.3).
 
 A Proxy Binding Update is a Binding Update (MH type 5) with the P flag; the class decodes every
 type-5 message, and ``flags`` tells whether P is set (pre-IANA peers leave it clear).
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import ClassVar, TypeVar
 
-from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, MHType
+from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, HeartbeatFlags, MHType
 from pmip6.wire.options import MobilityOption
 
 LIFETIME_UNIT_SECONDS = 4
@@ -111,6 +111,26 @@ class BindingRevocationAcknowledgement(_CarriesOptions):
 
 
 @dataclass(slots=True)
+class Heartbeat(_CarriesOptions):
+    """Heartbeat, MH type 13 (RFC 5847 section 3.3): a request (R clear) or a response (R set; U set when it is
+    unsolicited, after a restart). ``sequence`` matches a response to its request; a response carries a
+    :class:`~pmip6.wire.options.RestartCounterOption`."""
+
+    sequence: int
+    flags: HeartbeatFlags = HeartbeatFlags(0)
+    options: tuple[MobilityOption, ...] = ()
+    mh_type: ClassVar[MHType] = MHType.HEARTBEAT
+
+    @property
+    def response(self) -> bool:
+        return bool(self.flags & HeartbeatFlags.R)
+
+    @property
+    def unsolicited(self) -> bool:
+        return bool(self.flags & HeartbeatFlags.U)
+
+
+@dataclass(slots=True)
 class UnknownMessage:
     """A Mobility Header of a type pmip6 does not process; ``data`` is everything after the checksum."""
 
@@ -119,4 +139,4 @@ class UnknownMessage:
 
 
 MobilityMessage = (ProxyBindingUpdate | ProxyBindingAcknowledgement | BindingError | BindingRevocationIndication
-                   | BindingRevocationAcknowledgement | UnknownMessage)
+                   | BindingRevocationAcknowledgement | Heartbeat | UnknownMessage)

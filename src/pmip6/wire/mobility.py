@@ -1,5 +1,5 @@
 """The Mobility Header <-> typed messages (RFC 6275 sections 6.1.1, 6.1.7-6.1.9; RFC 5213 sections 8.1-8.2;
-RFC 5845 sections 6.2-6.3; RFC 5846 section 5).
+RFC 5845 sections 6.2-6.3; RFC 5846 section 5; RFC 5847 section 3.3).
 
 Layout (offsets from the MH start): Payload Proto (MUST be 59), Header Len (length in 8-octet units,
 not counting the first 8), MH Type, Reserved, Checksum, then the message data. The checksum covers the
@@ -22,13 +22,14 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
     UnknownMessage,
 )
-from pmip6.wire.numbers import BAFlags, BindingRevocationType, BRFlags, BUFlags, IPProto, MHType
-from pmip6.wire.option_codec import MH_ALIGNMENT, decode_options, encode_options
+from pmip6.wire.numbers import BAFlags, BindingRevocationType, BRFlags, BUFlags, HeartbeatFlags, IPProto, MHType
+from pmip6.wire.option_codec import HEARTBEAT_OPTIONS, MH_ALIGNMENT, decode_options, encode_options
 
 MH_HEADER_LENGTH = 6
 """Payload Proto, Header Len, MH Type, Reserved, Checksum: the message data starts at this offset."""
@@ -49,10 +50,13 @@ _BU_FIXED = Struct("!HHH")  # Sequence #, flags, Lifetime
 _BA_FIXED = Struct("!BBHH")  # Status, flags, Sequence #, Lifetime
 _BE_FIXED = Struct("!BB16s")  # Status, Reserved, Home Address
 _BR_FIXED = Struct("!BBHH")  # B.R. Type, Revocation Trigger or Status, Sequence #, flags
+_HEARTBEAT_FIXED = Struct("!HI")  # Reserved and the U, R flags; Sequence Number
 _BU_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BU_FIXED.size
 _BA_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BA_FIXED.size
 _BE_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BE_FIXED.size
 _BR_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BR_FIXED.size
+_HEARTBEAT_OPTIONS_OFFSET = MH_HEADER_LENGTH + _HEARTBEAT_FIXED.size
+_HEARTBEAT_DEFINED_FLAGS = sum(flag.value for flag in HeartbeatFlags)
 _BR_DEFINED_FLAGS = sum(flag.value for flag in BRFlags)
 _BR_FLAGS = {bits: BRFlags(bits) for bits in range(0, _BR_DEFINED_FLAGS + 1, BRFlags.G) if not bits & ~_BR_DEFINED_FLAGS}
 _BRI = BindingRevocationType.INDICATION.value
@@ -132,6 +136,11 @@ def _encode_binding_revocation(message: BindingRevocationIndication | BindingRev
     return fixed + encode_options(message.options, _BR_OPTIONS_OFFSET)
 
 
+def _encode_heartbeat(message: Heartbeat) -> bytes:
+    fixed = _HEARTBEAT_FIXED.pack(int(message.flags) & _HEARTBEAT_DEFINED_FLAGS, message.sequence)
+    return fixed + encode_options(message.options, _HEARTBEAT_OPTIONS_OFFSET)
+
+
 def _encode_unknown(message: UnknownMessage) -> bytes:
     if (MH_HEADER_LENGTH + len(message.data)) % MH_ALIGNMENT:
         raise ValueError(f"MH type {message.mh_type}: {len(message.data)} data octets do not end on 8 octets")
@@ -145,6 +154,7 @@ _BODY_ENCODERS: dict[type, Callable[[Any], bytes]] = {
     BindingError: _encode_binding_error,
     BindingRevocationIndication: _encode_binding_revocation,
     BindingRevocationAcknowledgement: _encode_binding_revocation,
+    Heartbeat: _encode_heartbeat,
     UnknownMessage: _encode_unknown,
 }
 
@@ -219,6 +229,12 @@ def _decode_binding_revocation(
     return message_class(value, sequence, _BR_FLAGS[flags & _BR_DEFINED_FLAGS], options)
 
 
+def _decode_heartbeat(data: bytes, length: int) -> Heartbeat:
+    flags, sequence = _HEARTBEAT_FIXED.unpack_from(data, MH_HEADER_LENGTH)
+    options = decode_options(data, _HEARTBEAT_OPTIONS_OFFSET, length, HEARTBEAT_OPTIONS)
+    return Heartbeat(sequence, HeartbeatFlags(flags & _HEARTBEAT_DEFINED_FLAGS), options)
+
+
 _BODY_DECODERS: dict[int, tuple[Callable[[bytes, int], MobilityMessage], int, str]] = {
     # MH type: (decoder, end of the fixed part, message name)
     MHType.BINDING_UPDATE.value: (_decode_binding_update, _BU_OPTIONS_OFFSET, "Binding Update"),
@@ -227,13 +243,14 @@ _BODY_DECODERS: dict[int, tuple[Callable[[bytes, int], MobilityMessage], int, st
     ),
     MHType.BINDING_ERROR.value: (_decode_binding_error, _BE_OPTIONS_OFFSET, "Binding Error"),
     MHType.BINDING_REVOCATION.value: (_decode_binding_revocation, _BR_OPTIONS_OFFSET, "Binding Revocation Message"),
+    MHType.HEARTBEAT.value: (_decode_heartbeat, _HEARTBEAT_OPTIONS_OFFSET, "Heartbeat"),
 }
 
 
 def decode_message(data: bytes | bytearray | memoryview) -> MobilityMessage:
     """The message in the Mobility Header at the start of ``data`` (octets after its Header Len are ignored).
 
-    MH types other than 5, 6, 7 and 16 come back as :class:`UnknownMessage`. The checksum is not checked
+    MH types other than 5, 6, 7, 13 and 16 come back as :class:`UnknownMessage`. The checksum is not checked
     here (see :func:`verify_checksum`). Raises DecodeError, and nothing else, for malformed input.
     Runs the C fast path when it is built (``pmip6.wire.accelerator``).
     """

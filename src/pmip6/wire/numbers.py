@@ -58,7 +58,7 @@ class MHType(IntEnum):
 
 
 class OptionType(IntEnum):
-    """Mobility option types (RFC 6275 section 6.2, RFC 5213 section 8, RFC 5844, RFC 5845)."""
+    """Mobility option types (RFC 6275 section 6.2, RFC 5213 section 8, RFC 5844, RFC 5845, RFC 5847)."""
 
     PAD1 = 0
     PADN = 1
@@ -74,6 +74,7 @@ class OptionType(IntEnum):
     MN_LINK_LAYER_IDENTIFIER = 25
     LINK_LOCAL_ADDRESS = 26
     TIMESTAMP = 27
+    RESTART_COUNTER = 28
     IPV4_HOME_ADDRESS = 29
     IPV4_ADDRESS_ACKNOWLEDGEMENT = 30
     NAT_DETECTION = 31
@@ -245,13 +246,23 @@ class BRFlags(IntFlag):
     G = 0x2000
 
 
+class HeartbeatFlags(IntFlag):
+    """The low bits of the 16-bit field after a Heartbeat's checksum, MH offset 6 (RFC 5847 section 3.3): an
+    unsolicited response (U), a response rather than a request (R)."""
+
+    U = 0x0002
+    R = 0x0001
+
+
 BU_FLAG_ORDER = "AHLKMRPFTB"
 """BU flag letters in wire (spec) order, for display."""
 BA_FLAG_ORDER = "KRPTB"
 """BA flag letters in wire (spec) order, for display."""
-_FLAG_ORDERS: dict[type[IntFlag], str] = {BUFlags: BU_FLAG_ORDER, BAFlags: BA_FLAG_ORDER, BRFlags: "PVG"}
+_FLAG_ORDERS: dict[type[IntFlag], str] = {BUFlags: BU_FLAG_ORDER, BAFlags: BA_FLAG_ORDER, BRFlags: "PVG",
+                                          HeartbeatFlags: "UR"}
 
 
-def flag_letters(flags: int, flag_type: type[BUFlags] | type[BAFlags] | type[BRFlags]) -> str:
+def flag_letters(flags: int,
+                 flag_type: type[BUFlags] | type[BAFlags] | type[BRFlags] | type[HeartbeatFlags]) -> str:
     """The set flags as letters in spec order, e.g. ``"APT"``."""
     return "".join(letter for letter in _FLAG_ORDERS[flag_type] if flags & flag_type[letter])

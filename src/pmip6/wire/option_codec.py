@@ -1,5 +1,5 @@
 """Mobility options <-> octets (RFC 6275 section 6.2; RFC 5213 section 8; RFC 5844 section 3.3;
-RFC 5845 section 6.1; RFC 5555 section 3.2.2; RFC 4283 section 3).
+RFC 5845 section 6.1; RFC 5847 section 3.4; RFC 5555 section 3.2.2; RFC 4283 section 3).
 
 Encoding inserts Pad1/PadN so that each option's Type octet meets its alignment requirement ``xn+y``
 counted from the start of the Mobility Header (RFC 6275 section 6.2), then pads the header to a
@@ -12,7 +12,7 @@ is the sender's duty), checks each modelled option's Length exactly, and keeps u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from ipaddress import IPv4Address, IPv6Address
 from struct import Struct
 from struct import error as StructError
@@ -34,6 +34,7 @@ from pmip6.wire.options import (
     MNLinkLayerIdentifierOption,
     MobilityOption,
     NATDetectionOption,
+    RestartCounterOption,
     TimestampOption,
     UnknownOption,
     VendorSpecificOption,
@@ -63,6 +64,7 @@ _HNP = Struct("!BBBB16s")
 _LINK_LOCAL = Struct("!BB16s")
 _TIMESTAMP = Struct("!BBHIH")
 _WORD_LONG = Struct("!BBHI")
+_LONG = Struct("!BBI")
 _WORD = Struct("!BBH")
 _IPV4_ADDRESS_OPTION = Struct("!BBBB4s")
 _UNPACK_WORD = Struct("!H").unpack_from
@@ -127,6 +129,10 @@ def _encode_timestamp(option: TimestampOption, option_type: int) -> bytes:
     return _TIMESTAMP.pack(option_type, 8, seconds >> 32, seconds & 0xFFFFFFFF, option.fraction)
 
 
+def _encode_restart_counter(option: RestartCounterOption, option_type: int) -> bytes:
+    return _LONG.pack(option_type, 4, option.counter)
+
+
 def _encode_nat_detection(option: NATDetectionOption, option_type: int) -> bytes:
     flags = _NAT_FORCE_UDP if option.force_udp else 0
     return _WORD_LONG.pack(option_type, 6, flags, option.refresh_time)
@@ -187,6 +193,7 @@ _ENCODERS: dict[type, tuple[_Encoder, int, int, int]] = {
         (MNLinkLayerIdentifierOption, _encode_mn_link_layer_identifier, _ANYWHERE),
         (LinkLocalAddressOption, _encode_link_local_address, (8, 6)),
         (TimestampOption, _encode_timestamp, (8, 2)),
+        (RestartCounterOption, _encode_restart_counter, (4, 2)),  # RFC 5847 section 3.4
         (NATDetectionOption, _encode_nat_detection, (4, 0)),
         (GREKeyOption, _encode_gre_key, (4, 0)),
         (IPv4HomeAddressRequestOption, _encode_ipv4_home_address_request, (4, 0)),
@@ -278,6 +285,10 @@ def _decode_timestamp(data: bytes, body: int, length: int) -> TimestampOption:
     return TimestampOption((high << 32) | low, fraction)
 
 
+def _decode_restart_counter(data: bytes, body: int, length: int) -> RestartCounterOption:
+    return RestartCounterOption(_UNPACK_LONG(data, body)[0])
+
+
 def _decode_nat_detection(data: bytes, body: int, length: int) -> NATDetectionOption:
     flags, refresh_time = _UNPACK_WORD_LONG(data, body)
     return NATDetectionOption(bool(flags & _NAT_FORCE_UDP), refresh_time)
@@ -340,12 +351,23 @@ _DECODERS: list[tuple[_Decoder, frozenset[int]] | None] = [
 """Indexed by the Type octet: a list index is the cheapest look-up there is."""
 
 
+HEARTBEAT_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
+    OptionType.RESTART_COUNTER: (_decode_restart_counter, frozenset((4,))),  # type: ignore[dict-item]
+}
+"""The options only a Heartbeat defines (RFC 5847 section 3.4: the Restart Counter "is only valid in a Heartbeat
+Response message"): in any other message they are options it does not define, kept as :class:`UnknownOption`,
+as the C fast path (which models PBU, PBA and BE only) keeps them too."""
+
+
 def _option_name(option_type: int) -> str:
     return f"{OptionType(option_type).name} option"
 
 
-def decode_options(data: bytes | bytearray | memoryview, offset: int, end: int) -> tuple[MobilityOption, ...]:
-    """The options in ``data[offset:end]``; ``data`` is the whole Mobility Header.
+def decode_options(data: bytes | bytearray | memoryview, offset: int, end: int,
+                   message_options: Mapping[int, tuple[_Decoder, frozenset[int]]] | None = None
+                   ) -> tuple[MobilityOption, ...]:
+    """The options in ``data[offset:end]``; ``data`` is the whole Mobility Header. ``message_options`` adds the
+    options only the message being decoded defines (e.g. :data:`HEARTBEAT_OPTIONS`).
 
     Raises DecodeError naming the option and the MH offset of its Type byte when a Length is not
     the one its definition allows or runs past ``end``.
@@ -372,6 +394,8 @@ def decode_options(data: bytes | bytearray | memoryview, offset: int, end: int) 
                 f"option type {option_type} of Length {length} runs {next_offset - end} octets past the end",
             )
         entry = decoders[option_type]
+        if entry is None and message_options is not None:
+            entry = message_options.get(option_type)
         if entry is not None:
             decoder, allowed = entry
             if length not in allowed:

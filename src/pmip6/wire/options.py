@@ -103,6 +103,15 @@ class TimestampOption:
 
 
 @dataclass(slots=True)
+class RestartCounterOption:
+    """Restart Counter, RFC 5847 section 3.4; alignment 4n+2. Only valid in a Heartbeat Response: the sender's
+    32-bit Restart Counter (section 3.2)."""
+
+    counter: int
+    option_type: ClassVar[OptionType] = OptionType.RESTART_COUNTER
+
+
+@dataclass(slots=True)
 class NATDetectionOption:
     """NAT Detection, RFC 5555 section 3.2.2; alignment 4n. ``force_udp`` is the F flag."""
 
@@ -175,6 +184,7 @@ MobilityOption = (
     | MNLinkLayerIdentifierOption
     | LinkLocalAddressOption
     | TimestampOption
+    | RestartCounterOption
     | NATDetectionOption
     | GREKeyOption
     | IPv4HomeAddressRequestOption

@@ -195,6 +195,10 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\n[[mag]]\naddress = "10.0.0.2"\nid = "mag1.example.net"\n', "mag[1].id"),
     ('[lma]\nipv4_address = "127.0.0.1"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "daemon.toml"),  # RecursionError
     ('[lma]\nipv4_address = "127.0.0.1"\ncontrol = "a\\u0000b"\n', "lma.control"),  # else: ValueError at start
+    *[(f'[lma]\nipv4_address = "127.0.0.1"\nheartbeat_interval = {value}\n', "lma.heartbeat_interval")  # RFC 5847 5
+      for value in ("-1", "0.5", "3601", '"60"', "nan")],
+    *[(f'[lma]\nipv4_address = "127.0.0.1"\nmissing_heartbeats_allowed = {value}\n', "lma.missing_heartbeats_allowed")
+      for value in ("0", "2.5", "true")],
 ]
 
 
@@ -236,6 +240,10 @@ MAG_ERRORS = [
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nlmaa = "x"\n', "mag.lmaa"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nbinding_error_burst = -1\n', "mag.binding_error_burst"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n[lma]\n', "lma"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nheartbeat_interval = 0.2\n', "mag.heartbeat_interval"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nheartbeat_interval = 7200\n', "mag.heartbeat_interval"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nmissing_heartbeats_allowed = -3\n',
+     "mag.missing_heartbeats_allowed"),
 ]
 
 
@@ -344,3 +352,20 @@ def test_RFC5846_9_2_and_11_the_mags_global_revocation_and_its_variables(tmp_pat
                                                                 'max_brack_timeout = 3\n')).settings
     assert (configured.global_revocation, configured.identity, configured.revocation_timing) == (
         True, b"mag1.example.net", RevocationTiming(2, 0.5, 3.0))
+
+
+def test_RFC5847_5_the_heartbeat_variables_are_configurable(tmp_path: Path) -> None:
+    """HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED "must" be configurable: off (0) unless set, 1 to 3600 s
+    (below the RFC's 30 s only with a warning, for test beds), and 3 missing heartbeats allowed by default."""
+    from pmip6.core.heartbeat import HeartbeatSettings
+
+    defaults = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings
+    assert defaults.heartbeat == HeartbeatSettings(0.0, 3)
+    keys = "heartbeat_interval = 60\nmissing_heartbeats_allowed = 5\n"
+    lma = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n' + keys)).settings
+    mag = load_mag_config(_write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n' + keys)).settings
+    assert lma.heartbeat == mag.heartbeat == HeartbeatSettings(60.0, 5)
+    for interval in ("1", "3600", "2.5"):
+        short = load_mag_config(_write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n'
+                                                 f'heartbeat_interval = {interval}\n')).settings
+        assert short.heartbeat.interval == float(interval)

@@ -91,3 +91,17 @@ def test_rows_that_hold_no_list_of_records_are_reported_not_raised(tmp_path: Pat
     assert [record["mn_id"] for record in stored.records] == ["mn1@opA"]
     assert [(mn_id, reason.split(":")[0]) for mn_id, reason in stored.unreadable] == [
         (b"bad1@opA", "not JSON"), (b"bad2@opA", "a JSON dict, not a list of records")]
+
+
+def test_RFC5847_3_2_the_restart_counter_is_kept_with_the_bindings(tmp_path: Path) -> None:
+    """A new file takes the counter it is given (the start time) and keeps it across reopenings: restoring the
+    sessions must not increment it; a new file (state lost) starts from the new start time, which is larger."""
+    path = tmp_path / "state.db"
+    store = BindingStore(path)
+    assert store.restart_counter(1_764_000_000) == 1_764_000_000
+    store.close()
+    reopened = BindingStore(path)
+    assert reopened.restart_counter(1_764_000_500) == 1_764_000_000
+    reopened.close()
+    path.unlink()
+    assert BindingStore(path).restart_counter(1_764_000_900) == 1_764_000_900

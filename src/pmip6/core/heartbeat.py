@@ -1,0 +1,189 @@
+"""The heartbeat between a MAG and its LMA (RFC 5847 section 3), shared by both engines.
+
+Rules, in plain words:
+
+- **Answer** (section 3): every Heartbeat Request from a peer this node signals with (an LMA: an authorized MAG; a
+  MAG: its LMA; the engine decides) gets a Heartbeat Response with the same sequence number and this node's Restart
+  Counter option, "irrespective of whether there is an active Binding Cache entry". Nothing goes to anyone else.
+- **Ask** (sections 3, 3.1): every HEARTBEAT_INTERVAL (``interval``; 0 turns the mechanism off) one round sends a
+  Heartbeat Request to each peer with at least one binding ("SHOULD NOT" otherwise), the sequence numbers
+  increasing monotonically across peers (modulo 2**32). Before the request, a peer whose previous request got no
+  response counts one more MISSING_HEARTBEATS; when that count exceeds MISSING_HEARTBEATS_ALLOWED the peer is
+  unreachable (:class:`PeerUnreachable`, once). A response with the outstanding sequence number resets the count,
+  and a peer that was unreachable is reachable again (:class:`PeerReachable`); any other response is ignored.
+  The rounds start with a node's first binding and stop when a round finds none.
+- **Not supported** (section 3): a Binding Error with status 2 from a peer while a request to it is outstanding
+  answers that request (a Binding Error names no MH type; an outstanding request is what it can answer): no
+  Heartbeat goes to that peer again (:class:`HeartbeatsStopped`). Should a Heartbeat later come from it after all
+  (the Binding Error answered another message, e.g. a Binding Revocation Indication), the peer evidently supports
+  them and the requests resume.
+- **Restart detection** (section 3.2): the Restart Counter of each response (and of an unsolicited one, U set,
+  whatever its sequence number; it is never answered) is compared with the one stored for that peer; a different
+  value means the peer restarted and lost its sessions (:class:`PeerRestarted`, and the engine re-establishes or
+  removes them); the new value is stored either way. A response to no outstanding request tells nothing.
+- This node's own Restart Counter is given by the runtime (``restart_counter``): the engine keeps no state across
+  restarts. pmip6 sends no unsolicited response: see docs/requirements.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from pmip6.core.events import (
+    Address,
+    HeartbeatsStopped,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    PeerReachable,
+    PeerRestarted,
+    PeerUnreachable,
+    SendMessage,
+)
+from pmip6.wire.messages import Heartbeat
+from pmip6.wire.numbers import HeartbeatFlags
+from pmip6.wire.options import RestartCounterOption
+
+SEQUENCE_MODULUS = 1 << 32
+"""The Heartbeat's Sequence Number is 32 bits (RFC 5847 section 3.3)."""
+PeerEndpoints = tuple[Peer, Address | None]
+"""A peer to send Heartbeat Requests to, and the local address they leave from (the LMAA, the Proxy-CoA)."""
+DEFAULT_MISSING_HEARTBEATS_ALLOWED = 3
+"""MISSING_HEARTBEATS_ALLOWED's default (RFC 5847 section 5)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatSettings:
+    """RFC 5847 section 5's variables: ``interval`` is HEARTBEAT_INTERVAL in seconds (0: no requests are sent;
+    requests are still answered), ``missing_heartbeats_allowed`` is MISSING_HEARTBEATS_ALLOWED."""
+
+    interval: float = 0.0
+    missing_heartbeats_allowed: int = DEFAULT_MISSING_HEARTBEATS_ALLOWED
+
+
+@dataclass(slots=True)
+class PeerHeartbeat:
+    """What this node knows of one peer's heartbeat (``pmip6 show peers``)."""
+
+    peer: Peer
+    outstanding: int | None = None
+    """The sequence number of the last request, while no response matched it."""
+    missing_heartbeats: int = 0
+    reachable: bool = True
+    restart_counter: int | None = None
+    """The Restart Counter the peer last reported (section 3.2), None before its first response."""
+    restart_counter_at: float | None = None
+    """When the peer last reported ``restart_counter``."""
+    supported: bool = True
+    """False after a Binding Error status 2 answered a request (section 3: no requests to it again)."""
+
+
+class HeartbeatMonitor:
+    """One node's heartbeat state: its peers', its own Restart Counter and the round timer."""
+
+    __slots__ = ("settings", "restart_counter", "_peers", "_sequence", "_next_round")
+
+    def __init__(self, settings: HeartbeatSettings, restart_counter: int) -> None:
+        self.settings = settings
+        self.restart_counter = restart_counter
+        self._peers: dict[Address, PeerHeartbeat] = {}
+        self._sequence = 0
+        self._next_round: float | None = None
+
+    def peers(self) -> Iterator[PeerHeartbeat]:
+        return iter(list(self._peers.values()))
+
+    def reconfigure(self, settings: HeartbeatSettings) -> None:
+        """Adopt a reloaded configuration: a mechanism turned on runs its first round at once, one turned off stops;
+        a new interval applies from the next round on."""
+        if not settings.interval:
+            self._next_round = None
+        elif not self.settings.interval:
+            self._next_round = 0.0
+        self.settings = settings
+
+    def binding_made(self, now: float) -> None:
+        """A binding was created or refreshed: the rounds run (the first one an interval from now)."""
+        if self.settings.interval and self._next_round is None:
+            self._next_round = now + self.settings.interval
+
+    def next_deadline(self) -> float | None:
+        return self._next_round
+
+    def handle_timer(self, now: float, peers_with_bindings: Callable[[], Mapping[Address, PeerEndpoints]]) -> Outcome:
+        """The round due at ``now``, if one is: a request to every peer ``peers_with_bindings()`` names (by address:
+        the peer and the local address to send from), counting the unanswered ones (section 3.1);
+        :class:`PeerUnreachable` for each peer that just exceeded MISSING_HEARTBEATS_ALLOWED."""
+        if self._next_round is None or self._next_round > now:
+            return Outcome()
+        peers = peers_with_bindings()
+        self._next_round = now + self.settings.interval if peers else None
+        outcome = Outcome()
+        for address, (peer, local) in peers.items():
+            state = self._peers.get(address)
+            if state is None:
+                state = self._peers[address] = PeerHeartbeat(peer)
+            state.peer = peer
+            if not state.supported:
+                continue
+            if state.outstanding is not None:
+                state.missing_heartbeats += 1
+                if state.reachable and state.missing_heartbeats > self.settings.missing_heartbeats_allowed:
+                    state.reachable = False
+                    outcome.events.append(PeerUnreachable(peer, state.missing_heartbeats))
+            self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
+            state.outstanding = self._sequence
+            outcome.sends.append(SendMessage(Heartbeat(self._sequence), peer, local))
+        for address, state in self._peers.items():
+            if address not in peers:
+                state.outstanding = None  # no bindings with it any more: nothing is asked, nothing is missing
+        return outcome
+
+    def receive(self, message: Heartbeat, source: Peer, local: Address | None,
+                now: float) -> tuple[Outcome, PeerRestarted | None]:
+        """A Heartbeat from a peer the engine signals with: the response to a request, or what a response tells
+        (section 3.1, 3.2). Also returns the :class:`PeerRestarted` event, if any, for the engine to act on."""
+        state = self._peers.get(source.address)
+        if state is None:
+            state = self._peers[source.address] = PeerHeartbeat(source)
+        state.supported = True
+        if not message.response:
+            response = Heartbeat(message.sequence, HeartbeatFlags.R, (RestartCounterOption(self.restart_counter),))
+            return Outcome(sends=[SendMessage(response, source, local)]), None
+        outcome = Outcome()
+        if not message.unsolicited:
+            if state.outstanding is None or message.sequence != state.outstanding:
+                return Outcome(events=[MessageIgnored(
+                    f"Heartbeat Response with sequence {message.sequence} answers no outstanding request "
+                    "(RFC 5847 3.1)", source)]), None
+            state.outstanding = None
+            state.missing_heartbeats = 0
+            if not state.reachable:
+                state.reachable = True
+                outcome.events.append(PeerReachable(state.peer))
+        restarted = self._compare_restart_counter(state, message, now)
+        if restarted is not None:
+            outcome.events.append(restarted)
+        return outcome, restarted
+
+    def binding_error(self, source: Peer) -> Outcome:
+        """A Binding Error status 2 from ``source``: if a request to it is outstanding, that request was not
+        understood, and no Heartbeat goes to ``source`` again (section 3). An empty Outcome otherwise."""
+        state = self._peers.get(source.address)
+        if state is None or state.outstanding is None or not state.supported:
+            return Outcome()
+        state.supported = False
+        state.outstanding = None
+        return Outcome(events=[HeartbeatsStopped(state.peer)])
+
+    @staticmethod
+    def _compare_restart_counter(state: PeerHeartbeat, message: Heartbeat, now: float) -> PeerRestarted | None:
+        option = message.option(RestartCounterOption)
+        if option is None:
+            return None
+        previous, previous_at = state.restart_counter, state.restart_counter_at
+        state.restart_counter, state.restart_counter_at = option.counter, now
+        if previous is None or previous_at is None or previous == option.counter:
+            return None
+        return PeerRestarted(state.peer, previous, option.counter, previous_at)

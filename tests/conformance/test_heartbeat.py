@@ -1,0 +1,353 @@
+"""RFC 5847 (Heartbeat Mechanism for Proxy Mobile IPv6) at both engines: answering, asking every
+HEARTBEAT_INTERVAL only peers with bindings, MISSING_HEARTBEATS_ALLOWED, Binding Error status 2, and restart
+detection with the Restart Counter (the LMA removes a restarted MAG's bindings, the MAG re-registers at a restarted
+LMA)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, make_lma, pbu, the_pba
+from lma_builders import settings as lma_settings
+from test_mag_stub_lma import LMA_UDP, T0, make_mag, only_pbu, pba_for, registered, request
+
+from pmip6.core.bce import BceState
+from pmip6.core.events import (
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    HeartbeatsStopped,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    PeerReachable,
+    PeerRestarted,
+    PeerUnreachable,
+)
+from pmip6.core.heartbeat import HeartbeatSettings
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.mag import MagSettings, MobileAccessGateway
+from pmip6.wire.messages import BindingError, Heartbeat, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.numbers import BindingErrorStatus, HeartbeatFlags
+from pmip6.wire.options import RestartCounterOption
+
+INTERVAL = 30.0
+ON = HeartbeatSettings(interval=INTERVAL, missing_heartbeats_allowed=2)
+BE_2 = BindingError(BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
+
+
+def response(sequence: int, counter: int | None = 100, flags: HeartbeatFlags = HeartbeatFlags.R) -> Heartbeat:
+    return Heartbeat(sequence, flags, () if counter is None else (RestartCounterOption(counter),))
+
+
+def requests(outcome: Outcome) -> list[tuple[Heartbeat, Peer]]:
+    """The Heartbeat Requests an outcome sends, with their destinations."""
+    return [(send.message, send.destination) for send in outcome.sends
+            if isinstance(send.message, Heartbeat) and not send.message.response]
+
+
+def events_of(outcome: Outcome, kind: type) -> list[object]:
+    return [event for event in outcome.events if isinstance(event, kind)]
+
+
+def lma_with_binding(restart_counter: int = 0, **overrides: object) -> LocalMobilityAnchor:
+    """An LMA with heartbeats on and MN1 registered from MAG1 at NOW."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON, **overrides), keys=GreKeyAllocator(seed=7),
+                              restart_counter=restart_counter)
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
+    return lma
+
+
+def round_at(engine: LocalMobilityAnchor | MobileAccessGateway, now: float) -> Outcome:
+    assert engine.next_deadline() == now, (engine.next_deadline(), now)
+    return engine.handle_timer(now)
+
+
+# ---- answering (section 3) ---------------------------------------------------------------------------------------
+
+
+def test_RFC5847_3_lma_answers_every_request_with_a_response_carrying_its_restart_counter() -> None:
+    """"A PMIPv6 node MUST respond to a Heartbeat Request message with a Heartbeat Response message, irrespective of
+    whether there is an active Binding Cache entry" -- also with heartbeats off here; the response has R, the
+    request's sequence number and the Restart Counter option (3.2, 3.4)."""
+    lma = LocalMobilityAnchor(lma_settings(), restart_counter=1_764_241_000)
+    (send,) = lma.receive(Heartbeat(0xFFFFFFFF), MAG2, LMAA, NOW).sends
+    assert send.message == Heartbeat(0xFFFFFFFF, HeartbeatFlags.R, (RestartCounterOption(1_764_241_000),))
+    assert send.destination == MAG2 and send.source == LMAA
+
+
+def test_RFC5847_3_mag_answers_its_lma_with_its_restart_counter() -> None:
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA_UDP), restart_counter=42)
+    (send,) = mag.receive(Heartbeat(9), LMA_UDP, T0).sends
+    assert send.message == Heartbeat(9, HeartbeatFlags.R, (RestartCounterOption(42),))
+    assert send.destination == LMA_UDP and send.source == MAG1.address
+
+
+def test_RFC5847_3_strangers_get_nothing() -> None:
+    """Only the peers a node signals with are answered (an LMA: its authorized MAGs; a MAG: its LMA), so a spoofed
+    request reflects nothing; a stranger's response changes nothing."""
+    lma = lma_with_binding()
+    for message in (Heartbeat(1), response(1, flags=HeartbeatFlags.U | HeartbeatFlags.R)):
+        outcome = lma.receive(message, STRANGER, LMAA, NOW)
+        assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+    assert [peer.peer for peer in lma.heartbeat.peers()] == []
+    mag = make_mag()
+    outcome = mag.receive(Heartbeat(1), STRANGER, T0)
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+
+
+# ---- asking (sections 3 and 3.1) ---------------------------------------------------------------------------------
+
+
+def test_RFC5847_3_lma_asks_every_interval_only_the_mags_with_a_binding() -> None:
+    """"the LMA SHOULD NOT send a Heartbeat Request message to a MAG if there is no active Binding Cache entry
+    created by the MAG"; the sequence numbers increase monotonically; no binding left, no more rounds."""
+    idle = LocalMobilityAnchor(lma_settings(heartbeat=ON))
+    assert idle.next_deadline() is None
+    lma = lma_with_binding(min_delay_before_bce_delete=100.0)
+    first = requests(round_at(lma, NOW + INTERVAL))
+    assert [destination for _, destination in first] == [MAG1]
+    second = requests(round_at(lma, NOW + 2 * INTERVAL))
+    assert [destination for _, destination in second] == [MAG1]
+    assert second[0][0].sequence > first[0][0].sequence
+    lma.receive(pbu(MN1, sequence=2, lifetime=0), MAG1, LMAA, NOW + 61)  # de-registered: the BCE drains
+    assert requests(round_at(lma, NOW + 3 * INTERVAL)) == []
+    assert lma.next_deadline() == NOW + 161  # the rounds stopped: the drained entry's deletion is all that is left
+
+
+def test_RFC5847_3_mag_asks_its_lma_only_while_it_holds_a_registered_binding() -> None:
+    mag = make_mag(heartbeat=ON)
+    assert mag.next_deadline() is None
+    pbu_sent = only_pbu(mag.attach(request(), T0))
+    assert requests(mag.handle_timer(T0 + 0.5)) == []  # registering: no binding at the LMA yet
+    mag.receive(pba_for(pbu_sent), LMA_UDP, T0 + 0.01)
+    outcome = mag.handle_timer(T0 + 0.01 + INTERVAL)
+    assert [(message.sequence, destination) for message, destination in requests(outcome)] == [(1, LMA_UDP)]
+    assert outcome.sends[0].source == mag.settings.proxy_coa
+    failed = only_pbu(mag.attach(request(b"mn2@example.org"), T0 + 40))
+    mag.receive(pba_for(failed, 129), LMA_UDP, T0 + 40.01)  # rejected: an entry, but no binding at the LMA
+    deregistration = only_pbu(mag.detach(b"mn1@example.org", T0 + 41))
+    mag.receive(pba_for(deregistration), LMA_UDP, T0 + 41.01)
+    assert requests(mag.handle_timer(T0 + 0.01 + 2 * INTERVAL)) == []
+    assert mag.next_deadline() is None
+
+
+def test_RFC5847_3_1_missing_heartbeats_beyond_the_allowed_number_make_the_peer_unreachable() -> None:
+    """Before each request, MISSING_HEARTBEATS counts the previous unanswered one; when it exceeds
+    MISSING_HEARTBEATS_ALLOWED (2 here) the peer is unreachable: one event, not one per round."""
+    lma = lma_with_binding()
+    unreachable = []
+    for round_number in range(1, 6):
+        outcome = round_at(lma, NOW + round_number * INTERVAL)
+        unreachable.append(events_of(outcome, PeerUnreachable))
+    assert unreachable == [[], [], [], [PeerUnreachable(MAG1, 3)], []]
+    (state,) = lma.heartbeat.peers()
+    assert not state.reachable and state.missing_heartbeats == 4
+
+
+def test_RFC5847_3_1_a_response_resets_the_count_and_the_peer_is_reachable_again() -> None:
+    lma = lma_with_binding()
+    for round_number in range(1, 5):
+        outcome = round_at(lma, NOW + round_number * INTERVAL)
+    ((request, _),) = requests(outcome)
+    answered = lma.receive(response(request.sequence), MAG1, LMAA, NOW + 4 * INTERVAL + 0.1)
+    assert answered.events == [PeerReachable(MAG1)] and answered.sends == []
+    (state,) = lma.heartbeat.peers()
+    assert state.reachable and state.missing_heartbeats == 0 and state.restart_counter == 100
+    assert events_of(round_at(lma, NOW + 5 * INTERVAL), PeerUnreachable) == []
+
+
+def test_RFC5847_3_1_a_response_is_matched_by_sequence_number() -> None:
+    """A response with another sequence number answers no outstanding request: ignored, counts and Restart Counter
+    untouched."""
+    lma = lma_with_binding()
+    ((request, _),) = requests(round_at(lma, NOW + INTERVAL))
+    outcome = lma.receive(response(request.sequence + 1, counter=555), MAG1, LMAA, NOW + INTERVAL + 0.1)
+    assert [type(event) for event in outcome.events] == [MessageIgnored]
+    (state,) = lma.heartbeat.peers()
+    assert state.outstanding == request.sequence and state.restart_counter is None
+    round_at(lma, NOW + 2 * INTERVAL)
+    assert state.missing_heartbeats == 1
+
+
+# ---- Binding Error status 2 (section 3) --------------------------------------------------------------------------
+
+
+def test_RFC5847_3_a_binding_error_2_answering_a_request_stops_the_requests_to_that_peer() -> None:
+    """"the initiating MAG or the LMA MUST NOT use Heartbeat messages with the other end again"."""
+    lma = lma_with_binding()
+    assert lma.receive(BE_2, MAG1, LMAA, NOW + 1).events == [MessageIgnored(
+        "BindingError received by an LMA", MAG1)]  # no request outstanding: it answers something else
+    ((answered, _),) = requests(round_at(lma, NOW + INTERVAL))
+    lma.receive(response(answered.sequence), MAG1, LMAA, NOW + INTERVAL + 0.1)
+    assert [type(event) for event in lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 0.2).events] == [MessageIgnored]
+    round_at(lma, NOW + 2 * INTERVAL)
+    assert lma.receive(BE_2, MAG1, LMAA, NOW + 2 * INTERVAL + 0.1).events == [HeartbeatsStopped(MAG1)]
+    assert requests(round_at(lma, NOW + 3 * INTERVAL)) == []
+    assert not next(lma.heartbeat.peers()).supported
+
+    mag = make_mag(heartbeat=ON)
+    registered(mag)
+    mag.handle_timer(T0 + 0.01 + INTERVAL)
+    assert mag.receive(BE_2, LMA_UDP, T0 + 31).events == [HeartbeatsStopped(LMA_UDP)]
+    assert requests(mag.handle_timer(T0 + 0.01 + 2 * INTERVAL)) == []
+
+
+def test_RFC5847_3_a_peer_that_sends_heartbeats_supports_them_after_all() -> None:
+    """A Binding Error names no MH type: one that answered another message (a BRI, say) while a request was out
+    stopped the requests; a Heartbeat from that peer shows it supports them, and the requests resume."""
+    lma = lma_with_binding()
+    round_at(lma, NOW + INTERVAL)
+    lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 0.1)
+    lma.receive(Heartbeat(77), MAG1, LMAA, NOW + INTERVAL + 0.2)
+    assert [destination for _, destination in requests(round_at(lma, NOW + 2 * INTERVAL))] == [MAG1]
+
+
+def test_the_unknown_mh_types_still_get_binding_error_2() -> None:
+    """MH type 13 is no longer one of them; the others still are (RFC 6275 9.2)."""
+    (send,) = make_lma().receive(UnknownMessage(17, bytes(6)), MAG1, LMAA, NOW).sends
+    assert send.message == BE_2
+
+
+# ---- restart detection (section 3.2) -----------------------------------------------------------------------------
+
+
+def test_RFC5847_3_2_the_lma_removes_the_bindings_of_a_mag_that_restarted() -> None:
+    """A different Restart Counter: the MAG "had crashed and recovered" without its sessions; the LMA marks that
+    MAG's entries invalid (section 3): removed, with their addresses and keys, and the new counter stored. Other
+    MAGs' bindings stay."""
+    lma = lma_with_binding()
+    lma.receive(pbu(MN2), MAG1, LMAA, NOW)
+    lma.receive(pbu(MN3), MAG2, LMAA, NOW)
+    ((first, _), (_, _)) = requests(round_at(lma, NOW + INTERVAL))
+    assert lma.receive(response(first.sequence, counter=100), MAG1, LMAA, NOW + INTERVAL).events == []
+    second = next(message for message, peer in requests(round_at(lma, NOW + 2 * INTERVAL)) if peer == MAG1)
+    outcome = lma.receive(response(second.sequence, counter=200), MAG1, LMAA, NOW + 2 * INTERVAL)
+    assert outcome.events[0] == PeerRestarted(MAG1, 100, 200, NOW + INTERVAL)
+    removed = events_of(outcome, BindingRemoved)
+    assert sorted(event.session.mn_id for event in removed) == [MN1, MN2]  # type: ignore[attr-defined]
+    assert {event.reason for event in removed} == {"mag-restarted"}  # type: ignore[attr-defined]
+    assert [entry.mn_id for entry in lma.bindings()] == [MN3]
+    assert next(peer for peer in lma.heartbeat.peers() if peer.peer == MAG1).restart_counter == 200
+    again = the_pba(lma.receive(pbu(MN1, sequence=1), MAG1, LMAA, NOW + 61))  # a fresh session: its prefix was freed
+    assert again.status == 0
+
+
+def test_RFC5847_3_2_a_binding_the_restarted_mag_registered_already_stays() -> None:
+    """The restart happened after the MAG last reported its old counter: a binding registered since then may be the
+    restarted MAG's own (it re-attached its MNs before the next heartbeat), and must not be taken from it."""
+    lma = lma_with_binding()
+    ((request, _),) = requests(round_at(lma, NOW + INTERVAL))
+    lma.receive(response(request.sequence, counter=100), MAG1, LMAA, NOW + INTERVAL)
+    assert the_pba(lma.receive(pbu(MN2), MAG1, LMAA, NOW + 45)).status == 0  # after the restart, before detection
+    ((request, _),) = requests(round_at(lma, NOW + 2 * INTERVAL))
+    outcome = lma.receive(response(request.sequence, counter=200), MAG1, LMAA, NOW + 2 * INTERVAL)
+    assert [event.session.mn_id for event in events_of(outcome, BindingRemoved)] == [MN1]  # type: ignore[attr-defined]
+    assert [entry.mn_id for entry in lma.bindings()] == [MN2]
+
+
+def test_RFC5847_3_2_the_same_restart_counter_keeps_everything() -> None:
+    lma = lma_with_binding()
+    for round_number in (1, 2):
+        ((request, _),) = requests(round_at(lma, NOW + round_number * INTERVAL))
+        outcome = lma.receive(response(request.sequence, counter=100), MAG1, LMAA, NOW + round_number * INTERVAL)
+        assert outcome.events == [] and outcome.sends == []
+    assert [entry.state for entry in lma.bindings()] == [BceState.ACTIVE]
+
+
+def test_RFC5847_3_2_an_unsolicited_response_is_compared_and_never_answered() -> None:
+    """U set: "The sequence number field in the unsolicited Heartbeat Response is ignored and no response is
+    necessary": its Restart Counter counts whatever its sequence number."""
+    lma = lma_with_binding()
+    unsolicited = HeartbeatFlags.U | HeartbeatFlags.R
+    assert lma.receive(response(12345, counter=100, flags=unsolicited), MAG1, LMAA, NOW + 1) == Outcome()
+    outcome = lma.receive(response(999, counter=101, flags=unsolicited), MAG1, LMAA, NOW + 2)
+    assert outcome.sends == [] and outcome.events[0] == PeerRestarted(MAG1, 100, 101, NOW + 1)
+    assert [type(event) for event in outcome.events[1:]] == [BindingRemoved]
+    assert list(lma.bindings()) == []
+
+
+def test_RFC5847_3_2_the_mag_reregisters_every_binding_when_the_lma_restarted() -> None:
+    """The LMA lost the MAG's sessions: each registered binding is sent again at once, as a re-registration
+    (HI 5, its assigned prefix and IPv4 home address, its downlink key)."""
+    mag = make_mag(heartbeat=ON)
+    registered(mag, b"mn1@example.org")
+    registered(mag, b"mn2@example.org")
+    ((request, _),) = requests(mag.handle_timer(T0 + 0.01 + INTERVAL))
+    assert mag.receive(response(request.sequence, counter=5), LMA_UDP, T0 + 31).sends == []
+    ((request, _),) = requests(mag.handle_timer(T0 + 0.01 + 2 * INTERVAL))
+    outcome = mag.receive(response(request.sequence, counter=6), LMA_UDP, T0 + 61)
+    assert outcome.events == [PeerRestarted(LMA_UDP, 5, 6, T0 + 31)]
+    pbus = [send.message for send in outcome.sends]
+    assert all(isinstance(message, ProxyBindingUpdate) and message.lifetime for message in pbus)
+    assert len(pbus) == 2
+
+
+# ---- both engines, an LMA restart ----------------------------------------------------------------------------------
+
+
+def _pair(lma: LocalMobilityAnchor) -> MobileAccessGateway:
+    return MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=Peer(LMAA, 5436), heartbeat=ON),
+                               GreKeyAllocator(3), restart_counter=11)
+
+
+def _deliver(outcome: Outcome, lma: LocalMobilityAnchor, mag: MobileAccessGateway, now: float) -> Outcome:
+    """Hand the MAG's sends to the LMA and the LMA's answers back, until nothing is left to send."""
+    collected = Outcome()
+    pending = [(send, True) for send in outcome.sends]
+    while pending:
+        send, to_lma = pending.pop(0)
+        answer = (lma.receive(send.message, MAG1, LMAA, now) if to_lma
+                  else mag.receive(send.message, Peer(LMAA, 5436), now))
+        collected.extend(answer)
+        pending += [(reply, not to_lma) for reply in answer.sends]
+    return collected
+
+
+def test_RFC5847_3_2_after_an_lma_restart_without_state_the_mag_registers_again_within_one_interval() -> None:
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7), restart_counter=1000)
+    mag = _pair(lma)
+    assert events_of(_deliver(mag.attach(request(MN1), NOW), lma, mag, NOW), BindingEstablished)
+    (entry,) = mag.entries()
+    prefix = entry.home_network_prefixes
+    _deliver(mag.handle_timer(NOW + INTERVAL), lma, mag, NOW + INTERVAL)  # the LMA's counter is stored: 1000
+
+    restarted = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=8), restart_counter=1040)
+    outcome = _deliver(mag.handle_timer(NOW + 2 * INTERVAL), restarted, mag, NOW + 2 * INTERVAL)
+    assert events_of(outcome, PeerRestarted) == [PeerRestarted(Peer(LMAA, 5436), 1000, 1040, NOW + INTERVAL)]
+    assert [type(event) for event in events_of(outcome, BindingUpdated)] == [BindingUpdated]  # at the MAG
+    assert [type(event) for event in events_of(outcome, BindingEstablished)] == [BindingEstablished]  # at the LMA
+    (bce,) = restarted.bindings()
+    assert bce.home_network_prefixes == prefix and bce.mn_id == entry.mn_id
+
+
+def test_RFC5847_3_2_after_an_lma_restart_with_its_state_nothing_is_registered_again() -> None:
+    """The counter "MUST NOT be incremented if the recovery happens without losing state": the runtime gives the
+    restored LMA the same counter, and the MAG sends no PBU."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7), restart_counter=1000)
+    mag = _pair(lma)
+    assert events_of(_deliver(mag.attach(request(MN1), NOW), lma, mag, NOW), BindingEstablished)
+    _deliver(mag.handle_timer(NOW + INTERVAL), lma, mag, NOW + INTERVAL)
+
+    restored = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=8), restart_counter=1000)
+    restored.restore(list(lma.bindings()), NOW + 50)
+    outcome = _deliver(mag.handle_timer(NOW + 2 * INTERVAL), restored, mag, NOW + 2 * INTERVAL)
+    assert events_of(outcome, PeerRestarted) == []
+    assert [type(send.message) for send in outcome.sends] == [Heartbeat]  # the response, no PBU
+
+
+def test_heartbeat_settings_reload_turns_the_rounds_on_and_off() -> None:
+    lma = make_lma()
+    lma.receive(pbu(MN1), MAG1, LMAA, NOW)
+    before = lma.next_deadline()
+    lma.reconfigure(lma_settings(heartbeat=ON), NOW + 1)
+    assert lma.next_deadline() == 0.0  # the first round at once
+    assert [destination for _, destination in requests(lma.handle_timer(NOW + 2))] == [MAG1]
+    assert lma.next_deadline() == NOW + 2 + INTERVAL
+    lma.reconfigure(lma_settings(), NOW + 3)
+    assert lma.next_deadline() == before
+    mag = make_mag()
+    registered(mag)
+    mag.reconfigure(replace(mag.settings, heartbeat=ON))
+    assert [destination for _, destination in requests(mag.handle_timer(T0 + 1))] == [LMA_UDP]
