@@ -1,8 +1,9 @@
-"""Forwarder drops at the tunnel side: an empty keyed GRE packet, plain IP-in-IP on a GRE-only session, and
-IP-in-IP whose outer protocol names the other IP version."""
+"""Forwarder drops at the tunnel side: an empty keyed GRE packet or one whose inner packet is shorter than its IP
+header, plain IP-in-IP on a GRE-only session, and IP-in-IP whose outer protocol names the other IP version."""
 
 from __future__ import annotations
 
+import pytest
 from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session
 
 from pmip6.core.events import BindingEstablished, TunnelSession
@@ -11,7 +12,8 @@ from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
 
 UPLINK = ipv4(SHARED_HOME, SERVER)
-KEYED = session(b"mn1", tenant="opA", downlink_key=0x1001, uplink_key=0xA001)
+UPLINK6 = ipv6("2001:db8:a::1", "2001:db8::1")
+KEYED = session(b"mn1", tenant="opA", prefixes=("2001:db8:a::/64",), downlink_key=0x1001, uplink_key=0xA001)
 GRE_ONLY = session(b"mn2", tenant="opA", downlink_key=None, uplink_key=None)
 
 
@@ -35,6 +37,26 @@ def test_keyed_gre_header_without_inner_packet_is_not_ip() -> None:
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, header_only) is DropReason.NOT_IP
     assert lma.totals().drops == {"not_ip": 1}
     assert lma.totals().uplink_packets == 0
+
+
+@pytest.mark.parametrize("whole", [UPLINK, UPLINK6], ids=["ipv4", "ipv6"])
+def test_keyed_gre_whose_inner_packet_is_shorter_than_its_ip_header_is_not_ip(whole: bytes) -> None:
+    """docs/dataplane.md "Drop reasons": not_ip is a packet "shorter than its IP header" (20 octets for IPv4, 40
+    for IPv6); with the session's valid uplink key it is still not_ip, counted on the node only, never
+    address_not_of_key charged to the session as if its MN had spoofed an address."""
+    sealed = Sealer(TunnelFormat.GRE, 0xA001).seal(whole)
+    assert isinstance(sealed, bytes)
+    header = sealed[:len(sealed) - len(whole)]  # keyed, with the Protocol Type of the inner version
+    lma = _lma_with(KEYED)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, sealed) == ("opA", whole)  # control: the whole packet passes
+
+    shortest = 20 if whole is UPLINK else 40
+    for cut in (2, shortest - 1):
+        assert lma.from_tunnel(MAG1, TunnelFormat.GRE, header + whole[:cut]) is DropReason.NOT_IP
+
+    stats = lma.stats()
+    assert stats["node"]["drops"] == {"not_ip": 2}
+    assert stats["sessions"][0]["drops"] == {}
 
 
 def test_gre_only_session_drops_plain_ip_in_ip_from_its_mag() -> None:
