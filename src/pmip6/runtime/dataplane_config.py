@@ -68,6 +68,10 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
                 raise ConfigError(tenant.key("table"), f"table {used} is already used by tenant {used_tables[used]!r}")
             used_tables[used] = name
         uplink = _optional_interface(tenant, "uplink", IFNAMSIZ - 1)
+        sharing = next((other.name for other in parsed if uplink is not None and other.uplink == uplink), None)
+        if sharing is not None:
+            raise ConfigError(tenant.key("uplink"), f"interface {uplink!r} is already the uplink of tenant "
+                                                    f"{sharing!r}: what arrives on it goes to one tenant only")
         gateways = tuple(g for g in (tenant.ipv4_address("gateway", None), tenant.ipv6_address("gateway6", None))
                          if g is not None)
         if gateways and uplink is None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import tomllib
 from ipaddress import ip_address
+from pathlib import Path
 
 import pytest
 
+from pmip6.cli import main
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
@@ -69,6 +71,9 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
      "dataplane.tenant[1].table: table 11 is already used by tenant 'opA'"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\n[[dataplane.tenant]]\nname = "opB"\ntun = "a"\ntable = 20',
      "dataplane.tenant[1].tun: TUN device 'a' is used by two tenants"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "upa"\n'
+     '[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 20\nuplink = "upa"',
+     "dataplane.tenant[1].uplink: interface 'upa' is already the uplink of tenant 'opA'"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway = "10.0.0.1"', "dataplane.tenant[0].gateway: a gateway needs an uplink"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1', "dataplane.tenant[0].colour: unknown key"),
     ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
@@ -121,3 +126,17 @@ def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
 def test_mag_errors_name_the_key(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_mag_dataplane(data)
+
+
+def test_two_tenants_on_one_uplink_exit_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/dataplane.md "The pump": what arrives on a tenant's uplink goes to its table `table + 1`, so an uplink
+    shared by two tenants would send the second one's downlink into the first one's TUN device: refused."""
+    tenants = "".join(f'[[tenant]]\nname = "{name}"\nipv4_pool = "10.1.0.0/24"\n' for name in ("opA", "opB"))
+    planes = "".join(f'[[dataplane.tenant]]\nname = "{name}"\ntun = "pmip-{name}"\ntable = {table}\nuplink = "upa"\n'
+                     for name, table in (("opA", 100), ("opB", 102)))
+    path = tmp_path / "lma.toml"
+    path.write_text(f'[lma]\nipv4_address = "127.0.0.1"\n{tenants}[dataplane]\n{planes}')
+
+    assert main(["lma", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == (f"error: {path}: dataplane.tenant[1].uplink: interface 'upa' is already the "
+                                       f"uplink of tenant 'opA': what arrives on it goes to one tenant only\n")
