@@ -43,7 +43,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
 
 from pmip6.core.events import Event
 from pmip6.core.token_bucket import TokenBucket
@@ -64,7 +63,15 @@ from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources, icmp_sources_
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.routing import Steering, interface_index, open_netlink, set_up, steer, unsteer
+from pmip6.dataplane.routing import (
+    Steering,
+    interface_index,
+    naming_netlink,
+    open_netlink,
+    set_up,
+    steer,
+    unsteer,
+)
 from pmip6.dataplane.settings import DEFAULT_TENANT, LmaDataplaneSettings, MagDataplaneSettings
 from pmip6.dataplane.tun import open_tun
 from pmip6.naming import naming
@@ -135,12 +142,11 @@ class Pump:
     async def netlink(self, call: Callable[..., _T], *args: object) -> _T:
         """Run a blocking netlink call (``pmip6.dataplane.routing``) on the pump's netlink thread.
 
-        Netlink errors come back as OSError, like every other failure of the pump's I/O."""
+        Netlink errors come back as OSError, like every other failure of the pump's I/O, naming the object
+        (``pmip6.dataplane.routing``) or else the call."""
         assert self._loop is not None
-        try:
+        with naming_netlink(f"netlink request {getattr(call, '__name__', call)}"):
             return await self._loop.run_in_executor(self._netlink_thread, call, *args)
-        except NetlinkError as error:
-            raise OSError(error.code, f"netlink: {error}") from error
 
     # -- life cycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:

@@ -5,7 +5,14 @@ leaves by another interface. At the LMA that keeps tenants with the same private
 MAG it ties an MN's access interface to its TUN device (RFC 5845 section 1, Figure 1).
 
 These calls block: the pump runs them on its one netlink thread (pyroute2's asyncio flavour cannot run on
-uvloop, which the daemons use by default).
+uvloop, which the daemons use by default). A netlink error comes out as an OSError that names the object
+(``rule iif pmip-a lookup 100 priority 1000 (IPv4): File exists``), its errno kept.
+
+TUN devices vanish with the process that opened them, and the routes into them with the devices, but the rules
+and the routes out of the other interfaces stay in the kernel when a daemon dies without stopping (kill -9, a
+crash). :func:`steer` therefore takes over what an earlier run left: routes are replaced, a rule that exists
+as wanted is kept, and one at the same priority for the same interface that looks up another table (an
+earlier configuration) is removed (docs/dataplane.md, "After a crash").
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
@@ -22,6 +30,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
+_FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 
 
 @dataclass(slots=True)
@@ -44,39 +53,82 @@ def interface_index(ipr: IPRoute, name: str) -> int:
     return int(found[0])
 
 
-def set_up(ipr: IPRoute, name: str) -> None:
-    ipr.link("set", index=interface_index(ipr, name), state="up")
+@contextmanager
+def naming_netlink(what: str) -> Iterator[None]:
+    """Raise a netlink error as an OSError with ``what`` (e.g. "interface upa") before its reason, errno kept."""
+    try:
+        yield
+    except NetlinkError as error:
+        raise OSError(error.code, f"{what}: {error.args[1]}") from error
+
+
+def set_up(ipr: IPRoute, name: str) -> int:
+    """Bring interface ``name`` up; its index."""
+    index = interface_index(ipr, name)
+    with naming_netlink(f"interface {name}"):
+        ipr.link("set", index=index, state="up")
+    return index
 
 
 def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, priority: int,
           to_interface: str, gateways: tuple[IPv4Address | IPv6Address, ...] = ()) -> None:
     """Send everything arriving on ``from_interface`` (IPv4 and IPv6) out of ``to_interface`` via ``table``.
 
-    A gateway of the right family is used when given; otherwise the default route is on-link.
+    A gateway of the right family is used when given; otherwise the default route is on-link. What an earlier
+    run left in the kernel is taken over (see the module's docstring).
     """
-    oif = interface_index(ipr, to_interface)
-    ipr.link("set", index=oif, state="up")
+    oif = set_up(ipr, to_interface)
     for family, default in _FAMILIES:
         route: dict[str, object] = {"dst": default, "table": table, "oif": oif, "family": family}
         gateway = next((g for g in gateways if (g.version == 4) == (family == socket.AF_INET)), None)
         if gateway is not None:
             route["gateway"] = str(gateway)
-        ipr.route("replace", **route)
+        with naming_netlink(f"{_route_text(route)} dev {to_interface}"):
+            ipr.route("replace", **route)
         steering.routes.append(route)
         rule: dict[str, object] = {"family": family, "iifname": from_interface, "table": table,
                                    "priority": priority}
-        ipr.rule("add", **rule)
+        with naming_netlink(_rule_text(rule)):
+            _add_rule(ipr, rule)
         steering.rules.append(rule)
+
+
+def _add_rule(ipr: IPRoute, rule: dict[str, object]) -> None:
+    """Add ``rule``, first removing a rule at its priority for its interface that looks up another table; one
+    that exists as wanted (the kernel answers EEXIST only for an identical rule) is kept."""
+    for found in ipr.get_rules(family=rule["family"]):
+        if (found.get_attr("FRA_PRIORITY") == rule["priority"] and found.get_attr("FRA_IIFNAME") == rule["iifname"]
+                and found.get_attr("FRA_TABLE") != rule["table"]):
+            _ignore_missing(lambda: ipr.rule("del", family=rule["family"], priority=rule["priority"],
+                                             iifname=rule["iifname"], table=found.get_attr("FRA_TABLE")))
+    try:
+        ipr.rule("add", **rule)
+    except NetlinkError as error:
+        if error.code != errno.EEXIST:
+            raise
 
 
 def unsteer(ipr: IPRoute, steering: Steering) -> None:
     """Remove what :func:`steer` installed; what is already gone (e.g. with its device) is skipped."""
     for rule in steering.rules:
-        _ignore_missing(lambda: ipr.rule("del", **rule))
+        with naming_netlink(_rule_text(rule)):
+            _ignore_missing(lambda: ipr.rule("del", **rule))
     for route in steering.routes:
-        _ignore_missing(lambda: ipr.route("del", **route))
+        with naming_netlink(_route_text(route)):
+            _ignore_missing(lambda: ipr.route("del", **route))
     steering.rules.clear()
     steering.routes.clear()
+
+
+def _rule_text(rule: dict[str, object]) -> str:
+    """``rule iif pmip-a lookup 100 priority 1000 (IPv4)``, as ``ip rule`` shows it, for error messages."""
+    return (f"rule iif {rule['iifname']} lookup {rule['table']} priority {rule['priority']} "
+            f"({_FAMILY_NAMES[rule['family']]})")  # type: ignore[index]
+
+
+def _route_text(route: dict[str, object]) -> str:
+    """``route 0.0.0.0/0 table 100 via 10.0.0.1``, for error messages."""
+    return f"route {route['dst']} table {route['table']}" + (f" via {route['gateway']}" if "gateway" in route else "")
 
 
 def _ignore_missing(request: Callable[[], object]) -> None:

@@ -61,3 +61,38 @@ def test_unsteer_after_the_target_device_is_gone_removes_the_rules(ipr: NetNS) -
     unsteer(ipr, steering)
     assert not [r for family in (socket.AF_INET, socket.AF_INET6) for r in ipr.get_rules(family=family)
                 if r.get_attr("FRA_IIFNAME") == "upa"]
+
+
+def _rules_of(ipr: NetNS, interface: str) -> list[tuple[int, int, int]]:
+    return sorted((family, r.get_attr("FRA_PRIORITY"), r.get_attr("FRA_TABLE"))
+                  for family in (socket.AF_INET, socket.AF_INET6) for r in ipr.get_rules(family=family)
+                  if r.get_attr("FRA_IIFNAME") == interface)
+
+
+def test_steer_takes_over_the_rules_and_routes_a_killed_run_left_behind(ipr: NetNS) -> None:
+    """docs/dataplane.md "After a crash": a daemon killed with -9 never ran unsteer; the restarted one steers the
+    same interfaces again, keeping the rules that are as wanted (no EEXIST), and its unsteer removes them."""
+    steer(ipr, Steering(), "tuna", 100, 900, "upa")  # the killed run
+    restarted = Steering()
+    steer(ipr, restarted, "tuna", 100, 900, "upa")
+    assert _rules_of(ipr, "tuna") == [(socket.AF_INET, 900, 100), (socket.AF_INET6, 900, 100)]
+    unsteer(ipr, restarted)
+    assert _rules_of(ipr, "tuna") == []
+
+
+def test_steer_removes_its_interfaces_rule_of_an_earlier_table_at_its_priority(ipr: NetNS) -> None:
+    """A run killed under another configuration (table 100, now 200) left a rule that would come first at the same
+    priority: it goes; a rule of the interface at another priority is not the pump's and stays."""
+    steer(ipr, Steering(), "tuna", 100, 900, "upa")
+    ipr.rule("add", family=socket.AF_INET, iifname="tuna", table=300, priority=800)
+    steer(ipr, Steering(), "tuna", 200, 900, "upa")
+    assert _rules_of(ipr, "tuna") == [(socket.AF_INET, 800, 300), (socket.AF_INET, 900, 200),
+                                      (socket.AF_INET6, 900, 200)]
+
+
+def test_a_netlink_error_names_the_route_it_was_installing(ipr: NetNS) -> None:
+    """docs/operations.md: a start error names what failed; a gateway off every link of the uplink is refused by
+    the kernel, and the message says which route, not a bare "netlink: (101, 'Network is unreachable')"."""
+    with pytest.raises(OSError, match=r"^\[Errno 101\] route 0\.0\.0\.0/0 table 100 via 192\.0\.2\.99 dev upa: "
+                                      r"Network is unreachable$"):
+        steer(ipr, Steering(), "tuna", 100, 900, "upa", (IPv4Address("192.0.2.99"),))

@@ -1,0 +1,86 @@
+"""A ``pmip6 lma`` and ``pmip6 mag`` with a ``[dataplane]`` killed with -9 start again and forward (docs/dataplane.md,
+"After a crash")."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from pyroute2 import NetNS
+from test_dataplane_daemons import ATTACHED, LMA_TOML, MAG_TOML, exchange
+
+from dataplane_lab import requires_netns
+from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
+from pmip6.lab.figure1 import Figure1Lab
+from pmip6.lab.traffic import requests_of
+from pmip6.runtime.control import control_request
+
+pytestmark = [requires_netns, pytest.mark.netns]
+
+
+@contextmanager
+def running(lab: Figure1Lab, directory: Path, role: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``pmip6 <role>`` in its lab namespace with ``<role>.toml`` from ``directory``, stopped (SIGTERM) at the end
+    unless the test killed it."""
+    log = directory / f"{role}.log"
+    process = spawn([role, "--config", str(directory / f"{role}.toml")], netns=lab.ns(role), log=log, cwd=directory)
+    try:
+        wait_ready(directory / f"{role}.sock", process, log)
+        yield process
+    finally:
+        stop([process])
+
+
+def kill_9(process: subprocess.Popen[bytes]) -> None:
+    process.kill()
+    process.wait()
+
+
+def attach(directory: Path, mn: str, interface: str | None = None) -> dict[str, object]:
+    mn_id, access = ATTACHED[mn]
+    return control_request(directory / "mag.sock", {"command": "attach", "mn_id": mn_id, "att": 4, "ipv6": False,
+                                                     "interface": interface or access}, timeout=15)
+
+
+def pump_rules(lab: Figure1Lab, node: str) -> set[tuple[str, int]]:
+    """(interface, table) of the policy rules at the pump's priority (1000) in ``node``'s namespace."""
+    with NetNS(lab.ns(node)) as ipr:
+        return {(rule.get_attr("FRA_IIFNAME"), rule.get_attr("FRA_TABLE")) for rule in ipr.get_rules()
+                if rule.get_attr("FRA_PRIORITY") == 1000}
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Path:
+    (tmp_path / "lma.toml").write_text(textwrap.dedent(LMA_TOML))
+    (tmp_path / "mag.toml").write_text(textwrap.dedent(MAG_TOML))
+    return tmp_path
+
+
+def test_daemons_killed_with_9_take_over_what_they_left_and_forward(lab: Figure1Lab, configured: Path) -> None:
+    with running(lab, configured, "lma") as lma, running(lab, configured, "mag") as mag:
+        assert attach(configured, "mn1")["outcome"] == "registered"
+        deadline = time.monotonic() + 5
+        while "acc1" not in {interface for interface, _ in pump_rules(lab, "mag")} and time.monotonic() < deadline:
+            time.sleep(0.05)  # the MAG sets up the access interface after the binding event
+        kill_9(mag)
+        kill_9(lma)
+    left = {"lma": pump_rules(lab, "lma"), "mag": pump_rules(lab, "mag")}
+    assert {("tena", 100), ("upa", 101)} <= left["lma"], left  # the TUN devices went with the processes, not these
+    assert "acc1" in {interface for interface, _ in left["mag"]}, left
+
+    with running(lab, configured, "lma"), running(lab, configured, "mag"):
+        result = attach(configured, "mn1")
+        assert result["outcome"] == "registered" and "warnings" not in result, result
+        renumber(lab, "mn1", result["binding"]["ipv4_home"])  # type: ignore[index]
+        replies, seen = asyncio.run(exchange(lab, ("mn1",)))
+        assert replies == {"mn1": requests_of("mn1")} and seen["opA"] == set(requests_of("mn1"))
+        assert not control_request(configured / "mag.sock", {"command": "dataplane"})["context_errors"]
+
+    assert pump_rules(lab, "lma") == set() and pump_rules(lab, "mag") == set(), "a clean stop removes them all"
+
