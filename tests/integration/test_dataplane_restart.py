@@ -1,10 +1,12 @@
 """A ``pmip6 lma`` and ``pmip6 mag`` with a ``[dataplane]`` killed with -9 start again and forward (docs/dataplane.md,
-"After a crash")."""
+"After a crash"), and an attach whose access interface the MAG's data plane cannot set up says so
+(docs/dataplane.md, "The pump")."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -84,3 +86,22 @@ def test_daemons_killed_with_9_take_over_what_they_left_and_forward(lab: Figure1
 
     assert pump_rules(lab, "lma") == set() and pump_rules(lab, "mag") == set(), "a clean stop removes them all"
 
+
+def test_an_attach_whose_access_interface_cannot_be_set_up_warns_and_logs_an_error(
+        lab: Figure1Lab, configured: Path) -> None:
+    with running(lab, configured, "lma"), running(lab, configured, "mag"):
+        command = [sys.executable, "-m", "pmip6", "mag", "attach", "--control", str(configured / "mag.sock"),
+                   "--mn-id", "mn1@opA", "--att", "4", "--interface", "acc9", "--ipv4"]
+        attached = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        for _ in range(3):  # refreshes: the failure is logged once
+            assert control_request(configured / "mag.sock", {"command": "refresh", "mn_id": "mn1@opA"},
+                                   timeout=15)["outcome"] == "registered"
+        plane = control_request(configured / "mag.sock", {"command": "dataplane"})
+
+    assert attached.returncode == 0 and attached.stdout.startswith("mn1@opA: registered ("), attached
+    missing = "[Errno 19] No such device: no interface 'acc9'"
+    assert attached.stderr == (f"warning: mn1@opA: the data plane could not set up access interface acc9: {missing}: "
+                               f"the traffic of the mobile node is not forwarded\n")
+    assert plane["context_errors"] == {"acc9": missing}
+    logged = [line for line in (configured / "mag.log").read_text().splitlines() if "access interface acc9" in line]
+    assert len(logged) == 1 and " ERROR " in logged[0] and "mn_id=mn1@opA" in logged[0], logged

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from pmip6.commands import MAX_TIMEOUT, control_failed, plain_help, seconds
@@ -164,6 +165,9 @@ def _request(args: argparse.Namespace, request: dict[str, Any]) -> int:
     except ControlError as error:
         return control_failed(error, "a MAG")
     print(json.dumps(result) if args.json else _describe(args.mn_id, result))
+    if not args.json:
+        for warning in result.get("warnings", []):
+            print(f"warning: {args.mn_id}: {warning}", file=sys.stderr)
     return 0 if result.get("outcome") == _SUCCESS[request["command"]] else 1
 
 

@@ -64,6 +64,10 @@ class MagForwarder(Forwarder):
         """The access interfaces that currently have a session (the pump serves exactly these)."""
         return list(self._by_interface)
 
+    def access_sessions(self, interface: str) -> list[TunnelSession]:
+        """The sessions whose MNs are on access interface ``interface``."""
+        return [route.session for route in self._by_interface.get(interface, [])]
+
     def from_access(self, interface: str, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:
         """Uplink: (LMA address, format, outer payload) for a packet an MN sent on ``interface``.
 

@@ -44,7 +44,7 @@ from typing import TypeVar
 
 from pyroute2 import IPRoute
 
-from pmip6.core.events import Event
+from pmip6.core.events import Event, mn_text
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.dataplane.address_watch import AddressWatch, open_address_socket
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
@@ -456,8 +456,9 @@ class MagPump(Pump):
         self._contexts: dict[str, Steering] = {}
         self._lock = asyncio.Lock()
         self._sync_task: asyncio.Future[None] | None = None
-        self.context_errors: list[str] = []
-        """Access interfaces whose TUN device or rules could not be set up (e.g. the interface is missing)."""
+        self.context_errors: dict[str, str] = {}
+        """Per access interface with a session whose TUN device or rules could not be set up (e.g. the interface
+        is missing), the latest error; it goes when the context opens or the interface's last session goes."""
 
     def on_event(self, event: Event) -> None:
         """Update the tables now; create or remove access routing contexts to match them in a task."""
@@ -470,20 +471,45 @@ class MagPump(Pump):
         await self._sync_task
 
     async def _sync_contexts(self) -> None:
+        """Open a context for each access interface with a session, close those without; one that cannot be
+        opened is tried again at the next binding event, and logged as an error when it first fails or fails
+        differently (docs/dataplane.md, "The pump")."""
         async with self._lock:
             wanted = set(self.mag.access_interfaces())
             for interface in [i for i in self._contexts if i not in wanted]:
                 await self._close_context(interface)
+            for interface in [i for i in self.context_errors if i not in wanted]:
+                del self.context_errors[interface]
             for interface in wanted - self._contexts.keys():
                 try:
                     await self._open_context(interface)
                 except OSError as error:
-                    self.context_errors.append(f"{interface}: {error}")
+                    self._context_failed(interface, str(error))
                     if interface in self._contexts:
                         await self._close_context(interface)
+                else:
+                    if self.context_errors.pop(interface, None) is not None:
+                        _log.info("data plane: access interface %s is set up now", interface,
+                                  extra={"fields": {"event": "dataplane_context_opened", "interface": interface}})
+
+    def _context_failed(self, interface: str, error: str) -> None:
+        if self.context_errors.get(interface) == error:
+            return
+        self.context_errors[interface] = error
+        mn_ids = [mn_text(session.mn_id) for session in self.mag.access_sessions(interface)]
+        _log.error("data plane: cannot set up access interface %s: %s: the traffic of its mobile nodes is not "
+                   "forwarded", interface, error,
+                   extra={"fields": {"event": "dataplane_context_failed", "interface": interface, "mn_id": mn_ids}})
+
+    async def context_error(self, interface: str | None) -> str | None:
+        """Once the binding events so far are applied, why access interface ``interface`` has no TUN device and
+        rules although it has a session; None when it has them (or no session, or None was given)."""
+        if self._sync_task is not None:
+            await asyncio.wait([self._sync_task])
+        return None if interface is None else self.context_errors.get(interface)
 
     def stats(self) -> dict[str, object]:
-        return {**super().stats(), "context_errors": list(self.context_errors)}
+        return {**super().stats(), "context_errors": dict(self.context_errors)}
 
     def access_contexts(self) -> list[str]:
         """Access interfaces that currently have a TUN device and routing context."""

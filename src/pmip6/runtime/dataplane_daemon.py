@@ -3,7 +3,9 @@
 The pump starts before the daemon touches its engine (so restored bindings reach it), and the host settings
 it needs are checked then (a warning each, ``pmip6.dataplane.host``). It receives every engine event right
 after it was persisted, takes the tunneled data that arrives on the signaling port, answers the control
-command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus registry.
+command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus registry. At
+the MAG, :func:`attach_warning` tells ``pmip6 mag attach`` when the MN's access interface got no TUN device and
+rules.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from pmip6.core.events import TunnelSession
+from pmip6.core.mag import AttachRequest
 from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.runtime.config import LmaConfig, MagConfig
@@ -59,6 +62,16 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
     daemon.add_stats_section("dataplane", lambda: {name: counters.as_dict()
                                                    for name, counters in pump.forwarder.tenant_totals().items()})
     daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]
+
+
+async def attach_warning(pump: MagPump, attach: AttachRequest) -> str | None:
+    """Why the data plane does not forward the traffic of the MN an attach registered: its access interface got
+    no TUN device and rules (:meth:`MagPump.context_error`); None when it did, or the attach named no interface."""
+    error = await pump.context_error(attach.interface)
+    if error is None:
+        return None
+    return (f"the data plane could not set up access interface {attach.interface}: {error}: the traffic of the "
+            f"mobile node is not forwarded")
 
 
 async def _no_dataplane(request: Request) -> dict[str, Any]:

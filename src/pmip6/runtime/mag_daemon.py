@@ -15,8 +15,9 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from pmip6.core.bul import BulState
@@ -38,7 +39,7 @@ from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
 from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
-from pmip6.runtime.dataplane_daemon import attach_dataplane, mag_pump
+from pmip6.runtime.dataplane_daemon import attach_dataplane, attach_warning, mag_pump
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import NOT_NEGOTIATED
 from pmip6.naming import endpoint_text
@@ -67,6 +68,8 @@ _RESTART_ONLY = {"ipv4_address": "mag.ipv4_address", "ipv6_address": "mag.ipv6_a
                  "metrics": "mag.metrics", "dataplane": "dataplane"}
 """MagConfig fields a reload leaves for the next restart (sockets, files, the data plane, and what identifies the
 MAG's sessions to its LMA: see ``MobileAccessGateway.reconfigure``): their keys in mag.toml."""
+AttachCheck = Callable[[AttachRequest], Awaitable[str | None]]
+"""A component's warning about an attach that registered the MN (see :meth:`MagDaemon.add_attach_check`)."""
 
 
 @dataclass(slots=True)
@@ -90,7 +93,13 @@ class MagDaemon(Daemon):
         self._waiters: list[_Waiter] = []
         self._failures: dict[bytes, dict[str, Any]] = {}
         self._accepted: dict[bytes, int] = {}  # status of the PBA that last registered each MN: 0, 2, 3, ...
+        self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
+
+    def add_attach_check(self, check: AttachCheck) -> None:
+        """Add ``check(request)``'s warning, if any, to the answer of an attach that registered the MN (e.g. the
+        data plane could not set up the MN's access interface): ``warnings``, printed by ``pmip6 mag attach``."""
+        self._attach_checks.append(check)
 
     def control_handlers(self) -> dict[str, Handler]:
         return {**super().control_handlers(), "attach": self._attach_command, "detach": self._detach_command,
@@ -196,7 +205,12 @@ class MagDaemon(Daemon):
             outcome = self.mag.attach(attach, time.time())
         except ValueError as error:
             raise ControlError(str(error)) from None
-        return await self._await_outcome(_Waiter(attach.mn_id, attach=True), outcome, timeout)
+        result = await self._await_outcome(_Waiter(attach.mn_id, attach=True), outcome, timeout)
+        if result["outcome"] == "registered":
+            warnings = [warning for check in self._attach_checks if (warning := await check(attach)) is not None]
+            if warnings:
+                result["warnings"] = warnings
+        return result
 
     async def _detach_command(self, request: Request) -> dict[str, Any]:
         mn_id, timeout = _mn_id(request), _timeout(request)
@@ -325,5 +339,8 @@ def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
     """Assemble the MAG daemon; other components (e.g. the data plane) attach here with
     ``daemon.add_event_listener`` and ``daemon.add_component``."""
     daemon = MagDaemon(config, options)
-    attach_dataplane(daemon, mag_pump(config))
+    pump = mag_pump(config)
+    attach_dataplane(daemon, pump)
+    if pump is not None:
+        daemon.add_attach_check(partial(attach_warning, pump))
     return daemon
