@@ -43,6 +43,7 @@ from pmip6.wire.numbers import (
 )
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
+    AlternateCareOfAddressOption,
     GREKeyOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
@@ -133,6 +134,9 @@ def valid_messages() -> list:
         BindingRevocationIndication(RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, 7, options=pbu_core[:2]),
         BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 65535, BRFlags.P | BRFlags.V | BRFlags.G,
                                     options),
+        BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 3, BRFlags.P | BRFlags.G,
+                                    (MNIdentifierOption(b"mag1.example.net"),
+                                     AlternateCareOfAddressOption(IPv6Address("2001:db8::a")))),
         BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, 7),
         BindingRevocationAcknowledgement(BindingRevocationStatus.BINDING_DOES_NOT_EXIST, 1, BRFlags(0), pbu_core[:2]),
         Heartbeat(1),

@@ -36,17 +36,16 @@ from pmip6.wire.numbers import (
     BindingErrorStatus,
     BindingRevocationStatus,
     BRFlags,
-    OptionType,
     RevocationTrigger,
     Status,
 )
 from pmip6.wire.options import (
+    AlternateCareOfAddressOption,
     GREKeyOption,
     HomeNetworkPrefixOption,
     IPv4HomeAddressRequestOption,
     MNIdentifierOption,
     MobilityOption,
-    UnknownOption,
 )
 
 MAG1_ID = b"mag1.example.net"
@@ -153,12 +152,40 @@ def test_RFC5846_6_2_1_an_authorized_global_bri_finding_no_binding_gets_128() ->
     assert _answer(outcome).status == NOT_EXIST and len(list(lma.bindings())) == 1
 
 
-def test_RFC5846_8_2_an_alternate_care_of_address_option_is_refused_with_134_as_pmip6_cannot_read_it() -> None:
-    lma = _lma()
-    _register(lma, MN1)
-    alternate = UnknownOption(OptionType.ALTERNATE_CARE_OF_ADDRESS, IPv6Address("2001:db8::1").packed)
-    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), alternate), MAG1, LMAA, NOW + 1)
-    assert _answer(outcome).status == NOT_SUPPORTED and len(list(lma.bindings())) == 1
+MAG1_V6 = Peer(IPv6Address("2001:db8:1::1"), None)
+"""MAG-1's other Proxy-CoA, configured with the same identity: an Alternate Care-of Address option may name it."""
+
+
+def _lma_with_two_proxy_coas() -> LocalMobilityAnchor:
+    return _lma(authorized_mags=frozenset({MAG1.address, MAG2.address, MAG1_V6.address}),
+                global_revocation_mags={MAG1.address: MAG1_ID, MAG1_V6.address: MAG1_ID})
+
+
+def test_RFC5846_8_2_an_alternate_care_of_address_option_names_the_proxy_coa_whose_bindings_go() -> None:
+    """8.2: "if the Alternate Care-of Address option is included ... MUST revoke all mobile node bindings whose proxy
+    care-of address matches the care-of address in the Alternate Care-of Address option" -- here MAG-1's IPv6
+    Proxy-CoA, named in a BRI sent from its IPv4 one; the bindings at the source address stay."""
+    lma = _lma_with_two_proxy_coas()
+    _register(lma, MN1, MAG1_V6)
+    _register(lma, MN2, MAG1)
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(MAG1_V6.address)),
+                          MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == SUCCESS
+    assert [(entry.mn_id, entry.proxy_coa) for entry in lma.bindings()] == [(MN2, MAG1)]
+    assert {event.session.mn_id for event in outcome.events if isinstance(event, BindingRemoved)} == {MN1}
+
+
+def test_RFC5846_13_an_alternate_care_of_address_of_another_identity_is_not_authorized() -> None:
+    """13: no mobility node may revoke sessions not registered with it: an Alternate Care-of Address the
+    configuration gives another identity (MAG-2's), or none, gets 130 and removes nothing."""
+    mag2_v6 = Peer(IPv6Address("2001:db8:2::1"), None)
+    lma = _lma(authorized_mags=frozenset({MAG1.address, mag2_v6.address}),
+               global_revocation_mags={MAG1.address: MAG1_ID, mag2_v6.address: b"mag2.example.net"})
+    _register(lma, MN1, mag2_v6)
+    for other in (mag2_v6.address, IPv6Address("2001:db8:9::9")):
+        bri = _global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(other))
+        assert _answer(lma.receive(bri, MAG1, LMAA, NOW + 1)).status == NOT_AUTHORIZED
+        assert len(list(lma.bindings())) == 1
 
 
 @pytest.mark.parametrize(("indication", "status"), [

@@ -26,14 +26,15 @@ from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocat
 from pmip6.wire.mobility import encode_message
 from pmip6.wire.numbers import (PMIP6_CONTROL_PORT, BindingRevocationStatus, BRFlags, IPProto,
                                 RevocationTrigger)
-from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption
+from pmip6.wire.options import (AlternateCareOfAddressOption, HomeNetworkPrefixOption, IPv4HomeAddressRequestOption,
+                                MNIdentifierOption)
 
 pytestmark = TSHARK_MARKS
 FIELDS = [
     "frame.number", "mip6.mhtype", "mip6.csum", "mip6.bri_br.type", "mip6.bri_r.trigger", "mip6.bri_status",
     "mip6.bri_seqnr", "mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig", "mip6.bri_ap", "mip6.bri_av", "mip6.bri_ag",
     "mip6.bri_res", "mip6.mnid.subtype", "mip6.mnid.identifier", "mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl",
-    "mip6.ipv4ha.ha", "mip6.ipv4ha.preflen",
+    "mip6.ipv4ha.ha", "mip6.ipv4ha.preflen", "mip6.acoa.acoa",
     "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.checksum.status", "_ws.expert.message",
 ]
 FLAG_FIELDS = {BindingRevocationIndication: ("mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig"),
@@ -42,7 +43,8 @@ FLAG_FIELDS = {BindingRevocationIndication: ("mip6.bri_ip", "mip6.bri_iv", "mip6
 
 def _messages() -> list[BindingRevocationIndication | BindingRevocationAcknowledgement]:
     """A BRI per kind of revocation (one MN; its IPv4 HoA only, named by an IPv4 Home Address Request option as
-    RFC 5846 section 6.1.1 requires with V and P; global, with the MAG's identity) and the BRA answering each."""
+    RFC 5846 section 6.1.1 requires with V and P; global, with the MAG's identity, also naming its Proxy-CoA in an
+    Alternate Care-of Address option) and the BRA answering each."""
     mn_id = MNIdentifierOption(b"mn1@example.com")
     revoked = (mn_id, HomeNetworkPrefixOption(HOME_PREFIX, 64))
     mag_identity = (MNIdentifierOption(b"mag1.example.net"),)
@@ -56,6 +58,9 @@ def _messages() -> list[BindingRevocationIndication | BindingRevocationAcknowled
         BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 65535, BRFlags.P | BRFlags.G, mag_identity),
         BindingRevocationAcknowledgement(BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED, 65535,
                                          BRFlags.P | BRFlags.V | BRFlags.G),
+        BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 9, BRFlags.P | BRFlags.G,
+                                    (*mag_identity, AlternateCareOfAddressOption(MAG6))),  # RFC 5846 9.2
+        BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, 9, BRFlags.P | BRFlags.G),
     ]
 
 
@@ -74,6 +79,8 @@ def _expected(message: BindingRevocationIndication | BindingRevocationAcknowledg
             expected |= {"mip6.nemo.mnp.mnp": str(option.prefix), "mip6.nemo.mnp.pfl": str(option.prefix_length)}
         elif isinstance(option, IPv4HomeAddressRequestOption):
             expected |= {"mip6.ipv4ha.ha": str(option.address), "mip6.ipv4ha.preflen": str(option.prefix_length)}
+        elif isinstance(option, AlternateCareOfAddressOption):
+            expected |= {"mip6.acoa.acoa": str(option.address)}
     return expected
 
 

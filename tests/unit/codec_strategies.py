@@ -19,6 +19,7 @@ from pmip6.wire.messages import (
 from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, HeartbeatFlags, MHType, OptionType
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
+    AlternateCareOfAddressOption,
     GREKeyOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
@@ -45,7 +46,7 @@ long = st.integers(0, 0xFFFFFFFF)
 ipv6 = st.builds(IPv6Address, st.integers(0, (1 << 128) - 1))
 ipv4 = st.builds(IPv4Address, long)
 MODELLED = {int(option_type) for option_type in OptionType} - {
-    OptionType.BINDING_REFRESH_ADVICE, OptionType.ALTERNATE_CARE_OF_ADDRESS, OptionType.NONCE_INDICES,
+    OptionType.BINDING_REFRESH_ADVICE, OptionType.NONCE_INDICES,
     OptionType.BINDING_AUTHORIZATION_DATA, OptionType.IPV4_HOME_ADDRESS, OptionType.IPV4_ADDRESS_ACKNOWLEDGEMENT,
     OptionType.IPV4_CARE_OF_ADDRESS,
 }
@@ -82,12 +83,14 @@ messages = st.one_of(
     st.builds(BindingError, octet, ipv6, option_lists),
     st.builds(UnknownMessage, unknown_types, st.integers(0, 10).map(lambda n: bytes(range(8 * n + 2)))),
 )
+revocation_option_lists = st.lists(st.builds(AlternateCareOfAddressOption, ipv6) | options, max_size=6).map(tuple)
 revocation_messages = st.one_of(
-    st.builds(BindingRevocationIndication, octet, word, br_flags, option_lists),
-    st.builds(BindingRevocationAcknowledgement, octet, word, br_flags, option_lists),
+    st.builds(BindingRevocationIndication, octet, word, br_flags, revocation_option_lists),
+    st.builds(BindingRevocationAcknowledgement, octet, word, br_flags, revocation_option_lists),
 )
-"""Binding Revocation Indications and Acknowledgements (RFC 5846 section 5), apart from ``messages``: the C fast
-path declines them, where it must take every well-formed message of ``messages``."""
+"""Binding Revocation Indications and Acknowledgements (RFC 5846 section 5) with Alternate Care-of Address options
+among the others, apart from ``messages``: the C fast path declines them, where it must take every well-formed
+message of ``messages``; and only a Binding Revocation Message decodes that option (RFC 5846 8.2, 9.2)."""
 heartbeat_flags = st.integers(0, 3).map(HeartbeatFlags)
 heartbeat_messages = st.builds(
     Heartbeat, long, heartbeat_flags,

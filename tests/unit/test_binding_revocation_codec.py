@@ -18,7 +18,7 @@ from codec_strategies import LMA, MAG, mutate, mutations, repair_header_len, rev
 from pmip6.wire import mobility
 from pmip6.wire.checksum import internet_checksum, pseudo_header_sum
 from pmip6.wire.errors import DecodeError
-from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
 from pmip6.wire.mobility import (
     decode_message,
     encode_message,
@@ -27,7 +27,8 @@ from pmip6.wire.mobility import (
     verify_checksum,
 )
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, IPProto, RevocationTrigger
-from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption
+from pmip6.wire.options import (AlternateCareOfAddressOption, HomeNetworkPrefixOption, MNIdentifierOption,
+                                UnknownOption)
 
 PREFIX = IPv6Address("2001:db8:100::")
 NAI = b"mn1@example.com"
@@ -137,6 +138,22 @@ def test_header_len_too_short_for_the_fixed_part_is_rejected() -> None:
     with pytest.raises(DecodeError) as raised:
         decode_message(bytes.fromhex("3b001000000001030007800001020000"))
     assert raised.value.field == "header_len" and raised.value.offset == 1
+
+
+def test_RFC5846_9_2_an_alternate_care_of_address_is_decoded_in_a_bri_and_nowhere_else() -> None:
+    """RFC 6275 6.2.5's layout (type 3, length 16, alignment 8n+6) in a global BRI; an RFC 5213 message never
+    carries one, so in a PBU it stays an option that message does not define, as in the C fast path."""
+    alternate = AlternateCareOfAddressOption(MAG)
+    bri = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 9, BRFlags.P | BRFlags.G,
+                                      (MNIdentifierOption(b"mag1"), alternate))
+    encoded = encode_message(bri)
+    at = encoded.index(bytes([3, 16]) + MAG.packed)
+    assert at % 8 == 6 and decode_message(encoded) == bri
+    with pytest.raises(DecodeError) as raised:
+        decode_message(encoded[:at + 1] + bytes([15]) + encoded[at + 2:])
+    assert raised.value.field == "ALTERNATE_CARE_OF_ADDRESS option" and raised.value.offset == at
+    pbu = ProxyBindingUpdate(1, options=(MNIdentifierOption(b"mn"), alternate))
+    assert decode_message(encode_message(pbu)).options[1] == UnknownOption(3, MAG.packed)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

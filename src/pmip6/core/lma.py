@@ -739,7 +739,7 @@ class LocalMobilityAnchor:
         """Remove what the MAG at ``mag`` revokes (events into ``outcome``) as any removal: keys and addresses free,
         a revocation of ours in progress for the entry dropped, a Handoff Indicator 4 PBU waiting for it served; with
         V only the IPv4 home address goes (RFC 5844 3.1.2.5's release). The BRA that says so."""
-        answer = mag_revocation_answer(indication, mag, self._cache, self.settings.global_revocation_mags.get(mag))
+        answer = mag_revocation_answer(indication, mag, self._cache, self.settings.global_revocation_mags)
         if isinstance(answer, Revocation):
             for entry in answer.entries:
                 if answer.ipv4_only and entry.home_network_prefixes:

@@ -8,10 +8,11 @@ every rule below looks only at the entries whose Proxy-CoA is the BRI's source.
   133, G and the trigger disagreeing 134.
 - G set, "Per-Peer Policy" (8.2): the MAG must be authorized for global revocation by the LMA's configuration (13:
   "locally configurable"), and the BRI's MN-ID option must carry the identity configured for it; otherwise, or
-  without the option, 130 (Global Revocation NOT Authorized). With an Alternate Care-of Address option (RFC 6275
-  6.2.5) 134: pmip6's codec does not model that option, so it cannot name the Proxy-CoA to revoke
-  (docs/requirements.md). Authorized: every entry of that Proxy-CoA, live or draining; 128 (Binding Does NOT Exist,
-  6.2.1) when there is none.
+  without the option, 130 (Global Revocation NOT Authorized). Authorized: every entry of that Proxy-CoA, live or
+  draining, or of the Proxy-CoA an Alternate Care-of Address option names (8.2 "MUST revoke all mobile node
+  bindings whose proxy care-of address matches"): section 13 allows that only for an address the configuration
+  gives the same identity (one MAG with several Proxy-CoAs), else 130; 128 (Binding Does NOT Exist, 6.2.1) when
+  there is none.
 - G set, "Revoking Mobility Node Local Policy": 134; revoking a realm's mobile nodes is the LMA's to ask (8.1).
 - G clear (8.2 items 1-4): no MN-ID option 131 (Revoked Mobile Nodes Identity Required). The MN-ID alone: every
   entry of that MN at this MAG; with HNP options, the entries holding them, a partial success naming the HNPs none
@@ -21,27 +22,30 @@ every rule below looks only at the entries whose Proxy-CoA is the BRI's source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Address
 from pmip6.core.lookup import BindingCache
 from pmip6.core.revocation_responder import Revocation, prefix_of, trigger_refusal
 from pmip6.wire.messages import BindingRevocationIndication
-from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, OptionType, RevocationTrigger
+from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import (
+    AlternateCareOfAddressOption,
     HomeNetworkPrefixOption,
     IPv4HomeAddressRequestOption,
     MNIdentifierOption,
-    UnknownOption,
 )
 
 Answer = Revocation[BindingCacheEntry] | BindingRevocationStatus
 
 
 def mag_revocation_answer(indication: BindingRevocationIndication, mag: Address, cache: BindingCache,
-                          identity: bytes | None) -> Answer:
+                          global_revocation_mags: Mapping[Address, bytes]) -> Answer:
     """What ``indication`` from the MAG at ``mag`` revokes in ``cache``, or why it is refused (module docstring).
-    ``identity``: the MN-ID the LMA's configuration authorizes that MAG's global revocations with, None if it does
-    not."""
+    ``global_revocation_mags``: the identity (MN-ID) the LMA's configuration authorizes each MAG address's global
+    revocations with."""
+    identity = global_revocation_mags.get(mag)
     refusal = trigger_refusal(indication)
     if refusal is not None:
         return refusal
@@ -51,10 +55,11 @@ def mag_revocation_answer(indication: BindingRevocationIndication, mag: Address,
             return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
         if identity is None or mn_option is None or mn_option.identifier != identity:
             return BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED
-        if any(isinstance(option, UnknownOption) and option.type == OptionType.ALTERNATE_CARE_OF_ADDRESS
-               for option in indication.options):
-            return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
-        return _found(tuple(entry for entry in cache if entry.proxy_coa.address == mag))
+        alternate = indication.option(AlternateCareOfAddressOption)
+        proxy_coa = mag if alternate is None else alternate.address
+        if global_revocation_mags.get(proxy_coa) != identity:
+            return BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED
+        return _found(tuple(entry for entry in cache if entry.proxy_coa.address == proxy_coa))
     if mn_option is None:
         return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
     entries = tuple(entry for entry in cache.of_mn(mn_option.identifier) if entry.proxy_coa.address == mag)

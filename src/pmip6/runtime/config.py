@@ -177,17 +177,12 @@ def _authorized_mags(root: Table) -> tuple[dict[Address, GrePolicy | None], dict
     8.2 and 13)."""
     authorized: dict[Address, GrePolicy | None] = {}
     global_revocation: dict[Address, bytes] = {}
-    identities: set[bytes] = set()
     for mag in root.tables("mag"):
         address = mag.address("address")
         if address in authorized:
             raise ConfigError(mag.key("address"), f"MAG {address} is listed twice")
         authorized[address] = mag.optional_choice("gre", GrePolicy)
-        identity = _optional_nai(mag, "id")
-        if identity is not None:
-            if identity in identities:
-                raise ConfigError(mag.key("id"), f"MAG identity {identity.decode()!r} is listed twice")
-            identities.add(identity)
+        identity = _optional_nai(mag, "id")  # one MAG with several Proxy-CoAs: a [[mag]] each, the same id
         if mag.value("global_revocation", bool, False):
             if identity is None:
                 raise ConfigError(mag.key("global_revocation"), "needs id: the identity this MAG puts in the MN-ID "

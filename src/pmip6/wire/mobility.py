@@ -29,7 +29,13 @@ from pmip6.wire.messages import (
     UnknownMessage,
 )
 from pmip6.wire.numbers import BAFlags, BindingRevocationType, BRFlags, BUFlags, HeartbeatFlags, IPProto, MHType
-from pmip6.wire.option_codec import HEARTBEAT_OPTIONS, MH_ALIGNMENT, decode_options, encode_options
+from pmip6.wire.option_codec import (
+    HEARTBEAT_OPTIONS,
+    MH_ALIGNMENT,
+    REVOCATION_OPTIONS,
+    decode_options,
+    encode_options,
+)
 
 MH_HEADER_LENGTH = 6
 """Payload Proto, Header Len, MH Type, Reserved, Checksum: the message data starts at this offset."""
@@ -224,7 +230,7 @@ def _decode_binding_revocation(
     if br_type not in (_BRI, _BRA):
         raise DecodeError("br_type", MH_HEADER_LENGTH, f"B.R. Type {br_type}: 1 (Indication) and 2 (Acknowledgement) "
                                                       "are the Binding Revocation Messages (RFC 5846 section 5)")
-    options = decode_options(data, _BR_OPTIONS_OFFSET, length)
+    options = decode_options(data, _BR_OPTIONS_OFFSET, length, REVOCATION_OPTIONS)
     message_class = BindingRevocationIndication if br_type == _BRI else BindingRevocationAcknowledgement
     return message_class(value, sequence, _BR_FLAGS[flags & _BR_DEFINED_FLAGS], options)
 

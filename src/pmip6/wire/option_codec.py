@@ -22,6 +22,7 @@ from pmip6.wire.errors import DecodeError
 from pmip6.wire.numbers import OptionType
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
+    AlternateCareOfAddressOption,
     GREKeyOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
@@ -61,7 +62,7 @@ _FRACTION_LIMIT = 1 << 16
 _HEADER = Struct("!BB")
 _FOUR_OCTETS = Struct("!BBBB")
 _HNP = Struct("!BBBB16s")
-_LINK_LOCAL = Struct("!BB16s")
+_IPV6_ADDRESS = Struct("!BB16s")
 _TIMESTAMP = Struct("!BBHIH")
 _WORD_LONG = Struct("!BBHI")
 _LONG = Struct("!BBI")
@@ -118,8 +119,8 @@ def _encode_mn_link_layer_identifier(option: MNLinkLayerIdentifierOption, option
     return _variable(option_type, bytes(2), option.identifier)
 
 
-def _encode_link_local_address(option: LinkLocalAddressOption, option_type: int) -> bytes:
-    return _LINK_LOCAL.pack(option_type, 16, option.address.packed)
+def _encode_ipv6_address(option: LinkLocalAddressOption | AlternateCareOfAddressOption, option_type: int) -> bytes:
+    return _IPV6_ADDRESS.pack(option_type, 16, option.address.packed)
 
 
 def _encode_timestamp(option: TimestampOption, option_type: int) -> bytes:
@@ -191,7 +192,8 @@ _ENCODERS: dict[type, tuple[_Encoder, int, int, int]] = {
         (HandoffIndicatorOption, _encode_handoff_indicator, _ANYWHERE),
         (AccessTechnologyTypeOption, _encode_access_technology_type, _ANYWHERE),
         (MNLinkLayerIdentifierOption, _encode_mn_link_layer_identifier, _ANYWHERE),
-        (LinkLocalAddressOption, _encode_link_local_address, (8, 6)),
+        (LinkLocalAddressOption, _encode_ipv6_address, (8, 6)),
+        (AlternateCareOfAddressOption, _encode_ipv6_address, (8, 6)),  # RFC 6275 section 6.2.5
         (TimestampOption, _encode_timestamp, (8, 2)),
         (RestartCounterOption, _encode_restart_counter, (4, 2)),  # RFC 5847 section 3.4
         (NATDetectionOption, _encode_nat_detection, (4, 0)),
@@ -280,6 +282,10 @@ def _decode_link_local_address(data: bytes, body: int, length: int) -> LinkLocal
     return LinkLocalAddressOption(IPv6Address(data[body : body + 16]))
 
 
+def _decode_alternate_care_of_address(data: bytes, body: int, length: int) -> AlternateCareOfAddressOption:
+    return AlternateCareOfAddressOption(IPv6Address(data[body : body + 16]))
+
+
 def _decode_timestamp(data: bytes, body: int, length: int) -> TimestampOption:
     high, low, fraction = _UNPACK_TIMESTAMP(data, body)
     return TimestampOption((high << 32) | low, fraction)
@@ -357,6 +363,14 @@ HEARTBEAT_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
 """The options only a Heartbeat defines (RFC 5847 section 3.4: the Restart Counter "is only valid in a Heartbeat
 Response message"): in any other message they are options it does not define, kept as :class:`UnknownOption`,
 as the C fast path (which models PBU, PBA and BE only) keeps them too."""
+
+
+REVOCATION_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
+    OptionType.ALTERNATE_CARE_OF_ADDRESS: (_decode_alternate_care_of_address, frozenset((16,))),  # type: ignore[dict-item]
+}
+"""The options pmip6 models in a Binding Revocation Message only (RFC 5846 8.2 and 9.2: a global revocation may
+name its Proxy-CoA in an Alternate Care-of Address option; RFC 5213 messages never carry one): elsewhere they are
+kept as :class:`UnknownOption`, as in the C fast path."""
 
 
 def _option_name(option_type: int) -> str:

@@ -70,6 +70,15 @@ class MNLinkLayerIdentifierOption:
 
 
 @dataclass(slots=True)
+class AlternateCareOfAddressOption:
+    """Alternate Care-of Address, RFC 6275 section 6.2.5; alignment 8n+6. In pmip6 only a Binding Revocation
+    Message carries it (RFC 5846 8.2, 9.2: the Proxy-CoA whose bindings a MAG's global revocation names)."""
+
+    address: IPv6Address
+    option_type: ClassVar[OptionType] = OptionType.ALTERNATE_CARE_OF_ADDRESS
+
+
+@dataclass(slots=True)
 class LinkLocalAddressOption:
     """Link-local Address, RFC 5213 section 8.7; alignment 8n+6. ``::`` (ALL_ZERO) queries the LMA."""
 
@@ -183,6 +192,7 @@ MobilityOption = (
     | AccessTechnologyTypeOption
     | MNLinkLayerIdentifierOption
     | LinkLocalAddressOption
+    | AlternateCareOfAddressOption
     | TimestampOption
     | RestartCounterOption
     | NATDetectionOption

@@ -192,7 +192,6 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = ""\n', "mag[0].id"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = 7\n', "mag[0].id"),
     (f'[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "{"m" * 255}"\n', "mag[0].id"),
-    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\n[[mag]]\naddress = "10.0.0.2"\nid = "mag1.example.net"\n', "mag[1].id"),
     ('[lma]\nipv4_address = "127.0.0.1"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "daemon.toml"),  # RecursionError
     ('[lma]\nipv4_address = "127.0.0.1"\ncontrol = "a\\u0000b"\n', "lma.control"),  # else: ValueError at start
     *[(f'[lma]\nipv4_address = "127.0.0.1"\nheartbeat_interval = {value}\n', "lma.heartbeat_interval")  # RFC 5847 5
@@ -339,6 +338,15 @@ def test_RFC5846_8_2_and_13_the_lma_authorizes_global_revocation_per_mag_by_its_
                                               '[[mag]]\naddress = "10.0.0.3"\n'))
     assert config.settings.global_revocation_mags == {IPv4Address("10.0.0.1"): b"mag1.example.net"}
     assert config.settings.authorized_mags == {IPv4Address(f"10.0.0.{n}") for n in (1, 2, 3)}
+
+
+def test_RFC5846_8_2_one_mag_with_several_proxy_coas_lists_each_with_the_same_identity(tmp_path: Path) -> None:
+    """Its global BRI may name either Proxy-CoA in an Alternate Care-of Address option (8.2, 13)."""
+    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n'
+                                              '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n'
+                                              '[[mag]]\naddress = "2001:db8::1"\nid = "mag1.example.net"\nglobal_revocation = true\n'))
+    assert config.settings.global_revocation_mags == {IPv4Address("10.0.0.1"): b"mag1.example.net",
+                                                      IPv6Address("2001:db8::1"): b"mag1.example.net"}
 
 
 def test_RFC5846_9_2_and_11_the_mags_global_revocation_and_its_variables(tmp_path: Path) -> None:
