@@ -505,12 +505,70 @@ def test_RFC5846_8_1_trigger_4_refused_or_unanswered_opens_a_new_session(answer:
     assert sorted(str(entry.proxy_coa.address) for entry in lma.bindings()) == ["192.0.2.1", "192.0.2.2"]
 
 
-def test_RFC5846_8_1_a_bra_after_the_wait_ended_changes_nothing() -> None:
-    lma = _revoking_lma(max_delay_before_new_bce_assign=0.5)
+def _late_answer(lma: LocalMobilityAnchor,
+                 wait_ended_by: str) -> tuple[BindingRevocationIndication, list[dict[str, object]]]:
+    """MN1's Handoff Indicator 4 PBU from MAG2 asks MAG1 (trigger 4); the wait ends before MAG1 answers: either
+    MaxDelayBeforeNewBCEAssign opens the new session at MAG2, or a reload drops the waiting PBU. The BRI and the
+    records of MAG2's bindings then."""
     first = _registered(lma)
     waiting, _ = _hi4_from_mag2(lma, first)
     bri = _bri(waiting, to=MAG1)
-    assert the_pba(lma.handle_timer(NOW + 1.5)).status == Status.ACCEPTED  # MaxDelayBeforeNewBCEAssign: new session
+    if wait_ended_by == "max-delay":
+        assert the_pba(lma.handle_timer(NOW + 1.5)).status == Status.ACCEPTED, "5.4.1.2: a new session at MAG2"
+    else:
+        assert lma.reconfigure(lma.settings, NOW + 1.5) == Outcome()
+    assert lma.next_deadline() is not None and lma.next_deadline() < NOW + 4, "the BRI is still being retransmitted"
+    return bri, [entry.to_record() for entry in lma.bindings() if entry.proxy_coa == MAG2]
+
+
+@pytest.mark.parametrize("wait_ended_by", ["max-delay", "reload"])
+def test_RFC5846_8_1_a_successful_bra_after_the_wait_ended_de_registers_the_old_session(wait_ended_by: str) -> None:
+    """8.1: "If the local mobility anchor receives a successful Binding Revocation Acknowledgement message ... from
+    the previous mobile access gateway, the local mobility anchor MUST update the mobile node BCE as if it received a
+    de-registration message": the session at MAG1 drains and goes, as after MAG1's de-registration, also when the
+    answer comes after MaxDelayBeforeNewBCEAssign opened the new session (or after a reload dropped the wait). The
+    new session is untouched."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=0.5)
+    bri, new_session = _late_answer(lma, wait_ended_by)
+    (old,) = [entry for entry in lma.bindings() if entry.proxy_coa == MAG1]
+    outcome = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.6)
+    assert outcome.sends == [] and outcome.events == [BindingDeregistered(old.session())]
+    assert old.state is BceState.DEREGISTERING and old.delete_at == NOW + 1.6 + 10.0, "MinDelayBeforeBCEDelete"
+    assert [entry.to_record() for entry in lma.bindings() if entry.proxy_coa == MAG2] == new_session
+    gone = lma.handle_timer(NOW + 1.6 + 10.0)
+    assert [(type(event), getattr(event, "reason", None)) for event in gone.events] == [
+        (BindingRemoved, "deregistered")]
+    assert [entry.proxy_coa for entry in lma.bindings()] == ([MAG2] if wait_ended_by == "max-delay" else [])
+
+
+def test_RFC5846_8_1_a_late_successful_bra_does_what_the_previous_mags_de_registration_would() -> None:
+    """The same moment, the same Binding Cache: a successful BRA to the trigger-4 BRI and a de-registration PBU
+    from MAG1 leave the same entries behind (8.1: "as if it received a de-registration message")."""
+    by_bra, by_pbu = (_revoking_lma(max_delay_before_new_bce_assign=0.5) for _ in range(2))
+    bri, _ = _late_answer(by_bra, "max-delay")
+    _late_answer(by_pbu, "max-delay")
+    by_bra.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.6)
+    (old,) = [entry for entry in by_pbu.bindings() if entry.proxy_coa == MAG1]
+    de_registration = pbu(MN1, sequence=2, lifetime=0, ipv4=ANY_IPV4,
+                          prefixes=tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                                         for prefix in old.home_network_prefixes))
+    assert the_pba(by_pbu.receive(de_registration, MAG1, LMAA, NOW + 1.6)).status == Status.ACCEPTED
+
+    def cache(lma: LocalMobilityAnchor) -> list[tuple[object, ...]]:
+        return sorted((str(entry.proxy_coa.address), entry.state.value, entry.delete_at) for entry in lma.bindings())
+
+    assert cache(by_bra) == cache(by_pbu)
+
+
+@pytest.mark.parametrize("answer", ["mn-is-attached", "no-bra"])
+def test_RFC5846_8_1_a_refusal_or_no_answer_after_the_wait_ended_leaves_both_sessions(answer: str) -> None:
+    """8.1: only a successful BRA stands for a de-registration; refused ("Revocation Failed - MN is Attached") or
+    unanswered, the session at MAG1 stays, as the new one does."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=0.5)
+    bri, _ = _late_answer(lma, "max-delay")
     before = [entry.to_record() for entry in lma.bindings()]
-    assert lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.6) == Outcome()
+    if answer == "mn-is-attached":
+        lma.receive(BindingRevocationAcknowledgement(132, bri.sequence), MAG1, LMAA, NOW + 1.6)
+    else:
+        lma.handle_timer(NOW + 4)
     assert [entry.to_record() for entry in lma.bindings()] == before

@@ -47,10 +47,11 @@ With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live 
 ``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
 (RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"): a Binding Revocation Indication,
 retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`). A Handoff Indicator 4
-PBU that waits for the session at another MAG also asks that MAG ("Inter-MAG Handover - Unknown"): its BRA
-ends the wait early, as that MAG's de-registration would. A BRI from a MAG revokes what it names among that MAG's
-own bindings (RFC 5846 8.2 and 13, :mod:`pmip6.core.revocation_receiver`): removed as any other (BindingRemoved
-"revoked_by_mag"), or only the IPv4 home address (BindingUpdated); a retransmitted BRI gets the same BRA again.
+PBU that waits for the session at another MAG also asks that MAG ("Inter-MAG Handover - Unknown"): its successful
+BRA is that MAG's de-registration, ending the wait early, or, once the wait is over, the old session. A BRI from a
+MAG revokes what it names among that MAG's own bindings (RFC 5846 8.2 and 13,
+:mod:`pmip6.core.revocation_receiver`): removed as any other (BindingRemoved "revoked_by_mag"), or only the IPv4
+home address (BindingUpdated); a retransmitted BRI gets the same BRA again.
 Without ``binding_revocation`` a MAG's BRI gets a refusing BRA: 130 for a Per-Peer global one, 134 otherwise.
 
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
@@ -160,10 +161,11 @@ class _Registration:
 
 @dataclass(slots=True, eq=False)
 class _HandoffProbe:
-    """The BRI with trigger "Inter-MAG Handover - Unknown" sent for the Handoff Indicator 4 PBUs waiting for
-    ``wait_for`` (RFC 5846 8.1)."""
+    """The BRI with trigger "Inter-MAG Handover - Unknown" sent to ``mag``, the Proxy-CoA of ``wait_for``, for the
+    Handoff Indicator 4 PBUs waiting for that entry (RFC 5846 8.1)."""
 
     wait_for: BindingCacheEntry
+    mag: Address
 
 
 @dataclass(slots=True, eq=False)
@@ -437,7 +439,7 @@ class LocalMobilityAnchor:
             deadline = now + self.settings.max_delay_before_new_bce_assign
             if self.settings.binding_revocation and waited.state is BceState.ACTIVE:  # RFC 5846 8.1: ask, not only wait
                 outcome = self._revocations.revoke(waited.session(), RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN,
-                                                   now, held=(_HandoffProbe(waited),))
+                                                   now, held=(_HandoffProbe(waited, waited.proxy_coa.address),))
         else:
             deadline = self._deadlines.deadline_of(previous)  # type: ignore[assignment]
             self._deadlines.cancel(previous)
@@ -480,14 +482,20 @@ class LocalMobilityAnchor:
             self._set_addresses(entry, plan)
             outcome.events.append(BindingUpdated(entry.session(), previous))
         elif entry.state is BceState.ACTIVE:
-            entry.state = BceState.DEREGISTERING
-            entry.delete_at = now + self.settings.min_delay_before_bce_delete
-            self._deadlines.schedule(entry, entry.delete_at)
-            outcome.events.append(BindingDeregistered(entry.session()))
-            pending = self._pending.pop(entry, None)
-            if pending is not None:
-                self._deadlines.cancel(pending)
-                outcome.extend(self._register(pending.registration, entry, now))
+            outcome.extend(self._drain(entry, now))
+        return outcome
+
+    def _drain(self, entry: BindingCacheEntry, now: float) -> Outcome:
+        """RFC 5213 5.3.5: the live ``entry`` is de-registered: forwarding stops and it drains for
+        MinDelayBeforeBCEDelete; a Handoff Indicator 4 PBU waiting for it updates it now (5.4.1.2 item 4)."""
+        entry.state = BceState.DEREGISTERING
+        entry.delete_at = now + self.settings.min_delay_before_bce_delete
+        self._deadlines.schedule(entry, entry.delete_at)
+        outcome = Outcome(events=[BindingDeregistered(entry.session())])
+        pending = self._pending.pop(entry, None)
+        if pending is not None:
+            self._deadlines.cancel(pending)
+            outcome.extend(self._register(pending.registration, entry, now))
         return outcome
 
     # ----------------------------------------------------------------- registration (RFC 5213 5.3.2-5.3.4)
@@ -657,33 +665,41 @@ class LocalMobilityAnchor:
             outcome.events.append(BindingDeregistered(entry.session()))
 
     def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:
-        """``outcome``, with what the revocations that ended meanwhile decide: a cleared BCE goes; a Handoff
-        Indicator 4 PBU still waiting for the previous MAG's session updates it when that MAG acknowledged (as
-        after its de-registration), else opens a new session (RFC 5846 8.1, "Inter-MAG Handover - Unknown")."""
+        """``outcome``, with what the revocations that ended meanwhile decide: a cleared BCE goes; the previous
+        MAG's acknowledgement of an "Inter-MAG Handover - Unknown" BRI de-registers the session it asked about (a
+        Handoff Indicator 4 PBU still waiting for it updates it), a refusal or no answer opens the waiting PBU's new
+        session (RFC 5846 8.1, :meth:`_probe_answered`)."""
         for held, status in self._revocations.take_ended():
             if isinstance(held, _HandoffProbe):
-                outcome.extend(self._probe_answered(held.wait_for, status, now))
+                outcome.extend(self._probe_answered(held, status, now))
             else:
                 outcome.extend(self._end(cast(BindingCacheEntry, held), "cleared", now))
         return outcome
 
-    def _probe_answered(self, waited: BindingCacheEntry, status: int | None, now: float) -> Outcome:
+    def _probe_answered(self, probe: _HandoffProbe, status: int | None, now: float) -> Outcome:
+        """RFC 5846 8.1: a successful BRA from the previous MAG is its de-registration of the session it was asked
+        about (:meth:`_drain`), also when the wait has already ended (MaxDelayBeforeNewBCEAssign opened a new
+        session, a reload dropped the wait): that MAG dropped the session, so its addresses and keys go. A refusal
+        or no answer leaves the session as it is; a Handoff Indicator 4 PBU still waiting opens a new session."""
+        waited = probe.wait_for
+        acknowledged = status is not None and status < BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+        if (acknowledged and waited.state is BceState.ACTIVE and waited.proxy_coa.address == probe.mag
+                and self._is_cached(waited)):
+            return self._drain(waited, now)
         pending = self._pending.pop(waited, None)
         if pending is None:  # the wait ended otherwise: a de-registration, MaxDelayBeforeNewBCEAssign, a clear
             return Outcome()
         self._deadlines.cancel(pending)
-        acknowledged = status is not None and status < BindingRevocationStatus.BINDING_DOES_NOT_EXIST
-        if not acknowledged or waited.state is not BceState.ACTIVE:
-            return self._register(pending.registration, None, now)
-        waited.state = BceState.DEREGISTERING
-        outcome = Outcome(events=[BindingDeregistered(waited.session())])
-        outcome.extend(self._register(pending.registration, waited, now))
-        return outcome
+        return self._register(pending.registration, None, now)
+
+    def _is_cached(self, entry: BindingCacheEntry) -> bool:
+        """Whether ``entry`` is still in the Binding Cache (not removed meanwhile by other means)."""
+        return any(cached is entry for cached in self._cache.of_mn(entry.mn_id))
 
     def _end(self, entry: BindingCacheEntry, reason: str, now: float) -> Outcome:
         """Remove ``entry``; a Handoff Indicator 4 PBU waiting for it creates its session now (5.4.1.2)."""
-        if not any(cached is entry for cached in self._cache.of_mn(entry.mn_id)):
-            return Outcome()  # removed meanwhile by other means
+        if not self._is_cached(entry):
+            return Outcome()
         outcome = Outcome(events=[self._remove(entry, reason)])
         pending = self._pending.pop(entry, None)
         if pending is not None:
