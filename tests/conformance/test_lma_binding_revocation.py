@@ -4,6 +4,7 @@ MAG's Binding Revocation Indication (8.2)."""
 from __future__ import annotations
 
 import random
+from ipaddress import IPv6Address
 
 import pytest
 from lma_builders import (
@@ -24,6 +25,7 @@ from lma_builders import (
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
+    Address,
     Alarm,
     BindingDeregistered,
     BindingEstablished,
@@ -32,6 +34,7 @@ from pmip6.core.events import (
     Outcome,
     Peer,
     RevocationSent,
+    SendMessage,
 )
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
@@ -41,9 +44,12 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
+    UnknownMessage,
 )
+from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import (
     AccessTechnologyType,
     BindingErrorStatus,
@@ -67,9 +73,9 @@ def _registered(lma: LocalMobilityAnchor, mn_id: bytes = MN1, mag: Peer = MAG1) 
     return pba
 
 
-def _bri(outcome: Outcome, to: Peer = MAG1) -> BindingRevocationIndication:
+def _bri(outcome: Outcome, to: Peer = MAG1, source: Address = LMAA) -> BindingRevocationIndication:
     (send,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
-    assert send.destination == to and send.source == LMAA, "8.1: to the Proxy-CoA, from the session's LMAA"
+    assert send.destination == to and send.source == source, "8.1: to the Proxy-CoA, from the session's LMAA"
     return send.message
 
 
@@ -572,3 +578,70 @@ def test_RFC5846_8_1_a_refusal_or_no_answer_after_the_wait_ended_leaves_both_ses
     else:
         lma.handle_timer(NOW + 4)
     assert [entry.to_record() for entry in lma.bindings()] == before
+
+
+SHARED = Peer(IPv6Address("::1"))
+"""A MAG on the LMA's host sharing its IPv6 address (docs/operations.md): both raw MH sockets see every message."""
+
+
+def _shared_address_lma() -> tuple[LocalMobilityAnchor, BindingRevocationIndication]:
+    """An LMA at ::1 with MN1 and MN2 registered by the MAG at ::1, and MN1 cleared: its BRI outstanding."""
+    lma = _revoking_lma(authorized_mags=frozenset({SHARED.address}))
+    for mn_id in (MN1, MN2):
+        assert the_pba(lma.receive(pbu(mn_id), SHARED, SHARED.address, NOW)).status == Status.ACCEPTED
+    return lma, _bri(lma.clear(NOW + 1, mn_id=MN1), to=SHARED, source=SHARED.address)
+
+
+def _copy(message: MobilityMessage) -> MobilityMessage:
+    """``message`` as the LMA's raw socket hands it back: sent to ::1 from ::1."""
+    return decode_message(encode_message(message, source=SHARED.address, destination=SHARED.address))
+
+
+def _ignored_only(outcome: Outcome) -> bool:
+    return outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+
+
+def test_a_mag_sharing_the_lmas_address_the_lma_ignores_the_copy_of_its_own_bri_and_the_mags_bra_ends_it() -> None:
+    """The copy of an outstanding BRI of the LMA's (the same sequence number and content) is not a MAG's BRI: no
+    BRA 134 for the LMA to take for the MAG's refusal, and with binding_revocation nothing revoked by it (8.2)."""
+    lma = _revoking_lma(authorized_mags=frozenset({SHARED.address}))
+    assert the_pba(lma.receive(pbu(MN1), SHARED, SHARED.address, NOW)).status == Status.ACCEPTED
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1), to=SHARED, source=SHARED.address)
+    for retransmission in (NOW + 1.1, NOW + 2.1):  # the first BRI and its retransmission both come back
+        if retransmission > NOW + 2:
+            assert lma.handle_timer(retransmission).sends == [SendMessage(bri, SHARED, SHARED.address)]
+        assert _ignored_only(lma.receive(_copy(bri), SHARED, SHARED.address, retransmission))
+    (held,) = lma.bindings()
+    assert held.revoking and held.state is BceState.DEREGISTERING, "still held for the MAG's answer"
+    ended = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), SHARED, SHARED.address, NOW + 2.2)
+    assert [type(event) for event in ended.events] == [BindingRemoved] and list(lma.bindings()) == []
+
+
+def test_a_mag_sharing_the_lmas_address_has_its_own_bri_answered_and_the_copy_of_the_answer_is_ignored() -> None:
+    """Not by address alone: a BRI of the MAG's own, even with the sequence number of the LMA's outstanding one,
+    is answered (8.2); the copy of that BRA is the LMA's, while the MAG's BRA, the same bytes, still ends the LMA's
+    revocation."""
+    lma, bri = _shared_address_lma()
+    (outstanding,) = [entry for entry in lma.bindings() if entry.revoking]
+    sequence = bri.sequence
+    mags_bri = BindingRevocationIndication(RevocationTrigger.USER_INITIATED_SESSION_TERMINATION, sequence, BRFlags.P,
+                                           (MNIdentifierOption(MN2),))
+    answered = lma.receive(_copy(mags_bri), SHARED, SHARED.address, NOW + 1.2)
+    bra = BindingRevocationAcknowledgement(0, sequence, BRFlags.P)
+    assert answered.sends == [SendMessage(bra, SHARED, SHARED.address)]
+    assert [entry.mn_id for entry in lma.bindings()] == [MN1], "MN2 revoked by its MAG"
+    assert _ignored_only(lma.receive(_copy(bra), SHARED, SHARED.address, NOW + 1.3)), "the LMA's own answer"
+    assert outstanding.revoking, "its copy did not end the LMA's revocation"
+    ended = lma.receive(_copy(bra), SHARED, SHARED.address, NOW + 1.4)
+    assert [type(event) for event in ended.events] == [BindingRemoved] and list(lma.bindings()) == []
+
+
+def test_a_mag_sharing_the_lmas_address_the_copy_of_the_lmas_binding_error_gives_no_revocation_up() -> None:
+    """RFC 5846 6.2: a Binding Error (MH type unknown) from a MAG gives its BRIs up; the LMA's own Binding Error,
+    answering an unknown message from that address, comes back to it too and is not the MAG's."""
+    lma, _ = _shared_address_lma()
+    (error,) = lma.receive(UnknownMessage(200, b"\x00" * 4), SHARED, SHARED.address, NOW + 1.1).sends
+    assert _ignored_only(lma.receive(_copy(error.message), SHARED, SHARED.address, NOW + 1.2))
+    assert [entry.mn_id for entry in lma.bindings() if entry.revoking] == [MN1]
+    given_up = lma.receive(_copy(error.message), SHARED, SHARED.address, NOW + 1.3)
+    assert [type(event) for event in given_up.events] == [Alarm, BindingRemoved], "the MAG's own Binding Error"

@@ -53,6 +53,9 @@ MAG revokes what it names among that MAG's own bindings (RFC 5846 8.2 and 13,
 :mod:`pmip6.core.revocation_receiver`): removed as any other (BindingRemoved "revoked_by_mag"), or only the IPv4
 home address (BindingUpdated); a retransmitted BRI gets the same BRA again.
 Without ``binding_revocation`` a MAG's BRI gets a refusing BRA: 130 for a Per-Peer global one, 134 otherwise.
+With a MAG sharing its IPv6 address the LMA receives what it sends that MAG: its own BRIs (one outstanding, the
+same sequence number and content), BRAs and Binding Errors are ignored (:mod:`pmip6.core.own_copies`), its PBAs
+as any PBA.
 
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
 BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
@@ -105,6 +108,7 @@ from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
+from pmip6.core.own_copies import OwnCopies
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy
 from pmip6.core.pools import TenantPools
@@ -193,6 +197,7 @@ class LocalMobilityAnchor:
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self.heartbeat = HeartbeatMonitor(settings.heartbeat, restart_counter)
+        self._own_copies = OwnCopies()
         self._short_pools: set[tuple[str, IPv4Network | IPv6Network]] = set()
         """(tenant, pool network) of the pools whose exhaustion was announced (one Alarm per shortage, not one per
         refused PBU; tenants may share address space); a pool leaves the set when it has room again."""
@@ -203,6 +208,9 @@ class LocalMobilityAnchor:
         """Process one Mobility Header message received from ``source`` at ``destination``."""
         if isinstance(message, ProxyBindingUpdate):
             return self._receive_pbu(message, source, destination, now)
+        if self._own_copies.returned(message, source, destination) or (
+                isinstance(message, BindingRevocationIndication) and self._revocations.sent(message, source)):
+            return _ignored(f"the LMA's own {type(message).__name__} (a MAG shares its address)", source)
         if isinstance(message, BindingRevocationAcknowledgement):
             return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingRevocationIndication):
@@ -218,7 +226,8 @@ class LocalMobilityAnchor:
                 return outcome
         if isinstance(message, (ProxyBindingAcknowledgement, BindingError)):
             return _ignored(f"{type(message).__name__} received by an LMA", source)
-        return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source, destination, now)
+        return self._own_copies.note(
+            self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source, destination, now))
 
     def next_deadline(self) -> float | None:
         return earliest(self._deadlines.next_deadline(), self._revocations.next_deadline(),
@@ -748,7 +757,7 @@ class LocalMobilityAnchor:
                       else BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED)
             acknowledgement = BindingRevocationAcknowledgement(status, indication.sequence, indication.flags)
         outcome.sends.append(SendMessage(acknowledgement, source, destination))
-        return outcome
+        return self._own_copies.note(outcome)
 
     def _revoke_for_mag(self, indication: BindingRevocationIndication, mag: Address, now: float,
                         outcome: Outcome) -> BindingRevocationAcknowledgement:

@@ -131,6 +131,14 @@ class RevocationSender:
             f"status {acknowledgement.status} "
             f"({_status_name(acknowledgement.status)})", _mn_id(outstanding))])
 
+    def sent(self, indication: BindingRevocationIndication, source: Peer) -> bool:
+        """Whether ``indication``, received from ``source``, is one of these outstanding BRIs to that address, the
+        same sequence number and content: its copy, when the peer shares this node's IPv6 address
+        (:mod:`pmip6.core.own_copies`), which a BRI of the peer's own would not be."""
+        outstanding = self._outstanding.get(indication.sequence)
+        return (outstanding is not None and outstanding.send.destination.address == source.address
+                and outstanding.indication == indication)
+
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
         """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding: a PBU from there
         for that MN is refused until it ends (module docstring)."""

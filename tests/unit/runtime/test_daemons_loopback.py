@@ -760,3 +760,50 @@ def test_components_start_first_and_listeners_see_restored_bindings(tmp_path: Pa
 
     asyncio.run(scenario())
     assert journal == ["start", "BindingRestored:mn1@opA", "stop"], "a BindingEstablished, named for the restart"
+
+
+def test_RFC5846_an_lma_and_a_mag_sharing_ipv6_loopback_take_no_copy_of_their_own_for_the_peers(tmp_path: Path) -> None:
+    """LMA and MAG both on ::1 over raw MH (docs/operations.md): the LMA receives the copy of each BRI it sends
+    the MAG and ignores it (no BRA 134 that it could take for the MAG's refusal); every clear ends with the MAG's
+    own BRA, with no alarm."""
+    lab = Lab(tmp_path)
+    (tmp_path / "lma.toml").write_text(textwrap.dedent("""
+        [lma]
+        ipv6_address = "::1"
+        binding_revocation = true
+        control = "lma.sock"
+        [policy]
+        default_tenant = "opA"
+        [[mag]]
+        address = "::1"
+        [[tenant]]
+        name = "opA"
+        ipv4_pool = "10.0.0.0/24"
+        ipv6_prefix_pool = "2001:db8:a::/48"
+    """))
+    (tmp_path / "mag.toml").write_text('[mag]\nipv6_address = "::1"\nlma = "::1"\ncontrol = "mag.sock"\n')
+    clears = 5
+
+    async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        async with lab.running() as (lma, _):
+            for n in range(clears):
+                mn_id = f"v{n}@opA"
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == \
+                    "registered"
+                assert await lab.control("lma", {"command": "clear", "mn_id": mn_id}) == {"cleared": 1}
+                for _ in range(100):
+                    if not await lab.control("lma", {"command": "bindings"}):
+                        break
+                    await asyncio.sleep(0.02)
+            return (await lab.control("mag", {"command": "bindings"}), await lab.control("lma", {"command": "stats"}),
+                    await lab.control("mag", {"command": "stats"}))
+
+    try:
+        rows, lma_stats, mag_stats = asyncio.run(scenario())
+    except PermissionError:
+        pytest.skip("raw IPv6 sockets need root (CAP_NET_RAW)")
+    assert rows == []
+    assert lma_stats["sent"]["bri"] == lma_stats["received"]["bri"] == clears, "each BRI and its copy"
+    assert lma_stats["sent"].get("bra", 0) == 0, "no answer to its own BRIs"
+    assert lma_stats["received"]["bra"] == mag_stats["sent"]["bra"] == clears
+    assert "Alarm" not in lma_stats["events"] and mag_stats["events"]["BindingRemoved"] == clears
