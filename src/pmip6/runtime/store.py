@@ -8,6 +8,11 @@ when ``save`` returns, even across a power loss. On restart the LMA loads the re
 The file also keeps the LMA's RFC 5847 Restart Counter (a ``node`` table): it belongs with the sessions it
 vouches for, so restoring them keeps it and a new file starts a new one (:meth:`BindingStore.restart_counter`).
 
+Each record read must have the fields of ``BindingCacheEntry.to_record`` with their types and ranges (a finite
+expiry time, keys of 32 bits, a known state, ...): a record damaged or edited by hand into something else is
+reported as unreadable with the field that is wrong, like a row that is not JSON, instead of reaching the engine
+(docs/operations.md, "State file": skipped with a warning and counted as unreadable).
+
 The store holds the database locked (SQLite's exclusive locking mode) from opening to closing, so a second
 LMA given the same file fails at once with :class:`StateInUse` instead of restoring, and rewriting, bindings
 that a running LMA owns.
@@ -16,10 +21,14 @@ that a running LMA owns.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from pmip6.core.bce import RECORD_VERSION, BceState
+from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 
 Record = dict[str, Any]
 
@@ -30,7 +39,8 @@ _RESTART_COUNTER = "restart_counter"
 
 class Stored(NamedTuple):
     """What :meth:`BindingStore.load` read: the records (each for ``BindingCacheEntry.from_record`` to check),
-    and the MN-ID and reason of every row that holds no list of records."""
+    and the MN-ID and reason of every row that holds no list of records and of every record with a field of the
+    wrong type or range (one each)."""
 
     records: list[Any]
     unreadable: list[tuple[bytes, str]]
@@ -79,10 +89,15 @@ class BindingStore:
             except (TypeError, ValueError) as error:  # TypeError: not text; ValueError: not JSON, or not UTF-8
                 stored.unreadable.append((mn_id, f"not JSON: {error}"))
                 continue
-            if isinstance(records, list):
-                stored.records.extend(records)
-            else:
+            if not isinstance(records, list):
                 stored.unreadable.append((mn_id, f"a JSON {type(records).__name__}, not a list of records"))
+                continue
+            for number, record in enumerate(records, 1):
+                problem = _field_problem(record)
+                if problem is None:
+                    stored.records.append(record)
+                else:
+                    stored.unreadable.append((mn_id, f"record {number} of {len(records)}: {problem}"))
         return stored
 
     def restart_counter(self, fresh: int) -> int:
@@ -98,6 +113,65 @@ class BindingStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _integer(low: int, high: int) -> Callable[[object], bool]:
+    return lambda value: type(value) is int and low <= value <= high
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _or_null(accepts: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda value: value is None or accepts(value)
+
+
+_STATES = frozenset(state.value for state in BceState)
+_UINT32 = (0, 0xFFFF_FFFF)
+_FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "mn_id_hex": (_text, "a string"),
+    "tenant": (_text, "a string"),
+    "proxy_coa": (_text, "a string"),
+    "proxy_coa_port": (_or_null(_integer(1, 0xFFFF)), "a port from 1 to 65535, or null"),
+    "lmaa": (_text, "a string"),
+    "att": (_integer(0, 0xFF), "an integer from 0 to 255"),
+    "hi": (_integer(0, 0xFF), "an integer from 0 to 255"),
+    "lifetime": (_integer(0, 0xFFFF * LIFETIME_UNIT_SECONDS), f"an integer from 0 to {0xFFFF * LIFETIME_UNIT_SECONDS}"),
+    "expires_at": (_finite, "a finite number"),
+    "last_sequence": (_integer(0, 0xFFFF), "an integer from 0 to 65535"),
+    "last_timestamp": (_or_null(_integer(0, (1 << 64) - 1)), "an integer from 0 to 2**64-1, or null"),
+    "home_network_prefixes": (lambda value: isinstance(value, list) and all(map(_text, value)), "a list of strings"),
+    "ipv4_home_address": (_or_null(_text), "a string or null"),
+    "ipv4_default_router": (_or_null(_text), "a string or null"),
+    "mn_ll_id": (_or_null(_text), "a string or null"),
+    "link_local_address": (_or_null(_text), "a string or null"),
+    "gre_enabled": (lambda value: isinstance(value, bool), "true or false"),
+    "downlink_key": (_or_null(_integer(*_UINT32)), "an integer from 0 to 4294967295, or null"),
+    "uplink_key": (_or_null(_integer(*_UINT32)), "an integer from 0 to 4294967295, or null"),
+    "reserved_uplink_key": (_or_null(_integer(*_UINT32)), "an integer from 0 to 4294967295, or null"),
+    "tlv_header": (lambda value: isinstance(value, bool), "true or false"),
+    "udp_encapsulation": (lambda value: isinstance(value, bool), "true or false"),
+    "state": (lambda value: isinstance(value, str) and value in _STATES,
+              " or ".join(f'"{state}"' for state in sorted(_STATES))),
+    "delete_at": (_or_null(_finite), "a finite number or null"),
+}
+"""What each field of a binding record holds (``BindingCacheEntry.to_record``), and the words that say so."""
+
+
+def _field_problem(record: object) -> str | None:
+    """The first field of ``record`` with the wrong type or range, said as in configuration errors, or None. A record
+    that is no JSON object of this version, or lacks a field, is ``BindingCacheEntry.from_record``'s to refuse."""
+    if not isinstance(record, dict) or record.get("record_version") != RECORD_VERSION:
+        return None
+    for name, (accepts, expected) in _FIELDS.items():
+        if name in record and not accepts(record[name]):
+            return f"{name}: expected {expected}, got {json.dumps(record[name])[:60]}"
+    return None
 
 
 def _named(error: sqlite3.Error, path: Path) -> sqlite3.Error:

@@ -277,3 +277,34 @@ def test_unreadable_rows_are_skipped_with_a_warning_and_counted(lab: StoreLab,
     assert any(message.startswith("skipping the stored bindings of text@opA: not JSON") for message in caplog.messages)
     assert (f"restored 1 of 3 stored bindings from {lab.config.state}; dropped 0 expired, 0 in conflict, "
             "2 unreadable") in caplog.messages
+
+
+def test_records_with_fields_of_the_wrong_type_are_skipped_with_a_warning_and_counted(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """Valid JSON with a key that is not an integer, a deletion time that is not a number, an infinite expiry:
+    the LMA once died at start with a traceback on the first two and restored the third, after which every
+    `show bindings` failed; docs/operations.md "State file": skipped with a warning and counted as unreadable."""
+    now = time.time()
+    live = _record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")
+    lab.store_before_start({
+        b"live@opA": [live],
+        b"key@opA": [_record(b"key@opA", now + 3600, "10.0.0.4/24", "2001:db8:a:3::/64")
+                     | {"uplink_key": "nope", "reserved_uplink_key": "nope"}],
+        b"soon@opA": [_record(b"soon@opA", now + 3600, "10.0.0.5/24", "2001:db8:a:4::/64")
+                      | {"state": "deregistering", "delete_at": "soon"}],
+        b"ever@opA": [_record(b"ever@opA", now + 3600, "10.0.0.6/24", "2001:db8:a:5::/64")
+                      | {"expires_at": float("inf")}],
+    })
+
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.start()
+
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"]
+    assert [message for message in caplog.messages if message.startswith("skipping")] == [
+        "skipping the stored bindings of ever@opA: record 1 of 1: expires_at: expected a finite number, got Infinity",
+        'skipping the stored bindings of key@opA: record 1 of 1: uplink_key: expected an integer from 0 to '
+        '4294967295, or null, got "nope"',
+        'skipping the stored bindings of soon@opA: record 1 of 1: delete_at: expected a finite number or null, '
+        'got "soon"']
+    assert (f"restored 1 of 4 stored bindings from {lab.config.state}; dropped 0 expired, 0 in conflict, "
+            "3 unreadable") in caplog.messages

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from ipaddress import IPv4Address, IPv4Interface, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
 from pathlib import Path
 
 import pytest
@@ -105,3 +105,72 @@ def test_RFC5847_3_2_the_restart_counter_is_kept_with_the_bindings(tmp_path: Pat
     reopened.close()
     path.unlink()
     assert BindingStore(path).restart_counter(1_764_000_900) == 1_764_000_900
+
+
+_WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show bindings` failing, before
+    ({"uplink_key": "nope", "reserved_uplink_key": "nope"}, 'uplink_key: expected an integer from 0 to 4294967295, '
+                                                            'or null, got "nope"'),
+    ({"state": "deregistering", "delete_at": "soon"}, 'delete_at: expected a finite number or null, got "soon"'),
+    ({"expires_at": float("inf")}, "expires_at: expected a finite number, got Infinity"),
+    ({"downlink_key": 2 ** 40}, "downlink_key: expected an integer from 0 to 4294967295, or null, got 1099511627776"),
+    ({"last_timestamp": "x"}, 'last_timestamp: expected an integer from 0 to 2**64-1, or null, got "x"'),
+    ({"expires_at": float("nan")}, "expires_at: expected a finite number, got NaN"),
+    ({"expires_at": "2030-01-01"}, 'expires_at: expected a finite number, got "2030-01-01"'),
+    ({"delete_at": float("-inf")}, "delete_at: expected a finite number or null, got -Infinity"),
+    ({"state": "gone"}, 'state: expected "active" or "deregistering", got "gone"'),
+    ({"state": ["active"]}, 'state: expected "active" or "deregistering", got ["active"]'),
+    ({"reserved_uplink_key": -1}, "reserved_uplink_key: expected an integer from 0 to 4294967295, or null, got -1"),
+    ({"uplink_key": 1.5}, "uplink_key: expected an integer from 0 to 4294967295, or null, got 1.5"),
+    ({"downlink_key": True}, "downlink_key: expected an integer from 0 to 4294967295, or null, got true"),
+    ({"last_sequence": 65536}, "last_sequence: expected an integer from 0 to 65535, got 65536"),
+    ({"last_timestamp": 1 << 64}, "last_timestamp: expected an integer from 0 to 2**64-1, or null, got "
+                                  "18446744073709551616"),
+    ({"att": 256}, "att: expected an integer from 0 to 255, got 256"),
+    ({"hi": "1"}, 'hi: expected an integer from 0 to 255, got "1"'),
+    ({"lifetime": 10 ** 9}, "lifetime: expected an integer from 0 to 262140, got 1000000000"),
+    ({"proxy_coa_port": 0}, "proxy_coa_port: expected a port from 1 to 65535, or null, got 0"),
+    ({"proxy_coa": 3221225985}, "proxy_coa: expected a string, got 3221225985"),
+    ({"lmaa": None}, "lmaa: expected a string, got null"),
+    ({"mn_id_hex": 7}, "mn_id_hex: expected a string, got 7"),
+    ({"tenant": ["opA"]}, 'tenant: expected a string, got ["opA"]'),
+    ({"home_network_prefixes": "2001:db8:a:1::/64"}, 'home_network_prefixes: expected a list of strings, got '
+                                                     '"2001:db8:a:1::/64"'),
+    ({"home_network_prefixes": [5]}, "home_network_prefixes: expected a list of strings, got [5]"),
+    ({"ipv4_home_address": 167772162}, "ipv4_home_address: expected a string or null, got 167772162"),
+    ({"ipv4_default_router": {}}, "ipv4_default_router: expected a string or null, got {}"),
+    ({"mn_ll_id": 1}, "mn_ll_id: expected a string or null, got 1"),
+    ({"link_local_address": 1}, "link_local_address: expected a string or null, got 1"),
+    ({"gre_enabled": "no"}, 'gre_enabled: expected true or false, got "no"'),
+    ({"tlv_header": 0}, "tlv_header: expected true or false, got 0"),
+    ({"udp_encapsulation": None}, "udp_encapsulation: expected true or false, got null"),
+]
+
+
+@pytest.mark.parametrize(("changes", "problem"), _WRONG_FIELDS, ids=[next(iter(c)) + f"-{n}" for n, (c, _) in
+                                                                        enumerate(_WRONG_FIELDS)])
+def test_a_record_with_a_field_of_the_wrong_type_or_range_is_unreadable_naming_the_field(
+        tmp_path: Path, changes: dict[str, object], problem: str) -> None:
+    """docs/operations.md "State file": such records are skipped and counted as unreadable, like a row that is not
+    JSON; the other records of the row, and of other rows, are read as usual."""
+    store = BindingStore(tmp_path / "state.db")
+    store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record(), _entry(b"mn1@opA", 2).to_record() | changes],
+                b"mn2@opA": [_entry(b"mn2@opA", 3).to_record()]})
+    stored = store.load()
+    store.close()
+    assert [record["uplink_key"] for record in stored.records] == [1, 3]
+    assert stored.unreadable == [(b"mn1@opA", f"record 2 of 2: {problem}")]
+
+
+def test_every_field_a_binding_record_can_hold_is_readable(tmp_path: Path) -> None:
+    """No false alarm: nulls where to_record writes them, a draining entry, an IPv6 Proxy-CoA without a port, a
+    timestamp of 64 bits and the largest key, sequence number and lifetime."""
+    entry = _entry(b"mn1@opA", 0xFFFF_FFFF)
+    entry.proxy_coa, entry.lifetime, entry.last_sequence = Peer(IPv6Address("2001:db8::1")), 262140, 0xFFFF
+    entry.last_timestamp, entry.state, entry.delete_at = (1 << 64) - 1, BceState.DEREGISTERING, 1e9
+    bare = BindingCacheEntry(mn_id=b"\xff", tenant="opA", proxy_coa=Peer(IPv4Address("192.0.2.1"), 5436),
+                             lmaa=IPv4Address("192.0.2.9"), att=0, hi=0, lifetime=0, expires_at=1, last_sequence=0)
+    store = BindingStore(tmp_path / "state.db")
+    store.save({b"mn1@opA": [entry.to_record()], b"\xff": [bare.to_record()]})
+    stored = store.load()
+    store.close()
+    assert stored.unreadable == [] and len(stored.records) == 2
