@@ -19,6 +19,7 @@ from pmip6.wire.ip import is_unicast
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=StrEnum)
 _A = TypeVar("_A", IPv4Address, IPv6Address, IPv4Address | IPv6Address)
+_N = TypeVar("_N", IPv4Network, IPv6Network)
 _MISSING: Any = object()
 
 
@@ -113,10 +114,12 @@ class Table:
         return self.parsed(name, _unicast(ip_address), "a unicast IPv4 or IPv6 address")
 
     def ipv4_network(self, name: str) -> IPv4Network | None:
-        return self.parsed(name, IPv4Network, "an IPv4 prefix such as 10.0.0.0/24", None)
+        """An optional pool of nodes' IPv4 addresses: unicast (:func:`_unicast_pool`)."""
+        return self.parsed(name, _unicast_pool(IPv4Network), "a unicast IPv4 prefix such as 10.0.0.0/24", None)
 
     def ipv6_network(self, name: str) -> IPv6Network | None:
-        return self.parsed(name, IPv6Network, "an IPv6 prefix such as 2001:db8::/48", None)
+        """An optional pool of nodes' IPv6 prefixes: unicast (:func:`_unicast_pool`)."""
+        return self.parsed(name, _unicast_pool(IPv6Network), "a unicast IPv6 prefix such as 2001:db8::/48", None)
 
     def path(self, name: str, default: str) -> Path:
         """A file path; relative paths are relative to the configuration file's folder."""
@@ -157,6 +160,24 @@ def _unicast(parse: Callable[[str], _A]) -> Callable[[str], _A]:
         if not is_unicast(address):
             raise ValueError("not a unicast address")
         return address
+    return parsed
+
+
+_MULTICAST = (IPv4Network("224.0.0.0/4"), IPv6Network("ff00::/8"))
+
+
+def _unicast_pool(parse: Callable[[str], _N]) -> Callable[[str], _N]:
+    """``parse``, refusing a prefix that holds an address :func:`_unicast` refuses for a node: a pool's addresses are
+    home addresses, default routers and home network prefixes, each one node's (RFC 5844 3.3.1 and 3.3.3, RFC 5213
+    2.2: a unicast prefix)."""
+    def parsed(text: str) -> _N:
+        pool = parse(text)
+        if any(block.network_address in pool or pool.network_address in block for block in _MULTICAST):
+            raise ValueError("it holds multicast addresses")
+        for edge in (pool.network_address, pool.broadcast_address):
+            if not is_unicast(edge):
+                raise ValueError(f"it holds {edge}, not a unicast address")
+        return pool
     return parsed
 
 

@@ -377,3 +377,41 @@ def test_RFC5847_5_the_heartbeat_variables_are_configurable(tmp_path: Path) -> N
         short = load_mag_config(_write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n'
                                                  f'heartbeat_interval = {interval}\n')).settings
         assert short.heartbeat.interval == float(interval)
+
+
+_TENANT = '[lma]\nipv4_address = "127.0.0.1"\n[policy]\ndefault_tenant = "opA"\n[[tenant]]\nname = "opA"\n'
+
+
+@pytest.mark.parametrize(("pool", "message"), [
+    ('ipv4_pool = "224.0.0.0/24"', 'tenant[0].ipv4_pool: expected a unicast IPv4 prefix such as 10.0.0.0/24, got '
+                                   '"224.0.0.0/24" (it holds multicast addresses)'),
+    ('ipv4_pool = "192.0.0.0/2"', 'tenant[0].ipv4_pool: expected a unicast IPv4 prefix such as 10.0.0.0/24, got '
+                                  '"192.0.0.0/2" (it holds multicast addresses)'),
+    ('ipv4_pool = "0.0.0.0/24"', 'tenant[0].ipv4_pool: expected a unicast IPv4 prefix such as 10.0.0.0/24, got '
+                                 '"0.0.0.0/24" (it holds 0.0.0.0, not a unicast address)'),
+    ('ipv4_pool = "255.255.255.0/24"', 'tenant[0].ipv4_pool: expected a unicast IPv4 prefix such as 10.0.0.0/24, got '
+                                       '"255.255.255.0/24" (it holds 255.255.255.255, not a unicast address)'),
+    ('ipv6_prefix_pool = "ff00::/48"', 'tenant[0].ipv6_prefix_pool: expected a unicast IPv6 prefix such as '
+                                       '2001:db8::/48, got "ff00::/48" (it holds multicast addresses)'),
+    ('ipv6_prefix_pool = "f000::/4"', 'tenant[0].ipv6_prefix_pool: expected a unicast IPv6 prefix such as '
+                                      '2001:db8::/48, got "f000::/4" (it holds multicast addresses)'),
+    ('ipv6_prefix_pool = "::/48"', 'tenant[0].ipv6_prefix_pool: expected a unicast IPv6 prefix such as '
+                                   '2001:db8::/48, got "::/48" (it holds ::, not a unicast address)'),
+])
+def test_RFC5844_3_3_a_pool_holding_addresses_no_node_may_have_exits_2_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], pool: str, message: str) -> None:
+    """RFC 5844 3.3.1 and 3.3.3: a home address and a default router are one node's unicast addresses, as are the
+    nodes' addresses of configuration.md; a multicast pool once gave mobile nodes 224.0.0.2 behind 224.0.0.1."""
+    path = _write(tmp_path, _TENANT + pool + "\n")
+
+    assert main(["lma", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}: {message}\n"
+
+
+@pytest.mark.parametrize("pool", ['ipv4_pool = "223.255.255.0/24"', 'ipv4_pool = "240.0.0.0/24"',
+                                  'ipv6_prefix_pool = "fe80::/48"', 'ipv6_prefix_pool = "2001:db8::/32"'])
+def test_a_pool_beside_the_multicast_range_or_link_local_is_accepted(tmp_path: Path, pool: str) -> None:
+    """Only what a node's address may not be is refused (configuration.md): the neighbours of 224.0.0.0/4 and
+    ff00::/8, and link-local or loopback ranges, as for node addresses."""
+    (tenant,) = load_lma_config(_write(tmp_path, _TENANT + pool + "\n")).settings.tenants
+    assert (tenant.ipv4_pool or tenant.ipv6_prefix_pool) is not None
