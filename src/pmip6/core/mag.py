@@ -29,7 +29,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
   Revocation Acknowledgement (RFC 5846 9.1, :mod:`pmip6.core.revocation_responder`); a Binding Revocation
   Acknowledgement answers this MAG's own global BRI (9.2, :meth:`MobileAccessGateway.shutdown`), one matching no
-  outstanding BRI is discarded (6.2.2); anything else is ignored.
+  outstanding BRI is discarded (6.2.2); anything else is ignored. With the LMA sharing its IPv6 address the MAG
+  receives what it sends the LMA: its own BRI (the outstanding one), BRAs and Binding Errors are ignored
+  (:mod:`pmip6.core.own_copies`), its PBUs as any PBU.
 - **Heartbeat** (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from the LMA is answered with this
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
   binding; an LMA whose Restart Counter changed lost its sessions, and every idle registered entry is re-registered
@@ -97,6 +99,7 @@ from pmip6.core.events import (
 )
 from pmip6.core.heartbeat import HeartbeatMonitor, HeartbeatSettings, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.own_copies import OwnCopies
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
 from pmip6.core.revocation_responder import (
     AnsweredRevocations,
@@ -230,6 +233,7 @@ class MobileAccessGateway:
         self._last_timestamp_ticks = 0
         self._revocation_answers = AnsweredRevocations()
         self._revocations = RevocationSender(settings.revocation_timing, peer_role="LMA")
+        self._own_copies = OwnCopies()
         self._lmas_refusing_global_revocation: set[Address] = set()
         """LMAs that answered a global BRI with 130: not asked again (RFC 5846 9.2 SHOULD NOT)."""
 
@@ -297,6 +301,9 @@ class MobileAccessGateway:
         """Process a message from the LMA; only Proxy Binding Acknowledgements mean anything to a MAG."""
         if source.address != self.settings.lma.address:
             return _ignored(f"{type(message).__name__} from {source.address}, not from the LMA", source)
+        if self._own_copies.returned(message, source, self.settings.proxy_coa) or (
+                isinstance(message, BindingRevocationIndication) and self._revocations.sent(message, source)):
+            return _ignored(f"the MAG's own {type(message).__name__} (its LMA shares its address)", source)
         if isinstance(message, BindingRevocationIndication):
             return self._revoked(message, source)
         if isinstance(message, Heartbeat):
@@ -311,8 +318,8 @@ class MobileAccessGateway:
             if outcome.events:
                 return outcome
         if isinstance(message, UnknownMessage):  # RFC 6275 9.2
-            return self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source,
-                                               self.settings.proxy_coa, now)
+            return self._own_copies.note(self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source,
+                                                                     self.settings.proxy_coa, now))
         if not isinstance(message, ProxyBindingAcknowledgement):
             return _ignored(f"a MAG processes only PBAs, not {type(message).__name__}", source)
         if not message.flags & BAFlags.P:  # RFC 5213 6.9.1.2 item 1: a PBA is a BA with P set
@@ -763,7 +770,7 @@ class MobileAccessGateway:
         acknowledgement = self._revocation_answers.answer(indication.sequence, indication,
                                                           lambda: self._apply_revocation(indication, outcome))
         outcome.sends.append(SendMessage(acknowledgement, source, self.settings.proxy_coa))
-        return outcome
+        return self._own_copies.note(outcome)
 
     def _apply_revocation(self, indication: BindingRevocationIndication,
                           outcome: Outcome) -> BindingRevocationAcknowledgement:

@@ -762,10 +762,9 @@ def test_components_start_first_and_listeners_see_restored_bindings(tmp_path: Pa
     assert journal == ["start", "BindingRestored:mn1@opA", "stop"], "a BindingEstablished, named for the restart"
 
 
-def test_RFC5846_an_lma_and_a_mag_sharing_ipv6_loopback_take_no_copy_of_their_own_for_the_peers(tmp_path: Path) -> None:
-    """LMA and MAG both on ::1 over raw MH (docs/operations.md): the LMA receives the copy of each BRI it sends
-    the MAG and ignores it (no BRA 134 that it could take for the MAG's refusal); every clear ends with the MAG's
-    own BRA, with no alarm."""
+def _shared_ipv6_lab(tmp_path: Path) -> Lab:
+    """An LMA and a MAG both on ::1 over raw MH (docs/operations.md), with binding revocation both ways (RFC 5846
+    8.1, 8.2, 9.2): each receives the copy of every message it sends the other."""
     lab = Lab(tmp_path)
     (tmp_path / "lma.toml").write_text(textwrap.dedent("""
         [lma]
@@ -776,16 +775,33 @@ def test_RFC5846_an_lma_and_a_mag_sharing_ipv6_loopback_take_no_copy_of_their_ow
         default_tenant = "opA"
         [[mag]]
         address = "::1"
+        id = "mag1.example.net"
+        global_revocation = true
         [[tenant]]
         name = "opA"
         ipv4_pool = "10.0.0.0/24"
         ipv6_prefix_pool = "2001:db8:a::/48"
     """))
-    (tmp_path / "mag.toml").write_text('[mag]\nipv6_address = "::1"\nlma = "::1"\ncontrol = "mag.sock"\n')
+    (tmp_path / "mag.toml").write_text('[mag]\nipv6_address = "::1"\nlma = "::1"\ncontrol = "mag.sock"\n'
+                                       'global_revocation = true\nid = "mag1.example.net"\n')
+    return lab
+
+
+def _run_raw(scenario: Any) -> Any:
+    try:
+        return asyncio.run(scenario)
+    except PermissionError:
+        pytest.skip("raw IPv6 sockets need root (CAP_NET_RAW)")
+
+
+def test_RFC5846_an_lma_sharing_ipv6_loopback_with_its_mag_ignores_the_copies_of_its_own_bris(tmp_path: Path) -> None:
+    """The LMA receives the copy of each BRI it sends the MAG and ignores it (no BRA 134 that it could take for the
+    MAG's refusal); every clear ends with the MAG's own BRA, with no alarm."""
+    lab = _shared_ipv6_lab(tmp_path)
     clears = 5
 
     async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
-        async with lab.running() as (lma, _):
+        async with lab.running():
             for n in range(clears):
                 mn_id = f"v{n}@opA"
                 assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == \
@@ -798,12 +814,32 @@ def test_RFC5846_an_lma_and_a_mag_sharing_ipv6_loopback_take_no_copy_of_their_ow
             return (await lab.control("mag", {"command": "bindings"}), await lab.control("lma", {"command": "stats"}),
                     await lab.control("mag", {"command": "stats"}))
 
-    try:
-        rows, lma_stats, mag_stats = asyncio.run(scenario())
-    except PermissionError:
-        pytest.skip("raw IPv6 sockets need root (CAP_NET_RAW)")
+    rows, lma_stats, mag_stats = _run_raw(scenario())
     assert rows == []
     assert lma_stats["sent"]["bri"] == lma_stats["received"]["bri"] == clears, "each BRI and its copy"
     assert lma_stats["sent"].get("bra", 0) == 0, "no answer to its own BRIs"
     assert lma_stats["received"]["bra"] == mag_stats["sent"]["bra"] == clears
     assert "Alarm" not in lma_stats["events"] and mag_stats["events"]["BindingRemoved"] == clears
+
+
+def test_RFC5846_9_2_a_mag_sharing_ipv6_loopback_with_its_lma_ignores_the_copy_of_its_own_global_bri(
+        tmp_path: Path) -> None:
+    """``revoke-all`` at ::1: the MAG receives its global BRI too and ignores it (it once answered it with 134 and
+    could take that for the LMA's refusal, then de-registering every binding and never asking again); the LMA's
+    BRA ends both bindings, and the copy of that BRA is the LMA's to ignore."""
+    lab = _shared_ipv6_lab(tmp_path)
+
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        async with lab.running():
+            await _attach_two(lab)
+            result = await lab.control("mag", {"command": "revoke-all", "timeout": 5})
+            return (result, await lab.control("lma", {"command": "bindings"}),
+                    await lab.control("lma", {"command": "stats"}), await lab.control("mag", {"command": "stats"}))
+
+    result, rows, lma_stats, mag_stats = _run_raw(scenario())
+    assert result == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False}
+    assert rows == []
+    assert mag_stats["sent"]["bri"] == mag_stats["received"]["bri"] == 1 and "bra" not in mag_stats["sent"]
+    assert lma_stats["sent"]["bra"] == lma_stats["received"]["bra"] == mag_stats["received"]["bra"] == 1
+    assert lma_stats["sent"]["pba"] == 2, "no de-registration fell back on"
+    assert "Alarm" not in lma_stats["events"] and "Alarm" not in mag_stats["events"]
