@@ -1,6 +1,7 @@
 """An LMA and a MAG sharing one IPv6 address (docs/operations.md, "Signaling transports"): both raw Mobility Header
 sockets receive every message sent to that address, each engine its own messages too. Binding revocation both ways
-(RFC 5846 8.1, 8.2, 9.1, 9.2) must still end with each side taking only the other's answers."""
+(RFC 5846 8.1, 8.2, 9.1, 9.2) and heartbeats (RFC 5847 3) must still end with each side taking only the other's
+answers."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from ipaddress import IPv6Address
 
 from lma_builders import settings
 
-from pmip6.core.events import Alarm, Event, MessageIgnored, Outcome, Peer
+from pmip6.core.events import Alarm, Event, MessageIgnored, Outcome, Peer, PeerRestarted, PeerUnreachable
+from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
-from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, Heartbeat
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import AccessTechnologyType
 
@@ -25,14 +27,20 @@ MAG_ID = b"mag1.example.net"
 class SharedHost:
     """The LMA and the MAG engines on one address: every message either sends reaches both, as bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, heartbeat: HeartbeatSettings = HeartbeatSettings()) -> None:
         self.lma = LocalMobilityAnchor(settings(authorized_mags=frozenset({SHARED}), binding_revocation=True,
-                                                default_tenant="opA", global_revocation_mags={SHARED: MAG_ID}),
-                                       keys=GreKeyAllocator(seed=7), revocation_rng=random.Random(3))
+                                                default_tenant="opA", global_revocation_mags={SHARED: MAG_ID},
+                                                heartbeat=heartbeat),
+                                       keys=GreKeyAllocator(seed=7), revocation_rng=random.Random(3),
+                                       restart_counter=1_764_000_000)
         self.mag = MobileAccessGateway(MagSettings(proxy_coa=SHARED, lma=Peer(SHARED), global_revocation=True,
-                                                   identity=MAG_ID), GreKeyAllocator(seed=8))
+                                                   identity=MAG_ID, heartbeat=heartbeat), GreKeyAllocator(seed=8),
+                                       restart_counter=1_764_000_007)
+        self.mag_running = True
+        """False: the MAG has stopped; what is sent to the address reaches the LMA alone."""
         self.events: list[Event] = []
         self.sent: list[tuple[str, object]] = []
+        self.now = NOW
 
     def run(self, outcome: Outcome, sender: str) -> None:
         """Deliver ``outcome``'s sends (from ``sender``, "lma" or "mag") and everything they cause, to the end."""
@@ -43,8 +51,16 @@ class SharedHost:
             for send in outcome.sends:
                 self.sent.append((sender, send.message))
                 copy = decode_message(encode_message(send.message, source=SHARED, destination=SHARED))
-                queue.append(("lma", self.lma.receive(copy, Peer(SHARED), SHARED, NOW)))
-                queue.append(("mag", self.mag.receive(copy, Peer(SHARED), NOW)))
+                queue.append(("lma", self.lma.receive(copy, Peer(SHARED), SHARED, self.now)))
+                if self.mag_running:
+                    queue.append(("mag", self.mag.receive(copy, Peer(SHARED), self.now)))
+
+    def timers(self, now: float) -> None:
+        """Both engines' timers at ``now`` (the MAG's while it runs), and what they send."""
+        self.now = now
+        self.run(self.lma.handle_timer(now), "lma")
+        if self.mag_running:
+            self.run(self.mag.handle_timer(now), "mag")
 
     def attach(self, *mn_ids: bytes) -> None:
         for mn_id in mn_ids:
@@ -80,3 +96,34 @@ def test_RFC5846_9_2_the_mags_global_revocation_ends_every_binding_without_the_m
     assert len(host.sent_by("lma", BindingRevocationAcknowledgement)) == 1
     assert not [event for event in host.events if isinstance(event, Alarm)]
     assert not host.mag.global_revocation_refused
+
+
+def _heartbeats(host: SharedHost, sender: str, response: bool) -> list[Heartbeat]:
+    return [message for message in host.sent_by(sender, Heartbeat)
+            if isinstance(message, Heartbeat) and message.response is response]
+
+
+def test_RFC5847_3_each_side_answers_the_others_heartbeat_requests_not_its_own() -> None:
+    """Every interval each asks the other; each answers only the other's request (its own request's copy is
+    ignored, as is its own response's), so each stores the other's Restart Counter: nobody restarted."""
+    host = SharedHost(HeartbeatSettings(30.0, 3))
+    host.attach(b"mn1@opA")
+    for round_ in range(1, 5):
+        host.timers(NOW + 30 * round_ + 1)
+    for side, other in (("lma", "mag"), ("mag", "lma")):
+        assert len(_heartbeats(host, side, response=False)) == len(_heartbeats(host, other, response=True)) == 4
+    assert not [event for event in host.events if isinstance(event, (PeerRestarted, PeerUnreachable, Alarm))]
+
+
+def test_RFC5847_3_1_a_mag_gone_from_the_shared_address_is_found_unreachable() -> None:
+    """The LMA's request still comes back to the LMA when the MAG is gone: answered by the LMA itself, it once
+    kept the MAG "reachable" for ever (MISSING_HEARTBEATS never counted)."""
+    host = SharedHost(HeartbeatSettings(30.0, 1))
+    host.attach(b"mn1@opA")
+    host.timers(NOW + 31)
+    host.mag_running = False
+    sent_before = len(_heartbeats(host, "lma", response=True))
+    for round_ in range(2, 5):
+        host.timers(NOW + 30 * round_ + 1)
+    assert len(_heartbeats(host, "lma", response=True)) == sent_before, "the LMA answered its own request"
+    assert [type(event) for event in host.events if isinstance(event, PeerUnreachable)] == [PeerUnreachable]

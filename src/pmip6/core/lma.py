@@ -54,8 +54,8 @@ MAG revokes what it names among that MAG's own bindings (RFC 5846 8.2 and 13,
 home address (BindingUpdated); a retransmitted BRI gets the same BRA again.
 Without ``binding_revocation`` a MAG's BRI gets a refusing BRA: 130 for a Per-Peer global one, 134 otherwise.
 With a MAG sharing its IPv6 address the LMA receives what it sends that MAG: its own BRIs (one outstanding, the
-same sequence number and content), BRAs and Binding Errors are ignored (:mod:`pmip6.core.own_copies`), its PBAs
-as any PBA.
+same sequence number and content), BRAs, Binding Errors and Heartbeats are ignored (:mod:`pmip6.core.own_copies`),
+its PBAs as any PBA.
 
 Events: BindingEstablished (new session, or a draining session revived: its forwarding had stopped),
 BindingUpdated (every accepted re-registration or handoff, with the previous session), BindingDeregistered
@@ -237,7 +237,7 @@ class LocalMobilityAnchor:
         """Expire bindings, delete drained ones, end Handoff Indicator 4 waits, retransmit Binding Revocation
         Indications and send the Heartbeat Requests that are due."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
-        outcome.extend(self.heartbeat.handle_timer(now, self._mags_with_bindings))
+        outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._mags_with_bindings)))
         for key in self._deadlines.pop_due(now):
             if isinstance(key, _PendingRegistration):
                 del self._pending[key.wait_for]
@@ -725,6 +725,7 @@ class LocalMobilityAnchor:
         if source.address not in self.settings.authorized_mags:
             return _ignored("Heartbeat from a source that is not an authorized MAG", source)
         outcome, restarted = self.heartbeat.receive(message, source, destination, now)
+        self._own_copies.note(outcome)
         if restarted is not None:
             for entry in [entry for entry in self._cache if entry.proxy_coa.address == source.address and not (
                     entry.state is BceState.ACTIVE and entry.expires_at - entry.lifetime > restarted.previous_at)]:

@@ -30,8 +30,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Revocation Acknowledgement (RFC 5846 9.1, :mod:`pmip6.core.revocation_responder`); a Binding Revocation
   Acknowledgement answers this MAG's own global BRI (9.2, :meth:`MobileAccessGateway.shutdown`), one matching no
   outstanding BRI is discarded (6.2.2); anything else is ignored. With the LMA sharing its IPv6 address the MAG
-  receives what it sends the LMA: its own BRI (the outstanding one), BRAs and Binding Errors are ignored
-  (:mod:`pmip6.core.own_copies`), its PBUs as any PBU.
+  receives what it sends the LMA: its own BRI (the outstanding one), BRAs, Binding Errors and Heartbeats are
+  ignored (:mod:`pmip6.core.own_copies`), its PBUs as any PBU.
 - **Heartbeat** (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from the LMA is answered with this
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
   binding; an LMA whose Restart Counter changed lost its sessions, and every idle registered entry is re-registered
@@ -339,7 +339,7 @@ class MobileAccessGateway:
         """Deferred sends, retransmissions (of PBUs and of the global BRI), give-ups, lifetime refreshes, expiries and
         Heartbeat Requests due at ``now``."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
-        outcome.extend(self.heartbeat.handle_timer(now, self._lma_while_registered))
+        outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._lma_while_registered)))
         for key in self._timers.pop_due(now):
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
@@ -750,6 +750,7 @@ class MobileAccessGateway:
         which the LMA takes as a new session with the same home network prefixes and IPv4 home address while they
         are free (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`)."""
         outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa, now)
+        self._own_copies.note(outcome)
         if restarted is not None:
             for entry in list(self._entries.values()):
                 if _idle(entry):
