@@ -37,7 +37,7 @@ from pmip6.core.events import (
     SendMessage,
 )
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.lma import LocalMobilityAnchor, Waiting
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
 from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.wire.messages import (
@@ -489,6 +489,17 @@ def test_RFC5846_8_1_a_successful_bra_to_trigger_4_updates_the_session_as_after_
     assert pba.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption), "the same session"
     assert [type(event) for event in outcome.events] == [BindingDeregistered, BindingEstablished]
     assert [entry.proxy_coa for entry in lma.bindings()] == [MAG2] and lma.next_deadline() == NOW + 1.1 + 400
+
+
+def test_RFC5846_8_1_waiting_counts_the_trigger_4_bri_and_the_held_pbu_until_the_bra() -> None:
+    """What ``pmip6 show stats`` reports as ``waiting``: the outstanding BRI and the Handoff Indicator 4 PBU."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
+    first = _registered(lma)
+    assert lma.waiting() == Waiting(revocations=0, handoff_waits=0)
+    bri = _bri(_hi4_from_mag2(lma, first)[0], to=MAG1)
+    assert lma.waiting() == Waiting(revocations=1, handoff_waits=1)
+    lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.1)
+    assert lma.waiting() == Waiting(revocations=0, handoff_waits=0)
 
 
 @pytest.mark.parametrize("answer", ["mn-is-attached", "no-bra"])

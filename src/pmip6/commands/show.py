@@ -138,6 +138,10 @@ def stats_text(stats: dict[str, Any]) -> str:
     for counter in ("retransmissions", "send_errors", "store_errors"):  # retransmissions: MAG, store errors: LMA
         if counter in stats:
             lines.append(f"{counter.replace('_', ' ')}: {stats[counter]}")
+    if "waiting" in stats:  # LMA
+        waiting = stats["waiting"]
+        lines.append(f"waiting: {waiting['revocations']} revocation(s) for their BRA, "
+                     f"{waiting['handoff_waits']} handoff(s) for the previous MAG's de-registration")
     for tenant, counters in sorted((stats.get("dataplane") or {}).items()):
         drops = ", ".join(f"{reason}={count}" for reason, count in sorted(counters["drops"].items())) or "-"
         lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / {counters['uplink_bytes']} octets, "

@@ -163,6 +163,15 @@ class _Registration:
     policy: GrePolicy
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """:meth:`LocalMobilityAnchor.waiting`: ``revocations`` (BRIs awaiting their BRA) and ``handoff_waits``
+    (Handoff Indicator 4 PBUs held for at most MaxDelayBeforeNewBCEAssign)."""
+
+    revocations: int
+    handoff_waits: int
+
+
 @dataclass(slots=True, eq=False)
 class _HandoffProbe:
     """The BRI with trigger "Inter-MAG Handover - Unknown" sent to ``mag``, the Proxy-CoA of ``wait_for``, for the
@@ -250,6 +259,11 @@ class LocalMobilityAnchor:
     def bindings(self) -> Iterator[BindingCacheEntry]:
         """Every Binding Cache entry, live and draining."""
         return iter(list(self._cache))
+
+    def waiting(self) -> Waiting:
+        """What the LMA waits on: its outstanding BRIs, and the Handoff Indicator 4 PBUs waiting for the previous
+        MAG's de-registration (RFC 5213 5.4.1.2 item 4, RFC 5846 8.1)."""
+        return Waiting(self._revocations.outstanding(), len(self._pending))
 
     def bindings_of(self, mn_id: bytes) -> list[BindingCacheEntry]:
         """The entries of one mobile node (one per attached interface), live and draining."""

@@ -139,6 +139,10 @@ class RevocationSender:
         return (outstanding is not None and outstanding.send.destination.address == source.address
                 and outstanding.indication == indication)
 
+    def outstanding(self) -> int:
+        """How many Binding Revocation Indications await their acknowledgement (``pmip6 show stats``)."""
+        return len(self._outstanding)
+
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
         """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding: a PBU from there
         for that MN is refused until it ends (module docstring)."""

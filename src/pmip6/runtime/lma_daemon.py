@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -60,6 +60,7 @@ class LmaDaemon(Daemon):
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
         self.dataplane_tenants: frozenset[str] | None = None
         """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
+        self.add_stats_section("waiting", lambda: asdict(self.lma.waiting()))
 
     def control_handlers(self) -> dict[str, Handler]:
         return {**super().control_handlers(), "clear": self._clear_command}
@@ -89,9 +90,10 @@ class LmaDaemon(Daemon):
         return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.lma.bindings())
 
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
-        """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete)."""
+        """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete); one held while
+        its MAG is told (RFC 5846 8.1) is ``revoking``, until the BRA or the last retransmission."""
         return ((entry.session(), entry.delete_at if entry.state is BceState.DEREGISTERING else entry.expires_at,
-                 str(entry.state)) for entry in self.lma.bindings())
+                 "revoking" if entry.revoking else str(entry.state)) for entry in self.lma.bindings())
 
     def warn_tenants_without_dataplane(self) -> None:
         """At start and after a reload: a tenant the data plane has no context for cannot forward its sessions'

@@ -15,12 +15,14 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pmip6.cli import main
+from pmip6.commands.show import stats_text
 from pmip6.core.mag import AttachRequest
 from pmip6.runtime.config import load_lma_config, load_mag_config
 from pmip6.runtime.control import ControlError, control_request
@@ -29,6 +31,14 @@ from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
 from pmip6.runtime.store import StateInUse
 from pmip6.runtime.views import gre_mode
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
+from pmip6.wire.mobility import decode_message, encode_message
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    MNIdentifierOption,
+)
 from pmip6.wire.pcap import PcapWriter, read_capture
 
 
@@ -843,3 +853,46 @@ def test_RFC5846_9_2_a_mag_sharing_ipv6_loopback_with_its_lma_ignores_the_copy_o
     assert lma_stats["sent"]["bra"] == lma_stats["received"]["bra"] == mag_stats["received"]["bra"] == 1
     assert lma_stats["sent"]["pba"] == 2, "no de-registration fell back on"
     assert "Alarm" not in lma_stats["events"] and "Alarm" not in mag_stats["events"]
+
+
+def test_RFC5846_8_1_show_says_what_the_lma_waits_on_a_held_binding_revoking_and_its_bri(tmp_path: Path) -> None:
+    """A cleared binding whose MAG has not acknowledged yet is ``revoking`` in ``show bindings`` and counted under
+    ``waiting`` in ``show stats``; the MAG's BRA ends both."""
+    lab = Lab(tmp_path)
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n"))
+    mag = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a MAG that answers the BRI only when told to
+    mag.bind(("127.0.0.1", 0))
+    mag.settimeout(5)
+    pbu = ProxyBindingUpdate(1, lifetime=900, options=(
+        MNIdentifierOption(b"mn1@opA"), HomeNetworkPrefixOption(IPv6Address(0), 0), HandoffIndicatorOption(1),
+        AccessTechnologyTypeOption(4)))
+
+    async def scenario() -> tuple[list[Any], ...]:
+        lma = lab.lma()
+        await lma.start()
+        try:
+            mag.sendto(encode_message(pbu), ("127.0.0.1", lab.port))
+            await asyncio.to_thread(mag.recv, 2048)  # the PBA
+            assert await lab.control("lma", {"command": "clear", "mn_id": "mn1@opA"}) == {"cleared": 1}
+            indication = decode_message(await asyncio.to_thread(mag.recv, 2048))
+            assert isinstance(indication, BindingRevocationIndication)
+            held = ([row["state"] for row in await lab.control("lma", {"command": "bindings"})],
+                    await lab.control("lma", {"command": "stats"}))
+            mag.sendto(encode_message(BindingRevocationAcknowledgement(0, indication.sequence, indication.flags)),
+                       ("127.0.0.1", lab.port))
+            for _ in range(100):
+                if not await lab.control("lma", {"command": "bindings"}):
+                    break
+                await asyncio.sleep(0.02)
+            return held, [await lab.control("lma", {"command": "stats"})]
+        finally:
+            await lma.close()
+
+    try:
+        (states, held_stats), (ended_stats,) = asyncio.run(scenario())
+    finally:
+        mag.close()
+    assert states == ["revoking"]
+    assert held_stats["waiting"] == {"revocations": 1, "handoff_waits": 0}
+    assert "waiting: 1 revocation(s) for their BRA, 0 handoff(s)" in stats_text(held_stats)
+    assert ended_stats["waiting"] == {"revocations": 0, "handoff_waits": 0}
