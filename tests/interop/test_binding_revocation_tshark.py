@@ -11,21 +11,15 @@ warning. Wireshark's packet-mip6.c names the BRI flags ``mip6.bri_ip/iv/ig`` and
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
-from tshark_fields import (HOME_PREFIX, LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Case, expected_row,
-                           scapy_mh_checksum)
+from tshark_fields import (HOME_PREFIX, MAG6, TSHARK_MARKS, Case, expected_row, pmip6_decode_json,
+                           signaling_cases)
 
-from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
-from pmip6.wire.mobility import encode_message
-from pmip6.wire.numbers import (PMIP6_CONTROL_PORT, BindingRevocationStatus, BRFlags, IPProto,
-                                RevocationTrigger)
+from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import (AlternateCareOfAddressOption, HomeNetworkPrefixOption, IPv4HomeAddressRequestOption,
                                 MNIdentifierOption)
 
@@ -35,7 +29,7 @@ FIELDS = [
     "mip6.bri_seqnr", "mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig", "mip6.bri_ap", "mip6.bri_av", "mip6.bri_ag",
     "mip6.bri_res", "mip6.mnid.subtype", "mip6.mnid.identifier", "mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl",
     "mip6.ipv4ha.ha", "mip6.ipv4ha.preflen", "mip6.acoa.acoa",
-    "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.checksum.status", "_ws.expert.message",
+    "ip.checksum.status", "udp.length", "udp.srcport", "udp.dstport", "udp.checksum.status", "_ws.expert.message",
 ]
 FLAG_FIELDS = {BindingRevocationIndication: ("mip6.bri_ip", "mip6.bri_iv", "mip6.bri_ig"),
                BindingRevocationAcknowledgement: ("mip6.bri_ap", "mip6.bri_av", "mip6.bri_ag")}
@@ -88,13 +82,7 @@ def _cases() -> list[Case]:
     cases = []
     for message in _messages():
         name, expected = f"{type(message).__name__} seq={message.sequence}", _expected(message)
-        packet = encode_ipv6(LMA6, MAG6, IPProto.MOBILITY, encode_message(message, source=LMA6, destination=MAG6))
-        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{scapy_mh_checksum(packet):04x}"}))
-        datagram = encode_udp(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(message), source=LMA4,
-                              destination=MAG4)
-        cases.append(Case(f"IPv4/UDP {name}", encode_ipv4(LMA4, MAG4, IPProto.UDP, datagram), expected | {
-            "mip6.csum": "0x0000", "ip.checksum.status": "1", "udp.srcport": "5436", "udp.dstport": "5436",
-            "udp.checksum.status": "1"}))
+        cases += signaling_cases(name, message, expected, from_mag=False)
     return cases
 
 
@@ -107,9 +95,7 @@ def test_tshark_reports_exactly_what_was_encoded(index: int, rows: list[dict[str
 
 
 def test_pmip6_decode_json_agrees_with_tshark(capture: Path, rows: list[dict[str, str]]) -> None:
-    result = subprocess.run([sys.executable, "-m", "pmip6", "decode", "--json", str(capture)],
-                            capture_output=True, text=True, timeout=60, check=True)
-    frames = [json.loads(line) for line in result.stdout.splitlines()]
+    frames = pmip6_decode_json(capture)
     assert len(frames) == len(rows)
     for frame, row in zip(frames, rows):
         assert frame["error"] is None and frame["mh"]["type"] == int(row["mip6.mhtype"])

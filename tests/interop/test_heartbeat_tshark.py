@@ -10,24 +10,19 @@ and ``mip6.rc``.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tshark_fields import LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Case, expected_row, scapy_mh_checksum
+from tshark_fields import TSHARK_MARKS, Case, expected_row, pmip6_decode_json, signaling_cases
 
-from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import Heartbeat
-from pmip6.wire.mobility import encode_message
-from pmip6.wire.numbers import PMIP6_CONTROL_PORT, HeartbeatFlags, IPProto
+from pmip6.wire.numbers import HeartbeatFlags
 from pmip6.wire.options import RestartCounterOption
 
 pytestmark = TSHARK_MARKS
 FIELDS = [
     "frame.number", "mip6.mhtype", "mip6.csum", "mip6.hb.u_flag", "mip6.hb.r_flag", "mip6.hb.seqnr", "mip6.rc",
-    "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.checksum.status", "_ws.expert.message",
+    "ip.checksum.status", "udp.length", "udp.srcport", "udp.dstport", "udp.checksum.status", "_ws.expert.message",
 ]
 MESSAGES = [
     Heartbeat(1),
@@ -52,13 +47,7 @@ def _cases() -> list[Case]:
     cases = []
     for message in MESSAGES:
         name, expected = f"flags={int(message.flags)} seq={message.sequence}", _expected(message)
-        packet = encode_ipv6(MAG6, LMA6, IPProto.MOBILITY, encode_message(message, source=MAG6, destination=LMA6))
-        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{scapy_mh_checksum(packet):04x}"}))
-        datagram = encode_udp(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(message), source=MAG4,
-                              destination=LMA4)
-        cases.append(Case(f"IPv4/UDP {name}", encode_ipv4(MAG4, LMA4, IPProto.UDP, datagram), expected | {
-            "mip6.csum": "0x0000", "ip.checksum.status": "1", "udp.srcport": "5436", "udp.dstport": "5436",
-            "udp.checksum.status": "1"}))
+        cases += signaling_cases(name, message, expected)
     return cases
 
 
@@ -71,9 +60,7 @@ def test_tshark_reports_exactly_what_was_encoded(index: int, rows: list[dict[str
 
 
 def test_pmip6_decode_json_agrees_with_tshark(capture: Path, rows: list[dict[str, str]]) -> None:
-    result = subprocess.run([sys.executable, "-m", "pmip6", "decode", "--json", str(capture)],
-                            capture_output=True, text=True, timeout=60, check=True)
-    frames = [json.loads(line) for line in result.stdout.splitlines()]
+    frames = pmip6_decode_json(capture)
     assert len(frames) == len(rows)
     for frame, row in zip(frames, rows):
         assert frame["error"] is None and frame["mh"]["type"] == int(row["mip6.mhtype"]) == 13

@@ -11,23 +11,19 @@ written with PcapWriter; tshark must report exactly what was encoded, with no ex
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import datetime, timezone
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
 from tshark_fields import (HOME_PREFIX, LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Case, expected_row,
-                           scapy_mh_checksum)
+                           pmip6_decode_json, signaling_cases)
 
 from pmip6.wire.dissect import dissect_frame
 from pmip6.wire.gre import GREHeader, encode_gre
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.mobility import encode_message
-from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto, Status
+from pmip6.wire.numbers import PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto, Status
 from pmip6.wire.options import (AccessTechnologyTypeOption, GREKeyOption, HandoffIndicatorOption,
                                 HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
                                 IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
@@ -130,13 +126,7 @@ def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
 def _cases() -> list[Case]:
     cases: list[Case] = []
     for name, message, expected in _signaling_cases():
-        packet = encode_ipv6(MAG6, LMA6, IPProto.MOBILITY, encode_message(message, source=MAG6, destination=LMA6))
-        cases.append(Case(f"IPv6 {name}", packet, expected | {"mip6.csum": f"0x{scapy_mh_checksum(packet):04x}"}))
-        datagram = encode_udp(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(message), source=MAG4,
-                              destination=LMA4)
-        cases.append(Case(f"IPv4/UDP {name}", encode_ipv4(MAG4, LMA4, IPProto.UDP, datagram), expected | {
-            "mip6.csum": "0x0000", "ip.checksum.status": "1", "udp.srcport": "5436", "udp.dstport": "5436",
-            "udp.length": str(len(datagram)), "udp.checksum.status": "1"}))
+        cases += signaling_cases(name, message, expected)
     inner6 = encode_ipv6(IPv6Address("2001:db8:5::1"), IPv6Address("2001:db8:6::1"), IPProto.NONE, b"")
     inner4 = encode_ipv4(IPv4Address("10.0.0.2"), IPv4Address("198.51.100.1"), IPProto.NONE, b"")
     for header, inner in ((GREHeader(EtherType.IPV6, key=UPLINK_KEY), inner6),
@@ -196,9 +186,7 @@ def test_our_dissector_agrees_with_tshark(index: int, rows: list[dict[str, str]]
 
 def test_pmip6_decode_json_matches_tshark_frame_count_and_keys(capture: Path,
                                                               rows: list[dict[str, str]]) -> None:
-    result = subprocess.run([sys.executable, "-m", "pmip6", "decode", "--json", str(capture)],
-                            capture_output=True, text=True, timeout=60, check=True)
-    frames = [json.loads(line) for line in result.stdout.splitlines()]
+    frames = pmip6_decode_json(capture)
     assert len(frames) == len(rows)
     for frame, row in zip(frames, rows):
         assert frame["error"] is None
