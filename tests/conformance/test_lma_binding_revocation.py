@@ -478,12 +478,14 @@ def test_RFC5846_8_1_a_handoff_indicator_4_pbu_asks_the_previous_mag_with_trigge
     assert bri.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption)
 
 
-def test_RFC5846_8_1_a_successful_bra_to_trigger_4_updates_the_session_as_after_a_de_registration() -> None:
+@pytest.mark.parametrize("status", [BindingRevocationStatus.SUCCESS, BindingRevocationStatus.BINDING_DOES_NOT_EXIST])
+def test_RFC5846_8_1_a_successful_bra_to_trigger_4_updates_the_session_as_after_a_de_registration(status: int) -> None:
+    """Success, or (local policy) 128: the previous MAG holds no such session, so the MN is not attached there."""
     lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
     first = _registered(lma)
     waiting, hi4 = _hi4_from_mag2(lma, first)
     bri = _bri(waiting, to=MAG1)
-    outcome = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.1)
+    outcome = lma.receive(BindingRevocationAcknowledgement(status, bri.sequence), MAG1, LMAA, NOW + 1.1)
     pba = the_pba(outcome)
     assert pba.status == Status.ACCEPTED and pba.sequence == hi4.sequence
     assert pba.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption), "the same session"

@@ -702,10 +702,13 @@ class LocalMobilityAnchor:
     def _probe_answered(self, probe: _HandoffProbe, status: int | None, now: float) -> Outcome:
         """RFC 5846 8.1: a successful BRA from the previous MAG is its de-registration of the session it was asked
         about (:meth:`_drain`), also when the wait has already ended (MaxDelayBeforeNewBCEAssign opened a new
-        session, a reload dropped the wait): that MAG dropped the session, so its addresses and keys go. A refusal
-        or no answer leaves the session as it is; a Handoff Indicator 4 PBU still waiting opens a new session."""
+        session, a reload dropped the wait): that MAG dropped the session, so its addresses and keys go. So is 128
+        (Binding Does NOT Exist), by local policy: that MAG holds no such session (it restarted, say), so the MN is
+        not attached there, and the session moves with its addresses rather than leaving them held by a stale
+        entry. A refusal (132, MN is attached) or no answer leaves the session as it is; a Handoff Indicator 4 PBU
+        still waiting opens a new session."""
         waited = probe.wait_for
-        acknowledged = status is not None and status < BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+        acknowledged = status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
         if (acknowledged and waited.state is BceState.ACTIVE and waited.proxy_coa.address == probe.mag
                 and self._is_cached(waited)):
             return self._drain(waited, now)
