@@ -351,3 +351,23 @@ def test_heartbeat_settings_reload_turns_the_rounds_on_and_off() -> None:
     registered(mag)
     mag.reconfigure(replace(mag.settings, heartbeat=ON))
     assert [destination for _, destination in requests(mag.handle_timer(T0 + 1))] == [LMA_UDP]
+
+
+def test_heartbeat_settings_reload_applies_a_shorter_interval_at_once() -> None:
+    """docs/operations.md: a reload applies a new heartbeat_interval "at once": a shorter one counts from the last
+    round (a round it makes overdue runs at the next timer), not after the round the old interval scheduled (3600 s
+    to 30 s waited up to an hour); a longer one from the next round on."""
+    slow = HeartbeatSettings(interval=3600.0, missing_heartbeats_allowed=2)
+    lma = lma_with_binding()
+    lma.reconfigure(lma_settings(heartbeat=slow), NOW + 10)
+    assert lma.heartbeat.next_deadline() == NOW + INTERVAL  # kept: the round the 30 s interval scheduled
+    assert requests(lma.handle_timer(NOW + INTERVAL))
+    assert lma.heartbeat.next_deadline() == NOW + INTERVAL + 3600
+    lma.reconfigure(lma_settings(heartbeat=ON), NOW + 100)
+    assert lma.heartbeat.next_deadline() == NOW + 2 * INTERVAL  # overdue: at once
+    assert requests(lma.handle_timer(NOW + 100))
+    mag = make_mag(heartbeat=slow)
+    registered(mag)
+    mag.reconfigure(replace(mag.settings, heartbeat=ON))
+    assert mag.heartbeat.next_deadline() == T0 + 0.01 + INTERVAL
+    assert [destination for _, destination in requests(mag.handle_timer(T0 + 0.01 + INTERVAL))] == [LMA_UDP]

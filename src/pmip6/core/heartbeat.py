@@ -82,7 +82,7 @@ class PeerHeartbeat:
 class HeartbeatMonitor:
     """One node's heartbeat state: its peers', its own Restart Counter and the round timer."""
 
-    __slots__ = ("settings", "restart_counter", "_peers", "_sequence", "_next_round")
+    __slots__ = ("settings", "restart_counter", "_peers", "_sequence", "_next_round", "_interval_from")
 
     def __init__(self, settings: HeartbeatSettings, restart_counter: int) -> None:
         self.settings = settings
@@ -90,23 +90,29 @@ class HeartbeatMonitor:
         self._peers: dict[Address, PeerHeartbeat] = {}
         self._sequence = 0
         self._next_round: float | None = None
+        self._interval_from = 0.0
+        """When the interval ending at ``_next_round`` began: the last round, or the binding that started them."""
 
     def peers(self) -> Iterator[PeerHeartbeat]:
         return iter(list(self._peers.values()))
 
     def reconfigure(self, settings: HeartbeatSettings) -> None:
-        """Adopt a reloaded configuration: a mechanism turned on runs its first round at once, one turned off stops;
-        a new interval applies from the next round on."""
+        """Adopt a reloaded configuration at once: a mechanism turned on runs its first round at once, one turned off
+        stops; a shorter interval counts from the last round (a round it makes overdue runs at once), a longer one
+        from the next round on."""
         if not settings.interval:
             self._next_round = None
         elif not self.settings.interval:
             self._next_round = 0.0
+        elif self._next_round is not None:
+            self._next_round = min(self._next_round, self._interval_from + settings.interval)
         self.settings = settings
 
     def binding_made(self, now: float) -> None:
         """A binding was created or refreshed: the rounds run (the first one an interval from now)."""
         if self.settings.interval and self._next_round is None:
             self._next_round = now + self.settings.interval
+            self._interval_from = now
 
     def next_deadline(self) -> float | None:
         return self._next_round
@@ -119,6 +125,7 @@ class HeartbeatMonitor:
             return Outcome()
         peers = peers_with_bindings()
         self._next_round = now + self.settings.interval if peers else None
+        self._interval_from = now
         outcome = Outcome()
         for address, (peer, local) in peers.items():
             state = self._peers.get(address)
