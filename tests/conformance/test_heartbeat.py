@@ -247,6 +247,29 @@ def test_RFC5847_3_2_a_binding_the_restarted_mag_registered_already_stays() -> N
     assert [entry.mn_id for entry in lma.bindings()] == [MN2]
 
 
+def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_where_its_latest_pbu_came_from() -> None:
+    """A MAG is one peer, its address (one Restart Counter), but over IPv4/UDP its requests go to the port of its
+    latest accepted PBU: a MAG restarted on another port (an ephemeral one, udp_port = 0, NAT) that registered MN1
+    again is asked there, not at the port of its stale MN2, listed last in the cache; its restart is seen, the stale
+    binding goes and the new one stays (walkthrough: reported unreachable, the stale bindings kept)."""
+    old, new = Peer(MAG1.address, 40001), Peer(MAG1.address, 40002)
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
+    for mn_id in (MN1, MN2):
+        assert the_pba(lma.receive(pbu(mn_id), old, LMAA, NOW)).status == 0
+    ((request, destination),) = requests(round_at(lma, NOW + INTERVAL))
+    assert destination == old
+    lma.receive(response(request.sequence, counter=100), old, LMAA, NOW + INTERVAL)
+    assert the_pba(lma.receive(pbu(MN1, sequence=2), new, LMAA, NOW + 40)).status == 0
+    ((request, destination),) = requests(round_at(lma, NOW + 2 * INTERVAL))
+    assert destination == new
+    outcome = lma.receive(response(request.sequence, counter=200), new, LMAA, NOW + 2 * INTERVAL)
+    assert events_of(outcome, PeerRestarted) == [PeerRestarted(new, 100, 200, NOW + INTERVAL)]
+    assert [event.session.mn_id for event in events_of(outcome, BindingRemoved)] == [MN2]  # type: ignore[attr-defined]
+    assert [(entry.mn_id, entry.proxy_coa) for entry in lma.bindings()] == [(MN1, new)]
+    (state,) = lma.heartbeat.peers()
+    assert state.peer == new and state.reachable
+
+
 def test_RFC5847_3_2_the_same_restart_counter_keeps_everything() -> None:
     lma = lma_with_binding()
     for round_number in (1, 2):

@@ -11,7 +11,8 @@ Rules, in plain words:
   response counts one more MISSING_HEARTBEATS; when that count exceeds MISSING_HEARTBEATS_ALLOWED the peer is
   unreachable (:class:`PeerUnreachable`, once). A response with the outstanding sequence number resets the count,
   and a peer that was unreachable is reachable again (:class:`PeerReachable`); any other response is ignored.
-  The rounds start with a node's first binding and stop when a round finds none.
+  The rounds start with a node's first binding and stop when a round finds none. A peer is its address (a MAG
+  has one Restart Counter); the engine names where its requests go (an LMA: the port of the MAG's latest PBU).
 - **Not supported** (section 3): a Binding Error with status 2 from a peer while a request to it is outstanding
   answers that request (a Binding Error names no MH type; an outstanding request is what it can answer): no
   Heartbeat goes to that peer again (:class:`HeartbeatsStopped`). Should a Heartbeat later come from it after all
@@ -119,7 +120,7 @@ class HeartbeatMonitor:
 
     def handle_timer(self, now: float, peers_with_bindings: Callable[[], Mapping[Address, PeerEndpoints]]) -> Outcome:
         """The round due at ``now``, if one is: a request to every peer ``peers_with_bindings()`` names (by address:
-        the peer and the local address to send from), counting the unanswered ones (section 3.1);
+        the peer to send to and the local address to send from), counting the unanswered ones (section 3.1);
         :class:`PeerUnreachable` for each peer that just exceeded MISSING_HEARTBEATS_ALLOWED."""
         if self._next_round is None or self._next_round > now:
             return Outcome()

@@ -40,7 +40,8 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     that session de-registered already updates it at once, if its sequence number is newer.
 
 Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an authorized MAG is answered with
-this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval, and
+this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval, each
+at the port of its latest accepted PBU (a MAG restarted on another port is asked where it signals from now), and
 one that restarted without its sessions has its bindings removed (BindingRemoved "mag-restarted").
 
 With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
@@ -745,16 +746,22 @@ class LocalMobilityAnchor:
         self._own_copies.note(outcome)
         if restarted is not None:
             for entry in [entry for entry in self._cache if entry.proxy_coa.address == source.address and not (
-                    entry.state is BceState.ACTIVE and entry.expires_at - entry.lifetime > restarted.previous_at)]:
+                    entry.state is BceState.ACTIVE and _registered_at(entry) > restarted.previous_at)]:
                 self._revocations.drop(entry)
                 outcome.extend(self._end(entry, "mag-restarted", now))
         return outcome
 
     def _mags_with_bindings(self) -> dict[Address, PeerEndpoints]:
-        """The MAGs with a live Binding Cache entry (RFC 5847 3: the only ones sent Heartbeat Requests), each with
-        the LMAA it signals to."""
-        return {entry.proxy_coa.address: (entry.proxy_coa, entry.lmaa) for entry in self._cache
-                if entry.state is BceState.ACTIVE}
+        """The MAGs with a live Binding Cache entry (RFC 5847 3: the only ones sent Heartbeat Requests), each where
+        its latest accepted PBU came from and went to: over IPv4/UDP a MAG restarted on another port (an ephemeral
+        one, NAT) is asked where it signals from now, not where its stale entries were registered."""
+        latest: dict[Address, BindingCacheEntry] = {}
+        for entry in self._cache:
+            if entry.state is BceState.ACTIVE:
+                known = latest.setdefault(entry.proxy_coa.address, entry)
+                if _registered_at(entry) > _registered_at(known):
+                    latest[entry.proxy_coa.address] = entry
+        return {address: (entry.proxy_coa, entry.lmaa) for address, entry in latest.items()}
 
     def _answer_revocation(self, indication: BindingRevocationIndication, source: Peer, destination: Address,
                            now: float) -> Outcome:
@@ -928,3 +935,8 @@ def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
 
 def _ignored(reason: str, peer: Peer) -> Outcome:
     return Outcome(events=[MessageIgnored(reason, peer)])
+
+
+def _registered_at(entry: BindingCacheEntry) -> float:
+    """When the live ``entry``'s latest PBU (registration or refresh) was accepted: its lifetime runs from then."""
+    return entry.expires_at - entry.lifetime

@@ -150,6 +150,53 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
     asyncio.run(scenario())
 
 
+def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_there_and_its_stale_binding_goes(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The README's single-host layout: LMA and MAG on 127.0.0.1, the MAG on an ephemeral port (udp_port = 0). A MAG
+    that crashed and started again signals from another port; once it attached mn1 again the LMA asks it there, sees
+    its new Restart Counter and removes mn2, the dead MAG's stale binding (walkthrough: the LMA asked the dead port,
+    reported the MAG unreachable and kept mn2 until its lifetime ended)."""
+    lab = _heartbeat_lab(tmp_path)
+    caplog.set_level(logging.INFO)
+
+    async def lma_peer() -> dict[str, Any] | None:
+        peers = (await lab.control("lma", {"command": "peers"}))["peers"]
+        return peers[0] if peers and peers[0]["restart_counter"] is not None else None
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            for mn_id in ("mn1@opA", "mn2@opA"):
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] \
+                    == "registered"
+            first = await _until(lma_peer, "the LMA stores the MAG's restart counter")
+            await mag.close()  # a crash: no de-registration
+            started = int(time.time())
+            while int(time.time()) == started:  # the counter is the start time in seconds (docs/operations.md)
+                await asyncio.sleep(0.05)
+            mag = lab.mag()
+            await mag.start()
+            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] \
+                == "registered"
+
+            async def stale_binding_gone() -> Any:
+                return set(_by_mn(await lab.control("lma", {"command": "bindings"}))) == {"mn1@opA"}
+
+            await _until(stale_binding_gone, "the LMA sees the restart and removes mn2")
+            after = await lma_peer()
+            assert after is not None and after["restart_counter"] > first["restart_counter"]
+            assert after["reachable"] and after["port"] != first["port"]
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+    messages = [record.getMessage() for record in caplog.records if record.name == "pmip6.lma"]
+    assert any(message.startswith("alarm: peer 127.0.0.1 restarted and lost its sessions") for message in messages)
+
+
 def test_show_peers_prints_the_heartbeat_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lab = _heartbeat_lab(tmp_path)
 
