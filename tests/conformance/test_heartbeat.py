@@ -210,6 +210,70 @@ def test_the_unknown_mh_types_still_get_binding_error_2() -> None:
     assert send.message == BE_2
 
 
+# ---- peers no longer asked (pmip6's rule) ------------------------------------------------------------------------
+
+
+def unreachable_mag1(**overrides: object) -> LocalMobilityAnchor:
+    """An LMA with heartbeats on whose MAG1 (MN1 registered at NOW) answered nothing: unreachable at round 4."""
+    lma = lma_with_binding(**overrides)
+    for round_number in range(1, 5):
+        round_at(lma, NOW + round_number * INTERVAL)
+    assert [state.reachable for state in lma.heartbeat.peers()] == [False]
+    return lma
+
+
+def test_RFC5847_3_a_peer_with_no_binding_left_is_forgotten_not_left_unreachable() -> None:
+    """A round that finds no binding with a peer forgets it (show peers, the gauge pmip6_heartbeat_peers): a dead
+    MAG whose bindings were cleared (`lma clear --mag`) is no longer asked, so nothing could ever make it reachable
+    again. Its next binding starts afresh (walkthrough: 'unreachable' for ever)."""
+    lma = unreachable_mag1()
+    lma.clear(NOW + 4 * INTERVAL + 1, proxy_coa=MAG1.address)
+    assert requests(round_at(lma, NOW + 5 * INTERVAL)) == []
+    assert list(lma.heartbeat.peers()) == [] and lma.next_deadline() is None
+    assert the_pba(lma.receive(pbu(MN1, sequence=2), MAG1, LMAA, NOW + 200)).status == 0
+    assert [destination for _, destination in requests(round_at(lma, NOW + 200 + INTERVAL))] == [MAG1]
+    (state,) = lma.heartbeat.peers()
+    assert state.reachable and state.missing_heartbeats == 0 and state.restart_counter is None
+
+
+def test_RFC5847_3_a_mag_whose_bindings_ended_forgets_its_unreachable_lma() -> None:
+    mag = make_mag(heartbeat=ON)
+    registered(mag)
+    for round_number in range(1, 5):
+        mag.handle_timer(T0 + 0.01 + round_number * INTERVAL)
+    assert [state.reachable for state in mag.heartbeat.peers()] == [False]
+    deregistration = only_pbu(mag.detach(b"mn1@example.org", T0 + 130))
+    mag.receive(pba_for(deregistration), LMA_UDP, T0 + 130.01)
+    assert requests(mag.handle_timer(T0 + 0.01 + 5 * INTERVAL)) == []
+    assert list(mag.heartbeat.peers()) == []
+
+
+def test_RFC5847_3_a_reload_forgets_the_mags_it_removes_and_turning_heartbeats_off_forgets_every_peer() -> None:
+    """A MAG no longer in [[mag]] is forgotten by the reload itself (its bindings go with it); heartbeats turned off
+    follow no peer any more."""
+    lma = unreachable_mag1()
+    lma.reconfigure(replace(lma.settings, authorized_mags=frozenset({MAG2.address})), NOW + 4 * INTERVAL + 1)
+    assert list(lma.heartbeat.peers()) == []
+    lma = unreachable_mag1()
+    lma.reconfigure(replace(lma.settings, heartbeat=HeartbeatSettings()), NOW + 4 * INTERVAL + 1)
+    assert list(lma.heartbeat.peers()) == [] and list(lma.bindings())
+
+
+def test_RFC5847_3_a_peer_without_heartbeats_stays_unsupported_until_a_reload_removes_it() -> None:
+    """"MUST NOT use Heartbeat messages with the other end again": a MAG that answered with a Binding Error status
+    2 is remembered as such when its bindings end (its next binding is not asked), until its [[mag]] goes."""
+    lma = lma_with_binding()
+    round_at(lma, NOW + INTERVAL)
+    assert lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 0.1).events == [HeartbeatsStopped(MAG1)]
+    lma.clear(NOW + 40, proxy_coa=MAG1.address)
+    round_at(lma, NOW + 2 * INTERVAL)
+    assert [state.supported for state in lma.heartbeat.peers()] == [False]
+    assert the_pba(lma.receive(pbu(MN1, sequence=2), MAG1, LMAA, NOW + 70)).status == 0
+    assert requests(round_at(lma, NOW + 70 + INTERVAL)) == []
+    lma.reconfigure(replace(lma.settings, authorized_mags=frozenset({MAG2.address})), NOW + 120)
+    assert list(lma.heartbeat.peers()) == []
+
+
 # ---- restart detection (section 3.2) -----------------------------------------------------------------------------
 
 

@@ -13,6 +13,11 @@ Rules, in plain words:
   and a peer that was unreachable is reachable again (:class:`PeerReachable`); any other response is ignored.
   The rounds start with a node's first binding and stop when a round finds none. A peer is its address (a MAG
   has one Restart Counter); the engine names where its requests go (an LMA: the port of the MAG's latest PBU).
+- **Forget** (section 3.2 stores the counters of the peers "with which it currently has sessions"): a round that
+  finds no binding with a peer forgets what it knew of it (reachability, Restart Counter), so an unreachable peer
+  that is no longer asked is not reported unreachable for ever; its next binding starts afresh. So does turning the mechanism off, and an engine
+  can forget peers it no longer signals with (:meth:`HeartbeatMonitor.retain`). A peer that does not support
+  heartbeats is remembered as such (below) until the engine forgets it.
 - **Not supported** (section 3): a Binding Error with status 2 from a peer while a request to it is outstanding
   answers that request (a Binding Error names no MH type; an outstanding request is what it can answer): no
   Heartbeat goes to that peer again (:class:`HeartbeatsStopped`). Should a Heartbeat later come from it after all
@@ -28,7 +33,7 @@ Rules, in plain words:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 
 from pmip6.core.events import (
@@ -99,15 +104,21 @@ class HeartbeatMonitor:
 
     def reconfigure(self, settings: HeartbeatSettings) -> None:
         """Adopt a reloaded configuration at once: a mechanism turned on runs its first round at once, one turned off
-        stops; a shorter interval counts from the last round (a round it makes overdue runs at once), a longer one
-        from the next round on."""
+        stops and forgets its peers (but the unsupported ones); a shorter interval counts from the last round (a
+        round it makes overdue runs at once), a longer one from the next round on."""
         if not settings.interval:
             self._next_round = None
+            self._forget_all_but(())
         elif not self.settings.interval:
             self._next_round = 0.0
         elif self._next_round is not None:
             self._next_round = min(self._next_round, self._interval_from + settings.interval)
         self.settings = settings
+
+    def retain(self, peers: Container[Address]) -> None:
+        """Forget every peer not in ``peers`` (e.g. the MAGs a reload no longer authorizes), unsupported ones too."""
+        for address in [address for address in self._peers if address not in peers]:
+            del self._peers[address]
 
     def binding_made(self, now: float) -> None:
         """A binding was created or refreshed: the rounds run (the first one an interval from now)."""
@@ -121,12 +132,14 @@ class HeartbeatMonitor:
     def handle_timer(self, now: float, peers_with_bindings: Callable[[], Mapping[Address, PeerEndpoints]]) -> Outcome:
         """The round due at ``now``, if one is: a request to every peer ``peers_with_bindings()`` names (by address:
         the peer to send to and the local address to send from), counting the unanswered ones (section 3.1);
-        :class:`PeerUnreachable` for each peer that just exceeded MISSING_HEARTBEATS_ALLOWED."""
+        :class:`PeerUnreachable` for each peer that just exceeded MISSING_HEARTBEATS_ALLOWED. The other peers are
+        forgotten (but the unsupported ones)."""
         if self._next_round is None or self._next_round > now:
             return Outcome()
         peers = peers_with_bindings()
         self._next_round = now + self.settings.interval if peers else None
         self._interval_from = now
+        self._forget_all_but(peers)
         outcome = Outcome()
         for address, (peer, local) in peers.items():
             state = self._peers.get(address)
@@ -143,9 +156,6 @@ class HeartbeatMonitor:
             self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
             state.outstanding = self._sequence
             outcome.sends.append(SendMessage(Heartbeat(self._sequence), peer, local))
-        for address, state in self._peers.items():
-            if address not in peers:
-                state.outstanding = None  # no bindings with it any more: nothing is asked, nothing is missing
         return outcome
 
     def receive(self, message: Heartbeat, source: Peer, local: Address | None,
@@ -184,6 +194,12 @@ class HeartbeatMonitor:
         state.supported = False
         state.outstanding = None
         return Outcome(events=[HeartbeatsStopped(state.peer)])
+
+    def _forget_all_but(self, monitored: Container[Address]) -> None:
+        """Forget the peers not ``monitored`` (no binding with them, or no rounds), but the unsupported ones: what
+        was known of them, e.g. unreachable, is no longer followed (a request outstanding is no longer missed)."""
+        self.retain({address for address, state in self._peers.items()
+                     if address in monitored or not state.supported})
 
     @staticmethod
     def _compare_restart_counter(state: PeerHeartbeat, message: Heartbeat, now: float) -> PeerRestarted | None:

@@ -42,7 +42,8 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
 Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an authorized MAG is answered with
 this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval, each
 at the port of its latest accepted PBU (a MAG restarted on another port is asked where it signals from now), and
-one that restarted without its sessions has its bindings removed (BindingRemoved "mag-restarted").
+one that restarted without its sessions has its bindings removed (BindingRemoved "mag-restarted"). A reload forgets
+the heartbeat state of the MAGs it no longer authorizes.
 
 With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
 ``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
@@ -330,6 +331,7 @@ class LocalMobilityAnchor:
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._revocations.timing = settings.revocation_timing
         self.heartbeat.reconfigure(settings.heartbeat)
+        self.heartbeat.retain(settings.authorized_mags)
         for pending in self._pending.values():
             self._deadlines.cancel(pending)
         self._pending.clear()
