@@ -16,8 +16,8 @@ Rules, in plain words:
 - **Forget** (section 3.2 stores the counters of the peers "with which it currently has sessions"): a round that
   finds no binding with a peer forgets what it knew of it (reachability, Restart Counter), so an unreachable peer
   that is no longer asked is not reported unreachable for ever; its next binding starts afresh. So does turning
-  the mechanism off, and an engine can forget peers it no longer signals with (:meth:`HeartbeatMonitor.retain`). A peer that does not support
-  heartbeats is remembered as such (below) until the engine forgets it.
+  the mechanism off, and an engine can forget peers it no longer signals with (:meth:`HeartbeatMonitor.retain`).
+  A peer that does not support heartbeats is remembered as such (below) until the engine forgets it.
 - **Not supported** (section 3): a Binding Error with status 2 from a peer while a request to it is outstanding
   answers that request (a Binding Error names no MH type; an outstanding request is what it can answer): no
   Heartbeat goes to that peer again (:class:`HeartbeatsStopped`). Should a Heartbeat later come from it after all

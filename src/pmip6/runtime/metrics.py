@@ -4,9 +4,8 @@ The counters are plain ``Counter`` objects updated on the event loop; the Promet
 at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
-send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone pbu_received_total, pbu_processing_seconds and
-store_errors_total, the MAG
-alone retransmissions_total.
+send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone
+pbu_received_total, pbu_processing_seconds and store_errors_total, the MAG alone retransmissions_total.
 """
 
 from __future__ import annotations

@@ -366,7 +366,8 @@ as the C fast path (which models PBU, PBA and BE only) keeps them too."""
 
 
 REVOCATION_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
-    OptionType.ALTERNATE_CARE_OF_ADDRESS: (_decode_alternate_care_of_address, frozenset((16,))),  # type: ignore[dict-item]
+    OptionType.ALTERNATE_CARE_OF_ADDRESS: (
+        _decode_alternate_care_of_address, frozenset((16,))),  # type: ignore[dict-item]
 }
 """The options pmip6 models in a Binding Revocation Message only (RFC 5846 8.2 and 9.2: a global revocation may
 name its Proxy-CoA in an Alternate Care-of Address option; RFC 5213 messages never carry one): elsewhere they are
