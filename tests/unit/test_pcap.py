@@ -26,9 +26,10 @@ FRAMES = [b"\x60" + bytes(39), b"\x45" + bytes(50), b""]
                          [(0xA1B2C3D4, 250000, 7.25, 10**6), (0xA1B23C4D, 500000000, 7.5, 10**9)])
 def test_pcap_both_byte_orders_micro_and_nano(order: str, magic: int, fraction: int, expected: float,
                                               resolution: int) -> None:
+    """pcap_file records say each frame was 3 octets longer on the link than captured: a snap length cut it."""
     data = pcap_file(order, magic, LINKTYPE_IPV6 | 0x10000000, [(7, fraction, frame) for frame in FRAMES])
-    assert list(read_capture(data)) == [CaptureRecord(LINKTYPE_IPV6, Fraction(expected), frame, resolution)
-                                        for frame in FRAMES]
+    assert list(read_capture(data)) == [CaptureRecord(LINKTYPE_IPV6, Fraction(expected), frame, resolution,
+                                                      len(frame) + 3) for frame in FRAMES]
 
 
 @pytest.mark.parametrize("magic, fraction, resolution", [(0xA1B2C3D4, 123456, 10**6), (0xA1B23C4D, 123456789, 10**9)])
@@ -62,6 +63,26 @@ def test_pcapng_interfaces_resolutions_and_block_types(order: str) -> None:
         CaptureRecord(LINKTYPE_ETHERNET, 1.0, b"abc"),
         CaptureRecord(LINKTYPE_IPV6, 100.5, FRAMES[2], 2**4),
     ]
+
+
+@pytest.mark.parametrize("order", "<>")
+def test_pcapng_packets_a_snap_length_cut_short_carry_their_original_length(order: str) -> None:
+    """draft-ietf-opsawg-pcapng 4.3-4.4, 5.x: Enhanced and obsolete Packet blocks carry the Original Packet
+    Length; a Simple Packet block keeps at most what its block holds (the interface's snap length)."""
+    data = (shb(order) + idb(order, LINKTYPE_RAW)
+            + block(order, 6, struct.pack(f"{order}IIIII", 0, 0, 0, 40, 1500) + FRAMES[0])
+            + block(order, 2, struct.pack(f"{order}HHIIII", 0, 0, 0, 0, 3, 60) + b"abc")
+            + block(order, 3, struct.pack(f"{order}I", 96) + FRAMES[1])
+            + epb(order, 0, 0, FRAMES[1]))
+    assert [(record.data, record.original_length) for record in read_capture(data)] == [
+        (FRAMES[0], 1500), (b"abc", 60), (FRAMES[1] + bytes(-len(FRAMES[1]) % 4), 96), (FRAMES[1], None)]
+
+
+def test_pcap_records_a_snap_length_cut_short_carry_their_original_length() -> None:
+    """pcap-savefile(5): orig_len above incl_len is a frame the snap length cut; equal means whole."""
+    data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 40, LINKTYPE_RAW)
+    data += struct.pack("<IIII", 0, 0, 40, 1500) + FRAMES[0] + struct.pack("<IIII", 0, 0, 40, 40) + FRAMES[0]
+    assert [record.original_length for record in read_capture(data)] == [1500, None]
 
 
 def test_pcapng_written_by_scapy(tmp_path: Path) -> None:

@@ -50,13 +50,16 @@ _DEFAULT_TICKS_PER_SECOND = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class CaptureRecord:
-    """One captured frame: its link type, capture time (exact seconds since 1970), the captured octets and the
-    ticks per second of the clock that timed it (10**6 for microseconds)."""
+    """One captured frame: its link type, capture time (exact seconds since 1970), the captured octets, the
+    ticks per second of the clock that timed it (10**6 for microseconds) and, when the capture kept only the
+    first octets of the frame (its snap length), the frame's length on the link (None when ``data`` is all of it).
+    """
 
     linktype: int
     timestamp: Fraction
     data: bytes
     ticks_per_second: int = _DEFAULT_TICKS_PER_SECOND
+    original_length: int | None = None
 
 
 @dataclass(slots=True)
@@ -98,12 +101,13 @@ def _pcap_records(data: bytes, order: str, linktype: int, ticks_per_second: int)
     while offset < len(data):
         if offset + _PCAP_RECORD_LENGTH > len(data):
             raise DecodeError("pcap record header", offset, "truncated")
-        seconds, fraction, captured_length, _original_length = record.unpack_from(data, offset)
+        seconds, fraction, captured_length, original_length = record.unpack_from(data, offset)
         start = offset + _PCAP_RECORD_LENGTH
         if start + captured_length > len(data):
             raise DecodeError("pcap record", offset, f"captured length {captured_length} runs past the file")
         yield CaptureRecord(linktype, seconds + Fraction(fraction, ticks_per_second),
-                            data[start:start + captured_length], ticks_per_second)
+                            data[start:start + captured_length], ticks_per_second,
+                            _length_on_link(original_length, captured_length))
         offset = start + captured_length
 
 
@@ -169,9 +173,10 @@ def _packet(block_type: int, body: bytes, order: str, interfaces: list[_Interfac
         if len(body) < 20:
             raise DecodeError("pcapng packet block", offset, "truncated")
         if block_type == _PCAPNG_ENHANCED_PACKET:
-            interface_id, high, low, captured_length = struct.unpack_from(f"{order}IIII", body)
+            interface_id, high, low, captured_length, original_length = struct.unpack_from(f"{order}IIIII", body)
         else:
-            interface_id, _drops, high, low, captured_length = struct.unpack_from(f"{order}HHIII", body)
+            interface_id, _drops, high, low, captured_length, original_length = struct.unpack_from(
+                f"{order}HHIIII", body)
         ticks, start = (high << 32) | low, 20
     if interface_id >= len(interfaces):
         raise DecodeError("pcapng interface id", offset, f"{interface_id} but {len(interfaces)} interfaces described")
@@ -179,7 +184,13 @@ def _packet(block_type: int, body: bytes, order: str, interfaces: list[_Interfac
         raise DecodeError("pcapng packet length", offset, f"captured length {captured_length} runs past the block")
     interface = interfaces[interface_id]
     timestamp = Fraction(0) if ticks is None else interface.offset_seconds + Fraction(ticks, interface.ticks_per_second)
-    return CaptureRecord(interface.linktype, timestamp, body[start:start + captured_length], interface.ticks_per_second)
+    return CaptureRecord(interface.linktype, timestamp, body[start:start + captured_length], interface.ticks_per_second,
+                         _length_on_link(original_length, captured_length))
+
+
+def _length_on_link(original_length: int, captured_length: int) -> int | None:
+    """A record's ``original_length``: the frame's length on the link when the capture kept fewer octets."""
+    return original_length if original_length > captured_length else None
 
 
 class PcapWriter:
