@@ -77,3 +77,14 @@ def test_arbitrary_bytes_raise_only_decode_error(data: bytes) -> None:
     except DecodeError:
         return
     assert offset <= len(data) and 0 <= header.protocol_type <= 0xFFFF
+
+
+def test_the_checksum_of_a_packet_a_capture_cut_short_is_not_verified() -> None:
+    """RFC 2784 2.3: the checksum covers header and payload; a capture's snap length kept only part of them."""
+    packet = encode_gre(GREHeader(EtherType.IPV4, key=7, checksum_present=True), PAYLOAD)
+    with pytest.raises(DecodeError, match="checksum"):
+        decode_gre(packet[:20])
+    assert decode_gre(packet[:20], wire_length=len(packet)) == (GREHeader(EtherType.IPV4, 7, None, True), 12)
+    corrupted = packet[:-1] + bytes([packet[-1] ^ 1])
+    with pytest.raises(DecodeError, match="checksum"):
+        decode_gre(corrupted, wire_length=len(corrupted))

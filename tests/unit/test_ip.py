@@ -143,3 +143,55 @@ def test_ipv6_with_arbitrary_extension_bytes_raises_only_decode_error(tail: byte
     except DecodeError:
         return
     assert offset <= header.end
+
+
+# wire_length: ``data`` is the start of a longer packet a capture's snap length cut short.
+LONG = bytes(100)
+
+
+def test_a_cut_ipv4_packet_decodes_against_its_length_on_the_link() -> None:
+    packet = encode_ipv4(V4_SRC, V4_DST, IPProto.UDP, LONG)
+    with pytest.raises(DecodeError, match=r"120 outside \[20, 30 octets captured\]"):
+        decode_ipv4(packet[:30])
+    header, offset = decode_ipv4(packet[:30], wire_length=len(packet))
+    assert (header.source, header.total_length, offset) == (V4_SRC, 120, 20)
+    with pytest.raises(DecodeError, match=r"120 outside \[20, 119 octets on the link\]"):
+        decode_ipv4(packet[:30], wire_length=119)
+    with pytest.raises(DecodeError, match="IPv4 header"):
+        decode_ipv4(packet[:19], wire_length=len(packet))
+
+
+def test_cut_ipv4_options_are_truncated() -> None:
+    packet = bytes(IP(src=str(V4_SRC), dst=str(V4_DST), proto=17, options=b"\x01" * 8) / LONG)
+    with pytest.raises(DecodeError, match="IPv4 options"):
+        decode_ipv4(packet[:24], wire_length=len(packet))
+
+
+def test_a_cut_udp_datagram_decodes_against_its_length_on_the_link() -> None:
+    datagram = encode_udp(5436, 5437, LONG, source=V4_SRC, destination=V4_DST)
+    assert decode_udp(datagram[:12], wire_length=len(datagram)) == (UDPHeader(5436, 5437, 108,
+                                                                               int.from_bytes(datagram[6:8], "big")), 8)
+    with pytest.raises(DecodeError, match=r"108 outside \[8, 107 octets on the link\]"):
+        decode_udp(datagram[:12], wire_length=107)
+
+
+def test_a_cut_ipv6_walk_stops_at_the_extension_header_the_capture_did_not_keep_whole() -> None:
+    """RFC 8200 4.6: a 16-octet Destination Options header cut after 10 octets ends the walk at its start."""
+    packet = bytes(IPv6(src=str(V6_SRC), dst=str(V6_DST)) / IPv6ExtHdrDestOpt(nh=17, len=1) / UDP() / LONG)
+    with pytest.raises(DecodeError, match="IPv6 payload length"):
+        decode_ipv6(packet[:50])
+    header, protocol, offset = decode_ipv6(packet[:50], wire_length=len(packet))
+    assert (header.source, header.end, protocol, offset) == (V6_SRC, len(packet), IPProto.DSTOPTS, 40)
+    assert decode_ipv6(packet[:41], wire_length=len(packet))[1:] == (IPProto.DSTOPTS, 40)
+    assert decode_ipv6(packet[:56], wire_length=len(packet))[1:] == (IPProto.UDP, 56)
+    with pytest.raises(DecodeError, match="IPv6 payload length"):
+        decode_ipv6(packet[:50], wire_length=len(packet) - 1)
+
+
+@given(st.binary(max_size=80), st.integers(0, 200))
+def test_decoders_of_a_cut_packet_raise_only_decode_error(data: bytes, missing: int) -> None:
+    for decoder in (decode_ipv4, decode_ipv6, decode_udp):
+        try:
+            decoder(data, wire_length=len(data) + missing)
+        except DecodeError:
+            pass

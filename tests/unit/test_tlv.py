@@ -52,3 +52,13 @@ def test_arbitrary_bytes_raise_only_decode_error(data: bytes) -> None:
     except DecodeError:
         return
     assert header.length == len(data) - offset
+
+
+def test_GK_7_1_2_the_length_of_a_payload_a_capture_cut_short_is_checked_against_the_udp_length() -> None:
+    """A capture's snap length kept 10 of the 104 octets: Length 100 agrees with the UDP length on the link."""
+    data = encode_tlv(IPProto.GRE, bytes(100))
+    assert decode_tlv(data[:10], wire_length=len(data)) == (TLVHeader(IPProto.GRE, 100), 4)
+    with pytest.raises(DecodeError, match="TLV length"):
+        decode_tlv(data[:10])
+    with pytest.raises(DecodeError, match="TLV length"):
+        decode_tlv(data[:10], wire_length=len(data) + 1)

@@ -62,12 +62,13 @@ def encode_gre(header: GREHeader, payload: bytes) -> bytes:
     return bytes(packet)
 
 
-def decode_gre(data: bytes | bytearray | memoryview) -> tuple[GREHeader, int]:
+def decode_gre(data: bytes | bytearray | memoryview, *, wire_length: int | None = None) -> tuple[GREHeader, int]:
     """The GRE header at the start of ``data`` and the offset of its payload.
 
     Raises DecodeError on truncation, a version other than 0, any of the RFC 1701-only bits set
     (routing, strict source route, high recursion bit: RFC 2784 section 2.5) or a bad checksum. Bits 6-12
-    are ignored on receipt as RFC 2784 section 2.5 requires.
+    are ignored on receipt as RFC 2784 section 2.5 requires. ``wire_length``: the packet's length on the link
+    when ``data`` is only its captured start (a capture's snap length); its checksum is then not verified.
     """
     if len(data) < 4:
         raise DecodeError("GRE header", 0, f"truncated: {len(data)} octets, need 4")
@@ -83,7 +84,7 @@ def decode_gre(data: bytes | bytearray | memoryview) -> tuple[GREHeader, int]:
         raise DecodeError("GRE header", len(data), f"truncated: {len(data)} octets, flags need {length}")
     offset = 4
     if checksum_present:
-        if ones_complement_sum(data) != 0xFFFF:
+        if (wire_length is None or wire_length <= len(data)) and ones_complement_sum(data) != 0xFFFF:
             raise DecodeError("GRE checksum", 4, "does not verify over header and payload")
         offset += 4
     key = sequence = None

@@ -2,6 +2,11 @@
 
 Decoders return the header plus the offset of the payload; the payload ends at ``header.end`` (IPv4
 Total Length, IPv6 40 + Payload Length), so link-layer padding after the packet is never taken for data.
+
+A capture taken with a snap length keeps only the first octets of a long packet. Given the length the packet
+had on the link (``wire_length``), the decoders check the length fields against it rather than against the
+octets captured and return the header when it is whole; ``header.end`` then lies past the end of ``data``.
+Without ``wire_length``, ``data`` is the whole packet and a length field reaching past it is malformed.
 """
 
 from __future__ import annotations
@@ -101,14 +106,16 @@ def encode_ipv4(source: IPv4Address, destination: IPv4Address, protocol: int, pa
     return header[:10] + checksum.to_bytes(2, "big") + header[12:] + payload
 
 
-def decode_ipv4(data: bytes | bytearray | memoryview) -> tuple[IPv4Header, int]:
+def decode_ipv4(data: bytes | bytearray | memoryview, *, wire_length: int | None = None) -> tuple[IPv4Header, int]:
     """The IPv4 header and the offset of its payload (after any options).
 
     DecodeError on truncation, a version other than 4, an IHL below 5, a Total Length shorter than the
-    header or longer than ``data``, or a header checksum that does not verify.
+    header or longer than ``data`` (than ``wire_length`` when given, ``data`` being its captured start), or a
+    header checksum that does not verify.
     """
     if len(data) < IPV4_HEADER_LENGTH:
         raise DecodeError("IPv4 header", 0, f"truncated: {len(data)} octets, need {IPV4_HEADER_LENGTH}")
+    limit, present = _limit(data, wire_length)
     (version_ihl, _tos, total_length, identification, flags_fragment, ttl, protocol, _checksum,
      source, destination) = _IPV4.unpack_from(data)
     if version_ihl >> 4 != 4:
@@ -116,9 +123,10 @@ def decode_ipv4(data: bytes | bytearray | memoryview) -> tuple[IPv4Header, int]:
     header_length = (version_ihl & 0x0F) * 4
     if header_length < IPV4_HEADER_LENGTH:
         raise DecodeError("IPv4 IHL", 0, f"header length {header_length} is below {IPV4_HEADER_LENGTH}")
-    if not header_length <= total_length <= len(data):
-        raise DecodeError("IPv4 total length", 2,
-                          f"{total_length} outside [{header_length}, {len(data)} octets captured]")
+    if not header_length <= total_length <= limit:
+        raise DecodeError("IPv4 total length", 2, f"{total_length} outside [{header_length}, {limit} {present}]")
+    if len(data) < header_length:
+        raise DecodeError("IPv4 options", IPV4_HEADER_LENGTH, f"truncated: {len(data)} octets, need {header_length}")
     if internet_checksum(data[:header_length]):
         raise DecodeError("IPv4 header checksum", 10, "does not verify")
     header = IPv4Header(IPv4Address(source), IPv4Address(destination), protocol, total_length, ttl,
@@ -134,34 +142,40 @@ def encode_ipv6(source: IPv6Address, destination: IPv6Address, next_header: int,
                       IPv6Address(source).packed, IPv6Address(destination).packed) + payload
 
 
-def decode_ipv6(data: bytes | bytearray | memoryview) -> tuple[IPv6Header, int, int]:
+def decode_ipv6(data: bytes | bytearray | memoryview, *,
+                wire_length: int | None = None) -> tuple[IPv6Header, int, int]:
     """The IPv6 header, the upper-layer protocol and the offset of the upper-layer header.
 
     Hop-by-Hop, Routing, Destination Options, Fragment and Authentication (RFC 4302) headers are skipped (RFC
     8200 section 4); ESP ends the walk, since what follows it is encrypted. For a
     fragment other than the first, the walk stops at the Fragment header: the protocol returned is its
-    Next Header and the header's ``fragment_offset`` is non-zero. DecodeError on truncation, a version
-    other than 6, a Payload Length beyond ``data``, or an extension header running past the payload.
+    Next Header and the header's ``fragment_offset`` is non-zero. When ``data`` is the captured start of a packet
+    of ``wire_length`` octets, the walk also stops at an extension header the capture did not keep whole: the
+    protocol returned is that header's and the offset its start. DecodeError on truncation, a version
+    other than 6, a Payload Length beyond ``data`` (beyond ``wire_length`` when given), or an extension header
+    running past the payload.
     """
     if len(data) < IPV6_HEADER_LENGTH:
         raise DecodeError("IPv6 header", 0, f"truncated: {len(data)} octets, need {IPV6_HEADER_LENGTH}")
+    limit, present = _limit(data, wire_length)
     version_class_flow, payload_length, next_header, hop_limit, source, destination = _IPV6.unpack_from(data)
     if version_class_flow >> 28 != 6:
         raise DecodeError("IPv6 version", 0, f"version {version_class_flow >> 28}, expected 6")
     end = IPV6_HEADER_LENGTH + payload_length
-    if end > len(data):
-        raise DecodeError("IPv6 payload length", 4, f"{payload_length} but only {len(data) - 40} octets follow")
+    if end > limit:
+        raise DecodeError("IPv6 payload length", 4, f"{payload_length} but only {limit - 40} {present} follow")
+    captured_end = min(end, len(data))
     protocol, offset = next_header, IPV6_HEADER_LENGTH
     more_fragments, fragment_offset = False, 0
     while protocol in _EXTENSION_HEADERS or protocol == IPProto.FRAGMENT or protocol == IPProto.AH:
         if offset + 2 > end:
             raise DecodeError("IPv6 extension header", offset, "truncated")
+        if offset + 2 > captured_end:
+            break
         if protocol == IPProto.FRAGMENT:
             length = _FRAGMENT_HEADER_LENGTH
             if offset + length > end:
                 raise DecodeError("IPv6 fragment header", offset, "truncated")
-            offset_and_m = int.from_bytes(data[offset + 2:offset + 4], "big")
-            fragment_offset, more_fragments = offset_and_m & 0xFFF8, bool(offset_and_m & 1)
         elif protocol == IPProto.AH:
             length = (data[offset + 1] + 2) * 4  # RFC 4302 section 2.2: in 4-octet units, minus 2
             if offset + length > end:
@@ -170,6 +184,11 @@ def decode_ipv6(data: bytes | bytearray | memoryview) -> tuple[IPv6Header, int, 
             length = (data[offset + 1] + 1) * 8
             if offset + length > end:
                 raise DecodeError("IPv6 extension header", offset, f"length {length} runs past the payload")
+        if offset + length > captured_end:
+            break
+        if protocol == IPProto.FRAGMENT:
+            offset_and_m = int.from_bytes(data[offset + 2:offset + 4], "big")
+            fragment_offset, more_fragments = offset_and_m & 0xFFF8, bool(offset_and_m & 1)
         protocol = data[offset]
         offset += length
         if fragment_offset:
@@ -192,14 +211,23 @@ def encode_udp(source_port: int, destination_port: int, payload: bytes, *,
     return datagram[:6] + checksum.to_bytes(2, "big") + datagram[8:]
 
 
-def decode_udp(data: bytes | bytearray | memoryview) -> tuple[UDPHeader, int]:
+def decode_udp(data: bytes | bytearray | memoryview, *, wire_length: int | None = None) -> tuple[UDPHeader, int]:
     """The UDP header and the payload offset; the payload is ``data[8:header.length]``.
 
-    DecodeError when ``data`` is shorter than 8 octets or the Length field is below 8 or beyond ``data``.
+    DecodeError when ``data`` is shorter than 8 octets or the Length field is below 8 or beyond ``data``
+    (beyond ``wire_length`` when given, ``data`` being its captured start).
     """
     if len(data) < UDP_HEADER_LENGTH:
         raise DecodeError("UDP header", 0, f"truncated: {len(data)} octets, need {UDP_HEADER_LENGTH}")
     header = UDPHeader(*_UDP.unpack_from(data))
-    if not UDP_HEADER_LENGTH <= header.length <= len(data):
-        raise DecodeError("UDP length", 4, f"{header.length} outside [{UDP_HEADER_LENGTH}, {len(data)} octets present]")
+    limit, present = _limit(data, wire_length)
+    if not UDP_HEADER_LENGTH <= header.length <= limit:
+        raise DecodeError("UDP length", 4, f"{header.length} outside [{UDP_HEADER_LENGTH}, {limit} {present}]")
     return header, UDP_HEADER_LENGTH
+
+
+def _limit(data: bytes | bytearray | memoryview, wire_length: int | None) -> tuple[int, str]:
+    """How far a length field may reach, and what those octets are (for an error's text)."""
+    if wire_length is None:
+        return len(data), "octets captured"
+    return wire_length, "octets on the link"

@@ -30,18 +30,20 @@ def encode_tlv(next_header: int, payload: bytes) -> bytes:
     return _HEADER.pack(0, next_header, len(payload)) + payload
 
 
-def decode_tlv(udp_payload: bytes | bytearray | memoryview) -> tuple[TLVHeader, int]:
+def decode_tlv(udp_payload: bytes | bytearray | memoryview, *,
+               wire_length: int | None = None) -> tuple[TLVHeader, int]:
     """The TLV header at the start of a UDP payload, and the offset of what follows it.
 
     The reserved nibble is ignored (GK-7.2-6). A Length other than the UDP payload length minus 4 raises
-    DecodeError, since the receiver MUST discard such a packet (GK-7.1-2).
+    DecodeError, since the receiver MUST discard such a packet (GK-7.1-2). ``wire_length``: the UDP payload
+    length when ``udp_payload`` is only its captured start (a capture's snap length).
     """
     if len(udp_payload) < TLV_HEADER_LENGTH:
         raise DecodeError("TLV header", 0, f"truncated: {len(udp_payload)} octets, need {TLV_HEADER_LENGTH}")
     type_and_reserved, next_header, length = _HEADER.unpack_from(udp_payload)
     if type_and_reserved >> 4:
         raise DecodeError("TLV type", 0, f"type {type_and_reserved >> 4}, only 0 is defined (RFC 5845 7.2)")
-    carried = len(udp_payload) - TLV_HEADER_LENGTH
+    carried = (len(udp_payload) if wire_length is None else wire_length) - TLV_HEADER_LENGTH
     if length != carried:
         raise DecodeError("TLV length", 2, f"Length {length} but the UDP length leaves {carried} octets (GK-7.1-2)")
     return TLVHeader(next_header, length), TLV_HEADER_LENGTH
