@@ -112,3 +112,32 @@ def test_nanosecond_pcapng_by_editcap_times_are_tsharks_to_the_nanosecond(
     assert [frame["time"] for frame in frames] == [float(row["frame.time_epoch"]) for row in rows]
     assert [(frame["src"], frame["sport"]) for frame in frames] == [(row["ip.src"], int(row["udp.srcport"]))
                                                                    for row in rows]
+
+
+@pytest.mark.skipif(EDITCAP is None, reason="editcap (Wireshark) is not installed")
+def test_frames_editcap_cut_to_60_octets_show_tsharks_addresses_ports_and_gre_keys(
+        capture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``editcap -s 60`` keeps 60 octets of each frame and its original length, as ``tcpdump -s 60`` does: the
+    outer addresses, the UDP ports and the GRE keys are tshark's; an inner packet's addresses too when tshark
+    shows both (pmip6 decode names them only when the inner header is whole); each cut frame says so. The GRE keys
+    over IPv4 and IPv6 are kept although the frames are cut after them."""
+    snapped = tmp_path / "snap60.pcap"
+    subprocess.run([EDITCAP, "-s", "60", str(capture), str(snapped)], check=True, timeout=60, capture_output=True)
+    rows = tshark_rows(snapped, [*FIELDS, "gre.key"], len(CASES))
+    frames = [json.loads(line) for line in _decode(snapped, capsys, "--json")]
+    assert sum(frame["error"] is not None for frame in frames) == sum(len(case.packet) > 60 for case in CASES) > 0
+    assert [frame["gre"]["key"] for frame in frames if frame["gre"]] == [5, 9, 5]
+    for frame, row, case in zip(frames, rows, CASES):
+        outer_ipv6 = case.packet[0] >> 4 == 6
+        (source, inner_source), (destination, inner_destination) = (_outer_and_inner(row, outer_ipv6, end)
+                                                                    for end in ("src", "dst"))
+        assert (frame["src"], frame["dst"]) == (source, destination), case.name
+        if inner_source and inner_destination and case.name not in UNSEEN_INNER:
+            assert (frame["inner_src"], frame["inner_dst"]) == (inner_source, inner_destination), case.name
+        assert (frame["sport"], frame["dport"]) == tuple(int(row[field]) if row[field] else None
+                                                         for field in ("udp.srcport", "udp.dstport")), case.name
+        if case.name not in UNSEEN_INNER:  # tshark does not reach the GRE header after a TLV header
+            assert (frame["gre"] or {}).get("key") == (int(row["gre.key"], 16) if row["gre.key"] else None), case.name
+        if len(case.packet) > 60:
+            assert frame["error"].startswith(f"frame cut by the capture's snap length after 60 of "
+                                             f"{len(case.packet)} octets"), case.name

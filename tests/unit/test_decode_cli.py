@@ -4,6 +4,7 @@ whom each frame went (capture time, addresses, ports)."""
 from __future__ import annotations
 
 import json
+import struct
 from fractions import Fraction
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
@@ -207,3 +208,54 @@ def test_an_mn_id_with_a_newline_or_spaces_stays_one_quoted_word_of_one_line(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
     assert 'MN-ID="mn1\\n2 LMA6 BA seq=1 a=b,c" [IPv6/MH]' in lines[0]
+
+
+def _snapped(path: Path, packets: list[bytes], snap: int) -> Path:
+    """A pcap as ``tcpdump -s SNAP`` writes it: each record keeps at most ``snap`` octets and the original length."""
+    data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snap, LINKTYPE_RAW)
+    for number, packet in enumerate(packets):
+        kept = packet[:snap]
+        data += struct.pack("<IIII", 1700000000 + number, 0, len(kept), len(packet)) + kept
+    path.write_bytes(data)
+    return path
+
+
+def test_frames_cut_by_the_snap_length_show_their_headers_and_say_where_they_were_cut(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """operations.md: the headers the capture kept whole are shown (addresses, ports, GRE key, inner addresses),
+    ``error`` says the frame was cut; the --udp-port hint does not appear, since the framing was recognized."""
+    inner = encode_ipv4(IPv4Address("10.0.0.2"), IPv4Address("10.0.255.1"), IPProto.UDP, bytes(200))
+    gre = encode_ipv4(MAG4, LMA4, IPProto.GRE, gre_prefix(0x28, EtherType.IPV4) + inner)
+    pbu = encode_ipv6(MAG6, LMA6, IPProto.MOBILITY, encode_message(PBU, source=MAG6, destination=LMA6))
+    path = _snapped(tmp_path / "snap.pcap", [gre, pbu], 60)
+
+    assert main(["decode", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "1   0.000000 192.0.2.10 -> 192.0.2.1 GRE key=0x00000028 (40) proto=0x0800 (inner 10.0.0.2 -> 10.0.255.1) "
+        f"[IPv4/GRE] error: frame cut by the capture's snap length after 60 of {len(gre)} octets",
+        "2   1.000000 2001:db8::a -> 2001:db8::1 [IPv6/MH] error: frame cut by the capture's snap length after 60 of "
+        f"{len(pbu)} octets; header_len at offset 1: declares {len(pbu) - 40} octets but only 20 are present"]
+    assert err == ""
+    assert main(["decode", "--json", str(_snapped(path, [pbu], 60))]) == 0
+    out, err = capsys.readouterr()
+    frame = json.loads(out)
+    assert (frame["src"], frame["dst"], frame["mh"]) == ("2001:db8::a", "2001:db8::1", None) and err == ""
+
+
+def test_a_frame_whose_length_disagrees_with_a_whole_capture_is_still_malformed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Captured = original length: a Total Length beyond the octets captured is the packet's own fault."""
+    packet = encode_ipv4(MAG4, LMA4, IPProto.GRE, gre_prefix(0x28, EtherType.IPV4) + bytes(100))[:60]
+    assert main(["decode", str(_snapped(tmp_path / "bad.pcap", [packet], 60))]) == 0
+    assert capsys.readouterr().out.rstrip("\n").endswith(
+        "[unknown] error: IPv4 total length at offset 2: 128 outside [20, 60 octets captured]")
+
+
+def test_the_udp_port_hint_needs_a_udp_datagram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without PMIPv6 framing and without any UDP datagram, another signaling port cannot be why: no hint."""
+    path = tmp_path / "icmp.pcap"
+    with path.open("wb") as stream:
+        PcapWriter(stream).write(encode_ipv6(MAG6, LMA6, IPProto.ICMPV6, bytes(8)), 1700000000)
+    assert main(["decode", str(path)]) == 0
+    assert capsys.readouterr().err == f"pmip6 decode: {path}: no Mobility Header, GRE or TLV framing in 1 frames\n"

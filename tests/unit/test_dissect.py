@@ -231,3 +231,109 @@ def test_addresses_found_before_an_error_are_kept() -> None:
     report = dissect_frame(LINKTYPE_IPV4, _udp4(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, b"\x3b\x05" + bytes(6)))
     assert report.error is not None
     assert _endpoints(report) == (MAG4, LMA4, PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, None, None)
+
+
+# A capture taken with a snap length (tcpdump -s, dumpcap -s) keeps the first octets of each frame and records
+# the frame's original length: the headers whole in what was kept are decoded, the error says where it was cut.
+PAYLOAD = bytes(range(200))
+CUT = "frame cut by the capture's snap length after"
+
+
+def _cut(frame: bytes, snap: int, linktype: int = LINKTYPE_RAW) -> FrameReport:
+    return dissect_frame(linktype, frame[:snap], original_length=len(frame))
+
+
+@pytest.mark.parametrize("frame, snap, expected", [
+    (encode_ipv4(MAG4, LMA4, IPProto.GRE, gre_prefix(0x28, EtherType.IPV4)
+                 + encode_ipv4(*MN4, IPProto.UDP, PAYLOAD)), 60, (MAG4, LMA4, None, None, *MN4)),
+    (encode_ipv6(LMA6, MAG6, IPProto.GRE, gre_prefix(0x28, EtherType.IPV6) + encode_ipv6(*MN6, IPProto.UDP, PAYLOAD)),
+     96, (LMA6, MAG6, None, None, *MN6)),
+    (encode_ipv4(MAG4, LMA4, IPProto.GRE, gre_prefix(0x28, EtherType.IPV4)
+                 + encode_ipv4(*MN4, IPProto.UDP, PAYLOAD)), 40, (MAG4, LMA4, None, None, None, None)),
+], ids=["gre-ipv4-inner-whole", "gre-ipv6-inner-whole", "gre-ipv4-inner-cut"])
+def test_a_gre_frame_cut_by_the_snap_length_keeps_its_addresses_and_key(
+        frame: bytes, snap: int, expected: tuple[object, ...]) -> None:
+    """RFC 2890 section 2.1: the Key is in the first 8 octets of the GRE header, so a snap length that keeps
+    the outer header and the GRE header keeps the tunnel's key; the inner addresses when its header is whole."""
+    report = _cut(frame, snap)
+    assert report.carrier.endswith("/GRE") and report.gre is not None and report.gre.key == 0x28
+    assert _endpoints(report) == expected
+    assert report.error == f"{CUT} {snap} of {len(frame)} octets"
+
+
+def test_a_tlv_gre_frame_cut_by_the_snap_length_keeps_ports_tlv_key_and_inner_addresses() -> None:
+    """RFC 5845 7.2: the TLV header's Length is checked against the UDP length on the link, not what was kept."""
+    gre = encode_gre(GREHeader(EtherType.IPV4, key=0x2222), encode_ipv4(*MN4, IPProto.UDP, PAYLOAD))
+    frame = _ethernet(_udp4(PMIP6_DATA_PORT, PMIP6_DATA_PORT, encode_tlv(IPProto.GRE, gre)))
+    report = _cut(frame, 96, LINKTYPE_ETHERNET)
+    assert report.tlv == TLVHeader(IPProto.GRE, len(gre)) and report.gre is not None and report.gre.key == 0x2222
+    assert _endpoints(report) == (MAG4, LMA4, PMIP6_DATA_PORT, PMIP6_DATA_PORT, *MN4)
+    assert report.error == f"{CUT} 96 of {len(frame)} octets"
+
+
+def test_a_keyed_gre_checksum_is_not_verified_over_a_cut_payload() -> None:
+    """RFC 2784 2.3: the checksum covers the whole packet, which the capture did not keep: the key is still read."""
+    frame = encode_ipv6(LMA6, MAG6, IPProto.GRE, encode_gre(GREHeader(EtherType.IPV4, key=9, checksum_present=True),
+                                                            encode_ipv4(*MN4, IPProto.UDP, PAYLOAD)))
+    report = _cut(frame, 100)
+    assert report.gre == GREHeader(EtherType.IPV4, key=9, checksum_present=True)
+    assert report.error == f"{CUT} 100 of {len(frame)} octets"
+
+
+@pytest.mark.parametrize("frame", [SIGNALING6, _udp4(40000, PMIP6_CONTROL_PORT, encode_message(PBU))],
+                         ids=["ipv6-mh", "ipv4-udp-mh"])
+def test_signaling_cut_by_the_snap_length_keeps_addresses_and_ports_and_says_both_why(frame: bytes) -> None:
+    """A Mobility Header the capture cut does not decode: the error says the frame was cut, then what was missing."""
+    report = _cut(frame, 60)
+    assert report.mh is None and report.carrier.endswith("/MH") and report.pmip6_framing
+    assert (report.source, report.destination) in ((MAG6, LMA6), (MAG4, LMA4))
+    assert report.error.startswith(f"{CUT} 60 of {len(frame)} octets; ") and "header_len" in report.error
+
+
+def test_an_extension_header_cut_by_the_snap_length_keeps_the_addresses() -> None:
+    """RFC 8200 4.6: the walk over the extension headers stops at the one the capture did not keep whole."""
+    frame = encode_ipv6(MAG6, LMA6, IPProto.DSTOPTS, bytes([IPProto.MOBILITY, 1]) + bytes(14)
+                        + encode_message(PBU, source=MAG6, destination=LMA6))
+    report = _cut(frame, 50)
+    assert (report.source, report.destination, report.mh, report.carrier) == (MAG6, LMA6, None, "IPv6/protocol 60")
+    assert report.error == f"{CUT} 50 of {len(frame)} octets"
+
+
+def test_a_cut_frame_whose_length_fields_exceed_its_original_length_is_still_malformed() -> None:
+    frame = bytearray(encode_ipv4(MAG4, LMA4, IPProto.GRE, gre_prefix(1, EtherType.IPV4) + PAYLOAD))
+    frame[2:4], frame[10:12] = (len(frame) + 1).to_bytes(2, "big"), bytes(2)
+    frame[10:12] = internet_checksum(bytes(frame[:20])).to_bytes(2, "big")
+    report = _cut(bytes(frame), 60)
+    assert report.gre is None and report.source is None
+    assert report.error == f"{CUT} 60 of {len(frame)} octets; IPv4 total length at offset 2: {len(frame) + 1} " \
+                           f"outside [20, {len(frame)} octets on the link]"
+
+
+def test_a_total_length_beyond_the_octets_captured_is_malformed_when_the_capture_kept_the_whole_frame() -> None:
+    """Captured length = original length: nothing is missing, so a Total Length beyond it is the packet's fault."""
+    frame = encode_ipv4(MAG4, LMA4, IPProto.GRE, gre_prefix(1, EtherType.IPV4) + PAYLOAD)[:60]
+    for original_length in (None, 60):
+        report = dissect_frame(LINKTYPE_RAW, frame, original_length=original_length)
+        assert report.gre is None and report.source is None
+        assert report.error == "IPv4 total length at offset 2: 228 outside [20, 60 octets captured]"
+
+
+def test_a_snap_length_that_cuts_only_link_padding_keeps_the_whole_message() -> None:
+    """The PBU is whole: only the trailer after it is missing. The MH checksum verifies; the cut is still said."""
+    frame = _ethernet(SIGNALING6)
+    report = _cut(frame, len(frame) - 4, LINKTYPE_ETHERNET)
+    assert report.mh == PBU and report.error == f"{CUT} {len(frame) - 4} of {len(frame)} octets"
+
+
+@given(st.sampled_from(LINKTYPES), st.binary(max_size=120), st.integers(0, 2**32 - 1))
+def test_arbitrary_cut_frames_never_raise(linktype: int, data: bytes, original_length: int) -> None:
+    report = dissect_frame(linktype, data, original_length=original_length)
+    assert report.error is None or isinstance(report.error, str)
+
+
+@given(st.integers(0, len(SIGNALING6)))
+def test_every_snap_length_of_a_signaling_frame_keeps_what_it_can(snap: int) -> None:
+    report = _cut(SIGNALING6, snap)
+    assert (report.source is not None) == (snap >= 40)
+    assert (report.mh is not None) == (snap == len(SIGNALING6))
+    assert (report.error is None) == (snap == len(SIGNALING6))

@@ -49,12 +49,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"pmip6 decode: {args.file}: not a readable capture: {error}", file=sys.stderr)
         return EXIT_NOT_A_CAPTURE
     number = 0
-    found = False
+    found = over_udp = False
     first: Fraction | None = None
     try:
         for number, record in enumerate(records, 1):
-            report = dissect_frame(record.linktype, record.data, control_port=args.udp_port)
-            found = found or report.mh is not None or report.gre is not None or report.tlv is not None
+            report = dissect_frame(record.linktype, record.data, control_port=args.udp_port,
+                                   original_length=record.original_length)
+            found = found or report.pmip6_framing
+            over_udp = over_udp or report.destination_port is not None
             first = record.timestamp if first is None else first
             print(json.dumps(frame_json(number, record, report)) if args.json
                   else frame_text(number, record, first, report))
@@ -65,8 +67,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout = open(os.devnull, "w")
         return 0
     if number and not found:
-        print(f"pmip6 decode: {args.file}: no Mobility Header, GRE or TLV framing in {number} frames; signaling on "
-              f"a UDP port other than {args.udp_port} needs --udp-port PORT", file=sys.stderr)
+        # Only a UDP datagram could be signaling on another port: without one, the hint would mislead.
+        hint = f"; signaling on a UDP port other than {args.udp_port} needs --udp-port PORT" if over_udp else ""
+        print(f"pmip6 decode: {args.file}: no Mobility Header, GRE or TLV framing in {number} frames{hint}",
+              file=sys.stderr)
     return 0
 
 

@@ -12,6 +12,10 @@ Fragments, IPv4/IPv6 carried plainly in UDP 5437 (the IPv4-UDP mode) and IP-in-I
 Who sent the frame to whom: the addresses of the outer IP header (for tunneled data the tunnel endpoints, MAG
 and LMA) and, over UDP, its ports; for tunneled data (GRE, TLV/GRE, IP-in-IP, IPv4-UDP) also the addresses of
 the inner packet (the mobile node's traffic) when its header is whole.
+
+A frame a capture's snap length cut short (its original length above the octets captured) keeps every header
+that is whole in what was captured: each layer checks its length fields against the length it had on the link
+(``wire_length``), and the report's error says where the capture cut the frame.
 """
 
 from __future__ import annotations
@@ -47,10 +51,12 @@ class FrameReport:
     """What one frame holds. ``carrier`` names the framing found, e.g. "IPv4/UDP 5436/MH" or "IPv6/protocol 58".
 
     ``error`` is the text of the DecodeError that stopped the dissection (fields found before it are
-    kept), or of a Mobility Header checksum that does not verify (the message is still reported).
+    kept), or of a Mobility Header checksum that does not verify (the message is still reported); for a frame
+    cut by the capture's snap length it starts by saying so.
     ``source``/``destination``: the outer IP header's addresses (None when the frame is not IP);
     ``source_port``/``destination_port``: its UDP ports; ``inner_source``/``inner_destination``: the
-    addresses of the tunneled packet.
+    addresses of the tunneled packet. ``pmip6_framing``: a PMIPv6 carrier was recognized (Mobility Header, GRE,
+    TLV header, IPv4-UDP mode), whether or not what it carries decoded.
     """
 
     carrier: str = ""
@@ -64,33 +70,73 @@ class FrameReport:
     destination_port: int | None = None
     inner_source: Address | None = None
     inner_destination: Address | None = None
+    pmip6_framing: bool = False
+
+    def add_pmip6_framing(self, name: str) -> None:
+        """Name a PMIPv6 carrier found at the end of ``carrier``."""
+        self.carrier += f"/{name}"
+        self.pmip6_framing = True
 
 
-def dissect_frame(linktype: int, data: bytes, *, control_port: int = PMIP6_CONTROL_PORT) -> FrameReport:
+def dissect_frame(linktype: int, data: bytes, *, control_port: int = PMIP6_CONTROL_PORT,
+                  original_length: int | None = None) -> FrameReport:
     """Dissect one captured frame of the given pcap link type; never raises for any input bytes.
-    ``control_port``: the UDP port of the signaling (an LMA configured with another ``udp_port``)."""
+    ``control_port``: the UDP port of the signaling (an LMA configured with another ``udp_port``).
+    ``original_length``: the frame's length on the link when ``data`` is only its first octets, as a capture's
+    snap length keeps them (:attr:`pmip6.wire.pcap.CaptureRecord.original_length`)."""
     report = FrameReport()
+    missing = max(0, (original_length or 0) - len(data))
     try:
-        ethertype, packet = _network_layer(linktype, bytes(data))
-        header: IPv4Header | IPv6Header
-        if ethertype == _ETHERTYPE_IPV4:
-            header, offset = decode_ipv4(packet)
-            protocol, report.carrier = header.protocol, "IPv4"
-        elif ethertype == _ETHERTYPE_IPV6:
-            header, protocol, offset = decode_ipv6(packet)
-            report.carrier = "IPv6"
-        else:
-            report.carrier = f"not IP (link type {linktype}, protocol 0x{ethertype:04x})"
-            return report
-        report.source, report.destination = header.source, header.destination
-        if header.is_fragment:
-            report.carrier += " fragment"
-        else:
-            _upper_layer(protocol, packet[offset:header.end], header.source, header.destination, report,
-                         control_port)
+        _frame(linktype, bytes(data), missing, report, control_port)
     except DecodeError as error:
         report.error = str(error)
+    if missing:
+        cut = f"frame cut by the capture's snap length after {len(data)} of {original_length} octets"
+        report.error = cut if report.error is None else f"{cut}; {report.error}"
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """The octets captured of one layer's data and the length it had on the link (more when the capture cut it)."""
+
+    data: bytes
+    wire_length: int
+
+    @property
+    def whole(self) -> bool:
+        return len(self.data) >= self.wire_length
+
+    @property
+    def cut_length(self) -> int | None:
+        """The decoders' ``wire_length``: None when ``data`` is whole, so that they judge it as they always do."""
+        return None if self.whole else self.wire_length
+
+    def after(self, offset: int) -> _Layer:
+        """What follows the first ``offset`` octets."""
+        return _Layer(self.data[offset:], self.wire_length - offset)
+
+
+def _frame(linktype: int, data: bytes, missing: int, report: FrameReport, control_port: int) -> None:
+    """Fill ``report`` from a frame of which the capture left out the last ``missing`` octets."""
+    ethertype, packet = _network_layer(linktype, data)
+    wire_length = _Layer(packet, len(packet) + missing).cut_length
+    header: IPv4Header | IPv6Header
+    if ethertype == _ETHERTYPE_IPV4:
+        header, offset = decode_ipv4(packet, wire_length=wire_length)
+        protocol, report.carrier = header.protocol, "IPv4"
+    elif ethertype == _ETHERTYPE_IPV6:
+        header, protocol, offset = decode_ipv6(packet, wire_length=wire_length)
+        report.carrier = "IPv6"
+    else:
+        report.carrier = f"not IP (link type {linktype}, protocol 0x{ethertype:04x})"
+        return
+    report.source, report.destination = header.source, header.destination
+    if header.is_fragment:
+        report.carrier += " fragment"
+    else:
+        _upper_layer(protocol, _Layer(packet[offset:header.end], header.end - offset), header.source,
+                     header.destination, report, control_port)
 
 
 def _network_layer(linktype: int, data: bytes) -> tuple[int, bytes]:
@@ -123,12 +169,12 @@ def _network_layer(linktype: int, data: bytes) -> tuple[int, bytes]:
     raise DecodeError("link type", 0, f"{linktype} is not supported")
 
 
-def _upper_layer(protocol: int, payload: bytes, source: Address, destination: Address, report: FrameReport,
+def _upper_layer(protocol: int, payload: _Layer, source: Address, destination: Address, report: FrameReport,
                  control_port: int) -> None:
     if protocol == IPProto.MOBILITY and isinstance(source, IPv6Address):
-        report.carrier += "/MH"
-        report.mh = decode_message(payload)
-        if not verify_checksum(payload, source, destination):  # type: ignore[arg-type]
+        report.add_pmip6_framing("MH")
+        report.mh = decode_message(payload.data)
+        if payload.whole and not verify_checksum(payload.data, source, destination):  # type: ignore[arg-type]
             report.error = str(DecodeError("MH checksum", 4, "does not verify over the IPv6 pseudo-header"))
     elif protocol == IPProto.GRE:
         _gre(payload, report)
@@ -141,44 +187,44 @@ def _upper_layer(protocol: int, payload: bytes, source: Address, destination: Ad
         report.carrier += f"/protocol {protocol}"
 
 
-def _gre(payload: bytes, report: FrameReport) -> None:
-    report.carrier += "/GRE"
-    report.gre, offset = decode_gre(payload)
-    _inner(payload[offset:], report)
+def _gre(payload: _Layer, report: FrameReport) -> None:
+    report.add_pmip6_framing("GRE")
+    report.gre, offset = decode_gre(payload.data, wire_length=payload.cut_length)
+    _inner(payload.after(offset), report)
 
 
-def _inner(packet: bytes, report: FrameReport) -> None:
+def _inner(packet: _Layer, report: FrameReport) -> None:
     """The addresses of a tunneled packet. One that is not a whole IP header is the mobile node's business,
     not a fault of the PMIPv6 framing: its addresses stay unknown and no error is reported."""
     header: IPv4Header | IPv6Header
     try:
-        if packet[:1] and packet[0] >> 4 == 4:
-            header, _ = decode_ipv4(packet)
+        if packet.data[:1] and packet.data[0] >> 4 == 4:
+            header, _ = decode_ipv4(packet.data, wire_length=packet.cut_length)
         else:
-            header, _, _ = decode_ipv6(packet)
+            header, _, _ = decode_ipv6(packet.data, wire_length=packet.cut_length)
     except DecodeError:
         return
     report.inner_source, report.inner_destination = header.source, header.destination
 
 
-def _udp(datagram: bytes, report: FrameReport, control_port: int) -> None:
-    header, offset = decode_udp(datagram)
-    payload = datagram[offset:header.length]
+def _udp(datagram: _Layer, report: FrameReport, control_port: int) -> None:
+    header, offset = decode_udp(datagram.data, wire_length=datagram.cut_length)
+    payload = _Layer(datagram.data[offset:header.length], header.length - offset)
     report.source_port, report.destination_port = header.source_port, header.destination_port
     ports = (header.source_port, header.destination_port)
     pmip_port = next((port for port in (control_port, PMIP6_DATA_PORT) if port in ports), None)
     report.carrier += f"/UDP {pmip_port or header.destination_port}"
     if pmip_port is None:
         return
-    first_nibble = payload[0] >> 4 if payload else None
+    first_nibble = payload.data[0] >> 4 if payload.data else None
     if first_nibble == 0:
-        report.carrier += "/TLV"
-        report.tlv, tlv_offset = decode_tlv(payload)
+        report.add_pmip6_framing("TLV")
+        report.tlv, tlv_offset = decode_tlv(payload.data, wire_length=payload.cut_length)
         if report.tlv.next_header == IPProto.GRE:
-            _gre(payload[tlv_offset:], report)
+            _gre(payload.after(tlv_offset), report)
     elif pmip_port == control_port:
-        report.carrier += "/MH"
-        report.mh = decode_message(payload)
+        report.add_pmip6_framing("MH")
+        report.mh = decode_message(payload.data)
     elif first_nibble in (4, 6):
-        report.carrier += f"/IPv{first_nibble} (IPv4-UDP mode)"
+        report.add_pmip6_framing(f"IPv{first_nibble} (IPv4-UDP mode)")
         _inner(payload, report)
