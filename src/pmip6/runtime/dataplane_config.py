@@ -52,6 +52,7 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
     known = set(tenants) | {DEFAULT_TENANT}
     parsed: list[TenantSettings] = []
     used_tables: dict[int, str] = {}
+    interfaces: dict[str, tuple[str, str]] = {}
     for index, item in enumerate(table.value("tenant", list, [])):
         tenant = Table(item, f"{table.key('tenant')}[{index}]", Path("."))
         name = tenant.value("name", str)
@@ -60,18 +61,15 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
         if any(other.name == name for other in parsed):
             raise ConfigError(tenant.key("name"), f"tenant {name!r} is listed twice")
         tun = _interface(tenant, "tun", IFNAMSIZ - 1)
-        if any(other.tun == tun for other in parsed):
-            raise ConfigError(tenant.key("tun"), f"TUN device {tun!r} is used by two tenants")
+        _claim(interfaces, tenant, "tun", tun, name)
         number = _table_number(tenant, "table", 2)
         for used in (number, number + 1):
             if used in used_tables:
                 raise ConfigError(tenant.key("table"), f"table {used} is already used by tenant {used_tables[used]!r}")
             used_tables[used] = name
         uplink = _optional_interface(tenant, "uplink", IFNAMSIZ - 1)
-        sharing = next((other.name for other in parsed if uplink is not None and other.uplink == uplink), None)
-        if sharing is not None:
-            raise ConfigError(tenant.key("uplink"), f"interface {uplink!r} is already the uplink of tenant "
-                                                    f"{sharing!r}: what arrives on it goes to one tenant only")
+        if uplink is not None:
+            _claim(interfaces, tenant, "uplink", uplink, name)
         gateways = tuple(g for g in (tenant.ipv4_address("gateway", None), tenant.ipv6_address("gateway6", None))
                          if g is not None)
         if gateways and uplink is None:
@@ -83,6 +81,25 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
         return None
     return LmaDataplaneSettings(True, tuple(parsed), rule_priority, udp_port, tunnel_mtu, encapsulation_limit,
                                 *icmp_error_limit)
+
+
+def _claim(interfaces: dict[str, tuple[str, str]], tenant: Table, key: str, interface: str, name: str) -> None:
+    """Record ``interface`` as tenant ``name``'s ``key`` ("tun" or "uplink") in ``interfaces`` (interface -> key,
+    tenant). An interface is one tenant's TUN device or uplink, never two of those: its policy rule at
+    ``rule_priority`` sends what arrives on it to one table, and the takeover of a crashed run's rules (steer())
+    removes a rule of the same interface for another table, so a second role would take the first one's traffic."""
+    if interface in interfaces:
+        role, owner = interfaces[interface]
+        if key == role == "tun":
+            raise ConfigError(tenant.key(key), f"TUN device {interface!r} is used by two tenants")
+        if key == role == "uplink":
+            raise ConfigError(tenant.key(key), f"interface {interface!r} is already the uplink of tenant {owner!r}: "
+                                               f"what arrives on it goes to one tenant only")
+        held = "TUN device" if role == "tun" else "uplink"
+        whose = f"this tenant's {held}" if owner == name else f"the {held} of tenant {owner!r}"
+        raise ConfigError(tenant.key(key), f"interface {interface!r} is already {whose}: an interface is one "
+                                           f"tenant's TUN device or uplink, never both")
+    interfaces[interface] = (key, name)
 
 
 def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | None:

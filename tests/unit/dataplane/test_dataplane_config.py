@@ -74,6 +74,16 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "upa"\n'
      '[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 20\nuplink = "upa"',
      "dataplane.tenant[1].uplink: interface 'upa' is already the uplink of tenant 'opA'"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "upa"\n'
+     '[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 20\nuplink = "a"',
+     "dataplane.tenant[1].uplink: interface 'a' is already the TUN device of tenant 'opA': an interface is one "
+     "tenant's TUN device or uplink, never both"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "b"\n'
+     '[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 20',
+     "dataplane.tenant[1].tun: interface 'b' is already the uplink of tenant 'opA': an interface is one "
+     "tenant's TUN device or uplink, never both"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "a"',
+     "dataplane.tenant[0].uplink: interface 'a' is already this tenant's TUN device"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway = "10.0.0.1"', "dataplane.tenant[0].gateway: a gateway needs an uplink"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1', "dataplane.tenant[0].colour: unknown key"),
     ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
