@@ -163,22 +163,36 @@ def _unicast(parse: Callable[[str], _A]) -> Callable[[str], _A]:
     return parsed
 
 
-_MULTICAST = (IPv4Network("224.0.0.0/4"), IPv6Network("ff00::/8"))
+_MULTICAST = ((IPv4Network("224.0.0.0/4"), "multicast addresses"), (IPv6Network("ff00::/8"), "multicast addresses"))
+_NOT_FORWARDED = (
+    (IPv4Network("127.0.0.0/8"), "loopback addresses"), (IPv6Network("::1/128"), "the loopback address ::1"),
+    (IPv4Network("169.254.0.0/16"), "link-local addresses"), (IPv6Network("fe80::/10"), "link-local addresses"),
+)
+"""Unicast ranges that are no home address: loopback (RFC 1122 3.2.1.3 (g): never on a network; RFC 4291 2.5.3:
+never assigned to a physical interface) and link-local (RFC 3927, RFC 4291 2.5.6: never forwarded off the link,
+so never routed to a mobile node through its LMA)."""
 
 
 def _unicast_pool(parse: Callable[[str], _N]) -> Callable[[str], _N]:
-    """``parse``, refusing a prefix that holds an address :func:`_unicast` refuses for a node: a pool's addresses are
-    home addresses, default routers and home network prefixes, each one node's (RFC 5844 3.3.1 and 3.3.3, RFC 5213
-    2.2: a unicast prefix)."""
+    """``parse``, refusing a prefix that holds an address :func:`_unicast` refuses for a node, or a loopback or
+    link-local one: a pool's addresses are home addresses, default routers and home network prefixes, each one
+    node's and routed to it through its LMA (RFC 5844 3.3.1 and 3.3.3, RFC 5213 2.2: a unicast prefix)."""
     def parsed(text: str) -> _N:
         pool = parse(text)
-        if any(block.network_address in pool or pool.network_address in block for block in _MULTICAST):
-            raise ValueError("it holds multicast addresses")
+        _refuse_overlap(pool, _MULTICAST)
         for edge in (pool.network_address, pool.broadcast_address):
             if not is_unicast(edge):
                 raise ValueError(f"it holds {edge}, not a unicast address")
+        _refuse_overlap(pool, _NOT_FORWARDED)
         return pool
     return parsed
+
+
+def _refuse_overlap(pool: IPv4Network | IPv6Network, blocks: tuple[tuple[IPv4Network | IPv6Network, str], ...]) -> None:
+    """ValueError naming the first of ``blocks`` that ``pool`` shares an address with (either may hold the other)."""
+    for block, what in blocks:
+        if block.network_address in pool or pool.network_address in block:
+            raise ValueError(f"it holds {what}")
 
 
 def parse_endpoint(text: str) -> tuple[str, int]:

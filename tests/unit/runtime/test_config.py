@@ -408,10 +408,39 @@ def test_RFC5844_3_3_a_pool_holding_addresses_no_node_may_have_exits_2_naming_th
     assert capsys.readouterr().err == f"error: {path}: {message}\n"
 
 
+@pytest.mark.parametrize(("pool", "message"), [
+    ('ipv4_pool = "127.0.0.0/24"', 'tenant[0].ipv4_pool: expected a unicast IPv4 prefix such as 10.0.0.0/24, got '
+                                   '"127.0.0.0/24" (it holds loopback addresses)'),
+    ('ipv4_pool = "64.0.0.0/2"', 'tenant[0].ipv4_pool: expected a unicast IPv4 prefix such as 10.0.0.0/24, got '
+                                 '"64.0.0.0/2" (it holds loopback addresses)'),
+    ('ipv4_pool = "169.254.0.0/24"', 'tenant[0].ipv4_pool: expected a unicast IPv4 prefix such as 10.0.0.0/24, got '
+                                     '"169.254.0.0/24" (it holds link-local addresses)'),
+    ('ipv6_prefix_pool = "::1/128"\nhnp_length = 128',
+     'tenant[0].ipv6_prefix_pool: expected a unicast IPv6 prefix such as 2001:db8::/48, got "::1/128" (it holds the '
+     'loopback address ::1)'),
+    ('ipv6_prefix_pool = "fe80::/48"', 'tenant[0].ipv6_prefix_pool: expected a unicast IPv6 prefix such as '
+                                       '2001:db8::/48, got "fe80::/48" (it holds link-local addresses)'),
+    ('ipv6_prefix_pool = "fe80::/9"', 'tenant[0].ipv6_prefix_pool: expected a unicast IPv6 prefix such as '
+                                      '2001:db8::/48, got "fe80::/9" (it holds link-local addresses)'),
+])
+def test_RFC5213_2_2_a_loopback_or_link_local_pool_exits_2_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], pool: str, message: str) -> None:
+    """A home network prefix or home address is routed to its mobile node through the LMA (RFC 5213 2.2, RFC 5844
+    3.3.1); loopback (RFC 1122 3.2.1.3 (g), RFC 4291 2.5.3) and link-local addresses (RFC 3927, RFC 4291 2.5.6) never
+    are: a 127.0.0.0/24 pool once started and gave its MNs addresses no kernel forwards."""
+    path = _write(tmp_path, _TENANT + pool + "\n")
+
+    assert main(["lma", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}: {message}\n"
+
+
 @pytest.mark.parametrize("pool", ['ipv4_pool = "223.255.255.0/24"', 'ipv4_pool = "240.0.0.0/24"',
-                                  'ipv6_prefix_pool = "fe80::/48"', 'ipv6_prefix_pool = "2001:db8::/32"'])
-def test_a_pool_beside_the_multicast_range_or_link_local_is_accepted(tmp_path: Path, pool: str) -> None:
-    """Only what a node's address may not be is refused (configuration.md): the neighbours of 224.0.0.0/4 and
-    ff00::/8, and link-local or loopback ranges, as for node addresses."""
+                                  'ipv4_pool = "126.255.255.0/24"', 'ipv4_pool = "128.0.0.0/24"',
+                                  'ipv4_pool = "169.253.0.0/16"', 'ipv4_pool = "169.255.0.0/16"',
+                                  'ipv6_prefix_pool = "::2/127"\nhnp_length = 128', 'ipv6_prefix_pool = "fe00::/9"',
+                                  'ipv6_prefix_pool = "fec0::/10"', 'ipv6_prefix_pool = "2001:db8::/32"'])
+def test_a_pool_beside_the_multicast_loopback_or_link_local_ranges_is_accepted(tmp_path: Path, pool: str) -> None:
+    """Only what no home address may be is refused (configuration.md): the neighbours of 224.0.0.0/4, ff00::/8,
+    127.0.0.0/8, ::1, 169.254.0.0/16 and fe80::/10 are accepted."""
     (tenant,) = load_lma_config(_write(tmp_path, _TENANT + pool + "\n")).settings.tenants
     assert (tenant.ipv4_pool or tenant.ipv6_prefix_pool) is not None
