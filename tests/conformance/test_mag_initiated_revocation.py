@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
 
 import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, pbu, settings, the_pba
@@ -26,6 +27,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import MagSettings, MobileAccessGateway
 from pmip6.core.revocation_sender import RevocationTiming
+from pmip6.runtime.config import load_lma_config
 from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
@@ -186,6 +188,36 @@ def test_RFC5846_13_an_alternate_care_of_address_of_another_identity_is_not_auth
         bri = _global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(other))
         assert _answer(lma.receive(bri, MAG1, LMAA, NOW + 1)).status == NOT_AUTHORIZED
         assert len(list(lma.bindings())) == 1
+
+
+def _documented_two_proxy_coas() -> str:
+    """The lma.toml block of docs/configuration.md for one MAG with two Proxy-CoAs."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    return text.split("One MAG with two Proxy-CoAs", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("named_table_authorized", [True, False], ids=["as-documented", "named-table-without-key"])
+def test_RFC5846_8_2_the_documented_configuration_of_a_mag_with_two_proxy_coas(
+        tmp_path: Path, named_table_authorized: bool) -> None:
+    """configuration.md ([[mag]] id): each Proxy-CoA's table needs the same id and global_revocation = true for a
+    global BRI from one to name the other in an Alternate Care-of Address option; without global_revocation in the
+    named address's table, 130 and nothing changes (a table with only the id once looked enough)."""
+    example = _documented_two_proxy_coas()
+    if not named_table_authorized:
+        head, _, tail = example.rpartition("global_revocation = true")
+        example = head + tail.partition("\n")[2]
+    path = tmp_path / "lma.toml"
+    path.write_text(example + '[policy]\ndefault_tenant = "opA"\n[[tenant]]\nname = "opA"\n'
+                              'ipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:a::/48"\n')
+    settings = load_lma_config(path).settings
+    assert settings.authorized_mags == {MAG1.address, MAG1_V6.address}
+    lma = LocalMobilityAnchor(settings, keys=GreKeyAllocator(seed=7), revocation_rng=random.Random(3))
+    _register(lma, MN1, MAG1_V6)
+    _register(lma, MN2, MAG1)
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(MAG1_V6.address)),
+                          MAG1, LMAA, NOW + 1)
+    assert _answer(outcome).status == (SUCCESS if named_table_authorized else NOT_AUTHORIZED)
+    assert sorted(entry.mn_id for entry in lma.bindings()) == ([MN2] if named_table_authorized else [MN1, MN2])
 
 
 @pytest.mark.parametrize(("indication", "status"), [

@@ -128,7 +128,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     if default_tenant is not None and default_tenant not in tenant_names:
         raise ConfigError("policy.default_tenant", f"no [[tenant]] is named {default_tenant!r}")
     policy.finish()
-    per_mag, global_revocation_mags = _authorized_mags(root)
+    per_mag, global_revocation_mags = _authorized_mags(root, binding_revocation)
     profiles, per_mn = _mobile_nodes(root, tenant_names)
 
     dataplane = _dataplane(root)
@@ -171,10 +171,12 @@ def _revocation_timing(table: Table) -> RevocationTiming:
     )
 
 
-def _authorized_mags(root: Table) -> tuple[dict[Address, GrePolicy | None], dict[Address, bytes]]:
+def _authorized_mags(root: Table, binding_revocation: bool) -> tuple[dict[Address, GrePolicy | None],
+                                                                      dict[Address, bytes]]:
     """``[[mag]]``: every authorized Proxy-CoA with its MAG-LMA pair policy (None: the LMA default), and those
     authorized for global revocation (``global_revocation``) with the identity (``id``) their BRIs carry (RFC 5846
-    8.2 and 13)."""
+    8.2 and 13). ``global_revocation`` without ``[lma] binding_revocation`` could never take effect (every BRI is
+    refused then), so it is an error, as it is without ``id``."""
     authorized: dict[Address, GrePolicy | None] = {}
     global_revocation: dict[Address, bytes] = {}
     for mag in root.tables("mag"):
@@ -187,6 +189,9 @@ def _authorized_mags(root: Table) -> tuple[dict[Address, GrePolicy | None], dict
             if identity is None:
                 raise ConfigError(mag.key("global_revocation"), "needs id: the identity this MAG puts in the MN-ID "
                                                                 "option of its global revocations (RFC 5846 9.2)")
+            if not binding_revocation:
+                raise ConfigError(mag.key("global_revocation"), "needs [lma] binding_revocation = true: without it "
+                                                                "the LMA refuses every BRI (130)")
             global_revocation[address] = identity
         mag.finish()
     return authorized, global_revocation

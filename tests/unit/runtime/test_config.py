@@ -188,6 +188,8 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\nbri_max_retries_number = -1\n', "lma.bri_max_retries_number"),
     # RFC 5846 8.2 and 13: a MAG authorized for global revocation, by the identity its BRIs carry
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = true\n', "mag[0].global_revocation"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n',
+     "mag[0].global_revocation"),  # ... without [lma] binding_revocation: it could never take effect
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = "yes"\nid = "mag1.example.net"\n', "mag[0].global_revocation"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = ""\n', "mag[0].id"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = 7\n', "mag[0].id"),
@@ -332,7 +334,7 @@ def test_RFC5846_11_the_revocation_variables_are_configurable_with_the_rfcs_defa
 
 
 def test_RFC5846_8_2_and_13_the_lma_authorizes_global_revocation_per_mag_by_its_identity(tmp_path: Path) -> None:
-    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n'
+    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\nbinding_revocation = true\n'
                                               '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n'
                                               '[[mag]]\naddress = "10.0.0.2"\nid = "mag2.example.net"\n'
                                               '[[mag]]\naddress = "10.0.0.3"\n'))
@@ -340,9 +342,21 @@ def test_RFC5846_8_2_and_13_the_lma_authorizes_global_revocation_per_mag_by_its_
     assert config.settings.authorized_mags == {IPv4Address(f"10.0.0.{n}") for n in (1, 2, 3)}
 
 
+def test_RFC5846_8_2_global_revocation_without_binding_revocation_exits_2_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """configuration.md: global_revocation needs [lma] binding_revocation = true. Without it the LMA answers every
+    BRI 130 (or 134), so the authorization could never take effect: refused like a missing id, not left inert."""
+    path = _write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n'
+                            '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n')
+
+    assert main(["lma", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == (f"error: {path}: mag[0].global_revocation: needs [lma] binding_revocation = "
+                                       f"true: without it the LMA refuses every BRI (130)\n")
+
+
 def test_RFC5846_8_2_one_mag_with_several_proxy_coas_lists_each_with_the_same_identity(tmp_path: Path) -> None:
     """Its global BRI may name either Proxy-CoA in an Alternate Care-of Address option (8.2, 13)."""
-    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n'
+    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\nbinding_revocation = true\n'
                                               '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n'
                                               '[[mag]]\naddress = "2001:db8::1"\nid = "mag1.example.net"\nglobal_revocation = true\n'))
     assert config.settings.global_revocation_mags == {IPv4Address("10.0.0.1"): b"mag1.example.net",
