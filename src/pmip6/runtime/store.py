@@ -9,9 +9,11 @@ The file also keeps the LMA's RFC 5847 Restart Counter (a ``node`` table): it be
 vouches for, so restoring them keeps it and a new file starts a new one (:meth:`BindingStore.restart_counter`).
 
 Each record read must have the fields of ``BindingCacheEntry.to_record`` with their types and ranges (a finite
-expiry time, keys of 32 bits, a known state, ...): a record damaged or edited by hand into something else is
-reported as unreadable with the field that is wrong, like a row that is not JSON, instead of reaching the engine
-(docs/operations.md, "State file": skipped with a warning and counted as unreadable).
+expiry time, keys of 32 bits, a known state, ...) and its text fields in the format ``from_record`` parses
+(addresses, prefixes, hexadecimal): a record damaged or edited by hand into something else is reported as
+unreadable with the field that is wrong, like a row that is not JSON, instead of reaching the engine
+(docs/operations.md, "State file": skipped with a warning naming the MN and the field, counted as unreadable).
+A stored Restart Counter that is no 32-bit unsigned integer is replaced by a fresh one, with a warning.
 
 The store holds the database locked (SQLite's exclusive locking mode) from opening to closing, so a second
 LMA given the same file fails at once with :class:`StateInUse` instead of restoring, and rewriting, bindings
@@ -21,9 +23,11 @@ that a running LMA owns.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -35,6 +39,8 @@ Record = dict[str, Any]
 _SCHEMA = "CREATE TABLE IF NOT EXISTS bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)"
 _NODE_SCHEMA = "CREATE TABLE IF NOT EXISTS node (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
 _RESTART_COUNTER = "restart_counter"
+_UINT32 = (0, 0xFFFF_FFFF)
+_log = logging.getLogger(__name__)
 
 
 class Stored(NamedTuple):
@@ -54,6 +60,7 @@ class BindingStore:
     """The persisted binding cache at ``path``, locked for this process until :meth:`close`."""
 
     def __init__(self, path: Path) -> None:
+        self._path = path
         try:
             self._db = sqlite3.connect(path, timeout=0)
         except sqlite3.Error as error:
@@ -103,10 +110,16 @@ class BindingStore:
     def restart_counter(self, fresh: int) -> int:
         """The Restart Counter this file holds (RFC 5847 3.2: not incremented when the sessions are recovered), or
         ``fresh`` (the start time, larger than any counter an earlier file held), written durably now, for a file
-        that holds none: a new one, or one written before pmip6 had heartbeats."""
+        that holds none: a new one, or one written before pmip6 had heartbeats. A stored value that the 32-bit
+        Restart Counter option (RFC 5847 3.4) cannot carry is replaced the same way, with a warning: kept, no
+        Heartbeat Response could be sent ("MUST respond", RFC 5847 3)."""
         row = self._db.execute("SELECT value FROM node WHERE name = ?", (_RESTART_COUNTER,)).fetchone()
-        if row is not None and isinstance(row[0], int):
+        if row is not None and _integer(*_UINT32)(row[0]):
             return int(row[0])
+        if row is not None:
+            _log.warning("state file %s: the stored Restart Counter %.60r is not an integer from 0 to 4294967295; "
+                         "using a new one, %d (its MAGs will see a restart and register their bindings again)",
+                         self._path, row[0], fresh)
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO node VALUES (?, ?)", (_RESTART_COUNTER, fresh))
         return fresh
@@ -132,7 +145,6 @@ def _or_null(accepts: Callable[[object], bool]) -> Callable[[object], bool]:
 
 
 _STATES = frozenset(state.value for state in BceState)
-_UINT32 = (0, 0xFFFF_FFFF)
 _FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
     "mn_id_hex": (_text, "a string"),
     "tenant": (_text, "a string"),
@@ -162,6 +174,18 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
 }
 """What each field of a binding record holds (``BindingCacheEntry.to_record``), and the words that say so."""
 
+_FORMATS: dict[str, tuple[Callable[[Any], object], str]] = {
+    "mn_id_hex": (bytes.fromhex, "hexadecimal digits"),
+    "proxy_coa": (ip_address, "an IPv4 or IPv6 address"),
+    "lmaa": (ip_address, "an IPv4 or IPv6 address"),
+    "home_network_prefixes": (lambda prefixes: [IPv6Network(prefix) for prefix in prefixes], "a list of IPv6 prefixes"),
+    "ipv4_home_address": (IPv4Interface, "an IPv4 address with its prefix length, or null"),
+    "ipv4_default_router": (IPv4Address, "an IPv4 address or null"),
+    "mn_ll_id": (bytes.fromhex, "hexadecimal digits or null"),
+    "link_local_address": (IPv6Address, "an IPv6 address or null"),
+}
+"""How ``BindingCacheEntry.from_record`` parses each text field (once its type is right), and what it expects."""
+
 
 def _field_problem(record: object) -> str | None:
     """The first field of ``record`` with the wrong type or range, said as in configuration errors, or None. A record
@@ -171,6 +195,12 @@ def _field_problem(record: object) -> str | None:
     for name, (accepts, expected) in _FIELDS.items():
         if name in record and not accepts(record[name]):
             return f"{name}: expected {expected}, got {json.dumps(record[name])[:60]}"
+    for name, (parse, expected) in _FORMATS.items():
+        if record.get(name) is not None:
+            try:
+                parse(record[name])
+            except ValueError as error:
+                return f"{name}: expected {expected}, got {json.dumps(record[name])[:60]} ({error})"
     return None
 
 

@@ -308,3 +308,29 @@ def test_records_with_fields_of_the_wrong_type_are_skipped_with_a_warning_and_co
         'got "soon"']
     assert (f"restored 1 of 4 stored bindings from {lab.config.state}; dropped 0 expired, 0 in conflict, "
             "3 unreadable") in caplog.messages
+
+
+def test_records_whose_fields_do_not_parse_are_skipped_with_a_warning_naming_the_mn_and_the_field(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """A field of the right type that BindingCacheEntry.from_record cannot parse (an address "x", hexadecimal "zz",
+    a prefix with host bits set) was logged as 'skipping a stored binding: At least 3 parts expected in 'x'',
+    naming neither the MN nor the field (walkthrough 2); it is unreadable like a field of the wrong type."""
+    now = time.time()
+    lab.store_before_start({
+        b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
+        b"ll@opA": [_record(b"ll@opA", now + 3600, "10.0.0.4/24", "2001:db8:a:3::/64") | {"link_local_address": "x"}],
+        b"hnp@opA": [_record(b"hnp@opA", now + 3600, "10.0.0.5/24", "2001:db8:a:4::/64")
+                     | {"home_network_prefixes": ["2001:db8:a::/0"]}],
+    })
+
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.start()
+
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"]
+    assert [message for message in caplog.messages if message.startswith("skipping")] == [
+        'skipping the stored bindings of hnp@opA: record 1 of 1: home_network_prefixes: expected a list of IPv6 '
+        'prefixes, got ["2001:db8:a::/0"] (2001:db8:a::/0 has host bits set)',
+        "skipping the stored bindings of ll@opA: record 1 of 1: link_local_address: expected an IPv6 address or null, "
+        "got \"x\" (At least 3 parts expected in 'x')"]
+    assert (f"restored 1 of 3 stored bindings from {lab.config.state}; dropped 0 expired, 0 in conflict, "
+            "2 unreadable") in caplog.messages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
 from pathlib import Path
@@ -107,6 +108,27 @@ def test_RFC5847_3_2_the_restart_counter_is_kept_with_the_bindings(tmp_path: Pat
     assert BindingStore(path).restart_counter(1_764_000_900) == 1_764_000_900
 
 
+@pytest.mark.parametrize("stored", [-5, 1 << 32, 1 << 40, "soon", 1.5, b"\x01"])
+def test_RFC5847_3_a_stored_restart_counter_no_heartbeat_can_carry_is_replaced_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, stored: object) -> None:
+    """The Restart Counter option carries 32 bits (RFC 5847 3.4): a damaged file holding -5 or 2**40 once left the
+    LMA unable to send any Heartbeat Response ("MUST respond", 3), so its MAGs reported it unreachable. Such a value
+    is treated as missing: a fresh counter, written durably, and a warning naming the file and the value."""
+    path = tmp_path / "state.db"
+    BindingStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT OR REPLACE INTO node VALUES ('restart_counter', ?)", (stored,))
+    db.close()
+    store = BindingStore(path)
+    assert store.restart_counter(1_764_000_000) == 1_764_000_000
+    store.close()
+    assert BindingStore(path).restart_counter(1_764_000_500) == 1_764_000_000, "written"
+    (warning,) = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert warning.getMessage() == (f"state file {path}: the stored Restart Counter {stored!r} is not an integer from "
+                                    f"0 to 4294967295; using a new one, 1764000000 (its MAGs will see a restart and "
+                                    f"register their bindings again)")
+
+
 _WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show bindings` failing, before
     ({"uplink_key": "nope", "reserved_uplink_key": "nope"}, 'uplink_key: expected an integer from 0 to 4294967295, '
                                                             'or null, got "nope"'),
@@ -143,6 +165,23 @@ _WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show
     ({"gre_enabled": "no"}, 'gre_enabled: expected true or false, got "no"'),
     ({"tlv_header": 0}, "tlv_header: expected true or false, got 0"),
     ({"udp_encapsulation": None}, "udp_encapsulation: expected true or false, got null"),
+    # the right type, a value from_record cannot parse (walkthrough 2: logged without the MN or the field)
+    ({"link_local_address": "x"}, "link_local_address: expected an IPv6 address or null, got \"x\" (At least 3 "
+                                  "parts expected in 'x')"),
+    ({"mn_ll_id": "zz"}, 'mn_ll_id: expected hexadecimal digits or null, got "zz" (non-hexadecimal number found in '
+                         'fromhex() arg at position 0)'),
+    ({"home_network_prefixes": ["2001:db8:a::/0"]}, 'home_network_prefixes: expected a list of IPv6 prefixes, got '
+                                                    '["2001:db8:a::/0"] (2001:db8:a::/0 has host bits set)'),
+    ({"mn_id_hex": "6d6"}, 'mn_id_hex: expected hexadecimal digits, got "6d6" (non-hexadecimal number found in '
+                           'fromhex() arg at position 3)'),
+    ({"proxy_coa": "192.0.2.999"}, "proxy_coa: expected an IPv4 or IPv6 address, got \"192.0.2.999\" ('192.0.2.999' "
+                                   "does not appear to be an IPv4 or IPv6 address)"),
+    ({"lmaa": ""}, "lmaa: expected an IPv4 or IPv6 address, got \"\" ('' does not appear to be an IPv4 or IPv6 "
+                   "address)"),
+    ({"ipv4_home_address": "10.0.0.2/33"}, 'ipv4_home_address: expected an IPv4 address with its prefix length, or '
+                                           "null, got \"10.0.0.2/33\" ('33' is not a valid netmask)"),
+    ({"ipv4_default_router": "2001:db8::1"}, 'ipv4_default_router: expected an IPv4 address or null, got '
+                                             "\"2001:db8::1\" (Expected 4 octets in '2001:db8::1')"),
 ]
 
 
