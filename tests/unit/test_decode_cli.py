@@ -4,7 +4,10 @@ whom each frame went (capture time, addresses, ports)."""
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
 from fractions import Fraction
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
@@ -194,6 +197,36 @@ def test_udp_port_names_the_signaling_port_of_a_daemon_configured_with_another(
     with pytest.raises(SystemExit) as exited:
         main(["decode", "--udp-port", "0", str(path)])
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "65536", "5436.0", ""])
+def test_a_udp_port_that_is_none_says_what_is_expected(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       port: str) -> None:
+    """Not argparse's 'invalid _port value: 'abc'' (walkthrough 2): the option and what it takes, exit 2."""
+    with pytest.raises(SystemExit) as exited:
+        main(["decode", "--udp-port", port, str(tmp_path / "any.pcap")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(f"error: argument --udp-port: expected a UDP port from 1 to 65535, got "
+                                            f"{port!r}\n")
+
+
+_BUFFERED = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+"""The environment with standard output block-buffered into a pipe, as in a shell: the closed pipe then shows when
+Python flushes at exit, not at the print."""
+
+
+def test_decode_into_a_closed_pipe_ends_quietly(capture: Path) -> None:
+    """`pmip6 decode FILE | head -1`: the reader gone, decode stops with status 0 and nothing on stderr, also when
+    the whole output was still buffered (it is flushed before the end, where the closed pipe is caught)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pmip6", "decode", str(capture)], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=30,
+                              env=_BUFFERED)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_an_mn_id_with_a_newline_or_spaces_stays_one_quoted_word_of_one_line(

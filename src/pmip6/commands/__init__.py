@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import os
 import sys
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
@@ -41,3 +42,13 @@ def control_failed(error: ControlError, role: str) -> int:
     hint = f": not {role}'s control socket?" if str(error).startswith("unknown command") else ""
     print(f"error: {error}{hint}", file=sys.stderr)
     return 1
+
+
+def reader_gone() -> int:
+    """For ``except BrokenPipeError`` around a command's output: its reader (``pmip6 show peers | head -1``) closed
+    the pipe, so stop quietly with exit status 0. Standard output is pointed at os.devnull, so what is still buffered
+    does not raise again when Python flushes it at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0

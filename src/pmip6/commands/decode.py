@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from fractions import Fraction
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
+from pmip6.commands import reader_gone
 from pmip6.wire.describe import key_text, message_json, message_text
 from pmip6.wire.dissect import FrameReport, dissect_frame
 from pmip6.wire.errors import DecodeError
@@ -60,12 +60,11 @@ def run(args: argparse.Namespace) -> int:
             first = record.timestamp if first is None else first
             print(json.dumps(frame_json(number, record, report)) if args.json
                   else frame_text(number, record, first, report))
+        sys.stdout.flush()
     except DecodeError as error:
         print(f"pmip6 decode: {args.file}: capture ends badly after frame {number}: {error}", file=sys.stderr)
     except BrokenPipeError:
-        # The reader (e.g. `head`) closed the pipe: stop quietly, and keep Python's exit flush from failing too.
-        sys.stdout = open(os.devnull, "w")
-        return 0
+        return reader_gone()
     if number and not found:
         # Only a UDP datagram could be signaling on another port: without one, the hint would mislead.
         hint = f"; signaling on a UDP port other than {args.udp_port} needs --udp-port PORT" if over_udp else ""
@@ -75,9 +74,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _port(text: str) -> int:
-    port = int(text)
+    """``--udp-port``: a UDP port, 1 to 65535 (argparse exits 2 otherwise, naming the option)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
     if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"{text} is not a UDP port")
+        raise argparse.ArgumentTypeError(f"expected a UDP port from 1 to 65535, got {text!r}")
     return port
 
 

@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from pmip6.commands import address, plain_help
+from pmip6.commands import address, plain_help, reader_gone
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.wire.describe import token_text
 
@@ -50,17 +50,24 @@ def _show(args: argparse.Namespace) -> int:
     except ControlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(result, indent=2))
-    elif args.what == "bindings":
-        print(bindings_table(result))
-    elif args.what == "dataplane":
-        print("\n".join(path_lines(result)))
-    elif args.what == "peers":
-        print(peers_text(result))
-    else:
-        print(stats_text(result))
+    try:
+        print(_rendered(args, result))
+        sys.stdout.flush()  # now, where a reader gone is caught, not at exit
+    except BrokenPipeError:
+        return reader_gone()
     return 0
+
+
+def _rendered(args: argparse.Namespace, result: Any) -> str:
+    if args.json:
+        return json.dumps(result, indent=2)
+    if args.what == "bindings":
+        return bindings_table(result)
+    if args.what == "dataplane":
+        return "\n".join(path_lines(result))
+    if args.what == "peers":
+        return peers_text(result)
+    return stats_text(result)
 
 
 def path_lines(value: Any, path: str = "") -> list[str]:

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from pmip6.commands.show import bindings_table, stats_text, path_lines
 
 ROW = {"mn_id": "mn1@opA", "tenant": "opA", "proxy_coa": "192.0.2.2", "lmaa": "192.0.2.1",
@@ -75,3 +86,52 @@ def test_dataplane_sessions_read_as_one_path_line_per_field() -> None:
         "sessions[0].mn_id: mn1@opA", "sessions[0].tenant: -", "sessions[0].uplink_key: 7", "sessions[0].drops: -",
         "sessions[1].mn_id: mn2@opA", "sessions[1].tenant: opA", "sessions[1].uplink_key: -",
         "sessions[1].drops.no_session: 1", "context_errors: -"]
+
+
+_PEERS = {"restart_counter": 1, "heartbeat_interval": 60.0, "missing_heartbeats_allowed": 3,
+          "peers": [{"peer": f"192.0.2.{n}", "port": 5436, "reachable": True, "missing_heartbeats": 0,
+                     "restart_counter": 5, "heartbeats": "supported", "outstanding": None} for n in range(1, 250)]}
+
+
+@pytest.fixture
+def answering_socket(tmp_path: Path) -> Iterator[Path]:
+    """A control socket that answers every request with the peers above (a long output)."""
+    path = tmp_path / "c.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+
+    def answer() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            with connection:
+                connection.makefile("r").readline()
+                connection.sendall((json.dumps({"ok": True, "result": _PEERS}) + "\n").encode())
+
+    threading.Thread(target=answer, daemon=True).start()
+    yield path
+    server.close()
+
+
+_BUFFERED = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+"""The environment with standard output block-buffered into a pipe, as in a shell: the closed pipe then shows when
+Python flushes at exit, not at the print."""
+
+
+@pytest.mark.parametrize("options", [["peers"], ["peers", "--json"], ["stats"]],
+                         ids=["long-text", "long-json", "short-text"])
+def test_show_into_a_closed_pipe_ends_quietly(answering_socket: Path, options: list[str]) -> None:
+    """`pmip6 show peers | head -1` once ended in a BrokenPipeError traceback (walkthrough 2); like pmip6 decode,
+    show stops quietly with status 0 when its reader is gone, for long outputs and short ones (flushed at once)."""
+    read, write = os.pipe()
+    os.close(read)  # the reader (head) is gone
+    try:
+        done = subprocess.run([sys.executable, "-m", "pmip6", "show", *options, "--control", str(answering_socket)],
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=30,
+                              env=_BUFFERED)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")
