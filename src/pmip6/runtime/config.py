@@ -39,6 +39,9 @@ MAX_HEARTBEAT_INTERVAL = 3600.0
 """RFC 5847 section 5: HEARTBEAT_INTERVAL "SHOULD NOT be set to less than 30 seconds or more than 3600 seconds"."""
 RECOMMENDED_MIN_HEARTBEAT_INTERVAL = 30.0
 """Shorter intervals are accepted (from 1 s, for test beds) with a warning at start and reload."""
+MAX_MISSING_HEARTBEATS_ALLOWED = 1000
+"""RFC 5847 section 5 sets no bound; more would leave a dead peer unreported for hours even at 1-second heartbeats
+(and for years at 3600 s): a typo."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,12 +336,13 @@ def _binding_error_limit(table: Table) -> tuple[float, int]:
 
 def _heartbeat(table: Table) -> HeartbeatSettings:
     """``heartbeat_interval`` (RFC 5847's HEARTBEAT_INTERVAL in seconds: 0, the default, turns the requests off; else
-    1 to 3600) and ``missing_heartbeats_allowed`` (MISSING_HEARTBEATS_ALLOWED, at least 1)."""
-    interval = table.number("heartbeat_interval", float, 0.0, 0.0, MAX_HEARTBEAT_INTERVAL)
-    if 0 < interval < 1:
+    1 to 3600) and ``missing_heartbeats_allowed`` (MISSING_HEARTBEATS_ALLOWED, 1 to 1000)."""
+    interval = table.value("heartbeat_interval", float, 0.0)
+    if not (interval == 0 or 1 <= interval <= MAX_HEARTBEAT_INTERVAL):  # NaN fails both
         raise ConfigError(table.key("heartbeat_interval"),
-                          f"must be 0 (off) or between 1 and {MAX_HEARTBEAT_INTERVAL:g} seconds, got {interval}")
-    missing = table.number("missing_heartbeats_allowed", int, DEFAULT_MISSING_HEARTBEATS_ALLOWED, 1)
+                          f"must be 0 (off) or between 1 and {MAX_HEARTBEAT_INTERVAL:g} seconds, got {interval:g}")
+    missing = table.number("missing_heartbeats_allowed", int, DEFAULT_MISSING_HEARTBEATS_ALLOWED, 1,
+                           MAX_MISSING_HEARTBEATS_ALLOWED)
     return HeartbeatSettings(interval, missing)
 
 

@@ -199,7 +199,7 @@ LMA_ERRORS = [
     *[(f'[lma]\nipv4_address = "127.0.0.1"\nheartbeat_interval = {value}\n', "lma.heartbeat_interval")  # RFC 5847 5
       for value in ("-1", "0.5", "3601", '"60"', "nan")],
     *[(f'[lma]\nipv4_address = "127.0.0.1"\nmissing_heartbeats_allowed = {value}\n', "lma.missing_heartbeats_allowed")
-      for value in ("0", "2.5", "true")],
+      for value in ("0", "2.5", "true", "1001", "100000000000000000")],
 ]
 
 
@@ -391,6 +391,27 @@ def test_RFC5847_5_the_heartbeat_variables_are_configurable(tmp_path: Path) -> N
         short = load_mag_config(_write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n'
                                                  f'heartbeat_interval = {interval}\n')).settings
         assert short.heartbeat.interval == float(interval)
+
+
+@pytest.mark.parametrize("value", ["-1", "0.5", "3601", "1e9", "nan", "-inf"])
+def test_RFC5847_5_every_heartbeat_interval_out_of_range_gets_the_same_words(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    """One rule, one sentence: 3601 once said 'must be between 0.0 and 3600.0' where 0.5 said this."""
+    path = _write(tmp_path, f'[lma]\nipv4_address = "127.0.0.1"\nheartbeat_interval = {value}\n')
+
+    assert main(["lma", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == (f"error: {path}: lma.heartbeat_interval: must be 0 (off) or between 1 and 3600 "
+                                       f"seconds, got {float(value):g}\n")
+
+
+def test_RFC5847_5_missing_heartbeats_allowed_is_1_to_1000(tmp_path: Path) -> None:
+    """The RFC sets no bound; 1e17 was accepted (walkthrough 2). 1000 missing at 1 s is over 16 minutes unreported."""
+    for value in (1, 1000):
+        config = load_lma_config(_write(tmp_path, f'[lma]\nipv4_address = "127.0.0.1"\n'
+                                                  f'missing_heartbeats_allowed = {value}\n'))
+        assert config.settings.heartbeat.missing_heartbeats_allowed == value
+    with pytest.raises(ConfigError, match=r"^lma\.missing_heartbeats_allowed: must be between 1 and 1000, got 1001$"):
+        load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\nmissing_heartbeats_allowed = 1001\n'))
 
 
 _TENANT = '[lma]\nipv4_address = "127.0.0.1"\n[policy]\ndefault_tenant = "opA"\n[[tenant]]\nname = "opA"\n'
