@@ -33,6 +33,7 @@ the signaling timers.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import socket
@@ -517,8 +518,14 @@ class MagPump(Pump):
 
     async def _open_context(self, interface: str) -> None:
         assert self.ipr is not None
+        prefix = self.settings.tun_prefix
+        if interface.startswith(prefix) and interface[len(prefix):].isdigit():
+            # One rule per interface at rule_priority: an access context on a TUN device of this data plane would
+            # replace that TUN's rule toward its own access interface (steer() takes over such a rule).
+            raise OSError(errno.EINVAL, f"{interface} is named as this data plane's TUN devices are "
+                                        f"({prefix}<ifindex>), not an access interface")
         index = await self.netlink(interface_index, self.ipr, interface)
-        tun = f"{self.settings.tun_prefix}{index}"
+        tun = f"{prefix}{index}"
         sources = await self.netlink(icmp_sources, self.ipr, interface)
         self.mag.own_addresses = await self.netlink(own_addresses, self.ipr)
         with inside(self.netns), naming(f"TUN device {tun}"):

@@ -106,3 +106,19 @@ def test_context_error_waits_for_the_binding_events_applied_so_far(monkeypatch: 
         return await pump.context_error("acc9"), await pump.context_error("acc1"), await pump.context_error(None)
 
     assert asyncio.run(scenario()) == (str(MISSING), None, None)
+
+
+@pytest.mark.parametrize("interface", ["pmip7", "pmip12345"])
+def test_an_access_interface_that_is_a_tun_device_of_the_data_plane_is_refused(interface: str) -> None:
+    """A MAG has no uplink, so its configuration cannot give one interface two roles, but `--interface pmip7` can:
+    each interface has one rule at rule_priority, and a context on the TUN device pmip7 would replace that TUN's
+    rule toward the access interface of index 7 (walkthrough 2 finding 1, the MAG side). Refused before any
+    netlink request, as a context error naming the interface."""
+    pump = MagPump(MagDataplaneSettings())
+    pump.ipr = object()  # type: ignore[assignment]  # never used: the name alone is refused
+
+    with pytest.raises(OSError) as raised:
+        asyncio.run(pump._open_context(interface))
+    assert raised.value.errno == errno.EINVAL
+    assert str(raised.value) == (f"[Errno 22] {interface} is named as this data plane's TUN devices are "
+                                 f"(pmip<ifindex>), not an access interface")
