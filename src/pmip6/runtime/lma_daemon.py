@@ -110,8 +110,6 @@ class LmaDaemon(Daemon):
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
-        # RFC 5847 3.2: the sessions come back from the file, so the Restart Counter does too (store.py).
-        self.lma.heartbeat.restart_counter = self.store.restart_counter(self.lma.heartbeat.restart_counter)
         records, unreadable = self.store.load()
         for mn_id, reason in unreadable:
             self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)
@@ -121,16 +119,42 @@ class LmaDaemon(Daemon):
                 entries.append(BindingCacheEntry.from_record(record))
             except ValueError as error:
                 self.logger.warning("skipping a stored binding: %s", error)
-        outcome = self.lma.restore(entries, time.time())
-        # Entries restore() dropped (expired meanwhile, or in conflict) must leave the store too.
-        self.store.save(self._records_of({entry.mn_id for entry in entries}))
+        now = time.time()
+        outcome = self.lma.restore(entries, now)
+        stored = len(records) + len(unreadable)  # an unreadable row counts as one unreadable binding
+        self._adopt_restart_counter(self.store, stored - len(entries), self._live_not_restored(entries, now))
+        # What restore() dropped (expired meanwhile, or in conflict) and what was unreadable leave the store too.
+        self.store.replace_all(self._records_of({entry.mn_id for entry in self.lma.bindings()}))
         self.apply(outcome)
         restored = sum(1 for _ in self.lma.bindings())
         conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
-        stored = len(records) + len(unreadable)  # an unreadable row counts as one unreadable binding
         self.logger.info("restored %d of %d stored bindings from %s; dropped %d expired, %d in conflict, %d unreadable",
                          restored, stored, self.config.state, len(entries) - restored - conflicting, conflicting,
                          stored - len(entries))
+
+    def _live_not_restored(self, entries: list[BindingCacheEntry], now: float) -> list[BindingCacheEntry]:
+        """The stored live bindings (active, lifetime not over) that :meth:`LocalMobilityAnchor.restore` dropped: those
+        in conflict with the configuration or with an entry restored before them."""
+        return [entry for entry in entries if entry.state is BceState.ACTIVE and entry.expires_at > now
+                and not any(kept is entry for kept in self.lma.bindings_of(entry.mn_id))]
+
+    def _adopt_restart_counter(self, store: BindingStore, unreadable: int, lost: list[BindingCacheEntry]) -> None:
+        """RFC 5847 3.2, decided once the stored bindings are restored: the stored Restart Counter when every live
+        one came back ("MUST NOT be incremented if the recovery happens without losing state for the PMIPv6 sessions
+        active at the time of failure"), a new one when one did not ("incremented every time the node reboots and
+        loses PMIPv6 session state"), so that its MAG registers it again. An unreadable record counts as lost: whether
+        it was live cannot be known. A binding whose lifetime ended while the LMA was down is no loss: its MAG's
+        Binding Update List entry ended with the same lifetime, and nothing the LMA would hold had it kept running is
+        missing; nor is a draining one, which no MAG holds any more. Written before the file is pruned, so that a
+        crash in between cannot hide the loss from the next start."""
+        sessions_lost = bool(unreadable or lost)
+        counter = store.restart_counter(self.lma.heartbeat.restart_counter, sessions_lost=sessions_lost)
+        if sessions_lost:
+            names = ", ".join(sorted({mn_text(entry.mn_id) for entry in lost}))
+            self.logger.warning("stored sessions lost at restart: %d unreadable, %d live in conflict%s; new Restart "
+                                "Counter %d, so that their MAGs register their bindings again (RFC 5847 3.2)",
+                                unreadable, len(lost), f" ({names})" if names else "", counter)
+        self.lma.heartbeat.restart_counter = counter
 
     async def open_transports(self) -> None:
         if self.config.ipv4_address is not None:

@@ -6,7 +6,8 @@ when ``save`` returns, even across a power loss. On restart the LMA loads the re
 ``BindingCacheEntry.from_record`` and hands them to ``LocalMobilityAnchor.restore``.
 
 The file also keeps the LMA's RFC 5847 Restart Counter (a ``node`` table): it belongs with the sessions it
-vouches for, so restoring them keeps it and a new file starts a new one (:meth:`BindingStore.restart_counter`).
+vouches for, so restoring them all keeps it, while a restart that lost some of them, or a new file, starts a new,
+larger one (:meth:`BindingStore.restart_counter`).
 
 Each record read must have the fields of ``BindingCacheEntry.to_record`` with their types and ranges (a finite
 expiry time, keys of 32 bits, a known state, ...) and its text fields in the format ``from_record`` parses
@@ -80,12 +81,22 @@ class BindingStore:
     def save(self, changes: Mapping[bytes, Sequence[Record]]) -> None:
         """Replace the records of each MN-ID in one durable transaction; no records deletes the MN's row."""
         with self._db:  # one transaction: commit, or roll back on error
-            for mn_id, records in changes.items():
-                if records:
-                    self._db.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?)",
-                                     (mn_id, json.dumps(list(records), separators=(",", ":"))))
-                else:
-                    self._db.execute("DELETE FROM bindings WHERE mn_id = ?", (mn_id,))
+            self._write(changes)
+
+    def replace_all(self, bindings: Mapping[bytes, Sequence[Record]]) -> None:
+        """Make the file hold exactly ``bindings`` (those a start restored), in one durable transaction: every other
+        row leaves it, the unreadable ones too (their loss is told by the Restart Counter once, not at every start)."""
+        with self._db:
+            self._db.execute("DELETE FROM bindings")
+            self._write(bindings)
+
+    def _write(self, changes: Mapping[bytes, Sequence[Record]]) -> None:
+        for mn_id, records in changes.items():
+            if records:
+                self._db.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?)",
+                                 (mn_id, json.dumps(list(records), separators=(",", ":"))))
+            else:
+                self._db.execute("DELETE FROM bindings WHERE mn_id = ?", (mn_id,))
 
     def load(self) -> Stored:
         """Every stored BCE record, and the rows that are not a JSON list (docs/operations.md: skipped)."""
@@ -107,22 +118,28 @@ class BindingStore:
                     stored.unreadable.append((mn_id, f"record {number} of {len(records)}: {problem}"))
         return stored
 
-    def restart_counter(self, fresh: int) -> int:
-        """The Restart Counter this file holds (RFC 5847 3.2: not incremented when the sessions are recovered), or
-        ``fresh`` (the start time, larger than any counter an earlier file held), written durably now, for a file
+    def restart_counter(self, fresh: int, *, sessions_lost: bool = False) -> int:
+        """The LMA's Restart Counter at a start on this file (RFC 5847 3.2), written durably whenever it changes.
+
+        The counter this file holds when the sessions it holds came back ("MUST NOT be incremented if the recovery
+        happens without losing state"); after ``sessions_lost``, a larger one ("incremented every time the node
+        reboots and loses PMIPv6 session state"): ``fresh`` (the start time), or the stored counter plus one should
+        the clock say otherwise (a counter written in the same second, a clock set back). ``fresh`` as well for a file
         that holds none: a new one, or one written before pmip6 had heartbeats. A stored value that the 32-bit
         Restart Counter option (RFC 5847 3.4) cannot carry is replaced the same way, with a warning: kept, no
         Heartbeat Response could be sent ("MUST respond", RFC 5847 3)."""
         row = self._db.execute("SELECT value FROM node WHERE name = ?", (_RESTART_COUNTER,)).fetchone()
-        if row is not None and _integer(*_UINT32)(row[0]):
-            return int(row[0])
-        if row is not None:
+        stored = row[0] if row is not None and _integer(*_UINT32)(row[0]) else None
+        if stored is not None and not sessions_lost:
+            return int(stored)
+        if row is not None and stored is None:
             _log.warning("state file %s: the stored Restart Counter %.60r is not an integer from 0 to 4294967295; "
                          "using a new one, %d (its MAGs will see a restart and register their bindings again)",
                          self._path, row[0], fresh)
+        counter = fresh if stored is None else max(fresh, (stored + 1) & _UINT32[1])
         with self._db:
-            self._db.execute("INSERT OR REPLACE INTO node VALUES (?, ?)", (_RESTART_COUNTER, fresh))
-        return fresh
+            self._db.execute("INSERT OR REPLACE INTO node VALUES (?, ?)", (_RESTART_COUNTER, counter))
+        return counter
 
     def close(self) -> None:
         self._db.close()

@@ -14,6 +14,7 @@ import pytest
 from test_daemons_loopback import Lab, _by_mn
 
 from pmip6.cli import main
+from pmip6.runtime.store import BindingStore
 
 HEARTBEAT = "heartbeat_interval = 1\nmissing_heartbeats_allowed = 1\n"
 
@@ -143,6 +144,51 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
             after = await mag_peer()
             assert after is not None and after["restart_counter"] == first["restart_counter"] and after["reachable"]
             assert stats["sent"]["pbu"] == 1 and "PeerRestarted" not in stats["events"]
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+
+
+def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restart_counter_and_the_lost_binding_back(
+        tmp_path: Path) -> None:
+    """The LMA restarts with its state file, but mn2's record no longer reads: it has lost that session, so its
+    Restart Counter changes (RFC 5847 3.2, "incremented every time the node reboots and loses PMIPv6 session state")
+    and the MAG registers its bindings again within a heartbeat interval, mn2 with its addresses."""
+    lab = _heartbeat_lab(tmp_path, state=True)
+
+    async def mag_peer() -> dict[str, Any] | None:
+        peers = (await lab.control("mag", {"command": "peers"}))["peers"]
+        return peers[0] if peers and peers[0]["restart_counter"] is not None else None
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            for mn_id in ("mn1@opA", "mn2@opA"):
+                attached = await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4})
+                assert attached["outcome"] == "registered"
+            before = _by_mn(await lab.control("lma", {"command": "bindings"}))["mn2@opA"]
+            first = await _until(mag_peer, "the MAG stores the LMA's restart counter")
+            await lma.close()
+            store = BindingStore(tmp_path / "lma.db")
+            (record,) = [record for record in store.load().records if record["mn_id"] == "mn2@opA"]
+            store.save({b"mn2@opA": [record | {"expires_at": "soon"}]})  # damaged while the LMA was down
+            store.close()
+            lma = lab.lma()
+            await lma.start()
+            assert list(_by_mn(await lab.control("lma", {"command": "bindings"}))) == ["mn1@opA"]
+
+            async def back_at_the_lma() -> Any:
+                return _by_mn(await lab.control("lma", {"command": "bindings"})).get("mn2@opA")
+
+            restored = await _until(back_at_the_lma, "the MAG registers mn2 again at the restarted LMA", timeout=4.0)
+            assert restored["hnp"] == before["hnp"] and restored["ipv4_home"] == before["ipv4_home"]
+            after = await mag_peer()
+            assert after is not None and after["restart_counter"] > first["restart_counter"]
+            assert (await lab.control("mag", {"command": "stats"}))["events"]["PeerRestarted"] == 1
         finally:
             await mag.close()
             await lma.close()

@@ -83,12 +83,23 @@ class StoreLab:
     def start(self) -> None:
         asyncio.run(self.lma.prepare())
 
-    def store_before_start(self, records: dict[bytes, list[dict[str, Any]]]) -> None:
-        """Put ``records`` in the state file, as an earlier run of the LMA would have left them."""
+    def store_before_start(self, records: dict[bytes, list[dict[str, Any]]],
+                           restart_counter: int | None = None) -> None:
+        """Put ``records`` in the state file, and the ``restart_counter`` when given, as an earlier run of the LMA
+        would have left them."""
         assert self.config.state is not None
         store = BindingStore(self.config.state)
         store.save(records)
+        if restart_counter is not None:
+            assert store.restart_counter(restart_counter) == restart_counter
         store.close()
+
+    def restart(self) -> LmaDaemon:
+        """Stop this LMA (its store closed) and start another on the same state file; the new one."""
+        self.close()
+        self.lma = LmaDaemon(self.config, DaemonOptions())
+        self.start()
+        return self.lma
 
     def exchange(self, mag_address: IPv4Address, outcome: Any, now: float) -> ProxyBindingAcknowledgement:
         """Hand the MAG's one PBU to the LMA daemon and its PBA back to the MAG; the PBA."""
@@ -334,3 +345,75 @@ def test_records_whose_fields_do_not_parse_are_skipped_with_a_warning_naming_the
         "got \"x\" (At least 3 parts expected in 'x')"]
     assert (f"restored 1 of 3 stored bindings from {lab.config.state}; dropped 0 expired, 0 in conflict, "
             "2 unreadable") in caplog.messages
+
+
+STORED_COUNTER = 1_764_000_000
+
+
+def test_RFC5847_3_2_a_restart_that_lost_stored_sessions_changes_the_restart_counter(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """Two live bindings of a MAG were stored and one record is damaged, so the LMA comes back without b@opA.
+    RFC 5847 3.2: the counter "is incremented every time the node reboots and loses PMIPv6 session state": the MAG
+    must see a new counter and register b@opA again within one heartbeat interval; with the stored counter kept
+    (review finding 1), the MAG believes the LMA holds b@opA until its next refresh, up to 0.8 of a lifetime of up
+    to 72 hours, and b@opA's traffic goes nowhere. The damaged row leaves the file: kept, it would give the LMA a
+    new counter at every later start."""
+    now = time.time()
+    lab.store_before_start({
+        b"a@opA": [_record(b"a@opA", now + 3600, "10.0.0.2/24", "2001:db8:a:1::/64")],
+        b"b@opA": [_record(b"b@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64") | {"expires_at": "soon"}],
+    }, restart_counter=STORED_COUNTER)
+
+    with caplog.at_level(logging.WARNING, logger="pmip6.lma"):
+        lab.start()
+
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"a@opA"]
+    counter = lab.lma.lma.heartbeat.restart_counter
+    assert counter > STORED_COUNTER
+    assert (f"stored sessions lost at restart: 1 unreadable, 0 live in conflict; new Restart Counter {counter}, so "
+            "that their MAGs register their bindings again (RFC 5847 3.2)") in caplog.messages
+    assert [record["mn_id"] for record in lab.stored()] == ["a@opA"]
+    assert lab.restart().lma.heartbeat.restart_counter == counter  # nothing lost this time
+
+
+def test_RFC5847_3_2_a_live_binding_dropped_in_conflict_changes_the_restart_counter(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """A live binding restore() drops (here: it holds the IPv4 home address of one restored before it) is a lost
+    session its MAG still holds, like an unreadable one; the warning names it."""
+    now = time.time()
+    lab.store_before_start({
+        b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
+        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:3::/64")],
+    }, restart_counter=STORED_COUNTER)
+
+    with caplog.at_level(logging.WARNING, logger="pmip6.lma"):
+        lab.start()
+
+    counter = lab.lma.lma.heartbeat.restart_counter
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"] and counter > STORED_COUNTER
+    assert (f"stored sessions lost at restart: 0 unreadable, 1 live in conflict (twin@opA); new Restart Counter "
+            f"{counter}, so that their MAGs register their bindings again (RFC 5847 3.2)") in caplog.messages
+
+
+def test_RFC5847_3_2_bindings_that_expired_or_were_draining_are_no_lost_session_state(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """RFC 5847 3.2: "MUST NOT be incremented if the recovery happens without losing state for the PMIPv6 sessions
+    active at the time of failure". A binding whose lifetime ended while the LMA was down ended at its MAG too (the
+    same granted lifetime), and a draining one is held by no MAG: neither needs a MAG to register again, so
+    dropping them keeps the counter (a new one would have every MAG register all its bindings again for nothing)."""
+    now = time.time()
+    lab.store_before_start({
+        b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
+        b"old@opA": [_record(b"old@opA", now - 60, "10.0.0.4/24", "2001:db8:a:3::/64")],
+        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:4::/64")
+                      | {"state": str(BceState.DEREGISTERING), "delete_at": now + 30}],
+    }, restart_counter=STORED_COUNTER)
+
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.start()
+
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"]
+    assert (f"restored 1 of 3 stored bindings from {lab.config.state}; dropped 1 expired, 1 in conflict, "
+            "0 unreadable") in caplog.messages
+    assert lab.lma.lma.heartbeat.restart_counter == STORED_COUNTER
+    assert not any(message.startswith("stored sessions lost") for message in caplog.messages)

@@ -129,6 +129,40 @@ def test_RFC5847_3_a_stored_restart_counter_no_heartbeat_can_carry_is_replaced_w
                                     f"register their bindings again)")
 
 
+@pytest.mark.parametrize(("fresh", "expected"), [
+    (1_764_000_500, 1_764_000_500),  # the start time: the counter is the time the session state began
+    (1_764_000_000, 1_764_000_001),  # a start in the second the stored counter was written
+    (1_700_000_000, 1_764_000_001),  # a clock set back (e.g. a box without a battery-backed clock)
+])
+def test_RFC5847_3_2_a_restart_that_lost_sessions_writes_a_larger_restart_counter(tmp_path: Path, fresh: int,
+                                                                                 expected: int) -> None:
+    """RFC 5847 3.2: "a monotonically increasing Restart Counter that is incremented every time the node reboots and
+    loses PMIPv6 session state": after a loss the file's counter gives way to a larger one, written durably, which
+    the next start without a loss keeps."""
+    path = tmp_path / "state.db"
+    store = BindingStore(path)
+    assert store.restart_counter(1_764_000_000) == 1_764_000_000
+    store.close()
+    reopened = BindingStore(path)
+    assert reopened.restart_counter(fresh, sessions_lost=True) == expected
+    reopened.close()
+    assert BindingStore(path).restart_counter(1_764_000_900) == expected
+
+
+def test_replace_all_leaves_only_the_bindings_given_unreadable_rows_included(tmp_path: Path) -> None:
+    """After a restore the file holds what the LMA restored: a damaged row left behind would count as a lost session
+    at every later start, and give the LMA a new Restart Counter each time (docs/operations.md, "State file")."""
+    store = BindingStore(tmp_path / "state.db")
+    store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()], b"mn2@opA": [_entry(b"mn2@opA", 2).to_record()]})
+    store._db.execute("INSERT INTO bindings VALUES (?, ?)", (b"bad@opA", "not json"))  # noqa: SLF001 (a damaged file)
+    store._db.commit()  # noqa: SLF001
+    store.replace_all({b"mn2@opA": [_entry(b"mn2@opA", 3).to_record()]})
+    stored = store.load()
+    store.close()
+    assert [(record["mn_id"], record["uplink_key"]) for record in stored.records] == [("mn2@opA", 3)]
+    assert stored.unreadable == []
+
+
 _WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show bindings` failing, before
     ({"uplink_key": "nope", "reserved_uplink_key": "nope"}, 'uplink_key: expected an integer from 0 to 4294967295, '
                                                             'or null, got "nope"'),
