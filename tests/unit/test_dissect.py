@@ -11,7 +11,7 @@ from pmip6.wire.checksum import internet_checksum
 from pmip6.wire.dissect import FrameReport, dissect_frame
 from pmip6.wire.gre import GREHeader, encode_gre, gre_prefix
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
-from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import BindingError, Heartbeat, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import encode_message
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT, PMIP6_DATA_PORT, BUFlags, EtherType, IPProto
 from pmip6.wire.options import GREKeyOption, MNIdentifierOption
@@ -319,10 +319,38 @@ def test_a_total_length_beyond_the_octets_captured_is_malformed_when_the_capture
 
 
 def test_a_snap_length_that_cuts_only_link_padding_keeps_the_whole_message() -> None:
-    """The PBU is whole: only the trailer after it is missing. The MH checksum verifies; the cut is still said."""
+    """The PBU is whole: only the trailer after it is missing. The MH checksum verifies, and no cut is said: the
+    missing octets are not the packet's (review finding 4: operators learn to ignore an error on every frame)."""
     frame = _ethernet(SIGNALING6)
     report = _cut(frame, len(frame) - 4, LINKTYPE_ETHERNET)
-    assert report.mh == PBU and report.error == f"{CUT} {len(frame) - 4} of {len(frame)} octets"
+    assert report.mh == PBU and report.error is None
+
+
+def test_a_whole_packet_whose_ethernet_padding_or_fcs_was_not_captured_is_not_reported_cut() -> None:
+    """A Heartbeat Request over IPv4/UDP is a 58-octet Ethernet frame, padded to 60 on the wire (64 with the FCS,
+    which many capture devices count in the original length without capturing it). Every octet of the IP packet
+    was captured, yet `pmip6 decode` printed 'error: frame cut by the capture's snap length after 58 of 60 octets'
+    for it (review finding 4)."""
+    frame = bytes(12) + b"\x08\x00" + _udp4(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(Heartbeat(7)))
+    assert len(frame) == 58
+    for on_the_link in (60, 64):
+        report = dissect_frame(LINKTYPE_ETHERNET, frame, original_length=on_the_link)
+        assert (report.mh, report.error) == (Heartbeat(7), None)
+
+
+def test_a_cut_inside_the_packet_of_a_padded_frame_is_still_said() -> None:
+    """The UDP/MH packet lost its last octet, and the frame its padding: the cut is the packet's, so it is said."""
+    packet = _udp4(PMIP6_CONTROL_PORT, PMIP6_CONTROL_PORT, encode_message(Heartbeat(7)))
+    frame = bytes(12) + b"\x08\x00" + packet[:-1]
+    report = dissect_frame(LINKTYPE_ETHERNET, frame, original_length=64)
+    assert (report.source, report.destination_port, report.mh) == (MAG4, PMIP6_CONTROL_PORT, None)
+    assert report.error is not None and report.error.startswith(f"{CUT} {len(frame)} of 64 octets; ")
+
+
+def test_a_cut_frame_that_is_not_ip_is_not_said_cut() -> None:
+    """No layer pmip6 decodes is missing octets: an ARP frame cut short is reported as what it is, not IP."""
+    report = _cut(bytes(12) + b"\x08\x06" + bytes(46), 20, LINKTYPE_ETHERNET)
+    assert (report.carrier, report.error) == ("not IP (link type 1, protocol 0x0806)", None)
 
 
 @given(st.sampled_from(LINKTYPES), st.binary(max_size=120), st.integers(0, 2**32 - 1))

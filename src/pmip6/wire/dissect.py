@@ -15,7 +15,9 @@ the inner packet (the mobile node's traffic) when its header is whole.
 
 A frame a capture's snap length cut short (its original length above the octets captured) keeps every header
 that is whole in what was captured: each layer checks its length fields against the length it had on the link
-(``wire_length``), and the report's error says where the capture cut the frame.
+(``wire_length``), and the report's error says where the capture cut the frame when it cut the IP packet. Octets
+missing after the IP packet (Ethernet padding, an FCS counted in the original length) are no cut: the packet is
+whole, like the link-layer padding after it that is never taken for data (``pmip6.wire.ip``).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class FrameReport:
 
     ``error`` is the text of the DecodeError that stopped the dissection (fields found before it are
     kept), or of a Mobility Header checksum that does not verify (the message is still reported); for a frame
-    cut by the capture's snap length it starts by saying so.
+    whose IP packet the capture's snap length cut it starts by saying so.
     ``source``/``destination``: the outer IP header's addresses (None when the frame is not IP);
     ``source_port``/``destination_port``: its UDP ports; ``inner_source``/``inner_destination``: the
     addresses of the tunneled packet. ``pmip6_framing``: a PMIPv6 carrier was recognized (Mobility Header, GRE,
@@ -86,11 +88,7 @@ def dissect_frame(linktype: int, data: bytes, *, control_port: int = PMIP6_CONTR
     snap length keeps them (:attr:`pmip6.wire.pcap.CaptureRecord.original_length`)."""
     report = FrameReport()
     missing = max(0, (original_length or 0) - len(data))
-    try:
-        _frame(linktype, bytes(data), missing, report, control_port)
-    except DecodeError as error:
-        report.error = str(error)
-    if missing:
+    if _frame(linktype, bytes(data), missing, report, control_port):
         cut = f"frame cut by the capture's snap length after {len(data)} of {original_length} octets"
         report.error = cut if report.error is None else f"{cut}; {report.error}"
     return report
@@ -117,26 +115,37 @@ class _Layer:
         return _Layer(self.data[offset:], self.wire_length - offset)
 
 
-def _frame(linktype: int, data: bytes, missing: int, report: FrameReport, control_port: int) -> None:
-    """Fill ``report`` from a frame of which the capture left out the last ``missing`` octets."""
-    ethertype, packet = _network_layer(linktype, data)
-    wire_length = _Layer(packet, len(packet) + missing).cut_length
+def _frame(linktype: int, data: bytes, missing: int, report: FrameReport, control_port: int) -> bool:
+    """Fill ``report`` from a frame of which the capture left out the last ``missing`` octets (the error of a
+    DecodeError included); whether that cut a layer: the IP packet is longer on the link than what was captured of
+    it, or its length is unknown (the link-layer or IP header did not decode). Octets missing after the IP packet
+    (link-layer padding, an FCS the capture device counted) cut nothing."""
     header: IPv4Header | IPv6Header
-    if ethertype == _ETHERTYPE_IPV4:
-        header, offset = decode_ipv4(packet, wire_length=wire_length)
-        protocol, report.carrier = header.protocol, "IPv4"
-    elif ethertype == _ETHERTYPE_IPV6:
-        header, protocol, offset = decode_ipv6(packet, wire_length=wire_length)
-        report.carrier = "IPv6"
-    else:
-        report.carrier = f"not IP (link type {linktype}, protocol 0x{ethertype:04x})"
-        return
+    try:
+        ethertype, packet = _network_layer(linktype, data)
+        wire_length = _Layer(packet, len(packet) + missing).cut_length
+        if ethertype == _ETHERTYPE_IPV4:
+            header, offset = decode_ipv4(packet, wire_length=wire_length)
+            protocol, report.carrier = header.protocol, "IPv4"
+        elif ethertype == _ETHERTYPE_IPV6:
+            header, protocol, offset = decode_ipv6(packet, wire_length=wire_length)
+            report.carrier = "IPv6"
+        else:
+            report.carrier = f"not IP (link type {linktype}, protocol 0x{ethertype:04x})"
+            return False
+    except DecodeError as error:
+        report.error = str(error)
+        return missing > 0
     report.source, report.destination = header.source, header.destination
+    payload = _Layer(packet[offset:header.end], header.end - offset)
     if header.is_fragment:
         report.carrier += " fragment"
     else:
-        _upper_layer(protocol, _Layer(packet[offset:header.end], header.end - offset), header.source,
-                     header.destination, report, control_port)
+        try:
+            _upper_layer(protocol, payload, header.source, header.destination, report, control_port)
+        except DecodeError as error:
+            report.error = str(error)
+    return not payload.whole
 
 
 def _network_layer(linktype: int, data: bytes) -> tuple[int, bytes]:
