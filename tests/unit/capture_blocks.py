@@ -24,9 +24,9 @@ def shb(order: str) -> bytes:
     return block(order, 0x0A0D0D0A, struct.pack(f"{order}IHHq", 0x1A2B3C4D, 1, 0, -1))
 
 
-def idb(order: str, linktype: int, options: bytes = b"") -> bytes:
-    """A pcapng Interface Description Block (IDB) with ``options`` (see :func:`option`)."""
-    return block(order, 1, struct.pack(f"{order}HHI", linktype, 0, 0) + options)
+def idb(order: str, linktype: int, options: bytes = b"", snap_length: int = 0) -> bytes:
+    """A pcapng Interface Description Block (IDB) with ``options`` (see :func:`option`); SnapLen 0: no limit."""
+    return block(order, 1, struct.pack(f"{order}HHI", linktype, 0, snap_length) + options)
 
 
 def epb(order: str, interface: int, ticks: int, data: bytes) -> bytes:

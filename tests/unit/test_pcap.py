@@ -78,6 +78,21 @@ def test_pcapng_packets_a_snap_length_cut_short_carry_their_original_length(orde
         (FRAMES[0], 1500), (b"abc", 60), (FRAMES[1] + bytes(-len(FRAMES[1]) % 4), 96), (FRAMES[1], None)]
 
 
+@pytest.mark.parametrize("order", "<>")
+@pytest.mark.parametrize(("snap_length", "kept"), [(97, 97), (0, 100), (200, 100)])
+def test_a_simple_packet_block_cut_by_the_snap_length_does_not_take_its_padding_for_data(
+        order: str, snap_length: int, kept: int) -> None:
+    """draft-ietf-opsawg-pcapng, Simple Packet Block: the Packet Data length "is the minimum value between the
+    SnapLen (present in the Interface Description Block) and the Original Packet Length". A 120-octet packet captured
+    with SnapLen 97 came back as 100 octets, 3 of them the block's padding (review finding 5). SnapLen 0 (no limit),
+    or one above what the block holds, leaves the block's body as the bound (the padding then cannot be told apart)."""
+    packet = bytes(range(1, 121))
+    data = (shb(order) + idb(order, LINKTYPE_RAW, snap_length=snap_length)
+            + block(order, 3, struct.pack(f"{order}I", len(packet)) + packet[:97]))
+    (record,) = read_capture(data)
+    assert record.data == (packet[:97] + bytes(3))[:kept] and record.original_length == len(packet)
+
+
 def test_pcap_records_a_snap_length_cut_short_carry_their_original_length() -> None:
     """pcap-savefile(5): orig_len above incl_len is a frame the snap length cut; equal means whole."""
     data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 40, LINKTYPE_RAW)

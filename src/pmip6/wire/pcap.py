@@ -65,6 +65,8 @@ class CaptureRecord:
 @dataclass(slots=True)
 class _Interface:
     linktype: int
+    snap_length: int = 0
+    """The IDB's SnapLen: the most octets a packet block of this interface holds; 0 means no limit."""
     ticks_per_second: int = _DEFAULT_TICKS_PER_SECOND
     offset_seconds: int = 0
 
@@ -145,7 +147,7 @@ def _pcapng_records(data: bytes) -> Iterator[CaptureRecord]:
 def _interface(body: bytes, order: str, offset: int) -> _Interface:
     if len(body) < 8:
         raise DecodeError("pcapng interface description", offset, "truncated")
-    interface = _Interface(struct.unpack_from(f"{order}H", body)[0])
+    interface = _Interface(*struct.unpack_from(f"{order}HxxI", body))
     position = 8
     while position + 4 <= len(body):
         code, length = struct.unpack_from(f"{order}HH", body, position)
@@ -164,11 +166,17 @@ def _interface(body: bytes, order: str, offset: int) -> _Interface:
 
 
 def _packet(block_type: int, body: bytes, order: str, interfaces: list[_Interface], offset: int) -> CaptureRecord:
+    """A packet block's record. A Simple Packet Block names no captured length: its Packet Data is "the minimum
+    value between the SnapLen (present in the Interface Description Block) and the Original Packet Length"
+    (draft-ietf-opsawg-pcapng, Simple Packet Block), not the block's body, which is padded to 32 bits; within
+    the body, for a block that holds less."""
     if block_type == _PCAPNG_SIMPLE_PACKET:
         if len(body) < 4:
             raise DecodeError("pcapng simple packet", offset, "truncated")
         original_length = struct.unpack_from(f"{order}I", body)[0]
-        interface_id, ticks, start, captured_length = 0, None, 4, min(original_length, len(body) - 4)
+        snap_length = interfaces[0].snap_length if interfaces else 0
+        interface_id, ticks, start = 0, None, 4
+        captured_length = min(original_length, snap_length or original_length, len(body) - 4)
     else:
         if len(body) < 20:
             raise DecodeError("pcapng packet block", offset, "truncated")
