@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, make_lma, pbu, the_pba
 from lma_builders import settings as lma_settings
 from test_mag_stub_lma import LMA_UDP, T0, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bce import BceState
 from pmip6.core.events import (
+    Alarm,
     BindingEstablished,
     BindingRemoved,
     BindingUpdated,
@@ -28,7 +30,7 @@ from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import MagSettings, MobileAccessGateway
-from pmip6.wire.messages import BindingError, Heartbeat, ProxyBindingUpdate, UnknownMessage
+from pmip6.wire.messages import BindingError, BindingRevocationIndication, Heartbeat, ProxyBindingUpdate, UnknownMessage
 from pmip6.wire.numbers import BindingErrorStatus, HeartbeatFlags
 from pmip6.wire.options import RestartCounterOption
 
@@ -202,6 +204,90 @@ def test_RFC5847_3_a_peer_that_sends_heartbeats_supports_them_after_all() -> Non
     lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 0.1)
     lma.receive(Heartbeat(77), MAG1, LMAA, NOW + INTERVAL + 0.2)
     assert [destination for _, destination in requests(round_at(lma, NOW + 2 * INTERVAL))] == [MAG1]
+
+
+def bris(outcome: Outcome) -> list[BindingRevocationIndication]:
+    return [send.message for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+
+
+AMBIGUOUS = ("Binding Error (Unrecognized MH Type) may answer the Heartbeat Request or the Binding Revocation "
+             "Indication outstanding: acted on for neither, the next retransmission settles it")
+
+
+@pytest.mark.parametrize("outstanding", ["heartbeat", "bri", "both"])
+def test_RFC5847_3_and_RFC5846_6_2_the_lma_charges_a_binding_error_2_to_what_alone_awaits_an_answer(
+        outstanding: str) -> None:
+    """A Binding Error answers one message and names no MH type (RFC 6275 9.2, 6.1.9). Only a Heartbeat Request
+    outstanding: it stops the requests (RFC 5847 3). Only a BRI: the MAG does not know MH type 16, its BRIs are given
+    up (RFC 5846 6.2). Both: it may answer either, so neither is acted on; once the heartbeat is answered, the BRI's
+    retransmission draws a Binding Error that can only answer it (review finding 2)."""
+    lma = lma_with_binding(binding_revocation=True)
+    ((request, _),) = requests(round_at(lma, NOW + INTERVAL))
+    if outstanding == "bri":
+        lma.receive(response(request.sequence), MAG1, LMAA, NOW + INTERVAL + 0.1)
+    if outstanding != "heartbeat":
+        assert bris(lma.clear(NOW + INTERVAL + 1, mn_id=MN1))
+
+    outcome = lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 1.01)
+
+    if outstanding == "heartbeat":
+        assert outcome.events == [HeartbeatsStopped(MAG1)] and [entry.mn_id for entry in lma.bindings()] == [MN1]
+        return
+    if outstanding == "both":
+        assert outcome.events == [MessageIgnored(AMBIGUOUS, MAG1)] and outcome.sends == []
+        assert [entry.mn_id for entry in lma.bindings()] == [MN1], "the cleared BCE still waits for the BRA"
+        lma.receive(response(request.sequence), MAG1, LMAA, NOW + INTERVAL + 1.5)  # late, but answered
+        assert bris(round_at(lma, NOW + INTERVAL + 2)), "6.3: the BRI again"
+        outcome = lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 2.01)
+    alarm, removed = outcome.events
+    assert isinstance(alarm, Alarm) and "does not support binding revocation" in alarm.text
+    assert isinstance(removed, BindingRemoved) and list(lma.bindings()) == []
+    assert [state.supported for state in lma.heartbeat.peers()] == [True]
+
+
+@pytest.mark.parametrize("outstanding", ["heartbeat", "bri", "both"])
+def test_RFC5847_3_and_RFC5846_6_2_the_mag_charges_a_binding_error_2_to_what_alone_awaits_an_answer(
+        outstanding: str) -> None:
+    """The same at the MAG, whose one BRI is its global revocation at shutdown (RFC 5846 9.2): a Binding Error
+    that can only answer it falls back to de-registrations; one that may answer the Heartbeat Request as well does
+    nothing until the heartbeat is answered and the BRI's retransmission draws another."""
+    mag = make_mag(heartbeat=ON, global_revocation=True, identity=b"mag1@example.net")
+    registered(mag)
+    ((request, _),) = requests(round_at(mag, T0 + 0.01 + INTERVAL))
+    if outstanding == "bri":
+        mag.receive(response(request.sequence), LMA_UDP, T0 + 0.01 + INTERVAL + 0.1)
+    if outstanding != "heartbeat":
+        assert bris(mag.shutdown(T0 + INTERVAL + 1))
+
+    outcome = mag.receive(BE_2, LMA_UDP, T0 + INTERVAL + 1.01)
+
+    if outstanding == "heartbeat":
+        assert outcome.events == [HeartbeatsStopped(LMA_UDP)] and outcome.sends == []
+        return
+    if outstanding == "both":
+        assert outcome.events == [MessageIgnored(AMBIGUOUS, LMA_UDP)] and outcome.sends == []
+        mag.receive(response(request.sequence), LMA_UDP, T0 + INTERVAL + 1.5)
+        assert bris(round_at(mag, T0 + INTERVAL + 2)), "6.3: the BRI again"
+        outcome = mag.receive(BE_2, LMA_UDP, T0 + INTERVAL + 2.01)
+    assert [send.message.lifetime for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)] == [0]
+    assert [state.supported for state in mag.heartbeat.peers()] == [True]
+
+
+def test_RFC5847_3_a_binding_error_answering_a_bri_does_not_stop_heartbeats_with_a_mag_that_answers_them() -> None:
+    """Review finding 2 (a): MAG1 answered a request, its next response is lost, so a request stays outstanding for
+    an interval; meanwhile MAG1, which does not know MH type 16, answers a BRI with a Binding Error status 2. That
+    Binding Error answered the BRI as likely as the request: MAG1 is still asked ("MUST NOT use Heartbeat messages
+    with the other end again" is for a Binding Error "received in response to a Heartbeat Request")."""
+    lma = lma_with_binding(binding_revocation=True)
+    assert the_pba(lma.receive(pbu(MN2), MAG1, LMAA, NOW)).status == 0
+    ((first, _),) = requests(round_at(lma, NOW + INTERVAL))
+    lma.receive(response(first.sequence), MAG1, LMAA, NOW + INTERVAL)
+    round_at(lma, NOW + 2 * INTERVAL)  # its response is lost
+    assert bris(lma.clear(NOW + 2 * INTERVAL + 1, mn_id=MN1))
+    outcome = lma.receive(BE_2, MAG1, LMAA, NOW + 2 * INTERVAL + 1.01)
+    assert not events_of(outcome, HeartbeatsStopped), outcome.events
+    assert [state.supported for state in lma.heartbeat.peers()] == [True]
+    assert len(requests(lma.handle_timer(NOW + 3 * INTERVAL))) == 1, "MAG1 (MN2) is still asked"
 
 
 def test_the_unknown_mh_types_still_get_binding_error_2() -> None:

@@ -36,6 +36,7 @@ from pmip6.core.events import (
     RevocationSent,
     SendMessage,
 )
+from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Waiting
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
@@ -44,6 +45,7 @@ from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    Heartbeat,
     MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
@@ -591,6 +593,27 @@ def test_RFC5846_8_1_a_refusal_or_no_answer_after_the_wait_ended_leaves_both_ses
     else:
         lma.handle_timer(NOW + 4)
     assert [entry.to_record() for entry in lma.bindings()] == before
+
+
+def test_RFC5846_8_1_a_binding_error_answering_a_heartbeat_does_not_give_up_the_handoff_probe() -> None:
+    """Review finding 2 (b): MAG1 knows BRIs but not heartbeats. MN1 moves to MAG2 (Handoff Indicator 4) just as
+    the first heartbeat round asks MAG1, so MAG1's Binding Error status 2 may answer the Heartbeat Request as well
+    as the "Inter-MAG Handover - Unknown" BRI: the BRI is not given up for it (a new session, the MN's prefix lost),
+    and MAG1's successful BRA, arriving next, moves the session with its prefix (RFC 5213 5.4.1.2, RFC 5846 8.1)."""
+    lma = _revoking_lma(heartbeat=HeartbeatSettings(interval=30.0), max_delay_before_new_bce_assign=5.0)
+    first = the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW))
+    assert [send for send in lma.handle_timer(NOW + 30).sends if isinstance(send.message, Heartbeat)]
+    moved = lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 30.001)
+    bri = _bri(moved, to=MAG1)
+
+    error = lma.receive(BindingError(BindingErrorStatus.UNRECOGNIZED_MH_TYPE), MAG1, LMAA, NOW + 30.01)
+
+    assert error.sends == [] and [type(event) for event in error.events] == [MessageIgnored]
+    acknowledged = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence,
+                                                                bri.flags), MAG1, LMAA, NOW + 30.02)
+    pba = the_pba(acknowledged)
+    assert pba.status == Status.ACCEPTED
+    assert pba.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption), "the same session"
 
 
 SHARED = Peer(IPv6Address("::1"))

@@ -20,7 +20,9 @@ Rules, in plain words:
   A peer that does not support heartbeats is remembered as such (below) until the engine forgets it.
 - **Not supported** (section 3): a Binding Error with status 2 from a peer while a request to it is outstanding
   answers that request (a Binding Error names no MH type; an outstanding request is what it can answer): no
-  Heartbeat goes to that peer again (:class:`HeartbeatsStopped`). Should a Heartbeat later come from it after all
+  Heartbeat goes to that peer again (:class:`HeartbeatsStopped`). While a Binding Revocation Indication to that
+  peer is outstanding as well, the Binding Error may answer either: the engine acts on neither
+  (:mod:`pmip6.core.unrecognized_mh_type`). Should a Heartbeat later come from it after all
   (the Binding Error answered another message, e.g. a Binding Revocation Indication), the peer evidently supports
   them and the requests resume.
 - **Restart detection** (section 3.2): the Restart Counter of each response (and of an unsolicited one, U set,
@@ -185,12 +187,17 @@ class HeartbeatMonitor:
             outcome.events.append(restarted)
         return outcome, restarted
 
+    def awaiting(self, address: Address) -> bool:
+        """Whether a request to ``address`` awaits its response (a Binding Error from there may answer it)."""
+        state = self._peers.get(address)
+        return state is not None and state.supported and state.outstanding is not None
+
     def binding_error(self, source: Peer) -> Outcome:
         """A Binding Error status 2 from ``source``: if a request to it is outstanding, that request was not
         understood, and no Heartbeat goes to ``source`` again (section 3). An empty Outcome otherwise."""
-        state = self._peers.get(source.address)
-        if state is None or state.outstanding is None or not state.supported:
+        if not self.awaiting(source.address):
             return Outcome()
+        state = self._peers[source.address]
         state.supported = False
         state.outstanding = None
         return Outcome(events=[HeartbeatsStopped(state.peer)])

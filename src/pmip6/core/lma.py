@@ -121,6 +121,7 @@ from pmip6.core.revocation_responder import (
     revocation_acknowledgement,
 )
 from pmip6.core.revocation_sender import RevocationSender
+from pmip6.core.unrecognized_mh_type import unrecognized_mh_type
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
     BindingError,
@@ -229,8 +230,7 @@ class LocalMobilityAnchor:
         if isinstance(message, Heartbeat):
             return self._receive_heartbeat(message, source, destination, now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
-            outcome = self.heartbeat.binding_error(source)  # RFC 5847 3: the MAG does not support heartbeats
-            given_up = self._revocations.unsupported_by(source)
+            outcome, given_up = unrecognized_mh_type(self.heartbeat, self._revocations, source)
             if given_up.events:
                 outcome.extend(self._revocations_ended(given_up, now))
             if outcome.events:

@@ -108,6 +108,7 @@ from pmip6.core.revocation_responder import (
     revocation_answer,
 )
 from pmip6.core.revocation_sender import RevocationSender, RevocationTiming
+from pmip6.core.unrecognized_mh_type import unrecognized_mh_type
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
     BindingError,
@@ -311,8 +312,7 @@ class MobileAccessGateway:
         if isinstance(message, BindingRevocationAcknowledgement):
             return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
-            outcome = self.heartbeat.binding_error(source)  # RFC 5847 3: the LMA does not support heartbeats
-            given_up = self._revocations.unsupported_by(source)  # RFC 5846 6.2: the LMA does not know MH type 16
+            outcome, given_up = unrecognized_mh_type(self.heartbeat, self._revocations, source)
             if given_up.events:
                 outcome.extend(self._revocations_ended(given_up, now))
             if outcome.events:

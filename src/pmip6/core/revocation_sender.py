@@ -162,6 +162,10 @@ class RevocationSender:
         return [outstanding for outstanding in self._outstanding.values() if outstanding.send.destination.address == mag
                 and (outstanding.indication.flags & BRFlags.G or _mn_id(outstanding) == mn_id)]
 
+    def awaiting(self, address: Address) -> bool:
+        """Whether a BRI to ``address`` awaits its acknowledgement (a Binding Error from there may answer it)."""
+        return any(outstanding.send.destination.address == address for outstanding in self._outstanding.values())
+
     def unsupported_by(self, peer: Peer) -> Outcome:
         """A Binding Error from ``peer`` (RFC 5846 6.2: it does not recognize MH type 16): its BRIs are given
         up, with one Alarm; an Outcome without events when none was outstanding."""
