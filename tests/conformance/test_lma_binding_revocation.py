@@ -435,6 +435,25 @@ def test_RFC5846_8_1_clearing_every_binding_of_a_mag_takes_one_global_bri_and_it
     assert [type(event) for event in ended.events] == [BindingRemoved, BindingRemoved] and list(lma.bindings()) == []
 
 
+@pytest.mark.parametrize("revoked_by", ["clear", "reload"])
+def test_RFC5846_8_1_a_global_bri_goes_to_the_port_of_the_mags_latest_pbu(revoked_by: str) -> None:
+    """Over IPv4/UDP a MAG restarted on another port (an ephemeral one, NAT) signals from there: the global BRI of
+    ``lma clear --mag`` or of a reload goes where its latest accepted PBU came from, not to the port of the entry
+    listed first (as its Heartbeat Requests, RFC 5847 3.2; review section 7)."""
+    old, new = Peer(MAG1.address, 40001), Peer(MAG1.address, 40002)
+    lma = _revoking_lma()
+    for mn_id in (MN1, MN2):
+        _registered(lma, mn_id, mag=old)
+    assert the_pba(lma.receive(pbu(MN2, sequence=2, gre=GREKeyOption(11), ipv4=ANY_IPV4), new, LMAA,
+                               NOW + 10)).status == Status.ACCEPTED  # MN2: listed last
+    if revoked_by == "clear":
+        outcome = lma.clear(NOW + 11, proxy_coa=MAG1.address)
+    else:
+        outcome = lma.reconfigure(settings(binding_revocation=True, authorized_mags=frozenset({MAG2.address})),
+                                  NOW + 11)
+    assert _bri(outcome, to=new).flags & BRFlags.G
+
+
 def test_RFC5846_8_1_a_global_revocation_refuses_every_mn_from_that_mag_until_it_ends() -> None:
     lma = _revoking_lma()
     _registered(lma, MN1)

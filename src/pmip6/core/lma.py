@@ -102,7 +102,6 @@ from pmip6.core.events import (
     Peer,
     RegistrationRejected,
     SendMessage,
-    TunnelSession,
 )
 from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
@@ -336,7 +335,7 @@ class LocalMobilityAnchor:
             self._deadlines.cancel(pending)
         self._pending.clear()
         outcome = Outcome()
-        revoked: dict[Address, list[TunnelSession]] = {}
+        revoked: dict[Address, list[BindingCacheEntry]] = {}
         for entry in list(self._cache):
             problem = self._conflict(entry)
             if problem is None:
@@ -344,16 +343,17 @@ class LocalMobilityAnchor:
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
             if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
-                revoked.setdefault(entry.proxy_coa.address, []).append(entry.session())
+                revoked.setdefault(entry.proxy_coa.address, []).append(entry)
             self._revocations.drop(entry)
             outcome.events.append(self._forget(entry, "reconfigured"))
-        for mag, sessions in revoked.items():
-            if len(sessions) > 1 and not any(entry.proxy_coa.address == mag and entry.state is BceState.ACTIVE
-                                             for entry in self._cache):
-                outcome.extend(self._revocations.revoke_all(sessions, now))  # RFC 5846 8.1: every binding of a MAG
+        for mag, entries in revoked.items():
+            if len(entries) > 1 and not any(entry.proxy_coa.address == mag and entry.state is BceState.ACTIVE
+                                            for entry in self._cache):
+                outcome.extend(self._revoke_all(entries, now))  # RFC 5846 8.1: every binding of a MAG
             else:
-                for session in sessions:
-                    outcome.extend(self._revocations.revoke(session, RevocationTrigger.ADMINISTRATIVE_REASON, now))
+                for entry in entries:
+                    outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON,
+                                                            now))
         self._short_pools = {(tenant, network) for tenant, network in self._short_pools
                              if self._still_exhausted(tenant, network)}
         return outcome
@@ -679,8 +679,7 @@ class LocalMobilityAnchor:
         BRIMaxRetransmitNumber is reached" (:meth:`_revocations_ended`). A Handoff Indicator 4 PBU waiting for one
         waits on, as for a de-registration."""
         if whole_mag:
-            sessions = [entry.session() for entry in entries]
-            outcome.extend(self._revocations.revoke_all(sessions, now, held=tuple(entries)))
+            outcome.extend(self._revoke_all(entries, now, held=tuple(entries)))
         else:
             for entry in entries:
                 outcome.extend(self._revocations.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, now,
@@ -720,6 +719,14 @@ class LocalMobilityAnchor:
             return Outcome()
         self._deadlines.cancel(pending)
         return self._register(pending.registration, None, now)
+
+    def _revoke_all(self, entries: list[BindingCacheEntry], now: float, held: tuple[object, ...] = ()) -> Outcome:
+        """One global BRI revoking ``entries``, every binding of one MAG (RFC 5846 8.1), sent where that MAG's latest
+        accepted PBU came from: over IPv4/UDP a MAG restarted on another port gets it there (as
+        :meth:`_mags_with_bindings` for its Heartbeat Requests)."""
+        latest = max(entries, key=_registered_at)
+        return self._revocations.revoke_all([entry.session() for entry in entries], now, held=held,
+                                            to=latest.session())
 
     def _is_cached(self, entry: BindingCacheEntry) -> bool:
         """Whether ``entry`` is still in the Binding Cache (not removed meanwhile by other means)."""

@@ -97,15 +97,16 @@ class RevocationSender:
         return self._send(indication, session.peer, session.local, [session], now, held)
 
     def revoke_all(self, sessions: list[TunnelSession], now: float, held: tuple[object, ...] = (),
-                   identity: bytes | None = None) -> Outcome:
+                   identity: bytes | None = None, to: TunnelSession | None = None) -> Outcome:
         """One global BRI revoking every session with the peer of ``sessions`` (all of them; G set, "Per-Peer
         Policy"), with a RevocationSent event per session. From an LMA it carries no mobility option (RFC 5846 8.1);
-        from a MAG an MN-ID option with its ``identity`` (9.2)."""
-        first = sessions[0]
+        from a MAG an MN-ID option with its ``identity`` (9.2). It goes to the peer (and leaves from the local
+        address) of ``to``, the peer's latest registration (by default the first of ``sessions``)."""
+        to = to if to is not None else sessions[0]
         options = () if identity is None else (MNIdentifierOption(identity),)
         indication = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, self._fresh_sequence(),
                                                  BRFlags.P | BRFlags.G, options)
-        return self._send(indication, first.peer, first.local, sessions, now, held)
+        return self._send(indication, to.peer, to.local, sessions, now, held)
 
     def _send(self, indication: BindingRevocationIndication, mag: Peer, local: Address,
               sessions: list[TunnelSession], now: float, held: tuple[object, ...]) -> Outcome:
