@@ -4,6 +4,7 @@ Revocation Indication, and the MAG revoking all its bindings with one global BRI
 from __future__ import annotations
 
 import random
+import textwrap
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import MagSettings, MobileAccessGateway
 from pmip6.core.revocation_sender import RevocationTiming
-from pmip6.runtime.config import load_lma_config
+from pmip6.runtime.config import load_lma_config, load_mag_config
 from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
@@ -424,6 +425,52 @@ def test_RFC5846_6_3_and_9_2_unanswered_the_bri_is_retransmitted_then_given_up_f
 
     assert any(isinstance(event, Alarm) for event in outcome.events)
     assert _deregistrations(outcome) == [MN1, MN2] and not mag.global_revocation_refused
+
+
+def test_RFC5846_6_3_and_9_2_the_global_revocation_wait_bounds_the_bri_so_the_fallback_fits_the_shutdown() -> None:
+    """``global_revocation_wait`` (half of ``shutdown_timeout``, docs/configuration.md): the BRI is given up that
+    long after it was sent, whatever retransmissions 6.3 still allows, and the de-registrations go at once, so that
+    they still leave (and may be answered) before the daemon stops waiting (review finding 3)."""
+    mag = _revoking_mag(global_revocation_wait=1.0)
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    assert mag.next_deadline() == T0 + 11
+
+    outcome = mag.handle_timer(T0 + 11)
+
+    assert not [send for send in outcome.sends if send.message == bri], "no retransmission past the wait"
+    (alarm,) = [event for event in outcome.events if isinstance(event, Alarm)]
+    assert "after 0 retransmission(s)" in alarm.text
+    assert _deregistrations(outcome) == [MN1, MN2]
+
+
+def test_RFC5846_9_2_a_wait_longer_than_the_bri_schedule_changes_nothing() -> None:
+    mag = _revoking_mag(global_revocation_wait=10.0)
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    assert _the_bri(mag.handle_timer(T0 + 11)) == bri and mag.next_deadline() == T0 + 13
+    assert _deregistrations(mag.handle_timer(T0 + 13)) == [MN1, MN2]
+
+
+def test_RFC5846_9_2_with_the_default_configuration_the_fallback_comes_within_shutdown_timeout(tmp_path: Path) -> None:
+    """configuration.md, [mag] ``shutdown_timeout`` (2 s): it waits for "the BRA of the global revocation, and the
+    de-registrations of a fallback"; ``global_revocation``: "it falls back to the de-registrations if the LMA ...
+    does not answer". The BRI's own schedule (1 s, then 2 s: given up at +3 s) would outlast the daemon; with an
+    LMA that answers nothing, the de-registrations are sent within ``shutdown_timeout`` (review finding 3)."""
+    path = tmp_path / "mag.toml"
+    path.write_text(textwrap.dedent("""
+        [mag]
+        ipv4_address = "198.51.100.10"
+        lma = "198.51.100.1:5436"
+        id = "mag1.example.net"
+        global_revocation = true
+    """))
+    config = load_mag_config(path)
+    mag = MobileAccessGateway(config.settings, GreKeyAllocator(7))
+    registered(mag, MN1)
+    stop = T0 + 10
+    outcome = mag.shutdown(stop)
+    while (deadline := mag.next_deadline()) is not None and deadline < stop + config.shutdown_timeout:
+        outcome.extend(mag.handle_timer(deadline))
+    assert _deregistrations(outcome) == [MN1]
 
 
 def test_RFC5846_6_2_a_binding_error_from_the_lma_falls_back_at_once() -> None:

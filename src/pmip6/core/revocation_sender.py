@@ -69,6 +69,9 @@ class _Outstanding:
     retries_left: int
     delay: float
     held: tuple[object, ...] = ()
+    give_up_at: float | None = None
+    """When it is given up at the latest, whatever retransmissions are left (a MAG's shutdown budget)."""
+    retransmissions: int = 0
 
 
 class RevocationSender:
@@ -97,23 +100,27 @@ class RevocationSender:
         return self._send(indication, session.peer, session.local, [session], now, held)
 
     def revoke_all(self, sessions: list[TunnelSession], now: float, held: tuple[object, ...] = (),
-                   identity: bytes | None = None, to: TunnelSession | None = None) -> Outcome:
+                   identity: bytes | None = None, to: TunnelSession | None = None,
+                   give_up_at: float | None = None) -> Outcome:
         """One global BRI revoking every session with the peer of ``sessions`` (all of them; G set, "Per-Peer
         Policy"), with a RevocationSent event per session. From an LMA it carries no mobility option (RFC 5846 8.1);
         from a MAG an MN-ID option with its ``identity`` (9.2). It goes to the peer (and leaves from the local
-        address) of ``to``, the peer's latest registration (by default the first of ``sessions``)."""
+        address) of ``to``, the peer's latest registration (by default the first of ``sessions``); it is given up
+        at ``give_up_at`` if its retransmissions (6.3) would last longer."""
         to = to if to is not None else sessions[0]
         options = () if identity is None else (MNIdentifierOption(identity),)
         indication = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, self._fresh_sequence(),
                                                  BRFlags.P | BRFlags.G, options)
-        return self._send(indication, to.peer, to.local, sessions, now, held)
+        return self._send(indication, to.peer, to.local, sessions, now, held, give_up_at)
 
     def _send(self, indication: BindingRevocationIndication, mag: Peer, local: Address,
-              sessions: list[TunnelSession], now: float, held: tuple[object, ...]) -> Outcome:
+              sessions: list[TunnelSession], now: float, held: tuple[object, ...],
+              give_up_at: float | None = None) -> Outcome:
         send = SendMessage(indication, mag, local)
-        self._outstanding[indication.sequence] = _Outstanding(indication, send, self.timing.max_retries,
-                                                              self.timing.initial_delay, held)
-        self._deadlines.schedule(indication.sequence, now + self.timing.initial_delay)
+        outstanding = _Outstanding(indication, send, self.timing.max_retries, self.timing.initial_delay, held,
+                                   give_up_at)
+        self._outstanding[indication.sequence] = outstanding
+        self._deadlines.schedule(indication.sequence, _capped(now + self.timing.initial_delay, outstanding))
         return Outcome(sends=[send], events=[RevocationSent(session, indication.trigger) for session in sessions])
 
     def acknowledged(self, acknowledgement: BindingRevocationAcknowledgement, source: Peer) -> Outcome:
@@ -185,20 +192,21 @@ class RevocationSender:
 
     def handle_timer(self, now: float) -> Outcome:
         """RFC 5846 6.3: the same BRI again, the delay doubled up to MAX_BRACK_TIMEOUT; given up after
-        BRIMaxRetriesNumber retransmissions."""
+        BRIMaxRetriesNumber retransmissions, or at its ``give_up_at``."""
         outcome = Outcome()
         for sequence in self._deadlines.pop_due(now):
             outstanding = self._outstanding[sequence]  # type: ignore[index]
-            if outstanding.retries_left == 0:
+            if outstanding.retries_left == 0 or (outstanding.give_up_at is not None and now >= outstanding.give_up_at):
                 self._finish(sequence)  # type: ignore[arg-type]
                 outcome.events.append(Alarm(
                     f"{self._peer_role} {outstanding.send.destination.address} did not acknowledge the revocation of "
-                    f"{_named(outstanding)} after {self.timing.max_retries} retransmission(s) (RFC 5846 6.3)",
+                    f"{_named(outstanding)} after {outstanding.retransmissions} retransmission(s) (RFC 5846 6.3)",
                     _mn_id(outstanding)))
                 continue
             outstanding.retries_left -= 1
+            outstanding.retransmissions += 1
             outstanding.delay = min(outstanding.delay * 2, self.timing.max_delay)
-            self._deadlines.schedule(sequence, now + outstanding.delay)
+            self._deadlines.schedule(sequence, _capped(now + outstanding.delay, outstanding))
             outcome.sends.append(outstanding.send)
         return outcome
 
@@ -232,6 +240,11 @@ class RevocationSender:
         sequence = self._next_sequence
         self._next_sequence = (sequence + 1) & 0xFFFF
         return sequence
+
+
+def _capped(deadline: float, outstanding: _Outstanding) -> float:
+    """``deadline``, or ``outstanding``'s ``give_up_at`` if that comes first."""
+    return deadline if outstanding.give_up_at is None else min(deadline, outstanding.give_up_at)
 
 
 def _mn_id(outstanding: _Outstanding) -> bytes | None:

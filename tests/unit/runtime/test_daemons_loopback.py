@@ -475,6 +475,42 @@ def test_RFC5846_9_2_a_mag_stopping_revokes_every_binding_with_one_bri_over_real
     assert lma_stats["events"]["BindingRemoved"] == 2 and mag_stats["events"]["BindingRemoved"] == 2
 
 
+def test_RFC5846_9_2_a_mag_stopping_falls_back_to_de_registrations_within_shutdown_timeout_if_the_lma_is_silent(
+        tmp_path: Path) -> None:
+    """SIGTERM with global_revocation and the default timing, the LMA gone silent after the MN attached (a socket on
+    its port that answers nothing): the BRI is given up after half of shutdown_timeout (2 s) and the
+    de-registrations follow before the MAG stops waiting (docs/configuration.md, global_revocation)."""
+    lab = _global_revocation_lab(tmp_path)
+
+    async def scenario() -> tuple[list[Any], float]:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            await _attach_two(lab)
+            await lma.close()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+                silent.bind(("127.0.0.1", lab.port))
+                silent.setblocking(False)
+                started = time.monotonic()
+                await mag.deregister_all()
+                elapsed = time.monotonic() - started
+                received: list[Any] = []
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        received.append(decode_message(silent.recv(2048)))
+            return received, elapsed
+        finally:
+            await mag.close()
+
+    received, elapsed = asyncio.run(scenario())
+    assert elapsed < 2.5
+    assert type(received[0]) is BindingRevocationIndication
+    de_registrations = {message.option(MNIdentifierOption).identifier for message in received
+                        if isinstance(message, ProxyBindingUpdate) and message.lifetime == 0}
+    assert de_registrations == {b"mn1@opA", b"mn2@opA"}
+
+
 def test_RFC5846_9_2_revoke_all_over_the_control_socket_and_the_fallback_when_the_lma_refuses(tmp_path: Path) -> None:
     """``revoke-all`` ends every binding without stopping; an LMA that does not authorize the MAG answers 130, and
     the MAG de-registers each binding instead and does not ask again (RFC 5846 9.2)."""
