@@ -32,7 +32,7 @@ from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import MagSettings, MobileAccessGateway
 from pmip6.wire.messages import BindingError, BindingRevocationIndication, Heartbeat, ProxyBindingUpdate, UnknownMessage
 from pmip6.wire.numbers import BindingErrorStatus, HeartbeatFlags
-from pmip6.wire.options import RestartCounterOption
+from pmip6.wire.options import MNIdentifierOption, RestartCounterOption
 
 INTERVAL = 30.0
 ON = HeartbeatSettings(interval=INTERVAL, missing_heartbeats_allowed=2)
@@ -397,6 +397,22 @@ def test_RFC5847_3_2_a_binding_the_restarted_mag_registered_already_stays() -> N
     assert [entry.mn_id for entry in lma.bindings()] == [MN2]
 
 
+def test_RFC5847_3_2_a_binding_ended_since_the_restart_goes_even_if_registered_since() -> None:
+    """Only a LIVE binding registered since the MAG last reported its old counter may be the restarted MAG's own:
+    one it registered and that then ended (cleared, held for its BRI) is the MAG's no longer, and goes with the
+    others (review section 6: the rule was not pinned down for draining entries)."""
+    lma = lma_with_binding(binding_revocation=True)
+    ((request, _),) = requests(round_at(lma, NOW + INTERVAL))
+    lma.receive(response(request.sequence, counter=100), MAG1, LMAA, NOW + INTERVAL)
+    assert the_pba(lma.receive(pbu(MN2), MAG1, LMAA, NOW + 45)).status == 0
+    lma.clear(NOW + 50, mn_id=MN2)
+    ((request, _),) = requests(lma.handle_timer(NOW + 2 * INTERVAL))  # the BRI retransmitted too (6.3)
+    outcome = lma.receive(response(request.sequence, counter=200), MAG1, LMAA, NOW + 2 * INTERVAL)
+    removed = events_of(outcome, BindingRemoved)
+    assert sorted(event.session.mn_id for event in removed) == [MN1, MN2]  # type: ignore[attr-defined]
+    assert list(lma.bindings()) == []
+
+
 def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_where_its_latest_pbu_came_from() -> None:
     """A MAG is one peer, its address (one Restart Counter), but over IPv4/UDP its requests go to the port of its
     latest accepted PBU: a MAG restarted on another port (an ephemeral one, udp_port = 0, NAT) that registered MN1
@@ -418,6 +434,17 @@ def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_where_its_latest_p
     assert [(entry.mn_id, entry.proxy_coa) for entry in lma.bindings()] == [(MN1, new)]
     (state,) = lma.heartbeat.peers()
     assert state.peer == new and state.reachable
+
+
+def test_RFC5847_3_2_the_latest_pbus_port_is_used_even_when_its_entry_is_not_listed_first() -> None:
+    """The same with MN2, listed last, re-registered from the new port: "the latest accepted PBU", not "the entry
+    listed first", names the port (review section 6: the test above re-registers the entry listed first)."""
+    old, new = Peer(MAG1.address, 40001), Peer(MAG1.address, 40002)
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
+    for mn_id in (MN1, MN2):
+        assert the_pba(lma.receive(pbu(mn_id), old, LMAA, NOW)).status == 0
+    assert the_pba(lma.receive(pbu(MN2, sequence=2), new, LMAA, NOW + 10)).status == 0
+    assert [destination for _, destination in requests(round_at(lma, NOW + INTERVAL))] == [new]
 
 
 def test_RFC5847_3_2_the_same_restart_counter_keeps_everything() -> None:
@@ -455,6 +482,21 @@ def test_RFC5847_3_2_the_mag_reregisters_every_binding_when_the_lma_restarted() 
     pbus = [send.message for send in outcome.sends]
     assert all(isinstance(message, ProxyBindingUpdate) and message.lifetime for message in pbus)
     assert len(pbus) == 2
+
+
+def test_RFC5847_3_2_the_mag_reregisters_only_the_bindings_idle_for_a_refresh() -> None:
+    """A binding whose PBU is in flight keeps its exchange (and its backoff): only the idle ones start a
+    re-registration at once (review section 6)."""
+    mag = make_mag(heartbeat=ON)
+    registered(mag, b"mn1@example.org")
+    registered(mag, b"mn2@example.org")
+    ((request, _),) = requests(mag.handle_timer(T0 + 0.01 + INTERVAL))
+    mag.receive(response(request.sequence, counter=5), LMA_UDP, T0 + 31)
+    only_pbu(mag.refresh(b"mn1@example.org", T0 + 40))
+    ((request, _),) = requests(mag.handle_timer(T0 + 0.01 + 2 * INTERVAL))
+    outcome = mag.receive(response(request.sequence, counter=6), LMA_UDP, T0 + 61)
+    pbus = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
+    assert [pbu.option(MNIdentifierOption) for pbu in pbus] == [MNIdentifierOption(b"mn2@example.org")]
 
 
 # ---- both engines, an LMA restart ----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ MAG's Binding Revocation Indication (8.2)."""
 from __future__ import annotations
 
 import random
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 from lma_builders import (
@@ -612,6 +612,45 @@ def test_RFC5846_8_1_a_refusal_or_no_answer_after_the_wait_ended_leaves_both_ses
     else:
         lma.handle_timer(NOW + 4)
     assert [entry.to_record() for entry in lma.bindings()] == before
+
+
+MAG3 = Peer(IPv4Address("192.0.2.3"), 5436)
+
+
+def test_RFC5846_8_1_a_late_successful_bra_leaves_alone_the_session_that_moved_on_to_a_third_mag() -> None:
+    """The successful BRA is MAG1's de-registration of the session it was asked about while that session is still
+    at MAG1; once it moved on to MAG3 (a Handoff Indicator 3 PBU naming its prefix), MAG1's late BRA says nothing
+    of it (review section 6: without the check, MAG1's BRA drained MAG3's session)."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=0.5,
+                        authorized_mags=frozenset({MAG1.address, MAG2.address, MAG3.address}))
+    bri, _ = _late_answer(lma, "max-delay")
+    (old,) = [entry for entry in lma.bindings() if entry.proxy_coa == MAG1]
+    prefixes = tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                     for prefix in old.home_network_prefixes)
+    moved = lma.receive(pbu(MN1, sequence=3, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=prefixes,
+                            gre=GREKeyOption(13), ipv4=ANY_IPV4), MAG3, LMAA, NOW + 1.55)
+    (pba,) = [send.message for send in moved.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
+    assert pba.status == Status.ACCEPTED and old.proxy_coa == MAG3, "a handoff: MAG1 is asked with trigger 2"
+
+    outcome = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.6)
+
+    assert outcome.events == [] and old.state is BceState.ACTIVE
+
+
+def test_RFC5846_8_1_a_late_successful_bra_for_a_session_removed_meanwhile_does_nothing() -> None:
+    """A session removed before MAG1's late BRA (here by a reload that no longer authorizes MAG1) is not drained
+    again: no BindingDeregistered for a session already gone, no deletion timer for an entry out of the cache
+    (review section 6: without the check both happened)."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=0.5)
+    bri, _ = _late_answer(lma, "max-delay")
+    lma.reconfigure(settings(binding_revocation=True, max_delay_before_new_bce_assign=0.5,
+                             authorized_mags=frozenset({MAG2.address})), NOW + 1.55)
+    assert [entry.proxy_coa for entry in lma.bindings()] == [MAG2]
+
+    outcome = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.6)
+
+    assert outcome.events == []
+    assert [type(event) for event in lma.handle_timer(NOW + 1.6 + 10.0).events if not isinstance(event, Alarm)] == []
 
 
 def test_RFC5846_8_1_a_binding_error_answering_a_heartbeat_does_not_give_up_the_handoff_probe() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, pbu, settings, the_pba
-from test_mag_stub_lma import LMA_UDP, MAG_IPV4, T0, make_mag, registered, request
+from test_mag_stub_lma import LMA_UDP, MAG_IPV4, T0, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bce import BceState
 from pmip6.core.events import (
@@ -28,6 +28,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import MagSettings, MobileAccessGateway
 from pmip6.core.revocation_sender import RevocationTiming
+from pmip6.core.bul import BulState
 from pmip6.runtime.config import load_lma_config, load_mag_config
 from pmip6.wire.messages import (
     BindingError,
@@ -301,6 +302,25 @@ def test_RFC5846_8_2_item_4_v_releases_only_the_ipv4_home_address_and_keeps_the_
     assert the_pba(again).status == Status.ACCEPTED, "the IPv4 home address is free"
 
 
+def test_RFC5846_8_2_item_4_v_leaves_a_draining_binding_alone() -> None:
+    """The V flag releases the IPv4 home address of a live binding only: one MAG1 de-registered, draining for
+    MinDelayBeforeBCEDelete, is no binding to revoke (128) and keeps its address until it goes (review section 6)."""
+    lma = _lma()
+    hnp = _register(lma, MN1)
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is not None
+    address = entry.ipv4_home_address
+    de_registration = pbu(MN1, sequence=2, lifetime=0, prefixes=(hnp,), gre=GREKeyOption(11), ipv4=ANY_IPV4)
+    assert the_pba(lma.receive(de_registration, MAG1, LMAA, NOW + 1)).status == Status.ACCEPTED
+    assert entry.state is BceState.DEREGISTERING
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(address.ip), flags=BRFlags.P | BRFlags.V)
+
+    outcome = lma.receive(indication, MAG1, LMAA, NOW + 2)
+
+    assert _answer(outcome).status == NOT_EXIST and outcome.events == []
+    assert entry.ipv4_home_address == address
+
+
 def test_RFC5846_8_2_item_4_v_on_an_ipv4_only_binding_removes_it() -> None:
     lma = _lma()
     assert the_pba(lma.receive(pbu(MN1, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)).status == Status.ACCEPTED
@@ -323,6 +343,20 @@ def test_RFC5846_8_2_a_retransmitted_bri_gets_the_same_answer_and_is_not_acted_o
 
     assert _answer(again) == _answer(first) and _answer(first).status == SUCCESS
     assert again.events == [] and [entry.mn_id for entry in lma.bindings()] == [MN2]
+
+
+def test_RFC5846_8_2_the_answers_remembered_are_bounded_the_oldest_forgotten_first() -> None:
+    """The answers kept for retransmitted BRIs are bounded (256), so an authorized MAG cannot grow them without limit
+    (65,536 sequence numbers each): past the bound the oldest is forgotten, and that BRI, retransmitted, is acted on
+    afresh (review section 6: the bound was untested)."""
+    lma = _lma()
+    _register(lma, MN1)
+    first = _bri(MNIdentifierOption(MN1), sequence=0)
+    assert _answer(lma.receive(first, MAG1, LMAA, NOW + 1)).status == SUCCESS
+    for sequence in range(1, 257):
+        assert _answer(lma.receive(_bri(MNIdentifierOption(MN2), sequence=sequence), MAG1, LMAA, NOW + 1)).status == \
+            NOT_EXIST
+    assert _answer(lma.receive(first, MAG1, LMAA, NOW + 2)).status == NOT_EXIST, "forgotten: MN1 is no longer there"
 
 
 def test_RFC5846_8_2_the_same_bri_from_another_mag_is_another_bri() -> None:
@@ -471,6 +505,35 @@ def test_RFC5846_9_2_with_the_default_configuration_the_fallback_comes_within_sh
     while (deadline := mag.next_deadline()) is not None and deadline < stop + config.shutdown_timeout:
         outcome.extend(mag.handle_timer(deadline))
     assert _deregistrations(outcome) == [MN1]
+
+
+def test_RFC5846_9_2_a_refresh_in_flight_at_shutdown_is_abandoned_for_the_global_revocation() -> None:
+    """The entries the global BRI holds await its BRA, not a PBA: a refresh in flight at shutdown is abandoned, so
+    its late PBA (or its retransmission timer) neither removes nor updates the entry, and the BRA ends it as it ends
+    the others (review section 6)."""
+    mag = _revoking_mag()
+    refresh = only_pbu(mag.refresh(MN1, T0 + 5))
+    bri = _the_bri(mag.shutdown(T0 + 10))
+
+    late = mag.receive(pba_for(refresh), LMA_UDP, T0 + 10.05)
+
+    assert late.sends == [] and [type(event) for event in late.events] == [MessageIgnored]
+    assert mag.handle_timer(T0 + 10.5).sends == []
+    outcome = mag.receive(BindingRevocationAcknowledgement(SUCCESS, bri.sequence, GLOBAL), LMA_UDP, T0 + 10.6)
+    assert _removed(outcome) == [MN1, MN2] and list(mag.entries()) == []
+
+
+def test_RFC5846_9_2_a_global_bra_leaves_alone_the_entry_of_an_mn_that_attached_again() -> None:
+    """An MN back before the BRA has a new entry, registering: the BRA ends the entries the BRI held, not that one
+    (review section 6)."""
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    only_pbu(mag.attach(request(MN1), T0 + 10.1))
+
+    outcome = mag.receive(BindingRevocationAcknowledgement(SUCCESS, bri.sequence, GLOBAL), LMA_UDP, T0 + 10.2)
+
+    assert _removed(outcome) == [MN2]
+    assert [(entry.mn_id, entry.state) for entry in mag.entries()] == [(MN1, BulState.REGISTERING)]
 
 
 def test_RFC5846_6_2_a_binding_error_from_the_lma_falls_back_at_once() -> None:
