@@ -229,11 +229,10 @@ class LocalMobilityAnchor:
         if isinstance(message, Heartbeat):
             return self._receive_heartbeat(message, source, destination, now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
-            outcome, given_up = unrecognized_mh_type(self.heartbeat, self._revocations, source)
-            if given_up.events:
-                outcome.extend(self._revocations_ended(given_up, now))
-            if outcome.events:
-                return outcome
+            ended = unrecognized_mh_type(self.heartbeat, self._revocations, source,
+                                         lambda given_up: self._revocations_ended(given_up, now))
+            if ended is not None:
+                return ended
         if isinstance(message, (ProxyBindingAcknowledgement, BindingError)):
             return _ignored(f"{type(message).__name__} received by an LMA", source)
         return self._own_copies.note(

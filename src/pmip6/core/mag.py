@@ -315,11 +315,10 @@ class MobileAccessGateway:
         if isinstance(message, BindingRevocationAcknowledgement):
             return self._revocations_ended(self._revocations.acknowledged(message, source), now)
         if isinstance(message, BindingError) and message.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
-            outcome, given_up = unrecognized_mh_type(self.heartbeat, self._revocations, source)
-            if given_up.events:
-                outcome.extend(self._revocations_ended(given_up, now))
-            if outcome.events:
-                return outcome
+            ended = unrecognized_mh_type(self.heartbeat, self._revocations, source,
+                                         lambda given_up: self._revocations_ended(given_up, now))
+            if ended is not None:
+                return ended
         if isinstance(message, UnknownMessage):  # RFC 6275 9.2
             return self._own_copies.note(self._binding_errors.answer(BindingErrorStatus.UNRECOGNIZED_MH_TYPE, source,
                                                                      self.settings.proxy_coa, now))

@@ -11,17 +11,22 @@ BRI retransmission or heartbeat round, one of them answered meanwhile, draws a B
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pmip6.core.events import MessageIgnored, Outcome, Peer
 from pmip6.core.heartbeat import HeartbeatMonitor
 from pmip6.core.revocation_sender import RevocationSender
 
 
-def unrecognized_mh_type(heartbeat: HeartbeatMonitor, revocations: RevocationSender,
-                         source: Peer) -> tuple[Outcome, Outcome]:
-    """What a Binding Error status 2 from ``source`` ends: the heartbeat's outcome and the revocations given up
-    (for the engine to settle what they held); both without events when it answers nothing outstanding."""
+def unrecognized_mh_type(heartbeat: HeartbeatMonitor, revocations: RevocationSender, source: Peer,
+                         settle: Callable[[Outcome], Outcome]) -> Outcome | None:
+    """What a Binding Error status 2 from ``source`` ends: the heartbeat's outcome, and the revocations given up as
+    ``settle`` (the engine's) decides for what they held; None when it answers nothing outstanding."""
     if heartbeat.awaiting(source.address) and revocations.awaiting(source.address):
         return Outcome(events=[MessageIgnored(
             "Binding Error (Unrecognized MH Type) may answer the Heartbeat Request or the Binding Revocation "
-            "Indication outstanding: acted on for neither, the next retransmission settles it", source)]), Outcome()
-    return heartbeat.binding_error(source), revocations.unsupported_by(source)
+            "Indication outstanding: acted on for neither, the next retransmission settles it", source)])
+    outcome, given_up = heartbeat.binding_error(source), revocations.unsupported_by(source)
+    if given_up.events:
+        outcome.extend(settle(given_up))
+    return outcome if outcome.events else None

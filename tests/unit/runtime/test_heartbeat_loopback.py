@@ -112,13 +112,15 @@ def test_RFC5847_3_2_an_lma_restarted_without_state_has_the_binding_back_and_a_g
                for record in caplog.records)
 
 
+async def _lma_as_the_mag_sees_it(lab: Lab) -> dict[str, Any] | None:
+    """The MAG's ``show peers`` row of its LMA, once it holds the LMA's Restart Counter."""
+    peers = (await lab.control("mag", {"command": "peers"}))["peers"]
+    return peers[0] if peers and peers[0]["restart_counter"] is not None else None
+
+
 def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_and_nothing_is_re_registered(
         tmp_path: Path) -> None:
     lab = _heartbeat_lab(tmp_path, state=True)
-
-    async def mag_peer() -> dict[str, Any] | None:
-        peers = (await lab.control("mag", {"command": "peers"}))["peers"]
-        return peers[0] if peers and peers[0]["restart_counter"] is not None else None
 
     async def scenario() -> None:
         lma, mag = lab.lma(), lab.mag()
@@ -127,7 +129,7 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
         try:
             assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] \
                 == "registered"
-            first = await _until(mag_peer, "the MAG stores the LMA's restart counter")
+            first = await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
             await lma.close()
             started = int(time.time())
             while int(time.time()) == started:  # a start time alone would now give another counter
@@ -141,7 +143,7 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
                 return stats["received"]["heartbeat_response"] >= sent_before + 1 and stats
 
             stats = await _until(answered_again, "the restored LMA answers a heartbeat")
-            after = await mag_peer()
+            after = await _lma_as_the_mag_sees_it(lab)
             assert after is not None and after["restart_counter"] == first["restart_counter"] and after["reachable"]
             assert stats["sent"]["pbu"] == 1 and "PeerRestarted" not in stats["events"]
         finally:
@@ -158,10 +160,6 @@ def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restar
     and the MAG registers its bindings again within a heartbeat interval, mn2 with its addresses."""
     lab = _heartbeat_lab(tmp_path, state=True)
 
-    async def mag_peer() -> dict[str, Any] | None:
-        peers = (await lab.control("mag", {"command": "peers"}))["peers"]
-        return peers[0] if peers and peers[0]["restart_counter"] is not None else None
-
     async def scenario() -> None:
         lma, mag = lab.lma(), lab.mag()
         await lma.start()
@@ -171,7 +169,7 @@ def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restar
                 attached = await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4})
                 assert attached["outcome"] == "registered"
             before = _by_mn(await lab.control("lma", {"command": "bindings"}))["mn2@opA"]
-            first = await _until(mag_peer, "the MAG stores the LMA's restart counter")
+            first = await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
             await lma.close()
             store = BindingStore(tmp_path / "lma.db")
             (record,) = [record for record in store.load().records if record["mn_id"] == "mn2@opA"]
@@ -186,7 +184,7 @@ def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restar
 
             restored = await _until(back_at_the_lma, "the MAG registers mn2 again at the restarted LMA", timeout=4.0)
             assert restored["hnp"] == before["hnp"] and restored["ipv4_home"] == before["ipv4_home"]
-            after = await mag_peer()
+            after = await _lma_as_the_mag_sees_it(lab)
             assert after is not None and after["restart_counter"] > first["restart_counter"]
             assert (await lab.control("mag", {"command": "stats"}))["events"]["PeerRestarted"] == 1
         finally:
