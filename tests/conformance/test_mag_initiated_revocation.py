@@ -30,6 +30,7 @@ from pmip6.core.mag import MagSettings, MobileAccessGateway
 from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.core.bul import BulState
 from pmip6.runtime.config import load_lma_config, load_mag_config
+from pmip6.runtime.mag_daemon import GLOBAL_REVOCATION_SHARE
 from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
@@ -461,15 +462,16 @@ def test_RFC5846_6_3_and_9_2_unanswered_the_bri_is_retransmitted_then_given_up_f
     assert _deregistrations(outcome) == [MN1, MN2] and not mag.global_revocation_refused
 
 
-def test_RFC5846_6_3_and_9_2_the_global_revocation_wait_bounds_the_bri_so_the_fallback_fits_the_shutdown() -> None:
-    """``global_revocation_wait`` (half of ``shutdown_timeout``, docs/configuration.md): the BRI is given up that
-    long after it was sent, whatever retransmissions 6.3 still allows, and the de-registrations go at once, so that
-    they still leave (and may be answered) before the daemon stops waiting (review finding 3)."""
-    mag = _revoking_mag(global_revocation_wait=1.0)
-    bri = _the_bri(mag.shutdown(T0 + 10))
-    assert mag.next_deadline() == T0 + 11
+def test_RFC5846_6_3_and_9_2_the_revocation_wait_bounds_the_bri_so_the_fallback_fits_the_shutdown() -> None:
+    """A stopping daemon's ``revocation_wait`` (3/4 of ``shutdown_timeout``, docs/configuration.md): the BRI is given
+    up that long after it was sent, whatever retransmissions 6.3 still allows, and the de-registrations go at once,
+    so that they still leave (and may be answered) before the daemon stops waiting (review finding 3). A wait
+    shorter than the first retransmission delay pulls the give-up before it."""
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10, revocation_wait=0.5))
+    assert mag.next_deadline() == T0 + 10.5
 
-    outcome = mag.handle_timer(T0 + 11)
+    outcome = mag.handle_timer(T0 + 10.5)
 
     assert not [send for send in outcome.sends if send.message == bri], "no retransmission past the wait"
     (alarm,) = [event for event in outcome.events if isinstance(event, Alarm)]
@@ -478,8 +480,8 @@ def test_RFC5846_6_3_and_9_2_the_global_revocation_wait_bounds_the_bri_so_the_fa
 
 
 def test_RFC5846_9_2_a_wait_longer_than_the_bri_schedule_changes_nothing() -> None:
-    mag = _revoking_mag(global_revocation_wait=10.0)
-    bri = _the_bri(mag.shutdown(T0 + 10))
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10, revocation_wait=10.0))
     assert _the_bri(mag.handle_timer(T0 + 11)) == bri and mag.next_deadline() == T0 + 13
     assert _deregistrations(mag.handle_timer(T0 + 13)) == [MN1, MN2]
 
@@ -501,10 +503,20 @@ def test_RFC5846_9_2_with_the_default_configuration_the_fallback_comes_within_sh
     mag = MobileAccessGateway(config.settings, GreKeyAllocator(7))
     registered(mag, MN1)
     stop = T0 + 10
-    outcome = mag.shutdown(stop)
+    outcome = mag.shutdown(stop, config.shutdown_timeout * GLOBAL_REVOCATION_SHARE)
     while (deadline := mag.next_deadline()) is not None and deadline < stop + config.shutdown_timeout:
         outcome.extend(mag.handle_timer(deadline))
     assert _deregistrations(outcome) == [MN1]
+    assert [send.message for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)], \
+        "6.3: the BRI is retransmitted once (at 1 s) before it is given up (at 1.5 s)"
+
+
+def test_RFC5846_9_2_revoke_all_is_not_bounded_by_the_shutdown_wait() -> None:
+    """``pmip6 mag revoke-all`` (no revocation_wait): the BRI follows its own schedule (6.3: 1 s, then 2 s), however
+    short ``shutdown_timeout`` is."""
+    mag = _revoking_mag()
+    bri = _the_bri(mag.shutdown(T0 + 10))
+    assert mag.next_deadline() == T0 + 11 and _the_bri(mag.handle_timer(T0 + 11)) == bri
 
 
 def test_RFC5846_9_2_a_refresh_in_flight_at_shutdown_is_abandoned_for_the_global_revocation() -> None:

@@ -167,9 +167,7 @@ class MagSettings:
     ForceIPv4UDPEncapsulationSupport: ask for IPv4-UDP encapsulation (the F flag) over IPv4/UDP transport.
     ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
     ``global_revocation``: end every binding with one Per-Peer global Binding Revocation Indication carrying
-    ``identity`` in its MN-ID option (RFC 5846 9.2), retransmitted per ``revocation_timing`` (section 11) but given
-    up ``global_revocation_wait`` seconds after it was sent if still unanswered (None: no such bound), so that its
-    fallback, the de-registrations, can still go before the daemon stops waiting.
+    ``identity`` in its MN-ID option (RFC 5846 9.2), retransmitted per ``revocation_timing`` (section 11).
     ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the LMA (RFC 5847,
     :mod:`pmip6.core.heartbeat`).
     """
@@ -190,7 +188,6 @@ class MagSettings:
     global_revocation: bool = False
     identity: bytes | None = None
     revocation_timing: RevocationTiming = RevocationTiming()
-    global_revocation_wait: float | None = None
     heartbeat: HeartbeatSettings = HeartbeatSettings()
 
     def __post_init__(self) -> None:
@@ -355,14 +352,15 @@ class MobileAccessGateway:
             self._reschedule(mn_id)
         return outcome
 
-    def shutdown(self, now: float) -> Outcome:
+    def shutdown(self, now: float, revocation_wait: float | None = None) -> Outcome:
         """End every binding (SIGTERM, or the operator's ``revoke-all``).
 
         With ``global_revocation`` the registered ones take one Binding Revocation Indication to the LMA (RFC 5846
         9.2: P and G set, trigger "Per-Peer Policy", the MAG's identity in the MN-ID option): their forwarding stops
         at once (BindingDeregistered; 9.2 lets the MAG delete the tunnels before the BRA) and their entries go at a
         BRA of 0, 1 or 128 (BindingRemoved "revoked_by_mag"). A BRA with any other status, or none after the last
-        retransmission (6.3) or within ``global_revocation_wait``, falls back to a de-registration PBU per entry;
+        retransmission (6.3) or, when ``revocation_wait`` is given (a stopping daemon: its fallback must still leave
+        before it exits), that many seconds after it was sent, falls back to a de-registration PBU per entry;
         after 130 (Global Revocation NOT Authorized) that LMA is not asked again (9.2 SHOULD NOT). Every other entry
         (and every entry without ``global_revocation``) is de-registered (RFC 5213 6.9.1.4); rate-limited PBUs
         follow from :meth:`handle_timer`."""
@@ -377,10 +375,9 @@ class MobileAccessGateway:
                 entry.state, entry.halted, entry.refresh_at = BulState.DEREGISTERING, False, None
                 self._reschedule(entry.mn_id)
             assert settings.identity is not None
-            wait = settings.global_revocation_wait
-            outcome.extend(self._revocations.revoke_all([entry.session() for entry in registered], now,
-                                                        held=tuple(registered), identity=settings.identity,
-                                                        give_up_at=None if wait is None else now + wait))
+            outcome.extend(self._revocations.revoke_all(
+                [entry.session() for entry in registered], now, held=tuple(registered), identity=settings.identity,
+                give_up_at=None if revocation_wait is None else now + revocation_wait))
         for entry in list(self._entries.values()):
             if entry.state is not BulState.DEREGISTERING:
                 outcome.extend(self.detach(entry.mn_id, now))

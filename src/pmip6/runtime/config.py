@@ -35,10 +35,6 @@ MAX_LIFETIME_SECONDS = 0xFFFF * LIFETIME_UNIT_SECONDS
 """The largest lifetime a PBU/PBA can carry: 65535 units of 4 s (RFC 6275 section 6.1.7)."""
 
 DATAPLANE_TABLE = "dataplane"
-GLOBAL_REVOCATION_SHARE = 0.5
-"""The share of ``shutdown_timeout`` a MAG waits for its global BRI's BRA (RFC 5846 9.2) before it falls back to
-de-registrations, which then have the rest: with the defaults the BRI's own schedule (given up 3 s after it was
-sent, 6.3) outlasts the whole 2 s."""
 MAX_HEARTBEAT_INTERVAL = 3600.0
 """RFC 5847 section 5: HEARTBEAT_INTERVAL "SHOULD NOT be set to less than 30 seconds or more than 3600 seconds"."""
 RECOMMENDED_MIN_HEARTBEAT_INTERVAL = 30.0
@@ -321,7 +317,6 @@ def load_mag_config(path: Path) -> MagConfig:
         global_revocation=global_revocation,
         identity=identity,
         revocation_timing=_revocation_timing(mag),
-        global_revocation_wait=shutdown_timeout * GLOBAL_REVOCATION_SHARE,
         heartbeat=_heartbeat(mag),
     )
     udp_port = mag.number("udp_port", int, PMIP6_CONTROL_PORT, 0, 65535)

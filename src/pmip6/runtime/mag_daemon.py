@@ -56,6 +56,10 @@ from pmip6.wire.options import MNIdentifierOption
 DEFAULT_WAIT = 10.0
 """Seconds an attach/detach request waits for its outcome unless the request says otherwise."""
 _SHUTDOWN_POLL = 0.02
+GLOBAL_REVOCATION_SHARE = 0.75
+"""The share of ``shutdown_timeout`` a stopping MAG waits for its global BRI's BRA before it falls back to
+de-registrations, which have the rest: with the defaults (2 s) the BRI is retransmitted once at 1 s (RFC 5846 6.3,
+InitMINDelayBRIs) and given up at 1.5 s, where its own schedule (given up at 3 s) would outlast the daemon."""
 _REMOVALS = {
     "unacknowledged": "no PBA acknowledged the de-registration: the binding was removed at this MAG only",
     "revoked": "the LMA revoked the binding (RFC 5846) before the detach: removed at this MAG",
@@ -171,15 +175,17 @@ class MagDaemon(Daemon):
 
     async def deregister_all(self) -> None:
         """End every binding (``MobileAccessGateway.shutdown``) and wait (up to ``shutdown_timeout``) until the LMA
-        confirmed."""
-        _, left = await self._end_every_binding(self.config.shutdown_timeout)
+        confirmed. A global revocation's BRA is waited for GLOBAL_REVOCATION_SHARE of that time, so that its
+        fallback de-registrations still leave before the daemon exits (RFC 5846 6.3, 9.2)."""
+        timeout = self.config.shutdown_timeout
+        _, left = await self._end_every_binding(timeout, timeout * GLOBAL_REVOCATION_SHARE if timeout else None)
         if left:
             self.logger.warning("stopping with %d bindings not confirmed de-registered", left)
 
-    async def _end_every_binding(self, timeout: float) -> tuple[Outcome, int]:
+    async def _end_every_binding(self, timeout: float, revocation_wait: float | None = None) -> tuple[Outcome, int]:
         """Apply ``MobileAccessGateway.shutdown`` and wait up to ``timeout`` seconds for the BUL to empty; its
         outcome and the entries left."""
-        outcome = self.mag.shutdown(time.time())
+        outcome = self.mag.shutdown(time.time(), revocation_wait)
         self.apply(outcome)
         deadline = time.monotonic() + timeout
         while any(True for _ in self.mag.entries()) and time.monotonic() < deadline:
@@ -188,7 +194,8 @@ class MagDaemon(Daemon):
 
     async def _revoke_all_command(self, request: Request) -> dict[str, Any]:
         """End every binding without stopping (``pmip6 mag revoke-all``): one global BRI with ``global_revocation``
-        (RFC 5846 9.2), else (or after the LMA's refusal) a de-registration per binding."""
+        (RFC 5846 9.2), retransmitted on its own schedule (6.3), else (or after the LMA's refusal, or no answer) a
+        de-registration per binding."""
         timeout = _timeout(request)
         bindings = sum(1 for _ in self.mag.entries())
         outcome, left = await self._end_every_binding(timeout)

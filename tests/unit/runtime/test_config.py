@@ -376,14 +376,6 @@ def test_RFC5846_9_2_and_11_the_mags_global_revocation_and_its_variables(tmp_pat
         True, b"mag1.example.net", RevocationTiming(2, 0.5, 3.0))
 
 
-def test_RFC5846_9_2_the_global_bri_is_waited_for_half_of_shutdown_timeout(tmp_path: Path) -> None:
-    """configuration.md, shutdown_timeout: the global revocation's BRA is waited for half of it, the fallback
-    de-registrations have the rest (the BRI's own schedule, 3 s by default, outlasts the default 2 s)."""
-    assert load_mag_config(_write(tmp_path, MAG_MINIMUM)).settings.global_revocation_wait == 1.0
-    configured = load_mag_config(_write(tmp_path, MAG_MINIMUM + "shutdown_timeout = 10\n"))
-    assert (configured.shutdown_timeout, configured.settings.global_revocation_wait) == (10.0, 5.0)
-
-
 def test_RFC5847_5_the_heartbeat_variables_are_configurable(tmp_path: Path) -> None:
     """HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED "must" be configurable: off (0) unless set, 1 to 3600 s
     (below the RFC's 30 s only with a warning, for test beds), and 3 missing heartbeats allowed by default."""

@@ -478,7 +478,7 @@ def test_RFC5846_9_2_a_mag_stopping_revokes_every_binding_with_one_bri_over_real
 def test_RFC5846_9_2_a_mag_stopping_falls_back_to_de_registrations_within_shutdown_timeout_if_the_lma_is_silent(
         tmp_path: Path) -> None:
     """SIGTERM with global_revocation and the default timing, the LMA gone silent after the MN attached (a socket on
-    its port that answers nothing): the BRI is given up after half of shutdown_timeout (2 s) and the
+    its port that answers nothing): the BRI is given up after 3/4 of shutdown_timeout (2 s) and the
     de-registrations follow before the MAG stops waiting (docs/configuration.md, global_revocation)."""
     lab = _global_revocation_lab(tmp_path)
 
@@ -932,3 +932,33 @@ def test_RFC5846_8_1_show_says_what_the_lma_waits_on_a_held_binding_revoking_and
     assert held_stats["waiting"] == {"revocations": 1, "handoff_waits": 0}
     assert "waiting: 1 revocation(s) for their BRA, 0 handoff(s)" in stats_text(held_stats)
     assert ended_stats["waiting"] == {"revocations": 0, "handoff_waits": 0}
+
+
+def test_RFC5846_9_2_revoke_all_does_not_abandon_its_bri_because_shutdown_timeout_is_zero(tmp_path: Path) -> None:
+    """``pmip6 mag revoke-all`` follows the BRI's own schedule (RFC 5846 6.3), not the stopping daemon's bound:
+    with ``shutdown_timeout = 0`` and a 20 ms path to the LMA, its BRA still ends every binding, with no alarm and
+    no de-registration besides the BRI (review 2)."""
+    lab = _global_revocation_lab(tmp_path)
+    mag_toml = tmp_path / "mag.toml"
+    mag_toml.write_text(mag_toml.read_text().replace("shutdown_timeout = 2.0", "shutdown_timeout = 0.0"))
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with lab.running() as (_, mag):
+            await _attach_two(lab)
+            send = mag.send
+
+            def delayed(message: Any) -> None:  # a 20 ms path to the LMA for the BRI
+                if isinstance(message.message, BindingRevocationIndication):
+                    asyncio.get_running_loop().call_later(0.02, send, message)
+                else:
+                    send(message)
+
+            mag.send = delayed  # type: ignore[method-assign]
+            result = await lab.control("mag", {"command": "revoke-all", "timeout": 5})
+            await asyncio.sleep(0.2)
+            return result, await lab.control("mag", {"command": "stats"})
+
+    result, stats = asyncio.run(scenario())
+    assert result["global_revocation"] and result["left"] == 0
+    assert stats["events"].get("Alarm", 0) == 0, f"the BRI was given up before its BRA could arrive: {stats}"
+    assert stats["sent"]["pbu"] == 2, f"{stats['sent']['pbu'] - 2} de-registration PBUs sent besides the BRI"
