@@ -1,12 +1,17 @@
 """Hypothesis strategies for the Mobility Header codec's tests: every message and option with in-range
-values, and mutations of valid encodings."""
+values, and mutations of valid encodings; and the helpers those tests share (a checksummed encoding, the C fast
+path)."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
+from types import ModuleType
 
+import pytest
 from hypothesis import strategies as st
 
+from pmip6.wire import mobility
+from pmip6.wire.checksum import internet_checksum, pseudo_header_sum
 from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
@@ -16,7 +21,7 @@ from pmip6.wire.messages import (
     ProxyBindingUpdate,
     UnknownMessage,
 )
-from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, HeartbeatFlags, MHType, OptionType
+from pmip6.wire.numbers import BAFlags, BRFlags, BUFlags, HeartbeatFlags, IPProto, MHType, OptionType
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     AlternateCareOfAddressOption,
@@ -133,3 +138,17 @@ def mutate(data: bytes, edits: list[tuple[str, int, int]]) -> bytes:
         elif kind == "delete":
             del mutated[at : at + 1]
     return bytes(mutated)
+
+
+def checksummed(unchecked: bytes, source: IPv6Address, destination: IPv6Address) -> bytes:
+    """``unchecked`` with the checksum of the shared word-by-word implementation in its field."""
+    checksum = internet_checksum(unchecked, pseudo_header_sum(source, destination, len(unchecked),
+                                                              IPProto.MOBILITY))
+    return unchecked[:4] + checksum.to_bytes(2, "big") + unchecked[6:]
+
+
+def fast_path() -> ModuleType:
+    """The C fast path of the codec, or a skip when it is not there."""
+    if mobility.SPEEDUPS is None:
+        pytest.skip("the C fast path is not built or PMIP6_PURE_PYTHON is set")
+    return mobility.SPEEDUPS

@@ -8,15 +8,13 @@ Layout (offsets from the MH start): 6 B.R. Type, 7 Revocation Trigger (BRI) or S
 from __future__ import annotations
 
 from ipaddress import IPv6Address
-from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codec_strategies import LMA, MAG, mutate, mutations, repair_header_len, revocation_messages
-from pmip6.wire import mobility
-from pmip6.wire.checksum import internet_checksum, pseudo_header_sum
+from codec_strategies import (LMA, MAG, checksummed, fast_path, mutate, mutations, repair_header_len,
+                              revocation_messages)
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
 from pmip6.wire.mobility import (
@@ -26,7 +24,7 @@ from pmip6.wire.mobility import (
     pure_encode_message,
     verify_checksum,
 )
-from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, IPProto, RevocationTrigger
+from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import (AlternateCareOfAddressOption, HomeNetworkPrefixOption, MNIdentifierOption,
                                 UnknownOption)
 
@@ -51,17 +49,6 @@ BRA_HEX = (
 )
 
 
-def _checksummed(unchecked: bytes, source: IPv6Address, destination: IPv6Address) -> bytes:
-    """``unchecked`` with the checksum of the shared word-by-word implementation in its field."""
-    checksum = internet_checksum(unchecked, pseudo_header_sum(source, destination, len(unchecked),
-                                                              IPProto.MOBILITY))
-    return unchecked[:4] + checksum.to_bytes(2, "big") + unchecked[6:]
-
-
-def _fast_path() -> ModuleType:
-    if mobility.SPEEDUPS is None:
-        pytest.skip("the C fast path is not built or PMIP6_PURE_PYTHON is set")
-    return mobility.SPEEDUPS
 
 
 @pytest.mark.parametrize(("message", "octets"), [(BRI, BRI_HEX), (BRA, BRA_HEX)], ids=["BRI", "BRA"])
@@ -71,7 +58,7 @@ def test_octets_of_the_rfc_figures(message: BindingRevocationIndication | Bindin
     assert encode_message(message) == unchecked
     assert decode_message(unchecked) == message
     summed = encode_message(message, source=LMA, destination=MAG)
-    assert summed == _checksummed(unchecked, LMA, MAG)
+    assert summed == checksummed(unchecked, LMA, MAG)
     assert verify_checksum(summed, LMA, MAG) and not verify_checksum(summed, LMA, MAG + 1)
 
 
@@ -188,7 +175,7 @@ def test_the_c_fast_path_declines_type_16_and_the_reference_answers(
         edits: list[tuple[str, int, int]]) -> None:
     """The extension models PBU, PBA and BE only: for a Binding Revocation Message it returns None both ways, so
     encode_message and decode_message give exactly what the pure-Python codec gives."""
-    fast = _fast_path()
+    fast = fast_path()
     assert fast.encode_message(message, None, None) is None and fast.encode_message(message, MAG, LMA) is None
     encoded = pure_encode_message(message, source=MAG, destination=LMA)
     assert encode_message(message, source=MAG, destination=LMA) == encoded

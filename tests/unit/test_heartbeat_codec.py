@@ -7,19 +7,15 @@ it sits at 14, behind a PadN of 2 octets, and the message ends with a PadN of 4 
 
 from __future__ import annotations
 
-from ipaddress import IPv6Address
-from types import ModuleType
-
 import pytest
 from hypothesis import given, settings
 
-from codec_strategies import LMA, MAG, heartbeat_messages, mutate, mutations, repair_header_len
-from pmip6.wire import mobility
-from pmip6.wire.checksum import internet_checksum, pseudo_header_sum
+from codec_strategies import (LMA, MAG, checksummed, fast_path, heartbeat_messages, mutate, mutations,
+                              repair_header_len)
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import Heartbeat, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message, pure_decode_message, pure_encode_message, verify_checksum
-from pmip6.wire.numbers import HeartbeatFlags, IPProto
+from pmip6.wire.numbers import HeartbeatFlags
 from pmip6.wire.options import MNIdentifierOption, RestartCounterOption, UnknownOption
 
 REQUEST = Heartbeat(0x01020304)
@@ -39,16 +35,6 @@ RESPONSE_HEX = (
 UNSOLICITED = Heartbeat(0, HeartbeatFlags.U | HeartbeatFlags.R, (RestartCounterOption(7),))
 
 
-def _checksummed(unchecked: bytes, source: IPv6Address, destination: IPv6Address) -> bytes:
-    checksum = internet_checksum(unchecked, pseudo_header_sum(source, destination, len(unchecked),
-                                                              IPProto.MOBILITY))
-    return unchecked[:4] + checksum.to_bytes(2, "big") + unchecked[6:]
-
-
-def _fast_path() -> ModuleType:
-    if mobility.SPEEDUPS is None:
-        pytest.skip("the C fast path is not built or PMIP6_PURE_PYTHON is set")
-    return mobility.SPEEDUPS
 
 
 @pytest.mark.parametrize(("message", "octets"), [(REQUEST, REQUEST_HEX), (RESPONSE, RESPONSE_HEX)],
@@ -58,7 +44,7 @@ def test_octets_of_the_rfc_figures(message: Heartbeat, octets: str) -> None:
     assert encode_message(message) == unchecked
     assert decode_message(unchecked) == message
     summed = encode_message(message, source=MAG, destination=LMA)
-    assert summed == _checksummed(unchecked, MAG, LMA)
+    assert summed == checksummed(unchecked, MAG, LMA)
     assert verify_checksum(summed, MAG, LMA) and not verify_checksum(summed, MAG, LMA + 1)
 
 
@@ -140,7 +126,7 @@ def test_mutated_encodings_raise_only_decode_error(message: Heartbeat, edits: li
 @given(heartbeat_messages, mutations)
 def test_the_c_fast_path_declines_type_13_and_the_reference_answers(message: Heartbeat,
                                                                      edits: list[tuple[str, int, int]]) -> None:
-    fast = _fast_path()
+    fast = fast_path()
     assert fast.encode_message(message, None, None) is None and fast.encode_message(message, MAG, LMA) is None
     encoded = pure_encode_message(message, source=MAG, destination=LMA)
     assert encode_message(message, source=MAG, destination=LMA) == encoded
