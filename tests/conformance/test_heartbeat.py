@@ -12,7 +12,7 @@ from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, make_lm
 from lma_builders import settings as lma_settings
 from test_mag_stub_lma import LMA_UDP, T0, make_mag, only_pbu, pba_for, registered, request
 
-from pmip6.core.bce import BceState
+from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
     Alarm,
     BindingEstablished,
@@ -550,6 +550,64 @@ def test_RFC5847_3_2_after_an_lma_restart_with_its_state_nothing_is_registered_a
     outcome = _deliver(mag.handle_timer(NOW + 2 * INTERVAL), restored, mag, NOW + 2 * INTERVAL)
     assert events_of(outcome, PeerRestarted) == []
     assert [type(send.message) for send in outcome.sends] == [Heartbeat]  # the response, no PBU
+
+
+def _stored_and_lost() -> tuple[LocalMobilityAnchor, list[BindingCacheEntry]]:
+    """A running LMA's bindings: MN1 from MAG1 (port 40001, later re-registered from port 40002), MN2 from MAG2, MN3
+    from a MAG a reload no longer authorizes; a restarted LMA restores MN1 and loses MN2 and MN3 (as if in
+    conflict)."""
+    old, new = Peer(MAG1.address, 40001), Peer(MAG1.address, 40002)
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
+    assert the_pba(lma.receive(pbu(MN1), old, LMAA, NOW)).status == 0
+    assert the_pba(lma.receive(pbu(MN2), MAG2, LMAA, NOW)).status == 0
+    assert the_pba(lma.receive(pbu(MN1, sequence=2), new, LMAA, NOW + 10)).status == 0
+    gone = LocalMobilityAnchor(lma_settings(authorized_mags=frozenset({STRANGER.address})),
+                               keys=GreKeyAllocator(seed=9))
+    assert the_pba(gone.receive(pbu(MN3), STRANGER, LMAA, NOW)).status == 0
+    restarted = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=8), restart_counter=2000)
+    restarted.restore(lma.bindings_of(MN1), NOW + 20)
+    return restarted, lma.bindings_of(MN2) + gone.bindings_of(MN3)
+
+
+def test_RFC5847_3_2_an_lma_that_lost_sessions_tells_every_mag_that_had_sessions_with_an_unsolicited_response(
+        ) -> None:
+    """"If a PMIPv6 node restarts and loses PMIPv6 session state, it SHOULD send an unsolicited Heartbeat Response
+    message with an incremented Restart Counter to all the PMIPv6 nodes that had previously established PMIPv6
+    sessions": the MAG of a restored binding (at the port of its latest PBU) and the MAG of a lost one, U and R set,
+    the new counter; not a MAG the LMA no longer authorizes (nothing to strangers)."""
+    restarted, lost = _stored_and_lost()
+    outcome = restarted.announce_restart(lost)
+    unsolicited = Heartbeat(0, HeartbeatFlags.U | HeartbeatFlags.R, (RestartCounterOption(2000),))
+    assert sorted(((send.message, send.destination, send.source) for send in outcome.sends), key=str) == [
+        (unsolicited, Peer(MAG1.address, 40002), LMAA), (unsolicited, MAG2, LMAA)]
+    assert outcome.events == []
+
+
+def test_RFC5847_3_2_no_unsolicited_response_while_heartbeats_are_off() -> None:
+    """A node that does not exchange heartbeats (``heartbeat_interval`` 0) does not start with an unsolicited one."""
+    restarted, lost = _stored_and_lost()
+    restarted.reconfigure(lma_settings(), NOW + 20)
+    assert restarted.announce_restart(lost) == Outcome()
+
+
+def test_RFC5847_3_2_the_mag_reregisters_at_once_on_the_unsolicited_response_of_an_lma_that_lost_its_sessions(
+        ) -> None:
+    """End to end in the engines: the MAG holds the LMA's counter from a heartbeat; the LMA restarts and loses MN1;
+    its unsolicited response has the MAG register MN1 again at once, with no Heartbeat Request of its own."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7), restart_counter=1000)
+    mag = _pair(lma)
+    assert events_of(_deliver(mag.attach(request(MN1), NOW), lma, mag, NOW), BindingEstablished)
+    _deliver(mag.handle_timer(NOW + INTERVAL), lma, mag, NOW + INTERVAL)  # the LMA's counter is stored: 1000
+
+    restarted = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=8), restart_counter=1040)
+    announcement = restarted.announce_restart(lma.bindings())
+    (send,) = announcement.sends
+    told = mag.receive(send.message, Peer(LMAA, 5436), NOW + 40)
+    assert events_of(told, PeerRestarted) == [PeerRestarted(Peer(LMAA, 5436), 1000, 1040, NOW + INTERVAL)]
+    outcome = _deliver(told, restarted, mag, NOW + 40)
+    assert [type(event) for event in events_of(outcome, BindingEstablished)] == [BindingEstablished]  # at the LMA
+    (bce,) = restarted.bindings()
+    assert bce.mn_id == MN1
 
 
 def test_heartbeat_settings_reload_turns_the_rounds_on_and_off() -> None:

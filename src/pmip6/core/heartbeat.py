@@ -29,8 +29,12 @@ Rules, in plain words:
   whatever its sequence number; it is never answered) is compared with the one stored for that peer; a different
   value means the peer restarted and lost its sessions (:class:`PeerRestarted`, and the engine re-establishes or
   removes them); the new value is stored either way. A response to no outstanding request tells nothing.
+- **Announce a restart** (section 3.2): a node that restarted and lost sessions, and knows from stored state which
+  peers had sessions with it, sends each of them an unsolicited Heartbeat Response (U and R set, sequence number
+  0, ignored by the receiver) with its new Restart Counter (:meth:`HeartbeatMonitor.announce_restart`), while the
+  mechanism is on. Only an LMA with a state file knows its peers across a restart; the engine names them.
 - This node's own Restart Counter is given by the runtime (``restart_counter``): the engine keeps no state across
-  restarts. pmip6 sends no unsolicited response: see docs/requirements.md.
+  restarts.
 """
 
 from __future__ import annotations
@@ -186,6 +190,17 @@ class HeartbeatMonitor:
         if restarted is not None:
             outcome.events.append(restarted)
         return outcome, restarted
+
+    def announce_restart(self, peers: Mapping[Address, PeerEndpoints]) -> Outcome:
+        """Section 3.2: "If a PMIPv6 node restarts and loses PMIPv6 session state, it SHOULD send an unsolicited
+        Heartbeat Response message with an incremented Restart Counter to all the PMIPv6 nodes that had previously
+        established PMIPv6 sessions", here ``peers`` (where to send, and from which local address). The sequence
+        number "is ignored and no response is necessary". Nothing while the mechanism is off (``interval`` 0):
+        a node that does not exchange heartbeats does not start with this one."""
+        if not self.settings.interval:
+            return Outcome()
+        response = Heartbeat(0, HeartbeatFlags.U | HeartbeatFlags.R, (RestartCounterOption(self.restart_counter),))
+        return Outcome(sends=[SendMessage(response, peer, local) for peer, local in peers.values()])
 
     def awaiting(self, address: Address) -> bool:
         """Whether a request to ``address`` awaits its response (a Binding Error from there may answer it)."""

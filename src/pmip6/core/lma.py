@@ -43,7 +43,8 @@ Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an 
 this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval, each
 at the port of its latest accepted PBU (a MAG restarted on another port is asked where it signals from now), and
 one that restarted without its sessions has its bindings removed (BindingRemoved "mag-restarted"). A reload forgets
-the heartbeat state of the MAGs it no longer authorizes.
+the heartbeat state of the MAGs it no longer authorizes. An LMA whose restart lost stored sessions tells its MAGs at
+once (:meth:`LocalMobilityAnchor.announce_restart`).
 
 With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
 ``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
@@ -291,6 +292,16 @@ class LocalMobilityAnchor:
                 outcome.events.append(BindingRestored(entry.session()))
                 self.heartbeat.binding_made(now)
         return outcome
+
+    def announce_restart(self, lost: Iterable[BindingCacheEntry]) -> Outcome:
+        """RFC 5847 3.2, after a :meth:`restore` that lost sessions (the runtime renewed the Restart Counter): an
+        unsolicited Heartbeat Response to "all the PMIPv6 nodes that had previously established PMIPv6 sessions",
+        the MAGs of the restored live entries and of the ``lost`` ones it still authorizes, each where its latest
+        PBU came from, so that each re-registers its bindings now rather than at its next Heartbeat Request. (Whose
+        sessions an unreadable stored record held cannot be known: those MAGs learn it at their next request.)"""
+        had_sessions = [entry for entry in lost if entry.proxy_coa.address in self.settings.authorized_mags]
+        had_sessions.extend(entry for entry in self._cache if entry.state is BceState.ACTIVE)
+        return self._own_copies.note(self.heartbeat.announce_restart(_latest_endpoints(had_sessions)))
 
     def clear(self, now: float, *, mn_id: bytes | None = None, proxy_coa: Address | None = None) -> Outcome:
         """Remove, on an operator's command, every entry of the mobile node ``mn_id`` and/or every entry whose
@@ -763,13 +774,7 @@ class LocalMobilityAnchor:
         """The MAGs with a live Binding Cache entry (RFC 5847 3: the only ones sent Heartbeat Requests), each where
         its latest accepted PBU came from and went to: over IPv4/UDP a MAG restarted on another port (an ephemeral
         one, NAT) is asked where it signals from now, not where its stale entries were registered."""
-        latest: dict[Address, BindingCacheEntry] = {}
-        for entry in self._cache:
-            if entry.state is BceState.ACTIVE:
-                known = latest.setdefault(entry.proxy_coa.address, entry)
-                if _registered_at(entry) > _registered_at(known):
-                    latest[entry.proxy_coa.address] = entry
-        return {address: (entry.proxy_coa, entry.lmaa) for address, entry in latest.items()}
+        return _latest_endpoints(entry for entry in self._cache if entry.state is BceState.ACTIVE)
 
     def _answer_revocation(self, indication: BindingRevocationIndication, source: Peer, destination: Address,
                            now: float) -> Outcome:
@@ -948,3 +953,13 @@ def _ignored(reason: str, peer: Peer) -> Outcome:
 def _registered_at(entry: BindingCacheEntry) -> float:
     """When the live ``entry``'s latest PBU (registration or refresh) was accepted: its lifetime runs from then."""
     return entry.expires_at - entry.lifetime
+
+
+def _latest_endpoints(entries: Iterable[BindingCacheEntry]) -> dict[Address, PeerEndpoints]:
+    """Each MAG of ``entries`` (live ones), by address: where its latest accepted PBU came from and went to."""
+    latest: dict[Address, BindingCacheEntry] = {}
+    for entry in entries:
+        known = latest.setdefault(entry.proxy_coa.address, entry)
+        if _registered_at(entry) > _registered_at(known):
+            latest[entry.proxy_coa.address] = entry
+    return {address: (entry.proxy_coa, entry.lmaa) for address, entry in latest.items()}

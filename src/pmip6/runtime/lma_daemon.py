@@ -28,6 +28,7 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.naming import counted
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
@@ -61,6 +62,8 @@ class LmaDaemon(Daemon):
         self.dataplane_tenants: frozenset[str] | None = None
         """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
         self.add_stats_section("waiting", lambda: asdict(self.lma.waiting()))
+        self._restart_announcement = Outcome()
+        """What :meth:`prepare` found to tell the MAGs (RFC 5847 3.2), sent once the sockets are open."""
 
     def control_handlers(self) -> dict[str, Handler]:
         return {**super().control_handlers(), "clear": self._clear_command}
@@ -122,7 +125,12 @@ class LmaDaemon(Daemon):
         now = time.time()
         outcome = self.lma.restore(entries, now)
         stored = len(records) + len(unreadable)  # an unreadable row counts as one unreadable binding
-        self._adopt_restart_counter(self.store, stored - len(entries), self._live_not_restored(entries, now))
+        lost = self._live_not_restored(entries, now)
+        if self._adopt_restart_counter(self.store, stored - len(entries), lost):
+            self._restart_announcement = self.lma.announce_restart(lost)
+            if self._restart_announcement.sends:
+                self.logger.info("telling %s of the new Restart Counter (unsolicited Heartbeat Response, RFC 5847 3.2)",
+                                 counted(len(self._restart_announcement.sends), "MAG"))
         # What restore() dropped (expired meanwhile, or in conflict) and what was unreadable leave the store too.
         self.store.replace_all(self._records_of({entry.mn_id for entry in self.lma.bindings()}))
         self.apply(outcome)
@@ -138,7 +146,7 @@ class LmaDaemon(Daemon):
         return [entry for entry in entries if entry.state is BceState.ACTIVE and entry.expires_at > now
                 and not any(kept is entry for kept in self.lma.bindings_of(entry.mn_id))]
 
-    def _adopt_restart_counter(self, store: BindingStore, unreadable: int, lost: list[BindingCacheEntry]) -> None:
+    def _adopt_restart_counter(self, store: BindingStore, unreadable: int, lost: list[BindingCacheEntry]) -> bool:
         """RFC 5847 3.2, decided once the stored bindings are restored: the stored Restart Counter when every live
         one came back ("MUST NOT be incremented if the recovery happens without losing state for the PMIPv6 sessions
         active at the time of failure"), a new one when one did not ("incremented every time the node reboots and
@@ -146,7 +154,7 @@ class LmaDaemon(Daemon):
         it was live cannot be known. A binding whose lifetime ended while the LMA was down is no loss: its MAG's
         Binding Update List entry ended with the same lifetime, and nothing the LMA would hold had it kept running is
         missing; nor is a draining one, which no MAG holds any more. Written before the file is pruned, so that a
-        crash in between cannot hide the loss from the next start."""
+        crash in between cannot hide the loss from the next start. Whether sessions were lost."""
         sessions_lost = bool(unreadable or lost)
         counter = store.restart_counter(self.lma.heartbeat.restart_counter, sessions_lost=sessions_lost)
         if sessions_lost:
@@ -155,12 +163,14 @@ class LmaDaemon(Daemon):
                                 "Counter %d, so that their MAGs register their bindings again (RFC 5847 3.2)",
                                 unreadable, len(lost), f" ({names})" if names else "", counter)
         self.lma.heartbeat.restart_counter = counter
+        return sessions_lost
 
     async def open_transports(self) -> None:
         if self.config.ipv4_address is not None:
             await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message)
         if self.config.ipv6_address is not None:
             await self.open_raw_mh(self.config.ipv6_address, self.on_message)
+        self.apply(self._restart_announcement)
 
     async def close(self) -> None:
         await super().close()

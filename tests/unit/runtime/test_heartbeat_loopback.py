@@ -154,10 +154,10 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
 
 
 def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restart_counter_and_the_lost_binding_back(
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The LMA restarts with its state file, but mn2's record no longer reads: it has lost that session, so its
     Restart Counter changes (RFC 5847 3.2, "incremented every time the node reboots and loses PMIPv6 session state")
-    and the MAG registers its bindings again within a heartbeat interval, mn2 with its addresses."""
+    and the MAG registers its bindings again (told at once, see below), mn2 with its addresses."""
     lab = _heartbeat_lab(tmp_path, state=True)
 
     async def scenario() -> None:
@@ -176,8 +176,10 @@ def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restar
             store.save({b"mn2@opA": [record | {"expires_at": "soon"}]})  # damaged while the LMA was down
             store.close()
             lma = lab.lma()
-            await lma.start()
-            assert list(_by_mn(await lab.control("lma", {"command": "bindings"}))) == ["mn1@opA"]
+            with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+                await lma.start()
+            assert (f"restored 1 of 2 stored bindings from {tmp_path / 'lma.db'}; dropped 0 expired, 0 in conflict, "
+                    "1 unreadable") in caplog.messages
 
             async def back_at_the_lma() -> Any:
                 return _by_mn(await lab.control("lma", {"command": "bindings"})).get("mn2@opA")
@@ -187,6 +189,61 @@ def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restar
             after = await _lma_as_the_mag_sees_it(lab)
             assert after is not None and after["restart_counter"] > first["restart_counter"]
             assert (await lab.control("mag", {"command": "stats"}))["events"]["PeerRestarted"] == 1
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+
+
+def test_RFC5847_3_2_an_lma_that_lost_a_stored_session_tells_its_mag_at_once_with_an_unsolicited_response(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The same damaged state file, but the MAG now asks only every hour: the restarted LMA "SHOULD send an
+    unsolicited Heartbeat Response message with an incremented Restart Counter to all the PMIPv6 nodes that had
+    previously established PMIPv6 sessions" (its state file names them), so mn2 is back within seconds, not at the
+    MAG's next request an hour later."""
+    lab = _heartbeat_lab(tmp_path, state=True)
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            for mn_id in ("mn1@opA", "mn2@opA"):
+                attached = await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4})
+                assert attached["outcome"] == "registered"
+            await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
+            mag_toml = tmp_path / "mag.toml"
+            mag_toml.write_text(mag_toml.read_text().replace("heartbeat_interval = 1\n", "heartbeat_interval = 3600\n"))
+            mag.reload()
+
+            async def hourly_and_answered() -> Any:
+                stats = await lab.control("mag", {"command": "stats"})
+                deadline = mag.engine.heartbeat.next_deadline()
+                return (deadline is not None and deadline > time.time() + 3000
+                        and stats["received"]["heartbeat_response"] == stats["sent"]["heartbeat_request"] and stats)
+
+            before = await _until(hourly_and_answered, "the MAG's last request at 1 s is answered")
+            await lma.close()
+            store = BindingStore(tmp_path / "lma.db")
+            (record,) = [record for record in store.load().records if record["mn_id"] == "mn2@opA"]
+            store.save({b"mn2@opA": [record | {"expires_at": "soon"}]})  # damaged while the LMA was down
+            store.close()
+            lma = lab.lma()
+            with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+                await lma.start()
+            assert ("telling 1 MAG of the new Restart Counter (unsolicited Heartbeat Response, RFC 5847 3.2)"
+                    in caplog.messages)
+
+            async def back_at_the_lma() -> Any:
+                return _by_mn(await lab.control("lma", {"command": "bindings"})).get("mn2@opA")
+
+            await _until(back_at_the_lma, "the MAG registers mn2 again at the restarted LMA", timeout=4.0)
+            after = await lab.control("mag", {"command": "stats"})
+            assert after["sent"]["heartbeat_request"] == before["sent"]["heartbeat_request"]
+            assert after["received"]["heartbeat_response"] == before["received"]["heartbeat_response"] + 1
+            assert after["events"]["PeerRestarted"] == 1
+            assert (await lab.control("lma", {"command": "stats"}))["sent"]["heartbeat_response"] == 1
         finally:
             await mag.close()
             await lma.close()
