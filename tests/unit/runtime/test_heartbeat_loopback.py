@@ -14,6 +14,7 @@ import pytest
 from test_daemons_loopback import Lab, _by_mn
 
 from pmip6.cli import main
+from pmip6.runtime.lma_daemon import LmaDaemon
 from pmip6.runtime.store import BindingStore
 
 HEARTBEAT = "heartbeat_interval = 1\nmissing_heartbeats_allowed = 1\n"
@@ -40,6 +41,11 @@ async def _until(probe: Any, what: str, timeout: float = 6.0) -> Any:
             return result
         await asyncio.sleep(0.1)
     raise AssertionError(f"not within {timeout} s: {what}")
+
+
+async def _attach(lab: Lab, *mn_ids: str) -> None:
+    for mn_id in mn_ids:
+        assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == "registered"
 
 
 def test_RFC5847_3_2_an_lma_restarted_without_state_has_the_binding_back_and_a_gone_lma_is_unreachable(
@@ -127,8 +133,7 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
         await lma.start()
         await mag.start()
         try:
-            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] \
-                == "registered"
+            await _attach(lab, "mn1@opA")
             first = await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
             await lma.close()
             started = int(time.time())
@@ -153,6 +158,26 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
     asyncio.run(scenario())
 
 
+async def _restart_without_mn2(lab: Lab, lma: LmaDaemon, caplog: pytest.LogCaptureFixture) -> LmaDaemon:
+    """Stop ``lma``, damage mn2's record in its state file, and start the LMA again, its log captured."""
+    await lma.close()
+    store = BindingStore(lab.dir / "lma.db")
+    (record,) = [record for record in store.load().records if record["mn_id"] == "mn2@opA"]
+    store.save({b"mn2@opA": [record | {"expires_at": "soon"}]})
+    store.close()
+    restarted = lab.lma()
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        await restarted.start()
+    return restarted
+
+
+async def _mn2_back_at_the_lma(lab: Lab) -> dict[str, Any]:
+    async def back() -> Any:
+        return _by_mn(await lab.control("lma", {"command": "bindings"})).get("mn2@opA")
+
+    return await _until(back, "the MAG registers mn2 again at the restarted LMA", timeout=4.0)  # type: ignore[no-any-return]
+
+
 def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restart_counter_and_the_lost_binding_back(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The LMA restarts with its state file, but mn2's record no longer reads: it has lost that session, so its
@@ -165,26 +190,13 @@ def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restar
         await lma.start()
         await mag.start()
         try:
-            for mn_id in ("mn1@opA", "mn2@opA"):
-                attached = await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4})
-                assert attached["outcome"] == "registered"
+            await _attach(lab, "mn1@opA", "mn2@opA")
             before = _by_mn(await lab.control("lma", {"command": "bindings"}))["mn2@opA"]
             first = await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
-            await lma.close()
-            store = BindingStore(tmp_path / "lma.db")
-            (record,) = [record for record in store.load().records if record["mn_id"] == "mn2@opA"]
-            store.save({b"mn2@opA": [record | {"expires_at": "soon"}]})  # damaged while the LMA was down
-            store.close()
-            lma = lab.lma()
-            with caplog.at_level(logging.INFO, logger="pmip6.lma"):
-                await lma.start()
+            lma = await _restart_without_mn2(lab, lma, caplog)
             assert (f"restored 1 of 2 stored bindings from {tmp_path / 'lma.db'}; dropped 0 expired, 0 in conflict, "
                     "1 unreadable") in caplog.messages
-
-            async def back_at_the_lma() -> Any:
-                return _by_mn(await lab.control("lma", {"command": "bindings"})).get("mn2@opA")
-
-            restored = await _until(back_at_the_lma, "the MAG registers mn2 again at the restarted LMA", timeout=4.0)
+            restored = await _mn2_back_at_the_lma(lab)
             assert restored["hnp"] == before["hnp"] and restored["ipv4_home"] == before["ipv4_home"]
             after = await _lma_as_the_mag_sees_it(lab)
             assert after is not None and after["restart_counter"] > first["restart_counter"]
@@ -209,9 +221,7 @@ def test_RFC5847_3_2_an_lma_that_lost_a_stored_session_tells_its_mag_at_once_wit
         await lma.start()
         await mag.start()
         try:
-            for mn_id in ("mn1@opA", "mn2@opA"):
-                attached = await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4})
-                assert attached["outcome"] == "registered"
+            await _attach(lab, "mn1@opA", "mn2@opA")
             await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
             mag_toml = tmp_path / "mag.toml"
             mag_toml.write_text(mag_toml.read_text().replace("heartbeat_interval = 1\n", "heartbeat_interval = 3600\n"))
@@ -224,21 +234,10 @@ def test_RFC5847_3_2_an_lma_that_lost_a_stored_session_tells_its_mag_at_once_wit
                         and stats["received"]["heartbeat_response"] == stats["sent"]["heartbeat_request"] and stats)
 
             before = await _until(hourly_and_answered, "the MAG's last request at 1 s is answered")
-            await lma.close()
-            store = BindingStore(tmp_path / "lma.db")
-            (record,) = [record for record in store.load().records if record["mn_id"] == "mn2@opA"]
-            store.save({b"mn2@opA": [record | {"expires_at": "soon"}]})  # damaged while the LMA was down
-            store.close()
-            lma = lab.lma()
-            with caplog.at_level(logging.INFO, logger="pmip6.lma"):
-                await lma.start()
+            lma = await _restart_without_mn2(lab, lma, caplog)
             assert ("telling 1 MAG of the new Restart Counter (unsolicited Heartbeat Response, RFC 5847 3.2)"
                     in caplog.messages)
-
-            async def back_at_the_lma() -> Any:
-                return _by_mn(await lab.control("lma", {"command": "bindings"})).get("mn2@opA")
-
-            await _until(back_at_the_lma, "the MAG registers mn2 again at the restarted LMA", timeout=4.0)
+            await _mn2_back_at_the_lma(lab)
             after = await lab.control("mag", {"command": "stats"})
             assert after["sent"]["heartbeat_request"] == before["sent"]["heartbeat_request"]
             assert after["received"]["heartbeat_response"] == before["received"]["heartbeat_response"] + 1
@@ -269,9 +268,7 @@ def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_there_and_its_stal
         await lma.start()
         await mag.start()
         try:
-            for mn_id in ("mn1@opA", "mn2@opA"):
-                assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] \
-                    == "registered"
+            await _attach(lab, "mn1@opA", "mn2@opA")
             first = await _until(lma_peer, "the LMA stores the MAG's restart counter")
             await mag.close()  # a crash: no de-registration
             started = int(time.time())
@@ -279,8 +276,7 @@ def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_there_and_its_stal
                 await asyncio.sleep(0.05)
             mag = lab.mag()
             await mag.start()
-            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] \
-                == "registered"
+            await _attach(lab, "mn1@opA")
 
             async def stale_binding_gone() -> Any:
                 return set(_by_mn(await lab.control("lma", {"command": "bindings"}))) == {"mn1@opA"}
@@ -303,8 +299,7 @@ def test_show_peers_prints_the_heartbeat_state(tmp_path: Path, capsys: pytest.Ca
 
     async def scenario() -> None:
         async with lab.running():
-            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] \
-                == "registered"
+            await _attach(lab, "mn1@opA")
 
             async def answered() -> Any:
                 peers = (await lab.control("lma", {"command": "peers"}))["peers"]
