@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address
 
+import pytest
 from test_mag_stub_lma import (
     LMA_UDP,
     T0,
@@ -18,10 +20,11 @@ from test_mag_stub_lma import (
 )
 
 from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, RegistrationRejected
+from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.mag import MagGreMode, MobileAccessGateway
-from pmip6.wire.messages import ProxyBindingUpdate
-from pmip6.wire.numbers import BUFlags, HandoffIndicator, Status
-from pmip6.wire.options import GREKeyOption
+from pmip6.wire.messages import Heartbeat, ProxyBindingUpdate
+from pmip6.wire.numbers import BUFlags, HandoffIndicator, HeartbeatFlags, Status
+from pmip6.wire.options import GREKeyOption, RestartCounterOption
 
 OTHER_MN = b"mn2@example.org"
 
@@ -79,6 +82,46 @@ def test_GK_3_3_2_1_lifetime_extension_carries_same_downlink_key() -> None:
     assert refresh.option(GREKeyOption) == initial.option(GREKeyOption)
     assert refresh.option(GREKeyOption).key is not None  # type: ignore[union-attr]
     assert refresh.lifetime > 0
+
+
+@pytest.mark.parametrize("reloaded", [MagGreMode.OFF, MagGreMode.GRE_ONLY])
+def test_GK_3_3_2_1_a_keyed_session_keeps_its_downlink_key_whatever_gre_a_reload_set(reloaded: MagGreMode) -> None:
+    """The reloaded mode is for new sessions: a session that negotiated keys sends its downlink key in every
+    re-registration (at its refresh time, on `pmip6 mag refresh`) and keeps both keys; its de-registration
+    still carries no option (GK-4.2-12)."""
+    mag = make_mag()
+    initial = registered(mag)
+    mag.reconfigure(replace(mag.settings, gre=reloaded))
+    refresh = _refresh_pbu(mag)
+    assert refresh.option(GREKeyOption) == initial.option(GREKeyOption)
+    mag.receive(pba_for(refresh), LMA_UDP, T0 + 3000)
+    entry = entry_of(mag)
+    assert entry.gre_enabled and entry.uplink_key == UPLINK_KEY
+    assert only_pbu(mag.refresh(b"mn1@example.org", T0 + 3001)).option(GREKeyOption) == initial.option(GREKeyOption)
+    assert only_pbu(mag.attach(request(OTHER_MN), T0 + 3001)).option(GREKeyOption) == {
+        MagGreMode.OFF: None, MagGreMode.GRE_ONLY: GREKeyOption(key=None)}[reloaded]
+    assert only_pbu(mag.detach(b"mn1@example.org", T0 + 3002)).option(GREKeyOption) is None
+
+
+def test_GK_3_3_2_1_a_keyed_session_keeps_its_downlink_key_in_the_reregistration_after_an_lma_restart() -> None:
+    """RFC 5847 3.2: the re-registration a restarted LMA draws is a lifetime extension like any other."""
+    mag = make_mag(heartbeat=HeartbeatSettings(interval=30.0, missing_heartbeats_allowed=2))
+    initial = registered(mag)
+    mag.reconfigure(replace(mag.settings, gre=MagGreMode.OFF))
+    for counter, now in ((5, T0 + 30.01), (6, T0 + 60.01)):
+        (send,) = mag.handle_timer(now).sends
+        assert isinstance(send.message, Heartbeat)
+        outcome = mag.receive(Heartbeat(send.message.sequence, HeartbeatFlags.R, (RestartCounterOption(counter),)),
+                              LMA_UDP, now)
+    assert only_pbu(outcome).option(GREKeyOption) == initial.option(GREKeyOption)
+
+
+def test_GK_3_3_2_1_a_session_without_keys_follows_the_reloaded_mode() -> None:
+    """A GRE-only session (no keys negotiated) sends what the reloaded `gre` says."""
+    mag = make_mag(gre=MagGreMode.GRE_ONLY)
+    registered(mag, gre=WITHOUT_KEY)
+    mag.reconfigure(replace(mag.settings, gre=MagGreMode.OFF))
+    assert _refresh_pbu(mag).option(GREKeyOption) is None
 
 
 def test_GK_3_3_2_3_new_mag_after_handoff_sends_its_own_downlink_key() -> None:

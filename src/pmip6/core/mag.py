@@ -56,8 +56,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   an Alarm (GK-4.2-9) and fail. Status 157 and 135 are retried with a fresh timestamp / larger sequence
   (6.9.1.2 item 8, RFC 6275 11.7.1). Any other status >= 128 rejects (RegistrationRejected).
 - **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
-  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1), T as negotiated (GK-7.2-4) and F as
-  configured; :meth:`MobileAccessGateway.refresh` does the same at once.
+  HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1: a session that negotiated keys keeps sending
+  it whatever ``gre`` a reload set since; the mode shapes new sessions and those without keys), T as negotiated
+  (GK-7.2-4) and F as configured; :meth:`MobileAccessGateway.refresh` does the same at once, and so does the
+  re-registration after an LMA restart.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
   ``max_retransmissions`` an initial registration fails (Alarm) and a re-registration stops retrying (Alarm)
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
@@ -392,9 +394,10 @@ class MobileAccessGateway:
         return iter(self._entries.values())
 
     def reconfigure(self, settings: MagSettings) -> None:
-        """Adopt new settings (a reloaded configuration): they shape each session's next PBU (GRE mode, lifetime,
-        F flag), retransmission and refresh timing from the next update on, and new sessions' T flag (a
-        registered session keeps its format, GK-7.2-4). What identifies the MAG's sessions to the LMA (its
+        """Adopt new settings (a reloaded configuration): they shape each session's next PBU (lifetime, F flag,
+        and the GRE mode of a session without keys: one with keys keeps its downlink key, GK-3.3.2-1),
+        retransmission and refresh timing from the next update on, and new sessions' T flag (a registered
+        session keeps its format, GK-7.2-4). What identifies the MAG's sessions to the LMA (its
         Proxy-CoA, the LMA, sequence numbers or timestamps, RFC 5213 5.5) cannot change while it runs."""
         for name in ("proxy_coa", "lma", "use_timestamps"):
             if getattr(settings, name) != getattr(self.settings, name):
@@ -478,9 +481,15 @@ class MobileAccessGateway:
         return entry.handoff_indicator
 
     def _gre_key_option(self, entry: BindingUpdateListEntry) -> GREKeyOption | None:
-        """GK-3.2-1, GK-3.3.1-1/2, GK-3.3.2-1/3, GK-4.2-1/2/7/11."""
+        """GK-3.2-1, GK-3.3.1-1/2, GK-3.3.2-1/3, GK-4.2-1/2/7/11. A session that negotiated keys sends its
+        downlink key in every PBU but its de-registration, whatever ``gre`` a reload set since (GK-3.3.2-1);
+        the mode decides for the others."""
+        if entry.gre_declined or entry.lma.address in self._lmas_without_gre_key_support:
+            return None
+        if _keyed(entry):
+            return GREKeyOption(entry.downlink_key)
         mode = self.settings.gre
-        if mode is MagGreMode.OFF or entry.gre_declined or entry.lma.address in self._lmas_without_gre_key_support:
+        if mode is MagGreMode.OFF:
             return None
         if mode is MagGreMode.GRE_ONLY:
             return GREKeyOption()
@@ -826,6 +835,12 @@ class MobileAccessGateway:
 def _idle(entry: BindingUpdateListEntry) -> bool:
     """Registered, with no PBU in flight and not halted: a refresh may start now."""
     return entry.state is BulState.REGISTERED and entry.pending is None and not entry.halted
+
+
+def _keyed(entry: BindingUpdateListEntry) -> bool:
+    """The session "successfully negotiated and exchanged the initial GRE keys" (RFC 5845 3.3.2): an accepted
+    PBA gave it an uplink key for its downlink key."""
+    return entry.uplink_key is not None and entry.downlink_key is not None
 
 
 def _echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:

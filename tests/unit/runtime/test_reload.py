@@ -168,21 +168,29 @@ def test_sighup_with_a_bad_file_logs_the_error_and_keeps_running(tmp_path: Path)
 
 
 def test_a_mag_reload_shapes_each_sessions_next_pbu(tmp_path: Path) -> None:
-    """A MAG told to stop using GRE (gre = "off") sends its next refresh without the GRE Key option, and the LMA
-    then runs the session without GRE (RFC 5845 3.3.2); the new lifetime is asked for in the same PBU."""
+    """A MAG told to stop using GRE (gre = "off") asks for the new lifetime in its next refresh; a session that
+    negotiated keys keeps sending its downlink key and keeps both keys (RFC 5845 3.3.2, GK-3.3.2-1), a new
+    session registers without the GRE Key option and the LMA runs it without GRE."""
     lab = Lab(tmp_path)
 
     async def scenario() -> None:
         async with lab.running() as (_, mag):
             await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
+            keys_before = {key: _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1][key]
+                           for key in ("gre", "downlink_key", "uplink_key")}
+            assert keys_before["gre"] == "keys"
             (tmp_path / "mag.toml").write_text(_mag_toml(lab.port, gre="off") + "lifetime = 400\n")
             assert await lab.control("mag", {"command": "reload"}) == {
                 "bindings_kept": 1, "bindings_removed": 0, "restart_needed": []}
             assert mag.config.settings.lifetime == 400
             refreshed = await lab.control("mag", {"command": "refresh", "mn_id": MN1})
             assert refreshed["outcome"] == "registered"
-            assert refreshed["binding"]["gre"] == "off" and 390 < refreshed["binding"]["lifetime_left"] <= 400
+            assert refreshed["binding"]["gre"] == "keys" and 390 < refreshed["binding"]["lifetime_left"] <= 400
             at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
+            assert {key: at_lma[key] for key in keys_before} == keys_before
+            attached = await lab.control("mag", {"command": "attach", "mn_id": MN_OFF, "att": 4})
+            assert attached["outcome"] == "registered" and attached["binding"]["gre"] == "off"
+            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN_OFF]
             assert (at_lma["gre"], at_lma["downlink_key"], at_lma["uplink_key"]) == ("off", None, None)
 
     asyncio.run(scenario())
