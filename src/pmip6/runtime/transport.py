@@ -5,16 +5,22 @@ Two transports carry Mobility Header messages (DESIGN.md, runtime/):
 - :mod:`pmip6.runtime.transport_mh`: raw IPv6 protocol 135 with the MH checksum (RFC 6275 sections 6.1.1, 9.2).
 
 A received datagram that does not decode is counted under its :class:`DecodeError` field name and dropped;
-nothing raised by a bad packet ever reaches the event loop.
+nothing raised by a bad packet ever reaches the event loop. Each drop is logged at warning level with its peer
+and what was wrong, per transport at most MALFORMED_LOG_BURST lines at once and MALFORMED_LOG_RATE a second
+after that (:class:`MalformedMessageLog`), so hostile packets cannot flood the log.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
 from pmip6.core.events import Address, Peer
+from pmip6.core.token_bucket import TokenBucket
+from pmip6.naming import counted, endpoint_text
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import decode_message
@@ -35,6 +41,13 @@ BAD_CHECKSUM = "bad_checksum"
 RECEIVE_BATCH = 64
 """Most datagrams read per readiness callback, so a flood never starves the timers."""
 
+MALFORMED_LOG_BURST = 10
+"""Dropped malformed messages logged at once after a quiet period."""
+MALFORMED_LOG_RATE = 1.0
+"""Dropped malformed messages logged per second in the long run."""
+
+_log = logging.getLogger(__name__)
+
 
 class SignalingTransport(Protocol):
     """A bound signaling socket."""
@@ -46,15 +59,46 @@ class SignalingTransport(Protocol):
     def close(self) -> None: ...
 
 
+class MalformedMessageLog:
+    """Warns of each dropped malformed message, naming its peer and what was wrong, through one token bucket
+    (:mod:`pmip6.core.token_bucket`) whatever the sources, so its memory stays bounded; the next line logged
+    says how many were not."""
+
+    __slots__ = ("_bucket", "_clock", "_suppressed")
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._bucket = TokenBucket(MALFORMED_LOG_RATE, MALFORMED_LOG_BURST)
+        self._clock = clock
+        self._suppressed = 0
+
+    def dropped(self, source: Peer, reason: str, problem: str) -> None:
+        """``reason``: the ``decode_errors`` key it was counted under; ``problem``: what was wrong, in words."""
+        if not _log.isEnabledFor(logging.WARNING):
+            return
+        if not self._bucket.take(self._clock()):
+            self._suppressed += 1
+            return
+        suppressed, self._suppressed = self._suppressed, 0
+        peer = endpoint_text(source.address, source.port)
+        message = f"malformed message from {peer} dropped: {problem}"
+        if suppressed:
+            message += f" ({counted(suppressed, 'more malformed message')} not logged since the last one)"
+        _log.warning(message, extra={"fields": {
+            "event": "malformed_message", "peer": str(source.address), "port": source.port, "reason": reason,
+            "suppressed": suppressed}})
+
+
 class Receiver:
-    """Decodes received Mobility Headers for one transport and hands them on; counts what it drops."""
+    """Decodes received Mobility Headers for one transport and hands them on; counts and logs what it drops."""
 
-    __slots__ = ("handler", "tap", "decode_errors")
+    __slots__ = ("handler", "tap", "decode_errors", "malformed")
 
-    def __init__(self, handler: MessageHandler, decode_errors: Counter[str], tap: PacketTap | None = None) -> None:
+    def __init__(self, handler: MessageHandler, decode_errors: Counter[str], tap: PacketTap | None = None,
+                 malformed: MalformedMessageLog | None = None) -> None:
         self.handler = handler
         self.tap = tap
         self.decode_errors = decode_errors
+        self.malformed = malformed if malformed is not None else MalformedMessageLog()
 
     def deliver(self, data: bytes, source: Peer, destination: Peer) -> None:
         if self.tap is not None:
@@ -62,6 +106,11 @@ class Receiver:
         try:
             message = decode_message(data)
         except DecodeError as error:
-            self.decode_errors[error.field] += 1
+            self.drop(source, error.field, str(error))
             return
         self.handler(message, source, destination.address)
+
+    def drop(self, source: Peer, reason: str, problem: str) -> None:
+        """Count a received packet under ``reason`` and log it (rate-limited), without handing it on."""
+        self.decode_errors[reason] += 1
+        self.malformed.dropped(source, reason, problem)

@@ -2,8 +2,8 @@
 
 pmip6 computes the MH checksum itself (over the IPv6 pseudo-header, RFC 6275 section 6.1.1). Linux
 raw sockets of protocol 135 checksum at offset 4 by default, silently dropping bad messages on receipt;
-pmip6 switches that off (IPV6_CHECKSUM = -1) so that it can count bad checksums
-(``decode_errors{reason="bad_checksum"}``) before dropping them as RFC 6275 section 9.2 requires. The
+pmip6 switches that off (IPV6_CHECKSUM = -1) so that it can count (``decode_errors{reason="bad_checksum"}``)
+and log bad checksums before dropping them as RFC 6275 section 9.2 requires. The
 destination address that the checksum covers comes from IPV6_PKTINFO.
 """
 
@@ -66,7 +66,8 @@ class RawMobilityTransport:
                     destination = IPv6Address(_PKTINFO.unpack_from(value)[0])
             source = IPv6Address(sender[0].split("%", 1)[0])
             if not verify_checksum(data, source, destination):
-                self._receiver.decode_errors[BAD_CHECKSUM] += 1
+                self._receiver.drop(Peer(source), BAD_CHECKSUM, "the Mobility Header checksum does not verify "
+                                    f"(pseudo-header destination {destination})")
                 continue
             self._receiver.deliver(data, Peer(source), Peer(destination))
 
