@@ -44,7 +44,7 @@ def test_clearing_a_mobile_node_frees_its_addresses_key_and_timer() -> None:
     assert [(type(event), event.reason) for event in outcome.events] == [(BindingRemoved, "cleared")]  # type: ignore[union-attr]
     assert outcome.sends == [] and lma.bindings_of(MN1) == [] and len(lma.bindings_of(MN2)) == 1
     assert not lma._keys.in_use(key)
-    again = lma.receive(pbu(MN3, ipv4=IPv4HomeAddressRequestOption(ipv4.ip)), MAG1, LMAA, NOW + 2)
+    again = lma.receive(pbu(MN1, sequence=2, ipv4=IPv4HomeAddressRequestOption(ipv4.ip)), MAG1, LMAA, NOW + 2)
     assert the_pba(again).status == Status.ACCEPTED, "its IPv4 home address is free"
     (other,) = lma.bindings_of(MN2)
     assert lma.next_deadline() == other.expires_at

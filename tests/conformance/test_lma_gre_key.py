@@ -6,7 +6,8 @@ Each test drives :class:`pmip6.core.lma.LocalMobilityAnchor` with hand-built PBU
 
 from __future__ import annotations
 
-from ipaddress import IPv6Address
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 from lma_builders import (
@@ -18,22 +19,26 @@ from lma_builders import (
     MAG2,
     MN1,
     MN2,
+    MN3,
     NOW,
+    OP_A,
+    OP_B,
     hnp_of,
     make_lma,
     pbu,
     rejected_status,
+    settings,
     the_pba,
 )
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import BindingEstablished, BindingUpdated, Peer
+from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, Peer
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import BAFlags, BUFlags, HandoffIndicator, OptionType, Status
-from pmip6.wire.options import GREKeyOption, NATDetectionOption
+from pmip6.wire.options import GREKeyOption, IPv4HomeAddressReplyOption, NATDetectionOption
 
 DOWNLINK = 0x1111
 NEW_DOWNLINK = 0x2222
@@ -193,6 +198,63 @@ def test_GK_5_2_4_per_mag_policy_requires_gre() -> None:
     lma = make_lma(gre_policy=LmaGrePolicy(per_mag={MAG2.address: GrePolicy.REQUIRED}))
     assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == Status.ACCEPTED
     assert rejected_status(lma.receive(pbu(MN2), MAG2, LMAA, NOW)) == Status.GRE_KEY_OPTION_REQUIRED
+
+
+def figure1_lma(**overrides: object) -> LocalMobilityAnchor:
+    """opA and opB with the same IPv4 pool, as in the draft's Figure 1 (their IPv6 prefix pools stay apart)."""
+    return make_lma(tenants=(OP_A, replace(OP_B, ipv4_pool=OP_A.ipv4_pool)), **overrides)
+
+
+@pytest.mark.parametrize("gre", [None, GREKeyOption()], ids=["no-option", "gre-only"])
+def test_GK_5_2_4_overlapping_ipv4_pools_require_keys_whatever_the_policy(gre: GREKeyOption | None) -> None:
+    """"GRE encapsulation and GRE keys are required, e.g., overlapping IPv4 private addressing is in use": with
+    opA's and opB's IPv4 pools overlapping (policy "optional"), an IPv4 session without keys would be told apart
+    from the other operator's session with the same address behind the same MAG by nothing (walkthrough 3: each
+    operator got the other's traffic), so it gets 163, GRE encapsulation only included; nothing is allocated."""
+    lma = figure1_lma()
+    outcome = lma.receive(pbu(MN1, gre=gre, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
+    assert rejected_status(outcome) == Status.GRE_KEY_OPTION_REQUIRED
+    assert the_pba(outcome).option(GREKeyOption) is None
+    assert list(lma.bindings()) == []
+    keyed = lma.receive(pbu(MN1, sequence=2, gre=GREKeyOption(DOWNLINK), prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA,
+                        NOW + 1)
+    assert the_pba(keyed).option(IPv4HomeAddressReplyOption).address == IPv4Address("10.0.0.2")  # type: ignore[union-attr]
+
+
+def test_GK_5_2_4_overlapping_pools_make_keys_required_even_where_gre_is_not_required() -> None:
+    """A keyed PBU of an MN whose policy is not-required gets keys (status 0), not status 2 without GRE: the
+    overlap requires them. Two operators' MNs then share 10.0.0.2 behind one MAG, told apart by their keys."""
+    lma = figure1_lma(gre_policy=LmaGrePolicy(default=GrePolicy.NOT_REQUIRED))
+    first = register(lma, MN1, gre=GREKeyOption(DOWNLINK), prefixes=(), ipv4=ANY_IPV4)
+    second = register(lma, MN3, gre=GREKeyOption(NEW_DOWNLINK), prefixes=(), ipv4=ANY_IPV4)
+    assert first.status == second.status == Status.ACCEPTED
+    assert entry(lma, MN1).ipv4_home_address == entry(lma, MN3).ipv4_home_address
+    assert entry(lma, MN1).uplink_key != entry(lma, MN3).uplink_key and entry(lma, MN3).downlink_key == NEW_DOWNLINK
+
+
+def test_GK_5_2_4_a_session_without_an_address_in_the_overlapping_family_needs_no_keys() -> None:
+    """Only opA's IPv4 pool overlaps opB's: an IPv6-only session of opA cannot share an address with opB's."""
+    lma = figure1_lma()
+    assert register(lma, MN1).status == Status.ACCEPTED
+    assert not entry(lma).gre_enabled
+
+
+def test_GK_5_2_4_overlapping_ipv6_prefix_pools_require_keys_too() -> None:
+    lma = make_lma(tenants=(OP_A, replace(OP_B, ipv6_prefix_pool=OP_A.ipv6_prefix_pool)))
+    assert rejected_status(lma.receive(pbu(MN3), MAG1, LMAA, NOW)) == Status.GRE_KEY_OPTION_REQUIRED
+
+
+def test_GK_5_2_4_a_reload_that_makes_pools_overlap_removes_the_sessions_without_keys() -> None:
+    """A reload giving opB opA's IPv4 pool removes opA's unkeyed IPv4 session, saying why (its next PBU would get
+    163, and an opB session with its address would take its traffic meanwhile); the keyed one stays."""
+    lma = make_lma()
+    register(lma, MN1, prefixes=(), ipv4=ANY_IPV4)
+    register(lma, MN2, gre=GREKeyOption(DOWNLINK), prefixes=(), ipv4=ANY_IPV4)
+    outcome = lma.reconfigure(settings(tenants=(OP_A, replace(OP_B, ipv4_pool=OP_A.ipv4_pool))), NOW + 1)
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        "binding removed by the new configuration: it has no GRE keys, which it needs: tenant opA's IPv4 pool "
+        "overlaps another tenant's (RFC 5845 5.2)"]
+    assert [bce.mn_id for bce in lma.bindings()] == [MN2]
 
 
 def test_GK_5_2_5_option_but_gre_not_required_status_2() -> None:

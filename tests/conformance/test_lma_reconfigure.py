@@ -85,9 +85,9 @@ def test_the_new_settings_apply_from_the_next_pbu() -> None:
     ({"accept_forced_udp_encapsulation": True}, {"accept_forced_udp_encapsulation": False},
      "IPv4-UDP encapsulation is no longer accepted"),
     ({}, {"tenants": (Tenant("opA", IPv4Network("10.0.0.0/24"), IPv6Network("2001:db8:f::/48")), OP_B)},
-     "a home network prefix is outside the tenant's pool or already in use"),
+     "the home network prefix 2001:db8:a::/64 is outside the pool 2001:db8:f::/48 (/64 each)"),
     ({}, {"tenants": (Tenant("opA", IPv4Network("10.9.0.0/24"), OP_A.ipv6_prefix_pool), OP_B)},
-     "the IPv4 home address is outside the tenant's pool or already in use"),
+     "the IPv4 home address 10.0.0.2 is outside the pool 10.9.0.0/24"),
     ({}, {"tenants": (Tenant("opA", IPv4Network("8.0.0.0/6"), OP_A.ipv6_prefix_pool), OP_B)},
      "the tenant's IPv4 default router is now 8.0.0.1, not 10.0.0.1"),
 ])
@@ -148,13 +148,13 @@ def test_a_handoff_indicator_4_pbu_waiting_for_a_deregistration_is_dropped() -> 
 
 
 def test_a_new_tenant_serves_at_once() -> None:
-    op_c = Tenant("opC", IPv4Network("10.0.0.0/24"))
+    op_c = Tenant("opC", IPv4Network("10.3.0.0/24"))
     lma = make_lma()
     lma.reconfigure(settings(tenants=(OP_A, OP_B, op_c), mobile_nodes=(MobileNodeProfile(MN3, "opC"),)), NOW)
     outcome = lma.receive(pbu(MN3, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
     assert [type(event) for event in outcome.events] == [BindingEstablished]
     assert outcome.events[0].session.tenant == "opC"  # type: ignore[union-attr]
-    assert outcome.events[0].session.ipv4_home_address == IPv4Address("10.0.0.2")  # type: ignore[union-attr]
+    assert outcome.events[0].session.ipv4_home_address == IPv4Address("10.3.0.2")  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("network", ["10.0.0.0/23", "10.0.0.0/28"], ids=["widened", "narrowed"])

@@ -4,6 +4,7 @@ Binding Cache lookup by HNP / MN-LL-ID / MN-ID, per-tenant pools and restore fro
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 import pytest
@@ -16,6 +17,7 @@ from lma_builders import (
     MN2,
     MN3,
     NOW,
+    OP_A,
     OP_B,
     hnp_of,
     make_lma,
@@ -291,7 +293,7 @@ def test_new_interface_creates_second_session() -> None:
 
 
 def test_two_tenants_hand_out_the_same_ipv4_address() -> None:
-    lma = make_lma()
+    lma = make_lma(tenants=(OP_A, replace(OP_B, ipv4_pool=OP_A.ipv4_pool)))
     a = attach(lma, MN1, ipv4=ANY_IPV4, gre=GREKeyOption(1))
     b = attach(lma, MN3, ipv4=ANY_IPV4, gre=GREKeyOption(2))
     assert a.option(IPv4HomeAddressReplyOption).address == b.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
@@ -357,7 +359,8 @@ def test_an_exhausted_pool_raises_one_alarm_per_shortage_not_one_per_refused_pbu
 
 
 def _two_tenants_on_one_small_network() -> LocalMobilityAnchor:
-    """opA and opB each with one IPv4 home address, from the same 10.0.0.0/30 (RFC 5845 Figure 1)."""
+    """opA and opB each with one IPv4 home address, from the same 10.0.0.0/30 (RFC 5845 Figure 1): their sessions
+    need GRE keys."""
     return make_lma(tenants=(Tenant("opA", IPv4Network("10.0.0.0/30")), Tenant("opB", IPv4Network("10.0.0.0/30"))),
                     mobile_nodes=(MobileNodeProfile(b"a1", "opA"), MobileNodeProfile(b"a2", "opA"),
                                   MobileNodeProfile(b"b1", "opB"), MobileNodeProfile(b"b2", "opB")))
@@ -371,17 +374,17 @@ def _ipv4_alarms(lma: LocalMobilityAnchor, mn_id: bytes, sequence: int = 1) -> l
 
 def test_tenants_sharing_a_pool_network_each_announce_their_shortage() -> None:
     lma = _two_tenants_on_one_small_network()
-    attach(lma, b"a1", prefixes=(), ipv4=ANY_IPV4)
-    attach(lma, b"b1", prefixes=(), ipv4=ANY_IPV4)
+    attach(lma, b"a1", prefixes=(), ipv4=ANY_IPV4, gre=GREKeyOption(1))
+    attach(lma, b"b1", prefixes=(), ipv4=ANY_IPV4, gre=GREKeyOption(2))
     assert _ipv4_alarms(lma, b"a2") == ["tenant opA: pool 10.0.0.0/30 is exhausted"]
     assert _ipv4_alarms(lma, b"b2") == ["tenant opB: pool 10.0.0.0/30 is exhausted"]
 
 
 def test_an_allocation_in_another_tenants_pool_of_the_same_network_does_not_end_a_shortage() -> None:
     lma = _two_tenants_on_one_small_network()
-    attach(lma, b"a1", prefixes=(), ipv4=ANY_IPV4)
+    attach(lma, b"a1", prefixes=(), ipv4=ANY_IPV4, gre=GREKeyOption(1))
     assert _ipv4_alarms(lma, b"a2") == ["tenant opA: pool 10.0.0.0/30 is exhausted"]
-    attach(lma, b"b1", prefixes=(), ipv4=ANY_IPV4)
+    attach(lma, b"b1", prefixes=(), ipv4=ANY_IPV4, gre=GREKeyOption(2))
     assert _ipv4_alarms(lma, b"a2", 2) == [], "opA's shortage never ended"
 
 
@@ -444,6 +447,9 @@ def test_restore_rejects_conflicting_records_with_alarm() -> None:
     restarted = make_lma()
     outcome = restarted.restore([BindingCacheEntry.from_record(record), BindingCacheEntry.from_record(record)], NOW + 1)
     assert kinds(outcome) == [BindingRestored, Alarm]
+    assert outcome.events[1].text == ("binding not restored: "  # type: ignore[attr-defined]
+                                      f"the home network prefix {record['home_network_prefixes'][0]} is in use by "
+                                      "another binding")
     assert len(list(restarted.bindings())) == 1
 
 
@@ -468,11 +474,15 @@ def test_restore_drops_a_binding_the_changed_configuration_no_longer_allows(chan
 @pytest.mark.parametrize(("registered", "changed", "why"), [
     ({"accept_forced_udp_encapsulation": True}, {}, "IPv4-UDP encapsulation is no longer accepted"),
     ({}, {"gre_policy": LmaGrePolicy(default=GrePolicy.REQUIRED)}, "GRE is now required"),
+    ({}, {"tenants": (OP_A, replace(OP_B, ipv6_prefix_pool=OP_A.ipv6_prefix_pool))},
+     "it has no GRE keys, which it needs: tenant opA's IPv6 prefix pool overlaps another tenant's (RFC 5845 5.2)"),
 ])
 def test_restore_drops_a_binding_whose_encapsulation_the_configuration_now_refuses(
         registered: dict[str, object], changed: dict[str, object], why: str) -> None:
     """As above, for what the next PBU would get: with accept_forced_udp_encapsulation off an IPv4-UDP session's
-    PBU (F set) gets 129 (RFC 5844 5); with GRE now required a session without GRE gets 163 (GK-5.2-4)."""
+    PBU (F set) gets 129 (RFC 5844 5); with GRE now required a session without GRE gets 163 (GK-5.2-4), and so
+    does one without keys whose tenant's pool now overlaps another's (walkthrough 3: restored, it took the other
+    operator's traffic)."""
     before = make_lma(**registered)
     flags = BUFlags.A | BUFlags.P | (BUFlags.F if registered else 0)
     assert the_pba(before.receive(pbu(flags=flags), MAG1, LMAA, NOW)).status == Status.ACCEPTED

@@ -111,10 +111,15 @@ def _lma_config(lab: Namespaces, transport: str) -> Path:
         name = "opB"
         ipv4_pool = "10.0.0.0/24"
         ipv6_prefix_pool = "2001:db8:b::/48"
+        [[tenant]]
+        name = "opC"
+        ipv4_pool = "10.3.0.0/24"
+        ipv6_prefix_pool = "2001:db8:c::/48"
         [[mn]]
         id = "mn-keys-1@opB"
         tenant = "opB"
-    """) + mags)
+    """) + "".join(f'[[mn]]\nid = "mn-{mode}-{n}@opC"\ntenant = "opC"\n' for mode in MODES[1:] for n in (1, 2))
+            + mags)
     return path
 
 
@@ -179,7 +184,8 @@ def test_daemons_agree_on_keys_in_every_gre_mode_and_detach_clears_both_sides(na
         pytest.skip("needs tshark")
     lab = namespaces
     _start_lab(lab, transport, **({"tlv": True} if transport == "ipv4" else {}))
-    mn_ids = {mode: [f"mn-{mode}-{n}@op{'B' if n == 1 and mode == 'keys' else 'A'}" for n in (1, 2)]
+    # opA and opB share an IPv4 pool, so their sessions need keys (RFC 5845 5.2); the others are opC's.
+    mn_ids = {mode: [f"mn-{mode}-{n}@op{('B' if n == 1 else 'A') if mode == 'keys' else 'C'}" for n in (1, 2)]
               for mode in MODES}
     for mode, mns in mn_ids.items():
         for mn_id in mns:
@@ -222,8 +228,10 @@ def test_daemons_agree_on_keys_in_every_gre_mode_and_detach_clears_both_sides(na
     while _bindings(lab.directory / "lma.sock") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _bindings(lab.directory / "lma.sock") == {}
+    refused = _attach(lab, "gre-only", "mn-gre-only-3@opA")  # an opA session without keys: 163
+    assert refused.returncode != 0 and json.loads(refused.stdout)["status_name"] == "GRE_KEY_OPTION_REQUIRED"
     stats = json.loads(_cli("show", "stats", "--control", str(lab.directory / "lma.sock"), "--json").stdout)
-    assert stats["pba_sent"] == {"ACCEPTED": 12} and stats["decode_errors"] == {}
+    assert stats["pba_sent"] == {"ACCEPTED": 12, "GRE_KEY_OPTION_REQUIRED": 1} and stats["decode_errors"] == {}
 
 
 def test_GK_3_3_2_2_lma_killed_and_restarted_keeps_bindings_and_refreshes_keep_keys(namespaces: Namespaces) -> None:

@@ -52,10 +52,12 @@ control = "mag.sock"
 ATTACHED = {"mn1": ("mn1@opA", "acc1"), "mn3": ("mn3@opB", "acc3")}
 IPV4_UDP_TOMLS = (
     LMA_TOML.replace('control = "lma.sock"', 'control = "lma.sock"\naccept_forced_udp_encapsulation = true')
-            .replace('gre = "required"', 'gre = "optional"'),
+            .replace('gre = "required"', 'gre = "optional"')
+            .replace('name = "opB"\nipv4_pool = "10.1.0.0/24"', 'name = "opB"\nipv4_pool = "10.2.0.0/24"'),
     MAG_TOML.replace('gre = "keys"', 'gre = "off"\nforce_udp_encapsulation = true'),
 )
-"""RFC 5844 IPv4-UDP mode: the MAG forces UDP (F) without GRE, the LMA accepts it."""
+"""RFC 5844 IPv4-UDP mode: the MAG forces UDP (F) without GRE, the LMA accepts it (opB's pool moved apart from
+opA's: with overlapping pools a session needs GRE keys, RFC 5845 5.2)."""
 
 
 @pytest.fixture

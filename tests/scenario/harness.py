@@ -34,15 +34,17 @@ def domain(
     lma_tlv: bool = True,
     profiles: tuple[MobileNodeProfile, ...] = (),
     fate: Fate = deliver,
+    tenants: tuple[Tenant, ...] = (OPERATOR_A, OPERATOR_B),
     **mag_settings: object,
 ) -> tuple[Network, list[MobileAccessGateway]]:
-    """One LMA serving tenants opA and opB (overlapping IPv4 pools; unknown MNs go to opA) and ``mags``
-    MAGs with ``mag_settings``; every engine's key allocator is seeded, so runs are deterministic."""
+    """One LMA serving ``tenants`` (by default opA and opB, with overlapping IPv4 pools, so their IPv4 sessions
+    need GRE keys; unknown MNs go to opA) and ``mags`` MAGs with ``mag_settings``; every engine's key allocator is
+    seeded, so runs are deterministic."""
     lma_address, mag_addresses = (LMA_IPV4, MAG_IPV4) if udp else (LMA_IPV6, MAG_IPV6)
     lma = LocalMobilityAnchor(
         LmaSettings(
             authorized_mags=frozenset(mag_addresses[:mags]),
-            tenants=(OPERATOR_A, OPERATOR_B),
+            tenants=tenants,
             mobile_nodes=profiles,
             default_tenant=OPERATOR_A.name,
             gre_policy=LmaGrePolicy(default=policy),

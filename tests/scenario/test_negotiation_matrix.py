@@ -1,5 +1,5 @@
-"""Every combination of MAG GRE mode x LMA GRE policy x T requested x LMA TLV support x transport, run
-through the real LMA and MAG engines: PBU, PBA and both sides' final state, then again after a refresh.
+"""Every combination of MAG GRE mode x LMA GRE policy x T requested x LMA TLV support x transport x overlapping
+pools, run through the real LMA and MAG engines: PBU, PBA and both sides' final state, then again after a refresh.
 
 Expected outcome (RFC 5845 sections 4.2, 5.2, 7.2-7.4; "T" = the MAG sets T, which needs ``tlv``, a GRE
 Key option in the PBU and IPv4/UDP transport, GK-7.2-1 / GK-7.3-1 / RFC5845-7.3):
@@ -16,6 +16,10 @@ Key option in the PBU and IPv4/UDP transport, GK-7.2-1 / GK-7.3-1 / RFC5845-7.3)
 | gre-only | required / optional      | 0 | any     | 0          | without key     | 0     | on          | none | off |
 | gre-only | required / optional      | 1 | yes     | 0          | without key     | 1     | on          | none | on  |
 | gre-only | required / optional      | 1 | no      | 3          | without key     | 0     | on          | none | off |
+
+With the MN's tenant's IPv4 pool overlapping another tenant's (the MN asks for an IPv4 home address; RFC 5845 5.2,
+"overlapping IPv4 private addressing is in use", core/overlap.py) keys are required whatever the policy: off and
+gre-only get 163 (rejected; MAG alarm), keys is accepted with keys even under not-required (status 0, or 3 as above).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import itertools
 from dataclasses import dataclass
 
 import pytest
-from harness import domain
+from harness import OPERATOR_A, OPERATOR_B, domain
 
 from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.bul import BindingUpdateListEntry
@@ -51,32 +55,36 @@ class Expected:
         return self.status < Status.REASON_UNSPECIFIED
 
 
-def expected(mode: MagGreMode, policy: GrePolicy, tlv: bool, lma_tlv: bool, udp: bool) -> Expected:
+def expected(mode: MagGreMode, policy: GrePolicy, tlv: bool, lma_tlv: bool, udp: bool, overlapping: bool) -> Expected:
     """The table above, as code."""
     t_in_pbu = mode is not MagGreMode.OFF and tlv and udp
+    if overlapping and mode is not MagGreMode.KEYS:
+        return Expected(t_in_pbu, Status.GRE_KEY_OPTION_REQUIRED)
     if mode is MagGreMode.OFF:
         return Expected(False, Status.GRE_KEY_OPTION_REQUIRED if policy is GrePolicy.REQUIRED else Status.ACCEPTED)
-    if policy is GrePolicy.NOT_REQUIRED:
+    if policy is GrePolicy.NOT_REQUIRED and not overlapping:
         return Expected(t_in_pbu, Status.GRE_KEY_OPTION_NOT_REQUIRED)
     tlv_refused = t_in_pbu and not lma_tlv
     status = Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED if tlv_refused else Status.ACCEPTED
     return Expected(t_in_pbu, status, gre=True, keys=mode is MagGreMode.KEYS, tlv=t_in_pbu and lma_tlv)
 
 
-CASES = list(itertools.product(MagGreMode, GrePolicy, (False, True), (False, True), (True, False)))
+CASES = list(itertools.product(MagGreMode, GrePolicy, (False, True), (False, True), (True, False), (False, True)))
 
 
 def _case_id(case: tuple) -> str:
-    mode, policy, tlv, lma_tlv, udp = case
-    return f"{mode}-{policy}-{'T' if tlv else 'noT'}-{'lmatlv' if lma_tlv else 'nolmatlv'}-{'udp' if udp else 'ipv6'}"
+    mode, policy, tlv, lma_tlv, udp, overlapping = case
+    return (f"{mode}-{policy}-{'T' if tlv else 'noT'}-{'lmatlv' if lma_tlv else 'nolmatlv'}-{'udp' if udp else 'ipv6'}"
+            f"{'-overlapping' if overlapping else ''}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(case) for case in CASES])
 def test_GK_4_2_negotiation_matrix_pba_and_both_sides_state(case: tuple) -> None:
     """GK-3.2-1, GK-4.2-1..4, GK-4.2-9, GK-4.2-10, GK-5.2-1/2/4/5/6, GK-7.2-1/2/5, GK-7.3-2/4..6, GK-7.4-1..7."""
-    mode, policy, tlv, lma_tlv, udp = case
-    want = expected(mode, policy, tlv, lma_tlv, udp)
-    network, (mag,) = domain(udp=udp, policy=policy, lma_tlv=lma_tlv, gre=mode, tlv=tlv)
+    mode, policy, tlv, lma_tlv, udp, overlapping = case
+    want = expected(mode, policy, tlv, lma_tlv, udp, overlapping)
+    tenants = (OPERATOR_A, OPERATOR_B) if overlapping else (OPERATOR_A,)
+    network, (mag,) = domain(udp=udp, policy=policy, lma_tlv=lma_tlv, tenants=tenants, gre=mode, tlv=tlv)
     network.attach(mag, AttachRequest(MN, att=AccessTechnologyType.IEEE_802_3))
     network.run_for(1)
 

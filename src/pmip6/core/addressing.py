@@ -78,6 +78,16 @@ class AddressPlan:
     allocate_ipv4: bool = False
     release_ipv4: IPv4Interface | None = None
 
+    @property
+    def holds_prefixes(self) -> bool:
+        """Whether the session holds home network prefixes once the plan is committed."""
+        return bool(self.keep_prefixes or self.claim_prefixes or self.allocate_prefix)
+
+    @property
+    def holds_ipv4(self) -> bool:
+        """Whether the session holds an IPv4 home address once the plan is committed."""
+        return self.keep_ipv4 is not None or self.claim_ipv4 is not None or self.allocate_ipv4
+
     def commit(self, pools: TenantPools) -> tuple[tuple[IPv6Network, ...], IPv4Interface | None]:
         """Allocate, claim and release as planned; returns the session's prefixes and IPv4 home address."""
         prefixes = list(self.keep_prefixes)

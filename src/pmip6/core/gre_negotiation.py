@@ -12,6 +12,12 @@ policy = :class:`~pmip6.core.policy.GrePolicy`):
 | no option                | required            | reject 163 | none                      | unchanged  |
 | no option                | optional / n-r      | 0          | none (GK-3.3.2-6)         | off        |
 
+Keys required (``keys_required``: the session's tenant has a pool that overlaps another tenant's,
+:mod:`pmip6.core.overlap`), whatever the policy: a PBU without the option is rejected with 163 (GK-5.2-4), and so
+is one whose option has no key, as GRE encapsulation alone would not tell the sessions apart (RFC 5845 gives 163 for
+a PBU without the option; its meaning, "GRE encapsulation and GRE keys are required" (6.4), is pmip6's answer to
+this case too); an option with a key is accepted with keys, even under not-required.
+
 T flag, only when GRE is accepted: the PBA sets T only if the PBU did (GK-7.2-5). T set and this LMA
 does not support the TLV-header format: status 3, option still present, T clear, BCE TLV false
 (GK-7.4-5/6/7). T set and supported: T set, BCE TLV true (GK-7.4-1/3/4) -- except on a re-registration
@@ -64,19 +70,23 @@ def negotiate_gre(
     policy: GrePolicy,
     lma_supports_tlv: bool,
     current_tlv: bool | None = None,
+    keys_required: bool = False,
 ) -> GreDecision:
     """The GRE outcome for one PBU with lifetime > 0 (see the module docstring).
 
     ``current_tlv`` is the session's TLV flag for a re-registration from the same MAG with GRE in use,
-    else None (initial registration or handoff: the format is negotiated afresh).
+    else None (initial registration or handoff: the format is negotiated afresh). ``keys_required``: the
+    session needs keys whatever ``policy`` says (overlapping private addressing).
     """
+    keyed = option is not None and option.key is not None
+    if keys_required and not keyed:
+        return _WITHOUT_GRE[Status.GRE_KEY_OPTION_REQUIRED]
     if option is None:
         if policy is GrePolicy.REQUIRED:
             return _WITHOUT_GRE[Status.GRE_KEY_OPTION_REQUIRED]
         return _WITHOUT_GRE[Status.ACCEPTED]
-    if policy is GrePolicy.NOT_REQUIRED:
+    if policy is GrePolicy.NOT_REQUIRED and not keys_required:
         return _WITHOUT_GRE[Status.GRE_KEY_OPTION_NOT_REQUIRED]
-    keyed = option.key is not None
     if not t_flag:
         return _WITH_GRE[Status.ACCEPTED, keyed, False]
     if not lma_supports_tlv:

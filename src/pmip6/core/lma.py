@@ -110,6 +110,7 @@ from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
+from pmip6.core.overlap import OverlappingPools
 from pmip6.core.own_copies import OwnCopies
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy
@@ -201,6 +202,7 @@ class LocalMobilityAnchor:
         self.settings = settings
         self._keys = keys if keys is not None else GreKeyAllocator()
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
+        self._overlapping = OverlappingPools.of(settings.tenants)
         self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._cache = BindingCache()
         self._deadlines = DeadlineQueue()
@@ -336,6 +338,7 @@ class LocalMobilityAnchor:
         is dropped: its MAG retransmits it and the new settings decide."""
         self.settings = settings
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
+        self._overlapping = OverlappingPools.of(settings.tenants)
         self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._revocations.timing = settings.revocation_timing
@@ -564,6 +567,8 @@ class LocalMobilityAnchor:
             registration.policy,
             self.settings.tlv_header,
             current_tlv=entry.tlv_header if keeps_format else None,  # type: ignore[union-attr]
+            keys_required=self._overlapping.keys_required(registration.tenant, ipv4=plan.holds_ipv4,
+                                                          ipv6=plan.holds_prefixes),
         )
         if not decision.status.accepted:
             return self._reject_registration(registration, decision.status)
@@ -864,6 +869,10 @@ class LocalMobilityAnchor:
         if not entry.gre_enabled and self.settings.gre_policy.resolve(entry.mn_id, entry.proxy_coa.address) \
                 is GrePolicy.REQUIRED:
             return "GRE is now required"
+        holds_ipv4 = entry.ipv4_home_address is not None
+        if entry.uplink_key is None and self._overlapping.keys_required(
+                entry.tenant, ipv4=holds_ipv4, ipv6=bool(entry.home_network_prefixes)):
+            return f"it has no GRE keys, which it needs: {self._overlapping.reason(entry.tenant, ipv4=holds_ipv4)}"
         tenant = self._tenant_of.get(entry.mn_id, self.settings.default_tenant)
         if tenant != entry.tenant:
             return (f"the mobile node is now served by tenant {tenant!r}" if tenant is not None
@@ -872,11 +881,18 @@ class LocalMobilityAnchor:
         if pools is None:
             return f"tenant {entry.tenant!r} is not configured"
         prefixes, ipv4 = entry.home_network_prefixes, entry.ipv4_home_address
-        if prefixes and (pools.prefixes is None or not all(pools.prefixes.available(p) for p in prefixes)):
-            return "a home network prefix is outside the tenant's pool or already in use"
+        if prefixes and pools.prefixes is None:
+            return f"tenant {entry.tenant!r} no longer has an IPv6 prefix pool"
+        for prefix in prefixes:
+            reason = pools.prefixes.unavailability(prefix)  # type: ignore[union-attr]
+            if reason is not None:
+                return f"the home network prefix {prefix} is {reason}"
         if ipv4 is not None:
-            if pools.ipv4 is None or not pools.ipv4.available(ipv4.ip):
-                return "the IPv4 home address is outside the tenant's pool or already in use"
+            if pools.ipv4 is None:
+                return f"tenant {entry.tenant!r} no longer has an IPv4 pool"
+            reason = pools.ipv4.unavailability(ipv4.ip)
+            if reason is not None:
+                return f"the IPv4 home address {ipv4.ip} is {reason}"
             if entry.ipv4_default_router != pools.ipv4.default_router:
                 return (f"the tenant's IPv4 default router is now {pools.ipv4.default_router}, "
                         f"not {entry.ipv4_default_router}")

@@ -53,7 +53,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Then BindingEstablished (first time) or BindingUpdated, and that Alarm if any.
 - **Status 163** (GRE_KEY_OPTION_REQUIRED): if the PBU had no option and the mode is not ``off``, send the
   PBU again with the option (GK-4.2-8; the LMA evidently supports RFC 5845). If the mode is ``off``, raise
-  an Alarm (GK-4.2-9) and fail. Status 157 and 135 are retried with a fresh timestamp / larger sequence
+  an Alarm (GK-4.2-9) and fail; so with ``gre-only`` (the option without a key got 163: the LMA wants keys,
+  e.g. for overlapping private addresses). Status 157 and 135 are retried with a fresh timestamp / larger sequence
   (6.9.1.2 item 8, RFC 6275 11.7.1). Any other status >= 128 rejects (RegistrationRejected).
 - **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
   HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1: a session that negotiated keys keeps sending
@@ -712,6 +713,9 @@ class MobileAccessGateway:
             outcome.events.append(
                 Alarm("LMA requires the GRE Key option (status 163) but GRE is off on this MAG", entry.mn_id)
             )
+        elif self.settings.gre is MagGreMode.GRE_ONLY:
+            outcome.events.append(Alarm("LMA requires GRE keys (status 163) but this MAG asks for GRE encapsulation "
+                                        "only (gre = \"gre-only\")", entry.mn_id))
         return outcome
 
     def _rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:

@@ -49,6 +49,15 @@ class SubnetPool:
         index = self._index(subnet)
         return index is not None and index not in self._reserved and index not in self._used
 
+    def unavailability(self, subnet: IPv4Network | IPv6Network) -> str | None:
+        """Why ``subnet`` is not :meth:`available`, in words ("outside ...", "reserved", "in use"); None if it is."""
+        index = self._index(subnet)
+        if index is None:
+            return f"outside the pool {self.network} (/{self.length} each)"
+        if index in self._reserved:
+            return f"reserved in the pool {self.network}"
+        return "in use by another binding" if index in self._used else None
+
     def has_free(self) -> bool:
         return len(self._used) + len(self._reserved) < self._count
 
@@ -101,6 +110,13 @@ class IPv4HomeAddressPool:
 
     def available(self, address: IPv4Address) -> bool:
         return self._hosts.available(_host(address))
+
+    def unavailability(self, address: IPv4Address) -> str | None:
+        """Why ``address`` is not :meth:`available`, in words; None if it is."""
+        if address == self.default_router:
+            return f"the default router of the pool {self.network}"
+        reason = self._hosts.unavailability(_host(address))
+        return reason.replace(" (/32 each)", "") if reason is not None else None
 
     def has_free(self) -> bool:
         return self._hosts.has_free()

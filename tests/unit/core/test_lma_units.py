@@ -4,7 +4,7 @@ Binding Cache records and settings validation."""
 from __future__ import annotations
 
 import json
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Network
 
 import pytest
 
@@ -14,6 +14,7 @@ from pmip6.core.events import Peer
 from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.lma import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.overlap import OverlappingPools
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.numbers import Status
 from pmip6.wire.options import GREKeyOption, TimestampOption
@@ -90,6 +91,34 @@ KEYED, GRE_ONLY = GREKeyOption(5), GREKeyOption()
 )
 def test_gre_decision_table(option, t_flag, policy, tlv, current, expected) -> None:  # type: ignore[no-untyped-def]
     assert negotiate_gre(option, t_flag, policy, tlv, current) == expected
+
+
+@pytest.mark.parametrize(
+    ("option", "policy", "expected"),
+    [
+        (None, GrePolicy.OPTIONAL, GreDecision(Status.GRE_KEY_OPTION_REQUIRED)),
+        (GRE_ONLY, GrePolicy.OPTIONAL, GreDecision(Status.GRE_KEY_OPTION_REQUIRED)),
+        (GRE_ONLY, GrePolicy.NOT_REQUIRED, GreDecision(Status.GRE_KEY_OPTION_REQUIRED)),
+        (KEYED, GrePolicy.NOT_REQUIRED, GreDecision(Status.ACCEPTED, gre=True, keyed=True)),
+        (KEYED, GrePolicy.OPTIONAL, GreDecision(Status.ACCEPTED, gre=True, keyed=True)),
+    ],
+)
+def test_gre_decision_table_when_overlapping_addresses_require_keys(option, policy, expected) -> None:  # type: ignore[no-untyped-def]
+    assert negotiate_gre(option, False, policy, True, keys_required=True) == expected
+
+
+def test_overlapping_pools_are_found_per_family() -> None:
+    tenants = (Tenant("a", IPv4Network("10.0.0.0/24"), IPv6Network("2001:db8:a::/48")),
+               Tenant("b", IPv4Network("10.0.0.128/25"), IPv6Network("2001:db8:b::/48")),
+               Tenant("c", IPv4Network("10.1.0.0/24"), IPv6Network("2001:db8:a:8000::/49")),
+               Tenant("d", ipv6_prefix_pool=IPv6Network("2001:db8:d::/48")))
+    overlapping = OverlappingPools.of(tenants)
+    assert overlapping == OverlappingPools(ipv4=frozenset({"a", "b"}), ipv6=frozenset({"a", "c"}))
+    assert overlapping.keys_required("b", ipv4=True, ipv6=False)
+    assert not overlapping.keys_required("b", ipv4=False, ipv6=True)
+    assert overlapping.keys_required("c", ipv4=False, ipv6=True) and not overlapping.keys_required("d", ipv4=True,
+                                                                                                   ipv6=True)
+    assert overlapping.reason("c", ipv4=True) == "tenant c's IPv6 prefix pool overlaps another tenant's (RFC 5845 5.2)"
 
 
 def _entry() -> BindingCacheEntry:

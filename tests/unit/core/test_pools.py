@@ -77,3 +77,17 @@ def test_tenant_pools_are_independent() -> None:
     b = TenantPools.for_tenant(Tenant("opB", IPv4Network("10.0.0.0/24")))
     assert a.ipv4.allocate() == b.ipv4.allocate()  # type: ignore[union-attr]
     assert a.prefixes is None
+
+
+def test_unavailability_says_why_an_address_cannot_be_claimed() -> None:
+    """What a restore or reload alarm names (walkthrough 3: "outside the tenant's pool or already in use" left the
+    operator guessing which)."""
+    pool = IPv4HomeAddressPool(IPv4Network("10.0.0.0/29"))
+    pool.claim(IPv4Address("10.0.0.2"))
+    assert pool.unavailability(IPv4Address("10.0.0.2")) == "in use by another binding"
+    assert pool.unavailability(IPv4Address("10.0.0.3")) is None
+    assert pool.unavailability(IPv4Address("10.0.0.1")) == "the default router of the pool 10.0.0.0/29"
+    assert pool.unavailability(IPv4Address("10.0.0.7")) == "reserved in the pool 10.0.0.0/29"
+    assert pool.unavailability(IPv4Address("10.0.1.2")) == "outside the pool 10.0.0.0/29"
+    prefixes = SubnetPool(IPv6Network("2001:db8::/48"), 64)
+    assert prefixes.unavailability(IPv6Network("2001:db8::/56")) == "outside the pool 2001:db8::/48 (/64 each)"
