@@ -93,3 +93,36 @@ def test_RFC2003_3_1_RFC2473_3_3_ip_in_ip_of_the_other_version_than_its_outer_pr
     stats = lma.stats()
     assert stats["node"]["drops"] == {"inner_version_mismatch": 2}
     assert stats["sessions"][0]["uplink_packets"] == 1
+
+
+TLV_KEYED = session(b"mn3", tenant="opA", prefixes=("2001:db8:a:3::/64",), downlink_key=0x1003, uplink_key=0xA003,
+                    tlv=True)
+
+
+@pytest.mark.parametrize(("tunnel_session", "negotiated", "other"), [
+    (KEYED, TunnelFormat.GRE, TunnelFormat.UDP_TLV),
+    (TLV_KEYED, TunnelFormat.UDP_TLV, TunnelFormat.GRE),
+    (GRE_ONLY, TunnelFormat.GRE, TunnelFormat.UDP_TLV),
+], ids=["gre-session-gets-udp-tlv", "udp-tlv-session-gets-gre", "gre-only-session-gets-udp-tlv"])
+def test_RFC5845_7_4_1_and_GK_7_2_3_a_gre_packet_in_the_other_format_than_its_sessions_is_wrong_format(
+        tunnel_session: TunnelSession, negotiated: TunnelFormat, other: TunnelFormat) -> None:
+    """RFC 5845 7.2: once the TLV-header UDP format is negotiated the MAG "MUST use [it] for all packets"; 7.4.1:
+    "the local mobility anchor ensures the same TLV-header UDP-based tunneling format and header order when it
+    decapsulates received IPv4 packets from the mobile access gateway for the same mobility session". The same
+    packet with the session's key (or none, GRE only) in the negotiated format passes (audit: either was taken)."""
+    lma = _lma_with(tunnel_session)
+    key = tunnel_session.uplink_key
+    good, bad = Sealer(negotiated, key).seal(UPLINK), Sealer(other, key).seal(UPLINK)
+    assert isinstance(good, bytes) and isinstance(bad, bytes)
+    assert lma.from_tunnel(MAG1, negotiated, good) == ("opA", UPLINK)
+    assert lma.from_tunnel(MAG1, other, bad) is DropReason.WRONG_FORMAT
+    assert lma.stats()["sessions"][0]["drops"] == {"wrong_format": 1}  # type: ignore[index]
+
+
+def test_a_gre_packet_for_a_session_without_gre_is_wrong_format() -> None:
+    plain = session(b"mn4", tenant="opA", downlink_key=None, uplink_key=None, gre=False)
+    lma = _lma_with(plain)
+    keyless = Sealer(TunnelFormat.GRE, None).seal(UPLINK)
+    assert isinstance(keyless, bytes)
+    assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, UPLINK, outer_protocol=4) == ("opA", UPLINK)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, keyless) is DropReason.WRONG_FORMAT
