@@ -32,7 +32,15 @@ from lma_builders import (
 )
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, Peer
+from pmip6.core.events import (
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Peer,
+)
+from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
@@ -126,6 +134,19 @@ def test_RFC5845_3_3_2_b_restart_keeps_uplink_keys_rather_than_changing_them() -
     records = [bce.to_record() for bce in lma.bindings()]
     restarted = make_lma()
     restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 5)
+    again = refresh(restarted, first, gre=GREKeyOption(DOWNLINK))
+    assert again.option(GREKeyOption) == first.option(GREKeyOption)
+
+
+def test_RFC5845_3_3_2_b_a_restart_whose_key_allocator_starts_elsewhere_keeps_the_uplink_key() -> None:
+    """A real restart seeds the key allocator at random: the restored session keeps its uplink key all the
+    same, rather than being handed the key the new allocator would pick (the MAY is not used)."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    records = [bce.to_record() for bce in lma.bindings()]
+    restarted = LocalMobilityAnchor(settings(), keys=GreKeyAllocator(seed=99))
+    restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 5)
+    assert [bce.uplink_key for bce in restarted.bindings()] == [first.option(GREKeyOption).key]  # type: ignore[union-attr]
     again = refresh(restarted, first, gre=GREKeyOption(DOWNLINK))
     assert again.option(GREKeyOption) == first.option(GREKeyOption)
 
@@ -427,6 +448,23 @@ def test_GK_5_1_1_uplink_key_reserved_while_draining_and_freed_on_delete() -> No
     assert entry(lma).state is BceState.DEREGISTERING
     assert lma._keys.in_use(uplink)
     lma.handle_timer(NOW + 1 + lma.settings.min_delay_before_bce_delete)
+    assert list(lma.bindings()) == [] and not lma._keys.in_use(uplink)
+
+
+def test_RFC5845_5_2_deregistration_cleans_the_bce_and_both_gre_keys() -> None:
+    """RFC 5845 5.2: a de-registration cleans "the Binding Cache entry and all associated resources including
+    the downlink and uplink GRE keys": forwarding by both keys stops at once (the event the data plane drops
+    the session's keyed route on), and the entry with its downlink key goes, and its uplink key is free, once
+    MinDelayBeforeBCEDelete (RFC 5213 5.3.5) has passed."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    uplink = first.option(GREKeyOption).key  # type: ignore[union-attr]
+    dereg = pbu(MN1, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),))
+    (stopped,) = lma.receive(dereg, MAG1, LMAA, NOW + 1).events
+    assert isinstance(stopped, BindingDeregistered)
+    assert (stopped.session.downlink_key, stopped.session.uplink_key) == (DOWNLINK, uplink)
+    (removed,) = lma.handle_timer(NOW + 1 + lma.settings.min_delay_before_bce_delete).events
+    assert isinstance(removed, BindingRemoved) and removed.reason == "deregistered"
     assert list(lma.bindings()) == [] and not lma._keys.in_use(uplink)
 
 

@@ -182,6 +182,21 @@ def test_GK_4_2_4_a_later_pba_with_another_uplink_key_updates_the_bul_entry() ->
     assert entry_of(mag).uplink_key == 0x55667788
 
 
+def test_RFC5845_4_1_the_bul_entry_holds_the_four_gre_fields() -> None:
+    """RFC 5845 4.1: the BUL entry is extended with four fields (draft-07 said three): GRE-encapsulation-enabled,
+    the downlink key (the MAG's, sent in the PBU), the uplink key (the LMA's, from the PBA) and the TLV-header
+    flag; the session the data plane is given carries the same four."""
+    mag = make_mag(tlv=True)
+    pbu = only_pbu(mag.attach(request(), T0))
+    (event,) = mag.receive(pba_for(pbu, t_flag=True), LMA_UDP, T0 + 0.01).events
+    downlink = pbu.option(GREKeyOption).key  # type: ignore[union-attr]
+    entry = entry_of(mag)
+    four = (True, downlink, UPLINK_KEY, True)
+    assert (entry.gre_enabled, entry.downlink_key, entry.uplink_key, entry.tlv_header) == four
+    assert isinstance(event, BindingEstablished)
+    assert (event.session.gre, event.session.downlink_key, event.session.uplink_key, event.session.tlv) == four
+
+
 def test_GK_4_2_5_session_tunnels_uplink_traffic_with_assigned_uplink_key() -> None:
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(), T0))

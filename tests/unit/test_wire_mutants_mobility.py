@@ -15,7 +15,7 @@ from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message, pure_decode_message, pure_encode_message
 from pmip6.wire.numbers import BAFlags, BUFlags, IPProto
-from pmip6.wire.options import MNIdentifierOption
+from pmip6.wire.options import GREKeyOption, MNIdentifierOption
 
 MAG = IPv6Address("2001:db8:1::1")
 LMA = IPv6Address("2001:db8:2::1")
@@ -24,6 +24,8 @@ Encoder = Callable[..., bytes]
 Decoder = Callable[[bytes], MobilityMessage]
 ENCODERS = [pytest.param(encode_message, id="public"), pytest.param(pure_encode_message, id="pure")]
 DECODERS = [pytest.param(decode_message, id="public"), pytest.param(pure_decode_message, id="pure")]
+CODECS = [pytest.param(encode_message, decode_message, id="public"),
+          pytest.param(pure_encode_message, pure_decode_message, id="pure")]
 
 # A PBU and a PBA with no options, each field distinct, written out from protocol-facts.md sections 2.2-2.3.
 PBU = ProxyBindingUpdate(0x1234, BUFlags.A | BUFlags.P | BUFlags.T, 0x0384)
@@ -101,3 +103,51 @@ def test_lifetime_counts_units_of_four_seconds() -> None:
     """RFC 6275 6.1.7-6.1.8, RFC 5213 8.1-8.2: Lifetime counts time units of 4 seconds."""
     assert ProxyBindingUpdate(1, lifetime=225).lifetime_seconds == 900
     assert ProxyBindingAcknowledgement(0, 1, lifetime=0xFFFF).lifetime_seconds == 262140
+
+
+def _option_offsets(mh: bytes) -> dict[int, int]:
+    """Option Type -> offset in the Mobility Header, walking a PBU's or PBA's options (from octet 12) by hand."""
+    offsets: dict[int, int] = {}
+    at = 12
+    while at < len(mh):
+        if mh[at] == 0:  # Pad1
+            at += 1
+            continue
+        offsets[mh[at]] = at
+        at += 2 + mh[at + 1]
+    return offsets
+
+
+@pytest.mark.parametrize(("encode", "decode"), CODECS)
+def test_RFC5845_6_1_gre_key_option_sits_at_4n_with_length_6_or_2(encode: Encoder, decode: Decoder) -> None:
+    """RFC 5845 6.1: "The alignment requirement for this option is 4n"; Length 6 carries the GRE Key Identifier,
+    Length 2 leaves it out; Reserved is zero. MN-IDs of every length move the option's natural start."""
+    for option, octets in ((GREKeyOption(0x11223344), bytes([33, 6, 0, 0, 0x11, 0x22, 0x33, 0x44])),
+                           (GREKeyOption(), bytes([33, 2, 0, 0]))):
+        for id_length in range(1, 9):
+            options = (MNIdentifierOption(bytes(id_length)), option)
+            for message in (ProxyBindingUpdate(1, BUFlags.A | BUFlags.P, 2, options),
+                            ProxyBindingAcknowledgement(0, 1, BAFlags.P, 2, options)):
+                encoded = encode(message)
+                at = _option_offsets(encoded)[33]
+                assert (at % 4, encoded[at:at + len(octets)]) == (0, octets), (type(message).__name__, id_length)
+                assert decode(encoded) == message
+
+
+@pytest.mark.parametrize(("encode", "decode"), CODECS)
+def test_RFC5845_6_2_and_RFC5845_6_3_t_flag_is_0x0080_of_the_pbu_and_0x10_of_the_pba_on_the_wire(
+    encode: Encoder, decode: Decoder
+) -> None:
+    """RFC 5845 Figure 3 (|A|H|L|K|M|R|P|F|T|: bit 8 of the PBU's Flags, octets 8-9) and Figure 4 (|K|R|P|T|:
+    bit 3 of the PBA's flags octet, octet 7), checked on the octets against numbers written here, not the
+    flag constants; no other flag lands there."""
+    pbu_without_t = BUFlags(sum(flag for flag in BUFlags if flag is not BUFlags.T))
+    pba_without_t = BAFlags(sum(flag for flag in BAFlags if flag is not BAFlags.T))
+    assert encode(ProxyBindingUpdate(1, BUFlags.T, 2))[8:10] == b"\x00\x80"
+    assert encode(ProxyBindingUpdate(1, pbu_without_t, 2))[9] & 0x80 == 0
+    assert encode(ProxyBindingAcknowledgement(0, 1, BAFlags.T, 2))[7] == 0x10
+    assert encode(ProxyBindingAcknowledgement(0, 1, pba_without_t, 2))[7] & 0x10 == 0
+    only_t_pbu = bytes([59, 1, 5, 0, 0, 0, 0, 1, 0x00, 0x80, 0, 2, 1, 2, 0, 0])
+    only_t_pba = bytes([59, 1, 6, 0, 0, 0, 0, 0x10, 0, 1, 0, 2, 1, 2, 0, 0])
+    assert decode(only_t_pbu) == ProxyBindingUpdate(1, BUFlags.T, 2)
+    assert decode(only_t_pba) == ProxyBindingAcknowledgement(0, 1, BAFlags.T, 2)

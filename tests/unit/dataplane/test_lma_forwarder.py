@@ -94,6 +94,28 @@ def test_GK_7_1_2_tlv_length_mismatch_is_dropped_and_counted() -> None:
     assert lma.totals().drops == {"tlv_length_mismatch": 1}
 
 
+def test_RFC5845_7_2_a_tlv_header_type_other_than_0_is_dropped_and_counted() -> None:
+    """RFC 5845 7.1, 7.2: the TLV header's Type "is always 0", which tells it from an IPv4 or IPv6 header."""
+    lma = lma_with(session(b"mn1", tlv=True, uplink_key=6))
+    good = Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK)
+    assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, good) == ("opA", UPLINK)
+    for type_nibble in (0x10, 0x40, 0xF0):
+        bad = bytes([type_nibble]) + good[1:]
+        assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, bad) is DropReason.BAD_TLV, hex(type_nibble)
+    assert lma.totals().drops == {"bad_tlv": 3}
+
+
+def test_RFC5845_7_2_b_tlv_header_next_header_other_than_gre_is_dropped_and_counted() -> None:
+    """RFC 5845 7.2: Next Header is "47" when a GRE header follows; a session with GRE takes nothing else."""
+    lma = lma_with(session(b"mn1", tlv=True, uplink_key=6))
+    good = Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK)
+    assert good[1] == 47
+    for next_header in (4, 41, 17):
+        bad = good[:1] + bytes([next_header]) + good[2:]
+        assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, bad) is DropReason.BAD_TLV, next_header
+    assert lma.totals().drops == {"bad_tlv": 3}
+
+
 def test_gre_only_sessions_are_found_by_outer_source_and_inner_source() -> None:
     mn1 = session(b"mn1", home="10.1.0.1", downlink_key=None, uplink_key=None)
     mn2 = session(b"mn2", home="10.1.0.2", mag=MAG2, tenant="opB", downlink_key=None, uplink_key=None)

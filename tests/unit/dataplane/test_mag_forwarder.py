@@ -42,6 +42,16 @@ def test_GK_4_2_5_uplink_on_a_tlv_session_carries_the_uplink_key_not_the_downlin
     assert GRE(payload[4:]).key == 0xA001
 
 
+def test_GK_4_2_5_ipv6_uplink_carries_the_uplink_key_too() -> None:
+    """The uplink key goes on "all the traffic" of the MN: a packet from its IPv6 home network prefix gets it
+    as an IPv4 one does."""
+    mag = mag_with(session(b"mn1", at="mag", prefixes=("2001:db8:a::/64",), uplink_key=0xA001, downlink_key=0x1001))
+    for packet in (UPLINK, ipv6("2001:db8:a::5", "2001:db8::1")):
+        peer, fmt, payload = mag.from_access("acc1", packet)
+        assert (peer, fmt) == (LMAA, TunnelFormat.GRE)
+        assert (GRE(payload).key_present, GRE(payload).key, payload[8:]) == (1, 0xA001, packet)
+
+
 def test_GK_4_2_13_downlink_key_picks_the_session_for_the_same_inner_address() -> None:
     mag = mag_with(MN1, MN3)
     for key, interface in ((0x1001, "acc1"), (0x1003, "acc3")):
@@ -71,6 +81,16 @@ def test_gre_only_downlink_is_found_by_lma_and_inner_destination() -> None:
     down = ipv4(SERVER, "10.1.0.2")
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, None).seal(down)) == ("acc2", down)
     assert mag.from_access("acc2", ipv4("10.1.0.2", SERVER))[2][:4] == bytes.fromhex("00000800")
+
+
+def test_RFC5845_3_2_gre_only_session_sends_gre_without_a_key() -> None:
+    """RFC 5845 3.1, 3.2: with GRE encapsulation mode only "no GRE keys are used": the K bit is 0 and the GRE
+    header is 4 octets, IPv4 and IPv6 inner packets alike."""
+    mag = mag_with(session(b"mn1", at="mag", prefixes=("2001:db8:a::/64",), downlink_key=None, uplink_key=None))
+    for packet, protocol in ((UPLINK, "0800"), (ipv6("2001:db8:a::5", "2001:db8::1"), "86dd")):
+        peer, fmt, payload = mag.from_access("acc1", packet)
+        assert (peer, fmt) == (LMAA, TunnelFormat.GRE)
+        assert (payload[:4].hex(), payload[4:]) == ("0000" + protocol, packet)
 
 
 def test_deregistration_removes_the_access_interface() -> None:
