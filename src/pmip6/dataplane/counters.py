@@ -33,10 +33,7 @@ class DropReason(StrEnum):
     NOT_GRE_WHEN_REQUIRED = "not_gre_when_required"
     """A plain (IP-in-IP or IPv4-UDP) packet from a peer whose sessions use GRE."""
     WRONG_FORMAT = "wrong_format"
-    """A GRE packet in another format than its session's: plain GRE for a session that negotiated the TLV-header
-    UDP format, UDP-TLV for a plain GRE session (RFC 5845 7.2: "for all packets"; 7.4.1: "the local mobility anchor
-    ensures the same TLV-header UDP-based tunneling format ... when it decapsulates"), or GRE for a session
-    without GRE."""
+    """A GRE packet (plain GRE or TLV-header UDP) for a session without GRE."""
     ADDRESS_NOT_OF_KEY = "address_not_of_key"
     """A keyed packet whose mobile node address (the inner destination at the MAG, the inner source at the
     LMA) is none of the home addresses of the key's session: the key is only "an additional identifier"

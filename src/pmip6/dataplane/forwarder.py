@@ -6,9 +6,10 @@ this packet belongs to" (GK-5.2-7, GK-4.2-13): the outer source must also be the
 inner packet's mobile node address (the destination at the MAG, RFC 5213 6.10.5; the source at the LMA,
 RFC 4213 3.6 ingress filtering) one of the session's home addresses. Unkeyed
 tunnels (GRE-only mode, plain IP-in-IP or IPv4-UDP) are matched by the outer source plus an inner address;
-a plain packet for a session that uses GRE is dropped (``not_gre_when_required``), and so is a GRE packet in
-another format than its session's (``wrong_format``: plain GRE for a TLV-header UDP session or the other way round,
-RFC 5845 7.2 and 7.4.1, or GRE for a session without GRE). The tables change only through :meth:`Forwarder.apply`.
+a plain packet for a session that uses GRE is dropped (``not_gre_when_required``), and so is a GRE packet for a
+session without GRE (``wrong_format``). A session with GRE takes both GRE formats, plain GRE and TLV-header UDP: a
+re-registration may change the format (RFC 5845 7.2), and the LMA switches when it sends the PBA, the MAG when it
+receives it. The tables change only through :meth:`Forwarder.apply`.
 
 Packets entering the tunnel are held to the tunnel MTU (RFC 4213 section 3.2, RFC 2473 section 7): a larger
 IPv4 packet without DF is fragmented (RFC 791) and each fragment tunneled; any other is refused
@@ -227,7 +228,7 @@ class Forwarder:
                 return self._drop(DropReason.KEY_REQUIRED)
             if format in PLAIN_FORMATS and route.format not in PLAIN_FORMATS:
                 return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
-        if format is not route.format and format not in PLAIN_FORMATS:
+        if route.format in PLAIN_FORMATS and format not in PLAIN_FORMATS:
             return self._drop(DropReason.WRONG_FORMAT, route)
         if self.own_addresses and self._claims_own_address(payload, offset):
             return self._drop(DropReason.LOCAL_SOURCE, route)

@@ -104,25 +104,32 @@ TLV_KEYED = session(b"mn3", tenant="opA", prefixes=("2001:db8:a:3::/64",), downl
     (TLV_KEYED, TunnelFormat.UDP_TLV, TunnelFormat.GRE),
     (GRE_ONLY, TunnelFormat.GRE, TunnelFormat.UDP_TLV),
 ], ids=["gre-session-gets-udp-tlv", "udp-tlv-session-gets-gre", "gre-only-session-gets-udp-tlv"])
-def test_RFC5845_7_4_1_and_GK_7_2_3_a_gre_packet_in_the_other_format_than_its_sessions_is_wrong_format(
+def test_RFC5845_7_4_1_a_gre_session_takes_both_gre_formats_while_a_reregistration_changes_its_format(
         tunnel_session: TunnelSession, negotiated: TunnelFormat, other: TunnelFormat) -> None:
-    """RFC 5845 7.2: once the TLV-header UDP format is negotiated the MAG "MUST use [it] for all packets"; 7.4.1:
-    "the local mobility anchor ensures the same TLV-header UDP-based tunneling format and header order when it
-    decapsulates received IPv4 packets from the mobile access gateway for the same mobility session". The same
-    packet with the session's key (or none, GRE only) in the negotiated format passes (audit: either was taken)."""
+    """RFC 5845 7.2: a re-registration may change the format (status 3 after a reload turned TLV support off, a
+    handoff), and the LMA switches when it sends the PBA, the MAG when it receives it: the packets the other end
+    still sends in the old format, with the session's key (or none, GRE only), reach the session (review 3: a
+    strict check cut the session both ways until the PBA arrived). The LMA decapsulates each in its own header
+    order (7.4.1)."""
     lma = _lma_with(tunnel_session)
     key = tunnel_session.uplink_key
-    good, bad = Sealer(negotiated, key).seal(UPLINK), Sealer(other, key).seal(UPLINK)
-    assert isinstance(good, bytes) and isinstance(bad, bytes)
-    assert lma.from_tunnel(MAG1, negotiated, good) == ("opA", UPLINK)
-    assert lma.from_tunnel(MAG1, other, bad) is DropReason.WRONG_FORMAT
-    assert lma.stats()["sessions"][0]["drops"] == {"wrong_format": 1}  # type: ignore[index]
+    for fmt in (negotiated, other):
+        sealed = Sealer(fmt, key).seal(UPLINK)
+        assert isinstance(sealed, bytes)
+        assert lma.from_tunnel(MAG1, fmt, sealed) == ("opA", UPLINK), fmt
+    assert lma.stats()["sessions"][0]["uplink_packets"] == 2  # type: ignore[index]
 
 
 def test_a_gre_packet_for_a_session_without_gre_is_wrong_format() -> None:
+    """A session without GRE (IP-in-IP or IPv4-UDP) takes no GRE packet, plain or UDP-TLV: found by its MAG and
+    MN address, it would otherwise be taken whatever its encapsulation (audit 5)."""
     plain = session(b"mn4", tenant="opA", downlink_key=None, uplink_key=None, gre=False)
     lma = _lma_with(plain)
     keyless = Sealer(TunnelFormat.GRE, None).seal(UPLINK)
     assert isinstance(keyless, bytes)
     assert lma.from_tunnel(MAG1, TunnelFormat.IP_IN_IP, UPLINK, outer_protocol=4) == ("opA", UPLINK)
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, keyless) is DropReason.WRONG_FORMAT
+    tlv = Sealer(TunnelFormat.UDP_TLV, None).seal(UPLINK)
+    assert isinstance(tlv, bytes)
+    assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, tlv) is DropReason.WRONG_FORMAT
+    assert lma.stats()["sessions"][0]["drops"] == {"wrong_format": 2}  # type: ignore[index]
