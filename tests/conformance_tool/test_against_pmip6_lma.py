@@ -121,6 +121,27 @@ def test_only_mn_gre_required_declared_makes_the_keyed_checks_applicable(lma_por
         assert by_id[requirement] == "not-applicable", requirement
 
 
+def test_GK_5_2_7_two_mns_of_tenants_with_overlapping_pools_declared_with_mn_keys(tmp_path: Path) -> None:
+    """docs/tools.md: "Declare MNs of two tenants with overlapping pools (`--mn-keys` twice)": pmip6's LMA requires
+    keys of them (RFC 5845 5.2), so --mn, which promises GRE optional, would make checks fail (review 3); with
+    --mn-keys the keyed checks run, the two sessions share 10.0.0.2 with different uplink keys (GK-5.2-7 passes),
+    and the checks that need an MN accepted without a key do not apply."""
+    port = free_udp_port()
+    config = _config(port, tlv_header=True).replace(
+        '[[mn]]', '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:b::/48"\n'
+        '[[mn]]\nid = "mn3@opB.example"\ntenant = "opB"\n[[mn]]', 1)
+    with pmip6_daemon("lma", tmp_path / "overlap", config, lambda: udp_port_taken(port)):
+        returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--local", "127.0.0.1", "--other-mag",
+                                          "127.0.0.2", "--mn-keys", MN_OPTIONAL[0], "--mn-keys", "mn3@opB.example")
+    by_id = outcomes(report)
+    assert returncode == 0 and "fail" not in by_id.values(), by_id
+    assert report["declared"] == ["mn-with-key", "second-mn-with-key", "other-mag", "udp4"]
+    gk_5_2_7 = next(check for check in report["checks"] if "GK-5.2-7" in check["requirements"])
+    assert gk_5_2_7["outcome"] == "pass", gk_5_2_7
+    for requirement in ("RFC5213-5.3.6", "GK-5.2-1", "GK-5.2-4", "GK-3.3.2-6"):
+        assert by_id[requirement] == "not-applicable", requirement
+
+
 def test_GK_7_4_5_lma_without_tlv_support_answers_status_3(tmp_path: Path) -> None:
     for port in _start_lma(tmp_path / "no-tlv", tlv_header=False):
         returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--mn", MN_OPTIONAL[0], "--tlv-supported")

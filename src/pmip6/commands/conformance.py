@@ -1,10 +1,11 @@
 """``pmip6 conformance --lma HOST[:PORT]``: test any LMA against RFC 5845 (and the RFC 5213 basics) as a MAG.
 
 The tester cannot see the LMA's configuration, so the operator declares the policies the checks need:
-``--mn ID`` (GRE optional for this MN; give two for the key-uniqueness check), ``--mn-gre-required ID``,
+``--mn ID`` (GRE optional for this MN; give two for the key-uniqueness check), ``--mn-keys ID`` (accepted with
+a downlink key, e.g. of a tenant with an overlapping pool; repeatable), ``--mn-gre-required ID``,
 ``--mn-gre-not-required ID``, ``--other-mag ADDRESS`` (a second authorized local address, for handoffs),
-``--tlv-supported``. A check that registers with a downlink key uses an --mn, else the --mn-gre-required
-MN; one that registers without the GRE Key option an --mn, else the --mn-gre-not-required MN. A check
+``--tlv-supported``. A check that registers with a downlink key uses an --mn, else an --mn-keys, else the
+--mn-gre-required MN; one that registers without the GRE Key option an --mn, else the --mn-gre-not-required MN. A check
 whose precondition is missing is reported "not-applicable". One line per
 check; ``--json`` prints one JSON document with every packet exchanged (hex and decoded). Exit status:
 0 when no check failed (warnings are SHOULD-level deviations), 1 when one did, 2 for a usage error or when
@@ -57,6 +58,9 @@ def register(subparsers: Any) -> None:
                         help="a second local address the LMA authorizes as a MAG (handoff checks)")
     parser.add_argument("--mn", action="append", default=[], metavar="ID",
                         help="an MN-ID the LMA serves with GRE optional (repeat for a second one)")
+    parser.add_argument("--mn-keys", action="append", default=[], metavar="ID",
+                        help="an MN-ID the LMA serves with GRE keys, e.g. of a tenant whose pool overlaps another's "
+                             "(used only by the checks that send a downlink key; repeatable)")
     parser.add_argument("--mn-gre-required", metavar="ID",
                         help="an MN-ID whose policy requires GRE (also used by the checks that send a downlink key)")
     parser.add_argument("--mn-gre-not-required", metavar="ID",
@@ -120,7 +124,7 @@ def exit_status(results: list[CheckResult]) -> int:
         return EXIT_USAGE
     if outcomes <= {Outcome.NOT_APPLICABLE}:
         print("pmip6 conformance: no check applied, so nothing was tested; declare what the target is configured "
-              "for (--mn, --mn-gre-required, --other-mag, --tlv-supported; with --mag: --mag-gre, --detach)",
+              "for (--mn, --mn-keys, --mn-gre-required, --other-mag, --tlv-supported; with --mag: --mag-gre, --detach)",
               file=sys.stderr)
         return EXIT_USAGE
     return 0
@@ -150,6 +154,7 @@ def settings_from_arguments(args: argparse.Namespace) -> ConformanceSettings:
             raise ValueError(f"{name} {address}: transport {transport} needs an {family.__name__[:4]} address")
     policies = LmaPolicies(
         mns=tuple(mn.encode() for mn in args.mn),
+        mns_keys=tuple(mn.encode() for mn in args.mn_keys),
         mn_gre_required=None if args.mn_gre_required is None else args.mn_gre_required.encode(),
         mn_gre_not_required=None if args.mn_gre_not_required is None else args.mn_gre_not_required.encode(),
         other_mag=args.other_mag is not None, tlv_supported=args.tlv_supported,

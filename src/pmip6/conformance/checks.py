@@ -44,9 +44,9 @@ class Need(StrEnum):
     MN = "mn"
     """--mn: an MN-ID the LMA serves with GRE optional (accepted with or without the GRE Key option)."""
     MN_WITH_KEY = "mn-with-key"
-    """an MN-ID the LMA accepts with a downlink key: --mn, else --mn-gre-required."""
+    """an MN-ID the LMA accepts with a downlink key: --mn, else --mn-keys, else --mn-gre-required."""
     SECOND_MN_WITH_KEY = "second-mn-with-key"
-    """a second MN-ID accepted with a downlink key: two --mn, or --mn and --mn-gre-required."""
+    """a second MN-ID accepted with a downlink key: two of --mn, --mn-keys and --mn-gre-required."""
     MN_WITHOUT_OPTION = "mn-without-option"
     """an MN-ID the LMA accepts without the GRE Key option: --mn, else --mn-gre-not-required."""
     MN_GRE_REQUIRED = "mn-gre-required"
@@ -66,6 +66,9 @@ class LmaPolicies:
     """What the operator declared about the LMA under test."""
 
     mns: tuple[bytes, ...] = ()
+    mns_keys: tuple[bytes, ...] = ()
+    """MNs accepted with a downlink key, whatever happens without one (e.g. of a tenant whose pool overlaps
+    another's: RFC 5845 5.2); only the checks that register with a key use them."""
     mn_gre_required: bytes | None = None
     mn_gre_not_required: bytes | None = None
     other_mag: bool = False
@@ -75,7 +78,7 @@ class LmaPolicies:
     @property
     def mns_with_key(self) -> tuple[bytes, ...]:
         """The MNs a PBU with a downlink key is accepted for (GRE optional first)."""
-        return self.mns + tuple(mn for mn in (self.mn_gre_required,) if mn is not None)
+        return self.mns + self.mns_keys + tuple(mn for mn in (self.mn_gre_required,) if mn is not None)
 
     @property
     def mns_without_option(self) -> tuple[bytes, ...]:
