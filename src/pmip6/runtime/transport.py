@@ -16,6 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from pmip6.core.events import Address, Peer
@@ -59,6 +60,17 @@ class SignalingTransport(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class BadChecksum:
+    """A raw Mobility Header whose checksum does not verify (RFC 6275 section 6.1.1), as :meth:`Receiver.drop`
+    logs it."""
+
+    destination: Address
+
+    def __str__(self) -> str:
+        return f"the Mobility Header checksum does not verify (pseudo-header destination {self.destination})"
+
+
 class MalformedMessageLog:
     """Warns of each dropped malformed message, naming its peer and what was wrong, through one token bucket
     (:mod:`pmip6.core.token_bucket`) whatever the sources, so its memory stays bounded; the next line logged
@@ -71,8 +83,9 @@ class MalformedMessageLog:
         self._clock = clock
         self._suppressed = 0
 
-    def dropped(self, source: Peer, reason: str, problem: str) -> None:
-        """``reason``: the ``decode_errors`` key it was counted under; ``problem``: what was wrong, in words."""
+    def dropped(self, source: Peer, reason: str, problem: object) -> None:
+        """``reason``: the ``decode_errors`` key it was counted under; ``problem``: what was wrong, in words once
+        made a string, which only a line that is logged does (a flood is mostly suppressed)."""
         if not _log.isEnabledFor(logging.WARNING):
             return
         if not self._bucket.take(self._clock()):
@@ -106,11 +119,11 @@ class Receiver:
         try:
             message = decode_message(data)
         except DecodeError as error:
-            self.drop(source, error.field, str(error))
+            self.drop(source, error.field, error)
             return
         self.handler(message, source, destination.address)
 
-    def drop(self, source: Peer, reason: str, problem: str) -> None:
+    def drop(self, source: Peer, reason: str, problem: object) -> None:
         """Count a received packet under ``reason`` and log it (rate-limited), without handing it on."""
         self.decode_errors[reason] += 1
         self.malformed.dropped(source, reason, problem)

@@ -17,7 +17,7 @@ from collections import Counter
 from ipaddress import IPv6Address
 
 from pmip6.core.events import Address, Peer
-from pmip6.runtime.transport import BAD_CHECKSUM, RECEIVE_BATCH, MessageHandler, PacketTap, Receiver
+from pmip6.runtime.transport import BAD_CHECKSUM, RECEIVE_BATCH, BadChecksum, MessageHandler, PacketTap, Receiver
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message, verify_checksum
 from pmip6.wire.numbers import IPProto
@@ -66,8 +66,7 @@ class RawMobilityTransport:
                     destination = IPv6Address(_PKTINFO.unpack_from(value)[0])
             source = IPv6Address(sender[0].split("%", 1)[0])
             if not verify_checksum(data, source, destination):
-                self._receiver.drop(Peer(source), BAD_CHECKSUM, "the Mobility Header checksum does not verify "
-                                    f"(pseudo-header destination {destination})")
+                self._receiver.drop(Peer(source), BAD_CHECKSUM, BadChecksum(destination))
                 continue
             self._receiver.deliver(data, Peer(source), Peer(destination))
 

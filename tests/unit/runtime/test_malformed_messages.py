@@ -128,3 +128,20 @@ def test_a_bad_checksum_on_the_raw_socket_is_logged_with_its_peer(caplog: pytest
     assert records[0].getMessage() == ("malformed message from ::1 dropped: the Mobility Header checksum does not "
                                        "verify (pseudo-header destination ::1)")
     assert records[0].fields["reason"] == BAD_CHECKSUM  # type: ignore[attr-defined]
+
+
+def test_the_suppressed_count_restarts_after_each_logged_line(caplog: pytest.LogCaptureFixture) -> None:
+    """Each line says how many were not logged since the line before it, not since the start (review 3)."""
+    clock = _Clock()
+    receiver, _, _ = _receiver(clock)
+    data = _pbu_with_gre_key_length_4()
+    with caplog.at_level(logging.WARNING, LOGGER):
+        for _ in range(MALFORMED_LOG_BURST + 5):
+            receiver.deliver(data, MAG, LMA)
+        clock.now += 1.0
+        receiver.deliver(data, MAG, LMA)
+        for _ in range(3):
+            receiver.deliver(data, MAG, LMA)
+        clock.now += 1.0
+        receiver.deliver(data, MAG, LMA)
+    assert [record.fields["suppressed"] for record in _warnings(caplog)][-2:] == [5, 3]  # type: ignore[attr-defined]
