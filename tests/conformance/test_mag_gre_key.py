@@ -284,9 +284,13 @@ def test_GK_4_2_11_status_2_no_option_in_later_pbus_of_session() -> None:
     registered(mag, status=Status.GRE_KEY_OPTION_NOT_REQUIRED, gre=None)
     refresh = _refresh_pbu(mag)
     assert refresh.option(GREKeyOption) is None
-    # even if the LMA then asks for it, this session does not send the option (MUST NOT beats SHOULD)
+    # even if the LMA then asks for it, this session does not send the option (MUST NOT beats SHOULD); it ends,
+    # with an alarm saying why (the LMA's policy changed, e.g. a reload made its tenant's pool overlap another's)
     outcome = mag.receive(pba_for(refresh, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 3000)
     assert outcome.sends == []
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        "LMA requires GRE keys (status 163) for a session it earlier said needs none (status 2), after which RFC "
+        "5845 4.2 forbids offering them again in this session (its policy changed?): attach the MN again"]
 
 
 def test_GK_4_2_10_after_status_2_an_unasked_option_in_a_pba_does_not_turn_gre_on() -> None:

@@ -700,7 +700,8 @@ class MobileAccessGateway:
     def _gre_key_option_required(
         self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, source: Peer, now: float
     ) -> Outcome:
-        """Status 163: resend with the option (GK-4.2-8) or, with GRE off here, alarm (GK-4.2-9)."""
+        """Status 163: resend with the option (GK-4.2-8) or, with GRE off here, alarm (GK-4.2-9); so in gre-only
+        mode, and for a session whose LMA declined GRE before (GK-4.2-10/11 keep the option out of it)."""
         pending = entry.pending
         assert pending is not None and pending.sent is not None
         sent_option = pending.sent.option(GREKeyOption) is not None
@@ -716,6 +717,10 @@ class MobileAccessGateway:
         elif self.settings.gre is MagGreMode.GRE_ONLY:
             outcome.events.append(Alarm("LMA requires GRE keys (status 163) but this MAG asks for GRE encapsulation "
                                         "only (gre = \"gre-only\")", entry.mn_id))
+        elif entry.gre_declined:
+            outcome.events.append(Alarm("LMA requires GRE keys (status 163) for a session it earlier said needs none "
+                                        "(status 2), after which RFC 5845 4.2 forbids offering them again in this "
+                                        "session (its policy changed?): attach the MN again", entry.mn_id))
         return outcome
 
     def _rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
