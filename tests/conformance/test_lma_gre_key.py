@@ -266,16 +266,29 @@ def test_GK_5_2_4_overlapping_ipv6_prefix_pools_require_keys_too() -> None:
 
 
 def test_GK_5_2_4_a_reload_that_makes_pools_overlap_removes_the_sessions_without_keys() -> None:
-    """A reload giving opB opA's IPv4 pool removes opA's unkeyed IPv4 session, saying why (its next PBU would get
-    163, and an opB session with its address would take its traffic meanwhile); the keyed one stays."""
+    """A reload giving opB opA's IPv4 pool removes opA's unkeyed IPv4 sessions, without GRE or with GRE but no keys,
+    saying why (its next PBU would get 163, and an opB session with its address would take its traffic meanwhile);
+    the keyed one stays."""
     lma = make_lma()
     register(lma, MN1, prefixes=(), ipv4=ANY_IPV4)
+    register(lma, GRE_REQUIRED_MN, gre=GREKeyOption(), prefixes=(), ipv4=ANY_IPV4)
     register(lma, MN2, gre=GREKeyOption(DOWNLINK), prefixes=(), ipv4=ANY_IPV4)
+    assert entry(lma, GRE_REQUIRED_MN).gre_enabled
     outcome = lma.reconfigure(settings(tenants=(OP_A, replace(OP_B, ipv4_pool=OP_A.ipv4_pool))), NOW + 1)
-    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == 2 * [
         "binding removed by the new configuration: it has no GRE keys, which it needs: tenant opA's IPv4 pool "
         "overlaps another tenant's (RFC 5845 5.2)"]
     assert [bce.mn_id for bce in lma.bindings()] == [MN2]
+
+
+def test_GK_5_2_4_a_restore_into_overlapping_pools_drops_a_session_with_gre_but_no_keys() -> None:
+    """The configuration changed while the LMA was down: a GRE-only session is as unkeyed as one without GRE."""
+    lma = make_lma()
+    register(lma, MN1, gre=GREKeyOption(), prefixes=(), ipv4=ANY_IPV4)
+    records = [bce.to_record() for bce in lma.bindings()]
+    restarted = figure1_lma()
+    outcome = restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 1)
+    assert [type(event) for event in outcome.events] == [Alarm] and list(restarted.bindings()) == []
 
 
 def test_GK_5_2_5_option_but_gre_not_required_status_2() -> None:
