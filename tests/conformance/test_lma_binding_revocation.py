@@ -739,3 +739,20 @@ def test_a_mag_sharing_the_lmas_address_the_copy_of_the_lmas_binding_error_gives
     assert [entry.mn_id for entry in lma.bindings() if entry.revoking] == [MN1]
     given_up = lma.receive(_copy(error.message), SHARED, SHARED.address, NOW + 1.3)
     assert [type(event) for event in given_up.events] == [Alarm, BindingRemoved], "the MAG's own Binding Error"
+
+
+def test_RFC5846_5_1_a_mags_bri_repeated_past_the_retransmission_horizon_is_acted_on_again() -> None:
+    """8.2 with 5.1: a MAG may reuse a BRI's sequence number once that BRI is answered (a constant, or a counter
+    restarted at its reboot); past the retransmission horizon the same BRI revokes what it names now instead of
+    being answered from memory (walkthrough 4, finding 1)."""
+    lma = _revoking_lma()
+    _registered(lma)
+    indication = BindingRevocationIndication(RevocationTrigger.ADMINISTRATIVE_REASON, 77, BRFlags.P,
+                                             (MNIdentifierOption(MN1),))
+    assert [type(event) for event in lma.receive(indication, MAG1, LMAA, NOW + 1).events] == [BindingRemoved]
+    assert the_pba(lma.receive(pbu(MN1, sequence=2, gre=GREKeyOption(11), ipv4=ANY_IPV4), MAG1, LMAA,
+                               NOW + 60)).status == Status.ACCEPTED
+    outcome = lma.receive(indication, MAG1, LMAA, NOW + 3600)
+    (send,) = outcome.sends
+    assert send.message == BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, 77, BRFlags.P)
+    assert [type(event) for event in outcome.events] == [BindingRemoved] and list(lma.bindings()) == []

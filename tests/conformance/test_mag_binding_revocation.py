@@ -9,6 +9,7 @@ from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, MAG_IPV4, T0
 
 from pmip6.core.events import BindingRemoved, BindingUpdated, Outcome, Peer
 from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.revocation_responder import RETRANSMISSION_HORIZON
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption, MobilityOption
@@ -182,3 +183,48 @@ def test_RFC5846_8_1_a_realm_is_the_whole_part_after_the_at_sign_not_a_suffix() 
     mag.receive(_bri(MNIdentifierOption(b"@example.org"), trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY,
                      flags=BRFlags.P | BRFlags.G), LMA_UDP, T0 + 1)
     assert [entry.mn_id for entry in mag.entries()] == [b"b@foo.example.org"]
+
+
+def test_RFC5846_5_1_the_same_bri_past_the_retransmission_horizon_is_a_new_bri_and_revokes_the_binding_made_since() -> None:
+    """5.1: only outstanding BRIs must not collide, so an LMA may send the same BRI again once the first is answered
+    (its counter restarted at a reboot): past the retransmission horizon (6.3, section 11) it is acted on, not
+    answered "success" from memory while the binding stays (walkthrough 4, finding 1)."""
+    mag = _mag_with(MN1)
+    assert _bra(mag.receive(_bri(MNIdentifierOption(MN1), sequence=1), LMA_UDP, T0 + 5)).status == \
+        BindingRevocationStatus.SUCCESS
+    registered(mag, MN1, now=T0 + 60)
+    outcome = mag.receive(_bri(MNIdentifierOption(MN1), sequence=1), LMA_UDP, T0 + 3600)
+    assert _bra(outcome).status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
+    assert [event.reason for event in outcome.events] == ["revoked"]  # type: ignore[attr-defined]
+
+
+def test_RFC5846_5_1_a_global_bri_repeated_a_day_later_revokes_every_binding_again() -> None:
+    mag = _mag_with(MN1)
+    global_bri = _bri(trigger=RevocationTrigger.PER_PEER_POLICY, flags=BRFlags.P | BRFlags.G, sequence=0)
+    mag.receive(global_bri, LMA_UDP, T0 + 5)
+    registered(mag, MN1, now=T0 + 60)
+    mag.receive(global_bri, LMA_UDP, T0 + 86400)
+    assert list(mag.entries()) == []
+
+
+def test_RFC5846_5_1_a_bri_refused_with_128_and_repeated_past_the_horizon_revokes_a_binding_made_since() -> None:
+    mag = make_mag()
+    assert _bra(mag.receive(_bri(MNIdentifierOption(MN1), sequence=9), LMA_UDP, T0)).status == \
+        BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+    registered(mag, MN1, now=T0 + 10)
+    assert _bra(mag.receive(_bri(MNIdentifierOption(MN1), sequence=9), LMA_UDP, T0 + 1800)).status == \
+        BindingRevocationStatus.SUCCESS
+    assert list(mag.entries()) == []
+
+
+def test_RFC5846_6_3_a_retransmission_within_the_horizon_gets_the_first_answer_even_after_a_new_registration() -> None:
+    """Within RETRANSMISSION_HORIZON of its first copy a BRI is a retransmission (its BRA lost): the answer is
+    repeated and nothing is acted on, whatever registered since; the horizon counts from the first copy, so a
+    retransmission does not extend it."""
+    mag = _mag_with(MN1)
+    first = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5)
+    registered(mag, MN1, now=T0 + 6)
+    again = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5 + RETRANSMISSION_HORIZON)
+    assert _bra(again) == _bra(first) and again.events == [] and [entry.mn_id for entry in mag.entries()] == [MN1]
+    late = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5.001 + RETRANSMISSION_HORIZON)
+    assert _bra(late).status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []

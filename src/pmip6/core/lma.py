@@ -792,7 +792,7 @@ class LocalMobilityAnchor:
         outcome = Outcome()
         if self.settings.binding_revocation:
             acknowledgement = self._revocation_answers.answer(
-                (source.address, indication.sequence), indication,
+                (source.address, indication.sequence), indication, now,
                 lambda: self._revoke_for_mag(indication, source.address, now, outcome))
         else:
             per_peer = bool(indication.flags & BRFlags.G) and indication.trigger == RevocationTrigger.PER_PEER_POLICY

@@ -309,7 +309,7 @@ class MobileAccessGateway:
                 isinstance(message, BindingRevocationIndication) and self._revocations.sent(message, source)):
             return _ignored(f"the MAG's own {type(message).__name__} (its LMA shares its address)", source)
         if isinstance(message, BindingRevocationIndication):
-            return self._revoked(message, source)
+            return self._revoked(message, source, now)
         if isinstance(message, Heartbeat):
             return self._receive_heartbeat(message, source, now)
         if isinstance(message, BindingRevocationAcknowledgement):
@@ -783,11 +783,11 @@ class MobileAccessGateway:
             return {self.settings.lma.address: (self.settings.lma, self.settings.proxy_coa)}
         return {}
 
-    def _revoked(self, indication: BindingRevocationIndication, source: Peer) -> Outcome:
+    def _revoked(self, indication: BindingRevocationIndication, source: Peer, now: float) -> Outcome:
         """RFC 5846 9.1: drop what the LMA revoked (BindingRemoved "revoked"), or only the IPv4 home address of a
         session (BindingUpdated), or nothing; a BRA says which (6.1.2: the BRI's sequence number and flags)."""
         outcome = Outcome()
-        acknowledgement = self._revocation_answers.answer(indication.sequence, indication,
+        acknowledgement = self._revocation_answers.answer(indication.sequence, indication, now,
                                                           lambda: self._apply_revocation(indication, outcome))
         outcome.sends.append(SendMessage(acknowledgement, source, self.settings.proxy_coa))
         return self._own_copies.note(outcome)

@@ -43,6 +43,11 @@ from pmip6.wire.options import (
 _E = TypeVar("_E")
 _REMEMBERED_REVOCATIONS = 256
 """BRI sequence numbers whose answers a responder keeps for a retransmission (an initiator retries for seconds)."""
+RETRANSMISSION_HORIZON = 30.0
+"""Seconds after its first copy within which a BRI may still be a retransmission (RFC 5846 6.3 and section 11).
+The responder does not know the initiator's variables: with their defaults (BRIMaxRetriesNumber 1, InitMINDelayBRIs
+1 s) the one retransmission comes 1 s after the BRI; generous ones (5 retries, MAX_BRACK_TIMEOUT 8 s) send the last
+at 1 + 2 + 4 + 8 + 8 = 23 s. A later identical BRI is a new one (5.1: only outstanding BRIs must not collide)."""
 
 _GLOBAL_TRIGGERS = frozenset({RevocationTrigger.PER_PEER_POLICY, RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY})
 _PER_MN_TRIGGERS = frozenset(RevocationTrigger) - _GLOBAL_TRIGGERS
@@ -90,28 +95,40 @@ def revocation_acknowledgement(indication: BindingRevocationIndication,
 
 
 class AnsweredRevocations:
-    """The recent BRIs a responder answered, with the BRA sent: a retransmitted BRI (its BRA lost) gets the same
-    answer without being acted on twice, not 128 for the bindings it already removed (RFC 5846 8.2 and 9.1:
-    "already released" is accepted). ``key`` tells BRIs apart: the sequence number, with the initiator's address
-    where several may send."""
+    """The BRIs a responder answered within the last :data:`RETRANSMISSION_HORIZON`, with the BRA sent: a
+    retransmitted BRI (its BRA lost) gets the same answer without being acted on twice, not 128 for the bindings it
+    already removed (RFC 5846 8.2 and 9.1: "already released" is accepted). Past the horizon the same BRI is acted
+    on afresh: an initiator may reuse a sequence number once its BRI is answered (5.1), e.g. a counter restarted at
+    a reboot, and a stale answer would acknowledge a revocation nobody made. ``key`` tells BRIs apart: the sequence
+    number, with the initiator's address where several may send."""
 
     __slots__ = ("_answers",)
 
     def __init__(self) -> None:
-        self._answers: dict[Hashable, tuple[BindingRevocationIndication, BindingRevocationAcknowledgement]] = {}
+        self._answers: dict[Hashable, tuple[BindingRevocationIndication, BindingRevocationAcknowledgement, float]] = {}
 
-    def answer(self, key: Hashable, indication: BindingRevocationIndication,
+    def answer(self, key: Hashable, indication: BindingRevocationIndication, now: float,
                act: Callable[[], BindingRevocationAcknowledgement]) -> BindingRevocationAcknowledgement:
-        """The BRA remembered for this very BRI, else ``act()``'s (which acts on it), remembered from now on."""
-        answered = self._answers.pop(key, None)
+        """The BRA remembered for this very BRI if first answered within the horizon, else ``act()``'s (which acts
+        on it), remembered from ``now``."""
+        self._forget_before(now - RETRANSMISSION_HORIZON)
+        answered = self._answers.get(key)
         if answered is not None and answered[0] == indication:
-            acknowledgement = answered[1]
-        else:
-            acknowledgement = act()
-            if len(self._answers) >= _REMEMBERED_REVOCATIONS:
-                del self._answers[next(iter(self._answers))]
-        self._answers[key] = (indication, acknowledgement)
+            return answered[1]
+        acknowledgement = act()
+        self._answers.pop(key, None)
+        if len(self._answers) >= _REMEMBERED_REVOCATIONS:
+            del self._answers[next(iter(self._answers))]
+        self._answers[key] = (indication, acknowledgement, now)
         return acknowledgement
+
+    def _forget_before(self, horizon: float) -> None:
+        """Drop the answers given before ``horizon``, the oldest first (the dict keeps the order they were given)."""
+        while self._answers:
+            key, (_, _, answered_at) = next(iter(self._answers.items()))
+            if answered_at >= horizon:
+                return
+            del self._answers[key]
 
 
 def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[bytes, BindingUpdateListEntry]
