@@ -222,6 +222,24 @@ def test_GK_4_2_7_no_gre_key_option_to_that_lma_afterwards() -> None:
     assert only_pbu(mag.attach(request(OTHER_MN), T0 + 1)).option(GREKeyOption) is None
 
 
+def test_GK_3_3_2_1_and_GK_4_2_7_a_keyed_session_keeps_its_downlink_key_after_another_mns_pba_without_the_option(
+) -> None:
+    """Another MN's PBA without the option makes the LMA one without RFC 5845 support (GK-4.2-6), but a session
+    that negotiated keys with it MUST keep sending its downlink key in its refreshes (GK-3.3.2-1): the MUST for
+    that session wins over GK-4.2-7's SHOULD NOT, which shapes new sessions (walkthrough 4, finding 2)."""
+    mag = make_mag()
+    registered(mag, gre=UPLINK_KEY)
+    key = entry_of(mag).downlink_key
+    registered(mag, OTHER_MN, now=T0 + 1, gre=None)
+    refresh = only_pbu(mag.refresh(b"mn1@example.org", T0 + 10))
+    assert refresh.option(GREKeyOption) == GREKeyOption(key)
+    mag.receive(pba_for(refresh), LMA_UDP, T0 + 10.01)
+    entry = entry_of(mag)
+    assert entry.gre_enabled and entry.uplink_key == UPLINK_KEY and entry.downlink_key == key
+    assert only_pbu(mag.attach(request(b"mn3@example.org"), T0 + 11)).option(GREKeyOption) is None, \
+        "GK-4.2-7 still governs a new session"
+
+
 def test_GK_4_2_7_status_2_is_not_taken_as_missing_support() -> None:
     """GK-4.2-6/7 exclude <GRE KEY OPTION NOT REQUIRED>: other sessions still send the option."""
     mag = make_mag()

@@ -40,7 +40,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   ignored and the entry sends nothing more until an administrative action (detach or attach).
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
   option in its later PBUs (GK-4.2-10/11); no option although we sent one: that LMA does not support RFC
-  5845, never send it the option again (GK-4.2-6/7); option without key: GRE enabled only (GK-4.2-3); with
+  5845, never offer it the option again (GK-4.2-6/7) but in the refreshes of sessions that negotiated keys
+  (GK-3.3.2-1's MUST); option without key: GRE enabled only (GK-4.2-3); with
   a key: store the uplink key (GK-4.2-4/5); TLV format only if T was set in both PBU and PBA and the status
   is not 3 (GK-7.3-2..6). The encapsulation mode of an IPv4 tunnel (RFC 5844 4.2.2): without GRE, a NAT
   Detection option with F makes it IPv4-UDP, anything else IPv4; with GRE, RFC 5845 decides. A PBA that
@@ -483,12 +484,15 @@ class MobileAccessGateway:
 
     def _gre_key_option(self, entry: BindingUpdateListEntry) -> GREKeyOption | None:
         """GK-3.2-1, GK-3.3.1-1/2, GK-3.3.2-1/3, GK-4.2-1/2/7/11. A session that negotiated keys sends its
-        downlink key in every PBU but its de-registration, whatever ``gre`` a reload set since (GK-3.3.2-1);
-        the mode decides for the others."""
-        if entry.gre_declined or entry.lma.address in self._lmas_without_gre_key_support:
+        downlink key in every PBU but its de-registration (GK-3.3.2-1, a MUST), whatever ``gre`` a reload set
+        since and although another session's PBA without the option made the LMA one without RFC 5845 support
+        (GK-4.2-7's SHOULD NOT): the mode and that verdict decide for new sessions and those without keys."""
+        if entry.gre_declined:
             return None
         if _keyed(entry):
             return GREKeyOption(entry.downlink_key)
+        if entry.lma.address in self._lmas_without_gre_key_support:
+            return None
         mode = self.settings.gre
         if mode is MagGreMode.OFF:
             return None
