@@ -19,7 +19,7 @@ from test_mag_stub_lma import (
     request,
 )
 
-from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, RegistrationRejected
+from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, BindingUpdated, RegistrationRejected
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.mag import MagGreMode, MobileAccessGateway
 from pmip6.wire.messages import Heartbeat, ProxyBindingUpdate
@@ -141,6 +141,61 @@ def test_GK_4_2_12_deregistration_pbu_omits_gre_key_option() -> None:
     assert dereg.lifetime == 0
     assert dereg.option(GREKeyOption) is None
     assert not dereg.flags & BUFlags.T
+
+
+def test_GK_4_2_8_a_deregistration_answered_163_is_resent_once_with_the_sessions_downlink_key() -> None:
+    """An LMA applying "keys required" to every PBU answers the de-registration (without the option, GK-4.2-12) with
+    163: GK-4.2-8 (SHOULD resend with the option) applies to it too, else the LMA keeps the binding for its
+    lifetime (walkthrough 4, finding 4). The resend carries the session's downlink key and T as negotiated."""
+    mag = make_mag(tlv=True)
+    registered(mag, t_flag=True)
+    key = entry_of(mag).downlink_key
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 100))
+    outcome = mag.receive(pba_for(dereg, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.01)
+    resent = only_pbu(outcome)
+    assert outcome.events == [] and resent.lifetime == 0 and resent.sequence != dereg.sequence
+    assert resent.option(GREKeyOption) == GREKeyOption(key) and resent.flags & BUFlags.T
+    removed = mag.receive(pba_for(resent, gre=None), LMA_UDP, T0 + 100.02)
+    assert [(type(event), event.reason) for event in removed.events] == [  # type: ignore[attr-defined]
+        (BindingRemoved, "deregistered")] and list(mag.entries()) == []
+
+
+def test_GK_4_2_8_a_deregistration_resent_with_the_option_and_refused_again_is_given_up() -> None:
+    mag = make_mag()
+    registered(mag)
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 100))
+    resent = only_pbu(mag.receive(pba_for(dereg, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.01))
+    outcome = mag.receive(pba_for(resent, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.02)
+    assert outcome.sends == [] and list(mag.entries()) == []
+    assert [type(event) for event in outcome.events] == [RegistrationRejected, BindingRemoved]
+
+
+def test_GK_4_2_8_a_gre_only_sessions_deregistration_answered_163_is_resent_with_the_option_without_key() -> None:
+    mag = make_mag(gre=MagGreMode.GRE_ONLY)
+    registered(mag, gre=WITHOUT_KEY)
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 100))
+    resent = only_pbu(mag.receive(pba_for(dereg, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.01))
+    assert resent.lifetime == 0 and resent.option(GREKeyOption) == GREKeyOption(key=None)
+
+
+def test_GK_4_2_8_a_keyed_sessions_deregistration_answered_163_carries_its_key_whatever_gre_a_reload_set() -> None:
+    """The session's keys, not the reloaded mode, decide (as in its refreshes, GK-3.3.2-1)."""
+    mag = make_mag()
+    registered(mag)
+    key = entry_of(mag).downlink_key
+    mag.reconfigure(replace(mag.settings, gre=MagGreMode.OFF))
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 100))
+    resent = only_pbu(mag.receive(pba_for(dereg, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.01))
+    assert resent.lifetime == 0 and resent.option(GREKeyOption) == GREKeyOption(key)
+
+
+def test_GK_4_2_9_a_deregistration_answered_163_with_gre_off_raises_an_alarm_and_is_given_up() -> None:
+    mag = make_mag(gre=MagGreMode.OFF)
+    registered(mag, gre=None)
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 100))
+    outcome = mag.receive(pba_for(dereg, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.01)
+    assert outcome.sends == [] and list(mag.entries()) == []
+    assert [type(event) for event in outcome.events] == [RegistrationRejected, BindingRemoved, Alarm]
 
 
 # ---- what the MAG does with the PBA ---------------------------------------------------------------

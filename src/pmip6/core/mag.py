@@ -67,7 +67,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   but the session forwards until the granted lifetime ends (BindingRemoved "expired"). At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
-  (GK-4.2-12), F as configured. BindingDeregistered at once; a status 135 moves the counter and sends it
+  (GK-4.2-12) unless the LMA answered it with 163 (then sent once more with the option, as for status 163 above),
+  F as configured. BindingDeregistered at once; a status 135 moves the counter and sends it
   once more (RFC 6275 11.7.1). The entry is removed (downlink key freed) on an accepting PBA
   (BindingRemoved "deregistered", also for an entry whose registration was never acknowledged here), on a
   rejecting one (RegistrationRejected, BindingRemoved "rejected") or, without retransmission, after
@@ -241,6 +242,8 @@ class MobileAccessGateway:
         self._own_copies = OwnCopies()
         self._lmas_refusing_global_revocation: set[Address] = set()
         """LMAs that answered a global BRI with 130: not asked again (RFC 5846 9.2 SHOULD NOT)."""
+        self._deregistrations_with_gre_key: set[bytes] = set()
+        """MN-IDs whose de-registration drew 163: it is resent with the GRE Key option (GK-4.2-8)."""
 
     # ---- public API -------------------------------------------------------------------------------
 
@@ -461,7 +464,8 @@ class MobileAccessGateway:
             options.append(
                 IPv4HomeAddressRequestOption(entry.ipv4_home_address or _UNSPECIFIED_IPV4, entry.ipv4_prefix_length)
             )
-        gre_option = None if deregistering else self._gre_key_option(entry)
+        gre_option = (self._gre_key_option(entry)
+                      if not deregistering or entry.mn_id in self._deregistrations_with_gre_key else None)
         flags = BUFlags.A | BUFlags.P
         if self._forces_udp:  # RFC 5844 4.2.2.1, also in refreshes and de-registrations (4.2.2)
             flags |= BUFlags.F
@@ -513,11 +517,12 @@ class MobileAccessGateway:
         return self.settings.force_udp_encapsulation and self._ipv4_transport
 
     def _tlv_requested(self, entry: BindingUpdateListEntry) -> bool:
-        """T only over IPv4/UDP transport (GK-7.2-1, GK-7.3-1, RFC5845-7.3); kept on re-registration (GK-7.2-4).
-        Forced UDP with GRE asks for T too: UDP with GRE is only the TLV-header format (RFC 5845 7.1, 7.3)."""
+        """T only over IPv4/UDP transport (GK-7.2-1, GK-7.3-1, RFC5845-7.3); kept on re-registration (GK-7.2-4)
+        and in a de-registration resent with the option. Forced UDP with GRE asks for T too: UDP with GRE is only
+        the TLV-header format (RFC 5845 7.1, 7.3)."""
         if not self._ipv4_transport:
             return False
-        if entry.state is BulState.REGISTERED:
+        if entry.state is not BulState.REGISTERING:
             return entry.tlv_header
         return self.settings.tlv or self.settings.force_udp_encapsulation
 
@@ -586,9 +591,10 @@ class MobileAccessGateway:
                 self._skip_sequences_to(entry, message.sequence)
                 if not entry.pending.backoff.exhausted:
                     return self._transmit(entry, now)
-            if message.status >= Status.REASON_UNSPECIFIED:  # the LMA keeps its binding; the MN has left here
-                return Outcome(events=[RegistrationRejected(entry.mn_id, message.status, source),
-                                       *self._remove(entry, "rejected")])
+            if message.status == Status.GRE_KEY_OPTION_REQUIRED:
+                return self._gre_key_option_required(entry, message, source, now)
+            if message.status >= Status.REASON_UNSPECIFIED:
+                return self._deregistration_rejected(entry, message.status, source)
             return Outcome(events=self._remove(entry, "deregistered", announce=True))
         status = message.status
         if status < Status.REASON_UNSPECIFIED:
@@ -705,15 +711,24 @@ class MobileAccessGateway:
         self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, source: Peer, now: float
     ) -> Outcome:
         """Status 163: resend with the option (GK-4.2-8) or, with GRE off here, alarm (GK-4.2-9); so in gre-only
-        mode, and for a session whose LMA declined GRE before (GK-4.2-10/11 keep the option out of it)."""
+        mode, and for a session whose LMA declined GRE before (GK-4.2-10/11 keep the option out of it).
+
+        A de-registration too: GK-4.2-12's SHOULD NOT (no option in it) yields to the LMA that requires it, since
+        otherwise the LMA keeps the binding. It is resent once, with the session's downlink key if it negotiated
+        keys, else with what ``gre`` offers; a refusal leaves the binding at the LMA, as any rejected one."""
         pending = entry.pending
         assert pending is not None and pending.sent is not None
         sent_option = pending.sent.option(GREKeyOption) is not None
-        if not sent_option and self.settings.gre is not MagGreMode.OFF and not entry.gre_declined:
+        if not sent_option and not entry.gre_declined and (_keyed(entry) or self.settings.gre is not MagGreMode.OFF):
             self._lmas_without_gre_key_support.discard(entry.lma.address)
+            if entry.state is BulState.DEREGISTERING:
+                self._deregistrations_with_gre_key.add(entry.mn_id)
             self._finish_pending(entry)
             return self._start_update(entry, now)
-        outcome = self._rejected(entry, pba.status, source)
+        if entry.state is BulState.DEREGISTERING:
+            outcome = self._deregistration_rejected(entry, pba.status, source)
+        else:
+            outcome = self._rejected(entry, pba.status, source)
         if self.settings.gre is MagGreMode.OFF:
             outcome.events.append(
                 Alarm("LMA requires the GRE Key option (status 163) but GRE is off on this MAG", entry.mn_id)
@@ -726,6 +741,10 @@ class MobileAccessGateway:
                                         "(status 2), after which RFC 5845 4.2 forbids offering them again in this "
                                         "session (its policy changed?): attach the MN again", entry.mn_id))
         return outcome
+
+    def _deregistration_rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
+        """The LMA keeps its binding; the MN has left here, so the entry goes (RFC 5213 6.9.1.4)."""
+        return Outcome(events=[RegistrationRejected(entry.mn_id, status, source), *self._remove(entry, "rejected")])
 
     def _rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
         """RFC 5213 6.9.1.2 item 11: no mobility service for this MN (a rejected refresh ends the session)."""
@@ -841,6 +860,7 @@ class MobileAccessGateway:
         events: list[Event] = [BindingRemoved(entry.session(), reason)] if established or announce else []
         self._finish_pending(entry)
         self._release_downlink_key(entry)
+        self._deregistrations_with_gre_key.discard(entry.mn_id)
         del self._entries[entry.mn_id]
         return events
 
