@@ -5,9 +5,22 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
-from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, MAG_IPV4, T0, entry_of, make_mag, registered, request
+from test_mag_stub_lma import (
+    ASSIGNED_HNP,
+    ASSIGNED_IPV4,
+    LMA_UDP,
+    MAG_IPV4,
+    T0,
+    entry_of,
+    make_mag,
+    only_pbu,
+    pba_for,
+    registered,
+    request,
+)
 
-from pmip6.core.events import BindingRemoved, BindingUpdated, Outcome, Peer
+from pmip6.core.bul import BulState
+from pmip6.core.events import BindingEstablished, BindingRemoved, BindingUpdated, Outcome, Peer
 from pmip6.core.mag import MobileAccessGateway
 from pmip6.core.revocation_responder import RETRANSMISSION_HORIZON
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
@@ -228,3 +241,25 @@ def test_RFC5846_6_3_a_retransmission_within_the_horizon_gets_the_first_answer_e
     assert _bra(again) == _bra(first) and again.events == [] and [entry.mn_id for entry in mag.entries()] == [MN1]
     late = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5.001 + RETRANSMISSION_HORIZON)
     assert _bra(late).status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
+
+
+def test_RFC5846_8_1_and_9_1_a_per_peer_bri_spares_a_registration_in_flight_whose_pba_then_registers_it() -> None:
+    """The LMA revoked the bindings it held when it sent the BRI; a PBU it had not processed is not one of them: its
+    PBA decides, or the LMA's acceptance would make a binding the MAG no longer knows (walkthrough 4, finding 5)."""
+    mag = _mag_with(MN1)
+    in_flight = only_pbu(mag.attach(request(MN2), T0 + 10))
+    outcome = mag.receive(_bri(trigger=RevocationTrigger.PER_PEER_POLICY, flags=BRFlags.P | BRFlags.G), LMA_UDP,
+                          T0 + 10.001)
+    assert _bra(outcome).status == BindingRevocationStatus.SUCCESS
+    assert [(entry.mn_id, entry.state) for entry in mag.entries()] == [(MN2, BulState.REGISTERING)]
+    accepted = mag.receive(pba_for(in_flight), LMA_UDP, T0 + 10.01)
+    assert [type(event) for event in accepted.events] == [BindingEstablished]
+
+
+def test_RFC5846_8_1_and_9_1_a_realm_bri_spares_a_registration_in_flight_of_that_realm() -> None:
+    mag = _mag_with(MN1)
+    mag.attach(request(MN2), T0 + 10)
+    realm = _bri(MNIdentifierOption(b"@example.org"), trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY,
+                 flags=BRFlags.P | BRFlags.G)
+    assert _bra(mag.receive(realm, LMA_UDP, T0 + 10.001)).status == BindingRevocationStatus.SUCCESS
+    assert [(entry.mn_id, entry.state) for entry in mag.entries()] == [(MN2, BulState.REGISTERING)]

@@ -8,7 +8,9 @@ or the status that refuses it:
 - G set: "Per-Peer Policy" revokes every entry (the LMA is the MAG's one peer), if the BRI carries no mobility
   option (9.1 "MUST validate"; else 134); "Revoking Mobility Node Local Policy" every entry whose MN-ID is in
   the realm the BRI's MN-ID option names (``@example.com``, 8.1), 131 (Revoked Mobile Nodes Identity Required)
-  without that option or when it names no entry; a per-MN trigger with G: 134 (6.2.1).
+  without that option or when it names no entry; a per-MN trigger with G: 134 (6.2.1). Either spares an entry
+  whose initial registration is in flight: the LMA revoked the bindings it held when it sent the BRI (8.1), and
+  a PBU it had not processed yet is not one of them; that PBU's PBA decides.
 - A trigger RFC 5846 does not define: 133 (Revocation Trigger NOT Supported, 6.2.1).
 - G clear: a global trigger, 134 (6.2.1); no MN-ID option, 131; no entry for it, or HNP options none of which
   is the entry's, 128 (Binding Does NOT Exist). HNP options of which only some are the entry's revoke it with
@@ -25,7 +27,7 @@ pmip6 implements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Generic, TypeVar
@@ -142,11 +144,12 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     if trigger == RevocationTrigger.PER_PEER_POLICY:
         if indication.options:
             return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
-        return Revocation(tuple(entries.values()))
+        return Revocation(_held_by_the_lma(entries.values()))
     if trigger == RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY:
         realm = _realm(mn_option.identifier) if mn_option is not None else None
         in_realm = tuple(entry for mn_id, entry in entries.items() if realm is not None and _realm(mn_id) == realm)
-        return Revocation(in_realm) if in_realm else BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
+        return (Revocation(_held_by_the_lma(in_realm)) if in_realm
+                else BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED)
     if mn_option is None:
         return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
     entry = entries.get(mn_option.identifier)
@@ -165,6 +168,12 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     if entry.ipv4_home_address is None or request.address != entry.ipv4_home_address:
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
     return Revocation((entry,), ipv4_only=True)
+
+
+def _held_by_the_lma(entries: Iterable[BindingUpdateListEntry]) -> tuple[BindingUpdateListEntry, ...]:
+    """The entries a global revocation takes (RFC 5846 8.1, 9.1): all but those whose initial registration is in
+    flight, which the LMA did not hold when it sent the BRI (module docstring)."""
+    return tuple(entry for entry in entries if entry.state is not BulState.REGISTERING)
 
 
 def _realm(mn_id: bytes) -> bytes | None:
