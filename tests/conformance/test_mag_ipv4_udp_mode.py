@@ -104,3 +104,27 @@ def test_RFC5844_4_2_2_a_refresh_that_changes_the_mode_updates_the_session() -> 
     assert isinstance(event, BindingUpdated)
     assert (event.previous.udp, event.session.udp) == (True, False)
     assert entry_of(mag).to_record()["udp_encapsulation"] is False
+
+
+@pytest.mark.parametrize("extra", [(), (NAT_F,)], ids=["no-option", "nat-detection-with-f"])
+def test_RFC5845_7_1_and_7_4_forced_udp_with_gre_accepted_without_t_is_plain_gre_with_an_alarm(
+        extra: tuple[NATDetectionOption, ...]) -> None:
+    """F and T sent (RFC 5845 7.3); an LMA accepting with status 0 and the key but without T runs the session in
+    plain GRE over IPv4, the format the operator forced UDP to avoid, where 7.4 has an LMA without the TLV-header
+    format answer 3: the operator hears of it as of F unconfirmed without GRE (walkthrough 4, finding 6)."""
+    mag = make_mag(force_udp_encapsulation=True)
+    established, alarm = _registered(mag, t_flag=False, extra=extra)
+    assert isinstance(established, BindingEstablished) and established.session.gre
+    assert not established.session.tlv and not established.session.udp
+    assert isinstance(alarm, Alarm) and "plain GRE" in alarm.text and "RFC 5845 7.1, 7.4" in alarm.text
+    refresh = only_pbu(mag.refresh(b"mn1@example.org", T0 + 10))
+    assert [type(event) for event in mag.receive(pba_for(refresh), mag.settings.lma, T0 + 10.01).events] == [
+        BindingUpdated], "said once: the session's refreshes no longer ask for T (GK-7.2-4)"
+
+
+def test_RFC5845_7_4_forced_udp_with_gre_answered_status_3_or_with_t_raises_no_alarm() -> None:
+    """Status 3 is the LMA saying it has no TLV-header format (the attach reports it); with T the session gets the
+    TLV-header UDP format F asked for."""
+    for answer in ({"status": Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED}, {"t_flag": True}):
+        (established,) = _registered(make_mag(force_udp_encapsulation=True), **answer)
+        assert isinstance(established, BindingEstablished)

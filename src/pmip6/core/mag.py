@@ -47,7 +47,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Detection option with F makes it IPv4-UDP, anything else IPv4; with GRE, RFC 5845 decides. A PBA that
   accepts a PBU with F but carries no such option (and no GRE) gets the RFC's "Otherwise ... IPv4" and an
   Alarm: the LMA, which 4.1.3.1 puts in IPv4-UDP mode, did not confirm it (the data plane still accepts its
-  IPv4-UDP packets, docs/dataplane.md). Over IPv6 transport the option is ignored. The IPv4 home address
+  IPv4-UDP packets, docs/dataplane.md). An Alarm too for a PBA that accepts F and T with GRE but without T
+  and without status 3 (RFC 5845 7.4's answer of an LMA without the TLV-header format): the session runs plain
+  GRE over IPv4, which F was to avoid.
+  Over IPv6 transport the option is ignored. The IPv4 home address
   is the one of an IPv4 Home Address Reply with a status below 128; without one, IPv4 forwarding ends
   (RFC 5844 3.2.3.2/3.2.3.3). The lifetime is the granted one, at most the requested one, counted from
   when the acknowledged transmission was sent (RFC 6275 11.7.3).
@@ -672,14 +675,22 @@ class MobileAccessGateway:
         self, entry: BindingUpdateListEntry, sent: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement
     ) -> Alarm | None:
         """RFC 5844 4.2.2 on an accepted PBA, after :meth:`_apply_gre`: IPv4-UDP when the PBA has a NAT
-        Detection option with F and GRE is not in use, else IPv4 (GRE: RFC 5845). An Alarm when F was sent
-        without GRE and the LMA did not confirm IPv4-UDP (see the module docstring)."""
+        Detection option with F and GRE is not in use, else IPv4 (GRE: RFC 5845). An Alarm when the LMA did not
+        give the UDP that F asked for (see the module docstring): without GRE, no IPv4-UDP confirmed; with GRE,
+        no T (GRE goes over UDP only in the TLV-header format, RFC 5845 7.1) and not the status 3 that 7.4 has an
+        LMA without that format send, so plain GRE over IPv4."""
         nat_detection = pba.option(NATDetectionOption)
         entry.udp_encapsulation = (self._ipv4_transport and not entry.gre_enabled
                                    and nat_detection is not None and nat_detection.force_udp)
-        if sent.flags & BUFlags.F and not entry.gre_enabled and not entry.udp_encapsulation:
+        if not sent.flags & BUFlags.F:
+            return None
+        if not entry.gre_enabled and not entry.udp_encapsulation:
             return Alarm("LMA accepted the F flag without a NAT Detection option with F: "
                          "IPv4 encapsulation, not IPv4-UDP (RFC 5844 4.2.2)", entry.mn_id)
+        if (entry.gre_enabled and sent.flags & BUFlags.T and not entry.tlv_header
+                and pba.status != Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED):
+            return Alarm("LMA accepted the F and T flags with GRE but answered without T and without status 3: "
+                         "plain GRE over IPv4, not UDP (RFC 5845 7.1, 7.4)", entry.mn_id)
         return None
 
     def _apply_gre(
