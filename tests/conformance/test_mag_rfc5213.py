@@ -312,20 +312,47 @@ def test_refresh_on_request_re_registers_at_once_and_reschedules() -> None:
     assert isinstance(mag.refresh(b"unknown", T0).events[0], MessageIgnored)
 
 
-def test_unanswered_refresh_stops_after_retransmissions_and_session_expires() -> None:
+def test_RFC5213_6_9_4_an_unanswered_refresh_goes_on_at_max_bindack_timeout_until_the_session_expires() -> None:
+    """"SHOULD retransmit the message until a response is received" and "MAY continue to send these messages at
+    this slower rate indefinitely": once max_retransmissions are spent, one Alarm, then a PBU every
+    MAX_BINDACK_TIMEOUT while the session forwards, until its granted lifetime ends (walkthrough 4: the refresh
+    stopped, and an LMA back a minute later lost every session whose refresh fell in its outage)."""
     mag = make_mag(max_retransmissions=2)
     registered(mag)
     expires_at = entry_of(mag).expires_at
     only_pbu(mag.handle_timer(entry_of(mag).refresh_at))  # type: ignore[arg-type]
     _retransmissions(mag, 2)
-    give_up = mag.handle_timer(mag.next_deadline())  # type: ignore[arg-type]
-    assert give_up.sends == [] and isinstance(give_up.events[0], Alarm)
+    slower = mag.handle_timer(mag.next_deadline())  # type: ignore[arg-type]
+    assert len(slower.sends) == 1 and [type(event) for event in slower.events] == [Alarm]
+    assert slower.events[0].text == ("no usable PBA from the LMA after 2 retransmissions of a re-registration; "  # type: ignore[union-attr]
+                                     "retrying, backing off to every 32 s, until the binding expires")
     assert entry_of(mag).state == "registered"
-    assert mag.next_deadline() == expires_at
+    sent_at = []
+    while (deadline := mag.next_deadline()) is not None and deadline < expires_at:  # type: ignore[operator]
+        outcome = mag.handle_timer(deadline)
+        assert len(outcome.sends) == 1 and outcome.events == [], "one PBU each time, no second alarm"
+        sent_at.append(deadline)
+    gaps = [later - earlier for earlier, later in zip(sent_at, sent_at[1:])]
+    assert gaps[:3] == [16, 32, 32] and set(gaps[1:]) == {32} and len(sent_at) > 15  # doubling to 32 s, then 32 s
     expired = mag.handle_timer(expires_at)  # type: ignore[arg-type]
     assert [type(event) for event in expired.events] == [BindingRemoved]
     assert expired.events[0].reason == "expired"  # type: ignore[union-attr]
     assert list(mag.entries()) == [] and len(mag._keys) == 0
+
+
+def test_RFC5213_6_9_4_an_lma_back_after_the_retransmissions_renews_the_session() -> None:
+    """The LMA answers one of the slower retransmissions: the session is refreshed with a new lifetime."""
+    mag = make_mag(max_retransmissions=2)
+    registered(mag)
+    expires_at = entry_of(mag).expires_at
+    only_pbu(mag.handle_timer(entry_of(mag).refresh_at))  # type: ignore[arg-type]
+    _retransmissions(mag, 2)
+    mag.handle_timer(mag.next_deadline())  # type: ignore[arg-type]
+    deadline = mag.next_deadline()
+    late = only_pbu(mag.handle_timer(deadline))  # type: ignore[arg-type]
+    outcome = mag.receive(pba_for(late), LMA_UDP, deadline + 0.01)  # type: ignore[operator]
+    assert [type(event) for event in outcome.events] == [BindingUpdated]
+    assert entry_of(mag).expires_at > expires_at and entry_of(mag).pending is None  # type: ignore[operator]
 
 
 # ---- 6.9.4: retransmission and rate limiting ------------------------------------------------------
