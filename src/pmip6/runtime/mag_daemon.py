@@ -78,10 +78,15 @@ AttachCheck = Callable[[AttachRequest], Awaitable[str | None]]
 
 @dataclass(slots=True)
 class _Waiter:
-    """A control request waiting for an MN's registration (``attach``) or removal (``detach``)."""
+    """A control request waiting for an MN's registration (``attach``, ``refresh``) or removal (``detach``), and
+    what the exchange told it meanwhile: the status of the PBA that registered the MN (0, 2, 3, ...), and the
+    rejection or first alarm that ended the registration. They live as long as the request: nothing is kept per
+    MN-ID once no command waits for it."""
 
     mn_id: bytes
     attach: bool
+    accepted: int = Status.ACCEPTED.value
+    failure: dict[str, Any] | None = None
     future: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -95,8 +100,6 @@ class MagDaemon(Daemon):
         self.mag = MobileAccessGateway(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.path, config.control, config.metrics, options)
         self._waiters: list[_Waiter] = []
-        self._failures: dict[bytes, dict[str, Any]] = {}
-        self._accepted: dict[bytes, int] = {}  # status of the PBA that last registered each MN: 0, 2, 3, ...
         self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
 
@@ -151,10 +154,14 @@ class MagDaemon(Daemon):
         self.apply(outcome)
 
     def _note_acceptance(self, status: int, outcome: Outcome) -> None:
-        """Remember ``status`` for each MN that the PBA registered, for the ``attach``/``refresh`` result."""
+        """Tell the commands waiting for each MN the PBA registered its ``status``, for their result."""
         for event in outcome.events:
             if isinstance(event, BindingEstablished | BindingUpdated):
-                self._accepted[event.session.mn_id] = int(status)
+                for waiter in self._waiting_for(event.session.mn_id):
+                    waiter.accepted = int(status)
+
+    def _waiting_for(self, mn_id: bytes) -> Iterator[_Waiter]:
+        return (waiter for waiter in self._waiters if waiter.mn_id == mn_id)
 
     def apply(self, outcome: Outcome) -> None:
         super().apply(outcome)
@@ -207,7 +214,6 @@ class MagDaemon(Daemon):
 
     async def _attach_command(self, request: Request) -> dict[str, Any]:
         attach, timeout = _attach_request(request), _timeout(request)
-        self._failures.pop(attach.mn_id, None)
         try:
             outcome = self.mag.attach(attach, time.time())
         except ValueError as error:
@@ -244,11 +250,15 @@ class MagDaemon(Daemon):
                 self._waiters.remove(waiter)
 
     def _note_failure(self, event: Event) -> None:
+        """Tell the commands waiting for the MN of a rejection, or of an alarm unless a failure came first."""
         if isinstance(event, RegistrationRejected):
-            self._failures[event.mn_id] = {"outcome": "rejected", "status": event.status,
-                                           "status_name": status_name(event.status)}
+            for waiter in self._waiting_for(event.mn_id):
+                waiter.failure = {"outcome": "rejected", "status": event.status,
+                                  "status_name": status_name(event.status)}
         elif isinstance(event, Alarm) and event.mn_id is not None:
-            self._failures.setdefault(event.mn_id, {"outcome": "failed", "reason": event.text})
+            for waiter in self._waiting_for(event.mn_id):
+                if waiter.failure is None:
+                    waiter.failure = {"outcome": "failed", "reason": event.text}
 
     def _settle_waiters(self, outcome: Outcome) -> None:
         entries = {entry.mn_id: entry for entry in self.mag.entries()}
@@ -267,15 +277,15 @@ class MagDaemon(Daemon):
                 if entry is None:
                     result = _detached(removed.get(waiter.mn_id), rejected.get(waiter.mn_id))
             elif entry is None:
-                result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "entry removed"})
+                result = waiter.failure or {"outcome": "failed", "reason": "entry removed"}
             elif entry.state is BulState.REGISTERED and entry.pending is None and waiter.mn_id in given_up:
                 result = {"outcome": "failed", "reason": given_up[waiter.mn_id]}
             elif entry.state is BulState.REGISTERED and entry.pending is None:
-                status = self._accepted.get(waiter.mn_id, Status.ACCEPTED.value)
+                status = waiter.accepted
                 result = {"outcome": "registered", "status": status, "status_name": status_name(status),
                           "binding": self.binding_row(entry.session(), entry.expires_at, str(entry.state), now)}
             elif entry.state is BulState.FAILED:
-                result = self._failures.get(waiter.mn_id, {"outcome": "failed", "reason": "registration failed"})
+                result = waiter.failure or {"outcome": "failed", "reason": "registration failed"}
             if result is not None:
                 self._waiters.remove(waiter)
                 if not waiter.future.done():
