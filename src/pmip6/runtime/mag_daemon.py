@@ -33,6 +33,7 @@ from pmip6.core.events import (
     Peer,
     RegistrationRejected,
     TunnelSession,
+    mn_text,
 )
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
@@ -42,7 +43,7 @@ from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, attach_warning, mag_pump
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import NOT_NEGOTIATED
-from pmip6.naming import endpoint_text
+from pmip6.naming import counted, endpoint_text
 from pmip6.wire.messages import (
     BindingRevocationIndication,
     MobilityMessage,
@@ -79,14 +80,17 @@ AttachCheck = Callable[[AttachRequest], Awaitable[str | None]]
 @dataclass(slots=True)
 class _Waiter:
     """A control request waiting for an MN's registration (``attach``, ``refresh``) or removal (``detach``), and
-    what the exchange told it meanwhile: the status of the PBA that registered the MN (0, 2, 3, ...), and the
-    rejection or first alarm that ended the registration. They live as long as the request: nothing is kept per
+    what the exchange told it meanwhile: the status of the PBA that registered the MN (0, 2, 3, ...), the
+    rejection or first alarm that ended the registration, and how many PBAs naming the MN the engine ignored
+    (RFC 5213 6.9.1.2 item 5), with the first one's reason. They live as long as the request: nothing is kept per
     MN-ID once no command waits for it."""
 
     mn_id: bytes
     attach: bool
     accepted: int = Status.ACCEPTED.value
     failure: dict[str, Any] | None = None
+    ignored: int = 0
+    first_ignored: str | None = None
     future: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -149,8 +153,11 @@ class MagDaemon(Daemon):
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
         self.statistics.count_received(message)
         outcome = self.mag.receive(message, source, time.time())
-        if type(message) is ProxyBindingAcknowledgement:
+        if type(message) is ProxyBindingAcknowledgement and self._waiters:
             self._note_acceptance(message.status, outcome)
+            ignored = [event for event in outcome.events if isinstance(event, MessageIgnored)]
+            if ignored and len(ignored) == len(outcome.events) and not outcome.sends:  # the PBA changed nothing
+                self._note_ignored(message, ignored[0])
         self.apply(outcome)
 
     def _note_acceptance(self, status: int, outcome: Outcome) -> None:
@@ -159,6 +166,28 @@ class MagDaemon(Daemon):
             if isinstance(event, BindingEstablished | BindingUpdated):
                 for waiter in self._waiting_for(event.session.mn_id):
                     waiter.accepted = int(status)
+
+    def _note_ignored(self, pba: ProxyBindingAcknowledgement, ignored: MessageIgnored) -> None:
+        """Count a PBA the engine ignored for the commands waiting for the MN it names (its MN-ID option, else the
+        sequence number of one of the MN's transmissions), and log the first one for each command at warning
+        level: the engine's MessageIgnored is logged at debug level, and one line per packet could flood the log."""
+        option = pba.option(MNIdentifierOption)
+        if option is not None:
+            waiters = list(self._waiting_for(option.identifier))
+        else:
+            sent = {entry.mn_id for entry in self.mag.entries()
+                    if entry.pending is not None and pba.sequence in entry.pending.sent_times}
+            waiters = [waiter for waiter in self._waiters if waiter.mn_id in sent]
+        lma = self.config.settings.lma
+        reason = ignored.reason
+        if ignored.peer is not None and ignored.peer.address != lma.address:
+            reason += f" (this MAG's LMA is {lma.address})"
+        for waiter in waiters:
+            waiter.ignored += 1
+            if waiter.first_ignored is None:
+                waiter.first_ignored = reason
+                self.logger.warning("ignored a PBA for %s: %s; further ones for this %s are logged at debug level",
+                                    mn_text(waiter.mn_id), reason, "registration" if waiter.attach else "detach")
 
     def _waiting_for(self, mn_id: bytes) -> Iterator[_Waiter]:
         return (waiter for waiter in self._waiters if waiter.mn_id == mn_id)
@@ -287,6 +316,9 @@ class MagDaemon(Daemon):
             elif entry.state is BulState.FAILED:
                 result = waiter.failure or {"outcome": "failed", "reason": "registration failed"}
             if result is not None:
+                if waiter.first_ignored is not None and "reason" in result:
+                    result = {**result, "reason": f"{result['reason']}: {counted(waiter.ignored, 'PBA')} ignored, "
+                                                  f"the first: {waiter.first_ignored}"}
                 self._waiters.remove(waiter)
                 if not waiter.future.done():
                     waiter.future.set_result(result)

@@ -3,7 +3,17 @@ sockets: the engine's PBUs are answered by hand and handed to ``MagDaemon.on_mes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import socket
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pmip6.core.events import Outcome
 from pmip6.core.mag import AttachRequest
@@ -11,8 +21,10 @@ from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import BAFlags, Status
 from pmip6.wire.options import MNIdentifierOption
+from test_daemons_loopback import Lab, _mag_toml
 
 T0 = 1_800_000_000.0
 
@@ -30,10 +42,12 @@ def _pbu(outcome: Outcome) -> ProxyBindingUpdate:
     return send.message
 
 
-def _answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED) -> ProxyBindingAcknowledgement:
-    """The LMA's PBA to ``pbu``: its sequence and lifetime, the MN-ID echoed (RFC 5213 6.9.1.2 items 5 and 6)."""
+def _answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED, *,
+            with_mn_id: bool = True) -> ProxyBindingAcknowledgement:
+    """The LMA's PBA to ``pbu``: its sequence and lifetime, the MN-ID echoed unless ``with_mn_id`` is false (RFC 5213
+    6.9.1.2 items 5 and 6)."""
     return ProxyBindingAcknowledgement(status=status, sequence=pbu.sequence, flags=BAFlags.P, lifetime=pbu.lifetime,
-                                       options=(pbu.option(MNIdentifierOption),))
+                                       options=(pbu.option(MNIdentifierOption),) if with_mn_id else ())
 
 
 def _mn_ids_held(daemon: MagDaemon, mn_ids: set[bytes]) -> set[bytes]:
@@ -64,3 +78,87 @@ def test_per_mn_memory_of_the_daemon_is_released_when_the_mn_goes(tmp_path: Path
         now += 1.0
     assert list(daemon.mag.entries()) == []
     assert _mn_ids_held(daemon, mn_ids) == set()
+
+
+@contextlib.contextmanager
+def _lma_answering_from(address: str, *, with_mn_id: bool = True,
+                        answered_from_there: Callable[[ProxyBindingUpdate], bool] = lambda pbu: True) -> Iterator[int]:
+    """A stub LMA on 127.0.0.1 (its port yielded) that accepts each PBU, from ``address`` when
+    ``answered_from_there(pbu)``, as a multi-homed LMA or one behind a virtual address might."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listening.bind(("127.0.0.1", 0))
+    listening.settimeout(0.05)
+    answering = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    answering.bind((address, 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, mag = listening.recvfrom(65535)
+            except TimeoutError:
+                continue
+            pbu = decode_message(data)
+            if isinstance(pbu, ProxyBindingUpdate):
+                sender = answering if answered_from_there(pbu) else listening
+                sender.sendto(encode_message(_answer(pbu, with_mn_id=with_mn_id)), mag)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        yield listening.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listening.close()
+        answering.close()
+
+
+@pytest.mark.parametrize("with_mn_id", [True, False], ids=["by MN-ID", "by sequence number"])
+def test_an_attach_whose_pbas_were_all_ignored_says_why_and_the_first_is_logged_as_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, with_mn_id: bool) -> None:
+    """Walkthrough 4, finding 7: PBAs from an address that is not the MAG's LMA are ignored (RFC 5213 6.9.1.2
+    item 5), which attach reported only as "no usable PBA"; the counters count them, as every PBA received."""
+    lab = Lab(tmp_path)
+    with _lma_answering_from("127.0.0.2", with_mn_id=with_mn_id) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port) + textwrap.dedent("""
+            initial_bindack_timeout = 0.05
+            max_bindack_timeout = 0.2
+            max_retransmissions = 2
+        """))
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+            async with lab.mag_alone():
+                outcome = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+                return outcome, await lab.control("mag", {"command": "stats"})
+
+        with caplog.at_level(logging.DEBUG, logger="pmip6.mag"):
+            outcome, stats = asyncio.run(scenario())
+    assert outcome == {"outcome": "failed", "reason": (
+        "no usable PBA from the LMA after 2 retransmissions: 3 PBAs ignored, the first: ProxyBindingAcknowledgement "
+        "from 127.0.0.2, not from the LMA (this MAG's LMA is 127.0.0.1)")}
+    warnings = [record.getMessage() for record in caplog.records
+                if record.levelno == logging.WARNING and "ignored a PBA" in record.getMessage()]
+    assert warnings == ["ignored a PBA for mn1@opA: ProxyBindingAcknowledgement from 127.0.0.2, not from the LMA "
+                        "(this MAG's LMA is 127.0.0.1); further ones for this registration are logged at debug level"]
+    assert stats["received"]["pba"] == stats["pba_received"]["ACCEPTED"] == stats["events"]["MessageIgnored"] == 3
+
+
+def test_a_detach_whose_pba_was_ignored_says_why_it_was_removed_at_this_mag_only(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    lab = Lab(tmp_path)
+    with _lma_answering_from("127.0.0.2", answered_from_there=lambda pbu: pbu.lifetime == 0) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off"))
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+            async with lab.mag_alone():
+                attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+                return attached, await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA"})
+
+        with caplog.at_level(logging.WARNING, logger="pmip6.mag"):
+            attached, detached = asyncio.run(scenario())
+    assert attached["outcome"] == "registered"
+    assert detached == {"outcome": "removed", "reason": (
+        "no PBA acknowledged the de-registration: the binding was removed at this MAG only: 1 PBA ignored, the "
+        "first: ProxyBindingAcknowledgement from 127.0.0.2, not from the LMA (this MAG's LMA is 127.0.0.1)")}
+    assert "further ones for this detach are logged at debug level" in caplog.text
