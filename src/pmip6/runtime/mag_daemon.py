@@ -309,6 +309,11 @@ class MagDaemon(Daemon):
                 result = waiter.failure or {"outcome": "failed", "reason": "entry removed"}
             elif entry.state is BulState.REGISTERED and entry.pending is None and waiter.mn_id in given_up:
                 result = {"outcome": "failed", "reason": given_up[waiter.mn_id]}
+            elif entry.state is BulState.REGISTERED and entry.pending is None and _over(entry.expires_at, now):
+                # E.g. a PBA granting lifetime 0: the engine removes the entry at its next timer ("expired").
+                result = {"outcome": "failed", "reason": f"the LMA accepted with a lifetime of {entry.granted_lifetime}"
+                                                         " s, over by the time its PBA came: the binding is removed"
+                                                         " at once"}
             elif entry.state is BulState.REGISTERED and entry.pending is None:
                 status = waiter.accepted
                 result = {"outcome": "registered", "status": status, "status_name": status_name(status),
@@ -322,6 +327,11 @@ class MagDaemon(Daemon):
                 self._waiters.remove(waiter)
                 if not waiter.future.done():
                     waiter.future.set_result(result)
+
+
+def _over(expires_at: float | None, now: float) -> bool:
+    """Whether a registration's lifetime, counted from its PBU's transmission (RFC 6275 11.7.3), has ended."""
+    return expires_at is not None and expires_at <= now
 
 
 def _detached(reason: str | None, status: int | None) -> dict[str, Any]:

@@ -42,21 +42,23 @@ def _pbu(outcome: Outcome) -> ProxyBindingUpdate:
     return send.message
 
 
-def _answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED, *,
-            with_mn_id: bool = True) -> ProxyBindingAcknowledgement:
-    """The LMA's PBA to ``pbu``: its sequence and lifetime, the MN-ID echoed unless ``with_mn_id`` is false (RFC 5213
-    6.9.1.2 items 5 and 6)."""
-    return ProxyBindingAcknowledgement(status=status, sequence=pbu.sequence, flags=BAFlags.P, lifetime=pbu.lifetime,
-                                       options=(pbu.option(MNIdentifierOption),) if with_mn_id else ())
+def _answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED, *, with_mn_id: bool = True,
+            lifetime: int | None = None) -> ProxyBindingAcknowledgement:
+    """The LMA's PBA to ``pbu``: its sequence, its lifetime unless ``lifetime`` (4 s units) is given, the MN-ID echoed
+    unless ``with_mn_id`` is false (RFC 5213 6.9.1.2 items 5 and 6)."""
+    mn_id = pbu.option(MNIdentifierOption)
+    return ProxyBindingAcknowledgement(status=status, sequence=pbu.sequence, flags=BAFlags.P,
+                                       lifetime=pbu.lifetime if lifetime is None else lifetime,
+                                       options=(mn_id,) if with_mn_id and mn_id is not None else ())
 
 
 def _mn_ids_held(daemon: MagDaemon, mn_ids: set[bytes]) -> set[bytes]:
     """Which of ``mn_ids`` a container attribute of the daemon holds: as a key, an item, or an item's ``mn_id``."""
-    held = set()
+    held: set[object] = set()
     for value in vars(daemon).values():
         if isinstance(value, dict | list | set | tuple):
-            held |= {getattr(item, "mn_id", item) for item in value if not isinstance(item, str | int)}
-    return held & mn_ids
+            held |= {getattr(item, "mn_id", item) for item in value}
+    return {mn_id for mn_id in mn_ids if mn_id in held}
 
 
 def test_per_mn_memory_of_the_daemon_is_released_when_the_mn_goes(tmp_path: Path) -> None:
@@ -81,15 +83,14 @@ def test_per_mn_memory_of_the_daemon_is_released_when_the_mn_goes(tmp_path: Path
 
 
 @contextlib.contextmanager
-def _lma_answering_from(address: str, *, with_mn_id: bool = True,
-                        answered_from_there: Callable[[ProxyBindingUpdate], bool] = lambda pbu: True) -> Iterator[int]:
-    """A stub LMA on 127.0.0.1 (its port yielded) that accepts each PBU, from ``address`` when
-    ``answered_from_there(pbu)``, as a multi-homed LMA or one behind a virtual address might."""
+def _stub_lma(respond: Callable[[ProxyBindingUpdate], tuple[ProxyBindingAcknowledgement, bool]]) -> Iterator[int]:
+    """A stub LMA on 127.0.0.1 (its port yielded) that answers each PBU with ``respond(pbu)``: the PBA, and whether
+    it leaves from 127.0.0.2 instead, as a multi-homed LMA or one behind a virtual address might answer."""
     listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listening.bind(("127.0.0.1", 0))
     listening.settimeout(0.05)
     answering = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    answering.bind((address, 0))
+    answering.bind(("127.0.0.2", 0))
     stop = threading.Event()
 
     def serve() -> None:
@@ -100,8 +101,8 @@ def _lma_answering_from(address: str, *, with_mn_id: bool = True,
                 continue
             pbu = decode_message(data)
             if isinstance(pbu, ProxyBindingUpdate):
-                sender = answering if answered_from_there(pbu) else listening
-                sender.sendto(encode_message(_answer(pbu, with_mn_id=with_mn_id)), mag)
+                pba, elsewhere = respond(pbu)
+                (answering if elsewhere else listening).sendto(encode_message(pba), mag)
 
     thread = threading.Thread(target=serve)
     thread.start()
@@ -120,7 +121,7 @@ def test_an_attach_whose_pbas_were_all_ignored_says_why_and_the_first_is_logged_
     """Walkthrough 4, finding 7: PBAs from an address that is not the MAG's LMA are ignored (RFC 5213 6.9.1.2
     item 5), which attach reported only as "no usable PBA"; the counters count them, as every PBA received."""
     lab = Lab(tmp_path)
-    with _lma_answering_from("127.0.0.2", with_mn_id=with_mn_id) as port:
+    with _stub_lma(lambda pbu: (_answer(pbu, with_mn_id=with_mn_id), True)) as port:
         (tmp_path / "mag.toml").write_text(_mag_toml(port) + textwrap.dedent("""
             initial_bindack_timeout = 0.05
             max_bindack_timeout = 0.2
@@ -147,7 +148,7 @@ def test_an_attach_whose_pbas_were_all_ignored_says_why_and_the_first_is_logged_
 def test_a_detach_whose_pba_was_ignored_says_why_it_was_removed_at_this_mag_only(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)
-    with _lma_answering_from("127.0.0.2", answered_from_there=lambda pbu: pbu.lifetime == 0) as port:
+    with _stub_lma(lambda pbu: (_answer(pbu), pbu.lifetime == 0)) as port:
         (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off"))
 
         async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -162,3 +163,22 @@ def test_a_detach_whose_pba_was_ignored_says_why_it_was_removed_at_this_mag_only
         "no PBA acknowledged the de-registration: the binding was removed at this MAG only: 1 PBA ignored, the "
         "first: ProxyBindingAcknowledgement from 127.0.0.2, not from the LMA (this MAG's LMA is 127.0.0.1)")}
     assert "further ones for this detach are logged at debug level" in caplog.text
+
+
+def test_an_attach_accepted_with_lifetime_0_is_reported_failed_as_the_binding_ends_at_once(tmp_path: Path) -> None:
+    """Walkthrough 4, minor: a PBA of status 0 with lifetime 0 grants no time (RFC 6275 11.7.3: the lifetime counts
+    from the PBU's transmission), so the MAG removes the binding at once ("expired"): attach said "registered"."""
+    lab = Lab(tmp_path)
+    with _stub_lma(lambda pbu: (_answer(pbu, lifetime=0), False)) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off"))
+
+        async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            async with lab.mag_alone():
+                outcome = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+                await asyncio.sleep(0.1)
+                return outcome, await lab.control("mag", {"command": "bindings"})
+
+        outcome, bindings = asyncio.run(scenario())
+    assert outcome == {"outcome": "failed", "reason": "the LMA accepted with a lifetime of 0 s, over by the time its "
+                                                      "PBA came: the binding is removed at once"}
+    assert bindings == []
