@@ -294,8 +294,9 @@ class MagDaemon(Daemon):
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         rejected = {event.mn_id: event.status for event in outcome.events if isinstance(event, RegistrationRejected)}
         registered = {event.session.mn_id for event in outcome.events if isinstance(event, BindingEstablished | BindingUpdated)}
-        # A refresh given up (no PBA after the retransmissions) or halted (an echo mismatch) leaves the entry
-        # registered, under its old lifetime, with an Alarm and no registration.
+        # A refresh given up (no PBA after the retransmissions: the engine goes on retransmitting in the background,
+        # RFC 5213 6.9.4) or halted (an echo mismatch) leaves the entry registered, under its old lifetime, with an
+        # Alarm and no registration.
         given_up = {event.mn_id: event.text for event in outcome.events
                     if isinstance(event, Alarm) and event.mn_id is not None and event.mn_id not in registered}
         now = time.time()
@@ -307,7 +308,7 @@ class MagDaemon(Daemon):
                     result = _detached(removed.get(waiter.mn_id), rejected.get(waiter.mn_id))
             elif entry is None:
                 result = waiter.failure or {"outcome": "failed", "reason": "entry removed"}
-            elif entry.state is BulState.REGISTERED and entry.pending is None and waiter.mn_id in given_up:
+            elif entry.state is BulState.REGISTERED and waiter.mn_id in given_up:
                 result = {"outcome": "failed", "reason": given_up[waiter.mn_id]}
             elif entry.state is BulState.REGISTERED and entry.pending is None and _over(entry.expires_at, now):
                 # E.g. a PBA granting lifetime 0: the engine removes the entry at its next timer ("expired").
