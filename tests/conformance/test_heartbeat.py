@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, make_lma, pbu, the_pba
 from lma_builders import settings as lma_settings
-from test_mag_stub_lma import LMA_UDP, T0, make_mag, only_pbu, pba_for, registered, request
+from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -497,6 +497,30 @@ def test_RFC5847_3_2_the_mag_reregisters_only_the_bindings_idle_for_a_refresh() 
     outcome = mag.receive(response(request.sequence, counter=6), LMA_UDP, T0 + 61)
     pbus = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
     assert [pbu.option(MNIdentifierOption) for pbu in pbus] == [MNIdentifierOption(b"mn2@example.org")]
+
+
+def test_RFC5847_3_2_a_binding_whose_refresh_went_unanswered_is_registered_again_at_once_when_the_lma_restarted(
+        ) -> None:
+    """Between its tries (every MAX_BINDACK_TIMEOUT after the retransmissions of a refresh are spent) the entry is
+    idle, so the LMA's new Restart Counter re-registers it at once (review 4: while it was kept in flight for its
+    whole lifetime, the restart sent nothing)."""
+    mag = make_mag(heartbeat=ON, max_retransmissions=1, lifetime=300.0)
+    registered(mag)
+    ((request_, _),) = requests(mag.handle_timer(T0 + 0.01 + INTERVAL))
+    mag.receive(response(request_.sequence, counter=5), LMA_UDP, T0 + 31)
+    while True:  # the refresh (due at 240 s) goes unanswered; heartbeats are answered with the old counter
+        now = mag.next_deadline()
+        assert now is not None
+        outcome = mag.handle_timer(now)
+        if any(isinstance(event, Alarm) for event in outcome.events):
+            break
+        for heartbeat_request, _ in requests(outcome):
+            mag.receive(response(heartbeat_request.sequence, counter=5), LMA_UDP, now)
+    assert entry_of(mag).state == "registered" and entry_of(mag).pending is None
+    at = mag.heartbeat.next_deadline()
+    ((request_, _),) = requests(mag.handle_timer(at))  # type: ignore[arg-type]
+    restarted = mag.receive(response(request_.sequence, counter=6), LMA_UDP, at)  # type: ignore[arg-type]
+    assert [type(send.message) for send in restarted.sends] == [ProxyBindingUpdate]
 
 
 # ---- both engines, an LMA restart ----------------------------------------------------------------------------------

@@ -75,6 +75,9 @@ class BindingUpdateListEntry:
     """Status 2 received: no GRE Key option in this session's later PBUs (GK-4.2-11)."""
     halted: bool = False
     """A PBA echoed different MN-ID/HI/ATT/LL-ID: no PBU until an administrative action (RFC 5213 6.9.1.2)."""
+    refresh_unanswered: bool = False
+    """A re-registration went without a usable PBA through all its retransmissions (the Alarm was raised); the
+    next accepted PBA clears it. Meanwhile a new re-registration starts every MAX_BINDACK_TIMEOUT."""
     pending: PendingUpdate | None = None
 
     def session(self) -> TunnelSession:

@@ -66,9 +66,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   (GK-7.2-4) and F as configured; :meth:`MobileAccessGateway.refresh` does the same at once, and so does the
   re-registration after an LMA restart.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
-  ``max_retransmissions`` an initial registration fails (Alarm); a re-registration raises the Alarm once and
-  goes on at MAX_BINDACK_TIMEOUT while the session forwards, until a PBA answers or the granted lifetime ends
-  (BindingRemoved "expired"; RFC 5213 6.9.4 "until a response is received", "MAY continue ... indefinitely"). At most
+  ``max_retransmissions`` an initial registration fails (Alarm); a re-registration raises the Alarm (once per
+  outage) and starts again every MAX_BINDACK_TIMEOUT while the session forwards, until a PBA answers or the
+  granted lifetime ends (BindingRemoved "expired"; RFC 5213 6.9.4 "until a response is received", "MAY continue
+  ... indefinitely"); in between the entry is idle, so a restart the heartbeat sees re-registers it at once. At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
   (GK-4.2-12) unless the LMA answered it with 163 (then sent once more with the option, as for status 163 above),
@@ -570,18 +571,19 @@ class MobileAccessGateway:
         if not pending.backoff.exhausted:
             return self._transmit(entry, now)
         retransmissions = pending.backoff.transmissions - 1
+        self._finish_pending(entry)
         if entry.state is BulState.REGISTERED:
             # RFC 5213 6.9.4: "SHOULD retransmit the message until a response is received", and "MAY continue to
-            # send these messages at this slower rate indefinitely": a refresh goes on at MAX_BINDACK_TIMEOUT while
-            # the binding lives, so an LMA back from a restart keeps it; the operator hears of it once.
-            outcome = self._transmit(entry, now)
-            if retransmissions == self.settings.max_retransmissions:
-                outcome.events.append(Alarm(
-                    f"no usable PBA from the LMA after {retransmissions} retransmissions of a re-registration; "
-                    f"retrying, backing off to every {pending.backoff.max_timeout:g} s, until the binding expires",
-                    entry.mn_id))
-            return outcome
-        self._finish_pending(entry)
+            # send these messages at this slower rate indefinitely": while the binding lives a new re-registration
+            # starts every MAX_BINDACK_TIMEOUT, each with its own bounded retransmissions; in between the entry is
+            # idle, so an LMA restart seen by the heartbeat or `mag refresh` re-registers it at once. One Alarm.
+            entry.refresh_at = now + pending.backoff.max_timeout
+            if entry.refresh_unanswered:
+                return Outcome()
+            entry.refresh_unanswered = True
+            return Outcome(events=[Alarm(
+                f"no usable PBA from the LMA after {retransmissions} retransmissions of a re-registration; trying "
+                f"again every {pending.backoff.max_timeout:g} s until the binding expires", entry.mn_id)])
         alarm = Alarm(f"no usable PBA from the LMA after {retransmissions} retransmissions", entry.mn_id)
         self._disable_gre(entry)
         entry.state = BulState.FAILED
@@ -668,6 +670,7 @@ class MobileAccessGateway:
         entry.granted_lifetime = granted
         entry.expires_at = sent_at + granted
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
+        entry.refresh_unanswered = False
         entry.state = BulState.REGISTERED
         self._finish_pending(entry)
         self.heartbeat.binding_made(now)

@@ -294,7 +294,7 @@ class MagDaemon(Daemon):
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         rejected = {event.mn_id: event.status for event in outcome.events if isinstance(event, RegistrationRejected)}
         registered = {event.session.mn_id for event in outcome.events if isinstance(event, BindingEstablished | BindingUpdated)}
-        # A refresh given up (no PBA after the retransmissions: the engine goes on retransmitting in the background,
+        # A refresh given up (no PBA after the retransmissions: the engine tries again every MAX_BINDACK_TIMEOUT,
         # RFC 5213 6.9.4) or halted (an echo mismatch) leaves the entry registered, under its old lifetime, with an
         # Alarm and no registration.
         given_up = {event.mn_id: event.text for event in outcome.events

@@ -568,7 +568,7 @@ def test_a_refresh_no_pba_answers_is_reported_failed_and_the_binding_stays(tmp_p
 
     refreshed, rows = asyncio.run(scenario())
     assert refreshed == {"outcome": "failed", "reason": "no usable PBA from the LMA after 1 retransmissions of a "
-                         "re-registration; retrying, backing off to every 0.05 s, until the binding expires"}
+                         "re-registration; trying again every 0.05 s until the binding expires"}
     assert [(row["mn_id"], row["state"]) for row in rows] == [("mn1@opA", "registered")]
 
 
