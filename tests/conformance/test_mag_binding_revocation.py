@@ -263,3 +263,15 @@ def test_RFC5846_8_1_and_9_1_a_realm_bri_spares_a_registration_in_flight_of_that
                  flags=BRFlags.P | BRFlags.G)
     assert _bra(mag.receive(realm, LMA_UDP, T0 + 10.001)).status == BindingRevocationStatus.SUCCESS
     assert [(entry.mn_id, entry.state) for entry in mag.entries()] == [(MN2, BulState.REGISTERING)]
+
+
+def test_RFC5846_5_1_a_bri_is_not_answered_from_memory_after_the_wall_clock_was_set_back() -> None:
+    """An answer stamped later than now (the clock stepped back) does not make the same BRI a retransmission for
+    the size of the step plus the horizon: it is acted on (review 4)."""
+    mag = make_mag()
+    registered(mag, MN1)
+    first = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5)
+    registered(mag, MN1, now=T0 + 6)
+    stepped_back = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 - 3600)
+    assert [type(event) for event in stepped_back.events] == [type(event) for event in first.events]
+    assert list(mag.entries()) == []

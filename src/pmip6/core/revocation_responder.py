@@ -45,11 +45,11 @@ from pmip6.wire.options import (
 _E = TypeVar("_E")
 _REMEMBERED_REVOCATIONS = 256
 """BRI sequence numbers whose answers a responder keeps for a retransmission (an initiator retries for seconds)."""
-RETRANSMISSION_HORIZON = 30.0
+RETRANSMISSION_HORIZON = 60.0
 """Seconds after its first copy within which a BRI may still be a retransmission (RFC 5846 6.3 and section 11).
 The responder does not know the initiator's variables: with their defaults (BRIMaxRetriesNumber 1, InitMINDelayBRIs
-1 s) the one retransmission comes 1 s after the BRI; generous ones (5 retries, MAX_BRACK_TIMEOUT 8 s) send the last
-at 1 + 2 + 4 + 8 + 8 = 23 s. A later identical BRI is a new one (5.1: only outstanding BRIs must not collide)."""
+1 s) the one retransmission comes 1 s after the BRI; generous ones (5 retries, MAX_BRACK_TIMEOUT 16 s) send the last
+at 1 + 2 + 4 + 8 + 16 = 31 s. A later identical BRI is a new one (5.1: only outstanding BRIs must not collide)."""
 
 _GLOBAL_TRIGGERS = frozenset({RevocationTrigger.PER_PEER_POLICY, RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY})
 _PER_MN_TRIGGERS = frozenset(RevocationTrigger) - _GLOBAL_TRIGGERS
@@ -111,26 +111,18 @@ class AnsweredRevocations:
 
     def answer(self, key: Hashable, indication: BindingRevocationIndication, now: float,
                act: Callable[[], BindingRevocationAcknowledgement]) -> BindingRevocationAcknowledgement:
-        """The BRA remembered for this very BRI if first answered within the horizon, else ``act()``'s (which acts
-        on it), remembered from ``now``."""
-        self._forget_before(now - RETRANSMISSION_HORIZON)
-        answered = self._answers.get(key)
-        if answered is not None and answered[0] == indication:
-            return answered[1]
-        acknowledgement = act()
-        self._answers.pop(key, None)
-        if len(self._answers) >= _REMEMBERED_REVOCATIONS:
-            del self._answers[next(iter(self._answers))]
-        self._answers[key] = (indication, acknowledgement, now)
+        """The BRA remembered for this very BRI if first answered within the horizon before ``now``, else
+        ``act()``'s (which acts on it), remembered from ``now``. An answer "later" than ``now`` (the wall clock was
+        set back, docs/operations.md "Wall clock steps") is not trusted either: the BRI is acted on."""
+        answered = self._answers.pop(key, None)
+        if answered is not None and answered[0] == indication and 0 <= now - answered[2] <= RETRANSMISSION_HORIZON:
+            acknowledgement, answered_at = answered[1], answered[2]
+        else:
+            acknowledgement, answered_at = act(), now
+            if len(self._answers) >= _REMEMBERED_REVOCATIONS:
+                del self._answers[next(iter(self._answers))]
+        self._answers[key] = (indication, acknowledgement, answered_at)
         return acknowledgement
-
-    def _forget_before(self, horizon: float) -> None:
-        """Drop the answers given before ``horizon``, the oldest first (the dict keeps the order they were given)."""
-        while self._answers:
-            key, (_, _, answered_at) = next(iter(self._answers.items()))
-            if answered_at >= horizon:
-                return
-            del self._answers[key]
 
 
 def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[bytes, BindingUpdateListEntry]
