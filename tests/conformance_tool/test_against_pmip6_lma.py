@@ -185,3 +185,13 @@ def test_over_ipv6_raw_mobility_header(tmp_path: Path) -> None:
         assert {by_id[requirement] for requirement in (*udp_only, *handoffs)} == {"not-applicable"}
         assert {outcome for requirement, outcome in by_id.items()
                 if requirement not in (*udp_only, *handoffs)} == {"pass"}
+
+
+def test_GK_5_2_7_compares_the_two_mn_keys_when_two_are_declared() -> None:
+    """With an --mn as well, the first two MNs accepted with a key would be the --mn and one --mn-keys: the two
+    tenants with overlapping pools that docs/tools.md's recipe names would never be compared (review 4)."""
+    from pmip6.conformance.checks import LmaPolicies
+
+    policies = LmaPolicies(mns=(b"a",), mns_keys=(b"k1", b"k2"), mn_gre_required=b"r")
+    assert policies.key_pair == (b"k1", b"k2")
+    assert LmaPolicies(mns=(b"a",), mns_keys=(b"k1",)).key_pair == (b"a", b"k1")

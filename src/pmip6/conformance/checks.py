@@ -81,6 +81,12 @@ class LmaPolicies:
         return self.mns + self.mns_keys + tuple(mn for mn in (self.mn_gre_required,) if mn is not None)
 
     @property
+    def key_pair(self) -> tuple[bytes, ...]:
+        """The two MNs whose uplink keys GK-5.2-7 compares: two --mn-keys when given (docs/tools.md: MNs of two
+        tenants with overlapping pools), else the first two accepted with a key."""
+        return self.mns_keys[:2] if len(self.mns_keys) >= 2 else self.mns_with_key[:2]
+
+    @property
     def mns_without_option(self) -> tuple[bytes, ...]:
         """The MNs a PBU without the GRE Key option is accepted for (GRE optional first)."""
         return self.mns + tuple(mn for mn in (self.mn_gre_not_required,) if mn is not None)
@@ -322,7 +328,7 @@ def check_distinct_uplink_keys(probe: Probe, policies: LmaPolicies) -> Verdict:
     used for identifying the flows belonging to each mobile node", which a shared key cannot do). It is a
     failure only when they also share a home address: then nothing in an uplink packet tells the two sessions
     apart, and the LMA cannot determine which one it belongs to."""
-    registrations = [_keyed_registration(probe, mn_id) for mn_id in policies.mns_with_key[:2]]
+    registrations = [_keyed_registration(probe, mn_id) for mn_id in policies.key_pair]
     for registration in registrations:
         if (problem := _uplink_key_problem(registration.pba)) is not None:
             return problem
