@@ -476,3 +476,28 @@ def test_GK_7_3_6_status_3_sets_tlv_flag_false_even_if_t_echoed() -> None:
     assert not entry_of(mag).tlv_header
     assert not _refresh_pbu(mag).flags & BUFlags.T  # the format does not change on re-registration
 
+
+
+def test_GK_4_2_8_a_deregistration_resent_after_163_keeps_the_sessions_format_not_the_configured_tlv() -> None:
+    """The LMA answered status 3 (no TLV) to the registration: the resent de-registration keeps T clear, as the
+    session's format says (GK-7.2-4), though ``tlv`` is on (review 4)."""
+    mag = make_mag(tlv=True)
+    registered(mag, status=Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED)
+    assert entry_of(mag).gre_enabled and not entry_of(mag).tlv_header
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 100))
+    resent = only_pbu(mag.receive(pba_for(dereg, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.01))
+    assert resent.option(GREKeyOption) is not None and not resent.flags & BUFlags.T
+
+
+def test_GK_4_2_12_the_next_sessions_deregistration_carries_no_gre_key_option_again() -> None:
+    """The resend after a 163 is for that de-registration only: the MN's next session de-registers without the
+    option again (GK-4.2-12), and nothing is kept of it (review 4)."""
+    mag = make_mag()
+    registered(mag)
+    dereg = only_pbu(mag.detach(b"mn1@example.org", T0 + 100))
+    resent = only_pbu(mag.receive(pba_for(dereg, Status.GRE_KEY_OPTION_REQUIRED, gre=None), LMA_UDP, T0 + 100.01))
+    mag.receive(pba_for(resent, gre=None), LMA_UDP, T0 + 100.02)
+    assert list(mag.entries()) == []
+    registered(mag, now=T0 + 200)
+    assert only_pbu(mag.detach(b"mn1@example.org", T0 + 300)).option(GREKeyOption) is None
+    assert mag._deregistrations_with_gre_key == set()
