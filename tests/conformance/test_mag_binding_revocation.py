@@ -275,3 +275,15 @@ def test_RFC5846_5_1_a_bri_is_not_answered_from_memory_after_the_wall_clock_was_
     stepped_back = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 - 3600)
     assert [type(event) for event in stepped_back.events] == [type(event) for event in first.events]
     assert list(mag.entries()) == []
+
+
+def test_RFC5846_6_3_every_retransmission_within_the_horizon_gets_the_first_answer() -> None:
+    """A BRI retransmitted twice (both BRAs lost) is answered from memory both times, acted on once (review 5)."""
+    mag = make_mag()
+    registered(mag, MN1)
+    first = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 5)
+    registered(mag, MN1, now=T0 + 6)
+    for at in (T0 + 7, T0 + 9):
+        again = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, at)
+        assert again.events == [] and [send.message for send in again.sends] == [send.message for send in first.sends]
+    assert [entry.mn_id for entry in mag.entries()] == [MN1]

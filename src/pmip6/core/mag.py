@@ -420,11 +420,14 @@ class MobileAccessGateway:
     # ---- sending ----------------------------------------------------------------------------------
 
     def _start_update(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        """A new exchange. A re-registration of an entry whose last one went unanswered is a single PBU waiting
+        INITIAL_BINDACK_TIMEOUT: the exchanges then follow MAX_BINDACK_TIMEOUT apart (:meth:`_retry`), one PBU
+        each, "at this slower rate" (RFC 6275 11.8, RFC 5213 6.9.4)."""
         settings = self.settings
+        retransmissions = 0 if entry.refresh_unanswered and entry.state is BulState.REGISTERED \
+            else settings.max_retransmissions
         entry.pending = PendingUpdate(
-            backoff=Backoff(
-                settings.initial_bindack_timeout, settings.max_bindack_timeout, settings.max_retransmissions
-            ),
+            backoff=Backoff(settings.initial_bindack_timeout, settings.max_bindack_timeout, retransmissions),
             due=now,
         )
         return self._transmit(entry, now)
@@ -574,10 +577,10 @@ class MobileAccessGateway:
         self._finish_pending(entry)
         if entry.state is BulState.REGISTERED:
             # RFC 5213 6.9.4: "SHOULD retransmit the message until a response is received", and "MAY continue to
-            # send these messages at this slower rate indefinitely": while the binding lives a new re-registration
-            # starts every MAX_BINDACK_TIMEOUT, each with its own bounded retransmissions; in between the entry is
-            # idle, so an LMA restart seen by the heartbeat or `mag refresh` re-registers it at once. One Alarm.
-            entry.refresh_at = now + pending.backoff.max_timeout
+            # send these messages at this slower rate indefinitely": while the binding lives a PBU goes every
+            # MAX_BINDACK_TIMEOUT, each a new exchange (:meth:`_start_update`); in between the entry is idle, so an
+            # LMA restart seen by the heartbeat or `mag refresh` re-registers it at once. One Alarm per outage.
+            entry.refresh_at = now + max(0.0, pending.backoff.max_timeout - pending.backoff.timeout)
             if entry.refresh_unanswered:
                 return Outcome()
             entry.refresh_unanswered = True

@@ -315,6 +315,12 @@ class MagDaemon(Daemon):
                 result = {"outcome": "failed", "reason": f"the LMA accepted with a lifetime of {entry.granted_lifetime}"
                                                          " s, over by the time its PBA came: the binding is removed"
                                                          " at once"}
+            elif entry.state is BulState.REGISTERED and entry.pending is None and waiter.mn_id not in registered:
+                # The exchange ended without a PBA accepting it and without an Alarm: a refresh given up again in
+                # an outage whose Alarm came before (one per outage, core/mag.py).
+                result = {"outcome": "failed", "reason": "no usable PBA from the LMA; the re-registration is tried "
+                                                         f"again every {self.mag.settings.max_bindack_timeout:g} s "
+                                                         "until the binding expires"}
             elif entry.state is BulState.REGISTERED and entry.pending is None:
                 status = waiter.accepted
                 result = {"outcome": "registered", "status": status, "status_name": status_name(status),
