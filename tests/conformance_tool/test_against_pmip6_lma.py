@@ -142,6 +142,25 @@ def test_GK_5_2_7_two_mns_of_tenants_with_overlapping_pools_declared_with_mn_key
         assert by_id[requirement] == "not-applicable", requirement
 
 
+def test_GK_5_2_7_compares_the_two_mn_keys_when_an_mn_is_declared_too(tmp_path: Path) -> None:
+    """With an --mn as well (here of a third tenant whose pool overlaps no other), the first two MNs accepted with
+    a key would be the --mn and one --mn-keys, and the two tenants with overlapping pools would never be compared
+    (review 4): GK-5.2-7 registers exactly the two --mn-keys MNs."""
+    port = free_udp_port()
+    config = _config(port, tlv_header=True).replace(
+        '[[mn]]', '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:b::/48"\n'
+        '[[tenant]]\nname = "opC"\nipv4_pool = "10.3.0.0/24"\nipv6_prefix_pool = "2001:db8:c::/48"\n'
+        '[[mn]]\nid = "mn3@opB.example"\ntenant = "opB"\n[[mn]]\nid = "mn5@opC.example"\ntenant = "opC"\n[[mn]]', 1)
+    with pmip6_daemon("lma", tmp_path / "overlap", config, lambda: udp_port_taken(port)):
+        returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--local", "127.0.0.1", "--other-mag",
+                                          "127.0.0.2", "--mn", "mn5@opC.example", "--mn-keys", MN_OPTIONAL[0],
+                                          "--mn-keys", "mn3@opB.example")
+    assert returncode == 0 and "fail" not in outcomes(report).values(), outcomes(report)
+    gk_5_2_7 = next(check for check in report["checks"] if "GK-5.2-7" in check["requirements"])
+    sent = b"".join(bytes.fromhex(packet["hex"]) for packet in gk_5_2_7["packets"] if packet["direction"] == "sent")
+    assert MN_OPTIONAL[0].encode() in sent and b"mn3@opB.example" in sent and b"mn5@opC.example" not in sent
+
+
 def test_GK_7_4_5_lma_without_tlv_support_answers_status_3(tmp_path: Path) -> None:
     for port in _start_lma(tmp_path / "no-tlv", tlv_header=False):
         returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--mn", MN_OPTIONAL[0], "--tlv-supported")
@@ -185,13 +204,3 @@ def test_over_ipv6_raw_mobility_header(tmp_path: Path) -> None:
         assert {by_id[requirement] for requirement in (*udp_only, *handoffs)} == {"not-applicable"}
         assert {outcome for requirement, outcome in by_id.items()
                 if requirement not in (*udp_only, *handoffs)} == {"pass"}
-
-
-def test_GK_5_2_7_compares_the_two_mn_keys_when_two_are_declared() -> None:
-    """With an --mn as well, the first two MNs accepted with a key would be the --mn and one --mn-keys: the two
-    tenants with overlapping pools that docs/tools.md's recipe names would never be compared (review 4)."""
-    from pmip6.conformance.checks import LmaPolicies
-
-    policies = LmaPolicies(mns=(b"a",), mns_keys=(b"k1", b"k2"), mn_gre_required=b"r")
-    assert policies.key_pair == (b"k1", b"k2")
-    assert LmaPolicies(mns=(b"a",), mns_keys=(b"k1",)).key_pair == (b"a", b"k1")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from pmip6.core.bul import BulState
+from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import (
     Address,
     Alarm,
@@ -289,6 +289,25 @@ class MagDaemon(Daemon):
                 if waiter.failure is None:
                     waiter.failure = {"outcome": "failed", "reason": event.text}
 
+    def _registered_result(self, waiter: _Waiter, entry: BindingUpdateListEntry, given_up: str | None,
+                           accepted: bool, now: float) -> dict[str, Any]:
+        """The result of a command whose registered entry has nothing in flight any more: its exchange ended."""
+        if given_up is not None:
+            return {"outcome": "failed", "reason": given_up}
+        if _over(entry.expires_at, now):
+            # E.g. a PBA granting lifetime 0: the engine removes the entry at its next timer ("expired").
+            return {"outcome": "failed", "reason": f"the LMA accepted with a lifetime of {entry.granted_lifetime} s,"
+                                                   " over by the time its PBA came: the binding is removed at once"}
+        if not accepted:
+            # No PBA accepted it and no Alarm came: a refresh given up again in an outage whose Alarm came before
+            # (one per outage, core/mag.py).
+            return {"outcome": "failed", "reason": "no usable PBA from the LMA; the re-registration is tried again "
+                                                   f"every {self.mag.settings.max_bindack_timeout:g} s until the "
+                                                   "binding expires"}
+        status = waiter.accepted
+        return {"outcome": "registered", "status": status, "status_name": status_name(status),
+                "binding": self.binding_row(entry.session(), entry.expires_at, str(entry.state), now)}
+
     def _settle_waiters(self, outcome: Outcome) -> None:
         entries = {entry.mn_id: entry for entry in self.mag.entries()}
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
@@ -308,23 +327,9 @@ class MagDaemon(Daemon):
                     result = _detached(removed.get(waiter.mn_id), rejected.get(waiter.mn_id))
             elif entry is None:
                 result = waiter.failure or {"outcome": "failed", "reason": "entry removed"}
-            elif entry.state is BulState.REGISTERED and waiter.mn_id in given_up:
-                result = {"outcome": "failed", "reason": given_up[waiter.mn_id]}
-            elif entry.state is BulState.REGISTERED and entry.pending is None and _over(entry.expires_at, now):
-                # E.g. a PBA granting lifetime 0: the engine removes the entry at its next timer ("expired").
-                result = {"outcome": "failed", "reason": f"the LMA accepted with a lifetime of {entry.granted_lifetime}"
-                                                         " s, over by the time its PBA came: the binding is removed"
-                                                         " at once"}
-            elif entry.state is BulState.REGISTERED and entry.pending is None and waiter.mn_id not in registered:
-                # The exchange ended without a PBA accepting it and without an Alarm: a refresh given up again in
-                # an outage whose Alarm came before (one per outage, core/mag.py).
-                result = {"outcome": "failed", "reason": "no usable PBA from the LMA; the re-registration is tried "
-                                                         f"again every {self.mag.settings.max_bindack_timeout:g} s "
-                                                         "until the binding expires"}
             elif entry.state is BulState.REGISTERED and entry.pending is None:
-                status = waiter.accepted
-                result = {"outcome": "registered", "status": status, "status_name": status_name(status),
-                          "binding": self.binding_row(entry.session(), entry.expires_at, str(entry.state), now)}
+                result = self._registered_result(waiter, entry, given_up.get(waiter.mn_id),
+                                                 waiter.mn_id in registered, now)
             elif entry.state is BulState.FAILED:
                 result = waiter.failure or {"outcome": "failed", "reason": "registration failed"}
             if result is not None:
