@@ -4,12 +4,16 @@ SIGINT and SIGTERM stop the daemon; SIGHUP makes it reload its configuration fil
 
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
 the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).
+
+The cyclic garbage collector runs a young collection every YOUNG_COLLECTION_THRESHOLD allocations instead of
+CPython's default 700 (:func:`tune_garbage_collector`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sqlite3
@@ -28,6 +32,18 @@ _D = TypeVar("_D", bound=Daemon)
 
 EXIT_CONFIG = 2
 EXIT_START = 1
+
+YOUNG_COLLECTION_THRESHOLD = 10_000
+"""Allocations between two young collections of the daemon's garbage collector (CPython's default: 700)."""
+
+
+def tune_garbage_collector() -> None:
+    """A daemon allocates a few dozen container objects per message, most gone as soon as it is answered, and keeps
+    every binding alive for its lifetime. With CPython's default a young collection ran every ~15 PBUs, promoting the
+    answers in flight to older generations, and collecting took 18 % of the LMA engine's time registering 100,000 MNs
+    (as ``bench/signaling.py`` fills its cache), about 5 % with this threshold. Older generations keep their defaults,
+    so cycles are still collected."""
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def add_daemon_arguments(parser: argparse.ArgumentParser, role: str) -> None:
@@ -53,6 +69,7 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
     except ConfigError as error:
         print(f"error: {error.in_file(args.config)}", file=sys.stderr)
         return EXIT_CONFIG
+    tune_garbage_collector()
     return run(_serve(daemon, before_stop), args.loop)
 
 
