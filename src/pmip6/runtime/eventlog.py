@@ -3,6 +3,11 @@
 JSON lines carry ``ts`` (Unix time), ``level``, ``logger``, ``message`` and, for engine events, ``event``
 plus the session fields of :func:`pmip6.runtime.views.session_fields` (or ``status`` and ``status_name``
 for a rejection).
+
+A rejected registration is a warning, but any host can make an LMA reject PBUs as fast as it can send them: at
+most REJECTION_LOG_BURST such lines are logged at once and REJECTION_LOG_RATE a second after that
+(:mod:`pmip6.runtime.log_limit`); the next one logged says how many were not (``suppressed``). The PBA status
+counters count every one.
 """
 
 from __future__ import annotations
@@ -30,12 +35,19 @@ from pmip6.core.events import (
     RevocationSent,
     mn_text,
 )
+from pmip6.naming import counted
+from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import session_fields
 from pmip6.wire.describe import token_text
 from pmip6.wire.numbers import RevocationTrigger
 
 LOG_FORMATS = ("human", "json")
+
+REJECTION_LOG_BURST = 10
+"""Rejected registrations logged at once after a quiet period."""
+REJECTION_LOG_RATE = 1.0
+"""Rejected registrations logged per second in the long run."""
 
 
 class _JsonFormatter(logging.Formatter):
@@ -104,17 +116,34 @@ _LEVELS: dict[type, int] = {RegistrationRejected: logging.WARNING, Alarm: loggin
 class EventLog:
     """Writes one record per engine event to ``logger``."""
 
-    def __init__(self, logger: logging.Logger, *, at_lma: bool) -> None:
+    def __init__(self, logger: logging.Logger, *, at_lma: bool, rejections: LogRateLimit | None = None) -> None:
         self._logger = logger
         self._at_lma = at_lma
+        self._rejections = rejections if rejections is not None else LogRateLimit(REJECTION_LOG_RATE,
+                                                                                  REJECTION_LOG_BURST)
 
     def __call__(self, event: Event) -> None:
         level = _LEVELS.get(type(event), logging.INFO)
         if type(event) is BindingRemoved and event.reason == _UNACKNOWLEDGED:
             level = logging.WARNING
-        if self._logger.isEnabledFor(level):
-            message, fields = self._describe(event)
-            self._logger.log(level, message, extra={"fields": fields})
+        if not self._logger.isEnabledFor(level):
+            return
+        if type(event) is RegistrationRejected:
+            self._log_rejection(event)
+            return
+        message, fields = self._describe(event)
+        self._logger.log(level, message, extra={"fields": fields})
+
+    def _log_rejection(self, event: RegistrationRejected) -> None:
+        suppressed = self._rejections.admit()
+        if suppressed is None:
+            return
+        message = "registration rejected"
+        if suppressed:
+            message += f" ({counted(suppressed, 'more rejected registration')} not logged since the last one)"
+        self._logger.warning(message, extra={"fields": {
+            "event": "registration_rejected", "mn_id": mn_text(event.mn_id), "status": event.status,
+            "status_name": status_name(event.status), "peer": str(event.peer.address), "suppressed": suppressed}})
 
     def _describe(self, event: Event) -> tuple[str, dict[str, Any]]:
         if type(event) in _SESSION_EVENTS:
@@ -123,10 +152,6 @@ class EventLog:
             if isinstance(event, BindingRemoved):
                 fields["reason"] = event.reason
             return message, fields
-        if isinstance(event, RegistrationRejected):
-            return "registration rejected", {
-                "event": "registration_rejected", "mn_id": mn_text(event.mn_id), "status": event.status,
-                "status_name": status_name(event.status), "peer": str(event.peer.address)}
         if isinstance(event, MessageIgnored):
             return "message ignored", {
                 "event": "message_ignored", "reason": event.reason,

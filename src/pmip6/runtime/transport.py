@@ -7,7 +7,7 @@ Two transports carry Mobility Header messages (DESIGN.md, runtime/):
 A received datagram that does not decode is counted under its :class:`DecodeError` field name and dropped;
 nothing raised by a bad packet ever reaches the event loop. Each drop is logged at warning level with its peer
 and what was wrong, per transport at most MALFORMED_LOG_BURST lines at once and MALFORMED_LOG_RATE a second
-after that (:class:`MalformedMessageLog`), so hostile packets cannot flood the log.
+after that (:class:`MalformedMessageLog`, :mod:`pmip6.runtime.log_limit`), so hostile packets cannot flood the log.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pmip6.core.events import Address, Peer
-from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted, endpoint_text
+from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import decode_message
@@ -72,26 +72,22 @@ class BadChecksum:
 
 
 class MalformedMessageLog:
-    """Warns of each dropped malformed message, naming its peer and what was wrong, through one token bucket
-    (:mod:`pmip6.core.token_bucket`) whatever the sources, so its memory stays bounded; the next line logged
-    says how many were not."""
+    """Warns of each dropped malformed message, naming its peer and what was wrong, within a
+    :class:`~pmip6.runtime.log_limit.LogRateLimit`; the next line logged says how many were not."""
 
-    __slots__ = ("_bucket", "_clock", "_suppressed")
+    __slots__ = ("_limit",)
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._bucket = TokenBucket(MALFORMED_LOG_RATE, MALFORMED_LOG_BURST)
-        self._clock = clock
-        self._suppressed = 0
+        self._limit = LogRateLimit(MALFORMED_LOG_RATE, MALFORMED_LOG_BURST, clock)
 
     def dropped(self, source: Peer, reason: str, problem: object) -> None:
         """``reason``: the ``decode_errors`` key it was counted under; ``problem``: what was wrong, in words once
         made a string, which only a line that is logged does (a flood is mostly suppressed)."""
         if not _log.isEnabledFor(logging.WARNING):
             return
-        if not self._bucket.take(self._clock()):
-            self._suppressed += 1
+        suppressed = self._limit.admit()
+        if suppressed is None:
             return
-        suppressed, self._suppressed = self._suppressed, 0
         peer = endpoint_text(source.address, source.port)
         message = f"malformed message from {peer} dropped: {problem}"
         if suppressed:

@@ -19,7 +19,8 @@ from pmip6.core.events import (
     RevocationSent,
     TunnelSession,
 )
-from pmip6.runtime.eventlog import EventLog, _HumanFormatter, _JsonFormatter
+from pmip6.runtime.eventlog import REJECTION_LOG_BURST, EventLog, _HumanFormatter, _JsonFormatter
+from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.runtime.views import binding_row, gre_mode
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
@@ -71,7 +72,7 @@ def test_RFC5844_4_binding_row_tells_ipv4_udp_from_ip_in_ip(changes: dict[str, b
     assert line["encapsulation"] == encapsulation
 
 
-def _log_lines(events: list[object], formatter: logging.Formatter) -> list[str]:
+def _log_lines(events: list[object], formatter: logging.Formatter, rejections: LogRateLimit | None = None) -> list[str]:
     """The lines an LMA's EventLog writes for ``events`` through ``formatter``."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -80,7 +81,7 @@ def _log_lines(events: list[object], formatter: logging.Formatter) -> list[str]:
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    log = EventLog(logger, at_lma=True)
+    log = EventLog(logger, at_lma=True, rejections=rejections)
     for event in events:
         log(event)  # type: ignore[arg-type]
     return stream.getvalue().splitlines()
@@ -96,6 +97,27 @@ def test_json_log_has_one_line_per_event_with_keys_and_status_names() -> None:
     assert established["downlink_key"] == 0x11 and established["gre"] == "keys"
     assert rejected["event"] == "registration_rejected" and rejected["status"] == 163
     assert rejected["status_name"] == "GRE_KEY_OPTION_REQUIRED" and rejected["level"] == "warning"
+
+
+def test_rejected_registrations_are_logged_10_at_once_then_1_a_second_and_the_next_line_counts_the_others() -> None:
+    """docs/operations.md "Logs": any host can make an LMA reject PBUs as fast as it sends them."""
+    clock = [1000.0]
+    limited = LogRateLimit(1.0, 10, lambda: clock[0])
+    flood = [RegistrationRejected(b"mn%d" % n, 154, MAG) for n in range(25)]
+    lines = _json_lines_of(flood + [BindingEstablished(SESSION)], limited)
+    assert REJECTION_LOG_BURST == 10
+    assert [line["mn_id"] for line in lines[:-1]] == [f"mn{n}" for n in range(10)]
+    assert lines[-1]["event"] == "binding_established"  # other events are never held back
+    clock[0] += 1.0
+    (line,) = _json_lines_of([RegistrationRejected(b"mn25", 154, MAG)], limited)
+    assert line["message"] == "registration rejected (15 more rejected registrations not logged since the last one)"
+    assert (line["mn_id"], line["suppressed"], line["status"]) == ("mn25", 15, 154)
+    clock[0] += 0.5
+    assert _json_lines_of([RegistrationRejected(b"mn26", 154, MAG)], limited) == []
+
+
+def _json_lines_of(events: list[object], rejections: LogRateLimit) -> list[dict[str, object]]:
+    return [json.loads(line) for line in _log_lines(events, _JsonFormatter(), rejections)]
 
 
 def test_a_removal_no_pba_acknowledged_is_a_warning_and_the_revocation_log_names_its_trigger() -> None:
