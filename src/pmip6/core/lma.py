@@ -203,7 +203,6 @@ class LocalMobilityAnchor:
         self._keys = keys if keys is not None else GreKeyAllocator()
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
         self._overlapping = OverlappingPools.of(settings.tenants)
-        self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._cache = BindingCache()
         self._deadlines = DeadlineQueue()
         self._revocations = RevocationSender(settings.revocation_timing, revocation_rng)
@@ -339,7 +338,6 @@ class LocalMobilityAnchor:
         self.settings = settings
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
         self._overlapping = OverlappingPools.of(settings.tenants)
-        self._tenant_of = {profile.mn_id: profile.tenant for profile in settings.mobile_nodes}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
         self._revocations.timing = settings.revocation_timing
         self.heartbeat.reconfigure(settings.heartbeat)
@@ -397,7 +395,7 @@ class LocalMobilityAnchor:
         if source.address not in self.settings.authorized_mags:
             return reject(Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
         # A zero-length identifier names no mobile node, so not even the default tenant's (5.3.1 item 7).
-        tenant = self._tenant_of.get(mn_id, self.settings.default_tenant) if mn_id else None
+        tenant = self.settings.tenant_of(mn_id) if mn_id else None
         if tenant is None:
             return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
         if flags & _F_FLAG and not self.settings.accept_forced_udp_encapsulation:
@@ -873,7 +871,7 @@ class LocalMobilityAnchor:
         if entry.uplink_key is None and self._overlapping.keys_required(
                 entry.tenant, ipv4=holds_ipv4, ipv6=bool(entry.home_network_prefixes)):
             return f"it has no GRE keys, which it needs: {self._overlapping.reason(entry.tenant, ipv4=holds_ipv4)}"
-        tenant = self._tenant_of.get(entry.mn_id, self.settings.default_tenant)
+        tenant = self.settings.tenant_of(entry.mn_id)
         if tenant != entry.tenant:
             return (f"the mobile node is now served by tenant {tenant!r}" if tenant is not None
                     else "the LMA no longer serves the mobile node")

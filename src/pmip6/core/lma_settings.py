@@ -9,6 +9,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address
 from pmip6.core.heartbeat import HeartbeatSettings
+from pmip6.core.nai import NaiMap
 from pmip6.core.policy import LmaGrePolicy
 from pmip6.core.revocation_sender import RevocationTiming
 
@@ -25,7 +26,8 @@ class Tenant:
 
 @dataclass(frozen=True, slots=True)
 class MobileNodeProfile:
-    """The LMA's part of a mobile node's policy profile (RFC 5213 section 5.2): which tenant serves it."""
+    """The LMA's part of a mobile node's policy profile (RFC 5213 section 5.2): which tenant serves it. It applies to
+    any MN Identifier naming ``mn_id``, its NAI's realm compared without case (:mod:`pmip6.core.nai`)."""
 
     mn_id: bytes
     tenant: str
@@ -67,6 +69,7 @@ class LmaSettings:
     revocation_timing: RevocationTiming = RevocationTiming()
     global_revocation_mags: Mapping[Address, bytes] = field(default_factory=dict)
     heartbeat: HeartbeatSettings = HeartbeatSettings()
+    _tenants_by_mn: NaiMap[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [tenant.name for tenant in self.tenants]
@@ -78,3 +81,11 @@ class LmaSettings:
         for profile in self.mobile_nodes:
             if profile.tenant not in known:
                 raise ValueError(f"mobile node {profile.mn_id!r} names unknown tenant {profile.tenant!r}")
+        object.__setattr__(self, "_tenants_by_mn",
+                           NaiMap((profile.mn_id, profile.tenant) for profile in self.mobile_nodes))
+
+    def tenant_of(self, mn_id: bytes) -> str | None:
+        """The tenant serving the mobile node ``mn_id`` (RFC 5213 5.3.1 item 7): its profile's, else the default
+        tenant (None: this LMA does not serve it)."""
+        tenant = self._tenants_by_mn.get(mn_id)
+        return tenant if tenant is not None else self.default_tenant

@@ -4,7 +4,8 @@ The draft leaves the policy itself to the operator: "e.g., overlapping IPv4 priv
 use, local mobility anchor local policy or LMA-MAG peer agreement" (GK-5.2-4). pmip6 models it as data:
 an LMA-wide default, a per MAG-LMA pair value and a per mobile node value.
 
-Precedence, most specific first: the mobile node's policy, then the MAG-LMA pair's, then the LMA default.
+Precedence, most specific first: the mobile node's policy, then the MAG-LMA pair's, then the LMA default. A mobile
+node's policy applies to any identifier naming it, its NAI's realm compared without case (:mod:`pmip6.core.nai`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pmip6.core.events import Address
+from pmip6.core.nai import NaiMap
 
 
 class GrePolicy(StrEnum):
@@ -32,15 +34,20 @@ class GrePolicy(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LmaGrePolicy:
-    """The GRE policy of one LMA: default, per MAG-LMA pair (keyed by Proxy-CoA) and per MN-Identifier."""
+    """The GRE policy of one LMA: default, per MAG-LMA pair (keyed by Proxy-CoA) and per MN-Identifier. Two
+    ``per_mn`` identifiers naming the same mobile node (:class:`~pmip6.core.nai.NaiMap`) are a ValueError."""
 
     default: GrePolicy = GrePolicy.OPTIONAL
     per_mag: Mapping[Address, GrePolicy] = field(default_factory=dict)
     per_mn: Mapping[bytes, GrePolicy] = field(default_factory=dict)
+    _by_mn: NaiMap[GrePolicy] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_mn", NaiMap(self.per_mn.items()))
 
     def resolve(self, mn_id: bytes, mag: Address) -> GrePolicy:
         """The policy for this MN behind this MAG: MN first, then the MAG-LMA pair, then the default."""
-        mn_policy = self.per_mn.get(mn_id)
+        mn_policy = self._by_mn.get(mn_id)
         if mn_policy is not None:
             return mn_policy
         return self.per_mag.get(mag, self.default)

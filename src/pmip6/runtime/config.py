@@ -20,6 +20,7 @@ from pmip6.core.events import Address, Peer
 from pmip6.core.heartbeat import DEFAULT_MISSING_HEARTBEATS_ALLOWED, HeartbeatSettings
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.mag import MagGreMode, MagSettings
+from pmip6.core.nai import nai_key
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.core.revocation_sender import MIN_INIT_DELAY_BRIS, RevocationTiming
 from pmip6.runtime.config_reader import ConfigError, Table
@@ -216,15 +217,21 @@ def _optional_nai(table: Table, name: str) -> bytes | None:
 
 
 def _mobile_nodes(root: Table, tenant_names: set[str]) -> tuple[list[MobileNodeProfile], dict[bytes, GrePolicy]]:
-    """``[[mn]]``: the mobile node profiles and their per-MN GRE policies."""
+    """``[[mn]]``: the mobile node profiles and their per-MN GRE policies. Two ids naming the same mobile node, equal
+    or differing only in the case of an ASCII realm (RFC 7542 section 3, :mod:`pmip6.core.nai`), are refused."""
     profiles: list[MobileNodeProfile] = []
     per_mn: dict[bytes, GrePolicy] = {}
+    listed: dict[bytes, tuple[str, bytes]] = {}
     for mn in root.tables("mn"):
         identifier = _optional_nai(mn, "id")
         if identifier is None:
             raise ConfigError(mn.key("id"), "required key is missing")
-        if any(profile.mn_id == identifier for profile in profiles):
-            raise ConfigError(mn.key("id"), f"mobile node {identifier.decode()!r} is listed twice")
+        first_key, first = listed.setdefault(nai_key(identifier), (mn.key("id"), identifier))
+        if first_key != mn.key("id"):
+            same = "" if first == identifier else (f" as {first.decode()!r} (an NAI's realm is compared without "
+                                                   "case, RFC 7542 section 3)")
+            raise ConfigError(mn.key("id"), f"mobile node {identifier.decode()!r} is listed twice: {first_key} "
+                                            f"names it{same}")
         tenant = mn.value("tenant", str)
         if tenant not in tenant_names:
             raise ConfigError(mn.key("tenant"), f"no [[tenant]] is named {tenant!r}")

@@ -171,6 +171,9 @@ LMA_ERRORS = [
      '[[tenant]]\nname = "a"\nipv4_pool = "10.0.1.0/24"\n', "tenant[1].name"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mn]]\nid = "mn1"\ntenant = "opZ"\n', "mn[0].tenant"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mn]]\ntenant = "opZ"\n', "mn[0].id"),
+    *[('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\n'
+       f'[[mn]]\nid = "mn1@opA.example"\ntenant = "a"\n[[mn]]\nid = "{again}"\ntenant = "a"\n', "mn[1].id")
+      for again in ("mn1@opA.example", "mn1@OPA.example")],  # RFC 7542 section 3: the same mobile node
     # RFC 4283 section 3: an identifier the MN Identifier option cannot carry could never match a PBU
     ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\n[[mn]]\n'
      f'id = "{"é" * 128}"\ntenant = "a"\n', "mn[0].id"),
@@ -311,6 +314,21 @@ def test_a_whole_file_error_names_the_file_once(tmp_path: Path, capsys: pytest.C
 
     assert main(["lma", "--config", str(path)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {path}: {problem}")
+
+
+def test_RFC7542_3_two_mn_ids_differing_only_in_the_realms_case_exit_2_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, LMA_MINIMUM + '[[mn]]\nid = "mn1@OPA.EXAMPLE"\ntenant = "opA"\n')
+
+    assert main(["lma", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path}: mn[1].id: mobile node 'mn1@OPA.EXAMPLE' is listed twice: mn[0].id names it as "
+        "'mn1@opA.example' (an NAI's realm is compared without case, RFC 7542 section 3)\n")
+
+
+def test_RFC7542_2_4_mn_ids_differing_in_the_usernames_case_are_two_mobile_nodes(tmp_path: Path) -> None:
+    path = _write(tmp_path, LMA_MINIMUM + '[[mn]]\nid = "MN1@opA.example"\ntenant = "opA"\n')
+    assert len(load_lma_config(path).settings.mobile_nodes) == 2
 
 
 def test_an_mn_id_as_long_as_the_option_carries_is_accepted(tmp_path: Path) -> None:
