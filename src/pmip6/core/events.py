@@ -102,11 +102,13 @@ class BindingRemoved:
 
 @dataclass(frozen=True, slots=True)
 class RegistrationRejected:
-    """A PBU was rejected with ``status`` (LMA: the PBA it sent; MAG: the PBA it received)."""
+    """A PBU was rejected with ``status`` (LMA: the PBA it sent; MAG: the PBA it received). ``reason``: at the LMA,
+    why in a few words where the status alone does not say (:mod:`pmip6.core.rejection_reason`), else empty."""
 
     mn_id: bytes
     status: int
     peer: Peer
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,18 @@ from pmip6.core.own_copies import OwnCopies
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy
 from pmip6.core.pools import TenantPools
+from pmip6.core.rejection_reason import (
+    BINDING_BEING_REVOKED,
+    EMPTY_MN_IDENTIFIER,
+    FORCED_UDP_NOT_ACCEPTED,
+    MAG_BEING_REVOKED,
+    NO_PROFILE,
+    gre_keys_required,
+    gre_required_by_policy,
+    pool_exhausted,
+    sequence_reason,
+    timestamp_reason,
+)
 from pmip6.core.revocation_receiver import mag_revocation_answer
 from pmip6.core.revocation_responder import (
     AnsweredRevocations,
@@ -397,9 +409,9 @@ class LocalMobilityAnchor:
         # A zero-length identifier names no mobile node, so not even the default tenant's (5.3.1 item 7).
         tenant = self.settings.tenant_of(mn_id) if mn_id else None
         if tenant is None:
-            return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
+            return reject(Status.NOT_LMA_FOR_THIS_MOBILE_NODE, reason=NO_PROFILE if mn_id else EMPTY_MN_IDENTIFIER)
         if flags & _F_FLAG and not self.settings.accept_forced_udp_encapsulation:
-            return reject(Status.ADMINISTRATIVELY_PROHIBITED)
+            return reject(Status.ADMINISTRATIVELY_PROHIBITED, reason=FORCED_UDP_NOT_ACCEPTED)
 
         prefix_options = received.home_network_prefixes
         ipv4_requests = received.ipv4_home_address_requests
@@ -422,16 +434,19 @@ class LocalMobilityAnchor:
         )
 
         if pbu.lifetime and found.entry is not None and found.entry.revoking:  # RFC 5846 8.1: cleared, not revived
-            return reject(Status.ADMINISTRATIVELY_PROHIBITED)
+            return reject(Status.ADMINISTRATIVELY_PROHIBITED, reason=BINDING_BEING_REVOKED)
         timestamp = received.timestamp
         if timestamp is not None:
             window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
             accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
-            stale = timestamp_rejection(timestamp, max(accepted, default=None), now, window)
+            last_accepted = max(accepted, default=None)
+            stale = timestamp_rejection(timestamp, last_accepted, now, window)
             if stale is not None:
-                return reject(stale, lma_time=TimestampOption.from_time(now))
+                return reject(stale, lma_time=TimestampOption.from_time(now),
+                              reason=timestamp_reason(timestamp, last_accepted, now, window))
         elif found.entry is not None and not sequence_is_newer(pbu.sequence, found.entry.last_sequence):
-            return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=found.entry.last_sequence)
+            return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=found.entry.last_sequence,
+                          reason=sequence_reason(pbu.sequence, found.entry.last_sequence))
 
         if not prefix_options and not ipv4_requests:
             return reject(Status.MISSING_HOME_NETWORK_PREFIX_OPTION)
@@ -467,7 +482,8 @@ class LocalMobilityAnchor:
             # update's (5.5, RFC 6275 9.5.1); a Timestamp was checked against that session already.
             if registration.options.timestamp is None and not sequence_is_newer(registration.pbu.sequence, waited.last_sequence):
                 return self._reject_registration(registration, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW,
-                                                 sequence=waited.last_sequence)
+                                                 sequence=waited.last_sequence,
+                                                 reason=sequence_reason(registration.pbu.sequence, waited.last_sequence))
             return self._register(registration, waited, now)
         previous = self._pending.get(waited)
         pending = _PendingRegistration(registration, waited)
@@ -541,13 +557,15 @@ class LocalMobilityAnchor:
         """A new session (``entry`` None), a re-registration, a handoff or the revival of a draining entry."""
         if self._revocations.revoking(registration.mn_id, registration.source.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
-            return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED)
+            return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
         pbu = registration.pbu
         received = registration.options
         pools = self._pools[registration.tenant]
         plan = plan_addresses(received.home_network_prefixes, received.ipv4_home_address_request, pools, entry)
         if isinstance(plan, AddressRejection):
-            outcome = self._reject_registration(registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status)
+            outcome = self._reject_registration(
+                registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status,
+                reason=pool_exhausted(registration.tenant, plan.exhausted) if plan.exhausted is not None else "")
             if plan.exhausted is not None and (registration.tenant, plan.exhausted) not in self._short_pools:
                 self._short_pools.add((registration.tenant, plan.exhausted))
                 outcome.events.append(Alarm(f"tenant {registration.tenant}: pool {plan.exhausted} is exhausted",
@@ -569,7 +587,8 @@ class LocalMobilityAnchor:
                                                           ipv6=plan.holds_prefixes),
         )
         if not decision.status.accepted:
-            return self._reject_registration(registration, decision.status)
+            return self._reject_registration(registration, decision.status,
+                                             reason=self._why_gre_required(registration, plan))
 
         units = max(1, min(pbu.lifetime, self.settings.max_lifetime // LIFETIME_UNIT_SECONDS, _MAX_LIFETIME_UNITS))
         previous = entry.session() if entry is not None and entry.state is BceState.ACTIVE else None
@@ -907,12 +926,21 @@ class LocalMobilityAnchor:
 
     # ----------------------------------------------------------------- rejections
 
+    def _why_gre_required(self, registration: _Registration, plan: AddressPlan) -> str:
+        """The reason of a GRE_KEY_OPTION_REQUIRED rejection: overlapping pools (keys whatever the policy), else the
+        policy that requires GRE."""
+        tenant = registration.tenant
+        if self._overlapping.keys_required(tenant, ipv4=plan.holds_ipv4, ipv6=plan.holds_prefixes):
+            return gre_keys_required(self._overlapping.reason(tenant, ipv4=plan.holds_ipv4))
+        return gre_required_by_policy(self.settings.gre_policy.deciding(registration.mn_id, registration.source.address))
+
     def _reject_registration(
         self,
         registration: _Registration,
         status: Status,
         ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE,
         sequence: int | None = None,
+        reason: str = "",
     ) -> Outcome:
         return self._reject(
             registration.pbu,
@@ -923,6 +951,7 @@ class LocalMobilityAnchor:
             status,
             sequence=sequence,
             ipv4_reply_status=ipv4_reply_status,
+            reason=reason,
         )
 
     @staticmethod
@@ -937,14 +966,16 @@ class LocalMobilityAnchor:
         sequence: int | None = None,
         lma_time: TimestampOption | None = None,
         ipv4_reply_status: IPv4HomeAddressReplyStatus = IPv4HomeAddressReplyStatus.FAILURE,
+        reason: str = "",
     ) -> Outcome:
-        """Send a rejecting PBA (RFC 5213 5.3.6); no Binding Cache entry is touched."""
+        """Send a rejecting PBA (RFC 5213 5.3.6); no Binding Cache entry is touched. ``reason``: why, for the log,
+        where the status does not say (:mod:`pmip6.core.rejection_reason`)."""
         pba = rejection(
             pbu, received, status, sequence=sequence, lma_time=lma_time, ipv4_reply_status=ipv4_reply_status
         )
         return Outcome(
             sends=[SendMessage(pba, source, destination)],
-            events=[RegistrationRejected(mn_id=mn_id, status=status, peer=source)],
+            events=[RegistrationRejected(mn_id=mn_id, status=status, peer=source, reason=reason)],
         )
 
 

@@ -51,3 +51,11 @@ class LmaGrePolicy:
         if mn_policy is not None:
             return mn_policy
         return self.per_mag.get(mag, self.default)
+
+    def deciding(self, mn_id: bytes, mag: Address) -> str:
+        """Which policy :meth:`resolve` takes for this MN behind this MAG, in words for a log line."""
+        if self._by_mn.get(mn_id) is not None:
+            return "the mobile node's GRE policy"
+        if mag in self.per_mag:
+            return f"the GRE policy of MAG {mag}"
+        return "the LMA's default GRE policy"

@@ -2,7 +2,7 @@
 
 JSON lines carry ``ts`` (Unix time), ``level``, ``logger``, ``message`` and, for engine events, ``event``
 plus the session fields of :func:`pmip6.runtime.views.session_fields` (or ``status`` and ``status_name``
-for a rejection).
+for a rejection, and ``reason`` when the LMA says why: :mod:`pmip6.core.rejection_reason`).
 
 A rejected registration is a warning, but any host can make an LMA reject PBUs as fast as it can send them: at
 most REJECTION_LOG_BURST such lines are logged at once and REJECTION_LOG_RATE a second after that
@@ -141,9 +141,13 @@ class EventLog:
         message = "registration rejected"
         if suppressed:
             message += f" ({counted(suppressed, 'more rejected registration')} not logged since the last one)"
-        self._logger.warning(message, extra={"fields": {
+        fields: dict[str, Any] = {
             "event": "registration_rejected", "mn_id": mn_text(event.mn_id), "status": event.status,
-            "status_name": status_name(event.status), "peer": str(event.peer.address), "suppressed": suppressed}})
+            "status_name": status_name(event.status), "peer": str(event.peer.address)}
+        if event.reason:
+            fields["reason"] = event.reason
+        fields["suppressed"] = suppressed
+        self._logger.warning(message, extra={"fields": fields})
 
     def _describe(self, event: Event) -> tuple[str, dict[str, Any]]:
         if type(event) in _SESSION_EVENTS:

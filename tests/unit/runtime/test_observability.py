@@ -99,6 +99,16 @@ def test_json_log_has_one_line_per_event_with_keys_and_status_names() -> None:
     assert rejected["status_name"] == "GRE_KEY_OPTION_REQUIRED" and rejected["level"] == "warning"
 
 
+def test_a_rejection_the_lma_can_explain_is_logged_with_its_reason_in_both_formats() -> None:
+    """docs/operations.md "Logs": ``reason`` (RegistrationRejected.reason) when the LMA says why, absent otherwise."""
+    why = "timestamp 0.520 s behind this LMA's clock, window 0.3 s"
+    explained, plain = _json_lines([RegistrationRejected(b"mn9", 156, MAG, why), RegistrationRejected(b"mn9", 154, MAG)])
+    assert (explained["status_name"], explained["reason"]) == ("TIMESTAMP_MISMATCH", why)
+    assert "reason" not in plain
+    (line,) = _log_lines([RegistrationRejected(b"mn9", 156, MAG, why)], _HumanFormatter())
+    assert line.endswith(f'status=156 status_name=TIMESTAMP_MISMATCH peer=192.0.2.1 reason="{why}" suppressed=0')
+
+
 def test_rejected_registrations_are_logged_10_at_once_then_1_a_second_and_the_next_line_counts_the_others() -> None:
     """docs/operations.md "Logs": any host can make an LMA reject PBUs as fast as it sends them."""
     clock = [1000.0]
