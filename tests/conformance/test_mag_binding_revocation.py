@@ -130,6 +130,15 @@ def test_RFC5846_8_1_and_9_1_a_realm_revokes_the_bindings_of_that_realm_only() -
         BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
 
 
+def test_RFC5846_8_1_a_realm_names_its_bindings_whatever_the_case_of_an_ascii_realm() -> None:
+    """RFC 7542 section 3: an all-ASCII realm may be matched without case (the LMA's [[mn]] ids are, core/nai.py)."""
+    mag = _mag_with(MN1, MN2, OTHER_REALM)
+    realm = _bri(MNIdentifierOption(b"@EXAMPLE.Org"), trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY,
+                 flags=BRFlags.P | BRFlags.G)
+    mag.receive(realm, LMA_UDP, T0 + 5)
+    assert [entry.mn_id for entry in mag.entries()] == [OTHER_REALM]
+
+
 def test_RFC5846_13_a_bri_from_anyone_but_the_lma_is_ignored() -> None:
     mag = _mag_with(MN1)
     outcome = mag.receive(_bri(MNIdentifierOption(MN1)), Peer(IPv4Address("203.0.113.9"), 5436), T0 + 5)

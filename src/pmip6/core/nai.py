@@ -6,7 +6,8 @@ is a domain name (section 2.5), and "Where the 'utf8-realm' is entirely ASCII, c
 case-insensitive matching on realms. This method MAY be continued" (section 3); for a realm that is not all ASCII
 "almost all 'case insensitive' comparisons can be wrong" (same section), so such a realm is compared exactly too.
 
-pmip6 applies this to the LMA's per-mobile-node configuration only (``[[mn]]``: tenant and GRE policy). The Binding
+pmip6 applies this to the LMA's per-mobile-node configuration (``[[mn]]``: tenant and GRE policy) and to the realm a
+MAG's revocation names (RFC 5846 8.1, :mod:`pmip6.core.revocation_responder`). The Binding
 Cache keeps the identifier's octets: the PBA echoes them (RFC 5213 5.3.6), and "Intermediate nodes MUST NOT modify
 the identifiers that they forward" (RFC 7542 section 3).
 """
@@ -19,17 +20,23 @@ from typing import Generic, TypeVar
 _V = TypeVar("_V")
 
 
-def nai_key(identifier: bytes) -> bytes:
-    """The form in which two identifiers naming the same mobile node are equal: an all-ASCII realm (after the last
-    ``@``) in lower case, everything else as it is."""
+def realm_key(identifier: bytes) -> bytes | None:
+    """The realm of an NAI (after its last ``@``) in the form in which two realms naming the same domain are equal:
+    in lower case when all ASCII, as it is otherwise; None when there is no ``@``."""
     at = identifier.rfind(b"@")
     if at < 0:
-        return identifier
+        return None
     realm = identifier[at + 1:]
-    if not realm.isascii():
+    return realm.lower() if realm.isascii() else realm
+
+
+def nai_key(identifier: bytes) -> bytes:
+    """The form in which two identifiers naming the same mobile node are equal: the username as it is, the realm as
+    :func:`realm_key` gives it."""
+    realm = realm_key(identifier)
+    if realm is None:
         return identifier
-    lowered = realm.lower()
-    return identifier if lowered == realm else identifier[:at + 1] + lowered
+    return identifier[:identifier.rfind(b"@") + 1] + realm
 
 
 class NaiMap(Generic[_V]):

@@ -33,6 +33,7 @@ from ipaddress import IPv6Network
 from typing import Generic, TypeVar
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
+from pmip6.core.nai import realm_key
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import (
@@ -138,8 +139,8 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
             return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
         return Revocation(_held_by_the_lma(entries.values()))
     if trigger == RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY:
-        realm = _realm(mn_option.identifier) if mn_option is not None else None
-        in_realm = tuple(entry for mn_id, entry in entries.items() if realm is not None and _realm(mn_id) == realm)
+        realm = realm_key(mn_option.identifier) if mn_option is not None else None
+        in_realm = tuple(entry for mn_id, entry in entries.items() if realm is not None and realm_key(mn_id) == realm)
         return (Revocation(_held_by_the_lma(in_realm)) if in_realm
                 else BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED)
     if mn_option is None:
@@ -166,12 +167,6 @@ def _held_by_the_lma(entries: Iterable[BindingUpdateListEntry]) -> tuple[Binding
     """The entries a global revocation takes (RFC 5846 8.1, 9.1): all but those whose initial registration is in
     flight, which the LMA did not hold when it sent the BRI (module docstring)."""
     return tuple(entry for entry in entries if entry.state is not BulState.REGISTERING)
-
-
-def _realm(mn_id: bytes) -> bytes | None:
-    """The part of an NAI after its last ``@`` (RFC 5846 8.1: ``@example.com`` names that realm), if any."""
-    at = mn_id.rfind(b"@")
-    return mn_id[at + 1:] if at >= 0 else None
 
 
 def prefix_of(option: HomeNetworkPrefixOption) -> IPv6Network:
