@@ -96,6 +96,14 @@ revocation_messages = st.one_of(
 """Binding Revocation Indications and Acknowledgements (RFC 5846 section 5) with Alternate Care-of Address options
 among the others, apart from ``messages``: the C fast path declines them, where it must take every well-formed
 message of ``messages``; and only a Binding Revocation Message decodes that option (RFC 5846 8.2, 9.2)."""
+care_of_address_updates = st.builds(
+    ProxyBindingUpdate, word, bu_flags, word,
+    st.lists(options, max_size=5).flatmap(lambda others: st.builds(
+        lambda at, address: (*others[:at], AlternateCareOfAddressOption(address), *others[at:]),
+        st.integers(0, len(others)), ipv6)),
+)
+"""PBUs with an Alternate Care-of Address option among the others (RFC 5213 5.3.1 item 13): apart from ``messages``
+because the C fast path declines to decode them, where it must take every well-formed message of ``messages``."""
 heartbeat_flags = st.integers(0, 3).map(HeartbeatFlags)
 heartbeat_messages = st.builds(
     Heartbeat, long, heartbeat_flags,

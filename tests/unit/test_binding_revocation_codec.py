@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from codec_strategies import (LMA, MAG, checksummed, fast_path, mutate, mutations, repair_header_len,
                               revocation_messages)
 from pmip6.wire.errors import DecodeError
-from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
+from pmip6.wire.messages import (BindingRevocationAcknowledgement, BindingRevocationIndication,
+                                 ProxyBindingAcknowledgement, ProxyBindingUpdate)
 from pmip6.wire.mobility import (
     decode_message,
     encode_message,
@@ -127,9 +128,10 @@ def test_header_len_too_short_for_the_fixed_part_is_rejected() -> None:
     assert raised.value.field == "header_len" and raised.value.offset == 1
 
 
-def test_RFC5846_9_2_an_alternate_care_of_address_is_decoded_in_a_bri_and_nowhere_else() -> None:
-    """RFC 6275 6.2.5's layout (type 3, length 16, alignment 8n+6) in a global BRI; an RFC 5213 message never
-    carries one, so in a PBU it stays an option that message does not define, as in the C fast path."""
+def test_RFC5846_9_2_an_alternate_care_of_address_is_decoded_in_a_bri_and_a_pbu_only() -> None:
+    """RFC 6275 6.2.5's layout (type 3, length 16, alignment 8n+6) in a global BRI; a PBU may carry one too (RFC 5213
+    5.3.1 item 13, tests/unit/test_alternate_care_of_address_codec.py); in a PBA it stays an option that message
+    does not define (6.2.5: "valid only in Binding Update"), as in the C fast path."""
     alternate = AlternateCareOfAddressOption(MAG)
     bri = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 9, BRFlags.P | BRFlags.G,
                                       (MNIdentifierOption(b"mag1"), alternate))
@@ -140,7 +142,9 @@ def test_RFC5846_9_2_an_alternate_care_of_address_is_decoded_in_a_bri_and_nowher
         decode_message(encoded[:at + 1] + bytes([15]) + encoded[at + 2:])
     assert raised.value.field == "ALTERNATE_CARE_OF_ADDRESS option" and raised.value.offset == at
     pbu = ProxyBindingUpdate(1, options=(MNIdentifierOption(b"mn"), alternate))
-    assert decode_message(encode_message(pbu)).options[1] == UnknownOption(3, MAG.packed)  # type: ignore[union-attr]
+    assert decode_message(encode_message(pbu)) == pbu
+    pba = ProxyBindingAcknowledgement(0, 1, options=(MNIdentifierOption(b"mn"), alternate))
+    assert decode_message(encode_message(pba)).options[1] == UnknownOption(3, MAG.packed)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

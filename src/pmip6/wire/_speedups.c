@@ -23,6 +23,8 @@
 #define PAYLOAD_PROTO_NONE 59
 #define IPPROTO_MOBILITY_HEADER 135
 #define FIRST_MH_TYPE 5 /* Binding Update; Acknowledgement and Error follow (RFC 6275 section 6.1) */
+#define NO_DECLINED_TYPE 256
+#define ALTERNATE_CARE_OF_ADDRESS 3 /* modelled in a Binding Update only, by the reference (RFC 6275 6.2.5) */
 #define MAX_OPTIONS (MAX_MH_LENGTH / 2)
 #define MAX_FIELDS 5
 #define ENCODE_BUFFER (MAX_MH_LENGTH + 2 * MH_ALIGNMENT + 2 + 255)
@@ -538,9 +540,10 @@ decode_option(int kind_index, const uint8_t *data, Py_ssize_t body, unsigned len
     return *out == NULL ? -1 : 1;
 }
 
-/* The options in data[offset:end] as a tuple: 1 and *out, 0 decline, -1 error. */
+/* The options in data[offset:end] as a tuple: 1 and *out, 0 decline (also at an option of type
+ * ``declined_type``, which the reference models in this message only), -1 error. */
 static int
-decode_options(const uint8_t *data, Py_ssize_t offset, Py_ssize_t end, PyObject **out)
+decode_options(const uint8_t *data, Py_ssize_t offset, Py_ssize_t end, unsigned declined_type, PyObject **out)
 {
     PyObject *items[MAX_OPTIONS];
     Py_ssize_t count = 0;
@@ -551,7 +554,7 @@ decode_options(const uint8_t *data, Py_ssize_t offset, Py_ssize_t end, PyObject 
             offset += 1;
             continue;
         }
-        if (offset + 1 == end) {
+        if (offset + 1 == end || type == declined_type) {
             ok = 0;
             break;
         }
@@ -616,7 +619,8 @@ decode_message(PyObject *module, PyObject *data_object)
         Py_RETURN_NONE;
     }
     PyObject *options_tuple = NULL;
-    int ok = decode_options(data, OPTIONS_OFFSET[message_index], size, &options_tuple);
+    unsigned declined_type = message_index == BINDING_UPDATE ? ALTERNATE_CARE_OF_ADDRESS : NO_DECLINED_TYPE;
+    int ok = decode_options(data, OPTIONS_OFFSET[message_index], size, declined_type, &options_tuple);
     if (ok < 0) return NULL;
     if (ok == 0) Py_RETURN_NONE;
     const uint8_t *fixed = data + MH_HEADER_LENGTH;

@@ -30,9 +30,9 @@ from pmip6.wire.messages import (
 )
 from pmip6.wire.numbers import BAFlags, BindingRevocationType, BRFlags, BUFlags, HeartbeatFlags, IPProto, MHType
 from pmip6.wire.option_codec import (
+    CARE_OF_ADDRESS_OPTIONS,
     HEARTBEAT_OPTIONS,
     MH_ALIGNMENT,
-    REVOCATION_OPTIONS,
     decode_options,
     encode_options,
 )
@@ -207,7 +207,7 @@ def pure_encode_message(message: MobilityMessage, *, source: IPv6Address | None 
 
 def _decode_binding_update(data: bytes, length: int) -> ProxyBindingUpdate:
     sequence, flags, lifetime = _BU_FIXED.unpack_from(data, MH_HEADER_LENGTH)
-    options = decode_options(data, _BU_OPTIONS_OFFSET, length)
+    options = decode_options(data, _BU_OPTIONS_OFFSET, length, CARE_OF_ADDRESS_OPTIONS)
     return ProxyBindingUpdate(sequence, _BU_FLAGS[flags & _BU_DEFINED_FLAGS], lifetime, options)
 
 
@@ -230,7 +230,7 @@ def _decode_binding_revocation(
     if br_type not in (_BRI, _BRA):
         raise DecodeError("br_type", MH_HEADER_LENGTH, f"B.R. Type {br_type}: 1 (Indication) and 2 (Acknowledgement) "
                                                       "are the Binding Revocation Messages (RFC 5846 section 5)")
-    options = decode_options(data, _BR_OPTIONS_OFFSET, length, REVOCATION_OPTIONS)
+    options = decode_options(data, _BR_OPTIONS_OFFSET, length, CARE_OF_ADDRESS_OPTIONS)
     message_class = BindingRevocationIndication if br_type == _BRI else BindingRevocationAcknowledgement
     return message_class(value, sequence, _BR_FLAGS[flags & _BR_DEFINED_FLAGS], options)
 

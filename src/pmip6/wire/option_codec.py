@@ -365,13 +365,15 @@ Response message"): in any other message they are options it does not define, ke
 as the C fast path (which models PBU, PBA and BE only) keeps them too."""
 
 
-REVOCATION_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
+CARE_OF_ADDRESS_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
     OptionType.ALTERNATE_CARE_OF_ADDRESS: (
         _decode_alternate_care_of_address, frozenset((16,))),  # type: ignore[dict-item]
 }
-"""The options pmip6 models in a Binding Revocation Message only (RFC 5846 8.2 and 9.2: a global revocation may
-name its Proxy-CoA in an Alternate Care-of Address option; RFC 5213 messages never carry one): elsewhere they are
-kept as :class:`UnknownOption`, as in the C fast path."""
+"""The options pmip6 models only in the messages that name a care-of address: a (Proxy) Binding Update (RFC 6275
+6.2.5: the Alternate Care-of Address option "is valid only in Binding Update"; RFC 5213 5.3.1 item 13 and 5.3.5
+read it in a PBU) and a Binding Revocation Message (RFC 5846 8.1, 8.2 and 9.2: a global revocation may name its
+Proxy-CoA in one). Elsewhere they are kept as :class:`UnknownOption`, as in the C fast path, which declines a PBU
+carrying one."""
 
 
 def _option_name(option_type: int) -> str:
