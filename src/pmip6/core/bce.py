@@ -10,6 +10,11 @@ RFC 5844 4.1.3.1 adds the encapsulation mode of an IPv4 tunnel: ``udp_encapsulat
 mode (the F flag accepted and GRE not negotiated), False in plain IPv4 (or, over IPv6, IPv6) mode.
 Records written before that field existed have no ``udp_encapsulation`` key and load with False, the mode
 such an entry was forwarded in, so ``RECORD_VERSION`` stays 1.
+
+``signaling`` is where the MAG's PBUs come from when an Alternate Care-of Address option named another Proxy-CoA
+(RFC 5213 5.3.1 item 13, :mod:`pmip6.core.care_of_address`): the sender the LMA authorizes and asks for Heartbeats.
+Records written before it existed have no ``signaling`` key and load with None, as the PBUs of all those entries
+came from their Proxy-CoA.
 """
 
 from __future__ import annotations
@@ -65,6 +70,15 @@ class BindingCacheEntry:
     revoking: bool = False
     """Cleared while its BRI to its MAG is outstanding: no forwarding, keys and addresses kept until the BRA or the
     last retry (RFC 5846 8.1). Not stored: a restart drops it (its ``delete_at`` is None)."""
+    signaling: Peer | None = None
+    """Where the latest accepted PBU came from when that is not the Proxy-CoA (it named another in an Alternate
+    Care-of Address option); None when the MAG signals from its Proxy-CoA."""
+
+    @property
+    def mag(self) -> Peer:
+        """The MAG as a signaling peer: where its latest accepted PBU came from, the sender RFC 5213 5.3.1 item 5
+        authorizes; the Proxy-CoA unless an Alternate Care-of Address option named another."""
+        return self.proxy_coa if self.signaling is None else self.signaling
 
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the MAG, local = the LMAA."""
@@ -115,6 +129,8 @@ class BindingCacheEntry:
             "udp_encapsulation": self.udp_encapsulation,
             "state": str(self.state),
             "delete_at": self.delete_at,
+            "signaling": str(self.signaling.address) if self.signaling is not None else None,
+            "signaling_port": self.signaling.port if self.signaling is not None else None,
         }
 
     @classmethod
@@ -149,6 +165,8 @@ class BindingCacheEntry:
                 udp_encapsulation=bool(record.get("udp_encapsulation", False)),  # absent before IPv4-UDP mode
                 state=BceState(record["state"]),
                 delete_at=record["delete_at"],
+                signaling=_optional(lambda address: Peer(ip_address(address), record.get("signaling_port")),
+                                    record.get("signaling")),  # absent before the Alternate Care-of Address
             )
         except (KeyError, TypeError) as error:
             raise ValueError(f"malformed binding record: {error!r}") from error

@@ -6,7 +6,10 @@ Cache. ``now`` is Unix time in seconds; the engine never reads a clock and never
 
 PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication are the transport's):
  1. no MN Identifier option: MISSING_MN_IDENTIFIER_OPTION (a zero-length MN-ID is echoed)
- 2. the source is not an authorized MAG: MAG_NOT_AUTHORIZED_FOR_PROXY_REG
+ 2. the source is not an authorized MAG: MAG_NOT_AUTHORIZED_FOR_PROXY_REG. The Proxy-CoA the PBU registers is its
+    source, or over IPv6 the address of its Alternate Care-of Address option (:mod:`pmip6.core.care_of_address`:
+    a PBU naming one no tunnel can end at is silently discarded); the lookup, the same-MAG test, the
+    de-registration check and the entry use it, the PBA goes to the source
  3. the MN has no profile and there is no default tenant, or its MN-ID is zero-length: NOT_LMA_FOR_THIS_MOBILE_NODE
  4. F flag without AcceptForcedIPv4UDPEncapsulationRequest: ADMINISTRATIVELY_PROHIBITED (RFC 5844 4.1.3.1);
     an accepted F in a PBU over IPv4/UDP without GRE sets the session's encapsulation mode to IPv4-UDP
@@ -38,6 +41,9 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     Handoff Indicator 4 with one other session of the MN waits up to MaxDelayBeforeNewBCEAssign for that
     session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
     that session de-registered already updates it at once, if its sequence number is newer.
+
+An accepted PBU without the Acknowledge (A) flag gets no PBA (RFC 6275 9.5.4: "SHOULD NOT be sent"); a rejected one
+gets its PBA whatever A says.
 
 Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an authorized MAG is answered with
 this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval, each
@@ -89,6 +95,7 @@ from pmip6.core.addressing import (
 )
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.binding_error import BindingErrorSender
+from pmip6.core.care_of_address import registered_proxy_coa, unusable_proxy_coa
 from pmip6.core.deadlines import DeadlineQueue, earliest
 from pmip6.core.events import (
     Address,
@@ -160,6 +167,7 @@ from pmip6.wire.options import GREKeyOption, MobilityOption, NATDetectionOption,
 __all__ = ["LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile", "Tenant"]
 
 _MAX_LIFETIME_UNITS = 0xFFFF
+_A_FLAG = BUFlags.A.value
 _P_FLAG = BUFlags.P.value
 _F_FLAG = BUFlags.F.value
 _T_FLAG = BUFlags.T.value
@@ -168,7 +176,8 @@ _NO_BA_FLAGS = BAFlags(0)
 
 @dataclass(slots=True, eq=False)
 class _Registration:
-    """A PBU that passed every check up to the Binding Cache lookup."""
+    """A PBU that passed every check up to the Binding Cache lookup. ``source`` sent it (and gets the PBA);
+    ``proxy_coa`` is the Proxy-CoA it registers (:mod:`pmip6.core.care_of_address`)."""
 
     pbu: ProxyBindingUpdate
     options: PbuOptions
@@ -177,6 +186,7 @@ class _Registration:
     mn_id: bytes
     tenant: str
     policy: GrePolicy
+    proxy_coa: Peer
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +322,7 @@ class LocalMobilityAnchor:
         the MAGs of the restored live entries and of the ``lost`` ones it still authorizes, each where its latest
         PBU came from, so that each re-registers its bindings now rather than at its next Heartbeat Request. (Whose
         sessions an unreadable stored record held cannot be known: those MAGs learn it at their next request.)"""
-        had_sessions = [entry for entry in lost if entry.proxy_coa.address in self.settings.authorized_mags]
+        had_sessions = [entry for entry in lost if entry.mag.address in self.settings.authorized_mags]
         had_sessions.extend(entry for entry in self._cache if entry.state is BceState.ACTIVE)
         return self._own_copies.note(self.heartbeat.announce_restart(_latest_endpoints(had_sessions)))
 
@@ -413,6 +423,10 @@ class LocalMobilityAnchor:
         if flags & _F_FLAG and not self.settings.accept_forced_udp_encapsulation:
             return reject(Status.ADMINISTRATIVELY_PROHIBITED, reason=FORCED_UDP_NOT_ACCEPTED)
 
+        proxy_coa = registered_proxy_coa(received, source)
+        unusable = unusable_proxy_coa(proxy_coa.address) if proxy_coa != source else None
+        if unusable is not None:  # RFC 6275 9.5.1: a Binding Update failing validation is silently discarded
+            return _ignored(f"PBU whose Alternate Care-of Address {proxy_coa.address} is {unusable}", source)
         prefix_options = received.home_network_prefixes
         ipv4_requests = received.ipv4_home_address_requests
         hi = received.handoff_indicator
@@ -422,7 +436,7 @@ class LocalMobilityAnchor:
             LookupRequest(
                 mn_id=mn_id,
                 tenant=tenant,
-                source=source.address,
+                proxy_coa=proxy_coa.address,
                 prefixes=non_zero_prefixes(prefix_options),
                 ipv4_home_address=(
                     next((r.address for r in ipv4_requests if int(r.address) != 0), None) if ipv4_requests else None
@@ -467,7 +481,8 @@ class LocalMobilityAnchor:
             return reject(found.reject, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
 
         registration = _Registration(
-            pbu, received, source, destination, mn_id, tenant, self.settings.gre_policy.resolve(mn_id, source.address)
+            pbu, received, source, destination, mn_id, tenant, self.settings.gre_policy.resolve(mn_id, source.address),
+            proxy_coa,
         )
         if pbu.lifetime == 0:
             return self._deregister(registration, found, now)
@@ -504,28 +519,31 @@ class LocalMobilityAnchor:
 
     def _deregister(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
         source = registration.source
+        proxy_coa = registration.proxy_coa.address
         entry = found.entry
-        if entry is None and found.wait_for is not None and found.wait_for.proxy_coa.address == source.address:
+        if entry is None and found.wait_for is not None and found.wait_for.proxy_coa.address == proxy_coa:
             entry = found.wait_for
         if entry is None:
             return _ignored("de-registration matches no mobility session (RFC 5213 5.4.1)", source)
-        if entry.proxy_coa.address != source.address:
+        if entry.proxy_coa.address != proxy_coa:
             return _ignored("de-registration from a MAG that is not the session's Proxy-CoA (RFC 5213 5.3.5)", source)
         self._record_freshness(entry, registration)
         received = registration.options
         _take_link_local(entry, received)
-        pba = acceptance(
-            registration.pbu,
-            received,
-            Status.ACCEPTED,
-            lifetime=0,
-            # RFC 5844 3.1.2.6: no HNP answers a PBU that carried only the IPv4 Home Address Request.
-            prefixes=entry.home_network_prefixes if received.home_network_prefixes else (),
-            ipv4_home_address=entry.ipv4_home_address,
-            ipv4_default_router=entry.ipv4_default_router,
-            link_local_address=entry.link_local_address,
-        )
-        outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
+        outcome = Outcome()
+        if _acknowledged(registration):
+            pba = acceptance(
+                registration.pbu,
+                received,
+                Status.ACCEPTED,
+                lifetime=0,
+                # RFC 5844 3.1.2.6: no HNP answers a PBU that carried only the IPv4 Home Address Request.
+                prefixes=entry.home_network_prefixes if received.home_network_prefixes else (),
+                ipv4_home_address=entry.ipv4_home_address,
+                ipv4_default_router=entry.ipv4_default_router,
+                link_local_address=entry.link_local_address,
+            )
+            outcome.sends.append(SendMessage(pba, source, registration.destination))
         if entry.state is BceState.ACTIVE and self._is_selective(entry, received):
             previous = entry.session()
             if received.home_network_prefixes:
@@ -555,7 +573,7 @@ class LocalMobilityAnchor:
 
     def _register(self, registration: _Registration, entry: BindingCacheEntry | None, now: float) -> Outcome:
         """A new session (``entry`` None), a re-registration, a handoff or the revival of a draining entry."""
-        if self._revocations.revoking(registration.mn_id, registration.source.address):
+        if self._revocations.revoking(registration.mn_id, registration.proxy_coa.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
         pbu = registration.pbu
@@ -571,7 +589,7 @@ class LocalMobilityAnchor:
                 outcome.events.append(Alarm(f"tenant {registration.tenant}: pool {plan.exhausted} is exhausted",
                                             registration.mn_id))
             return outcome
-        same_mag = entry is not None and entry.proxy_coa.address == registration.source.address
+        same_mag = entry is not None and entry.proxy_coa.address == registration.proxy_coa.address
         left_att = entry.att if entry is not None and entry.state is BceState.ACTIVE and not same_mag else None
         keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
         flags = int(pbu.flags)
@@ -597,7 +615,7 @@ class LocalMobilityAnchor:
         self._update(entry, registration, plan, now, units)
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
-        self._revocations.withdraw(registration.mn_id, registration.source.address)
+        self._revocations.withdraw(registration.mn_id, registration.proxy_coa.address)
 
         extra: list[MobilityOption] = []
         if decision.include_option:
@@ -607,22 +625,24 @@ class LocalMobilityAnchor:
         entry.udp_encapsulation = bool(flags & _F_FLAG) and registration.source.port is not None and not decision.gre
         if entry.udp_encapsulation:
             extra.append(NATDetectionOption(force_udp=True, refresh_time=0))
-        pba = acceptance(
-            pbu,
-            received,
-            decision.status,
-            lifetime=units,
-            prefixes=entry.home_network_prefixes,
-            ipv4_home_address=entry.ipv4_home_address,
-            ipv4_default_router=entry.ipv4_default_router,
-            link_local_address=entry.link_local_address,
-            extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
-            extra_options=extra,
-        )
         self.heartbeat.binding_made(now)
         session = entry.session()
         event = BindingEstablished(session) if previous is None else BindingUpdated(session, previous)
-        outcome = Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
+        outcome = Outcome(events=[event])
+        if _acknowledged(registration):
+            pba = acceptance(
+                pbu,
+                received,
+                decision.status,
+                lifetime=units,
+                prefixes=entry.home_network_prefixes,
+                ipv4_home_address=entry.ipv4_home_address,
+                ipv4_default_router=entry.ipv4_default_router,
+                link_local_address=entry.link_local_address,
+                extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
+                extra_options=extra,
+            )
+            outcome.sends.append(SendMessage(pba, registration.source, registration.destination))
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
                        else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
@@ -634,7 +654,7 @@ class LocalMobilityAnchor:
         entry = BindingCacheEntry(
             mn_id=registration.mn_id,
             tenant=registration.tenant,
-            proxy_coa=registration.source,
+            proxy_coa=registration.proxy_coa,
             lmaa=registration.destination,
             att=0,
             hi=0,
@@ -648,7 +668,8 @@ class LocalMobilityAnchor:
     def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float, units: int) -> None:
         received = registration.options
         self._set_addresses(entry, plan)
-        entry.proxy_coa = registration.source
+        entry.proxy_coa = registration.proxy_coa
+        entry.signaling = registration.source if registration.source != registration.proxy_coa else None
         entry.lmaa = registration.destination
         entry.att = int(received.access_technology_type.value)  # type: ignore[union-attr]
         entry.hi = int(received.handoff_indicator.value)  # type: ignore[union-attr]
@@ -786,7 +807,7 @@ class LocalMobilityAnchor:
         outcome, restarted = self.heartbeat.receive(message, source, destination, now)
         self._own_copies.note(outcome)
         if restarted is not None:
-            for entry in [entry for entry in self._cache if entry.proxy_coa.address == source.address and not (
+            for entry in [entry for entry in self._cache if entry.mag.address == source.address and not (
                     entry.state is BceState.ACTIVE and _registered_at(entry) > restarted.previous_at)]:
                 self._revocations.drop(entry)
                 outcome.extend(self._end(entry, "mag-restarted", now))
@@ -879,11 +900,11 @@ class LocalMobilityAnchor:
         the old one could be handed out as a home address). A pool widened or narrowed around the address with
         the same default router is no conflict: :meth:`_claim_addresses` gives the entry the new prefix length,
         which its next PBA carries (RFC 5844 3.3.1, the IPv4 Home Address Reply's Prefix-len)."""
-        if entry.proxy_coa.address not in self.settings.authorized_mags:
-            return f"MAG {entry.proxy_coa.address} is no longer authorized"
+        if entry.mag.address not in self.settings.authorized_mags:
+            return f"MAG {entry.mag.address} is no longer authorized"
         if entry.udp_encapsulation and not self.settings.accept_forced_udp_encapsulation:
             return "IPv4-UDP encapsulation is no longer accepted"
-        if not entry.gre_enabled and self.settings.gre_policy.resolve(entry.mn_id, entry.proxy_coa.address) \
+        if not entry.gre_enabled and self.settings.gre_policy.resolve(entry.mn_id, entry.mag.address) \
                 is GrePolicy.REQUIRED:
             return "GRE is now required"
         holds_ipv4 = entry.ipv4_home_address is not None
@@ -991,6 +1012,13 @@ def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
         entry.link_local_address = generated_link_local(entry.mn_id)
 
 
+def _acknowledged(registration: _Registration) -> bool:
+    """Whether the PBA accepting ``registration`` is sent (RFC 6275 9.5.4, which RFC 5213 5.3.1 item 2 applies): "If
+    the Acknowledge (A) bit is set in the Binding Update, a Binding Acknowledgement MUST be sent"; otherwise, for an
+    accepted one, it "SHOULD NOT be sent". Every rejection is answered, A or not (:meth:`LocalMobilityAnchor._reject`)."""
+    return bool(registration.pbu.flags & _A_FLAG)
+
+
 def _ignored(reason: str, peer: Peer) -> Outcome:
     return Outcome(events=[MessageIgnored(reason, peer)])
 
@@ -1001,10 +1029,12 @@ def _registered_at(entry: BindingCacheEntry) -> float:
 
 
 def _latest_endpoints(entries: Iterable[BindingCacheEntry]) -> dict[Address, PeerEndpoints]:
-    """Each MAG of ``entries`` (live ones), by address: where its latest accepted PBU came from and went to."""
+    """Each MAG of ``entries`` (live ones), by the address it signals from: where its latest accepted PBU came from
+    and went to. RFC 5847 names no address; a MAG whose PBUs name another Proxy-CoA in an Alternate Care-of Address
+    option is asked where it signals from, which is where its own Heartbeat Requests come from (3.2)."""
     latest: dict[Address, BindingCacheEntry] = {}
     for entry in entries:
-        known = latest.setdefault(entry.proxy_coa.address, entry)
+        known = latest.setdefault(entry.mag.address, entry)
         if _registered_at(entry) > _registered_at(known):
-            latest[entry.proxy_coa.address] = entry
-    return {address: (entry.proxy_coa, entry.lmaa) for address, entry in latest.items()}
+            latest[entry.mag.address] = entry
+    return {address: (entry.mag, entry.lmaa) for address, entry in latest.items()}

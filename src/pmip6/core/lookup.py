@@ -38,7 +38,8 @@ class LookupRequest:
 
     mn_id: bytes
     tenant: str
-    source: Address
+    proxy_coa: Address
+    """The Proxy-CoA of the request: its source address, or its Alternate Care-of Address (5.4.1.1, 4th bullet)."""
     prefixes: Collection[IPv6Network] = ()
     """The NON_ZERO Home Network Prefixes of the request, one per option (5.4.1.1 item 4 compares counts too)."""
     ipv4_home_address: IPv4Address | None = None
@@ -140,7 +141,7 @@ class BindingCache:
             handoff_indicators = _HANDOFF_WITH_LL_ID
         else:
             for entry in mine:
-                if entry.mn_ll_id is None and entry.proxy_coa.address == request.source and entry.att == request.att:
+                if entry.mn_ll_id is None and entry.proxy_coa.address == request.proxy_coa and entry.att == request.att:
                     return LookupResult(entry=entry)
             handoff_indicators = _HANDOFF_WITHOUT_LL_ID
         if len(mine) == 1:
@@ -176,7 +177,7 @@ class BindingCache:
                 and same_att
                 and request.hi == HandoffIndicator.HANDOFF_BETWEEN_MAGS
             )
-            or (entry.proxy_coa.address == request.source and same_att)
+            or (entry.proxy_coa.address == request.proxy_coa and same_att)
         ):
             return LookupResult(entry=entry)
         return _NEW_SESSION

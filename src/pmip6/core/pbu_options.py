@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
+    AlternateCareOfAddressOption,
     GREKeyOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
@@ -38,6 +39,7 @@ class PbuOptions:
     link_local_address: LinkLocalAddressOption | None
     timestamp: TimestampOption | None
     gre_key: GREKeyOption | None
+    alternate_care_of_address: AlternateCareOfAddressOption | None
 
     @property
     def ipv4_home_address_request(self) -> IPv4HomeAddressRequestOption | None:
@@ -69,4 +71,5 @@ class PbuOptions:
             get(LinkLocalAddressOption),  # type: ignore[arg-type]
             get(TimestampOption),  # type: ignore[arg-type]
             get(GREKeyOption),  # type: ignore[arg-type]
+            get(AlternateCareOfAddressOption),  # type: ignore[arg-type]
         )

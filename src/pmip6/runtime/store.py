@@ -188,6 +188,8 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
     "state": (lambda value: isinstance(value, str) and value in _STATES,
               " or ".join(f'"{state}"' for state in sorted(_STATES))),
     "delete_at": (_or_null(_finite), "a finite number or null"),
+    "signaling": (_or_null(_text), "a string or null"),
+    "signaling_port": (_or_null(_integer(1, 0xFFFF)), "a port from 1 to 65535, or null"),
 }
 """What each field of a binding record holds (``BindingCacheEntry.to_record``), and the words that say so."""
 
@@ -195,6 +197,7 @@ _FORMATS: dict[str, tuple[Callable[[Any], object], str]] = {
     "mn_id_hex": (bytes.fromhex, "hexadecimal digits"),
     "proxy_coa": (ip_address, "an IPv4 or IPv6 address"),
     "lmaa": (ip_address, "an IPv4 or IPv6 address"),
+    "signaling": (ip_address, "an IPv4 or IPv6 address or null"),
     "home_network_prefixes": (lambda prefixes: [IPv6Network(prefix) for prefix in prefixes], "a list of IPv6 prefixes"),
     "ipv4_home_address": (IPv4Interface, "an IPv4 address with its prefix length, or null"),
     "ipv4_default_router": (IPv4Address, "an IPv4 address or null"),

@@ -37,7 +37,7 @@ def _cache(ll_id: bytes | None = LL) -> tuple[BindingCache, BindingCacheEntry]:
 
 
 def _request(**fields: object) -> LookupRequest:
-    base: dict[str, object] = {"mn_id": b"mn", "tenant": "opA", "source": NEW_MAG, "prefixes": frozenset({PREFIX}), "att": 4, "hi": 1}
+    base: dict[str, object] = {"mn_id": b"mn", "tenant": "opA", "proxy_coa": NEW_MAG, "prefixes": frozenset({PREFIX}), "att": 4, "hi": 1}
     base.update(fields)
     return LookupRequest(**base)  # type: ignore[arg-type]
 
@@ -50,8 +50,8 @@ def _request(**fields: object) -> LookupRequest:
         ({"hi": HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, "att": 3}, LL, True),  # HI 2
         ({"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS}, None, True),  # no LL-ID, entry LL-ID zero, ATT, HI 3
         ({"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS}, LL, False),
-        ({"source": OLD_MAG}, LL, True),  # Proxy-CoA and ATT match
-        ({"source": OLD_MAG, "att": 3}, LL, False),
+        ({"proxy_coa": OLD_MAG}, LL, True),  # Proxy-CoA and ATT match
+        ({"proxy_coa": OLD_MAG, "att": 3}, LL, False),
     ],
 )
 def test_hnp_lookup_update_conditions(fields: dict[str, object], cached_ll_id: bytes | None, updates: bool) -> None:
@@ -68,7 +68,7 @@ def test_address_index_is_per_tenant() -> None:
 
 def test_ipv4_home_address_is_the_key_without_prefixes() -> None:
     cache, entry = _cache()
-    request = _request(prefixes=frozenset(), ipv4_home_address=IPv4Address("10.0.0.2"), source=OLD_MAG)
+    request = _request(prefixes=frozenset(), ipv4_home_address=IPv4Address("10.0.0.2"), proxy_coa=OLD_MAG)
     assert cache.lookup(request).entry is entry
     other = _request(mn_id=b"other", prefixes=frozenset(), ipv4_home_address=IPv4Address("10.0.0.2"))
     assert cache.lookup(other).reject is Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS
@@ -78,7 +78,7 @@ def test_set_addresses_reindexes_and_remove_forgets() -> None:
     cache, entry = _cache()
     moved = IPv6Network("2001:db8:a:1::/64")
     cache.set_addresses(entry, (moved,), None)
-    assert cache.lookup(_request(source=OLD_MAG)) == LookupResult()
-    assert cache.lookup(_request(source=OLD_MAG, prefixes=frozenset({moved}))).entry is entry
+    assert cache.lookup(_request(proxy_coa=OLD_MAG)) == LookupResult()
+    assert cache.lookup(_request(proxy_coa=OLD_MAG, prefixes=frozenset({moved}))).entry is entry
     cache.remove(entry)
     assert len(cache) == 0 and list(cache) == [] and cache.of_mn(b"mn") == []

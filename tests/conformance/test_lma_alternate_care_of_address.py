@@ -1,0 +1,162 @@
+"""The Alternate Care-of Address option in a PBU at the LMA (RFC 5213 5.3.1 item 13, 5.3.5 item 1, 5.3.6, 5.4.1.1;
+RFC 6275 6.2.5 and 9.5.1; RFC 5846 8.1; RFC 5847 section 3).
+
+A MAG signals from SIGNALING and ends its tunnels at TUNNEL_END, which it names in the option (over IPv6, raw MH).
+The Proxy-CoA is TUNNEL_END: the entry, the tunnel, the lookup, the same-MAG test, the de-registration check and the
+BRIs use it; the PBA goes to the PBU's source; the sender is what is authorized and asked for Heartbeats.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv6Address
+
+import pytest
+
+from lma_builders import MAG1, MN1, NOW, hnp_of, make_lma, pbu, the_pba
+
+from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated, MessageIgnored, Peer
+from pmip6.core.heartbeat import HeartbeatSettings
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.wire.messages import BindingRevocationIndication, Heartbeat, ProxyBindingUpdate
+from pmip6.wire.mobility import decode_message, encode_message
+from pmip6.wire.numbers import HandoffIndicator, Status
+from pmip6.wire.options import AlternateCareOfAddressOption
+
+SIGNALING = Peer(IPv6Address("2001:db8:1::1"), None)
+TUNNEL_END = IPv6Address("2001:db8:2::2")
+OTHER_TUNNEL_END = IPv6Address("2001:db8:3::3")
+LMAA6 = IPv6Address("2001:db8::100")
+
+
+def _lma(**overrides: object) -> LocalMobilityAnchor:
+    """Only the signaling address is an authorized MAG (RFC 5213 5.3.1 item 5: "the sender")."""
+    return make_lma(authorized_mags=frozenset({SIGNALING.address}), **overrides)
+
+
+def _naming(address: IPv6Address, **fields: object) -> ProxyBindingUpdate:
+    """A PBU naming ``address`` in an Alternate Care-of Address option, through the codec as the daemon sees it."""
+    message = pbu(extra=(AlternateCareOfAddressOption(address),), **fields)  # type: ignore[arg-type]
+    return decode_message(encode_message(message, source=SIGNALING.address, destination=LMAA6))  # type: ignore[return-value]
+
+
+def _registered(lma: LocalMobilityAnchor) -> BindingCacheEntry:
+    assert the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)).status == Status.ACCEPTED
+    (entry,) = lma.bindings()
+    return entry
+
+
+def test_RFC5213_5_3_1_the_alternate_care_of_address_is_the_proxy_coa_and_the_pba_goes_to_the_source() -> None:
+    """RFC 6275 9.5.1: "If the Alternate Care-of Address option is present, the care-of address is the address in
+    that option"; RFC 5213 5.3.6: "the address may not be the same as the Proxy-CoA" -- the PBA goes to the source."""
+    lma = _lma()
+    outcome = lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)
+    assert the_pba(outcome).status == Status.ACCEPTED and outcome.sends[0].destination == SIGNALING
+    (established,) = [event for event in outcome.events if isinstance(event, BindingEstablished)]
+    assert established.session.peer == Peer(TUNNEL_END, None)  # the tunnel ends there
+    (entry,) = lma.bindings()
+    assert entry.proxy_coa == Peer(TUNNEL_END, None) and entry.mag == SIGNALING
+
+
+def test_RFC5213_5_3_1_13_a_refresh_naming_the_same_proxy_coa_is_no_handoff() -> None:
+    """5.3.1 item 13: "If the Proxy-CoA in the Binding Cache entry matches the source address of the request (or the
+    address in the Alternate Care-of Address option, if the option is present)": 5.3.3, no revocation."""
+    lma = _lma(binding_revocation=True)
+    hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
+    outcome = lma.receive(_naming(TUNNEL_END, sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp,)),
+                          SIGNALING, LMAA6, NOW + 1)
+    (updated,) = [event for event in outcome.events if isinstance(event, BindingUpdated)]
+    assert updated.previous.peer == updated.session.peer == Peer(TUNNEL_END, None)
+    assert [type(send.message) for send in outcome.sends] == [type(the_pba(outcome))]
+
+
+def test_RFC5213_5_3_1_13_another_alternate_care_of_address_is_a_handoff_and_the_bri_goes_to_the_old_one() -> None:
+    """5.3.4 for a PBU naming another Proxy-CoA; RFC 5846 8.1: "The proxy care-of address for the binding MUST be used
+    as the destination address" of the BRI telling the previous one."""
+    lma = _lma(binding_revocation=True)
+    hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
+    outcome = lma.receive(_naming(OTHER_TUNNEL_END, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+                                  prefixes=(hnp,)), SIGNALING, LMAA6, NOW + 1)
+    (updated,) = [event for event in outcome.events if isinstance(event, BindingUpdated)]
+    assert updated.previous.peer == Peer(TUNNEL_END, None) and updated.session.peer == Peer(OTHER_TUNNEL_END, None)
+    (bri,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert bri.destination == Peer(TUNNEL_END, None)
+
+
+def test_RFC5213_5_4_1_1_the_lookup_compares_the_proxy_coa_in_the_option() -> None:
+    """5.4.1.1, 4th bullet: the Proxy-CoA and ATT match, so a PBU with the HNP and Handoff Indicator 1 updates the
+    session rather than asking for a new one -- the Proxy-CoA being the option's address, not the source's."""
+    lma = _lma()
+    hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
+    outcome = lma.receive(_naming(TUNNEL_END, sequence=2, prefixes=(hnp,)), SIGNALING, LMAA6, NOW + 1)
+    assert the_pba(outcome).status == Status.ACCEPTED
+    assert any(isinstance(event, BindingUpdated) for event in outcome.events) and len(list(lma.bindings())) == 1
+
+
+def test_RFC5213_5_3_5_a_deregistration_naming_the_proxy_coa_is_accepted() -> None:
+    lma = _lma()
+    hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
+    outcome = lma.receive(_naming(TUNNEL_END, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp,)),
+                          SIGNALING, LMAA6, NOW + 1)
+    assert the_pba(outcome).status == Status.ACCEPTED and outcome.sends[0].destination == SIGNALING
+    assert any(isinstance(event, BindingDeregistered) for event in outcome.events)
+
+
+def test_RFC5213_5_3_5_a_deregistration_from_the_proxy_coa_itself_is_accepted() -> None:
+    """5.3.5 item 1: ignored only if "a Source Address in the IPv6 header (or the address in the Alternate Care-of
+    Address option, if the option is present)" differs from the BCE's Proxy-CoA: here the source is that address."""
+    lma = make_lma(authorized_mags=frozenset({SIGNALING.address, TUNNEL_END}))
+    hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
+    tunnel_end = Peer(TUNNEL_END, None)
+    outcome = lma.receive(pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp,)), tunnel_end,
+                          LMAA6, NOW + 1)
+    assert the_pba(outcome).status == Status.ACCEPTED and outcome.sends[0].destination == tunnel_end
+
+
+def test_RFC5213_5_3_5_a_deregistration_from_the_signaling_address_without_the_option_is_ignored() -> None:
+    """Without the option the source is the Proxy-CoA the de-registration names, and it is not the BCE's."""
+    lma = _lma()
+    hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
+    outcome = lma.receive(pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp,)), SIGNALING,
+                          LMAA6, NOW + 1)
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+
+
+@pytest.mark.parametrize("address", ["::", "ff02::1", "::1", "fe80::1"])
+def test_RFC6275_9_5_1_a_pbu_naming_an_address_no_tunnel_can_end_at_is_silently_discarded(address: str) -> None:
+    lma = _lma()
+    outcome = lma.receive(_naming(IPv6Address(address)), SIGNALING, LMAA6, NOW)
+    assert outcome.sends == [] and list(lma.bindings()) == []
+    (ignored,) = outcome.events
+    assert isinstance(ignored, MessageIgnored) and "Alternate Care-of Address" in ignored.reason
+
+
+def test_RFC5844_over_ipv4_udp_the_option_is_not_read_and_the_source_stays_the_proxy_coa() -> None:
+    """RFC 5844 4.1.1: over IPv4 transport the IPv4 Proxy-CoA is the PBU's outer source; it says nothing of the
+    option (docs/operations.md)."""
+    lma = make_lma()
+    outcome = lma.receive(pbu(MN1, extra=(AlternateCareOfAddressOption(TUNNEL_END),)), MAG1, MAG1.address, NOW)
+    assert the_pba(outcome).status == Status.ACCEPTED
+    (entry,) = lma.bindings()
+    assert entry.proxy_coa == MAG1 and entry.signaling is None
+
+
+def test_RFC5847_3_heartbeat_requests_go_where_the_mag_signals_from() -> None:
+    """RFC 5847 names no address: the LMA asks the MAG where its PBUs come from, where its own requests come from."""
+    lma = _lma(heartbeat=HeartbeatSettings(interval=30.0, missing_heartbeats_allowed=2))
+    _registered(lma)
+    outcome = lma.handle_timer(lma.next_deadline())  # type: ignore[arg-type]
+    assert [(type(send.message), send.destination) for send in outcome.sends] == [(Heartbeat, SIGNALING)]
+
+
+def test_RFC5213_5_3_1_5_the_entry_stays_authorized_by_its_sender_across_a_reload_and_the_state_file() -> None:
+    """The Proxy-CoA need not be an authorized MAG: a reload keeps the entry, and its stored record keeps where the
+    MAG signals from (a record written before that field loads as a MAG signaling from its Proxy-CoA)."""
+    lma = _lma()
+    entry = _registered(lma)
+    assert lma.reconfigure(lma.settings, NOW + 1).events == [] and list(lma.bindings()) == [entry]
+    record = entry.to_record()
+    restored = BindingCacheEntry.from_record(record)
+    assert restored.signaling == SIGNALING and restored.proxy_coa == Peer(TUNNEL_END, None)
+    older = {name: value for name, value in record.items() if not name.startswith("signaling")}
+    assert BindingCacheEntry.from_record(older).mag == Peer(TUNNEL_END, None)
