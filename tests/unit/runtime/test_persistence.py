@@ -30,7 +30,7 @@ from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon
 from pmip6.runtime.store import BindingStore
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
+from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import TimestampOption
 
 LMAA = IPv4Address("127.0.0.1")
@@ -173,6 +173,28 @@ def test_a_repeated_deregistration_of_a_draining_entry_is_persisted_before_its_p
     (stored,) = lab.stored()
     assert (stored["last_sequence"], stored["last_timestamp"]) == (entry.last_sequence, entry.last_timestamp)
     assert stored["last_timestamp"] == later.ticks and stored["state"] == str(BceState.DEREGISTERING)
+
+
+def test_RFC6275_9_5_4_a_repeated_deregistration_without_the_a_flag_is_persisted_with_no_pba(lab: StoreLab) -> None:
+    """The same as above from a MAG that clears the A flag: accepted, it gets no PBA (RFC 6275 9.5.4) and has no event,
+    yet the draining BCE's Sequence Number and Timestamp move on, and the store must follow."""
+    lab.start()
+    lab.attach(MAG_A)
+    now = lab.now()
+    deregistration = lab.mags[MAG_A].detach(MN.encode(), now).sends[0].message
+    lab.exchange(MAG_A, Outcome(sends=[SendMessage(deregistration, Peer(LMAA, PORT))]), now)
+    later = TimestampOption.from_time(lab.now())
+    again = dataclasses.replace(deregistration, sequence=(deregistration.sequence + 1) & 0xFFFF,
+                                flags=deregistration.flags & ~BUFlags.A, options=tuple(
+        later if isinstance(option, TimestampOption) else option for option in deregistration.options))
+    lab.sent.clear()
+    lab.lma.on_message(again, Peer(MAG_A, PORT), LMAA)
+    assert lab.sent == []
+
+    (entry,) = lab.lma.lma.bindings()
+    (stored,) = lab.stored()
+    assert (stored["last_sequence"], stored["last_timestamp"]) == (entry.last_sequence, entry.last_timestamp)
+    assert stored["last_timestamp"] == later.ticks
 
 
 def test_handoff_is_persisted_with_the_new_proxy_coa(lab: StoreLab) -> None:
