@@ -3,7 +3,8 @@
 Every PBU/PBA variant the GRE Key Option can produce (option Length 2 and 6, T flag set and clear, the
 statuses 0/2/3/163 of RFC 5845 6.4, with HI, ATT, MN-ID, HNP, Timestamp and the RFC 5844 IPv4 options),
 and RFC 5844 section 4's forced UDP encapsulation (a PBU with F, a PBA with a NAT Detection option with F),
-is encoded over IPv6 (next header 135, MH checksum over the pseudo-header) and over IPv4/UDP 5436 (MH
+and a PBU naming its Proxy-CoA in an Alternate Care-of Address option (RFC 5213 5.3.1 item 13), with and without
+the A flag, is encoded over IPv6 (next header 135, MH checksum over the pseudo-header) and over IPv4/UDP 5436 (MH
 checksum 0), next to GRE data over IPv4 and IPv6, TLV/GRE over UDP 5437 and IPv4-UDP data (a plain
 packet in UDP 5437). All frames go into one pcap
 written with PcapWriter; tshark must report exactly what was encoded, with no expert warning.
@@ -24,7 +25,7 @@ from pmip6.wire.gre import GREHeader, encode_gre
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto, Status
-from pmip6.wire.options import (AccessTechnologyTypeOption, GREKeyOption, HandoffIndicatorOption,
+from pmip6.wire.options import (AccessTechnologyTypeOption, AlternateCareOfAddressOption, GREKeyOption, HandoffIndicatorOption,
                                 HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
                                 IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
                                 NATDetectionOption, TimestampOption)
@@ -33,6 +34,7 @@ from pmip6.wire.tlv import TLVHeader, encode_tlv
 
 pytestmark = TSHARK_MARKS
 DOWNLINK_KEY, UPLINK_KEY = 0x1234ABCD, 0x00002222
+TUNNEL_END = IPv6Address("2001:db8:2::2")
 FIELDS = [
     "frame.number", "mip6.mhtype", "mip6.csum",
     "mip6.bu.seqnr", "mip6.bu.a_flag", "mip6.bu.p_flag", "mip6.bu.f_flag", "mip6.bu.t_flag", "mip6.bu.lifetime",
@@ -40,7 +42,7 @@ FIELDS = [
     "mip6.options.grek", "mip6.gre_key", "mip6.hi", "mip6.att", "mip6.mnid.identifier",
     "mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl", "mip6.timestamp_tmp",
     "mip6.ipv4ha.ha", "mip6.ipv4ha.preflen", "mip6.ipv4aa.sts", "mip6.ipv4dra.dra",
-    "mip6.natd.f_flag", "mip6.natd.refresh_t",
+    "mip6.natd.f_flag", "mip6.natd.refresh_t", "mip6.acoa.acoa",
     "gre.key", "gre.proto", "gre.sequence_number", "gre.checksum.status",
     "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.length", "udp.checksum.status",
     "_ws.expert.message",
@@ -104,7 +106,7 @@ def _signaling_cases() -> list[tuple[str, object, dict[str, str]]]:
                              "mip6.ipv4ha.ha": str(home_address), "mip6.ipv4ha.preflen": "24",
                              "mip6.ipv4aa.sts": "0", "mip6.ipv4dra.dra": f"10.0.{number}.1"}
                 cases.append((f"PBA status={int(status)} key={key} T={t_flag:d}", pba, expected))
-    return cases + _forced_udp_cases(number + 1)
+    return cases + _forced_udp_cases(number + 1) + _alternate_care_of_address_cases(number + 3)
 
 
 def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
@@ -121,6 +123,22 @@ def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
                      "mip6.ba.p_flag": "1", "mip6.ba.t_flag": "0", "mip6.ba.lifetime": "600",
                      "mip6.natd.f_flag": "1", "mip6.natd.refresh_t": "0"}
     return [("PBU F=1", pbu, pbu_expected), ("PBA NAT Detection F=1", pba, pba_expected)]
+
+
+def _alternate_care_of_address_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
+    """RFC 5213 5.3.1 item 13: a PBU naming its Proxy-CoA in an Alternate Care-of Address option (RFC 6275 6.2.5,
+    alignment 8n+6), once with the Acknowledge flag clear (RFC 6275 9.5.4)."""
+    cases: list[tuple[str, object, dict[str, str]]] = []
+    for acknowledge in (True, False):
+        options, expected = _common_options(number)
+        flags = BUFlags.P | (BUFlags.A if acknowledge else 0)
+        pbu = ProxyBindingUpdate(number, flags, 900, options + (AlternateCareOfAddressOption(TUNNEL_END),))
+        expected |= {"mip6.mhtype": "5", "mip6.bu.seqnr": str(number), "mip6.bu.a_flag": _flag(acknowledge),
+                     "mip6.bu.p_flag": "1", "mip6.bu.f_flag": "0", "mip6.bu.t_flag": "0", "mip6.bu.lifetime": "900",
+                     "mip6.acoa.acoa": str(TUNNEL_END)}
+        cases.append((f"PBU Alternate CoA A={acknowledge:d}", pbu, expected))
+        number += 1
+    return cases
 
 
 def _cases() -> list[Case]:
