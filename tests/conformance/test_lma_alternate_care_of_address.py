@@ -15,13 +15,14 @@ import pytest
 from lma_builders import MAG1, MN1, NOW, hnp_of, make_lma, pbu, the_pba
 
 from pmip6.core.bce import BindingCacheEntry
-from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated, MessageIgnored, Peer
+from pmip6.core.events import (BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, MessageIgnored,
+                               Peer)
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.wire.messages import BindingRevocationIndication, Heartbeat, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import HandoffIndicator, Status
-from pmip6.wire.options import AlternateCareOfAddressOption
+from pmip6.wire.numbers import HandoffIndicator, HeartbeatFlags, Status
+from pmip6.wire.options import AlternateCareOfAddressOption, RestartCounterOption
 
 SIGNALING = Peer(IPv6Address("2001:db8:1::1"), None)
 TUNNEL_END = IPv6Address("2001:db8:2::2")
@@ -147,6 +148,19 @@ def test_RFC5847_3_heartbeat_requests_go_where_the_mag_signals_from() -> None:
     _registered(lma)
     outcome = lma.handle_timer(lma.next_deadline())  # type: ignore[arg-type]
     assert [(type(send.message), send.destination) for send in outcome.sends] == [(Heartbeat, SIGNALING)]
+
+
+def test_RFC5847_3_2_a_restart_reported_from_where_the_mag_signals_removes_its_bindings() -> None:
+    """The MAG's Heartbeat Responses come from its signaling address: a changed Restart Counter there ends the
+    sessions whose Proxy-CoA it named in the option."""
+    lma = _lma(heartbeat=HeartbeatSettings(interval=30.0, missing_heartbeats_allowed=2))
+    _registered(lma)
+    for counter, at in ((100, NOW + 30), (200, NOW + 60)):
+        (request,) = lma.handle_timer(at).sends
+        outcome = lma.receive(Heartbeat(request.message.sequence, HeartbeatFlags.R, (RestartCounterOption(counter),)),
+                              SIGNALING, LMAA6, at)
+    assert [event.reason for event in outcome.events if isinstance(event, BindingRemoved)] == ["mag-restarted"]
+    assert list(lma.bindings()) == []
 
 
 def test_RFC5213_5_3_1_5_the_entry_stays_authorized_by_its_sender_across_a_reload_and_the_state_file() -> None:
