@@ -17,7 +17,7 @@ goes to the forwarder, which marks or drops the inner packet (``pmip6.dataplane.
 
 Tunnel entry (docs/dataplane.md, "Tunnel MTU" and "Tunnel Encapsulation Limit"): the forwarder fragments or
 refuses packets larger than the tunnel MTU and refuses IPv6 packets whose Tunnel Encapsulation Limit is 0; the
-pump answers a refusal with an ICMP error (``pmip6.dataplane.icmp_errors``), rate-limited, which it writes
+pump answers a refusal with an ICMP error (``pmip6.dataplane.icmp_errors``), rate-limited per TUN device, which it writes
 into the TUN device the packet came from, so the kernel routes it by that device's policy rule back to the
 sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
 outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
@@ -119,7 +119,11 @@ class Pump:
         self.icmp_errors = dict.fromkeys(IcmpOutcome, 0)
         """The ICMP errors owed to refused packets, by what became of them."""
         self.icmp_rate_limit = icmp_rate_limit
-        """The rate limit of the ICMP errors (RFC 4443 section 2.4 (f)); replaceable, e.g. by a test."""
+        """The rate limit of the ICMP errors (RFC 4443 section 2.4 (f)) that each TUN device's own bucket starts
+        as (a copy, made at its first error); replaceable, e.g. by a test."""
+        self._icmp_buckets: dict[str | None, TokenBucket] = {}
+        """Per TUN key (a tenant at the LMA, an access interface at the MAG), its ICMP errors' token bucket: one
+        tenant's (or access link's) refused packets cannot spend another's errors."""
         self._icmp_sources: dict[str | None, IcmpSources] = {}
         self._icmp_interfaces: dict[str | None, str | None] = {}
         """Per TUN key, the interface whose address its ICMP errors come from first (:func:`icmp_sources`)."""
@@ -344,6 +348,7 @@ class Pump:
         fd = self._local_fds.pop(key)
         del self._icmp_sources[key]
         del self._icmp_interfaces[key]
+        self._icmp_buckets.pop(key, None)
         if self._loop is not None:
             self._loop.remove_reader(fd)
         return fd
@@ -387,7 +392,10 @@ class Pump:
             self.icmp_errors[IcmpOutcome.NO_SOURCE_ADDRESS] += 1
             return
         now = time.monotonic()
-        if not self.icmp_rate_limit.ready(now):  # nothing is built while the bucket is empty (a flood)
+        bucket = self._icmp_buckets.get(key)
+        if bucket is None:
+            bucket = self._icmp_buckets[key] = TokenBucket(self.icmp_rate_limit.rate, self.icmp_rate_limit.burst)
+        if not bucket.ready(now):  # nothing is built while the bucket is empty (a flood)
             self.icmp_errors[IcmpOutcome.RATE_LIMITED] += 1
             return
         if too_big is not None:
@@ -400,7 +408,7 @@ class Pump:
         if error is None:
             self.icmp_errors[IcmpOutcome.NOT_ALLOWED] += 1
             return
-        self.icmp_rate_limit.take(now)  # only what is sent spends a token
+        bucket.take(now)  # only what is sent spends a token
         try:
             os.write(fd, error)
         except OSError:

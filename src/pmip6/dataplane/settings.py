@@ -57,7 +57,8 @@ class LmaDataplaneSettings:
     """The Tunnel Encapsulation Limit an outer IPv6 header carries for a packet without one (RFC 2473 section
     4.1.1 (d)); None: none (docs/dataplane.md, "Tunnel Encapsulation Limit")."""
     icmp_error_rate: float = DEFAULT_ICMP_ERROR_RATE
-    """The token bucket of the pump's ICMP errors (RFC 4443 section 2.4 (f)): errors per second ..."""
+    """The token bucket of the pump's ICMP errors (RFC 4443 section 2.4 (f)), one per tenant: errors per second
+    ..."""
     icmp_error_burst: int = DEFAULT_ICMP_ERROR_BURST
     """... and at once."""
 
@@ -79,4 +80,5 @@ class MagDataplaneSettings:
     """As :attr:`LmaDataplaneSettings.encapsulation_limit`."""
     icmp_error_rate: float = DEFAULT_ICMP_ERROR_RATE
     icmp_error_burst: int = DEFAULT_ICMP_ERROR_BURST
-    """As :attr:`LmaDataplaneSettings.icmp_error_rate` and ``icmp_error_burst``."""
+    """As :attr:`LmaDataplaneSettings.icmp_error_rate` and ``icmp_error_burst``, one bucket per access
+    interface."""

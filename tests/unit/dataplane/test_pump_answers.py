@@ -19,22 +19,25 @@ from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 
 @pytest.fixture
 def pump() -> Iterator[LmaPump]:
-    pump = LmaPump(LmaDataplaneSettings(tenants=(TenantSettings("opA", "tena", 100),)))
+    pump = LmaPump(LmaDataplaneSettings(tenants=(TenantSettings("opA", "tena", 100),
+                                                 TenantSettings("opB", "tenb", 102))))
     pump.lma.apply(BindingEstablished(session(b"mn1")))
-    pump._icmp_sources["opA"] = IcmpSources(ipv4=socket.inet_aton("10.0.0.254"))
+    pump.lma.apply(BindingEstablished(session(b"mn3", tenant="opB", downlink_key=0x3333, uplink_key=0x4444)))
+    for tenant in ("opA", "opB"):
+        pump._icmp_sources[tenant] = IcmpSources(ipv4=socket.inet_aton("10.0.0.254"))
     yield pump
     pump._netlink_thread.shutdown()
 
 
-def exchange(pump: LmaPump, *packets: bytes) -> list[bytes]:
-    """Hand ``packets`` to the pump as the tenant's TUN device would; what it wrote back."""
+def exchange(pump: LmaPump, *packets: bytes, tenant: str = "opA") -> list[bytes]:
+    """Hand ``packets`` to the pump as ``tenant``'s TUN device would; what it wrote back."""
     tun, kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     with tun, kernel:
         tun.setblocking(False)
         kernel.setblocking(False)
         for packet in packets:
             kernel.send(packet)
-        pump._on_local("opA", tun.fileno())
+        pump._on_local(tenant, tun.fileno())
         answers = []
         while True:
             try:
@@ -68,3 +71,17 @@ def test_RFC4443_2_4_f_no_error_is_built_while_the_bucket_is_empty(pump: LmaPump
     assert len(built) == 1
     assert {str(outcome): count for outcome, count in pump.icmp_errors.items() if count} == {
         "sent": 1, "rate_limited": 19}
+
+
+def test_RFC4443_2_4_f_each_tenant_has_its_own_bucket(pump: LmaPump) -> None:
+    """Operator A's refused packets spend operator A's tokens only: with a burst of one and no refill, operator B's
+    one too big packet (same addresses, its own TUN device) still hears its Fragmentation Needed, and operator A's
+    second does not (docs/dataplane.md, "ICMP errors")."""
+    pump.icmp_rate_limit = TokenBucket(rate=0.0, burst=1)
+    too_big = bytes(IP(src=SERVER, dst=SHARED_HOME, flags="DF") / UDP(sport=7, dport=4000) / bytes(1500))
+    assert len(exchange(pump, too_big, too_big, tenant="opA")) == 1
+    answers = exchange(pump, too_big, tenant="opB")
+    assert [(answer[20], answer[21]) for answer in answers] == [(3, 4)]
+    assert {str(outcome): count for outcome, count in pump.icmp_errors.items() if count} == {
+        "sent": 2, "rate_limited": 1}
+    assert pump.lma.tenant_totals()["opB"].drops == {"too_big": 1}
