@@ -70,6 +70,17 @@ class AddressIndex(Generic[Value]):
                     del self._ipv6[prefix.prefixlen]
         self._ipv6_lengths = tuple(sorted(self._ipv6, reverse=True))
 
+    def discard(self, scope: Hashable, ipv4: IPv4Address | None, prefixes: tuple[IPv6Network, ...]) -> None:
+        """Remove the entries of ``ipv4`` and ``prefixes`` in ``scope``, whatever they map to."""
+        if ipv4 is not None:
+            self._ipv4.pop((scope, ipv4.packed), None)
+        for prefix in prefixes:
+            table = self._ipv6.get(prefix.prefixlen, {})
+            table.pop((scope, _prefix_key(prefix.network_address.packed, prefix.prefixlen)), None)
+            if not table:
+                self._ipv6.pop(prefix.prefixlen, None)
+        self._ipv6_lengths = tuple(sorted(self._ipv6, reverse=True))
+
     def find(self, scope: Hashable, packet: Buffer, which: AddressField, offset: int = 0) -> Value | None:
         """The value for the inner packet starting at ``offset`` of ``packet``; None if none or not IP."""
         size = len(packet)

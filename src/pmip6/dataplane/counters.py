@@ -44,6 +44,10 @@ class DropReason(StrEnum):
     FOREIGN_SOURCE = "foreign_source"
     """At the MAG, a packet from an access interface whose source is not the MN's home address or in its
     home network prefixes (RFC 5213 section 6.10.5; also keeps the kernel's own MLD/RS out of the tunnel)."""
+    AMBIGUOUS_SOURCE = "ambiguous_source"
+    """At the MAG, a packet from an access interface whose source is the home address (or in the Home Network
+    Prefix) of more than one session on that interface, e.g. two operators' MNs given the same private address:
+    the interface cannot tell whose it is, and either key could put it into the wrong operator's network."""
     NOT_IP = "not_ip"
     """An empty inner packet, or one whose version nibble is neither 4 nor 6. (One cut short inside its IP
     header matches no addresses: no_session, or foreign_source at a MAG's access side.)"""

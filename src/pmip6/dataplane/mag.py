@@ -5,16 +5,49 @@ tenants may share an address) goes to the LMA with the uplink key in every GRE h
 session's format (GK-7.2-3, GK-7.3-3). Downlink: a packet from the tunnel is matched by its downlink key
 and outer source = the LMA (GK-4.2-13), or, unkeyed, by outer source plus inner destination address, and
 leaves on the session's access interface.
+
+Two sessions with one home address (or Home Network Prefix) on one access interface, e.g. two operators' MNs
+that were given the same private address, make that interface's uplink ambiguous: the interface no longer tells
+which session a packet is from, and sealing it with either key could deliver one operator's traffic into the
+other's network. The MAG then refuses to pick: while both are there, packets from that address on that
+interface are dropped (``ambiguous_source``) and a warning names the MNs; when one leaves, the other's uplink
+works again (docs/dataplane.md, "Tables").
 """
 
 from __future__ import annotations
 
-from pmip6.core.events import TunnelSession
+import logging
+from enum import Enum
+from ipaddress import IPv4Address, IPv6Network
+
+from pmip6.core.events import TunnelSession, mn_text
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute, TooBig
 from pmip6.dataplane.formats import Buffer
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
+
+_log = logging.getLogger(__name__)
+
+
+class Claim(Enum):
+    AMBIGUOUS = "ambiguous"
+    """The uplink index's entry for an (access interface, home address) that more than one session claims."""
+
+
+def _claims(session: TunnelSession) -> list[IPv4Address | IPv6Network]:
+    """The home addresses a session's MN sends from on its access interface: its IPv4 home address and HNPs."""
+    return [*([session.ipv4_home_address] if session.ipv4_home_address is not None else []),
+            *session.home_network_prefixes]
+
+
+def _warn_shared(interface: str, claim: IPv4Address | IPv6Network, sessions: list[TunnelSession]) -> None:
+    """A session arrived with a home address that others on its access interface already have."""
+    mn_ids = [mn_text(session.mn_id) for session in sessions]
+    _log.warning("data plane: %s have home address %s on one access interface %s: its uplink packets from that "
+                 "address are dropped (ambiguous_source) until only one of them is left", " and ".join(mn_ids),
+                 claim, interface, extra={"fields": {"event": "dataplane_ambiguous_source", "interface": interface,
+                                                     "address": str(claim), "mn_id": mn_ids}})
 
 
 class MagForwarder(Forwarder):
@@ -27,7 +60,8 @@ class MagForwarder(Forwarder):
     def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU, encapsulation_limit: int | None = None) -> None:
         super().__init__(tunnel_mtu, encapsulation_limit)
         self._by_interface: dict[str, list[SessionRoute]] = {}
-        self._mn_sources: AddressIndex[SessionRoute] = AddressIndex()
+        self._mn_sources: AddressIndex[SessionRoute | Claim] = AddressIndex()
+        """(access interface, home address) -> its one session, or :attr:`Claim.AMBIGUOUS` if several claim it."""
 
     @staticmethod
     def receive_key(session: TunnelSession) -> int | None:
@@ -43,22 +77,46 @@ class MagForwarder(Forwarder):
         return session.access_interface
 
     def _index_local(self, route: SessionRoute) -> None:
-        session = route.session
-        if session.access_interface is not None:
-            self._by_interface.setdefault(session.access_interface, []).append(route)
-            self._mn_sources.add(session.access_interface, session.ipv4_home_address,
-                                 session.home_network_prefixes, route)
+        interface = route.session.access_interface
+        if interface is not None:
+            routes = self._by_interface.setdefault(interface, [])
+            for claim in _claims(route.session):
+                sharing = [other.session for other in routes if claim in _claims(other.session)]
+                if sharing:
+                    _warn_shared(interface, claim, [*sharing, route.session])
+            self._unindex_sources(interface, routes)
+            routes.append(route)
+            self._index_sources(interface, routes)
 
     def _unindex_local(self, route: SessionRoute) -> None:
-        session = route.session
-        if session.access_interface is not None:
-            routes = self._by_interface.get(session.access_interface, [])
-            if route in routes:
-                routes.remove(route)
-                if not routes:
-                    del self._by_interface[session.access_interface]
-            self._mn_sources.remove(session.access_interface, session.ipv4_home_address,
-                                    session.home_network_prefixes, route)
+        interface = route.session.access_interface
+        routes = self._by_interface.get(interface, []) if interface is not None else []
+        if route in routes:
+            assert interface is not None
+            self._unindex_sources(interface, routes)
+            routes.remove(route)
+            self._index_sources(interface, routes)
+            if not routes:
+                del self._by_interface[interface]
+
+    def _index_sources(self, interface: str, routes: list[SessionRoute]) -> None:
+        """Index the home addresses of ``routes``, all on ``interface``: one claimed by several is ambiguous."""
+        claimants: dict[IPv4Address | IPv6Network, list[SessionRoute]] = {}
+        for route in routes:
+            for claim in _claims(route.session):
+                claimants.setdefault(claim, []).append(route)
+        for claim, owners in claimants.items():
+            entry = owners[0] if len(owners) == 1 else Claim.AMBIGUOUS
+            if isinstance(claim, IPv4Address):
+                self._mn_sources.add(interface, claim, (), entry)
+            else:
+                self._mn_sources.add(interface, None, (claim,), entry)
+
+    def _unindex_sources(self, interface: str, routes: list[SessionRoute]) -> None:
+        """Remove the uplink index's entries of ``routes``, all on ``interface`` (ambiguous ones too)."""
+        for route in routes:
+            session = route.session
+            self._mn_sources.discard(interface, session.ipv4_home_address, session.home_network_prefixes)
 
     def access_interfaces(self) -> list[str]:
         """The access interfaces that currently have a session (the pump serves exactly these)."""
@@ -79,4 +137,6 @@ class MagForwarder(Forwarder):
             if not known:
                 return self._drop(DropReason.NO_SESSION)
             return self._drop(DropReason.FOREIGN_SOURCE, known[-1])  # shared interface: the latest session
+        if route is Claim.AMBIGUOUS:
+            return self._drop(DropReason.AMBIGUOUS_SOURCE)  # whose it is is the question: charged to no session
         return self._to_tunnel(route, packet)

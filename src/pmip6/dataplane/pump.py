@@ -17,9 +17,9 @@ goes to the forwarder, which marks or drops the inner packet (``pmip6.dataplane.
 
 Tunnel entry (docs/dataplane.md, "Tunnel MTU" and "Tunnel Encapsulation Limit"): the forwarder fragments or
 refuses packets larger than the tunnel MTU and refuses IPv6 packets whose Tunnel Encapsulation Limit is 0; the
-pump answers a refusal with an ICMP error (``pmip6.dataplane.icmp_errors``), rate-limited per TUN device, which it writes
-into the TUN device the packet came from, so the kernel routes it by that device's policy rule back to the
-sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
+pump answers a refusal with an ICMP error (``pmip6.dataplane.icmp_errors``), rate-limited per TUN device, which
+it writes into the TUN device the packet came from, so the kernel routes it by that device's policy rule back to
+the sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
 outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
 
 Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and, at the MAG, the node's own

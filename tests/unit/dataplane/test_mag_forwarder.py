@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
+import pytest
 from scapy.layers.l2 import GRE
 
 from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
-from pmip6.core.events import BindingDeregistered, BindingEstablished
+from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.mag import MagForwarder
@@ -137,3 +139,47 @@ def test_RFC1812_5_3_7_a_downlink_packet_from_one_of_the_nodes_own_addresses_is_
     spoofed6 = Sealer(TunnelFormat.GRE, 0x1006).seal(ipv6("2001:db8::1", "2001:db8:a::5"))
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed6) is DropReason.LOCAL_SOURCE
     assert [row["drops"] for row in mag.stats()["sessions"]] == [{"local_source": 1}] * 2
+
+
+def test_two_operators_mns_with_one_home_address_on_one_access_interface_are_never_sealed_with_either_key(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """MN-1 (opA) and MN-3 (opB), both 10.1.0.1 and 2001:db8:a::/64, both on acc1: the interface cannot tell whose
+    a packet from 10.1.0.1 is, and either uplink key could put one operator's traffic into the other's network.
+    The MAG refuses to pick (``ambiguous_source``, charged to no session) and warns naming both MNs; an address
+    only one of them has still works; when MN-3 leaves, MN-1's uplink works again (docs/dataplane.md, "Tables")."""
+    prefixes = ("2001:db8:a::/64",)
+    mn1 = session(b"mn1@opA", at="mag", tenant="opA", prefixes=prefixes, downlink_key=0x1001, uplink_key=0xA001)
+    mn3 = session(b"mn3@opB", at="mag", tenant="opB", prefixes=prefixes, downlink_key=0x1003, uplink_key=0xA003)
+    mn4 = session(b"mn4@opB", at="mag", tenant="opB", home="10.1.0.4", downlink_key=0x1004, uplink_key=0xA004)
+    uplink6 = ipv6("2001:db8:a::5", "2001:db8::1")
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.mag"):
+        mag = mag_with(mn1, mn4, mn3)
+    assert [record.getMessage() for record in caplog.records] == [
+        "data plane: mn1@opA and mn3@opB have home address 10.1.0.1 on one access interface acc1: its uplink "
+        "packets from that address are dropped (ambiguous_source) until only one of them is left",
+        "data plane: mn1@opA and mn3@opB have home address 2001:db8:a::/64 on one access interface acc1: its "
+        "uplink packets from that address are dropped (ambiguous_source) until only one of them is left"]
+    assert getattr(caplog.records[0], "fields") == {"event": "dataplane_ambiguous_source", "interface": "acc1",
+                                                    "address": "10.1.0.1", "mn_id": ["mn1@opA", "mn3@opB"]}
+    for packet in (UPLINK, uplink6):
+        assert mag.from_access("acc1", packet) is DropReason.AMBIGUOUS_SOURCE
+    assert GRE(mag.from_access("acc1", ipv4("10.1.0.4", SERVER))[2]).key == 0xA004
+    assert mag.totals().drops == {"ambiguous_source": 2}
+    assert mag.tenant_totals()["opA"].drops == mag.tenant_totals()["opB"].drops == {}
+    mag.apply(BindingDeregistered(mn3))
+    for packet in (UPLINK, uplink6):
+        assert GRE(mag.from_access("acc1", packet)[2]).key == 0xA001
+    mag.apply(BindingDeregistered(mn1))
+    assert mag.from_access("acc1", UPLINK) is DropReason.FOREIGN_SOURCE
+    assert GRE(mag.from_access("acc1", ipv4("10.1.0.4", SERVER))[2]).key == 0xA004
+
+
+def test_a_re_registration_of_the_one_mn_with_an_address_is_not_ambiguous(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A refresh or a new key of the same mobility session replaces its entry: no second claimant, no warning."""
+    rekeyed = session(b"mn1", at="mag", tenant="opA", interface="acc1", downlink_key=0x2001, uplink_key=0xB001)
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.mag"):
+        mag = mag_with(MN1)
+        mag.apply(BindingUpdated(rekeyed, previous=MN1))
+    assert caplog.records == []
+    assert GRE(mag.from_access("acc1", UPLINK)[2]).key == 0xB001
