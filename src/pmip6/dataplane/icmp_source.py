@@ -30,7 +30,8 @@ from pmip6.dataplane.routing import interface_index
 _K = TypeVar("_K")
 _UNIVERSE = 0
 """RT_SCOPE_UNIVERSE: a global address (link-local is 253, host 254)."""
-_NOT_ASSIGNED = 0x08 | 0x40
+_DAD_FAILED = 0x08
+_NOT_ASSIGNED = _DAD_FAILED | 0x40
 """IFA_F_DADFAILED | IFA_F_TENTATIVE (<linux/if_addr.h>): an address duplicate address detection refused or has
 not finished; it is not assigned to the interface yet (RFC 4862 section 5.4), so nothing may come from it."""
 
@@ -85,6 +86,14 @@ def icmp_sources_of(ipr: IPRoute, interfaces: Mapping[_K, str | None]) -> dict[_
     indexes = {link.get("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
     return {key: choose_sources(addresses, None if interface is None else indexes[interface])
             for key, interface in interfaces.items() if interface is None or interface in indexes}
+
+
+def global_addresses(ipr: IPRoute, interface: str) -> list[InterfaceAddress]:
+    """The global addresses of ``interface`` (scope universe), IPv4 and IPv6, but those duplicate address detection
+    refused; a tentative one is taken: it will be the interface's."""
+    index = interface_index(ipr, interface)
+    return [address for address in _addresses(ipr)
+            if address.index == index and address.scope == _UNIVERSE and not address.flags & _DAD_FAILED]
 
 
 def own_addresses(ipr: IPRoute) -> frozenset[bytes]:

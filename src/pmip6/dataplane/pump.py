@@ -60,7 +60,8 @@ from pmip6.dataplane.formats import (
 )
 from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented, TooBig
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
-from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources, icmp_sources_of, own_addresses
+from pmip6.dataplane.icmp_source import IcmpSources, global_addresses, icmp_sources, icmp_sources_of, own_addresses
+from pmip6.dataplane.kernel_errors import apply_error_plan, inbound_source, plan_error_routes
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
@@ -444,6 +445,19 @@ class LmaPump(Pump):
                 await self.netlink(steer, self.ipr, steering, tenant.tun, tenant.table, priority, tenant.uplink,
                                    tenant.gateways)
                 await self.netlink(steer, self.ipr, steering, tenant.uplink, tenant.table + 1, priority, tenant.tun)
+        await self._route_kernel_errors()
+
+    async def _route_kernel_errors(self) -> None:
+        """Keep the kernel's own ICMP errors about a tenant's packets in that tenant (``kernel_errors``)."""
+        assert self.ipr is not None
+        uplinks = {tenant: await self.netlink(global_addresses, self.ipr, tenant.uplink)
+                   for tenant in self.settings.tenants if tenant.uplink is not None}
+        plan = plan_error_routes(uplinks, inbound_source(self.netns))
+        for warning in plan.warnings:
+            _log.warning("data plane: %s", warning, extra={"fields": {"event": "dataplane_kernel_errors_dropped"}})
+        steering = Steering()
+        self._steerings.append(steering)
+        await self.netlink(apply_error_plan, self.ipr, steering, plan, self.settings.rule_priority)
 
     async def stop(self) -> None:
         if self.ipr is not None:

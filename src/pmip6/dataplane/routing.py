@@ -20,17 +20,21 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL
 
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
 _FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
+_ICMP_PROTOCOLS: dict[int, int] = {socket.AF_INET: 1, socket.AF_INET6: 58}
+_NODAD, _NOPREFIXROUTE = 0x02, 0x200
+"""IFA_F_NODAD, IFA_F_NOPREFIXROUTE (<linux/if_addr.h>)."""
 
 
 @dataclass(slots=True)
@@ -93,14 +97,52 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
         steering.rules.append(rule)
 
 
+def route_icmp_from(ipr: IPRoute, steering: Steering, family: int, source: str, table: int | None,
+                    priority: int) -> None:
+    """Send the ICMP (ICMPv6) packets the node itself sends from ``source`` by ``table``, or drop them (None):
+    ``iif lo from <source> ipproto icmp lookup <table>`` or ``... blackhole`` (``pmip6.dataplane.kernel_errors``)."""
+    rule: dict[str, object] = {"family": family, "iifname": "lo", "src": source,
+                               "ip_proto": _ICMP_PROTOCOLS[family], "priority": priority}
+    if table is None:
+        rule["action"] = FR_ACT_BLACKHOLE
+    else:
+        rule["table"] = table
+    with naming_netlink(_rule_text(rule)):
+        _add_rule(ipr, rule)
+    steering.rules.append(rule)
+
+
+def add_host_addresses(ipr: IPRoute, interface: str, addresses: Iterable[str]) -> None:
+    """Give ``interface`` each of ``addresses`` alone (/32, /128; IPv6 without duplicate address detection and
+    without a prefix route), as a second holder of an address the node has elsewhere."""
+    index = interface_index(ipr, interface)
+    for address in addresses:
+        ipv6 = ":" in address
+        with naming_netlink(f"address {address} on {interface}"):
+            try:
+                ipr.addr("add", index=index, family=socket.AF_INET6 if ipv6 else socket.AF_INET, address=address,
+                         prefixlen=128 if ipv6 else 32, IFA_FLAGS=_NODAD | _NOPREFIXROUTE if ipv6 else 0)
+            except NetlinkError as error:
+                if error.code != errno.EEXIST:
+                    raise
+
+
 def _add_rule(ipr: IPRoute, rule: dict[str, object]) -> None:
-    """Add ``rule``, first removing a rule at its priority for its interface that looks up another table; one
-    that exists as wanted (the kernel answers EEXIST only for an identical rule) is kept."""
+    """Add ``rule``, first removing a rule at its priority for its interface and source that does something else
+    (looks up another table, or drops); one that exists as wanted (the kernel answers EEXIST only for an
+    identical rule) is kept."""
+    wanted = (rule.get("table"), rule.get("action", FR_ACT_TO_TBL))
     for found in ipr.get_rules(family=rule["family"]):
+        action = found["action"]
+        table = found.get_attr("FRA_TABLE") if action == FR_ACT_TO_TBL else None
         if (found.get_attr("FRA_PRIORITY") == rule["priority"] and found.get_attr("FRA_IIFNAME") == rule["iifname"]
-                and found.get_attr("FRA_TABLE") != rule["table"]):
-            _ignore_missing(lambda: ipr.rule("del", family=rule["family"], priority=rule["priority"],
-                                             iifname=rule["iifname"], table=found.get_attr("FRA_TABLE")))
+                and found.get_attr("FRA_SRC") == rule.get("src") and (table, action) != wanted):
+            old: dict[str, object] = {"family": rule["family"], "priority": rule["priority"],
+                                      "iifname": rule["iifname"]}
+            if "src" in rule:
+                old["src"] = rule["src"]
+            old.update({"table": table} if table is not None else {"action": action})
+            _ignore_missing(lambda: ipr.rule("del", **old))
     try:
         ipr.rule("add", **rule)
     except NetlinkError as error:
@@ -121,9 +163,14 @@ def unsteer(ipr: IPRoute, steering: Steering) -> None:
 
 
 def _rule_text(rule: dict[str, object]) -> str:
-    """``rule iif pmip-a lookup 100 priority 1000 (IPv4)``, as ``ip rule`` shows it, for error messages."""
-    return (f"rule iif {rule['iifname']} lookup {rule['table']} priority {rule['priority']} "
-            f"({_FAMILY_NAMES[rule['family']]})")  # type: ignore[index]
+    """``rule iif pmip-a lookup 100 priority 1000 (IPv4)``, ``rule iif lo from 10.0.0.253 ipproto 1 blackhole
+    priority 1000 (IPv4)``, as ``ip rule`` shows them, for error messages."""
+    selector = f"iif {rule['iifname']}"
+    if "src" in rule:
+        selector += f" from {rule['src']} ipproto {rule['ip_proto']}"
+    action = f"lookup {rule['table']}" if "table" in rule else "blackhole"
+    family = _FAMILY_NAMES[rule["family"]]  # type: ignore[index]
+    return f"rule {selector} {action} priority {rule['priority']} ({family})"
 
 
 def _route_text(route: dict[str, object]) -> str:
