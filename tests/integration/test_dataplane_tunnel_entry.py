@@ -50,7 +50,7 @@ from pmip6.lab.figure1 import (
 from pmip6.lab.traffic import ECHO_PORT, start_servers
 
 pytestmark = [requires_netns, pytest.mark.netns]
-IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO = 10, 0, 2  # <linux/in.h>
+IP_MTU_DISCOVER, IP_PMTUDISC_DONT, IP_PMTUDISC_DO, IP_PMTUDISC_PROBE = 10, 0, 2, 3  # <linux/in.h>
 FRAGMENTATION_NEEDED = (3, 4)
 PACKET_TOO_BIG = (2, 0)
 PARAMETER_PROBLEM = (4, 0)
@@ -153,6 +153,48 @@ def test_RFC2473_7_RFC4213_3_2_lma_refuses_too_big_packets_of_overlapping_tenant
         assert_own_error(received[server], server, source, PACKET_TOO_BIG if ipv6 else FRAGMENTATION_NEEDED,
                          DEFAULT_TUNNEL_MTU, 6 if ipv6 else 4)
     assert node.lma.stats()["icmp_errors"]["sent"] == 2  # type: ignore[index]
+
+
+def flood_then_one(lab: Figure1Lab) -> int:
+    """opA's server sends 400 packets of 1500 octets with DF to MN-1 as fast as it can, opB's server one to MN-3
+    in the middle; how many ICMP errors opB's server received. Blocking: run it in a thread."""
+    with inside(lab.ns("opb")):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    senders = {}
+    for node in ("opa", "opb"):
+        with inside(lab.ns(node)):
+            senders[node] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        senders[node].setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)  # DF, cached PMTU ignored
+    with listener, senders["opa"], senders["opb"]:
+        for i in range(400):
+            senders["opa"].sendto(bytes(1472), (MN_HOME["mn1"], ECHO_PORT))
+            if i == 200:
+                senders["opb"].sendto(bytes(1472), (MN_HOME["mn3"], ECHO_PORT))
+        count = 0
+        while select.select([listener], [], [], 0.5)[0]:
+            listener.recv(65535)
+            count += 1
+        return count
+
+
+def test_RFC4443_2_4_f_one_tenants_refused_packets_do_not_spend_another_tenants_errors(lab: Figure1Lab) -> None:
+    """The rate limit is a bucket per tenant (docs/dataplane.md, "ICMP errors"): operator A's flood of too big
+    packets, far over the burst of 50, leaves operator B's one too big packet its Fragmentation Needed (walk5a
+    finding 5: with one bucket per pump operator B got none, a path MTU black hole made by operator A)."""
+
+    async def scenario() -> tuple[int, Node]:
+        node = await start_pumps(lab)
+        try:
+            for mn in ("mn1", "mn3"):
+                await node.establish(mn)
+            return await asyncio.to_thread(flood_then_one, lab), node
+        finally:
+            await stop_pumps(node)
+
+    errors_at_opb, node = asyncio.run(scenario())
+    assert errors_at_opb == 1
+    assert node.lma.stats()["tenants"]["opB"]["drops"] == {"too_big": 1}  # type: ignore[index]
+    assert node.lma.icmp_errors["rate_limited"] > 0  # operator A's flood did hit its own limit
 
 
 def test_RFC4213_3_2_1_the_tunnel_mtu_setting_holds_at_every_tunnel_entry(lab: Figure1Lab) -> None:
