@@ -110,3 +110,23 @@ def test_RFC792_RFC4443_3_3_time_exceeded_goes_back_to_the_tenant_whose_packet_i
     heard = asyncio.run(_hop_limit_one_from_opb(lab))
     assert heard == {("opa", False): [], ("opb", False): [(OPB_UPLINK, TIME_EXCEEDED[False])],
                      ("opa", True): [], ("opb", True): [(OPB_UPLINK6, TIME_EXCEEDED[True])]}
+
+
+def test_a_rule_an_earlier_run_left_for_an_uplink_address_is_taken_over(lab: Figure1Lab) -> None:
+    """docs/dataplane.md, "After a crash": a rule at ``rule_priority`` for the same address that does something
+    else (here it looked the address up in opA's table, before opB's uplink got the same address) is replaced by
+    the wanted one (a blackhole: the address is shared), and the stop removes that too."""
+    with NetNS(lab.ns("lma")) as ipr:
+        ipr.rule("add", family=socket.AF_INET, priority=1000, iifname="lo", src=LMA_UPLINK_ADDRESS, ip_proto=1,
+                 table=100)
+    blackhole = 6  # FR_ACT_BLACKHOLE
+
+    async def scenario() -> list[tuple[str, int | None, int]]:
+        node = await start_pumps(lab)
+        try:
+            return await asyncio.to_thread(_icmp_rules, lab)  # pyroute2's own loop cannot run inside this one
+        finally:
+            await stop_pumps(node)
+
+    assert asyncio.run(scenario()) == [(LMA_UPLINK_ADDRESS, 0, blackhole), (LMA_UPLINK_ADDRESS6, 0, blackhole)]
+    assert _icmp_rules(lab) == []
