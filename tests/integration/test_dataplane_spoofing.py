@@ -1,7 +1,8 @@
-"""Spoofed and malformed tunnel packets at the LMA are dropped and counted, in namespaces.
+"""Spoofed and malformed tunnel packets are dropped and counted, in namespaces.
 
 The GRE key is only "an additional identifier" (GK-5.2-7): a valid uplink key from an address other than
-the session's MAG is dropped, and so is an unknown key, while the real MN keeps working.
+the session's MAG is dropped, and so is an unknown key, while the real MN keeps working. An MN's uplink never
+reaches the LMA host itself.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from pyroute2 import NetNS
 from scapy.layers.inet import IP, UDP
 
 from dataplane_lab import (
@@ -23,12 +27,31 @@ from dataplane_lab import (
     uplink_key,
 )
 from pmip6.dataplane.netns import inside
-from pmip6.lab.figure1 import LMA_ADDRESS, MN_HOME, SERVER, Figure1Lab
+from pmip6.lab.figure1 import (
+    LMA_ADDRESS,
+    LMA_UPLINK_ADDRESS,
+    LMA_UPLINK_ADDRESS6,
+    MN_HOME,
+    SERVER,
+    TENANT_UPLINK,
+    Figure1Lab,
+)
 from pmip6.lab.traffic import ECHO_PORT
 from pmip6.wire.gre import gre_prefix
 from pmip6.wire.numbers import PMIP6_DATA_PORT, EtherType, IPProto
 
 pytestmark = [requires_netns, pytest.mark.netns]
+OPB_ONLY = "172.16.0.1"
+"""An address only operator B's uplink has."""
+
+
+@dataclass
+class Counts:
+    """What the pumps counted (their ``stats()``) and the replies MN-1's echo got afterwards."""
+
+    lma: dict[str, Any]
+    mag: dict[str, Any]
+    replies: list[bytes]
 
 
 def raw_gre_socket(lab: Figure1Lab, node: str) -> socket.socket:
@@ -70,3 +93,74 @@ def test_GK_5_2_7_GK_7_1_2_wrong_source_unknown_key_and_bad_tlv_are_dropped_and_
     assert b"spoofed" not in seen
     assert replies == requests_of("mn1")
     assert seen == set(requests_of("mn1"))
+
+
+def listener(lab: Figure1Lab, node: str, address: str = "0.0.0.0") -> socket.socket:
+    with inside(lab.ns(node)):
+        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+    if sock.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind((address, ECHO_PORT + 1))
+    sock.setblocking(False)
+    return sock
+
+
+def received(sock: socket.socket) -> list[bytes]:
+    got = []
+    while True:
+        try:
+            got.append(sock.recv(2048))
+        except BlockingIOError:
+            return got
+
+
+def add_opb_only_address(lab: Figure1Lab) -> None:
+    """Blocking (pyroute2 runs a loop of its own): call it outside the running loop, e.g. by asyncio.to_thread."""
+    with NetNS(lab.ns("lma")) as ipr:
+        ipr.addr("add", index=ipr.link_lookup(ifname=TENANT_UPLINK["opB"])[0], address=OPB_ONLY, prefixlen=24)
+
+
+async def send_to_the_lma_host(lab: Figure1Lab, destinations: tuple[str, ...]) -> tuple[list[bytes], Counts]:
+    """MN-1 registered; an address is added to operator B's uplink ``upb`` after the pumps started; MN-1 sends
+    a datagram to each of ``destinations``, to listeners (IPv4 and IPv6) on the LMA host."""
+    node = await start_pumps(lab)
+    servers = await start_servers(lab)
+    try:
+        await node.establish("mn1")
+        await asyncio.to_thread(add_opb_only_address, lab)
+        for _ in range(100):
+            if socket.inet_aton(OPB_ONLY) in node.lma.forwarder.own_addresses:
+                break
+            await asyncio.sleep(0.02)
+        with listener(lab, "lma") as at_lma, listener(lab, "lma", "::") as at_lma6:
+            for destination in destinations:
+                with inside(lab.ns("mn1")):
+                    sender = socket.socket(socket.AF_INET6 if ":" in destination else socket.AF_INET, socket.SOCK_DGRAM)
+                with sender:
+                    sender.sendto(f"mn1->{destination}".encode(), (destination, ECHO_PORT + 1))
+            for _ in range(100):
+                if sum(node.lma.forwarder.totals().drops.values()) >= len(destinations):
+                    break
+                await asyncio.sleep(0.02)
+            replies = await echo(lab, "mn1")
+            await asyncio.sleep(0.1)
+            return received(at_lma) + received(at_lma6), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
+    finally:
+        for server in servers.values():
+            server.transport.close()  # type: ignore[union-attr]
+        await stop_pumps(node)
+
+
+def test_an_mns_uplink_to_an_address_of_the_lma_is_dropped_not_delivered_to_the_lma_host(lab: Figure1Lab) -> None:
+    """docs/dataplane.md "Drop reasons", ``local_destination``: the LMA kernel's local table comes before the
+    tenant's policy rule, so without the check MN-1 (opA) reaches the LMA host on every address it delivers to
+    itself: the LMAA (signaling and data ports), operator B's uplink, operator A's own uplink, the broadcast address
+    of the uplinks' subnet, the Subnet-Router anycast address of their IPv6 prefix and their IPv6 address. An
+    address added while the pump runs counts from then on (address notifications)."""
+    destinations = (LMA_ADDRESS["mag"][0], LMA_ADDRESS["mag2"][0], OPB_ONLY, LMA_UPLINK_ADDRESS, "10.0.255.255",
+                    "2001:db8:ff::", LMA_UPLINK_ADDRESS6)
+    got, counts = asyncio.run(send_to_the_lma_host(lab, destinations))
+    assert got == [], f"the LMA host received, from MN-1 through its tunnel: {got}"
+    assert counts.lma["node"]["drops"] == {"local_destination": len(destinations)}
+    assert counts.lma["sessions"][0]["drops"] == {"local_destination": len(destinations)}
+    assert counts.replies == requests_of("mn1")

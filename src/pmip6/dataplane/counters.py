@@ -58,6 +58,11 @@ class DropReason(StrEnum):
     LOCAL_SOURCE = "local_source"
     """A packet from the tunnel whose inner source is one of this node's own addresses, e.g. a correspondent
     node posing as the MN's first-hop router (RFC 1812 section 5.3.7: a router drops such martians)."""
+    LOCAL_DESTINATION = "local_destination"
+    """At the LMA, an uplink packet from the tunnel whose inner destination is an address the kernel delivers to
+    this node itself (``pmip6.dataplane.local_table``): it would reach the LMA host (the local table comes before
+    the tenant's rule), but an MN reaches its tenant's routing context only, not the anchor nor another tenant's
+    interface."""
     TOO_BIG = "too_big"
     """A packet entering the tunnel that is larger than the tunnel MTU and may not be fragmented (IPv6, or IPv4
     with DF): the pump answers with ICMPv6 Packet Too Big / ICMP Fragmentation Needed carrying the tunnel MTU

@@ -9,7 +9,9 @@ tunnels (GRE-only mode, plain IP-in-IP or IPv4-UDP) are matched by the outer sou
 a plain packet for a session that uses GRE is dropped (``not_gre_when_required``), and so is a GRE packet for a
 session without GRE (``wrong_format``). A session with GRE takes both GRE formats, plain GRE and TLV-header UDP: a
 re-registration may change the format (RFC 5845 7.2), and the LMA switches when it sends the PBA, the MAG when it
-receives it. The tables change only through :meth:`Forwarder.apply`.
+receives it. A packet whose correspondent address (the inner source at the MAG, the destination at the LMA) is
+one the kernel delivers to this node itself is dropped too (``local_source``, ``local_destination``). The tables
+change only through :meth:`Forwarder.apply`.
 
 Packets entering the tunnel are held to the tunnel MTU (RFC 4213 section 3.2, RFC 2473 section 7): a larger
 IPv4 packet without DF is fragmented (RFC 791) and each fragment tunneled; any other is refused
@@ -49,6 +51,24 @@ _SHORTEST_IP_PACKET = tuple({4: IPV4_HEADER_LENGTH, 6: IPV6_HEADER_LENGTH}.get(v
                             for version in range(16))
 """By version nibble, the length of the fixed IP header an inner packet must hold at least: any other
 version is never long enough (``not_ip``, docs/dataplane.md "Drop reasons")."""
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnAddressCheck:
+    """Where the correspondent's address (the inner packet's other address than the mobile node's) starts in an
+    IPv4 and in an IPv6 header, and the drop when it is one of this node's own addresses."""
+
+    ipv4_start: int
+    ipv6_start: int
+    drop: DropReason
+
+
+_OWN_ADDRESS_CHECKS = {
+    AddressField.DESTINATION: _OwnAddressCheck(12, 8, DropReason.LOCAL_SOURCE),
+    AddressField.SOURCE: _OwnAddressCheck(16, 24, DropReason.LOCAL_DESTINATION),
+}
+"""By the mobile node's address of packets from the tunnel: at the MAG (the destination) the source is checked,
+at the LMA (the source) the destination."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +131,11 @@ class Forwarder:
         """Peer address -> this node's tunnel endpoint toward it (the session's ``local``), as text: the
         source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
         self.own_addresses: frozenset[bytes] = frozenset()
-        """This node's addresses, packed: a packet from the tunnel claiming one as its source is dropped
-        (``local_source``). The MAG's pump fills it in, since at the MAG a downlink packet's source is anyone's;
-        at the LMA an uplink packet's source is already one of its session's home addresses. Empty: no check."""
+        """The addresses the kernel delivers to this node itself, packed, which the pump fills in
+        (``pmip6.dataplane.local_table``): a packet from the tunnel whose correspondent address is one of them is
+        dropped; at the MAG a downlink packet claiming one as its source (``local_source``), at the LMA an uplink
+        packet sent to one (``local_destination``). Empty: no check."""
+        self._own_address_check = _OWN_ADDRESS_CHECKS[self.mn_address]
         self._node_drops = TrafficCounters()
         self._tenant_base: dict[str, TrafficCounters] = {}
         """Per tenant: the drops, plus the traffic of the tenant's sessions that are gone. Forwarding counts
@@ -230,8 +252,8 @@ class Forwarder:
                 return self._drop(DropReason.NOT_GRE_WHEN_REQUIRED, route)
         if route.format in PLAIN_FORMATS and format not in PLAIN_FORMATS:
             return self._drop(DropReason.WRONG_FORMAT, route)
-        if self.own_addresses and self._claims_own_address(payload, offset):
-            return self._drop(DropReason.LOCAL_SOURCE, route)
+        if self.own_addresses and self._names_own_address(payload, offset):
+            return self._drop(self._own_address_check.drop, route)
         inner = payload[offset:]
         if outer_ecn:
             marked = decapsulated(outer_ecn, inner)
@@ -244,11 +266,15 @@ class Forwarder:
             route.counters.add_downlink(len(inner))
         return self.local_side(route.session), inner
 
-    def _claims_own_address(self, payload: Buffer, offset: int) -> bool:
-        """Whether the inner packet at ``offset`` has one of this node's addresses as its source: the kernel
-        drops such a packet from an interface as a martian (RFC 1812 section 5.3.7), but not from the TUN
-        devices, which accept local sources for the pump's ICMP errors (``pmip6.dataplane.tun``)."""
-        start, length = (offset + 12, 4) if payload[offset] >> 4 == 4 else (offset + 8, 16)
+    def _names_own_address(self, payload: Buffer, offset: int) -> bool:
+        """Whether the inner packet at ``offset`` has one of this node's addresses as its correspondent address.
+
+        At the MAG, as its source: the kernel drops such a packet from an interface as a martian (RFC 1812
+        section 5.3.7), but not from the TUN devices, which accept local sources for the pump's ICMP errors
+        (``pmip6.dataplane.tun``). At the LMA, as its destination: the kernel's local table comes before the
+        tenant's policy rule, so the packet would reach the LMA host itself, on any of its addresses."""
+        check = self._own_address_check
+        start, length = (offset + check.ipv4_start, 4) if payload[offset] >> 4 == 4 else (offset + check.ipv6_start, 16)
         return bytes(payload[start:start + length]) in self.own_addresses
 
     def _to_tunnel(self, route: SessionRoute, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:

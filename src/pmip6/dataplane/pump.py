@@ -22,9 +22,10 @@ it writes into the TUN device the packet came from, so the kernel routes it by t
 the sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
 outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
 
-Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and, at the MAG, the node's own
-addresses (``local_source``) are read again whenever the kernel announces an address change in the pump's
-namespace (``pmip6.dataplane.address_watch``).
+Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and the addresses the kernel delivers
+to the node itself (``pmip6.dataplane.local_table``; at the MAG ``local_source``, at the LMA
+``local_destination``) are read again whenever the kernel announces an address change in the pump's namespace
+(``pmip6.dataplane.address_watch``).
 
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
 the signaling timers.
@@ -60,9 +61,10 @@ from pmip6.dataplane.formats import (
 )
 from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented, TooBig
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
-from pmip6.dataplane.icmp_source import IcmpSources, global_addresses, icmp_sources, icmp_sources_of, own_addresses
+from pmip6.dataplane.icmp_source import IcmpSources, global_addresses, icmp_sources, icmp_sources_of
 from pmip6.dataplane.kernel_errors import apply_error_plan, inbound_source, plan_error_routes
 from pmip6.dataplane.lma import LmaForwarder
+from pmip6.dataplane.local_table import local_destinations
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import (
@@ -194,6 +196,7 @@ class Pump:
             with naming(f"data plane socket UDP 0.0.0.0:{self._udp_port}"):
                 self._udp.bind(("0.0.0.0", self._udp_port))
             loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False, None)
+        self.forwarder.own_addresses = await self.netlink(local_destinations, self.ipr)
 
     async def stop(self) -> None:
         if self._address_watch is not None:
@@ -212,12 +215,14 @@ class Pump:
         self._netlink_thread.shutdown()
 
     async def _refresh_addresses(self) -> None:
-        """Read the ICMP error sources of every TUN device served again: an address of the node changed."""
+        """Read the ICMP error sources of every TUN device served and the node's own addresses again: an address
+        of the node changed."""
         assert self.ipr is not None
         found = await self.netlink(icmp_sources_of, self.ipr, dict(self._icmp_interfaces))
         for key, sources in found.items():
             if key in self._icmp_sources:  # not detached meanwhile
                 self._icmp_sources[key] = sources
+        self.forwarder.own_addresses = await self.netlink(local_destinations, self.ipr)
 
     def _on_address_error(self, error: OSError) -> None:
         self.io_errors += 1
@@ -549,7 +554,6 @@ class MagPump(Pump):
         index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{prefix}{index}"
         sources = await self.netlink(icmp_sources, self.ipr, interface)
-        self.mag.own_addresses = await self.netlink(own_addresses, self.ipr)
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
         self._attach_local(interface, fd, interface, sources)
@@ -559,12 +563,10 @@ class MagPump(Pump):
         await self.netlink(steer, self.ipr, steering, tun, table + 1, priority, interface)
 
     async def _refresh_addresses(self) -> None:
-        """The ICMP error sources and the node's own addresses (``local_source``), read again; under the lock,
-        so a context opening meanwhile is either seen or reads the new addresses itself."""
-        assert self.ipr is not None
+        """The ICMP error sources and the node's own addresses, read again; under the lock, so a context opening
+        meanwhile is either seen or reads the new addresses itself."""
         async with self._lock:
             await super()._refresh_addresses()
-            self.mag.own_addresses = await self.netlink(own_addresses, self.ipr)
 
     async def _close_context(self, interface: str) -> None:
         assert self.ipr is not None

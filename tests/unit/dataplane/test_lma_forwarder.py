@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 
 from scapy.layers.l2 import GRE
@@ -219,3 +220,24 @@ def test_keyed_uplink_from_an_address_not_of_the_keys_session_is_dropped() -> No
         assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, spoofed)) is DropReason.ADDRESS_NOT_OF_KEY
     assert lma.tenant_totals()["opA"].drops == {"address_not_of_key": 2}
     assert lma.tenant_totals()["opA"].uplink_packets == 0
+
+
+def test_an_uplink_packet_to_one_of_the_nodes_own_addresses_is_dropped() -> None:
+    """docs/dataplane.md "Drop reasons", ``local_destination``: the kernel's local table comes before the tenant's
+    policy rule, so an uplink packet to an address of the LMA would reach the LMA host itself (its signaling port,
+    another tenant's uplink address) instead of the tenant's routing context. The check is the forwarder's, on
+    the addresses the pump gives it (none: nothing to check); the source is not looked at (it is the MN's)."""
+    lmaa, other_uplink = "192.0.2.2", "172.16.0.1"
+    lma = lma_with(MN1)
+    to_lma = ipv4(SHARED_HOME, other_uplink)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, to_lma)) == ("opA", to_lma)
+    lma.own_addresses = frozenset({socket.inet_aton(lmaa), socket.inet_aton(other_uplink),
+                                   socket.inet_pton(socket.AF_INET6, "2001:db8::2")})
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, to_lma)) is DropReason.LOCAL_DESTINATION
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, ipv4(SHARED_HOME, lmaa))) is DropReason.LOCAL_DESTINATION
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) == ("opA", UPLINK)
+    mn6 = session(b"mn6", home=None, prefixes=("2001:db8:a::/64",), uplink_key=0xA006)
+    lma.apply(BindingEstablished(mn6))
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA006, ipv6("2001:db8:a::5", "2001:db8::2"))) \
+        is DropReason.LOCAL_DESTINATION
+    assert [row["drops"] for row in lma.stats()["sessions"]] == [{"local_destination": 2}, {"local_destination": 1}]
