@@ -20,7 +20,9 @@ class DropReason(StrEnum):
     TLV_LENGTH_MISMATCH = "tlv_length_mismatch"
     """The TLV Length disagrees with the UDP length (GK-7.1-2)."""
     BAD_TLV = "bad_tlv"
-    """A TLV header that is truncated, has a Type other than 0 or a Next Header other than GRE."""
+    """A TLV header that is truncated, has a Type other than 0 or a Next Header other than GRE; on the data port
+    every datagram that is not an IP packet (first nibble 4 or 6) is one, e.g. an empty datagram or a Mobility
+    Header (RFC 5845 section 7.1: the first nibble is a TLV Type or an IP version)."""
     TRUNCATED_GRE = "truncated_gre"
     BAD_GRE_FLAGS_OR_VERSION = "bad_gre_flags_or_version"
     """Version other than 0, RFC 1701-only bits, a bad GRE checksum or an unknown protocol type."""

@@ -304,7 +304,7 @@ class Pump:
 
     def _on_readable(self, sock: socket.socket, format: TunnelFormat | None, header_included: bool,
                      outer_protocol: int | None) -> None:
-        """Read a batch from a tunnel socket. ``format`` None: a UDP socket, payloads are classified. Raw
+        """Read a batch from a tunnel socket. ``format`` None: the UDP data socket (:meth:`_on_data_port`). Raw
         IPv4 sockets include the IP header (``header_included``): the outer ECN field is read there. IPv6 raw
         sockets and the UDP socket do not: it comes as the one control message (IPV6_RECVTCLASS, IP_RECVTOS).
         ``outer_protocol``: the socket's protocol for IP-in-IP (4 or 41), the inner version it must carry."""
@@ -323,9 +323,16 @@ class Pump:
                 self.io_errors += 1
                 return
             if format is None:
-                self.handle_udp(address[0], view[:size], ecn)
+                self._on_data_port(address[0], view[:size], ecn)
             else:
                 self._deliver(address[0], format, view[start:size], ecn, outer_protocol)
+
+    def _on_data_port(self, source: str, payload: Buffer, outer_ecn: int) -> None:
+        """A datagram on the data port: its first nibble is an IP version (IPv4-UDP data) or a TLV Type (RFC 5845
+        section 7.1), so anything but an IP packet is opened as a TLV header, and one whose Type is not 0 (a
+        Mobility Header, junk) or that is too short for one (an empty datagram) is dropped as ``bad_tlv``."""
+        is_ip = classify_udp_payload(payload) is UdpPayloadKind.IP
+        self._deliver(source, TunnelFormat.UDP if is_ip else TunnelFormat.UDP_TLV, payload, outer_ecn)
 
     def _deliver(self, source: str, format: TunnelFormat, payload: Buffer, outer_ecn: int,
                  outer_protocol: int | None = None) -> None:

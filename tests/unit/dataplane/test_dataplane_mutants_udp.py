@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import select
+import socket
+
 import pytest
 
 from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session
@@ -36,3 +39,22 @@ def test_tunnel_data_defaults_to_udp_port_5437() -> None:
     lma, mag = parse_lma_dataplane({}, []), parse_mag_dataplane({})
     assert lma is not None and mag is not None
     assert lma.udp_port == mag.udp_port == LmaDataplaneSettings().udp_port == MagDataplaneSettings().udp_port == 5437
+
+
+@pytest.mark.parametrize("payload", [b"\x7f" * 30, b"", b"\x10\x2f\x00\x00", b"\x20\x2f\x00\x00", MOBILITY_HEADER],
+                         ids=["junk", "empty", "tlv-type-1", "tlv-type-2", "mobility-header"])
+def test_RFC5845_7_1_a_datagram_on_the_data_port_that_is_no_ip_packet_is_a_tlv_header_and_counted(
+        payload: bytes) -> None:
+    """On the data port the first nibble is a TLV Type or an IP version (RFC 5845 section 7.1), so whatever is not
+    an IP packet is a TLV header whose Type is not 0, or too short for one: dropped and counted, ``bad_tlv``
+    (docs/dataplane.md "UDP ports and telling data from signaling"). Read from a socket on 127.0.0.1, port 0."""
+    pump = LmaPump(LmaDataplaneSettings(), forwarder=lma_with(session(b"mn1", tlv=True, uplink_key=0xA001)))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.setblocking(False)
+        sender.sendto(payload, receiver.getsockname())
+        assert select.select([receiver], [], [], 5)[0]
+        pump._on_readable(receiver, None, False, None)
+    assert pump.stats()["node"]["drops"] == {"bad_tlv": 1}
+    assert pump.io_errors == 0
