@@ -1,8 +1,9 @@
 """Spoofed and malformed tunnel packets are dropped and counted, in namespaces.
 
-The GRE key is only "an additional identifier" (GK-5.2-7): a valid uplink key from an address other than
-the session's MAG is dropped, and so is an unknown key, while the real MN keeps working. An MN's uplink never
-reaches the LMA host itself.
+The GRE key is only "an additional identifier" (GK-5.2-7, GK-4.2-13): a valid uplink key from an address other
+than the session's MAG is dropped, and so is an unknown key, while the real MN keeps working. The outer source
+means something only where it cannot be forged: a tunnel packet from a tenant's uplink or an MN's access link is
+dropped whatever its source and key, and an MN's uplink never reaches the LMA host itself.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from typing import Any
 import pytest
 from pyroute2 import NetNS
 from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import IPv6
 
 from dataplane_lab import (
+    Mode,
+    downlink_key,
     echo,
     requests_of,
     requires_netns,
@@ -31,6 +35,7 @@ from pmip6.lab.figure1 import (
     LMA_ADDRESS,
     LMA_UPLINK_ADDRESS,
     LMA_UPLINK_ADDRESS6,
+    MAG_ADDRESS,
     MN_HOME,
     SERVER,
     TENANT_UPLINK,
@@ -95,6 +100,26 @@ def test_GK_5_2_7_GK_7_1_2_wrong_source_unknown_key_and_bad_tlv_are_dropped_and_
     assert seen == set(requests_of("mn1"))
 
 
+def forged(source: str, destination: str, mode: Mode, key: int | None, inner: bytes) -> tuple[int, bytes]:
+    """(family, the whole outer packet) of a tunnel packet from ``source`` in ``mode``'s format, for a raw socket
+    that sends it as it is (IPPROTO_RAW)."""
+    gre = gre_prefix(key, EtherType.IPV4) + inner
+    if mode.ipv6:
+        return socket.AF_INET6, bytes(IPv6(src=source, dst=destination, nh=IPProto.GRE) / gre)
+    if mode.tlv:
+        tlv = struct.pack("!BBH", 0, IPProto.GRE, len(gre)) + gre
+        return socket.AF_INET, bytes(IP(src=source, dst=destination)
+                                     / UDP(sport=PMIP6_DATA_PORT, dport=PMIP6_DATA_PORT) / tlv)
+    return socket.AF_INET, bytes(IP(src=source, dst=destination, proto=IPProto.GRE) / gre)
+
+
+def send_raw(lab: Figure1Lab, node: str, family: int, packet: bytes, destination: str) -> None:
+    with inside(lab.ns(node)):
+        sock = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    with sock:
+        sock.sendto(packet, (destination, 0))
+
+
 def listener(lab: Figure1Lab, node: str, address: str = "0.0.0.0") -> socket.socket:
     with inside(lab.ns(node)):
         sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
@@ -112,6 +137,59 @@ def received(sock: socket.socket) -> list[bytes]:
             got.append(sock.recv(2048))
         except BlockingIOError:
             return got
+
+
+async def inject_from_the_wrong_side(lab: Figure1Lab, mode: Mode) -> tuple[list[bytes], list[bytes], Counts]:
+    """MN-1 (opA) and a victim of operator B registered: MN-3, with MN-1's address, if keyed; else MN-4, since
+    unkeyed sessions from one MAG cannot share an address. A host of operator A (on the LMA's uplink ``upa``) sends
+    the victim's uplink, and MN-1 (on its access link ``acc1``) the victim's downlink, each from the tunnel peer's
+    address with the victim's key. Then MN-1 echoes with its server through the real tunnel."""
+    family = 1 if mode.ipv6 else 0
+    mag, lma = MAG_ADDRESS["mag"][family], LMA_ADDRESS["mag"][family]
+    node = await start_pumps(lab)
+    servers = await start_servers(lab)
+    try:
+        victim = "mn3" if mode.keyed else "mn4"
+        for mn in ("mn1", victim):
+            await node.establish(mn, mode=mode)
+        with listener(lab, "opb", SERVER) as at_opb, listener(lab, victim) as at_victim:
+            home, port = MN_HOME[victim], ECHO_PORT + 1
+            uplink = bytes(IP(src=home, dst=SERVER) / UDP(sport=1, dport=port) / b"opA-into-opB")
+            send_raw(lab, "opa", *forged(mag, lma, mode, uplink_key(victim) if mode.keyed else None, uplink), lma)
+            downlink = bytes(IP(src=SERVER, dst=home) / UDP(sport=1, dport=port) / b"mn1-into-opB-mn")
+            send_raw(lab, "mn1", *forged(lma, mag, mode, downlink_key(victim) if mode.keyed else None, downlink), mag)
+            for _ in range(100):
+                if node.lma.forwarder.totals().drops and node.mags["mag"].forwarder.totals().drops:
+                    break
+                await asyncio.sleep(0.02)
+            replies = await echo(lab, "mn1")
+            await asyncio.sleep(0.1)
+            return received(at_opb), received(at_victim), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
+    finally:
+        for server in servers.values():
+            server.transport.close()  # type: ignore[union-attr]
+        await stop_pumps(node)
+
+
+@pytest.mark.parametrize("mode", [Mode(), Mode(keyed=False), Mode(ipv6=True), Mode(tlv=True)],
+                         ids=["keyed", "gre-only", "ipv6-transport", "udp-tlv"])
+def test_GK_5_2_7_GK_4_2_13_a_tunnel_packet_from_a_tenant_uplink_or_an_access_link_is_dropped(
+        lab: Figure1Lab, mode: Mode) -> None:
+    """docs/dataplane.md "The pump": tunnels come from the transport network only; a tunnel packet that arrived on
+    an interface the data plane steers (the LMA's tenant uplinks, the MAG's access interfaces, the TUN devices) is
+    dropped and counted (``wrong_interface``) whatever its outer source and key, on the raw IPv4 and IPv6 sockets
+    and the UDP data socket alike; the real tunnel keeps working."""
+    with NetNS(lab.ns("opa")) as ipr:  # operator A routes the transport network's addresses to the LMA
+        ipr.route("replace", dst="192.0.2.0/24", gateway="10.0.0.254")
+        ipr.route("replace", dst="2001:db8:1::/64", gateway=LMA_UPLINK_ADDRESS6)
+    at_opb, at_victim, counts = asyncio.run(inject_from_the_wrong_side(lab, mode))
+    assert at_opb == [], "a host of operator A reached operator B's network through the LMA"
+    assert at_victim == [], "MN-1 (opA) reached an MN of operator B through the MAG"
+    assert counts.lma["node"]["drops"] == {"wrong_interface": 1}
+    assert counts.mag["node"]["drops"] == {"wrong_interface": 1}
+    assert all(tenant["drops"] == {} for tenant in counts.lma["tenants"].values())
+    assert counts.replies == requests_of("mn1")
+    assert (counts.lma["node"]["uplink_packets"], counts.mag["node"]["downlink_packets"]) == (5, 5)
 
 
 def add_opb_only_address(lab: Figure1Lab) -> None:

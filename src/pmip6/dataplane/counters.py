@@ -17,6 +17,11 @@ class DropReason(StrEnum):
     WRONG_SOURCE = "wrong_source"
     """A valid key from an outer source that is not the session's peer: the key is only "an additional
     identifier" (GK-5.2-7, GK-4.2-13), the tunnel endpoints still have to match."""
+    WRONG_INTERFACE = "wrong_interface"
+    """A tunnel packet that arrived on an interface the data plane steers (a TUN device, at the LMA a tenant's
+    uplink, at the MAG an access interface): tunnels come from the transport network only, and the outer
+    source that ties a packet to its session (GK-5.2-7, GK-4.2-13) means nothing where tenants or MNs can forge
+    it."""
     TLV_LENGTH_MISMATCH = "tlv_length_mismatch"
     """The TLV Length disagrees with the UDP length (GK-7.1-2)."""
     BAD_TLV = "bad_tlv"

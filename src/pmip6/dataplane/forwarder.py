@@ -316,6 +316,11 @@ class Forwarder:
         else:
             route.counters.add_uplink(len(packet))
 
+    def drop_unattributed(self, reason: DropReason) -> None:
+        """Count a tunnel packet the pump refused before it reached :meth:`from_tunnel` (``wrong_interface``): on
+        the node only, as it matched no session."""
+        self._drop(reason)
+
     def _drop(self, reason: DropReason, route: SessionRoute | None = None,
               tenant: str | None = None) -> DropReason:
         self._node_drops.drop(reason)

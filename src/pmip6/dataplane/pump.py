@@ -22,6 +22,12 @@ it writes into the TUN device the packet came from, so the kernel routes it by t
 the sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
 outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
 
+Where tunnel packets come from (docs/dataplane.md, "The pump"): every tunnel socket reports the interface a
+packet arrived on (IP_PKTINFO / IPV6_PKTINFO), and one that arrived on an interface the data plane steers (a
+TUN device; at the LMA a tenant's uplink, at the MAG an access interface) is dropped (``wrong_interface``): the
+outer source that ties a packet to its session (RFC 5845 section 5.2) can be forged by a tenant or an MN, so
+tunnels come from the transport network only.
+
 Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and the addresses the kernel delivers
 to the node itself (``pmip6.dataplane.local_table``; at the MAG ``local_source``, at the LMA
 ``local_destination``) are read again whenever the kernel announces an address change in the pump's namespace
@@ -38,6 +44,7 @@ import errno
 import logging
 import os
 import socket
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -88,8 +95,12 @@ _BUFFER_SIZE = 65536
 _IP_PKTINFO = 8  # <linux/in.h>; not exported by the socket module
 _IP_MTU_DISCOVER = 10
 _IP_PMTUDISC_DONT = 0
-_ECN_CMSG_SPACE = socket.CMSG_SPACE(4)
-"""Room for the one IP_TOS (1 octet) or IPV6_TCLASS (an int) control message a tunnel socket receives."""
+_RECEIVE_CMSG_SPACE = socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
+"""Room for the control messages a tunnel socket receives: IP_PKTINFO (struct in_pktinfo, 12 octets) or
+IPV6_PKTINFO (struct in6_pktinfo, 20), and the UDP and raw IPv6 sockets' IP_TOS (1 octet) or IPV6_TCLASS (an
+int)."""
+_IFINDEX = struct.Struct("=i")
+"""ipi_ifindex, at the start of struct in_pktinfo, and ipi6_ifindex, at octet 16 of struct in6_pktinfo."""
 Ancillary = list[tuple[int, int, bytes]]
 
 
@@ -138,6 +149,10 @@ class Pump:
         self._raw: dict[tuple[bool, int], socket.socket] = {}
         self._udp: socket.socket | None = None
         self._local_fds: dict[str | None, int] = {}
+        self._local_interfaces: dict[str | None, tuple[int, ...]] = {}
+        """Per TUN key, the indexes of its TUN device and of the interface it is tied to (uplink, access)."""
+        self._steered: frozenset[int] = frozenset()
+        """Every interface of :attr:`_local_interfaces`: tunnel packets arriving there are ``wrong_interface``."""
         self._ancillary: dict[str, tuple[Ancillary, ...]] = {}
         self._limited: dict[tuple[str | None, int], tuple[Ancillary, ...]] = {}
         self._buffer = bytearray(_BUFFER_SIZE)
@@ -182,8 +197,10 @@ class Pump:
                         sock = self._own(socket.socket(family, socket.SOCK_RAW, protocol))
                     if family == socket.AF_INET:
                         sock.setsockopt(socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_DONT)
+                        sock.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
                     else:
                         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+                        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
                     self._raw[(family == socket.AF_INET6, protocol)] = sock
                     if protocol == IPProto.GRE:
                         format, outer_protocol = TunnelFormat.GRE, None
@@ -193,6 +210,7 @@ class Pump:
                                     outer_protocol)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+            self._udp.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
             with naming(f"data plane socket UDP 0.0.0.0:{self._udp_port}"):
                 self._udp.bind(("0.0.0.0", self._udp_port))
             loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False, None)
@@ -306,26 +324,35 @@ class Pump:
                      outer_protocol: int | None) -> None:
         """Read a batch from a tunnel socket. ``format`` None: the UDP data socket (:meth:`_on_data_port`). Raw
         IPv4 sockets include the IP header (``header_included``): the outer ECN field is read there. IPv6 raw
-        sockets and the UDP socket do not: it comes as the one control message (IPV6_RECVTCLASS, IP_RECVTOS).
-        ``outer_protocol``: the socket's protocol for IP-in-IP (4 or 41), the inner version it must carry."""
-        buffer, buffers, view = self._buffer, self._buffers, self._view
+        sockets and the UDP socket do not: it comes as a control message (IPV6_RECVTCLASS, IP_RECVTOS).
+        ``outer_protocol``: the socket's protocol for IP-in-IP (4 or 41), the inner version it must carry.
+        A packet that arrived on an interface the data plane steers (IP_PKTINFO / IPV6_PKTINFO) is dropped."""
+        buffer, buffers, view, steered = self._buffer, self._buffers, self._view, self._steered
         for _ in range(BATCH):
             try:
-                if header_included:
-                    size, address = sock.recvfrom_into(buffer)
-                    start, ecn = (buffer[0] & 0x0F) << 2, buffer[1] & 0x03
-                else:
-                    size, control, _flags, address = sock.recvmsg_into(buffers, _ECN_CMSG_SPACE)
-                    start, ecn = 0, int.from_bytes(control[0][2], sys.byteorder) & 0x03 if control else NOT_ECT
+                size, control, _flags, address = sock.recvmsg_into(buffers, _RECEIVE_CMSG_SPACE)
             except BlockingIOError:
                 return
             except OSError:
                 self.io_errors += 1
                 return
-            if format is None:
+            interface, ecn = 0, NOT_ECT
+            for _level, kind, data in control:
+                if kind == _IP_PKTINFO:
+                    interface = _IFINDEX.unpack_from(data)[0]
+                elif kind == socket.IPV6_PKTINFO:
+                    interface = _IFINDEX.unpack_from(data, 16)[0]
+                else:  # IP_TOS, IPV6_TCLASS
+                    ecn = int.from_bytes(data, sys.byteorder) & 0x03
+            if interface in steered:
+                self.forwarder.drop_unattributed(DropReason.WRONG_INTERFACE)
+            elif format is None:
                 self._on_data_port(address[0], view[:size], ecn)
+            elif header_included:
+                self._deliver(address[0], format, view[(buffer[0] & 0x0F) << 2:size], buffer[1] & 0x03,
+                              outer_protocol)
             else:
-                self._deliver(address[0], format, view[start:size], ecn, outer_protocol)
+                self._deliver(address[0], format, view[:size], ecn, outer_protocol)
 
     def _on_data_port(self, source: str, payload: Buffer, outer_ecn: int) -> None:
         """A datagram on the data port: its first nibble is an IP version (IPv4-UDP data) or a TLV Type (RFC 5845
@@ -357,7 +384,17 @@ class Pump:
         self._icmp_interfaces[key] = interface
         self._loop.add_reader(fd, self._on_local, key, fd)
 
+    def _steer_arrivals(self, key: str | None, interfaces: tuple[int, ...]) -> None:
+        """From now on a tunnel packet that arrives on one of ``interfaces`` (the indexes of ``key``'s TUN device
+        and of the interface it is tied to; none: ``key`` is detached) is dropped (``wrong_interface``)."""
+        if interfaces:
+            self._local_interfaces[key] = interfaces
+        else:
+            self._local_interfaces.pop(key, None)
+        self._steered = frozenset(index for indexes in self._local_interfaces.values() for index in indexes)
+
     def _detach_local(self, key: str | None) -> int:
+        self._steer_arrivals(key, ())
         fd = self._local_fds.pop(key)
         del self._icmp_sources[key]
         del self._icmp_interfaces[key]
@@ -448,7 +485,10 @@ class LmaPump(Pump):
             sources = await self.netlink(icmp_sources, self.ipr, tenant.uplink)
             with inside(self.netns), naming(f"TUN device {tenant.tun}"):
                 fd = open_tun(tenant.tun)
-            self._attach_local(None if tenant.name == DEFAULT_TENANT else tenant.name, fd, tenant.uplink, sources)
+            key = None if tenant.name == DEFAULT_TENANT else tenant.name
+            self._attach_local(key, fd, tenant.uplink, sources)
+            names = (tenant.tun,) if tenant.uplink is None else (tenant.tun, tenant.uplink)
+            self._steer_arrivals(key, tuple([await self.netlink(interface_index, self.ipr, name) for name in names]))
             await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
                 steering = Steering()
@@ -564,6 +604,7 @@ class MagPump(Pump):
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
         self._attach_local(interface, fd, interface, sources)
+        self._steer_arrivals(interface, (index, await self.netlink(interface_index, self.ipr, tun)))
         steering = self._contexts[interface] = Steering()
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry, generate_latest
 
 from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, session
 from pmip6.core.events import BindingEstablished
-from pmip6.dataplane.counters import IcmpOutcome
+from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.runtime.dataplane_metrics import DataplaneCollector
@@ -34,3 +35,20 @@ def test_packets_bytes_and_drops_by_tenant_and_unattributed_drops() -> None:
     assert 'pmip6_dataplane_icmp_errors_total{outcome="sent"} 4.0' in text
     assert 'pmip6_dataplane_icmp_errors_total{outcome="rate_limited"} 2.0' in text
     assert 'pmip6_dataplane_icmp_errors_total{outcome="no_source_address"} 0.0' in text
+
+
+def test_the_isolation_drops_are_exported_wrong_interface_unattributed_local_destination_by_tenant() -> None:
+    """docs/dataplane.md "Drop reasons": ``wrong_interface`` is counted before any session is looked up (the node
+    only), ``local_destination`` on the session and its tenant; the collector needs no list of reasons."""
+    lma = LmaForwarder()
+    lma.apply(BindingEstablished(session(b"mn1", tenant="opA", uplink_key=7)))
+    lma.own_addresses = frozenset({socket.inet_aton(SERVER)})
+    lma.from_tunnel(MAG1, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 7).seal(ipv4(SHARED_HOME, SERVER)))
+    lma.drop_unattributed(DropReason.WRONG_INTERFACE)
+    registry = CollectorRegistry()
+    registry.register(DataplaneCollector(SimpleNamespace(forwarder=lma, io_errors=0,  # type: ignore[arg-type]
+                                                         icmp_errors=dict.fromkeys(IcmpOutcome, 0))))
+    text = generate_latest(registry).decode()
+    assert 'pmip6_dataplane_drops_total{reason="local_destination",tenant="opA"} 1.0' in text
+    assert 'pmip6_dataplane_unattributed_drops_total{reason="wrong_interface"} 1.0' in text
+    assert 'pmip6_dataplane_unattributed_drops_total{reason="local_destination"}' not in text
