@@ -150,7 +150,8 @@ def _use_relay_floor(pump: Pump, directory: str) -> None:
     relay_floor = importlib.import_module("relay_floor")
     loop = asyncio.get_running_loop()
     (route,) = pump.forwarder.routes()
-    header = route.sealer.seal(bytes([0x45]))[:-1]  # the session's GRE header for an IPv4 inner packet
+    inner = bytes([0x45]) + bytes(19)  # the smallest IPv4 header the sealer takes
+    header = route.sealer.seal(inner)[:-len(inner)]  # the session's GRE header for an IPv4 inner packet
     assert isinstance(header, bytes)
     gre = pump._raw[(False, IPProto.GRE)].fileno()
     (tun,) = pump._local_fds.values()

@@ -13,7 +13,7 @@ an address added while the daemon runs (``ip addr add``) is the source of the ne
 The kernel accepts such a packet written into a TUN device (verified on the CI kernel, docs/dataplane.md
 "ICMP errors"): IPv6 as is, IPv4 only with ``accept_local`` and no reverse-path filter on the TUN device
 (``pmip6.dataplane.tun``). Since that would let a tunneled packet claiming one of the node's addresses through
-too, the MAG's forwarder drops those (:func:`own_addresses`, ``local_source``).
+too, the MAG's forwarder drops those (``local_source``, :mod:`pmip6.dataplane.local_table`).
 """
 
 from __future__ import annotations
@@ -94,11 +94,6 @@ def global_addresses(ipr: IPRoute, interface: str) -> list[InterfaceAddress]:
     index = interface_index(ipr, interface)
     return [address for address in _addresses(ipr)
             if address.index == index and address.scope == _UNIVERSE and not address.flags & _DAD_FAILED]
-
-
-def own_addresses(ipr: IPRoute) -> frozenset[bytes]:
-    """Every address of the netlink socket's namespace, packed (``Forwarder.own_addresses``)."""
-    return frozenset(socket.inet_pton(address.family, address.address) for address in _addresses(ipr))
 
 
 def _addresses(ipr: IPRoute) -> list[InterfaceAddress]:
