@@ -204,3 +204,17 @@ def test_over_ipv6_raw_mobility_header(tmp_path: Path) -> None:
         assert {by_id[requirement] for requirement in (*udp_only, *handoffs)} == {"not-applicable"}
         assert {outcome for requirement, outcome in by_id.items()
                 if requirement not in (*udp_only, *handoffs)} == {"pass"}
+
+
+@pytest.mark.parametrize("options", [[], ["--json"]], ids=["text", "json"])
+def test_a_report_into_a_reader_that_stops_early_ends_quietly(lma_port: int, options: list[str]) -> None:
+    """`pmip6 conformance ... | head -1` once ended in a BrokenPipeError traceback and exit status 1, which says that
+    a check failed (walkthrough 5c): it stops quietly with status 0 when its reader is gone."""
+    read, write = os.pipe()
+    os.close(read)  # the reader (head) is gone
+    try:
+        done = subprocess.run([*PMIP6, "conformance", *options, "--lma", f"127.0.0.1:{lma_port}", "--mn",
+                               MN_OPTIONAL[0]], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")

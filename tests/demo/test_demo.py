@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,18 @@ def test_the_pcap_file_holds_the_demos_signaling(capsys: pytest.CaptureFixture[s
     status, report = run_json(capsys, "--pcap", str(pcap))
     assert status == 0
     assert len(list(read_capture(pcap.read_bytes()))) == len(report["signaling"]) + report["tunnel_packets"]
+
+
+
+@pytest.mark.parametrize("options", [[], ["--json"]], ids=["text", "json"])
+def test_demo_into_a_reader_that_stops_early_ends_quietly(options: list[str]) -> None:
+    """`pmip6 demo | head -1` once ended in a BrokenPipeError traceback and exit status 1, which says that a check
+    failed (walkthrough 5c): like `pmip6 show`, the demo stops quietly with status 0 when its reader is gone."""
+    read, write = os.pipe()
+    os.close(read)  # the reader (head) is gone
+    try:
+        done = subprocess.run([sys.executable, "-m", "pmip6", "demo", *options], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert done.returncode == 0 and "Error" not in done.stderr, done.stderr  # --json: progress lines on stderr

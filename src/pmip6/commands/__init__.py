@@ -4,6 +4,7 @@ import argparse
 import math
 import os
 import sys
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from pmip6.runtime.control import ControlError
@@ -52,3 +53,15 @@ def reader_gone() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return 0
+
+
+def until_reader_gone(command: Callable[[], int]) -> int:
+    """Run ``command``, which prints its report, and flush standard output: a reader that stops early (``pmip6 demo
+    | head -1``) ends it quietly with :func:`reader_gone`'s status 0 rather than a traceback and status 1, which
+    would say that a check failed. Otherwise ``command``'s exit status."""
+    try:
+        status = command()
+        sys.stdout.flush()  # now, where a reader gone is caught, not at exit
+    except BrokenPipeError:
+        return reader_gone()
+    return status

@@ -25,7 +25,7 @@ import sys
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
-from pmip6.commands import plain_help, seconds
+from pmip6.commands import plain_help, seconds, until_reader_gone
 from pmip6.conformance.checks import LmaPolicies, Need, Outcome
 from pmip6.conformance.probe import HomeAddressKind
 from pmip6.conformance.mag_checks import MagNeed, MagPolicies
@@ -105,9 +105,13 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"pmip6 conformance: cannot open the tester's socket: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(json.dumps(report_json(target, declared, results), indent=2) if args.json
-          else report_text(target, declared, results))
-    return exit_status(results)
+
+    def report() -> int:
+        print(json.dumps(report_json(target, declared, results), indent=2) if args.json
+              else report_text(target, declared, results))
+        return exit_status(results)
+
+    return until_reader_gone(report)
 
 
 def exit_status(results: list[CheckResult]) -> int:

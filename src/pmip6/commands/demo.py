@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pmip6.commands import until_reader_gone
 from pmip6.demo.checks import Check
 from pmip6.demo.figure1 import LMA_ADDRESS, MAG_ADDRESSES, SERVER, TENANTS, BindingRow, Figure1
 from pmip6.demo.render import as_json, check_line, ladder_line, report, summary, write_pcap
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         return cannot_run(f"pmip6 demo: cannot write --pcap {args.pcap}: {error.strerror or error}")
     try:
-        return run_netns(args, pcap) if args.netns else run_in_process(args, pcap)
+        return until_reader_gone(lambda: run_netns(args, pcap) if args.netns else run_in_process(args, pcap))
     finally:
         if pcap is not None:
             pcap.close()
