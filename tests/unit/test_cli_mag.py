@@ -150,7 +150,20 @@ def test_attach_arguments_at_their_limits_are_sent_to_the_daemon(tmp_path: Path,
      "ended 3 bindings with a de-registration each; 1 binding not confirmed gone\n", 1),
     ({"bindings": 0, "global_revocation": False, "left": 0, "global_revocation_refused": False},
      "ended 0 bindings with a de-registration each\n", 0),
-], ids=["global", "refused", "left", "none"])
+    ({"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False, "revoked": 0,
+      "deregistered": 2, "unacknowledged": 0},
+     "ended 2 bindings with one Binding Revocation Indication; the LMA did not accept the Binding Revocation "
+     "Indication, so each was de-registered\n", 0),
+    ({"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False, "revoked": 0,
+      "deregistered": 0, "unacknowledged": 2},
+     "ended 2 bindings with one Binding Revocation Indication; the LMA did not accept the Binding Revocation "
+     "Indication, so each was de-registered; 2 bindings not acknowledged by the LMA: removed at this MAG only, the "
+     "LMA may still hold them\n", 1),
+    ({"bindings": 3, "global_revocation": False, "left": 0, "global_revocation_refused": False, "revoked": 0,
+      "deregistered": 2, "unacknowledged": 1},
+     "ended 3 bindings with a de-registration each; 1 binding not acknowledged by the LMA: removed at this MAG only, "
+     "the LMA may still hold them\n", 1),
+], ids=["global", "refused", "left", "none", "bri-not-accepted", "nothing-acknowledged", "one-unacknowledged"])
 def test_RFC5846_9_2_revoke_all_asks_the_daemon_and_prints_how_the_bindings_ended(
         result: dict[str, Any], printed: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,8 @@
 (attach, refresh) or de-registered (detach), 1 otherwise (rejected with its status, failed, timed out,
 ignored), 2 for a usage error (an argument the PBU could not carry, say). ``revoke-all`` ends every binding as a
 shutdown does (one Binding Revocation Indication with ``global_revocation``, RFC 5846 9.2, else a de-registration
-each) and prints how many went; exit 0 when none is left, 1 otherwise.
+each) and prints how they went; exit 0 when the LMA acknowledged the end of every one (a BRA, or a PBA for each
+de-registration), 1 otherwise (one removed at this MAG only, or left when the wait ran out).
 """
 
 from __future__ import annotations
@@ -151,11 +152,28 @@ def _revoke_all(args: argparse.Namespace) -> int:
     else:
         how = ("with one Binding Revocation Indication" if result["global_revocation"]
                else "with a de-registration each")
-        refused = ("; the LMA refused global revocation (status 130), so each was de-registered"
-                   if result["global_revocation"] and result["global_revocation_refused"] else "")
-        left = f"; {counted(result['left'], 'binding')} not confirmed gone" if result["left"] else ""
-        print(f"ended {counted(result['bindings'], 'binding')} {how}{refused}{left}")
-    return 0 if result["left"] == 0 else 1
+        print(f"ended {counted(result['bindings'], 'binding')} {how}{_fallback(result)}{_unconfirmed(result)}")
+    return 0 if result["left"] == 0 and not result.get("unacknowledged") else 1
+
+
+def _fallback(result: dict[str, Any]) -> str:
+    """Why a global revocation ended in de-registrations (RFC 5846 9.2), if it did."""
+    if not result["global_revocation"]:
+        return ""
+    if result["global_revocation_refused"]:
+        return "; the LMA refused global revocation (status 130), so each was de-registered"
+    if not result.get("revoked") and (result.get("deregistered") or result.get("unacknowledged")):
+        return "; the LMA did not accept the Binding Revocation Indication, so each was de-registered"
+    return ""
+
+
+def _unconfirmed(result: dict[str, Any]) -> str:
+    """The bindings whose end the LMA acknowledged neither by a BRA nor by a PBA, and those still there when the wait
+    ran out (a daemon of an earlier version reports no ``unacknowledged``)."""
+    unacknowledged, left = result.get("unacknowledged", 0), result["left"]
+    return ((f"; {counted(unacknowledged, 'binding')} not acknowledged by the LMA: removed at this MAG only, the LMA "
+             "may still hold them" if unacknowledged else "")
+            + (f"; {counted(left, 'binding')} not confirmed gone" if left else ""))
 
 
 def _request(args: argparse.Namespace, request: dict[str, Any]) -> int:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -104,8 +105,11 @@ class MagDaemon(Daemon):
         self.mag = MobileAccessGateway(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.path, config.control, config.metrics, options)
         self._waiters: list[_Waiter] = []
+        self._removals: list[Counter[str]] = []
+        """One tally per ``revoke-all`` in progress: how its bindings went, by BindingRemoved reason."""
         self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
+        self.add_event_listener(self._note_removal)
 
     def add_attach_check(self, check: AttachCheck) -> None:
         """Add ``check(request)``'s warning, if any, to the answer of an attach that registered the MN (e.g. the
@@ -231,13 +235,28 @@ class MagDaemon(Daemon):
     async def _revoke_all_command(self, request: Request) -> dict[str, Any]:
         """End every binding without stopping (``pmip6 mag revoke-all``): one global BRI with ``global_revocation``
         (RFC 5846 9.2), retransmitted on its own schedule (6.3), else (or after the LMA's refusal, or no answer) a
-        de-registration per binding."""
+        de-registration per binding. The result says how they went: ``revoked`` by the LMA's BRA, ``deregistered``
+        by de-registrations the LMA acknowledged, ``unacknowledged`` (removed at this MAG only: the LMA answered
+        neither, so it may still hold them), and those ``left`` when the wait ran out."""
         timeout = _timeout(request)
         bindings = sum(1 for _ in self.mag.entries())
-        outcome, left = await self._end_every_binding(timeout)
+        removals: Counter[str] = Counter()
+        self._removals.append(removals)
+        try:
+            outcome, left = await self._end_every_binding(timeout)
+        finally:
+            self._removals.remove(removals)
         revoked = any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
         return {"bindings": bindings, "global_revocation": revoked, "left": left,
-                "global_revocation_refused": self.mag.global_revocation_refused}
+                "global_revocation_refused": self.mag.global_revocation_refused,
+                "revoked": removals["revoked_by_mag"], "deregistered": removals["deregistered"],
+                "unacknowledged": removals["unacknowledged"]}
+
+    def _note_removal(self, event: Event) -> None:
+        """Count a removed binding's reason for each ``revoke-all`` in progress."""
+        if isinstance(event, BindingRemoved):
+            for removals in self._removals:
+                removals[event.reason] += 1
 
     # ---- attach / detach ---------------------------------------------------------------------------
 

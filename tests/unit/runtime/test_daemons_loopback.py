@@ -526,8 +526,10 @@ def test_RFC5846_9_2_revoke_all_over_the_control_socket_and_the_fallback_when_th
                 await lab.control("lma", {"command": "stats"})
 
     refused, again, rows, lma_stats = asyncio.run(scenario())
-    assert refused == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": True}
-    assert again == {"bindings": 2, "global_revocation": False, "left": 0, "global_revocation_refused": True}
+    assert refused == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": True,
+                       "revoked": 0, "deregistered": 2, "unacknowledged": 0}
+    assert again == {"bindings": 2, "global_revocation": False, "left": 0, "global_revocation_refused": True,
+                     "revoked": 0, "deregistered": 2, "unacknowledged": 0}
     assert rows == [] and lma_stats["received"]["bri"] == 1 and lma_stats["received"]["pbu"] == 8
 
 
@@ -541,8 +543,37 @@ def test_RFC5846_9_2_revoke_all_with_an_authorizing_lma_takes_one_bri(tmp_path: 
             return result, await lab.control("lma", {"command": "bindings"})
 
     result, rows = asyncio.run(scenario())
-    assert result == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False}
+    assert result == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False,
+                      "revoked": 2, "deregistered": 0, "unacknowledged": 0}
     assert rows == []
+
+
+def test_RFC5846_9_2_revoke_all_says_when_the_lma_acknowledged_nothing(tmp_path: Path) -> None:
+    """The LMA gone silent (a socket on its port that answers nothing): neither the BRI nor the fallback
+    de-registrations are acknowledged, and the result says so (``unacknowledged``: removed at this MAG only), where it
+    once read as an acknowledged revocation (walkthrough 5c)."""
+    lab = _global_revocation_lab(tmp_path)
+    mag_toml = tmp_path / "mag.toml"
+    mag_toml.write_text(mag_toml.read_text().replace("[mag]\n", "[mag]\nbri_max_retries_number = 0\n"
+                                                     "initial_bindack_timeout = 0.05\n"
+                                                     "max_retransmissions = 1\n"))
+
+    async def scenario() -> dict[str, Any]:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            await _attach_two(lab)
+            await lma.close()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+                silent.bind(("127.0.0.1", lab.port))
+                return await lab.control("mag", {"command": "revoke-all", "timeout": 5})
+        finally:
+            await mag.close()
+
+    assert asyncio.run(scenario()) == {"bindings": 2, "global_revocation": True, "left": 0,
+                                       "global_revocation_refused": False, "revoked": 0, "deregistered": 0,
+                                       "unacknowledged": 2}
 
 
 def test_a_refresh_no_pba_answers_is_reported_failed_and_the_binding_stays(tmp_path: Path) -> None:
@@ -889,7 +920,8 @@ def test_RFC5846_9_2_a_mag_sharing_ipv6_loopback_with_its_lma_ignores_the_copy_o
                     await lab.control("lma", {"command": "stats"}), await lab.control("mag", {"command": "stats"}))
 
     result, rows, lma_stats, mag_stats = _run_raw(scenario())
-    assert result == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False}
+    assert result == {"bindings": 2, "global_revocation": True, "left": 0, "global_revocation_refused": False,
+                      "revoked": 2, "deregistered": 0, "unacknowledged": 0}
     assert rows == []
     assert mag_stats["sent"]["bri"] == mag_stats["received"]["bri"] == 1 and "bra" not in mag_stats["sent"]
     assert lma_stats["sent"]["bra"] == lma_stats["received"]["bra"] == mag_stats["received"]["bra"] == 1
