@@ -54,11 +54,24 @@ def events_of(outcome: Outcome, kind: type) -> list[object]:
 
 
 def lma_with_binding(restart_counter: int = 0, **overrides: object) -> LocalMobilityAnchor:
-    """An LMA with heartbeats on and MN1 registered from MAG1 at NOW."""
+    """An LMA with heartbeats on and MN1 registered from MAG1 at NOW. Its first Heartbeat Request to MAG1 is due at
+    once (RFC 5847 3.2: MAG1's Restart Counter is known before MAG1 could restart) and answered with counter 100."""
     lma = LocalMobilityAnchor(lma_settings(heartbeat=ON, **overrides), keys=GreKeyAllocator(seed=7),
                               restart_counter=restart_counter)
     assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
+    ((first, _),) = requests(round_at(lma, NOW))
+    assert lma.receive(response(first.sequence), MAG1, LMAA, NOW).events == []
     return lma
+
+
+def mag_with_binding(heartbeat: HeartbeatSettings = ON, **overrides: object) -> MobileAccessGateway:
+    """A MAG with heartbeats on and mn1 registered at T0 + 0.01, whose first Heartbeat Request, due at once, the LMA
+    answered with counter 5."""
+    mag = make_mag(heartbeat=heartbeat, **overrides)
+    registered(mag)
+    ((first, _),) = requests(round_at(mag, T0 + 0.01))
+    assert mag.receive(response(first.sequence, counter=5), LMA_UDP, T0 + 0.01).events == []
+    return mag
 
 
 def round_at(engine: LocalMobilityAnchor | MobileAccessGateway, now: float) -> Outcome:
@@ -93,7 +106,7 @@ def test_RFC5847_3_strangers_get_nothing() -> None:
     for message in (Heartbeat(1), response(1, flags=HeartbeatFlags.U | HeartbeatFlags.R)):
         outcome = lma.receive(message, STRANGER, LMAA, NOW)
         assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
-    assert [peer.peer for peer in lma.heartbeat.peers()] == []
+    assert [peer.peer for peer in lma.heartbeat.peers()] == [MAG1]
     mag = make_mag()
     outcome = mag.receive(Heartbeat(1), STRANGER, T0)
     assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
@@ -168,7 +181,7 @@ def test_RFC5847_3_1_a_response_is_matched_by_sequence_number() -> None:
     outcome = lma.receive(response(request.sequence + 1, counter=555), MAG1, LMAA, NOW + INTERVAL + 0.1)
     assert [type(event) for event in outcome.events] == [MessageIgnored]
     (state,) = lma.heartbeat.peers()
-    assert state.outstanding == request.sequence and state.restart_counter is None
+    assert state.outstanding == request.sequence and state.restart_counter == 100
     round_at(lma, NOW + 2 * INTERVAL)
     assert state.missing_heartbeats == 1
 
@@ -251,8 +264,7 @@ def test_RFC5847_3_and_RFC5846_6_2_the_mag_charges_a_binding_error_2_to_what_alo
     """The same at the MAG, whose one BRI is its global revocation at shutdown (RFC 5846 9.2): a Binding Error
     that can only answer it falls back to de-registrations; one that may answer the Heartbeat Request as well does
     nothing until the heartbeat is answered and the BRI's retransmission draws another."""
-    mag = make_mag(heartbeat=ON, global_revocation=True, identity=b"mag1@example.net")
-    registered(mag)
+    mag = mag_with_binding(global_revocation=True, identity=b"mag1@example.net")
     ((request, _),) = requests(round_at(mag, T0 + 0.01 + INTERVAL))
     if outstanding == "bri":
         mag.receive(response(request.sequence), LMA_UDP, T0 + 0.01 + INTERVAL + 0.1)
@@ -317,7 +329,7 @@ def test_RFC5847_3_a_peer_with_no_binding_left_is_forgotten_not_left_unreachable
     assert requests(round_at(lma, NOW + 5 * INTERVAL)) == []
     assert list(lma.heartbeat.peers()) == [] and lma.next_deadline() is None
     assert the_pba(lma.receive(pbu(MN1, sequence=2), MAG1, LMAA, NOW + 200)).status == 0
-    assert [destination for _, destination in requests(round_at(lma, NOW + 200 + INTERVAL))] == [MAG1]
+    assert [destination for _, destination in requests(round_at(lma, NOW + 200))] == [MAG1]  # a new peer: at once
     (state,) = lma.heartbeat.peers()
     assert state.reachable and state.missing_heartbeats == 0 and state.restart_counter is None
 
@@ -370,6 +382,7 @@ def test_RFC5847_3_2_the_lma_removes_the_bindings_of_a_mag_that_restarted() -> N
     lma = lma_with_binding()
     lma.receive(pbu(MN2), MAG1, LMAA, NOW)
     lma.receive(pbu(MN3), MAG2, LMAA, NOW)
+    assert [destination for _, destination in requests(round_at(lma, NOW))] == [MAG2]  # its first request, at once
     ((first, _), (_, _)) = requests(round_at(lma, NOW + INTERVAL))
     assert lma.receive(response(first.sequence, counter=100), MAG1, LMAA, NOW + INTERVAL).events == []
     second = next(message for message, peer in requests(round_at(lma, NOW + 2 * INTERVAL)) if peer == MAG1)
@@ -422,6 +435,7 @@ def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_where_its_latest_p
     lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
     for mn_id in (MN1, MN2):
         assert the_pba(lma.receive(pbu(mn_id), old, LMAA, NOW)).status == 0
+    assert [destination for _, destination in requests(round_at(lma, NOW))] == [old]  # the first request, at once
     ((request, destination),) = requests(round_at(lma, NOW + INTERVAL))
     assert destination == old
     lma.receive(response(request.sequence, counter=100), old, LMAA, NOW + INTERVAL)
@@ -444,6 +458,7 @@ def test_RFC5847_3_2_the_latest_pbus_port_is_used_even_when_its_entry_is_not_lis
     for mn_id in (MN1, MN2):
         assert the_pba(lma.receive(pbu(mn_id), old, LMAA, NOW)).status == 0
     assert the_pba(lma.receive(pbu(MN2, sequence=2), new, LMAA, NOW + 10)).status == 0
+    assert [destination for _, destination in requests(lma.handle_timer(NOW + 10))] == [new]  # the first, overdue
     assert [destination for _, destination in requests(round_at(lma, NOW + INTERVAL))] == [new]
 
 
@@ -663,8 +678,115 @@ def test_heartbeat_settings_reload_applies_a_shorter_interval_at_once() -> None:
     lma.reconfigure(lma_settings(heartbeat=ON), NOW + 100)
     assert lma.heartbeat.next_deadline() == NOW + 2 * INTERVAL  # overdue: at once
     assert requests(lma.handle_timer(NOW + 100))
-    mag = make_mag(heartbeat=slow)
-    registered(mag)
+    mag = mag_with_binding(heartbeat=slow)
     mag.reconfigure(replace(mag.settings, heartbeat=ON))
     assert mag.heartbeat.next_deadline() == T0 + 0.01 + INTERVAL
     assert [destination for _, destination in requests(mag.handle_timer(T0 + 0.01 + INTERVAL))] == [LMA_UDP]
+
+
+# ---- a new peer asked at once, and an unsolicited response from a peer not known yet (section 3.2) ---------------
+
+
+def test_RFC5847_3_2_the_lma_asks_a_mag_at_its_first_binding_then_every_interval() -> None:
+    """The first binding with a MAG whose Restart Counter is unknown makes a request to it due at once (a restart
+    within the first interval would otherwise report the new counter as the first one: walkthrough 5c); the rounds
+    keep their schedule. A MAG whose first binding comes mid-interval is asked at once too, alone: MAG1, whose
+    request is answered, is neither asked again nor counted missing; a further binding of a known MAG asks nothing."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
+    ((first, destination),) = requests(round_at(lma, NOW))
+    assert destination == MAG1 and lma.next_deadline() == NOW + INTERVAL
+    lma.receive(response(first.sequence), MAG1, LMAA, NOW + 0.1)
+    assert the_pba(lma.receive(pbu(MN2), MAG1, LMAA, NOW + 5)).status == 0
+    assert lma.next_deadline() == NOW + INTERVAL, "MAG1's counter is known: nothing asked at once"
+    assert the_pba(lma.receive(pbu(MN3), MAG2, LMAA, NOW + 10)).status == 0
+    ((second, destination),) = requests(round_at(lma, NOW + 10))
+    assert destination == MAG2 and second.sequence > first.sequence
+    assert {state.peer: state.missing_heartbeats for state in lma.heartbeat.peers()} == {MAG1: 0, MAG2: 0}
+    assert [destination for _, destination in requests(round_at(lma, NOW + INTERVAL))] == [MAG1, MAG2]
+
+
+def test_RFC5847_3_2_the_mag_asks_its_lma_at_its_first_binding_then_every_interval() -> None:
+    mag = make_mag(heartbeat=ON)
+    registered(mag)
+    ((first, destination),) = requests(round_at(mag, T0 + 0.01))
+    assert destination == LMA_UDP and mag.next_deadline() == T0 + 0.01 + INTERVAL
+    mag.receive(response(first.sequence, counter=5), LMA_UDP, T0 + 0.02)
+    registered(mag, b"mn2@example.org", now=T0 + 5)
+    assert mag.heartbeat.next_deadline() == T0 + 0.01 + INTERVAL, "the LMA's counter is known: nothing at once"
+    assert [state.restart_counter for state in mag.heartbeat.peers()] == [5]
+
+
+def test_RFC5847_3_2_an_lma_restart_without_state_in_the_first_interval_is_detected_within_one_interval() -> None:
+    """Walkthrough 5c: the LMA restarts without its state before the MAG's first heartbeat round. The MAG asked at its
+    first binding (the request due at once, as the daemon's timer runs it), so it knows the old counter and its
+    next round sees the new one: MN1 is registered again at the restarted LMA."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7), restart_counter=1000)
+    mag = _pair(lma)
+    assert events_of(_deliver(mag.attach(request(MN1), NOW), lma, mag, NOW), BindingEstablished)
+    _deliver(round_at(mag, NOW), lma, mag, NOW)
+    assert [state.restart_counter for state in mag.heartbeat.peers()] == [1000]
+
+    restarted = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=8), restart_counter=1040)
+    outcome = _deliver(round_at(mag, NOW + INTERVAL), restarted, mag, NOW + INTERVAL)
+    assert events_of(outcome, PeerRestarted) == [PeerRestarted(Peer(LMAA, 5436), 1000, 1040, NOW)]
+    assert [bce.mn_id for bce in restarted.bindings()] == [MN1]
+
+
+def test_RFC5847_3_2_a_mag_restart_in_the_lmas_first_interval_is_detected() -> None:
+    """The same at the LMA: it asked MAG1 at its first binding, so MAG1's restart before the first round (a new
+    counter at the round) removes MAG1's binding."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
+    ((first, _),) = requests(round_at(lma, NOW))
+    lma.receive(response(first.sequence, counter=11), MAG1, LMAA, NOW + 0.1)
+    ((request_, _),) = requests(round_at(lma, NOW + INTERVAL))
+    outcome = lma.receive(response(request_.sequence, counter=12), MAG1, LMAA, NOW + INTERVAL)
+    assert events_of(outcome, PeerRestarted) == [PeerRestarted(MAG1, 11, 12, NOW + 0.1)]
+    assert [event.reason for event in events_of(outcome, BindingRemoved)] == ["mag-restarted"]  # type: ignore[attr-defined]
+    assert list(lma.bindings()) == []
+
+
+def test_RFC5847_3_2_an_unsolicited_response_from_an_lma_whose_counter_is_not_known_yet_reregisters_every_binding(
+        ) -> None:
+    """U set: "If a PMIPv6 node restarts and loses PMIPv6 session state, it SHOULD send an unsolicited Heartbeat
+    Response": the LMA says it restarted, whether or not the MAG knew its old counter (walkthrough 5c: the first
+    counter heard was only stored). Every binding the MAG holds idle was registered before the announcement arrived,
+    possibly at the LMA that lost it: each is registered again at once (one the restarted LMA holds already is
+    merely refreshed); one whose PBU is in flight keeps its exchange, which reaches the restarted LMA anyway."""
+    mag = make_mag(heartbeat=ON)
+    registered(mag, b"mn1@example.org")
+    registered(mag, b"mn2@example.org")
+    only_pbu(mag.refresh(b"mn2@example.org", T0 + 1))
+    unsolicited = response(0, counter=1040, flags=HeartbeatFlags.U | HeartbeatFlags.R)
+    outcome = mag.receive(unsolicited, LMA_UDP, T0 + 2)
+    assert events_of(outcome, PeerRestarted) == [PeerRestarted(LMA_UDP, None, 1040, None)]
+    pbus = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
+    assert [pbu.option(MNIdentifierOption) for pbu in pbus] == [MNIdentifierOption(b"mn1@example.org")]
+    assert all(pbu.lifetime for pbu in pbus)
+    assert [state.restart_counter for state in mag.heartbeat.peers()] == [1040]
+
+
+def test_RFC5847_3_2_a_solicited_first_response_is_not_a_restart() -> None:
+    """A response to a request, from a peer whose counter is not known yet, is its first counter: stored, nothing
+    more ("if there was no previously stored value, the new value is stored")."""
+    mag = make_mag(heartbeat=ON)
+    registered(mag)
+    ((first, _),) = requests(round_at(mag, T0 + 0.01))
+    outcome = mag.receive(response(first.sequence, counter=1040), LMA_UDP, T0 + 0.02)
+    assert outcome == Outcome()
+
+
+def test_RFC5847_3_2_an_unsolicited_response_from_a_mag_not_known_yet_keeps_its_live_bindings() -> None:
+    """At the LMA, a MAG's announcement without an old counter says that it restarted, not when: every live binding
+    may be one the restarted MAG registered already, so none is taken from it (a lost one ends by its lifetime); a
+    binding that had ended and is only held (revoking, for its BRA) goes, as at any restart of its MAG."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON, binding_revocation=True), keys=GreKeyAllocator(seed=7))
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
+    assert the_pba(lma.receive(pbu(MN2), MAG1, LMAA, NOW)).status == 0
+    assert bris(lma.clear(NOW + 1, mn_id=MN2))
+    unsolicited = response(0, counter=12, flags=HeartbeatFlags.U | HeartbeatFlags.R)
+    outcome = lma.receive(unsolicited, MAG1, LMAA, NOW + 2)
+    assert events_of(outcome, PeerRestarted) == [PeerRestarted(MAG1, None, 12, None)]
+    assert [event.session.mn_id for event in events_of(outcome, BindingRemoved)] == [MN2]  # type: ignore[attr-defined]
+    assert [entry.mn_id for entry in lma.bindings()] == [MN1]

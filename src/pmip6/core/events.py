@@ -155,12 +155,13 @@ class PeerReachable:
 class PeerRestarted:
     """``peer``'s Restart Counter changed from ``previous`` to ``current``: it restarted and lost its PMIPv6 session
     state (RFC 5847 3.2). ``previous_at`` is when ``previous`` was last reported: the restart came after it, so a
-    session registered since may be the restarted peer's own."""
+    session registered since may be the restarted peer's own. Both are None when an unsolicited Heartbeat Response
+    announced the restart of a peer whose counter was not known yet: when it restarted cannot be told."""
 
     peer: Peer
-    previous: int
+    previous: int | None
     current: int
-    previous_at: float
+    previous_at: float | None
 
 
 @dataclass(frozen=True, slots=True)

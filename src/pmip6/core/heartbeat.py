@@ -13,6 +13,13 @@ Rules, in plain words:
   and a peer that was unreachable is reachable again (:class:`PeerReachable`); any other response is ignored.
   The rounds start with a node's first binding and stop when a round finds none. A peer is its address (a MAG
   has one Restart Counter); the engine names where its requests go (an LMA: the port of the MAG's latest PBU).
+- **Ask a new peer at once** (sections 3, 3.2): the first binding with a peer whose Restart Counter this node does not
+  know (nothing asked yet, or forgotten) makes a request to that peer due at once, outside the rounds, so that the
+  counter is known before the peer can restart: asked only at the next round, a peer that restarted in between
+  would report its new counter as the first one, and its restart would go unseen. Section 3 asks for a binding
+  first, which holds; HEARTBEAT_INTERVAL (section 5) still paces the rounds, so a peer whose first binding comes
+  between two rounds gets its next request at the round, sooner than one interval later: one request more per new
+  peer, none of the overhead section 3 warns of.
 - **Forget** (section 3.2 stores the counters of the peers "with which it currently has sessions"): a round that
   finds no binding with a peer forgets what it knew of it (reachability, Restart Counter), so an unreachable peer
   that is no longer asked is not reported unreachable for ever; its next binding starts afresh. So does turning
@@ -28,7 +35,10 @@ Rules, in plain words:
 - **Restart detection** (section 3.2): the Restart Counter of each response (and of an unsolicited one, U set,
   whatever its sequence number; it is never answered) is compared with the one stored for that peer; a different
   value means the peer restarted and lost its sessions (:class:`PeerRestarted`, and the engine re-establishes or
-  removes them); the new value is stored either way. A response to no outstanding request tells nothing.
+  removes them); the new value is stored either way. An unsolicited response says so by itself ("If a PMIPv6 node
+  restarts and loses PMIPv6 session state, it SHOULD send an unsolicited Heartbeat Response"): from a peer whose
+  counter is not known yet it is a restart too, with no previous value. A response to no outstanding request tells
+  nothing.
 - **Announce a restart** (section 3.2): a node that restarted and lost sessions, and knows from stored state which
   peers had sessions with it, sends each of them an unsolicited Heartbeat Response (U and R set, sequence number
   0, ignored by the receiver) with its new Restart Counter (:meth:`HeartbeatMonitor.announce_restart`), while the
@@ -94,7 +104,8 @@ class PeerHeartbeat:
 class HeartbeatMonitor:
     """One node's heartbeat state: its peers', its own Restart Counter and the round timer."""
 
-    __slots__ = ("settings", "restart_counter", "_peers", "_sequence", "_next_round", "_interval_from")
+    __slots__ = ("settings", "restart_counter", "_peers", "_sequence", "_next_round", "_interval_from", "_newcomers",
+                 "_newcomers_due")
 
     def __init__(self, settings: HeartbeatSettings, restart_counter: int) -> None:
         self.settings = settings
@@ -104,6 +115,9 @@ class HeartbeatMonitor:
         self._next_round: float | None = None
         self._interval_from = 0.0
         """When the interval ending at ``_next_round`` began: the last round, or the binding that started them."""
+        self._newcomers: set[Address] = set()
+        """The peers whose first binding made a request to them due at once (``_newcomers_due``)."""
+        self._newcomers_due: float | None = None
 
     def peers(self) -> Iterator[PeerHeartbeat]:
         return iter(list(self._peers.values()))
@@ -114,6 +128,8 @@ class HeartbeatMonitor:
         round it makes overdue runs at once), a longer one from the next round on."""
         if not settings.interval:
             self._next_round = None
+            self._newcomers.clear()
+            self._newcomers_due = None
             self._forget_all_but(())
         elif not self.settings.interval:
             self._next_round = 0.0
@@ -126,22 +142,32 @@ class HeartbeatMonitor:
         for address in [address for address in self._peers if address not in peers]:
             del self._peers[address]
 
-    def binding_made(self, now: float) -> None:
-        """A binding was created or refreshed: the rounds run (the first one an interval from now)."""
-        if self.settings.interval and self._next_round is None:
+    def binding_made(self, peer: Address, now: float) -> None:
+        """A binding with ``peer`` was created or refreshed: the rounds run (the first one an interval from now), and
+        a peer whose Restart Counter is not known is asked at once."""
+        if not self.settings.interval:
+            return
+        if self._next_round is None:
             self._next_round = now + self.settings.interval
             self._interval_from = now
+        if self._counter_unknown(peer):
+            self._newcomers.add(peer)
+            if self._newcomers_due is None:
+                self._newcomers_due = now
 
     def next_deadline(self) -> float | None:
-        return self._next_round
+        if self._newcomers_due is None:
+            return self._next_round
+        return self._newcomers_due if self._next_round is None else min(self._next_round, self._newcomers_due)
 
     def handle_timer(self, now: float, peers_with_bindings: Callable[[], Mapping[Address, PeerEndpoints]]) -> Outcome:
         """The round due at ``now``, if one is: a request to every peer ``peers_with_bindings()`` names (by address:
         the peer to send to and the local address to send from), counting the unanswered ones (section 3.1);
         :class:`PeerUnreachable` for each peer that just exceeded MISSING_HEARTBEATS_ALLOWED. The other peers are
-        forgotten (but the unsupported ones)."""
+        forgotten (but the unsupported ones). Else the requests due at once to new peers, if any."""
         if self._next_round is None or self._next_round > now:
-            return Outcome()
+            return self._ask_newcomers(now, peers_with_bindings)
+        self._newcomers, self._newcomers_due = set(), None  # the round asks them
         peers = peers_with_bindings()
         self._next_round = now + self.settings.interval if peers else None
         self._interval_from = now
@@ -159,10 +185,36 @@ class HeartbeatMonitor:
                 if state.reachable and state.missing_heartbeats > self.settings.missing_heartbeats_allowed:
                     state.reachable = False
                     outcome.events.append(PeerUnreachable(peer, state.missing_heartbeats))
-            self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
-            state.outstanding = self._sequence
-            outcome.sends.append(SendMessage(Heartbeat(self._sequence), peer, local))
+            outcome.sends.append(self._request(state, local))
         return outcome
+
+    def _ask_newcomers(self, now: float, peers_with_bindings: Callable[[], Mapping[Address, PeerEndpoints]]) -> Outcome:
+        """If due at ``now``, a request to each new peer that still has a binding and whose counter is still
+        unknown."""
+        if self._newcomers_due is None or self._newcomers_due > now:
+            return Outcome()
+        newcomers, self._newcomers, self._newcomers_due = self._newcomers, set(), None
+        peers = peers_with_bindings()
+        outcome = Outcome()
+        for address in newcomers:
+            if address in peers and self._counter_unknown(address):
+                peer, local = peers[address]
+                state = self._peers.setdefault(address, PeerHeartbeat(peer))
+                state.peer = peer
+                outcome.sends.append(self._request(state, local))
+        return outcome
+
+    def _request(self, state: PeerHeartbeat, local: Address | None) -> SendMessage:
+        """The next Heartbeat Request, to ``state``'s peer, now outstanding (section 3: monotonically increasing)."""
+        self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
+        state.outstanding = self._sequence
+        return SendMessage(Heartbeat(self._sequence), state.peer, local)
+
+    def _counter_unknown(self, address: Address) -> bool:
+        """Whether this node knows no Restart Counter of the peer at ``address`` and awaits none: neither asked yet
+        nor answered (or forgotten), and not known not to support heartbeats."""
+        state = self._peers.get(address)
+        return state is None or (state.supported and state.restart_counter is None and state.outstanding is None)
 
     def receive(self, message: Heartbeat, source: Peer, local: Address | None,
                 now: float) -> tuple[Outcome, PeerRestarted | None]:
@@ -230,6 +282,6 @@ class HeartbeatMonitor:
             return None
         previous, previous_at = state.restart_counter, state.restart_counter_at
         state.restart_counter, state.restart_counter_at = option.counter, now
-        if previous is None or previous_at is None or previous == option.counter:
+        if previous == option.counter or (previous is None and not message.unsolicited):
             return None
         return PeerRestarted(state.peer, previous, option.counter, previous_at)

@@ -46,8 +46,8 @@ An accepted PBU without the Acknowledge (A) flag gets no PBA (RFC 6275 9.5.4: "S
 gets its PBA whatever A says.
 
 Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an authorized MAG is answered with
-this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval, each
-at the port of its latest accepted PBU (a MAG restarted on another port is asked where it signals from now), and
+this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval (and a
+MAG whose counter is unknown at once, at its first binding), each at the port of its latest accepted PBU (a MAG restarted on another port is asked where it signals from now), and
 one that restarted without its sessions has its bindings removed (BindingRemoved "mag-restarted"). A reload forgets
 the heartbeat state of the MAGs it no longer authorizes. An LMA whose restart lost stored sessions tells its MAGs at
 once (:meth:`LocalMobilityAnchor.announce_restart`).
@@ -313,7 +313,7 @@ class LocalMobilityAnchor:
             self._deadlines.schedule(entry, due)
             if entry.state is BceState.ACTIVE:
                 outcome.events.append(BindingRestored(entry.session()))
-                self.heartbeat.binding_made(now)
+                self.heartbeat.binding_made(entry.mag.address, now)
         return outcome
 
     def announce_restart(self, lost: Iterable[BindingCacheEntry]) -> Outcome:
@@ -625,7 +625,7 @@ class LocalMobilityAnchor:
         entry.udp_encapsulation = bool(flags & _F_FLAG) and registration.source.port is not None and not decision.gre
         if entry.udp_encapsulation:
             extra.append(NATDetectionOption(force_udp=True, refresh_time=0))
-        self.heartbeat.binding_made(now)
+        self.heartbeat.binding_made(entry.mag.address, now)
         session = entry.session()
         event = BindingEstablished(session) if previous is None else BindingUpdated(session, previous)
         outcome = Outcome(events=[event])
@@ -801,14 +801,17 @@ class LocalMobilityAnchor:
         answer. A MAG that restarted without its sessions (3.2) has the bindings it held before removed, as
         "invalid": BindingRemoved ("mag-restarted"), keys and addresses free at once; its MAG knows nothing of them, so
         no BRI is sent. A live binding registered since the MAG last reported its old counter stays: the restarted
-        MAG may have registered it already."""
+        MAG may have registered it already. An unsolicited response from a MAG whose counter was not known yet
+        (no old counter) says that it restarted, not when: every live binding may be its own, and stays (a binding
+        it lost ends with its lifetime); only the ended ones still held (draining, revoking) go."""
         if source.address not in self.settings.authorized_mags:
             return _ignored("Heartbeat from a source that is not an authorized MAG", source)
         outcome, restarted = self.heartbeat.receive(message, source, destination, now)
         self._own_copies.note(outcome)
         if restarted is not None:
             for entry in [entry for entry in self._cache if entry.mag.address == source.address and not (
-                    entry.state is BceState.ACTIVE and _registered_at(entry) > restarted.previous_at)]:
+                    entry.state is BceState.ACTIVE and (restarted.previous_at is None
+                                                        or _registered_at(entry) > restarted.previous_at))]:
                 self._revocations.drop(entry)
                 outcome.extend(self._end(entry, "mag-restarted", now))
         return outcome

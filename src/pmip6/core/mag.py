@@ -34,8 +34,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   ignored (:mod:`pmip6.core.own_copies`), its PBUs as any PBU.
 - **Heartbeat** (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from the LMA is answered with this
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
-  binding; an LMA whose Restart Counter changed lost its sessions, and every idle registered entry is re-registered
-  at once (as a refresh). A Binding Error status 2 answering a request stops the requests.
+  binding (and at once at the first one, while its counter is unknown); an LMA whose Restart Counter changed, or
+  that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered at
+  once (as a refresh). A Binding Error status 2 answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
   ignored and the entry sends nothing more until an administrative action (detach or attach).
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
@@ -676,7 +677,7 @@ class MobileAccessGateway:
         entry.refresh_unanswered = False
         entry.state = BulState.REGISTERED
         self._finish_pending(entry)
-        self.heartbeat.binding_made(now)
+        self.heartbeat.binding_made(self.settings.lma.address, now)
         if previous is None:
             entry.registered_at = now
             outcome = Outcome(events=[BindingEstablished(entry.session())])

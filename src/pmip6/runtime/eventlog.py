@@ -171,8 +171,10 @@ class EventLog:
             return f"peer {event.peer.address} reachable again", {"event": "peer_reachable",
                                                                   "peer": str(event.peer.address)}
         if isinstance(event, PeerRestarted):
+            counters = (f"{event.previous} -> {event.current}" if event.previous is not None
+                        else f"{event.current}, announced unsolicited")
             return (f"alarm: peer {event.peer.address} restarted and lost its sessions (restart counter "
-                    f"{event.previous} -> {event.current})", {
+                    f"{counters})", {
                         "event": "peer_restarted", "peer": str(event.peer.address), "previous": event.previous,
                         "current": event.current})
         if isinstance(event, HeartbeatsStopped):

@@ -272,6 +272,15 @@ def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_there_and_its_stal
         await mag.start()
         try:
             await _attach(lab, "mn1@opA", "mn2@opA")
+            # The LMA asks a new MAG at once, maybe before mn2 registered; a live binding registered since the MAG
+            # last reported its counter may be the restarted MAG's own, and stays. So wait for a later report.
+            reported = (await lab.control("lma", {"command": "stats"}))["received"].get("heartbeat_response", 0)
+
+            async def reported_again() -> bool:
+                stats = await lab.control("lma", {"command": "stats"})
+                return stats["received"].get("heartbeat_response", 0) > reported
+
+            await _until(reported_again, "the MAG reports its restart counter after both attaches")
             first = await _until(lma_peer, "the LMA stores the MAG's restart counter")
             await mag.close()  # a crash: no de-registration
             started = int(time.time())
@@ -317,3 +326,27 @@ def test_show_peers_prints_the_heartbeat_state(tmp_path: Path, capsys: pytest.Ca
     assert lines[1] == "heartbeat requests: every 1 s, unreachable after 1 missing"
     assert lines[2].split() == ["PEER", "REACHABLE", "MISSING", "RESTART-COUNTER", "HEARTBEATS"]
     assert lines[3].split()[:3] == ["127.0.0.1", "yes", "0"] and lines[3].split()[4] == "supported"
+
+
+def test_RFC5847_3_2_both_daemons_learn_each_others_restart_counter_at_the_first_binding(tmp_path: Path) -> None:
+    """With the examples' heartbeat_interval = 60, `pmip6 show peers` once stayed empty for the first minute after
+    the first attach, and a restart in that minute went unseen (walkthrough 5c): each daemon asks its new peer at
+    once, so both hold the other's Restart Counter right after the attach."""
+    lab = Lab(tmp_path)
+    for role in ("lma", "mag"):
+        toml = (tmp_path / f"{role}.toml").read_text()
+        (tmp_path / f"{role}.toml").write_text(toml.replace(f"[{role}]\n", f"[{role}]\nheartbeat_interval = 60\n", 1))
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with lab.running():
+            await _attach(lab, "mn1@opA")
+
+            async def counters_known() -> Any:
+                peers = [(await lab.control(role, {"command": "peers"}))["peers"] for role in ("mag", "lma")]
+                return all(rows and rows[0]["restart_counter"] is not None for rows in peers) and peers
+
+            (at_mag,), (at_lma,) = await _until(counters_known, "both daemons know the other's Restart Counter", 3.0)
+            return at_mag, at_lma
+
+    at_mag, at_lma = asyncio.run(scenario())
+    assert at_mag["peer"] == at_lma["peer"] == "127.0.0.1" and at_mag["reachable"] and at_lma["reachable"]
