@@ -743,7 +743,8 @@ def test_RFC5847_3_2_a_mag_restart_in_the_lmas_first_interval_is_detected() -> N
     ((request_, _),) = requests(round_at(lma, NOW + INTERVAL))
     outcome = lma.receive(response(request_.sequence, counter=12), MAG1, LMAA, NOW + INTERVAL)
     assert events_of(outcome, PeerRestarted) == [PeerRestarted(MAG1, 11, 12, NOW + 0.1)]
-    assert [event.reason for event in events_of(outcome, BindingRemoved)] == ["mag-restarted"]  # type: ignore[attr-defined]
+    removed = events_of(outcome, BindingRemoved)
+    assert [event.reason for event in removed] == ["mag-restarted"]  # type: ignore[attr-defined]
     assert list(lma.bindings()) == []
 
 
