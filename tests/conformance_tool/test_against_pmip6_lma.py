@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 from conformance_processes import PMIP6, conformance, free_udp_port, outcomes, pmip6_daemon, udp_port_taken
 
+from pmip6.cli import build_parser
+from pmip6.commands.conformance import settings_from_arguments
 from pmip6.conformance.checks import CHECKS
+from pmip6.conformance.runner import Transport
 
 MN_OPTIONAL = ("mn1@opA.example", "mn2@opA.example")
 MN_REQUIRED = "required@opA.example"
@@ -187,6 +190,16 @@ def test_bad_arguments_exit_2() -> None:
 
     assert result.returncode == 2
     assert "needs an IPv4 address" in result.stderr
+
+
+@pytest.mark.parametrize(("arguments", "transport"), [
+    (["--lma", "::1"], Transport.IPV6), (["--lma", "[::1]:5436"], Transport.IPV6),
+    (["--lma", "127.0.0.1"], Transport.UDP4), (["--lma", "::1", "--transport", "ipv6"], Transport.IPV6)])
+def test_the_lma_address_family_selects_the_transport(arguments: list[str], transport: Transport) -> None:
+    """`--help` says an IPv6 --lma means raw MH, yet `--lma ::1` alone exited 2 for want of `--transport ipv6`
+    (walkthrough 5c): the address's family is the default transport."""
+    args = build_parser().parse_args(["conformance", *arguments, "--mn", MN_OPTIONAL[0]])
+    assert settings_from_arguments(args).transport is transport
 
 
 def test_over_ipv6_raw_mobility_header(tmp_path: Path) -> None:

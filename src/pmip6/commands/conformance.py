@@ -47,12 +47,13 @@ def register(subparsers: Any) -> None:
         description=plain_help(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     role = parser.add_mutually_exclusive_group(required=True)
     role.add_argument("--lma", metavar="HOST[:PORT]",
-                      help="the LMA under test: IPv4 address[:udp port] (udp4) or IPv6 address (ipv6); "
-                           "[ADDR]:PORT also accepted")
+                      help="the LMA under test: IPv4 address[:udp port] (udp4 transport) or IPv6 address (ipv6 "
+                           "transport); [ADDR]:PORT also accepted")
     role.add_argument("--mag", action="store_true",
                       help="test a MAG instead: listen as its LMA (--listen) and drive it with --attach/--detach")
-    parser.add_argument("--transport", choices=[t.value for t in Transport], default=Transport.UDP4.value,
-                        help="udp4: MH over IPv4/UDP (RFC 5844, default); ipv6: raw MH (needs CAP_NET_RAW)")
+    parser.add_argument("--transport", choices=[t.value for t in Transport],
+                        help="udp4: MH over IPv4/UDP (RFC 5844); ipv6: raw MH (needs CAP_NET_RAW); default: the "
+                             "--lma address's family (IPv4: udp4, IPv6: ipv6)")
     parser.add_argument("--local", type=ip_address, help="the MAG address to send from (default: routed)")
     parser.add_argument("--other-mag", type=ip_address, metavar="ADDRESS",
                         help="a second local address the LMA authorizes as a MAG (handoff checks)")
@@ -150,8 +151,8 @@ def mag_settings_from_arguments(args: argparse.Namespace) -> MagConformanceSetti
 
 
 def settings_from_arguments(args: argparse.Namespace) -> ConformanceSettings:
-    transport = Transport(args.transport)
     lma, port = parse_endpoint(args.lma)
+    transport = Transport(args.transport or (Transport.IPV6 if isinstance(lma, IPv6Address) else Transport.UDP4))
     family = IPv4Address if transport is Transport.UDP4 else IPv6Address
     for name, address in (("--lma", lma), ("--local", args.local), ("--other-mag", args.other_mag)):
         if address is not None and not isinstance(address, family):

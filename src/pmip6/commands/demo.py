@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "2 when the demo cannot run (--netns without root or CAP_SYS_ADMIN, a --pcap FILE that "
                     "cannot be written), with the reason as one line on stderr and nothing left behind.")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (bindings, checks, signaling) instead of the text report")
+                        help="print one JSON object (bindings, checks, signaling, tunnel_packets) instead of the "
+                             "text report")
     parser.add_argument("--pcap", type=Path, metavar="FILE",
                         help="write every signaling and tunneled packet to FILE (opens in Wireshark); with "
                              "--netns, the capture of the MAG-1 link")
