@@ -42,8 +42,10 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
     that session de-registered already updates it at once, if its sequence number is newer.
 
-An accepted PBU without the Acknowledge (A) flag gets no PBA (RFC 6275 9.5.4: "SHOULD NOT be sent"); a rejected one
-gets its PBA whatever A says.
+Every PBU is answered, the Acknowledge (A) flag set or not: RFC 5213 has the LMA "MUST send the Proxy Binding
+Acknowledgement" for each accepted one (5.3.2 item 7, 5.3.3 item 2, 5.3.4 item 5, 5.3.5 item 2); RFC 6275 9.5.4's
+"SHOULD NOT be sent" is not among the RFC 6275 rules 5.3.1 item 2 applies (section 9.2), and the PBA carries what the
+MAG learns nowhere else (its prefixes, IPv4 home address and uplink GRE key).
 
 Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an authorized MAG is answered with
 this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval (and a
@@ -168,7 +170,6 @@ from pmip6.wire.options import GREKeyOption, MobilityOption, NATDetectionOption,
 __all__ = ["LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile", "Tenant"]
 
 _MAX_LIFETIME_UNITS = 0xFFFF
-_A_FLAG = BUFlags.A.value
 _P_FLAG = BUFlags.P.value
 _F_FLAG = BUFlags.F.value
 _T_FLAG = BUFlags.T.value
@@ -531,20 +532,18 @@ class LocalMobilityAnchor:
         self._record_freshness(entry, registration)
         received = registration.options
         _take_link_local(entry, received)
-        outcome = Outcome()
-        if _acknowledged(registration):
-            pba = acceptance(
-                registration.pbu,
-                received,
-                Status.ACCEPTED,
-                lifetime=0,
-                # RFC 5844 3.1.2.6: no HNP answers a PBU that carried only the IPv4 Home Address Request.
-                prefixes=entry.home_network_prefixes if received.home_network_prefixes else (),
-                ipv4_home_address=entry.ipv4_home_address,
-                ipv4_default_router=entry.ipv4_default_router,
-                link_local_address=entry.link_local_address,
-            )
-            outcome.sends.append(SendMessage(pba, source, registration.destination))
+        pba = acceptance(
+            registration.pbu,
+            received,
+            Status.ACCEPTED,
+            lifetime=0,
+            # RFC 5844 3.1.2.6: no HNP answers a PBU that carried only the IPv4 Home Address Request.
+            prefixes=entry.home_network_prefixes if received.home_network_prefixes else (),
+            ipv4_home_address=entry.ipv4_home_address,
+            ipv4_default_router=entry.ipv4_default_router,
+            link_local_address=entry.link_local_address,
+        )
+        outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
         if entry.state is BceState.ACTIVE and self._is_selective(entry, received):
             previous = entry.session()
             if received.home_network_prefixes:
@@ -629,21 +628,19 @@ class LocalMobilityAnchor:
         self.heartbeat.binding_made(entry.mag.address, now)
         session = entry.session()
         event = BindingEstablished(session) if previous is None else BindingUpdated(session, previous)
-        outcome = Outcome(events=[event])
-        if _acknowledged(registration):
-            pba = acceptance(
-                pbu,
-                received,
-                decision.status,
-                lifetime=units,
-                prefixes=entry.home_network_prefixes,
-                ipv4_home_address=entry.ipv4_home_address,
-                ipv4_default_router=entry.ipv4_default_router,
-                link_local_address=entry.link_local_address,
-                extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
-                extra_options=extra,
-            )
-            outcome.sends.append(SendMessage(pba, registration.source, registration.destination))
+        pba = acceptance(
+            pbu,
+            received,
+            decision.status,
+            lifetime=units,
+            prefixes=entry.home_network_prefixes,
+            ipv4_home_address=entry.ipv4_home_address,
+            ipv4_default_router=entry.ipv4_default_router,
+            link_local_address=entry.link_local_address,
+            extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
+            extra_options=extra,
+        )
+        outcome = Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
                        else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
@@ -1014,13 +1011,6 @@ def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
         entry.link_local_address = link_local.address
     elif entry.link_local_address is None:
         entry.link_local_address = generated_link_local(entry.mn_id)
-
-
-def _acknowledged(registration: _Registration) -> bool:
-    """Whether the PBA accepting ``registration`` is sent (RFC 6275 9.5.4, which RFC 5213 5.3.1 item 2 applies): "If
-    the Acknowledge (A) bit is set in the Binding Update, a Binding Acknowledgement MUST be sent"; otherwise, for an
-    accepted one, it "SHOULD NOT be sent". Every rejection is answered, A or not (:meth:`LocalMobilityAnchor._reject`)."""
-    return bool(registration.pbu.flags & _A_FLAG)
 
 
 def _ignored(reason: str, peer: Peer) -> Outcome:

@@ -36,7 +36,7 @@ from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.numbers import BUFlags, Status
+from pmip6.wire.numbers import Status
 from pmip6.wire.options import MNIdentifierOption
 
 _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, BindingRemoved)
@@ -58,8 +58,6 @@ class LmaDaemon(Daemon):
         self.store: BindingStore | None = None
         self._unsaved: set[bytes] = set()
         """MN-IDs whose rows a failed write left stale: rewritten with the next write."""
-        self._unacknowledged: bytes | None = None
-        """The MN-ID of the PBU being processed when its A flag is clear: accepted, it gets no PBA (RFC 6275 9.5.4)."""
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
         self.dataplane_tenants: frozenset[str] | None = None
         """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
@@ -182,13 +180,7 @@ class LmaDaemon(Daemon):
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
         self.statistics.count_received(message)
         started = time.perf_counter()
-        if type(message) is ProxyBindingUpdate and not message.flags & BUFlags.A:
-            mn_id = message.option(MNIdentifierOption)
-            self._unacknowledged = mn_id.identifier if mn_id is not None else None
-        try:
-            self.apply(self.lma.receive(message, source, destination, time.time()))
-        finally:
-            self._unacknowledged = None
+        self.apply(self.lma.receive(message, source, destination, time.time()))
         if type(message) is ProxyBindingUpdate:
             self._pbu_processing_seconds.observe(time.perf_counter() - started)
 
@@ -198,14 +190,10 @@ class LmaDaemon(Daemon):
         outcome's PBA is not sent; the daemon goes on (docs/operations.md, "State file").
 
         A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
-        and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event. An
-        accepted PBU is seen by its PBA, or, without the A flag (no PBA, RFC 6275 9.5.4), by its MN-ID, whose rows
-        are written whatever the outcome."""
+        and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event."""
         if self.store is None:
             return True
         changed = {event.session.mn_id for event in outcome.events if isinstance(event, _BINDING_CHANGES)}
-        if self._unacknowledged is not None:
-            changed.add(self._unacknowledged)
         for send in outcome.sends:
             pba = send.message
             if type(pba) is ProxyBindingAcknowledgement and pba.status < Status.REASON_UNSPECIFIED:
