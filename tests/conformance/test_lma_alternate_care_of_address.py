@@ -12,17 +12,20 @@ from ipaddress import IPv6Address
 
 import pytest
 
-from lma_builders import MAG1, MN1, NOW, hnp_of, make_lma, pbu, the_pba
+from lma_builders import ANY_IPV4, MAG1, MN1, MN2, NOW, hnp_of, make_lma, pbu, the_pba
 
 from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.events import (BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, MessageIgnored,
-                               Peer)
+                               Outcome, Peer)
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.wire.messages import BindingRevocationIndication, Heartbeat, ProxyBindingUpdate
+from pmip6.wire.messages import (BindingRevocationAcknowledgement, BindingRevocationIndication, Heartbeat,
+                                 ProxyBindingUpdate)
 from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import HandoffIndicator, HeartbeatFlags, Status
-from pmip6.wire.options import AlternateCareOfAddressOption, RestartCounterOption
+from pmip6.wire.numbers import (BindingRevocationStatus, BRFlags, HandoffIndicator, HeartbeatFlags, RevocationTrigger,
+                                Status)
+from pmip6.wire.options import (AlternateCareOfAddressOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
+                                MobilityOption, RestartCounterOption)
 
 SIGNALING = Peer(IPv6Address("2001:db8:1::1"), None)
 TUNNEL_END = IPv6Address("2001:db8:2::2")
@@ -174,3 +177,73 @@ def test_RFC5213_5_3_1_5_the_entry_stays_authorized_by_its_sender_across_a_reloa
     assert restored.signaling == SIGNALING and restored.proxy_coa == Peer(TUNNEL_END, None)
     older = {name: value for name, value in record.items() if not name.startswith("signaling")}
     assert BindingCacheEntry.from_record(older).mag == Peer(TUNNEL_END, None)
+
+
+# ---- a BRI from the MAG that registered the session (RFC 5846 8.2 and 13) ------------------------------------------
+
+MAG_ID = b"mag1.example.net"
+
+
+def _bri(*options: MobilityOption, flags: BRFlags = BRFlags.P,
+         trigger: int = RevocationTrigger.USER_INITIATED_SESSION_TERMINATION) -> BindingRevocationIndication:
+    return BindingRevocationIndication(trigger, 900, flags, options)
+
+
+def _bra_status(outcome: Outcome) -> int:
+    (send,) = outcome.sends
+    assert isinstance(send.message, BindingRevocationAcknowledgement) and send.destination == SIGNALING
+    return send.message.status
+
+
+def test_RFC5846_8_2_a_per_mn_bri_from_the_mag_that_registered_the_session_revokes_it() -> None:
+    """8.2 item 1: "MUST accept the message and revoke all bindings for this mobile node"; section 13 limits that to
+    the sessions the MAG registered, and the MAG signaling from SIGNALING registered this one naming TUNNEL_END."""
+    lma = _lma(binding_revocation=True)
+    _registered(lma)
+    outcome = lma.receive(_bri(MNIdentifierOption(MN1)), SIGNALING, LMAA6, NOW + 1)
+    assert _bra_status(outcome) == BindingRevocationStatus.SUCCESS
+    assert [event.reason for event in outcome.events if isinstance(event, BindingRemoved)] == ["revoked_by_mag"]
+    assert list(lma.bindings()) == []
+
+
+def test_RFC5846_8_2_4_a_v_flag_bri_from_the_mag_that_registered_the_session_releases_its_ipv4_home_address() -> None:
+    lma = _lma(binding_revocation=True)
+    assert the_pba(lma.receive(_naming(TUNNEL_END, ipv4=ANY_IPV4), SIGNALING, LMAA6, NOW)).status == Status.ACCEPTED
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is not None
+    bri = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(entry.ipv4_home_address.ip),
+               flags=BRFlags.P | BRFlags.V)
+    assert _bra_status(lma.receive(bri, SIGNALING, LMAA6, NOW + 1)) == BindingRevocationStatus.SUCCESS
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is None and entry.home_network_prefixes
+
+
+@pytest.mark.parametrize("names_proxy_coa", [False, True], ids=["no-option", "option-naming-the-tunnel-end"])
+def test_RFC5846_8_2_a_global_bri_from_the_mag_that_registered_the_sessions_revokes_them(names_proxy_coa: bool) -> None:
+    """Without the option, the sessions the source registered (8.2 names those whose Proxy-CoA is the source; those
+    it registered naming another are its own too, section 13); with one naming TUNNEL_END (9.2: "the proxy care-of
+    address the bindings that are being impacted"), TUNNEL_END's sessions, all registered by the source: TUNNEL_END
+    need not be a [[mag]] of the same id, which would authorize it to send PBUs too."""
+    lma = _lma(binding_revocation=True, global_revocation_mags={SIGNALING.address: MAG_ID})
+    _registered(lma)
+    alternate = (AlternateCareOfAddressOption(TUNNEL_END),) if names_proxy_coa else ()
+    bri = _bri(MNIdentifierOption(MAG_ID), *alternate, flags=BRFlags.P | BRFlags.G,
+               trigger=RevocationTrigger.PER_PEER_POLICY)
+    assert _bra_status(lma.receive(bri, SIGNALING, LMAA6, NOW + 1)) == BindingRevocationStatus.SUCCESS
+    assert list(lma.bindings()) == []
+
+
+def test_RFC5846_13_a_global_bri_naming_a_proxy_coa_another_mag_registered_a_session_at_is_not_authorized() -> None:
+    """Section 13: "It is NOT allowed for any mobility node to revoke a mobile node mobility session that is not
+    registered with this mobility node": one session at TUNNEL_END came from another MAG, so 130 and nothing goes."""
+    other = Peer(IPv6Address("2001:db8:4::4"), None)
+    lma = make_lma(binding_revocation=True, global_revocation_mags={SIGNALING.address: MAG_ID},
+                   authorized_mags=frozenset({SIGNALING.address, other.address}))
+    _registered(lma)
+    named_by_other = pbu(MN2, extra=(AlternateCareOfAddressOption(TUNNEL_END),))
+    assert the_pba(lma.receive(named_by_other, other, LMAA6, NOW)).status == Status.ACCEPTED
+    bri = _bri(MNIdentifierOption(MAG_ID), AlternateCareOfAddressOption(TUNNEL_END), flags=BRFlags.P | BRFlags.G,
+               trigger=RevocationTrigger.PER_PEER_POLICY)
+    status = _bra_status(lma.receive(bri, SIGNALING, LMAA6, NOW + 1))
+    assert status == BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED
+    assert len(list(lma.bindings())) == 2

@@ -80,6 +80,12 @@ class BindingCacheEntry:
         authorizes; the Proxy-CoA unless an Alternate Care-of Address option named another."""
         return self.proxy_coa if self.signaling is None else self.signaling
 
+    def registered_by(self, mag: Address) -> bool:
+        """Whether the MAG at ``mag`` registered this entry: its Proxy-CoA, or the sender whose PBUs named the
+        Proxy-CoA in an Alternate Care-of Address option (RFC 5846 section 13: "the mobile access gateway that is
+        authorized to create or manipulate the mobile node proxy BCE is also authorized to revoke" it)."""
+        return self.proxy_coa.address == mag or self.mag.address == mag
+
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the MAG, local = the LMAA."""
         return TunnelSession(
