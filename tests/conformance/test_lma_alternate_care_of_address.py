@@ -126,8 +126,10 @@ def test_RFC5213_5_3_5_a_deregistration_from_the_signaling_address_without_the_o
     assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
 
 
-@pytest.mark.parametrize("address", ["::", "ff02::1", "::1", "fe80::1"])
+@pytest.mark.parametrize("address", ["::", "ff02::1", "::1", "fe80::1", "::ffff:192.0.2.1", str(LMAA6)])
 def test_RFC6275_9_5_1_a_pbu_naming_an_address_no_tunnel_can_end_at_is_silently_discarded(address: str) -> None:
+    """The last two: an IPv4-mapped address (RFC 4291 2.5.5.2), which no IPv6 packet carries on the wire, and the
+    LMAA the PBU was sent to, which would end the tunnel at the LMA itself."""
     lma = _lma()
     outcome = lma.receive(_naming(IPv6Address(address)), SIGNALING, LMAA6, NOW)
     assert outcome.sends == [] and list(lma.bindings()) == []

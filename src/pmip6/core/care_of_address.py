@@ -9,6 +9,8 @@ gateway") and where the PBA goes (5.3.6); the Proxy-CoA is what the Binding Cach
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
+
 from pmip6.core.events import Address, Peer
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.wire.ip import is_unicast
@@ -26,14 +28,20 @@ def registered_proxy_coa(received: PbuOptions, source: Peer) -> Peer:
     return Peer(alternate.address, None)
 
 
-def unusable_proxy_coa(address: Address) -> str | None:
-    """Why no tunnel can end at ``address``, or None: the unspecified address, a multicast address (not one node's),
-    the loopback address (RFC 4291 2.5.3: never sent off the node) or a link-local one (RFC 4291 2.5.6: never
-    forwarded), none of which an LMA can reach a MAG at."""
+def unusable_proxy_coa(address: Address, lmaa: Address) -> str | None:
+    """Why no tunnel to a MAG can end at ``address``, or None: the unspecified address, a multicast address (not one
+    node's), the loopback address (RFC 4291 2.5.3: never sent off the node), a link-local one (RFC 4291 2.5.6:
+    never forwarded), an IPv4-mapped one (RFC 4291 2.5.5.2: it stands for an IPv4 node, and no IPv6 packet carries it
+    on the wire) or ``lmaa``, the LMA's own address the PBU was sent to (the tunnel would end at the LMA itself; over
+    IPv6 the LMA signals on that one address), none of which an LMA can reach a MAG at."""
     if not is_unicast(address):
         return "not a unicast address"
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
         return "a link-local address"
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return "an IPv4-mapped address"
+    if address == lmaa:
+        return "this LMA's own address"
     return None

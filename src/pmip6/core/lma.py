@@ -426,7 +426,7 @@ class LocalMobilityAnchor:
             return reject(Status.ADMINISTRATIVELY_PROHIBITED, reason=FORCED_UDP_NOT_ACCEPTED)
 
         proxy_coa = registered_proxy_coa(received, source)
-        unusable = unusable_proxy_coa(proxy_coa.address) if proxy_coa != source else None
+        unusable = unusable_proxy_coa(proxy_coa.address, destination) if proxy_coa != source else None
         if unusable is not None:  # RFC 6275 9.5.1: a Binding Update failing validation is silently discarded
             return _ignored(f"PBU whose Alternate Care-of Address {proxy_coa.address} is {unusable}", source)
         prefix_options = received.home_network_prefixes
