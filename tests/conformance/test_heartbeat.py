@@ -325,7 +325,7 @@ def test_RFC5847_3_a_peer_with_no_binding_left_is_forgotten_not_left_unreachable
     MAG whose bindings were cleared (`lma clear --mag`) is no longer asked, so nothing could ever make it reachable
     again. Its next binding starts afresh (walkthrough: 'unreachable' for ever)."""
     lma = unreachable_mag1()
-    lma.clear(NOW + 4 * INTERVAL + 1, proxy_coa=MAG1.address)
+    lma.clear(NOW + 4 * INTERVAL + 1, mag=MAG1.address)
     assert requests(round_at(lma, NOW + 5 * INTERVAL)) == []
     assert list(lma.heartbeat.peers()) == [] and lma.next_deadline() is None
     assert the_pba(lma.receive(pbu(MN1, sequence=2), MAG1, LMAA, NOW + 200)).status == 0
@@ -363,7 +363,7 @@ def test_RFC5847_3_a_peer_without_heartbeats_stays_unsupported_until_a_reload_re
     lma = lma_with_binding()
     round_at(lma, NOW + INTERVAL)
     assert lma.receive(BE_2, MAG1, LMAA, NOW + INTERVAL + 0.1).events == [HeartbeatsStopped(MAG1)]
-    lma.clear(NOW + 40, proxy_coa=MAG1.address)
+    lma.clear(NOW + 40, mag=MAG1.address)
     round_at(lma, NOW + 2 * INTERVAL)
     assert [state.supported for state in lma.heartbeat.peers()] == [False]
     assert the_pba(lma.receive(pbu(MN1, sequence=2), MAG1, LMAA, NOW + 70)).status == 0

@@ -12,7 +12,7 @@ from ipaddress import IPv6Address
 
 import pytest
 
-from lma_builders import ANY_IPV4, MAG1, MN1, MN2, NOW, hnp_of, make_lma, pbu, the_pba
+from lma_builders import ANY_IPV4, MAG1, MN1, MN2, MN3, NOW, hnp_of, make_lma, pbu, the_pba
 
 from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.events import (BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, MessageIgnored,
@@ -249,3 +249,29 @@ def test_RFC5846_13_a_global_bri_naming_a_proxy_coa_another_mag_registered_a_ses
     status = _bra_status(lma.receive(bri, SIGNALING, LMAA6, NOW + 1))
     assert status == BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED
     assert len(list(lma.bindings())) == 2
+
+
+# ---- the operator's view: lma clear --mag -------------------------------------------------------------------------
+
+def test_clear_by_the_address_a_mag_signals_from_removes_the_sessions_it_registered() -> None:
+    """``pmip6 lma clear --mag`` with the [[mag]] address, which the LMA authorizes and asks for Heartbeats, finds the
+    sessions whose Proxy-CoA that MAG named in an Alternate Care-of Address option."""
+    lma = _lma()
+    _registered(lma)
+    outcome = lma.clear(NOW + 1, mag=SIGNALING.address)
+    assert [event.reason for event in outcome.events if isinstance(event, BindingRemoved)] == ["cleared"]
+    assert list(lma.bindings()) == []
+
+
+def test_RFC5846_8_1_clear_by_the_signaling_address_sends_one_global_bri_to_each_proxy_coa() -> None:
+    """8.1: "The proxy care-of address for the binding MUST be used as the destination address": the sessions the
+    MAG registered at two Proxy-CoAs are revoked by a global BRI to each, every binding there."""
+    lma = _lma(binding_revocation=True)
+    for mn_id, proxy_coa in ((MN1, TUNNEL_END), (MN2, TUNNEL_END), (MN3, OTHER_TUNNEL_END)):
+        outcome = lma.receive(_naming(proxy_coa, mn_id=mn_id), SIGNALING, LMAA6, NOW)
+        assert the_pba(outcome).status == Status.ACCEPTED
+    outcome = lma.clear(NOW + 1, mag=SIGNALING.address)
+    bris = sorted((send.destination.address, send.message.flags) for send in outcome.sends
+                  if isinstance(send.message, BindingRevocationIndication))
+    assert bris == [(TUNNEL_END, BRFlags.P | BRFlags.G), (OTHER_TUNNEL_END, BRFlags.P | BRFlags.G)]
+    assert sum(isinstance(event, BindingDeregistered) for event in outcome.events) == 3

@@ -426,7 +426,7 @@ def test_RFC5846_8_1_clearing_every_binding_of_a_mag_takes_one_global_bri_and_it
     lma = _revoking_lma()
     _registered(lma, MN1)
     _registered(lma, MN2)
-    outcome = lma.clear(NOW + 1, proxy_coa=MAG1.address)
+    outcome = lma.clear(NOW + 1, mag=MAG1.address)
     bri = _bri(outcome)
     assert (bri.trigger, bri.flags, bri.options) == (RevocationTrigger.PER_PEER_POLICY, BRFlags.P | BRFlags.G, ())
     assert [type(event) for event in outcome.events].count(RevocationSent) == 2, "one per session, for the log"
@@ -447,7 +447,7 @@ def test_RFC5846_8_1_a_global_bri_goes_to_the_port_of_the_mags_latest_pbu(revoke
     assert the_pba(lma.receive(pbu(MN2, sequence=2, gre=GREKeyOption(11), ipv4=ANY_IPV4), new, LMAA,
                                NOW + 10)).status == Status.ACCEPTED  # MN2: listed last
     if revoked_by == "clear":
-        outcome = lma.clear(NOW + 11, proxy_coa=MAG1.address)
+        outcome = lma.clear(NOW + 11, mag=MAG1.address)
     else:
         outcome = lma.reconfigure(settings(binding_revocation=True, authorized_mags=frozenset({MAG2.address})),
                                   NOW + 11)
@@ -457,7 +457,7 @@ def test_RFC5846_8_1_a_global_bri_goes_to_the_port_of_the_mags_latest_pbu(revoke
 def test_RFC5846_8_1_a_global_revocation_refuses_every_mn_from_that_mag_until_it_ends() -> None:
     lma = _revoking_lma()
     _registered(lma, MN1)
-    lma.clear(NOW + 1, proxy_coa=MAG1.address)
+    lma.clear(NOW + 1, mag=MAG1.address)
     assert rejected_status(lma.receive(pbu(MN2, gre=GREKeyOption(12), ipv4=ANY_IPV4), MAG1, LMAA, NOW + 1.1)) == \
         Status.ADMINISTRATIVELY_PROHIBITED
 
@@ -475,7 +475,7 @@ def test_RFC5846_8_1_a_reload_that_removes_every_binding_of_a_mag_revokes_them_g
 
 def test_RFC5846_clear_of_a_mag_reaches_pmip6s_own_mag_which_drops_every_session() -> None:
     lma, mag, lma_peer = _pair()
-    (bri,) = lma.clear(NOW + 1, proxy_coa=MAG1.address).sends
+    (bri,) = lma.clear(NOW + 1, mag=MAG1.address).sends
     (bra,) = mag.receive(bri.message, lma_peer, NOW + 1.01).sends
     assert list(mag.entries()) == [] and bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
     lma.receive(bra.message, MAG1, LMAA, NOW + 1.02)

@@ -55,10 +55,10 @@ def test_clearing_a_mag_removes_its_bindings_only() -> None:
     _register(lma, MN1, MAG1)
     _register(lma, MN2, MAG1)
     _register(lma, MN3, MAG2)
-    outcome = lma.clear(NOW + 1, proxy_coa=MAG1.address)
+    outcome = lma.clear(NOW + 1, mag=MAG1.address)
     assert sorted(event.session.mn_id for event in outcome.events) == [MN1, MN2]  # type: ignore[union-attr]
     assert [entry.mn_id for entry in lma.bindings()] == [MN3]
-    assert lma.clear(NOW + 1, mn_id=MN3, proxy_coa=MAG1.address).events == [], "both criteria must match"
+    assert lma.clear(NOW + 1, mn_id=MN3, mag=MAG1.address).events == [], "both criteria must match"
 
 
 def test_a_draining_binding_is_cleared_too() -> None:
@@ -85,7 +85,7 @@ def test_a_handoff_indicator_4_pbu_waiting_for_a_cleared_binding_creates_its_ses
     lma = make_lma()
     _register(lma, MN1)
     assert lma.receive(pbu(MN1, sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 1).sends == []
-    outcome = lma.clear(NOW + 1.2, mn_id=MN1, proxy_coa=MAG1.address)
+    outcome = lma.clear(NOW + 1.2, mn_id=MN1, mag=MAG1.address)
     assert [type(event) for event in outcome.events] == [BindingRemoved, BindingEstablished]
     assert [send.destination for send in outcome.sends] == [MAG2]
     (entry,) = lma.bindings()
@@ -93,5 +93,5 @@ def test_a_handoff_indicator_4_pbu_waiting_for_a_cleared_binding_creates_its_ses
 
 
 def test_clear_needs_a_criterion() -> None:
-    with pytest.raises(ValueError, match="needs a mobile node or a Proxy-CoA"):
+    with pytest.raises(ValueError, match="needs a mobile node or a MAG"):
         make_lma().clear(NOW)

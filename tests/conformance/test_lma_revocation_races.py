@@ -53,7 +53,7 @@ def _hi4_waiting_when_its_mag_is_cleared() -> LocalMobilityAnchor:
     _register(lma, MN1, MAG1)
     _register(lma, MN2, MAG2)
     assert _probes(lma.receive(_hi4(MN1), MAG2, LMAA, NOW + 1))
-    (bri,) = _bris(lma.clear(NOW + 1.5, proxy_coa=MAG2.address))
+    (bri,) = _bris(lma.clear(NOW + 1.5, mag=MAG2.address))
     assert bri.flags & BRFlags.G
     return lma
 
@@ -64,8 +64,8 @@ def _two_clears_of_mag2_with_an_hi4_pbu_waiting() -> LocalMobilityAnchor:
     _register(lma, MN1, MAG2, att=AccessTechnologyType.IEEE_802_11)
     _register(lma, MN2, MAG2)
     assert _probes(lma.receive(_hi4(MN1, att=AccessTechnologyType.E_UTRAN_3GPP), MAG2, LMAA, NOW + 1))
-    lma.clear(NOW + 1.5, proxy_coa=MAG2.address)
-    lma.clear(NOW + 1.6, proxy_coa=MAG2.address)
+    lma.clear(NOW + 1.5, mag=MAG2.address)
+    lma.clear(NOW + 1.6, mag=MAG2.address)
     return lma
 
 

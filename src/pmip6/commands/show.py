@@ -2,7 +2,8 @@
 
 ``show peers`` lists the RFC 5847 heartbeat state of each peer (reachable, missing heartbeats, its Restart Counter).
 
-``show bindings`` takes ``--mn-id ID``, ``--tenant NAME`` and ``--mag ADDRESS`` (a Proxy-CoA) to show only the
+``show bindings`` takes ``--mn-id ID``, ``--tenant NAME`` and ``--mag ADDRESS`` (a Proxy-CoA, or at the LMA also the
+address a MAG signals from for a Proxy-CoA it named in an Alternate Care-of Address option) to show only the
 bindings that match all of those given."""
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _COLUMNS = (("MN-ID", "mn_id"), ("TENANT", "tenant"), ("PROXY-COA", "proxy_coa")
             ("ENCAP", "encapsulation"), ("STATE", "state"))
 _TRAFFIC_COLUMNS = (("PKTS-UP", "packets_up"), ("PKTS-DOWN", "packets_down"), ("DROPS", "drops"))
 """Shown when the daemon runs a data plane (its rows then carry per-session counters)."""
+_SIGNALING_COLUMN = ("SIGNALING", "signaling")
+"""Shown after PROXY-COA when an LMA's MAG signals from another address (an Alternate Care-of Address): "-" for the
+rows whose MAG signals from its Proxy-CoA."""
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +43,8 @@ def register(subparsers: Any) -> None:
         if name == "bindings":
             sub.add_argument("--mn-id", help="only this mobile node's bindings")
             sub.add_argument("--tenant", help="only this tenant's bindings (an LMA's; a MAG's have no tenant)")
-            sub.add_argument("--mag", metavar="ADDRESS", type=address, help="only the bindings with this Proxy-CoA")
+            sub.add_argument("--mag", metavar="ADDRESS", type=address,
+                             help="only the bindings of this MAG (its Proxy-CoA, or the address it signals from)")
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -105,8 +110,11 @@ def cell(field: str, value: Any) -> str:
 
 
 def bindings_table(rows: list[dict[str, Any]]) -> str:
-    """The bindings as aligned columns, keys in hex and decimal, traffic counters when there is a data plane."""
+    """The bindings as aligned columns, keys in hex and decimal, traffic counters when there is a data plane, and
+    SIGNALING when a row has it."""
     columns = _COLUMNS + (_TRAFFIC_COLUMNS if any("packets_up" in row for row in rows) else ())
+    if any("signaling" in row for row in rows):
+        columns = columns[:3] + (_SIGNALING_COLUMN,) + columns[3:]
     table = [[title for title, _ in columns]]
     table += [[cell(field, row.get(field)) for _, field in columns] for row in rows]
     widths = [max(len(line[column]) for line in table) for column in range(len(columns))]

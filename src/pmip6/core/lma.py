@@ -328,29 +328,32 @@ class LocalMobilityAnchor:
         had_sessions.extend(entry for entry in self._cache if entry.state is BceState.ACTIVE)
         return self._own_copies.note(self.heartbeat.announce_restart(_latest_endpoints(had_sessions)))
 
-    def clear(self, now: float, *, mn_id: bytes | None = None, proxy_coa: Address | None = None) -> Outcome:
-        """Remove, on an operator's command, every entry of the mobile node ``mn_id`` and/or every entry whose
-        Proxy-CoA is ``proxy_coa`` (e.g. of a MAG that went away without de-registering), live or draining:
-        BindingRemoved ("cleared"), keys and addresses free at once. RFC 5213 has the LMA remove a BCE only on
-        expiry or de-registration; this is the local administrative removal every LMA offers. With
-        ``binding_revocation`` a live session is held instead, its MAG told (RFC 5846 8.1,
-        :meth:`_hold_for_revocation`; one global BRI when ``proxy_coa`` alone names them: every binding of that MAG),
-        and removed when the revocation ends; otherwise the MAG learns at its next PBU, which starts a new session. A
-        Handoff Indicator 4 PBU waiting for a cleared entry's de-registration creates its new session when the entry
-        goes (RFC 5213 5.4.1.2), unless its own MAG is being revoked (129)."""
-        if mn_id is None and proxy_coa is None:
-            raise ValueError("clear needs a mobile node or a Proxy-CoA")
+    def clear(self, now: float, *, mn_id: bytes | None = None, mag: Address | None = None) -> Outcome:
+        """Remove, on an operator's command, every entry of the mobile node ``mn_id`` and/or every entry the MAG at
+        ``mag`` registered (:meth:`BindingCacheEntry.registered_by`: its Proxy-CoA, or where its PBUs came from when
+        they named another in an Alternate Care-of Address option; e.g. of a MAG that went away without
+        de-registering), live or draining: BindingRemoved ("cleared"), keys and addresses free at once. RFC 5213 has
+        the LMA remove a BCE only on expiry or de-registration; this is the local administrative removal every LMA
+        offers. With ``binding_revocation`` a live session is held instead, its MAG told at its Proxy-CoA (RFC 5846
+        8.1, :meth:`_hold_for_revocation`; one global BRI per Proxy-CoA when ``mag`` alone names every live binding
+        there), and removed when the revocation ends; otherwise the MAG learns at its next PBU, which starts a new
+        session. A Handoff Indicator 4 PBU waiting for a cleared entry's de-registration creates its new session
+        when the entry goes (RFC 5213 5.4.1.2), unless its own MAG is being revoked (129)."""
+        if mn_id is None and mag is None:
+            raise ValueError("clear needs a mobile node or a MAG")
         outcome = Outcome()
         revoked: list[BindingCacheEntry] = []
         for entry in list(self._cache):
-            if (mn_id is None or entry.mn_id == mn_id) and (proxy_coa is None or entry.proxy_coa.address == proxy_coa):
+            if (mn_id is None or entry.mn_id == mn_id) and (mag is None or entry.registered_by(mag)):
                 if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
                     revoked.append(entry)
                     continue
                 self._revocations.drop(entry)  # cleared again while its revocation was in progress: gone now
                 outcome.extend(self._end(entry, "cleared", now))
-        if revoked:
-            self._hold_for_revocation(revoked, mn_id is None, now, outcome)
+        for proxy_coa, entries in _by_proxy_coa(revoked).items():
+            whole_mag = mn_id is None and len(entries) == sum(
+                1 for entry in self._cache if entry.proxy_coa.address == proxy_coa and entry.state is BceState.ACTIVE)
+            self._hold_for_revocation(entries, whole_mag, now, outcome)
         return outcome
 
     def reconfigure(self, settings: LmaSettings, now: float) -> Outcome:
@@ -370,7 +373,7 @@ class LocalMobilityAnchor:
             self._deadlines.cancel(pending)
         self._pending.clear()
         outcome = Outcome()
-        revoked: dict[Address, list[BindingCacheEntry]] = {}
+        revoked: list[BindingCacheEntry] = []
         for entry in list(self._cache):
             problem = self._conflict(entry)
             if problem is None:
@@ -378,10 +381,10 @@ class LocalMobilityAnchor:
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
             if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
-                revoked.setdefault(entry.proxy_coa.address, []).append(entry)
+                revoked.append(entry)
             self._revocations.drop(entry)
             outcome.events.append(self._forget(entry, "reconfigured"))
-        for mag, entries in revoked.items():
+        for mag, entries in _by_proxy_coa(revoked).items():
             if len(entries) > 1 and not any(entry.proxy_coa.address == mag and entry.state is BceState.ACTIVE
                                             for entry in self._cache):
                 outcome.extend(self._revoke_all(entries, now))  # RFC 5846 8.1: every binding of a MAG
@@ -1011,6 +1014,14 @@ def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
         entry.link_local_address = link_local.address
     elif entry.link_local_address is None:
         entry.link_local_address = generated_link_local(entry.mn_id)
+
+
+def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[BindingCacheEntry]]:
+    """``entries`` by Proxy-CoA, where their BRIs go (RFC 5846 8.1), whoever signals for them."""
+    grouped: dict[Address, list[BindingCacheEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.proxy_coa.address, []).append(entry)
+    return grouped
 
 
 def _ignored(reason: str, peer: Peer) -> Outcome:

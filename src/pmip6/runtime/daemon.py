@@ -23,7 +23,7 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pmip6.core.events import BindingRemoved, Event, Outcome, SendMessage, TunnelSession
+from pmip6.core.events import Address, BindingRemoved, Event, Outcome, SendMessage, TunnelSession
 from pmip6.core.heartbeat import HeartbeatMonitor
 from pmip6.runtime.capture import SignalingCapture
 from pmip6.runtime.config import RECOMMENDED_MIN_HEARTBEAT_INTERVAL
@@ -138,9 +138,11 @@ class Daemon:
         """Add ``section()`` as ``name`` to ``pmip6 show stats``."""
         self._stats_sections[name] = section
 
-    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
-        """Every binding: its session, when it expires (Unix time, None if unknown) and its state; from a snapshot
-        of the entries, since the engine may change them while a caller awaits between items."""
+    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str, Address | None]]:
+        """Every binding: its session, when it expires (Unix time, None if unknown), its state and, at the LMA, the
+        address its MAG signals from when that is not the Proxy-CoA (an Alternate Care-of Address, RFC 5213 5.3.1
+        item 13; else None); from a snapshot of the entries, since the engine may change them while a caller awaits
+        between items."""
         raise NotImplementedError
 
     def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
@@ -148,21 +150,24 @@ class Daemon:
         counts need, read without building sessions (every metrics scrape reads them all)."""
         raise NotImplementedError
 
-    def binding_row(self, session: TunnelSession, expires_at: float | None, state: str, now: float) -> dict[str, Any]:
+    def binding_row(self, session: TunnelSession, expires_at: float | None, state: str, now: float,
+                    signaling: Address | None = None) -> dict[str, Any]:
         """One row of ``pmip6 show bindings``, with the columns components added."""
-        row = binding_row(session, at_lma=self.at_lma, expires_at=expires_at, state=state, now=now)
+        row = binding_row(session, at_lma=self.at_lma, expires_at=expires_at, state=state, now=now,
+                          signaling=signaling)
         for columns in self._binding_columns:
             row.update(columns(session))
         return row
 
-    async def binding_rows(self, now: float, wanted: Callable[[TunnelSession], bool] = lambda session: True
+    async def binding_rows(self, now: float,
+                           wanted: Callable[[TunnelSession, Address | None], bool] = lambda session, signaling: True
                            ) -> list[dict[str, Any]]:
         """The rows of the bindings ``wanted`` picks, built ROWS_PER_TURN at a time with the event loop running in
         between: a large binding cache (about 15 us a row) must not hold up signaling for seconds."""
         rows = []
-        for count, (session, expires_at, state) in enumerate(self.binding_entries(), 1):
-            if wanted(session):
-                rows.append(self.binding_row(session, expires_at, state, now))
+        for count, (session, expires_at, state, signaling) in enumerate(self.binding_entries(), 1):
+            if wanted(session, signaling):
+                rows.append(self.binding_row(session, expires_at, state, now, signaling))
             if count % ROWS_PER_TURN == 0:
                 await asyncio.sleep(0)
         return rows
@@ -338,15 +343,17 @@ class Daemon:
         return dict(Counter(peer_state(state) for state in self.engine.heartbeat.peers()))
 
     async def _bindings_command(self, request: Request) -> list[dict[str, Any]]:
-        """Every binding, or those of the optional ``mn_id``, ``tenant`` and ``mag`` (Proxy-CoA) arguments."""
+        """Every binding, or those of the optional ``mn_id``, ``tenant`` and ``mag`` arguments; ``mag`` is the
+        Proxy-CoA, or at the LMA also the address a MAG signals from for a Proxy-CoA it named in an Alternate Care-of
+        Address option (as ``pmip6 lma clear --mag``)."""
         mn_id = utf8_argument(request, "mn_id") if "mn_id" in request else None
         tenant = text_argument(request, "tenant") if "tenant" in request else None
         mag = address_argument(request, "mag") if "mag" in request else None
 
-        def wanted(session: TunnelSession) -> bool:
+        def wanted(session: TunnelSession, signaling: Address | None) -> bool:
             proxy_coa = session.peer.address if self.at_lma else session.local
             return ((mn_id is None or session.mn_id == mn_id) and (tenant is None or session.tenant == tenant)
-                    and (mag is None or proxy_coa == mag))
+                    and (mag is None or mag in (proxy_coa, signaling)))
 
         return await self.binding_rows(time.time(), wanted)
 

@@ -74,7 +74,7 @@ class LmaDaemon(Daemon):
         mag = address_argument(request, "mag") if "mag" in request else None
         if mn_id is None and mag is None:
             raise ControlError('give "mn_id", "mag" or both')
-        outcome = self.lma.clear(time.time(), mn_id=mn_id, proxy_coa=mag)
+        outcome = self.lma.clear(time.time(), mn_id=mn_id, mag=mag)
         self.apply(outcome)
         # A binding whose MAG is being told (binding_revocation) stops forwarding now and goes at the BRA.
         cleared = (BindingRemoved, BindingDeregistered)
@@ -92,11 +92,12 @@ class LmaDaemon(Daemon):
     def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
         return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.lma.bindings())
 
-    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
+    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str, Address | None]]:
         """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete); one held while
         its MAG is told (RFC 5846 8.1) is ``revoking``, until the BRA or the last retransmission."""
         return ((entry.session(), entry.delete_at if entry.state is BceState.DEREGISTERING else entry.expires_at,
-                 "revoking" if entry.revoking else str(entry.state)) for entry in self.lma.bindings())
+                 "revoking" if entry.revoking else str(entry.state),
+                 None if entry.signaling is None else entry.signaling.address) for entry in self.lma.bindings())
 
     def warn_tenants_without_dataplane(self) -> None:
         """At start and after a reload: a tenant the data plane has no context for cannot forward its sessions'

@@ -120,8 +120,8 @@ class MagDaemon(Daemon):
         return {**super().control_handlers(), "attach": self._attach_command, "detach": self._detach_command,
                 "refresh": self._refresh_command, "revoke-all": self._revoke_all_command}
 
-    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str]]:
-        return ((entry.session(), entry.expires_at, str(entry.state)) for entry in list(self.mag.entries()))
+    def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str, Address | None]]:
+        return ((entry.session(), entry.expires_at, str(entry.state), None) for entry in list(self.mag.entries()))
 
     def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
         """Only the entries a PBA has settled: one still registering, or failed, is no GRE-off binding."""

@@ -5,14 +5,15 @@ ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"; null while
 entry still registering, or failed), downlink_key, uplink_key (ints or null), tlv, encapsulation (the tunnel format, :class:`pmip6.dataplane.formats.TunnelFormat`: "gre",
 "udp-tlv", "ip-in-ip" or "udp" for RFC 5844's IPv4-UDP mode), state; a data plane adds the session's
 traffic counters. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
-end the LMAA; at the MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
+end the LMAA, and ``signaling`` is where the MAG signals from, present only when that is not the Proxy-CoA; at the
+MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pmip6.core.events import TunnelSession, mn_text
+from pmip6.core.events import Address, TunnelSession, mn_text
 from pmip6.core.heartbeat import PeerHeartbeat
 from pmip6.dataplane.formats import session_format
 
@@ -55,9 +56,12 @@ def session_fields(session: TunnelSession, *, at_lma: bool) -> dict[str, Any]:
 
 
 def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | None, state: str,
-                now: float) -> dict[str, Any]:
-    """One row of ``pmip6 show bindings --json``."""
+                now: float, signaling: Address | None = None) -> dict[str, Any]:
+    """One row of ``pmip6 show bindings --json``; ``signaling`` (LMA) where the MAG signals from when that is not the
+    Proxy-CoA (RFC 5213 5.3.1 item 13: its PBUs named the Proxy-CoA in an Alternate Care-of Address option)."""
     row = session_fields(session, at_lma=at_lma)
+    if signaling is not None:
+        row["signaling"] = str(signaling)
     if state in NOT_NEGOTIATED:
         row["gre"] = row["encapsulation"] = None
     row["lifetime_left"] = None if expires_at is None else max(0, int(expires_at - now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pmip6.runtime.daemon import ROWS_PER_TURN
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
+    AlternateCareOfAddressOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
     MNIdentifierOption,
@@ -122,3 +124,34 @@ def test_a_large_binding_cache_is_listed_a_slice_at_a_time(tmp_path: Path) -> No
 
     rows, turns = asyncio.run(while_counting_turns(lma.binding_rows(time.time())))
     assert len(rows) == 2 * ROWS_PER_TURN + 1 and turns >= 2
+
+
+SIGNALING, TUNNEL_END, LMAA6 = IPv6Address("2001:db8:1::1"), IPv6Address("2001:db8:2::2"), IPv6Address("2001:db8::100")
+
+
+def test_RFC5213_5_3_1_13_clear_and_show_bindings_find_a_mag_by_the_address_it_signals_from(tmp_path: Path) -> None:
+    """A MAG signaling from SIGNALING (its [[mag]] address: authorized, asked for Heartbeats) for its tunnel end
+    TUNNEL_END, named in an Alternate Care-of Address option: ``show bindings --mag`` finds the session by either
+    address, the row's ``signaling`` names the sender (a row whose MAG signals from its Proxy-CoA has none), and
+    ``lma clear --mag SIGNALING`` removes it."""
+    lma = Lab(tmp_path).lma()
+    now = time.time()
+    lma.lma.reconfigure(replace(lma.lma.settings, authorized_mags=frozenset({SIGNALING, IPv4Address("127.0.0.1")})),
+                        now)
+    options = (HomeNetworkPrefixOption(IPv6Address(0), 0), HandoffIndicatorOption(1), AccessTechnologyTypeOption(4))
+    lma.lma.receive(ProxyBindingUpdate(sequence=1, lifetime=100, options=(
+        MNIdentifierOption(MN1.encode()), *options, AlternateCareOfAddressOption(TUNNEL_END))),
+        Peer(SIGNALING, None), LMAA6, now)
+    lma.lma.receive(ProxyBindingUpdate(sequence=1, lifetime=100, options=(MNIdentifierOption(MN_OFF.encode()), *options)),
+                    Peer(IPv4Address("127.0.0.1"), 5436), IPv4Address("127.0.0.1"), now)
+
+    def shown(mag: IPv6Address) -> list[dict[str, Any]]:
+        return asyncio.run(lma._bindings_command({"command": "bindings", "mag": str(mag)}))
+
+    (row,) = shown(SIGNALING)
+    assert (row["mn_id"], row["proxy_coa"], row["signaling"]) == (MN1, str(TUNNEL_END), str(SIGNALING))
+    assert shown(TUNNEL_END) == [row]
+    (other,) = [row for row in asyncio.run(lma.binding_rows(now)) if row["mn_id"] == MN_OFF]
+    assert "signaling" not in other
+    assert asyncio.run(lma._clear_command({"command": "clear", "mag": str(SIGNALING)})) == {"cleared": 1}
+    assert [row["mn_id"] for row in asyncio.run(lma.binding_rows(now))] == [MN_OFF]

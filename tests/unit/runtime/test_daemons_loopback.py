@@ -161,7 +161,7 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
             assert stats["bindings"] == {"keys": 1, "gre-only": 0, "off": 1}
             for daemon in (lma, mag):  # counted from the entries' fields: as their sessions' modes
                 assert daemon.bindings_by_gre_mode() == {"keys": 0, "gre-only": 0, "off": 0, **Counter(
-                    gre_mode(session) for session, _, _ in daemon.binding_entries())}
+                    gre_mode(session) for session, _, _, _ in daemon.binding_entries())}
 
             detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA"})
             assert detached == {"outcome": "deregistered"}

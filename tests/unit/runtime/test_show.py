@@ -31,6 +31,15 @@ def test_bindings_table_shows_keys_in_hex_and_decimal() -> None:
     assert off.split()[7:10] == ["off", "-", "-"]
 
 
+def test_RFC5213_5_3_1_13_bindings_table_shows_where_a_mag_signals_from_only_when_a_row_says() -> None:
+    """An LMA row carries ``signaling`` when its MAG's PBUs named the Proxy-CoA in an Alternate Care-of Address
+    option: a SIGNALING column after PROXY-COA, "-" for the other rows; without such a row, no column."""
+    header, named, plain = bindings_table([{**ROW, "signaling": "2001:db8:1::1"}, ROW]).splitlines()
+    assert header.split()[2:4] == ["PROXY-COA", "SIGNALING"]
+    assert named.split()[2:4] == ["192.0.2.2", "2001:db8:1::1"] and plain.split()[2:4] == ["192.0.2.2", "-"]
+    assert "SIGNALING" not in bindings_table([ROW])
+
+
 def test_an_mn_id_with_a_newline_or_an_escape_stays_one_quoted_cell_of_its_row() -> None:
     """An MN-ID is what a PBU said: a newline in it cannot forge a row, an ESC cannot reach the terminal."""
     table = bindings_table([ROW, {**ROW, "mn_id": "x\nforged@opA  opA  192.0.2.66\x1b[2J"}])
