@@ -8,22 +8,26 @@ BRIs use it; the PBA goes to the PBU's source; the sender is what is authorized 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv6Address
 
 import pytest
 
-from lma_builders import ANY_IPV4, MAG1, MN1, MN2, MN3, NOW, hnp_of, make_lma, pbu, the_pba
+from lma_builders import ANY_IPV4, MAG1, MN1, MN2, MN3, NOW, hnp_of, make_lma, pbu, settings, the_pba
 
 from pmip6.core.bce import BindingCacheEntry
-from pmip6.core.events import (BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, MessageIgnored,
-                               Outcome, Peer)
+from pmip6.core.events import (Alarm, BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated,
+                               MessageIgnored, Outcome, Peer, RegistrationRejected)
 from pmip6.core.heartbeat import HeartbeatSettings
+from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
+from pmip6.core.rejection_reason import MAG_BEING_REVOKED
 from pmip6.wire.messages import (BindingRevocationAcknowledgement, BindingRevocationIndication, Heartbeat,
-                                 ProxyBindingUpdate)
+                                 ProxyBindingAcknowledgement, ProxyBindingUpdate)
 from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import (BindingRevocationStatus, BRFlags, HandoffIndicator, HeartbeatFlags, RevocationTrigger,
-                                Status)
+from pmip6.wire.numbers import (AccessTechnologyType, BindingRevocationStatus, BRFlags, HandoffIndicator, HeartbeatFlags,
+                                RevocationTrigger, Status)
 from pmip6.wire.options import (AlternateCareOfAddressOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
                                 MobilityOption, RestartCounterOption)
 
@@ -275,3 +279,115 @@ def test_RFC5846_8_1_clear_by_the_signaling_address_sends_one_global_bri_to_each
                   if isinstance(send.message, BindingRevocationIndication))
     assert bris == [(TUNNEL_END, BRFlags.P | BRFlags.G), (OTHER_TUNNEL_END, BRFlags.P | BRFlags.G)]
     assert sum(isinstance(event, BindingDeregistered) for event in outcome.events) == 3
+
+
+
+def test_RFC5846_8_1_clear_by_the_signaling_address_sends_per_mn_bris_where_another_mag_has_sessions_too() -> None:
+    """A global BRI to TUNNEL_END would have the MAG there drop every binding, the other MAG's too, which the clear
+    leaves at the LMA: the sessions cleared there are revoked one by one."""
+    other = Peer(IPv6Address("2001:db8:4::4"), None)
+    lma = make_lma(authorized_mags=frozenset({SIGNALING.address, other.address}), binding_revocation=True)
+    _registered(lma)
+    assert the_pba(lma.receive(pbu(MN2, extra=(AlternateCareOfAddressOption(TUNNEL_END),)), other, LMAA6,
+                               NOW)).status == Status.ACCEPTED
+    outcome = lma.clear(NOW + 1, mag=SIGNALING.address)
+    (bri,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert bri.destination == Peer(TUNNEL_END, None) and bri.message.flags == BRFlags.P
+    assert [entry.mn_id for entry in lma.bindings() if not entry.revoking] == [MN2]
+
+# ---- everything else that follows the sender or the Proxy-CoA ------------------------------------------------------
+
+HEARTBEATS = HeartbeatSettings(interval=30.0, missing_heartbeats_allowed=2)
+
+
+def test_RFC5847_3_2_an_lma_that_lost_a_session_tells_the_mag_where_it_signals_from() -> None:
+    """"to all the PMIPv6 nodes that had previously established PMIPv6 sessions": the lost session's MAG is
+    authorized by where it signals from (TUNNEL_END is no [[mag]]), and told there."""
+    entry = _registered(_lma())
+    restarted = LocalMobilityAnchor(settings(authorized_mags=frozenset({SIGNALING.address}), heartbeat=HEARTBEATS),
+                                    keys=GreKeyAllocator(seed=8), restart_counter=2000)
+    outcome = restarted.announce_restart([entry])
+    assert [(type(send.message), send.destination) for send in outcome.sends] == [(Heartbeat, SIGNALING)]
+
+
+def test_GK_5_2_4_a_reload_requiring_gre_of_the_mag_by_where_it_signals_from_removes_its_session_without_gre() -> None:
+    """The GRE policy of a MAG-LMA pair is keyed by the [[mag]] address, where the MAG signals from (the PBU's GRE
+    policy is resolved with its source): a reload that requires GRE of that MAG ends its session without GRE."""
+    lma = _lma()
+    entry = _registered(lma)
+    assert not entry.gre_enabled
+    required = LmaGrePolicy(per_mag={SIGNALING.address: GrePolicy.REQUIRED})
+    outcome = lma.reconfigure(replace(lma.settings, gre_policy=required), NOW + 1)
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        "binding removed by the new configuration: GRE is now required"]
+    assert list(lma.bindings()) == []
+
+
+def test_RFC5846_8_1_a_reload_that_drops_the_mag_revokes_its_sessions_at_each_proxy_coa() -> None:
+    """The MAG's sessions at two Proxy-CoAs, one each: a per-MN BRI to each Proxy-CoA, no global BRI (which would
+    name every binding of one Proxy-CoA and go to one of them only)."""
+    lma = _lma(binding_revocation=True)
+    for mn_id, proxy_coa in ((MN1, TUNNEL_END), (MN2, OTHER_TUNNEL_END)):
+        assert the_pba(lma.receive(_naming(proxy_coa, mn_id=mn_id), SIGNALING, LMAA6, NOW)).status == Status.ACCEPTED
+    outcome = lma.reconfigure(replace(lma.settings, authorized_mags=frozenset()), NOW + 1)
+    bris = sorted((send.destination.address, send.message.flags) for send in outcome.sends
+                  if isinstance(send.message, BindingRevocationIndication))
+    assert bris == [(TUNNEL_END, BRFlags.P), (OTHER_TUNNEL_END, BRFlags.P)]
+
+
+def test_RFC5213_5_3_5_a_deregistration_naming_the_session_a_handoff_waits_for_is_accepted() -> None:
+    """5.4.1.2: a Handoff Indicator 4 PBU from another MAG waits for the old MAG's de-registration; the old MAG's
+    de-registration (no HNP, another access technology: it finds the session as the one to wait for) names the
+    Proxy-CoA in the option and is accepted (5.3.5 item 1 compares that address, not the source)."""
+    other = Peer(IPv6Address("2001:db8:4::4"), None)
+    lma = make_lma(authorized_mags=frozenset({SIGNALING.address, other.address}))
+    _registered(lma)
+    waiting = lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), other, LMAA6, NOW + 1)
+    assert waiting.sends == []
+    dereg = _naming(TUNNEL_END, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN,
+                    att=AccessTechnologyType.E_UTRAN_3GPP)
+    outcome = lma.receive(dereg, SIGNALING, LMAA6, NOW + 1.2)
+    assert [(send.destination, send.message.status) for send in outcome.sends] == [  # type: ignore[union-attr]
+        (SIGNALING, Status.ACCEPTED), (other, Status.ACCEPTED)]
+    (entry,) = lma.bindings()
+    assert entry.proxy_coa == other
+
+
+def _hi4_waiting_while_its_proxy_coa_is_cleared(clear_by: IPv6Address) -> LocalMobilityAnchor:
+    """MN2's session at TUNNEL_END (signaled from SIGNALING); MN1's at MAG1; MN1's Handoff Indicator 4 PBU from
+    SIGNALING naming TUNNEL_END waits for MN1's session; then the operator clears the MAG (one global BRI to
+    TUNNEL_END) and the wait ends (MaxDelayBeforeNewBCEAssign)."""
+    lma = make_lma(authorized_mags=frozenset({SIGNALING.address, MAG1.address}), binding_revocation=True,
+                   max_delay_before_new_bce_assign=1.0)
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA6, NOW)).status == Status.ACCEPTED
+    assert the_pba(lma.receive(_naming(TUNNEL_END, mn_id=MN2), SIGNALING, LMAA6, NOW)).status == Status.ACCEPTED
+    waiting = lma.receive(_naming(TUNNEL_END, sequence=2, hi=HandoffIndicator.UNKNOWN), SIGNALING, LMAA6, NOW + 1)
+    assert [send.destination for send in waiting.sends] == [MAG1]  # the probe (RFC 5846 8.1, trigger 4)
+    (bri,) = [send for send in lma.clear(NOW + 1.5, mag=clear_by).sends]
+    assert bri.destination == Peer(TUNNEL_END, None) and bri.message.flags & BRFlags.G  # type: ignore[union-attr]
+    return lma
+
+
+@pytest.mark.parametrize("clear_by", [TUNNEL_END, SIGNALING.address], ids=["proxy-coa", "signaling"])
+def test_RFC5846_8_1_a_waiting_hi4_pbu_naming_a_proxy_coa_under_revocation_gets_129(clear_by: IPv6Address) -> None:
+    """The revocation is of the Proxy-CoA's bindings (the BRI went there), which the waiting PBU names: applied, it
+    is refused with 129 and the reason says why."""
+    lma = _hi4_waiting_while_its_proxy_coa_is_cleared(clear_by)
+    outcome = lma.handle_timer(NOW + 2)
+    assert [(send.destination, send.message.status) for send in outcome.sends  # type: ignore[union-attr]
+            if isinstance(send.message, ProxyBindingAcknowledgement)] == [(SIGNALING, Status.ADMINISTRATIVELY_PROHIBITED)]
+    (rejected,) = [event for event in outcome.events if isinstance(event, RegistrationRejected)]
+    assert rejected.reason == MAG_BEING_REVOKED
+
+
+def test_RFC5846_8_1_a_session_back_at_its_proxy_coa_withdraws_the_handoff_bri_sent_there() -> None:
+    """The MN moved from TUNNEL_END to OTHER_TUNNEL_END (a BRI to TUNNEL_END) and came back before TUNNEL_END
+    answered: the BRI to TUNNEL_END is not sent again (it would end the new session); OTHER_TUNNEL_END is revoked."""
+    lma = _lma(binding_revocation=True)
+    hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
+    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": (hnp,)}
+    lma.receive(_naming(OTHER_TUNNEL_END, sequence=2, **handoff), SIGNALING, LMAA6, NOW + 1)
+    lma.receive(_naming(TUNNEL_END, sequence=3, **handoff), SIGNALING, LMAA6, NOW + 1.2)
+    resent = [send.destination.address for deadline in (NOW + 2.0, NOW + 2.2, NOW + 4.0) for send in
+              lma.handle_timer(deadline).sends if isinstance(send.message, BindingRevocationIndication)]
+    assert resent == [OTHER_TUNNEL_END]

@@ -99,6 +99,15 @@ def test_GK_5_2_4_a_163_names_the_policy_that_requires_gre(policy: LmaGrePolicy,
     assert rejected.reason == f"no GRE Key option in the PBU, and {deciding} requires GRE"
 
 
+def test_GK_5_2_4_a_163_names_the_mobile_nodes_policy_for_its_nai_with_the_realm_in_another_case() -> None:
+    """RFC 7542 section 3: a realm differing only in case names the same MN, whose [[mn]] policy requires GRE: the
+    reason names that policy, the one that decided, not the LMA's default."""
+    lma = make_lma(gre_policy=LmaGrePolicy(per_mn={MN1: GrePolicy.REQUIRED}))
+    rejected = _rejection(lma.receive(pbu(MN1.upper().replace(b"MN1", b"mn1")), MAG1, LMAA, NOW))
+    assert rejected.status == Status.GRE_KEY_OPTION_REQUIRED
+    assert rejected.reason == "no GRE Key option in the PBU, and the mobile node's GRE policy requires GRE"
+
+
 def test_GK_5_2_4_a_163_for_overlapping_pools_says_so_whatever_the_policy() -> None:
     lma = make_lma(tenants=(OP_A, replace(OP_B, ipv4_pool=OP_A.ipv4_pool)))
     rejected = _rejection(lma.receive(pbu(MN1, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW))

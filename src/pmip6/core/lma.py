@@ -897,9 +897,10 @@ class LocalMobilityAnchor:
         """Why the settings no longer allow ``entry``, or None.
 
         The configuration may have changed since the entry was made: an entry whose next PBU the LMA would refuse
-        is a conflict: its Proxy-CoA no longer an authorized MAG, its mobile node no longer served in that tenant
-        (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer accepted (RFC 5844 3.1.2.1: 129), no GRE while
-        the policy now requires it (GK-5.2-4: 163), or an address outside its tenant's pools or in use, or an IPv4
+        is a conflict: its MAG (:attr:`BindingCacheEntry.mag`, where its PBUs come from) no longer authorized, its
+        mobile node no longer served in that tenant (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer
+        accepted (RFC 5844 3.1.2.1: 129), no GRE while the policy (of the MN, or of that MAG) now requires it
+        (GK-5.2-4: 163), or an address outside its tenant's pools or in use, or an IPv4
         default router that is no longer the pool's (RFC 5844 3.3.3: the MN's router would change under it, and
         the old one could be handed out as a home address). A pool widened or narrowed around the address with
         the same default router is no conflict: :meth:`_claim_addresses` gives the entry the new prefix length,

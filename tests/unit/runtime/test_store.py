@@ -199,6 +199,9 @@ _WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show
     ({"gre_enabled": "no"}, 'gre_enabled: expected true or false, got "no"'),
     ({"tlv_header": 0}, "tlv_header: expected true or false, got 0"),
     ({"udp_encapsulation": None}, "udp_encapsulation: expected true or false, got null"),
+    ({"signaling": 5}, "signaling: expected a string or null, got 5"),
+    ({"signaling": "2001:db8:1::1", "signaling_port": 0},
+     "signaling_port: expected a port from 1 to 65535, or null, got 0"),
     # the right type, a value from_record cannot parse (walkthrough 2: logged without the MN or the field)
     ({"link_local_address": "x"}, "link_local_address: expected an IPv6 address or null, got \"x\" (At least 3 "
                                   "parts expected in 'x')"),
@@ -212,6 +215,8 @@ _WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show
                                    "does not appear to be an IPv4 or IPv6 address)"),
     ({"lmaa": ""}, "lmaa: expected an IPv4 or IPv6 address, got \"\" ('' does not appear to be an IPv4 or IPv6 "
                    "address)"),
+    ({"signaling": "x"}, "signaling: expected an IPv4 or IPv6 address or null, got \"x\" ('x' does not appear to be "
+                         "an IPv4 or IPv6 address)"),
     ({"ipv4_home_address": "10.0.0.2/33"}, 'ipv4_home_address: expected an IPv4 address with its prefix length, or '
                                            "null, got \"10.0.0.2/33\" ('33' is not a valid netmask)"),
     ({"ipv4_default_router": "2001:db8::1"}, 'ipv4_default_router: expected an IPv4 address or null, got '
