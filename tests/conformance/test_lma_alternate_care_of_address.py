@@ -26,8 +26,8 @@ from pmip6.core.rejection_reason import MAG_BEING_REVOKED
 from pmip6.wire.messages import (BindingRevocationAcknowledgement, BindingRevocationIndication, Heartbeat,
                                  ProxyBindingAcknowledgement, ProxyBindingUpdate)
 from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import (AccessTechnologyType, BindingRevocationStatus, BRFlags, HandoffIndicator, HeartbeatFlags,
-                                RevocationTrigger, Status)
+from pmip6.wire.numbers import (AccessTechnologyType, BindingRevocationStatus, BRFlags, HandoffIndicator,
+                                HeartbeatFlags, RevocationTrigger, Status)
 from pmip6.wire.options import (AlternateCareOfAddressOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
                                 MobilityOption, RestartCounterOption)
 
@@ -374,8 +374,9 @@ def test_RFC5846_8_1_a_waiting_hi4_pbu_naming_a_proxy_coa_under_revocation_gets_
     is refused with 129 and the reason says why."""
     lma = _hi4_waiting_while_its_proxy_coa_is_cleared(clear_by)
     outcome = lma.handle_timer(NOW + 2)
-    assert [(send.destination, send.message.status) for send in outcome.sends  # type: ignore[union-attr]
-            if isinstance(send.message, ProxyBindingAcknowledgement)] == [(SIGNALING, Status.ADMINISTRATIVELY_PROHIBITED)]
+    pbas = [(send.destination, send.message.status) for send in outcome.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)]
+    assert pbas == [(SIGNALING, Status.ADMINISTRATIVELY_PROHIBITED)]
     (rejected,) = [event for event in outcome.events if isinstance(event, RegistrationRejected)]
     assert rejected.reason == MAG_BEING_REVOKED
 

@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
     clear = actions.add_parser("clear", help="remove the bindings of a mobile node or of a MAG")
     clear.add_argument("--control", required=True, help="the LMA's control socket")
     clear.add_argument("--mn-id", help="the mobile node's MN-Identifier (NAI)")
-    clear.add_argument("--mag", metavar="ADDRESS", type=address, help="the MAG's Proxy-CoA, or the address it signals from")
+    clear.add_argument("--mag", metavar="ADDRESS", type=address,
+                       help="the MAG's Proxy-CoA, or the address it signals from")
     clear.set_defaults(func=partial(_clear, clear.error))
 
 

@@ -142,8 +142,9 @@ def test_RFC5213_5_3_1_13_clear_and_show_bindings_find_a_mag_by_the_address_it_s
     lma.lma.receive(ProxyBindingUpdate(sequence=1, lifetime=100, options=(
         MNIdentifierOption(MN1.encode()), *options, AlternateCareOfAddressOption(TUNNEL_END))),
         Peer(SIGNALING, None), LMAA6, now)
-    lma.lma.receive(ProxyBindingUpdate(sequence=1, lifetime=100, options=(MNIdentifierOption(MN_OFF.encode()), *options)),
-                    Peer(IPv4Address("127.0.0.1"), 5436), IPv4Address("127.0.0.1"), now)
+    lma.lma.receive(ProxyBindingUpdate(sequence=1, lifetime=100, options=(
+        MNIdentifierOption(MN_OFF.encode()), *options)), Peer(IPv4Address("127.0.0.1"), 5436), IPv4Address("127.0.0.1"),
+        now)
 
     def shown(mag: IPv6Address) -> list[dict[str, Any]]:
         return asyncio.run(lma._bindings_command({"command": "bindings", "mag": str(mag)}))
