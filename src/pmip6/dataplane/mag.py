@@ -6,12 +6,15 @@ session's format (GK-7.2-3, GK-7.3-3). Downlink: a packet from the tunnel is mat
 and outer source = the LMA (GK-4.2-13), or, unkeyed, by outer source plus inner destination address, and
 leaves on the session's access interface.
 
-Two sessions with one home address (or Home Network Prefix) on one access interface, e.g. two operators' MNs
-that were given the same private address, make that interface's uplink ambiguous: the interface no longer tells
-which session a packet is from, and sealing it with either key could deliver one operator's traffic into the
-other's network. The MAG then refuses to pick: while both are there, packets from that address on that
-interface are dropped (``ambiguous_source``) and a warning names the MNs; when one leaves, the other's uplink
-works again (docs/dataplane.md, "Tables").
+Two sessions with one home address, or with overlapping Home Network Prefixes (equal, or one inside the other:
+RFC 5213 fixes no HNP length, and two operators' pools need not agree), on one access interface, e.g. two
+operators' MNs that were given the same private addresses, make that interface's uplink ambiguous for the
+addresses they share: the interface no longer tells which session a packet is from, and sealing it with either
+key could deliver one operator's traffic into the other's network. The MAG then refuses to pick: while both are
+there, packets from the shared addresses (the address; of two overlapping prefixes the longer one, all of which
+the shorter holds too) on that interface are dropped (``ambiguous_source``) and a warning names the MNs; a source
+only the shorter prefix holds is that session's. When one leaves, the other's uplink works again
+(docs/dataplane.md, "Tables").
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ def _claims(session: TunnelSession) -> list[IPv4Address | IPv6Network]:
     """The home addresses a session's MN sends from on its access interface: its IPv4 home address and HNPs."""
     return [*([session.ipv4_home_address] if session.ipv4_home_address is not None else []),
             *session.home_network_prefixes]
+
+
+def _shared(claim: IPv4Address | IPv6Network, other: IPv4Address | IPv6Network) -> IPv4Address | IPv6Network | None:
+    """The addresses two claims share: the address itself, the longer of two overlapping prefixes, or None."""
+    if isinstance(claim, IPv6Network) and isinstance(other, IPv6Network):
+        if not claim.overlaps(other):
+            return None
+        return claim if claim.prefixlen >= other.prefixlen else other
+    return claim if claim == other else None
 
 
 def _warn_shared(interface: str, claim: IPv4Address | IPv6Network, sessions: list[TunnelSession]) -> None:
@@ -81,9 +93,10 @@ class MagForwarder(Forwarder):
         if interface is not None:
             routes = self._by_interface.setdefault(interface, [])
             for claim in _claims(route.session):
-                sharing = [other.session for other in routes if claim in _claims(other.session)]
-                if sharing:
-                    _warn_shared(interface, claim, [*sharing, route.session])
+                for other in routes:
+                    for theirs in _claims(other.session):
+                        if (shared := _shared(claim, theirs)) is not None:
+                            _warn_shared(interface, shared, [other.session, route.session])
             self._unindex_sources(interface, routes)
             routes.append(route)
             self._index_sources(interface, routes)
@@ -100,13 +113,16 @@ class MagForwarder(Forwarder):
                 del self._by_interface[interface]
 
     def _index_sources(self, interface: str, routes: list[SessionRoute]) -> None:
-        """Index the home addresses of ``routes``, all on ``interface``: one claimed by several is ambiguous."""
+        """Index the home addresses of ``routes``, all on ``interface``: those several sessions share are
+        ambiguous (:func:`_shared`)."""
         claimants: dict[IPv4Address | IPv6Network, list[SessionRoute]] = {}
         for route in routes:
             for claim in _claims(route.session):
                 claimants.setdefault(claim, []).append(route)
+        shared = {overlap for claim, owners in claimants.items() for other, others in claimants.items()
+                  if owners != others and (overlap := _shared(claim, other)) is not None}
         for claim, owners in claimants.items():
-            entry = owners[0] if len(owners) == 1 else Claim.AMBIGUOUS
+            entry = owners[0] if len(owners) == 1 and claim not in shared else Claim.AMBIGUOUS
             if isinstance(claim, IPv4Address):
                 self._mn_sources.add(interface, claim, (), entry)
             else:

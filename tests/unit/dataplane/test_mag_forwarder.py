@@ -174,6 +174,30 @@ def test_two_operators_mns_with_one_home_address_on_one_access_interface_are_nev
     assert GRE(mag.from_access("acc1", ipv4("10.1.0.4", SERVER))[2]).key == 0xA004
 
 
+def test_overlapping_hnps_of_different_lengths_on_one_access_interface_are_ambiguous(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """MN-1 (opA, HNP 2001:db8:a::/64) and MN-3 (opB, 2001:db8:a::/48) on acc1 (RFC 5213 fixes no HNP length): a
+    source in the /64 is in both, so it is ``ambiguous_source`` and a warning names the /64 and both MNs, whichever
+    attached first; a source only the /48 holds is MN-3's; when MN-3 leaves, the /64 is MN-1's again
+    (docs/dataplane.md, "Tables")."""
+    mn1 = session(b"mn1@opA", at="mag", tenant="opA", home=None, prefixes=("2001:db8:a::/64",),
+                  downlink_key=0x1001, uplink_key=0xA001)
+    mn3 = session(b"mn3@opB", at="mag", tenant="opB", home=None, prefixes=("2001:db8:a::/48",),
+                  downlink_key=0x1003, uplink_key=0xA003)
+    in_both, only_opb = ipv6("2001:db8:a::5", "2001:db8::1"), ipv6("2001:db8:a:7::5", "2001:db8::1")
+    for order in ((mn1, mn3), (mn3, mn1)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.mag"):
+            mag = mag_with(*order)
+        assert [getattr(record, "fields")["address"] for record in caplog.records] == ["2001:db8:a::/64"]
+        assert getattr(caplog.records[0], "fields")["mn_id"] == [order[0].mn_id.decode(), order[1].mn_id.decode()]
+        assert mag.from_access("acc1", in_both) is DropReason.AMBIGUOUS_SOURCE
+        assert GRE(mag.from_access("acc1", only_opb)[2]).key == 0xA003
+    mag.apply(BindingDeregistered(mn3))
+    assert GRE(mag.from_access("acc1", in_both)[2]).key == 0xA001
+    assert mag.from_access("acc1", only_opb) is DropReason.FOREIGN_SOURCE
+
+
 def test_a_re_registration_of_the_one_mn_with_an_address_is_not_ambiguous(
         caplog: pytest.LogCaptureFixture) -> None:
     """A refresh or a new key of the same mobility session replaces its entry: no second claimant, no warning."""
