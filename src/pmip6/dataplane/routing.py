@@ -148,6 +148,20 @@ def _add_rule(ipr: IPRoute, rule: dict[str, object]) -> None:
     except NetlinkError as error:
         if error.code != errno.EEXIST:
             raise
+    if "ip_proto" in rule:
+        _require_protocol_selector(ipr, rule)
+
+
+def _require_protocol_selector(ipr: IPRoute, rule: dict[str, object]) -> None:
+    """Check that the kernel kept ``rule``'s ``ipproto`` selector (FRA_IP_PROTO): Linux before 4.17 ignores an
+    attribute it does not know rather than refusing it, and the rule would match every protocol (a blackhole
+    would drop everything the node sends from the address). If it did not, remove the rule and fail."""
+    if not any(found.get_attr("FRA_PRIORITY") == rule["priority"] and found.get_attr("FRA_IIFNAME") == rule["iifname"]
+               and found.get_attr("FRA_SRC") == rule["src"] and found.get_attr("FRA_IP_PROTO") == rule["ip_proto"]
+               for found in ipr.get_rules(family=rule["family"])):
+        _ignore_missing(lambda: ipr.rule("del", **rule))
+        raise NetlinkError(errno.EOPNOTSUPP, "the kernel ignored the ipproto selector (it needs Linux 4.17 or "
+                                             "later), so the rule would match every protocol; removed")
 
 
 def unsteer(ipr: IPRoute, steering: Steering) -> None:

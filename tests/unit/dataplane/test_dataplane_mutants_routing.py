@@ -4,6 +4,7 @@ docs/dataplane.md "The pump" (default route via gateway/gateway6 or on-link) and
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from ipaddress import IPv4Address, IPv6Address
 import pytest
 from pyroute2 import NetNS
 
-from pmip6.dataplane.routing import Steering, steer, unsteer
+from pmip6.dataplane.routing import Steering, add_host_addresses, route_icmp_from, steer, unsteer
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
 pytestmark = [pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or ""),
@@ -96,3 +97,63 @@ def test_a_netlink_error_names_the_route_it_was_installing(ipr: NetNS) -> None:
     with pytest.raises(OSError, match=r"^\[Errno 101\] route 0\.0\.0\.0/0 table 100 via 192\.0\.2\.99 dev upa: "
                                       r"Network is unreachable$"):
         steer(ipr, Steering(), "tuna", 100, 900, "upa", (IPv4Address("192.0.2.99"),))
+
+
+class Pre417:
+    """A netlink socket as a kernel before 4.17 treats a rule's FRA_IP_PROTO: accepted and ignored (unknown
+    attributes were skipped, not refused)."""
+
+    def __init__(self, ipr: NetNS) -> None:
+        self._ipr = ipr
+
+    def rule(self, command: str, **rule: object) -> object:
+        rule.pop("ip_proto", None)
+        return self._ipr.rule(command, **rule)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._ipr, name)
+
+
+def _icmp_rules(ipr: NetNS, family: int = socket.AF_INET) -> list[tuple[str, int | None, int | None]]:
+    """(source, ipproto, table or None for a blackhole) of the rules at priority 1000 on ``iif lo``."""
+    return sorted((rule.get_attr("FRA_SRC"), rule.get_attr("FRA_IP_PROTO"),
+                   rule.get_attr("FRA_TABLE") if rule["action"] == 1 else None)
+                  for rule in ipr.get_rules(family=family)
+                  if rule.get_attr("FRA_PRIORITY") == 1000 and rule.get_attr("FRA_IIFNAME") == "lo")
+
+
+def test_an_icmp_rule_whose_ipproto_the_kernel_ignores_is_removed_and_the_data_plane_does_not_start(
+        ipr: NetNS) -> None:
+    """docs/dataplane.md "The kernel's own errors at the LMA": before Linux 4.17 the kernel installs the rule
+    without its ``ipproto`` selector, so a blackhole would drop everything the node sends from the address. The
+    rule is read back, removed, and an OSError names it and why."""
+    with pytest.raises(OSError) as raised:
+        route_icmp_from(Pre417(ipr), Steering(), socket.AF_INET, "10.0.0.254", None, 1000)  # type: ignore[arg-type]
+    assert raised.value.errno == errno.EOPNOTSUPP
+    assert raised.value.strerror == (
+        "rule iif lo from 10.0.0.254 ipproto 1 blackhole priority 1000 (IPv4): the kernel ignored the ipproto "
+        "selector (it needs Linux 4.17 or later), so the rule would match every protocol; removed")
+    assert _icmp_rules(ipr) == []
+    route_icmp_from(ipr, Steering(), socket.AF_INET, "10.0.0.254", None, 1000)
+    assert _icmp_rules(ipr) == [("10.0.0.254", 1, None)]
+
+
+def test_icmp_rules_of_two_addresses_at_one_priority_are_both_kept(ipr: NetNS) -> None:
+    """Tenants with uplink addresses of their own each get their rule at ``rule_priority``: adding the second
+    does not take the first for an earlier run's rule (``_add_rule`` matches the source address too)."""
+    for source, table in (("10.0.0.254", 100), ("10.0.0.253", 110)):
+        route_icmp_from(ipr, Steering(), socket.AF_INET, source, table, 1000)
+    assert _icmp_rules(ipr) == [("10.0.0.253", 1, 110), ("10.0.0.254", 1, 100)]
+
+
+def test_a_tun_devices_copy_of_an_ipv6_uplink_address_has_no_dad_and_no_prefix_route(ipr: NetNS) -> None:
+    """docs/dataplane.md "The kernel's own errors at the LMA": the copy is usable at once (IFA_F_NODAD: the
+    uplink holds the address, so duplicate address detection would fail it) and adds no route that would take
+    the address's traffic to the TUN device (IFA_F_NOPREFIXROUTE)."""
+    add_host_addresses(ipr, "tuna", ["2001:db8::fe"])
+    tuna = ipr.link_lookup(ifname="tuna")[0]
+    flags = [address.get_attr("IFA_FLAGS") for address in ipr.get_addr(family=socket.AF_INET6, index=tuna)
+             if address.get_attr("IFA_ADDRESS") == "2001:db8::fe"]
+    assert len(flags) == 1 and flags[0] & 0x02 and flags[0] & 0x200, f"IFA_FLAGS {flags}"
+    assert [route for route in ipr.get_routes(family=socket.AF_INET6, table=254, oif=tuna)
+            if route["dst_len"] == 128] == []
