@@ -37,6 +37,7 @@ from pmip6.lab.figure1 import (
     LMA_UPLINK_ADDRESS6,
     MAG_ADDRESS,
     MN_HOME,
+    MN_HOME6,
     SERVER,
     TENANT_UPLINK,
     Figure1Lab,
@@ -242,3 +243,39 @@ def test_an_mns_uplink_to_an_address_of_the_lma_is_dropped_not_delivered_to_the_
     assert counts.lma["node"]["drops"] == {"local_destination": len(destinations)}
     assert counts.lma["sessions"][0]["drops"] == {"local_destination": len(destinations)}
     assert counts.replies == requests_of("mn1")
+
+
+async def tunnel_mn1s_uplink_to(lab: Figure1Lab, destinations: tuple[str, ...]) -> tuple[list[bytes], Counts]:
+    """MN-1 registered; its uplink to each of ``destinations`` from its home address, as a MAG that tunnels an MN's
+    broadcast or multicast would send it (the right interface, MN-1's key); listeners on the LMA host."""
+    node = await start_pumps(lab)
+    try:
+        await node.establish("mn1")
+        with listener(lab, "lma") as at_lma, listener(lab, "lma", "::") as at_lma6:
+            for destination in destinations:
+                ip = IPv6(src=MN_HOME6["mn1"], dst=destination) if ":" in destination else IP(
+                    src=MN_HOME["mn1"], dst=destination, ttl=1)
+                inner = bytes(ip / UDP(sport=1, dport=ECHO_PORT + 1) / f"mn1->{destination}".encode())
+                packet = forged(MAG_ADDRESS["mag"][0], LMA_ADDRESS["mag"][0], Mode(), uplink_key("mn1"), inner)
+                if ":" in destination:  # forged() names IPv4 in the GRE header
+                    packet = packet[0], packet[1][:22] + struct.pack("!H", EtherType.IPV6) + packet[1][24:]
+                send_raw(lab, "mag", *packet, LMA_ADDRESS["mag"][0])
+            for _ in range(100):
+                if sum(node.lma.forwarder.totals().drops.values()) >= len(destinations):
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
+            return received(at_lma) + received(at_lma6), Counts(node.lma.stats(), node.mags["mag"].stats(), [])
+    finally:
+        await stop_pumps(node)
+
+
+def test_an_mns_uplink_to_the_limited_broadcast_or_multicast_is_dropped_not_delivered_to_the_lma_host(
+        lab: Figure1Lab) -> None:
+    """docs/dataplane.md "Drop reasons", ``local_destination``: the LMA kernel delivers 255.255.255.255 and the
+    multicast groups its interfaces joined (224.0.0.1, ff02::1) to its own sockets, whatever the local table says;
+    pmip6's MAG tunnels no such packet, another vendor's may."""
+    destinations = ("255.255.255.255", "224.0.0.1", "ff02::1")
+    got, counts = asyncio.run(tunnel_mn1s_uplink_to(lab, destinations))
+    assert got == [], f"the LMA host received, from MN-1's tunnel: {got}"
+    assert counts.lma["node"]["drops"] == {"local_destination": len(destinations)}

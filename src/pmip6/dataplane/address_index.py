@@ -32,7 +32,9 @@ _IPV6_ADDRESS = struct.Struct("16s")
 """Read an address straight out of a buffer: cheaper than slicing a memoryview and copying the slice."""
 
 
-def _prefix_key(address: bytes, length: int) -> bytes:
+def prefix_key(address: bytes, length: int) -> bytes:
+    """The first ``length`` bits of packed ``address``, the rest of their last octet zero: equal for every
+    address of one prefix."""
     whole, bits = divmod(length, 8)
     if not bits:
         return address[:whole]
@@ -53,7 +55,7 @@ class AddressIndex(Generic[Value]):
             self._ipv4[(scope, ipv4.packed)] = value
         for prefix in prefixes:
             table = self._ipv6.setdefault(prefix.prefixlen, {})
-            table[(scope, _prefix_key(prefix.network_address.packed, prefix.prefixlen))] = value
+            table[(scope, prefix_key(prefix.network_address.packed, prefix.prefixlen))] = value
         self._ipv6_lengths = tuple(sorted(self._ipv6, reverse=True))
 
     def remove(self, scope: Hashable, ipv4: IPv4Address | None, prefixes: tuple[IPv6Network, ...],
@@ -63,7 +65,7 @@ class AddressIndex(Generic[Value]):
             del self._ipv4[(scope, ipv4.packed)]
         for prefix in prefixes:
             table = self._ipv6.get(prefix.prefixlen, {})
-            key = (scope, _prefix_key(prefix.network_address.packed, prefix.prefixlen))
+            key = (scope, prefix_key(prefix.network_address.packed, prefix.prefixlen))
             if table.get(key) is value:
                 del table[key]
                 if not table:
@@ -76,7 +78,7 @@ class AddressIndex(Generic[Value]):
             self._ipv4.pop((scope, ipv4.packed), None)
         for prefix in prefixes:
             table = self._ipv6.get(prefix.prefixlen, {})
-            table.pop((scope, _prefix_key(prefix.network_address.packed, prefix.prefixlen)), None)
+            table.pop((scope, prefix_key(prefix.network_address.packed, prefix.prefixlen)), None)
             if not table:
                 self._ipv6.pop(prefix.prefixlen, None)
         self._ipv6_lengths = tuple(sorted(self._ipv6, reverse=True))
@@ -92,7 +94,7 @@ class AddressIndex(Generic[Value]):
         if version == 6 and size >= offset + 40:
             address = _IPV6_ADDRESS.unpack_from(packet, offset + _IPV6_STARTS[which])[0]
             for length in self._ipv6_lengths:
-                value = self._ipv6[length].get((scope, _prefix_key(address, length)))
+                value = self._ipv6[length].get((scope, prefix_key(address, length)))
                 if value is not None:
                     return value
         return None

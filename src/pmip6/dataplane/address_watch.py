@@ -1,11 +1,18 @@
-"""The kernel's address notifications, so the pump's view of the node's addresses stays current.
+"""The kernel's address and local route notifications, so the pump's view of the node's addresses stays current.
 
 rtnetlink (RFC 3549 section 2.3.3.2, rtnetlink(7)) announces every address added to or removed from an
 interface of a network namespace (RTM_NEWADDR, RTM_DELADDR; also when an IPv6 address leaves the tentative
 state, RFC 4862 section 5.4) to the netlink sockets of that namespace bound to the groups
-RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR. The pump re-reads from them the source addresses of its ICMP
-errors (``pmip6.dataplane.icmp_source``) and, at the MAG, the node's own addresses (``local_source``), so an
-address an operator adds or removes while the daemon runs counts from then on.
+RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR, and every route added or removed (RTM_NEWROUTE, RTM_DELROUTE) to
+those bound to RTMGRP_IPV4_ROUTE and RTMGRP_IPV6_ROUTE. The pump re-reads from them the source addresses of its
+ICMP errors (``pmip6.dataplane.icmp_source``) and the node's own addresses (``pmip6.dataplane.local_table``), so
+an address or a local route an operator adds or removes while the daemon runs counts from then on. Linux
+announces an address before it changes the local table, so a re-reading for the address may still see the old
+table; the route's own notification follows and causes another.
+
+Of the routes only those of the local table matter: a socket filter (classic BPF, socket(7) SO_ATTACH_FILTER)
+passes only address notifications and route notifications of table 255, so a router's other route changes (a
+routing daemon loading a full table) never wake the pump.
 
 A burst of notifications (an interface with several addresses going down, ``ip addr flush``) causes one
 re-reading, and one more if a notification arrives while it runs; a notification lost to a full socket buffer
@@ -15,6 +22,7 @@ re-reading, and one more if a notification arrives while it runs; a notification
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import socket
 import struct
@@ -22,9 +30,17 @@ from collections.abc import Awaitable, Callable
 
 RTMGRP_IPV4_IFADDR = 0x10
 RTMGRP_IPV6_IFADDR = 0x100
-"""<linux/rtnetlink.h>: the multicast groups of IPv4 and IPv6 address notifications."""
+RTMGRP_IPV4_ROUTE = 0x40
+RTMGRP_IPV6_ROUTE = 0x400
+"""<linux/rtnetlink.h>: the multicast groups of IPv4 and IPv6 address and route notifications."""
 RTM_NEWADDR = 20
 RTM_DELADDR = 21
+RTM_NEWROUTE = 24
+RTM_DELROUTE = 25
+RT_TABLE_LOCAL = 255
+_RTM_TABLE_OFFSET = 16 + 4
+"""rtm_table in struct rtmsg, after struct nlmsghdr (an octet: 255 fits, larger tables come as RTA_TABLE)."""
+_SO_ATTACH_FILTER = 26
 _HEADER = struct.Struct("=IH")
 """The start of struct nlmsghdr (<linux/netlink.h>, host byte order): nlmsg_len, nlmsg_type."""
 _HEADER_LENGTH = 16
@@ -33,13 +49,36 @@ BATCH = 64
 """Datagrams read per wake-up, as the pump's other readers: a storm cannot starve the loop."""
 
 
+def _local_changes_filter() -> bytes:
+    """The classic BPF program (struct sock_filter[], <linux/filter.h>) that passes a datagram whose first
+    message is an address notification, or a route notification of the local table, and drops the others."""
+    def swapped(kind: int) -> int:  # BPF_H loads in network byte order; nlmsg_type is in host byte order
+        return int.from_bytes(struct.pack("=H", kind), "big")
+    load_half, load_octet, jump_equal, accept = 0x28, 0x30, 0x15, 0x06
+    program = [
+        (load_half, 0, 0, 4),  # nlmsg_type
+        (jump_equal, 5, 0, swapped(RTM_NEWADDR)),  # -> pass
+        (jump_equal, 4, 0, swapped(RTM_DELADDR)),
+        (jump_equal, 1, 0, swapped(RTM_NEWROUTE)),  # -> table
+        (jump_equal, 0, 3, swapped(RTM_DELROUTE)),  # -> table, else drop
+        (load_octet, 0, 0, _RTM_TABLE_OFFSET),  # table
+        (jump_equal, 0, 1, RT_TABLE_LOCAL),
+        (accept, 0, 0, 0xFFFFFFFF),  # pass
+        (accept, 0, 0, 0),  # drop
+    ]
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+
+
 def open_address_socket() -> socket.socket:
     """A non-blocking rtnetlink socket of the calling thread's namespace (``pmip6.dataplane.netns.inside``),
-    bound to the IPv4 and IPv6 address notifications."""
+    bound to the IPv4 and IPv6 address and route notifications, filtered to the local table's routes."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
                          socket.NETLINK_ROUTE)
     try:
-        sock.bind((0, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
+        program = ctypes.create_string_buffer(_local_changes_filter())
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
+                        struct.pack("@HP", len(program.raw) // 8, ctypes.addressof(program)))
+        sock.bind((0, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))
     except OSError:
         sock.close()
         raise
@@ -47,12 +86,16 @@ def open_address_socket() -> socket.socket:
 
 
 def announces_address_change(datagram: bytes) -> bool:
-    """Whether a netlink datagram holds an RTM_NEWADDR or RTM_DELADDR message (a datagram may hold several
-    messages, each aligned to 4 octets; one cut short ends the walk)."""
+    """Whether a netlink datagram holds an RTM_NEWADDR or RTM_DELADDR message, or an RTM_NEWROUTE or
+    RTM_DELROUTE of the local table (a datagram may hold several messages, each aligned to 4 octets; one cut
+    short ends the walk)."""
     offset = 0
     while offset + _HEADER_LENGTH <= len(datagram):
         length, kind = _HEADER.unpack_from(datagram, offset)
         if kind == RTM_NEWADDR or kind == RTM_DELADDR:
+            return True
+        if ((kind == RTM_NEWROUTE or kind == RTM_DELROUTE) and _RTM_TABLE_OFFSET < min(length, len(datagram) - offset)
+                and datagram[offset + _RTM_TABLE_OFFSET] == RT_TABLE_LOCAL):
             return True
         if length < _HEADER_LENGTH:
             return False

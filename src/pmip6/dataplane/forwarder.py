@@ -39,6 +39,7 @@ from pmip6.dataplane.ecn import NOT_ECT, decapsulated
 from pmip6.dataplane.encapsulation_limit import OUTER_OPTIONS_LENGTH
 from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat, open_tunnel, session_format
 from pmip6.dataplane.fragment import DONT_FRAGMENT, fragment_ipv4
+from pmip6.dataplane.local_table import LocalDestinations
 from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU, MIN_TUNNEL_MTU
 from pmip6.wire.ip import IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH
 
@@ -130,9 +131,9 @@ class Forwarder:
         self.local_addresses: dict[str, str] = {}
         """Peer address -> this node's tunnel endpoint toward it (the session's ``local``), as text: the
         source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
-        self.own_addresses: frozenset[bytes] = frozenset()
-        """The addresses the kernel delivers to this node itself, packed, which the pump fills in
-        (``pmip6.dataplane.local_table``): a packet from the tunnel whose correspondent address is one of them is
+        self.own_addresses: LocalDestinations | frozenset[bytes] = frozenset()
+        """The addresses the kernel delivers to this node itself, packed (``address in own_addresses``), which the
+        pump fills in (``pmip6.dataplane.local_table``): a packet from the tunnel whose correspondent address is one of them is
         dropped; at the MAG a downlink packet claiming one as its source (``local_source``), at the LMA an uplink
         packet sent to one (``local_destination``). Empty: no check."""
         self._own_address_check = _OWN_ADDRESS_CHECKS[self.mn_address]
@@ -272,7 +273,9 @@ class Forwarder:
         At the MAG, as its source: the kernel drops such a packet from an interface as a martian (RFC 1812
         section 5.3.7), but not from the TUN devices, which accept local sources for the pump's ICMP errors
         (``pmip6.dataplane.tun``). At the LMA, as its destination: the kernel's local table comes before the
-        tenant's policy rule, so the packet would reach the LMA host itself, on any of its addresses."""
+        tenant's policy rule, and the limited broadcast and multicast are delivered to the node too
+        (``pmip6.dataplane.local_table``), so the packet would reach the LMA host itself, on any of its addresses.
+        A multicast or broadcast source at the MAG is no unicast sender's (RFC 1122 section 3.2.1.3): dropped too."""
         check = self._own_address_check
         start, length = (offset + check.ipv4_start, 4) if payload[offset] >> 4 == 4 else (offset + check.ipv6_start, 16)
         return bytes(payload[start:start + length]) in self.own_addresses

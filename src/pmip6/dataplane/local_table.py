@@ -1,33 +1,83 @@
-"""The addresses the kernel delivers to this node itself: the host routes of its local routing table.
+"""The addresses the kernel delivers to this node itself: its local routing table, plus broadcast and multicast.
 
 Linux consults the local table (255, ``ip route show table local``) first, at policy rule priority 0, before
-any rule of the data plane (ip-rule(8)), so a packet to one of these addresses goes to the node's own sockets,
-whatever interface or TUN device it came from. They are the node's addresses (route type ``local``), the
-broadcast address of each of its IPv4 subnets (``broadcast``: the kernel adds one for every address with a
-prefix shorter than /31, whether or not the address was given a broadcast address) and, on an interface that
-forwards, each IPv6 prefix's Subnet-Router anycast address (``anycast``, RFC 4291 section 2.6.1). Entries for
-prefixes (127.0.0.0/8, multicast ff00::/8) are left out: the kernel drops a forwarded packet to 127/8 as a
-martian, and forwards no multicast without a multicast router.
+any rule of the data plane (ip-rule(8)), so a packet to one of its destinations goes to the node's own sockets,
+whatever interface or TUN device it came from. They are the node's addresses (route type ``local``, also for a
+whole prefix: 127.0.0.0/8, and "AnyIP" routes such as ``ip route add local 10.9.9.0/24 dev lo``), the broadcast
+address of each of its IPv4 subnets (``broadcast``: the kernel adds one for every address with a prefix shorter
+than /31, whether or not the address was given a broadcast address) and, on an interface that forwards, each IPv6
+prefix's Subnet-Router anycast address (``anycast``, RFC 4291 section 2.6.1). Without any route the kernel also
+delivers to itself the limited broadcast 255.255.255.255 (RFC 919 section 7, RFC 1812 section 5.3.5.1) and the
+multicast (224.0.0.0/4, RFC 5771; ff00::/8, RFC 4291 section 2.7) of the groups an interface joined (every
+interface, a TUN device too, joins 224.0.0.1 and ff02::1): they are always among these destinations.
 
 The pump hands them to its forwarder (``Forwarder.own_addresses``): at the MAG a packet from the tunnel claiming
 one as its source is dropped (``local_source``), at the LMA an uplink packet sent to one (``local_destination``).
+It reads them again when the kernel announces a change of an address or of a route of the local table
+(``pmip6.dataplane.address_watch``).
 """
 
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from pyroute2 import IPRoute
+
+from pmip6.dataplane.address_index import prefix_key
 
 RT_TABLE_LOCAL = 255
 _DELIVERED = frozenset({2, 3, 4})
 """RTN_LOCAL, RTN_BROADCAST, RTN_ANYCAST (<linux/rtnetlink.h>)."""
-_HOST_ROUTE_LENGTH = {socket.AF_INET: 32, socket.AF_INET6: 128}
+_WHOLE_SPACE = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
+"""By family, the destination of a route that has none (``local default``: everything is the node's)."""
+ALWAYS_DELIVERED = (IPv4Network("255.255.255.255/32"), IPv4Network("224.0.0.0/4"), IPv6Network("ff00::/8"))
+"""What the kernel delivers to the node whatever its local table holds: the limited broadcast, multicast."""
+Prefixes = tuple[tuple[int, frozenset[bytes]], ...]
+"""(prefix length, the prefixes of that length as :func:`prefix_key` packs them), longest first."""
 
 
-def local_destinations(ipr: IPRoute) -> frozenset[bytes]:
-    """The host routes of the local table of the netlink socket's namespace that deliver to this node, packed."""
-    return frozenset(socket.inet_pton(family, route.get_attr("RTA_DST"))
-                     for family, length in _HOST_ROUTE_LENGTH.items()
-                     for route in ipr.get_routes(family=family, table=RT_TABLE_LOCAL)
-                     if route["type"] in _DELIVERED and route["dst_len"] == length)
+@dataclass(frozen=True, slots=True)
+class LocalDestinations:
+    """Packed IPv4 and IPv6 addresses the node delivers to itself: ``address in destinations``."""
+
+    addresses: frozenset[bytes] = frozenset()
+    ipv4_prefixes: Prefixes = ()
+    ipv6_prefixes: Prefixes = ()
+
+    @classmethod
+    def of(cls, networks: list[IPv4Network | IPv6Network]) -> LocalDestinations:
+        """The destinations of ``networks``: host routes as addresses, the others as prefixes."""
+        addresses = frozenset(n.network_address.packed for n in networks if n.prefixlen == n.max_prefixlen)
+        return cls(addresses, _prefixes([n for n in networks if n.version == 4 and n.prefixlen < 32]),
+                   _prefixes([n for n in networks if n.version == 6 and n.prefixlen < 128]))
+
+    def __contains__(self, address: bytes) -> bool:
+        if address in self.addresses:
+            return True
+        for length, keys in self.ipv4_prefixes if len(address) == 4 else self.ipv6_prefixes:
+            if prefix_key(address, length) in keys:
+                return True
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self.addresses or self.ipv4_prefixes or self.ipv6_prefixes)
+
+
+def _prefixes(networks: list[IPv4Network] | list[IPv6Network]) -> Prefixes:
+    lengths = sorted({network.prefixlen for network in networks}, reverse=True)
+    return tuple((length, frozenset(prefix_key(n.network_address.packed, length) for n in networks
+                                    if n.prefixlen == length)) for length in lengths)
+
+
+def local_destinations(ipr: IPRoute) -> LocalDestinations:
+    """What the kernel of the netlink socket's namespace delivers to the node itself: the routes of its local
+    table that deliver (``local``, ``broadcast``, ``anycast``, of any length) and :data:`ALWAYS_DELIVERED`."""
+    networks: list[IPv4Network | IPv6Network] = list(ALWAYS_DELIVERED)
+    for family, whole in _WHOLE_SPACE.items():
+        for route in ipr.get_routes(family=family, table=RT_TABLE_LOCAL):
+            if route["type"] in _DELIVERED:
+                destination = route.get_attr("RTA_DST") or whole
+                networks.append(ip_network(f"{destination}/{route['dst_len']}", strict=False))
+    return LocalDestinations.of(networks)
