@@ -128,6 +128,8 @@ class Forwarder:
         self._keyed: AddressIndex[SessionRoute] = AddressIndex()
         """Keyed routes by (receive key, home address), to check a keyed packet's mobile node address."""
         self._keyed_peers: dict[str, int] = {}
+        self._peers: dict[str, int] = {}
+        """Peer address (text) -> how many sessions have it as their tunnel peer."""
         self.local_addresses: dict[str, str] = {}
         """Peer address -> this node's tunnel endpoint toward it (the session's ``local``), as text: the
         source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
@@ -186,6 +188,7 @@ class Forwarder:
                              previous.counters if previous is not None else TrafficCounters())
         self._routes[session_identity(session)] = route
         self.local_addresses[route.peer_host] = session.local.compressed
+        self._peers[route.peer_host] = self._peers.get(route.peer_host, 0) + 1
         if route.receive_key is not None:
             self._by_key[route.receive_key] = route
             self._keyed_peers[route.peer_host] = self._keyed_peers.get(route.peer_host, 0) + 1
@@ -203,6 +206,10 @@ class Forwarder:
     def _unroute(self, route: SessionRoute) -> None:
         session = route.session
         del self._routes[session_identity(session)]
+        if self._peers[route.peer_host] > 1:
+            self._peers[route.peer_host] -= 1
+        else:
+            del self._peers[route.peer_host]
         if route.receive_key is not None:
             if self._by_key.get(route.receive_key) is route:
                 del self._by_key[route.receive_key]
@@ -216,6 +223,10 @@ class Forwarder:
             self._unkeyed.remove(route.peer_host, session.ipv4_home_address, session.home_network_prefixes,
                                  route)
         self._unindex_local(route)
+
+    def has_peer(self, peer: str) -> bool:
+        """Whether a session has ``peer`` (an address as text) as its tunnel peer."""
+        return peer in self._peers
 
     # -- forwarding ---------------------------------------------------------------------------------------
     def from_tunnel(self, outer_source: str, format: TunnelFormat, payload: Buffer,

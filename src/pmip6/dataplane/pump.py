@@ -22,11 +22,14 @@ it writes into the TUN device the packet came from, so the kernel routes it by t
 the sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
 outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
 
-Where tunnel packets come from (docs/dataplane.md, "The pump"): every tunnel socket reports the interface a
-packet arrived on (IP_PKTINFO / IPV6_PKTINFO), and one that arrived on an interface the data plane steers (a
-TUN device; at the LMA a tenant's uplink, at the MAG an access interface) is dropped (``wrong_interface``): the
-outer source that ties a packet to its session (RFC 5845 section 5.2) can be forged by a tenant or an MN, so
-tunnels come from the transport network only.
+Where tunnel packets come from (docs/dataplane.md, "The pump"): the outer source that ties a packet to its
+session (RFC 5845 section 5.2) can be forged by a tenant, an MN or any host on an access link, so a tunnel
+packet from a session's peer is taken only if it arrived (IP_PKTINFO / IPV6_PKTINFO) on the interface the node's
+route back to that peer leaves by, a strict reverse-path check per peer (RFC 3704 section 2.2); any other, or one
+whose arrival interface is unknown, is dropped (``wrong_interface``). The route is resolved on the netlink thread
+when a session's peer is first seen and kept per peer; a packet on another interface has it resolved again, at
+most once per :data:`RERESOLVE_INTERVAL` per peer, so a route that changed is followed within about that time.
+A packet from an address that is no session's peer is left to the forwarder, which matches it to no session.
 
 Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and the addresses the kernel delivers
 to the node itself (``pmip6.dataplane.local_table``; at the MAG ``local_source``, at the LMA
@@ -53,7 +56,15 @@ from typing import TypeVar
 
 from pyroute2 import IPRoute
 
-from pmip6.core.events import Event, mn_text
+from pmip6.core.events import (
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Event,
+    TunnelSession,
+    mn_text,
+)
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.dataplane.address_watch import AddressWatch, open_address_socket
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
@@ -79,6 +90,7 @@ from pmip6.dataplane.routing import (
     interface_index,
     naming_netlink,
     open_netlink,
+    route_interface,
     set_up,
     steer,
     unsteer,
@@ -99,6 +111,8 @@ _RECEIVE_CMSG_SPACE = socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
 """Room for the control messages a tunnel socket receives: IP_PKTINFO (struct in_pktinfo, 12 octets) or
 IPV6_PKTINFO (struct in6_pktinfo, 20), and the UDP and raw IPv6 sockets' IP_TOS (1 octet) or IPV6_TCLASS (an
 int)."""
+RERESOLVE_INTERVAL = 1.0
+"""Seconds between two resolutions of the route to one tunnel peer caused by its packets arriving elsewhere."""
 _IFINDEX = struct.Struct("=i")
 """ipi_ifindex, at the start of struct in_pktinfo, and ipi6_ifindex, at octet 16 of struct in6_pktinfo."""
 Ancillary = list[tuple[int, int, bytes]]
@@ -149,10 +163,14 @@ class Pump:
         self._raw: dict[tuple[bool, int], socket.socket] = {}
         self._udp: socket.socket | None = None
         self._local_fds: dict[str | None, int] = {}
-        self._local_interfaces: dict[str | None, tuple[int, ...]] = {}
-        """Per TUN key, the indexes of its TUN device and of the interface it is tied to (uplink, access)."""
-        self._steered: frozenset[int] = frozenset()
-        """Every interface of :attr:`_local_interfaces`: tunnel packets arriving there are ``wrong_interface``."""
+        self._peer_interfaces: dict[str, int | None] = {}
+        """Per tunnel peer of a session (its address as text), the index of the interface the route back to it
+        leaves by (None until resolved): its tunnel packets are taken from there only."""
+        self._peer_resolved: dict[str, float] = {}
+        """Per tunnel peer, when (time.monotonic) the latest resolution of its route was asked for."""
+        self._peer_warned: set[str] = set()
+        """Tunnel peers whose packets were logged as arriving elsewhere than their route leaves (once each)."""
+        self._resolving: set[asyncio.Task[None]] = set()
         self._ancillary: dict[str, tuple[Ancillary, ...]] = {}
         self._limited: dict[tuple[str | None, int], tuple[Ancillary, ...]] = {}
         self._buffer = bytearray(_BUFFER_SIZE)
@@ -182,6 +200,9 @@ class Pump:
             raise
         assert self._address_watch is not None
         self._address_watch.start(self._loop)
+        for peer in self._peer_interfaces:  # sessions applied before the start
+            self._resolve_later(peer, None)
+        await self._resolved()
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -217,6 +238,9 @@ class Pump:
         self.forwarder.own_addresses = await self.netlink(local_destinations, self.ipr)
 
     async def stop(self) -> None:
+        for task in self._resolving:
+            task.cancel()
+        await asyncio.gather(*self._resolving, return_exceptions=True)
         if self._address_watch is not None:
             await self._address_watch.close()
             self._address_watch = None
@@ -258,10 +282,79 @@ class Pump:
     def on_event(self, event: Event) -> None:
         """An engine event (a daemon's event listener): the tables change now, routing work is scheduled."""
         self.forwarder.apply(event)
+        self._track_peers(event)
 
     async def apply(self, event: Event) -> None:
         """:meth:`on_event`, then wait until the routing work it caused is done."""
         self.on_event(event)
+        await self._resolved()
+
+    # -- where tunnel packets may come from ---------------------------------------------------------------
+    def _track_peers(self, event: Event) -> None:
+        """Resolve the route to a tunnel peer a session has now, forget one no session has any more."""
+        if isinstance(event, BindingUpdated):
+            sessions: tuple[TunnelSession, ...] = (event.previous, event.session)
+        elif isinstance(event, BindingEstablished | BindingDeregistered | BindingRemoved):
+            sessions = (event.session,)
+        else:
+            return
+        for session in sessions:
+            peer = session.peer.address.compressed
+            if not self.forwarder.has_peer(peer):
+                self._peer_interfaces.pop(peer, None)
+                self._peer_resolved.pop(peer, None)
+                self._peer_warned.discard(peer)
+            elif peer not in self._peer_interfaces:
+                self._peer_interfaces[peer] = None
+                self._resolve_later(peer, None)
+
+    def _misarrived(self, peer: str, interface: int) -> None:
+        """A tunnel packet from session peer ``peer`` arrived on ``interface`` (0: unknown), not on the interface
+        the route back to ``peer`` leaves by, or before that route is known: it is dropped (``wrong_interface``),
+        and the route resolved again unless that was asked for less than :data:`RERESOLVE_INTERVAL` ago."""
+        self.forwarder.drop_unattributed(DropReason.WRONG_INTERFACE)
+        if time.monotonic() - self._peer_resolved.get(peer, -RERESOLVE_INTERVAL) >= RERESOLVE_INTERVAL:
+            self._resolve_later(peer, interface)
+
+    def _resolve_later(self, peer: str, arrived: int | None) -> None:
+        """Resolve the route to ``peer`` on the netlink thread (once the pump runs); ``arrived``: the interface
+        a packet from ``peer`` arrived on, which caused it."""
+        self._peer_resolved[peer] = time.monotonic()
+        if self._loop is None or self.ipr is None:
+            return  # resolved at the start
+        task = self._loop.create_task(self._resolve(peer, arrived))
+        self._resolving.add(task)
+        task.add_done_callback(self._resolving.discard)
+
+    async def _resolve(self, peer: str, arrived: int | None) -> None:
+        try:
+            index = await self.netlink(route_interface, self.ipr, peer)
+        except OSError as error:  # no route back: no packet of the peer's passes a reverse-path check
+            if peer in self._peer_interfaces and peer not in self._peer_warned:
+                self._peer_warned.add(peer)
+                _log.warning("data plane: %s: the tunnel packets of tunnel peer %s are dropped (wrong_interface)",
+                             error, peer, extra={"fields": {"event": "dataplane_peer_route_failed", "peer": peer}})
+            return
+        if peer not in self._peer_interfaces:
+            return  # its last session went meanwhile
+        previous, self._peer_interfaces[peer] = self._peer_interfaces[peer], index
+        if arrived is not None and arrived != index and peer not in self._peer_warned:
+            self._peer_warned.add(peer)
+            _log.warning("data plane: tunnel packets from %s arrive on interface index %d, but the route back to "
+                         "it leaves by interface index %d: they are dropped (wrong_interface)", peer, arrived,
+                         index, extra={"fields": {"event": "dataplane_peer_wrong_interface", "peer": peer,
+                                                  "interface": arrived, "route_interface": index}})
+        elif previous is not None and previous != index:
+            self._peer_warned.discard(peer)
+            _log.info("data plane: the route to tunnel peer %s leaves by interface index %d now, not %d: its "
+                      "tunnel packets are taken from there", peer, index, previous,
+                      extra={"fields": {"event": "dataplane_peer_route_changed", "peer": peer,
+                                        "interface": index}})
+
+    async def _resolved(self) -> None:
+        """Wait for the route resolutions under way."""
+        while self._resolving:
+            await asyncio.gather(*self._resolving, return_exceptions=True)
 
     # -- tunnel side --------------------------------------------------------------------------------------
     def send(self, peer: str, format: TunnelFormat, payload: bytes, outer_limit: int | None = None) -> None:
@@ -326,8 +419,9 @@ class Pump:
         IPv4 sockets include the IP header (``header_included``): the outer ECN field is read there. IPv6 raw
         sockets and the UDP socket do not: it comes as a control message (IPV6_RECVTCLASS, IP_RECVTOS).
         ``outer_protocol``: the socket's protocol for IP-in-IP (4 or 41), the inner version it must carry.
-        A packet that arrived on an interface the data plane steers (IP_PKTINFO / IPV6_PKTINFO) is dropped."""
-        buffer, buffers, view, steered = self._buffer, self._buffers, self._view, self._steered
+        A packet from a session's peer that arrived (IP_PKTINFO / IPV6_PKTINFO) elsewhere than the route back to
+        the peer leaves is dropped (:meth:`_misarrived`)."""
+        buffer, buffers, view, peers = self._buffer, self._buffers, self._view, self._peer_interfaces
         for _ in range(BATCH):
             try:
                 size, control, _flags, address = sock.recvmsg_into(buffers, _RECEIVE_CMSG_SPACE)
@@ -344,8 +438,8 @@ class Pump:
                     interface = _IFINDEX.unpack_from(data, 16)[0]
                 else:  # IP_TOS, IPV6_TCLASS
                     ecn = int.from_bytes(data, sys.byteorder) & 0x03
-            if interface in steered:
-                self.forwarder.drop_unattributed(DropReason.WRONG_INTERFACE)
+            if peers.get(address[0], interface) != interface:
+                self._misarrived(address[0], interface)
             elif format is None:
                 self._on_data_port(address[0], view[:size], ecn)
             elif header_included:
@@ -384,17 +478,7 @@ class Pump:
         self._icmp_interfaces[key] = interface
         self._loop.add_reader(fd, self._on_local, key, fd)
 
-    def _steer_arrivals(self, key: str | None, interfaces: tuple[int, ...]) -> None:
-        """From now on a tunnel packet that arrives on one of ``interfaces`` (the indexes of ``key``'s TUN device
-        and of the interface it is tied to; none: ``key`` is detached) is dropped (``wrong_interface``)."""
-        if interfaces:
-            self._local_interfaces[key] = interfaces
-        else:
-            self._local_interfaces.pop(key, None)
-        self._steered = frozenset(index for indexes in self._local_interfaces.values() for index in indexes)
-
     def _detach_local(self, key: str | None) -> int:
-        self._steer_arrivals(key, ())
         fd = self._local_fds.pop(key)
         del self._icmp_sources[key]
         del self._icmp_interfaces[key]
@@ -487,8 +571,6 @@ class LmaPump(Pump):
                 fd = open_tun(tenant.tun)
             key = None if tenant.name == DEFAULT_TENANT else tenant.name
             self._attach_local(key, fd, tenant.uplink, sources)
-            names = (tenant.tun,) if tenant.uplink is None else (tenant.tun, tenant.uplink)
-            self._steer_arrivals(key, tuple([await self.netlink(interface_index, self.ipr, name) for name in names]))
             await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
                 steering = Steering()
@@ -537,11 +619,11 @@ class MagPump(Pump):
 
     def on_event(self, event: Event) -> None:
         """Update the tables now; create or remove access routing contexts to match them in a task."""
-        self.mag.apply(event)
+        super().on_event(event)
         self._sync_task = asyncio.ensure_future(self._sync_contexts())
 
     async def apply(self, event: Event) -> None:
-        self.on_event(event)
+        await super().apply(event)
         assert self._sync_task is not None
         await self._sync_task
 
@@ -604,7 +686,6 @@ class MagPump(Pump):
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
         self._attach_local(interface, fd, interface, sources)
-        self._steer_arrivals(interface, (index, await self.netlink(interface_index, self.ipr, tun)))
         steering = self._contexts[interface] = Steering()
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)

@@ -57,6 +57,18 @@ def interface_index(ipr: IPRoute, name: str) -> int:
     return int(found[0])
 
 
+def route_interface(ipr: IPRoute, destination: str) -> int:
+    """The index of the interface the node's route to ``destination`` leaves by (``ip route get``): where
+    packets from ``destination`` arrive if the path is symmetric, as strict reverse-path filtering expects
+    (RFC 3704 section 2.2)."""
+    with naming_netlink(f"route to {destination}"):
+        found = ipr.route("get", dst=destination)
+    index = found[0].get_attr("RTA_OIF") if found else None
+    if index is None:
+        raise OSError(errno.ENETUNREACH, f"route to {destination}: no interface")
+    return int(index)
+
+
 @contextmanager
 def naming_netlink(what: str) -> Iterator[None]:
     """Raise a netlink error as an OSError with ``what`` (e.g. "interface upa") before its reason, errno kept."""
