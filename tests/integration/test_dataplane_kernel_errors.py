@@ -16,6 +16,7 @@ import pytest
 from pyroute2 import NetNS
 
 from dataplane_lab import requires_netns, start_pumps, stop_pumps
+from pmip6.dataplane.kernel_errors import INBOUND_SOURCE_SYSCTL, inbound_source
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import open_netlink
 from pmip6.lab.figure1 import LMA_UPLINK_ADDRESS, LMA_UPLINK_ADDRESS6, MN_HOME, MN_HOME6, Figure1Lab
@@ -130,3 +131,25 @@ def test_a_rule_an_earlier_run_left_for_an_uplink_address_is_taken_over(lab: Fig
 
     assert asyncio.run(scenario()) == [(LMA_UPLINK_ADDRESS, 0, blackhole), (LMA_UPLINK_ADDRESS6, 0, blackhole)]
     assert _icmp_rules(lab) == []
+
+
+def _set_inbound_source(lab: Figure1Lab, value: str) -> None:
+    with inside(lab.ns("lma")), open(f"/proc/sys/{INBOUND_SOURCE_SYSCTL.replace('.', '/')}", "w") as sysctl:
+        sysctl.write(value)
+
+
+async def _start_and_stop(lab: Figure1Lab) -> None:
+    await stop_pumps(await start_pumps(lab))
+
+
+@pytest.mark.parametrize("value", ["0", "1"])
+def test_the_lma_warns_at_start_when_its_namespace_has_icmp_errors_use_inbound_ifaddr_0(
+        lab: Figure1Lab, value: str, caplog: pytest.LogCaptureFixture) -> None:
+    """docs/dataplane.md "The kernel's own errors at the LMA": the sysctl is read in the pump's namespace (the root
+    namespace's value does not count); with two tenant uplinks and 0 the pump warns, with 1 it does not."""
+    _set_inbound_source(lab, value)
+    assert inbound_source(lab.ns("lma")) is (value == "1")
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.pump"):
+        asyncio.run(_start_and_stop(lab))
+    warned = [record.getMessage() for record in caplog.records if INBOUND_SOURCE_SYSCTL in record.getMessage()]
+    assert len(warned) == (value == "0")

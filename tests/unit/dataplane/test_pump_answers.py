@@ -3,6 +3,7 @@ device (one datagram is one packet, read with os.read and answered with os.write
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 
@@ -85,3 +86,26 @@ def test_RFC4443_2_4_f_each_tenant_has_its_own_bucket(pump: LmaPump) -> None:
     assert {str(outcome): count for outcome, count in pump.icmp_errors.items() if count} == {
         "sent": 2, "rate_limited": 1}
     assert pump.lma.tenant_totals()["opB"].drops == {"too_big": 1}
+
+
+def test_RFC4443_2_4_f_a_tun_device_attached_again_starts_with_a_full_bucket(pump: LmaPump) -> None:
+    """A TUN key's bucket goes with its TUN device (at the MAG an access interface's context closes with its last
+    session): attached again, its first refused packet hears its error, and detached keys keep no bucket."""
+    pump.icmp_rate_limit = TokenBucket(rate=0.0, burst=1)
+    too_big = bytes(IP(src=SERVER, dst=SHARED_HOME, flags="DF") / UDP(sport=7, dport=4000) / bytes(1500))
+    sources = IcmpSources(ipv4=socket.inet_aton("10.0.0.254"))
+    loop = asyncio.new_event_loop()
+    pump._loop = loop
+    device, other = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        with device, other:
+            pump._attach_local("opA", device.fileno(), None, sources)
+            assert len(exchange(pump, too_big, too_big)) == 1
+            pump._detach_local("opA")
+            assert pump._icmp_buckets == {}
+            pump._attach_local("opA", device.fileno(), None, sources)
+            assert len(exchange(pump, too_big)) == 1
+            pump._detach_local("opA")
+    finally:
+        pump._loop = None
+        loop.close()
