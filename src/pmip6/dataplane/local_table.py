@@ -34,8 +34,9 @@ _WHOLE_SPACE = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
 """By family, the destination of a route that has none (``local default``: everything is the node's)."""
 ALWAYS_DELIVERED = (IPv4Network("255.255.255.255/32"), IPv4Network("224.0.0.0/4"), IPv6Network("ff00::/8"))
 """What the kernel delivers to the node whatever its local table holds: the limited broadcast, multicast."""
-Prefixes = tuple[tuple[int, frozenset[bytes]], ...]
-"""(prefix length, the prefixes of that length as :func:`prefix_key` packs them), longest first."""
+Prefixes = tuple[tuple[tuple[int, frozenset[bytes]], ...], ...]
+"""By an address's first octet, (prefix length, the prefixes of that length as :func:`prefix_key` packs them) of
+the prefixes that may hold it: most addresses' first octet has none, so they cost no prefix lookup."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,32 +44,37 @@ class LocalDestinations:
     """Packed IPv4 and IPv6 addresses the node delivers to itself: ``address in destinations``."""
 
     addresses: frozenset[bytes] = frozenset()
-    ipv4_prefixes: Prefixes = ()
-    ipv6_prefixes: Prefixes = ()
+    ipv4_prefixes: Prefixes = ((),) * 256
+    ipv6_prefixes: Prefixes = ((),) * 256
 
     @classmethod
     def of(cls, networks: list[IPv4Network | IPv6Network]) -> LocalDestinations:
         """The destinations of ``networks``: host routes as addresses, the others as prefixes."""
         addresses = frozenset(n.network_address.packed for n in networks if n.prefixlen == n.max_prefixlen)
-        return cls(addresses, _prefixes([n for n in networks if n.version == 4 and n.prefixlen < 32]),
-                   _prefixes([n for n in networks if n.version == 6 and n.prefixlen < 128]))
+        return cls(addresses, _by_first_octet([n for n in networks if n.version == 4 and n.prefixlen < 32]),
+                   _by_first_octet([n for n in networks if n.version == 6 and n.prefixlen < 128]))
 
     def __contains__(self, address: bytes) -> bool:
         if address in self.addresses:
             return True
-        for length, keys in self.ipv4_prefixes if len(address) == 4 else self.ipv6_prefixes:
+        for length, keys in (self.ipv4_prefixes if len(address) == 4 else self.ipv6_prefixes)[address[0]]:
             if prefix_key(address, length) in keys:
                 return True
         return False
 
     def __bool__(self) -> bool:
-        return bool(self.addresses or self.ipv4_prefixes or self.ipv6_prefixes)
+        return bool(self.addresses) or any(self.ipv4_prefixes) or any(self.ipv6_prefixes)
 
 
-def _prefixes(networks: list[IPv4Network] | list[IPv6Network]) -> Prefixes:
-    lengths = sorted({network.prefixlen for network in networks}, reverse=True)
-    return tuple((length, frozenset(prefix_key(n.network_address.packed, length) for n in networks
-                                    if n.prefixlen == length)) for length in lengths)
+def _by_first_octet(networks: list[IPv4Network] | list[IPv6Network]) -> Prefixes:
+    table: list[dict[int, set[bytes]]] = [{} for _ in range(256)]
+    for network in networks:
+        first = network.network_address.packed[0]
+        for octet in range(first, first + (1 << max(8 - network.prefixlen, 0))):
+            table[octet].setdefault(network.prefixlen, set()).add(prefix_key(network.network_address.packed,
+                                                                             network.prefixlen))
+    return tuple(tuple((length, frozenset(keys)) for length, keys in sorted(lengths.items(), reverse=True))
+                 for lengths in table)
 
 
 def local_destinations(ipr: IPRoute) -> LocalDestinations:
