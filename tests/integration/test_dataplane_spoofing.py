@@ -176,10 +176,10 @@ async def inject_from_the_wrong_side(lab: Figure1Lab, mode: Mode) -> tuple[list[
                          ids=["keyed", "gre-only", "ipv6-transport", "udp-tlv"])
 def test_GK_5_2_7_GK_4_2_13_a_tunnel_packet_from_a_tenant_uplink_or_an_access_link_is_dropped(
         lab: Figure1Lab, mode: Mode) -> None:
-    """docs/dataplane.md "The pump": tunnels come from the transport network only; a tunnel packet that arrived on
-    an interface the data plane steers (the LMA's tenant uplinks, the MAG's access interfaces, the TUN devices) is
-    dropped and counted (``wrong_interface``) whatever its outer source and key, on the raw IPv4 and IPv6 sockets
-    and the UDP data socket alike; the real tunnel keeps working."""
+    """docs/dataplane.md "The pump": a peer's tunnel packets are taken only from the interface the route back to
+    the peer leaves by; one that arrived elsewhere (here the LMA's tenant uplink, the MAG's access interface) is
+    dropped and counted (``wrong_interface``) whatever its key, on the raw IPv4 and IPv6 sockets and the UDP data
+    socket alike; the real tunnel keeps working."""
     with NetNS(lab.ns("opa")) as ipr:  # operator A routes the transport network's addresses to the LMA
         ipr.route("replace", dst="192.0.2.0/24", gateway="10.0.0.254")
         ipr.route("replace", dst="2001:db8:1::/64", gateway=LMA_UPLINK_ADDRESS6)
@@ -279,3 +279,43 @@ def test_an_mns_uplink_to_the_limited_broadcast_or_multicast_is_dropped_not_deli
     got, counts = asyncio.run(tunnel_mn1s_uplink_to(lab, destinations))
     assert got == [], f"the LMA host received, from MN-1's tunnel: {got}"
     assert counts.lma["node"]["drops"] == {"local_destination": len(destinations)}
+
+
+def give_opbs_uplink_an_address_of_opas_network(lab: Figure1Lab, address: str) -> None:
+    """opB's uplink takes ``address`` instead of the shared one; a host of operator A has it too."""
+    with NetNS(lab.ns("lma")) as ipr:
+        upb = ipr.link_lookup(ifname=TENANT_UPLINK["opB"])[0]
+        ipr.addr("del", index=upb, address=LMA_UPLINK_ADDRESS, prefixlen=16)
+        ipr.addr("add", index=upb, address=address, prefixlen=16)
+    with NetNS(lab.ns("opa")) as ipr:
+        ipr.addr("add", index=ipr.link_lookup(ifname="eth0")[0], address=address, prefixlen=16)
+
+
+async def mn1_to(lab: Figure1Lab, address: str) -> tuple[list[bytes], dict[str, Any]]:
+    node = await start_pumps(lab)
+    try:
+        await node.establish("mn1")
+        with listener(lab, "opa") as at_opa:
+            with inside(lab.ns("mn1")):
+                sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            with sender:
+                sender.sendto(b"mn1->its-operators-host", (address, ECHO_PORT + 1))
+            for _ in range(100):
+                if node.lma.forwarder.totals().drops:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
+            return received(at_opa), node.lma.stats()
+    finally:
+        await stop_pumps(node)
+
+
+def test_every_address_of_the_lma_host_is_taken_out_of_every_tenants_address_space(lab: Figure1Lab) -> None:
+    """docs/dataplane.md "Drop reasons", ``local_destination`` (documented behaviour, review6b finding 4): with
+    operator B's uplink at 10.0.0.253, operator A's own host at 10.0.0.253 is unreachable from operator A's MNs,
+    since the check is node-wide like the kernel's local table; hence the advice to give the uplinks addresses no
+    tenant's hosts use."""
+    give_opbs_uplink_an_address_of_opas_network(lab, "10.0.0.253")
+    got, stats = asyncio.run(mn1_to(lab, "10.0.0.253"))
+    assert got == []
+    assert stats["node"]["drops"] == {"local_destination": 1}
