@@ -438,15 +438,15 @@ class Pump:
                     interface = _IFINDEX.unpack_from(data, 16)[0]
                 else:  # IP_TOS, IPV6_TCLASS
                     ecn = int.from_bytes(data, sys.byteorder) & 0x03
-            if peers.get(address[0], interface) != interface:
-                self._misarrived(address[0], interface)
+            source = address[0]
+            if peers.get(source, interface) != interface:
+                self._misarrived(source, interface)
             elif format is None:
-                self._on_data_port(address[0], view[:size], ecn)
+                self._on_data_port(source, view[:size], ecn)
             elif header_included:
-                self._deliver(address[0], format, view[(buffer[0] & 0x0F) << 2:size], buffer[1] & 0x03,
-                              outer_protocol)
+                self._deliver(source, format, view[(buffer[0] & 0x0F) << 2:size], buffer[1] & 0x03, outer_protocol)
             else:
-                self._deliver(address[0], format, view[:size], ecn, outer_protocol)
+                self._deliver(source, format, view[:size], ecn, outer_protocol)
 
     def _on_data_port(self, source: str, payload: Buffer, outer_ecn: int) -> None:
         """A datagram on the data port: its first nibble is an IP version (IPv4-UDP data) or a TLV Type (RFC 5845
