@@ -266,7 +266,7 @@ class LmaMachine(RuleBasedStateMachine):
         """``pmip6 lma clear``: the matching entries go; a HI 4 PBU waiting for one of them registers now."""
         if mn_id is None and mag is None:
             return
-        outcome = self._apply(self.lma.clear(self.now, mn_id=mn_id, proxy_coa=None if mag is None else mag.address))
+        outcome = self._apply(self.lma.clear(self.now, mn_id=mn_id, mag=None if mag is None else mag.address))
         check(not any((mn_id is None or entry.mn_id == mn_id) and (mag is None or entry.proxy_coa.address == mag.address)
                       and not entry.revoking for entry in self.lma.bindings()),
               "a binding clear matched is still in the cache (and not held for its revocation, RFC 5846 8.1)")
