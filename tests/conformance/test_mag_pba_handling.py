@@ -7,6 +7,7 @@ from ipaddress import IPv4Address
 
 from test_mag_stub_lma import LMA_UDP, T0, UPLINK_KEY, entry_of, make_mag, only_pbu, pba_for, registered, request
 
+from pmip6.core.bul import BulState
 from pmip6.core.events import Alarm, BindingEstablished, MessageIgnored
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BUFlags, HandoffIndicator
@@ -23,22 +24,24 @@ def _with_option(pba: ProxyBindingAcknowledgement, replacement: MobilityOption) 
     )
 
 
-def test_attach_while_registering_is_ignored_and_sends_no_pbu() -> None:
-    """RFC 5213 6.9.1.1: one BUL entry per mobile node; an attach while its PBU awaits the PBA changes nothing."""
+def test_RFC5213_6_9_1_1_an_attach_while_registering_supersedes_the_pbu_in_flight() -> None:
+    """The MN went to another MAG and came back before this MAG's first PBA: the LMA may have taken the other MAG's
+    PBU after this one's first, so it must get this MAG's again, with the new HI. The entry and its downlink key stay;
+    the first PBU's answer is ignored, the second's registers."""
     mag = make_mag()
-    pbu = only_pbu(mag.attach(request(), T0))
+    first = only_pbu(mag.attach(request(), T0))
     downlink_key = entry_of(mag).downlink_key
 
-    again = mag.attach(request(), T0 + 0.1)
+    again = only_pbu(mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 0.1))
 
-    assert again.sends == []
-    assert len(again.events) == 1 and isinstance(again.events[0], MessageIgnored)
+    assert again.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+    assert again.sequence == first.sequence + 1
+    assert again.option(GREKeyOption) == GREKeyOption(downlink_key)
     entry = entry_of(mag)
-    assert entry.state == "registering" and entry.downlink_key == downlink_key
-    assert entry.pending is not None and list(entry.pending.sent_times) == [pbu.sequence]
-    # The first PBU's answer still completes the registration.
-    events = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.2).events
-    assert len(events) == 1 and isinstance(events[0], BindingEstablished)
+    assert entry.state is BulState.REGISTERING and not entry.reattached and entry.attaching
+    assert isinstance(mag.receive(pba_for(first), LMA_UDP, T0 + 0.2).events[0], MessageIgnored)
+    assert [type(event) for event in mag.receive(pba_for(again), LMA_UDP, T0 + 0.3).events] == [BindingEstablished]
+    assert len(mag._keys) == 1
 
 
 def test_echo_mismatch_on_reregistration_halts_the_entry_so_refresh_sends_nothing() -> None:

@@ -121,13 +121,6 @@ def test_timestamps_strictly_increase_even_at_the_same_now() -> None:
     assert stamps[0] < stamps[1] < stamps[2]
 
 
-def test_attach_of_an_attached_mn_is_ignored() -> None:
-    mag = make_mag()
-    registered(mag)
-    outcome = mag.attach(request(), T0 + 1)
-    assert outcome.sends == [] and isinstance(outcome.events[0], MessageIgnored)
-
-
 # ---- 6.9.1.2: receiving the PBA -------------------------------------------------------------------
 
 

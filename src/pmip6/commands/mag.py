@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
     add_daemon_arguments(parser, "mag")
     parser.set_defaults(func=_run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    attach = actions.add_parser("attach", help="attach a mobile node and wait for its registration")
+    attach = actions.add_parser("attach", help="attach a mobile node (one this MAG holds is registered again, "
+                                                "e.g. back from another MAG) and wait for its registration")
     _control_arguments(attach)
     attach.add_argument("--att", type=_access_technology_type, required=True,
                         help="Access Technology Type, 1 to 255 (RFC 5213 8.5)")

@@ -7,8 +7,9 @@ RFC 5845 fields (GRE encapsulation enabled, downlink key, uplink key, UDP TLV-he
 (RFC 6275 section 11.8 retransmission state).
 
 States: ``registering`` (initial PBU sent, no PBA yet) -> ``registered`` (accepted; re-registrations keep
-this state while in flight) -> ``deregistering`` (lifetime-0 PBU sent) -> entry removed. A rejected or
-abandoned registration leaves the entry ``failed`` until the MN detaches or attaches again.
+this state while in flight, and so does an attach of the MN while registered: ``reattached``) -> ``deregistering``
+(lifetime-0 PBU sent) -> entry removed. A rejected or abandoned registration leaves the entry ``failed`` until the
+MN detaches or attaches again.
 """
 
 from __future__ import annotations
@@ -75,10 +76,19 @@ class BindingUpdateListEntry:
     """Status 2 received: no GRE Key option in this session's later PBUs (GK-4.2-11)."""
     halted: bool = False
     """A PBA echoed different MN-ID/HI/ATT/LL-ID: no PBU until an administrative action (RFC 5213 6.9.1.2)."""
+    reattached: bool = False
+    """The MN attached again while registered here (RFC 5213 6.9.1.1: it came back, e.g. from another MAG that took
+    the session): until a PBA accepts, the entry's PBUs carry the attach's Handoff Indicator, not 5 (6.9.1.3)."""
     refresh_unanswered: bool = False
     """A re-registration went without a usable PBA through all its retransmissions (the Alarm was raised); the
     next accepted PBA clears it. Meanwhile a new re-registration starts every MAX_BINDACK_TIMEOUT."""
     pending: PendingUpdate | None = None
+
+    @property
+    def attaching(self) -> bool:
+        """An attach here awaits its accepted PBA: the initial registration, or the re-registration of an MN that
+        attached again while registered (RFC 5846 9.1: the MN is attached here, whatever a handover BRI says)."""
+        return self.state is BulState.REGISTERING or (self.state is BulState.REGISTERED and self.reattached)
 
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the LMA, local = the Proxy-CoA, keys and format as negotiated."""

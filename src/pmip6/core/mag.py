@@ -16,7 +16,12 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   GRE together with UDP is the TLV-header format (RFC 5845 7.3: "MUST set the TLV-header format (T) flag").
   Over IPv6 transport neither flag is set (RFC 5844 section 4 is IPv4 transport). A handoff is an attach
   with HI 3 at the new MAG, which picks its own downlink key (GK-3.3.2-3).
-  An MN attaching again while its de-registration awaits the PBA, or after a failure, gets a fresh entry.
+  An MN attaching again while its entry is registering or registered (it came back, say from a MAG it moved to
+  without this one being told) is registered again at once (6.9.1.1: on detecting the MN, a PBU): the entry, its
+  home addresses, address families and downlink key stay, the PBU carries the new attach's HI, ATT and MN-LL-ID
+  (and every later transmission of it, until a PBA accepts: ``reattached``), a PBU in flight is superseded, and a
+  new access interface is the data plane's at once. An MN attaching again while its de-registration awaits the
+  PBA, or after a failure, gets a fresh entry.
 - **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
   timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
   replies), so a PBA is matched to its PBU by sequence alone (any transmission of the exchange in flight);
@@ -263,7 +268,7 @@ class MobileAccessGateway:
         outcome = Outcome()
         if existing is not None:
             if existing.state in (BulState.REGISTERING, BulState.REGISTERED):
-                return _ignored(f"mobile node {mn_text(request.mn_id)} is already attached ({existing.state})")
+                return self._attach_again(existing, request, now)
             outcome.events += self._remove(existing, "deregistered")  # failed, or back before its PBA
         entry = BindingUpdateListEntry(
             mn_id=request.mn_id,
@@ -279,6 +284,27 @@ class MobileAccessGateway:
         self._entries[request.mn_id] = entry
         outcome.extend(self._start_update(entry, now))
         self._reschedule(request.mn_id)
+        return outcome
+
+    def _attach_again(self, entry: BindingUpdateListEntry, request: AttachRequest, now: float) -> Outcome:
+        """The MN attached on this MAG's access link while its entry is registering or registered: whatever this MAG
+        believed (it is told of departures only by ``detach`` or a BRI), the MN is here now, e.g. back from another
+        MAG that took its session. RFC 5213 6.9.1.1: a PBU, at once, with the attach's Handoff Indicator, ATT and
+        MN-LL-ID; the entry, its home addresses (6.9.1.1 item 3: the MAG may name them), their families and its
+        downlink key (GK-3.3.2-1) stay, so the LMA finds the session (5.4.1) and moves it here. A PBU in flight is superseded:
+        the LMA may have taken another MAG's PBU since, and must see this MAG's latest last. A new access interface
+        is the data plane's at once (BindingUpdated)."""
+        previous = entry.session()
+        entry.handoff_indicator, entry.att, entry.mn_ll_id = request.hi, request.att, request.ll_id
+        entry.access_interface = request.interface
+        entry.reattached = entry.state is BulState.REGISTERED
+        entry.halted = False
+        self._finish_pending(entry)
+        outcome = Outcome()
+        if entry.registered_at is not None and entry.session() != previous:
+            outcome.events.append(BindingUpdated(entry.session(), previous))
+        outcome.extend(self._start_update(entry, now))
+        self._reschedule(entry.mn_id)
         return outcome
 
     def detach(self, mn_id: bytes, now: float) -> Outcome:
@@ -491,7 +517,7 @@ class MobileAccessGateway:
     def _handoff_indicator(entry: BindingUpdateListEntry) -> int:
         if entry.state is BulState.DEREGISTERING:
             return HandoffIndicator.UNKNOWN
-        if entry.state is BulState.REGISTERED:
+        if entry.state is BulState.REGISTERED and not entry.reattached:
             return HandoffIndicator.NOT_CHANGED
         return entry.handoff_indicator
 
@@ -674,7 +700,7 @@ class MobileAccessGateway:
         entry.granted_lifetime = granted
         entry.expires_at = sent_at + granted
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
-        entry.refresh_unanswered = False
+        entry.refresh_unanswered = entry.reattached = False
         entry.state = BulState.REGISTERED
         self._finish_pending(entry)
         self.heartbeat.binding_made(self.settings.lma.address, now)

@@ -10,7 +10,8 @@ or the status that refuses it:
   the realm the BRI's MN-ID option names (``@example.com``, 8.1), 131 (Revoked Mobile Nodes Identity Required)
   without that option or when it names no entry; a per-MN trigger with G: 134 (6.2.1). Either spares an entry
   whose initial registration is in flight: the LMA revoked the bindings it held when it sent the BRI (8.1), and
-  a PBU it had not processed yet is not one of them; that PBU's PBA decides.
+  a PBU it had not processed yet is not one of them; that PBU's PBA decides. So for an entry re-registering
+  because its MN attached again.
 - A trigger RFC 5846 does not define: 133 (Revocation Trigger NOT Supported, 6.2.1).
 - G clear: a global trigger, 134 (6.2.1); no MN-ID option, 131; no entry for it, or HNP options none of which
   is the entry's, 128 (Binding Does NOT Exist). HNP options of which only some are the entry's revoke it with
@@ -18,9 +19,11 @@ or the status that refuses it:
   IPv4 home address binding goes: the IPv4 Home Address Request option must name the entry's address (129
   without the option, 128 for another address).
 
-An inter-MAG handover trigger for an entry whose registration is still in flight is refused with 132
-(Revocation Failed - MN is Attached): the MN has just attached here, the BRI is about an earlier visit. Otherwise
-it is accepted as it comes: this MAG learns of attachments from outside (its ``attach`` and ``detach``), so it
+An inter-MAG handover trigger for an entry whose attach awaits its accepted PBA (the initial registration, or
+the re-registration of an MN that attached again while registered, :attr:`BindingUpdateListEntry.attaching`) is
+refused with 132 (Revocation Failed - MN is Attached): the MN has just attached here, the BRI is about an earlier
+visit (the LMA sent it before it took this MAG's PBU, which comes after it on the same path). Otherwise it is
+accepted as it comes: this MAG learns of attachments from outside (its ``attach`` and ``detach``), so it
 cannot make 9.1's check that the MN is no longer attached (a SHOULD). docs/requirements.md lists what of RFC 5846
 pmip6 implements.
 """
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Generic, TypeVar
 
-from pmip6.core.bul import BindingUpdateListEntry, BulState
+from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.nai import realm_key
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
@@ -151,7 +154,7 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
                 if entry else ())
     if entry is None or named and len(released) == len(named):
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
-    if trigger in _HANDOVER_TRIGGERS and entry.state is BulState.REGISTERING:
+    if trigger in _HANDOVER_TRIGGERS and entry.attaching:
         return BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
     if not flags & BRFlags.V:
         return Revocation((entry,), released=released)
@@ -164,9 +167,9 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
 
 
 def _held_by_the_lma(entries: Iterable[BindingUpdateListEntry]) -> tuple[BindingUpdateListEntry, ...]:
-    """The entries a global revocation takes (RFC 5846 8.1, 9.1): all but those whose initial registration is in
-    flight, which the LMA did not hold when it sent the BRI (module docstring)."""
-    return tuple(entry for entry in entries if entry.state is not BulState.REGISTERING)
+    """The entries a global revocation takes (RFC 5846 8.1, 9.1): all but those whose attach awaits its PBA, which
+    the LMA did not hold here when it sent the BRI (module docstring)."""
+    return tuple(entry for entry in entries if not entry.attaching)
 
 
 def prefix_of(option: HomeNetworkPrefixOption) -> IPv6Network:

@@ -22,8 +22,8 @@ from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
-from pmip6.wire.numbers import BAFlags, Status
-from pmip6.wire.options import MNIdentifierOption
+from pmip6.wire.numbers import BAFlags, HandoffIndicator, Status
+from pmip6.wire.options import HandoffIndicatorOption, MNIdentifierOption
 from test_daemons_loopback import Lab, _mag_toml
 
 T0 = 1_800_000_000.0
@@ -182,3 +182,39 @@ def test_an_attach_accepted_with_lifetime_0_is_reported_failed_as_the_binding_en
     assert outcome == {"outcome": "failed", "reason": "the LMA accepted with a lifetime of 0 s, over by the time its "
                                                       "PBA came: the binding is removed at once"}
     assert bindings == []
+
+
+@pytest.mark.parametrize("status", [Status.ACCEPTED, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX],
+                         ids=["accepted", "rejected 155"])
+def test_RFC5213_6_9_1_1_an_attach_of_a_registered_mn_reports_the_result_of_its_re_registration(
+        tmp_path: Path, status: Status) -> None:
+    """Walkthrough 6, finding 1: an attach for an MN the MAG still held as registered (it came back from another MAG,
+    this one never told) printed "ignored ... already attached" and sent nothing. Now it re-registers the MN with
+    the attach's Handoff Indicator and reports that exchange as a first attach would."""
+    lab = Lab(tmp_path)
+    handoff_indicators: list[int] = []
+
+    def respond(pbu: ProxyBindingUpdate) -> tuple[ProxyBindingAcknowledgement, bool]:
+        option = pbu.option(HandoffIndicatorOption)
+        assert option is not None
+        handoff_indicators.append(option.value)
+        return _answer(pbu, Status.ACCEPTED if len(handoff_indicators) == 1 else status), False
+
+    with _stub_lma(respond) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off"))
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+            async with lab.mag_alone():
+                first = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+                back = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "hi": 3})
+                return first, back, await lab.control("mag", {"command": "bindings"})
+
+        first, back, bindings = asyncio.run(scenario())
+    assert first["outcome"] == "registered"
+    assert handoff_indicators == [HandoffIndicator.NEW_INTERFACE, HandoffIndicator.HANDOFF_BETWEEN_MAGS]
+    if status == Status.ACCEPTED:
+        assert back["outcome"] == "registered" and back["status"] == 0 and back["binding"]["state"] == "registered"
+        assert [binding["state"] for binding in bindings] == ["registered"]
+    else:
+        assert back == {"outcome": "rejected", "status": 155, "status_name": "NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX"}
+        assert [binding["state"] for binding in bindings] == ["failed"]

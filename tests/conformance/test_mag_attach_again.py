@@ -1,0 +1,203 @@
+"""An attach for a mobile node the MAG still holds (RFC 5213 6.9.1.1, RFC 5846 9.1), against the stub LMA of
+test_mag_stub_lma: the MN is on this MAG's access link now, whatever the MAG believed (it may have moved to another
+MAG and come back without this one being told), so the MAG registers it again at once, in the same BUL entry."""
+
+from __future__ import annotations
+
+from test_mag_stub_lma import (
+    ASSIGNED_HNP,
+    ASSIGNED_IPV4,
+    LMA_UDP,
+    T0,
+    entry_of,
+    make_mag,
+    only_pbu,
+    pba_for,
+    registered,
+    request,
+)
+
+from pmip6.core.bul import BulState
+from pmip6.core.events import BindingRemoved, BindingUpdated, MessageIgnored, RegistrationRejected
+from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.dataplane.mag import MagForwarder
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
+from pmip6.wire.numbers import (
+    AccessTechnologyType,
+    BindingRevocationStatus,
+    BRFlags,
+    HandoffIndicator,
+    RevocationTrigger,
+    Status,
+)
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    GREKeyOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    TimestampOption,
+)
+
+MN = b"mn1@example.org"
+BACK = request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+"""The MN came back from another MAG (pmip6 mag attach --hi 3)."""
+
+
+def _hi(pbu: ProxyBindingUpdate) -> int:
+    option = pbu.option(HandoffIndicatorOption)
+    assert option is not None
+    return option.value
+
+
+def _handover_bri(sequence: int = 4242) -> BindingRevocationIndication:
+    return BindingRevocationIndication(RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, sequence, BRFlags.P,
+                                       (MNIdentifierOption(MN),))
+
+
+def _bra_status(mag: MobileAccessGateway, indication: BindingRevocationIndication, now: float) -> int:
+    (send,) = mag.receive(indication, LMA_UDP, now).sends
+    assert isinstance(send.message, BindingRevocationAcknowledgement)
+    return send.message.status
+
+
+def test_RFC5213_6_9_1_1_an_attach_of_a_registered_mn_registers_it_again_at_once_in_the_same_session() -> None:
+    """The PBU carries the attach's HI (not 5: no refresh, 6.9.1.3), ATT and MN-LL-ID, the session's HNP and IPv4
+    home address (6.9.1.1 item 3, RFC 5844 3.1.1) and its downlink key (GK-3.3.2-1), with a later sequence number
+    and timestamp."""
+    mag = make_mag()
+    first = registered(mag)
+    downlink_key = entry_of(mag).downlink_key
+    came_back = AttachRequest(MN, att=AccessTechnologyType.IEEE_802_3, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+                              ll_id=b"\x02\x00\x00\x00\x00\x07")
+
+    pbu = only_pbu(mag.attach(came_back, T0 + 100))
+
+    assert _hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+    assert pbu.option(AccessTechnologyTypeOption) == AccessTechnologyTypeOption(AccessTechnologyType.IEEE_802_3)
+    assert pbu.option(MNLinkLayerIdentifierOption) == MNLinkLayerIdentifierOption(b"\x02\x00\x00\x00\x00\x07")
+    assert list(pbu.options_of(HomeNetworkPrefixOption)) == [
+        HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)]
+    assert pbu.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
+    assert pbu.option(GREKeyOption) == GREKeyOption(downlink_key)
+    assert pbu.lifetime > 0 and pbu.sequence == first.sequence + 1
+    stamp, earlier = pbu.option(TimestampOption), first.option(TimestampOption)
+    assert stamp is not None and earlier is not None and stamp.ticks > earlier.ticks
+    entry = entry_of(mag)
+    assert entry.state is BulState.REGISTERED and entry.reattached and entry.attaching
+
+    accepted = mag.receive(pba_for(pbu), LMA_UDP, T0 + 100.01)
+
+    assert [type(event) for event in accepted.events] == [BindingUpdated]
+    assert not entry.reattached and entry.downlink_key == downlink_key
+    assert _hi(only_pbu(mag.refresh(MN, T0 + 200))) == HandoffIndicator.NOT_CHANGED  # later refreshes: 5 again
+
+
+def test_RFC5213_6_9_4_every_transmission_of_the_re_registration_carries_the_attachs_handoff_indicator() -> None:
+    """Until a PBA accepts it, also after its retransmissions ran out and it starts again (the LMA never saw the MN
+    come back, so a refresh's 5 would not move the session)."""
+    mag = make_mag(max_retransmissions=1)
+    registered(mag)
+    assert _hi(only_pbu(mag.attach(BACK, T0 + 100))) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+    assert _hi(only_pbu(mag.handle_timer(T0 + 101))) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+    assert mag.handle_timer(T0 + 103).sends == []  # given up: the entry stays registered, tried again later
+    again = mag.next_deadline()
+    assert again is not None and entry_of(mag).state is BulState.REGISTERED
+    pbu = only_pbu(mag.handle_timer(again))
+    assert _hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+    mag.receive(pba_for(pbu), LMA_UDP, again + 0.01)
+    assert not entry_of(mag).reattached
+
+
+def test_RFC5213_6_9_1_1_an_attach_on_another_access_interface_moves_the_sessions_forwarding_there_at_once() -> None:
+    """The data plane follows the BindingUpdated the attach emits: the MN's downlink leaves on the new interface."""
+    mag = make_mag()
+    forwarder = MagForwarder()
+    pbu = only_pbu(mag.attach(request(interface="mn-a"), T0))
+    for event in mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.01).events:
+        forwarder.apply(event)
+    assert [session.mn_id for session in forwarder.access_sessions("mn-a")] == [MN]
+
+    outcome = mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, interface="mn-b"), T0 + 50)
+
+    (moved,) = outcome.events
+    assert isinstance(moved, BindingUpdated)
+    assert moved.previous.access_interface == "mn-a" and moved.session.access_interface == "mn-b"
+    assert moved.session.uplink_key == moved.previous.uplink_key and _hi(only_pbu(outcome)) == 2
+    forwarder.apply(moved)
+    assert forwarder.access_sessions("mn-a") == [] and forwarder.access_interfaces() == ["mn-b"]
+    assert [session.mn_id for session in forwarder.access_sessions("mn-b")] == [MN]
+
+
+def test_RFC5213_6_9_1_1_an_attach_on_the_same_interface_emits_no_event_before_the_pba() -> None:
+    mag = make_mag()
+    registered(mag)
+    assert mag.attach(BACK, T0 + 50).events == []
+
+
+def test_RFC5213_6_9_1_1_an_attach_supersedes_a_refresh_in_flight_whose_late_pba_is_ignored() -> None:
+    mag = make_mag()
+    registered(mag)
+    refresh = only_pbu(mag.refresh(MN, T0 + 10))
+    back = only_pbu(mag.attach(BACK, T0 + 10.1))
+    assert isinstance(mag.receive(pba_for(refresh), LMA_UDP, T0 + 10.2).events[0], MessageIgnored)
+    assert entry_of(mag).reattached
+    assert [type(event) for event in mag.receive(pba_for(back), LMA_UDP, T0 + 10.3).events] == [BindingUpdated]
+
+
+def test_RFC5213_6_9_1_2_an_attach_is_the_administrative_action_that_ends_a_halt() -> None:
+    """Item 6: after a PBA echoing other options the MAG sends nothing "until an administrative action"."""
+    mag = make_mag()
+    registered(mag)
+    entry_of(mag).halted = True
+    pbu = only_pbu(mag.attach(BACK, T0 + 10))
+    assert not entry_of(mag).halted and _hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+
+
+def test_RFC5213_6_9_1_2_item_11_a_rejected_re_registration_ends_the_session_here() -> None:
+    """E.g. 155 for HI 1 from a MAG that is not the binding's Proxy-CoA (RFC 5213 5.4.1.1: a new session naming a
+    prefix another session holds)."""
+    mag = make_mag()
+    registered(mag)
+    session = entry_of(mag).session()
+    pbu = only_pbu(mag.attach(request(), T0 + 10))
+    assert _hi(pbu) == HandoffIndicator.NEW_INTERFACE
+    outcome = mag.receive(pba_for(pbu, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX), LMA_UDP, T0 + 10.01)
+    assert outcome.events == [RegistrationRejected(MN, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX, LMA_UDP),
+                              BindingRemoved(session, "rejected")]
+    assert entry_of(mag).state is BulState.FAILED
+
+
+def test_RFC5213_6_9_1_1_without_timestamps_the_sessions_sequence_number_moves_on() -> None:
+    mag = make_mag(use_timestamps=False)
+    first = registered(mag)
+    assert only_pbu(mag.attach(BACK, T0 + 10)).sequence == first.sequence + 1
+
+
+def test_RFC5846_9_1_a_handover_bri_for_an_mn_that_attached_again_fails_with_mn_is_attached() -> None:
+    """The LMA sent it for the MN's move away before it took this MAG's re-registration (which its PBA follows on the
+    same path): 132, the entry stays. Its retransmission gets the same answer after the PBA (6.3: answered from
+    memory); a new handover BRI after the PBA is about a new move, and revokes."""
+    mag = make_mag()
+    registered(mag)
+    pbu = only_pbu(mag.attach(BACK, T0 + 10))
+
+    assert _bra_status(mag, _handover_bri(), T0 + 10.01) == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert entry_of(mag).state is BulState.REGISTERED
+    mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.02)
+    assert _bra_status(mag, _handover_bri(), T0 + 11) == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert [entry.mn_id for entry in mag.entries()] == [MN]
+    assert _bra_status(mag, _handover_bri(4243), T0 + 20) == BindingRevocationStatus.SUCCESS
+    assert list(mag.entries()) == []
+
+
+def test_RFC5846_8_1_and_9_1_a_per_peer_bri_spares_an_mn_that_attached_again_whose_pba_then_decides() -> None:
+    mag = make_mag()
+    registered(mag)
+    pbu = only_pbu(mag.attach(BACK, T0 + 10))
+    global_bri = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 7, BRFlags.P | BRFlags.G, ())
+    assert _bra_status(mag, global_bri, T0 + 10.01) == BindingRevocationStatus.SUCCESS
+    assert [entry.mn_id for entry in mag.entries()] == [MN]
+    assert [type(event) for event in mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.02).events] == [BindingUpdated]

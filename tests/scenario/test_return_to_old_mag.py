@@ -1,0 +1,89 @@
+"""A mobile node moving MAG-1 -> MAG-2 -> back to MAG-1 between the real engines (RFC 5213 6.9.1.1, 5.4.1; RFC 5846
+9.1), MAG-1 never told that it left (walkthrough 6, findings 1 and 2): its attach at MAG-1 registers it there again,
+and the LMA's binding follows it back, with or without binding revocation."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from harness import domain
+
+from pmip6.core.bul import BulState
+from pmip6.core.events import RegistrationRejected
+from pmip6.core.lma import MobileNodeProfile
+from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.lab.simnet import Network
+from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
+
+MN = b"mna@opA.example"
+
+
+def _attach(hi: int, **fields: bool) -> AttachRequest:
+    return AttachRequest(mn_id=MN, att=AccessTechnologyType.IEEE_802_11, hi=hi, **fields)
+
+
+def _moved_to_mag_2(revocation: bool = False, latency: float = 0.0, **fields: bool
+                    ) -> tuple[Network, MobileAccessGateway, MobileAccessGateway]:
+    """The MN registered at MAG-1, then attached at MAG-2 with HI 3; MAG-1 is not told (no detach)."""
+    network, (mag_1, mag_2) = domain(mags=2, profiles=(MobileNodeProfile(MN, "opA"),))
+    network.latency = latency
+    if revocation:
+        network.lma.reconfigure(dataclasses.replace(network.lma.settings, binding_revocation=True), now=network.now)
+    network.attach(mag_1, _attach(HandoffIndicator.NEW_INTERFACE, **fields))
+    network.run_for(1)
+    network.attach(mag_2, _attach(HandoffIndicator.HANDOFF_BETWEEN_MAGS, **fields))
+    return network, mag_1, mag_2
+
+
+def test_RFC5213_6_9_1_1_an_mn_back_at_a_mag_that_never_detached_it_is_registered_there_again() -> None:
+    """Without revocation (the LMA's default) MAG-1 still lists the MN as registered: its attach there is a PBU with
+    HI 3 and the session's addresses and downlink key, which the LMA takes as a handover back (5.4.1.1)."""
+    network, mag_1, mag_2 = _moved_to_mag_2()
+    network.run_for(1)
+    (bce,) = network.lma.bindings()
+    assert bce.proxy_coa.address == mag_2.settings.proxy_coa
+    uplink_key = bce.uplink_key
+    assert [entry.state for entry in mag_1.entries()] == [BulState.REGISTERED]  # stale, as documented
+
+    network.attach(mag_1, _attach(HandoffIndicator.HANDOFF_BETWEEN_MAGS))  # ... and comes back to MAG-1
+    network.run_for(1)
+
+    (bce,) = network.lma.bindings()
+    assert bce.proxy_coa.address == mag_1.settings.proxy_coa, "the LMA tunnels the MN's downlink to MAG-1 again"
+    (entry,) = mag_1.entries()
+    assert entry.state is BulState.REGISTERED and not entry.reattached
+    assert bce.uplink_key == entry.uplink_key == uplink_key, "one session: the uplink key stays (GK-3.3.2-4)"
+    assert bce.downlink_key == entry.downlink_key, "MAG-1's downlink key, kept for the session (GK-3.3.2-1)"
+
+
+def test_RFC5846_9_1_a_ping_pong_within_one_round_trip_with_revocation_leaves_the_session_where_the_mn_is() -> None:
+    """Back at MAG-1 10 ms after the move, the one-way latency 20 ms: the LMA's BRI about the move reaches MAG-1
+    while its re-registration is in flight, and is refused with 132 (MN is attached); its PBA moves the session."""
+    network, mag_1, mag_2 = _moved_to_mag_2(revocation=True, latency=0.02)
+    network.run_for(0.01)
+    network.attach(mag_1, _attach(HandoffIndicator.HANDOFF_BETWEEN_MAGS))  # the MN is back at MAG-1
+    network.run_for(10)
+
+    (bce,) = network.lma.bindings()
+    assert bce.proxy_coa.address == mag_1.settings.proxy_coa, "the LMA tunnels to MAG-1, where the MN is"
+    assert [entry.state for entry in mag_1.entries()] == [BulState.REGISTERED]
+    assert list(mag_2.entries()) == [], "MAG-2 was revoked when the session came back"
+
+
+@pytest.mark.parametrize(("families", "status"), [
+    ({}, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX),
+    ({"ipv6": False}, Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS),
+], ids=["with a prefix: 155", "ipv4-only: 171"])
+def test_RFC5213_5_4_1_1_the_stale_mags_refresh_is_rejected_and_fails_its_entry(families: dict[str, bool],
+                                                                                 status: Status) -> None:
+    """The README's case of the MN not coming back: MAG-1's refresh (HI 5, from a MAG that is not the binding's
+    Proxy-CoA) asks for a new session naming the addresses the session at MAG-2 holds: 155, or for an IPv4-only
+    session 171 (RFC 5844 3.1.2.7 looks it up by its IPv4 home address)."""
+    network, mag_1, _ = _moved_to_mag_2(**families)
+    network.run_for(1)
+    network.emit(mag_1.settings.proxy_coa, mag_1.refresh(MN, network.now))
+    network.run_for(1)
+    assert [entry.state for entry in mag_1.entries()] == [BulState.FAILED]
+    rejections = network.events_of(str(mag_1.settings.proxy_coa), RegistrationRejected)
+    assert [event.status for event in rejections] == [status]  # type: ignore[attr-defined]
