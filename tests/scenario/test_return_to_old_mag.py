@@ -75,15 +75,23 @@ def test_RFC5846_9_1_a_ping_pong_within_one_round_trip_with_revocation_leaves_th
     ({}, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX),
     ({"ipv6": False}, Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS),
 ], ids=["with a prefix: 155", "ipv4-only: 171"])
-def test_RFC5213_5_4_1_1_the_stale_mags_refresh_is_rejected_and_fails_its_entry(families: dict[str, bool],
-                                                                                 status: Status) -> None:
-    """The README's case of the MN not coming back: MAG-1's refresh (HI 5, from a MAG that is not the binding's
-    Proxy-CoA) asks for a new session naming the addresses the session at MAG-2 holds: 155, or for an IPv4-only
-    session 171 (RFC 5844 3.1.2.7 looks it up by its IPv4 home address)."""
-    network, mag_1, _ = _moved_to_mag_2(**families)
+@pytest.mark.parametrize("hi", [HandoffIndicator.NOT_CHANGED, HandoffIndicator.NEW_INTERFACE,
+                                HandoffIndicator.UNKNOWN], ids=["refresh", "attach --hi 1", "attach --hi 4"])
+def test_RFC5213_5_4_1_1_a_pbu_of_the_stale_mag_that_moves_no_session_is_rejected_and_fails_its_entry(
+        families: dict[str, bool], status: Status, hi: HandoffIndicator) -> None:
+    """MAG-1's refresh (the README's case of the MN not coming back) or an attach there with HI 1 or 4: from a MAG
+    that is not the binding's Proxy-CoA, without the MN-LL-ID it holds, it asks for a new session naming the addresses
+    the session at MAG-2 holds: 155, or for an IPv4-only session 171 (RFC 5844 3.1.2.7: looked up by its IPv4 home
+    address). The session stays at MAG-2."""
+    network, mag_1, mag_2 = _moved_to_mag_2(**families)
     network.run_for(1)
-    network.emit(mag_1.settings.proxy_coa, mag_1.refresh(MN, network.now))
+    if hi == HandoffIndicator.NOT_CHANGED:
+        network.emit(mag_1.settings.proxy_coa, mag_1.refresh(MN, network.now))
+    else:
+        network.attach(mag_1, _attach(hi, **families))
     network.run_for(1)
     assert [entry.state for entry in mag_1.entries()] == [BulState.FAILED]
     rejections = network.events_of(str(mag_1.settings.proxy_coa), RegistrationRejected)
     assert [event.status for event in rejections] == [status]  # type: ignore[attr-defined]
+    (bce,) = network.lma.bindings()
+    assert bce.proxy_coa.address == mag_2.settings.proxy_coa
