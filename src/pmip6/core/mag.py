@@ -291,9 +291,9 @@ class MobileAccessGateway:
         believed (it is told of departures only by ``detach`` or a BRI), the MN is here now, e.g. back from another
         MAG that took its session. RFC 5213 6.9.1.1: a PBU, at once, with the attach's Handoff Indicator, ATT and
         MN-LL-ID; the entry, its home addresses (6.9.1.1 item 3: the MAG may name them), their families and its
-        downlink key (GK-3.3.2-1) stay, so the LMA finds the session (5.4.1) and moves it here. A PBU in flight is superseded:
-        the LMA may have taken another MAG's PBU since, and must see this MAG's latest last. A new access interface
-        is the data plane's at once (BindingUpdated)."""
+        downlink key (GK-3.3.2-1) stay, so the LMA finds the session (5.4.1) and moves it here. A PBU in flight is
+        superseded: the LMA may have taken another MAG's PBU since, and must see this MAG's latest last. A new access
+        interface is the data plane's at once (BindingUpdated)."""
         previous = entry.session()
         entry.handoff_indicator, entry.att, entry.mn_ll_id = request.hi, request.att, request.ll_id
         entry.access_interface = request.interface
