@@ -367,6 +367,7 @@ def test_RFC5847_3_a_peer_without_heartbeats_stays_unsupported_until_a_reload_re
     round_at(lma, NOW + 2 * INTERVAL)
     assert [state.supported for state in lma.heartbeat.peers()] == [False]
     assert the_pba(lma.receive(pbu(MN1, sequence=2), MAG1, LMAA, NOW + 70)).status == 0
+    assert requests(round_at(lma, NOW + 70)) == []  # the first round, at once
     assert requests(round_at(lma, NOW + 70 + INTERVAL)) == []
     lma.reconfigure(replace(lma.settings, authorized_mags=frozenset({MAG2.address})), NOW + 120)
     assert list(lma.heartbeat.peers()) == []
@@ -459,7 +460,7 @@ def test_RFC5847_3_2_the_latest_pbus_port_is_used_even_when_its_entry_is_not_lis
         assert the_pba(lma.receive(pbu(mn_id), old, LMAA, NOW)).status == 0
     assert the_pba(lma.receive(pbu(MN2, sequence=2), new, LMAA, NOW + 10)).status == 0
     assert [destination for _, destination in requests(lma.handle_timer(NOW + 10))] == [new]  # the first, overdue
-    assert [destination for _, destination in requests(round_at(lma, NOW + INTERVAL))] == [new]
+    assert [destination for _, destination in requests(round_at(lma, NOW + 10 + INTERVAL))] == [new]
 
 
 def test_RFC5847_3_2_the_same_restart_counter_keeps_everything() -> None:
@@ -689,9 +690,11 @@ def test_heartbeat_settings_reload_applies_a_shorter_interval_at_once() -> None:
 
 def test_RFC5847_3_2_the_lma_asks_a_mag_at_its_first_binding_then_every_interval() -> None:
     """The first binding with a MAG whose Restart Counter is unknown makes a request to it due at once (a restart
-    within the first interval would otherwise report the new counter as the first one: walkthrough 5c); the rounds
-    keep their schedule. A MAG whose first binding comes mid-interval is asked at once too, alone: MAG1, whose
-    request is answered, is neither asked again nor counted missing; a further binding of a known MAG asks nothing."""
+    within the first interval would otherwise report the new counter as the first one: walkthrough 5c): the first
+    round runs at once. A MAG whose first binding comes mid-interval is asked at once too, alone: MAG1, whose
+    request is answered, is neither asked again nor counted missing; a further binding of a known MAG asks nothing.
+    The next round skips MAG2, asked less than an interval ago (section 5: HEARTBEAT_INTERVAL between two consecutive
+    requests), and the one after asks both."""
     lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
     assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
     ((first, destination),) = requests(round_at(lma, NOW))
@@ -703,7 +706,8 @@ def test_RFC5847_3_2_the_lma_asks_a_mag_at_its_first_binding_then_every_interval
     ((second, destination),) = requests(round_at(lma, NOW + 10))
     assert destination == MAG2 and second.sequence > first.sequence
     assert {state.peer: state.missing_heartbeats for state in lma.heartbeat.peers()} == {MAG1: 0, MAG2: 0}
-    assert [destination for _, destination in requests(round_at(lma, NOW + INTERVAL))] == [MAG1, MAG2]
+    assert [destination for _, destination in requests(round_at(lma, NOW + INTERVAL))] == [MAG1]
+    assert [destination for _, destination in requests(round_at(lma, NOW + 2 * INTERVAL))] == [MAG1, MAG2]
 
 
 def test_RFC5847_3_2_the_mag_asks_its_lma_at_its_first_binding_then_every_interval() -> None:
@@ -791,3 +795,110 @@ def test_RFC5847_3_2_an_unsolicited_response_from_a_mag_not_known_yet_keeps_its_
     assert events_of(outcome, PeerRestarted) == [PeerRestarted(MAG1, None, 12, None)]
     assert [event.session.mn_id for event in events_of(outcome, BindingRemoved)] == [MN2]  # type: ignore[attr-defined]
     assert [entry.mn_id for entry in lma.bindings()] == [MN1]
+
+
+# ---- one interval between two requests to a peer (sections 3.1, 5), and who is asked at once (3.2) ---------------
+
+
+def _lma_asking_mag2_just_before_a_round(allowed: int = 1) -> tuple[LocalMobilityAnchor, Heartbeat]:
+    """An LMA whose rounds MAG1 started at NOW (answered), and MAG2's first binding 10 ms before the round at
+    NOW + INTERVAL: the request to MAG2, sent at once then, is returned."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=HeartbeatSettings(interval=INTERVAL,
+                                                                       missing_heartbeats_allowed=allowed)),
+                              keys=GreKeyAllocator(seed=7))
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
+    ((first, _),) = requests(round_at(lma, NOW))
+    lma.receive(response(first.sequence), MAG1, LMAA, NOW + 0.01)
+    late = NOW + INTERVAL - 0.01
+    assert the_pba(lma.receive(pbu(MN2), MAG2, LMAA, late)).status == 0
+    ((at_once, destination),) = requests(round_at(lma, late))
+    assert destination == MAG2
+    return lma, at_once
+
+
+def _answer_mag1(lma: LocalMobilityAnchor, outcome: Outcome, now: float) -> list[Peer]:
+    """Answer the round's request to MAG1; the destinations of the round's requests."""
+    for request_, destination in requests(outcome):
+        if destination == MAG1:
+            lma.receive(response(request_.sequence), MAG1, LMAA, now)
+    return [destination for _, destination in requests(outcome)]
+
+
+def test_RFC5847_3_1_a_request_sent_at_once_just_before_a_round_is_neither_asked_again_nor_its_answer_dropped(
+        ) -> None:
+    """Section 5: HEARTBEAT_INTERVAL is "the time interval in seconds between two consecutive Heartbeat Request
+    messages". The round 10 ms after MAG2's request at once skips MAG2: it neither counts that request missing (3.1:
+    it could not be answered yet) nor sends another, so MAG2's answer one RTT later still matches. Then one lost
+    response is one missing heartbeat: with MISSING_HEARTBEATS_ALLOWED = 1, MAG2 is unreachable only after two."""
+    lma, at_once = _lma_asking_mag2_just_before_a_round()
+    assert _answer_mag1(lma, round_at(lma, NOW + INTERVAL), NOW + INTERVAL) == [MAG1]
+    assert lma.receive(response(at_once.sequence), MAG2, LMAA, NOW + INTERVAL + 0.005).events == []
+    assert _answer_mag1(lma, round_at(lma, NOW + 2 * INTERVAL), NOW + 2 * INTERVAL) == [MAG1, MAG2]  # MAG2's lost
+    third = round_at(lma, NOW + 3 * INTERVAL)
+    assert events_of(third, PeerUnreachable) == []
+    assert {state.peer: state.missing_heartbeats for state in lma.heartbeat.peers()} == {MAG1: 0, MAG2: 1}
+    _answer_mag1(lma, third, NOW + 3 * INTERVAL)
+    assert events_of(round_at(lma, NOW + 4 * INTERVAL), PeerUnreachable) == [PeerUnreachable(MAG2, 2)]
+
+
+def test_RFC5847_3_1_an_unanswered_request_sent_at_once_counts_missing_at_the_round_an_interval_later() -> None:
+    """3.1: "Before sending the next Heartbeat Request, it increments ... MISSING_HEARTBEAT if it has not received a
+    Heartbeat Response for the previous request": the next request to MAG2 goes at the round after the skipped one,
+    which counts the request sent at once missing, one, not two."""
+    lma, _ = _lma_asking_mag2_just_before_a_round()
+    _answer_mag1(lma, round_at(lma, NOW + INTERVAL), NOW + INTERVAL)
+    second = round_at(lma, NOW + 2 * INTERVAL)
+    assert events_of(second, PeerUnreachable) == []
+    assert [destination for _, destination in requests(second)] == [MAG1, MAG2]
+    assert {state.peer: state.missing_heartbeats for state in lma.heartbeat.peers()} == {MAG1: 0, MAG2: 1}
+
+
+def test_RFC5847_3_2_a_request_in_flight_is_not_sent_again_at_a_new_binding() -> None:
+    """Many mobile nodes attaching through a new MAG make one request at once: while it awaits its response, MAG2's
+    further bindings ask nothing more; the next request goes at the round."""
+    lma, _ = _lma_asking_mag2_just_before_a_round()
+    assert the_pba(lma.receive(pbu(MN3), MAG2, LMAA, NOW + INTERVAL - 0.005)).status == 0
+    assert lma.next_deadline() == NOW + INTERVAL, "a second request to MAG2 due at once"
+
+
+def test_RFC5847_3_2_a_peer_answering_without_a_restart_counter_is_asked_at_the_rounds_only() -> None:
+    """A MAG whose response carries no Restart Counter option (3.2 has no MUST for it; another vendor's MAG may omit
+    it) stays "counter unknown", yet it was asked: its further bindings ask it nothing at once, as asking again
+    would only bring the same answer, sooner than HEARTBEAT_INTERVAL (5) and at the cost section 3 warns of."""
+    lma = LocalMobilityAnchor(lma_settings(heartbeat=ON), keys=GreKeyAllocator(seed=7))
+    assert the_pba(lma.receive(pbu(MN1), MAG1, LMAA, NOW)).status == 0
+    ((first, _),) = requests(round_at(lma, NOW))
+    assert lma.receive(response(first.sequence, counter=None), MAG1, LMAA, NOW + 0.01).events == []
+    for offset, mn_id in ((1, MN2), (2, MN3)):
+        assert the_pba(lma.receive(pbu(mn_id), MAG1, LMAA, NOW + offset)).status == 0
+        assert lma.next_deadline() == NOW + INTERVAL, f"MAG1 asked again at once at NOW + {offset}"
+    assert [destination for _, destination in requests(round_at(lma, NOW + INTERVAL))] == [MAG1]
+
+
+def test_RFC5847_3_2_a_mag_that_asked_first_is_still_asked_at_once_at_its_first_binding() -> None:
+    """A MAG's Heartbeat Request (answered, 3) tells the LMA nothing of its Restart Counter: MAG2, which asked the
+    LMA before its first binding here, is still asked at once when that binding comes."""
+    lma = lma_with_binding()
+    assert [send.destination for send in lma.receive(Heartbeat(7), MAG2, LMAA, NOW + 5).sends] == [MAG2]
+    assert the_pba(lma.receive(pbu(MN2), MAG2, LMAA, NOW + 10)).status == 0
+    assert [destination for _, destination in requests(round_at(lma, NOW + 10))] == [MAG2]
+
+
+def test_heartbeat_settings_reload_turning_heartbeats_off_leaves_no_request_due() -> None:
+    """A reload that turns heartbeats off while a request to a new MAG is due at once sends it not: no Heartbeat
+    goes out while the mechanism is off (docs/operations.md, "Heartbeat")."""
+    lma = lma_with_binding()
+    assert the_pba(lma.receive(pbu(MN2), MAG2, LMAA, NOW + 10)).status == 0
+    assert lma.heartbeat.next_deadline() == NOW + 10
+    lma.reconfigure(lma_settings(), NOW + 10)
+    assert lma.heartbeat.next_deadline() is None
+    assert requests(lma.handle_timer(NOW + 10)) == []
+
+
+def test_RFC5847_3_2_bindings_restored_at_an_lma_start_ask_their_mags_at_once() -> None:
+    """An LMA restarted with its state (its Restart Counter kept) asks the MAG of each restored live binding at once,
+    at the port of its latest PBU: it knows no MAG's counter, and a MAG that restarted since would otherwise report
+    its new counter as the first one."""
+    restarted, _ = _stored_and_lost()
+    assert [destination for _, destination in requests(round_at(restarted, NOW + 20))] == [Peer(MAG1.address, 40002)]
+    assert restarted.next_deadline() == NOW + 20 + INTERVAL

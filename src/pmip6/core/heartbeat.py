@@ -11,15 +11,20 @@ Rules, in plain words:
   response counts one more MISSING_HEARTBEATS; when that count exceeds MISSING_HEARTBEATS_ALLOWED the peer is
   unreachable (:class:`PeerUnreachable`, once). A response with the outstanding sequence number resets the count,
   and a peer that was unreachable is reachable again (:class:`PeerReachable`); any other response is ignored.
-  The rounds start with a node's first binding and stop when a round finds none. A peer is its address (a MAG
-  has one Restart Counter); the engine names where its requests go (an LMA: the port of the MAG's latest PBU).
-- **Ask a new peer at once** (sections 3, 3.2): the first binding with a peer whose Restart Counter this node does not
-  know (nothing asked yet, or forgotten) makes a request to that peer due at once, outside the rounds, so that the
-  counter is known before the peer can restart: asked only at the next round, a peer that restarted in between
-  would report its new counter as the first one, and its restart would go unseen. Section 3 asks for a binding
-  first, which holds; HEARTBEAT_INTERVAL (section 5) still paces the rounds, so a peer whose first binding comes
-  between two rounds gets its next request at the round, sooner than one interval later: one request more per new
-  peer, none of the overhead section 3 warns of.
+  The rounds start with a node's first binding, the first one at once, and stop when a round finds none. A peer is
+  its address (a MAG has one Restart Counter); the engine names where its requests go (an LMA: the port of the
+  MAG's latest PBU).
+- **Ask a new peer at once** (sections 3, 3.2): a binding with a peer this node has never asked (since it last
+  forgot it) and whose Restart Counter it has not heard makes a request to that peer due at once, outside the
+  rounds, so that the counter is known before the peer can restart: asked only at the next round, a peer that
+  restarted in between would report its new counter as the first one, and its restart would go unseen. Section 3
+  asks for a binding first, which holds. A peer asked once is not asked at once again, even when its response
+  carried no Restart Counter (3.2 has no MUST for it): asking sooner than the rounds would bring the same answer,
+  at the cost section 3 warns of.
+- **One interval between two requests** (section 5: HEARTBEAT_INTERVAL is "the time interval in seconds between
+  two consecutive Heartbeat Request messages"): a round skips a peer asked since the previous round (at once, less
+  than an interval ago): it neither asks it again nor counts that request missing (3.1 counts a request that got no
+  response before the next one; this one had not had an interval to get it), and its response still matches.
 - **Forget** (section 3.2 stores the counters of the peers "with which it currently has sessions"): a round that
   finds no binding with a peer forgets what it knew of it (reachability, Restart Counter), so an unreachable peer
   that is no longer asked is not reported unreachable for ever; its next binding starts afresh. So does turning
@@ -93,6 +98,8 @@ class PeerHeartbeat:
     """The sequence number of the last request, while no response matched it."""
     missing_heartbeats: int = 0
     reachable: bool = True
+    asked_at: float | None = None
+    """When the last request went to the peer, None if none did since this node last forgot it."""
     restart_counter: int | None = None
     """The Restart Counter the peer last reported (section 3.2), None before its first response."""
     restart_counter_at: float | None = None
@@ -114,7 +121,7 @@ class HeartbeatMonitor:
         self._sequence = 0
         self._next_round: float | None = None
         self._interval_from = 0.0
-        """When the interval ending at ``_next_round`` began: the last round, or the binding that started them."""
+        """When the last round ran: the interval ending at ``_next_round`` began."""
         self._newcomers: set[Address] = set()
         """The peers whose first binding made a request to them due at once (``_newcomers_due``)."""
         self._newcomers_due: float | None = None
@@ -143,14 +150,13 @@ class HeartbeatMonitor:
             del self._peers[address]
 
     def binding_made(self, peer: Address, now: float) -> None:
-        """A binding with ``peer`` was created or refreshed: the rounds run (the first one an interval from now), and
-        a peer whose Restart Counter is not known is asked at once."""
+        """A binding with ``peer`` was created or refreshed: the rounds run (the first one at once, which asks
+        ``peer``), and a peer never asked is asked at once."""
         if not self.settings.interval:
             return
         if self._next_round is None:
-            self._next_round = now + self.settings.interval
-            self._interval_from = now
-        if self._counter_unknown(peer):
+            self._next_round = now
+        elif self._to_ask_at_once(peer):
             self._newcomers.add(peer)
             if self._newcomers_due is None:
                 self._newcomers_due = now
@@ -164,13 +170,14 @@ class HeartbeatMonitor:
         """The round due at ``now``, if one is: a request to every peer ``peers_with_bindings()`` names (by address:
         the peer to send to and the local address to send from), counting the unanswered ones (section 3.1);
         :class:`PeerUnreachable` for each peer that just exceeded MISSING_HEARTBEATS_ALLOWED. The other peers are
-        forgotten (but the unsupported ones). Else the requests due at once to new peers, if any."""
+        forgotten (but the unsupported ones), and the peers asked since the previous round skipped. Else the requests
+        due at once to new peers, if any."""
         if self._next_round is None or self._next_round > now:
             return self._ask_newcomers(now, peers_with_bindings)
         self._newcomers, self._newcomers_due = set(), None  # the round asks them
         peers = peers_with_bindings()
         self._next_round = now + self.settings.interval if peers else None
-        self._interval_from = now
+        previous_round, self._interval_from = self._interval_from, now
         self._forget_all_but(peers)
         outcome = Outcome()
         for address, (peer, local) in peers.items():
@@ -178,43 +185,43 @@ class HeartbeatMonitor:
             if state is None:
                 state = self._peers[address] = PeerHeartbeat(peer)
             state.peer = peer
-            if not state.supported:
+            if not state.supported or (state.asked_at is not None and state.asked_at > previous_round):
                 continue
             if state.outstanding is not None:
                 state.missing_heartbeats += 1
                 if state.reachable and state.missing_heartbeats > self.settings.missing_heartbeats_allowed:
                     state.reachable = False
                     outcome.events.append(PeerUnreachable(peer, state.missing_heartbeats))
-            outcome.sends.append(self._request(state, local))
+            outcome.sends.append(self._request(state, local, now))
         return outcome
 
     def _ask_newcomers(self, now: float, peers_with_bindings: Callable[[], Mapping[Address, PeerEndpoints]]) -> Outcome:
-        """If due at ``now``, a request to each new peer that still has a binding and whose counter is still
-        unknown."""
+        """If due at ``now``, a request to each new peer that still has a binding and is still to be asked at once."""
         if self._newcomers_due is None or self._newcomers_due > now:
             return Outcome()
         newcomers, self._newcomers, self._newcomers_due = self._newcomers, set(), None
         peers = peers_with_bindings()
         outcome = Outcome()
         for address in newcomers:
-            if address in peers and self._counter_unknown(address):
+            if address in peers and self._to_ask_at_once(address):
                 peer, local = peers[address]
                 state = self._peers.setdefault(address, PeerHeartbeat(peer))
                 state.peer = peer
-                outcome.sends.append(self._request(state, local))
+                outcome.sends.append(self._request(state, local, now))
         return outcome
 
-    def _request(self, state: PeerHeartbeat, local: Address | None) -> SendMessage:
+    def _request(self, state: PeerHeartbeat, local: Address | None, now: float) -> SendMessage:
         """The next Heartbeat Request, to ``state``'s peer, now outstanding (section 3: monotonically increasing)."""
         self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
-        state.outstanding = self._sequence
+        state.outstanding, state.asked_at = self._sequence, now
         return SendMessage(Heartbeat(self._sequence), state.peer, local)
 
-    def _counter_unknown(self, address: Address) -> bool:
-        """Whether this node knows no Restart Counter of the peer at ``address`` and awaits none: neither asked yet
-        nor answered (or forgotten), and not known not to support heartbeats."""
+    def _to_ask_at_once(self, address: Address) -> bool:
+        """Whether the peer at ``address`` is to be asked at once (section 3.2): this node has sent it no request
+        since it last forgot it (or never heard of it), heard no Restart Counter from it (an unsolicited response
+        may tell it), and does not know it not to support heartbeats."""
         state = self._peers.get(address)
-        return state is None or (state.supported and state.restart_counter is None and state.outstanding is None)
+        return state is None or (state.supported and state.asked_at is None and state.restart_counter is None)
 
     def receive(self, message: Heartbeat, source: Peer, local: Address | None,
                 now: float) -> tuple[Outcome, PeerRestarted | None]:

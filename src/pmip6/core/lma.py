@@ -49,7 +49,7 @@ MAG learns nowhere else (its prefixes, IPv4 home address and uplink GRE key).
 
 Heartbeats (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from an authorized MAG is answered with
 this LMA's Restart Counter; with ``heartbeat.interval`` the MAGs with a live binding are asked every interval (and a
-MAG whose counter is unknown at once, at its first binding), each at the port of its latest accepted PBU (a MAG
+MAG not asked yet at once, at its first binding, restored ones too), each at the port of its latest accepted PBU (a MAG
 restarted on another port is asked where it signals from now), and one that restarted without its sessions has its
 bindings removed (BindingRemoved "mag-restarted"). A reload forgets the heartbeat state of the MAGs it no longer
 authorizes. An LMA whose restart lost stored sessions tells its MAGs at once
