@@ -15,6 +15,7 @@ from pmip6.core.events import (
     BindingEstablished,
     BindingRemoved,
     Peer,
+    PeerRestarted,
     RegistrationRejected,
     RevocationSent,
     TunnelSession,
@@ -136,6 +137,20 @@ def test_a_removal_no_pba_acknowledged_is_a_warning_and_the_revocation_log_names
                                                 RevocationSent(SESSION, 1)])
     assert (unanswered["level"], expired["level"]) == ("warning", "info")
     assert revoked["event"] == "revocation_sent" and revoked["trigger"] == "ADMINISTRATIVE_REASON"
+
+
+def test_RFC5847_3_2_a_restart_is_an_alarm_naming_both_counters_or_that_it_was_announced_unsolicited() -> None:
+    """docs/operations.md "Heartbeat", restart detected: the old and new counters; a peer whose counter was not known
+    and that announced its restart (U flag) has no old one, null in the JSON log."""
+    changed, announced = PeerRestarted(MAG, 1764241000, 1764241075, 1000.0), PeerRestarted(MAG, None, 1764241075, None)
+    lines = _log_lines([changed, announced], logging.Formatter("%(message)s"))
+    assert lines == ["alarm: peer 192.0.2.1 restarted and lost its sessions (restart counter 1764241000 -> 1764241075)",
+                     "alarm: peer 192.0.2.1 restarted and lost its sessions (restart counter 1764241075, announced "
+                     "unsolicited)"]
+    fields = [(line["event"], line["level"], line["previous"], line["current"])
+              for line in _json_lines([changed, announced])]
+    assert fields == [("peer_restarted", "warning", 1764241000, 1764241075),
+                      ("peer_restarted", "warning", None, 1764241075)]
 
 
 def test_prometheus_exposition_has_the_documented_metrics() -> None:
