@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -58,3 +61,42 @@ def test_reload_counts_bindings_in_the_right_number(kept: int, removed: int, lin
     monkeypatch.setattr("pmip6.commands.reload.control_request", lambda path, request: result)
     assert main(["reload", "--control", "lma.sock"]) == 0
     assert capsys.readouterr().out == f"{line}\n"
+
+
+_REPORT_INTO_A_CLOSED_PIPE = """
+import sys
+from pmip6.commands import until_reader_gone
+
+def report() -> int:
+    print("1 check failed")
+    return {status}
+
+sys.exit(until_reader_gone(report))
+"""
+
+
+@pytest.mark.parametrize("status", [0, 1])
+def test_a_report_whose_reader_is_gone_at_the_final_flush_exits_with_its_own_status(status: int) -> None:
+    """``pmip6 conformance ... | head -1`` under ``set -o pipefail``: the checks ran (a short report, still buffered,
+    meets the closed pipe at the final flush), so a failed one still exits 1, quietly."""
+    read, write = os.pipe()
+    os.close(read)
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    try:
+        done = subprocess.run([sys.executable, "-c", _REPORT_INTO_A_CLOSED_PIPE.format(status=status)], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60, env=environment)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (status, "")
+
+
+def test_a_report_cut_short_by_its_reader_exits_0() -> None:
+    """The pipe broke while the command was still writing (unbuffered here): no status was known, so 0, quietly."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-c", _REPORT_INTO_A_CLOSED_PIPE.format(status=1)], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")

@@ -57,11 +57,15 @@ def reader_gone() -> int:
 
 def until_reader_gone(command: Callable[[], int]) -> int:
     """Run ``command``, which prints its report, and flush standard output: a reader that stops early (``pmip6 demo
-    | head -1``) ends it quietly with :func:`reader_gone`'s status 0 rather than a traceback and status 1, which
-    would say that a check failed. Otherwise ``command``'s exit status."""
+    | head -1``) ends it quietly rather than with a traceback and status 1, which would say that a check failed.
+    ``command``'s exit status, also when only the final flush met the closed pipe (the report was complete, so a
+    failed check still fails ``set -o pipefail``); :func:`reader_gone`'s 0 when ``command`` itself was cut short."""
     try:
         status = command()
-        sys.stdout.flush()  # now, where a reader gone is caught, not at exit
     except BrokenPipeError:
         return reader_gone()
+    try:
+        sys.stdout.flush()  # now, where a reader gone is caught, not at exit
+    except BrokenPipeError:
+        reader_gone()
     return status
