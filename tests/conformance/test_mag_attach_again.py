@@ -4,6 +4,8 @@ MAG and come back without this one being told), so the MAG registers it again at
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from test_mag_stub_lma import (
     ASSIGNED_HNP,
     ASSIGNED_IPV4,
@@ -18,10 +20,22 @@ from test_mag_stub_lma import (
 )
 
 from pmip6.core.bul import BulState
-from pmip6.core.events import BindingRemoved, BindingUpdated, MessageIgnored, RegistrationRejected
+from pmip6.core.events import (
+    Alarm,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    MessageIgnored,
+    RegistrationRejected,
+)
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.dataplane.mag import MagForwarder
-from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
+from pmip6.wire.messages import (
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
 from pmip6.wire.numbers import (
     AccessTechnologyType,
     BindingRevocationStatus,
@@ -55,6 +69,23 @@ def _hi(pbu: ProxyBindingUpdate) -> int:
 def _handover_bri(sequence: int = 4242) -> BindingRevocationIndication:
     return BindingRevocationIndication(RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, sequence, BRFlags.P,
                                        (MNIdentifierOption(MN),))
+
+
+def _echoing(pba: ProxyBindingAcknowledgement, hi: HandoffIndicator) -> ProxyBindingAcknowledgement:
+    """``pba`` with its Handoff Indicator option saying ``hi``."""
+    return replace(pba, options=tuple(HandoffIndicatorOption(hi) if isinstance(option, HandoffIndicatorOption)
+                                      else option for option in pba.options))
+
+
+def _halted_re_attach() -> MobileAccessGateway:
+    """A MAG whose registered MN attached again (HI 3) and whose PBA echoed HI 5: halted (6.9.1.2 item 6)."""
+    mag = make_mag()
+    registered(mag)
+    pbu = only_pbu(mag.attach(BACK, T0 + 10))
+    mag.receive(_echoing(pba_for(pbu), HandoffIndicator.NOT_CHANGED), LMA_UDP, T0 + 10.01)
+    entry = entry_of(mag)
+    assert entry.halted and entry.pending is None and entry.state is BulState.REGISTERED
+    return mag
 
 
 def _bra_status(mag: MobileAccessGateway, indication: BindingRevocationIndication, now: float) -> int:
@@ -201,3 +232,80 @@ def test_RFC5846_8_1_and_9_1_a_per_peer_bri_spares_an_mn_that_attached_again_who
     assert _bra_status(mag, global_bri, T0 + 10.01) == BindingRevocationStatus.SUCCESS
     assert [entry.mn_id for entry in mag.entries()] == [MN]
     assert [type(event) for event in mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.02).events] == [BindingUpdated]
+
+
+def test_RFC5213_6_9_1_1_an_attach_on_another_interface_while_registering_tells_the_data_plane_nothing() -> None:
+    """No session was established for the data plane yet (no BindingEstablished): the PBA brings the new interface."""
+    mag = make_mag()
+    only_pbu(mag.attach(request(interface="mn-a"), T0))
+    outcome = mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, interface="mn-b"), T0 + 0.1)
+    assert outcome.events == []
+    (established,) = mag.receive(pba_for(only_pbu(outcome)), LMA_UDP, T0 + 0.2).events
+    assert isinstance(established, BindingEstablished) and established.session.access_interface == "mn-b"
+
+
+def test_RFC5846_9_1_a_re_attach_halted_by_an_echo_mismatch_is_no_longer_attaching_so_a_handover_bri_revokes_it(
+) -> None:
+    """Halted, the re-attach awaits no PBA: nothing says the MN is attached here any more, so no 132."""
+    mag = _halted_re_attach()
+    assert not entry_of(mag).attaching
+    assert _bra_status(mag, _handover_bri(), T0 + 60) == BindingRevocationStatus.SUCCESS
+    assert list(mag.entries()) == []
+
+
+def test_RFC5846_8_1_and_9_1_a_per_peer_bri_revokes_a_re_attach_halted_by_an_echo_mismatch() -> None:
+    """The LMA revokes every binding of this MAG: the halted entry, which no PBA will decide, goes with them."""
+    mag = _halted_re_attach()
+    global_bri = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 7, BRFlags.P | BRFlags.G, ())
+    assert _bra_status(mag, global_bri, T0 + 60) == BindingRevocationStatus.SUCCESS
+    assert list(mag.entries()) == []
+
+
+def test_RFC5213_6_9_4_an_attach_after_an_unanswered_refresh_is_retransmitted_in_full() -> None:
+    """The refresh's exchanges go one PBU per MAX_BINDACK_TIMEOUT after its Alarm; the MN's attach is a new exchange
+    (its Handoff Indicator, a new event), retransmitted with backoff as any registration."""
+    mag = make_mag(max_retransmissions=1)
+    registered(mag)
+    only_pbu(mag.refresh(MN, T0 + 5))
+    now, alarms = T0 + 5, []
+    while not alarms:
+        deadline = mag.next_deadline()
+        assert deadline is not None
+        now = deadline
+        alarms = [event for event in mag.handle_timer(now).events if isinstance(event, Alarm)]
+    assert entry_of(mag).refresh_unanswered
+    back_at = now + 0.5
+    first = only_pbu(mag.attach(BACK, back_at))
+    assert not entry_of(mag).refresh_unanswered
+    retransmit_at = back_at + mag.settings.initial_bindack_timeout
+    assert mag.next_deadline() == retransmit_at
+    again = only_pbu(mag.handle_timer(retransmit_at))
+    assert _hi(first) == _hi(again) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+
+
+def test_RFC5213_6_9_1_2_item_6_a_135_echoing_the_refresh_an_attach_superseded_is_ignored_without_halting() -> None:
+    """A refresh (HI 5) is in flight when the MN comes back (HI 3). The LMA takes the re-attach first and answers the
+    late refresh with 135 (its last accepted sequence): matched by MN-ID, its echo is the refresh's, not a mismatch
+    with the re-attach's PBU. Ignored; the re-attach's own PBA then registers."""
+    mag = make_mag(use_timestamps=False)
+    registered(mag)
+    refresh = only_pbu(mag.refresh(MN, T0 + 10))
+    back = only_pbu(mag.attach(BACK, T0 + 10.1))
+    late = replace(pba_for(refresh, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW), sequence=back.sequence)
+
+    outcome = mag.receive(late, LMA_UDP, T0 + 10.2)
+
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+    assert not entry_of(mag).halted and entry_of(mag).attaching
+    assert [type(event) for event in mag.receive(pba_for(back), LMA_UDP, T0 + 10.3).events] == [BindingUpdated]
+    assert not entry_of(mag).reattached
+
+
+def test_RFC5213_6_9_1_2_item_6_an_echo_of_no_transmission_of_the_entry_still_halts_it() -> None:
+    """Only the superseded PBUs' options excuse an echo: one that none of them carried is a mismatch."""
+    mag = make_mag(use_timestamps=False)
+    registered(mag)
+    only_pbu(mag.refresh(MN, T0 + 10))
+    back = only_pbu(mag.attach(BACK, T0 + 10.1))
+    mag.receive(_echoing(pba_for(back), HandoffIndicator.HANDOFF_BETWEEN_INTERFACES), LMA_UDP, T0 + 10.2)
+    assert entry_of(mag).halted

@@ -33,12 +33,15 @@ class BulState(StrEnum):
 @dataclass(slots=True)
 class PendingUpdate:
     """A PBU awaiting its PBA: when each of its (re)transmissions was sent, by sequence number, the last PBU
-    sent, and ``due``: when it must next be sent (deferred by the rate limit) or is overdue."""
+    sent, and ``due``: when it must next be sent (deferred by the rate limit) or is overdue. ``superseded``: the last
+    PBU of each exchange this one replaced (the MN attached again): a PBA echoing one of those answers it, not this
+    exchange (RFC 5213 6.9.1.2 item 6 compares the echo with the PBU it answers)."""
 
     backoff: Backoff
     due: float
     sent_times: dict[int, float] = field(default_factory=dict)
     sent: ProxyBindingUpdate | None = None
+    superseded: tuple[ProxyBindingUpdate, ...] = ()
 
 
 @dataclass(slots=True)
@@ -78,10 +81,12 @@ class BindingUpdateListEntry:
     """A PBA echoed different MN-ID/HI/ATT/LL-ID: no PBU until an administrative action (RFC 5213 6.9.1.2)."""
     reattached: bool = False
     """The MN attached again while registered here (RFC 5213 6.9.1.1: it came back, e.g. from another MAG that took
-    the session): until a PBA accepts, the entry's PBUs carry the attach's Handoff Indicator, not 5 (6.9.1.3)."""
+    the session): until a PBA accepts, the entry's PBUs carry the attach's Handoff Indicator, not 5 (6.9.1.3). An
+    echo mismatch that halts the entry clears it too: no PBA is awaited any more."""
     refresh_unanswered: bool = False
     """A re-registration went without a usable PBA through all its retransmissions (the Alarm was raised); the
-    next accepted PBA clears it. Meanwhile a new re-registration starts every MAX_BINDACK_TIMEOUT."""
+    next accepted PBA clears it, and so does an attach of the MN (a new exchange). Meanwhile a new re-registration
+    starts every MAX_BINDACK_TIMEOUT."""
     pending: PendingUpdate | None = None
 
     @property

@@ -20,7 +20,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   without this one being told) is registered again at once (6.9.1.1: on detecting the MN, a PBU): the entry, its
   home addresses, address families and downlink key stay, the PBU carries the new attach's HI, ATT and MN-LL-ID
   (and every later transmission of it, until a PBA accepts: ``reattached``), a PBU in flight is superseded, and a
-  new access interface is the data plane's at once. An MN attaching again while its de-registration awaits the
+  new access interface is the data plane's at once. It is a new exchange, retransmitted in full even when a
+  refresh went unanswered before. An MN attaching again while its de-registration awaits the
   PBA, or after a failure, gets a fresh entry.
 - **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
   timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
@@ -43,7 +44,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered at
   once (as a refresh). A Binding Error status 2 answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
-  ignored and the entry sends nothing more until an administrative action (detach or attach).
+  ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
+  halted no longer counts as attaching (a handover BRI revokes it). A PBA echoing a PBU that an attach superseded
+  (e.g. a reordered 135 for the refresh in flight) answers that PBU: ignored, without halting.
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
   option in its later PBUs (GK-4.2-10/11); no option although we sent one: that LMA does not support RFC
   5845, never offer it the option again (GK-4.2-6/7) but in the refreshes of sessions that negotiated keys
@@ -292,18 +295,21 @@ class MobileAccessGateway:
         MAG that took its session. RFC 5213 6.9.1.1: a PBU, at once, with the attach's Handoff Indicator, ATT and
         MN-LL-ID; the entry, its home addresses (6.9.1.1 item 3: the MAG may name them), their families and its
         downlink key (GK-3.3.2-1) stay, so the LMA finds the session (5.4.1) and moves it here. A PBU in flight is
-        superseded: the LMA may have taken another MAG's PBU since, and must see this MAG's latest last. A new access
-        interface is the data plane's at once (BindingUpdated)."""
+        superseded: the LMA may have taken another MAG's PBU since, and must see this MAG's latest last; a PBA echoing
+        the superseded PBU's options is ignored, not taken for an echo mismatch (6.9.1.2 item 6). A new access
+        interface is the data plane's at once (BindingUpdated). An earlier refresh left unanswered does not slow this
+        exchange down: it is a new one, retransmitted in full (6.9.4)."""
         previous = entry.session()
         entry.handoff_indicator, entry.att, entry.mn_ll_id = request.hi, request.att, request.ll_id
         entry.access_interface = request.interface
         entry.reattached = entry.state is BulState.REGISTERED
-        entry.halted = False
+        entry.halted = entry.refresh_unanswered = False  # a new exchange, retransmitted in full (6.9.4)
+        superseded = _superseded_by_next(entry.pending)
         self._finish_pending(entry)
         outcome = Outcome()
         if entry.registered_at is not None and entry.session() != previous:
             outcome.events.append(BindingUpdated(entry.session(), previous))
-        outcome.extend(self._start_update(entry, now))
+        outcome.extend(self._start_update(entry, now, superseded))
         self._reschedule(entry.mn_id)
         return outcome
 
@@ -446,8 +452,10 @@ class MobileAccessGateway:
 
     # ---- sending ----------------------------------------------------------------------------------
 
-    def _start_update(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
-        """A new exchange. A re-registration of an entry whose last one went unanswered is a single PBU waiting
+    def _start_update(self, entry: BindingUpdateListEntry, now: float,
+                      superseded: tuple[ProxyBindingUpdate, ...] = ()) -> Outcome:
+        """A new exchange (``superseded``: the last PBUs of the exchanges it replaces, see :class:`PendingUpdate`).
+        A re-registration of an entry whose last one went unanswered is a single PBU waiting
         INITIAL_BINDACK_TIMEOUT: the exchanges then follow MAX_BINDACK_TIMEOUT apart (:meth:`_retry`), one PBU
         each, "at this slower rate" (RFC 6275 11.8, RFC 5213 6.9.4)."""
         settings = self.settings
@@ -456,6 +464,7 @@ class MobileAccessGateway:
         entry.pending = PendingUpdate(
             backoff=Backoff(settings.initial_bindack_timeout, settings.max_bindack_timeout, retransmissions),
             due=now,
+            superseded=superseded,
         )
         return self._transmit(entry, now)
 
@@ -628,6 +637,9 @@ class MobileAccessGateway:
         assert entry.pending is not None and entry.pending.sent is not None
         sent = entry.pending.sent
         if _echo_differs(message, sent):
+            if any(not _echo_differs(message, earlier) for earlier in entry.pending.superseded):
+                # E.g. a 135 (matched by MN-ID) answering the refresh an attach superseded, reordered.
+                return _ignored("the PBA echoes a PBU that the MN's attach superseded", source)
             return self._echo_mismatch(entry, source)
         if entry.state is BulState.DEREGISTERING:
             if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
@@ -674,6 +686,7 @@ class MobileAccessGateway:
         """RFC 5213 6.9.1.2 item 6: ignore, and send nothing more until an administrative action."""
         if entry.state is not BulState.DEREGISTERING:
             entry.halted = True
+            entry.reattached = False  # no attach here awaits a PBA any more (RFC 5846 9.1: no 132)
             self._finish_pending(entry)
             entry.refresh_at = None
             if entry.state is BulState.REGISTERING:
@@ -927,6 +940,13 @@ def _keyed(entry: BindingUpdateListEntry) -> bool:
     """The session "successfully negotiated and exchanged the initial GRE keys" (RFC 5845 3.3.2): an accepted
     PBA gave it an uplink key for its downlink key."""
     return entry.uplink_key is not None and entry.downlink_key is not None
+
+
+def _superseded_by_next(pending: PendingUpdate | None) -> tuple[ProxyBindingUpdate, ...]:
+    """What the exchange after ``pending`` supersedes: ``pending``'s last PBU and those it superseded."""
+    if pending is None:
+        return ()
+    return pending.superseded if pending.sent is None else (*pending.superseded, pending.sent)
 
 
 def _echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:
