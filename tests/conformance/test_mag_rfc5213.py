@@ -476,12 +476,28 @@ def test_acknowledged_deregistration_of_a_registration_never_acknowledged_here_i
     assert list(mag.entries()) == []
 
 
+def test_RFC5213_6_9_1_4_an_unanswered_deregistration_of_a_registration_never_acknowledged_is_announced() -> None:
+    """The registration's PBA was lost (the LMA may hold the binding), the de-registration's too: the entry goes as
+    "unacknowledged" (BindingRemoved), so a revoke-all or a log reader learns that the LMA may still hold it."""
+    mag = make_mag()
+    only_pbu(mag.attach(request(), T0))
+    outcome = mag.detach(MN, T0 + 0.5)
+    assert outcome.events == []
+    deadline = mag.next_deadline()
+    assert deadline == T0 + 0.5 + mag.settings.initial_bindack_timeout
+    removed = mag.handle_timer(deadline).events
+    assert [(type(event), getattr(event, "reason", None)) for event in removed] == [
+        (BindingRemoved, "unacknowledged")]
+    assert list(mag.entries()) == []
+
+
 def test_attach_again_while_deregistration_awaits_its_pba() -> None:
     mag = make_mag()
     registered(mag)
     dereg = only_pbu(mag.detach(MN, T0 + 10))
     outcome = mag.attach(request(), T0 + 10.2)
     assert [type(event) for event in outcome.events] == [BindingRemoved]
+    assert outcome.events[0].reason == "attached_again"  # type: ignore[attr-defined]
     pbu = only_pbu(outcome)
     assert pbu.lifetime > 0 and pbu.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE)
     assert isinstance(mag.receive(pba_for(dereg, gre=None), LMA_UDP, T0 + 10.3).events[0], MessageIgnored)

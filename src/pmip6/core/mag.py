@@ -86,7 +86,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   once more (RFC 6275 11.7.1). The entry is removed (downlink key freed) on an accepting PBA
   (BindingRemoved "deregistered", also for an entry whose registration was never acknowledged here), on a
   rejecting one (RegistrationRejected, BindingRemoved "rejected") or, without retransmission, after
-  INITIAL_BINDACK_TIMEOUT (BindingRemoved "unacknowledged").
+  INITIAL_BINDACK_TIMEOUT (BindingRemoved "unacknowledged", here too for a registration never acknowledged: the
+  LMA may hold it). An attach of the MN before the PBA replaces the entry (BindingRemoved "attached_again").
 """
 
 from __future__ import annotations
@@ -272,7 +273,7 @@ class MobileAccessGateway:
         if existing is not None:
             if existing.state in (BulState.REGISTERING, BulState.REGISTERED):
                 return self._attach_again(existing, request, now)
-            outcome.events += self._remove(existing, "deregistered")  # failed, or back before its PBA
+            outcome.events += self._remove(existing, "attached_again")  # failed, or back before its PBA
         entry = BindingUpdateListEntry(
             mn_id=request.mn_id,
             lma=self.settings.lma,
@@ -600,7 +601,7 @@ class MobileAccessGateway:
         if pending.backoff.transmissions == 0:
             return self._transmit(entry, now)
         if entry.state is BulState.DEREGISTERING:
-            return Outcome(events=self._remove(entry, "unacknowledged"))
+            return Outcome(events=self._remove(entry, "unacknowledged", announce=True))
         return self._retry(entry, now)
 
     def _retry(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
@@ -921,7 +922,8 @@ class MobileAccessGateway:
 
     def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
         """Drop the entry and free its downlink key; BindingRemoved if the session had been established or
-        ``announce`` (a de-registration the LMA acknowledged, whose registration this MAG never saw accepted)."""
+        ``announce``: a de-registration of a registration this MAG never saw accepted, which the LMA acknowledged
+        or nobody did (the LMA may have accepted a PBU whose PBA was lost, and may hold that binding still)."""
         established = entry.registered_at is not None
         events: list[Event] = [BindingRemoved(entry.session(), reason)] if established or announce else []
         self._finish_pending(entry)

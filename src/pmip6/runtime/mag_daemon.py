@@ -74,6 +74,11 @@ _RESTART_ONLY = {"ipv4_address": "mag.ipv4_address", "ipv6_address": "mag.ipv6_a
                  "metrics": "mag.metrics", "dataplane": "dataplane"}
 """MagConfig fields a reload leaves for the next restart (sockets, files, the data plane, and what identifies the
 MAG's sessions to its LMA: see ``MobileAccessGateway.reconfigure``): their keys in mag.toml."""
+_ENDED_BY = {"revoked_by_mag": "revoked", "revoked": "revoked", "deregistered": "deregistered"}
+"""How a ``revoke-all`` counts a binding that left, by its BindingRemoved reason: ended by the LMA's revocation (the
+BRA to the MAG's BRI, or a BRI of the LMA's own), by a de-registration the LMA acknowledged, else "unacknowledged"
+(no PBA answered, the LMA rejected it, it expired, the MN attached again, or it had failed and went without an
+event)."""
 AttachCheck = Callable[[AttachRequest], Awaitable[str | None]]
 """A component's warning about an attach that registered the MN (see :meth:`MagDaemon.add_attach_check`)."""
 
@@ -88,11 +93,34 @@ class _Waiter:
 
     mn_id: bytes
     attach: bool
+    registered: bool = True
+    """For a ``detach``: whether a registration of the MN had been accepted here."""
     accepted: int = Status.ACCEPTED.value
     failure: dict[str, Any] | None = None
     ignored: int = 0
     first_ignored: str | None = None
     future: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass(slots=True)
+class _RevokeAll:
+    """A ``revoke-all`` in progress: the entries it ends (those held when it started, by MN-ID) and how each one
+    that left went (:data:`_ENDED_BY`). An entry made meanwhile (the MN attached again) is not one of them."""
+
+    held: dict[bytes, BindingUpdateListEntry]
+    ended: dict[bytes, str] = field(default_factory=dict)
+
+    def settle(self, outcome: Outcome, current: dict[bytes, BindingUpdateListEntry]) -> None:
+        """Note each held entry that is no longer the MAG's after ``outcome``, by its BindingRemoved in it."""
+        reasons = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
+        for mn_id, entry in self.held.items():
+            if mn_id not in self.ended and current.get(mn_id) is not entry:
+                self.ended[mn_id] = _ENDED_BY.get(reasons.get(mn_id, ""), "unacknowledged")
+
+    def result(self) -> dict[str, int]:
+        counts = Counter(self.ended.values())
+        return {"bindings": len(self.held), "left": len(self.held) - len(self.ended), "revoked": counts["revoked"],
+                "deregistered": counts["deregistered"], "unacknowledged": counts["unacknowledged"]}
 
 
 class MagDaemon(Daemon):
@@ -105,11 +133,9 @@ class MagDaemon(Daemon):
         self.mag = MobileAccessGateway(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.path, config.control, config.metrics, options)
         self._waiters: list[_Waiter] = []
-        self._removals: list[Counter[str]] = []
-        """One tally per ``revoke-all`` in progress: how its bindings went, by BindingRemoved reason."""
+        self._revoking: list[_RevokeAll] = []
         self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
-        self.add_event_listener(self._note_removal)
 
     def add_attach_check(self, check: AttachCheck) -> None:
         """Add ``check(request)``'s warning, if any, to the answer of an attach that registered the MN (e.g. the
@@ -200,12 +226,16 @@ class MagDaemon(Daemon):
         super().apply(outcome)
         if self._waiters:
             self._settle_waiters(outcome)
+        if self._revoking:
+            current = self._bul()
+            for revoke_all in self._revoking:
+                revoke_all.settle(outcome, current)
 
     def timer_outcome(self, now: float) -> Outcome:
         outcome = self.mag.handle_timer(now)
         pbus = [send.message for send in outcome.sends if type(send.message) is ProxyBindingUpdate]
         if pbus:
-            entries = {entry.mn_id: entry for entry in self.mag.entries()}
+            entries = self._bul()
             for pbu in pbus:
                 option = pbu.option(MNIdentifierOption)
                 entry = entries.get(option.identifier) if option is not None else None
@@ -223,40 +253,41 @@ class MagDaemon(Daemon):
             self.logger.warning("stopping with %d bindings not confirmed de-registered", left)
 
     async def _end_every_binding(self, timeout: float, revocation_wait: float | None = None) -> tuple[Outcome, int]:
-        """Apply ``MobileAccessGateway.shutdown`` and wait up to ``timeout`` seconds for the BUL to empty; its
-        outcome and the entries left."""
+        """Apply ``MobileAccessGateway.shutdown`` and wait up to ``timeout`` seconds until none of the entries held
+        before it is left (an MN attached meanwhile is not waited for); its outcome and how many are left."""
+        held = list(self.mag.entries())
         outcome = self.mag.shutdown(time.time(), revocation_wait)
         self.apply(outcome)
         deadline = time.monotonic() + timeout
-        while any(True for _ in self.mag.entries()) and time.monotonic() < deadline:
+        while (left := self._still_held(held)) and time.monotonic() < deadline:
             await asyncio.sleep(_SHUTDOWN_POLL)
-        return outcome, sum(1 for _ in self.mag.entries())
+        return outcome, left
+
+    def _still_held(self, held: list[BindingUpdateListEntry]) -> int:
+        current = self._bul()
+        return sum(1 for entry in held if current.get(entry.mn_id) is entry)
+
+    def _bul(self) -> dict[bytes, BindingUpdateListEntry]:
+        """The Binding Update List now, by MN-ID."""
+        return {entry.mn_id: entry for entry in self.mag.entries()}
 
     async def _revoke_all_command(self, request: Request) -> dict[str, Any]:
         """End every binding without stopping (``pmip6 mag revoke-all``): one global BRI with ``global_revocation``
         (RFC 5846 9.2), retransmitted on its own schedule (6.3), else (or after the LMA's refusal, or no answer) a
-        de-registration per binding. The result says how they went: ``revoked`` by the LMA's BRA, ``deregistered``
-        by de-registrations the LMA acknowledged, ``unacknowledged`` (removed at this MAG only: the LMA answered
-        neither, so it may still hold them), and those ``left`` when the wait ran out."""
+        de-registration per binding. The result settles each binding held at the start by how it left
+        (:data:`_ENDED_BY`): ``revoked`` by the LMA, ``deregistered`` by a de-registration the LMA acknowledged,
+        ``unacknowledged`` (removed at this MAG only: the LMA may still hold it), or ``left`` when the wait ran out;
+        the four add up to ``bindings``."""
         timeout = _timeout(request)
-        bindings = sum(1 for _ in self.mag.entries())
-        removals: Counter[str] = Counter()
-        self._removals.append(removals)
+        revoke_all = _RevokeAll(self._bul())
+        self._revoking.append(revoke_all)
         try:
-            outcome, left = await self._end_every_binding(timeout)
+            outcome, _ = await self._end_every_binding(timeout)
         finally:
-            self._removals.remove(removals)
+            self._revoking.remove(revoke_all)
         revoked = any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
-        return {"bindings": bindings, "global_revocation": revoked, "left": left,
-                "global_revocation_refused": self.mag.global_revocation_refused,
-                "revoked": removals["revoked_by_mag"], "deregistered": removals["deregistered"],
-                "unacknowledged": removals["unacknowledged"]}
-
-    def _note_removal(self, event: Event) -> None:
-        """Count a removed binding's reason for each ``revoke-all`` in progress."""
-        if isinstance(event, BindingRemoved):
-            for removals in self._removals:
-                removals[event.reason] += 1
+        return {**revoke_all.result(), "global_revocation": revoked,
+                "global_revocation_refused": self.mag.global_revocation_refused}
 
     # ---- attach / detach ---------------------------------------------------------------------------
 
@@ -275,7 +306,9 @@ class MagDaemon(Daemon):
 
     async def _detach_command(self, request: Request) -> dict[str, Any]:
         mn_id, timeout = _mn_id(request), _timeout(request)
-        return await self._await_outcome(_Waiter(mn_id, attach=False), self.mag.detach(mn_id, time.time()), timeout)
+        registered = any(entry.mn_id == mn_id and entry.registered_at is not None for entry in self.mag.entries())
+        return await self._await_outcome(_Waiter(mn_id, attach=False, registered=registered),
+                                         self.mag.detach(mn_id, time.time()), timeout)
 
     async def _refresh_command(self, request: Request) -> dict[str, Any]:
         """Re-register now (RFC 5213 6.9.1.3), e.g. after an LMA restart."""
@@ -328,7 +361,7 @@ class MagDaemon(Daemon):
                 "binding": self.binding_row(entry.session(), entry.expires_at, str(entry.state), now)}
 
     def _settle_waiters(self, outcome: Outcome) -> None:
-        entries = {entry.mn_id: entry for entry in self.mag.entries()}
+        entries = self._bul()
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         rejected = {event.mn_id: event.status for event in outcome.events if isinstance(event, RegistrationRejected)}
         registered = {event.session.mn_id for event in outcome.events if isinstance(event, BindingEstablished | BindingUpdated)}
@@ -343,7 +376,7 @@ class MagDaemon(Daemon):
             result: dict[str, Any] | None = None
             if not waiter.attach:
                 if entry is None:
-                    result = _detached(removed.get(waiter.mn_id), rejected.get(waiter.mn_id))
+                    result = _detached(removed.get(waiter.mn_id), rejected.get(waiter.mn_id), waiter.registered)
             elif entry is None:
                 result = waiter.failure or {"outcome": "failed", "reason": "entry removed"}
             elif entry.state is BulState.REGISTERED and entry.pending is None:
@@ -365,13 +398,17 @@ def _over(expires_at: float | None, now: float) -> bool:
     return expires_at is not None and expires_at <= now
 
 
-def _detached(reason: str | None, status: int | None) -> dict[str, Any]:
-    """A ``detach`` result once the MN's entry is gone: how it went (BindingRemoved reason, rejection status)."""
+def _detached(reason: str | None, status: int | None, registered: bool) -> dict[str, Any]:
+    """A ``detach`` result once the MN's entry is gone: how it went (BindingRemoved reason, rejection status) and
+    whether the MN had a registration accepted here (an unanswered de-registration of one that had none is told
+    as such)."""
     if status is not None:
         return {"outcome": "removed", "reason": f"the LMA rejected the de-registration with status {status} "
                                                 f"({status_name(status)}): removed at this MAG only"}
     if reason == "deregistered":
         return {"outcome": "deregistered"}
+    if reason == "unacknowledged" and not registered:
+        reason = None
     return {"outcome": "removed", "reason": _REMOVALS.get(reason, reason)}
 
 

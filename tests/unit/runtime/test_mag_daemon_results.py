@@ -218,3 +218,34 @@ def test_RFC5213_6_9_1_1_an_attach_of_a_registered_mn_reports_the_result_of_its_
     else:
         assert back == {"outcome": "rejected", "status": 155, "status_name": "NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX"}
         assert [binding["state"] for binding in bindings] == ["failed"]
+
+
+def test_RFC5846_9_2_revoke_all_settles_each_binding_it_started_with_by_how_it_left(tmp_path: Path) -> None:
+    """Against a silent LMA: a binding still registering (its PBU may have been accepted, the PBA lost) and one that
+    failed both end unacknowledged, and the MN attaching again while its de-registration awaits the PBA is neither
+    counted as de-registered nor waited for: ``revoke-all`` counts the entries it started with, not the events
+    (review7a F5)."""
+    lab = Lab(tmp_path)
+    mag_toml = tmp_path / "mag.toml"
+    mag_toml.write_text(mag_toml.read_text().replace("[mag]\n", "[mag]\ninitial_bindack_timeout = 0.3\n"
+                                                     "max_retransmissions = 1\n"))
+
+    async def scenario() -> tuple[dict[str, Any], ...]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.1", lab.port))
+            async with lab.mag_alone():
+                failed = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 5})
+                registering = await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4,
+                                                        "timeout": 0.05})
+                revoke_all = asyncio.create_task(lab.control("mag", {"command": "revoke-all", "timeout": 5}))
+                await asyncio.sleep(0.1)  # mn2's de-registration awaits its PBA (0.3 s)
+                back = await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4, "hi": 3,
+                                                 "timeout": 0.05})
+                result = await revoke_all
+                return failed, registering, back, result, await lab.control("mag", {"command": "bindings"})
+
+    failed, registering, back, result, bindings = asyncio.run(scenario())
+    assert failed["outcome"] == "failed" and registering == back == {"outcome": "timeout"}
+    assert result == {"bindings": 2, "global_revocation": False, "left": 0, "global_revocation_refused": False,
+                      "revoked": 0, "deregistered": 0, "unacknowledged": 2}
+    assert [(row["mn_id"], row["state"]) for row in bindings] == [("mn2@opA", "registering")]
