@@ -96,7 +96,8 @@ def test_a_report_cut_short_by_its_reader_exits_0() -> None:
     os.close(read)
     try:
         done = subprocess.run([sys.executable, "-c", _REPORT_INTO_A_CLOSED_PIPE.format(status=1)], stdout=write,
-                              stderr=subprocess.PIPE, text=True, timeout=60, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                              stderr=subprocess.PIPE, text=True, timeout=60,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (0, "")
