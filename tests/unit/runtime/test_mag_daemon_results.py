@@ -249,3 +249,26 @@ def test_RFC5846_9_2_revoke_all_settles_each_binding_it_started_with_by_how_it_l
     assert result == {"bindings": 2, "global_revocation": False, "left": 0, "global_revocation_refused": False,
                       "revoked": 0, "deregistered": 0, "unacknowledged": 2}
     assert [(row["mn_id"], row["state"]) for row in bindings] == [("mn2@opA", "registering")]
+
+
+def test_RFC5846_9_2_revoke_all_counts_an_mn_attached_again_during_the_wait_as_not_acknowledged(
+        tmp_path: Path) -> None:
+    """The LMA accepts registrations, but its PBA to the de-registration comes from another address and is ignored
+    (RFC 5213 6.9.1.2 item 5). The MN attaches again while its de-registration awaits that PBA: the entry revoke-all
+    started with is replaced, not de-registered (no PBA acknowledged it), and the new one is not waited for."""
+    lab = Lab(tmp_path)
+    with _stub_lma(lambda pbu: (_answer(pbu), pbu.lifetime == 0)) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off") + "initial_bindack_timeout = 0.3\n")
+
+        async def scenario() -> tuple[dict[str, Any], ...]:
+            async with lab.mag_alone():
+                attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+                revoke_all = asyncio.create_task(lab.control("mag", {"command": "revoke-all", "timeout": 5}))
+                await asyncio.sleep(0.1)  # the de-registration awaits its PBA (0.3 s)
+                back = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "hi": 3})
+                return attached, back, await revoke_all
+
+        attached, back, result = asyncio.run(scenario())
+    assert attached["outcome"] == back["outcome"] == "registered"
+    assert result == {"bindings": 1, "global_revocation": False, "left": 0, "global_revocation_refused": False,
+                      "revoked": 0, "deregistered": 0, "unacknowledged": 1}
