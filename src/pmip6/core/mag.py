@@ -40,7 +40,7 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   ignored (:mod:`pmip6.core.own_copies`), its PBUs as any PBU.
 - **Heartbeat** (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from the LMA is answered with this
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
-  binding (and at once at the first one, while its counter is unknown); an LMA whose Restart Counter changed, or
+  binding (the rounds start at once at the first one if it was never asked); an LMA whose Restart Counter changed, or
   that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered at
   once (as a refresh). A Binding Error status 2 answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
