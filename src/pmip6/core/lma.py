@@ -501,9 +501,9 @@ class LocalMobilityAnchor:
             # An update of the de-registered session (5.4.1.2 item 4), so its sequence number is checked like any
             # update's (5.5, RFC 6275 9.5.1); a Timestamp was checked against that session already.
             if registration.options.timestamp is None and not sequence_is_newer(registration.pbu.sequence, waited.last_sequence):
-                return self._reject_registration(registration, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW,
-                                                 sequence=waited.last_sequence,
-                                                 reason=sequence_reason(registration.pbu.sequence, waited.last_sequence))
+                return self._reject_registration(
+                    registration, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=waited.last_sequence,
+                    reason=sequence_reason(registration.pbu.sequence, waited.last_sequence))
             return self._register(registration, waited, now)
         previous = self._pending.get(waited)
         pending = _PendingRegistration(registration, waited)
@@ -958,7 +958,8 @@ class LocalMobilityAnchor:
         tenant = registration.tenant
         if self._overlapping.keys_required(tenant, ipv4=plan.holds_ipv4, ipv6=plan.holds_prefixes):
             return gre_keys_required(self._overlapping.reason(tenant, ipv4=plan.holds_ipv4))
-        return gre_required_by_policy(self.settings.gre_policy.deciding(registration.mn_id, registration.source.address))
+        policy = self.settings.gre_policy.deciding(registration.mn_id, registration.source.address)
+        return gre_required_by_policy(policy)
 
     def _reject_registration(
         self,

@@ -135,8 +135,8 @@ class Forwarder:
         source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
         self.own_addresses: LocalDestinations | frozenset[bytes] = frozenset()
         """The addresses the kernel delivers to this node itself, packed (``address in own_addresses``), which the
-        pump fills in (``pmip6.dataplane.local_table``): a packet from the tunnel whose correspondent address is one of them is
-        dropped; at the MAG a downlink packet claiming one as its source (``local_source``), at the LMA an uplink
+        pump fills in (``pmip6.dataplane.local_table``): a packet from the tunnel whose correspondent address is one
+        of them is dropped; at the MAG a downlink packet claiming one as its source (``local_source``), at the LMA an uplink
         packet sent to one (``local_destination``). Empty: no check."""
         self._own_address_check = _OWN_ADDRESS_CHECKS[self.mn_address]
         self._node_drops = TrafficCounters()
