@@ -52,6 +52,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pyroute2 import IPRoute
@@ -112,7 +113,11 @@ _RECEIVE_CMSG_SPACE = socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
 IPV6_PKTINFO (struct in6_pktinfo, 20), and the UDP and raw IPv6 sockets' IP_TOS (1 octet) or IPV6_TCLASS (an
 int)."""
 RERESOLVE_INTERVAL = 1.0
-"""Seconds between two resolutions of the route to one tunnel peer caused by its packets arriving elsewhere."""
+"""Seconds from the end of one resolution of the route to a tunnel peer to the next one its packets arriving
+elsewhere may cause."""
+RERESOLVE_RATE = 10.0
+"""Resolutions per second, across all tunnel peers, that packets arriving elsewhere may cause (a token bucket of
+as many): a flood naming many peers cannot fill the netlink thread's queue."""
 _IFINDEX = struct.Struct("=i")
 """ipi_ifindex, at the start of struct in_pktinfo, and ipi6_ifindex, at octet 16 of struct in6_pktinfo."""
 Ancillary = list[tuple[int, int, bytes]]
@@ -133,6 +138,21 @@ def _source(local: str, ipv6: bool) -> tuple[int, int, bytes]:
 
 
 _NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
+
+
+@dataclass(slots=True)
+class PeerRoute:
+    """What the pump knows of the route back to one tunnel peer, for its strict reverse-path check (RFC 3704
+    section 2.2); the interface itself is in ``Pump._peer_interfaces``, read per packet."""
+
+    local: str | None
+    """The node's tunnel endpoint toward the peer (the source the pump sends from) the route is resolved from."""
+    resolving: bool = False
+    """A resolution is queued or running: no other is asked for."""
+    resolved_at: float = -RERESOLVE_INTERVAL
+    """When (time.monotonic) the latest resolution ended."""
+    warned_route_failed: bool = False
+    warned_wrong_interface: bool = False
 
 
 class Pump:
@@ -165,11 +185,10 @@ class Pump:
         self._local_fds: dict[str | None, int] = {}
         self._peer_interfaces: dict[str, int | None] = {}
         """Per tunnel peer of a session (its address as text), the index of the interface the route back to it
-        leaves by (None until resolved): its tunnel packets are taken from there only."""
-        self._peer_resolved: dict[str, float] = {}
-        """Per tunnel peer, when (time.monotonic) the latest resolution of its route was asked for."""
-        self._peer_warned: set[str] = set()
-        """Tunnel peers whose packets were logged as arriving elsewhere than their route leaves (once each)."""
+        from the session's local address leaves by (None until resolved, or while there is no such route): its
+        tunnel packets are taken from there only."""
+        self._peer_routes: dict[str, PeerRoute] = {}
+        self._reresolve_limit = TokenBucket(RERESOLVE_RATE, RERESOLVE_RATE)
         self._resolving: set[asyncio.Task[None]] = set()
         self._ancillary: dict[str, tuple[Ancillary, ...]] = {}
         self._limited: dict[tuple[str | None, int], tuple[Ancillary, ...]] = {}
@@ -200,7 +219,7 @@ class Pump:
             raise
         assert self._address_watch is not None
         self._address_watch.start(self._loop)
-        for peer in self._peer_interfaces:  # sessions applied before the start
+        for peer in self._peer_routes:  # sessions applied before the start
             self._resolve_later(peer, None)
         await self._resolved()
 
@@ -291,7 +310,8 @@ class Pump:
 
     # -- where tunnel packets may come from ---------------------------------------------------------------
     def _track_peers(self, event: Event) -> None:
-        """Resolve the route to a tunnel peer a session has now, forget one no session has any more."""
+        """Resolve the route to a tunnel peer a session has now (again if the node's tunnel endpoint toward it
+        changed), forget one no session has any more."""
         if isinstance(event, BindingUpdated):
             sessions: tuple[TunnelSession, ...] = (event.previous, event.session)
         elif isinstance(event, BindingEstablished | BindingDeregistered | BindingRemoved):
@@ -300,52 +320,76 @@ class Pump:
             return
         for session in sessions:
             peer = session.peer.address.compressed
+            state = self._peer_routes.get(peer)
             if not self.forwarder.has_peer(peer):
                 self._peer_interfaces.pop(peer, None)
-                self._peer_resolved.pop(peer, None)
-                self._peer_warned.discard(peer)
-            elif peer not in self._peer_interfaces:
+                self._peer_routes.pop(peer, None)
+            elif state is None:
                 self._peer_interfaces[peer] = None
+                self._peer_routes[peer] = PeerRoute(self.forwarder.local_addresses.get(peer))
+                self._resolve_later(peer, None)
+            elif state.local != self.forwarder.local_addresses.get(peer) and not state.resolving:
                 self._resolve_later(peer, None)
 
     def _misarrived(self, peer: str, interface: int) -> None:
         """A tunnel packet from session peer ``peer`` arrived on ``interface`` (0: unknown), not on the interface
         the route back to ``peer`` leaves by, or before that route is known: it is dropped (``wrong_interface``),
-        and the route resolved again unless that was asked for less than :data:`RERESOLVE_INTERVAL` ago."""
+        and the route resolved again unless a resolution is under way, the latest ended less than
+        :data:`RERESOLVE_INTERVAL` ago or the :data:`RERESOLVE_RATE` across all peers is spent."""
         self.forwarder.drop_unattributed(DropReason.WRONG_INTERFACE)
-        if time.monotonic() - self._peer_resolved.get(peer, -RERESOLVE_INTERVAL) >= RERESOLVE_INTERVAL:
+        state = self._peer_routes.get(peer)
+        if state is None or state.resolving:
+            return
+        now = time.monotonic()
+        if now - state.resolved_at >= RERESOLVE_INTERVAL and self._reresolve_limit.take(now):
             self._resolve_later(peer, interface)
 
     def _resolve_later(self, peer: str, arrived: int | None) -> None:
-        """Resolve the route to ``peer`` on the netlink thread (once the pump runs); ``arrived``: the interface
-        a packet from ``peer`` arrived on, which caused it."""
-        self._peer_resolved[peer] = time.monotonic()
+        """Resolve the route to ``peer`` from the node's tunnel endpoint toward it on the netlink thread (once the
+        pump runs); ``arrived``: the interface a packet from ``peer`` arrived on, which caused it."""
         if self._loop is None or self.ipr is None:
             return  # resolved at the start
-        task = self._loop.create_task(self._resolve(peer, arrived))
+        state = self._peer_routes[peer]
+        state.resolving = True
+        task = self._loop.create_task(self._resolve(peer, state, arrived))
         self._resolving.add(task)
         task.add_done_callback(self._resolving.discard)
 
-    async def _resolve(self, peer: str, arrived: int | None) -> None:
+    async def _resolve(self, peer: str, state: PeerRoute, arrived: int | None) -> None:
+        local = self.forwarder.local_addresses.get(peer)
         try:
-            index = await self.netlink(route_interface, self.ipr, peer)
+            index: int | None = await self.netlink(route_interface, self.ipr, peer, local)
         except OSError as error:  # no route back: no packet of the peer's passes a reverse-path check
-            if peer in self._peer_interfaces and peer not in self._peer_warned:
-                self._peer_warned.add(peer)
-                _log.warning("data plane: %s: the tunnel packets of tunnel peer %s are dropped (wrong_interface)",
-                             error, peer, extra={"fields": {"event": "dataplane_peer_route_failed", "peer": peer}})
-            return
-        if peer not in self._peer_interfaces:
+            index = None
+            failure: OSError | None = error
+        else:
+            failure = None
+        finally:
+            state.resolving = False
+            state.resolved_at = time.monotonic()
+        if self._peer_routes.get(peer) is not state:
             return  # its last session went meanwhile
-        previous, self._peer_interfaces[peer] = self._peer_interfaces[peer], index
-        if arrived is not None and arrived != index and peer not in self._peer_warned:
-            self._peer_warned.add(peer)
-            _log.warning("data plane: tunnel packets from %s arrive on interface index %d, but the route back to "
-                         "it leaves by interface index %d: they are dropped (wrong_interface)", peer, arrived,
-                         index, extra={"fields": {"event": "dataplane_peer_wrong_interface", "peer": peer,
-                                                  "interface": arrived, "route_interface": index}})
+        state.local, previous, self._peer_interfaces[peer] = local, self._peer_interfaces[peer], index
+        if local != self.forwarder.local_addresses.get(peer):
+            self._resolve_later(peer, None)  # the tunnel endpoint changed meanwhile
+        if failure is not None:
+            if not state.warned_route_failed:
+                state.warned_route_failed = True
+                _log.warning("data plane: %s: the tunnel packets of tunnel peer %s are dropped (wrong_interface) "
+                             "until a route to it is found", failure, peer,
+                             extra={"fields": {"event": "dataplane_peer_route_failed", "peer": peer}})
+            return
+        state.warned_route_failed = False
+        if arrived is not None and arrived != index:
+            if not state.warned_wrong_interface:
+                state.warned_wrong_interface = True
+                _log.warning("data plane: a tunnel packet claiming to be from %s arrived on interface index %d, but "
+                             "the route back to %s leaves by interface index %d: such packets are dropped "
+                             "(wrong_interface)", peer, arrived, peer, index,
+                             extra={"fields": {"event": "dataplane_peer_wrong_interface", "peer": peer,
+                                               "interface": arrived, "route_interface": index}})
         elif previous is not None and previous != index:
-            self._peer_warned.discard(peer)
+            state.warned_wrong_interface = False
             _log.info("data plane: the route to tunnel peer %s leaves by interface index %d now, not %d: its "
                       "tunnel packets are taken from there", peer, index, previous,
                       extra={"fields": {"event": "dataplane_peer_route_changed", "peer": peer,

@@ -57,12 +57,23 @@ def interface_index(ipr: IPRoute, name: str) -> int:
     return int(found[0])
 
 
-def route_interface(ipr: IPRoute, destination: str) -> int:
-    """The index of the interface the node's route to ``destination`` leaves by (``ip route get``): where
-    packets from ``destination`` arrive if the path is symmetric, as strict reverse-path filtering expects
-    (RFC 3704 section 2.2)."""
+def route_interface(ipr: IPRoute, destination: str, source: str | None) -> int:
+    """The index of the interface the node's route to ``destination`` from ``source`` leaves by (``ip route get
+    DESTINATION from SOURCE``): where the node's own packets from ``source`` to ``destination`` go out, through
+    any source-routing policy rule, and so where packets from ``destination`` arrive if the path is symmetric, as
+    strict reverse-path filtering expects (RFC 3704 section 2.2). Without ``source``, or if there is no route
+    from it (e.g. the node does not hold that address), the route to ``destination`` from any source."""
+    if source is not None:
+        try:
+            return _route_interface(ipr, destination, {"dst": destination, "src": source})
+        except OSError:
+            pass
+    return _route_interface(ipr, destination, {"dst": destination})
+
+
+def _route_interface(ipr: IPRoute, destination: str, request: dict[str, str]) -> int:
     with naming_netlink(f"route to {destination}"):
-        found = ipr.route("get", dst=destination)
+        found = ipr.route("get", **request)
     index = found[0].get_attr("RTA_OIF") if found else None
     if index is None:
         raise OSError(errno.ENETUNREACH, f"route to {destination}: no interface")

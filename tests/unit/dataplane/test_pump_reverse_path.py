@@ -3,13 +3,19 @@ with the arrival interface each datagram reports (IP_PKTINFO), before and after 
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import logging
 import socket
 import struct
 
-from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
+import pytest
+
+from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane import pump as pump_module
+from pmip6.dataplane.pump import RERESOLVE_INTERVAL, RERESOLVE_RATE, LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 IP_PKTINFO = 8
@@ -65,3 +71,145 @@ def test_a_peer_no_session_has_any_more_is_forgotten() -> None:
     assert MAG1 in pump._peer_interfaces
     pump.on_event(BindingDeregistered(SESSION))
     assert pump._peer_interfaces == {}
+
+
+class Netlink:
+    """The pump's netlink thread, stood in for: records each route lookup (peer, local) and answers it with
+    ``answer`` (an interface index or an OSError) once ``release`` is set."""
+
+    def __init__(self, answer: int | OSError) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, str | None]] = []
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def __call__(self, _call: object, _ipr: object, peer: str, local: str | None) -> int:
+        self.asked.append((peer, local))
+        await self.release.wait()
+        if isinstance(self.answer, OSError):
+            raise self.answer
+        return self.answer
+
+
+def running(pump: LmaPump, netlink: Netlink, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Make ``pump`` look started with ``netlink`` as its thread, and its clock (time.monotonic) the returned
+    cell."""
+    pump._loop, pump.ipr = asyncio.get_running_loop(), object()  # type: ignore[assignment]
+    monkeypatch.setattr(pump, "netlink", netlink)
+    now = [100.0]
+    monkeypatch.setattr(pump_module.time, "monotonic", lambda: now[0])
+    return now
+
+
+async def finish(pump: LmaPump) -> None:
+    for task in pump._resolving:
+        task.cancel()
+    await asyncio.gather(*pump._resolving, return_exceptions=True)
+    pump._netlink_thread.shutdown()
+
+
+def test_RFC3704_2_2_the_route_back_is_looked_up_from_the_sessions_own_address(monkeypatch) -> None:
+    """The pump sends from ``session.local``, so that source's route (policy rules included) is the way back."""
+    async def scenario() -> list[tuple[str, str | None]]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        running(pump, netlink, monkeypatch)
+        await pump.apply(BindingEstablished(session(b"mn1", mag=MAG1, lma="192.0.2.7")))
+        await finish(pump)
+        return netlink.asked
+
+    assert asyncio.run(scenario()) == [(MAG1, "192.0.2.7")]
+
+
+def test_one_peer_never_has_two_lookups_queued_and_the_interval_counts_from_the_end(monkeypatch) -> None:
+    """A flood naming a peer while its lookup waits on a busy netlink thread queues no other one; the next one
+    comes :data:`RERESOLVE_INTERVAL` after that lookup ended, not after it was asked for."""
+    async def scenario() -> list[tuple[str, str | None]]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        now = running(pump, netlink, monkeypatch)
+        netlink.release.clear()
+        pump.on_event(BindingEstablished(SESSION))
+        for _ in range(3):
+            now[0] += 1.5
+            pump._misarrived(MAG1, 9)
+        await asyncio.sleep(0)
+        netlink.release.set()
+        await pump._resolved()
+        now[0] += RERESOLVE_INTERVAL / 2
+        pump._misarrived(MAG1, 9)
+        now[0] += RERESOLVE_INTERVAL / 2
+        pump._misarrived(MAG1, 9)
+        await pump._resolved()
+        await finish(pump)
+        return netlink.asked
+
+    assert asyncio.run(scenario()) == [(MAG1, LMAA)] * 2
+
+
+def test_re_resolutions_across_all_peers_are_bounded(monkeypatch) -> None:
+    """Spoofed packets naming many peers cause at most :data:`RERESOLVE_RATE` lookups a second in total."""
+    async def scenario() -> tuple[int, int]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        now = running(pump, netlink, monkeypatch)
+        peers = [f"192.0.2.{i}" for i in range(10, 110)]
+        for i, peer in enumerate(peers):
+            await pump.apply(BindingEstablished(session(f"mn{i}".encode(), mag=peer, home=None, uplink_key=i + 1)))
+        at_registration = len(netlink.asked)
+        now[0] += RERESOLVE_INTERVAL
+        for peer in peers:
+            pump._misarrived(peer, 9)
+        await pump._resolved()
+        await finish(pump)
+        return at_registration, len(netlink.asked) - at_registration
+
+    at_registration, caused_by_packets = asyncio.run(scenario())
+    assert (at_registration, caused_by_packets) == (100, RERESOLVE_RATE)
+
+
+def test_a_peer_whose_route_went_is_dropped_until_found_and_each_warning_comes_once(monkeypatch, caplog) -> None:
+    """RFC 3704 section 2.2: no route back, no packet taken, as the warning says; the wrong_interface warning
+    names the arrival interface as where a packet claiming the peer's address came, and neither warning
+    silences the other."""
+    async def scenario() -> LmaPump:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        now = running(pump, netlink, monkeypatch)
+        await pump.apply(BindingEstablished(SESSION))
+        for _ in range(2):
+            now[0] += RERESOLVE_INTERVAL
+            receive(pump, MAG1, pktinfo(4))
+            await pump._resolved()
+        netlink.answer = OSError(errno.ENETUNREACH, f"route to {MAG1}: Network is unreachable")
+        for _ in range(2):
+            now[0] += RERESOLVE_INTERVAL
+            receive(pump, MAG1, pktinfo(4))
+            await pump._resolved()
+        receive(pump, MAG1, pktinfo(3))  # the old interface
+        await finish(pump)
+        return pump
+
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.pump"):
+        pump = asyncio.run(scenario())
+    events = [record.fields["event"] for record in caplog.records]  # type: ignore[attr-defined]
+    assert events == ["dataplane_peer_wrong_interface", "dataplane_peer_route_failed"]
+    assert f"claiming to be from {MAG1} arrived on interface index 4" in caplog.records[0].getMessage()
+    assert pump._peer_interfaces[MAG1] is None
+    totals = pump.lma.totals()
+    assert (totals.uplink_packets, totals.drops) == (0, {"wrong_interface": 5})
+
+
+@pytest.mark.parametrize("answer", [3, OSError(errno.ENETUNREACH, "no route")])
+def test_a_lookup_that_ends_after_the_peers_last_session_leaves_nothing_behind(monkeypatch, answer) -> None:
+    async def scenario() -> LmaPump:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(answer)
+        running(pump, netlink, monkeypatch)
+        netlink.release.clear()
+        pump.on_event(BindingEstablished(SESSION))
+        await asyncio.sleep(0)
+        pump.on_event(BindingDeregistered(SESSION))
+        netlink.release.set()
+        results = await asyncio.gather(*pump._resolving, return_exceptions=True)
+        assert results == [None]
+        await finish(pump)
+        return pump
+
+    pump = asyncio.run(scenario())
+    assert (pump._peer_interfaces, pump._peer_routes) == ({}, {})
