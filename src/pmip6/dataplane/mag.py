@@ -72,6 +72,8 @@ class MagForwarder(Forwarder):
     def __init__(self, tunnel_mtu: int = DEFAULT_TUNNEL_MTU, encapsulation_limit: int | None = None) -> None:
         super().__init__(tunnel_mtu, encapsulation_limit)
         self._by_interface: dict[str, list[SessionRoute]] = {}
+        self._claimants: dict[str, dict[IPv4Address | IPv6Network, list[SessionRoute]]] = {}
+        """Per access interface, each home address (:func:`_claims`) of its sessions -> the sessions that have it."""
         self._mn_sources: AddressIndex[SessionRoute | Claim] = AddressIndex()
         """(access interface, home address) -> its one session, or :attr:`Claim.AMBIGUOUS` if several claim it."""
 
@@ -92,47 +94,53 @@ class MagForwarder(Forwarder):
         interface = route.session.access_interface
         if interface is not None:
             routes = self._by_interface.setdefault(interface, [])
-            for claim in _claims(route.session):
+            claimants = self._claimants.setdefault(interface, {})
+            claims = _claims(route.session)
+            for claim in claims:
                 for other in routes:
                     for theirs in _claims(other.session):
                         if (shared := _shared(claim, theirs)) is not None:
                             _warn_shared(interface, shared, [other.session, route.session])
-            self._unindex_sources(interface, routes)
             routes.append(route)
-            self._index_sources(interface, routes)
+            for claim in claims:
+                claimants.setdefault(claim, []).append(route)
+            self._index_sources(interface, claimants, claims)
 
     def _unindex_local(self, route: SessionRoute) -> None:
         interface = route.session.access_interface
         routes = self._by_interface.get(interface, []) if interface is not None else []
         if route in routes:
             assert interface is not None
-            self._unindex_sources(interface, routes)
             routes.remove(route)
-            self._index_sources(interface, routes)
+            claimants = self._claimants[interface]
+            claims = _claims(route.session)
+            for claim in claims:
+                owners = claimants[claim]
+                owners.remove(route)
+                if not owners:
+                    del claimants[claim]
+            self._index_sources(interface, claimants, claims)
             if not routes:
                 del self._by_interface[interface]
+                del self._claimants[interface]
 
-    def _index_sources(self, interface: str, routes: list[SessionRoute]) -> None:
-        """Index the home addresses of ``routes``, all on ``interface``: those several sessions share are
-        ambiguous (:func:`_shared`)."""
-        claimants: dict[IPv4Address | IPv6Network, list[SessionRoute]] = {}
-        for route in routes:
-            for claim in _claims(route.session):
-                claimants.setdefault(claim, []).append(route)
-        shared = {overlap for claim, owners in claimants.items() for other, others in claimants.items()
-                  if owners != others and (overlap := _shared(claim, other)) is not None}
-        for claim, owners in claimants.items():
-            entry = owners[0] if len(owners) == 1 and claim not in shared else Claim.AMBIGUOUS
-            if isinstance(claim, IPv4Address):
-                self._mn_sources.add(interface, claim, (), entry)
-            else:
-                self._mn_sources.add(interface, None, (claim,), entry)
-
-    def _unindex_sources(self, interface: str, routes: list[SessionRoute]) -> None:
-        """Remove the uplink index's entries of ``routes``, all on ``interface`` (ambiguous ones too)."""
-        for route in routes:
-            session = route.session
-            self._mn_sources.discard(interface, session.ipv4_home_address, session.home_network_prefixes)
+    def _index_sources(self, interface: str, claimants: dict[IPv4Address | IPv6Network, list[SessionRoute]],
+                       changed: list[IPv4Address | IPv6Network]) -> None:
+        """Index again, on ``interface`` whose home addresses ``claimants`` holds, the entries that the ``changed``
+        claims (of a session added or removed) decide: theirs and those of the claims they overlap. A claim is
+        ambiguous if several sessions have it, or if a claim of other sessions overlaps it and is not longer
+        (:func:`_shared`)."""
+        affected = {*changed, *(other for claim in changed for other in claimants
+                                if _shared(claim, other) is not None)}
+        for claim in affected:
+            owners = claimants.get(claim)
+            ipv4, prefixes = (claim, ()) if isinstance(claim, IPv4Address) else (None, (claim,))
+            if owners is None:
+                self._mn_sources.discard(interface, ipv4, prefixes)
+                continue
+            shared = len(owners) > 1 or any(claimants[other] != owners and _shared(claim, other) == claim
+                                            for other in claimants if other != claim)
+            self._mn_sources.add(interface, ipv4, prefixes, Claim.AMBIGUOUS if shared else owners[0])
 
     def access_interfaces(self) -> list[str]:
         """The access interfaces that currently have a session (the pump serves exactly these)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
 import pytest
 from scapy.layers.l2 import GRE
 
 from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
-from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
+from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated, TunnelSession
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.mag import MagForwarder
@@ -207,3 +208,43 @@ def test_a_re_registration_of_the_one_mn_with_an_address_is_not_ambiguous(
         mag.apply(BindingUpdated(rekeyed, previous=MN1))
     assert caplog.records == []
     assert GRE(mag.from_access("acc1", UPLINK)[2]).key == 0xB001
+
+
+def test_nested_hnps_of_three_mns_are_ambiguous_where_they_overlap_and_follow_each_leaving() -> None:
+    """/64 inside /56 inside /48, three MNs on acc1: the /64 and the /56 are ambiguous, the rest of the /48 is its
+    MN's; an MN's own nested prefixes are not; as each MN leaves, what it shared is its neighbour's again."""
+    def mn(name: bytes, *prefixes: str, key: int) -> TunnelSession:
+        return session(name, at="mag", home=None, prefixes=prefixes, downlink_key=key, uplink_key=key)
+
+    m64, m56 = mn(b"m64", "2001:db8:a::/64", key=64), mn(b"m56", "2001:db8:a::/56", key=56)
+    m48 = mn(b"m48", "2001:db8:a::/48", "2001:db8:a:100::/64", key=48)
+    in64, in56, in48, own = (ipv6(source, "2001:db8::1") for source in
+                             ("2001:db8:a::5", "2001:db8:a:7::5", "2001:db8:a:f00::5", "2001:db8:a:100::5"))
+
+    def keys(mag: MagForwarder) -> list[int | DropReason]:
+        return [result if isinstance(result := mag.from_access("acc1", packet), DropReason) else GRE(result[2]).key
+                for packet in (in64, in56, in48, own)]
+
+    mag = mag_with(m64, m48, m56)
+    assert keys(mag) == [DropReason.AMBIGUOUS_SOURCE, DropReason.AMBIGUOUS_SOURCE, 48, 48]
+    mag.apply(BindingDeregistered(m56))
+    assert keys(mag) == [DropReason.AMBIGUOUS_SOURCE, 48, 48, 48]
+    mag.apply(BindingDeregistered(m48))
+    assert keys(mag) == [64, DropReason.FOREIGN_SOURCE, DropReason.FOREIGN_SOURCE, DropReason.FOREIGN_SOURCE]
+
+
+def test_one_more_mn_on_a_busy_access_interface_costs_no_more_than_the_claims_it_overlaps() -> None:
+    """Each session added or removed on a shared access interface is checked against the others, not every claim
+    against every other (which took 0.39 s of the event loop for the 401st MN with an IPv4 home address and a /64
+    each): a generous bound of 0.1 s, a tenth of that per event."""
+    mag = MagForwarder()
+    for i in range(400):
+        mag.apply(BindingEstablished(session(f"mn{i}".encode(), at="mag", home=f"10.{i // 250}.{i % 250}.1",
+                                             prefixes=(f"2001:db8:{i:x}::/64",), downlink_key=i + 1)))
+    one_more = session(b"one-more", at="mag", home="10.200.0.1", prefixes=("2001:db8:ffff::/64",),
+                       downlink_key=0xFFFF)
+    start = time.perf_counter()
+    mag.apply(BindingEstablished(one_more))
+    mag.apply(BindingDeregistered(one_more))
+    took = time.perf_counter() - start
+    assert took < 0.1, f"one more MN's attach and detach took {took:.2f} s of the event loop"
