@@ -12,7 +12,7 @@ import struct
 import pytest
 
 from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
-from pmip6.core.events import BindingDeregistered, BindingEstablished
+from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane import pump as pump_module
 from pmip6.dataplane.pump import RERESOLVE_INTERVAL, RERESOLVE_RATE, LmaPump
@@ -213,3 +213,25 @@ def test_a_lookup_that_ends_after_the_peers_last_session_leaves_nothing_behind(m
 
     pump = asyncio.run(scenario())
     assert (pump._peer_interfaces, pump._peer_routes) == ({}, {})
+
+
+def test_RFC3704_2_2_a_new_local_address_toward_the_peer_is_looked_up_again(monkeypatch) -> None:
+    """A re-registration that moves the session to another local address (the pump sends from it now) resolves
+    the route from that address, also when it comes while the previous lookup is under way."""
+    async def scenario() -> list[tuple[str, str | None]]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        running(pump, netlink, monkeypatch)
+        moved = session(b"mn1", mag=MAG1, uplink_key=0xA001, lma="192.0.2.7")
+        await pump.apply(BindingEstablished(SESSION))
+        await pump.apply(BindingUpdated(moved, previous=SESSION))
+        netlink.release.clear()
+        back = BindingUpdated(SESSION, previous=moved)
+        pump.on_event(back)
+        await asyncio.sleep(0)
+        pump.on_event(BindingUpdated(moved, previous=SESSION))
+        netlink.release.set()
+        await pump._resolved()
+        await finish(pump)
+        return netlink.asked
+
+    assert asyncio.run(scenario()) == [(MAG1, LMAA), (MAG1, "192.0.2.7"), (MAG1, LMAA), (MAG1, "192.0.2.7")]
