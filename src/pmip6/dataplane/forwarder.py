@@ -22,6 +22,7 @@ The pump answers both refusals with an ICMP error.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -131,8 +132,11 @@ class Forwarder:
         self._peers: dict[str, int] = {}
         """Peer address (text) -> how many sessions have it as their tunnel peer."""
         self.local_addresses: dict[str, str] = {}
-        """Peer address -> this node's tunnel endpoint toward it (the session's ``local``), as text: the
-        source address of the outer packets, which the peer checks (GK-5.2-7, GK-4.2-13)."""
+        """Peer address -> this node's tunnel endpoint toward it (the latest session's ``local``, or while that
+        session's is gone one of the remaining sessions'), as text: the source address of the outer packets, which
+        the peer checks (GK-5.2-7, GK-4.2-13)."""
+        self._peer_locals: dict[str, Counter[str]] = {}
+        """Peer address -> the ``local`` of each of its sessions, counted."""
         self.own_addresses: LocalDestinations | frozenset[bytes] = frozenset()
         """The addresses the kernel delivers to this node itself, packed (``address in own_addresses``), which the
         pump fills in (``pmip6.dataplane.local_table``): a packet from the tunnel whose correspondent address is one
@@ -188,6 +192,7 @@ class Forwarder:
                              previous.counters if previous is not None else TrafficCounters())
         self._routes[session_identity(session)] = route
         self.local_addresses[route.peer_host] = session.local.compressed
+        self._peer_locals.setdefault(route.peer_host, Counter())[session.local.compressed] += 1
         self._peers[route.peer_host] = self._peers.get(route.peer_host, 0) + 1
         if route.receive_key is not None:
             self._by_key[route.receive_key] = route
@@ -210,6 +215,7 @@ class Forwarder:
             self._peers[route.peer_host] -= 1
         else:
             del self._peers[route.peer_host]
+        self._forget_local(route.peer_host, session.local.compressed)
         if route.receive_key is not None:
             if self._by_key.get(route.receive_key) is route:
                 del self._by_key[route.receive_key]
@@ -223,6 +229,18 @@ class Forwarder:
             self._unkeyed.remove(route.peer_host, session.ipv4_home_address, session.home_network_prefixes,
                                  route)
         self._unindex_local(route)
+
+    def _forget_local(self, peer: str, local: str) -> None:
+        """A session of ``peer`` from ``local`` is gone: the tunnel endpoint toward ``peer`` becomes a remaining
+        session's if it was this one's and no other session of ``peer`` has it."""
+        locals_ = self._peer_locals[peer]
+        locals_[local] -= 1
+        if locals_[local] == 0:
+            del locals_[local]
+        if not locals_:
+            del self._peer_locals[peer]
+        elif self.local_addresses.get(peer) == local and local not in locals_:
+            self.local_addresses[peer] = next(iter(locals_))
 
     def has_peer(self, peer: str) -> bool:
         """Whether a session has ``peer`` (an address as text) as its tunnel peer."""

@@ -115,9 +115,10 @@ int)."""
 RERESOLVE_INTERVAL = 1.0
 """Seconds from the end of one resolution of the route to a tunnel peer to the next one its packets arriving
 elsewhere may cause."""
-RERESOLVE_RATE = 10.0
-"""Resolutions per second, across all tunnel peers, that packets arriving elsewhere may cause (a token bucket of
-as many): a flood naming many peers cannot fill the netlink thread's queue."""
+MAX_RERESOLVING = 16
+"""Resolutions that packets arriving elsewhere may have under way at once, across all tunnel peers: a flood naming
+many peers cannot fill the netlink thread's queue (each takes about 0.3 ms), and a route change of many peers at
+once is still followed within milliseconds of their packets."""
 _IFINDEX = struct.Struct("=i")
 """ipi_ifindex, at the start of struct in_pktinfo, and ipi6_ifindex, at octet 16 of struct in6_pktinfo."""
 Ancillary = list[tuple[int, int, bytes]]
@@ -188,7 +189,8 @@ class Pump:
         from the session's local address leaves by (None until resolved, or while there is no such route): its
         tunnel packets are taken from there only."""
         self._peer_routes: dict[str, PeerRoute] = {}
-        self._reresolve_limit = TokenBucket(RERESOLVE_RATE, RERESOLVE_RATE)
+        self._reresolving = 0
+        """Resolutions under way that a packet arriving elsewhere caused (at most MAX_RERESOLVING)."""
         self._resolving: set[asyncio.Task[None]] = set()
         self._ancillary: dict[str, tuple[Ancillary, ...]] = {}
         self._limited: dict[tuple[str | None, int], tuple[Ancillary, ...]] = {}
@@ -335,13 +337,13 @@ class Pump:
         """A tunnel packet from session peer ``peer`` arrived on ``interface`` (0: unknown), not on the interface
         the route back to ``peer`` leaves by, or before that route is known: it is dropped (``wrong_interface``),
         and the route resolved again unless a resolution is under way, the latest ended less than
-        :data:`RERESOLVE_INTERVAL` ago or the :data:`RERESOLVE_RATE` across all peers is spent."""
+        :data:`RERESOLVE_INTERVAL` ago or :data:`MAX_RERESOLVING` such resolutions are under way."""
         self.forwarder.drop_unattributed(DropReason.WRONG_INTERFACE)
         state = self._peer_routes.get(peer)
         if state is None or state.resolving:
             return
         now = time.monotonic()
-        if now - state.resolved_at >= RERESOLVE_INTERVAL and self._reresolve_limit.take(now):
+        if now - state.resolved_at >= RERESOLVE_INTERVAL and self._reresolving < MAX_RERESOLVING:
             self._resolve_later(peer, interface)
 
     def _resolve_later(self, peer: str, arrived: int | None) -> None:
@@ -351,6 +353,8 @@ class Pump:
             return  # resolved at the start
         state = self._peer_routes[peer]
         state.resolving = True
+        if arrived is not None:
+            self._reresolving += 1
         task = self._loop.create_task(self._resolve(peer, state, arrived))
         self._resolving.add(task)
         task.add_done_callback(self._resolving.discard)
@@ -358,7 +362,8 @@ class Pump:
     async def _resolve(self, peer: str, state: PeerRoute, arrived: int | None) -> None:
         local = self.forwarder.local_addresses.get(peer)
         try:
-            index: int | None = await self.netlink(route_interface, self.ipr, peer, local)
+            index: int | None = await self.netlink(route_interface, self.ipr, peer,
+                                                   local if local is not None and self._holds(local) else None)
         except OSError as error:  # no route back: no packet of the peer's passes a reverse-path check
             index = None
             failure: OSError | None = error
@@ -367,6 +372,8 @@ class Pump:
         finally:
             state.resolving = False
             state.resolved_at = time.monotonic()
+            if arrived is not None:
+                self._reresolving -= 1
         if self._peer_routes.get(peer) is not state:
             return  # its last session went meanwhile
         state.local, previous, self._peer_interfaces[peer] = local, self._peer_interfaces[peer], index
@@ -394,6 +401,12 @@ class Pump:
                       "tunnel packets are taken from there", peer, index, previous,
                       extra={"fields": {"event": "dataplane_peer_route_changed", "peer": peer,
                                         "interface": index}})
+
+    def _holds(self, address: str) -> bool:
+        """Whether ``address`` is one of the node's own (the route back from it is the one to check); a session
+        whose tunnel endpoint the node does not hold is checked against the route from any source."""
+        return socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address) \
+            in self.forwarder.own_addresses
 
     async def _resolved(self) -> None:
         """Wait for the route resolutions under way."""

@@ -61,14 +61,11 @@ def route_interface(ipr: IPRoute, destination: str, source: str | None) -> int:
     """The index of the interface the node's route to ``destination`` from ``source`` leaves by (``ip route get
     DESTINATION from SOURCE``): where the node's own packets from ``source`` to ``destination`` go out, through
     any source-routing policy rule, and so where packets from ``destination`` arrive if the path is symmetric, as
-    strict reverse-path filtering expects (RFC 3704 section 2.2). Without ``source``, or if there is no route
-    from it (e.g. the node does not hold that address), the route to ``destination`` from any source."""
-    if source is not None:
-        try:
-            return _route_interface(ipr, destination, {"dst": destination, "src": source})
-        except OSError:
-            pass
-    return _route_interface(ipr, destination, {"dst": destination})
+    strict reverse-path filtering expects (RFC 3704 section 2.2). Without ``source`` (the caller passes none for
+    an address the node does not hold), the route to ``destination`` from any source. No route from ``source``
+    (unreachable, prohibited) is an OSError: nothing from ``destination`` passes the check then."""
+    request = {"dst": destination} if source is None else {"dst": destination, "src": source}
+    return _route_interface(ipr, destination, request)
 
 
 def _route_interface(ipr: IPRoute, destination: str, request: dict[str, str]) -> int:

@@ -15,7 +15,7 @@ from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, sess
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane import pump as pump_module
-from pmip6.dataplane.pump import RERESOLVE_INTERVAL, RERESOLVE_RATE, LmaPump
+from pmip6.dataplane.pump import MAX_RERESOLVING, RERESOLVE_INTERVAL, LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 IP_PKTINFO = 8
@@ -91,10 +91,15 @@ class Netlink:
         return self.answer
 
 
+NODE_ADDRESSES = (LMAA, "192.0.2.7")
+"""The addresses the node holds in these tests (the LMAA, and a second one a session may use)."""
+
+
 def running(pump: LmaPump, netlink: Netlink, monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Make ``pump`` look started with ``netlink`` as its thread, and its clock (time.monotonic) the returned
-    cell."""
+    """Make ``pump`` look started with ``netlink`` as its thread, holding NODE_ADDRESSES, and its clock
+    (time.monotonic) the returned cell."""
     pump._loop, pump.ipr = asyncio.get_running_loop(), object()  # type: ignore[assignment]
+    pump.forwarder.own_addresses = frozenset(socket.inet_aton(address) for address in NODE_ADDRESSES)
     monkeypatch.setattr(pump, "netlink", netlink)
     now = [100.0]
     monkeypatch.setattr(pump_module.time, "monotonic", lambda: now[0])
@@ -145,24 +150,34 @@ def test_one_peer_never_has_two_lookups_queued_and_the_interval_counts_from_the_
     assert asyncio.run(scenario()) == [(MAG1, LMAA)] * 2
 
 
-def test_re_resolutions_across_all_peers_are_bounded(monkeypatch) -> None:
-    """Spoofed packets naming many peers cause at most :data:`RERESOLVE_RATE` lookups a second in total."""
-    async def scenario() -> tuple[int, int]:
+def test_re_resolutions_under_way_across_all_peers_are_bounded_and_all_peers_are_followed_soon(monkeypatch) -> None:
+    """Packets naming many peers have at most :data:`MAX_RERESOLVING` lookups under way at once (a flood cannot
+    fill the netlink thread's queue), yet a route change of many peers at once is followed for every one of them
+    as soon as the lookups ahead of it end, not at a rate (a failover of 200 MAGs, review 8)."""
+    async def scenario() -> tuple[int, int, int]:
         pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
         now = running(pump, netlink, monkeypatch)
-        peers = [f"192.0.2.{i}" for i in range(10, 110)]
+        peers = [f"198.51.100.{i}" for i in range(1, 201)]
         for i, peer in enumerate(peers):
             await pump.apply(BindingEstablished(session(f"mn{i}".encode(), mag=peer, home=None, uplink_key=i + 1)))
         at_registration = len(netlink.asked)
         now[0] += RERESOLVE_INTERVAL
+        netlink.answer, netlink.release = 9, asyncio.Event()  # the route changed; the thread is busy
         for peer in peers:
             pump._misarrived(peer, 9)
+        under_way = len(pump._resolving)
+        netlink.release.set()
         await pump._resolved()
+        for _ in range(len(peers) // MAX_RERESOLVING + 1):  # each peer's next packet, as the lookups end
+            for peer in peers:
+                if pump._peer_interfaces[peer] != 9:
+                    pump._misarrived(peer, 9)
+            await pump._resolved()
+        followed = sum(1 for peer in peers if pump._peer_interfaces[peer] == 9)
         await finish(pump)
-        return at_registration, len(netlink.asked) - at_registration
+        return at_registration, under_way, followed
 
-    at_registration, caused_by_packets = asyncio.run(scenario())
-    assert (at_registration, caused_by_packets) == (100, RERESOLVE_RATE)
+    assert asyncio.run(scenario()) == (200, MAX_RERESOLVING, 200)
 
 
 def test_a_peer_whose_route_went_is_dropped_until_found_and_each_warning_comes_once(monkeypatch, caplog) -> None:
@@ -194,6 +209,41 @@ def test_a_peer_whose_route_went_is_dropped_until_found_and_each_warning_comes_o
     assert pump._peer_interfaces[MAG1] is None
     totals = pump.lma.totals()
     assert (totals.uplink_packets, totals.drops) == (0, {"wrong_interface": 5})
+
+
+def test_RFC3704_2_2_a_tunnel_endpoint_the_node_does_not_hold_is_looked_up_from_any_source(monkeypatch) -> None:
+    """Only an address the node holds has a route back "from" it; for one it does not (a session's address that
+    went), the route from any source. One it holds is looked up from it, whatever the answer: no route from it
+    (unreachable, prohibited) means no packet of the peer passes (review 8: no fallback then)."""
+    async def scenario() -> list[tuple[str, str | None]]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(OSError(errno.EHOSTUNREACH, "No route to host"))
+        running(pump, netlink, monkeypatch)
+        await pump.apply(BindingEstablished(session(b"mn1", mag=MAG1)))
+        await pump.apply(BindingEstablished(session(b"mn2", mag=MAG2, lma="192.0.2.99")))
+        assert (pump._peer_interfaces[MAG1], pump._peer_interfaces[MAG2]) == (None, None)
+        await finish(pump)
+        return netlink.asked
+
+    assert asyncio.run(scenario()) == [(MAG1, LMAA), (MAG2, None)]
+
+
+def test_when_a_peers_session_from_one_address_goes_the_route_back_is_looked_up_from_a_remaining_ones(
+        monkeypatch) -> None:
+    """One peer, sessions from two of the node's addresses: when the latest one's goes, the tunnel endpoint toward
+    the peer (and the source of the route back) is the remaining session's (review 8: it stayed the gone one's)."""
+    async def scenario() -> tuple[str | None, list[tuple[str, str | None]]]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        running(pump, netlink, monkeypatch)
+        first = session(b"mn1", mag=MAG1, uplink_key=0xA001)
+        second = session(b"mn2", mag=MAG1, home=None, uplink_key=0xA002, lma="192.0.2.7")
+        await pump.apply(BindingEstablished(first))
+        await pump.apply(BindingEstablished(second))
+        await pump.apply(BindingDeregistered(second))
+        local = pump.forwarder.local_addresses.get(MAG1)
+        await finish(pump)
+        return local, netlink.asked
+
+    assert asyncio.run(scenario()) == (LMAA, [(MAG1, LMAA), (MAG1, "192.0.2.7"), (MAG1, LMAA)])
 
 
 @pytest.mark.parametrize("answer", [3, OSError(errno.ENETUNREACH, "no route")])
