@@ -454,6 +454,23 @@ async def _attach_two(lab: Lab) -> None:
         assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == "registered"
 
 
+@contextlib.asynccontextmanager
+async def _two_attached_then_the_lma_silent(lab: Lab) -> AsyncIterator[tuple[Any, socket.socket]]:
+    """The MAG daemon with mn1 and mn2 attached, then the LMA gone silent: a socket on its port that answers
+    nothing (yielded with the MAG)."""
+    lma, mag = lab.lma(), lab.mag()
+    await lma.start()
+    await mag.start()
+    try:
+        await _attach_two(lab)
+        await lma.close()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.1", lab.port))
+            yield mag, silent
+    finally:
+        await mag.close()
+
+
 def test_RFC5846_9_2_a_mag_stopping_revokes_every_binding_with_one_bri_over_real_sockets(tmp_path: Path) -> None:
     """SIGTERM's path (``deregister_all``): one BRI and its BRA end both MNs' bindings at both ends, with no
     de-registration PBU; the LMA's state file forgets them as after any removal."""
@@ -483,25 +500,16 @@ def test_RFC5846_9_2_a_mag_stopping_falls_back_to_de_registrations_within_shutdo
     lab = _global_revocation_lab(tmp_path)
 
     async def scenario() -> tuple[list[Any], float]:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
-            await _attach_two(lab)
-            await lma.close()
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
-                silent.bind(("127.0.0.1", lab.port))
-                silent.setblocking(False)
-                started = time.monotonic()
-                await mag.deregister_all()
-                elapsed = time.monotonic() - started
-                received: list[Any] = []
-                with contextlib.suppress(BlockingIOError):
-                    while True:
-                        received.append(decode_message(silent.recv(2048)))
+        async with _two_attached_then_the_lma_silent(lab) as (mag, silent):
+            silent.setblocking(False)
+            started = time.monotonic()
+            await mag.deregister_all()
+            elapsed = time.monotonic() - started
+            received: list[Any] = []
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    received.append(decode_message(silent.recv(2048)))
             return received, elapsed
-        finally:
-            await mag.close()
 
     received, elapsed = asyncio.run(scenario())
     assert elapsed < 2.5
@@ -559,17 +567,8 @@ def test_RFC5846_9_2_revoke_all_says_when_the_lma_acknowledged_nothing(tmp_path:
                                                      "max_retransmissions = 1\n"))
 
     async def scenario() -> dict[str, Any]:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
-        try:
-            await _attach_two(lab)
-            await lma.close()
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
-                silent.bind(("127.0.0.1", lab.port))
-                return await lab.control("mag", {"command": "revoke-all", "timeout": 5})
-        finally:
-            await mag.close()
+        async with _two_attached_then_the_lma_silent(lab):
+            return await lab.control("mag", {"command": "revoke-all", "timeout": 5})
 
     assert asyncio.run(scenario()) == {"bindings": 2, "global_revocation": True, "left": 0,
                                        "global_revocation_refused": False, "revoked": 0, "deregistered": 0,
