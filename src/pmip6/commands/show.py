@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from pmip6.commands import address, plain_help, reader_gone
+from pmip6.commands import address, plain_help, until_reader_gone
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.wire.describe import token_text
 
@@ -55,12 +55,11 @@ def _show(args: argparse.Namespace) -> int:
     except ControlError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    try:
+    def report() -> int:
         print(_rendered(args, result))
-        sys.stdout.flush()  # now, where a reader gone is caught, not at exit
-    except BrokenPipeError:
-        return reader_gone()
-    return 0
+        return 0
+
+    return until_reader_gone(report)
 
 
 def _rendered(args: argparse.Namespace, result: Any) -> str:
