@@ -30,6 +30,11 @@ whose arrival interface is unknown, is dropped (``wrong_interface``). The route 
 when a session's peer is first seen and kept per peer; a packet on another interface has it resolved again, at
 most once per :data:`RERESOLVE_INTERVAL` per peer, so a route that changed is followed within about that time.
 A packet from an address that is no session's peer is left to the forwarder, which matches it to no session.
+The same routes serve the daemon's signaling sockets (docs/dataplane.md, "Signaling and the arrival interface"):
+the node's signaling peers (:meth:`Pump.watch_signaling_peers`: the LMA at a MAG, every authorized MAG at an LMA)
+are resolved and followed like tunnel peers, and :meth:`Pump.misarrival` tells the daemon whether a message from
+one arrived by the route back to it; tunneled data on the signaling port 5436 (:meth:`Pump.handle_udp`) has the
+tunnel packets' check itself.
 
 Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and the addresses the kernel delivers
 to the node itself (``pmip6.dataplane.local_table``; at the MAG ``local_source``, at the LMA
@@ -50,7 +55,7 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -189,6 +194,9 @@ class Pump:
         from the session's local address leaves by (None until resolved, or while there is no such route): its
         tunnel packets are taken from there only."""
         self._peer_routes: dict[str, PeerRoute] = {}
+        self._signaling_peers: dict[str, str | None] = {}
+        """Per signaling peer of the node (its address as text), the node's signaling address toward it: its route
+        is resolved and followed like a tunnel peer's, from the session's tunnel endpoint if it has one."""
         self._reresolving = 0
         """Resolutions under way that a packet arriving elsewhere caused (at most MAX_RERESOLVING)."""
         self._resolving: set[asyncio.Task[None]] = set()
@@ -321,17 +329,46 @@ class Pump:
         else:
             return
         for session in sessions:
-            peer = session.peer.address.compressed
-            state = self._peer_routes.get(peer)
-            if not self.forwarder.has_peer(peer):
-                self._peer_interfaces.pop(peer, None)
-                self._peer_routes.pop(peer, None)
-            elif state is None:
-                self._peer_interfaces[peer] = None
-                self._peer_routes[peer] = PeerRoute(self.forwarder.local_addresses.get(peer))
-                self._resolve_later(peer, None)
-            elif state.local != self.forwarder.local_addresses.get(peer) and not state.resolving:
-                self._resolve_later(peer, None)
+            self._follow(session.peer.address.compressed)
+
+    def watch_signaling_peers(self, peers: Mapping[str, str | None]) -> None:
+        """Check the signaling from ``peers`` (address as text -> the node's signaling address toward it, None: any)
+        by the route back to each, as tunnel packets are; those no longer given and no session's peer are
+        forgotten. Called before :meth:`start` and whenever the configured peers may have changed (a reload)."""
+        previous, self._signaling_peers = self._signaling_peers, dict(peers)
+        for peer in previous.keys() | self._signaling_peers.keys():
+            self._follow(peer)
+
+    def _follow(self, peer: str) -> None:
+        """Resolve the route to ``peer``, a tunnel or signaling peer now (again if the node's address toward it
+        changed); forget one that is neither any more."""
+        state = self._peer_routes.get(peer)
+        if not self.forwarder.has_peer(peer) and peer not in self._signaling_peers:
+            self._peer_interfaces.pop(peer, None)
+            self._peer_routes.pop(peer, None)
+        elif state is None:
+            self._peer_interfaces[peer] = None
+            self._peer_routes[peer] = PeerRoute(self._local_of(peer))
+            self._resolve_later(peer, None)
+        elif state.local != self._local_of(peer) and not state.resolving:
+            self._resolve_later(peer, None)
+
+    def _local_of(self, peer: str) -> str | None:
+        """The node's address toward ``peer`` that the route back is resolved from: a session's tunnel endpoint,
+        else the signaling address."""
+        local = self.forwarder.local_addresses.get(peer)
+        return self._signaling_peers.get(peer) if local is None else local
+
+    def misarrival(self, source: str, interface: int) -> int | None:
+        """Whether a signaling message from ``source`` that arrived on interface index ``interface`` (0: unknown) is
+        refused: None when ``source`` is no signaling or tunnel peer, or the route back to it leaves by that
+        interface; else the index of the interface it leaves by (0: no route known), and the route is resolved
+        again as for a tunnel packet (:meth:`_recheck`). The daemon drops the message (``wrong_interface``)."""
+        route = self._peer_interfaces.get(source, interface)
+        if route == interface:
+            return None
+        self._recheck(source, interface)
+        return route or 0
 
     def _misarrived(self, peer: str, interface: int) -> None:
         """A tunnel packet from session peer ``peer`` arrived on ``interface`` (0: unknown), not on the interface
@@ -339,6 +376,11 @@ class Pump:
         and the route resolved again unless a resolution is under way, the latest ended less than
         :data:`RERESOLVE_INTERVAL` ago or :data:`MAX_RERESOLVING` such resolutions are under way."""
         self.forwarder.drop_unattributed(DropReason.WRONG_INTERFACE)
+        self._recheck(peer, interface)
+
+    def _recheck(self, peer: str, interface: int) -> None:
+        """Resolve the route to ``peer`` again after something from it arrived on ``interface``, elsewhere than
+        that route leaves by, within the limits :meth:`_misarrived` states."""
         state = self._peer_routes.get(peer)
         if state is None or state.resolving:
             return
@@ -360,7 +402,7 @@ class Pump:
         task.add_done_callback(self._resolving.discard)
 
     async def _resolve(self, peer: str, state: PeerRoute, arrived: int | None) -> None:
-        local = self.forwarder.local_addresses.get(peer)
+        local = self._local_of(peer)
         try:
             index: int | None = await self.netlink(route_interface, self.ipr, peer,
                                                    local if local is not None and self._holds(local) else None)
@@ -377,20 +419,20 @@ class Pump:
         if self._peer_routes.get(peer) is not state:
             return  # its last session went meanwhile
         state.local, previous, self._peer_interfaces[peer] = local, self._peer_interfaces[peer], index
-        if local != self.forwarder.local_addresses.get(peer):
+        if local != self._local_of(peer):
             self._resolve_later(peer, None)  # the tunnel endpoint changed meanwhile
         if failure is not None:
             if not state.warned_route_failed:
                 state.warned_route_failed = True
-                _log.warning("data plane: %s: the tunnel packets of tunnel peer %s are dropped (wrong_interface) "
-                             "until a route to it is found", failure, peer,
+                _log.warning("data plane: %s: the tunnel packets and signaling of peer %s are dropped "
+                             "(wrong_interface) until a route to it is found", failure, peer,
                              extra={"fields": {"event": "dataplane_peer_route_failed", "peer": peer}})
             return
         state.warned_route_failed = False
         if arrived is not None and arrived != index:
             if not state.warned_wrong_interface:
                 state.warned_wrong_interface = True
-                _log.warning("data plane: a tunnel packet claiming to be from %s arrived on interface index %d, but "
+                _log.warning("data plane: a tunnel packet or signaling message claiming to be from %s arrived on interface index %d, but "
                              "the route back to %s leaves by interface index %d: such packets are dropped "
                              "(wrong_interface)", peer, arrived, peer, index,
                              extra={"fields": {"event": "dataplane_peer_wrong_interface", "peer": peer,
@@ -455,19 +497,22 @@ class Pump:
                 [options] if local is None else [_source(local, True), options], ipv6=True)
         return ancillary
 
-    def handle_udp(self, source: str, payload: Buffer, outer_ecn: int = NOT_ECT) -> bool:
-        """Forward a UDP datagram if it is tunneled data (TLV header, or a plain IP packet: IPv4-UDP); False
-        for anything else, e.g. a Mobility Header on port 5436 that belongs to the signaling.
+    def handle_udp(self, source: str, payload: Buffer, interface: int, outer_ecn: int) -> bool:
+        """Forward a UDP datagram that arrived on the signaling port 5436 if it is tunneled data (TLV header, or a
+        plain IP packet: IPv4-UDP); False for anything else, e.g. a Mobility Header that belongs to the signaling.
 
-        ``outer_ecn``: the ECN field of the datagram's IP header, if the caller read it (the signaling socket
-        on 5436 does not, so such data is taken as Not-ECT outside)."""
+        ``interface``: the index of the interface it arrived on (IP_PKTINFO; 0: unknown), checked as a tunnel
+        packet's is (a session peer's data from elsewhere is dropped, ``wrong_interface``); ``outer_ecn``: the ECN
+        field of its IP header (IP_RECVTOS)."""
         kind = classify_udp_payload(payload)
-        if kind is UdpPayloadKind.TLV:
-            self._deliver(source, TunnelFormat.UDP_TLV, payload, outer_ecn)
-        elif kind is UdpPayloadKind.IP:
-            self._deliver(source, TunnelFormat.UDP, payload, outer_ecn)
-        else:
+        if kind is not UdpPayloadKind.TLV and kind is not UdpPayloadKind.IP:
             return False
+        if self._peer_interfaces.get(source, interface) != interface:
+            self._misarrived(source, interface)
+        elif kind is UdpPayloadKind.TLV:
+            self._deliver(source, TunnelFormat.UDP_TLV, payload, outer_ecn)
+        else:
+            self._deliver(source, TunnelFormat.UDP, payload, outer_ecn)
         return True
 
     def _on_readable(self, sock: socket.socket, format: TunnelFormat | None, header_included: bool,

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
@@ -41,7 +41,7 @@ from pmip6.runtime.eventlog import EventLog
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.naming import counted, endpoint_text, naming
 from pmip6.runtime.timers import DeadlineTimer
-from pmip6.runtime.transport import MessageHandler, SignalingTransport, TunnelDataHandler
+from pmip6.runtime.transport import ArrivalCheck, MessageHandler, SignalingTransport, TunnelDataHandler
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
 from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode_of, peer_row, peer_state
@@ -68,6 +68,15 @@ class Engine(Protocol):
     def next_deadline(self) -> float | None: ...
 
     def handle_timer(self, now: float) -> Outcome: ...
+
+
+class ArrivalGuard(Protocol):
+    """What checks the arrival interface of the signaling: the data plane's pump (:class:`pmip6.dataplane.pump.Pump`,
+    docs/dataplane.md, "Signaling and the arrival interface")."""
+
+    def watch_signaling_peers(self, peers: Mapping[str, str | None]) -> None: ...
+
+    def misarrival(self, source: str, interface: int) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,7 @@ class Daemon:
         self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
         self._components: list[Component] = []
         self._tunnel_data: TunnelDataHandler | None = None
+        self._arrival_guard: ArrivalGuard | None = None
         self._binding_columns: list[BindingColumns] = []
         self._stats_sections: dict[str, Callable[[], Any]] = {}
         self._started: list[Callable[[], Awaitable[None]]] = []
@@ -119,6 +129,17 @@ class Daemon:
     def set_tunnel_data_handler(self, handler: TunnelDataHandler) -> None:
         """Offer every datagram on the IPv4/UDP signaling port to ``handler`` first (tunneled data on 5436)."""
         self._tunnel_data = handler
+
+    def set_arrival_guard(self, guard: ArrivalGuard) -> None:
+        """Drop a signaling message from one of :meth:`signaling_peers` (or a tunnel peer) that ``guard`` says
+        arrived elsewhere than the route back to it leaves by (``decode_errors{reason="wrong_interface"}``); the
+        peers are given to it before the components start and again after each reload."""
+        self._arrival_guard = guard
+
+    def signaling_peers(self) -> dict[str, str | None]:
+        """The peers whose signaling the arrival guard checks: address as text -> this node's signaling address
+        toward it (None: none of that family)."""
+        raise NotImplementedError
 
     def add_control_handler(self, command: str, handler: Handler) -> None:
         """Answer the control command ``command`` with ``handler`` (a coroutine taking the request)."""
@@ -197,6 +218,8 @@ class Daemon:
             raise
         self.statistics.reloads["applied"] += 1
         self.apply(outcome)
+        if self._arrival_guard is not None:
+            self._arrival_guard.watch_signaling_peers(self.signaling_peers())
         self.warn_short_heartbeat_interval()
         removed = sum(1 for event in outcome.events if isinstance(event, BindingRemoved))
         kept = sum(1 for _ in self.gre_states())  # a count: no sessions built
@@ -232,6 +255,8 @@ class Daemon:
 
     async def start(self) -> None:
         self.warn_short_heartbeat_interval()
+        if self._arrival_guard is not None:
+            self._arrival_guard.watch_signaling_peers(self.signaling_peers())
         for start, stop in self._components:
             await start()
             self._started.append(stop)
@@ -273,7 +298,8 @@ class Daemon:
                        fallback_to_ephemeral: bool = False) -> None:
         with naming(f"signaling socket UDP {address}:{port}"):
             self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
-                                                self._capture, fallback_to_ephemeral, self._tunnel_data)
+                                                self._capture, fallback_to_ephemeral, self._tunnel_data,
+                                                self._arrival_check())
         bound = self.ipv4.local.port
         if fallback_to_ephemeral and port not in (0, bound):
             self.logger.info("signaling over IPv4/UDP on %s:%d: port %d is taken (e.g. by an LMA on this host), so "
@@ -284,8 +310,11 @@ class Daemon:
     async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler) -> None:
         with naming(f"signaling socket raw MH {address}"):
             self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors,
-                                                        self._capture)
+                                                        self._capture, self._arrival_check())
         self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)
+
+    def _arrival_check(self) -> ArrivalCheck | None:
+        return None if self._arrival_guard is None else self._arrival_guard.misarrival
 
     # ---- driving the engine ----------------------------------------------------------------------
 

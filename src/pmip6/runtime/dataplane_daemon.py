@@ -2,7 +2,8 @@
 
 The pump starts before the daemon touches its engine (so restored bindings reach it), and the host settings
 it needs are checked then (a warning each, ``pmip6.dataplane.host``). It receives every engine event right
-after it was persisted, takes the tunneled data that arrives on the signaling port, answers the control
+after it was persisted, takes the tunneled data that arrives on the signaling port, checks the signaling's arrival
+interface against the route back to its peer (docs/dataplane.md, "Signaling and the arrival interface"), answers the control
 command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus registry. At
 the MAG, :func:`attach_warning` tells ``pmip6 mag attach`` when the MN's access interface got no TUN device and
 rules.
@@ -57,6 +58,7 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
     daemon.add_component(start, pump.stop)
     daemon.add_event_listener(pump.on_event)
     daemon.set_tunnel_data_handler(pump.handle_udp)
+    daemon.set_arrival_guard(pump)
     daemon.add_control_handler("dataplane", dataplane_command)
     daemon.add_binding_columns(partial(_traffic_columns, pump))
     daemon.add_stats_section("dataplane", lambda: {name: counters.as_dict()

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, replace
+from ipaddress import IPv4Address
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -165,6 +166,14 @@ class LmaDaemon(Daemon):
                                 unreadable, len(lost), f" ({names})" if names else "", counter)
         self.lma.heartbeat.restart_counter = counter
         return sessions_lost
+
+    def signaling_peers(self) -> dict[str, str | None]:
+        """Every authorized MAG (``[[mag]]``), toward the LMAA of its address family: a PBU from any other source
+        is answered with status 154 whatever interface it came from."""
+        ipv4 = None if self.config.ipv4_address is None else str(self.config.ipv4_address)
+        ipv6 = None if self.config.ipv6_address is None else str(self.config.ipv6_address)
+        return {mag.compressed: ipv4 if isinstance(mag, IPv4Address) else ipv6
+                for mag in self.config.settings.authorized_mags}
 
     async def open_transports(self) -> None:
         if self.config.ipv4_address is not None:

@@ -165,6 +165,12 @@ class MagDaemon(Daemon):
         self.config = replace(self.config, settings=settings, shutdown_timeout=config.shutdown_timeout)
         return Outcome(), restart_needed
 
+    def signaling_peers(self) -> dict[str, str | None]:
+        """The LMA, toward the Proxy-CoA the MAG signals from."""
+        lma = self.config.settings.lma
+        local = self.config.ipv4_address if lma.port is not None else self.config.ipv6_address
+        return {lma.address.compressed: None if local is None else str(local)}
+
     async def open_transports(self) -> None:
         lma = self.config.settings.lma
         if lma.port is not None:

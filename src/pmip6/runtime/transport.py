@@ -8,11 +8,17 @@ A received datagram that does not decode is counted under its :class:`DecodeErro
 nothing raised by a bad packet ever reaches the event loop. Each drop is logged at warning level with its peer
 and what was wrong, per transport at most MALFORMED_LOG_BURST lines at once and MALFORMED_LOG_RATE a second
 after that (:class:`MalformedMessageLog`, :mod:`pmip6.runtime.log_limit`), so hostile packets cannot flood the log.
+
+Both read each message's arrival interface (IP_PKTINFO / IPV6_PKTINFO). With an :data:`ArrivalCheck` (the data
+plane's, :meth:`pmip6.dataplane.pump.Pump.misarrival`), a message from a peer that arrived elsewhere than the route
+back to that peer leaves by is dropped before decoding and counted as :data:`WRONG_INTERFACE` (RFC 3704 section 2.2,
+strict reverse-path check; docs/dataplane.md, "Signaling and the arrival interface").
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -32,9 +38,19 @@ MessageHandler = Callable[[MobilityMessage, Peer, Address], None]
 PacketTap = Callable[[bytes, Peer, Peer], None]
 """Called with (Mobility Header octets, source, destination) for every packet sent or received (``--pcap``)."""
 
-TunnelDataHandler = Callable[[str, bytes], bool]
-"""Offered every UDP datagram on the signaling port first, with its source address as text: True when it was
-tunneled data (RFC 5845 7.1: data "can be sent over the same UDP tunnel" as the PBU) and was taken."""
+TunnelDataHandler = Callable[[str, bytes, int, int], bool]
+"""Offered every UDP datagram on the signaling port first, with its source address as text, the index of the
+interface it arrived on (0: unknown) and the ECN field of its IP header: True when it was tunneled data (RFC 5845
+7.1: data "can be sent over the same UDP tunnel" as the PBU) and was taken."""
+
+ArrivalCheck = Callable[[str, int], int | None]
+"""Called with a received message's source address as text and the index of the interface it arrived on (0:
+unknown): None when it may be taken, else the index of the interface the route back to the source leaves by (0:
+none known), and the message is dropped as :data:`WRONG_INTERFACE`."""
+
+WRONG_INTERFACE = "wrong_interface"
+"""The ``decode_errors`` reason for a message from a checked peer that arrived elsewhere than the route back to it
+leaves by."""
 
 BAD_CHECKSUM = "bad_checksum"
 """The ``decode_errors`` reason for an IPv6 MH whose checksum does not verify (RFC 6275 section 9.2)."""
@@ -69,6 +85,30 @@ class BadChecksum:
 
     def __str__(self) -> str:
         return f"the Mobility Header checksum does not verify (pseudo-header destination {self.destination})"
+
+
+@dataclass(frozen=True, slots=True)
+class WrongInterface:
+    """A message that arrived on interface ``arrived`` from a peer the route back to which leaves by ``route`` (0:
+    no route known), as :meth:`Receiver.drop` logs it."""
+
+    arrived: int
+    route: int
+
+    def __str__(self) -> str:
+        route = "no route back to it is known" if not self.route else \
+            f"the route back to it leaves by {_interface_text(self.route)}"
+        return f"it arrived on {_interface_text(self.arrived)}, but {route} (wrong_interface)"
+
+
+def _interface_text(index: int) -> str:
+    """``interface index 3 (eth0)``; without the name where the kernel no longer knows it."""
+    if not index:
+        return "an unknown interface"
+    try:
+        return f"interface index {index} ({socket.if_indextoname(index)})"
+    except OSError:
+        return f"interface index {index}"
 
 
 class MalformedMessageLog:

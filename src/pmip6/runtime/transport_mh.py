@@ -4,7 +4,8 @@ pmip6 computes the MH checksum itself (over the IPv6 pseudo-header, RFC 6275 sec
 raw sockets of protocol 135 checksum at offset 4 by default, silently dropping bad messages on receipt;
 pmip6 switches that off (IPV6_CHECKSUM = -1) so that it can count (``decode_errors{reason="bad_checksum"}``)
 and log bad checksums before dropping them as RFC 6275 section 9.2 requires. The
-destination address that the checksum covers comes from IPV6_PKTINFO.
+destination address that the checksum covers comes from IPV6_PKTINFO, and so does the arrival interface, which an
+:data:`ArrivalCheck` (when given) compares with the route back to the peer before the checksum is verified.
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from collections import Counter
 from ipaddress import IPv6Address
 
 from pmip6.core.events import Address, Peer
-from pmip6.runtime.transport import BAD_CHECKSUM, RECEIVE_BATCH, BadChecksum, MessageHandler, PacketTap, Receiver
+from pmip6.runtime.transport import (
+    BAD_CHECKSUM,
+    RECEIVE_BATCH,
+    WRONG_INTERFACE,
+    ArrivalCheck,
+    BadChecksum,
+    MessageHandler,
+    PacketTap,
+    Receiver,
+    WrongInterface,
+)
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message, verify_checksum
 from pmip6.wire.numbers import IPProto
@@ -31,8 +42,9 @@ class RawMobilityTransport:
     """A raw IPv6 socket bound to one address, carrying Mobility Headers with their checksum."""
 
     def __init__(self, sock: socket.socket, address: IPv6Address, receiver: Receiver,
-                 tap: PacketTap | None) -> None:
+                 tap: PacketTap | None, arrival_check: ArrivalCheck | None = None) -> None:
         self._sock = sock
+        self._arrival_check = arrival_check
         self._address = address
         self.local = Peer(address)
         self._receiver = receiver
@@ -42,14 +54,15 @@ class RawMobilityTransport:
 
     @classmethod
     async def open(cls, address: IPv6Address, handler: MessageHandler, decode_errors: Counter[str],
-                   tap: PacketTap | None = None) -> RawMobilityTransport:
+                   tap: PacketTap | None = None,
+                   arrival_check: ArrivalCheck | None = None) -> RawMobilityTransport:
         sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
         try:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
             sock.bind((str(address), 0))
             sock.setblocking(False)
-            return cls(sock, address, Receiver(handler, decode_errors, tap), tap)
+            return cls(sock, address, Receiver(handler, decode_errors, tap), tap, arrival_check)
         except BaseException:
             sock.close()
             raise
@@ -60,11 +73,18 @@ class RawMobilityTransport:
                 data, ancillary, _flags, sender = self._sock.recvmsg(_MAX_MH, _ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
-            destination = self._address
+            destination, interface = self._address, 0
             for level, kind, value in ancillary:
                 if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
-                    destination = IPv6Address(_PKTINFO.unpack_from(value)[0])
-            source = IPv6Address(sender[0].split("%", 1)[0])
+                    packed, interface = _PKTINFO.unpack_from(value)
+                    destination = IPv6Address(packed)
+            text = sender[0].split("%", 1)[0]
+            source = IPv6Address(text)
+            if self._arrival_check is not None:
+                route = self._arrival_check(text, interface)
+                if route is not None:
+                    self._receiver.drop(Peer(source), WRONG_INTERFACE, WrongInterface(interface, route))
+                    continue
             if not verify_checksum(data, source, destination):
                 self._receiver.drop(Peer(source), BAD_CHECKSUM, BadChecksum(destination))
                 continue
@@ -80,5 +100,7 @@ class RawMobilityTransport:
         self._sock.sendto(data, (str(destination.address), 0))
 
     def close(self) -> None:
-        self._loop.remove_reader(self._sock.fileno())
-        self._sock.close()
+        """Stop reading and close the socket; again, nothing (a daemon may be closed twice)."""
+        if self._sock.fileno() != -1:
+            self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()

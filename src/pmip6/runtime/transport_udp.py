@@ -4,6 +4,10 @@ The Mobility Header is the whole UDP payload; its checksum is sent as 0 and igno
 checksum protects it). The LMA listens on IPv4-LMAA:5436 and answers each PBU to the PBU's source address
 and port. The socket is bound to one address, which is therefore the destination of every datagram it
 receives (the PBA's source and the session's local tunnel end).
+
+Each datagram is read with its arrival interface (IP_PKTINFO) and outer TOS (IP_RECVTOS): tunneled data on the
+port (RFC 5845 section 7.1) goes to the data plane with both, its real outer ECN field included (RFC 6040 section
+4.2), and a Mobility Header is checked against its peer's route when an :data:`ArrivalCheck` is given.
 """
 
 from __future__ import annotations
@@ -11,59 +15,58 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import struct
 from collections import Counter
 from ipaddress import IPv4Address
 
 from pmip6.core.events import Address, Peer
-from pmip6.runtime.transport import MessageHandler, PacketTap, Receiver, TunnelDataHandler
+from pmip6.runtime.transport import (
+    RECEIVE_BATCH,
+    WRONG_INTERFACE,
+    ArrivalCheck,
+    MessageHandler,
+    PacketTap,
+    Receiver,
+    TunnelDataHandler,
+    WrongInterface,
+)
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message
 
-
 _PEER_CACHE_SIZE = 4096
 """Socket addresses remembered as Peers: the MAG-LMA pairs are few, so parsing each address once pays."""
-
-
-class _DatagramProtocol(asyncio.DatagramProtocol):
-    __slots__ = ("receiver", "local", "tunnel_data", "_peers")
-
-    def __init__(self, receiver: Receiver, local: Peer, tunnel_data: TunnelDataHandler | None) -> None:
-        self.receiver = receiver
-        self.local = local
-        self.tunnel_data = tunnel_data
-        self._peers: dict[tuple[str, int], Peer] = {}
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self.tunnel_data is not None and self.tunnel_data(addr[0], data):
-            return
-        peer = self._peers.get(addr)
-        if peer is None:
-            if len(self._peers) >= _PEER_CACHE_SIZE:
-                self._peers.clear()
-            peer = self._peers[addr] = Peer(IPv4Address(addr[0]), addr[1])
-        self.receiver.deliver(data, peer, self.local)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable from a vanished peer: the engine's retransmission timer covers it.
-        self.receiver.decode_errors["icmp_error"] += 1
+_IP_PKTINFO = 8  # <linux/in.h>; not exported by the socket module
+_IFINDEX = struct.Struct("=i")
+"""ipi_ifindex, at the start of struct in_pktinfo."""
+_ANCILLARY_SIZE = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(1)
+"""struct in_pktinfo and the TOS octet."""
+_MAX_DATAGRAM = 65535
 
 
 class UdpTransport:
-    """A bound UDP socket carrying Mobility Headers (RFC 5844)."""
+    """A bound UDP socket carrying Mobility Headers (RFC 5844), and tunneled data that arrives on its port."""
 
-    def __init__(self, transport: asyncio.DatagramTransport, local: Peer, tap: PacketTap | None) -> None:
-        self._transport = transport
+    def __init__(self, sock: socket.socket, local: Peer, receiver: Receiver, tunnel_data: TunnelDataHandler | None,
+                 arrival_check: ArrivalCheck | None) -> None:
+        self._sock = sock
         self.local = local
-        self._tap = tap
+        self._receiver = receiver
+        self._tunnel_data = tunnel_data
+        self._arrival_check = arrival_check
+        self._peers: dict[tuple[str, int], Peer] = {}
         self._addresses: dict[Peer, tuple[str, int]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._read_ready)
 
     @classmethod
     async def open(cls, address: IPv4Address, port: int, handler: MessageHandler,
                    decode_errors: Counter[str], tap: PacketTap | None = None,
                    fallback_to_ephemeral: bool = False,
-                   tunnel_data: TunnelDataHandler | None = None) -> UdpTransport:
+                   tunnel_data: TunnelDataHandler | None = None,
+                   arrival_check: ArrivalCheck | None = None) -> UdpTransport:
         """Bind ``address:port``; with ``fallback_to_ephemeral`` a busy port gives an ephemeral one (MAG).
-        ``tunnel_data`` sees every datagram first and takes the tunneled data among them."""
+        ``tunnel_data`` sees every datagram first and takes the tunneled data among them; ``arrival_check``
+        decides which Mobility Headers arrived on the wrong interface."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             try:
@@ -73,26 +76,58 @@ class UdpTransport:
                     raise
                 sock.bind((str(address), 0))
             sock.setblocking(False)
-            bound_port = sock.getsockname()[1]
-            local = Peer(address, bound_port)
-            receiver = Receiver(handler, decode_errors, tap)
-            loop = asyncio.get_running_loop()
-            transport, _ = await loop.create_datagram_endpoint(lambda: _DatagramProtocol(receiver, local, tunnel_data), sock=sock)
+            sock.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+            local = Peer(address, sock.getsockname()[1])
+            return cls(sock, local, Receiver(handler, decode_errors, tap), tunnel_data, arrival_check)
         except BaseException:
             sock.close()
             raise
-        return cls(transport, local, tap)
+
+    def _read_ready(self) -> None:
+        sock, receiver, tunnel_data, check = self._sock, self._receiver, self._tunnel_data, self._arrival_check
+        for _ in range(RECEIVE_BATCH):
+            try:
+                data, ancillary, _flags, address = sock.recvmsg(_MAX_DATAGRAM, _ANCILLARY_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error queued on the socket: the engine's retransmission timer covers it
+                receiver.decode_errors["icmp_error"] += 1
+                continue
+            interface, tos = 0, 0
+            for _level, kind, value in ancillary:
+                if kind == _IP_PKTINFO:
+                    interface = _IFINDEX.unpack_from(value)[0]
+                else:  # IP_TOS
+                    tos = value[0]
+            source = address[0]
+            if tunnel_data is not None and tunnel_data(source, data, interface, tos & 0x03):
+                continue
+            peer = self._peers.get(address)
+            if peer is None:
+                if len(self._peers) >= _PEER_CACHE_SIZE:
+                    self._peers.clear()
+                peer = self._peers[address] = Peer(IPv4Address(source), address[1])
+            if check is not None:
+                route = check(source, interface)
+                if route is not None:
+                    receiver.drop(peer, WRONG_INTERFACE, WrongInterface(interface, route))
+                    continue
+            receiver.deliver(data, peer, self.local)
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None:
         data = encode_message(message)
-        if self._tap is not None:
-            self._tap(data, self.local, destination)
+        if self._receiver.tap is not None:
+            self._receiver.tap(data, self.local, destination)
         address = self._addresses.get(destination)
         if address is None:
             if len(self._addresses) >= _PEER_CACHE_SIZE:
                 self._addresses.clear()
             address = self._addresses[destination] = (str(destination.address), destination.port)  # type: ignore[assignment]
-        self._transport.sendto(data, address)
+        self._sock.sendto(data, address)
 
     def close(self) -> None:
-        self._transport.close()
+        """Stop reading and close the socket; again, nothing (a daemon may be closed twice)."""
+        if self._sock.fileno() != -1:
+            self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()

@@ -27,6 +27,8 @@ INNER4 = ipv4(SHARED_HOME, SERVER)
 INNER6 = ipv6("2001:db8:a::1", "2001:db8::1")
 LOCAL = {"127.0.0.1": "127.0.0.2", "::1": "fd00::2"}
 """Peer -> this node's tunnel endpoint: an address the route toward the peer would not pick."""
+LOOPBACK_INDEX = 1
+"""``lo`` in every network namespace."""
 
 
 @pytest.fixture
@@ -143,13 +145,15 @@ def test_RFC2003_3_1_RFC2473_3_3_ip_in_ip_socket_takes_only_the_version_its_prot
 def test_uplink_of_a_session_without_tenant_leaves_through_the_default_tenants_tun(namespace: str) -> None:
     """docs/configuration.md [[dataplane.tenant]]: name "default" serves sessions whose policy names no tenant."""
     settings = LmaDataplaneSettings(tenants=(TenantSettings("default", "pmutd0", 100),))
+    with NetNS(namespace) as ipr:  # the route back to the MAG, by which its TLV data on 5436 must arrive
+        ipr.route("add", dst="192.0.2.0/24", oif=LOOPBACK_INDEX)
 
     async def deliver() -> LmaPump:
         pump = LmaPump(settings, netns=namespace)
         await pump.start()
         try:
             await pump.apply(BindingEstablished(session(b"mn1", tenant=None, tlv=True, uplink_key=0xA001)))
-            assert pump.handle_udp(MAG1, sealed(TunnelFormat.UDP_TLV, 0xA001, INNER4))
+            assert pump.handle_udp(MAG1, sealed(TunnelFormat.UDP_TLV, 0xA001, INNER4), LOOPBACK_INDEX, 0)
         finally:
             await pump.stop()
         return pump

@@ -29,7 +29,7 @@ def test_handle_udp_takes_tunneled_data_and_leaves_mobility_headers_to_signaling
                                                                                  is_data: bool) -> None:
     """docs/dataplane.md: Pump.handle_udp forwards TLV and plain-IP payloads, returns False for a Mobility Header."""
     pump = LmaPump(LmaDataplaneSettings(), forwarder=lma_with(session(b"mn1", tlv=True, uplink_key=0xA001)))
-    assert pump.handle_udp(MAG1, payload) is is_data
+    assert pump.handle_udp(MAG1, payload, 0, 0) is is_data
     totals = pump.forwarder.totals()  # the forwarder saw the datagram (forwarded or dropped) only if it was data
     assert totals.uplink_packets + sum(totals.drops.values()) == int(is_data)
 

@@ -75,9 +75,9 @@ def test_pump_hands_a_plain_ip_udp_payload_to_the_forwarder_as_ipv4_udp() -> Non
     """docs/dataplane.md "UDP ports": first nibble 4 or 6 is IPv4-UDP data (no sockets: the pump is not started)."""
     pump = LmaPump(LmaDataplaneSettings())
     _with(pump.lma, session(b"mn1"))
-    assert pump.handle_udp(MAG1, UPLINK)
+    assert pump.handle_udp(MAG1, UPLINK, 0, 0)
     assert pump.lma.totals().drops == {"not_gre_when_required": 1}
     _with(pump.lma, AT_LMA)
-    assert pump.handle_udp(MAG1, UPLINK)
+    assert pump.handle_udp(MAG1, UPLINK, 0, 0)
     assert pump.lma.totals().uplink_packets == 1
-    assert not pump.handle_udp(MAG1, bytes([59, 1, 5, 0]))  # a Mobility Header: the signaling's
+    assert not pump.handle_udp(MAG1, bytes([59, 1, 5, 0]), 0, 0)  # a Mobility Header: the signaling's

@@ -154,8 +154,9 @@ def test_udp_offers_each_datagram_to_the_tunnel_data_handler_first() -> None:
     async def scenario() -> None:
         inbox, errors, taken = _Inbox(), Counter[str](), []
 
-        def tunnel_data(source: str, data: bytes) -> bool:
+        def tunnel_data(source: str, data: bytes, interface: int, ecn: int) -> bool:
             taken.append((source, data))
+            assert (interface, ecn) == (socket.if_nametoindex("lo"), 0)  # IP_PKTINFO, IP_RECVTOS: Not-ECT
             return data[0] >> 4 == 0
 
         transport = await UdpTransport.open(LOOPBACK4, 0, inbox, errors, tunnel_data=tunnel_data)
