@@ -107,7 +107,12 @@ def test_RFC5845_7_1_tlv_data_on_5436_is_taken_from_the_lma_and_dropped_from_an_
             lma.sendto(tlv_downlink(row["downlink_key"], b"from-the-lma", row["ipv4_home"]),
                        (MAG, PMIP6_CONTROL_PORT))
         got: list[bytes] = []
-        until(lambda: bool(got.extend(received(at_mn3)) or got))
+
+        def arrived() -> bool:
+            got.extend(received(at_mn3))
+            return bool(got)
+
+        until(arrived)
     assert got == [b"from-the-lma"]
     plane = control_request(daemons / "mag.sock", {"command": "dataplane"})
     assert plane["node"]["drops"] == {"wrong_interface": 1}

@@ -123,7 +123,8 @@ class UdpTransport:
         if address is None:
             if len(self._addresses) >= _PEER_CACHE_SIZE:
                 self._addresses.clear()
-            address = self._addresses[destination] = (str(destination.address), destination.port)  # type: ignore[assignment]
+            assert destination.port is not None  # the daemon sends over UDP only to a peer with a port
+            address = self._addresses[destination] = (str(destination.address), destination.port)
         self._sock.sendto(data, address)
 
     def close(self) -> None:

@@ -22,7 +22,16 @@ SESSION = session(b"mn1", mag=MAG1, tlv=True, uplink_key=0xA001)
 LOOPBACK_INDEX = test_dataplane_mutants_pump.LOOPBACK_INDEX
 namespace = test_dataplane_mutants_pump.namespace
 """A fixture: a network namespace of the test's own."""
-TLV_DATA = Sealer(TunnelFormat.UDP_TLV, 0xA001).seal(ipv4(SHARED_HOME, SERVER))
+
+
+def _tlv_data() -> bytes:
+    """MN-1's uplink in the TLV-header format with its uplink key (RFC 5845 7.1)."""
+    payload = Sealer(TunnelFormat.UDP_TLV, 0xA001).seal(ipv4(SHARED_HOME, SERVER))
+    assert isinstance(payload, bytes)
+    return payload
+
+
+TLV_DATA = _tlv_data()
 
 
 def test_RFC3704_2_2_a_signaling_peers_route_is_resolved_from_the_signaling_address_and_checked(monkeypatch) -> None:
