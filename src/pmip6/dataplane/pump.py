@@ -432,9 +432,9 @@ class Pump:
         if arrived is not None and arrived != index:
             if not state.warned_wrong_interface:
                 state.warned_wrong_interface = True
-                _log.warning("data plane: a tunnel packet or signaling message claiming to be from %s arrived on interface index %d, but "
-                             "the route back to %s leaves by interface index %d: such packets are dropped "
-                             "(wrong_interface)", peer, arrived, peer, index,
+                _log.warning("data plane: a tunnel packet or signaling message claiming to be from %s arrived on "
+                             "interface index %d, but the route back to %s leaves by interface index %d: such "
+                             "packets are dropped (wrong_interface)", peer, arrived, peer, index,
                              extra={"fields": {"event": "dataplane_peer_wrong_interface", "peer": peer,
                                                "interface": arrived, "route_interface": index}})
         elif previous is not None and previous != index:

@@ -6,8 +6,9 @@ After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a 
 3. the messages to send, unless the store write failed (docs/operations.md, "State file");
 4. the timer, re-armed from the engine's ``next_deadline()``, even when a step before it raised.
 
-Start order: components (``add_component``), :meth:`Daemon.prepare` (the LMA restores its bindings),
-signaling sockets, control socket, metrics endpoint, timer. Close runs it backwards.
+Start order: the arrival guard's peers (``set_arrival_guard``), components (``add_component``),
+:meth:`Daemon.prepare` (the LMA restores its bindings), signaling sockets, control socket, metrics endpoint, timer.
+Close runs it backwards.
 """
 
 from __future__ import annotations

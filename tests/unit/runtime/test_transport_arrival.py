@@ -107,8 +107,8 @@ def test_RFC3704_2_2_raw_mh_from_the_wrong_interface_is_dropped_before_its_check
         received: list[Any] = []
         errors, check = Counter[str](), _Refusing(1 if refused else 0)
         receiver = Receiver(lambda *args: received.append(args[0]), errors, malformed=MalformedMessageLog())
-        transport = RawMobilityTransport(_OneRawMessage(data, mag, lma, 5), lma, receiver, None,  # type: ignore[arg-type]
-                                         check)
+        one = _OneRawMessage(data, mag, lma, 5)
+        transport = RawMobilityTransport(one, lma, receiver, None, check)  # type: ignore[arg-type]
         try:
             transport._read_ready()
         finally:
