@@ -21,6 +21,7 @@ from ipaddress import IPv4Address, IPv6Network
 from pmip6.core.events import Address, Peer, TunnelSession, mn_text
 from pmip6.core.retransmit import Backoff
 from pmip6.wire.messages import ProxyBindingUpdate
+from pmip6.wire.options import TimestampOption
 
 
 class BulState(StrEnum):
@@ -32,14 +33,16 @@ class BulState(StrEnum):
 
 @dataclass(slots=True)
 class PendingUpdate:
-    """A PBU awaiting its PBA: when each of its (re)transmissions was sent, by sequence number, the last PBU
-    sent, and ``due``: when it must next be sent (deferred by the rate limit) or is overdue. ``superseded``: the last
-    PBU of each exchange this one replaced (the MN attached again): a PBA echoing one of those answers it, not this
-    exchange (RFC 5213 6.9.1.2 item 6 compares the echo with the PBU it answers)."""
+    """A PBU awaiting its PBA: when each of its (re)transmissions was sent and the Timestamp option it carried (with
+    timestamps; the LMA returns it, RFC 5213 5.5), by sequence number, the last PBU sent, and ``due``: when it must
+    next be sent (deferred by the rate limit) or is overdue. ``superseded``: the last PBU of each exchange this one
+    replaced (the MN attached again): a PBA echoing one of those answers it, not this exchange (RFC 5213 6.9.1.2
+    item 6 compares the echo with the PBU it answers)."""
 
     backoff: Backoff
     due: float
     sent_times: dict[int, float] = field(default_factory=dict)
+    sent_timestamps: dict[int, TimestampOption] = field(default_factory=dict)
     sent: ProxyBindingUpdate | None = None
     superseded: tuple[ProxyBindingUpdate, ...] = ()
 

@@ -25,11 +25,16 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   PBA, or after a failure, gets a fresh entry.
 - **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
   timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
-  replies), so a PBA is matched to its PBU by sequence alone (any transmission of the exchange in flight);
-  without timestamps, one counter per mobility session (6.9.1.1 item 6), kept per MN-ID beyond the BUL
-  entry (the LMA's session may outlive it), so a PBA is matched by its MN-ID and a sequence of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is
-  matched by MN-ID and the counter jumps past it. Every transmission carries a fresh, strictly increasing
-  timestamp when timestamps are in use.
+  replies), so a PBA answers the transmission of the exchange in flight with its sequence number if it carries
+  that transmission's Timestamp (the LMA returns it, 5.5 item 7), or, for a 156 or 157 (the LMA's clock, 5.5
+  items 8 and 9), names its MN; without timestamps, one counter per mobility session (6.9.1.1 item 6), kept per
+  MN-ID beyond the BUL entry (the LMA's session may outlive it), so a PBA is matched by its MN-ID and a sequence
+  of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is matched by MN-ID and
+  its echo (the HI, ATT and MN-LL-ID of the PBU in flight, and one of its exchange's Timestamps if it carried
+  them), and the counter jumps past it. Any other PBA "does not match any of the Proxy Binding Update messages
+  that it sent recently" and is ignored (6.9.1.2 item 5), e.g. another MN's recorded PBA replayed once the
+  counter came back to its sequence number. Every transmission carries a fresh, strictly increasing timestamp
+  when timestamps are in use.
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -43,8 +48,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   binding (the rounds start at once at the first one if it was never asked); an LMA whose Restart Counter changed, or
   that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered at
   once (as a refresh). A Binding Error status 2 answering a request stops the requests.
-- **PBA echo check** (6.9.1.2 item 6): a PBA whose MN-ID, HI, ATT or MN-LL-ID differs from the PBU is
-  ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
+- **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above) whose MN-ID, HI, ATT or MN-LL-ID
+  differs from it is ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
   halted no longer counts as attaching (a handover BRI revokes it). A PBA echoing a PBU that an attach superseded
   (e.g. a reordered 135 for the refresh in flight) answers that PBU: ignored, without halting.
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
@@ -372,6 +377,9 @@ class MobileAccessGateway:
         entry = self._match(message)
         if entry is None or entry.pending is None or entry.pending.sent is None:
             return _ignored(f"no PBU with sequence {message.sequence} awaits a PBA", source)
+        unmatched = _answers_no_transmission(entry.pending, message)
+        if unmatched is not None:
+            return _ignored(unmatched, source)
         outcome = self._acknowledged(entry, message, source, now)
         self._reschedule(entry.mn_id)
         return outcome
@@ -481,6 +489,9 @@ class MobileAccessGateway:
         pbu = self._build_pbu(entry, now)
         self._rate.record(entry.mn_id, now)
         pending.sent_times[pbu.sequence] = now
+        timestamp = pbu.option(TimestampOption)
+        if timestamp is not None:
+            pending.sent_timestamps[pbu.sequence] = timestamp
         pending.sent = pbu
         pending.due = pending.backoff.sent(now)
         if self.settings.use_timestamps:
@@ -641,6 +652,10 @@ class MobileAccessGateway:
             if any(not _echo_differs(message, earlier) for earlier in entry.pending.superseded):
                 # E.g. a 135 (matched by MN-ID) answering the refresh an attach superseded, reordered.
                 return _ignored("the PBA echoes a PBU that the MN's attach superseded", source)
+            if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+                # Its sequence number is the LMA's, not the PBU's: the echo is what matches it to the PBU (item 5).
+                return _ignored(f"status 135 for {mn_text(entry.mn_id)} echoes HI/ATT/MN-LL-ID of no PBU in flight "
+                                "(an earlier exchange's answer, replayed?)", source)
             return self._echo_mismatch(entry, source)
         if entry.state is BulState.DEREGISTERING:
             if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
@@ -671,8 +686,10 @@ class MobileAccessGateway:
         return self._rejected(entry, status, source)
 
     def _match(self, pba: ProxyBindingAcknowledgement) -> BindingUpdateListEntry | None:
-        """RFC 5213 6.9.1.2 item 5: by sequence with the MAG-wide counter, by MN-ID and sequence with
-        per-session counters; a 135 carries the LMA's last sequence, so by MN-ID."""
+        """RFC 5213 6.9.1.2 item 5: the entry whose exchange in flight the PBA may answer: by sequence with the
+        MAG-wide counter, by MN-ID and sequence with per-session counters; a 135 carries the LMA's last sequence,
+        so by MN-ID. Whether it answers one of that exchange's transmissions is :func:`_answers_no_transmission`'s
+        and, for a 135, the echo's (:meth:`_acknowledged`)."""
         mn_id_option = pba.option(MNIdentifierOption)
         if mn_id_option is not None:
             entry = self._entries.get(mn_id_option.identifier)
@@ -949,6 +966,35 @@ def _superseded_by_next(pending: PendingUpdate | None) -> tuple[ProxyBindingUpda
     if pending is None:
         return ()
     return pending.superseded if pending.sent is None else (*pending.superseded, pending.sent)
+
+
+def _answers_no_transmission(pending: PendingUpdate, pba: ProxyBindingAcknowledgement) -> str | None:
+    """Why ``pba``, found for ``pending``'s exchange by :meth:`MobileAccessGateway._match`, answers none of its
+    transmissions (RFC 5213 6.9.1.2 item 5: then "MUST be ignored"), or None. Item 3 applies 5.5: the LMA returns a
+    PBU's sequence number (5.5 item 5) and Timestamp (item 7), so with timestamps a PBA answers the transmission
+    with its sequence number only if it carries that transmission's Timestamp; a 135 (the LMA's sequence number,
+    RFC 6275 9.5.1) one of the exchange's Timestamps. A 156 or 157 carries the LMA's clock instead (5.5 items 8 and
+    9): it answers the transmission with its sequence number only if it names that PBU's MN (item 5's MN-ID)."""
+    if not pending.sent_timestamps:
+        return None  # sequence numbers only: _match found the MN-ID's transmission with that number
+    assert pending.sent is not None
+    if pba.status in (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED):
+        named, sent = pba.option(MNIdentifierOption), pending.sent.option(MNIdentifierOption)
+        if named == sent:
+            return None
+        assert sent is not None
+        other = mn_text(named.identifier) if named is not None else "no MN"
+        return (f"status {pba.status} with sequence {pba.sequence} names {other}, not {mn_text(sent.identifier)} "
+                "whose PBU has that sequence (replayed?)")
+    timestamp = pba.option(TimestampOption)
+    if pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+        if timestamp in pending.sent_timestamps.values():
+            return None
+        return "status 135 without a Timestamp of the PBU in flight (replayed?)"
+    if timestamp == pending.sent_timestamps.get(pba.sequence):
+        return None
+    return (f"PBA with sequence {pba.sequence} without the Timestamp of the PBU with that sequence (5.5: "
+            "the LMA returns it; another exchange's answer, replayed?)")
 
 
 def _echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:

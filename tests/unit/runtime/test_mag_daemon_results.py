@@ -23,7 +23,7 @@ from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, Status
-from pmip6.wire.options import HandoffIndicatorOption, MNIdentifierOption
+from pmip6.wire.options import HandoffIndicatorOption, MNIdentifierOption, TimestampOption
 from test_daemons_loopback import Lab, _mag_toml
 
 T0 = 1_800_000_000.0
@@ -45,11 +45,12 @@ def _pbu(outcome: Outcome) -> ProxyBindingUpdate:
 def _answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED, *, with_mn_id: bool = True,
             lifetime: int | None = None) -> ProxyBindingAcknowledgement:
     """The LMA's PBA to ``pbu``: its sequence, its lifetime unless ``lifetime`` (4 s units) is given, the MN-ID echoed
-    unless ``with_mn_id`` is false (RFC 5213 6.9.1.2 items 5 and 6)."""
-    mn_id = pbu.option(MNIdentifierOption)
+    unless ``with_mn_id`` is false (RFC 5213 6.9.1.2 items 5 and 6), its Timestamp echoed (5.5 item 7)."""
+    mn_id, timestamp = pbu.option(MNIdentifierOption), pbu.option(TimestampOption)
+    options = (mn_id,) if with_mn_id and mn_id is not None else ()
     return ProxyBindingAcknowledgement(status=status, sequence=pbu.sequence, flags=BAFlags.P,
                                        lifetime=pbu.lifetime if lifetime is None else lifetime,
-                                       options=(mn_id,) if with_mn_id and mn_id is not None else ())
+                                       options=options + ((timestamp,) if timestamp is not None else ()))
 
 
 def _mn_ids_held(daemon: MagDaemon, mn_ids: set[bytes]) -> set[bytes]:
