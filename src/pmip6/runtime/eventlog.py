@@ -7,7 +7,8 @@ for a rejection, and ``reason`` when the LMA says why: :mod:`pmip6.core.rejectio
 A rejected registration is a warning, but any host can make an LMA reject PBUs as fast as it can send them: at
 most REJECTION_LOG_BURST such lines are logged at once and REJECTION_LOG_RATE a second after that
 (:mod:`pmip6.runtime.log_limit`); the next one logged says how many were not (``suppressed``). The PBA status
-counters count every one.
+counters count every one. The restart alarm (RFC 5847 3.2) has a budget of its own, the same size: one forged
+unsolicited Heartbeat Response from the peer's address raises it (no IPsec), so a flood of them could flood the log.
 """
 
 from __future__ import annotations
@@ -116,11 +117,12 @@ _LEVELS: dict[type, int] = {RegistrationRejected: logging.WARNING, Alarm: loggin
 class EventLog:
     """Writes one record per engine event to ``logger``."""
 
-    def __init__(self, logger: logging.Logger, *, at_lma: bool, rejections: LogRateLimit | None = None) -> None:
+    def __init__(self, logger: logging.Logger, *, at_lma: bool, rejections: LogRateLimit | None = None,
+                 restarts: LogRateLimit | None = None) -> None:
         self._logger = logger
         self._at_lma = at_lma
-        self._rejections = rejections if rejections is not None else LogRateLimit(REJECTION_LOG_RATE,
-                                                                                  REJECTION_LOG_BURST)
+        self._rejections = rejections if rejections is not None else _hostile_event_budget()
+        self._restarts = restarts if restarts is not None else _hostile_event_budget()
 
     def __call__(self, event: Event) -> None:
         level = _LEVELS.get(type(event), logging.INFO)
@@ -129,25 +131,30 @@ class EventLog:
         if not self._logger.isEnabledFor(level):
             return
         if type(event) is RegistrationRejected:
-            self._log_rejection(event)
-            return
-        message, fields = self._describe(event)
-        self._logger.log(level, message, extra={"fields": fields})
+            self._log_limited(self._rejections, "more rejected registration", *self._describe_rejection(event))
+        elif type(event) is PeerRestarted:
+            self._log_limited(self._restarts, "more restart alarm", *self._describe(event))
+        else:
+            message, fields = self._describe(event)
+            self._logger.log(level, message, extra={"fields": fields})
 
-    def _log_rejection(self, event: RegistrationRejected) -> None:
-        suppressed = self._rejections.admit()
+    def _log_limited(self, limit: LogRateLimit, others: str, message: str, fields: dict[str, Any]) -> None:
+        """A warning within ``limit``'s budget; the next one written counts the ``others`` that were not."""
+        suppressed = limit.admit()
         if suppressed is None:
             return
-        message = "registration rejected"
         if suppressed:
-            message += f" ({counted(suppressed, 'more rejected registration')} not logged since the last one)"
+            message += f" ({counted(suppressed, others)} not logged since the last one)"
+        self._logger.warning(message, extra={"fields": {**fields, "suppressed": suppressed}})
+
+    @staticmethod
+    def _describe_rejection(event: RegistrationRejected) -> tuple[str, dict[str, Any]]:
         fields: dict[str, Any] = {
             "event": "registration_rejected", "mn_id": mn_text(event.mn_id), "status": event.status,
             "status_name": status_name(event.status), "peer": str(event.peer.address)}
         if event.reason:
             fields["reason"] = event.reason
-        fields["suppressed"] = suppressed
-        self._logger.warning(message, extra={"fields": fields})
+        return "registration rejected", fields
 
     def _describe(self, event: Event) -> tuple[str, dict[str, Any]]:
         if type(event) in _SESSION_EVENTS:
@@ -184,6 +191,10 @@ class EventLog:
             return f"alarm: {event.text}", {
                 "event": "alarm", "mn_id": None if event.mn_id is None else mn_text(event.mn_id)}
         return type(event).__name__, {"event": type(event).__name__}
+
+
+def _hostile_event_budget() -> LogRateLimit:
+    return LogRateLimit(REJECTION_LOG_RATE, REJECTION_LOG_BURST)
 
 
 def _trigger_name(trigger: int) -> str:

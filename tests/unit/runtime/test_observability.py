@@ -153,6 +153,40 @@ def test_RFC5847_3_2_a_restart_is_an_alarm_naming_both_counters_or_that_it_was_a
                       ("peer_restarted", "warning", None, 1764241075)]
 
 
+@pytest.mark.parametrize("at_lma", [False, True], ids=["mag", "lma"])
+def test_RFC5847_3_2_a_flood_of_restart_alarms_is_logged_10_at_once_then_1_a_second(at_lma: bool) -> None:
+    """walk7a 4: one forged unsolicited Heartbeat Response from the peer's address raises the alarm (no IPsec), so
+    200 of them in 0.2 s must not write 200 warnings; the next line written counts those that were not
+    (docs/operations.md "Heartbeat")."""
+    clock = [1000.0]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_JsonFormatter())
+    logger = logging.getLogger("pmip6.test.restarts")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    log = EventLog(logger, at_lma=at_lma, restarts=LogRateLimit(1.0, REJECTION_LOG_BURST, lambda: clock[0]))
+    for n in range(200):
+        clock[0] += 0.001
+        log(PeerRestarted(MAG, 1000 + n % 2, 1001 - n % 2, clock[0]))
+    assert len(stream.getvalue().splitlines()) == REJECTION_LOG_BURST
+    clock[0] += 1.0
+    log(PeerRestarted(MAG, 1000, 1001, clock[0]))
+    last = json.loads(stream.getvalue().splitlines()[-1])
+    assert (last["event"], last["suppressed"]) == ("peer_restarted", 200 - REJECTION_LOG_BURST)
+    assert last["message"].endswith(f"({200 - REJECTION_LOG_BURST} more restart alarms not logged since the last one)")
+
+
+def test_restart_alarms_and_rejected_registrations_have_budgets_of_their_own() -> None:
+    """A flood of rejected PBUs does not hide a restart alarm, nor the reverse."""
+    rejections = [RegistrationRejected(b"mn%d" % n, 154, MAG) for n in range(REJECTION_LOG_BURST + 5)]
+    restarts = [PeerRestarted(MAG, 1000, 1001 + n, 1000.0) for n in range(REJECTION_LOG_BURST + 5)]
+    lines = _json_lines(rejections + restarts)
+    assert [line["event"] for line in lines] == (["registration_rejected"] * REJECTION_LOG_BURST
+                                                 + ["peer_restarted"] * REJECTION_LOG_BURST)
+
+
 def test_prometheus_exposition_has_the_documented_metrics() -> None:
     statistics = Statistics()
     statistics.count_received(ProxyBindingUpdate(sequence=1))
