@@ -44,6 +44,14 @@ PEER_STATES = ("reachable", "unreachable", "unsupported")
 RELOAD_RESULTS = ("applied", "refused")
 """The ``result`` label of ``pmip6_config_reloads_total``, each exported from the start (zero included)."""
 
+REQUEST_DEADLINE = 5.0
+"""Seconds a metrics client has for its whole exchange: sending its request head and reading the answer."""
+
+MAX_METRICS_CLIENTS = 16
+"""Metrics connections served at once; one more is closed at once. Each holds a file descriptor until its
+REQUEST_DEADLINE, so whoever can reach the endpoint cannot use up the daemon's (RLIMIT_NOFILE), which the
+control socket and the signaling need too."""
+
 NAMESPACE = "pmip6"
 """Prefix of every exported metric name (Prometheus naming: one namespace per application)."""
 
@@ -171,6 +179,7 @@ class Metrics:
                  at_lma: bool) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode, at_lma))
+        self._clients = 0
 
     def pbu_processing_histogram(self) -> Histogram:
         """The LMA's time from a PBU's arrival to its PBA being handed to the socket, now exported."""
@@ -187,19 +196,28 @@ class Metrics:
         return generate_latest(self.registry)
 
     async def serve(self, host: str, port: int) -> asyncio.AbstractServer:
-        """Serve ``GET /metrics`` (any path) on ``host:port`` from this event loop."""
+        """Serve ``GET /metrics`` (any path) on ``host:port`` from this event loop, to at most MAX_METRICS_CLIENTS
+        at once, each within REQUEST_DEADLINE."""
         return await asyncio.start_server(self._answer_http, host, port)
 
     async def _answer_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._clients >= MAX_METRICS_CLIENTS:
+            writer.close()
+            return
+        self._clients += 1
         try:
-            while await asyncio.wait_for(reader.readline(), 5.0) not in (b"\r\n", b"\n", b""):
-                pass  # the request head: any GET gets the exposition
-            body = self.exposition()
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + CONTENT_TYPE_LATEST.encode()
-                         + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
-                         + body)
-            await writer.drain()
-        except (ConnectionError, TimeoutError, ValueError):
+            async with asyncio.timeout(REQUEST_DEADLINE):
+                while await reader.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # the request head: any GET gets the exposition
+                body = self.exposition()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + CONTENT_TYPE_LATEST.encode()
+                             + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+                             + body)
+                await writer.drain()
+        except TimeoutError:
+            writer.transport.abort()  # close() would wait for an unread answer to leave
+        except (ConnectionError, ValueError):
             pass
         finally:
+            self._clients -= 1
             writer.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -22,6 +24,7 @@ from pmip6.core.events import (
 )
 from pmip6.runtime.eventlog import REJECTION_LOG_BURST, EventLog, _HumanFormatter, _JsonFormatter
 from pmip6.runtime.log_limit import LogRateLimit
+from pmip6.runtime import metrics
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.runtime.views import binding_row, gre_mode
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
@@ -234,6 +237,73 @@ def test_metrics_endpoint_serves_the_exposition_over_http() -> None:
 
     content_type, body = asyncio.run(scenario())
     assert content_type.startswith("text/plain") and "pmip6_pbu_received_total 1.0" in body.splitlines()
+
+
+async def _slow_client(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /metrics HTTP/1.1\r\n")
+    await writer.drain()
+    return reader, writer
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
+    """Whether the server closed the connection within a second, unanswered (an end of stream, or a reset when
+    what the client sent was left unread)."""
+    try:
+        return await asyncio.wait_for(reader.read(), 1.0) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_metrics_client_has_one_deadline_for_its_whole_request_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    """walk7a 3: a header line every 0.1 s used to keep the connection for ever (the limit was per line)."""
+    monkeypatch.setattr(metrics, "REQUEST_DEADLINE", 0.3)
+
+    async def scenario() -> bool:
+        server = await Metrics(Statistics(), lambda: {}, at_lma=True).serve("127.0.0.1", 0)
+        try:
+            reader, writer = await _slow_client(server.sockets[0].getsockname()[1])
+            with contextlib.suppress(ConnectionError):
+                for _ in range(20):  # 2 s
+                    await asyncio.sleep(0.1)
+                    writer.write(b"X-Slow: 1\r\n")
+                    await writer.drain()
+            closed = await _closed_by_server(reader)
+            writer.close()
+            return closed
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(scenario())
+
+
+def test_metrics_connections_beyond_MAX_METRICS_CLIENTS_are_closed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/operations.md "Metrics": one connection more than the cap is closed unanswered; once the others
+    leave, the next one is served."""
+    monkeypatch.setattr(metrics, "MAX_METRICS_CLIENTS", 2)
+
+    async def scenario() -> tuple[bool, bytes]:
+        server = await Metrics(Statistics(), lambda: {}, at_lma=True).serve("127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            held = [await _slow_client(port) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            refused, _ = await _slow_client(port)
+            refused_closed = await _closed_by_server(refused)
+            for _, writer in held:
+                writer.close()
+            await asyncio.sleep(0.05)
+            served, writer = await _slow_client(port)
+            writer.write(b"\r\n")
+            served_answer = await asyncio.wait_for(served.read(), 1.0)
+            return refused_closed, served_answer
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    refused, served = asyncio.run(scenario())
+    assert refused and served.startswith(b"HTTP/1.1 200 OK")
 
 
 def test_a_hostile_mn_id_cannot_forge_a_human_log_line_or_fields() -> None:
