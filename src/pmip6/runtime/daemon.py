@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Protocol
 
 from pmip6.core.events import Address, BindingRemoved, Event, Outcome, SendMessage, TunnelSession
 from pmip6.core.heartbeat import HeartbeatMonitor
-from pmip6.runtime.capture import SignalingCapture
+from pmip6.runtime.capture import DEFAULT_PCAP_LIMIT, SignalingCapture
 from pmip6.runtime.config import RECOMMENDED_MIN_HEARTBEAT_INTERVAL
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.control import (
@@ -85,6 +85,7 @@ class DaemonOptions:
     """Command-line choices common to ``pmip6 lma`` and ``pmip6 mag``."""
 
     pcap: Path | None = None
+    pcap_limit: int = DEFAULT_PCAP_LIMIT
 
 
 class Daemon:
@@ -103,6 +104,7 @@ class Daemon:
         self.ipv4: SignalingTransport | None = None
         self.ipv6: SignalingTransport | None = None
         self._pcap = options.pcap
+        self._pcap_limit = options.pcap_limit
         self._capture: SignalingCapture | None = None
         self._handlers = self.control_handlers()
         self._control = ControlServer(control, self._handlers)
@@ -263,7 +265,7 @@ class Daemon:
             self._started.append(stop)
         await self.prepare()
         if self._pcap is not None:
-            self._capture = SignalingCapture(self._pcap, self.logger)
+            self._capture = SignalingCapture(self._pcap, self.logger, self._pcap_limit)
         await self.open_transports()
         await self._control.start()
         if self._metrics_endpoint is not None:

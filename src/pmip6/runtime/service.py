@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from pmip6.runtime.capture import DEFAULT_PCAP_LIMIT, pcap_limit
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.eventlog import LOG_FORMATS, configure_logging
@@ -50,9 +51,20 @@ def add_daemon_arguments(parser: argparse.ArgumentParser, role: str) -> None:
     parser.add_argument("--config", type=Path, help=f"{role}.toml (docs/configuration.md)")
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="human", help="stderr log lines (default human)")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
-    parser.add_argument("--pcap", type=Path, help="write every signaling packet sent and received to this pcap file")
+    parser.add_argument("--pcap", type=Path, metavar="FILE", help="write every signaling packet sent and received to this pcap file "
+                        "(created mode 0600; it stops at --pcap-limit, or when its file system has less than a tenth "
+                        "of its size or 256 MiB free, to leave the state file its room)")
+    parser.add_argument("--pcap-limit", type=_pcap_limit, default=DEFAULT_PCAP_LIMIT, metavar="SIZE",
+                        help="stop the --pcap capture at SIZE octets; K, M, G are powers of 1024 (default 1G)")
     parser.add_argument("--loop", choices=LOOP_NAMES, default=default_loop(),
                         help="event loop implementation (default: uvloop when installed)")
+
+
+def _pcap_limit(text: str) -> int:
+    try:
+        return pcap_limit(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
@@ -65,7 +77,8 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
         return EXIT_CONFIG
     try:
         config = load(args.config)
-        daemon = build(config, DaemonOptions(pcap=args.pcap))  # build parses [dataplane] (ConfigError)
+        options = DaemonOptions(pcap=args.pcap, pcap_limit=args.pcap_limit)
+        daemon = build(config, options)  # build parses [dataplane] (ConfigError)
     except ConfigError as error:
         print(f"error: {error.in_file(args.config)}", file=sys.stderr)
         return EXIT_CONFIG

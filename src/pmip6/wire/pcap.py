@@ -207,9 +207,17 @@ class PcapWriter:
     def __init__(self, stream: BinaryIO, linktype: int = LINKTYPE_RAW, snaplen: int = 262144) -> None:
         self._stream = stream
         stream.write(struct.pack("<IHHiIII", _PCAP_MAGIC_MICRO, 2, 4, 0, 0, snaplen, linktype))
+        self.written = _PCAP_HEADER_LENGTH
+        """Octets handed to the stream so far (a pipe cannot tell)."""
+
+    @staticmethod
+    def record_length(packet: bytes) -> int:
+        """The octets :meth:`write` adds for ``packet``."""
+        return _PCAP_RECORD_LENGTH + len(packet)
 
     def write(self, packet: bytes, timestamp: float) -> None:
         microseconds = round(timestamp * 1_000_000)
         seconds, fraction = divmod(microseconds, 1_000_000)
         self._stream.write(struct.pack("<IIII", seconds, fraction, len(packet), len(packet)))
         self._stream.write(packet)
+        self.written += _PCAP_RECORD_LENGTH + len(packet)
