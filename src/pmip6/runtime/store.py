@@ -23,9 +23,11 @@ that a running LMA owns.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network, ip_address
@@ -62,6 +64,7 @@ class BindingStore:
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        _create_private(path)
         try:
             self._db = sqlite3.connect(path, timeout=0)
         except sqlite3.Error as error:
@@ -222,6 +225,14 @@ def _field_problem(record: object) -> str | None:
             except ValueError as error:
                 return f"{name}: expected {expected}, got {json.dumps(record[name])[:60]} ({error})"
     return None
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty and mode 0600 unless it exists: the records hold every session's MN-ID, addresses and
+    GRE keys. SQLite gives the ``-wal`` and ``-shm`` files the mode of the database; a file the operator made keeps
+    its own. Should the file not be creatable, ``sqlite3.connect`` fails on it and says why."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _named(error: sqlite3.Error, path: Path) -> sqlite3.Error:

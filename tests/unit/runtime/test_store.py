@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import stat
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def test_store_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     store.close()
+
+
+def test_a_new_state_file_and_its_wal_are_0600_and_an_existing_one_keeps_its_mode(tmp_path: Path) -> None:
+    """walk7a 6: the records hold every session's MN-ID, addresses and GRE keys (docs/operations.md, "State file
+    and restart"); the mode of a file the operator made is the operator's."""
+    new, existing = tmp_path / "new.db", tmp_path / "existing.db"
+    existing.touch(mode=0o640)
+    existing.chmod(0o640)
+    for path in (new, existing):
+        store = BindingStore(path)
+        store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()]})
+        modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in tmp_path.glob(path.name + "*")}
+        store.close()
+        assert modes == {name: 0o600 if path is new else 0o640 for name in (path.name, path.name + "-wal")}
 
 
 def test_a_second_store_on_the_same_file_is_refused_until_the_first_closes(tmp_path: Path) -> None:
