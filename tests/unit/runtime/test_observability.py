@@ -248,10 +248,11 @@ async def _slow_client(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamW
 
 async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
     """Whether the server closed the connection within a second, unanswered (an end of stream, or a reset when
-    what the client sent was left unread)."""
+    what the client sent was left unread; a broken pipe when the client's last write met the closed socket and the
+    stream reports that error)."""
     try:
         return await asyncio.wait_for(reader.read(), 1.0) == b""
-    except ConnectionResetError:
+    except (ConnectionResetError, BrokenPipeError):
         return True
 
 
