@@ -16,6 +16,9 @@ unreadable with the field that is wrong, like a row that is not JSON, instead of
 (docs/operations.md, "State file": skipped with a warning naming the MN and the field, counted as unreadable).
 A stored Restart Counter that is no 32-bit unsigned integer is replaced by a fresh one, with a warning.
 
+Every error reading the file names it, as opening it does: "state file /x/s.db: no such column: mn_id" for a SQLite
+file that is not pmip6's.
+
 The store holds the database locked (SQLite's exclusive locking mode) from opening to closing, so a second
 LMA given the same file fails at once with :class:`StateInUse` instead of restoring, and rewriting, bindings
 that a running LMA owns.
@@ -29,7 +32,8 @@ import logging
 import math
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -89,7 +93,7 @@ class BindingStore:
     def replace_all(self, bindings: Mapping[bytes, Sequence[Record]]) -> None:
         """Make the file hold exactly ``bindings`` (those a start restored), in one durable transaction: every other
         row leaves it, the unreadable ones too (their loss is told by the Restart Counter once, not at every start)."""
-        with self._db:
+        with self._named_errors(), self._db:
             self._db.execute("DELETE FROM bindings")
             self._write(bindings)
 
@@ -104,7 +108,9 @@ class BindingStore:
     def load(self) -> Stored:
         """Every stored BCE record, and the rows that are not a JSON list (docs/operations.md: skipped)."""
         stored = Stored([], [])
-        for mn_id, text in self._db.execute("SELECT mn_id, records FROM bindings ORDER BY mn_id"):
+        with self._named_errors():
+            rows = self._db.execute("SELECT mn_id, records FROM bindings ORDER BY mn_id").fetchall()
+        for mn_id, text in rows:
             try:
                 records = json.loads(text)
             except (TypeError, ValueError) as error:  # TypeError: not text; ValueError: not JSON, or not UTF-8
@@ -131,7 +137,8 @@ class BindingStore:
         that holds none: a new one, or one written before pmip6 had heartbeats. A stored value that the 32-bit
         Restart Counter option (RFC 5847 3.4) cannot carry is replaced the same way, with a warning: kept, no
         Heartbeat Response could be sent ("MUST respond", RFC 5847 3)."""
-        row = self._db.execute("SELECT value FROM node WHERE name = ?", (_RESTART_COUNTER,)).fetchone()
+        with self._named_errors():
+            row = self._db.execute("SELECT value FROM node WHERE name = ?", (_RESTART_COUNTER,)).fetchone()
         stored = row[0] if row is not None and _integer(*_UINT32)(row[0]) else None
         if stored is not None and not sessions_lost:
             return int(stored)
@@ -140,9 +147,17 @@ class BindingStore:
                          "using a new one, %d (its MAGs will see a restart and register their bindings again)",
                          self._path, row[0], fresh)
         counter = fresh if stored is None else max(fresh, (stored + 1) & _UINT32[1])
-        with self._db:
+        with self._named_errors(), self._db:
             self._db.execute("INSERT OR REPLACE INTO node VALUES (?, ?)", (_RESTART_COUNTER, counter))
         return counter
+
+    @contextmanager
+    def _named_errors(self) -> Iterator[None]:
+        """Name this file in every SQLite error raised inside (a start stops with it, docs/operations.md)."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise _named(error, self._path) from error
 
     def close(self) -> None:
         self._db.close()

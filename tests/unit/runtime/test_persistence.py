@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 import sqlite3
 import textwrap
 import time
@@ -441,3 +442,17 @@ def test_RFC5847_3_2_bindings_that_expired_or_were_draining_are_no_lost_session_
             "0 unreadable") in caplog.messages
     assert lab.lma.lma.heartbeat.restart_counter == STORED_COUNTER
     assert not any(message.startswith("stored sessions lost") for message in caplog.messages)
+
+
+@pytest.mark.parametrize("schema", ["CREATE TABLE bindings (a, b, c)", "CREATE TABLE node (x)"])
+def test_a_foreign_sqlite_state_file_is_named_in_the_error(lab: StoreLab, schema: str) -> None:
+    """docs/operations.md "Running": a start that fails on its state file names it, also when the file is SQLite
+    but not pmip6's (another program's database, an unrelated ``bindings`` table): "state file ...: no such column:
+    mn_id", not the bare SQLite message (walkthrough 7b, finding 6)."""
+    assert lab.config.state is not None
+    database = sqlite3.connect(lab.config.state)
+    database.execute(schema)
+    database.commit()
+    database.close()
+    with pytest.raises(sqlite3.Error, match=f"^state file {re.escape(str(lab.config.state))}: no such column: "):
+        lab.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import stat
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
@@ -176,6 +177,21 @@ def test_replace_all_leaves_only_the_bindings_given_unreadable_rows_included(tmp
     store.close()
     assert [(record["mn_id"], record["uplink_key"]) for record in stored.records] == [("mn2@opA", 3)]
     assert stored.unreadable == []
+
+
+@pytest.mark.parametrize("schema", ["CREATE TABLE bindings (a, b, c)", "CREATE TABLE node (x)"])
+def test_every_error_reading_a_foreign_sqlite_file_names_it(tmp_path: Path, schema: str) -> None:
+    """docs/operations.md "Running": the start stops with a message naming the file, as for one that is not SQLite."""
+    path = tmp_path / "state.db"
+    database = sqlite3.connect(path)
+    database.execute(schema)
+    database.commit()
+    database.close()
+    store = BindingStore(path)
+    with pytest.raises(sqlite3.Error, match=f"^state file {re.escape(str(path))}: "):
+        store.load()
+        store.restart_counter(1)
+    store.close()
 
 
 _WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show bindings` failing, before
