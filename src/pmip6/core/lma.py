@@ -58,7 +58,8 @@ authorizes. An LMA whose restart lost stored sessions tells its MAGs at once
 With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
 ``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
 (RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"): a Binding Revocation Indication,
-retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`). A Handoff Indicator 4
+retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`), and after a restart
+(:meth:`LocalMobilityAnchor.resume_revocations`: the runtime stores them). A Handoff Indicator 4
 PBU that waits for the session at another MAG also asks that MAG ("Inter-MAG Handover - Unknown"): its successful
 BRA is that MAG's de-registration, ending the wait early, or, once the wait is over, the old session. A BRI from a
 MAG revokes what it names among that MAG's own bindings (RFC 5846 8.2 and 13,
@@ -113,6 +114,8 @@ from pmip6.core.events import (
     Peer,
     RegistrationRejected,
     SendMessage,
+    TunnelSession,
+    mn_text,
 )
 from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
@@ -121,6 +124,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
 from pmip6.core.overlap import OverlappingPools
+from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.own_copies import OwnCopies
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy
@@ -143,7 +147,7 @@ from pmip6.core.revocation_responder import (
     Revocation,
     revocation_acknowledgement,
 )
-from pmip6.core.revocation_sender import RevocationSender
+from pmip6.core.revocation_sender import ADMINISTRATIVE_TRIGGERS, RevocationSender
 from pmip6.core.unrecognized_mh_type import unrecognized_mh_type
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
@@ -317,6 +321,36 @@ class LocalMobilityAnchor:
                 outcome.events.append(BindingRestored(entry.session()))
                 self.heartbeat.binding_made(entry.mag.address, now)
         return outcome
+
+    def owed_revocations(self) -> list[OwedRevocation]:
+        """The revocations a restart must not lose (:meth:`RevocationSender.owed`)."""
+        return self._revocations.owed()
+
+    def take_revocation_changes(self) -> dict[int, list[OwedRevocation]]:
+        """The BRIs owed that were sent or ended since the last call, by sequence number, with what each revokes
+        now (nothing: ended): the runtime commits them with the binding changes that caused them
+        (:meth:`RevocationSender.take_owed_changes`)."""
+        return self._revocations.take_owed_changes()
+
+    def resume_revocations(self, owed: Iterable[OwedRevocation], now: float) -> Outcome:
+        """After :meth:`restore`: the BRIs the LMA owed when it stopped (RFC 5846 8.1), sent again, so a crash
+        between a committed handover, clear or reload and its BRI does not leave the MAG with a session the LMA no
+        longer holds for it. A handover's revocation is not sent when the restored cache has the MN back at that
+        MAG (:meth:`RevocationSender.withdraw`); none is sent, with an Alarm, when ``binding_revocation`` is now
+        off. A MAG no longer authorized is told all the same, as a reload tells it (:meth:`reconfigure`)."""
+        standing = [revocation for revocation in dict.fromkeys(owed)  # the same one twice is sent once
+                    if revocation.trigger in ADMINISTRATIVE_TRIGGERS or not self._is_back_at(revocation.session)]
+        if not self.settings.binding_revocation:
+            return Outcome(events=[Alarm(
+                f"the revocation of mobile node {mn_text(revocation.session.mn_id)} at MAG "
+                f"{revocation.session.peer.address}, owed when the LMA stopped, is not sent: binding_revocation is off",
+                revocation.session.mn_id) for revocation in standing])
+        return self._revocations.resume(standing, now)
+
+    def _is_back_at(self, session: TunnelSession) -> bool:
+        """Whether ``session``'s MN has a live binding its MAG (``session.peer``) registered."""
+        return any(entry.state is BceState.ACTIVE and entry.registered_by(session.peer.address)
+                   for entry in self._cache.of_mn(session.mn_id))
 
     def announce_restart(self, lost: Iterable[BindingCacheEntry]) -> Outcome:
         """RFC 5847 3.2, after a :meth:`restore` that lost sessions (the runtime renewed the Restart Counter): an

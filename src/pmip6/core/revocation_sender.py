@@ -18,12 +18,20 @@ administrative revocation (the operator's clear, a reload) stands, so the LMA re
 (:meth:`RevocationSender.revoking`: 129) until the BRA or the last retry; a handover revocation ends when the
 LMA accepts the MN back at that MAG (:meth:`RevocationSender.withdraw`). A BRA with status 128 (Binding Does NOT
 Exist) means the MAG holds no such binding either: nothing to alarm about.
+
+The revocations a restart must not lose (:meth:`RevocationSender.owed`, :mod:`pmip6.core.owed_revocation`) are
+every outstanding BRI but the "Inter-MAG Handover - Unknown" ones: those ask a question for a PBU that waits in
+memory, and that PBU's MAG retransmits it to the restarted LMA, which asks again. A runtime that persists them
+writes those :meth:`RevocationSender.take_owed_changes` names; :meth:`RevocationSender.resume` sends them again
+after a restart.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from collections.abc import Iterable
 
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
@@ -37,11 +45,12 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
+from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption, MobilityOption
 
-_ADMINISTRATIVE = frozenset({RevocationTrigger.ADMINISTRATIVE_REASON, RevocationTrigger.PER_PEER_POLICY})
+ADMINISTRATIVE_TRIGGERS = frozenset({RevocationTrigger.ADMINISTRATIVE_REASON, RevocationTrigger.PER_PEER_POLICY})
 """Triggers of revocations the operator asked for: they stand against the MAG's PBUs until they end."""
 
 MIN_INIT_DELAY_BRIS = 0.5
@@ -66,6 +75,7 @@ class _Outstanding:
 
     indication: BindingRevocationIndication
     send: SendMessage
+    sessions: tuple[TunnelSession, ...]
     retries_left: int
     delay: float
     held: tuple[object, ...] = ()
@@ -77,7 +87,7 @@ class _Outstanding:
 class RevocationSender:
     """The LMA's outstanding Binding Revocation Indications, by sequence number."""
 
-    __slots__ = ("timing", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended")
+    __slots__ = ("timing", "_owed_changes", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended")
 
     def __init__(self, timing: RevocationTiming, rng: random.Random | None = None, peer_role: str = "MAG") -> None:
         self.timing = timing
@@ -87,6 +97,8 @@ class RevocationSender:
         self._deadlines = DeadlineQueue()
         self._next_sequence = (rng or random.Random()).randrange(1 << 16)
         self._ended: list[tuple[object, int | None]] = []
+        self._owed_changes: set[int] = set()
+        """Sequence numbers of the owed BRIs sent or ended since :meth:`take_owed_changes` (not retransmitted)."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = ()) -> Outcome:
@@ -117,9 +129,10 @@ class RevocationSender:
               sessions: list[TunnelSession], now: float, held: tuple[object, ...],
               give_up_at: float | None = None) -> Outcome:
         send = SendMessage(indication, mag, local)
-        outstanding = _Outstanding(indication, send, self.timing.max_retries, self.timing.initial_delay, held,
-                                   give_up_at)
+        outstanding = _Outstanding(indication, send, tuple(sessions), self.timing.max_retries,
+                                   self.timing.initial_delay, held, give_up_at)
         self._outstanding[indication.sequence] = outstanding
+        self._note_owed_change(indication.sequence, outstanding)
         self._deadlines.schedule(indication.sequence, _capped(now + self.timing.initial_delay, outstanding))
         return Outcome(sends=[send], events=[RevocationSent(session, indication.trigger) for session in sessions])
 
@@ -154,14 +167,14 @@ class RevocationSender:
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
         """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding: a PBU from there
         for that MN is refused until it ends (module docstring)."""
-        return any(outstanding.indication.trigger in _ADMINISTRATIVE
+        return any(outstanding.indication.trigger in ADMINISTRATIVE_TRIGGERS
                    for outstanding in self._outstanding_for(mn_id, mag))
 
     def withdraw(self, mn_id: bytes, mag: Address) -> None:
         """Stop revoking ``mn_id``'s binding at ``mag`` after a handover: the MN registered there again (RFC 5846
         8.1, a PBU accepted during a revocation ends it). An administrative revocation stands (:meth:`revoking`)."""
         for outstanding in self._outstanding_for(mn_id, mag):
-            if outstanding.indication.trigger not in _ADMINISTRATIVE:
+            if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS:
                 self._finish(outstanding.indication.sequence)
 
     def _outstanding_for(self, mn_id: bytes, mag: Address) -> list[_Outstanding]:
@@ -186,6 +199,39 @@ class RevocationSender:
         return Outcome(events=[Alarm(f"{self._peer_role} {peer.address} does not support binding revocation "
                                      f"(a Binding Error "
                                      f"answered MH type 16, RFC 5846 6.2): {len(given_up)} revocation(s) given up")])
+
+    def owed(self) -> list[OwedRevocation]:
+        """Every session an outstanding BRI revokes, but those an "Inter-MAG Handover - Unknown" BRI asks about
+        (module docstring), each at the address, port and LMAA its BRI uses."""
+        return [revocation for outstanding in self._outstanding.values() for revocation in _owed(outstanding)]
+
+    def take_owed_changes(self) -> dict[int, list[OwedRevocation]]:
+        """The owed BRIs sent or ended since the last call, by sequence number: what each revokes now, nothing
+        for one that ended. A sequence number is unique among outstanding BRIs only (6.1.1): one that ended and
+        was taken again by a new BRI meanwhile is that BRI's."""
+        changes = {sequence: _owed(self._outstanding[sequence]) if sequence in self._outstanding else []
+                   for sequence in self._owed_changes}
+        self._owed_changes = set()
+        return changes
+
+    def _note_owed_change(self, sequence: int, outstanding: _Outstanding) -> None:
+        if outstanding.indication.trigger != RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN:
+            self._owed_changes.add(sequence)
+
+    def resume(self, owed: Iterable[OwedRevocation], now: float) -> Outcome:
+        """The :meth:`owed` revocations of a previous run, sent again as they were (RFC 5846 8.1): one BRI per
+        session, one global BRI per MAG for the ``whole_mag`` ones; new sequence numbers, retransmissions from
+        the start (6.3). They hold nothing: whatever they held did not survive the restart."""
+        outcome = Outcome()
+        whole_mag: dict[Address, list[TunnelSession]] = {}
+        for revocation in owed:
+            if revocation.whole_mag:
+                whole_mag.setdefault(revocation.session.peer.address, []).append(revocation.session)
+            else:
+                outcome.extend(self.revoke(revocation.session, revocation.trigger, now))
+        for sessions in whole_mag.values():
+            outcome.extend(self.revoke_all(sessions, now))
+        return outcome
 
     def next_deadline(self) -> float | None:
         return self._deadlines.next_deadline() if self._outstanding else None
@@ -226,10 +272,12 @@ class RevocationSender:
                 if not outstanding.held:
                     del self._outstanding[sequence]
                     self._deadlines.cancel(sequence)
+                    self._note_owed_change(sequence, outstanding)
 
     def _finish(self, sequence: int, status: int | None = None) -> None:
         outstanding = self._outstanding.pop(sequence)
         self._deadlines.cancel(sequence)
+        self._note_owed_change(sequence, outstanding)
         self._ended.extend((item, status) for item in outstanding.held)
 
     def _fresh_sequence(self) -> int:
@@ -245,6 +293,18 @@ class RevocationSender:
 def _capped(deadline: float, outstanding: _Outstanding) -> float:
     """``deadline``, or ``outstanding``'s ``give_up_at`` if that comes first."""
     return deadline if outstanding.give_up_at is None else min(deadline, outstanding.give_up_at)
+
+
+def _owed(outstanding: _Outstanding) -> list[OwedRevocation]:
+    """What a restart must not lose of ``outstanding`` (module docstring): a revocation per session it revokes, at
+    the address, port and LMAA the BRI uses; none for an "Inter-MAG Handover - Unknown" BRI."""
+    if outstanding.indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN:
+        return []
+    indication = outstanding.indication
+    trigger, whole_mag = RevocationTrigger(indication.trigger), bool(indication.flags & BRFlags.G)
+    return [OwedRevocation(replace(session, peer=outstanding.send.destination,
+                                   local=outstanding.send.source or session.local), trigger, whole_mag)
+            for session in outstanding.sessions]
 
 
 def _mn_id(outstanding: _Outstanding) -> bytes | None:

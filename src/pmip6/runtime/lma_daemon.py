@@ -1,9 +1,10 @@
 """``pmip6 lma``: the Local Mobility Anchor engine on real sockets (RFC 5213 section 5, RFC 5844, RFC 5845).
 
 Signaling arrives on IPv4-LMAA:udp_port (RFC 5844) and/or as raw Mobility Headers on the IPv6 LMAA. With
-``state`` configured every binding change is committed to SQLite before the PBA announcing it leaves, and
-a restarted LMA re-adopts its bindings with their GRE keys (RFC 5845 section 3.3.2 keeps the uplink key
-for the session's life). :func:`build_lma_daemon` is the one place the daemon is assembled.
+``state`` configured every binding change is committed to SQLite before the PBA announcing it leaves, with the
+Binding Revocation Indications it owes (RFC 5846 8.1), and a restarted LMA re-adopts its bindings with their GRE
+keys (RFC 5845 section 3.3.2 keeps the uplink key for the session's life) and sends those BRIs again.
+:func:`build_lma_daemon` is the one place the daemon is assembled.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.naming import counted
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
@@ -59,12 +61,15 @@ class LmaDaemon(Daemon):
         self.store: BindingStore | None = None
         self._unsaved: set[bytes] = set()
         """MN-IDs whose rows a failed write left stale: rewritten with the next write."""
+        self._unsaved_revocations: dict[int, list[Record]] = {}
+        """The BRIs owed (by sequence number) whose rows a failed write left stale: rewritten with the next write."""
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
         self.dataplane_tenants: frozenset[str] | None = None
         """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
         self.add_stats_section("waiting", lambda: asdict(self.lma.waiting()))
-        self._restart_announcement = Outcome()
-        """What :meth:`prepare` found to tell the MAGs (RFC 5847 3.2), sent once the sockets are open."""
+        self._sends_at_open = Outcome()
+        """What :meth:`prepare` found to tell the MAGs, sent once the sockets are open: the new Restart Counter
+        (RFC 5847 3.2) and the revocations owed when the LMA stopped (RFC 5846 8.1)."""
 
     def control_handlers(self) -> dict[str, Handler]:
         return {**super().control_handlers(), "clear": self._clear_command}
@@ -129,18 +134,38 @@ class LmaDaemon(Daemon):
         stored = len(records) + len(unreadable)  # an unreadable row counts as one unreadable binding
         lost = self._live_not_restored(entries, now)
         if self._adopt_restart_counter(self.store, stored - len(entries), lost):
-            self._restart_announcement = self.lma.announce_restart(lost)
-            if self._restart_announcement.sends:
+            self._sends_at_open = self.lma.announce_restart(lost)
+            if self._sends_at_open.sends:
                 self.logger.info("telling %s of the new Restart Counter (unsolicited Heartbeat Response, RFC 5847 3.2)",
-                                 counted(len(self._restart_announcement.sends), "MAG"))
+                                 counted(len(self._sends_at_open.sends), "MAG"))
+        self._sends_at_open.extend(self.lma.resume_revocations(self._stored_revocations(self.store), now))
         # What restore() dropped (expired meanwhile, or in conflict) and what was unreadable leave the store too.
-        self.store.replace_all(self._records_of({entry.mn_id for entry in self.lma.bindings()}))
+        self.store.replace_all(self._records_of({entry.mn_id for entry in self.lma.bindings()}),
+                               self._revocation_rows())  # all the BRIs owed now: those just resumed
         self.apply(outcome)
         restored = sum(1 for _ in self.lma.bindings())
         conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
         self.logger.info("restored %d of %d stored bindings from %s; dropped %d expired, %d in conflict, %d unreadable",
                          restored, stored, self.config.state, len(entries) - restored - conflicting, conflicting,
                          stored - len(entries))
+
+    def _stored_revocations(self, store: BindingStore) -> list[OwedRevocation]:
+        """The revocations owed when the LMA stopped; a record that is not one is skipped with a warning."""
+        owed = []
+        for record in store.owed_revocations():
+            try:
+                owed.append(OwedRevocation.from_record(record))
+            except ValueError as error:
+                self.logger.warning("skipping a stored revocation: %s", error)
+        if owed:
+            self.logger.info("sending again %s owed when the LMA stopped (RFC 5846 8.1)",
+                             counted(len(owed), "binding revocation"))
+        return owed
+
+    def _revocation_rows(self) -> dict[int, list[Record]]:
+        """The rows of the BRIs owed that were sent or ended since the last call (none: ended)."""
+        return {sequence: [revocation.to_record() for revocation in owed]
+                for sequence, owed in self.lma.take_revocation_changes().items()}
 
     def _live_not_restored(self, entries: list[BindingCacheEntry], now: float) -> list[BindingCacheEntry]:
         """The stored live bindings (active, lifetime not over) that :meth:`LocalMobilityAnchor.restore` dropped: those
@@ -180,7 +205,7 @@ class LmaDaemon(Daemon):
             await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message)
         if self.config.ipv6_address is not None:
             await self.open_raw_mh(self.config.ipv6_address, self.on_message)
-        self.apply(self._restart_announcement)
+        self.apply(self._sends_at_open)
 
     async def close(self) -> None:
         await super().close()
@@ -195,9 +220,11 @@ class LmaDaemon(Daemon):
             self._pbu_processing_seconds.observe(time.perf_counter() - started)
 
     def persist(self, outcome: Outcome) -> bool:
-        """Write the rows of the MNs whose bindings changed, and of those a failed write left behind. A failed
-        write (disk full, I/O error, read-only file system) is logged and counted (``store_errors``), and the
-        outcome's PBA is not sent; the daemon goes on (docs/operations.md, "State file").
+        """Write the rows of the MNs whose bindings changed, and of those a failed write left behind, and the
+        revocations owed when a BRI was sent or ended meanwhile, in one transaction: a handover, clear or reload is
+        never on disk without the BRI it owes the MAG (RFC 5846 8.1). A failed write (disk full, I/O error, read-only
+        file system) is logged and counted (``store_errors``), and the outcome's messages are not sent; the daemon
+        goes on (docs/operations.md, "State file").
 
         A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
         and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event."""
@@ -210,18 +237,24 @@ class LmaDaemon(Daemon):
                 mn_id = pba.option(MNIdentifierOption)  # the first option (acknowledgement.py): found at once
                 if mn_id is not None:
                     changed.add(mn_id.identifier)
-        if not changed:
+        revocations = self._revocation_rows()
+        if not changed and not revocations:
             return True
         changed |= self._unsaved
+        revocations = {**self._unsaved_revocations, **revocations}
         try:
-            self.store.save(self._records_of(changed))
+            if revocations:
+                self.store.save(self._records_of(changed), revocations)
+            else:
+                self.store.save(self._records_of(changed))
         except sqlite3.Error as error:
             self.statistics.store_errors += 1
-            self._unsaved = changed
-            self.logger.error("state file %s: writing the bindings of %s failed, no PBA sent: %s", self.config.state,
-                              ", ".join(sorted(mn_text(mn_id) for mn_id in changed)), error)
+            self._unsaved, self._unsaved_revocations = changed, revocations
+            written = (f"the bindings of {', '.join(sorted(mn_text(mn_id) for mn_id in changed))}" if changed
+                       else "the revocations owed")
+            self.logger.error("state file %s: writing %s failed, no PBA sent: %s", self.config.state, written, error)
             return False
-        self._unsaved = set()
+        self._unsaved, self._unsaved_revocations = set(), {}
         return True
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:

@@ -16,6 +16,12 @@ unreadable with the field that is wrong, like a row that is not JSON, instead of
 (docs/operations.md, "State file": skipped with a warning naming the MN and the field, counted as unreadable).
 A stored Restart Counter that is no 32-bit unsigned integer is replaced by a fresh one, with a warning.
 
+A ``revocations`` table keeps the Binding Revocation Indications the LMA owes its MAGs (RFC 5846 8.1,
+:mod:`pmip6.core.owed_revocation`), one row per BRI (by its sequence number) holding the JSON records of the sessions
+it revokes, written in the same transaction as the binding changes that caused them, so that a crash between the
+commit and the BRI does not lose it (:meth:`BindingStore.save`). A file written before that table existed gets it,
+empty, when opened; an older pmip6 ignores it.
+
 Every error reading the file names it, as opening it does: "state file /x/s.db: no such column: mn_id" for a SQLite
 file that is not pmip6's.
 
@@ -45,6 +51,7 @@ Record = dict[str, Any]
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)"
 _NODE_SCHEMA = "CREATE TABLE IF NOT EXISTS node (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+_REVOCATIONS_SCHEMA = "CREATE TABLE IF NOT EXISTS revocations (sequence INTEGER PRIMARY KEY, records TEXT NOT NULL)"
 _RESTART_COUNTER = "restart_counter"
 _UINT32 = (0, 0xFFFF_FFFF)
 _log = logging.getLogger(__name__)
@@ -79,23 +86,47 @@ class BindingStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
             self._db.execute(_NODE_SCHEMA)
+            self._db.execute(_REVOCATIONS_SCHEMA)
         except sqlite3.Error as error:
             self._db.close()
             if "locked" in str(error):
                 raise StateInUse(f"state file {path} is in use by another process (another pmip6 lma?)") from None
             raise _named(error, path) from error
 
-    def save(self, changes: Mapping[bytes, Sequence[Record]]) -> None:
-        """Replace the records of each MN-ID in one durable transaction; no records deletes the MN's row."""
+    def save(self, changes: Mapping[bytes, Sequence[Record]],
+             revocations: Mapping[int, Sequence[Record]] | None = None) -> None:
+        """Replace the records of each MN-ID, and of each BRI owed (by sequence number), in one durable transaction;
+        no records deletes the row."""
         with self._db:  # one transaction: commit, or roll back on error
             self._write(changes)
+            if revocations is not None:
+                self._write_owed(revocations)
 
-    def replace_all(self, bindings: Mapping[bytes, Sequence[Record]]) -> None:
-        """Make the file hold exactly ``bindings`` (those a start restored), in one durable transaction: every other
-        row leaves it, the unreadable ones too (their loss is told by the Restart Counter once, not at every start)."""
+    def replace_all(self, bindings: Mapping[bytes, Sequence[Record]],
+                    revocations: Mapping[int, Sequence[Record]] | None = None) -> None:
+        """Make the file hold exactly ``bindings`` (those a start restored) and the BRIs owed ``revocations``, in
+        one durable transaction: every other row leaves it, the unreadable ones too (their loss is told by the
+        Restart Counter once, not at every start)."""
         with self._named_errors(), self._db:
             self._db.execute("DELETE FROM bindings")
+            self._db.execute("DELETE FROM revocations")
             self._write(bindings)
+            self._write_owed(revocations or {})
+
+    def _write_owed(self, revocations: Mapping[int, Sequence[Record]]) -> None:
+        for sequence, records in revocations.items():
+            if records:
+                self._db.execute("INSERT OR REPLACE INTO revocations VALUES (?, ?)",
+                                 (sequence, json.dumps(list(records), separators=(",", ":"))))
+            else:
+                self._db.execute("DELETE FROM revocations WHERE sequence = ?", (sequence,))
+
+    def owed_revocations(self) -> list[Any]:
+        """The stored revocation records, every BRI's in turn (for ``OwedRevocation.from_record`` to check); None
+        for a row that is not a JSON list."""
+        with self._named_errors():
+            rows = self._db.execute("SELECT records FROM revocations ORDER BY sequence").fetchall()
+        return [record for text, in rows for record in _json_list(text)]
 
     def _write(self, changes: Mapping[bytes, Sequence[Record]]) -> None:
         for mn_id, records in changes.items():
@@ -161,6 +192,15 @@ class BindingStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _json_list(text: object) -> list[Any]:
+    """The JSON list ``text`` holds, or [None] when it holds none."""
+    try:
+        records = json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return [None]
+    return records if isinstance(records, list) else [None]
 
 
 def _integer(low: int, high: int) -> Callable[[object], bool]:

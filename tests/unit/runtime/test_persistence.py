@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import re
 import sqlite3
@@ -30,8 +31,13 @@ from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon
 from pmip6.runtime.store import BindingStore
-from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
+from pmip6.wire.messages import (
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
+from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, RevocationTrigger, Status
 from pmip6.wire.options import TimestampOption
 
 LMAA = IPv4Address("127.0.0.1")
@@ -456,3 +462,116 @@ def test_a_foreign_sqlite_state_file_is_named_in_the_error(lab: StoreLab, schema
     database.close()
     with pytest.raises(sqlite3.Error, match=f"^state file {re.escape(str(lab.config.state))}: no such column: "):
         lab.start()
+
+
+def _with_binding_revocation(lab: StoreLab) -> None:
+    """The lab's LMA, with ``binding_revocation`` (RFC 5846), before its start."""
+    lab.close()
+    lab.lma.config = dataclasses.replace(
+        lab.config, settings=dataclasses.replace(lab.config.settings, binding_revocation=True))
+    lab.config = lab.lma.config
+    lab.lma = LmaDaemon(lab.config, DaemonOptions())
+    lab.lma.send = lab.sent.append  # type: ignore[method-assign]
+
+
+def test_RFC5846_8_1_a_handover_is_committed_with_the_revocation_it_owes_and_a_restart_sends_it(
+        lab: StoreLab) -> None:
+    """Walkthrough 7b, finding 2: kill -9 after the handover's commit and before its BRI left must not lose the
+    BRI. The move and the revocation owed to the previous MAG are one transaction; the restarted LMA sends the BRI
+    once its sockets are open, and forgets it (in the file too) at the MAG's acknowledgement."""
+    _with_binding_revocation(lab)
+    lab.start()
+    lab.attach(MAG_A)
+    assert lab.lma.store is not None
+    saves: list[tuple[Any, ...]] = []
+    real_save = lab.lma.store.save
+    lab.lma.store.save = lambda *arguments: (saves.append(arguments), real_save(*arguments))  # type: ignore
+    request = AttachRequest(mn_id=MN.encode(), att=AccessTechnologyType.IEEE_802_11,
+                            hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+    lab.sent.clear()
+    lab.lma.on_message(lab.mags[MAG_B].attach(request, lab.now()).sends[0].message, Peer(MAG_B, PORT), LMAA)
+    assert [type(send.message) for send in lab.sent] == [ProxyBindingAcknowledgement, BindingRevocationIndication]
+    ((changes, owed),) = saves  # both decided before either left; the process "dies" here
+    assert [record["proxy_coa"] for record in changes[MN.encode()]] == [str(MAG_B)]
+    assert [(record["mag"], record["mn_id_hex"]) for records in owed.values() for record in records] == [
+        (str(MAG_A), MN.encode().hex())]
+
+    restarted = lab.restart()  # as after kill -9: the file is all that is left
+    sent: list[SendMessage] = []
+    restarted.send = sent.append  # type: ignore[method-assign]
+
+    async def no_socket(*arguments: Any) -> None:
+        pass
+
+    restarted.open_udp = no_socket  # type: ignore[method-assign]
+    asyncio.run(restarted.open_transports())
+    (send,) = sent
+    bri = send.message
+    assert isinstance(bri, BindingRevocationIndication) and send.destination == Peer(MAG_A, PORT)
+    assert bri.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
+    assert restarted.store is not None and len(restarted.store.owed_revocations()) == 1
+
+    restarted.on_message(BindingRevocationAcknowledgement(0, bri.sequence), Peer(MAG_A, PORT), LMAA)
+    assert restarted.store.owed_revocations() == []
+
+
+def test_a_state_file_from_before_the_revocations_table_loads(lab: StoreLab) -> None:
+    """A file an earlier pmip6 wrote (bindings and node tables only) starts as before, and gets the table."""
+    assert lab.config.state is not None
+    database = sqlite3.connect(lab.config.state)
+    database.execute("CREATE TABLE bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)")
+    database.execute("CREATE TABLE node (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    record = _record(b"live@opA", time.time() + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")
+    database.execute("INSERT INTO bindings VALUES (?, ?)", (b"live@opA", json.dumps([record])))
+    database.commit()
+    database.close()
+
+    lab.start()
+
+    assert [entry.mn_id for entry in lab.lma.lma.bindings()] == [b"live@opA"]
+    assert lab.lma.store is not None and lab.lma.store.owed_revocations() == []
+
+
+def test_a_stored_revocation_that_is_no_revocation_record_is_skipped_with_a_warning(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    _with_binding_revocation(lab)
+    assert lab.config.state is not None
+    store = BindingStore(lab.config.state)
+    store.save({}, {1: [{"record_version": 1, "mag": "not an address"}], 2: [{"record_version": 7}]})
+    store.close()
+    with caplog.at_level(logging.WARNING, logger="pmip6.lma"):
+        lab.start()
+    assert "skipping a stored revocation: revocation record without 'mag_port'" in caplog.messages
+    assert "skipping a stored revocation: unsupported revocation record version 7" in caplog.messages
+    assert lab.lma.store is not None and lab.lma.store.owed_revocations() == []
+
+
+def test_RFC5846_8_1_a_failed_write_of_a_handover_sends_neither_its_pba_nor_its_bri_and_the_next_write_stores_both(
+        lab: StoreLab) -> None:
+    """docs/operations.md "State file": nothing is announced that is not on disk, the BRI a handover owes included;
+    the engine retransmits that BRI, and the next write that succeeds (here another MN's registration) stores it
+    with the binding change the failed write left."""
+    _with_binding_revocation(lab)
+    lab.start()
+    lab.attach(MAG_A)
+    assert lab.lma.store is not None
+    real_save = lab.lma.store.save
+
+    def failing_save(*arguments: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    lab.lma.store.save = failing_save  # type: ignore[method-assign]
+    request = AttachRequest(mn_id=MN.encode(), att=AccessTechnologyType.IEEE_802_11,
+                            hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+    pbu = lab.mags[MAG_B].attach(request, lab.now()).sends[0].message
+    lab.sent.clear()
+    lab.lma.on_message(pbu, Peer(MAG_B, PORT), LMAA)
+    assert lab.sent == [] and lab.lma.statistics.store_errors == 1
+    assert lab.lma.store.owed_revocations() == []
+
+    lab.lma.store.save = real_save  # type: ignore[method-assign]
+    now = lab.now()
+    other = AttachRequest(mn_id=b"mn2@opA", att=AccessTechnologyType.IEEE_802_11)
+    assert lab.exchange(MAG_B, lab.mags[MAG_B].attach(other, now), now).status == Status.ACCEPTED
+    assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
+    assert [record["proxy_coa"] for record in lab.stored() if record["mn_id"] == MN] == [str(MAG_B)]

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Peer
+from pmip6.core.events import Peer, TunnelSession
+from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.runtime.store import BindingStore, StateInUse
+from pmip6.wire.numbers import RevocationTrigger
 
 
 def _entry(mn_id: bytes, uplink_key: int) -> BindingCacheEntry:
@@ -179,7 +181,44 @@ def test_replace_all_leaves_only_the_bindings_given_unreadable_rows_included(tmp
     assert stored.unreadable == []
 
 
-@pytest.mark.parametrize("schema", ["CREATE TABLE bindings (a, b, c)", "CREATE TABLE node (x)"])
+def _owed(mn_id: bytes, trigger: RevocationTrigger = RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
+          ) -> dict[str, object]:
+    return OwedRevocation(_entry(mn_id, 1).session(), trigger).to_record()
+
+
+def test_RFC5846_8_1_the_revocations_owed_are_saved_with_the_bindings_and_survive_reopening(tmp_path: Path) -> None:
+    """The BRIs owed are written in the bindings' transaction, a row per BRI by its sequence number (no records:
+    it ended); rows not given are kept; a restart reads them back as the records they were, a BRI's in turn."""
+    path = tmp_path / "state.db"
+    store = BindingStore(path)
+    store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()]}, {7: [_owed(b"mn1@opA")], 3: [_owed(b"mn2@opA")]})
+    store.save({b"mn2@opA": [_entry(b"mn2@opA", 2).to_record()]})
+    store.close()
+    reopened = BindingStore(path)
+    assert reopened.owed_revocations() == [_owed(b"mn2@opA"), _owed(b"mn1@opA")]
+    session, stored = _entry(b"mn1@opA", 1).session(), OwedRevocation.from_record(reopened.owed_revocations()[1])
+    assert stored.session == TunnelSession(session.mn_id, session.peer, session.local, session.tenant,
+                                           session.ipv4_home_address, session.home_network_prefixes)
+    reopened.save({}, {7: [], 3: [_owed(b"mn2@opA", RevocationTrigger.ADMINISTRATIVE_REASON)]})
+    assert reopened.owed_revocations() == [_owed(b"mn2@opA", RevocationTrigger.ADMINISTRATIVE_REASON)]
+    reopened.replace_all({})
+    assert reopened.owed_revocations() == []
+    reopened.close()
+
+
+def test_a_stored_revocation_row_that_is_no_json_list_is_read_as_none(tmp_path: Path) -> None:
+    store = BindingStore(tmp_path / "state.db")
+    store._db.executemany("INSERT INTO revocations VALUES (?, ?)",  # noqa: SLF001 (a damaged file)
+                          [(1, "not json"), (2, "{}"), (3, '[{"a": 1}]')])
+    store._db.commit()  # noqa: SLF001
+    assert store.owed_revocations() == [None, None, {"a": 1}]
+    with pytest.raises(ValueError, match="a revocation record is a JSON object, not NoneType"):
+        OwedRevocation.from_record(None)
+    store.close()
+
+
+@pytest.mark.parametrize("schema", ["CREATE TABLE bindings (a, b, c)", "CREATE TABLE node (x)",
+                                    "CREATE TABLE revocations (x)"])
 def test_every_error_reading_a_foreign_sqlite_file_names_it(tmp_path: Path, schema: str) -> None:
     """docs/operations.md "Running": the start stops with a message naming the file, as for one that is not SQLite."""
     path = tmp_path / "state.db"
@@ -191,6 +230,7 @@ def test_every_error_reading_a_foreign_sqlite_file_names_it(tmp_path: Path, sche
     with pytest.raises(sqlite3.Error, match=f"^state file {re.escape(str(path))}: "):
         store.load()
         store.restart_counter(1)
+        store.owed_revocations()
     store.close()
 
 

@@ -1,0 +1,75 @@
+"""A Binding Revocation Indication the LMA owes a MAG (RFC 5846 8.1), as a record that outlives the process.
+
+The LMA decides a revocation in the same step as the binding change that causes it (a handover, an operator's
+clear, a reload), and the runtime commits both together before either message leaves: a crash in between must
+not keep the PBA's binding change and lose the BRI, or the previous MAG keeps a session the LMA no longer holds
+for it. :meth:`OwedRevocation.to_record` is what the state file keeps of an outstanding BRI: the session it
+revokes, at the address and port the BRI goes to and from the LMAA it leaves from, its Revocation Trigger, and
+whether it was one global BRI for every binding of that MAG (8.1: G set, "Per-Peer Policy"). A restarted LMA sends
+them again with fresh sequence numbers (:meth:`pmip6.core.revocation_sender.RevocationSender.resume`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Network, ip_address
+from typing import Any
+
+from pmip6.core.events import Peer, TunnelSession
+from pmip6.wire.numbers import RevocationTrigger
+
+REVOCATION_RECORD_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OwedRevocation:
+    """One session an outstanding BRI revokes; a global BRI owes one per session it names, ``whole_mag`` set."""
+
+    session: TunnelSession
+    trigger: RevocationTrigger
+    whole_mag: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able dict; :meth:`from_record` inverts it."""
+        session = self.session
+        return {
+            "record_version": REVOCATION_RECORD_VERSION,
+            "mn_id_hex": session.mn_id.hex(),
+            "tenant": session.tenant,
+            "mag": str(session.peer.address),
+            "mag_port": session.peer.port,
+            "lmaa": str(session.local),
+            "home_network_prefixes": [str(prefix) for prefix in session.home_network_prefixes],
+            "ipv4_home_address": None if session.ipv4_home_address is None else str(session.ipv4_home_address),
+            "trigger": int(self.trigger),
+            "whole_mag": self.whole_mag,
+        }
+
+    @classmethod
+    def from_record(cls, record: object) -> OwedRevocation:
+        """Rebuild a revocation from :meth:`to_record` output. ValueError, saying what is wrong, when it is not one."""
+        if not isinstance(record, dict):
+            raise ValueError(f"a revocation record is a JSON object, not {type(record).__name__}")
+        if record.get("record_version") != REVOCATION_RECORD_VERSION:
+            raise ValueError(f"unsupported revocation record version {record.get('record_version')!r}")
+        try:
+            port = record["mag_port"]
+            if port is not None and not (type(port) is int and 0 < port <= 0xFFFF):
+                raise ValueError(f"mag_port: expected a port from 1 to 65535, or null, got {port!r}")
+            tenant, whole_mag = record["tenant"], record["whole_mag"]
+            if not (tenant is None or isinstance(tenant, str)) or not isinstance(whole_mag, bool):
+                raise ValueError("tenant must be a string or null, whole_mag true or false")
+            ipv4 = record["ipv4_home_address"]
+            session = TunnelSession(
+                mn_id=bytes.fromhex(record["mn_id_hex"]),
+                peer=Peer(ip_address(record["mag"]), port),
+                local=ip_address(record["lmaa"]),
+                tenant=tenant,
+                ipv4_home_address=None if ipv4 is None else IPv4Address(ipv4),
+                home_network_prefixes=tuple(IPv6Network(prefix) for prefix in record["home_network_prefixes"]),
+            )
+            return cls(session, RevocationTrigger(record["trigger"]), whole_mag)
+        except KeyError as error:
+            raise ValueError(f"revocation record without {error}") from None
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"unreadable revocation record: {error}") from None

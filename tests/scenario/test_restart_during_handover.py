@@ -1,0 +1,171 @@
+"""kill -9 of an LMA with ``binding_revocation`` between a committed handover and its BRI (walkthrough 7b, finding 2).
+
+The LMA commits the move to its state file, then sends the PBA to the new MAG and the BRI to the previous one
+(runtime/daemon.py ``apply``: persist, then send). Killed in between, both messages are lost; the new MAG
+retransmits its PBU to the restarted LMA, which finds the session already there and answers it as a refresh. The
+BRI must still reach the previous MAG (RFC 5846 8.1), or it keeps a session the LMA no longer holds for it: so the
+revocations the LMA owes are stored with the binding change and sent again after the restart
+(:mod:`pmip6.core.owed_revocation`). Here the state file is the records, through JSON as the store keeps them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from harness import LMA_IPV4, Network, domain
+
+from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.owed_revocation import OwedRevocation
+from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingUpdate
+from pmip6.wire.numbers import BRFlags, HandoffIndicator, RevocationTrigger
+
+MN = b"mn5@opA"
+
+
+def _two_mags_with_revocation() -> tuple[Network, MobileAccessGateway, MobileAccessGateway]:
+    network, (mag1, mag2) = domain(mags=2)
+    settings = dataclasses.replace(network.lma.settings, binding_revocation=True)
+    network.lma = LocalMobilityAnchor(settings, keys=GreKeyAllocator(seed=100))
+    return network, mag1, mag2
+
+
+def _crash_and_restart(network: Network) -> LocalMobilityAnchor:
+    """kill -9: nothing in flight to or from the LMA arrives; a new LMA restores what the state file held (the
+    bindings and the revocations owed, through JSON), the resumed BRIs on the wire."""
+    network.drop_in_flight(LMA_IPV4)
+    state = json.dumps({"bindings": [entry.to_record() for entry in network.lma.bindings()],
+                        "revocations": [revocation.to_record() for revocation in network.lma.owed_revocations()]})
+    stored = json.loads(state)
+    restarted = LocalMobilityAnchor(network.lma.settings, keys=GreKeyAllocator(seed=7))
+    now = network.now + 0.5
+    restarted.restore([BindingCacheEntry.from_record(record) for record in stored["bindings"]], now)
+    network.lma = restarted
+    network.emit(LMA_IPV4, restarted.resume_revocations(
+        [OwedRevocation.from_record(record) for record in stored["revocations"]], now))
+    return restarted
+
+
+def _handover_committed(network: Network, to: MobileAccessGateway) -> None:
+    """The MN moves to ``to``; its PBU reaches the LMA, which decides (and commits) the move."""
+    network.attach(to, AttachRequest(MN, att=4, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
+    (pbu,) = [packet for packet in network.wire if isinstance(packet.message, ProxyBindingUpdate)
+              and packet.source.address == to.settings.proxy_coa]
+    network.drop_in_flight(LMA_IPV4)
+    outcome = network.lma.receive(pbu.message, pbu.source, LMA_IPV4, network.now)
+    assert [type(send.message) for send in outcome.sends][1:] == [BindingRevocationIndication]
+
+
+def test_RFC5846_8_1_a_handover_committed_just_before_a_crash_still_revokes_the_session_at_the_previous_mag() -> None:
+    network, mag1, mag2 = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    assert [str(entry.state) for entry in mag1.entries()] == ["registered"]
+
+    _handover_committed(network, mag2)  # ... the PBA to MAG2 and the BRI to MAG1 die with the process
+    restarted = _crash_and_restart(network)
+    network.run_for(60)  # MAG2 retransmits; the revocation has long been sent and answered
+
+    assert [str(entry.state) for entry in mag2.entries()] == ["registered"]
+    (bce,) = restarted.bindings()
+    assert bce.proxy_coa.address == mag2.settings.proxy_coa
+    stale = [str(entry.state) for entry in mag1.entries()]
+    assert stale == [], f"MAG1 still holds the session the LMA moved to MAG2: {stale} (no BRI after the restart)"
+    assert restarted.owed_revocations() == []  # acknowledged: owed no more
+    (bri,) = [packet.message for packet in network.sent(BindingRevocationIndication)]
+    assert bri.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE and not bri.flags & BRFlags.G
+
+
+def test_RFC5846_8_1_a_handover_revocation_owed_to_the_mag_the_mobile_node_is_back_at_is_not_sent_after_a_restart(
+        ) -> None:
+    """The restored cache has the MN at the MAG a stored handover revocation names (it came back, as
+    ``RevocationSender.withdraw`` settles it while running): not sent. An administrative one (a clear) stands."""
+    network, mag1, _ = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    (bce,) = network.lma.bindings()
+    restarted = LocalMobilityAnchor(network.lma.settings, keys=GreKeyAllocator(seed=7))
+    restarted.restore([BindingCacheEntry.from_record(bce.to_record())], network.now)
+
+    handover = OwedRevocation(bce.session(), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE)
+    assert restarted.resume_revocations([handover], network.now).sends == []
+    clear = OwedRevocation(bce.session(), RevocationTrigger.ADMINISTRATIVE_REASON)
+    (send,) = restarted.resume_revocations([clear], network.now).sends
+    assert send.destination == bce.proxy_coa and send.message.trigger == RevocationTrigger.ADMINISTRATIVE_REASON
+
+
+def test_RFC5846_8_1_a_global_revocation_owed_is_sent_again_as_one_global_bri() -> None:
+    """``pmip6 lma clear --mag`` of every binding of a MAG, then kill -9 before its global BRI (G set, Per-Peer
+    Policy) left: the restarted LMA sends one global BRI again, and the MAG drops every session."""
+    network, mag1, _ = _two_mags_with_revocation()
+    for number in range(3):
+        network.attach(mag1, AttachRequest(b"mn%d@opA" % number, att=4))
+    network.run_for(5)
+    network.drop_in_flight(LMA_IPV4)
+    network.lma.clear(network.now, mag=mag1.settings.proxy_coa)  # its BRI dies with the process
+    assert {revocation.whole_mag for revocation in network.lma.owed_revocations()} == {True}
+
+    restarted = _crash_and_restart(network)
+    network.run_for(10)
+
+    (bri,) = [packet.message for packet in network.sent(BindingRevocationIndication)]
+    assert bri.flags & BRFlags.G and bri.trigger == RevocationTrigger.PER_PEER_POLICY
+    assert list(mag1.entries()) == [] and list(restarted.bindings()) == [] and restarted.owed_revocations() == []
+
+
+def test_RFC5846_8_1_an_operators_clear_of_one_mobile_node_owed_at_a_crash_is_sent_again() -> None:
+    """``pmip6 lma clear --mn-id``: the BCE is held until the BRA (draining, no deadline), the BRI dies with the
+    process. The restarted LMA does not restore the held BCE (it has no deletion time), but still owes the BRI."""
+    network, mag1, _ = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    network.drop_in_flight(LMA_IPV4)
+    network.lma.clear(network.now, mn_id=MN)
+
+    restarted = _crash_and_restart(network)
+    network.run_for(10)
+
+    (bri,) = [packet.message for packet in network.sent(BindingRevocationIndication)]
+    assert bri.trigger == RevocationTrigger.ADMINISTRATIVE_REASON and not bri.flags & BRFlags.G
+    assert list(mag1.entries()) == [] and list(restarted.bindings()) == [] and restarted.owed_revocations() == []
+
+
+def test_RFC5846_8_1_a_reload_revocation_owed_at_a_crash_goes_to_the_mag_the_new_configuration_dropped() -> None:
+    """A reload that no longer authorizes MAG1 revokes its session; killed before that BRI left, the LMA restarts
+    with the new configuration and tells MAG1 all the same, as the reload did."""
+    network, mag1, mag2 = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    network.drop_in_flight(LMA_IPV4)
+    without_mag1 = dataclasses.replace(network.lma.settings,
+                                       authorized_mags=frozenset({mag2.settings.proxy_coa}))
+    network.lma.reconfigure(without_mag1, network.now)
+    assert list(network.lma.bindings()) == []
+
+    _crash_and_restart(network)
+    network.run_for(10)
+
+    (bri,) = [packet.message for packet in network.sent(BindingRevocationIndication)]
+    assert bri.trigger == RevocationTrigger.ADMINISTRATIVE_REASON
+    assert list(mag1.entries()) == []
+
+
+def test_stored_revocations_are_not_sent_once_binding_revocation_is_off() -> None:
+    """The LMA restarts without ``binding_revocation`` (its MAGs do not support it, say): what the previous run
+    owed is not sent, with an Alarm, and is owed no more."""
+    network, mag1, mag2 = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    _handover_committed(network, mag2)
+    owed = network.lma.owed_revocations()
+    restarted = LocalMobilityAnchor(dataclasses.replace(network.lma.settings, binding_revocation=False))
+
+    outcome = restarted.resume_revocations(owed, network.now)
+
+    assert outcome.sends == [] and restarted.owed_revocations() == []
+    assert [(alarm.text, alarm.mn_id) for alarm in outcome.events] == [  # type: ignore[union-attr]
+        (f"the revocation of mobile node {MN.decode()} at MAG {mag1.settings.proxy_coa}, owed when the LMA stopped, "
+         "is not sent: binding_revocation is off", MN)]
