@@ -169,3 +169,19 @@ def test_stored_revocations_are_not_sent_once_binding_revocation_is_off() -> Non
     assert [(alarm.text, alarm.mn_id) for alarm in outcome.events] == [  # type: ignore[union-attr]
         (f"the revocation of mobile node {MN.decode()} at MAG {mag1.settings.proxy_coa}, owed when the LMA stopped, "
          "is not sent: binding_revocation is off", MN)]
+
+
+def test_RFC5846_8_1_the_revocation_changes_name_each_owed_bri_when_it_is_sent_and_when_it_ends() -> None:
+    """What the runtime writes: the handover's BRI by its sequence number with what it revokes, then, once the
+    MAG acknowledged it, the same sequence number with nothing (its row goes); retransmissions change nothing."""
+    network, mag1, mag2 = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    network.lma.take_revocation_changes()
+    network.attach(mag2, AttachRequest(MN, att=4, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
+    network.run_for(0.0015)  # the PBU reached the LMA (1 ms on the wire); the BRI is on its way
+    ((sequence, (owed,)),) = network.lma.take_revocation_changes().items()
+    assert owed.session.mn_id == MN and owed.session.peer.address == mag1.settings.proxy_coa
+    network.run_for(5)
+    assert network.lma.take_revocation_changes() == {sequence: []}
+    assert network.lma.take_revocation_changes() == {}

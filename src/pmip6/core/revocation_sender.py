@@ -29,9 +29,8 @@ after a restart.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
-
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
@@ -298,9 +297,9 @@ def _capped(deadline: float, outstanding: _Outstanding) -> float:
 def _owed(outstanding: _Outstanding) -> list[OwedRevocation]:
     """What a restart must not lose of ``outstanding`` (module docstring): a revocation per session it revokes, at
     the address, port and LMAA the BRI uses; none for an "Inter-MAG Handover - Unknown" BRI."""
-    if outstanding.indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN:
-        return []
     indication = outstanding.indication
+    if indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN:
+        return []
     trigger, whole_mag = RevocationTrigger(indication.trigger), bool(indication.flags & BRFlags.G)
     return [OwedRevocation(replace(session, peer=outstanding.send.destination,
                                    local=outstanding.send.source or session.local), trigger, whole_mag)

@@ -138,7 +138,11 @@ class LmaDaemon(Daemon):
             if self._sends_at_open.sends:
                 self.logger.info("telling %s of the new Restart Counter (unsolicited Heartbeat Response, RFC 5847 3.2)",
                                  counted(len(self._sends_at_open.sends), "MAG"))
-        self._sends_at_open.extend(self.lma.resume_revocations(self._stored_revocations(self.store), now))
+        resumed = self.lma.resume_revocations(self._stored_revocations(self.store), now)
+        if resumed.sends:
+            self.logger.info("sending again %s owed when the LMA stopped (RFC 5846 8.1)",
+                             counted(len(resumed.sends), "Binding Revocation Indication"))
+        self._sends_at_open.extend(resumed)
         # What restore() dropped (expired meanwhile, or in conflict) and what was unreadable leave the store too.
         self.store.replace_all(self._records_of({entry.mn_id for entry in self.lma.bindings()}),
                                self._revocation_rows())  # all the BRIs owed now: those just resumed
@@ -157,9 +161,6 @@ class LmaDaemon(Daemon):
                 owed.append(OwedRevocation.from_record(record))
             except ValueError as error:
                 self.logger.warning("skipping a stored revocation: %s", error)
-        if owed:
-            self.logger.info("sending again %s owed when the LMA stopped (RFC 5846 8.1)",
-                             counted(len(owed), "binding revocation"))
         return owed
 
     def _revocation_rows(self) -> dict[int, list[Record]]:
@@ -229,6 +230,7 @@ class LmaDaemon(Daemon):
         A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
         and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event."""
         if self.store is None:
+            self.lma.take_revocation_changes()  # nowhere to keep them
             return True
         changed = {event.session.mn_id for event in outcome.events if isinstance(event, _BINDING_CHANGES)}
         for send in outcome.sends:

@@ -475,7 +475,7 @@ def _with_binding_revocation(lab: StoreLab) -> None:
 
 
 def test_RFC5846_8_1_a_handover_is_committed_with_the_revocation_it_owes_and_a_restart_sends_it(
-        lab: StoreLab) -> None:
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
     """Walkthrough 7b, finding 2: kill -9 after the handover's commit and before its BRI left must not lose the
     BRI. The move and the revocation owed to the previous MAG are one transaction; the restarted LMA sends the BRI
     once its sockets are open, and forgets it (in the file too) at the MAG's acknowledgement."""
@@ -496,7 +496,10 @@ def test_RFC5846_8_1_a_handover_is_committed_with_the_revocation_it_owes_and_a_r
     assert [(record["mag"], record["mn_id_hex"]) for records in owed.values() for record in records] == [
         (str(MAG_A), MN.encode().hex())]
 
-    restarted = lab.restart()  # as after kill -9: the file is all that is left
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        restarted = lab.restart()  # as after kill -9: the file is all that is left
+    assert ("sending again 1 Binding Revocation Indication owed when the LMA stopped (RFC 5846 8.1)"
+            in caplog.messages)
     sent: list[SendMessage] = []
     restarted.send = sent.append  # type: ignore[method-assign]
 
