@@ -172,3 +172,31 @@ def test_udp_offers_each_datagram_to_the_tunnel_data_handler_first() -> None:
             peer.close()
             transport.close()
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("tos", "ecn"), [(0x00, 0), (0xB8 | 0x02, 2), (0x01, 1), (0x48 | 0x03, 3)])
+def test_RFC6040_4_2_tunnel_data_on_5436_gets_the_outer_ecn_field_from_ip_recvtos(tos: int, ecn: int) -> None:
+    """The ECN field is the low two bits of the TOS octet (RFC 3168 section 5) the IP_RECVTOS control message
+    carries, whatever the DSCP above it (review 9: ``tos >> 6`` or ``tos & 0x01`` survived every test)."""
+    async def scenario() -> list[tuple[str, int, int]]:
+        seen: list[tuple[str, int, int]] = []
+
+        def tunnel_data(source: str, data: bytes, interface: int, outer_ecn: int) -> bool:
+            seen.append((source, interface, outer_ecn))
+            return True
+
+        transport = await UdpTransport.open(LOOPBACK4, 0, _Inbox(), Counter(), tunnel_data=tunnel_data)
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+        try:
+            peer.sendto(b"\x00" * 8, ("127.0.0.1", transport.local.port))
+            for _ in range(100):
+                if seen:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            peer.close()
+            transport.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [("127.0.0.1", socket.if_nametoindex("lo"), ecn)]
