@@ -5,11 +5,17 @@ interface"): the peers it is given at start and after a reload, and a refused me
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 from test_daemons_loopback import Lab
+from pmip6.dataplane.netns import inside
+from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
 LOOPBACK_INDEX = socket.if_nametoindex("lo")
 
@@ -55,6 +61,44 @@ def test_RFC3704_2_2_the_mag_takes_the_lmas_pba_by_the_route_and_drops_it_from_e
     assert lma_guard.watched == [{"127.0.0.1": "127.0.0.1"}] and mag_guard.watched == [{"127.0.0.1": "127.0.0.1"}]
     assert ("127.0.0.1", LOOPBACK_INDEX) in lma_guard.asked  # the PBU, taken
     assert mag_guard.asked and set(mag_guard.asked) == {("127.0.0.1", LOOPBACK_INDEX)}
+    assert attach["outcome"] == "failed"
+    assert stats["decode_errors"] == {"wrong_interface": len(mag_guard.asked)}
+
+
+@pytest.mark.netns
+@pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or "")
+def test_RFC3704_2_2_over_raw_mobility_headers_the_mag_drops_a_pba_its_guard_refuses(tmp_path: Path) -> None:
+    """The same over IPv6 (raw protocol-135 sockets, in a namespace of the test's own with the LMA's and the MAG's
+    addresses on ``lo``): the PBU the LMA's guard is asked about is taken, the PBA the MAG's refuses is dropped."""
+    lab = Lab(tmp_path)
+    lma_toml = (tmp_path / "lma.toml").read_text().replace('ipv4_address = "127.0.0.1"', 'ipv6_address = "fd00::1"')
+    (tmp_path / "lma.toml").write_text(lma_toml.replace('address = "127.0.0.1"', 'address = "fd00::2"'))
+    (tmp_path / "mag.toml").write_text('[mag]\nipv6_address = "fd00::2"\nlma = "fd00::1"\ncontrol = "mag.sock"\n'
+                                       'max_retransmissions = 0\ninitial_bindack_timeout = 0.1\n')
+    lma_guard, mag_guard = _Guard(), _Guard(frozenset({"fd00::1"}))
+
+    async def scenario() -> tuple[dict[str, object], dict[str, object]]:
+        lma, mag = lab.lma(), lab.mag()
+        lma.set_arrival_guard(lma_guard)
+        mag.set_arrival_guard(mag_guard)
+        await lma.start()
+        await mag.start()
+        try:
+            attach = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            return attach, await lab.control("mag", {"command": "stats"})
+        finally:
+            await mag.close()
+            await lma.close()
+
+    with NamespaceSet(f"pguard{os.getpid()}") as spaces:
+        spaces.create("lo")
+        for address in ("fd00::1/128", "fd00::2/128"):
+            subprocess.run(["ip", "-n", spaces.ns("lo"), "addr", "add", address, "dev", "lo"], check=True)
+        with inside(spaces.ns("lo")):
+            attach, stats = asyncio.run(scenario())
+    assert lma_guard.watched == [{"fd00::2": "fd00::1"}] and mag_guard.watched == [{"fd00::1": "fd00::2"}]
+    assert ("fd00::2", LOOPBACK_INDEX) in lma_guard.asked  # the PBU, taken
+    assert mag_guard.asked and set(mag_guard.asked) == {("fd00::1", LOOPBACK_INDEX)}
     assert attach["outcome"] == "failed"
     assert stats["decode_errors"] == {"wrong_interface": len(mag_guard.asked)}
 
