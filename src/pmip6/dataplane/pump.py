@@ -30,6 +30,16 @@ whose arrival interface is unknown, is dropped (``wrong_interface``). The route 
 when a session's peer is first seen and kept per peer; a packet on another interface has it resolved again, at
 most once per :data:`RERESOLVE_INTERVAL` per peer, so a route that changed is followed within about that time.
 A packet from an address that is no session's peer is left to the forwarder, which matches it to no session.
+A peer that is one of the node's own addresses (a MAG and its LMA on one host) has a ``local`` route back, via
+``lo``, but Linux does not report ``lo`` as the arrival interface of what the node sends itself: it reports the
+interface that holds the datagram's destination address, whichever interface holds its source (measured in a
+namespace on Linux 6.18, IPv4 and IPv6, UDP and raw sockets: protocols 135, 47, 4 and 41; between two addresses of
+one veth, from an address of another interface and from an address on ``lo`` alike; ``lo`` only for a destination
+on ``lo``: 127/8, ``::1`` or an address added to ``lo``; IPv4 sets ``rt_iif`` to the device of the destination's
+local route, IPv6 reports ``ip6_dst_idev``, the same device). From such a peer the pump therefore also takes what
+arrived on the interfaces holding the node's address toward it (:attr:`PeerRoute.own_arrivals`), and nothing from
+elsewhere: the kernel drops an IPv4 packet from outside with one of the node's addresses as its source (a martian,
+unless ``accept_local``), but not an IPv6 one.
 The same routes serve the daemon's signaling sockets (docs/dataplane.md, "Signaling and the arrival interface"):
 the node's signaling peers (:meth:`Pump.watch_signaling_peers`: the LMA at a MAG, every authorized MAG at an LMA)
 are resolved and followed like tunnel peers, and :meth:`Pump.misarrival` tells the daemon whether a message from
@@ -93,6 +103,7 @@ from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import (
     Steering,
+    address_interfaces,
     interface_index,
     naming_netlink,
     open_netlink,
@@ -153,6 +164,10 @@ class PeerRoute:
 
     local: str | None
     """The node's tunnel endpoint toward the peer (the source the pump sends from) the route is resolved from."""
+    own_arrivals: frozenset[int] = frozenset()
+    """For a peer that is one of the node's own addresses (its route back is a ``local`` one, via ``lo``): the
+    interfaces holding :attr:`local`, which Linux reports as the arrival interface of what the node sends itself
+    there; also taken from. Empty for any other peer."""
     resolving: bool = False
     """A resolution is queued or running: no other is asked for."""
     resolved_at: float = -RERESOLVE_INTERVAL
@@ -361,14 +376,24 @@ class Pump:
 
     def misarrival(self, source: str, interface: int) -> int | None:
         """Whether a signaling message from ``source`` that arrived on interface index ``interface`` (0: unknown) is
-        refused: None when ``source`` is no signaling or tunnel peer, or the route back to it leaves by that
-        interface; else the index of the interface it leaves by (0: no route known), and the route is resolved
-        again as for a tunnel packet (:meth:`_recheck`). The daemon drops the message (``wrong_interface``)."""
-        route = self._peer_interfaces.get(source, interface)
-        if route == interface:
+        refused: None when it passes :meth:`_taken` (``source`` is no signaling or tunnel peer, or the route back to
+        it leaves by that interface, or it is one of the node's own addresses and that interface holds the node's
+        address toward it); else the index of the interface it leaves by (0: no route known), and the route is
+        resolved again as for a tunnel packet (:meth:`_recheck`). The daemon drops the message (``wrong_interface``)."""
+        if self._taken(source, interface):
             return None
         self._recheck(source, interface)
-        return route or 0
+        return self._peer_interfaces.get(source) or 0
+
+    def _taken(self, source: str, interface: int) -> bool:
+        """The reverse-path check of a tunnel packet or signaling message from ``source`` that arrived on interface
+        index ``interface`` (0: unknown; RFC 3704 section 2.2): whether ``source`` is no tunnel or signaling peer, or
+        the route back to it leaves by ``interface``, or it is one of the node's own addresses and ``interface``
+        holds the node's address toward it (:attr:`PeerRoute.own_arrivals`)."""
+        if self._peer_interfaces.get(source, interface) == interface:
+            return True
+        state = self._peer_routes.get(source)
+        return state is not None and interface in state.own_arrivals
 
     def _misarrived(self, peer: str, interface: int) -> None:
         """A tunnel packet from session peer ``peer`` arrived on ``interface`` (0: unknown), not on the interface
@@ -403,9 +428,12 @@ class Pump:
 
     async def _resolve(self, peer: str, state: PeerRoute, arrived: int | None) -> None:
         local = self._local_of(peer)
+        own_arrivals: frozenset[int] = frozenset()
         try:
             index: int | None = await self.netlink(route_interface, self.ipr, peer,
                                                    local if local is not None and self._holds(local) else None)
+            if local is not None and self._holds(peer):
+                own_arrivals = await self.netlink(address_interfaces, self.ipr, local)
         except OSError as error:  # no route back: no packet of the peer's passes a reverse-path check
             index = None
             failure: OSError | None = error
@@ -418,7 +446,8 @@ class Pump:
                 self._reresolving -= 1
         if self._peer_routes.get(peer) is not state:
             return  # its last session went meanwhile
-        state.local, previous, self._peer_interfaces[peer] = local, self._peer_interfaces[peer], index
+        state.local, state.own_arrivals = local, own_arrivals
+        previous, self._peer_interfaces[peer] = self._peer_interfaces[peer], index
         if local != self._local_of(peer):
             self._resolve_later(peer, None)  # the tunnel endpoint changed meanwhile
         if failure is not None:
@@ -429,7 +458,7 @@ class Pump:
                              extra={"fields": {"event": "dataplane_peer_route_failed", "peer": peer}})
             return
         state.warned_route_failed = False
-        if arrived is not None and arrived != index:
+        if arrived is not None and not self._taken(peer, arrived):
             if not state.warned_wrong_interface:
                 state.warned_wrong_interface = True
                 _log.warning("data plane: a tunnel packet or signaling message claiming to be from %s arrived on "
@@ -507,7 +536,7 @@ class Pump:
         kind = classify_udp_payload(payload)
         if kind is not UdpPayloadKind.TLV and kind is not UdpPayloadKind.IP:
             return False
-        if self._peer_interfaces.get(source, interface) != interface:
+        if not self._taken(source, interface):
             self._misarrived(source, interface)
         elif kind is UdpPayloadKind.TLV:
             self._deliver(source, TunnelFormat.UDP_TLV, payload, outer_ecn)
@@ -523,7 +552,7 @@ class Pump:
         ``outer_protocol``: the socket's protocol for IP-in-IP (4 or 41), the inner version it must carry.
         A packet from a session's peer that arrived (IP_PKTINFO / IPV6_PKTINFO) elsewhere than the route back to
         the peer leaves is dropped (:meth:`_misarrived`)."""
-        buffer, buffers, view, peers = self._buffer, self._buffers, self._view, self._peer_interfaces
+        buffer, buffers, view, taken = self._buffer, self._buffers, self._view, self._taken
         for _ in range(BATCH):
             try:
                 size, control, _flags, address = sock.recvmsg_into(buffers, _RECEIVE_CMSG_SPACE)
@@ -541,7 +570,7 @@ class Pump:
                 else:  # IP_TOS, IPV6_TCLASS
                     ecn = int.from_bytes(data, sys.byteorder) & 0x03
             source = address[0]
-            if peers.get(source, interface) != interface:
+            if not taken(source, interface):
                 self._misarrived(source, interface)
             elif format is None:
                 self._on_data_port(source, view[:size], ecn)

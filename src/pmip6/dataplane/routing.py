@@ -77,6 +77,19 @@ def _route_interface(ipr: IPRoute, destination: str, request: dict[str, str]) ->
     return int(index)
 
 
+def address_interfaces(ipr: IPRoute, address: str) -> frozenset[int]:
+    """The indices of the interfaces that hold ``address``, one of the node's own (``ip addr show to ADDRESS``):
+    where Linux says (IP_PKTINFO / IPV6_PKTINFO) a datagram the node sends itself to ``address`` arrived
+    (``pmip6.dataplane.pump.Pump``, "a peer that is one of the node's own addresses")."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    packed = socket.inet_pton(family, address)
+    with naming_netlink(f"address {address}"):
+        found = ipr.get_addr(family=family)
+    return frozenset(int(message["index"]) for message in found
+                     if socket.inet_pton(family, message.get_attr("IFA_LOCAL") or message.get_attr("IFA_ADDRESS"))
+                     == packed)
+
+
 @contextmanager
 def naming_netlink(what: str) -> Iterator[None]:
     """Raise a netlink error as an OSError with ``what`` (e.g. "interface upa") before its reason, errno kept."""

@@ -1,0 +1,131 @@
+"""A tunnel or signaling peer that is one of the node's own addresses (a MAG and its LMA on one host, with ordinary
+addresses): its route back is a ``local`` one, via ``lo``, but Linux reports the interface holding the destination
+address as the arrival interface of what the node sends itself (docs/dataplane.md "The pump"; review 9, finding 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+from pyroute2 import NetNS
+
+from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, ipv4, session
+from test_pump_reverse_path import finish, pktinfo, receive, running
+from pmip6.core.events import BindingEstablished
+from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.netns import inside
+from pmip6.dataplane.pump import RERESOLVE_INTERVAL, LmaPump
+from pmip6.dataplane.routing import address_interfaces, route_interface
+from pmip6.dataplane.settings import LmaDataplaneSettings
+from pmip6.lab.namespaces import NamespaceSet, namespaces_available
+
+OWN_MAG = "192.0.2.7"
+"""A MAG address the LMA's node holds itself (test_pump_reverse_path.NODE_ADDRESSES)."""
+LOOPBACK_INDEX = 1
+INNER4 = ipv4(SHARED_HOME, SERVER)
+
+
+class Netlink:
+    """The pump's netlink thread, stood in for: the route to an own address leaves by ``lo``, ``LMAA`` is held
+    by interface 3; records each call."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, ...]] = []
+
+    async def __call__(self, call: object, _ipr: object, *args: str | None) -> int | frozenset[int]:
+        self.asked.append((getattr(call, "__name__", ""), *(str(arg) for arg in args)))
+        return LOOPBACK_INDEX if call is route_interface else frozenset({3})
+
+
+def test_RFC3704_2_2_an_own_peers_packets_are_taken_from_lo_and_the_interface_holding_the_local_address(
+        monkeypatch) -> None:
+    """The route back to an own MAG address leaves by ``lo``; what the node sends itself arrives with the interface
+    holding its tunnel endpoint (3): both are taken, for tunnel packets and signaling, another interface (4) or
+    none known is not; and only an own peer has that interface looked up."""
+    async def scenario() -> tuple[LmaPump, list[int | None], Netlink]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink()
+        now = running(pump, netlink, monkeypatch)  # type: ignore[arg-type]
+        await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
+        pump.watch_signaling_peers({MAG1: LMAA})
+        await pump._resolved()
+        for interface in (LOOPBACK_INDEX, 3):
+            receive(pump, OWN_MAG, pktinfo(interface))
+        now[0] += RERESOLVE_INTERVAL
+        receive(pump, OWN_MAG, pktinfo(4))
+        receive(pump, OWN_MAG, [])
+        await pump._resolved()
+        verdicts = [pump.misarrival(OWN_MAG, 3), pump.misarrival(OWN_MAG, LOOPBACK_INDEX), pump.misarrival(OWN_MAG, 4)]
+        await finish(pump)
+        return pump, verdicts, netlink
+
+    pump, verdicts, netlink = asyncio.run(scenario())
+    totals = pump.lma.totals()
+    assert (totals.uplink_packets, totals.drops) == (2, {"wrong_interface": 2})
+    assert verdicts == [None, None, LOOPBACK_INDEX]
+    assert netlink.asked == [("route_interface", OWN_MAG, LMAA), ("address_interfaces", LMAA),
+                             ("route_interface", MAG1, LMAA),
+                             ("route_interface", OWN_MAG, LMAA), ("address_interfaces", LMAA)]  # after the 4
+
+
+LMA, MAG = {4: "10.9.1.1", 6: "2001:db8:9::1"}, {4: "10.9.1.2", 6: "2001:db8:9::2"}
+
+
+@pytest.fixture
+def host() -> Iterator[str]:
+    """A namespace whose veth ``r9t0`` holds the LMA's and the MAG's addresses."""
+    with NamespaceSet(f"pown{os.getpid()}") as spaces:
+        spaces.create("host")
+        with NetNS(spaces.ns("host")) as ipr:
+            ipr.link("add", ifname="r9t0", kind="veth", peer="r9t1")
+            for name in ("r9t0", "r9t1"):
+                ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
+            index = ipr.link_lookup(ifname="r9t0")[0]
+            for version, length in ((4, 24), (6, 64)):
+                for address in (LMA[version], MAG[version]):
+                    ipr.addr("add", index=index, address=address, prefixlen=length)
+            assert address_interfaces(ipr, LMA[6]) == frozenset({index})
+        yield spaces.ns("host")
+
+
+@pytest.mark.netns
+@pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or "")
+@pytest.mark.parametrize(("version", "format", "protocol"), [
+    (4, TunnelFormat.GRE, socket.IPPROTO_GRE),
+    (6, TunnelFormat.GRE, socket.IPPROTO_GRE),
+    (4, TunnelFormat.IP_IN_IP, socket.IPPROTO_IPIP),
+    (6, TunnelFormat.IP_IN_IP, socket.IPPROTO_IPIP),
+    (4, TunnelFormat.UDP_TLV, socket.IPPROTO_UDP),
+], ids=["gre4", "gre6", "ipip4", "ipip-in-6", "udp-tlv"])
+def test_RFC3704_2_2_tunnel_packets_between_two_own_addresses_of_one_interface_are_taken(
+        host: str, version: int, format: TunnelFormat, protocol: int) -> None:
+    """A real LmaPump whose session's MAG is another address of the LMA's own interface: the MAG's uplink sent
+    from that address (GRE, IP-in-IP, TLV on 5437) is forwarded, not dropped as ``wrong_interface``."""
+    keyed = format is not TunnelFormat.IP_IN_IP
+    payload = Sealer(format, 0xA001 if keyed else None).seal(INNER4)
+    assert isinstance(payload, bytes)
+
+    async def scenario() -> LmaPump:
+        pump = LmaPump(LmaDataplaneSettings(), netns=host)
+        await pump.start()
+        try:
+            await pump.apply(BindingEstablished(session(b"mn1", mag=MAG[version], lma=LMA[version], gre=keyed,
+                                                        tlv=format is TunnelFormat.UDP_TLV, uplink_key=0xA001)))
+            family = socket.AF_INET6 if version == 6 else socket.AF_INET
+            kind = socket.SOCK_DGRAM if protocol == socket.IPPROTO_UDP else socket.SOCK_RAW
+            with inside(host), socket.socket(family, kind, 0 if kind == socket.SOCK_DGRAM else protocol) as sender:
+                sender.bind((MAG[version], 0))
+                sender.sendto(payload, (LMA[version], 5437 if kind == socket.SOCK_DGRAM else 0))
+            for _ in range(500):  # until the pump's reader has seen it
+                if pump.lma.totals().uplink_packets or pump.lma.totals().drops:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await pump.stop()
+        return pump
+
+    totals = asyncio.run(scenario()).lma.totals()
+    assert (totals.uplink_packets, totals.drops) == (1, {})
