@@ -17,8 +17,10 @@ import socket
 from collections import Counter
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
 
 import pytest
+from pyroute2 import NetNS
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 
@@ -26,7 +28,9 @@ from dataplane_lab import requires_netns
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import RERESOLVE_INTERVAL, LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
+from pmip6.lab.daemons import spawn, stop, wait_ready
 from pmip6.lab.namespaces import Link, NamespaceSet
+from pmip6.runtime.control import control_request
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
 from pmip6.wire.messages import ProxyBindingUpdate
@@ -135,3 +139,106 @@ def test_RFC3704_2_2_a_pbu_forged_from_outside_with_the_hosts_own_address_is_not
         received, errors = asyncio.run(_receive(host, family, source, forge))
     assert received == []
     assert errors == (Counter() if family == "udp4" else Counter({"wrong_interface": 3}))
+
+
+ONE_HOST_LMA_TOML = """
+[lma]
+ipv4_address = "192.0.2.2"
+control = "lma.sock"
+[policy]
+gre = "required"
+[[mag]]
+address = "192.0.2.1"
+[[mn]]
+id = "mn1@opA"
+tenant = "opA"
+[[tenant]]
+name = "opA"
+ipv4_pool = "10.1.0.0/24"
+[dataplane]
+[[dataplane.tenant]]
+name = "opA"
+tun = "tena"
+table = 100
+uplink = "upa"
+"""
+ONE_HOST_MAG_TOML = """
+[mag]
+ipv4_address = "192.0.2.1"
+lma = "192.0.2.2:5436"
+gre = "keys"
+control = "mag.sock"
+[dataplane]
+udp_port = 5438
+"""
+"""The LMA and the MAG of one host (``host``), on two addresses of its interface ``core``; the MAG's data port
+moved off the LMA's 5437 (both pumps bind it on every address), which the GRE tunnel does not use
+(docs/operations.md, "Signaling transports")."""
+
+
+@pytest.fixture
+def one_host() -> Iterator[NamespaceSet]:
+    """``host`` (MAG and LMA) with MN-1 on ``acc1`` and opA's server behind the tenant uplink ``upa``."""
+    forwarding = (("net/ipv4/ip_forward", "1"), ("net/ipv4/conf/all/rp_filter", "0"),
+                  ("net/ipv4/conf/default/rp_filter", "0"))
+    with NamespaceSet(f"r9one{os.getpid()}") as spaces:
+        for node in ("host", "far", "mn1", "opa"):
+            spaces.create(node, forwarding if node == "host" else ())
+        spaces.add_link(Link("host", "core", ("192.0.2.1/24", "192.0.2.2/24"), "far", "eth0", ()))
+        spaces.add_link(Link("mn1", "eth0", (), "host", "acc1", ("10.1.0.254/32",)))
+        spaces.add_link(Link("host", "upa", ("10.0.0.254/16",), "opa", "eth0", ("10.0.255.1/16",)))
+        spaces.route("opa", "10.1.0.0/16", gateway="10.0.0.254", interface="eth0")
+        yield spaces
+
+
+def _echo(spaces: NamespaceSet, home: str, payload: bytes) -> bytes | None:
+    """MN-1, given its ``home`` address, sends ``payload`` to opA's server, which sends it back: what MN-1 got
+    (None: nothing in 5 s)."""
+    with NetNS(spaces.ns("mn1")) as ipr:
+        index = ipr.link_lookup(ifname="eth0")[0]
+        ipr.flush_addr(index=index)
+        ipr.addr("add", index=index, address=home, prefixlen=24)
+        ipr.route("replace", dst="0.0.0.0/0", gateway="10.1.0.254", oif=index)
+    with inside(spaces.ns("opa")):
+        server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with inside(spaces.ns("mn1")):
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with server, client:
+        server.bind(("10.0.255.1", 0))
+        server.settimeout(5)
+        client.bind((home, 0))
+        client.settimeout(5)
+        client.sendto(payload, server.getsockname())
+        try:
+            data, mn = server.recvfrom(2048)
+            server.sendto(data, mn)
+            return client.recv(2048)
+        except TimeoutError:
+            return None
+
+
+def test_RFC5213_a_mag_and_its_lma_on_one_host_with_ordinary_addresses_register_and_forward(
+        one_host: NamespaceSet, tmp_path: Path) -> None:
+    """``pmip6 lma`` and ``pmip6 mag`` processes with data planes on one host, on 192.0.2.2 and 192.0.2.1 of one
+    interface: MN-1's attach registers (review 9: every PBU was dropped as ``wrong_interface``), and its datagram
+    reaches opA's server through the GRE tunnel between the two addresses and comes back."""
+    processes = []
+    try:
+        for role, toml in (("lma", ONE_HOST_LMA_TOML), ("mag", ONE_HOST_MAG_TOML)):
+            (tmp_path / f"{role}.toml").write_text(toml)
+            log = tmp_path / f"{role}.log"
+            processes.append(spawn([role, "--config", str(tmp_path / f"{role}.toml")], netns=one_host.ns("host"),
+                                   log=log, cwd=tmp_path))
+            wait_ready(tmp_path / f"{role}.sock", processes[-1], log)
+        attach = control_request(tmp_path / "mag.sock", {"command": "attach", "mn_id": "mn1@opA",
+                                                         "interface": "acc1", "att": 4, "ipv6": False}, timeout=15)
+        assert attach["outcome"] == "registered", attach
+        echoed = _echo(one_host, attach["binding"]["ipv4_home"], b"one-host")
+        decode_errors = {role: control_request(tmp_path / f"{role}.sock", {"command": "stats"})["decode_errors"]
+                         for role in ("lma", "mag")}
+        (row,) = control_request(tmp_path / "lma.sock", {"command": "bindings"})
+    finally:
+        stop(processes[::-1])
+    assert echoed == b"one-host"
+    assert decode_errors == {"lma": {}, "mag": {}}
+    assert (row["packets_up"], row["packets_down"], row["drops"]) == (1, 1, {})
