@@ -45,12 +45,13 @@ def test_RFC3704_2_2_an_own_peers_packets_are_taken_from_lo_and_the_interface_ho
         monkeypatch) -> None:
     """The route back to an own MAG address leaves by ``lo``; what the node sends itself arrives with the interface
     holding its tunnel endpoint (3): both are taken, for tunnel packets and signaling, another interface (4) or
-    none known is not; and only an own peer has that interface looked up."""
+    none known is not; only an own peer has that interface looked up, and one toward which the node has no address
+    of its family (None) is taken from ``lo`` only."""
     async def scenario() -> tuple[LmaPump, list[int | None], Netlink]:
         pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink()
         now = running(pump, netlink, monkeypatch)  # type: ignore[arg-type]
         await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
-        pump.watch_signaling_peers({MAG1: LMAA})
+        pump.watch_signaling_peers({MAG1: LMAA, LMAA: None})
         await pump._resolved()
         for interface in (LOOPBACK_INDEX, 3):
             receive(pump, OWN_MAG, pktinfo(interface))
@@ -58,17 +59,18 @@ def test_RFC3704_2_2_an_own_peers_packets_are_taken_from_lo_and_the_interface_ho
         receive(pump, OWN_MAG, pktinfo(4))
         receive(pump, OWN_MAG, [])
         await pump._resolved()
-        verdicts = [pump.misarrival(OWN_MAG, 3), pump.misarrival(OWN_MAG, LOOPBACK_INDEX), pump.misarrival(OWN_MAG, 4)]
+        verdicts = [pump.misarrival(OWN_MAG, 3), pump.misarrival(OWN_MAG, LOOPBACK_INDEX), pump.misarrival(OWN_MAG, 4),
+                    pump.misarrival(LMAA, LOOPBACK_INDEX), pump.misarrival(LMAA, 3)]
         await finish(pump)
         return pump, verdicts, netlink
 
     pump, verdicts, netlink = asyncio.run(scenario())
     totals = pump.lma.totals()
     assert (totals.uplink_packets, totals.drops) == (2, {"wrong_interface": 2})
-    assert verdicts == [None, None, LOOPBACK_INDEX]
-    assert netlink.asked == [("route_interface", OWN_MAG, LMAA), ("address_interfaces", LMAA),
-                             ("route_interface", MAG1, LMAA),
-                             ("route_interface", OWN_MAG, LMAA), ("address_interfaces", LMAA)]  # after the 4
+    assert verdicts == [None, None, LOOPBACK_INDEX, None, LOOPBACK_INDEX]
+    own = [("route_interface", OWN_MAG, LMAA), ("address_interfaces", LMAA)]
+    assert netlink.asked[:2] == own and netlink.asked[4:] == own  # at the session, and after the 4
+    assert sorted(netlink.asked[2:4]) == [("route_interface", MAG1, LMAA), ("route_interface", LMAA, "None")]
 
 
 LMA, MAG = {4: "10.9.1.1", 6: "2001:db8:9::1"}, {4: "10.9.1.2", 6: "2001:db8:9::2"}
