@@ -1,9 +1,19 @@
 """Is a PBU newer than the last one accepted for its mobility session? (RFC 5213 5.5, RFC 6275 9.5.1.)
 
 Timestamps are compared as 64-bit tick counts (1/65536 s, RFC 5213 section 8.8); sequence numbers modulo 2**16.
+The window is measured against the LMA's clock when the PBU arrived, not when it is processed, so that a PBU that
+waited in the socket queue or behind a busy event loop is judged as the moment it reached the LMA.
+
+After a backward step of the LMA's clock, the timestamps it accepted before the step lie in its future. A last
+accepted timestamp more than the validity window beyond the LMA's clock cannot have come from a MAG in sync with
+that clock (RFC 5213 5.5 orders the timestamps of synchronized clocks), so it no longer orders: the greatest
+accepted timestamp not beyond that ceiling does (:func:`last_accepted_timestamp`), and a PBU within the window is
+taken as newer. A replayed PBU stays refused: its timestamp is older than the window.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from pmip6.wire.numbers import Status
 from pmip6.wire.options import TimestampOption
@@ -20,16 +30,30 @@ def sequence_is_newer(sequence: int, last: int) -> bool:
     return 0 < (sequence - last) % _SEQUENCE_MODULUS < _HALF_WINDOW
 
 
+def timestamp_ceiling(arrived: float, validity_window: float | None) -> int | None:
+    """The latest timestamp (in ticks) a MAG in sync with this LMA's clock can have put in a PBU that arrived at
+    ``arrived``: that clock plus the validity window. None without a window (MobileNodeGeneratedTimestampInUse:
+    the timestamps are not this LMA's time)."""
+    return None if validity_window is None else TimestampOption.from_time(arrived + validity_window).ticks
+
+
+def last_accepted_timestamp(accepted_ticks: Iterable[int], ceiling: int | None) -> int | None:
+    """The timestamp a new one must be greater than: the greatest accepted one not beyond ``ceiling``
+    (:func:`timestamp_ceiling`); those beyond were accepted before a backward step of this LMA's clock."""
+    return max((ticks for ticks in accepted_ticks if ceiling is None or ticks <= ceiling), default=None)
+
+
 def timestamp_rejection(
     timestamp: TimestampOption,
     last_accepted_ticks: int | None,
-    now: float,
+    arrived: float,
     validity_window: float | None,
 ) -> Status | None:
     """None when the timestamp is valid (RFC 5213 5.5), else the status to reject with.
 
-    Valid means greater than every timestamp accepted before for the mobile node and, unless
-    ``validity_window`` is None (MobileNodeGeneratedTimestampInUse), within the window of the LMA's clock.
+    Valid means greater than the last one accepted for the mobile node (:func:`last_accepted_timestamp`) and, unless
+    ``validity_window`` is None (MobileNodeGeneratedTimestampInUse), within the window of the LMA's clock at
+    ``arrived``, when the PBU reached the LMA.
     A timestamp lower than the last accepted one is TIMESTAMP_LOWER_THAN_PREV_ACCEPTED; any other
     invalid timestamp (a replayed equal one, or one outside the window) is TIMESTAMP_MISMATCH.
     """
@@ -38,6 +62,6 @@ def timestamp_rejection(
             return Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
         if timestamp.ticks == last_accepted_ticks:
             return Status.TIMESTAMP_MISMATCH
-    if validity_window is not None and abs(timestamp.to_time() - now) > validity_window:
+    if validity_window is not None and abs(timestamp.to_time() - arrived) > validity_window:
         return Status.TIMESTAMP_MISMATCH
     return None

@@ -1,8 +1,11 @@
 """The sans-I/O Local Mobility Anchor (RFC 5213 section 5, RFC 5844 section 3.1, RFC 5845 sections 3, 5 and 7.4).
 
-``receive(message, source, destination, now)`` processes one Mobility Header message and returns an
+``receive(message, source, destination, now, arrived)`` processes one Mobility Header message and returns an
 :class:`~pmip6.core.events.Outcome`: the PBA (or Binding Error) to send and what happened to the Binding
-Cache. ``now`` is Unix time in seconds; the engine never reads a clock and never does I/O.
+Cache. ``now`` is Unix time in seconds; ``arrived``, when the message reached this host (the kernel's receive
+timestamp; ``now`` when not given), is the time only the Timestamp window is measured against: everything else
+happens at ``now``, so the engine's time never goes back behind a timer already handled. The engine never reads a
+clock and never does I/O.
 
 PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication are the transport's):
  1. no MN Identifier option: MISSING_MN_IDENTIFIER_OPTION (a zero-length MN-ID is echoed)
@@ -18,10 +21,12 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     else GRE over IPv4). Over IPv6 transport F changes nothing (RFC 5844 section 4 is IPv4 transport only)
  5. freshness (RFC 5213 5.5): a Timestamp must be greater than every timestamp accepted for the mobile
     node (all its sessions, so a replayed PBU cannot open a second session) and within
-    TimestampValidityWindow, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED / TIMESTAMP_MISMATCH carrying the
-    LMA's time. Without a Timestamp, the sequence number must be newer (modulo 2**16) than the last one
-    accepted for the session the PBU refers to, else SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number;
-    a PBU that starts a new session is fresh by definition. What an entry records never goes backwards, also
+    TimestampValidityWindow of the LMA's clock at the PBU's arrival, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED /
+    TIMESTAMP_MISMATCH carrying the LMA's time. Accepted timestamps more than the window beyond the LMA's
+    clock date from before a backward step of that clock and no longer order (:mod:`pmip6.core.freshness`):
+    the first PBU accepted after the step replaces them. Without a Timestamp, the sequence number must be
+    newer (modulo 2**16) than the last one accepted for the session the PBU refers to, else
+    SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number; a PBU that starts a new session is fresh by definition. What an entry records never goes backwards, also
     when a waiting Handoff Indicator 4 PBU is applied after the newer de-registration it waited for.
  6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
  7. no Handoff Indicator: MISSING_HANDOFF_INDICATOR_OPTION; no Access Technology Type: MISSING_ACCESS_TECH_TYPE_OPTION
@@ -117,7 +122,12 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
-from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
+from pmip6.core.freshness import (
+    last_accepted_timestamp,
+    sequence_is_newer,
+    timestamp_ceiling,
+    timestamp_rejection,
+)
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
@@ -193,6 +203,9 @@ class _Registration:
     tenant: str
     policy: GrePolicy
     proxy_coa: Peer
+    timestamp_ceiling: int | None
+    """Set when accepted timestamps of the MN lie beyond it (:func:`~pmip6.core.freshness.timestamp_ceiling`):
+    from before a backward step of this LMA's clock, they are replaced by this PBU's once it is accepted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +258,12 @@ class LocalMobilityAnchor:
 
     # ----------------------------------------------------------------- public API
 
-    def receive(self, message: MobilityMessage, source: Peer, destination: Address, now: float) -> Outcome:
-        """Process one Mobility Header message received from ``source`` at ``destination``."""
+    def receive(self, message: MobilityMessage, source: Peer, destination: Address, now: float,
+                arrived: float | None = None) -> Outcome:
+        """Process one Mobility Header message received from ``source`` at ``destination``, which reached this
+        host at ``arrived`` (by default ``now``)."""
         if isinstance(message, ProxyBindingUpdate):
-            return self._receive_pbu(message, source, destination, now)
+            return self._receive_pbu(message, source, destination, now, now if arrived is None else arrived)
         if self._own_copies.returned(message, source, destination) or (
                 isinstance(message, BindingRevocationIndication) and self._revocations.sent(message, source)):
             return _ignored(f"the LMA's own {type(message).__name__} (a MAG shares its address)", source)
@@ -440,7 +455,8 @@ class LocalMobilityAnchor:
 
     # ----------------------------------------------------------------- PBU checks (RFC 5213 5.3.1)
 
-    def _receive_pbu(self, pbu: ProxyBindingUpdate, source: Peer, destination: Address, now: float) -> Outcome:
+    def _receive_pbu(self, pbu: ProxyBindingUpdate, source: Peer, destination: Address, now: float,
+                     arrived: float) -> Outcome:
         flags = int(pbu.flags)
         if not flags & _P_FLAG:
             return _ignored("Binding Update without the P flag: this LMA serves proxy registrations only", source)
@@ -489,14 +505,18 @@ class LocalMobilityAnchor:
         if pbu.lifetime and found.entry is not None and found.entry.revoking:  # RFC 5846 8.1: cleared, not revived
             return reject(Status.ADMINISTRATIVELY_PROHIBITED, reason=BINDING_BEING_REVOKED)
         timestamp = received.timestamp
+        stepped_back = None  # the ceiling, when accepted timestamps lie beyond it
         if timestamp is not None:
             window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
             accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
-            last_accepted = max(accepted, default=None)
-            stale = timestamp_rejection(timestamp, last_accepted, now, window)
+            ceiling = timestamp_ceiling(arrived, window)
+            last_accepted = last_accepted_timestamp(accepted, ceiling)
+            stale = timestamp_rejection(timestamp, last_accepted, arrived, window)
             if stale is not None:
                 return reject(stale, lma_time=TimestampOption.from_time(now),
-                              reason=timestamp_reason(timestamp, last_accepted, now, window))
+                              reason=timestamp_reason(timestamp, last_accepted, arrived, window))
+            if ceiling is not None and any(ticks > ceiling for ticks in accepted):
+                stepped_back = ceiling
         elif found.entry is not None and not sequence_is_newer(pbu.sequence, found.entry.last_sequence):
             return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=found.entry.last_sequence,
                           reason=sequence_reason(pbu.sequence, found.entry.last_sequence))
@@ -521,7 +541,7 @@ class LocalMobilityAnchor:
 
         registration = _Registration(
             pbu, received, source, destination, mn_id, tenant, self.settings.gre_policy.resolve(mn_id, source.address),
-            proxy_coa,
+            proxy_coa, stepped_back,
         )
         if pbu.lifetime == 0:
             return self._deregister(registration, found, now)
@@ -745,13 +765,18 @@ class LocalMobilityAnchor:
             entry.reserved_uplink_key = self._keys.allocate()
         entry.uplink_key = entry.reserved_uplink_key if decision.keyed else None
 
-    @staticmethod
-    def _record_freshness(entry: BindingCacheEntry, registration: _Registration) -> None:
+    def _record_freshness(self, entry: BindingCacheEntry, registration: _Registration) -> None:
         """Never backwards (RFC 5213 5.5): a Handoff Indicator 4 PBU applied after the old MAG's de-registration
-        is older than it, and a delayed PBU from the old MAG must still be refused."""
+        is older than it, and a delayed PBU from the old MAG must still be refused. Only timestamps from before a
+        backward step of this LMA's clock (``timestamp_ceiling``) are replaced, on every entry of the MN."""
         sequence = registration.pbu.sequence
         timestamp = registration.options.timestamp
         if timestamp is not None:
+            ceiling = registration.timestamp_ceiling
+            if ceiling is not None:
+                for other in self._cache.of_mn(registration.mn_id):
+                    if other.last_timestamp is not None and other.last_timestamp > ceiling:
+                        other.last_timestamp = timestamp.ticks
             entry.last_sequence = sequence
             entry.last_timestamp = max(timestamp.ticks, entry.last_timestamp or 0)
         elif sequence_is_newer(sequence, entry.last_sequence):

@@ -11,7 +11,7 @@ import pytest
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import Peer
-from pmip6.core.freshness import sequence_is_newer, timestamp_rejection
+from pmip6.core.freshness import last_accepted_timestamp, sequence_is_newer, timestamp_ceiling, timestamp_rejection
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.lma import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.overlap import OverlappingPools
@@ -36,6 +36,22 @@ def test_timestamp_rules() -> None:
     assert timestamp_rejection(ts, ts.ticks + 1, now, 0.3) is Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     assert timestamp_rejection(ts, ts.ticks, now, 0.3) is Status.TIMESTAMP_MISMATCH
     assert timestamp_rejection(ts, ts.ticks - 1, now, 0.3) is None
+
+
+def test_timestamp_ceiling_is_the_clock_plus_the_window() -> None:
+    assert timestamp_ceiling(1000.0, 0.25) == TimestampOption.from_time(1000.25).ticks
+    assert timestamp_ceiling(1000.0, None) is None  # mobile node generated timestamps: not this LMA's time
+
+
+def test_last_accepted_timestamp_ignores_those_beyond_the_ceiling() -> None:
+    """A timestamp beyond the LMA's clock plus the window predates a backward step of that clock (RFC 5213 5.5)."""
+    ceiling = timestamp_ceiling(1000.0, 0.25)
+    assert ceiling is not None
+    assert last_accepted_timestamp([ceiling - 5, ceiling + 1, ceiling - 9], ceiling) == ceiling - 5
+    assert last_accepted_timestamp([ceiling, ceiling + 1], ceiling) == ceiling  # at the ceiling: in sync
+    assert last_accepted_timestamp([ceiling + 1], ceiling) is None
+    assert last_accepted_timestamp([ceiling + 1, 3], None) == ceiling + 1  # no window: every one orders
+    assert last_accepted_timestamp([], ceiling) is None
 
 
 @pytest.mark.parametrize("offset", [0.25, -0.25])
