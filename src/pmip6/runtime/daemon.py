@@ -298,11 +298,14 @@ class Daemon:
             self._capture.close()
 
     async def open_udp(self, address: IPv4Address, port: int, handler: MessageHandler,
-                       fallback_to_ephemeral: bool = False) -> None:
+                       fallback_to_ephemeral: bool = False, receive_buffer: int | None = None) -> None:
+        """Open the IPv4/UDP signaling socket; ``receive_buffer``: its receive queue, in octets (kernel default)."""
         with naming(f"signaling socket UDP {address}:{port}"):
             self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
                                                 self._capture, fallback_to_ephemeral, self._tunnel_data,
-                                                self._arrival_check())
+                                                self._arrival_check(), socket_drops=self.statistics.count_socket_drops,
+                                                receive_buffer=receive_buffer)
+        self._check_receive_buffer(self.ipv4, receive_buffer)
         bound = self.ipv4.local.port
         if fallback_to_ephemeral and port not in (0, bound):
             self.logger.info("signaling over IPv4/UDP on %s:%d: port %d is taken (e.g. by an LMA on this host), so "
@@ -310,11 +313,25 @@ class Daemon:
         else:
             self.logger.info("signaling over IPv4/UDP on %s:%d", address, bound)
 
-    async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler) -> None:
+    async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler,
+                          receive_buffer: int | None = None) -> None:
+        """Open the raw IPv6 Mobility Header socket; ``receive_buffer`` as :meth:`open_udp`'s."""
         with naming(f"signaling socket raw MH {address}"):
             self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors,
-                                                        self._capture, self._arrival_check())
+                                                        self._capture, self._arrival_check(),
+                                                        socket_drops=self.statistics.count_socket_drops,
+                                                        receive_buffer=receive_buffer)
+        self._check_receive_buffer(self.ipv6, receive_buffer)
         self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)
+
+    def _check_receive_buffer(self, transport: SignalingTransport, asked: int | None) -> None:
+        """Warn when the kernel granted less receive buffer than asked for (without CAP_NET_ADMIN it caps it at
+        net.core.rmem_max): a burst of PBUs may overflow it (``socket_drops``)."""
+        if asked is None or transport.receive_buffer >= 2 * asked:  # the kernel doubles what it is asked for
+            return
+        self.logger.warning("the signaling socket on %s got a receive buffer of %d octets, not %d: a burst of PBUs "
+                            "may be dropped (socket_drops); raise net.core.rmem_max or give the daemon CAP_NET_ADMIN",
+                            transport.local.address, transport.receive_buffer, 2 * asked)
 
     def _arrival_check(self) -> ArrivalCheck | None:
         return None if self._arrival_guard is None else self._arrival_guard.misarrival

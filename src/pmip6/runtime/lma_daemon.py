@@ -38,6 +38,7 @@ from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
+from pmip6.runtime.transport import SIGNALING_RECEIVE_BUFFER
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import Status
 from pmip6.wire.options import MNIdentifierOption
@@ -203,9 +204,10 @@ class LmaDaemon(Daemon):
 
     async def open_transports(self) -> None:
         if self.config.ipv4_address is not None:
-            await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message)
+            await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message,
+                                receive_buffer=SIGNALING_RECEIVE_BUFFER)
         if self.config.ipv6_address is not None:
-            await self.open_raw_mh(self.config.ipv6_address, self.on_message)
+            await self.open_raw_mh(self.config.ipv6_address, self.on_message, receive_buffer=SIGNALING_RECEIVE_BUFFER)
         self.apply(self._sends_at_open)
 
     async def close(self) -> None:
@@ -213,10 +215,13 @@ class LmaDaemon(Daemon):
         if self.store is not None:
             self.store.close()
 
-    def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
+    def on_message(self, message: MobilityMessage, source: Peer, destination: Address,
+                   arrived: float | None = None) -> None:
+        """Hand a received message to the engine; ``arrived``, the kernel's receive timestamp, is what the
+        Timestamp window is measured against (RFC 5213 5.5; by default the time it is processed)."""
         self.statistics.count_received(message)
         started = time.perf_counter()
-        self.apply(self.lma.receive(message, source, destination, time.time()))
+        self.apply(self.lma.receive(message, source, destination, time.time(), arrived))
         if type(message) is ProxyBindingUpdate:
             self._pbu_processing_seconds.observe(time.perf_counter() - started)
 

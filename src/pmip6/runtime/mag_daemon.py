@@ -186,7 +186,10 @@ class MagDaemon(Daemon):
                                 "itself: start the LMA first, or give the MAG its own address or udp_port",
                                 endpoint_text(lma.address, lma.port))
 
-    def on_message(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
+    def on_message(self, message: MobilityMessage, source: Peer, destination: Address,
+                   arrived: float | None = None) -> None:
+        """Hand a received message to the engine at the time it is processed: a MAG checks no Timestamp window,
+        so ``arrived`` (a :data:`~pmip6.runtime.transport.MessageHandler`'s arrival time) does not matter."""
         self.statistics.count_received(message)
         outcome = self.mag.receive(message, source, time.time())
         if type(message) is ProxyBindingAcknowledgement and self._waiters:

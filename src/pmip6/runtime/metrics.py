@@ -4,7 +4,7 @@ The counters are plain ``Counter`` objects updated on the event loop; the Promet
 at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
-send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone
+signaling_socket_drops_total, send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone
 pbu_received_total, pbu_processing_seconds and store_errors_total, the MAG alone retransmissions_total.
 """
 
@@ -84,6 +84,8 @@ class Statistics:
     decode_errors: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     retransmissions: int = 0
+    socket_drops: int = 0
+    """Datagrams the kernel dropped for the signaling sockets, mostly on a full receive queue (SO_RXQ_OVFL)."""
     send_errors: int = 0
     store_errors: int = 0
     reloads: Counter[str] = field(default_factory=Counter)
@@ -93,6 +95,9 @@ class Statistics:
         self.received[message_name(message)] += 1
         if type(message) is ProxyBindingAcknowledgement:
             self.pba_received[status_name(message.status)] += 1
+
+    def count_socket_drops(self, dropped: int) -> None:
+        self.socket_drops += dropped
 
     def count_sent(self, message: MobilityMessage) -> None:
         self.sent[message_name(message)] += 1
@@ -111,6 +116,7 @@ class Statistics:
             "decode_errors": dict(self.decode_errors),
             "events": dict(self.events),
             **role_counter,
+            "socket_drops": self.socket_drops,
             "send_errors": self.send_errors,
             "bindings": dict(bindings_by_gre_mode),
             "reloads": dict(self.reloads),
@@ -144,6 +150,9 @@ class _StatisticsCollector:
                                       value=s.store_errors)
         else:
             yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions", value=s.retransmissions)
+        yield CounterMetricFamily(f"{NAMESPACE}_signaling_socket_drops",
+                                  "Datagrams the kernel dropped for the signaling sockets (receive queue full)",
+                                  value=s.socket_drops)
         yield CounterMetricFamily(f"{NAMESPACE}_send_errors", "Messages the socket refused to send", value=s.send_errors)
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_config_reloads", "Configuration reloads by result", "result",
                         {**dict.fromkeys(RELOAD_RESULTS, 0), **s.reloads})

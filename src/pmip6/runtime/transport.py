@@ -9,6 +9,13 @@ nothing raised by a bad packet ever reaches the event loop. Each drop is logged 
 and what was wrong, per transport at most MALFORMED_LOG_BURST lines at once and MALFORMED_LOG_RATE a second
 after that (:class:`MalformedMessageLog`, :mod:`pmip6.runtime.log_limit`), so hostile packets cannot flood the log.
 
+Both read each datagram's arrival time, the kernel's receive timestamp (SO_TIMESTAMPNS), and hand it on with the
+message: the LMA measures the Timestamp window against it (RFC 5213 5.5), so that a PBU that waited in the socket
+queue or behind a busy event loop is judged as the moment it arrived. Both also read the kernel's running count of
+the datagrams it dropped for the socket, mostly because its receive queue was full (SO_RXQ_OVFL, delivered with the
+next datagram that does get through), and count them as ``socket_drops``. The LMA enlarges its sockets' receive
+queue to :data:`SIGNALING_RECEIVE_BUFFER` (:func:`size_receive_buffer`).
+
 Both read each message's arrival interface (IP_PKTINFO / IPV6_PKTINFO). With an :data:`ArrivalCheck` (the data
 plane's, :meth:`pmip6.dataplane.pump.Pump.misarrival`), a message from a peer that arrived elsewhere than the route
 back to that peer leaves by is dropped before decoding and counted as :data:`WRONG_INTERFACE` (RFC 3704 section 2.2,
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -32,8 +40,12 @@ from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import decode_message
 
-MessageHandler = Callable[[MobilityMessage, Peer, Address], None]
-"""Called with (message, source, destination address) for every message that decoded."""
+MessageHandler = Callable[[MobilityMessage, Peer, Address, float], None]
+"""Called with (message, source, destination address, arrival time) for every message that decoded; the arrival time
+is Unix time, the kernel's receive timestamp of the datagram (the time it was read when the kernel gave none)."""
+
+SocketDropsHandler = Callable[[int], None]
+"""Called with the number of datagrams the kernel dropped for a signaling socket since it last reported."""
 
 PacketTap = Callable[[bytes, Peer, Peer], None]
 """Called with (Mobility Header octets, source, destination) for every packet sent or received (``--pcap``)."""
@@ -58,6 +70,21 @@ BAD_CHECKSUM = "bad_checksum"
 RECEIVE_BATCH = 64
 """Most datagrams read per readiness callback, so a flood never starves the timers."""
 
+SIGNALING_RECEIVE_BUFFER = 1 << 20
+"""Receive buffer the LMA asks for on its signaling sockets (SO_RCVBUF; the kernel doubles it for its bookkeeping):
+room for about 2,000 queued PBUs, against 200-280 with Linux's default net.core.rmem_default of 208 KiB, so that the
+re-registration burst of a MAG's mobile nodes after an LMA restart is queued rather than dropped. At about 0.6 ms
+of work each that is a little over a second of queue: longer, and the MAGs retransmit (InitialBindackTimeout, 1 s)
+what is still waiting, so a deeper queue would hold mostly duplicates."""
+
+_SO_RCVBUFFORCE, SO_TIMESTAMPNS, _SO_RXQ_OVFL = 33, 35, 40  # <asm-generic/socket.h>; not in the socket module
+_TIMESPEC = struct.Struct("@qq")
+"""struct timespec, SO_TIMESTAMPNS's ancillary data."""
+_DROP_COUNT = struct.Struct("@I")
+"""SO_RXQ_OVFL's ancillary data: the socket's drops so far, a 32-bit count that wraps."""
+SOCKET_ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_DROP_COUNT.size)
+"""Room for the SOL_SOCKET ancillary data :func:`watch_receive_queue` asks for; each transport adds its own."""
+
 MALFORMED_LOG_BURST = 10
 """Dropped malformed messages logged at once after a quiet period."""
 MALFORMED_LOG_RATE = 1.0
@@ -66,10 +93,38 @@ MALFORMED_LOG_RATE = 1.0
 _log = logging.getLogger(__name__)
 
 
+def watch_receive_queue(sock: socket.socket) -> None:
+    """Ask the kernel for each datagram's receive timestamp and for its running count of the socket's drops."""
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sock.setsockopt(socket.SOL_SOCKET, _SO_RXQ_OVFL, 1)
+
+
+def size_receive_buffer(sock: socket.socket, size: int) -> int:
+    """Ask for a receive buffer of ``size`` octets and return what the kernel granted (twice the size asked for,
+    its bookkeeping included). SO_RCVBUFFORCE, which needs CAP_NET_ADMIN (the LMA has it for its data plane and
+    raw sockets), passes net.core.rmem_max; without the capability SO_RCVBUF is capped at it."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size)
+    except PermissionError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+def arrival_time(value: bytes) -> float:
+    """The Unix time in SO_TIMESTAMPNS's ancillary data."""
+    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+    return seconds + nanoseconds * 1e-9
+
+
 class SignalingTransport(Protocol):
     """A bound signaling socket."""
 
     local: Peer
+
+    @property
+    def receive_buffer(self) -> int:
+        """The socket's receive buffer (SO_RCVBUF), in octets, the kernel's bookkeeping included."""
+        ...
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None: ...
 
@@ -138,18 +193,31 @@ class MalformedMessageLog:
 
 
 class Receiver:
-    """Decodes received Mobility Headers for one transport and hands them on; counts and logs what it drops."""
+    """Decodes received Mobility Headers for one transport and hands them on; counts and logs what it drops, and
+    passes on the kernel's drops (SO_RXQ_OVFL) to ``socket_drops``."""
 
-    __slots__ = ("handler", "tap", "decode_errors", "malformed")
+    __slots__ = ("handler", "tap", "decode_errors", "malformed", "socket_drops", "_kernel_drops")
 
     def __init__(self, handler: MessageHandler, decode_errors: Counter[str], tap: PacketTap | None = None,
-                 malformed: MalformedMessageLog | None = None) -> None:
+                 malformed: MalformedMessageLog | None = None, socket_drops: SocketDropsHandler | None = None) -> None:
         self.handler = handler
         self.tap = tap
         self.decode_errors = decode_errors
         self.malformed = malformed if malformed is not None else MalformedMessageLog()
+        self.socket_drops = socket_drops
+        self._kernel_drops = 0
+        """The kernel's count for this socket when it last reported (it reports nothing until its first drop)."""
 
-    def deliver(self, data: bytes, source: Peer, destination: Peer) -> None:
+    def kernel_drops(self, value: bytes) -> None:
+        """SO_RXQ_OVFL's ancillary data: pass on how many datagrams were dropped since the count last seen."""
+        count = _DROP_COUNT.unpack_from(value)[0]
+        dropped = (count - self._kernel_drops) % (1 << 32)
+        self._kernel_drops = count
+        if dropped and self.socket_drops is not None:
+            self.socket_drops(dropped)
+
+    def deliver(self, data: bytes, source: Peer, destination: Peer, arrived: float | None = None) -> None:
+        """Decode and hand on a datagram that arrived at ``arrived`` (Unix time; None: now)."""
         if self.tap is not None:
             self.tap(data, source, destination)
         try:
@@ -157,7 +225,7 @@ class Receiver:
         except DecodeError as error:
             self.drop(source, error.field, error)
             return
-        self.handler(message, source, destination.address)
+        self.handler(message, source, destination.address, time.time() if arrived is None else arrived)
 
     def drop(self, source: Peer, reason: str, problem: object) -> None:
         """Count a received packet under ``reason`` and log it (rate-limited), without handing it on."""

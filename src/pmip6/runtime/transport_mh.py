@@ -21,20 +21,26 @@ from pmip6.core.events import Address, Peer
 from pmip6.runtime.transport import (
     BAD_CHECKSUM,
     RECEIVE_BATCH,
+    SO_TIMESTAMPNS,
+    SOCKET_ANCILLARY_SIZE,
     WRONG_INTERFACE,
     ArrivalCheck,
     BadChecksum,
     MessageHandler,
     PacketTap,
     Receiver,
+    SocketDropsHandler,
     WrongInterface,
+    arrival_time,
+    size_receive_buffer,
+    watch_receive_queue,
 )
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message, verify_checksum
 from pmip6.wire.numbers import IPProto
 
 _PKTINFO = struct.Struct("16sI")
-_ANCILLARY_SIZE = socket.CMSG_SPACE(_PKTINFO.size)
+_ANCILLARY_SIZE = socket.CMSG_SPACE(_PKTINFO.size) + SOCKET_ANCILLARY_SIZE
 _MAX_MH = 65535
 
 
@@ -55,14 +61,21 @@ class RawMobilityTransport:
     @classmethod
     async def open(cls, address: IPv6Address, handler: MessageHandler, decode_errors: Counter[str],
                    tap: PacketTap | None = None,
-                   arrival_check: ArrivalCheck | None = None) -> RawMobilityTransport:
+                   arrival_check: ArrivalCheck | None = None, *,
+                   socket_drops: SocketDropsHandler | None = None,
+                   receive_buffer: int | None = None) -> RawMobilityTransport:
+        """Bind ``address``; the other arguments as :meth:`pmip6.runtime.transport_udp.UdpTransport.open`'s."""
         sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
         try:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            watch_receive_queue(sock)
+            if receive_buffer is not None:
+                size_receive_buffer(sock, receive_buffer)
             sock.bind((str(address), 0))
             sock.setblocking(False)
-            return cls(sock, address, Receiver(handler, decode_errors, tap), tap, arrival_check)
+            receiver = Receiver(handler, decode_errors, tap, socket_drops=socket_drops)
+            return cls(sock, address, receiver, tap, arrival_check)
         except BaseException:
             sock.close()
             raise
@@ -73,11 +86,16 @@ class RawMobilityTransport:
                 data, ancillary, _flags, sender = self._sock.recvmsg(_MAX_MH, _ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
-            destination, interface = self._address, 0
+            destination, interface, arrived = self._address, 0, None
             for level, kind, value in ancillary:
                 if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
                     packed, interface = _PKTINFO.unpack_from(value)
                     destination = IPv6Address(packed)
+                elif level == socket.SOL_SOCKET:
+                    if kind == SO_TIMESTAMPNS:
+                        arrived = arrival_time(value)
+                    else:  # SO_RXQ_OVFL
+                        self._receiver.kernel_drops(value)
             text = sender[0].split("%", 1)[0]
             source = IPv6Address(text)
             if self._arrival_check is not None:
@@ -88,7 +106,7 @@ class RawMobilityTransport:
             if not verify_checksum(data, source, destination):
                 self._receiver.drop(Peer(source), BAD_CHECKSUM, BadChecksum(destination))
                 continue
-            self._receiver.deliver(data, Peer(source), Peer(destination))
+            self._receiver.deliver(data, Peer(source), Peer(destination), arrived)
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None:
         if not isinstance(destination.address, IPv6Address):
@@ -98,6 +116,10 @@ class RawMobilityTransport:
         if self._tap is not None:
             self._tap(data, Peer(local), destination)
         self._sock.sendto(data, (str(destination.address), 0))
+
+    @property
+    def receive_buffer(self) -> int:
+        return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
     def close(self) -> None:
         """Stop reading and close the socket; again, nothing (a daemon may be closed twice)."""

@@ -22,13 +22,19 @@ from ipaddress import IPv4Address
 from pmip6.core.events import Address, Peer
 from pmip6.runtime.transport import (
     RECEIVE_BATCH,
+    SO_TIMESTAMPNS,
+    SOCKET_ANCILLARY_SIZE,
     WRONG_INTERFACE,
     ArrivalCheck,
     MessageHandler,
     PacketTap,
     Receiver,
+    SocketDropsHandler,
     TunnelDataHandler,
     WrongInterface,
+    arrival_time,
+    size_receive_buffer,
+    watch_receive_queue,
 )
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message
@@ -38,8 +44,8 @@ _PEER_CACHE_SIZE = 4096
 _IP_PKTINFO = 8  # <linux/in.h>; not exported by the socket module
 _IFINDEX = struct.Struct("=i")
 """ipi_ifindex, at the start of struct in_pktinfo."""
-_ANCILLARY_SIZE = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(1)
-"""struct in_pktinfo and the TOS octet."""
+_ANCILLARY_SIZE = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(1) + SOCKET_ANCILLARY_SIZE
+"""struct in_pktinfo, the TOS octet, the receive timestamp and the drop count."""
 _MAX_DATAGRAM = 65535
 
 
@@ -63,10 +69,13 @@ class UdpTransport:
                    decode_errors: Counter[str], tap: PacketTap | None = None,
                    fallback_to_ephemeral: bool = False,
                    tunnel_data: TunnelDataHandler | None = None,
-                   arrival_check: ArrivalCheck | None = None) -> UdpTransport:
+                   arrival_check: ArrivalCheck | None = None, *,
+                   socket_drops: SocketDropsHandler | None = None,
+                   receive_buffer: int | None = None) -> UdpTransport:
         """Bind ``address:port``; with ``fallback_to_ephemeral`` a busy port gives an ephemeral one (MAG).
         ``tunnel_data`` sees every datagram first and takes the tunneled data among them; ``arrival_check``
-        decides which Mobility Headers arrived on the wrong interface."""
+        decides which Mobility Headers arrived on the wrong interface; ``socket_drops`` hears of the datagrams the
+        kernel dropped; ``receive_buffer`` sizes the receive queue (:func:`size_receive_buffer`)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             try:
@@ -78,8 +87,12 @@ class UdpTransport:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+            watch_receive_queue(sock)
+            if receive_buffer is not None:
+                size_receive_buffer(sock, receive_buffer)
             local = Peer(address, sock.getsockname()[1])
-            return cls(sock, local, Receiver(handler, decode_errors, tap), tunnel_data, arrival_check)
+            receiver = Receiver(handler, decode_errors, tap, socket_drops=socket_drops)
+            return cls(sock, local, receiver, tunnel_data, arrival_check)
         except BaseException:
             sock.close()
             raise
@@ -94,9 +107,14 @@ class UdpTransport:
             except OSError:  # an ICMP error queued on the socket: the engine's retransmission timer covers it
                 receiver.decode_errors["icmp_error"] += 1
                 continue
-            interface, tos = 0, 0
-            for _level, kind, value in ancillary:
-                if kind == _IP_PKTINFO:
+            interface, tos, arrived = 0, 0, None
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET:
+                    if kind == SO_TIMESTAMPNS:
+                        arrived = arrival_time(value)
+                    else:  # SO_RXQ_OVFL
+                        receiver.kernel_drops(value)
+                elif kind == _IP_PKTINFO:
                     interface = _IFINDEX.unpack_from(value)[0]
                 else:  # IP_TOS
                     tos = value[0]
@@ -113,7 +131,7 @@ class UdpTransport:
                 if route is not None:
                     receiver.drop(peer, WRONG_INTERFACE, WrongInterface(interface, route))
                     continue
-            receiver.deliver(data, peer, self.local)
+            receiver.deliver(data, peer, self.local, arrived)
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None:
         data = encode_message(message)
@@ -126,6 +144,10 @@ class UdpTransport:
             assert destination.port is not None  # the daemon sends over UDP only to a peer with a port
             address = self._addresses[destination] = (str(destination.address), destination.port)
         self._sock.sendto(data, address)
+
+    @property
+    def receive_buffer(self) -> int:
+        return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
     def close(self) -> None:
         """Stop reading and close the socket; again, nothing (a daemon may be closed twice)."""

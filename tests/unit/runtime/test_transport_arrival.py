@@ -47,7 +47,7 @@ def test_RFC3704_2_2_udp_signaling_from_the_wrong_interface_is_dropped_counted_a
         received: list[Any] = []
         errors, check = Counter[str](), _Refusing(1)
 
-        def handler(message: MobilityMessage, source: Peer, destination: Address) -> None:
+        def handler(message: MobilityMessage, source: Peer, destination: Address, arrived: float) -> None:
             received.append(message)
 
         transport = await UdpTransport.open(IPv4Address("127.0.0.1"), 0, handler, errors, arrival_check=check)

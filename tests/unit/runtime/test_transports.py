@@ -29,9 +29,11 @@ PBA = ProxyBindingAcknowledgement(status=0, sequence=4242, lifetime=100, options
 class _Inbox:
     def __init__(self) -> None:
         self.messages: asyncio.Queue[tuple[MobilityMessage, Peer, Address]] = asyncio.Queue()
+        self.arrivals: list[float] = []
 
-    def __call__(self, message: MobilityMessage, source: Peer, destination: Address) -> None:
+    def __call__(self, message: MobilityMessage, source: Peer, destination: Address, arrived: float) -> None:
         self.messages.put_nowait((message, source, destination))
+        self.arrivals.append(arrived)
 
 
 async def _recv(sock: socket.socket) -> tuple[bytes, Any]:
