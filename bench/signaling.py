@@ -156,9 +156,10 @@ def answer_from_cache() -> None:
     first_receive = LocalMobilityAnchor.receive
     cached: list[Outcome] = []
 
-    def receive(self: LocalMobilityAnchor, message: Any, source: Any, destination: Any, now: float) -> Outcome:
+    def receive(self: LocalMobilityAnchor, message: Any, source: Any, destination: Any, now: float,
+                arrived: float | None = None) -> Outcome:
         if not cached:
-            cached.append(first_receive(self, message, source, destination, now))
+            cached.append(first_receive(self, message, source, destination, now, arrived))
         return Outcome(sends=[SendMessage(cached[0].sends[0].message, source, destination)])
 
     LocalMobilityAnchor.receive = receive  # type: ignore[method-assign]

@@ -78,8 +78,8 @@ of work each that is a little over a second of queue: longer, and the MAGs retra
 what is still waiting, so a deeper queue would hold mostly duplicates."""
 
 _SO_RCVBUFFORCE, SO_TIMESTAMPNS, _SO_RXQ_OVFL = 33, 35, 40  # <asm-generic/socket.h>; not in the socket module
-_TIMESPEC = struct.Struct("@qq")
-"""struct timespec, SO_TIMESTAMPNS's ancillary data."""
+_TIMESPEC = struct.Struct("@ll")
+"""struct timespec (tv_sec, tv_nsec: native longs), SO_TIMESTAMPNS's ancillary data."""
 _DROP_COUNT = struct.Struct("@I")
 """SO_RXQ_OVFL's ancillary data: the socket's drops so far, a 32-bit count that wraps."""
 SOCKET_ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_DROP_COUNT.size)

@@ -47,7 +47,7 @@ def _pbu(timestamp: float, mn_id: bytes = b"queued@opA") -> ProxyBindingUpdate:
 
 
 def test_so_timestampns_is_read_as_unix_time() -> None:
-    assert arrival_time(struct.pack("@qq", 1_800_000_000, 250_000_000)) == 1_800_000_000.25
+    assert arrival_time(struct.pack("@ll", 1_800_000_000, 250_000_000)) == 1_800_000_000.25
 
 
 def test_so_rxq_ovfl_running_count_is_passed_on_as_the_drops_since_last_seen() -> None:
