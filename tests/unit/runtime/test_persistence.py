@@ -503,7 +503,7 @@ def test_RFC5846_8_1_a_handover_is_committed_with_the_revocation_it_owes_and_a_r
     sent: list[SendMessage] = []
     restarted.send = sent.append  # type: ignore[method-assign]
 
-    async def no_socket(*arguments: Any) -> None:
+    async def no_socket(*arguments: Any, **keywords: Any) -> None:
         pass
 
     restarted.open_udp = no_socket  # type: ignore[method-assign]
