@@ -11,10 +11,12 @@ after that (:class:`MalformedMessageLog`, :mod:`pmip6.runtime.log_limit`), so ho
 
 Both read each datagram's arrival time, the kernel's receive timestamp (SO_TIMESTAMPNS), and hand it on with the
 message: the LMA measures the Timestamp window against it (RFC 5213 5.5), so that a PBU that waited in the socket
-queue or behind a busy event loop is judged as the moment it arrived. Both also read the kernel's running count of
-the datagrams it dropped for the socket, mostly because its receive queue was full (SO_RXQ_OVFL, delivered with the
-next datagram that does get through), and count them as ``socket_drops``. The LMA enlarges its sockets' receive
-queue to :data:`SIGNALING_RECEIVE_BUFFER` (:func:`size_receive_buffer`).
+queue or behind a busy event loop is judged as the moment it arrived. (Linux starts stamping received packets a
+moment after the first socket on the host asks, a deferred switch: a datagram that arrives before is stamped when it
+is read.) Both also read the kernel's running count of the datagrams it dropped for the socket, mostly because its
+receive queue was full (SO_RXQ_OVFL, delivered with the next datagram that does get through), and count them as
+``socket_drops``. The LMA enlarges its sockets' receive queue to :data:`SIGNALING_RECEIVE_BUFFER`
+(:func:`size_receive_buffer`).
 
 Both read each message's arrival interface (IP_PKTINFO / IPV6_PKTINFO). With an :data:`ArrivalCheck` (the data
 plane's, :meth:`pmip6.dataplane.pump.Pump.misarrival`), a message from a peer that arrived elsewhere than the route

@@ -35,6 +35,10 @@ from pmip6.wire.options import (
 STALL = 0.4
 """How long the tests hold the event loop while a datagram waits in the socket: beyond the 0.3 s window."""
 
+STAMPING_STARTS = 0.2
+"""Linux starts timestamping received packets a moment after the first socket on the host asks (a deferred switch,
+net_enable_timestamp); a datagram that arrives before is stamped when read. The tests wait that long after opening."""
+
 
 def _pbu(timestamp: float, mn_id: bytes = b"queued@opA") -> ProxyBindingUpdate:
     return ProxyBindingUpdate(sequence=1, flags=BUFlags.A | BUFlags.H | BUFlags.L | BUFlags.P, lifetime=100, options=(
@@ -69,6 +73,7 @@ def test_udp_hands_on_the_kernel_receive_timestamp_not_the_time_it_was_read() ->
     async def scenario() -> tuple[float, float, float]:
         inbox = _Inbox()
         transport = await UdpTransport.open(LOOPBACK4, 0, inbox, Counter())
+        await asyncio.sleep(STAMPING_STARTS)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
             sent = time.time()
             peer.sendto(encode_message(_pbu(sent)), (str(LOOPBACK4), transport.local.port))
@@ -86,6 +91,7 @@ def test_raw_mh_hands_on_the_kernel_receive_timestamp() -> None:
     async def scenario() -> tuple[float, float]:
         inbox = _Inbox()
         transport = await RawMobilityTransport.open(LOOPBACK6, inbox, Counter())
+        await asyncio.sleep(STAMPING_STARTS)
         sender = _raw_mh_socket()
         try:
             sent = time.time()
@@ -160,6 +166,7 @@ def test_RFC5213_5_5_lma_daemon_accepts_a_pbu_that_waited_in_its_socket_beyond_t
     async def scenario() -> tuple[Any, int]:
         lma = lab.lma()
         await lma.start()
+        await asyncio.sleep(STAMPING_STARTS)
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mag:
                 mag.bind(("127.0.0.1", 0))
