@@ -110,14 +110,18 @@ def test_RFC5213_6_9_1_2_item_5_without_timestamps_a_pba_naming_another_mn_is_ig
 
 def test_RFC5213_5_5_a_156_carries_the_lmas_clock_and_still_rejects_the_pbu_it_answers() -> None:
     """Items 8 and 9 of 5.5: a 156 carries the LMA's time, not the PBU's Timestamp; matched by sequence and MN-ID,
-    it rejects (6.9.1.2 item 9: register again only once the clocks are synchronized; the MAG does not take the
-    LMA's clock)."""
+    it rejects that PBU (6.9.1.2 item 9: register again only with synchronized clocks, which this MAG's are taken to
+    be; it does not take the LMA's clock): the next transmission, on the back-off schedule, has a fresh timestamp
+    (walkthrough 7b)."""
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(Y), T0))
     answer = _with(pba_for(pbu, Status.TIMESTAMP_MISMATCH, gre=None), LMA_CLOCK)
     assert mag.receive(answer, LMA_UDP, T0 + 0.01).events == [
         RegistrationRejected(Y, Status.TIMESTAMP_MISMATCH, LMA_UDP)]
-    assert entry_of(mag, Y).state is BulState.FAILED
+    assert entry_of(mag, Y).state is BulState.REGISTERING
+    assert mag.next_deadline() == T0 + mag.settings.initial_bindack_timeout
+    again = only_pbu(mag.handle_timer(T0 + mag.settings.initial_bindack_timeout))
+    assert again.option(TimestampOption) == TimestampOption.from_time(T0 + mag.settings.initial_bindack_timeout)
 
 
 def test_RFC5213_5_5_a_157_carries_the_lmas_clock_and_the_mag_registers_again() -> None:

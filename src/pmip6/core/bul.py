@@ -37,7 +37,9 @@ class PendingUpdate:
     timestamps; the LMA returns it, RFC 5213 5.5), by sequence number, the last PBU sent, and ``due``: when it must
     next be sent (deferred by the rate limit) or is overdue. ``superseded``: the last PBU of each exchange this one
     replaced (the MN attached again): a PBA echoing one of those answers it, not this exchange (RFC 5213 6.9.1.2
-    item 6 compares the echo with the PBU it answers)."""
+    item 6 compares the echo with the PBU it answers). ``mismatched``: the LMA answered the last transmission with
+    156 (TIMESTAMP_MISMATCH); the next one, on the back-off schedule, has a fresh timestamp (RFC 5213 6.9.1.2
+    item 9)."""
 
     backoff: Backoff
     due: float
@@ -45,6 +47,7 @@ class PendingUpdate:
     sent_timestamps: dict[int, TimestampOption] = field(default_factory=dict)
     sent: ProxyBindingUpdate | None = None
     superseded: tuple[ProxyBindingUpdate, ...] = ()
+    mismatched: bool = False
 
 
 @dataclass(slots=True)

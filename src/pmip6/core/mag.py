@@ -72,8 +72,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 - **Status 163** (GRE_KEY_OPTION_REQUIRED): if the PBU had no option and the mode is not ``off``, send the
   PBU again with the option (GK-4.2-8; the LMA evidently supports RFC 5845). If the mode is ``off``, raise
   an Alarm (GK-4.2-9) and fail; so with ``gre-only`` (the option without a key got 163: the LMA wants keys,
-  e.g. for overlapping private addresses). Status 157 and 135 are retried with a fresh timestamp / larger sequence
-  (6.9.1.2 item 8, RFC 6275 11.7.1). Any other status >= 128 rejects (RegistrationRejected).
+  e.g. for overlapping private addresses). Status 157 and 135 are retried at once with a fresh timestamp / larger
+  sequence (6.9.1.2 item 8, RFC 6275 11.7.1); 156 (RegistrationRejected) at the next retransmission of the exchange,
+  on the back-off schedule, with a fresh timestamp (item 9, :meth:`MobileAccessGateway._timestamp_mismatch`). Any
+  other status >= 128 rejects (RegistrationRejected).
 - **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
   HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1: a session that negotiated keys keeps sending
   it whatever ``gre`` a reload set since; the mode shapes new sessions and those without keys), T as negotiated
@@ -493,6 +495,7 @@ class MobileAccessGateway:
         if timestamp is not None:
             pending.sent_timestamps[pbu.sequence] = timestamp
         pending.sent = pbu
+        pending.mismatched = False
         pending.due = pending.backoff.sent(now)
         if self.settings.use_timestamps:
             self._awaiting[pbu.sequence] = entry.mn_id
@@ -622,6 +625,8 @@ class MobileAccessGateway:
         if not pending.backoff.exhausted:
             return self._transmit(entry, now)
         retransmissions = pending.backoff.transmissions - 1
+        answered = ("; the LMA answered the last one with 156 (TIMESTAMP_MISMATCH): are this MAG's and the LMA's "
+                    "clocks synchronized? (RFC 5213 5.5)") if pending.mismatched else ""
         self._finish_pending(entry)
         if entry.state is BulState.REGISTERED:
             # RFC 5213 6.9.4: "SHOULD retransmit the message until a response is received", and "MAY continue to
@@ -633,9 +638,9 @@ class MobileAccessGateway:
                 return Outcome()
             entry.refresh_unanswered = True
             return Outcome(events=[Alarm(
-                f"no usable PBA from the LMA after {retransmissions} retransmissions of a re-registration; trying "
-                f"again every {pending.backoff.max_timeout:g} s until the binding expires", entry.mn_id)])
-        alarm = Alarm(f"no usable PBA from the LMA after {retransmissions} retransmissions", entry.mn_id)
+                f"no usable PBA from the LMA after {retransmissions} retransmissions of a re-registration{answered}; "
+                f"trying again every {pending.backoff.max_timeout:g} s until the binding expires", entry.mn_id)])
+        alarm = Alarm(f"no usable PBA from the LMA after {retransmissions} retransmissions{answered}", entry.mn_id)
         self._disable_gre(entry)
         entry.state = BulState.FAILED
         return Outcome(events=[alarm])
@@ -683,6 +688,8 @@ class MobileAccessGateway:
             return self._retry(entry, now)
         if status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
             return self._retry(entry, now)
+        if status == Status.TIMESTAMP_MISMATCH:
+            return self._timestamp_mismatch(entry, source)
         return self._rejected(entry, status, source)
 
     def _match(self, pba: ProxyBindingAcknowledgement) -> BindingUpdateListEntry | None:
@@ -825,6 +832,20 @@ class MobileAccessGateway:
                                         "(status 2), after which RFC 5845 4.2 forbids offering them again in this "
                                         "session (its policy changed?): attach the MN again", entry.mn_id))
         return outcome
+
+    @staticmethod
+    def _timestamp_mismatch(entry: BindingUpdateListEntry, source: Peer) -> Outcome:
+        """Status 156 to a registration or re-registration: RFC 5213 6.9.1.2 item 9 has the MAG "try to register again
+        only after it has synchronized its clock to a common time source", which 5.5 item 2 makes a requirement of the
+        deployment ("MUST have adequately synchronized time-of-day clocks"): this MAG's clock is taken for synchronized
+        (it never adopts the LMA's, item 9's SHOULD NOT), and a 156 for a PBU that waited in a queue beyond the LMA's
+        TimestampValidityWindow says nothing about it. So the exchange stays: its next transmission, on the back-off
+        schedule of 6.9.4 (no sooner), carries a fresh timestamp; after ``max_retransmissions`` an initial
+        registration fails and a re-registration goes on every MAX_BINDACK_TIMEOUT until the binding expires, each
+        with an Alarm naming the 156 (:meth:`_retry`), as for an LMA that does not answer."""
+        assert entry.pending is not None
+        entry.pending.mismatched = True
+        return Outcome(events=[RegistrationRejected(entry.mn_id, Status.TIMESTAMP_MISMATCH, source)])
 
     def _deregistration_rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
         """The LMA keeps its binding; the MN has left here, so the entry goes (RFC 5213 6.9.1.4)."""
