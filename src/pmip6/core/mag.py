@@ -33,8 +33,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   its echo (the HI, ATT and MN-LL-ID of the PBU in flight, and one of its exchange's Timestamps if it carried
   them), and the counter jumps past it. Any other PBA "does not match any of the Proxy Binding Update messages
   that it sent recently" and is ignored (6.9.1.2 item 5), e.g. another MN's recorded PBA replayed once the
-  counter came back to its sequence number. Every transmission carries a fresh, strictly increasing timestamp
-  when timestamps are in use.
+  counter came back to its sequence number. Every transmission carries a fresh timestamp when timestamps are in
+  use: the current time, kept strictly increasing unless that puts it more than TIMESTAMP_LEAD_LIMIT ahead of the
+  clock (the clock stepped back: the current time again, 5.5).
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -46,8 +47,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 - **Heartbeat** (RFC 5847, :mod:`pmip6.core.heartbeat`): a Heartbeat Request from the LMA is answered with this
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
   binding (the rounds start at once at the first one if it was never asked); an LMA whose Restart Counter changed, or
-  that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered at
-  once (as a refresh). A Binding Error status 2 answering a request stops the requests.
+  that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered (as a
+  refresh), the first at once and the others RESTART_REREGISTRATION_RATE a second. A Binding Error status 2
+  answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above) whose MN-ID, HI, ATT or MN-LL-ID
   differs from it is ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
   halted no longer counts as attaching (a handover BRI revokes it). A PBA echoing a PBU that an attach superseded
@@ -172,6 +174,15 @@ from pmip6.wire.options import (
 )
 
 SEQUENCE_MODULUS = 1 << 16
+RESTART_REREGISTRATION_RATE = 200
+"""Re-registrations a second after an LMA restart (:meth:`MobileAccessGateway._receive_heartbeat`): 3000 MNs take
+15 s. An LMA that writes its state file takes about 1700 PBUs a second (one fsync each, walkthrough 7b), and its socket
+queues about 250 datagrams by default: at this rate eight MAGs that see the same restart stay within both."""
+TIMESTAMP_LEAD_LIMIT = 0.3
+"""Seconds a Timestamp may run ahead of the MAG's clock to stay strictly increasing: RFC 5213 9.1's default
+TimestampValidityWindow (300 ms). A timestamp further ahead falls outside the LMA's window (status 156, 5.5 item 9) if
+the LMA's clock agrees with this one, so the clock stepped back since the last one was sent, and PBUs carry the
+current time of day again (5.5) instead of the time before the step until real time catches up."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
@@ -602,8 +613,14 @@ class MobileAccessGateway:
                 self._session_sequences[entry.mn_id] = last_accepted
 
     def _fresh_timestamp(self, now: float) -> TimestampOption:
-        """The current time, but strictly later than any timestamp this MAG sent before (RFC 5213 5.5)."""
-        ticks = max(TimestampOption.from_time(now).ticks, self._last_timestamp_ticks + 1)
+        """RFC 5213 5.5: "the current time of day", but strictly later than the timestamp this MAG sent before (a
+        retransmission "MUST use the latest timestamp", 6.9.4 item 4), unless that takes it more than
+        TIMESTAMP_LEAD_LIMIT ahead of ``now``: then the clock stepped back, and the current time it is (see the
+        constant)."""
+        current = TimestampOption.from_time(now).ticks
+        ticks = self._last_timestamp_ticks + 1
+        if not current < ticks <= current + TimestampOption.from_time(TIMESTAMP_LEAD_LIMIT).ticks:
+            ticks = current
         self._last_timestamp_ticks = ticks
         return TimestampOption(seconds=ticks >> 16, fraction=ticks & 0xFFFF)
 
@@ -893,16 +910,23 @@ class MobileAccessGateway:
 
     def _receive_heartbeat(self, message: Heartbeat, source: Peer, now: float) -> Outcome:
         """RFC 5847 section 3 (:mod:`pmip6.core.heartbeat`). An LMA that restarted without its sessions (3.2) holds
-        none of this MAG's bindings: each registered one is re-registered at once, as a refresh (RFC 5213 6.9.1.3),
-        which the LMA takes as a new session with the same home network prefixes and IPv4 home address while they
-        are free (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`)."""
+        none of this MAG's bindings: each registered one is re-registered, as a refresh (RFC 5213 6.9.1.3), which the
+        LMA takes as a new session with the same home network prefixes and IPv4 home address while they are free
+        (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`). The first at once, the others RESTART_REREGISTRATION_RATE a
+        second after it (their refresh time, unless it is sooner), so that the burst does not overflow the LMA's
+        socket queue nor wait there beyond its TimestampValidityWindow (156); each exchange then backs off from its
+        own first transmission (RFC 6275 11.8's exact doubling), so their retransmissions keep that spacing."""
         outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa, now)
         self._own_copies.note(outcome)
         if restarted is not None:
-            for entry in list(self._entries.values()):
-                if _idle(entry):
+            idle = [entry for entry in self._entries.values() if _idle(entry)]
+            for position, entry in enumerate(idle):
+                slot = now + position / RESTART_REREGISTRATION_RATE
+                if position == 0:
                     outcome.extend(self._start_update(entry, now))
-                    self._reschedule(entry.mn_id)
+                elif entry.refresh_at is None or entry.refresh_at > slot:
+                    entry.refresh_at = slot
+                self._reschedule(entry.mn_id)
         return outcome
 
     def _lma_while_registered(self) -> dict[Address, PeerEndpoints]:
