@@ -1,8 +1,7 @@
-"""Wall-clock steps, engine level, each engine shown its own host's clock (:class:`skew.Skewed`).
-
-docs/operations.md "Wall clock steps": after a step the operator may restart the daemons (the MAGs re-register
-their mobile nodes). RFC 5213 5.5: the timestamps order the PBUs of one mobile node; one accepted before a backward
-step of the LMA's clock lies in its future and no longer orders (:mod:`pmip6.core.freshness`)."""
+"""Wall-clock steps on the LMA's and the MAG's hosts (walkthrough 7b findings 3, 4 and 7), engine level: each engine
+sees its own host's clock (:class:`skew.Skewed`). RFC 5213 5.5: "the node generating the message inserts the current
+time of day"; the timestamps order the PBUs of one mobile node, and one accepted before a backward step of the LMA's
+clock lies in its future and no longer orders (:mod:`pmip6.core.freshness`); docs/operations.md "Wall clock steps"."""
 
 from __future__ import annotations
 
@@ -10,12 +9,61 @@ from harness import domain
 from skew import Skewed
 
 from pmip6.core.bce import BindingCacheEntry
-from pmip6.core.events import BindingEstablished, BindingUpdated, RegistrationRejected
+from pmip6.core.events import BindingEstablished, BindingRemoved, BindingUpdated, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.lab.simnet import Network
 
 LL = b"\x02\x00\x00\x00\x00\x07"
+
+
+def _skewed_domain(**mag_settings: object) -> tuple[Network, Skewed, Skewed]:
+    network, (mag,) = domain(**mag_settings)
+    lma, skewed_mag = Skewed(network.lma), Skewed(mag)
+    network.lma = lma  # type: ignore[assignment]
+    network.mags[mag.settings.proxy_coa] = skewed_mag  # type: ignore[assignment]
+    return network, lma, skewed_mag
+
+
+def _rejections(network: Network, node: str) -> list[int]:
+    return [event.status for event in network.events_of(node, RegistrationRejected)]  # type: ignore[attr-defined]
+
+
+def test_RFC5213_5_5_after_both_clocks_step_back_10_minutes_a_new_mn_can_still_attach() -> None:
+    """Walkthrough 7b's test: the MAG stamped its PBUs with the time before the step (its timestamps were kept
+    strictly increasing), 10 minutes ahead of both clocks, and every one drew 156. Now it stamps the current time."""
+    network, lma, mag = _skewed_domain()
+    network.attach(mag, AttachRequest(b"mn1@opA", att=4, ll_id=LL))  # type: ignore[arg-type]
+    network.run_for(5)
+    lma.offset = mag.offset = -600.0  # both hosts' clocks step back together: they still agree
+    network.run_for(60)
+    network.attach(mag, AttachRequest(b"mn2@opA", att=4, ll_id=b"\x02\x00\x00\x00\x00\x08"))  # type: ignore[arg-type]
+    network.run_for(10)
+    states = {entry.mn_id: str(entry.state) for entry in mag.entries()}
+    assert states[b"mn2@opA"] == "registered", (
+        f"a new MN, clocks in agreement, is refused: {states}, LMA statuses {_rejections(network, 'lma')} "
+        "(the MAG stamps its PBU with the time before the step, 10 minutes ahead of both clocks)")
+
+
+def test_RFC5213_6_9_1_1_a_forward_step_past_the_lifetime_registers_the_attached_mn_again() -> None:
+    """Walkthrough 7b finding 7: both clocks jump 7200 s with a lifetime of 3600 s (a suspended VM resumed). The MAG's
+    timer runs past the refresh time and the expiry at once: the binding expired, but the MN is still on the link, so
+    it is registered again (same prefix: the LMA's binding expired too and the prefix is free)."""
+    network, lma, mag = _skewed_domain(lifetime=3600)
+    network.attach(mag, AttachRequest(b"mn1@opA", att=4, ll_id=LL))  # type: ignore[arg-type]
+    network.run_for(5)
+    (before,) = mag.entries()
+    lma.offset = mag.offset = 7200.0
+    network.run_for(10)
+    node = str(mag.settings.proxy_coa)
+    removed = network.events_of(node, BindingRemoved)
+    assert [event.reason for event in removed] == ["expired"]  # type: ignore[attr-defined]
+    (after,) = mag.entries()
+    assert str(after.state) == "registered"
+    assert after.home_network_prefixes == before.home_network_prefixes
+    assert len(network.events_of(node, BindingEstablished)) == 2
+    assert [str(bce.state) for bce in network.lma.bindings()] == ["active"]
 
 
 def test_RFC5213_5_5_after_a_backward_step_and_restart_of_both_daemons_the_mn_registers_again() -> None:

@@ -87,7 +87,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   ``max_retransmissions`` an initial registration fails (Alarm); a re-registration raises the Alarm (once per
   outage) and starts again every MAX_BINDACK_TIMEOUT while the session forwards, until a PBA answers or the
   granted lifetime ends (BindingRemoved "expired"; RFC 5213 6.9.4 "until a response is received", "MAY continue
-  ... indefinitely"); in between the entry is idle, so a restart the heartbeat sees re-registers it at once. At most
+  ... indefinitely"); in between the entry is idle, so a restart the heartbeat sees re-registers it at once. A
+  binding that expired before its re-registration went out (a forward clock step, a suspended host) is registered
+  again at once in a new entry (HI 5, its prefixes and IPv4 home address): the MN is still on the link. At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
   (GK-4.2-12) unless the LMA answered it with 163 (then sent once more with the option, as for status 163 above),
@@ -410,13 +412,36 @@ class MobileAccessGateway:
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
             if entry.state is BulState.REGISTERED and entry.expires_at is not None and entry.expires_at <= now:
-                outcome.extend(Outcome(events=self._remove(entry, "expired")))
+                outcome.extend(self._expired(entry, now))
             elif entry.pending is not None:
                 if entry.pending.due <= now:
                     outcome.extend(self._on_due(entry, now))
             elif entry.state is BulState.REGISTERED and entry.refresh_at is not None and entry.refresh_at <= now:
                 outcome.extend(self._start_update(entry, now))
             self._reschedule(mn_id)
+        return outcome
+
+    def _expired(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        """The binding's lifetime is over (BindingRemoved "expired": no forwarding without a binding, RFC 5213
+        6.10.5).
+        If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
+        forward step of the wall clock or a suspended host -- the MN is still on the link as far as this MAG knows
+        (only ``detach`` or a BRI says it left), so it is registered again at once (6.9.1.1: a PBU for the MN on the
+        access link) in a new entry naming its home network prefixes and IPv4 home address, which the LMA keeps or
+        gives back while they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A
+        binding whose re-registrations went unanswered through its lifetime just expires (6.9.4)."""
+        missed = (_idle(entry) and not entry.refresh_unanswered and entry.refresh_at is not None
+                  and entry.expires_at is not None and entry.refresh_at < entry.expires_at)
+        outcome = Outcome(events=self._remove(entry, "expired"))
+        if missed:
+            again = BindingUpdateListEntry(
+                mn_id=entry.mn_id, lma=entry.lma, proxy_coa=entry.proxy_coa, att=entry.att,
+                handoff_indicator=HandoffIndicator.NOT_CHANGED, mn_ll_id=entry.mn_ll_id,
+                access_interface=entry.access_interface, ipv4_requested=entry.ipv4_requested,
+                ipv6_requested=entry.ipv6_requested, home_network_prefixes=entry.home_network_prefixes,
+                ipv4_home_address=entry.ipv4_home_address, ipv4_prefix_length=entry.ipv4_prefix_length)
+            self._entries[entry.mn_id] = again
+            outcome.extend(self._start_update(again, now))
         return outcome
 
     def shutdown(self, now: float, revocation_wait: float | None = None) -> Outcome:

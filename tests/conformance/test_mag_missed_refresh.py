@@ -1,0 +1,47 @@
+"""A binding whose re-registration never went out before it expired (walkthrough 7b finding 7): the wall clock
+stepped forward past the lifetime, or the host was suspended. The MN is still on the link as far as the MAG knows
+(RFC 5213 6.9.1.1), so it is registered again at once; a binding whose re-registrations went unanswered just expires
+(6.9.4)."""
+
+from __future__ import annotations
+
+from test_mag_stub_lma import (
+    ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered)
+
+from pmip6.core.bul import BulState
+from pmip6.core.events import BindingEstablished, BindingRemoved
+from pmip6.wire.numbers import HandoffIndicator
+from pmip6.wire.options import HandoffIndicatorOption, HomeNetworkPrefixOption, IPv4HomeAddressRequestOption
+
+
+def test_RFC5213_6_9_1_1_a_binding_found_expired_before_its_refresh_went_out_is_registered_again() -> None:
+    mag = make_mag()
+    registered(mag)
+    outcome = mag.handle_timer(T0 + 7200)  # the clock jumped two hours: refresh time and expiry both passed
+    assert [(type(event), getattr(event, "reason", None)) for event in outcome.events] == [(BindingRemoved, "expired")]
+    pbu = only_pbu(outcome)
+    assert pbu.lifetime > 0
+    assert pbu.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NOT_CHANGED)
+    assert pbu.option(HomeNetworkPrefixOption) == HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, 64)
+    assert pbu.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
+    assert entry_of(mag).state is BulState.REGISTERING
+    accepted = mag.receive(pba_for(pbu), LMA_UDP, T0 + 7200.01)
+    assert [type(event) for event in accepted.events] == [BindingEstablished]
+
+
+def test_RFC5213_6_9_4_a_binding_whose_refreshes_went_unanswered_expires_and_is_not_registered_again() -> None:
+    mag = make_mag()
+    registered(mag)
+    while (deadline := mag.next_deadline()) is not None and deadline < T0 + 3600:
+        mag.handle_timer(deadline)
+    outcome = mag.handle_timer(T0 + 3600)
+    assert outcome.sends == [] and list(mag.entries()) == []
+    assert [getattr(event, "reason", None) for event in outcome.events] == ["expired"]
+
+
+def test_RFC5213_6_9_1_1_a_binding_granted_no_lifetime_expires_without_a_new_registration() -> None:
+    """Lifetime 0 granted: refresh time and expiry coincide, nothing was missed; no registration loop."""
+    mag = make_mag()
+    registered(mag, lifetime=0)
+    outcome = mag.handle_timer(T0 + 0.02)
+    assert outcome.sends == [] and list(mag.entries()) == []
