@@ -340,14 +340,16 @@ class MagDaemon(Daemon):
                 self._waiters.remove(waiter)
 
     def _note_failure(self, event: Event) -> None:
-        """Tell the commands waiting for the MN of a rejection, or of an alarm unless a failure came first."""
+        """Tell the commands waiting for the MN of a rejection, or of an alarm unless a failure came first. A 156 is
+        no failure yet: the engine sends the PBU again (RFC 5213 6.9.1.2 item 9), and the alarm that ends the
+        retransmissions says whether the last answer was a 156 too."""
         if isinstance(event, RegistrationRejected):
             for waiter in self._waiting_for(event.mn_id):
                 waiter.failure = {"outcome": "rejected", "status": event.status,
                                   "status_name": status_name(event.status)}
         elif isinstance(event, Alarm) and event.mn_id is not None:
             for waiter in self._waiting_for(event.mn_id):
-                if waiter.failure is None:
+                if waiter.failure is None or waiter.failure.get("status") == Status.TIMESTAMP_MISMATCH:
                     waiter.failure = {"outcome": "failed", "reason": event.text}
 
     def _registered_result(self, waiter: _Waiter, entry: BindingUpdateListEntry, given_up: str | None,

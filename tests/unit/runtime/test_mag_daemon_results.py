@@ -146,6 +146,42 @@ def test_an_attach_whose_pbas_were_all_ignored_says_why_and_the_first_is_logged_
     assert stats["received"]["pba"] == stats["pba_received"]["ACCEPTED"] == stats["events"]["MessageIgnored"] == 3
 
 
+def test_RFC5213_6_9_1_2_item_9_an_attach_whose_first_pbu_drew_156_is_registered_by_its_retransmission(
+        tmp_path: Path) -> None:
+    """Walkthrough 7b: a PBU that waited in a busy LMA's queue got 156 and the attach failed at once; now its
+    retransmission, with a fresh timestamp, registers the MN, and the attach reports it registered."""
+    lab = Lab(tmp_path)
+    answers = iter([Status.TIMESTAMP_MISMATCH])
+    with _stub_lma(lambda pbu: (_answer(pbu, next(answers, Status.ACCEPTED)), False)) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off") + "initial_bindack_timeout = 0.05\n")
+
+        async def scenario() -> dict[str, Any]:
+            async with lab.mag_alone():
+                return await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+
+        outcome = asyncio.run(scenario())
+    assert outcome["outcome"] == "registered", outcome
+
+
+def test_RFC5213_6_9_1_2_item_9_an_attach_answered_156_every_time_fails_naming_the_156(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    with _stub_lma(lambda pbu: (_answer(pbu, Status.TIMESTAMP_MISMATCH), False)) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off") + textwrap.dedent("""
+            initial_bindack_timeout = 0.05
+            max_bindack_timeout = 0.2
+            max_retransmissions = 2
+        """))
+
+        async def scenario() -> dict[str, Any]:
+            async with lab.mag_alone():
+                return await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+
+        outcome = asyncio.run(scenario())
+    assert outcome == {"outcome": "failed", "reason": (
+        "no usable PBA from the LMA after 2 retransmissions; the LMA answered the last one with 156 "
+        "(TIMESTAMP_MISMATCH): are this MAG's and the LMA's clocks synchronized? (RFC 5213 5.5)")}
+
+
 def test_a_detach_whose_pba_was_ignored_says_why_it_was_removed_at_this_mag_only(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)
