@@ -29,7 +29,7 @@ from pmip6.core.events import (
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import RESTART_REREGISTRATION_RATE, MagSettings, MobileAccessGateway
+from pmip6.core.mag import REREGISTRATION_RATE, MagSettings, MobileAccessGateway
 from pmip6.wire.messages import BindingError, BindingRevocationIndication, Heartbeat, ProxyBindingUpdate, UnknownMessage
 from pmip6.wire.numbers import BindingErrorStatus, HeartbeatFlags
 from pmip6.wire.options import MNIdentifierOption, RestartCounterOption
@@ -487,7 +487,7 @@ def test_RFC5847_3_2_an_unsolicited_response_is_compared_and_never_answered() ->
 def test_RFC5847_3_2_the_mag_reregisters_every_binding_when_the_lma_restarted() -> None:
     """The LMA lost the MAG's sessions: each registered binding is sent again, as a re-registration (HI 5, its
     assigned prefix and IPv4 home address, its downlink key): the first at once, the next
-    1/RESTART_REREGISTRATION_RATE s later (walkthrough 7b: the burst is paced)."""
+    1/REREGISTRATION_RATE s later (walkthrough 7b: the burst is paced)."""
     mag = make_mag(heartbeat=ON)
     registered(mag, b"mn1@example.org")
     registered(mag, b"mn2@example.org")
@@ -496,8 +496,8 @@ def test_RFC5847_3_2_the_mag_reregisters_every_binding_when_the_lma_restarted() 
     ((request, _),) = requests(mag.handle_timer(T0 + 0.01 + 2 * INTERVAL))
     outcome = mag.receive(response(request.sequence, counter=6), LMA_UDP, T0 + 61)
     assert outcome.events == [PeerRestarted(LMA_UDP, 5, 6, T0 + 31)]
-    assert mag.next_deadline() == T0 + 61 + 1 / RESTART_REREGISTRATION_RATE
-    later = mag.handle_timer(T0 + 61 + 1 / RESTART_REREGISTRATION_RATE)
+    assert mag.next_deadline() == T0 + 61 + 1 / REREGISTRATION_RATE
+    later = mag.handle_timer(T0 + 61 + 1 / REREGISTRATION_RATE)
     pbus = [send.message for send in (*outcome.sends, *later.sends)]
     assert all(isinstance(message, ProxyBindingUpdate) and message.lifetime for message in pbus)
     assert [pbu.option(MNIdentifierOption) for pbu in pbus] == [  # type: ignore[union-attr]
@@ -506,7 +506,7 @@ def test_RFC5847_3_2_the_mag_reregisters_every_binding_when_the_lma_restarted() 
 
 def test_RFC5847_3_2_the_reregistrations_after_a_restart_are_paced_and_so_are_their_retransmissions() -> None:
     """Walkthrough 7b: all re-registrations left at one instant and backed off in lock-step, each wave overflowing the
-    LMA's socket. Now RESTART_REREGISTRATION_RATE a second, and each exchange backs off from its own first PBU."""
+    LMA's socket. Now REREGISTRATION_RATE a second, and each exchange backs off from its own first PBU."""
     mag = make_mag(heartbeat=ON)
     names = [f"mn{number}@example.org".encode() for number in range(5)]
     for name in names:
@@ -523,7 +523,7 @@ def test_RFC5847_3_2_the_reregistrations_after_a_restart_are_paced_and_so_are_th
                  for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
         now = mag.next_deadline()  # type: ignore[assignment]
         outcome = mag.handle_timer(now)
-    gap = 1 / RESTART_REREGISTRATION_RATE
+    gap = 1 / REREGISTRATION_RATE
     first = [(restart + index * gap, name) for index, name in enumerate(names)]
     assert sent == [*first, *((at + mag.settings.initial_bindack_timeout, name) for at, name in first)]
 

@@ -10,8 +10,14 @@ from test_mag_stub_lma import (
 
 from pmip6.core.bul import BulState
 from pmip6.core.events import BindingEstablished, BindingRemoved
+from pmip6.core.mag import REREGISTRATION_RATE
 from pmip6.wire.numbers import HandoffIndicator
-from pmip6.wire.options import HandoffIndicatorOption, HomeNetworkPrefixOption, IPv4HomeAddressRequestOption
+from pmip6.wire.options import (
+    HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+)
 
 
 def test_RFC5213_6_9_1_1_a_binding_found_expired_before_its_refresh_went_out_is_registered_again() -> None:
@@ -45,3 +51,19 @@ def test_RFC5213_6_9_1_1_a_binding_granted_no_lifetime_expires_without_a_new_reg
     registered(mag, lifetime=0)
     outcome = mag.handle_timer(T0 + 0.02)
     assert outcome.sends == [] and list(mag.entries()) == []
+
+
+def test_RFC5213_6_9_1_1_bindings_a_step_expired_together_are_registered_again_paced() -> None:
+    """The step expires every binding in one timer firing: their new registrations go REREGISTRATION_RATE a second,
+    the first at once, as after an LMA restart."""
+    mag = make_mag()
+    names = [f"mn{number}@example.org".encode() for number in range(3)]
+    for name in names:
+        registered(mag, name)
+    step = T0 + 7200
+    sent = [(step, pbu.option(MNIdentifierOption)) for pbu in (send.message for send in mag.handle_timer(step).sends)]
+    for _ in names[1:]:
+        deadline = mag.next_deadline()
+        assert deadline is not None
+        sent.append((deadline, only_pbu(mag.handle_timer(deadline)).option(MNIdentifierOption)))
+    assert sent == [(step + index / REREGISTRATION_RATE, MNIdentifierOption(name)) for index, name in enumerate(names)]

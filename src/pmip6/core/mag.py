@@ -48,7 +48,7 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
   binding (the rounds start at once at the first one if it was never asked); an LMA whose Restart Counter changed, or
   that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered (as a
-  refresh), the first at once and the others RESTART_REREGISTRATION_RATE a second. A Binding Error status 2
+  refresh), the first at once and the others REREGISTRATION_RATE a second. A Binding Error status 2
   answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above) whose MN-ID, HI, ATT or MN-LL-ID
   differs from it is ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
@@ -103,6 +103,7 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,10 +177,11 @@ from pmip6.wire.options import (
 )
 
 SEQUENCE_MODULUS = 1 << 16
-RESTART_REREGISTRATION_RATE = 200
-"""Re-registrations a second after an LMA restart (:meth:`MobileAccessGateway._receive_heartbeat`): 3000 MNs take
-15 s. An LMA that writes its state file takes about 1700 PBUs a second (one fsync each, walkthrough 7b), and its socket
-queues about 250 datagrams by default: at this rate eight MAGs that see the same restart stay within both."""
+REREGISTRATION_RATE = 200
+"""Re-registrations a second when the MAG starts many at once (:meth:`MobileAccessGateway._refresh_paced`): after an
+LMA restart, or for bindings a forward clock step expired together (``_expired``); 3000 MNs take 15 s. An LMA that
+writes its state file takes about 1700 PBUs a second (one fsync each, walkthrough 7b), and its socket queues about 250
+datagrams by default: at this rate eight MAGs that see the same restart stay within both."""
 TIMESTAMP_LEAD_LIMIT = 0.3
 """Seconds a Timestamp may run ahead of the MAG's clock to stay strictly increasing: RFC 5213 9.1's default
 TimestampValidityWindow (300 ms). A timestamp further ahead falls outside the LMA's window (status 156, 5.5 item 9) if
@@ -408,11 +410,12 @@ class MobileAccessGateway:
         Heartbeat Requests due at ``now``."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
         outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._lma_while_registered)))
+        starts = itertools.count()  # the registrations of expired bindings this firing starts, paced (_expired)
         for key in self._timers.pop_due(now):
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
             if entry.state is BulState.REGISTERED and entry.expires_at is not None and entry.expires_at <= now:
-                outcome.extend(self._expired(entry, now))
+                outcome.extend(self._expired(entry, now, starts))
             elif entry.pending is not None:
                 if entry.pending.due <= now:
                     outcome.extend(self._on_due(entry, now))
@@ -421,7 +424,18 @@ class MobileAccessGateway:
             self._reschedule(mn_id)
         return outcome
 
-    def _expired(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+    def _refresh_paced(self, entry: BindingUpdateListEntry, now: float, position: int) -> Outcome:
+        """Start the re-registration of an idle registered entry, the ``position``-th of those this MAG starts on its
+        own at ``now`` (every binding after an LMA restart): at once for the first, the others REREGISTRATION_RATE a
+        second after it (their refresh time is moved there), so the burst neither overflows the LMA's socket queue nor
+        waits in it beyond its TimestampValidityWindow (156). Each exchange backs off from its own first PBU (RFC 6275
+        11.8's exact doubling), so its retransmissions keep the spacing."""
+        if position == 0:
+            return self._start_update(entry, now)
+        entry.refresh_at = now + position / REREGISTRATION_RATE
+        return Outcome()
+
+    def _expired(self, entry: BindingUpdateListEntry, now: float, starts: Iterator[int]) -> Outcome:
         """The binding's lifetime is over (BindingRemoved "expired": no forwarding without a binding, RFC 5213
         6.10.5).
         If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
@@ -429,7 +443,9 @@ class MobileAccessGateway:
         (only ``detach`` or a BRI says it left), so it is registered again at once (6.9.1.1: a PBU for the MN on the
         access link) in a new entry naming its home network prefixes and IPv4 home address, which the LMA keeps or
         gives back while they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A
-        binding whose re-registrations went unanswered through its lifetime just expires (6.9.4)."""
+        binding whose re-registrations went unanswered through its lifetime just expires (6.9.4). The new
+        registrations of one firing (``starts`` counts them) are paced as after an LMA restart
+        (:meth:`_refresh_paced`): a step past the lifetimes expires every binding at once."""
         missed = (_idle(entry) and not entry.refresh_unanswered and entry.refresh_at is not None
                   and entry.expires_at is not None and entry.refresh_at < entry.expires_at)
         outcome = Outcome(events=self._remove(entry, "expired"))
@@ -441,7 +457,7 @@ class MobileAccessGateway:
                 ipv6_requested=entry.ipv6_requested, home_network_prefixes=entry.home_network_prefixes,
                 ipv4_home_address=entry.ipv4_home_address, ipv4_prefix_length=entry.ipv4_prefix_length)
             self._entries[entry.mn_id] = again
-            outcome.extend(self._start_update(again, now))
+            outcome.extend(self._start_update(again, now, at=now + next(starts) / REREGISTRATION_RATE))
         return outcome
 
     def shutdown(self, now: float, revocation_wait: float | None = None) -> Outcome:
@@ -500,8 +516,9 @@ class MobileAccessGateway:
     # ---- sending ----------------------------------------------------------------------------------
 
     def _start_update(self, entry: BindingUpdateListEntry, now: float,
-                      superseded: tuple[ProxyBindingUpdate, ...] = ()) -> Outcome:
-        """A new exchange (``superseded``: the last PBUs of the exchanges it replaces, see :class:`PendingUpdate`).
+                      superseded: tuple[ProxyBindingUpdate, ...] = (), at: float | None = None) -> Outcome:
+        """A new exchange (``superseded``: the last PBUs of the exchanges it replaces, see :class:`PendingUpdate`),
+        its first PBU sent at once or, when ``at`` is later, deferred to then (:meth:`handle_timer` sends it).
         A re-registration of an entry whose last one went unanswered is a single PBU waiting
         INITIAL_BINDACK_TIMEOUT: the exchanges then follow MAX_BINDACK_TIMEOUT apart (:meth:`_retry`), one PBU
         each, "at this slower rate" (RFC 6275 11.8, RFC 5213 6.9.4)."""
@@ -510,9 +527,11 @@ class MobileAccessGateway:
             else settings.max_retransmissions
         entry.pending = PendingUpdate(
             backoff=Backoff(settings.initial_bindack_timeout, settings.max_bindack_timeout, retransmissions),
-            due=now,
+            due=now if at is None else at,
             superseded=superseded,
         )
+        if entry.pending.due > now:
+            return Outcome()
         return self._transmit(entry, now)
 
     def _transmit(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
@@ -937,20 +956,13 @@ class MobileAccessGateway:
         """RFC 5847 section 3 (:mod:`pmip6.core.heartbeat`). An LMA that restarted without its sessions (3.2) holds
         none of this MAG's bindings: each registered one is re-registered, as a refresh (RFC 5213 6.9.1.3), which the
         LMA takes as a new session with the same home network prefixes and IPv4 home address while they are free
-        (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`). The first at once, the others RESTART_REREGISTRATION_RATE a
-        second after it (their refresh time, unless it is sooner), so that the burst does not overflow the LMA's
-        socket queue nor wait there beyond its TimestampValidityWindow (156); each exchange then backs off from its
-        own first transmission (RFC 6275 11.8's exact doubling), so their retransmissions keep that spacing."""
+        (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`), paced (:meth:`_refresh_paced`)."""
         outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa, now)
         self._own_copies.note(outcome)
         if restarted is not None:
             idle = [entry for entry in self._entries.values() if _idle(entry)]
             for position, entry in enumerate(idle):
-                slot = now + position / RESTART_REREGISTRATION_RATE
-                if position == 0:
-                    outcome.extend(self._start_update(entry, now))
-                elif entry.refresh_at is None or entry.refresh_at > slot:
-                    entry.refresh_at = slot
+                outcome.extend(self._refresh_paced(entry, now, position))
                 self._reschedule(entry.mn_id)
         return outcome
 
