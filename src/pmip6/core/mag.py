@@ -437,8 +437,7 @@ class MobileAccessGateway:
 
     def _expired(self, entry: BindingUpdateListEntry, now: float, starts: Iterator[int]) -> Outcome:
         """The binding's lifetime is over (BindingRemoved "expired": no forwarding without a binding, RFC 5213
-        6.10.5).
-        If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
+        6.10.5). If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
         forward step of the wall clock or a suspended host -- the MN is still on the link as far as this MAG knows
         (only ``detach`` or a BRI says it left), so it is registered again at once (6.9.1.1: a PBU for the MN on the
         access link) in a new entry naming its home network prefixes and IPv4 home address, which the LMA keeps or
@@ -902,8 +901,8 @@ class MobileAccessGateway:
         (it never adopts the LMA's, item 9's SHOULD NOT), and a 156 for a PBU that waited in a queue beyond the LMA's
         TimestampValidityWindow says nothing about it. So the exchange stays: its next transmission, on the back-off
         schedule of 6.9.4 (no sooner), carries a fresh timestamp; after ``max_retransmissions`` an initial
-        registration fails and a re-registration goes on every MAX_BINDACK_TIMEOUT until the binding expires, each
-        with an Alarm naming the 156 (:meth:`_retry`), as for an LMA that does not answer."""
+        registration fails and a re-registration goes on every MAX_BINDACK_TIMEOUT until the binding expires, the
+        Alarm naming the 156 (:meth:`_retry`), as for an LMA that does not answer."""
         assert entry.pending is not None
         entry.pending.mismatched = True
         return Outcome(events=[RegistrationRejected(entry.mn_id, Status.TIMESTAMP_MISMATCH, source)])
