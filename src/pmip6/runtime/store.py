@@ -285,9 +285,11 @@ def _field_problem(record: object) -> str | None:
 def _create_private(path: Path) -> None:
     """Create ``path`` empty and mode 0600 unless it exists: the records hold every session's MN-ID, addresses and
     GRE keys. SQLite gives the ``-wal`` and ``-shm`` files the mode of the database; a file the operator made keeps
-    its own. Should the file not be creatable, ``sqlite3.connect`` fails on it and says why."""
+    its own. A symlink is followed to the file it names (O_EXCL does not follow one, and SQLite would then create
+    that file with the umask's mode). Should the file not be creatable, ``sqlite3.connect`` fails on it and says
+    why."""
     with contextlib.suppress(OSError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.close(os.open(os.path.realpath(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _named(error: sqlite3.Error, path: Path) -> sqlite3.Error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 import stat
@@ -67,6 +68,30 @@ def test_a_new_state_file_and_its_wal_are_0600_and_an_existing_one_keeps_its_mod
         modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in tmp_path.glob(path.name + "*")}
         store.close()
         assert modes == {name: 0o600 if path is new else 0o640 for name in (path.name, path.name + "-wal")}
+
+
+def test_a_state_file_reached_through_a_symlink_is_created_0600_and_an_existing_target_keeps_its_mode(
+        tmp_path: Path) -> None:
+    """Review 10, B1: /etc/pmip6/lma.db -> /var/lib/pmip6/lma.db, not created yet. O_EXCL does not follow the
+    symlink; SQLite would, creating the target (and its -wal) with the umask's mode, world-readable under 022."""
+    data = tmp_path / "data"
+    data.mkdir()
+    dangling, existing = tmp_path / "lma.db", tmp_path / "other.db"
+    dangling.symlink_to(data / "lma.db")
+    (data / "other.db").touch(mode=0o640)
+    (data / "other.db").chmod(0o640)
+    existing.symlink_to(data / "other.db")
+    old_umask = os.umask(0o022)
+    try:
+        for link in (dangling, existing):
+            store = BindingStore(link)
+            store.save({b"mn1@opA": [_entry(b"mn1@opA", 1).to_record()]})
+            modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in data.glob(link.name + "*")}
+            store.close()
+            mode = 0o600 if link is dangling else 0o640
+            assert modes == {link.name: mode, link.name + "-wal": mode}, link
+    finally:
+        os.umask(old_umask)
 
 
 def test_a_second_store_on_the_same_file_is_refused_until_the_first_closes(tmp_path: Path) -> None:
