@@ -230,7 +230,9 @@ class LmaDaemon(Daemon):
         revocations owed when a BRI was sent or ended meanwhile, in one transaction: a handover, clear or reload is
         never on disk without the BRI it owes the MAG (RFC 5846 8.1). A failed write (disk full, I/O error, read-only
         file system) is logged and counted (``store_errors``), and the outcome's messages are not sent; the daemon
-        goes on (docs/operations.md, "State file").
+        goes on (docs/operations.md, "State file"). Every later outcome, a BRI's retransmission (RFC 5846 6.3) or a
+        Heartbeat included, first writes again what a failed write left, and is not sent while that still fails:
+        the BRI a handover owes never leaves before the handover is on disk.
 
         A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
         and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event."""
@@ -244,11 +246,10 @@ class LmaDaemon(Daemon):
                 mn_id = pba.option(MNIdentifierOption)  # the first option (acknowledgement.py): found at once
                 if mn_id is not None:
                     changed.add(mn_id.identifier)
-        revocations = self._revocation_rows()
+        changed |= self._unsaved
+        revocations = {**self._unsaved_revocations, **self._revocation_rows()}  # a BRI's end outdoes its failed row
         if not changed and not revocations:
             return True
-        changed |= self._unsaved
-        revocations = {**self._unsaved_revocations, **revocations}
         try:
             if revocations:
                 self.store.save(self._records_of(changed), revocations)

@@ -27,6 +27,7 @@ from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Outcome, Peer, SendMessage
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon
@@ -464,14 +465,27 @@ def test_a_foreign_sqlite_state_file_is_named_in_the_error(lab: StoreLab, schema
         lab.start()
 
 
-def _with_binding_revocation(lab: StoreLab) -> None:
-    """The lab's LMA, with ``binding_revocation`` (RFC 5846), before its start."""
+def _with_binding_revocation(lab: StoreLab, **settings: Any) -> None:
+    """The lab's LMA, with ``binding_revocation`` (RFC 5846) and the other ``settings`` given, before its start."""
     lab.close()
     lab.lma.config = dataclasses.replace(
-        lab.config, settings=dataclasses.replace(lab.config.settings, binding_revocation=True))
+        lab.config, settings=dataclasses.replace(lab.config.settings, binding_revocation=True, **settings))
     lab.config = lab.lma.config
     lab.lma = LmaDaemon(lab.config, DaemonOptions())
     lab.lma.send = lab.sent.append  # type: ignore[method-assign]
+
+
+def _open_sockets(daemon: LmaDaemon) -> list[SendMessage]:
+    """Open ``daemon``'s transports without a socket: what it sends then (the BRIs a start resumed)."""
+    sent: list[SendMessage] = []
+    daemon.send = sent.append  # type: ignore[method-assign]
+
+    async def no_socket(*arguments: Any, **keywords: Any) -> None:
+        pass
+
+    daemon.open_udp = no_socket  # type: ignore[method-assign]
+    asyncio.run(daemon.open_transports())
+    return sent
 
 
 def test_RFC5846_8_1_a_handover_is_committed_with_the_revocation_it_owes_and_a_restart_sends_it(
@@ -500,15 +514,7 @@ def test_RFC5846_8_1_a_handover_is_committed_with_the_revocation_it_owes_and_a_r
         restarted = lab.restart()  # as after kill -9: the file is all that is left
     assert ("sending again 1 Binding Revocation Indication owed when the LMA stopped (RFC 5846 8.1)"
             in caplog.messages)
-    sent: list[SendMessage] = []
-    restarted.send = sent.append  # type: ignore[method-assign]
-
-    async def no_socket(*arguments: Any, **keywords: Any) -> None:
-        pass
-
-    restarted.open_udp = no_socket  # type: ignore[method-assign]
-    asyncio.run(restarted.open_transports())
-    (send,) = sent
+    (send,) = _open_sockets(restarted)
     bri = send.message
     assert isinstance(bri, BindingRevocationIndication) and send.destination == Peer(MAG_A, PORT)
     assert bri.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
@@ -578,3 +584,46 @@ def test_RFC5846_8_1_a_failed_write_of_a_handover_sends_neither_its_pba_nor_its_
     assert lab.exchange(MAG_B, lab.mags[MAG_B].attach(other, now), now).status == Status.ACCEPTED
     assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
     assert [record["proxy_coa"] for record in lab.stored() if record["mn_id"] == MN] == [str(MAG_B)]
+
+
+def _failing_save(*arguments: Any) -> None:
+    raise sqlite3.OperationalError("database or disk is full")
+
+
+def _handover_to_mag_b(lab: StoreLab) -> None:
+    """The MN, at MAG_A, moves to MAG_B: the LMA decides the move and the BRI it owes MAG_A."""
+    request = AttachRequest(mn_id=MN.encode(), att=AccessTechnologyType.IEEE_802_11,
+                            hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+    pbu = lab.mags[MAG_B].attach(request, lab.now()).sends[0].message
+    lab.sent.clear()
+    lab.lma.on_message(pbu, Peer(MAG_B, PORT), LMAA)
+
+
+def test_RFC5846_6_3_a_bri_retransmission_waits_for_the_failed_write_of_the_handover_that_owes_it(
+        lab: StoreLab) -> None:
+    """Review 10, C1: after a failed write of a handover, the BRI's retransmission timer (RFC 5846 6.3) must not
+    send it while the handover and its row are still not on disk (the previous MAG would drop a session the file
+    still gives it); the timer's outcome writes again first, and its BRI leaves once that write succeeds."""
+    _with_binding_revocation(lab, revocation_timing=RevocationTiming(max_retries=2))
+    lab.start()
+    lab.attach(MAG_A)
+    assert lab.lma.store is not None
+    real_save = lab.lma.store.save
+    lab.lma.store.save = _failing_save  # type: ignore[method-assign]
+    _handover_to_mag_b(lab)
+    assert lab.sent == [] and lab.lma.statistics.store_errors == 1
+
+    deadline = lab.lma.lma.next_deadline()
+    assert deadline is not None
+    lab.lma.apply(lab.lma.timer_outcome(deadline + 0.001))  # the disk is still full
+    assert lab.sent == [] and lab.lma.statistics.store_errors == 2
+
+    lab.lma.store.save = real_save  # type: ignore[method-assign]
+    deadline = lab.lma.lma.next_deadline()
+    assert deadline is not None
+    lab.lma.apply(lab.lma.timer_outcome(deadline + 0.001))
+    (send,) = lab.sent
+    assert isinstance(send.message, BindingRevocationIndication) and send.destination == Peer(MAG_A, PORT)
+    assert [record["proxy_coa"] for record in lab.stored() if record["mn_id"] == MN] == [str(MAG_B)]
+    assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
+
