@@ -82,8 +82,11 @@ def test_RFC5846_8_1_a_handover_committed_just_before_a_crash_still_revokes_the_
 def test_RFC5846_8_1_a_handover_revocation_owed_to_the_mag_the_mobile_node_is_back_at_is_not_sent_after_a_restart(
         ) -> None:
     """The restored cache has the MN at the MAG a stored handover revocation names (it came back, as
-    ``RevocationSender.withdraw`` settles it while running): not sent. An administrative one (a clear) stands."""
-    network, mag1, _ = _two_mags_with_revocation()
+    ``RevocationSender.withdraw`` settles it while running): not sent, silently. An administrative one (a clear)
+    cannot coexist with that binding in a running pmip6 (its MAG's PBUs for the MN are refused with 129 until the
+    BRA): the binding is an older pmip6's, registered after a downgrade (review 10, C2), so it is not sent either,
+    with an Alarm. The same clear of another MN, or owed to another MAG, is sent."""
+    network, mag1, mag2 = _two_mags_with_revocation()
     network.attach(mag1, AttachRequest(MN, att=4))
     network.run_for(5)
     (bce,) = network.lma.bindings()
@@ -91,10 +94,39 @@ def test_RFC5846_8_1_a_handover_revocation_owed_to_the_mag_the_mobile_node_is_ba
     restarted.restore([BindingCacheEntry.from_record(bce.to_record())], network.now)
 
     handover = OwedRevocation(bce.session(), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE)
-    assert restarted.resume_revocations([handover], network.now).sends == []
+    resumed = restarted.resume_revocations([handover], network.now)
+    assert resumed.sends == [] and resumed.events == []
     clear = OwedRevocation(bce.session(), RevocationTrigger.ADMINISTRATIVE_REASON)
-    (send,) = restarted.resume_revocations([clear], network.now).sends
-    assert send.destination == bce.proxy_coa and send.message.trigger == RevocationTrigger.ADMINISTRATIVE_REASON
+    stale = restarted.resume_revocations([clear], network.now)
+    assert stale.sends == [] and restarted.owed_revocations() == []
+    assert [(alarm.text, alarm.mn_id) for alarm in stale.events] == [  # type: ignore[union-attr]
+        (f"the revocation of mobile node {MN.decode()} at MAG {mag1.settings.proxy_coa}, owed when the LMA stopped, "
+         "is not sent: the restored bindings hold a live session there, registered since by an older pmip6", MN)]
+
+    other_mn = dataclasses.replace(clear, session=dataclasses.replace(bce.session(), mn_id=b"mn6@opA"))
+    at_mag2 = dataclasses.replace(clear, session=dataclasses.replace(
+        bce.session(), peer=dataclasses.replace(bce.proxy_coa, address=mag2.settings.proxy_coa)))
+    sent = restarted.resume_revocations([other_mn, at_mag2], network.now).sends
+    assert sorted((send.destination.address, send.message.trigger) for send in sent) == sorted([
+        (mag1.settings.proxy_coa, RevocationTrigger.ADMINISTRATIVE_REASON),
+        (mag2.settings.proxy_coa, RevocationTrigger.ADMINISTRATIVE_REASON)])
+
+
+def test_RFC5846_8_1_a_global_revocation_owed_is_not_sent_after_a_restart_to_a_mag_with_a_live_binding() -> None:
+    """A global BRI (clear --mag) revokes every binding at its MAG, and while it is outstanding the LMA refuses
+    every PBU from there: a live binding there in the restored cache is an older pmip6's (review 10, C2)."""
+    network, mag1, _ = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    (bce,) = network.lma.bindings()
+    restarted = LocalMobilityAnchor(network.lma.settings, keys=GreKeyAllocator(seed=7))
+    restarted.restore([BindingCacheEntry.from_record(bce.to_record())], network.now)
+    another = dataclasses.replace(bce.session(), mn_id=b"mn6@opA")
+
+    stale = restarted.resume_revocations(
+        [OwedRevocation(another, RevocationTrigger.PER_PEER_POLICY, whole_mag=True)], network.now)
+
+    assert stale.sends == [] and len(stale.events) == 1
 
 
 def test_RFC5846_8_1_a_global_revocation_owed_is_sent_again_as_one_global_bri() -> None:

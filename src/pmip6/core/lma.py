@@ -352,20 +352,39 @@ class LocalMobilityAnchor:
         between a committed handover, clear or reload and its BRI does not leave the MAG with a session the LMA no
         longer holds for it. A handover's revocation is not sent when the restored cache has the MN back at that
         MAG (:meth:`RevocationSender.withdraw`); none is sent, with an Alarm, when ``binding_revocation`` is now
-        off. A MAG no longer authorized is told all the same, as a reload tells it (:meth:`reconfigure`)."""
-        standing = [revocation for revocation in dict.fromkeys(owed)  # the same one twice is sent once
-                    if revocation.trigger in ADMINISTRATIVE_TRIGGERS or not self._is_back_at(revocation.session)]
+        off. A MAG no longer authorized is told all the same, as a reload tells it (:meth:`reconfigure`).
+
+        An administrative revocation (a clear, a reload) that would take a live binding of the restored cache from
+        its MAG is stale, and not sent either, with an Alarm: while it is outstanding the LMA refuses that MN's PBUs
+        from that MAG (any MN's for a global one, :meth:`RevocationSender.revoking`), so that binding was registered
+        by an older pmip6, which keeps the file's bindings but neither sends nor deletes its revocations (a
+        downgrade and upgrade since). The runtime's rewrite of the file at start leaves it out."""
+        standing: list[OwedRevocation] = []
+        outcome = Outcome()
+        for revocation in dict.fromkeys(owed):  # the same one twice is sent once
+            if revocation.trigger not in ADMINISTRATIVE_TRIGGERS:
+                if not self._is_back_at(revocation.session):
+                    standing.append(revocation)
+            elif self._takes_live_binding(revocation):
+                outcome.events.append(_owed_not_sent(
+                    revocation, "the restored bindings hold a live session there, registered since by an older pmip6"))
+            else:
+                standing.append(revocation)
         if not self.settings.binding_revocation:
-            return Outcome(events=[Alarm(
-                f"the revocation of mobile node {mn_text(revocation.session.mn_id)} at MAG "
-                f"{revocation.session.peer.address}, owed when the LMA stopped, is not sent: binding_revocation is off",
-                revocation.session.mn_id) for revocation in standing])
-        return self._revocations.resume(standing, now)
+            outcome.events.extend(_owed_not_sent(revocation, "binding_revocation is off") for revocation in standing)
+            return outcome
+        outcome.extend(self._revocations.resume(standing, now))
+        return outcome
 
     def _is_back_at(self, session: TunnelSession) -> bool:
         """Whether ``session``'s MN has a live binding its MAG (``session.peer``) registered."""
-        return any(entry.state is BceState.ACTIVE and entry.registered_by(session.peer.address)
-                   for entry in self._cache.of_mn(session.mn_id))
+        return _live_at(session.peer.address, self._cache.of_mn(session.mn_id))
+
+    def _takes_live_binding(self, revocation: OwedRevocation) -> bool:
+        """Whether ``revocation``'s BRI would revoke a live binding of the cache: its MN's at its MAG, or, for a
+        global BRI (RFC 5846 8.1, G set), any at its MAG."""
+        session = revocation.session
+        return _live_at(session.peer.address, self._cache if revocation.whole_mag else self._cache.of_mn(session.mn_id))
 
     def announce_restart(self, lost: Iterable[BindingCacheEntry]) -> Outcome:
         """RFC 5847 3.2, after a :meth:`restore` that lost sessions (the runtime renewed the Restart Counter): an
@@ -1083,6 +1102,18 @@ def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[Bi
     for entry in entries:
         grouped.setdefault(entry.proxy_coa.address, []).append(entry)
     return grouped
+
+
+def _live_at(mag: Address, entries: Iterable[BindingCacheEntry]) -> bool:
+    """Whether one of ``entries`` is a live binding the MAG at ``mag`` registered."""
+    return any(entry.state is BceState.ACTIVE and entry.registered_by(mag) for entry in entries)
+
+
+def _owed_not_sent(revocation: OwedRevocation, reason: str) -> Alarm:
+    """The Alarm for a revocation owed when the LMA stopped that a restart does not send."""
+    session = revocation.session
+    return Alarm(f"the revocation of mobile node {mn_text(session.mn_id)} at MAG {session.peer.address}, owed when "
+                 f"the LMA stopped, is not sent: {reason}", session.mn_id)
 
 
 def _ignored(reason: str, peer: Peer) -> Outcome:

@@ -20,7 +20,8 @@ A ``revocations`` table keeps the Binding Revocation Indications the LMA owes it
 :mod:`pmip6.core.owed_revocation`), one row per BRI (by its sequence number) holding the JSON records of the sessions
 it revokes, written in the same transaction as the binding changes that caused them, so that a crash between the
 commit and the BRI does not lose it (:meth:`BindingStore.save`). A file written before that table existed gets it,
-empty, when opened; an older pmip6 ignores it.
+empty, when opened. An older pmip6 ignores it: it neither sends nor deletes its rows, so a downgrade leaves them
+to the next upgrade (:meth:`pmip6.core.lma.LocalMobilityAnchor.resume_revocations` skips those it outdated).
 
 Every error reading the file names it, as opening it does: "state file /x/s.db: no such column: mn_id" for a SQLite
 file that is not pmip6's.

@@ -627,3 +627,34 @@ def test_RFC5846_6_3_a_bri_retransmission_waits_for_the_failed_write_of_the_hand
     assert [record["proxy_coa"] for record in lab.stored() if record["mn_id"] == MN] == [str(MAG_B)]
     assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
 
+
+def test_RFC5846_8_1_a_revocation_row_left_by_a_downgrade_does_not_revoke_the_live_session_registered_since(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """Review 10, C2: an older pmip6 keeps the bindings table but neither sends nor deletes the revocations rows.
+    Cleared here, stopped before the BRA, rolled back (the MN attaches at MAG_A again under the old release) and
+    upgraded again, the LMA must not send the stale administrative BRI to the MAG holding the MN's live session: it
+    raises an alarm instead, and the row leaves the file."""
+    _with_binding_revocation(lab)
+    lab.start()
+    lab.attach(MAG_A)
+    (live_record,) = [record for record in lab.stored() if record["mn_id"] == MN]
+    lab.lma.apply(lab.lma.lma.clear(lab.now(), mn_id=MN.encode()))
+    assert lab.lma.store is not None and len(lab.lma.store.owed_revocations()) == 1
+    lab.close()
+
+    assert lab.config.state is not None
+    database = sqlite3.connect(lab.config.state)  # the previous release writes the bindings table only
+    database.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?)",
+                     (MN.encode(), json.dumps([{**live_record, "expires_at": time.time() + 3600}])))
+    database.commit()
+    database.close()
+
+    with caplog.at_level(logging.WARNING):
+        restarted = lab.restart()
+        sent = _open_sockets(restarted)
+    assert [entry.mn_id for entry in restarted.lma.bindings()] == [MN.encode()]
+    assert not [send for send in sent if isinstance(send.message, BindingRevocationIndication)]
+    assert restarted.store is not None and restarted.store.owed_revocations() == []
+    assert any(f"the revocation of mobile node {MN} at MAG {MAG_A}, owed when the LMA stopped, is not sent: the "
+               "restored bindings hold a live session there, registered since by an older pmip6" in message
+               for message in caplog.messages), caplog.messages
