@@ -112,6 +112,24 @@ def test_RFC5846_8_1_a_handover_revocation_owed_to_the_mag_the_mobile_node_is_ba
         (mag2.settings.proxy_coa, RevocationTrigger.ADMINISTRATIVE_REASON)])
 
 
+def test_RFC5846_8_1_a_handover_revocation_owed_to_a_mag_where_the_mobile_node_only_drains_is_sent_after_a_restart(
+        ) -> None:
+    """The MN is back at a MAG only with a live binding there: a draining one (de-registered, waiting for
+    MinDelayBeforeBCEDelete, RFC 5213 5.3.5) is no session of that MAG, so the handover BRI it is owed is sent."""
+    network, mag1, _ = _two_mags_with_revocation()
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    (bce,) = network.lma.bindings()
+    draining = {**bce.to_record(), "state": "deregistering", "delete_at": network.now + 30}
+    restarted = LocalMobilityAnchor(network.lma.settings, keys=GreKeyAllocator(seed=7))
+    restarted.restore([BindingCacheEntry.from_record(draining)], network.now)
+
+    handover = OwedRevocation(bce.session(), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE)
+    (send,) = restarted.resume_revocations([handover], network.now).sends
+    assert send.destination == bce.proxy_coa
+    assert send.message.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
+
+
 def test_RFC5846_8_1_a_global_revocation_owed_is_not_sent_after_a_restart_to_a_mag_with_a_live_binding() -> None:
     """A global BRI (clear --mag) revokes every binding at its MAG, and while it is outstanding the LMA refuses
     every PBU from there: a live binding there in the restored cache is an older pmip6's (review 10, C2)."""

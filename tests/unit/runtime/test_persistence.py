@@ -658,3 +658,66 @@ def test_RFC5846_8_1_a_revocation_row_left_by_a_downgrade_does_not_revoke_the_li
     assert any(f"the revocation of mobile node {MN} at MAG {MAG_A}, owed when the LMA stopped, is not sent: the "
                "restored bindings hold a live session there, registered since by an older pmip6" in message
                for message in caplog.messages), caplog.messages
+
+
+def test_RFC5846_8_1_a_second_clear_ends_the_revocation_and_deletes_its_row(lab: StoreLab) -> None:
+    """A second ``pmip6 lma clear`` removes the held session at once: the revocation holds nothing any more and
+    ends, so its row leaves the file (a restart would send it again otherwise)."""
+    _with_binding_revocation(lab)
+    lab.start()
+    lab.attach(MAG_A)
+    assert lab.lma.store is not None
+    lab.lma.apply(lab.lma.lma.clear(lab.now(), mn_id=MN.encode()))
+    assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
+    lab.lma.apply(lab.lma.lma.clear(lab.now(), mn_id=MN.encode()))
+    assert list(lab.lma.lma.bindings()) == []
+    assert lab.lma.store.owed_revocations() == []
+
+
+def test_RFC5846_8_1_a_bri_given_up_while_writes_fail_is_not_stored_by_the_next_write(lab: StoreLab) -> None:
+    """The BRI's row and its end both wait for a write that succeeds: the end, decided later, wins, so the next
+    write does not store the BRI, and a restart does not send it again."""
+    _with_binding_revocation(lab)
+    lab.start()
+    lab.attach(MAG_A)
+    assert lab.lma.store is not None
+    real_save = lab.lma.store.save
+    lab.lma.store.save = _failing_save  # type: ignore[method-assign]
+    _handover_to_mag_b(lab)
+    while lab.lma.lma.waiting().revocations:  # the retransmission, then the give-up
+        deadline = lab.lma.lma.next_deadline()
+        assert deadline is not None
+        lab.lma.apply(lab.lma.timer_outcome(deadline + 0.001))
+    assert lab.sent == [] and lab.lma.statistics.store_errors == 3
+
+    lab.lma.store.save = real_save  # type: ignore[method-assign]
+    now = lab.now()
+    other = AttachRequest(mn_id=b"mn2@opA", att=AccessTechnologyType.IEEE_802_11)
+    assert lab.exchange(MAG_B, lab.mags[MAG_B].attach(other, now), now).status == Status.ACCEPTED
+    assert [record["proxy_coa"] for record in lab.stored() if record["mn_id"] == MN] == [str(MAG_B)]
+    assert lab.lma.store.owed_revocations() == []
+    assert _open_sockets(lab.restart()) == []
+
+
+def test_RFC5846_8_1_a_revocation_owed_survives_two_restarts_in_a_row(lab: StoreLab,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start rewrites the file with the owed BRIs it resumed (new sequence numbers) in its one transaction
+    (``replace_all``): killed right after it, before any other write succeeded (here: the disk filled up), it leaves
+    them to the next start, which sends them; and so does the one after that."""
+    _with_binding_revocation(lab)
+    lab.start()
+    lab.attach(MAG_A)
+    _handover_to_mag_b(lab)
+    assert [type(send.message) for send in lab.sent] == [ProxyBindingAcknowledgement, BindingRevocationIndication]
+
+    with monkeypatch.context() as disk_full:
+        disk_full.setattr(BindingStore, "save", _failing_save)
+        lab.restart()  # killed before its sockets opened
+    first = _open_sockets(lab.restart())
+    second = _open_sockets(lab.restart())
+
+    for sent in (first, second):
+        (send,) = sent
+        assert isinstance(send.message, BindingRevocationIndication) and send.destination == Peer(MAG_A, PORT)
+    assert lab.lma.store is not None
+    assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
