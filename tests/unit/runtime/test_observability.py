@@ -7,6 +7,8 @@ import contextlib
 import io
 import json
 import logging
+import os
+import socket
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Network
 
@@ -305,6 +307,35 @@ def test_metrics_connections_beyond_MAX_METRICS_CLIENTS_are_closed_at_once(monke
 
     refused, served = asyncio.run(scenario())
     assert refused and served.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_a_metrics_client_that_does_not_read_its_answer_loses_its_connection_at_the_deadline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review 10, X3: an answer larger than the socket buffers, never read: at REQUEST_DEADLINE the connection is
+    aborted, its socket closed at once (close() would keep it until the unread answer left, that is for ever)."""
+    monkeypatch.setattr(metrics, "REQUEST_DEADLINE", 0.3)
+    monkeypatch.setattr(Metrics, "exposition", lambda self: b"#" * (16 << 20))
+
+    async def scenario() -> tuple[int, int]:
+        server = await Metrics(Statistics(), lambda: {}, at_lma=True).serve("127.0.0.1", 0)
+        try:
+            client = socket.socket()
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(client, server.sockets[0].getsockname())
+            _, writer = await asyncio.open_connection(sock=client)
+            before = len(os.listdir("/proc/self/fd"))  # the client's socket and the server's for it
+            writer.write(b"GET /metrics HTTP/1.1\r\n\r\n")
+            await asyncio.sleep(0.6)
+            after = len(os.listdir("/proc/self/fd"))
+            writer.transport.abort()
+            return before, after
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    before, after = asyncio.run(scenario())
+    assert after == before - 1, f"the server still holds the connection: {before} descriptors, then {after}"
 
 
 def test_a_hostile_mn_id_cannot_forge_a_human_log_line_or_fields() -> None:
