@@ -24,7 +24,7 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pmip6.core.events import Address, BindingRemoved, Event, Outcome, SendMessage, TunnelSession
+from pmip6.core.events import Address, BindingRemoved, Event, Outcome, Peer, SendMessage, TunnelSession
 from pmip6.core.heartbeat import HeartbeatMonitor
 from pmip6.runtime.capture import DEFAULT_PCAP_LIMIT, SignalingCapture
 from pmip6.runtime.config import RECOMMENDED_MIN_HEARTBEAT_INTERVAL
@@ -46,6 +46,7 @@ from pmip6.runtime.transport import ArrivalCheck, MessageHandler, SignalingTrans
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.runtime.transport_udp import UdpTransport
 from pmip6.runtime.views import GRE_MODES, binding_row, gre_mode_of, peer_row, peer_state
+from pmip6.wire.messages import MobilityMessage
 
 EventListener = Callable[[Event], None]
 
@@ -304,7 +305,7 @@ class Daemon:
             self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
                                                 self._capture, fallback_to_ephemeral, self._tunnel_data,
                                                 self._arrival_check(), socket_drops=self.statistics.count_socket_drops,
-                                                receive_buffer=receive_buffer)
+                                                receive_buffer=receive_buffer, send_failed=self._send_failed)
         self._check_receive_buffer(self.ipv4, receive_buffer)
         bound = self.ipv4.local.port
         if fallback_to_ephemeral and port not in (0, bound):
@@ -320,7 +321,8 @@ class Daemon:
             self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors,
                                                         self._capture, self._arrival_check(),
                                                         socket_drops=self.statistics.count_socket_drops,
-                                                        receive_buffer=receive_buffer)
+                                                        receive_buffer=receive_buffer,
+                                                        send_failed=self._send_failed)
         self._check_receive_buffer(self.ipv6, receive_buffer)
         self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)
 
@@ -367,11 +369,15 @@ class Daemon:
         try:
             transport.send(send.message, send.destination, send.source)
         except (OSError, ValueError) as error:  # ValueError: the message does not encode (an over-long option)
-            self.statistics.send_errors += 1
-            self.logger.warning("sending %s to %s failed: %s", type(send.message).__name__, send.destination.address,
-                                error)
+            self._send_failed(send.message, send.destination, error)
             return
         self.statistics.count_sent(send.message)
+
+    def _send_failed(self, message: MobilityMessage, destination: Peer, error: OSError | ValueError) -> None:
+        """Count and log a message that could not be sent: at once, or after waiting for room in the socket's send
+        buffer (:class:`~pmip6.runtime.send_backlog.SendBacklog`; counted as sent, then)."""
+        self.statistics.send_errors += 1
+        self.logger.warning("sending %s to %s failed: %s", type(message).__name__, destination.address, error)
 
     def timer_outcome(self, now: float) -> Outcome:
         return self.engine.handle_timer(now)

@@ -22,6 +22,8 @@ Both read each message's arrival interface (IP_PKTINFO / IPV6_PKTINFO). With an 
 plane's, :meth:`pmip6.dataplane.pump.Pump.misarrival`), a message from a peer that arrived elsewhere than the route
 back to that peer leaves by is dropped before decoding and counted as :data:`WRONG_INTERFACE` (RFC 3704 section 2.2,
 strict reverse-path check; docs/dataplane.md, "Signaling and the arrival interface").
+
+Sending is :mod:`pmip6.runtime.send_backlog`'s.
 """
 
 from __future__ import annotations

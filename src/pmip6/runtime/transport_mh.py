@@ -18,6 +18,7 @@ from collections import Counter
 from ipaddress import IPv6Address
 
 from pmip6.core.events import Address, Peer
+from pmip6.runtime.send_backlog import SendBacklog, SendFailure
 from pmip6.runtime.transport import (
     BAD_CHECKSUM,
     RECEIVE_BATCH,
@@ -48,7 +49,8 @@ class RawMobilityTransport:
     """A raw IPv6 socket bound to one address, carrying Mobility Headers with their checksum."""
 
     def __init__(self, sock: socket.socket, address: IPv6Address, receiver: Receiver,
-                 tap: PacketTap | None, arrival_check: ArrivalCheck | None = None) -> None:
+                 tap: PacketTap | None, arrival_check: ArrivalCheck | None = None,
+                 send_failed: SendFailure | None = None) -> None:
         self._sock = sock
         self._arrival_check = arrival_check
         self._address = address
@@ -56,6 +58,7 @@ class RawMobilityTransport:
         self._receiver = receiver
         self._tap = tap
         self._loop = asyncio.get_running_loop()
+        self._backlog = SendBacklog(sock, self._loop, send_failed)
         self._loop.add_reader(sock.fileno(), self._read_ready)
 
     @classmethod
@@ -63,7 +66,8 @@ class RawMobilityTransport:
                    tap: PacketTap | None = None,
                    arrival_check: ArrivalCheck | None = None, *,
                    socket_drops: SocketDropsHandler | None = None,
-                   receive_buffer: int | None = None) -> RawMobilityTransport:
+                   receive_buffer: int | None = None,
+                   send_failed: SendFailure | None = None) -> RawMobilityTransport:
         """Bind ``address``; the other arguments as :meth:`pmip6.runtime.transport_udp.UdpTransport.open`'s."""
         sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
         try:
@@ -75,7 +79,7 @@ class RawMobilityTransport:
             sock.bind((str(address), 0))
             sock.setblocking(False)
             receiver = Receiver(handler, decode_errors, tap, socket_drops=socket_drops)
-            return cls(sock, address, receiver, tap, arrival_check)
+            return cls(sock, address, receiver, tap, arrival_check, send_failed)
         except BaseException:
             sock.close()
             raise
@@ -115,14 +119,15 @@ class RawMobilityTransport:
         data = encode_message(message, source=local, destination=destination.address)
         if self._tap is not None:
             self._tap(data, Peer(local), destination)
-        self._sock.sendto(data, (str(destination.address), 0))
+        self._backlog.send(data, (str(destination.address), 0), message, destination)
 
     @property
     def receive_buffer(self) -> int:
         return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
     def close(self) -> None:
-        """Stop reading and close the socket; again, nothing (a daemon may be closed twice)."""
+        """Stop reading and sending, and close the socket; again, nothing (a daemon may be closed twice)."""
         if self._sock.fileno() != -1:
+            self._backlog.close()
             self._loop.remove_reader(self._sock.fileno())
             self._sock.close()

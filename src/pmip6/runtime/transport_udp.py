@@ -20,6 +20,7 @@ from collections import Counter
 from ipaddress import IPv4Address
 
 from pmip6.core.events import Address, Peer
+from pmip6.runtime.send_backlog import SendBacklog, SendFailure
 from pmip6.runtime.transport import (
     RECEIVE_BATCH,
     SO_TIMESTAMPNS,
@@ -53,7 +54,7 @@ class UdpTransport:
     """A bound UDP socket carrying Mobility Headers (RFC 5844), and tunneled data that arrives on its port."""
 
     def __init__(self, sock: socket.socket, local: Peer, receiver: Receiver, tunnel_data: TunnelDataHandler | None,
-                 arrival_check: ArrivalCheck | None) -> None:
+                 arrival_check: ArrivalCheck | None, send_failed: SendFailure | None = None) -> None:
         self._sock = sock
         self.local = local
         self._receiver = receiver
@@ -62,6 +63,7 @@ class UdpTransport:
         self._peers: dict[tuple[str, int], Peer] = {}
         self._addresses: dict[Peer, tuple[str, int]] = {}
         self._loop = asyncio.get_running_loop()
+        self._backlog = SendBacklog(sock, self._loop, send_failed)
         self._loop.add_reader(sock.fileno(), self._read_ready)
 
     @classmethod
@@ -71,11 +73,13 @@ class UdpTransport:
                    tunnel_data: TunnelDataHandler | None = None,
                    arrival_check: ArrivalCheck | None = None, *,
                    socket_drops: SocketDropsHandler | None = None,
-                   receive_buffer: int | None = None) -> UdpTransport:
+                   receive_buffer: int | None = None,
+                   send_failed: SendFailure | None = None) -> UdpTransport:
         """Bind ``address:port``; with ``fallback_to_ephemeral`` a busy port gives an ephemeral one (MAG).
         ``tunnel_data`` sees every datagram first and takes the tunneled data among them; ``arrival_check``
         decides which Mobility Headers arrived on the wrong interface; ``socket_drops`` hears of the datagrams the
-        kernel dropped; ``receive_buffer`` sizes the receive queue (:func:`size_receive_buffer`)."""
+        kernel dropped; ``receive_buffer`` sizes the receive queue (:func:`size_receive_buffer`); ``send_failed`` hears
+        of a message the socket refused once its send buffer had room for it (:class:`SendBacklog`)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             try:
@@ -92,7 +96,7 @@ class UdpTransport:
                 size_receive_buffer(sock, receive_buffer)
             local = Peer(address, sock.getsockname()[1])
             receiver = Receiver(handler, decode_errors, tap, socket_drops=socket_drops)
-            return cls(sock, local, receiver, tunnel_data, arrival_check)
+            return cls(sock, local, receiver, tunnel_data, arrival_check, send_failed)
         except BaseException:
             sock.close()
             raise
@@ -143,14 +147,15 @@ class UdpTransport:
                 self._addresses.clear()
             assert destination.port is not None  # the daemon sends over UDP only to a peer with a port
             address = self._addresses[destination] = (str(destination.address), destination.port)
-        self._sock.sendto(data, address)
+        self._backlog.send(data, address, message, destination)
 
     @property
     def receive_buffer(self) -> int:
         return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
     def close(self) -> None:
-        """Stop reading and close the socket; again, nothing (a daemon may be closed twice)."""
+        """Stop reading and sending, and close the socket; again, nothing (a daemon may be closed twice)."""
         if self._sock.fileno() != -1:
+            self._backlog.close()
             self._loop.remove_reader(self._sock.fileno())
             self._sock.close()

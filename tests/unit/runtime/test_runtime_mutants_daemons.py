@@ -89,6 +89,48 @@ def test_a_message_that_cannot_leave_is_a_send_error_not_a_sent_message(tmp_path
     assert lma.statistics.send_errors == 1 and lma.statistics.sent == {} and lma.statistics.pba_sent == {}
 
 
+class _FullThenUnreachable:
+    """A send buffer that is full once (EAGAIN), after which the route is gone (ENETUNREACH)."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock, self._errors = sock, [BlockingIOError(11, "Resource temporarily unavailable"),
+                                          OSError(101, "Network is unreachable")]
+
+    def sendto(self, data: bytes, address: tuple[str, int]) -> int:
+        raise self._errors.pop(0) if len(self._errors) > 1 else self._errors[0]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def test_a_queued_message_the_socket_then_refuses_is_a_send_error_logged_as_one(tmp_path: Path, caplog) -> None:
+    """docs/operations.md "Signaling transports", "Full send buffer": a message that waited for room in the send
+    buffer (counted as sent) and that the socket then refuses is counted under ``send_errors`` and logged, as one
+    refused at once (review 9 finding 2)."""
+    lma = Lab(tmp_path).lma()
+
+    async def scenario() -> None:
+        await lma.start()
+        try:
+            assert lma.ipv4 is not None
+            backlog = lma.ipv4._backlog  # type: ignore[attr-defined]
+            backlog._sock = _FullThenUnreachable(backlog._sock)
+            lma.send(SendMessage(PBA, Peer(IPv4Address("127.0.0.1"), 5436)))
+            assert lma.statistics.send_errors == 0
+            for _ in range(100):
+                if lma.statistics.send_errors:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await lma.close()
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert lma.statistics.send_errors == 1 and lma.statistics.sent == {"pba": 1}
+    assert "sending ProxyBindingAcknowledgement to 127.0.0.1 failed: [Errno 101] Network is unreachable" \
+        in caplog.text
+
+
 def _run(role: str, directory: Path) -> subprocess.Popen[bytes]:
     """``pmip6 ROLE --config ROLE.toml`` in the background, once its control socket answers."""
     process = subprocess.Popen([sys.executable, "-m", "pmip6", role, "--config", str(directory / f"{role}.toml")],
