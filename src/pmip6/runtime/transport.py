@@ -23,11 +23,14 @@ plane's, :meth:`pmip6.dataplane.pump.Pump.misarrival`), a message from a peer th
 back to that peer leaves by is dropped before decoding and counted as :data:`WRONG_INTERFACE` (RFC 3704 section 2.2,
 strict reverse-path check; docs/dataplane.md, "Signaling and the arrival interface").
 
-Sending is :mod:`pmip6.runtime.send_backlog`'s.
+A receive call that reports an ICMP error is counted as :data:`ICMP_ERROR` and the batch goes on; any other error
+ends it (:meth:`Receiver.receive_failed`), among them the EBADF of a socket a handler closed. Sending is
+:mod:`pmip6.runtime.send_backlog`'s.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import struct
@@ -70,6 +73,12 @@ leaves by."""
 
 BAD_CHECKSUM = "bad_checksum"
 """The ``decode_errors`` reason for an IPv6 MH whose checksum does not verify (RFC 6275 section 9.2)."""
+
+ICMP_ERROR = "icmp_error"
+"""The ``decode_errors`` reason for an ICMP error the kernel reported on a signaling socket's receive call."""
+_ICMP_ERRNOS = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENONET,
+                          errno.EMSGSIZE, errno.ENOPROTOOPT, errno.EOPNOTSUPP, errno.EPROTO, errno.EACCES})
+"""The errnos Linux reports an ICMP or ICMPv6 error as (icmp_err_convert, icmpv6_err_convert)."""
 
 RECEIVE_BATCH = 64
 """Most datagrams read per readiness callback, so a flood never starves the timers."""
@@ -230,6 +239,15 @@ class Receiver:
             self.drop(source, error.field, error)
             return
         self.handler(message, source, destination.address, time.time() if arrived is None else arrived)
+
+    def receive_failed(self, error: OSError) -> bool:
+        """A receive call failed: True, counted as :data:`ICMP_ERROR`, when it reported an ICMP error (the
+        engine's retransmission covers the message); False for anything else, which ends the batch (e.g. EBADF: a
+        handler closed the transport)."""
+        if error.errno not in _ICMP_ERRNOS:
+            return False
+        self.decode_errors[ICMP_ERROR] += 1
+        return True
 
     def drop(self, source: Peer, reason: str, problem: object) -> None:
         """Count a received packet under ``reason`` and log it (rate-limited), without handing it on."""

@@ -90,6 +90,10 @@ class RawMobilityTransport:
                 data, ancillary, _flags, sender = self._sock.recvmsg(_MAX_MH, _ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
+            except OSError as error:
+                if self._receiver.receive_failed(error):
+                    continue
+                return
             destination, interface, arrived = self._address, 0, None
             for level, kind, value in ancillary:
                 if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:

@@ -108,9 +108,10 @@ class UdpTransport:
                 data, ancillary, _flags, address = sock.recvmsg(_MAX_DATAGRAM, _ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # an ICMP error queued on the socket: the engine's retransmission timer covers it
-                receiver.decode_errors["icmp_error"] += 1
-                continue
+            except OSError as error:
+                if receiver.receive_failed(error):
+                    continue
+                return
             interface, tos, arrived = 0, 0, None
             for level, kind, value in ancillary:
                 if level == socket.SOL_SOCKET:
