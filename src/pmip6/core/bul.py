@@ -37,9 +37,10 @@ class PendingUpdate:
     timestamps; the LMA returns it, RFC 5213 5.5), by sequence number, the last PBU sent, and ``due``: when it must
     next be sent (deferred by the rate limit) or is overdue. ``superseded``: the last PBU of each exchange this one
     replaced (the MN attached again): a PBA echoing one of those answers it, not this exchange (RFC 5213 6.9.1.2
-    item 6 compares the echo with the PBU it answers). ``mismatched``: the LMA answered the last transmission with
-    156 (TIMESTAMP_MISMATCH); the next one, on the back-off schedule, has a fresh timestamp (RFC 5213 6.9.1.2
-    item 9)."""
+    item 6 compares the echo with the PBU it answers). ``last_answer``: what the LMA answered the last transmission
+    when that did not end the exchange, for the Alarm that gives it up: a 156 (TIMESTAMP_MISMATCH; the next
+    transmission, on the back-off schedule, has a fresh timestamp, RFC 5213 6.9.1.2 item 9), or a PBA naming the MN
+    that the MAG ignored, and why (e.g. without the PBU's Timestamp, RFC 5213 5.5)."""
 
     backoff: Backoff
     due: float
@@ -47,7 +48,7 @@ class PendingUpdate:
     sent_timestamps: dict[int, TimestampOption] = field(default_factory=dict)
     sent: ProxyBindingUpdate | None = None
     superseded: tuple[ProxyBindingUpdate, ...] = ()
-    mismatched: bool = False
+    last_answer: str | None = None
 
 
 @dataclass(slots=True)

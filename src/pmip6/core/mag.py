@@ -26,16 +26,19 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 - **Sequence numbers** (modulo 2**16; every (re)transmission takes the next one, 6.9.4 item 4): with
   timestamps, one per-MAG counter (RFC 5213 5.5: "a monotonically increasing counter", there to match
   replies), so a PBA answers the transmission of the exchange in flight with its sequence number if it carries
-  that transmission's Timestamp (the LMA returns it, 5.5 item 7), or, for a 156 or 157 (the LMA's clock, 5.5
-  items 8 and 9), names its MN; without timestamps, one counter per mobility session (6.9.1.1 item 6), kept per
+  that transmission's Timestamp (the LMA returns it, 5.5 item 7), or, for a rejection carrying the LMA's clock
+  instead (156 and 157 always, 5.5 items 8 and 9; any other one may, item 1), names its MN, echoes its HI, ATT and
+  MN-LL-ID and reads that clock later than any answer of the LMA before and within LMA_CLOCK_WINDOW of this MAG's
+  (:mod:`pmip6.core.lma_clock`); without timestamps, one counter per mobility session (6.9.1.1 item 6), kept per
   MN-ID beyond the BUL entry (the LMA's session may outlive it), so a PBA is matched by its MN-ID and a sequence
   of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is matched by MN-ID and
   its echo (the HI, ATT and MN-LL-ID of the PBU in flight, and one of its exchange's Timestamps if it carried
   them), and the counter jumps past it. Any other PBA "does not match any of the Proxy Binding Update messages
-  that it sent recently" and is ignored (6.9.1.2 item 5), e.g. another MN's recorded PBA replayed once the
-  counter came back to its sequence number. Every transmission carries a fresh timestamp when timestamps are in
-  use: the current time, kept strictly increasing unless that puts it more than TIMESTAMP_LEAD_LIMIT ahead of the
-  clock (the clock stepped back: the current time again, 5.5).
+  that it sent recently" and is ignored (6.9.1.2 item 5), e.g. another MN's recorded PBA, or the same MN's
+  recorded 156, replayed once the counter came back to its sequence number; the Alarm that gives the exchange up
+  says when the LMA answered its last transmission so (e.g. without a Timestamp). Every transmission carries a
+  fresh timestamp when timestamps are in use: the current time, kept strictly increasing unless that puts it more
+  than TIMESTAMP_LEAD_LIMIT ahead of the clock (the clock stepped back: the current time again, 5.5).
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -131,6 +134,7 @@ from pmip6.core.events import (
 )
 from pmip6.core.heartbeat import HeartbeatMonitor, HeartbeatSettings, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma_clock import LmaClockReadings
 from pmip6.core.own_copies import OwnCopies
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
 from pmip6.core.revocation_responder import (
@@ -190,6 +194,8 @@ current time of day again (5.5) instead of the time before the step until real t
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
+_LMA_CLOCK_STATUSES = (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
+"""The statuses whose PBA always carries the LMA's clock (RFC 5213 5.5 items 8 and 9)."""
 
 
 class MagGreMode(StrEnum):
@@ -274,6 +280,7 @@ class MobileAccessGateway:
         """Without timestamps: the last sequence number sent for each MN-ID. It outlives the BUL entry, since
         the LMA's session (and a late PBA for it) may outlive it too."""
         self._last_timestamp_ticks = 0
+        self._lma_clock = LmaClockReadings()
         self._revocation_answers = AnsweredRevocations()
         self._revocations = RevocationSender(settings.revocation_timing, peer_role="LMA")
         self._own_copies = OwnCopies()
@@ -393,9 +400,13 @@ class MobileAccessGateway:
             return _ignored("Binding Acknowledgement without the P flag: not a proxy registration", source)
         entry = self._match(message)
         if entry is None or entry.pending is None or entry.pending.sent is None:
+            lma_time = message.option(TimestampOption)
+            if message.status in _LMA_CLOCK_STATUSES and lma_time is not None:
+                self._lma_clock.note(source.address, lma_time, now)
             return _ignored(f"no PBU with sequence {message.sequence} awaits a PBA", source)
-        unmatched = _answers_no_transmission(entry.pending, message)
+        unmatched = self._answers_no_transmission(entry.pending, message, source, now)
         if unmatched is not None:
+            _note_unusable(entry.pending, message, unmatched)
             return _ignored(unmatched, source)
         outcome = self._acknowledged(entry, message, source, now)
         self._reschedule(entry.mn_id)
@@ -549,7 +560,7 @@ class MobileAccessGateway:
         if timestamp is not None:
             pending.sent_timestamps[pbu.sequence] = timestamp
         pending.sent = pbu
-        pending.mismatched = False
+        pending.last_answer = None
         pending.due = pending.backoff.sent(now)
         if self.settings.use_timestamps:
             self._awaiting[pbu.sequence] = entry.mn_id
@@ -685,8 +696,7 @@ class MobileAccessGateway:
         if not pending.backoff.exhausted:
             return self._transmit(entry, now)
         retransmissions = pending.backoff.transmissions - 1
-        answered = ("; the LMA answered the last one with 156 (TIMESTAMP_MISMATCH): are this MAG's and the LMA's "
-                    "clocks synchronized? (RFC 5213 5.5)") if pending.mismatched else ""
+        answered = "" if pending.last_answer is None else f"; {pending.last_answer}"
         self._finish_pending(entry)
         if entry.state is BulState.REGISTERED:
             # RFC 5213 6.9.4: "SHOULD retransmit the message until a response is received", and "MAY continue to
@@ -752,10 +762,56 @@ class MobileAccessGateway:
             return self._timestamp_mismatch(entry, source)
         return self._rejected(entry, status, source)
 
+    def _answers_no_transmission(self, pending: PendingUpdate, pba: ProxyBindingAcknowledgement, source: Peer,
+                                 now: float) -> str | None:
+        """Why ``pba``, found for ``pending``'s exchange by :meth:`_match`, answers none of its transmissions (RFC 5213
+        6.9.1.2 item 5: then "MUST be ignored"), or None. Item 3 applies 5.5: the LMA returns a PBU's sequence number
+        (5.5 item 5) and, for a timestamp it found valid, its Timestamp (item 7), so with timestamps a PBA answers the
+        transmission with its sequence number if it carries that transmission's Timestamp; a 135 (the LMA's sequence
+        number, RFC 6275 9.5.1) one of the exchange's Timestamps. An accepting PBA needs its PBU's Timestamp. A
+        rejection may carry the LMA's clock instead: a 156 or 157 always does (items 8 and 9), any other one may, the
+        LMA deciding it before it looks at the Timestamp (item 1: "a valid Timestamp option"). Such a rejection
+        answers the transmission with its sequence number only if it names that PBU's MN (item 5's MN-ID) and echoes
+        its HI, ATT and MN-LL-ID, and if its clock reading is a new one of that LMA (:mod:`pmip6.core.lma_clock`):
+        a recorded answer of the same MN, replayed once the MAG-wide counter comes back to its sequence number, is
+        ignored without halting the entry (item 6 is for the PBA that does answer the PBU). One without any
+        Timestamp is ignored (item 1: the LMA MUST include one); the Alarm that gives the exchange up names it."""
+        if not pending.sent_timestamps:
+            return None  # sequence numbers only: _match found the MN-ID's transmission with that number
+        assert pending.sent is not None
+        timestamp = pba.option(TimestampOption)
+        status, sequence = pba.status, pba.sequence
+        if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+            if timestamp in pending.sent_timestamps.values():
+                return None
+            return "status 135 without a Timestamp of the PBU in flight (replayed?)"
+        if timestamp is not None and timestamp == pending.sent_timestamps.get(sequence):
+            return None
+        if status < Status.REASON_UNSPECIFIED:
+            if timestamp is None:
+                return (f"PBA with sequence {sequence} accepts without a Timestamp (RFC 5213 5.5 items 1 and 7: the "
+                        "LMA returns the PBU's; set use_timestamps = false for an LMA without them)")
+            return (f"PBA with sequence {sequence} without the Timestamp of the PBU with that sequence (5.5: "
+                    "the LMA returns it; another exchange's answer, replayed?)")
+        if timestamp is None:
+            return (f"status {status} with sequence {sequence} without a Timestamp (RFC 5213 5.5 item 1: it MUST have "
+                    "one)")
+        stale = self._lma_clock.note(source.address, timestamp, now)
+        named, sent = pba.option(MNIdentifierOption), pending.sent.option(MNIdentifierOption)
+        if named != sent:
+            assert sent is not None
+            other = mn_text(named.identifier) if named is not None else "no MN"
+            return (f"status {status} with sequence {sequence} names {other}, not {mn_text(sent.identifier)} "
+                    "whose PBU has that sequence (replayed?)")
+        if _echo_differs(pba, pending.sent):
+            return (f"status {status} with sequence {sequence} echoes HI/ATT/MN-LL-ID of no PBU in flight (an earlier "
+                    "exchange's answer, replayed?)")
+        return None if stale is None else f"status {status} with sequence {sequence}: {stale}"
+
     def _match(self, pba: ProxyBindingAcknowledgement) -> BindingUpdateListEntry | None:
         """RFC 5213 6.9.1.2 item 5: the entry whose exchange in flight the PBA may answer: by sequence with the
         MAG-wide counter, by MN-ID and sequence with per-session counters; a 135 carries the LMA's last sequence,
-        so by MN-ID. Whether it answers one of that exchange's transmissions is :func:`_answers_no_transmission`'s
+        so by MN-ID. Whether it answers one of that exchange's transmissions is :meth:`_answers_no_transmission`'s
         and, for a 135, the echo's (:meth:`_acknowledged`)."""
         mn_id_option = pba.option(MNIdentifierOption)
         if mn_id_option is not None:
@@ -904,7 +960,8 @@ class MobileAccessGateway:
         registration fails and a re-registration goes on every MAX_BINDACK_TIMEOUT until the binding expires, the
         Alarm naming the 156 (:meth:`_retry`), as for an LMA that does not answer."""
         assert entry.pending is not None
-        entry.pending.mismatched = True
+        entry.pending.last_answer = ("the LMA answered the last one with 156 (TIMESTAMP_MISMATCH): are this MAG's and "
+                                     "the LMA's clocks synchronized? (RFC 5213 5.5)")
         return Outcome(events=[RegistrationRejected(entry.mn_id, Status.TIMESTAMP_MISMATCH, source)])
 
     def _deregistration_rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
@@ -1049,33 +1106,13 @@ def _superseded_by_next(pending: PendingUpdate | None) -> tuple[ProxyBindingUpda
     return pending.superseded if pending.sent is None else (*pending.superseded, pending.sent)
 
 
-def _answers_no_transmission(pending: PendingUpdate, pba: ProxyBindingAcknowledgement) -> str | None:
-    """Why ``pba``, found for ``pending``'s exchange by :meth:`MobileAccessGateway._match`, answers none of its
-    transmissions (RFC 5213 6.9.1.2 item 5: then "MUST be ignored"), or None. Item 3 applies 5.5: the LMA returns a
-    PBU's sequence number (5.5 item 5) and Timestamp (item 7), so with timestamps a PBA answers the transmission
-    with its sequence number only if it carries that transmission's Timestamp; a 135 (the LMA's sequence number,
-    RFC 6275 9.5.1) one of the exchange's Timestamps. A 156 or 157 carries the LMA's clock instead (5.5 items 8 and
-    9): it answers the transmission with its sequence number only if it names that PBU's MN (item 5's MN-ID)."""
-    if not pending.sent_timestamps:
-        return None  # sequence numbers only: _match found the MN-ID's transmission with that number
+def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unmatched: str) -> None:
+    """Keep for the Alarm that gives the exchange up (:meth:`MobileAccessGateway._retry`) why the MAG ignored a PBA
+    naming the MN of its last transmission, with that transmission's sequence number."""
     assert pending.sent is not None
-    if pba.status in (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED):
-        named, sent = pba.option(MNIdentifierOption), pending.sent.option(MNIdentifierOption)
-        if named == sent:
-            return None
-        assert sent is not None
-        other = mn_text(named.identifier) if named is not None else "no MN"
-        return (f"status {pba.status} with sequence {pba.sequence} names {other}, not {mn_text(sent.identifier)} "
-                "whose PBU has that sequence (replayed?)")
-    timestamp = pba.option(TimestampOption)
-    if pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
-        if timestamp in pending.sent_timestamps.values():
-            return None
-        return "status 135 without a Timestamp of the PBU in flight (replayed?)"
-    if timestamp == pending.sent_timestamps.get(pba.sequence):
-        return None
-    return (f"PBA with sequence {pba.sequence} without the Timestamp of the PBU with that sequence (5.5: "
-            "the LMA returns it; another exchange's answer, replayed?)")
+    if pba.sequence == pending.sent.sequence and pba.option(MNIdentifierOption) == pending.sent.option(
+            MNIdentifierOption):
+        pending.last_answer = f"the LMA answered the last one with status {pba.status}, ignored: {unmatched}"
 
 
 def _echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:
