@@ -36,6 +36,21 @@ class _Guard:
         return 7 if source in self.refused else None
 
 
+async def _attach_through(lab: Lab, lma_guard: _Guard, mag_guard: _Guard) -> tuple[dict[str, object], dict[str, object]]:
+    """Start the lab's LMA and MAG with these guards, attach mn1@opA; the attach's answer and the MAG's stats."""
+    lma, mag = lab.lma(), lab.mag()
+    lma.set_arrival_guard(lma_guard)
+    mag.set_arrival_guard(mag_guard)
+    await lma.start()
+    await mag.start()
+    try:
+        attach = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+        return attach, await lab.control("mag", {"command": "stats"})
+    finally:
+        await mag.close()
+        await lma.close()
+
+
 def test_RFC3704_2_2_the_mag_takes_the_lmas_pba_by_the_route_and_drops_it_from_elsewhere(tmp_path: Path) -> None:
     """The MAG's guard watches its LMA (from the Proxy-CoA) and the LMA's its [[mag]]s (from the LMAA); a PBA the
     MAG's guard refuses never reaches the engine: the attach fails and the drop is counted and shown."""
@@ -44,20 +59,7 @@ def test_RFC3704_2_2_the_mag_takes_the_lmas_pba_by_the_route_and_drops_it_from_e
                                        "initial_bindack_timeout = 0.1\n")
     lma_guard, mag_guard = _Guard(), _Guard(frozenset({"127.0.0.1"}))
 
-    async def scenario() -> tuple[dict[str, object], dict[str, object]]:
-        lma, mag = lab.lma(), lab.mag()
-        lma.set_arrival_guard(lma_guard)
-        mag.set_arrival_guard(mag_guard)
-        await lma.start()
-        await mag.start()
-        try:
-            attach = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
-            return attach, await lab.control("mag", {"command": "stats"})
-        finally:
-            await mag.close()
-            await lma.close()
-
-    attach, stats = asyncio.run(scenario())
+    attach, stats = asyncio.run(_attach_through(lab, lma_guard, mag_guard))
     assert lma_guard.watched == [{"127.0.0.1": "127.0.0.1"}] and mag_guard.watched == [{"127.0.0.1": "127.0.0.1"}]
     assert ("127.0.0.1", LOOPBACK_INDEX) in lma_guard.asked  # the PBU, taken
     assert mag_guard.asked and set(mag_guard.asked) == {("127.0.0.1", LOOPBACK_INDEX)}
@@ -77,25 +79,12 @@ def test_RFC3704_2_2_over_raw_mobility_headers_the_mag_drops_a_pba_its_guard_ref
                                        'max_retransmissions = 0\ninitial_bindack_timeout = 0.1\n')
     lma_guard, mag_guard = _Guard(), _Guard(frozenset({"fd00::1"}))
 
-    async def scenario() -> tuple[dict[str, object], dict[str, object]]:
-        lma, mag = lab.lma(), lab.mag()
-        lma.set_arrival_guard(lma_guard)
-        mag.set_arrival_guard(mag_guard)
-        await lma.start()
-        await mag.start()
-        try:
-            attach = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
-            return attach, await lab.control("mag", {"command": "stats"})
-        finally:
-            await mag.close()
-            await lma.close()
-
     with NamespaceSet(f"pguard{os.getpid()}") as spaces:
         spaces.create("lo")
         for address in ("fd00::1/128", "fd00::2/128"):
             subprocess.run(["ip", "-n", spaces.ns("lo"), "addr", "add", address, "dev", "lo"], check=True)
         with inside(spaces.ns("lo")):
-            attach, stats = asyncio.run(scenario())
+            attach, stats = asyncio.run(_attach_through(lab, lma_guard, mag_guard))
     assert lma_guard.watched == [{"fd00::2": "fd00::1"}] and mag_guard.watched == [{"fd00::1": "fd00::2"}]
     assert ("fd00::2", LOOPBACK_INDEX) in lma_guard.asked  # the PBU, taken
     assert mag_guard.asked and set(mag_guard.asked) == {("fd00::1", LOOPBACK_INDEX)}
