@@ -199,3 +199,31 @@ def test_lma_daemon_warns_when_the_kernel_grants_a_smaller_receive_buffer(tmp_pa
     asyncio.run(scenario())
     assert any("receive buffer" in record.message and "net.core.rmem_max" in record.message
                for record in caplog.records if record.levelname == "WARNING")
+
+
+def _receive_buffer_warnings(tmp_path: Path, monkeypatch: Any, caplog: Any, share: int) -> list[str]:
+    """Start and close the LMA daemon while the kernel grants 1/``share`` of the receive buffer asked for."""
+    monkeypatch.setattr("pmip6.runtime.transport_udp.size_receive_buffer",
+                        lambda sock, size: size_receive_buffer(sock, size // share))
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        lma = lab.lma()
+        await lma.start()
+        await lma.close()
+
+    asyncio.run(scenario())
+    return [record.message for record in caplog.records
+            if record.levelname == "WARNING" and "receive buffer" in record.message]
+
+
+def test_lma_daemon_warns_when_the_kernel_grants_half_the_receive_buffer(tmp_path: Path, monkeypatch: Any,
+                                                                        caplog: Any) -> None:
+    """The kernel reports twice what it granted (its bookkeeping): SO_RCVBUF reading the size asked for is half."""
+    (warning,) = _receive_buffer_warnings(tmp_path, monkeypatch, caplog, 2)
+    assert f"of {SIGNALING_RECEIVE_BUFFER} octets, not {2 * SIGNALING_RECEIVE_BUFFER}" in warning, warning
+
+
+def test_lma_daemon_does_not_warn_when_the_kernel_grants_the_receive_buffer(tmp_path: Path, monkeypatch: Any,
+                                                                            caplog: Any) -> None:
+    assert _receive_buffer_warnings(tmp_path, monkeypatch, caplog, 1) == []  # run as root: SO_RCVBUFFORCE
