@@ -1,11 +1,13 @@
 """RFC 5213 5.5 at a busy LMA and after a backward step of its clock: the Timestamp window is measured at the PBU's
 arrival (the kernel's receive timestamp, ``arrived``), not when the engine gets to it; accepted timestamps more
 than the window beyond the LMA's clock date from before a backward step and no longer order
-(:mod:`pmip6.core.freshness`); replays stay refused."""
+(:mod:`pmip6.core.freshness`), judged at processing time; replays stay refused (review 11 A2)."""
 
 from __future__ import annotations
 
 from lma_builders import LMAA, MAG1, MAG2, NOW, hnp_of, make_lma, pbu, rejected_status, the_pba
+
+from pmip6.core.events import RegistrationRejected
 
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
@@ -43,6 +45,9 @@ def test_RFC5213_5_5_a_pbu_that_arrived_outside_the_window_is_156_with_the_lma_t
     outcome = make_lma().receive(pbu(timestamp=NOW), MAG1, LMAA, NOW + 0.6, arrived=NOW + 0.31)
     assert rejected_status(outcome) == Status.TIMESTAMP_MISMATCH
     assert the_pba(outcome).option(TimestampOption) == TimestampOption.from_time(NOW + 0.6)
+    (rejected,) = outcome.events
+    assert isinstance(rejected, RegistrationRejected)
+    assert rejected.reason.startswith("timestamp 0.310 s behind this LMA's clock"), rejected.reason  # at arrival
 
 
 def test_RFC5213_5_5_without_an_arrival_time_the_window_is_measured_at_now() -> None:
@@ -102,3 +107,27 @@ def test_RFC5213_5_5_a_rejected_pbu_after_a_backward_step_changes_nothing() -> N
     refused = pbu(sequence=2, hi=None, prefixes=(hnp_of(first),), timestamp=now)
     assert rejected_status(lma.receive(refused, MAG1, LMAA, now)) == Status.MISSING_HANDOFF_INDICATOR_OPTION
     assert entry.last_timestamp == before
+
+
+def test_RFC5213_5_5_an_older_pbu_processed_after_a_newer_one_from_the_other_socket_is_157() -> None:
+    """Review 11 A2: MAG1's PBU arrived first but waited in the queue of one signaling socket (IPv4/UDP or raw MH)
+    while MAG2's newer one, arrived later on the other, was processed. Judged at processing time, MAG2's Timestamp is
+    no sign of a clock step: it orders, and the older PBU is 157; the MN stays at MAG2."""
+    lma = make_lma()
+    hnp = hnp_of(the_pba(lma.receive(pbu(timestamp=NOW), MAG2, LMAA, NOW)))
+    older = pbu(sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp,), timestamp=NOW + 10)
+    newer = pbu(sequence=9, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp,), timestamp=NOW + 10.5)
+    assert the_pba(lma.receive(newer, MAG2, LMAA, NOW + 10.5, arrived=NOW + 10.5)).status == Status.ACCEPTED
+    outcome = lma.receive(older, MAG1, LMAA, NOW + 10.6, arrived=NOW + 10)
+    assert rejected_status(outcome) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+    assert [entry.proxy_coa.address for entry in lma.bindings()] == [MAG2.address]
+
+
+def test_RFC5213_5_5_a_pbu_that_arrived_before_a_backward_step_is_ordered_by_the_clock_it_arrived_at() -> None:
+    """The clock steps back between a PBU's arrival and its processing: the timestamps accepted before are within
+    the window of its arrival, so they still order it (the ceiling is the later of arrival and processing)."""
+    lma = make_lma()
+    hnp = hnp_of(the_pba(lma.receive(pbu(timestamp=NOW + 1), MAG2, LMAA, NOW + 1)))
+    older = pbu(sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp,), timestamp=NOW + 0.9)
+    outcome = lma.receive(older, MAG1, LMAA, NOW + 1 - STEP, arrived=NOW + 1)
+    assert rejected_status(outcome) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED

@@ -8,7 +8,9 @@ After a backward step of the LMA's clock, the timestamps it accepted before the 
 accepted timestamp more than the validity window beyond the LMA's clock cannot have come from a MAG in sync with
 that clock (RFC 5213 5.5 orders the timestamps of synchronized clocks), so it no longer orders: the greatest
 accepted timestamp not beyond that ceiling does (:func:`last_accepted_timestamp`), and a PBU within the window is
-taken as newer. A replayed PBU stays refused: its timestamp is older than the window.
+taken as newer. The ceiling is taken at processing time (or at arrival, if that reads later), not at the PBU's own
+arrival: a PBU that waited in the other signaling socket's queue is judged against every timestamp accepted
+meanwhile. A replayed PBU stays refused: its timestamp is older than the window.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ def sequence_is_newer(sequence: int, last: int) -> bool:
     return 0 < (sequence - last) % _SEQUENCE_MODULUS < _HALF_WINDOW
 
 
-def timestamp_ceiling(arrived: float, validity_window: float | None) -> int | None:
-    """The latest timestamp (in ticks) a MAG in sync with this LMA's clock can have put in a PBU that arrived at
-    ``arrived``: that clock plus the validity window. None without a window (MobileNodeGeneratedTimestampInUse:
-    the timestamps are not this LMA's time)."""
-    return None if validity_window is None else TimestampOption.from_time(arrived + validity_window).ticks
+def timestamp_ceiling(clock: float, validity_window: float | None) -> int | None:
+    """The latest timestamp (in ticks) a MAG in sync with this LMA's clock reading ``clock`` can have sent: that
+    clock plus the validity window. None without a window (MobileNodeGeneratedTimestampInUse: the timestamps are
+    not this LMA's time)."""
+    return None if validity_window is None else TimestampOption.from_time(clock + validity_window).ticks
 
 
 def last_accepted_timestamp(accepted_ticks: Iterable[int], ceiling: int | None) -> int | None:

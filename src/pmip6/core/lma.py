@@ -23,7 +23,7 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     node (all its sessions, so a replayed PBU cannot open a second session) and within
     TimestampValidityWindow of the LMA's clock at the PBU's arrival, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED /
     TIMESTAMP_MISMATCH carrying the LMA's time. Accepted timestamps more than the window beyond the LMA's
-    clock date from before a backward step of that clock and no longer order (:mod:`pmip6.core.freshness`):
+    clock (at processing) date from before a backward step of that clock and no longer order (:mod:`pmip6.core.freshness`):
     the first PBU accepted after the step replaces them. Without a Timestamp, the sequence number must be
     newer (modulo 2**16) than the last one accepted for the session the PBU refers to, else
     SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number; a PBU that starts a new session is fresh by definition. What an entry records never goes backwards, also
@@ -528,7 +528,7 @@ class LocalMobilityAnchor:
         if timestamp is not None:
             window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
             accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
-            ceiling = timestamp_ceiling(arrived, window)
+            ceiling = timestamp_ceiling(max(now, arrived), window)
             last_accepted = last_accepted_timestamp(accepted, ceiling)
             stale = timestamp_rejection(timestamp, last_accepted, arrived, window)
             if stale is not None:
