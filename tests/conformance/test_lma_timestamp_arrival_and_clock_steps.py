@@ -1,7 +1,8 @@
 """RFC 5213 5.5 at a busy LMA and after a backward step of its clock: the Timestamp window is measured at the PBU's
 arrival (the kernel's receive timestamp, ``arrived``), not when the engine gets to it; accepted timestamps more
 than the window beyond the LMA's clock date from before a backward step and no longer order
-(:mod:`pmip6.core.freshness`), judged at processing time; replays stay refused (review 11 A2)."""
+(:mod:`pmip6.core.freshness`), judged at processing time; replays stay refused, those the step made current again by
+their sequence number (review 11 A1 and A2)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,56 @@ def test_RFC5213_5_5_a_rejected_pbu_after_a_backward_step_changes_nothing() -> N
     assert entry.last_timestamp == before
 
 
+def test_RFC5213_5_5_a_pbu_from_before_a_backward_step_replayed_after_it_is_135() -> None:
+    """Review 11 A1: MAG1's de-registration, captured, is replayed after the LMA's clock stepped back 60 s to about
+    when it was sent: its Timestamp is in the window again and the MN's later registration lies beyond it. Its
+    sequence number is older than the one the LMA accepted last for the session: 135 carrying that number, and the
+    live binding stays."""
+    lma = make_lma()
+    first = the_pba(lma.receive(pbu(timestamp=NOW), MAG1, LMAA, NOW))
+    captured = pbu(sequence=2, lifetime=0, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),),
+                   timestamp=NOW + 1)
+    assert the_pba(lma.receive(captured, MAG1, LMAA, NOW + 1)).status == Status.ACCEPTED
+    again = the_pba(lma.receive(pbu(sequence=3, timestamp=NOW + 60), MAG1, LMAA, NOW + 60))
+    assert again.status == Status.ACCEPTED
+    replay = lma.receive(captured, MAG1, LMAA, NOW + 1.05)
+    assert rejected_status(replay) == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
+    assert the_pba(replay).sequence == 3
+    assert the_pba(replay).option(TimestampOption) == TimestampOption.from_time(NOW + 1)  # the MAG matches it
+    (rejected,) = replay.events
+    assert isinstance(rejected, RegistrationRejected)
+    assert rejected.reason == ("this LMA's clock stepped back, so the Timestamp cannot tell a replay: sequence number 2 "
+                               "is not newer than 3, the last one accepted for this MN")
+    assert [str(entry.state) for entry in lma.bindings()] == ["active"]
+
+
+def test_RFC5213_5_5_a_new_session_pbu_replayed_after_a_backward_step_is_135() -> None:
+    """Review 11 A1: MAG1's initial PBU, captured; the MN moves to MAG2 a minute later. Replayed after the LMA's clock
+    stepped back that minute, it would open a second session at MAG1. It refers to no session, so its sequence number
+    is compared with that of the MN's latest accepted PBU (MAG2's): 135, and the MN keeps its one session."""
+    lma = make_lma()
+    captured = pbu(timestamp=NOW)
+    first = the_pba(lma.receive(captured, MAG1, LMAA, NOW))
+    moved = pbu(sequence=7, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp_of(first),), timestamp=NOW + 60)
+    assert the_pba(lma.receive(moved, MAG2, LMAA, NOW + 60)).status == Status.ACCEPTED
+    replay = lma.receive(captured, MAG1, LMAA, NOW + 0.1)
+    assert rejected_status(replay) == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
+    assert the_pba(replay).sequence == 7
+    assert [(str(entry.state), entry.proxy_coa.address) for entry in lma.bindings()] == [("active", MAG2.address)]
+
+
+def test_RFC5213_5_5_after_a_backward_step_a_mag_whose_counter_is_behind_resends_above_the_135() -> None:
+    """A genuine MAG whose counter restarted after the step: its PBU in the window of the LMA's clock draws 135 with
+    the last accepted sequence number; sent again above it, with a fresh Timestamp, it is accepted."""
+    lma, first = _registered_before_a_step()
+    now = NOW - STEP
+    behind = _refresh(first, now, sequence=1)
+    outcome = lma.receive(behind, MAG1, LMAA, now)
+    assert rejected_status(outcome) == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
+    assert the_pba(outcome).sequence == 1
+    assert the_pba(lma.receive(_refresh(first, now + 0.01, sequence=2), MAG1, LMAA, now + 0.01)).status == Status.ACCEPTED
+
+
 def test_RFC5213_5_5_an_older_pbu_processed_after_a_newer_one_from_the_other_socket_is_157() -> None:
     """Review 11 A2: MAG1's PBU arrived first but waited in the queue of one signaling socket (IPv4/UDP or raw MH)
     while MAG2's newer one, arrived later on the other, was processed. Judged at processing time, MAG2's Timestamp is
@@ -131,3 +182,32 @@ def test_RFC5213_5_5_a_pbu_that_arrived_before_a_backward_step_is_ordered_by_the
     older = pbu(sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp,), timestamp=NOW + 0.9)
     outcome = lma.receive(older, MAG1, LMAA, NOW + 1 - STEP, arrived=NOW + 1)
     assert rejected_status(outcome) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+
+
+def _two_sessions_before_a_step() -> tuple[LocalMobilityAnchor, ProxyBindingAcknowledgement]:
+    """MN1 with a session at MAG1 (ATT 3, sequence 5, Timestamp NOW) and one at MAG2 (ATT 4, sequence 20, Timestamp
+    NOW + 0.1, the MN's latest); the LMA's clock then steps back STEP."""
+    lma = make_lma()
+    first = the_pba(lma.receive(pbu(sequence=5, timestamp=NOW, att=3), MAG1, LMAA, NOW))
+    second = pbu(sequence=20, timestamp=NOW + 0.1, att=4)
+    assert the_pba(lma.receive(second, MAG2, LMAA, NOW + 0.1)).status == Status.ACCEPTED
+    return lma, first
+
+
+def test_RFC5213_5_5_after_a_backward_step_a_refresh_is_compared_with_its_own_sessions_sequence() -> None:
+    """MAG1's counter is behind MAG2's: its refresh, newer than its session's last sequence number, is accepted."""
+    lma, first = _two_sessions_before_a_step()
+    now = NOW - STEP
+    refresh = pbu(sequence=6, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), timestamp=now, att=3)
+    assert the_pba(lma.receive(refresh, MAG1, LMAA, now)).status == Status.ACCEPTED
+
+
+def test_RFC5213_5_5_after_a_backward_step_a_new_session_is_compared_with_the_mns_latest_pbu() -> None:
+    """A PBU for a new session refers to none: its sequence number is compared with the MN's latest accepted PBU's
+    (MAG2's 20, Timestamp NOW + 0.1), not with an earlier one's (MAG1's 5)."""
+    lma, _ = _two_sessions_before_a_step()
+    now = NOW - STEP
+    outcome = lma.receive(pbu(sequence=19, timestamp=now, att=5), MAG2, LMAA, now)
+    assert rejected_status(outcome) == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
+    assert the_pba(outcome).sequence == 20
+    assert the_pba(lma.receive(pbu(sequence=21, timestamp=now + 0.01, att=5), MAG2, LMAA, now + 0.01)).status == Status.ACCEPTED

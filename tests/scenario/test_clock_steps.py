@@ -14,6 +14,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.lab.simnet import Network
+from pmip6.wire.numbers import Status
 
 LL = b"\x02\x00\x00\x00\x00\x07"
 
@@ -69,7 +70,9 @@ def test_RFC5213_6_9_1_1_a_forward_step_past_the_lifetime_registers_the_attached
 def test_RFC5213_5_5_after_a_backward_step_and_restart_of_both_daemons_the_mn_registers_again() -> None:
     """Both clocks step back an hour and both daemons restart, as docs/operations.md advises: the LMA restores its
     bindings with their last accepted timestamps, an hour in its future; the fresh MAG's PBU, in the window of the
-    LMA's clock, is taken as newer and updates the restored binding (walkthrough 7b, finding 4)."""
+    LMA's clock, is taken as newer and updates the restored binding (walkthrough 7b, finding 4). The restarted MAG's
+    counter starts again, so its first PBU draws one 135 (review 11 A1: after a step the sequence number must be
+    newer too) and its second, above the number the 135 carries, is accepted."""
     network, (mag,) = domain()
     network.attach(mag, AttachRequest(b"mn1@opA", att=4, ll_id=LL))
     network.run_for(30)
@@ -88,6 +91,7 @@ def test_RFC5213_5_5_after_a_backward_step_and_restart_of_both_daemons_the_mn_re
     assert states == ["registered"], (states, [e.status for e in network.events_of("lma", RegistrationRejected)])
     assert network.events_of(str(mag.settings.proxy_coa), BindingEstablished)
     assert network.events_of("lma", BindingUpdated)  # the restored binding, not a second one
+    assert _rejections(network, "lma") == [Status.SEQUENCE_NUMBER_OUT_OF_WINDOW]
     (after,) = restarted.bindings()
     assert after.home_network_prefixes == before.home_network_prefixes
 

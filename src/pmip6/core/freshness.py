@@ -10,7 +10,9 @@ that clock (RFC 5213 5.5 orders the timestamps of synchronized clocks), so it no
 accepted timestamp not beyond that ceiling does (:func:`last_accepted_timestamp`), and a PBU within the window is
 taken as newer. The ceiling is taken at processing time (or at arrival, if that reads later), not at the PBU's own
 arrival: a PBU that waited in the other signaling socket's queue is judged against every timestamp accepted
-meanwhile. A replayed PBU stays refused: its timestamp is older than the window.
+meanwhile. The step also makes the PBUs captured about its length before it current again, so the timestamp alone
+cannot tell them from fresh ones: in that case the LMA requires the sequence number to be newer as well (RFC 6275
+9.5.1, :func:`sequence_is_newer`; ``core/lma.py``), which a replay's is not.
 """
 
 from __future__ import annotations

@@ -23,9 +23,11 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     node (all its sessions, so a replayed PBU cannot open a second session) and within
     TimestampValidityWindow of the LMA's clock at the PBU's arrival, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED /
     TIMESTAMP_MISMATCH carrying the LMA's time. Accepted timestamps more than the window beyond the LMA's
-    clock (at processing) date from before a backward step of that clock and no longer order (:mod:`pmip6.core.freshness`):
-    the first PBU accepted after the step replaces them. Without a Timestamp, the sequence number must be
-    newer (modulo 2**16) than the last one accepted for the session the PBU refers to, else
+    clock (at processing) date from before a backward step of that clock and no longer order
+    (:mod:`pmip6.core.freshness`): the first PBU accepted after the step replaces them, if its sequence number is
+    newer than the last one accepted for its session (else for the MN), else SEQUENCE_NUMBER_OUT_OF_WINDOW
+    carrying that number, so that a PBU captured before the step cannot be replayed. Without a Timestamp, the
+    sequence number must be newer (modulo 2**16) than the last one accepted for the session the PBU refers to, else
     SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number; a PBU that starts a new session is fresh by definition. What an entry records never goes backwards, also
     when a waiting Handoff Indicator 4 PBU is applied after the newer de-registration it waited for.
  6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
@@ -149,6 +151,7 @@ from pmip6.core.rejection_reason import (
     gre_required_by_policy,
     pool_exhausted,
     sequence_reason,
+    stepped_sequence_reason,
     timestamp_reason,
 )
 from pmip6.core.revocation_receiver import mag_revocation_answer
@@ -535,6 +538,11 @@ class LocalMobilityAnchor:
                 return reject(stale, lma_time=TimestampOption.from_time(now),
                               reason=timestamp_reason(timestamp, last_accepted, arrived, window))
             if ceiling is not None and any(ticks > ceiling for ticks in accepted):
+                # A backward step made the PBUs captured before it current again: the sequence number tells them.
+                last_sequence = self._last_sequence_before_step(mn_id, found.entry)
+                if not sequence_is_newer(pbu.sequence, last_sequence):
+                    return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=last_sequence,
+                                  reason=stepped_sequence_reason(pbu.sequence, last_sequence))
                 stepped_back = ceiling
         elif found.entry is not None and not sequence_is_newer(pbu.sequence, found.entry.last_sequence):
             return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=found.entry.last_sequence,
@@ -565,6 +573,16 @@ class LocalMobilityAnchor:
         if pbu.lifetime == 0:
             return self._deregister(registration, found, now)
         return self._dispatch(registration, found, now)
+
+    def _last_sequence_before_step(self, mn_id: bytes, session: BindingCacheEntry | None) -> int:
+        """The sequence number a PBU of ``mn_id`` must be newer than once a backward step of this LMA's clock made
+        its Timestamp unable to tell a replay (RFC 5213 5.5 orders timestamps only, so RFC 6275 9.5.1's rule stands
+        in): the last one accepted for the session the PBU refers to, else for the MN's latest accepted PBU. The
+        MAG's counter is MAG-wide and increases with its timestamps (RFC 5213 6.9.1.1 item 6), so a replay carries
+        an older number; a MAG whose counter is behind learns the number from the 135 and sends again above it."""
+        if session is not None:
+            return session.last_sequence
+        return max(self._cache.of_mn(mn_id), key=lambda entry: entry.last_timestamp or 0).last_sequence
 
     def _dispatch(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
         waited = found.wait_for

@@ -7,7 +7,8 @@ statuses with several causes, or whose cause lies in numbers the log would not s
 - 129 ADMINISTRATIVELY_PROHIBITED: the F flag not accepted (RFC 5844 4.1.3.1), or a revocation (RFC 5846 8.1);
 - 156 / 157: the Timestamp against this LMA's clock and TimestampValidityWindow, and against the last one accepted
   (RFC 5213 5.5): clock skew shows as a fraction of a second, another format or epoch as years;
-- 135 SEQUENCE_NUMBER_OUT_OF_WINDOW: the sequence number against the last one accepted (RFC 6275 9.5.1);
+- 135 SEQUENCE_NUMBER_OUT_OF_WINDOW: the sequence number against the last one accepted (RFC 6275 9.5.1), also
+  with a Timestamp after a backward step of this LMA's clock (:mod:`pmip6.core.freshness`);
 - 130 INSUFFICIENT_RESOURCES: which pool ran out;
 - 163 GRE_KEY_OPTION_REQUIRED: which policy, or the tenant's overlapping pools (RFC 5845 5.2).
 
@@ -47,6 +48,13 @@ def timestamp_reason(timestamp: TimestampOption, last_accepted_ticks: int | None
 def sequence_reason(sequence: int, last_accepted: int) -> str:
     """135 (RFC 6275 9.5.1): the PBA carries ``last_accepted``; the MAG is to send again above it."""
     return f"sequence number {sequence} is not newer than {last_accepted}, the last one accepted for this session"
+
+
+def stepped_sequence_reason(sequence: int, last_accepted: int) -> str:
+    """135 after a backward step of this LMA's clock (:mod:`pmip6.core.freshness`): the Timestamp no longer tells a
+    replay, so the sequence number must be newer than the MN's last accepted one."""
+    return (f"this LMA's clock stepped back, so the Timestamp cannot tell a replay: sequence number {sequence} is not "
+            f"newer than {last_accepted}, the last one accepted for this MN")
 
 
 def pool_exhausted(tenant: str, pool: IPv4Network | IPv6Network) -> str:
