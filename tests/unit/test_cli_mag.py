@@ -179,3 +179,12 @@ def test_revoke_all_takes_no_mobile_node(tmp_path: Path, capsys: pytest.CaptureF
     with pytest.raises(SystemExit) as exit_:
         main(["mag", "revoke-all", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q"])
     assert exit_.value.code == 2
+
+
+def test_an_attach_that_timed_out_after_a_156_prints_the_lmas_last_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    result = {"outcome": "timeout", "last_answer": {"status": 156, "status_name": "TIMESTAMP_MISMATCH"}}
+    monkeypatch.setattr("pmip6.commands.mag.control_request", lambda path, request, timeout: result)
+    assert main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "mn1@opA", "--att", "4"]) == 1
+    assert capsys.readouterr().out == \
+        "mn1@opA: timeout; the LMA's last answer was status 156 (TIMESTAMP_MISMATCH)\n"

@@ -201,6 +201,9 @@ def _describe(mn_id: str, result: dict[str, Any]) -> str:
         return f"{mn_id}: rejected with status {result['status']} ({result['status_name']})"
     if outcome in ("failed", "ignored", "removed"):
         return f"{mn_id}: {outcome}: {result.get('reason')}"
+    if outcome == "timeout" and "last_answer" in result:
+        answer = result["last_answer"]
+        return f"{mn_id}: timeout; the LMA's last answer was status {answer['status']} ({answer['status_name']})"
     return f"{mn_id}: {outcome}"
 
 

@@ -334,7 +334,7 @@ class MagDaemon(Daemon):
         try:
             return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
         except TimeoutError:
-            return {"outcome": "timeout"}
+            return _timed_out(waiter)
         finally:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
@@ -407,6 +407,16 @@ class MagDaemon(Daemon):
 def _over(expires_at: float | None, now: float) -> bool:
     """Whether a registration's lifetime, counted from its PBU's transmission (RFC 6275 11.7.3), has ended."""
     return expires_at is not None and expires_at <= now
+
+
+def _timed_out(waiter: _Waiter) -> dict[str, Any]:
+    """A command whose wait ended first, with the LMA's last answer if a rejection came meanwhile: a 156 does not end
+    the exchange (RFC 5213 6.9.1.2 item 9: it is sent again on the back-off schedule, about a minute with the
+    defaults), yet it tells the operator to look at the clocks now."""
+    if waiter.failure is None or "status" not in waiter.failure:
+        return {"outcome": "timeout"}
+    return {"outcome": "timeout", "last_answer": {"status": waiter.failure["status"],
+                                                  "status_name": waiter.failure["status_name"]}}
 
 
 def _detached(reason: str | None, status: int | None, registered: bool) -> dict[str, Any]:

@@ -182,6 +182,21 @@ def test_RFC5213_6_9_1_2_item_9_an_attach_answered_156_every_time_fails_naming_t
         "(TIMESTAMP_MISMATCH): are this MAG's and the LMA's clocks synchronized? (RFC 5213 5.5)")}
 
 
+def test_RFC5213_6_9_1_2_item_9_an_attach_that_times_out_after_a_156_names_the_156(tmp_path: Path) -> None:
+    """Review 11 B4: the 156 is retried on the back-off schedule (about a minute with the defaults), beyond the
+    attach's wait: the timeout says what the LMA answered last, as the failure would, instead of a bare timeout."""
+    lab = Lab(tmp_path)
+    with _stub_lma(lambda pbu: (_answer(pbu, Status.TIMESTAMP_MISMATCH), False)) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off"))  # the default retransmission schedule
+
+        async def scenario() -> dict[str, Any]:
+            async with lab.mag_alone():
+                return await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 2})
+
+        outcome = asyncio.run(scenario())
+    assert outcome == {"outcome": "timeout", "last_answer": {"status": 156, "status_name": "TIMESTAMP_MISMATCH"}}
+
+
 def test_a_detach_whose_pba_was_ignored_says_why_it_was_removed_at_this_mag_only(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)
