@@ -4,11 +4,14 @@ step of the wall clock every PBU carried the time before the step."""
 
 from __future__ import annotations
 
+from lma_builders import LMAA, MAG1, MN1, NOW, make_lma
+from test_heartbeat import _deliver
 from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bul import BulState
-from pmip6.core.events import Alarm, RegistrationRejected
-from pmip6.core.mag import TIMESTAMP_LEAD_LIMIT
+from pmip6.core.events import Alarm, BindingEstablished, Peer, RegistrationRejected
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.mag import TIMESTAMP_VALIDITY_WINDOW, MagSettings, MobileAccessGateway
 from pmip6.wire.numbers import Status
 from pmip6.wire.options import TimestampOption
 
@@ -86,7 +89,7 @@ def test_RFC5213_6_9_1_2_item_9_the_alarm_names_no_156_when_the_last_transmissio
 
 def test_RFC5213_5_5_after_the_clock_steps_back_a_pbu_carries_the_current_time_of_day() -> None:
     """5.5: "the node generating the message inserts the current time of day". The MAG's timestamps stay strictly
-    increasing only while that keeps them within TIMESTAMP_LEAD_LIMIT of its clock."""
+    increasing only while that keeps them within ``timestamp_validity_window`` of its clock."""
     mag = make_mag()
     registered(mag)
     stepped = only_pbu(mag.attach(request(b"mn2@example.org"), T0 - 600))
@@ -99,6 +102,46 @@ def test_RFC5213_6_9_4_item_4_timestamps_stay_strictly_increasing_within_the_lea
     mag = make_mag()
     first = only_pbu(mag.attach(request(b"mn1@example.org"), T0)).option(TimestampOption)
     same = only_pbu(mag.attach(request(b"mn2@example.org"), T0)).option(TimestampOption)
-    back = only_pbu(mag.attach(request(b"mn3@example.org"), T0 - TIMESTAMP_LEAD_LIMIT / 2)).option(TimestampOption)
+    back = only_pbu(mag.attach(request(b"mn3@example.org"), T0 - TIMESTAMP_VALIDITY_WINDOW / 2)).option(TimestampOption)
     assert first is not None and same is not None and back is not None
     assert (same.ticks, back.ticks) == (first.ticks + 1, first.ticks + 2)
+
+
+def test_RFC5213_5_5_a_step_back_just_beyond_the_validity_window_stamps_the_current_time_of_day() -> None:
+    """One and a half times the default window back: a tick after the last stamp would lie outside an LMA's window
+    whose clock agrees (156), so the PBU carries the current time; a reading of the lead limit it must not exceed."""
+    mag = make_mag()
+    only_pbu(mag.attach(request(b"mn1@example.org"), T0))
+    back = T0 - 1.5 * TIMESTAMP_VALIDITY_WINDOW
+    assert only_pbu(mag.attach(request(b"mn2@example.org"), back)).option(TimestampOption) == \
+        TimestampOption.from_time(back)
+
+
+def test_RFC5213_9_1_a_mag_configured_with_the_lmas_larger_window_keeps_its_timestamps_increasing_within_it() -> None:
+    """Review 11 B3: the lead limit is the LMA's TimestampValidityWindow, set to match it (``timestamp_validity_window``
+    as at the LMA). With 2 s at both, a step back of 1 s keeps the timestamps increasing: the LMA, which still orders
+    by the stamp before the step (it lies within its window), accepts them; the current time would draw 157."""
+    mag = make_mag(timestamp_validity_window=2.0)
+    first = only_pbu(mag.attach(request(b"mn1@example.org"), T0)).option(TimestampOption)
+    back = only_pbu(mag.attach(request(b"mn2@example.org"), T0 - 1.0)).option(TimestampOption)
+    beyond = only_pbu(mag.attach(request(b"mn3@example.org"), T0 - 4.5)).option(TimestampOption)
+    assert first is not None and back is not None
+    assert back.ticks == first.ticks + 1
+    assert beyond == TimestampOption.from_time(T0 - 4.5)
+
+
+def test_RFC5213_9_1_after_both_clocks_step_back_within_the_lmas_window_a_refresh_is_accepted() -> None:
+    """Review 11 B3, end to end: an LMA with a 2 s window and a MAG set to match it, both clocks one second back. The
+    refresh is accepted at once (with the MAG's lead limit fixed at 0.3 s it drew 157 twice and waited ~the step)."""
+    lma = make_lma(timestamp_validity_window=2.0)
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=Peer(LMAA, 5436), timestamp_validity_window=2.0),
+                              GreKeyAllocator(3))
+    assert [e for e in _deliver(mag.attach(request(MN1), NOW), lma, mag, NOW).events
+            if isinstance(e, BindingEstablished)]
+    now = NOW - 1.0 + 0.5  # both clocks stepped back one second, half a second ago
+    collected = _deliver(mag.refresh(MN1, now), lma, mag, now)
+    while (deadline := mag.next_deadline()) is not None and deadline < now + 10:
+        collected.extend(_deliver(mag.handle_timer(deadline), lma, mag, deadline))
+    statuses = [e.status for e in collected.events if isinstance(e, RegistrationRejected)]
+    alarms = [e.text for e in collected.events if isinstance(e, Alarm)]
+    assert not alarms and not statuses, (statuses, alarms)

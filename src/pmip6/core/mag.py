@@ -38,7 +38,7 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   recorded 156, replayed once the counter came back to its sequence number; the Alarm that gives the exchange up
   says when the LMA answered its last transmission so (e.g. without a Timestamp). Every transmission carries a
   fresh timestamp when timestamps are in use: the current time, kept strictly increasing unless that puts it more
-  than TIMESTAMP_LEAD_LIMIT ahead of the clock (the clock stepped back: the current time again, 5.5).
+  than ``timestamp_validity_window`` ahead of the clock (the clock stepped back: the current time again, 5.5).
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -186,11 +186,9 @@ REREGISTRATION_RATE = 200
 LMA restart, or for bindings a forward clock step expired together (``_expired``); 3000 MNs take 15 s. An LMA that
 writes its state file takes about 1700 PBUs a second (one fsync each, walkthrough 7b), and its socket queues about 250
 datagrams by default: at this rate eight MAGs that see the same restart stay within both."""
-TIMESTAMP_LEAD_LIMIT = 0.3
-"""Seconds a Timestamp may run ahead of the MAG's clock to stay strictly increasing: RFC 5213 9.1's default
-TimestampValidityWindow (300 ms). A timestamp further ahead falls outside the LMA's window (status 156, 5.5 item 9) if
-the LMA's clock agrees with this one, so the clock stepped back since the last one was sent, and PBUs carry the
-current time of day again (5.5) instead of the time before the step until real time catches up."""
+TIMESTAMP_VALIDITY_WINDOW = 0.3
+"""RFC 5213 9.1's default TimestampValidityWindow (300 ms): the default of :attr:`MagSettings.timestamp_validity_window`,
+as at the LMA."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
@@ -217,7 +215,12 @@ class MagSettings:
     ``global_revocation``: end every binding with one Per-Peer global Binding Revocation Indication carrying
     ``identity`` in its MN-ID option (RFC 5846 9.2), retransmitted per ``revocation_timing`` (section 11).
     ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the LMA (RFC 5847,
-    :mod:`pmip6.core.heartbeat`).
+    :mod:`pmip6.core.heartbeat`). ``timestamp_validity_window``: how far a Timestamp may run ahead of this MAG's clock
+    to stay strictly increasing (:meth:`MobileAccessGateway._fresh_timestamp`), the LMA's TimestampValidityWindow (RFC
+    5213 9.1): a timestamp further ahead falls outside it (status 156, 5.5 item 9) if the LMA's clock agrees with this
+    one, so the clock stepped back since the last one was sent, and PBUs carry the current time of day again (5.5)
+    instead of the time before the step until real time catches up; within it the LMA still orders by the timestamp
+    before the step, so a smaller value here than there draws 157 until real time passes it.
     """
 
     proxy_coa: Address
@@ -237,6 +240,7 @@ class MagSettings:
     identity: bytes | None = None
     revocation_timing: RevocationTiming = RevocationTiming()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
+    timestamp_validity_window: float = TIMESTAMP_VALIDITY_WINDOW
 
     def __post_init__(self) -> None:
         if self.global_revocation and not self.identity:
@@ -669,11 +673,11 @@ class MobileAccessGateway:
     def _fresh_timestamp(self, now: float) -> TimestampOption:
         """RFC 5213 5.5: "the current time of day", but strictly later than the timestamp this MAG sent before (a
         retransmission "MUST use the latest timestamp", 6.9.4 item 4), unless that takes it more than
-        TIMESTAMP_LEAD_LIMIT ahead of ``now``: then the clock stepped back, and the current time it is (see the
-        constant)."""
+        ``timestamp_validity_window`` ahead of ``now``: then the clock stepped back, and the current time it is (see
+        :class:`MagSettings`)."""
         current = TimestampOption.from_time(now).ticks
         ticks = self._last_timestamp_ticks + 1
-        if not current < ticks <= current + TimestampOption.from_time(TIMESTAMP_LEAD_LIMIT).ticks:
+        if not current < ticks <= current + TimestampOption.from_time(self.settings.timestamp_validity_window).ticks:
             ticks = current
         self._last_timestamp_ticks = ticks
         return TimestampOption(seconds=ticks >> 16, fraction=ticks & 0xFFFF)

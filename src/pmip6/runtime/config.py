@@ -19,7 +19,7 @@ from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDIN
 from pmip6.core.events import Address, Peer
 from pmip6.core.heartbeat import DEFAULT_MISSING_HEARTBEATS_ALLOWED, HeartbeatSettings
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
-from pmip6.core.mag import MagGreMode, MagSettings
+from pmip6.core.mag import TIMESTAMP_VALIDITY_WINDOW, MagGreMode, MagSettings
 from pmip6.core.nai import nai_key
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.core.revocation_sender import MIN_INIT_DELAY_BRIS, RevocationTiming
@@ -325,6 +325,7 @@ def load_mag_config(path: Path) -> MagConfig:
         identity=identity,
         revocation_timing=_revocation_timing(mag),
         heartbeat=_heartbeat(mag),
+        timestamp_validity_window=mag.number("timestamp_validity_window", float, TIMESTAMP_VALIDITY_WINDOW, 0.0),
     )
     udp_port = mag.number("udp_port", int, PMIP6_CONTROL_PORT, 0, 65535)
     control, metrics = mag.path("control", "mag.sock"), mag.endpoint("metrics")

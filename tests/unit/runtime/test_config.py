@@ -248,6 +248,10 @@ MAG_ERRORS = [
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nheartbeat_interval = 7200\n', "mag.heartbeat_interval"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nmissing_heartbeats_allowed = -3\n',
      "mag.missing_heartbeats_allowed"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ntimestamp_validity_window = -0.1\n',
+     "mag.timestamp_validity_window"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ntimestamp_validity_window = "2"\n',
+     "mag.timestamp_validity_window"),
 ]
 
 
@@ -266,6 +270,17 @@ def test_RFC6275_9_3_3_binding_error_rate_limit_keys(tmp_path: Path) -> None:
     assert (lma.binding_error_rate, lma.binding_error_burst) == (mag.binding_error_rate, mag.binding_error_burst) == (5.0, 20)
     defaults = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings
     assert (defaults.binding_error_rate, defaults.binding_error_burst) == (10.0, 10)
+
+
+def test_RFC5213_9_1_the_mags_timestamp_validity_window_matches_the_lmas_default(tmp_path: Path) -> None:
+    """Review 11 B3: how far the MAG's Timestamps may run ahead of its clock is the LMA's TimestampValidityWindow, 0.3 s
+    by default at both, set to match an LMA configured otherwise."""
+    mag = '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n'
+    lma = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings
+    assert load_mag_config(_write(tmp_path, mag)).settings.timestamp_validity_window == \
+        lma.timestamp_validity_window == 0.3
+    set_ = load_mag_config(_write(tmp_path, mag + "timestamp_validity_window = 2.5\n")).settings
+    assert set_.timestamp_validity_window == 2.5
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
