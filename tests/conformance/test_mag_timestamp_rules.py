@@ -97,7 +97,7 @@ def test_RFC5213_5_5_after_the_clock_steps_back_a_pbu_carries_the_current_time_o
 
 
 def test_RFC5213_6_9_4_item_4_timestamps_stay_strictly_increasing_within_the_lead_limit() -> None:
-    """Two PBUs at one instant, or after the clock went back a little (less than TIMESTAMP_LEAD_LIMIT): each later than
+    """Two PBUs at one instant, or after the clock went back a little (less than the window): each later than
     the one before, by one 1/65536 s tick."""
     mag = make_mag()
     first = only_pbu(mag.attach(request(b"mn1@example.org"), T0)).option(TimestampOption)
