@@ -930,3 +930,91 @@ def test_RFC5847_3_2_bindings_restored_at_an_lma_start_ask_their_mags_at_once() 
     restarted, _ = _stored_and_lost()
     assert [destination for _, destination in requests(round_at(restarted, NOW + 20))] == [Peer(MAG1.address, 40002)]
     assert restarted.next_deadline() == NOW + 20 + INTERVAL
+
+
+def test_RFC5847_3_2_a_binding_near_its_expiry_is_not_paced_past_it_after_an_lma_restart() -> None:
+    """Review 11 B1: the re-registrations were paced in attach order, whatever each binding's expiry, and a binding
+    that expired before its turn was removed without a PBU (22 of these 40). They are now paced soonest expiry first,
+    none later than INITIAL_BINDACK_TIMEOUT before its binding expires."""
+    names = [f"mn{number}@example.org".encode() for number in range(40)]
+    # heartbeat rounds at T0 + 0.01 and T0 + 299.91; the bindings (300 s) expire at T0 + 300
+    mag = make_mag(heartbeat=HeartbeatSettings(interval=299.9, missing_heartbeats_allowed=5),
+                   lifetime=300.0, max_retransmissions=1)
+    for name in names:
+        pbu = only_pbu(mag.attach(request(name), T0))
+        mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.005)
+    now = T0 + 0.01
+    ((hb, _),) = requests(mag.handle_timer(now))
+    mag.receive(response(hb.sequence, counter=5), LMA_UDP, now)
+    # the LMA goes down: the refreshes (from T0 + 240) go unanswered; it comes back without its sessions
+    sent_after_restart: set[bytes] = set()
+    expired: list[bytes] = []
+    restarted_at = None
+    while (now := mag.next_deadline()) is not None and now <= T0 + 301:  # type: ignore[assignment]
+        outcome = mag.handle_timer(now)
+        for send in outcome.sends:
+            if isinstance(send.message, Heartbeat) and not send.message.response and now > T0 + 299:
+                restarted_at = now
+                outcome.extend(mag.receive(response(send.message.sequence, counter=6), LMA_UDP, now))
+        for send in outcome.sends:
+            if isinstance(send.message, ProxyBindingUpdate) and restarted_at is not None:
+                sent_after_restart.add(send.message.option(MNIdentifierOption).identifier)  # type: ignore[union-attr]
+        expired += [e.session.mn_id for e in outcome.events if isinstance(e, BindingRemoved) and e.reason == "expired"]
+    assert restarted_at is not None and restarted_at < T0 + 300
+    assert expired and [name for name in expired if name not in sent_after_restart] == []
+
+
+def test_RFC5847_3_2_a_restart_announced_again_during_the_pacing_puts_the_bindings_not_yet_sent_first() -> None:
+    """Review 11 B1's note: a second announcement re-paced every idle binding from the first position in attach order,
+    so the last ones waited again, and an LMA restarting faster than the pacing never had them. Soonest expiry first:
+    those not yet re-registered go first, and keep their turn; those it re-registered meanwhile go after them."""
+    mag = make_mag(heartbeat=ON)
+    names = [f"mn{number}@example.org".encode() for number in range(5)]
+    for name in names:
+        registered(mag, name)
+    for name in names[:2]:  # refreshed later: their bindings expire last
+        mag.receive(pba_for(only_pbu(mag.refresh(name, T0 + 10))), LMA_UDP, T0 + 10.01)
+    unsolicited = HeartbeatFlags.U | HeartbeatFlags.R
+    restart = T0 + 100
+    first = mag.receive(response(0, counter=6, flags=unsolicited), LMA_UDP, restart)
+    second = mag.handle_timer(restart + 1 / REREGISTRATION_RATE)
+    sent_first = [send.message for send in (*first.sends, *second.sends)
+                  if isinstance(send.message, ProxyBindingUpdate)]
+    assert [message.option(MNIdentifierOption) for message in sent_first] == [
+        MNIdentifierOption(name) for name in names[2:4]]
+    for message in sent_first:
+        mag.receive(pba_for(message), LMA_UDP, restart + 0.006)
+    again = restart + 0.007
+    sent = [(again, send.message.option(MNIdentifierOption))
+            for send in mag.receive(response(0, counter=7, flags=unsolicited), LMA_UDP, again).sends
+            if isinstance(send.message, ProxyBindingUpdate)]
+    while (deadline := mag.next_deadline()) is not None and deadline < again + 1:
+        sent += [(deadline, send.message.option(MNIdentifierOption))  # type: ignore[union-attr]
+                 for send in mag.handle_timer(deadline).sends if isinstance(send.message, ProxyBindingUpdate)]
+    gap = 1 / REREGISTRATION_RATE
+    assert sent == [(again, MNIdentifierOption(names[4])),
+                    *((again + index * gap, MNIdentifierOption(name)) for index, name in
+                      [(1, names[0]), (2, names[1]), (3, names[2]), (4, names[3])])]
+
+
+def test_RFC5847_3_2_the_pacing_after_a_restart_postpones_no_binding_past_its_own_refresh_time() -> None:
+    """A binding whose re-registration went unanswered tries again MAX_BINDACK_TIMEOUT later (RFC 5213 6.9.4); its turn
+    in the pacing after an LMA restart, later than that try, does not postpone it."""
+    mag = make_mag(heartbeat=ON, max_retransmissions=0)
+    registered(mag, b"mn1@example.org")
+    registered(mag, b"mn2@example.org")
+    registered(mag, b"mn0@example.org", T0 + 5)  # expires last: its turn comes last
+    only_pbu(mag.refresh(b"mn0@example.org", T0 + 100))
+    mag.handle_timer(T0 + 101)  # unanswered: the next try at T0 + 132
+    retry = entry_of(mag, b"mn0@example.org").refresh_at
+    assert retry == T0 + 132
+    restart = retry - 1 / REREGISTRATION_RATE / 2
+    unsolicited = HeartbeatFlags.U | HeartbeatFlags.R
+    sent = [(restart, send.message.option(MNIdentifierOption))
+            for send in mag.receive(response(0, counter=6, flags=unsolicited), LMA_UDP, restart).sends
+            if isinstance(send.message, ProxyBindingUpdate)]
+    while (deadline := mag.next_deadline()) is not None and deadline < restart + 0.1:
+        sent += [(deadline, send.message.option(MNIdentifierOption))
+                 for send in mag.handle_timer(deadline).sends if isinstance(send.message, ProxyBindingUpdate)]
+    assert sent == [(restart, MNIdentifierOption(b"mn1@example.org")), (retry, MNIdentifierOption(b"mn0@example.org")),
+                    (restart + 1 / REREGISTRATION_RATE, MNIdentifierOption(b"mn2@example.org"))]

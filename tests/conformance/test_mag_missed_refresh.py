@@ -11,6 +11,7 @@ from test_mag_stub_lma import (
 from pmip6.core.bul import BulState
 from pmip6.core.events import BindingEstablished, BindingRemoved
 from pmip6.core.mag import REREGISTRATION_RATE
+from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.numbers import HandoffIndicator
 from pmip6.wire.options import (
     HandoffIndicatorOption,
@@ -67,3 +68,51 @@ def test_RFC5213_6_9_1_1_bindings_a_step_expired_together_are_registered_again_p
         assert deadline is not None
         sent.append((deadline, only_pbu(mag.handle_timer(deadline)).option(MNIdentifierOption)))
     assert sent == [(step + index / REREGISTRATION_RATE, MNIdentifierOption(name)) for index, name in enumerate(names)]
+
+
+def test_RFC5213_6_9_4_a_binding_found_expired_after_its_refreshes_went_unanswered_is_not_registered_again() -> None:
+    """Its refreshes were given up (the LMA silent), and a forward step then passes its next try and its expiry at
+    once: the re-registration did go out, unanswered, so the binding just expires (review 11, a surviving mutant)."""
+    mag = make_mag()
+    registered(mag)
+    entry = entry_of(mag)
+    while not (entry.refresh_unanswered and entry.pending is None):
+        deadline = mag.next_deadline()
+        assert deadline is not None and deadline < T0 + 3600
+        mag.handle_timer(deadline)
+    assert entry.refresh_at is not None and entry.expires_at is not None and entry.refresh_at < entry.expires_at
+    outcome = mag.handle_timer(T0 + 7200)
+    assert outcome.sends == [] and list(mag.entries()) == []
+    assert [getattr(event, "reason", None) for event in outcome.events] == ["expired"]
+
+
+def test_RFC5213_6_9_1_1_an_expired_binding_whose_refresh_was_still_deferred_is_registered_again() -> None:
+    """Two refreshes a step made due together: the first goes at once, the second is paced. A second step past both
+    expiries finds the first in flight (it went out: the binding just expires, 6.9.4) and the second still deferred
+    (it never went out: registered again in a new entry, as a binding whose refresh the timer missed)."""
+    mag = make_mag()
+    registered(mag, b"mn1@example.org")
+    registered(mag, b"mn2@example.org")
+    first = mag.handle_timer(T0 + 3000)  # past both refresh times (T0 + 2880), before expiry
+    assert [pbu.option(MNIdentifierOption) for pbu in (send.message for send in first.sends)] == [
+        MNIdentifierOption(b"mn1@example.org")]
+    outcome = mag.handle_timer(T0 + 7200)
+    removed = sorted((event.session.mn_id, event.reason)
+                     for event in outcome.events if isinstance(event, BindingRemoved))
+    assert removed == [(b"mn1@example.org", "expired"), (b"mn2@example.org", "expired")]
+    assert [only_pbu(outcome).option(MNIdentifierOption)] == [MNIdentifierOption(b"mn2@example.org")]
+    assert [entry.mn_id for entry in mag.entries()] == [b"mn2@example.org"]
+
+
+def test_RFC5213_6_9_1_3_refreshes_a_forward_step_made_due_together_are_paced_like_expired_ones() -> None:
+    """Review 11 B2 (walkthrough 7b: "a MAG whose refreshes all come due together after a forward clock step"): the
+    step passes every refresh time but no expiry; the refreshes go REREGISTRATION_RATE a second, the first at once,
+    not one PBU each in one instant."""
+    names = [f"mn{number}@example.org".encode() for number in range(1000)]
+    mag = make_mag()  # lifetime 3600 s, refresh when 20 % remains: at T0 + 2880
+    for number, name in enumerate(names):
+        registered(mag, name, T0 + number * 0.5)
+    step = T0 + 3400  # past every refresh time (T0 + 2880 .. T0 + 3380), before any expiry
+    burst = [send for send in mag.handle_timer(step).sends if isinstance(send.message, ProxyBindingUpdate)]
+    assert len(burst) == 1, f"{len(burst)} refreshes sent in one instant after a forward step"
+    assert mag.next_deadline() == step + 1 / REREGISTRATION_RATE

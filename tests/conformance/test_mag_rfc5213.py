@@ -33,7 +33,7 @@ from pmip6.core.events import (
     Peer,
     RegistrationRejected,
 )
-from pmip6.core.mag import SEQUENCE_MODULUS, MobileAccessGateway
+from pmip6.core.mag import REREGISTRATION_RATE, SEQUENCE_MODULUS, MobileAccessGateway
 from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import (
@@ -247,7 +247,9 @@ def test_without_timestamps_each_session_has_its_own_sequence_counter() -> None:
     for pbu in (second, first):
         assert isinstance(mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.01).events[0], BindingEstablished)
     refresh_at = min(entry.refresh_at for entry in mag.entries())  # type: ignore[type-var]
-    refreshes = [send.message for send in mag.handle_timer(refresh_at).sends]
+    # due together, the two refreshes are paced (REREGISTRATION_RATE): the second goes one step later
+    refreshes = [send.message for at in (refresh_at, refresh_at + 1 / REREGISTRATION_RATE)
+                 for send in mag.handle_timer(at).sends]
     assert sorted(pbu.sequence for pbu in refreshes) == [2, 2]  # type: ignore[attr-defined]
 
 

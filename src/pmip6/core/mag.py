@@ -51,7 +51,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
   binding (the rounds start at once at the first one if it was never asked); an LMA whose Restart Counter changed, or
   that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered (as a
-  refresh), the first at once and the others REREGISTRATION_RATE a second. A Binding Error status 2
+  refresh), soonest expiry first, the first at once and the others REREGISTRATION_RATE a second, none later than
+  its own refresh time or INITIAL_BINDACK_TIMEOUT before its binding expires. A Binding Error status 2
   answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above) whose MN-ID, HI, ATT or MN-LL-ID
   differs from it is ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
@@ -85,7 +86,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1: a session that negotiated keys keeps sending
   it whatever ``gre`` a reload set since; the mode shapes new sessions and those without keys), T as negotiated
   (GK-7.2-4) and F as configured; :meth:`MobileAccessGateway.refresh` does the same at once, and so does the
-  re-registration after an LMA restart.
+  re-registration after an LMA restart. Refreshes that come due together (a forward clock step) are paced as after
+  an LMA restart.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
   ``max_retransmissions`` an initial registration fails (Alarm); a re-registration raises the Alarm (once per
   outage) and starts again every MAX_BINDACK_TIMEOUT while the session forwards, until a PBA answers or the
@@ -182,13 +184,14 @@ from pmip6.wire.options import (
 
 SEQUENCE_MODULUS = 1 << 16
 REREGISTRATION_RATE = 200
-"""Re-registrations a second when the MAG starts many at once (:meth:`MobileAccessGateway._refresh_paced`): after an
-LMA restart, or for bindings a forward clock step expired together (``_expired``); 3000 MNs take 15 s. An LMA that
-writes its state file takes about 1700 PBUs a second (one fsync each, walkthrough 7b), and its socket queues about 250
-datagrams by default: at this rate eight MAGs that see the same restart stay within both."""
+"""Re-registrations a second when the MAG starts many at once (:meth:`MobileAccessGateway._paced`): after an LMA
+restart, for bindings a forward clock step expired together (``_expired``) and for refreshes it made due together;
+3000 MNs take 15 s. An LMA that writes its state file takes about 1700 PBUs a second (one fsync each, walkthrough 7b),
+and its socket queues about 250 datagrams by default: at this rate eight MAGs that see the same restart stay within
+both."""
 TIMESTAMP_VALIDITY_WINDOW = 0.3
-"""RFC 5213 9.1's default TimestampValidityWindow (300 ms): the default of :attr:`MagSettings.timestamp_validity_window`,
-as at the LMA."""
+"""RFC 5213 9.1's default TimestampValidityWindow (300 ms): the default of
+:attr:`MagSettings.timestamp_validity_window`, as at the LMA."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
@@ -425,7 +428,7 @@ class MobileAccessGateway:
         Heartbeat Requests due at ``now``."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
         outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._lma_while_registered)))
-        starts = itertools.count()  # the registrations of expired bindings this firing starts, paced (_expired)
+        starts = itertools.count()  # the registrations and refreshes this firing starts, paced (_paced)
         for key in self._timers.pop_due(now):
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
@@ -435,19 +438,30 @@ class MobileAccessGateway:
                 if entry.pending.due <= now:
                     outcome.extend(self._on_due(entry, now))
             elif entry.state is BulState.REGISTERED and entry.refresh_at is not None and entry.refresh_at <= now:
-                outcome.extend(self._start_update(entry, now))
+                outcome.extend(self._start_update(entry, now, at=self._paced(entry, now, next(starts))))
             self._reschedule(mn_id)
         return outcome
 
+    def _paced(self, entry: BindingUpdateListEntry, now: float, position: int) -> float:
+        """When the ``position``-th of the (re-)registrations this MAG starts together at ``now`` goes (after an LMA
+        restart, or a forward clock step): the first at once, the others REREGISTRATION_RATE a second after it, so the
+        burst neither overflows the LMA's socket queue nor waits in it beyond its TimestampValidityWindow (156). Each
+        exchange backs off from its own first PBU (RFC 6275 11.8's exact doubling), so its retransmissions keep the
+        spacing. Never later than INITIAL_BINDACK_TIMEOUT before the binding expires (at once if that is past): its
+        PBA must come while it lives, and bindings that expire together were registered together."""
+        at = now + position / REREGISTRATION_RATE
+        if entry.expires_at is not None:
+            at = min(at, entry.expires_at - self.settings.initial_bindack_timeout)
+        return at
+
     def _refresh_paced(self, entry: BindingUpdateListEntry, now: float, position: int) -> Outcome:
-        """Start the re-registration of an idle registered entry, the ``position``-th of those this MAG starts on its
-        own at ``now`` (every binding after an LMA restart): at once for the first, the others REREGISTRATION_RATE a
-        second after it (their refresh time is moved there), so the burst neither overflows the LMA's socket queue nor
-        waits in it beyond its TimestampValidityWindow (156). Each exchange backs off from its own first PBU (RFC 6275
-        11.8's exact doubling), so its retransmissions keep the spacing."""
-        if position == 0:
+        """Start the re-registration of an idle registered entry when :meth:`_paced` says, its refresh time moved there
+        if that is sooner. An earlier one stays: the next try of a re-registration left unanswered, or the turn an
+        earlier restart announcement gave it (a second one postpones nobody)."""
+        at = self._paced(entry, now, position)
+        if at <= now:
             return self._start_update(entry, now)
-        entry.refresh_at = now + position / REREGISTRATION_RATE
+        entry.refresh_at = at if entry.refresh_at is None else min(entry.refresh_at, at)
         return Outcome()
 
     def _expired(self, entry: BindingUpdateListEntry, now: float, starts: Iterator[int]) -> Outcome:
@@ -457,10 +471,11 @@ class MobileAccessGateway:
         (only ``detach`` or a BRI says it left), so it is registered again at once (6.9.1.1: a PBU for the MN on the
         access link) in a new entry naming its home network prefixes and IPv4 home address, which the LMA keeps or
         gives back while they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A
-        binding whose re-registrations went unanswered through its lifetime just expires (6.9.4). The new
-        registrations of one firing (``starts`` counts them) are paced as after an LMA restart
-        (:meth:`_refresh_paced`): a step past the lifetimes expires every binding at once."""
-        missed = (_idle(entry) and not entry.refresh_unanswered and entry.refresh_at is not None
+        binding whose re-registrations went unanswered through its lifetime, or whose refresh is in flight, just
+        expires (6.9.4); one whose refresh was still deferred (paced, or by MAX_UPDATE_RATE) never went out. The new
+        registrations of one firing (``starts`` counts them) are paced as after an LMA restart (:meth:`_paced`): a
+        step past the lifetimes expires every binding at once."""
+        missed = (_unsent(entry) and not entry.refresh_unanswered and entry.refresh_at is not None
                   and entry.expires_at is not None and entry.refresh_at < entry.expires_at)
         outcome = Outcome(events=self._remove(entry, "expired"))
         if missed:
@@ -471,7 +486,7 @@ class MobileAccessGateway:
                 ipv6_requested=entry.ipv6_requested, home_network_prefixes=entry.home_network_prefixes,
                 ipv4_home_address=entry.ipv4_home_address, ipv4_prefix_length=entry.ipv4_prefix_length)
             self._entries[entry.mn_id] = again
-            outcome.extend(self._start_update(again, now, at=now + next(starts) / REREGISTRATION_RATE))
+            outcome.extend(self._start_update(again, now, at=self._paced(again, now, next(starts))))
         return outcome
 
     def shutdown(self, now: float, revocation_wait: float | None = None) -> Outcome:
@@ -1016,11 +1031,12 @@ class MobileAccessGateway:
         """RFC 5847 section 3 (:mod:`pmip6.core.heartbeat`). An LMA that restarted without its sessions (3.2) holds
         none of this MAG's bindings: each registered one is re-registered, as a refresh (RFC 5213 6.9.1.3), which the
         LMA takes as a new session with the same home network prefixes and IPv4 home address while they are free
-        (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`), paced (:meth:`_refresh_paced`)."""
+        (RFC 5213 5.3.2, :mod:`pmip6.core.addressing`), paced soonest expiry first (:meth:`_refresh_paced`): a restart
+        announced again meanwhile puts the bindings not yet re-registered first, and postpones none."""
         outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa, now)
         self._own_copies.note(outcome)
         if restarted is not None:
-            idle = [entry for entry in self._entries.values() if _idle(entry)]
+            idle = sorted((entry for entry in self._entries.values() if _idle(entry)), key=_expiry)
             for position, entry in enumerate(idle):
                 outcome.extend(self._refresh_paced(entry, now, position))
                 self._reschedule(entry.mn_id)
@@ -1095,6 +1111,16 @@ class MobileAccessGateway:
 def _idle(entry: BindingUpdateListEntry) -> bool:
     """Registered, with no PBU in flight and not halted: a refresh may start now."""
     return entry.state is BulState.REGISTERED and entry.pending is None and not entry.halted
+
+
+def _unsent(entry: BindingUpdateListEntry) -> bool:
+    """Registered and not halted, with no PBU of a refresh sent: none started, or its first one still deferred."""
+    return (entry.state is BulState.REGISTERED and not entry.halted
+            and (entry.pending is None or entry.pending.sent is None))
+
+
+def _expiry(entry: BindingUpdateListEntry) -> float:
+    return math.inf if entry.expires_at is None else entry.expires_at
 
 
 def _keyed(entry: BindingUpdateListEntry) -> bool:
