@@ -49,7 +49,8 @@ tunnel packets' check itself.
 Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and the addresses the kernel delivers
 to the node itself (``pmip6.dataplane.local_table``; at the MAG ``local_source``, at the LMA
 ``local_destination``) are read again whenever the kernel announces an address change in the pump's namespace
-(``pmip6.dataplane.address_watch``).
+(``pmip6.dataplane.address_watch``), and the routes to the peers that are or were among the node's own addresses
+are resolved again (:meth:`Pump._follow_own_peers`).
 
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
 the signaling timers.
@@ -98,7 +99,7 @@ from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, pa
 from pmip6.dataplane.icmp_source import IcmpSources, global_addresses, icmp_sources, icmp_sources_of
 from pmip6.dataplane.kernel_errors import apply_error_plan, inbound_source, plan_error_routes
 from pmip6.dataplane.lma import LmaForwarder
-from pmip6.dataplane.local_table import local_destinations
+from pmip6.dataplane.local_table import LocalDestinations, local_destinations
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import (
@@ -157,6 +158,11 @@ def _source(local: str, ipv6: bool) -> tuple[int, int, bytes]:
 _NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
 
 
+def _packed(address: str) -> bytes:
+    """An IPv4 or IPv6 address as text, packed as :attr:`Forwarder.own_addresses` holds it."""
+    return socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address)
+
+
 @dataclass(slots=True)
 class PeerRoute:
     """What the pump knows of the route back to one tunnel peer, for its strict reverse-path check (RFC 3704
@@ -167,9 +173,13 @@ class PeerRoute:
     own_arrivals: frozenset[int] = frozenset()
     """For a peer that is one of the node's own addresses (its route back is a ``local`` one, via ``lo``): the
     interfaces holding :attr:`local`, which Linux reports as the arrival interface of what the node sends itself
-    there; also taken from. Empty for any other peer."""
+    there; also taken from. Empty for any other peer, and emptied as soon as the address watch finds the peer's
+    address gone from the node."""
     resolving: bool = False
     """A resolution is queued or running: no other is asked for."""
+    readdressed: bool = False
+    """The node's own addresses changed while a resolution was under way: it may have judged the peer by the old
+    ones, so it is done again when it ends."""
     resolved_at: float = -RERESOLVE_INTERVAL
     """When (time.monotonic) the latest resolution ended."""
     warned_route_failed: bool = False
@@ -308,7 +318,28 @@ class Pump:
         for key, sources in found.items():
             if key in self._icmp_sources:  # not detached meanwhile
                 self._icmp_sources[key] = sources
-        self.forwarder.own_addresses = await self.netlink(local_destinations, self.ipr)
+        own_addresses = await self.netlink(local_destinations, self.ipr)
+        previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
+        self._follow_own_peers(previous)
+
+    def _follow_own_peers(self, previous: LocalDestinations | frozenset[bytes]) -> None:
+        """Resolve the route to every peer that is or was one of the node's own addresses again, the node's
+        addresses having changed from ``previous`` (RFC 3704 section 2.2): a peer whose address left the node (a
+        co-located MAG moved to a host of its own, keeping its address) is no longer taken from the interfaces
+        holding the node's address toward it (:attr:`PeerRoute.own_arrivals`, cleared now, not at the end of the
+        lookup), one whose address came is taken from them without a packet dropped first, and one that stays has
+        them looked up again (the node's address may have moved to another interface). A resolution under way is
+        done again when it ends. Other peers keep their routes: their packets re-resolve them as before."""
+        for peer, state in self._peer_routes.items():
+            own = self._holds(peer)
+            if not own and _packed(peer) not in previous:
+                continue
+            if not own:
+                state.own_arrivals = frozenset()
+            if state.resolving:
+                state.readdressed = True
+            else:
+                self._resolve_later(peer, None)
 
     def _on_address_error(self, error: OSError) -> None:
         self.io_errors += 1
@@ -419,7 +450,7 @@ class Pump:
         if self._loop is None or self.ipr is None:
             return  # resolved at the start
         state = self._peer_routes[peer]
-        state.resolving = True
+        state.resolving, state.readdressed = True, False
         if arrived is not None:
             self._reresolving += 1
         task = self._loop.create_task(self._resolve(peer, state, arrived))
@@ -446,10 +477,10 @@ class Pump:
                 self._reresolving -= 1
         if self._peer_routes.get(peer) is not state:
             return  # its last session went meanwhile
-        state.local, state.own_arrivals = local, own_arrivals
+        state.local, state.own_arrivals = local, own_arrivals if self._holds(peer) else frozenset()
         previous, self._peer_interfaces[peer] = self._peer_interfaces[peer], index
-        if local != self._local_of(peer):
-            self._resolve_later(peer, None)  # the tunnel endpoint changed meanwhile
+        if local != self._local_of(peer) or state.readdressed:
+            self._resolve_later(peer, None)  # the tunnel endpoint or the node's addresses changed meanwhile
         if failure is not None:
             if not state.warned_route_failed:
                 state.warned_route_failed = True
@@ -476,8 +507,7 @@ class Pump:
     def _holds(self, address: str) -> bool:
         """Whether ``address`` is one of the node's own (the route back from it is the one to check); a session
         whose tunnel endpoint the node does not hold is checked against the route from any source."""
-        return socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address) \
-            in self.forwarder.own_addresses
+        return _packed(address) in self.forwarder.own_addresses
 
     async def _resolved(self) -> None:
         """Wait for the route resolutions under way."""

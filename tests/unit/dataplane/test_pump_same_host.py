@@ -13,10 +13,12 @@ from collections.abc import Iterator
 import pytest
 from pyroute2 import NetNS
 
-from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, ipv4, session
-from test_pump_reverse_path import finish, pktinfo, receive, running
+from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
+from test_pump_reverse_path import NODE_ADDRESSES, finish, pktinfo, receive, running
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.icmp_source import icmp_sources_of
+from pmip6.dataplane.local_table import local_destinations
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import RERESOLVE_INTERVAL, LmaPump
 from pmip6.dataplane.routing import address_interfaces, route_interface
@@ -71,6 +73,130 @@ def test_RFC3704_2_2_an_own_peers_packets_are_taken_from_lo_and_the_interface_ho
     own = [("route_interface", OWN_MAG, LMAA), ("address_interfaces", LMAA)]
     assert netlink.asked[:2] == own and netlink.asked[4:] == own  # at the session, and after the 4
     assert sorted(netlink.asked[2:4]) == [("route_interface", MAG1, LMAA), ("route_interface", LMAA, "None")]
+
+
+UPLINK, TO_MAG = 3, 4
+
+
+class MovingNode:
+    """The pump's netlink thread, stood in for, on a node holding ``held``: the route to a held address leaves by
+    ``lo``, to any other by TO_MAG (a MAG on a host of its own), and UPLINK holds the LMA's address. Calls named in
+    ``waiting`` wait for ``gate`` (a lookup under way); records each call."""
+
+    def __init__(self) -> None:
+        self.held = set(NODE_ADDRESSES)
+        self.gate, self.waiting = asyncio.Event(), set[str]()
+        self.gate.set()
+        self.asked: list[tuple[str, ...]] = []
+
+    async def __call__(self, call: object, _ipr: object, *args: object) -> object:
+        name = getattr(call, "__name__", "")
+        self.asked.append((name, *(str(arg) for arg in args)))
+        if name in self.waiting:
+            await self.gate.wait()
+        if call is route_interface:
+            return LOOPBACK_INDEX if args[0] in self.held else TO_MAG
+        if call is address_interfaces:
+            return frozenset({UPLINK})
+        if call is icmp_sources_of:
+            return {}
+        if call is local_destinations:
+            return frozenset(socket.inet_aton(address) for address in self.held)
+        raise AssertionError(name)
+
+
+async def asked(node: MovingNode, calls: int) -> None:
+    """Let the pump's lookups run until ``node`` has had ``calls`` calls (a few loop turns at most)."""
+    for _ in range(100):
+        if len(node.asked) >= calls:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(node.asked)
+
+
+def test_RFC3704_2_2_a_peer_whose_address_left_the_node_is_taken_only_from_its_new_route_at_once(monkeypatch) -> None:
+    """The co-located MAG moves to a host of its own, keeping its address (review 11, C1): once the address watch
+    has seen its address go, a packet forged with it on the interface holding the LMA's address is dropped (IPv4
+    too: the kernel's martian check no longer stops it), also before the new route is found, and the MAG's own
+    packets on the route's new interface are taken, without a packet dropped first or a second waited for."""
+    async def scenario() -> tuple[LmaPump, int | None]:
+        pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
+        running(pump, node, monkeypatch)  # type: ignore[arg-type]
+        await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
+        assert pump._peer_routes[OWN_MAG].own_arrivals == frozenset({UPLINK})
+        node.held.discard(OWN_MAG)
+        node.gate.clear()
+        node.waiting = {"route_interface"}
+        await pump._refresh_addresses()  # what the address watch runs on the change
+        receive(pump, OWN_MAG, pktinfo(UPLINK))  # forged, while the new route is looked up
+        node.gate.set()
+        await pump._resolved()
+        receive(pump, OWN_MAG, pktinfo(TO_MAG))
+        verdict = pump.misarrival(OWN_MAG, UPLINK)
+        await finish(pump)
+        return pump, verdict
+
+    pump, verdict = asyncio.run(scenario())
+    totals = pump.lma.totals()
+    assert (totals.uplink_packets, totals.drops, verdict) == (1, {"wrong_interface": 1}, TO_MAG)
+
+
+def test_RFC3704_2_2_a_lookup_under_way_when_the_peers_address_leaves_the_node_is_done_again(monkeypatch) -> None:
+    """The MAG's address goes while its route is being looked up as an own address's: what that lookup found
+    does not make the interface holding the LMA's address count for the MAG, not even until the second lookup
+    ends, and the second one finds the MAG's new route."""
+    async def scenario() -> tuple[LmaPump, MovingNode]:
+        pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
+        running(pump, node, monkeypatch)  # type: ignore[arg-type]
+        node.gate.clear()
+        node.waiting = {"address_interfaces"}
+        pump.on_event(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
+        await asked(node, 2)
+        node.held.discard(OWN_MAG)
+        await pump._refresh_addresses()
+        node.waiting = {"route_interface"}
+        node.gate.set()  # the first lookup ends; the second waits
+        node.gate.clear()
+        await asked(node, 5)
+        receive(pump, OWN_MAG, pktinfo(UPLINK))  # forged
+        node.gate.set()
+        await pump._resolved()
+        receive(pump, OWN_MAG, pktinfo(TO_MAG))
+        await finish(pump)
+        return pump, node
+
+    pump, node = asyncio.run(scenario())
+    totals = pump.lma.totals()
+    assert (totals.uplink_packets, totals.drops) == (1, {"wrong_interface": 1})
+    assert [call[0] for call in node.asked] == ["route_interface", "address_interfaces", "icmp_sources_of",
+                                                "local_destinations", "route_interface"]
+
+
+def test_RFC3704_2_2_an_address_change_looks_up_again_only_the_peers_that_are_or_were_the_nodes_own(
+        monkeypatch) -> None:
+    """A MAG address the node comes to hold is taken from the interface holding the LMA's address at once; an own
+    MAG address that stays is taken from it throughout the new lookup; a remote MAG is not looked up again."""
+    async def scenario() -> tuple[list[int | None], MovingNode]:
+        pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
+        running(pump, node, monkeypatch)  # type: ignore[arg-type]
+        pump.watch_signaling_peers({OWN_MAG: LMAA, MAG1: LMAA, MAG2: LMAA})
+        await pump._resolved()
+        del node.asked[:]
+        node.held.add(MAG1)
+        node.gate.clear()
+        node.waiting = {"route_interface"}
+        await pump._refresh_addresses()
+        verdicts = [pump.misarrival(OWN_MAG, UPLINK)]
+        node.gate.set()
+        await pump._resolved()
+        verdicts += [pump.misarrival(MAG1, UPLINK), pump.misarrival(OWN_MAG, UPLINK), pump.misarrival(MAG2, TO_MAG)]
+        await finish(pump)
+        return verdicts, node
+
+    verdicts, node = asyncio.run(scenario())
+    assert verdicts == [None, None, None, None]
+    assert sorted(call[:2] for call in node.asked if call[0] == "route_interface") == [
+        ("route_interface", MAG1), ("route_interface", OWN_MAG)]
 
 
 LMA, MAG = {4: "10.9.1.1", 6: "2001:db8:9::1"}, {4: "10.9.1.2", 6: "2001:db8:9::2"}
