@@ -51,8 +51,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   MAG's Restart Counter; with ``heartbeat.interval`` the LMA is asked every interval while it holds a registered
   binding (the rounds start at once at the first one if it was never asked); an LMA whose Restart Counter changed, or
   that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered (as a
-  refresh), soonest expiry first, the first at once and the others REREGISTRATION_RATE a second, none later than
-  its own refresh time or INITIAL_BINDACK_TIMEOUT before its binding expires. A Binding Error status 2
+  refresh), soonest expiry first, the first at once and the others REREGISTRATION_RATE a second (faster where
+  they would not fit in half of a binding's remaining lifetime, the other half being its retransmissions'), none
+  later than its own refresh time. A Binding Error status 2
   answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above) whose MN-ID, HI, ATT or MN-LL-ID
   differs from it is ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
@@ -108,7 +109,6 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -428,43 +428,48 @@ class MobileAccessGateway:
         Heartbeat Requests due at ``now``."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
         outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._lma_while_registered)))
-        starts = itertools.count()  # the registrations and refreshes this firing starts, paced (_paced)
+        starting: list[BindingUpdateListEntry] = []  # the registrations and refreshes this firing starts (_paced)
         for key in self._timers.pop_due(now):
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
             if entry.state is BulState.REGISTERED and entry.expires_at is not None and entry.expires_at <= now:
-                outcome.extend(self._expired(entry, now, starts))
+                outcome.extend(self._expired(entry, now, starting))
             elif entry.pending is not None:
                 if entry.pending.due <= now:
                     outcome.extend(self._on_due(entry, now))
             elif entry.state is BulState.REGISTERED and entry.refresh_at is not None and entry.refresh_at <= now:
-                outcome.extend(self._start_update(entry, now, at=self._paced(entry, now, next(starts))))
+                starting.append(entry)
             self._reschedule(mn_id)
+        for position, entry in enumerate(starting):
+            outcome.extend(self._start_update(entry, now, at=self._paced(entry, now, position, len(starting))))
+            self._reschedule(entry.mn_id)
         return outcome
 
-    def _paced(self, entry: BindingUpdateListEntry, now: float, position: int) -> float:
-        """When the ``position``-th of the (re-)registrations this MAG starts together at ``now`` goes (after an LMA
-        restart, or a forward clock step): the first at once, the others REREGISTRATION_RATE a second after it, so the
-        burst neither overflows the LMA's socket queue nor waits in it beyond its TimestampValidityWindow (156). Each
-        exchange backs off from its own first PBU (RFC 6275 11.8's exact doubling), so its retransmissions keep the
-        spacing. Never later than INITIAL_BINDACK_TIMEOUT before the binding expires (at once if that is past): its
-        PBA must come while it lives, and bindings that expire together were registered together."""
-        at = now + position / REREGISTRATION_RATE
-        if entry.expires_at is not None:
-            at = min(at, entry.expires_at - self.settings.initial_bindack_timeout)
-        return at
+    def _paced(self, entry: BindingUpdateListEntry, now: float, position: int, count: int) -> float:
+        """When the ``position``-th of the ``count`` (re-)registrations this MAG starts together at ``now`` goes (after
+        an LMA restart, or a forward clock step): the first at once, the others REREGISTRATION_RATE a second after it,
+        so the burst neither overflows the LMA's socket queue nor waits in it beyond its TimestampValidityWindow (156).
+        Each exchange backs off from its own first PBU (RFC 6275 11.8's exact doubling), so its retransmissions keep
+        the spacing. The pacing takes at most half the binding's remaining lifetime, the other half is left for the
+        retransmissions of its exchange: where ``count`` do not fit in that half at REREGISTRATION_RATE they are spread
+        evenly over it, faster, rather than squeezed together against the expiry (review 12)."""
+        spacing = 1 / REREGISTRATION_RATE
+        if entry.expires_at is None:
+            return now + position * spacing
+        half = max(entry.expires_at - now, 0.0) / 2
+        return now + min(position * min(spacing, half / count), half)
 
-    def _refresh_paced(self, entry: BindingUpdateListEntry, now: float, position: int) -> Outcome:
+    def _refresh_paced(self, entry: BindingUpdateListEntry, now: float, position: int, count: int) -> Outcome:
         """Start the re-registration of an idle registered entry when :meth:`_paced` says, its refresh time moved there
         if that is sooner. An earlier one stays: the next try of a re-registration left unanswered, or the turn an
         earlier restart announcement gave it (a second one postpones nobody)."""
-        at = self._paced(entry, now, position)
+        at = self._paced(entry, now, position, count)
         if at <= now:
             return self._start_update(entry, now)
         entry.refresh_at = at if entry.refresh_at is None else min(entry.refresh_at, at)
         return Outcome()
 
-    def _expired(self, entry: BindingUpdateListEntry, now: float, starts: Iterator[int]) -> Outcome:
+    def _expired(self, entry: BindingUpdateListEntry, now: float, starting: list[BindingUpdateListEntry]) -> Outcome:
         """The binding's lifetime is over (BindingRemoved "expired": no forwarding without a binding, RFC 5213
         6.10.5). If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
         forward step of the wall clock or a suspended host -- the MN is still on the link as far as this MAG knows
@@ -473,8 +478,8 @@ class MobileAccessGateway:
         gives back while they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A
         binding whose re-registrations went unanswered through its lifetime, or whose refresh is in flight, just
         expires (6.9.4); one whose refresh was still deferred (paced, or by MAX_UPDATE_RATE) never went out. The new
-        registrations of one firing (``starts`` counts them) are paced as after an LMA restart (:meth:`_paced`): a
-        step past the lifetimes expires every binding at once."""
+        registrations of one firing (``starting`` collects them) are paced as after an LMA restart (:meth:`_paced`):
+        a step past the lifetimes expires every binding at once."""
         missed = (_unsent(entry) and not entry.refresh_unanswered and entry.refresh_at is not None
                   and entry.expires_at is not None and entry.refresh_at < entry.expires_at)
         outcome = Outcome(events=self._remove(entry, "expired"))
@@ -486,7 +491,7 @@ class MobileAccessGateway:
                 ipv6_requested=entry.ipv6_requested, home_network_prefixes=entry.home_network_prefixes,
                 ipv4_home_address=entry.ipv4_home_address, ipv4_prefix_length=entry.ipv4_prefix_length)
             self._entries[entry.mn_id] = again
-            outcome.extend(self._start_update(again, now, at=self._paced(again, now, next(starts))))
+            starting.append(again)
         return outcome
 
     def shutdown(self, now: float, revocation_wait: float | None = None) -> Outcome:
@@ -1038,7 +1043,7 @@ class MobileAccessGateway:
         if restarted is not None:
             idle = sorted((entry for entry in self._entries.values() if _idle(entry)), key=_expiry)
             for position, entry in enumerate(idle):
-                outcome.extend(self._refresh_paced(entry, now, position))
+                outcome.extend(self._refresh_paced(entry, now, position, len(idle)))
                 self._reschedule(entry.mn_id)
         return outcome
 
