@@ -9,6 +9,7 @@ import socket
 import struct
 import time
 from collections import Counter
+from collections.abc import Callable
 from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
@@ -188,23 +189,14 @@ def test_RFC5213_5_5_lma_daemon_accepts_a_pbu_that_waited_in_its_socket_beyond_t
 def test_lma_daemon_warns_when_the_kernel_grants_a_smaller_receive_buffer(tmp_path: Path, monkeypatch: Any,
                                                                           caplog: Any) -> None:
     """Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max: the LMA says so, naming the fix."""
-    monkeypatch.setattr("pmip6.runtime.transport_udp.size_receive_buffer", lambda sock, size: 0)  # the kernel's default stays
-    lab = Lab(tmp_path)
-
-    async def scenario() -> None:
-        lma = lab.lma()
-        await lma.start()
-        await lma.close()
-
-    asyncio.run(scenario())
-    assert any("receive buffer" in record.message and "net.core.rmem_max" in record.message
-               for record in caplog.records if record.levelname == "WARNING")
+    warnings = _receive_buffer_warnings(tmp_path, monkeypatch, caplog, lambda sock, size: 0)  # the default stays
+    assert any("net.core.rmem_max" in warning for warning in warnings)
 
 
-def _receive_buffer_warnings(tmp_path: Path, monkeypatch: Any, caplog: Any, share: int) -> list[str]:
-    """Start and close the LMA daemon while the kernel grants 1/``share`` of the receive buffer asked for."""
-    monkeypatch.setattr("pmip6.runtime.transport_udp.size_receive_buffer",
-                        lambda sock, size: size_receive_buffer(sock, size // share))
+def _receive_buffer_warnings(tmp_path: Path, monkeypatch: Any, caplog: Any,
+                             grant: Callable[[socket.socket, int], int]) -> list[str]:
+    """Start and close the LMA daemon while ``grant`` sizes its receive buffer (in place of the kernel's answer)."""
+    monkeypatch.setattr("pmip6.runtime.transport_udp.size_receive_buffer", grant)
     lab = Lab(tmp_path)
 
     async def scenario() -> None:
@@ -220,10 +212,15 @@ def _receive_buffer_warnings(tmp_path: Path, monkeypatch: Any, caplog: Any, shar
 def test_lma_daemon_warns_when_the_kernel_grants_half_the_receive_buffer(tmp_path: Path, monkeypatch: Any,
                                                                         caplog: Any) -> None:
     """The kernel reports twice what it granted (its bookkeeping): SO_RCVBUF reading the size asked for is half."""
-    (warning,) = _receive_buffer_warnings(tmp_path, monkeypatch, caplog, 2)
+    (warning,) = _receive_buffer_warnings(tmp_path, monkeypatch, caplog, _granting(2))
     assert f"of {SIGNALING_RECEIVE_BUFFER} octets, not {2 * SIGNALING_RECEIVE_BUFFER}" in warning, warning
 
 
 def test_lma_daemon_does_not_warn_when_the_kernel_grants_the_receive_buffer(tmp_path: Path, monkeypatch: Any,
                                                                             caplog: Any) -> None:
-    assert _receive_buffer_warnings(tmp_path, monkeypatch, caplog, 1) == []  # run as root: SO_RCVBUFFORCE
+    assert _receive_buffer_warnings(tmp_path, monkeypatch, caplog, _granting(1)) == []  # run as root: SO_RCVBUFFORCE
+
+
+def _granting(share: int) -> Callable[[socket.socket, int], int]:
+    """A kernel that grants 1/``share`` of the receive buffer asked for."""
+    return lambda sock, size: size_receive_buffer(sock, size // share)
