@@ -75,3 +75,26 @@ def test_RFC5213_6_9_4_one_lost_refresh_of_the_paced_tail_is_retransmitted_befor
     lost = f"mn{MNS - 1}@example.org".encode()
     _, removed = _run(mag, T0 + 17, T0 + 25, lost=lost)
     assert removed == [], f"bindings removed after one lost PBU: {removed[:3]}"
+
+
+def test_RFC5213_6_9_4_one_lost_refresh_with_1_5_s_left_is_retransmitted_before_the_binding_expires() -> None:
+    """Review 13: a forward step to T0 + 18.5 s leaves 1.5 s, half of which (0.75 s) is less than the first
+    retransmission's wait: the refreshes are spread over remaining - 1.25 INITIAL_BINDACK_TIMEOUT (0.25 s) instead,
+    so the last MN's lost PBU is retransmitted 1 s later, before the expiry."""
+    mag = _registered_mag()
+    lost = f"mn{MNS - 1}@example.org".encode()
+    _, removed = _run(mag, T0 + 18.5, T0 + 25, lost=lost)
+    assert removed == [], f"bindings removed after one lost PBU: {removed[:3]}"
+
+
+def test_RFC5213_6_9_4_a_refresh_with_milliseconds_left_goes_at_once() -> None:
+    """Review 13: two MNs of lifetime 20 s, registered 0.1 s apart; a forward step to 12 ms before the second one's
+    expiry (the first expired: registered again). Its refresh, the second started, goes at once -- deferred by a few
+    milliseconds its PBA (10 ms) would come after the expiry, and a binding whose refresh is in flight just expires."""
+    mag = make_mag(lifetime=20)
+    for number, at in enumerate((T0, T0 + 0.1)):
+        pbu = only_pbu(mag.attach(request(f"mn{number}@example.org".encode()), at))
+        mag.receive(pba_for(pbu), LMA_UDP, at + 0.0001)
+    _, removed = _run(mag, T0 + 20.088, T0 + 30, lost=None)
+    assert (b"mn1@example.org", "expired") not in removed
+    assert [str(entry.state) for entry in mag.entries() if entry.mn_id == b"mn1@example.org"] == ["registered"]

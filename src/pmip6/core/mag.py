@@ -53,7 +53,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   that announced its restart unsolicited, lost its sessions, and every idle registered entry is re-registered (as a
   refresh), soonest expiry first, the first at once and the others REREGISTRATION_RATE a second (faster where
   they would not fit in half of a binding's remaining lifetime, the other half being its retransmissions'), none
-  later than its own refresh time. A Binding Error status 2
+  later than its own refresh time or 1.25 INITIAL_BINDACK_TIMEOUT before its binding expires. A Binding Error
+  status 2
   answering a request stops the requests.
 - **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above) whose MN-ID, HI, ATT or MN-LL-ID
   differs from it is ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
@@ -452,12 +453,15 @@ class MobileAccessGateway:
         Each exchange backs off from its own first PBU (RFC 6275 11.8's exact doubling), so its retransmissions keep
         the spacing. The pacing takes at most half the binding's remaining lifetime, the other half is left for the
         retransmissions of its exchange: where ``count`` do not fit in that half at REREGISTRATION_RATE they are spread
-        evenly over it, faster, rather than squeezed together against the expiry (review 12)."""
+        evenly over it, faster, rather than squeezed together against the expiry (review 12); and none goes later
+        than 1.25 INITIAL_BINDACK_TIMEOUT before the expiry (at once if that is past), the time its PBA needs to
+        come back while the binding lives (review 13)."""
         spacing = 1 / REREGISTRATION_RATE
         if entry.expires_at is None:
             return now + position * spacing
-        half = max(entry.expires_at - now, 0.0) / 2
-        return now + min(position * min(spacing, half / count), half)
+        remaining = max(entry.expires_at - now, 0.0)
+        window = max(min(remaining / 2, remaining - 1.25 * self.settings.initial_bindack_timeout), 0.0)
+        return now + position * min(spacing, window / count)
 
     def _refresh_paced(self, entry: BindingUpdateListEntry, now: float, position: int, count: int) -> Outcome:
         """Start the re-registration of an idle registered entry when :meth:`_paced` says, its refresh time moved there
