@@ -311,16 +311,22 @@ class Pump:
         self._netlink_thread.shutdown()
 
     async def _refresh_addresses(self) -> None:
-        """Read the ICMP error sources of every TUN device served and the node's own addresses again: an address
-        of the node changed."""
+        """Read the node's own addresses and the ICMP error sources of every TUN device served again: an address
+        of the node changed. The own addresses first, so that a peer whose address left the node stops being taken
+        from the interfaces holding the node's address without waiting for the ICMP sources (review 13)."""
+        assert self.ipr is not None
+        own_addresses = await self.netlink(local_destinations, self.ipr)
+        previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
+        self._follow_own_peers(previous)
+        await self._refresh_icmp_sources()
+
+    async def _refresh_icmp_sources(self) -> None:
+        """Read the ICMP error sources of every TUN device served again."""
         assert self.ipr is not None
         found = await self.netlink(icmp_sources_of, self.ipr, dict(self._icmp_interfaces))
         for key, sources in found.items():
             if key in self._icmp_sources:  # not detached meanwhile
                 self._icmp_sources[key] = sources
-        own_addresses = await self.netlink(local_destinations, self.ipr)
-        previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
-        self._follow_own_peers(previous)
 
     def _follow_own_peers(self, previous: LocalDestinations | frozenset[bytes]) -> None:
         """Resolve the route to every peer that is or was one of the node's own addresses again, the node's
@@ -852,11 +858,11 @@ class MagPump(Pump):
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)
         await self.netlink(steer, self.ipr, steering, tun, table + 1, priority, interface)
 
-    async def _refresh_addresses(self) -> None:
-        """The ICMP error sources and the node's own addresses, read again; under the lock, so a context opening
-        meanwhile is either seen or reads the new addresses itself."""
+    async def _refresh_icmp_sources(self) -> None:
+        """The ICMP error sources, read again under the lock, so a context opening meanwhile is either seen or reads
+        the new addresses itself."""
         async with self._lock:
-            await super()._refresh_addresses()
+            await super()._refresh_icmp_sources()
 
     async def _close_context(self, interface: str) -> None:
         assert self.ipr is not None

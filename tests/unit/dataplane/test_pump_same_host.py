@@ -168,8 +168,8 @@ def test_RFC3704_2_2_a_lookup_under_way_when_the_peers_address_leaves_the_node_i
     pump, node = asyncio.run(scenario())
     totals = pump.lma.totals()
     assert (totals.uplink_packets, totals.drops) == (1, {"wrong_interface": 1})
-    assert [call[0] for call in node.asked] == ["route_interface", "address_interfaces", "icmp_sources_of",
-                                                "local_destinations", "route_interface"]
+    assert [call[0] for call in node.asked] == ["route_interface", "address_interfaces", "local_destinations",
+                                                "icmp_sources_of", "route_interface"]  # own addresses first
 
 
 def test_RFC3704_2_2_an_address_change_looks_up_again_only_the_peers_that_are_or_were_the_nodes_own(
@@ -200,6 +200,35 @@ def test_RFC3704_2_2_an_address_change_looks_up_again_only_the_peers_that_are_or
 
 
 LMA, MAG = {4: "10.9.1.1", 6: "2001:db8:9::1"}, {4: "10.9.1.2", 6: "2001:db8:9::2"}
+
+
+def test_RFC3704_2_2_a_peer_whose_address_left_is_dropped_while_the_icmp_sources_are_read_again(monkeypatch) -> None:
+    """Review 13: the own addresses are read, and the peers that were own followed, before the ICMP error sources
+    (another netlink round trip, at the MAG under a lock a context opening holds): a packet forged with the departed
+    peer's address on the interface holding the LMA's address meanwhile is dropped."""
+    async def scenario() -> LmaPump:
+        pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
+        running(pump, node, monkeypatch)  # type: ignore[arg-type]
+        await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
+        assert pump._peer_routes[OWN_MAG].own_arrivals == frozenset({UPLINK})
+        node.held.discard(OWN_MAG)  # the MAG moved to a host of its own; the local table no longer has it
+        calls = len(node.asked)
+        node.gate.clear()
+        node.waiting = {"icmp_sources_of"}
+        refresh = asyncio.ensure_future(pump._refresh_addresses())  # the address watch fired
+        for _ in range(100):  # until the ICMP sources are being read
+            if any(call[0] == "icmp_sources_of" for call in node.asked[calls:]):
+                break
+            await asyncio.sleep(0)
+        receive(pump, OWN_MAG, pktinfo(UPLINK))  # forged
+        node.gate.set()
+        await refresh
+        await pump._resolved()
+        await finish(pump)
+        return pump
+
+    totals = asyncio.run(scenario()).lma.totals()
+    assert (totals.uplink_packets, totals.drops) == (0, {"wrong_interface": 1})
 
 
 @pytest.fixture
