@@ -16,6 +16,7 @@ import json
 from harness import LMA_IPV4, Network, domain
 
 from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.events import RevocationSent
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
@@ -235,3 +236,29 @@ def test_RFC5846_8_1_the_revocation_changes_name_each_owed_bri_when_it_is_sent_a
     network.run_for(5)
     assert network.lma.take_revocation_changes() == {sequence: []}
     assert network.lma.take_revocation_changes() == {}
+
+
+def test_RFC5846_8_1_a_bri_sent_again_after_a_restart_describes_the_session_it_revokes() -> None:
+    """Walkthrough 8: the owed-revocation record keeps the session's GRE mode, keys and formats, so the
+    ``revocation_sent`` a resumed BRI logs names them as the first one did (it said gre=off, no keys, ip-in-ip)."""
+    network, (mag1,) = domain(mags=1)
+    settings = dataclasses.replace(network.lma.settings, binding_revocation=True)
+    network.lma = LocalMobilityAnchor(settings, keys=GreKeyAllocator(seed=100))
+    network.attach(mag1, AttachRequest(MN, att=4))
+    network.run_for(5)
+    first = network.lma.clear(network.now, mn_id=MN)
+    sent_first = [e for e in first.events if isinstance(e, RevocationSent)]
+    assert sent_first, "no RevocationSent at the clear"
+    before = sent_first[0].session
+    network.drop_in_flight(LMA_IPV4)  # kill -9 before the BRI left
+    state = json.loads(json.dumps({
+        "bindings": [entry.to_record() for entry in network.lma.bindings()],
+        "revocations": [revocation.to_record() for revocation in network.lma.owed_revocations()]}))
+    restarted = LocalMobilityAnchor(settings, keys=GreKeyAllocator(seed=7))
+    restarted.restore([BindingCacheEntry.from_record(r) for r in state["bindings"]], network.now + 0.5)
+    resumed = restarted.resume_revocations([OwedRevocation.from_record(r) for r in state["revocations"]],
+                                           network.now + 0.5)
+    (again,) = [e for e in resumed.events if isinstance(e, RevocationSent)]
+    after = again.session
+    assert (after.gre, after.downlink_key, after.uplink_key, after.tlv, after.udp) == \
+        (before.gre, before.downlink_key, before.uplink_key, before.tlv, before.udp), (before, after)

@@ -4,7 +4,8 @@ The LMA decides a revocation in the same step as the binding change that causes 
 clear, a reload), and the runtime commits both together before either message leaves: a crash in between must
 not keep the PBA's binding change and lose the BRI, or the previous MAG keeps a session the LMA no longer holds
 for it. :meth:`OwedRevocation.to_record` is what the state file keeps of an outstanding BRI: the session it
-revokes, at the address and port the BRI goes to and from the LMAA it leaves from, its Revocation Trigger, and
+revokes (its GRE mode, keys and format too, for the ``revocation_sent`` line a resumed BRI logs), at the address
+and port the BRI goes to and from the LMAA it leaves from, its Revocation Trigger, and
 whether it was one global BRI for every binding of that MAG (8.1: G set, "Per-Peer Policy"). A restarted LMA sends
 them again with fresh sequence numbers (:meth:`pmip6.core.revocation_sender.RevocationSender.resume`).
 """
@@ -41,6 +42,11 @@ class OwedRevocation:
             "lmaa": str(session.local),
             "home_network_prefixes": [str(prefix) for prefix in session.home_network_prefixes],
             "ipv4_home_address": None if session.ipv4_home_address is None else str(session.ipv4_home_address),
+            "gre": session.gre,
+            "downlink_key": session.downlink_key,
+            "uplink_key": session.uplink_key,
+            "tlv": session.tlv,
+            "udp": session.udp,
             "trigger": int(self.trigger),
             "whole_mag": self.whole_mag,
         }
@@ -60,6 +66,12 @@ class OwedRevocation:
             if not (tenant is None or isinstance(tenant, str)) or not isinstance(whole_mag, bool):
                 raise ValueError("tenant must be a string or null, whole_mag true or false")
             ipv4 = record["ipv4_home_address"]
+            flags = {name: record.get(name, False) for name in ("gre", "tlv", "udp")}  # absent: written before them
+            keys = {name: record.get(name) for name in ("downlink_key", "uplink_key")}
+            if not all(isinstance(flag, bool) for flag in flags.values()):
+                raise ValueError("gre, tlv and udp must be true or false")
+            if not all(key is None or (type(key) is int and 0 <= key <= 0xFFFFFFFF) for key in keys.values()):
+                raise ValueError("downlink_key and uplink_key must be 32-bit integers or null")
             session = TunnelSession(
                 mn_id=bytes.fromhex(record["mn_id_hex"]),
                 peer=Peer(ip_address(record["mag"]), port),
@@ -67,6 +79,7 @@ class OwedRevocation:
                 tenant=tenant,
                 ipv4_home_address=None if ipv4 is None else IPv4Address(ipv4),
                 home_network_prefixes=tuple(IPv6Network(prefix) for prefix in record["home_network_prefixes"]),
+                **flags, **keys,
             )
             return cls(session, RevocationTrigger(record["trigger"]), whole_mag)
         except KeyError as error:
