@@ -150,9 +150,13 @@ class LmaDaemon(Daemon):
         self.apply(outcome)
         restored = sum(1 for _ in self.lma.bindings())
         conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
+        held = sum(1 for entry in entries if entry.state is BceState.DEREGISTERING and entry.delete_at is None)
         self.logger.info("restored %d of %d stored bindings from %s; dropped %d expired, %d in conflict, %d unreadable",
-                         restored, stored, self.config.state, len(entries) - restored - conflicting, conflicting,
+                         restored, stored, self.config.state, len(entries) - restored - conflicting - held, conflicting,
                          stored - len(entries))
+        if held:
+            self.logger.info("not restored: %s an operator's clear held for its revocation's acknowledgement",
+                             counted(held, "binding"))
 
     def _stored_revocations(self, store: BindingStore) -> list[OwedRevocation]:
         """The revocations owed when the LMA stopped; a record that is not one is skipped with a warning."""
@@ -260,7 +264,7 @@ class LmaDaemon(Daemon):
             self._unsaved, self._unsaved_revocations = changed, revocations
             written = (f"the bindings of {', '.join(sorted(mn_text(mn_id) for mn_id in changed))}" if changed
                        else "the revocations owed")
-            self.logger.error("state file %s: writing %s failed, no PBA sent: %s", self.config.state, written, error)
+            self.logger.error("state file %s: writing %s failed, nothing sent: %s", self.config.state, written, error)
             return False
         self._unsaved, self._unsaved_revocations = set(), {}
         return True

@@ -244,7 +244,7 @@ def test_a_failed_write_sends_no_pba_is_counted_and_rewritten_by_the_next_write(
         lab.lma.on_message(lab.mags[MAG_A].detach(MN.encode(), now).sends[0].message, Peer(MAG_A, PORT), LMAA)
     assert lab.sent == [], "no PBA announces a change that is not on disk"
     assert lab.lma.statistics.store_errors == 1
-    assert (f"state file {lab.config.state}: writing the bindings of {MN} failed, no PBA sent: disk I/O error"
+    assert (f"state file {lab.config.state}: writing the bindings of {MN} failed, nothing sent: disk I/O error"
             in caplog.messages)
 
     lab.lma.store.save = real_save  # type: ignore[method-assign]
@@ -658,6 +658,21 @@ def test_RFC5846_8_1_a_revocation_row_left_by_a_downgrade_does_not_revoke_the_li
     assert any(f"the revocation of mobile node {MN} at MAG {MAG_A}, owed when the LMA stopped, is not sent: the "
                "restored bindings hold a live session there, registered since by an older pmip6" in message
                for message in caplog.messages), caplog.messages
+
+
+def test_a_cleared_binding_held_for_its_bra_is_not_counted_as_expired_at_a_restart(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """Walkthrough 8: ``pmip6 lma clear`` holds the session until the MAG's BRA (no deletion time); a restart before
+    it does not restore that session and said "dropped 1 expired"; it says what it was."""
+    _with_binding_revocation(lab)
+    lab.start()
+    lab.attach(MAG_A)
+    lab.lma.apply(lab.lma.lma.clear(lab.now(), mn_id=MN.encode()))
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.restart()
+    assert (f"restored 0 of 1 stored bindings from {lab.config.state}; dropped 0 expired, 0 in conflict, "
+            "0 unreadable") in caplog.messages, caplog.messages
+    assert "not restored: 1 binding an operator's clear held for its revocation's acknowledgement" in caplog.messages
 
 
 def test_RFC5846_8_1_a_second_clear_ends_the_revocation_and_deletes_its_row(lab: StoreLab) -> None:
