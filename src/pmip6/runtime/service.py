@@ -54,8 +54,9 @@ def add_daemon_arguments(parser: argparse.ArgumentParser, role: str) -> None:
     parser.add_argument("--pcap", type=Path, metavar="FILE", help="write every signaling packet sent and received to this pcap file "
                         "(created mode 0600; it stops at --pcap-limit, or when its file system has less than a tenth "
                         "of its size or 256 MiB free, to leave the state file its room)")
-    parser.add_argument("--pcap-limit", type=_pcap_limit, default=DEFAULT_PCAP_LIMIT, metavar="SIZE",
-                        help="stop the --pcap capture at SIZE octets; K, M, G are powers of 1024 (default 1G)")
+    parser.add_argument("--pcap-limit", type=_pcap_limit, metavar="SIZE",
+                        help="stop the --pcap capture at SIZE octets; K, M, G are powers of 1024 (default 1G); "
+                        "only with --pcap")
     parser.add_argument("--loop", choices=LOOP_NAMES, default=default_loop(),
                         help="event loop implementation (default: uvloop when installed)")
 
@@ -75,9 +76,13 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
     if args.config is None:
         print("error: --config is required", file=sys.stderr)
         return EXIT_CONFIG
+    if args.pcap_limit is not None and args.pcap is None:
+        print("error: --pcap-limit limits the capture --pcap FILE writes: give --pcap too", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         config = load(args.config)
-        options = DaemonOptions(pcap=args.pcap, pcap_limit=args.pcap_limit)
+        options = DaemonOptions(pcap=args.pcap, pcap_limit=DEFAULT_PCAP_LIMIT if args.pcap_limit is None
+                                else args.pcap_limit)
         daemon = build(config, options)  # build parses [dataplane] (ConfigError)
     except ConfigError as error:
         print(f"error: {error.in_file(args.config)}", file=sys.stderr)

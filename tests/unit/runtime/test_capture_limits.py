@@ -54,6 +54,12 @@ def test_a_bad_pcap_limit_is_refused_naming_the_option(text: str, problem: str, 
     assert f"argument --pcap-limit: {problem}" in capsys.readouterr().err
 
 
+def test_a_pcap_limit_without_pcap_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Walkthrough 8: --pcap-limit alone was silently ignored; it limits what --pcap writes, so it needs it (exit 2)."""
+    assert main(["lma", "--config", str(tmp_path / "lma.toml"), "--pcap-limit", "10M"]) == 2
+    assert "error: --pcap-limit limits the capture --pcap FILE writes: give --pcap too" in capsys.readouterr().err
+
+
 def test_the_capture_stops_at_its_limit_once_logged_and_the_file_stays_readable(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "lma.pcap"

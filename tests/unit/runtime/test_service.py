@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from pmip6.runtime import service
-from pmip6.runtime.capture import DEFAULT_PCAP_LIMIT
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.lma_daemon import build_lma_daemon
 
@@ -36,7 +35,7 @@ def test_a_daemon_collects_young_objects_every_10000_allocations(tmp_path: Path,
 
     monkeypatch.setattr(service, "run", serve)
     args = argparse.Namespace(config=config, log_format="human", log_level="warning", pcap=None,
-                              pcap_limit=DEFAULT_PCAP_LIMIT, loop="asyncio")
+                              pcap_limit=None, loop="asyncio")
     assert service.run_daemon(args, load_lma_config, build_lma_daemon) == 0
     assert seen == [(service.YOUNG_COLLECTION_THRESHOLD, *default_thresholds[1:])]
     assert service.YOUNG_COLLECTION_THRESHOLD == 10_000
