@@ -98,3 +98,15 @@ def test_RFC5213_6_9_4_a_refresh_with_milliseconds_left_goes_at_once() -> None:
     _, removed = _run(mag, T0 + 20.088, T0 + 30, lost=None)
     assert (b"mn1@example.org", "expired") not in removed
     assert [str(entry.state) for entry in mag.entries() if entry.mn_id == b"mn1@example.org"] == ["registered"]
+
+
+def test_a_refresh_command_sends_a_paced_refresh_at_once() -> None:
+    """Review 12: while pacing defers a binding's re-registration, ``pmip6 mag refresh MN`` said it had no binding
+    idle for a refresh; it sends the deferred PBU now."""
+    mag = _registered_mag()
+    now = T0 + 17  # a forward step: every refresh due, most deferred
+    mag.handle_timer(now)
+    last = f"mn{MNS - 1}@example.org".encode()
+    outcome = mag.refresh(last, now)
+    (pbu,) = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
+    assert pbu.option(MNIdentifierOption) == MNIdentifierOption(last)

@@ -373,11 +373,12 @@ class MobileAccessGateway:
 
     def refresh(self, mn_id: bytes, now: float) -> Outcome:
         """Re-register a registered MN now instead of at its refresh time (RFC 5213 6.9.1.3 lets the MAG
-        extend the lifetime at any time), e.g. on an operator's request or after an LMA restart."""
+        extend the lifetime at any time), e.g. on an operator's request or after an LMA restart; a re-registration
+        whose first PBU is still deferred (paced, :meth:`_paced`) is sent now."""
         entry = self._entries.get(mn_id)
-        if entry is None or not _idle(entry):
+        if entry is None or not _unsent(entry):
             return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for a refresh")
-        outcome = self._start_update(entry, now)
+        outcome = self._start_update(entry, now) if entry.pending is None else self._transmit(entry, now)
         self._reschedule(mn_id)
         return outcome
 
