@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from ipaddress import IPv4Address, IPv6Network, ip_address
 
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 
 from pmip6.core.events import Peer, TunnelSession
+from pmip6.dataplane.pump import LmaPump
 
 LMAA = "192.0.2.2"
 MAG1 = "192.0.2.1"
@@ -45,3 +47,11 @@ def ipv4(src: str, dst: str, payload: bytes = b"ping") -> bytes:
 
 def ipv6(src: str, dst: str, payload: bytes = b"ping") -> bytes:
     return bytes(IPv6(src=src, dst=dst) / UDP(sport=4000, dport=7) / payload)
+
+
+async def until_the_lma_pump_counts(pump: LmaPump) -> None:
+    """Until the LMA pump's reader has forwarded or dropped a packet sent to it (5 s at most)."""
+    for _ in range(500):
+        if pump.lma.totals().uplink_packets or pump.lma.totals().drops:
+            return
+        await asyncio.sleep(0.01)

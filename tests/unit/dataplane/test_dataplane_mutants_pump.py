@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from pyroute2 import NetNS
 
-from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session
+from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session, until_the_lma_pump_counts
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.netns import inside
@@ -101,10 +101,7 @@ def test_outer_ipv4_header_with_options_is_skipped_by_its_header_length(namespac
             with inside(namespace), socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_GRE) as sender:
                 sender.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"\x01\x01\x01\x00")  # NOP NOP NOP EOL
                 sender.sendto(sealed(TunnelFormat.GRE, 0xA001, INNER4), ("127.0.0.1", 0))
-            for _ in range(500):  # until the pump's reader has seen it
-                if pump.lma.totals().uplink_packets or pump.lma.totals().drops:
-                    break
-                await asyncio.sleep(0.01)
+            await until_the_lma_pump_counts(pump)
         finally:
             await pump.stop()
         return pump

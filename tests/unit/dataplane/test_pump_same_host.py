@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from pyroute2 import NetNS
 
-from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session, until_the_lma_pump_counts
 from test_pump_reverse_path import NODE_ADDRESSES, finish, pktinfo, receive, running
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
@@ -276,10 +276,7 @@ def test_RFC3704_2_2_tunnel_packets_between_two_own_addresses_of_one_interface_a
             with inside(host), socket.socket(family, kind, 0 if kind == socket.SOCK_DGRAM else protocol) as sender:
                 sender.bind((MAG[version], 0))
                 sender.sendto(payload, (LMA[version], 5437 if kind == socket.SOCK_DGRAM else 0))
-            for _ in range(500):  # until the pump's reader has seen it
-                if pump.lma.totals().uplink_packets or pump.lma.totals().drops:
-                    break
-                await asyncio.sleep(0.01)
+            await until_the_lma_pump_counts(pump)
         finally:
             await pump.stop()
         return pump
