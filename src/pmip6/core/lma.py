@@ -106,6 +106,7 @@ from pmip6.core.addressing import (
 )
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.binding_error import BindingErrorSender
+from pmip6.core.binding_limits import FullScopes, full_scope
 from pmip6.core.care_of_address import registered_proxy_coa, unusable_proxy_coa
 from pmip6.core.deadlines import DeadlineQueue, earliest
 from pmip6.core.events import (
@@ -258,6 +259,7 @@ class LocalMobilityAnchor:
         self._short_pools: set[tuple[str, IPv4Network | IPv6Network]] = set()
         """(tenant, pool network) of the pools whose exhaustion was announced (one Alarm per shortage, not one per
         refused PBU; tenants may share address space); a pool leaves the set when it has room again."""
+        self._full_scopes = FullScopes()
 
     # ----------------------------------------------------------------- public API
 
@@ -465,6 +467,7 @@ class LocalMobilityAnchor:
                                                             now))
         self._short_pools = {(tenant, network) for tenant, network in self._short_pools
                              if self._still_exhausted(tenant, network)}
+        self._full_scopes.clear()
         return outcome
 
     def _still_exhausted(self, tenant: str, network: IPv4Network | IPv6Network) -> bool:
@@ -670,6 +673,16 @@ class LocalMobilityAnchor:
         if self._revocations.revoking(registration.mn_id, registration.proxy_coa.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
+        mag = registration.source.address  # the session's MAG once registered (BindingCacheEntry.mag)
+        adds_session = entry is None or entry.mag.address != mag
+        if adds_session:
+            full = full_scope(self.settings, self._cache, registration.tenant, mag)
+            if full is not None:
+                scope, reason = full
+                outcome = self._reject_registration(registration, Status.INSUFFICIENT_RESOURCES, reason=reason)
+                if self._full_scopes.first_refusal(scope):
+                    outcome.events.append(Alarm(reason, registration.mn_id))
+                return outcome
         pbu = registration.pbu
         received = registration.options
         pools = self._pools[registration.tenant]
@@ -707,6 +720,8 @@ class LocalMobilityAnchor:
         if entry is None:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
+        if adds_session:
+            self._full_scopes.created(registration.tenant, mag)
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
         self._revocations.withdraw(registration.mn_id, registration.proxy_coa.address)
@@ -760,8 +775,8 @@ class LocalMobilityAnchor:
     def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float, units: int) -> None:
         received = registration.options
         self._set_addresses(entry, plan)
-        entry.proxy_coa = registration.proxy_coa
-        entry.signaling = registration.source if registration.source != registration.proxy_coa else None
+        self._cache.set_mag(entry, registration.proxy_coa,
+                            registration.source if registration.source != registration.proxy_coa else None)
         entry.lmaa = registration.destination
         entry.att = int(received.access_technology_type.value)  # type: ignore[union-attr]
         entry.hi = int(received.handoff_indicator.value)  # type: ignore[union-attr]

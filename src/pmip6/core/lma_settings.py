@@ -16,12 +16,14 @@ from pmip6.core.revocation_sender import RevocationTiming
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
-    """An operator whose address space sessions live in. A family without a pool is not served (RFC 5844 3.1.2.1)."""
+    """An operator whose address space sessions live in. A family without a pool is not served (RFC 5844 3.1.2.1).
+    ``max_bindings``: the most sessions it may hold (:mod:`pmip6.core.binding_limits`; None: no limit)."""
 
     name: str
     ipv4_pool: IPv4Network | None = None
     ipv6_prefix_pool: IPv6Network | None = None
     hnp_length: int = 64
+    max_bindings: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class LmaSettings:
     each with the identity its MN-ID option carries (RFC 5846 8.2 and 13: "locally configurable").
     ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the MAGs (RFC 5847,
     :mod:`pmip6.core.heartbeat`).
+    ``max_bindings`` / ``mag_max_bindings``: the most sessions the LMA, and each MAG (by the address its PBUs come
+    from), may hold (:mod:`pmip6.core.binding_limits`; None or absent: no limit).
     """
 
     authorized_mags: frozenset[Address]
@@ -69,7 +73,10 @@ class LmaSettings:
     revocation_timing: RevocationTiming = RevocationTiming()
     global_revocation_mags: Mapping[Address, bytes] = field(default_factory=dict)
     heartbeat: HeartbeatSettings = HeartbeatSettings()
+    max_bindings: int | None = None
+    mag_max_bindings: Mapping[Address, int] = field(default_factory=dict)
     _tenants_by_mn: NaiMap[str] = field(init=False, repr=False, compare=False)
+    _tenant_limits: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [tenant.name for tenant in self.tenants]
@@ -83,6 +90,12 @@ class LmaSettings:
                 raise ValueError(f"mobile node {profile.mn_id!r} names unknown tenant {profile.tenant!r}")
         object.__setattr__(self, "_tenants_by_mn",
                            NaiMap((profile.mn_id, profile.tenant) for profile in self.mobile_nodes))
+        object.__setattr__(self, "_tenant_limits", {tenant.name: tenant.max_bindings for tenant in self.tenants
+                                                    if tenant.max_bindings is not None})
+
+    def tenant_max_bindings(self, tenant: str) -> int | None:
+        """The most sessions ``tenant`` may hold (None: no limit)."""
+        return self._tenant_limits.get(tenant)
 
     def tenant_of(self, mn_id: bytes) -> str | None:
         """The tenant serving the mobile node ``mn_id`` (RFC 5213 5.3.1 item 7): its profile's, else the default

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 
 from pmip6.core.bce import BindingCacheEntry
-from pmip6.core.events import Address
+from pmip6.core.events import Address, Peer
 from pmip6.wire.numbers import HandoffIndicator, Status
 
 
@@ -65,15 +65,18 @@ _HANDOFF_WITHOUT_LL_ID = frozenset({HandoffIndicator.HANDOFF_BETWEEN_INTERFACES,
 
 
 class BindingCache:
-    """All Binding Cache entries, indexed by MN-ID and, per tenant, by home address."""
+    """All Binding Cache entries, indexed by MN-ID and, per tenant, by home address; counted per tenant and per MAG
+    (:attr:`BindingCacheEntry.mag`, the address its PBUs come from) for :mod:`pmip6.core.binding_limits`."""
 
-    __slots__ = ("_by_mn", "_by_prefix", "_by_ipv4", "_count")
+    __slots__ = ("_by_mn", "_by_prefix", "_by_ipv4", "_count", "_per_tenant", "_per_mag")
 
     def __init__(self) -> None:
         self._by_mn: dict[bytes, list[BindingCacheEntry]] = {}
         self._by_prefix: dict[str, dict[IPv6Network, BindingCacheEntry]] = {}
         self._by_ipv4: dict[str, dict[IPv4Address, BindingCacheEntry]] = {}
         self._count = 0
+        self._per_tenant: dict[str, int] = {}
+        self._per_mag: dict[Address, int] = {}
 
     def __len__(self) -> int:
         return self._count
@@ -85,10 +88,20 @@ class BindingCache:
     def of_mn(self, mn_id: bytes) -> list[BindingCacheEntry]:
         return self._by_mn.get(mn_id, [])
 
+    def of_tenant_count(self, tenant: str) -> int:
+        """How many entries ``tenant`` has."""
+        return self._per_tenant.get(tenant, 0)
+
+    def of_mag_count(self, mag: Address) -> int:
+        """How many entries the MAG signaling from ``mag`` has."""
+        return self._per_mag.get(mag, 0)
+
     def add(self, entry: BindingCacheEntry) -> None:
         self._by_mn.setdefault(entry.mn_id, []).append(entry)
         self._index_addresses(entry)
         self._count += 1
+        self._per_tenant[entry.tenant] = self._per_tenant.get(entry.tenant, 0) + 1
+        self._count_mag(entry.mag.address, 1)
 
     def remove(self, entry: BindingCacheEntry) -> None:
         entries = self._by_mn[entry.mn_id]
@@ -97,6 +110,30 @@ class BindingCache:
             del self._by_mn[entry.mn_id]
         self._unindex_addresses(entry)
         self._count -= 1
+        left = self._per_tenant[entry.tenant] - 1
+        if left:
+            self._per_tenant[entry.tenant] = left
+        else:
+            del self._per_tenant[entry.tenant]
+        self._count_mag(entry.mag.address, -1)
+
+    def set_mag(self, entry: BindingCacheEntry, proxy_coa: Peer, signaling: Peer | None) -> None:
+        """Change an entry's Proxy-CoA and the address its MAG signals from (None: the Proxy-CoA), keeping the
+        per-MAG counts right."""
+        before = entry.mag.address
+        entry.proxy_coa = proxy_coa
+        entry.signaling = signaling
+        after = entry.mag.address
+        if after != before:
+            self._count_mag(before, -1)
+            self._count_mag(after, 1)
+
+    def _count_mag(self, mag: Address, change: int) -> None:
+        count = self._per_mag.get(mag, 0) + change
+        if count:
+            self._per_mag[mag] = count
+        else:
+            del self._per_mag[mag]
 
     def set_addresses(
         self,

@@ -9,7 +9,8 @@ statuses with several causes, or whose cause lies in numbers the log would not s
   (RFC 5213 5.5): clock skew shows as a fraction of a second, another format or epoch as years;
 - 135 SEQUENCE_NUMBER_OUT_OF_WINDOW: the sequence number against the last one accepted (RFC 6275 9.5.1), also
   with a Timestamp after a backward step of this LMA's clock (:mod:`pmip6.core.freshness`);
-- 130 INSUFFICIENT_RESOURCES: which pool ran out;
+- 130 INSUFFICIENT_RESOURCES: which pool ran out, or which ``max_bindings`` was reached
+  (:mod:`pmip6.core.binding_limits`);
 - 163 GRE_KEY_OPTION_REQUIRED: which policy, or the tenant's overlapping pools (RFC 5845 5.2).
 
 The texts are built only on these rejections, each a few string operations.

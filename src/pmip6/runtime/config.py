@@ -120,6 +120,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     binding_revocation = lma.value("binding_revocation", bool, False)
     revocation_timing = _revocation_timing(lma)
     heartbeat = _heartbeat(lma)
+    max_bindings = _max_bindings(lma)
     state = lma.optional_path("state")
     control, metrics = lma.path("control", "lma.sock"), lma.endpoint("metrics")
     lma.finish()
@@ -132,7 +133,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     if default_tenant is not None and default_tenant not in tenant_names:
         raise ConfigError("policy.default_tenant", f"no [[tenant]] is named {default_tenant!r}")
     policy.finish()
-    per_mag, global_revocation_mags = _authorized_mags(root, binding_revocation)
+    per_mag, global_revocation_mags, mag_max_bindings = _authorized_mags(root, binding_revocation)
     profiles, per_mn = _mobile_nodes(root, tenant_names)
 
     dataplane = _dataplane(root)
@@ -159,6 +160,8 @@ def load_lma_config(path: Path) -> LmaConfig:
         revocation_timing=revocation_timing,
         global_revocation_mags=global_revocation_mags,
         heartbeat=heartbeat,
+        max_bindings=max_bindings,
+        mag_max_bindings=mag_max_bindings,
     )
     return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
 
@@ -176,13 +179,14 @@ def _revocation_timing(table: Table) -> RevocationTiming:
 
 
 def _authorized_mags(root: Table, binding_revocation: bool) -> tuple[dict[Address, GrePolicy | None],
-                                                                      dict[Address, bytes]]:
-    """``[[mag]]``: every authorized Proxy-CoA with its MAG-LMA pair policy (None: the LMA default), and those
+                                                                      dict[Address, bytes], dict[Address, int]]:
+    """``[[mag]]``: every authorized Proxy-CoA with its MAG-LMA pair policy (None: the LMA default), those
     authorized for global revocation (``global_revocation``) with the identity (``id``) their BRIs carry (RFC 5846
-    8.2 and 13). ``global_revocation`` without ``[lma] binding_revocation`` could never take effect (every BRI is
-    refused then), so it is an error, as it is without ``id``."""
+    8.2 and 13), and those with a ``max_bindings``. ``global_revocation`` without ``[lma] binding_revocation`` could
+    never take effect (every BRI is refused then), so it is an error, as it is without ``id``."""
     authorized: dict[Address, GrePolicy | None] = {}
     global_revocation: dict[Address, bytes] = {}
+    max_bindings: dict[Address, int] = {}
     for mag in root.tables("mag"):
         address = mag.address("address")
         if address in authorized:
@@ -197,8 +201,17 @@ def _authorized_mags(root: Table, binding_revocation: bool) -> tuple[dict[Addres
                 raise ConfigError(mag.key("global_revocation"), "needs [lma] binding_revocation = true: without it "
                                                                 "the LMA refuses every BRI (130)")
             global_revocation[address] = identity
+        limit = _max_bindings(mag)
+        if limit is not None:
+            max_bindings[address] = limit
         mag.finish()
-    return authorized, global_revocation
+    return authorized, global_revocation, max_bindings
+
+
+def _max_bindings(table: Table) -> int | None:
+    """``max_bindings``: the most sessions the LMA, a tenant or a MAG may hold (:mod:`pmip6.core.binding_limits`);
+    None when absent (no limit)."""
+    return table.optional_number("max_bindings", int, 1)
 
 
 def _optional_nai(table: Table, name: str) -> bytes | None:
@@ -259,8 +272,9 @@ def _tenants(root: Table) -> list[Tenant]:
         hnp_length = table.number("hnp_length", int, 64, minimum, 128)
         if ipv4_pool is not None and ipv4_pool.num_addresses < 4:
             raise ConfigError(table.key("ipv4_pool"), "needs room for a default router and home addresses (/30 or larger)")
+        max_bindings = _max_bindings(table)
         table.finish()
-        tenants.append(Tenant(name, ipv4_pool, ipv6_prefix_pool, hnp_length))
+        tenants.append(Tenant(name, ipv4_pool, ipv6_prefix_pool, hnp_length, max_bindings))
     return tenants
 
 

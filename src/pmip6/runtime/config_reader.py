@@ -100,6 +100,10 @@ class Table:
         allowed = ", ".join(f'"{member.value}"' for member in enum)
         return self.parsed(name, enum, f"one of {allowed}", default)
 
+    def optional_number(self, name: str, kind: type[_T], minimum: float, maximum: float | None = None) -> _T | None:
+        """:meth:`number` if present, else None."""
+        return None if self._absent(name) else self.number(name, kind, _MISSING, minimum, maximum)
+
     def optional_choice(self, name: str, enum: type[_E]) -> _E | None:
         return None if self._absent(name) else self.choice(name, enum)
 

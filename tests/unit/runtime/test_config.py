@@ -203,6 +203,11 @@ LMA_ERRORS = [
       for value in ("-1", "0.5", "3601", '"60"', "nan")],
     *[(f'[lma]\nipv4_address = "127.0.0.1"\nmissing_heartbeats_allowed = {value}\n', "lma.missing_heartbeats_allowed")
       for value in ("0", "2.5", "true", "1001", "100000000000000000")],
+    *[(f'[lma]\nipv4_address = "127.0.0.1"\nmax_bindings = {value}\n', "lma.max_bindings")
+      for value in ("0", "-5", "2.5", '"100"', "true")],
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\nmax_bindings = 0\n',
+     "tenant[0].max_bindings"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nmax_bindings = 1.5\n', "mag[0].max_bindings"),
 ]
 
 
@@ -373,6 +378,18 @@ def test_RFC5846_8_2_and_13_the_lma_authorizes_global_revocation_per_mag_by_its_
                                               '[[mag]]\naddress = "10.0.0.3"\n'))
     assert config.settings.global_revocation_mags == {IPv4Address("10.0.0.1"): b"mag1.example.net"}
     assert config.settings.authorized_mags == {IPv4Address(f"10.0.0.{n}") for n in (1, 2, 3)}
+
+
+def test_max_bindings_of_the_lma_its_tenants_and_its_mags_are_read_and_absent_means_no_limit(tmp_path: Path) -> None:
+    config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\nmax_bindings = 100000\n'
+                                              '[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\nmax_bindings = 200\n'
+                                              '[[tenant]]\nname = "b"\nipv4_pool = "10.0.0.0/24"\n'
+                                              '[[mag]]\naddress = "10.0.0.1"\nmax_bindings = 5000\n'
+                                              '[[mag]]\naddress = "10.0.0.2"\n'))
+    settings = config.settings
+    assert (settings.max_bindings, settings.tenant_max_bindings("a"), settings.tenant_max_bindings("b")) == (100000, 200, None)
+    assert settings.mag_max_bindings == {IPv4Address("10.0.0.1"): 5000}
+    assert load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings.max_bindings is None
 
 
 def test_RFC5846_8_2_global_revocation_without_binding_revocation_exits_2_naming_the_key(
