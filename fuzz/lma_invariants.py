@@ -19,6 +19,7 @@ from pmip6.core.events import (
     Event,
     TunnelSession,
 )
+from pmip6.core.lookup import BindingCache
 from pmip6.core.pools import TenantPools
 
 from fuzz.targets import check
@@ -65,6 +66,16 @@ def check_pools(entries: list[BindingCacheEntry], pools: Mapping[str, TenantPool
             held = sum(1 for entry in mine if entry.ipv4_home_address is not None)
             check(len(pool.ipv4) == held, f"tenant {tenant}: {len(pool.ipv4)} IPv4 addresses in use, BCEs hold {held}")
     check(all(entry.tenant in pools for entry in entries), "a BCE of a tenant the LMA no longer has")
+
+
+def check_counts(entries: list[BindingCacheEntry], cache: BindingCache) -> None:
+    """The Binding Cache's per-tenant and per-MAG counts, which ``max_bindings`` compares with its limits
+    (core/binding_limits.py), are those of its entries: a handoff or a removal that missed them shows here."""
+    for tenant, count in Counter(entry.tenant for entry in entries).items():
+        check(cache.of_tenant_count(tenant) == count, f"tenant {tenant}: {cache.of_tenant_count(tenant)} counted, {count} held")
+    for mag, count in Counter(entry.mag.address for entry in entries).items():
+        check(cache.of_mag_count(mag) == count, f"MAG {mag}: {cache.of_mag_count(mag)} counted, {count} held")
+    check(len(cache) == len(entries), f"{len(cache)} entries counted, {len(entries)} held")
 
 
 def check_binding_cache(entries: list[BindingCacheEntry], shadow: ShadowForwardingTable,

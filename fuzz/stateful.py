@@ -52,7 +52,7 @@ from pmip6.wire.options import (
     TimestampOption,
 )
 
-from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache, check_pools
+from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache, check_counts, check_pools
 from fuzz.report import ReportRow
 from fuzz.targets import check
 
@@ -307,6 +307,7 @@ class LmaMachine(RuleBasedStateMachine):
         entries = list(self.lma.bindings())
         check_binding_cache(entries, self.shadow, len(self.keys))
         check_pools(entries, self.lma._pools)
+        check_counts(entries, self.lma._cache)
 
 
 def machine_settings(examples: int, steps: int, derandomize: bool, shrink: bool) -> settings:
@@ -464,7 +465,9 @@ class MagLmaPairMachine(RuleBasedStateMachine):
 
     @invariant()
     def both_sides_are_consistent(self) -> None:
-        check_binding_cache(list(self.lma.bindings()), self.lma_shadow, len(self.keys))
+        entries = list(self.lma.bindings())
+        check_binding_cache(entries, self.lma_shadow, len(self.keys))
+        check_counts(entries, self.lma._cache)
         for address, mag in self.mags.items():
             entries = list(mag.entries())
             downlink = [entry.downlink_key for entry in entries if entry.downlink_key is not None]
