@@ -8,6 +8,7 @@ from ipaddress import IPv4Address
 
 from lma_builders import LMAA, MAG1, MAG2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status, the_pba
 
+from pmip6.core.binding_limits import Usage
 from pmip6.core.events import Alarm, Outcome, Peer, RegistrationRejected
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.wire.messages import ProxyBindingAcknowledgement
@@ -115,3 +116,14 @@ def test_a_shortage_still_there_after_a_reload_is_announced_again() -> None:
     assert len(refusal(register(lma, b"mn2@opA.example"))[2]) == 1
     lma.reconfigure(lma.settings, NOW)
     assert refusal(register(lma, b"mn2@opA.example"))[2] == ["the LMA holds its max_bindings (1) sessions"]
+
+
+def test_session_usage_counts_every_configured_tenant_and_mag_with_their_limits_zero_included() -> None:
+    lma = make_lma(tenants=(replace(OP_A, max_bindings=5), OP_B), max_bindings=10, mag_max_bindings={MAG2.address: 3})
+    accepted(register(lma, b"mn1@opA.example"))
+    accepted(register(lma, b"mn2@opA.example"))
+    accepted(register(lma, b"mn2@opA.example", MAG2, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
+    usage = lma.session_usage()
+    assert usage.lma == Usage(2, 10)
+    assert usage.tenants == {"opA": Usage(2, 5), "opB": Usage(0, None)}
+    assert usage.mags == {MAG1.address: Usage(1, None), MAG2.address: Usage(1, 3)}

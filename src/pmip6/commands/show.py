@@ -156,8 +156,22 @@ def stats_text(stats: dict[str, Any]) -> str:
         waiting = stats["waiting"]
         lines.append(f"waiting: {waiting['revocations']} revocation(s) for their BRA, "
                      f"{waiting['handoff_waits']} handoff(s) for the previous MAG's de-registration")
+    if "sessions" in stats:  # LMA
+        lines.append(f"sessions: {_sessions_text(stats['sessions'])}")
     for tenant, counters in sorted((stats.get("dataplane") or {}).items()):
         drops = ", ".join(f"{reason}={count}" for reason, count in sorted(counters["drops"].items())) or "-"
         lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / {counters['uplink_bytes']} octets, "
                      f"down {counters['downlink_packets']} packets / {counters['downlink_bytes']} octets, drops: {drops}")
     return "\n".join(lines)
+
+
+def _sessions_text(sessions: dict[str, Any]) -> str:
+    """``lma 12/100000, tenant opA 10/5000, tenant opB 2, mag 192.0.2.2 12``: held, and /max_bindings where there
+    is a limit."""
+    def held(scope: dict[str, Any]) -> str:
+        return str(scope["held"]) if scope["max_bindings"] is None else f"{scope['held']}/{scope['max_bindings']}"
+
+    parts = [f"lma {held(sessions['lma'])}"]
+    parts += [f"tenant {name} {held(scope)}" for name, scope in sessions["tenants"].items()]
+    parts += [f"mag {mag} {held(scope)}" for mag, scope in sessions["mags"].items()]
+    return ", ".join(parts)

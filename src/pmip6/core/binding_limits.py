@@ -15,6 +15,8 @@ scope announced full is announced again only after a session was created in it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pmip6.core.events import Address
 from pmip6.core.lma_settings import LmaSettings
 from pmip6.core.lookup import BindingCache
@@ -35,6 +37,31 @@ def full_scope(settings: LmaSettings, cache: BindingCache, tenant: str, mag: Add
     if limit is not None and cache.of_mag_count(mag) >= limit:
         return ("mag", mag), f"MAG {mag} holds its max_bindings ({limit}) sessions"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """The sessions one scope holds, and its ``max_bindings`` (None: no limit)."""
+
+    held: int
+    max_bindings: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUsage:
+    """The sessions held against each limit: the LMA's, every configured tenant's and every authorized MAG's."""
+
+    lma: Usage
+    tenants: dict[str, Usage]
+    mags: dict[Address, Usage]
+
+
+def session_usage(settings: LmaSettings, cache: BindingCache) -> SessionUsage:
+    """What the operator compares with the limits (``pmip6 show stats``, the Prometheus gauges); zero included."""
+    return SessionUsage(
+        Usage(len(cache), settings.max_bindings),
+        {tenant.name: Usage(cache.of_tenant_count(tenant.name), tenant.max_bindings) for tenant in settings.tenants},
+        {mag: Usage(cache.of_mag_count(mag), settings.mag_max_bindings.get(mag)) for mag in settings.authorized_mags})
 
 
 class FullScopes:

@@ -106,7 +106,7 @@ from pmip6.core.addressing import (
 )
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.binding_error import BindingErrorSender
-from pmip6.core.binding_limits import FullScopes, full_scope
+from pmip6.core.binding_limits import FullScopes, SessionUsage, full_scope, session_usage
 from pmip6.core.care_of_address import registered_proxy_coa, unusable_proxy_coa
 from pmip6.core.deadlines import DeadlineQueue, earliest
 from pmip6.core.events import (
@@ -314,6 +314,10 @@ class LocalMobilityAnchor:
         """What the LMA waits on: its outstanding BRIs, and the Handoff Indicator 4 PBUs waiting for the previous
         MAG's de-registration (RFC 5213 5.4.1.2 item 4, RFC 5846 8.1)."""
         return Waiting(self._revocations.outstanding(), len(self._pending))
+
+    def session_usage(self) -> SessionUsage:
+        """The sessions held in all, per tenant and per MAG, with their ``max_bindings`` (:mod:`binding_limits`)."""
+        return session_usage(self.settings, self._cache)
 
     def bindings_of(self, mn_id: bytes) -> list[BindingCacheEntry]:
         """The entries of one mobile node (one per attached interface), live and draining."""

@@ -38,6 +38,7 @@ from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
+from pmip6.runtime.views import session_usage_row
 from pmip6.runtime.transport import SIGNALING_RECEIVE_BUFFER
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import Status
@@ -68,6 +69,8 @@ class LmaDaemon(Daemon):
         self.dataplane_tenants: frozenset[str] | None = None
         """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
         self.add_stats_section("waiting", lambda: asdict(self.lma.waiting()))
+        self.add_stats_section("sessions", lambda: session_usage_row(self.lma.session_usage()))
+        self.metrics.add_session_usage(self.lma.session_usage)
         self._sends_at_open = Outcome()
         """What :meth:`prepare` found to tell the MAGs, sent once the sockets are open: the new Restart Counter
         (RFC 5847 3.2) and the revocations owed when the LMA stopped (RFC 5846 8.1)."""

@@ -5,7 +5,9 @@ at scrape time on its own registry, and the HTTP endpoint is served by the same 
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
 signaling_socket_drops_total, send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone
-pbu_received_total, pbu_processing_seconds and store_errors_total, the MAG alone retransmissions_total.
+pbu_received_total, pbu_processing_seconds and store_errors_total, and the sessions held against ``max_bindings``
+(tenant_bindings{tenant}, mag_bindings{mag}, max_bindings, tenant_max_bindings{tenant}, mag_max_bindings{mag}), the
+MAG alone retransmissions_total.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from pmip6.core.binding_limits import SessionUsage, Usage
 from pmip6.wire.messages import (
     BindingError,
     BindingRevocationAcknowledgement,
@@ -172,6 +175,34 @@ class _HeartbeatPeersCollector:
                         {**dict.fromkeys(PEER_STATES, 0), **self._peers_by_state()})
 
 
+class _SessionUsageCollector:
+    """The LMA's sessions held against its ``max_bindings`` limits (core/binding_limits.py), at each scrape: the
+    held counts for every tenant and authorized MAG, the limits for those that have one."""
+
+    def __init__(self, usage: Callable[[], SessionUsage]) -> None:
+        self._usage = usage
+
+    def collect(self) -> Iterator[Metric]:
+        usage = self._usage()
+        mags = {str(mag): scope for mag, scope in usage.mags.items()}
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_tenant_bindings", "Binding cache entries by tenant", "tenant",
+                        {name: scope.held for name, scope in usage.tenants.items()})
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_mag_bindings",
+                        "Binding cache entries by MAG (the address its PBUs come from)", "mag",
+                        {mag: scope.held for mag, scope in mags.items()})
+        limit = GaugeMetricFamily(f"{NAMESPACE}_max_bindings", "The LMA's max_bindings (no sample: no limit)")
+        if usage.lma.max_bindings is not None:
+            limit.add_metric([], usage.lma.max_bindings)
+        yield limit
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_tenant_max_bindings", "A tenant's max_bindings", "tenant",
+                        _limits(usage.tenants))
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_mag_max_bindings", "A MAG's max_bindings", "mag", _limits(mags))
+
+
+def _limits(scopes: Mapping[str, Usage]) -> dict[str, int]:
+    return {name: scope.max_bindings for name, scope in scopes.items() if scope.max_bindings is not None}
+
+
 def _labelled(family: type[CounterMetricFamily] | type[GaugeMetricFamily], name: str, documentation: str,
               label: str, values: Mapping[str, int]) -> Metric:
     metric = family(name, documentation, labels=[label])
@@ -200,6 +231,10 @@ class Metrics:
     def add_heartbeat_peers(self, peers_by_state: Callable[[], Mapping[str, int]]) -> None:
         """Export ``pmip6_heartbeat_peers{state}`` from ``peers_by_state()`` (RFC 5847: alert on ``unreachable``)."""
         self.registry.register(_HeartbeatPeersCollector(peers_by_state))
+
+    def add_session_usage(self, usage: Callable[[], SessionUsage]) -> None:
+        """Export the LMA's sessions held and its ``max_bindings`` limits from ``usage()``."""
+        self.registry.register(_SessionUsageCollector(usage))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

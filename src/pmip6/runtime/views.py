@@ -11,8 +11,10 @@ MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from pmip6.core.binding_limits import SessionUsage
 from pmip6.core.events import Address, TunnelSession, mn_text
 from pmip6.core.heartbeat import PeerHeartbeat
 from pmip6.dataplane.formats import session_format
@@ -84,3 +86,11 @@ def peer_row(state: PeerHeartbeat) -> dict[str, Any]:
     return {"peer": str(state.peer.address), "port": state.peer.port, "reachable": state.reachable,
             "missing_heartbeats": state.missing_heartbeats, "restart_counter": state.restart_counter,
             "heartbeats": "supported" if state.supported else "unsupported", "outstanding": state.outstanding}
+
+
+def session_usage_row(usage: SessionUsage) -> dict[str, Any]:
+    """``sessions`` in ``pmip6 show stats --json``: ``{"held": N, "max_bindings": M or null}`` for the LMA, under
+    ``tenants`` by name and under ``mags`` by address (docs/operations.md, "Limits")."""
+    return {"lma": asdict(usage.lma),
+            "tenants": {name: asdict(scope) for name, scope in sorted(usage.tenants.items())},
+            "mags": {str(mag): asdict(scope) for mag, scope in sorted(usage.mags.items(), key=lambda item: str(item[0]))}}

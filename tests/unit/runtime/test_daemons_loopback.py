@@ -31,7 +31,13 @@ from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
 from pmip6.runtime.store import StateInUse
 from pmip6.runtime.views import gre_mode
-from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
+from pmip6.wire.messages import (
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
+from pmip6.wire.numbers import Status
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
@@ -969,6 +975,47 @@ def test_RFC5846_8_1_show_says_what_the_lma_waits_on_a_held_binding_revoking_and
     assert held_stats["waiting"] == {"revocations": 1, "handoff_waits": 0}
     assert "waiting: 1 revocation(s) for their BRA, 0 handoff(s)" in stats_text(held_stats)
     assert ended_stats["waiting"] == {"revocations": 0, "handoff_waits": 0}
+
+
+def test_max_bindings_from_lma_toml_refuses_the_tenants_next_session_and_show_stats_counts_the_sessions(
+        tmp_path: Path) -> None:
+    """docs/operations.md, "Limits": a tenant's ``max_bindings`` read from the file refuses its next new session with
+    130, and ``show stats`` reports the sessions held against each limit."""
+    lab = Lab(tmp_path)
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace('ipv6_prefix_pool = "2001:db8:a::/48"\n',
+                                                                   'ipv6_prefix_pool = "2001:db8:a::/48"\nmax_bindings = 1\n'))
+    mag = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    mag.bind(("127.0.0.1", 0))
+    mag.settimeout(5)
+
+    def pbu(mn_id: bytes) -> bytes:
+        return encode_message(ProxyBindingUpdate(1, lifetime=900, options=(
+            MNIdentifierOption(mn_id), HomeNetworkPrefixOption(IPv6Address(0), 0), HandoffIndicatorOption(1),
+            AccessTechnologyTypeOption(4))))
+
+    async def scenario() -> tuple[list[int], Any]:
+        lma = lab.lma()
+        await lma.start()
+        try:
+            statuses = []
+            for mn_id in (b"mn1@opA", b"mn2@opA"):
+                mag.sendto(pbu(mn_id), ("127.0.0.1", lab.port))
+                answer = decode_message(await asyncio.to_thread(mag.recv, 2048))
+                assert isinstance(answer, ProxyBindingAcknowledgement)
+                statuses.append(answer.status)
+            return statuses, await lab.control("lma", {"command": "stats"})
+        finally:
+            await lma.close()
+
+    try:
+        statuses, stats = asyncio.run(scenario())
+    finally:
+        mag.close()
+    assert statuses == [Status.ACCEPTED, Status.INSUFFICIENT_RESOURCES]
+    assert stats["sessions"] == {"lma": {"held": 1, "max_bindings": None},
+                                 "tenants": {"opA": {"held": 1, "max_bindings": 1}},
+                                 "mags": {"127.0.0.1": {"held": 1, "max_bindings": None}}}
+    assert "sessions: lma 1, tenant opA 1/1, mag 127.0.0.1 1" in stats_text(stats)
 
 
 def test_RFC5846_9_2_revoke_all_does_not_abandon_its_bri_because_shutdown_timeout_is_zero(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv6Network
 
 import pytest
 
+from pmip6.core.binding_limits import SessionUsage, Usage
 from pmip6.core.events import (
     Alarm,
     BindingEstablished,
@@ -207,6 +208,22 @@ def test_prometheus_exposition_has_the_documented_metrics() -> None:
                  'pmip6_pbu_processing_seconds_count 1.0', 'pmip6_store_errors_total 2.0'):
         assert line in lines, line
     assert not any(line.startswith("pmip6_retransmissions") for line in lines)
+
+
+def test_the_lma_exports_the_sessions_held_by_tenant_and_mag_and_only_the_limits_configured() -> None:
+    lma = Metrics(Statistics(), lambda: {}, at_lma=True)
+    lma.add_session_usage(lambda: SessionUsage(Usage(3, None), {"opA": Usage(2, 5), "opB": Usage(1, None)},
+                                               {IPv4Address("192.0.2.2"): Usage(3, 4)}))
+    lines = lma.exposition().decode().splitlines()
+    for line in ('pmip6_tenant_bindings{tenant="opA"} 2.0', 'pmip6_tenant_bindings{tenant="opB"} 1.0',
+                 'pmip6_mag_bindings{mag="192.0.2.2"} 3.0', 'pmip6_tenant_max_bindings{tenant="opA"} 5.0',
+                 'pmip6_mag_max_bindings{mag="192.0.2.2"} 4.0'):
+        assert line in lines, line
+    assert not any(line.startswith(("pmip6_max_bindings ", 'pmip6_tenant_max_bindings{tenant="opB"}'))
+                   for line in lines), "no sample where there is no limit"
+    lma = Metrics(Statistics(), lambda: {}, at_lma=True)
+    lma.add_session_usage(lambda: SessionUsage(Usage(0, 7), {}, {}))
+    assert "pmip6_max_bindings 7.0" in lma.exposition().decode().splitlines()
 
 
 def test_the_mag_exports_its_own_families_and_not_the_lmas() -> None:
