@@ -71,10 +71,9 @@ def check_pools(entries: list[BindingCacheEntry], pools: Mapping[str, TenantPool
 def check_counts(entries: list[BindingCacheEntry], cache: BindingCache) -> None:
     """The Binding Cache's per-tenant and per-MAG counts, which ``max_bindings`` compares with its limits
     (core/binding_limits.py), are those of its entries: a handoff or a removal that missed them shows here."""
-    for tenant, count in Counter(entry.tenant for entry in entries).items():
-        check(cache.of_tenant_count(tenant) == count, f"tenant {tenant}: {cache.of_tenant_count(tenant)} counted, {count} held")
-    for mag, count in Counter(entry.mag.address for entry in entries).items():
-        check(cache.of_mag_count(mag) == count, f"MAG {mag}: {cache.of_mag_count(mag)} counted, {count} held")
+    tenants, mags = Counter(entry.tenant for entry in entries), Counter(entry.mag.address for entry in entries)
+    check(cache._per_tenant == tenants, f"tenant counts {cache._per_tenant}, entries {dict(tenants)}")
+    check(cache._per_mag == mags, f"MAG counts {cache._per_mag}, entries {dict(mags)}")
     check(len(cache) == len(entries), f"{len(cache)} entries counted, {len(entries)} held")
 
 

@@ -47,3 +47,29 @@ def test_stale_156_for_an_older_transmission_does_not_orphan_the_accepted_retran
     if live:
         assert (live[0].session().downlink_key, live[0].session().uplink_key) == (
             registered[0].downlink_key, registered[0].uplink_key)
+
+
+def test_the_count_invariant_sees_a_count_left_where_no_entry_is() -> None:
+    """fuzz/lma_invariants.py check_counts compares every count, also those of tenants and MAGs no entry holds any
+    more (review 14, F3): a re-homing that bypassed BindingCache.set_mag leaves one behind."""
+    from ipaddress import IPv4Address, IPv6Address, IPv6Network
+
+    from pmip6.core.events import Peer
+    from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, Tenant
+    from pmip6.wire.messages import ProxyBindingUpdate
+    from pmip6.wire.options import AccessTechnologyTypeOption, HandoffIndicatorOption, HomeNetworkPrefixOption, MNIdentifierOption
+
+    from fuzz.lma_invariants import check_counts
+
+    mag1, mag2 = Peer(IPv4Address("192.0.2.1"), 5436), Peer(IPv4Address("192.0.2.2"), 5436)
+    lma = LocalMobilityAnchor(LmaSettings(authorized_mags=frozenset({mag1.address}), default_tenant="t",
+                                          tenants=(Tenant("t", ipv6_prefix_pool=IPv6Network("2001:db8::/48")),)))
+    lma.receive(ProxyBindingUpdate(1, lifetime=100, options=(
+        MNIdentifierOption(b"mn"), HomeNetworkPrefixOption(IPv6Address(0), 0), HandoffIndicatorOption(1),
+        AccessTechnologyTypeOption(4))), mag1, IPv4Address("192.0.2.100"), 1.0)
+    (entry,) = lma.bindings()
+    check_counts([entry], lma._cache)
+    entry.proxy_coa = mag2  # bypassing set_mag
+    lma._cache.remove(entry)
+    with pytest.raises(InvariantViolation):
+        check_counts([], lma._cache)

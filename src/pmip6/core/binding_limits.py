@@ -5,12 +5,14 @@ INSUFFICIENT_RESOURCES (RFC 5213 8.9, from RFC 6275 6.1.8). One LMA serving seve
 bounds what one tenant, or one MAG, can take from the others: a /32 prefix pool alone holds four billion
 sessions, at about 1.1 KB of memory each.
 
-A PBU that would create a session, or move one to another MAG (a handoff), is rejected with 130 when the LMA, the
-session's tenant or that MAG already holds its limit. Every Binding Cache entry counts, a draining one too (it
-keeps its addresses until it is deleted, MinDelayBeforeBCEDelete after its de-registration). Re-registrations
-and de-registrations of the sessions held are never refused, nor are restored or kept entries whose count a
-lowered limit exceeds: the limit stops new sessions only. One Alarm per shortage, as for an exhausted pool: a
-scope announced full is announced again only after a session was created in it.
+A PBU that would create a session is rejected with 130 when the LMA, the session's tenant or its MAG already holds
+its limit; one that would move a session to another MAG (a handoff, to another Proxy-CoA from another MAG's address)
+when that MAG does: a move adds nothing to the LMA's or the tenant's count. Every Binding Cache entry counts, a
+draining one too (it keeps its addresses until it is deleted, MinDelayBeforeBCEDelete after its de-registration).
+Re-registrations and de-registrations of the sessions held (at the same Proxy-CoA, whatever address they come
+from) are never refused, nor are restored or kept entries whose count a lowered limit exceeds: the limit stops new
+sessions and moves only. One Alarm per shortage, as for an exhausted pool: a scope announced full is announced
+again only after a session was created in it (moved to it, for a MAG).
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ _Scope = tuple[str, str | Address]
 """("lma", ""), ("tenant", name) or ("mag", address): what a limit bounds."""
 
 
-def full_scope(settings: LmaSettings, cache: BindingCache, tenant: str, mag: Address) -> tuple[_Scope, str] | None:
-    """The first limit a new session of ``tenant`` at the MAG ``mag`` would exceed, with the rejection's reason in
-    words; None when there is room."""
-    if settings.max_bindings is not None and len(cache) >= settings.max_bindings:
-        return ("lma", ""), f"the LMA holds its max_bindings ({settings.max_bindings}) sessions"
-    limit = settings.tenant_max_bindings(tenant)
-    if limit is not None and cache.of_tenant_count(tenant) >= limit:
-        return ("tenant", tenant), f"tenant {tenant} holds its max_bindings ({limit}) sessions"
+def full_scope(settings: LmaSettings, cache: BindingCache, tenant: str, mag: Address, *,
+               moves: bool) -> tuple[_Scope, str] | None:
+    """The first limit a new session of ``tenant`` at the MAG ``mag`` would exceed (``moves``: a session moving to
+    ``mag``, which only the MAG's limit bounds), with the rejection's reason in words; None when there is room."""
+    if not moves:
+        if settings.max_bindings is not None and len(cache) >= settings.max_bindings:
+            return ("lma", ""), f"the LMA holds its max_bindings ({settings.max_bindings}) sessions"
+        limit = settings.tenant_max_bindings(tenant)
+        if limit is not None and cache.of_tenant_count(tenant) >= limit:
+            return ("tenant", tenant), f"tenant {tenant} holds its max_bindings ({limit}) sessions"
     limit = settings.mag_max_bindings.get(mag)
     if limit is not None and cache.of_mag_count(mag) >= limit:
         return ("mag", mag), f"MAG {mag} holds its max_bindings ({limit}) sessions"
@@ -79,10 +83,10 @@ class FullScopes:
         self._announced.add(scope)
         return True
 
-    def created(self, tenant: str, mag: Address) -> None:
-        """A session was created (or moved) for ``tenant`` at ``mag``: those scopes had room again."""
+    def created(self, tenant: str, mag: Address, *, moved: bool) -> None:
+        """A session was created for ``tenant`` at ``mag`` (``moved``: moved to ``mag``): those scopes had room."""
         if self._announced:
-            self._announced -= {("lma", ""), ("tenant", tenant), ("mag", mag)}
+            self._announced -= {("mag", mag)} if moved else {("lma", ""), ("tenant", tenant), ("mag", mag)}
 
     def clear(self) -> None:
         """After a reload: the limits may have changed; a shortage still there is announced again."""

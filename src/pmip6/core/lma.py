@@ -678,9 +678,11 @@ class LocalMobilityAnchor:
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
         mag = registration.source.address  # the session's MAG once registered (BindingCacheEntry.mag)
-        adds_session = entry is None or entry.mag.address != mag
-        if adds_session:
-            full = full_scope(self.settings, self._cache, registration.tenant, mag)
+        moves = (entry is not None and entry.proxy_coa.address != registration.proxy_coa.address
+                 and entry.mag.address != mag)  # a handoff to another MAG (not a refresh from another address)
+        limited = entry is None or moves
+        if limited:
+            full = full_scope(self.settings, self._cache, registration.tenant, mag, moves=moves)
             if full is not None:
                 scope, reason = full
                 outcome = self._reject_registration(registration, Status.INSUFFICIENT_RESOURCES, reason=reason)
@@ -724,8 +726,8 @@ class LocalMobilityAnchor:
         if entry is None:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
-        if adds_session:
-            self._full_scopes.created(registration.tenant, mag)
+        if limited:
+            self._full_scopes.created(registration.tenant, mag, moved=moves)
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
         self._revocations.withdraw(registration.mn_id, registration.proxy_coa.address)

@@ -78,7 +78,7 @@ class Table:
 
     def number(self, name: str, kind: type[_T], default: _T, minimum: float, maximum: float | None = None) -> _T:
         value = self.value(name, kind, default)
-        if not math.isfinite(value):  # type: ignore[arg-type]  # TOML has nan and inf
+        if type(value) is float and not math.isfinite(value):  # type: ignore[arg-type]  # TOML has nan and inf
             raise ConfigError(self.key(name), f"must be a finite number, got {value}")
         if value < minimum or (maximum is not None and value > maximum):  # type: ignore[operator]
             bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"

@@ -204,7 +204,7 @@ LMA_ERRORS = [
     *[(f'[lma]\nipv4_address = "127.0.0.1"\nmissing_heartbeats_allowed = {value}\n', "lma.missing_heartbeats_allowed")
       for value in ("0", "2.5", "true", "1001", "100000000000000000")],
     *[(f'[lma]\nipv4_address = "127.0.0.1"\nmax_bindings = {value}\n', "lma.max_bindings")
-      for value in ("0", "-5", "2.5", '"100"', "true")],
+      for value in ("0", "-5", "2.5", '"100"', "true", "-1" + "0" * 400)],  # beyond a float: no OverflowError
     ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\nmax_bindings = 0\n',
      "tenant[0].max_bindings"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nmax_bindings = 1.5\n', "mag[0].max_bindings"),
