@@ -120,6 +120,7 @@ from typing import cast
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE, BindingErrorSender
 from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
 from pmip6.core.deadlines import DeadlineQueue, earliest
+from pmip6.core.deregistration_window import DeregistrationWindow
 from pmip6.core.events import (
     Address,
     Alarm,
@@ -295,6 +296,7 @@ class MobileAccessGateway:
         self._lmas_refusing_global_revocation: set[Address] = set()
         """LMAs that answered a global BRI with 130: not asked again (RFC 5846 9.2 SHOULD NOT)."""
         self._deregistrations_with_gre_key: set[bytes] = set()
+        self._deregistrations = DeregistrationWindow()
         """MN-IDs whose de-registration drew 163: it is resent with the GRE Key option (GK-4.2-8)."""
 
     # ---- public API -------------------------------------------------------------------------------
@@ -423,11 +425,12 @@ class MobileAccessGateway:
 
     def next_deadline(self) -> float | None:
         """The earliest time :meth:`handle_timer` has something to do, or None."""
-        return earliest(self._timers.next_deadline(), self._revocations.next_deadline(), self.heartbeat.next_deadline())
+        return earliest(self._timers.next_deadline(), self._revocations.next_deadline(), self.heartbeat.next_deadline(),
+                        self._deregistrations.due())
 
     def handle_timer(self, now: float) -> Outcome:
-        """Deferred sends, retransmissions (of PBUs and of the global BRI), give-ups, lifetime refreshes, expiries and
-        Heartbeat Requests due at ``now``."""
+        """Deferred sends, retransmissions (of PBUs and of the global BRI), give-ups, lifetime refreshes, expiries,
+        Heartbeat Requests due at ``now``, and the de-registrations waiting for room in the window."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
         outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._lma_while_registered)))
         starting: list[BindingUpdateListEntry] = []  # the registrations and refreshes this firing starts (_paced)
@@ -445,6 +448,10 @@ class MobileAccessGateway:
         for position, entry in enumerate(starting):
             outcome.extend(self._start_update(entry, now, at=self._paced(entry, now, position, len(starting))))
             self._reschedule(entry.mn_id)
+        for entry in self._deregistrations.admissible():
+            if self._entries.get(entry.mn_id) is entry:  # not replaced (attached again) nor removed (a BRI)
+                outcome.extend(self._start_update(entry, now))
+                self._reschedule(entry.mn_id)
         return outcome
 
     def _paced(self, entry: BindingUpdateListEntry, now: float, position: int, count: int) -> float:
@@ -509,8 +516,8 @@ class MobileAccessGateway:
         retransmission (6.3) or, when ``revocation_wait`` is given (a stopping daemon: its fallback must still leave
         before it exits), that many seconds after it was sent, falls back to a de-registration PBU per entry;
         after 130 (Global Revocation NOT Authorized) that LMA is not asked again (9.2 SHOULD NOT). Every other entry
-        (and every entry without ``global_revocation``) is de-registered (RFC 5213 6.9.1.4); rate-limited PBUs
-        follow from :meth:`handle_timer`."""
+        (and every entry without ``global_revocation``) is de-registered (RFC 5213 6.9.1.4); rate-limited PBUs, and
+        those beyond the DEREGISTRATION_WINDOW in flight, follow from :meth:`handle_timer`."""
         outcome = Outcome()
         settings = self.settings
         registered = [entry for entry in self._entries.values() if entry.state is BulState.REGISTERED]
@@ -560,7 +567,10 @@ class MobileAccessGateway:
         its first PBU sent at once or, when ``at`` is later, deferred to then (:meth:`handle_timer` sends it).
         A re-registration of an entry whose last one went unanswered is a single PBU waiting
         INITIAL_BINDACK_TIMEOUT: the exchanges then follow MAX_BINDACK_TIMEOUT apart (:meth:`_retry`), one PBU
-        each, "at this slower rate" (RFC 6275 11.8, RFC 5213 6.9.4)."""
+        each, "at this slower rate" (RFC 6275 11.8, RFC 5213 6.9.4). A de-registration waits while
+        DEREGISTRATION_WINDOW others are in flight (:mod:`pmip6.core.deregistration_window`)."""
+        if entry.state is BulState.DEREGISTERING and not self._deregistrations.admit(entry):
+            return Outcome()
         settings = self.settings
         retransmissions = 0 if entry.refresh_unanswered and entry.state is BulState.REGISTERED \
             else settings.max_retransmissions
@@ -1020,6 +1030,7 @@ class MobileAccessGateway:
             self._timers.schedule(mn_id, deadline)
 
     def _finish_pending(self, entry: BindingUpdateListEntry) -> None:
+        self._deregistrations.ended(entry.mn_id)
         if entry.pending is not None:
             for sequence in entry.pending.sent_times:
                 if self._awaiting.get(sequence) == entry.mn_id:
