@@ -2,13 +2,17 @@
 
 Python sets cost about 60-100 octets per member; the GRE key allocator and the address pools hand out
 mostly consecutive values, so 4 KiB bitmap chunks created on first use cost a bit per member instead.
+:meth:`SparseBitSet.first_absent` finds the next free value a chunk at a time, skipping full chunks whole, so an
+allocator's cost does not grow with how full its space is (walkthrough 9a: a full /12 pool with churn took 380 ms
+an allocation, probing one address at a time).
 """
 
 from __future__ import annotations
 
 _CHUNK_SHIFT = 15
 _CHUNK_MASK = (1 << _CHUNK_SHIFT) - 1
-_CHUNK_OCTETS = (1 << _CHUNK_SHIFT) // 8
+_CHUNK_BITS = 1 << _CHUNK_SHIFT
+_CHUNK_OCTETS = _CHUNK_BITS // 8
 
 
 class SparseBitSet:
@@ -51,6 +55,24 @@ class SparseBitSet:
             self._members[index] -= 1
             if not self._members[index]:
                 del self._chunks[index], self._members[index]
+
+    def first_absent(self, start: int, end: int) -> int | None:
+        """The smallest value in ``[start, end)`` not in the set, or None."""
+        value = start
+        while value < end:
+            if value not in self:
+                return value
+            index = value >> _CHUNK_SHIFT
+            if self._members[index] < _CHUNK_BITS:
+                # Bit i of the chunk as an integer is member (index << _CHUNK_SHIFT) + i (see add()); the lowest set
+                # bit of the complement from ``value``'s offset on is the first free member after it.
+                free = ~int.from_bytes(self._chunks[index], "little") >> (value & _CHUNK_MASK)
+                position = (value & _CHUNK_MASK) + (free & -free).bit_length() - 1
+                if position < _CHUNK_BITS:
+                    found = (index << _CHUNK_SHIFT) + position
+                    return found if found < end else None
+            value = (index + 1) << _CHUNK_SHIFT
+        return None
 
     def __len__(self) -> int:
         return self._count

@@ -37,9 +37,10 @@ class GreKeyAllocator:
         """A key not in use, now marked in use."""
         if len(self._in_use) >= KEY_SPACE - 1:
             raise KeySpaceExhausted("no free GRE key")
-        key = self._cursor
-        while key == 0 or key in self._in_use:
-            key = (key + 1) % KEY_SPACE
+        key = self._in_use.first_absent(max(self._cursor, 1), KEY_SPACE)
+        if key is None:
+            key = self._in_use.first_absent(1, self._cursor)
+        assert key is not None  # fewer than KEY_SPACE - 1 in use
         self._in_use.add(key)
         self._cursor = (key + 1) % KEY_SPACE
         return key

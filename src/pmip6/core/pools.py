@@ -14,7 +14,8 @@ from pmip6.core.lma_settings import Tenant
 
 
 class SubnetPool:
-    """The /``length`` subnets of ``network``, handed out lowest-free-first after the last allocation.
+    """The /``length`` subnets of ``network``, handed out lowest-free-first after the last allocation (next fit: a
+    released subnet is handed out again as late as possible).
 
     ``reserved`` lists subnet indexes that are never handed out (e.g. an IPv4 network address).
     """
@@ -65,12 +66,20 @@ class SubnetPool:
         """A free subnet, now in use; None when the pool is exhausted."""
         if not self.has_free():
             return None
-        index = self._cursor
-        while index in self._used or index in self._reserved:
-            index = (index + 1) % self._count
+        index = self._first_free(self._cursor, self._count)
+        if index is None:
+            index = self._first_free(0, self._cursor)
+        assert index is not None  # has_free()
         self._used.add(index)
         self._cursor = (index + 1) % self._count
         return self._subnet(index)
+
+    def _first_free(self, start: int, end: int) -> int | None:
+        """The lowest index in ``[start, end)`` neither used nor reserved, or None."""
+        index = self._used.first_absent(start, end)
+        while index is not None and index in self._reserved:
+            index = self._used.first_absent(index + 1, end)
+        return index
 
     def claim(self, subnet: IPv4Network | IPv6Network) -> bool:
         """Take a specific subnet; False (and nothing changes) when it is not available."""
