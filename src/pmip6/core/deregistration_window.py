@@ -14,7 +14,7 @@ once), in the order their MNs left, each with a Timestamp of when it is sent.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pmip6.core.bul import BindingUpdateListEntry
 
@@ -38,25 +38,29 @@ class DeregistrationWindow:
 
     def admit(self, entry: BindingUpdateListEntry) -> bool:
         """Whether ``entry``'s de-registration may go now (it is then in flight until :meth:`ended`); if not, it
-        waits for room."""
+        waits for room behind those already waiting."""
         if entry.mn_id in self._in_flight:
             return True
-        if len(self._in_flight) >= DEREGISTRATION_WINDOW:
+        if self._waiting or len(self._in_flight) >= DEREGISTRATION_WINDOW:  # none overtakes one waiting
             self._waiting.append(entry)
             return False
         self._in_flight.add(entry.mn_id)
         return True
 
     def ended(self, mn_id: bytes) -> None:
-        """The de-registration of ``mn_id`` (if in flight) ended: its PBA came, or its wait was over."""
+        """The de-registration of ``mn_id`` (if in flight) ended: its entry is gone (its PBA came, its wait was over,
+        the MN attached again, a BRI revoked it). A resend after status 163 keeps its place."""
         self._in_flight.discard(mn_id)
 
     def due(self) -> float | None:
         """When the MAG's timer must fire to send waiting de-registrations: at once when there is room for one."""
         return _AT_ONCE if self._waiting and len(self._in_flight) < DEREGISTRATION_WINDOW else None
 
-    def admissible(self) -> Iterator[BindingUpdateListEntry]:
-        """The waiting entries there is room for now, in order, taken out of the queue (some may have ended
-        meanwhile: the MN attached again, a BRI revoked it; the caller checks)."""
+    def admissible(self, current: Callable[[BindingUpdateListEntry], bool]) -> Iterator[BindingUpdateListEntry]:
+        """The waiting entries there is room for now, in order, taken out of the queue and in flight; those not
+        ``current`` any more (the MN attached again, a BRI revoked it) are dropped."""
         while self._waiting and len(self._in_flight) < DEREGISTRATION_WINDOW:
-            yield self._waiting.popleft()
+            entry = self._waiting.popleft()
+            if current(entry):
+                self._in_flight.add(entry.mn_id)  # admit() lets it through
+                yield entry

@@ -296,8 +296,9 @@ class MobileAccessGateway:
         self._lmas_refusing_global_revocation: set[Address] = set()
         """LMAs that answered a global BRI with 130: not asked again (RFC 5846 9.2 SHOULD NOT)."""
         self._deregistrations_with_gre_key: set[bytes] = set()
-        self._deregistrations = DeregistrationWindow()
         """MN-IDs whose de-registration drew 163: it is resent with the GRE Key option (GK-4.2-8)."""
+        self._deregistrations = DeregistrationWindow()
+        """The de-registrations in flight and those waiting for room (:mod:`pmip6.core.deregistration_window`)."""
 
     # ---- public API -------------------------------------------------------------------------------
 
@@ -448,10 +449,9 @@ class MobileAccessGateway:
         for position, entry in enumerate(starting):
             outcome.extend(self._start_update(entry, now, at=self._paced(entry, now, position, len(starting))))
             self._reschedule(entry.mn_id)
-        for entry in self._deregistrations.admissible():
-            if self._entries.get(entry.mn_id) is entry:  # not replaced (attached again) nor removed (a BRI)
-                outcome.extend(self._start_update(entry, now))
-                self._reschedule(entry.mn_id)
+        for entry in self._deregistrations.admissible(lambda waiting: self._entries.get(waiting.mn_id) is waiting):
+            outcome.extend(self._start_update(entry, now))
+            self._reschedule(entry.mn_id)
         return outcome
 
     def _paced(self, entry: BindingUpdateListEntry, now: float, position: int, count: int) -> float:
@@ -1030,7 +1030,6 @@ class MobileAccessGateway:
             self._timers.schedule(mn_id, deadline)
 
     def _finish_pending(self, entry: BindingUpdateListEntry) -> None:
-        self._deregistrations.ended(entry.mn_id)
         if entry.pending is not None:
             for sequence in entry.pending.sent_times:
                 if self._awaiting.get(sequence) == entry.mn_id:
@@ -1123,6 +1122,7 @@ class MobileAccessGateway:
         established = entry.registered_at is not None
         events: list[Event] = [BindingRemoved(entry.session(), reason)] if established or announce else []
         self._finish_pending(entry)
+        self._deregistrations.ended(entry.mn_id)
         self._release_downlink_key(entry)
         self._deregistrations_with_gre_key.discard(entry.mn_id)
         del self._entries[entry.mn_id]

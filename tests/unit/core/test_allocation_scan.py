@@ -7,11 +7,12 @@ from __future__ import annotations
 import random
 from ipaddress import IPv4Network, IPv6Network
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmip6.core.bitset import SparseBitSet
-from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.keys import KEY_SPACE, GreKeyAllocator
 from pmip6.core.pools import IPv4HomeAddressPool, SubnetPool
 
 CHUNK = 1 << 15
@@ -60,53 +61,26 @@ def test_an_allocation_from_a_full_pool_with_churn_does_not_probe_address_by_add
     assert counting.tests < 20, f"{counting.tests} membership tests for one address"
 
 
-def _reference_next_fit(count: int, reserved: set[int]) -> tuple[list[int | None], list[str]]:
-    """A random run of allocations, releases and claims against a brute-force next-fit model; the model's
-    allocations and the operations, to replay on the real pool."""
-    rng = random.Random(count)
-    used: set[int] = set()
-    cursor = 0
-    results: list[int | None] = []
-    operations: list[str] = []
-    for _ in range(3 * count):
+def test_the_pool_still_hands_out_subnets_next_fit_from_the_last_allocation() -> None:
+    """Allocations, releases and claims, with reserved indexes, against the old scan."""
+    rng = random.Random(64)
+    network = IPv6Network("2001:db8::/58")  # 64 /64s
+    subnets = list(network.subnets(new_prefix=64))
+    reserved = {0, 5, 63}
+    pool, model = SubnetPool(network, 64, reserved=frozenset(reserved)), _OldPool(64, reserved)
+    for _ in range(192):
         action = rng.random()
         if action < 0.6:
-            free = [index for index in list(range(cursor, count)) + list(range(cursor)) if index not in used
-                    and index not in reserved]
-            results.append(free[0] if free else None)
-            if free:
-                used.add(free[0])
-                cursor = (free[0] + 1) % count
-            operations.append("allocate")
-        elif action < 0.9 and used:
-            index = rng.choice(sorted(used))
-            used.discard(index)
-            operations.append(f"release {index}")
+            got = pool.allocate()
+            assert (None if got is None else subnets.index(got)) == model.allocate()
+        elif action < 0.9 and model.used:
+            index = rng.choice(sorted(model.used))
+            pool.release(subnets[index])
+            model.used.discard(index)
         else:
-            index = rng.randrange(count)
-            if index not in used and index not in reserved:
-                used.add(index)
-            operations.append(f"claim {index}")
-    return results, operations
-
-
-def test_the_pool_still_hands_out_subnets_next_fit_from_the_last_allocation() -> None:
-    count, reserved = 64, {0, 5, 63}
-    expected, operations = _reference_next_fit(count, reserved)
-    network = IPv6Network("2001:db8::/58")  # 64 /64s
-    pool = SubnetPool(network, 64, reserved=frozenset(reserved))
-    subnets = list(network.subnets(new_prefix=64))
-    got: list[int | None] = []
-    for operation in operations:
-        verb, _, argument = operation.partition(" ")
-        if verb == "allocate":
-            subnet = pool.allocate()
-            got.append(None if subnet is None else subnets.index(subnet))
-        elif verb == "release":
-            pool.release(subnets[int(argument)])
-        else:
-            pool.claim(subnets[int(argument)])
-    assert got == expected
+            index = rng.randrange(64)
+            pool.claim(subnets[index])
+            model.claim(index)
 
 
 def test_the_key_allocator_still_hands_out_keys_after_the_last_one_skipping_those_in_use() -> None:
@@ -115,3 +89,158 @@ def test_the_key_allocator_still_hands_out_keys_after_the_last_one_skipping_thos
     for taken in range(first + 1, first + 1 + 3 * CHUNK):  # three chunks and more of keys in use after it
         keys.claim(taken)
     assert keys.allocate() == first + 1 + 3 * CHUNK
+
+
+class _OldPool:
+    """The one-by-one next-fit scan the pools used before first_absent, on its own state (used, reserved, cursor):
+    the reference they must still agree with."""
+
+    def __init__(self, count: int, reserved: set[int]) -> None:
+        self.count, self.reserved, self.used, self.cursor = count, reserved, set[int](), 0
+
+    def allocate(self) -> int | None:
+        if len(self.used) + len(self.reserved) >= self.count:
+            return None
+        index = self.cursor
+        while index in self.used or index in self.reserved:
+            index = (index + 1) % self.count
+        self.used.add(index)
+        self.cursor = (index + 1) % self.count
+        return index
+
+    def claim(self, index: int) -> None:
+        if index not in self.used and index not in self.reserved:
+            self.used.add(index)
+
+
+def _old_key_next(in_use: set[int], cursor: int) -> int:
+    key = cursor
+    while key == 0 or key in in_use:
+        key = (key + 1) % KEY_SPACE
+    return key
+
+
+def test_first_absent_at_every_chunk_edge() -> None:
+    bits = SparseBitSet()
+    for value in range(CHUNK - 3, 2 * CHUNK + 3):  # chunk 0's tail, chunk 1 full, chunk 2's head
+        bits.add(value)
+    assert bits.first_absent(CHUNK - 3, 3 * CHUNK) == 2 * CHUNK + 3
+    assert bits.first_absent(CHUNK, 2 * CHUNK) is None, "a full chunk, end at its boundary"
+    assert bits.first_absent(CHUNK - 1, 2 * CHUNK + 3) is None, "end just at the first free value"
+    assert bits.first_absent(CHUNK - 1, 2 * CHUNK + 4) == 2 * CHUNK + 3
+    assert bits.first_absent(5, 5) is None and bits.first_absent(9, 3) is None, "empty and reversed ranges"
+    bits.discard(2 * CHUNK - 1)  # the last bit of the full chunk
+    assert bits.first_absent(CHUNK, 3 * CHUNK) == 2 * CHUNK - 1
+    bits.add(2 * CHUNK - 1)
+    for value in range(CHUNK - 3, CHUNK):
+        bits.discard(value)
+    assert 0 not in bits._chunks, "chunk 0 emptied and dropped"  # noqa: SLF001
+    assert bits.first_absent(CHUNK - 1, 3 * CHUNK) == CHUNK - 1
+
+
+def test_first_absent_when_the_member_at_the_chunk_end_hides_the_next_chunk_start() -> None:
+    bits = SparseBitSet()
+    bits.add(CHUNK - 1)
+    bits.add(CHUNK)  # the next chunk's first value is taken too
+    assert bits.first_absent(CHUNK - 1, 4 * CHUNK) == CHUNK + 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_ipv4_pool_matches_the_old_scan_through_churn_and_wraps(seed: int) -> None:
+    rng = random.Random(seed)
+    pool = IPv4HomeAddressPool(IPv4Network(f"10.0.0.0/{rng.choice([16, 22, 29])}"))
+    model = _OldPool(pool.network.num_addresses, {0, 1, pool.network.num_addresses - 1})
+    held = []
+    for _ in range(6000):
+        if held and rng.random() < 0.35:
+            gone = held.pop(rng.randrange(len(held)))
+            pool.release(gone.ip)
+            model.used.discard(int(gone.ip) - int(pool.network.network_address))
+            continue
+        expected = model.allocate()
+        got = pool.allocate()
+        assert (None if got is None else int(got.ip) - int(pool.network.network_address)) == expected
+        if got is not None:
+            held.append(got)
+
+
+def test_two_reserved_indexes_in_a_row_after_the_wrap_are_both_skipped() -> None:
+    pool = IPv4HomeAddressPool(IPv4Network("10.0.0.0/29"))  # reserved 0, 1 and 7
+    given = [pool.allocate() for _ in range(5)]
+    assert [str(interface.ip) for interface in given] == [f"10.0.0.{n}" for n in range(2, 7)]  # type: ignore[union-attr]
+    assert pool.allocate() is None
+    pool.release(given[0].ip)  # type: ignore[union-attr]
+    again = pool.allocate()
+    assert again is not None and str(again.ip) == "10.0.0.2", "not the reserved .0 or .1 after the wrap"
+
+
+def test_the_key_allocator_hands_out_the_last_key_then_wraps_to_1_never_0() -> None:
+    keys = GreKeyAllocator(seed=1)
+    keys._cursor = KEY_SPACE - 2  # noqa: SLF001
+    assert keys.allocate() == KEY_SPACE - 2
+    assert keys.allocate() == KEY_SPACE - 1, "2**32 - 1 is a key"
+    assert keys._cursor == 0  # noqa: SLF001
+    assert keys.allocate() == 1, "never key 0"
+    keys.claim(2)
+    keys.claim(3)
+    keys._cursor = 0  # noqa: SLF001
+    assert keys.allocate() == 4
+
+
+def test_the_key_allocator_wraps_past_full_chunks_to_the_first_free_key_below_the_cursor() -> None:
+    keys = GreKeyAllocator(seed=1)
+    for key in range(1, 2 * CHUNK + 10):
+        if key != CHUNK + 7:
+            keys.claim(key)
+    for key in range(KEY_SPACE - CHUNK - 5, KEY_SPACE):
+        keys.claim(key)
+    keys._cursor = KEY_SPACE - CHUNK - 5  # noqa: SLF001
+    assert keys.allocate() == CHUNK + 7
+    assert keys.allocate() == 2 * CHUNK + 10
+
+
+@pytest.mark.parametrize("cursor", [1, CHUNK - 1, CHUNK, 2 * CHUNK + 1, KEY_SPACE - 1, 0])
+def test_the_key_allocator_matches_the_old_scan(cursor: int) -> None:
+    rng = random.Random(cursor)
+    keys = GreKeyAllocator(seed=1)
+    in_use = set(rng.sample(range(1, 3 * CHUNK), 2 * CHUNK)) | {KEY_SPACE - 1}
+    for key in in_use:
+        keys.claim(key)
+    keys._cursor = cursor  # noqa: SLF001
+    for _ in range(300):
+        expected = _old_key_next(in_use, keys._cursor)  # noqa: SLF001
+        assert keys.allocate() == expected
+        in_use.add(expected)
+        if rng.random() < 0.3:
+            gone = rng.choice(sorted(in_use))
+            keys.release(gone)
+            in_use.discard(gone)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_prefix_pool_without_reserved_indexes_matches_the_old_scan_first_and_last_prefix_included(seed: int) -> None:
+    rng = random.Random(seed)
+    network = IPv6Network("2001:db8::/62")  # 4 /64s, none reserved (TenantPools.for_tenant)
+    subnets = list(network.subnets(new_prefix=64))
+    pool, model = SubnetPool(network, 64), _OldPool(4, set())
+    held: list[int] = []
+    for _ in range(200):
+        if held and rng.random() < 0.4:
+            gone = held.pop(rng.randrange(len(held)))
+            pool.release(subnets[gone])
+            model.used.discard(gone)
+            continue
+        expected = model.allocate()
+        got = pool.allocate()
+        assert (None if got is None else subnets.index(got)) == expected
+        if expected is not None:
+            held.append(expected)
+
+
+def test_a_prefix_pool_hands_out_prefix_0_again_after_the_wrap_and_its_last_prefix() -> None:
+    network = IPv6Network("2001:db8::/62")
+    subnets = list(network.subnets(new_prefix=64))
+    pool = SubnetPool(network, 64)
+    assert [pool.allocate() for _ in range(4)] == subnets, "the last prefix too"
+    pool.release(subnets[0])
+    assert pool.allocate() == subnets[0], "index 0 after the wrap"
