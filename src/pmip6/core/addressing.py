@@ -112,11 +112,13 @@ class AddressPlan:
 
 def plan_addresses(
     prefix_options: list[HomeNetworkPrefixOption],
+    requested_prefixes: tuple[IPv6Network, ...],
     ipv4_request: IPv4HomeAddressRequestOption | None,
     pools: TenantPools,
     current: BindingCacheEntry | None,
 ) -> AddressPlan | AddressRejection:
-    """Plan the session's addresses (see the module docstring); ``current`` is the entry being updated."""
+    """Plan the session's addresses (see the module docstring); ``requested_prefixes`` are the NON_ZERO ones of
+    ``prefix_options`` (:func:`non_zero_prefixes`), ``current`` is the entry being updated."""
     current_prefixes = current.home_network_prefixes if current is not None else ()
     current_ipv4 = current.ipv4_home_address if current is not None else None
     keep_prefixes: tuple[IPv6Network, ...] = ()
@@ -129,7 +131,7 @@ def plan_addresses(
         keep_prefixes = current_prefixes
     else:
         assert pools.prefixes is not None  # the LMA checked NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE
-        claim_prefixes = tuple(sorted(set(non_zero_prefixes(prefix_options))))
+        claim_prefixes = tuple(sorted(set(requested_prefixes)))
         if claim_prefixes:
             if not all(pools.prefixes.available(prefix) for prefix in claim_prefixes):
                 return AddressRejection(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)

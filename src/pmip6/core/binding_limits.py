@@ -37,6 +37,8 @@ def full_scope(settings: LmaSettings, cache: BindingCache, tenant: str, mag: Add
         limit = settings.tenant_max_bindings(tenant)
         if limit is not None and cache.of_tenant_count(tenant) >= limit:
             return ("tenant", tenant), f"tenant {tenant} holds its max_bindings ({limit}) sessions"
+    if not settings.mag_max_bindings:  # hashing an address costs more than the rest of the lookup
+        return None
     limit = settings.mag_max_bindings.get(mag)
     if limit is not None and cache.of_mag_count(mag) >= limit:
         return ("mag", mag), f"MAG {mag} holds its max_bindings ({limit}) sessions"

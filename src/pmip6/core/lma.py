@@ -201,6 +201,8 @@ class _Registration:
 
     pbu: ProxyBindingUpdate
     options: PbuOptions
+    prefixes: tuple[IPv6Network, ...]
+    """The NON_ZERO home network prefixes it asks for (:func:`~pmip6.core.addressing.non_zero_prefixes`)."""
     source: Peer
     destination: Address
     mn_id: bytes
@@ -516,12 +518,13 @@ class LocalMobilityAnchor:
         hi = received.handoff_indicator
         att = received.access_technology_type
         ll_id = received.mn_link_layer_identifier
+        prefixes = non_zero_prefixes(prefix_options)
         found = self._cache.lookup(
             LookupRequest(
                 mn_id=mn_id,
                 tenant=tenant,
                 proxy_coa=proxy_coa.address,
-                prefixes=non_zero_prefixes(prefix_options),
+                prefixes=prefixes,
                 ipv4_home_address=(
                     next((r.address for r in ipv4_requests if int(r.address) != 0), None) if ipv4_requests else None
                 ),
@@ -561,8 +564,9 @@ class LocalMobilityAnchor:
             return reject(Status.MISSING_HANDOFF_INDICATOR_OPTION)
         if att is None:
             return reject(Status.MISSING_ACCESS_TECH_TYPE_OPTION)
-        if any(option.prefix_length > 128 for option in prefix_options):
-            return reject(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
+        for option in prefix_options:
+            if option.prefix_length > 128:
+                return reject(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
         pools = self._pools[tenant]  # RFC 5844 3.1.2.1 checks, in its order: 172, 170, 173
         if prefix_options and pools.prefixes is None:
             return reject(Status.NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE)
@@ -574,8 +578,8 @@ class LocalMobilityAnchor:
             return reject(found.reject, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
 
         registration = _Registration(
-            pbu, received, source, destination, mn_id, tenant, self.settings.gre_policy.resolve(mn_id, source.address),
-            proxy_coa, stepped_back,
+            pbu, received, prefixes, source, destination, mn_id, tenant,
+            self.settings.gre_policy.resolve(mn_id, source.address), proxy_coa, stepped_back,
         )
         if pbu.lifetime == 0:
             return self._deregister(registration, found, now)
@@ -692,7 +696,8 @@ class LocalMobilityAnchor:
         pbu = registration.pbu
         received = registration.options
         pools = self._pools[registration.tenant]
-        plan = plan_addresses(received.home_network_prefixes, received.ipv4_home_address_request, pools, entry)
+        plan = plan_addresses(received.home_network_prefixes, registration.prefixes, received.ipv4_home_address_request,
+                              pools, entry)
         if isinstance(plan, AddressRejection):
             outcome = self._reject_registration(
                 registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status,

@@ -50,6 +50,8 @@ class LmaGrePolicy:
         mn_policy = self._by_mn.get(mn_id)
         if mn_policy is not None:
             return mn_policy
+        if not self.per_mag:  # hashing an address costs more than the rest of the lookup
+            return self.default
         return self.per_mag.get(mag, self.default)
 
     def deciding(self, mn_id: bytes, mag: Address) -> str:
