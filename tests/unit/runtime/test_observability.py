@@ -226,6 +226,23 @@ def test_the_lma_exports_the_sessions_held_by_tenant_and_mag_and_only_the_limits
     assert "pmip6_max_bindings 7.0" in lma.exposition().decode().splitlines()
 
 
+def test_the_pbu_processing_histogram_counts_a_duration_at_a_bound_in_that_bound_and_is_cumulative() -> None:
+    """Prometheus buckets are ``le``: 0.0001 s falls in the 0.0001 bucket; each bucket counts those below it too."""
+    lma = Metrics(Statistics(), lambda: {}, at_lma=True)
+    durations = lma.pbu_processing_histogram()
+    for seconds in (0.0001, 0.00011, 0.3, 2.0):
+        durations.observe(seconds)
+    lines = lma.exposition().decode().splitlines()
+    for line in ('pmip6_pbu_processing_seconds_bucket{le="5e-05"} 0.0',
+                 'pmip6_pbu_processing_seconds_bucket{le="0.0001"} 1.0',
+                 'pmip6_pbu_processing_seconds_bucket{le="0.00025"} 2.0',
+                 'pmip6_pbu_processing_seconds_bucket{le="1.0"} 3.0',
+                 'pmip6_pbu_processing_seconds_bucket{le="+Inf"} 4.0',
+                 'pmip6_pbu_processing_seconds_count 4.0', 'pmip6_pbu_processing_seconds_sum 2.30021'):
+        assert line in lines, (line, [line for line in lines if "processing" in line])
+    assert any(line.startswith("pmip6_pbu_processing_seconds_created ") for line in lines)
+
+
 def test_the_mag_exports_its_own_families_and_not_the_lmas() -> None:
     statistics = Statistics()
     statistics.retransmissions = 3
