@@ -58,7 +58,7 @@ def test_reload_counts_bindings_in_the_right_number(kept: int, removed: int, lin
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     result = {"bindings_kept": kept, "bindings_removed": removed, "restart_needed": []}
-    monkeypatch.setattr("pmip6.commands.reload.control_request", lambda path, request: result)
+    monkeypatch.setattr("pmip6.commands.reload.control_request", lambda path, request, timeout: result)
     assert main(["reload", "--control", "lma.sock"]) == 0
     assert capsys.readouterr().out == f"{line}\n"
 

@@ -7,10 +7,16 @@ import sys
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from pmip6.runtime.control import ControlError
+from pmip6.runtime.control import ControlError, ControlTimeout
 
 MAX_TIMEOUT = 86400.0
 """The longest ``--timeout`` (one day): anything longer is a typo, and socket timeouts need a finite value."""
+LONG_WAIT = 120.0
+"""How long ``pmip6 reload`` and ``pmip6 lma clear`` wait for the daemon's answer unless ``--timeout`` says otherwise:
+the daemon does the work in one step on its event loop, seconds for 100,000 bindings (docs/operations.md, "Reloading
+the configuration")."""
+UNANSWERED = 3
+"""Exit status of a command whose request the daemon took but did not answer in time: it may still carry it out."""
 
 
 def plain_help(docstring: str | None) -> str:
@@ -35,6 +41,19 @@ def seconds(text: str) -> float:
     if not 0 < value <= MAX_TIMEOUT:  # False for NaN too
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds up to {MAX_TIMEOUT:g}, got {text!r}")
     return value
+
+
+def timeout_argument(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--timeout SECONDS``: how long to wait for the daemon's answer."""
+    parser.add_argument("--timeout", type=seconds, default=default, metavar="SECONDS",
+                        help=f"seconds to wait for the daemon's answer (default {default:g}, at most {MAX_TIMEOUT:g})")
+
+
+def unanswered(error: ControlTimeout, doing: str) -> int:
+    """Print that the daemon took the request but did not answer in time, so it may still be ``doing`` it ("applying
+    the file"); return :data:`UNANSWERED`."""
+    print(f"error: {error}: the daemon may still be {doing}", file=sys.stderr)
+    return UNANSWERED
 
 
 def control_failed(error: ControlError, role: str) -> int:

@@ -4,7 +4,8 @@
 ``clear`` removes every binding of the mobile node, or of the MAG (e.g. one that went away without
 de-registering), or those of the mobile node at that MAG when both are given (at least one is), draining
 ones included; their keys and addresses are free at once. It prints how many it removed; exit 0 when it
-removed any, 1 when none matched or the LMA does not answer, 2 for a usage error.
+removed any, 1 when none matched or no LMA takes the request, 2 for a usage error, 3 when the LMA took it but did
+not answer within ``--timeout`` (120 s unless given): it may still be removing them (``pmip6 show bindings`` tells).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn
 
-from pmip6.commands import address, control_failed, plain_help
+from pmip6.commands import LONG_WAIT, address, control_failed, plain_help, timeout_argument, unanswered
 from pmip6.runtime.config import load_lma_config
 from pmip6.naming import counted
-from pmip6.runtime.control import ControlError, control_request
+from pmip6.runtime.control import ControlError, ControlTimeout, control_request
 from pmip6.runtime.lma_daemon import build_lma_daemon
 from pmip6.runtime.service import add_daemon_arguments, run_daemon
 
@@ -33,6 +34,7 @@ def register(subparsers: Any) -> None:
     clear.add_argument("--mn-id", help="the mobile node's MN-Identifier (NAI)")
     clear.add_argument("--mag", metavar="ADDRESS", type=address,
                        help="the MAG's Proxy-CoA, or the address it signals from")
+    timeout_argument(clear, LONG_WAIT)
     clear.set_defaults(func=partial(_clear, clear.error))
 
 
@@ -46,7 +48,9 @@ def _clear(usage_error: Callable[[str], NoReturn], args: argparse.Namespace) -> 
     request = {"command": "clear"}
     request.update({key: str(value) for key, value in (("mn_id", args.mn_id), ("mag", args.mag)) if value is not None})
     try:
-        cleared = control_request(args.control, request)["cleared"]
+        cleared = control_request(args.control, request, timeout=args.timeout)["cleared"]
+    except ControlTimeout as error:
+        return unanswered(error, "removing the bindings (`pmip6 show bindings` tells)")
     except ControlError as error:
         return control_failed(error, "an LMA")
     print(f"cleared {counted(cleared, 'binding')}")

@@ -1065,12 +1065,15 @@ class LocalMobilityAnchor:
 
     def _claim_addresses(self, entry: BindingCacheEntry) -> None:
         """Mark the entry's addresses in use in its tenant's pools, its IPv4 home network the pool's."""
-        ipv4 = entry.ipv4_home_address
         pools = self._pools[entry.tenant]
-        AddressPlan(claim_prefixes=entry.home_network_prefixes,
-                    claim_ipv4=ipv4.ip if ipv4 is not None else None).commit(pools)
-        if ipv4 is not None and pools.ipv4 is not None and ipv4.network != pools.ipv4.network:
-            entry.ipv4_home_address = IPv4Interface((ipv4.ip, pools.ipv4.network.prefixlen))
+        if pools.prefixes is not None:
+            for prefix in entry.home_network_prefixes:
+                pools.prefixes.claim(prefix)
+        ipv4 = entry.ipv4_home_address
+        if ipv4 is not None and pools.ipv4 is not None:
+            pools.ipv4.take(ipv4.ip)
+            if ipv4.network != pools.ipv4.network:
+                entry.ipv4_home_address = IPv4Interface((ipv4.ip, pools.ipv4.network.prefixlen))
 
     # ----------------------------------------------------------------- rejections
 

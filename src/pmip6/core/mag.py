@@ -545,6 +545,10 @@ class MobileAccessGateway:
     def entries(self) -> Iterator[BindingUpdateListEntry]:
         return iter(self._entries.values())
 
+    def entry(self, mn_id: bytes) -> BindingUpdateListEntry | None:
+        """The mobile node's Binding Update List entry, or None."""
+        return self._entries.get(mn_id)
+
     def reconfigure(self, settings: MagSettings) -> None:
         """Adopt new settings (a reloaded configuration): they shape each session's next PBU (lifetime, F flag,
         and the GRE mode of a session without keys: one with keys keeps its downlink key, GK-3.3.2-1),

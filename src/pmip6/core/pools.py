@@ -45,6 +45,23 @@ class SubnetPool:
         index = (int(subnet.network_address) - self._base) // self._step  # a subnet's address is aligned
         return index if 0 <= index < self._count else None
 
+    def index_unavailability(self, index: int | None) -> str | None:
+        """:meth:`unavailability` of the subnet at ``index`` (counted from the pool's first; None: not one of the
+        pool's), for a caller that has the index in integers (an address's offset in a pool of /32s,
+        :class:`IPv4HomeAddressPool`)."""
+        if index is None or not 0 <= index < self._count:
+            return f"outside the pool {self.network} (/{self.length} each)"
+        if index in self._reserved:
+            return f"reserved in the pool {self.network}"
+        return "in use by another binding" if index in self._used else None
+
+    def claim_index(self, index: int) -> bool:
+        """:meth:`claim` of the subnet at ``index``."""
+        if self.index_unavailability(index) is not None:
+            return False
+        self._used.add(index)
+        return True
+
     def available(self, subnet: IPv4Network | IPv6Network) -> bool:
         """True when ``subnet`` belongs to the pool, is not reserved and is free."""
         index = self._index(subnet)
@@ -52,12 +69,7 @@ class SubnetPool:
 
     def unavailability(self, subnet: IPv4Network | IPv6Network) -> str | None:
         """Why ``subnet`` is not :meth:`available`, in words ("outside ...", "reserved", "in use"); None if it is."""
-        index = self._index(subnet)
-        if index is None:
-            return f"outside the pool {self.network} (/{self.length} each)"
-        if index in self._reserved:
-            return f"reserved in the pool {self.network}"
-        return "in use by another binding" if index in self._used else None
+        return self.index_unavailability(self._index(subnet))
 
     def has_free(self) -> bool:
         return len(self._used) + len(self._reserved) < self._count
@@ -102,9 +114,11 @@ class IPv4HomeAddressPool:
 
     The network address, the broadcast address and the first usable address are never handed out; the
     first usable address is the mobile nodes' default router (IPv4 Default-Router Address option, 3.3.3).
+    An address is known to its pool of /32s by its offset from the network address, an integer: an ipaddress object
+    costs microseconds to build, and a restore or reload checks and takes every binding's address again.
     """
 
-    __slots__ = ("network", "default_router", "_hosts")
+    __slots__ = ("network", "default_router", "_hosts", "_base")
 
     def __init__(self, network: IPv4Network) -> None:
         if network.prefixlen > 30:
@@ -113,18 +127,22 @@ class IPv4HomeAddressPool:
         self.default_router = network.network_address + 1
         last = network.num_addresses - 1
         self._hosts = SubnetPool(network, 32, reserved=frozenset({0, 1, last}))
+        self._base = int(network.network_address)
 
-    def _interface(self, host: IPv4Network) -> IPv4Interface:
-        return IPv4Interface((int(host.network_address), self.network.prefixlen))
+    def _interface(self, address: IPv4Address) -> IPv4Interface:
+        return IPv4Interface((int(address), self.network.prefixlen))
+
+    def _offset(self, address: IPv4Address) -> int:
+        return int(address) - self._base
 
     def available(self, address: IPv4Address) -> bool:
-        return self._hosts.available(_host(address))
+        return self._hosts.index_unavailability(self._offset(address)) is None
 
     def unavailability(self, address: IPv4Address) -> str | None:
         """Why ``address`` is not :meth:`available`, in words; None if it is."""
         if address == self.default_router:
             return f"the default router of the pool {self.network}"
-        reason = self._hosts.unavailability(_host(address))
+        reason = self._hosts.index_unavailability(self._offset(address))
         return reason.replace(" (/32 each)", "") if reason is not None else None
 
     def has_free(self) -> bool:
@@ -132,12 +150,15 @@ class IPv4HomeAddressPool:
 
     def allocate(self) -> IPv4Interface | None:
         host = self._hosts.allocate()
-        return None if host is None else self._interface(host)  # type: ignore[arg-type]
+        return None if host is None else self._interface(host.network_address)  # type: ignore[arg-type]
 
     def claim(self, address: IPv4Address) -> IPv4Interface | None:
         """Take a specific address; None when it is not available."""
-        host = _host(address)
-        return self._interface(host) if self._hosts.claim(host) else None
+        return self._interface(address) if self.take(address) else None
+
+    def take(self, address: IPv4Address) -> bool:
+        """:meth:`claim` without building the address's interface: a restore or reload has it already."""
+        return self._hosts.claim_index(self._offset(address))
 
     def release(self, address: IPv4Address) -> None:
         self._hosts.release(_host(address))

@@ -37,6 +37,11 @@ class ControlError(Exception):
     """A control request failed: bad request, unknown command, or the handler refused it."""
 
 
+class ControlTimeout(ControlError):
+    """The daemon took the request but gave no answer within the client's timeout: it may still be carrying it out
+    (a reload or a ``clear`` of many bindings runs on the daemon's event loop in one step)."""
+
+
 def text_argument(request: Request, key: str) -> str:
     """The request's ``key``: a non-empty string, else a ControlError naming it."""
     value = request.get(key)
@@ -172,14 +177,21 @@ def _failure(path: str | Path, error: OSError) -> str:
 
 
 def control_request(path: str | Path, request: Request, timeout: float = 5.0) -> Any:
-    """Send one request to the daemon at ``path`` and return its result; raise ControlError on failure."""
+    """Send one request to the daemon at ``path`` and return its result; raise ControlError on failure,
+    :class:`ControlTimeout` when the request went out and ``timeout`` seconds passed without the daemon sending
+    anything (the timeout applies to each read, so a long answer that keeps coming is read to its end)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
             sock.connect(str(path))
+        except OSError as error:
+            raise ControlError(_failure(path, error)) from error
+        try:
             sock.sendall(json.dumps(request).encode() + b"\n")
             with sock.makefile("rb") as stream:
                 line = stream.readline()  # our own daemon answers: a response may be long
+        except TimeoutError as error:
+            raise ControlTimeout(f"control socket {path}: no answer within {timeout:g} s") from error
         except OSError as error:
             raise ControlError(_failure(path, error)) from error
     if not line:

@@ -103,23 +103,45 @@ class _Waiter:
 
 
 @dataclass(slots=True)
-class _RevokeAll:
-    """A ``revoke-all`` in progress: the entries it ends (those held when it started, by MN-ID) and how each one
-    that left went (:data:`_ENDED_BY`). An entry made meanwhile (the MN attached again) is not one of them."""
+class _Ending:
+    """Every binding being ended (``revoke-all``, or the daemon stopping): the entries held when it started, by MN-ID,
+    and how each one that left went (:data:`_ENDED_BY`). An entry made meanwhile (the MN attached again) is not one
+    of them.
+
+    Each outcome costs what it touches, not the size of the Binding Update List: the engine removes an entry whose
+    registration stands accepted only with a BindingRemoved (``MobileAccessGateway._remove``; a rejected refresh
+    says BindingRemoved while the entry stays, failed), so only the MN-IDs those name are looked up, and every time
+    the held entries that may go without one (:attr:`unannounced`)."""
 
     held: dict[bytes, BindingUpdateListEntry]
     ended: dict[bytes, str] = field(default_factory=dict)
+    unannounced: dict[bytes, BindingUpdateListEntry] = field(init=False)
+    """Held entries not yet ended whose registration does not stand accepted (still registering, or failed)."""
 
-    def settle(self, outcome: Outcome, current: dict[bytes, BindingUpdateListEntry]) -> None:
-        """Note each held entry that is no longer the MAG's after ``outcome``, by its BindingRemoved in it."""
+    def __post_init__(self) -> None:
+        self.unannounced = {mn_id: entry for mn_id, entry in self.held.items() if entry.registered_at is None}
+
+    @property
+    def left(self) -> int:
+        return len(self.held) - len(self.ended)
+
+    def settle(self, outcome: Outcome, current: Callable[[bytes], BindingUpdateListEntry | None]) -> None:
+        """Note each held entry that is no longer the MAG's (``current(mn_id)``) after ``outcome``, by its
+        BindingRemoved in it."""
         reasons = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
-        for mn_id, entry in self.held.items():
-            if mn_id not in self.ended and current.get(mn_id) is not entry:
+        for mn_id in reasons.keys() | self.unannounced.keys():
+            entry = self.held.get(mn_id)
+            if entry is None or mn_id in self.ended:
+                continue
+            if current(mn_id) is not entry:
                 self.ended[mn_id] = _ENDED_BY.get(reasons.get(mn_id, ""), "unacknowledged")
+                self.unannounced.pop(mn_id, None)
+            elif entry.registered_at is None:
+                self.unannounced[mn_id] = entry
 
     def result(self) -> dict[str, int]:
         counts = Counter(self.ended.values())
-        return {"bindings": len(self.held), "left": len(self.held) - len(self.ended), "revoked": counts["revoked"],
+        return {"bindings": len(self.held), "left": self.left, "revoked": counts["revoked"],
                 "deregistered": counts["deregistered"], "unacknowledged": counts["unacknowledged"]}
 
 
@@ -133,7 +155,7 @@ class MagDaemon(Daemon):
         self.mag = MobileAccessGateway(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.path, config.control, config.metrics, options)
         self._waiters: list[_Waiter] = []
-        self._revoking: list[_RevokeAll] = []
+        self._ending: list[_Ending] = []
         self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
 
@@ -214,9 +236,8 @@ class MagDaemon(Daemon):
         if option is not None:
             waiters = list(self._waiting_for(option.identifier))
         else:
-            sent = {entry.mn_id for entry in self.mag.entries()
-                    if entry.pending is not None and pba.sequence in entry.pending.sent_times}
-            waiters = [waiter for waiter in self._waiters if waiter.mn_id in sent]
+            waiters = [waiter for waiter in self._waiters if (entry := self.mag.entry(waiter.mn_id)) is not None
+                       and entry.pending is not None and pba.sequence in entry.pending.sent_times]
         lma = self.config.settings.lma
         reason = ignored.reason
         if ignored.peer is not None and ignored.peer.address != lma.address:
@@ -235,21 +256,18 @@ class MagDaemon(Daemon):
         super().apply(outcome)
         if self._waiters:
             self._settle_waiters(outcome)
-        if self._revoking:
-            current = self._bul()
-            for revoke_all in self._revoking:
-                revoke_all.settle(outcome, current)
+        for ending in self._ending:
+            ending.settle(outcome, self.mag.entry)
 
     def timer_outcome(self, now: float) -> Outcome:
         outcome = self.mag.handle_timer(now)
-        pbus = [send.message for send in outcome.sends if type(send.message) is ProxyBindingUpdate]
-        if pbus:
-            entries = self._bul()
-            for pbu in pbus:
-                option = pbu.option(MNIdentifierOption)
-                entry = entries.get(option.identifier) if option is not None else None
-                if entry is not None and entry.pending is not None and entry.pending.backoff.transmissions > 1:
-                    self.statistics.retransmissions += 1
+        for send in outcome.sends:
+            if type(send.message) is not ProxyBindingUpdate:
+                continue
+            option = send.message.option(MNIdentifierOption)
+            entry = self.mag.entry(option.identifier) if option is not None else None
+            if entry is not None and entry.pending is not None and entry.pending.backoff.transmissions > 1:
+                self.statistics.retransmissions += 1
         return outcome
 
     async def deregister_all(self) -> None:
@@ -257,28 +275,25 @@ class MagDaemon(Daemon):
         confirmed. A global revocation's BRA is waited for GLOBAL_REVOCATION_SHARE of that time, so that its
         fallback de-registrations still leave before the daemon exits (RFC 5846 6.3, 9.2)."""
         timeout = self.config.shutdown_timeout
-        _, left = await self._end_every_binding(timeout, timeout * GLOBAL_REVOCATION_SHARE if timeout else None)
-        if left:
-            self.logger.warning("stopping with %d bindings not confirmed de-registered", left)
+        _, ending = await self._end_every_binding(timeout, timeout * GLOBAL_REVOCATION_SHARE if timeout else None)
+        if ending.left:
+            self.logger.warning("stopping with %d bindings not confirmed de-registered", ending.left)
 
-    async def _end_every_binding(self, timeout: float, revocation_wait: float | None = None) -> tuple[Outcome, int]:
+    async def _end_every_binding(self, timeout: float,
+                                 revocation_wait: float | None = None) -> tuple[Outcome, _Ending]:
         """Apply ``MobileAccessGateway.shutdown`` and wait up to ``timeout`` seconds until none of the entries held
-        before it is left (an MN attached meanwhile is not waited for); its outcome and how many are left."""
-        held = list(self.mag.entries())
-        outcome = self.mag.shutdown(time.time(), revocation_wait)
-        self.apply(outcome)
-        deadline = time.monotonic() + timeout
-        while (left := self._still_held(held)) and time.monotonic() < deadline:
-            await asyncio.sleep(_SHUTDOWN_POLL)
-        return outcome, left
-
-    def _still_held(self, held: list[BindingUpdateListEntry]) -> int:
-        current = self._bul()
-        return sum(1 for entry in held if current.get(entry.mn_id) is entry)
-
-    def _bul(self) -> dict[bytes, BindingUpdateListEntry]:
-        """The Binding Update List now, by MN-ID."""
-        return {entry.mn_id: entry for entry in self.mag.entries()}
+        before it is left (an MN attached meanwhile is not waited for); its outcome, and how they ended."""
+        ending = _Ending({entry.mn_id: entry for entry in self.mag.entries()})
+        self._ending.append(ending)
+        try:
+            outcome = self.mag.shutdown(time.time(), revocation_wait)
+            self.apply(outcome)
+            deadline = time.monotonic() + timeout
+            while ending.left and time.monotonic() < deadline:
+                await asyncio.sleep(_SHUTDOWN_POLL)
+        finally:
+            self._ending.remove(ending)
+        return outcome, ending
 
     async def _revoke_all_command(self, request: Request) -> dict[str, Any]:
         """End every binding without stopping (``pmip6 mag revoke-all``): one global BRI with ``global_revocation``
@@ -287,15 +302,9 @@ class MagDaemon(Daemon):
         (:data:`_ENDED_BY`): ``revoked`` by the LMA, ``deregistered`` by a de-registration the LMA acknowledged,
         ``unacknowledged`` (removed at this MAG only: the LMA may still hold it), or ``left`` when the wait ran out;
         the four add up to ``bindings``."""
-        timeout = _timeout(request)
-        revoke_all = _RevokeAll(self._bul())
-        self._revoking.append(revoke_all)
-        try:
-            outcome, _ = await self._end_every_binding(timeout)
-        finally:
-            self._revoking.remove(revoke_all)
+        outcome, ending = await self._end_every_binding(_timeout(request))
         revoked = any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
-        return {**revoke_all.result(), "global_revocation": revoked,
+        return {**ending.result(), "global_revocation": revoked,
                 "global_revocation_refused": self.mag.global_revocation_refused}
 
     # ---- attach / detach ---------------------------------------------------------------------------
@@ -315,7 +324,8 @@ class MagDaemon(Daemon):
 
     async def _detach_command(self, request: Request) -> dict[str, Any]:
         mn_id, timeout = _mn_id(request), _timeout(request)
-        registered = any(entry.mn_id == mn_id and entry.registered_at is not None for entry in self.mag.entries())
+        entry = self.mag.entry(mn_id)
+        registered = entry is not None and entry.registered_at is not None
         return await self._await_outcome(_Waiter(mn_id, attach=False, registered=registered),
                                          self.mag.detach(mn_id, time.time()), timeout)
 
@@ -372,7 +382,8 @@ class MagDaemon(Daemon):
                 "binding": self.binding_row(entry.session(), entry.expires_at, str(entry.state), now)}
 
     def _settle_waiters(self, outcome: Outcome) -> None:
-        entries = self._bul()
+        """Answer each waiting command whose MN's exchange ``outcome`` ended: a look-up per command waiting, whatever
+        the number of MNs."""
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         rejected = {event.mn_id: event.status for event in outcome.events if isinstance(event, RegistrationRejected)}
         registered = {event.session.mn_id for event in outcome.events if isinstance(event, BindingEstablished | BindingUpdated)}
@@ -383,7 +394,7 @@ class MagDaemon(Daemon):
                     if isinstance(event, Alarm) and event.mn_id is not None and event.mn_id not in registered}
         now = time.time()
         for waiter in list(self._waiters):
-            entry = entries.get(waiter.mn_id)
+            entry = self.mag.entry(waiter.mn_id)
             result: dict[str, Any] | None = None
             if not waiter.attach:
                 if entry is None:
