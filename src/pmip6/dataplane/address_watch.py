@@ -1,4 +1,5 @@
-"""The kernel's address and local route notifications, so the pump's view of the node's addresses stays current.
+"""The kernel's address, local route and link notifications, so the pump's view of the node's addresses stays
+current and its routing contexts whole.
 
 rtnetlink (RFC 3549 section 2.3.3.2, rtnetlink(7)) announces every address added to or removed from an
 interface of a network namespace (RTM_NEWADDR, RTM_DELADDR; also when an IPv6 address leaves the tentative
@@ -11,8 +12,11 @@ announces an address before it changes the local table, so a re-reading for the 
 table; the route's own notification follows and causes another.
 
 Of the routes only those of the local table matter: a socket filter (classic BPF, socket(7) SO_ATTACH_FILTER)
-passes only address notifications and route notifications of table 255, so a router's other route changes (a
-routing daemon loading a full table) never wake the pump.
+passes only address notifications, route notifications of table 255 and link notifications (RTM_NEWLINK, group
+RTMGRP_LINK), so a router's other route changes (a routing daemon loading a full table) never wake the pump. A link
+notification (an interface up or down, added or renamed) also wakes it: the kernel deletes the IPv4 routes of an
+interface that goes down without a route notification, and the pump puts its contexts' routes back
+(``pmip6.dataplane.routing.restore_routes``).
 
 A burst of notifications (an interface with several addresses going down, ``ip addr flush``) causes one
 re-reading, and one more if a notification arrives while it runs; a notification lost to a full socket buffer
@@ -26,13 +30,15 @@ import ctypes
 import errno
 import socket
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
+RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
 RTMGRP_IPV6_IFADDR = 0x100
 RTMGRP_IPV4_ROUTE = 0x40
 RTMGRP_IPV6_ROUTE = 0x400
-"""<linux/rtnetlink.h>: the multicast groups of IPv4 and IPv6 address and route notifications."""
+"""<linux/rtnetlink.h>: the multicast groups of link, IPv4 and IPv6 address and route notifications."""
+RTM_NEWLINK = 16
 RTM_NEWADDR = 20
 RTM_DELADDR = 21
 RTM_NEWROUTE = 24
@@ -51,12 +57,13 @@ BATCH = 64
 
 def _local_changes_filter() -> bytes:
     """The classic BPF program (struct sock_filter[], <linux/filter.h>) that passes a datagram whose first
-    message is an address notification, or a route notification of the local table, and drops the others."""
+    message is a link or address notification, or a route notification of the local table, and drops the others."""
     def swapped(kind: int) -> int:  # BPF_H loads in network byte order; nlmsg_type is in host byte order
         return int.from_bytes(struct.pack("=H", kind), "big")
     load_half, load_octet, jump_equal, accept = 0x28, 0x30, 0x15, 0x06
     program = [
         (load_half, 0, 0, 4),  # nlmsg_type
+        (jump_equal, 6, 0, swapped(RTM_NEWLINK)),  # -> pass
         (jump_equal, 5, 0, swapped(RTM_NEWADDR)),  # -> pass
         (jump_equal, 4, 0, swapped(RTM_DELADDR)),
         (jump_equal, 1, 0, swapped(RTM_NEWROUTE)),  # -> table
@@ -71,40 +78,50 @@ def _local_changes_filter() -> bytes:
 
 def open_address_socket() -> socket.socket:
     """A non-blocking rtnetlink socket of the calling thread's namespace (``pmip6.dataplane.netns.inside``),
-    bound to the IPv4 and IPv6 address and route notifications, filtered to the local table's routes."""
+    bound to the link notifications and the IPv4 and IPv6 address and route notifications, filtered to the local
+    table's routes."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
                          socket.NETLINK_ROUTE)
     try:
         program = ctypes.create_string_buffer(_local_changes_filter())
         sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
                         struct.pack("@HP", len(program.raw) // 8, ctypes.addressof(program)))
-        sock.bind((0, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))
+        sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))
     except OSError:
         sock.close()
         raise
     return sock
 
 
-def announces_address_change(datagram: bytes) -> bool:
-    """Whether a netlink datagram holds an RTM_NEWADDR or RTM_DELADDR message, or an RTM_NEWROUTE or
-    RTM_DELROUTE of the local table (a datagram may hold several messages, each aligned to 4 octets; one cut
-    short ends the walk)."""
+def _messages(datagram: bytes) -> Iterator[tuple[int, int | None]]:
+    """(nlmsg_type, rtm_table) of each message of a netlink datagram, rtm_table None where the message is too short to
+    hold one (a datagram may hold several messages, each aligned to 4 octets; one cut short ends the walk)."""
     offset = 0
     while offset + _HEADER_LENGTH <= len(datagram):
         length, kind = _HEADER.unpack_from(datagram, offset)
-        if kind == RTM_NEWADDR or kind == RTM_DELADDR:
-            return True
-        if ((kind == RTM_NEWROUTE or kind == RTM_DELROUTE) and _RTM_TABLE_OFFSET < min(length, len(datagram) - offset)
-                and datagram[offset + _RTM_TABLE_OFFSET] == RT_TABLE_LOCAL):
-            return True
+        fits = _RTM_TABLE_OFFSET < min(length, len(datagram) - offset)
+        yield kind, datagram[offset + _RTM_TABLE_OFFSET] if fits else None
         if length < _HEADER_LENGTH:
-            return False
+            return
         offset += (length + 3) & ~3
-    return False
+
+
+def announces_address_change(datagram: bytes) -> bool:
+    """Whether a netlink datagram holds an RTM_NEWADDR or RTM_DELADDR message, or an RTM_NEWROUTE or
+    RTM_DELROUTE of the local table."""
+    return any(kind == RTM_NEWADDR or kind == RTM_DELADDR
+               or ((kind == RTM_NEWROUTE or kind == RTM_DELROUTE) and table == RT_TABLE_LOCAL)
+               for kind, table in _messages(datagram))
+
+
+def announces_link_change(datagram: bytes) -> bool:
+    """Whether a netlink datagram holds an RTM_NEWLINK message (an interface up or down, added or changed)."""
+    return any(kind == RTM_NEWLINK for kind, _ in _messages(datagram))
 
 
 class AddressWatch:
-    """Calls ``refresh`` on the loop after the addresses of the socket's namespace changed, one call at a time.
+    """Calls ``refresh`` on the loop after the addresses or links of the socket's namespace changed, one call at a
+    time.
 
     ``refresh`` failing with OSError, or the socket failing, goes to ``on_error``; nothing is raised into the
     event loop."""
@@ -151,7 +168,7 @@ class AddressWatch:
                     continue
                 self._on_error(error)
                 break
-            changed = changed or announces_address_change(datagram)
+            changed = changed or announces_address_change(datagram) or announces_link_change(datagram)
         if changed:
             self._request()
 

@@ -108,6 +108,7 @@ from pmip6.dataplane.routing import (
     interface_index,
     naming_netlink,
     open_netlink,
+    restore_routes,
     route_interface,
     set_up,
     steer,
@@ -311,14 +312,26 @@ class Pump:
         self._netlink_thread.shutdown()
 
     async def _refresh_addresses(self) -> None:
-        """Read the node's own addresses and the ICMP error sources of every TUN device served again: an address
-        of the node changed. The own addresses first, so that a peer whose address left the node stops being taken
-        from the interfaces holding the node's address without waiting for the ICMP sources (review 13)."""
+        """Read the node's own addresses and the ICMP error sources of every TUN device served again, and put back the
+        routes of the routing contexts: an address or a link of the node changed. The own addresses first, so that a
+        peer whose address left the node stops being taken from the interfaces holding the node's address without
+        waiting for the ICMP sources (review 13); the routes last (an interface that came up again, walkthrough 10)."""
         assert self.ipr is not None
         own_addresses = await self.netlink(local_destinations, self.ipr)
         previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
         self._follow_own_peers(previous)
         await self._refresh_icmp_sources()
+        await self._restore_routes()
+
+    async def _restore_routes(self) -> None:
+        """Put back the routes of every routing context that leave by an interface that is up (``restore_routes``)."""
+        assert self.ipr is not None
+        for steering in self._context_steerings():
+            await self.netlink(restore_routes, self.ipr, steering)
+
+    def _context_steerings(self) -> list[Steering]:
+        """The routing contexts' rules and routes, as installed."""
+        return []
 
     async def _refresh_icmp_sources(self) -> None:
         """Read the ICMP error sources of every TUN device served again."""
@@ -760,6 +773,9 @@ class LmaPump(Pump):
         self._steerings.append(steering)
         await self.netlink(apply_error_plan, self.ipr, steering, plan, self.settings.rule_priority)
 
+    def _context_steerings(self) -> list[Steering]:
+        return list(self._steerings)
+
     async def stop(self) -> None:
         if self.ipr is not None:
             for steering in self._steerings:
@@ -863,6 +879,14 @@ class MagPump(Pump):
         the new addresses itself."""
         async with self._lock:
             await super()._refresh_icmp_sources()
+
+    async def _restore_routes(self) -> None:
+        """Under the lock: a context closing meanwhile must not have its routes put back."""
+        async with self._lock:
+            await super()._restore_routes()
+
+    def _context_steerings(self) -> list[Steering]:
+        return list(self._contexts.values())
 
     async def _close_context(self, interface: str) -> None:
         assert self.ipr is not None

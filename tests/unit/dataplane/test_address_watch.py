@@ -8,7 +8,13 @@ import errno
 import socket
 import struct
 
-from pmip6.dataplane.address_watch import RTM_DELADDR, RTM_NEWADDR, AddressWatch, announces_address_change
+from pmip6.dataplane.address_watch import (
+    RTM_DELADDR,
+    RTM_NEWADDR,
+    AddressWatch,
+    announces_address_change,
+    announces_link_change,
+)
 from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources_of
 
 RTM_NEWLINK, RTM_NEWROUTE, NLMSG_DONE = 16, 24, 3
@@ -129,16 +135,31 @@ def test_a_notification_during_a_refresh_causes_exactly_one_more() -> None:
     assert asyncio.run(run()) == [1, 1, 2]
 
 
-def test_messages_that_are_no_address_change_cause_none() -> None:
+def test_messages_that_are_no_address_or_link_change_cause_none() -> None:
     async def run() -> int:
         sock, recorder = ScriptedSocket(), Recorder()
         watch = watch_with(sock, recorder)
-        sock.feed(message(RTM_NEWLINK), message(RTM_NEWROUTE))
+        sock.feed(message(RTM_NEWROUTE), message(NLMSG_DONE))
         await settle()
         await watch.close()
         return recorder.calls
 
     assert asyncio.run(run()) == 0
+
+
+def test_a_link_notification_causes_a_refresh() -> None:
+    """walkthrough 10: the kernel deletes an interface's IPv4 routes when it goes down without a route notification;
+    the link notification of its coming up is when the pump can put its contexts' routes back."""
+    async def run() -> int:
+        sock, recorder = ScriptedSocket(), Recorder()
+        watch = watch_with(sock, recorder)
+        sock.feed(message(RTM_NEWLINK))
+        await settle()
+        await watch.close()
+        return recorder.calls
+
+    assert announces_link_change(message(RTM_NEWLINK)) and not announces_link_change(message(RTM_NEWADDR))
+    assert asyncio.run(run()) == 1
 
 
 def test_lost_notifications_enobufs_cause_a_refresh_not_an_error() -> None:
