@@ -221,6 +221,6 @@ def test_the_tester_returns_the_uplink_key_it_granted_on_reregistration() -> Non
 
 @pytest.fixture(autouse=True)
 def _no_leaked_threads() -> Iterator[None]:
-    before = threading.active_count()
+    before = set(threading.enumerate())
     yield
-    assert threading.active_count() == before
+    assert not set(threading.enumerate()) - before

@@ -120,9 +120,13 @@ def answering_socket(tmp_path: Path) -> Iterator[Path]:
                 connection.makefile("r").readline()
                 connection.sendall((json.dumps({"ok": True, "result": _PEERS}) + "\n").encode())
 
-    threading.Thread(target=answer, daemon=True).start()
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
     yield path
+    server.shutdown(socket.SHUT_RDWR)  # close() alone does not wake an accept() blocked in another thread
     server.close()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
 
 
 _BUFFERED = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
