@@ -28,20 +28,23 @@ MNS = ("mn1", "mn2", "mn3", "mn4")
 
 
 def test_lab_removes_every_namespace_even_when_the_body_fails() -> None:
-    lab = Figure1Lab(prefix="f1-cleanup-test")
+    lab = Figure1Lab(prefix=f"f1-{os.getpid()}-cleanup")
     with pytest.raises(KeyboardInterrupt), lab:
         assert {lab.ns(node) for node in NODES} <= set(netns.listnetns())
         raise KeyboardInterrupt
-    assert not [name for name in netns.listnetns() if name.startswith(lab.prefix)]
+    assert not [name for name in netns.listnetns() if name.startswith(f"{lab.prefix}-")]
 
 
 def test_stale_labs_of_dead_processes_are_removed_and_live_ones_kept() -> None:
+    """Under a prefix of this run's own, so that another run sharing /run/netns neither removes these namespaces
+    (its remove_stale_labs() skips "f1-stale<pid>-...": no pid after "f1-") nor has its own removed by this one."""
+    prefix = f"f1-stale{os.getpid()}-"
     dead_pid = 4194303  # above any pid this CI hands out (pid_max is 4194304 at most)
-    stale, alive = f"f1-{dead_pid}-0-lma", f"f1-{os.getpid()}-stale-test-lma"
+    stale, alive = f"{prefix}{dead_pid}-lma", f"{prefix}{os.getpid()}-lma"
     netns.create(stale)
     netns.create(alive)
     try:
-        assert stale in remove_stale_labs()
+        assert remove_stale_labs(prefix) == [stale]
         assert alive in netns.listnetns() and stale not in netns.listnetns()
     finally:
         for name in (stale, alive):
