@@ -236,15 +236,19 @@ def test_nested_hnps_of_three_mns_are_ambiguous_where_they_overlap_and_follow_ea
 def test_one_more_mn_on_a_busy_access_interface_costs_no_more_than_the_claims_it_overlaps() -> None:
     """Each session added or removed on a shared access interface is checked against the others, not every claim
     against every other (which took 0.39 s of the event loop for the 401st MN with an IPv4 home address and a /64
-    each): a generous bound of 0.1 s, a tenth of that per event."""
+    each): a generous bound of 0.1 s, a tenth of that per event. Measured in CPU time of this thread, the best of
+    3 tries, so that a loaded host descheduling the test (or a garbage collection) cannot fail it."""
     mag = MagForwarder()
     for i in range(400):
         mag.apply(BindingEstablished(session(f"mn{i}".encode(), at="mag", home=f"10.{i // 250}.{i % 250}.1",
                                              prefixes=(f"2001:db8:{i:x}::/64",), downlink_key=i + 1)))
     one_more = session(b"one-more", at="mag", home="10.200.0.1", prefixes=("2001:db8:ffff::/64",),
                        downlink_key=0xFFFF)
-    start = time.perf_counter()
-    mag.apply(BindingEstablished(one_more))
-    mag.apply(BindingDeregistered(one_more))
-    took = time.perf_counter() - start
-    assert took < 0.1, f"one more MN's attach and detach took {took:.2f} s of the event loop"
+    tries = []
+    for _ in range(3):
+        start = time.thread_time()
+        mag.apply(BindingEstablished(one_more))
+        mag.apply(BindingDeregistered(one_more))
+        tries.append(time.thread_time() - start)
+    took = min(tries)
+    assert took < 0.1, f"one more MN's attach and detach took {took:.2f} s of the event loop's CPU time"
