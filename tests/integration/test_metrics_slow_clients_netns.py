@@ -11,12 +11,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from loopback_lab import loopback_namespace
 
+from pmip6.lab.daemons import stop, wait_ready
 from pmip6.lab.namespaces import namespaces_available
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -36,6 +36,15 @@ ipv4_pool = "10.0.0.0/24"
 CLIENTS = r'''
 import socket, subprocess, sys, time
 sock_path = sys.argv[1]
+deadline = time.monotonic() + 20   # the daemon opens the metrics listener after the control socket
+while True:
+    try:
+        socket.create_connection(("192.0.2.1", 9436), timeout=2).close()
+        break
+    except OSError as error:
+        if time.monotonic() > deadline:
+            sys.exit(f"the metrics listener did not come up in 20 s: {error}")
+        time.sleep(0.05)
 conns = []
 for _ in range(80):
     c = socket.socket(); c.settimeout(2)
@@ -70,21 +79,17 @@ def test_slow_metrics_clients_do_not_take_the_control_socket_away(tmp_path: Path
     clients = tmp_path / "clients.py"
     clients.write_text(CLIENTS)
     with loopback_namespace("w7m", ("192.0.2.1/32", "192.0.2.2/32")) as namespace:
-        lma = subprocess.Popen(["ip", "netns", "exec", namespace, "prlimit", "--nofile=64:64", sys.executable, "-m",
-                                "pmip6", "lma", "--config", str(config)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with (tmp_path / "lma.log").open("wb") as log:
+            lma = subprocess.Popen(["ip", "netns", "exec", namespace, "prlimit", "--nofile=64:64", sys.executable,
+                                    "-m", "pmip6", "lma", "--config", str(config)],
+                                   stdout=subprocess.DEVNULL, stderr=log)
         try:
-            for _ in range(200):
-                if (tmp_path / "lma.sock").exists():
-                    break
-                time.sleep(0.05)
-            time.sleep(0.3)
+            wait_ready(tmp_path / "lma.sock", lma, tmp_path / "lma.log")
             done = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, str(clients),
                                    str(tmp_path / "lma.sock")], capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
             alive, returncode, output = done.stdout.split(" ", 2)
         finally:
-            lma.terminate()
-            lma.wait(timeout=10)
+            stop([lma], timeout=10)
     assert returncode == "0", (f"with {alive} slow metrics clients still connected after 8 s, "
                                f"`pmip6 show stats` failed: {output.strip()}")

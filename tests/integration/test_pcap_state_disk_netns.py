@@ -40,7 +40,7 @@ ipv6_prefix_pool = "2001:db8:a::/48"
 """
 
 DRIVER = r'''
-import json, socket, subprocess, sys, time
+import json, os, socket, subprocess, sys, time
 from ipaddress import IPv6Address
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.messages import ProxyBindingUpdate
@@ -48,14 +48,21 @@ from pmip6.wire.numbers import BUFlags
 from pmip6.wire.options import (AccessTechnologyTypeOption, GREKeyOption, HandoffIndicatorOption,
     HomeNetworkPrefixOption, MNIdentifierOption, TimestampOption)
 disk, config = sys.argv[1:3]
-lma = subprocess.Popen([sys.executable, "-m", "pmip6", "lma", "--config", config, "--pcap", disk + "/lma.pcap"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+log_path = os.path.join(os.path.dirname(config), "lma.log")  # a file, not a pipe: not on the 1 MiB disk either
+with open(log_path, "wb") as log_file:
+    lma = subprocess.Popen([sys.executable, "-m", "pmip6", "lma", "--config", config, "--pcap", disk + "/lma.pcap"],
+                           stdout=subprocess.DEVNULL, stderr=log_file)
 result = {}
 try:
-    for _ in range(200):
+    deadline = time.monotonic() + 20
+    while True:
         try:
-            socket.socket(socket.AF_UNIX).connect(disk + "/lma.sock"); break
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.connect(disk + "/lma.sock")
+            break
         except OSError:
+            if lma.poll() is not None or time.monotonic() > deadline:
+                sys.exit("the LMA did not start:\n" + open(log_path, errors="replace").read())
             time.sleep(0.05)
     def pbu(mn, seq, ts=True):
         options = [MNIdentifierOption(mn.encode()), HomeNetworkPrefixOption(IPv6Address("::"), 0),
@@ -63,13 +70,23 @@ try:
         if ts:
             options.insert(4, TimestampOption.from_time(time.time()))
         return encode_message(ProxyBindingUpdate(seq, BUFlags.A | BUFlags.P, 225, tuple(options)))
-    mag = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); mag.bind(("192.0.2.2", 0)); mag.settimeout(1.0)
+    mag = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); mag.bind(("192.0.2.2", 0))
     def register(mn, seq):
-        mag.sendto(pbu(mn, seq), ("192.0.2.1", 5436))
-        try:
-            return decode_message(mag.recvfrom(65535)[0]).status
-        except socket.timeout:
-            return None
+        """The status of the PBA for mn, its PBU sent again each second (as a MAG would) for up to 15 s: a slow host
+        may still be working through the flood in the LMA's receive buffer."""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            mag.sendto(pbu(mn, seq), ("192.0.2.1", 5436))
+            mag.settimeout(1.0)
+            try:
+                while True:
+                    pba = decode_message(mag.recvfrom(65535)[0])
+                    mn_id = pba.option(MNIdentifierOption)
+                    if mn_id is not None and mn_id.identifier == mn.encode():
+                        return pba.status
+            except socket.timeout:
+                pass
+        return None
     result["before"] = register("mn1@opA.example", 1)
     stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); stranger.bind(("192.0.2.66", 0))
     flood = pbu("x" * 200 + "@opA.example", 1, ts=False)
@@ -77,13 +94,17 @@ try:
         stranger.sendto(flood, ("192.0.2.1", 5436))
         if n % 200 == 0:
             time.sleep(0.01)
-    time.sleep(1.0)
     result["refresh_after_flood"] = register("mn1@opA.example", 2)
     result["new_mn_after_flood"] = register("mn2@opA.example", 3)
     result["df"] = subprocess.run(["df", "-B1", disk], capture_output=True, text=True).stdout.splitlines()[-1]
 finally:
     lma.terminate()
-    log = lma.communicate(timeout=10)[1].splitlines()
+    try:
+        lma.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        lma.kill()
+        lma.wait()
+    log = open(log_path, errors="replace").read().splitlines()
     result["lma_log_tail"] = log[-3:]
     result["pcap_lines"] = [line for line in log if "--pcap" in line]
 print(json.dumps(result))
