@@ -9,6 +9,7 @@ import logging
 import socket
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,15 @@ def test_RFC5213_6_9_1_1_an_attach_of_a_registered_mn_reports_the_result_of_its_
         assert [binding["state"] for binding in bindings] == ["failed"]
 
 
+async def _until_deregistering(lab: Lab, mn_id: str) -> None:
+    """Return once the MAG's bindings show ``mn_id`` de-registering (the revoke-all under way reached the MAG)."""
+    deadline = time.monotonic() + 10
+    while not [row for row in await lab.control("mag", {"command": "bindings"})
+               if row["mn_id"] == mn_id and row["state"] == "deregistering"]:
+        assert time.monotonic() < deadline, f"{mn_id} did not start de-registering in 10 s"
+        await asyncio.sleep(0.01)
+
+
 def test_RFC5846_9_2_revoke_all_settles_each_binding_it_started_with_by_how_it_left(tmp_path: Path) -> None:
     """Against a silent LMA: a binding still registering (its PBU may have been accepted, the PBA lost) and one that
     failed both end unacknowledged, and the MN attaching again while its de-registration awaits the PBA is neither
@@ -290,7 +300,7 @@ def test_RFC5846_9_2_revoke_all_settles_each_binding_it_started_with_by_how_it_l
                 registering = await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4,
                                                         "timeout": 0.05})
                 revoke_all = asyncio.create_task(lab.control("mag", {"command": "revoke-all", "timeout": 5}))
-                await asyncio.sleep(0.1)  # mn2's de-registration awaits its PBA (0.3 s)
+                await _until_deregistering(lab, "mn2@opA")  # its de-registration awaits its PBA (0.3 s)
                 back = await lab.control("mag", {"command": "attach", "mn_id": "mn2@opA", "att": 4, "hi": 3,
                                                  "timeout": 0.05})
                 result = await revoke_all
@@ -316,7 +326,7 @@ def test_RFC5846_9_2_revoke_all_counts_an_mn_attached_again_during_the_wait_as_n
             async with lab.mag_alone():
                 attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
                 revoke_all = asyncio.create_task(lab.control("mag", {"command": "revoke-all", "timeout": 5}))
-                await asyncio.sleep(0.1)  # the de-registration awaits its PBA (0.3 s)
+                await _until_deregistering(lab, "mn1@opA")  # its de-registration awaits its PBA (0.3 s)
                 back = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "hi": 3})
                 return attached, back, await revoke_all
 
