@@ -110,7 +110,7 @@ def test_pmip6_reload_prints_the_outcome(tmp_path: Path, capsys: pytest.CaptureF
         assert main(["reload", "--control", str(tmp_path / "lma.sock")]) == 1
         assert "bogus: unknown table or key" in capsys.readouterr().err
     finally:
-        _stopped(lma)
+        _stopped(lma, "lma", tmp_path)
 
 
 def _wait_until(condition: Callable[[], bool], failure: str) -> None:
@@ -120,11 +120,11 @@ def _wait_until(condition: Callable[[], bool], failure: str) -> None:
         time.sleep(0.05)
 
 
-def _stopped(process: subprocess.Popen[bytes]) -> str:
+def _stopped(process: subprocess.Popen[bytes], role: str, directory: Path) -> str:
     """Stop a daemon started by ``_run`` (SIGTERM, exit status 0) and return what it logged."""
     process.terminate()
     assert process.wait(timeout=15) == 0
-    return process.stderr.read().decode() if process.stderr else ""
+    return (directory / f"{role}.stderr").read_text(encoding="utf-8")
 
 
 def _reloads(control: Path) -> dict[str, int]:
@@ -149,7 +149,7 @@ def test_sighup_reloads_the_configuration(tmp_path: Path) -> None:
                     "the binding of the MAG no longer authorized is still there")
         assert lma.poll() is None, "SIGHUP does not stop the LMA"
     finally:
-        log = _stopped(lma)
+        log = _stopped(lma, "lma", tmp_path)
     assert "binding removed by the new configuration: MAG 127.0.0.1 is no longer authorized" in log
     assert "configuration reloaded from" in log and "0 bindings kept, 1 removed" in log
 
@@ -162,7 +162,7 @@ def test_sighup_with_a_bad_file_logs_the_error_and_keeps_running(tmp_path: Path)
         lma.send_signal(signal.SIGHUP)
         _wait_until(lambda: _reloads(tmp_path / "lma.sock") == {"refused": 1}, "no refused reload counted")
     finally:
-        log = _stopped(lma)
+        log = _stopped(lma, "lma", tmp_path)
     assert re.search(r"configuration not reloaded: \S*lma\.toml: not valid TOML: .*; the running configuration stays",
                      log)
 
@@ -223,7 +223,7 @@ def test_sighup_reloads_a_mag_too(tmp_path: Path) -> None:
         _wait_until(lambda: _reloads(tmp_path / "mag.sock") == {"applied": 1}, "no reload counted")
         assert mag.poll() is None, "SIGHUP does not stop the MAG"
     finally:
-        log = _stopped(mag)
+        log = _stopped(mag, "mag", tmp_path)
     assert "configuration reloaded from" in log
 
 

@@ -132,9 +132,11 @@ def test_a_queued_message_the_socket_then_refuses_is_a_send_error_logged_as_one(
 
 
 def _run(role: str, directory: Path) -> subprocess.Popen[bytes]:
-    """``pmip6 ROLE --config ROLE.toml`` in the background, once its control socket answers."""
-    process = subprocess.Popen([sys.executable, "-m", "pmip6", role, "--config", str(directory / f"{role}.toml")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """``pmip6 ROLE --config ROLE.toml`` in the background, once its control socket answers; it logs to ROLE.stderr
+    in ``directory`` (a file: a pipe nobody reads until the end would block a daemon that logs more than it holds)."""
+    with (directory / f"{role}.stderr").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "pmip6", role, "--config", str(directory / f"{role}.toml")],
+                                   stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -143,7 +145,8 @@ def _run(role: str, directory: Path) -> subprocess.Popen[bytes]:
         except ControlError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"pmip6 {role} did not start: {process.communicate()[1].decode()}")
+                process.wait()
+                pytest.fail(f"pmip6 {role} did not start: {(directory / f'{role}.stderr').read_text(errors='replace')}")
             time.sleep(0.05)
 
 
