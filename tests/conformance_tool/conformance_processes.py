@@ -9,11 +9,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pmip6.runtime.control import ControlError, control_request
 
 PMIP6 = [sys.executable, "-m", "pmip6"]
 Daemon = Callable[..., Any]
@@ -56,13 +58,19 @@ def free_udp_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def udp_port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+class AddressInUse(Exception):
+    """The daemon could not bind its signaling port: another process has it."""
+
+
+def control_answers(control: Path) -> Callable[[], bool]:
+    """Readiness of a daemon: its control socket answers (it opens it after its signaling sockets)."""
+    def ready() -> bool:
         try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
+            control_request(control, {"command": "stats"}, timeout=2)
+        except ControlError:
+            return False
+        return True
+    return ready
 
 
 @contextmanager
@@ -78,6 +86,8 @@ def pmip6_daemon(role: str, directory: Path, config: str, ready: Callable[[], bo
         deadline = time.monotonic() + 15
         while not ready():
             if process.poll() is not None:
+                if "Address already in use" in log.read_text():
+                    raise AddressInUse(log.read_text())
                 pytest.fail(f"pmip6 {role} exited with {process.returncode}: {log.read_text()}")
             if time.monotonic() > deadline:
                 pytest.fail(f"pmip6 {role} did not come up: {log.read_text()}")
@@ -90,6 +100,24 @@ def pmip6_daemon(role: str, directory: Path, config: str, ready: Callable[[], bo
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def lma_on_a_free_port(directory: Path, config: Callable[[int], str], tries: int = 3) -> Iterator[int]:
+    """``pmip6 lma`` with ``config(port)`` on a port free_udp_port() found free, until the block ends; yields the
+    port once the LMA answers. Another process on the host may bind that port first: then again on another port."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for attempt in range(tries):
+        port = free_udp_port()
+        with ExitStack() as running:
+            try:
+                running.enter_context(pmip6_daemon("lma", directory / f"try{attempt}", config(port),
+                                                   control_answers(directory / f"try{attempt}" / "lma.sock")))
+            except AddressInUse:
+                continue
+            yield port
+            return
+    pytest.fail(f"pmip6 lma found its port taken {tries} times")
 
 
 def conformance(*arguments: str) -> tuple[int, dict[str, Any]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance_processes import PMIP6, conformance, free_udp_port, outcomes, pmip6_daemon, udp_port_taken
+from conformance_processes import PMIP6, conformance, free_udp_port, lma_on_a_free_port, outcomes
 
 from pmip6.cli import build_parser
 from pmip6.commands.conformance import settings_from_arguments
@@ -51,9 +51,7 @@ def _config(port: int, *, tlv_header: bool, ipv6: bool = False) -> str:
 
 
 def _start_lma(directory: Path, *, tlv_header: bool, ipv6: bool = False) -> Iterator[int]:
-    port = free_udp_port()
-    with pmip6_daemon("lma", directory, _config(port, tlv_header=tlv_header, ipv6=ipv6),
-                      lambda: udp_port_taken(port)):
+    with lma_on_a_free_port(directory, lambda port: _config(port, tlv_header=tlv_header, ipv6=ipv6)) as port:
         yield port
 
 
@@ -129,11 +127,12 @@ def test_GK_5_2_7_two_mns_of_tenants_with_overlapping_pools_declared_with_mn_key
     keys of them (RFC 5845 5.2), so --mn, which promises GRE optional, would make checks fail (review 3); with
     --mn-keys the keyed checks run, the two sessions share 10.0.0.2 with different uplink keys (GK-5.2-7 passes),
     and the checks that need an MN accepted without a key do not apply."""
-    port = free_udp_port()
-    config = _config(port, tlv_header=True).replace(
-        '[[mn]]', '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:b::/48"\n'
-        '[[mn]]\nid = "mn3@opB.example"\ntenant = "opB"\n[[mn]]', 1)
-    with pmip6_daemon("lma", tmp_path / "overlap", config, lambda: udp_port_taken(port)):
+    def config(port: int) -> str:
+        return _config(port, tlv_header=True).replace(
+            '[[mn]]', '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:b::/48"\n'
+            '[[mn]]\nid = "mn3@opB.example"\ntenant = "opB"\n[[mn]]', 1)
+
+    with lma_on_a_free_port(tmp_path / "overlap", config) as port:
         returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--local", "127.0.0.1", "--other-mag",
                                           "127.0.0.2", "--mn-keys", MN_OPTIONAL[0], "--mn-keys", "mn3@opB.example")
     by_id = outcomes(report)
@@ -149,12 +148,14 @@ def test_GK_5_2_7_compares_the_two_mn_keys_when_an_mn_is_declared_too(tmp_path: 
     """With an --mn as well (here of a third tenant whose pool overlaps no other), the first two MNs accepted with
     a key would be the --mn and one --mn-keys, and the two tenants with overlapping pools would never be compared
     (review 4): GK-5.2-7 registers exactly the two --mn-keys MNs."""
-    port = free_udp_port()
-    config = _config(port, tlv_header=True).replace(
-        '[[mn]]', '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:b::/48"\n'
-        '[[tenant]]\nname = "opC"\nipv4_pool = "10.3.0.0/24"\nipv6_prefix_pool = "2001:db8:c::/48"\n'
-        '[[mn]]\nid = "mn3@opB.example"\ntenant = "opB"\n[[mn]]\nid = "mn5@opC.example"\ntenant = "opC"\n[[mn]]', 1)
-    with pmip6_daemon("lma", tmp_path / "overlap", config, lambda: udp_port_taken(port)):
+    def config(port: int) -> str:
+        return _config(port, tlv_header=True).replace(
+            '[[mn]]', '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:b::/48"\n'
+            '[[tenant]]\nname = "opC"\nipv4_pool = "10.3.0.0/24"\nipv6_prefix_pool = "2001:db8:c::/48"\n'
+            '[[mn]]\nid = "mn3@opB.example"\ntenant = "opB"\n[[mn]]\nid = "mn5@opC.example"\ntenant = "opC"\n'
+            '[[mn]]', 1)
+
+    with lma_on_a_free_port(tmp_path / "overlap", config) as port:
         returncode, report = conformance("--lma", f"127.0.0.1:{port}", "--local", "127.0.0.1", "--other-mag",
                                           "127.0.0.2", "--mn", "mn5@opC.example", "--mn-keys", MN_OPTIONAL[0],
                                           "--mn-keys", "mn3@opB.example")

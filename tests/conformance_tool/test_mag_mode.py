@@ -17,7 +17,7 @@ from ipaddress import IPv6Address
 from typing import Any
 
 import pytest
-from conformance_processes import PMIP6, conformance, free_udp_port, outcomes, pmip6_daemon
+from conformance_processes import PMIP6, conformance, control_answers, free_udp_port, outcomes, pmip6_daemon
 
 from pmip6.conformance.lma_role import LmaResponder
 from pmip6.conformance.mag_checks import MAG_CHECKS
@@ -43,7 +43,7 @@ def _mag_config(lma: str, gre: str, tlv: bool, ipv6: bool) -> str:
 def _start_mag(directory: Path, gre: str, tlv: bool, ipv6: bool = False) -> Iterator[tuple[str, Path]]:
     """A MAG whose LMA is the tester's --listen: yields that address and the MAG's control socket."""
     listen = "::1" if ipv6 else f"127.0.0.1:{free_udp_port()}"
-    with pmip6_daemon("mag", directory, _mag_config(listen, gre, tlv, ipv6), lambda: (directory / "mag.sock").exists()):
+    with pmip6_daemon("mag", directory, _mag_config(listen, gre, tlv, ipv6), control_answers(directory / "mag.sock")):
         yield listen, directory / "mag.sock"
 
 
