@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import re
 import socket
@@ -355,14 +356,21 @@ def test_a_mag_sharing_its_lmas_ipv6_address_over_raw_mh_is_not_warned(
 
 
 def test_the_logged_metrics_url_brackets_an_ipv6_address(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-        probe.bind(("::1", 0))
-        port = probe.getsockname()[1]
     lab = Lab(tmp_path)
-    (tmp_path / "mag.toml").write_text(_mag_toml(lab.port) + f'metrics = "[::1]:{port}"\n')
-
-    with caplog.at_level(logging.INFO, logger="pmip6.mag"):
-        asyncio.run(lab.start_and_stop_mag())
+    for _ in range(3):  # another process on the host may take the port picked before the MAG binds it
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+            port = probe.getsockname()[1]
+        (tmp_path / "mag.toml").write_text(_mag_toml(lab.port) + f'metrics = "[::1]:{port}"\n')
+        try:
+            with caplog.at_level(logging.INFO, logger="pmip6.mag"):
+                asyncio.run(lab.start_and_stop_mag())
+            break
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+    else:
+        pytest.fail("the metrics port picked was taken 3 times")
     assert f"metrics on http://[::1]:{port}/metrics" in caplog.messages
 
 
