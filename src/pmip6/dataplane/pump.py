@@ -324,10 +324,17 @@ class Pump:
         await self._restore_routes()
 
     async def _restore_routes(self) -> None:
-        """Put back the routes of every routing context that leave by an interface that is up (``restore_routes``)."""
+        """Put back the routes of every routing context that leave by an interface that is up (``restore_routes``);
+        a context that fails does not stop the others (the first error is raised after them all)."""
         assert self.ipr is not None
+        failed: OSError | None = None
         for steering in self._context_steerings():
-            await self.netlink(restore_routes, self.ipr, steering)
+            try:
+                await self.netlink(restore_routes, self.ipr, steering)
+            except OSError as error:
+                failed = failed or error
+        if failed is not None:
+            raise failed
 
     def _context_steerings(self) -> list[Steering]:
         """The routing contexts' rules and routes, as installed."""

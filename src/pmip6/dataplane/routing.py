@@ -8,13 +8,15 @@ These calls block: the pump runs them on its one netlink thread (pyroute2's asyn
 uvloop, which the daemons use by default). A netlink error comes out as an OSError that names the object
 (``rule iif pmip-a lookup 100 priority 1000 (IPv4): File exists``), its errno kept.
 
-Each context's table also holds an ``unreachable`` default route at the largest metric, below its real one: when
-the kernel deletes the real one with its interface going down (``ip link set upa down``, or the device deleted), a
+Each context's table also holds a ``blackhole`` default route at the largest metric, below its real one: when the
+kernel deletes the real one with its interface going down (``ip link set upa down``, or the device deleted), a
 lookup in the table ends there instead of falling through the rules to the main table, where another tenant's
 uplink may route the same private addresses (walkthrough 10: operator A's packets reached operator B's server; RFC
 5845 section 3.1, the LMA "must be able to distinguish flows belonging to different operators"). The packets are
-dropped, with an ICMP destination unreachable, until :func:`restore_routes` puts the real route back once the
-interface is up again (the pump calls it at every link notification, ``pmip6.dataplane.address_watch``).
+dropped silently: an ``unreachable`` route would have the kernel send an ICMP error of its own, which the main
+table routes, at a MAG out of the tunnel and toward the wrong operator (review 16). :func:`restore_routes` puts the
+real route back once the interface is up again (the pump calls it at the address and link notifications,
+``pmip6.dataplane.address_watch``).
 
 TUN devices vanish with the process that opened them, and the routes into them with the devices, but the rules
 and the routes out of the other interfaces stay in the kernel when a daemon dies without stopping (kill -9, a
@@ -39,14 +41,16 @@ from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL
 
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
-_NOT_THERE = (errno.ENETDOWN, errno.ENODEV)
-"""What adding a route via an interface that is down, or no longer exists, answers."""
+_NOT_THERE = (errno.ENETDOWN, errno.ENODEV, errno.ENETUNREACH, errno.EHOSTUNREACH)
+"""What adding a route answers when its interface is down or gone, or its gateway is not (yet) on a link: an
+administrative down deletes the interface's static IPv6 addresses (``keep_addr_on_down`` 0, the default), and its
+IPv6 gateway is unreachable until an address is back (review 16)."""
 _FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 _ICMP_PROTOCOLS: dict[int, int] = {socket.AF_INET: 1, socket.AF_INET6: 58}
 _NODAD, _NOPREFIXROUTE = 0x02, 0x200
 """IFA_F_NODAD, IFA_F_NOPREFIXROUTE (<linux/if_addr.h>)."""
 _LAST_METRIC = 0xFFFFFFFF
-"""The largest route metric: the ``unreachable`` floor of a context's table is used only without its real route."""
+"""The largest route metric: the ``blackhole`` floor of a context's table is used only without its real route."""
 
 
 @dataclass(slots=True)
@@ -128,7 +132,7 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
     """
     oif = set_up(ipr, to_interface)
     for family, default in _FAMILIES:
-        floor: dict[str, object] = {"dst": default, "table": table, "family": family, "type": "unreachable",
+        floor: dict[str, object] = {"dst": default, "table": table, "family": family, "type": "blackhole",
                                     "priority": _LAST_METRIC}
         with naming_netlink(_route_text(floor)):
             ipr.route("replace", **floor)
@@ -148,17 +152,22 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
 
 
 def restore_routes(ipr: IPRoute, steering: Steering) -> None:
-    """Put back the routes of ``steering`` that leave by an interface (not the ``unreachable`` floors): the kernel
-    deletes an IPv4 route with its interface going down and does not add it again when the interface comes up. A
-    route whose interface is still down or gone stays missing (its table's floor drops the packets meanwhile)."""
+    """Put back the routes of ``steering`` that leave by an interface (not the ``blackhole`` floors): the kernel
+    deletes a route with its interface going down and does not add it again when the interface comes up. A route
+    whose interface is still down or gone, or whose gateway is not reachable yet, stays missing (its table's floor
+    drops the packets meanwhile) until a later notification; every route is tried, and the first other error is
+    raised after."""
+    failed: OSError | None = None
     for route in steering.routes:
         if "oif" not in route:
             continue
         try:
             ipr.route("replace", **route)
         except NetlinkError as error:
-            if error.code not in _NOT_THERE:
-                raise OSError(error.code, f"{_route_text(route)}: {error.args[1]}") from error
+            if error.code not in _NOT_THERE and failed is None:
+                failed = OSError(error.code, f"{_route_text(route)}: {error.args[1]}")
+    if failed is not None:
+        raise failed
 
 
 def route_icmp_from(ipr: IPRoute, steering: Steering, family: int, source: str, table: int | None,

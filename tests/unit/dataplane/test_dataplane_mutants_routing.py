@@ -33,7 +33,7 @@ def ipr() -> Iterator[NetNS]:
             yield netlink
 
 
-_RTN_UNREACHABLE = 7  # <linux/rtnetlink.h>
+_RTN_BLACKHOLE = 6  # <linux/rtnetlink.h>
 
 
 @pytest.mark.parametrize("gateways", [
@@ -51,9 +51,9 @@ def test_each_familys_default_route_uses_its_own_gateway_or_is_on_link(
     for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
         expected = next((str(g) for g in gateways if g.version == version), None)
         defaults = [r for r in ipr.get_routes(family=family, table=100) if r["dst_len"] == 0]
-        (route,) = [r for r in defaults if r["type"] != _RTN_UNREACHABLE]
+        (route,) = [r for r in defaults if r["type"] != _RTN_BLACKHOLE]
         assert (route.get_attr("RTA_GATEWAY"), route.get_attr("RTA_OIF")) == (expected, uplink)
-        (floor,) = [r for r in defaults if r["type"] == _RTN_UNREACHABLE]  # walkthrough 10: no fall-through to main
+        (floor,) = [r for r in defaults if r["type"] == _RTN_BLACKHOLE]  # walkthrough 10: no fall-through to main
         assert floor.get_attr("RTA_PRIORITY") == 0xFFFFFFFF
         rules = [r for r in ipr.get_rules(family=family) if r.get_attr("FRA_IIFNAME") == "tuna"]
         assert [(r.get_attr("FRA_PRIORITY"), r.get_attr("FRA_TABLE")) for r in rules] == [(900, 100)]

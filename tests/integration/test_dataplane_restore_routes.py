@@ -1,0 +1,90 @@
+"""Review 16, finding 2: an uplink with an IPv6 gateway. An administrative down removes the interface's static
+IPv6 addresses (net.ipv6.conf.*.keep_addr_on_down = 0, the default), so after the up the kernel refuses the IPv6
+default route via the global gateway with EHOSTUNREACH. restore_routes raised it, and the pump's loop over its
+contexts (Pump._restore_routes) stopped there: every later context -- here the other tenant, whose uplink bounced in
+the same port flap -- kept its empty table (its floor dropping all its traffic) at this and at every later
+notification. Now an unreachable gateway leaves that route missing until a later notification, and every context is
+restored."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+from dataplane_lab import requires_netns
+from pyroute2 import NetNS
+
+from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.routing import Steering, steer
+
+pytestmark = [requires_netns]
+NS = f"restore{os.getpid()}"
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", "-n", NS, *args], check=True)
+
+
+@pytest.fixture
+def ipr():
+    subprocess.run(["ip", "netns", "add", NS], check=True)
+    try:
+        for up, peer in (("upa", "pa"), ("upb", "pb")):
+            ip("link", "add", up, "type", "veth", "peer", "name", peer)
+            ip("link", "set", peer, "up")
+        ip("tuntap", "add", "tuna", "mode", "tun")
+        ip("tuntap", "add", "tunb", "mode", "tun")
+        ip("addr", "add", "10.0.0.254/16", "dev", "upa")
+        ip("addr", "add", "2001:db8:ff::fe/64", "dev", "upa", "nodad")
+        ip("addr", "add", "10.2.0.254/16", "dev", "upb")
+        with NetNS(NS) as netlink:
+            yield netlink
+    finally:
+        subprocess.run(["ip", "netns", "del", NS], check=False)
+
+
+class _Pump:
+    """What LmaPump._restore_routes uses of the pump."""
+
+    def __init__(self, ipr: NetNS, steerings: list[Steering]) -> None:
+        self.ipr, self._steerings = ipr, steerings
+
+    async def netlink(self, function, *args):
+        return function(*args)
+
+    def _context_steerings(self) -> list[Steering]:
+        return list(self._steerings)
+
+
+def _default(ipr: NetNS, family: int, table: int) -> list[int]:
+    return [r.get_attr("RTA_OIF") for r in ipr.get_routes(family=family, table=table)
+            if r["dst_len"] == 0 and r["type"] == 1]
+
+
+def test_a_gateway_that_cannot_be_restored_does_not_stop_the_other_tenants_routes(ipr: NetNS) -> None:
+    a, b = Steering(), Steering()
+    steer(ipr, a, "tuna", 100, 1000, "upa", (IPv4Address("10.0.0.1"), IPv6Address("2001:db8:ff::1")))
+    steer(ipr, b, "tunb", 102, 1000, "upb")
+    for name in ("upa", "upb"):  # one port flap takes both uplinks down
+        ip("link", "set", name, "down")
+    for name in ("upa", "upb"):
+        ip("link", "set", name, "up")
+    time.sleep(0.2)
+    raised: list[OSError] = []
+    # the pump's loop over its contexts; its netlink calls never suspend here, so it runs without an event loop
+    # (pyroute2's NetNS already runs one in this thread)
+    coroutine = LmaPump._restore_routes(_Pump(ipr, [a, b]))  # type: ignore[arg-type]
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        pass
+    except OSError as error:
+        raised.append(error)
+    upb = ipr.link_lookup(ifname="upb")[0]
+    assert _default(ipr, socket.AF_INET, 102) == [upb], (
+        f"tenant B's IPv4 default route was not put back after the flap; the restore stopped at: {raised}")
+    assert raised == [], f"restore_routes raised on a route it cannot put back yet: {raised}"
