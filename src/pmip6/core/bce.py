@@ -19,14 +19,44 @@ came from their Proxy-CoA.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network, ip_address
-from typing import Any
+from typing import Any, TypeVar
 
 from pmip6.core.events import Address, Peer, TunnelSession
 
 RECORD_VERSION = 1
+_Parsed = TypeVar("_Parsed")
+
+
+def _remembering(parse: Callable[[str], _Parsed]) -> Callable[[Any], _Parsed]:
+    """``parse``, remembering what it made of the last texts: a start checks a record's fields
+    (:mod:`pmip6.runtime.store`) and then rebuilds its entry, and the records share their LMAA, MAG and default
+    router, so each text is parsed once. A text that does not parse is parsed again, to fail as it did; what is no
+    text goes to ``parse`` itself."""
+    remembered = lru_cache(maxsize=1024)(parse)
+    return lambda value: remembered(value) if type(value) is str else parse(value)
+
+
+_address = _remembering(ip_address)
+_prefix = _remembering(IPv6Network)
+_ipv4_interface = _remembering(IPv4Interface)
+_ipv4_address = _remembering(IPv4Address)
+_ipv6_address = _remembering(IPv6Address)
+
+
+def _prefixes(prefixes: Any) -> tuple[IPv6Network, ...]:
+    return tuple(map(_prefix, prefixes))
+
+
+TEXT_PARSERS: dict[str, Callable[[Any], object]] = {
+    "mn_id_hex": bytes.fromhex, "proxy_coa": _address, "lmaa": _address, "signaling": _address,
+    "home_network_prefixes": _prefixes, "ipv4_home_address": _ipv4_interface, "ipv4_default_router": _ipv4_address,
+    "mn_ll_id": bytes.fromhex, "link_local_address": _ipv6_address}
+"""How :meth:`BindingCacheEntry.from_record` parses each text field of a record (a non-null one)."""
 
 
 class BceState(StrEnum):
@@ -150,19 +180,19 @@ class BindingCacheEntry:
             return cls(
                 mn_id=bytes.fromhex(record["mn_id_hex"]),
                 tenant=record["tenant"],
-                proxy_coa=Peer(ip_address(record["proxy_coa"]), record["proxy_coa_port"]),
-                lmaa=ip_address(record["lmaa"]),
+                proxy_coa=Peer(_address(record["proxy_coa"]), record["proxy_coa_port"]),
+                lmaa=_address(record["lmaa"]),
                 att=int(record["att"]),
                 hi=int(record["hi"]),
                 lifetime=int(record["lifetime"]),
                 expires_at=float(record["expires_at"]),
                 last_sequence=int(record["last_sequence"]),
                 last_timestamp=record["last_timestamp"],
-                home_network_prefixes=tuple(IPv6Network(prefix) for prefix in record["home_network_prefixes"]),
-                ipv4_home_address=_optional(IPv4Interface, record["ipv4_home_address"]),
-                ipv4_default_router=_optional(IPv4Address, record["ipv4_default_router"]),
+                home_network_prefixes=_prefixes(record["home_network_prefixes"]),
+                ipv4_home_address=_optional(_ipv4_interface, record["ipv4_home_address"]),
+                ipv4_default_router=_optional(_ipv4_address, record["ipv4_default_router"]),
                 mn_ll_id=_optional(bytes.fromhex, record["mn_ll_id"]),
-                link_local_address=_optional(IPv6Address, record["link_local_address"]),
+                link_local_address=_optional(_ipv6_address, record["link_local_address"]),
                 gre_enabled=bool(record["gre_enabled"]),
                 downlink_key=record["downlink_key"],
                 uplink_key=record["uplink_key"],
@@ -171,7 +201,7 @@ class BindingCacheEntry:
                 udp_encapsulation=bool(record.get("udp_encapsulation", False)),  # absent before IPv4-UDP mode
                 state=BceState(record["state"]),
                 delete_at=record["delete_at"],
-                signaling=_optional(lambda address: Peer(ip_address(address), record.get("signaling_port")),
+                signaling=_optional(lambda address: Peer(_address(address), record.get("signaling_port")),
                                     record.get("signaling")),  # absent before the Alternate Care-of Address
             )
         except (KeyError, TypeError) as error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, replace
 from ipaddress import IPv4Address
 
@@ -23,6 +23,7 @@ from pmip6.core.events import (
     BindingDeregistered,
     BindingEstablished,
     BindingRemoved,
+    BindingRestored,
     BindingUpdated,
     Outcome,
     Peer,
@@ -124,18 +125,25 @@ class LmaDaemon(Daemon):
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
-        records, unreadable = self.store.load()
-        for mn_id, reason in unreadable:
-            self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)
         entries: list[BindingCacheEntry] = []
-        for record in records:
+        stored = 0  # an unreadable row counts as one unreadable binding
+        unreadable: list[tuple[bytes, str]] = []
+        malformed: list[str] = []  # logged after the unreadable rows, as when every row was read first
+        for mn_id, record, problem in self.store.records():  # each record rebuilt as it comes: parsed once
+            stored += 1
+            if problem is not None:
+                unreadable.append((mn_id, problem))
+                continue
             try:
                 entries.append(BindingCacheEntry.from_record(record))
             except ValueError as error:
-                self.logger.warning("skipping a stored binding: %s", error)
+                malformed.append(str(error))
+        for mn_id, reason in unreadable:
+            self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)
+        for reason in malformed:
+            self.logger.warning("skipping a stored binding: %s", reason)
         now = time.time()
         outcome = self.lma.restore(entries, now)
-        stored = len(records) + len(unreadable)  # an unreadable row counts as one unreadable binding
         lost = self._live_not_restored(entries, now)
         if self._adopt_restart_counter(self.store, stored - len(entries), lost):
             self._sends_at_open = self.lma.announce_restart(lost)
@@ -148,7 +156,7 @@ class LmaDaemon(Daemon):
                              counted(len(resumed.sends), "Binding Revocation Indication"))
         self._sends_at_open.extend(resumed)
         # What restore() dropped (expired meanwhile, or in conflict) and what was unreadable leave the store too.
-        self.store.replace_all(self._records_of({entry.mn_id for entry in self.lma.bindings()}),
+        self.store.replace_all(_CacheRecords(self.lma),
                                self._revocation_rows())  # all the BRIs owed now: those just resumed
         self.apply(outcome)
         restored = sum(1 for _ in self.lma.bindings())
@@ -242,11 +250,13 @@ class LmaDaemon(Daemon):
         the BRI a handover owes never leaves before the handover is on disk.
 
         A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
-        and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event."""
+        and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event. A
+        BindingRestored is no change: the start that restored the binding left its row as it is (:meth:`prepare`)."""
         if self.store is None:
             self.lma.take_revocation_changes()  # nowhere to keep them
             return True
-        changed = {event.session.mn_id for event in outcome.events if isinstance(event, _BINDING_CHANGES)}
+        changed = {event.session.mn_id for event in outcome.events
+                   if isinstance(event, _BINDING_CHANGES) and not isinstance(event, BindingRestored)}
         for send in outcome.sends:
             pba = send.message
             if type(pba) is ProxyBindingAcknowledgement and pba.status < Status.REASON_UNSPECIFIED:
@@ -273,7 +283,33 @@ class LmaDaemon(Daemon):
         return True
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
-        return {mn_id: [entry.to_record() for entry in self.lma.bindings_of(mn_id)] for mn_id in mn_ids}
+        return {mn_id: _records(self.lma, mn_id) for mn_id in mn_ids}
+
+
+def _records(lma: LocalMobilityAnchor, mn_id: bytes) -> list[Record]:
+    """The row of ``mn_id`` in the state file: the records of its bindings."""
+    return [entry.to_record() for entry in lma.bindings_of(mn_id)]
+
+
+class _CacheRecords(Mapping[bytes, list[Record]]):
+    """The records of every MN-ID the LMA's binding cache holds, each made when it is read (by
+    :meth:`BindingStore.replace_all`, a row at a time), not all at once."""
+
+    def __init__(self, lma: LocalMobilityAnchor) -> None:
+        self._lma = lma
+        self._mn_ids = dict.fromkeys(entry.mn_id for entry in lma.bindings())
+
+    def __getitem__(self, mn_id: bytes) -> list[Record]:
+        if mn_id not in self._mn_ids:
+            raise KeyError(mn_id)
+        return _records(self._lma, mn_id)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._mn_ids)
+
+    def __len__(self) -> int:
+        return len(self._mn_ids)
+
 
 def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
     """Assemble the LMA daemon; other components (e.g. the data plane) attach here with

@@ -2,8 +2,9 @@
 
 Every change is committed before the PBA that announces it leaves (the daemon applies the engine's events
 to the store, then sends). The database runs in WAL mode with ``synchronous=FULL``: a commit is on disk
-when ``save`` returns, even across a power loss. On restart the LMA loads the records, rebuilds them with
-``BindingCacheEntry.from_record`` and hands them to ``LocalMobilityAnchor.restore``.
+when ``save`` returns, even across a power loss. On restart the LMA reads the records a chunk of rows at a time
+(:meth:`BindingStore.records`), rebuilds each with ``BindingCacheEntry.from_record`` as it comes, hands them to
+``LocalMobilityAnchor.restore``, and prunes the file to what it restored (:meth:`BindingStore.replace_all`).
 
 The file also keeps the LMA's RFC 5847 Restart Counter (a ``node`` table): it belongs with the sessions it
 vouches for, so restoring them all keeps it, while a restart that lost some of them, or a new file, starts a new,
@@ -41,11 +42,10 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pmip6.core.bce import RECORD_VERSION, BceState
+from pmip6.core.bce import RECORD_VERSION, TEXT_PARSERS, BceState
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 
 Record = dict[str, Any]
@@ -55,6 +55,8 @@ _NODE_SCHEMA = "CREATE TABLE IF NOT EXISTS node (name TEXT PRIMARY KEY, value IN
 _REVOCATIONS_SCHEMA = "CREATE TABLE IF NOT EXISTS revocations (sequence INTEGER PRIMARY KEY, records TEXT NOT NULL)"
 _RESTART_COUNTER = "restart_counter"
 _UINT32 = (0, 0xFFFF_FFFF)
+_CHUNK = 1000
+"""Rows read at once by :meth:`BindingStore.records` and :meth:`BindingStore.replace_all`."""
 _log = logging.getLogger(__name__)
 
 
@@ -107,18 +109,33 @@ class BindingStore:
                     revocations: Mapping[int, Sequence[Record]] | None = None) -> None:
         """Make the file hold exactly ``bindings`` (those a start restored) and the BRIs owed ``revocations``, in
         one durable transaction: every other row leaves it, the unreadable ones too (their loss is told by the
-        Restart Counter once, not at every start)."""
+        Restart Counter once, not at every start). The rows are visited :data:`_CHUNK` at a time, each MN-ID's
+        records read from ``bindings`` when its row is: one that already holds the text they give is left as it is,
+        and a start holds neither every row's text nor every record at once."""
+        written: set[object] = set()
         with self._named_errors(), self._db:
-            self._db.execute("DELETE FROM bindings")
+            rows = self._db.execute("SELECT rowid, mn_id, records FROM bindings ORDER BY rowid LIMIT ?",
+                                    (_CHUNK,)).fetchall()
+            while rows:
+                for rowid, mn_id, text in rows:
+                    records = bindings.get(mn_id)
+                    if not records:
+                        self._db.execute("DELETE FROM bindings WHERE rowid = ?", (rowid,))
+                        continue
+                    written.add(mn_id)
+                    new_text = _text_of(records)
+                    if new_text != text:
+                        self._db.execute("UPDATE bindings SET records = ? WHERE rowid = ?", (new_text, rowid))
+                rows = self._db.execute("SELECT rowid, mn_id, records FROM bindings WHERE rowid > ? ORDER BY rowid "
+                                        "LIMIT ?", (rows[-1][0], _CHUNK)).fetchall()
+            self._write({mn_id: bindings[mn_id] for mn_id in bindings if mn_id not in written})
             self._db.execute("DELETE FROM revocations")
-            self._write(bindings)
             self._write_owed(revocations or {})
 
     def _write_owed(self, revocations: Mapping[int, Sequence[Record]]) -> None:
         for sequence, records in revocations.items():
             if records:
-                self._db.execute("INSERT OR REPLACE INTO revocations VALUES (?, ?)",
-                                 (sequence, json.dumps(list(records), separators=(",", ":"))))
+                self._db.execute("INSERT OR REPLACE INTO revocations VALUES (?, ?)", (sequence, _text_of(records)))
             else:
                 self._db.execute("DELETE FROM revocations WHERE sequence = ?", (sequence,))
 
@@ -132,32 +149,43 @@ class BindingStore:
     def _write(self, changes: Mapping[bytes, Sequence[Record]]) -> None:
         for mn_id, records in changes.items():
             if records:
-                self._db.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?)",
-                                 (mn_id, json.dumps(list(records), separators=(",", ":"))))
+                self._db.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?)", (mn_id, _text_of(records)))
             else:
                 self._db.execute("DELETE FROM bindings WHERE mn_id = ?", (mn_id,))
 
     def load(self) -> Stored:
         """Every stored BCE record, and the rows that are not a JSON list (docs/operations.md: skipped)."""
         stored = Stored([], [])
-        with self._named_errors():
-            rows = self._db.execute("SELECT mn_id, records FROM bindings ORDER BY mn_id").fetchall()
-        for mn_id, text in rows:
-            try:
-                records = json.loads(text)
-            except (TypeError, ValueError) as error:  # TypeError: not text; ValueError: not JSON, or not UTF-8
-                stored.unreadable.append((mn_id, f"not JSON: {error}"))
-                continue
-            if not isinstance(records, list):
-                stored.unreadable.append((mn_id, f"a JSON {type(records).__name__}, not a list of records"))
-                continue
-            for number, record in enumerate(records, 1):
-                problem = _field_problem(record)
-                if problem is None:
-                    stored.records.append(record)
-                else:
-                    stored.unreadable.append((mn_id, f"record {number} of {len(records)}: {problem}"))
+        for mn_id, record, problem in self.records():
+            if problem is None:
+                stored.records.append(record)
+            else:
+                stored.unreadable.append((mn_id, problem))
         return stored
+
+    def records(self) -> Iterator[tuple[bytes, Any, str | None]]:
+        """Every stored BCE record with its MN-ID and None; for a row that holds no list of records, and for each
+        record with a field of the wrong type, range or format, the MN-ID, None and why. Read :data:`_CHUNK` rows
+        at a time, by MN-ID: a start that rebuilds each record as it comes never holds the whole file."""
+        with self._named_errors():
+            cursor = self._db.execute("SELECT mn_id, records FROM bindings ORDER BY mn_id")
+            rows = cursor.fetchmany(_CHUNK)
+        while rows:
+            for mn_id, text in rows:
+                try:
+                    records = json.loads(text)
+                except (TypeError, ValueError) as error:  # TypeError: not text; ValueError: not JSON, or not UTF-8
+                    yield mn_id, None, f"not JSON: {error}"
+                    continue
+                if not isinstance(records, list):
+                    yield mn_id, None, f"a JSON {type(records).__name__}, not a list of records"
+                    continue
+                for number, record in enumerate(records, 1):
+                    problem = _field_problem(record)
+                    yield (mn_id, record, None) if problem is None else \
+                        (mn_id, None, f"record {number} of {len(records)}: {problem}")
+            with self._named_errors():
+                rows = cursor.fetchmany(_CHUNK)
 
     def restart_counter(self, fresh: int, *, sessions_lost: bool = False) -> int:
         """The LMA's Restart Counter at a start on this file (RFC 5847 3.2), written durably whenever it changes.
@@ -193,6 +221,11 @@ class BindingStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _text_of(records: Sequence[Record]) -> str:
+    """The text of a row holding ``records``."""
+    return json.dumps(list(records), separators=(",", ":"))
 
 
 def _json_list(text: object) -> list[Any]:
@@ -252,17 +285,17 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
 }
 """What each field of a binding record holds (``BindingCacheEntry.to_record``), and the words that say so."""
 
-_FORMATS: dict[str, tuple[Callable[[Any], object], str]] = {
-    "mn_id_hex": (bytes.fromhex, "hexadecimal digits"),
-    "proxy_coa": (ip_address, "an IPv4 or IPv6 address"),
-    "lmaa": (ip_address, "an IPv4 or IPv6 address"),
-    "signaling": (ip_address, "an IPv4 or IPv6 address or null"),
-    "home_network_prefixes": (lambda prefixes: [IPv6Network(prefix) for prefix in prefixes], "a list of IPv6 prefixes"),
-    "ipv4_home_address": (IPv4Interface, "an IPv4 address with its prefix length, or null"),
-    "ipv4_default_router": (IPv4Address, "an IPv4 address or null"),
-    "mn_ll_id": (bytes.fromhex, "hexadecimal digits or null"),
-    "link_local_address": (IPv6Address, "an IPv6 address or null"),
-}
+_FORMATS: dict[str, tuple[Callable[[Any], object], str]] = {name: (TEXT_PARSERS[name], expected) for name, expected in {
+    "mn_id_hex": "hexadecimal digits",
+    "proxy_coa": "an IPv4 or IPv6 address",
+    "lmaa": "an IPv4 or IPv6 address",
+    "signaling": "an IPv4 or IPv6 address or null",
+    "home_network_prefixes": "a list of IPv6 prefixes",
+    "ipv4_home_address": "an IPv4 address with its prefix length, or null",
+    "ipv4_default_router": "an IPv4 address or null",
+    "mn_ll_id": "hexadecimal digits or null",
+    "link_local_address": "an IPv6 address or null",
+}.items()}
 """How ``BindingCacheEntry.from_record`` parses each text field (once its type is right), and what it expects."""
 
 
