@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/codec.py
 	$(BIN)/python bench/signaling.py
 	$(BIN)/python bench/dataplane.py
+	$(BIN)/python bench/restart.py
 
 # Decoder fuzzing at >= 1,000,000 inputs per target (long), and the bounded reliability report (< 3 min).
 fuzz: $(STAMP)
