@@ -184,10 +184,10 @@ def control_request(path: str | Path, request: Request, timeout: float = 5.0) ->
         sock.settimeout(timeout)
         try:
             sock.connect(str(path))
+            sock.sendall(json.dumps(request).encode() + b"\n")  # a request not sent whole is not carried out
         except OSError as error:
             raise ControlError(_failure(path, error)) from error
         try:
-            sock.sendall(json.dumps(request).encode() + b"\n")
             with sock.makefile("rb") as stream:
                 line = stream.readline()  # our own daemon answers: a response may be long
         except TimeoutError as error:

@@ -90,3 +90,18 @@ def test_take_holds_an_address_as_claim_does_without_building_its_interface() ->
     assert pool.claim(IPv4Address("10.1.0.2")) == IPv4Interface("10.1.0.2/29") and len(pool) == 2
     pool.release(IPv4Address("10.1.0.3"))
     assert pool.available(IPv4Address("10.1.0.3"))
+
+
+def test_a_reload_keeps_the_home_network_prefixes_of_the_bindings_it_keeps() -> None:
+    """_claim_addresses re-claims the kept bindings' prefixes as AddressPlan.commit did: after a reload, a new
+    registration is given none of them."""
+    lma, settings = _dual_stack_lma(5, pool="10.0.0.0/24")
+    held = {prefix for entry in lma.bindings() for prefix in entry.home_network_prefixes}
+    same = LmaSettings(authorized_mags=settings.authorized_mags, default_tenant="opA", tenants=(
+        Tenant("opA", ipv4_pool=IPv4Network("10.0.0.0/24"), ipv6_prefix_pool=IPv6Network("2001:db8::/32")),))
+    lma.reconfigure(same, NOW + 1)
+    reply = _register(lma, 5)
+    assert isinstance(reply, ProxyBindingAcknowledgement) and reply.status == 0
+    given = {IPv6Network((option.prefix, option.prefix_length)) for option in reply.options
+             if isinstance(option, HomeNetworkPrefixOption)}
+    assert given and not given & held, (given, held)

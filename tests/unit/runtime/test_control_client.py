@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pmip6.cli import build_parser, main
-from pmip6.runtime.control import ControlError, control_request
+from pmip6.runtime.control import ControlError, ControlTimeout, control_request
 
 
 def test_a_socket_left_behind_by_a_killed_daemon_asks_whether_the_daemon_runs(tmp_path: Path) -> None:
@@ -104,3 +104,21 @@ def test_how_long_each_command_waits_for_the_daemon_by_default(argv: list[str], 
     """A reload or a clear is done in one step on the daemon's loop (seconds at 100,000 bindings), and ``bindings``
     is assembled whole before it is sent: 5 s was too short for them at scale."""
     assert build_parser().parse_args([*argv, "--control", "lma.sock"]).timeout == seconds
+
+
+def test_a_request_that_could_not_be_sent_whole_is_a_failure_not_a_wait_that_ran_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit 3 ("may still be applying") is for a request the daemon took; one whose sending timed out was not
+    carried out (review 17)."""
+    path = tmp_path / "c.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(1)
+
+        def sendall(self: socket.socket, data: bytes) -> None:
+            raise TimeoutError("timed out")
+
+        monkeypatch.setattr(socket.socket, "sendall", sendall)
+        with pytest.raises(ControlError) as raised:
+            control_request(path, {"command": "reload"}, timeout=0.1)
+    assert not isinstance(raised.value, ControlTimeout)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pmip6.core.events import Outcome
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag import AttachRequest, BulState
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
@@ -334,3 +334,25 @@ def test_RFC5846_9_2_revoke_all_counts_an_mn_attached_again_during_the_wait_as_n
     assert attached["outcome"] == back["outcome"] == "registered"
     assert result == {"bindings": 1, "global_revocation": False, "left": 0, "global_revocation_refused": False,
                       "revoked": 0, "deregistered": 0, "unacknowledged": 1}
+
+
+def test_an_ending_settles_the_entries_the_shutdown_itself_removed(tmp_path: Path) -> None:
+    """A failed entry goes in the shutdown's own outcome, without a BindingRemoved: the _Ending must be registered
+    before that outcome is applied, or revoke-all / the stop waits its whole timeout and reports it left."""
+    daemon = _daemon(tmp_path)
+    now = T0
+    daemon.apply(daemon.mag.attach(AttachRequest(mn_id=b"mn1@opA", att=4), now))
+    for _ in range(50):  # no PBA ever: the registration fails
+        entry = daemon.mag.entry(b"mn1@opA")
+        if entry is not None and entry.state is BulState.FAILED:
+            break
+        deadline = daemon.mag.next_deadline()
+        assert deadline is not None
+        now = deadline
+        daemon.apply(daemon.mag.handle_timer(now))
+    assert daemon.mag.entry(b"mn1@opA").state is BulState.FAILED
+
+    started = time.monotonic()
+    _, ending = asyncio.run(daemon._end_every_binding(3.0))  # noqa: SLF001
+    assert time.monotonic() - started < 1.5, "waited for an entry already gone"
+    assert ending.result() == {"bindings": 1, "left": 0, "revoked": 0, "deregistered": 0, "unacknowledged": 1}

@@ -736,3 +736,21 @@ def test_RFC5846_8_1_a_revocation_owed_survives_two_restarts_in_a_row(lab: Store
         assert isinstance(send.message, BindingRevocationIndication) and send.destination == Peer(MAG_A, PORT)
     assert lab.lma.store is not None
     assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
+
+
+def test_unreadable_rows_are_warned_before_malformed_records_whatever_their_mn_ids(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """docs/operations.md: the same warnings in the same order as before f5858ac, which read every row first:
+    the unreadable rows (in MN-ID order), then the records from_record refuses. Here the refused record's MN-ID
+    sorts first, so a prepare() that logs as it reads would put it first."""
+    now = time.time()
+    malformed = _record(b"a@opA", now + 3600, "10.0.0.2/24", "2001:db8:a:1::/64")
+    del malformed["tenant"]
+    lab.store_before_start({b"a@opA": [malformed],
+                            b"z@opA": [_record(b"z@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")
+                                       | {"uplink_key": "x"}]})
+    with caplog.at_level(logging.WARNING):
+        lab.start()
+    skipping = [record.getMessage() for record in caplog.records if record.getMessage().startswith("skipping")]
+    assert [message.split(":")[0] for message in skipping] == ["skipping the stored bindings of z@opA",
+                                                               "skipping a stored binding"], skipping
