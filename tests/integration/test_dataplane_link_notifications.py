@@ -8,39 +8,34 @@ from __future__ import annotations
 import os
 import select
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 from dataplane_lab import requires_netns
 
 from pmip6.dataplane.address_watch import announces_address_change, announces_link_change, open_address_socket
 from pmip6.dataplane.netns import inside
+from pmip6.lab.namespaces import NamespaceSet
 
 pytestmark = [requires_netns]
-NS = f"linknote{os.getpid()}"
-
-
-def ip(*args: str) -> None:
-    subprocess.run(["ip", "-n", NS, *args], check=True)
 
 
 @pytest.fixture
-def namespace():
-    subprocess.run(["ip", "netns", "add", NS], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
+def namespace() -> Iterator[str]:
+    """A namespace whose new interfaces get no IPv6 (no link-local address to announce), with a veth pair."""
+    with NamespaceSet(f"linknote{os.getpid()}") as spaces:
+        spaces.create("x", sysctls=[("net/ipv6/conf/default/disable_ipv6", "1")])
+        subprocess.run(["ip", "-n", spaces.ns("x"), "link", "add", "x0", "type", "veth", "peer", "name", "x1"],
                        check=True)
-        ip("link", "add", "x0", "type", "veth", "peer", "name", "x1")
-        yield NS
-    finally:
-        subprocess.run(["ip", "netns", "del", NS], check=False)
+        yield spaces.ns("x")
 
 
 def test_an_address_less_interface_coming_up_wakes_the_watch(namespace: str) -> None:
     with inside(namespace):
         sock = open_address_socket()
     with sock:
-        ip("link", "set", "x1", "up")
-        ip("link", "set", "x0", "up")
+        for interface in ("x1", "x0"):
+            subprocess.run(["ip", "-n", namespace, "link", "set", interface, "up"], check=True)
         datagrams = []
         while select.select([sock], [], [], 1.0)[0]:
             datagrams.append(sock.recv(65536))

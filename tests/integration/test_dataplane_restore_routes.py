@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
@@ -20,9 +21,11 @@ from pyroute2 import NetNS
 
 from pmip6.dataplane.pump import LmaPump
 from pmip6.dataplane.routing import Steering, steer
+from pmip6.lab.namespaces import NamespaceSet
 
 pytestmark = [requires_netns]
-NS = f"restore{os.getpid()}"
+_PREFIX = f"restore{os.getpid()}"
+NS = f"{_PREFIX}-lma"  # NamespaceSet(_PREFIX).ns("lma")
 
 
 def ip(*args: str) -> None:
@@ -30,9 +33,9 @@ def ip(*args: str) -> None:
 
 
 @pytest.fixture
-def ipr():
-    subprocess.run(["ip", "netns", "add", NS], check=True)
-    try:
+def ipr() -> Iterator[NetNS]:
+    with NamespaceSet(_PREFIX) as spaces:
+        spaces.create("lma")
         for up, peer in (("upa", "pa"), ("upb", "pb")):
             ip("link", "add", up, "type", "veth", "peer", "name", peer)
             ip("link", "set", peer, "up")
@@ -43,8 +46,6 @@ def ipr():
         ip("addr", "add", "10.2.0.254/16", "dev", "upb")
         with NetNS(NS) as netlink:
             yield netlink
-    finally:
-        subprocess.run(["ip", "netns", "del", NS], check=False)
 
 
 class _Pump:
