@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz fuzz-c reliability conformance venv tshark clean
+.PHONY: demo test bench fuzz fuzz-c reliability conformance venv test-tools clean
 
 # pip compiles the codec's optional C fast path (setup.py) when a C compiler is there.
 $(STAMP): pyproject.toml setup.py src/pmip6/wire/_speedups.c
@@ -20,17 +20,21 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/pmip6 demo --pcap demo.pcap
 
-# tshark is the independent oracle of the interop tests; install it when we may (root + apt).
-tshark:
-	@if ! command -v tshark >/dev/null 2>&1; then \
+# What the tests run besides Python: tshark, the independent oracle of the interop tests, and ping, which
+# docs/dataplane.md's "by hand" recipes use; installed when we may (root + apt), else their tests are skipped.
+TEST_TOOLS := tshark:tshark ping:iputils-ping
+test-tools:
+	@missing=""; for tool in $(TEST_TOOLS); do \
+	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tshark) >/dev/null \
-	      || echo "tshark install failed: tshark tests will be skipped"; \
-	  else echo "tshark missing and not root: tshark tests will be skipped"; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) \
+	      >/dev/null || echo "installing$$missing failed: the tests that need them will be skipped"; \
+	  else echo "missing and not root:$$missing: the tests that need them will be skipped"; fi; \
 	fi
 
-test: $(STAMP) tshark
+test: $(STAMP) test-tools
 	$(BIN)/python -m pytest -q
 
 # Benchmarks print ratios against a baseline measured in the same run; bench/dataplane.py needs root.

@@ -18,6 +18,7 @@ import itertools
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -32,7 +33,9 @@ from dataplane_lab import requires_netns
 from pmip6.lab.daemons import spawn, stop, wait_ready
 from pmip6.lab.namespaces import remove_stale
 
-pytestmark = [requires_netns, pytest.mark.netns]
+pytestmark = [requires_netns, pytest.mark.netns,
+              pytest.mark.skipif(shutil.which("ping") is None, reason="the recipes ping: needs ping (iputils-ping, which "
+                                 "`make test` installs when root)")]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "dataplane.md"
 SECTION = "## Running it by hand: one MN, one MAG, one LMA, one operator"
