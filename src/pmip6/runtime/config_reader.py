@@ -138,8 +138,8 @@ class Table:
         return None if self._absent(name) else self.path(name, "")
 
     def endpoint(self, name: str) -> tuple[str, int] | None:
-        """An optional ``host:port`` (``[v6]:port`` for IPv6)."""
-        return self.parsed(name, parse_endpoint, 'a "host:port" such as "127.0.0.1:9436" or "[::1]:9436"', None)
+        """An optional ``address:port`` (``[v6]:port`` for IPv6): an IP address, not a host name."""
+        return self.parsed(name, parse_endpoint, 'an "address:port" (an IP address, not a name) such as "127.0.0.1:9436" or "[::1]:9436"', None)
 
     def table(self, name: str, required: bool = True) -> Table:
         """The sub-table ``[name]``; an absent optional one reads as empty."""

@@ -70,10 +70,12 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
         uplink = _optional_interface(tenant, "uplink", IFNAMSIZ - 1)
         if uplink is not None:
             _claim(interfaces, tenant, "uplink", uplink, name)
-        gateways = tuple(g for g in (tenant.ipv4_address("gateway", None), tenant.ipv6_address("gateway6", None))
-                         if g is not None)
-        if gateways and uplink is None:
-            raise ConfigError(tenant.key("gateway"), "a gateway needs an uplink interface")
+        given = {key: address for key, address in (("gateway", tenant.ipv4_address("gateway", None)),
+                                                   ("gateway6", tenant.ipv6_address("gateway6", None)))
+                 if address is not None}
+        if given and uplink is None:
+            raise ConfigError(tenant.key(next(iter(given))), "a gateway needs an uplink interface")
+        gateways = tuple(given.values())
         tenant.finish()
         parsed.append(TenantSettings(name, tun, number, uplink, gateways))
     table.finish()

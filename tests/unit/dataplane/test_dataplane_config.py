@@ -85,6 +85,8 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "a"',
      "dataplane.tenant[0].uplink: interface 'a' is already this tenant's TUN device"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway = "10.0.0.1"', "dataplane.tenant[0].gateway: a gateway needs an uplink"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway6 = "2001:db8::1"',
+     "dataplane.tenant[0].gateway6: a gateway needs an uplink"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1', "dataplane.tenant[0].colour: unknown key"),
     ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
     ("[dataplane]\ntunnel_mtu = 1279", "dataplane.tunnel_mtu: must be between 1280 and 65535, got 1279"),

@@ -34,5 +34,5 @@ def test_a_metrics_port_without_its_host_is_reported_as_such(tmp_path: Path) -> 
     config.write_text('[lma]\nipv4_address = "127.0.0.1"\nmetrics = "9436"\n')
     with pytest.raises(ConfigError) as error:
         load_lma_config(config)
-    assert str(error.value) == ('lma.metrics: expected a "host:port" such as "127.0.0.1:9436" or "[::1]:9436", '
-                                'got "9436" (no host)')
+    assert str(error.value) == ('lma.metrics: expected an "address:port" (an IP address, not a name) such as '
+                                '"127.0.0.1:9436" or "[::1]:9436", got "9436" (no host)')
