@@ -16,7 +16,7 @@ passes only address notifications, route notifications of table 255 and link not
 RTMGRP_LINK), so a router's other route changes (a routing daemon loading a full table) never wake the pump. A link
 notification (an interface up or down, added or renamed) also wakes it: the kernel deletes the IPv4 routes of an
 interface that goes down without a route notification, and the pump puts its contexts' routes back
-(``pmip6.dataplane.routing.restore_routes``).
+(``pmip6.dataplane.routing.restore_routes``), out of the new index of an interface deleted and created again.
 
 A burst of notifications (an interface with several addresses going down, ``ip addr flush``) causes one
 re-reading, and one more if a notification arrives while it runs; a notification lost to a full socket buffer

@@ -106,6 +106,7 @@ from pmip6.dataplane.routing import (
     Steering,
     address_interfaces,
     interface_index,
+    interface_indexes,
     naming_netlink,
     open_netlink,
     restore_routes,
@@ -328,9 +329,11 @@ class Pump:
         a context that fails does not stop the others (the first error is raised after them all)."""
         assert self.ipr is not None
         failed: OSError | None = None
-        for steering in self._context_steerings():
+        steerings = self._context_steerings()
+        indexes = await self.netlink(interface_indexes, self.ipr) if steerings else {}
+        for steering in steerings:
             try:
-                await self.netlink(restore_routes, self.ipr, steering)
+                await self.netlink(restore_routes, self.ipr, steering, indexes)
             except OSError as error:
                 failed = failed or error
         if failed is not None:

@@ -16,7 +16,8 @@ uplink may route the same private addresses (walkthrough 10: operator A's packet
 dropped silently: an ``unreachable`` route would have the kernel send an ICMP error of its own, which the main
 table routes, at a MAG out of the tunnel and toward the wrong operator (review 16). :func:`restore_routes` puts the
 real route back once the interface is up again (the pump calls it at the address and link notifications,
-``pmip6.dataplane.address_watch``).
+``pmip6.dataplane.address_watch``), resolving the names of its interfaces again: an interface deleted and created
+again (an operator re-creating a veth) has another index, and its routes follow it.
 
 TUN devices vanish with the process that opened them, and the routes into them with the devices, but the rules
 and the routes out of the other interfaces stay in the kernel when a daemon dies without stopping (kill -9, a
@@ -30,7 +31,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
@@ -59,11 +60,20 @@ class Steering:
 
     rules: list[dict[str, object]] = field(default_factory=list)
     routes: list[dict[str, object]] = field(default_factory=list)
+    interfaces: dict[str, int] = field(default_factory=dict)
+    """The index of each interface a route leaves by, by name, as last installed: :func:`restore_routes` follows a
+    name to its new index."""
 
 
 def open_netlink(netns: str | None) -> IPRoute:
     """A netlink socket in ``netns`` (a name under /var/run/netns) or in the current namespace."""
     return NetNS(netns) if netns else IPRoute()
+
+
+def interface_indexes(ipr: IPRoute) -> dict[str, int]:
+    """The index of every interface of the namespace, by name (one dump, ``ip link``)."""
+    with naming_netlink("interfaces"):
+        return {link.get_attr("IFLA_IFNAME"): int(link["index"]) for link in ipr.get_links()}
 
 
 def interface_index(ipr: IPRoute, name: str) -> int:
@@ -130,7 +140,7 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
     A gateway of the right family is used when given; otherwise the default route is on-link. What an earlier
     run left in the kernel is taken over (see the module's docstring).
     """
-    oif = set_up(ipr, to_interface)
+    oif = steering.interfaces[to_interface] = set_up(ipr, to_interface)
     for family, default in _FAMILIES:
         floor: dict[str, object] = {"dst": default, "table": table, "family": family, "type": "blackhole",
                                     "priority": _LAST_METRIC}
@@ -151,12 +161,20 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
         steering.rules.append(rule)
 
 
-def restore_routes(ipr: IPRoute, steering: Steering) -> None:
+def restore_routes(ipr: IPRoute, steering: Steering, indexes: Mapping[str, int]) -> None:
     """Put back the routes of ``steering`` that leave by an interface (not the ``blackhole`` floors): the kernel
-    deletes a route with its interface going down and does not add it again when the interface comes up. A route
-    whose interface is still down or gone, or whose gateway is not reachable yet, stays missing (its table's floor
-    drops the packets meanwhile) until a later notification; every route is tried, and the first other error is
-    raised after."""
+    deletes a route with its interface going down and does not add it again when the interface comes up. An
+    interface whose name ``indexes`` (:func:`interface_indexes`) gives another index now was deleted and created
+    again: its routes leave by the new one. A route whose interface is still down or gone, or whose gateway is not
+    reachable yet, stays missing (its table's floor drops the packets meanwhile) until a later notification; every
+    route is tried, and the first other error is raised after."""
+    for name, index in list(steering.interfaces.items()):
+        now = indexes.get(name, index)
+        if now != index:
+            steering.interfaces[name] = now
+            for route in steering.routes:
+                if route.get("oif") == index:
+                    route["oif"] = now
     failed: OSError | None = None
     for route in steering.routes:
         if "oif" not in route:
