@@ -107,6 +107,7 @@ from pmip6.dataplane.routing import (
     address_interfaces,
     interface_index,
     interface_indexes,
+    keeps_rule_protocol,
     naming_netlink,
     open_netlink,
     restore_routes,
@@ -235,6 +236,7 @@ class Pump:
         self._netlink_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmip6-netlink")
         self.ipr: IPRoute | None = None
         """The netlink socket in the pump's namespace; use it only through :meth:`netlink`."""
+        self._rule_protocol_checked = False
 
     async def netlink(self, call: Callable[..., _T], *args: object) -> _T:
         """Run a blocking netlink call (``pmip6.dataplane.routing``) on the pump's netlink thread.
@@ -342,6 +344,19 @@ class Pump:
     def _context_steerings(self) -> list[Steering]:
         """The routing contexts' rules and routes, as installed."""
         return []
+
+    async def _check_rule_protocol(self, steering: Steering) -> None:
+        """Warn once if the kernel dropped the protocol of ``steering``'s rules (``keeps_rule_protocol``: Linux before
+        4.17), so that a later run cannot recognise them (docs/dataplane.md, "After a crash")."""
+        if self._rule_protocol_checked or not steering.rules:
+            return
+        assert self.ipr is not None
+        self._rule_protocol_checked = True
+        if not await self.netlink(keeps_rule_protocol, self.ipr, steering):
+            _log.warning("data plane: the kernel does not keep the protocol of policy rules (FRA_PROTOCOL, Linux 4.17 "
+                         "or later): rules a killed run left at another rule_priority are not recognised as pmip6's "
+                         "and stay in front; remove them by hand",
+                         extra={"fields": {"event": "dataplane_rules_untagged"}})
 
     async def _refresh_icmp_sources(self) -> None:
         """Read the ICMP error sources of every TUN device served again."""
@@ -769,6 +784,7 @@ class LmaPump(Pump):
                 await self.netlink(steer, self.ipr, steering, tenant.tun, tenant.table, priority, tenant.uplink,
                                    tenant.gateways)
                 await self.netlink(steer, self.ipr, steering, tenant.uplink, tenant.table + 1, priority, tenant.tun)
+                await self._check_rule_protocol(steering)
         await self._route_kernel_errors()
 
     async def _route_kernel_errors(self) -> None:
@@ -883,6 +899,7 @@ class MagPump(Pump):
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)
         await self.netlink(steer, self.ipr, steering, tun, table + 1, priority, interface)
+        await self._check_rule_protocol(steering)
 
     async def _refresh_icmp_sources(self) -> None:
         """The ICMP error sources, read again under the lock, so a context opening meanwhile is either seen or reads

@@ -23,7 +23,11 @@ TUN devices vanish with the process that opened them, and the routes into them w
 and the routes out of the other interfaces stay in the kernel when a daemon dies without stopping (kill -9, a
 crash). :func:`steer` therefore takes over what an earlier run left: routes are replaced, a rule that exists
 as wanted is kept, and one at the same priority for the same interface that looks up another table (an
-earlier configuration) is removed (docs/dataplane.md, "After a crash").
+earlier configuration) is removed (docs/dataplane.md, "After a crash"). Everything pmip6 installs carries its own
+routing protocol number, :data:`RTPROT_PMIP6` (``proto 213`` in ``ip rule`` and ``ip route``), so a rule an earlier
+run left for the same interface at another priority (an earlier ``rule_priority``) is recognised as pmip6's and
+removed too, and so are the pmip6 routes of a table no rule looks up any more. Only the interfaces (and sources) a
+daemon installs rules for are looked at: an LMA and a MAG in one namespace never remove each other's rules.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL
+from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL, fibmsg
 
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
@@ -52,6 +56,11 @@ _NODAD, _NOPREFIXROUTE = 0x02, 0x200
 """IFA_F_NODAD, IFA_F_NOPREFIXROUTE (<linux/if_addr.h>)."""
 _LAST_METRIC = 0xFFFFFFFF
 """The largest route metric: the ``blackhole`` floor of a context's table is used only without its real route."""
+RTPROT_PMIP6 = 213
+"""The routing protocol (rtm_protocol of a route, FRA_PROTOCOL of a policy rule) of everything pmip6 installs: a
+value <linux/rtnetlink.h> and /etc/iproute2/rt_protos leave unassigned (RFC 5845 modulo 256), which the kernel
+keeps without interpreting it ("values of protocol >= RTPROT_STATIC are not interpreted by kernel"). ``echo "213
+pmip6" > /etc/iproute2/rt_protos.d/pmip6.conf`` makes ``ip`` show it as ``proto pmip6``."""
 
 
 @dataclass(slots=True)
@@ -143,11 +152,12 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
     oif = steering.interfaces[to_interface] = set_up(ipr, to_interface)
     for family, default in _FAMILIES:
         floor: dict[str, object] = {"dst": default, "table": table, "family": family, "type": "blackhole",
-                                    "priority": _LAST_METRIC}
+                                    "priority": _LAST_METRIC, "proto": RTPROT_PMIP6}
         with naming_netlink(_route_text(floor)):
             ipr.route("replace", **floor)
         steering.routes.append(floor)
-        route: dict[str, object] = {"dst": default, "table": table, "oif": oif, "family": family}
+        route: dict[str, object] = {"dst": default, "table": table, "oif": oif, "family": family,
+                                    "proto": RTPROT_PMIP6}
         gateway = next((g for g in gateways if (g.version == 4) == (family == socket.AF_INET)), None)
         if gateway is not None:
             route["gateway"] = str(gateway)
@@ -155,7 +165,7 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
             ipr.route("replace", **route)
         steering.routes.append(route)
         rule: dict[str, object] = {"family": family, "iifname": from_interface, "table": table,
-                                   "priority": priority}
+                                   "priority": priority, "protocol": RTPROT_PMIP6}
         with naming_netlink(_rule_text(rule)):
             _add_rule(ipr, rule)
         steering.rules.append(rule)
@@ -193,7 +203,7 @@ def route_icmp_from(ipr: IPRoute, steering: Steering, family: int, source: str, 
     """Send the ICMP (ICMPv6) packets the node itself sends from ``source`` by ``table``, or drop them (None):
     ``iif lo from <source> ipproto icmp lookup <table>`` or ``... blackhole`` (``pmip6.dataplane.kernel_errors``)."""
     rule: dict[str, object] = {"family": family, "iifname": "lo", "src": source,
-                               "ip_proto": _ICMP_PROTOCOLS[family], "priority": priority}
+                               "ip_proto": _ICMP_PROTOCOLS[family], "priority": priority, "protocol": RTPROT_PMIP6}
     if table is None:
         rule["action"] = FR_ACT_BLACKHOLE
     else:
@@ -219,21 +229,32 @@ def add_host_addresses(ipr: IPRoute, interface: str, addresses: Iterable[str]) -
 
 
 def _add_rule(ipr: IPRoute, rule: dict[str, object]) -> None:
-    """Add ``rule``, first removing a rule at its priority for its interface and source that does something else
-    (looks up another table, or drops); one that exists as wanted (the kernel answers EEXIST only for an
+    """Add ``rule``, first removing what an earlier run left for its interface and source: a rule at its priority
+    that does something else (looks up another table, or drops) or is not tagged :data:`RTPROT_PMIP6` (an earlier
+    pmip6's), and a pmip6 rule at another priority (an earlier ``rule_priority``); then the pmip6 routes of the tables
+    those looked up that no rule looks up any more. One that exists as wanted (the kernel answers EEXIST only for an
     identical rule) is kept."""
-    wanted = (rule.get("table"), rule.get("action", FR_ACT_TO_TBL))
+    kept: set[int] = {rule["table"]} if "table" in rule else set()  # type: ignore[arg-type]
+    orphaned: set[int] = set()
     for found in ipr.get_rules(family=rule["family"]):
-        action = found["action"]
+        action, protocol = found["action"], found.get_attr("FRA_PROTOCOL")
         table = found.get_attr("FRA_TABLE") if action == FR_ACT_TO_TBL else None
-        if (found.get_attr("FRA_PRIORITY") == rule["priority"] and found.get_attr("FRA_IIFNAME") == rule["iifname"]
-                and found.get_attr("FRA_SRC") == rule.get("src") and (table, action) != wanted):
-            old: dict[str, object] = {"family": rule["family"], "priority": rule["priority"],
-                                      "iifname": rule["iifname"]}
-            if "src" in rule:
-                old["src"] = rule["src"]
-            old.update({"table": table} if table is not None else {"action": action})
-            _ignore_missing(lambda: ipr.rule("del", **old))
+        if not _left_before(found, table, rule):
+            if table is not None:
+                kept.add(table)
+            continue
+        old: dict[str, object] = {"family": rule["family"], "priority": found.get_attr("FRA_PRIORITY"),
+                                  "iifname": rule["iifname"]}
+        if "src" in rule:
+            old["src"] = rule["src"]
+        if protocol:
+            old["protocol"] = protocol
+        old.update({"table": table} if table is not None else {"action": action})
+        _ignore_missing(lambda: ipr.rule("del", **old))
+        if table is not None:
+            orphaned.add(table)
+    for table in orphaned - kept:
+        _ignore_missing(lambda: ipr.flush_routes(family=rule["family"], table=table, proto=RTPROT_PMIP6))
     try:
         ipr.rule("add", **rule)
     except NetlinkError as error:
@@ -241,6 +262,18 @@ def _add_rule(ipr: IPRoute, rule: dict[str, object]) -> None:
             raise
     if "ip_proto" in rule:
         _require_protocol_selector(ipr, rule)
+
+
+def _left_before(found: fibmsg, table: int | None, rule: dict[str, object]) -> bool:
+    """Whether ``found`` (looking up ``table``, None for another action) is what an earlier run left for ``rule``'s
+    interface and source: at ``rule``'s priority anything but ``rule`` itself as pmip6 installs it, at another
+    priority a pmip6 rule (:data:`RTPROT_PMIP6`); anyone else's rule at another priority is left alone."""
+    if found.get_attr("FRA_IIFNAME") != rule["iifname"] or found.get_attr("FRA_SRC") != rule.get("src"):
+        return False
+    protocol = found.get_attr("FRA_PROTOCOL")
+    if found.get_attr("FRA_PRIORITY") != rule["priority"]:
+        return bool(protocol == RTPROT_PMIP6)
+    return (table, found["action"], protocol) != (rule.get("table"), rule.get("action", FR_ACT_TO_TBL), RTPROT_PMIP6)
 
 
 def _require_protocol_selector(ipr: IPRoute, rule: dict[str, object]) -> None:
@@ -253,6 +286,15 @@ def _require_protocol_selector(ipr: IPRoute, rule: dict[str, object]) -> None:
         _ignore_missing(lambda: ipr.rule("del", **rule))
         raise NetlinkError(errno.EOPNOTSUPP, "the kernel ignored the ipproto selector (it needs Linux 4.17 or "
                                              "later), so the rule would match every protocol; removed")
+
+
+def keeps_rule_protocol(ipr: IPRoute, steering: Steering) -> bool:
+    """Whether the kernel kept the protocol (FRA_PROTOCOL, :data:`RTPROT_PMIP6`) of ``steering``'s first rule, read
+    back as :func:`_require_protocol_selector` reads FRA_IP_PROTO: Linux before 4.17 ignores the attribute, and
+    the rules it installs cannot be told from anyone else's after a restart. They work all the same."""
+    rule = steering.rules[0]
+    return any(found.get_attr("FRA_PRIORITY") == rule["priority"] and found.get_attr("FRA_IIFNAME") == rule["iifname"]
+               and found.get_attr("FRA_PROTOCOL") == RTPROT_PMIP6 for found in ipr.get_rules(family=rule["family"]))
 
 
 def unsteer(ipr: IPRoute, steering: Steering) -> None:
