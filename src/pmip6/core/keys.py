@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 
-from pmip6.core.bitset import SparseBitSet
-
 KEY_SPACE = 1 << 32
 """GRE Key Identifier is 32 bits (RFC 2890 section 2.1); 0 is never handed out."""
 
@@ -20,29 +18,30 @@ class KeySpaceExhausted(Exception):
 
 
 class GreKeyAllocator:
-    """Hands out unique non-zero 32-bit GRE keys.
+    """Hands out unique non-zero 32-bit GRE keys, each drawn at random among the free ones.
 
-    Starts at a random point and probes linearly from the last key handed out, so a released key is
-    reused as late as possible (stale packets with an old key do not land in a new session). With a seed
-    the sequence of keys is deterministic.
+    A key says which session a tunnel packet belongs to, so a guessable one helps whoever forges packets: with
+    keys handed out in sequence, a host forging a MAG's address found the live sessions of both operators by
+    trying the 2,000 keys around one it knew (walkthrough 11). Drawn at random, a key is one of 2**32 - 1, and
+    a released key is as unlikely as any other to name the next session (stale packets with an old key do not
+    land in a new one). Without a seed the generator is seeded from the system's entropy (``random.Random``);
+    with one the sequence of keys is deterministic.
     """
 
-    __slots__ = ("_in_use", "_cursor")
+    __slots__ = ("_in_use", "_random")
 
     def __init__(self, seed: int | None = None) -> None:
-        self._in_use = SparseBitSet()
-        self._cursor = random.Random(seed).randrange(1, KEY_SPACE)
+        self._in_use: set[int] = set()
+        self._random = random.Random(seed)
 
     def allocate(self) -> int:
         """A key not in use, now marked in use."""
         if len(self._in_use) >= KEY_SPACE - 1:
             raise KeySpaceExhausted("no free GRE key")
-        key = self._in_use.first_absent(max(self._cursor, 1), KEY_SPACE)
-        if key is None:
-            key = self._in_use.first_absent(1, self._cursor)
-        assert key is not None  # fewer than KEY_SPACE - 1 in use
+        key = 0
+        while key == 0 or key in self._in_use:  # while few are in use (always: memory ends first), one draw
+            key = self._random.getrandbits(32)
         self._in_use.add(key)
-        self._cursor = (key + 1) % KEY_SPACE
         return key
 
     def claim(self, key: int) -> None:

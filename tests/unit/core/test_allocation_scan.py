@@ -1,6 +1,7 @@
 """Allocators find the next free value a bitmap chunk at a time (core/bitset.py ``first_absent``), not one value at a
 time: walkthrough 9a found a full /12 IPv4 pool with churn spending 380 ms an allocation on the LMA's event loop. The
-order they hand values out in is unchanged: next fit from the last allocation, wrapping."""
+order the pools hand values out in is unchanged: next fit from the last allocation, wrapping. (GRE keys are drawn at
+random since walkthrough 11, tests/unit/core/test_keys.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmip6.core.bitset import SparseBitSet
-from pmip6.core.keys import KEY_SPACE, GreKeyAllocator
 from pmip6.core.pools import IPv4HomeAddressPool, SubnetPool
 
 CHUNK = 1 << 15
@@ -83,14 +83,6 @@ def test_the_pool_still_hands_out_subnets_next_fit_from_the_last_allocation() ->
             model.claim(index)
 
 
-def test_the_key_allocator_still_hands_out_keys_after_the_last_one_skipping_those_in_use() -> None:
-    keys = GreKeyAllocator(seed=3)
-    first = keys.allocate()
-    for taken in range(first + 1, first + 1 + 3 * CHUNK):  # three chunks and more of keys in use after it
-        keys.claim(taken)
-    assert keys.allocate() == first + 1 + 3 * CHUNK
-
-
 class _OldPool:
     """The one-by-one next-fit scan the pools used before first_absent, on its own state (used, reserved, cursor):
     the reference they must still agree with."""
@@ -111,13 +103,6 @@ class _OldPool:
     def claim(self, index: int) -> None:
         if index not in self.used and index not in self.reserved:
             self.used.add(index)
-
-
-def _old_key_next(in_use: set[int], cursor: int) -> int:
-    key = cursor
-    while key == 0 or key in in_use:
-        key = (key + 1) % KEY_SPACE
-    return key
 
 
 def test_first_absent_at_every_chunk_edge() -> None:
@@ -172,49 +157,6 @@ def test_two_reserved_indexes_in_a_row_after_the_wrap_are_both_skipped() -> None
     pool.release(given[0].ip)  # type: ignore[union-attr]
     again = pool.allocate()
     assert again is not None and str(again.ip) == "10.0.0.2", "not the reserved .0 or .1 after the wrap"
-
-
-def test_the_key_allocator_hands_out_the_last_key_then_wraps_to_1_never_0() -> None:
-    keys = GreKeyAllocator(seed=1)
-    keys._cursor = KEY_SPACE - 2  # noqa: SLF001
-    assert keys.allocate() == KEY_SPACE - 2
-    assert keys.allocate() == KEY_SPACE - 1, "2**32 - 1 is a key"
-    assert keys._cursor == 0  # noqa: SLF001
-    assert keys.allocate() == 1, "never key 0"
-    keys.claim(2)
-    keys.claim(3)
-    keys._cursor = 0  # noqa: SLF001
-    assert keys.allocate() == 4
-
-
-def test_the_key_allocator_wraps_past_full_chunks_to_the_first_free_key_below_the_cursor() -> None:
-    keys = GreKeyAllocator(seed=1)
-    for key in range(1, 2 * CHUNK + 10):
-        if key != CHUNK + 7:
-            keys.claim(key)
-    for key in range(KEY_SPACE - CHUNK - 5, KEY_SPACE):
-        keys.claim(key)
-    keys._cursor = KEY_SPACE - CHUNK - 5  # noqa: SLF001
-    assert keys.allocate() == CHUNK + 7
-    assert keys.allocate() == 2 * CHUNK + 10
-
-
-@pytest.mark.parametrize("cursor", [1, CHUNK - 1, CHUNK, 2 * CHUNK + 1, KEY_SPACE - 1, 0])
-def test_the_key_allocator_matches_the_old_scan(cursor: int) -> None:
-    rng = random.Random(cursor)
-    keys = GreKeyAllocator(seed=1)
-    in_use = set(rng.sample(range(1, 3 * CHUNK), 2 * CHUNK)) | {KEY_SPACE - 1}
-    for key in in_use:
-        keys.claim(key)
-    keys._cursor = cursor  # noqa: SLF001
-    for _ in range(300):
-        expected = _old_key_next(in_use, keys._cursor)  # noqa: SLF001
-        assert keys.allocate() == expected
-        in_use.add(expected)
-        if rng.random() < 0.3:
-            gone = rng.choice(sorted(in_use))
-            keys.release(gone)
-            in_use.discard(gone)
 
 
 @pytest.mark.parametrize("seed", range(4))
