@@ -21,7 +21,6 @@ The pump answers both refusals with an ICMP error.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -40,21 +39,15 @@ from pmip6.dataplane.ecn import NOT_ECT, decapsulated
 from pmip6.dataplane.encapsulation_limit import OUTER_OPTIONS_LENGTH
 from pmip6.dataplane.formats import PLAIN_FORMATS, Buffer, Sealer, TunnelFormat, open_tunnel, session_format
 from pmip6.dataplane.fragment import DONT_FRAGMENT, fragment_ipv4
+from pmip6.dataplane.inner_header import inner_header_fits
 from pmip6.dataplane.local_table import LocalDestinations
 from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU, MIN_TUNNEL_MTU
-from pmip6.wire.ip import IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH
 
 Encapsulated = tuple[str, TunnelFormat, bytes] | tuple[str, TunnelFormat, bytes, int]
 """(peer address as text, format, payload of the outer IP or UDP packet), and where the outer IPv6 header
 carries a Tunnel Encapsulation Limit option, its value (RFC 2473 section 4.1.1 (c), (d))."""
 Fragmented = list[Encapsulated]
 """The fragments of an IPv4 packet larger than the tunnel MTU, each tunneled on its own (RFC 791)."""
-_SHORTEST_IP_PACKET = tuple({4: IPV4_HEADER_LENGTH, 6: IPV6_HEADER_LENGTH}.get(version, sys.maxsize)
-                            for version in range(16))
-"""By version nibble, the length of the fixed IP header an inner packet must hold at least: any other
-version is never long enough (``not_ip``, docs/dataplane.md "Drop reasons")."""
-
-
 @dataclass(frozen=True, slots=True)
 class _OwnAddressCheck:
     """Where the correspondent's address (the inner packet's other address than the mobile node's) starts in an
@@ -260,7 +253,7 @@ class Forwarder:
         if isinstance(opened, DropReason):
             return self._drop(opened)
         key, offset = opened
-        if len(payload) <= offset or len(payload) - offset < _SHORTEST_IP_PACKET[payload[offset] >> 4]:
+        if not inner_header_fits(payload, offset):
             return self._drop(DropReason.NOT_IP)  # before any session is looked up: not an MN's packet at all
         if key is not None:
             route = self._by_key.get(key)

@@ -133,3 +133,58 @@ def test_a_gre_packet_for_a_session_without_gre_is_wrong_format() -> None:
     assert isinstance(tlv, bytes)
     assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, tlv) is DropReason.WRONG_FORMAT
     assert lma.stats()["sessions"][0]["drops"] == {"wrong_format": 2}  # type: ignore[index]
+
+
+def _with_ipv4_header(packet: bytes, *, ihl: int | None = None, total_length: int | None = None,
+                      checksum: int | None = None) -> bytes:
+    """``packet`` with its IPv4 header changed; the checksum recomputed unless given."""
+    from pmip6.wire.checksum import internet_checksum
+
+    header = bytearray(packet[:20])
+    if ihl is not None:
+        header[0] = 0x40 | ihl
+    if total_length is not None:
+        header[2:4] = total_length.to_bytes(2, "big")
+    header[10:12] = b"\x00\x00"
+    header[10:12] = (internet_checksum(header) if checksum is None else checksum).to_bytes(2, "big")
+    return bytes(header) + packet[20:]
+
+
+@pytest.mark.parametrize("malformed", [
+    _with_ipv4_header(UPLINK, total_length=0xFFFF),
+    _with_ipv4_header(UPLINK, total_length=19),
+    _with_ipv4_header(UPLINK, ihl=15),
+    _with_ipv4_header(UPLINK, ihl=2),
+    _with_ipv4_header(UPLINK, checksum=0x1234),
+    UPLINK6[:4] + (len(UPLINK6) - 39).to_bytes(2, "big") + UPLINK6[6:],
+], ids=["total_length_past_the_packet", "total_length_under_the_header", "ihl_past_the_packet", "ihl_under_5",
+        "bad_header_checksum", "ipv6_payload_length_past_the_packet"])
+def test_keyed_gre_whose_inner_header_the_kernel_would_refuse_is_not_ip(malformed: bytes) -> None:
+    """Walkthrough 11: inner IPv4 packets with Total Length 0xffff, IHL 15, IHL 2 or a bad header checksum, in a
+    GRE packet with the session's valid key, were counted as forwarded up, and Linux then dropped each one
+    silently at the TUN device (IpInHdrErrors; RFC 1812 5.2.2). Now they are not_ip, on the node only."""
+    sealed = Sealer(TunnelFormat.GRE, 0xA001).seal(malformed)
+    assert isinstance(sealed, bytes)
+    lma = _lma_with(KEYED)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, sealed) is DropReason.NOT_IP
+    stats = lma.stats()
+    assert stats["node"]["drops"] == {"not_ip": 1}
+    assert lma.totals().uplink_packets == 0 and stats["sessions"][0]["drops"] == {}
+
+
+def test_inner_packets_scapy_builds_pass_with_options_padding_and_an_empty_ipv6_payload() -> None:
+    """The controls, from an encoder pmip6 did not write: IPv4 with options (IHL 6), a frame padded past the
+    Total Length (the kernel trims it), and an IPv6 packet with no payload (No Next Header) are forwarded."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet6 import IPv6
+
+    lma = _lma_with(KEYED)
+    with_options = bytes(IP(src=SHARED_HOME, dst=SERVER, options=b"\x01\x01\x01\x00") / UDP() / b"x")
+    assert with_options[0] & 0x0F == 6
+    padded = bytes(IP(src=SHARED_HOME, dst=SERVER) / UDP() / b"x") + b"\x00" * 6
+    empty6 = bytes(IPv6(src="2001:db8:a::1", dst="2001:db8::1", nh=59))
+    for inner in (with_options, padded, empty6):
+        sealed = Sealer(TunnelFormat.GRE, 0xA001).seal(inner)
+        assert isinstance(sealed, bytes)
+        assert lma.from_tunnel(MAG1, TunnelFormat.GRE, sealed) == ("opA", inner)
+    assert lma.totals().uplink_packets == 3
