@@ -31,6 +31,11 @@ ITEMS_PER_TURN = 5000
 _COMPACT = (",", ":")
 MAX_LINE = 1 << 20
 """Longest request line a daemon reads (requests are small; responses, e.g. a large binding list, are not bounded)."""
+MAX_CONTROL_CLIENTS = 64
+"""Control connections open at once. A client may keep its connection between requests (by design), so one more
+closes the connection that has waited longest for its next request, and is refused only while all of them are
+being answered: idle connections cannot use up the daemon's file descriptors (walkthrough 11: 20,000 did, and
+``pmip6 show`` failed) nor keep ``pmip6 show`` out."""
 
 
 class ControlError(Exception):
@@ -73,6 +78,9 @@ class ControlServer:
         self.path = path
         self._handlers = handlers
         self._server: asyncio.AbstractServer | None = None
+        self._open = 0
+        self._waiting: dict[asyncio.StreamWriter, None] = {}
+        """The connections waiting for their next request, the longest-waiting first."""
 
     async def start(self) -> None:
         """Listen on ``path``; a stale socket file is replaced, one a live daemon answers on is not. An OSError
@@ -96,14 +104,27 @@ class ControlServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection: answer its requests in turn until the client closes it. A line beyond MAX_LINE is
-        answered with an error and ends the connection, since the rest of that line cannot be told from requests."""
+        answered with an error and ends the connection, since the rest of that line cannot be told from requests.
+        Beyond MAX_CONTROL_CLIENTS the longest-waiting connection is closed to make room."""
+        self._open += 1
         try:
+            if self._open > MAX_CONTROL_CLIENTS:
+                if not self._waiting:
+                    await _respond(writer, {"ok": False, "error": f"{MAX_CONTROL_CLIENTS} control connections are "
+                                                                  "being answered; try again"})
+                    return
+                longest = next(iter(self._waiting))
+                del self._waiting[longest]
+                longest.close()
             while True:
+                self._waiting[writer] = None
                 try:
                     line = await reader.readline()
                 except ValueError:  # asyncio's StreamReader: the line exceeds the limit
                     await _respond(writer, {"ok": False, "error": f"request longer than {MAX_LINE} octets"})
                     return
+                finally:
+                    self._waiting.pop(writer, None)
                 if not line:
                     return
                 await _respond(writer, await self._answer(line))
@@ -112,6 +133,7 @@ class ControlServer:
         except asyncio.CancelledError:
             pass  # the daemon stops while the client is connected; Python 3.11 logs a cancelled connection task
         finally:
+            self._open -= 1
             writer.close()
 
     async def _answer(self, line: bytes) -> dict[str, Any]:

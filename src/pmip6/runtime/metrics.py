@@ -57,6 +57,9 @@ MAX_METRICS_CLIENTS = 16
 """Metrics connections served at once; one more is closed at once. Each holds a file descriptor until its
 REQUEST_DEADLINE, so whoever can reach the endpoint cannot use up the daemon's (RLIMIT_NOFILE), which the
 control socket and the signaling need too."""
+MAX_METRICS_CLIENTS_PER_SOURCE = 4
+"""Of those, the most one source address holds: slow clients of one host cannot keep a scraper on another out
+(walkthrough 11: 16 of them, reconnecting, failed every scrape)."""
 
 NAMESPACE = "pmip6"
 """Prefix of every exported metric name (Prometheus naming: one namespace per application)."""
@@ -269,6 +272,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_StatisticsCollector(statistics, bindings_by_gre_mode, at_lma))
         self._clients = 0
+        self._clients_by_source: Counter[str] = Counter()
 
     def pbu_processing_histogram(self) -> Durations:
         """The LMA's time from a PBU's arrival to its PBA being handed to the socket, now exported."""
@@ -291,14 +295,16 @@ class Metrics:
 
     async def serve(self, host: str, port: int) -> asyncio.AbstractServer:
         """Serve ``GET /metrics`` (any path) on ``host:port`` from this event loop, to at most MAX_METRICS_CLIENTS
-        at once, each within REQUEST_DEADLINE."""
+        at once (MAX_METRICS_CLIENTS_PER_SOURCE of one address), each within REQUEST_DEADLINE."""
         return await asyncio.start_server(self._answer_http, host, port)
 
     async def _answer_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._clients >= MAX_METRICS_CLIENTS:
+        source = writer.get_extra_info("peername")[0]
+        if self._clients >= MAX_METRICS_CLIENTS or self._clients_by_source[source] >= MAX_METRICS_CLIENTS_PER_SOURCE:
             writer.close()
             return
         self._clients += 1
+        self._clients_by_source[source] += 1
         try:
             async with asyncio.timeout(REQUEST_DEADLINE):
                 while await reader.readline() not in (b"\r\n", b"\n", b""):
@@ -314,4 +320,7 @@ class Metrics:
             pass
         finally:
             self._clients -= 1
+            self._clients_by_source[source] -= 1
+            if not self._clients_by_source[source]:
+                del self._clients_by_source[source]
             writer.close()

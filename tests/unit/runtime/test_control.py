@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from pmip6.runtime import control
+from pmip6.runtime import control
 from pmip6.runtime.control import ITEMS_PER_TURN, MAX_LINE, ControlError, ControlServer, Request, control_request
 
 
@@ -246,3 +247,68 @@ def test_an_idle_client_at_shutdown_logs_no_error(tmp_path: Path, caplog: pytest
     with caplog.at_level(logging.ERROR):
         asyncio.run(scenario())
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
+
+
+def test_beyond_the_cap_the_longest_waiting_connection_makes_room(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walkthrough 11: idle control connections used up the LMA's file descriptors and ``pmip6 show`` failed.
+    With MAX_CONTROL_CLIENTS open, one more closes the connection that has waited longest for a request, and a
+    client that has just been answered is not the one closed."""
+    monkeypatch.setattr(control, "MAX_CONTROL_CLIENTS", 3)
+
+    async def scenario() -> tuple[bytes, bytes, dict[str, Any]]:
+        server = ControlServer(tmp_path / "c.sock", {"echo": _echo})
+        await server.start()
+        try:
+            held = [await asyncio.open_unix_connection(str(tmp_path / "c.sock")) for _ in range(3)]
+            await asyncio.sleep(0.05)
+            reader, writer = held[0]
+            writer.write(b'{"command": "echo", "value": 1}\n')  # the first becomes the most recently answered
+            await reader.readline()
+            newcomer = await asyncio.open_unix_connection(str(tmp_path / "c.sock"))
+            closed = await asyncio.wait_for(held[1][0].read(), 2.0)  # the longest waiting: EOF
+            newcomer[1].write(b'{"command": "echo", "value": 2}\n')
+            answer = json.loads(await asyncio.wait_for(newcomer[0].readline(), 2.0))
+            writer.write(b'{"command": "echo", "value": 3}\n')
+            still = await asyncio.wait_for(reader.readline(), 2.0)
+            for _, each in [*held, newcomer]:
+                each.close()
+            return closed, still, answer
+        finally:
+            await server.close()
+
+    closed, still, answer = asyncio.run(scenario())
+    assert closed == b"", "the longest-waiting connection was closed"
+    assert json.loads(still) == {"ok": True, "result": {"echo": 3}}
+    assert answer == {"ok": True, "result": {"echo": 2}}
+
+
+def test_beyond_the_cap_with_every_connection_busy_the_newcomer_is_refused(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(control, "MAX_CONTROL_CLIENTS", 1)
+    release = asyncio.Event()
+
+    async def slow(request: Request) -> Any:
+        await release.wait()
+        return "done"
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        server = ControlServer(tmp_path / "c.sock", {"slow": slow})
+        await server.start()
+        try:
+            busy_reader, busy_writer = await asyncio.open_unix_connection(str(tmp_path / "c.sock"))
+            busy_writer.write(b'{"command": "slow"}\n')
+            await asyncio.sleep(0.05)
+            reader, writer = await asyncio.open_unix_connection(str(tmp_path / "c.sock"))
+            refused = json.loads(await asyncio.wait_for(reader.readline(), 2.0))
+            release.set()
+            done = json.loads(await asyncio.wait_for(busy_reader.readline(), 2.0))
+            writer.close()
+            busy_writer.close()
+            return refused, done
+        finally:
+            await server.close()
+
+    refused, done = asyncio.run(scenario())
+    assert refused == {"ok": False, "error": "1 control connections are being answered; try again"}
+    assert done == {"ok": True, "result": "done"}

@@ -275,8 +275,8 @@ def test_metrics_endpoint_serves_the_exposition_over_http() -> None:
     assert content_type.startswith("text/plain") and "pmip6_pbu_received_total 1.0" in body.splitlines()
 
 
-async def _slow_client(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def _slow_client(port: int, source: str = "127.0.0.1") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     writer.write(b"GET /metrics HTTP/1.1\r\n")
     await writer.drain()
     return reader, writer
@@ -334,6 +334,34 @@ def test_metrics_connections_beyond_MAX_METRICS_CLIENTS_are_closed_at_once(monke
             served, writer = await _slow_client(port)
             writer.write(b"\r\n")
             served_answer = await asyncio.wait_for(served.read(), 1.0)
+            return refused_closed, served_answer
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    refused, served = asyncio.run(scenario())
+    assert refused and served.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_one_source_holds_at_most_MAX_METRICS_CLIENTS_PER_SOURCE_and_another_is_still_served(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walkthrough 11: 16 slow clients of one host, reconnecting, failed every scrape. One address holds at most
+    MAX_METRICS_CLIENTS_PER_SOURCE of the connections; a scraper from another address is served meanwhile."""
+    monkeypatch.setattr(metrics, "MAX_METRICS_CLIENTS_PER_SOURCE", 2)
+
+    async def scenario() -> tuple[bool, bytes]:
+        server = await Metrics(Statistics(), lambda: {}, at_lma=True).serve("127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            held = [await _slow_client(port, "127.0.0.3") for _ in range(2)]
+            await asyncio.sleep(0.05)
+            refused, _ = await _slow_client(port, "127.0.0.3")
+            refused_closed = await _closed_by_server(refused)
+            served, writer = await _slow_client(port, "127.0.0.4")
+            writer.write(b"\r\n")
+            served_answer = await asyncio.wait_for(served.read(), 1.0)
+            for _, each in held:
+                each.close()
             return refused_closed, served_answer
         finally:
             server.close()
