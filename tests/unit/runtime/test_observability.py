@@ -315,49 +315,23 @@ def test_a_metrics_client_has_one_deadline_for_its_whole_request_head(monkeypatc
     assert asyncio.run(scenario())
 
 
-def test_metrics_connections_beyond_MAX_METRICS_CLIENTS_are_closed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """docs/operations.md "Metrics": one connection more than the cap is closed unanswered; once the others
-    leave, the next one is served."""
-    monkeypatch.setattr(metrics, "MAX_METRICS_CLIENTS", 2)
-
+def _refused_then_served(holder: str, served_from: str, *, holders_leave: bool) -> tuple[bool, bytes]:
+    """Two slow clients from ``holder`` hold their connections; a third from ``holder`` must be closed unanswered;
+    then (after the holders left, if ``holders_leave``) a client from ``served_from`` asks: whether the third was
+    closed, and the answer the last one got."""
     async def scenario() -> tuple[bool, bytes]:
         server = await Metrics(Statistics(), lambda: {}, at_lma=True).serve("127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         try:
-            held = [await _slow_client(port) for _ in range(2)]
+            held = [await _slow_client(port, holder) for _ in range(2)]
             await asyncio.sleep(0.05)
-            refused, _ = await _slow_client(port)
+            refused, _ = await _slow_client(port, holder)
             refused_closed = await _closed_by_server(refused)
-            for _, writer in held:
-                writer.close()
-            await asyncio.sleep(0.05)
-            served, writer = await _slow_client(port)
-            writer.write(b"\r\n")
-            served_answer = await asyncio.wait_for(served.read(), 1.0)
-            return refused_closed, served_answer
-        finally:
-            server.close()
-            await server.wait_closed()
-
-    refused, served = asyncio.run(scenario())
-    assert refused and served.startswith(b"HTTP/1.1 200 OK")
-
-
-def test_one_source_holds_at_most_MAX_METRICS_CLIENTS_PER_SOURCE_and_another_is_still_served(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Walkthrough 11: 16 slow clients of one host, reconnecting, failed every scrape. One address holds at most
-    MAX_METRICS_CLIENTS_PER_SOURCE of the connections; a scraper from another address is served meanwhile."""
-    monkeypatch.setattr(metrics, "MAX_METRICS_CLIENTS_PER_SOURCE", 2)
-
-    async def scenario() -> tuple[bool, bytes]:
-        server = await Metrics(Statistics(), lambda: {}, at_lma=True).serve("127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        try:
-            held = [await _slow_client(port, "127.0.0.3") for _ in range(2)]
-            await asyncio.sleep(0.05)
-            refused, _ = await _slow_client(port, "127.0.0.3")
-            refused_closed = await _closed_by_server(refused)
-            served, writer = await _slow_client(port, "127.0.0.4")
+            if holders_leave:
+                for _, each in held:
+                    each.close()
+                await asyncio.sleep(0.05)
+            served, writer = await _slow_client(port, served_from)
             writer.write(b"\r\n")
             served_answer = await asyncio.wait_for(served.read(), 1.0)
             for _, each in held:
@@ -367,7 +341,23 @@ def test_one_source_holds_at_most_MAX_METRICS_CLIENTS_PER_SOURCE_and_another_is_
             server.close()
             await server.wait_closed()
 
-    refused, served = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_metrics_connections_beyond_MAX_METRICS_CLIENTS_are_closed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/operations.md "Metrics": one connection more than the cap is closed unanswered; once the others
+    leave, the next one is served."""
+    monkeypatch.setattr(metrics, "MAX_METRICS_CLIENTS", 2)
+    refused, served = _refused_then_served("127.0.0.1", "127.0.0.1", holders_leave=True)
+    assert refused and served.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_one_source_holds_at_most_MAX_METRICS_CLIENTS_PER_SOURCE_and_another_is_still_served(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walkthrough 11: 16 slow clients of one host, reconnecting, failed every scrape. One address holds at most
+    MAX_METRICS_CLIENTS_PER_SOURCE of the connections; a scraper from another address is served meanwhile."""
+    monkeypatch.setattr(metrics, "MAX_METRICS_CLIENTS_PER_SOURCE", 2)
+    refused, served = _refused_then_served("127.0.0.3", "127.0.0.4", holders_leave=False)
     assert refused and served.startswith(b"HTTP/1.1 200 OK")
 
 
