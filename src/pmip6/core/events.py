@@ -128,6 +128,21 @@ class Alarm:
 
 
 @dataclass(frozen=True, slots=True)
+class ForeignRegistration:
+    """The MAG's LMA accepted a PBU about ``mn_id`` that this MAG did not send (:mod:`pmip6.core.foreign_registration`):
+    its PBA (``status``, ``sequence``, granting ``lifetime`` seconds, 0 for a de-registration) came to this MAG, which
+    holds the MN registered. ``repair_at``: when the MAG registers the MN again, or None when a PBU of the MN goes
+    sooner anyway (its refresh, or a repair booked before)."""
+
+    mn_id: bytes
+    peer: Peer
+    status: int
+    sequence: int
+    lifetime: int
+    repair_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class RevocationSent:
     """The LMA told ``session``'s MAG with a Binding Revocation Indication that the session is no longer its
     (RFC 5846 8.1); ``trigger`` (a RevocationTrigger) says why. Retransmissions are not events."""
@@ -180,6 +195,7 @@ Event = (
     | RegistrationRejected
     | MessageIgnored
     | Alarm
+    | ForeignRegistration
     | RevocationSent
     | PeerUnreachable
     | PeerReachable

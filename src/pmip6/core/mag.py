@@ -39,6 +39,15 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   says when the LMA answered its last transmission so (e.g. without a Timestamp). Every transmission carries a
   fresh timestamp when timestamps are in use: the current time, kept strictly increasing unless that puts it more
   than ``timestamp_validity_window`` ahead of the clock (the clock stepped back: the current time again, 5.5).
+- **Registrations made in this MAG's name** (:mod:`pmip6.core.foreign_registration`): an ignored PBA (above) that
+  accepts a PBU about an MN registered here with no PBU of its own in flight (nor halted), and answers none of the
+  PBUs this MAG sent about it in the last ANSWER_WINDOW (same sequence number, Timestamp if it had one, and echo: not
+  a late duplicate), with timestamps one whose Timestamp is within LMA_CLOCK_WINDOW of this MAG's clock (else a
+  replay), tells that the LMA accepted a PBU forged from this MAG's address (no IPsec): a refresh with another
+  downlink key, a handoff, a de-registration. Nothing of the PBA is applied; a ForeignRegistration event,
+  and the MN is registered again as by :meth:`MobileAccessGateway.refresh`, a new exchange of this MAG's own, at
+  once or, past the repair bound (one per MN every REPAIR_INTERVAL, REPAIR_RATE a second across the MAG), when it
+  allows: its refresh time moves there.
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -129,6 +138,7 @@ from pmip6.core.events import (
     BindingRemoved,
     BindingUpdated,
     Event,
+    ForeignRegistration,
     MessageIgnored,
     Outcome,
     Peer,
@@ -136,6 +146,7 @@ from pmip6.core.events import (
     SendMessage,
     mn_text,
 )
+from pmip6.core.foreign_registration import RecentTransmissions, RepairSchedule, echo_differs, timely
 from pmip6.core.heartbeat import HeartbeatMonitor, HeartbeatSettings, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_clock import LmaClockReadings
@@ -196,7 +207,6 @@ TIMESTAMP_VALIDITY_WINDOW = 0.3
 :attr:`MagSettings.timestamp_validity_window`, as at the LMA."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
-_ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
 _LMA_CLOCK_STATUSES = (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
 """The statuses whose PBA always carries the LMA's clock (RFC 5213 5.5 items 8 and 9)."""
 
@@ -299,6 +309,10 @@ class MobileAccessGateway:
         """MN-IDs whose de-registration drew 163: it is resent with the GRE Key option (GK-4.2-8)."""
         self._deregistrations = DeregistrationWindow()
         """The de-registrations in flight and those waiting for room (:mod:`pmip6.core.deregistration_window`)."""
+        self._recent = RecentTransmissions()
+        self._repairs = RepairSchedule()
+        """The PBUs sent lately and the repairs of registrations made in this MAG's name
+        (:mod:`pmip6.core.foreign_registration`)."""
 
     # ---- public API -------------------------------------------------------------------------------
 
@@ -415,13 +429,40 @@ class MobileAccessGateway:
             lma_time = message.option(TimestampOption)
             if message.status in _LMA_CLOCK_STATUSES and lma_time is not None:
                 self._lma_clock.note(source.address, lma_time, now)
-            return _ignored(f"no PBU with sequence {message.sequence} awaits a PBA", source)
+            return self._unanswering(message, source, f"no PBU with sequence {message.sequence} awaits a PBA", now)
         unmatched = self._answers_no_transmission(entry.pending, message, source, now)
         if unmatched is not None:
             _note_unusable(entry.pending, message, unmatched)
-            return _ignored(unmatched, source)
+            return self._unanswering(message, source, unmatched, now)
         outcome = self._acknowledged(entry, message, source, now)
         self._reschedule(entry.mn_id)
+        return outcome
+
+    def _unanswering(self, pba: ProxyBindingAcknowledgement, source: Peer, reason: str, now: float) -> Outcome:
+        """A PBA that answers no PBU in flight (``reason``): ignored, nothing of it applied (RFC 5213 6.9.1.2 item 5).
+        If it accepts a PBU about an MN registered here with no PBU of its own in flight, and answers none this MAG
+        sent recently, the LMA accepted a PBU made in this MAG's name (:mod:`pmip6.core.foreign_registration`): a
+        ForeignRegistration event, and a re-registration of the MN, this MAG's own new exchange (a refresh, 6.9.1.3),
+        now or when the repair schedule allows (sooner than its refresh)."""
+        outcome = _ignored(reason, source)
+        named = pba.option(MNIdentifierOption)
+        entry = self._entries.get(named.identifier) if named is not None else None
+        if (entry is None or pba.status >= Status.REASON_UNSPECIFIED or not _unsent(entry)
+                or self.settings.use_timestamps and not timely(pba, now)
+                or self._recent.answered(entry.mn_id, pba, now)):
+            return outcome
+        next_update = entry.refresh_at if entry.pending is None else entry.pending.due
+        at = self._repairs.book(entry.mn_id, now, math.inf if next_update is None else next_update)
+        outcome.events.append(ForeignRegistration(entry.mn_id, source, pba.status, pba.sequence, pba.lifetime_seconds,
+                                                  at))
+        if at is not None and at <= now:
+            outcome.extend(self.refresh(entry.mn_id, now))
+        elif at is not None:
+            if entry.pending is None:
+                entry.refresh_at = at
+            else:
+                entry.pending.due = at
+            self._reschedule(entry.mn_id)
         return outcome
 
     def next_deadline(self) -> float | None:
@@ -598,6 +639,7 @@ class MobileAccessGateway:
             return Outcome()
         pbu = self._build_pbu(entry, now)
         self._rate.record(entry.mn_id, now)
+        self._recent.sent(entry.mn_id, pbu, now)
         pending.sent_times[pbu.sequence] = now
         timestamp = pbu.option(TimestampOption)
         if timestamp is not None:
@@ -766,8 +808,8 @@ class MobileAccessGateway:
         """The PBA answers the entry's PBU in flight (RFC 5213 6.9.1.2)."""
         assert entry.pending is not None and entry.pending.sent is not None
         sent = entry.pending.sent
-        if _echo_differs(message, sent):
-            if any(not _echo_differs(message, earlier) for earlier in entry.pending.superseded):
+        if echo_differs(message, sent):
+            if any(not echo_differs(message, earlier) for earlier in entry.pending.superseded):
                 # E.g. a 135 (matched by MN-ID) answering the refresh an attach superseded, reordered.
                 return _ignored("the PBA echoes a PBU that the MN's attach superseded", source)
             if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
@@ -846,7 +888,7 @@ class MobileAccessGateway:
             other = mn_text(named.identifier) if named is not None else "no MN"
             return (f"status {status} with sequence {sequence} names {other}, not {mn_text(sent.identifier)} "
                     "whose PBU has that sequence (replayed?)")
-        if _echo_differs(pba, pending.sent):
+        if echo_differs(pba, pending.sent):
             return (f"status {status} with sequence {sequence} echoes HI/ATT/MN-LL-ID of no PBU in flight (an earlier "
                     "exchange's answer, replayed?)")
         return None if stale is None else f"status {status} with sequence {sequence}: {stale}"
@@ -1168,15 +1210,6 @@ def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unm
     if pba.sequence == pending.sent.sequence and pba.option(MNIdentifierOption) == pending.sent.option(
             MNIdentifierOption):
         pending.last_answer = f"the LMA answered the last one with status {pba.status}, ignored: {unmatched}"
-
-
-def _echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:
-    """RFC 5213 6.9.1.2 item 6: an option the PBA carries must have the PBU's value."""
-    for option_class in _ECHOED_OPTIONS:
-        echoed = pba.option(option_class)
-        if echoed is not None and echoed != pbu.option(option_class):
-            return True
-    return False
 
 
 def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> None:

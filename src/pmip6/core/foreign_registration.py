@@ -1,0 +1,154 @@
+"""Registrations made in a MAG's name, told by the PBA the LMA sends it (walkthrough 11; no IPsec, RFC 5213 section 4).
+
+The LMA sends its PBA to the source of the PBU (RFC 5213 5.3.6), so a PBU forged from this MAG's address draws a
+PBA to this MAG: an accepting one (a refresh with another downlink GRE key, a handoff to another MN-LL-ID, a
+de-registration with lifetime 0) for an MN this MAG holds registered, answering no PBU it sent. 6.9.1.2 item 5 has
+that PBA ignored, and it is: nothing in it is applied. But the LMA's binding may no longer be the one this MAG
+registered, so the MAG raises the alarm and registers the MN again, as a refresh (6.9.1.3: the MAG may extend the
+lifetime at any time), which gives the LMA the MAG's downlink key, prefixes and IPv4 home address back.
+
+- :class:`RecentTransmissions`: every PBU this MAG sent in the last ANSWER_WINDOW seconds, by MN. A PBA that
+  answers one of them (a late duplicate of an answered retransmission, a late answer of a superseded exchange) is
+  no evidence: its sequence number, its Timestamp (with timestamps; an LMA returns the PBU's, 5.5 item 7) and its
+  echo of the MN-ID, HI, ATT and MN-LL-ID (6.9.1.2 item 6) are those of that transmission.
+- :func:`timely`: with timestamps, an LMA accepts only a PBU whose Timestamp is within its TimestampValidityWindow
+  of its clock (5.5), and returns it in the PBA (item 7): a PBA whose Timestamp is further than LMA_CLOCK_WINDOW from
+  this MAG's clock is an old one replayed (e.g. by whoever can send from the LMA's address), no evidence of a
+  registration the LMA holds now.
+- :class:`RepairSchedule`: when each repair may go. One per MN every REPAIR_INTERVAL, and REPAIR_RATE a second
+  across the MAG after a burst of REPAIR_BURST: whoever can send from the LMA's address can forge such PBAs too, for
+  every MN of the MAG, and must not make it send PBUs without bound. A repair that has to wait is booked, not
+  dropped (the MN's refresh time moves there), and a PBA for an MN whose refresh or booked repair comes sooner books
+  nothing: a flood of forged PBAs costs the MAG at most one PBU exchange per MN per REPAIR_INTERVAL, REPAIR_RATE a
+  second in all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from pmip6.core.lma_clock import LMA_CLOCK_WINDOW
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.options import (
+    AccessTechnologyTypeOption,
+    HandoffIndicatorOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    TimestampOption,
+)
+
+ANSWER_WINDOW = 120.0
+"""Seconds after a PBU's transmission a PBA answering it is still taken for a late answer: about twice an exchange
+with the default retransmissions (1 + 2 + 4 + 8 + 16 + 32 s), for a PBA that waited behind a busy LMA."""
+REPAIR_INTERVAL = 10.0
+"""Seconds between two repairs of one MN (MinDelayBeforeBCEDelete, RFC 5213 9.1, is 10 s by default too: a repair
+of a forged de-registration within it revives the draining entry at the LMA)."""
+REPAIR_RATE = 5.0
+"""Repairs a second across the MAG in the long run."""
+REPAIR_BURST = 20
+"""Repairs that may go at once after a quiet period."""
+ECHOED_OPTIONS = (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption)
+"""The options a PBA echoes from its PBU (RFC 5213 5.3.6) and the MAG compares (6.9.1.2 item 6)."""
+
+
+def echo_differs(pba: ProxyBindingAcknowledgement, pbu: ProxyBindingUpdate) -> bool:
+    """RFC 5213 6.9.1.2 item 6: an option the PBA carries must have the PBU's value."""
+    for option_class in ECHOED_OPTIONS:
+        echoed = pba.option(option_class)
+        if echoed is not None and echoed != pbu.option(option_class):
+            return True
+    return False
+
+
+def timely(pba: ProxyBindingAcknowledgement, now: float) -> bool:
+    """Whether ``pba`` has a Timestamp within LMA_CLOCK_WINDOW of ``now`` (see the module docstring)."""
+    timestamp = pba.option(TimestampOption)
+    return timestamp is not None and abs(timestamp.to_time() - now) <= LMA_CLOCK_WINDOW
+
+
+@dataclass(slots=True)
+class _Sent:
+    at: float
+    pbu: ProxyBindingUpdate
+
+
+@dataclass(slots=True)
+class RecentTransmissions:
+    """The PBUs sent in the last ANSWER_WINDOW seconds, by MN-ID and sequence number; older ones are forgotten as
+    new ones are noted (amortised O(1))."""
+
+    _by_mn: dict[bytes, dict[int, _Sent]] = field(default_factory=dict)
+    _order: deque[tuple[bytes, int, _Sent]] = field(default_factory=deque)
+
+    def sent(self, mn_id: bytes, pbu: ProxyBindingUpdate, now: float) -> None:
+        """``pbu``, about ``mn_id``, was sent at ``now``."""
+        self._forget_before(now - ANSWER_WINDOW)
+        record = _Sent(now, pbu)
+        self._by_mn.setdefault(mn_id, {})[pbu.sequence] = record
+        self._order.append((mn_id, pbu.sequence, record))
+
+    def answered(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> bool:
+        """Whether ``pba`` answers a PBU about ``mn_id`` sent in the last ANSWER_WINDOW seconds: its sequence
+        number, its Timestamp if that PBU had one, and its echo."""
+        record = self._by_mn.get(mn_id, {}).get(pba.sequence)
+        if record is None or not now - ANSWER_WINDOW <= record.at:
+            return False
+        timestamp = record.pbu.option(TimestampOption)
+        return (timestamp is None or pba.option(TimestampOption) == timestamp) and not echo_differs(pba, record.pbu)
+
+    def _forget_before(self, oldest: float) -> None:
+        while self._order and self._order[0][2].at < oldest:
+            mn_id, sequence, record = self._order.popleft()
+            sent = self._by_mn[mn_id]
+            if sent.get(sequence) is record:  # not replaced by a later PBU with that number (the counter wrapped)
+                del sent[sequence]
+                if not sent:
+                    del self._by_mn[mn_id]
+
+
+@dataclass(slots=True)
+class RepairSchedule:
+    """When repairs go: at most one per MN every REPAIR_INTERVAL, and REPAIR_RATE a second with bursts of
+    REPAIR_BURST across the MAG (virtual scheduling: ``_ahead`` is how far beyond the last reading of the clock the
+    next repair would go if none had been saved up; kept relative, so it adds no rounding of Unix times). Times are
+    the engine's ``now``: after a backward step of the clock the schedule moves back with it, so nothing waits for
+    real time to catch up."""
+
+    _latest: dict[bytes, float] = field(default_factory=dict)
+    """Per MN: when its latest repair was booked for, until REPAIR_INTERVAL after that (the next one waits so long)."""
+    _order: deque[tuple[bytes, float]] = field(default_factory=deque)
+    _ahead: float = 0.0
+    _updated: float = -math.inf
+
+    def book(self, mn_id: bytes, now: float, next_update: float) -> float | None:
+        """When a repair of ``mn_id`` may go, at or after ``now``, booked; None (nothing booked) if that is not
+        before ``next_update``, when a PBU of the MN goes anyway (its refresh, or a repair booked before)."""
+        self._follow_clock(now)
+        spacing = 1 / REPAIR_RATE
+        at = now + max(0.0, self._ahead - (REPAIR_BURST - 1) * spacing)
+        latest = self._latest.get(mn_id)
+        if latest is not None:
+            at = max(at, latest + REPAIR_INTERVAL)
+        if at >= next_update:
+            return None
+        self._ahead = max(self._ahead, at - now) + spacing
+        self._latest[mn_id] = at
+        self._order.append((mn_id, at))
+        return at
+
+    def _follow_clock(self, now: float) -> None:
+        """Let the time since the last reading pass (a backward step moves the bookings back with it); forget repairs
+        REPAIR_INTERVAL old."""
+        if now < self._updated:
+            step = self._updated - now
+            self._latest = {mn_id: at - step for mn_id, at in self._latest.items()}
+            self._order = deque((mn_id, at - step) for mn_id, at in self._order)
+        else:
+            self._ahead = max(0.0, self._ahead - (now - self._updated))
+        self._updated = now
+        while self._order and self._order[0][1] + REPAIR_INTERVAL <= now:
+            mn_id, at = self._order.popleft()
+            if self._latest.get(mn_id) == at:
+                del self._latest[mn_id]

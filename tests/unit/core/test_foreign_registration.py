@@ -1,0 +1,98 @@
+"""What tells a registration made in the MAG's name from an answer to its own PBUs, and the repair bound
+(:mod:`pmip6.core.foreign_registration`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from pmip6.core.foreign_registration import (
+    ANSWER_WINDOW,
+    REPAIR_BURST,
+    REPAIR_INTERVAL,
+    REPAIR_RATE,
+    RecentTransmissions,
+    RepairSchedule,
+    timely,
+)
+from pmip6.core.lma_clock import LMA_CLOCK_WINDOW
+from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.numbers import BAFlags
+from pmip6.wire.options import HandoffIndicatorOption, MNIdentifierOption, TimestampOption
+
+MN = b"mn1@example.org"
+NOW = 1_800_000_000.0
+
+
+def _pbu(sequence: int, at: float | None = NOW) -> ProxyBindingUpdate:
+    options = (MNIdentifierOption(MN), HandoffIndicatorOption(5))
+    if at is not None:
+        options += (TimestampOption.from_time(at),)
+    return ProxyBindingUpdate(sequence=sequence, lifetime=900, options=options)
+
+
+def _pba(pbu: ProxyBindingUpdate) -> ProxyBindingAcknowledgement:
+    return ProxyBindingAcknowledgement(status=0, sequence=pbu.sequence, flags=BAFlags.P, lifetime=900,
+                                       options=pbu.options)
+
+
+def test_a_pba_answers_a_recent_pbu_of_its_mn_with_its_sequence_number_timestamp_and_echo() -> None:
+    recent = RecentTransmissions()
+    pbu = _pbu(7)
+    recent.sent(MN, pbu, NOW)
+    assert recent.answered(MN, _pba(pbu), NOW + 1)
+    assert not recent.answered(b"mn2@example.org", _pba(pbu), NOW + 1)
+    assert not recent.answered(MN, replace(_pba(pbu), sequence=8), NOW + 1)
+    other_time = _pba(_pbu(7, NOW + 0.5))
+    assert not recent.answered(MN, other_time, NOW + 1), "with timestamps the PBU's own is returned (RFC 5213 5.5)"
+    other_echo = replace(_pba(pbu), options=(MNIdentifierOption(MN), HandoffIndicatorOption(3)))
+    assert not recent.answered(MN, other_echo, NOW + 1)
+    without = RecentTransmissions()
+    without.sent(MN, _pbu(7, at=None), NOW)
+    assert without.answered(MN, _pba(_pbu(7, at=None)), NOW + 1)
+
+
+def test_pbus_are_forgotten_answer_window_after_they_were_sent() -> None:
+    recent = RecentTransmissions()
+    old, new = _pbu(7), _pbu(8)
+    recent.sent(MN, old, NOW)
+    recent.sent(MN, new, NOW + ANSWER_WINDOW)
+    assert recent.answered(MN, _pba(old), NOW + ANSWER_WINDOW)
+    assert not recent.answered(MN, _pba(old), NOW + ANSWER_WINDOW + 0.1)
+    recent.sent(MN, _pbu(9), NOW + ANSWER_WINDOW + 1)  # forgets the oldest
+    assert recent.answered(MN, _pba(new), NOW + ANSWER_WINDOW + 1)
+
+
+def test_a_sequence_number_sent_again_is_kept_when_its_earlier_use_is_forgotten() -> None:
+    """The MAG-wide counter wraps (2**16): the later PBU with the number is the one remembered."""
+    recent = RecentTransmissions()
+    recent.sent(MN, _pbu(7, NOW), NOW)
+    later = _pbu(7, NOW + 100)
+    recent.sent(MN, later, NOW + 100)
+    recent.sent(MN, _pbu(8), NOW + ANSWER_WINDOW + 1)
+    assert recent.answered(MN, _pba(later), NOW + ANSWER_WINDOW + 1)
+
+
+def test_timely_means_a_timestamp_within_the_lma_clock_window() -> None:
+    assert timely(_pba(_pbu(1, NOW)), NOW + LMA_CLOCK_WINDOW)
+    assert not timely(_pba(_pbu(1, NOW)), NOW + LMA_CLOCK_WINDOW + 1)
+    assert not timely(_pba(_pbu(1, at=None)), NOW)
+
+
+def test_repairs_burst_then_follow_the_rate_and_one_mn_waits_the_interval() -> None:
+    schedule = RepairSchedule()
+    mns = [f"mn{index}".encode() for index in range(REPAIR_BURST + 2)]
+    times = [schedule.book(mn_id, NOW, math.inf) for mn_id in mns]
+    assert times[:REPAIR_BURST] == [NOW] * REPAIR_BURST
+    assert times[REPAIR_BURST:] == [NOW + 1 / REPAIR_RATE, NOW + 2 / REPAIR_RATE]
+    assert schedule.book(mns[0], NOW + 1, math.inf) == NOW + REPAIR_INTERVAL
+    assert schedule.book(mns[0], NOW + 2, NOW + REPAIR_INTERVAL) is None, "the repair booked before comes first"
+    assert schedule.book(mns[1], NOW + 3, NOW + 4) is None, "its refresh comes sooner than the interval allows"
+    assert schedule.book(mns[1], NOW + REPAIR_INTERVAL + 5, math.inf) == NOW + REPAIR_INTERVAL + 5
+
+
+def test_a_backward_clock_step_moves_the_schedule_back_with_it() -> None:
+    """As the token bucket: a step back of an hour must not hold the repairs for an hour."""
+    schedule = RepairSchedule()
+    assert schedule.book(MN, NOW, math.inf) == NOW
+    assert schedule.book(MN, NOW - 3600, math.inf) == NOW - 3600 + REPAIR_INTERVAL
