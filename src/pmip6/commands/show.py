@@ -156,7 +156,8 @@ def stats_text(stats: dict[str, Any]) -> str:
         values = stats.get(section) or {}
         counts = ", ".join(f"{name}={count}" for name, count in sorted(values.items())) or "-"
         lines.append(f"{section.replace('_', ' ')}: {counts}")
-    for counter in ("retransmissions", "socket_drops", "send_errors", "store_errors"):  # retransmissions: MAG, store errors: LMA
+    # retransmissions, foreign registrations: MAG; store errors: LMA
+    for counter in ("retransmissions", "foreign_registrations", "socket_drops", "send_errors", "store_errors"):
         if counter in stats:
             lines.append(f"{counter.replace('_', ' ')}: {stats[counter]}")
     if "waiting" in stats:  # LMA

@@ -9,6 +9,8 @@ most REJECTION_LOG_BURST such lines are logged at once and REJECTION_LOG_RATE a 
 (:mod:`pmip6.runtime.log_limit`); the next one logged says how many were not (``suppressed``). The PBA status
 counters count every one. The restart alarm (RFC 5847 3.2) has a budget of its own, the same size: one forged
 unsolicited Heartbeat Response from the peer's address raises it (no IPsec), so a flood of them could flood the log.
+So has the MAG's alarm of a registration made in its name (:mod:`pmip6.core.foreign_registration`), which a PBA forged
+from the LMA's address raises too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import re
 import sys
+import time
 from typing import Any
 
 from pmip6.core.events import (
@@ -27,6 +30,7 @@ from pmip6.core.events import (
     BindingRestored,
     BindingUpdated,
     Event,
+    ForeignRegistration,
     HeartbeatsStopped,
     MessageIgnored,
     PeerReachable,
@@ -111,18 +115,20 @@ _UNACKNOWLEDGED = "unacknowledged"
 
 _LEVELS: dict[type, int] = {RegistrationRejected: logging.WARNING, Alarm: logging.WARNING,
                              MessageIgnored: logging.DEBUG, PeerUnreachable: logging.WARNING,
-                             PeerRestarted: logging.WARNING, HeartbeatsStopped: logging.WARNING}
+                             PeerRestarted: logging.WARNING, HeartbeatsStopped: logging.WARNING,
+                             ForeignRegistration: logging.WARNING}
 
 
 class EventLog:
     """Writes one record per engine event to ``logger``."""
 
     def __init__(self, logger: logging.Logger, *, at_lma: bool, rejections: LogRateLimit | None = None,
-                 restarts: LogRateLimit | None = None) -> None:
+                 restarts: LogRateLimit | None = None, foreign: LogRateLimit | None = None) -> None:
         self._logger = logger
         self._at_lma = at_lma
         self._rejections = rejections if rejections is not None else _hostile_event_budget()
         self._restarts = restarts if restarts is not None else _hostile_event_budget()
+        self._foreign = foreign if foreign is not None else _hostile_event_budget()
 
     def __call__(self, event: Event) -> None:
         level = _LEVELS.get(type(event), logging.INFO)
@@ -134,6 +140,8 @@ class EventLog:
             self._log_limited(self._rejections, "more rejected registration", *self._describe_rejection(event))
         elif type(event) is PeerRestarted:
             self._log_limited(self._restarts, "more restart alarm", *self._describe(event))
+        elif type(event) is ForeignRegistration:
+            self._log_limited(self._foreign, "more foreign registration alarm", *_describe_foreign(event))
         else:
             message, fields = self._describe(event)
             self._logger.log(level, message, extra={"fields": fields})
@@ -191,6 +199,22 @@ class EventLog:
             return f"alarm: {event.text}", {
                 "event": "alarm", "mn_id": None if event.mn_id is None else mn_text(event.mn_id)}
         return type(event).__name__, {"event": type(event).__name__}
+
+
+def _describe_foreign(event: ForeignRegistration) -> tuple[str, dict[str, Any]]:
+    """The MAG's alarm of a registration made in its name, and when it registers the MN again."""
+    granted = "a de-registration" if event.lifetime == 0 else f"lifetime {event.lifetime} s"
+    if event.repair_at is None:
+        repair = "its next PBU, due sooner, registers it again"
+    else:
+        delay = event.repair_at - time.time()
+        repair = "registering it again now" if delay < 0.5 else f"registering it again in {delay:.0f} s"
+    return (f"alarm: the LMA accepted a PBU about {mn_text(event.mn_id)} that this MAG did not send (status "
+            f"{status_name(event.status)}, sequence {event.sequence}, {granted}): a PBU forged from this MAG's "
+            f"address? {repair}", {
+                "event": "foreign_registration", "mn_id": mn_text(event.mn_id), "peer": str(event.peer.address),
+                "status": event.status, "status_name": status_name(event.status), "sequence": event.sequence,
+                "lifetime": event.lifetime, "repair_at": event.repair_at})
 
 
 def _hostile_event_budget() -> LogRateLimit:

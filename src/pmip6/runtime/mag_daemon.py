@@ -29,6 +29,7 @@ from pmip6.core.events import (
     BindingRemoved,
     BindingUpdated,
     Event,
+    ForeignRegistration,
     MessageIgnored,
     Outcome,
     Peer,
@@ -158,6 +159,7 @@ class MagDaemon(Daemon):
         self._ending: list[_Ending] = []
         self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
+        self.add_event_listener(self._count_foreign_registration)
 
     def add_attach_check(self, check: AttachCheck) -> None:
         """Add ``check(request)``'s warning, if any, to the answer of an attach that registered the MN (e.g. the
@@ -348,6 +350,11 @@ class MagDaemon(Daemon):
         finally:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
+
+    def _count_foreign_registration(self, event: Event) -> None:
+        """``foreign_registrations`` in ``show stats`` and Prometheus (:mod:`pmip6.core.foreign_registration`)."""
+        if type(event) is ForeignRegistration:
+            self.statistics.foreign_registrations += 1
 
     def _note_failure(self, event: Event) -> None:
         """Tell the commands waiting for the MN of a rejection, or of an alarm unless a failure came first. A 156 is

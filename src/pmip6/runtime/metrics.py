@@ -7,7 +7,8 @@ messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, de
 signaling_socket_drops_total, send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone
 pbu_received_total, pbu_processing_seconds and store_errors_total, and the sessions held against ``max_bindings``
 (tenant_bindings{tenant}, mag_bindings{mag}, max_bindings, tenant_max_bindings{tenant}, mag_max_bindings{mag}), the
-MAG alone retransmissions_total.
+MAG alone retransmissions_total and foreign_registrations_total (PBAs of registrations made in its name,
+:mod:`pmip6.core.foreign_registration`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class Statistics:
     decode_errors: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     retransmissions: int = 0
+    foreign_registrations: int = 0
+    """MAG: PBAs of registrations made in its name (ForeignRegistration events)."""
     socket_drops: int = 0
     """Datagrams the kernel dropped for the signaling sockets, mostly on a full receive queue (SO_RXQ_OVFL)."""
     send_errors: int = 0
@@ -114,9 +117,10 @@ class Statistics:
             self.pba_sent[status_name(message.status)] += 1
 
     def as_dict(self, bindings_by_gre_mode: Mapping[str, int], *, at_lma: bool) -> dict[str, Any]:
-        """The JSON shape of ``pmip6 show stats --json``: ``store_errors`` at an LMA, ``retransmissions`` at a
-        MAG (the counters only that role has, as in the Prometheus families)."""
-        role_counter = {"store_errors": self.store_errors} if at_lma else {"retransmissions": self.retransmissions}
+        """The JSON shape of ``pmip6 show stats --json``: ``store_errors`` at an LMA, ``retransmissions`` and
+        ``foreign_registrations`` at a MAG (the counters only that role has, as in the Prometheus families)."""
+        role_counter: dict[str, int] = {"store_errors": self.store_errors} if at_lma else {
+            "retransmissions": self.retransmissions, "foreign_registrations": self.foreign_registrations}
         return {
             "received": dict(self.received),
             "sent": dict(self.sent),
@@ -159,6 +163,9 @@ class _StatisticsCollector:
                                       value=s.store_errors)
         else:
             yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions", value=s.retransmissions)
+            yield CounterMetricFamily(f"{NAMESPACE}_foreign_registrations",
+                                      "PBAs of registrations made in this MAG's name (its LMA accepted a PBU about an "
+                                      "MN registered here that this MAG did not send)", value=s.foreign_registrations)
         yield CounterMetricFamily(f"{NAMESPACE}_signaling_socket_drops",
                                   "Datagrams the kernel dropped for the signaling sockets (receive queue full)",
                                   value=s.socket_drops)

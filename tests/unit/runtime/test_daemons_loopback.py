@@ -12,6 +12,7 @@ import logging
 import re
 import socket
 import sqlite3
+import struct
 import textwrap
 import time
 from collections import Counter
@@ -38,13 +39,16 @@ from pmip6.wire.messages import (
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
 )
-from pmip6.wire.numbers import Status
+from pmip6.wire.numbers import BUFlags, HandoffIndicator, Status
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
+    GREKeyOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
     MNIdentifierOption,
+    TimestampOption,
 )
 from pmip6.wire.pcap import PcapWriter, read_capture
 
@@ -1057,3 +1061,52 @@ def test_RFC5846_9_2_revoke_all_does_not_abandon_its_bri_because_shutdown_timeou
     assert result["global_revocation"] and result["left"] == 0
     assert stats["events"].get("Alarm", 0) == 0, f"the BRI was given up before its BRA could arrive: {stats}"
     assert stats["sent"]["pbu"] == 2, f"{stats['sent']['pbu'] - 2} de-registration PBUs sent besides the BRI"
+
+
+def _spoofed_udp(source: tuple[str, int], destination: tuple[str, int], payload: bytes) -> None:
+    """Send ``payload`` in a UDP datagram whose IPv4 source is ``source`` (a raw socket: needs root)."""
+    udp = struct.pack("!HHHH", source[1], destination[1], 8 + len(payload), 0) + payload  # checksum 0: none (RFC 768)
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, socket.IPPROTO_UDP, 0,
+                         socket.inet_aton(source[0]), socket.inet_aton(destination[0]))
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
+        raw.sendto(header + udp, (destination[0], 0))
+
+
+def test_a_pbu_forged_from_the_mags_address_is_noticed_by_the_mag_and_repaired(tmp_path: Path) -> None:
+    """Walkthrough 11 (core/foreign_registration.py): a PBU from the MAG's address and port carrying another downlink
+    GRE key, which the LMA accepts; its PBA reaches the MAG, which logs the alarm, counts it and registers the MN
+    again, after which both daemons show the MAG's key again."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, mag):
+            registered = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            assert registered["outcome"] == "registered"
+            entry = mag.mag.entry(b"mn1@opA")
+            assert entry is not None and entry.ipv4_home_address is not None and mag.ipv4 is not None
+            forged = ProxyBindingUpdate(sequence=4242, flags=BUFlags.A | BUFlags.P, lifetime=900, options=(
+                MNIdentifierOption(b"mn1@opA"),
+                *(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                  for prefix in entry.home_network_prefixes),
+                HandoffIndicatorOption(HandoffIndicator.NOT_CHANGED), AccessTechnologyTypeOption(4),
+                TimestampOption.from_time(time.time()), IPv4HomeAddressRequestOption(entry.ipv4_home_address, 24),
+                GREKeyOption(0xDEAD)))
+            try:
+                _spoofed_udp(("127.0.0.1", mag.ipv4.local.port), ("127.0.0.1", lab.port), encode_message(forged))
+            except PermissionError:
+                pytest.skip("a spoofed source address needs a raw socket (root, CAP_NET_RAW)")
+            for _ in range(200):
+                if mag.statistics.foreign_registrations and lma.statistics.received["pbu"] >= 3:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
+            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))["mn1@opA"]
+            at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))["mn1@opA"]
+            assert at_lma["downlink_key"] == at_mag["downlink_key"] == entry.downlink_key != 0xDEAD
+            assert (at_lma["uplink_key"], at_lma["ipv4_home"], at_lma["hnp"]) == (
+                at_mag["uplink_key"], at_mag["ipv4_home"], at_mag["hnp"])
+            stats = await lab.control("mag", {"command": "stats"})
+            assert stats["foreign_registrations"] == 1 and stats["events"]["ForeignRegistration"] == 1
+            assert "foreign registrations: 1" in stats_text(stats)
+
+    asyncio.run(scenario())

@@ -14,11 +14,13 @@ from ipaddress import IPv4Address, IPv6Network
 
 import pytest
 
+from pmip6.commands.show import stats_text
 from pmip6.core.binding_limits import SessionUsage, Usage
 from pmip6.core.events import (
     Alarm,
     BindingEstablished,
     BindingRemoved,
+    ForeignRegistration,
     Peer,
     PeerRestarted,
     RegistrationRejected,
@@ -182,6 +184,41 @@ def test_RFC5847_3_2_a_flood_of_restart_alarms_is_logged_10_at_once_then_1_a_sec
     last = json.loads(stream.getvalue().splitlines()[-1])
     assert (last["event"], last["suppressed"]) == ("peer_restarted", 200 - REJECTION_LOG_BURST)
     assert last["message"].endswith(f"({200 - REJECTION_LOG_BURST} more restart alarms not logged since the last one)")
+
+
+def test_a_registration_made_in_the_mags_name_is_a_rate_limited_alarm_naming_the_pba_and_the_repair() -> None:
+    """docs/operations.md "Logs" (core/foreign_registration.py): a warning with the PBA's status, sequence number and
+    lifetime, and when the MN is registered again; a flood of them (forged from the LMA's address) is logged
+    REJECTION_LOG_BURST at once, apart from the other budgets."""
+    deregistered = ForeignRegistration(b"mn1@opA", MAG, 0, 4242, 0, 0.0)
+    later = ForeignRegistration(b"mn1@opA", MAG, 0, 4243, 3600, 4e9)
+    sooner = ForeignRegistration(b"mn1@opA", MAG, 0, 4244, 3600, None)
+    lines = _log_lines([deregistered, later, sooner], logging.Formatter("%(levelname)s %(message)s"))
+    assert lines[0] == ("WARNING alarm: the LMA accepted a PBU about mn1@opA that this MAG did not send (status ACCEPTED, "
+                        "sequence 4242, a de-registration): a PBU forged from this MAG's address? registering it again "
+                        "now")
+    assert "lifetime 3600 s" in lines[1] and lines[1].split("registering it again in ")[1].endswith(" s")
+    assert lines[2].endswith("its next PBU, due sooner, registers it again")
+    (fields,) = _json_lines([deregistered])
+    assert {key: fields[key] for key in ("event", "mn_id", "peer", "status_name", "sequence", "lifetime")} == {
+        "event": "foreign_registration", "mn_id": "mn1@opA", "peer": "192.0.2.1", "status_name": "ACCEPTED",
+        "sequence": 4242, "lifetime": 0}
+    flood = [replace(deregistered, sequence=n) for n in range(REJECTION_LOG_BURST + 5)]
+    restarts = [PeerRestarted(MAG, 1000, 1001, 1000.0)]
+    assert [line["event"] for line in _json_lines(flood + restarts)] == (
+        ["foreign_registration"] * REJECTION_LOG_BURST + ["peer_restarted"])
+
+
+def test_the_mag_counts_registrations_made_in_its_name_in_show_stats_and_prometheus() -> None:
+    statistics = Statistics()
+    statistics.foreign_registrations = 2
+    lines = Metrics(statistics, lambda: {}, at_lma=False).exposition().decode().splitlines()
+    assert "pmip6_foreign_registrations_total 2.0" in lines
+    assert not any(line.startswith("pmip6_foreign_registrations") for line in
+                   Metrics(statistics, lambda: {}, at_lma=True).exposition().decode().splitlines())
+    stats = statistics.as_dict({}, at_lma=False)
+    assert stats["foreign_registrations"] == 2 and "foreign_registrations" not in statistics.as_dict({}, at_lma=True)
+    assert "foreign registrations: 2" in stats_text(stats)
 
 
 def test_restart_alarms_and_rejected_registrations_have_budgets_of_their_own() -> None:
