@@ -194,9 +194,9 @@ def test_a_registration_made_in_the_mags_name_is_a_rate_limited_alarm_naming_the
     later = ForeignRegistration(b"mn1@opA", MAG, 0, 4243, 3600, 4e9)
     sooner = ForeignRegistration(b"mn1@opA", MAG, 0, 4244, 3600, None)
     lines = _log_lines([deregistered, later, sooner], logging.Formatter("%(levelname)s %(message)s"))
-    assert lines[0] == ("WARNING alarm: the LMA accepted a PBU about mn1@opA that this MAG did not send (status ACCEPTED, "
-                        "sequence 4242, a de-registration): a PBU forged from this MAG's address? registering it again "
-                        "now")
+    assert lines[0] == ("WARNING alarm: the LMA accepted a PBU about mn1@opA that this MAG did not send (status "
+                        "ACCEPTED, sequence 4242, a de-registration): a PBU forged from this MAG's address? registering "
+                        "it again now")
     assert "lifetime 3600 s" in lines[1] and lines[1].split("registering it again in ")[1].endswith(" s")
     assert lines[2].endswith("its next PBU, due sooner, registers it again")
     (fields,) = _json_lines([deregistered])
