@@ -17,7 +17,7 @@ from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for
 from pmip6.core.bce import BceState
 from pmip6.core.bul import BulState
 from pmip6.core.events import Event, ForeignRegistration, MessageIgnored, Outcome, Peer, RegistrationRejected
-from pmip6.core.foreign_registration import REPAIR_BURST, REPAIR_INTERVAL, REPAIR_RATE
+from pmip6.core.foreign_registration import ANSWER_WINDOW, REPAIR_BURST, REPAIR_INTERVAL, REPAIR_RATE
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
@@ -307,3 +307,28 @@ def test_a_flood_of_forged_pbas_from_the_lmas_address_draws_bounded_pbus() -> No
         in_window = [at for at, _ in sent_at if start + second <= at < start + second + 10]
         assert len(in_window) <= REPAIR_BURST + REPAIR_RATE * 10
     assert all(entry.state is BulState.REGISTERED and not entry.halted for entry in mag.entries())
+
+
+def test_answers_to_an_exchange_longer_than_the_answer_window_are_no_evidence_with_sequence_numbers() -> None:
+    """Review 18: without timestamps an LMA accepts every PBU whose sequence number is newer than the last it took
+    (RFC 6275 9.5.1), however old. An initial registration retransmitted for longer than ANSWER_WINDOW (here 8
+    retransmissions, the last 32 s apart) while the LMA held its PBUs (a stalled LMA, its socket queue full of them);
+    the LMA then takes them in order: the first PBA registers the MN, the later ones answer its older transmissions,
+    sent more than ANSWER_WINDOW ago. Each answers a PBU of this MAG's (its sequence number is no newer than the
+    last one the MAG sent): no ForeignRegistration, no repair."""
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA, use_timestamps=False,
+                                          max_retransmissions=8), GreKeyAllocator(seed=8))
+    lma = make_lma()
+    held = [only_pbu(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=LL_ID), NOW))]
+    now = NOW
+    while (deadline := mag.next_deadline()) is not None and deadline <= NOW + ANSWER_WINDOW + 10:
+        now = deadline
+        held += [send.message for send in mag.handle_timer(now).sends]  # type: ignore[misc]
+    assert len(held) == 9 and now - NOW > ANSWER_WINDOW and entry_of(mag, MN1).state is BulState.REGISTERING
+
+    answers = [send.message for pbu in held for send in lma.receive(pbu, MAG1, LMAA, now).sends]
+    outcomes = [mag.receive(pba, LMA, now) for pba in answers]  # type: ignore[arg-type]
+
+    assert entry_of(mag, MN1).state is BulState.REGISTERED
+    assert [event for outcome in outcomes for event in outcome.events if isinstance(event, ForeignRegistration)] == []
+    assert [send for outcome in outcomes for send in outcome.sends] == []

@@ -7,10 +7,13 @@ that PBA ignored, and it is: nothing in it is applied. But the LMA's binding may
 registered, so the MAG raises the alarm and registers the MN again, as a refresh (6.9.1.3: the MAG may extend the
 lifetime at any time), which gives the LMA the MAG's downlink key, prefixes and IPv4 home address back.
 
-- :class:`RecentTransmissions`: every PBU this MAG sent in the last ANSWER_WINDOW seconds, by MN. A PBA that
-  answers one of them (a late duplicate of an answered retransmission, a late answer of a superseded exchange) is
-  no evidence: its sequence number, its Timestamp (with timestamps; an LMA returns the PBU's, 5.5 item 7) and its
-  echo of the MN-ID, HI, ATT and MN-LL-ID (6.9.1.2 item 6) are those of that transmission.
+- :class:`RecentTransmissions`: with timestamps, every PBU this MAG sent in the last ANSWER_WINDOW seconds, by MN.
+  A PBA that answers one of them (a late duplicate of an answered retransmission, a late answer of a superseded
+  exchange) is no evidence: its sequence number, its Timestamp (an LMA returns the PBU's, 5.5 item 7) and its echo of
+  the MN-ID, HI, ATT and MN-LL-ID (6.9.1.2 item 6) are those of that transmission. With sequence numbers the MAG
+  needs no record: an LMA accepts any PBU whose sequence number is newer than the last it accepted, however late
+  (RFC 6275 9.5.1), so a PBA is evidence only with a sequence number newer than the MAG's last one for the MN
+  (``MobileAccessGateway._may_answer_own_pbu``).
 - :func:`timely`: with timestamps, an LMA accepts only a PBU whose Timestamp is within its TimestampValidityWindow
   of its clock (5.5), and returns it in the PBA (item 7): a PBA whose Timestamp is further than LMA_CLOCK_WINDOW from
   this MAG's clock is an old one replayed (e.g. by whoever can send from the LMA's address), no evidence of a

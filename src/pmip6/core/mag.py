@@ -40,10 +40,11 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   fresh timestamp when timestamps are in use: the current time, kept strictly increasing unless that puts it more
   than ``timestamp_validity_window`` ahead of the clock (the clock stepped back: the current time again, 5.5).
 - **Registrations made in this MAG's name** (:mod:`pmip6.core.foreign_registration`): an ignored PBA (above) that
-  accepts a PBU about an MN registered here with no PBU of its own in flight (nor halted), and answers none of the
-  PBUs this MAG sent about it in the last ANSWER_WINDOW (same sequence number, Timestamp if it had one, and echo: not
-  a late duplicate), with timestamps one whose Timestamp is within LMA_CLOCK_WINDOW of this MAG's clock (else a
-  replay), tells that the LMA accepted a PBU forged from this MAG's address (no IPsec): a refresh with another
+  accepts a PBU about an MN registered here with no PBU of its own in flight (nor halted), and cannot answer one of
+  this MAG's PBUs about it -- with timestamps: none of those sent in the last ANSWER_WINDOW (same sequence number,
+  Timestamp and echo: not a late duplicate), with a Timestamp within LMA_CLOCK_WINDOW of this MAG's clock (else a
+  replay); with sequence numbers: a sequence number newer than the last this MAG sent about the MN --, tells that the
+  LMA accepted a PBU forged from this MAG's address (no IPsec): a refresh with another
   downlink key, a handoff, a de-registration. Nothing of the PBA is applied; a ForeignRegistration event,
   and the MN is registered again as by :meth:`MobileAccessGateway.refresh`, a new exchange of this MAG's own, at
   once or, past the repair bound (one per MN every REPAIR_INTERVAL, REPAIR_RATE a second across the MAG), when it
@@ -147,6 +148,7 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.foreign_registration import RecentTransmissions, RepairSchedule, echo_differs, timely
+from pmip6.core.freshness import sequence_is_newer
 from pmip6.core.heartbeat import HeartbeatMonitor, HeartbeatSettings, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_clock import LmaClockReadings
@@ -448,8 +450,7 @@ class MobileAccessGateway:
         named = pba.option(MNIdentifierOption)
         entry = self._entries.get(named.identifier) if named is not None else None
         if (entry is None or pba.status >= Status.REASON_UNSPECIFIED or not _unsent(entry)
-                or self.settings.use_timestamps and not timely(pba, now)
-                or self._recent.answered(entry.mn_id, pba, now)):
+                or self._may_answer_own_pbu(entry.mn_id, pba, now)):
             return outcome
         next_update = entry.refresh_at if entry.pending is None else entry.pending.due
         at = self._repairs.book(entry.mn_id, now, math.inf if next_update is None else next_update)
@@ -464,6 +465,18 @@ class MobileAccessGateway:
                 entry.pending.due = at
             self._reschedule(entry.mn_id)
         return outcome
+
+    def _may_answer_own_pbu(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> bool:
+        """Whether ``pba`` may be the LMA's answer to a PBU this MAG sent about ``mn_id``, late or replayed: no evidence
+        of a registration made in its name. With timestamps: it answers one sent in the last ANSWER_WINDOW (sequence
+        number, Timestamp, echo), or its Timestamp is not within LMA_CLOCK_WINDOW of this MAG's clock (a replay).
+        With sequence numbers: its sequence number is not newer than the last this MAG sent about the MN. The LMA
+        accepts a PBU only with a sequence number newer than the last it accepted (RFC 6275 9.5.1), so a forged one
+        it accepted has a newer one than the MAG's exchange that it last accepted, while it accepts the MAG's own
+        PBUs however long it held them: a stalled LMA answering an exchange of more than ANSWER_WINDOW (review 18)."""
+        if self.settings.use_timestamps:
+            return not timely(pba, now) or self._recent.answered(mn_id, pba, now)
+        return not sequence_is_newer(pba.sequence, self._session_sequences.get(mn_id, 0))
 
     def next_deadline(self) -> float | None:
         """The earliest time :meth:`handle_timer` has something to do, or None."""
@@ -639,7 +652,6 @@ class MobileAccessGateway:
             return Outcome()
         pbu = self._build_pbu(entry, now)
         self._rate.record(entry.mn_id, now)
-        self._recent.sent(entry.mn_id, pbu, now)
         pending.sent_times[pbu.sequence] = now
         timestamp = pbu.option(TimestampOption)
         if timestamp is not None:
@@ -649,6 +661,7 @@ class MobileAccessGateway:
         pending.due = pending.backoff.sent(now)
         if self.settings.use_timestamps:
             self._awaiting[pbu.sequence] = entry.mn_id
+            self._recent.sent(entry.mn_id, pbu, now)
         else:
             self._session_sequences[entry.mn_id] = pbu.sequence
         entry.last_sequence = pbu.sequence
