@@ -19,11 +19,13 @@ import pytest
 from dataplane_lab import Node, requires_netns, start_pumps, stop_pumps
 from pyroute2 import NetNS
 
+from pmip6.dataplane.routing import Steering, interface_indexes, restore_routes, steer
 from pmip6.lab.figure1 import DEFAULT_ROUTER, LINKS, MN_INTERFACE, TENANT_UPLINK, Figure1Lab
+from pmip6.lab.namespaces import Link, NamespaceSet
 from pmip6.lab.traffic import EchoServer, echo, requests_of, start_servers
 
 pytestmark = [requires_netns, pytest.mark.netns]
-_RTN_UNICAST = 1
+_RTN_UNICAST, _RTN_BLACKHOLE = 1, 6
 
 
 @pytest.fixture
@@ -128,3 +130,23 @@ def test_a_mag_access_interface_created_again_gets_its_downlink_back(lab: Figure
     device's, ``table_base + 2 * ifindex + 1`` of the index it had) leaves by the new ``acc1``."""
     index = _index(lab, "mag", "acc1")
     asyncio.run(_recreated(lab, "mag", "acc1", 20000 + 2 * index + 1))
+
+
+def test_a_route_is_not_put_back_by_the_index_of_a_deleted_interface_that_another_one_took() -> None:
+    """Review 18: ``upa`` deleted, and another interface created with its index (``ip link add ... index N``, or one
+    moved in from another namespace, which keeps its index when it is free): the context's route must not leave by
+    that interface (another operator's, say) at the next notification; it stays missing, the floor drops the
+    packets, until ``upa`` is back."""
+    with NamespaceSet(f"fixa-reuse{os.getpid()}") as spaces:
+        spaces.create("n")
+        spaces.add_link(Link("n", "upa", ("10.0.0.254/16",), "n", "tuna", ()))
+        spaces.add_link(Link("n", "acc1", (), "n", "x1", ()))
+        with NetNS(spaces.ns("n")) as ipr:
+            steering = Steering()
+            steer(ipr, steering, "acc1", 300, 900, "upa")
+            index = ipr.link_lookup(ifname="upa")[0]
+            ipr.link("del", index=index)
+            ipr.link("add", ifname="upb", kind="veth", peer="upb-peer", index=index)
+            ipr.link("set", index=index, state="up")
+            restore_routes(ipr, steering, interface_indexes(ipr))
+            assert [route["type"] for route in ipr.get_routes(family=socket.AF_INET, table=300)] == [_RTN_BLACKHOLE]

@@ -175,20 +175,21 @@ def restore_routes(ipr: IPRoute, steering: Steering, indexes: Mapping[str, int])
     """Put back the routes of ``steering`` that leave by an interface (not the ``blackhole`` floors): the kernel
     deletes a route with its interface going down and does not add it again when the interface comes up. An
     interface whose name ``indexes`` (:func:`interface_indexes`) gives another index now was deleted and created
-    again: its routes leave by the new one. A route whose interface is still down or gone, or whose gateway is not
-    reachable yet, stays missing (its table's floor drops the packets meanwhile) until a later notification; every
-    route is tried, and the first other error is raised after."""
-    for name, index in list(steering.interfaces.items()):
-        now = indexes.get(name, index)
-        if now != index:
-            steering.interfaces[name] = now
-            for route in steering.routes:
-                if route.get("oif") == index:
-                    route["oif"] = now
+    again: its routes leave by the new one. One whose name ``indexes`` lacks is gone: its routes are not tried, since
+    another interface may have its index now (created with it, or moved in from another namespace, review 18). A
+    route whose interface is still down or gone, or whose gateway is not reachable yet, stays missing (its table's
+    floor drops the packets meanwhile) until a later notification; every route is tried, and the first other error
+    is raised after."""
+    moved = {index: indexes.get(name) for name, index in steering.interfaces.items()}  # old index: new, None if gone
+    steering.interfaces.update({name: indexes[name] for name in steering.interfaces if name in indexes})
     failed: OSError | None = None
     for route in steering.routes:
         if "oif" not in route:
             continue
+        now = moved.get(route["oif"], route["oif"])  # type: ignore[arg-type]
+        if now is None:
+            continue
+        route["oif"] = now
         try:
             ipr.route("replace", **route)
         except NetlinkError as error:
