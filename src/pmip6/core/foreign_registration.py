@@ -80,13 +80,20 @@ class _Sent:
 @dataclass(slots=True)
 class RecentTransmissions:
     """The PBUs sent in the last ANSWER_WINDOW seconds, by MN-ID and sequence number; older ones are forgotten as
-    new ones are noted (amortised O(1))."""
+    new ones are noted (amortised O(1)). Times are the engine's ``now``: after a backward step of the clock the
+    records move back with it (as :class:`RepairSchedule`'s), so they are still forgotten ANSWER_WINDOW after they
+    were sent, not once real time caught up with the step."""
 
     _by_mn: dict[bytes, dict[int, _Sent]] = field(default_factory=dict)
     _order: deque[tuple[bytes, int, _Sent]] = field(default_factory=deque)
+    _updated: float = -math.inf
 
     def sent(self, mn_id: bytes, pbu: ProxyBindingUpdate, now: float) -> None:
         """``pbu``, about ``mn_id``, was sent at ``now``."""
+        if now < self._updated:
+            for _, _, earlier in self._order:
+                earlier.at -= self._updated - now
+        self._updated = now
         self._forget_before(now - ANSWER_WINDOW)
         record = _Sent(now, pbu)
         self._by_mn.setdefault(mn_id, {})[pbu.sequence] = record

@@ -96,3 +96,16 @@ def test_a_backward_clock_step_moves_the_schedule_back_with_it() -> None:
     schedule = RepairSchedule()
     assert schedule.book(MN, NOW, math.inf) == NOW
     assert schedule.book(MN, NOW - 3600, math.inf) == NOW - 3600 + REPAIR_INTERVAL
+
+
+def test_a_backward_clock_step_does_not_keep_every_later_pbu() -> None:
+    """Review 18: records are forgotten oldest first, so those of before a step back of an hour stayed at the head
+    for an hour, and every PBU sent meanwhile (a record of ~1 kB each) behind them: the records move back with the
+    clock, and the ones of the last ANSWER_WINDOW alone are kept."""
+    recent = RecentTransmissions()
+    recent.sent(MN, _pbu(1), NOW)
+    stepped = NOW - 3600
+    for second in range(600):
+        recent.sent(MN, _pbu(2 + second, stepped + second), stepped + second)
+    assert len(recent._order) <= ANSWER_WINDOW + 1
+    assert recent.answered(MN, _pba(_pbu(601, stepped + 599)), stepped + 599)
