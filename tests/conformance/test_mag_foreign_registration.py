@@ -239,13 +239,14 @@ def test_a_pba_naming_the_mn_while_its_refresh_is_in_flight_or_rejecting_or_repl
     pbu = only_pbu(mag.refresh(b"mn1@example.org", T0 + 10))
     stray = replace(pba_for(pbu), sequence=(pbu.sequence + 100) % 65536)
     rejecting = replace(stray, status=Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
+    unspecified = replace(stray, status=Status.REASON_UNSPECIFIED)  # 128, the first rejecting status
     old = replace(stray, options=tuple(TimestampOption.from_time(T0 - 3600) if isinstance(option, TimestampOption)
                                        else option for option in stray.options))
     assert _ignored_only(mag.receive(stray, LMA_UDP, T0 + 10.01))
     mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.02)
     assert entry_of(mag).pending is None
 
-    for unproven in (rejecting, old):
+    for unproven in (rejecting, unspecified, old):
         assert _ignored_only(mag.receive(unproven, LMA_UDP, T0 + 11))
     assert [type(event) for event in mag.receive(stray, LMA_UDP, T0 + 11).events] == [MessageIgnored,
                                                                                         ForeignRegistration]

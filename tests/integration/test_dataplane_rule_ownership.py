@@ -93,6 +93,27 @@ def test_a_rule_of_an_earlier_priority_and_its_tables_routes_go_anyone_elses_rul
     assert rules(ns) == {(socket.AF_INET, 700, "tuna", 400, 0)}
 
 
+def test_a_table_a_rule_still_looks_up_keeps_its_routes(ns: str) -> None:
+    """Review 18 mutants: the earlier run's rule goes, but not the routes of a table that a rule left in place still
+    looks up (here the operator's, for another interface), nor those of the restarted run's own table when only
+    the priority changed; and the operator's rule for the interface at pmip6's priority but with a source stays."""
+    with NetNS(ns) as ipr:
+        steer(ipr, Steering(), "tuna", 100, 900, "upa")
+        steer(ipr, Steering(), "acc1", 300, 900, "x1")
+        for family in _FAMILIES:
+            ipr.rule("add", family=family, iifname="x1", table=100, priority=700)  # the operator's, on table 100
+        ipr.rule("add", family=socket.AF_INET, iifname="tuna", src="192.0.2.0", src_len=24, table=50,
+                 priority=800)  # the operator's, at the priority of the restart below but with a source
+        restarted = Steering()
+        steer(ipr, restarted, "tuna", 200, 800, "upa")
+        assert (pmip6_routes(ns, 100), pmip6_routes(ns, 200)) == (4, 4)
+        assert (socket.AF_INET, 800, "tuna", 50, 0) in rules(ns)
+        again = Steering()
+        steer(ipr, again, "tuna", 200, 600, "upa")  # the same table, another priority
+        assert iifs(rules(ns), 800) == {"tuna"} and pmip6_routes(ns, 200) == 4
+        assert {rule for rule in rules(ns) if rule[1] == 800} == {(socket.AF_INET, 800, "tuna", 50, 0)}
+
+
 def test_an_untagged_rule_at_the_same_priority_an_earlier_pmip6_left_is_taken_over(ns: str) -> None:
     """A pmip6 before the protocol tag left ``iif tuna lookup 100`` untagged: the kernel takes the tagged one for
     another rule, so it is replaced, not kept beside it (a clean stop would leave it)."""

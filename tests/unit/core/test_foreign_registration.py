@@ -109,3 +109,35 @@ def test_a_backward_clock_step_does_not_keep_every_later_pbu() -> None:
         recent.sent(MN, _pbu(2 + second, stepped + second), stepped + second)
     assert len(recent._order) <= ANSWER_WINDOW + 1
     assert recent.answered(MN, _pba(_pbu(601, stepped + 599)), stepped + 599)
+
+
+def test_the_echo_alone_tells_another_pbu_with_the_same_number_and_timestamp() -> None:
+    """Review 18 mutants: the echo is compared on its own (a PBA with the PBU's Timestamp but another HI answers
+    nothing), and an option the PBA leaves out is no difference (RFC 5213 6.9.1.2 item 6 compares what it carries)."""
+    recent = RecentTransmissions()
+    pbu = _pbu(7)
+    recent.sent(MN, pbu, NOW)
+    other_hi = replace(_pba(pbu), options=(MNIdentifierOption(MN), HandoffIndicatorOption(3), *pbu.options[2:]))
+    assert not recent.answered(MN, other_hi, NOW + 1)
+    without_hi = replace(_pba(pbu), options=(MNIdentifierOption(MN), *pbu.options[2:]))
+    assert recent.answered(MN, without_hi, NOW + 1)
+
+
+def test_a_timestamp_ahead_of_the_clock_is_not_timely_either() -> None:
+    assert not timely(_pba(_pbu(1, NOW + LMA_CLOCK_WINDOW + 1)), NOW)
+
+
+def test_an_mn_whose_pbus_are_all_forgotten_leaves_nothing_behind() -> None:
+    recent = RecentTransmissions()
+    recent.sent(MN, _pbu(7), NOW)
+    recent.sent(b"mn2@example.org", _pbu(8), NOW + ANSWER_WINDOW + 1)
+    assert list(recent._by_mn) == [b"mn2@example.org"]
+
+
+def test_a_later_booking_of_an_mn_outlives_the_forgetting_of_its_earlier_one() -> None:
+    """The first repair is forgotten REPAIR_INTERVAL after it; the one booked after it still holds the next back."""
+    schedule = RepairSchedule()
+    assert schedule.book(MN, NOW, math.inf) == NOW
+    assert schedule.book(MN, NOW + 1, math.inf) == NOW + REPAIR_INTERVAL
+    assert schedule.book(MN, NOW + REPAIR_INTERVAL + 1, NOW + REPAIR_INTERVAL) is None  # forgets the first
+    assert schedule.book(MN, NOW + REPAIR_INTERVAL + 2, math.inf) == NOW + 2 * REPAIR_INTERVAL
