@@ -58,6 +58,9 @@ class LmaConfig:
     metrics: tuple[str, int] | None
     dataplane: dict[str, Any] | None
     path: Path
+    unauthorized_answers: tuple[float, int]
+    """``unauthorized_answer_rate`` and ``unauthorized_answer_burst``: the token bucket of the LMA's answers (PBAs,
+    Binding Errors) to sources that are no ``[[mag]]`` (runtime/lma_daemon.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,8 @@ def load_lma_config(path: Path) -> LmaConfig:
     mn_generated_timestamps = lma.value("mobile_node_generated_timestamp_in_use", bool, False)
     accept_forced_udp = lma.value("accept_forced_udp_encapsulation", bool, False)
     binding_error_rate, binding_error_burst = _binding_error_limit(lma)
+    unauthorized_answers = (lma.number("unauthorized_answer_rate", float, DEFAULT_BINDING_ERROR_RATE, 0.0),
+                            lma.number("unauthorized_answer_burst", int, DEFAULT_BINDING_ERROR_BURST, 0))
     binding_revocation = lma.value("binding_revocation", bool, False)
     revocation_timing = _revocation_timing(lma)
     heartbeat = _heartbeat(lma)
@@ -163,7 +168,8 @@ def load_lma_config(path: Path) -> LmaConfig:
         max_bindings=max_bindings,
         mag_max_bindings=mag_max_bindings,
     )
-    return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path)
+    return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path,
+                     unauthorized_answers)
 
 
 def _revocation_timing(table: Table) -> RevocationTiming:

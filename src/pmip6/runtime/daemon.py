@@ -299,13 +299,17 @@ class Daemon:
             self._capture.close()
 
     async def open_udp(self, address: IPv4Address, port: int, handler: MessageHandler,
-                       fallback_to_ephemeral: bool = False, receive_buffer: int | None = None) -> None:
-        """Open the IPv4/UDP signaling socket; ``receive_buffer``: its receive queue, in octets (kernel default)."""
+                       fallback_to_ephemeral: bool = False, receive_buffer: int | None = None,
+                       strangers_apart: bool = False) -> None:
+        """Open the IPv4/UDP signaling socket; ``receive_buffer``: its receive queue, in octets (kernel default);
+        ``strangers_apart``: with a second socket for strangers (the LMA, :meth:`SignalingTransport.authorize`)."""
+        stranger_drops = self.statistics.count_stranger_socket_drops if strangers_apart else None
         with naming(f"signaling socket UDP {address}:{port}"):
             self.ipv4 = await UdpTransport.open(address, port, handler, self.statistics.decode_errors,
                                                 self._capture, fallback_to_ephemeral, self._tunnel_data,
                                                 self._arrival_check(), socket_drops=self.statistics.count_socket_drops,
-                                                receive_buffer=receive_buffer, send_failed=self._send_failed)
+                                                receive_buffer=receive_buffer, send_failed=self._send_failed,
+                                                stranger_drops=stranger_drops)
         self._check_receive_buffer(self.ipv4, receive_buffer)
         bound = self.ipv4.local.port
         if fallback_to_ephemeral and port not in (0, bound):
@@ -315,14 +319,16 @@ class Daemon:
             self.logger.info("signaling over IPv4/UDP on %s:%d", address, bound)
 
     async def open_raw_mh(self, address: IPv6Address, handler: MessageHandler,
-                          receive_buffer: int | None = None) -> None:
-        """Open the raw IPv6 Mobility Header socket; ``receive_buffer`` as :meth:`open_udp`'s."""
+                          receive_buffer: int | None = None, strangers_apart: bool = False) -> None:
+        """Open the raw IPv6 Mobility Header socket; ``receive_buffer`` and ``strangers_apart`` as
+        :meth:`open_udp`'s."""
+        stranger_drops = self.statistics.count_stranger_socket_drops if strangers_apart else None
         with naming(f"signaling socket raw MH {address}"):
             self.ipv6 = await RawMobilityTransport.open(address, handler, self.statistics.decode_errors,
                                                         self._capture, self._arrival_check(),
                                                         socket_drops=self.statistics.count_socket_drops,
                                                         receive_buffer=receive_buffer,
-                                                        send_failed=self._send_failed)
+                                                        send_failed=self._send_failed, stranger_drops=stranger_drops)
         self._check_receive_buffer(self.ipv6, receive_buffer)
         self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)
 

@@ -5,6 +5,12 @@ Signaling arrives on IPv4-LMAA:udp_port (RFC 5844) and/or as raw Mobility Header
 Binding Revocation Indications it owes (RFC 5846 8.1), and a restarted LMA re-adopts its bindings with their GRE
 keys (RFC 5845 section 3.3.2 keeps the uplink key for the session's life) and sends those BRIs again.
 :func:`build_lma_daemon` is the one place the daemon is assembled.
+
+Strangers, the sources that are no ``[[mag]]``, are read from sockets of their own within a budget
+(:mod:`pmip6.runtime.socket_filter`, :class:`~pmip6.runtime.transport.StrangerReader`), and the answers they draw
+(a PBA 154 or 160, a Binding Error) leave within the token bucket of ``unauthorized_answer_rate`` and
+``unauthorized_answer_burst`` (``unauthorized_answers_dropped`` beyond it): the LMA is no reflector of forged
+sources. The engine decides what to answer; whether an answer to a stranger leaves is this daemon's policy.
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from pmip6.core.events import (
     BindingUpdated,
     Outcome,
     Peer,
+    SendMessage,
     TunnelSession,
     mn_text,
 )
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.owed_revocation import OwedRevocation
+from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
@@ -41,7 +49,7 @@ from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
 from pmip6.runtime.views import session_usage_row
 from pmip6.runtime.transport import SIGNALING_RECEIVE_BUFFER
-from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import Status
 from pmip6.wire.options import MNIdentifierOption
 
@@ -50,6 +58,9 @@ _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, Bin
 _RESTART_ONLY = {"ipv4_address": "lma.ipv4_address", "udp_port": "lma.udp_port", "ipv6_address": "lma.ipv6_address",
                  "state": "lma.state", "control": "lma.control", "metrics": "lma.metrics", "dataplane": "dataplane"}
 """LmaConfig fields a reload leaves for the next restart (sockets, files, the data plane): their keys in lma.toml."""
+
+_ANSWERS = (ProxyBindingAcknowledgement, BindingError)
+"""The messages the LMA sends only in answer to one it received: to a stranger, within ``unauthorized_answer_rate``."""
 
 
 class LmaDaemon(Daemon):
@@ -75,6 +86,9 @@ class LmaDaemon(Daemon):
         self._sends_at_open = Outcome()
         """What :meth:`prepare` found to tell the MAGs, sent once the sockets are open: the new Restart Counter
         (RFC 5847 3.2) and the revocations owed when the LMA stopped (RFC 5846 8.1)."""
+        self._unauthorized_answers = TokenBucket(*config.unauthorized_answers)
+        self._strangers_not_apart: dict[str, str | None] = {}
+        """Per transport, why strangers are not read apart (None: they are), as last logged."""
 
     def control_handlers(self) -> dict[str, Handler]:
         return {**super().control_handlers(), "clear": self._clear_command}
@@ -95,8 +109,11 @@ class LmaDaemon(Daemon):
         config = load_lma_config(self.config_path)
         parse_lma_dataplane(config.dataplane, [tenant.name for tenant in config.settings.tenants])
         restart_needed = changed_keys(self.config, config, _RESTART_ONLY)
-        self.config = replace(self.config, settings=config.settings)
+        if config.unauthorized_answers != self.config.unauthorized_answers:
+            self._unauthorized_answers = TokenBucket(*config.unauthorized_answers)
+        self.config = replace(self.config, settings=config.settings, unauthorized_answers=config.unauthorized_answers)
         outcome = self.lma.reconfigure(config.settings, time.time())
+        self._set_strangers_apart()
         self.warn_tenants_without_dataplane()
         return outcome, restart_needed
 
@@ -220,10 +237,38 @@ class LmaDaemon(Daemon):
     async def open_transports(self) -> None:
         if self.config.ipv4_address is not None:
             await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message,
-                                receive_buffer=SIGNALING_RECEIVE_BUFFER)
+                                receive_buffer=SIGNALING_RECEIVE_BUFFER, strangers_apart=True)
         if self.config.ipv6_address is not None:
-            await self.open_raw_mh(self.config.ipv6_address, self.on_message, receive_buffer=SIGNALING_RECEIVE_BUFFER)
+            await self.open_raw_mh(self.config.ipv6_address, self.on_message, receive_buffer=SIGNALING_RECEIVE_BUFFER,
+                                   strangers_apart=True)
+        self._set_strangers_apart()
         self.apply(self._sends_at_open)
+
+    def _set_strangers_apart(self) -> None:
+        """At start and after a reload: give each signaling transport the ``[[mag]]`` addresses, so that it reads
+        every other source from its strangers' socket; warn when it cannot, and say so when it can again."""
+        for name, transport in (("IPv4/UDP", self.ipv4), ("IPv6", self.ipv6)):
+            if transport is None:
+                continue
+            problem = transport.authorize(self.lma.settings.authorized_mags)
+            if problem == self._strangers_not_apart.get(name):
+                continue
+            self._strangers_not_apart[name] = problem
+            if problem is not None:
+                self.logger.warning("signaling over %s: strangers (sources that are no [[mag]]) share the MAGs' "
+                                    "receive queue: %s", name, problem)
+            elif name in self._strangers_not_apart:
+                self.logger.info("signaling over %s: strangers (sources that are no [[mag]]) are read apart again",
+                                 name)
+
+    def send(self, send: SendMessage) -> None:
+        """An answer to a source that is no ``[[mag]]`` leaves within ``unauthorized_answer_rate`` (module
+        docstring); beyond it, it is counted as ``unauthorized_answers_dropped`` and not sent."""
+        if (type(send.message) in _ANSWERS and send.destination.address not in self.lma.settings.authorized_mags
+                and not self._unauthorized_answers.take(time.monotonic())):
+            self.statistics.unauthorized_answers_dropped += 1
+            return
+        super().send(send)
 
     async def close(self) -> None:
         await super().close()

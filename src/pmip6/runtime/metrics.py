@@ -5,7 +5,8 @@ at scrape time on its own registry, and the HTTP endpoint is served by the same 
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
 signaling_socket_drops_total, send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone
-pbu_received_total, pbu_processing_seconds and store_errors_total, and the sessions held against ``max_bindings``
+pbu_received_total, pbu_processing_seconds, store_errors_total, stranger_socket_drops_total and
+unauthorized_answers_dropped_total, and the sessions held against ``max_bindings``
 (tenant_bindings{tenant}, mag_bindings{mag}, max_bindings, tenant_max_bindings{tenant}, mag_max_bindings{mag}), the
 MAG alone retransmissions_total and foreign_registrations_total (PBAs of registrations made in its name,
 :mod:`pmip6.core.foreign_registration`).
@@ -100,6 +101,10 @@ class Statistics:
     """Datagrams the kernel dropped for the signaling sockets, mostly on a full receive queue (SO_RXQ_OVFL)."""
     send_errors: int = 0
     store_errors: int = 0
+    stranger_socket_drops: int = 0
+    """Datagrams the kernel dropped for the LMA's strangers' sockets (sources that are no ``[[mag]]``)."""
+    unauthorized_answers_dropped: int = 0
+    """Answers to sources that are no ``[[mag]]`` not sent: over ``unauthorized_answer_rate``."""
     reloads: Counter[str] = field(default_factory=Counter)
     """Configuration reloads by result: ``applied`` or ``refused`` (a bad file)."""
 
@@ -111,16 +116,21 @@ class Statistics:
     def count_socket_drops(self, dropped: int) -> None:
         self.socket_drops += dropped
 
+    def count_stranger_socket_drops(self, dropped: int) -> None:
+        self.stranger_socket_drops += dropped
+
     def count_sent(self, message: MobilityMessage) -> None:
         self.sent[message_name(message)] += 1
         if type(message) is ProxyBindingAcknowledgement:
             self.pba_sent[status_name(message.status)] += 1
 
     def as_dict(self, bindings_by_gre_mode: Mapping[str, int], *, at_lma: bool) -> dict[str, Any]:
-        """The JSON shape of ``pmip6 show stats --json``: ``store_errors`` at an LMA, ``retransmissions`` and
-        ``foreign_registrations`` at a MAG (the counters only that role has, as in the Prometheus families)."""
-        role_counter: dict[str, int] = {"store_errors": self.store_errors} if at_lma else {
-            "retransmissions": self.retransmissions, "foreign_registrations": self.foreign_registrations}
+        """The JSON shape of ``pmip6 show stats --json``: ``store_errors``, ``stranger_socket_drops`` and
+        ``unauthorized_answers_dropped`` at an LMA, ``retransmissions`` and ``foreign_registrations`` at a MAG (the
+        counters only that role has, as in the Prometheus families)."""
+        role_counter = {"store_errors": self.store_errors, "stranger_socket_drops": self.stranger_socket_drops,
+                        "unauthorized_answers_dropped": self.unauthorized_answers_dropped} if at_lma else \
+            {"retransmissions": self.retransmissions, "foreign_registrations": self.foreign_registrations}
         return {
             "received": dict(self.received),
             "sent": dict(self.sent),
@@ -161,6 +171,12 @@ class _StatisticsCollector:
         if self._at_lma:
             yield CounterMetricFamily(f"{NAMESPACE}_store_errors", "State file writes that failed",
                                       value=s.store_errors)
+            yield CounterMetricFamily(f"{NAMESPACE}_stranger_socket_drops",
+                                      "Datagrams from sources that are no [[mag]] the kernel dropped (queue full)",
+                                      value=s.stranger_socket_drops)
+            yield CounterMetricFamily(f"{NAMESPACE}_unauthorized_answers_dropped",
+                                      "Answers to sources that are no [[mag]] not sent (unauthorized_answer_rate)",
+                                      value=s.unauthorized_answers_dropped)
         else:
             yield CounterMetricFamily(f"{NAMESPACE}_retransmissions", "PBU retransmissions", value=s.retransmissions)
             yield CounterMetricFamily(f"{NAMESPACE}_foreign_registrations",

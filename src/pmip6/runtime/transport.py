@@ -18,6 +18,11 @@ receive queue was full (SO_RXQ_OVFL, delivered with the next datagram that does 
 ``socket_drops``. The LMA enlarges its sockets' receive queue to :data:`SIGNALING_RECEIVE_BUFFER`
 (:func:`size_receive_buffer`).
 
+The LMA reads strangers (sources that are no ``[[mag]]``) from a socket of their own, which the kernel fills by the
+packet's source (:mod:`pmip6.runtime.socket_filter`): a small queue (:data:`STRANGER_RECEIVE_BUFFER`) read within
+a budget (:class:`StrangerReader`), its drops counted as ``stranger_socket_drops``, so that a stranger's flood
+neither fills the queue the MAGs' messages wait in nor takes more than a sliver of the event loop.
+
 Both read each message's arrival interface (IP_PKTINFO / IPV6_PKTINFO). With an :data:`ArrivalCheck` (the data
 plane's, :meth:`pmip6.dataplane.pump.Pump.misarrival`), a message from a peer that arrived elsewhere than the route
 back to that peer leaves by is dropped before decoding and counted as :data:`WRONG_INTERFACE` (RFC 3704 section 2.2,
@@ -33,14 +38,16 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import asyncio
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from pmip6.core.events import Address, Peer
+from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted, endpoint_text
 from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.wire.errors import DecodeError
@@ -89,6 +96,18 @@ room for about 2,000 queued PBUs, against 200-280 with Linux's default net.core.
 re-registration burst of a MAG's mobile nodes after an LMA restart is queued rather than dropped. At about 0.6 ms
 of work each that is a little over a second of queue: longer, and the MAGs retransmit (InitialBindackTimeout, 1 s)
 what is still waiting, so a deeper queue would hold mostly duplicates."""
+
+STRANGER_RECEIVE_BUFFER = 32 << 10
+"""Receive buffer the LMA asks for on the sockets that receive strangers' signaling (sources that are no ``[[mag]]``,
+:mod:`pmip6.runtime.socket_filter`): the kernel doubles it, room for a few dozen small datagrams. A flood fills it
+and is dropped there (``stranger_socket_drops``), not in the authorized MAGs' queue."""
+STRANGER_READ_RATE = 500.0
+"""Datagrams a second the LMA reads from a strangers' socket in the long run (:class:`StrangerReader`): at about
+20 us each (a PBU decoded and refused 154) about 1 % of a CPU, whatever the flood."""
+STRANGER_READ_BURST = 64
+"""Datagrams read from a strangers' socket at once after a quiet period (the token bucket's size)."""
+STRANGER_BATCH = 8
+"""Most datagrams read from a strangers' socket per readiness callback (the authorized socket's: RECEIVE_BATCH)."""
 
 _SO_RCVBUFFORCE, SO_TIMESTAMPNS, _SO_RXQ_OVFL = 33, 35, 40  # <asm-generic/socket.h>; not in the socket module
 _TIMESPEC = struct.Struct("@ll")
@@ -141,7 +160,53 @@ class SignalingTransport(Protocol):
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None: ...
 
+    def authorize(self, mags: Collection[Address]) -> str | None:
+        """Set the signaling from any source but ``mags`` apart (an LMA's strangers' socket); why it is not (None:
+        it is)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class StrangerReader:
+    """Reads a strangers' socket within a budget: at most STRANGER_BATCH datagrams per readiness callback and
+    STRANGER_READ_RATE a second in the long run (a :class:`~pmip6.core.token_bucket.TokenBucket` of
+    STRANGER_READ_BURST). With the bucket empty it stops watching the socket until a batch is due; meanwhile
+    the kernel queues what arrives, up to the socket's small receive buffer, and drops the rest."""
+
+    __slots__ = ("sock", "_loop", "_read", "_bucket", "_clock", "_resume")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, read: Callable[[int], int],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``read(n)`` reads up to ``n`` datagrams from ``sock`` and returns how many it read."""
+        self.sock = sock
+        self._loop = loop
+        self._read = read
+        self._bucket = TokenBucket(STRANGER_READ_RATE, STRANGER_READ_BURST)
+        self._clock = clock
+        self._resume: asyncio.TimerHandle | None = None
+        loop.add_reader(sock.fileno(), self.read_ready)
+
+    def read_ready(self) -> None:
+        """Read what the budget allows; pause when it is spent."""
+        bucket = self._bucket
+        bucket.ready(self._clock())
+        bucket.tokens -= self._read(min(STRANGER_BATCH, int(bucket.tokens)))
+        if bucket.tokens < 1:  # paused until a batch is due: a resume for a token or two would cost more
+            self._loop.remove_reader(self.sock.fileno())
+            self._resume = self._loop.call_later((STRANGER_BATCH - bucket.tokens) / bucket.rate, self._watch)
+
+    def _watch(self) -> None:
+        self._resume = None
+        self._loop.add_reader(self.sock.fileno(), self.read_ready)
+
+    def close(self) -> None:
+        """Stop reading and close the socket."""
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+        self._loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,10 @@ pmip6 switches that off (IPV6_CHECKSUM = -1) so that it can count (``decode_erro
 and log bad checksums before dropping them as RFC 6275 section 9.2 requires. The
 destination address that the checksum covers comes from IPV6_PKTINFO, and so does the arrival interface, which an
 :data:`ArrivalCheck` (when given) compares with the route back to the peer before the checksum is verified.
+
+Every raw socket of protocol 135 gets a copy of each packet, so the LMA opens a second one for strangers and gives
+each a socket filter that keeps its own sources only (:mod:`pmip6.runtime.socket_filter`): the authorized MAGs'
+are read as a lone socket is, strangers' within a budget (:class:`StrangerReader`). Messages leave by the first.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import errno
 import socket
 import struct
 from collections import Counter
+from collections.abc import Collection
+from functools import partial
 from ipaddress import IPv6Address
 
 from pmip6.core.events import Address, Peer
@@ -24,6 +30,7 @@ from pmip6.runtime.transport import (
     RECEIVE_BATCH,
     SO_TIMESTAMPNS,
     SOCKET_ANCILLARY_SIZE,
+    STRANGER_RECEIVE_BUFFER,
     WRONG_INTERFACE,
     ArrivalCheck,
     BadChecksum,
@@ -31,11 +38,13 @@ from pmip6.runtime.transport import (
     PacketTap,
     Receiver,
     SocketDropsHandler,
+    StrangerReader,
     WrongInterface,
     arrival_time,
     size_receive_buffer,
     watch_receive_queue,
 )
+from pmip6.runtime.socket_filter import ALL_KEPT, NONE_KEPT, SO_ATTACH_FILTER, Program, attach, mh_filters
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message, verify_checksum
 from pmip6.wire.numbers import IPProto
@@ -50,7 +59,9 @@ class RawMobilityTransport:
 
     def __init__(self, sock: socket.socket, address: IPv6Address, receiver: Receiver,
                  tap: PacketTap | None, arrival_check: ArrivalCheck | None = None,
-                 send_failed: SendFailure | None = None) -> None:
+                 send_failed: SendFailure | None = None, strangers: tuple[socket.socket, Receiver] | None = None,
+                 not_apart: str | None = None) -> None:
+        """``strangers`` and ``not_apart``: as :class:`~pmip6.runtime.transport_udp.UdpTransport`'s."""
         self._sock = sock
         self._arrival_check = arrival_check
         self._address = address
@@ -60,6 +71,9 @@ class RawMobilityTransport:
         self._loop = asyncio.get_running_loop()
         self._backlog = SendBacklog(sock, self._loop, send_failed)
         self._loop.add_reader(sock.fileno(), self._read_ready)
+        self._strangers = None if strangers is None else \
+            StrangerReader(self._loop, strangers[0], partial(self._read, *strangers))
+        self._not_apart = not_apart
 
     @classmethod
     async def open(cls, address: IPv6Address, handler: MessageHandler, decode_errors: Counter[str],
@@ -67,33 +81,57 @@ class RawMobilityTransport:
                    arrival_check: ArrivalCheck | None = None, *,
                    socket_drops: SocketDropsHandler | None = None,
                    receive_buffer: int | None = None,
-                   send_failed: SendFailure | None = None) -> RawMobilityTransport:
-        """Bind ``address``; the other arguments as :meth:`pmip6.runtime.transport_udp.UdpTransport.open`'s."""
-        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
+                   send_failed: SendFailure | None = None,
+                   stranger_drops: SocketDropsHandler | None = None) -> RawMobilityTransport:
+        """Bind ``address``; the other arguments as :meth:`pmip6.runtime.transport_udp.UdpTransport.open`'s. The
+        strangers' socket keeps nothing until :meth:`authorize` names the MAGs."""
+        sock = _bound(address, receive_buffer)
         try:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
-            watch_receive_queue(sock)
-            if receive_buffer is not None:
-                size_receive_buffer(sock, receive_buffer)
-            sock.bind((str(address), 0))
-            sock.setblocking(False)
             receiver = Receiver(handler, decode_errors, tap, socket_drops=socket_drops)
-            return cls(sock, address, receiver, tap, arrival_check, send_failed)
+            if stranger_drops is None:
+                return cls(sock, address, receiver, tap, arrival_check, send_failed)
+            try:
+                strangers = _bound(address, STRANGER_RECEIVE_BUFFER, NONE_KEPT)
+            except OSError as error:
+                return cls(sock, address, receiver, tap, arrival_check, send_failed,
+                           not_apart=f"the kernel refused a socket filter: {error.strerror or error}")
+            try:
+                stranger_receiver = Receiver(handler, decode_errors, tap, receiver.malformed, stranger_drops)
+                return cls(sock, address, receiver, tap, arrival_check, send_failed, (strangers, stranger_receiver))
+            except BaseException:
+                strangers.close()
+                raise
         except BaseException:
             sock.close()
             raise
 
+    def authorize(self, mags: Collection[Address]) -> str | None:
+        """As :meth:`pmip6.runtime.transport_udp.UdpTransport.authorize`. The strangers' socket keeps nothing while
+        the authorized one's filter changes, so that no packet is read twice."""
+        if self._strangers is None:
+            return self._not_apart
+        filters = mh_filters(mags)
+        authorized, strangers = (ALL_KEPT, NONE_KEPT) if filters is None else filters
+        attach(self._strangers.sock, SO_ATTACH_FILTER, NONE_KEPT)
+        attach(self._sock, SO_ATTACH_FILTER, authorized)
+        attach(self._strangers.sock, SO_ATTACH_FILTER, strangers)
+        return "too many [[mag]] addresses for one socket program" if filters is None else None
+
     def _read_ready(self) -> None:
-        for _ in range(RECEIVE_BATCH):
+        """The authorized socket is readable: read a batch, as a lone socket is read."""
+        self._read(self._sock, self._receiver, RECEIVE_BATCH)
+
+    def _read(self, sock: socket.socket, receiver: Receiver, batch: int) -> int:
+        """Read up to ``batch`` packets from ``sock`` and hand them on; how many were read."""
+        for count in range(batch):
             try:
-                data, ancillary, _flags, sender = self._sock.recvmsg(_MAX_MH, _ANCILLARY_SIZE)
+                data, ancillary, _flags, sender = sock.recvmsg(_MAX_MH, _ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
-                return
+                return count
             except OSError as error:
-                if self._receiver.receive_failed(error):
+                if receiver.receive_failed(error):
                     continue
-                return
+                return count
             destination, interface, arrived = self._address, 0, None
             for level, kind, value in ancillary:
                 if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
@@ -103,18 +141,19 @@ class RawMobilityTransport:
                     if kind == SO_TIMESTAMPNS:
                         arrived = arrival_time(value)
                     else:  # SO_RXQ_OVFL
-                        self._receiver.kernel_drops(value)
+                        receiver.kernel_drops(value)
             text = sender[0].split("%", 1)[0]
             source = IPv6Address(text)
             if self._arrival_check is not None:
                 route = self._arrival_check(text, interface)
                 if route is not None:
-                    self._receiver.drop(Peer(source), WRONG_INTERFACE, WrongInterface(interface, route))
+                    receiver.drop(Peer(source), WRONG_INTERFACE, WrongInterface(interface, route))
                     continue
             if not verify_checksum(data, source, destination):
-                self._receiver.drop(Peer(source), BAD_CHECKSUM, BadChecksum(destination))
+                receiver.drop(Peer(source), BAD_CHECKSUM, BadChecksum(destination))
                 continue
-            self._receiver.deliver(data, Peer(source), Peer(destination), arrived)
+            receiver.deliver(data, Peer(source), Peer(destination), arrived)
+        return batch
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None:
         if not isinstance(destination.address, IPv6Address):
@@ -135,3 +174,25 @@ class RawMobilityTransport:
             self._backlog.close()
             self._loop.remove_reader(self._sock.fileno())
             self._sock.close()
+            if self._strangers is not None:
+                self._strangers.close()
+
+
+def _bound(address: IPv6Address, receive_buffer: int | None, program: Program | None = None) -> socket.socket:
+    """A raw protocol-135 socket bound to ``address``, reading what the module docstring says; with ``program``
+    attached first (SO_ATTACH_FILTER), so that it keeps nothing else even before it is bound."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
+    try:
+        if program is not None:
+            attach(sock, SO_ATTACH_FILTER, program)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, -1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+        watch_receive_queue(sock)
+        if receive_buffer is not None:
+            size_receive_buffer(sock, receive_buffer)
+        sock.bind((str(address), 0))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock

@@ -8,6 +8,11 @@ receives (the PBA's source and the session's local tunnel end).
 Each datagram is read with its arrival interface (IP_PKTINFO) and outer TOS (IP_RECVTOS): tunneled data on the
 port (RFC 5845 section 7.1) goes to the data plane with both, its real outer ECN field included (RFC 6040 section
 4.2), and a Mobility Header is checked against its peer's route when an :data:`ArrivalCheck` is given.
+
+The LMA opens two sockets on its address and port, one group (SO_REUSEPORT), and the kernel gives each datagram to
+one of them by its source (:mod:`pmip6.runtime.socket_filter`): the authorized MAGs' (and their tunneled data) to
+the first, read as a lone socket is, strangers' to the second, read within a budget (:class:`StrangerReader`).
+Messages leave by the first. Where the kernel refuses the group's program the LMA keeps one socket, as the MAG does.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import errno
 import socket
 import struct
 from collections import Counter
+from collections.abc import Collection
+from functools import partial
 from ipaddress import IPv4Address
 
 from pmip6.core.events import Address, Peer
@@ -25,18 +32,21 @@ from pmip6.runtime.transport import (
     RECEIVE_BATCH,
     SO_TIMESTAMPNS,
     SOCKET_ANCILLARY_SIZE,
+    STRANGER_RECEIVE_BUFFER,
     WRONG_INTERFACE,
     ArrivalCheck,
     MessageHandler,
     PacketTap,
     Receiver,
     SocketDropsHandler,
+    StrangerReader,
     TunnelDataHandler,
     WrongInterface,
     arrival_time,
     size_receive_buffer,
     watch_receive_queue,
 )
+from pmip6.runtime.socket_filter import ALL_AUTHORIZED_INDEX, SO_ATTACH_REUSEPORT_CBPF, attach, reuseport_program
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message
 
@@ -54,7 +64,10 @@ class UdpTransport:
     """A bound UDP socket carrying Mobility Headers (RFC 5844), and tunneled data that arrives on its port."""
 
     def __init__(self, sock: socket.socket, local: Peer, receiver: Receiver, tunnel_data: TunnelDataHandler | None,
-                 arrival_check: ArrivalCheck | None, send_failed: SendFailure | None = None) -> None:
+                 arrival_check: ArrivalCheck | None, send_failed: SendFailure | None = None,
+                 strangers: tuple[socket.socket, Receiver] | None = None, not_apart: str | None = None) -> None:
+        """``strangers``: the socket of the group that gets the strangers' datagrams, and its receiver; without it
+        ``not_apart`` says why (None: none was asked for)."""
         self._sock = sock
         self.local = local
         self._receiver = receiver
@@ -65,6 +78,9 @@ class UdpTransport:
         self._loop = asyncio.get_running_loop()
         self._backlog = SendBacklog(sock, self._loop, send_failed)
         self._loop.add_reader(sock.fileno(), self._read_ready)
+        self._strangers = None if strangers is None else \
+            StrangerReader(self._loop, strangers[0], partial(self._read, *strangers))
+        self._not_apart = not_apart
 
     @classmethod
     async def open(cls, address: IPv4Address, port: int, handler: MessageHandler,
@@ -74,44 +90,68 @@ class UdpTransport:
                    arrival_check: ArrivalCheck | None = None, *,
                    socket_drops: SocketDropsHandler | None = None,
                    receive_buffer: int | None = None,
-                   send_failed: SendFailure | None = None) -> UdpTransport:
+                   send_failed: SendFailure | None = None,
+                   stranger_drops: SocketDropsHandler | None = None) -> UdpTransport:
         """Bind ``address:port``; with ``fallback_to_ephemeral`` a busy port gives an ephemeral one (MAG).
         ``tunnel_data`` sees every datagram first and takes the tunneled data among them; ``arrival_check``
         decides which Mobility Headers arrived on the wrong interface; ``socket_drops`` hears of the datagrams the
         kernel dropped; ``receive_buffer`` sizes the receive queue (:func:`size_receive_buffer`); ``send_failed`` hears
-        of a message the socket refused once its send buffer had room for it (:class:`SendBacklog`)."""
+        of a message the socket refused once its send buffer had room for it (:class:`SendBacklog`).
+
+        ``stranger_drops`` (the LMA) asks for a second socket for strangers (module docstring), whose drops it hears
+        of; until :meth:`authorize` names the MAGs every datagram goes to the first."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        strangers: socket.socket | None = None
         try:
             try:
-                sock.bind((str(address), port))
+                _bind(sock, address, port)
             except OSError as error:
                 if not (fallback_to_ephemeral and error.errno == errno.EADDRINUSE):
                     raise
-                sock.bind((str(address), 0))
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
-            watch_receive_queue(sock)
+                _bind(sock, address, 0)
+            not_apart = None
+            if stranger_drops is not None:
+                sock, strangers, not_apart = _split(sock)
             if receive_buffer is not None:
                 size_receive_buffer(sock, receive_buffer)
             local = Peer(address, sock.getsockname()[1])
             receiver = Receiver(handler, decode_errors, tap, socket_drops=socket_drops)
-            return cls(sock, local, receiver, tunnel_data, arrival_check, send_failed)
+            if strangers is None:
+                return cls(sock, local, receiver, tunnel_data, arrival_check, send_failed, not_apart=not_apart)
+            stranger_receiver = Receiver(handler, decode_errors, tap, receiver.malformed, stranger_drops)
+            return cls(sock, local, receiver, tunnel_data, arrival_check, send_failed, (strangers, stranger_receiver))
         except BaseException:
             sock.close()
+            if strangers is not None:
+                strangers.close()
             raise
 
+    def authorize(self, mags: Collection[Address]) -> str | None:
+        """Give the strangers' socket every datagram from a source that is not one of ``mags`` (the ``[[mag]]``
+        addresses; those of the other family are left out), replacing the program in place; why strangers are not
+        set apart (None: they are)."""
+        if self._strangers is None:
+            return self._not_apart
+        program = reuseport_program(mags)
+        attach(self._sock, SO_ATTACH_REUSEPORT_CBPF, ALL_AUTHORIZED_INDEX if program is None else program)
+        return "too many [[mag]] addresses for one socket program" if program is None else None
+
     def _read_ready(self) -> None:
-        sock, receiver, tunnel_data, check = self._sock, self._receiver, self._tunnel_data, self._arrival_check
-        for _ in range(RECEIVE_BATCH):
+        """The authorized socket is readable: read a batch, as a lone socket is read."""
+        self._read(self._sock, self._receiver, RECEIVE_BATCH)
+
+    def _read(self, sock: socket.socket, receiver: Receiver, batch: int) -> int:
+        """Read up to ``batch`` datagrams from ``sock`` and hand them on; how many were read."""
+        tunnel_data, check = self._tunnel_data, self._arrival_check
+        for count in range(batch):
             try:
                 data, ancillary, _flags, address = sock.recvmsg(_MAX_DATAGRAM, _ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
-                return
+                return count
             except OSError as error:
                 if receiver.receive_failed(error):
                     continue
-                return
+                return count
             interface, tos, arrived = 0, 0, None
             for level, kind, value in ancillary:
                 if level == socket.SOL_SOCKET:
@@ -137,6 +177,7 @@ class UdpTransport:
                     receiver.drop(peer, WRONG_INTERFACE, WrongInterface(interface, route))
                     continue
             receiver.deliver(data, peer, self.local, arrived)
+        return batch
 
     def send(self, message: MobilityMessage, destination: Peer, source: Address | None = None) -> None:
         data = encode_message(message)
@@ -160,3 +201,45 @@ class UdpTransport:
             self._backlog.close()
             self._loop.remove_reader(self._sock.fileno())
             self._sock.close()
+            if self._strangers is not None:
+                self._strangers.close()
+
+
+def _bind(sock: socket.socket, address: IPv4Address, port: int) -> None:
+    """Bind ``sock`` and ask for what each datagram is read with (module docstring)."""
+    sock.bind((str(address), port))
+    sock.setblocking(False)
+    sock.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    watch_receive_queue(sock)
+
+
+def _split(alone: socket.socket) -> tuple[socket.socket, socket.socket | None, str | None]:
+    """Replace ``alone``, whose bind showed the port free (a group would take in another daemon's sockets there),
+    by two sockets of one SO_REUSEPORT group, the authorized one first, its program sending every datagram there;
+    where the kernel refuses, by one socket as before: (authorized, strangers or None, why not)."""
+    address = alone.getsockname()
+    alone.close()
+    pair: list[socket.socket] = []
+    try:
+        for _ in range(2):
+            pair.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+            pair[-1].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            _bind(pair[-1], IPv4Address(address[0]), address[1])
+        attach(pair[0], SO_ATTACH_REUSEPORT_CBPF, ALL_AUTHORIZED_INDEX)
+        size_receive_buffer(pair[1], STRANGER_RECEIVE_BUFFER)
+    except OSError as error:
+        for sock in pair:
+            sock.close()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            _bind(sock, IPv4Address(address[0]), address[1])
+        except BaseException:
+            sock.close()
+            raise
+        return sock, None, f"the kernel refused a socket group with a program: {error.strerror or error}"
+    except BaseException:
+        for sock in pair:
+            sock.close()
+        raise
+    return pair[0], pair[1], None
