@@ -156,7 +156,8 @@ def stats_text(stats: dict[str, Any]) -> str:
         values = stats.get(section) or {}
         counts = ", ".join(f"{name}={count}" for name, count in sorted(values.items())) or "-"
         lines.append(f"{section.replace('_', ' ')}: {counts}")
-    # retransmissions, foreign registrations: MAG; stranger socket drops, unauthorized answers dropped, store errors: LMA
+    # MAG only: retransmissions, foreign registrations; LMA only: stranger socket drops, store errors, unauthorized
+    # answers dropped
     for counter in ("retransmissions", "foreign_registrations", "socket_drops", "stranger_socket_drops", "send_errors",
                     "store_errors", "unauthorized_answers_dropped"):
         if counter in stats:

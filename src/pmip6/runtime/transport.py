@@ -35,10 +35,10 @@ ends it (:meth:`Receiver.receive_failed`), among them the EBADF of a socket a ha
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import socket
-import asyncio
 import struct
 import time
 from collections import Counter
