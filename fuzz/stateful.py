@@ -8,7 +8,9 @@ keyed), T and F flags and duplicated options; time advances by steps from millis
 timers fire as a runtime would fire them; an operator clears bindings and reloads the configuration (a MAG
 withdrawn, MNs moved between tenants, GRE required, pools reshaped). After every step the invariants of
 fuzz/lma_invariants.py hold (the pools hold exactly the BCEs' addresses), a rejected PBU left the binding cache
-exactly as it was, and the engine never raised.
+exactly as it was, and the engine never raised. The MAG+LMA machines (two MAGs, one LMA, with timestamps, with
+sequence numbers, and with restarts and clock steps) lose, duplicate and reorder messages; nobody forges a PBU, so
+no MAG may raise ForeignRegistration (review 18).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pmip6.core.bce import BceState
 from pmip6.core.bul import BulState
-from pmip6.core.events import Outcome, Peer, SendMessage
+from pmip6.core.events import ForeignRegistration, Outcome, Peer, SendMessage
+from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
@@ -354,16 +357,20 @@ retransmission span of the pair's settings (1+2+4+8+8 s) bounds the difference."
 
 
 class MagLmaPairMachine(RuleBasedStateMachine):
-    """Two MAGs and one LMA; the machine decides which message is delivered, lost or duplicated, and when."""
+    """Two MAGs and one LMA; the machine decides which message is delivered, lost or duplicated, and when. Nobody
+    forges a PBU, so no MAG may see a registration made in its name (ForeignRegistration)."""
+
+    use_timestamps = True
+    heartbeat = HeartbeatSettings()
+    checks_agreement = True
+    """Whether :meth:`settle` checks that both sides agree (not where restarts and clock steps leave them apart)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.keys = GreKeyAllocator(0)
         self.lma = LocalMobilityAnchor(replace(lma_settings(), binding_revocation=True), keys=self.keys)
         self.lma_shadow = ShadowForwardingTable()
-        self.mags = {address: MobileAccessGateway(MagSettings(
-            proxy_coa=address, lma=Peer(LMAA), lifetime=PAIR_MAG_LIFETIME, initial_bindack_timeout=1.0,
-            max_bindack_timeout=8.0, max_retransmissions=4)) for address in PAIR_MAGS}
+        self.mags = {address: self._new_mag(address) for address in PAIR_MAGS}
         self.mag_shadows = {address: ShadowForwardingTable() for address in PAIR_MAGS}
         self.clock_offsets = {address: index * 1e-4 for index, address in enumerate(PAIR_MAGS)}
         """Each MAG reads its own clock: two MAGs never stamp a PBU with the same Timestamp at the same instant."""
@@ -376,8 +383,16 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.lma_shadow.apply(outcome.events)
         self.in_flight += [(send, LMAA) for send in outcome.sends]
 
+    def _new_mag(self, address: IPv6Address, restart_counter: int = 0) -> MobileAccessGateway:
+        return MobileAccessGateway(MagSettings(
+            proxy_coa=address, lma=Peer(LMAA), lifetime=PAIR_MAG_LIFETIME, initial_bindack_timeout=1.0,
+            max_bindack_timeout=8.0, max_retransmissions=4, use_timestamps=self.use_timestamps,
+            heartbeat=self.heartbeat), restart_counter=restart_counter)
+
     def _from_mag(self, address: IPv6Address, outcome: Outcome) -> None:
         LmaMachine.calls += 1
+        foreign = [event for event in outcome.events if isinstance(event, ForeignRegistration)]
+        check(not foreign, f"MAG {address} saw a registration made in its name, but nobody forged one: {foreign}")
         self.mag_shadows[address].apply(outcome.events)
         self.in_flight += [(send, address) for send in outcome.sends]
 
@@ -441,6 +456,8 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             self.fire_timers()
             if not self.in_flight:
                 break
+        if not self.checks_agreement:
+            return
         # A session is its MN's at that MAG on that interface (RFC 5213 5.4.1: MN-ID, Proxy-CoA, MN-LL-ID): an MN
         # may hold a second one at the same MAG, e.g. one whose de-registration was lost before the MAG reused
         # its entry for a new attachment (it stays at the LMA until its lifetime ends).
@@ -478,8 +495,49 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                   f"MAG {address}: registered entries differ from the sessions its events announced")
 
 
+class SequenceNumberPairMachine(MagLmaPairMachine):
+    """The pair machine with MAGs that send no Timestamp: sequence numbers per MN (RFC 5213 5.5)."""
+
+    use_timestamps = False
+
+
+class RestartingPairMachine(MagLmaPairMachine):
+    """The pair machine with heartbeats, where a MAG or the LMA restarts (losing its state, RFC 5847 3.2) and a
+    MAG's clock steps; both sides need not agree after it, but no MAG may see a registration made in its name."""
+
+    heartbeat = HeartbeatSettings(interval=5.0, missing_heartbeats_allowed=2)
+    checks_agreement = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.restarts: list[float] = []
+
+    @rule(mag=st.sampled_from(PAIR_MAGS))
+    def restart_mag(self, mag: IPv6Address) -> None:
+        self.mags[mag] = self._new_mag(mag, self.mags[mag].heartbeat.restart_counter + 1)
+        self.mag_shadows[mag] = ShadowForwardingTable()
+        for at in self.attached_at.values():
+            at.discard(mag)
+
+    @rule()
+    def restart_lma(self) -> None:
+        self.keys = GreKeyAllocator(len(self.restarts))
+        self.restarts.append(self.now)
+        self.lma = LocalMobilityAnchor(replace(lma_settings(), binding_revocation=True), keys=self.keys,
+                                       restart_counter=len(self.restarts))
+        self.lma_shadow = ShadowForwardingTable()
+
+    @rule(mag=st.sampled_from(PAIR_MAGS),
+          step=st.sampled_from((-3600.0, -200.0, -30.0, -1.0, 1.0, 30.0, 200.0, 3600.0)))
+    def step_clock(self, mag: IPv6Address, step: float) -> None:
+        self.clock_offsets[mag] += step
+        self.fire_timers()
+
+
 def run_pair_machine(examples: int, steps: int, *, derandomize: bool = True, shrink: bool = False) -> None:
-    run_state_machine_as_test(MagLmaPairMachine, settings=machine_settings(examples, steps, derandomize, shrink))
+    """The MAG+LMA machine with timestamps, with sequence numbers, and with restarts and clock steps."""
+    for machine in (MagLmaPairMachine, SequenceNumberPairMachine, RestartingPairMachine):
+        run_state_machine_as_test(machine, settings=machine_settings(examples, steps, derandomize, shrink))
 
 
 def pair_machine_row(examples: int = 60, steps: int = 60) -> ReportRow:
