@@ -47,7 +47,10 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     session (5.3.2), a re-registration from the same Proxy-CoA (5.3.3) or a handoff (5.3.4).
     Handoff Indicator 4 with one other session of the MN waits up to MaxDelayBeforeNewBCEAssign for that
     session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
-    that session de-registered already updates it at once, if its sequence number is newer.
+    that session de-registered already updates it at once, if its sequence number is newer. A copy of the waiting
+    PBU, or a newer PBU of its MAG for the same interface, accepted meanwhile drops it (:meth:`_drop_superseded_waits`).
+    One live session per interface (5.4, :meth:`_end_stale_sessions`): another live entry of the MN-ID, ATT and
+    MN-LL-ID of the entry just registered (without MN-LL-ID: its ATT at the same Proxy-CoA) is de-registered.
 
 Every PBU is answered, the Acknowledge (A) flag set or not: RFC 5213 has the LMA "MUST send the Proxy Binding
 Acknowledgement" for each accepted one (5.3.2 item 7, 5.3.3 item 2, 5.3.4 item 5, 5.3.5 item 2); RFC 6275 9.5.4's
@@ -64,7 +67,8 @@ authorizes. An LMA whose restart lost stored sessions tells its MAGs at once
 
 With ``binding_revocation`` the LMA tells a MAG when it removes that MAG's live session by an operator's
 ``clear`` or a reload (Revocation Trigger "Administrative Reason") or because it moved to another MAG
-(RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"): a Binding Revocation Indication,
+(RFC 5213 5.3.4, "Inter-MAG Handover - same / different Access Type"; also a session whose interface another MAG
+registered since, "same Access Type"): a Binding Revocation Indication,
 retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`), and after a restart
 (:meth:`LocalMobilityAnchor.resume_revocations`: the runtime stores them). A Handoff Indicator 4
 PBU that waits for the session at another MAG also asks that MAG ("Inter-MAG Handover - Unknown"): its successful
@@ -212,6 +216,24 @@ class _Registration:
     timestamp_ceiling: int | None
     """Set when accepted timestamps of the MN lie beyond it (:func:`~pmip6.core.freshness.timestamp_ceiling`):
     from before a backward step of this LMA's clock, they are replaced by this PBU's once it is accepted."""
+
+    def interface(self) -> tuple[int | None, bytes | None]:
+        """The MN's interface the PBU is about, as far as it names one: its ATT and MN-LL-ID (RFC 5213 5.4.1.2)."""
+        att, ll_id = self.options.access_technology_type, self.options.mn_link_layer_identifier
+        return (att.value if att is not None else None, ll_id.identifier if ll_id is not None else None)
+
+    def supersedes(self, earlier: _Registration) -> bool:
+        """Whether this PBU is ``earlier`` again (a duplicate) or its MAG's newer one for the same interface: the same
+        MAG sent both, for the same MN, ATT and MN-LL-ID, this one not before (the same or a later Timestamp when both
+        carry one, RFC 5213 5.5, else the same or a newer sequence number, RFC 6275 9.5.1)."""
+        if (self.source.address != earlier.source.address or self.mn_id != earlier.mn_id
+                or self.interface() != earlier.interface()):
+            return False
+        stamp, earlier_stamp = self.options.timestamp, earlier.options.timestamp
+        if stamp is not None and earlier_stamp is not None:
+            return stamp.ticks >= earlier_stamp.ticks
+        sequence = self.pbu.sequence
+        return sequence == earlier.pbu.sequence or sequence_is_newer(sequence, earlier.pbu.sequence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -736,6 +758,7 @@ class LocalMobilityAnchor:
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
         self._revocations.withdraw(registration.mn_id, registration.proxy_coa.address)
+        self._drop_superseded_waits(registration)
 
         extra: list[MobilityOption] = []
         if decision.include_option:
@@ -765,7 +788,39 @@ class LocalMobilityAnchor:
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
                        else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
             outcome.extend(self._revocations.revoke(previous, trigger, now))
+        outcome.extend(self._end_stale_sessions(entry, now))
         return outcome
+
+    def _end_stale_sessions(self, entry: BindingCacheEntry, now: float) -> Outcome:
+        """RFC 5213 5.4: one mobility session, one Binding Cache entry, per attached interface
+        (:func:`_same_interface`). Another live entry of the interface of the just registered ``entry`` is that
+        interface's session at a MAG it left (an interface is at one MAG at a time), or one its MAG no longer holds
+        (it registered the interface anew while a PBU was in flight, say): it is de-registered as by its MAG (5.3.5,
+        :meth:`_drain`: forwarding stops, it drains for MinDelayBeforeBCEDelete and goes with its keys and
+        addresses) and, with ``binding_revocation``, another MAG is told as of any session handed off away from it
+        (RFC 5846 8.1, "Inter-MAG Handover - same Access Type")."""
+        outcome = Outcome()
+        for other in list(self._cache.of_mn(entry.mn_id)):  # a waiting PBU served by _drain may add one
+            if other is entry or other.state is not BceState.ACTIVE or not _same_interface(entry, other):
+                continue
+            if self.settings.binding_revocation and other.proxy_coa.address != entry.proxy_coa.address:
+                outcome.extend(self._revocations.revoke(
+                    other.session(), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, now))
+            outcome.extend(self._drain(other, now))
+        return outcome
+
+    def _drop_superseded_waits(self, registration: _Registration) -> None:
+        """A Handoff Indicator 4 PBU still waiting for a de-registration (RFC 5213 5.4.1.2 item 4, 5.4.1.3 item 3) that
+        the accepted ``registration`` supersedes (:meth:`_Registration.supersedes`: a copy of it, or its MAG's newer
+        PBU for the same interface) is dropped, unanswered: it was answered, or its MAG has moved on to the newer
+        exchange; applied later, when the wait ends, it would open a second session of the interface at that MAG, or
+        update one with a registration older than one accepted since (5.5). A probe BRI sent for it still ends the
+        session it asked about if acknowledged (:meth:`_probe_answered`)."""
+        for waited in self._cache.of_mn(registration.mn_id):
+            pending = self._pending.get(waited)
+            if pending is not None and registration.supersedes(pending.registration):
+                del self._pending[waited]
+                self._deadlines.cancel(pending)
 
     def _create(self, registration: _Registration) -> BindingCacheEntry:
         """A new, still empty entry in the cache; :meth:`_update` fills it in."""
@@ -1141,6 +1196,15 @@ def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
         entry.link_local_address = link_local.address
     elif entry.link_local_address is None:
         entry.link_local_address = generated_link_local(entry.mn_id)
+
+
+def _same_interface(entry: BindingCacheEntry, other: BindingCacheEntry) -> bool:
+    """Whether two entries of one MN are sessions of the same interface: the same ATT and MN-LL-ID (RFC 5213 5.4.1.2's
+    key), or, without an MN-LL-ID (ALL_ZERO, 5.1), the same ATT at the same Proxy-CoA, which pmip6's lookup treats as
+    one interface (:mod:`pmip6.core.lookup`, 5.4.1.3: a MAG cannot tell two such interfaces apart)."""
+    if other.att != entry.att or other.mn_ll_id != entry.mn_ll_id:
+        return False
+    return entry.mn_ll_id is not None or other.proxy_coa.address == entry.proxy_coa.address
 
 
 def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[BindingCacheEntry]]:

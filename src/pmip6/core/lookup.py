@@ -15,16 +15,17 @@ A PBU is associated with an existing mobility session in this order:
    pmip6 adds the fourth condition of 5.4.1.1 here: an entry of the MN without an LL-ID whose Proxy-CoA
    and ATT match the request is updated (a MAG cannot tell two such interfaces apart, and a retransmitted
    initial PBU whose PBA was lost must not open a second session).
-Everything else is a new session. Entries waiting for deletion (de-registered) are found like live ones.
+Everything else is a new session. Entries waiting for deletion (de-registered) are found like live ones, but a
+live entry first where rules 2 and 3 match several (one live entry per interface, the others ones it left).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 
-from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Address, Peer
 from pmip6.wire.numbers import HandoffIndicator, Status
 
@@ -172,15 +173,14 @@ class BindingCache:
             return self._lookup_by_address(request, ipv4_key=True)
         mine = self.of_mn(request.mn_id)
         if request.ll_id is not None:
-            for entry in mine:
-                if entry.att == request.att and entry.mn_ll_id == request.ll_id:
-                    return LookupResult(entry=entry)
+            found = _live_first(entry for entry in mine if entry.att == request.att and entry.mn_ll_id == request.ll_id)
             handoff_indicators = _HANDOFF_WITH_LL_ID
         else:
-            for entry in mine:
-                if entry.mn_ll_id is None and entry.proxy_coa.address == request.proxy_coa and entry.att == request.att:
-                    return LookupResult(entry=entry)
+            found = _live_first(entry for entry in mine if entry.mn_ll_id is None
+                                and entry.proxy_coa.address == request.proxy_coa and entry.att == request.att)
             handoff_indicators = _HANDOFF_WITHOUT_LL_ID
+        if found is not None:
+            return LookupResult(entry=found)
         if len(mine) == 1:
             if request.hi in handoff_indicators:
                 return LookupResult(entry=mine[0])
@@ -218,3 +218,16 @@ class BindingCache:
         ):
             return LookupResult(entry=entry)
         return _NEW_SESSION
+
+
+def _live_first(matches: Iterable[BindingCacheEntry]) -> BindingCacheEntry | None:
+    """The live entry among ``matches``, else the first de-registered one, else None. Besides an interface's one live
+    session (the LMA de-registers any other, RFC 5213 5.4) its key may name sessions it left, still draining: a PBU
+    about the interface is about its live session."""
+    draining = None
+    for entry in matches:
+        if entry.state is BceState.ACTIVE:
+            return entry
+        if draining is None:
+            draining = entry
+    return draining

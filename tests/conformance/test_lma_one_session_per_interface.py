@@ -1,0 +1,176 @@
+"""RFC 5213 5.4: one mobility session, one Binding Cache entry, per attached interface of a mobile node, the interface
+named by MN-ID + ATT + MN-LL-ID (5.4.1.2). An accepted registration that gives an entry the interface of another live
+entry leaves that other one as the interface's session at a MAG it left: the LMA de-registers it (5.3.5) and, with
+binding revocation, tells its MAG (RFC 5846 8.1). And a Handoff Indicator 4 PBU waiting for a de-registration
+(5.4.1.2 item 4) is dropped once a copy of it, or a newer PBU of its MAG for the same interface, is accepted.
+
+These are the MAG+LMA state machine's findings (fuzz/stateful.py, review 18): two live BCEs for one interface, and
+a MAG and the LMA holding different uplink keys for one session."""
+
+from __future__ import annotations
+
+import random
+
+from lma_builders import LMAA, MAG1, MAG2, MN1, NOW, hnp_of, make_lma, pbu, settings, the_pba
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import (
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Outcome,
+    Peer,
+    RevocationSent,
+)
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor, Waiting
+from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingAcknowledgement
+from pmip6.wire.numbers import HandoffIndicator, RevocationTrigger, Status
+from pmip6.wire.options import HomeNetworkPrefixOption
+
+LL = b"\x02\x00\x00\x00\x00\x0a"
+DRAIN = 10.0  # LmaSettings.min_delay_before_bce_delete
+
+
+def _revoking_lma() -> LocalMobilityAnchor:
+    return LocalMobilityAnchor(settings(binding_revocation=True), keys=GreKeyAllocator(seed=7),
+                               revocation_rng=random.Random(3))
+
+
+def _accepted(lma: LocalMobilityAnchor, source: Peer, at: float, **kwargs: object) -> ProxyBindingAcknowledgement:
+    pba = the_pba(lma.receive(pbu(MN1, timestamp=at, **kwargs), source, LMAA, at))  # type: ignore[arg-type]
+    assert pba.status == Status.ACCEPTED, pba
+    return pba
+
+
+def _entry_at(lma: LocalMobilityAnchor, mag: Peer) -> BindingCacheEntry:
+    (entry,) = [entry for entry in lma.bindings() if entry.proxy_coa == mag and entry.state is BceState.ACTIVE]
+    return entry
+
+
+def _two_sessions_then_the_interface_named_at_mag1(lma: LocalMobilityAnchor, *, interface_first: bool = False
+                                                   ) -> tuple[BindingCacheEntry, Outcome]:
+    """The review's reproduction: the MN at MAG1 without an MN-LL-ID (BCE1), its interface LL at MAG2 (Handoff
+    Indicator 1: a new session, BCE2; with ``interface_first`` registered before BCE1), then MAG1, which still holds
+    its session, names LL in a refresh of BCE1's prefix: 5.4.1.1 item 5 (fourth bullet, Proxy-CoA and ATT match) makes
+    it an update of BCE1. BCE2 is returned."""
+    if interface_first:
+        _accepted(lma, MAG2, NOW - 1, sequence=1, ll_id=LL)
+    first = _accepted(lma, MAG1, NOW, sequence=1)
+    if not interface_first:
+        _accepted(lma, MAG2, NOW + 1, sequence=1, ll_id=LL)
+    stale = _entry_at(lma, MAG2)
+    outcome = lma.receive(pbu(MN1, sequence=2, timestamp=NOW + 2, ll_id=LL, prefixes=(hnp_of(first),)), MAG1, LMAA,
+                          NOW + 2)
+    assert _pba(outcome).status == Status.ACCEPTED
+    return stale, outcome
+
+
+def _pba(outcome: Outcome) -> ProxyBindingAcknowledgement:
+    """The PBA among an outcome's sends (a BRI may come with it)."""
+    (pba,) = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
+    return pba
+
+
+def test_RFC5213_5_4_the_interface_registered_at_one_mag_ends_its_session_at_the_other() -> None:
+    lma = make_lma()
+    stale, outcome = _two_sessions_then_the_interface_named_at_mag1(lma)
+    previous = stale.session()
+
+    assert [type(event) for event in outcome.events] == [BindingUpdated, BindingDeregistered]
+    assert outcome.events[1] == BindingDeregistered(previous), "forwarding to MAG2 stops (5.3.5)"
+    live = [entry for entry in lma.bindings() if entry.state is BceState.ACTIVE]
+    assert [(entry.proxy_coa, entry.mn_ll_id) for entry in live] == [(MAG1, LL)], "one session for the interface"
+    assert stale.state is BceState.DEREGISTERING and stale.delete_at == NOW + 2 + DRAIN
+    removed = lma.handle_timer(NOW + 2 + DRAIN)
+    assert removed.events == [BindingRemoved(previous, "deregistered")], "its prefix goes after MinDelayBeforeBCEDelete"
+    assert len(list(lma.bindings())) == 1
+
+
+def test_RFC5846_8_1_the_mag_the_interface_left_is_told_as_of_a_handover() -> None:
+    lma = _revoking_lma()
+    stale, outcome = _two_sessions_then_the_interface_named_at_mag1(lma)
+    previous = stale.session()
+
+    (send,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert send.destination == MAG2
+    assert send.message.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
+    assert send.message.options_of(HomeNetworkPrefixOption) == [
+        HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen) for prefix in previous.home_network_prefixes]
+    assert RevocationSent(previous, RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE) in outcome.events
+    assert BindingDeregistered(previous) in outcome.events
+
+
+def test_RFC5213_5_4_a_second_session_of_the_interface_at_the_same_mag_ends_without_a_revocation() -> None:
+    """MAG1 holds one entry per MN: the session it registers is the interface's, the other one no MAG holds."""
+    lma = _revoking_lma()
+    first = _accepted(lma, MAG1, NOW, sequence=1)
+    _accepted(lma, MAG1, NOW + 1, sequence=2, ll_id=LL)  # HI 1, no prefix: a new session (5.4.1.2 item 5)
+    outcome = lma.receive(pbu(MN1, sequence=3, timestamp=NOW + 2, ll_id=LL, prefixes=(hnp_of(first),)), MAG1, LMAA,
+                          NOW + 2)
+
+    assert [type(event) for event in outcome.events] == [BindingUpdated, BindingDeregistered]
+    assert not any(isinstance(send.message, BindingRevocationIndication) for send in outcome.sends)
+    assert [hnp_of(_pba(outcome))] == [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                                          for prefix in _entry_at(lma, MAG1).home_network_prefixes]
+
+
+def test_RFC5213_5_4_1_2_a_pbu_naming_the_interface_updates_its_live_session_not_one_it_left() -> None:
+    lma = make_lma()
+    _two_sessions_then_the_interface_named_at_mag1(lma, interface_first=True)  # the draining entry comes first
+    live = _entry_at(lma, MAG1)
+
+    outcome = lma.receive(pbu(MN1, sequence=2, timestamp=NOW + 3, ll_id=LL, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS),
+                          MAG2, LMAA, NOW + 3)
+
+    assert hnp_of(the_pba(outcome)) == HomeNetworkPrefixOption(live.home_network_prefixes[0].network_address, 64)
+    assert live.proxy_coa == MAG2, "the live session moved to MAG2 (a handoff), the draining one stays as it was"
+    assert [type(event) for event in outcome.events] == [BindingUpdated]
+
+
+def _waiting_hi4_then_a_new_session_from_the_same_mag(lma: LocalMobilityAnchor) -> None:
+    """MAG1 registers the MN's interface LL, then (the MN attached again, without an MN-LL-ID) sends Handoff
+    Indicator 4, which waits for that session's de-registration (5.4.1.3 item 3), then Handoff Indicator 1 for the
+    same interface, accepted as a new session: the fuzzer's "keys disagree" case."""
+    _accepted(lma, MAG1, NOW, sequence=1, ll_id=LL)
+    waiting = lma.receive(pbu(MN1, sequence=2, timestamp=NOW + 1, hi=HandoffIndicator.UNKNOWN), MAG1, LMAA, NOW + 1)
+    assert not any(isinstance(send.message, ProxyBindingAcknowledgement) for send in waiting.sends)
+    assert lma.waiting().handoff_waits == 1
+    _accepted(lma, MAG1, NOW + 2, sequence=3)
+
+
+def test_RFC5213_5_4_1_3_a_newer_pbu_of_the_same_mag_for_the_interface_drops_the_waiting_one() -> None:
+    lma = make_lma()
+    _waiting_hi4_then_a_new_session_from_the_same_mag(lma)
+
+    assert lma.waiting().handoff_waits == 0
+    assert lma.handle_timer(NOW + 1 + 1.5) == Outcome(), "MaxDelayBeforeNewBCEAssign opens no session for it"
+    assert len(list(lma.bindings())) == 2
+
+
+def test_RFC5846_8_1_the_probe_for_a_dropped_wait_ends_and_opens_no_session() -> None:
+    """The probe BRI (Inter-MAG Handover - Unknown) went to MAG1, where the MN registered again: it ends (8.1, a PBU
+    accepted from that MAG during a handover revocation), and with it nothing is left to register."""
+    lma = _revoking_lma()
+    _waiting_hi4_then_a_new_session_from_the_same_mag(lma)
+
+    assert lma.waiting() == Waiting(revocations=0, handoff_waits=0)
+    outcome = lma.handle_timer(NOW + 2.5)
+    assert outcome.sends == [] and not any(isinstance(event, BindingEstablished) for event in outcome.events)
+    assert len(list(lma.bindings())) == 2
+
+
+def test_RFC5213_5_4_1_3_an_accepted_copy_of_the_waiting_pbu_drops_it_and_an_older_pbu_does_not() -> None:
+    lma = make_lma()
+    _accepted(lma, MAG1, NOW, sequence=1, ll_id=LL)
+    waiting = pbu(MN1, sequence=3, timestamp=NOW + 2, hi=HandoffIndicator.UNKNOWN)
+    lma.receive(waiting, MAG1, LMAA, NOW + 2)
+    _accepted(lma, MAG1, NOW + 1, sequence=2)  # sent before the waiting one (reordered): a new session
+    assert lma.waiting().handoff_waits == 1, "an older PBU of the MAG does not supersede the waiting one"
+
+    copy = lma.receive(waiting, MAG1, LMAA, NOW + 2.1)  # a duplicate: it updates that session (5.4.1.3, pmip6's rule)
+
+    assert [type(event) for event in copy.events] == [BindingUpdated]
+    assert lma.waiting().handoff_waits == 0
+    assert lma.handle_timer(NOW + 2 + 1.5) == Outcome() and len(list(lma.bindings())) == 2
