@@ -356,6 +356,13 @@ lifetime from the last (re)transmission it sent, the LMA from the PBU it accepte
 retransmission span of the pair's settings (1+2+4+8+8 s) bounds the difference."""
 
 
+def exchange(message: ProxyBindingUpdate | ProxyBindingAcknowledgement) -> tuple:
+    """What a PBA copies of the PBU it answers (RFC 5213 5.3.6): MN-ID, sequence number and Timestamp."""
+    mn_id, timestamp = message.option(MNIdentifierOption), message.option(TimestampOption)
+    return (mn_id.identifier if mn_id is not None else None, message.sequence,
+            timestamp.ticks if timestamp is not None else None)
+
+
 class MagLmaPairMachine(RuleBasedStateMachine):
     """Two MAGs and one LMA; the machine decides which message is delivered, lost or duplicated, and when. Nobody
     forges a PBU, so no MAG may see a registration made in its name (ForeignRegistration)."""
@@ -377,6 +384,10 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.in_flight: list[tuple[SendMessage, object]] = []
         self.attached_at: dict[bytes, set[IPv6Address]] = {}
         self.now = START
+        self.pbus_sent: dict[IPv6Address, set[tuple]] = {address: set() for address in PAIR_MAGS}
+        """Each MAG's PBUs (:func:`exchange`) since it last restarted."""
+        self.pbus_sent_before_restart: dict[IPv6Address, set[tuple]] = {address: set() for address in PAIR_MAGS}
+        """The PBUs of a MAG's earlier instances: their PBAs reach the restarted MAG, which did not send them."""
 
     def _from_lma(self, outcome: Outcome) -> None:
         LmaMachine.calls += 1
@@ -389,12 +400,18 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             max_bindack_timeout=8.0, max_retransmissions=4, use_timestamps=self.use_timestamps,
             heartbeat=self.heartbeat), restart_counter=restart_counter)
 
-    def _from_mag(self, address: IPv6Address, outcome: Outcome) -> None:
+    def _from_mag(self, address: IPv6Address, outcome: Outcome, answers_earlier_instance: bool = False) -> None:
+        """``answers_earlier_instance``: ``outcome`` is the MAG's answer to a PBA of a PBU an earlier instance of it
+        sent (before a restart): a registration made in its name for all it can tell, so ForeignRegistration is
+        allowed there and only there."""
         LmaMachine.calls += 1
         foreign = [event for event in outcome.events if isinstance(event, ForeignRegistration)]
-        check(not foreign, f"MAG {address} saw a registration made in its name, but nobody forged one: {foreign}")
+        check(not foreign or answers_earlier_instance,
+              f"MAG {address} saw a registration made in its name, but nobody forged one: {foreign}")
         self.mag_shadows[address].apply(outcome.events)
         self.in_flight += [(send, address) for send in outcome.sends]
+        self.pbus_sent[address].update(exchange(send.message) for send in outcome.sends
+                                       if isinstance(send.message, ProxyBindingUpdate))
 
     def deliver_at(self, index: int) -> None:
         send, sender = self.in_flight.pop(index)
@@ -402,7 +419,10 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             self._from_lma(self.lma.receive(send.message, Peer(sender), LMAA, self.now))
         elif send.destination.address in self.mags:
             address = send.destination.address
-            self._from_mag(address, self.mags[address].receive(send.message, Peer(LMAA), self._clock(address)))
+            earlier = (isinstance(send.message, ProxyBindingAcknowledgement)
+                       and exchange(send.message) in self.pbus_sent_before_restart[address])
+            self._from_mag(address, self.mags[address].receive(send.message, Peer(LMAA), self._clock(address)),
+                           answers_earlier_instance=earlier)
 
     def fire_timers(self) -> None:
         deadline = self.lma.next_deadline()
@@ -503,7 +523,9 @@ class SequenceNumberPairMachine(MagLmaPairMachine):
 
 class RestartingPairMachine(MagLmaPairMachine):
     """The pair machine with heartbeats, where a MAG or the LMA restarts (losing its state, RFC 5847 3.2) and a
-    MAG's clock steps; both sides need not agree after it, but no MAG may see a registration made in its name."""
+    MAG's clock steps; both sides need not agree after it, but no MAG may see a registration made in its name, but
+    for the PBA of a PBU its instance before a restart sent (still in flight, the MAG restarted at once): the MAG
+    cannot tell it from a forged one (its Timestamp is current, its sequence number unknown to the new instance)."""
 
     heartbeat = HeartbeatSettings(interval=5.0, missing_heartbeats_allowed=2)
     checks_agreement = False
@@ -514,6 +536,8 @@ class RestartingPairMachine(MagLmaPairMachine):
 
     @rule(mag=st.sampled_from(PAIR_MAGS))
     def restart_mag(self, mag: IPv6Address) -> None:
+        self.pbus_sent_before_restart[mag] |= self.pbus_sent[mag]
+        self.pbus_sent[mag] = set()
         self.mags[mag] = self._new_mag(mag, self.mags[mag].heartbeat.restart_counter + 1)
         self.mag_shadows[mag] = ShadowForwardingTable()
         for at in self.attached_at.values():

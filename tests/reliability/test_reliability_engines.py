@@ -73,3 +73,64 @@ def test_the_count_invariant_sees_a_count_left_where_no_entry_is() -> None:
     lma._cache.remove(entry)
     with pytest.raises(InvariantViolation):
         check_counts([], lma._cache)
+
+
+_A2, _A3 = "2001:db8::2", "2001:db8::3"
+_LL = b"\x02\x00\x00\x00\x00\x01"
+
+
+@pytest.mark.parametrize(("machine", "steps"), [
+    pytest.param("MagLmaPairMachine", [
+        ("attach", b"mn1@opA", _A2, 1, None), ("attach", b"mn1@opA", _A3, 1, _LL), ("settle",),
+        ("attach", b"mn1@opA", _A2, 1, _LL), ("settle",),
+    ], id="the interface named at the MAG still holding the MN: two live BCEs for one MN-ID + ATT + MN-LL-ID"),
+    pytest.param("SequenceNumberPairMachine", [
+        ("attach", b"mn2@opA", _A2, 1, _LL), ("attach", b"mn1@opA", _A2, 1, None), ("attach", b"mn1@opA", _A2, 1, None),
+        ("attach", b"mn2@opA", _A2, 4, None), ("attach", b"mn2@opA", _A2, 1, None), ("settle",),
+    ], id="a waiting HI 4 PBU applied after its MAG's newer one: keys disagree"),
+    pytest.param("SequenceNumberPairMachine", [
+        ("attach", b"mn2@opA", _A2, 1, _LL), ("attach", b"mn2@opA", _A3, 1, None), ("attach", b"mn2@opA", _A3, 1, _LL),
+        ("settle",), ("attach", b"mn2@opA", _A3, 1, None), ("settle",),
+    ], id="two live BCEs without MN-LL-ID at one MAG: keys disagree"),
+    pytest.param("RestartingPairMachine", [
+        ("attach", b"mn1@opA", _A2, 1, None), ("attach", b"mn1@opA", _A2, 1, None), ("restart_mag", _A2),
+        ("attach", b"mn1@opA", _A2, 1, None), ("settle",),
+    ], id="the PBA of a PBU sent before the MAG restarted"),
+])
+def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
+    """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with
+    sequence numbers and restarts (docs/requirements.md, "One live session per interface"), replayed as Hypothesis
+    ran them (each rule, then the invariant; MAG addresses as strings here)."""
+    from ipaddress import IPv6Address
+
+    from fuzz import stateful
+
+    pair = getattr(stateful, machine)()
+    for rule, *arguments in steps:
+        getattr(pair, rule)(*(IPv6Address(value) if value in (_A2, _A3) else value for value in arguments))
+        pair.both_sides_are_consistent()
+
+
+def test_the_pair_machine_still_sees_a_registration_made_in_a_mags_name() -> None:
+    """Only a PBA answering a PBU of a MAG's earlier instance may raise ForeignRegistration in the machines: a PBU the
+    MAG did not send (here a copy of its own with a newer sequence number and Timestamp), accepted by the LMA, is
+    still a violation, also in the machine that restarts MAGs."""
+    from dataclasses import replace
+    from ipaddress import IPv6Address
+
+    from pmip6.wire.options import TimestampOption
+
+    from fuzz.stateful import RestartingPairMachine
+
+    m = RestartingPairMachine()
+    mag = IPv6Address("2001:db8::2")
+    m.attach(b"mn1@opA", mag, 1, None)
+    ((send, sender),) = m.in_flight
+    m.settle()
+    m.now += 5
+    forged = replace(send.message, sequence=send.message.sequence + 7, options=tuple(
+        TimestampOption.from_time(m._clock(mag)) if isinstance(option, TimestampOption) else option
+        for option in send.message.options))
+    m.in_flight.append((replace(send, message=forged), sender))
+    with pytest.raises(InvariantViolation, match="registration made in its name"):
+        m.settle()
