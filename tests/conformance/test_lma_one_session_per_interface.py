@@ -174,3 +174,22 @@ def test_RFC5213_5_4_1_3_an_accepted_copy_of_the_waiting_pbu_drops_it_and_an_old
     assert [type(event) for event in copy.events] == [BindingUpdated]
     assert lma.waiting().handoff_waits == 0
     assert lma.handle_timer(NOW + 2 + 1.5) == Outcome() and len(list(lma.bindings())) == 2
+
+
+def test_RFC5213_5_5_a_hi4_de_registration_taking_the_one_session_of_its_mag_has_its_sequence_number_checked() -> None:
+    """Without Timestamps. MAG1 de-registers the MN's interface LL (Handoff Indicator 4) in a PBU sent before the one
+    that registered the MN anew without an MN-LL-ID (a new session), and delivered after it: the de-registration
+    refers to that one session of the MN at MAG1 (5.4.1.2 item 4), so RFC 6275 9.5.1 applies as to any PBU about
+    it: 135, the session stays (the MAG+LMA machine with sequence numbers: "MAG holds ... registered but the LMA has
+    no binding for it"). A newer one de-registers it."""
+    lma = make_lma()
+    pba = the_pba(lma.receive(pbu(MN1, sequence=3), MAG1, LMAA, NOW))
+    assert pba.status == Status.ACCEPTED
+    late = pbu(MN1, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, ll_id=LL)
+
+    stale = the_pba(lma.receive(late, MAG1, LMAA, NOW + 1))
+
+    assert (stale.status, stale.sequence) == (Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, 3)
+    assert [entry.state for entry in lma.bindings()] == [BceState.ACTIVE]
+    fresh = lma.receive(pbu(MN1, sequence=4, lifetime=0, hi=HandoffIndicator.UNKNOWN, ll_id=LL), MAG1, LMAA, NOW + 2)
+    assert the_pba(fresh).status == Status.ACCEPTED and [type(event) for event in fresh.events] == [BindingDeregistered]

@@ -623,12 +623,9 @@ class LocalMobilityAnchor:
             return self._register(registration, found.entry, now)
         if waited.state is BceState.DEREGISTERING and not waited.revoking:
             # An update of the de-registered session (5.4.1.2 item 4), so its sequence number is checked like any
-            # update's (5.5, RFC 6275 9.5.1); a Timestamp was checked against that session already.
-            if registration.options.timestamp is None and not sequence_is_newer(registration.pbu.sequence, waited.last_sequence):
-                return self._reject_registration(
-                    registration, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=waited.last_sequence,
-                    reason=sequence_reason(registration.pbu.sequence, waited.last_sequence))
-            return self._register(registration, waited, now)
+            # update's.
+            stale = self._stale_sequence(registration, waited)
+            return stale if stale is not None else self._register(registration, waited, now)
         previous = self._pending.get(waited)
         pending = _PendingRegistration(registration, waited)
         outcome = Outcome()
@@ -644,6 +641,17 @@ class LocalMobilityAnchor:
         self._deadlines.schedule(pending, deadline)
         return outcome
 
+    def _stale_sequence(self, registration: _Registration, entry: BindingCacheEntry) -> Outcome | None:
+        """RFC 5213 5.5, RFC 6275 9.5.1 for a Handoff Indicator 4 PBU that refers to ``entry``, the MN's one session
+        (5.4.1.2 item 4, 5.4.1.3 item 3), which the lookup did not name as the session and so was not checked
+        against: without a Timestamp its sequence number must be newer than the entry's last, else the 135
+        rejection (a Timestamp was checked against every session of the MN already). None when it is fresh."""
+        sequence, last = registration.pbu.sequence, entry.last_sequence
+        if registration.options.timestamp is not None or sequence_is_newer(sequence, last):
+            return None
+        return self._reject_registration(registration, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=last,
+                                         reason=sequence_reason(sequence, last))
+
     # ----------------------------------------------------------------- de-registration (RFC 5213 5.3.5, 5844 3.1.2.5)
 
     def _deregister(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
@@ -651,7 +659,10 @@ class LocalMobilityAnchor:
         proxy_coa = registration.proxy_coa.address
         entry = found.entry
         if entry is None and found.wait_for is not None and found.wait_for.proxy_coa.address == proxy_coa:
-            entry = found.wait_for
+            entry = found.wait_for  # the MN's one session, at this MAG: this de-registration refers to it
+            stale = self._stale_sequence(registration, entry)
+            if stale is not None:
+                return stale
         if entry is None:
             return _ignored("de-registration matches no mobility session (RFC 5213 5.4.1)", source)
         if entry.proxy_coa.address != proxy_coa:
