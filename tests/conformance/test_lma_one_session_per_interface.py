@@ -10,6 +10,7 @@ a MAG and the LMA holding different uplink keys for one session."""
 from __future__ import annotations
 
 import random
+from ipaddress import IPv6Address
 
 from lma_builders import LMAA, MAG1, MAG2, MN1, NOW, hnp_of, make_lma, pbu, settings, the_pba
 
@@ -193,3 +194,23 @@ def test_RFC5213_5_5_a_hi4_de_registration_taking_the_one_session_of_its_mag_has
     assert [entry.state for entry in lma.bindings()] == [BceState.ACTIVE]
     fresh = lma.receive(pbu(MN1, sequence=4, lifetime=0, hi=HandoffIndicator.UNKNOWN, ll_id=LL), MAG1, LMAA, NOW + 2)
     assert the_pba(fresh).status == Status.ACCEPTED and [type(event) for event in fresh.events] == [BindingDeregistered]
+
+
+def test_RFC5213_5_5_an_older_pbu_of_the_mag_does_not_end_the_session_its_newer_one_registered() -> None:
+    """Without Timestamps. MAG1 registered the MN (no MN-LL-ID) with sequence number 6; its PBU 2, delivered late,
+    names a prefix no session holds any more (it expired), so the lookup makes it a new session (5.4.1.1 item 2),
+    of the same interface (same ATT at the same MAG): it is about that interface, so it must be newer than the
+    session's last PBU (RFC 6275 9.5.1): 135, rather than a session that ends the newer one (the MAG+LMA machine with
+    sequence numbers: "keys disagree"). A newer one opens it and the other is de-registered."""
+    lma = make_lma()
+    registered = the_pba(lma.receive(pbu(MN1, sequence=6), MAG1, LMAA, NOW))
+    expired_prefix = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:5::"), 64)
+    assert registered.status == Status.ACCEPTED and hnp_of(registered) != expired_prefix
+
+    late = the_pba(lma.receive(pbu(MN1, sequence=2, prefixes=(expired_prefix,)), MAG1, LMAA, NOW + 1))
+
+    assert (late.status, late.sequence) == (Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, 6)
+    assert [entry.state for entry in lma.bindings()] == [BceState.ACTIVE]
+    newer = lma.receive(pbu(MN1, sequence=7, prefixes=(expired_prefix,)), MAG1, LMAA, NOW + 2)
+    assert the_pba(newer).status == Status.ACCEPTED
+    assert [type(event) for event in newer.events] == [BindingEstablished, BindingDeregistered]

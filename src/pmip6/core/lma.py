@@ -641,11 +641,32 @@ class LocalMobilityAnchor:
         self._deadlines.schedule(pending, deadline)
         return outcome
 
+    def _older_than_its_interface(self, registration: _Registration, entry: BindingCacheEntry | None) -> Outcome | None:
+        """RFC 5213 5.5, RFC 6275 9.5.1 for a PBU without a Timestamp that registers an interface with another live
+        session (not ``entry``, the one it updates, if any) at the MAG that sent it: the PBU is about that interface,
+        so its sequence number must be newer than that session's last, else 135. Otherwise an older PBU of the
+        MAG, delivered late and opening a new session (its prefix gone, say), would end the session the MAG's newer
+        PBU registered (:meth:`_end_stale_sessions`). A Timestamp was checked against every session of the MN
+        already; sequence numbers of different MAGs do not compare (5.5)."""
+        if registration.options.timestamp is not None:
+            return None
+        att, ll_id = registration.interface()
+        for other in self._cache.of_mn(registration.mn_id):
+            if (other is not entry and other.state is BceState.ACTIVE
+                    and other.mag.address == registration.source.address
+                    and _same_interface(att, ll_id, registration.proxy_coa.address, other)):
+                stale = self._stale_sequence(registration, other)
+                if stale is not None:
+                    return stale
+        return None
+
     def _stale_sequence(self, registration: _Registration, entry: BindingCacheEntry) -> Outcome | None:
-        """RFC 5213 5.5, RFC 6275 9.5.1 for a Handoff Indicator 4 PBU that refers to ``entry``, the MN's one session
-        (5.4.1.2 item 4, 5.4.1.3 item 3), which the lookup did not name as the session and so was not checked
-        against: without a Timestamp its sequence number must be newer than the entry's last, else the 135
-        rejection (a Timestamp was checked against every session of the MN already). None when it is fresh."""
+        """RFC 5213 5.5, RFC 6275 9.5.1 for a PBU that refers to ``entry`` though the lookup did not name it as its
+        session (so it was not checked against it): a Handoff Indicator 4 PBU taking the MN's one session (5.4.1.2
+        item 4, 5.4.1.3 item 3), or one registering an interface ``entry`` is a session of
+        (:meth:`_older_than_its_interface`). Without a Timestamp its sequence number must be newer than the entry's
+        last, else the 135 rejection (a Timestamp was checked against every session of the MN already). None when
+        it is fresh."""
         sequence, last = registration.pbu.sequence, entry.last_sequence
         if registration.options.timestamp is not None or sequence_is_newer(sequence, last):
             return None
@@ -714,6 +735,9 @@ class LocalMobilityAnchor:
         if self._revocations.revoking(registration.mn_id, registration.proxy_coa.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
+        stale = self._older_than_its_interface(registration, entry)
+        if stale is not None:
+            return stale
         mag = registration.source.address  # the session's MAG once registered (BindingCacheEntry.mag)
         moves = (entry is not None and entry.proxy_coa.address != registration.proxy_coa.address
                  and entry.mag.address != mag)  # a handoff to another MAG (not a refresh from another address)
@@ -812,7 +836,8 @@ class LocalMobilityAnchor:
         (RFC 5846 8.1, "Inter-MAG Handover - same Access Type")."""
         outcome = Outcome()
         for other in list(self._cache.of_mn(entry.mn_id)):  # a waiting PBU served by _drain may add one
-            if other is entry or other.state is not BceState.ACTIVE or not _same_interface(entry, other):
+            if (other is entry or other.state is not BceState.ACTIVE
+                    or not _same_interface(entry.att, entry.mn_ll_id, entry.proxy_coa.address, other)):
                 continue
             if self.settings.binding_revocation and other.proxy_coa.address != entry.proxy_coa.address:
                 outcome.extend(self._revocations.revoke(
@@ -1209,13 +1234,14 @@ def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
         entry.link_local_address = generated_link_local(entry.mn_id)
 
 
-def _same_interface(entry: BindingCacheEntry, other: BindingCacheEntry) -> bool:
-    """Whether two entries of one MN are sessions of the same interface: the same ATT and MN-LL-ID (RFC 5213 5.4.1.2's
-    key), or, without an MN-LL-ID (ALL_ZERO, 5.1), the same ATT at the same Proxy-CoA, which pmip6's lookup treats as
-    one interface (:mod:`pmip6.core.lookup`, 5.4.1.3: a MAG cannot tell two such interfaces apart)."""
-    if other.att != entry.att or other.mn_ll_id != entry.mn_ll_id:
+def _same_interface(att: int | None, ll_id: bytes | None, proxy_coa: Address, other: BindingCacheEntry) -> bool:
+    """Whether ``other`` is a session of the MN's interface ``att``, ``ll_id`` registered at ``proxy_coa``: the same
+    ATT and MN-LL-ID (RFC 5213 5.4.1.2's key), or, without an MN-LL-ID (ALL_ZERO, 5.1), the same ATT at the same
+    Proxy-CoA, which pmip6's lookup treats as one interface (:mod:`pmip6.core.lookup`, 5.4.1.3: a MAG cannot tell
+    two such interfaces apart)."""
+    if other.att != att or other.mn_ll_id != ll_id:
         return False
-    return entry.mn_ll_id is not None or other.proxy_coa.address == entry.proxy_coa.address
+    return ll_id is not None or other.proxy_coa.address == proxy_coa
 
 
 def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[BindingCacheEntry]]:
