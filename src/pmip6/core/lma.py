@@ -553,6 +553,7 @@ class LocalMobilityAnchor:
                 ll_id=ll_id.identifier if ll_id is not None else None,
                 att=att.value if att is not None else None,
                 hi=hi.value if hi is not None else None,
+                deregistration=pbu.lifetime == 0,
             )
         )
 

@@ -17,6 +17,10 @@ A PBU is associated with an existing mobility session in this order:
    initial PBU whose PBA was lost must not open a second session).
 Everything else is a new session. Entries waiting for deletion (de-registered) are found like live ones, but a
 live entry first where rules 2 and 3 match several (one live entry per interface, the others ones it left).
+"Exactly one entry" (rules 2 and 3) counts the MN's live entries, or when none is live its draining ones; and
+pmip6's added rule takes back a draining entry for a registration only when that one entry is not a live session:
+with HI 2, 3 or 4 and one live entry, the PBU is about that live session (a handoff from it, or a wait for its
+de-registration), not about the session its own MAG ended (docs/requirements.md, "Choices").
 """
 
 from __future__ import annotations
@@ -48,12 +52,15 @@ class LookupRequest:
     ll_id: bytes | None = None
     att: int | None = None
     hi: int | None = None
+    deregistration: bool = False
+    """Lifetime 0: it is about the session at its own MAG, even one that drains (5.3.5), never a handoff."""
 
 
 @dataclass(frozen=True, slots=True)
 class LookupResult:
     """``entry``: the session the PBU refers to; ``reject``: a status; ``wait_for``: HI 4, wait for this
-    entry's de-registration. All None: a new mobility session."""
+    entry's de-registration (``entry`` then names a draining entry to take back if the LMA does not wait, or is
+    None). All None: a new mobility session."""
 
     entry: BindingCacheEntry | None = None
     reject: Status | None = None
@@ -179,14 +186,17 @@ class BindingCache:
             found = _live_first(entry for entry in mine if entry.mn_ll_id is None
                                 and entry.proxy_coa.address == request.proxy_coa and entry.att == request.att)
             handoff_indicators = _HANDOFF_WITHOUT_LL_ID
-        if found is not None:
-            return LookupResult(entry=found)
-        if len(mine) == 1:
+        if found is not None and (found.state is BceState.ACTIVE or request.ll_id is not None
+                                  or request.deregistration):
+            return LookupResult(entry=found)  # 5.4.1.2 item 2 names even an entry that drains
+        only = _one_and_only(mine)
+        # pmip6's rule takes a draining entry back only when 5.4.1.3's one entry is not a live session besides it.
+        if only is not None and (found is None or only.state is BceState.ACTIVE):
             if request.hi in handoff_indicators:
-                return LookupResult(entry=mine[0])
+                return LookupResult(entry=only)
             if request.hi == HandoffIndicator.UNKNOWN:
-                return LookupResult(wait_for=mine[0])
-        return _NEW_SESSION
+                return LookupResult(entry=found, wait_for=only)
+        return LookupResult(entry=found) if found is not None else _NEW_SESSION
 
     def _lookup_by_address(self, request: LookupRequest, ipv4_key: bool) -> LookupResult:
         entry: BindingCacheEntry | None
@@ -218,6 +228,15 @@ class BindingCache:
         ):
             return LookupResult(entry=entry)
         return _NEW_SESSION
+
+
+def _one_and_only(mine: list[BindingCacheEntry]) -> BindingCacheEntry | None:
+    """RFC 5213 5.4.1.2 items 3-4, 5.4.1.3 items 1-3: "one and only one Binding Cache entry" of the MN, counting its
+    live entries, or when none is live its de-registered ones (5.3.5: a draining entry is a session its MAG ended,
+    kept only so that a PBU for that session may take it back). None when there is not exactly one."""
+    live = [entry for entry in mine if entry.state is BceState.ACTIVE]
+    candidates = live or mine
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def _live_first(matches: Iterable[BindingCacheEntry]) -> BindingCacheEntry | None:
