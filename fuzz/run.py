@@ -48,7 +48,7 @@ class Budget:
 
 BUDGETS = {
     "small": Budget(hypothesis_examples=100, mutations=1_000, machine_runs=30, machine_steps=40, lossy_mns=200,
-                    crash_mns=200, restart_mns=100, churn_mns=300, churn_cycles=3, kill_mns=600, storm_mns=2_000),
+                    crash_mns=200, restart_mns=100, churn_mns=300, churn_cycles=6, kill_mns=600, storm_mns=2_000),
     "report": Budget(hypothesis_examples=300, mutations=15_000, machine_runs=200, machine_steps=60, lossy_mns=1_000,
                      crash_mns=1_000, restart_mns=500, churn_mns=1_000, churn_cycles=10, kill_mns=2_000,
                      storm_mns=100_000),

@@ -134,3 +134,22 @@ def test_the_pair_machine_still_sees_a_registration_made_in_a_mags_name() -> Non
     m.in_flight.append((replace(send, message=forged), sender))
     with pytest.raises(InvariantViolation, match="registration made in its name"):
         m.settle()
+
+
+def test_the_churn_baseline_waits_for_the_mags_record_of_recent_pbus_to_fill() -> None:
+    """Review 18: each MAG keeps the PBUs of the last ANSWER_WINDOW, which fills over the first two 60 s cycles; a
+    baseline after the second cycle saw that plateau as growth. Too few cycles to measure one after it fail."""
+    row = faults.churn(100, 5)
+    assert row.passed and "after cycle 3 (warm-up 120 s)" in row.note, row.note
+    too_few = faults.churn(100, 3)
+    assert not too_few.passed and "too few" in too_few.note
+
+
+@pytest.mark.slow
+def test_the_churn_still_sees_a_record_that_forgets_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm-up hides no leak: MAGs whose record of recent PBUs forgets nothing fail the churn."""
+    from pmip6.core.foreign_registration import RecentTransmissions
+
+    monkeypatch.setattr(RecentTransmissions, "_forget_before", lambda self, oldest: None)
+    row = faults.churn(300, 6)
+    assert row.violations == 1, row.note
