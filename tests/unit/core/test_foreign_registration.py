@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import replace
 
@@ -13,12 +14,19 @@ from pmip6.core.foreign_registration import (
     REPAIR_RATE,
     RecentTransmissions,
     RepairSchedule,
+    echo_differs,
     timely,
 )
 from pmip6.core.lma_clock import LMA_CLOCK_WINDOW
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import BAFlags
-from pmip6.wire.options import HandoffIndicatorOption, MNIdentifierOption, TimestampOption
+from pmip6.wire.options import (
+    GREKeyOption,
+    HandoffIndicatorOption,
+    MNIdentifierOption,
+    MNLinkLayerIdentifierOption,
+    TimestampOption,
+)
 
 MN = b"mn1@example.org"
 NOW = 1_800_000_000.0
@@ -141,3 +149,37 @@ def test_a_later_booking_of_an_mn_outlives_the_forgetting_of_its_earlier_one() -
     assert schedule.book(MN, NOW + 1, math.inf) == NOW + REPAIR_INTERVAL
     assert schedule.book(MN, NOW + REPAIR_INTERVAL + 1, NOW + REPAIR_INTERVAL) is None  # forgets the first
     assert schedule.book(MN, NOW + REPAIR_INTERVAL + 2, math.inf) == NOW + 2 * REPAIR_INTERVAL
+
+
+def test_a_record_keeps_what_a_pba_repeats_not_the_pbu() -> None:
+    """Review 18: a record held the whole PBU (~1 kB); now a few primitive values, the echo shared with the MN's
+    previous record when equal."""
+    recent = RecentTransmissions()
+    pbu = replace(_pbu(7), options=(*_pbu(7).options, MNLinkLayerIdentifierOption(b"\x02" * 6), GREKeyOption(9)))
+    recent.sent(MN, pbu, NOW)
+    record_type = type(recent._order[0])
+    reachable, seen = list(recent._order), []
+    while reachable:
+        held = reachable.pop()
+        seen.append(held)
+        if isinstance(held, (tuple, record_type)):
+            reachable.extend(referent for referent in gc.get_referents(held) if not isinstance(referent, type))
+    assert all(isinstance(held, (record_type, tuple, float, int, bytes, type(None))) for held in seen), seen
+    recent.sent(MN, replace(pbu, sequence=8), NOW + 1)
+    recent.sent(MN, _pbu(9), NOW + 2)
+    first, retransmission, other = recent._order
+    assert retransmission.echo is first.echo, "a retransmission's echo is shared with the MN's previous record"
+    assert other.echo is not first.echo and other.echo != first.echo
+
+def test_the_echo_is_compared_field_by_field_as_option_equality_does() -> None:
+    """Every field of an echoed option counts (the MN-ID's subtype too), and an echoed option the PBU left out is a
+    difference (RFC 5213 6.9.1.2 item 6), in the record as in :func:`echo_differs`."""
+    recent = RecentTransmissions()
+    pbu = _pbu(7)
+    recent.sent(MN, pbu, NOW)
+    other_subtype = replace(_pba(pbu), options=(MNIdentifierOption(MN, subtype=2), *pbu.options[1:]))
+    with_ll_id = replace(_pba(pbu), options=(*pbu.options, MNLinkLayerIdentifierOption(b"\x02" * 6)))
+    for pba in (other_subtype, with_ll_id):
+        assert echo_differs(pba, pbu)
+        assert not recent.answered(MN, pba, NOW + 1)
+    assert not echo_differs(_pba(pbu), pbu)
