@@ -53,9 +53,13 @@ class _Pump:
 
     def __init__(self, ipr: NetNS, steerings: list[Steering]) -> None:
         self.ipr, self._steerings = ipr, steerings
+        self._tuns: dict[str, str] = {}  # no TUN devices here (test_dataplane_tun_deleted.py has them)
 
     async def netlink(self, function, *args):
         return function(*args)
+
+    async def _recreate_devices(self, indexes: object) -> bool:
+        return False
 
     def _context_steerings(self) -> list[Steering]:
         return list(self._steerings)

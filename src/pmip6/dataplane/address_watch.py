@@ -12,11 +12,12 @@ announces an address before it changes the local table, so a re-reading for the 
 table; the route's own notification follows and causes another.
 
 Of the routes only those of the local table matter: a socket filter (classic BPF, socket(7) SO_ATTACH_FILTER)
-passes only address notifications, route notifications of table 255 and link notifications (RTM_NEWLINK, group
-RTMGRP_LINK), so a router's other route changes (a routing daemon loading a full table) never wake the pump. A link
-notification (an interface up or down, added or renamed) also wakes it: the kernel deletes the IPv4 routes of an
-interface that goes down without a route notification, and the pump puts its contexts' routes back
-(``pmip6.dataplane.routing.restore_routes``), out of the new index of an interface deleted and created again.
+passes only address notifications, route notifications of table 255 and link notifications (RTM_NEWLINK and
+RTM_DELLINK, group RTMGRP_LINK), so a router's other route changes (a routing daemon loading a full table) never wake
+the pump. A link notification (an interface up or down, added, renamed or deleted) also wakes it: the kernel deletes
+the IPv4 routes of an interface that goes down without a route notification, and the pump puts its contexts' routes
+back (``pmip6.dataplane.routing.restore_routes``), out of the new index of an interface deleted and created again,
+and creates again a TUN device of its own that was deleted.
 
 A burst of notifications (an interface with several addresses going down, ``ip addr flush``) causes one
 re-reading, and one more if a notification arrives while it runs; a notification lost to a full socket buffer
@@ -39,6 +40,7 @@ RTMGRP_IPV4_ROUTE = 0x40
 RTMGRP_IPV6_ROUTE = 0x400
 """<linux/rtnetlink.h>: the multicast groups of link, IPv4 and IPv6 address and route notifications."""
 RTM_NEWLINK = 16
+RTM_DELLINK = 17
 RTM_NEWADDR = 20
 RTM_DELADDR = 21
 RTM_NEWROUTE = 24
@@ -63,7 +65,8 @@ def _local_changes_filter() -> bytes:
     load_half, load_octet, jump_equal, accept = 0x28, 0x30, 0x15, 0x06
     program = [
         (load_half, 0, 0, 4),  # nlmsg_type
-        (jump_equal, 6, 0, swapped(RTM_NEWLINK)),  # -> pass
+        (jump_equal, 7, 0, swapped(RTM_NEWLINK)),  # -> pass
+        (jump_equal, 6, 0, swapped(RTM_DELLINK)),  # -> pass
         (jump_equal, 5, 0, swapped(RTM_NEWADDR)),  # -> pass
         (jump_equal, 4, 0, swapped(RTM_DELADDR)),
         (jump_equal, 1, 0, swapped(RTM_NEWROUTE)),  # -> table
@@ -115,8 +118,9 @@ def announces_address_change(datagram: bytes) -> bool:
 
 
 def announces_link_change(datagram: bytes) -> bool:
-    """Whether a netlink datagram holds an RTM_NEWLINK message (an interface up or down, added or changed)."""
-    return any(kind == RTM_NEWLINK for kind, _ in _messages(datagram))
+    """Whether a netlink datagram holds an RTM_NEWLINK message (an interface up or down, added or changed) or an
+    RTM_DELLINK message (an interface deleted: a TUN device of the pump's too, which it creates again)."""
+    return any(kind == RTM_NEWLINK or kind == RTM_DELLINK for kind, _ in _messages(datagram))
 
 
 class AddressWatch:

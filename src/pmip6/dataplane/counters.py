@@ -70,6 +70,11 @@ class DropReason(StrEnum):
     this node itself (``pmip6.dataplane.local_table``): it would reach the LMA host (the local table comes before
     the tenant's rule), but an MN reaches its tenant's routing context only, not the anchor nor another tenant's
     interface."""
+    NO_ROUTING_CONTEXT = "no_routing_context"
+    """A packet from the tunnel for a session whose local side has no TUN device to deliver it to: at the LMA a
+    tenant without a ``[[dataplane.tenant]]`` (its uplink goes nowhere), at the MAG an access interface whose TUN
+    device and rules could not be set up (``context_errors``); at either, a TUN device deleted by hand until the
+    pump has created it again (docs/dataplane.md, "The pump")."""
     TOO_BIG = "too_big"
     """A packet entering the tunnel that is larger than the tunnel MTU and may not be fragmented (IPv6, or IPv4
     with DF): the pump answers with ICMPv6 Packet Too Big / ICMP Fragmentation Needed carrying the tunnel MTU

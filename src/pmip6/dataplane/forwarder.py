@@ -22,6 +22,7 @@ The pump answers both refusals with an ICMP error.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -136,6 +137,12 @@ class Forwarder:
         of them is dropped; at the MAG a downlink packet claiming one as its source (``local_source``), at the LMA an uplink
         packet sent to one (``local_destination``). Empty: no check."""
         self._own_address_check = _OWN_ADDRESS_CHECKS[self.mn_address]
+        self.deliverable: Container[str | None] | None = None
+        """The local sides (:meth:`local_side`: tenants at the LMA, access interfaces at the MAG) that have a TUN
+        device to deliver to now, which the pump fills in: a packet from the tunnel for a session whose local side
+        has none (an LMA tenant without a ``[[dataplane.tenant]]``, a MAG access interface whose TUN device could not
+        be set up or is being created again) is dropped (``no_routing_context``), not counted as forwarded. None:
+        every local side (the pure forwarder, without a pump)."""
         self._node_drops = TrafficCounters()
         self._tenant_base: dict[str, TrafficCounters] = {}
         """Per tenant: the drops, plus the traffic of the tenant's sessions that are gone. Forwarding counts
@@ -277,6 +284,9 @@ class Forwarder:
             return self._drop(DropReason.WRONG_FORMAT, route)
         if self.own_addresses and self._names_own_address(payload, offset):
             return self._drop(self._own_address_check.drop, route)
+        side = self.local_side(route.session)
+        if self.deliverable is not None and side not in self.deliverable:
+            return self._drop(DropReason.NO_ROUTING_CONTEXT, route)
         inner = payload[offset:]
         if outer_ecn:
             marked = decapsulated(outer_ecn, inner)
@@ -287,7 +297,7 @@ class Forwarder:
             route.counters.add_uplink(len(inner))
         else:
             route.counters.add_downlink(len(inner))
-        return self.local_side(route.session), inner
+        return side, inner
 
     def _names_own_address(self, payload: Buffer, offset: int) -> bool:
         """Whether the inner packet at ``offset`` has one of this node's addresses as its correspondent address.

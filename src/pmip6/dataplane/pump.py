@@ -8,7 +8,9 @@ Tunnel side (the kernel has no GRE/IPIP devices here, so the encapsulation is ou
   on the signaling port 5436 is handed over with :meth:`Pump.handle_udp`.
 Once a raw socket for a protocol is open the kernel no longer answers that protocol with an ICMP
 "protocol unreachable" (docs/dataplane.md). Local side: one TUN device per tenant (LMA) or per access
-interface (MAG), tied to the right interfaces by policy routing (``pmip6.dataplane.routing``).
+interface (MAG), tied to the right interfaces by policy routing (``pmip6.dataplane.routing``); one deleted by hand
+while it serves sessions is created again at the link notification of its deletion (:meth:`Pump._recreate_devices`),
+and a session's packets from the tunnel whose local side has no TUN device are dropped (``no_routing_context``).
 
 ECN (RFC 5213 section 5.6.3, RFC 6040 section 4): every outer packet carries its inner packet's ECN field
 (an IP_TOS / IPV6_TCLASS control message per packet), and the outer ECN field of every received packet
@@ -104,6 +106,7 @@ from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import (
     Steering,
+    add_host_addresses,
     address_interfaces,
     interface_index,
     interface_indexes,
@@ -217,6 +220,17 @@ class Pump:
         self._raw: dict[tuple[bool, int], socket.socket] = {}
         self._udp: socket.socket | None = None
         self._local_fds: dict[str | None, int] = {}
+        """Per TUN key (a tenant at the LMA, an access interface at the MAG), the descriptor of its TUN device; a key
+        whose device was deleted (its descriptor failed) has none until :meth:`_recreate_devices` made it again.
+        The forwarder delivers to these keys only (:attr:`Forwarder.deliverable`)."""
+        forwarder.deliverable = self._local_fds
+        self._tuns: dict[str | None, str] = {}
+        """Per TUN key, the name of its TUN device, while the key is served."""
+        self._tun_addresses: dict[str, tuple[str, ...]] = {}
+        """Per TUN device, the host addresses it holds besides (at the LMA its tenant uplink's, ``kernel_errors``):
+        given to it again when it is created again."""
+        self._recreate_errors: dict[str | None, str] = {}
+        """Per TUN key, why its deleted TUN device could not be created again (logged once per distinct error)."""
         self._peer_interfaces: dict[str, int | None] = {}
         """Per tunnel peer of a session (its address as text), the index of the interface the route back to it
         from the session's local address leaves by (None until resolved, or while there is no such route): its
@@ -302,8 +316,8 @@ class Pump:
         if self._address_watch is not None:
             await self._address_watch.close()
             self._address_watch = None
-        for key in list(self._local_fds):
-            os.close(self._detach_local(key))
+        for key in list(self._tuns):
+            self._close_local(key)
         for sock in self._sockets:
             if self._loop is not None:
                 self._loop.remove_reader(sock.fileno())
@@ -332,7 +346,11 @@ class Pump:
         assert self.ipr is not None
         failed: OSError | None = None
         steerings = self._context_steerings()
-        indexes = await self.netlink(interface_indexes, self.ipr) if steerings else {}
+        if not steerings and not self._tuns:
+            return
+        indexes = await self.netlink(interface_indexes, self.ipr)
+        if await self._recreate_devices(indexes):
+            indexes = await self.netlink(interface_indexes, self.ipr)
         for steering in steerings:
             try:
                 await self.netlink(restore_routes, self.ipr, steering, indexes)
@@ -344,6 +362,51 @@ class Pump:
     def _context_steerings(self) -> list[Steering]:
         """The routing contexts' rules and routes, as installed."""
         return []
+
+    async def _recreate_devices(self, indexes: Mapping[str, int]) -> bool:
+        """Create again each TUN device served that ``indexes`` (:func:`interface_indexes`) lacks or whose descriptor
+        failed: deleted by hand (``ip link del pmip7``, a tool flushing links), it would leave its sessions' packets
+        in its table's floor until a restart. Its rules match it again by name; the routes into it follow its new
+        index at :func:`restore_routes`. Whether any was created; one that cannot be is logged (once per distinct
+        error) and tried again at the next notification."""
+        created = False
+        for key, tun in list(self._tuns.items()):
+            fd = self._local_fds.get(key)
+            if fd is not None and tun in indexes:
+                continue
+            if fd is not None:
+                self._lose_local(key, fd)
+            try:
+                await self._recreate_device(key, tun)
+            except OSError as error:
+                if self._recreate_errors.get(key) != str(error):
+                    self._recreate_errors[key] = str(error)
+                    _log.error("data plane: TUN device %s was deleted and cannot be created again: %s: the packets "
+                               "of its sessions from the tunnel are dropped (no_routing_context)", tun, error,
+                               extra={"fields": {"event": "dataplane_tun_recreate_failed", "interface": tun}})
+                continue
+            self._recreate_errors.pop(key, None)
+            created = True
+            _log.warning("data plane: TUN device %s was deleted: created again", tun,
+                         extra={"fields": {"event": "dataplane_tun_recreated", "interface": tun}})
+        return created
+
+    async def _recreate_device(self, key: str | None, tun: str) -> None:
+        """Create TUN device ``tun`` of ``key`` again (:func:`open_tun`), serve it, bring it up and give it its host
+        addresses; on failure nothing is served (the device goes with its descriptor) and OSError is raised."""
+        assert self.ipr is not None and self._loop is not None
+        with inside(self.netns), naming(f"TUN device {tun}"):
+            fd = open_tun(tun)
+        self._local_fds[key] = fd
+        self._loop.add_reader(fd, self._on_local, key, fd)
+        try:
+            await self.netlink(set_up, self.ipr, tun)
+            addresses = self._tun_addresses.get(tun)
+            if addresses:
+                await self.netlink(add_host_addresses, self.ipr, tun, addresses)
+        except OSError:
+            self._lose_local(key, fd)
+            raise
 
     async def _check_rule_protocol(self, steering: Steering) -> None:
         """Warn once if the kernel dropped the protocol of ``steering``'s rules (``keeps_rule_protocol``: Linux before
@@ -665,32 +728,49 @@ class Pump:
         result = self.forwarder.from_tunnel(source, format, payload, outer_ecn, outer_protocol)
         if isinstance(result, DropReason):
             return
-        fd = self._local_fds.get(result[0])
-        if fd is None:
-            self.io_errors += 1
-            return
         try:
-            os.write(fd, result[1])
+            os.write(self._local_fds[result[0]], result[1])
         except OSError:
             self.io_errors += 1
 
     # -- local side ---------------------------------------------------------------------------------------
-    def _attach_local(self, key: str | None, fd: int, interface: str | None, sources: IcmpSources) -> None:
-        """Serve TUN ``fd`` for ``key``; its ICMP errors come from ``sources``, read for ``interface``."""
+    def _attach_local(self, key: str | None, fd: int, interface: str | None, sources: IcmpSources, tun: str) -> None:
+        """Serve TUN device ``tun``, descriptor ``fd``, for ``key``; its ICMP errors come from ``sources``, read for
+        ``interface``."""
         assert self._loop is not None
         self._local_fds[key] = fd
+        self._tuns[key] = tun
         self._icmp_sources[key] = sources
         self._icmp_interfaces[key] = interface
         self._loop.add_reader(fd, self._on_local, key, fd)
 
-    def _detach_local(self, key: str | None) -> int:
-        fd = self._local_fds.pop(key)
+    def _detach_local(self, key: str | None) -> int | None:
+        """Stop serving ``key``; its TUN descriptor, None if it had none left (:meth:`_lose_local`)."""
+        fd = self._local_fds.pop(key, None)
+        del self._tuns[key]
+        self._recreate_errors.pop(key, None)
         del self._icmp_sources[key]
         del self._icmp_interfaces[key]
         self._icmp_buckets.pop(key, None)
-        if self._loop is not None:
+        if self._loop is not None and fd is not None:
             self._loop.remove_reader(fd)
         return fd
+
+    def _close_local(self, key: str | None) -> None:
+        """Stop serving ``key`` and close its TUN descriptor, which removes the device (it is not persistent)."""
+        fd = self._detach_local(key)
+        if fd is not None:
+            os.close(fd)
+
+    def _lose_local(self, key: str | None, fd: int) -> None:
+        """TUN descriptor ``fd`` of ``key`` failed (its device was deleted: EBADFD) or its device is gone: close it;
+        until :meth:`_recreate_devices` creates the device again, the sessions' packets from the tunnel are dropped
+        (``no_routing_context``)."""
+        assert self._loop is not None
+        self._loop.remove_reader(fd)
+        if self._local_fds.get(key) == fd:
+            del self._local_fds[key]
+        os.close(fd)
 
     def _on_local(self, key: str | None, fd: int) -> None:
         local_input, send = self._local_input, self.send
@@ -699,10 +779,9 @@ class Pump:
                 packet = os.read(fd, _BUFFER_SIZE)
             except BlockingIOError:
                 return
-            except OSError:  # the device is gone (EBADFD, EIO): stop watching it rather than spin
+            except OSError:  # the device is gone (EBADFD, EIO): the next link notification creates it again
                 self.io_errors += 1
-                assert self._loop is not None
-                self._loop.remove_reader(fd)
+                self._lose_local(key, fd)
                 return
             if not packet:
                 return
@@ -775,7 +854,7 @@ class LmaPump(Pump):
             with inside(self.netns), naming(f"TUN device {tenant.tun}"):
                 fd = open_tun(tenant.tun)
             key = None if tenant.name == DEFAULT_TENANT else tenant.name
-            self._attach_local(key, fd, tenant.uplink, sources)
+            self._attach_local(key, fd, tenant.uplink, sources, tenant.tun)
             await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
                 steering = Steering()
@@ -793,6 +872,8 @@ class LmaPump(Pump):
         uplinks = {tenant: await self.netlink(global_addresses, self.ipr, tenant.uplink)
                    for tenant in self.settings.tenants if tenant.uplink is not None}
         plan = plan_error_routes(uplinks, inbound_source(self.netns))
+        self._tun_addresses.update({tun: tuple(held.address for held in addresses)
+                                    for tun, addresses in plan.tun_addresses.items()})
         for warning in plan.warnings:
             _log.warning("data plane: %s", warning, extra={"fields": {"event": "dataplane_kernel_errors_dropped"}})
         steering = Steering()
@@ -894,7 +975,7 @@ class MagPump(Pump):
         sources = await self.netlink(icmp_sources, self.ipr, interface)
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
-        self._attach_local(interface, fd, interface, sources)
+        self._attach_local(interface, fd, interface, sources, tun)
         steering = self._contexts[interface] = Steering()
         table, priority = self.settings.table_base + 2 * index, self.settings.rule_priority
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)
@@ -918,7 +999,7 @@ class MagPump(Pump):
     async def _close_context(self, interface: str) -> None:
         assert self.ipr is not None
         await self.netlink(unsteer, self.ipr, self._contexts.pop(interface))
-        os.close(self._detach_local(interface))
+        self._close_local(interface)
 
     async def stop(self) -> None:
         async with self._lock:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Network, ip_address
 
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 
 from pmip6.core.events import Peer, TunnelSession
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.pump import LmaPump, Pump
 
 LMAA = "192.0.2.2"
 MAG1 = "192.0.2.1"
 MAG2 = "192.0.2.5"
 SERVER = "10.0.255.1"
 SHARED_HOME = "10.1.0.1"
+TunStandIn = Callable[[Pump], socket.socket]
+"""The ``tun_stand_in`` fixture (conftest.py): gives a pump a socket in place of tenant opA's TUN device."""
 
 
 def session(mn_id: bytes, *, at: str = "lma", mag: str = MAG1, tenant: str | None = "opA",

@@ -17,7 +17,7 @@ from pmip6.dataplane.address_watch import (
 )
 from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources_of
 
-RTM_NEWLINK, RTM_NEWROUTE, NLMSG_DONE = 16, 24, 3
+RTM_NEWLINK, RTM_DELLINK, RTM_NEWROUTE, NLMSG_DONE = 16, 17, 24, 3
 
 
 def message(kind: int, body: bytes = bytes(8)) -> bytes:
@@ -159,6 +159,7 @@ def test_a_link_notification_causes_a_refresh() -> None:
         return recorder.calls
 
     assert announces_link_change(message(RTM_NEWLINK)) and not announces_link_change(message(RTM_NEWADDR))
+    assert announces_link_change(message(RTM_DELLINK))  # a TUN device of the pump deleted: created again
     assert asyncio.run(run()) == 1
 
 

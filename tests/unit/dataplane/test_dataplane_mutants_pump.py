@@ -27,6 +27,8 @@ INNER4 = ipv4(SHARED_HOME, SERVER)
 INNER6 = ipv6("2001:db8:a::1", "2001:db8::1")
 LOCAL = {"127.0.0.1": "127.0.0.2", "::1": "fd00::2"}
 """Peer -> this node's tunnel endpoint: an address the route toward the peer would not pick."""
+OPA_TUN = LmaDataplaneSettings(tenants=(TenantSettings("opA", "pmut-a", 100),))
+"""Tenant opA's TUN device, where the LMA pump delivers the sessions' uplink."""
 LOOPBACK_INDEX = 1
 """``lo`` in every network namespace."""
 
@@ -94,7 +96,7 @@ def test_outer_ipv4_header_with_options_is_skipped_by_its_header_length(namespac
     """RFC 791 (IHL counts 32-bit words, options included): a keyed GRE packet behind IPv4 options is opened."""
 
     async def receive() -> LmaPump:
-        pump = LmaPump(LmaDataplaneSettings(), netns=namespace)
+        pump = LmaPump(OPA_TUN, netns=namespace)
         await pump.start()
         try:
             await pump.apply(BindingEstablished(session(b"mn1", mag="127.0.0.1", uplink_key=0xA001)))
@@ -118,7 +120,7 @@ def test_RFC2003_3_1_RFC2473_3_3_ip_in_ip_socket_takes_only_the_version_its_prot
     family = socket.AF_INET6 if ":" in peer else socket.AF_INET
 
     async def receive() -> LmaPump:
-        pump = LmaPump(LmaDataplaneSettings(), netns=namespace)
+        pump = LmaPump(OPA_TUN, netns=namespace)
         await pump.start()
         try:
             await pump.apply(BindingEstablished(session(b"mn1", mag=peer, gre=False)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, TunStandIn, ipv4, session
 
 from pmip6.core.events import BindingEstablished, BindingUpdated, TunnelSession
 from pmip6.dataplane.counters import DropReason
@@ -71,9 +71,10 @@ def test_a_binding_updated_from_ip_in_ip_to_ipv4_udp_switches_the_format() -> No
     assert lma.totals().downlink_packets == 2
 
 
-def test_pump_hands_a_plain_ip_udp_payload_to_the_forwarder_as_ipv4_udp() -> None:
+def test_pump_hands_a_plain_ip_udp_payload_to_the_forwarder_as_ipv4_udp(tun_stand_in: TunStandIn) -> None:
     """docs/dataplane.md "UDP ports": first nibble 4 or 6 is IPv4-UDP data (no sockets: the pump is not started)."""
     pump = LmaPump(LmaDataplaneSettings())
+    tun_stand_in(pump)
     _with(pump.lma, session(b"mn1"))
     assert pump.handle_udp(MAG1, UPLINK, 0, 0)
     assert pump.lma.totals().drops == {"not_gre_when_required": 1}

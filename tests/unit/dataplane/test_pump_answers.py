@@ -99,11 +99,11 @@ def test_RFC4443_2_4_f_a_tun_device_attached_again_starts_with_a_full_bucket(pum
     device, other = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         with device, other:
-            pump._attach_local("opA", device.fileno(), None, sources)
+            pump._attach_local("opA", device.fileno(), None, sources, "tena")
             assert len(exchange(pump, too_big, too_big)) == 1
             pump._detach_local("opA")
             assert pump._icmp_buckets == {}
-            pump._attach_local("opA", device.fileno(), None, sources)
+            pump._attach_local("opA", device.fileno(), None, sources, "tena")
             assert len(exchange(pump, too_big)) == 1
             pump._detach_local("opA")
     finally:

@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, TunStandIn, ipv4, session
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane import pump as pump_module
@@ -49,11 +49,13 @@ def receive(pump: LmaPump, source: str, control: list[tuple[int, int, bytes]]) -
     pump._on_readable(OneDatagram(source, control), TunnelFormat.GRE, False, None)  # type: ignore[arg-type]
 
 
-def test_a_peers_packet_is_taken_only_from_its_routes_interface_and_never_from_an_unknown_one() -> None:
+def test_a_peers_packet_is_taken_only_from_its_routes_interface_and_never_from_an_unknown_one(
+        tun_stand_in: TunStandIn) -> None:
     """Before the route to the MAG is resolved its packets are dropped (``wrong_interface``); then one from the
     route's interface is forwarded, one from another interface or without IP_PKTINFO (arrival interface unknown)
     is dropped. A packet from an address that is no session's peer goes to the forwarder (``wrong_source``)."""
     pump = LmaPump(LmaDataplaneSettings())
+    tenant = tun_stand_in(pump)
     pump.on_event(BindingEstablished(SESSION))
     receive(pump, MAG1, pktinfo(3))
     pump._peer_interfaces[MAG1] = 3  # what the netlink thread resolves
@@ -63,6 +65,7 @@ def test_a_peers_packet_is_taken_only_from_its_routes_interface_and_never_from_a
     receive(pump, MAG2, [])
     totals = pump.lma.totals()
     assert (totals.uplink_packets, totals.drops) == (1, {"wrong_interface": 3, "wrong_source": 1})
+    assert tenant.recv(65535) == ipv4(SHARED_HOME, SERVER)
 
 
 def test_a_peer_no_session_has_any_more_is_forgotten() -> None:

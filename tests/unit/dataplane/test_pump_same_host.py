@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 from pyroute2 import NetNS
 
-from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session, until_the_lma_pump_counts
+from dataplane_sessions import (LMAA, MAG1, MAG2, SERVER, SHARED_HOME, TunStandIn, ipv4, session,
+                                until_the_lma_pump_counts)
 from test_pump_reverse_path import NODE_ADDRESSES, finish, pktinfo, receive, running
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
@@ -22,7 +23,7 @@ from pmip6.dataplane.local_table import local_destinations
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import RERESOLVE_INTERVAL, LmaPump
 from pmip6.dataplane.routing import address_interfaces, route_interface
-from pmip6.dataplane.settings import LmaDataplaneSettings
+from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
 OWN_MAG = "192.0.2.7"
@@ -44,13 +45,14 @@ class Netlink:
 
 
 def test_RFC3704_2_2_an_own_peers_packets_are_taken_from_lo_and_the_interface_holding_the_local_address(
-        monkeypatch) -> None:
+        monkeypatch, tun_stand_in: TunStandIn) -> None:
     """The route back to an own MAG address leaves by ``lo``; what the node sends itself arrives with the interface
     holding its tunnel endpoint (3): both are taken, for tunnel packets and signaling, another interface (4) or
     none known is not; only an own peer has that interface looked up, and one toward which the node has no address
     of its family (None) is taken from ``lo`` only."""
     async def scenario() -> tuple[LmaPump, list[int | None], Netlink]:
         pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink()
+        tun_stand_in(pump)
         now = running(pump, netlink, monkeypatch)  # type: ignore[arg-type]
         await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
         pump.watch_signaling_peers({MAG1: LMAA, LMAA: None})
@@ -114,13 +116,15 @@ async def asked(node: MovingNode, calls: int) -> None:
     raise AssertionError(node.asked)
 
 
-def test_RFC3704_2_2_a_peer_whose_address_left_the_node_is_taken_only_from_its_new_route_at_once(monkeypatch) -> None:
+def test_RFC3704_2_2_a_peer_whose_address_left_the_node_is_taken_only_from_its_new_route_at_once(
+        monkeypatch, tun_stand_in: TunStandIn) -> None:
     """The co-located MAG moves to a host of its own, keeping its address (review 11, C1): once the address watch
     has seen its address go, a packet forged with it on the interface holding the LMA's address is dropped (IPv4
     too: the kernel's martian check no longer stops it), also before the new route is found, and the MAG's own
     packets on the route's new interface are taken, without a packet dropped first or a second waited for."""
     async def scenario() -> tuple[LmaPump, int | None]:
         pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
+        tun_stand_in(pump)
         running(pump, node, monkeypatch)  # type: ignore[arg-type]
         await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
         assert pump._peer_routes[OWN_MAG].own_arrivals == frozenset({UPLINK})
@@ -141,12 +145,14 @@ def test_RFC3704_2_2_a_peer_whose_address_left_the_node_is_taken_only_from_its_n
     assert (totals.uplink_packets, totals.drops, verdict) == (1, {"wrong_interface": 1}, TO_MAG)
 
 
-def test_RFC3704_2_2_a_lookup_under_way_when_the_peers_address_leaves_the_node_is_done_again(monkeypatch) -> None:
+def test_RFC3704_2_2_a_lookup_under_way_when_the_peers_address_leaves_the_node_is_done_again(
+        monkeypatch, tun_stand_in: TunStandIn) -> None:
     """The MAG's address goes while its route is being looked up as an own address's: what that lookup found
     does not make the interface holding the LMA's address count for the MAG, not even until the second lookup
     ends, and the second one finds the MAG's new route."""
     async def scenario() -> tuple[LmaPump, MovingNode]:
         pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
+        tun_stand_in(pump)
         running(pump, node, monkeypatch)  # type: ignore[arg-type]
         node.gate.clear()
         node.waiting = {"address_interfaces"}
@@ -199,6 +205,8 @@ def test_RFC3704_2_2_an_address_change_looks_up_again_only_the_peers_that_are_or
         ("route_interface", MAG1), ("route_interface", OWN_MAG)]
 
 
+OPA_TUN = LmaDataplaneSettings(tenants=(TenantSettings("opA", "pown-a", 100),))
+"""Tenant opA's TUN device, where the LMA pump delivers the session's uplink."""
 LMA, MAG = {4: "10.9.1.1", 6: "2001:db8:9::1"}, {4: "10.9.1.2", 6: "2001:db8:9::2"}
 
 
@@ -266,7 +274,7 @@ def test_RFC3704_2_2_tunnel_packets_between_two_own_addresses_of_one_interface_a
     assert isinstance(payload, bytes)
 
     async def scenario() -> LmaPump:
-        pump = LmaPump(LmaDataplaneSettings(), netns=host)
+        pump = LmaPump(OPA_TUN, netns=host)
         await pump.start()
         try:
             await pump.apply(BindingEstablished(session(b"mn1", mag=MAG[version], lma=LMA[version], gre=keyed,

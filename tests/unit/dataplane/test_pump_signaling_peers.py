@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, TunStandIn, ipv4, session
 import test_dataplane_mutants_pump
 from test_pump_reverse_path import Netlink, finish, running
 from pmip6.core.events import BindingDeregistered, BindingEstablished
@@ -99,12 +99,13 @@ def test_signaling_peers_given_again_keep_tunnel_peers_and_forget_the_others(mon
     assert asyncio.run(scenario()) == ({MAG1: 3}, {})
 
 
-def test_RFC5845_7_1_tlv_data_on_the_signaling_port_has_the_tunnel_packets_reverse_path_check(monkeypatch,
-                                                                                              caplog) -> None:
+def test_RFC5845_7_1_tlv_data_on_the_signaling_port_has_the_tunnel_packets_reverse_path_check(
+        monkeypatch, caplog, tun_stand_in: TunStandIn) -> None:
     """TLV data a session's peer sends to 5436 is taken only from the route back's interface, as on 5437: from
     elsewhere it is dropped (``wrong_interface``), the route looked up again and the pump's warning given."""
     async def scenario() -> tuple[LmaPump, list[bool]]:
         pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        tun_stand_in(pump)
         now = running(pump, netlink, monkeypatch)
         await pump.apply(BindingEstablished(SESSION))
         now[0] += RERESOLVE_INTERVAL
