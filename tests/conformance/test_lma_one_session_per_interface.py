@@ -214,3 +214,67 @@ def test_RFC5213_5_5_an_older_pbu_of_the_mag_does_not_end_the_session_its_newer_
     newer = lma.receive(pbu(MN1, sequence=7, prefixes=(expired_prefix,)), MAG1, LMAA, NOW + 2)
     assert the_pba(newer).status == Status.ACCEPTED
     assert [type(event) for event in newer.events] == [BindingEstablished, BindingDeregistered]
+
+
+def _live(lma: LocalMobilityAnchor) -> list[BindingCacheEntry]:
+    return [entry for entry in lma.bindings() if entry.state is BceState.ACTIVE]
+
+
+def test_RFC5213_5_4_1_3_a_de_registration_of_the_waiting_pbus_interface_drops_the_wait_it_would_serve() -> None:
+    """MAG1 registered the MN's interface LL; the MN attached again without an MN-LL-ID, and MAG1's Handoff Indicator
+    4 PBU waits for that session's de-registration (5.4.1.3 item 3); the MN left before it was answered, and MAG1's
+    de-registration of that same attachment (no MN-LL-ID, a later Timestamp) refers to the MN's one session at MAG1
+    and is accepted. It is MAG1's newer PBU for the waiting PBU's interface: the wait is dropped, not served by the
+    drain it causes (which would bring back to life, until its lifetime ends, a session no MAG holds)."""
+    lma = make_lma()
+    _accepted(lma, MAG1, NOW, sequence=1, ll_id=LL)
+    lma.receive(pbu(MN1, sequence=2, timestamp=NOW + 1, hi=HandoffIndicator.UNKNOWN), MAG1, LMAA, NOW + 1)
+    assert lma.waiting().handoff_waits == 1
+
+    outcome = lma.receive(pbu(MN1, sequence=3, timestamp=NOW + 2, lifetime=0, hi=HandoffIndicator.UNKNOWN), MAG1,
+                          LMAA, NOW + 2)
+
+    assert (the_pba(outcome).status, the_pba(outcome).lifetime) == (Status.ACCEPTED, 0)
+    assert [type(event) for event in outcome.events] == [BindingDeregistered]
+    assert lma.waiting().handoff_waits == 0
+    assert _live(lma) == [], "MAG1 holds no session of the MN"
+    assert lma.handle_timer(NOW + 2 + 1.5).events == []
+
+
+def test_RFC5213_5_4_1_3_a_de_registration_of_a_draining_entry_drops_its_mags_wait_for_another_session() -> None:
+    """The MN left MAG1 (its entry drains) for MAG2 (a new session), came back to MAG1, whose Handoff Indicator 4 PBU
+    waits for the MAG2 session (5.4.1.3 item 3), and left MAG1 again: MAG1's de-registration, accepted for its
+    draining entry (5.3.5), is its newer PBU for that interface, so the wait is dropped; served when
+    MaxDelayBeforeNewBCEAssign ended, it opened a session at MAG1 that MAG1 does not hold, for its whole lifetime."""
+    lma = make_lma()
+    _accepted(lma, MAG1, NOW, sequence=1)
+    _accepted(lma, MAG1, NOW + 1, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN)
+    _accepted(lma, MAG2, NOW + 2, sequence=1)
+    (at_mag2,) = _live(lma)
+    lma.receive(pbu(MN1, sequence=3, timestamp=NOW + 3, hi=HandoffIndicator.UNKNOWN), MAG1, LMAA, NOW + 3)
+    assert lma.waiting().handoff_waits == 1
+
+    outcome = lma.receive(pbu(MN1, sequence=4, timestamp=NOW + 4, lifetime=0, hi=HandoffIndicator.UNKNOWN), MAG1,
+                          LMAA, NOW + 4)
+
+    assert (the_pba(outcome).status, the_pba(outcome).lifetime) == (Status.ACCEPTED, 0)
+    assert lma.waiting().handoff_waits == 0
+    assert lma.handle_timer(NOW + 3 + 1.5).events == [], "MaxDelayBeforeNewBCEAssign opens no session for it"
+    assert _live(lma) == [at_mag2]
+
+
+def test_RFC5213_5_4_1_3_the_waited_for_mags_de_registration_still_serves_the_wait() -> None:
+    """The de-registration the Handoff Indicator 4 PBU waits for, by the previously serving MAG (here MAG1 itself,
+    de-registering the interface LL the MN left), is no newer PBU for the waiting PBU's interface: it serves the wait,
+    which updates the de-registered session (5.4.1.3 item 3; a revival: BindingEstablished), as before."""
+    lma = make_lma()
+    _accepted(lma, MAG1, NOW, sequence=1, ll_id=LL)
+    lma.receive(pbu(MN1, sequence=2, timestamp=NOW + 1, hi=HandoffIndicator.UNKNOWN), MAG1, LMAA, NOW + 1)
+
+    outcome = lma.receive(pbu(MN1, sequence=3, timestamp=NOW + 2, lifetime=0, hi=HandoffIndicator.UNKNOWN, ll_id=LL),
+                          MAG1, LMAA, NOW + 2)
+
+    assert [type(event) for event in outcome.events] == [BindingDeregistered, BindingEstablished]
+    assert lma.waiting().handoff_waits == 0
+    (live,) = _live(lma)
+    assert (live.proxy_coa, live.mn_ll_id) == (MAG1, None)
