@@ -48,7 +48,8 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     Handoff Indicator 4 with one other session of the MN waits up to MaxDelayBeforeNewBCEAssign for that
     session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
     that session de-registered already updates it at once, if its sequence number is newer. A copy of the waiting
-    PBU, or a newer PBU of its MAG for the same interface, accepted meanwhile drops it (:meth:`_drop_superseded_waits`).
+    PBU, or a newer PBU (registration or de-registration) of its MAG for the same interface, accepted meanwhile drops
+    it (:meth:`_drop_superseded_waits`).
     One live session per interface (5.4, :meth:`_end_stale_sessions`): another live entry of the MN-ID, ATT and
     MN-LL-ID of the entry just registered (without MN-LL-ID: its ATT at the same Proxy-CoA) is de-registered.
 
@@ -689,6 +690,7 @@ class LocalMobilityAnchor:
             return _ignored("de-registration matches no mobility session (RFC 5213 5.4.1)", source)
         if entry.proxy_coa.address != proxy_coa:
             return _ignored("de-registration from a MAG that is not the session's Proxy-CoA (RFC 5213 5.3.5)", source)
+        self._drop_superseded_waits(registration)  # before the drain, which would serve such a wait
         self._record_freshness(entry, registration)
         received = registration.options
         _take_link_local(entry, received)
@@ -849,10 +851,12 @@ class LocalMobilityAnchor:
     def _drop_superseded_waits(self, registration: _Registration) -> None:
         """A Handoff Indicator 4 PBU still waiting for a de-registration (RFC 5213 5.4.1.2 item 4, 5.4.1.3 item 3) that
         the accepted ``registration`` supersedes (:meth:`_Registration.supersedes`: a copy of it, or its MAG's newer
-        PBU for the same interface) is dropped, unanswered: it was answered, or its MAG has moved on to the newer
-        exchange; applied later, when the wait ends, it would open a second session of the interface at that MAG, or
-        update one with a registration older than one accepted since (5.5). A probe BRI sent for it still ends the
-        session it asked about if acknowledged (:meth:`_probe_answered`)."""
+        PBU for the same interface, a registration or a de-registration) is dropped, unanswered: it was answered, or
+        its MAG has moved on to the newer exchange (its answer would match no PBU the MAG awaits one for, 6.9.1.2
+        item 5); applied later, when the wait ends, it would open a second session of the interface at that MAG, or
+        one after the MAG de-registered the interface, or update one with a registration older than one accepted
+        since (5.5). A probe BRI sent for it still ends the session it asked about if acknowledged
+        (:meth:`_probe_answered`)."""
         for waited in self._cache.of_mn(registration.mn_id):
             pending = self._pending.get(waited)
             if pending is not None and registration.supersedes(pending.registration):
