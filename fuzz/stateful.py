@@ -521,11 +521,21 @@ class SequenceNumberPairMachine(MagLmaPairMachine):
     use_timestamps = False
 
 
+MAG_RESTART_SECONDS = 0.1
+"""The least time a MAG restart takes (the pmip6 MAG daemon's imports alone take about 0.8 s): time passes for every
+node meanwhile. In zero time the new instance read its clock where its earlier instance last had and sent that
+instance's Timestamps again (RFC 5213 5.5: "the current time of day"), e.g. the Timestamp of a Handoff Indicator 4
+PBU still waiting at the LMA, which the LMA then accepted twice, in two PBUs: two BCEs with one Timestamp, no
+replay. No real MAG repeats a Timestamp so; its earlier instance's run ahead of its clock (strictly increasing
+Timestamps, one tick, 1/65536 s, a PBU) stays below this unless it sent more than 6,553 PBUs in one tick."""
+
+
 class RestartingPairMachine(MagLmaPairMachine):
     """The pair machine with heartbeats, where a MAG or the LMA restarts (losing its state, RFC 5847 3.2) and a
     MAG's clock steps; both sides need not agree after it, but no MAG may see a registration made in its name, but
-    for the PBA of a PBU its instance before a restart sent (still in flight, the MAG restarted at once): the MAG
-    cannot tell it from a forged one (its Timestamp is current, its sequence number unknown to the new instance)."""
+    for the PBA of a PBU its instance before a restart sent (still in flight, the MAG restarted meanwhile): the MAG
+    cannot tell it from a forged one (its Timestamp is current, its sequence number unknown to the new instance). A
+    MAG restart takes MAG_RESTART_SECONDS."""
 
     heartbeat = HeartbeatSettings(interval=5.0, missing_heartbeats_allowed=2)
     checks_agreement = False
@@ -542,6 +552,8 @@ class RestartingPairMachine(MagLmaPairMachine):
         self.mag_shadows[mag] = ShadowForwardingTable()
         for at in self.attached_at.values():
             at.discard(mag)
+        self.now += MAG_RESTART_SECONDS
+        self.fire_timers()
 
     @rule()
     def restart_lma(self) -> None:

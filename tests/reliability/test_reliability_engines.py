@@ -96,11 +96,17 @@ _LL = b"\x02\x00\x00\x00\x00\x01"
         ("attach", b"mn1@opA", _A2, 1, None), ("attach", b"mn1@opA", _A2, 1, None), ("restart_mag", _A2),
         ("attach", b"mn1@opA", _A2, 1, None), ("settle",),
     ], id="the PBA of a PBU sent before the MAG restarted"),
+    pytest.param("RestartingPairMachine", [
+        ("attach", b"mn2@opA", _A2, 1, None), ("settle",), ("attach", b"mn2@opA", _A3, 4, None), ("deliver_at", 0),
+        ("restart_mag", _A3), ("attach", b"mn2@opA", _A3, 1, _LL), ("deliver_at", 1), ("deliver_at", 0),
+        ("deliver_at", 1), ("settle",),
+    ], id="a MAG restarted in no time repeats the Timestamp of its earlier instance's waiting HI 4 PBU"),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with
     sequence numbers and restarts (docs/requirements.md, "One live session per interface"), replayed as Hypothesis
-    ran them (each rule, then the invariant; MAG addresses as strings here)."""
+    ran them (each rule, then the invariant; MAG addresses as strings here). The last case is the restarting machine's
+    own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp."""
     from ipaddress import IPv6Address
 
     from fuzz import stateful
