@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from ipaddress import IPv6Address
 
+import pytest
+
 from lma_builders import LMAA, MAG1, MAG2, MN1, NOW, hnp_of, make_lma, pbu, settings, the_pba
 
 from pmip6.core.bce import BceState, BindingCacheEntry
@@ -19,6 +21,7 @@ from pmip6.core.events import (
     BindingDeregistered,
     BindingEstablished,
     BindingRemoved,
+    BindingRestored,
     BindingUpdated,
     Outcome,
     Peer,
@@ -278,3 +281,73 @@ def test_RFC5213_5_4_1_3_the_waited_for_mags_de_registration_still_serves_the_wa
     assert lma.waiting().handoff_waits == 0
     (live,) = _live(lma)
     assert (live.proxy_coa, live.mn_ll_id) == (MAG1, None)
+
+
+LL2 = b"\x02\x00\x00\x00\x00\x0b"
+
+
+def _stored_with_one_interface_twice(*, at_one_mag: bool) -> tuple[list[dict[str, object]], Peer]:
+    """The records an older pmip6 could leave: two live entries of one interface of MN1, the older registered at MAG1.
+    With ``at_one_mag``, two entries without MN-LL-ID and the same ATT at MAG1 (one interface by pmip6's lookup, see
+    :func:`_same_interface` in core/lma.py), else two with MN-LL-ID LL, at MAG1 and MAG2. The newer one's MAG."""
+    lma = make_lma()
+    _accepted(lma, MAG1, NOW, sequence=1, ll_id=None if at_one_mag else LL)
+    newer = MAG1 if at_one_mag else MAG2
+    _accepted(lma, newer, NOW + 1, sequence=2, ll_id=LL2)  # another interface (5.4.1.2 item 5): a new session
+    older, later = sorted((entry.to_record() for entry in lma.bindings()), key=lambda record: record["expires_at"])
+    later["mn_ll_id"] = None if at_one_mag else LL.hex()  # as if one interface had been registered twice
+    return [older, later], newer
+
+
+@pytest.mark.parametrize("newer_first", [False, True])
+@pytest.mark.parametrize("at_one_mag", [False, True])
+def test_RFC5213_5_4_a_restore_ends_the_older_live_entry_of_an_interface_stored_twice(at_one_mag: bool,
+                                                                                      newer_first: bool) -> None:
+    """A state file an older pmip6 wrote may hold two live entries of one interface (its LMA kept no rule of one
+    session per interface). Restored, the later registered one is the interface's session (an interface is at one
+    MAG at a time) and the other ends as at a registration (:meth:`LocalMobilityAnchor._end_stale_sessions`):
+    de-registered (5.3.5, it drains for MinDelayBeforeBCEDelete), whichever the file lists first."""
+    records, newer = _stored_with_one_interface_twice(at_one_mag=at_one_mag)
+    if newer_first:
+        records.reverse()
+    restarted = make_lma()
+
+    outcome = restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 2)
+
+    (older,) = [entry for entry in restarted.bindings() if entry.expires_at == NOW + 400]
+    assert [type(event) for event in outcome.events] == [BindingRestored, BindingRestored, BindingDeregistered]
+    assert outcome.events[2] == BindingDeregistered(older.session()) and outcome.sends == []
+    assert older.state is BceState.DEREGISTERING and older.delete_at == NOW + 2 + DRAIN
+    assert [entry.proxy_coa for entry in _live(restarted)] == [newer]
+    removed = restarted.handle_timer(NOW + 2 + DRAIN)
+    assert removed.events == [BindingRemoved(older.session(), "deregistered")]
+
+
+def test_RFC5846_8_1_a_restore_tells_the_mag_of_the_older_entry_of_an_interface_stored_twice() -> None:
+    """With binding revocation the MAG the interface left gets a BRI, "Inter-MAG Handover - same Access Type", as at
+    a registration; the runtime sends it once its sockets are open."""
+    records, newer = _stored_with_one_interface_twice(at_one_mag=False)
+    restarted = _revoking_lma()
+
+    outcome = restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 2)
+
+    (older,) = [entry for entry in restarted.bindings() if entry.state is BceState.DEREGISTERING]
+    (send,) = outcome.sends
+    assert send.destination == MAG1 and isinstance(send.message, BindingRevocationIndication)
+    assert send.message.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
+    assert RevocationSent(older.session(), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE) in outcome.events
+    assert [entry.proxy_coa for entry in _live(restarted)] == [newer]
+    assert [revocation.session.peer for revocation in restarted.owed_revocations()] == [MAG1], "a restart resends it"
+
+
+def test_RFC5213_5_4_a_restore_keeps_two_interfaces_of_one_mn() -> None:
+    """Two live entries of two interfaces (5.4 multihoming) both stay."""
+    lma = make_lma()
+    _accepted(lma, MAG1, NOW, sequence=1, ll_id=LL)
+    _accepted(lma, MAG2, NOW + 1, sequence=1, ll_id=LL2)
+    restarted = make_lma()
+
+    outcome = restarted.restore([BindingCacheEntry.from_record(entry.to_record()) for entry in lma.bindings()], NOW + 2)
+
+    assert [type(event) for event in outcome.events] == [BindingRestored, BindingRestored]
+    assert len(_live(restarted)) == 2
