@@ -354,8 +354,13 @@ class LocalMobilityAnchor:
         Entries whose lifetime (or drain time) has passed are dropped; the keys and addresses of the others are
         marked in use and their timers re-armed. An entry that conflicts with the configuration or another
         entry is dropped with an Alarm. BindingRestored (a BindingEstablished) is emitted for each live entry.
+        Then one live session per interface (5.4): of live entries of one interface, which an older pmip6 could
+        store, the latest registered is its session and the others end as at a registration
+        (:meth:`_end_stale_sessions`: de-registered, and with ``binding_revocation`` a BRI to another MAG, in the
+        outcome's sends for the runtime to send once its sockets are open).
         """
         outcome = Outcome()
+        live: list[BindingCacheEntry] = []
         for entry in entries:
             due = entry.expires_at if entry.state is BceState.ACTIVE else entry.delete_at
             if due is None or due <= now:
@@ -367,8 +372,12 @@ class LocalMobilityAnchor:
             self._cache.add(entry)
             self._deadlines.schedule(entry, due)
             if entry.state is BceState.ACTIVE:
+                live.append(entry)
                 outcome.events.append(BindingRestored(entry.session()))
                 self.heartbeat.binding_made(entry.mag.address, now)
+        for entry in sorted(live, key=_registered_at, reverse=True):  # the latest registered of an interface first
+            if entry.state is BceState.ACTIVE:
+                outcome.extend(self._end_stale_sessions(entry, now))
         return outcome
 
     def owed_revocations(self) -> list[OwedRevocation]:
@@ -831,9 +840,10 @@ class LocalMobilityAnchor:
 
     def _end_stale_sessions(self, entry: BindingCacheEntry, now: float) -> Outcome:
         """RFC 5213 5.4: one mobility session, one Binding Cache entry, per attached interface
-        (:func:`_same_interface`). Another live entry of the interface of the just registered ``entry`` is that
-        interface's session at a MAG it left (an interface is at one MAG at a time), or one its MAG no longer holds
-        (it registered the interface anew while a PBU was in flight, say): it is de-registered as by its MAG (5.3.5,
+        (:func:`_same_interface`). Another live entry of the interface of the just registered ``entry`` (or restored:
+        the latest registered of its interface, :meth:`restore`) is that interface's session at a MAG it left (an
+        interface is at one MAG at a time), or one its MAG no longer holds (it registered the interface anew while a
+        PBU was in flight, say): it is de-registered as by its MAG (5.3.5,
         :meth:`_drain`: forwarding stops, it drains for MinDelayBeforeBCEDelete and goes with its keys and
         addresses) and, with ``binding_revocation``, another MAG is told as of any session handed off away from it
         (RFC 5846 8.1, "Inter-MAG Handover - same Access Type")."""

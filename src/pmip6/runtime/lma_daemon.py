@@ -172,10 +172,13 @@ class LmaDaemon(Daemon):
             self.logger.info("sending again %s owed when the LMA stopped (RFC 5846 8.1)",
                              counted(len(resumed.sends), "Binding Revocation Indication"))
         self._sends_at_open.extend(resumed)
+        # The BRIs to the MAGs of stored sessions a later one of their interface ended (one per interface, RFC 5213
+        # 5.4) leave with the others, once the sockets are open.
+        self._sends_at_open.sends.extend(outcome.sends)
         # What restore() dropped (expired meanwhile, or in conflict) and what was unreadable leave the store too.
         self.store.replace_all(_CacheRecords(self.lma),
                                self._revocation_rows())  # all the BRIs owed now: those just resumed
-        self.apply(outcome)
+        self.apply(replace(outcome, sends=[]))
         restored = sum(1 for _ in self.lma.bindings())
         conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
         held = sum(1 for entry in entries if entry.state is BceState.DEREGISTERING and entry.delete_at is None)
@@ -185,6 +188,10 @@ class LmaDaemon(Daemon):
         if held:
             self.logger.info("not restored: %s an operator's clear held for its revocation's acknowledgement",
                              counted(held, "binding"))
+        ended = sum(1 for event in outcome.events if isinstance(event, BindingDeregistered))
+        if ended:
+            self.logger.info("de-registered %s whose interface has a later one (one session per interface, RFC 5213 "
+                             "5.4; an older pmip6 stored both)", counted(ended, "stored live session"))
 
     def _stored_revocations(self, store: BindingStore) -> list[OwedRevocation]:
         """The revocations owed when the LMA stopped; a record that is not one is skipped with a warning."""

@@ -754,3 +754,30 @@ def test_unreadable_rows_are_warned_before_malformed_records_whatever_their_mn_i
     skipping = [record.getMessage() for record in caplog.records if record.getMessage().startswith("skipping")]
     assert [message.split(":")[0] for message in skipping] == ["skipping the stored bindings of z@opA",
                                                                "skipping a stored binding"], skipping
+
+
+def test_RFC5213_5_4_a_start_de_registers_the_older_of_two_stored_live_sessions_of_one_interface_and_revokes_it(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """An older pmip6 could store two live bindings of one interface (MN-ID, ATT, MN-LL-ID), at MAG_A and, registered
+    later, at MAG_B. The start de-registers the one at MAG_A (core/lma.py restore), stores it so, and with binding
+    revocation tells MAG_A once the sockets are open (RFC 5846 8.1), a BRI it owes across a restart too."""
+    _with_binding_revocation(lab)
+    now = time.time()
+    older = {**_record(MN.encode(), now + 3000, "10.0.0.2/24", "2001:db8:a:1::/64"), "mn_ll_id": "020000000001"}
+    later = {**_record(MN.encode(), now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64"), "mn_ll_id": "020000000001",
+             "proxy_coa": str(MAG_B), "uplink_key": 0xB000, "downlink_key": 0xB001}
+    lab.store_before_start({MN.encode(): [older, later]})
+
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.start()
+    sent = _open_sockets(lab.lma)
+
+    assert ("de-registered 1 stored live session whose interface has a later one (one session per interface, "
+            "RFC 5213 5.4; an older pmip6 stored both)") in caplog.messages
+    assert sorted((record["proxy_coa"], record["state"]) for record in lab.stored()) == [
+        (str(MAG_A), str(BceState.DEREGISTERING)), (str(MAG_B), str(BceState.ACTIVE))]
+    (send,) = sent
+    assert isinstance(send.message, BindingRevocationIndication) and send.destination == Peer(MAG_A, PORT)
+    assert send.message.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
+    assert lab.lma.store is not None and [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
+    assert lab.lma.statistics.send_errors == 0
