@@ -16,6 +16,9 @@ negative offsets from the network header (SKF_NET_OFF): IPv4 at +12, IPv6 at +8.
 32-bit words in a tree (addresses sharing their first words test them once) ending in ``jeq``/``ret`` pairs.
 A program longer than the kernel takes (BPF_MAXINSNS, 4096 instructions: about 2,000 IPv4 MAGs, or 2,000 IPv6
 MAGs sharing their first 96 bits, 340 that share nothing) is not built: the caller then keeps every source together.
+It does so too where the kernel refuses a program for the socket option memory it takes (net.core.optmem_max, 20 KiB
+before Linux 6.9: about 800 IPv4 MAGs, or IPv6 ones sharing their first 96 bits; a socket filter is charged with the
+one it replaces, so the caller drops the old one first).
 """
 
 from __future__ import annotations
@@ -120,6 +123,15 @@ ALL_AUTHORIZED_INDEX: Program = (Instruction(RET_K, 0, 0, AUTHORIZED_INDEX),)
 ALL_KEPT: Program = (Instruction(RET_K, 0, 0, KEEP),)
 NONE_KEPT: Program = (Instruction(RET_K, 0, 0, DROP),)
 """The raw sockets' filters when no split is possible: (authorized, strangers) = (ALL_KEPT, NONE_KEPT)."""
+
+
+TOO_MANY_MAGS = "too many [[mag]] addresses for one socket program"
+"""Why strangers are not set apart when :func:`source_program` builds no program."""
+
+
+def refused(error: OSError) -> str:
+    """Why strangers are not set apart when the kernel refuses a program :func:`attach` gives it."""
+    return f"the kernel refused the socket program: {error.strerror or error}"
 
 
 def attach(sock: socket.socket, option: int, program: Program) -> None:

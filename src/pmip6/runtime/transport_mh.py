@@ -44,7 +44,16 @@ from pmip6.runtime.transport import (
     size_receive_buffer,
     watch_receive_queue,
 )
-from pmip6.runtime.socket_filter import ALL_KEPT, NONE_KEPT, SO_ATTACH_FILTER, Program, attach, mh_filters
+from pmip6.runtime.socket_filter import (
+    ALL_KEPT,
+    NONE_KEPT,
+    SO_ATTACH_FILTER,
+    TOO_MANY_MAGS,
+    Program,
+    attach,
+    mh_filters,
+    refused,
+)
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message, verify_checksum
 from pmip6.wire.numbers import IPProto
@@ -111,11 +120,19 @@ class RawMobilityTransport:
         if self._strangers is None:
             return self._not_apart
         filters = mh_filters(mags)
-        authorized, strangers = (ALL_KEPT, NONE_KEPT) if filters is None else filters
         attach(self._strangers.sock, SO_ATTACH_FILTER, NONE_KEPT)
-        attach(self._sock, SO_ATTACH_FILTER, authorized)
-        attach(self._strangers.sock, SO_ATTACH_FILTER, strangers)
-        return "too many [[mag]] addresses for one socket program" if filters is None else None
+        # The kernel charges a filter and the one it replaces together to the socket (net.core.optmem_max): the
+        # old program goes first, everything kept meanwhile.
+        attach(self._sock, SO_ATTACH_FILTER, ALL_KEPT)
+        if filters is None:
+            return TOO_MANY_MAGS
+        try:
+            attach(self._sock, SO_ATTACH_FILTER, filters[0])
+            attach(self._strangers.sock, SO_ATTACH_FILTER, filters[1])
+        except OSError as error:  # longer than net.core.optmem_max, say (socket_filter module docstring)
+            attach(self._sock, SO_ATTACH_FILTER, ALL_KEPT)
+            return refused(error)
+        return None
 
     def _read_ready(self) -> None:
         """The authorized socket is readable: read a batch, as a lone socket is read."""

@@ -46,7 +46,14 @@ from pmip6.runtime.transport import (
     size_receive_buffer,
     watch_receive_queue,
 )
-from pmip6.runtime.socket_filter import ALL_AUTHORIZED_INDEX, SO_ATTACH_REUSEPORT_CBPF, attach, reuseport_program
+from pmip6.runtime.socket_filter import (
+    ALL_AUTHORIZED_INDEX,
+    SO_ATTACH_REUSEPORT_CBPF,
+    TOO_MANY_MAGS,
+    attach,
+    refused,
+    reuseport_program,
+)
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import encode_message
 
@@ -133,8 +140,16 @@ class UdpTransport:
         if self._strangers is None:
             return self._not_apart
         program = reuseport_program(mags)
-        attach(self._sock, SO_ATTACH_REUSEPORT_CBPF, ALL_AUTHORIZED_INDEX if program is None else program)
-        return "too many [[mag]] addresses for one socket program" if program is None else None
+        if program is None:
+            problem = TOO_MANY_MAGS
+        else:
+            try:
+                attach(self._sock, SO_ATTACH_REUSEPORT_CBPF, program)
+                return None
+            except OSError as error:  # longer than net.core.optmem_max, say (socket_filter module docstring)
+                problem = refused(error)
+        attach(self._sock, SO_ATTACH_REUSEPORT_CBPF, ALL_AUTHORIZED_INDEX)
+        return problem
 
     def _read_ready(self) -> None:
         """The authorized socket is readable: read a batch, as a lone socket is read."""
