@@ -253,11 +253,16 @@ class LmaDaemon(Daemon):
 
     def _set_strangers_apart(self) -> None:
         """At start and after a reload: give each signaling transport the ``[[mag]]`` addresses, so that it reads
-        every other source from its strangers' socket; warn when it cannot, and say so when it can again."""
+        every other source from its strangers' socket; warn when it cannot, and say so when it can again. A kernel
+        refusing even the fallback programs is such a warning too: after a reload the engine has the new
+        configuration already, and its outcome must still be applied."""
         for name, transport in (("IPv4/UDP", self.ipv4), ("IPv6", self.ipv6)):
             if transport is None:
                 continue
-            problem = transport.authorize(self.lma.settings.authorized_mags)
+            try:
+                problem = transport.authorize(self.lma.settings.authorized_mags)
+            except OSError as error:
+                problem = f"the socket programs could not be set: {error}"
             if problem == self._strangers_not_apart.get(name):
                 continue
             self._strangers_not_apart[name] = problem

@@ -200,3 +200,28 @@ def test_a_strangers_flood_overflows_its_own_queue_until_a_reload_makes_it_a_mag
             assert (lma.statistics.socket_drops, lma.statistics.stranger_socket_drops) == (0, drops)
 
     asyncio.run(scenario())
+
+
+def test_a_reload_whose_socket_programs_fail_is_applied_all_the_same(tmp_path: Path, monkeypatch: Any,
+                                                                    caplog: Any) -> None:
+    """Setting the strangers' socket programs comes after the engine took the new configuration: if the kernel
+    refuses even the fallback programs, the reload's outcome (here: the [[mag]] gone, its binding removed) is
+    still applied, and the failure logged as strangers sharing the MAGs' queue (review 19)."""
+    lab = Lab(tmp_path)
+
+    def refuse(self: Any, mags: Any) -> str | None:
+        raise OSError(12, "Cannot allocate memory")
+
+    async def scenario() -> dict[str, Any]:
+        async with lab.running() as (lma, _):
+            registered = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            assert registered["outcome"] == "registered"
+            monkeypatch.setattr(type(lma.ipv4), "authorize", refuse)
+            (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace('[[mag]]\naddress = "127.0.0.1"\n', ""))
+            return await lab.control("lma", {"command": "reload"})
+
+    with caplog.at_level("WARNING"):
+        reply = asyncio.run(scenario())
+    assert reply["bindings_removed"] == 1
+    assert "strangers (sources that are no [[mag]]) share the MAGs' receive queue: the socket programs could " \
+           "not be set: [Errno 12] Cannot allocate memory" in caplog.text
