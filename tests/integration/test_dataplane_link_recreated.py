@@ -5,7 +5,10 @@ The re-created interface has another index. The kernel deleted the context's rou
 putting that route back by the old index failed (ENODEV) at every notification: the context stayed cut until the LMA
 restarted or the MN attached again. Now the pump resolves the interface's name again at the link notification
 (``pmip6.dataplane.routing.restore_routes``); while the interface is gone the table's floor drops the packets, so
-none falls through to the main table, where the other operator's uplink routes the same private range."""
+none falls through to the main table, where the other operator's uplink routes the same private range.
+
+The restore reads which routes are there and writes only those missing, so a context's route an operator deleted
+(``ip route del``, no link change) is put back at the next link notification too."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from pmip6.lab.traffic import EchoServer, echo, requests_of, start_servers
 
 pytestmark = [requires_netns, pytest.mark.netns]
 _RTN_UNICAST, _RTN_BLACKHOLE = 1, 6
+_IFA_F_TENTATIVE = 0x40
 
 
 @pytest.fixture
@@ -132,6 +136,64 @@ def test_a_mag_access_interface_created_again_gets_its_downlink_back(lab: Figure
     asyncio.run(_recreated(lab, "mag", "acc1", 20000 + 2 * index + 1))
 
 
+def _delete_default(lab: Figure1Lab, node: str, table: int) -> None:
+    """``ip route del default table TABLE``, IPv4: the context's route, not its floor (the larger metric)."""
+    with NetNS(lab.ns(node)) as ipr:
+        ipr.route("del", dst="0.0.0.0/0", table=table, oif=_index(lab, node, "acc1"), family=socket.AF_INET)
+
+
+def _add_and_delete_a_link(lab: Figure1Lab, node: str) -> None:
+    """A link notification that concerns no context: a veth pair of nobody's created and deleted."""
+    with NetNS(lab.ns(node)) as ipr:
+        ipr.link("add", ifname="other0", kind="veth", peer="other1")
+        ipr.link("del", index=ipr.link_lookup(ifname="other0")[0])
+
+
+def _tentative(lab: Figure1Lab, node: str) -> list[str]:
+    with NetNS(lab.ns(node)) as ipr:
+        return [address.get_attr("IFA_ADDRESS") for address in ipr.get_addr(family=socket.AF_INET6)
+                if (address.get_attr("IFA_FLAGS") or address["flags"]) & _IFA_F_TENTATIVE]
+
+
+async def _until_no_tentative_address(lab: Figure1Lab, node: str) -> None:
+    """Until duplicate address detection is over in ``node`` (the TUN device's link-local address): its end is an
+    address notification, whose restore would put a route deleted before it back."""
+    deadline = time.monotonic() + 5.0
+    while tentative := await asyncio.to_thread(_tentative, lab, node):
+        assert time.monotonic() < deadline, f"{node}: addresses still tentative: {tentative}"
+        await asyncio.sleep(0.05)
+
+
+async def _deleted_by_hand(lab: Figure1Lab, table: int, index: int) -> None:
+    node = await start_pumps(lab)
+    servers = await start_servers(lab)
+    try:
+        await node.establish("mn1")
+        assert (await _mn1_echo(lab, servers))[0] == requests_of("mn1")
+        await _until_no_tentative_address(lab, "mag")
+        await asyncio.to_thread(_delete_default, lab, "mag", table)
+        replies, _ = await _mn1_echo(lab, servers)
+        assert replies == [], "the downlink went on without its route: nothing tests the restore"
+        assert await asyncio.to_thread(_default_interface, lab, "mag", table) is None, "put back before a notification"
+        await asyncio.to_thread(_add_and_delete_a_link, lab, "mag")
+        await _until_default_leaves_by(lab, "mag", table, index)
+        replies, _ = await _mn1_echo(lab, servers)
+        assert replies == requests_of("mn1"), f"MN-1's downlink did not resume: {replies}"
+    finally:
+        for server in servers.values():
+            if server.transport is not None:
+                server.transport.close()
+        await stop_pumps(node)
+
+
+def test_a_context_route_deleted_by_hand_is_put_back_at_the_next_link_notification(lab: Figure1Lab) -> None:
+    """MN-1's downlink route (the MAG's table ``table_base + 2 * ifindex + 1``, out of ``acc1``) deleted with ``ip
+    route del``: the floor drops the replies until another interface of the MAG's namespace changes, then the route
+    is back, out of ``acc1``."""
+    index = _index(lab, "mag", "acc1")
+    asyncio.run(_deleted_by_hand(lab, 20000 + 2 * index + 1, index))
+
+
 def test_a_route_is_not_put_back_by_the_index_of_a_deleted_interface_that_another_one_took() -> None:
     """Review 18: ``upa`` deleted, and another interface created with its index (``ip link add ... index N``, or one
     moved in from another namespace, which keeps its index when it is free): the context's route must not leave by
@@ -148,5 +210,5 @@ def test_a_route_is_not_put_back_by_the_index_of_a_deleted_interface_that_anothe
             ipr.link("del", index=index)
             ipr.link("add", ifname="upb", kind="veth", peer="upb-peer", index=index)
             ipr.link("set", index=index, state="up")
-            restore_routes(ipr, steering, interface_indexes(ipr))
+            restore_routes(ipr, [steering], interface_indexes(ipr))
             assert [route["type"] for route in ipr.get_routes(family=socket.AF_INET, table=300)] == [_RTN_BLACKHOLE]

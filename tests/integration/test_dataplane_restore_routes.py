@@ -65,6 +65,21 @@ class _Pump:
         return list(self._steerings)
 
 
+def _restore(ipr: NetNS, steerings: list[Steering]) -> list[OSError]:
+    """Run the pump's restore over ``steerings``; what it raised.
+
+    Its netlink calls never suspend here, so it runs without an event loop (pyroute2's NetNS already runs one in
+    this thread)."""
+    coroutine = LmaPump._restore_routes(_Pump(ipr, steerings))  # type: ignore[arg-type]
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return []
+    except OSError as error:
+        return [error]
+    raise AssertionError("the restore suspended")
+
+
 def _default(ipr: NetNS, family: int, table: int) -> list[int]:
     return [r.get_attr("RTA_OIF") for r in ipr.get_routes(family=family, table=table)
             if r["dst_len"] == 0 and r["type"] == 1]
@@ -79,17 +94,39 @@ def test_a_gateway_that_cannot_be_restored_does_not_stop_the_other_tenants_route
     for name in ("upa", "upb"):
         ip("link", "set", name, "up")
     time.sleep(0.2)
-    raised: list[OSError] = []
-    # the pump's loop over its contexts; its netlink calls never suspend here, so it runs without an event loop
-    # (pyroute2's NetNS already runs one in this thread)
-    coroutine = LmaPump._restore_routes(_Pump(ipr, [a, b]))  # type: ignore[arg-type]
-    try:
-        coroutine.send(None)
-    except StopIteration:
-        pass
-    except OSError as error:
-        raised.append(error)
+    raised = _restore(ipr, [a, b])
     upb = ipr.link_lookup(ifname="upb")[0]
     assert _default(ipr, socket.AF_INET, 102) == [upb], (
         f"tenant B's IPv4 default route was not put back after the flap; the restore stopped at: {raised}")
     assert raised == [], f"restore_routes raised on a route it cannot put back yet: {raised}"
+
+
+def test_a_notification_writes_only_the_routes_that_are_missing(ipr: NetNS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link notification costs a route write for each route missing, not one for each route of every context (a
+    MAG with hundreds of access interfaces wrote them all at every link change of its namespace): with nothing
+    missing nothing is written, the routes via a gateway included; after one tenant's uplink flap only that
+    tenant's routes are."""
+    a, b = Steering(), Steering()
+    steer(ipr, a, "tuna", 100, 1000, "upa", (IPv4Address("10.0.0.1"), IPv6Address("2001:db8:ff::1")))
+    steer(ipr, b, "tunb", 102, 1000, "upb")
+    written: list[dict[str, object]] = []
+    route = ipr.route
+
+    def counted(command: str, **request: object) -> object:
+        if command != "dump":
+            written.append({"command": command, **request})
+        return route(command, **request)
+    monkeypatch.setattr(ipr, "route", counted)
+
+    assert _restore(ipr, [a, b]) == []
+    assert written == [], f"routes written with nothing missing: {written}"
+
+    ip("link", "set", "upb", "down")
+    ip("link", "set", "upb", "up")
+    time.sleep(0.2)
+    assert _default(ipr, socket.AF_INET, 102) == [], "the flap left tenant B's route: nothing tests the restore"
+    assert _restore(ipr, [a, b]) == []
+    upb = ipr.link_lookup(ifname="upb")[0]
+    assert sorted((w["command"], w["table"], w["family"], w["oif"]) for w in written) == [
+        ("replace", 102, socket.AF_INET, upb), ("replace", 102, socket.AF_INET6, upb)], written
+    assert _default(ipr, socket.AF_INET, 102) == [upb] and _default(ipr, socket.AF_INET6, 102) == [upb]

@@ -341,23 +341,17 @@ class Pump:
         await self._restore_routes()
 
     async def _restore_routes(self) -> None:
-        """Put back the routes of every routing context that leave by an interface that is up (``restore_routes``);
-        a context that fails does not stop the others (the first error is raised after them all)."""
+        """Put back the routes of the routing contexts that leave by an interface that is up and are missing
+        (``restore_routes``, in one netlink call); a context that fails does not stop the others (the first error
+        is raised after them all)."""
         assert self.ipr is not None
-        failed: OSError | None = None
         steerings = self._context_steerings()
         if not steerings and not self._tuns:
             return
         indexes = await self.netlink(interface_indexes, self.ipr)
         if await self._recreate_devices(indexes):
             indexes = await self.netlink(interface_indexes, self.ipr)
-        for steering in steerings:
-            try:
-                await self.netlink(restore_routes, self.ipr, steering, indexes)
-            except OSError as error:
-                failed = failed or error
-        if failed is not None:
-            raise failed
+        await self.netlink(restore_routes, self.ipr, steerings, indexes)
 
     def _context_steerings(self) -> list[Steering]:
         """The routing contexts' rules and routes, as installed."""

@@ -44,6 +44,9 @@ from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL, fibmsg
 
+from pmip6.dataplane.netns import inside
+from pmip6.dataplane.route_dump import DefaultRoute, default_routes, netns_of
+
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
 _NOT_THERE = (errno.ENETDOWN, errno.ENODEV, errno.ENETUNREACH, errno.EHOSTUNREACH)
@@ -80,9 +83,11 @@ def open_netlink(netns: str | None) -> IPRoute:
 
 
 def interface_indexes(ipr: IPRoute) -> dict[str, int]:
-    """The index of every interface of the namespace, by name (one dump, ``ip link``)."""
-    with naming_netlink("interfaces"):
-        return {link.get_attr("IFLA_IFNAME"): int(link["index"]) for link in ipr.get_links()}
+    """The index of every interface of ``ipr``'s namespace, by name (``ip link``): if_nameindex(3), libc's own
+    RTM_GETLINK dump, which decodes only the names (pyroute2 decodes every attribute, some 200 microseconds an
+    interface)."""
+    with inside(netns_of(ipr)):
+        return {name: index for index, name in socket.if_nameindex()}
 
 
 def interface_index(ipr: IPRoute, name: str) -> int:
@@ -171,25 +176,24 @@ def steer(ipr: IPRoute, steering: Steering, from_interface: str, table: int, pri
         steering.rules.append(rule)
 
 
-def restore_routes(ipr: IPRoute, steering: Steering, indexes: Mapping[str, int]) -> None:
-    """Put back the routes of ``steering`` that leave by an interface (not the ``blackhole`` floors): the kernel
-    deletes a route with its interface going down and does not add it again when the interface comes up. An
-    interface whose name ``indexes`` (:func:`interface_indexes`) gives another index now was deleted and created
-    again: its routes leave by the new one. One whose name ``indexes`` lacks is gone: its routes are not tried, since
-    another interface may have its index now (created with it, or moved in from another namespace, review 18). A
-    route whose interface is still down or gone, or whose gateway is not reachable yet, stays missing (its table's
-    floor drops the packets meanwhile) until a later notification; every route is tried, and the first other error
-    is raised after."""
-    moved = {index: indexes.get(name) for name, index in steering.interfaces.items()}  # old index: new, None if gone
-    steering.interfaces.update({name: indexes[name] for name in steering.interfaces if name in indexes})
+def restore_routes(ipr: IPRoute, steerings: Iterable[Steering], indexes: Mapping[str, int]) -> None:
+    """Put back the routes of ``steerings`` that leave by an interface (not the ``blackhole`` floors) and are not in
+    the kernel: the kernel deletes a route with its interface going down and does not add it again when the
+    interface comes up, and an operator may delete one (``ip route del``). An interface whose name ``indexes``
+    (:func:`interface_indexes`) gives another index now was deleted and created again: its routes leave by the new
+    one. One whose name ``indexes`` lacks is gone: its routes are not tried, since another interface may have its
+    index now (created with it, or moved in from another namespace, review 18). What is there is read in one dump
+    (``pmip6.dataplane.route_dump``) and only the routes it lacks are written, so a notification costs a few
+    milliseconds and a route write for each route missing, not one for each route (docs/dataplane.md, "Each
+    notification"); a dump a change interrupted counts every route missing. A route whose interface is still down
+    or gone, or whose gateway is not reachable yet, stays missing (its table's floor drops the packets meanwhile)
+    until a later notification; every route is tried, and the first other error is raised after."""
+    candidates = [route for steering in steerings for route in _followed_routes(steering, indexes)]
+    installed = default_routes(ipr, RTPROT_PMIP6) if candidates else frozenset()
     failed: OSError | None = None
-    for route in steering.routes:
-        if "oif" not in route:
+    for route in candidates:
+        if installed is not None and _default_route_of(route) in installed:
             continue
-        now = moved.get(route["oif"], route["oif"])  # type: ignore[arg-type]
-        if now is None:
-            continue
-        route["oif"] = now
         try:
             ipr.route("replace", **route)
         except NetlinkError as error:
@@ -197,6 +201,27 @@ def restore_routes(ipr: IPRoute, steering: Steering, indexes: Mapping[str, int])
                 failed = OSError(error.code, f"{_route_text(route)}: {error.args[1]}")
     if failed is not None:
         raise failed
+
+
+def _followed_routes(steering: Steering, indexes: Mapping[str, int]) -> Iterator[dict[str, object]]:
+    """The routes of ``steering`` that leave by an interface still there, each moved to the index its interface's
+    name has now (see :func:`restore_routes`)."""
+    moved = {index: indexes.get(name) for name, index in steering.interfaces.items()}  # old index: new, None if gone
+    steering.interfaces.update({name: indexes[name] for name in steering.interfaces if name in indexes})
+    for route in steering.routes:
+        if "oif" not in route:
+            continue
+        now = moved.get(route["oif"], route["oif"])  # type: ignore[arg-type]
+        if now is not None:
+            route["oif"] = now
+            yield route
+
+
+def _default_route_of(route: dict[str, object]) -> DefaultRoute:
+    """``route`` (a default route :func:`steer` installs) as :func:`default_routes` reads it from the kernel."""
+    family = int(route["family"])  # type: ignore[call-overload]
+    gateway = socket.inet_pton(family, str(route["gateway"])) if "gateway" in route else None
+    return family, int(route["table"]), int(route["oif"]), gateway  # type: ignore[call-overload]
 
 
 def route_icmp_from(ipr: IPRoute, steering: Steering, family: int, source: str, table: int | None,
