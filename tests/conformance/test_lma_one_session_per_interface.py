@@ -289,7 +289,7 @@ LL2 = b"\x02\x00\x00\x00\x00\x0b"
 def _stored_with_one_interface_twice(*, at_one_mag: bool) -> tuple[list[dict[str, object]], Peer]:
     """The records an older pmip6 could leave: two live entries of one interface of MN1, the older registered at MAG1.
     With ``at_one_mag``, two entries without MN-LL-ID and the same ATT at MAG1 (one interface by pmip6's lookup, see
-    :func:`_same_interface` in core/lma.py), else two with MN-LL-ID LL, at MAG1 and MAG2. The newer one's MAG."""
+    :func:`same_interface` in core/lookup.py), else two with MN-LL-ID LL, at MAG1 and MAG2. The newer one's MAG."""
     lma = make_lma()
     _accepted(lma, MAG1, NOW, sequence=1, ll_id=None if at_one_mag else LL)
     newer = MAG1 if at_one_mag else MAG2

@@ -140,7 +140,7 @@ from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
-from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult
+from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, same_interface
 from pmip6.core.overlap import OverlappingPools
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.own_copies import OwnCopies
@@ -665,7 +665,7 @@ class LocalMobilityAnchor:
         for other in self._cache.of_mn(registration.mn_id):
             if (other is not entry and other.state is BceState.ACTIVE
                     and other.mag.address == registration.source.address
-                    and _same_interface(att, ll_id, registration.proxy_coa.address, other)):
+                    and same_interface(att, ll_id, registration.proxy_coa.address, other)):
                 stale = self._stale_sequence(registration, other)
                 if stale is not None:
                     return stale
@@ -840,17 +840,17 @@ class LocalMobilityAnchor:
 
     def _end_stale_sessions(self, entry: BindingCacheEntry, now: float) -> Outcome:
         """RFC 5213 5.4: one mobility session, one Binding Cache entry, per attached interface
-        (:func:`_same_interface`). Another live entry of the interface of the just registered ``entry`` (or restored:
-        the latest registered of its interface, :meth:`restore`) is that interface's session at a MAG it left (an
-        interface is at one MAG at a time), or one its MAG no longer holds (it registered the interface anew while a
-        PBU was in flight, say): it is de-registered as by its MAG (5.3.5,
-        :meth:`_drain`: forwarding stops, it drains for MinDelayBeforeBCEDelete and goes with its keys and
+        (:func:`~pmip6.core.lookup.same_interface`). Another live entry of the interface of the just registered
+        ``entry`` (or restored: the latest registered of its interface, :meth:`restore`) is that interface's session
+        at a MAG it left (an interface is at one MAG at a time), or one its MAG no longer holds (it registered the
+        interface anew while a PBU was in flight, say): it is de-registered as by its MAG (5.3.5, :meth:`_drain`:
+        forwarding stops, it drains for MinDelayBeforeBCEDelete and goes with its keys and
         addresses) and, with ``binding_revocation``, another MAG is told as of any session handed off away from it
         (RFC 5846 8.1, "Inter-MAG Handover - same Access Type")."""
         outcome = Outcome()
         for other in list(self._cache.of_mn(entry.mn_id)):  # a waiting PBU served by _drain may add one
             if (other is entry or other.state is not BceState.ACTIVE
-                    or not _same_interface(entry.att, entry.mn_ll_id, entry.proxy_coa.address, other)):
+                    or not same_interface(entry.att, entry.mn_ll_id, entry.proxy_coa.address, other)):
                 continue
             if self.settings.binding_revocation and other.proxy_coa.address != entry.proxy_coa.address:
                 outcome.extend(self._revocations.revoke(
@@ -1247,16 +1247,6 @@ def _take_link_local(entry: BindingCacheEntry, received: PbuOptions) -> None:
         entry.link_local_address = link_local.address
     elif entry.link_local_address is None:
         entry.link_local_address = generated_link_local(entry.mn_id)
-
-
-def _same_interface(att: int | None, ll_id: bytes | None, proxy_coa: Address, other: BindingCacheEntry) -> bool:
-    """Whether ``other`` is a session of the MN's interface ``att``, ``ll_id`` registered at ``proxy_coa``: the same
-    ATT and MN-LL-ID (RFC 5213 5.4.1.2's key), or, without an MN-LL-ID (ALL_ZERO, 5.1), the same ATT at the same
-    Proxy-CoA, which pmip6's lookup treats as one interface (:mod:`pmip6.core.lookup`, 5.4.1.3: a MAG cannot tell
-    two such interfaces apart)."""
-    if other.att != att or other.mn_ll_id != ll_id:
-        return False
-    return ll_id is not None or other.proxy_coa.address == proxy_coa
 
 
 def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[BindingCacheEntry]]:

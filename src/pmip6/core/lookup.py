@@ -18,9 +18,11 @@ A PBU is associated with an existing mobility session in this order:
 Everything else is a new session. Entries waiting for deletion (de-registered) are found like live ones, but a
 live entry first where rules 2 and 3 match several (one live entry per interface, the others ones it left).
 "Exactly one entry" (rules 2 and 3) counts the MN's live entries, or when none is live its draining ones; and
-pmip6's added rule takes back a draining entry for a registration only when that one entry is not a live session:
-with HI 2, 3 or 4 and one live entry, the PBU is about that live session (a handoff from it, or a wait for its
-de-registration), not about the session its own MAG ended (docs/requirements.md, "Choices").
+pmip6's added rule takes back a draining entry for a registration unless that one entry is a live session the PBU
+hands off from: with HI 2 (another interface, any ATT), or HI 3 or 4 when it can be the PBU's interface (same ATT,
+MN-LL-ID ALL_ZERO), the PBU is about that live session (a handoff from it, or a wait for its de-registration), not
+about the session its own MAG ended; a live session of another ATT is another interface's (5.4 multihoming) and
+stays (docs/requirements.md, "Choices").
 """
 
 from __future__ import annotations
@@ -179,19 +181,15 @@ class BindingCache:
         if request.ipv4_home_address is not None:
             return self._lookup_by_address(request, ipv4_key=True)
         mine = self.of_mn(request.mn_id)
-        if request.ll_id is not None:
-            found = _live_first(entry for entry in mine if entry.att == request.att and entry.mn_ll_id == request.ll_id)
-            handoff_indicators = _HANDOFF_WITH_LL_ID
-        else:
-            found = _live_first(entry for entry in mine if entry.mn_ll_id is None
-                                and entry.proxy_coa.address == request.proxy_coa and entry.att == request.att)
-            handoff_indicators = _HANDOFF_WITHOUT_LL_ID
+        found = _live_first(entry for entry in mine
+                            if same_interface(request.att, request.ll_id, request.proxy_coa, entry))
+        handoff_indicators = _HANDOFF_WITH_LL_ID if request.ll_id is not None else _HANDOFF_WITHOUT_LL_ID
         if found is not None and (found.state is BceState.ACTIVE or request.ll_id is not None
                                   or request.deregistration):
             return LookupResult(entry=found)  # 5.4.1.2 item 2 names even an entry that drains
         only = _one_and_only(mine)
-        # pmip6's rule takes a draining entry back only when 5.4.1.3's one entry is not a live session besides it.
-        if only is not None and (found is None or only.state is BceState.ACTIVE):
+        # pmip6's rule takes a draining entry back unless 5.4.1.3's one entry is a live session it hands off from.
+        if only is not None and (found is None or _hands_off_from(only, request)):
             if request.hi in handoff_indicators:
                 return LookupResult(entry=only)
             if request.hi == HandoffIndicator.UNKNOWN:
@@ -228,6 +226,33 @@ class BindingCache:
         ):
             return LookupResult(entry=entry)
         return _NEW_SESSION
+
+
+def of_interface(entry: BindingCacheEntry, att: int | None, ll_id: bytes | None) -> bool:
+    """Whether ``entry`` can be a session of the MN's interface of access technology type ``att`` and MN-LL-ID
+    ``ll_id`` (None: ALL_ZERO, RFC 5213 5.1): the same ATT and MN-LL-ID, 5.4.1.2's key ("matching MN-Identifier,
+    Access Technology Type (ATT), and MN-LL-Identifier"), and for an HI 3 request without an MN-LL-ID 5.4.1.1 item
+    5's ("the link-layer identifier value in the Binding Cache entry is set to ALL_ZERO, the access technology type
+    ... matches")."""
+    return entry.att == att and entry.mn_ll_id == ll_id
+
+
+def same_interface(att: int | None, ll_id: bytes | None, proxy_coa: Address, other: BindingCacheEntry) -> bool:
+    """Whether ``other`` is a session of the MN's interface ``att``, ``ll_id`` registered at ``proxy_coa``: the same
+    ATT and MN-LL-ID (:func:`of_interface`), or, without an MN-LL-ID, the same ATT at the same Proxy-CoA, which
+    pmip6's lookup treats as one interface (module docstring, 5.4.1.3: a MAG cannot tell two such interfaces
+    apart)."""
+    return of_interface(other, att, ll_id) and (ll_id is not None or other.proxy_coa.address == proxy_coa)
+
+
+def _hands_off_from(only: BindingCacheEntry, request: LookupRequest) -> bool:
+    """Whether a registration for which pmip6's Proxy-CoA + ATT rule names a draining entry is instead about the MN's
+    "one and only one" entry ``only`` (RFC 5213 5.4.1.3 items 2-3), a live one (were it draining, it would be that
+    entry itself: :func:`_one_and_only`): with Handoff Indicator 2 ("Handoff between two different interfaces of the
+    mobile node", so of any ATT), or with 3 ("Handoff between mobile access gateways for the same interface") or 4
+    when ``only`` can be the request's interface (:func:`of_interface`). A live session of another interface is
+    another mobility session (5.4 multihoming): the registration takes its own interface's draining entry back."""
+    return request.hi == HandoffIndicator.HANDOFF_BETWEEN_INTERFACES or of_interface(only, request.att, request.ll_id)
 
 
 def _one_and_only(mine: list[BindingCacheEntry]) -> BindingCacheEntry | None:
