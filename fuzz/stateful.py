@@ -10,7 +10,9 @@ withdrawn, MNs moved between tenants, GRE required, pools reshaped). After every
 fuzz/lma_invariants.py hold (the pools hold exactly the BCEs' addresses), a rejected PBU left the binding cache
 exactly as it was, and the engine never raised. The MAG+LMA machines (two MAGs, one LMA, with timestamps, with
 sequence numbers, and with restarts and clock steps) lose, duplicate and reorder messages; nobody forges a PBU, so
-no MAG may raise ForeignRegistration (review 18).
+no MAG may raise ForeignRegistration (review 18). Their MNs have a Wi-Fi and an E-UTRAN interface, each attached
+with or without its MN-LL-ID, and a PBU for an interface the LMA holds an entry of leaves the live sessions of the
+MN's other interfaces alone (review 19).
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from pmip6.core.bce import BceState
+from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.bul import BulState
-from pmip6.core.events import ForeignRegistration, Outcome, Peer, SendMessage
+from pmip6.core.events import ForeignRegistration, Outcome, Peer, RevocationSent, SendMessage
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.lookup import of_interface, same_interface
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import (
     BindingError,
@@ -43,7 +47,7 @@ from pmip6.wire.messages import (
     ProxyBindingUpdate,
     UnknownMessage,
 )
-from pmip6.wire.numbers import BUFlags, Status
+from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -348,6 +352,11 @@ def lma_machine_row(examples: int = 60, steps: int = 60) -> ReportRow:
 
 
 PAIR_MNS = (b"mn1@opA", b"mn2@opA", b"mn3@opB")
+PAIR_LL_IDS = {AccessTechnologyType.IEEE_802_11: b"\x02\x00\x00\x00\x00\x01",
+               AccessTechnologyType.E_UTRAN_3GPP: b"\x02\x00\x00\x00\x00\x02"}
+"""Each MN has two interfaces of different access technology types (RFC 5213 5.4 multihoming), the Wi-Fi one the
+likelier; each may be named by its own MN-LL-ID or by none."""
+PAIR_ATTS = (AccessTechnologyType.IEEE_802_11, AccessTechnologyType.IEEE_802_11, AccessTechnologyType.E_UTRAN_3GPP)
 PAIR_MAGS = (IPv6Address("2001:db8::2"), IPv6Address("2001:db8::3"))
 PAIR_MAG_LIFETIME = 120
 KEY_AGREEMENT_MARGIN = 40.0
@@ -416,13 +425,51 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     def deliver_at(self, index: int) -> None:
         send, sender = self.in_flight.pop(index)
         if send.destination.address == LMAA:
-            self._from_lma(self.lma.receive(send.message, Peer(sender), LMAA, self.now))
+            kept = self._other_interfaces(send.message, sender)
+            outcome = self.lma.receive(send.message, Peer(sender), LMAA, self.now)
+            self._check_other_interfaces_kept(kept, outcome)
+            self._from_lma(outcome)
         elif send.destination.address in self.mags:
             address = send.destination.address
             earlier = (isinstance(send.message, ProxyBindingAcknowledgement)
                        and exchange(send.message) in self.pbus_sent_before_restart[address])
             self._from_mag(address, self.mags[address].receive(send.message, Peer(LMAA), self._clock(address)),
                            answers_earlier_instance=earlier)
+
+    def _other_interfaces(self, message: object, sender: IPv6Address) -> list[tuple[BindingCacheEntry, tuple]]:
+        """The live sessions of the MN's other interfaces (another ATT or MN-LL-ID) that a registration ``message``
+        must leave as they are, each with what it must keep (its session and ATT, the PBU waiting for it): when the LMA
+        holds an entry of the PBU's own interface (its ATT and MN-LL-ID, without one at its MAG: core/lookup.py
+        ``same_interface``, draining or not) the PBU is about that interface (RFC 5213 5.4.1.2 item 2, pmip6's
+        Proxy-CoA + ATT rule), unless Handoff Indicator 2 hands a session over from another interface. Review 19:
+        Handoff Indicator 3 or 4 back at the MAG where the interface's entry drained took (moved, or waited for and
+        probed) the session of the MN's other interface."""
+        if not isinstance(message, ProxyBindingUpdate) or not message.lifetime:
+            return []
+        options = PbuOptions.of(message)
+        if (options.mn_identifier is None or options.access_technology_type is None
+                or options.handoff_indicator is None
+                or options.handoff_indicator.value == HandoffIndicator.HANDOFF_BETWEEN_INTERFACES):
+            return []
+        att = options.access_technology_type.value
+        ll_id = options.mn_link_layer_identifier.identifier if options.mn_link_layer_identifier is not None else None
+        mine = self.lma.bindings_of(options.mn_identifier.identifier)
+        if not any(same_interface(att, ll_id, sender, entry) for entry in mine):
+            return []
+        pending = self.lma._pending
+        return [(entry, (entry.session(), entry.att, pending.get(entry))) for entry in mine
+                if entry.state is BceState.ACTIVE and not of_interface(entry, att, ll_id)]
+
+    def _check_other_interfaces_kept(self, kept: list[tuple[BindingCacheEntry, tuple]], outcome: Outcome) -> None:
+        """After :meth:`_other_interfaces`: each of those sessions is live where it was, with its ATT, no BRI was sent
+        for it, and no PBU began to wait for its de-registration."""
+        revoked = {event.session for event in outcome.events if isinstance(event, RevocationSent)}
+        for entry, (session, att, waiting) in kept:
+            check(entry.state is BceState.ACTIVE and (entry.session(), entry.att) == (session, att)
+                  and session not in revoked
+                  and self.lma._pending.get(entry) in (None, waiting),
+                  f"a PBU for an interface the LMA holds an entry of took, or waits for, the live session of "
+                  f"{entry.mn_id!r}'s other interface (ATT {att} at {session.peer.address}; RFC 5213 5.4)")
 
     def fire_timers(self) -> None:
         deadline = self.lma.next_deadline()
@@ -437,10 +484,16 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         return self.now + self.clock_offsets[mag]
 
     @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS), hi=st.sampled_from((1, 1, 3, 4)),
-          ll_id=st.sampled_from((None, b"\x02\x00\x00\x00\x00\x01")))
-    def attach(self, mn: bytes, mag: IPv6Address, hi: int, ll_id: bytes | None) -> None:
+          att=st.sampled_from(PAIR_ATTS), named=st.booleans())
+    def attach(self, mn: bytes, mag: IPv6Address, hi: int, att: int, named: bool) -> None:
+        """The MN's interface of ``att`` (named by its MN-LL-ID or not) attaches at ``mag``. A MAG holds one entry per
+        MN: while it registers or holds one of the MN's other interface, that one stays and this attach is none."""
+        held = self.mags[mag].entry(mn)
+        if held is not None and held.state in (BulState.REGISTERING, BulState.REGISTERED) and held.att != att:
+            return
         self.attached_at.setdefault(mn, set()).add(mag)
-        self._from_mag(mag, self.mags[mag].attach(AttachRequest(mn, att=4, hi=hi, ll_id=ll_id), self._clock(mag)))
+        request = AttachRequest(mn, att=att, hi=hi, ll_id=PAIR_LL_IDS[att] if named else None)  # type: ignore[index]
+        self._from_mag(mag, self.mags[mag].attach(request, self._clock(mag)))
 
     @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS))
     def detach(self, mn: bytes, mag: IPv6Address) -> None:
