@@ -30,12 +30,13 @@ def test_stale_156_for_an_older_transmission_does_not_orphan_the_accepted_retran
 
     from pmip6.core.bce import BceState
     from pmip6.core.bul import BulState
+    from pmip6.wire.numbers import AccessTechnologyType
 
     from fuzz.stateful import MagLmaPairMachine
 
     pair = MagLmaPairMachine()
     mag = IPv6Address("2001:db8::2")
-    pair.attach(b"mn2@opA", mag, 1, None)
+    pair.attach(b"mn2@opA", mag, 1, att=AccessTechnologyType.IEEE_802_11, named=False)
     pair.now += 1.0
     pair.fire_timers()  # the retransmission leaves while PBU 1 is still in flight
     while pair.in_flight:
@@ -76,29 +77,33 @@ def test_the_count_invariant_sees_a_count_left_where_no_entry_is() -> None:
 
 
 _A2, _A3 = "2001:db8::2", "2001:db8::3"
-_LL = b"\x02\x00\x00\x00\x00\x01"
+_WIFI = 4  # IEEE 802.11; the attach argument after it: named by its MN-LL-ID (fuzz/stateful.py PAIR_LL_IDS)
 
 
 @pytest.mark.parametrize(("machine", "steps"), [
     pytest.param("MagLmaPairMachine", [
-        ("attach", b"mn1@opA", _A2, 1, None), ("attach", b"mn1@opA", _A3, 1, _LL), ("settle",),
-        ("attach", b"mn1@opA", _A2, 1, _LL), ("settle",),
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, False), ("attach", b"mn1@opA", _A3, 1, _WIFI, True), ("settle",),
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("settle",),
     ], id="the interface named at the MAG still holding the MN: two live BCEs for one MN-ID + ATT + MN-LL-ID"),
     pytest.param("SequenceNumberPairMachine", [
-        ("attach", b"mn2@opA", _A2, 1, _LL), ("attach", b"mn1@opA", _A2, 1, None), ("attach", b"mn1@opA", _A2, 1, None),
-        ("attach", b"mn2@opA", _A2, 4, None), ("attach", b"mn2@opA", _A2, 1, None), ("settle",),
+        ("attach", b"mn2@opA", _A2, 1, _WIFI, True), ("attach", b"mn1@opA", _A2, 1, _WIFI, False),
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, False),
+        ("attach", b"mn2@opA", _A2, 4, _WIFI, False), ("attach", b"mn2@opA", _A2, 1, _WIFI, False), ("settle",),
     ], id="a waiting HI 4 PBU applied after its MAG's newer one: keys disagree"),
     pytest.param("SequenceNumberPairMachine", [
-        ("attach", b"mn2@opA", _A2, 1, _LL), ("attach", b"mn2@opA", _A3, 1, None), ("attach", b"mn2@opA", _A3, 1, _LL),
-        ("settle",), ("attach", b"mn2@opA", _A3, 1, None), ("settle",),
+        ("attach", b"mn2@opA", _A2, 1, _WIFI, True), ("attach", b"mn2@opA", _A3, 1, _WIFI, False),
+        ("attach", b"mn2@opA", _A3, 1, _WIFI, True),
+        ("settle",), ("attach", b"mn2@opA", _A3, 1, _WIFI, False), ("settle",),
     ], id="two live BCEs without MN-LL-ID at one MAG: keys disagree"),
     pytest.param("RestartingPairMachine", [
-        ("attach", b"mn1@opA", _A2, 1, None), ("attach", b"mn1@opA", _A2, 1, None), ("restart_mag", _A2),
-        ("attach", b"mn1@opA", _A2, 1, None), ("settle",),
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, False), ("attach", b"mn1@opA", _A2, 1, _WIFI, False),
+        ("restart_mag", _A2),
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, False), ("settle",),
     ], id="the PBA of a PBU sent before the MAG restarted"),
     pytest.param("RestartingPairMachine", [
-        ("attach", b"mn2@opA", _A2, 1, None), ("settle",), ("attach", b"mn2@opA", _A3, 4, None), ("deliver_at", 0),
-        ("restart_mag", _A3), ("attach", b"mn2@opA", _A3, 1, _LL), ("deliver_at", 1), ("deliver_at", 0),
+        ("attach", b"mn2@opA", _A2, 1, _WIFI, False), ("settle",), ("attach", b"mn2@opA", _A3, 4, _WIFI, False),
+        ("deliver_at", 0),
+        ("restart_mag", _A3), ("attach", b"mn2@opA", _A3, 1, _WIFI, True), ("deliver_at", 1), ("deliver_at", 0),
         ("deliver_at", 1), ("settle",),
     ], id="a MAG restarted in no time repeats the Timestamp of its earlier instance's waiting HI 4 PBU"),
 ])
@@ -124,13 +129,14 @@ def test_the_pair_machine_still_sees_a_registration_made_in_a_mags_name() -> Non
     from dataclasses import replace
     from ipaddress import IPv6Address
 
+    from pmip6.wire.numbers import AccessTechnologyType
     from pmip6.wire.options import TimestampOption
 
     from fuzz.stateful import RestartingPairMachine
 
     m = RestartingPairMachine()
     mag = IPv6Address("2001:db8::2")
-    m.attach(b"mn1@opA", mag, 1, None)
+    m.attach(b"mn1@opA", mag, 1, att=AccessTechnologyType.IEEE_802_11, named=False)
     ((send, sender),) = m.in_flight
     m.settle()
     m.now += 5
