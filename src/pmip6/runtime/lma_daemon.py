@@ -129,7 +129,7 @@ class LmaDaemon(Daemon):
 
     def warn_tenants_without_dataplane(self) -> None:
         """At start and after a reload: a tenant the data plane has no context for cannot forward its sessions'
-        packets (they are counted as the pump's ``io_errors``); its ``[[dataplane.tenant]]`` needs a restart."""
+        packets (they are counted as the drop ``no_routing_context``); its ``[[dataplane.tenant]]`` needs a restart."""
         if self.dataplane_tenants is None:
             return
         for tenant in self.lma.settings.tenants:
