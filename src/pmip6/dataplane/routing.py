@@ -45,7 +45,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL, fibmsg
 
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.route_dump import DefaultRoute, default_routes, netns_of
+from pmip6.dataplane.netlink_dump import netns_of
+from pmip6.dataplane.route_dump import DefaultRoute, default_routes
 
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
