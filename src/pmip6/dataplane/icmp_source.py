@@ -25,7 +25,8 @@ from typing import TypeVar
 
 from pyroute2 import IPRoute
 
-from pmip6.dataplane.routing import interface_index
+from pmip6.dataplane.netlink_dump import ADDRESS_MESSAGE, RTM_GETADDR, U32, attributes, dump
+from pmip6.dataplane.routing import interface_index, interface_indexes
 
 _K = TypeVar("_K")
 _UNIVERSE = 0
@@ -34,6 +35,9 @@ _DAD_FAILED = 0x08
 _NOT_ASSIGNED = _DAD_FAILED | 0x40
 """IFA_F_DADFAILED | IFA_F_TENTATIVE (<linux/if_addr.h>): an address duplicate address detection refused or has
 not finished; it is not assigned to the interface yet (RFC 4862 section 5.4), so nothing may come from it."""
+_IFA_ADDRESS, _IFA_LOCAL, _IFA_FLAGS = 1, 2, 8
+"""<linux/if_addr.h>."""
+_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,8 @@ class InterfaceAddress:
     scope: int
     address: str
     flags: int = 0
-    """ifa_flags (``ip addr`` shows them: tentative, dadfailed, ...)."""
+    """The address's flags (``ip addr`` shows them: tentative, dadfailed, ...): IFA_FLAGS's 32 bits, else
+    ifa_flags."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +62,30 @@ class IcmpSources:
 def choose_sources(addresses: Iterable[InterfaceAddress], preferred: int | None) -> IcmpSources:
     """Per family, a global, assigned address of interface ``preferred`` (an index), else the first one on the
     interface with the lowest index."""
-    chosen: dict[int, InterfaceAddress] = {}
-    for candidate in addresses:
-        if candidate.scope != _UNIVERSE or candidate.flags & _NOT_ASSIGNED:
-            continue
-        best = chosen.get(candidate.family)
-        if best is None or _rank(candidate, preferred) < _rank(best, preferred):
-            chosen[candidate.family] = candidate
-    return IcmpSources(*(socket.inet_pton(family, chosen[family].address) if family in chosen else None
-                         for family in (socket.AF_INET, socket.AF_INET6)))
+    return _Candidates.of(addresses).sources(preferred)
 
 
-def _rank(candidate: InterfaceAddress, preferred: int | None) -> tuple[bool, int]:
-    return candidate.index != preferred, candidate.index
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """Per family (IPv4, IPv6), the first global, assigned address of each interface (packed, by index) and the
+    one of the lowest index: :func:`choose_sources` for many interfaces costs one pass over the addresses."""
+
+    firsts: tuple[dict[int, bytes], dict[int, bytes]]
+    lowest: tuple[bytes | None, bytes | None]
+
+    @classmethod
+    def of(cls, addresses: Iterable[InterfaceAddress]) -> _Candidates:
+        firsts: tuple[dict[int, bytes], dict[int, bytes]] = ({}, {})
+        for candidate in addresses:
+            if candidate.scope == _UNIVERSE and not candidate.flags & _NOT_ASSIGNED:
+                firsts[candidate.family == socket.AF_INET6].setdefault(
+                    candidate.index, socket.inet_pton(candidate.family, candidate.address))
+        ipv4, ipv6 = (by_index[min(by_index)] if by_index else None for by_index in firsts)
+        return cls(firsts, (ipv4, ipv6))
+
+    def sources(self, preferred: int | None) -> IcmpSources:
+        index = 0 if preferred is None else preferred  # no interface has index 0
+        return IcmpSources(*(by_index.get(index, lowest) for by_index, lowest in zip(self.firsts, self.lowest)))
 
 
 def icmp_sources(ipr: IPRoute, interface: str | None) -> IcmpSources:
@@ -82,9 +98,9 @@ def icmp_sources_of(ipr: IPRoute, interfaces: Mapping[_K, str | None]) -> dict[_
     """:func:`icmp_sources` for each of ``interfaces`` (key -> preferred interface), from one reading of the
     namespace's addresses and links. A key whose interface is gone is left out: its TUN device keeps what it
     has until its session goes."""
-    addresses = _addresses(ipr)
-    indexes = {link.get("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
-    return {key: choose_sources(addresses, None if interface is None else indexes[interface])
+    candidates = _Candidates.of(_addresses(ipr))
+    indexes = interface_indexes(ipr)
+    return {key: candidates.sources(None if interface is None else indexes[interface])
             for key, interface in interfaces.items() if interface is None or interface in indexes}
 
 
@@ -97,6 +113,22 @@ def global_addresses(ipr: IPRoute, interface: str) -> list[InterfaceAddress]:
 
 
 def _addresses(ipr: IPRoute) -> list[InterfaceAddress]:
-    return [InterfaceAddress(message["index"], message["family"], message["scope"],
-                             message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"), message.get("flags") or 0)
-            for message in ipr.get_addr()]
+    """The IPv4 and IPv6 addresses of the netlink socket's namespace (``ip addr``), read in one RTM_GETADDR dump
+    (``pmip6.dataplane.netlink_dump``, taken even if changes interrupted it) of which only struct ifaddrmsg and
+    IFA_LOCAL, IFA_ADDRESS and IFA_FLAGS are decoded; the address is IFA_LOCAL, else IFA_ADDRESS (they differ only
+    on a point-to-point link, where IFA_ADDRESS is the peer's)."""
+    found: list[InterfaceAddress] = []
+    for (family, _, flags, scope, index), message in dump(ipr, RTM_GETADDR, ADDRESS_MESSAGE).messages:
+        if family not in _FAMILIES:
+            continue
+        local = address = None
+        for attribute, value in attributes(message):
+            if attribute == _IFA_LOCAL:
+                local = value
+            elif attribute == _IFA_ADDRESS:
+                address = value
+            elif attribute == _IFA_FLAGS:
+                (flags,) = U32.unpack(value)
+        if (chosen := local if local is not None else address) is not None:
+            found.append(InterfaceAddress(index, family, scope, socket.inet_ntop(family, chosen), flags))
+    return found

@@ -21,17 +21,22 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network
 
 from pyroute2 import IPRoute
 
 from pmip6.dataplane.address_index import prefix_key
+from pmip6.dataplane.netlink_dump import ROUTE_MESSAGE, RTM_GETROUTE, attributes, dump
 
 RT_TABLE_LOCAL = 255
 _DELIVERED = frozenset({2, 3, 4})
 """RTN_LOCAL, RTN_BROADCAST, RTN_ANYCAST (<linux/rtnetlink.h>)."""
-_WHOLE_SPACE = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
-"""By family, the destination of a route that has none (``local default``: everything is the node's)."""
+_NETWORKS: dict[int, tuple[type[IPv4Network] | type[IPv6Network], bytes]] = {
+    socket.AF_INET: (IPv4Network, bytes(4)), socket.AF_INET6: (IPv6Network, bytes(16))}
+"""By family, the network class and the destination of a route that has none (``local default``: everything is the
+node's)."""
+_RTA_DST = 1
+"""<linux/rtnetlink.h>."""
 ALWAYS_DELIVERED = (IPv4Network("255.255.255.255/32"), IPv4Network("224.0.0.0/4"), IPv6Network("ff00::/8"))
 """What the kernel delivers to the node whatever its local table holds: the limited broadcast, multicast."""
 Prefixes = tuple[tuple[tuple[int, frozenset[bytes]], ...], ...]
@@ -79,11 +84,17 @@ def _by_first_octet(networks: list[IPv4Network] | list[IPv6Network]) -> Prefixes
 
 def local_destinations(ipr: IPRoute) -> LocalDestinations:
     """What the kernel of the netlink socket's namespace delivers to the node itself: the routes of its local
-    table that deliver (``local``, ``broadcast``, ``anycast``, of any length) and :data:`ALWAYS_DELIVERED`."""
+    table that deliver (``local``, ``broadcast``, ``anycast``, of any length) and :data:`ALWAYS_DELIVERED`, read in
+    one route dump (``pmip6.dataplane.netlink_dump``, taken even if changes interrupted it) of which only struct
+    rtmsg and RTA_DST are decoded (the local table's number fits in rtm_table: RTA_TABLE only matters above 255)."""
     networks: list[IPv4Network | IPv6Network] = list(ALWAYS_DELIVERED)
-    for family, whole in _WHOLE_SPACE.items():
-        for route in ipr.get_routes(family=family, table=RT_TABLE_LOCAL):
-            if route["type"] in _DELIVERED:
-                destination = route.get_attr("RTA_DST") or whole
-                networks.append(ip_network(f"{destination}/{route['dst_len']}", strict=False))
+    for (family, dst_len, _, _, table, _, _, kind, _), found in dump(ipr, RTM_GETROUTE, ROUTE_MESSAGE).messages:
+        if table != RT_TABLE_LOCAL or kind not in _DELIVERED or family not in _NETWORKS:
+            continue
+        network, destination = _NETWORKS[family]
+        for attribute, value in attributes(found):
+            if attribute == _RTA_DST:
+                destination = bytes(value)
+                break
+        networks.append(network((destination, dst_len), strict=False))
     return LocalDestinations.of(networks)

@@ -8,6 +8,9 @@ import errno
 import socket
 import struct
 
+import pytest
+
+from pmip6.dataplane import icmp_source
 from pmip6.dataplane.address_watch import (
     RTM_DELADDR,
     RTM_NEWADDR,
@@ -15,7 +18,7 @@ from pmip6.dataplane.address_watch import (
     announces_address_change,
     announces_link_change,
 )
-from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources_of
+from pmip6.dataplane.icmp_source import IcmpSources, InterfaceAddress, icmp_sources_of
 
 RTM_NEWLINK, RTM_DELLINK, RTM_NEWROUTE, NLMSG_DONE = 16, 17, 24, 3
 
@@ -206,25 +209,20 @@ def test_close_abandons_a_refresh_under_way_and_closes_the_socket() -> None:
     assert asyncio.run(run()) == (1, -1)
 
 
-class FakeNetlink:
-    """What :func:`icmp_sources_of` asks of pyroute2's IPRoute: the address and link dumps."""
-
-    def __init__(self, addresses: list[tuple[int, int, int, str]], links: dict[str, int]) -> None:
-        self.addresses, self.links = addresses, links
-
-    def get_addr(self) -> list[dict[str, object]]:
-        return [{"index": index, "family": family, "scope": scope, "IFA_ADDRESS": address}
-                for index, family, scope, address in self.addresses]
-
-    def get_links(self) -> list[dict[str, object]]:
-        return [{"index": index, "IFLA_IFNAME": name} for name, index in self.links.items()]
-
-
-def test_icmp_sources_of_every_key_from_one_reading_an_interface_that_is_gone_left_out() -> None:
-    node = FakeNetlink([(1, socket.AF_INET, 254, "127.0.0.1"), (2, socket.AF_INET, 0, "192.0.2.2"),
-                        (3, socket.AF_INET, 0, "10.0.0.254"), (3, socket.AF_INET6, 0, "2001:db8:ff::fe")],
-                       {"lo": 1, "mag1": 2, "upa": 3})
-    found = icmp_sources_of(node, {"opA": "upa", None: None, "opB": "upb"})  # type: ignore[arg-type]
+def test_icmp_sources_of_every_key_from_one_reading_an_interface_that_is_gone_left_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One reading of the namespace's addresses and one of its interfaces (the raw dumps are compared with
+    pyroute2's in test_netlink_dump_kernel.py) serve every key."""
+    readings: list[str] = []
+    addresses = [InterfaceAddress(1, socket.AF_INET, 254, "127.0.0.1"), InterfaceAddress(2, socket.AF_INET, 0,
+                                                                                          "192.0.2.2"),
+                 InterfaceAddress(3, socket.AF_INET, 0, "10.0.0.254"),
+                 InterfaceAddress(3, socket.AF_INET6, 0, "2001:db8:ff::fe")]
+    monkeypatch.setattr(icmp_source, "_addresses", lambda ipr: readings.append("addresses") or addresses)
+    monkeypatch.setattr(icmp_source, "interface_indexes",
+                        lambda ipr: readings.append("links") or {"lo": 1, "mag1": 2, "upa": 3})
+    found = icmp_sources_of(object(), {"opA": "upa", None: None, "opB": "upb"})  # type: ignore[arg-type]
+    assert sorted(readings) == ["addresses", "links"]
     assert found == {
         "opA": IcmpSources(socket.inet_aton("10.0.0.254"), socket.inet_pton(socket.AF_INET6, "2001:db8:ff::fe")),
         None: IcmpSources(socket.inet_aton("192.0.2.2"), socket.inet_pton(socket.AF_INET6, "2001:db8:ff::fe")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 from pmip6.dataplane.icmp_source import IcmpSources, InterfaceAddress, choose_sources
@@ -49,3 +50,30 @@ def test_RFC4862_5_4_a_tentative_or_duplicate_address_is_not_yet_the_nodes() -> 
     assert choose_sources(NODE + access, 5) == packed("10.1.0.254", "2001:db8:1::1")
     assert choose_sources(NODE + [InterfaceAddress(5, V6, GLOBAL, "2001:db8:5::fe", 0x80)], 5) == \
         packed("10.1.0.254", "2001:db8:5::fe"), "a permanent one (IFA_F_PERMANENT) is"
+
+
+def _ranked(addresses: list[InterfaceAddress], preferred: int | None) -> IcmpSources:
+    """The rule of :func:`choose_sources` as a ranking, one address at a time: the oracle."""
+    chosen: dict[int, InterfaceAddress] = {}
+    for candidate in addresses:
+        if candidate.scope != GLOBAL or candidate.flags & 0x48:
+            continue
+        best = chosen.get(candidate.family)
+        rank = (candidate.index != preferred, candidate.index)
+        if best is None or rank < (best.index != preferred, best.index):
+            chosen[candidate.family] = candidate
+    return IcmpSources(*(socket.inet_pton(family, chosen[family].address) if family in chosen else None
+                         for family in (V4, V6)))
+
+
+def test_one_pass_over_the_addresses_chooses_as_the_ranking_does_for_every_interface() -> None:
+    """``icmp_sources_of`` serves hundreds of TUN devices from one pass (the first usable address of each interface,
+    the lowest interface's): on random nodes it picks what ranking every address for each interface picks."""
+    generator = random.Random(5845)
+    for _ in range(200):
+        node = [InterfaceAddress(generator.randint(1, 6), family, generator.choice((GLOBAL, GLOBAL, LINK, HOST)),
+                                 f"10.0.0.{number}" if family == V4 else f"2001:db8::{number}",
+                                 generator.choice((0, 0, 0x40, 0x08, 0x80)))
+                for number in range(generator.randint(0, 12)) for family in [generator.choice((V4, V6))]]
+        for preferred in (None, *range(1, 8)):
+            assert choose_sources(node, preferred) == _ranked(node, preferred), (node, preferred)

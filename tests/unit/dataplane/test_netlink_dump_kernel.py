@@ -1,0 +1,98 @@
+"""The raw dump readers (``pmip6.dataplane.netlink_dump`` and its users) against pyroute2's own decoding of the same
+namespace (root): the local table's destinations, the addresses with their flags, pmip6's default routes. The
+namespace holds IPv4 and IPv6 addresses, a secondary one, one with a peer (IFA_LOCAL differs from IFA_ADDRESS), a
+tentative one (its peer is down: duplicate address detection cannot run), one whose flags only IFA_FLAGS
+holds (noprefixroute), broadcast and anycast routes, ``local`` prefix routes and a ``local default`` (no RTA_DST), a
+``local`` route in another table, and pmip6 default routes in tables above 255 (RTA_TABLE)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+import pytest
+from pyroute2 import IPRoute, NetNS
+
+from pmip6.dataplane.icmp_source import InterfaceAddress, _addresses, icmp_sources_of
+from pmip6.dataplane.local_table import ALWAYS_DELIVERED, RT_TABLE_LOCAL, LocalDestinations, local_destinations
+from pmip6.dataplane.route_dump import DefaultRoute, default_routes
+from pmip6.dataplane.routing import RTPROT_PMIP6
+from pmip6.lab.namespaces import NamespaceSet, namespaces_available
+
+pytestmark = [pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or ""),
+              pytest.mark.netns]
+
+_TENTATIVE, _NOPREFIXROUTE = 0x40, 0x200
+_SETUP = """link add up0 type veth peer name eth0 netns {peer}
+link set up0 up
+link add up1 type veth peer name eth1 netns {peer}
+link set up1 up
+addr add 10.5.0.1/24 dev up0
+addr add 10.5.0.9/24 dev up0
+addr add 10.6.0.1 peer 10.6.0.2/32 dev up0
+addr add 2001:db8:5::1/64 dev up0
+addr add 2001:db8:6::1/64 dev up1 noprefixroute nodad
+addr add 192.0.2.1/24 dev up1
+route add local 10.9.9.0/24 dev lo table local
+route add local 2001:db8:99::/64 dev lo table local
+route add local 0.0.0.0/0 dev lo table local
+route add local 10.8.0.0/16 dev lo table 1000
+route add default dev up1 proto 213 table 20000
+route add blackhole default proto 213 table 20000 metric 4294967295
+route add default via 2001:db8:6::2 dev up1 proto 213 table 20001 onlink
+route add default via 192.0.2.2 dev up1 proto 213 table 7
+route add default dev up1 proto static table 20002
+"""
+
+
+def _pyroute2_local_destinations(ipr: IPRoute) -> LocalDestinations:
+    """What the local table held decoded by pyroute2 (the reading before the raw dump)."""
+    networks: list[IPv4Network | IPv6Network] = list(ALWAYS_DELIVERED)
+    for family, whole in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        for route in ipr.get_routes(family=family, table=RT_TABLE_LOCAL):
+            if route["type"] in (2, 3, 4):
+                networks.append(ip_network(f"{route.get_attr('RTA_DST') or whole}/{route['dst_len']}", strict=False))
+    return LocalDestinations.of(networks)
+
+
+def _pyroute2_addresses(ipr: IPRoute) -> list[InterfaceAddress]:
+    return [InterfaceAddress(message["index"], message["family"], message["scope"],
+                             message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"),
+                             message.get("IFA_FLAGS") or message["flags"])
+            for message in ipr.get_addr() if message["family"] in (socket.AF_INET, socket.AF_INET6)]
+
+
+def _pyroute2_default_routes(ipr: IPRoute) -> frozenset[DefaultRoute]:
+    return frozenset(
+        (route["family"], route.get("RTA_TABLE"), route.get("RTA_OIF"),
+         None if route.get("RTA_GATEWAY") is None else socket.inet_pton(route["family"], route.get("RTA_GATEWAY")))
+        for family in (socket.AF_INET, socket.AF_INET6) for route in ipr.get_routes(family=family)
+        if route["proto"] == RTPROT_PMIP6 and route["type"] == 1 and route["dst_len"] == 0)
+
+
+def test_the_raw_dumps_read_what_pyroute2_reads() -> None:
+    with NamespaceSet(f"pnd{os.getpid()}") as spaces:
+        spaces.create("node", (("net/ipv6/conf/all/forwarding", "1"), ("net/ipv6/conf/default/accept_dad", "1")))
+        spaces.create("peer")
+        subprocess.run(["ip", "-n", spaces.ns("node"), "-batch", "-"], check=True, text=True,
+                       input=_SETUP.format(peer=spaces.ns("peer")))
+        with NetNS(spaces.ns("node")) as ipr:
+            addresses, expected_addresses = _addresses(ipr), _pyroute2_addresses(ipr)
+            destinations, expected_destinations = local_destinations(ipr), _pyroute2_local_destinations(ipr)
+            routes, expected_routes = default_routes(ipr, RTPROT_PMIP6), _pyroute2_default_routes(ipr)
+            sources = icmp_sources_of(ipr, {"up0": "up0", "up1": "up1", "none": None})
+    assert addresses == expected_addresses
+    assert destinations == expected_destinations
+    assert routes == expected_routes
+    by_address = {address.address: address for address in addresses}  # the namespace is what the test says
+    assert by_address["2001:db8:5::1"].flags & _TENTATIVE and by_address["2001:db8:6::1"].flags & _NOPREFIXROUTE
+    assert "10.6.0.1" in by_address and "10.5.0.9" in by_address
+    assert all(packed in destinations for packed in (socket.inet_aton("10.9.9.7"), socket.inet_aton("198.51.100.1"),
+                                                     socket.inet_pton(socket.AF_INET6, "2001:db8:99::7")))
+    assert {(family, table) for family, table, _, _ in routes} == {(socket.AF_INET, 20000),
+                                                                 (socket.AF_INET6, 20001), (socket.AF_INET, 7)}
+    assert sources["up0"].ipv4 == socket.inet_aton("10.5.0.1") and sources["up1"].ipv4 == socket.inet_aton(
+        "192.0.2.1")
+    assert sources["up0"].ipv6 == sources["up1"].ipv6 == socket.inet_pton(socket.AF_INET6, "2001:db8:6::1")
