@@ -13,7 +13,7 @@ from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.forwarder import Direction, Encapsulated, Forwarder, Fragmented, SessionRoute, TooBig
 from pmip6.dataplane.formats import Buffer
-from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
+from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU
 
 
 class LmaForwarder(Forwarder):
@@ -36,20 +36,23 @@ class LmaForwarder(Forwarder):
         return session.downlink_key
 
     @staticmethod
-    def local_side(session: TunnelSession) -> str | None:
-        """Uplink packets from the tunnel go to the session's tenant routing context."""
-        return session.tenant
+    def local_side(session: TunnelSession) -> str:
+        """Uplink packets from the tunnel go to the session's tenant routing context; a session without a tenant
+        to that of the tenant named ``default`` (DEFAULT_TENANT: one ``[[tenant]]`` may have that name too)."""
+        return session.tenant or DEFAULT_TENANT
 
     def _index_local(self, route: SessionRoute) -> None:
         session = route.session
-        self._homes.add(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
+        self._homes.add(self.local_side(session), session.ipv4_home_address, session.home_network_prefixes, route)
 
     def _unindex_local(self, route: SessionRoute) -> None:
         session = route.session
-        self._homes.remove(session.tenant, session.ipv4_home_address, session.home_network_prefixes, route)
+        self._homes.remove(self.local_side(session), session.ipv4_home_address, session.home_network_prefixes, route)
 
     def from_tenant(self, tenant: str | None, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:
-        """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs."""
+        """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs (None: the
+        tenant named ``default``)."""
+        tenant = tenant or DEFAULT_TENANT
         route = self._homes.find(tenant, packet, AddressField.DESTINATION)
         if route is None:
             return self._drop(DropReason.NO_SESSION, tenant=tenant)

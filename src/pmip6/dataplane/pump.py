@@ -119,7 +119,7 @@ from pmip6.dataplane.routing import (
     steer,
     unsteer,
 )
-from pmip6.dataplane.settings import DEFAULT_TENANT, LmaDataplaneSettings, MagDataplaneSettings
+from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings
 from pmip6.dataplane.tun import open_tun
 from pmip6.naming import naming
 from pmip6.wire.numbers import IPProto
@@ -847,8 +847,7 @@ class LmaPump(Pump):
             sources = await self.netlink(icmp_sources, self.ipr, tenant.uplink)
             with inside(self.netns), naming(f"TUN device {tenant.tun}"):
                 fd = open_tun(tenant.tun)
-            key = None if tenant.name == DEFAULT_TENANT else tenant.name
-            self._attach_local(key, fd, tenant.uplink, sources, tenant.tun)
+            self._attach_local(tenant.name, fd, tenant.uplink, sources, tenant.tun)
             await self.netlink(set_up, self.ipr, tenant.tun)
             if tenant.uplink is not None:
                 steering = Steering()
