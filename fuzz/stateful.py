@@ -531,16 +531,17 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                 break
         if not self.checks_agreement:
             return
-        # A session is its MN's at that MAG on that interface (RFC 5213 5.4.1: MN-ID, Proxy-CoA, MN-LL-ID): an MN
-        # may hold a second one at the same MAG, e.g. one whose de-registration was lost before the MAG reused
-        # its entry for a new attachment (it stays at the LMA until its lifetime ends).
-        bces = {(entry.mn_id, entry.proxy_coa.address, entry.mn_ll_id): entry for entry in self.lma.bindings()
-                if entry.state is BceState.ACTIVE}
+        # A session is its MN's at that MAG on that interface (RFC 5213 5.4.1: MN-ID, Proxy-CoA, MN-LL-ID, and the
+        # ATT, which tells the MN's interfaces apart without MN-LL-IDs, core/lookup.py same_interface): an MN may hold
+        # a second one at the same MAG, e.g. one whose de-registration was lost before the MAG reused its entry for a
+        # new attachment (it stays at the LMA until its lifetime ends), of another interface too.
+        bces = {(entry.mn_id, entry.proxy_coa.address, entry.mn_ll_id, entry.att): entry
+                for entry in self.lma.bindings() if entry.state is BceState.ACTIVE}
         for address, mag in self.mags.items():
             for entry in mag.entries():
                 if entry.state is not BulState.REGISTERED or entry.pending is not None:
                     continue
-                bce = bces.get((entry.mn_id, address, entry.mn_ll_id))
+                bce = bces.get((entry.mn_id, address, entry.mn_ll_id, entry.att))
                 if bce is None and len(self.attached_at.get(entry.mn_id, ())) > 1:
                     continue  # the MN moved between MAGs: the BRI telling the old one may have been lost (RFC 5846 6.3)
                 if bce is None:
