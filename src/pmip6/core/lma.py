@@ -225,10 +225,12 @@ class _Registration:
 
     def supersedes(self, earlier: _Registration) -> bool:
         """Whether this PBU is ``earlier`` again (a duplicate) or its MAG's newer one for the same interface: the same
-        MAG sent both, for the same MN, ATT and MN-LL-ID, this one not before (the same or a later Timestamp when both
-        carry one, RFC 5213 5.5, else the same or a newer sequence number, RFC 6275 9.5.1)."""
-        if (self.source.address != earlier.source.address or self.mn_id != earlier.mn_id
-                or self.interface() != earlier.interface()):
+        MAG sent both (from one signaling address for one Proxy-CoA: one address naming several in Alternate Care-of
+        Address options is several MAGs' tunnels to the lookup, review 20), for the same MN, ATT and MN-LL-ID, this
+        one not before (the same or a later Timestamp when both carry one, RFC 5213 5.5, else the same or a newer
+        sequence number, RFC 6275 9.5.1)."""
+        if (self.source.address != earlier.source.address or self.proxy_coa.address != earlier.proxy_coa.address
+                or self.mn_id != earlier.mn_id or self.interface() != earlier.interface()):
             return False
         stamp, earlier_stamp = self.options.timestamp, earlier.options.timestamp
         if stamp is not None and earlier_stamp is not None:
