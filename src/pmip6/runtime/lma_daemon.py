@@ -262,7 +262,8 @@ class LmaDaemon(Daemon):
             try:
                 problem = transport.authorize(self.lma.settings.authorized_mags)
             except OSError as error:
-                problem = f"the socket programs could not be set: {error}"
+                problem = (f"the socket programs could not be set: {error} (the previous ones stay: a [[mag]] added "
+                           "since may go unheard until a restart)")
             if problem == self._strangers_not_apart.get(name):
                 continue
             self._strangers_not_apart[name] = problem
