@@ -1,6 +1,9 @@
 """A TUN device of the pump deleted by hand (``ip link del pmip7``, a tool flushing links) while its context has
 sessions is created again, with its routes (and at the LMA its host addresses), and traffic flows again; one the
-pump deleted itself with the context's last session stays gone (docs/dataplane.md, "The pump").
+pump deleted itself with the context's last session stays gone (docs/dataplane.md, "The pump"). The re-creation
+follows the device list, not only a failed read of the old descriptor, puts the routes into the new device at the same
+re-reading, and one that fails half-way (the device could not be brought up or given its addresses) leaves nothing
+behind and is tried again at the next re-reading (review 20's surviving mutants).
 
 Before, the deleted device's table kept only its blackhole floor: the MAG's downlink (or, at the LMA, the tenant's
 downlink) went nowhere until the daemon restarted, and the packets leaving the tunnel for it were counted as
@@ -9,26 +12,31 @@ forwarded while their writes failed."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import os
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
-from dataplane_lab import MAG_SETTINGS, Node, requires_netns, sessions_for, start_pumps, stop_pumps
+from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, sessions_for, start_pumps, stop_pumps
 from pyroute2 import NetNS
 
-from pmip6.core.events import BindingDeregistered
+from pmip6.core.events import BindingDeregistered, BindingEstablished
+from pmip6.dataplane import pump as pump_module
+from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.lab.figure1 import LMA_UPLINK_ADDRESS, Figure1Lab
 from pmip6.lab.traffic import EchoServer, echo, requests_of, start_servers
 
 pytestmark = [requires_netns, pytest.mark.netns]
 _RTN_UNICAST = 1
+_IFF_UP = 0x1
 
 
 @pytest.fixture
 def lab() -> Iterator[Figure1Lab]:
-    with Figure1Lab(prefix=f"fixi-tun{os.getpid()}") as built:
+    with Figure1Lab(prefix=f"fixm-tun{os.getpid()}") as built:
         yield built
 
 
@@ -41,6 +49,12 @@ def _index(lab: Figure1Lab, node: str, interface: str) -> int | None:
 def _delete(lab: Figure1Lab, node: str, interface: str) -> None:
     with NetNS(lab.ns(node)) as ipr:
         ipr.link("del", index=ipr.link_lookup(ifname=interface)[0])
+
+
+def _is_up(lab: Figure1Lab, node: str, interface: str) -> bool:
+    with NetNS(lab.ns(node)) as ipr:
+        (link,) = ipr.get_links(ipr.link_lookup(ifname=interface)[0])
+        return bool(link["flags"] & _IFF_UP)
 
 
 def _default_interface(lab: Figure1Lab, node: str, table: int) -> int | None:
@@ -143,3 +157,116 @@ def test_a_tun_device_the_pump_removed_with_its_last_session_is_not_created_agai
             await stop_pumps(node)
 
     assert asyncio.run(scenario()) == (None, [])
+
+
+async def _driven_by_hand(pump: Pump, key: str) -> None:
+    """Stop ``pump``'s address watch and the reader of ``key``'s TUN descriptor: the test re-reads by hand
+    (:meth:`Pump._restore_routes`, what a link notification runs), and the old descriptor is never read, so its
+    failure cannot create the device again first."""
+    assert pump._address_watch is not None and pump._loop is not None
+    await pump._address_watch.close()
+    pump._address_watch = None
+    pump._loop.remove_reader(pump._local_fds[key])
+
+
+async def _served(lab: Figure1Lab, node_name: str) -> tuple[LmaPump | MagPump, str, str, int]:
+    """A started pump of ``node_name`` ("lma": tenant opA's ``tena``; "mag": MN-1's access interface acc1) driven
+    by hand (:func:`_driven_by_hand`): (pump, TUN key, TUN device, the table whose default route goes into it)."""
+    if node_name == "lma":
+        lma = LmaPump(LMA_SETTINGS, netns=lab.ns("lma"))
+        await lma.start()
+        await _driven_by_hand(lma, "opA")
+        return lma, "opA", "tena", 101
+    mag = MagPump(MAG_SETTINGS, netns=lab.ns("mag"))
+    await mag.start()
+    await mag.apply(BindingEstablished(sessions_for("mn1")[1]))
+    index = await asyncio.to_thread(_index, lab, "mag", "acc1")
+    assert index is not None
+    await _driven_by_hand(mag, "acc1")
+    return mag, "acc1", f"{MAG_SETTINGS.tun_prefix}{index}", MAG_SETTINGS.table_base + 2 * index
+
+
+@pytest.mark.parametrize("node_name", ["lma", "mag"])
+def test_a_tun_device_deleted_unread_is_created_again_and_routed_into_by_one_rereading(
+        lab: Figure1Lab, node_name: str) -> None:
+    """The deletion seen by the link notification before any read of the old descriptor: the one re-reading it
+    causes creates the device again (from the device list, ``interface_indexes``) and puts the table's route into
+    the new one (it reads the indexes again after a re-creation), without waiting for another notification.
+    Kills review 20's mutants "re-create only after a read error" and "``created`` False after a re-creation"."""
+    async def scenario() -> None:
+        pump, _, tun, table = await _served(lab, node_name)
+        try:
+            old = await asyncio.to_thread(_index, lab, node_name, tun)
+            assert old is not None and await asyncio.to_thread(_default_interface, lab, node_name, table) == old
+            await asyncio.to_thread(_delete, lab, node_name, tun)
+            await pump._restore_routes()
+            new = await asyncio.to_thread(_index, lab, node_name, tun)
+            assert new not in (None, old), f"{tun} was not created again"
+            assert await asyncio.to_thread(_is_up, lab, node_name, tun)
+            assert await asyncio.to_thread(_default_interface, lab, node_name, table) == new
+            if node_name == "lma":
+                assert LMA_UPLINK_ADDRESS in await asyncio.to_thread(_ipv4_addresses, lab, "lma", tun)
+            assert pump.io_errors == 0  # the old descriptor was never read
+        finally:
+            await pump.stop()
+
+    asyncio.run(scenario())
+
+
+class _FailingOnce:
+    """Stands in for the netlink call ``name`` of the pump (``pmip6.dataplane.routing``): fails once with EIO, then
+    makes the real call."""
+
+    def __init__(self, name: str) -> None:
+        self.__name__ = name
+        self._call = getattr(pump_module, name)
+        self.failures = 1
+
+    def __call__(self, *args: object) -> object:
+        if self.failures:
+            self.failures -= 1
+            raise OSError(errno.EIO, f"injected failure of {self.__name__}")
+        return self._call(*args)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _recreation_events(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.fields["event"] for record in caplog.records  # type: ignore[attr-defined]
+            if getattr(record, "fields", {}).get("event", "").startswith("dataplane_tun_recreate")]
+
+
+@pytest.mark.parametrize("failing", ["set_up", "add_host_addresses"])
+def test_a_recreation_failing_after_its_device_opened_leaves_nothing_and_is_tried_again(
+        lab: Figure1Lab, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, failing: str) -> None:
+    """``tena`` deleted; its re-creation opens the new device, then bringing it up (or giving it ``upa``'s address)
+    fails: logged once as an error, the new descriptor closed (so the half-made device goes with it) and the key
+    left without one, so the next re-reading tries again and succeeds. No descriptor leaks. Kills review 20's
+    mutant "no ``_lose_local`` when set_up or add_host_addresses fails" (the descriptor stayed registered, the
+    next re-reading saw a descriptor and a device of that name and the device stayed down for good)."""
+    async def scenario() -> None:
+        pump, key, tun, table = await _served(lab, "lma")
+        try:
+            before = _open_descriptors()
+            await asyncio.to_thread(_delete, lab, "lma", tun)
+            monkeypatch.setattr(pump_module, failing, _FailingOnce(failing))
+            await pump._restore_routes()
+            assert _recreation_events(caplog) == ["dataplane_tun_recreate_failed"]
+            assert key not in pump._local_fds  # nothing delivered to it (Forwarder.deliverable)
+            assert await asyncio.to_thread(_index, lab, "lma", tun) is None  # gone with its closed descriptor
+            assert _open_descriptors() == before - 1
+
+            await pump._restore_routes()
+            assert _recreation_events(caplog) == ["dataplane_tun_recreate_failed", "dataplane_tun_recreated"]
+            new = await asyncio.to_thread(_index, lab, "lma", tun)
+            assert new is not None and await asyncio.to_thread(_is_up, lab, "lma", tun)
+            assert await asyncio.to_thread(_default_interface, lab, "lma", table) == new
+            assert LMA_UPLINK_ADDRESS in await asyncio.to_thread(_ipv4_addresses, lab, "lma", tun)
+            assert key in pump._local_fds and _open_descriptors() == before
+        finally:
+            await pump.stop()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
