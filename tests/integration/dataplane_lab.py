@@ -10,7 +10,7 @@ import asyncio
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from ipaddress import IPv4Address, IPv6Network, ip_address
@@ -126,6 +126,14 @@ async def stop_pumps(node: Node) -> None:
         await pump.stop()
 
 
+async def stop_servers_and_pumps(node: Node, servers: Mapping[str, EchoServer]) -> None:
+    """Close the operators' echo servers that opened a socket, then stop every pump of ``node``."""
+    for server in servers.values():
+        if server.transport is not None:
+            server.transport.close()
+    await stop_pumps(node)
+
+
 TUNNEL_FILTER = ("gre or udp.port == 5437 or ip.proto == 4 or ip.proto == 41 or ipv6.nxt == 4 "
                  "or ipv6.nxt == 41 or icmp or icmpv6.type == 1 or icmpv6.type == 4")
 """Tunneled data in every format, plus the ICMP errors a kernel would send for an unhandled protocol."""
@@ -207,10 +215,7 @@ async def figure1_traffic(lab: Figure1Lab, mns: tuple[str, ...], mode: Mode = Mo
         return TrafficResult(replies, {t: s.seen for t, s in servers.items()}, node.lma.stats(),
                              node.mags["mag"].stats(), mode.inner6)
     finally:
-        for server in servers.values():
-            if server.transport is not None:
-                server.transport.close()
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def assert_each_mn_reached_only_its_operator(result: TrafficResult) -> None:

@@ -19,6 +19,7 @@ from dataplane_lab import (
     start_pumps,
     start_servers,
     stop_pumps,
+    stop_servers_and_pumps,
     tunnel_frames,
     uplink_key,
 )
@@ -110,9 +111,7 @@ async def echo_sizes(lab: Figure1Lab, mode: Mode, sizes: tuple[int, ...]) -> tup
                 received.append(len(await asyncio.wait_for(loop.sock_recv(sock, 9000), 2.0)))
             return received, [frame[14:] for _, frame in link.drain()]
     finally:
-        for server in servers.values():
-            server.transport.close()  # type: ignore[union-attr]
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def is_fragment(packet: bytes) -> bool:

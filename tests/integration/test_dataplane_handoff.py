@@ -23,7 +23,7 @@ from dataplane_lab import (
     sessions_for,
     start_pumps,
     start_servers,
-    stop_pumps,
+    stop_servers_and_pumps,
     uplink_key,
 )
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
@@ -58,9 +58,7 @@ async def handoff(lab: Figure1Lab) -> dict[str, object]:
         return {"before": before, "after": after, "mn1": await echo(lab, "mn1"),
                 "state_before": state_before, "state_after": await old_mag_state(node)}
     finally:
-        for server in servers.values():
-            server.transport.close()  # type: ignore[union-attr]
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def test_RFC5845_3_3_2_handoff_keeps_uplink_key_and_clears_the_old_mag(lab: Figure1Lab, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from dataplane_lab import requires_netns, start_pumps, stop_pumps
+from dataplane_lab import requires_netns, start_pumps, stop_servers_and_pumps
 from pyroute2 import NetNS
 
 from pmip6.lab.figure1 import TENANT_UPLINK, Figure1Lab
@@ -56,10 +56,7 @@ async def _flap_then_echo(lab: Figure1Lab, node_name: str, interface: str,
         replies = await echo(lab, "mn1", count=5, timeout=1.0)
         return replies, {tenant: dict(server.seen) for tenant, server in servers.items()}
     finally:
-        for server in servers.values():
-            if server.transport is not None:
-                server.transport.close()
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def _leaked(seen: dict[str, dict[object, object]]) -> list[object]:

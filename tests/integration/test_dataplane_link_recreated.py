@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from dataplane_lab import Node, requires_netns, start_pumps, stop_pumps
+from dataplane_lab import Node, requires_netns, start_pumps, stop_servers_and_pumps
 from pyroute2 import NetNS
 
 from pmip6.dataplane.routing import Steering, interface_indexes, restore_routes, steer
@@ -117,10 +117,7 @@ async def _recreated(lab: Figure1Lab, node_name: str, interface: str, table: int
         after = _session_packets(node, "mn1@example.net")
         assert (after[0] - before[0], after[1] - before[1]) == (5, 5)
     finally:
-        for server in servers.values():
-            if server.transport is not None:
-                server.transport.close()
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def test_a_tenant_uplink_created_again_gets_its_routes_back_and_nothing_leaks_while_it_is_gone(
@@ -180,10 +177,7 @@ async def _deleted_by_hand(lab: Figure1Lab, table: int, index: int) -> None:
         replies, _ = await _mn1_echo(lab, servers)
         assert replies == requests_of("mn1"), f"MN-1's downlink did not resume: {replies}"
     finally:
-        for server in servers.values():
-            if server.transport is not None:
-                server.transport.close()
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def test_a_context_route_deleted_by_hand_is_put_back_at_the_next_link_notification(lab: Figure1Lab) -> None:

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, stop_pumps
+from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, stop_servers_and_pumps
 from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 from pmip6.lab.figure1 import Figure1Lab
@@ -41,10 +41,7 @@ def test_uplink_of_a_tenant_without_a_dataplane_tenant_is_no_routing_context_not
             served = await echo(lab, "mn1", count=5, timeout=0.5)
             seen = {tenant: {payload for _, payload in server.seen} for tenant, server in servers.items()}
         finally:
-            for server in servers.values():
-                if server.transport is not None:
-                    server.transport.close()
-            await stop_pumps(node)
+            await stop_servers_and_pumps(node, servers)
         return node, lost, served, seen
 
     node, lost, served, seen = asyncio.run(scenario())

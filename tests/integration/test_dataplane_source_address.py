@@ -21,7 +21,7 @@ from dataplane_lab import (
     sessions_for,
     start_pumps,
     start_servers,
-    stop_pumps,
+    stop_servers_and_pumps,
 )
 from pmip6.core.events import BindingEstablished, Peer
 from pmip6.lab.figure1 import LMA_ADDRESS, Figure1Lab
@@ -39,9 +39,7 @@ async def traffic_via_loopback_lmaa(lab: Figure1Lab) -> tuple[list[bytes], dict[
         await node.mags["mag"].apply(BindingEstablished(replace(at_mag, peer=Peer(ip_address(LMAA)))))
         return await echo(lab, "mn1"), node.mags["mag"].stats()
     finally:
-        for server in servers.values():
-            server.transport.close()  # type: ignore[union-attr]
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def test_GK_4_2_13_lma_sends_from_its_lmaa_not_from_the_link_address(lab: Figure1Lab) -> None:

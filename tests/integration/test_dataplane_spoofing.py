@@ -28,6 +28,7 @@ from dataplane_lab import (
     start_pumps,
     start_servers,
     stop_pumps,
+    stop_servers_and_pumps,
     uplink_key,
 )
 from pmip6.dataplane.netns import inside
@@ -87,9 +88,7 @@ async def spoof_and_echo(lab: Figure1Lab) -> tuple[dict[str, object], list[bytes
         seen = {payload for _, payload in servers["opA"].seen}
         return node.lma.stats(), replies, seen
     finally:
-        for server in servers.values():
-            server.transport.close()  # type: ignore[union-attr]
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def test_GK_5_2_7_GK_7_1_2_wrong_source_unknown_key_and_bad_tlv_are_dropped_and_counted(lab: Figure1Lab) -> None:
@@ -167,9 +166,7 @@ async def inject_from_the_wrong_side(lab: Figure1Lab, mode: Mode) -> tuple[list[
             await asyncio.sleep(0.1)
             return received(at_opb), received(at_victim), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
     finally:
-        for server in servers.values():
-            server.transport.close()  # type: ignore[union-attr]
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 @pytest.mark.parametrize("mode", [Mode(), Mode(keyed=False), Mode(ipv6=True), Mode(tlv=True)],
@@ -225,9 +222,7 @@ async def send_to_the_lma_host(lab: Figure1Lab, destinations: tuple[str, ...]) -
             await asyncio.sleep(0.1)
             return received(at_lma) + received(at_lma6), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
     finally:
-        for server in servers.values():
-            server.transport.close()  # type: ignore[union-attr]
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def test_an_mns_uplink_to_an_address_of_the_lma_is_dropped_not_delivered_to_the_lma_host(lab: Figure1Lab) -> None:

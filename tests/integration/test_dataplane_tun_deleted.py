@@ -20,7 +20,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, sessions_for, start_pumps, stop_pumps
+from dataplane_lab import (LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, sessions_for, start_pumps, stop_pumps,
+                          stop_servers_and_pumps)
 from pyroute2 import NetNS
 
 from pmip6.core.events import BindingDeregistered, BindingEstablished
@@ -118,10 +119,7 @@ async def _deleted_and_back(lab: Figure1Lab, node_name: str, tun: str, table: in
         pump = node.lma if node_name == "lma" else node.mags["mag"]
         assert pump.stats()["io_errors"] <= 1  # the old descriptor's failed read, if the pump saw it fail
     finally:
-        for server in servers.values():
-            if server.transport is not None:
-                server.transport.close()
-        await stop_pumps(node)
+        await stop_servers_and_pumps(node, servers)
 
 
 def test_a_mag_tun_device_deleted_by_hand_is_created_again_and_the_downlink_flows(lab: Figure1Lab) -> None:

@@ -26,6 +26,7 @@ from dataplane_lab import (
     requires_tshark,
     start_pumps,
     stop_pumps,
+    stop_servers_and_pumps,
 )
 from pmip6.dataplane.encapsulation_limit import destination_options
 from pmip6.dataplane.netns import inside
@@ -267,9 +268,7 @@ def test_RFC2473_4_1_1_c_d_the_outer_ipv6_header_carries_one_less_or_the_configu
                 await loop.sock_sendto(sock, b"limited", (SERVER6, ECHO_PORT))
                 return await asyncio.wait_for(loop.sock_recv(sock, 2048), 2.0), node
         finally:
-            for server in servers.values():
-                server.transport.close()  # type: ignore[union-attr]
-            await stop_pumps(node)
+            await stop_servers_and_pumps(node, servers)
 
     with Capture(lab, "lma", LMA_INTERFACE["mag"], tmp_path) as capture:
         reply, node = asyncio.run(run())
