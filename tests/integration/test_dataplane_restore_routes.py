@@ -54,6 +54,7 @@ class _Pump:
     def __init__(self, ipr: NetNS, steerings: list[Steering]) -> None:
         self.ipr, self._steerings = ipr, steerings
         self._tuns: dict[str, str] = {}  # no TUN devices here (test_dataplane_tun_deleted.py has them)
+        self._half_made: dict[str, int] = {}
 
     async def netlink(self, function, *args):
         return function(*args)

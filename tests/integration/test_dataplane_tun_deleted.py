@@ -2,8 +2,9 @@
 sessions is created again, with its routes (and at the LMA its host addresses), and traffic flows again; one the
 pump deleted itself with the context's last session stays gone (docs/dataplane.md, "The pump"). The re-creation
 follows the device list, not only a failed read of the old descriptor, puts the routes into the new device at the same
-re-reading, and one that fails half-way (the device could not be brought up or given its addresses) leaves nothing
-behind and is tried again at the next re-reading (review 20's surviving mutants).
+re-reading (review 20's surviving mutants), and one that fails half-way (the device could not be brought up or given
+its addresses) keeps the half-made device, not served, and tries again on it at the next re-reading: its own creation
+causes no storm of attempts, and a descriptor is never leaked (fixn).
 
 Before, the deleted device's table kept only its blackhole floor: the MAG's downlink (or, at the LMA, the tenant's
 downlink) went nowhere until the daemon restarted, and the packets leaving the tunnel for it were counted as
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import math
 import os
 import socket
 import time
@@ -27,7 +29,7 @@ from pyroute2 import NetNS
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.dataplane import pump as pump_module
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
-from pmip6.lab.figure1 import LMA_UPLINK_ADDRESS, Figure1Lab
+from pmip6.lab.figure1 import LMA_UPLINK_ADDRESS, TENANT_UPLINK, Figure1Lab
 from pmip6.lab.traffic import EchoServer, echo, requests_of, start_servers
 
 pytestmark = [requires_netns, pytest.mark.netns]
@@ -37,7 +39,7 @@ _IFF_UP = 0x1
 
 @pytest.fixture
 def lab() -> Iterator[Figure1Lab]:
-    with Figure1Lab(prefix=f"fixm-tun{os.getpid()}") as built:
+    with Figure1Lab(prefix=f"fixn-tun{os.getpid()}") as built:
         yield built
 
 
@@ -211,16 +213,19 @@ def test_a_tun_device_deleted_unread_is_created_again_and_routed_into_by_one_rer
     asyncio.run(scenario())
 
 
-class _FailingOnce:
-    """Stands in for the netlink call ``name`` of the pump (``pmip6.dataplane.routing``): fails once with EIO, then
-    makes the real call."""
+class _Failing:
+    """Stands in for the netlink call ``name`` of the pump (``pmip6.dataplane.routing``): fails with EIO while
+    ``failures`` is above 0 (each failure counts one down; ``math.inf``: until set to 0), then makes the real
+    call. ``calls`` counts every call."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, failures: float = 1) -> None:
         self.__name__ = name
         self._call = getattr(pump_module, name)
-        self.failures = 1
+        self.failures = failures
+        self.calls = 0
 
     def __call__(self, *args: object) -> object:
+        self.calls += 1
         if self.failures:
             self.failures -= 1
             raise OSError(errno.EIO, f"injected failure of {self.__name__}")
@@ -237,32 +242,41 @@ def _recreation_events(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 @pytest.mark.parametrize("failing", ["set_up", "add_host_addresses"])
-def test_a_recreation_failing_after_its_device_opened_leaves_nothing_and_is_tried_again(
+def test_a_recreation_failing_after_its_device_opened_keeps_it_half_made_and_tries_again_on_it(
         lab: Figure1Lab, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, failing: str) -> None:
     """``tena`` deleted; its re-creation opens the new device, then bringing it up (or giving it ``upa``'s address)
-    fails: logged once as an error, the new descriptor closed (so the half-made device goes with it) and the key
-    left without one, so the next re-reading tries again and succeeds. No descriptor leaks. Kills review 20's
-    mutant "no ``_lose_local`` when set_up or add_host_addresses fails" (the descriptor stayed registered, the
-    next re-reading saw a descriptor and a device of that name and the device stayed down for good)."""
+    fails twice: logged once as an error; the new device is kept with its descriptor (down, or up without the
+    address) but not served: no descriptor the forwarder delivers to, no route into it, even at a re-reading that
+    lists it. The third re-reading tries again on that same device and serves it. No descriptor leaks. Kills review
+    20's mutant "the failed device is served" (the next re-reading saw a descriptor and a device of that name and
+    the device stayed down for good) and fixn's "closed and created anew at each failure" (the storm of its own
+    link notifications)."""
     async def scenario() -> None:
         pump, key, tun, table = await _served(lab, "lma")
         try:
             before = _open_descriptors()
             await asyncio.to_thread(_delete, lab, "lma", tun)
-            monkeypatch.setattr(pump_module, failing, _FailingOnce(failing))
-            await pump._restore_routes()
-            assert _recreation_events(caplog) == ["dataplane_tun_recreate_failed"]
-            assert key not in pump._local_fds  # nothing delivered to it (Forwarder.deliverable)
-            assert await asyncio.to_thread(_index, lab, "lma", tun) is None  # gone with its closed descriptor
-            assert _open_descriptors() == before - 1
+            monkeypatch.setattr(pump_module, failing, _Failing(failing, failures=2))
+            half_made = None
+            for _ in range(2):
+                await pump._restore_routes()
+                assert _recreation_events(caplog) == ["dataplane_tun_recreate_failed"]
+                assert key not in pump._local_fds  # nothing delivered to it (Forwarder.deliverable)
+                index = await asyncio.to_thread(_index, lab, "lma", tun)
+                assert index is not None and half_made in (None, index)  # the same device, kept
+                half_made = index
+                assert await asyncio.to_thread(_is_up, lab, "lma", tun) == (failing != "set_up")
+                assert LMA_UPLINK_ADDRESS not in await asyncio.to_thread(_ipv4_addresses, lab, "lma", tun)
+                assert await asyncio.to_thread(_default_interface, lab, "lma", table) is None  # only the floor
+                assert list(pump._half_made) == [key] and _open_descriptors() == before  # the old one closed
 
             await pump._restore_routes()
             assert _recreation_events(caplog) == ["dataplane_tun_recreate_failed", "dataplane_tun_recreated"]
-            new = await asyncio.to_thread(_index, lab, "lma", tun)
-            assert new is not None and await asyncio.to_thread(_is_up, lab, "lma", tun)
-            assert await asyncio.to_thread(_default_interface, lab, "lma", table) == new
+            assert await asyncio.to_thread(_index, lab, "lma", tun) == half_made
+            assert await asyncio.to_thread(_is_up, lab, "lma", tun)
+            assert await asyncio.to_thread(_default_interface, lab, "lma", table) == half_made
             assert LMA_UPLINK_ADDRESS in await asyncio.to_thread(_ipv4_addresses, lab, "lma", tun)
-            assert key in pump._local_fds and _open_descriptors() == before
+            assert key in pump._local_fds and pump._half_made == {} and _open_descriptors() == before
         finally:
             await pump.stop()
 

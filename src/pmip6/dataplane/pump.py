@@ -231,6 +231,11 @@ class Pump:
         given to it again when it is created again."""
         self._recreate_errors: dict[str | None, str] = {}
         """Per TUN key, why its deleted TUN device could not be created again (logged once per distinct error)."""
+        self._half_made: dict[str | None, int] = {}
+        """Per TUN key, the descriptor of its TUN device created again that could not be brought up or given its host
+        addresses: kept, not served (no reader, not in :attr:`_local_fds`, no route into it), so that its creation
+        and closing cause no notifications; what failed is tried on it again at the next re-reading that still lists
+        it (:meth:`_recreate_device`). A key has a descriptor here or in :attr:`_local_fds`, never both."""
         self._peer_interfaces: dict[str, int | None] = {}
         """Per tunnel peer of a session (its address as text), the index of the interface the route back to it
         from the session's local address leaves by (None until resolved, or while there is no such route): its
@@ -351,6 +356,8 @@ class Pump:
         indexes = await self.netlink(interface_indexes, self.ipr)
         if await self._recreate_devices(indexes):
             indexes = await self.netlink(interface_indexes, self.ipr)
+        for key in self._half_made:  # not served: no route goes into it until it is
+            indexes.pop(self._tuns[key], None)
         await self.netlink(restore_routes, self.ipr, steerings, indexes)
 
     def _context_steerings(self) -> list[Steering]:
@@ -362,7 +369,8 @@ class Pump:
         failed: deleted by hand (``ip link del pmip7``, a tool flushing links), it would leave its sessions' packets
         in its table's floor until a restart. Its rules match it again by name; the routes into it follow its new
         index at :func:`restore_routes`. Whether any was created; one that cannot be is logged (once per distinct
-        error) and tried again at the next notification."""
+        error) and tried again at the next notification. A half-made one (:attr:`_half_made`) that ``indexes`` lacks
+        was deleted too: its descriptor is closed and the device created anew."""
         created = False
         for key, tun in list(self._tuns.items()):
             fd = self._local_fds.get(key)
@@ -370,6 +378,8 @@ class Pump:
                 continue
             if fd is not None:
                 self._lose_local(key, fd)
+            if key in self._half_made and tun not in indexes:
+                os.close(self._half_made.pop(key))
             try:
                 await self._recreate_device(key, tun)
             except OSError as error:
@@ -386,21 +396,21 @@ class Pump:
         return created
 
     async def _recreate_device(self, key: str | None, tun: str) -> None:
-        """Create TUN device ``tun`` of ``key`` again (:func:`open_tun`), serve it, bring it up and give it its host
-        addresses; on failure nothing is served (the device goes with its descriptor) and OSError is raised."""
+        """Create TUN device ``tun`` of ``key`` again (:func:`open_tun`) unless it is half-made already
+        (:attr:`_half_made`), bring it up, give it its host addresses and serve it. On failure OSError is raised and
+        the device and its descriptor are kept half-made, not served: closing it would delete it, and its creation
+        and deletion are link notifications, each running the next attempt (some 55 a second while the failure
+        lasts); kept, the next attempt waits for a notification the pump did not cause."""
         assert self.ipr is not None and self._loop is not None
-        with inside(self.netns), naming(f"TUN device {tun}"):
-            fd = open_tun(tun)
-        self._local_fds[key] = fd
+        if key not in self._half_made:
+            with inside(self.netns), naming(f"TUN device {tun}"):
+                self._half_made[key] = open_tun(tun)
+        await self.netlink(set_up, self.ipr, tun)
+        addresses = self._tun_addresses.get(tun)
+        if addresses:
+            await self.netlink(add_host_addresses, self.ipr, tun, addresses)
+        fd = self._local_fds[key] = self._half_made.pop(key)
         self._loop.add_reader(fd, self._on_local, key, fd)
-        try:
-            await self.netlink(set_up, self.ipr, tun)
-            addresses = self._tun_addresses.get(tun)
-            if addresses:
-                await self.netlink(add_host_addresses, self.ipr, tun, addresses)
-        except OSError:
-            self._lose_local(key, fd)
-            raise
 
     async def _check_rule_protocol(self, steering: Steering) -> None:
         """Warn once if the kernel dropped the protocol of ``steering``'s rules (``keeps_rule_protocol``: Linux before
@@ -739,7 +749,8 @@ class Pump:
         self._loop.add_reader(fd, self._on_local, key, fd)
 
     def _detach_local(self, key: str | None) -> int | None:
-        """Stop serving ``key``; its TUN descriptor, None if it had none left (:meth:`_lose_local`)."""
+        """Stop serving ``key``; its TUN descriptor, served or half-made (:attr:`_half_made`), None if it had none
+        left (:meth:`_lose_local`)."""
         fd = self._local_fds.pop(key, None)
         del self._tuns[key]
         self._recreate_errors.pop(key, None)
@@ -748,7 +759,7 @@ class Pump:
         self._icmp_buckets.pop(key, None)
         if self._loop is not None and fd is not None:
             self._loop.remove_reader(fd)
-        return fd
+        return self._half_made.pop(key, fd)  # a key has one or the other
 
     def _close_local(self, key: str | None) -> None:
         """Stop serving ``key`` and close its TUN descriptor, which removes the device (it is not persistent)."""
