@@ -1,16 +1,21 @@
 """Re-creating a deleted TUN device (docs/dataplane.md, "The pump"; :meth:`Pump._recreate_devices`): a failure is
 logged as an error once per distinct failure and tried again at each re-reading; a success is logged, forgets the
 failure (the same one later is logged again) and says so, so that the routes go into the new device at once.
-Review 20's surviving mutants of the log-once dedupe and of the returned ``created``."""
+Review 20's surviving mutants of the log-once dedupe and of the returned ``created``. A half-made device (created again,
+not brought up or given its addresses: ``Pump._half_made``) is kept while the device list has it, closed when it
+lacks it, and closed with its context (fixn)."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import logging
+import os
+from collections.abc import Iterator
 
 import pytest
 
+from pmip6.dataplane.icmp_source import IcmpSources
 from pmip6.dataplane.pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
@@ -78,3 +83,56 @@ def test_a_device_listed_with_its_descriptor_is_left_alone(monkeypatch: pytest.M
 
     assert asyncio.run(pump._recreate_devices({"tena": 7, "upa": 3})) is False
     assert recreating.calls == [] and pump._local_fds == {"opA": 1000}
+
+
+class Pipe:
+    """A descriptor standing in for a half-made TUN device's: a pipe's read end, told apart by its inode from
+    another file given the same number after it was closed."""
+
+    def __init__(self) -> None:
+        self.fd, self._write = os.pipe()
+        self._inode = os.fstat(self.fd).st_ino
+
+    def is_open(self) -> bool:
+        try:
+            return os.fstat(self.fd).st_ino == self._inode
+        except OSError as error:
+            assert error.errno == errno.EBADF
+            return False
+
+    def close(self) -> None:
+        if self.is_open():
+            os.close(self.fd)
+        os.close(self._write)
+
+
+@pytest.fixture
+def half_made() -> Iterator[Pipe]:
+    pipe = Pipe()
+    yield pipe
+    pipe.close()
+
+
+def test_a_half_made_device_is_kept_while_listed_and_closed_and_created_anew_once_the_list_lacks_it(
+        monkeypatch: pytest.MonkeyPatch, half_made: Pipe) -> None:
+    recreating = Recreating(REFUSED, None)
+    pump = pump_recreating_with(monkeypatch, recreating)
+    pump._half_made["opA"] = half_made.fd
+
+    assert asyncio.run(pump._recreate_devices({"tena": 7})) is False
+    assert recreating.calls == [("opA", "tena")] and pump._half_made == {"opA": half_made.fd}
+    assert half_made.is_open()  # tried again on it
+
+    assert asyncio.run(pump._recreate_devices({"upa": 3})) is True
+    assert recreating.calls == [("opA", "tena")] * 2 and pump._half_made == {}  # so _recreate_device opens a new one
+    assert not half_made.is_open()
+
+
+def test_closing_a_context_closes_its_half_made_descriptor(half_made: Pipe) -> None:
+    pump = LmaPump(LmaDataplaneSettings())
+    pump._tuns["opA"] = "tena"
+    pump._icmp_sources["opA"], pump._icmp_interfaces["opA"] = IcmpSources(), "upa"
+    pump._half_made["opA"] = half_made.fd
+
+    pump._close_local("opA")
+    assert not half_made.is_open() and pump._half_made == {} and pump._tuns == {}
