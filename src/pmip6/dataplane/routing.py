@@ -46,7 +46,7 @@ from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL, fibmsg
 
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.netlink_dump import netns_of
-from pmip6.dataplane.route_dump import DefaultRoute, default_routes
+from pmip6.dataplane.route_dump import DefaultRoute, default_routes, route_oif
 
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
@@ -105,17 +105,13 @@ def route_interface(ipr: IPRoute, destination: str, source: str | None) -> int:
     strict reverse-path filtering expects (RFC 3704 section 2.2). Without ``source`` (the caller passes none for
     an address the node does not hold), the route to ``destination`` from any source. No route from ``source``
     (unreachable, prohibited) is an OSError: nothing from ``destination`` passes the check then."""
-    request = {"dst": destination} if source is None else {"dst": destination, "src": source}
-    return _route_interface(ipr, destination, request)
-
-
-def _route_interface(ipr: IPRoute, destination: str, request: dict[str, str]) -> int:
-    with naming_netlink(f"route to {destination}"):
-        found = ipr.route("get", **request)
-    index = found[0].get_attr("RTA_OIF") if found else None
+    try:
+        index = route_oif(ipr, destination, source)
+    except OSError as error:
+        raise OSError(error.errno, f"route to {destination}: {error.strerror}") from error
     if index is None:
         raise OSError(errno.ENETUNREACH, f"route to {destination}: no interface")
-    return int(index)
+    return index
 
 
 def address_interfaces(ipr: IPRoute, address: str) -> frozenset[int]:

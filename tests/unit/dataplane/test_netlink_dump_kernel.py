@@ -14,11 +14,12 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 
 import pytest
 from pyroute2 import IPRoute, NetNS
+from pyroute2.netlink.exceptions import NetlinkError
 
 from pmip6.dataplane.icmp_source import InterfaceAddress, _addresses, icmp_sources_of
 from pmip6.dataplane.local_table import ALWAYS_DELIVERED, RT_TABLE_LOCAL, LocalDestinations, local_destinations
 from pmip6.dataplane.route_dump import DefaultRoute, default_routes
-from pmip6.dataplane.routing import RTPROT_PMIP6
+from pmip6.dataplane.routing import RTPROT_PMIP6, interface_index, route_interface
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
 pytestmark = [pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or ""),
@@ -96,3 +97,61 @@ def test_the_raw_dumps_read_what_pyroute2_reads() -> None:
     assert sources["up0"].ipv4 == socket.inet_aton("10.5.0.1") and sources["up1"].ipv4 == socket.inet_aton(
         "192.0.2.1")
     assert sources["up0"].ipv6 == sources["up1"].ipv6 == socket.inet_pton(socket.AF_INET6, "2001:db8:6::1")
+
+
+_LOOKUP_SETUP = """link add up0 type veth peer name eth0 netns {peer}
+link set up0 up
+link add up1 type veth peer name eth1 netns {peer}
+link set up1 up
+addr add 10.5.0.1/24 dev up0
+addr add 10.6.0.1 peer 10.6.0.2/32 dev up0
+addr add 192.0.2.1/24 dev up1
+addr add 2001:db8:5::1/64 dev up0 nodad
+addr add 2001:db8:6::1/64 dev up1 nodad
+rule add from 192.0.2.1 table 7
+route add default via 192.0.2.2 dev up1 table 7
+route add prohibit 203.0.113.0/24 table 7
+"""
+_LOOKUPS = (("10.5.0.7", None), ("10.5.0.7", "10.5.0.1"), ("192.0.2.9", None), ("198.51.100.1", "192.0.2.1"),
+            ("2001:db8:5::7", None), ("2001:db8:6::9", "2001:db8:6::1"), ("10.6.0.2", None), ("10.5.0.1", None),
+            ("203.0.113.1", None), ("2001:db8:77::1", None), ("203.0.113.1", "192.0.2.1"))
+"""(destination, source) pairs: on-link, with a source, through a source rule's table, over a peer address, an own
+address (lo), and with no route (no default route in the main table: unreachable; the source rule's table
+prohibits 203.0.113.0/24)."""
+
+
+
+def _pyroute2_route_interface(ipr: IPRoute, destination: str, source: str | None) -> int | str:
+    """What pyroute2's ``ip route get`` found (the reading before the raw request), or the errno it raised."""
+    try:
+        found = ipr.route("get", **({"dst": destination} if source is None else {"dst": destination, "src": source}))
+    except NetlinkError as error:
+        return f"errno {error.code}"
+    return int(found[0].get_attr("RTA_OIF"))
+
+
+def _route_interface(ipr: IPRoute, destination: str, source: str | None) -> int | str:
+    try:
+        return route_interface(ipr, destination, source)
+    except OSError as error:
+        return f"errno {error.errno}"
+
+
+def test_a_route_lookup_asked_raw_answers_what_pyroute2_answers() -> None:
+    """``route_interface`` (a raw RTM_GETROUTE request) against pyroute2's ``route("get")``, which leaves a message
+    behind at each call (walkthrough 14)."""
+    with NamespaceSet(f"prg{os.getpid()}") as spaces:
+        spaces.create("node")
+        spaces.create("peer")
+        subprocess.run(["ip", "-n", spaces.ns("node"), "-batch", "-"], check=True, text=True,
+                       input=_LOOKUP_SETUP.format(peer=spaces.ns("peer")))
+        with NetNS(spaces.ns("node")) as ipr:
+            found = {lookup: _route_interface(ipr, *lookup) for lookup in _LOOKUPS}
+            expected = {lookup: _pyroute2_route_interface(ipr, *lookup) for lookup in _LOOKUPS}
+            indexes = {name: interface_index(ipr, name) for name in ("lo", "up0", "up1")}
+    assert found == expected
+    assert found[("198.51.100.1", "192.0.2.1")] == indexes["up1"], "the source rule's table, its default route"
+    assert (found[("10.5.0.7", None)], found[("10.6.0.2", None)], found[("10.5.0.1", None)]) == (
+        indexes["up0"], indexes["up0"], indexes["lo"])
+    assert {found[("203.0.113.1", None)], found[("2001:db8:77::1", None)]} == {"errno 101"}
+    assert found[("203.0.113.1", "192.0.2.1")] == "errno 13", "prohibit"
