@@ -7,7 +7,9 @@ The multi-process flood in namespaces is tests/integration/test_strangers_netns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import sqlite3
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -223,6 +225,8 @@ def test_a_reload_whose_socket_programs_fail_is_applied_all_the_same(tmp_path: P
     with caplog.at_level("WARNING"):
         reply = asyncio.run(scenario())
     assert reply["bindings_removed"] == 1
+    with contextlib.closing(sqlite3.connect(tmp_path / "lma.db")) as state:
+        assert state.execute("SELECT COUNT(*) FROM bindings").fetchone() == (0,), "the removal was applied: stored"
     assert "strangers (sources that are no [[mag]]) share the MAGs' receive queue: the socket programs could " \
            "not be set: [Errno 12] Cannot allocate memory (the previous ones stay: a [[mag]] added since may go " \
            "unheard until a restart)" in caplog.text
