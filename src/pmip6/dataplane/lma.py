@@ -50,9 +50,8 @@ class LmaForwarder(Forwarder):
         self._homes.remove(self.local_side(session), session.ipv4_home_address, session.home_network_prefixes, route)
 
     def from_tenant(self, tenant: str | None, packet: Buffer) -> Encapsulated | Fragmented | TooBig | DropReason:
-        """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs (None: the
-        tenant named ``default``)."""
-        tenant = tenant or DEFAULT_TENANT
+        """Downlink: (MAG address, format, outer payload) for a packet the tenant routed to its MNs; ``tenant`` is a
+        :meth:`local_side` (the tenant-less sessions' is ``default``)."""
         route = self._homes.find(tenant, packet, AddressField.DESTINATION)
         if route is None:
             return self._drop(DropReason.NO_SESSION, tenant=tenant)
