@@ -653,6 +653,46 @@ def test_RFC5846_8_1_a_late_successful_bra_for_a_session_removed_meanwhile_does_
     assert [type(event) for event in lma.handle_timer(NOW + 1.6 + 10.0).events if not isinstance(event, Alarm)] == []
 
 
+def _from_mag1_while_probed(first: ProxyBindingAcknowledgement, pbu_of_mag1: str) -> ProxyBindingUpdate:
+    """An MN1 PBU of MAG1 that the LMA accepts: a refresh of the session the probe asks about (RFC 5213 5.3.3), or
+    a new session for another interface of MN1 (5.4.1.3 item 4, another access type)."""
+    if pbu_of_mag1 == "refresh":
+        return pbu(MN1, sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=first.options_of(HomeNetworkPrefixOption),
+                   gre=GREKeyOption(11), ipv4=ANY_IPV4)
+    return pbu(MN1, sequence=2, att=AccessTechnologyType.E_UTRAN_3GPP, gre=GREKeyOption(13))
+
+
+@pytest.mark.parametrize("pbu_of_mag1", ["refresh", "another-interface"])
+def test_RFC5846_8_1_a_pbu_accepted_from_the_probed_mag_opens_the_waiting_hi4_pbus_new_session_at_once(
+        pbu_of_mag1: str) -> None:
+    """While the trigger-4 BRI to MAG1 is outstanding MAG1 registers MN1 again (a refresh of the session asked about,
+    or a session of another interface): accepting it ends the BRI (8.1's race: "if the local mobility anchor accepts
+    the Proxy Binding Update, it needs to update the mobile node proxy BCE accordingly, e.g., removing the revocation
+    in progress flag"), so no BRA will be taken and no retransmission sent, as when "it exhausted all of the Binding
+    Revocation Indication message retransmissions": "SHOULD ... [create] a new BCE". The previous MAG keeps serving
+    the MN (RFC 5213 5.4.1.3 item 3 waits for the "previously serving" MAG's de-registration), as after "Revocation
+    Failed - MN is Attached". So the waiting PBU gets its new session in the same outcome, not at
+    MaxDelayBeforeNewBCEAssign (NOW + 2.5) or whatever timer or BRA came first."""
+    lma = _revoking_lma()
+    assert lma.settings.max_delay_before_new_bce_assign == 1.5, "RFC 5213 9.1's default"
+    first = _registered(lma)
+    (asked_about,) = lma.bindings()
+    waiting, hi4 = _hi4_from_mag2(lma, first)
+    _bri(waiting, to=MAG1)
+
+    outcome = lma.receive(_from_mag1_while_probed(first, pbu_of_mag1), MAG1, LMAA, NOW + 1.1)
+
+    pbas = [(send.destination, send.message) for send in outcome.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)]
+    assert [(to, pba.status) for to, pba in pbas] == [(MAG1, Status.ACCEPTED), (MAG2, Status.ACCEPTED)], outcome.sends
+    assert pbas[1][1].sequence == hi4.sequence
+    assert pbas[1][1].options_of(HomeNetworkPrefixOption) != first.options_of(HomeNetworkPrefixOption), "a new session"
+    assert lma.waiting() == Waiting(revocations=0, handoff_waits=0)
+    assert asked_about.state is BceState.ACTIVE and asked_about.proxy_coa == MAG1, "the session at MAG1 stays"
+    assert lma.next_deadline() >= NOW + 400, "nothing left to do before an expiry"
+    assert lma.handle_timer(NOW + 2.5) == Outcome(), "the PBU is not applied a second time"
+
+
 def test_RFC5846_8_1_a_binding_error_answering_a_heartbeat_does_not_give_up_the_handoff_probe() -> None:
     """Review finding 2 (b): MAG1 knows BRIs but not heartbeats. MN1 moves to MAG2 (Handoff Indicator 4) just as
     the first heartbeat round asks MAG1, so MAG1's Binding Error status 2 may answer the Heartbeat Request as well

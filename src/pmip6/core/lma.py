@@ -73,8 +73,9 @@ registered since, "same Access Type"): a Binding Revocation Indication,
 retransmitted until acknowledged (RFC 5846 8.1, :mod:`pmip6.core.revocation_sender`), and after a restart
 (:meth:`LocalMobilityAnchor.resume_revocations`: the runtime stores them). A Handoff Indicator 4
 PBU that waits for the session at another MAG also asks that MAG ("Inter-MAG Handover - Unknown"): its successful
-BRA is that MAG's de-registration, ending the wait early, or, once the wait is over, the old session. A BRI from a
-MAG revokes what it names among that MAG's own bindings (RFC 5846 8.2 and 13,
+BRA is that MAG's de-registration, ending the wait early, or, once the wait is over, the old session; a refusal, no
+answer, or a PBU of that MAG for the MN accepted meanwhile (which ends the BRI) opens the waiting PBU's new session
+at once. A BRI from a MAG revokes what it names among that MAG's own bindings (RFC 5846 8.2 and 13,
 :mod:`pmip6.core.revocation_receiver`): removed as any other (BindingRemoved "revoked_by_mag"), or only the IPv4
 home address (BindingUpdated); a retransmitted BRI gets the same BRA again.
 Without ``binding_revocation`` a MAG's BRI gets a refusing BRA: 130 for a Per-Peer global one, 134 otherwise.
@@ -838,7 +839,7 @@ class LocalMobilityAnchor:
                        else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
             outcome.extend(self._revocations.revoke(previous, trigger, now))
         outcome.extend(self._end_stale_sessions(entry, now))
-        return outcome
+        return self._revocations_ended(outcome, now)  # a probe withdrawn above: its waiting PBU is served now
 
     def _end_stale_sessions(self, entry: BindingCacheEntry, now: float) -> Outcome:
         """RFC 5213 5.4: one mobility session, one Binding Cache entry, per attached interface
@@ -977,7 +978,9 @@ class LocalMobilityAnchor:
         """``outcome``, with what the revocations that ended meanwhile decide: a cleared BCE goes; the previous
         MAG's acknowledgement of an "Inter-MAG Handover - Unknown" BRI de-registers the session it asked about (a
         Handoff Indicator 4 PBU still waiting for it updates it), a refusal or no answer opens the waiting PBU's new
-        session (RFC 5846 8.1, :meth:`_probe_answered`)."""
+        session (RFC 5846 8.1, :meth:`_probe_answered`). Called where revocations end: a BRA, a timer, a Binding
+        Error, and an accepted registration (:meth:`_register`), which ends the MN's handover BRIs to its MAG, a
+        probe's included (:meth:`RevocationSender.withdraw`)."""
         for held, status in self._revocations.take_ended():
             if isinstance(held, _HandoffProbe):
                 outcome.extend(self._probe_answered(held, status, now))
@@ -992,7 +995,11 @@ class LocalMobilityAnchor:
         (Binding Does NOT Exist), by local policy: that MAG holds no such session (it restarted, say), so the MN is
         not attached there, and the session moves with its addresses rather than leaving them held by a stale
         entry. A refusal (132, MN is attached) or no answer leaves the session as it is; a Handoff Indicator 4 PBU
-        still waiting opens a new session."""
+        still waiting opens a new session. So does a probe withdrawn (status None) because the LMA accepted a PBU
+        of that MAG for the MN meanwhile (8.1's race; a refresh of the session asked about, or another interface's):
+        no answer will be taken, no retransmission sent ("exhausted all of the ... retransmissions": "SHOULD ...
+        [create] a new BCE"), and that MAG still serves the MN, so it is no "previously serving" MAG whose
+        de-registration RFC 5213 5.4.1.3 item 3 waits for."""
         waited = probe.wait_for
         acknowledged = status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
         if (acknowledged and waited.state is BceState.ACTIVE and waited.proxy_coa.address == probe.mag

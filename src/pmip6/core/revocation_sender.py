@@ -171,7 +171,8 @@ class RevocationSender:
 
     def withdraw(self, mn_id: bytes, mag: Address) -> None:
         """Stop revoking ``mn_id``'s binding at ``mag`` after a handover: the MN registered there again (RFC 5846
-        8.1, a PBU accepted during a revocation ends it). An administrative revocation stands (:meth:`revoking`)."""
+        8.1, a PBU accepted during a revocation ends it). An administrative revocation stands (:meth:`revoking`).
+        What a withdrawn BRI held comes back from :meth:`take_ended` with no status, as when given up."""
         for outstanding in self._outstanding_for(mn_id, mag):
             if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS:
                 self._finish(outstanding.indication.sequence)
