@@ -31,7 +31,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Waiting
 from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingAcknowledgement
 from pmip6.wire.numbers import HandoffIndicator, RevocationTrigger, Status
-from pmip6.wire.options import HomeNetworkPrefixOption
+from pmip6.wire.options import HomeNetworkPrefixOption, TimestampOption
 
 LL = b"\x02\x00\x00\x00\x00\x0a"
 DRAIN = 10.0  # LmaSettings.min_delay_before_bce_delete
@@ -321,6 +321,38 @@ def test_RFC5213_5_4_a_restore_ends_the_older_live_entry_of_an_interface_stored_
     assert [entry.proxy_coa for entry in _live(restarted)] == [newer]
     removed = restarted.handle_timer(NOW + 2 + DRAIN)
     assert removed.events == [BindingRemoved(older.session(), "deregistered")]
+
+
+def _ticks(unix_time: float) -> int:
+    return TimestampOption.from_time(unix_time).ticks
+
+
+@pytest.mark.parametrize("step", [1.2, 61.0])
+@pytest.mark.parametrize("at_one_mag", [False, True])
+def test_RFC5213_5_5_a_restore_orders_an_interface_stored_twice_by_timestamps_not_by_a_clock_that_stepped_back(
+        at_one_mag: bool, step: float) -> None:
+    """The LMA's clock stepped back by ``step`` seconds between the two registrations of one interface an older pmip6
+    stored: the later one's registration time (its expiry less its lifetime) reads earlier than the older one's. The
+    Timestamps still order them (RFC 5213 5.5: each greater than every one accepted for the MN before). Within
+    TimestampValidityWindow (0.3 s) of the stepped clock the later PBU carried a greater Timestamp; after a longer step
+    it was accepted by the rule for accepted Timestamps beyond the window, which gave the older entry its Timestamp
+    too (core/freshness.py): equal Timestamps, and the entry registered when that Timestamp was current is the later
+    one. Either way the later registered entry stays the interface's session."""
+    records, newer = _stored_with_one_interface_twice(at_one_mag=at_one_mag)
+    older, later = records
+    registered = NOW + 1 - step  # the later PBU's arrival, by the stepped clock
+    later["expires_at"] = registered + 400
+    if step < 1.3:  # the window (0.3 s) of the stepped clock reaches past the older entry's Timestamp (NOW)
+        later["last_timestamp"] = _ticks(NOW + 0.05)
+    else:  # accepted as after a step: the older entry's Timestamp, beyond the window, was replaced by the later one's
+        later["last_timestamp"] = older["last_timestamp"] = _ticks(registered + 0.05)
+    assert later["expires_at"] < older["expires_at"], "by its registration time the later entry looks the older"
+    restarted = make_lma()
+
+    restarted.restore([BindingCacheEntry.from_record(record) for record in records], registered + 2)
+
+    (live,) = _live(restarted)
+    assert (live.proxy_coa, live.expires_at) == (newer, registered + 400)
 
 
 def test_RFC5846_8_1_a_restore_tells_the_mag_of_the_older_entry_of_an_interface_stored_twice() -> None:

@@ -41,6 +41,11 @@ def timestamp_ceiling(clock: float, validity_window: float | None) -> int | None
     return None if validity_window is None else TimestampOption.from_time(clock + validity_window).ticks
 
 
+def timestamp_time(ticks: int) -> float:
+    """The Unix time of a Timestamp of ``ticks`` (RFC 5213 8.8)."""
+    return TimestampOption(ticks >> 16, ticks & 0xFFFF).to_time()
+
+
 def last_accepted_timestamp(accepted_ticks: Iterable[int], ceiling: int | None) -> int | None:
     """The timestamp a new one must be greater than: the greatest accepted one not beyond ``ceiling``
     (:func:`timestamp_ceiling`); those beyond were accepted before a backward step of this LMA's clock."""

@@ -136,12 +136,13 @@ from pmip6.core.freshness import (
     sequence_is_newer,
     timestamp_ceiling,
     timestamp_rejection,
+    timestamp_time,
 )
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
-from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, same_interface
+from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, interface_key, same_interface
 from pmip6.core.overlap import OverlappingPools
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.own_copies import OwnCopies
@@ -358,7 +359,8 @@ class LocalMobilityAnchor:
         marked in use and their timers re-armed. An entry that conflicts with the configuration or another
         entry is dropped with an Alarm. BindingRestored (a BindingEstablished) is emitted for each live entry.
         Then one live session per interface (5.4): of live entries of one interface, which an older pmip6 could
-        store, the latest registered is its session and the others end as at a registration
+        store, the latest registered (:func:`_latest_registered`: by their Timestamps where they have them, which a
+        step of this LMA's clock does not reorder) is its session and the others end as at a registration
         (:meth:`_end_stale_sessions`: de-registered, and with ``binding_revocation`` a BRI to another MAG, in the
         outcome's sends for the runtime to send once its sockets are open).
         """
@@ -378,9 +380,10 @@ class LocalMobilityAnchor:
                 live.append(entry)
                 outcome.events.append(BindingRestored(entry.session()))
                 self.heartbeat.binding_made(entry.mag.address, now)
-        for entry in sorted(live, key=_registered_at, reverse=True):  # the latest registered of an interface first
-            if entry.state is BceState.ACTIVE:
-                outcome.extend(self._end_stale_sessions(entry, now))
+        window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
+        for interface in _by_interface(live).values():
+            if len(interface) > 1:
+                outcome.extend(self._end_stale_sessions(_latest_registered(interface, window), now))
         return outcome
 
     def owed_revocations(self) -> list[OwedRevocation]:
@@ -1285,6 +1288,35 @@ def _ignored(reason: str, peer: Peer) -> Outcome:
 def _registered_at(entry: BindingCacheEntry) -> float:
     """When the live ``entry``'s latest PBU (registration or refresh) was accepted: its lifetime runs from then."""
     return entry.expires_at - entry.lifetime
+
+
+def _by_interface(entries: Iterable[BindingCacheEntry]) -> dict[object, list[BindingCacheEntry]]:
+    """``entries`` by the interface each is a session of (:func:`~pmip6.core.lookup.interface_key`)."""
+    grouped: dict[object, list[BindingCacheEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(interface_key(entry), []).append(entry)
+    return grouped
+
+
+def _latest_registered(entries: list[BindingCacheEntry], window: float | None) -> BindingCacheEntry:
+    """The latest registered of the live ``entries`` of one interface. Where all have one, by their last accepted
+    Timestamps (RFC 5213 5.5: each greater than every one accepted for the MN before), which a step of this LMA's
+    clock does not reorder as it does their registration times (:func:`_registered_at`). Equal ones were made so by a
+    backward step: the first PBU accepted after it gave its Timestamp to the entries whose own lay beyond the window
+    (:meth:`LocalMobilityAnchor._record_freshness`), so the later registered is the one registered within the
+    TimestampValidityWindow ``window`` of that Timestamp (:func:`_carried_its_timestamp`), else, as without
+    Timestamps (sequence numbers of different MAGs do not compare), the one registered last by this LMA's clock."""
+    if all(entry.last_timestamp is not None for entry in entries):
+        return max(entries, key=lambda entry: (entry.last_timestamp, _carried_its_timestamp(entry, window),
+                                               _registered_at(entry)))
+    return max(entries, key=_registered_at)
+
+
+def _carried_its_timestamp(entry: BindingCacheEntry, window: float | None) -> bool:
+    """Whether the live ``entry``'s last Timestamp can be its latest PBU's own: the LMA's clock read within
+    ``window`` of it when that PBU was accepted (5.5's check at its arrival). None: the Timestamps are the mobile
+    node's (MobileNodeGeneratedTimestampInUse), no clock of this LMA's."""
+    return window is not None and abs(_registered_at(entry) - timestamp_time(entry.last_timestamp or 0)) <= window
 
 
 def _latest_endpoints(entries: Iterable[BindingCacheEntry]) -> dict[Address, PeerEndpoints]:

@@ -245,6 +245,13 @@ def same_interface(att: int | None, ll_id: bytes | None, proxy_coa: Address, oth
     return of_interface(other, att, ll_id) and (ll_id is not None or other.proxy_coa.address == proxy_coa)
 
 
+def interface_key(entry: BindingCacheEntry) -> tuple[bytes, int, bytes | None, Address | None]:
+    """What names ``entry``'s interface: two entries have the same key exactly when :func:`same_interface` takes
+    one for a session of the other's interface (the MN-ID, ATT and MN-LL-ID, and without an MN-LL-ID the
+    Proxy-CoA)."""
+    return entry.mn_id, entry.att, entry.mn_ll_id, entry.proxy_coa.address if entry.mn_ll_id is None else None
+
+
 def _hands_off_from(only: BindingCacheEntry, request: LookupRequest) -> bool:
     """Whether a registration for which pmip6's Proxy-CoA + ATT rule names a draining entry is instead about the MN's
     "one and only one" entry ``only`` (RFC 5213 5.4.1.3 items 2-3), a live one (were it draining, it would be that
