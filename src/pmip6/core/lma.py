@@ -380,10 +380,9 @@ class LocalMobilityAnchor:
                 live.append(entry)
                 outcome.events.append(BindingRestored(entry.session()))
                 self.heartbeat.binding_made(entry.mag.address, now)
-        window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
         for interface in _by_interface(live).values():
             if len(interface) > 1:
-                outcome.extend(self._end_stale_sessions(_latest_registered(interface, window), now))
+                outcome.extend(self._end_stale_sessions(_latest_registered(interface, self._timestamp_window()), now))
         return outcome
 
     def owed_revocations(self) -> list[OwedRevocation]:
@@ -578,7 +577,7 @@ class LocalMobilityAnchor:
         timestamp = received.timestamp
         stepped_back = None  # the ceiling, when accepted timestamps lie beyond it
         if timestamp is not None:
-            window = None if self.settings.mobile_node_generated_timestamp_in_use else self.settings.timestamp_validity_window
+            window = self._timestamp_window()
             accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
             ceiling = timestamp_ceiling(max(now, arrived), window)
             last_accepted = last_accepted_timestamp(accepted, ceiling)
@@ -623,6 +622,12 @@ class LocalMobilityAnchor:
         if pbu.lifetime == 0:
             return self._deregister(registration, found, now)
         return self._dispatch(registration, found, now)
+
+    def _timestamp_window(self) -> float | None:
+        """TimestampValidityWindow (RFC 5213 5.5), or None when the Timestamps are the mobile node's
+        (MobileNodeGeneratedTimestampInUse): no window of this LMA's clock applies to them."""
+        settings = self.settings
+        return None if settings.mobile_node_generated_timestamp_in_use else settings.timestamp_validity_window
 
     def _last_sequence_before_step(self, mn_id: bytes, session: BindingCacheEntry | None) -> int:
         """The sequence number a PBU of ``mn_id`` must be newer than once a backward step of this LMA's clock made
