@@ -17,10 +17,12 @@ import pytest
 from pyroute2 import NetNS
 from test_dataplane_daemons import ATTACHED, LMA_TOML, MAG_TOML, exchange
 
-from dataplane_lab import requires_netns
+from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, sessions_for, stop_servers_and_pumps
+from pmip6.core.events import BindingEstablished
+from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import Figure1Lab
-from pmip6.lab.traffic import requests_of
+from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
 
 pytestmark = [requires_netns, pytest.mark.netns]
@@ -105,3 +107,34 @@ def test_an_attach_whose_access_interface_cannot_be_set_up_warns_and_logs_an_err
     assert plane["context_errors"] == {"acc9": missing}
     logged = [line for line in (configured / "mag.log").read_text().splitlines() if "access interface acc9" in line]
     assert len(logged) == 1 and " ERROR " in logged[0] and "mn_id=mn1@opA" in logged[0], logged
+
+
+def test_tunnel_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Figure1Lab) -> None:
+    """An LMA restarting with its state file opens its data plane before it restores the bindings (``Pump.open``)
+    and reads it once they are handed over and the routes back to their peers are known (``Pump.serve``): MN-1's
+    request that reached the LMA in between is forwarded then, not dropped as ``unknown_key`` or
+    ``wrong_interface`` (docs/dataplane.md, "After a crash")."""
+    async def scenario() -> tuple[list[bytes], dict[str, object]]:
+        at_lma, at_mag = sessions_for("mn1")
+        mag, lma = MagPump(MAG_SETTINGS, netns=lab.ns("mag")), LmaPump(LMA_SETTINGS, netns=lab.ns("lma"))
+        servers = await start_servers(lab)
+        try:
+            await mag.start()
+            await mag.apply(BindingEstablished(at_mag))
+            await lma.open()
+            asking = asyncio.create_task(echo(lab, "mn1", count=1, timeout=5))
+            deadline = time.monotonic() + 5
+            while not mag.stats()["sessions"][0]["uplink_packets"] and time.monotonic() < deadline:  # type: ignore[index]
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)  # the tunnel packet has reached the LMA's queue
+            lma.on_event(BindingEstablished(at_lma))  # as the daemon's restore hands it over
+            await lma.serve()
+            return await asking, lma.stats()
+        finally:
+            await stop_servers_and_pumps(Node(lma, {"mag": mag}), servers)
+
+    replies, stats = asyncio.run(scenario())
+    assert replies == requests_of("mn1", 1)
+    assert stats["node"]["drops"] == {}, stats  # type: ignore[index]
+    (session,) = stats["sessions"]  # type: ignore[misc]
+    assert (session["uplink_packets"], session["downlink_packets"], session["drops"]) == (1, 1, {})

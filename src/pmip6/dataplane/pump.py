@@ -252,6 +252,9 @@ class Pump:
         self._buffer = bytearray(_BUFFER_SIZE)
         self._buffers = [self._buffer]
         self._view = memoryview(self._buffer)
+        self._serving = False
+        self._unread: list[tuple[int, Callable[..., None], tuple[object, ...]]] = []
+        """The readers :meth:`serve` adds: (descriptor, reader, its arguments)."""
         self._netlink_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmip6-netlink")
         self.ipr: IPRoute | None = None
         """The netlink socket in the pump's namespace; use it only through :meth:`netlink`."""
@@ -268,7 +271,14 @@ class Pump:
 
     # -- life cycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Open sockets, TUN devices and routing contexts; on failure undo what was done and raise OSError."""
+        """:meth:`open`, then :meth:`serve`."""
+        await self.open()
+        await self.serve()
+
+    async def open(self) -> None:
+        """Open sockets, TUN devices and routing contexts and resolve the routes to the peers known so far, without
+        reading the tunnel sockets and TUN devices yet (:meth:`serve`); on failure undo what was done and raise
+        OSError."""
         self._loop = asyncio.get_running_loop()
         try:
             await self._open()
@@ -279,10 +289,28 @@ class Pump:
         self._address_watch.start(self._loop)
         for peer in self._peer_routes:  # sessions applied before the start
             self._resolve_later(peer, None)
+
+    async def serve(self) -> None:
+        """Once the routes under resolution are known, read the tunnel sockets and TUN devices. What arrived since
+        :meth:`open` waited in their queues: a daemon calls this after it handed the pump the bindings it restored
+        (an LMA's state file), so a packet of a session restored meanwhile is forwarded, not dropped as
+        ``unknown_key``, ``no_session`` or (before the route back to its peer is known) ``wrong_interface``."""
         await self._resolved()
+        assert self._loop is not None
+        self._serving = True
+        for fd, reader, arguments in self._unread:
+            self._loop.add_reader(fd, reader, *arguments)
+        self._unread.clear()
+
+    def _read(self, fd: int, reader: Callable[..., None], *arguments: object) -> None:
+        """Call ``reader(*arguments)`` whenever ``fd`` is readable, from :meth:`serve` on."""
+        assert self._loop is not None
+        if self._serving:
+            self._loop.add_reader(fd, reader, *arguments)
+        else:
+            self._unread.append((fd, reader, arguments))
 
     async def _open(self) -> None:
-        loop = asyncio.get_running_loop()
         self.ipr = await self.netlink(open_netlink, self.netns)
         with inside(self.netns):
             with naming("data plane netlink socket for address notifications"):
@@ -304,17 +332,18 @@ class Pump:
                         format, outer_protocol = TunnelFormat.GRE, None
                     else:
                         format, outer_protocol = TunnelFormat.IP_IN_IP, int(protocol)
-                    loop.add_reader(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET,
-                                    outer_protocol)
+                    self._read(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET,
+                               outer_protocol)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
             self._udp.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
             with naming(f"data plane socket UDP 0.0.0.0:{self._udp_port}"):
                 self._udp.bind(("0.0.0.0", self._udp_port))
-            loop.add_reader(self._udp.fileno(), self._on_readable, self._udp, None, False, None)
+            self._read(self._udp.fileno(), self._on_readable, self._udp, None, False, None)
         self.forwarder.own_addresses = await self.netlink(local_destinations, self.ipr)
 
     async def stop(self) -> None:
+        self._unread.clear()
         for task in self._resolving:
             task.cancel()
         await asyncio.gather(*self._resolving, return_exceptions=True)
@@ -410,7 +439,7 @@ class Pump:
         if addresses:
             await self.netlink(add_host_addresses, self.ipr, tun, addresses)
         fd = self._local_fds[key] = self._half_made.pop(key)
-        self._loop.add_reader(fd, self._on_local, key, fd)
+        self._read(fd, self._on_local, key, fd)
 
     async def _check_rule_protocol(self, steering: Steering) -> None:
         """Warn once if the kernel dropped the protocol of ``steering``'s rules (``keeps_rule_protocol``: Linux before
@@ -741,12 +770,11 @@ class Pump:
     def _attach_local(self, key: str | None, fd: int, interface: str | None, sources: IcmpSources, tun: str) -> None:
         """Serve TUN device ``tun``, descriptor ``fd``, for ``key``; its ICMP errors come from ``sources``, read for
         ``interface``."""
-        assert self._loop is not None
         self._local_fds[key] = fd
         self._tuns[key] = tun
         self._icmp_sources[key] = sources
         self._icmp_interfaces[key] = interface
-        self._loop.add_reader(fd, self._on_local, key, fd)
+        self._read(fd, self._on_local, key, fd)
 
     def _detach_local(self, key: str | None) -> int | None:
         """Stop serving ``key``; its TUN descriptor, served or half-made (:attr:`_half_made`), None if it had none
@@ -759,6 +787,7 @@ class Pump:
         self._icmp_buckets.pop(key, None)
         if self._loop is not None and fd is not None:
             self._loop.remove_reader(fd)
+            self._unread = [unread for unread in self._unread if unread[0] != fd]
         return self._half_made.pop(key, fd)  # a key has one or the other
 
     def _close_local(self, key: str | None) -> None:

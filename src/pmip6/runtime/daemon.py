@@ -7,8 +7,8 @@ After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a 
 4. the timer, re-armed from the engine's ``next_deadline()``, even when a step before it raised.
 
 Start order: the arrival guard's peers (``set_arrival_guard``), components (``add_component``),
-:meth:`Daemon.prepare` (the LMA restores its bindings), signaling sockets, control socket, metrics endpoint, timer.
-Close runs it backwards.
+:meth:`Daemon.prepare` (the LMA restores its bindings), the components' ``serve``, signaling sockets, control
+socket, metrics endpoint, timer. Close runs it backwards (docs/operations.md, "Stopping").
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ ROWS_PER_TURN = 1000
 
 BindingColumns = Callable[[TunnelSession], dict[str, Any]]
 """Extra fields of one binding's row in ``pmip6 show bindings`` (see :meth:`Daemon.add_binding_columns`)."""
-Component = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
+Step = Callable[[], Awaitable[None]]
+Component = tuple[Step, Step, Step | None]
+"""A component's start, stop and serve (see :meth:`Daemon.add_component`)."""
 
 
 def fresh_restart_counter() -> int:
@@ -117,7 +119,7 @@ class Daemon:
         self._arrival_guard: ArrivalGuard | None = None
         self._binding_columns: list[BindingColumns] = []
         self._stats_sections: dict[str, Callable[[], Any]] = {}
-        self._started: list[Callable[[], Awaitable[None]]] = []
+        self._started: list[Step] = []
         self._timer: DeadlineTimer | None = None
 
     # ---- extension points ------------------------------------------------------------------------
@@ -126,9 +128,11 @@ class Daemon:
         """Call ``listener(event)`` for every engine event, after it was persisted and before any send."""
         self._listeners.append(listener)
 
-    def add_component(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
-        """Run ``start()`` before the daemon touches its engine or sockets and ``stop()`` after it let go."""
-        self._components.append((start, stop))
+    def add_component(self, start: Step, stop: Step, serve: Step | None = None) -> None:
+        """Run ``start()`` before the daemon touches its engine or sockets, ``serve()`` once :meth:`prepare` handed
+        the listeners the bindings it restored (before the signaling sockets open) and ``stop()`` after the daemon
+        let go."""
+        self._components.append((start, stop, serve))
 
     def set_tunnel_data_handler(self, handler: TunnelDataHandler) -> None:
         """Offer every datagram on the IPv4/UDP signaling port to ``handler`` first (tunneled data on 5436)."""
@@ -261,10 +265,13 @@ class Daemon:
         self.warn_short_heartbeat_interval()
         if self._arrival_guard is not None:
             self._arrival_guard.watch_signaling_peers(self.signaling_peers())
-        for start, stop in self._components:
+        for start, stop, _ in self._components:
             await start()
             self._started.append(stop)
         await self.prepare()
+        for _, _, serve in self._components:
+            if serve is not None:
+                await serve()
         if self._pcap is not None:
             self._capture = SignalingCapture(self._pcap, self.logger, self._pcap_limit)
         await self.open_transports()

@@ -1,7 +1,8 @@
 """Attaching the data plane to ``pmip6 lma`` / ``pmip6 mag`` through the daemons' extension points.
 
-The pump starts before the daemon touches its engine (so restored bindings reach it), and the host settings
-it needs are checked then (a warning each, ``pmip6.dataplane.host``). It receives every engine event right
+The pump opens before the daemon touches its engine (so restored bindings reach it), and the host settings
+it needs are checked then (a warning each, ``pmip6.dataplane.host``); it reads its tunnel sockets and TUN devices
+once the bindings are restored (``Pump.serve``). It receives every engine event right
 after it was persisted, takes the tunneled data that arrives on the signaling port, checks the signaling's arrival
 interface against the route back to its peer (docs/dataplane.md, "Signaling and the arrival interface"), answers
 the control command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus
@@ -51,11 +52,11 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
         return pump.stats()
 
     async def start() -> None:
-        await pump.start()
+        await pump.open()
         for problem in host_problems(pump.netns):
             daemon.logger.warning("data plane: %s (docs/dataplane.md, \"The pump\")", problem)
 
-    daemon.add_component(start, pump.stop)
+    daemon.add_component(start, pump.stop, pump.serve)
     daemon.add_event_listener(pump.on_event)
     daemon.set_tunnel_data_handler(pump.handle_udp)
     daemon.set_arrival_guard(pump)

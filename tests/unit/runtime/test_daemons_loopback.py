@@ -865,6 +865,38 @@ def test_components_start_first_and_listeners_see_restored_bindings(tmp_path: Pa
     assert journal == ["start", "BindingRestored:mn1@opA", "stop"], "a BindingEstablished, named for the restart"
 
 
+def test_a_component_serves_once_the_bindings_are_restored_and_before_the_signaling_sockets_open(
+        tmp_path: Path) -> None:
+    """``add_component``'s ``serve`` (the data plane reading its sockets, ``Pump.serve``) runs after ``prepare``
+    handed the listeners the restored bindings and before the daemon opens its signaling sockets."""
+    from pmip6.core.events import BindingEstablished
+
+    lab = Lab(tmp_path)
+    journal: list[str] = []
+
+    async def component_start() -> None:
+        journal.append("start")
+
+    async def component_serve() -> None:
+        journal.append(f"serve, signaling socket {'open' if restarted.ipv4 is not None else 'not open'}")
+
+    async def component_stop() -> None:
+        journal.append("stop")
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, mag):
+            await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+        restarted.add_component(component_start, component_stop, component_serve)
+        restarted.add_event_listener(lambda event: journal.append(type(event).__name__)
+                                     if isinstance(event, BindingEstablished) else None)
+        await restarted.start()
+        await restarted.close()
+
+    restarted = lab.lma()
+    asyncio.run(scenario())
+    assert journal == ["start", "BindingRestored", "serve, signaling socket not open", "stop"]
+
+
 def _shared_ipv6_lab(tmp_path: Path) -> Lab:
     """An LMA and a MAG both on ::1 over raw MH (docs/operations.md), with binding revocation both ways (RFC 5846
     8.1, 8.2, 9.2): each receives the copy of every message it sends the other."""
