@@ -124,9 +124,9 @@ def test_tunnel_packets_that_arrive_before_the_restored_sessions_wait_for_them(l
             await lma.open()
             asking = asyncio.create_task(echo(lab, "mn1", count=1, timeout=5))
             deadline = time.monotonic() + 5
-            while not mag.stats()["sessions"][0]["uplink_packets"] and time.monotonic() < deadline:  # type: ignore[index]
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.1)  # the tunnel packet has reached the LMA's queue
+            while not mag.forwarder.totals().uplink_packets and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)  # until the MAG tunneled the request
+            await asyncio.sleep(0.1)  # it has reached the LMA's queue
             lma.on_event(BindingEstablished(at_lma))  # as the daemon's restore hands it over
             await lma.serve()
             return await asking, lma.stats()
