@@ -1,6 +1,7 @@
 """Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
 
-SIGINT and SIGTERM stop the daemon; SIGHUP makes it reload its configuration file (``Daemon.reload``).
+SIGINT and SIGTERM stop the daemon, which logs how long that took (docs/operations.md, "Stopping"); SIGHUP makes it
+reload its configuration file (``Daemon.reload``).
 
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
 the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).
@@ -18,6 +19,7 @@ import logging
 import signal
 import sqlite3
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -97,6 +99,7 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload_on_signal)
+    stopping_at: float | None = None
     try:
         try:
             await daemon.start()
@@ -105,6 +108,7 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
             return EXIT_START
         daemon.logger.info("running; stop with SIGINT or SIGTERM")
         await stop.wait()
+        stopping_at = time.monotonic()
         daemon.logger.info("stopping")
         if before_stop is not None:
             await before_stop(daemon)
@@ -114,3 +118,5 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
         await daemon.close()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
+        if stopping_at is not None:
+            daemon.logger.info("stopped in %.2f s", time.monotonic() - stopping_at)
