@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import textwrap
@@ -19,13 +20,17 @@ from test_dataplane_daemons import ATTACHED, LMA_TOML, MAG_TOML, exchange
 
 from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, sessions_for, stop_servers_and_pumps
 from pmip6.core.events import BindingEstablished
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
-from pmip6.lab.figure1 import Figure1Lab
+from pmip6.lab.figure1 import MN_HOME, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
 
 pytestmark = [requires_netns, pytest.mark.netns]
+
+PUSH_PORT = 7008
+"""Where MN-1 listens for a datagram its operator's server sends unasked."""
 
 
 @contextmanager
@@ -109,32 +114,40 @@ def test_an_attach_whose_access_interface_cannot_be_set_up_warns_and_logs_an_err
     assert len(logged) == 1 and " ERROR " in logged[0] and "mn_id=mn1@opA" in logged[0], logged
 
 
-def test_tunnel_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Figure1Lab) -> None:
+def test_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Figure1Lab) -> None:
     """An LMA restarting with its state file opens its data plane before it restores the bindings (``Pump.open``)
     and reads it once they are handed over and the routes back to their peers are known (``Pump.serve``): MN-1's
-    request that reached the LMA in between is forwarded then, not dropped as ``unknown_key`` or
-    ``wrong_interface`` (docs/dataplane.md, "After a crash")."""
-    async def scenario() -> tuple[list[bytes], dict[str, object]]:
+    request that reached the LMA's tunnel socket in between, and the server's datagram to MN-1 that reached its
+    TUN device, are forwarded then, not dropped as ``unknown_key``, ``wrong_interface`` or ``no_session``
+    (docs/dataplane.md, "After a crash")."""
+    async def scenario() -> tuple[list[bytes], bytes, dict[str, object]]:
         at_lma, at_mag = sessions_for("mn1")
         mag, lma = MagPump(MAG_SETTINGS, netns=lab.ns("mag")), LmaPump(LMA_SETTINGS, netns=lab.ns("lma"))
         servers = await start_servers(lab)
+        with inside(lab.ns("mn1")):
+            pushed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        pushed.bind((MN_HOME["mn1"], PUSH_PORT))
+        pushed.setblocking(False)
         try:
             await mag.start()
             await mag.apply(BindingEstablished(at_mag))
             await lma.open()
             asking = asyncio.create_task(echo(lab, "mn1", count=1, timeout=5))
+            servers["opA"].transport.sendto(b"push", (MN_HOME["mn1"], PUSH_PORT))  # type: ignore[union-attr]
             deadline = time.monotonic() + 5
             while not mag.forwarder.totals().uplink_packets and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)  # until the MAG tunneled the request
-            await asyncio.sleep(0.1)  # it has reached the LMA's queue
+            await asyncio.sleep(0.1)  # both have reached the LMA's queues
             lma.on_event(BindingEstablished(at_lma))  # as the daemon's restore hands it over
             await lma.serve()
-            return await asking, lma.stats()
+            push = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(pushed, 2048), 5)
+            return await asking, push, lma.stats()
         finally:
+            pushed.close()
             await stop_servers_and_pumps(Node(lma, {"mag": mag}), servers)
 
-    replies, stats = asyncio.run(scenario())
-    assert replies == requests_of("mn1", 1)
+    replies, push, stats = asyncio.run(scenario())
+    assert (replies, push) == (requests_of("mn1", 1), b"push")
     assert stats["node"]["drops"] == {}, stats  # type: ignore[index]
     (session,) = stats["sessions"]  # type: ignore[misc]
-    assert (session["uplink_packets"], session["downlink_packets"], session["drops"]) == (1, 1, {})
+    assert (session["uplink_packets"], session["downlink_packets"], session["drops"]) == (1, 2, {})
