@@ -796,3 +796,32 @@ def test_RFC5846_5_1_a_mags_bri_repeated_past_the_retransmission_horizon_is_acte
     (send,) = outcome.sends
     assert send.message == BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, 77, BRFlags.P)
     assert [type(event) for event in outcome.events] == [BindingRemoved] and list(lma.bindings()) == []
+
+
+def test_RFC5846_8_1_a_waiting_pbu_served_by_another_due_in_the_same_timer_is_not_applied_again() -> None:
+    """Review 21: two Handoff Indicator 4 PBUs of MN1 wait, one (MAG1's) for the session at MAG3, cleared meanwhile
+    (its revocation holds it), the other (MAG2's) for the session MAG1 opened since, about which MAG1 is asked. When
+    one timer call finds both MaxDelayBeforeNewBCEAssign over (the runtime late, say), MAG1's new session accepted
+    first withdraws the BRI to MAG1, which serves MAG2's PBU at once (:meth:`LocalMobilityAnchor._probe_answered`):
+    the timer must not apply it a second time (it raised KeyError)."""
+    lma = _revoking_lma(authorized_mags=frozenset({MAG1.address, MAG2.address, MAG3.address}))
+    _registered(lma, mag=MAG3)
+    lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN, gre=GREKeyOption(12), ipv4=ANY_IPV4),
+                MAG1, LMAA, NOW + 0.1)
+    lma.clear(NOW + 0.2, mn_id=MN1)
+    opened = lma.receive(pbu(MN1, sequence=3, att=AccessTechnologyType.E_UTRAN_3GPP, gre=GREKeyOption(13)),
+                         MAG1, LMAA, NOW + 0.3)
+    assert the_pba(opened).status == Status.ACCEPTED
+    probed = lma.receive(pbu(MN1, sequence=4, hi=HandoffIndicator.UNKNOWN, att=AccessTechnologyType.E_UTRAN_3GPP,
+                             gre=GREKeyOption(14)), MAG2, LMAA, NOW + 0.4)
+    _bri(probed, to=MAG1)
+    assert lma.waiting().handoff_waits == 2
+
+    outcome = lma.handle_timer(NOW + 0.4 + 1.5)
+
+    pbas = [(send.destination, send.message.sequence) for send in outcome.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)]
+    assert pbas == [(MAG1, 2), (MAG2, 4)], "each waiting PBU answered once"
+    assert lma.waiting().handoff_waits == 0
+    assert sorted(str(entry.proxy_coa.address) for entry in lma.bindings()
+                  if entry.state is BceState.ACTIVE) == ["192.0.2.1", "192.0.2.1", "192.0.2.2"]

@@ -328,6 +328,8 @@ class LocalMobilityAnchor:
         outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._mags_with_bindings)))
         for key in self._deadlines.pop_due(now):
             if isinstance(key, _PendingRegistration):
+                if self._pending.get(key.wait_for) is not key:
+                    continue  # served above: a PBU applied before it withdrew its probe (_probe_answered)
                 del self._pending[key.wait_for]
                 outcome.extend(self._register(key.registration, None, now))
             else:
