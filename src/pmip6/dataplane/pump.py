@@ -786,9 +786,15 @@ class Pump:
         del self._icmp_interfaces[key]
         self._icmp_buckets.pop(key, None)
         if self._loop is not None and fd is not None:
-            self._loop.remove_reader(fd)
-            self._unread = [unread for unread in self._unread if unread[0] != fd]
+            self._unwatch(fd)
         return self._half_made.pop(key, fd)  # a key has one or the other
+
+    def _unwatch(self, fd: int) -> None:
+        """Read ``fd``, about to be closed, no more: its reader goes, or the one :meth:`serve` would add (its number,
+        another descriptor's once closed, would be read as this one's)."""
+        assert self._loop is not None
+        self._loop.remove_reader(fd)
+        self._unread = [unread for unread in self._unread if unread[0] != fd]
 
     def _close_local(self, key: str | None) -> None:
         """Stop serving ``key`` and close its TUN descriptor, which removes the device (it is not persistent)."""
@@ -800,8 +806,7 @@ class Pump:
         """TUN descriptor ``fd`` of ``key`` failed (its device was deleted: EBADFD) or its device is gone: close it;
         until :meth:`_recreate_devices` creates the device again, the sessions' packets from the tunnel are dropped
         (``no_routing_context``)."""
-        assert self._loop is not None
-        self._loop.remove_reader(fd)
+        self._unwatch(fd)
         if self._local_fds.get(key) == fd:
             del self._local_fds[key]
         os.close(fd)
