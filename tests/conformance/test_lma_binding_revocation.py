@@ -825,3 +825,30 @@ def test_RFC5846_8_1_a_waiting_pbu_served_by_another_due_in_the_same_timer_is_no
     assert lma.waiting().handoff_waits == 0
     assert sorted(str(entry.proxy_coa.address) for entry in lma.bindings()
                   if entry.state is BceState.ACTIVE) == ["192.0.2.1", "192.0.2.1", "192.0.2.2"]
+
+
+def test_RFC5213_5_3_5_a_session_renewed_within_a_timer_call_is_not_removed_by_its_earlier_expiry_due_in_it() -> None:
+    """Review 21: in one late timer call MAG1's waiting PBU (MN1's interface MN-LL-ID 1 at MAG1) opens its session,
+    which de-registers that interface's session at MAG2 (RFC 5213 5.4) whose lifetime is also over; the Handoff
+    Indicator 4 PBU waiting for that session takes it (5.4.1.2 item 4: renewed, at MAG1). Its expiry, popped as due
+    before, must not then remove the session just accepted."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=4.0,
+                        authorized_mags=frozenset({MAG1.address, MAG2.address, MAG3.address}))
+    _registered(lma, mag=MAG3)
+    lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN, ll_id=b"\x02\x00\x00\x00\x00\x01",
+                    gre=GREKeyOption(12)), MAG1, LMAA, NOW + 0.1)
+    lma.clear(NOW + 0.2, mn_id=MN1)
+    short = lma.receive(pbu(MN1, sequence=3, lifetime=1, ll_id=b"\x02\x00\x00\x00\x00\x01", gre=GREKeyOption(13)),
+                        MAG2, LMAA, NOW + 0.3)
+    assert the_pba(short).status == Status.ACCEPTED
+    (session,) = [entry for entry in lma.bindings() if entry.proxy_coa == MAG2]
+    _bri(lma.receive(pbu(MN1, sequence=4, hi=HandoffIndicator.UNKNOWN, att=AccessTechnologyType.E_UTRAN_3GPP,
+                         gre=GREKeyOption(14)), MAG1, LMAA, NOW + 0.4), to=MAG2)
+
+    outcome = lma.handle_timer(NOW + 5)
+
+    pbas = [(send.destination, send.message.sequence, send.message.status) for send in outcome.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)]
+    assert pbas == [(MAG1, 2, Status.ACCEPTED), (MAG1, 4, Status.ACCEPTED)]
+    assert session.state is BceState.ACTIVE and session.proxy_coa == MAG1 and session in list(lma.bindings())
+    assert not any(isinstance(event, BindingRemoved) for event in outcome.events), outcome.events

@@ -323,16 +323,18 @@ class LocalMobilityAnchor:
 
     def handle_timer(self, now: float) -> Outcome:
         """Expire bindings, delete drained ones, end Handoff Indicator 4 waits, retransmit Binding Revocation
-        Indications and send the Heartbeat Requests that are due."""
+        Indications and send the Heartbeat Requests that are due. A registration applied here may change what is
+        due after it (a waiting PBU served, :meth:`_drain` and :meth:`_probe_answered`; an entry drained or renewed,
+        its deadline set again): that is left as it is now."""
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
         outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._mags_with_bindings)))
         for key in self._deadlines.pop_due(now):
             if isinstance(key, _PendingRegistration):
                 if self._pending.get(key.wait_for) is not key:
-                    continue  # served above: a PBU applied before it withdrew its probe (_probe_answered)
+                    continue
                 del self._pending[key.wait_for]
                 outcome.extend(self._register(key.registration, None, now))
-            else:
+            elif self._deadlines.deadline_of(key) is None:
                 entry = cast(BindingCacheEntry, key)
                 outcome.events.append(self._remove(entry, "expired" if entry.state is BceState.ACTIVE else "deregistered"))
         return outcome
