@@ -17,9 +17,11 @@ from pyroute2 import NetNS
 from dataplane_lab import requires_netns, start_pumps, stop_pumps
 from pmip6.dataplane.netns import inside
 from pmip6.lab.figure1 import (
+    DEFAULT_ROUTER6,
     LMA_UPLINK_ADDRESS,
     MAG_ADDRESS,
     MN_HOME,
+    MN_INTERFACE,
     SERVER6,
     TENANT_UPLINK,
     Figure1Lab,
@@ -67,6 +69,31 @@ def too_big_error(lab: Figure1Lab, node: str, destination: str, ipv6: bool) -> t
         return None
 
 
+def answers_echo(lab: Figure1Lab, mn: str) -> bool:
+    """Whether ``mn``'s default router (fe80::1, the MAG's access interface) answers its ICMPv6 Echo Requests
+    within DEADLINE, one asked every tenth of a second: whether the access link carries IPv6 both ways.
+
+    Right after the lab is built it may not, for up to a second: the kernel has not yet processed the veth's
+    carrier event (its link watch runs at most once a second), so the MAG's access interface lacks its IPv6 set-up
+    (no ``multicast ff00::/8`` route in the local table, no link-local address of its own yet), drops the MN's
+    Neighbor Solicitation for fe80::1 (Ip6InNoRoutes), and the MN sends the next one only a second later
+    (RetransTimer, RFC 4861 section 10). A netlink request naming the access interface (RTM_GETLINK, as
+    pyroute2's ``link_lookup`` sent at each context opening) makes the kernel process the pending event at once
+    (``rtnl_getlink``: linkwatch_sync_dev); the pump's if_nametoindex does not."""
+    with inside(lab.ns(mn)):
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        scope = socket.if_nametoindex(MN_INTERFACE)
+    with sock:
+        end, sequence = time.monotonic() + DEADLINE, 0
+        while time.monotonic() < end:
+            sock.sendto(bytes((128, 0, 0, 0)) + sequence.to_bytes(4, "big"), (DEFAULT_ROUTER6, 0, 0, scope))
+            answer_by, sequence = min(end, time.monotonic() + 0.1), sequence + 1
+            while select.select([sock], [], [], max(0.0, answer_by - time.monotonic()))[0]:
+                if sock.recv(65535)[0] == 129:  # Echo Reply
+                    return True
+    return False
+
+
 async def changed(lab: Figure1Lab, node: str, interface: str, command: str, address: str, prefixlen: int) -> None:
     await asyncio.to_thread(change_address, lab, node, interface, command, address, prefixlen)
 
@@ -103,7 +130,10 @@ def test_RFC4443_2_2_c_a_global_address_added_to_an_access_interface_after_start
         lab: Figure1Lab) -> None:
     """MN-1's access interface has only a link-local IPv6 address when its TUN device is created, so Packet Too
     Big comes from the MAG's transport address; once the operator gives the interface a global address, the
-    next one comes from that (and after it is removed, from the transport address again)."""
+    next one comes from that (and after it is removed, from the transport address again). The first probe goes
+    once MN-1's access link carries IPv6 (:func:`answers_echo`), else it could wait a second in MN-1 for its router's
+    link-layer address, past the half second it is given."""
+    assert answers_echo(lab, "mn1"), "MN-1's access link carries no IPv6"
 
     async def run() -> list[object]:
         node = await start_pumps(lab)
