@@ -5,12 +5,13 @@ pyroute2 decodes every attribute of every message it reads: some 40 microseconds
 At a MAG with hundreds of access interfaces (two tables and four routes each, a link-local address and its local
 route each) that made each link or address notification cost a quarter of a second of the netlink thread, the GIL
 the event loop waits for (docs/dataplane.md, "Each notification"). The users read only what they need:
-``pmip6.dataplane.route_dump`` (pmip6's default routes), ``pmip6.dataplane.local_table`` (the local table) and
-``pmip6.dataplane.icmp_source`` (the addresses).
+``pmip6.dataplane.route_dump`` (pmip6's default routes), ``pmip6.dataplane.local_table`` (the local table),
+``pmip6.dataplane.address_dump`` (the addresses) and ``pmip6.dataplane.rule_dump`` (the policy rules).
 
 A dump is read in the namespace of the pump's netlink socket (:func:`netns_of`), from the calling thread
-(``pmip6.dataplane.netns.inside``): the pump's netlink thread. One with AF_UNSPEC asks every address family at once;
-the callers keep AF_INET and AF_INET6. A dump a change interrupted (NLM_F_DUMP_INTR: the kernel's addresses,
+(``pmip6.dataplane.netns.inside``): the pump's netlink thread. One with AF_UNSPEC asks every address family at once
+(the callers keep AF_INET and AF_INET6), one with a family only that family's: the rules of a routing context are
+read one family at a time. A dump a change interrupted (NLM_F_DUMP_INTR: the kernel's addresses,
 links or routes changed while it was read, so it may lack an entry that changed) is read again, up to three
 readings; the last one is returned, marked inconsistent if it was interrupted too (a burst of changes: 300
 interfaces finishing duplicate address detection at once interrupted two address dumps in a row). What to do with
@@ -32,10 +33,13 @@ from pyroute2 import IPRoute
 
 from pmip6.dataplane.netns import inside
 
-RTM_GETADDR, RTM_GETROUTE = 22, 26
+RTM_GETADDR, RTM_GETROUTE, RTM_GETRULE = 22, 26, 34
 """The dump requests (<linux/rtnetlink.h>); each is answered with the matching RTM_NEW* message, two less."""
 ROUTE_MESSAGE = struct.Struct("=BBBBBBBBI")
 """struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags."""
+RULE_MESSAGE = ROUTE_MESSAGE
+"""struct fib_rule_hdr (<linux/fib_rules.h>), laid out as struct rtmsg: family, dst_len, src_len, tos, table, res1,
+res2, action, flags."""
 ADDRESS_MESSAGE = struct.Struct("=BBBBI")
 """struct ifaddrmsg: family, prefixlen, flags, scope, index."""
 U32 = struct.Struct("=I")
@@ -66,14 +70,15 @@ class Dump:
     consistent: bool
 
 
-def dump(ipr: IPRoute, request: int, header: struct.Struct) -> Dump:
-    """The messages answering dump ``request`` (:data:`RTM_GETROUTE`, :data:`RTM_GETADDR`) of every address family
-    in ``ipr``'s namespace, each one's fixed header unpacked with ``header``; read again while interrupted, up to
-    three readings."""
+def dump(ipr: IPRoute, request: int, header: struct.Struct, family: int = socket.AF_UNSPEC) -> Dump:
+    """The messages answering dump ``request`` (:data:`RTM_GETROUTE`, :data:`RTM_GETADDR`, :data:`RTM_GETRULE`) of
+    address family ``family`` (every one: AF_UNSPEC) in ``ipr``'s namespace, each one's fixed header unpacked with
+    ``header`` (whose first field is the family); read again while interrupted, up to three readings."""
+    asked = bytes((family,)) + bytes(header.size - 1)
     with _socket(ipr) as sock:
         for sequence in range(1, _READINGS + 1):
             sock.send(_HEADER.pack(_HEADER.size + header.size, request, _NLM_F_REQUEST | _NLM_F_DUMP, sequence, 0)
-                      + bytes(header.size))
+                      + asked)
             messages, interrupted = _read(sock, request - 2, header)
             if not interrupted:
                 break

@@ -4,12 +4,13 @@ up to three readings, and the attributes of a message."""
 
 from __future__ import annotations
 
+import socket
 import struct
 
 import pytest
 
 from pmip6.dataplane import netlink_dump
-from pmip6.dataplane.netlink_dump import ADDRESS_MESSAGE, RTM_GETADDR, attributes, dump
+from pmip6.dataplane.netlink_dump import ADDRESS_MESSAGE, RTM_GETADDR, RTM_GETRULE, RULE_MESSAGE, attributes, dump
 
 _RTM_NEWADDR, _NLMSG_ERROR, _NLMSG_DONE, _MULTI, _DUMP_INTR = 20, 2, 3, 2, 0x10
 
@@ -73,6 +74,13 @@ def test_a_dump_is_every_answer_up_to_nlmsg_done_across_datagrams(answer: type[_
     assert [(header, bytes(rest)) for header, rest in found.messages] == [
         ((2, 24, 0, 0, 1), _attribute(2, b"\x0a\0\0\x01")), ((2, 24, 0, 0, 2), b"")]
     assert sock.sent == [struct.pack("=IHHII", 24, RTM_GETADDR, 0x301, 1, 0) + bytes(8)]
+
+
+def test_a_dump_of_one_family_asks_that_family_in_the_fixed_header(answer: type[_Socket]) -> None:
+    """The family is the first field of every dump request's header (struct rtmsg, ifaddrmsg, fib_rule_hdr)."""
+    sock = answer([_DONE])
+    assert dump(object(), RTM_GETRULE, RULE_MESSAGE, socket.AF_INET6).messages == []  # type: ignore[arg-type]
+    assert sock.sent == [struct.pack("=IHHII", 28, RTM_GETRULE, 0x301, 1, 0) + bytes((socket.AF_INET6,)) + bytes(11)]
 
 
 def test_a_netlink_error_is_an_os_error_with_its_errno(answer: type[_Socket]) -> None:
