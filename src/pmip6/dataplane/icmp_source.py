@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from pyroute2 import IPRoute
 
-from pmip6.dataplane.netlink_dump import ADDRESS_MESSAGE, RTM_GETADDR, U32, attributes, dump
+from pmip6.dataplane.address_dump import InterfaceAddress, addresses
 from pmip6.dataplane.routing import interface_index, interface_indexes
 
 _K = TypeVar("_K")
@@ -35,20 +35,6 @@ _DAD_FAILED = 0x08
 _NOT_ASSIGNED = _DAD_FAILED | 0x40
 """IFA_F_DADFAILED | IFA_F_TENTATIVE (<linux/if_addr.h>): an address duplicate address detection refused or has
 not finished; it is not assigned to the interface yet (RFC 4862 section 5.4), so nothing may come from it."""
-_IFA_ADDRESS, _IFA_LOCAL, _IFA_FLAGS = 1, 2, 8
-"""<linux/if_addr.h>."""
-_FAMILIES = (socket.AF_INET, socket.AF_INET6)
-
-
-@dataclass(frozen=True, slots=True)
-class InterfaceAddress:
-    index: int
-    family: int
-    scope: int
-    address: str
-    flags: int = 0
-    """The address's flags (``ip addr`` shows them: tentative, dadfailed, ...): IFA_FLAGS's 32 bits, else
-    ifa_flags."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +77,14 @@ class _Candidates:
 def icmp_sources(ipr: IPRoute, interface: str | None) -> IcmpSources:
     """:func:`choose_sources` over the addresses of the netlink socket's namespace, ``interface`` preferred."""
     preferred = None if interface is None else interface_index(ipr, interface)
-    return choose_sources(_addresses(ipr), preferred)
+    return choose_sources(addresses(ipr), preferred)
 
 
 def icmp_sources_of(ipr: IPRoute, interfaces: Mapping[_K, str | None]) -> dict[_K, IcmpSources]:
     """:func:`icmp_sources` for each of ``interfaces`` (key -> preferred interface), from one reading of the
     namespace's addresses and links. A key whose interface is gone is left out: its TUN device keeps what it
     has until its session goes."""
-    candidates = _Candidates.of(_addresses(ipr))
+    candidates = _Candidates.of(addresses(ipr))
     indexes = interface_indexes(ipr)
     return {key: candidates.sources(None if interface is None else indexes[interface])
             for key, interface in interfaces.items() if interface is None or interface in indexes}
@@ -108,27 +94,5 @@ def global_addresses(ipr: IPRoute, interface: str) -> list[InterfaceAddress]:
     """The global addresses of ``interface`` (scope universe), IPv4 and IPv6, but those duplicate address detection
     refused; a tentative one is taken: it will be the interface's."""
     index = interface_index(ipr, interface)
-    return [address for address in _addresses(ipr)
+    return [address for address in addresses(ipr)
             if address.index == index and address.scope == _UNIVERSE and not address.flags & _DAD_FAILED]
-
-
-def _addresses(ipr: IPRoute) -> list[InterfaceAddress]:
-    """The IPv4 and IPv6 addresses of the netlink socket's namespace (``ip addr``), read in one RTM_GETADDR dump
-    (``pmip6.dataplane.netlink_dump``, taken even if changes interrupted it) of which only struct ifaddrmsg and
-    IFA_LOCAL, IFA_ADDRESS and IFA_FLAGS are decoded; the address is IFA_LOCAL, else IFA_ADDRESS (they differ only
-    on a point-to-point link, where IFA_ADDRESS is the peer's)."""
-    found: list[InterfaceAddress] = []
-    for (family, _, flags, scope, index), message in dump(ipr, RTM_GETADDR, ADDRESS_MESSAGE).messages:
-        if family not in _FAMILIES:
-            continue
-        local = address = None
-        for attribute, value in attributes(message):
-            if attribute == _IFA_LOCAL:
-                local = value
-            elif attribute == _IFA_ADDRESS:
-                address = value
-            elif attribute == _IFA_FLAGS:
-                (flags,) = U32.unpack(value)
-        if (chosen := local if local is not None else address) is not None:
-            found.append(InterfaceAddress(index, family, scope, socket.inet_ntop(family, chosen), flags))
-    return found

@@ -1,4 +1,5 @@
-"""Policy routing for the routing contexts of the pump, through netlink (pyroute2), never the ``ip`` tool.
+"""Policy routing for the routing contexts of the pump, through netlink, never the ``ip`` tool: the writes through
+pyroute2, the readings through raw rtnetlink (``pmip6.dataplane.netlink_dump`` and its users) or libc.
 
 A context steers every packet that arrives on one interface into a table of its own whose default route
 leaves by another interface. At the LMA that keeps tenants with the same private addresses apart; at the
@@ -42,11 +43,13 @@ from ipaddress import IPv4Address, IPv6Address
 
 from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL, fibmsg
+from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL
 
+from pmip6.dataplane.address_dump import addresses
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.netlink_dump import netns_of
 from pmip6.dataplane.route_dump import DefaultRoute, default_routes, route_oif
+from pmip6.dataplane.rule_dump import Rule, rules
 
 _FAMILIES = ((socket.AF_INET, "0.0.0.0/0"), (socket.AF_INET6, "::/0"))
 _MISSING = (2, 3, 19)  # ENOENT, ESRCH, ENODEV
@@ -92,10 +95,14 @@ def interface_indexes(ipr: IPRoute) -> dict[str, int]:
 
 
 def interface_index(ipr: IPRoute, name: str) -> int:
-    found = ipr.link_lookup(ifname=name)
-    if not found:
-        raise OSError(errno.ENODEV, f"{os.strerror(errno.ENODEV)}: no interface {name!r}")
-    return int(found[0])
+    """The index of interface ``name`` in ``ipr``'s namespace: if_nametoindex(3), one ioctl (pyroute2's
+    ``link_lookup`` read a whole netlink answer and kept a message of each request for good, walkthrough 14); no
+    such interface is an OSError (ENODEV)."""
+    with inside(netns_of(ipr)):
+        try:
+            return socket.if_nametoindex(name)
+        except OSError as error:
+            raise OSError(errno.ENODEV, f"{os.strerror(errno.ENODEV)}: no interface {name!r}") from error
 
 
 def route_interface(ipr: IPRoute, destination: str, source: str | None) -> int:
@@ -117,14 +124,11 @@ def route_interface(ipr: IPRoute, destination: str, source: str | None) -> int:
 def address_interfaces(ipr: IPRoute, address: str) -> frozenset[int]:
     """The indices of the interfaces that hold ``address``, one of the node's own (``ip addr show to ADDRESS``):
     where Linux says (IP_PKTINFO / IPV6_PKTINFO) a datagram the node sends itself to ``address`` arrived
-    (``pmip6.dataplane.pump.Pump``, "a peer that is one of the node's own addresses")."""
+    (``pmip6.dataplane.pump.Pump``, "a peer that is one of the node's own addresses"); read in one address dump of
+    that family (``pmip6.dataplane.address_dump``)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    packed = socket.inet_pton(family, address)
-    with naming_netlink(f"address {address}"):
-        found = ipr.get_addr(family=family)
-    return frozenset(int(message["index"]) for message in found
-                     if socket.inet_pton(family, message.get_attr("IFA_LOCAL") or message.get_attr("IFA_ADDRESS"))
-                     == packed)
+    wanted = socket.inet_ntop(family, socket.inet_pton(family, address))  # as the dump writes it
+    return frozenset(found.index for found in addresses(ipr, family) if found.address == wanted)
 
 
 @contextmanager
@@ -256,23 +260,22 @@ def _add_rule(ipr: IPRoute, rule: dict[str, object]) -> None:
     that does something else (looks up another table, or drops) or is not tagged :data:`RTPROT_PMIP6` (an earlier
     pmip6's), and a pmip6 rule at another priority (an earlier ``rule_priority``); then the pmip6 routes of the tables
     those looked up that no rule looks up any more. One that exists as wanted (the kernel answers EEXIST only for an
-    identical rule) is kept."""
+    identical rule) is kept. The rules are read in one raw dump of the rule's family (``pmip6.dataplane.rule_dump``);
+    the writes go through pyroute2."""
     kept: set[int] = {rule["table"]} if "table" in rule else set()  # type: ignore[arg-type]
     orphaned: set[int] = set()
-    for found in ipr.get_rules(family=rule["family"]):
-        action, protocol = found["action"], found.get_attr("FRA_PROTOCOL")
-        table = found.get_attr("FRA_TABLE") if action == FR_ACT_TO_TBL else None
+    for found in rules(ipr, rule["family"]):  # type: ignore[arg-type]
+        table = found.table if found.action == FR_ACT_TO_TBL else None
         if not _left_before(found, table, rule):
             if table is not None:
                 kept.add(table)
             continue
-        old: dict[str, object] = {"family": rule["family"], "priority": found.get_attr("FRA_PRIORITY"),
-                                  "iifname": rule["iifname"]}
+        old: dict[str, object] = {"family": rule["family"], "priority": found.priority, "iifname": rule["iifname"]}
         if "src" in rule:
             old["src"] = rule["src"]
-        if protocol:
-            old["protocol"] = protocol
-        old.update({"table": table} if table is not None else {"action": action})
+        if found.protocol:
+            old["protocol"] = found.protocol
+        old.update({"table": table} if table is not None else {"action": found.action})
         _ignore_missing(lambda: ipr.rule("del", **old))
         if table is not None:
             orphaned.add(table)
@@ -287,25 +290,23 @@ def _add_rule(ipr: IPRoute, rule: dict[str, object]) -> None:
         _require_protocol_selector(ipr, rule)
 
 
-def _left_before(found: fibmsg, table: int | None, rule: dict[str, object]) -> bool:
+def _left_before(found: Rule, table: int | None, rule: dict[str, object]) -> bool:
     """Whether ``found`` (looking up ``table``, None for another action) is what an earlier run left for ``rule``'s
     interface and source: at ``rule``'s priority anything but ``rule`` itself as pmip6 installs it, at another
     priority a pmip6 rule (:data:`RTPROT_PMIP6`); anyone else's rule at another priority is left alone."""
-    if found.get_attr("FRA_IIFNAME") != rule["iifname"] or found.get_attr("FRA_SRC") != rule.get("src"):
+    if found.iifname != rule["iifname"] or found.src != rule.get("src"):
         return False
-    protocol = found.get_attr("FRA_PROTOCOL")
-    if found.get_attr("FRA_PRIORITY") != rule["priority"]:
-        return bool(protocol == RTPROT_PMIP6)
-    return (table, found["action"], protocol) != (rule.get("table"), rule.get("action", FR_ACT_TO_TBL), RTPROT_PMIP6)
+    if found.priority != rule["priority"]:
+        return found.protocol == RTPROT_PMIP6
+    return ((table, found.action, found.protocol)
+            != (rule.get("table"), rule.get("action", FR_ACT_TO_TBL), RTPROT_PMIP6))
 
 
 def _require_protocol_selector(ipr: IPRoute, rule: dict[str, object]) -> None:
     """Check that the kernel kept ``rule``'s ``ipproto`` selector (FRA_IP_PROTO): Linux before 4.17 ignores an
     attribute it does not know rather than refusing it, and the rule would match every protocol (a blackhole
     would drop everything the node sends from the address). If it did not, remove the rule and fail."""
-    if not any(found.get_attr("FRA_PRIORITY") == rule["priority"] and found.get_attr("FRA_IIFNAME") == rule["iifname"]
-               and found.get_attr("FRA_SRC") == rule["src"] and found.get_attr("FRA_IP_PROTO") == rule["ip_proto"]
-               for found in ipr.get_rules(family=rule["family"])):
+    if not any(found.src == rule["src"] and found.ip_proto == rule["ip_proto"] for found in _installed(ipr, rule)):
         _ignore_missing(lambda: ipr.rule("del", **rule))
         raise NetlinkError(errno.EOPNOTSUPP, "the kernel ignored the ipproto selector (it needs Linux 4.17 or "
                                              "later), so the rule would match every protocol; removed")
@@ -315,9 +316,13 @@ def keeps_rule_protocol(ipr: IPRoute, steering: Steering) -> bool:
     """Whether the kernel kept the protocol (FRA_PROTOCOL, :data:`RTPROT_PMIP6`) of ``steering``'s first rule, read
     back as :func:`_require_protocol_selector` reads FRA_IP_PROTO: Linux before 4.17 ignores the attribute, and
     the rules it installs cannot be told from anyone else's after a restart. They work all the same."""
-    rule = steering.rules[0]
-    return any(found.get_attr("FRA_PRIORITY") == rule["priority"] and found.get_attr("FRA_IIFNAME") == rule["iifname"]
-               and found.get_attr("FRA_PROTOCOL") == RTPROT_PMIP6 for found in ipr.get_rules(family=rule["family"]))
+    return any(found.protocol == RTPROT_PMIP6 for found in _installed(ipr, steering.rules[0]))
+
+
+def _installed(ipr: IPRoute, rule: dict[str, object]) -> Iterator[Rule]:
+    """The rules of ``rule``'s family in the kernel at its priority for its interface, read in one raw dump."""
+    return (found for found in rules(ipr, rule["family"])  # type: ignore[arg-type]
+            if found.priority == rule["priority"] and found.iifname == rule["iifname"])
 
 
 def unsteer(ipr: IPRoute, steering: Steering) -> None:

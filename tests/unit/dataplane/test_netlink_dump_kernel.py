@@ -7,6 +7,7 @@ holds (noprefixroute), broadcast and anycast routes, ``local`` prefix routes and
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -15,11 +16,14 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 import pytest
 from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_PROHIBIT, FR_ACT_TO_TBL, FR_ACT_UNREACHABLE
 
-from pmip6.dataplane.icmp_source import InterfaceAddress, _addresses, icmp_sources_of
+from pmip6.dataplane.address_dump import InterfaceAddress, addresses
+from pmip6.dataplane.icmp_source import icmp_sources_of
 from pmip6.dataplane.local_table import ALWAYS_DELIVERED, RT_TABLE_LOCAL, LocalDestinations, local_destinations
 from pmip6.dataplane.route_dump import DefaultRoute, default_routes
-from pmip6.dataplane.routing import RTPROT_PMIP6, interface_index, route_interface
+from pmip6.dataplane.routing import RTPROT_PMIP6, address_interfaces, interface_index, route_interface
+from pmip6.dataplane.rule_dump import Rule, rules
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
 pytestmark = [pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or ""),
@@ -80,14 +84,14 @@ def test_the_raw_dumps_read_what_pyroute2_reads() -> None:
         subprocess.run(["ip", "-n", spaces.ns("node"), "-batch", "-"], check=True, text=True,
                        input=_SETUP.format(peer=spaces.ns("peer")))
         with NetNS(spaces.ns("node")) as ipr:
-            addresses, expected_addresses = _addresses(ipr), _pyroute2_addresses(ipr)
+            found_addresses, expected_addresses = addresses(ipr), _pyroute2_addresses(ipr)
             destinations, expected_destinations = local_destinations(ipr), _pyroute2_local_destinations(ipr)
             routes, expected_routes = default_routes(ipr, RTPROT_PMIP6), _pyroute2_default_routes(ipr)
             sources = icmp_sources_of(ipr, {"up0": "up0", "up1": "up1", "none": None})
-    assert addresses == expected_addresses
+    assert found_addresses == expected_addresses
     assert destinations == expected_destinations
     assert routes == expected_routes
-    by_address = {address.address: address for address in addresses}  # the namespace is what the test says
+    by_address = {address.address: address for address in found_addresses}  # the namespace is what the test says
     assert by_address["2001:db8:5::1"].flags & _TENTATIVE and by_address["2001:db8:6::1"].flags & _NOPREFIXROUTE
     assert "10.6.0.1" in by_address and "10.5.0.9" in by_address
     assert all(packed in destinations for packed in (socket.inet_aton("10.9.9.7"), socket.inet_aton("198.51.100.1"),
@@ -155,3 +159,64 @@ def test_a_route_lookup_asked_raw_answers_what_pyroute2_answers() -> None:
         indexes["up0"], indexes["up0"], indexes["lo"])
     assert {found[("203.0.113.1", None)], found[("2001:db8:77::1", None)]} == {"errno 101"}
     assert found[("203.0.113.1", "192.0.2.1")] == "errno 13", "prohibit"
+
+
+_RULE_SETUP = """link add up0 type veth peer name eth0 netns {peer}
+link set up0 up
+addr add 10.5.0.1/24 dev up0
+addr add 10.5.0.9/24 dev up0
+addr add 2001:db8:5::1/64 dev up0 nodad
+addr add 10.5.0.9/32 dev lo
+rule add iif up0 lookup 100 priority 1000 proto 213
+rule add iif up0 lookup 70000 priority 1001
+rule add iif lo from 10.5.0.1 ipproto icmp blackhole priority 1000 proto 213
+rule add iif lo from 10.5.0.9 ipproto icmp lookup 101 priority 1002 proto 213
+rule add from 192.0.2.0/24 unreachable priority 1003
+"""
+_RULE_SETUP6 = """rule add iif up0 lookup 100 priority 1000 proto 213
+rule add iif lo from 2001:db8:5::1 ipproto ipv6-icmp prohibit priority 1000 proto 213
+"""
+
+
+def _pyroute2_rules(ipr: IPRoute, family: int) -> list[Rule]:
+    """The rules as pyroute2 decodes them (the reading before the raw dump), absent attributes as their defaults."""
+    return [Rule(message.get_attr("FRA_PRIORITY") or 0, message.get_attr("FRA_IIFNAME"), message.get_attr("FRA_SRC"),
+                 message["action"], message.get_attr("FRA_TABLE") or message["table"],
+                 message.get_attr("FRA_PROTOCOL") or 0, message.get_attr("FRA_IP_PROTO") or 0)
+            for message in ipr.get_rules(family=family)]
+
+
+def test_the_raw_rule_dump_and_address_and_interface_readings_read_what_pyroute2_reads() -> None:
+    """``rule_dump.rules`` (one family's raw RTM_GETRULE dump: FRA_TABLE above 255, blackhole, unreachable and
+    prohibit actions, ``ipproto`` and ``proto`` selectors, the kernel's own rules without FRA_PRIORITY),
+    ``address_interfaces`` (one family's raw address dump: an address held twice) and ``interface_index``
+    (if_nametoindex), each against pyroute2's reading of the same namespace."""
+    with NamespaceSet(f"prr{os.getpid()}") as spaces:
+        spaces.create("node")
+        spaces.create("peer")
+        subprocess.run(["ip", "-n", spaces.ns("node"), "-batch", "-"], check=True, text=True,
+                       input=_RULE_SETUP.format(peer=spaces.ns("peer")))
+        subprocess.run(["ip", "-6", "-n", spaces.ns("node"), "-batch", "-"], check=True, text=True, input=_RULE_SETUP6)
+        with NetNS(spaces.ns("node")) as ipr:
+            found = {family: rules(ipr, family) for family in (socket.AF_INET, socket.AF_INET6)}
+            expected = {family: _pyroute2_rules(ipr, family) for family in (socket.AF_INET, socket.AF_INET6)}
+            holders = {address: address_interfaces(ipr, address) for address in ("10.5.0.9", "10.5.0.1",
+                                                                                  "2001:DB8:5:0::1", "10.5.0.7")}
+            indexes = {name: interface_index(ipr, name) for name in ("lo", "up0")}
+            expected_indexes = {name: ipr.link_lookup(ifname=name)[0] for name in ("lo", "up0")}
+            with pytest.raises(OSError) as missing:
+                interface_index(ipr, "none0")
+    assert found == expected
+    assert indexes == expected_indexes
+    assert missing.value.errno == errno.ENODEV and "none0" in str(missing.value)
+    ipv4 = {(rule.priority, rule.iifname, rule.src, rule.action, rule.table, rule.protocol, rule.ip_proto)
+            for rule in found[socket.AF_INET]}  # the namespace is what the test says
+    assert {(1000, "up0", None, FR_ACT_TO_TBL, 100, RTPROT_PMIP6, 0), (1001, "up0", None, FR_ACT_TO_TBL, 70000, 0, 0),
+            (1000, "lo", "10.5.0.1", FR_ACT_BLACKHOLE, 0, RTPROT_PMIP6, 1),
+            (1002, "lo", "10.5.0.9", FR_ACT_TO_TBL, 101, RTPROT_PMIP6, 1), (0, None, None, FR_ACT_TO_TBL, 255, 2, 0),
+            (1003, None, "192.0.2.0", FR_ACT_UNREACHABLE, 0, 0, 0)} <= ipv4
+    assert (1000, "lo", "2001:db8:5::1", FR_ACT_PROHIBIT, 0, RTPROT_PMIP6, 58) in {
+        (rule.priority, rule.iifname, rule.src, rule.action, rule.table, rule.protocol, rule.ip_proto)
+        for rule in found[socket.AF_INET6]}
+    assert holders == {"10.5.0.9": {indexes["up0"], indexes["lo"]}, "10.5.0.1": {indexes["up0"]},
+                       "2001:DB8:5:0::1": {indexes["up0"]}, "10.5.0.7": frozenset()}
