@@ -22,7 +22,17 @@ from pmip6.dataplane.address_dump import InterfaceAddress, addresses
 from pmip6.dataplane.icmp_source import icmp_sources_of
 from pmip6.dataplane.local_table import ALWAYS_DELIVERED, RT_TABLE_LOCAL, LocalDestinations, local_destinations
 from pmip6.dataplane.route_dump import DefaultRoute, default_routes
-from pmip6.dataplane.routing import RTPROT_PMIP6, address_interfaces, interface_index, route_interface
+from pmip6.dataplane.routing import (
+    RTPROT_PMIP6,
+    Steering,
+    address_interfaces,
+    interface_index,
+    keeps_rule_protocol,
+    route_icmp_from,
+    route_interface,
+    steer,
+    unsteer,
+)
 from pmip6.dataplane.rule_dump import Rule, rules
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
@@ -220,3 +230,50 @@ def test_the_raw_rule_dump_and_address_and_interface_readings_read_what_pyroute2
         for rule in found[socket.AF_INET6]}
     assert holders == {"10.5.0.9": {indexes["up0"], indexes["lo"]}, "10.5.0.1": {indexes["up0"]},
                        "2001:DB8:5:0::1": {indexes["up0"]}, "10.5.0.7": frozenset()}
+
+
+class _WritesOnly:
+    """A pyroute2 socket that refuses every reading (walkthrough 14: pyroute2's decoding of whole dumps grew the
+    netlink thread's malloc arena, and it keeps a message of each ``route("get")`` and ``link_lookup``)."""
+
+    _READINGS = frozenset({"get_rules", "get_links", "link_lookup", "get_addr", "get_routes", "dump"})
+
+    def __init__(self, ipr: IPRoute) -> None:
+        self._ipr = ipr
+
+    def __getattr__(self, name: str) -> object:
+        if name in self._READINGS:
+            raise AssertionError(f"a pyroute2 reading: {name}")
+        return getattr(self._ipr, name)
+
+    def route(self, command: str, **route: object) -> object:
+        assert command != "get", "a pyroute2 route lookup"
+        return self._ipr.route(command, **route)
+
+
+_EARLIER_RUN = """link add up1 type veth peer name eth1 netns {peer}
+rule add iif up0 lookup 100 priority 900 proto 213
+"""
+
+
+def test_a_routing_context_opens_takes_over_and_closes_with_pyroute2_writing_only() -> None:
+    """The MAG's per-context path (``steer`` both ways over a rule an earlier run left at another priority, the
+    protocol read-back, an ``ipproto`` rule's read-back, an own address's interfaces, ``unsteer``) reads the kernel
+    through raw rtnetlink and libc only."""
+    with NamespaceSet(f"pwo{os.getpid()}") as spaces:
+        spaces.create("node")
+        spaces.create("peer")
+        subprocess.run(["ip", "-n", spaces.ns("node"), "-batch", "-"], check=True, text=True,
+                       input=_RULE_SETUP.format(peer=spaces.ns("peer")) + _EARLIER_RUN.format(peer=spaces.ns("peer")))
+        with NetNS(spaces.ns("node")) as netns:
+            ipr = _WritesOnly(netns)
+            steering = Steering()
+            index = interface_index(ipr, "up0")  # type: ignore[arg-type]
+            steer(ipr, steering, "up0", 100, 1000, "up1")  # type: ignore[arg-type]
+            route_icmp_from(ipr, steering, socket.AF_INET, "10.5.0.1", None, 1000)  # type: ignore[arg-type]
+            kept = keeps_rule_protocol(ipr, steering)  # type: ignore[arg-type]
+            holders = address_interfaces(ipr, "10.5.0.1")  # type: ignore[arg-type]
+            unsteer(ipr, steering)  # type: ignore[arg-type]
+            left = {(rule.priority, rule.table) for rule in rules(netns, socket.AF_INET) if rule.iifname == "up0"}
+    assert kept and holders == {index}
+    assert left == {(1001, 70000)}, "the earlier run's rule at priority 900 taken over, this run's removed"
