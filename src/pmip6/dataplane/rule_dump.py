@@ -39,8 +39,8 @@ class Rule:
 
 def rules(ipr: IPRoute, family: int) -> list[Rule]:
     """The policy rules of ``family`` (AF_INET, AF_INET6) in ``ipr``'s namespace, in the kernel's order (by
-    priority), read in one dump (taken even if changes interrupted it: pmip6's own rules are changed by the
-    netlink thread that reads them)."""
+    priority), read in one dump; taken even if changes interrupted every reading, as pyroute2 took it (only rules
+    another program or thread changes meanwhile can interrupt it)."""
     return [_rule(message, family) for message in dump(ipr, RTM_GETRULE, RULE_MESSAGE, family).messages
             if message[0][0] == family]
 
