@@ -2,13 +2,15 @@
 
 A :class:`NamespaceSet` names its namespaces ``<prefix>-<node>`` and removes every one it created when it is
 closed, including on exceptions and KeyboardInterrupt (``with NamespaceSet(prefix) as spaces:``). Each
-namespace gets ``lo`` up and IPv6 duplicate address detection off, so addresses work at once.
+namespace gets ``lo`` up and IPv6 duplicate address detection off, so addresses work at once, and a veth pair is
+operational (IPv6 set up on both ends) when :meth:`NamespaceSet.add_link` returns.
 Build it outside a running asyncio loop (pyroute2's synchronous API runs its own).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import ip_interface
@@ -18,6 +20,8 @@ from pyroute2 import NetNS, netns
 
 from pmip6.dataplane.netns import inside
 
+OPERATIONAL_WITHIN = 3.0
+"""Seconds a new veth end is given to become operational (it takes the kernel at most about one)."""
 NO_DAD = (("net/ipv6/conf/all/accept_dad", "0"), ("net/ipv6/conf/default/accept_dad", "0"))
 
 
@@ -81,18 +85,21 @@ class NamespaceSet:
             ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
 
     def add_link(self, link: Link) -> None:
-        """The veth pair of ``link``, both ends up with their addresses."""
+        """The veth pair of ``link``, both ends up with their addresses and operational (:func:`_operational`)."""
         with NetNS(self.ns(link.a)) as ipr:
             ipr.link("add", ifname=link.a_interface, kind="veth",
                      peer={"ifname": link.b_interface, "net_ns_fd": self.ns(link.b)})
-        for node, interface, addresses in ((link.a, link.a_interface, link.a_addresses),
-                                           (link.b, link.b_interface, link.b_addresses)):
+        ends = ((link.a, link.a_interface, link.a_addresses), (link.b, link.b_interface, link.b_addresses))
+        for node, interface, addresses in ends:
             with NetNS(self.ns(node)) as ipr:
                 index = ipr.link_lookup(ifname=interface)[0]
                 for address in addresses:
                     parsed = ip_interface(address)
                     ipr.addr("add", index=index, address=str(parsed.ip), prefixlen=parsed.network.prefixlen)
                 ipr.link("set", index=index, state="up")
+        for node, interface, _ in ends:
+            with NetNS(self.ns(node)) as ipr:
+                _operational(ipr, interface)
 
     def route(self, node: str, destination: str, *, gateway: str | None = None,
               interface: str | None = None) -> None:
@@ -112,6 +119,20 @@ class NamespaceSet:
                 netns.remove(name)
             except OSError:
                 pass
+
+
+def _operational(ipr: NetNS, interface: str) -> None:
+    """Wait until the kernel has processed ``interface``'s carrier event (operstate UP), at most
+    :data:`OPERATIONAL_WITHIN` seconds. Until then IPv6 is not set up on it (no link-local address, no ff00::/8 route
+    in the local table: a Neighbor Solicitation arriving is dropped, and its sender asks again only a second later,
+    RFC 4861 RetransTimer), and the kernel processes such events at most once a second (linkwatch), or at once for a
+    device a netlink request names by its index (as here: the first reading is usually the last)."""
+    deadline = time.monotonic() + OPERATIONAL_WITHIN
+    index = ipr.link_lookup(ifname=interface)[0]
+    while ipr.get_links(index)[0].get_attr("IFLA_OPERSTATE") != "UP":
+        if time.monotonic() > deadline:
+            raise OSError(f"{interface} is not operational {OPERATIONAL_WITHIN} s after it was set up")
+        time.sleep(0.01)
 
 
 def remove_stale(prefix: str) -> list[str]:
