@@ -9,6 +9,11 @@ After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a 
 Start order: the arrival guard's peers (``set_arrival_guard``), components (``add_component``),
 :meth:`Daemon.prepare` (the LMA restores its bindings), the components' ``serve``, signaling sockets, control
 socket, metrics endpoint, timer. Close runs it backwards (docs/operations.md, "Stopping").
+
+A reload asked during the start (SIGHUP, ``pmip6 reload``) is applied once the start is complete, once however many
+were asked; one asked once the stop began (:meth:`Daemon.begin_stop`) is ignored (docs/operations.md, "Reloading the
+configuration"): the engine is never reconfigured with its bindings half restored or its sockets not yet or no
+longer open.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -83,6 +89,17 @@ class ArrivalGuard(Protocol):
     def misarrival(self, source: str, interface: int) -> int | None: ...
 
 
+class Lifecycle(Enum):
+    """Where a daemon is between :meth:`Daemon.start` and :meth:`Daemon.close`: what a reload asked then does."""
+
+    STARTING = "starting"
+    """Applied once the start is complete."""
+    RUNNING = "running"
+    """Applied at once."""
+    STOPPING = "stopping"
+    """Ignored (SIGHUP) or refused (``pmip6 reload``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DaemonOptions:
     """Command-line choices common to ``pmip6 lma`` and ``pmip6 mag``."""
@@ -121,6 +138,11 @@ class Daemon:
         self._stats_sections: dict[str, Callable[[], Any]] = {}
         self._started: list[Step] = []
         self._timer: DeadlineTimer | None = None
+        self.lifecycle = Lifecycle.STARTING
+        self._reload_asked = False
+        """A SIGHUP arrived during the start: reload once it is complete."""
+        self._started_or_stopping = asyncio.Event()
+        """Set when :attr:`lifecycle` leaves STARTING: what a ``pmip6 reload`` asked during the start waits for."""
 
     # ---- extension points ------------------------------------------------------------------------
 
@@ -239,9 +261,17 @@ class Daemon:
         return {"bindings_kept": kept, "bindings_removed": removed, "restart_needed": restart_needed}
 
     def reload_on_signal(self) -> None:
-        """SIGHUP: :meth:`reload`; a bad file is logged there and changes nothing."""
-        with contextlib.suppress(ConfigError):
-            self.reload()
+        """SIGHUP: :meth:`reload`; a bad file is logged there and changes nothing. During the start it waits until the
+        start is complete; once the stop began it is ignored (module docstring). Each is logged at info level."""
+        if self.lifecycle is Lifecycle.STARTING:
+            if not self._reload_asked:
+                self.logger.info("SIGHUP during the start: the configuration is reloaded once the start is complete")
+            self._reload_asked = True
+        elif self.lifecycle is Lifecycle.STOPPING:
+            self.logger.info("SIGHUP ignored: the daemon is stopping")
+        else:
+            with contextlib.suppress(ConfigError):
+                self.reload()
 
     def _refusal(self, error: ConfigError) -> str:
         """What ``pmip6 reload`` prints and SIGHUP logs for a bad file."""
@@ -284,11 +314,23 @@ class Daemon:
             self.logger.info("metrics on http://%s/metrics", endpoint)
         self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
         self._timer.arm(self.engine.next_deadline())
+        self.lifecycle = Lifecycle.RUNNING
+        self._started_or_stopping.set()
+        if self._reload_asked:
+            self._reload_asked = False
+            self.reload_on_signal()
+
+    def begin_stop(self) -> None:
+        """The stop begins (SIGINT/SIGTERM, before the MAG de-registers its bindings; at the latest :meth:`close`):
+        from now on a reload is ignored (SIGHUP) or refused (``pmip6 reload``)."""
+        self.lifecycle = Lifecycle.STOPPING
+        self._started_or_stopping.set()
 
     async def open_transports(self) -> None:
         raise NotImplementedError
 
     async def close(self) -> None:
+        self.begin_stop()
         if self._timer is not None:
             self._timer.cancel()
         await self._control.close()
@@ -426,6 +468,11 @@ class Daemon:
         return await self.binding_rows(time.time(), wanted)
 
     async def _reload_command(self, request: Request) -> dict[str, Any]:
+        """:meth:`reload`, once the start is complete (the control socket opens before the metrics endpoint and the
+        timer); refused once the stop began."""
+        await self._started_or_stopping.wait()
+        if self.lifecycle is Lifecycle.STOPPING:
+            raise ControlError(f"the {self.role} is stopping: the configuration is not reloaded")
         try:
             return self.reload()
         except ConfigError as error:

@@ -1,7 +1,9 @@
 """Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
 
 SIGINT and SIGTERM stop the daemon, which logs how long that took (docs/operations.md, "Stopping"); SIGHUP makes it
-reload its configuration file (``Daemon.reload``).
+reload its configuration file (``Daemon.reload_on_signal``): one that arrives from the moment the configuration is
+about to be read is applied once the start is complete, one that arrives once the stop began is ignored, up to the
+exit (SIGHUP's default action would end the process, exit status 129 to a shell).
 
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
 the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).
@@ -81,6 +83,8 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
     if args.pcap_limit is not None and args.pcap is None:
         print("error: --pcap-limit limits the capture --pcap FILE writes: give --pcap too", file=sys.stderr)
         return EXIT_CONFIG
+    early_sighup: list[int] = []
+    signal.signal(signal.SIGHUP, lambda signum, frame: early_sighup.append(signum))
     try:
         config = load(args.config)
         options = DaemonOptions(pcap=args.pcap, pcap_limit=DEFAULT_PCAP_LIMIT if args.pcap_limit is None
@@ -90,15 +94,18 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
         print(f"error: {error.in_file(args.config)}", file=sys.stderr)
         return EXIT_CONFIG
     tune_garbage_collector()
-    return run(_serve(daemon, before_stop), args.loop)
+    return run(_serve(daemon, before_stop, bool(early_sighup)), args.loop)
 
 
-async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None) -> int:
+async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None, reload_asked: bool = False) -> int:
+    """Start ``daemon``, serve until SIGINT/SIGTERM, stop it; ``reload_asked``: a SIGHUP arrived before this."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload_on_signal)
+    if reload_asked:
+        daemon.reload_on_signal()
     stopping_at: float | None = None
     try:
         try:
@@ -109,14 +116,15 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
         daemon.logger.info("running; stop with SIGINT or SIGTERM")
         await stop.wait()
         stopping_at = time.monotonic()
+        daemon.begin_stop()
         daemon.logger.info("stopping")
         if before_stop is not None:
             await before_stop(daemon)
         return 0
     finally:
-        loop.add_signal_handler(signal.SIGHUP, daemon.logger.info, "SIGHUP ignored: the daemon is stopping")
         await daemon.close()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # not SIG_DFL, as asyncio leaves it: that would end the process
         if stopping_at is not None:
             daemon.logger.info("stopped in %.2f s", time.monotonic() - stopping_at)
