@@ -22,7 +22,7 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -94,17 +94,19 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
         print(f"error: {error.in_file(args.config)}", file=sys.stderr)
         return EXIT_CONFIG
     tune_garbage_collector()
-    return run(_serve(daemon, before_stop, bool(early_sighup)), args.loop)
+    return run(_serve(daemon, before_stop, early_sighup), args.loop)
 
 
-async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None, reload_asked: bool = False) -> int:
-    """Start ``daemon``, serve until SIGINT/SIGTERM, stop it; ``reload_asked``: a SIGHUP arrived before this."""
+async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None,
+                 early_sighup: Sequence[int] = ()) -> int:
+    """Start ``daemon``, serve until SIGINT/SIGTERM, stop it; ``early_sighup``: the SIGHUPs noted before the loop's
+    handler replaced the one noting them (read once it did, so that none is missed)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload_on_signal)
-    if reload_asked:
+    if early_sighup:
         daemon.reload_on_signal()
     stopping_at: float | None = None
     try:

@@ -8,6 +8,7 @@ the stop goes through ``pmip6 mag``'s own ``_serve`` with real signals.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -235,7 +236,7 @@ def test_a_sighup_while_the_configuration_is_read_is_applied_once_the_start_is_c
 
     monkeypatch.setattr(service, "run", run)
     monkeypatch.setattr(service, "configure_logging", lambda *args: None)
-    args = service.argparse.Namespace(config=tmp_path / "lma.toml", log_format="human", log_level="info", pcap=None,
+    args = argparse.Namespace(config=tmp_path / "lma.toml", log_format="human", log_level="info", pcap=None,
                                       pcap_limit=None, loop="asyncio")
     assert service.run_daemon(args, load, build) == 0
     assert built[0].statistics.reloads == {"applied": 1}
