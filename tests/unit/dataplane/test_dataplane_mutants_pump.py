@@ -21,7 +21,7 @@ from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
 pytestmark = [pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or ""),
-              pytest.mark.netns]
+              pytest.mark.netns, pytest.mark.usefixtures("private_loopback")]  # raw sockets on ::1
 
 INNER4 = ipv4(SHARED_HOME, SERVER)
 INNER6 = ipv6("2001:db8:a::1", "2001:db8::1")

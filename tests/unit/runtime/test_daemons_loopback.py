@@ -52,6 +52,8 @@ from pmip6.wire.options import (
 )
 from pmip6.wire.pcap import PcapWriter, read_capture
 
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
+
 
 def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

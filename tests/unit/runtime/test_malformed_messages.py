@@ -24,6 +24,8 @@ from pmip6.wire.mobility import encode_message
 from pmip6.wire.numbers import OptionType
 from pmip6.wire.options import GREKeyOption, MNIdentifierOption
 
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
+
 MAG = Peer(IPv4Address("192.0.2.1"), 5436)
 LMA = Peer(IPv4Address("192.0.2.100"), 5436)
 LOGGER = "pmip6.runtime.transport"

@@ -21,6 +21,8 @@ from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.mobility import encode_message
 from pmip6.wire.options import MNIdentifierOption
 
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
+
 LOOPBACK4 = IPv4Address("127.0.0.1")
 LOOPBACK6 = IPv6Address("::1")
 PBU = ProxyBindingUpdate(sequence=7, lifetime=100, options=(MNIdentifierOption(b"mn-r9@test"),))

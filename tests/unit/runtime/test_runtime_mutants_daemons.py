@@ -20,6 +20,8 @@ from pmip6.runtime.control import ControlError, control_request
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement
 from test_daemons_loopback import Lab, _lma_toml, _mag_toml
 
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
+
 PBA = ProxyBindingAcknowledgement(status=0, sequence=1)
 
 

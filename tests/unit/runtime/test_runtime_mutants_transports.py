@@ -8,12 +8,16 @@ import socket
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from pmip6.runtime.transport import BAD_CHECKSUM, Receiver
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.mobility import encode_message
 from pmip6.wire.options import MNIdentifierOption
 from test_transports import LOOPBACK6, _Inbox, _raw_mh_socket
+
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
 
 
 def test_a_bad_checksum_is_counted_and_never_delivered() -> None:

@@ -14,6 +14,8 @@ from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from test_daemons_loopback import Lab
 from test_transports import LOOPBACK4, LOOPBACK6, _Inbox, _raw_mh_socket
 
@@ -32,6 +34,8 @@ from pmip6.wire.options import (
     MNIdentifierOption,
     TimestampOption,
 )
+
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
 
 STALL = 0.4
 """How long the tests hold the event loop while a datagram waits in the socket: beyond the 0.3 s window."""

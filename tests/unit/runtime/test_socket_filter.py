@@ -37,6 +37,8 @@ from pmip6.runtime.socket_filter import (
 )
 from pmip6.wire.numbers import IPProto
 
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
+
 
 def _check(program: Program) -> None:
     """What the kernel's bpf_check_classic asks of the instructions this module emits."""

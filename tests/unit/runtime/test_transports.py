@@ -19,6 +19,8 @@ from pmip6.wire.mobility import decode_message, encode_message, verify_checksum
 from pmip6.wire.numbers import IPProto
 from pmip6.wire.options import GREKeyOption, MNIdentifierOption
 
+pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
+
 LOOPBACK4 = IPv4Address("127.0.0.1")
 LOOPBACK6 = IPv6Address("::1")
 PBU = ProxyBindingUpdate(sequence=4242, lifetime=100, options=(MNIdentifierOption(b"mn-transport@test"),
