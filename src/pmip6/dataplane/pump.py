@@ -302,7 +302,7 @@ class Pump:
             self._loop.add_reader(fd, reader, *arguments)
         self._unread.clear()
 
-    def _read(self, fd: int, reader: Callable[..., None], *arguments: object) -> None:
+    def _watch(self, fd: int, reader: Callable[..., None], *arguments: object) -> None:
         """Call ``reader(*arguments)`` whenever ``fd`` is readable, from :meth:`serve` on."""
         assert self._loop is not None
         if self._serving:
@@ -332,14 +332,14 @@ class Pump:
                         format, outer_protocol = TunnelFormat.GRE, None
                     else:
                         format, outer_protocol = TunnelFormat.IP_IN_IP, int(protocol)
-                    self._read(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET,
-                               outer_protocol)
+                    self._watch(sock.fileno(), self._on_readable, sock, format, family == socket.AF_INET,
+                                outer_protocol)
             self._udp = self._own(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             self._udp.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
             self._udp.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
             with naming(f"data plane socket UDP 0.0.0.0:{self._udp_port}"):
                 self._udp.bind(("0.0.0.0", self._udp_port))
-            self._read(self._udp.fileno(), self._on_readable, self._udp, None, False, None)
+            self._watch(self._udp.fileno(), self._on_readable, self._udp, None, False, None)
         self.forwarder.own_addresses = await self.netlink(local_destinations, self.ipr)
 
     async def stop(self) -> None:
@@ -439,7 +439,7 @@ class Pump:
         if addresses:
             await self.netlink(add_host_addresses, self.ipr, tun, addresses)
         fd = self._local_fds[key] = self._half_made.pop(key)
-        self._read(fd, self._on_local, key, fd)
+        self._watch(fd, self._on_local, key, fd)
 
     async def _check_rule_protocol(self, steering: Steering) -> None:
         """Warn once if the kernel dropped the protocol of ``steering``'s rules (``keeps_rule_protocol``: Linux before
@@ -774,7 +774,7 @@ class Pump:
         self._tuns[key] = tun
         self._icmp_sources[key] = sources
         self._icmp_interfaces[key] = interface
-        self._read(fd, self._on_local, key, fd)
+        self._watch(fd, self._on_local, key, fd)
 
     def _detach_local(self, key: str | None) -> int | None:
         """Stop serving ``key``; its TUN descriptor, served or half-made (:attr:`_half_made`), None if it had none
