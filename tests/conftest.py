@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,16 +18,32 @@ settings.register_profile("pmip6", deadline=None, suppress_health_check=[HealthC
 settings.load_profile("pmip6")
 
 
+@contextmanager
+def _own_loopback(prefix: str) -> Iterator[None]:
+    """The calling thread (and the threads and processes it starts) in a new network namespace ``<prefix>-lo`` with
+    only ``lo``, up, while the block runs, when namespaces can be used; else where it is."""
+    if namespaces_available() is not None:
+        yield
+        return
+    with NamespaceSet(prefix) as spaces:
+        spaces.create("lo")
+        with inside(spaces.ns("lo")):
+            yield
+
+
 @pytest.fixture
 def private_loopback() -> Iterator[None]:
     """Run the test in a network namespace of its own (only ``lo``, up: ``127.0.0.1`` and ``::1``) when namespaces
     can be used, else where it is. A raw socket of the Mobility Header (RFC 6275 6.1.1) or GRE has no port: on the
     host's ``::1`` it also receives what daemons of any other run there (another suite, a soak) send, and theirs
     this test's, which they answer (a foreign PBA rejected an attach, a foreign MAG refused a global BRI)."""
-    if namespaces_available() is not None:
+    with _own_loopback(f"privlo{os.getpid()}"):
         yield
-        return
-    with NamespaceSet(f"privlo{os.getpid()}") as spaces:
-        spaces.create("lo")
-        with inside(spaces.ns("lo")):
-            yield
+
+
+@pytest.fixture(scope="module")
+def private_loopback_module() -> Iterator[None]:
+    """:func:`private_loopback` for a whole module, its module-scoped fixtures (daemons started once) included: name
+    it in the module's ``pytestmark`` (``usefixtures``), which pytest sets up before the module's other fixtures."""
+    with _own_loopback(f"privlomod{os.getpid()}"):
+        yield

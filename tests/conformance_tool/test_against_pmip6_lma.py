@@ -3,7 +3,8 @@
 The LMA configuration gives the tester one MN per policy (GRE optional x2, required, not-required) and
 authorizes two MAG addresses (127.0.0.1 and 127.0.0.2, for the handoff check). A second LMA without
 TLV-header support must answer T with status 3 (GK-7.4-5). Over IPv6 (raw MH, root only) the same checks
-run on ::1.
+run on ::1. As root the module runs in a network namespace of its own (``private_loopback_module``): a raw socket
+has no port, so another run's tester or daemons on the host's ::1 would see and answer this one's signaling.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pmip6.cli import build_parser
 from pmip6.commands.conformance import settings_from_arguments
 from pmip6.conformance.checks import CHECKS
 from pmip6.conformance.runner import Transport
+
+pytestmark = pytest.mark.usefixtures("private_loopback_module")  # raw MH sockets on ::1 (tests/conftest.py)
 
 MN_OPTIONAL = ("mn1@opA.example", "mn2@opA.example")
 MN_REQUIRED = "required@opA.example"

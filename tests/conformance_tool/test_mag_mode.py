@@ -26,7 +26,8 @@ from pmip6.wire.mobility import decode_message, encode_message, verify_checksum
 from pmip6.wire.numbers import BUFlags, IPProto
 from pmip6.wire.options import HandoffIndicatorOption, HomeNetworkPrefixOption, MNIdentifierOption
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,  # raw MH sockets on ::1: a namespace of its own (tests/conftest.py)
+              pytest.mark.usefixtures("private_loopback_module")]
 
 LOOPBACK6 = IPv6Address("::1")
 
