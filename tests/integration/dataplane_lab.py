@@ -7,10 +7,13 @@ data plane is tested on its own; the daemons' end-to-end run is tested with the 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import select
 import shutil
 import subprocess
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from ipaddress import IPv4Address, IPv6Network, ip_address
@@ -20,7 +23,7 @@ from typing import TypeVar
 import pytest
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
-from pmip6.dataplane.pump import LmaPump, MagPump
+from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.namespaces import namespaces_available
@@ -111,6 +114,41 @@ class Node:
         at_lma, at_mag = sessions_for(mn, mag, mode)
         await self.lma.apply(BindingEstablished(at_lma))
         await self.mags[mag].apply(BindingEstablished(at_mag))
+
+
+POLL_TIMEOUT = 10.0
+"""How long :func:`until` waits at most: what takes milliseconds alone may take seconds on a loaded 2-CPU host."""
+
+
+async def until(condition: Callable[[], bool | Awaitable[bool]], failure: str, timeout: float = POLL_TIMEOUT) -> None:
+    """Poll ``condition`` (a function, or a coroutine function for what reads the kernel on a thread) every 20 ms,
+    the event loop running meanwhile, until it holds; fail with ``failure`` if ``timeout`` passes first. A fixed
+    sleep standing for "until X happened" is either too short under load or needlessly long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        assert time.monotonic() < deadline, f"{failure} (within {timeout} s)"
+        await asyncio.sleep(0.02)
+
+
+def _notifications_handled(pump: Pump) -> bool:
+    watch = pump._address_watch
+    assert watch is not None, "the pump's address watch is not running"
+    queued = select.select([watch._sock], [], [], 0)[0]
+    return not queued and (watch._task is None or watch._task.done())
+
+
+async def until_notifications_handled(pump: Pump) -> None:
+    """Until ``pump``'s address watch (``pmip6.dataplane.address_watch``) has read every notification queued on its
+    socket and the re-reading they caused has ended. The kernel queues a link's notification before the netlink
+    call that changed the link (``ip link del``, ``set down``, closing a TUN descriptor) returns, so after such a
+    call this waits for the pump's whole reaction to it, and for the notifications that reaction caused in turn:
+    a pump that keeps causing notifications of its own (a storm) never gets there."""
+    await until(lambda: _notifications_handled(pump), "the pump's link and address notifications were not handled")
 
 
 async def start_pumps(lab: Figure1Lab) -> Node:

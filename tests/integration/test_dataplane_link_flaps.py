@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from dataplane_lab import requires_netns, start_pumps, stop_servers_and_pumps
+from dataplane_lab import requires_netns, start_pumps, stop_servers_and_pumps, until_notifications_handled
 from pyroute2 import NetNS
 
 from pmip6.lab.figure1 import TENANT_UPLINK, Figure1Lab
@@ -46,11 +46,12 @@ async def _flap_then_echo(lab: Figure1Lab, node_name: str, interface: str,
         await node.establish("mn1")
         await node.establish("mn3")
         assert await echo(lab, "mn1", count=3, timeout=1.0) == requests_of("mn1", 3)
+        pump = node.lma if node_name == "lma" else node.mags["mag"]
         await asyncio.to_thread(_set_link, lab, node_name, interface, "down")
+        await until_notifications_handled(pump)  # the pump has seen the interface down
         if up_again:
-            await asyncio.sleep(0.5)
             await asyncio.to_thread(_set_link, lab, node_name, interface, "up")
-        await asyncio.sleep(1.0)
+            await until_notifications_handled(pump)  # and up again: the routes it puts back are in
         for server in servers.values():
             server.seen.clear()
         replies = await echo(lab, "mn1", count=5, timeout=1.0)

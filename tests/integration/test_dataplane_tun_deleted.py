@@ -18,12 +18,11 @@ import logging
 import math
 import os
 import socket
-import time
 from collections.abc import Iterator
 
 import pytest
 from dataplane_lab import (LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, sessions_for, start_pumps, stop_pumps,
-                          stop_servers_and_pumps)
+                          stop_servers_and_pumps, until, until_notifications_handled)
 from pyroute2 import NetNS
 
 from pmip6.core.events import BindingDeregistered, BindingEstablished
@@ -74,15 +73,18 @@ def _ipv4_addresses(lab: Figure1Lab, node: str, interface: str) -> set[str]:
 
 
 async def _until_routed_into_new_device(lab: Figure1Lab, node: str, tun: str, old: int, table: int) -> int:
-    """Until ``tun`` exists again with another index than ``old`` and ``table``'s default route leaves by it (5 s
-    at most); its new index."""
-    deadline = time.monotonic() + 5.0
-    while True:
+    """Until ``tun`` exists again with another index than ``old`` and ``table``'s default route leaves by it; its
+    new index."""
+    new: int | None = None
+
+    async def routed_into_new_device() -> bool:
+        nonlocal new
         new = await asyncio.to_thread(_index, lab, node, tun)
-        if new not in (None, old) and await asyncio.to_thread(_default_interface, lab, node, table) == new:
-            return new
-        assert time.monotonic() < deadline, f"{tun} in {node} was not created again and routed into (table {table})"
-        await asyncio.sleep(0.05)
+        return new not in (None, old) and await asyncio.to_thread(_default_interface, lab, node, table) == new
+
+    await until(routed_into_new_device, f"{tun} in {node} was not created again and routed into (table {table})")
+    assert new is not None
+    return new
 
 
 async def _mn1_echo(lab: Figure1Lab, servers: dict[str, EchoServer]) -> tuple[list[bytes], set[bytes]]:
@@ -150,7 +152,7 @@ def test_a_tun_device_the_pump_removed_with_its_last_session_is_not_created_agai
             tun = f"{MAG_SETTINGS.tun_prefix}{index}"
             assert await asyncio.to_thread(_index, lab, "mag", tun) is not None
             await mag.apply(BindingDeregistered(sessions_for("mn1")[1]))
-            await asyncio.sleep(0.3)  # the deletion's notifications reach the pump
+            await until_notifications_handled(mag)  # those of the deletion, queued before the descriptor closed
             await mag._refresh_addresses()
             return await asyncio.to_thread(_index, lab, "mag", tun), mag.access_contexts()
         finally:
@@ -361,9 +363,9 @@ def test_a_persisting_failure_is_not_retried_at_the_notifications_of_its_own_mak
             monkeypatch.setattr(pump_module, "set_up", failing)
             old = await asyncio.to_thread(_index, lab, "lma", "tena")
             await asyncio.to_thread(_delete, lab, "lma", "tena")
-            await asyncio.sleep(1.0)
+            await until_notifications_handled(lma)  # a storm never ends: each attempt would cause the next
             half_made = await asyncio.to_thread(_index, lab, "lma", "tena")
-            assert 1 <= failing.calls <= 5, f"{failing.calls} attempts in 1 s"
+            assert 1 <= failing.calls <= 5, f"{failing.calls} attempts"
             assert half_made not in (None, old) and "opA" in lma._half_made
 
             failing.failures = 0

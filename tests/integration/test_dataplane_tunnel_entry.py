@@ -24,9 +24,11 @@ from dataplane_lab import (
     Node,
     requires_netns,
     requires_tshark,
+    sessions_for,
     start_pumps,
     stop_pumps,
     stop_servers_and_pumps,
+    until,
 )
 from pmip6.dataplane.encapsulation_limit import destination_options
 from pmip6.dataplane.netns import inside
@@ -340,9 +342,12 @@ def test_RFC1812_5_3_7_a_tunneled_packet_claiming_the_mags_own_address_is_droppe
         node = await start_pumps(lab)
         try:
             await node.establish("mn1")
+            mn1 = node.mags["mag"].forwarder.traffic(sessions_for("mn1")[1])
+            assert mn1 is not None
             with LinkCapture(lab.ns("mn1"), MN_INTERFACE) as capture:
                 await asyncio.to_thread(spoof)
-                await asyncio.sleep(0.3)
+                await until(lambda: mn1.downlink_packets + sum(mn1.drops.values()) >= 2,
+                            "MN-1's session at the MAG did not count the 2 spoofed packets (forwarded or dropped)")
                 frames = [frame[14:] for _, frame in capture.drain()]
             return frames, node.mags["mag"].stats()
         finally:
