@@ -1,4 +1,5 @@
-"""The ``pmip6`` entry point: one subcommand per module in ``pmip6.commands``."""
+"""The ``pmip6`` command line: one subcommand per module in ``pmip6.commands`` (the entry point, :mod:`pmip6.__main__`,
+notes SIGHUP before it loads this module: :mod:`pmip6.sighup`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
+from pmip6.sighup import default_sighup
+
 # Each module exposes register(subparsers) and sets ``func`` on its parser; add new commands here.
 COMMAND_MODULES: tuple[str, ...] = ("demo", "lma", "mag", "show", "reload", "decode", "conformance")
+DAEMONS: tuple[str, ...] = ("lma", "mag")
+"""The commands that run a daemon when given no action (``pmip6 lma``, not ``pmip6 lma clear``): SIGHUP reloads it."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command not in DAEMONS or args.action is not None:
+        default_sighup()
     return int(args.func(args) or 0)
 
 

@@ -1,9 +1,9 @@
 """Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
 
 SIGINT and SIGTERM stop the daemon, which logs how long that took (docs/operations.md, "Stopping"); SIGHUP makes it
-reload its configuration file (``Daemon.reload_on_signal``): one that arrives from the moment the configuration is
-about to be read is applied once the start is complete, one that arrives once the stop began is ignored, up to the
-exit (SIGHUP's default action would end the process, exit status 129 to a shell).
+reload its configuration file (``Daemon.reload_on_signal``): one that arrives from the process's start (noted by the
+entry point, :mod:`pmip6.sighup`) is applied once the start is complete, one that arrives once the stop began is
+ignored, up to the exit (SIGHUP's default action would end the process, exit status 129 to a shell).
 
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
 the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).
@@ -31,6 +31,7 @@ from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.daemon import Daemon, DaemonOptions
 from pmip6.runtime.eventlog import LOG_FORMATS, configure_logging
 from pmip6.runtime.loops import LOOP_NAMES, default_loop, run
+from pmip6.sighup import note_sighups
 
 _C = TypeVar("_C")
 _D = TypeVar("_D", bound=Daemon)
@@ -83,8 +84,7 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
     if args.pcap_limit is not None and args.pcap is None:
         print("error: --pcap-limit limits the capture --pcap FILE writes: give --pcap too", file=sys.stderr)
         return EXIT_CONFIG
-    early_sighup: list[int] = []
-    signal.signal(signal.SIGHUP, lambda signum, frame: early_sighup.append(signum))
+    early_sighup = note_sighups()  # noted since the entry point (pmip6.__main__), or from now on when called otherwise
     try:
         config = load(args.config)
         options = DaemonOptions(pcap=args.pcap, pcap_limit=DEFAULT_PCAP_LIMIT if args.pcap_limit is None
