@@ -143,6 +143,8 @@ class Daemon:
         """A SIGHUP arrived during the start: reload once it is complete."""
         self._started_or_stopping = asyncio.Event()
         """Set when :attr:`lifecycle` leaves STARTING: what a ``pmip6 reload`` asked during the start waits for."""
+        self.stop_waits_ended = False
+        """A second SIGINT/SIGTERM came during the stop: it waits for no answer any more (:meth:`end_stop_waits`)."""
 
     # ---- extension points ------------------------------------------------------------------------
 
@@ -314,6 +316,8 @@ class Daemon:
             self.logger.info("metrics on http://%s/metrics", endpoint)
         self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
         self._timer.arm(self.engine.next_deadline())
+        if self.lifecycle is Lifecycle.STOPPING:
+            return  # began during the start: the stop follows it
         self.lifecycle = Lifecycle.RUNNING
         self._started_or_stopping.set()
         if self._reload_asked:
@@ -321,10 +325,17 @@ class Daemon:
             self.reload_on_signal()
 
     def begin_stop(self) -> None:
-        """The stop begins (SIGINT/SIGTERM, before the MAG de-registers its bindings; at the latest :meth:`close`):
-        from now on a reload is ignored (SIGHUP) or refused (``pmip6 reload``)."""
+        """The stop begins (SIGINT/SIGTERM, also during the start; at the latest :meth:`close`): from now on a reload
+        is ignored (SIGHUP) or refused (``pmip6 reload``)."""
         self.lifecycle = Lifecycle.STOPPING
         self._started_or_stopping.set()
+
+    def end_stop_waits(self, signal_name: str) -> None:
+        """A second SIGINT/SIGTERM during the stop: what it still waits for (the MAG, its LMA's answers) is waited for
+        no more; the stop goes on as any other (docs/operations.md, "Stopping")."""
+        if not self.stop_waits_ended:
+            self.logger.info("%s during the stop: it waits for no answer any more", signal_name)
+        self.stop_waits_ended = True
 
     async def open_transports(self) -> None:
         raise NotImplementedError

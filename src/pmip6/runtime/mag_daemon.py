@@ -273,25 +273,33 @@ class MagDaemon(Daemon):
         return outcome
 
     async def deregister_all(self) -> None:
-        """End every binding (``MobileAccessGateway.shutdown``) and wait (up to ``shutdown_timeout``) until the LMA
-        confirmed. A global revocation's BRA is waited for GLOBAL_REVOCATION_SHARE of that time, so that its
-        fallback de-registrations still leave before the daemon exits (RFC 5846 6.3, 9.2)."""
+        """End every binding (``MobileAccessGateway.shutdown``) and wait (up to ``shutdown_timeout``, or until a second
+        SIGINT/SIGTERM, :meth:`Daemon.end_stop_waits`) until the LMA confirmed. A global revocation's BRA is waited
+        for GLOBAL_REVOCATION_SHARE of that time, so that its fallback de-registrations still leave before the daemon
+        exits (RFC 5846 6.3, 9.2)."""
         timeout = self.config.shutdown_timeout
-        _, ending = await self._end_every_binding(timeout, timeout * GLOBAL_REVOCATION_SHARE if timeout else None)
-        if ending.left:
-            self.logger.warning("stopping with %d bindings not confirmed de-registered", ending.left)
+        outcome, ending = await self._end_every_binding(timeout,
+                                                        timeout * GLOBAL_REVOCATION_SHARE if timeout else None)
+        if not ending.left:
+            return
+        revoked = any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
+        unanswered = (" (the global revocation's BRI not acknowledged)"
+                      if revoked and not self.mag.global_revocation_refused else "")
+        self.logger.warning("stopping with %d bindings not confirmed de-registered%s%s", ending.left, unanswered,
+                            ": a second signal ended the wait" if self.stop_waits_ended else "")
 
     async def _end_every_binding(self, timeout: float,
                                  revocation_wait: float | None = None) -> tuple[Outcome, _Ending]:
         """Apply ``MobileAccessGateway.shutdown`` and wait up to ``timeout`` seconds until none of the entries held
-        before it is left (an MN attached meanwhile is not waited for); its outcome, and how they ended."""
+        before it is left (an MN attached meanwhile is not waited for), or until the stop's waits ended; its outcome,
+        and how they ended."""
         ending = _Ending({entry.mn_id: entry for entry in self.mag.entries()})
         self._ending.append(ending)
         try:
             outcome = self.mag.shutdown(time.time(), revocation_wait)
             self.apply(outcome)
             deadline = time.monotonic() + timeout
-            while ending.left and time.monotonic() < deadline:
+            while ending.left and time.monotonic() < deadline and not self.stop_waits_ended:
                 await asyncio.sleep(_SHUTDOWN_POLL)
         finally:
             self._ending.remove(ending)

@@ -1,9 +1,10 @@
 """Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
 
-SIGINT and SIGTERM stop the daemon, which logs how long that took (docs/operations.md, "Stopping"); SIGHUP makes it
-reload its configuration file (``Daemon.reload_on_signal``): one that arrives from the process's start (noted by the
-entry point, :mod:`pmip6.sighup`) is applied once the start is complete, one that arrives once the stop began is
-ignored, up to the exit (SIGHUP's default action would end the process, exit status 129 to a shell).
+SIGINT and SIGTERM stop the daemon, which logs how long that took (docs/operations.md, "Stopping"; a second one ends
+what the stop still waits for); SIGHUP makes it reload its configuration file (``Daemon.reload_on_signal``): one that
+arrives from the process's start (noted by the entry point, :mod:`pmip6.sighup`) is applied once the start is
+complete, one that arrives once the stop began is ignored, up to the exit (SIGHUP's default action would end the
+process, exit status 129 to a shell).
 
 Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a bad configuration file (the message names
 the key), 1 when the daemon cannot start (e.g. the address is not local or the port is taken).
@@ -100,26 +101,38 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
 async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None,
                  early_sighup: Sequence[int] = ()) -> int:
     """Start ``daemon``, serve until SIGINT/SIGTERM, stop it; ``early_sighup``: the SIGHUPs noted before the loop's
-    handler replaced the one noting them (read once it did, so that none is missed)."""
+    handler replaced the one noting them (read once it did, so that none is missed).
+
+    The first SIGINT/SIGTERM begins the stop at once (during the start: once it is complete); a second one ends the stop's waits (``Daemon.end_stop_waits``: the MAG's for its LMA's
+    answers), and the stop goes on as any other."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    stopping_at: float | None = None
+
+    def on_stop_signal(signum: signal.Signals) -> None:
+        nonlocal stopping_at
+        if stopping_at is not None:
+            daemon.end_stop_waits(signum.name)
+            return
+        stopping_at = time.monotonic()
+        daemon.begin_stop()
+        daemon.logger.info("stopping")
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_stop_signal, signum)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload_on_signal)
     if early_sighup:
         daemon.reload_on_signal()
-    stopping_at: float | None = None
     try:
         try:
             await daemon.start()
         except (OSError, sqlite3.Error) as error:
             daemon.logger.error("cannot start: %s", error)
             return EXIT_START
-        daemon.logger.info("running; stop with SIGINT or SIGTERM")
+        if not stop.is_set():
+            daemon.logger.info("running; stop with SIGINT or SIGTERM")
         await stop.wait()
-        stopping_at = time.monotonic()
-        daemon.begin_stop()
-        daemon.logger.info("stopping")
         if before_stop is not None:
             await before_stop(daemon)
         return 0
