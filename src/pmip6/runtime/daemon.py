@@ -8,7 +8,8 @@ After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a 
 
 Start order: the arrival guard's peers (``set_arrival_guard``), components (``add_component``),
 :meth:`Daemon.prepare` (the LMA restores its bindings), the components' ``serve``, signaling sockets, control
-socket, metrics endpoint, timer. Close runs it backwards (docs/operations.md, "Stopping").
+socket, metrics endpoint, timer. Close runs it backwards (docs/operations.md, "Stopping"). A stop that begins during
+:meth:`Daemon.prepare` ends it at its next step (:meth:`Daemon.stop_began_meanwhile`), and nothing is served.
 
 A reload asked during the start (SIGHUP, ``pmip6 reload``) is applied once the start is complete, once however many
 were asked; one asked once the stop began (:meth:`Daemon.begin_stop`) is ignored (docs/operations.md, "Reloading the
@@ -57,7 +58,8 @@ from pmip6.wire.messages import MobilityMessage
 EventListener = Callable[[Event], None]
 
 ROWS_PER_TURN = 1000
-"""Binding rows built per event-loop turn (``pmip6 show bindings``)."""
+"""Binding rows built (``pmip6 show bindings``), or stored bindings restored (:meth:`Daemon.prepare`), per event-loop
+turn: a large binding cache (tens of microseconds a binding) must not hold up signaling, or a stop, for seconds."""
 
 BindingColumns = Callable[[TunnelSession], dict[str, Any]]
 """Extra fields of one binding's row in ``pmip6 show bindings`` (see :meth:`Daemon.add_binding_columns`)."""
@@ -231,7 +233,14 @@ class Daemon:
         return True
 
     async def prepare(self) -> None:
-        """Work before the sockets open."""
+        """Work before the sockets open; it gives up, leaving the start to end there, when the stop began meanwhile
+        (:meth:`stop_began_meanwhile`)."""
+
+    async def stop_began_meanwhile(self) -> bool:
+        """Let the event loop run, a turn of it, so that a SIGINT/SIGTERM is taken: whether the stop began (a long
+        step of the start, :meth:`prepare`, asks this every :data:`ROWS_PER_TURN` bindings, and gives up if so)."""
+        await asyncio.sleep(0)
+        return self.lifecycle is Lifecycle.STOPPING
 
     def reconfigure(self) -> tuple[Outcome, list[str]]:
         """Read the configuration file again and give the engine what may change while it runs: the engine's
@@ -301,6 +310,8 @@ class Daemon:
             await start()
             self._started.append(stop)
         await self.prepare()
+        if self.lifecycle is Lifecycle.STOPPING:
+            return  # the stop began during the restore: nothing is served
         for _, _, serve in self._components:
             if serve is not None:
                 await serve()
@@ -317,7 +328,7 @@ class Daemon:
         self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
         self._timer.arm(self.engine.next_deadline())
         if self.lifecycle is Lifecycle.STOPPING:
-            return  # began during the start: the stop follows it
+            return  # began while the sockets opened: the stop follows the start
         self.lifecycle = Lifecycle.RUNNING
         self._started_or_stopping.set()
         if self._reload_asked:
@@ -326,7 +337,7 @@ class Daemon:
 
     def begin_stop(self) -> None:
         """The stop begins (SIGINT/SIGTERM, also during the start; at the latest :meth:`close`): from now on a reload
-        is ignored (SIGHUP) or refused (``pmip6 reload``)."""
+        is ignored (SIGHUP) or refused (``pmip6 reload``), and a start still in :meth:`prepare` gives up."""
         self.lifecycle = Lifecycle.STOPPING
         self._started_or_stopping.set()
 

@@ -43,7 +43,7 @@ from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
-from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
+from pmip6.runtime.daemon import ROWS_PER_TURN, Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.store import BindingStore, Record
@@ -138,29 +138,24 @@ class LmaDaemon(Daemon):
                                     "packets are not forwarded (add one and restart the LMA)", tenant.name)
 
     async def prepare(self) -> None:
+        """Restore the state file's bindings (docs/operations.md, "State file and restart (LMA)"), a step of
+        ROWS_PER_TURN bindings at a time with the event loop running in between. When the stop begins meanwhile it
+        gives up at the next step and writes nothing: the file keeps every binding for the next start (the pruning,
+        a transaction, is rolled back), and the sockets never open."""
         self.warn_tenants_without_dataplane()
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
-        entries: list[BindingCacheEntry] = []
-        stored = 0  # an unreadable row counts as one unreadable binding
-        unreadable: list[tuple[bytes, str]] = []
-        malformed: list[str] = []  # logged after the unreadable rows, as when every row was read first
-        for mn_id, record, problem in self.store.records():  # each record rebuilt as it comes: parsed once
-            stored += 1
-            if problem is not None:
-                unreadable.append((mn_id, problem))
-                continue
-            try:
-                entries.append(BindingCacheEntry.from_record(record))
-            except ValueError as error:
-                malformed.append(str(error))
-        for mn_id, reason in unreadable:
-            self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)
-        for reason in malformed:
-            self.logger.warning("skipping a stored binding: %s", reason)
+        read = await self._read_stored(self.store)
+        if read is None:
+            return
+        entries, stored = read
         now = time.time()
-        outcome = self.lma.restore(entries, now)
+        outcome = Outcome()
+        for chunk in _whole_rows(entries, ROWS_PER_TURN):
+            outcome.extend(self.lma.restore(chunk, now))
+            if await self.stop_began_meanwhile():
+                return
         lost = self._live_not_restored(entries, now)
         if self._adopt_restart_counter(self.store, stored - len(entries), lost):
             self._sends_at_open = self.lma.announce_restart(lost)
@@ -176,9 +171,17 @@ class LmaDaemon(Daemon):
         # 5.4) leave with the others, once the sockets are open.
         self._sends_at_open.sends.extend(outcome.sends)
         # What restore() dropped (expired meanwhile, or in conflict) and what was unreadable leave the store too.
-        self.store.replace_all(_CacheRecords(self.lma),
-                               self._revocation_rows())  # all the BRIs owed now: those just resumed
-        self.apply(replace(outcome, sends=[]))
+        pruning = self.store.replacing(_CacheRecords(self.lma),
+                                       self._revocation_rows())  # all the BRIs owed now: those just resumed
+        for _ in pruning:
+            if await self.stop_began_meanwhile():
+                pruning.close()  # rolled back
+                return
+        events = outcome.events  # told in steps too: the event log's line per binding takes 20 us
+        for start in range(0, len(events), ROWS_PER_TURN):
+            self.apply(Outcome(events=events[start:start + ROWS_PER_TURN]))
+            if await self.stop_began_meanwhile():
+                return
         restored = sum(1 for _ in self.lma.bindings())
         conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
         held = sum(1 for entry in entries if entry.state is BceState.DEREGISTERING and entry.delete_at is None)
@@ -192,6 +195,30 @@ class LmaDaemon(Daemon):
         if ended:
             self.logger.info("de-registered %s whose interface has a later one (one session per interface, RFC 5213 "
                              "5.4; an older pmip6 stored both)", counted(ended, "stored live session"))
+
+    async def _read_stored(self, store: BindingStore) -> tuple[list[BindingCacheEntry], int] | None:
+        """Every stored binding that reads, rebuilt as it comes (parsed once), and how many the file holds (an
+        unreadable row counts as one); those that do not read are logged. None when the stop began meanwhile."""
+        entries: list[BindingCacheEntry] = []
+        stored = 0
+        unreadable: list[tuple[bytes, str]] = []
+        malformed: list[str] = []  # logged after the unreadable rows, as when every row was read first
+        for mn_id, record, problem in store.records():
+            stored += 1
+            if stored % ROWS_PER_TURN == 0 and await self.stop_began_meanwhile():
+                return None
+            if problem is not None:
+                unreadable.append((mn_id, problem))
+                continue
+            try:
+                entries.append(BindingCacheEntry.from_record(record))
+            except ValueError as error:
+                malformed.append(str(error))
+        for mn_id, reason in unreadable:
+            self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)
+        for reason in malformed:
+            self.logger.warning("skipping a stored binding: %s", reason)
+        return entries, stored
 
     def _stored_revocations(self, store: BindingStore) -> list[OwedRevocation]:
         """The revocations owed when the LMA stopped; a record that is not one is skipped with a warning."""
@@ -342,6 +369,19 @@ class LmaDaemon(Daemon):
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
         return {mn_id: _records(self.lma, mn_id) for mn_id in mn_ids}
+
+
+def _whole_rows(entries: list[BindingCacheEntry], size: int) -> Iterator[list[BindingCacheEntry]]:
+    """``entries`` (a row's records together, as :meth:`BindingStore.records` reads them) in runs of ``size`` or a
+    little more, each ending where a row does: every binding of an MN is restored in one call, so that
+    ``LocalMobilityAnchor.restore`` keeps one session per interface of it (RFC 5213 5.4) as when given them all."""
+    start = 0
+    while start < len(entries):
+        end = min(start + size, len(entries))
+        while end < len(entries) and entries[end].mn_id == entries[end - 1].mn_id:
+            end += 1
+        yield entries[start:end]
+        start = end
 
 
 def _records(lma: LocalMobilityAnchor, mn_id: bytes) -> list[Record]:

@@ -103,7 +103,8 @@ async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None
     """Start ``daemon``, serve until SIGINT/SIGTERM, stop it; ``early_sighup``: the SIGHUPs noted before the loop's
     handler replaced the one noting them (read once it did, so that none is missed).
 
-    The first SIGINT/SIGTERM begins the stop at once (during the start: once it is complete); a second one ends the stop's waits (``Daemon.end_stop_waits``: the MAG's for its LMA's
+    The first SIGINT/SIGTERM begins the stop at once, also during the start (a restore gives up at its next step,
+    ``Daemon.prepare``); a second one ends the stop's waits (``Daemon.end_stop_waits``: the MAG's for its LMA's
     answers), and the stop goes on as any other."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -4,7 +4,8 @@ Every change is committed before the PBA that announces it leaves (the daemon ap
 to the store, then sends). The database runs in WAL mode with ``synchronous=FULL``: a commit is on disk
 when ``save`` returns, even across a power loss. On restart the LMA reads the records a chunk of rows at a time
 (:meth:`BindingStore.records`), rebuilds each with ``BindingCacheEntry.from_record`` as it comes, hands them to
-``LocalMobilityAnchor.restore``, and prunes the file to what it restored (:meth:`BindingStore.replace_all`).
+``LocalMobilityAnchor.restore``, and prunes the file to what it restored (:meth:`BindingStore.replacing`: rolled back
+if the stop begins before it is done, so that an interrupted start leaves the file as it was).
 
 The file also keeps the LMA's RFC 5847 Restart Counter (a ``node`` table): it belongs with the sessions it
 vouches for, so restoring them all keeps it, while a restart that lost some of them, or a new file, starts a new,
@@ -112,6 +113,14 @@ class BindingStore:
         Restart Counter once, not at every start). The rows are visited :data:`_CHUNK` at a time, each MN-ID's
         records read from ``bindings`` when its row is: one that already holds the text they give is left as it is,
         and a start holds neither every row's text nor every record at once."""
+        for _ in self.replacing(bindings, revocations):
+            pass
+
+    def replacing(self, bindings: Mapping[bytes, Sequence[Record]],
+                  revocations: Mapping[int, Sequence[Record]] | None = None) -> Iterator[None]:
+        """:meth:`replace_all`, step by step: a step after each :data:`_CHUNK` rows visited (a start lets its event
+        loop run there), committed once the last step is taken. Closed before that (the daemon's stop began), the
+        transaction is rolled back: the file holds what it held, every row the start did not get to included."""
         written: set[object] = set()
         with self._named_errors(), self._db:
             rows = self._db.execute("SELECT rowid, mn_id, records FROM bindings ORDER BY rowid LIMIT ?",
@@ -126,6 +135,7 @@ class BindingStore:
                     new_text = _text_of(records)
                     if new_text != text:
                         self._db.execute("UPDATE bindings SET records = ? WHERE rowid = ?", (new_text, rowid))
+                yield
                 rows = self._db.execute("SELECT rowid, mn_id, records FROM bindings WHERE rowid > ? ORDER BY rowid "
                                         "LIMIT ?", (rows[-1][0], _CHUNK)).fetchall()
             self._write({mn_id: bindings[mn_id] for mn_id in bindings if mn_id not in written})
