@@ -26,6 +26,11 @@ def note_sighups() -> list[int]:
 
 
 def default_sighup() -> None:
-    """SIGHUP's default action again, if :func:`note_sighups` was noting it (a command that is no daemon)."""
-    if _signal.getsignal(_signal.SIGHUP) is _note:
+    """SIGHUP's default action again, if :func:`note_sighups` was noting it (a command that is no daemon). A command
+    run off the main thread (a test's) leaves it as it is: only the main thread may set a signal's action."""
+    if _signal.getsignal(_signal.SIGHUP) is not _note:
+        return
+    try:
         _signal.signal(_signal.SIGHUP, _signal.SIG_DFL)
+    except ValueError:  # not the main thread
+        pass
