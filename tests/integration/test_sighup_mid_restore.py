@@ -15,6 +15,7 @@ import importlib.util
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from types import ModuleType
@@ -79,6 +80,21 @@ def _opened(pid: int, path: Path) -> bool:
     return False
 
 
+def spawn_restoring(config_path: Path, loop: str, netns: str, log: Path) -> subprocess.Popen[bytes]:
+    """``pmip6 lma`` on ``config_path`` (beside its state file ``lma.db``) in ``netns``, once it opened the state
+    file to restore it."""
+    lma = spawn(["lma", "--config", str(config_path), "--loop", loop], netns=netns, log=log, cwd=config_path.parent)
+    deadline = time.monotonic() + 60
+    try:
+        while not _opened(lma.pid, config_path.parent / "lma.db"):
+            assert lma.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.002)
+    except BaseException:
+        stop([lma])
+        raise
+    return lma
+
+
 def _reloads_once_running(control: Path, deadline: float, log: Path) -> dict[str, object]:
     """``pmip6 show stats`` once the control socket answers and a reload was counted."""
     while True:
@@ -103,13 +119,9 @@ def test_a_sighup_while_the_lma_restores_thousands_of_bindings_is_applied_once_t
     _moved_to(state, MAG_PORT)
     with NamespaceSet(f"hup{os.getpid()}") as spaces:
         spaces.create("lma")
-        lma = spawn(["lma", "--config", str(config_path), "--loop", loop], netns=spaces.ns("lma"), log=log,
-                    cwd=tmp_path)
+        lma = spawn_restoring(config_path, loop, spaces.ns("lma"), log)
         try:
             deadline = time.monotonic() + 60
-            while not _opened(lma.pid, state):
-                assert lma.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.002)
             # The new file serves no MN (no default tenant) and tells the MAG of what it removes.
             config_path.write_text(stored.replace('default_tenant = "bench"\n', "")
                                    .replace("[policy]", "binding_revocation = true\n[policy]"))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_sighup_mid_restore import DATAPLANE_TOML, MAG_PORT, _moved_to, _opened, _restart_bench
+from test_sighup_mid_restore import DATAPLANE_TOML, MAG_PORT, _moved_to, _restart_bench, spawn_restoring
 
 from dataplane_lab import requires_netns
 from pmip6.lab.daemons import spawn, stop
@@ -61,13 +61,8 @@ def test_a_sigterm_while_the_lma_restores_stops_it_at_once_and_the_file_keeps_ev
     stored = _file(state)
     with NamespaceSet(f"stm{os.getpid()}") as spaces:
         spaces.create("lma")
-        lma = spawn(["lma", "--config", str(config_path), "--loop", loop], netns=spaces.ns("lma"), log=log,
-                    cwd=tmp_path)
+        lma = spawn_restoring(config_path, loop, spaces.ns("lma"), log)
         try:
-            deadline = time.monotonic() + 60
-            while not _opened(lma.pid, state):
-                assert lma.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.002)
             sent = time.monotonic()
             lma.send_signal(signal.SIGTERM)
             status = lma.wait(timeout=60)
