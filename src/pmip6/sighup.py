@@ -20,8 +20,11 @@ def _note(signum: int, frame: object) -> None:
 
 
 def note_sighups() -> list[int]:
-    """Note every SIGHUP from now on (kept if already noting); the list they are noted in."""
-    _signal.signal(_signal.SIGHUP, _note)
+    """Note every SIGHUP from now on; the list they are noted in, with those noted before when it was noting already
+    (since the entry point), else empty (a daemon run again in one process, as tests do, starts afresh)."""
+    if _signal.getsignal(_signal.SIGHUP) is not _note:
+        _noted.clear()
+        _signal.signal(_signal.SIGHUP, _note)
     return _noted
 
 
