@@ -367,6 +367,10 @@ class LocalMobilityAnchor:
         step of this LMA's clock does not reorder) is its session and the others end as at a registration
         (:meth:`_end_stale_sessions`: de-registered, and with ``binding_revocation`` a BRI to another MAG, in the
         outcome's sends for the runtime to send once its sockets are open).
+
+        The runtime may restore a cache in several calls (a step at a time, its event loop running in between): each
+        entry claims its resources against what earlier calls restored, so the result is that of one call as long as
+        every entry of an MN comes in the same call (the one-session-per-interface check sees only that call's).
         """
         outcome = Outcome()
         live: list[BindingCacheEntry] = []
