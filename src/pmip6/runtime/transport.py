@@ -44,12 +44,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from pmip6.core.events import Address, Peer
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted, endpoint_text
 from pmip6.runtime.log_limit import LogRateLimit
+from pmip6.runtime.send_backlog import SendBacklog, SendFailure
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import decode_message
@@ -207,6 +209,47 @@ class StrangerReader:
             self._resume = None
         self._loop.remove_reader(self.sock.fileno())
         self.sock.close()
+
+
+class SocketTransport:
+    """What both signaling transports do with their bound socket: read it, a batch of :data:`RECEIVE_BATCH` at a time,
+    whenever it is readable; send through a :class:`~pmip6.runtime.send_backlog.SendBacklog`; read the LMA's
+    strangers' socket, when there is one, within a budget (:class:`StrangerReader`); close. A transport reads a
+    datagram its own way (:meth:`_read`) and sets apart the strangers its own way (``authorize``)."""
+
+    def __init__(self, sock: socket.socket, receiver: Receiver, send_failed: SendFailure | None,
+                 strangers: tuple[socket.socket, Receiver] | None, not_apart: str | None) -> None:
+        """``strangers``: the socket that gets the strangers' signaling, and its receiver; without it ``not_apart``
+        says why (None: none was asked for)."""
+        self._sock = sock
+        self._receiver = receiver
+        self._loop = asyncio.get_running_loop()
+        self._backlog = SendBacklog(sock, self._loop, send_failed)
+        self._loop.add_reader(sock.fileno(), self._read_ready)
+        self._strangers = None if strangers is None else \
+            StrangerReader(self._loop, strangers[0], partial(self._read, *strangers))
+        self._not_apart = not_apart
+
+    def _read(self, sock: socket.socket, receiver: Receiver, batch: int) -> int:
+        """Read up to ``batch`` datagrams from ``sock`` and hand them on to ``receiver``; how many were read."""
+        raise NotImplementedError
+
+    def _read_ready(self) -> None:
+        """The authorized socket is readable: read a batch, as a lone socket is read."""
+        self._read(self._sock, self._receiver, RECEIVE_BATCH)
+
+    @property
+    def receive_buffer(self) -> int:
+        return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+    def close(self) -> None:
+        """Stop reading and sending, and close the socket; again, nothing (a daemon may be closed twice)."""
+        if self._sock.fileno() != -1:
+            self._backlog.close()
+            self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            if self._strangers is not None:
+                self._strangers.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,20 +14,17 @@ are read as a lone socket is, strangers' within a budget (:class:`StrangerReader
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import socket
 import struct
 from collections import Counter
 from collections.abc import Collection
-from functools import partial
 from ipaddress import IPv6Address
 
 from pmip6.core.events import Address, Peer
-from pmip6.runtime.send_backlog import SendBacklog, SendFailure
+from pmip6.runtime.send_backlog import SendFailure
 from pmip6.runtime.transport import (
     BAD_CHECKSUM,
-    RECEIVE_BATCH,
     SO_TIMESTAMPNS,
     SOCKET_ANCILLARY_SIZE,
     STRANGER_RECEIVE_BUFFER,
@@ -38,7 +35,7 @@ from pmip6.runtime.transport import (
     PacketTap,
     Receiver,
     SocketDropsHandler,
-    StrangerReader,
+    SocketTransport,
     WrongInterface,
     arrival_time,
     size_receive_buffer,
@@ -63,26 +60,19 @@ _ANCILLARY_SIZE = socket.CMSG_SPACE(_PKTINFO.size) + SOCKET_ANCILLARY_SIZE
 _MAX_MH = 65535
 
 
-class RawMobilityTransport:
+class RawMobilityTransport(SocketTransport):
     """A raw IPv6 socket bound to one address, carrying Mobility Headers with their checksum."""
 
     def __init__(self, sock: socket.socket, address: IPv6Address, receiver: Receiver,
                  tap: PacketTap | None, arrival_check: ArrivalCheck | None = None,
                  send_failed: SendFailure | None = None, strangers: tuple[socket.socket, Receiver] | None = None,
                  not_apart: str | None = None) -> None:
-        """``strangers`` and ``not_apart``: as :class:`~pmip6.runtime.transport_udp.UdpTransport`'s."""
-        self._sock = sock
+        """``strangers`` and ``not_apart``: as :class:`~pmip6.runtime.transport.SocketTransport`'s."""
         self._arrival_check = arrival_check
         self._address = address
         self.local = Peer(address)
-        self._receiver = receiver
         self._tap = tap
-        self._loop = asyncio.get_running_loop()
-        self._backlog = SendBacklog(sock, self._loop, send_failed)
-        self._loop.add_reader(sock.fileno(), self._read_ready)
-        self._strangers = None if strangers is None else \
-            StrangerReader(self._loop, strangers[0], partial(self._read, *strangers))
-        self._not_apart = not_apart
+        super().__init__(sock, receiver, send_failed, strangers, not_apart)
 
     @classmethod
     async def open(cls, address: IPv6Address, handler: MessageHandler, decode_errors: Counter[str],
@@ -134,10 +124,6 @@ class RawMobilityTransport:
             return refused(error)
         return None
 
-    def _read_ready(self) -> None:
-        """The authorized socket is readable: read a batch, as a lone socket is read."""
-        self._read(self._sock, self._receiver, RECEIVE_BATCH)
-
     def _read(self, sock: socket.socket, receiver: Receiver, batch: int) -> int:
         """Read up to ``batch`` packets from ``sock`` and hand them on; how many were read."""
         for count in range(batch):
@@ -180,19 +166,6 @@ class RawMobilityTransport:
         if self._tap is not None:
             self._tap(data, Peer(local), destination)
         self._backlog.send(data, (str(destination.address), 0), message, destination)
-
-    @property
-    def receive_buffer(self) -> int:
-        return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-
-    def close(self) -> None:
-        """Stop reading and sending, and close the socket; again, nothing (a daemon may be closed twice)."""
-        if self._sock.fileno() != -1:
-            self._backlog.close()
-            self._loop.remove_reader(self._sock.fileno())
-            self._sock.close()
-            if self._strangers is not None:
-                self._strangers.close()
 
 
 def _bound(address: IPv6Address, receive_buffer: int | None, program: Program | None = None) -> socket.socket:

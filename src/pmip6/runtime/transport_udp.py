@@ -17,19 +17,16 @@ Messages leave by the first. Where the kernel refuses the group's program the LM
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import socket
 import struct
 from collections import Counter
 from collections.abc import Collection
-from functools import partial
 from ipaddress import IPv4Address
 
 from pmip6.core.events import Address, Peer
-from pmip6.runtime.send_backlog import SendBacklog, SendFailure
+from pmip6.runtime.send_backlog import SendFailure
 from pmip6.runtime.transport import (
-    RECEIVE_BATCH,
     SO_TIMESTAMPNS,
     SOCKET_ANCILLARY_SIZE,
     STRANGER_RECEIVE_BUFFER,
@@ -39,7 +36,7 @@ from pmip6.runtime.transport import (
     PacketTap,
     Receiver,
     SocketDropsHandler,
-    StrangerReader,
+    SocketTransport,
     TunnelDataHandler,
     WrongInterface,
     arrival_time,
@@ -67,27 +64,19 @@ _ANCILLARY_SIZE = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(1) + SOCKET_ANCILLAR
 _MAX_DATAGRAM = 65535
 
 
-class UdpTransport:
+class UdpTransport(SocketTransport):
     """A bound UDP socket carrying Mobility Headers (RFC 5844), and tunneled data that arrives on its port."""
 
     def __init__(self, sock: socket.socket, local: Peer, receiver: Receiver, tunnel_data: TunnelDataHandler | None,
                  arrival_check: ArrivalCheck | None, send_failed: SendFailure | None = None,
                  strangers: tuple[socket.socket, Receiver] | None = None, not_apart: str | None = None) -> None:
-        """``strangers``: the socket of the group that gets the strangers' datagrams, and its receiver; without it
-        ``not_apart`` says why (None: none was asked for)."""
-        self._sock = sock
+        """``strangers`` and ``not_apart``: as :class:`~pmip6.runtime.transport.SocketTransport`'s."""
         self.local = local
-        self._receiver = receiver
         self._tunnel_data = tunnel_data
         self._arrival_check = arrival_check
         self._peers: dict[tuple[str, int], Peer] = {}
         self._addresses: dict[Peer, tuple[str, int]] = {}
-        self._loop = asyncio.get_running_loop()
-        self._backlog = SendBacklog(sock, self._loop, send_failed)
-        self._loop.add_reader(sock.fileno(), self._read_ready)
-        self._strangers = None if strangers is None else \
-            StrangerReader(self._loop, strangers[0], partial(self._read, *strangers))
-        self._not_apart = not_apart
+        super().__init__(sock, receiver, send_failed, strangers, not_apart)
 
     @classmethod
     async def open(cls, address: IPv4Address, port: int, handler: MessageHandler,
@@ -103,7 +92,7 @@ class UdpTransport:
         ``tunnel_data`` sees every datagram first and takes the tunneled data among them; ``arrival_check``
         decides which Mobility Headers arrived on the wrong interface; ``socket_drops`` hears of the datagrams the
         kernel dropped; ``receive_buffer`` sizes the receive queue (:func:`size_receive_buffer`); ``send_failed`` hears
-        of a message the socket refused once its send buffer had room for it (:class:`SendBacklog`).
+        of a message the socket refused once its send buffer had room for it (:class:`~pmip6.runtime.send_backlog.SendBacklog`).
 
         ``stranger_drops`` (the LMA) asks for a second socket for strangers (module docstring), whose drops it hears
         of; until :meth:`authorize` names the MAGs every datagram goes to the first."""
@@ -150,10 +139,6 @@ class UdpTransport:
                 problem = refused(error)
         attach(self._sock, SO_ATTACH_REUSEPORT_CBPF, ALL_AUTHORIZED_INDEX)
         return problem
-
-    def _read_ready(self) -> None:
-        """The authorized socket is readable: read a batch, as a lone socket is read."""
-        self._read(self._sock, self._receiver, RECEIVE_BATCH)
 
     def _read(self, sock: socket.socket, receiver: Receiver, batch: int) -> int:
         """Read up to ``batch`` datagrams from ``sock`` and hand them on; how many were read."""
@@ -205,19 +190,6 @@ class UdpTransport:
             assert destination.port is not None  # the daemon sends over UDP only to a peer with a port
             address = self._addresses[destination] = (str(destination.address), destination.port)
         self._backlog.send(data, address, message, destination)
-
-    @property
-    def receive_buffer(self) -> int:
-        return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-
-    def close(self) -> None:
-        """Stop reading and sending, and close the socket; again, nothing (a daemon may be closed twice)."""
-        if self._sock.fileno() != -1:
-            self._backlog.close()
-            self._loop.remove_reader(self._sock.fileno())
-            self._sock.close()
-            if self._strangers is not None:
-                self._strangers.close()
 
 
 def _bind(sock: socket.socket, address: IPv4Address, port: int) -> None:
