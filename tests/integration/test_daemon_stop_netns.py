@@ -41,14 +41,20 @@ def daemons(lab: Figure1Lab, tmp_path: Path) -> Iterator[dict[str, subprocess.Po
     (tmp_path / "mag.toml").write_text(textwrap.dedent(MAG_TOML))
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        for role in ("lma", "mag"):
-            log = tmp_path / f"{role}.log"
-            processes[role] = spawn([role, "--config", str(tmp_path / f"{role}.toml")], netns=lab.ns(role), log=log,
-                                    cwd=tmp_path)
-            wait_ready(tmp_path / f"{role}.sock", processes[role], log)
+        start_daemons(lab, tmp_path, processes)
         yield processes
     finally:
         stop([processes[role] for role in ("mag", "lma") if role in processes])
+
+
+def start_daemons(lab: Figure1Lab, tmp_path: Path, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Start the LMA, then the MAG, from ``tmp_path``'s lma.toml and mag.toml, each in its namespace of ``lab`` and
+    logging to ``tmp_path``'s <role>.log, into ``processes`` (where the caller stops what started, should one fail)."""
+    for role in ("lma", "mag"):
+        log = tmp_path / f"{role}.log"
+        processes[role] = spawn([role, "--config", str(tmp_path / f"{role}.toml")], netns=lab.ns(role), log=log,
+                                cwd=tmp_path)
+        wait_ready(tmp_path / f"{role}.sock", processes[role], log)
 
 
 def stop_time(process: subprocess.Popen[bytes], log: Path) -> float:

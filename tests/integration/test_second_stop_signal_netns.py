@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_daemon_stop_netns import OPEN_LMA_TOML, attach
+from test_daemon_stop_netns import OPEN_LMA_TOML, attach, start_daemons
 from test_dataplane_daemons import MAG_TOML
 from test_dataplane_restart import pump_rules
 
 from dataplane_lab import requires_netns
-from pmip6.lab.daemons import spawn, stop, wait_ready
+from pmip6.lab.daemons import stop
 from pmip6.lab.figure1 import MAG_ADDRESS, Figure1Lab
 
 pytestmark = [requires_netns, pytest.mark.netns]
@@ -52,11 +52,7 @@ def daemons(lab: Figure1Lab, tmp_path: Path,
         'control = "mag.sock"\n', f'control = "mag.sock"\nshutdown_timeout = 30.0\n{mag_keys}'))
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        for role in ("lma", "mag"):
-            log = tmp_path / f"{role}.log"
-            processes[role] = spawn([role, "--config", str(tmp_path / f"{role}.toml")], netns=lab.ns(role), log=log,
-                                    cwd=tmp_path)
-            wait_ready(tmp_path / f"{role}.sock", processes[role], log)
+        start_daemons(lab, tmp_path, processes)
         yield processes, second, unanswered
     finally:
         if "lma" in processes and processes["lma"].poll() is None:
