@@ -23,6 +23,7 @@ from typing import TypeVar
 import pytest
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.lab.capture import LinkCapture
@@ -149,6 +150,19 @@ async def until_notifications_handled(pump: Pump) -> None:
     call this waits for the pump's whole reaction to it, and for the notifications that reaction caused in turn:
     a pump that keeps causing notifications of its own (a storm) never gets there."""
     await until(lambda: _notifications_handled(pump), "the pump's link and address notifications were not handled")
+
+
+def kernel_counters(lab: Figure1Lab, node: str) -> dict[str, int]:
+    """The IP and ICMP counters of ``node``'s namespace (/proc/net/snmp, /proc/net/snmp6), named as ``nstat`` names
+    them: ``IpForwDatagrams``, ``IcmpOutTimeExcds``, ``Ip6InHdrErrors``, ``Icmp6OutTimeExcds``, ..."""
+    with inside(lab.ns(node)):  # /proc/thread-self/net: the namespace of the calling thread
+        with open("/proc/thread-self/net/snmp") as snmp, open("/proc/thread-self/net/snmp6") as snmp6:
+            ipv4, ipv6 = snmp.read().splitlines(), snmp6.read().splitlines()
+    counters = {name: int(value) for name, value in (line.split() for line in ipv6)}
+    for names, values in zip(ipv4[::2], ipv4[1::2]):  # "Ip: Forwarding ..." then "Ip: 1 ..."
+        group, *fields = names.split()
+        counters.update({group.rstrip(":") + field: int(value) for field, value in zip(fields, values.split()[1:])})
+    return counters
 
 
 async def start_pumps(lab: Figure1Lab) -> Node:

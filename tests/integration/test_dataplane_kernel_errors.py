@@ -15,7 +15,7 @@ import socket
 import pytest
 from pyroute2 import NetNS
 
-from dataplane_lab import requires_netns, start_pumps, stop_pumps
+from dataplane_lab import kernel_counters, requires_netns, start_pumps, stop_pumps, until
 from pmip6.dataplane.kernel_errors import INBOUND_SOURCE_SYSCTL, inbound_source
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import open_netlink
@@ -25,6 +25,11 @@ pytestmark = [requires_netns, pytest.mark.netns]
 SECRET = b"secret-of-opB"
 OPB_UPLINK, OPB_UPLINK6 = "10.0.0.253", "2001:db8:ff::fd"
 TIME_EXCEEDED = {False: 11, True: 3}
+EXPIRED = {False: "IpInHdrErrors", True: "Ip6InHdrErrors"}
+"""The LMA kernel's counter of the packets whose TTL (Hop Limit) ran out there, IPv4 and IPv6 (ip_forward and
+ip6_forward count them as header errors)."""
+SENT = {False: "IcmpOutTimeExcds", True: "Icmp6OutTimeExcds"}
+"""The LMA kernel's counter of the Time Exceeded it sent: not those its route lookup refused (a blackhole rule)."""
 
 
 def _listener(lab: Figure1Lab, node: str, ipv6: bool) -> socket.socket:
@@ -47,6 +52,28 @@ def _errors(sock: socket.socket, ipv6: bool) -> list[tuple[str, int]]:
             got.append((source, data[0] if ipv6 else data[20]))
 
 
+async def _until_expired_and_heard(lab: Figure1Lab, ipv6: bool, before: dict[str, int],
+                                   listeners: dict[str, socket.socket],
+                                   heard: dict[tuple[str, bool], list[tuple[str, int]]]) -> None:
+    """Until the LMA kernel counted the packet's TTL (Hop Limit) running out (since ``before``) and the listeners
+    heard as many errors as it sent Time Exceeded (none where a blackhole rule refused the route); adds what they
+    heard to ``heard``. So "nobody heard" is checked once the error was refused, not while it may be on its way.
+    ip_forward counts the expiry before it sends the error, so the expiry counts once it was seen a poll earlier."""
+    expired = False
+
+    def errors_heard() -> bool:
+        nonlocal expired
+        for name, listener in listeners.items():
+            heard[(name, ipv6)] += _errors(listener, ipv6)
+        now = kernel_counters(lab, "lma")
+        done = expired and sum(len(heard[(name, ipv6)]) for name in listeners) >= now[SENT[ipv6]] - before[SENT[ipv6]]
+        expired = now[EXPIRED[ipv6]] > before[EXPIRED[ipv6]]
+        return done
+
+    await until(errors_heard, f"the packet's {'Hop Limit' if ipv6 else 'TTL'} did not run out at the LMA, or the "
+                              f"Time Exceeded the LMA sent about it were not heard")
+
+
 async def _hop_limit_one_from_opb(lab: Figure1Lab) -> dict[tuple[str, bool], list[tuple[str, int]]]:
     """Operator B's server sends to MN-3 with TTL / Hop Limit 1 over IPv4 and IPv6: who hears an error."""
     node = await start_pumps(lab)
@@ -56,6 +83,8 @@ async def _hop_limit_one_from_opb(lab: Figure1Lab) -> dict[tuple[str, bool], lis
         heard = {}
         for ipv6 in (False, True):
             listeners = {name: _listener(lab, name, ipv6) for name in ("opa", "opb")}
+            heard.update({(name, ipv6): [] for name in listeners})
+            before = kernel_counters(lab, "lma")
             with inside(lab.ns("opb")):
                 sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
             with sock:
@@ -64,9 +93,8 @@ async def _hop_limit_one_from_opb(lab: Figure1Lab) -> dict[tuple[str, bool], lis
                 else:
                     sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
                 sock.sendto(SECRET, (MN_HOME6["mn3"] if ipv6 else MN_HOME["mn3"], 33434))
-            await asyncio.sleep(0.3)
-            for name, listener in listeners.items():
-                heard[(name, ipv6)] = _errors(listener, ipv6)
+            await _until_expired_and_heard(lab, ipv6, before, listeners, heard)
+            for listener in listeners.values():
                 listener.close()
         return heard
     finally:
