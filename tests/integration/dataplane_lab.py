@@ -23,6 +23,7 @@ from typing import TypeVar
 import pytest
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
+from pmip6.dataplane.counters import TrafficCounters
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
@@ -150,6 +151,15 @@ async def until_notifications_handled(pump: Pump) -> None:
     call this waits for the pump's whole reaction to it, and for the notifications that reaction caused in turn:
     a pump that keeps causing notifications of its own (a storm) never gets there."""
     await until(lambda: _notifications_handled(pump), "the pump's link and address notifications were not handled")
+
+
+def counted(counters: TrafficCounters) -> int:
+    """The packets ``counters`` (a session's, a node's: ``Forwarder.totals``) counted: forwarded either way or
+    dropped, for any reason. A check that a packet went nowhere it should not waits until it is counted here first,
+    so that it is not vacuous under load: a packet the pump forwards is counted before the pump writes it (a TUN
+    device's write hands it to the kernel's routing at once), in the same callback, so once the count shows, a
+    packet that should have been dropped is already on its way to where it leaks."""
+    return counters.uplink_packets + counters.downlink_packets + sum(counters.drops.values())
 
 
 def kernel_counters(lab: Figure1Lab, node: str) -> dict[str, int]:

@@ -13,13 +13,15 @@ import asyncio
 import dataclasses
 import logging
 import os
+import select
 import socket
 
 import pytest
 from pyroute2 import NetNS
 from scapy.layers.inet import IP, UDP
 
-from dataplane_lab import Mode, Node, downlink_key, requires_netns, sessions_for, start_pumps, stop_pumps
+from dataplane_lab import (Mode, Node, counted, downlink_key, requires_netns, sessions_for, start_pumps, stop_pumps,
+                          until)
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, MN_HOME, SERVER, Figure1Lab
 from pmip6.lab.traffic import ECHO_PORT
@@ -34,11 +36,10 @@ def downlink(mn: str, payload: bytes) -> bytes:
     return bytes(IP(src=SERVER, dst=MN_HOME[mn]) / UDP(sport=1, dport=ECHO_PORT + 1) / payload)
 
 
-async def until_dropped(node: Node, count: int) -> None:
-    for _ in range(100):
-        if sum(node.mags["mag"].forwarder.totals().drops.values()) >= count:
-            return
-        await asyncio.sleep(0.02)
+async def until_counted(node: Node, count: int) -> None:
+    """Until the MAG counted ``count`` packets, forwarded or dropped (:func:`dataplane_lab.counted`)."""
+    await until(lambda: counted(node.mags["mag"].forwarder.totals()) >= count,
+                f"the MAG did not count {count} packet(s), forwarded or dropped")
 
 
 async def forge_from_acc1(lab: Figure1Lab, mn1_before: bool, ip_in_ip: bool) -> tuple[list[bytes], dict]:
@@ -60,8 +61,7 @@ async def forge_from_acc1(lab: Figure1Lab, mn1_before: bool, ip_in_ip: bool) -> 
             else:
                 packet = forged(LMA, MAG, Mode(), downlink_key("mn3"), inner)
             send_raw(lab, "mn1", *packet, MAG)
-            await until_dropped(node, 1)
-            await asyncio.sleep(0.1)
+            await until_counted(node, 1)
             return received(at_victim), node.mags["mag"].stats()
     finally:
         await stop_pumps(node)
@@ -86,10 +86,7 @@ async def forge_into_a_tun(lab: Figure1Lab) -> dict:
         await node.establish("mn1")
         uplink = bytes(IP(src=MN_HOME["mn1"], dst=SERVER) / UDP(sport=1, dport=ECHO_PORT + 1) / b"via-tun")
         os.write(node.lma._local_fds["opA"], forged(MAG, LMA, Mode(), 0xA001, uplink)[1])
-        for _ in range(100):
-            if node.lma.forwarder.totals().drops:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: counted(node.lma.forwarder.totals()) >= 1, "the LMA did not count the packet")
         return node.lma.stats()
     finally:
         await stop_pumps(node)
@@ -123,10 +120,9 @@ async def follow_a_route_change(lab: Figure1Lab) -> tuple[list[bytes], dict]:
                     await asyncio.to_thread(set_route_to_lma, lab, None)
                     await asyncio.sleep(1.0)  # RERESOLVE_INTERVAL since the route was resolved at registration
                 send_raw(lab, "lma", *forged(LMA, MAG, Mode(), downlink_key("mn1"), downlink("mn1", payload)), MAG)
-                if step < 3:
-                    await until_dropped(node, step)
+                await until_counted(node, step)
                 await node.mags["mag"]._resolved()
-            await asyncio.sleep(0.2)
+            await until(lambda: bool(select.select([at_mn1], [], [], 0)[0]), "MN-1 received none of the downlink")
             return received(at_mn1), node.mags["mag"].stats()
     finally:
         await stop_pumps(node)

@@ -16,7 +16,7 @@ from ipaddress import IPv4Address
 import pytest
 from scapy.layers.inet import IP, UDP
 
-from dataplane_lab import requires_netns, until
+from dataplane_lab import counted, requires_netns, until
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump
@@ -32,12 +32,6 @@ SESSION = TunnelSession(mn_id=b"mn1@example.net", peer=Peer(IPv4Address(PEER)), 
                         gre=True, downlink_key=0x1001, uplink_key=0xA001)
 
 
-def _counted(pump: LmaPump) -> int:
-    """The tunnel packets ``pump`` took (uplink) or dropped, for any reason."""
-    node = pump.forwarder.totals()
-    return node.uplink_packets + sum(node.drops.values())
-
-
 async def three_uplink_packets(node: str, peer: str) -> dict[str, object]:
     pump = LmaPump(LmaDataplaneSettings(tenants=(TenantSettings("default", "srct", 300),)), netns=node)
     await pump.start()
@@ -50,7 +44,8 @@ async def three_uplink_packets(node: str, peer: str) -> dict[str, object]:
             sock.bind((PEER, 0))
             for sent in range(1, 4):
                 sock.sendto(gre_prefix(0xA001, EtherType.IPV4) + inner, (LOCAL, 0))
-                await until(lambda: _counted(pump) == sent, f"the pump did not count packet {sent} (taken or dropped)")
+                await until(lambda: counted(pump.forwarder.totals()) == sent,
+                            f"the pump did not count packet {sent} (taken or dropped)")
                 await pump._resolved()  # a re-resolution a drop (wrong_interface) caused, before the next packet
         return pump.stats()
     finally:

@@ -21,6 +21,7 @@ from scapy.layers.inet6 import IPv6
 
 from dataplane_lab import (
     Mode,
+    counted,
     downlink_key,
     echo,
     requests_of,
@@ -29,6 +30,7 @@ from dataplane_lab import (
     start_servers,
     stop_pumps,
     stop_servers_and_pumps,
+    until,
     uplink_key,
 )
 from pmip6.dataplane.netns import inside
@@ -80,10 +82,7 @@ async def spoof_and_echo(lab: Figure1Lab) -> tuple[dict[str, object], list[bytes
         with udp:
             tlv = struct.pack("!BBH", 0, IPProto.GRE, 999) + gre_prefix(uplink_key("mn1"), EtherType.IPV4) + inner
             udp.sendto(tlv, (LMA_ADDRESS["mag"][0], PMIP6_DATA_PORT))
-        for _ in range(100):
-            if sum(node.lma.forwarder.totals().drops.values()) >= 3:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: counted(node.lma.forwarder.totals()) >= 3, "the LMA did not count the 3 packets")
         replies = await echo(lab, "mn1")
         seen = {payload for _, payload in servers["opA"].seen}
         return node.lma.stats(), replies, seen
@@ -158,12 +157,9 @@ async def inject_from_the_wrong_side(lab: Figure1Lab, mode: Mode) -> tuple[list[
             send_raw(lab, "opa", *forged(mag, lma, mode, uplink_key(victim) if mode.keyed else None, uplink), lma)
             downlink = bytes(IP(src=SERVER, dst=home) / UDP(sport=1, dport=port) / b"mn1-into-opB-mn")
             send_raw(lab, "mn1", *forged(lma, mag, mode, downlink_key(victim) if mode.keyed else None, downlink), mag)
-            for _ in range(100):
-                if node.lma.forwarder.totals().drops and node.mags["mag"].forwarder.totals().drops:
-                    break
-                await asyncio.sleep(0.02)
+            await until(lambda: min(counted(pump.forwarder.totals()) for pump in (node.lma, node.mags["mag"])) >= 1,
+                        "the LMA and the MAG did not both count the forged packet sent to them")
             replies = await echo(lab, "mn1")
-            await asyncio.sleep(0.1)
             return received(at_opb), received(at_victim), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
     finally:
         await stop_servers_and_pumps(node, servers)
@@ -204,22 +200,17 @@ async def send_to_the_lma_host(lab: Figure1Lab, destinations: tuple[str, ...]) -
     try:
         await node.establish("mn1")
         await asyncio.to_thread(add_opb_only_address, lab)
-        for _ in range(100):
-            if socket.inet_aton(OPB_ONLY) in node.lma.forwarder.own_addresses:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: socket.inet_aton(OPB_ONLY) in node.lma.forwarder.own_addresses,
+                    "the LMA's pump did not learn opB's new address")
         with listener(lab, "lma") as at_lma, listener(lab, "lma", "::") as at_lma6:
             for destination in destinations:
                 with inside(lab.ns("mn1")):
                     sender = socket.socket(socket.AF_INET6 if ":" in destination else socket.AF_INET, socket.SOCK_DGRAM)
                 with sender:
                     sender.sendto(f"mn1->{destination}".encode(), (destination, ECHO_PORT + 1))
-            for _ in range(100):
-                if sum(node.lma.forwarder.totals().drops.values()) >= len(destinations):
-                    break
-                await asyncio.sleep(0.02)
+            await until(lambda: counted(node.lma.forwarder.totals()) >= len(destinations),
+                        f"the LMA did not count MN-1's {len(destinations)} datagrams")
             replies = await echo(lab, "mn1")
-            await asyncio.sleep(0.1)
             return received(at_lma) + received(at_lma6), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
     finally:
         await stop_servers_and_pumps(node, servers)
@@ -255,11 +246,8 @@ async def tunnel_mn1s_uplink_to(lab: Figure1Lab, destinations: tuple[str, ...]) 
                 if ":" in destination:  # forged() names IPv4 in the GRE header
                     packet = packet[0], packet[1][:22] + struct.pack("!H", EtherType.IPV6) + packet[1][24:]
                 send_raw(lab, "mag", *packet, LMA_ADDRESS["mag"][0])
-            for _ in range(100):
-                if sum(node.lma.forwarder.totals().drops.values()) >= len(destinations):
-                    break
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(0.1)
+            await until(lambda: counted(node.lma.forwarder.totals()) >= len(destinations),
+                        f"the LMA did not count MN-1's {len(destinations)} packets")
             return received(at_lma) + received(at_lma6), Counts(node.lma.stats(), node.mags["mag"].stats(), [])
     finally:
         await stop_pumps(node)
@@ -295,11 +283,7 @@ async def mn1_to(lab: Figure1Lab, address: str) -> tuple[list[bytes], dict[str, 
                 sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             with sender:
                 sender.sendto(b"mn1->its-operators-host", (address, ECHO_PORT + 1))
-            for _ in range(100):
-                if node.lma.forwarder.totals().drops:
-                    break
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(0.1)
+            await until(lambda: counted(node.lma.forwarder.totals()) >= 1, "the LMA did not count MN-1's datagram")
             return received(at_opa), node.lma.stats()
     finally:
         await stop_pumps(node)
