@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import subprocess
 import sys
@@ -18,7 +19,8 @@ import pytest
 from pyroute2 import NetNS
 from test_dataplane_daemons import ATTACHED, LMA_TOML, MAG_TOML, exchange
 
-from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, sessions_for, stop_servers_and_pumps
+from dataplane_lab import (LMA_SETTINGS, MAG_SETTINGS, Node, kernel_counters, requires_netns, sessions_for,
+                          stop_servers_and_pumps, until)
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump, MagPump
@@ -26,6 +28,7 @@ from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import MN_HOME, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
+from pmip6.wire.numbers import IPProto
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
@@ -114,6 +117,15 @@ def test_an_attach_whose_access_interface_cannot_be_set_up_warns_and_logs_an_err
     assert len(logged) == 1 and " ERROR " in logged[0] and "mn_id=mn1@opA" in logged[0], logged
 
 
+def _queued(lma: LmaPump, lab: Figure1Lab) -> bool:
+    """Whether both wait at the LMA: MN-1's request, tunneled by the MAG, on the LMA's IPv4 GRE socket (no other GRE
+    packet comes there), and the server's push in opA's TUN device, which the LMA kernel counts as forwarded
+    (``IpForwDatagrams``: nothing else is forwarded over IPv4 there) as it hands it to the device. The device's
+    being readable would not tell: the kernel's own MLD reports and router solicitations wait there too."""
+    request = select.select([lma._raw[(False, IPProto.GRE)]], [], [], 0)[0]
+    return bool(request) and kernel_counters(lab, "lma")["IpForwDatagrams"] >= 1
+
+
 def test_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Figure1Lab) -> None:
     """An LMA restarting with its state file opens its data plane before it restores the bindings (``Pump.open``)
     and reads it once they are handed over and the routes back to their peers are known (``Pump.serve``): MN-1's
@@ -134,10 +146,7 @@ def test_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Fig
             await lma.open()
             asking = asyncio.create_task(echo(lab, "mn1", count=1, timeout=5))
             servers["opA"].transport.sendto(b"push", (MN_HOME["mn1"], PUSH_PORT))  # type: ignore[union-attr]
-            deadline = time.monotonic() + 5
-            while not mag.forwarder.totals().uplink_packets and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)  # until the MAG tunneled the request
-            await asyncio.sleep(0.1)  # both have reached the LMA's queues
+            await until(lambda: _queued(lma, lab), "MN-1's request and the push did not reach the LMA's queues")
             lma.on_event(BindingEstablished(at_lma))  # as the daemon's restore hands it over
             await lma.serve()
             push = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(pushed, 2048), 5)
