@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv6Address
 
@@ -70,7 +69,10 @@ def _restore(ipr: NetNS, steerings: list[Steering]) -> list[OSError]:
     """Run the pump's restore over ``steerings``; what it raised.
 
     Its netlink calls never suspend here, so it runs without an event loop (pyroute2's NetNS already runs one in
-    this thread)."""
+    this thread). It may run as soon as ``ip link set ... up`` returned: what a route write needs (the interface
+    up, the IPv4 subnet route a gateway is checked against) and what a down removed (the routes, IPv6 addresses)
+    are done within the netlink request; only the link watch's operstate and IPv6 link-local address come later,
+    and no route here depends on them."""
     coroutine = LmaPump._restore_routes(_Pump(ipr, steerings))  # type: ignore[arg-type]
     try:
         coroutine.send(None)
@@ -93,8 +95,7 @@ def test_a_gateway_that_cannot_be_restored_does_not_stop_the_other_tenants_route
     for name in ("upa", "upb"):  # one port flap takes both uplinks down
         ip("link", "set", name, "down")
     for name in ("upa", "upb"):
-        ip("link", "set", name, "up")
-    time.sleep(0.2)
+        ip("link", "set", name, "up")  # done when ip returns: see _restore
     raised = _restore(ipr, [a, b])
     upb = ipr.link_lookup(ifname="upb")[0]
     assert _default(ipr, socket.AF_INET, 102) == [upb], (
@@ -124,7 +125,6 @@ def test_a_notification_writes_only_the_routes_that_are_missing(ipr: NetNS, monk
 
     ip("link", "set", "upb", "down")
     ip("link", "set", "upb", "up")
-    time.sleep(0.2)
     assert _default(ipr, socket.AF_INET, 102) == [], "the flap left tenant B's route: nothing tests the restore"
     assert _restore(ipr, [a, b]) == []
     upb = ipr.link_lookup(ifname="upb")[0]
