@@ -1,9 +1,9 @@
 """Traffic for tests/integration/test_strangers_netns.py (and walkthrough-style measurements), run inside a namespace:
 
 ``python stranger_traffic.py flood LMA4 LMA6 SECONDS [udp|ipv6]``: PBUs from this host's own (non-``[[mag]]``)
-addresses to the LMA, over IPv4/UDP and raw IPv6 by turns (or the one named), as fast as one Python process sends them; every other one has no MN
-Identifier option (status 160, RFC 5213 5.3.1 checks it first), the rest draw 154. Prints JSON: what it sent and
-the answers it got back.
+addresses to the LMA, over IPv4/UDP and raw IPv6 by turns (or the one named), as fast as one Python process sends
+them; every other one has no MN Identifier option (status 160, RFC 5213 5.3.1 checks it first), the rest draw 154.
+Prints JSON: what it sent and the answers it got back.
 
 ``python stranger_traffic.py mag LMA4 LMA6 COUNT INTERVAL``: an authorized MAG's PBUs, COUNT over each transport,
 one every INTERVAL seconds, each for a new MN and sent once (no retransmission), waiting up to 10 s for its PBA.
@@ -90,7 +90,11 @@ def flood(lma4: str, lma6: str, seconds: float, only: str | None = None) -> dict
                 if error.errno not in (errno.EAGAIN, errno.ENOBUFS, errno.ECONNREFUSED):
                     raise
                 sent["refused"] += 1
-    time.sleep(1.0)  # answers still on their way
+    # The answers to the last PBUs, still in the LMA's strangers' queues: nothing here tells when it has read them,
+    # and beyond unauthorized_answer_burst none should come. A second is ample for those queues (a few dozen
+    # datagrams each, STRANGER_RECEIVE_BUFFER, read at STRANGER_READ_RATE, 500 a second) and the answers' way back
+    # over a veth; an LMA answering without limit would have answered thousands during the flood, drained above.
+    time.sleep(1.0)
     answers["udp"] += _drain(udp)
     answers["ipv6"] += _drain(raw)
     return {**{f"sent_{name}": value for name, value in sent.items()},

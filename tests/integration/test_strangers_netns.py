@@ -21,6 +21,7 @@ import pytest
 
 from pmip6.lab.daemons import spawn, stop, wait_ready
 from pmip6.lab.namespaces import Link, NamespaceSet, namespaces_available
+from pmip6.runtime.control import control_request
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -62,6 +63,16 @@ def _result(process: subprocess.Popen[str]) -> dict[str, int]:
     return result
 
 
+def _until_overflowing(control: Path, flood: subprocess.Popen[str]) -> None:
+    """Until the LMA counts drops at a signaling socket, the strangers' (or, strangers not set apart, the MAGs'):
+    the flood fills its queue, the MAG's PBUs may come."""
+    deadline = time.monotonic() + 10
+    while not any(control_request(control, {"command": "stats"})[drops] for drops in ("stranger_socket_drops",
+                                                                                       "socket_drops")):
+        assert flood.poll() is None and time.monotonic() < deadline, "the flood filled no queue of the LMA"
+        time.sleep(0.05)
+
+
 def test_a_strangers_flood_neither_drops_nor_delays_out_of_reach_the_mags_pbus(tmp_path: Path) -> None:
     reason = namespaces_available()
     if reason is not None:
@@ -81,7 +92,7 @@ def test_a_strangers_flood_neither_drops_nor_delays_out_of_reach_the_mags_pbus(t
         try:
             wait_ready(tmp_path / "lma.sock", lma, tmp_path / "lma.log")
             flood = _traffic(spaces.ns("stranger"), "flood", LMA4, LMA6, 8)
-            time.sleep(1.0)  # the flood under way
+            _until_overflowing(tmp_path / "lma.sock", flood)
             authorized = _result(_traffic(spaces.ns("mag"), "mag", LMA4, LMA6, 40, 0.05))
             flooded = _result(flood)
             stats = json.loads(subprocess.run(
