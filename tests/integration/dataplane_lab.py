@@ -156,10 +156,21 @@ async def until_notifications_handled(pump: Pump) -> None:
 def counted(counters: TrafficCounters) -> int:
     """The packets ``counters`` (a session's, a node's: ``Forwarder.totals``) counted: forwarded either way or
     dropped, for any reason. A check that a packet went nowhere it should not waits until it is counted here first,
-    so that it is not vacuous under load: a packet the pump forwards is counted before the pump writes it (a TUN
-    device's write hands it to the kernel's routing at once), in the same callback, so once the count shows, a
-    packet that should have been dropped is already on its way to where it leaks."""
+    so that it is not vacuous under load: a packet the pump forwards is counted before the pump writes it, in the
+    same callback, so once the count shows, a packet that should have been dropped is on its way to where it leaks
+    (then :func:`settle`)."""
     return counters.uplink_packets + counters.downlink_packets + sum(counters.drops.values())
+
+
+SETTLE = 0.1
+"""Seconds :func:`settle` waits."""
+
+
+async def settle() -> None:
+    """After :func:`counted` showed a packet, before checking it went nowhere it should not: a packet the pump wrote
+    to a TUN device or a raw socket is usually delivered within the write, but under load the kernel may finish the
+    delivery later (its softirq work deferred to ksoftirqd), and a leak must not go unseen for that."""
+    await asyncio.sleep(SETTLE)
 
 
 def kernel_counters(lab: Figure1Lab, node: str) -> dict[str, int]:

@@ -20,8 +20,8 @@ import pytest
 from pyroute2 import NetNS
 from scapy.layers.inet import IP, UDP
 
-from dataplane_lab import (Mode, Node, counted, downlink_key, requires_netns, sessions_for, start_pumps, stop_pumps,
-                          until)
+from dataplane_lab import (Mode, Node, counted, downlink_key, requires_netns, sessions_for, settle, start_pumps,
+                          stop_pumps, until)
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, MN_HOME, SERVER, Figure1Lab
 from pmip6.lab.traffic import ECHO_PORT
@@ -62,6 +62,7 @@ async def forge_from_acc1(lab: Figure1Lab, mn1_before: bool, ip_in_ip: bool) -> 
                 packet = forged(LMA, MAG, Mode(), downlink_key("mn3"), inner)
             send_raw(lab, "mn1", *packet, MAG)
             await until_counted(node, 1)
+            await settle()
             return received(at_victim), node.mags["mag"].stats()
     finally:
         await stop_pumps(node)

@@ -30,6 +30,7 @@ from dataplane_lab import (
     start_servers,
     stop_pumps,
     stop_servers_and_pumps,
+    settle,
     until,
     uplink_key,
 )
@@ -160,6 +161,7 @@ async def inject_from_the_wrong_side(lab: Figure1Lab, mode: Mode) -> tuple[list[
             await until(lambda: min(counted(pump.forwarder.totals()) for pump in (node.lma, node.mags["mag"])) >= 1,
                         "the LMA and the MAG did not both count the forged packet sent to them")
             replies = await echo(lab, "mn1")
+            await settle()
             return received(at_opb), received(at_victim), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
     finally:
         await stop_servers_and_pumps(node, servers)
@@ -211,6 +213,7 @@ async def send_to_the_lma_host(lab: Figure1Lab, destinations: tuple[str, ...]) -
             await until(lambda: counted(node.lma.forwarder.totals()) >= len(destinations),
                         f"the LMA did not count MN-1's {len(destinations)} datagrams")
             replies = await echo(lab, "mn1")
+            await settle()
             return received(at_lma) + received(at_lma6), Counts(node.lma.stats(), node.mags["mag"].stats(), replies)
     finally:
         await stop_servers_and_pumps(node, servers)
@@ -248,6 +251,7 @@ async def tunnel_mn1s_uplink_to(lab: Figure1Lab, destinations: tuple[str, ...]) 
                 send_raw(lab, "mag", *packet, LMA_ADDRESS["mag"][0])
             await until(lambda: counted(node.lma.forwarder.totals()) >= len(destinations),
                         f"the LMA did not count MN-1's {len(destinations)} packets")
+            await settle()
             return received(at_lma) + received(at_lma6), Counts(node.lma.stats(), node.mags["mag"].stats(), [])
     finally:
         await stop_pumps(node)
@@ -284,6 +288,7 @@ async def mn1_to(lab: Figure1Lab, address: str) -> tuple[list[bytes], dict[str, 
             with sender:
                 sender.sendto(b"mn1->its-operators-host", (address, ECHO_PORT + 1))
             await until(lambda: counted(node.lma.forwarder.totals()) >= 1, "the LMA did not count MN-1's datagram")
+            await settle()
             return received(at_opa), node.lma.stats()
     finally:
         await stop_pumps(node)

@@ -26,6 +26,7 @@ from dataplane_lab import (
     requires_netns,
     requires_tshark,
     sessions_for,
+    settle,
     start_pumps,
     stop_pumps,
     stop_servers_and_pumps,
@@ -349,6 +350,7 @@ def test_RFC1812_5_3_7_a_tunneled_packet_claiming_the_mags_own_address_is_droppe
                 await asyncio.to_thread(spoof)
                 await until(lambda: counted(mn1) >= 2,
                             "MN-1's session at the MAG did not count the 2 spoofed packets (forwarded or dropped)")
+                await settle()
                 frames = [frame[14:] for _, frame in capture.drain()]
             return frames, node.mags["mag"].stats()
         finally:
