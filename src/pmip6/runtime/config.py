@@ -106,12 +106,14 @@ def _dataplane(root: Table) -> dict[str, Any] | None:
 def load_lma_config(path: Path) -> LmaConfig:
     """Read and validate an LMA configuration file (docs/configuration.md, "lma.toml")."""
     root, data = _read_file(path)
+    _reject_unknown_tables(data, {"lma", "policy", "mag", "tenant", "mn", DATAPLANE_TABLE})
     lma = root.table("lma")
     ipv4_address = lma.ipv4_address("ipv4_address", None)
     udp_port = lma.number("udp_port", int, PMIP6_CONTROL_PORT, 1, 65535)
     ipv6_address = lma.ipv6_address("ipv6_address", None)
     if ipv4_address is None and ipv6_address is None:
-        raise ConfigError("lma.ipv4_address", "set ipv4_address, ipv6_address or both (the LMAA to listen on)")
+        raise ConfigError("lma.ipv4_address", "set ipv4_address, ipv6_address or both (the LMAA to listen on)"
+                          + lma.misspelling("ipv4_address", "ipv6_address"))
     tlv_header = lma.value("tlv_header", bool, True)
     max_lifetime = lma.number("max_lifetime", int, 3600, 4, MAX_LIFETIME_SECONDS)
     min_delay_before_bce_delete = lma.number("min_delay_before_bce_delete", float, 10.0, 0.0)
@@ -142,7 +144,6 @@ def load_lma_config(path: Path) -> LmaConfig:
     profiles, per_mn = _mobile_nodes(root, tenant_names)
 
     dataplane = _dataplane(root)
-    _reject_unknown_tables(data, {"lma", "policy", "mag", "tenant", "mn", DATAPLANE_TABLE})
     settings = LmaSettings(
         authorized_mags=frozenset(per_mag),
         tenants=tuple(tenants),
@@ -273,7 +274,8 @@ def _tenants(root: Table) -> list[Tenant]:
         ipv4_pool = table.ipv4_network("ipv4_pool")
         ipv6_prefix_pool = table.ipv6_network("ipv6_prefix_pool")
         if ipv4_pool is None and ipv6_prefix_pool is None:
-            raise ConfigError(table.key("ipv4_pool"), "a tenant needs ipv4_pool, ipv6_prefix_pool or both")
+            raise ConfigError(table.key("ipv4_pool"), "a tenant needs ipv4_pool, ipv6_prefix_pool or both"
+                              + table.misspelling("ipv4_pool", "ipv6_prefix_pool"))
         minimum = ipv6_prefix_pool.prefixlen if ipv6_prefix_pool is not None else 1
         hnp_length = table.number("hnp_length", int, 64, minimum, 128)
         if ipv4_pool is not None and ipv4_pool.num_addresses < 4:
@@ -310,14 +312,17 @@ def parse_lma_peer(text: str) -> Peer:
 def load_mag_config(path: Path) -> MagConfig:
     """Read and validate a MAG configuration file (docs/configuration.md, "mag.toml")."""
     root, data = _read_file(path)
+    _reject_unknown_tables(data, {"mag", DATAPLANE_TABLE})
     mag = root.table("mag")
     ipv4_address = mag.ipv4_address("ipv4_address", None)
     ipv6_address = mag.ipv6_address("ipv6_address", None)
     lma = mag.parsed("lma", parse_lma_peer, 'an LMA address: "a.b.c.d[:port]" (IPv4/UDP) or "[v6]" (IPv6)')
     if lma.port is not None and ipv4_address is None:
-        raise ConfigError("mag.ipv4_address", "required: the IPv4-Proxy-CoA for signaling over IPv4/UDP")
+        raise ConfigError("mag.ipv4_address", "required: the IPv4-Proxy-CoA for signaling over IPv4/UDP"
+                          + mag.misspelling("ipv4_address"))
     if lma.port is None and ipv6_address is None:
-        raise ConfigError("mag.ipv6_address", "required: the Proxy-CoA for signaling over IPv6")
+        raise ConfigError("mag.ipv6_address", "required: the Proxy-CoA for signaling over IPv6"
+                          + mag.misspelling("ipv6_address"))
     proxy_coa: Address = ipv4_address if lma.port is not None else ipv6_address  # type: ignore[assignment]
     initial_timeout = mag.number("initial_bindack_timeout", float, 1.0, 0.01)
     binding_error_rate, binding_error_burst = _binding_error_limit(mag)
@@ -351,7 +356,6 @@ def load_mag_config(path: Path) -> MagConfig:
     control, metrics = mag.path("control", "mag.sock"), mag.endpoint("metrics")
     mag.finish()
     dataplane = _dataplane(root)
-    _reject_unknown_tables(data, {"mag", DATAPLANE_TABLE})
     return MagConfig(settings, ipv4_address, ipv6_address, udp_port, control, metrics, shutdown_timeout,
                      dataplane, path)
 

@@ -7,6 +7,7 @@ with status 2 on it.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable
 from enum import StrEnum
@@ -58,7 +59,7 @@ class Table:
         self._read.add(name)
         if name not in self._data:
             if default is _MISSING:
-                raise ConfigError(self.key(name), "required key is missing")
+                raise ConfigError(self.key(name), "required key is missing" + self.misspelling(name))
             return default
         value = self._data[name]
         if kind is float and type(value) is int:
@@ -149,6 +150,17 @@ class Table:
         """An optional array of tables ``[[name]]``, each read as ``name[i]``."""
         items = self.value(name, list, [])
         return [Table(item, f"{name}[{index}]", self._base_dir) for index, item in enumerate(items)]
+
+    def misspelling(self, *names: str) -> str:
+        """For an error about the absent key(s) ``names``: `` (is "adress" a misspelling of address?)`` when the table
+        has a key that nothing read so far and that is close to one of them (its unknown-key error would only come
+        at :meth:`finish`, after this one), else ""."""
+        unread = {key.lower(): key for key in self._data if key not in self._read}
+        for name in names:
+            close = difflib.get_close_matches(name.lower(), unread, n=1, cutoff=0.75)
+            if close:
+                return f' (is "{unread[close[0]]}" a misspelling of {name}?)'
+        return ""
 
     def finish(self) -> None:
         for name in self._data:

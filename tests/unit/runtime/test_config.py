@@ -288,6 +288,38 @@ def test_RFC5213_9_1_the_mags_timestamp_validity_window_matches_the_lmas_default
     assert set_.timestamp_validity_window == 2.5
 
 
+MISSPELLINGS = [
+    ("lma", LMA_MINIMUM.replace("[[tenant]]", "[[tenants]]"), "tenants", "unknown table"),
+    ("lma", LMA_MINIMUM.replace("[lma]", "[LMA]"), "LMA", "unknown table"),
+    ("lma", LMA_MINIMUM.replace('ipv4_address = "127.0.0.1"\nudp', 'ipv4_adress = "127.0.0.1"\nudp')
+     .replace('ipv6_address = "::1"\n', ""), "lma.ipv4_address", '"ipv4_adress" a misspelling of ipv4_address'),
+    ("lma", LMA_MINIMUM.replace('tenant = "opA"\ngre', 'tennant = "opA"\ngre'), "mn[0].tenant",
+     '"tennant" a misspelling of tenant'),
+    ("lma", LMA_MINIMUM.replace('address = "127.0.0.1"\ngre', 'adress = "127.0.0.1"\ngre'), "mag[0].address",
+     '"adress" a misspelling of address'),
+    ("lma", LMA_MINIMUM.replace('ipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:a::/48"',
+                                'ipv4_pol = "10.0.0.0/24"'), "tenant[0].ipv4_pool", '"ipv4_pol" a misspelling of ipv4_pool'),
+    ("mag", MAG_MINIMUM.replace("lma = ", "lmaa = "), "mag.lma", '"lmaa" a misspelling of lma'),
+    ("mag", MAG_MINIMUM.replace("[mag]", "[MAG]"), "MAG", "unknown table"),
+]
+
+
+@pytest.mark.parametrize(("role", "text", "key", "says"), MISSPELLINGS)
+def test_a_misspelt_table_or_required_key_is_named(tmp_path: Path, role: str, text: str, key: str, says: str) -> None:
+    """A misspelt table is an unknown table before anything else is checked (not "required key is missing" of the
+    table it should have been, nor a reference to it that fails), and an error about a required key that is absent
+    names a key of its table close to it, which would otherwise be named only once the table was read to its end."""
+    with pytest.raises(ConfigError) as raised:
+        (load_lma_config if role == "lma" else load_mag_config)(_write(tmp_path, text))
+    assert raised.value.key == key and says in raised.value.problem, str(raised.value)
+
+
+def test_an_absent_required_key_names_no_misspelling_where_none_is_close(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_mag_config(_write(tmp_path, MAG_MINIMUM.replace('lma = "127.0.0.1:5436"\n', "")))
+    assert str(raised.value) == "mag.lma: required key is missing"
+
+
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_mag_config(tmp_path / "absent.toml")
