@@ -163,9 +163,11 @@ class Table:
         return ""
 
     def finish(self) -> None:
+        """Reject a key nothing read: by now every key the table may have was asked for, so a close one is named."""
         for name in self._data:
             if name not in self._read:
-                raise ConfigError(self.key(name), "unknown key")
+                close = difflib.get_close_matches(name, sorted(self._read), n=1, cutoff=0.75)
+                raise ConfigError(self.key(name), "unknown key" + (f" (did you mean {close[0]}?)" if close else ""))
 
 
 def _unicast(parse: Callable[[str], _A]) -> Callable[[str], _A]:

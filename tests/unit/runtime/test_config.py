@@ -314,6 +314,13 @@ def test_a_misspelt_table_or_required_key_is_named(tmp_path: Path, role: str, te
     assert raised.value.key == key and says in raised.value.problem, str(raised.value)
 
 
+@pytest.mark.parametrize(("typo", "meant"), [("udp_prot", "udp_port"), ("max_lifetme", "max_lifetime")])
+def test_an_unknown_key_names_the_key_it_is_close_to(tmp_path: Path, typo: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_lma_config(_write(tmp_path, LMA_MINIMUM.replace(meant, typo)))
+    assert str(raised.value) == f"lma.{typo}: unknown key (did you mean {meant}?)"
+
+
 def test_an_absent_required_key_names_no_misspelling_where_none_is_close(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_mag_config(_write(tmp_path, MAG_MINIMUM.replace('lma = "127.0.0.1:5436"\n', "")))
