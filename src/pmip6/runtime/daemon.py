@@ -480,6 +480,8 @@ class Daemon:
         Address option (as ``pmip6 lma clear --mag``)."""
         mn_id = utf8_argument(request, "mn_id") if "mn_id" in request else None
         tenant = text_argument(request, "tenant") if "tenant" in request else None
+        if tenant is not None and not self.at_lma:
+            raise ControlError("a MAG's bindings have no tenant: --tenant selects an LMA's")
         mag = address_argument(request, "mag") if "mag" in request else None
 
         def wanted(session: TunnelSession, signaling: Address | None) -> bool:

@@ -90,6 +90,8 @@ def test_show_bindings_filters_by_mobile_node_tenant_and_mag(tmp_path: Path,
             assert await shown({"tenant": "opB"}) == [] and await shown({"mag": "::1"}) == []
             assert await shown({"mn_id": MN1, "mag": "192.0.2.1"}) == [], "every filter given must match"
             assert list(_by_mn(await lab.control("mag", {"command": "bindings", "mn_id": MN_OFF}))) == [MN_OFF]
+            with pytest.raises(ControlError, match="a MAG's bindings have no tenant"):  # not an empty list
+                await lab.control("mag", {"command": "bindings", "tenant": "opA"})
             with pytest.raises(ControlError, match='"mag" must be an IPv4 or IPv6 address'):
                 await lab.control("lma", {"command": "bindings", "mag": "x"})
             assert await asyncio.to_thread(main, ["show", "bindings", "--control", control, "--mn-id", MN_OFF]) == 0
