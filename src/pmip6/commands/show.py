@@ -49,7 +49,8 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(func=_show)
         if name == "bindings":
             sub.add_argument("--mn-id", help="only this mobile node's bindings")
-            sub.add_argument("--tenant", help="only this tenant's bindings (at an LMA; a MAG refuses it: its bindings have no tenant)")
+            sub.add_argument("--tenant",
+                             help="only this tenant's bindings (at an LMA; a MAG refuses it: its bindings have no tenant)")
             sub.add_argument("--mag", metavar="ADDRESS", type=address,
                              help="only the bindings of this MAG (its Proxy-CoA, or the address it signals from)")
 
