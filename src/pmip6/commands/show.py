@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
         if name == "bindings":
             sub.add_argument("--mn-id", help="only this mobile node's bindings")
             sub.add_argument("--tenant",
-                             help="only this tenant's bindings (at an LMA; a MAG refuses it: its bindings have no tenant)")
+                             help="only this tenant's bindings (an LMA's: a MAG has no tenants and refuses it)")
             sub.add_argument("--mag", metavar="ADDRESS", type=address,
                              help="only the bindings of this MAG (its Proxy-CoA, or the address it signals from)")
 
