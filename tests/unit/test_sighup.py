@@ -8,10 +8,12 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from pmip6 import sighup
+from pmip6 import cli, sighup
+from pmip6.runtime import service
 
 
 @pytest.fixture(autouse=True)
@@ -50,4 +52,28 @@ def test_off_the_main_thread_the_action_stays() -> None:
     thread = threading.Thread(target=sighup.default_sighup)
     thread.start()
     thread.join()
+    assert signal.getsignal(signal.SIGHUP) is not signal.SIG_DFL
+
+
+@pytest.mark.parametrize("daemon", ["lma", "mag"])
+def test_a_daemon_command_keeps_what_was_noted_since_the_entry_point(
+        daemon: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pmip6 lma`` and ``pmip6 mag`` alike: the SIGHUP noted before the arguments were parsed reaches the daemon
+    (here one whose configuration file is refused, exit status 2, once it took what was noted)."""
+    monkeypatch.setattr(service, "configure_logging", lambda *args: None)
+    taken: list[list[int]] = []
+
+    def note_sighups() -> list[int]:
+        noted = sighup.note_sighups()
+        taken.append(list(noted))
+        return noted
+
+    monkeypatch.setattr(service, "note_sighups", note_sighups)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    sighup.note_sighups()
+    os.kill(os.getpid(), signal.SIGHUP)
+    config = tmp_path / f"{daemon}.toml"
+    config.write_text(f"[{daemon}]\nno_such_key = 1\n")
+    assert cli.main([daemon, "--config", str(config)]) == 2
+    assert taken == [[signal.SIGHUP]]
     assert signal.getsignal(signal.SIGHUP) is not signal.SIG_DFL
