@@ -24,7 +24,7 @@ from test_reload import MN1, _without_default_tenant
 from pmip6.runtime import service
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.control import ControlError
-from pmip6.runtime.daemon import DaemonOptions
+from pmip6.runtime.daemon import DaemonOptions, Lifecycle
 from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
 from pmip6.runtime.mag_daemon import MagDaemon
 
@@ -241,3 +241,52 @@ def test_a_sighup_while_the_configuration_is_read_is_applied_once_the_start_is_c
     assert service.run_daemon(args, load, build) == 0
     assert built[0].statistics.reloads == {"applied": 1}
     assert b"mn-new@opA" in {mn.mn_id for mn in built[0].lma.settings.mobile_nodes}
+
+
+def test_a_stop_that_begins_while_the_sockets_open_keeps_the_daemon_stopping(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The start goes on to its end (the stop follows it), but the daemon never runs: the SIGHUP asked during the
+    start is not applied, and the stop's lifecycle stays (docs/operations.md, "Reloading the configuration")."""
+    lab = Lab(tmp_path)
+    lma = lab.lma()
+
+    def sighup_then_stop() -> None:
+        lma.reload_on_signal()
+        lma.begin_stop()
+
+    _at_signaling_sockets(lma, sighup_then_stop)
+
+    async def scenario() -> Lifecycle:
+        with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+            await lma.start()
+            try:
+                return lma.lifecycle
+            finally:
+                await lma.close()
+
+    assert asyncio.run(scenario()) is Lifecycle.STOPPING
+    assert lma.statistics.reloads == {}
+    assert "configuration reloaded" not in caplog.text
+
+
+def test_a_pmip6_reload_waiting_for_the_start_is_refused_once_the_stop_begins(tmp_path: Path) -> None:
+    """Asked before the restore, it waits for the start; the stop that begins before the start is complete answers
+    it at once, refused, rather than leaving it waiting until the control socket closes."""
+    lab = Lab(tmp_path)
+    lma = lab.lma()
+    asked: list[asyncio.Task[dict[str, Any]]] = []
+    _at_component_start(lma, lambda: asked.append(asyncio.create_task(lma._reload_command({"command": "reload"}))))
+    _at_component_serve(lma, lma.begin_stop)
+
+    async def scenario() -> None:
+        await lma.start()
+        try:
+            await _yield_to_the_loop()
+            assert asked[0].done(), "still waiting"
+            with pytest.raises(ControlError, match="^the LMA is stopping: the configuration is not reloaded$"):
+                asked[0].result()
+        finally:
+            await lma.close()
+
+    asyncio.run(scenario())
+    assert lma.statistics.reloads == {}
