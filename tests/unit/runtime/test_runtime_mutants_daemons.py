@@ -18,7 +18,7 @@ import pytest
 from pmip6.core.events import BindingEstablished, Outcome, Peer, SendMessage, TunnelSession
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement
-from test_daemons_loopback import Lab, _lma_toml, _mag_toml
+from test_daemons_loopback import Lab, _attach_two, _global_revocation_lab, _lma_toml, _mag_toml
 
 pytestmark = pytest.mark.usefixtures("private_loopback")  # raw sockets on ::1 (tests/conftest.py)
 
@@ -276,3 +276,42 @@ def test_a_second_attach_reports_its_own_outcome_not_the_previous_rejection(tmp_
     first, second = asyncio.run(scenario())
     assert first["outcome"] == "rejected" and first["status"] == 163
     assert second["outcome"] == "failed"
+
+
+def test_the_signals_after_the_second_end_the_stop_waits_without_another_log_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """docs/operations.md "Stopping": a second SIGINT/SIGTERM ends the waits, logged once; a third changes nothing."""
+    mag = Lab(tmp_path).mag()
+    with caplog.at_level(logging.INFO, logger="pmip6.mag"):
+        for name in ("SIGTERM", "SIGINT", "SIGTERM"):
+            mag.end_stop_waits(name)
+    assert mag.stop_waits_ended
+    assert caplog.messages == ["SIGTERM during the stop: it waits for no answer any more"]
+
+
+def test_a_stopping_mag_whose_global_revocation_was_refused_does_not_call_its_bri_unacknowledged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The LMA refuses the global revocation (not authorized, RFC 5846 9.2) and then acknowledges none of the
+    fallback de-registrations (its PBAs dropped, and retransmitted after shutdown_timeout): the warning counts
+    those, and says nothing of the BRI, which the LMA answered."""
+    lab = _global_revocation_lab(tmp_path, authorized=False)
+    mag_toml = tmp_path / "mag.toml"
+    mag_toml.write_text(mag_toml.read_text().replace("[mag]\n", "[mag]\ninitial_bindack_timeout = 5.0\n"))
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, mag):
+            await _attach_two(lab)
+            send = lma.send
+
+            def without_pbas(message: SendMessage) -> None:
+                if not isinstance(message.message, ProxyBindingAcknowledgement):
+                    send(message)
+
+            lma.send = without_pbas  # type: ignore[method-assign]
+            with caplog.at_level(logging.WARNING, logger="pmip6.mag"):
+                await mag.deregister_all()
+            assert mag.mag.global_revocation_refused
+
+    asyncio.run(scenario())
+    assert [message for message in caplog.messages if message.startswith("stopping")] == [
+        "stopping with 2 bindings not confirmed de-registered"]
