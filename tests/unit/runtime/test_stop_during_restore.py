@@ -9,6 +9,7 @@ unfinished), and the next start restores them all; ``Daemon.start`` then serves 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from pmip6.core.events import BindingRestored, Event
 from pmip6.runtime import lma_daemon as lma_daemon_module
 from pmip6.runtime import store as store_module
 from pmip6.runtime.daemon import Lifecycle
@@ -134,3 +136,47 @@ def test_the_restore_steps_keep_the_bindings_of_a_row_together() -> None:
     entries: list[Any] = [SimpleNamespace(mn_id=mn_id) for mn_id in (b"a", b"a", b"b", b"c", b"c", b"c", b"d")]
     steps = list(lma_daemon_module._whole_rows(entries, 2))  # noqa: SLF001
     assert [[entry.mn_id for entry in step] for step in steps] == [[b"a", b"a"], [b"b", b"c", b"c", b"c"], [b"d"]]
+
+
+def test_a_row_that_ends_the_file_is_kept_together_too() -> None:
+    entries: list[Any] = [SimpleNamespace(mn_id=mn_id) for mn_id in (b"a", b"b", b"b")]
+    steps = list(lma_daemon_module._whole_rows(entries, 2))  # noqa: SLF001
+    assert [[entry.mn_id for entry in step] for step in steps] == [[b"a", b"b", b"b"]]
+
+
+def _told(lab: StoreLab) -> list[bytes]:
+    """The MN-IDs of the restored bindings ``lab``'s LMA tells its listeners (the data plane among them)."""
+    told: list[bytes] = []
+
+    def listener(event: Event) -> None:
+        if isinstance(event, BindingRestored):
+            told.append(event.session.mn_id)
+
+    lab.lma.add_event_listener(listener)
+    return told
+
+
+def test_a_restore_in_steps_tells_the_listeners_every_binding_it_restored(tmp_path: Path) -> None:
+    """As many steps as it takes, each step's events told: the data plane gets a session for each binding."""
+    records = _records(time.time())
+    lab = StoreLab(tmp_path)
+    lab.store_before_start(records)
+    told = _told(lab)
+    lab.start()
+    lab.close()
+    assert sorted(told) == sorted(set(records) - {b"old@opA"})
+
+
+def test_a_stop_that_begins_while_the_listeners_are_told_ends_the_telling(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The telling too is done in steps (the event log's line per binding), and given up at the next one."""
+    records = _records(time.time())
+    lab = StoreLab(tmp_path)
+    lab.store_before_start(records)
+    told = _told(lab)
+    lab.lma.add_event_listener(lambda event: lab.lma.begin_stop())
+    with caplog.at_level(logging.INFO, logger=lab.lma.logger.name):
+        lab.start()
+    lab.close()
+    assert 0 < len(told) <= STEP < len(records) - 1
+    assert "stored bindings" not in caplog.text, "no restore is summed up"
