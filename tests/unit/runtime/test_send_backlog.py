@@ -201,3 +201,17 @@ def test_closing_the_transport_drops_what_waits_and_stops_watching_the_socket() 
         return sock.calls
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_closing_the_transport_leaves_the_event_loop_watching_nothing_of_its_socket() -> None:
+    """Neither for reading nor for room to send: a socket opened later may get the same file descriptor."""
+    async def scenario() -> tuple[bool, bool]:
+        loop = asyncio.get_running_loop()
+        sock = _Outbox()
+        transport = _raw(sock)
+        transport.send(PBU, Peer(LOOPBACK6))  # waits for room: the loop watches the socket for it
+        fd = sock.fileno()
+        transport.close()
+        return loop.remove_reader(fd), loop.remove_writer(fd)
+
+    assert asyncio.run(scenario()) == (False, False)
