@@ -282,7 +282,7 @@ class MagDaemon(Daemon):
                                                         timeout * GLOBAL_REVOCATION_SHARE if timeout else None)
         if not ending.left:
             return
-        revoked = any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
+        revoked = _sends_revocation(outcome)
         unanswered = (" (the global revocation's BRI not acknowledged)"
                       if revoked and not self.mag.global_revocation_refused else "")
         self.logger.warning("stopping with %d bindings not confirmed de-registered%s%s", ending.left, unanswered,
@@ -313,7 +313,7 @@ class MagDaemon(Daemon):
         ``unacknowledged`` (removed at this MAG only: the LMA may still hold it), or ``left`` when the wait ran out;
         the four add up to ``bindings``."""
         outcome, ending = await self._end_every_binding(_timeout(request))
-        revoked = any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
+        revoked = _sends_revocation(outcome)
         return {**ending.result(), "global_revocation": revoked,
                 "global_revocation_refused": self.mag.global_revocation_refused}
 
@@ -507,6 +507,12 @@ def _attach_request(request: Request) -> AttachRequest:
         raise ControlError('"ipv4" and "ipv6" are booleans and at least one must be true')
     return AttachRequest(mn_id=_mn_id(request), att=_integer(request, "att", None, 1, 255),
                          hi=_integer(request, "hi", 1, 1, 4), ll_id=ll_id, interface=interface, ipv4=ipv4, ipv6=ipv6)
+
+
+def _sends_revocation(outcome: Outcome) -> bool:
+    """Whether ``MobileAccessGateway.shutdown``'s outcome sent a global revocation (a BRI) rather than
+    de-registrations only."""
+    return any(type(send.message) is BindingRevocationIndication for send in outcome.sends)
 
 
 def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:

@@ -101,7 +101,9 @@ def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
 async def _serve(daemon: _D, before_stop: Callable[[_D], Awaitable[None]] | None,
                  early_sighup: Sequence[int] = ()) -> int:
     """Start ``daemon``, serve until SIGINT/SIGTERM, stop it; ``early_sighup``: the SIGHUPs noted before the loop's
-    handler replaced the one noting them (read once it did, so that none is missed).
+    handler replaced the one noting them (read once it did, so that none is missed; one that arrives in the
+    microseconds between the loop's first handler and its SIGHUP handler is also taken by the loop, and may make a
+    second reload of the same file once the start is complete).
 
     The first SIGINT/SIGTERM begins the stop at once, also during the start (a restore gives up at its next step,
     ``Daemon.prepare``); a second one ends the stop's waits (``Daemon.end_stop_waits``: the MAG's for its LMA's
