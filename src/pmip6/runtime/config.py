@@ -203,7 +203,8 @@ def _authorized_mags(root: Table, binding_revocation: bool) -> tuple[dict[Addres
         if mag.value("global_revocation", bool, False):
             if identity is None:
                 raise ConfigError(mag.key("global_revocation"), "needs id: the identity this MAG puts in the MN-ID "
-                                                                "option of its global revocations (RFC 5846 9.2)")
+                                                                "option of its global revocations (RFC 5846 9.2)"
+                                                                + mag.misspelling("id"))
             if not binding_revocation:
                 raise ConfigError(mag.key("global_revocation"), "needs [lma] binding_revocation = true: without it "
                                                                 "the LMA refuses every BRI (130)")
@@ -245,7 +246,7 @@ def _mobile_nodes(root: Table, tenant_names: set[str]) -> tuple[list[MobileNodeP
     for mn in root.tables("mn"):
         identifier = _optional_nai(mn, "id")
         if identifier is None:
-            raise ConfigError(mn.key("id"), "required key is missing")
+            raise ConfigError(mn.key("id"), "required key is missing" + mn.misspelling("id"))
         first_key, first = listed.setdefault(nai_key(identifier), (mn.key("id"), identifier))
         if first_key != mn.key("id"):
             same = "" if first == identifier else (f" as {first.decode()!r} (an NAI's realm is compared without "
@@ -330,7 +331,7 @@ def load_mag_config(path: Path) -> MagConfig:
     global_revocation = mag.value("global_revocation", bool, False)
     if global_revocation and identity is None:
         raise ConfigError("mag.global_revocation", "needs id: the identity this MAG puts in the MN-ID option of its "
-                                                   "global revocation (RFC 5846 9.2)")
+                                                   "global revocation (RFC 5846 9.2)" + mag.misspelling("id"))
     shutdown_timeout = mag.number("shutdown_timeout", float, 2.0, 0.0)
     settings = MagSettings(
         proxy_coa=proxy_coa,

@@ -155,19 +155,27 @@ class Table:
         """For an error about the absent key(s) ``names``: `` (is "adress" a misspelling of address?)`` when the table
         has a key that nothing read so far and that is close to one of them (its unknown-key error would only come
         at :meth:`finish`, after this one), else ""."""
-        unread = {key.lower(): key for key in self._data if key not in self._read}
+        unread = [key for key in self._data if key not in self._read]
         for name in names:
-            close = difflib.get_close_matches(name.lower(), unread, n=1, cutoff=0.75)
-            if close:
-                return f' (is "{unread[close[0]]}" a misspelling of {name}?)'
+            close = _close(name, unread)
+            if close is not None:
+                return f' (is "{close}" a misspelling of {name}?)'
         return ""
 
     def finish(self) -> None:
         """Reject a key nothing read: by now every key the table may have was asked for, so a close one is named."""
         for name in self._data:
             if name not in self._read:
-                close = difflib.get_close_matches(name, sorted(self._read), n=1, cutoff=0.75)
-                raise ConfigError(self.key(name), "unknown key" + (f" (did you mean {close[0]}?)" if close else ""))
+                close = _close(name, sorted(self._read))
+                raise ConfigError(self.key(name), "unknown key" + (f" (did you mean {close}?)" if close else ""))
+
+
+def _close(name: str, keys: list[str]) -> str | None:
+    """The one of ``keys`` closest to ``name``, case aside (difflib's ratio at least 0.75), else None: a misspelt key
+    or one in the wrong case (TOML keys are case-sensitive)."""
+    lowered = {key.lower(): key for key in keys}
+    close = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.75)
+    return lowered[close[0]] if close else None
 
 
 def _unicast(parse: Callable[[str], _A]) -> Callable[[str], _A]:

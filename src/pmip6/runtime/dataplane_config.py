@@ -74,7 +74,8 @@ def parse_lma_dataplane(data: dict[str, Any] | None, tenants: Iterable[str]) -> 
                                                    ("gateway6", tenant.ipv6_address("gateway6", None)))
                  if address is not None}
         if given and uplink is None:
-            raise ConfigError(tenant.key(next(iter(given))), "a gateway needs an uplink interface")
+            raise ConfigError(tenant.key(next(iter(given))), "a gateway needs an uplink interface"
+                              + tenant.misspelling("uplink"))
         gateways = tuple(given.values())
         tenant.finish()
         parsed.append(TenantSettings(name, tun, number, uplink, gateways))
@@ -134,9 +135,7 @@ def _tunnel_mtu(table: Table) -> int:
 def _encapsulation_limit(table: Table) -> int | None:
     """The Tunnel Encapsulation Limit an outer IPv6 header carries for a packet without one (RFC 2473 section
     4.1.1 (d)); absent: none, (e)."""
-    if not table.has("encapsulation_limit"):
-        return None
-    return table.number("encapsulation_limit", int, 0, 0, MAX_LIMIT)
+    return table.optional_number("encapsulation_limit", int, 0, MAX_LIMIT)
 
 
 def _icmp_error_limit(table: Table) -> tuple[float, int]:
