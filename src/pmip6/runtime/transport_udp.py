@@ -92,7 +92,8 @@ class UdpTransport(SocketTransport):
         ``tunnel_data`` sees every datagram first and takes the tunneled data among them; ``arrival_check``
         decides which Mobility Headers arrived on the wrong interface; ``socket_drops`` hears of the datagrams the
         kernel dropped; ``receive_buffer`` sizes the receive queue (:func:`size_receive_buffer`); ``send_failed`` hears
-        of a message the socket refused once its send buffer had room for it (:class:`~pmip6.runtime.send_backlog.SendBacklog`).
+        of a message the socket refused once its send buffer had room for it
+        (:class:`~pmip6.runtime.send_backlog.SendBacklog`).
 
         ``stranger_drops`` (the LMA) asks for a second socket for strangers (module docstring), whose drops it hears
         of; until :meth:`authorize` names the MAGs every datagram goes to the first."""
