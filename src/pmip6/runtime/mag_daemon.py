@@ -160,6 +160,18 @@ class MagDaemon(Daemon):
         self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
         self.add_event_listener(self._count_foreign_registration)
+        self.add_binding_columns(self._ipv4_link_columns)
+
+    def _ipv4_link_columns(self, session: TunnelSession) -> dict[str, Any]:
+        """What the MN's IPv4 link needs besides its home address, as the PBA gave them (RFC 5844 3.1.3: the IPv4
+        Home Address Reply option's prefix length, 3.3.3: the IPv4 Default-Router Address option): what a DHCP
+        server at the MAG would hand out with the address (pmip6 configures no MN)."""
+        entry = self.mag.entry(session.mn_id)
+        if entry is None or session.ipv4_home_address is None:
+            return {"ipv4_prefix_length": None, "ipv4_default_router": None}
+        router = entry.ipv4_default_router
+        return {"ipv4_prefix_length": entry.ipv4_prefix_length, "ipv4_default_router": None if router is None
+                else str(router)}
 
     def add_attach_check(self, check: AttachCheck) -> None:
         """Add ``check(request)``'s warning, if any, to the answer of an attach that registered the MN (e.g. the

@@ -101,6 +101,24 @@ def test_show_bindings_filters_by_mobile_node_tenant_and_mag(tmp_path: Path,
     assert header.startswith("MN-ID") and row.startswith(MN_OFF)
 
 
+def test_a_mags_row_gives_the_ipv4_links_prefix_length_and_default_router_the_pba_gave(tmp_path: Path) -> None:
+    """RFC 5844 3.1.3 and 3.3.3: what the MN's IPv4 link needs besides its home address (a DHCP server at the MAG
+    would hand them out), from the LMA's pool of operator A (10.0.0.0/24: its first address the default router);
+    null for a binding without an IPv4 home address."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with lab.running():
+            await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
+            await lab.control("mag", {"command": "attach", "mn_id": MN_OFF, "att": 4, "ipv4": False})
+            return await lab.control("mag", {"command": "bindings"})
+
+    rows = _by_mn(asyncio.run(scenario()))
+    assert (rows[MN1]["ipv4_prefix_length"], rows[MN1]["ipv4_default_router"]) == (24, "10.0.0.1"), rows[MN1]
+    assert rows[MN1]["ipv4_home"] is not None
+    assert (rows[MN_OFF]["ipv4_prefix_length"], rows[MN_OFF]["ipv4_default_router"]) == (None, None), rows[MN_OFF]
+
+
 @pytest.mark.parametrize(("arguments", "complaint"), [
     (["lma", "clear"], "give --mn-id, --mag or both"),
     (["lma", "clear", "--mag", "bogus"], "argument --mag: expected an IPv4 or IPv6 address, got 'bogus'"),
