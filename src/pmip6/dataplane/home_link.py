@@ -1,0 +1,224 @@
+"""Home Network Emulation (RFC 5213 section 6.7): which Router Advertisements the MAG sends on each access link, and
+when (RFC 4861 sections 6.2.1 to 6.2.6). Pure: the times are parameters (``now``, Unix time, as the MAG engine's
+Binding Update List entries keep their expiry), the randomness an injected :class:`random.Random`; the runtime
+(``pmip6.runtime.router_advertisements``) sends what :meth:`RouterAdvertiser.due` returns.
+
+It lives in the data plane because it follows exactly what the data plane's tables follow: the engine's binding
+events, by access interface (:class:`pmip6.dataplane.mag.MagForwarder`), and emulates the link the data plane
+forwards from.
+
+- An access interface advertises while it has an IPv6 session (one with a Home Network Prefix, RFC 5213 6.7:
+  only once the LMA accepted the registration, i.e. from the engine's BindingEstablished on). The first RA goes at
+  once, then up to MAX_INITIAL_RTR_ADVERTISEMENTS at most MAX_INITIAL_RTR_ADVERT_INTERVAL apart, then one every
+  MinRtrAdvInterval to MaxRtrAdvInterval (6.2.4); a change of what the link advertises starts that again, a refresh
+  of the binding sends one RA with the new lifetimes. No two RAs leave an interface less than MIN_DELAY_BETWEEN_RAS
+  apart (6.2.6).
+- A valid Router Solicitation is answered (6.2.6): multicast, the usual case (on a point-to-point link it reaches the
+  one MN as a unicast answer would), after the random delay of up to MAX_RA_DELAY_TIME that 6.2.6 makes a MUST,
+  within the rate limit, or not at all when the next scheduled RA comes sooner.
+- The prefix lifetimes are the binding lifetime left (RFC 5213 6.7's MAY): the MN's addresses in its HNP last as
+  long as the registration that routes them, and each refresh of the binding renews them with an RA.
+- When the interface's last IPv6 session goes, one final RA with Router Lifetime 0 (6.2.5) and the prefix with
+  lifetimes 0 (the binding has none left): the MN drops its default route through this MAG and deprecates its
+  addresses.
+- RFC 5213 assumes a point-to-point access link: an MN's Home Network Prefix is its own. An interface with more than
+  one IPv6 session would tell every MN the others' prefixes, so it advertises none (the MAG stays their default
+  router), and a warning names the MNs, as the data plane's ``dataplane_ambiguous_source`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from random import Random
+
+from pmip6.core.events import (
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Event,
+    TunnelSession,
+    mn_text,
+)
+from pmip6.wire.ndp import INFINITY, PrefixInformation, RouterAdvertisement
+
+_log = logging.getLogger(__name__)
+
+MAX_INITIAL_RTR_ADVERT_INTERVAL = 16.0
+MAX_INITIAL_RTR_ADVERTISEMENTS = 3
+MIN_DELAY_BETWEEN_RAS = 3.0
+MAX_RA_DELAY_TIME = 0.5
+"""RFC 4861 section 10, router constants."""
+DEFAULT_MAX_RTR_ADV_INTERVAL = 600.0
+MIN_MAX_RTR_ADV_INTERVAL = 4.0
+MAX_MAX_RTR_ADV_INTERVAL = 1800.0
+"""MaxRtrAdvInterval: its default and bounds (RFC 4861 6.2.1)."""
+_MAX_ROUTER_LIFETIME = 9000
+
+
+def min_interval(max_interval: float) -> float:
+    """MinRtrAdvInterval (RFC 4861 6.2.1): 0.33 * MaxRtrAdvInterval from 9 s on; below, where 6.2.1's default
+    (MaxRtrAdvInterval itself) would break its own bound of 0.75 * MaxRtrAdvInterval, that bound, but at least 3 s."""
+    return 0.33 * max_interval if max_interval >= 9 else max(MIN_DELAY_BETWEEN_RAS, 0.75 * max_interval)
+
+
+def router_lifetime(max_interval: float) -> int:
+    """AdvDefaultLifetime (RFC 4861 6.2.1): 3 * MaxRtrAdvInterval, at most 9000 s."""
+    return min(math.ceil(3 * max_interval), _MAX_ROUTER_LIFETIME)
+
+
+def advertised_mtu(tunnel_mtu: int, link_mtu: int) -> int | None:
+    """The MTU option's value (RFC 4861 4.6.4): the tunnel MTU when it is below the access link's, so that the MN
+    sends no packet the tunnel entry would refuse with a Packet Too Big (docs/dataplane.md, "Tunnel MTU"); None
+    when the link's own MTU is the smaller one, which the MN knows already."""
+    return tunnel_mtu if tunnel_mtu < link_mtu else None
+
+
+@dataclass(frozen=True, slots=True)
+class Advertisement:
+    """A Router Advertisement to send to all-nodes (ff02::1) on ``interface``; ``final``: the interface's last,
+    after which it advertises no more (6.2.5)."""
+
+    interface: str
+    message: RouterAdvertisement
+    final: bool = False
+
+
+@dataclass(slots=True)
+class _Link:
+    """One advertising access interface."""
+
+    sessions: dict[bytes, TunnelSession] = field(default_factory=dict)
+    """Its IPv6 sessions, by MN-Identifier."""
+    next_at: float = 0.0
+    """When its next unsolicited RA is due (the interval timer of 6.2.4)."""
+    initial_left: int = MAX_INITIAL_RTR_ADVERTISEMENTS
+    last_sent_at: float | None = None
+    answer_at: float | None = None
+    """When the answer to a Router Solicitation is due, if one is owed before :attr:`next_at`."""
+
+
+class RouterAdvertiser:
+    """The Router Advertisements of every access interface (see the module docstring).
+
+    ``expiry(mn_id)``: when the MN's binding ends (the BUL entry's ``expires_at``), None if unknown, in which case
+    its prefixes get the router lifetime."""
+
+    def __init__(self, expiry: Callable[[bytes], float | None], max_interval: float = DEFAULT_MAX_RTR_ADV_INTERVAL,
+                 random: Random | None = None) -> None:
+        self.expiry = expiry
+        self.max_interval = max_interval
+        self.min_interval = min_interval(max_interval)
+        self.router_lifetime = router_lifetime(max_interval)
+        self._random = random or Random()
+        self._links: dict[str, _Link] = {}
+        self._finals: list[Advertisement] = []
+
+    def interfaces(self) -> list[str]:
+        """The advertising access interfaces: those with an IPv6 session."""
+        return list(self._links)
+
+    def apply(self, event: Event, now: float) -> None:
+        """Follow one engine event (others are ignored)."""
+        if isinstance(event, BindingEstablished):
+            self._add(event.session, now)
+        elif isinstance(event, BindingUpdated):
+            previous, session = event.previous, event.session
+            link = self._links.get(previous.access_interface or "")
+            if (link is not None and link.sessions.get(previous.mn_id) == previous
+                    and session.access_interface == previous.access_interface
+                    and session.home_network_prefixes == previous.home_network_prefixes):
+                link.sessions[session.mn_id] = session  # a refresh: the new lifetimes, soon
+                link.next_at = min(link.next_at, self._earliest(link, now))
+            else:
+                self._remove(previous, now)
+                self._add(session, now)
+        elif isinstance(event, BindingDeregistered | BindingRemoved):
+            self._remove(event.session, now)
+
+    def solicited(self, interface: str, now: float) -> bool:
+        """A valid Router Solicitation arrived on ``interface``: schedule the answer (6.2.6). False when the interface
+        does not advertise."""
+        link = self._links.get(interface)
+        if link is None:
+            return False
+        if link.answer_at is None:
+            answer_at = self._earliest(link, now) + self._random.uniform(0.0, MAX_RA_DELAY_TIME)
+            if answer_at < link.next_at:
+                link.answer_at = answer_at
+        return True
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`due` has something next (None: nothing scheduled); a final RA is due at once."""
+        if self._finals:
+            return -math.inf
+        times = [link.answer_at if link.answer_at is not None and link.answer_at < link.next_at else link.next_at
+                 for link in self._links.values()]
+        return min(times, default=None)
+
+    def due(self, now: float) -> list[Advertisement]:
+        """The Router Advertisements to send now; each resets its interface's interval timer (6.2.4)."""
+        due, self._finals = self._finals, []
+        for interface, link in self._links.items():
+            if link.next_at > now and (link.answer_at is None or link.answer_at > now):
+                continue
+            due.append(Advertisement(interface, RouterAdvertisement(self.router_lifetime, self._prefixes(link, now))))
+            link.last_sent_at, link.answer_at = now, None
+            interval = self._random.uniform(self.min_interval, self.max_interval)
+            link.initial_left = max(link.initial_left - 1, 0)
+            if link.initial_left:
+                interval = min(interval, MAX_INITIAL_RTR_ADVERT_INTERVAL)
+            link.next_at = now + interval
+        return due
+
+    def _prefixes(self, link: _Link, now: float) -> tuple[PrefixInformation, ...]:
+        """The HNPs of the interface's one IPv6 session, with the binding lifetime left; none for several."""
+        if len(link.sessions) != 1:
+            return ()
+        session, = link.sessions.values()
+        expires_at = self.expiry(session.mn_id)
+        left = (self.router_lifetime if expires_at is None
+                else min(max(math.floor(expires_at - now), 0), INFINITY - 1))
+        return tuple(PrefixInformation(prefix, left, left) for prefix in session.home_network_prefixes)
+
+    @staticmethod
+    def _earliest(link: _Link, now: float) -> float:
+        """The earliest an RA may leave the interface: MIN_DELAY_BETWEEN_RAS after its last one (6.2.6)."""
+        return now if link.last_sent_at is None else max(now, link.last_sent_at + MIN_DELAY_BETWEEN_RAS)
+
+    def _add(self, session: TunnelSession, now: float) -> None:
+        interface = session.access_interface
+        if interface is None or not session.home_network_prefixes:
+            return
+        link = self._links.setdefault(interface, _Link())
+        link.sessions[session.mn_id] = session
+        link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS  # 6.2.4: what it advertises changed
+        link.next_at = self._earliest(link, now)
+        if len(link.sessions) > 1:
+            _warn_shared(interface, list(link.sessions.values()))
+
+    def _remove(self, session: TunnelSession, now: float) -> None:
+        link = self._links.get(session.access_interface or "")
+        if link is None or link.sessions.get(session.mn_id) != session:
+            return
+        assert session.access_interface is not None
+        if len(link.sessions) > 1:
+            del link.sessions[session.mn_id]
+            link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS
+            link.next_at = self._earliest(link, now)
+            return
+        del self._links[session.access_interface]
+        gone = tuple(PrefixInformation(prefix, 0, 0) for prefix in session.home_network_prefixes)
+        self._finals.append(Advertisement(session.access_interface, RouterAdvertisement(0, gone), final=True))
+
+
+def _warn_shared(interface: str, sessions: list[TunnelSession]) -> None:
+    mn_ids = [mn_text(session.mn_id) for session in sessions]
+    _log.warning("router advertisements: %s are on one access interface %s: it advertises none of their home network "
+                 "prefixes (RFC 5213 6.7 assumes a point-to-point access link) until only one of them is left",
+                 " and ".join(mn_ids), interface,
+                 extra={"fields": {"event": "router_advertisement_shared_link", "interface": interface,
+                                   "mn_id": mn_ids}})
