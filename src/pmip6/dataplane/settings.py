@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from pmip6.dataplane.home_link import DEFAULT_MAX_RTR_ADV_INTERVAL
 from pmip6.wire.numbers import PMIP6_DATA_PORT
 
 DEFAULT_TENANT = "default"
@@ -82,3 +83,11 @@ class MagDataplaneSettings:
     icmp_error_burst: int = DEFAULT_ICMP_ERROR_BURST
     """As :attr:`LmaDataplaneSettings.icmp_error_rate` and ``icmp_error_burst``, one bucket per access
     interface."""
+    router_advertisements: bool = True
+    """Whether the MAG sends Router Advertisements with the MNs' Home Network Prefixes on their access links (RFC
+    5213 6.7; docs/dataplane.md, "An IPv6 mobile node")."""
+    ra_max_interval: float = DEFAULT_MAX_RTR_ADV_INTERVAL
+    """MaxRtrAdvInterval (RFC 4861 6.2.1), seconds."""
+    access_link_local: IPv6Address | None = None
+    """The link-local address the RAs come from on every access link (RFC 5213 6.8,
+    FixedMAGLinkLocalAddressOnAllAccessLinks); None: each interface's own."""

@@ -7,10 +7,12 @@ key path, e.g. ``dataplane.tenant[1].tun: TUN device 'pmip-a' is used by two ten
 from __future__ import annotations
 
 from collections.abc import Iterable
+from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
 from pmip6.dataplane.encapsulation_limit import MAX_LIMIT
+from pmip6.dataplane.home_link import DEFAULT_MAX_RTR_ADV_INTERVAL, MAX_MAX_RTR_ADV_INTERVAL, MIN_MAX_RTR_ADV_INTERVAL
 from pmip6.dataplane.settings import (
     DEFAULT_ICMP_ERROR_BURST,
     DEFAULT_ICMP_ERROR_RATE,
@@ -122,9 +124,22 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
         encapsulation_limit=_encapsulation_limit(table),
         icmp_error_rate=icmp_error_rate,
         icmp_error_burst=icmp_error_burst,
+        router_advertisements=table.value("router_advertisements", bool, True),
+        ra_max_interval=table.number("ra_max_interval", float, DEFAULT_MAX_RTR_ADV_INTERVAL,
+                                     MIN_MAX_RTR_ADV_INTERVAL, MAX_MAX_RTR_ADV_INTERVAL),
+        access_link_local=table.parsed("access_link_local", _link_local, 'a link-local unicast IPv6 address such as '
+                                       '"fe80::1"', None),
     )
     table.finish()
     return settings if enabled else None
+
+
+def _link_local(text: str) -> IPv6Address:
+    """``access_link_local``: one link-local unicast address (RFC 4291 2.5.6) for every access link, so no scope."""
+    address = IPv6Address(text)
+    if not address.is_link_local or address.scope_id is not None:
+        raise ValueError("not a link-local unicast address without a scope")
+    return address
 
 
 def _tunnel_mtu(table: Table) -> int:

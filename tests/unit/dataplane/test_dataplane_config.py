@@ -106,6 +106,18 @@ def test_mag_defaults_and_keys() -> None:
         True, "acc", 30000, 10, 7000, 9000, 0, 0.5, 0)
 
 
+def test_RFC5213_6_7_router_advertisements_keys() -> None:
+    """The MAG advertises the HNPs by default (RFC 5213 6.7), every MaxRtrAdvInterval = 600 s at most (RFC 4861
+    6.2.1's default), from each access interface's own link-local address unless one is fixed (RFC 5213 6.8)."""
+    default = parse_mag_dataplane({})
+    assert default is not None
+    assert (default.router_advertisements, default.ra_max_interval, default.access_link_local) == (True, 600.0, None)
+    given = parse_mag_dataplane({"router_advertisements": False, "ra_max_interval": 4, "access_link_local": "fe80::1"})
+    assert given is not None
+    assert (given.router_advertisements, given.ra_max_interval, given.access_link_local) == (
+        False, 4.0, ip_address("fe80::1"))
+
+
 def test_RFC2473_4_1_1_e_no_encapsulation_limit_unless_configured() -> None:
     """RFC 2473 4.1.1 (d) is the node's configuration; without the key (e) applies: no option is added."""
     assert parse_mag_dataplane({}).encapsulation_limit is None  # type: ignore[union-attr]
@@ -134,6 +146,16 @@ def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
     ({"encapsulation_limit": -1}, "dataplane.encapsulation_limit: must be between 0 and 255, got -1"),
     ({"encapsulation_limit": True}, "dataplane.encapsulation_limit: expected an integer"),
     ({"icmp_error_burst": 1.5}, "dataplane.icmp_error_burst: expected an integer"),
+    ({"router_advertisements": "no"}, "dataplane.router_advertisements: expected true or false"),
+    ({"ra_max_interval": 3.5}, "dataplane.ra_max_interval: must be between 4.0 and 1800.0, got 3.5"),
+    ({"ra_max_interval": 1801}, "dataplane.ra_max_interval: must be between 4.0 and 1800.0, got 1801"),
+    ({"ra_max_interval": "600"}, "dataplane.ra_max_interval: expected a number"),
+    ({"access_link_local": "2001:db8::1"}, 'dataplane.access_link_local: expected a link-local unicast IPv6 address '
+                                           'such as "fe80::1", got "2001:db8::1"'),
+    ({"access_link_local": "ff02::1"}, "dataplane.access_link_local: expected a link-local unicast"),
+    ({"access_link_local": "fe80::1%acc1"}, "dataplane.access_link_local: expected a link-local unicast"),
+    ({"access_link_local": "fe80::1/64"}, "dataplane.access_link_local: expected a link-local unicast"),
+    ({"access_link_local": 1}, "dataplane.access_link_local: expected a string"),
 ])
 def test_mag_errors_name_the_key(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
