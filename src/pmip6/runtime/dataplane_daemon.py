@@ -7,23 +7,27 @@ after it was persisted, takes the tunneled data that arrives on the signaling po
 interface against the route back to its peer (docs/dataplane.md, "Signaling and the arrival interface"), answers
 the control command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus
 registry. At the MAG, :func:`attach_warning` tells ``pmip6 mag attach`` when the MN's access interface got no TUN
-device and rules.
+device and rules, and :func:`router_advertisements` emulates the MNs' home links (RFC 5213 6.7) beside the pump.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from pmip6.core.events import TunnelSession
 from pmip6.core.mag import AttachRequest
+from pmip6.dataplane.home_link import RouterAdvertiser
 from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
+from pmip6.dataplane.settings import MagDataplaneSettings
 from pmip6.runtime.config import LmaConfig, MagConfig
 from pmip6.runtime.control import ControlError, Request
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
 from pmip6.runtime.dataplane_metrics import DataplaneCollector
+from pmip6.runtime.router_advertisements import RouterAdvertisementService
 
 
 def lma_pump(config: LmaConfig) -> LmaPump | None:
@@ -38,18 +42,32 @@ def mag_pump(config: MagConfig) -> MagPump | None:
     return None if settings is None else MagPump(settings)
 
 
+def router_advertisements(settings: MagDataplaneSettings, expiry: Callable[[bytes], float | None]
+                          ) -> RouterAdvertisementService | None:
+    """The MAG's Router Advertisements as mag.toml's ``[dataplane]`` describes them (None: ``router_advertisements =
+    false``); ``expiry(mn_id)``: when the MN's binding ends, its prefixes' lifetime (the BUL entry's ``expires_at``)."""
+    if not settings.router_advertisements:
+        return None
+    return RouterAdvertisementService(RouterAdvertiser(expiry, settings.ra_max_interval), settings.tunnel_mtu,
+                                      settings.access_link_local)
+
+
 NO_DATAPLANE = "this daemon runs no data plane (its configuration has no [dataplane] table)"
 
 
-def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
-    """Run ``pump`` with ``daemon``: start/stop with it, feed it the engine's events, expose its counters.
-    Without a pump the ``dataplane`` command answers that there is none."""
+def attach_dataplane(daemon: Daemon, pump: Pump | None,
+                     advertisements: RouterAdvertisementService | None = None) -> None:
+    """Run ``pump`` with ``daemon``: start/stop with it, feed it the engine's events, expose its counters; likewise
+    the MAG's ``advertisements``, whose counters ``dataplane`` shows as ``router_advertisements``. Without a pump the
+    ``dataplane`` command answers that there is none."""
     if pump is None:
         daemon.add_control_handler("dataplane", _no_dataplane)
         return
 
     async def dataplane_command(request: Request) -> dict[str, Any]:
-        return pump.stats()
+        if advertisements is None:
+            return pump.stats()
+        return {**pump.stats(), "router_advertisements": advertisements.stats()}
 
     async def start() -> None:
         await pump.open()
@@ -65,6 +83,9 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None) -> None:
     daemon.add_stats_section("dataplane", lambda: {name: counters.as_dict()
                                                    for name, counters in pump.forwarder.tenant_totals().items()})
     daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]
+    if advertisements is not None:
+        daemon.add_component(advertisements.start, advertisements.stop)
+        daemon.add_event_listener(advertisements.on_event)
 
 
 async def attach_warning(pump: MagPump, attach: AttachRequest) -> str | None:

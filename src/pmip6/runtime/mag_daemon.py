@@ -42,7 +42,7 @@ from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
 from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
-from pmip6.runtime.dataplane_daemon import attach_dataplane, attach_warning, mag_pump
+from pmip6.runtime.dataplane_daemon import attach_dataplane, attach_warning, mag_pump, router_advertisements
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import NOT_NEGOTIATED
 from pmip6.naming import counted, endpoint_text
@@ -172,6 +172,11 @@ class MagDaemon(Daemon):
         router = entry.ipv4_default_router
         return {"ipv4_prefix_length": entry.ipv4_prefix_length, "ipv4_default_router": None if router is None
                 else str(router)}
+
+    def expiry(self, mn_id: bytes) -> float | None:
+        """When the MN's binding ends (its BUL entry's ``expires_at``, Unix time); None: no entry, or not registered."""
+        entry = self.mag.entry(mn_id)
+        return None if entry is None else entry.expires_at
 
     def add_attach_check(self, check: AttachCheck) -> None:
         """Add ``check(request)``'s warning, if any, to the answer of an attach that registered the MN (e.g. the
@@ -532,7 +537,7 @@ def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
     ``daemon.add_event_listener`` and ``daemon.add_component``."""
     daemon = MagDaemon(config, options)
     pump = mag_pump(config)
-    attach_dataplane(daemon, pump)
+    attach_dataplane(daemon, pump, None if pump is None else router_advertisements(pump.settings, daemon.expiry))
     if pump is not None:
         daemon.add_attach_check(partial(attach_warning, pump))
     return daemon

@@ -1,0 +1,187 @@
+"""RFC 5213 6.7 on real processes: a stock Linux MN (accept_ra=1, forwarding 0) attached to ``pmip6 mag`` gets its
+address in its Home Network Prefix by SLAAC and its default route from the MAG's Router Advertisements, reaches
+its operator's server through the tunnel, and loses the route with the final RA when it is detached.
+
+The network is docs/dataplane.md's IPv6 recipe ("An IPv6 mobile node") in namespaces ``ra<pid>-<n>-*``, with
+``ra_max_interval = 4`` so that the RAs come every 3 to 4 seconds. First the access interface lacks the
+``access_link_local`` address (RFC 5213 6.8): no RA leaves, one error is logged; once it holds it, the MN
+configures itself. The MN's solicitations (hop limit 255, and one with hop limit 64, invalid, RFC 4861 6.1.1) are
+sent from a raw socket in its namespace. Bounded traffic (a few RAs, one ping of 3); namespaces and processes are
+removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyroute2 import netns
+
+from dataplane_lab import requires_netns
+from pmip6.lab.daemons import spawn, stop, wait_ready
+from pmip6.lab.namespaces import remove_stale
+from pmip6.runtime.control import control_request
+
+pytestmark = [requires_netns, pytest.mark.netns]
+
+STALE = "ra"
+_RUNS = itertools.count()
+POLL_TIMEOUT = 15.0
+HNP = "2001:db8:100:"
+LMA_TOML = """
+[lma]
+ipv4_address = "192.0.2.2"
+control = "lma.sock"
+[[mag]]
+address = "192.0.2.1"
+[[tenant]]
+name = "opA"
+ipv6_prefix_pool = "2001:db8:100::/48"
+[[mn]]
+id = "mn1@opA.example"
+tenant = "opA"
+[dataplane]
+[[dataplane.tenant]]
+name = "opA"
+tun = "pmip-a"
+table = 100
+uplink = "upa"
+"""
+MAG_TOML = """
+[mag]
+ipv4_address = "192.0.2.1"
+lma = "192.0.2.2"
+control = "mag.sock"
+[dataplane]
+access_link_local = "fe80::1"
+ra_max_interval = 4
+"""
+NETWORK = """
+set -e
+for ns in mn mag lma opa; do ip netns add {p}$ns; ip -n {p}$ns link set lo up; done
+ip link add eth0 netns {p}mn type veth peer name acc1 netns {p}mag
+ip link add core netns {p}mag type veth peer name mag1 netns {p}lma
+ip link add upa netns {p}lma type veth peer name eth0 netns {p}opa
+ip netns exec {p}mn sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.eth0.accept_ra=1
+ip -n {p}mn link set eth0 up
+ip -n {p}mag link set acc1 up; ip -n {p}mag link set core up
+ip -n {p}lma link set mag1 up; ip -n {p}lma link set upa up
+ip -n {p}opa link set eth0 up
+ip -n {p}mag addr add 192.0.2.1/30 dev core
+ip -n {p}lma addr add 192.0.2.2/30 dev mag1
+ip -n {p}lma addr add 2001:db8:ff::fe/64 dev upa nodad
+ip -n {p}opa addr add 2001:db8:ff::1/64 dev eth0 nodad
+ip -n {p}opa route add 2001:db8:100::/48 via 2001:db8:ff::fe
+for ns in mag lma; do
+  ip netns exec {p}$ns sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \\
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+done
+"""
+SOLICIT = """
+import socket, struct, sys
+from pmip6.wire.ndp import RouterSolicitation
+sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(sys.argv[1]))
+sock.sendto(RouterSolicitation().encode(), ("ff02::2", 0, 0, socket.if_nametoindex("eth0")))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Lab:
+    prefix: str
+    directory: Path
+
+    def sh(self, command: str) -> str:
+        done = subprocess.run(["bash", "-c", command.replace("{p}", self.prefix)], capture_output=True, text=True,
+                              timeout=30, check=False)
+        assert done.returncode == 0, f"{command!r}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    def pmip6(self, *arguments: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "pmip6", *arguments], cwd=self.directory, capture_output=True,
+                              text=True, timeout=30, check=False)
+        assert done.returncode == 0, f"pmip6 {arguments}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    def advertisements(self) -> dict[str, Any]:
+        result: dict[str, Any] = control_request(self.directory / "mag.sock", {"command": "dataplane"})
+        return result["router_advertisements"]
+
+    def solicit(self, hop_limit: int) -> None:
+        subprocess.run(["ip", "netns", "exec", f"{self.prefix}mn", sys.executable, "-c", SOLICIT, str(hop_limit)],
+                       check=True, timeout=30)
+
+    def mn_address(self) -> str:
+        return self.sh("ip -n {p}mn -6 addr show dev eth0 scope global -tentative")
+
+    def mn_route(self) -> str:
+        return self.sh("ip -n {p}mn -6 route show default")
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + POLL_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {POLL_TIMEOUT} s: {what}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    remove_stale(STALE)
+    prefix = f"{STALE}{os.getpid()}-{next(_RUNS)}-"
+    (tmp_path / "lma.toml").write_text(LMA_TOML)
+    (tmp_path / "mag.toml").write_text(MAG_TOML)
+    daemons = []
+    try:
+        made = Lab(prefix, tmp_path)
+        made.sh(NETWORK)
+        for role in ("lma", "mag"):
+            log = tmp_path / f"{role}.log"
+            daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log, cwd=tmp_path))
+            wait_ready(tmp_path / f"{role}.sock", daemons[-1], log)
+        yield made
+    finally:
+        stop(daemons[::-1])
+        for space in netns.listnetns():
+            if space.startswith(prefix):
+                netns.remove(space)
+
+
+def test_RFC5213_6_7_mn_configures_itself_from_the_mags_router_advertisements(lab: Lab) -> None:
+    log = lab.directory / "mag.log"
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", "mn1@opA.example", "--att", "4",
+              "--interface", "acc1", "--ipv6")
+    # RFC 5213 6.8: acc1 lacks the fixed link-local address yet: no RA leaves, the error is logged once
+    until(lambda: lab.advertisements()["send_errors"] >= 2, "two RAs refused")
+    errors = [line for line in log.read_text().splitlines() if "does not hold access_link_local fe80::1" in line]
+    assert len(errors) == 1 and "acc1" in errors[0], log.read_text()
+    assert lab.advertisements()["sent"] == 0 and "default" not in lab.mn_route()
+
+    lab.sh("ip -n {p}mag addr add fe80::1/64 dev acc1 nodad")
+    until(lambda: HNP in lab.mn_address() and "via fe80::1 dev eth0 proto ra" in lab.mn_route(),
+          "the MN's SLAAC address in its HNP and its default route via the MAG")
+    assert "/64" in lab.mn_address()
+    ping = lab.sh("ip netns exec {p}mn ping -6 -c 3 -W 2 2001:db8:ff::1")
+    assert "3 received" in ping
+
+    before = lab.advertisements()
+    lab.solicit(64)  # RFC 4861 6.1.1: not from this link, dropped
+    lab.solicit(255)
+    until(lambda: lab.advertisements()["solicitations"] == before["solicitations"] + 1, "the valid RS counted")
+    assert lab.advertisements()["invalid_solicitations"] == before["invalid_solicitations"] + 1
+    assert lab.advertisements()["interfaces"] == ["acc1"]
+
+    lab.pmip6("mag", "detach", "--control", "mag.sock", "--mn-id", "mn1@opA.example")
+    # RFC 4861 6.2.5: the final RA (router lifetime 0) takes the MN's default route; the socket closes
+    until(lambda: "default" not in lab.mn_route(), "the default route via the MAG gone")
+    assert "deprecated" in lab.mn_address()  # the prefix's preferred lifetime 0: the binding has none left
+    assert lab.advertisements()["interfaces"] == []
