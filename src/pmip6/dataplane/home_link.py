@@ -129,11 +129,12 @@ class RouterAdvertiser:
             previous, session = event.previous, event.session
             link = self._links.get(previous.access_interface or "")
             if (link is not None and link.sessions.get(previous.mn_id) == previous
-                    and session.access_interface == previous.access_interface
-                    and session.home_network_prefixes == previous.home_network_prefixes):
+                    and session.access_interface == previous.access_interface and session.home_network_prefixes):
                 link.sessions[session.mn_id] = session  # a refresh: the new lifetimes, soon
+                if session.home_network_prefixes != previous.home_network_prefixes:
+                    link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS
                 link.next_at = min(link.next_at, self._earliest(link, now))
-            else:
+            else:  # another interface, or no HNP left (RFC 5844 3.1.2.5's selective de-registration)
                 self._remove(previous, now)
                 self._add(session, now)
         elif isinstance(event, BindingDeregistered | BindingRemoved):

@@ -193,6 +193,30 @@ def test_a_handoff_between_access_interfaces_moves_the_advertisements() -> None:
     assert first.message.prefixes[0].prefix == HNP
 
 
+def test_a_selective_deregistration_of_ipv6_ends_the_advertisements() -> None:
+    """RFC 5844 3.1.2.5: the MN keeps its IPv4 home address, its HNP goes: a final RA, as for a detach."""
+    subject, _ = advertiser()
+    both = replace(MN1, ipv4_home_address=IPv4Address("10.1.0.2"))
+    subject.apply(BindingEstablished(both), 0.0)
+    subject.due(0.0)
+    subject.apply(BindingUpdated(replace(both, home_network_prefixes=()), both), 30.0)
+    (final,) = subject.due(30.0)
+    assert final.final and final.message.prefixes == (PrefixInformation(HNP, 0, 0),)
+    assert subject.interfaces() == []
+
+
+def test_a_new_prefix_on_the_same_interface_is_advertised_without_a_final_RA() -> None:
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
+    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    (advertisement,) = subject.due(101.0)
+    assert not advertisement.final and advertisement.message.router_lifetime == 1800
+    assert [info.prefix for info in advertisement.message.prefixes] == [OTHER_HNP]
+    assert subject.next_deadline() <= 101.0 + MAX_INITIAL_RTR_ADVERT_INTERVAL  # type: ignore[operator]
+
+
 def test_mtu_option_only_when_the_tunnel_is_the_smaller() -> None:
     assert advertised_mtu(1452, 1500) == 1452
     assert advertised_mtu(1500, 1500) is None
