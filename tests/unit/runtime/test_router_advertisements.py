@@ -1,0 +1,31 @@
+"""The MAG's Router Advertisement service as [dataplane] builds it, and its socket's ICMPv6 filter (RFC 3542 3.2);
+the sockets themselves: tests/integration/test_router_advertisements_netns.py."""
+
+from __future__ import annotations
+
+import struct
+from ipaddress import IPv6Address
+
+from pmip6.dataplane.settings import MagDataplaneSettings
+from pmip6.runtime.dataplane_daemon import router_advertisements
+from pmip6.runtime.router_advertisements import solicitations_only
+
+
+def test_router_advertisements_false_leaves_the_access_links_to_another_daemon() -> None:
+    assert router_advertisements(MagDataplaneSettings(router_advertisements=False), lambda mn_id: None) is None
+
+
+def test_the_service_takes_its_settings() -> None:
+    service = router_advertisements(MagDataplaneSettings(tunnel_mtu=1400, ra_max_interval=30.0,
+                                                         access_link_local=IPv6Address("fe80::1")),
+                                    lambda mn_id: 100.0)
+    assert service is not None
+    assert (service.tunnel_mtu, service.link_local) == (1400, IPv6Address("fe80::1"))
+    assert (service.advertiser.max_interval, service.advertiser.router_lifetime) == (30.0, 90)
+    assert service.advertiser.expiry(b"mn") == 100.0
+
+
+def test_RFC3542_3_2_the_filter_passes_router_solicitations_only() -> None:
+    words = struct.unpack("@8I", solicitations_only())
+    passed = [kind for kind in range(256) if not words[kind >> 5] & (1 << (kind & 31))]
+    assert passed == [133]
