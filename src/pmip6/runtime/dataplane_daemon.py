@@ -26,7 +26,7 @@ from pmip6.runtime.config import LmaConfig, MagConfig
 from pmip6.runtime.control import ControlError, Request
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
-from pmip6.runtime.dataplane_metrics import DataplaneCollector
+from pmip6.runtime.dataplane_metrics import DataplaneCollector, RouterAdvertisementCollector
 from pmip6.runtime.router_advertisements import RouterAdvertisementService
 
 
@@ -86,6 +86,8 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None,
     if advertisements is not None:
         daemon.add_component(advertisements.start, advertisements.stop)
         daemon.add_event_listener(advertisements.on_event)
+        collector = RouterAdvertisementCollector(advertisements.counters)
+        daemon.metrics.registry.register(collector)  # type: ignore[arg-type]
 
 
 async def attach_warning(pump: MagPump, attach: AttachRequest) -> str | None:

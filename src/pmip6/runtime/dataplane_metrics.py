@@ -4,7 +4,9 @@ Families: ``dataplane_packets_total`` and ``dataplane_bytes_total`` labelled ``t
 (uplink = MN to network), ``dataplane_drops_total`` labelled ``tenant`` and ``reason``, ``dataplane_unattributed_drops_total``
 labelled ``reason`` (drops before any session or tenant was known, e.g. unknown keys),
 ``dataplane_io_errors_total``, ``dataplane_icmp_errors_total`` labelled ``outcome`` (the ICMP errors owed to
-refused packets: sent, rate_limited, no_source_address, not_allowed).
+refused packets: sent, rate_limited, no_source_address, not_allowed). At a MAG that sends Router Advertisements
+(RFC 5213 6.7), :class:`RouterAdvertisementCollector`: ``router_advertisements_total`` labelled ``outcome`` (sent,
+send_error) and ``router_solicitations_total`` labelled ``outcome`` (valid, invalid).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from prometheus_client.metrics_core import Metric
 from pmip6.dataplane.counters import TrafficCounters
 from pmip6.dataplane.pump import Pump
 from pmip6.runtime.metrics import NAMESPACE
+from pmip6.runtime.router_advertisements import RouterAdvertisementCounters
 
 
 class DataplaneCollector:
@@ -55,6 +58,27 @@ class DataplaneCollector:
         for outcome, count in self._pump.icmp_errors.items():
             icmp.add_metric([outcome], count)
         yield icmp
+
+
+class RouterAdvertisementCollector:
+    """Registered on a MAG's registry beside :class:`DataplaneCollector`; reads the Router Advertisement counters
+    (docs/dataplane.md, "Router Advertisements") at each scrape."""
+
+    def __init__(self, counters: RouterAdvertisementCounters) -> None:
+        self._counters = counters
+
+    def collect(self) -> Iterator[Metric]:
+        counters = self._counters
+        advertisements = CounterMetricFamily(f"{NAMESPACE}_router_advertisements",
+                                             "Router Advertisements on the access links", labels=["outcome"])
+        advertisements.add_metric(["sent"], counters.sent)
+        advertisements.add_metric(["send_error"], counters.send_errors)
+        solicitations = CounterMetricFamily(f"{NAMESPACE}_router_solicitations",
+                                            "Router Solicitations received on the access links", labels=["outcome"])
+        solicitations.add_metric(["valid"], counters.solicitations)
+        solicitations.add_metric(["invalid"], counters.invalid_solicitations)
+        yield advertisements
+        yield solicitations
 
 
 def _unattributed(node: TrafficCounters, tenants: Iterable[TrafficCounters]) -> dict[str, int]:

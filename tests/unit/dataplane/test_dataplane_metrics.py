@@ -12,7 +12,8 @@ from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
-from pmip6.runtime.dataplane_metrics import DataplaneCollector
+from pmip6.runtime.dataplane_metrics import DataplaneCollector, RouterAdvertisementCollector
+from pmip6.runtime.router_advertisements import RouterAdvertisementCounters
 
 
 def test_packets_bytes_and_drops_by_tenant_and_unattributed_drops() -> None:
@@ -52,3 +53,16 @@ def test_the_isolation_drops_are_exported_wrong_interface_unattributed_local_des
     assert 'pmip6_dataplane_drops_total{reason="local_destination",tenant="opA"} 1.0' in text
     assert 'pmip6_dataplane_unattributed_drops_total{reason="wrong_interface"} 1.0' in text
     assert 'pmip6_dataplane_unattributed_drops_total{reason="local_destination"}' not in text
+
+
+def test_the_router_advertisement_counters_are_exported_by_outcome() -> None:
+    """docs/dataplane.md "Router Advertisements": the MAG's RA and RS counters, read at scrape time."""
+    counters = RouterAdvertisementCounters(sent=5, send_errors=1, solicitations=3, invalid_solicitations=2)
+    registry = CollectorRegistry()
+    registry.register(RouterAdvertisementCollector(counters))  # type: ignore[arg-type]
+    counters.sent += 1
+    text = generate_latest(registry).decode()
+    assert 'pmip6_router_advertisements_total{outcome="sent"} 6.0' in text
+    assert 'pmip6_router_advertisements_total{outcome="send_error"} 1.0' in text
+    assert 'pmip6_router_solicitations_total{outcome="valid"} 3.0' in text
+    assert 'pmip6_router_solicitations_total{outcome="invalid"} 2.0' in text
