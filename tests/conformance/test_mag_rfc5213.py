@@ -138,6 +138,7 @@ def test_accepted_pba_records_prefixes_ipv4_home_address_and_lifetime() -> None:
     assert entry.refresh_at == pytest.approx(T0 + 900 * 0.8)
     assert events == [BindingEstablished(entry.session())]
     assert events[0].session.home_network_prefixes == (ASSIGNED_HNP,)
+    assert events[0].session.ipv4_default_router == DEFAULT_ROUTER  # RFC 5844 3.2.3.2: the data plane holds it
 
 
 def test_pba_for_unknown_sequence_is_ignored() -> None:

@@ -103,7 +103,8 @@ class BindingUpdateListEntry:
         return self.state is BulState.REGISTERING or (self.state is BulState.REGISTERED and self.reattached)
 
     def session(self) -> TunnelSession:
-        """What the data plane needs: peer = the LMA, local = the Proxy-CoA, keys and format as negotiated."""
+        """What the data plane needs: peer = the LMA, local = the Proxy-CoA, keys and format as negotiated, and the
+        PBA's IPv4 default router, which the MAG holds on the access interface (RFC 5844 section 3.2.3.2)."""
         return TunnelSession(
             mn_id=self.mn_id,
             peer=self.lma,
@@ -116,6 +117,7 @@ class BindingUpdateListEntry:
             tlv=self.tlv_header,
             udp=self.udp_encapsulation,
             access_interface=self.access_interface,
+            ipv4_default_router=self.ipv4_default_router,
         )
 
     def to_record(self) -> dict[str, str | int | float | bool | None | list[str]]:

@@ -47,6 +47,8 @@ class TunnelSession:
     keys None is GRE-encapsulation-mode-only. ``tlv`` is the UDP TLV-header format flag. ``udp`` is RFC 5844's
     IPv4-UDP encapsulation mode (sections 4.1.3.1 and 4.2.2: the F flag accepted, GRE not negotiated): the
     inner packet right after a UDP header to port 5437; only ever set for an IPv4 peer.
+    ``ipv4_default_router``: at the MAG, the IPv4 Default-Router Address of the PBA (RFC 5844 section 3.2.3.2),
+    which the MAG holds on ``access_interface`` for the MN; None at the LMA and without an IPv4 home address.
     """
 
     mn_id: bytes
@@ -61,6 +63,7 @@ class TunnelSession:
     tlv: bool = False
     udp: bool = False
     access_interface: str | None = None
+    ipv4_default_router: IPv4Address | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,15 @@ def test_session_carries_negotiated_gre_state_towards_the_lma() -> None:
     )
 
 
+def test_session_carries_the_pbas_ipv4_default_router_for_the_access_interface() -> None:
+    """RFC 5844 3.2.3.2: the MAG takes the default router from the PBA and configures it on its interface, which the
+    data plane does from the session (docs/dataplane.md, "The pump")."""
+    session = _entry(ipv4_home_address=IPv4Address("10.1.0.2"), ipv4_prefix_length=24,
+                     ipv4_default_router=IPv4Address("10.1.0.1"), access_interface="acc1").session()
+    assert (session.ipv4_default_router, session.access_interface) == (IPv4Address("10.1.0.1"), "acc1")
+    assert _entry().session().ipv4_default_router is None
+
+
 def test_session_without_gre_exposes_no_downlink_key() -> None:
     """A downlink key offered in a PBU in flight is not in use until GRE is negotiated (GK-4.2-4)."""
     session = _entry(downlink_key=7).session()
