@@ -1,8 +1,9 @@
 """The IPv4 and IPv6 addresses of a namespace (``ip addr``), read in one RTM_GETADDR dump
-(``pmip6.dataplane.netlink_dump``) of which only struct ifaddrmsg and IFA_LOCAL, IFA_ADDRESS and IFA_FLAGS are
-decoded, for the ICMP error sources (``pmip6.dataplane.icmp_source``) and the interfaces that hold one of the node's
-own addresses (``pmip6.dataplane.routing.address_interfaces``, which pyroute2 read before, decoding every attribute
-of every address on the pump's netlink thread: walkthrough 14, docs/reliability.md "Long runs of the daemons")."""
+(``pmip6.dataplane.netlink_dump``) of which only struct ifaddrmsg and IFA_LOCAL, IFA_ADDRESS, IFA_FLAGS and
+IFA_PROTO are decoded, for the ICMP error sources (``pmip6.dataplane.icmp_source``), the MAG's default-router
+addresses (``pmip6.dataplane.routing.hold_routers``) and the interfaces that hold one of the node's own addresses
+(``pmip6.dataplane.routing.address_interfaces``, which pyroute2 read before, decoding every attribute of every
+address on the pump's netlink thread: walkthrough 14, docs/reliability.md "Long runs of the daemons")."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pyroute2 import IPRoute
 
 from pmip6.dataplane.netlink_dump import ADDRESS_MESSAGE, RTM_GETADDR, U32, attributes, dump
 
-_IFA_ADDRESS, _IFA_LOCAL, _IFA_FLAGS = 1, 2, 8
+_IFA_ADDRESS, _IFA_LOCAL, _IFA_FLAGS, _IFA_PROTO = 1, 2, 8, 11
 """<linux/if_addr.h>."""
 _FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
@@ -27,6 +28,9 @@ class InterfaceAddress:
     flags: int = 0
     """The address's flags (``ip addr`` shows them: tentative, dadfailed, ...): IFA_FLAGS's 32 bits, else
     ifa_flags."""
+    protocol: int = 0
+    """Who added the address (IFA_PROTO, Linux 6.3 and later; ``ip addr add ... proto N``): 0 when unset; pmip6's
+    own carry ``pmip6.dataplane.routing.RTPROT_PMIP6``."""
 
 
 def addresses(ipr: IPRoute, family: int = socket.AF_UNSPEC) -> list[InterfaceAddress]:
@@ -38,6 +42,7 @@ def addresses(ipr: IPRoute, family: int = socket.AF_UNSPEC) -> list[InterfaceAdd
         if kind not in _FAMILIES:
             continue
         local = address = None
+        protocol = 0
         for attribute, value in attributes(message):
             if attribute == _IFA_LOCAL:
                 local = value
@@ -45,6 +50,8 @@ def addresses(ipr: IPRoute, family: int = socket.AF_UNSPEC) -> list[InterfaceAdd
                 address = value
             elif attribute == _IFA_FLAGS:
                 (flags,) = U32.unpack(value)
+            elif attribute == _IFA_PROTO:
+                protocol = value[0]
         if (chosen := local if local is not None else address) is not None:
-            found.append(InterfaceAddress(index, kind, scope, socket.inet_ntop(kind, chosen), flags))
+            found.append(InterfaceAddress(index, kind, scope, socket.inet_ntop(kind, chosen), flags, protocol))
     return found

@@ -2,8 +2,9 @@
 namespace (root): the local table's destinations, the addresses with their flags, pmip6's default routes. The
 namespace holds IPv4 and IPv6 addresses, a secondary one, one with a peer (IFA_LOCAL differs from IFA_ADDRESS), a
 tentative one (its peer is down: duplicate address detection cannot run), one whose flags only IFA_FLAGS
-holds (noprefixroute), broadcast and anycast routes, ``local`` prefix routes and a ``local default`` (no RTA_DST), a
-``local`` route in another table, and pmip6 default routes in tables above 255 (RTA_TABLE)."""
+holds (noprefixroute), one tagged ``proto 213`` (IFA_PROTO), broadcast and anycast routes, ``local`` prefix routes
+and a ``local default`` (no RTA_DST), a ``local`` route in another table, and pmip6 default routes in tables above
+255 (RTA_TABLE)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def _pyroute2_local_destinations(ipr: IPRoute) -> LocalDestinations:
 def _pyroute2_addresses(ipr: IPRoute) -> list[InterfaceAddress]:
     return [InterfaceAddress(message["index"], message["family"], message["scope"],
                              message.get("IFA_LOCAL") or message.get("IFA_ADDRESS"),
-                             message.get("IFA_FLAGS") or message["flags"])
+                             message.get("IFA_FLAGS") or message["flags"], message.get("IFA_PROTO") or 0)
             for message in ipr.get_addr() if message["family"] in (socket.AF_INET, socket.AF_INET6)]
 
 
@@ -93,7 +94,9 @@ def test_the_raw_dumps_read_what_pyroute2_reads() -> None:
         spaces.create("peer")
         subprocess.run(["ip", "-n", spaces.ns("node"), "-batch", "-"], check=True, text=True,
                        input=_SETUP.format(peer=spaces.ns("peer")))
-        with NetNS(spaces.ns("node")) as ipr:
+        with NetNS(spaces.ns("node")) as ipr:  # iproute2 6.1 cannot tag an address (proto, IFA_PROTO): pyroute2 can
+            ipr.addr("add", index=ipr.link_lookup(ifname="up0")[0], address="10.5.0.77", prefixlen=32,
+                     IFA_PROTO=RTPROT_PMIP6)
             found_addresses, expected_addresses = addresses(ipr), _pyroute2_addresses(ipr)
             destinations, expected_destinations = local_destinations(ipr), _pyroute2_local_destinations(ipr)
             routes, expected_routes = default_routes(ipr, RTPROT_PMIP6), _pyroute2_default_routes(ipr)
@@ -104,6 +107,7 @@ def test_the_raw_dumps_read_what_pyroute2_reads() -> None:
     by_address = {address.address: address for address in found_addresses}  # the namespace is what the test says
     assert by_address["2001:db8:5::1"].flags & _TENTATIVE and by_address["2001:db8:6::1"].flags & _NOPREFIXROUTE
     assert "10.6.0.1" in by_address and "10.5.0.9" in by_address
+    assert by_address["10.5.0.77"].protocol == RTPROT_PMIP6 and by_address["10.5.0.9"].protocol == 0
     assert all(packed in destinations for packed in (socket.inet_aton("10.9.9.7"), socket.inet_aton("198.51.100.1"),
                                                      socket.inet_pton(socket.AF_INET6, "2001:db8:99::7")))
     assert {(family, table) for family, table, _, _ in routes} == {(socket.AF_INET, 20000),
