@@ -1,6 +1,6 @@
 """The tunnel entry in the Figure-1 lab: the tunnel MTU (RFC 4213 3.2, RFC 2473 7) and the Tunnel
 Encapsulation Limit (RFC 2473 4.1.1), with the pumps' ICMP errors reaching the sender even where another
-routing context uses the same addresses: MN-1 and MN-3 (10.1.0.1, 2001:db8:100:1::1) behind one MAG, the
+routing context uses the same addresses: MN-1 and MN-3 (10.1.0.3, 2001:db8:100:1::1) behind one MAG, the
 servers of opA and opB (10.0.255.1, 2001:db8:ff::1) behind one LMA.
 """
 
@@ -132,8 +132,8 @@ def test_RFC2473_7_RFC4213_3_2_mag_refuses_too_big_packets_of_overlapping_mns_ea
     toward its server: the MAG's pump refuses it (tunnel MTU 1452) and writes ICMP Fragmentation Needed /
     Packet Too Big back into the access interface's TUN device, whose policy rule puts it on that MN's link:
     each MN gets its own error (its own packet quoted), with the tunnel MTU. The source is an address of the
-    access interface (10.1.0.254) or, where it has only a link-local address (IPv6), the MAG's own address
-    (RFC 1812 4.3.2.4, RFC 4443 2.2)."""
+    access interface (10.1.0.1, the MNs' default router) or, where it has only a link-local address (IPv6), the
+    MAG's own address (RFC 1812 4.3.2.4, RFC 4443 2.2)."""
     server = SERVER6 if ipv6 else SERVER
     received, node = asyncio.run(refused(lab, {"mn1": server, "mn3": server}, ipv6, ("mn1", "mn3")))
     source = MAG_ADDRESS["mag"][1] if ipv6 else DEFAULT_ROUTER
@@ -148,7 +148,7 @@ def test_RFC2473_7_RFC4213_3_2_mag_refuses_too_big_packets_of_overlapping_mns_ea
 @pytest.mark.parametrize("ipv6", [False, True], ids=["ipv4-df", "ipv6"])
 def test_RFC2473_7_RFC4213_3_2_lma_refuses_too_big_packets_of_overlapping_tenants_each_hearing_its_own_error(
         lab: Figure1Lab, ipv6: bool) -> None:
-    """The servers of opA and opB (same address) each send 1500 octets to their MN at 10.1.0.1 (MN-1 and
+    """The servers of opA and opB (same address) each send 1500 octets to their MN at 10.1.0.3 (MN-1 and
     MN-3): the LMA's pump refuses both at the tenant TUNs, and each server gets its own error, from its
     tenant's uplink address."""
     mn_home = MN_HOME6["mn1"] if ipv6 else MN_HOME["mn1"]
@@ -326,7 +326,7 @@ def test_RFC791_RFC4213_3_2_a_whole_datagram_larger_than_the_tunnel_mtu_is_fragm
 
 def test_RFC1812_5_3_7_a_tunneled_packet_claiming_the_mags_own_address_is_dropped_as_a_martian(lab: Figure1Lab) -> None:
     """The TUN devices accept local sources (for the pump's own ICMP errors), so the forwarder drops what the
-    kernel would have dropped as a martian: opA's server posing as MN-1's first-hop router 10.1.0.254 (a UDP
+    kernel would have dropped as a martian: opA's server posing as MN-1's first-hop router 10.1.0.1 (a UDP
     datagram on the DHCP ports, an ICMP Redirect, which RFC 1122 3.2.2.2 trusts "from the current first-hop
     gateway") reaches MN-1 no more (``local_source``)."""
     from scapy.layers.inet import ICMP, IP, UDP

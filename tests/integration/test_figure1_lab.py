@@ -1,7 +1,7 @@
 """The draft's Figure 1 in namespaces: two operators, same private addresses, one MAG, one LMA, keyed GRE.
 
 Each MN exchanges 5 UDP request/responses with its operator's server (10.0.255.1 in both operator
-networks); MN-1 (opA) and MN-3 (opB) have the same home address 10.1.0.1 behind the same MAG. A tshark
+networks); MN-1 (opA) and MN-3 (opB) have the same home address 10.1.0.3 behind the same MAG. A tshark
 capture on the MAG-LMA link checks that every tunneled packet carries the negotiated key.
 """
 

@@ -96,10 +96,12 @@ def stop(processes: Sequence[subprocess.Popen[bytes]], timeout: float = 15.0) ->
             process.wait()
 
 
-def renumber(lab: Figure1Lab, mn: str, address: str, interface: str = MN_INTERFACE) -> None:
-    """Give the MN the home address the LMA assigned (RFC 5844: the MAG would hand it out by DHCP)."""
+def renumber(lab: Figure1Lab, mn: str, address: str, interface: str = MN_INTERFACE, *,
+             prefix_length: int = 24, router: str = DEFAULT_ROUTER) -> None:
+    """Give the MN the home address the LMA assigned, its prefix length and default router, the PBA's values
+    (RFC 5844 section 3.4: the MAG would hand them out by DHCP; ``pmip6 show bindings`` at the MAG shows them)."""
     with NetNS(lab.ns(mn)) as ipr:
         index = ipr.link_lookup(ifname=interface)[0]
         ipr.flush_addr(index=index)
-        ipr.addr("add", index=index, address=address, prefixlen=24)
-        ipr.route("replace", dst="0.0.0.0/0", gateway=DEFAULT_ROUTER, oif=index)
+        ipr.addr("add", index=index, address=address, prefixlen=prefix_length)
+        ipr.route("replace", dst="0.0.0.0/0", gateway=router, oif=index)

@@ -22,7 +22,7 @@ from scapy.utils import checksum
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
 
 MN6, SERVER6, MAG6 = "2001:db8:100:1::1", "2001:db8:ff::1", "2001:db8:1::1"
-MN4, SERVER4, MAG4 = "10.1.0.1", "10.0.255.1", "10.1.0.254"
+MN4, SERVER4, MAG4 = "10.1.0.2", "10.0.255.1", "10.1.0.1"
 SOURCE6 = socket.inet_pton(socket.AF_INET6, MAG6)
 SOURCE4 = socket.inet_aton(MAG4)
 

@@ -15,7 +15,7 @@ NODE = [
     InterfaceAddress(2, V4, GLOBAL, "192.0.2.1"),
     InterfaceAddress(2, V6, GLOBAL, "2001:db8:1::1"),
     InterfaceAddress(2, V6, LINK, "fe80::2"),
-    InterfaceAddress(5, V4, GLOBAL, "10.1.0.254"),
+    InterfaceAddress(5, V4, GLOBAL, "10.1.0.1"),
     InterfaceAddress(5, V4, GLOBAL, "10.1.0.253"),
     InterfaceAddress(5, V6, LINK, "fe80::1"),
 ]
@@ -27,9 +27,9 @@ def packed(ipv4: str | None, ipv6: str | None) -> IcmpSources:
 
 
 def test_RFC1812_4_3_2_4_an_address_of_the_arrival_interface_first() -> None:
-    """The MAG's access interface 5 has 10.1.0.254 (its first) but only a link-local IPv6 address, which the
-    kernel does not forward: IPv6 falls back to the node's first global address."""
-    assert choose_sources(NODE, 5) == packed("10.1.0.254", "2001:db8:1::1")
+    """The MAG's access interface 5 has 10.1.0.1, its MNs' default router (its first), but only a link-local IPv6
+    address, which the kernel does not forward: IPv6 falls back to the node's first global address."""
+    assert choose_sources(NODE, 5) == packed("10.1.0.1", "2001:db8:1::1")
 
 
 def test_without_a_preferred_interface_the_lowest_index_with_a_global_address() -> None:
@@ -47,9 +47,9 @@ def test_RFC4862_5_4_a_tentative_or_duplicate_address_is_not_yet_the_nodes() -> 
     tentative, dadfailed = 0x40, 0x08
     access = [InterfaceAddress(5, V6, GLOBAL, "2001:db8:5::fe", tentative),
               InterfaceAddress(5, V6, GLOBAL, "2001:db8:5::fd", dadfailed)]
-    assert choose_sources(NODE + access, 5) == packed("10.1.0.254", "2001:db8:1::1")
+    assert choose_sources(NODE + access, 5) == packed("10.1.0.1", "2001:db8:1::1")
     assert choose_sources(NODE + [InterfaceAddress(5, V6, GLOBAL, "2001:db8:5::fe", 0x80)], 5) == \
-        packed("10.1.0.254", "2001:db8:5::fe"), "a permanent one (IFA_F_PERMANENT) is"
+        packed("10.1.0.1", "2001:db8:5::fe"), "a permanent one (IFA_F_PERMANENT) is"
 
 
 def _ranked(addresses: list[InterfaceAddress], preferred: int | None) -> IcmpSources:
