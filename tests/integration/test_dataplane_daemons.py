@@ -1,9 +1,10 @@
 """End to end: ``pmip6 lma`` and ``pmip6 mag`` processes with a ``[dataplane]`` in the Figure-1 lab.
 
-The MAG daemon attaches MN-1 (opA) and MN-3 (opB) on their access interfaces; the LMA assigns both the
-same address from identical tenant pools; the engines negotiate the GRE keys and their events drive the
-data planes. Each MN then exchanges 5 datagrams with its own operator's server, and ``show dataplane``
-reports the traffic per tenant and per session with the keys that ``show bindings`` shows.
+The MAG daemon attaches MN-1 (opA) and MN-3 (opB) on their access interfaces, which hold no IPv4 address until
+the MAG adds the default router of the PBA; the LMA assigns both the same address from identical tenant pools; the
+engines negotiate the GRE keys and their events drive the data planes. Each MN then exchanges 5 datagrams with its
+own operator's server, and ``show dataplane`` reports the traffic per tenant and per session with the keys that
+``show bindings`` shows.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ IPV4_UDP_TOMLS = (
 )
 """RFC 5844 IPv4-UDP mode: the MAG forces UDP (F) without GRE, the LMA accepts it (opB's pool moved apart from
 opA's: with overlapping pools a session needs GRE keys, RFC 5845 5.2)."""
+
+
+@pytest.fixture
+def lab(bare_lab: Figure1Lab) -> Figure1Lab:
+    """The lab without the access interfaces' IPv4 router: the MAG adds the PBA's (RFC 5844 section 3.2.3.2)."""
+    return bare_lab
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ def one_host() -> Iterator[NamespaceSet]:
         for node in ("host", "far", "mn1", "opa"):
             spaces.create(node, forwarding if node == "host" else ())
         spaces.add_link(Link("host", "core", ("192.0.2.1/24", "192.0.2.2/24"), "far", "eth0", ()))
-        spaces.add_link(Link("mn1", "eth0", (), "host", "acc1", ("10.1.0.254/32",)))
+        spaces.add_link(Link("mn1", "eth0", (), "host", "acc1", ()))  # the MAG adds the PBA's router 10.1.0.1
         spaces.add_link(Link("host", "upa", ("10.0.0.254/16",), "opa", "eth0", ("10.0.255.1/16",)))
         spaces.route("opa", "10.1.0.0/16", gateway="10.0.0.254", interface="eth0")
         yield spaces
@@ -198,7 +198,7 @@ def _echo(spaces: NamespaceSet, home: str, payload: bytes) -> bytes | None:
         index = ipr.link_lookup(ifname="eth0")[0]
         ipr.flush_addr(index=index)
         ipr.addr("add", index=index, address=home, prefixlen=24)
-        ipr.route("replace", dst="0.0.0.0/0", gateway="10.1.0.254", oif=index)
+        ipr.route("replace", dst="0.0.0.0/0", gateway="10.1.0.1", oif=index)  # the PBA's default router
     with inside(spaces.ns("opa")):
         server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     with inside(spaces.ns("mn1")):

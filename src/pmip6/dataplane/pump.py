@@ -105,14 +105,17 @@ from pmip6.dataplane.local_table import LocalDestinations, local_destinations
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import (
+    HeldRouters,
     Steering,
     add_host_addresses,
     address_interfaces,
+    hold_routers,
     interface_index,
     interface_indexes,
     keeps_rule_protocol,
     naming_netlink,
     open_netlink,
+    release_routers,
     restore_routes,
     route_interface,
     set_up,
@@ -930,7 +933,8 @@ class LmaPump(Pump):
 
 
 class MagPump(Pump):
-    """The MAG: a TUN device and routing context per access interface that has a session."""
+    """The MAG: a TUN device and routing context per access interface that has a session, which also holds the
+    sessions' IPv4 default routers (RFC 5844 section 3.2.3.2; docs/dataplane.md, "The pump")."""
 
     def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
                  forwarder: MagForwarder | None = None) -> None:
@@ -942,12 +946,20 @@ class MagPump(Pump):
         self._lock = asyncio.Lock()
         self._sync_task: asyncio.Future[None] | None = None
         self.context_errors: dict[str, str] = {}
-        """Per access interface with a session whose TUN device or rules could not be set up (e.g. the interface
-        is missing), the latest error; it goes when the context opens or the interface's last session goes."""
+        """Per access interface with a session whose TUN device, rules or default-router address could not be set
+        up (e.g. the interface is missing), the latest error; it goes when the context opens (its router addresses
+        are added) or the interface's last session goes."""
+        self._routers: dict[str, HeldRouters] = {}
+        """Per access interface with a context, the IPv4 default-router addresses it holds for its sessions."""
+        self._unchecked: set[str] = set()
+        """The access interfaces a session came to or changed on since the latest :meth:`_sync_contexts`: whether
+        they hold its default router is checked there."""
 
     def on_event(self, event: Event) -> None:
         """Update the tables now; create or remove access routing contexts to match them in a task."""
         super().on_event(event)
+        if isinstance(event, BindingEstablished | BindingUpdated) and event.session.access_interface is not None:
+            self._unchecked.add(event.session.access_interface)
         self._sync_task = asyncio.ensure_future(self._sync_contexts())
 
     async def apply(self, event: Event) -> None:
@@ -956,21 +968,26 @@ class MagPump(Pump):
         await self._sync_task
 
     async def _sync_contexts(self) -> None:
-        """Open a context for each access interface with a session, close those without; one that cannot be
-        opened is tried again at the next binding event, and logged as an error when it first fails or fails
-        differently (docs/dataplane.md, "The pump")."""
+        """Open a context for each access interface with a session, close those without, and have those whose
+        sessions changed hold their default routers; one that cannot be opened, or cannot hold a router, is tried
+        again at the next binding event, and logged as an error when it first fails or fails differently
+        (docs/dataplane.md, "The pump")."""
         async with self._lock:
             wanted = set(self.mag.access_interfaces())
+            unchecked, self._unchecked = self._unchecked, set()
             for interface in [i for i in self._contexts if i not in wanted]:
                 await self._close_context(interface)
             for interface in [i for i in self.context_errors if i not in wanted]:
                 del self.context_errors[interface]
-            for interface in wanted - self._contexts.keys():
+            for interface in wanted:
+                opened = interface in self._contexts
+                if opened and interface not in unchecked and interface not in self.context_errors:
+                    continue
                 try:
-                    await self._open_context(interface)
+                    await (self._hold_routers(interface) if opened else self._open_context(interface))
                 except OSError as error:
                     self._context_failed(interface, str(error))
-                    if interface in self._contexts:
+                    if not opened:
                         await self._close_context(interface)
                 else:
                     if self.context_errors.pop(interface, None) is not None:
@@ -1010,6 +1027,7 @@ class MagPump(Pump):
                                         f"({prefix}<ifindex>), not an access interface")
         index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{prefix}{index}"
+        await self._hold_routers(interface)  # before the sources are read: an ICMP error comes from the router
         sources = await self.netlink(icmp_sources, self.ipr, interface)
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
@@ -1019,6 +1037,21 @@ class MagPump(Pump):
         await self.netlink(steer, self.ipr, steering, interface, table, priority, tun)
         await self.netlink(steer, self.ipr, steering, tun, table + 1, priority, interface)
         await self._check_rule_protocol(steering)
+
+    async def _hold_routers(self, interface: str) -> None:
+        """Have ``interface`` hold the IPv4 default router of each of its sessions, from their PBAs (RFC 5844
+        section 3.2.3.2, :func:`hold_routers`): at the context's opening (taking over what a killed run left), and
+        later only if a session needs one it does not hold yet. An address no session needs any more stays until
+        the context closes: removing it at once could take the interface's last IPv4 address, and the kernel the
+        context's routes with it."""
+        routers = {str(session.ipv4_default_router) for session in self.mag.access_sessions(interface)
+                   if session.ipv4_default_router is not None}
+        state = self._routers.get(interface)
+        if state is None:
+            state = self._routers[interface] = HeldRouters()
+        elif routers <= state.held:
+            return
+        await self.netlink(hold_routers, self.ipr, interface, routers, state)
 
     async def _refresh_icmp_sources(self) -> None:
         """The ICMP error sources, read again under the lock, so a context opening meanwhile is either seen or reads
@@ -1035,9 +1068,22 @@ class MagPump(Pump):
         return list(self._contexts.values())
 
     async def _close_context(self, interface: str) -> None:
-        assert self.ipr is not None
-        await self.netlink(unsteer, self.ipr, self._contexts.pop(interface))
-        self._close_local(interface)
+        """Remove what :meth:`_open_context` set up, or the part of it done before it failed: the rules and routes,
+        the TUN device, then the router addresses pmip6 added (with the interface's last IPv4 address the kernel
+        deletes the routes through it, docs/dataplane.md); an address that cannot be removed is logged and left."""
+        steering = self._contexts.pop(interface, None)
+        if steering is not None:
+            await self.netlink(unsteer, self.ipr, steering)
+        if interface in self._tuns:
+            self._close_local(interface)
+        state = self._routers.pop(interface, None)
+        if state is None or not state.added:
+            return
+        try:
+            await self.netlink(release_routers, self.ipr, interface, state)
+        except OSError as error:
+            _log.warning("data plane: %s: left on access interface %s", error, interface,
+                         extra={"fields": {"event": "dataplane_router_address_left", "interface": interface}})
 
     async def stop(self) -> None:
         async with self._lock:

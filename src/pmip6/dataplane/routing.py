@@ -29,6 +29,9 @@ routing protocol number, :data:`RTPROT_PMIP6` (``proto 213`` in ``ip rule`` and 
 run left for the same interface at another priority (an earlier ``rule_priority``) is recognised as pmip6's and
 removed too, and so are the pmip6 routes of a table no rule looks up any more. Only the interfaces (and sources) a
 daemon installs rules for are looked at: an LMA and a MAG in one namespace never remove each other's rules.
+
+At the MAG an access interface also holds its MNs' IPv4 default routers (RFC 5844 section 3.2.3.2,
+:func:`hold_routers`), tagged the same way, so that the next run takes over an address a killed one left.
 """
 
 from __future__ import annotations
@@ -64,10 +67,11 @@ _NODAD, _NOPREFIXROUTE = 0x02, 0x200
 _LAST_METRIC = 0xFFFFFFFF
 """The largest route metric: the ``blackhole`` floor of a context's table is used only without its real route."""
 RTPROT_PMIP6 = 213
-"""The routing protocol (rtm_protocol of a route, FRA_PROTOCOL of a policy rule) of everything pmip6 installs: a
-value <linux/rtnetlink.h> and /etc/iproute2/rt_protos leave unassigned (RFC 5845 modulo 256), which the kernel
-keeps without interpreting it ("values of protocol >= RTPROT_STATIC are not interpreted by kernel"). ``echo "213
-pmip6" > /etc/iproute2/rt_protos.d/pmip6.conf`` makes ``ip`` show it as ``proto pmip6``."""
+"""The routing protocol (rtm_protocol of a route, FRA_PROTOCOL of a policy rule, IFA_PROTO of an address) of
+everything pmip6 installs: a value <linux/rtnetlink.h> and /etc/iproute2/rt_protos leave unassigned (RFC 5845
+modulo 256), which the kernel keeps without interpreting it ("values of protocol >= RTPROT_STATIC are not
+interpreted by kernel"). ``echo "213 pmip6" > /etc/iproute2/rt_protos.d/pmip6.conf`` makes ``ip`` show it as
+``proto pmip6``."""
 
 
 @dataclass(slots=True)
@@ -252,6 +256,61 @@ def add_host_addresses(ipr: IPRoute, interface: str, addresses: Iterable[str]) -
                          prefixlen=128 if ipv6 else 32, IFA_FLAGS=_NODAD | _NOPREFIXROUTE if ipv6 else 0)
             except NetlinkError as error:
                 if error.code != errno.EEXIST:
+                    raise
+
+
+@dataclass(slots=True)
+class HeldRouters:
+    """The IPv4 default-router addresses (RFC 5844 section 3.2.3.2) one access interface holds for its sessions."""
+
+    held: set[str] = field(default_factory=set)
+    """Every router address the interface was last seen to hold, pmip6's or the operator's."""
+    added: set[str] = field(default_factory=set)
+    """Those pmip6 added (tagged :data:`RTPROT_PMIP6`) or took over from an earlier run: :func:`release_routers`
+    removes these, never the others."""
+
+
+def hold_routers(ipr: IPRoute, interface: str, routers: Iterable[str], state: HeldRouters) -> None:
+    """Give ``interface`` each of ``routers`` it does not hold, alone (/32), tagged :data:`RTPROT_PMIP6` (IFA_PROTO,
+    kept since Linux 6.3): the MAG "SHOULD configure this address on its interface and respond to any Address
+    Resolution Protocol (ARP) requests sent by the mobile node" (RFC 5844 section 3.2.3.2). The interface's IPv4
+    addresses are read in one dump (``pmip6.dataplane.address_dump``): one it holds already is left as it is, and
+    one tagged :data:`RTPROT_PMIP6` is taken as pmip6's (an earlier run killed before it removed it), whether a
+    router still needs it or not; ``state`` records them all, and what was added before a failure."""
+    index = interface_index(ipr, interface)
+    for found in addresses(ipr, socket.AF_INET):
+        if found.index == index:
+            if found.protocol == RTPROT_PMIP6:
+                state.added.add(found.address)
+            state.held.add(found.address)
+    for router in routers:
+        if router in state.held:
+            continue
+        with naming_netlink(f"address {router}/32 on {interface}"):
+            try:
+                ipr.addr("add", index=index, family=socket.AF_INET, address=router, prefixlen=32,
+                         IFA_PROTO=RTPROT_PMIP6)
+            except NetlinkError as error:
+                if error.code != errno.EEXIST:
+                    raise
+            else:
+                state.added.add(router)
+        state.held.add(router)
+
+
+def release_routers(ipr: IPRoute, interface: str, state: HeldRouters) -> None:
+    """Remove from ``interface`` the router addresses pmip6 added (``state.added``); one already gone, or the
+    interface, is skipped."""
+    try:
+        index = interface_index(ipr, interface)
+    except OSError:
+        return  # the interface is gone, and its addresses with it
+    for router in state.added:
+        with naming_netlink(f"address {router}/32 on {interface}"):
+            try:
+                ipr.addr("del", index=index, family=socket.AF_INET, address=router, prefixlen=32)
+            except NetlinkError as error:
+                if error.code not in (errno.EADDRNOTAVAIL, errno.ENODEV):
                     raise
 
 

@@ -323,7 +323,7 @@ def running(say: Callable[[str], None]) -> Iterator[NetnsFigure1]:
     KeyboardInterrupt while inside; Ctrl-C and SIGTERM are ignored while cleaning up."""
     previous = signal.signal(signal.SIGTERM, _interrupt)
     directory = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))
-    lab = Figure1Lab()
+    lab = Figure1Lab(access_router=False)  # the MAGs add the PBA's default router themselves
     demo: NetnsFigure1 | None = None
     try:
         say(f"  building the lab: namespaces {lab.ns('*')} (MNs, MAG, MAG-2, LMA, two operator networks)")
