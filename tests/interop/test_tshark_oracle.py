@@ -2,7 +2,8 @@
 
 Every PBU/PBA variant the GRE Key Option can produce (option Length 2 and 6, T flag set and clear, the
 statuses 0/2/3/163 of RFC 5845 6.4, with HI, ATT, MN-ID, HNP, Timestamp and the RFC 5844 IPv4 options),
-and RFC 5844 section 4's forced UDP encapsulation (a PBU with F, a PBA with a NAT Detection option with F),
+and RFC 5844 section 4's forced UDP encapsulation (a PBU with F, a PBA with a NAT Detection option with F), the
+IPv4 DHCP Support Mode option of an LMA with ``dhcp_support_mode`` (RFC 5844 3.3.4, S set and clear),
 and a PBU naming its Proxy-CoA in an Alternate Care-of Address option (RFC 5213 5.3.1 item 13), with and without
 the A flag, is encoded over IPv6 (next header 135, MH checksum over the pseudo-header) and over IPv4/UDP 5436 (MH
 checksum 0), next to GRE data over IPv4 and IPv6, TLV/GRE over UDP 5437 and IPv4-UDP data (a plain
@@ -26,7 +27,7 @@ from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto, Status
 from pmip6.wire.options import (AccessTechnologyTypeOption, AlternateCareOfAddressOption, GREKeyOption, HandoffIndicatorOption,
-                                HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
+                                HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption, IPv4DHCPSupportModeOption,
                                 IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
                                 NATDetectionOption, TimestampOption)
 from pmip6.wire.pcap import LINKTYPE_RAW
@@ -42,7 +43,7 @@ FIELDS = [
     "mip6.options.grek", "mip6.gre_key", "mip6.hi", "mip6.att", "mip6.mnid.identifier",
     "mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl", "mip6.timestamp_tmp",
     "mip6.ipv4ha.ha", "mip6.ipv4ha.preflen", "mip6.ipv4aa.sts", "mip6.ipv4dra.dra",
-    "mip6.natd.f_flag", "mip6.natd.refresh_t", "mip6.acoa.acoa",
+    "mip6.natd.f_flag", "mip6.natd.refresh_t", "mip6.acoa.acoa", "mip6.ipv4dsm.s_flag",
     "gre.key", "gre.proto", "gre.sequence_number", "gre.checksum.status",
     "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.length", "udp.checksum.status",
     "_ws.expert.message",
@@ -106,7 +107,27 @@ def _signaling_cases() -> list[tuple[str, object, dict[str, str]]]:
                              "mip6.ipv4ha.ha": str(home_address), "mip6.ipv4ha.preflen": "24",
                              "mip6.ipv4aa.sts": "0", "mip6.ipv4dra.dra": f"10.0.{number}.1"}
                 cases.append((f"PBA status={int(status)} key={key} T={t_flag:d}", pba, expected))
-    return cases + _forced_udp_cases(number + 1) + _alternate_care_of_address_cases(number + 3)
+    return (cases + _forced_udp_cases(number + 1) + _alternate_care_of_address_cases(number + 3)
+            + _dhcp_support_mode_cases(number + 5))
+
+
+def _dhcp_support_mode_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
+    """RFC 5844 3.3.4: an accepting PBA with an IPv4 home address and the IPv4 DHCP Support Mode option after the
+    Default-Router Address option, as an LMA with ``dhcp_support_mode`` "server" (S = 1) or "relay" (S = 0) sends
+    it (core/acknowledgement.py)."""
+    cases: list[tuple[str, object, dict[str, str]]] = []
+    for server in (True, False):
+        options, expected = _common_options(number)
+        pba = ProxyBindingAcknowledgement(Status.ACCEPTED, number, BAFlags.P, 600, options + (
+            IPv4HomeAddressReplyOption(0, IPv4Address("10.0.9.2"), 24),
+            IPv4DefaultRouterAddressOption(IPv4Address("10.0.9.1")), IPv4DHCPSupportModeOption(server)))
+        expected |= {"mip6.mhtype": "6", "mip6.ba.status": "0", "mip6.ba.seqnr": str(number), "mip6.ba.p_flag": "1",
+                     "mip6.ba.t_flag": "0", "mip6.ba.lifetime": "600", "mip6.ipv4ha.ha": "10.0.9.2",
+                     "mip6.ipv4ha.preflen": "24", "mip6.ipv4aa.sts": "0", "mip6.ipv4dra.dra": "10.0.9.1",
+                     "mip6.ipv4dsm.s_flag": _flag(server)}
+        cases.append((f"PBA DHCP Support Mode S={server:d}", pba, expected))
+        number += 1
+    return cases
 
 
 def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:

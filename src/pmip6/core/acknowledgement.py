@@ -1,13 +1,14 @@
 """Building the Proxy Binding Acknowledgement (RFC 5213 5.3.6, RFC 5844 3.1.2.6, RFC 5845 5.2 and 7.4).
 
 Option order: MN-ID, HNP(s), HI, ATT, MN-LL-ID, Link-local Address, Timestamp, IPv4 Home Address Reply,
-IPv4 Default-Router Address, GRE Key, NAT Detection.
+IPv4 Default-Router Address, IPv4 DHCP Support Mode, GRE Key, NAT Detection.
 - MN-ID copied from the PBU (zero-length when it had none); HI and ATT copied (0 when absent);
   MN-LL-ID, Link-local Address and Timestamp only when the PBU carried them.
 - HNPs: on acceptance one per assigned prefix; on rejection every HNP of the request, or one ALL_ZERO
   HNP when it had none -- unless it carried only an IPv4 Home Address Request (RFC 5844 3.1.2.6).
 - IPv4 Home Address Reply whenever the PBU had an IPv4 Home Address Request; on rejection it echoes the
-  request's address and prefix length; Default-Router only when the status is below 128.
+  request's address and prefix length; Default-Router only when the status is below 128, and so is the DHCP
+  Support Mode option (RFC 5844 3.3.4), when the LMA is configured with one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pmip6.wire.options import (
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
     IPv4DefaultRouterAddressOption,
+    IPv4DHCPSupportModeOption,
     IPv4HomeAddressReplyOption,
     LinkLocalAddressOption,
     MNIdentifierOption,
@@ -59,11 +61,13 @@ def acceptance(
     ipv4_home_address: IPv4Interface | None,
     ipv4_default_router: IPv4Address | None,
     link_local_address: IPv6Address | None,
+    dhcp_server: bool | None = None,
     extra_flags: BAFlags = _NO_BA_FLAGS,
     extra_options: Iterable[MobilityOption] = (),
 ) -> ProxyBindingAcknowledgement:
     """A PBA with a status below 128 answering ``pbu`` (whose options are ``received``). ``lifetime`` is in
-    4-second units; ``extra_options`` go last (GRE Key, NAT Detection)."""
+    4-second units; ``dhcp_server``: the S flag of an IPv4 DHCP Support Mode option that goes with the IPv4 home
+    address (None: no option); ``extra_options`` go last (GRE Key, NAT Detection)."""
     options = _echoed_options(
         received, [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen) for prefix in prefixes]
     )
@@ -80,6 +84,8 @@ def acceptance(
         )
         if ipv4_default_router is not None:
             options.append(IPv4DefaultRouterAddressOption(ipv4_default_router))
+        if dhcp_server is not None:
+            options.append(IPv4DHCPSupportModeOption(dhcp_server))
     options.extend(extra_options)
     flags = _p_flag(pbu)
     if extra_flags:

@@ -141,7 +141,7 @@ from pmip6.core.freshness import (
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, interface_key, same_interface
 from pmip6.core.overlap import OverlappingPools
 from pmip6.core.owed_revocation import OwedRevocation
@@ -732,6 +732,7 @@ class LocalMobilityAnchor:
             ipv4_home_address=entry.ipv4_home_address,
             ipv4_default_router=entry.ipv4_default_router,
             link_local_address=entry.link_local_address,
+            dhcp_server=self._dhcp_server(),
         )
         outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
         if entry.state is BceState.ACTIVE and self._is_selective(entry, received):
@@ -745,6 +746,12 @@ class LocalMobilityAnchor:
         elif entry.state is BceState.ACTIVE:
             outcome.extend(self._drain(entry, now))
         return outcome
+
+    def _dhcp_server(self) -> bool | None:
+        """The S flag of the IPv4 DHCP Support Mode option of an accepting PBA with an IPv4 home address (RFC 5844
+        3.3.4): the configured mode's; None when none is configured (no option)."""
+        mode = self.settings.dhcp_support_mode
+        return None if mode is None else mode is DhcpSupportMode.SERVER
 
     def _drain(self, entry: BindingCacheEntry, now: float) -> Outcome:
         """RFC 5213 5.3.5: the live ``entry`` is de-registered: forwarding stops and it drains for
@@ -846,6 +853,7 @@ class LocalMobilityAnchor:
             ipv4_home_address=entry.ipv4_home_address,
             ipv4_default_router=entry.ipv4_default_router,
             link_local_address=entry.link_local_address,
+            dhcp_server=self._dhcp_server(),
             extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
             extra_options=extra,
         )

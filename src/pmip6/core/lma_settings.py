@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
@@ -12,6 +13,14 @@ from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.nai import NaiMap
 from pmip6.core.policy import LmaGrePolicy
 from pmip6.core.revocation_sender import RevocationTiming
+
+
+class DhcpSupportMode(StrEnum):
+    """What the LMA tells a MAG it is for an MN's IPv4 home address (RFC 5844 3.3.4, the IPv4 DHCP Support Mode
+    option's S flag): its DHCP server (3.4.1, S = 1) or a DHCP relay (3.4.2, S = 0)."""
+
+    SERVER = "server"
+    RELAY = "relay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,8 @@ class LmaSettings:
     :mod:`pmip6.core.heartbeat`).
     ``max_bindings`` / ``mag_max_bindings``: the most sessions the LMA, and each MAG (by the address its PBUs come
     from), may hold (:mod:`pmip6.core.binding_limits`; None or absent: no limit).
+    ``dhcp_support_mode``: the IPv4 DHCP Support Mode option every accepting PBA with an IPv4 home address carries
+    (RFC 5844 3.3.4); None: no such option (the MAG then acts as a DHCP relay, 3.2.3.2).
     """
 
     authorized_mags: frozenset[Address]
@@ -75,6 +86,7 @@ class LmaSettings:
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     max_bindings: int | None = None
     mag_max_bindings: Mapping[Address, int] = field(default_factory=dict)
+    dhcp_support_mode: DhcpSupportMode | None = None
     _tenants_by_mn: NaiMap[str] = field(init=False, repr=False, compare=False)
     _tenant_limits: dict[str, int] = field(init=False, repr=False, compare=False)
 

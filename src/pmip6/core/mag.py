@@ -188,6 +188,7 @@ from pmip6.wire.options import (
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
     IPv4DefaultRouterAddressOption,
+    IPv4DHCPSupportModeOption,
     IPv4HomeAddressReplyOption,
     IPv4HomeAddressRequestOption,
     MNIdentifierOption,
@@ -1171,6 +1172,7 @@ class MobileAccessGateway:
         """The session keeps its HNPs and stops asking for an IPv4 home address (RFC 5846 9.1, the V flag)."""
         previous = entry.session()
         entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
+        entry.dhcp_server = False
         entry.ipv4_requested = False
         return [BindingUpdated(entry.session(), previous)] if entry.registered_at is not None else []
 
@@ -1226,7 +1228,8 @@ def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unm
 
 
 def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> None:
-    """Assigned HNPs (RFC 5213 6.9.1.2 item 14) and IPv4 home address / default router (RFC 5844 3.1.3)."""
+    """Assigned HNPs (RFC 5213 6.9.1.2 item 14), IPv4 home address / default router (RFC 5844 3.1.3) and DHCP
+    support mode (3.2.3.2)."""
     prefixes = tuple(
         IPv6Network((option.prefix, option.prefix_length), strict=False)
         for option in pba.options_of(HomeNetworkPrefixOption)
@@ -1241,11 +1244,14 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
         router = pba.option(IPv4DefaultRouterAddressOption)
         if router is not None:
             entry.ipv4_default_router = router.address
+        support = pba.option(IPv4DHCPSupportModeOption)  # 3.2.3.2: absent means relay
+        entry.dhcp_server = support is not None and support.dhcp_server
     else:
         # RFC 5844 3.2.3.2 and 3.2.3.3: no accepting IPv4 Home Address Reply, no IPv4 forwarding state.
         entry.ipv4_home_address = None
         entry.ipv4_prefix_length = 0
         entry.ipv4_default_router = None
+        entry.dhcp_server = False
 
 
 def _deadline(entry: BindingUpdateListEntry) -> float | None:

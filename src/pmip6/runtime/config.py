@@ -18,7 +18,7 @@ from typing import Any
 from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE
 from pmip6.core.events import Address, Peer
 from pmip6.core.heartbeat import DEFAULT_MISSING_HEARTBEATS_ALLOWED, HeartbeatSettings
-from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
+from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.mag import TIMESTAMP_VALIDITY_WINDOW, MagGreMode, MagSettings
 from pmip6.core.nai import nai_key
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
@@ -128,6 +128,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     revocation_timing = _revocation_timing(lma)
     heartbeat = _heartbeat(lma)
     max_bindings = _max_bindings(lma)
+    dhcp_support_mode = lma.optional_choice("dhcp_support_mode", DhcpSupportMode)
     state = lma.optional_path("state")
     control, metrics = lma.path("control", "lma.sock"), lma.endpoint("metrics")
     lma.finish()
@@ -168,6 +169,7 @@ def load_lma_config(path: Path) -> LmaConfig:
         heartbeat=heartbeat,
         max_bindings=max_bindings,
         mag_max_bindings=mag_max_bindings,
+        dhcp_support_mode=dhcp_support_mode,
     )
     return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path,
                      unauthorized_answers)

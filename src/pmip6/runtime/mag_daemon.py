@@ -164,14 +164,15 @@ class MagDaemon(Daemon):
 
     def _ipv4_link_columns(self, session: TunnelSession) -> dict[str, Any]:
         """What the MN's IPv4 link needs besides its home address, as the PBA gave them (RFC 5844 3.1.3: the IPv4
-        Home Address Reply option's prefix length, 3.3.3: the IPv4 Default-Router Address option): what a DHCP
-        server at the MAG would hand out with the address (pmip6 configures no MN)."""
+        Home Address Reply option's prefix length, 3.3.3: the IPv4 Default-Router Address option, 3.3.4: the DHCP
+        support mode, "server" when its S flag was set, else "relay" as 3.2.3.2 says): what the MAG's DHCP server
+        hands out with the address (docs/dataplane.md, "DHCP (RFC 5844 3.4.1)")."""
         entry = self.mag.entry(session.mn_id)
         if entry is None or session.ipv4_home_address is None:
-            return {"ipv4_prefix_length": None, "ipv4_default_router": None}
+            return {"ipv4_prefix_length": None, "ipv4_default_router": None, "ipv4_dhcp_support_mode": None}
         router = entry.ipv4_default_router
         return {"ipv4_prefix_length": entry.ipv4_prefix_length, "ipv4_default_router": None if router is None
-                else str(router)}
+                else str(router), "ipv4_dhcp_support_mode": "server" if entry.dhcp_server else "relay"}
 
     def expiry(self, mn_id: bytes) -> float | None:
         """When the MN's binding ends (its BUL entry's ``expires_at``, Unix time); None: no entry, or not registered."""

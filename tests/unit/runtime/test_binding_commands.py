@@ -117,6 +117,31 @@ def test_a_mags_row_gives_the_ipv4_links_prefix_length_and_default_router_the_pb
     assert (rows[MN1]["ipv4_prefix_length"], rows[MN1]["ipv4_default_router"]) == (24, "10.0.0.1"), rows[MN1]
     assert rows[MN1]["ipv4_home"] is not None
     assert (rows[MN_OFF]["ipv4_prefix_length"], rows[MN_OFF]["ipv4_default_router"]) == (None, None), rows[MN_OFF]
+    assert rows[MN1]["ipv4_dhcp_support_mode"] == "relay", "RFC 5844 3.2.3.2: the LMA sent no DHCP Support Mode"
+
+
+def test_RFC5844_3_2_3_2_a_mags_row_gives_the_dhcp_support_mode_of_the_last_pba_and_a_reload_changes_it(
+        tmp_path: Path) -> None:
+    """``[lma] dhcp_support_mode`` (RFC 5844 3.3.4) reaches the MAG's row: "server" with the option's S set, "relay"
+    with it clear; a reload of the LMA changes what its next PBA, a refresh's, says."""
+    lab = Lab(tmp_path)
+    config = tmp_path / "lma.toml"
+    config.write_text(config.read_text().replace("[lma]\n", '[lma]\ndhcp_support_mode = "server"\n', 1))
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with lab.running():
+            await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
+            await lab.control("mag", {"command": "attach", "mn_id": MN_OFF, "att": 4, "ipv4": False})
+            first = _by_mn(await lab.control("mag", {"command": "bindings"}))
+            config.write_text(config.read_text().replace('"server"', '"relay"'))
+            await lab.control("lma", {"command": "reload"})
+            await lab.control("mag", {"command": "refresh", "mn_id": MN1, "timeout": 5})
+            return first, _by_mn(await lab.control("mag", {"command": "bindings"}))
+
+    first, refreshed = asyncio.run(scenario())
+    assert first[MN1]["ipv4_dhcp_support_mode"] == "server", first[MN1]
+    assert first[MN_OFF]["ipv4_dhcp_support_mode"] is None, "no IPv4 home address, no DHCP"
+    assert refreshed[MN1]["ipv4_dhcp_support_mode"] == "relay", refreshed[MN1]
 
 
 @pytest.mark.parametrize(("arguments", "complaint"), [

@@ -208,6 +208,8 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\nipv4_pool = "10.0.0.0/24"\nmax_bindings = 0\n',
      "tenant[0].max_bindings"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nmax_bindings = 1.5\n', "mag[0].max_bindings"),
+    *[(f'[lma]\nipv4_address = "127.0.0.1"\ndhcp_support_mode = {value}\n', "lma.dhcp_support_mode")  # RFC 5844 3.3.4
+      for value in ('"Server"', '"proxy"', "true", "1")],
 ]
 
 
@@ -395,6 +397,15 @@ def test_an_mn_id_as_long_as_the_option_carries_is_accepted(tmp_path: Path) -> N
     config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\n'
                                               f'ipv4_pool = "10.0.0.0/24"\n[[mn]]\nid = "{identifier}"\ntenant = "a"\n'))
     assert [profile.mn_id for profile in config.settings.mobile_nodes] == [identifier.encode()]
+
+
+def test_RFC5844_3_3_4_dhcp_support_mode_is_absent_unless_configured(tmp_path: Path) -> None:
+    from pmip6.core.lma_settings import DhcpSupportMode
+
+    assert load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings.dhcp_support_mode is None
+    for mode in DhcpSupportMode:
+        text = f'[lma]\nipv4_address = "127.0.0.1"\ndhcp_support_mode = "{mode.value}"\n'
+        assert load_lma_config(_write(tmp_path, text)).settings.dhcp_support_mode is mode
 
 
 def test_RFC5846_11_the_revocation_variables_are_configurable_with_the_rfcs_defaults(tmp_path: Path) -> None:
