@@ -133,6 +133,25 @@ def dissect_target(data: bytes) -> None:
         raise InvariantViolation(f"dissect_frame raised instead of reporting: {error}") from error
 
 
+def dhcp_target(data: bytes) -> None:
+    """decode_dhcp (the MAG's DHCP server, RFC 5844 3.4.1); an accepted message re-encodes to bytes that decode to
+    the same message."""
+    from pmip6.wire.dhcp import decode_dhcp
+
+    message = decode_dhcp(data)
+    check(decode_dhcp(reencode(message.encode)) == message, "DHCP round trip changed the message")
+
+
+def _dhcp_seeds(corpus: Corpus) -> list[bytes]:
+    """A DHCPDISCOVER and a DHCPREQUEST as a client sends them (the corpus holds no DHCP)."""
+    from pmip6.wire.dhcp import BOOTREQUEST, DhcpMessage
+
+    client = bytes.fromhex("020000000001")
+    return [DhcpMessage(BOOTREQUEST, 1, client, flags=0x8000, options=((53, b"\x01"), (55, b"\x01\x03\x33"))).encode(),
+            DhcpMessage(BOOTREQUEST, 2, client, options=((53, b"\x03"), (50, bytes([10, 0, 0, 2])),
+                                                          (54, bytes([10, 0, 0, 1])), (61, b"\x01" + client))).encode()]
+
+
 def tunnel_entry_target(data: bytes) -> None:
     """The tunnel entry's readers of an IP packet (``pmip6.dataplane``): the Tunnel Encapsulation Limit search
     points inside the packet, an ICMP error stays within its size (1280 / 576 octets), and IPv4 fragmentation
@@ -225,6 +244,7 @@ def load_targets() -> list[FuzzTarget]:
         _target("udp", "pmip6.wire.ip", lambda: udp_target, lambda corpus: corpus.udp),
         _target("pcap", "pmip6.wire.pcap", lambda: pcap_target, lambda corpus: corpus.pcap),
         _target("dissect", "pmip6.wire.dissect", lambda: dissect_target, lambda corpus: _framed(corpus.frames)),
+        _target("dhcp", "pmip6.wire.dhcp", lambda: dhcp_target, _dhcp_seeds),
         _target("tunnel_entry", "pmip6.dataplane.icmp_errors", lambda: tunnel_entry_target,
                 lambda corpus: [*corpus.ipv4, *corpus.ipv6]),
     ]
