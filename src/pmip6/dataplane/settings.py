@@ -91,3 +91,6 @@ class MagDataplaneSettings:
     access_link_local: IPv6Address | None = None
     """The link-local address the RAs come from on every access link (RFC 5213 6.8,
     FixedMAGLinkLocalAddressOnAllAccessLinks); None: each interface's own."""
+    dhcp_server: bool = True
+    """Whether the MAG is the DHCP server of the MNs whose PBA said so (RFC 5844 3.4.1; docs/dataplane.md, "DHCP
+    (RFC 5844 3.4.1)"); false for a site where another DHCP service serves the access links."""

@@ -129,6 +129,7 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
                                      MIN_MAX_RTR_ADV_INTERVAL, MAX_MAX_RTR_ADV_INTERVAL),
         access_link_local=table.parsed("access_link_local", _link_local, 'a link-local unicast IPv6 address such as '
                                        '"fe80::1"', None),
+        dhcp_server=table.value("dhcp_server", bool, True),
     )
     table.finish()
     return settings if enabled else None

@@ -7,7 +7,8 @@ after it was persisted, takes the tunneled data that arrives on the signaling po
 interface against the route back to its peer (docs/dataplane.md, "Signaling and the arrival interface"), answers
 the control command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus
 registry. At the MAG, :func:`attach_warning` tells ``pmip6 mag attach`` when the MN's access interface got no TUN
-device and rules, and :func:`router_advertisements` emulates the MNs' home links (RFC 5213 6.7) beside the pump.
+device and rules, and :func:`router_advertisements` and :func:`dhcp_server` emulate the MNs' home links (RFC 5213
+6.7, RFC 5844 3.4.1) beside the pump.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from functools import partial
 from typing import Any
 
 from pmip6.core.events import TunnelSession
+from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.mag import AttachRequest
+from pmip6.dataplane.dhcp_server import DhcpServer
 from pmip6.dataplane.home_link import RouterAdvertiser
 from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
@@ -26,7 +29,8 @@ from pmip6.runtime.config import LmaConfig, MagConfig
 from pmip6.runtime.control import ControlError, Request
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
-from pmip6.runtime.dataplane_metrics import DataplaneCollector, RouterAdvertisementCollector
+from pmip6.runtime.dataplane_metrics import DataplaneCollector, DhcpCollector, RouterAdvertisementCollector
+from pmip6.runtime.dhcp_server import DhcpService
 from pmip6.runtime.router_advertisements import RouterAdvertisementService
 
 
@@ -52,22 +56,32 @@ def router_advertisements(settings: MagDataplaneSettings, expiry: Callable[[byte
                                       settings.access_link_local)
 
 
+def dhcp_server(settings: MagDataplaneSettings, entry: Callable[[bytes], BindingUpdateListEntry | None]
+                ) -> DhcpService | None:
+    """The MAG's DHCP server (RFC 5844 3.4.1) as mag.toml's ``[dataplane]`` describes it (None: ``dhcp_server =
+    false``); ``entry(mn_id)``: the MN's BUL entry, whose IPv4 home address, prefix length, default router and DHCP
+    support mode it hands out."""
+    if not settings.dhcp_server:
+        return None
+    return DhcpService(DhcpServer(entry, settings.tunnel_mtu))
+
+
 NO_DATAPLANE = "this daemon runs no data plane (its configuration has no [dataplane] table)"
 
 
-def attach_dataplane(daemon: Daemon, pump: Pump | None,
-                     advertisements: RouterAdvertisementService | None = None) -> None:
+def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAdvertisementService | None = None,
+                     dhcp: DhcpService | None = None) -> None:
     """Run ``pump`` with ``daemon``: start/stop with it, feed it the engine's events, expose its counters; likewise
-    the MAG's ``advertisements``, whose counters ``dataplane`` shows as ``router_advertisements``. Without a pump the
-    ``dataplane`` command answers that there is none."""
+    the MAG's ``advertisements`` and ``dhcp``, whose counters ``dataplane`` shows as ``router_advertisements`` and
+    ``dhcp``. Without a pump the ``dataplane`` command answers that there is none."""
     if pump is None:
         daemon.add_control_handler("dataplane", _no_dataplane)
         return
 
     async def dataplane_command(request: Request) -> dict[str, Any]:
-        if advertisements is None:
-            return pump.stats()
-        return {**pump.stats(), "router_advertisements": advertisements.stats()}
+        services = {"router_advertisements": advertisements, "dhcp": dhcp}
+        return {**pump.stats(), **{name: service.stats() for name, service in services.items()
+                                   if service is not None}}
 
     async def start() -> None:
         await pump.open()
@@ -88,6 +102,10 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None,
         daemon.add_event_listener(advertisements.on_event)
         collector = RouterAdvertisementCollector(advertisements.counters)
         daemon.metrics.registry.register(collector)  # type: ignore[arg-type]
+    if dhcp is not None:
+        daemon.add_component(dhcp.start, dhcp.stop)
+        daemon.add_event_listener(dhcp.on_event)
+        daemon.metrics.registry.register(DhcpCollector(dhcp))  # type: ignore[arg-type]
 
 
 async def attach_warning(pump: MagPump, attach: AttachRequest) -> str | None:

@@ -6,7 +6,10 @@ labelled ``reason`` (drops before any session or tenant was known, e.g. unknown 
 ``dataplane_io_errors_total``, ``dataplane_icmp_errors_total`` labelled ``outcome`` (the ICMP errors owed to
 refused packets: sent, rate_limited, no_source_address, not_allowed). At a MAG that sends Router Advertisements
 (RFC 5213 6.7), :class:`RouterAdvertisementCollector`: ``router_advertisements_total`` labelled ``outcome`` (sent,
-send_error) and ``router_solicitations_total`` labelled ``outcome`` (valid, invalid).
+send_error) and ``router_solicitations_total`` labelled ``outcome`` (valid, invalid). At a MAG that is the DHCP
+server of its MNs (RFC 5844 3.4.1), :class:`DhcpCollector`: ``dhcp_replies_total`` labelled ``type`` (offer, ack,
+nak) and ``dhcp_requests_total`` labelled ``outcome`` (answered, invalid, send_error and each reason a request went
+unanswered, docs/dataplane.md "DHCP (RFC 5844 3.4.1)").
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from prometheus_client.metrics_core import Metric
 
 from pmip6.dataplane.counters import TrafficCounters
 from pmip6.dataplane.pump import Pump
+from pmip6.runtime.dhcp_server import DhcpService
 from pmip6.runtime.metrics import NAMESPACE
 from pmip6.runtime.router_advertisements import RouterAdvertisementCounters
 
@@ -79,6 +83,29 @@ class RouterAdvertisementCollector:
         solicitations.add_metric(["invalid"], counters.invalid_solicitations)
         yield advertisements
         yield solicitations
+
+
+class DhcpCollector:
+    """Registered on a MAG's registry beside :class:`DataplaneCollector`; reads the DHCP server's counters at each
+    scrape."""
+
+    def __init__(self, service: DhcpService) -> None:
+        self._service = service
+
+    def collect(self) -> Iterator[Metric]:
+        counters = self._service.counters
+        replies = CounterMetricFamily(f"{NAMESPACE}_dhcp_replies", "DHCP replies sent on the access links",
+                                      labels=["type"])
+        for kind, count in (("offer", counters.offers), ("ack", counters.acks), ("nak", counters.naks)):
+            replies.add_metric([kind], count)
+        requests = CounterMetricFamily(f"{NAMESPACE}_dhcp_requests", "DHCP messages received on the access links",
+                                       labels=["outcome"])
+        answered = counters.offers + counters.acks + counters.naks
+        for outcome, count in (("answered", answered), ("invalid", counters.invalid),
+                               ("send_error", counters.send_errors), *sorted(self._service.server.unanswered.items())):
+            requests.add_metric([outcome], count)
+        yield replies
+        yield requests
 
 
 def _unattributed(node: TrafficCounters, tenants: Iterable[TrafficCounters]) -> dict[str, int]:

@@ -42,7 +42,13 @@ from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
 from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
-from pmip6.runtime.dataplane_daemon import attach_dataplane, attach_warning, mag_pump, router_advertisements
+from pmip6.runtime.dataplane_daemon import (
+    attach_dataplane,
+    attach_warning,
+    dhcp_server,
+    mag_pump,
+    router_advertisements,
+)
 from pmip6.runtime.metrics import status_name
 from pmip6.runtime.views import NOT_NEGOTIATED
 from pmip6.naming import counted, endpoint_text
@@ -538,7 +544,10 @@ def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
     ``daemon.add_event_listener`` and ``daemon.add_component``."""
     daemon = MagDaemon(config, options)
     pump = mag_pump(config)
-    attach_dataplane(daemon, pump, None if pump is None else router_advertisements(pump.settings, daemon.expiry))
-    if pump is not None:
-        daemon.add_attach_check(partial(attach_warning, pump))
+    if pump is None:
+        attach_dataplane(daemon, pump)
+        return daemon
+    attach_dataplane(daemon, pump, router_advertisements(pump.settings, daemon.expiry),
+                     dhcp_server(pump.settings, daemon.mag.entry))
+    daemon.add_attach_check(partial(attach_warning, pump))
     return daemon

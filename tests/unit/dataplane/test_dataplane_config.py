@@ -118,6 +118,11 @@ def test_RFC5213_6_7_router_advertisements_keys() -> None:
         False, 4.0, ip_address("fe80::1"))
 
 
+def test_RFC5844_3_4_1_the_dhcp_server_is_on_unless_turned_off() -> None:
+    assert parse_mag_dataplane({}).dhcp_server is True  # type: ignore[union-attr]
+    assert parse_mag_dataplane({"dhcp_server": False}).dhcp_server is False  # type: ignore[union-attr]
+
+
 def test_RFC2473_4_1_1_e_no_encapsulation_limit_unless_configured() -> None:
     """RFC 2473 4.1.1 (d) is the node's configuration; without the key (e) applies: no option is added."""
     assert parse_mag_dataplane({}).encapsulation_limit is None  # type: ignore[union-attr]
@@ -147,6 +152,7 @@ def test_tunnel_mtu_defaults_to_what_every_format_fits_in_1500_octets() -> None:
     ({"encapsulation_limit": True}, "dataplane.encapsulation_limit: expected an integer"),
     ({"icmp_error_burst": 1.5}, "dataplane.icmp_error_burst: expected an integer"),
     ({"router_advertisements": "no"}, "dataplane.router_advertisements: expected true or false"),
+    ({"dhcp_server": "yes"}, "dataplane.dhcp_server: expected true or false"),
     ({"ra_max_interval": 3.5}, "dataplane.ra_max_interval: must be between 4.0 and 1800.0, got 3.5"),
     ({"ra_max_interval": 1801}, "dataplane.ra_max_interval: must be between 4.0 and 1800.0, got 1801"),
     ({"ra_max_interval": "600"}, "dataplane.ra_max_interval: expected a number"),

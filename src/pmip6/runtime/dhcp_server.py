@@ -1,0 +1,168 @@
+"""The MAG's DHCP server on its access links (RFC 5844 3.4.1): the sockets around
+:class:`pmip6.dataplane.dhcp_server.DhcpServer`, which decides what to answer.
+
+Per served access interface (one with a session whose PBA said "server", :meth:`DhcpServer.interfaces`), a UDP
+socket on port 67 bound to it (SO_BINDTODEVICE, SO_REUSEADDR: one per interface), allowed to broadcast
+(SO_BROADCAST); it opens when the interface gets such a session and closes when it has none. Replies go to port 68
+of 255.255.255.255 or of the client's ``ciaddr`` (RFC 2131 4.1) from the Server Identifier, the MN's default
+router address (RFC 5844 3.4, IP_PKTINFO's ``ipi_spec_dst``), which the access interface must hold. Malformed
+messages are counted and dropped; a failing socket or send is logged once per interface and error
+(``dhcp_server_error``) and tried again with the next request or binding event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pmip6.core.events import Event
+from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
+from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, MessageType, decode_dhcp
+from pmip6.wire.errors import DecodeError
+
+_log = logging.getLogger(__name__)
+
+_BUFFER = 1500
+"""A longer request is truncated, and then malformed (no End option)."""
+_IP_PKTINFO = 8
+"""IP_PKTINFO (linux/in.h; the socket module has it from Python 3.13 only)."""
+_PKTINFO = struct.Struct("@i4s4s")
+"""struct in_pktinfo (ip(7)): ipi_ifindex, ipi_spec_dst (the source address), ipi_addr."""
+
+
+@dataclass(slots=True)
+class DhcpCounters:
+    """What ``pmip6 show dataplane`` shows under ``dhcp``, besides the unanswered requests by reason."""
+
+    received: int = 0
+    """Well-formed messages received."""
+    invalid: int = 0
+    """Dropped: malformed (a DecodeError)."""
+    offers: int = 0
+    acks: int = 0
+    naks: int = 0
+    send_errors: int = 0
+
+
+class DhcpService:
+    """A daemon component (start/stop) and event listener that runs a :class:`DhcpServer` on its interfaces."""
+
+    def __init__(self, server: DhcpServer) -> None:
+        self.server = server
+        self.counters = DhcpCounters()
+        self._sockets: dict[str, socket.socket] = {}
+        self._errors: dict[str, str] = {}
+        """Per interface, the last error logged (it is logged again only when it changes or after a success)."""
+        self._stopped = False
+
+    def stats(self) -> dict[str, Any]:
+        counters = self.counters
+        return {"interfaces": sorted(self._sockets), "received": counters.received, "invalid": counters.invalid,
+                "offers": counters.offers, "acks": counters.acks, "naks": counters.naks,
+                "send_errors": counters.send_errors, "unanswered": dict(sorted(self.server.unanswered.items()))}
+
+    async def start(self) -> None:
+        self._stopped = False
+        self._sync()
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for interface in list(self._sockets):
+            self._close(interface)
+
+    def on_event(self, event: Event) -> None:
+        self.server.apply(event)
+        self._sync()
+
+    def _sync(self) -> None:
+        """Open the sockets of the served interfaces, close the others'."""
+        if self._stopped:
+            return
+        wanted = set(self.server.interfaces())
+        for interface in [name for name in self._sockets if name not in wanted]:
+            self._close(interface)
+        for interface in sorted(wanted - self._sockets.keys()):
+            try:
+                self._open(interface)
+            except OSError as error:
+                self._failed(interface, f"cannot listen on UDP port {SERVER_PORT} of access interface {interface}: "
+                                        f"{error}")
+
+    def _open(self, interface: str) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+            sock.bind(("0.0.0.0", SERVER_PORT))
+        except OSError:
+            sock.close()
+            raise
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._receive, interface, sock)
+        self._sockets[interface] = sock
+
+    def _close(self, interface: str) -> None:
+        sock = self._sockets.pop(interface)
+        asyncio.get_running_loop().remove_reader(sock.fileno())
+        sock.close()
+        self._errors.pop(interface, None)
+
+    def _receive(self, interface: str, sock: socket.socket) -> None:
+        """Answer the requests waiting on ``interface``'s socket."""
+        while True:
+            try:
+                data, source = sock.recvfrom(_BUFFER)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                _log.debug("dhcp: receiving on %s: %s", interface, error)
+                return
+            try:
+                request = decode_dhcp(data)
+            except DecodeError as error:
+                self.counters.invalid += 1
+                _log.debug("dhcp: malformed message from %s on %s dropped: %s", source[0], interface, error)
+                continue
+            self.counters.received += 1
+            reply = self.server.answer(interface, request, time.time())
+            if reply is not None:
+                self._send(sock, reply)
+
+    def _send(self, sock: socket.socket, reply: DhcpReply) -> None:
+        interface = reply.interface
+        try:
+            pktinfo = _PKTINFO.pack(socket.if_nametoindex(interface), reply.source.packed, bytes(4))
+            sock.sendmsg([reply.message.encode()], [(socket.IPPROTO_IP, _IP_PKTINFO, pktinfo)], 0,
+                          (str(reply.destination), CLIENT_PORT))
+        except OSError as error:
+            self.counters.send_errors += 1
+            if error.errno in (errno.EINVAL, errno.EADDRNOTAVAIL):
+                text = (f"access interface {interface} does not hold the default router address {reply.source} "
+                        f"({error.strerror}), the DHCP Server Identifier (RFC 5844 3.4): no DHCP reply leaves it "
+                        f"until it does")
+            else:
+                text = f"cannot send a DHCP reply to {reply.destination} on access interface {interface}: {error}"
+            self._failed(interface, text)
+            return
+        self._errors.pop(interface, None)
+        kind = reply.message.message_type
+        if kind is MessageType.OFFER:
+            self.counters.offers += 1
+        elif kind is MessageType.ACK:
+            self.counters.acks += 1
+        else:
+            self.counters.naks += 1
+        _log.debug("dhcp: %s of %s to %s on %s", kind.name if kind else "reply", reply.message.yiaddr,
+                   reply.destination, interface)
+
+    def _failed(self, interface: str, text: str) -> None:
+        if self._errors.get(interface) != text:
+            self._errors[interface] = text
+            _log.error("dhcp: %s", text, extra={"fields": {"event": "dhcp_server_error", "interface": interface}})

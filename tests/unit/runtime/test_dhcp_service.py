@@ -1,0 +1,110 @@
+"""The MAG's DHCP server as [dataplane] builds it, and its sockets on a private loopback: one per served interface,
+opened and closed with the sessions, replies from the Server Identifier, malformed requests counted (the access
+links themselves: tests/integration/test_dhcp_netns.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+
+from pmip6.core.bul import BindingUpdateListEntry, BulState
+from pmip6.core.events import BindingEstablished, BindingRemoved, Peer
+from pmip6.dataplane.settings import MagDataplaneSettings
+from pmip6.runtime.config import load_mag_config
+from pmip6.runtime.daemon import DaemonOptions
+from pmip6.runtime.dataplane_daemon import dhcp_server
+from pmip6.runtime.mag_daemon import build_mag_daemon
+from pmip6.wire.dhcp import BOOTREQUEST, CLIENT_PORT, SERVER_PORT, DhcpMessage, MessageType, OptionCode, decode_dhcp
+
+LOOPBACK = IPv4Address("127.0.0.1")
+MAC = bytes.fromhex("020000000001")
+
+
+def test_dhcp_server_false_leaves_the_access_links_to_another_dhcp_service() -> None:
+    assert dhcp_server(MagDataplaneSettings(dhcp_server=False), lambda mn_id: None) is None
+    service = dhcp_server(MagDataplaneSettings(tunnel_mtu=1400), lambda mn_id: None)
+    assert service is not None and service.server.tunnel_mtu == 1400
+
+
+def test_a_mag_with_a_dataplane_exports_the_dhcp_counters(tmp_path: Path) -> None:
+    """docs/dataplane.md "DHCP (RFC 5844 3.4.1)": the DHCP families are on the MAG's registry, unless it is off."""
+    for enabled in (True, False):
+        (tmp_path / "mag.toml").write_text('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1:9"\n'
+                                           f'[dataplane]\ndhcp_server = {str(enabled).lower()}\n')
+        daemon = build_mag_daemon(load_mag_config(tmp_path / "mag.toml"), DaemonOptions())
+        text = generate_latest(daemon.metrics.registry).decode()
+        assert ('pmip6_dhcp_replies_total{type="offer"} 0.0' in text) is enabled
+        assert ('pmip6_dhcp_requests_total{outcome="invalid"} 0.0' in text) is enabled
+
+
+def _entry() -> BindingUpdateListEntry:
+    """An MN on ``lo`` whose home address and default router are the loopback's: the replies reach the test."""
+    return BindingUpdateListEntry(b"mn1@opA.example", Peer(IPv4Address("192.0.2.2"), 5436), IPv4Address("192.0.2.1"),
+                                  4, 1, access_interface="lo", state=BulState.REGISTERED, ipv4_home_address=LOOPBACK,
+                                  ipv4_prefix_length=8, ipv4_default_router=LOOPBACK, dhcp_server=True,
+                                  expires_at=4e9, registered_at=1.0)
+
+
+@pytest.mark.usefixtures("private_loopback")
+def test_the_service_listens_while_the_interface_is_served_and_answers_from_the_server_identifier() -> None:
+    entry = _entry()
+    service = dhcp_server(MagDataplaneSettings(), {entry.mn_id: entry}.get)
+    assert service is not None
+
+    async def scenario() -> tuple[bytes, tuple[str, int], list[str]]:
+        await service.start()
+        service.on_event(BindingEstablished(entry.session()))
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+        client.bind(("0.0.0.0", CLIENT_PORT))
+        client.setblocking(False)
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sock_sendto(client, b"\x01" * 300, ("127.0.0.1", SERVER_PORT))  # malformed
+            renewal = DhcpMessage(BOOTREQUEST, 9, MAC, ciaddr=LOOPBACK,
+                                  options=((OptionCode.MESSAGE_TYPE, bytes([MessageType.REQUEST])),))
+            await loop.sock_sendto(client, renewal.encode(), ("127.0.0.1", SERVER_PORT))
+            data, source = await asyncio.wait_for(loop.sock_recvfrom(client, 1500), 5)
+        finally:
+            client.close()
+        open_interfaces = service.stats()["interfaces"]
+        service.on_event(BindingRemoved(entry.session(), "detached"))
+        await service.stop()
+        return data, source, open_interfaces
+
+    data, source, open_interfaces = asyncio.run(scenario())
+    reply = decode_dhcp(data)
+    assert (reply.message_type, reply.xid, reply.yiaddr) == (MessageType.ACK, 9, LOOPBACK)
+    assert source == ("127.0.0.1", SERVER_PORT)
+    assert open_interfaces == ["lo"]
+    stats = service.stats()
+    assert stats["interfaces"] == [], "no session left on lo: its socket closed"
+    assert (stats["received"], stats["invalid"], stats["acks"], stats["offers"], stats["naks"]) == (1, 1, 1, 0, 0)
+
+
+@pytest.mark.usefixtures("private_loopback")
+def test_a_port_taken_is_logged_once_and_tried_again_at_the_next_event(caplog: pytest.LogCaptureFixture) -> None:
+    entry = _entry()
+    service = dhcp_server(MagDataplaneSettings(), {entry.mn_id: entry}.get)
+    assert service is not None
+
+    async def scenario() -> list[str]:
+        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # another DHCP server, without SO_REUSEADDR
+        other.bind(("0.0.0.0", SERVER_PORT))
+        await service.start()
+        service.on_event(BindingEstablished(entry.session()))
+        service.on_event(BindingEstablished(entry.session()))
+        other.close()
+        service.on_event(BindingEstablished(entry.session()))
+        opened = service.stats()["interfaces"]
+        await service.stop()
+        return opened
+
+    assert asyncio.run(scenario()) == ["lo"]
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1 and "cannot listen on UDP port 67 of access interface lo" in errors[0].getMessage()
