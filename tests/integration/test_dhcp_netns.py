@@ -13,9 +13,7 @@ namespaces and processes are removed whatever happens.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,17 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyroute2 import netns
-
+from access_link_lab import AccessLinkLab, access_link_lab
 from dataplane_lab import requires_netns
-from pmip6.lab.daemons import spawn, stop, wait_ready
-from pmip6.lab.namespaces import remove_stale
-from pmip6.runtime.control import control_request
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
 STALE = "dhcp"
-_RUNS = itertools.count()
 MN_ID = "mn1@opA.example"
 LMA_TOML = """
 [lma]
@@ -133,22 +126,7 @@ else:
 
 
 @dataclass(frozen=True, slots=True)
-class Lab:
-    prefix: str
-    directory: Path
-
-    def sh(self, command: str) -> str:
-        done = subprocess.run(["bash", "-c", command.replace("{p}", self.prefix)], capture_output=True, text=True,
-                              timeout=60, check=False)
-        assert done.returncode == 0, f"{command!r}: {done.stdout}{done.stderr}"
-        return done.stdout
-
-    def pmip6(self, *arguments: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "pmip6", *arguments], cwd=self.directory, capture_output=True,
-                              text=True, timeout=30, check=False)
-        assert done.returncode == 0, f"pmip6 {arguments}: {done.stdout}{done.stderr}"
-        return done.stdout
-
+class Lab(AccessLinkLab):
     def in_mn(self, script: str, *arguments: str) -> Any:
         done = subprocess.run(["ip", "netns", "exec", f"{self.prefix}mn", sys.executable, "-c", script, *arguments],
                               capture_output=True, text=True, timeout=60, check=False)
@@ -156,30 +134,13 @@ class Lab:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def dhcp(self) -> dict[str, Any]:
-        result: dict[str, Any] = control_request(self.directory / "mag.sock", {"command": "dataplane"})
-        return result["dhcp"]
+        return self.dataplane("dhcp")
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    remove_stale(STALE)
-    prefix = f"{STALE}{os.getpid()}-{next(_RUNS)}-"
-    (tmp_path / "lma.toml").write_text(LMA_TOML)
-    (tmp_path / "mag.toml").write_text(MAG_TOML)
-    daemons = []
-    try:
-        made = Lab(prefix, tmp_path)
-        made.sh(NETWORK)
-        for role in ("lma", "mag"):
-            log = tmp_path / f"{role}.log"
-            daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log, cwd=tmp_path))
-            wait_ready(tmp_path / f"{role}.sock", daemons[-1], log)
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, LMA_TOML, MAG_TOML) as made:
         yield made
-    finally:
-        stop(daemons[::-1])
-        for space in netns.listnetns():
-            if space.startswith(prefix):
-                netns.remove(space)
 
 
 def test_RFC5844_3_4_1_a_dhcp_client_gets_its_home_address_mask_and_router_from_the_mag(lab: Lab) -> None:

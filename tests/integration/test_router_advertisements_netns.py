@@ -12,8 +12,6 @@ removed whatever happens.
 
 from __future__ import annotations
 
-import itertools
-import os
 import subprocess
 import sys
 import time
@@ -23,17 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyroute2 import netns
 
+from access_link_lab import AccessLinkLab, access_link_lab
 from dataplane_lab import requires_netns
-from pmip6.lab.daemons import spawn, stop, wait_ready
-from pmip6.lab.namespaces import remove_stale
-from pmip6.runtime.control import control_request
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
 STALE = "ra"
-_RUNS = itertools.count()
 POLL_TIMEOUT = 15.0
 HNP = "2001:db8:100:"
 LMA_TOML = """
@@ -96,25 +90,9 @@ sock.sendto(RouterSolicitation().encode(), ("ff02::2", 0, 0, socket.if_nametoind
 
 
 @dataclass(frozen=True, slots=True)
-class Lab:
-    prefix: str
-    directory: Path
-
-    def sh(self, command: str) -> str:
-        done = subprocess.run(["bash", "-c", command.replace("{p}", self.prefix)], capture_output=True, text=True,
-                              timeout=30, check=False)
-        assert done.returncode == 0, f"{command!r}: {done.stdout}{done.stderr}"
-        return done.stdout
-
-    def pmip6(self, *arguments: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "pmip6", *arguments], cwd=self.directory, capture_output=True,
-                              text=True, timeout=30, check=False)
-        assert done.returncode == 0, f"pmip6 {arguments}: {done.stdout}{done.stderr}"
-        return done.stdout
-
+class Lab(AccessLinkLab):
     def advertisements(self) -> dict[str, Any]:
-        result: dict[str, Any] = control_request(self.directory / "mag.sock", {"command": "dataplane"})
-        return result["router_advertisements"]
+        return self.dataplane("router_advertisements")
 
     def solicit(self, hop_limit: int) -> None:
         subprocess.run(["ip", "netns", "exec", f"{self.prefix}mn", sys.executable, "-c", SOLICIT, str(hop_limit)],
@@ -136,24 +114,8 @@ def until(condition: Callable[[], bool], what: str) -> None:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    remove_stale(STALE)
-    prefix = f"{STALE}{os.getpid()}-{next(_RUNS)}-"
-    (tmp_path / "lma.toml").write_text(LMA_TOML)
-    (tmp_path / "mag.toml").write_text(MAG_TOML)
-    daemons = []
-    try:
-        made = Lab(prefix, tmp_path)
-        made.sh(NETWORK)
-        for role in ("lma", "mag"):
-            log = tmp_path / f"{role}.log"
-            daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log, cwd=tmp_path))
-            wait_ready(tmp_path / f"{role}.sock", daemons[-1], log)
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, LMA_TOML, MAG_TOML) as made:
         yield made
-    finally:
-        stop(daemons[::-1])
-        for space in netns.listnetns():
-            if space.startswith(prefix):
-                netns.remove(space)
 
 
 def test_RFC5213_6_7_mn_configures_itself_from_the_mags_router_advertisements(lab: Lab) -> None:

@@ -71,6 +71,7 @@ _CHADDR_AT = 28
 _MAX_HLEN = 16
 _ADDRESS_OPTIONS = (OptionCode.REQUESTED_ADDRESS, OptionCode.SERVER_IDENTIFIER)
 _ANY = IPv4Address(0)
+_MESSAGE_TYPES = frozenset(MessageType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,7 @@ def _check_option(code: int, value: bytes, offset: int) -> None:
     """The options this server interprets have the lengths and values RFC 2132 gives them."""
     if code == OptionCode.OPTION_OVERLOAD:
         raise DecodeError("option overload", offset, "options in sname or file (RFC 2132 9.3) are not supported")
-    if code == OptionCode.MESSAGE_TYPE and (len(value) != 1 or not MessageType.DISCOVER <= value[0] <= MessageType.INFORM):
+    if code == OptionCode.MESSAGE_TYPE and (len(value) != 1 or value[0] not in _MESSAGE_TYPES):
         raise DecodeError("DHCP message type", offset, f"expected one octet from 1 to 8, got {value.hex() or 'none'}")
     if code in _ADDRESS_OPTIONS and len(value) != 4:
         raise DecodeError(OptionCode(code).name.lower().replace("_", " "), offset,

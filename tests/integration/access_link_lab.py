@@ -1,0 +1,76 @@
+"""A MAG's access link on real processes: namespaces ``<stale><pid>-<n>-{mn,mag,lma,opa}`` built by a shell script,
+``pmip6 lma`` and ``pmip6 mag`` started in theirs, and everything removed whatever happens. Used by the tests of
+what the MAG serves on the link (Router Advertisements, DHCP)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pyroute2 import netns
+
+from pmip6.lab.daemons import spawn, stop, wait_ready
+from pmip6.lab.namespaces import remove_stale
+from pmip6.runtime.control import control_request
+
+_RUNS = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLinkLab:
+    """``{p}`` in a command is the namespaces' prefix; the daemons' files and sockets are in ``directory``."""
+
+    prefix: str
+    directory: Path
+
+    def sh(self, command: str) -> str:
+        done = subprocess.run(["bash", "-c", command.replace("{p}", self.prefix)], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 0, f"{command!r}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    def pmip6(self, *arguments: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "pmip6", *arguments], cwd=self.directory, capture_output=True,
+                              text=True, timeout=30, check=False)
+        assert done.returncode == 0, f"pmip6 {arguments}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    def dataplane(self, section: str) -> dict[str, Any]:
+        """A section of the MAG's ``pmip6 show dataplane``."""
+        result: dict[str, Any] = control_request(self.directory / "mag.sock", {"command": "dataplane"})
+        return result[section]
+
+
+_Lab = TypeVar("_Lab", bound=AccessLinkLab)
+
+
+@contextmanager
+def access_link_lab(kind: type[_Lab], stale: str, directory: Path, network: str, lma_toml: str,
+                    mag_toml: str) -> Iterator[_Lab]:
+    """A ``kind`` lab: ``network`` run, the daemons started with these configurations, all gone at the end."""
+    remove_stale(stale)
+    prefix = f"{stale}{os.getpid()}-{next(_RUNS)}-"
+    (directory / "lma.toml").write_text(lma_toml)
+    (directory / "mag.toml").write_text(mag_toml)
+    daemons = []
+    try:
+        made = kind(prefix, directory)
+        made.sh(network)
+        for role in ("lma", "mag"):
+            log = directory / f"{role}.log"
+            daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log,
+                                 cwd=directory))
+            wait_ready(directory / f"{role}.sock", daemons[-1], log)
+        yield made
+    finally:
+        stop(daemons[::-1])
+        for space in netns.listnetns():
+            if space.startswith(prefix):
+                netns.remove(space)
