@@ -25,6 +25,9 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
   MAG to consider; pmip6 does not do it).
 - Replies go to ``ciaddr`` when the client has one and it is no DHCPNAK, else to 255.255.255.255 (RFC 2131 4.1),
   from the Server Identifier.
+- An MN is an untrusted host: each access interface answers at most :data:`REPLY_BURST` requests at once and
+  :data:`REPLY_RATE` a second after that (a token bucket; more are ``rate_limited``), so a client flooding its link
+  gets neither as many replies nor as many log lines (DHCPRELEASE, DHCPDECLINE) from the MAG.
 - Not answered, and counted by reason (:attr:`DhcpServer.unanswered`): no session on the interface, an MN whose
   PBA said "relay" (3.4.2 is not implemented) or gave no IPv4 home address or default router, another server's
   request, a request without a type or address, and the client of a link shared by several sessions that is none
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
 from pmip6.core.bul import BindingUpdateListEntry
+from pmip6.core.token_bucket import TokenBucket
 from pmip6.core.events import (
     BindingDeregistered,
     BindingEstablished,
@@ -60,6 +64,9 @@ BROADCAST = IPv4Address("255.255.255.255")
 RENEWAL_FRACTION = 0.5
 REBINDING_FRACTION = 0.875
 """T1 and T2 as fractions of the lease (RFC 2131 4.4.5's defaults)."""
+REPLY_RATE = 10.0
+REPLY_BURST = 20
+"""Per access interface: a client's exchange is two requests, its retransmissions seconds apart (RFC 2131 4.1)."""
 _ANY = IPv4Address(0)
 _CLIENT_REQUESTS = (MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE,
                     MessageType.INFORM)
@@ -83,6 +90,8 @@ class _Link:
     served: set[bytes] = field(default_factory=set)
     warned: frozenset[bytes] = frozenset()
     """The MNs the last ``dhcp_shared_link`` warning named."""
+    requests: TokenBucket = field(default_factory=lambda: TokenBucket(REPLY_RATE, REPLY_BURST))
+    """The client requests the interface still answers (see the module docstring)."""
 
 
 class DhcpServer:
@@ -118,6 +127,8 @@ class DhcpServer:
         entry = self._client(interface, request)
         if entry is None:
             return None
+        if not self._links[interface].requests.take(now):
+            return self._unanswered("rate_limited")
         home, router = entry.ipv4_home_address, entry.ipv4_default_router
         if home is None:
             return self._unanswered("no_ipv4_home_address")

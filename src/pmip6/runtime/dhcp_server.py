@@ -23,6 +23,7 @@ from typing import Any
 
 from pmip6.core.events import Event
 from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
+from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, MessageType, decode_dhcp
 from pmip6.wire.errors import DecodeError
 
@@ -115,8 +116,9 @@ class DhcpService:
         self._errors.pop(interface, None)
 
     def _receive(self, interface: str, sock: socket.socket) -> None:
-        """Answer the requests waiting on ``interface``'s socket."""
-        while True:
+        """Answer the requests waiting on ``interface``'s socket, at most :data:`RECEIVE_BATCH` of them: the loop
+        turns before the next (a client flooding its link does not hold the signaling up)."""
+        for _ in range(RECEIVE_BATCH):
             try:
                 data, source = sock.recvfrom(_BUFFER)
             except (BlockingIOError, InterruptedError):

@@ -12,7 +12,7 @@ from scapy.layers.dhcp import BOOTP, DHCP
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, Peer
-from pmip6.dataplane.dhcp_server import BROADCAST, DhcpReply, DhcpServer
+from pmip6.dataplane.dhcp_server import BROADCAST, REPLY_BURST, REPLY_RATE, DhcpReply, DhcpServer
 from pmip6.wire.dhcp import BOOTREPLY, MessageType, OptionCode, decode_dhcp
 
 NOW = 1_700_000_000.0
@@ -214,3 +214,16 @@ def test_several_sessions_without_mn_ll_id_get_no_answer_and_a_warning_naming_th
     assert mag.ask(DISCOVER, chaddr=MAC2) is None
     assert mag.ask(DISCOVER) is not None, "the MN attached with its MN-LL-ID is still told apart"
     assert mag.server.unanswered == {"unknown_client": 1}
+
+
+def test_a_client_flooding_its_link_is_answered_within_the_interfaces_rate() -> None:
+    """An MN is an untrusted host: REPLY_BURST requests answered at once, then REPLY_RATE a second; the others are
+    counted ``rate_limited``, DHCPRELEASEs included (each would be a log line)."""
+    mag = Mag()
+    mag.register(_entry())
+    replies = [mag.ask(DISCOVER) for _ in range(REPLY_BURST + 5)]
+    assert sum(reply is not None for reply in replies) == REPLY_BURST
+    assert mag.ask(("message-type", "release"), ciaddr=str(HOME1)) is None
+    assert mag.server.unanswered == {"rate_limited": 6}
+    later = [mag.ask(DISCOVER, now=NOW + 1) for _ in range(int(REPLY_RATE) + 1)]
+    assert sum(reply is not None for reply in later) == REPLY_RATE

@@ -19,6 +19,7 @@ from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.dataplane_daemon import dhcp_server
 from pmip6.runtime.mag_daemon import build_mag_daemon
+from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import BOOTREQUEST, CLIENT_PORT, SERVER_PORT, DhcpMessage, MessageType, OptionCode, decode_dhcp
 
 LOOPBACK = IPv4Address("127.0.0.1")
@@ -108,3 +109,27 @@ def test_a_port_taken_is_logged_once_and_tried_again_at_the_next_event(caplog: p
     assert asyncio.run(scenario()) == ["lo"]
     errors = [record for record in caplog.records if record.levelname == "ERROR"]
     assert len(errors) == 1 and "cannot listen on UDP port 67 of access interface lo" in errors[0].getMessage()
+
+
+@pytest.mark.usefixtures("private_loopback")
+def test_one_readiness_callback_reads_at_most_a_batch_so_a_flooding_client_cannot_hold_the_loop() -> None:
+    entry = _entry()
+    service = dhcp_server(MagDataplaneSettings(), {entry.mn_id: entry}.get)
+    assert service is not None
+
+    async def scenario() -> tuple[int, int]:
+        await service.start()
+        service.on_event(BindingEstablished(entry.session()))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            for _ in range(RECEIVE_BATCH + 10):
+                client.sendto(b"\x01" * 300, ("127.0.0.1", SERVER_PORT))  # malformed: counted, dropped
+        service._receive("lo", service._sockets["lo"])
+        first = service.counters.invalid
+        for _ in range(200):  # the loop's own readiness callback reads the rest
+            if service.counters.invalid == RECEIVE_BATCH + 10:
+                break
+            await asyncio.sleep(0.01)
+        await service.stop()
+        return first, service.counters.invalid
+
+    assert asyncio.run(scenario()) == (RECEIVE_BATCH, RECEIVE_BATCH + 10)
