@@ -29,6 +29,7 @@ from typing import Any
 
 from pmip6.core.events import Event
 from pmip6.dataplane.home_link import Advertisement, RouterAdvertiser, advertised_mtu
+from pmip6.dataplane.pump import BATCH
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.ndp import ROUTER_SOLICITATION, decode_router_solicitation
 
@@ -182,9 +183,10 @@ class RouterAdvertisementService:
         self._errors.pop(interface, None)
 
     def _receive(self, interface: str, sock: socket.socket) -> None:
-        """Read the Router Solicitations waiting on ``interface``'s socket and have the valid ones answered."""
+        """Read the Router Solicitations waiting on ``interface``'s socket, at most ``BATCH`` per wake-up as the pump's
+        readers do (a hostile MN's flood cannot hold the event loop), and have the valid ones answered."""
         solicited = False
-        while True:
+        for _ in range(BATCH):
             try:
                 data, ancillary, _flags, address = sock.recvmsg(_BUFFER, socket.CMSG_SPACE(4))
             except (BlockingIOError, InterruptedError):
