@@ -76,6 +76,8 @@ class RouterAdvertisementService:
         self.link_local = link_local
         self.counters = RouterAdvertisementCounters()
         self._sockets: dict[str, socket.socket] = {}
+        self._indexes: dict[str, int] = {}
+        """The interface index each socket was bound to (SO_BINDTODEVICE and the ff02::2 membership keep it)."""
         self._errors: dict[str, str] = {}
         """Per interface, the last error logged (it is logged again only when it changes or after a success)."""
         self._timer: asyncio.TimerHandle | None = None
@@ -119,8 +121,8 @@ class RouterAdvertisementService:
     def _send(self, advertisement: Advertisement) -> None:
         interface = advertisement.interface
         try:
-            sock = self._socket(interface)
             index = socket.if_nametoindex(interface)
+            sock = self._socket(interface, index)
             mtu, link_layer = _link(sock, interface)
             message = replace(advertisement.message, source_link_layer_address=link_layer,
                               mtu=advertised_mtu(self.tunnel_mtu, mtu)).encode()
@@ -151,16 +153,19 @@ class RouterAdvertisementService:
             _log.error("router advertisements: %s", text, extra={"fields": {
                 "event": "router_advertisement_error", "interface": interface}})
 
-    def _socket(self, interface: str) -> socket.socket:
-        """The interface's socket, opened now if it has none."""
+    def _socket(self, interface: str, index: int) -> socket.socket:
+        """The socket of ``interface``, whose index is ``index`` now: opened if it has none, or opened again if the
+        interface was created anew since (its old socket, bound to the old index, would still send but never receive
+        a Router Solicitation again)."""
         sock = self._sockets.get(interface)
-        if sock is not None:
+        if sock is not None and self._indexes[interface] == index:
             return sock
+        if sock is not None:
+            self._close(interface)
         sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
         try:
             sock.setblocking(False)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
-            index = socket.if_nametoindex(interface)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, _HOP_LIMIT)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, _HOP_LIMIT)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
@@ -173,11 +178,12 @@ class RouterAdvertisementService:
             sock.close()
             raise
         asyncio.get_running_loop().add_reader(sock.fileno(), self._receive, interface, sock)
-        self._sockets[interface] = sock
+        self._sockets[interface], self._indexes[interface] = sock, index
         return sock
 
     def _close(self, interface: str) -> None:
         sock = self._sockets.pop(interface)
+        del self._indexes[interface]
         asyncio.get_running_loop().remove_reader(sock.fileno())
         sock.close()
         self._errors.pop(interface, None)

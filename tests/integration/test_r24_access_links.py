@@ -1,0 +1,67 @@
+"""Review 24: the MAG's access links on real processes (RFC 5213 6.7 Router Advertisements), in namespaces
+``r24<pid>-<n>-*`` built as docs/dataplane.md's IPv6 recipe ("An IPv6 mobile node"), ``ra_max_interval = 4``.
+Bounded traffic (a few RAs); namespaces and processes are removed whatever happens."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyroute2 import netns
+from test_router_advertisements_netns import HNP, LMA_TOML, MAG_TOML, NETWORK, Lab, until
+
+from dataplane_lab import requires_netns
+from pmip6.lab.daemons import spawn, stop, wait_ready
+from pmip6.lab.namespaces import remove_stale
+
+pytestmark = [requires_netns, pytest.mark.netns]
+
+STALE = "r24"
+_RUNS = itertools.count()
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    remove_stale(STALE)
+    prefix = f"{STALE}{os.getpid()}-{next(_RUNS)}-"
+    (tmp_path / "lma.toml").write_text(LMA_TOML)
+    (tmp_path / "mag.toml").write_text(MAG_TOML)
+    daemons = []
+    try:
+        made = Lab(prefix, tmp_path)
+        made.sh(NETWORK)
+        made.sh("ip -n {p}mag addr add fe80::1/64 dev acc1 nodad")
+        for role in ("lma", "mag"):
+            log = tmp_path / f"{role}.log"
+            daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log, cwd=tmp_path))
+            wait_ready(tmp_path / f"{role}.sock", daemons[-1], log)
+        yield made
+    finally:
+        stop(daemons[::-1])
+        for space in netns.listnetns():
+            if space.startswith(prefix):
+                netns.remove(space)
+
+
+def test_r24_an_access_interface_created_again_gets_router_advertisements_again(lab: Lab) -> None:
+    """The MN's access link goes away and comes back under the same name (a re-plugged link, a PPP or per-MN device
+    made anew) while its session stays: the RA socket, bound (SO_BINDTODEVICE) to the old interface's index and joined to
+ff02::2 there, must not be kept forever: it still sends (the destination's scope names the new index) but receives
+no Router Solicitation again."""
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", "mn1@opA.example", "--att", "4",
+              "--interface", "acc1", "--ipv6")
+    until(lambda: HNP in lab.mn_address() and "via fe80::1" in lab.mn_route(), "the MN configured by the RAs")
+
+    lab.sh("ip -n {p}mag link del acc1")
+    lab.sh("ip link add eth0 netns {p}mn type veth peer name acc1 netns {p}mag\n"
+           "ip netns exec {p}mn sysctl -qw net.ipv6.conf.eth0.accept_ra=1\n"
+           "ip -n {p}mn link set eth0 up; ip -n {p}mag link set acc1 up\n"
+           "ip -n {p}mag addr add fe80::1/64 dev acc1 nodad")
+    until(lambda: HNP in lab.mn_address() and "via fe80::1" in lab.mn_route(), "the MN on the new link configured")
+    before = lab.advertisements()
+    lab.solicit(255)  # RFC 4861 6.2.6: answered, and the MN need not wait for the next periodic RA (up to 600 s)
+    until(lambda: lab.advertisements()["solicitations"] == before["solicitations"] + 1,
+          "the MN's Router Solicitation on the new link received")
