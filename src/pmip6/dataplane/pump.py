@@ -116,6 +116,7 @@ from pmip6.dataplane.routing import (
     naming_netlink,
     open_netlink,
     release_routers,
+    restore_routers,
     restore_routes,
     route_interface,
     set_up,
@@ -1043,9 +1044,9 @@ class MagPump(Pump):
         section 3.2.3.2, :func:`hold_routers`): at the context's opening (taking over what a killed run left), and
         later only if a session needs one it does not hold yet. An address no session needs any more stays until
         the context closes: removing it at once could take the interface's last IPv4 address, and the kernel the
-        context's routes with it."""
-        routers = {str(session.ipv4_default_router) for session in self.mag.access_sessions(interface)
-                   if session.ipv4_default_router is not None}
+        context's routes with it. A router the interface loses meanwhile comes back at the next address or link
+        notification (:meth:`_restore_routes`)."""
+        routers = self._wanted_routers(interface)
         state = self._routers.get(interface)
         if state is None:
             state = self._routers[interface] = HeldRouters()
@@ -1059,10 +1060,23 @@ class MagPump(Pump):
         async with self._lock:
             await super()._refresh_icmp_sources()
 
+    def _wanted_routers(self, interface: str) -> set[str]:
+        """The IPv4 default routers of ``interface``'s sessions (RFC 5844 section 3.2.3.2)."""
+        return {str(session.ipv4_default_router) for session in self.mag.access_sessions(interface)
+                if session.ipv4_default_router is not None}
+
     async def _restore_routes(self) -> None:
-        """Under the lock: a context closing meanwhile must not have its routes put back."""
+        """Under the lock: a context closing meanwhile must not have its routes put back, nor its routers. The open
+        contexts' interfaces first get back the routers they lost (:func:`restore_routers`: an ``ip addr flush``, the
+        interface created anew), without which the kernel answers the MNs' ARP for their default router no more."""
         async with self._lock:
-            await super()._restore_routes()
+            held = {interface: (routers, state) for interface, state in self._routers.items()
+                    if interface in self._contexts and (routers := self._wanted_routers(interface))}
+            try:
+                if held:
+                    await self.netlink(restore_routers, self.ipr, held)
+            finally:
+                await super()._restore_routes()
 
     def _context_steerings(self) -> list[Steering]:
         return list(self._contexts.values())

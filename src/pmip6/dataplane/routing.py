@@ -48,7 +48,7 @@ from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl.fibmsg import FR_ACT_BLACKHOLE, FR_ACT_TO_TBL
 
-from pmip6.dataplane.address_dump import addresses
+from pmip6.dataplane.address_dump import InterfaceAddress, addresses
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.netlink_dump import netns_of
 from pmip6.dataplane.route_dump import DefaultRoute, default_routes, route_oif
@@ -277,12 +277,39 @@ def hold_routers(ipr: IPRoute, interface: str, routers: Iterable[str], state: He
     addresses are read in one dump (``pmip6.dataplane.address_dump``): one it holds already is left as it is, and
     one tagged :data:`RTPROT_PMIP6` is taken as pmip6's (an earlier run killed before it removed it), whether a
     router still needs it or not; ``state`` records them all, and what was added before a failure."""
-    index = interface_index(ipr, interface)
-    for found in addresses(ipr, socket.AF_INET):
-        if found.index == index:
-            if found.protocol == RTPROT_PMIP6:
-                state.added.add(found.address)
-            state.held.add(found.address)
+    _hold(ipr, interface, interface_index(ipr, interface), routers, state, addresses(ipr, socket.AF_INET))
+
+
+def restore_routers(ipr: IPRoute, held: Mapping[str, tuple[Iterable[str], HeldRouters]]) -> None:
+    """After an address or link notification: give each interface of ``held`` back a router it lost (its address
+    flushed by hand or by a tool, the interface created anew), as :func:`hold_routers` does, with one dump of the
+    namespace's IPv4 addresses for them all, so that a notification costs a dump and an address write per router
+    missing; the write's own notification finds nothing missing. An interface that is gone is skipped; every
+    interface is tried, and the first error is raised after."""
+    indexes = interface_indexes(ipr)
+    found = addresses(ipr, socket.AF_INET)
+    failed: OSError | None = None
+    for interface, (routers, state) in held.items():
+        if (index := indexes.get(interface)) is None:
+            continue
+        try:
+            _hold(ipr, interface, index, routers, state, found)
+        except OSError as error:
+            failed = failed or error
+    if failed is not None:
+        raise failed
+
+
+def _hold(ipr: IPRoute, interface: str, index: int, routers: Iterable[str], state: HeldRouters,
+          found: Iterable[InterfaceAddress]) -> None:
+    """:func:`hold_routers` of interface ``index``, whose addresses are among ``found``: ``state.held`` becomes what
+    it holds now."""
+    state.held = set()
+    for address in found:
+        if address.index == index:
+            if address.protocol == RTPROT_PMIP6:
+                state.added.add(address.address)
+            state.held.add(address.address)
     for router in routers:
         if router in state.held:
             continue
