@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,10 @@ STALE = "r24"
 _RUNS = itertools.count()
 
 
+DAEMONS: dict[str, subprocess.Popen[bytes]] = {}
+"""The running test's daemons, by role."""
+
+
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
     remove_stale(STALE)
@@ -38,8 +43,10 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
             log = tmp_path / f"{role}.log"
             daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log, cwd=tmp_path))
             wait_ready(tmp_path / f"{role}.sock", daemons[-1], log)
+            DAEMONS[role] = daemons[-1]
         yield made
     finally:
+        DAEMONS.clear()
         stop(daemons[::-1])
         for space in netns.listnetns():
             if space.startswith(prefix):
@@ -65,3 +72,14 @@ no Router Solicitation again."""
     lab.solicit(255)  # RFC 4861 6.2.6: answered, and the MN need not wait for the next periodic RA (up to 600 s)
     until(lambda: lab.advertisements()["solicitations"] == before["solicitations"] + 1,
           "the MN's Router Solicitation on the new link received")
+
+
+def test_r24_the_mag_stopping_sends_the_final_router_advertisement(lab: Lab) -> None:
+    """docs/dataplane.md, "The end": the MAG stopping ends the MN's session, and its final RA (Router Lifetime 0)
+    takes the MN's default route through the MAG at once (RFC 4861 6.2.5)."""
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", "mn1@opA.example", "--att", "4",
+              "--interface", "acc1", "--ipv6")
+    until(lambda: HNP in lab.mn_address() and "via fe80::1" in lab.mn_route(), "the MN configured by the RAs")
+    stop([DAEMONS["mag"]])
+    until(lambda: "default" not in lab.mn_route(), "the default route via the MAG gone")
+    assert "deprecated" in lab.mn_address()
