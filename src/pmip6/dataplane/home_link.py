@@ -22,8 +22,9 @@ forwards from.
   lifetimes 0 (the binding has none left): the MN drops its default route through this MAG and deprecates its
   addresses.
 - RFC 5213 assumes a point-to-point access link: an MN's Home Network Prefix is its own. An interface with more than
-  one IPv6 session would tell every MN the others' prefixes, so it advertises none (the MAG stays their default
-  router), and a warning names the MNs, as the data plane's ``dataplane_ambiguous_source`` does.
+  one session (IPv6 or not: an MN with an IPv4 home address only would configure an address in the other's HNP too)
+  would tell every MN the others' prefixes, so it advertises none (the MAG stays their default router), and a
+  warning names the MNs, as the data plane's ``dataplane_ambiguous_source`` does.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ class RouterAdvertiser:
         self.router_lifetime = router_lifetime(max_interval)
         self._random = random or Random()
         self._links: dict[str, _Link] = {}
+        self._ipv4_only: dict[str, dict[bytes, TunnelSession]] = {}
+        """Per access interface, its sessions without a Home Network Prefix, by MN-Identifier: they advertise
+        nothing but share the link."""
         self._finals: list[Advertisement] = []
 
     def interfaces(self) -> list[str]:
@@ -127,6 +131,9 @@ class RouterAdvertiser:
             self._add(event.session, now)
         elif isinstance(event, BindingUpdated):
             previous, session = event.previous, event.session
+            if (session.access_interface == previous.access_interface
+                    and not previous.home_network_prefixes and not session.home_network_prefixes):
+                return  # an IPv4-only session refreshed where it was: what the link advertises is the same
             link = self._links.get(previous.access_interface or "")
             if (link is not None and link.sessions.get(previous.mn_id) == previous
                     and session.access_interface == previous.access_interface and session.home_network_prefixes):
@@ -166,7 +173,7 @@ class RouterAdvertiser:
         for interface, link in self._links.items():
             if link.next_at > now and (link.answer_at is None or link.answer_at > now):
                 continue
-            due.append(Advertisement(interface, RouterAdvertisement(self.router_lifetime, self._prefixes(link, now))))
+            due.append(Advertisement(interface, RouterAdvertisement(self.router_lifetime, self._prefixes(interface, link, now))))
             link.last_sent_at, link.answer_at = now, None
             interval = self._random.uniform(self.min_interval, self.max_interval)
             link.initial_left = max(link.initial_left - 1, 0)
@@ -175,9 +182,9 @@ class RouterAdvertiser:
             link.next_at = now + interval
         return due
 
-    def _prefixes(self, link: _Link, now: float) -> tuple[PrefixInformation, ...]:
-        """The HNPs of the interface's one IPv6 session, with the binding lifetime left; none for several."""
-        if len(link.sessions) != 1:
+    def _prefixes(self, interface: str, link: _Link, now: float) -> tuple[PrefixInformation, ...]:
+        """The HNPs of the interface's one session, with the binding lifetime left; none for several."""
+        if len(link.sessions) != 1 or self._ipv4_only.get(interface):
             return ()
         session, = link.sessions.values()
         expires_at = self.expiry(session.mn_id)
@@ -192,28 +199,43 @@ class RouterAdvertiser:
 
     def _add(self, session: TunnelSession, now: float) -> None:
         interface = session.access_interface
-        if interface is None or not session.home_network_prefixes:
+        if interface is None:
             return
-        link = self._links.setdefault(interface, _Link())
-        link.sessions[session.mn_id] = session
-        link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS  # 6.2.4: what it advertises changed
-        link.next_at = self._earliest(link, now)
-        if len(link.sessions) > 1:
-            _warn_shared(interface, list(link.sessions.values()))
+        if session.home_network_prefixes:
+            link = self._links.setdefault(interface, _Link())
+            link.sessions[session.mn_id] = session
+        else:
+            self._ipv4_only.setdefault(interface, {})[session.mn_id] = session
+            if (link := self._links.get(interface)) is None:
+                return
+        self._changed(link, now)
+        if len(sharing := [*link.sessions.values(), *self._ipv4_only.get(interface, {}).values()]) > 1:
+            _warn_shared(interface, sharing)
 
     def _remove(self, session: TunnelSession, now: float) -> None:
-        link = self._links.get(session.access_interface or "")
+        interface = session.access_interface or ""
+        link = self._links.get(interface)
+        if not session.home_network_prefixes:
+            others = self._ipv4_only.get(interface, {})
+            if others.pop(session.mn_id, None) is not None and link is not None:
+                self._changed(link, now)
+            if not others:
+                self._ipv4_only.pop(interface, None)
+            return
         if link is None or link.sessions.get(session.mn_id) != session:
             return
-        assert session.access_interface is not None
         if len(link.sessions) > 1:
             del link.sessions[session.mn_id]
-            link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS
-            link.next_at = self._earliest(link, now)
+            self._changed(link, now)
             return
-        del self._links[session.access_interface]
+        del self._links[interface]
         gone = tuple(PrefixInformation(prefix, 0, 0) for prefix in session.home_network_prefixes)
-        self._finals.append(Advertisement(session.access_interface, RouterAdvertisement(0, gone), final=True))
+        self._finals.append(Advertisement(interface, RouterAdvertisement(0, gone), final=True))
+
+    def _changed(self, link: _Link, now: float) -> None:
+        """What ``link`` advertises changed: the initial RAs again, the first as soon as 6.2.6 allows (6.2.4)."""
+        link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS
+        link.next_at = self._earliest(link, now)
 
 
 def _warn_shared(interface: str, sessions: list[TunnelSession]) -> None:
