@@ -173,7 +173,8 @@ class RouterAdvertiser:
         for interface, link in self._links.items():
             if link.next_at > now and (link.answer_at is None or link.answer_at > now):
                 continue
-            due.append(Advertisement(interface, RouterAdvertisement(self.router_lifetime, self._prefixes(interface, link, now))))
+            message = RouterAdvertisement(self.router_lifetime, self._prefixes(interface, link, now))
+            due.append(Advertisement(interface, message))
             link.last_sent_at, link.answer_at = now, None
             interval = self._random.uniform(self.min_interval, self.max_interval)
             link.initial_left = max(link.initial_left - 1, 0)
