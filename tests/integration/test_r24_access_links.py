@@ -56,8 +56,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 def test_r24_an_access_interface_created_again_gets_router_advertisements_again(lab: Lab) -> None:
     """The MN's access link goes away and comes back under the same name (a re-plugged link, a PPP or per-MN device
     made anew) while its session stays: the RA socket, bound (SO_BINDTODEVICE) to the old interface's index and
-    joined to ff02::2 there, must not be kept forever: it still sends (the destination's scope names the new index) but receives
-no Router Solicitation again."""
+    joined to ff02::2 there, must not be kept forever: it still sends (the destination's scope names the new
+    index) but receives no Router Solicitation again."""
     lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", "mn1@opA.example", "--att", "4",
               "--interface", "acc1", "--ipv6")
     until(lambda: HNP in lab.mn_address() and "via fe80::1" in lab.mn_route(), "the MN configured by the RAs")
