@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +29,8 @@ class AccessLinkLab:
 
     prefix: str
     directory: Path
+    daemons: list[subprocess.Popen[bytes]] = field(default_factory=list, compare=False)
+    """The LMA and the MAG, in that order, once :func:`access_link_lab` started them."""
 
     def sh(self, command: str) -> str:
         done = subprocess.run(["bash", "-c", command.replace("{p}", self.prefix)], capture_output=True, text=True,
@@ -53,16 +55,17 @@ _Lab = TypeVar("_Lab", bound=AccessLinkLab)
 
 @contextmanager
 def access_link_lab(kind: type[_Lab], stale: str, directory: Path, network: str, lma_toml: str,
-                    mag_toml: str) -> Iterator[_Lab]:
-    """A ``kind`` lab: ``network`` run, the daemons started with these configurations, all gone at the end."""
+                    mag_toml: str, setup: str = "") -> Iterator[_Lab]:
+    """A ``kind`` lab: ``network`` and then ``setup`` run, the daemons started with these configurations, all gone
+    at the end."""
     remove_stale(stale)
     prefix = f"{stale}{os.getpid()}-{next(_RUNS)}-"
     (directory / "lma.toml").write_text(lma_toml)
     (directory / "mag.toml").write_text(mag_toml)
-    daemons = []
+    daemons: list[subprocess.Popen[bytes]] = []
     try:
-        made = kind(prefix, directory)
-        made.sh(network)
+        made = kind(prefix, directory, daemons)
+        made.sh(network + setup)
         for role in ("lma", "mag"):
             log = directory / f"{role}.log"
             daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log,

@@ -4,53 +4,26 @@ Bounded traffic (a few RAs); namespaces and processes are removed whatever happe
 
 from __future__ import annotations
 
-import itertools
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pyroute2 import netns
+from access_link_lab import access_link_lab
 from test_router_advertisements_netns import HNP, LMA_TOML, MAG_TOML, NETWORK, Lab, until
 
 from dataplane_lab import requires_netns
-from pmip6.lab.daemons import spawn, stop, wait_ready
-from pmip6.lab.namespaces import remove_stale
+from pmip6.lab.daemons import stop
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
 STALE = "r24"
-_RUNS = itertools.count()
-
-
-DAEMONS: dict[str, subprocess.Popen[bytes]] = {}
-"""The running test's daemons, by role."""
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    remove_stale(STALE)
-    prefix = f"{STALE}{os.getpid()}-{next(_RUNS)}-"
-    (tmp_path / "lma.toml").write_text(LMA_TOML)
-    (tmp_path / "mag.toml").write_text(MAG_TOML)
-    daemons = []
-    try:
-        made = Lab(prefix, tmp_path)
-        made.sh(NETWORK)
-        made.sh("ip -n {p}mag addr add fe80::1/64 dev acc1 nodad")
-        for role in ("lma", "mag"):
-            log = tmp_path / f"{role}.log"
-            daemons.append(spawn([role, "--config", f"{role}.toml"], netns=f"{prefix}{role}", log=log, cwd=tmp_path))
-            wait_ready(tmp_path / f"{role}.sock", daemons[-1], log)
-            DAEMONS[role] = daemons[-1]
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, LMA_TOML, MAG_TOML,
+                         setup="ip -n {p}mag addr add fe80::1/64 dev acc1 nodad\n") as made:
         yield made
-    finally:
-        DAEMONS.clear()
-        stop(daemons[::-1])
-        for space in netns.listnetns():
-            if space.startswith(prefix):
-                netns.remove(space)
 
 
 def test_r24_an_access_interface_created_again_gets_router_advertisements_again(lab: Lab) -> None:
@@ -80,6 +53,6 @@ def test_r24_the_mag_stopping_sends_the_final_router_advertisement(lab: Lab) -> 
     lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", "mn1@opA.example", "--att", "4",
               "--interface", "acc1", "--ipv6")
     until(lambda: HNP in lab.mn_address() and "via fe80::1" in lab.mn_route(), "the MN configured by the RAs")
-    stop([DAEMONS["mag"]])
+    stop([lab.daemons[1]])  # the MAG
     until(lambda: "default" not in lab.mn_route(), "the default route via the MAG gone")
     assert "deprecated" in lab.mn_address()
