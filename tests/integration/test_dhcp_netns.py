@@ -4,16 +4,18 @@ server through the tunnel; a renewal is acknowledged by unicast; before the atta
 answers.
 
 The network is docs/dataplane.md's IPv4 recipe ("Running it by hand") in namespaces ``dhcp<pid>-<n>-*``; the
-MAG holds the default router on its access interface itself. There is no DHCP client binary on the test machine:
-the client is Scapy (an independent implementation), run in the MN's namespace on a packet socket (Ethernet
-broadcast from 0.0.0.0, as a client without an address sends, RFC 2131 4.1), a few tries of 2 s at most; the
-renewal a UDP socket from the configured address. Bounded traffic (a handful of DHCP messages, one ping of 3);
+MAG holds the default router on its access interface itself. Two clients we did not write: Scapy, run in the MN's
+namespace on a packet socket (Ethernet broadcast from 0.0.0.0, as a client without an address sends, RFC 2131 4.1),
+a few tries of 2 s at most, which shows every field of the replies; and BusyBox's udhcpc, a stock client (installed
+by `make test-tools` as root; its test is skipped without it). The renewal is a UDP socket from the configured
+address. Bounded traffic (a handful of DHCP messages, one ping of 3);
 namespaces and processes are removed whatever happens.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -176,3 +178,42 @@ def test_RFC5844_3_4_1_a_dhcp_client_gets_its_home_address_mask_and_router_from_
 
     lab.pmip6("mag", "detach", "--control", "mag.sock", "--mn-id", MN_ID)
     assert lab.dhcp()["interfaces"] == []
+
+
+UDHCPC_SCRIPT = """#!/bin/sh
+# udhcpc's events, as its default script would apply them, without touching /etc/resolv.conf; each lease noted.
+case "$1" in
+  deconfig) ip link set "$interface" up; ip -4 addr flush dev "$interface" ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/$subnet" dev "$interface"
+    ip route replace default via "$router" dev "$interface"
+    echo "$1 ip=$ip subnet=$subnet router=$router serverid=$serverid lease=$lease mtu=$mtu" >> "$0.leases" ;;
+esac
+"""
+
+
+@pytest.mark.skipif(shutil.which("udhcpc") is None,
+                    reason="udhcpc (BusyBox's DHCP client) is not installed: `make test-tools` installs it as root")
+def test_RFC5844_3_4_1_a_stock_dhcp_client_configures_the_mn_which_reaches_its_server(lab: Lab) -> None:
+    """A DHCP client we did not write, BusyBox's udhcpc (Debian's ``udhcpc``), on the MN's access link: its lease
+    is the PBA's home address, mask and default router, and the MN it configured pings its operator's server."""
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+              "--ipv4")
+    (row,) = json.loads(lab.pmip6("show", "bindings", "--control", "mag.sock", "--json"))
+    home = row["ipv4_home"].split("/")[0]
+    script = lab.directory / "udhcpc.sh"
+    script.write_text(UDHCPC_SCRIPT)
+    script.chmod(0o755)
+
+    lab.sh(f"ip netns exec {{p}}mn udhcpc -f -q -n -i eth0 -t 5 -T 1 -s {script}")
+
+    (lease,) = (script.parent / "udhcpc.sh.leases").read_text().splitlines()
+    fields = dict(field.split("=", 1) for field in lease.split()[1:])
+    assert lease.split()[0] == "bound"
+    assert (fields["ip"], fields["subnet"], fields["router"], fields["serverid"]) == (
+        home, "255.255.255.0", "10.1.0.1", "10.1.0.1")
+    assert fields["mtu"] == "1452" and int(fields["lease"]) > 0
+    assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
+    counters = lab.dhcp()
+    assert (counters["offers"], counters["acks"], counters["naks"], counters["invalid"]) == (1, 1, 0, 0), counters
