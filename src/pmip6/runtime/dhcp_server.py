@@ -3,11 +3,14 @@
 
 Per served access interface (one with a session whose PBA said "server", :meth:`DhcpServer.interfaces`), a UDP
 socket on port 67 bound to it (SO_BINDTODEVICE, SO_REUSEADDR: one per interface), allowed to broadcast
-(SO_BROADCAST); it opens when the interface gets such a session and closes when it has none. Replies go to port 68
+(SO_BROADCAST); it opens when the interface gets such a session and closes when it has none, and every
+:data:`CHECK_INTERVAL` seconds the served interfaces are looked at again: one created anew under its name gets a new
+socket (the old one, bound to the old index, would receive nothing), one whose socket could not open is tried
+again (an interface that did not exist yet). Replies go to port 68
 of 255.255.255.255 or of the client's ``ciaddr`` (RFC 2131 4.1) from the Server Identifier, the MN's default
 router address (RFC 5844 3.4, IP_PKTINFO's ``ipi_spec_dst``), which the access interface must hold. Malformed
 messages are counted and dropped; a failing socket or send is logged once per interface and error
-(``dhcp_server_error``) and tried again with the next request or binding event.
+(``dhcp_server_error``) and tried again with the next request, binding event or check.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ _IP_PKTINFO = 8
 """IP_PKTINFO (linux/in.h; the socket module has it from Python 3.13 only)."""
 _PKTINFO = struct.Struct("@i4s4s")
 """struct in_pktinfo (ip(7)): ipi_ifindex, ipi_spec_dst (the source address), ipi_addr."""
+CHECK_INTERVAL = 2.0
+"""Seconds between two looks at the served interfaces (see the module docstring): shorter than a client's first
+retransmission (about 4 s, RFC 2131 4.1)."""
 
 
 @dataclass(slots=True)
@@ -58,6 +64,9 @@ class DhcpService:
         self.server = server
         self.counters = DhcpCounters()
         self._sockets: dict[str, socket.socket] = {}
+        self._indexes: dict[str, int] = {}
+        """The interface index each socket was bound to (SO_BINDTODEVICE keeps it)."""
+        self._check: asyncio.TimerHandle | None = None
         self._errors: dict[str, str] = {}
         """Per interface, the last error logged (it is logged again only when it changes or after a success)."""
         self._stopped = False
@@ -71,9 +80,13 @@ class DhcpService:
     async def start(self) -> None:
         self._stopped = False
         self._sync()
+        self._checked()
 
     async def stop(self) -> None:
         self._stopped = True
+        if self._check is not None:
+            self._check.cancel()
+            self._check = None
         for interface in list(self._sockets):
             self._close(interface)
 
@@ -81,12 +94,18 @@ class DhcpService:
         self.server.apply(event)
         self._sync()
 
+    def _checked(self) -> None:
+        """The periodic look at the served interfaces (see the module docstring)."""
+        self._sync()
+        self._check = asyncio.get_running_loop().call_later(CHECK_INTERVAL, self._checked)
+
     def _sync(self) -> None:
-        """Open the sockets of the served interfaces, close the others'."""
+        """Open the sockets of the served interfaces, close the others' and those of an interface created anew (or
+        gone: opened again when it is back)."""
         if self._stopped:
             return
         wanted = set(self.server.interfaces())
-        for interface in [name for name in self._sockets if name not in wanted]:
+        for interface in [name for name in self._sockets if name not in wanted or _index(name) != self._indexes[name]]:
             self._close(interface)
         for interface in sorted(wanted - self._sockets.keys()):
             try:
@@ -96,6 +115,7 @@ class DhcpService:
                                         f"{error}")
 
     def _open(self, interface: str) -> None:
+        index = socket.if_nametoindex(interface)
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         try:
             sock.setblocking(False)
@@ -107,10 +127,11 @@ class DhcpService:
             sock.close()
             raise
         asyncio.get_running_loop().add_reader(sock.fileno(), self._receive, interface, sock)
-        self._sockets[interface] = sock
+        self._sockets[interface], self._indexes[interface] = sock, index
 
     def _close(self, interface: str) -> None:
         sock = self._sockets.pop(interface)
+        del self._indexes[interface]
         asyncio.get_running_loop().remove_reader(sock.fileno())
         sock.close()
         self._errors.pop(interface, None)
@@ -168,3 +189,11 @@ class DhcpService:
         if self._errors.get(interface) != text:
             self._errors[interface] = text
             _log.error("dhcp: %s", text, extra={"fields": {"event": "dhcp_server_error", "interface": interface}})
+
+
+def _index(interface: str) -> int | None:
+    """The index of ``interface`` now; None when there is none by that name."""
+    try:
+        return socket.if_nametoindex(interface)
+    except OSError:
+        return None
