@@ -53,3 +53,29 @@ def test_r25_an_access_interface_created_again_gets_dhcp_answers_again(lab: Lab)
     again = lab.in_mn(CLIENT, "configure")
     assert lab.dhcp()["received"] > received, "the DHCPDISCOVER on the new acc1 was never received"
     assert again["offer"] is not None and again["offer"]["yiaddr"] == home, again
+
+
+def test_r25_the_lma_reloaded_with_another_mode_changes_the_mags_dhcp_server_at_the_next_refresh(lab: Lab) -> None:
+    """RFC 5844 3.2.3.2: the MAG is the MN's DHCP server as the last accepting PBA says. An LMA reloaded from
+    "server" to "relay" stops the MAG's server for the MN at the next re-registration, and back to "server" starts
+    it again (a DHCPDISCOVER answered)."""
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+              "--ipv4")
+    assert lab.dhcp()["interfaces"] == ["acc1"]
+
+    def reload_and_refresh(mode: str) -> str:
+        lma_toml = lab.directory / "lma.toml"
+        text = lma_toml.read_text()
+        lma_toml.write_text(text.replace('dhcp_support_mode = "server"', f'dhcp_support_mode = "{mode}"')
+                            .replace('dhcp_support_mode = "relay"', f'dhcp_support_mode = "{mode}"'))
+        lab.pmip6("reload", "--control", "lma.sock")
+        lab.pmip6("mag", "refresh", "--control", "mag.sock", "--mn-id", MN_ID)
+        (row,) = json.loads(lab.pmip6("show", "bindings", "--control", "mag.sock", "--json"))
+        return str(row["ipv4_dhcp_support_mode"])
+
+    assert reload_and_refresh("relay") == "relay"
+    assert lab.dhcp()["interfaces"] == []
+    assert reload_and_refresh("server") == "server"
+    assert lab.dhcp()["interfaces"] == ["acc1"]
+    result = lab.in_mn(CLIENT, "configure")
+    assert result["offer"] is not None and result["ack"] is not None, result
