@@ -14,8 +14,8 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
 - DHCPDISCOVER: a DHCPOFFER of the IPv4 home address with the Subnet Mask (the prefix length) and Router (the
   default router) options and the default router as Server Identifier (3.4.1, 3.4.3), the Interface MTU option
   with the tunnel MTU (3.4.3: MUST), and a lease of the binding lifetime left, with T1 and T2 at 0.5 and 0.875 of
-  it (RFC 2131 4.4.5): the address is the MN's as long as the binding is, the MN's renewal comes after the MAG
-  refreshed it, and 3.4.3 needs the two lifetimes not be the same.
+  it (RFC 2131 4.4.5): the address is the MN's as long as the binding is, never longer (3.4.3 does not require the
+  two lifetimes to be the same); a renewal before the MAG re-registered gets what is left (docs/dataplane.md).
 - DHCPREQUEST (RFC 2131 4.3.2): SELECTING (a Server Identifier): ours and the home address, DHCPACK; ours and
   another address, DHCPNAK; another server's, no answer. INIT-REBOOT (a Requested IP Address, no Server
   Identifier) and RENEWING / REBINDING (``ciaddr``): the home address, DHCPACK; another, DHCPNAK (3.4.1, Figure 8).
