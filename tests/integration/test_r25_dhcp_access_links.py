@@ -14,6 +14,8 @@ from access_link_lab import access_link_lab
 from test_dhcp_netns import CLIENT, LMA_TOML, MAG_TOML, MN_ID, NETWORK, Lab
 
 from dataplane_lab import requires_netns
+from pmip6.lab.daemons import spawn, wait_ready
+from pmip6.runtime.control import control_request
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
@@ -79,3 +81,72 @@ def test_r25_the_lma_reloaded_with_another_mode_changes_the_mags_dhcp_server_at_
     assert lab.dhcp()["interfaces"] == ["acc1"]
     result = lab.in_mn(CLIENT, "configure")
     assert result["offer"] is not None and result["ack"] is not None, result
+
+
+MAG2_TOML = MAG_TOML.replace("192.0.2.1", "192.0.2.5").replace("mag.sock", "mag2.sock")
+SECOND_MAG = """
+ip netns add {p}mag2; ip -n {p}mag2 link set lo up
+ip link add core netns {p}mag2 type veth peer name mag2 netns {p}lma
+ip -n {p}mag2 link set core up; ip -n {p}lma link set mag2 up
+ip -n {p}mag2 addr add 192.0.2.5/30 dev core; ip -n {p}lma addr add 192.0.2.6/30 dev mag2
+ip -n {p}mag2 route add 192.0.2.0/30 via 192.0.2.6
+ip netns exec {p}mag2 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+"""
+RENEWING = """
+import json, socket, sys
+from ipaddress import IPv4Address
+from pmip6.wire.dhcp import BOOTREQUEST, DhcpMessage, decode_dhcp
+home, server, kind = IPv4Address(sys.argv[1]), sys.argv[2], sys.argv[3]
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind((str(home), 68))
+sock.settimeout(2)
+options = ((53, bytes([3])),) + (((50, home.packed),) if kind == "rfc5844" else ())
+request = DhcpMessage(BOOTREQUEST, 5, bytes.fromhex(sys.argv[4]), ciaddr=home, options=options)
+for _ in range(4):
+    sock.sendto(request.encode(), (server, 67))
+    try:
+        data, source = sock.recvfrom(1500)
+    except TimeoutError:
+        continue
+    reply = decode_dhcp(data)
+    print(json.dumps({"type": reply.message_type.name, "yiaddr": str(reply.yiaddr), "source": source[0],
+                      "server": str(reply.address(54))}))
+    break
+else:
+    print("null")
+"""
+
+
+def test_r25_figure8_the_mn_renews_at_the_new_mag_with_the_same_server_identifier(tmp_path: Path) -> None:
+    """RFC 5844 3.4.1, Figure 8: the MN moves to another MAG's access link (Handoff Indicator 3) and, in RENEWING,
+    unicasts its DHCPREQUEST to the Server Identifier it got at the old MAG, its default router: the new MAG holds
+    that address and acknowledges, from it, both the RFC 2131 renewal and the one 3.4.1 words (with the Requested
+    IP Address)."""
+    lma_toml = LMA_TOML.replace('[[mag]]\naddress = "192.0.2.1"',
+                                '[[mag]]\naddress = "192.0.2.1"\n[[mag]]\naddress = "192.0.2.5"')
+    (tmp_path / "mag2.toml").write_text(MAG2_TOML)
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, lma_toml, MAG_TOML, setup=SECOND_MAG) as lab:
+        log = tmp_path / "mag2.log"
+        lab.daemons.append(spawn(["mag", "--config", "mag2.toml"], netns=f"{lab.prefix}mag2", log=log,
+                                 cwd=tmp_path))
+        wait_ready(tmp_path / "mag2.sock", lab.daemons[-1], log)
+        lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+                  "--ipv4")
+        first = lab.in_mn(CLIENT, "configure")
+        assert first["ack"] is not None, first
+        home = first["ack"]["yiaddr"]
+        mac = lab.sh("ip -n {p}mn -br link show dev eth0").split()[2].replace(":", "")
+
+        lab.sh("ip -n {p}mn link del eth0\n"
+               "ip link add eth0 netns {p}mn type veth peer name acc1 netns {p}mag2\n"
+               "ip -n {p}mn link set eth0 up; ip -n {p}mag2 link set acc1 up\n"
+               f"ip -n {{p}}mn link set eth0 address {':'.join(mac[i:i + 2] for i in range(0, 12, 2))}\n"
+               f"ip -n {{p}}mn addr add {home}/24 dev eth0; ip -n {{p}}mn route add default via 10.1.0.1")
+        lab.pmip6("mag", "attach", "--control", "mag2.sock", "--mn-id", MN_ID, "--att", "4", "--hi", "3",
+                  "--interface", "acc1", "--ipv4")
+        until(lambda: "10.1.0.1/" in lab.sh("ip -n {p}mag2 -4 addr show dev acc1"), "MAG-2 holds the router")
+        for kind in ("rfc2131", "rfc5844"):
+            renewed = lab.in_mn(RENEWING, home, "10.1.0.1", kind, mac)
+            assert renewed == {"type": "ACK", "yiaddr": home, "source": "10.1.0.1", "server": "10.1.0.1"}, kind
+        counters = control_request(tmp_path / "mag2.sock", {"command": "dataplane"})["dhcp"]
+        assert counters["acks"] == 2, counters
