@@ -79,7 +79,6 @@ class DhcpService:
 
     async def start(self) -> None:
         self._stopped = False
-        self._sync()
         self._checked()
 
     async def stop(self) -> None:
