@@ -25,7 +25,7 @@ from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import LmaPump, MagPump
 from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
-from pmip6.lab.figure1 import MN_HOME, Figure1Lab
+from pmip6.lab.figure1 import DEFAULT_ROUTER, MN_HOME, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
 from pmip6.wire.numbers import IPProto
@@ -160,3 +160,28 @@ def test_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Fig
     assert stats["node"]["drops"] == {}, stats  # type: ignore[index]
     (session,) = stats["sessions"]  # type: ignore[misc]
     assert (session["uplink_packets"], session["downlink_packets"], session["drops"]) == (1, 2, {})
+
+
+def test_an_access_interface_created_after_the_attach_named_it_is_set_up_when_it_appears(
+        lab: Figure1Lab, configured: Path) -> None:
+    """docs/dataplane.md "The pump": no binding event is needed; the link notification of the new interface has the
+    pump try the failed context again, and the MN's default router is put on it (review 25, finding 5)."""
+    with running(lab, configured, "lma"), running(lab, configured, "mag"):
+        assert attach(configured, "mn1", "acc9")["outcome"] == "registered"
+        plane = control_request(configured / "mag.sock", {"command": "dataplane"})
+        assert list(plane["context_errors"]) == ["acc9"]
+        subprocess.run(["ip", "-n", lab.ns("mag"), "link", "add", "acc9", "type", "veth", "peer", "name", "acc9p"],
+                       check=True)
+        subprocess.run(["ip", "-n", lab.ns("mag"), "link", "set", "acc9", "up"], check=True)
+
+        deadline = time.monotonic() + 10
+        while control_request(configured / "mag.sock", {"command": "dataplane"})["context_errors"]:
+            assert time.monotonic() < deadline, "the context of acc9 was not set up without a binding event"
+            time.sleep(0.1)
+        with NetNS(lab.ns("mag")) as ipr:
+            index = ipr.link_lookup(ifname="acc9")[0]
+            held = [message.get_attr("IFA_LOCAL") for message in ipr.get_addr(family=socket.AF_INET, index=index)]
+        assert held == [DEFAULT_ROUTER]
+        assert any(interface == "acc9" for interface, _ in pump_rules(lab, "mag"))
+    logged = (configured / "mag.log").read_text()
+    assert "access interface acc9 is set up now" in logged

@@ -1060,6 +1060,14 @@ class MagPump(Pump):
         async with self._lock:
             await super()._refresh_icmp_sources()
 
+    async def _refresh_addresses(self) -> None:
+        """As the pump's, and then the access interfaces whose context could not be set up are tried again: the
+        notification may be of the interface that was missing (created after the attach named it), or of the
+        address a router could not be added beside."""
+        await super()._refresh_addresses()
+        if self.context_errors:
+            await self._sync_contexts()
+
     def _wanted_routers(self, interface: str) -> set[str]:
         """The IPv4 default routers of ``interface``'s sessions (RFC 5844 section 3.2.3.2)."""
         return {str(session.ipv4_default_router) for session in self.mag.access_sessions(interface)
