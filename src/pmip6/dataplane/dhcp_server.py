@@ -33,7 +33,9 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
   request, a request without a type or address, and the client of a link shared by several sessions that is none
   of their MN-LL-IDs (RFC 5213 and 5844 assume a point-to-point link: there the one session's MN is the client;
   on a shared one the client's ``chaddr`` or Client Identifier must equal the MN-LL-ID of the attach, and a
-  warning names the MNs when one of them has none).
+  warning names the MNs when one of them has none). A request a relay agent forwarded (``giaddr`` set) is not
+  answered either: the access link is the MN's alone (RFC 5213 6.2 and 5844 assume a point-to-point link), no relay
+  sits on it, and the answer RFC 2131 4.1 has a server send to ``giaddr`` would go to an address the sender chose.
 """
 
 from __future__ import annotations
@@ -124,6 +126,8 @@ class DhcpServer:
         kind = request.message_type
         if request.op != BOOTREQUEST or kind not in _CLIENT_REQUESTS:
             return self._unanswered("not_a_client_request")
+        if request.giaddr != _ANY:  # RFC 2131 4.1 would answer the relay at giaddr: an address the sender chose
+            return self._unanswered("relayed")
         entry = self._client(interface, request)
         if entry is None:
             return None

@@ -227,3 +227,13 @@ def test_a_client_flooding_its_link_is_answered_within_the_interfaces_rate() -> 
     assert mag.server.unanswered == {"rate_limited": 6}
     later = [mag.ask(DISCOVER, now=NOW + 1) for _ in range(int(REPLY_RATE) + 1)]
     assert sum(reply is not None for reply in later) == REPLY_RATE
+
+
+def test_a_relayed_request_is_not_answered_so_giaddr_cannot_aim_the_reply() -> None:
+    """RFC 2131 4.1 answers a relay at ``giaddr``; on an MN's point-to-point access link there is none, and the MN
+    would choose where the MAG sends (review 25, finding 3)."""
+    mag = Mag()
+    mag.register(_entry())
+    assert mag.ask(DISCOVER, giaddr="192.0.2.99") is None
+    assert mag.server.unanswered == {"relayed": 1}
+    assert mag.ask(DISCOVER) is not None
