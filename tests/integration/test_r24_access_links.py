@@ -4,6 +4,7 @@ Bounded traffic (a few RAs); namespaces and processes are removed whatever happe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,3 +57,33 @@ def test_r24_the_mag_stopping_sends_the_final_router_advertisement(lab: Lab) -> 
     stop([lab.daemons[1]])  # the MAG
     until(lambda: "default" not in lab.mn_route(), "the default route via the MAG gone")
     assert "deprecated" in lab.mn_address()
+
+
+@pytest.fixture
+def slow_lab(tmp_path: Path) -> Iterator[Lab]:
+    """As ``lab``, with ``ra_max_interval = 30``: after the first RA the next comes 9.9 s later at the soonest."""
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, LMA_TOML, MAG_TOML.replace("ra_max_interval = 4",
+                                                                                  "ra_max_interval = 30"),
+                         setup="ip -n {p}mag addr add fe80::1/64 dev acc1 nodad\n") as made:
+        yield made
+
+
+def test_an_access_interface_created_again_is_advertised_at_once_not_at_the_next_interval(slow_lab: Lab) -> None:
+    """RFC 4861 6.2.4: the interface created anew becomes an advertising interface again; at the data plane's link
+    notification its initial RAs start again, the first as soon as MIN_DELAY_BETWEEN_RAS (3 s) allows, so the MN on
+    the new link gets its default route without waiting up to MaxRtrAdvInterval (600 s by default)."""
+    lab = slow_lab
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", "mn1@opA.example", "--att", "4",
+              "--interface", "acc1", "--ipv6")
+    until(lambda: "via fe80::1" in lab.mn_route(), "the MN configured by the first RA")
+    sent = lab.advertisements()["sent"]
+
+    lab.sh("ip -n {p}mag link del acc1")
+    lab.sh("ip link add eth0 netns {p}mn type veth peer name acc1 netns {p}mag\n"
+           "ip netns exec {p}mn sysctl -qw net.ipv6.conf.eth0.accept_ra=1\n"
+           "ip -n {p}mn link set eth0 up; ip -n {p}mag link set acc1 up\n"
+           "ip -n {p}mag addr add fe80::1/64 dev acc1 nodad")
+    recreated = time.monotonic()
+    until(lambda: "via fe80::1" in lab.mn_route(), "the MN on the new link configured")
+    assert time.monotonic() - recreated < 6, "advertised at the next interval, not when the link came"
+    assert lab.advertisements()["sent"] == sent + 1

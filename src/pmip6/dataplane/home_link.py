@@ -147,6 +147,13 @@ class RouterAdvertiser:
         elif isinstance(event, BindingDeregistered | BindingRemoved):
             self._remove(event.session, now)
 
+    def link_renewed(self, interface: str, now: float) -> None:
+        """``interface`` was created anew (or appeared after the session named it): it becomes an advertising
+        interface again, so its initial RAs start again (6.2.4), the first at once."""
+        link = self._links.get(interface)
+        if link is not None:
+            self._changed(link, now)
+
     def solicited(self, interface: str, now: float) -> bool:
         """A valid Router Solicitation arrived on ``interface``: schedule the answer (6.2.6). False when the interface
         does not advertise."""

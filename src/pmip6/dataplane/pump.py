@@ -217,6 +217,9 @@ class Pump:
         self._icmp_interfaces: dict[str | None, str | None] = {}
         """Per TUN key, the interface whose address its ICMP errors come from first (:func:`icmp_sources`)."""
         self._address_watch: AddressWatch | None = None
+        self.link_listeners: list[Callable[[], None]] = []
+        """Called after each address or link notification was handled (:meth:`_refresh_addresses`): the MAG's
+        services on its access links (Router Advertisements, DHCP) follow an interface created anew there."""
         self._local_input = local_input
         self._udp_port = udp_port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -370,13 +373,18 @@ class Pump:
         """Read the node's own addresses and the ICMP error sources of every TUN device served again, and put back the
         routes of the routing contexts: an address or a link of the node changed. The own addresses first, so that a
         peer whose address left the node stops being taken from the interfaces holding the node's address without
-        waiting for the ICMP sources (review 13); the routes last (an interface that came up again, walkthrough 10)."""
+        waiting for the ICMP sources (review 13); the routes last (an interface that came up again, walkthrough 10);
+        then, whatever failed, the :attr:`link_listeners`."""
         assert self.ipr is not None
-        own_addresses = await self.netlink(local_destinations, self.ipr)
-        previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
-        self._follow_own_peers(previous)
-        await self._refresh_icmp_sources()
-        await self._restore_routes()
+        try:
+            own_addresses = await self.netlink(local_destinations, self.ipr)
+            previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
+            self._follow_own_peers(previous)
+            await self._refresh_icmp_sources()
+            await self._restore_routes()
+        finally:
+            for listener in self.link_listeners:
+                listener()
 
     async def _restore_routes(self) -> None:
         """Put back the routes of the routing contexts that leave by an interface that is up and are missing

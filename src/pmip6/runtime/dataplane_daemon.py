@@ -100,11 +100,13 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAd
     if advertisements is not None:
         daemon.add_component(advertisements.start, advertisements.stop)
         daemon.add_event_listener(advertisements.on_event)
+        pump.link_listeners.append(advertisements.links_changed)
         collector = RouterAdvertisementCollector(advertisements.counters)
         daemon.metrics.registry.register(collector)  # type: ignore[arg-type]
     if dhcp is not None:
         daemon.add_component(dhcp.start, dhcp.stop)
         daemon.add_event_listener(dhcp.on_event)
+        pump.link_listeners.append(dhcp.links_changed)
         daemon.metrics.registry.register(DhcpCollector(dhcp))  # type: ignore[arg-type]
 
 

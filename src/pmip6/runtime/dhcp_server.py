@@ -3,14 +3,14 @@
 
 Per served access interface (one with a session whose PBA said "server", :meth:`DhcpServer.interfaces`), a UDP
 socket on port 67 bound to it (SO_BINDTODEVICE, SO_REUSEADDR: one per interface), allowed to broadcast
-(SO_BROADCAST); it opens when the interface gets such a session and closes when it has none, and every
-:data:`CHECK_INTERVAL` seconds the served interfaces are looked at again: one created anew under its name gets a new
-socket (the old one, bound to the old index, would receive nothing), one whose socket could not open is tried
-again (an interface that did not exist yet). Replies go to port 68
+(SO_BROADCAST); it opens when the interface gets such a session and closes when it has none, and at each of the
+data plane's address or link notifications (:meth:`DhcpService.links_changed`) the served interfaces are looked at
+again: one created anew under its name gets a new socket (the old one, bound to the old index, would receive
+nothing), one whose socket could not open is tried again (an interface that did not exist yet). Replies go to port 68
 of 255.255.255.255 or of the client's ``ciaddr`` (RFC 2131 4.1) from the Server Identifier, the MN's default
 router address (RFC 5844 3.4, IP_PKTINFO's ``ipi_spec_dst``), which the access interface must hold. Malformed
 messages are counted and dropped; a failing socket or send is logged once per interface and error
-(``dhcp_server_error``) and tried again with the next request, binding event or check.
+(``dhcp_server_error``) and tried again with the next request, binding event or notification.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 from pmip6.core.events import Event
 from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
+from pmip6.runtime.interfaces import current_index
 from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, MessageType, decode_dhcp
 from pmip6.wire.errors import DecodeError
@@ -38,9 +39,6 @@ _IP_PKTINFO = 8
 """IP_PKTINFO (linux/in.h; the socket module has it from Python 3.13 only)."""
 _PKTINFO = struct.Struct("@i4s4s")
 """struct in_pktinfo (ip(7)): ipi_ifindex, ipi_spec_dst (the source address), ipi_addr."""
-CHECK_INTERVAL = 2.0
-"""Seconds between two looks at the served interfaces (see the module docstring): shorter than a client's first
-retransmission (about 4 s, RFC 2131 4.1)."""
 
 
 @dataclass(slots=True)
@@ -66,7 +64,6 @@ class DhcpService:
         self._sockets: dict[str, socket.socket] = {}
         self._indexes: dict[str, int] = {}
         """The interface index each socket was bound to (SO_BINDTODEVICE keeps it)."""
-        self._check: asyncio.TimerHandle | None = None
         self._errors: dict[str, str] = {}
         """Per interface, the last error logged (it is logged again only when it changes or after a success)."""
         self._stopped = False
@@ -79,13 +76,10 @@ class DhcpService:
 
     async def start(self) -> None:
         self._stopped = False
-        self._checked()
+        self._sync()
 
     async def stop(self) -> None:
         self._stopped = True
-        if self._check is not None:
-            self._check.cancel()
-            self._check = None
         for interface in list(self._sockets):
             self._close(interface)
 
@@ -93,10 +87,9 @@ class DhcpService:
         self.server.apply(event)
         self._sync()
 
-    def _checked(self) -> None:
-        """The periodic look at the served interfaces (see the module docstring)."""
+    def links_changed(self) -> None:
+        """An address or link of the node changed (``Pump.link_listeners``): an access interface may be new."""
         self._sync()
-        self._check = asyncio.get_running_loop().call_later(CHECK_INTERVAL, self._checked)
 
     def _sync(self) -> None:
         """Open the sockets of the served interfaces, close the others' and those of an interface created anew (or
@@ -104,7 +97,8 @@ class DhcpService:
         if self._stopped:
             return
         wanted = set(self.server.interfaces())
-        for interface in [name for name in self._sockets if name not in wanted or _index(name) != self._indexes[name]]:
+        stale = [name for name in self._sockets if name not in wanted or current_index(name) != self._indexes[name]]
+        for interface in stale:
             self._close(interface)
         for interface in sorted(wanted - self._sockets.keys()):
             try:
@@ -188,11 +182,3 @@ class DhcpService:
         if self._errors.get(interface) != text:
             self._errors[interface] = text
             _log.error("dhcp: %s", text, extra={"fields": {"event": "dhcp_server_error", "interface": interface}})
-
-
-def _index(interface: str) -> int | None:
-    """The index of ``interface`` now; None when there is none by that name."""
-    try:
-        return socket.if_nametoindex(interface)
-    except OSError:
-        return None

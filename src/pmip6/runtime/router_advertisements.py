@@ -30,6 +30,7 @@ from typing import Any
 from pmip6.core.events import Event
 from pmip6.dataplane.home_link import Advertisement, RouterAdvertiser, advertised_mtu
 from pmip6.dataplane.pump import BATCH
+from pmip6.runtime.interfaces import current_index
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.ndp import ROUTER_SOLICITATION, decode_router_solicitation
 
@@ -102,6 +103,22 @@ class RouterAdvertisementService:
 
     def on_event(self, event: Event) -> None:
         self.advertiser.apply(event, time.time())
+        self._run()
+
+    def links_changed(self) -> None:
+        """An address or link of the node changed (``Pump.link_listeners``): an advertising interface created anew
+        since its socket was opened (or that had none: it did not exist when its first RA was due) gets a new socket
+        and its initial RAs again (RFC 4861 6.2.4), so an MN on the new link is configured at once and its Router
+        Solicitations are received; one that is gone keeps its socket until it is back."""
+        if self._stopped:
+            return
+        now = time.time()
+        for interface in self.advertiser.interfaces():
+            index = current_index(interface)
+            if index is not None and self._indexes.get(interface) != index:
+                if interface in self._sockets:
+                    self._close(interface)
+                self.advertiser.link_renewed(interface, now)
         self._run()
 
     def _run(self) -> None:

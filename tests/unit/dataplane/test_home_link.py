@@ -221,3 +221,18 @@ def test_mtu_option_only_when_the_tunnel_is_the_smaller() -> None:
     assert advertised_mtu(1452, 1500) == 1452
     assert advertised_mtu(1500, 1500) is None
     assert advertised_mtu(9000, 1500) is None
+
+
+def test_RFC4861_6_2_4_an_interface_created_anew_gets_its_initial_RAs_again() -> None:
+    """After its initial RAs the interface is on its periodic schedule; created anew (``link_renewed``) it becomes an
+    advertising interface again: an RA as soon as MIN_DELAY_BETWEEN_RAS allows, then initial ones again."""
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    sent = run_until(subject, 100.0)
+    assert len(sent) == 3, "the initial RAs; the periodic ones come 198 s apart at the soonest"
+    subject.link_renewed("acc1", 101.0)
+    assert subject.next_deadline() == 101.0
+    again = run_until(subject, 150.0)
+    assert [at for at, _ in again][0] == 101.0 and len(again) == 3
+    subject.link_renewed("acc9", 151.0)  # not an advertising interface: nothing
+    assert run_until(subject, 160.0) == []
