@@ -272,7 +272,7 @@ class WrongInterface:
     route: int
 
     def __str__(self) -> str:
-        route = "no route back to it is known" if not self.route else \
+        route = "no route back to it was known (looked up again now)" if not self.route else \
             f"the route back to it leaves by {_interface_text(self.route)}"
         return f"it arrived on {_interface_text(self.arrived)}, but {route} (wrong_interface)"
 
@@ -305,7 +305,8 @@ class MalformedMessageLog:
         if suppressed is None:
             return
         peer = endpoint_text(source.address, source.port)
-        message = f"malformed message from {peer} dropped: {problem}"
+        kind = "message" if reason == WRONG_INTERFACE else "malformed message"  # well formed, from elsewhere
+        message = f"{kind} from {peer} dropped: {problem}"
         if suppressed:
             message += f" ({counted(suppressed, 'more malformed message')} not logged since the last one)"
         _log.warning(message, extra={"fields": {

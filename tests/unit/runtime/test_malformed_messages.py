@@ -15,8 +15,10 @@ from pmip6.core.events import Peer
 from pmip6.runtime.transport import (
     BAD_CHECKSUM,
     MALFORMED_LOG_BURST,
+    WRONG_INTERFACE,
     MalformedMessageLog,
     Receiver,
+    WrongInterface,
 )
 from pmip6.runtime.transport_mh import RawMobilityTransport
 from pmip6.wire.messages import ProxyBindingUpdate
@@ -147,3 +149,12 @@ def test_the_suppressed_count_restarts_after_each_logged_line(caplog: pytest.Log
         clock.now += 1.0
         receiver.deliver(data, MAG, LMA)
     assert [record.fields["suppressed"] for record in _warnings(caplog)][-2:] == [5, 3]  # type: ignore[attr-defined]
+
+
+def test_a_message_from_the_wrong_interface_is_not_called_malformed(caplog: pytest.LogCaptureFixture) -> None:
+    """It decoded, or would have: it came from elsewhere than the route back to its peer (walkthrough 17)."""
+    with caplog.at_level(logging.WARNING, LOGGER):
+        MalformedMessageLog().dropped(MAG, WRONG_INTERFACE, WrongInterface(0, 0))
+    (record,) = _warnings(caplog)
+    assert record.getMessage() == ("message from 192.0.2.1:5436 dropped: it arrived on an unknown interface, but no "
+                                   "route back to it was known (looked up again now) (wrong_interface)")

@@ -121,6 +121,6 @@ def test_RFC3704_2_2_raw_mh_from_the_wrong_interface_is_dropped_before_its_check
 
 
 def test_a_wrong_interface_says_where_it_came_from_and_where_the_route_goes() -> None:
-    assert str(WrongInterface(0, 0)) == ("it arrived on an unknown interface, but no route back to it is known "
-                                         "(wrong_interface)")
+    assert str(WrongInterface(0, 0)) == ("it arrived on an unknown interface, but no route back to it was known "
+                                         "(looked up again now) (wrong_interface)")
     assert str(WrongInterface(LOOPBACK_INDEX, 0)).startswith(f"it arrived on interface index {LOOPBACK_INDEX} (lo)")
