@@ -110,9 +110,16 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAd
         daemon.metrics.registry.register(DhcpCollector(dhcp))  # type: ignore[arg-type]
 
 
+NO_ACCESS_INTERFACE = ("no access interface was given (--interface): the data plane does not know where the mobile "
+                       "node is and forwards none of its traffic")
+
+
 async def attach_warning(pump: MagPump, attach: AttachRequest) -> str | None:
-    """Why the data plane does not forward the traffic of the MN an attach registered: its access interface got
-    no TUN device and rules (:meth:`MagPump.context_error`); None when it did, or the attach named no interface."""
+    """Why the data plane does not forward the traffic of the MN an attach registered: the attach named no access
+    interface (walkthrough 17: it registered, a handoff even moved the binding here, and nothing was forwarded), or
+    its access interface got no TUN device and rules (:meth:`MagPump.context_error`); None when it did."""
+    if attach.interface is None:
+        return NO_ACCESS_INTERFACE
     error = await pump.context_error(attach.interface)
     if error is None:
         return None
