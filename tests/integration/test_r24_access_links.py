@@ -87,3 +87,25 @@ def test_an_access_interface_created_again_is_advertised_at_once_not_at_the_next
     until(lambda: "via fe80::1" in lab.mn_route(), "the MN on the new link configured")
     assert time.monotonic() - recreated < 6, "advertised at the next interval, not when the link came"
     assert lab.advertisements()["sent"] == sent + 1
+
+
+@pytest.fixture
+def slow_lab_without_link_local(tmp_path: Path) -> Iterator[Lab]:
+    """As ``slow_lab``, and acc1 does not hold ``access_link_local`` (fe80::1) yet."""
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, LMA_TOML, MAG_TOML.replace("ra_max_interval = 4",
+                                                                                  "ra_max_interval = 30")) as made:
+        yield made
+
+
+def test_the_access_link_local_added_after_the_attach_is_advertised_at_once(slow_lab_without_link_local: Lab) -> None:
+    """Walkthrough 17: the error says no RA leaves "until it does"; once the operator adds the address, the next RA
+    leaves at the address notification (within MIN_DELAY_BETWEEN_RAS of the failed one), not at the next interval."""
+    lab = slow_lab_without_link_local
+    lab.sh("ip netns exec {p}mn sysctl -qw net.ipv6.conf.eth0.router_solicitations=0")  # no RS answers: RAs alone
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", "mn1@opA.example", "--att", "4",
+              "--interface", "acc1", "--ipv6")
+    until(lambda: lab.advertisements()["send_errors"] >= 1, "the first RA refused")
+    lab.sh("ip -n {p}mag addr add fe80::1/64 dev acc1 nodad")
+    added = time.monotonic()
+    until(lambda: "via fe80::1" in lab.mn_route(), "the MN configured")
+    assert time.monotonic() - added < 6, "advertised at the next interval, not when the address came"

@@ -109,15 +109,21 @@ class RouterAdvertisementService:
         """An address or link of the node changed (``Pump.link_listeners``): an advertising interface created anew
         since its socket was opened (or that had none: it did not exist when its first RA was due) gets a new socket
         and its initial RAs again (RFC 4861 6.2.4), so an MN on the new link is configured at once and its Router
-        Solicitations are received; one that is gone keeps its socket until it is back."""
+        Solicitations are received; one that is gone keeps its socket until it is back. So does one whose last RA
+        could not be sent (``access_link_local`` missing: the operator may just have added it, walkthrough 17),
+        within MIN_DELAY_BETWEEN_RAS of its last try."""
         if self._stopped:
             return
         now = time.time()
         for interface in self.advertiser.interfaces():
             index = current_index(interface)
-            if index is not None and self._indexes.get(interface) != index:
+            if index is None:
+                continue
+            if self._indexes.get(interface) != index:
                 if interface in self._sockets:
                     self._close(interface)
+                self.advertiser.link_renewed(interface, now)
+            elif interface in self._errors:
                 self.advertiser.link_renewed(interface, now)
         self._run()
 
