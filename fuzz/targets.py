@@ -152,6 +152,33 @@ def _dhcp_seeds(corpus: Corpus) -> list[bytes]:
                                                           (54, bytes([10, 0, 0, 1])), (61, b"\x01" + client))).encode()]
 
 
+def ndp_target(data: bytes) -> None:
+    """What the MAG reads on its access links (RFC 4861 6.1.1, ``pmip6.wire.ndp``): a Router Solicitation from a
+    link-local source and from the unspecified one (which may carry no Source Link-Layer Address option); and a
+    Router Advertisement, which re-encodes to one that decodes the same."""
+    from ipaddress import IPv6Address
+
+    from pmip6.wire.ndp import ROUTER_ADVERTISEMENT, decode_router_advertisement, decode_router_solicitation
+
+    if data[:1] == bytes([ROUTER_ADVERTISEMENT]):
+        message = decode_router_advertisement(data)
+        check(decode_router_advertisement(reencode(message.encode)) == message, "RA round trip changed the message")
+    else:
+        decode_router_solicitation(data, IPv6Address("::") if len(data) % 2 else IPv6Address("fe80::2"))
+
+
+def _ndp_seeds(corpus: Corpus) -> list[bytes]:
+    """A Router Solicitation with a Source Link-Layer Address option and a MAG's Router Advertisement."""
+    from ipaddress import IPv6Network
+
+    from pmip6.wire.ndp import PrefixInformation, RouterAdvertisement, RouterSolicitation
+
+    link_layer = bytes.fromhex("020000000001")
+    advertisement = RouterAdvertisement(1800, (PrefixInformation(IPv6Network("2001:db8:100::/64"), 3600, 3600),),
+                                        source_link_layer_address=link_layer, mtu=1452)
+    return [RouterSolicitation(link_layer).encode(), advertisement.encode()]
+
+
 def tunnel_entry_target(data: bytes) -> None:
     """The tunnel entry's readers of an IP packet (``pmip6.dataplane``): the Tunnel Encapsulation Limit search
     points inside the packet, an ICMP error stays within its size (1280 / 576 octets), and IPv4 fragmentation
@@ -245,6 +272,7 @@ def load_targets() -> list[FuzzTarget]:
         _target("pcap", "pmip6.wire.pcap", lambda: pcap_target, lambda corpus: corpus.pcap),
         _target("dissect", "pmip6.wire.dissect", lambda: dissect_target, lambda corpus: _framed(corpus.frames)),
         _target("dhcp", "pmip6.wire.dhcp", lambda: dhcp_target, _dhcp_seeds),
+        _target("ndp", "pmip6.wire.ndp", lambda: ndp_target, _ndp_seeds),
         _target("tunnel_entry", "pmip6.dataplane.icmp_errors", lambda: tunnel_entry_target,
                 lambda corpus: [*corpus.ipv4, *corpus.ipv6]),
     ]
