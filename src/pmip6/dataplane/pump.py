@@ -71,6 +71,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from typing import TypeVar
 
 from pyroute2 import IPRoute
@@ -85,6 +86,7 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.token_bucket import TokenBucket
+from pmip6.dataplane.arp import ANNOUNCE_INTERVAL, announce, open_announcer
 from pmip6.dataplane.address_watch import AddressWatch, open_address_socket
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.ecn import NOT_ECT, ecn_of
@@ -963,12 +965,22 @@ class MagPump(Pump):
         self._unchecked: set[str] = set()
         """The access interfaces a session came to or changed on since the latest :meth:`_sync_contexts`: whether
         they hold its default router is checked there."""
+        self._arrivals: dict[str, set[IPv4Address]] = {}
+        """Per access interface, the default routers of the sessions that arrived there (:func:`_arrived_router`)
+        since its latest successful :meth:`_sync_contexts`: announced there once it holds them."""
+        self._repeats: dict[str, tuple[asyncio.TimerHandle, set[IPv4Address]]] = {}
+        """Per access interface, the second announcement due (RFC 5227 section 3) and its routers."""
+        self._announcer: socket.socket | None = None
+        self._announce_errors: dict[str, str] = {}
+        """Per access interface, the latest error of an ARP announcement there; it goes with the next one sent."""
 
     def on_event(self, event: Event) -> None:
         """Update the tables now; create or remove access routing contexts to match them in a task."""
         super().on_event(event)
         if isinstance(event, BindingEstablished | BindingUpdated) and event.session.access_interface is not None:
             self._unchecked.add(event.session.access_interface)
+            if (router := _arrived_router(event)) is not None:
+                self._arrivals.setdefault(event.session.access_interface, set()).add(router)
         self._sync_task = asyncio.ensure_future(self._sync_contexts())
 
     async def apply(self, event: Event) -> None:
@@ -988,6 +1000,8 @@ class MagPump(Pump):
                 await self._close_context(interface)
             for interface in [i for i in self.context_errors if i not in wanted]:
                 del self.context_errors[interface]
+            for interface in [i for i in self._arrivals if i not in wanted]:
+                del self._arrivals[interface]
             for interface in wanted:
                 opened = interface in self._contexts
                 if opened and interface not in unchecked and interface not in self.context_errors:
@@ -1002,6 +1016,43 @@ class MagPump(Pump):
                     if self.context_errors.pop(interface, None) is not None:
                         _log.info("data plane: access interface %s is set up now", interface,
                                   extra={"fields": {"event": "dataplane_context_opened", "interface": interface}})
+                    if routers := self._arrivals.pop(interface, None):
+                        self._announce(interface, routers)
+
+    def _announce(self, interface: str, routers: set[IPv4Address], first: bool = True) -> None:
+        """Announce ``routers`` on ``interface`` (RFC 5227 section 3, ``pmip6.dataplane.arp``): an MN handed off from
+        another MAG that gave it the same router updates its ARP entry for it at once, to this interface's hardware
+        address. The first announcement of a router is repeated :data:`ANNOUNCE_INTERVAL` later (ANNOUNCE_NUM 2), a
+        repeat still due for the interface taking the routers of a new first one along. A failure counts in
+        :attr:`io_errors` and is logged when the interface first fails or fails differently; not on an interface
+        that is not Ethernet, where nothing is sent."""
+        if first and (due := self._repeats.pop(interface, None)) is not None:
+            due[0].cancel()
+            routers = routers | due[1]
+        try:
+            if self._announcer is None:
+                with inside(self.netns):
+                    self._announcer = self._own(open_announcer())
+            if not announce(self._announcer, interface, routers):
+                return
+        except OSError as error:
+            self.io_errors += 1
+            if self._announce_errors.get(interface) != str(error):
+                self._announce_errors[interface] = str(error)
+                _log.warning("data plane: cannot announce the default router on access interface %s: %s: a mobile "
+                             "node handed off from another MAG may reach it only once its ARP entry is renewed",
+                             interface, error, extra={"fields": {"event": "dataplane_arp_announcement_failed",
+                                                                 "interface": interface}})
+        else:
+            self._announce_errors.pop(interface, None)
+        if first:
+            later = asyncio.get_running_loop().call_later(ANNOUNCE_INTERVAL, self._announce_again, interface)
+            self._repeats[interface] = later, routers
+
+    def _announce_again(self, interface: str) -> None:
+        """The second announcement of :meth:`_announce`."""
+        _handle, routers = self._repeats.pop(interface)
+        self._announce(interface, routers, first=False)
 
     def _context_failed(self, interface: str, error: str) -> None:
         if self.context_errors.get(interface) == error:
@@ -1102,6 +1153,9 @@ class MagPump(Pump):
         the TUN device, then the router addresses pmip6 added (with the interface's last IPv4 address the kernel
         deletes the routes through it, docs/dataplane.md); an address that cannot be removed is logged and left."""
         steering = self._contexts.pop(interface, None)
+        if (due := self._repeats.pop(interface, None)) is not None:
+            due[0].cancel()
+        self._announce_errors.pop(interface, None)
         if steering is not None:
             await self.netlink(unsteer, self.ipr, steering)
         if interface in self._tuns:
@@ -1119,4 +1173,21 @@ class MagPump(Pump):
         async with self._lock:
             for interface in list(self._contexts):
                 await self._close_context(interface)
+        for later, _routers in self._repeats.values():
+            later.cancel()
+        self._repeats.clear()
+        self._announcer = None  # closed with the pump's other sockets
         await super().stop()
+
+
+def _arrived_router(event: BindingEstablished | BindingUpdated) -> IPv4Address | None:
+    """The IPv4 default router the event's session needs on its access interface that it did not need there
+    before: a new session's, or one that moved to another access interface of this MAG or got another router;
+    None for a refresh (the same session again) or a change of anything else (RFC 5844 section 3.2.3.2)."""
+    session = event.session
+    if isinstance(event, BindingUpdated):
+        previous = event.previous
+        if (previous.access_interface, previous.ipv4_default_router) == (session.access_interface,
+                                                                         session.ipv4_default_router):
+            return None
+    return session.ipv4_default_router
