@@ -86,8 +86,8 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.token_bucket import TokenBucket
-from pmip6.dataplane.arp import ANNOUNCE_INTERVAL, announce, open_announcer
 from pmip6.dataplane.address_watch import AddressWatch, open_address_socket
+from pmip6.dataplane.arp import ANNOUNCE_INTERVAL, announce, open_announcer
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.ecn import NOT_ECT, ecn_of
 from pmip6.dataplane.encapsulation_limit import destination_options, limit_offset
@@ -945,7 +945,8 @@ class LmaPump(Pump):
 
 class MagPump(Pump):
     """The MAG: a TUN device and routing context per access interface that has a session, which also holds the
-    sessions' IPv4 default routers (RFC 5844 section 3.2.3.2; docs/dataplane.md, "The pump")."""
+    sessions' IPv4 default routers (RFC 5844 section 3.2.3.2) and announces them when a session arrives (RFC 5227
+    section 3; docs/dataplane.md, "The pump")."""
 
     def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
                  forwarder: MagForwarder | None = None) -> None:
