@@ -122,8 +122,13 @@ def test_RFC5213_6_9_1_1_an_attach_of_a_registered_mn_registers_it_again_at_once
     accepted = mag.receive(pba_for(pbu), LMA_UDP, T0 + 100.01)
 
     assert [type(event) for event in accepted.events] == [BindingUpdated]
+    (update,) = accepted.events
+    assert isinstance(update, BindingUpdated) and update.reattached, "the data plane: the MN has just arrived here"
     assert not entry.reattached and entry.downlink_key == downlink_key
-    assert _hi(only_pbu(mag.refresh(MN, T0 + 200))) == HandoffIndicator.NOT_CHANGED  # later refreshes: 5 again
+    refresh = only_pbu(mag.refresh(MN, T0 + 200))
+    assert _hi(refresh) == HandoffIndicator.NOT_CHANGED  # later refreshes: 5 again
+    (refreshed,) = mag.receive(pba_for(refresh), LMA_UDP, T0 + 200.01).events
+    assert isinstance(refreshed, BindingUpdated) and not refreshed.reattached
 
 
 def test_RFC5213_6_9_4_every_transmission_of_the_re_registration_carries_the_attachs_handoff_indicator() -> None:

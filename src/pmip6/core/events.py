@@ -82,10 +82,14 @@ class BindingRestored(BindingEstablished):
 @dataclass(frozen=True, slots=True)
 class BindingUpdated:
     """An existing session changed or was refreshed: re-registration, handoff (new peer, keys or format), or a
-    selective de-registration of one address family (RFC 5844 3.1.2.5)."""
+    selective de-registration of one address family (RFC 5844 3.1.2.5). ``reattached`` (MAG): the PBA accepted a
+    registration the MN's attach started while its entry was registered, e.g. the MN back from another MAG that
+    took its session (RFC 5213 6.9.1.1): the session may be unchanged, and yet the MN has just arrived on its access
+    link, which a refresh cannot tell the data plane."""
 
     session: TunnelSession
     previous: TunnelSession
+    reattached: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -953,6 +953,7 @@ class MobileAccessGateway:
         entry.granted_lifetime = granted
         entry.expires_at = sent_at + granted
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
+        reattached = entry.reattached
         entry.refresh_unanswered = entry.reattached = False
         entry.state = BulState.REGISTERED
         self._finish_pending(entry)
@@ -961,7 +962,7 @@ class MobileAccessGateway:
             entry.registered_at = now
             outcome = Outcome(events=[BindingEstablished(entry.session())])
         else:
-            outcome = Outcome(events=[BindingUpdated(entry.session(), previous)])
+            outcome = Outcome(events=[BindingUpdated(entry.session(), previous, reattached)])
         if unconfirmed is not None:
             outcome.events.append(unconfirmed)
         return outcome

@@ -1183,10 +1183,11 @@ class MagPump(Pump):
 
 def _arrived_router(event: BindingEstablished | BindingUpdated) -> IPv4Address | None:
     """The IPv4 default router the event's session needs on its access interface that it did not need there
-    before: a new session's, or one that moved to another access interface of this MAG or got another router;
-    None for a refresh (the same session again) or a change of anything else (RFC 5844 section 3.2.3.2)."""
+    before: a new session's, one that moved to another access interface of this MAG or got another router, or one
+    whose MN attached again (``reattached``: back from another MAG, whose ARP entry it may still hold); None for a
+    refresh (the same session again) or a change of anything else (RFC 5844 section 3.2.3.2)."""
     session = event.session
-    if isinstance(event, BindingUpdated):
+    if isinstance(event, BindingUpdated) and not event.reattached:
         previous = event.previous
         if (previous.access_interface, previous.ipv4_default_router) == (session.access_interface,
                                                                          session.ipv4_default_router):

@@ -153,3 +153,19 @@ def test_a_failed_announcement_is_counted_and_logged_once_per_interface_and_erro
                                    "[Errno 100] ARP announcement on acc9: Network is down: a mobile node handed off "
                                    "from another MAG may reach it only once its ARP entry is renewed")
     assert len(announced.calls) == 4 and pump.io_errors == 3, "each session's pair tried, the failures counted"
+
+
+def test_an_mn_attached_again_to_its_registered_session_is_announced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Back from another MAG that took its session, to a MAG still holding the binding (no revocation): the session
+    is the same, yet the MN's ARP entry holds the other MAG's address (garp's open case)."""
+    announced = Announced()
+    pump = announcing_pump(monkeypatch, announced)
+
+    async def scenario() -> None:
+        try:
+            await applied(pump, BindingEstablished(MN1), BindingUpdated(MN1, MN1, reattached=True))
+        finally:
+            await pump.stop()
+
+    asyncio.run(scenario())
+    assert announced.calls == [("acc9", {ROUTER})] * 4
