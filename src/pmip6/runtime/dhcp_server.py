@@ -15,7 +15,6 @@ messages are counted and dropped; a failing socket or send is logged once per in
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
 import socket
@@ -26,7 +25,7 @@ from typing import Any
 
 from pmip6.core.events import Event
 from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
-from pmip6.runtime.interfaces import current_index
+from pmip6.runtime.access_link import AccessLinkSockets
 from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, MessageType, decode_dhcp
 from pmip6.wire.errors import DecodeError
@@ -55,18 +54,13 @@ class DhcpCounters:
     send_errors: int = 0
 
 
-class DhcpService:
+class DhcpService(AccessLinkSockets):
     """A daemon component (start/stop) and event listener that runs a :class:`DhcpServer` on its interfaces."""
 
     def __init__(self, server: DhcpServer) -> None:
+        super().__init__(_log, "dhcp", "dhcp_server_error")
         self.server = server
         self.counters = DhcpCounters()
-        self._sockets: dict[str, socket.socket] = {}
-        self._indexes: dict[str, int] = {}
-        """The interface index each socket was bound to (SO_BINDTODEVICE keeps it)."""
-        self._errors: dict[str, str] = {}
-        """Per interface, the last error logged (it is logged again only when it changes or after a success)."""
-        self._stopped = False
 
     def stats(self) -> dict[str, Any]:
         counters = self.counters
@@ -80,8 +74,7 @@ class DhcpService:
 
     async def stop(self) -> None:
         self._stopped = True
-        for interface in list(self._sockets):
-            self._close(interface)
+        self._close_all()
 
     def on_event(self, event: Event) -> None:
         self.server.apply(event)
@@ -97,7 +90,7 @@ class DhcpService:
         if self._stopped:
             return
         wanted = set(self.server.interfaces())
-        stale = [name for name in self._sockets if name not in wanted or current_index(name) != self._indexes[name]]
+        stale = [name for name in self._sockets if name not in wanted or self._renewed(name)]
         for interface in stale:
             self._close(interface)
         for interface in sorted(wanted - self._sockets.keys()):
@@ -119,15 +112,7 @@ class DhcpService:
         except OSError:
             sock.close()
             raise
-        asyncio.get_running_loop().add_reader(sock.fileno(), self._receive, interface, sock)
-        self._sockets[interface], self._indexes[interface] = sock, index
-
-    def _close(self, interface: str) -> None:
-        sock = self._sockets.pop(interface)
-        del self._indexes[interface]
-        asyncio.get_running_loop().remove_reader(sock.fileno())
-        sock.close()
-        self._errors.pop(interface, None)
+        self._watch(interface, sock, index, self._receive)
 
     def _receive(self, interface: str, sock: socket.socket) -> None:
         """Answer the requests waiting on ``interface``'s socket, at most :data:`RECEIVE_BATCH` of them: the loop
@@ -177,8 +162,3 @@ class DhcpService:
             self.counters.naks += 1
         _log.debug("dhcp: %s of %s to %s on %s", kind.name if kind else "reply", reply.message.yiaddr,
                    reply.destination, interface)
-
-    def _failed(self, interface: str, text: str) -> None:
-        if self._errors.get(interface) != text:
-            self._errors[interface] = text
-            _log.error("dhcp: %s", text, extra={"fields": {"event": "dhcp_server_error", "interface": interface}})

@@ -30,7 +30,7 @@ from typing import Any
 from pmip6.core.events import Event
 from pmip6.dataplane.home_link import Advertisement, RouterAdvertiser, advertised_mtu
 from pmip6.dataplane.pump import BATCH
-from pmip6.runtime.interfaces import current_index
+from pmip6.runtime.access_link import AccessLinkSockets, current_index
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.ndp import ROUTER_SOLICITATION, decode_router_solicitation
 
@@ -68,21 +68,16 @@ class RouterAdvertisementCounters:
     """Dropped: hop limit not 255, or malformed (RFC 4861 6.1.1)."""
 
 
-class RouterAdvertisementService:
+class RouterAdvertisementService(AccessLinkSockets):
     """A daemon component (start/stop) and event listener that sends the RAs of a :class:`RouterAdvertiser`."""
 
     def __init__(self, advertiser: RouterAdvertiser, tunnel_mtu: int, link_local: IPv6Address | None = None) -> None:
+        super().__init__(_log, "router advertisements", "router_advertisement_error")
         self.advertiser = advertiser
         self.tunnel_mtu = tunnel_mtu
         self.link_local = link_local
         self.counters = RouterAdvertisementCounters()
-        self._sockets: dict[str, socket.socket] = {}
-        self._indexes: dict[str, int] = {}
-        """The interface index each socket was bound to (SO_BINDTODEVICE and the ff02::2 membership keep it)."""
-        self._errors: dict[str, str] = {}
-        """Per interface, the last error logged (it is logged again only when it changes or after a success)."""
         self._timer: asyncio.TimerHandle | None = None
-        self._stopped = False
 
     def stats(self) -> dict[str, Any]:
         return {"interfaces": sorted(self._sockets), "sent": self.counters.sent,
@@ -98,8 +93,7 @@ class RouterAdvertisementService:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for interface in list(self._sockets):
-            self._close(interface)
+        self._close_all()
 
     def on_event(self, event: Event) -> None:
         self.advertiser.apply(event, time.time())
@@ -154,7 +148,7 @@ class RouterAdvertisementService:
             sock.sendmsg([message], ancillary, 0, (ALL_NODES, 0, 0, index))
         except OSError as error:
             self.counters.send_errors += 1
-            self._failed(interface, error)
+            self._failed(interface, self._send_error(interface, error))
             return
         self.counters.sent += 1
         self._errors.pop(interface, None)
@@ -164,17 +158,13 @@ class RouterAdvertisementService:
                    ", ".join(f"{info.prefix} ({info.valid_lifetime} s)" for info in advertisement.message.prefixes)
                    or "none")
 
-    def _failed(self, interface: str, error: OSError) -> None:
+    def _send_error(self, interface: str, error: OSError) -> str:
+        """What a failed RA on ``interface`` is logged as."""
         if self.link_local is not None and error.errno in (errno.EINVAL, errno.EADDRNOTAVAIL):
-            text = (f"access interface {interface} does not hold access_link_local {self.link_local} "
+            return (f"access interface {interface} does not hold access_link_local {self.link_local} "
                     f"({error.strerror}): no Router Advertisement is sent on it until it does "
                     f"(ip addr add {self.link_local}/64 dev {interface})")
-        else:
-            text = f"cannot send a Router Advertisement on access interface {interface}: {error}"
-        if self._errors.get(interface) != text:
-            self._errors[interface] = text
-            _log.error("router advertisements: %s", text, extra={"fields": {
-                "event": "router_advertisement_error", "interface": interface}})
+        return f"cannot send a Router Advertisement on access interface {interface}: {error}"
 
     def _socket(self, interface: str, index: int) -> socket.socket:
         """The socket of ``interface``, whose index is ``index`` now: opened if it has none, or opened again if the
@@ -200,16 +190,8 @@ class RouterAdvertisementService:
         except OSError:
             sock.close()
             raise
-        asyncio.get_running_loop().add_reader(sock.fileno(), self._receive, interface, sock)
-        self._sockets[interface], self._indexes[interface] = sock, index
+        self._watch(interface, sock, index, self._receive)
         return sock
-
-    def _close(self, interface: str) -> None:
-        sock = self._sockets.pop(interface)
-        del self._indexes[interface]
-        asyncio.get_running_loop().remove_reader(sock.fileno())
-        sock.close()
-        self._errors.pop(interface, None)
 
     def _receive(self, interface: str, sock: socket.socket) -> None:
         """Read the Router Solicitations waiting on ``interface``'s socket, at most ``BATCH`` per wake-up as the pump's

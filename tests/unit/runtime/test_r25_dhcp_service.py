@@ -12,7 +12,7 @@ from test_dhcp_service import _entry
 
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.settings import MagDataplaneSettings
-from pmip6.runtime import dhcp_server as runtime
+from pmip6.runtime import access_link
 from pmip6.runtime.dataplane_daemon import dhcp_server
 
 
@@ -32,11 +32,11 @@ def test_r25_a_socket_bound_to_an_old_interface_index_is_opened_again(monkeypatc
         first = service._sockets["lo"]
         service.links_changed()
         kept = service._sockets["lo"] is first
-        monkeypatch.setattr(runtime, "current_index", lambda name: None)  # the interface gone
+        monkeypatch.setattr(access_link, "current_index", lambda name: None)  # the interface gone
         service.links_changed()
         monkeypatch.undo()
         gone = service._sockets["lo"] is not first and first.fileno() == -1
-        monkeypatch.setattr(runtime, "current_index", lambda name: index + 1)  # a new interface under the name
+        monkeypatch.setattr(access_link, "current_index", lambda name: index + 1)  # a new interface under the name
         second = service._sockets["lo"]
         service.links_changed()
         renewed = service._sockets["lo"] is not second and second.fileno() == -1

@@ -1,0 +1,66 @@
+"""What the MAG's services on its access links (``pmip6.runtime.router_advertisements``, ``pmip6.runtime.dhcp_server``)
+share: per access interface one socket bound to it and read by the event loop, and their errors logged once.
+
+A socket bound to an interface (SO_BINDTODEVICE, and an IPv6 multicast membership) keeps the index the name had: an
+interface deleted and created again under the name has another (:func:`current_index`), and its socket must be
+opened again, which the services do at the data plane's link notifications (``Pump.link_listeners``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+
+
+def current_index(interface: str) -> int | None:
+    """The index of ``interface`` now; None when there is none by that name."""
+    try:
+        return socket.if_nametoindex(interface)
+    except OSError:
+        return None
+
+
+class AccessLinkSockets:
+    """The base of a service on the access links: its sockets by interface, with the index each was bound to, and
+    the last error logged about each interface (logged again only when it changes or after a success), on the
+    service's ``logger``, its text after ``prefix``, with the ``event`` field ``error_event``."""
+
+    def __init__(self, logger: logging.Logger, prefix: str, error_event: str) -> None:
+        self._logger = logger
+        self._prefix = prefix
+        self._error_event = error_event
+        self._sockets: dict[str, socket.socket] = {}
+        self._indexes: dict[str, int] = {}
+        """The interface index each socket was bound to."""
+        self._errors: dict[str, str] = {}
+        self._stopped = False
+
+    def _watch(self, interface: str, sock: socket.socket, index: int,
+               reader: Callable[[str, socket.socket], None]) -> None:
+        """Hold ``sock``, bound to ``interface`` whose index is ``index``, and have the loop call ``reader``."""
+        asyncio.get_running_loop().add_reader(sock.fileno(), reader, interface, sock)
+        self._sockets[interface], self._indexes[interface] = sock, index
+
+    def _renewed(self, interface: str) -> bool:
+        """Whether ``interface``'s socket is bound to an index the name no longer has (created anew, or gone)."""
+        return current_index(interface) != self._indexes[interface]
+
+    def _close(self, interface: str) -> None:
+        sock = self._sockets.pop(interface)
+        del self._indexes[interface]
+        asyncio.get_running_loop().remove_reader(sock.fileno())
+        sock.close()
+        self._errors.pop(interface, None)
+
+    def _close_all(self) -> None:
+        for interface in list(self._sockets):
+            self._close(interface)
+
+    def _failed(self, interface: str, text: str) -> None:
+        """Log ``text`` about ``interface`` as an error, unless it was the last one logged about it."""
+        if self._errors.get(interface) != text:
+            self._errors[interface] = text
+            self._logger.error("%s: %s", self._prefix, text,
+                               extra={"fields": {"event": self._error_event, "interface": interface}})
