@@ -65,6 +65,16 @@ def test_solicitation_round_trip(solicitation: RouterSolicitation) -> None:
     assert decode_router_solicitation(solicitation.encode(), HOST) == solicitation
 
 
+def test_RFC4861_4_6_1_a_longer_link_layer_address_is_padded_to_whole_units() -> None:
+    """4.6.1: Length counts units of 8 octets, so an 8-octet link-layer address (an EUI-64) takes two, the last six
+    octets padding, which the decoder hands back with the address."""
+    eui64 = bytes.fromhex("0200000000000001")
+    message = RouterSolicitation(eui64).encode()
+    assert (message[8:10], len(message)) == (bytes([1, 2]), 24)
+    assert decode_router_solicitation(message, HOST) == RouterSolicitation(eui64 + bytes(6))
+    assert ICMPv6ND_RA(RouterAdvertisement(0, source_link_layer_address=eui64).encode())[ICMPv6NDOptSrcLLAddr].len == 2
+
+
 def test_RFC4861_4_1_we_read_scapys_solicitation() -> None:
     built = bytes(ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:01"))
     assert decode_router_solicitation(built, HOST) == RouterSolicitation(MAC)
@@ -98,6 +108,7 @@ def test_RFC4861_6_1_1_invalid_solicitations_raise_decode_error(message: bytes, 
     (RouterAdvertisement(0).encode()[:15], "ICMPv6 length"),
     (RouterSolicitation().encode() + bytes(8), "ICMPv6 type"),
     (RouterAdvertisement(0).encode() + bytes([3, 1]) + bytes(6), "option length"),
+    (RouterAdvertisement(0).encode() + bytes([3, 5]) + bytes(38), "option length"),
     (RouterAdvertisement(0).encode() + bytes([3, 4, 129]) + bytes(29), "prefix"),
 ])
 def test_malformed_advertisements_raise_decode_error(message: bytes, field: str) -> None:

@@ -99,6 +99,15 @@ def test_RFC5213_6_7_prefix_lifetimes_are_the_binding_lifetime_left() -> None:
     assert later.message.prefixes == (PrefixInformation(HNP, 1800, 1800),)
 
 
+def test_RFC5213_6_7_a_prefix_never_outlives_its_binding() -> None:
+    """The binding lifetime left is rounded down: an RA sent within a second advertises no part of one the binding
+    does not have."""
+    subject, _expiry = advertiser()
+    subject.apply(BindingEstablished(MN1), 100.5)
+    (advertisement,) = subject.due(100.5)
+    assert advertisement.message.prefixes == (PrefixInformation(HNP, 899, 899),)
+
+
 def test_a_refreshed_binding_is_advertised_soon_with_its_new_lifetime() -> None:
     subject, expiry = advertiser()
     subject.apply(BindingEstablished(MN1), 0.0)

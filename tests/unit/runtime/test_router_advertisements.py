@@ -3,10 +3,13 @@ the sockets themselves: tests/integration/test_router_advertisements_netns.py.""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import struct
 from ipaddress import IPv6Address
 from pathlib import Path
 
+import pytest
 from prometheus_client import generate_latest
 
 from pmip6.dataplane.settings import MagDataplaneSettings
@@ -46,3 +49,23 @@ def test_a_mag_with_a_dataplane_exports_the_router_advertisement_counters(tmp_pa
         text = generate_latest(daemon.metrics.registry).decode()
         assert ('pmip6_router_advertisements_total{outcome="sent"} 0.0' in text) is enabled
         assert ('pmip6_router_solicitations_total{outcome="invalid"} 0.0' in text) is enabled
+
+
+@pytest.mark.usefixtures("private_loopback")
+def test_a_socket_bound_to_an_old_interface_index_is_opened_again_at_the_next_RA() -> None:
+    """The interface's index changed (created anew) and no link notification told the service yet: the next RA
+    opens its socket again instead of sending on the old one, which never receives a Router Solicitation again."""
+    service = router_advertisements(MagDataplaneSettings(), lambda mn_id: None)
+    assert service is not None
+    index = socket.if_nametoindex("lo")
+
+    async def scenario() -> list[bool]:
+        first = service._socket("lo", index)
+        kept = service._socket("lo", index) is first
+        service._indexes["lo"] = index + 1  # bound when the name was another interface's
+        second = service._socket("lo", index)
+        renewed = second is not first and first.fileno() == -1 and service._indexes["lo"] == index
+        await service.stop()
+        return [kept, renewed]
+
+    assert asyncio.run(scenario()) == [True, True]
