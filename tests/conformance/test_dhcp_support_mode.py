@@ -7,16 +7,27 @@ from dataclasses import replace
 
 import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, NOW, hnp_of, make_lma, pbu, the_pba
-from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, request
+from test_mag_stub_lma import (
+    ASSIGNED_IPV4,
+    LMA_UDP,
+    T0,
+    entry_of,
+    make_mag,
+    only_pbu,
+    pba_for,
+    registered,
+    request,
+)
 
 from pmip6.core.lma_settings import DhcpSupportMode
-from pmip6.wire.numbers import HandoffIndicator, Status
-from pmip6.wire.messages import ProxyBindingAcknowledgement
+from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingAcknowledgement
+from pmip6.wire.numbers import BRFlags, HandoffIndicator, RevocationTrigger, Status
 from pmip6.wire.options import (
     IPv4DefaultRouterAddressOption,
     IPv4DHCPSupportModeOption,
     IPv4HomeAddressReplyOption,
     IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
 )
 
 
@@ -79,3 +90,16 @@ def test_RFC5844_3_2_3_2_a_refresh_without_the_option_or_without_ipv4_makes_the_
     mag.receive(without_ipv4, LMA_UDP, T0 + 30.05)
     entry = entry_of(mag)
     assert entry.ipv4_home_address is None and not entry.dhcp_server, "RFC 5844 3.2.3.3: no IPv4 home address"
+
+
+def test_RFC5846_9_1_a_revoked_ipv4_home_address_takes_the_dhcp_server_mode_with_it() -> None:
+    """The V flag releases only the IPv4 home address (RFC 5846 9.1): the entry is no IPv4 MN's any more, served by
+    the MAG's DHCP server or not (RFC 5844 3.2.3.2, as after a PBA without IPv4)."""
+    mag = make_mag()
+    registered(mag, extra=(IPv4DHCPSupportModeOption(True),))
+    assert entry_of(mag).dhcp_server
+    revocation = BindingRevocationIndication(RevocationTrigger.ADMINISTRATIVE_REASON, 4242, BRFlags.P | BRFlags.V, (
+        MNIdentifierOption(entry_of(mag).mn_id), IPv4HomeAddressRequestOption(ASSIGNED_IPV4)))
+    mag.receive(revocation, LMA_UDP, T0 + 5)
+    entry = entry_of(mag)
+    assert entry.ipv4_home_address is None and entry.home_network_prefixes and not entry.dhcp_server

@@ -113,6 +113,16 @@ def test_RFC2131_4_3_2_requests_are_acknowledged_for_the_home_address_only(
         assert set(_options(reply)) == {OptionCode.MESSAGE_TYPE, OptionCode.SERVER_IDENTIFIER}
 
 
+def test_RFC2131_table_3_an_offer_has_ciaddr_0_even_for_a_discover_with_one() -> None:
+    """Table 3: a DHCPOFFER's ``ciaddr`` is 0; a client that filled it in its DHCPDISCOVER (Table 5 says 0) does not
+    get it back."""
+    mag = Mag()
+    mag.register(_entry())
+    offer = mag.ask(DISCOVER, ciaddr=str(HOME1))
+    assert offer is not None and offer.message.message_type is MessageType.OFFER
+    assert (offer.message.yiaddr, offer.message.ciaddr) == (HOME1, IPv4Address(0))
+
+
 def test_RFC2131_4_3_2_a_request_to_another_server_or_without_an_address_is_unanswered() -> None:
     mag = Mag()
     mag.register(_entry())
@@ -186,6 +196,17 @@ def test_the_server_follows_the_binding_events() -> None:
                                     "expired"))
     assert mag.server.interfaces() == ["acc2"], "an event about another session of the MN leaves this one"
     mag.server.apply(BindingRemoved(moved.session(), "expired"))
+    assert mag.server.interfaces() == []
+
+
+def test_a_link_is_served_no_more_when_its_served_mn_leaves_and_a_relay_one_stays() -> None:
+    """RFC 5844 3.2.3.2: the interface keeps a session whose PBA said relay; with the server's MN gone it needs no
+    DHCP server (its socket closes)."""
+    mag = Mag()
+    served = mag.register(_entry(ll_id=MAC1))
+    mag.register(_entry(b"mn2@opA.example", HOME2, dhcp_server=False, ll_id=MAC2))
+    assert mag.server.interfaces() == ["acc1"]
+    mag.server.apply(BindingDeregistered(served.session()))
     assert mag.server.interfaces() == []
 
 

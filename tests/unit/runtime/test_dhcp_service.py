@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -51,6 +52,20 @@ def _entry() -> BindingUpdateListEntry:
                                   expires_at=4e9, registered_at=1.0)
 
 
+RENEWAL = DhcpMessage(BOOTREQUEST, 9, MAC, ciaddr=LOOPBACK,
+                      options=((OptionCode.MESSAGE_TYPE, bytes([MessageType.REQUEST])),))
+"""A DHCPREQUEST of the client RENEWING its address 127.0.0.1 (RFC 2131 4.3.2)."""
+
+
+def _client() -> socket.socket:
+    """A DHCP client's socket on ``lo`` (port 68), non-blocking."""
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+    client.bind(("0.0.0.0", CLIENT_PORT))
+    client.setblocking(False)
+    return client
+
+
 @pytest.mark.usefixtures("private_loopback")
 def test_the_service_listens_while_the_interface_is_served_and_answers_from_the_server_identifier() -> None:
     entry = _entry()
@@ -60,16 +75,11 @@ def test_the_service_listens_while_the_interface_is_served_and_answers_from_the_
     async def scenario() -> tuple[bytes, tuple[str, int], list[str]]:
         await service.start()
         service.on_event(BindingEstablished(entry.session()))
-        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
-        client.bind(("0.0.0.0", CLIENT_PORT))
-        client.setblocking(False)
+        client = _client()
         loop = asyncio.get_running_loop()
         try:
             await loop.sock_sendto(client, b"\x01" * 300, ("127.0.0.1", SERVER_PORT))  # malformed
-            renewal = DhcpMessage(BOOTREQUEST, 9, MAC, ciaddr=LOOPBACK,
-                                  options=((OptionCode.MESSAGE_TYPE, bytes([MessageType.REQUEST])),))
-            await loop.sock_sendto(client, renewal.encode(), ("127.0.0.1", SERVER_PORT))
+            await loop.sock_sendto(client, RENEWAL.encode(), ("127.0.0.1", SERVER_PORT))
             data, source = await asyncio.wait_for(loop.sock_recvfrom(client, 1500), 5)
         finally:
             client.close()
@@ -86,6 +96,33 @@ def test_the_service_listens_while_the_interface_is_served_and_answers_from_the_
     stats = service.stats()
     assert stats["interfaces"] == [], "no session left on lo: its socket closed"
     assert (stats["received"], stats["invalid"], stats["acks"], stats["offers"], stats["naks"]) == (1, 1, 1, 0, 0)
+
+
+@pytest.mark.usefixtures("private_loopback")
+def test_a_reply_leaves_from_the_server_identifier_not_from_the_address_the_route_would_pick() -> None:
+    """RFC 5844 3.4: the server's address is the default router, here 127.0.0.2 (``lo`` holds 127/8), while the
+    kernel would send to the client's ``ciaddr`` 127.0.0.1 from 127.0.0.1: IP_PKTINFO's ``ipi_spec_dst`` sets it."""
+    router = IPv4Address("127.0.0.2")
+    entry = replace(_entry(), ipv4_default_router=router)
+    service = dhcp_server(MagDataplaneSettings(), {entry.mn_id: entry}.get)
+    assert service is not None
+
+    async def scenario() -> tuple[bytes, tuple[str, int]]:
+        await service.start()
+        service.on_event(BindingEstablished(entry.session()))
+        client = _client()
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sock_sendto(client, RENEWAL.encode(), (str(router), SERVER_PORT))
+            data, source = await asyncio.wait_for(loop.sock_recvfrom(client, 1500), 5)
+        finally:
+            client.close()
+            await service.stop()
+        return data, source
+
+    data, source = asyncio.run(scenario())
+    assert decode_dhcp(data).address(OptionCode.SERVER_IDENTIFIER) == router
+    assert source == (str(router), SERVER_PORT)
 
 
 @pytest.mark.usefixtures("private_loopback")
