@@ -22,7 +22,7 @@ from test_dataplane_daemons import LMA_TOML, MAG_TOML, exchange
 from test_dataplane_restart import kill_9, running
 
 from dataplane_lab import MAG_SETTINGS, requires_netns, sessions_for, until_notifications_handled
-from pmip6.core.events import BindingEstablished, BindingUpdated
+from pmip6.core.events import BindingEstablished, BindingUpdated, TunnelSession
 from pmip6.dataplane import pump as pump_module
 from pmip6.dataplane.pump import MagPump
 from pmip6.dataplane.routing import hold_routers
@@ -161,14 +161,18 @@ def test_a_router_address_that_cannot_be_added_is_a_context_error(bare_lab: Figu
     assert ipv4_addresses(bare_lab, "mag", "acc1") == {}, "the stop removed it"
 
 
+def _ipv6_session_then_one_with_a_router() -> tuple[TunnelSession, TunnelSession]:
+    """MN-1's session on acc1, IPv6 only (no default router), and MN-2's there too, with router 10.1.0.1."""
+    return (replace(sessions_for("mn1")[1], ipv4_home_address=None),
+            replace(sessions_for("mn2")[1], access_interface="acc1", ipv4_default_router=IPv4Address(DEFAULT_ROUTER)))
+
+
 def test_a_router_added_for_a_later_session_is_the_source_of_the_icmp_errors_on_its_link(bare_lab: Figure1Lab) -> None:
     """MN-1's first session (IPv6 only: no default router) opens acc1's context with no IPv4 address there; MN-2's,
     on acc1 too, brings router 10.1.0.1, which the open context adds; the address notification makes it the source
     of the pump's IPv4 ICMP errors on that link (docs/dataplane.md, "ICMP errors"; RFC 5844 3.2.3.2 allows it)."""
     async def scenario() -> tuple[bytes | None, bytes | None]:
-        first = replace(sessions_for("mn1")[1], ipv4_home_address=None)
-        second = replace(sessions_for("mn2")[1], access_interface="acc1",
-                         ipv4_default_router=IPv4Address(DEFAULT_ROUTER))
+        first, second = _ipv6_session_then_one_with_a_router()
         pump = MagPump(MAG_SETTINGS, netns=bare_lab.ns("mag"))
         await pump.start()
         try:
@@ -182,3 +186,22 @@ def test_a_router_added_for_a_later_session_is_the_source_of_the_icmp_errors_on_
 
     before, after = asyncio.run(scenario())
     assert before != socket.inet_aton(DEFAULT_ROUTER) and after == socket.inet_aton(DEFAULT_ROUTER)
+
+
+def test_an_open_context_adds_a_later_sessions_router_at_its_binding_event(bare_lab: Figure1Lab) -> None:
+    """MN-2's session on acc1, whose context MN-1's (IPv6 only) opened without a router, has router 10.1.0.1 added
+    by its own binding event (RFC 5844 3.2.3.2), with no address or link notification left to put back a missing
+    router (:meth:`MagPump._restore_routes` would only add it at the next one)."""
+    async def scenario() -> dict[str, int]:
+        first, second = _ipv6_session_then_one_with_a_router()
+        pump = MagPump(MAG_SETTINGS, netns=bare_lab.ns("mag"))
+        await pump.start()
+        try:
+            await pump.apply(BindingEstablished(first))
+            await until_notifications_handled(pump)
+            await pump.apply(BindingEstablished(second))
+            return await asyncio.to_thread(ipv4_addresses, bare_lab, "mag", "acc1")  # pyroute2 runs a loop of its own
+        finally:
+            await pump.stop()
+
+    assert asyncio.run(scenario()) == {DEFAULT_ROUTER: PMIP6}

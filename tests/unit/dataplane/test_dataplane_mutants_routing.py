@@ -13,7 +13,16 @@ from ipaddress import IPv4Address, IPv6Address
 import pytest
 from pyroute2 import NetNS
 
-from pmip6.dataplane.routing import Steering, add_host_addresses, route_icmp_from, steer, unsteer
+from pmip6.dataplane.routing import (
+    HeldRouters,
+    Steering,
+    add_host_addresses,
+    hold_routers,
+    release_routers,
+    route_icmp_from,
+    steer,
+    unsteer,
+)
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 
 pytestmark = [pytest.mark.skipif(namespaces_available() is not None, reason=namespaces_available() or ""),
@@ -163,3 +172,17 @@ def test_a_tun_devices_copy_of_an_ipv6_uplink_address_has_no_dad_and_no_prefix_r
     assert len(flags) == 1 and flags[0] & 0x02 and flags[0] & 0x200, f"IFA_FLAGS {flags}"
     assert [route for route in ipr.get_routes(family=socket.AF_INET6, table=254, oif=tuna)
             if route["dst_len"] == 128] == []
+
+
+def test_release_removes_the_router_hold_added_and_not_the_operators_address(ipr: NetNS) -> None:
+    """RFC 5844 3.2.3.2: :func:`hold_routers` adds the router the interface lacks and records it as pmip6's, at once
+    (not only when a later dump finds its ``proto 213``); :func:`release_routers` removes that one, not the /32 the
+    operator had given the interface, which the hold found there."""
+    tuna = ipr.link_lookup(ifname="tuna")[0]
+    ipr.addr("add", index=tuna, address="198.51.100.77", prefixlen=32)
+    state = HeldRouters()
+    hold_routers(ipr, "tuna", ["10.1.0.1", "198.51.100.77"], state)
+    assert (state.held, state.added) == ({"10.1.0.1", "198.51.100.77"}, {"10.1.0.1"})
+    release_routers(ipr, "tuna", state)
+    assert [message.get_attr("IFA_LOCAL") for message in ipr.get_addr(family=socket.AF_INET, index=tuna)] == [
+        "198.51.100.77"]
