@@ -86,6 +86,9 @@ def test_RFC4861_6_2_1_variables_derived_from_max_interval() -> None:
     assert (min_interval(1800.0), router_lifetime(1800.0)) == (pytest.approx(594.0), 5400)
     assert (min_interval(4.0), router_lifetime(4.0)) == (MIN_DELAY_BETWEEN_RAS, 12)
     assert min_interval(8.0) == 6.0
+    assert min_interval(9.0) == MIN_DELAY_BETWEEN_RAS, "6.2.1: no less than 3 s, where its 0.33 * 9 gives 2.97"
+    assert min_interval(10.0) == pytest.approx(3.3)
+    assert all(MIN_DELAY_BETWEEN_RAS <= min_interval(m) <= 0.75 * m for m in range(4, 1801))
 
 
 def test_RFC5213_6_7_prefix_lifetimes_are_the_binding_lifetime_left() -> None:
