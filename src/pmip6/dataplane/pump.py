@@ -974,6 +974,9 @@ class MagPump(Pump):
         self._announcer: socket.socket | None = None
         self._announce_errors: dict[str, str] = {}
         """Per access interface, the latest error of an ARP announcement there; it goes with the next one sent."""
+        self._failed_on: tuple[dict[str, int], LocalDestinations | frozenset[bytes]] | None = None
+        """The node's interfaces (by name, their indexes) and own addresses when failed contexts were last tried
+        again at a notification and failed (:meth:`_refresh_addresses`)."""
 
     def on_event(self, event: Event) -> None:
         """Update the tables now; create or remove access routing contexts to match them in a task."""
@@ -1123,10 +1126,17 @@ class MagPump(Pump):
     async def _refresh_addresses(self) -> None:
         """As the pump's, and then the access interfaces whose context could not be set up are tried again: the
         notification may be of the interface that was missing (created after the attach named it), or of the
-        address a router could not be added beside."""
+        address a router could not be added beside. Not when the node's interfaces and addresses are those a try
+        already failed on: a try that failed after adding a router or a TUN device takes them away again, and the
+        notifications of that would have it tried again, and so on without end (review 26)."""
         await super()._refresh_addresses()
-        if self.context_errors:
-            await self._sync_contexts()
+        if not self.context_errors:
+            return
+        seen = await self.netlink(interface_indexes, self.ipr), self.forwarder.own_addresses
+        if seen == self._failed_on:
+            return
+        await self._sync_contexts()
+        self._failed_on = seen if self.context_errors else None
 
     def _wanted_routers(self, interface: str) -> set[str]:
         """The IPv4 default routers of ``interface``'s sessions (RFC 5844 section 3.2.3.2)."""
