@@ -116,8 +116,9 @@ class DhcpServer:
         if isinstance(event, BindingEstablished):
             self._add(event.session)
         elif isinstance(event, BindingUpdated):
-            self._remove(event.previous)
-            self._add(event.session)
+            if event.previous.access_interface != event.session.access_interface:
+                self._remove(event.previous)
+            self._add(event.session)  # on the same interface it replaces the previous one: the link and its bucket stay
         elif isinstance(event, BindingDeregistered | BindingRemoved):
             self._remove(event.session)
 
