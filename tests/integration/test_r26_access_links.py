@@ -25,7 +25,7 @@ def test_r26_a_context_failing_after_its_router_was_added_is_not_tried_again_in_
         bare_lab: Figure1Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """acc1's context fails after its router address went on (here: a veth already holds the TUN device's name,
     ``pmip<ifindex>``, so TUNSETIFF refuses it), and the failure removes the address again. Each of those address
-    changes is a notification, and each notification tries the failed context again (``MagPump._refresh_addresses``),
+    changes is a notification, and each notification tries the failed context again (``MagPump._follow_node``),
     which adds and removes the address again: a loop of netlink work that never ends while the failure lasts. The
     pump must settle (at most a few tries, not one per notification it caused itself)."""
     with NetNS(bare_lab.ns("mag")) as ipr:

@@ -372,21 +372,25 @@ class Pump:
         self._netlink_thread.shutdown()
 
     async def _refresh_addresses(self) -> None:
-        """Read the node's own addresses and the ICMP error sources of every TUN device served again, and put back the
-        routes of the routing contexts: an address or a link of the node changed. The own addresses first, so that a
-        peer whose address left the node stops being taken from the interfaces holding the node's address without
-        waiting for the ICMP sources (review 13); the routes last (an interface that came up again, walkthrough 10);
-        then, whatever failed, the :attr:`link_listeners`."""
-        assert self.ipr is not None
+        """An address or a link of the node changed: :meth:`_follow_node`, then, whatever failed, the
+        :attr:`link_listeners` (last, so that what they serve on an access link finds its routes and router there)."""
         try:
-            own_addresses = await self.netlink(local_destinations, self.ipr)
-            previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
-            self._follow_own_peers(previous)
-            await self._refresh_icmp_sources()
-            await self._restore_routes()
+            await self._follow_node()
         finally:
             for listener in self.link_listeners:
                 listener()
+
+    async def _follow_node(self) -> None:
+        """Read the node's own addresses and the ICMP error sources of every TUN device served again, and put back the
+        routes of the routing contexts. The own addresses first, so that a peer whose address left the node stops
+        being taken from the interfaces holding the node's address without waiting for the ICMP sources (review 13);
+        the routes last (an interface that came up again, walkthrough 10)."""
+        assert self.ipr is not None
+        own_addresses = await self.netlink(local_destinations, self.ipr)
+        previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
+        self._follow_own_peers(previous)
+        await self._refresh_icmp_sources()
+        await self._restore_routes()
 
     async def _restore_routes(self) -> None:
         """Put back the routes of the routing contexts that leave by an interface that is up and are missing
@@ -976,7 +980,7 @@ class MagPump(Pump):
         """Per access interface, the latest error of an ARP announcement there; it goes with the next one sent."""
         self._failed_on: tuple[dict[str, int], LocalDestinations | frozenset[bytes]] | None = None
         """The node's interfaces (by name, their indexes) and own addresses when failed contexts were last tried
-        again at a notification and failed (:meth:`_refresh_addresses`)."""
+        again at a notification and failed (:meth:`_follow_node`)."""
 
     def on_event(self, event: Event) -> None:
         """Update the tables now; create or remove access routing contexts to match them in a task."""
@@ -1123,13 +1127,14 @@ class MagPump(Pump):
         async with self._lock:
             await super()._refresh_icmp_sources()
 
-    async def _refresh_addresses(self) -> None:
-        """As the pump's, and then the access interfaces whose context could not be set up are tried again: the
-        notification may be of the interface that was missing (created after the attach named it), or of the
-        address a router could not be added beside. Not when the node's interfaces and addresses are those a try
-        already failed on: a try that failed after adding a router or a TUN device takes them away again, and the
-        notifications of that would have it tried again, and so on without end (review 26)."""
-        await super()._refresh_addresses()
+    async def _follow_node(self) -> None:
+        """As the pump's, and then the access interfaces whose context could not be set up are tried again (before
+        the link listeners: an RA or a DHCP reply on an interface that appeared finds its context): the notification
+        may be of the interface that was missing (created after the attach named it), or of the address a router
+        could not be added beside. Not when the node's interfaces and addresses are those a try already failed on: a
+        try that failed after adding a router or a TUN device takes them away again, and the notifications of that
+        would have it tried again, and so on without end (review 26)."""
+        await super()._follow_node()
         if not self.context_errors:
             return
         seen = await self.netlink(interface_indexes, self.ipr), self.forwarder.own_addresses

@@ -308,7 +308,7 @@ class MalformedMessageLog:
         kind = "message" if reason == WRONG_INTERFACE else "malformed message"  # well formed, from elsewhere
         message = f"{kind} from {peer} dropped: {problem}"
         if suppressed:
-            message += f" ({counted(suppressed, 'more malformed message')} not logged since the last one)"
+            message += f" ({counted(suppressed, 'more dropped message')} not logged since the last one)"
         _log.warning(message, extra={"fields": {
             "event": "malformed_message", "peer": str(source.address), "port": source.port, "reason": reason,
             "suppressed": suppressed}})
