@@ -22,6 +22,58 @@ from pmip6.runtime.control import control_request
 
 _RUNS = itertools.count()
 
+LINKS = """
+set -e
+for ns in mn mag lma opa; do ip netns add {p}$ns; ip -n {p}$ns link set lo up; done
+ip link add eth0 netns {p}mn type veth peer name acc1 netns {p}mag
+ip link add core netns {p}mag type veth peer name mag1 netns {p}lma
+ip link add upa netns {p}lma type veth peer name eth0 netns {p}opa
+ip -n {p}mn link set eth0 up
+ip -n {p}mag link set acc1 up; ip -n {p}mag link set core up
+ip -n {p}lma link set mag1 up; ip -n {p}lma link set upa up
+ip -n {p}opa link set eth0 up
+ip -n {p}mag addr add 192.0.2.1/30 dev core
+ip -n {p}lma addr add 192.0.2.2/30 dev mag1
+for ns in mag lma; do
+  ip netns exec {p}$ns sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \\
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+done
+"""
+"""docs/dataplane.md's recipe network ("Running it by hand"): the MN's eth0 to the MAG's access interface acc1, the
+MAG's core to the LMA's mag1 (192.0.2.1/30, 192.0.2.2/30), the LMA's uplink upa to operator A's eth0; each test adds
+the operator's addresses and routes of its family."""
+MAG_TOML = """
+[mag]
+ipv4_address = "192.0.2.1"
+lma = "192.0.2.2"
+control = "mag.sock"
+[dataplane]
+"""
+
+
+def lma_toml(pool: str, lma: str = "") -> str:
+    """The LMA of :data:`LINKS`, serving mn1@opA.example of operator opA behind upa: ``pool``, opA's address pool
+    (a TOML line), ``lma`` more lines of its ``[lma]`` table."""
+    return f"""
+[lma]
+ipv4_address = "192.0.2.2"
+control = "lma.sock"
+{lma}[[mag]]
+address = "192.0.2.1"
+[[tenant]]
+name = "opA"
+{pool}
+[[mn]]
+id = "mn1@opA.example"
+tenant = "opA"
+[dataplane]
+[[dataplane.tenant]]
+name = "opA"
+tun = "pmip-a"
+table = 100
+uplink = "upa"
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class AccessLinkLab:

@@ -24,59 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from access_link_lab import AccessLinkLab, access_link_lab
+from access_link_lab import LINKS, MAG_TOML, AccessLinkLab, access_link_lab, lma_toml
 from dataplane_lab import requires_netns
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
 STALE = "dhcp"
 MN_ID = "mn1@opA.example"
-LMA_TOML = """
-[lma]
-ipv4_address = "192.0.2.2"
-control = "lma.sock"
-dhcp_support_mode = "server"
-[[mag]]
-address = "192.0.2.1"
-[[tenant]]
-name = "opA"
-ipv4_pool = "10.1.0.0/24"
-[[mn]]
-id = "mn1@opA.example"
-tenant = "opA"
-[dataplane]
-[[dataplane.tenant]]
-name = "opA"
-tun = "pmip-a"
-table = 100
-uplink = "upa"
-"""
-MAG_TOML = """
-[mag]
-ipv4_address = "192.0.2.1"
-lma = "192.0.2.2"
-control = "mag.sock"
-[dataplane]
-"""
-NETWORK = """
-set -e
-for ns in mn mag lma opa; do ip netns add {p}$ns; ip -n {p}$ns link set lo up; done
-ip link add eth0 netns {p}mn type veth peer name acc1 netns {p}mag
-ip link add core netns {p}mag type veth peer name mag1 netns {p}lma
-ip link add upa netns {p}lma type veth peer name eth0 netns {p}opa
-ip -n {p}mn link set eth0 up
-ip -n {p}mag link set acc1 up; ip -n {p}mag link set core up
-ip -n {p}lma link set mag1 up; ip -n {p}lma link set upa up
-ip -n {p}opa link set eth0 up
-ip -n {p}mag addr add 192.0.2.1/30 dev core
-ip -n {p}lma addr add 192.0.2.2/30 dev mag1
+LMA_TOML = lma_toml('ipv4_pool = "10.1.0.0/24"', 'dhcp_support_mode = "server"\n')
+NETWORK = LINKS + """
 ip -n {p}lma addr add 10.0.0.254/16 dev upa
 ip -n {p}opa addr add 10.0.255.1/16 dev eth0
 ip -n {p}opa route add 10.1.0.0/24 via 10.0.0.254
-for ns in mag lma; do
-  ip netns exec {p}$ns sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \\
-      net.ipv4.conf.default.rp_filter=0
-done
 """
 CLIENT = """
 import json, sys

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from access_link_lab import AccessLinkLab, access_link_lab
+from access_link_lab import LINKS, AccessLinkLab, access_link_lab, lma_toml
+from access_link_lab import MAG_TOML as BASE_MAG_TOML
 from dataplane_lab import requires_netns
 
 pytestmark = [requires_netns, pytest.mark.netns]
@@ -30,54 +31,15 @@ pytestmark = [requires_netns, pytest.mark.netns]
 STALE = "ra"
 POLL_TIMEOUT = 15.0
 HNP = "2001:db8:100:"
-LMA_TOML = """
-[lma]
-ipv4_address = "192.0.2.2"
-control = "lma.sock"
-[[mag]]
-address = "192.0.2.1"
-[[tenant]]
-name = "opA"
-ipv6_prefix_pool = "2001:db8:100::/48"
-[[mn]]
-id = "mn1@opA.example"
-tenant = "opA"
-[dataplane]
-[[dataplane.tenant]]
-name = "opA"
-tun = "pmip-a"
-table = 100
-uplink = "upa"
-"""
-MAG_TOML = """
-[mag]
-ipv4_address = "192.0.2.1"
-lma = "192.0.2.2"
-control = "mag.sock"
-[dataplane]
-access_link_local = "fe80::1"
+LMA_TOML = lma_toml('ipv6_prefix_pool = "2001:db8:100::/48"')
+MAG_TOML = BASE_MAG_TOML + """access_link_local = "fe80::1"
 ra_max_interval = 4
 """
-NETWORK = """
-set -e
-for ns in mn mag lma opa; do ip netns add {p}$ns; ip -n {p}$ns link set lo up; done
-ip link add eth0 netns {p}mn type veth peer name acc1 netns {p}mag
-ip link add core netns {p}mag type veth peer name mag1 netns {p}lma
-ip link add upa netns {p}lma type veth peer name eth0 netns {p}opa
+NETWORK = LINKS + """
 ip netns exec {p}mn sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.eth0.accept_ra=1
-ip -n {p}mn link set eth0 up
-ip -n {p}mag link set acc1 up; ip -n {p}mag link set core up
-ip -n {p}lma link set mag1 up; ip -n {p}lma link set upa up
-ip -n {p}opa link set eth0 up
-ip -n {p}mag addr add 192.0.2.1/30 dev core
-ip -n {p}lma addr add 192.0.2.2/30 dev mag1
 ip -n {p}lma addr add 2001:db8:ff::fe/64 dev upa nodad
 ip -n {p}opa addr add 2001:db8:ff::1/64 dev eth0 nodad
 ip -n {p}opa route add 2001:db8:100::/48 via 2001:db8:ff::fe
-for ns in mag lma; do
-  ip netns exec {p}$ns sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \\
-      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-done
 """
 SOLICIT = """
 import socket, struct, sys
