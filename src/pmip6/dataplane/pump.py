@@ -1003,13 +1003,13 @@ class MagPump(Pump):
         (docs/dataplane.md, "The pump")."""
         async with self._lock:
             wanted = set(self.mag.access_interfaces())
+            # What arrives meanwhile is the next run's (on_event schedules it): its router may not be held yet.
             unchecked, self._unchecked = self._unchecked, set()
+            arrivals, self._arrivals = self._arrivals, {}
             for interface in [i for i in self._contexts if i not in wanted]:
                 await self._close_context(interface)
             for interface in [i for i in self.context_errors if i not in wanted]:
                 del self.context_errors[interface]
-            for interface in [i for i in self._arrivals if i not in wanted]:
-                del self._arrivals[interface]
             for interface in wanted:
                 opened = interface in self._contexts
                 if opened and interface not in unchecked and interface not in self.context_errors:
@@ -1020,11 +1020,13 @@ class MagPump(Pump):
                     self._context_failed(interface, str(error))
                     if not opened:
                         await self._close_context(interface)
+                    if routers := arrivals.get(interface):  # announced once the interface is set up
+                        self._arrivals.setdefault(interface, set()).update(routers)
                 else:
                     if self.context_errors.pop(interface, None) is not None:
                         _log.info("data plane: access interface %s is set up now", interface,
                                   extra={"fields": {"event": "dataplane_context_opened", "interface": interface}})
-                    if routers := self._arrivals.pop(interface, None):
+                    if routers := arrivals.get(interface):
                         self._announce(interface, routers)
 
     def _announce(self, interface: str, routers: set[IPv4Address], first: bool = True) -> None:

@@ -169,3 +169,39 @@ def test_an_mn_attached_again_to_its_registered_session_is_announced(monkeypatch
 
     asyncio.run(scenario())
     assert announced.calls == [("acc9", {ROUTER})] * 4
+
+
+def test_a_router_arriving_while_the_contexts_are_synced_is_announced_after_it_is_held(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review 26, F3: a session given another router while the pump sets up its interface is the next run's: its
+    router is announced once that run has held it, not by the run under way before it is there."""
+    announced = Announced()
+    pump = announcing_pump(monkeypatch, announced)
+    steps: list[tuple[str, object]] = []
+    readdressed = replace(MN1, ipv4_default_router=OTHER_ROUTER)
+
+    async def hold(interface: str) -> None:
+        steps.append(("hold", interface))
+        if len(steps) == 1:  # the run for MN1's arrival sets acc9 up: MN1 gets another router now
+            pump.on_event(BindingUpdated(readdressed, MN1))
+
+    monkeypatch.setattr(pump, "_open_context", hold)
+    monkeypatch.setattr(pump, "_hold_routers", hold)
+    monkeypatch.setattr(pump_module, "announce",
+                        lambda _sock, interface, routers: steps.append(("announce", frozenset(routers))) or True)
+
+    async def scenario() -> None:
+        try:
+            pump.on_event(BindingEstablished(MN1))
+            while pump._sync_task is not None and not pump._sync_task.done():
+                await pump._sync_task
+            while pump._repeats:
+                await asyncio.sleep(0)
+        finally:
+            await pump.stop()
+
+    asyncio.run(scenario())
+    other = next(index for index, (kind, what) in enumerate(steps)
+                 if kind == "announce" and OTHER_ROUTER in what)  # type: ignore[operator]
+    assert steps[:2] == [("hold", "acc9"), ("announce", frozenset({ROUTER}))], steps
+    assert ("hold", "acc9") in steps[2:other], f"announced before the run that holds it: {steps}"
