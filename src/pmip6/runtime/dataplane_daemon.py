@@ -98,16 +98,19 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAd
                                                    for name, counters in pump.forwarder.tenant_totals().items()})
     daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]
     if advertisements is not None:
-        daemon.add_component(advertisements.start, advertisements.stop)
-        daemon.add_event_listener(advertisements.on_event)
-        pump.link_listeners.append(advertisements.links_changed)
-        collector = RouterAdvertisementCollector(advertisements.counters)
-        daemon.metrics.registry.register(collector)  # type: ignore[arg-type]
+        _serve_access_links(daemon, pump, advertisements, RouterAdvertisementCollector(advertisements.counters))
     if dhcp is not None:
-        daemon.add_component(dhcp.start, dhcp.stop)
-        daemon.add_event_listener(dhcp.on_event)
-        pump.link_listeners.append(dhcp.links_changed)
-        daemon.metrics.registry.register(DhcpCollector(dhcp))  # type: ignore[arg-type]
+        _serve_access_links(daemon, pump, dhcp, DhcpCollector(dhcp))
+
+
+def _serve_access_links(daemon: Daemon, pump: Pump, service: RouterAdvertisementService | DhcpService,
+                        collector: RouterAdvertisementCollector | DhcpCollector) -> None:
+    """Run a service of the MAG's access links with ``daemon``: start/stop with it, the engine's events, the pump's
+    link notifications (an access interface created anew), its Prometheus ``collector``."""
+    daemon.add_component(service.start, service.stop)
+    daemon.add_event_listener(service.on_event)
+    pump.link_listeners.append(service.links_changed)
+    daemon.metrics.registry.register(collector)  # type: ignore[arg-type]
 
 
 NO_ACCESS_INTERFACE = ("no access interface was given (--interface): the data plane does not know where the mobile "
