@@ -58,9 +58,10 @@ class AccessLinkSockets:
         for interface in list(self._sockets):
             self._close(interface)
 
-    def _failed(self, interface: str, text: str) -> None:
-        """Log ``text`` about ``interface`` as an error, unless it was the last one logged about it."""
+    def _failed(self, interface: str, text: str, level: int = logging.ERROR) -> None:
+        """Log ``text`` about ``interface`` (an error, or at ``level`` for a passing state), unless it was the last
+        one logged about it."""
         if self._errors.get(interface) != text:
             self._errors[interface] = text
-            self._logger.error("%s: %s", self._prefix, text,
-                               extra={"fields": {"event": self._error_event, "interface": interface}})
+            self._logger.log(level, "%s: %s", self._prefix, text,
+                             extra={"fields": {"event": self._error_event, "interface": interface}})

@@ -148,7 +148,7 @@ class RouterAdvertisementService(AccessLinkSockets):
             sock.sendmsg([message], ancillary, 0, (ALL_NODES, 0, 0, index))
         except OSError as error:
             self.counters.send_errors += 1
-            self._failed(interface, self._send_error(interface, error))
+            self._failed(interface, *self._send_error(interface, error))
             return
         self.counters.sent += 1
         self._errors.pop(interface, None)
@@ -158,13 +158,21 @@ class RouterAdvertisementService(AccessLinkSockets):
                    ", ".join(f"{info.prefix} ({info.valid_lifetime} s)" for info in advertisement.message.prefixes)
                    or "none")
 
-    def _send_error(self, interface: str, error: OSError) -> str:
-        """What a failed RA on ``interface`` is logged as."""
-        if self.link_local is not None and error.errno in (errno.EINVAL, errno.EADDRNOTAVAIL):
-            return (f"access interface {interface} does not hold access_link_local {self.link_local} "
-                    f"({error.strerror}): no Router Advertisement is sent on it until it does "
-                    f"(ip addr add {self.link_local}/64 dev {interface})")
-        return f"cannot send a Router Advertisement on access interface {interface}: {error}"
+    def _send_error(self, interface: str, error: OSError) -> tuple[str, int]:
+        """What a failed RA on ``interface`` is logged as, and at which level. Without ``access_link_local`` the
+        kernel picks the interface's own link-local address, which it has not while duplicate address detection
+        runs on it (a link just come up: about a second): a passing state, logged at info, and the RA goes at the
+        address notification that ends it (:meth:`links_changed`)."""
+        if error.errno in (errno.EINVAL, errno.EADDRNOTAVAIL):
+            if self.link_local is not None:
+                return (f"access interface {interface} does not hold access_link_local {self.link_local} "
+                        f"({error.strerror}): no Router Advertisement is sent on it until it does "
+                        f"(ip addr add {self.link_local}/64 dev {interface})"), logging.ERROR
+            if error.errno == errno.EADDRNOTAVAIL:
+                return (f"access interface {interface} has no usable link-local address yet ({error.strerror}; "
+                        f"tentative while duplicate address detection runs): the Router Advertisement goes once "
+                        f"it has one"), logging.INFO
+        return f"cannot send a Router Advertisement on access interface {interface}: {error}", logging.ERROR
 
     def _socket(self, interface: str, index: int) -> socket.socket:
         """The socket of ``interface``, whose index is ``index`` now: opened if it has none, or opened again if the

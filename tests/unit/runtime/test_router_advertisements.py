@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import errno
+import logging
 import struct
 from ipaddress import IPv6Address
 from pathlib import Path
@@ -69,3 +71,18 @@ def test_a_socket_bound_to_an_old_interface_index_is_opened_again_at_the_next_RA
         return [kept, renewed]
 
     assert asyncio.run(scenario()) == [True, True]
+
+
+def test_a_link_local_address_still_tentative_is_a_passing_state_not_an_error() -> None:
+    """A link just come up has its link-local address only once duplicate address detection ended (about a
+    second): without access_link_local the kernel then cannot pick a source (EADDRNOTAVAIL), logged at info; the RA
+    goes at the address notification that ends it. With access_link_local missing it is the operator's error."""
+    unavailable = OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+    own = router_advertisements(MagDataplaneSettings(), lambda mn_id: None)
+    fixed = router_advertisements(MagDataplaneSettings(access_link_local=IPv6Address("fe80::1")), lambda mn_id: None)
+    assert own is not None and fixed is not None
+    text, level = own._send_error("acc1", unavailable)
+    assert level == logging.INFO and "no usable link-local address yet" in text
+    text, level = fixed._send_error("acc1", unavailable)
+    assert level == logging.ERROR and "does not hold access_link_local fe80::1" in text
+    assert own._send_error("acc1", OSError(errno.ENETDOWN, "Network is down"))[1] == logging.ERROR
