@@ -22,10 +22,8 @@ from ipaddress import IPv4Address
 
 from pmip6.naming import naming
 
-ANNOUNCE_NUM = 2
-"""Announcements per router (RFC 5227 section 1.1)."""
 ANNOUNCE_INTERVAL = 2.0
-"""Seconds between them (RFC 5227 section 1.1)."""
+"""Seconds between the two announcements of a router (RFC 5227 section 1.1: ANNOUNCE_NUM 2, ANNOUNCE_INTERVAL 2)."""
 ARPHRD_ETHER = 1
 """<linux/if_arp.h>: the hardware type of an Ethernet interface, and ARP's hardware type for Ethernet (RFC 826)."""
 ETH_P_ARP = 0x0806

@@ -8,18 +8,13 @@ import asyncio
 import socket
 from dataclasses import replace
 from ipaddress import IPv4Address
-from pathlib import Path
 
 import pytest
-from prometheus_client import generate_latest
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import BindingEstablished, BindingRemoved, Peer
 from pmip6.dataplane.settings import MagDataplaneSettings
-from pmip6.runtime.config import load_mag_config
-from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.dataplane_daemon import dhcp_server
-from pmip6.runtime.mag_daemon import build_mag_daemon
 from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import BOOTREQUEST, CLIENT_PORT, SERVER_PORT, DhcpMessage, MessageType, OptionCode, decode_dhcp
 
@@ -31,17 +26,6 @@ def test_dhcp_server_false_leaves_the_access_links_to_another_dhcp_service() -> 
     assert dhcp_server(MagDataplaneSettings(dhcp_server=False), lambda mn_id: None) is None
     service = dhcp_server(MagDataplaneSettings(tunnel_mtu=1400), lambda mn_id: None)
     assert service is not None and service.server.tunnel_mtu == 1400
-
-
-def test_a_mag_with_a_dataplane_exports_the_dhcp_counters(tmp_path: Path) -> None:
-    """docs/dataplane.md "DHCP (RFC 5844 3.4.1)": the DHCP families are on the MAG's registry, unless it is off."""
-    for enabled in (True, False):
-        (tmp_path / "mag.toml").write_text('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1:9"\n'
-                                           f'[dataplane]\ndhcp_server = {str(enabled).lower()}\n')
-        daemon = build_mag_daemon(load_mag_config(tmp_path / "mag.toml"), DaemonOptions())
-        text = generate_latest(daemon.metrics.registry).decode()
-        assert ('pmip6_dhcp_replies_total{type="offer"} 0.0' in text) is enabled
-        assert ('pmip6_dhcp_requests_total{outcome="invalid"} 0.0' in text) is enabled
 
 
 def _entry() -> BindingUpdateListEntry:

@@ -4,21 +4,16 @@ the sockets themselves: tests/integration/test_router_advertisements_netns.py.""
 from __future__ import annotations
 
 import asyncio
-import socket
 import errno
 import logging
+import socket
 import struct
 from ipaddress import IPv6Address
-from pathlib import Path
 
 import pytest
-from prometheus_client import generate_latest
 
 from pmip6.dataplane.settings import MagDataplaneSettings
-from pmip6.runtime.config import load_mag_config
-from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.dataplane_daemon import router_advertisements
-from pmip6.runtime.mag_daemon import build_mag_daemon
 from pmip6.runtime.router_advertisements import solicitations_only
 
 
@@ -40,17 +35,6 @@ def test_RFC3542_3_2_the_filter_passes_router_solicitations_only() -> None:
     words = struct.unpack("@8I", solicitations_only())
     passed = [kind for kind in range(256) if not words[kind >> 5] & (1 << (kind & 31))]
     assert passed == [133]
-
-
-def test_a_mag_with_a_dataplane_exports_the_router_advertisement_counters(tmp_path: Path) -> None:
-    """docs/dataplane.md "Operations": the RA families are on the MAG's registry, unless RAs are off."""
-    for enabled in (True, False):
-        (tmp_path / "mag.toml").write_text('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1:9"\n'
-                                           f'[dataplane]\nrouter_advertisements = {str(enabled).lower()}\n')
-        daemon = build_mag_daemon(load_mag_config(tmp_path / "mag.toml"), DaemonOptions())
-        text = generate_latest(daemon.metrics.registry).decode()
-        assert ('pmip6_router_advertisements_total{outcome="sent"} 0.0' in text) is enabled
-        assert ('pmip6_router_solicitations_total{outcome="invalid"} 0.0' in text) is enabled
 
 
 @pytest.mark.usefixtures("private_loopback")
