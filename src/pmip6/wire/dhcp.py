@@ -1,5 +1,5 @@
 """BOOTP/DHCP messages (RFC 2131 section 2, RFC 2132), what the MAG's DHCP server (RFC 5844 3.4.1) reads and
-writes: the fixed format of Figure 1, the magic cookie and the options.
+writes, and its relay agent (3.4.2) forwards: the fixed format of Figure 1, the magic cookie and the options.
 
 Options are kept as (code, data) in the order of their first appearance, without Pad (0) and End (255); one that
 appears more than once is concatenated into one value (RFC 3396 section 7, which RFC 2131 4.1 anticipates), and
@@ -17,6 +17,7 @@ from enum import IntEnum
 from ipaddress import IPv4Address
 
 from pmip6.wire.errors import DecodeError
+from pmip6.wire.relay_agent import RelayAgentInformation, decode_relay_agent_information
 
 BOOTREQUEST = 1
 BOOTREPLY = 2
@@ -61,6 +62,8 @@ class OptionCode(IntEnum):
     RENEWAL_TIME = 58
     REBINDING_TIME = 59
     CLIENT_IDENTIFIER = 61
+    RELAY_AGENT_INFORMATION = 82
+    """RFC 3046, :mod:`pmip6.wire.relay_agent`."""
     END = 255
 
 
@@ -108,6 +111,12 @@ class DhcpMessage:
         """The one-address option ``code`` (50, 54), checked by the decoder; None when absent."""
         data = self.option(code)
         return None if data is None else IPv4Address(data)
+
+    @property
+    def relay_agent_information(self) -> RelayAgentInformation | None:
+        """Option 82 (RFC 3046), checked by the decoder; None when absent."""
+        data = self.option(OptionCode.RELAY_AGENT_INFORMATION)
+        return None if data is None else decode_relay_agent_information(data)
 
     def encode(self) -> bytes:
         """The message, its options ended by End and padded to :data:`MINIMUM_LENGTH`; ValueError for a field that
@@ -183,6 +192,8 @@ def _check_option(code: int, value: bytes, offset: int) -> None:
     if code in _ADDRESS_OPTIONS and len(value) != 4:
         raise DecodeError(OptionCode(code).name.lower().replace("_", " "), offset,
                           f"option {code} holds one IPv4 address (4 octets), got {len(value)}")
+    if code == OptionCode.RELAY_AGENT_INFORMATION:
+        decode_relay_agent_information(value, offset + 2)
     if code == OptionCode.CLIENT_IDENTIFIER and len(value) < 2:
         raise DecodeError("client identifier", offset, f"option 61 has at least 2 octets (RFC 2132 9.14), "
                                                        f"got {len(value)}")
