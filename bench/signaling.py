@@ -7,6 +7,7 @@ Not a test. Everything runs on loopback in one run:
    with the same window, its cache starting at 1,000 bindings;
 3. after filling its cache to 100,000 bindings, another 10,000 registrations measure the rate there;
 4. the LMA's resident memory growth per binding over the fill;
+5. an LMA with a state file (every binding change committed before its PBA leaves) registering 10,000 MNs;
 and, for reference, the engine and codec alone in this process (no sockets, no event loop), and the LMA daemon
 with its engine answering every PBU from a cache: what the runtime (sockets, codec, metrics, timers) costs alone.
 Each rate is the best of five consecutive slices of its 10,000 transactions (see ``best_rate``). Next to each
@@ -187,8 +188,9 @@ def answer_from_cache() -> None:
     LocalMobilityAnchor.receive = receive  # type: ignore[method-assign]
 
 
-def write_config(directory: Path, name: str) -> tuple[Path, int]:
-    """An LMA configuration on a free loopback port that serves every MN (default tenant)."""
+def write_config(directory: Path, name: str, state: bool = False) -> tuple[Path, int]:
+    """An LMA configuration on a free loopback port that serves every MN (default tenant); with ``state``, a state
+    file in ``directory``."""
     port = free_port()
     config = directory / f"{name}.toml"
     config.write_text(textwrap.dedent(f"""
@@ -196,6 +198,7 @@ def write_config(directory: Path, name: str) -> tuple[Path, int]:
         ipv4_address = "127.0.0.1"
         udp_port = {port}
         control = "{name}.sock"
+        {f'state = "{name}-state.db"' if state else ""}
         [policy]
         gre = "optional"
         default_tenant = "bench"
@@ -303,6 +306,16 @@ def main() -> None:
             rate_large = best_rate(port, packets[LARGE_CACHE:LARGE_CACHE + MEASURED])
         finally:
             stop_and_report(lma)
+        config, port = write_config(Path(directory), "stored", state=True)
+        lma = start([sys.executable, "-m", "pmip6", *lma_arguments(config, args.loop)])
+        try:
+            wait_for_port(port, packets[0])
+            transactions(port, packets[1:SMALL_CACHE])
+            stored_rate, stored_cpu = measured(lma, port, packets[SMALL_CACHE:SMALL_CACHE + MEASURED])
+        finally:
+            stop_and_report(lma)
+    print(f"lma with state (SQLite, fsync, a transaction per batch read), {SMALL_CACHE:,} -> "
+          f"{SMALL_CACHE + MEASURED:,} bindings: {stored_rate:,.0f} transactions/s, {stored_cpu}")
     print(f"lma, filling {filled:,} -> {LARGE_CACHE:,} bindings: {fill_rate:,.0f} transactions/s")
     print(f"lma, {LARGE_CACHE:,} -> {LARGE_CACHE + MEASURED:,} bindings: {rate_large:,.0f} transactions/s")
     print(f"100k/1k rate: {rate_large / rate_small:.2f} (target >= 0.8)")

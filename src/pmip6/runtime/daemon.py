@@ -5,6 +5,9 @@ After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a 
 2. every event listener, in the order added (the event log first, then e.g. the data plane);
 3. the messages to send, unless the store write failed (docs/operations.md, "State file");
 4. the timer, re-armed from the engine's ``next_deadline()``, even when a step before it raised.
+A daemon that persists reads its signaling a batch at a time (:attr:`Daemon.group_commit`): within a batch the
+listeners are told at once and steps 1, 3 and 4 wait for the batch's end, where they run once for all its outcomes
+(:mod:`pmip6.runtime.group_commit`).
 
 Start order: the arrival guard's peers (``set_arrival_guard``), components (``add_component``),
 :meth:`Daemon.prepare` (the LMA restores its bindings), the components' ``serve``, signaling sockets, control
@@ -46,6 +49,7 @@ from pmip6.runtime.control import (
     utf8_argument,
 )
 from pmip6.runtime.eventlog import EventLog
+from pmip6.runtime.group_commit import GroupCommit
 from pmip6.runtime.metrics import Metrics, Statistics
 from pmip6.naming import counted, endpoint_text, naming
 from pmip6.runtime.timers import DeadlineTimer
@@ -140,6 +144,9 @@ class Daemon:
         self._stats_sections: dict[str, Callable[[], Any]] = {}
         self._started: list[Step] = []
         self._timer: DeadlineTimer | None = None
+        self.group_commit: GroupCommit | None = None
+        """Set by a daemon that persists (the LMA with ``state``) before its transports open: each batch of received
+        messages is written in one transaction (:mod:`pmip6.runtime.group_commit`)."""
         self.lifecycle = Lifecycle.STARTING
         self._reload_asked = False
         """A SIGHUP arrived during the start: reload once it is complete."""
@@ -381,6 +388,7 @@ class Daemon:
                                                 self._arrival_check(), socket_drops=self.statistics.count_socket_drops,
                                                 receive_buffer=receive_buffer, send_failed=self._send_failed,
                                                 stranger_drops=stranger_drops)
+        self.ipv4.batch = self.group_commit
         self._check_receive_buffer(self.ipv4, receive_buffer)
         bound = self.ipv4.local.port
         if fallback_to_ephemeral and port not in (0, bound):
@@ -400,6 +408,7 @@ class Daemon:
                                                         socket_drops=self.statistics.count_socket_drops,
                                                         receive_buffer=receive_buffer,
                                                         send_failed=self._send_failed, stranger_drops=stranger_drops)
+        self.ipv6.batch = self.group_commit
         self._check_receive_buffer(self.ipv6, receive_buffer)
         self.logger.info("signaling over IPv6 (Mobility Header) on %s", address)
 
@@ -419,22 +428,46 @@ class Daemon:
 
     def apply(self, outcome: Outcome) -> None:
         """Persist, tell the listeners, send, re-arm the timer (module docstring). The timer is re-armed
-        whatever went wrong before, so one failure never stops later expiries, refreshes or retransmissions."""
+        whatever went wrong before, so one failure never stops later expiries, refreshes or retransmissions.
+        Within a :attr:`group_commit` batch the listeners are told at once, the rest waits for the batch's end."""
+        batch = self.group_commit.pending if self.group_commit is not None else None
+        if batch is not None:
+            batch.append(outcome)
+            try:
+                self._announce(outcome.events)
+            except BaseException:
+                batch[-1] = Outcome(events=outcome.events)  # persisted, not sent: as below when a listener fails
+                raise
+            return
         try:
             durable = self.persist(outcome)
-            events = outcome.events
-            if events:
-                counted = self.statistics.events
-                for event in events:
-                    counted[type(event).__name__] += 1
-                    for listener in self._listeners:
-                        listener(event)
+            self._announce(outcome.events)
             if durable:
                 for send in outcome.sends:
                     self.send(send)
         finally:
-            if self._timer is not None:
-                self._timer.arm(self.engine.next_deadline())
+            self._rearm()
+
+    def _apply_batch(self, outcomes: list[Outcome]) -> None:
+        """The end of a :attr:`group_commit` batch: one write for every outcome, then their messages in order."""
+        try:
+            sends = [send for outcome in outcomes for send in outcome.sends]
+            if self.persist(Outcome(sends, [event for outcome in outcomes for event in outcome.events])):
+                for send in sends:
+                    self.send(send)
+        finally:
+            self._rearm()
+
+    def _announce(self, events: list[Event]) -> None:
+        counted = self.statistics.events
+        for event in events:
+            counted[type(event).__name__] += 1
+            for listener in self._listeners:
+                listener(event)
+
+    def _rearm(self) -> None:
+        if self._timer is not None:
+            self._timer.arm(self.engine.next_deadline())
 
     def send(self, send: SendMessage) -> None:
         transport = self.ipv4 if send.destination.port is not None else self.ipv6

@@ -46,6 +46,7 @@ from pmip6.runtime.control import ControlError, Handler, Request, address_argume
 from pmip6.runtime.daemon import ROWS_PER_TURN, Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
+from pmip6.runtime.group_commit import GroupCommit
 from pmip6.runtime.store import BindingStore, Record
 from pmip6.runtime.views import session_usage_row
 from pmip6.runtime.transport import SIGNALING_RECEIVE_BUFFER
@@ -269,6 +270,8 @@ class LmaDaemon(Daemon):
                 for mag in self.config.settings.authorized_mags}
 
     async def open_transports(self) -> None:
+        if self.store is not None:
+            self.group_commit = GroupCommit(self._apply_batch)
         if self.config.ipv4_address is not None:
             await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message,
                                 receive_buffer=SIGNALING_RECEIVE_BUFFER, strangers_apart=True)

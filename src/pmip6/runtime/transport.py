@@ -229,14 +229,26 @@ class SocketTransport:
         self._strangers = None if strangers is None else \
             StrangerReader(self._loop, strangers[0], partial(self._read, *strangers))
         self._not_apart = not_apart
+        self.batch: ReceiveBatch | None = None
+        """Told when a batch of the MAGs' messages begins and ends (the LMA's group commit,
+        :mod:`pmip6.runtime.group_commit`); the strangers' messages come one at a time."""
 
     def _read(self, sock: socket.socket, receiver: Receiver, batch: int) -> int:
         """Read up to ``batch`` datagrams from ``sock`` and hand them on to ``receiver``; how many were read."""
         raise NotImplementedError
 
     def _read_ready(self) -> None:
-        """The authorized socket is readable: read a batch, as a lone socket is read."""
-        self._read(self._sock, self._receiver, RECEIVE_BATCH)
+        """The authorized socket is readable: read a batch, as a lone socket is read, inside the daemon's
+        :attr:`batch` when it has one."""
+        batch = self.batch
+        if batch is None:
+            self._read(self._sock, self._receiver, RECEIVE_BATCH)
+            return
+        batch.begin()
+        try:
+            self._read(self._sock, self._receiver, RECEIVE_BATCH)
+        finally:
+            batch.end()
 
     @property
     def receive_buffer(self) -> int:
@@ -312,6 +324,14 @@ class MalformedMessageLog:
         _log.warning(message, extra={"fields": {
             "event": "malformed_message", "peer": str(source.address), "port": source.port, "reason": reason,
             "suppressed": suppressed}})
+
+
+class ReceiveBatch(Protocol):
+    """What a daemon does around each batch of messages read from a signaling socket."""
+
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
 
 
 class Receiver:
