@@ -215,6 +215,18 @@ def lma_arguments(config: Path, loop: str) -> list[str]:
     return ["lma", "--config", str(config), "--loop", loop, "--log-level", "warning"]
 
 
+def measured_lma(command: list[str], port: int, packets: list[bytes]) -> tuple[float, ServerCpu]:
+    """Start the LMA ``command`` listening on ``port``, register the first SMALL_CACHE mobile nodes, then
+    ``measured`` on the next MEASURED; the LMA stopped."""
+    lma = start(command)
+    try:
+        wait_for_port(port, packets[0])  # registers mobile node 0
+        transactions(port, packets[1:SMALL_CACHE])
+        return measured(lma, port, packets[SMALL_CACHE:SMALL_CACHE + MEASURED])
+    finally:
+        stop_and_report(lma)
+
+
 def stop_and_report(process: subprocess.Popen[bytes]) -> None:
     stop(process)
     errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
@@ -279,13 +291,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="pmip6-bench-") as directory:
         config, port = write_config(Path(directory), "cached")
-        lma = start([sys.executable, __file__, "--loop", args.loop, "--cached-answers-lma", str(config)])
-        try:
-            wait_for_port(port, packets[0])
-            transactions(port, packets[1:SMALL_CACHE])
-            runtime_rate, runtime_cpu = measured(lma, port, packets[SMALL_CACHE:SMALL_CACHE + MEASURED])
-        finally:
-            stop_and_report(lma)
+        runtime_rate, runtime_cpu = measured_lma(
+            [sys.executable, __file__, "--loop", args.loop, "--cached-answers-lma", str(config)], port, packets)
         print(f"lma daemon, engine answering from a cache (the runtime alone): {runtime_rate:,.0f} transactions/s, "
               f"{runtime_rate / echo_rate:.2f} of the echo, {runtime_cpu}")
 
@@ -307,13 +314,8 @@ def main() -> None:
         finally:
             stop_and_report(lma)
         config, port = write_config(Path(directory), "stored", state=True)
-        lma = start([sys.executable, "-m", "pmip6", *lma_arguments(config, args.loop)])
-        try:
-            wait_for_port(port, packets[0])
-            transactions(port, packets[1:SMALL_CACHE])
-            stored_rate, stored_cpu = measured(lma, port, packets[SMALL_CACHE:SMALL_CACHE + MEASURED])
-        finally:
-            stop_and_report(lma)
+        stored_rate, stored_cpu = measured_lma([sys.executable, "-m", "pmip6", *lma_arguments(config, args.loop)],
+                                               port, packets)
     print(f"lma with state (SQLite, fsync, a transaction per batch read), {SMALL_CACHE:,} -> "
           f"{SMALL_CACHE + MEASURED:,} bindings: {stored_rate:,.0f} transactions/s, {stored_cpu}")
     print(f"lma, filling {filled:,} -> {LARGE_CACHE:,} bindings: {fill_rate:,.0f} transactions/s")
