@@ -92,5 +92,9 @@ class MagDataplaneSettings:
     """The link-local address the RAs come from on every access link (RFC 5213 6.8,
     FixedMAGLinkLocalAddressOnAllAccessLinks); None: each interface's own."""
     dhcp_server: bool = True
-    """Whether the MAG is the DHCP server of the MNs whose PBA said so (RFC 5844 3.4.1; docs/dataplane.md, "DHCP
-    (RFC 5844 3.4.1)"); false for a site where another DHCP service serves the access links."""
+    """Whether the MAG serves DHCP on its access links: the DHCP server of the MNs whose PBA said so (RFC 5844
+    3.4.1) and the relay agent of the others (3.4.2; docs/dataplane.md, "DHCP"); false for a site where another
+    DHCP service serves the access links."""
+    dhcp_relay: tuple[IPv4Address, int] | None = None
+    """The DHCP server the relay agent forwards to, address and UDP port; None: the LMA's IPv4 address, port 67
+    (``pmip6.runtime.dataplane_daemon.relay_agent``)."""

@@ -23,7 +23,7 @@ from pmip6.core.mag import TIMESTAMP_VALIDITY_WINDOW, MagGreMode, MagSettings
 from pmip6.core.nai import nai_key
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.core.revocation_sender import MIN_INIT_DELAY_BRIS, RevocationTiming
-from pmip6.runtime.config_reader import ConfigError, Table
+from pmip6.runtime.config_reader import ConfigError, Table, parse_endpoint
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 from pmip6.wire.ip import is_unicast
@@ -61,6 +61,9 @@ class LmaConfig:
     unauthorized_answers: tuple[float, int]
     """``unauthorized_answer_rate`` and ``unauthorized_answer_burst``: the token bucket of the LMA's answers (PBAs,
     Binding Errors) to sources that are no ``[[mag]]`` (runtime/lma_daemon.py)."""
+    dhcp_server: tuple[IPv4Address, int] | None = None
+    """``dhcp_server``: where the LMA's DHCP server for the MAGs' relay agents listens (RFC 5844 3.4.2,
+    runtime/anchor_dhcp.py); None: it runs none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ def load_lma_config(path: Path) -> LmaConfig:
     dhcp_support_mode = lma.optional_choice("dhcp_support_mode", DhcpSupportMode)
     state = lma.optional_path("state")
     control, metrics = lma.path("control", "lma.sock"), lma.endpoint("metrics")
+    dhcp_server = lma.parsed("dhcp_server", _ipv4_endpoint, 'an IPv4 "address:port" such as "192.0.2.2:67"', None)
     lma.finish()
 
     tenants = _tenants(root)
@@ -172,7 +176,16 @@ def load_lma_config(path: Path) -> LmaConfig:
         dhcp_support_mode=dhcp_support_mode,
     )
     return LmaConfig(settings, ipv4_address, udp_port, ipv6_address, state, control, metrics, dataplane, path,
-                     unauthorized_answers)
+                     unauthorized_answers, dhcp_server)
+
+
+def _ipv4_endpoint(text: str) -> tuple[IPv4Address, int]:
+    """``[lma] dhcp_server``: a unicast IPv4 ``address:port`` (DHCP is IPv4; :func:`parse_endpoint`'s form)."""
+    host, port = parse_endpoint(text)
+    address = IPv4Address(host)
+    if not is_unicast(address):
+        raise ValueError("not a unicast address")
+    return address, port
 
 
 def _revocation_timing(table: Table) -> RevocationTiming:

@@ -7,7 +7,7 @@ key path, e.g. ``dataplane.tenant[1].tun: TUN device 'pmip-a' is used by two ten
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from pmip6.dataplane.settings import (
 )
 from pmip6.dataplane.tun import IFNAMSIZ
 from pmip6.runtime.config_reader import ConfigError, Table
+from pmip6.wire.dhcp import SERVER_PORT
+from pmip6.wire.ip import is_unicast
 from pmip6.wire.numbers import PMIP6_DATA_PORT
 
 _RESERVED_TABLES = range(253, 256)
@@ -130,6 +132,8 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
         access_link_local=table.parsed("access_link_local", _link_local, 'a link-local unicast IPv6 address such as '
                                        '"fe80::1"', None),
         dhcp_server=table.value("dhcp_server", bool, True),
+        dhcp_relay=table.parsed("dhcp_relay", _dhcp_server_address, 'the IPv4 address of a DHCP server, with or '
+                                'without a port: "192.0.2.2" or "192.0.2.2:67"', None),
     )
     table.finish()
     return settings if enabled else None
@@ -141,6 +145,18 @@ def _link_local(text: str) -> IPv6Address:
     if not address.is_link_local or address.scope_id is not None:
         raise ValueError("not a link-local unicast address without a scope")
     return address
+
+
+def _dhcp_server_address(text: str) -> tuple[IPv4Address, int]:
+    """``dhcp_relay``: the DHCP server the MAG's relay agent forwards to (RFC 5844 3.4.2), "address[:port]", port 67
+    by default (RFC 2131 4.1); a unicast IPv4 address, as ``giaddr`` and the relay are (DHCP is IPv4)."""
+    host, separator, port = text.partition(":")
+    if separator and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError("the port is a number from 1 to 65535")
+    address = IPv4Address(host)
+    if not is_unicast(address):
+        raise ValueError("not a unicast address")
+    return address, int(port) if separator else SERVER_PORT
 
 
 def _tunnel_mtu(table: Table) -> int:

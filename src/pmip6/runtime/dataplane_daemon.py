@@ -13,19 +13,22 @@ device and rules, and :func:`router_advertisements` and :func:`dhcp_server` emul
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
+from ipaddress import IPv4Address
 from typing import Any
 
 from pmip6.core.events import TunnelSession
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.mag import AttachRequest
+from pmip6.dataplane.dhcp_relay import RelayAgent
 from pmip6.dataplane.dhcp_server import DhcpServer
 from pmip6.dataplane.home_link import RouterAdvertiser
 from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.dataplane.settings import MagDataplaneSettings
-from pmip6.runtime.config import LmaConfig, MagConfig
+from pmip6.runtime.config import ConfigError, LmaConfig, MagConfig
 from pmip6.runtime.control import ControlError, Request
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
@@ -56,14 +59,37 @@ def router_advertisements(settings: MagDataplaneSettings, expiry: Callable[[byte
                                       settings.access_link_local)
 
 
-def dhcp_server(settings: MagDataplaneSettings, entry: Callable[[bytes], BindingUpdateListEntry | None]
-                ) -> DhcpService | None:
+def dhcp_server(settings: MagDataplaneSettings, entry: Callable[[bytes], BindingUpdateListEntry | None],
+                relay: RelayAgent | None = None) -> DhcpService | None:
     """The MAG's DHCP server (RFC 5844 3.4.1) as mag.toml's ``[dataplane]`` describes it (None: ``dhcp_server =
-    false``); ``entry(mn_id)``: the MN's BUL entry, whose IPv4 home address, prefix length, default router and DHCP
-    support mode it hands out."""
+    false``), with the relay agent ``relay`` (3.4.2, :func:`relay_agent`); ``entry(mn_id)``: the MN's BUL entry,
+    whose IPv4 home address, prefix length, default router and DHCP support mode it hands out."""
     if not settings.dhcp_server:
         return None
-    return DhcpService(DhcpServer(entry, settings.tunnel_mtu))
+    return DhcpService(DhcpServer(entry, settings.tunnel_mtu, relay))
+
+
+def relay_agent(config: MagConfig, settings: MagDataplaneSettings, logger: logging.Logger) -> RelayAgent | None:
+    """The MAG's DHCP relay agent (RFC 5844 3.4.2), for the MNs whose PBA said "relay" (3.2.3.2: also when it had no
+    IPv4 DHCP Support Mode option): its address, ``giaddr``, is ``[mag] ipv4_address``, and it forwards to
+    ``[dataplane] dhcp_relay``, by default the LMA's address port 67 when the LMA is reached over IPv4 (a DHCP server
+    co-located with the LMA, ``[lma] dhcp_server``). None with ``dhcp_server = false``, and, with a warning, when
+    the MAG has no IPv4 address or there is no DHCP server to forward to."""
+    if not settings.dhcp_server:
+        return None
+    if settings.dhcp_relay is not None:
+        if config.ipv4_address is None:
+            raise ConfigError("dataplane.dhcp_relay", "needs [mag] ipv4_address: the relay agent's address (giaddr), "
+                                                      "where the DHCP server answers (RFC 2131 4.1)")
+        return RelayAgent(config.ipv4_address, *settings.dhcp_relay)
+    lma = config.settings.lma.address
+    if isinstance(lma, IPv4Address) and config.ipv4_address is not None:
+        return RelayAgent(config.ipv4_address, lma)
+    logger.warning("no DHCP relay agent: the LMA is reached over IPv6 and [dataplane] dhcp_relay names no DHCP server"
+                   "%s, so a mobile node whose PBA says relay (RFC 5844 3.4.2, the LMA's default) gets no answer to "
+                   "its DHCP requests", "" if config.ipv4_address is not None else " (nor is there a [mag] "
+                   "ipv4_address to relay from)", extra={"fields": {"event": "dhcp_relay_off"}})
+    return None
 
 
 NO_DATAPLANE = "this daemon runs no data plane (its configuration has no [dataplane] table)"

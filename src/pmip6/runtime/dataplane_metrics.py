@@ -7,14 +7,17 @@ labelled ``reason`` (drops before any session or tenant was known, e.g. unknown 
 refused packets: sent, rate_limited, no_source_address, not_allowed). At a MAG that sends Router Advertisements
 (RFC 5213 6.7), :class:`RouterAdvertisementCollector`: ``router_advertisements_total`` labelled ``outcome`` (sent,
 send_error) and ``router_solicitations_total`` labelled ``outcome`` (valid, invalid). At a MAG that is the DHCP
-server of its MNs (RFC 5844 3.4.1), :class:`DhcpCollector`: ``dhcp_replies_total`` labelled ``type`` (offer, ack,
-nak) and ``dhcp_requests_total`` labelled ``outcome`` (answered, invalid, send_error and each reason a request went
-unanswered, docs/dataplane.md "DHCP (RFC 5844 3.4.1)").
+server or relay agent of its MNs (RFC 5844 3.4.1, 3.4.2), and at an LMA that runs a DHCP server (3.4.2),
+:class:`DhcpCollector`: ``dhcp_replies_total`` labelled ``type`` (offer, ack, nak) and ``dhcp_requests_total``
+labelled ``outcome`` (answered, relayed, invalid, send_error and each reason a request went unanswered), and at a
+MAG with a relay agent ``dhcp_relay_replies_total`` labelled ``outcome`` (delivered and each reason a server's reply
+was dropped; docs/dataplane.md "DHCP").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -24,6 +27,9 @@ from pmip6.dataplane.pump import Pump
 from pmip6.runtime.dhcp_server import DhcpService
 from pmip6.runtime.metrics import NAMESPACE
 from pmip6.runtime.router_advertisements import RouterAdvertisementCounters
+
+if TYPE_CHECKING:
+    from pmip6.runtime.anchor_dhcp import AnchorDhcpService
 
 
 class DataplaneCollector:
@@ -86,26 +92,37 @@ class RouterAdvertisementCollector:
 
 
 class DhcpCollector:
-    """Registered on a MAG's registry beside :class:`DataplaneCollector`; reads the DHCP server's counters at each
-    scrape."""
+    """Registered on a MAG's registry beside :class:`DataplaneCollector`, and on an LMA's that runs a DHCP server
+    (``pmip6.runtime.anchor_dhcp``); reads the DHCP service's counters at each scrape. ``where`` ends the families'
+    help ("on the access links", "relayed by the MAGs")."""
 
-    def __init__(self, service: DhcpService) -> None:
+    def __init__(self, service: DhcpService | AnchorDhcpService, where: str = "on the access links") -> None:
         self._service = service
+        self._where = where
 
     def collect(self) -> Iterator[Metric]:
         counters = self._service.counters
-        replies = CounterMetricFamily(f"{NAMESPACE}_dhcp_replies", "DHCP replies sent on the access links",
+        replies = CounterMetricFamily(f"{NAMESPACE}_dhcp_replies", f"DHCP replies sent {self._where}",
                                       labels=["type"])
         for kind, count in (("offer", counters.offers), ("ack", counters.acks), ("nak", counters.naks)):
             replies.add_metric([kind], count)
-        requests = CounterMetricFamily(f"{NAMESPACE}_dhcp_requests", "DHCP messages received on the access links",
+        requests = CounterMetricFamily(f"{NAMESPACE}_dhcp_requests", f"DHCP messages received {self._where}",
                                        labels=["outcome"])
-        answered = counters.offers + counters.acks + counters.naks
-        for outcome, count in (("answered", answered), ("invalid", counters.invalid),
-                               ("send_error", counters.send_errors), *sorted(self._service.server.unanswered.items())):
+        answered = counters.offers + counters.acks + counters.naks - counters.relay_replies
+        for outcome, count in (("answered", answered), ("relayed", counters.relayed), ("invalid", counters.invalid),
+                               ("send_error", counters.send_errors),
+                               *sorted(self._service.server.unanswered.items())):
             requests.add_metric([outcome], count)
         yield replies
         yield requests
+        if isinstance(self._service, DhcpService) and self._service.server.relay is not None:
+            relayed = CounterMetricFamily(f"{NAMESPACE}_dhcp_relay_replies", "The DHCP server's replies to the "
+                                          "relay agent: delivered to the client, or dropped by reason",
+                                          labels=["outcome"])
+            for outcome, count in (("delivered", counters.relay_replies),
+                                   *sorted(self._service.server.replies_dropped.items())):
+                relayed.add_metric([outcome], count)
+            yield relayed
 
 
 def _unattributed(node: TrafficCounters, tenants: Iterable[TrafficCounters]) -> dict[str, int]:

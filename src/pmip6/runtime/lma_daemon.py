@@ -41,6 +41,7 @@ from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted
+from pmip6.runtime.anchor_dhcp import attach_anchor_dhcp
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
 from pmip6.runtime.daemon import ROWS_PER_TURN, Daemon, DaemonOptions, fresh_restart_counter
@@ -57,7 +58,8 @@ from pmip6.wire.options import MNIdentifierOption
 _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, BindingRemoved)
 
 _RESTART_ONLY = {"ipv4_address": "lma.ipv4_address", "udp_port": "lma.udp_port", "ipv6_address": "lma.ipv6_address",
-                 "state": "lma.state", "control": "lma.control", "metrics": "lma.metrics", "dataplane": "dataplane"}
+                 "state": "lma.state", "control": "lma.control", "metrics": "lma.metrics", "dataplane": "dataplane",
+                 "dhcp_server": "lma.dhcp_server"}
 """LmaConfig fields a reload leaves for the next restart (sockets, files, the data plane): their keys in lma.toml."""
 
 _ANSWERS = (ProxyBindingAcknowledgement, BindingError)
@@ -418,6 +420,7 @@ def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
     daemon = LmaDaemon(config, options)
     pump = lma_pump(config)
     attach_dataplane(daemon, pump)
+    attach_anchor_dhcp(daemon, config, pump, daemon.lma.bindings_of, lambda: daemon.lma.settings.authorized_mags)
     if pump is not None:
         daemon.dataplane_tenants = frozenset(tenant.name for tenant in pump.settings.tenants)
     return daemon

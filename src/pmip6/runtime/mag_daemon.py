@@ -47,6 +47,7 @@ from pmip6.runtime.dataplane_daemon import (
     attach_warning,
     dhcp_server,
     mag_pump,
+    relay_agent,
     router_advertisements,
 )
 from pmip6.runtime.metrics import status_name
@@ -548,6 +549,6 @@ def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
         attach_dataplane(daemon, pump)
         return daemon
     attach_dataplane(daemon, pump, router_advertisements(pump.settings, daemon.expiry),
-                     dhcp_server(pump.settings, daemon.mag.entry))
+                     dhcp_server(pump.settings, daemon.mag.entry, relay_agent(config, pump.settings, daemon.logger)))
     daemon.add_attach_check(partial(attach_warning, pump))
     return daemon

@@ -1,0 +1,94 @@
+"""The DHCP relay agent co-located with the MAG (RFC 5844 3.4.2): what it forwards between a mobile node whose PBA
+said "relay" (the IPv4 DHCP Support Mode option absent or its S flag clear, 3.2.3.2) and the domain's DHCP server.
+Pure; :class:`pmip6.dataplane.dhcp_server.DhcpServer` finds the MN and calls these, and the runtime
+(``pmip6.runtime.dhcp_server``) sends what they return.
+
+- Client to server (RFC 2131 4.1, RFC 1542 4.1.1): ``hops`` + 1 (a request whose ``hops`` exceeds
+  :data:`MAX_HOPS` is dropped), ``giaddr`` the MAG's own IPv4 address (where the server's answer comes back), and the
+  Relay Agent Information option as its last option (RFC 3046 2.1) with the sub-options of
+  :meth:`RelayAgentInformation.for_mobile_node`: the access interface (circuit ID), the IPv4 home address (remote
+  ID, 3.4.2's "hint"), the home network (RFC 3527 link selection), the MN-Identifier (RFC 3993 subscriber ID, 3.4.3)
+  and the default router (RFC 5107 server identifier override, so that renewals come to the MAG the MN is on).
+  Dropped: a request that carries option 82 already (RFC 3046 2.1: the access link is an untrusted circuit), and a
+  DHCPREQUEST for another address than the home address (3.4.2: "the mobile access gateway SHOULD drop the DHCP
+  message and an administrative error message can be logged").
+- Server to client (RFC 3046 2.1, RFC 5844 3.4.2): a DHCPOFFER or DHCPACK whose ``yiaddr`` is not the MN's home
+  address is dropped and logged as an error ("the mobile access gateway will drop the DHCPOFFER message and an
+  administrative error message will be logged"); the option 82 is removed before the reply goes to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv4Network
+
+from pmip6.core.bul import BindingUpdateListEntry
+from pmip6.core.events import mn_text
+from pmip6.wire.dhcp import SERVER_PORT, DhcpMessage, MessageType, OptionCode
+from pmip6.wire.relay_agent import RelayAgentInformation
+
+_log = logging.getLogger(__name__)
+
+MAX_HOPS = 16
+"""RFC 1542 4.1.1: a relay agent "MUST silently discard BOOTREQUEST messages whose 'hops' field exceeds" it."""
+_ANY = IPv4Address(0)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayAgent:
+    """The MAG's relay agent: ``address``, its own IPv4 address (``giaddr``), and the DHCP server's ``server``
+    address and UDP ``port``."""
+
+    address: IPv4Address
+    server: IPv4Address
+    port: int = SERVER_PORT
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedRequest:
+    """A client's request as the relay agent forwards it: ``message`` to the server's ``destination`` and ``port``,
+    from the agent's address, port 67."""
+
+    message: DhcpMessage
+    destination: IPv4Address
+    port: int
+
+
+def relay_request(agent: RelayAgent, interface: str, request: DhcpMessage,
+                  entry: BindingUpdateListEntry) -> RelayedRequest | str:
+    """``request`` of the MN of ``entry`` (with an IPv4 home address and default router) on ``interface``, as it goes
+    to the server; else why it is dropped: "too_many_hops", "relay_agent_information", "not_home_address"."""
+    home, router = entry.ipv4_home_address, entry.ipv4_default_router
+    assert home is not None and router is not None
+    if request.hops > MAX_HOPS:
+        return "too_many_hops"
+    if request.option(OptionCode.RELAY_AGENT_INFORMATION) is not None:
+        return "relay_agent_information"
+    if request.message_type is MessageType.REQUEST:
+        requested = request.address(OptionCode.REQUESTED_ADDRESS) or request.ciaddr
+        if requested != home:
+            _log.warning("dhcp relay: %s on %s asked for %s, not its home address %s: dropped (RFC 5844 3.4.2)",
+                         mn_text(entry.mn_id), interface, requested, home, extra={"fields": {
+                             "event": "dhcp_relay_not_home_address", "interface": interface,
+                             "mn_id": mn_text(entry.mn_id)}})
+            return "not_home_address"
+    information = RelayAgentInformation.for_mobile_node(
+        interface, home, IPv4Network((home, entry.ipv4_prefix_length), strict=False), entry.mn_id, router)
+    options = (*request.options, (OptionCode.RELAY_AGENT_INFORMATION, information.encode()))
+    return RelayedRequest(replace(request, hops=request.hops + 1, giaddr=agent.address, options=options),
+                          agent.server, agent.port)
+
+
+def client_reply(reply: DhcpMessage, interface: str, entry: BindingUpdateListEntry) -> DhcpMessage | str:
+    """The server's ``reply`` for the MN of ``entry`` as it goes to the client, without option 82; else why it is
+    dropped: "wrong_address" (logged as an error)."""
+    home = entry.ipv4_home_address
+    kind = reply.message_type
+    if kind in (MessageType.OFFER, MessageType.ACK) and reply.yiaddr not in (_ANY, home):
+        _log.error("dhcp relay: the DHCP server offered %s to %s on %s, whose home address is %s: dropped (RFC 5844 "
+                   "3.4.2)", reply.yiaddr, mn_text(entry.mn_id), interface, home, extra={"fields": {
+                       "event": "dhcp_relay_wrong_address", "interface": interface, "mn_id": mn_text(entry.mn_id)}})
+        return "wrong_address"
+    return replace(reply, options=tuple(option for option in reply.options
+                                        if option[0] != OptionCode.RELAY_AGENT_INFORMATION))
