@@ -71,7 +71,7 @@ class BindingUpdateListEntry:
     ipv4_default_router: IPv4Address | None = None
     dhcp_server: bool = False
     """RFC 5844 3.2.3.2: the last accepting PBA's IPv4 DHCP Support Mode option had S set, so the MAG is the MN's
-    DHCP server (3.4.1); False: the option was absent or S clear, a DHCP relay (3.4.2, not implemented)."""
+    DHCP server (3.4.1); False: the option was absent or S clear, a DHCP relay (3.4.2, dataplane/dhcp_relay.py)."""
     granted_lifetime: int = 0
     registered_at: float | None = None
     """When BindingEstablished was emitted; None while the data plane has no session for this entry."""

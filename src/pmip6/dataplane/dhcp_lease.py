@@ -15,7 +15,8 @@
   the MN's session is its MAG's, started by its attach and ended by its detach (3.4.2 lets a relay's MAG
   de-register on a DHCPRELEASE, a "can"; pmip6 does not).
 - Every reply copies ``xid``, ``flags``, ``chaddr`` and ``giaddr`` (RFC 2131 Table 3) and echoes the request's
-  Relay Agent Information option, last (RFC 3046 2.2: the server MUST copy it into its reply).
+  Relay Agent Information option, last (RFC 3046 2.2: servers "SHALL echo the entire contents [...] in all replies"
+  and "SHOULD copy [it] as the last DHCP option").
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Pure; :class:`pmip6.dataplane.dhcp_server.DhcpServer` finds the MN and calls the
 (``pmip6.runtime.dhcp_server``) sends what they return.
 
 - Client to server (RFC 2131 4.1, RFC 1542 4.1.1): ``hops`` + 1 (a request whose ``hops`` exceeds
-  :data:`MAX_HOPS` is dropped), ``giaddr`` the MAG's own IPv4 address (where the server's answer comes back), and the
+  :data:`MAX_HOPS` is dropped), ``giaddr`` the MAG's own IPv4 address (where the server's answer comes back; not the
+  access interface's, RFC 1542's choice: that is the MN's default router, the same at every MAG, which no answer
+  could be routed to; the link selection sub-option names the MN's subnet instead, RFC 3527's purpose), and the
   Relay Agent Information option as its last option (RFC 3046 2.1) with the sub-options of
   :meth:`RelayAgentInformation.for_mobile_node`: the access interface (circuit ID), the IPv4 home address (remote
   ID, 3.4.2's "hint"), the home network (RFC 3527 link selection), the MN-Identifier (RFC 3993 subscriber ID, 3.4.3)
