@@ -21,9 +21,10 @@ demo: $(STAMP)
 	$(BIN)/pmip6 demo --pcap demo.pcap
 
 # What the tests run besides Python: tshark, the independent oracle of the interop tests, ping, which
-# docs/dataplane.md's "by hand" recipes use, and udhcpc (BusyBox's DHCP client), a stock client for the MAG's DHCP
-# server; installed when we may (root + apt), else their tests are skipped.
-TEST_TOOLS := tshark:tshark ping:iputils-ping udhcpc:udhcpc
+# docs/dataplane.md's "by hand" recipes use, udhcpc (BusyBox's DHCP client), a stock client for the MAG's DHCP
+# server and relay, and dnsmasq, a third-party DHCP server behind the relay; installed when we may (root + apt),
+# else their tests are skipped.
+TEST_TOOLS := tshark:tshark ping:iputils-ping udhcpc:udhcpc dnsmasq:dnsmasq-base
 test-tools:
 	@missing=""; for tool in $(TEST_TOOLS); do \
 	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool#*:}"; done; \

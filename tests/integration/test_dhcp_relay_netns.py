@@ -5,7 +5,8 @@ through the MAG's relay agent, a renewal sent to the Server Identifier (the defa
 override) is relayed and acknowledged, and the MN reaches its operator's server through the tunnel. tshark, reading
 the MAG-LMA link, decodes a relayed DHCPDISCOVER with ``giaddr`` the MAG and option 82 carrying what the relay means.
 
-The network is docs/dataplane.md's IPv4 recipe in namespaces ``dhrl<pid>-<n>-*`` (tests/integration/access_link_lab.py).
+The network is docs/dataplane.md's IPv4 recipe in namespaces ``dhrl<pid>-<n>-*`` (access_link_lab.py). A second
+test puts dnsmasq, a third-party DHCP server, where the LMA's own was.
 Bounded traffic (a handful of DHCP messages, one ping of 3); namespaces and processes are removed whatever happens.
 """
 
@@ -108,3 +109,45 @@ def test_RFC5844_3_4_2_a_stock_client_is_configured_through_the_mag_relay_by_the
     assert (relay["relayed"], relay["replies"], relay["replies_dropped"]) == (3, 3, {}), relay
     server = lab.lma_stats()["dhcp_server"]
     assert (server["offers"], server["acks"], server["naks"], server["unanswered"]) == (1, 2, 0, {}), server
+
+
+DNSMASQ = shutil.which("dnsmasq")
+
+
+@pytest.mark.skipif(DNSMASQ is None, reason="dnsmasq (Debian's dnsmasq-base) is not installed: `make test-tools` "
+                    "installs it as root")
+def test_RFC5844_3_4_2_a_third_party_dhcp_server_behind_the_relay_gives_the_home_address(tmp_path: Path) -> None:
+    """dnsmasq, a DHCP server pmip6 did not write, at the LMA's address (the relay's default) instead of the LMA's
+    own: serving 10.1.0.0/24 only, it finds the MN's subnet from the RFC 3527 link selection sub-option (``giaddr``
+    is the MAG's 192.0.2.1, on no subnet it serves) and takes the RFC 5107 override as its Server Identifier, and
+    udhcpc gets the home address (its range is that one address: dnsmasq knows no bindings). The Interface MTU
+    option is forced: dnsmasq sends only the options a client asks for, and udhcpc does not ask for 26, which RFC
+    5844 3.4.3 has every DHCP server of the domain "configured to include"."""
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, lma_toml('ipv4_pool = "10.1.0.0/24"'), MAG_TOML) as lab:
+        lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+                  "--ipv4")
+        (row,) = json.loads(lab.pmip6("show", "bindings", "--control", "mag.sock", "--json"))
+        home = row["ipv4_home"].split("/")[0]
+        log = tmp_path / "dnsmasq.log"
+        dnsmasq = subprocess.Popen(
+            ["ip", "netns", "exec", f"{lab.prefix}lma", DNSMASQ or "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+             "--port=0", "--user=root", "--listen-address=192.0.2.2", "--bind-interfaces", "--no-ping", "--log-dhcp",
+             f"--log-facility={log}", f"--dhcp-leasefile={tmp_path / 'leases'}", f"--pid-file={tmp_path / 'pid'}",
+             f"--dhcp-range={home},{home},255.255.255.0,10m", "--dhcp-option=3,10.1.0.1",
+             "--dhcp-option-force=26,1452"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            script = tmp_path / "udhcpc.sh"
+            script.write_text(UDHCPC_SCRIPT)
+            script.chmod(0o755)
+            lab.sh(f"sleep 0.5; ip netns exec {{p}}mn udhcpc -f -q -n -i eth0 -t 5 -T 1 -s {script}")
+        finally:
+            dnsmasq.terminate()
+            dnsmasq.wait(10)
+        (lease,) = (tmp_path / "udhcpc.sh.leases").read_text().splitlines()
+        fields = dict(field.split("=", 1) for field in lease.split()[1:])
+        assert (fields["ip"], fields["subnet"], fields["router"], fields["mtu"]) == (
+            home, "255.255.255.0", "10.1.0.1", "1452"), log.read_text()
+        assert fields["serverid"] == "10.1.0.1", "dnsmasq honours the RFC 5107 override too"
+        relay = lab.dataplane("dhcp")["relay"]
+        assert relay["relayed"] == relay["replies"] >= 2 and relay["replies_dropped"] == {}, relay
