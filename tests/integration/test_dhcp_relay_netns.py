@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from access_link_lab import LINKS, MAG_TOML, access_link_lab, lma_toml
+from access_link_lab import MAG_TOML, access_link_lab, lma_toml
 from dataplane_lab import TSHARK, requires_netns, requires_tshark
-from test_dhcp_netns import RENEW, UDHCPC_SCRIPT
+from test_dhcp_netns import NETWORK, RENEW, UDHCPC_SCRIPT
 from test_dhcp_netns import Lab as DhcpLab
 
 from pmip6.lab.capture import LinkCapture
@@ -36,11 +36,6 @@ pytestmark = [requires_netns, pytest.mark.netns,
 STALE = "dhrl"
 MN_ID = "mn1@opA.example"
 LMA_TOML = lma_toml('ipv4_pool = "10.1.0.0/24"', 'dhcp_server = "192.0.2.2:67"\n')
-NETWORK = LINKS + """
-ip -n {p}lma addr add 10.0.0.254/16 dev upa
-ip -n {p}opa addr add 10.0.255.1/16 dev eth0
-ip -n {p}opa route add 10.1.0.0/24 via 10.0.0.254
-"""
 OPTION_82 = ("dhcp.option.agent_information_option.agent_circuit_id",
              "dhcp.option.agent_information_option.agent_remote_id",
              "dhcp.option.agent_information_option.link_selection",

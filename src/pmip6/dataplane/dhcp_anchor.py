@@ -42,7 +42,7 @@ from ipaddress import IPv4Address
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Address, mn_text
 from pmip6.core.token_bucket import TokenBucket
-from pmip6.dataplane.dhcp_lease import Lease, answer, lease_seconds, log_release, nak
+from pmip6.dataplane.dhcp_lease import CLIENT_REQUESTS, Lease, answer, lease_seconds, log_release, nak
 from pmip6.wire.dhcp import BOOTREQUEST, DhcpMessage, MessageType, OptionCode
 from pmip6.wire.relay_agent import SubOption
 
@@ -52,8 +52,6 @@ REQUEST_RATE = 100.0
 REQUEST_BURST = 200
 """Per MAG: the requests of many MNs, each exchange two requests (RFC 2131 4.1)."""
 _ANY = IPv4Address(0)
-_CLIENT_REQUESTS = (MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE,
-                    MessageType.INFORM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +84,7 @@ class AnchorDhcpServer:
         if not self._buckets.setdefault(source, TokenBucket(REQUEST_RATE, REQUEST_BURST)).take(now):
             return self._unanswered("rate_limited")
         kind = request.message_type
-        if request.op != BOOTREQUEST or kind not in _CLIENT_REQUESTS:
+        if request.op != BOOTREQUEST or kind not in CLIENT_REQUESTS:
             return self._unanswered("not_a_client_request")
         if request.giaddr == _ANY:
             return self._unanswered("not_relayed")

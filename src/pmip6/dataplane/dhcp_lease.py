@@ -34,6 +34,9 @@ REBINDING_FRACTION = 0.875
 """T1 and T2 as fractions of the lease (RFC 2131 4.4.5's defaults)."""
 MAX_LEASE = 0xFFFFFFFE
 """0xFFFFFFFF is "infinity" (RFC 2132 9.2): a lease ends with the binding."""
+CLIENT_REQUESTS = (MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE,
+                   MessageType.INFORM)
+"""The message types a client sends (RFC 2131 Table 2), which a server answers or notes."""
 _ANY = IPv4Address(0)
 
 

@@ -59,7 +59,7 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
-from pmip6.dataplane.dhcp_lease import Lease, answer, lease_seconds, log_release
+from pmip6.dataplane.dhcp_lease import CLIENT_REQUESTS, Lease, answer, lease_seconds, log_release
 from pmip6.dataplane.dhcp_relay import RelayAgent, RelayedRequest, client_reply, relay_request
 from pmip6.wire.dhcp import BOOTREPLY, BOOTREQUEST, DhcpMessage, MessageType, OptionCode
 from pmip6.wire.relay_agent import SubOption
@@ -71,8 +71,6 @@ REPLY_RATE = 10.0
 REPLY_BURST = 20
 """Per access interface: a client's exchange is two requests, its retransmissions seconds apart (RFC 2131 4.1)."""
 _ANY = IPv4Address(0)
-_CLIENT_REQUESTS = (MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE,
-                    MessageType.INFORM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +130,7 @@ class DhcpServer:
         """The reply to a client's ``request`` received on ``interface``, or the request relayed to the DHCP server;
         None when it gets neither (counted)."""
         kind = request.message_type
-        if request.op != BOOTREQUEST or kind not in _CLIENT_REQUESTS:
+        if request.op != BOOTREQUEST or kind not in CLIENT_REQUESTS:
             return self._unanswered("not_a_client_request")
         if request.giaddr != _ANY:  # RFC 2131 4.1 would answer the relay at giaddr: an address the sender chose
             return self._unanswered("relayed")

@@ -15,7 +15,6 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Collection
-from ipaddress import IPv4Address
 from typing import Any
 
 from pmip6.core.bce import BindingCacheEntry
@@ -27,15 +26,10 @@ from pmip6.naming import naming
 from pmip6.runtime.config import LmaConfig
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_metrics import DhcpCollector
-from pmip6.runtime.dhcp_server import DhcpCounters
-from pmip6.runtime.transport import RECEIVE_BATCH
-from pmip6.wire.dhcp import SERVER_PORT, decode_dhcp
-from pmip6.wire.errors import DecodeError
+from pmip6.runtime.dhcp_server import DhcpCounters, received_messages
+from pmip6.wire.dhcp import SERVER_PORT
 
 _log = logging.getLogger(__name__)
-
-_BUFFER = 1500
-"""A longer request is truncated, and then malformed (no End option)."""
 
 
 class AnchorDhcpService:
@@ -76,23 +70,9 @@ class AnchorDhcpService:
             self._socket = None
 
     def _receive(self, sock: socket.socket) -> None:
-        """Answer the requests waiting, at most :data:`RECEIVE_BATCH` of them before the loop turns."""
-        for _ in range(RECEIVE_BATCH):
-            try:
-                data, source = sock.recvfrom(_BUFFER)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:
-                _log.debug("dhcp server: receiving: %s", error)
-                return
-            try:
-                request = decode_dhcp(data)
-            except DecodeError as error:
-                self.counters.invalid += 1
-                _log.debug("dhcp server: malformed message from %s dropped: %s", source[0], error)
-                continue
-            self.counters.received += 1
-            reply = self.server.answer(request, IPv4Address(source[0]), time.time())
+        """Answer the requests waiting, a batch at a time (:func:`received_messages`)."""
+        for request, source in received_messages(sock, self.counters, "relayed"):
+            reply = self.server.answer(request, source, time.time())
             if reply is not None:
                 self._send(sock, reply)
 

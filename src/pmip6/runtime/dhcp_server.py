@@ -28,6 +28,7 @@ import logging
 import socket
 import struct
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
@@ -37,7 +38,7 @@ from pmip6.dataplane.dhcp_relay import RelayedRequest
 from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
 from pmip6.runtime.access_link import AccessLinkSockets
 from pmip6.runtime.transport import RECEIVE_BATCH
-from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, MessageType, decode_dhcp
+from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, DhcpMessage, MessageType, decode_dhcp
 from pmip6.wire.errors import DecodeError
 
 _log = logging.getLogger(__name__)
@@ -75,6 +76,29 @@ class DhcpCounters:
             self.acks += 1
         else:
             self.naks += 1
+
+
+def received_messages(sock: socket.socket, counters: DhcpCounters, where: str
+                      ) -> Iterator[tuple[DhcpMessage, IPv4Address]]:
+    """The DHCP messages waiting on ``sock`` with their sources, at most :data:`RECEIVE_BATCH` (the event loop turns
+    before the next ones), counted in ``counters`` as ``received``; a malformed one is counted as ``invalid`` and
+    skipped, logged at debug level with ``where`` it came."""
+    for _ in range(RECEIVE_BATCH):
+        try:
+            data, (source, _) = sock.recvfrom(_BUFFER)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            _log.debug("dhcp: receiving %s: %s", where, error)
+            return
+        try:
+            message = decode_dhcp(data)
+        except DecodeError as error:
+            counters.invalid += 1
+            _log.debug("dhcp: malformed message from %s %s dropped: %s", source, where, error)
+            continue
+        counters.received += 1
+        yield message, IPv4Address(source)
 
 
 class DhcpService(AccessLinkSockets):
@@ -177,21 +201,7 @@ class DhcpService(AccessLinkSockets):
     def _receive(self, interface: str, sock: socket.socket) -> None:
         """Answer the requests waiting on ``interface``'s socket, at most :data:`RECEIVE_BATCH` of them: the loop
         turns before the next (a client flooding its link does not hold the signaling up)."""
-        for _ in range(RECEIVE_BATCH):
-            try:
-                data, source = sock.recvfrom(_BUFFER)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:
-                _log.debug("dhcp: receiving on %s: %s", interface, error)
-                return
-            try:
-                request = decode_dhcp(data)
-            except DecodeError as error:
-                self.counters.invalid += 1
-                _log.debug("dhcp: malformed message from %s on %s dropped: %s", source[0], interface, error)
-                continue
-            self.counters.received += 1
+        for request, _ in received_messages(sock, self.counters, f"on {interface}"):
             reply = self.server.answer(interface, request, time.time())
             if isinstance(reply, DhcpReply):
                 self._send(sock, reply)
@@ -216,22 +226,8 @@ class DhcpService(AccessLinkSockets):
 
     def _receive_replies(self, sock: socket.socket) -> None:
         """Deliver the DHCP server's replies waiting on the upstream socket, at most :data:`RECEIVE_BATCH`."""
-        for _ in range(RECEIVE_BATCH):
-            try:
-                data, source = sock.recvfrom(_BUFFER)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:
-                _log.debug("dhcp relay: receiving: %s", error)
-                return
-            try:
-                message = decode_dhcp(data)
-            except DecodeError as error:
-                self.counters.invalid += 1
-                _log.debug("dhcp relay: malformed message from %s dropped: %s", source[0], error)
-                continue
-            self.counters.received += 1
-            reply = self.server.relayed_reply(message, IPv4Address(source[0]))
+        for message, source in received_messages(sock, self.counters, "from the DHCP server"):
+            reply = self.server.relayed_reply(message, source)
             access = None if reply is None else self._sockets.get(reply.interface)
             if reply is not None and access is None:
                 self.server.replies_dropped["not_listening"] += 1
