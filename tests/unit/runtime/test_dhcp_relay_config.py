@@ -10,11 +10,15 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from pmip6.dataplane.dhcp_relay import RelayAgent
 from pmip6.runtime.config import ConfigError, load_lma_config, load_mag_config
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
+from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.dataplane_daemon import relay_agent
+from pmip6.runtime.lma_daemon import build_lma_daemon
+from pmip6.runtime.mag_daemon import build_mag_daemon
 
 LMA = """
 [lma]
@@ -110,3 +114,20 @@ def test_lma_dhcp_server_errors_name_the_key(tmp_path: Path, value: str, message
     path.write_text(LMA.replace("[[tenant]]", f"dhcp_server = {value}\n[[tenant]]"))
     with pytest.raises(ConfigError, match=message):
         load_lma_config(path)
+
+
+def test_the_relay_and_the_lma_s_server_export_their_prometheus_families(tmp_path: Path) -> None:
+    """docs/dataplane.md "The relay agent (RFC 5844 3.4.2)": the MAG's relay adds ``dhcp_relay_replies_total``; an LMA
+    with ``dhcp_server`` exports the ``dhcp_*`` families and a ``dhcp_server`` stats section, one without neither."""
+    (tmp_path / "mag.toml").write_text('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1:9"\n[dataplane]\n')
+    mag = build_mag_daemon(load_mag_config(tmp_path / "mag.toml"), DaemonOptions())
+    text = generate_latest(mag.metrics.registry).decode()
+    assert 'pmip6_dhcp_relay_replies_total{outcome="delivered"} 0.0' in text
+    assert 'pmip6_dhcp_requests_total{outcome="relayed"} 0.0' in text
+    for server in (True, False):
+        (tmp_path / "lma.toml").write_text(LMA.replace("[[tenant]]", 'dhcp_server = "127.0.0.1:6767"\n[[tenant]]')
+                                           if server else LMA)
+        lma = build_lma_daemon(load_lma_config(tmp_path / "lma.toml"), DaemonOptions())
+        text = generate_latest(lma.metrics.registry).decode()
+        assert ('# HELP pmip6_dhcp_replies_total DHCP replies sent relayed by the MAGs' in text) is server
+        assert ('pmip6_dhcp_requests_total{outcome="answered"} 0.0' in text) is server
