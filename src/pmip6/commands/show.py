@@ -169,6 +169,12 @@ def stats_text(stats: dict[str, Any]) -> str:
                      f"{waiting['handoff_waits']} handoff(s) for the previous MAG's de-registration")
     if "sessions" in stats:  # LMA
         lines.append(f"sessions: {_sessions_text(stats['sessions'])}")
+    if "dhcp_server" in stats:  # LMA with [lma] dhcp_server
+        server = stats["dhcp_server"]
+        unanswered = ", ".join(f"{reason}={count}" for reason, count in sorted(server["unanswered"].items())) or "-"
+        counts = ", ".join(f"{name.replace('_', ' ')} {server[name]}"
+                           for name in ("received", "invalid", "offers", "acks", "naks", "send_errors"))
+        lines.append(f"dhcp server on {server['listening'] or '-'}: {counts}, unanswered: {unanswered}")
     for tenant, counters in sorted((stats.get("dataplane") or {}).items()):
         drops = ", ".join(f"{reason}={count}" for reason, count in sorted(counters["drops"].items())) or "-"
         lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / {counters['uplink_bytes']} octets, "

@@ -65,6 +65,14 @@ def test_stats_text_lists_every_section() -> None:
     assert "bindings: gre-only=0, keys=2, off=0" in text and "decode errors: -" in text
 
 
+def test_stats_text_shows_the_lma_s_dhcp_server() -> None:
+    text = stats_text({"dhcp_server": {"listening": "192.0.2.2:67", "received": 3, "invalid": 1, "offers": 1,
+                                       "acks": 1, "naks": 0, "send_errors": 0, "unanswered": {"no_binding": 1}}})
+    assert ("dhcp server on 192.0.2.2:67: received 3, invalid 1, offers 1, acks 1, naks 0, send errors 0, "
+            "unanswered: no_binding=1") in text
+    assert "dhcp server" not in stats_text({"received": {}}), "only an LMA with [lma] dhcp_server"
+
+
 def test_with_a_data_plane_rows_and_stats_carry_the_traffic_counters() -> None:
     forwarded = {**ROW, "packets_up": 5, "packets_down": 4, "bytes_up": 300, "bytes_down": 240,
                  "drops": {"wrong_source": 2}}
