@@ -25,7 +25,7 @@ from dataplane_lab import MAG_SETTINGS, requires_netns, sessions_for, until_noti
 from pmip6.core.events import BindingEstablished, BindingUpdated, TunnelSession
 from pmip6.dataplane import pump as pump_module
 from pmip6.dataplane.pump import MagPump
-from pmip6.dataplane.routing import hold_routers
+from pmip6.dataplane.routing import hold_addresses
 from pmip6.lab.daemons import renumber
 from pmip6.lab.figure1 import DEFAULT_ROUTER, SERVER, Figure1Lab
 from pmip6.lab.traffic import requests_of
@@ -137,9 +137,9 @@ def test_a_router_address_that_cannot_be_added_is_a_context_error(bare_lab: Figu
     def refusing(*arguments: object) -> None:
         if refusals:
             raise refusals.pop()
-        hold_routers(*arguments)  # type: ignore[arg-type]
+        hold_addresses(*arguments)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pump_module, "hold_routers", refusing)
+    monkeypatch.setattr(pump_module, "hold_addresses", refusing)
 
     async def scenario() -> tuple[dict[str, str], list[str], dict[str, str], dict[str, int]]:
         _, at_mag = sessions_for("mn1")

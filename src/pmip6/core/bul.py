@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 from pmip6.core.events import Address, Peer, TunnelSession, mn_text
 from pmip6.core.retransmit import Backoff
@@ -72,6 +72,10 @@ class BindingUpdateListEntry:
     dhcp_server: bool = False
     """RFC 5844 3.2.3.2: the last accepting PBA's IPv4 DHCP Support Mode option had S set, so the MAG is the MN's
     DHCP server (3.4.1); False: the option was absent or S clear, a DHCP relay (3.4.2, dataplane/dhcp_relay.py)."""
+    link_local_address: IPv6Address | None = None
+    """RFC 5213 6.9.1.2 item 15: the NON_ZERO Link-local Address of the last accepting PBA that had one, the address
+    the LMA keeps in the BCE for the MAG's end of the MN's point-to-point link (6.8); None until then, and always in
+    the FixedMAGLinkLocalAddressOnAllAccessLinks mode, whose PBUs do not ask for it (6.9.1.1 item 9)."""
     granted_lifetime: int = 0
     registered_at: float | None = None
     """When BindingEstablished was emitted; None while the data plane has no session for this entry."""
@@ -107,7 +111,8 @@ class BindingUpdateListEntry:
 
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the LMA, local = the Proxy-CoA, keys and format as negotiated, and the
-        PBA's IPv4 default router, which the MAG holds on the access interface (RFC 5844 section 3.2.3.2)."""
+        PBA's IPv4 default router (RFC 5844 section 3.2.3.2) and link-local address (RFC 5213 6.9.1.2 item 15), which
+        the MAG holds on the access interface."""
         return TunnelSession(
             mn_id=self.mn_id,
             peer=self.lma,
@@ -121,6 +126,7 @@ class BindingUpdateListEntry:
             udp=self.udp_encapsulation,
             access_interface=self.access_interface,
             ipv4_default_router=self.ipv4_default_router,
+            link_local_address=self.link_local_address,
         )
 
     def to_record(self) -> dict[str, str | int | float | bool | None | list[str]]:
@@ -139,6 +145,7 @@ class BindingUpdateListEntry:
             "ipv4_home_address": str(self.ipv4_home_address) if self.ipv4_home_address else None,
             "ipv4_prefix_length": self.ipv4_prefix_length,
             "ipv4_default_router": str(self.ipv4_default_router) if self.ipv4_default_router else None,
+            "link_local_address": str(self.link_local_address) if self.link_local_address else None,
             "granted_lifetime": self.granted_lifetime,
             "registered_at": self.registered_at,
             "expires_at": self.expires_at,

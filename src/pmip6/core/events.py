@@ -49,6 +49,9 @@ class TunnelSession:
     inner packet right after a UDP header to port 5437; only ever set for an IPv4 peer.
     ``ipv4_default_router``: at the MAG, the IPv4 Default-Router Address of the PBA (RFC 5844 section 3.2.3.2),
     which the MAG holds on ``access_interface`` for the MN; None at the LMA and without an IPv4 home address.
+    ``link_local_address``: at the MAG, the NON_ZERO Link-local Address of the PBA (RFC 5213 6.9.1.2 item 15), which
+    the MAG configures on ``access_interface`` and sends its Router Advertisements from (6.8); None at the LMA and in
+    the FixedMAGLinkLocalAddressOnAllAccessLinks mode (``access_link_local``).
     """
 
     mn_id: bytes
@@ -64,6 +67,7 @@ class TunnelSession:
     udp: bool = False
     access_interface: str | None = None
     ipv4_default_router: IPv4Address | None = None
+    link_local_address: IPv6Address | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 
 - **Attach** (RFC 5213 6.9.1.1): create a BUL entry and send a PBU (A and P set) with MN-ID, one ALL_ZERO
   HNP if the MN wants IPv6, an IPv4 HoA Request for 0.0.0.0 if it wants IPv4 (RFC 5844 3.1.1), the HI of
-  the request (1 to 4), ATT, the MN-LL-ID if known and not ALL_ZERO (6.9.1.1 item 7), a Timestamp if ``use_timestamps`` (RFC 5213 5.5) and the GRE Key
-  option by mode: ``keys`` -> the option with a downlink key fresh for this MAG, kept for the session's
+  the request (1 to 4), ATT, the MN-LL-ID if known and not ALL_ZERO (6.9.1.1 item 7), a Timestamp if
+  ``use_timestamps`` (RFC 5213 5.5), the Link-local Address option unless ``fixed_link_local`` is set (below) and
+  the GRE Key option by mode: ``keys`` -> the option with a downlink key fresh for this MAG, kept for the session's
   life (GK-3.3.1-1/2, GK-4.2-2); ``gre-only`` -> the option without key (GK-3.2-1, GK-4.2-1); ``off`` ->
   none. T is set when ``tlv`` is configured, the option is sent and the transport is IPv4/UDP (GK-7.2-1,
   GK-7.3-1). ``force_udp_encapsulation`` (ForceIPv4UDPEncapsulationSupport, RFC 5844 5.2) sets F in every
@@ -94,6 +95,16 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   sequence (6.9.1.2 item 8, RFC 6275 11.7.1); 156 (RegistrationRejected) at the next retransmission of the exchange,
   on the back-off schedule, with a fresh timestamp (item 9, :meth:`MobileAccessGateway._timestamp_mismatch`). Any
   other status >= 128 rejects (RegistrationRejected).
+- **Link-local address** (RFC 5213 6.8, 6.9.1.1 item 9, 6.9.1.2 item 15): with ``fixed_link_local`` (the data plane's
+  ``access_link_local``, FixedMAGLinkLocalAddressOnAllAccessLinks) no PBU carries the option; without it (ALL_ZERO)
+  every PBU does -- registration, re-registration and de-registration, "the same set of options as the initial"
+  (6.9.1.3, 6.9.1.4) --, ALL_ZERO (the query) until an accepting PBA gave a NON_ZERO address, then that address. The
+  LMA answers both alike while its BCE holds the address (5.3.6 copies the BCE's for ALL_ZERO, and stores a NON_ZERO
+  one); the address itself also puts it back in a BCE the LMA lost (an LMA restart without its state: the re-
+  registration creates the entry anew), so the MN's default router on the link never changes during the session.
+  A new entry (a handoff to this MAG) asks again. The BUL entry keeps the address, the session carries it to the data
+  plane, which configures it on the access interface and sends the RAs from it; it is not among the options a PBA
+  must echo (6.9.1.2 item 6), and an accepting PBA without a NON_ZERO one leaves the entry's as it was.
 - **Re-registration**: when ``refresh_margin`` of the granted lifetime remains, send HI 5 with every assigned
   HNP, the assigned IPv4 HoA, the same downlink key (GK-3.3.2-1: a session that negotiated keys keeps sending
   it whatever ``gre`` a reload set since; the mode shapes new sessions and those without keys), T as negotiated
@@ -191,6 +202,7 @@ from pmip6.wire.options import (
     IPv4DHCPSupportModeOption,
     IPv4HomeAddressReplyOption,
     IPv4HomeAddressRequestOption,
+    LinkLocalAddressOption,
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
     MobilityOption,
@@ -210,6 +222,7 @@ TIMESTAMP_VALIDITY_WINDOW = 0.3
 :attr:`MagSettings.timestamp_validity_window`, as at the LMA."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _UNSPECIFIED_IPV4 = IPv4Address(0)
+_UNSPECIFIED_IPV6 = IPv6Address(0)
 _LMA_CLOCK_STATUSES = (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
 """The statuses whose PBA always carries the LMA's clock (RFC 5213 5.5 items 8 and 9)."""
 
@@ -239,6 +252,9 @@ class MagSettings:
     one, so the clock stepped back since the last one was sent, and PBUs carry the current time of day again (5.5)
     instead of the time before the step until real time catches up; within it the LMA still orders by the timestamp
     before the step, so a smaller value here than there draws 157 until real time passes it.
+    ``fixed_link_local``: FixedMAGLinkLocalAddressOnAllAccessLinks (RFC 5213 6.8, 9.3), the one link-local address of
+    every access link (the data plane's ``access_link_local``); None is its ALL_ZERO value: the LMA provides one per
+    MN, asked for with the Link-local Address option in every PBU (6.9.1.1 item 9).
     """
 
     proxy_coa: Address
@@ -259,6 +275,7 @@ class MagSettings:
     revocation_timing: RevocationTiming = RevocationTiming()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     timestamp_validity_window: float = TIMESTAMP_VALIDITY_WINDOW
+    fixed_link_local: IPv6Address | None = None
 
     def __post_init__(self) -> None:
         if self.global_revocation and not self.identity:
@@ -556,7 +573,8 @@ class MobileAccessGateway:
                 handoff_indicator=HandoffIndicator.NOT_CHANGED, mn_ll_id=entry.mn_ll_id,
                 access_interface=entry.access_interface, ipv4_requested=entry.ipv4_requested,
                 ipv6_requested=entry.ipv6_requested, home_network_prefixes=entry.home_network_prefixes,
-                ipv4_home_address=entry.ipv4_home_address, ipv4_prefix_length=entry.ipv4_prefix_length)
+                ipv4_home_address=entry.ipv4_home_address, ipv4_prefix_length=entry.ipv4_prefix_length,
+                link_local_address=entry.link_local_address)
             self._entries[entry.mn_id] = again
             starting.append(again)
         return outcome
@@ -683,6 +701,8 @@ class MobileAccessGateway:
             options.append(self._fresh_timestamp(now))
         if entry.mn_ll_id is not None and any(entry.mn_ll_id):  # 6.9.1.1 item 7: never ALL_ZERO
             options.append(MNLinkLayerIdentifierOption(entry.mn_ll_id))
+        if self.settings.fixed_link_local is None:  # 6.9.1.1 item 9 (see the module docstring)
+            options.append(LinkLocalAddressOption(entry.link_local_address or _UNSPECIFIED_IPV6))
         if entry.ipv4_requested:
             options.append(
                 IPv4HomeAddressRequestOption(entry.ipv4_home_address or _UNSPECIFIED_IPV4, entry.ipv4_prefix_length)
@@ -1229,15 +1249,18 @@ def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unm
 
 
 def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> None:
-    """Assigned HNPs (RFC 5213 6.9.1.2 item 14), IPv4 home address / default router (RFC 5844 3.1.3) and DHCP
-    support mode (3.2.3.2)."""
+    """Assigned HNPs (RFC 5213 6.9.1.2 item 14), link-local address (item 15), IPv4 home address / default router
+    (RFC 5844 3.1.3) and DHCP support mode (3.2.3.2)."""
     prefixes = tuple(
         IPv6Network((option.prefix, option.prefix_length), strict=False)
         for option in pba.options_of(HomeNetworkPrefixOption)
-        if option.prefix != IPv6Address(0)
+        if option.prefix != _UNSPECIFIED_IPV6
     )
     if prefixes:
         entry.home_network_prefixes = prefixes
+    link_local = pba.option(LinkLocalAddressOption)
+    if link_local is not None and link_local.address != _UNSPECIFIED_IPV6:
+        entry.link_local_address = link_local.address
     reply = pba.option(IPv4HomeAddressReplyOption)
     if reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE and reply.address != _UNSPECIFIED_IPV4:
         entry.ipv4_home_address = reply.address

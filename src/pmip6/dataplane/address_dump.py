@@ -1,9 +1,9 @@
 """The IPv4 and IPv6 addresses of a namespace (``ip addr``), read in one RTM_GETADDR dump
 (``pmip6.dataplane.netlink_dump``) of which only struct ifaddrmsg and IFA_LOCAL, IFA_ADDRESS, IFA_FLAGS and
-IFA_PROTO are decoded, for the ICMP error sources (``pmip6.dataplane.icmp_source``), the MAG's default-router
-addresses (``pmip6.dataplane.routing.hold_routers``) and the interfaces that hold one of the node's own addresses
-(``pmip6.dataplane.routing.address_interfaces``, which pyroute2 read before, decoding every attribute of every
-address on the pump's netlink thread: walkthrough 14, docs/reliability.md "Long runs of the daemons")."""
+IFA_PROTO are decoded, for the ICMP error sources (``pmip6.dataplane.icmp_source``), the addresses the MAG holds on
+its access interfaces (``pmip6.dataplane.routing.hold_addresses``) and the interfaces that hold one of the node's own
+addresses (``pmip6.dataplane.routing.address_interfaces``, which pyroute2 read before, decoding every attribute of
+every address on the pump's netlink thread: walkthrough 14, docs/reliability.md "Long runs of the daemons")."""
 
 from __future__ import annotations
 

@@ -25,6 +25,11 @@ forwards from.
   one session (IPv6 or not: an MN with an IPv4 home address only would configure an address in the other's HNP too)
   would tell every MN the others' prefixes, so it advertises none (the MAG stays their default router), and a
   warning names the MNs, as the data plane's ``dataplane_ambiguous_source`` does.
+- The source of an interface's RAs (:attr:`Advertisement.source`): the link-local address its session got from the
+  LMA (RFC 5213 6.8, 6.9.1.2 item 15), the same at every MAG of the MN, so a handoff shows it no new router (6.9.3);
+  on a shared link the address of the IPv6 session that came first among those still there, so an MN alone on the
+  link keeps its router when another one joins; the final RA the address of the session whose leaving ends the RAs.
+  None (the runtime's choice: ``access_link_local``, else the interface's own) when the session has none.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from ipaddress import IPv6Address
 from random import Random
 
 from pmip6.core.events import (
@@ -83,11 +89,13 @@ def advertised_mtu(tunnel_mtu: int, link_mtu: int) -> int | None:
 @dataclass(frozen=True, slots=True)
 class Advertisement:
     """A Router Advertisement to send to all-nodes (ff02::1) on ``interface``; ``final``: the interface's last,
-    after which it advertises no more (6.2.5)."""
+    after which it advertises no more (6.2.5); ``source``: the link-local address it comes from, the one the LMA gave
+    the interface's session (RFC 5213 6.8), or None for the runtime's choice."""
 
     interface: str
     message: RouterAdvertisement
     final: bool = False
+    source: IPv6Address | None = None
 
 
 @dataclass(slots=True)
@@ -140,7 +148,8 @@ class RouterAdvertiser:
             if (link is not None and link.sessions.get(previous.mn_id) == previous
                     and session.access_interface == previous.access_interface and session.home_network_prefixes):
                 link.sessions[session.mn_id] = session  # a refresh: the new lifetimes, soon
-                if session.home_network_prefixes != previous.home_network_prefixes:
+                if (session.home_network_prefixes, session.link_local_address) != (previous.home_network_prefixes,
+                                                                                   previous.link_local_address):
                     link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS
                 link.next_at = min(link.next_at, self._earliest(link, now))
             else:  # another interface, or no HNP left (RFC 5844 3.1.2.5's selective de-registration)
@@ -183,7 +192,7 @@ class RouterAdvertiser:
             if link.next_at > now and (link.answer_at is None or link.answer_at > now):
                 continue
             message = RouterAdvertisement(self.router_lifetime, self._prefixes(interface, link, now))
-            due.append(Advertisement(interface, message))
+            due.append(Advertisement(interface, message, source=_source(link)))
             link.last_sent_at, link.answer_at = now, None
             interval = self._random.uniform(self.min_interval, self.max_interval)
             link.initial_left = max(link.initial_left - 1, 0)
@@ -240,12 +249,19 @@ class RouterAdvertiser:
             return
         del self._links[interface]
         gone = tuple(PrefixInformation(prefix, 0, 0) for prefix in session.home_network_prefixes)
-        self._finals.append(Advertisement(interface, RouterAdvertisement(0, gone), final=True))
+        self._finals.append(Advertisement(interface, RouterAdvertisement(0, gone), final=True,
+                                          source=session.link_local_address))
 
     def _changed(self, link: _Link, now: float) -> None:
         """What ``link`` advertises changed: the initial RAs again, the first as soon as 6.2.6 allows (6.2.4)."""
         link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS
         link.next_at = self._earliest(link, now)
+
+
+def _source(link: _Link) -> IPv6Address | None:
+    """Where ``link``'s RAs come from: the LMA's link-local address of its first IPv6 session (the module docstring)."""
+    first = next(iter(link.sessions.values()))
+    return first.link_local_address
 
 
 def _warn_shared(interface: str, sessions: list[TunnelSession]) -> None:

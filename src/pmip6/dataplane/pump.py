@@ -107,18 +107,18 @@ from pmip6.dataplane.local_table import LocalDestinations, local_destinations
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import (
-    HeldRouters,
+    HeldAddresses,
     Steering,
     add_host_addresses,
     address_interfaces,
-    hold_routers,
+    hold_addresses,
     interface_index,
     interface_indexes,
     keeps_rule_protocol,
     naming_netlink,
     open_netlink,
-    release_routers,
-    restore_routers,
+    release_addresses,
+    restore_addresses,
     restore_routes,
     route_interface,
     set_up,
@@ -949,8 +949,9 @@ class LmaPump(Pump):
 
 class MagPump(Pump):
     """The MAG: a TUN device and routing context per access interface that has a session, which also holds the
-    sessions' IPv4 default routers (RFC 5844 section 3.2.3.2) and announces them when a session arrives (RFC 5227
-    section 3; docs/dataplane.md, "The pump")."""
+    sessions' IPv4 default routers (RFC 5844 section 3.2.3.2), announcing them when a session arrives (RFC 5227
+    section 3), and their link-local addresses from the LMA (RFC 5213 6.9.1.2 item 15; docs/dataplane.md, "The
+    pump")."""
 
     def __init__(self, settings: MagDataplaneSettings, netns: str | None = None,
                  forwarder: MagForwarder | None = None) -> None:
@@ -962,14 +963,14 @@ class MagPump(Pump):
         self._lock = asyncio.Lock()
         self._sync_task: asyncio.Future[None] | None = None
         self.context_errors: dict[str, str] = {}
-        """Per access interface with a session whose TUN device, rules or default-router address could not be set
-        up (e.g. the interface is missing), the latest error; it goes when the context opens (its router addresses
-        are added) or the interface's last session goes."""
-        self._routers: dict[str, HeldRouters] = {}
-        """Per access interface with a context, the IPv4 default-router addresses it holds for its sessions."""
+        """Per access interface with a session whose TUN device, rules or held addresses could not be set up (e.g.
+        the interface is missing), the latest error; it goes when the context opens (its addresses are added) or the
+        interface's last session goes."""
+        self._held: dict[str, HeldAddresses] = {}
+        """Per access interface with a context, the addresses it holds for its sessions (:meth:`_wanted_addresses`)."""
         self._unchecked: set[str] = set()
         """The access interfaces a session came to or changed on since the latest :meth:`_sync_contexts`: whether
-        they hold its default router is checked there."""
+        they hold its addresses is checked there."""
         self._arrivals: dict[str, set[IPv4Address]] = {}
         """Per access interface, the default routers of the sessions that arrived there (:func:`_arrived_router`)
         since its latest successful :meth:`_sync_contexts`: announced there once it holds them."""
@@ -998,7 +999,7 @@ class MagPump(Pump):
 
     async def _sync_contexts(self) -> None:
         """Open a context for each access interface with a session, close those without, and have those whose
-        sessions changed hold their default routers; one that cannot be opened, or cannot hold a router, is tried
+        sessions changed hold their addresses; one that cannot be opened, or cannot hold an address, is tried
         again at the next binding event, and logged as an error when it first fails or fails differently
         (docs/dataplane.md, "The pump")."""
         async with self._lock:
@@ -1015,7 +1016,7 @@ class MagPump(Pump):
                 if opened and interface not in unchecked and interface not in self.context_errors:
                     continue
                 try:
-                    await (self._hold_routers(interface) if opened else self._open_context(interface))
+                    await (self._hold_addresses(interface) if opened else self._open_context(interface))
                 except OSError as error:
                     self._context_failed(interface, str(error))
                     if not opened:
@@ -1097,7 +1098,7 @@ class MagPump(Pump):
                                         f"({prefix}<ifindex>), not an access interface")
         index = await self.netlink(interface_index, self.ipr, interface)
         tun = f"{prefix}{index}"
-        await self._hold_routers(interface)  # before the sources are read: an ICMP error comes from the router
+        await self._hold_addresses(interface)  # before the sources are read: an ICMP error comes from the router
         sources = await self.netlink(icmp_sources, self.ipr, interface)
         with inside(self.netns), naming(f"TUN device {tun}"):
             fd = open_tun(tun)
@@ -1108,20 +1109,21 @@ class MagPump(Pump):
         await self.netlink(steer, self.ipr, steering, tun, table + 1, priority, interface)
         await self._check_rule_protocol(steering)
 
-    async def _hold_routers(self, interface: str) -> None:
-        """Have ``interface`` hold the IPv4 default router of each of its sessions, from their PBAs (RFC 5844
-        section 3.2.3.2, :func:`hold_routers`): at the context's opening (taking over what a killed run left), and
-        later only if a session needs one it does not hold yet. An address no session needs any more stays until
-        the context closes: removing it at once could take the interface's last IPv4 address, and the kernel the
-        context's routes with it. A router the interface loses meanwhile comes back at the next address or link
+    async def _hold_addresses(self, interface: str) -> None:
+        """Have ``interface`` hold the addresses its sessions need there, from their PBAs (:meth:`_wanted_addresses`,
+        :func:`hold_addresses`): at the context's opening (taking over what a killed run left), and later only if a
+        session needs one it does not hold yet. An address no session needs any more stays until the context closes:
+        removing a router at once could take the interface's last IPv4 address, and the kernel the context's routes
+        with it; an MN on a shared link may still use a link-local address as its default router (docs/dataplane.md,
+        "Router Advertisements"). An address the interface loses meanwhile comes back at the next address or link
         notification (:meth:`_restore_routes`)."""
-        routers = self._wanted_routers(interface)
-        state = self._routers.get(interface)
+        wanted = self._wanted_addresses(interface)
+        state = self._held.get(interface)
         if state is None:
-            state = self._routers[interface] = HeldRouters()
-        elif routers <= state.held:
+            state = self._held[interface] = HeldAddresses()
+        elif wanted <= state.held:
             return
-        await self.netlink(hold_routers, self.ipr, interface, routers, state)
+        await self.netlink(hold_addresses, self.ipr, interface, wanted, state)
 
     async def _refresh_icmp_sources(self) -> None:
         """The ICMP error sources, read again under the lock, so a context opening meanwhile is either seen or reads
@@ -1145,21 +1147,23 @@ class MagPump(Pump):
         await self._sync_contexts()
         self._failed_on = seen if self.context_errors else None
 
-    def _wanted_routers(self, interface: str) -> set[str]:
-        """The IPv4 default routers of ``interface``'s sessions (RFC 5844 section 3.2.3.2)."""
-        return {str(session.ipv4_default_router) for session in self.mag.access_sessions(interface)
-                if session.ipv4_default_router is not None}
+    def _wanted_addresses(self, interface: str) -> set[str]:
+        """The IPv4 default routers (RFC 5844 section 3.2.3.2) and link-local addresses (RFC 5213 6.9.1.2 item 15) of
+        ``interface``'s sessions."""
+        return {str(address) for session in self.mag.access_sessions(interface)
+                for address in (session.ipv4_default_router, session.link_local_address) if address is not None}
 
     async def _restore_routes(self) -> None:
-        """Under the lock: a context closing meanwhile must not have its routes put back, nor its routers. The open
-        contexts' interfaces first get back the routers they lost (:func:`restore_routers`: an ``ip addr flush``, the
-        interface created anew), without which the kernel answers the MNs' ARP for their default router no more."""
+        """Under the lock: a context closing meanwhile must not have its routes put back, nor its addresses. The open
+        contexts' interfaces first get back the addresses they lost (:func:`restore_addresses`: an ``ip addr flush``,
+        the interface created anew), without which the kernel answers the MNs' ARP (or NDP) for their default router
+        no more."""
         async with self._lock:
-            held = {interface: (routers, state) for interface, state in self._routers.items()
-                    if interface in self._contexts and (routers := self._wanted_routers(interface))}
+            held = {interface: (wanted, state) for interface, state in self._held.items()
+                    if interface in self._contexts and (wanted := self._wanted_addresses(interface))}
             try:
                 if held:
-                    await self.netlink(restore_routers, self.ipr, held)
+                    await self.netlink(restore_addresses, self.ipr, held)
             finally:
                 await super()._restore_routes()
 
@@ -1168,8 +1172,8 @@ class MagPump(Pump):
 
     async def _close_context(self, interface: str) -> None:
         """Remove what :meth:`_open_context` set up, or the part of it done before it failed: the rules and routes,
-        the TUN device, then the router addresses pmip6 added (with the interface's last IPv4 address the kernel
-        deletes the routes through it, docs/dataplane.md); an address that cannot be removed is logged and left."""
+        the TUN device, then the addresses pmip6 added (with the interface's last IPv4 address the kernel deletes the
+        routes through it, docs/dataplane.md); an address that cannot be removed is logged and left."""
         steering = self._contexts.pop(interface, None)
         if (due := self._repeats.pop(interface, None)) is not None:
             due[0].cancel()
@@ -1178,11 +1182,11 @@ class MagPump(Pump):
             await self.netlink(unsteer, self.ipr, steering)
         if interface in self._tuns:
             self._close_local(interface)
-        state = self._routers.pop(interface, None)
+        state = self._held.pop(interface, None)
         if state is None or not state.added:
             return
         try:
-            await self.netlink(release_routers, self.ipr, interface, state)
+            await self.netlink(release_addresses, self.ipr, interface, state)
         except OSError as error:
             _log.warning("data plane: %s: left on access interface %s", error, interface,
                          extra={"fields": {"event": "dataplane_router_address_left", "interface": interface}})

@@ -30,8 +30,9 @@ run left for the same interface at another priority (an earlier ``rule_priority`
 removed too, and so are the pmip6 routes of a table no rule looks up any more. Only the interfaces (and sources) a
 daemon installs rules for are looked at: an LMA and a MAG in one namespace never remove each other's rules.
 
-At the MAG an access interface also holds its MNs' IPv4 default routers (RFC 5844 section 3.2.3.2,
-:func:`hold_routers`), tagged the same way, so that the next run takes over an address a killed one left.
+At the MAG an access interface also holds the addresses its sessions need there (:func:`hold_addresses`): their IPv4
+default routers (RFC 5844 section 3.2.3.2) and the link-local addresses the LMA gave (RFC 5213 6.9.1.2 item 15),
+tagged the same way, so that the next run takes over an address a killed one left.
 """
 
 from __future__ import annotations
@@ -260,49 +261,60 @@ def add_host_addresses(ipr: IPRoute, interface: str, addresses: Iterable[str]) -
 
 
 @dataclass(slots=True)
-class HeldRouters:
-    """The IPv4 default-router addresses (RFC 5844 section 3.2.3.2) one access interface holds for its sessions."""
+class HeldAddresses:
+    """The addresses one access interface holds for its sessions: IPv4 default routers (RFC 5844 section 3.2.3.2) and
+    link-local addresses from the LMA (RFC 5213 6.9.1.2 item 15)."""
 
     held: set[str] = field(default_factory=set)
-    """Every router address the interface was last seen to hold, pmip6's or the operator's."""
+    """Every address of the interface last seen, pmip6's or the operator's (or the kernel's own link-local one)."""
     added: set[str] = field(default_factory=set)
-    """Those pmip6 added (tagged :data:`RTPROT_PMIP6`) or took over from an earlier run: :func:`release_routers`
+    """Those pmip6 added (tagged :data:`RTPROT_PMIP6`) or took over from an earlier run: :func:`release_addresses`
     removes these, never the others."""
 
 
-def hold_routers(ipr: IPRoute, interface: str, routers: Iterable[str], state: HeldRouters) -> None:
-    """Give ``interface`` each of ``routers`` it does not hold, alone (/32), tagged :data:`RTPROT_PMIP6` (IFA_PROTO,
-    kept since Linux 6.3): the MAG "SHOULD configure this address on its interface and respond to any Address
-    Resolution Protocol (ARP) requests sent by the mobile node" (RFC 5844 section 3.2.3.2). The interface's IPv4
-    addresses are read in one dump (``pmip6.dataplane.address_dump``): one it holds already is left as it is, and
-    one tagged :data:`RTPROT_PMIP6` is taken as pmip6's (an earlier run killed before it removed it), whether a
-    router still needs it or not; ``state`` records them all, and what was added before a failure."""
-    _hold(ipr, interface, interface_index(ipr, interface), routers, state, addresses(ipr, socket.AF_INET))
+def hold_addresses(ipr: IPRoute, interface: str, wanted: Iterable[str], state: HeldAddresses) -> None:
+    """Give ``interface`` each of ``wanted`` it does not hold, tagged :data:`RTPROT_PMIP6` (IFA_PROTO, kept since Linux
+    6.3). An IPv4 default router alone (/32): the MAG "SHOULD configure this address on its interface and respond to
+    any Address Resolution Protocol (ARP) requests sent by the mobile node" (RFC 5844 section 3.2.3.2). A link-local
+    address from the LMA as fe80::/64 without duplicate address detection (IFA_F_NODAD): the MAG "SHOULD configure
+    that link-local address on that point-to-point link" (RFC 5213 6.9.1.2 item 15), which the LMA generated for it
+    (6.8), and sends its RAs from it at once. The interface's addresses are read in one dump
+    (``pmip6.dataplane.address_dump``): one it holds already is left as it is, and one tagged :data:`RTPROT_PMIP6` is
+    taken as pmip6's (an earlier run killed before it removed it), whether a session still needs it or not; ``state``
+    records them all, and what was added before a failure."""
+    _hold(ipr, interface, interface_index(ipr, interface), wanted, state, addresses(ipr))
 
 
-def restore_routers(ipr: IPRoute, held: Mapping[str, tuple[Iterable[str], HeldRouters]]) -> None:
-    """After an address or link notification: give each interface of ``held`` back a router it lost (its address
-    flushed by hand or by a tool, the interface created anew), as :func:`hold_routers` does, with one dump of the
-    namespace's IPv4 addresses for them all, so that a notification costs a dump and an address write per router
-    missing; the write's own notification finds nothing missing. An interface that is gone is skipped; every
-    interface is tried, and the first error is raised after."""
+def restore_addresses(ipr: IPRoute, held: Mapping[str, tuple[Iterable[str], HeldAddresses]]) -> None:
+    """After an address or link notification: give each interface of ``held`` back an address it lost (flushed by hand
+    or by a tool, an IPv6 one at an administrative down, the interface created anew), as :func:`hold_addresses` does,
+    with one dump of the namespace's addresses for them all, so that a notification costs a dump and an address write
+    per address missing; the write's own notification finds nothing missing. An interface that is gone is skipped;
+    every interface is tried, and the first error is raised after."""
     indexes = interface_indexes(ipr)
-    found = addresses(ipr, socket.AF_INET)
+    found = addresses(ipr)
     failed: OSError | None = None
-    for interface, (routers, state) in held.items():
+    for interface, (wanted, state) in held.items():
         if (index := indexes.get(interface)) is None:
             continue
         try:
-            _hold(ipr, interface, index, routers, state, found)
+            _hold(ipr, interface, index, wanted, state, found)
         except OSError as error:
             failed = failed or error
     if failed is not None:
         raise failed
 
 
-def _hold(ipr: IPRoute, interface: str, index: int, routers: Iterable[str], state: HeldRouters,
+def _held_form(address: str) -> tuple[int, int, int]:
+    """How :func:`hold_addresses` configures ``address``: its family, prefix length and IFA_FLAGS."""
+    if ":" in address:
+        return socket.AF_INET6, 64, _NODAD
+    return socket.AF_INET, 32, 0
+
+
+def _hold(ipr: IPRoute, interface: str, index: int, wanted: Iterable[str], state: HeldAddresses,
           found: Iterable[InterfaceAddress]) -> None:
-    """:func:`hold_routers` of interface ``index``, whose addresses are among ``found``: ``state.held`` becomes what
+    """:func:`hold_addresses` of interface ``index``, whose addresses are among ``found``: ``state.held`` becomes what
     it holds now."""
     state.held = set()
     for address in found:
@@ -310,32 +322,34 @@ def _hold(ipr: IPRoute, interface: str, index: int, routers: Iterable[str], stat
             if address.protocol == RTPROT_PMIP6:
                 state.added.add(address.address)
             state.held.add(address.address)
-    for router in routers:
-        if router in state.held:
+    for address in wanted:
+        if address in state.held:
             continue
-        with naming_netlink(f"address {router}/32 on {interface}"):
+        family, length, flags = _held_form(address)
+        with naming_netlink(f"address {address}/{length} on {interface}"):
             try:
-                ipr.addr("add", index=index, family=socket.AF_INET, address=router, prefixlen=32,
+                ipr.addr("add", index=index, family=family, address=address, prefixlen=length, IFA_FLAGS=flags,
                          IFA_PROTO=RTPROT_PMIP6)
             except NetlinkError as error:
                 if error.code != errno.EEXIST:
                     raise
             else:
-                state.added.add(router)
-        state.held.add(router)
+                state.added.add(address)
+        state.held.add(address)
 
 
-def release_routers(ipr: IPRoute, interface: str, state: HeldRouters) -> None:
-    """Remove from ``interface`` the router addresses pmip6 added (``state.added``); one already gone, or the
-    interface, is skipped."""
+def release_addresses(ipr: IPRoute, interface: str, state: HeldAddresses) -> None:
+    """Remove from ``interface`` the addresses pmip6 added (``state.added``); one already gone, or the interface, is
+    skipped."""
     try:
         index = interface_index(ipr, interface)
     except OSError:
         return  # the interface is gone, and its addresses with it
-    for router in state.added:
-        with naming_netlink(f"address {router}/32 on {interface}"):
+    for address in state.added:
+        family, length, _flags = _held_form(address)
+        with naming_netlink(f"address {address}/{length} on {interface}"):
             try:
-                ipr.addr("del", index=index, family=socket.AF_INET, address=router, prefixlen=32)
+                ipr.addr("del", index=index, family=family, address=address, prefixlen=length)
             except NetlinkError as error:
                 if error.code not in (errno.EADDRNOTAVAIL, errno.ENODEV):
                     raise

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
+from ipaddress import IPv6Address
 from typing import Any
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
@@ -159,6 +160,7 @@ class MagDaemon(Daemon):
     at_lma = False
 
     def __init__(self, config: MagConfig, options: DaemonOptions) -> None:
+        config = replace(config, settings=replace(config.settings, fixed_link_local=fixed_link_local(config)))
         self.config = config
         self.mag = MobileAccessGateway(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.mag, logging.getLogger("pmip6.mag"), config.path, config.control, config.metrics, options)
@@ -167,19 +169,24 @@ class MagDaemon(Daemon):
         self._attach_checks: list[AttachCheck] = []
         self.add_event_listener(self._note_failure)
         self.add_event_listener(self._count_foreign_registration)
-        self.add_binding_columns(self._ipv4_link_columns)
+        self.add_binding_columns(self._link_columns)
 
-    def _ipv4_link_columns(self, session: TunnelSession) -> dict[str, Any]:
-        """What the MN's IPv4 link needs besides its home address, as the PBA gave them (RFC 5844 3.1.3: the IPv4
-        Home Address Reply option's prefix length, 3.3.3: the IPv4 Default-Router Address option, 3.3.4: the DHCP
-        support mode, "server" when its S flag was set, else "relay" as 3.2.3.2 says): what the MAG's DHCP server
-        hands out with the address (docs/dataplane.md, "DHCP (RFC 5844 3.4.1)")."""
+    def _link_columns(self, session: TunnelSession) -> dict[str, Any]:
+        """What the MN's link needs besides its home addresses, as the PBA gave them: the link-local address the MAG
+        uses on it (RFC 5213 6.9.1.2 item 15; null in the FixedMAGLinkLocalAddressOnAllAccessLinks mode and until a
+        PBA gave one), and for IPv4 (RFC 5844 3.1.3: the IPv4 Home Address Reply option's prefix length, 3.3.3: the
+        IPv4 Default-Router Address option, 3.3.4: the DHCP support mode, "server" when its S flag was set, else
+        "relay" as 3.2.3.2 says) what the MAG's DHCP server hands out with the address (docs/dataplane.md, "DHCP
+        (RFC 5844 3.4.1)")."""
+        link_local = session.link_local_address
+        columns: dict[str, Any] = {"link_local_address": None if link_local is None else str(link_local)}
         entry = self.mag.entry(session.mn_id)
         if entry is None or session.ipv4_home_address is None:
-            return {"ipv4_prefix_length": None, "ipv4_default_router": None, "ipv4_dhcp_support_mode": None}
+            return {**columns, "ipv4_prefix_length": None, "ipv4_default_router": None, "ipv4_dhcp_support_mode": None}
         router = entry.ipv4_default_router
-        return {"ipv4_prefix_length": entry.ipv4_prefix_length, "ipv4_default_router": None if router is None
-                else str(router), "ipv4_dhcp_support_mode": "server" if entry.dhcp_server else "relay"}
+        return {**columns, "ipv4_prefix_length": entry.ipv4_prefix_length,
+                "ipv4_default_router": None if router is None else str(router),
+                "ipv4_dhcp_support_mode": "server" if entry.dhcp_server else "relay"}
 
     def expiry(self, mn_id: bytes) -> float | None:
         """When the MN's binding ends (its BUL entry's ``expires_at``, Unix time); None: no entry, or not registered."""
@@ -209,7 +216,7 @@ class MagDaemon(Daemon):
         restart_needed = changed_keys(self.config, config, _RESTART_ONLY)
         running = self.config.settings
         settings = replace(config.settings, proxy_coa=running.proxy_coa, lma=running.lma,
-                           use_timestamps=running.use_timestamps)
+                           use_timestamps=running.use_timestamps, fixed_link_local=running.fixed_link_local)
         self.mag.reconfigure(settings)
         self.config = replace(self.config, settings=settings, shutdown_timeout=config.shutdown_timeout)
         return Outcome(), restart_needed
@@ -453,6 +460,15 @@ class MagDaemon(Daemon):
                 self._waiters.remove(waiter)
                 if not waiter.future.done():
                     waiter.future.set_result(result)
+
+
+def fixed_link_local(config: MagConfig) -> IPv6Address | None:
+    """RFC 5213 6.8's FixedMAGLinkLocalAddressOnAllAccessLinks for the engine: the data plane's ``access_link_local``;
+    None (ALL_ZERO: the LMA provides one per MN) without it, and for a MAG without a data plane, which configures no
+    access link but still asks, so that the LMA's BCE holds the address for the MN's next MAG (6.9.1.1 item 9). Like
+    the ``[dataplane]`` table it is read at the start only."""
+    dataplane = parse_mag_dataplane(config.dataplane)
+    return None if dataplane is None else dataplane.access_link_local
 
 
 def _over(expires_at: float | None, now: float) -> bool:

@@ -4,11 +4,13 @@ and timer around :class:`pmip6.dataplane.home_link.RouterAdvertiser`, which deci
 Per advertising access interface (one with an IPv6 session), a raw ICMPv6 socket bound to it (SO_BINDTODEVICE) that
 sends with hop limit 255 (RFC 4861 6.1.2: the hosts drop any other), receives only Router Solicitations (an
 ICMP6_FILTER passing type 133, RFC 3542 3.2), with their hop limit (IPV6_RECVHOPLIMIT: 6.1.1 wants 255), and has
-joined all-routers (ff02::2) on the interface. RAs go to all-nodes (ff02::1) from a link-local address of the
-interface, or from ``[dataplane] access_link_local`` (IPV6_PKTINFO), the FixedMAGLinkLocalAddressOnAllAccessLinks
-of RFC 5213 6.8; the kernel computes the ICMPv6 checksum and checks the Solicitations' (RFC 3542 3.1). Each RA
-carries the interface's link-layer address (RFC 4861 4.6.1) and, when the tunnel's MTU is below the link's, an MTU
-option (:func:`~pmip6.dataplane.home_link.advertised_mtu`). The socket closes after the interface's final RA.
+joined all-routers (ff02::2) on the interface. RAs go to all-nodes (ff02::1) from ``[dataplane] access_link_local``
+(IPV6_PKTINFO), the FixedMAGLinkLocalAddressOnAllAccessLinks of RFC 5213 6.8, or else from the link-local address the
+LMA gave the interface's session (6.9.1.2 item 15, :attr:`~pmip6.dataplane.home_link.Advertisement.source`), which
+the data plane holds on the interface, or else from the interface's own link-local address; the kernel computes the
+ICMPv6 checksum and checks the Solicitations' (RFC 3542 3.1). Each RA carries the interface's link-layer address
+(RFC 4861 4.6.1) and, when the tunnel's MTU is below the link's, an MTU option
+(:func:`~pmip6.dataplane.home_link.advertised_mtu`). The socket closes after the interface's final RA.
 
 Malformed or invalid Solicitations are counted and dropped; a failing socket or send is logged once per interface
 and error (``router_advertisement_error``) and tried again at the interface's next RA.
@@ -143,12 +145,13 @@ class RouterAdvertisementService(AccessLinkSockets):
             mtu, link_layer = _link(sock, interface)
             message = replace(advertisement.message, source_link_layer_address=link_layer,
                               mtu=advertised_mtu(self.tunnel_mtu, mtu)).encode()
-            source = [] if self.link_local is None else [self.link_local.packed + struct.pack("@I", index)]
-            ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo) for pktinfo in source]
+            source = self.link_local or advertisement.source
+            pktinfo = [] if source is None else [source.packed + struct.pack("@I", index)]
+            ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info) for info in pktinfo]
             sock.sendmsg([message], ancillary, 0, (ALL_NODES, 0, 0, index))
         except OSError as error:
             self.counters.send_errors += 1
-            self._failed(interface, *self._send_error(interface, error))
+            self._failed(interface, *self._send_error(interface, error, advertisement.source))
             return
         self.counters.sent += 1
         self._errors.pop(interface, None)
@@ -158,16 +161,23 @@ class RouterAdvertisementService(AccessLinkSockets):
                    ", ".join(f"{info.prefix} ({info.valid_lifetime} s)" for info in advertisement.message.prefixes)
                    or "none")
 
-    def _send_error(self, interface: str, error: OSError) -> tuple[str, int]:
-        """What a failed RA on ``interface`` is logged as, and at which level. Without ``access_link_local`` the
-        kernel picks the interface's own link-local address, which it has not while duplicate address detection
-        runs on it (a link just come up: about a second): a passing state, logged at info, and the RA goes at the
-        address notification that ends it (:meth:`links_changed`)."""
+    def _send_error(self, interface: str, error: OSError, source: IPv6Address | None = None) -> tuple[str, int]:
+        """What a failed RA on ``interface`` from ``source`` (the session's link-local address, if any) is logged
+        as, and at which level. The data plane adds the session's address to the interface after the binding event
+        that brought it, which the first RA does not wait for; without ``access_link_local`` and such an address the
+        kernel picks the interface's own link-local address, which it has not while duplicate address detection runs
+        on it (a link just come up: about a second). Both are passing states, logged at debug and info, and the RA
+        goes at the address notification that ends them (:meth:`links_changed`); the data plane logs its own failure
+        to add the address."""
         if error.errno in (errno.EINVAL, errno.EADDRNOTAVAIL):
             if self.link_local is not None:
                 return (f"access interface {interface} does not hold access_link_local {self.link_local} "
                         f"({error.strerror}): no Router Advertisement is sent on it until it does "
                         f"(ip addr add {self.link_local}/64 dev {interface})"), logging.ERROR
+            if source is not None:
+                return (f"access interface {interface} does not hold the link-local address {source} from the LMA "
+                        f"yet ({error.strerror}): the Router Advertisement goes once the data plane added it"), \
+                    logging.DEBUG
             if error.errno == errno.EADDRNOTAVAIL:
                 return (f"access interface {interface} has no usable link-local address yet ({error.strerror}; "
                         f"tentative while duplicate address detection runs): the Router Advertisement goes once "

@@ -66,7 +66,7 @@ def announcing_pump(monkeypatch: pytest.MonkeyPatch, announced: Announced) -> Ma
         return None
 
     monkeypatch.setattr(pump, "_open_context", opened)
-    monkeypatch.setattr(pump, "_hold_routers", opened)
+    monkeypatch.setattr(pump, "_hold_addresses", opened)
     monkeypatch.setattr(pump_module, "announce", announced)
     monkeypatch.setattr(pump_module, "open_announcer", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
     monkeypatch.setattr(pump_module, "ANNOUNCE_INTERVAL", 0)
@@ -186,7 +186,7 @@ def test_a_router_arriving_while_the_contexts_are_synced_is_announced_after_it_i
             pump.on_event(BindingUpdated(readdressed, MN1))
 
     monkeypatch.setattr(pump, "_open_context", hold)
-    monkeypatch.setattr(pump, "_hold_routers", hold)
+    monkeypatch.setattr(pump, "_hold_addresses", hold)
     monkeypatch.setattr(pump_module, "announce",
                         lambda _sock, interface, routers: steps.append(("announce", frozenset(routers))) or True)
 

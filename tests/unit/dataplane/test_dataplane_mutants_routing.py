@@ -14,11 +14,11 @@ import pytest
 from pyroute2 import NetNS
 
 from pmip6.dataplane.routing import (
-    HeldRouters,
+    HeldAddresses,
     Steering,
     add_host_addresses,
-    hold_routers,
-    release_routers,
+    hold_addresses,
+    release_addresses,
     route_icmp_from,
     steer,
     unsteer,
@@ -175,14 +175,15 @@ def test_a_tun_devices_copy_of_an_ipv6_uplink_address_has_no_dad_and_no_prefix_r
 
 
 def test_release_removes_the_router_hold_added_and_not_the_operators_address(ipr: NetNS) -> None:
-    """RFC 5844 3.2.3.2: :func:`hold_routers` adds the router the interface lacks and records it as pmip6's, at once
-    (not only when a later dump finds its ``proto 213``); :func:`release_routers` removes that one, not the /32 the
+    """RFC 5844 3.2.3.2: :func:`hold_addresses` adds the router the interface lacks and records it as pmip6's, at once
+    (not only when a later dump finds its ``proto 213``); :func:`release_addresses` removes that one, not the /32 the
     operator had given the interface, which the hold found there."""
     tuna = ipr.link_lookup(ifname="tuna")[0]
     ipr.addr("add", index=tuna, address="198.51.100.77", prefixlen=32)
-    state = HeldRouters()
-    hold_routers(ipr, "tuna", ["10.1.0.1", "198.51.100.77"], state)
-    assert (state.held, state.added) == ({"10.1.0.1", "198.51.100.77"}, {"10.1.0.1"})
-    release_routers(ipr, "tuna", state)
+    state = HeldAddresses()
+    hold_addresses(ipr, "tuna", ["10.1.0.1", "198.51.100.77"], state)
+    ipv4_held = {address for address in state.held if ":" not in address}  # held has the kernel's link-local too
+    assert (ipv4_held, state.added) == ({"10.1.0.1", "198.51.100.77"}, {"10.1.0.1"})
+    release_addresses(ipr, "tuna", state)
     assert [message.get_attr("IFA_LOCAL") for message in ipr.get_addr(family=socket.AF_INET, index=tuna)] == [
         "198.51.100.77"]
