@@ -19,6 +19,7 @@ from pmip6.dataplane.routing import (
     add_host_addresses,
     hold_addresses,
     release_addresses,
+    restore_addresses,
     route_icmp_from,
     steer,
     unsteer,
@@ -187,3 +188,28 @@ def test_release_removes_the_router_hold_added_and_not_the_operators_address(ipr
     release_addresses(ipr, "tuna", state)
     assert [message.get_attr("IFA_LOCAL") for message in ipr.get_addr(family=socket.AF_INET, index=tuna)] == [
         "198.51.100.77"]
+
+
+def test_RFC5213_6_9_1_2_item_15_a_link_local_address_from_the_lma_is_held_as_a_64_without_dad_and_restored(
+        ipr: NetNS) -> None:
+    """:func:`hold_addresses` gives the interface the LMA's link-local address as fe80::/64, usable at once
+    (IFA_F_NODAD: the LMA generated it for this link, RFC 5213 6.8) and tagged ``proto 213``; after an ``ip addr flush``
+    :func:`restore_addresses` puts it back, and :func:`release_addresses` removes it, not the kernel's own."""
+    tuna = ipr.link_lookup(ifname="tuna")[0]
+    state = HeldAddresses()
+    hold_addresses(ipr, "tuna", ["fe80::4c1:2ff:fe03:405"], state)
+    assert state.added == {"fe80::4c1:2ff:fe03:405"}
+
+    def held() -> dict[str, tuple[int, int, int]]:
+        return {message.get_attr("IFA_ADDRESS"): (message["prefixlen"], message.get_attr("IFA_FLAGS") & 0x02,
+                                                  message.get_attr("IFA_PROTO") or 0)
+                for message in ipr.get_addr(family=socket.AF_INET6, index=tuna)}
+
+    assert held()["fe80::4c1:2ff:fe03:405"] == (64, 0x02, 213)
+    ipr.flush_addr(index=tuna)
+    assert "fe80::4c1:2ff:fe03:405" not in held()
+    restore_addresses(ipr, {"tuna": (["fe80::4c1:2ff:fe03:405"], state)})
+    assert held()["fe80::4c1:2ff:fe03:405"] == (64, 0x02, 213)
+    ipr.addr("add", index=tuna, address="fe80::1:2", prefixlen=64)  # stands in for the kernel's own, flushed above
+    release_addresses(ipr, "tuna", state)
+    assert set(held()) == {"fe80::1:2"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from ipaddress import IPv4Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from random import Random
 
 import pytest
@@ -36,6 +36,8 @@ OTHER_HNP = IPv6Network("2001:db8:100:1::/64")
 MN1 = TunnelSession(b"mn1@opA.example", LMA, IPv4Address("192.0.2.1"), home_network_prefixes=(HNP,),
                     access_interface="acc1")
 MN2 = replace(MN1, mn_id=b"mn2@opA.example", home_network_prefixes=(OTHER_HNP,))
+LL1, LL2 = IPv6Address("fe80::4c1:1"), IPv6Address("fe80::4c1:2")
+"""Link-local addresses from the LMA (RFC 5213 6.9.1.2 item 15)."""
 
 
 class Expiry(dict[bytes, float]):
@@ -248,3 +250,37 @@ def test_RFC4861_6_2_4_an_interface_created_anew_gets_its_initial_RAs_again() ->
     assert [at for at, _ in again][0] == 101.0 and len(again) == 3
     subject.link_renewed("acc9", 151.0)  # not an advertising interface: nothing
     assert run_until(subject, 160.0) == []
+
+
+def test_RFC5213_6_8_the_RAs_come_from_the_link_local_address_the_lma_gave_the_session() -> None:
+    """Periodic and final RAs alike (6.9.1.2 item 15); a session without one leaves the choice to the runtime."""
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(replace(MN1, link_local_address=LL1)), 0.0)
+    assert [advertisement.source for _, advertisement in run_until(subject, 100.0)] == [LL1] * 3
+    subject.apply(BindingDeregistered(replace(MN1, link_local_address=LL1)), 101.0)
+    (final,) = subject.due(101.0)
+    assert final.final and final.source == LL1
+    subject.apply(BindingEstablished(MN1), 200.0)
+    assert [advertisement.source for advertisement in subject.due(200.0)] == [None]
+
+
+def test_RFC5213_6_8_a_shared_link_advertises_from_the_address_of_its_first_session_still_there() -> None:
+    """The MN alone on the link first keeps its default router when another one joins; when it leaves, the other's
+    address takes over (docs/dataplane.md, "Router Advertisements")."""
+    subject, _ = advertiser()
+    first, second = replace(MN1, link_local_address=LL1), replace(MN2, link_local_address=LL2)
+    subject.apply(BindingEstablished(first), 0.0)
+    subject.apply(BindingEstablished(second), 0.0)
+    assert {advertisement.source for _, advertisement in run_until(subject, 100.0)} == {LL1}
+    subject.apply(BindingRemoved(first, "deregistered"), 101.0)
+    (advertisement,) = subject.due(200.0)
+    assert advertisement.source == LL2 and not advertisement.final
+
+
+def test_RFC5213_6_8_a_refresh_that_brings_a_link_local_address_starts_the_initial_RAs_again() -> None:
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    subject.apply(BindingUpdated(replace(MN1, link_local_address=LL1), MN1), 101.0)
+    sent = run_until(subject, 101.0 + 3 * MAX_INITIAL_RTR_ADVERT_INTERVAL)
+    assert len(sent) == 3 and {advertisement.source for _, advertisement in sent} == {LL1}
