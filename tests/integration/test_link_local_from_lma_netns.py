@@ -3,8 +3,9 @@ ALL_ZERO) asks its LMA for the link-local address of the MN's link (a Link-local
 item 9), configures the LMA's answer on the access interface (6.9.1.2 item 15: fe80::/64, no DAD, ``proto 213``) and
 sends its Router Advertisements from it, so a stock Linux MN (accept_ra=1) has that address as its default router:
 the one the LMA generated from the MN-ID, which every MAG of the session gets in its PBA (6.9.3). An ``ip addr
-flush`` of the access interface is repaired; the detach takes the route (final RA) and the address away. tshark
-decodes the option in the captured PBU (ALL_ZERO) and PBA (the address).
+flush`` of the access interface is repaired; the detach takes the route (final RA) and the address away; after a
+``kill -9`` of the MAG the next run takes the address over. tshark decodes the option in the captured PBU (ALL_ZERO)
+and PBA (the address).
 
 The network and daemons are test_router_advertisements_netns.py's, in namespaces ``rll<pid>-<n>-*``, with
 ``ra_max_interval = 4``; bounded traffic (a few RAs, one ping of 3); everything is removed whatever happens.
@@ -25,6 +26,7 @@ from access_link_lab import MAG_TOML, access_link_lab
 from dataplane_lab import TSHARK, requires_netns, requires_tshark
 from pmip6.core.addressing import generated_link_local
 from pmip6.lab.capture import LinkCapture
+from pmip6.lab.daemons import spawn, wait_ready
 from pmip6.runtime.control import control_request
 
 pytestmark = [requires_netns, pytest.mark.netns]
@@ -83,3 +85,23 @@ def test_RFC5213_6_8_the_mns_default_router_is_the_link_local_address_the_lma_ge
     rows = [tuple(line.split("\t")) for line in decoded.splitlines()]
     assert rows[:2] == [("5", "::"), ("6", FROM_LMA)], decoded  # the registration: PBU (ALL_ZERO) and its PBA
     assert ("5", FROM_LMA) in rows[2:], decoded  # the de-registration names the address (6.9.1.4)
+
+
+def test_RFC5213_6_8_a_mag_killed_with_9_leaves_the_address_the_next_run_takes_over(asking: Lab) -> None:
+    """The address is tagged ``proto 213``: after a ``kill -9`` it stays on acc1, the next run takes it as its own
+    when the MN's session comes back there, and removes it with the session (docs/dataplane.md "After a crash")."""
+    lab = asking
+    attach = ("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+              "--ipv6", "--hi", "3")
+    lab.pmip6(*attach)
+    until(lambda: FROM_LMA in held_on_acc1(lab), "the address on acc1")
+    killed = lab.daemons.pop()
+    killed.kill()
+    killed.wait()
+    assert held_on_acc1(lab)[FROM_LMA][1] == 213  # left behind
+    log = lab.directory / "mag.log"
+    lab.daemons.append(spawn(["mag", "--config", "mag.toml"], netns=f"{lab.prefix}mag", log=log, cwd=lab.directory))
+    wait_ready(lab.directory / "mag.sock", lab.daemons[-1], log)
+    lab.pmip6(*attach)
+    lab.pmip6("mag", "detach", "--control", "mag.sock", "--mn-id", MN_ID)
+    until(lambda: FROM_LMA not in held_on_acc1(lab), "the address taken over and removed with the session")
