@@ -55,7 +55,8 @@ def _faithful(pbu: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement) -> byte
 
 
 class FaultyLma(LoopbackServer):
-    """pmip6's LMA engine on a loopback UDP socket; every PBA goes through ``fault`` before it is sent."""
+    """pmip6's LMA engine on a loopback UDP socket; every PBA goes through ``fault`` before it is sent (a fault
+    that returns no octets drops it)."""
 
     def __init__(self, fault: Fault, tlv_header: bool = True) -> None:
         super().__init__()
@@ -75,9 +76,8 @@ class FaultyLma(LoopbackServer):
                 continue
             outcome = self.engine.receive(pbu, Peer(IPv4Address(host), port), LOOPBACK, time.time())
             for send in outcome.sends:
-                if isinstance(send.message, ProxyBindingAcknowledgement):
-                    self.socket.sendto(self.fault(pbu, send.message), (str(send.destination.address),
-                                                                       send.destination.port))
+                if isinstance(send.message, ProxyBindingAcknowledgement) and (data := self.fault(pbu, send.message)):
+                    self.socket.sendto(data, (str(send.destination.address), send.destination.port))
 
 
 def _run(check: Check, fault: Fault, tlv_header: bool = True, policies: LmaPolicies = POLICIES) -> tuple[Outcome, str]:

@@ -210,9 +210,10 @@ def test_inconclusive_checks_are_named_on_stderr_and_a_run_that_judged_nothing_e
     anything, the run must not pass."""
     from pmip6.commands.conformance import exit_status
     from pmip6.conformance.checks import CHECKS, Outcome, Verdict
+    from pmip6.conformance.probe import ShortOfResources
     from pmip6.conformance.runner import CheckResult
 
-    short = Verdict(Outcome.INCONCLUSIVE, "the LMA answered status 130")
+    short = Verdict(Outcome.INCONCLUSIVE, str(ShortOfResources()), ShortOfResources().advice)
     only_inconclusive = [CheckResult(check, short) for check in CHECKS]
     assert exit_status(only_inconclusive) == 2
     assert "status 130" in capsys.readouterr().err

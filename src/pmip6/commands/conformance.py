@@ -9,7 +9,9 @@ a downlink key, e.g. of a tenant with an overlapping pool; repeatable), ``--mn-g
 whose precondition is missing is reported "not-applicable". One line per
 check; ``--json`` prints one JSON document with every packet exchanged (hex and decoded). Exit status:
 0 when no check failed (warnings are SHOULD-level deviations), 1 when one did, 2 for a usage error or when
-no check applied (nothing was tested: the declarations the checks need are missing).
+no check applied or could judge (nothing was tested: the declarations the checks need are missing, or the LMA
+refused the tester's address or had no room), 3 when the target never answered (no PBA to the first PBU; with
+--mag no PBU after the first attach): the run stops there with that one verdict.
 
 ``pmip6 conformance --mag --listen ADDRESS[:PORT] --attach CMD [--detach CMD] [--mag-gre MODE] [--mag-tlv]``
 turns the roles around: the tester is the LMA (point the MAG under test at --listen: IPv4/UDP, or raw
@@ -23,15 +25,17 @@ import argparse
 import json
 import sys
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pmip6.commands import plain_help, seconds, until_reader_gone
 from pmip6.conformance.checks import LmaPolicies, Need, Outcome
-from pmip6.conformance.probe import HomeAddressKind
+from pmip6.conformance.probe import HomeAddressKind, TargetSilent
 from pmip6.conformance.mag_checks import MagNeed, MagPolicies
-from pmip6.conformance.runner import (CheckResult, ConformanceSettings, MagConformanceSettings, Transport,
-                                      run_conformance, run_mag_conformance)
-from pmip6.conformance.signaling import PacketRecord
+from pmip6.conformance.runner import (CheckResult, ConformanceSettings, MagConformanceSettings, SocketUnavailable,
+                                      Transport, run_conformance, run_mag_conformance)
+from pmip6.conformance.signaling import PacketRecord, route_source
 from pmip6.wire.describe import message_json
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 
@@ -39,6 +43,7 @@ DEFAULT_LMA_TIMEOUT = 2.0
 DEFAULT_MAG_TIMEOUT = 5.0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_SILENT = 3
 
 
 def register(subparsers: Any) -> None:
@@ -86,7 +91,15 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+NOTHING_DECLARED = ("no check applied, so nothing was tested; declare what the target is configured for (--mn, "
+                    "--mn-keys, --mn-gre-required, --other-mag, --tlv-supported; with --mag: --mag-gre, --detach)")
+NOTHING_FOR_GRE_OFF = ("--mag-gre off: no check applies to a MAG that does not use GRE (every MAG check is about the "
+                       "GRE Key option a MAG sends when it asks for GRE encapsulation), so nothing was tested")
+
+
 def run(args: argparse.Namespace) -> int:
+    silent: TargetSilent | None = None
+    results: list[CheckResult] = []
     try:
         if args.mag:
             mag_settings = mag_settings_from_arguments(args)
@@ -94,43 +107,52 @@ def run(args: argparse.Namespace) -> int:
             where = f"{address} over ipv6" if isinstance(address, IPv6Address) else f"{address}:{port} over udp4"
             target = f"MAG via LMA at {where}"
             declared = [need.value for need in MagNeed if mag_settings.policies.satisfies(need)]
-            results = run_mag_conformance(mag_settings)
+            nothing_applied = NOTHING_FOR_GRE_OFF if mag_settings.policies.gre == "off" else NOTHING_DECLARED
+            checks: Callable[[], list[CheckResult]] = partial(run_mag_conformance, mag_settings)
         else:
             settings = settings_from_arguments(args)
-            target = f"LMA {settings.lma} port {settings.port} over {settings.transport}"
+            target = lma_target(settings)
             declared = [need.value for need in Need if settings.policies.satisfies(need)]
-            results = run_conformance(settings)
-    except ValueError as error:
+            nothing_applied = NOTHING_DECLARED
+            checks = partial(run_conformance, settings)
+        try:
+            results = checks()
+        except TargetSilent as error:
+            silent = error
+    except (ValueError, SocketUnavailable, OSError) as error:
         print(f"pmip6 conformance: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"pmip6 conformance: cannot open the tester's socket: {error}", file=sys.stderr)
         return EXIT_USAGE
 
     def report() -> int:
-        print(json.dumps(report_json(target, declared, results), indent=2) if args.json
-              else report_text(target, declared, results))
-        return exit_status(results)
+        verdict = None if silent is None else str(silent)
+        print(json.dumps(report_json(target, declared, results, verdict), indent=2) if args.json
+              else report_text(target, declared, results, verdict))
+        return EXIT_SILENT if silent is not None else exit_status(results, nothing_applied)
 
     return until_reader_gone(report)
 
 
-def exit_status(results: list[CheckResult]) -> int:
+def lma_target(settings: ConformanceSettings) -> str:
+    """The report's first words: the LMA, its port over IPv4/UDP (raw MH has none), the transport and the
+    addresses the tester sends from."""
+    port = f" port {settings.port}" if settings.transport is Transport.UDP4 else ""
+    other = "" if settings.other_mag is None else f" and {settings.other_mag} (--other-mag)"
+    return f"LMA {settings.lma}{port} over {settings.transport} from {settings.local}{other}"
+
+
+def exit_status(results: list[CheckResult], nothing_applied: str = NOTHING_DECLARED) -> int:
     """1 when a check failed; 2, with a hint, when none applied or could judge (a run that tested nothing must
-    not pass)."""
+    not pass). Inconclusive checks add what to fix on stderr, whatever the status."""
+    for advice in dict.fromkeys(result.verdict.advice for result in results
+                                if result.verdict.outcome is Outcome.INCONCLUSIVE and result.verdict.advice):
+        print(f"pmip6 conformance: {advice}", file=sys.stderr)
     outcomes = {result.verdict.outcome for result in results}
-    if Outcome.INCONCLUSIVE in outcomes:
-        print("pmip6 conformance: the LMA answered status 130 (no free address) to the checks reported inconclusive: "
-              "give its pools more room, or wait for the sessions of an earlier run to drain, and run again",
-              file=sys.stderr)
     if Outcome.FAIL in outcomes:
         return EXIT_FAILED
     if outcomes <= {Outcome.INCONCLUSIVE, Outcome.NOT_APPLICABLE} and Outcome.INCONCLUSIVE in outcomes:
         return EXIT_USAGE
     if outcomes <= {Outcome.NOT_APPLICABLE}:
-        print("pmip6 conformance: no check applied, so nothing was tested; declare what the target is configured "
-              "for (--mn, --mn-keys, --mn-gre-required, --other-mag, --tlv-supported; with --mag: --mag-gre, --detach)",
-              file=sys.stderr)
+        print(f"pmip6 conformance: {nothing_applied}", file=sys.stderr)
         return EXIT_USAGE
     return 0
 
@@ -157,6 +179,11 @@ def settings_from_arguments(args: argparse.Namespace) -> ConformanceSettings:
     for name, address in (("--lma", lma), ("--local", args.local), ("--other-mag", args.other_mag)):
         if address is not None and not isinstance(address, family):
             raise ValueError(f"{name} {address}: transport {transport} needs an {family.__name__[:4]} address")
+    try:
+        local = args.local if args.local is not None else route_source(lma, port)
+    except OSError as error:
+        raise ValueError(f"--lma {lma}: no route to it to pick the address to send from ({error}): "
+                         "give --local") from None
     policies = LmaPolicies(
         mns=tuple(mn.encode() for mn in args.mn),
         mns_keys=tuple(mn.encode() for mn in args.mn_keys),
@@ -164,7 +191,7 @@ def settings_from_arguments(args: argparse.Namespace) -> ConformanceSettings:
         mn_gre_not_required=None if args.mn_gre_not_required is None else args.mn_gre_not_required.encode(),
         other_mag=args.other_mag is not None, tlv_supported=args.tlv_supported,
         udp4=transport is Transport.UDP4)
-    return ConformanceSettings(lma, port, transport, policies, args.local, args.other_mag,
+    return ConformanceSettings(lma, port, transport, policies, local, args.other_mag,
                           HomeAddressKind(args.home), DEFAULT_LMA_TIMEOUT if args.timeout is None else args.timeout)
 
 
@@ -182,21 +209,29 @@ def parse_endpoint(text: str, option: str = "--lma") -> tuple[IPv4Address | IPv6
         raise ValueError(f"{option} {text!r}: expected ADDRESS, ADDRESS:PORT or [IPv6]:PORT") from None
 
 
-def report_text(target: str, declared: list[str], results: list[CheckResult]) -> str:
+def report_text(target: str, declared: list[str], results: list[CheckResult], silent: str | None = None) -> str:
+    """The header, one line per check (the ID column as wide as the longest IDs), the counts; or, for a target
+    that never answered, the ``silent`` verdict instead of the checks."""
     lines = [f"{target}; declared: " + (", ".join(declared) or "nothing")]
+    if silent is not None:
+        return "\n".join([*lines, f"NO ANSWER: {silent}; no check was judged"])
+    width = max((len(",".join(result.check.requirements)) for result in results), default=0)
     for result in results:
         ids = ",".join(result.check.requirements)
-        lines.append(f"{result.verdict.outcome.upper():<15} {ids:<34} {result.check.title}: {result.verdict.detail}")
+        lines.append(f"{result.verdict.outcome.upper():<15} {ids:<{width}} {result.check.title}: "
+                     f"{result.verdict.detail}")
     counts = {outcome: sum(r.verdict.outcome is outcome for r in results) for outcome in Outcome}
     lines.append(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))
     return "\n".join(lines)
 
 
-def report_json(target: str, declared: list[str], results: list[CheckResult]) -> dict[str, Any]:
-    """``{target, declared, summary, checks: [{requirements, level, title, needs, outcome, detail,
-    packets: [{direction, from, to, hex, decoded, note?}]}]}``."""
+def report_json(target: str, declared: list[str], results: list[CheckResult],
+                silent: str | None = None) -> dict[str, Any]:
+    """``{target, declared, silent, summary, checks: [{requirements, level, title, needs, outcome, detail,
+    packets: [{direction, from, to, hex, decoded, note?}]}]}``; ``silent`` is the verdict on a target that never
+    answered (then ``checks`` is empty), else null."""
     return {
-        "target": target, "declared": declared,
+        "target": target, "declared": declared, "silent": silent,
         "summary": {outcome.value: sum(r.verdict.outcome is outcome for r in results) for outcome in Outcome},
         "checks": [{
             "requirements": list(result.check.requirements), "level": result.check.level,

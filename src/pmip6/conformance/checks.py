@@ -31,7 +31,8 @@ class Outcome(StrEnum):
     FAIL = "fail"
     WARN = "warn"
     INCONCLUSIVE = "inconclusive"
-    """The LMA could not serve the check's mobile node (status 130: no free address), so nothing was judged."""
+    """The LMA did not try the check's request (status 130: no free address; 154: the tester's address is not an
+    authorized MAG), so nothing was judged."""
     NOT_APPLICABLE = "not-applicable"
 
 
@@ -109,6 +110,8 @@ class LmaPolicies:
 class Verdict:
     outcome: Outcome
     detail: str
+    advice: str = ""
+    """For an inconclusive verdict: what to change before running again."""
 
 
 @dataclass(frozen=True, slots=True)

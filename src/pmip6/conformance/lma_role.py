@@ -66,6 +66,8 @@ class LmaResponder:
     listen: tuple[IPv4Address | IPv6Address, int]
     socket: socket.socket = field(init=False)
     packets: list[PacketRecord] = field(default_factory=list)
+    heard: bool = False
+    """Whether anything came to ``listen`` yet: the MAG reaches the tester (or some other sender does)."""
     _raw_mh: IPv6Address | None = field(init=False)
     """The listening IPv6 address over raw MH (the checksums' pseudo-header end), None over IPv4/UDP."""
     _home_index: dict[bytes, int] = field(default_factory=dict)
@@ -98,6 +100,7 @@ class LmaResponder:
                 data, sender = self.socket.recvfrom(65535)
             except TimeoutError:
                 return None
+            self.heard = True
             mag: tuple[str, int] = (sender[0].split("%", 1)[0], sender[1])
             local, remote = self._local(), self._endpoint(mag)
             if self._raw_mh is not None and not verify_checksum(data, IPv6Address(mag[0]), self._raw_mh):
@@ -136,6 +139,11 @@ class LmaResponder:
         self.socket.sendto(data, received.mag)
         self.packets.append(PacketRecord("sent", self._local(), self._endpoint(received.mag), data, pba))
         return pba
+
+    @property
+    def endpoint(self) -> str:
+        """Where the tester listens: ``address:port`` over IPv4/UDP, the bare address over raw IPv6 MH."""
+        return self._local()
 
     def take_packets(self) -> tuple[PacketRecord, ...]:
         taken = tuple(self.packets)

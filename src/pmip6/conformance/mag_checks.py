@@ -14,12 +14,14 @@ from __future__ import annotations
 import random
 import shlex
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import IO
 
 from pmip6.conformance.checks import Check, Outcome, Verdict, failed, passed
 from pmip6.conformance.lma_role import LmaResponder, ReceivedPBU
-from pmip6.conformance.probe import NoAnswer
+from pmip6.conformance.probe import NoAnswer, TargetSilent
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 from pmip6.wire.numbers import BUFlags, Status
 from pmip6.wire.options import GREKeyOption
@@ -27,6 +29,11 @@ from pmip6.wire.options import GREKeyOption
 SHORT_LIFETIME = 1
 """Granted lifetime for re-registration checks: one unit, 4 s."""
 _TRIGGER_GRACE = 5.0
+_SILENT_TRIGGER_WAIT = 15.0
+"""How long a MAG that sent nothing gets for its trigger command to end (``pmip6 mag attach`` waits 10 s for the
+registration by default): its output is then the one clue there is."""
+_OUTPUT_SHOWN = 400
+"""The last characters of a trigger command's output a verdict quotes."""
 
 
 class MagNeed(StrEnum):
@@ -40,6 +47,9 @@ class MagNeed(StrEnum):
     """--mag-tlv: the MAG must use the TLV-header UDP format (it is reached over IPv4/UDP)."""
     DETACH = "detach"
     """--detach: a command that detaches an MN from the MAG."""
+    GRE_OFF = "mag-gre-off"
+    """--mag-gre off: the MAG does not use GRE. No check needs it: every MAG rule of RFC 5845 is about the GRE Key
+    option a MAG sends when it asks for GRE encapsulation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +60,47 @@ class MagPolicies:
 
     def satisfies(self, need: MagNeed) -> bool:
         return {MagNeed.KEYS: self.gre == "keys", MagNeed.GRE_ONLY: self.gre == "gre-only",
-                MagNeed.TLV: self.tlv, MagNeed.DETACH: self.detach}[need]
+                MagNeed.TLV: self.tlv, MagNeed.DETACH: self.detach, MagNeed.GRE_OFF: self.gre == "off"}[need]
+
+
+@dataclass(slots=True)
+class Trigger:
+    """One run of an ``--attach`` or ``--detach`` command (``option``), its output kept in a temporary file."""
+
+    option: str
+    argv: list[str]
+    process: subprocess.Popen[bytes]
+    output: IO[bytes]
+
+    @classmethod
+    def start(cls, option: str, argv: list[str]) -> Trigger:
+        output = tempfile.TemporaryFile()
+        try:
+            return cls(option, argv, subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT), output)
+        except OSError:
+            output.close()
+            raise
+
+    def outcome(self, wait: float) -> str:
+        """How the command ended (waiting up to ``wait`` s for it) and the end of its output."""
+        try:
+            ended = f"exited with status {self.process.wait(timeout=wait)}"
+        except subprocess.TimeoutExpired:
+            ended = f"still running {wait:g} s later"
+        self.output.seek(0)
+        text = " / ".join(line.strip() for line in self.output.read().decode(errors="replace").splitlines()
+                          if line.strip())
+        shown = text if len(text) <= _OUTPUT_SHOWN else "..." + text[-_OUTPUT_SHOWN:]
+        return f"{self.option} {shlex.join(self.argv)!r} {ended}, " + (f"output: {shown}" if shown else "no output")
+
+    def end(self) -> None:
+        """Reap the command (killed if it still runs after a grace period) and drop its output."""
+        try:
+            self.process.wait(timeout=_TRIGGER_GRACE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.output.close()
 
 
 @dataclass(slots=True)
@@ -61,26 +111,26 @@ class MagUnderTest:
     attach_command: str
     detach_command: str | None
     timeout: float
-    _triggers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _triggers: list[Trigger] = field(default_factory=list)
     _attached: list[bytes] = field(default_factory=list)
     _uplink_keys: dict[bytes, GREKeyOption] = field(default_factory=dict)
 
     def attach(self) -> tuple[bytes, ReceivedPBU]:
         """Attach a fresh MN and return its MN-ID and first PBU."""
         mn_id = f"conformance-{random.randrange(1 << 32):08x}@pmip6.invalid".encode()
-        self._run(self.attach_command, mn_id)
+        trigger = self._run("--attach", self.attach_command, mn_id)
         self._attached.append(mn_id)
-        return mn_id, self.expect_pbu(mn_id, "attach")
+        return mn_id, self.expect_pbu(mn_id, "attach", trigger=trigger)
 
-    def detach(self, mn_id: bytes) -> None:
+    def detach(self, mn_id: bytes) -> Trigger:
         assert self.detach_command is not None
-        self._run(self.detach_command, mn_id)
+        trigger = self._run("--detach", self.detach_command, mn_id)
         self._attached.remove(mn_id)
+        return trigger
 
     def deregister(self, mn_id: bytes) -> ReceivedPBU:
         """Detach ``mn_id``, answer the MAG's de-registration and return it."""
-        self.detach(mn_id)
-        received = self.expect_pbu(mn_id, "detach")
+        received = self.expect_pbu(mn_id, "detach", trigger=self.detach(mn_id))
         self.lma.answer(received)
         return received
 
@@ -88,11 +138,21 @@ class MagUnderTest:
         """The uplink key granted to ``mn_id``: a random one the first time, the same one afterwards."""
         return self._uplink_keys.setdefault(mn_id, GREKeyOption(random.randrange(1, 1 << 32)))
 
-    def expect_pbu(self, mn_id: bytes, what: str, timeout: float | None = None) -> ReceivedPBU:
-        received = self.lma.next_pbu(mn_id, self.timeout if timeout is None else timeout)
-        if received is None:
-            raise NoAnswer(f"no PBU from the MAG after {what}")
-        return received
+    def expect_pbu(self, mn_id: bytes, what: str, timeout: float | None = None, *,
+                   trigger: Trigger | None = None) -> ReceivedPBU:
+        """The MAG's next PBU for ``mn_id``; without one, :class:`NoAnswer` quoting how ``trigger`` (the command
+        that should have caused it) ended, or :class:`TargetSilent` if nothing came from the MAG at all yet."""
+        wait = self.timeout if timeout is None else timeout
+        received = self.lma.next_pbu(mn_id, wait)
+        if received is not None:
+            return received
+        silent = not self.lma.heard
+        ran = "" if trigger is None else f"; {trigger.outcome(_SILENT_TRIGGER_WAIT if silent else _TRIGGER_GRACE)}"
+        if silent:
+            raise TargetSilent(f"the MAG sent no PBU to the LMA at {self.lma.endpoint} within {wait:g} s of the "
+                               f"{what}: check that the MAG's LMA address (lma in pmip6's mag.toml) is this "
+                               f"--listen address, the attach command, and any firewall in between{ran}")
+        raise NoAnswer(f"no PBU from the MAG after {what}{ran}")
 
     def cleanup(self) -> None:
         """Detach what is still attached (answering the de-registrations) and reap the trigger commands."""
@@ -104,18 +164,15 @@ class MagUnderTest:
             if received is not None:
                 self.lma.answer(received)
         for trigger in self._triggers:
-            try:
-                trigger.wait(timeout=_TRIGGER_GRACE)
-            except subprocess.TimeoutExpired:
-                trigger.kill()
-                trigger.wait()
+            trigger.end()
         self._triggers.clear()
         self._attached.clear()
         self._uplink_keys.clear()
 
-    def _run(self, template: str, mn_id: bytes) -> None:
-        argv = [word.replace("{mn_id}", mn_id.decode()) for word in shlex.split(template)]
-        self._triggers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    def _run(self, option: str, template: str, mn_id: bytes) -> Trigger:
+        trigger = Trigger.start(option, [word.replace("{mn_id}", mn_id.decode()) for word in shlex.split(template)])
+        self._triggers.append(trigger)
+        return trigger
 
 
 def _gre(received: ReceivedPBU) -> GREKeyOption | None:

@@ -47,9 +47,40 @@ class NoAnswer(Exception):
     """The LMA did not answer a PBU with a decodable PBA of the same sequence number."""
 
 
-class ShortOfResources(Exception):
+class TargetSilent(Exception):
+    """The target never answered: no reply to any PBU sent so far (the tester as MAG), or no PBU at all after the
+    first attach (the tester as LMA). Every check would fail for that one reason, so the run stops."""
+
+
+class Inconclusive(Exception):
+    """The LMA answered a status that says it did not try the request, so the check cannot judge it; ``advice``
+    says what to change before running again."""
+
+    def __init__(self, detail: str, advice: str) -> None:
+        super().__init__(detail)
+        self.advice = advice
+
+
+class ShortOfResources(Inconclusive):
     """The LMA answered status 130 (Insufficient resources, RFC 5213 8.9): it has no room for the tester's
-    mobile node, e.g. its pools are full of sessions still draining, so the check cannot judge it."""
+    mobile node, e.g. its pools are full of sessions still draining."""
+
+    def __init__(self) -> None:
+        super().__init__("the LMA answered status 130 (INSUFFICIENT_RESOURCES): no room in its pools for the "
+                         "tester's mobile node (docs/tools.md: the room a run needs)",
+                         "the LMA answered status 130 (no free address): give its pools more room, or wait for the "
+                         "sessions of an earlier run to drain, and run again")
+
+
+class NotAuthorized(Inconclusive):
+    """The LMA answered status 154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG, RFC 5213 5.3.1 item 7): it does not take
+    ``source`` for a MAG, so the operator's declaration (``option``) is wrong, not a GRE Key rule broken."""
+
+    def __init__(self, source: str, option: str) -> None:
+        super().__init__(f"the LMA answered status 154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG) to the PBU from {source} "
+                         f"({option}): it does not authorize that address as a MAG",
+                         f"the LMA refused {source} ({option}) as a MAG with status 154: add it to the LMA's MAG "
+                         f"list ([[mag]] in pmip6's lma.toml), or give {option} an address it authorizes")
 
 
 @dataclass(slots=True)
@@ -80,6 +111,8 @@ class Probe:
     home: HomeAddressKind = HomeAddressKind.DUAL
     att: int = AccessTechnologyType.VIRTUAL
     exchanges: list[Exchange] = field(default_factory=list)
+    answered: bool = False
+    """Whether the LMA has replied to any PBU of this probe (:class:`TargetSilent` until it has)."""
     _sequence: int = field(default_factory=lambda: random.randrange(1 << 16))
     _last_ticks: int = 0
     _registrations: list[Registration] = field(default_factory=list)
@@ -122,15 +155,23 @@ class Probe:
 
     def send(self, pbu: ProxyBindingUpdate, *, via: Signaling | None = None,
              tamper: Tamper | None = None) -> ProxyBindingAcknowledgement:
-        """Send any PBU and return the PBA; raises :class:`NoAnswer` when none comes, :class:`ShortOfResources`
-        when the PBA says 130."""
-        exchange = (via or self.signaling).transact(pbu, tamper)
+        """Send any PBU and return the PBA; raises :class:`NoAnswer` when none comes (:class:`TargetSilent` when
+        the LMA never replied yet), :class:`Inconclusive` when the PBA says 130 or 154."""
+        signaling = via or self.signaling
+        exchange = signaling.transact(pbu, tamper)
         self.exchanges.append(exchange)
+        self.answered = self.answered or exchange.received is not None
         if exchange.pba is None:
+            if not self.answered:
+                local = signaling.local_address
+                raise TargetSilent(f"the LMA at {exchange.remote} did not answer a PBU from {local} within "
+                                   f"{signaling.timeout:g} s: check its address and port, that it lists {local} as a "
+                                   "MAG ([[mag]] in pmip6's lma.toml), and any firewall in between")
             raise NoAnswer(exchange.note)
         if exchange.pba.status == Status.INSUFFICIENT_RESOURCES:
-            raise ShortOfResources("the LMA answered status 130 (INSUFFICIENT_RESOURCES): no room in its pools for "
-                                   "the tester's mobile node (docs/tools.md: the room a run needs)")
+            raise ShortOfResources()
+        if exchange.pba.status == Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG:
+            raise NotAuthorized(str(signaling.local_address), "--other-mag" if signaling is self.other else "--local")
         return exchange.pba
 
     def pbu(self, options: list[MobilityOption]) -> ProxyBindingUpdate:
@@ -149,7 +190,7 @@ class Probe:
             if not registration.deregistered:
                 try:
                     self.deregister(registration)
-                except (NoAnswer, ShortOfResources):
+                except (NoAnswer, Inconclusive):
                     pass
         self._registrations.clear()
 

@@ -71,6 +71,11 @@ class Signaling:
     def local_address(self) -> Address:
         return ip_address(self._socket.getsockname()[0])
 
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for each PBA."""
+        return self._timeout
+
     def close(self) -> None:
         self._socket.close()
 
@@ -114,7 +119,7 @@ class UdpSignaling(Signaling):
     def __init__(self, lma: tuple[IPv4Address, int], local: IPv4Address | None, timeout: float) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            sock.bind((str(local or _route_source(lma[0], lma[1])), 0))
+            sock.bind((str(local or route_source(lma[0], lma[1])), 0))
         except OSError:
             sock.close()
             raise
@@ -127,7 +132,7 @@ class RawMobilitySignaling(Signaling):
     def __init__(self, lma: IPv6Address, local: IPv6Address | None, timeout: float) -> None:
         sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPProto.MOBILITY)
         try:
-            sock.bind((str(local or _route_source(lma, 0)), 0))
+            sock.bind((str(local or route_source(lma, 0)), 0))
         except OSError:
             sock.close()
             raise
@@ -148,7 +153,7 @@ class RawMobilitySignaling(Signaling):
         return address[0]
 
 
-def _route_source(destination: Address, port: int) -> Address:
+def route_source(destination: Address, port: int) -> Address:
     """The local address the routing table picks toward ``destination`` (a connected UDP socket sends nothing)."""
     family = socket.AF_INET6 if isinstance(destination, IPv6Address) else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as probe:
