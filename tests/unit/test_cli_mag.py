@@ -181,6 +181,19 @@ def test_revoke_all_takes_no_mobile_node(tmp_path: Path, capsys: pytest.CaptureF
     assert exit_.value.code == 2
 
 
+@pytest.mark.parametrize(("result", "printed"), [
+    ({"outcome": "timeout", "reason": "no PBA from the LMA at 192.0.2.2 within 10 s"},
+     "mn1@opA: timeout: no PBA from the LMA at 192.0.2.2 within 10 s\n"),
+    ({"outcome": "timeout"}, "mn1@opA: timeout\n")], ids=["what-timed-out", "earlier-daemon"])
+def test_an_attach_that_timed_out_says_what_it_waited_for(
+        result: dict[str, Any], printed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Walkthrough 18: an attach to an LMA that never answers printed only "x1@opA.example: timeout"."""
+    monkeypatch.setattr("pmip6.commands.mag.control_request", lambda path, request, timeout: result)
+    assert main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "mn1@opA", "--att", "4"]) == 1
+    assert capsys.readouterr().out == printed
+
+
 def test_an_attach_that_timed_out_after_a_156_prints_the_lmas_last_answer(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     result = {"outcome": "timeout", "last_answer": {"status": 156, "status_name": "TIMESTAMP_MISMATCH"}}

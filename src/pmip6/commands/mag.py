@@ -204,6 +204,8 @@ def _describe(mn_id: str, result: dict[str, Any]) -> str:
     if outcome == "timeout" and "last_answer" in result:
         answer = result["last_answer"]
         return f"{mn_id}: timeout; the LMA's last answer was status {answer['status']} ({answer['status_name']})"
+    if outcome == "timeout" and "reason" in result:  # a daemon of an earlier version gives none
+        return f"{mn_id}: timeout: {result['reason']}"
     return f"{mn_id}: {outcome}"
 
 

@@ -43,7 +43,7 @@ from pmip6.core.events import (
 from pmip6.naming import counted
 from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.runtime.metrics import status_name
-from pmip6.runtime.views import session_fields
+from pmip6.runtime.views import accepted_at_mag, session_fields
 from pmip6.wire.describe import token_text
 from pmip6.wire.numbers import RevocationTrigger
 
@@ -165,6 +165,8 @@ class EventLog:
         return "registration rejected", fields
 
     def _describe(self, event: Event) -> tuple[str, dict[str, Any]]:
+        if isinstance(event, BindingRemoved) and not self._at_lma and not accepted_at_mag(event.session):
+            return _describe_abandoned(event)
         if type(event) in _SESSION_EVENTS:
             name, message = _SESSION_EVENTS[type(event)]
             fields = {"event": name, **session_fields(event.session, at_lma=self._at_lma)}  # type: ignore[union-attr]
@@ -199,6 +201,15 @@ class EventLog:
             return f"alarm: {event.text}", {
                 "event": "alarm", "mn_id": None if event.mn_id is None else mn_text(event.mn_id)}
         return type(event).__name__, {"event": type(event).__name__}
+
+
+def _describe_abandoned(event: BindingRemoved) -> tuple[str, dict[str, Any]]:
+    """A MAG's entry removed before any PBA accepted its registration (its de-registration went unanswered, or was
+    acknowledged): no GRE mode, keys or tunnel format was negotiated, so none is logged as if it had been."""
+    session = event.session
+    return (f"registration abandoned: no PBA from the LMA at {session.peer.address} accepted it", {
+        "event": "binding_removed", "mn_id": mn_text(session.mn_id), "proxy_coa": str(session.local),
+        "lmaa": str(session.peer.address), "reason": event.reason})
 
 
 def _describe_foreign(event: ForeignRegistration) -> tuple[str, dict[str, Any]]:

@@ -386,7 +386,8 @@ class MagDaemon(Daemon):
         try:
             return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
         except TimeoutError:
-            return _timed_out(waiter)
+            entry = self.mag.entry(waiter.mn_id)
+            return _timed_out(waiter, None if entry is None else entry.lma.address, timeout)
         finally:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
@@ -476,12 +477,14 @@ def _over(expires_at: float | None, now: float) -> bool:
     return expires_at is not None and expires_at <= now
 
 
-def _timed_out(waiter: _Waiter) -> dict[str, Any]:
-    """A command whose wait ended first, with the LMA's last answer if a rejection came meanwhile: a 156 does not end
-    the exchange (RFC 5213 6.9.1.2 item 9: it is sent again on the back-off schedule, about a minute with the
-    defaults), yet it tells the operator to look at the clocks now."""
+def _timed_out(waiter: _Waiter, lma: Address | None, timeout: float) -> dict[str, Any]:
+    """A command whose wait ended first: what it waited for (a PBA from ``lma``, the MN's LMA), or the LMA's last
+    answer if a rejection came meanwhile: a 156 does not end the exchange (RFC 5213 6.9.1.2 item 9: it is sent again
+    on the back-off schedule, about a minute with the defaults), yet it tells the operator to look at the clocks
+    now."""
     if waiter.failure is None or "status" not in waiter.failure:
-        return {"outcome": "timeout"}
+        at = "" if lma is None else f" at {lma}"
+        return {"outcome": "timeout", "reason": f"no PBA from the LMA{at} within {timeout:g} s"}
     return {"outcome": "timeout", "last_answer": {"status": waiter.failure["status"],
                                                   "status_name": waiter.failure["status_name"]}}
 

@@ -39,6 +39,12 @@ def gre_mode_of(gre: bool, downlink_key: int | None, uplink_key: int | None) -> 
     return "keys"
 
 
+def accepted_at_mag(session: TunnelSession) -> bool:
+    """Whether a PBA accepted this MAG session: the first accepting PBA assigns its home addresses (an HNP, RFC 5213
+    6.9.1.2; an IPv4 home address, RFC 5844 3.2.3.2), and a registration no PBA accepted has none."""
+    return bool(session.home_network_prefixes) or session.ipv4_home_address is not None
+
+
 def session_fields(session: TunnelSession, *, at_lma: bool) -> dict[str, Any]:
     """The session's identity, addresses, GRE state and tunnel format as JSON-able fields."""
     mag, lma = (session.peer.address, session.local) if at_lma else (session.local, session.peer.address)

@@ -201,7 +201,7 @@ def test_detach_of_an_mn_never_registered_is_reported_as_removed_not_deregistere
     async def scenario() -> None:
         async with lab.mag_alone():
             attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 0.3})
-            assert attached == {"outcome": "timeout"}
+            assert attached == {"outcome": "timeout", "reason": "no PBA from the LMA at 127.0.0.1 within 0.3 s"}
             detached = await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA", "timeout": 5})
             assert detached == {"outcome": "removed",
                                 "reason": "the mobile node had no registration (none was accepted, or it failed or was "
@@ -220,7 +220,7 @@ def test_a_mag_entry_no_pba_settled_is_not_counted_as_a_gre_off_binding(tmp_path
     async def scenario() -> None:
         async with lab.mag_alone() as mag:
             attached = await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 0.3})
-            assert attached == {"outcome": "timeout"}
+            assert attached == {"outcome": "timeout", "reason": "no PBA from the LMA at 127.0.0.1 within 0.3 s"}
             assert [row["state"] for row in await lab.control("mag", {"command": "bindings"})] == ["registering"]
             assert (await lab.control("mag", {"command": "stats"}))["bindings"] == nothing
             assert b'pmip6_bindings{gre_mode="off"} 0.0' in mag.metrics.exposition()

@@ -81,8 +81,9 @@ def test_RFC5844_4_binding_row_tells_ipv4_udp_from_ip_in_ip(changes: dict[str, b
     assert line["encapsulation"] == encapsulation
 
 
-def _log_lines(events: list[object], formatter: logging.Formatter, rejections: LogRateLimit | None = None) -> list[str]:
-    """The lines an LMA's EventLog writes for ``events`` through ``formatter``."""
+def _log_lines(events: list[object], formatter: logging.Formatter, rejections: LogRateLimit | None = None,
+               at_lma: bool = True) -> list[str]:
+    """The lines an LMA's (or ``at_lma=False``: a MAG's) EventLog writes for ``events`` through ``formatter``."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
@@ -90,7 +91,7 @@ def _log_lines(events: list[object], formatter: logging.Formatter, rejections: L
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    log = EventLog(logger, at_lma=True, rejections=rejections)
+    log = EventLog(logger, at_lma=at_lma, rejections=rejections)
     for event in events:
         log(event)  # type: ignore[arg-type]
     return stream.getvalue().splitlines()
@@ -145,6 +146,26 @@ def test_a_removal_no_pba_acknowledged_is_a_warning_and_the_revocation_log_names
                                                 RevocationSent(SESSION, 1)])
     assert (unanswered["level"], expired["level"]) == ("warning", "info")
     assert revoked["event"] == "revocation_sent" and revoked["trigger"] == "ADMINISTRATIVE_REASON"
+
+
+def test_a_mag_registration_no_pba_accepted_is_logged_abandoned_without_negotiated_looking_fields() -> None:
+    """Walkthrough 18: an attach to an LMA that never answered logged "binding removed ... gre=off
+    encapsulation=ip-in-ip reason=unacknowledged" at a MAG configured for keys: defaults, not facts. A session a PBA
+    accepted (it has home addresses) is logged with its fields as before."""
+    lma = Peer(IPv4Address("192.0.2.9"), 5436)
+    never_accepted = TunnelSession(mn_id=b"x1@opA", peer=lma, local=IPv4Address("192.0.2.1"))
+    accepted = replace(never_accepted, ipv4_home_address=IPv4Address("10.0.0.2"))
+    events = [BindingRemoved(never_accepted, "unacknowledged"), BindingRemoved(accepted, "unacknowledged")]
+
+    human = _log_lines(events, _HumanFormatter(), at_lma=False)
+    abandoned, removed = (json.loads(line) for line in _log_lines(events, _JsonFormatter(), at_lma=False))
+
+    assert human[0].endswith("WARNING pmip6.test.eventlog: registration abandoned: no PBA from the LMA at 192.0.2.9 "
+                             "accepted it mn_id=x1@opA proxy_coa=192.0.2.1 lmaa=192.0.2.9 reason=unacknowledged")
+    assert {key: value for key, value in abandoned.items() if key not in ("ts", "message", "logger")} == {
+        "level": "warning", "event": "binding_removed", "mn_id": "x1@opA", "proxy_coa": "192.0.2.1",
+        "lmaa": "192.0.2.9", "reason": "unacknowledged"}
+    assert removed["message"] == "binding removed" and removed["gre"] == "off" and removed["ipv4_home"] == "10.0.0.2"
 
 
 def test_RFC5847_3_2_a_restart_is_an_alarm_naming_both_counters_or_that_it_was_announced_unsolicited() -> None:
