@@ -236,11 +236,23 @@ class MagDaemon(Daemon):
         else:
             assert self.config.ipv6_address is not None
             await self.open_raw_mh(self.config.ipv6_address, self.on_message)
+            self._warn_udp_formats_over_ipv6()
         # Only a UDP socket can take the LMA's own endpoint; raw MH sockets on one address both see every message.
         if self.ipv4 is not None and self.ipv4.local == lma:
             self.logger.warning("this MAG signals from %s, its LMA's address (lma), so it would send its PBUs to "
                                 "itself: start the LMA first, or give the MAG its own address or udp_port",
                                 endpoint_text(lma.address, lma.port))
+
+    def _warn_udp_formats_over_ipv6(self) -> None:
+        """docs/dataplane.md "An IPv6-only MAG-LMA link": the TLV header (RFC 5845 7.2) and RFC 5844's IPv4-UDP mode
+        are UDP-over-IPv4 formats, so an IPv6 ``lma`` makes ``tlv`` and ``force_udp_encapsulation`` ignored: say so."""
+        settings = self.config.settings
+        ignored = [key for key, value in (("tlv", settings.tlv),
+                                          ("force_udp_encapsulation", settings.force_udp_encapsulation)) if value]
+        if ignored:
+            self.logger.warning("%s = true ignored: the LMA %s is reached over IPv6, and the TLV header (RFC 5845 7.2) "
+                                "and RFC 5844's IPv4-UDP mode are UDP-over-IPv4 formats; the tunnel is GRE or "
+                                "IP-in-IP over IPv6", " and ".join(ignored), settings.lma.address)
 
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address,
                    arrived: float | None = None) -> None:

@@ -361,6 +361,27 @@ def test_a_mag_sharing_its_lmas_ipv6_address_over_raw_mh_is_not_warned(
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
+@pytest.mark.parametrize(("keys", "named"), [("tlv = true\n", "tlv"),
+                                             ("force_udp_encapsulation = true\n", "force_udp_encapsulation"),
+                                             ("tlv = true\nforce_udp_encapsulation = true\n",
+                                              "tlv and force_udp_encapsulation")])
+def test_a_mag_with_an_ipv6_lma_warns_once_that_its_udp_formats_are_ignored(
+        keys: str, named: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Walkthrough 18: tlv / force_udp_encapsulation with an IPv6 lma were ignored in silence (docs/dataplane.md "An
+    IPv6-only MAG-LMA link"): the TLV header and RFC 5844's IPv4-UDP mode are UDP-over-IPv4 formats."""
+    lab = Lab(tmp_path)
+    (tmp_path / "mag.toml").write_text('[mag]\nipv6_address = "::1"\nlma = "::1"\ncontrol = "mag.sock"\n' + keys)
+    with caplog.at_level(logging.INFO, logger="pmip6.mag"):
+        try:
+            asyncio.run(lab.start_and_stop_mag())
+        except PermissionError:
+            pytest.skip("raw IPv6 sockets need root (CAP_NET_RAW)")
+    warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert warnings == [f"{named} = true ignored: the LMA ::1 is reached over IPv6, and the TLV header (RFC 5845 7.2) "
+                        "and RFC 5844's IPv4-UDP mode are UDP-over-IPv4 formats; the tunnel is GRE or IP-in-IP over "
+                        "IPv6"]
+
+
 def test_the_logged_metrics_url_brackets_an_ipv6_address(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)
     for _ in range(3):  # another process on the host may take the port picked before the MAG binds it
