@@ -11,12 +11,17 @@ Pure; :class:`pmip6.dataplane.dhcp_server.DhcpServer` finds the MN and calls the
   :meth:`RelayAgentInformation.for_mobile_node`: the access interface (circuit ID), the IPv4 home address (remote
   ID, 3.4.2's "hint"), the home network (RFC 3527 link selection), the MN-Identifier (RFC 3993 subscriber ID, 3.4.3)
   and the default router (RFC 5107 server identifier override, so that renewals come to the MAG the MN is on).
-  Dropped: a request that carries option 82 already (RFC 3046 2.1: the access link is an untrusted circuit), and a
+  Dropped: a request that carries option 82 already (RFC 3046 2.1: the access link is an untrusted circuit), a
   DHCPREQUEST for another address than the home address (3.4.2: "the mobile access gateway SHOULD drop the DHCP
-  message and an administrative error message can be logged").
+  message and an administrative error message can be logged"), an MN whose sub-options do not fit option 82's 255
+  octets (an MN-Identifier of more than about 220 of its 254), and a request that option 82 would make longer than
+  :data:`MAX_RELAYED_LENGTH` (RFC 3046 2.1: the agent "SHALL NOT increase a forwarded DHCP packet size to exceed
+  the MTU"; its "forwarded WITHOUT adding the Agent Information option" would reach a server that cannot tell the
+  MN, with an answer the relay could not deliver).
 - Server to client (RFC 3046 2.1, RFC 5844 3.4.2): a DHCPOFFER or DHCPACK whose ``yiaddr`` is not the MN's home
-  address is dropped and logged as an error ("the mobile access gateway will drop the DHCPOFFER message and an
-  administrative error message will be logged"); the option 82 is removed before the reply goes to the client.
+  address (0.0.0.0 only for a DHCPACK: a DHCPINFORM's, RFC 2131 4.3.5) is dropped and logged as an error ("the
+  mobile access gateway will drop the DHCPOFFER message and an administrative error message will be logged"); the
+  option 82 is removed before the reply goes to the client.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from pmip6.wire.relay_agent import RelayAgentInformation
 _log = logging.getLogger(__name__)
 
 MAX_HOPS = 16
+MAX_RELAYED_LENGTH = 1500 - 28
+"""The longest DHCP message relayed: a 1500-octet link's MTU less the IPv4 and UDP headers (RFC 3046 2.1), which
+the LMA's server also reads whole (``pmip6.runtime.dhcp_server``'s 1500-octet receive buffer)."""
 """RFC 1542 4.1.1: a relay agent "MUST silently discard BOOTREQUEST messages whose 'hops' field exceeds" it."""
 _ANY = IPv4Address(0)
 
@@ -60,7 +68,8 @@ class RelayedRequest:
 def relay_request(agent: RelayAgent, interface: str, request: DhcpMessage,
                   entry: BindingUpdateListEntry) -> RelayedRequest | str:
     """``request`` of the MN of ``entry`` (with an IPv4 home address and default router) on ``interface``, as it goes
-    to the server; else why it is dropped: "too_many_hops", "relay_agent_information", "not_home_address"."""
+    to the server; else why it is dropped: "too_many_hops", "relay_agent_information", "not_home_address",
+    "relay_agent_information_too_long", "too_long" (module docstring)."""
     home, router = entry.ipv4_home_address, entry.ipv4_default_router
     assert home is not None and router is not None
     if request.hops > MAX_HOPS:
@@ -77,9 +86,15 @@ def relay_request(agent: RelayAgent, interface: str, request: DhcpMessage,
             return "not_home_address"
     information = RelayAgentInformation.for_mobile_node(
         interface, home, IPv4Network((home, entry.ipv4_prefix_length), strict=False), entry.mn_id, router)
-    options = (*request.options, (OptionCode.RELAY_AGENT_INFORMATION, information.encode()))
-    return RelayedRequest(replace(request, hops=request.hops + 1, giaddr=agent.address, options=options),
-                          agent.server, agent.port)
+    try:
+        value = information.encode()
+    except ValueError:  # more than 255 octets: a long MN-Identifier
+        return "relay_agent_information_too_long"
+    relayed = replace(request, hops=request.hops + 1, giaddr=agent.address,
+                      options=(*request.options, (OptionCode.RELAY_AGENT_INFORMATION, value)))
+    if len(relayed.encode()) > MAX_RELAYED_LENGTH:
+        return "too_long"
+    return RelayedRequest(relayed, agent.server, agent.port)
 
 
 def client_reply(reply: DhcpMessage, interface: str, entry: BindingUpdateListEntry) -> DhcpMessage | str:
@@ -87,7 +102,8 @@ def client_reply(reply: DhcpMessage, interface: str, entry: BindingUpdateListEnt
     dropped: "wrong_address" (logged as an error)."""
     home = entry.ipv4_home_address
     kind = reply.message_type
-    if kind in (MessageType.OFFER, MessageType.ACK) and reply.yiaddr not in (_ANY, home):
+    offered = (home,) if kind is MessageType.OFFER else (_ANY, home)  # 0.0.0.0: a DHCPINFORM's ACK (RFC 2131 4.3.5)
+    if kind in (MessageType.OFFER, MessageType.ACK) and reply.yiaddr not in offered:
         _log.error("dhcp relay: the DHCP server offered %s to %s on %s, whose home address is %s: dropped (RFC 5844 "
                    "3.4.2)", reply.yiaddr, mn_text(entry.mn_id), interface, home, extra={"fields": {
                        "event": "dhcp_relay_wrong_address", "interface": interface, "mn_id": mn_text(entry.mn_id)}})
