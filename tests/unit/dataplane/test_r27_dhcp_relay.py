@@ -14,12 +14,13 @@ before its fix.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address
 
 from scapy.layers.dhcp import BOOTP, DHCP
 
 from pmip6.wire.dhcp import MessageType, decode_dhcp
-from tests.unit.dataplane.test_dhcp_relay import DISCOVER, LMA, MAC1, NOW, Mag, _entry, _reply
+from tests.unit.dataplane.test_dhcp_relay import DISCOVER, HOME2, LMA, MAC1, NOW, Mag, _entry, _reply
 
 LONG_MN_ID = b"m" * 240 + b"@opA.example"
 """252 octets: an MN-Identifier option's value may hold 254 (MAX_MN_IDENTIFIER_LENGTH)."""
@@ -52,3 +53,15 @@ def test_RFC5844_3_4_2_an_offer_without_an_address_is_dropped() -> None:
     assert mag.server.relayed_reply(_reply(MessageType.ACK, IPv4Address(0)), LMA) is not None, \
         "a DHCPINFORM's DHCPACK has none (RFC 2131 4.3.5)"
 
+
+
+def test_RFC5844_3_4_2_a_reply_that_is_no_offer_ack_or_nak_is_not_delivered_unchecked() -> None:
+    """A BOOTREPLY without a DHCP message type (BOOTP: the relay forwards no BOOTP request) or with a client's type
+    escaped the ``yiaddr`` check and reached the client, counted as a DHCPNAK."""
+    mag = Mag()
+    mag.register(_entry())
+    untyped = replace(_reply(MessageType.OFFER, HOME2), options=_reply(MessageType.OFFER).options[1:])
+    assert untyped.message_type is None
+    assert mag.server.relayed_reply(untyped, LMA) is None
+    assert mag.server.relayed_reply(_reply(MessageType.REQUEST, HOME2), LMA) is None
+    assert mag.server.replies_dropped == {"not_a_server_reply": 2}
