@@ -21,7 +21,8 @@ Pure; :class:`pmip6.dataplane.dhcp_server.DhcpServer` finds the MN and calls the
 - Server to client (RFC 3046 2.1, RFC 5844 3.4.2): a DHCPOFFER or DHCPACK whose ``yiaddr`` is not the MN's home
   address (0.0.0.0 only for a DHCPACK: a DHCPINFORM's, RFC 2131 4.3.5) is dropped and logged as an error ("the
   mobile access gateway will drop the DHCPOFFER message and an administrative error message will be logged"); the
-  option 82 is removed before the reply goes to the client.
+  option 82 is removed before the reply goes to the client. A reply that is no DHCPOFFER, DHCPACK or DHCPNAK (a
+  BOOTP reply, a client's message type) answers nothing the agent relayed: dropped.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ MAX_RELAYED_LENGTH = 1500 - 28
 """The longest DHCP message relayed: a 1500-octet link's MTU less the IPv4 and UDP headers (RFC 3046 2.1), which
 the LMA's server also reads whole (``pmip6.runtime.dhcp_server``'s 1500-octet receive buffer)."""
 """RFC 1542 4.1.1: a relay agent "MUST silently discard BOOTREQUEST messages whose 'hops' field exceeds" it."""
+_SERVER_REPLIES = (MessageType.OFFER, MessageType.ACK, MessageType.NAK)
+"""What a server answers the requests the agent relays (RFC 2131 Table 2; no BOOTP request is relayed)."""
 _ANY = IPv4Address(0)
 
 
@@ -99,11 +102,13 @@ def relay_request(agent: RelayAgent, interface: str, request: DhcpMessage,
 
 def client_reply(reply: DhcpMessage, interface: str, entry: BindingUpdateListEntry) -> DhcpMessage | str:
     """The server's ``reply`` for the MN of ``entry`` as it goes to the client, without option 82; else why it is
-    dropped: "wrong_address" (logged as an error)."""
+    dropped: "not_a_server_reply", "wrong_address" (logged as an error)."""
     home = entry.ipv4_home_address
     kind = reply.message_type
+    if kind not in _SERVER_REPLIES:
+        return "not_a_server_reply"
     offered = (home,) if kind is MessageType.OFFER else (_ANY, home)  # 0.0.0.0: a DHCPINFORM's ACK (RFC 2131 4.3.5)
-    if kind in (MessageType.OFFER, MessageType.ACK) and reply.yiaddr not in offered:
+    if kind is not MessageType.NAK and reply.yiaddr not in offered:
         _log.error("dhcp relay: the DHCP server offered %s to %s on %s, whose home address is %s: dropped (RFC 5844 "
                    "3.4.2)", reply.yiaddr, mn_text(entry.mn_id), interface, home, extra={"fields": {
                        "event": "dhcp_relay_wrong_address", "interface": interface, "mn_id": mn_text(entry.mn_id)}})

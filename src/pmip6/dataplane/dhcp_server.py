@@ -163,7 +163,8 @@ class DhcpServer:
         """The DHCP server's ``reply`` received from ``source`` by the relay agent, as it goes to the client: a
         BOOTREPLY from the agent's server to the agent's ``giaddr`` whose option 82 names an access interface
         (circuit ID) and an MN relayed for there (subscriber ID); None when it is dropped (counted in
-        :attr:`replies_dropped`: ``not_from_server``, ``not_ours``, ``unknown_client``, ``wrong_address``)."""
+        :attr:`replies_dropped`: ``not_from_server``, ``not_ours``, ``unknown_client``, ``not_a_server_reply``,
+        ``wrong_address``)."""
         relay = self.relay
         if relay is None or reply.op != BOOTREPLY or source != relay.server:
             return self._dropped("not_from_server")
