@@ -39,10 +39,10 @@ from pmip6.wire.relay_agent import RelayAgentInformation
 _log = logging.getLogger(__name__)
 
 MAX_HOPS = 16
+"""RFC 1542 4.1.1: a relay agent "MUST silently discard BOOTREQUEST messages whose 'hops' field exceeds" it."""
 MAX_RELAYED_LENGTH = 1500 - 28
 """The longest DHCP message relayed: a 1500-octet link's MTU less the IPv4 and UDP headers (RFC 3046 2.1), which
 the LMA's server also reads whole (``pmip6.runtime.dhcp_server``'s 1500-octet receive buffer)."""
-"""RFC 1542 4.1.1: a relay agent "MUST silently discard BOOTREQUEST messages whose 'hops' field exceeds" it."""
 _SERVER_REPLIES = (MessageType.OFFER, MessageType.ACK, MessageType.NAK)
 """What a server answers the requests the agent relays (RFC 2131 Table 2; no BOOTP request is relayed)."""
 _ANY = IPv4Address(0)
