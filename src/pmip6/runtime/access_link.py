@@ -22,6 +22,16 @@ def current_index(interface: str) -> int | None:
         return None
 
 
+def missing_interface(interface: str, what: str) -> str | None:
+    """When ``interface`` does not exist (yet), what a service whose socket or send failed there logs at debug level:
+    the data plane reports the missing interface as an error already (the pump's ``context_errors``), and the
+    service sends ``what`` there once it appears (a link notification, ``Pump.link_listeners``); None when it
+    exists."""
+    if current_index(interface) is not None:
+        return None
+    return f"access interface {interface} does not exist (yet): its {what} wait for it"
+
+
 class AccessLinkSockets:
     """The base of a service on the access links: its sockets by interface, with the index each was bound to, and
     the last error logged about each interface (logged again only when it changes or after a success), on the

@@ -6,8 +6,8 @@ labelled ``reason`` (drops before any session or tenant was known, e.g. unknown 
 ``dataplane_io_errors_total``, ``dataplane_icmp_errors_total`` labelled ``outcome`` (the ICMP errors owed to
 refused packets: sent, rate_limited, no_source_address, not_allowed). At a MAG that sends Router Advertisements
 (RFC 5213 6.7), :class:`RouterAdvertisementCollector`: ``router_advertisements_total`` labelled ``outcome`` (sent,
-send_error) and ``router_solicitations_total`` labelled ``outcome`` (valid, invalid). At a MAG that is the DHCP
-server or relay agent of its MNs (RFC 5844 3.4.1, 3.4.2), and at an LMA that runs a DHCP server (3.4.2),
+send_error, deferred) and ``router_solicitations_total`` labelled ``outcome`` (valid, invalid). At a MAG that is the
+DHCP server or relay agent of its MNs (RFC 5844 3.4.1, 3.4.2), and at an LMA that runs a DHCP server (3.4.2),
 :class:`DhcpCollector`: ``dhcp_replies_total`` labelled ``type`` (offer, ack, nak) and ``dhcp_requests_total``
 labelled ``outcome`` (answered, relayed, invalid, send_error and each reason a request went unanswered), and at a
 MAG with a relay agent ``dhcp_relay_replies_total`` labelled ``outcome`` (delivered and each reason a server's reply
@@ -83,6 +83,7 @@ class RouterAdvertisementCollector:
                                              "Router Advertisements on the access links", labels=["outcome"])
         advertisements.add_metric(["sent"], counters.sent)
         advertisements.add_metric(["send_error"], counters.send_errors)
+        advertisements.add_metric(["deferred"], counters.deferred)
         solicitations = CounterMetricFamily(f"{NAMESPACE}_router_solicitations",
                                             "Router Solicitations received on the access links", labels=["outcome"])
         solicitations.add_metric(["valid"], counters.solicitations)

@@ -36,7 +36,7 @@ from typing import Any
 from pmip6.core.events import Event
 from pmip6.dataplane.dhcp_relay import RelayedRequest
 from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
-from pmip6.runtime.access_link import AccessLinkSockets
+from pmip6.runtime.access_link import AccessLinkSockets, missing_interface
 from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, DhcpMessage, MessageType, decode_dhcp
 from pmip6.wire.errors import DecodeError
@@ -160,8 +160,12 @@ class DhcpService(AccessLinkSockets):
             try:
                 self._open(interface)
             except OSError as error:
-                self._failed(interface, f"cannot listen on UDP port {SERVER_PORT} of access interface {interface}: "
-                                        f"{error}")
+                missing = missing_interface(interface, "DHCP answers")
+                if missing is not None:
+                    self._failed(interface, missing, logging.DEBUG)
+                else:
+                    self._failed(interface, f"cannot listen on UDP port {SERVER_PORT} of access interface "
+                                            f"{interface}: {error}")
 
     def _open(self, interface: str) -> None:
         index = socket.if_nametoindex(interface)

@@ -32,7 +32,7 @@ from typing import Any
 from pmip6.core.events import Event
 from pmip6.dataplane.home_link import Advertisement, RouterAdvertiser, advertised_mtu
 from pmip6.dataplane.pump import BATCH
-from pmip6.runtime.access_link import AccessLinkSockets, current_index
+from pmip6.runtime.access_link import AccessLinkSockets, current_index, missing_interface
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.ndp import ROUTER_SOLICITATION, decode_router_solicitation
 
@@ -64,6 +64,9 @@ class RouterAdvertisementCounters:
 
     sent: int = 0
     send_errors: int = 0
+    deferred: int = 0
+    """Refused while the interface was in a passing state (no link-local address to send from yet, or no interface
+    yet): sent once it is ready, not errors."""
     solicitations: int = 0
     """Valid Router Solicitations received."""
     invalid_solicitations: int = 0
@@ -83,7 +86,8 @@ class RouterAdvertisementService(AccessLinkSockets):
 
     def stats(self) -> dict[str, Any]:
         return {"interfaces": sorted(self._sockets), "sent": self.counters.sent,
-                "send_errors": self.counters.send_errors, "solicitations": self.counters.solicitations,
+                "send_errors": self.counters.send_errors, "deferred": self.counters.deferred,
+                "solicitations": self.counters.solicitations,
                 "invalid_solicitations": self.counters.invalid_solicitations}
 
     async def start(self) -> None:
@@ -150,8 +154,13 @@ class RouterAdvertisementService(AccessLinkSockets):
             ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info) for info in pktinfo]
             sock.sendmsg([message], ancillary, 0, (ALL_NODES, 0, 0, index))
         except OSError as error:
-            self.counters.send_errors += 1
-            self._failed(interface, *self._send_error(interface, error, advertisement.source))
+            text, level = self._send_error(interface, error, advertisement.source)
+            if level < logging.ERROR:
+                self.counters.deferred += 1
+            else:
+                self.counters.send_errors += 1
+            self.advertiser.refused(interface)
+            self._failed(interface, text, level)
             return
         self.counters.sent += 1
         self._errors.pop(interface, None)
@@ -168,7 +177,8 @@ class RouterAdvertisementService(AccessLinkSockets):
         kernel picks the interface's own link-local address, which it has not while duplicate address detection runs
         on it (a link just come up: about a second). Both are passing states, logged at debug and info, and the RA
         goes at the address notification that ends them (:meth:`links_changed`); the data plane logs its own failure
-        to add the address."""
+        to add the address. So is an interface that does not exist yet, logged at debug: the data plane reports it
+        (:func:`~pmip6.runtime.access_link.missing_interface`)."""
         if error.errno in (errno.EINVAL, errno.EADDRNOTAVAIL):
             if self.link_local is not None:
                 return (f"access interface {interface} does not hold access_link_local {self.link_local} "
@@ -182,6 +192,9 @@ class RouterAdvertisementService(AccessLinkSockets):
                 return (f"access interface {interface} has no usable link-local address yet ({error.strerror}; "
                         f"tentative while duplicate address detection runs): the Router Advertisement goes once "
                         f"it has one"), logging.INFO
+        missing = missing_interface(interface, "Router Advertisements")
+        if missing is not None:
+            return missing, logging.DEBUG
         return f"cannot send a Router Advertisement on access interface {interface}: {error}", logging.ERROR
 
     def _socket(self, interface: str, index: int) -> socket.socket:

@@ -284,3 +284,22 @@ def test_RFC5213_6_8_a_refresh_that_brings_a_link_local_address_starts_the_initi
     subject.apply(BindingUpdated(replace(MN1, link_local_address=LL1), MN1), 101.0)
     sent = run_until(subject, 101.0 + 3 * MAX_INITIAL_RTR_ADVERT_INTERVAL)
     assert len(sent) == 3 and {advertisement.source for _, advertisement in sent} == {LL1}
+
+
+def test_RFC4861_6_2_6_an_RA_the_socket_refused_does_not_hold_up_the_next() -> None:
+    """Walkthrough 19: the first RA of a session goes before the data plane put the LMA's link-local address on the
+    interface, and the socket refuses it; RFC 4861's MIN_DELAY_BETWEEN_RAS and initial count are about RAs sent, so
+    the RA at the address notification (``link_renewed``) goes at once, not 3 s after the refused one, and it is
+    still the first of the initial RAs."""
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(replace(MN1, link_local_address=LL1)), 0.0)
+    assert len(subject.due(0.0)) == 1
+    subject.refused("acc1")
+    subject.link_renewed("acc1", 0.05)
+    assert subject.next_deadline() == 0.05
+    sent = run_until(subject, 100.0)
+    assert [at for at, _ in sent][0] == 0.05 and len(sent) == 3, "the refused one was no initial RA"
+    last = sent[-1][0]
+    subject.link_renewed("acc1", last + 1.0)
+    assert subject.next_deadline() == last + MIN_DELAY_BETWEEN_RAS, "one that left still counts"
+    subject.refused("acc9")  # not an advertising interface: nothing

@@ -69,4 +69,35 @@ def test_a_link_local_address_still_tentative_is_a_passing_state_not_an_error() 
     assert level == logging.INFO and "no usable link-local address yet" in text
     text, level = fixed._send_error("acc1", unavailable)
     assert level == logging.ERROR and "does not hold access_link_local fe80::1" in text
-    assert own._send_error("acc1", OSError(errno.ENETDOWN, "Network is down"))[1] == logging.ERROR
+    assert own._send_error("lo", OSError(errno.ENETDOWN, "Network is down"))[1] == logging.ERROR
+
+
+def test_an_RA_refused_for_a_passing_state_is_deferred_not_a_send_error_and_does_not_hold_up_the_next(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Walkthrough 19: a session's first RA leaves before the data plane added the LMA's link-local address (and an
+    interface the attach named may not exist yet, which the data plane reports as its error): the refusal is
+    ``deferred``, logged at debug, and the advertiser is told (``refused``), so the RA at the address or link
+    notification goes at once instead of 3 s later. A real failure is still a ``send_error``."""
+    from dataclasses import replace
+
+    from pmip6.core.events import BindingEstablished
+    from tests.unit.dataplane.test_home_link import LL1, MN1
+
+    service = router_advertisements(MagDataplaneSettings(), lambda mn_id: None)
+    assert service is not None
+    missing = replace(MN1, access_interface="pm-none0", link_local_address=LL1)
+
+    async def scenario() -> None:
+        await service.start()
+        with caplog.at_level(logging.DEBUG, logger="pmip6.runtime.router_advertisements"):
+            service.on_event(BindingEstablished(missing))
+        assert service.advertiser.next_deadline() is not None and service.advertiser.next_deadline() <= 0 + 1e12
+        await service.stop()
+
+    asyncio.run(scenario())
+    assert (service.counters.sent, service.counters.send_errors, service.counters.deferred) == (0, 0, 1)
+    assert [record.levelno for record in caplog.records if "pm-none0" in record.getMessage()] == [logging.DEBUG]
+    assert "does not exist (yet)" in caplog.text
+    link = service.advertiser._links["pm-none0"]
+    assert link.last_sent_at is None, "the refused RA does not count against MIN_DELAY_BETWEEN_RAS"
+    assert service._send_error("lo", OSError(errno.ENETDOWN, "Network is down"))[1] == logging.ERROR
