@@ -49,6 +49,10 @@ class PendingUpdate:
     sent: ProxyBindingUpdate | None = None
     superseded: tuple[ProxyBindingUpdate, ...] = ()
     last_answer: str | None = None
+    released_ipv4: tuple[IPv4Address, int] | None = None
+    """The IPv4 home address and prefix length a selective de-registration releases (RFC 5844 3.2.3.3: lifetime 0,
+    the IPv4 Home Address Request naming that address and no Home Network Prefix option); None for any other
+    exchange. The entry dropped the address when the exchange started (:meth:`MobileAccessGateway.release_ipv4`)."""
 
 
 @dataclass(slots=True)
@@ -64,6 +68,14 @@ class BindingUpdateListEntry:
     access_interface: str | None = None
     ipv4_requested: bool = True
     ipv6_requested: bool = True
+    ipv4_added: bool = False
+    """The IPv4 Home Address Request was added to this registered session ("requested subsequently", RFC 5844
+    3.2.3.3; :meth:`MobileAccessGateway.request_ipv4`, on a DHCP trigger, 3.4.3) and no PBA settled it yet: its
+    rejection ends the request, not the session."""
+    ipv4_request_after: float = 0.0
+    """No IPv4 home address is requested for this session before this time: a refused request's hold-down, infinite
+    after NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE until the MN attaches again (RFC 5844 3.2.3.2: "until an
+    administrative action is taken")."""
     state: BulState = BulState.REGISTERING
     home_network_prefixes: tuple[IPv6Network, ...] = ()
     ipv4_home_address: IPv4Address | None = None

@@ -111,6 +111,22 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   (GK-7.2-4) and F as configured; :meth:`MobileAccessGateway.refresh` does the same at once, and so does the
   re-registration after an LMA restart. Refreshes that come due together (a forward clock step) are paced as after
   an LMA restart.
+- **IPv4 home address on a DHCP trigger** (RFC 5844 3.4.3, 3.2.3.3): :meth:`MobileAccessGateway.request_ipv4` adds
+  the IPv4 Home Address Request (0.0.0.0) to an idle registered session that has none: a re-registration (HI 5,
+  its HNPs, GRE Key option and flags as a refresh) retransmitted as one; an accepting PBA with an accepted IPv4 Home
+  Address Reply gives the session its IPv4 home address (BindingUpdated), any other answer leaves the session as it
+  was without IPv4 (3.2.3.2: "MUST NOT enable IPv4 mobility support"), the binding too (the LMA changes nothing for
+  a rejected PBU), and no new request goes before IPV4_REQUEST_HOLDDOWN, after 170
+  (NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE) until the MN attaches again (3.2.3.2). A request left unanswered stays
+  in the session's re-registrations, which go on as after any unanswered one.
+  :meth:`MobileAccessGateway.release_ipv4` (a DHCPRELEASE) de-registers only the IPv4 home address of an idle
+  dual-stack session: its forwarding state goes at once (BindingUpdated; the MN gave the address up) and a PBU
+  with lifetime 0, the IPv4 Home Address Request naming the address and no Home Network Prefix option (3.2.3.3's
+  selective de-registration, 3.1.2.5 at the LMA), HI 5, no GRE Key option (GK-4.2-12) goes once, sent again after
+  135 only, as a de-registration. Whatever the answer, the session's later PBUs no longer ask for IPv4: an LMA that
+  refused or missed the release lets the address go at the next re-registration (3.1.2.5 keeps only what a
+  re-registration names). An IPv4-only session is not released this way: its IPv4 home address is its whole
+  mobility session, which the MN's detach ends.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
   ``max_retransmissions`` an initial registration fails (Alarm); a re-registration raises the Alarm (once per
   outage) and starts again every MAX_BINDACK_TIMEOUT while the session forwards, until a PBA answers or the
@@ -217,6 +233,10 @@ restart, for bindings a forward clock step expired together (``_expired``) and f
 3000 MNs take 15 s. An LMA that writes its state file takes about 1700 PBUs a second (one fsync each, walkthrough 7b),
 and its socket queues about 250 datagrams by default: at this rate eight MAGs that see the same restart stay within
 both."""
+IPV4_REQUEST_HOLDDOWN = 60.0
+"""Seconds after a refused IPv4 home address request (:meth:`MobileAccessGateway.request_ipv4`) before the session may
+ask again: a DHCP client retransmits its DHCPDISCOVER every few seconds for as long as it gets no offer (RFC 2131
+4.1), each one a trigger (RFC 5844 3.4.3)."""
 TIMESTAMP_VALIDITY_WINDOW = 0.3
 """RFC 5213 9.1's default TimestampValidityWindow (300 ms): the default of
 :attr:`MagSettings.timestamp_validity_window`, as at the LMA."""
@@ -379,6 +399,7 @@ class MobileAccessGateway:
         entry.access_interface = request.interface
         entry.reattached = entry.state is BulState.REGISTERED
         entry.halted = entry.refresh_unanswered = False  # a new exchange, retransmitted in full (6.9.4)
+        entry.ipv4_request_after = 0.0  # the administrative action RFC 5844 3.2.3.2 waits for
         superseded = _superseded_by_next(entry.pending)
         self._finish_pending(entry)
         outcome = Outcome()
@@ -416,6 +437,45 @@ class MobileAccessGateway:
         if entry is None or not _unsent(entry):
             return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for a refresh")
         outcome = self._start_update(entry, now) if entry.pending is None else self._transmit(entry, now)
+        self._reschedule(mn_id)
+        return outcome
+
+    def request_ipv4(self, mn_id: bytes, now: float) -> Outcome:
+        """Ask the LMA for an IPv4 home address for a registered session that has none (RFC 5844 3.4.3: the DHCP
+        server or relay agent "will trigger the mobile access gateway to complete the Proxy Mobile IPv6 signaling";
+        3.2.3.3: the IPv4 Home Address Request "requested subsequently"), as a re-registration; see the module
+        docstring. Ignored while a PBU is in flight, for a session that has or asks for an IPv4 home address, and
+        during the hold-down after a refused request."""
+        entry = self._entries.get(mn_id)
+        if entry is None or not _idle(entry):
+            return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for an IPv4 request")
+        if entry.ipv4_home_address is not None or entry.ipv4_requested:
+            return _ignored(f"mobile node {mn_text(mn_id)} has or asks for an IPv4 home address already")
+        if now < entry.ipv4_request_after:
+            until = ("the MN attaches again" if math.isinf(entry.ipv4_request_after)
+                     else f"{entry.ipv4_request_after - now:.0f} s from now")
+            return _ignored(f"the LMA refused an IPv4 home address for {mn_text(mn_id)}: not asked again until "
+                            f"{until}")
+        entry.ipv4_requested = entry.ipv4_added = True
+        outcome = self._start_update(entry, now)
+        self._reschedule(mn_id)
+        return outcome
+
+    def release_ipv4(self, mn_id: bytes, now: float) -> Outcome:
+        """De-register only the IPv4 home address of a registered dual-stack session (RFC 5844 3.4.3: a DHCPRELEASE
+        is "a trigger for de-registering the mobile node's IPv4 home address", which "MUST NOT release any IPv6 home
+        network prefix(es)"; the selective de-registration of 3.2.3.3); see the module docstring. Ignored while a
+        PBU is in flight, for a session without an IPv4 home address, and for an IPv4-only one."""
+        entry = self._entries.get(mn_id)
+        if entry is None or not _idle(entry):
+            return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for an IPv4 release")
+        if entry.ipv4_home_address is None:
+            return _ignored(f"mobile node {mn_text(mn_id)} has no IPv4 home address to release")
+        if not entry.home_network_prefixes:
+            return _ignored(f"mobile node {mn_text(mn_id)} has IPv4 mobility only: its detach ends the session")
+        released = (entry.ipv4_home_address, entry.ipv4_prefix_length)
+        outcome = Outcome(events=self._release_ipv4(entry))
+        outcome.extend(self._start_update(entry, now, released=released))
         self._reschedule(mn_id)
         return outcome
 
@@ -639,9 +699,11 @@ class MobileAccessGateway:
     # ---- sending ----------------------------------------------------------------------------------
 
     def _start_update(self, entry: BindingUpdateListEntry, now: float,
-                      superseded: tuple[ProxyBindingUpdate, ...] = (), at: float | None = None) -> Outcome:
-        """A new exchange (``superseded``: the last PBUs of the exchanges it replaces, see :class:`PendingUpdate`),
-        its first PBU sent at once or, when ``at`` is later, deferred to then (:meth:`handle_timer` sends it).
+                      superseded: tuple[ProxyBindingUpdate, ...] = (), at: float | None = None,
+                      released: tuple[IPv4Address, int] | None = None) -> Outcome:
+        """A new exchange (``superseded``: the last PBUs of the exchanges it replaces, see :class:`PendingUpdate`;
+        ``released``: the IPv4 home address a selective de-registration releases), its first PBU sent at once or,
+        when ``at`` is later, deferred to then (:meth:`handle_timer` sends it).
         A re-registration of an entry whose last one went unanswered is a single PBU waiting
         INITIAL_BINDACK_TIMEOUT: the exchanges then follow MAX_BINDACK_TIMEOUT apart (:meth:`_retry`), one PBU
         each, "at this slower rate" (RFC 6275 11.8, RFC 5213 6.9.4). A de-registration waits while
@@ -655,6 +717,7 @@ class MobileAccessGateway:
             backoff=Backoff(settings.initial_bindack_timeout, settings.max_bindack_timeout, retransmissions),
             due=now if at is None else at,
             superseded=superseded,
+            released_ipv4=released,
         )
         if entry.pending.due > now:
             return Outcome()
@@ -687,10 +750,12 @@ class MobileAccessGateway:
         return Outcome(sends=[SendMessage(pbu, self.settings.lma, self.settings.proxy_coa)])
 
     def _build_pbu(self, entry: BindingUpdateListEntry, now: float) -> ProxyBindingUpdate:
-        """RFC 5213 6.9.1.5 (initial), 6.9.1.3 (re-registration), 6.9.1.4 (de-registration)."""
-        deregistering = entry.state is BulState.DEREGISTERING
+        """RFC 5213 6.9.1.5 (initial), 6.9.1.3 (re-registration), 6.9.1.4 (de-registration); RFC 5844 3.2.3.3's
+        selective de-registration of the IPv4 home address (no Home Network Prefix option)."""
+        released = entry.pending.released_ipv4 if entry.pending is not None else None
+        deregistering = entry.state is BulState.DEREGISTERING or released is not None
         options: list[MobilityOption] = [MNIdentifierOption(entry.mn_id)]
-        if entry.ipv6_requested:
+        if entry.ipv6_requested and released is None:
             options += [
                 HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
                 for prefix in entry.home_network_prefixes
@@ -703,7 +768,9 @@ class MobileAccessGateway:
             options.append(MNLinkLayerIdentifierOption(entry.mn_ll_id))
         if self.settings.fixed_link_local is None:  # 6.9.1.1 item 9 (see the module docstring)
             options.append(LinkLocalAddressOption(entry.link_local_address or _UNSPECIFIED_IPV6))
-        if entry.ipv4_requested:
+        if released is not None:
+            options.append(IPv4HomeAddressRequestOption(*released))
+        elif entry.ipv4_requested:
             options.append(
                 IPv4HomeAddressRequestOption(entry.ipv4_home_address or _UNSPECIFIED_IPV4, entry.ipv4_prefix_length)
             )
@@ -806,6 +873,11 @@ class MobileAccessGateway:
             return self._transmit(entry, now)
         if entry.state is BulState.DEREGISTERING:
             return Outcome(events=self._remove(entry, "unacknowledged", announce=True))
+        if pending.released_ipv4 is not None:  # not retransmitted either (see the module docstring)
+            self._finish_pending(entry)
+            return Outcome(events=[Alarm(
+                f"no PBA acknowledged the de-registration of IPv4 home address {pending.released_ipv4[0]} (RFC 5844 "
+                "3.2.3.3): the LMA releases it at the next re-registration, which no longer asks for it", entry.mn_id)])
         return self._retry(entry, now)
 
     def _retry(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
@@ -851,6 +923,8 @@ class MobileAccessGateway:
                 return _ignored(f"status 135 for {mn_text(entry.mn_id)} echoes HI/ATT/MN-LL-ID of no PBU in flight "
                                 "(an earlier exchange's answer, replayed?)", source)
             return self._echo_mismatch(entry, source)
+        if entry.pending.released_ipv4 is not None:
+            return self._ipv4_release_answered(entry, message, source, now)
         if entry.state is BulState.DEREGISTERING:
             if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
                 # RFC 6275 11.7.1: store the LMA's last accepted number; one retry lets the LMA end its binding.
@@ -879,7 +953,22 @@ class MobileAccessGateway:
             return self._retry(entry, now)
         if status == Status.TIMESTAMP_MISMATCH:
             return self._timestamp_mismatch(entry, source)
-        return self._rejected(entry, status, source)
+        return self._rejected(entry, status, source, now)
+
+    def _ipv4_release_answered(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, source: Peer,
+                               now: float) -> Outcome:
+        """The PBA of a selective de-registration of the IPv4 home address (RFC 5844 3.2.3.3): a 135 sends it once
+        more, as a de-registration (RFC 6275 11.7.1); any other answer ends the exchange. The entry let the address
+        go when it started; after a rejection the LMA holds it until the next re-registration, without it."""
+        assert entry.pending is not None
+        if pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
+            self._skip_sequences_to(entry, pba.sequence)
+            if not entry.pending.backoff.exhausted:
+                return self._transmit(entry, now)
+        self._finish_pending(entry)
+        if pba.status >= Status.REASON_UNSPECIFIED:
+            return Outcome(events=[RegistrationRejected(entry.mn_id, pba.status, source)])
+        return Outcome()
 
     def _answers_no_transmission(self, pending: PendingUpdate, pba: ProxyBindingAcknowledgement, source: Peer,
                                  now: float) -> str | None:
@@ -966,6 +1055,8 @@ class MobileAccessGateway:
         self._apply_gre(entry, pending.sent, pba)
         unconfirmed = self._apply_encapsulation_mode(entry, pending.sent, pba)
         _apply_addresses(entry, pba)
+        if entry.ipv4_added:
+            self._ipv4_settled(entry, pba.status, now)
         # RFC 6275 11.7.3: the lifetime counts down from when the acknowledged transmission was sent, and the
         # entry's lifetime never exceeds the one requested.
         granted = min(pba.lifetime_seconds, pending.sent.lifetime_seconds)
@@ -1055,7 +1146,7 @@ class MobileAccessGateway:
         if entry.state is BulState.DEREGISTERING:
             outcome = self._deregistration_rejected(entry, pba.status, source)
         else:
-            outcome = self._rejected(entry, pba.status, source)
+            outcome = self._rejected(entry, pba.status, source, now)
         if self.settings.gre is MagGreMode.OFF:
             outcome.events.append(
                 Alarm("LMA requires the GRE Key option (status 163) but GRE is off on this MAG", entry.mn_id)
@@ -1088,9 +1179,14 @@ class MobileAccessGateway:
         """The LMA keeps its binding; the MN has left here, so the entry goes (RFC 5213 6.9.1.4)."""
         return Outcome(events=[RegistrationRejected(entry.mn_id, status, source), *self._remove(entry, "rejected")])
 
-    def _rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
-        """RFC 5213 6.9.1.2 item 11: no mobility service for this MN (a rejected refresh ends the session)."""
+    def _rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer, now: float) -> Outcome:
+        """RFC 5213 6.9.1.2 item 11: no mobility service for this MN (a rejected refresh ends the session); the
+        rejection of an IPv4 request added to a registered session ends only that request (:meth:`_ipv4_settled`)."""
         events: list[Event] = [RegistrationRejected(entry.mn_id, status, source)]
+        if entry.ipv4_added and entry.state is BulState.REGISTERED and not entry.reattached:
+            self._finish_pending(entry)
+            self._ipv4_settled(entry, status, now)
+            return Outcome(events=events)
         if entry.registered_at is not None:
             events.append(BindingRemoved(entry.session(), "rejected"))
             entry.registered_at = None
@@ -1189,12 +1285,25 @@ class MobileAccessGateway:
         return outcome
 
     @staticmethod
+    def _ipv4_settled(entry: BindingUpdateListEntry, status: int, now: float) -> None:
+        """A PBA answered the IPv4 Home Address Request added to a registered session (:meth:`request_ipv4`): without
+        an IPv4 home address from it (rejected, or accepted without an accepting IPv4 Home Address Reply) the session
+        stops asking (RFC 5844 3.2.3.2: "MUST NOT enable IPv4 mobility support") for IPV4_REQUEST_HOLDDOWN, or after
+        NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE until the MN attaches again ("until an administrative action")."""
+        entry.ipv4_added = False
+        if entry.ipv4_home_address is None:
+            entry.ipv4_requested = False
+            entry.ipv4_request_after = (math.inf if status == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
+                                        else now + IPV4_REQUEST_HOLDDOWN)
+
+    @staticmethod
     def _release_ipv4(entry: BindingUpdateListEntry) -> list[Event]:
-        """The session keeps its HNPs and stops asking for an IPv4 home address (RFC 5846 9.1, the V flag)."""
+        """The session keeps its HNPs and stops asking for an IPv4 home address (RFC 5846 9.1, the V flag; RFC 5844
+        3.4.3, a DHCPRELEASE: :meth:`release_ipv4`)."""
         previous = entry.session()
         entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
         entry.dhcp_server = False
-        entry.ipv4_requested = False
+        entry.ipv4_requested = entry.ipv4_added = False
         return [BindingUpdated(entry.session(), previous)] if entry.registered_at is not None else []
 
     def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
