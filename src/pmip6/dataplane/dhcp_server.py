@@ -26,6 +26,17 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
   (``relay_mode``).
 - Replies go to ``ciaddr`` when the client has one and it is no DHCPNAK, else to 255.255.255.255 (RFC 2131 4.1),
   from the MN's default router (the Server Identifier).
+- DHCP triggers (RFC 5844 3.4.3, with :class:`Ipv4Triggers`): an access interface is served also while its
+  session has no IPv4 home address, and the client's DHCPDISCOVER, or DHCPREQUEST in the INIT-REBOOT state (a
+  Requested IP Address, no Server Identifier nor ``ciaddr``: RFC 2131 4.3.2), asks the MAG engine for one
+  (``request``: "the mobile access gateway will complete the Proxy Mobile IPv6 signaling ... by sending a Proxy Binding
+  Update message"); it is not answered (``ipv4_home_address_requested``, or ``no_ipv4_home_address`` when the engine
+  started nothing: a PBU in flight, a refusal's hold-down): the client's next one is, once the PBA gave the address
+  (3.4.1: "ignore the DHCPDISCOVER messages until the Proxy Mobile IPv6 signaling is successfully completed"). A
+  DHCPRELEASE from the identified client of the home address (its ``ciaddr``) de-registers that address (``release``,
+  3.4.3: "a trigger for de-registering the mobile node's IPv4 home address", the session's HNPs staying), logged;
+  in relay mode it is relayed as well. An IPv4-only session is not released so (``pmip6.core.mag``): its release is
+  logged as without triggers.
 - An MN is an untrusted host: each access interface answers at most :data:`REPLY_BURST` requests at once and
   :data:`REPLY_RATE` a second after that (a token bucket; more are ``rate_limited``), so a client flooding its link
   gets neither as many replies nor as many log lines (DHCPRELEASE, DHCPDECLINE) from the MAG.
@@ -83,6 +94,16 @@ class DhcpReply:
     destination: IPv4Address
 
 
+@dataclass(frozen=True, slots=True)
+class Ipv4Triggers:
+    """What the DHCP service asks the MAG engine for an MN (RFC 5844 3.4.3, module docstring): ``request(mn_id)``
+    an IPv4 home address for its session, ``release(mn_id)`` the de-registration of its IPv4 home address; each
+    returns whether the engine started the exchange (a PBU sent or due)."""
+
+    request: Callable[[bytes], bool]
+    release: Callable[[bytes], bool]
+
+
 @dataclass(slots=True)
 class _Link:
     """An access interface's sessions, and which of them the server serves."""
@@ -98,13 +119,14 @@ class _Link:
 class DhcpServer:
     """The DHCP server of every access interface (see the module docstring). ``entry(mn_id)``: the MN's BUL
     entry; ``tunnel_mtu``: the Interface MTU option's value; ``relay``: the relay agent of the MNs whose PBA said
-    "relay" (None: they are not served)."""
+    "relay" (None: they are not served); ``triggers``: the DHCP triggers of the signaling (None: none)."""
 
     def __init__(self, entry: Callable[[bytes], BindingUpdateListEntry | None], tunnel_mtu: int,
-                 relay: RelayAgent | None = None) -> None:
+                 relay: RelayAgent | None = None, triggers: Ipv4Triggers | None = None) -> None:
         self.entry = entry
         self.tunnel_mtu = tunnel_mtu
         self.relay = relay
+        self.triggers = triggers
         self.unanswered: Counter[str] = Counter()
         """Requests left unanswered, by reason."""
         self.replies_dropped: Counter[str] = Counter()
@@ -141,7 +163,8 @@ class DhcpServer:
             return self._unanswered("rate_limited")
         home, router = entry.ipv4_home_address, entry.ipv4_default_router
         if home is None:
-            return self._unanswered("no_ipv4_home_address")
+            requested = self.triggers is not None and _asks_for_address(request) and self.triggers.request(entry.mn_id)
+            return self._unanswered("ipv4_home_address_requested" if requested else "no_ipv4_home_address")
         if not entry.dhcp_server and self.relay is None:
             return self._unanswered("relay_mode")
         if router is None:
@@ -149,12 +172,13 @@ class DhcpServer:
         if not entry.dhcp_server:
             assert self.relay is not None
             relayed = relay_request(self.relay, interface, request, entry)
+            self._released(interface, request, entry)  # relayed all the same: the server frees its lease
             return self._unanswered(relayed) if isinstance(relayed, str) else relayed
         lease = Lease(home, entry.ipv4_prefix_length, router, router, self.tunnel_mtu,
                       lease_seconds(entry.expires_at, entry.granted_lifetime, now))
         reply = answer(request, lease)
         if isinstance(reply, str):
-            if reply in ("release", "decline"):
+            if reply in ("release", "decline") and not self._released(interface, request, entry):
                 log_release(_log, request, mn_text(entry.mn_id), f"on {interface}", {"interface": interface})
             return self._unanswered(reply)
         return _deliver(interface, reply, router, request.ciaddr)
@@ -183,6 +207,18 @@ class DhcpServer:
         if isinstance(message, str):
             return self._dropped(message)
         return _deliver(interface, message, entry.ipv4_default_router, message.ciaddr)
+
+    def _released(self, interface: str, release: DhcpMessage, entry: BindingUpdateListEntry) -> bool:
+        """Whether the MN's ``release``, a DHCPRELEASE of its home address, de-registered that address (module
+        docstring), logged."""
+        if (release.message_type is not MessageType.RELEASE or release.ciaddr != entry.ipv4_home_address
+                or self.triggers is None or not self.triggers.release(entry.mn_id)):
+            return False
+        mn = mn_text(entry.mn_id)
+        _log.info("dhcp: DHCPRELEASE from %s on %s (%s): its IPv4 home address is de-registered, its home network "
+                  "prefixes stay (RFC 5844 3.4.3)", mn, interface, release.ciaddr, extra={"fields": {
+                      "event": "dhcp_release_deregistered", "mn_id": mn, "interface": interface}})
+        return True
 
     def _client(self, interface: str, request: DhcpMessage) -> BindingUpdateListEntry | None:
         """The BUL entry of the MN that sent ``request``: the interface's one session's, or on a shared link the one
@@ -214,8 +250,7 @@ class DhcpServer:
             return
         link = self._links.setdefault(interface, _Link())
         link.sessions[session.mn_id] = session
-        entry = self.entry(session.mn_id)
-        if entry is not None and entry.ipv4_home_address is not None and (entry.dhcp_server or self.relay is not None):
+        if self._serves(self.entry(session.mn_id)):
             link.served.add(session.mn_id)
         else:
             link.served.discard(session.mn_id)
@@ -230,6 +265,15 @@ class DhcpServer:
                          interface, extra={"fields": {"event": "dhcp_shared_link", "interface": interface,
                                                       "mn_id": mn_ids}})
 
+    def _serves(self, entry: BindingUpdateListEntry | None) -> bool:
+        """Whether the MN of ``entry`` needs the server: its IPv4 home address served or relayed, or none yet and the
+        DHCP triggers may ask for one (module docstring)."""
+        if entry is None:
+            return False
+        if entry.ipv4_home_address is None:
+            return self.triggers is not None
+        return entry.dhcp_server or self.relay is not None
+
     def _remove(self, session: TunnelSession) -> None:
         link = self._links.get(session.access_interface or "")
         if link is None or link.sessions.get(session.mn_id) != session:
@@ -238,6 +282,16 @@ class DhcpServer:
         link.served.discard(session.mn_id)
         if not link.sessions:
             del self._links[session.access_interface or ""]
+
+
+def _asks_for_address(request: DhcpMessage) -> bool:
+    """A DHCPDISCOVER, or a DHCPREQUEST of the INIT-REBOOT state (RFC 2131 4.3.2: a Requested IP Address option, no
+    Server Identifier, no ``ciaddr``): a client looking for an address on a link it (re)joined."""
+    kind = request.message_type
+    if kind is MessageType.DISCOVER:
+        return True
+    return (kind is MessageType.REQUEST and request.address(OptionCode.REQUESTED_ADDRESS) is not None
+            and request.address(OptionCode.SERVER_IDENTIFIER) is None and request.ciaddr == _ANY)
 
 
 def _deliver(interface: str, message: DhcpMessage, router: IPv4Address, client: IPv4Address) -> DhcpReply:

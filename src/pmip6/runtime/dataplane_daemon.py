@@ -23,7 +23,7 @@ from pmip6.core.events import TunnelSession
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.mag import AttachRequest
 from pmip6.dataplane.dhcp_relay import RelayAgent
-from pmip6.dataplane.dhcp_server import DhcpServer
+from pmip6.dataplane.dhcp_server import DhcpServer, Ipv4Triggers
 from pmip6.dataplane.home_link import RouterAdvertiser
 from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
@@ -60,13 +60,14 @@ def router_advertisements(settings: MagDataplaneSettings, expiry: Callable[[byte
 
 
 def dhcp_server(settings: MagDataplaneSettings, entry: Callable[[bytes], BindingUpdateListEntry | None],
-                relay: RelayAgent | None = None) -> DhcpService | None:
+                relay: RelayAgent | None = None, triggers: Ipv4Triggers | None = None) -> DhcpService | None:
     """The MAG's DHCP server (RFC 5844 3.4.1) as mag.toml's ``[dataplane]`` describes it (None: ``dhcp_server =
-    false``), with the relay agent ``relay`` (3.4.2, :func:`relay_agent`); ``entry(mn_id)``: the MN's BUL entry,
-    whose IPv4 home address, prefix length, default router and DHCP support mode it hands out."""
+    false``), with the relay agent ``relay`` (3.4.2, :func:`relay_agent`) and, with ``dhcp_triggers``, the DHCP
+    triggers of the signaling ``triggers`` (3.4.3); ``entry(mn_id)``: the MN's BUL entry, whose IPv4 home address,
+    prefix length, default router and DHCP support mode it hands out."""
     if not settings.dhcp_server:
         return None
-    return DhcpService(DhcpServer(entry, settings.tunnel_mtu, relay))
+    return DhcpService(DhcpServer(entry, settings.tunnel_mtu, relay, triggers if settings.dhcp_triggers else None))
 
 
 def relay_agent(config: MagConfig, settings: MagDataplaneSettings, logger: logging.Logger) -> RelayAgent | None:

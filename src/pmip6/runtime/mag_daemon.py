@@ -39,6 +39,7 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.dataplane.dhcp_server import Ipv4Triggers
 from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
 from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
@@ -192,6 +193,19 @@ class MagDaemon(Daemon):
         """When the MN's binding ends (its BUL entry's ``expires_at``, Unix time); None: no entry, or not registered."""
         entry = self.mag.entry(mn_id)
         return None if entry is None else entry.expires_at
+
+    def ipv4_triggers(self) -> Ipv4Triggers:
+        """The DHCP triggers of the signaling (RFC 5844 3.4.3): the engine's ``request_ipv4`` and ``release_ipv4``,
+        applied now."""
+        return Ipv4Triggers(partial(self._trigger, self.mag.request_ipv4),
+                            partial(self._trigger, self.mag.release_ipv4))
+
+    def _trigger(self, change: Callable[[bytes, float], Outcome], mn_id: bytes) -> bool:
+        """Apply what ``change`` makes of the MN's session now; whether the engine started the exchange (its PBU sent
+        or deferred by the rate limit) rather than ignoring the trigger."""
+        outcome = change(mn_id, time.time())
+        self.apply(outcome)
+        return not any(isinstance(event, MessageIgnored) for event in outcome.events)
 
     def add_attach_check(self, check: AttachCheck) -> None:
         """Add ``check(request)``'s warning, if any, to the answer of an attach that registered the MN (e.g. the
@@ -580,6 +594,7 @@ def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
         attach_dataplane(daemon, pump)
         return daemon
     attach_dataplane(daemon, pump, router_advertisements(pump.settings, daemon.expiry),
-                     dhcp_server(pump.settings, daemon.mag.entry, relay_agent(config, pump.settings, daemon.logger)))
+                     dhcp_server(pump.settings, daemon.mag.entry, relay_agent(config, pump.settings, daemon.logger),
+                                 daemon.ipv4_triggers()))
     daemon.add_attach_check(partial(attach_warning, pump))
     return daemon
