@@ -1,0 +1,140 @@
+"""RFC 5844 3.4.3 on real processes: DHCP messages as triggers of the signaling at the MAG. An MN attached for IPv6
+only (``pmip6 mag attach --ipv6``) runs BusyBox's udhcpc (a stock client): its DHCPDISCOVER makes the MAG ask the
+LMA for an IPv4 home address (a re-registration with the IPv4 Home Address Request), and a retransmission of it is
+offered that address, with which the MN pings its operator's server through the tunnel; udhcpc's DHCPRELEASE on exit
+(``-R``) de-registers only that address (RFC 5844 3.2.3.3 / 3.1.2.5): the LMA's binding keeps its home network
+prefix. Once with the MAG as the DHCP server (``dhcp_support_mode = "server"``), once as a relay agent to the LMA's
+DHCP server (3.4.2), which gets the DHCPRELEASE relayed too.
+
+The network is test_dhcp_netns.py's, in namespaces ``dtrig<pid>-<n>-*``, with an IPv6 prefix pool besides the
+IPv4 one. Bounded traffic (udhcpc's few messages, one ping of 3); namespaces and processes are removed whatever
+happens. Skipped without udhcpc (``make test-tools`` installs it as root).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from access_link_lab import LINKS, MAG_TOML, AccessLinkLab, access_link_lab, lma_toml
+from dataplane_lab import requires_netns
+
+pytestmark = [requires_netns, pytest.mark.netns,
+              pytest.mark.skipif(shutil.which("udhcpc") is None,
+                                 reason="udhcpc (BusyBox's DHCP client) is not installed: `make test-tools` installs "
+                                        "it as root")]
+
+STALE = "dtrig"
+MN_ID = "mn1@opA.example"
+POOLS = 'ipv4_pool = "10.1.0.0/24"\nipv6_prefix_pool = "2001:db8:100::/48"'
+SERVER_LMA_TOML = lma_toml(POOLS, 'dhcp_support_mode = "server"\n')
+RELAY_LMA_TOML = lma_toml(POOLS, 'dhcp_server = "192.0.2.2:67"\n')
+NETWORK = LINKS + """
+ip -n {p}lma addr add 10.0.0.254/16 dev upa
+ip -n {p}opa addr add 10.0.255.1/16 dev eth0
+ip -n {p}opa route add 10.1.0.0/24 via 10.0.0.254
+"""
+UDHCPC_SCRIPT = """#!/bin/sh
+# udhcpc's events, as its default script would apply them, without touching /etc/resolv.conf; each one noted.
+case "$1" in
+  deconfig) ip link set "$interface" up; ip -4 addr flush dev "$interface" ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/$subnet" dev "$interface"
+    ip route replace default via "$router" dev "$interface" ;;
+esac
+echo "$1 ip=$ip router=$router" >> "$0.events"
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Lab(AccessLinkLab):
+    def udhcpc(self) -> list[str]:
+        """Run udhcpc on the MN's eth0 until it has a lease (``-q``), five DHCPDISCOVERs a second apart at most;
+        the script events it ran."""
+        self.sh(f"ip netns exec {{p}}mn udhcpc -f -q -n -i eth0 -t 5 -T 1 -s {self._script()}")
+        return self._events()
+
+    def udhcpc_released(self) -> list[str]:
+        """Run udhcpc with ``-R`` until it has a lease, then stop it: it releases the lease as it exits (BusyBox's
+        ``-q`` quits before its BOUND state, without the release); the script events it ran."""
+        client = subprocess.Popen(["ip", "netns", "exec", f"{self.prefix}mn", "udhcpc", "-f", "-R", "-n", "-i",
+                                   "eth0", "-t", "5", "-T", "1", "-s", str(self._script())],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while not any(event.startswith("bound") for event in self._events()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            client.terminate()  # SIGTERM: udhcpc releases its lease (-R) and exits
+            client.wait(timeout=10)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        return self._events()
+
+    def _script(self) -> Path:
+        script = self.directory / "udhcpc.sh"
+        script.write_text(UDHCPC_SCRIPT)
+        script.chmod(0o755)
+        (self.directory / "udhcpc.sh.events").unlink(missing_ok=True)
+        return script
+
+    def _events(self) -> list[str]:
+        events = self.directory / "udhcpc.sh.events"
+        return events.read_text().splitlines() if events.exists() else []
+
+    def binding(self, daemon: str) -> dict[str, Any]:
+        (row,) = json.loads(self.pmip6("show", "bindings", "--control", f"{daemon}.sock", "--json"))
+        return row
+
+    def released_at_lma(self) -> dict[str, Any]:
+        """The LMA's binding once its IPv4 home address went (the selective de-registration is on its way)."""
+        deadline = time.monotonic() + 5
+        while (row := self.binding("lma"))["ipv4_home"] is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return row
+
+
+@pytest.fixture(params=["server", "relay"])
+def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lab]:
+    lma = SERVER_LMA_TOML if request.param == "server" else RELAY_LMA_TOML
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, lma, MAG_TOML) as made:
+        yield made
+
+
+def test_RFC5844_3_4_3_a_dhcp_client_of_an_ipv6_only_session_gets_an_ipv4_home_address_and_releases_it(
+        lab: Lab) -> None:
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+              "--ipv6")
+    before = lab.binding("lma")
+    assert before["ipv4_home"] is None and len(before["hnp"]) == 1
+    assert lab.dataplane("dhcp")["interfaces"] == ["acc1"], "listening for the DHCP trigger"
+
+    events = lab.udhcpc()
+
+    mag = lab.binding("mag")
+    home = mag["ipv4_home"].split("/")[0]
+    assert mag["hnp"] == before["hnp"] and lab.binding("lma")["ipv4_home"] == mag["ipv4_home"]
+    assert f"bound ip={home} router=10.1.0.1" in events, events
+    assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
+    assert lab.dataplane("dhcp")["unanswered"]["ipv4_home_address_requested"] == 1
+
+    events = lab.udhcpc_released()  # a new lease of the same address, released on exit (RFC 2131 4.4.6)
+
+    assert f"bound ip={home} router=10.1.0.1" in events and events[-1].startswith("deconfig"), events
+    after = lab.released_at_lma()
+    assert after["ipv4_home"] is None and after["hnp"] == before["hnp"], "3.4.3: MUST NOT release the HNPs"
+    assert after["mn_id"] == MN_ID and lab.binding("mag")["ipv4_home"] is None
+    counters = lab.dataplane("dhcp")
+    if mag["ipv4_dhcp_support_mode"] == "relay":
+        assert counters["relay"]["relayed"] == 5, counters  # DISCOVER and REQUEST twice, and the DHCPRELEASE
+    else:
+        assert counters["unanswered"]["release"] == 1 and counters["relay"]["relayed"] == 0, counters
