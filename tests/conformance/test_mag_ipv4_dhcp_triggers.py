@@ -38,8 +38,9 @@ class _Domain:
     def __init__(self, **lma_settings: object) -> None:
         v6_only = Tenant("opV", None, IPv6Network("2001:db8:c::/48"))
         base = settings(**lma_settings)
-        self.lma = LocalMobilityAnchor(replace(base, tenants=(*base.tenants, v6_only), mobile_nodes=(
-            *base.mobile_nodes, replace(base.mobile_nodes[0], mn_id=V6_ONLY_MN, tenant="opV"))), keys=GreKeyAllocator(3))
+        profile = replace(base.mobile_nodes[0], mn_id=V6_ONLY_MN, tenant="opV")
+        self.lma = LocalMobilityAnchor(replace(base, tenants=(*base.tenants, v6_only),
+                                               mobile_nodes=(*base.mobile_nodes, profile)), keys=GreKeyAllocator(3))
         self.mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA), GreKeyAllocator(7))
         self.pbus: list[ProxyBindingUpdate] = []
         self.pbas: list[ProxyBindingAcknowledgement] = []
@@ -243,5 +244,5 @@ def test_RFC6275_11_7_1_a_release_answered_with_135_goes_once_more_and_a_rejecti
 
 def _without_ipv4(pba: ProxyBindingAcknowledgement) -> ProxyBindingAcknowledgement:
     """The stub LMA's ``pba`` without its IPv4 Home Address Reply and Default Router options."""
-    return replace(pba, options=tuple(option for option in pba.options
-                                      if not isinstance(option, IPv4HomeAddressReplyOption | IPv4DefaultRouterAddressOption)))
+    ipv4 = IPv4HomeAddressReplyOption | IPv4DefaultRouterAddressOption
+    return replace(pba, options=tuple(option for option in pba.options if not isinstance(option, ipv4)))

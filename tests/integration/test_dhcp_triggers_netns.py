@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from access_link_lab import LINKS, MAG_TOML, AccessLinkLab, access_link_lab, lma_toml
 from dataplane_lab import requires_netns
+from test_dhcp_netns import UDHCPC_SCRIPT
 
 pytestmark = [requires_netns, pytest.mark.netns,
               pytest.mark.skipif(shutil.which("udhcpc") is None,
@@ -41,36 +42,25 @@ ip -n {p}lma addr add 10.0.0.254/16 dev upa
 ip -n {p}opa addr add 10.0.255.1/16 dev eth0
 ip -n {p}opa route add 10.1.0.0/24 via 10.0.0.254
 """
-UDHCPC_SCRIPT = """#!/bin/sh
-# udhcpc's events, as its default script would apply them, without touching /etc/resolv.conf; each one noted.
-case "$1" in
-  deconfig) ip link set "$interface" up; ip -4 addr flush dev "$interface" ;;
-  bound|renew)
-    ip -4 addr flush dev "$interface"
-    ip addr add "$ip/$subnet" dev "$interface"
-    ip route replace default via "$router" dev "$interface" ;;
-esac
-echo "$1 ip=$ip router=$router" >> "$0.events"
-"""
 
 
 @dataclass(frozen=True, slots=True)
 class Lab(AccessLinkLab):
     def udhcpc(self) -> list[str]:
         """Run udhcpc on the MN's eth0 until it has a lease (``-q``), five DHCPDISCOVERs a second apart at most;
-        the script events it ran."""
+        the leases its script noted."""
         self.sh(f"ip netns exec {{p}}mn udhcpc -f -q -n -i eth0 -t 5 -T 1 -s {self._script()}")
-        return self._events()
+        return self._leases()
 
     def udhcpc_released(self) -> list[str]:
         """Run udhcpc with ``-R`` until it has a lease, then stop it: it releases the lease as it exits (BusyBox's
-        ``-q`` quits before its BOUND state, without the release); the script events it ran."""
+        ``-q`` quits before its BOUND state, without the release); the leases its script noted."""
         client = subprocess.Popen(["ip", "netns", "exec", f"{self.prefix}mn", "udhcpc", "-f", "-R", "-n", "-i",
                                    "eth0", "-t", "5", "-T", "1", "-s", str(self._script())],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 10
-            while not any(event.startswith("bound") for event in self._events()) and time.monotonic() < deadline:
+            while not self._leases() and time.monotonic() < deadline:
                 time.sleep(0.05)
             client.terminate()  # SIGTERM: udhcpc releases its lease (-R) and exits
             client.wait(timeout=10)
@@ -78,18 +68,18 @@ class Lab(AccessLinkLab):
             if client.poll() is None:
                 client.kill()
                 client.wait()
-        return self._events()
+        return self._leases()
 
     def _script(self) -> Path:
         script = self.directory / "udhcpc.sh"
         script.write_text(UDHCPC_SCRIPT)
         script.chmod(0o755)
-        (self.directory / "udhcpc.sh.events").unlink(missing_ok=True)
+        (self.directory / "udhcpc.sh.leases").unlink(missing_ok=True)
         return script
 
-    def _events(self) -> list[str]:
-        events = self.directory / "udhcpc.sh.events"
-        return events.read_text().splitlines() if events.exists() else []
+    def _leases(self) -> list[str]:
+        leases = self.directory / "udhcpc.sh.leases"
+        return leases.read_text().splitlines() if leases.exists() else []
 
     def binding(self, daemon: str) -> dict[str, Any]:
         (row,) = json.loads(self.pmip6("show", "bindings", "--control", f"{daemon}.sock", "--json"))
@@ -118,18 +108,18 @@ def test_RFC5844_3_4_3_a_dhcp_client_of_an_ipv6_only_session_gets_an_ipv4_home_a
     assert before["ipv4_home"] is None and len(before["hnp"]) == 1
     assert lab.dataplane("dhcp")["interfaces"] == ["acc1"], "listening for the DHCP trigger"
 
-    events = lab.udhcpc()
+    leases = lab.udhcpc()
 
     mag = lab.binding("mag")
     home = mag["ipv4_home"].split("/")[0]
     assert mag["hnp"] == before["hnp"] and lab.binding("lma")["ipv4_home"] == mag["ipv4_home"]
-    assert f"bound ip={home} router=10.1.0.1" in events, events
+    assert leases[0].startswith(f"bound ip={home} subnet=255.255.255.0 router=10.1.0.1"), leases
     assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
     assert lab.dataplane("dhcp")["unanswered"]["ipv4_home_address_requested"] == 1
 
-    events = lab.udhcpc_released()  # a new lease of the same address, released on exit (RFC 2131 4.4.6)
+    leases = lab.udhcpc_released()  # a new lease of the same address, released on exit (RFC 2131 4.4.6)
 
-    assert f"bound ip={home} router=10.1.0.1" in events and events[-1].startswith("deconfig"), events
+    assert leases[0].startswith(f"bound ip={home} "), leases
     after = lab.released_at_lma()
     assert after["ipv4_home"] is None and after["hnp"] == before["hnp"], "3.4.3: MUST NOT release the HNPs"
     assert after["mn_id"] == MN_ID and lab.binding("mag")["ipv4_home"] is None

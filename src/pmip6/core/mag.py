@@ -877,7 +877,8 @@ class MobileAccessGateway:
             self._finish_pending(entry)
             return Outcome(events=[Alarm(
                 f"no PBA acknowledged the de-registration of IPv4 home address {pending.released_ipv4[0]} (RFC 5844 "
-                "3.2.3.3): the LMA releases it at the next re-registration, which no longer asks for it", entry.mn_id)])
+                "3.2.3.3): the LMA releases it at the next re-registration, which no longer asks for it",
+                entry.mn_id)])
         return self._retry(entry, now)
 
     def _retry(self, entry: BindingUpdateListEntry, now: float) -> Outcome:

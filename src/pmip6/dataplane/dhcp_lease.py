@@ -11,9 +11,10 @@
   another address, DHCPNAK; another server's, no answer. INIT-REBOOT (a Requested IP Address, no Server
   Identifier) and RENEWING / REBINDING (``ciaddr``): the home address, DHCPACK; another, DHCPNAK (3.4.1, Figure 8).
 - DHCPINFORM: a DHCPACK without ``yiaddr`` nor lease times (4.3.5).
-- DHCPRELEASE and DHCPDECLINE: no answer; the caller logs them (:func:`log_release`) and leaves the binding alone:
-  the MN's session is its MAG's, started by its attach and ended by its detach (3.4.2 lets a relay's MAG
-  de-register on a DHCPRELEASE, a "can"; pmip6 does not).
+- DHCPRELEASE and DHCPDECLINE: no answer; the server leaves the binding alone: the MN's session is its MAG's,
+  started by its attach and ended by its detach, and the MAG de-registers a released IPv4 home address (3.4.3, its
+  DHCP triggers: :mod:`pmip6.dataplane.dhcp_server`). The caller logs those it does not act on
+  (:func:`log_release`).
 - Every reply copies ``xid``, ``flags``, ``chaddr`` and ``giaddr`` (RFC 2131 Table 3) and echoes the request's
   Relay Agent Information option, last (RFC 3046 2.2: servers "SHALL echo the entire contents [...] in all replies"
   and "SHOULD copy [it] as the last DHCP option").
@@ -106,11 +107,12 @@ def reply(request: DhcpMessage, kind: MessageType, lease: Lease, with_lease: boo
 
 def log_release(logger: logging.Logger, request: DhcpMessage, mn: str, where: str, fields: dict[str, Any]) -> None:
     """Log a DHCPRELEASE or DHCPDECLINE of the MN ``mn`` received ``where`` (e.g. "on acc1"), with the address it
-    gives up and the log's ``fields``: the binding stays (module docstring)."""
+    gives up and the log's ``fields``: the server leaves the binding as it is (module docstring)."""
     kind = request.message_type
     assert kind is not None
     address = request.ciaddr if kind is MessageType.RELEASE else request.address(OptionCode.REQUESTED_ADDRESS)
-    logger.info("dhcp: %s from %s %s (%s): the binding stays, the MN detaches to end it", kind.name, mn, where,
+    logger.info("dhcp: %s from %s %s (%s): this server leaves the binding as it is (the MAG's DHCP triggers or the "
+                "MN's detach change it)", kind.name, mn, where,
                 address, extra={"fields": {"event": f"dhcp_{kind.name.lower()}", "mn_id": mn, **fields}})
 
 

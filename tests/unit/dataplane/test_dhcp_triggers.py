@@ -143,7 +143,7 @@ def test_RFC5844_3_4_3_a_release_of_the_home_address_de_registers_it_and_is_logg
 
     assert _ask(server, "release", ciaddr=str(IPv4Address("10.0.0.77"))) is None
     assert engine.released == [], "another address than the MN's home address"
-    assert "the binding stays" in caplog.text
+    assert "leaves the binding as it is" in caplog.text
     assert _ask(server, "release", ciaddr=str(HOME)) is None
 
     assert engine.released == [MN1]
@@ -159,7 +159,7 @@ def test_RFC5844_3_4_3_a_release_the_engine_does_not_act_on_is_logged_as_leaving
     _register(engine, server, home=HOME)
     caplog.set_level(logging.INFO, logger="pmip6.dataplane.dhcp_server")
     assert _ask(server, "release", ciaddr=str(HOME)) is None
-    assert engine.released == [MN1] and "the binding stays" in caplog.text
+    assert engine.released == [MN1] and "leaves the binding as it is" in caplog.text
 
 
 def test_RFC5844_3_4_3_in_relay_mode_a_release_de_registers_the_address_and_is_still_relayed() -> None:
