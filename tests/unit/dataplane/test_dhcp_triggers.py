@@ -172,3 +172,4 @@ def test_RFC5844_3_4_3_in_relay_mode_a_release_de_registers_the_address_and_is_s
     assert isinstance(relayed, RelayedRequest) and relayed.message.message_type is MessageType.RELEASE
     assert relayed.message.giaddr == RELAY.address and relayed.message.ciaddr == HOME
     assert engine.released == [MN1]
+
