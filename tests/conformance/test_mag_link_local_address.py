@@ -41,7 +41,13 @@ def test_RFC5213_6_9_1_1_item_9_with_a_fixed_link_local_address_no_pbu_carries_t
     """"otherwise, the Link-local Address option MUST NOT be present in the request"; a PBA's option, if an LMA
     sent one anyway, changes nothing: the access links use the fixed address."""
     mag = make_mag(fixed_link_local=FIXED)
-    assert [_link_local(pbu) for pbu in _exchanges(mag, FROM_LMA)] == [None, None, None]
+    initial = only_pbu(mag.attach(request(), T0))
+    outcome = mag.receive(pba_for(initial, extra=(LinkLocalAddressOption(FROM_LMA),)), mag.settings.lma, T0 + 0.01)
+    established, = [event for event in outcome.events if isinstance(event, BindingEstablished)]
+    assert (entry_of(mag).link_local_address, established.session.link_local_address) == (None, None), \
+        "mutation campaign mut27: the data plane held the unasked address on the access interface"
+    assert _link_local(initial) is None
+    assert [_link_local(pbu) for pbu in _exchanges(make_mag(fixed_link_local=FIXED), FROM_LMA)] == [None, None, None]
 
 
 def test_RFC5213_6_9_1_1_item_9_without_one_every_pbu_asks_then_names_the_address_the_lma_gave() -> None:
