@@ -11,9 +11,14 @@ Pure; :class:`pmip6.dataplane.dhcp_server.DhcpServer` finds the MN and calls the
   :meth:`RelayAgentInformation.for_mobile_node`: the access interface (circuit ID), the IPv4 home address (remote
   ID, 3.4.2's "hint"), the home network (RFC 3527 link selection), the MN-Identifier (RFC 3993 subscriber ID, 3.4.3)
   and the default router (RFC 5107 server identifier override, so that renewals come to the MAG the MN is on).
-  Dropped: a request that carries option 82 already (RFC 3046 2.1: the access link is an untrusted circuit), a
-  DHCPREQUEST for another address than the home address (3.4.2: "the mobile access gateway SHOULD drop the DHCP
-  message and an administrative error message can be logged"), an MN whose sub-options do not fit option 82's 255
+  A DHCPREQUEST for another address than the home address is not relayed (3.4.2: "the mobile access gateway SHOULD
+  drop the DHCP message and an administrative error message can be logged", a warning here), and the MAG answers it
+  with a DHCPNAK from the default router, the Server Identifier its client knows (the RFC 5107 override), unless it
+  names another server or no address: a client whose lease outlived its binding (a detach, and an attach after the
+  LMA deleted the binding, gave it another address; walkthrough 19) starts over at once (RFC 2131 4.3.2, as the
+  MAG's co-located server NAKs it, 3.4.1 Figure 8) instead of keeping a dead address until its lease runs out, as
+  it did when the request was only dropped. Dropped: a request that carries option 82 already (RFC 3046 2.1: the
+  access link is an untrusted circuit), an MN whose sub-options do not fit option 82's 255
   octets (an MN-Identifier of more than about 220 of its 254), and a request that option 82 would make longer than
   :data:`MAX_RELAYED_LENGTH` (RFC 3046 2.1: the agent "SHALL NOT increase a forwarded DHCP packet size to exceed
   the MTU"; its "forwarded WITHOUT adding the Agent Information option" would reach a server that cannot tell the
@@ -33,6 +38,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import mn_text
+from pmip6.dataplane.dhcp_lease import nak
 from pmip6.wire.dhcp import SERVER_PORT, DhcpMessage, MessageType, OptionCode
 from pmip6.wire.relay_agent import RelayAgentInformation
 
@@ -69,10 +75,11 @@ class RelayedRequest:
 
 
 def relay_request(agent: RelayAgent, interface: str, request: DhcpMessage,
-                  entry: BindingUpdateListEntry) -> RelayedRequest | str:
+                  entry: BindingUpdateListEntry) -> RelayedRequest | DhcpMessage | str:
     """``request`` of the MN of ``entry`` (with an IPv4 home address and default router) on ``interface``, as it goes
-    to the server; else why it is dropped: "too_many_hops", "relay_agent_information", "not_home_address",
-    "relay_agent_information_too_long", "too_long" (module docstring)."""
+    to the server; or the DHCPNAK the MAG answers a DHCPREQUEST for another address with; else why it is dropped:
+    "too_many_hops", "relay_agent_information", "not_home_address", "relay_agent_information_too_long", "too_long"
+    (module docstring)."""
     home, router = entry.ipv4_home_address, entry.ipv4_default_router
     assert home is not None and router is not None
     if request.hops > MAX_HOPS:
@@ -82,11 +89,12 @@ def relay_request(agent: RelayAgent, interface: str, request: DhcpMessage,
     if request.message_type is MessageType.REQUEST:
         requested = request.address(OptionCode.REQUESTED_ADDRESS) or request.ciaddr
         if requested != home:
-            _log.warning("dhcp relay: %s on %s asked for %s, not its home address %s: dropped (RFC 5844 3.4.2)",
-                         mn_text(entry.mn_id), interface, requested, home, extra={"fields": {
-                             "event": "dhcp_relay_not_home_address", "interface": interface,
-                             "mn_id": mn_text(entry.mn_id)}})
-            return "not_home_address"
+            naks = requested != _ANY and request.address(OptionCode.SERVER_IDENTIFIER) in (None, router)
+            _log.warning("dhcp relay: %s on %s asked for %s, not its home address %s: not relayed (RFC 5844 3.4.2)%s",
+                         mn_text(entry.mn_id), interface, requested, home, "; answered with a DHCPNAK" if naks else "",
+                         extra={"fields": {"event": "dhcp_relay_not_home_address", "interface": interface,
+                                           "mn_id": mn_text(entry.mn_id)}})
+            return nak(request, router) if naks else "not_home_address"
     information = RelayAgentInformation.for_mobile_node(
         interface, home, IPv4Network((home, entry.ipv4_prefix_length), strict=False), entry.mn_id, router)
     try:

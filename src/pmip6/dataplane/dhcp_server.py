@@ -173,6 +173,8 @@ class DhcpServer:
             assert self.relay is not None
             relayed = relay_request(self.relay, interface, request, entry)
             self._released(interface, request, entry)  # relayed all the same: the server frees its lease
+            if isinstance(relayed, DhcpMessage):  # a DHCPNAK of a request for another address
+                return _deliver(interface, relayed, router, request.ciaddr)
             return self._unanswered(relayed) if isinstance(relayed, str) else relayed
         lease = Lease(home, entry.ipv4_prefix_length, router, router, self.tunnel_mtu,
                       lease_seconds(entry.expires_at, entry.granted_lifetime, now))

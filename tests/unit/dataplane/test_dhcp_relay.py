@@ -145,14 +145,33 @@ def test_RFC5844_3_4_2_a_request_for_the_home_address_is_relayed(options: list[t
     ([("requested_addr", str(HOME2))], {}),
     ([], {"ciaddr": str(HOME2)}),
 ])
-def test_RFC5844_3_4_2_a_request_for_another_address_is_dropped_and_logged(
+def test_RFC5844_3_4_2_a_request_for_another_address_is_not_relayed_logged_and_nakked(
         options: list[tuple[str, object]], fields: dict[str, object], caplog: pytest.LogCaptureFixture) -> None:
+    """3.4.2's SHOULD drop: not relayed, logged; and the MAG NAKs it from the default router (the Server Identifier
+    the client knows), so a client whose lease outlived its binding starts over at once (walkthrough 19: it kept a
+    dead address until its lease ran out)."""
     mag = Mag()
     mag.register(_entry())
     with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.dhcp_relay"):
-        assert mag.ask(REQUEST, *options, **fields) is None
+        reply = mag.ask(REQUEST, *options, **fields)
+    assert isinstance(reply, DhcpReply) and reply.message.message_type is MessageType.NAK
+    assert (reply.source, reply.destination, reply.message.address(OptionCode.SERVER_IDENTIFIER)) == (
+        ROUTER, BROADCAST, ROUTER)
+    assert reply.message.option(OptionCode.RELAY_AGENT_INFORMATION) is None and mag.server.unanswered == {}
+    assert (f"mn1@opA.example on acc1 asked for {HOME2}, not its home address {HOME1}: not relayed (RFC 5844 3.4.2); "
+            "answered with a DHCPNAK") in caplog.text
+
+
+@pytest.mark.parametrize(("options", "fields"), [
+    ([("requested_addr", str(HOME2)), ("server_id", "192.0.2.77")], {}),  # another server's (RFC 2131 4.3.2)
+    ([], {}),  # no address at all
+])
+def test_a_request_for_another_server_or_no_address_is_only_dropped(options: list[tuple[str, object]],
+                                                                      fields: dict[str, object]) -> None:
+    mag = Mag()
+    mag.register(_entry())
+    assert mag.ask(REQUEST, *options, **fields) is None
     assert mag.server.unanswered == {"not_home_address": 1}
-    assert f"mn1@opA.example on acc1 asked for {HOME2}, not its home address {HOME1}" in caplog.text
 
 
 def test_RFC5844_3_4_3_nothing_is_relayed_before_the_session_has_an_ipv4_home_address() -> None:
