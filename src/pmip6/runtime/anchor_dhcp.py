@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.lma_settings import DhcpSupportMode
 from pmip6.core.events import Address
 from pmip6.dataplane.dhcp_anchor import AnchorDhcpServer, AnchorReply
 from pmip6.dataplane.pump import LmaPump
@@ -99,6 +100,10 @@ def attach_anchor_dhcp(daemon: Daemon, config: LmaConfig, pump: LmaPump | None,
     if config.dhcp_server is None:
         return None
     address, port = config.dhcp_server
+    if config.settings.dhcp_support_mode is DhcpSupportMode.SERVER:
+        _log.warning("dhcp_server %s:%d gets nothing while dhcp_support_mode is \"server\": every PBA has the MAG be "
+                     "the DHCP server of its MNs (RFC 5844 3.3.4), and only a MAG told \"relay\" (or nothing) "
+                     "relays to it", address, port)
     mtu = DEFAULT_TUNNEL_MTU if pump is None else pump.settings.tunnel_mtu
     service = AnchorDhcpService(AnchorDhcpServer(bindings_of, authorized, address, mtu), port)
     daemon.add_component(service.start, service.stop)

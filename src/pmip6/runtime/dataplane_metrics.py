@@ -110,8 +110,9 @@ class DhcpCollector:
         requests = CounterMetricFamily(f"{NAMESPACE}_dhcp_requests", f"DHCP messages received {self._where}",
                                        labels=["outcome"])
         answered = counters.offers + counters.acks + counters.naks - counters.relay_replies
-        for outcome, count in (("answered", answered), ("relayed", counters.relayed), ("invalid", counters.invalid),
-                               ("send_error", counters.send_errors),
+        at_mag = isinstance(self._service, DhcpService)  # an LMA's server relays nothing (walkthrough 19)
+        for outcome, count in (("answered", answered), *([("relayed", counters.relayed)] if at_mag else []),
+                               ("invalid", counters.invalid), ("send_error", counters.send_errors),
                                *sorted(self._service.server.unanswered.items())):
             requests.add_metric([outcome], count)
         yield replies

@@ -131,3 +131,16 @@ def test_the_relay_and_the_lma_s_server_export_their_prometheus_families(tmp_pat
         text = generate_latest(lma.metrics.registry).decode()
         assert ('# HELP pmip6_dhcp_replies_total DHCP replies sent relayed by the MAGs' in text) is server
         assert ('pmip6_dhcp_requests_total{outcome="answered"} 0.0' in text) is server
+        assert 'pmip6_dhcp_requests_total{outcome="relayed"}' not in text, "an LMA relays nothing (walkthrough 19)"
+
+
+def test_an_lma_server_that_server_mode_leaves_idle_is_warned(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Walkthrough 19: with ``dhcp_support_mode = "server"`` every MAG is its MNs' DHCP server and relays nothing."""
+    path = tmp_path / "lma.toml"
+    for mode, warned in (('"server"', True), ('"relay"', False)):
+        path.write_text(LMA.replace("[[tenant]]", f'dhcp_server = "127.0.0.1:6767"\ndhcp_support_mode = {mode}\n'
+                                                  "[[tenant]]"))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="pmip6.runtime.anchor_dhcp"):
+            build_lma_daemon(load_lma_config(path), DaemonOptions())
+        assert ('dhcp_server 127.0.0.1:6767 gets nothing while dhcp_support_mode is "server"' in caplog.text) is warned
