@@ -167,6 +167,8 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
             assert lma_row["downlink_key"] == mag_row["downlink_key"] is not None
             assert lma_row["uplink_key"] == mag_row["uplink_key"] is not None
             assert lma_row["ipv4_home"] == mag_row["ipv4_home"] and lma_row["hnp"] == mag_row["hnp"]
+            # RFC 5213 6.8: the MAG asked (no access_link_local), the LMA generated, both list the same one
+            assert lma_row["link_local_address"] == mag_row["link_local_address"] is not None
             assert lma_row["tenant"] == "opA" and lma_row["state"] == "active" and mag_row["state"] == "registered"
             stats = await lab.control("lma", {"command": "stats"})
             assert stats["received"]["pbu"] == 2 and stats["pba_sent"]["ACCEPTED"] == 1
