@@ -11,7 +11,7 @@ import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status, the_pba
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Alarm, BindingRestored, BindingUpdated, Outcome
+from pmip6.core.events import Alarm, BindingDeregistered, BindingRestored, BindingUpdated, Outcome
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
@@ -198,3 +198,18 @@ def test_a_reregistration_to_another_lma_address_moves_the_sessions_local_endpoi
     assert the_pba(outcome).status == Status.ACCEPTED
     (updated,) = outcome.events
     assert isinstance(updated, BindingUpdated) and updated.session.local == other_lmaa
+
+
+
+def test_RFC5844_3_4_3_a_de_registration_naming_only_an_ipv4_home_address_the_session_lacks_keeps_it() -> None:
+    """Review 28: a MAG's release of the IPv4 home address (a DHCPRELEASE, RFC 5844 3.4.3: it "MUST NOT release any
+    IPv6 home network prefix(es)") that reaches a session holding its HNP but no IPv4 home address (lost meanwhile:
+    a V-flag revocation, a reload) matches no session (RFC 5213 5.4.1), so it is ignored: the session is not drained."""
+    lma = make_lma()
+    the_pba(lma.receive(pbu(), MAG1, LMAA, NOW))
+    release = pbu(sequence=2, lifetime=0, hi=HandoffIndicator.NOT_CHANGED, prefixes=(),
+                  ipv4=IPv4HomeAddressRequestOption(IPv4Address("10.0.0.9"), 24))
+    outcome = lma.receive(release, MAG1, LMAA, NOW + 1)
+    assert outcome.sends == [] and not any(isinstance(event, BindingDeregistered) for event in outcome.events)
+    (bce,) = lma.bindings()
+    assert bce.state is BceState.ACTIVE and bce.home_network_prefixes
