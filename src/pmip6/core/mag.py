@@ -400,6 +400,7 @@ class MobileAccessGateway:
         entry.reattached = entry.state is BulState.REGISTERED
         entry.halted = entry.refresh_unanswered = False  # a new exchange, retransmitted in full (6.9.4)
         entry.ipv4_request_after = 0.0  # the administrative action RFC 5844 3.2.3.2 waits for
+        _withdraw_ipv4_request(entry)
         superseded = _superseded_by_next(entry.pending)
         self._finish_pending(entry)
         outcome = Outcome()
@@ -1234,6 +1235,10 @@ class MobileAccessGateway:
         outcome, restarted = self.heartbeat.receive(message, source, self.settings.proxy_coa, now)
         self._own_copies.note(outcome)
         if restarted is not None:
+            for entry in self._entries.values():
+                if entry.state is BulState.REGISTERED and not entry.halted and _changing_ipv4(entry):
+                    self._finish_pending(entry)  # the LMA lost what it would change: a re-registration instead
+                    _withdraw_ipv4_request(entry)
             idle = sorted((entry for entry in self._entries.values() if _idle(entry)), key=_expiry)
             for position, entry in enumerate(idle):
                 outcome.extend(self._refresh_paced(entry, now, position, len(idle)))
@@ -1324,6 +1329,22 @@ class MobileAccessGateway:
 def _idle(entry: BindingUpdateListEntry) -> bool:
     """Registered, with no PBU in flight and not halted: a refresh may start now."""
     return entry.state is BulState.REGISTERED and entry.pending is None and not entry.halted
+
+
+def _changing_ipv4(entry: BindingUpdateListEntry) -> bool:
+    """An IPv4 Home Address Request added to the session awaits its settling PBA (:meth:`~MobileAccessGateway.
+    request_ipv4`), or the selective de-registration of its IPv4 home address is in flight (:meth:`~MobileAccessGateway.
+    release_ipv4`)."""
+    return entry.ipv4_added or (entry.pending is not None and entry.pending.released_ipv4 is not None)
+
+
+def _withdraw_ipv4_request(entry: BindingUpdateListEntry) -> None:
+    """Keep an IPv4 Home Address Request added to the session and not settled (:meth:`~MobileAccessGateway.
+    request_ipv4`) out of the PBU that must re-establish the binding (an attach of the MN, the re-registration after an
+    LMA restart): its refusal (170, RFC 5844 3.2.3.2) would fail the attach, or leave the session without a binding at
+    the LMA, over the IPv4 home address alone. The MN's next DHCP message asks again (3.4.3)."""
+    if entry.ipv4_added:
+        entry.ipv4_added = entry.ipv4_requested = False
 
 
 def _unsent(entry: BindingUpdateListEntry) -> bool:
