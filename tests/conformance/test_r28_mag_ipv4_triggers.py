@@ -67,3 +67,19 @@ def test_RFC5847_3_2_an_lma_restart_seen_while_a_release_is_in_flight_still_re_r
 def _signaling(outcome: Outcome) -> Outcome:
     """``outcome`` without its Heartbeats (the LMA is not asked: the test says when it restarted)."""
     return replace(outcome, sends=[send for send in outcome.sends if not isinstance(send.message, Heartbeat)])
+
+
+def test_RFC5844_3_2_3_2_the_170_hold_down_outlives_the_registration_again_after_a_missed_refresh() -> None:
+    """A forward step of the clock past the binding's expiry registers the MN again in a new entry (it is still on the
+    link): no attach, no administrative action, so the refusal of its IPv4 home address (170) still holds."""
+    domain = _Domain()
+    domain.attach_ipv6_only(V6_ONLY_MN)
+    domain.deliver(domain.mag.request_ipv4(V6_ONLY_MN, T0 + 10), T0 + 10)
+    expires_at = domain.entry(V6_ONLY_MN).expires_at
+    assert expires_at is not None and not domain.mag.request_ipv4(V6_ONLY_MN, T0 + 20).sends
+
+    stepped = expires_at + 100
+    domain.deliver(domain.mag.handle_timer(stepped), stepped)
+    assert domain.entry(V6_ONLY_MN).state is BulState.REGISTERED
+
+    assert not domain.mag.request_ipv4(V6_ONLY_MN, stepped + 1).sends, "RFC 5844 3.2.3.2: until an administrative action"
