@@ -619,7 +619,8 @@ class MobileAccessGateway:
         6.10.5). If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
         forward step of the wall clock or a suspended host -- the MN is still on the link as far as this MAG knows
         (only ``detach`` or a BRI says it left), so it is registered again at once (6.9.1.1: a PBU for the MN on the
-        access link) in a new entry naming its home network prefixes and IPv4 home address, which the LMA keeps or
+        access link) in a new entry naming its home network prefixes and IPv4 home address (and keeping the hold-down
+        of its IPv4 requests: no administrative action happened, RFC 5844 3.2.3.2), which the LMA keeps or
         gives back while they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A
         binding whose re-registrations went unanswered through its lifetime, or whose refresh is in flight, just
         expires (6.9.4); one whose refresh was still deferred (paced, or by MAX_UPDATE_RATE) never went out. The new
@@ -633,6 +634,7 @@ class MobileAccessGateway:
                 mn_id=entry.mn_id, lma=entry.lma, proxy_coa=entry.proxy_coa, att=entry.att,
                 handoff_indicator=HandoffIndicator.NOT_CHANGED, mn_ll_id=entry.mn_ll_id,
                 access_interface=entry.access_interface, ipv4_requested=entry.ipv4_requested,
+                ipv4_request_after=entry.ipv4_request_after,
                 ipv6_requested=entry.ipv6_requested, home_network_prefixes=entry.home_network_prefixes,
                 ipv4_home_address=entry.ipv4_home_address, ipv4_prefix_length=entry.ipv4_prefix_length,
                 link_local_address=entry.link_local_address)
