@@ -118,7 +118,11 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   was without IPv4 (3.2.3.2: "MUST NOT enable IPv4 mobility support"), the binding too (the LMA changes nothing for
   a rejected PBU), and no new request goes before IPV4_REQUEST_HOLDDOWN, after 170
   (NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE) until the MN attaches again (3.2.3.2). A request left unanswered stays
-  in the session's re-registrations, which go on as after any unanswered one.
+  in the session's re-registrations, which go on as after any unanswered one. An attach of the MN and the
+  re-registration after an LMA restart withdraw a request not settled yet (the MN's next DHCP message asks again):
+  its refusal would fail the attach, or leave the session without a binding at the restarted LMA, over the IPv4 home
+  address alone; a restart seen while the request or a release (below) is in flight ends that exchange and
+  re-registers the session as an idle one.
   :meth:`MobileAccessGateway.release_ipv4` (a DHCPRELEASE) de-registers only the IPv4 home address of an idle
   dual-stack session: its forwarding state goes at once (BindingUpdated; the MN gave the address up) and a PBU
   with lifetime 0, the IPv4 Home Address Request naming the address and no Home Network Prefix option (3.2.3.3's
