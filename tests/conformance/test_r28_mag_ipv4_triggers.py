@@ -82,4 +82,4 @@ def test_RFC5844_3_2_3_2_the_170_hold_down_outlives_the_registration_again_after
     domain.deliver(domain.mag.handle_timer(stepped), stepped)
     assert domain.entry(V6_ONLY_MN).state is BulState.REGISTERED
 
-    assert not domain.mag.request_ipv4(V6_ONLY_MN, stepped + 1).sends, "RFC 5844 3.2.3.2: until an administrative action"
+    assert not domain.mag.request_ipv4(V6_ONLY_MN, stepped + 1).sends, "3.2.3.2: until an administrative action"

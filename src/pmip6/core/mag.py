@@ -619,17 +619,17 @@ class MobileAccessGateway:
         return Outcome()
 
     def _expired(self, entry: BindingUpdateListEntry, now: float, starting: list[BindingUpdateListEntry]) -> Outcome:
-        """The binding's lifetime is over (BindingRemoved "expired": no forwarding without a binding, RFC 5213
-        6.10.5). If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
-        forward step of the wall clock or a suspended host -- the MN is still on the link as far as this MAG knows
-        (only ``detach`` or a BRI says it left), so it is registered again at once (6.9.1.1: a PBU for the MN on the
-        access link) in a new entry naming its home network prefixes and IPv4 home address (and keeping the hold-down
-        of its IPv4 requests: no administrative action happened, RFC 5844 3.2.3.2), which the LMA keeps or
-        gives back while they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A
-        binding whose re-registrations went unanswered through its lifetime, or whose refresh is in flight, just
-        expires (6.9.4); one whose refresh was still deferred (paced, or by MAX_UPDATE_RATE) never went out. The new
-        registrations of one firing (``starting`` collects them) are paced as after an LMA restart (:meth:`_paced`):
-        a step past the lifetimes expires every binding at once."""
+        """The binding's lifetime is over (BindingRemoved "expired": no forwarding without a binding, RFC 5213 6.10.5).
+        If its re-registration never went out -- the timer ran past both the refresh time and the expiry, as after a
+        forward step of the wall clock or a suspended host -- the MN is still on the link as far as this MAG knows (only
+        ``detach`` or a BRI says it left), so it is registered again at once (6.9.1.1: a PBU for the MN on the access
+        link) in a new entry naming its home network prefixes and IPv4 home address (and keeping the hold-down of its
+        IPv4 requests: no administrative action happened, RFC 5844 3.2.3.2), which the LMA keeps or gives back while
+        they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A binding whose
+        re-registrations went unanswered through its lifetime, or whose refresh is in flight, just expires (6.9.4); one
+        whose refresh was still deferred (paced, or by MAX_UPDATE_RATE) never went out. The new registrations of one
+        firing (``starting`` collects them) are paced as after an LMA restart (:meth:`_paced`): a step past the
+        lifetimes expires every binding at once."""
         missed = (_unsent(entry) and not entry.refresh_unanswered and entry.refresh_at is not None
                   and entry.expires_at is not None and entry.refresh_at < entry.expires_at)
         outcome = Outcome(events=self._remove(entry, "expired"))
