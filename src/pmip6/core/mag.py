@@ -112,8 +112,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   re-registration after an LMA restart. Refreshes that come due together (a forward clock step) are paced as after
   an LMA restart.
 - **IPv4 home address on a DHCP trigger** (RFC 5844 3.4.3, 3.2.3.3): :meth:`MobileAccessGateway.request_ipv4` adds
-  the IPv4 Home Address Request (0.0.0.0) to an idle registered session that has none: a re-registration (HI 5,
-  its HNPs, GRE Key option and flags as a refresh) retransmitted as one; an accepting PBA with an accepted IPv4 Home
+  the IPv4 Home Address Request (0.0.0.0) to an idle registered session that has none, once a PBA accepted the
+  MN's last attach (a request added to the attach's registration would stake the session on it): a
+  re-registration (HI 5, its HNPs, GRE Key option and flags as a refresh) retransmitted as one; an accepting PBA with an accepted IPv4 Home
   Address Reply gives the session its IPv4 home address (BindingUpdated), any other answer leaves the session as it
   was without IPv4 (3.2.3.2: "MUST NOT enable IPv4 mobility support"), the binding too (the LMA changes nothing for
   a rejected PBU), and no new request goes before IPV4_REQUEST_HOLDDOWN, after 170
@@ -449,13 +450,17 @@ class MobileAccessGateway:
         """Ask the LMA for an IPv4 home address for a registered session that has none (RFC 5844 3.4.3: the DHCP
         server or relay agent "will trigger the mobile access gateway to complete the Proxy Mobile IPv6 signaling";
         3.2.3.3: the IPv4 Home Address Request "requested subsequently"), as a re-registration; see the module
-        docstring. Ignored while a PBU is in flight, for a session that has or asks for an IPv4 home address, and
-        during the hold-down after a refused request."""
+        docstring. Ignored while a PBU is in flight, for a session that has or asks for an IPv4 home address, while an
+        attach of the MN awaits the PBA that accepts it (``reattached``: its PBUs carry the attach's HI, and a refusal
+        of the request, 170, would end the session), and during the hold-down after a refused request."""
         entry = self._entries.get(mn_id)
         if entry is None or not _idle(entry):
             return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for an IPv4 request")
         if entry.ipv4_home_address is not None or entry.ipv4_requested:
             return _ignored(f"mobile node {mn_text(mn_id)} has or asks for an IPv4 home address already")
+        if entry.reattached:
+            return _ignored(f"mobile node {mn_text(mn_id)} attached again and no PBA accepted that registration yet: "
+                            "its IPv4 request waits for one (a refusal would end the attach)")
         if now < entry.ipv4_request_after:
             until = ("the MN attaches again" if math.isinf(entry.ipv4_request_after)
                      else f"{entry.ipv4_request_after - now:.0f} s from now")
