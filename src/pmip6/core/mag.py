@@ -114,10 +114,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
 - **IPv4 home address on a DHCP trigger** (RFC 5844 3.4.3, 3.2.3.3): :meth:`MobileAccessGateway.request_ipv4` adds
   the IPv4 Home Address Request (0.0.0.0) to an idle registered session that has none, once a PBA accepted the
   MN's last attach (a request added to the attach's registration would stake the session on it): a
-  re-registration (HI 5, its HNPs, GRE Key option and flags as a refresh) retransmitted as one; an accepting PBA with an accepted IPv4 Home
-  Address Reply gives the session its IPv4 home address (BindingUpdated), any other answer leaves the session as it
-  was without IPv4 (3.2.3.2: "MUST NOT enable IPv4 mobility support"), the binding too (the LMA changes nothing for
-  a rejected PBU), and no new request goes before IPV4_REQUEST_HOLDDOWN, after 170
+  re-registration (HI 5, its HNPs, GRE Key option and flags as a refresh) retransmitted as one; an accepting PBA
+  with an accepted IPv4 Home Address Reply gives the session its IPv4 home address (BindingUpdated), any other
+  answer leaves the session as it was without IPv4 (3.2.3.2: "MUST NOT enable IPv4 mobility support"), the binding
+  too (the LMA changes nothing for a rejected PBU), and no new request goes before IPV4_REQUEST_HOLDDOWN, after 170
   (NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE) until the MN attaches again (3.2.3.2). A request left unanswered stays
   in the session's re-registrations, which go on as after any unanswered one. An attach of the MN and the
   re-registration after an LMA restart withdraw a request not settled yet (the MN's next DHCP message asks again):
