@@ -108,9 +108,6 @@ class _Link:
     """When its next unsolicited RA is due (the interval timer of 6.2.4)."""
     initial_left: int = MAX_INITIAL_RTR_ADVERTISEMENTS
     last_sent_at: float | None = None
-    sent_before: float | None = None
-    """:attr:`last_sent_at` before the RA :meth:`RouterAdvertiser.due` returned last (for
-    :meth:`RouterAdvertiser.refused`)."""
     answer_at: float | None = None
     """When the answer to a Router Solicitation is due, if one is owed before :attr:`next_at`."""
 
@@ -174,7 +171,7 @@ class RouterAdvertiser:
         neither; the next may go as soon as the interface can send one (:meth:`link_renewed`), or at its interval."""
         link = self._links.get(interface)
         if link is not None:
-            link.last_sent_at = link.sent_before
+            link.last_sent_at = None  # the RA before it left MIN_DELAY_BETWEEN_RAS before it at least: long enough
             link.initial_left = min(link.initial_left + 1, MAX_INITIAL_RTR_ADVERTISEMENTS)
 
     def solicited(self, interface: str, now: float) -> bool:
@@ -205,7 +202,7 @@ class RouterAdvertiser:
                 continue
             message = RouterAdvertisement(self.router_lifetime, self._prefixes(interface, link, now))
             due.append(Advertisement(interface, message, source=_source(link)))
-            link.sent_before, link.last_sent_at, link.answer_at = link.last_sent_at, now, None
+            link.last_sent_at, link.answer_at = now, None
             interval = self._random.uniform(self.min_interval, self.max_interval)
             link.initial_left = max(link.initial_left - 1, 0)
             if link.initial_left:
