@@ -39,20 +39,30 @@ def test_RFC5844_3_4_3_no_trigger_for_a_session_whose_attach_asks_for_an_ipv4_ho
     assert not entry.ipv4_added and entry.pending is None
 
 
-def test_RFC5844_3_4_3_no_trigger_for_a_session_that_has_an_ipv4_home_address_it_did_not_ask_for() -> None:
-    """The stub LMA gives an IPv4 home address to a PBU that did not ask for one: the session has one, so a DHCP
-    trigger (which comes only without one) adds no request."""
+def test_RFC5844_3_1_2_6_an_ipv4_home_address_the_pbu_did_not_ask_for_is_not_taken_and_a_trigger_asks() -> None:
+    """The stub LMA gives an IPv4 home address to a PBU that did not ask for one (an IPv6-only attach): RFC 5844
+    3.1.2.6 has an LMA send the IPv4 Home Address Reply only to a request, so the MAG takes none, and a DHCP trigger
+    asks for one as for any session without it. (It was taken, and the session had an address the LMA never
+    registered for it: mutation campaign mut28.)"""
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(ipv4=False), T0))
     assert pbu.option(IPv4HomeAddressRequestOption) is None
     mag.receive(pba_for(pbu), LMA_UDP, T0)
     entry = entry_of(mag)
-    assert entry.ipv4_home_address is not None and not entry.ipv4_requested
+    assert entry.ipv4_home_address is None and entry.ipv4_default_router is None and not entry.ipv4_requested
 
+    asked = only_pbu(mag.request_ipv4(request().mn_id, T0 + 10))
+    assert asked.option(IPv4HomeAddressRequestOption) is not None and entry.ipv4_added
+
+
+def test_RFC5844_3_4_3_no_trigger_for_a_session_that_has_an_ipv4_home_address() -> None:
+    mag = make_mag()
+    registered(mag)
+    entry = entry_of(mag)
+    assert entry.ipv4_home_address is not None
     outcome = mag.request_ipv4(request().mn_id, T0 + 10)
-
     assert not outcome.sends and isinstance(outcome.events[0], MessageIgnored)
-    assert not entry.ipv4_requested and not entry.ipv4_added
+    assert not entry.ipv4_added
 
 
 def test_RFC6275_11_7_1_a_release_answered_with_135_goes_once_more_past_the_lma_s_last_accepted_sequence() -> None:

@@ -1067,7 +1067,7 @@ class MobileAccessGateway:
         previous = entry.session() if entry.state is BulState.REGISTERED else None
         self._apply_gre(entry, pending.sent, pba)
         unconfirmed = self._apply_encapsulation_mode(entry, pending.sent, pba)
-        _apply_addresses(entry, pba, asked_link_local=self.settings.fixed_link_local is None)
+        _apply_addresses(entry, pba, pending.sent)
         if entry.ipv4_added:
             self._ipv4_settled(entry, pba.status, now)
         # RFC 6275 11.7.3: the lifetime counts down from when the acknowledged transmission was sent, and the
@@ -1390,11 +1390,11 @@ def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unm
         pending.last_answer = f"the LMA answered the last one with status {pba.status}, ignored: {unmatched}"
 
 
-def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, asked_link_local: bool) -> None:
-    """Assigned HNPs (RFC 5213 6.9.1.2 item 14), link-local address (item 15; only when the PBUs asked for one: with
-    FixedMAGLinkLocalAddressOnAllAccessLinks set the access links use that, and an option an LMA sent unasked, which
-    5.3.6 does not have it do, changes nothing), IPv4 home address / default router (RFC 5844 3.1.3) and DHCP support
-    mode (3.2.3.2)."""
+def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate) -> None:
+    """Assigned HNPs (RFC 5213 6.9.1.2 item 14), link-local address (item 15), IPv4 home address / default router
+    (RFC 5844 3.1.3) and DHCP support mode (3.2.3.2). The link-local address and the IPv4 home address only when the
+    acknowledged PBU (``sent``) asked for them (5.3.6; RFC 5844 3.1.2.6): an option an LMA sent unasked (in the
+    FixedMAGLinkLocalAddressOnAllAccessLinks mode, or to an IPv6-only session) changes nothing."""
     prefixes = tuple(
         IPv6Network((option.prefix, option.prefix_length), strict=False)
         for option in pba.options_of(HomeNetworkPrefixOption)
@@ -1402,10 +1402,10 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
     )
     if prefixes:
         entry.home_network_prefixes = prefixes
-    link_local = pba.option(LinkLocalAddressOption) if asked_link_local else None
+    link_local = pba.option(LinkLocalAddressOption) if sent.option(LinkLocalAddressOption) is not None else None
     if link_local is not None and link_local.address != _UNSPECIFIED_IPV6:
         entry.link_local_address = link_local.address
-    reply = pba.option(IPv4HomeAddressReplyOption)
+    reply = pba.option(IPv4HomeAddressReplyOption) if sent.option(IPv4HomeAddressRequestOption) is not None else None
     if reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE and reply.address != _UNSPECIFIED_IPV4:
         entry.ipv4_home_address = reply.address
         entry.ipv4_prefix_length = reply.prefix_length
