@@ -156,6 +156,8 @@ class Fleet:
         for event in outcome.events:
             if isinstance(event, BindingEstablished):
                 mag.pending.discard(event.session.mn_id)
+            elif isinstance(event, RegistrationRejected) and event.status == Status.TIMESTAMP_MISMATCH:
+                continue  # not settled: the MAG sends the PBU again on its back-off schedule (RFC 5213 6.9.1.2 item 9)
             elif isinstance(event, (RegistrationRejected, Alarm)) and getattr(event, "mn_id", None) is not None:
                 mag.pending.discard(event.mn_id)
 
