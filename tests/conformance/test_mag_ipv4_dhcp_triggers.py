@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 import pytest
-from lma_builders import LMAA, MAG1, MN1, MN2, OP_A, OP_B, settings
+from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, OP_A, OP_B, pbu, settings
 from test_mag_stub_lma import LMA_UDP, entry_of, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bce import BceState
@@ -33,7 +34,8 @@ V6_ONLY_MN = b"v6only@opV.example"
 
 
 class _Domain:
-    """One MAG (MAG1) and pmip6's LMA, each PBU carried to the LMA and its PBA back at once."""
+    """Two MAGs (``mag`` at MAG1, ``mag2`` at MAG2) and pmip6's LMA, each PBU carried to the LMA and its PBA back at
+    once."""
 
     def __init__(self, **lma_settings: object) -> None:
         v6_only = Tenant("opV", None, IPv6Network("2001:db8:c::/48"))
@@ -42,19 +44,22 @@ class _Domain:
         self.lma = LocalMobilityAnchor(replace(base, tenants=(*base.tenants, v6_only),
                                                mobile_nodes=(*base.mobile_nodes, profile)), keys=GreKeyAllocator(3))
         self.mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA), GreKeyAllocator(7))
+        self.mag2 = MobileAccessGateway(MagSettings(proxy_coa=MAG2.address, lma=LMA), GreKeyAllocator(9))
         self.pbus: list[ProxyBindingUpdate] = []
         self.pbas: list[ProxyBindingAcknowledgement] = []
 
-    def deliver(self, outcome: Outcome, now: float) -> Outcome:
-        """``outcome``'s PBUs to the LMA and the PBAs to the MAG; the MAG's events, those of its own outcome first."""
+    def deliver(self, outcome: Outcome, now: float, mag: MobileAccessGateway | None = None) -> Outcome:
+        """``outcome``'s PBUs, from ``mag`` (default MAG1's), to the LMA and the PBAs to that MAG; its events, those
+        of its own outcome first."""
+        mag = mag or self.mag
         events = list(outcome.events)
         for send in outcome.sends:
             assert isinstance(send.message, ProxyBindingUpdate)
             self.pbus.append(send.message)
-            for answer in self.lma.receive(send.message, MAG1, LMAA, now).sends:
+            for answer in self.lma.receive(send.message, MAG1 if mag is self.mag else MAG2, LMAA, now).sends:
                 assert isinstance(answer.message, ProxyBindingAcknowledgement)
                 self.pbas.append(answer.message)
-                events += self.deliver(self.mag.receive(answer.message, LMA, now), now).events
+                events += self.deliver(mag.receive(answer.message, LMA, now), now, mag).events
         return Outcome(events=events)
 
     def attach_ipv6_only(self, mn_id: bytes = MN1) -> None:
@@ -246,3 +251,76 @@ def _without_ipv4(pba: ProxyBindingAcknowledgement) -> ProxyBindingAcknowledgeme
     """The stub LMA's ``pba`` without its IPv4 Home Address Reply and Default Router options."""
     ipv4 = IPv4HomeAddressReplyOption | IPv4DefaultRouterAddressOption
     return replace(pba, options=tuple(option for option in pba.options if not isinstance(option, ipv4)))
+
+
+def _handed_off_to_an_ipv6_only_attach(domain: _Domain) -> IPv4Address:
+    """MN1 attached at MAG1 for both families, then handed off to MAG2 attached for IPv6 only: the LMA released its
+    IPv4 home address (RFC 5844 3.1.2.4), which the MN's DHCP client still uses; that address."""
+    domain.deliver(domain.mag.attach(request(MN1), T0), T0)
+    address = domain.entry().ipv4_home_address
+    assert address is not None
+    handoff = request(MN1, ipv4=False, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
+    domain.deliver(domain.mag2.attach(handoff, T0 + 5), T0 + 5, domain.mag2)
+    entry = domain.mag2.entry(MN1)
+    assert entry is not None and entry.state is BulState.REGISTERED and entry.ipv4_home_address is None
+    assert domain.bce().ipv4_home_address is None and domain.bce().proxy_coa == MAG2
+    return address
+
+
+def test_RFC5844_3_2_3_3_a_renewal_after_a_handoff_that_lost_the_address_asks_for_it_and_gets_it_back() -> None:
+    domain = _Domain()
+    address = _handed_off_to_an_ipv6_only_attach(domain)
+
+    outcome = domain.mag2.request_ipv4(MN1, T0 + 10, address)  # the client's DHCPREQUEST in RENEWING: its ciaddr
+    assert only_pbu(outcome).option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(address, 0), \
+        "3.2.3.3: the MAG asks for the address the MN uses"
+    domain.deliver(outcome, T0 + 10, domain.mag2)
+
+    entry = domain.mag2.entry(MN1)
+    assert entry is not None and entry.ipv4_home_address == address, "the same address, not the pool's next one"
+    assert domain.bce().ipv4_home_address.ip == address
+    assert entry.ipv4_hint is None and not entry.ipv4_added
+
+
+def test_RFC5844_3_1_2_2_a_named_address_another_mn_took_is_refused_and_the_next_trigger_asks_for_any_at_once() -> None:
+    domain = _Domain()
+    address = _handed_off_to_an_ipv6_only_attach(domain)
+    taken = domain.lma.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(address)), MAG1, LMAA, T0 + 6).sends
+    assert isinstance(taken[0].message, ProxyBindingAcknowledgement) and taken[0].message.status == Status.ACCEPTED
+    session = domain.mag2.entry(MN1).session()  # type: ignore[union-attr]
+
+    events = domain.deliver(domain.mag2.request_ipv4(MN1, T0 + 10, address), T0 + 10, domain.mag2).events
+
+    assert events == [RegistrationRejected(MN1, Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS, LMA)]
+    entry = domain.mag2.entry(MN1)
+    assert entry is not None and entry.session() == session and entry.state is BulState.REGISTERED
+    assert entry.ipv4_hint is None and entry.ipv4_refused == address and entry.ipv4_request_after == 0.0, \
+        "no hold-down: the client NAKed for the address starts over with a DHCPDISCOVER"
+    again = domain.mag2.request_ipv4(MN1, T0 + 11, address)  # e.g. an INIT-REBOOT request still naming it
+    assert only_pbu(again).option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(IPv4Address(0), 0)
+    domain.deliver(again, T0 + 11, domain.mag2)
+    entry = domain.mag2.entry(MN1)
+    assert entry is not None and entry.ipv4_home_address not in (None, address) and entry.ipv4_refused is None
+
+
+def test_RFC5844_3_2_3_2_a_named_address_refused_with_170_still_holds_until_the_next_attach() -> None:
+    domain = _Domain()
+    domain.attach_ipv6_only(V6_ONLY_MN)
+
+    domain.deliver(domain.mag.request_ipv4(V6_ONLY_MN, T0 + 10, IPv4Address("10.0.0.9")), T0 + 10)
+
+    assert domain.pbas[-1].status == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
+    entry = domain.entry(V6_ONLY_MN)
+    assert entry.ipv4_request_after == math.inf and entry.ipv4_hint is None
+    assert not domain.mag.request_ipv4(V6_ONLY_MN, T0 + 20).sends
+
+
+def test_RFC5844_3_4_3_an_attach_withdraws_the_unsettled_named_request() -> None:
+    domain = _Domain()
+    domain.attach_ipv6_only()
+    assert len(domain.mag.request_ipv4(MN1, T0 + 10, IPv4Address("10.0.0.9")).sends) == 1  # its PBA lost
+
+    again = domain.mag.attach(request(MN1, ipv4=False), T0 + 11)
+
+    assert only_pbu(again).option(IPv4HomeAddressRequestOption) is None
+    assert domain.entry().ipv4_hint is None and not domain.entry().ipv4_requested

@@ -76,6 +76,12 @@ class BindingUpdateListEntry:
     """No IPv4 home address is requested for this session before this time: a refused request's hold-down, infinite
     after NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE until the MN attaches again (RFC 5844 3.2.3.2: "until an
     administrative action is taken")."""
+    ipv4_hint: IPv4Address | None = None
+    """The address the IPv4 Home Address Request added to the session names while no PBA settled it (RFC 5844 3.2.3.3:
+    the MAG may ask for a specific address; :meth:`MobileAccessGateway.request_ipv4`, the address the MN's DHCP client
+    uses); None: it asks for any (0.0.0.0)."""
+    ipv4_refused: IPv4Address | None = None
+    """The last address the LMA refused to such a request: a trigger naming it again asks for any address instead."""
     state: BulState = BulState.REGISTERING
     home_network_prefixes: tuple[IPv6Network, ...] = ()
     ipv4_home_address: IPv4Address | None = None

@@ -111,19 +111,22 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   (GK-7.2-4) and F as configured; :meth:`MobileAccessGateway.refresh` does the same at once, and so does the
   re-registration after an LMA restart. Refreshes that come due together (a forward clock step) are paced as after
   an LMA restart.
-- **IPv4 home address on a DHCP trigger** (RFC 5844 3.4.3, 3.2.3.3): :meth:`MobileAccessGateway.request_ipv4` adds
-  the IPv4 Home Address Request (0.0.0.0) to an idle registered session that has none, once a PBA accepted the
-  MN's last attach (a request added to the attach's registration would stake the session on it): a
-  re-registration (HI 5, its HNPs, GRE Key option and flags as a refresh) retransmitted as one; an accepting PBA
-  with an accepted IPv4 Home Address Reply gives the session its IPv4 home address (BindingUpdated), any other
-  answer leaves the session as it was without IPv4 (3.2.3.2: "MUST NOT enable IPv4 mobility support"), the binding
-  too (the LMA changes nothing for a rejected PBU), and no new request goes before IPV4_REQUEST_HOLDDOWN, after 170
-  (NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE) until the MN attaches again (3.2.3.2). A request left unanswered stays
-  in the session's re-registrations, which go on as after any unanswered one. An attach of the MN and the
-  re-registration after an LMA restart withdraw a request not settled yet (the MN's next DHCP message asks again):
-  its refusal would fail the attach, or leave the session without a binding at the restarted LMA, over the IPv4 home
-  address alone; a restart seen while the request or a release (below) is in flight ends that exchange and
-  re-registers the session as an idle one.
+- **IPv4 home address on a DHCP trigger** (RFC 5844 3.4.3, 3.2.3.3): :meth:`MobileAccessGateway.request_ipv4` adds the
+  IPv4 Home Address Request to an idle registered session that has none, once a PBA accepted the MN's last attach (a
+  request added to the attach's registration would stake the session on it): a re-registration (HI 5, its HNPs, GRE
+  Key option and flags as a refresh) retransmitted as one. It asks for any address (0.0.0.0), or names the one the
+  MN's DHCP client uses (3.2.3.3: the MAG may ask for a specific address), e.g. the address a handoff to an IPv6-only
+  attach released (3.1.2.4), which the LMA gives back while it is free in the tenant's pool, else refuses (171). An
+  accepting PBA with an accepted IPv4 Home Address Reply gives the session its IPv4 home address (BindingUpdated), any
+  other answer leaves the session as it was without IPv4 (3.2.3.2: "MUST NOT enable IPv4 mobility support"), the
+  binding too (the LMA changes nothing for a rejected PBU), and no new request goes before IPV4_REQUEST_HOLDDOWN,
+  after 170 (NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE) until the MN attaches again (3.2.3.2); after the refusal of a
+  named address the next trigger asks at once, naming that address no more (the client NAKed for it starts over). A
+  request left unanswered stays in the session's re-registrations, which go on as after any unanswered one. An attach
+  of the MN and the re-registration after an LMA restart withdraw a request not settled yet (the MN's next DHCP
+  message asks again): its refusal would fail the attach, or leave the session without a binding at the restarted LMA,
+  over the IPv4 home address alone; a restart seen while the request or a release (below) is in flight ends that
+  exchange and re-registers the session as an idle one.
   :meth:`MobileAccessGateway.release_ipv4` (a DHCPRELEASE) de-registers only the IPv4 home address of an idle
   dual-stack session: its forwarding state goes at once (BindingUpdated; the MN gave the address up) and a PBU
   with lifetime 0, the IPv4 Home Address Request naming the address and no Home Network Prefix option (3.2.3.3's
@@ -446,13 +449,15 @@ class MobileAccessGateway:
         self._reschedule(mn_id)
         return outcome
 
-    def request_ipv4(self, mn_id: bytes, now: float) -> Outcome:
+    def request_ipv4(self, mn_id: bytes, now: float, address: IPv4Address | None = None) -> Outcome:
         """Ask the LMA for an IPv4 home address for a registered session that has none (RFC 5844 3.4.3: the DHCP
         server or relay agent "will trigger the mobile access gateway to complete the Proxy Mobile IPv6 signaling";
         3.2.3.3: the IPv4 Home Address Request "requested subsequently"), as a re-registration; see the module
-        docstring. Ignored while a PBU is in flight, for a session that has or asks for an IPv4 home address, while an
-        attach of the MN awaits the PBA that accepts it (``reattached``: its PBUs carry the attach's HI, and a refusal
-        of the request, 170, would end the session), and during the hold-down after a refused request."""
+        docstring. With ``address`` (the one the MN's DHCP client uses) the request names it, unless the LMA refused
+        it to the session's last such request (``ipv4_refused``): then it asks for any. Ignored while a PBU is in
+        flight, for a session that has or asks for an IPv4 home address, while an attach of the MN awaits the PBA that
+        accepts it (``reattached``: its PBUs carry the attach's HI, and a refusal of the request, 170, would end the
+        session), and during the hold-down after a refused request."""
         entry = self._entries.get(mn_id)
         if entry is None or not _idle(entry):
             return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for an IPv4 request")
@@ -467,6 +472,7 @@ class MobileAccessGateway:
             return _ignored(f"the LMA refused an IPv4 home address for {mn_text(mn_id)}: not asked again until "
                             f"{until}")
         entry.ipv4_requested = entry.ipv4_added = True
+        entry.ipv4_hint = address if address != entry.ipv4_refused else None
         outcome = self._start_update(entry, now)
         self._reschedule(mn_id)
         return outcome
@@ -784,7 +790,8 @@ class MobileAccessGateway:
             options.append(IPv4HomeAddressRequestOption(*released))
         elif entry.ipv4_requested:
             options.append(
-                IPv4HomeAddressRequestOption(entry.ipv4_home_address or _UNSPECIFIED_IPV4, entry.ipv4_prefix_length)
+                IPv4HomeAddressRequestOption(entry.ipv4_home_address or entry.ipv4_hint or _UNSPECIFIED_IPV4,
+                                             entry.ipv4_prefix_length)
             )
         gre_option = (self._gre_key_option(entry)
                       if not deregistering or entry.mn_id in self._deregistrations_with_gre_key else None)
@@ -1306,12 +1313,20 @@ class MobileAccessGateway:
         """A PBA answered the IPv4 Home Address Request added to a registered session (:meth:`request_ipv4`): without
         an IPv4 home address from it (rejected, or accepted without an accepting IPv4 Home Address Reply) the session
         stops asking (RFC 5844 3.2.3.2: "MUST NOT enable IPv4 mobility support") for IPV4_REQUEST_HOLDDOWN, or after
-        NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE until the MN attaches again ("until an administrative action")."""
-        entry.ipv4_added = False
-        if entry.ipv4_home_address is None:
-            entry.ipv4_requested = False
-            entry.ipv4_request_after = (math.inf if status == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
-                                        else now + IPV4_REQUEST_HOLDDOWN)
+        NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE until the MN attaches again ("until an administrative action"). A
+        refused request that named an address (``ipv4_hint``) holds nothing down: the next trigger asks for any address
+        (``ipv4_refused``), e.g. the DHCPDISCOVER of the client the DHCP server NAKed for the refused one."""
+        hint, entry.ipv4_hint, entry.ipv4_added = entry.ipv4_hint, None, False
+        if entry.ipv4_home_address is not None:
+            entry.ipv4_refused = None
+            return
+        entry.ipv4_requested = False
+        if status == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE:
+            entry.ipv4_request_after = math.inf
+        elif hint is not None:
+            entry.ipv4_refused = hint
+        else:
+            entry.ipv4_request_after = now + IPV4_REQUEST_HOLDDOWN
 
     @staticmethod
     def _release_ipv4(entry: BindingUpdateListEntry) -> list[Event]:
@@ -1321,6 +1336,7 @@ class MobileAccessGateway:
         entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
         entry.dhcp_server = False
         entry.ipv4_requested = entry.ipv4_added = False
+        entry.ipv4_hint = None
         return [BindingUpdated(entry.session(), previous)] if entry.registered_at is not None else []
 
     def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
@@ -1356,6 +1372,7 @@ def _withdraw_ipv4_request(entry: BindingUpdateListEntry) -> None:
     the LMA, over the IPv4 home address alone. The MN's next DHCP message asks again (3.4.3)."""
     if entry.ipv4_added:
         entry.ipv4_added = entry.ipv4_requested = False
+        entry.ipv4_hint = None
 
 
 def _unsent(entry: BindingUpdateListEntry) -> bool:

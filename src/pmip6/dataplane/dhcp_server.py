@@ -26,17 +26,19 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
   (``relay_mode``).
 - Replies go to ``ciaddr`` when the client has one and it is no DHCPNAK, else to 255.255.255.255 (RFC 2131 4.1),
   from the MN's default router (the Server Identifier).
-- DHCP triggers (RFC 5844 3.4.3, with :class:`Ipv4Triggers`): an access interface is served also while its
-  session has no IPv4 home address, and the client's DHCPDISCOVER, or DHCPREQUEST in the INIT-REBOOT state (a
-  Requested IP Address, no Server Identifier nor ``ciaddr``: RFC 2131 4.3.2), asks the MAG engine for one
-  (``request``: "the mobile access gateway will complete the Proxy Mobile IPv6 signaling ... by sending a Proxy Binding
-  Update message"); it is not answered (``ipv4_home_address_requested``, or ``no_ipv4_home_address`` when the engine
-  started nothing: a PBU in flight, a refusal's hold-down): the client's next one is, once the PBA gave the address
-  (3.4.1: "ignore the DHCPDISCOVER messages until the Proxy Mobile IPv6 signaling is successfully completed"). A
-  DHCPRELEASE from the identified client of the home address (its ``ciaddr``) de-registers that address (``release``,
-  3.4.3: "a trigger for de-registering the mobile node's IPv4 home address", the session's HNPs staying), logged;
-  in relay mode it is relayed as well. An IPv4-only session is not released so (``pmip6.core.mag``): its release is
-  logged as without triggers.
+- DHCP triggers (RFC 5844 3.4.3, with :class:`Ipv4Triggers`): an access interface is served also while its session has
+  no IPv4 home address, and the client's DHCPDISCOVER, or DHCPREQUEST in the INIT-REBOOT state (a Requested IP
+  Address, no Server Identifier nor ``ciaddr``: RFC 2131 4.3.2) or in RENEWING or REBINDING (``ciaddr``, no Server
+  Identifier: a client that kept its address across a handoff to a MAG whose session has none), asks the MAG engine
+  for one, naming the address the client uses (its ``ciaddr``, else its Requested IP Address) if any (``request``:
+  "the mobile access gateway will complete the Proxy Mobile IPv6 signaling ... by sending a Proxy Binding Update
+  message"); it is not answered (``ipv4_home_address_requested``, or ``no_ipv4_home_address`` when the engine started
+  nothing: a PBU in flight, a refusal's hold-down): the client's next one is, once the PBA gave the address (3.4.1:
+  "ignore the DHCPDISCOVER messages until the Proxy Mobile IPv6 signaling is successfully completed"). A DHCPRELEASE
+  from the identified client of the home address (its ``ciaddr``) de-registers that address (``release``, 3.4.3: "a
+  trigger for de-registering the mobile node's IPv4 home address", the session's HNPs staying), logged; in relay mode
+  it is relayed as well. An IPv4-only session is not released so (``pmip6.core.mag``): its release is logged as
+  without triggers.
 - An MN is an untrusted host: each access interface answers at most :data:`REPLY_BURST` requests at once and
   :data:`REPLY_RATE` a second after that (a token bucket; more are ``rate_limited``), so a client flooding its link
   gets neither as many replies nor as many log lines (DHCPRELEASE, DHCPDECLINE) from the MAG.
@@ -96,11 +98,12 @@ class DhcpReply:
 
 @dataclass(frozen=True, slots=True)
 class Ipv4Triggers:
-    """What the DHCP service asks the MAG engine for an MN (RFC 5844 3.4.3, module docstring): ``request(mn_id)``
-    an IPv4 home address for its session, ``release(mn_id)`` the de-registration of its IPv4 home address; each
-    returns whether the engine started the exchange (a PBU sent or due)."""
+    """What the DHCP service asks the MAG engine for an MN (RFC 5844 3.4.3, module docstring): ``request(mn_id,
+    address)`` an IPv4 home address for its session, ``address`` if the client names one (None: any),
+    ``release(mn_id)`` the de-registration of its IPv4 home address; each returns whether the engine started the
+    exchange (a PBU sent or due)."""
 
-    request: Callable[[bytes], bool]
+    request: Callable[[bytes, IPv4Address | None], bool]
     release: Callable[[bytes], bool]
 
 
@@ -163,7 +166,8 @@ class DhcpServer:
             return self._unanswered("rate_limited")
         home, router = entry.ipv4_home_address, entry.ipv4_default_router
         if home is None:
-            requested = self.triggers is not None and _asks_for_address(request) and self.triggers.request(entry.mn_id)
+            requested = (self.triggers is not None and _asks_for_address(request)
+                         and self.triggers.request(entry.mn_id, _client_address(request)))
             return self._unanswered("ipv4_home_address_requested" if requested else "no_ipv4_home_address")
         if not entry.dhcp_server and self.relay is None:
             return self._unanswered("relay_mode")
@@ -287,13 +291,20 @@ class DhcpServer:
 
 
 def _asks_for_address(request: DhcpMessage) -> bool:
-    """A DHCPDISCOVER, or a DHCPREQUEST of the INIT-REBOOT state (RFC 2131 4.3.2: a Requested IP Address option, no
-    Server Identifier, no ``ciaddr``): a client looking for an address on a link it (re)joined."""
+    """A DHCPDISCOVER, or a DHCPREQUEST without a Server Identifier that names an address (RFC 2131 4.3.2): in the
+    INIT-REBOOT state (a Requested IP Address option), a client that (re)joined a link; in RENEWING or REBINDING
+    (``ciaddr``), one that keeps using its address, e.g. after a handoff to a MAG whose session has none."""
     kind = request.message_type
     if kind is MessageType.DISCOVER:
         return True
-    return (kind is MessageType.REQUEST and request.address(OptionCode.REQUESTED_ADDRESS) is not None
-            and request.address(OptionCode.SERVER_IDENTIFIER) is None and request.ciaddr == _ANY)
+    return (kind is MessageType.REQUEST and request.address(OptionCode.SERVER_IDENTIFIER) is None
+            and _client_address(request) is not None)
+
+
+def _client_address(request: DhcpMessage) -> IPv4Address | None:
+    """The address the client uses or asks for: its ``ciaddr`` (RENEWING, REBINDING), else its Requested IP Address
+    option (INIT-REBOOT, or a DHCPDISCOVER that suggests one: RFC 2131 4.4.1)."""
+    return request.ciaddr if request.ciaddr != _ANY else request.address(OptionCode.REQUESTED_ADDRESS)
 
 
 def _deliver(interface: str, message: DhcpMessage, router: IPv4Address, client: IPv4Address) -> DhcpReply:

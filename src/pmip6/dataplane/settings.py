@@ -96,9 +96,9 @@ class MagDataplaneSettings:
     3.4.1) and the relay agent of the others (3.4.2; docs/dataplane.md, "DHCP"); false for a site where another
     DHCP service serves the access links."""
     dhcp_triggers: bool = True
-    """Whether DHCP messages drive the signaling (RFC 5844 3.4.3): a DHCPDISCOVER (or INIT-REBOOT DHCPREQUEST) of an MN
-    whose session has no IPv4 home address asks the LMA for one, a DHCPRELEASE of its home address de-registers that
-    address (``pmip6.dataplane.dhcp_server``). With ``dhcp_server`` only."""
+    """Whether DHCP messages drive the signaling (RFC 5844 3.4.3): a DHCPDISCOVER (or INIT-REBOOT, RENEWING or
+    REBINDING DHCPREQUEST) of an MN whose session has no IPv4 home address asks the LMA for one, a DHCPRELEASE of its
+    home address de-registers that address (``pmip6.dataplane.dhcp_server``). With ``dhcp_server`` only."""
     dhcp_relay: tuple[IPv4Address, int] | None = None
     """The DHCP server the relay agent forwards to, address and UDP port; None: the LMA's IPv4 address, port 67
     (``pmip6.runtime.dataplane_daemon.relay_agent``)."""

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
@@ -197,8 +197,11 @@ class MagDaemon(Daemon):
     def ipv4_triggers(self) -> Ipv4Triggers:
         """The DHCP triggers of the signaling (RFC 5844 3.4.3): the engine's ``request_ipv4`` and ``release_ipv4``,
         applied now."""
-        return Ipv4Triggers(partial(self._trigger, self.mag.request_ipv4),
-                            partial(self._trigger, self.mag.release_ipv4))
+        return Ipv4Triggers(self._request_ipv4, partial(self._trigger, self.mag.release_ipv4))
+
+    def _request_ipv4(self, mn_id: bytes, address: IPv4Address | None) -> bool:
+        """The engine's ``request_ipv4`` naming ``address`` (the one the MN's DHCP client uses), applied now."""
+        return self._trigger(partial(self.mag.request_ipv4, address=address), mn_id)
 
     def _trigger(self, change: Callable[[bytes, float], Outcome], mn_id: bytes) -> bool:
         """Apply what ``change`` makes of the MN's session now; whether the engine started the exchange (its PBU sent

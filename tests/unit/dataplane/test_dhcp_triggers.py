@@ -1,6 +1,7 @@
 """The MAG's DHCP server and relay agent as triggers of the signaling (RFC 5844 3.4.3): a DHCPDISCOVER (or
-INIT-REBOOT DHCPREQUEST) of an MN without an IPv4 home address asks the engine for one, a DHCPRELEASE of its home
-address de-registers it. The engine is stood in for by :class:`Engine`, which records the triggers."""
+INIT-REBOOT, RENEWING or REBINDING DHCPREQUEST) of an MN without an IPv4 home address asks the engine for one, naming
+the address the client uses, a DHCPRELEASE of its home address de-registers it. The engine is stood in for by
+:class:`Engine`, which records the triggers."""
 
 from __future__ import annotations
 
@@ -30,11 +31,14 @@ class Engine:
 
     entries: dict[bytes, BindingUpdateListEntry] = field(default_factory=dict)
     requested: list[bytes] = field(default_factory=list)
+    named: list[IPv4Address | None] = field(default_factory=list)
+    """The address each request named."""
     released: list[bytes] = field(default_factory=list)
     starts: bool = True
 
-    def request(self, mn_id: bytes) -> bool:
+    def request(self, mn_id: bytes, address: IPv4Address | None) -> bool:
         self.requested.append(mn_id)
+        self.named.append(address)
         return self.starts
 
     def release(self, mn_id: bytes) -> bool:
@@ -83,6 +87,7 @@ def test_RFC5844_3_4_3_a_discover_without_an_ipv4_home_address_asks_for_one_and_
 
     assert _ask(server, "discover") is None, "3.4.1: ignored until the signaling completed"
     assert engine.requested == [MN1] and server.unanswered == {"ipv4_home_address_requested": 1}
+    assert engine.named == [None], "a client without an address asks for any"
 
     _give_address(server, entry)
     offer = _ask(server, "discover")
@@ -110,17 +115,32 @@ def test_without_triggers_an_ipv6_only_session_s_link_is_not_served_and_nothing_
 @pytest.mark.parametrize(("kind", "options", "fields", "asks"), [
     ("request", [("requested_addr", "10.0.0.9")], {}, True),  # INIT-REBOOT (RFC 2131 4.3.2)
     ("request", [("requested_addr", "10.0.0.9"), ("server_id", str(ROUTER))], {}, False),  # SELECTING
-    ("request", [], {"ciaddr": "10.0.0.9"}, False),  # RENEWING
+    ("request", [], {"ciaddr": "10.0.0.9"}, True),  # RENEWING or REBINDING
+    ("discover", [("requested_addr", "10.0.0.9")], {}, True),  # suggesting its last address (4.4.1)
     ("inform", [], {"ciaddr": "10.0.0.9"}, False),
     ("release", [], {"ciaddr": "10.0.0.9"}, False),
 ])
-def test_RFC2131_4_3_2_only_a_client_looking_for_an_address_is_a_trigger(
+def test_RFC2131_4_3_2_only_a_client_looking_for_an_address_is_a_trigger_and_names_the_one_it_uses(
         kind: str, options: list[tuple[str, str]], fields: dict[str, str], asks: bool) -> None:
     engine = Engine()
     server = _server(engine)
     _register(engine, server)
     assert _ask(server, kind, *options, **fields) is None
     assert engine.requested == ([MN1] if asks else [])
+    assert engine.named == ([IPv4Address("10.0.0.9")] if asks else [])
+
+
+def test_RFC5844_3_4_3_a_renewal_after_a_handoff_that_lost_the_address_is_acked_once_the_pba_gave_it_back() -> None:
+    engine = Engine()
+    server = _server(engine)
+    entry = _register(engine, server)
+    assert _ask(server, "request", ciaddr=str(HOME)) is None, "3.4.1: not answered before the signaling completed"
+    assert engine.named == [HOME] and server.unanswered == {"ipv4_home_address_requested": 1}
+
+    _give_address(server, entry)
+    ack = _ask(server, "request", ciaddr=str(HOME))
+    assert isinstance(ack, DhcpReply) and ack.message.message_type is MessageType.ACK
+    assert ack.message.yiaddr == HOME and ack.destination == HOME and engine.requested == [MN1]
 
 
 def test_RFC5844_3_4_3_an_unidentified_client_of_a_shared_link_triggers_nothing() -> None:

@@ -4,6 +4,8 @@ other tests left open (docs/mutation-survivors.md)."""
 from __future__ import annotations
 
 import logging
+from ipaddress import IPv4Address
+
 import pytest
 from test_dhcp_relay import HOME2, REQUEST, ROUTER, Mag, _entry
 from test_dhcp_triggers import HOME, RELAY, Engine, _ask, _register, _server
@@ -13,19 +15,24 @@ from pmip6.dataplane.dhcp_server import DhcpReply
 from pmip6.wire.dhcp import MessageType
 
 
-@pytest.mark.parametrize(("options", "fields"), [
-    ([], {}),  # no address named at all
-    ([("requested_addr", "10.0.0.9")], {"ciaddr": "10.0.0.9"}),  # a client with an address (RFC 2131 4.3.2)
-], ids=["no_address", "ciaddr"])
-def test_RFC2131_4_3_2_a_request_that_is_no_init_reboot_is_no_trigger(options: list[tuple[str, str]],
-                                                                       fields: dict[str, str]) -> None:
-    """INIT-REBOOT is a Requested IP Address option with neither Server Identifier nor ``ciaddr``: a DHCPREQUEST
-    without the option, or from a client that has an address, asks the engine for nothing."""
+def test_RFC2131_4_3_2_a_request_that_names_no_address_is_no_trigger() -> None:
+    """A DHCPREQUEST with neither Server Identifier, Requested IP Address option nor ``ciaddr`` (no INIT-REBOOT, no
+    RENEWING or REBINDING) asks the engine for nothing."""
     engine = Engine()
     server = _server(engine)
     _register(engine, server)
-    assert _ask(server, "request", *options, **fields) is None
+    assert _ask(server, "request") is None
     assert engine.requested == [] and server.unanswered == {"no_ipv4_home_address": 1}
+
+
+def test_RFC2131_4_3_2_a_request_from_a_client_that_has_an_address_names_its_ciaddr() -> None:
+    """A client with an address (``ciaddr``: RENEWING or REBINDING) is a trigger (it kept its address across a
+    handoff) and names that address, not another it put in a Requested IP Address option."""
+    engine = Engine()
+    server = _server(engine)
+    _register(engine, server)
+    assert _ask(server, "request", ("requested_addr", "10.0.0.9"), ciaddr="10.0.0.8") is None
+    assert engine.named == [IPv4Address("10.0.0.8")] and server.unanswered == {"ipv4_home_address_requested": 1}
 
 
 def test_RFC5844_3_4_3_a_release_that_de_registered_the_address_is_not_logged_as_leaving_the_binding(

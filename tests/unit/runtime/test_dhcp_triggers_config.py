@@ -12,7 +12,7 @@ from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import dhcp_server
 
 
-def _refuse(mn_id: bytes) -> bool:
+def _refuse(mn_id: bytes, address: object = None) -> bool:
     return False
 
 
