@@ -324,3 +324,22 @@ def test_RFC5844_3_4_3_an_attach_withdraws_the_unsettled_named_request() -> None
 
     assert only_pbu(again).option(IPv4HomeAddressRequestOption) is None
     assert domain.entry().ipv4_hint is None and not domain.entry().ipv4_requested
+
+
+@pytest.mark.parametrize("gap", [2.0, 11.0], ids=["draining", "deleted"])
+def test_RFC5844_3_2_3_3_after_a_detach_and_an_ipv6_only_attach_the_renewal_gets_the_old_address_back(
+        gap: float) -> None:
+    """Detached, then attached again with ``--ipv6`` while the old binding drains (MinDelayBeforeBCEDelete, 10 s:
+    the attach revives it without IPv4) or after it was deleted: the renewal's trigger names the old address, which
+    no other MN took."""
+    domain = _Domain()
+    domain.deliver(domain.mag.attach(request(MN1), T0), T0)
+    address = domain.entry().ipv4_home_address
+    domain.deliver(domain.mag.detach(MN1, T0 + 1), T0 + 1)
+    domain.lma.handle_timer(T0 + 1 + gap)
+    domain.deliver(domain.mag.attach(request(MN1, ipv4=False), T0 + 1 + gap), T0 + 1 + gap)
+    assert domain.entry().ipv4_home_address is None
+
+    domain.deliver(domain.mag.request_ipv4(MN1, T0 + 2 + gap, address), T0 + 2 + gap)
+
+    assert domain.pbas[-1].status == Status.ACCEPTED and domain.entry().ipv4_home_address == address
