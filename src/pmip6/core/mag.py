@@ -454,7 +454,8 @@ class MobileAccessGateway:
         server or relay agent "will trigger the mobile access gateway to complete the Proxy Mobile IPv6 signaling";
         3.2.3.3: the IPv4 Home Address Request "requested subsequently"), as a re-registration; see the module
         docstring. With ``address`` (the one the MN's DHCP client uses) the request names it, unless the LMA refused
-        it to the session's last such request (``ipv4_refused``): then it asks for any. Ignored while a PBU is in
+        the session's last named request (``ipv4_refused``): then it asks for any, so that a client naming one taken
+        address after another makes one named request and one for any per hold-down. Ignored while a PBU is in
         flight, for a session that has or asks for an IPv4 home address, while an attach of the MN awaits the PBA that
         accepts it (``reattached``: its PBUs carry the attach's HI, and a refusal of the request, 170, would end the
         session), and during the hold-down after a refused request."""
@@ -472,7 +473,7 @@ class MobileAccessGateway:
             return _ignored(f"the LMA refused an IPv4 home address for {mn_text(mn_id)}: not asked again until "
                             f"{until}")
         entry.ipv4_requested = entry.ipv4_added = True
-        entry.ipv4_hint = address if address != entry.ipv4_refused else None
+        entry.ipv4_hint = address if entry.ipv4_refused is None else None
         outcome = self._start_update(entry, now)
         self._reschedule(mn_id)
         return outcome
@@ -1326,6 +1327,7 @@ class MobileAccessGateway:
         elif hint is not None:
             entry.ipv4_refused = hint
         else:
+            entry.ipv4_refused = None
             entry.ipv4_request_after = now + IPV4_REQUEST_HOLDDOWN
 
     @staticmethod
