@@ -25,7 +25,8 @@ It hands out what the Binding Cache holds, so that "the DHCP state is consistent
   the same IPv4 address"): the client's lease outlived its binding (the MN moved to a MAG whose PBA gave another
   address, or the binding ended), and a NAK sends it back to INIT at once instead of waiting for its lease to run
   out (one that names another server's Server Identifier is not this server's to answer). Other requests without a
-  binding are dropped (``no_binding``); so are DHCPRELEASE and DHCPDECLINE, logged,
+  binding are dropped (``no_binding``; a DHCPRELEASE ``release_without_binding``: its MAG's DHCP trigger
+  de-registered the address before relaying the release, walkthrough 20); so are DHCPRELEASE and DHCPDECLINE, logged,
   the binding untouched.
 - A MAG's requests are answered within a token bucket (:data:`REQUEST_RATE`, :data:`REQUEST_BURST`; beyond it
   ``rate_limited``): the relay agents rate-limit each access link, this bounds a MAG's whole.
@@ -102,6 +103,8 @@ class AnchorDhcpServer:
             if kind is MessageType.REQUEST and request.address(OptionCode.SERVER_IDENTIFIER) in (None,
                                                                                                  server_identifier):
                 return AnchorReply(nak(request, server_identifier), request.giaddr)
+            if kind is MessageType.RELEASE:  # the MAG's de-registration of the address got here first (3.4.3)
+                return self._unanswered("release_without_binding")
             return self._unanswered("no_binding")
         lease = Lease(home, entry.ipv4_home_address.network.prefixlen, entry.ipv4_default_router, server_identifier,
                       self.mtu, lease_seconds(entry.expires_at, entry.lifetime, now))

@@ -136,7 +136,9 @@ def test_RFC5844_3_4_2_a_request_without_the_binding_is_naked_other_messages_dro
     assert renewal is not None and renewal.message.message_type is MessageType.NAK
     assert _address(renewal, OptionCode.SERVER_IDENTIFIER) == ROUTER_A
     assert lma.ask(MessageType.DISCOVER) is None
-    assert lma.server.unanswered == {"no_binding": 1}
+    assert lma.ask(MessageType.RELEASE, ciaddr=HOME.ip) is None
+    assert lma.server.unanswered == {"no_binding": 1, "release_without_binding": 1}, \
+        "walkthrough 20: a release the MAG's trigger de-registered first is no error"
 
 
 def test_RFC2131_4_3_5_an_inform_is_acked_without_a_lease() -> None:
