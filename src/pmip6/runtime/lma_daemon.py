@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, replace
 from ipaddress import IPv4Address
-from typing import Any
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -86,7 +85,6 @@ class LmaDaemon(Daemon):
         """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
         self.add_stats_section("waiting", lambda: asdict(self.lma.waiting()))
         self.add_stats_section("sessions", lambda: session_usage_row(self.lma.session_usage()))
-        self.add_binding_columns(self._link_columns)
         self.metrics.add_session_usage(self.lma.session_usage)
         self._sends_at_open = Outcome()
         """What :meth:`prepare` found to tell the MAGs, sent once the sockets are open: the new Restart Counter
@@ -128,18 +126,11 @@ class LmaDaemon(Daemon):
     def binding_entries(self) -> Iterator[tuple[TunnelSession, float | None, str, Address | None]]:
         """A draining entry "expires" when it is deleted (RFC 5213 5.3.5 MinDelayBeforeBCEDelete); one held while
         its MAG is told (RFC 5846 8.1) is ``revoking``, until the BRA or the last retransmission. The sessions carry
-        the BCE's link-local address (RFC 5213 6.8), for the rows' ``link_local_address`` (:meth:`_link_columns`)."""
+        the BCE's link-local address (RFC 5213 6.8), for the rows' ``link_local_address``."""
         return ((replace(entry.session(), link_local_address=entry.link_local_address),
                  entry.delete_at if entry.state is BceState.DEREGISTERING else entry.expires_at,
                  "revoking" if entry.revoking else str(entry.state),
                  None if entry.signaling is None else entry.signaling.address) for entry in self.lma.bindings())
-
-    @staticmethod
-    def _link_columns(session: TunnelSession) -> dict[str, Any]:
-        """The link-local address the BCE holds for the MN's link (RFC 5213 5.3.6, 6.8: the one its MAGs configure
-        there), as a MAG's rows show it."""
-        link_local = session.link_local_address
-        return {"link_local_address": None if link_local is None else str(link_local)}
 
     def warn_tenants_without_dataplane(self) -> None:
         """At start and after a reload: a tenant the data plane has no context for cannot forward its sessions'

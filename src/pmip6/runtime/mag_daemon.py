@@ -173,19 +173,16 @@ class MagDaemon(Daemon):
         self.add_binding_columns(self._link_columns)
 
     def _link_columns(self, session: TunnelSession) -> dict[str, Any]:
-        """What the MN's link needs besides its home addresses, as the PBA gave them: the link-local address the MAG
-        uses on it (RFC 5213 6.9.1.2 item 15; null in the FixedMAGLinkLocalAddressOnAllAccessLinks mode and until a
-        PBA gave one), and for IPv4 (RFC 5844 3.1.3: the IPv4 Home Address Reply option's prefix length, 3.3.3: the
-        IPv4 Default-Router Address option, 3.3.4: the DHCP support mode, "server" when its S flag was set, else
-        "relay" as 3.2.3.2 says) what the MAG's DHCP server hands out with the address (docs/dataplane.md, "DHCP
-        (RFC 5844 3.4.1)")."""
-        link_local = session.link_local_address
-        columns: dict[str, Any] = {"link_local_address": None if link_local is None else str(link_local)}
+        """What the MN's IPv4 link needs besides its home address, as the PBA gave it (the link-local address is in
+        every row, :func:`~pmip6.runtime.views.binding_row`): the prefix length (RFC 5844 3.1.3, the IPv4 Home Address
+        Reply option), the default router (3.3.3) and the DHCP support mode (3.3.4: "server" when its S flag was set,
+        else "relay" as 3.2.3.2 says): what the MAG's DHCP server hands out with the address (docs/dataplane.md,
+        "DHCP (RFC 5844 3.4.1)")."""
         entry = self.mag.entry(session.mn_id)
         if entry is None or session.ipv4_home_address is None:
-            return {**columns, "ipv4_prefix_length": None, "ipv4_default_router": None, "ipv4_dhcp_support_mode": None}
+            return {"ipv4_prefix_length": None, "ipv4_default_router": None, "ipv4_dhcp_support_mode": None}
         router = entry.ipv4_default_router
-        return {**columns, "ipv4_prefix_length": entry.ipv4_prefix_length,
+        return {"ipv4_prefix_length": entry.ipv4_prefix_length,
                 "ipv4_default_router": None if router is None else str(router),
                 "ipv4_dhcp_support_mode": "server" if entry.dhcp_server else "relay"}
 

@@ -72,6 +72,8 @@ def binding_row(session: TunnelSession, *, at_lma: bool, expires_at: float | Non
         row["signaling"] = str(signaling)
     if state in NOT_NEGOTIATED:
         row["gre"] = row["encapsulation"] = None
+    link_local = session.link_local_address  # RFC 5213 6.8: the MAG's on the MN's link, or the one the BCE holds
+    row["link_local_address"] = None if link_local is None else str(link_local)
     row["lifetime_left"] = None if expires_at is None else max(0, int(expires_at - now))
     row["state"] = state
     return row

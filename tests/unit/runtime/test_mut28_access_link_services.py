@@ -13,8 +13,8 @@ from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.settings import MagDataplaneSettings
 from pmip6.runtime.dataplane_daemon import dhcp_server, router_advertisements
 from pmip6.runtime.dataplane_metrics import RouterAdvertisementCollector
-from pmip6.runtime.lma_daemon import LmaDaemon
 from pmip6.runtime.router_advertisements import RouterAdvertisementCounters
+from pmip6.runtime.views import binding_row
 from tests.unit.dataplane.test_home_link import LL1, MN1
 from tests.unit.runtime.test_dhcp_service import _entry
 
@@ -63,6 +63,9 @@ def test_the_router_advertisement_metrics_export_the_deferred_refusals() -> None
         "sent": 3, "send_error": 1, "deferred": 2}
 
 
-def test_an_lma_binding_row_without_a_link_local_address_shows_none() -> None:
-    assert LmaDaemon._link_columns(replace(MN1, link_local_address=None)) == {"link_local_address": None}
-    assert LmaDaemon._link_columns(replace(MN1, link_local_address=LL1)) == {"link_local_address": str(LL1)}
+def test_a_binding_row_without_a_link_local_address_shows_none() -> None:
+    for at_lma in (True, False):
+        row = binding_row(replace(MN1, link_local_address=None), at_lma=at_lma, expires_at=None, state="active", now=0)
+        assert row["link_local_address"] is None
+        row = binding_row(replace(MN1, link_local_address=LL1), at_lma=at_lma, expires_at=None, state="active", now=0)
+        assert row["link_local_address"] == str(LL1)

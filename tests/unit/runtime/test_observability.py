@@ -54,7 +54,7 @@ def test_binding_row_fields_at_lma_and_mag() -> None:
     assert row == {"mn_id": "mn1@opA", "tenant": "opA", "proxy_coa": "192.0.2.1", "lmaa": "192.0.2.9",
                    "hnp": ["2001:db8:a:1::/64"], "ipv4_home": "10.0.0.2", "lifetime_left": 100, "gre": "keys",
                    "downlink_key": 0x11, "uplink_key": 0x22, "tlv": True, "encapsulation": "udp-tlv",
-                   "state": "active"}
+                   "link_local_address": None, "state": "active"}
     at_mag = binding_row(SESSION, at_lma=False, expires_at=None, state="registered", now=0.0)
     assert (at_mag["proxy_coa"], at_mag["lmaa"], at_mag["lifetime_left"]) == ("192.0.2.9", "192.0.2.1", None)
 
