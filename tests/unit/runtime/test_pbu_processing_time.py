@@ -11,7 +11,8 @@ import pytest
 from pmip6.core.events import Outcome, Peer
 from pmip6.core.mag import AttachRequest
 from pmip6.runtime.group_commit import GroupCommit
-from pmip6.wire.numbers import AccessTechnologyType
+from pmip6.wire.messages import ProxyBindingUpdate
+from pmip6.wire.numbers import AccessTechnologyType, BUFlags
 from test_persistence import LMAA, MAG_A, MN, PORT, StoreLab, lab  # noqa: F401  (the fixture)
 
 WRITE_SECONDS = 0.5
@@ -54,3 +55,17 @@ def test_in_a_group_commit_batch_a_pbus_time_includes_the_batch_write_before_its
         ("1.0", str(WRITE_SECONDS))
     assert histogram['pmip6_pbu_processing_seconds_bucket{le="0.1"}'] == "0.0"
     assert histogram['pmip6_pbu_processing_seconds_bucket{le="1.0"}'] == "1.0"
+
+
+def test_a_pbu_no_pba_answers_is_observed_too_so_the_count_is_the_pbus_received(lab: StoreLab) -> None:
+    """docs/operations.md "Metrics": the histogram's ``_count`` is ``pmip6_pbu_received_total``, whether or not a PBA
+    left (here a Binding Update without the P flag, which the LMA ignores: RFC 5213 5.3.1)."""
+    lab.start()
+    lab.lma.group_commit = GroupCommit(lab.lma._apply_batch)
+    lab.lma.group_commit.begin()
+    lab.lma.on_message(ProxyBindingUpdate(1, BUFlags.A, 100), Peer(MAG_A, PORT), LMAA)
+    lab.lma.group_commit.end()
+
+    assert lab.sent == []
+    assert _histogram(lab)["pmip6_pbu_processing_seconds_count"] == "1.0"
+    assert "pmip6_pbu_received_total 1.0" in lab.lma.metrics.exposition().decode().splitlines()
