@@ -9,7 +9,7 @@ from test_mag_stub_lma import (
     ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered)
 
 from pmip6.core.bul import BulState
-from pmip6.core.events import BindingEstablished, BindingRemoved
+from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved
 from pmip6.core.mag import REREGISTRATION_RATE
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.numbers import HandoffIndicator
@@ -116,3 +116,16 @@ def test_RFC5213_6_9_1_3_refreshes_a_forward_step_made_due_together_are_paced_li
     burst = [send for send in mag.handle_timer(step).sends if isinstance(send.message, ProxyBindingUpdate)]
     assert len(burst) == 1, f"{len(burst)} refreshes sent in one instant after a forward step"
     assert mag.next_deadline() == step + 1 / REREGISTRATION_RATE
+
+
+def test_RFC5213_6_9_4_a_binding_expiring_before_its_unanswered_refresh_gave_up_raises_an_alarm() -> None:
+    """Walkthrough 21: with a lifetime shorter than the retransmissions (the refresh goes a fifth of it before the
+    expiry), an LMA outage expired every binding before the retransmissions' Alarm, logged at info only."""
+    mag = make_mag()
+    registered(mag, lifetime=5)  # 20 s: the refresh goes 4 s before the expiry, the retransmissions take longer
+    while (deadline := mag.next_deadline()) is not None and deadline < T0 + 20:
+        assert not [event for event in mag.handle_timer(deadline).events if isinstance(event, Alarm)]
+    outcome = mag.handle_timer(T0 + 20)
+    assert list(mag.entries()) == []
+    assert [type(event) for event in outcome.events] == [BindingRemoved, Alarm]
+    assert "expired with its re-registration unanswered" in outcome.events[1].text  # type: ignore[attr-defined]

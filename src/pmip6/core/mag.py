@@ -638,13 +638,20 @@ class MobileAccessGateway:
         link) in a new entry naming its home network prefixes and IPv4 home address (and keeping the hold-down of its
         IPv4 requests: no administrative action happened, RFC 5844 3.2.3.2), which the LMA keeps or gives back while
         they are free, with HI 5, as the re-registration after an LMA restart (RFC 5847 3.2). A binding whose
-        re-registrations went unanswered through its lifetime, or whose refresh is in flight, just expires (6.9.4); one
-        whose refresh was still deferred (paced, or by MAX_UPDATE_RATE) never went out. The new registrations of one
-        firing (``starting`` collects them) are paced as after an LMA restart (:meth:`_paced`): a step past the
-        lifetimes expires every binding at once."""
+        re-registrations went unanswered through its lifetime, or whose refresh is in flight, just expires (6.9.4), with
+        an Alarm unless the retransmissions' one (:meth:`_retry`) came first (walkthrough 21: a lifetime shorter than
+        the retransmissions lost every binding at an LMA outage logged at info only); one whose refresh was still
+        deferred (paced, or by MAX_UPDATE_RATE) never went out. The new registrations of one firing (``starting``
+        collects them) are paced as after an LMA restart (:meth:`_paced`): a step past the lifetimes expires every
+        binding at once."""
         missed = (_unsent(entry) and not entry.refresh_unanswered and entry.refresh_at is not None
                   and entry.expires_at is not None and entry.refresh_at < entry.expires_at)
+        unanswered = _refresh_in_flight(entry) and not entry.refresh_unanswered  # no Alarm yet for this outage
         outcome = Outcome(events=self._remove(entry, "expired"))
+        if unanswered:
+            outcome.events.append(Alarm(
+                "the binding expired with its re-registration unanswered: no PBA from the LMA before the lifetime's "
+                "end; the MN has no mobility service until it attaches again", entry.mn_id))
         if missed:
             again = BindingUpdateListEntry(
                 mn_id=entry.mn_id, lma=entry.lma, proxy_coa=entry.proxy_coa, att=entry.att,
@@ -1375,6 +1382,11 @@ def _withdraw_ipv4_request(entry: BindingUpdateListEntry) -> None:
     if entry.ipv4_added:
         entry.ipv4_added = entry.ipv4_requested = False
         entry.ipv4_hint = None
+
+
+def _refresh_in_flight(entry: BindingUpdateListEntry) -> bool:
+    """Registered, with a PBU of its re-registration sent and not yet answered."""
+    return entry.state is BulState.REGISTERED and entry.pending is not None and entry.pending.sent is not None
 
 
 def _unsent(entry: BindingUpdateListEntry) -> bool:
