@@ -7,7 +7,8 @@ Two transports carry Mobility Header messages (DESIGN.md, runtime/):
 A received datagram that does not decode is counted under its :class:`DecodeError` field name and dropped;
 nothing raised by a bad packet ever reaches the event loop. Each drop is logged at warning level with its peer
 and what was wrong, per transport at most MALFORMED_LOG_BURST lines at once and MALFORMED_LOG_RATE a second
-after that (:class:`MalformedMessageLog`, :mod:`pmip6.runtime.log_limit`), so hostile packets cannot flood the log.
+after that (:class:`MalformedMessageLog`, :mod:`pmip6.runtime.log_limit`), so hostile packets cannot flood the log;
+so is, within the same limit, a message of an MH Type pmip6 does not process, which is handed on to the engine.
 
 Both read each datagram's arrival time, the kernel's receive timestamp (SO_TIMESTAMPNS), and hand it on with the
 message: the LMA measures the Timestamp window against it (RFC 5213 5.5), so that a PBU that waited in the socket
@@ -53,7 +54,7 @@ from pmip6.naming import counted, endpoint_text
 from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.runtime.send_backlog import SendBacklog, SendFailure
 from pmip6.wire.errors import DecodeError
-from pmip6.wire.messages import MobilityMessage
+from pmip6.wire.messages import MobilityMessage, UnknownMessage
 from pmip6.wire.mobility import decode_message
 
 MessageHandler = Callable[[MobilityMessage, Peer, Address, float], None]
@@ -311,19 +312,29 @@ class MalformedMessageLog:
     def dropped(self, source: Peer, reason: str, problem: object) -> None:
         """``reason``: the ``decode_errors`` key it was counted under; ``problem``: what was wrong, in words once
         made a string, which only a line that is logged does (a flood is mostly suppressed)."""
+        kind = "message" if reason == WRONG_INTERFACE else "malformed message"  # well formed, from elsewhere
+        self._warn(source, lambda peer: f"{kind} from {peer} dropped: {problem}",
+                   {"event": "malformed_message", "reason": reason})
+
+    def unrecognized(self, source: Peer, mh_type: int) -> None:
+        """A well-formed Mobility Header of a type pmip6 does not process, handed on to the engine, which answers a
+        peer's with a Binding Error, status 2 (RFC 6275 9.2), within ``binding_error_rate`` (walkthrough 21: it was
+        seen only in the counters)."""
+        self._warn(source, lambda peer: f"message from {peer} of unrecognized MH type {mh_type} not processed",
+                   {"event": "unrecognized_message", "mh_type": mh_type})
+
+    def _warn(self, source: Peer, text: Callable[[str], str], fields: dict[str, object]) -> None:
+        """One warning within the budget, ``text`` made from the peer's endpoint only when it is written."""
         if not _log.isEnabledFor(logging.WARNING):
             return
         suppressed = self._limit.admit()
         if suppressed is None:
             return
-        peer = endpoint_text(source.address, source.port)
-        kind = "message" if reason == WRONG_INTERFACE else "malformed message"  # well formed, from elsewhere
-        message = f"{kind} from {peer} dropped: {problem}"
+        message = text(endpoint_text(source.address, source.port))
         if suppressed:
             message += f" ({counted(suppressed, 'more dropped message')} not logged since the last one)"
         _log.warning(message, extra={"fields": {
-            "event": "malformed_message", "peer": str(source.address), "port": source.port, "reason": reason,
-            "suppressed": suppressed}})
+            **fields, "peer": str(source.address), "port": source.port, "suppressed": suppressed}})
 
 
 class ReceiveBatch(Protocol):
@@ -367,6 +378,8 @@ class Receiver:
         except DecodeError as error:
             self.drop(source, error.field, error)
             return
+        if type(message) is UnknownMessage:
+            self.malformed.unrecognized(source, message.mh_type)
         self.handler(message, source, destination.address, time.time() if arrived is None else arrived)
 
     def receive_failed(self, error: OSError) -> bool:

@@ -21,7 +21,7 @@ from pmip6.runtime.transport import (
     WrongInterface,
 )
 from pmip6.runtime.transport_mh import RawMobilityTransport
-from pmip6.wire.messages import ProxyBindingUpdate
+from pmip6.wire.messages import ProxyBindingUpdate, UnknownMessage
 from pmip6.wire.mobility import encode_message
 from pmip6.wire.numbers import OptionType
 from pmip6.wire.options import GREKeyOption, MNIdentifierOption
@@ -158,3 +158,16 @@ def test_a_message_from_the_wrong_interface_is_not_called_malformed(caplog: pyte
     (record,) = _warnings(caplog)
     assert record.getMessage() == ("message from 192.0.2.1:5436 dropped: it arrived on an unknown interface, but no "
                                    "route back to it was known (looked up again now) (wrong_interface)")
+
+
+def test_a_message_of_an_unrecognized_type_is_handed_on_and_logged_with_its_peer(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Walkthrough 21: the engine answers it with a Binding Error (RFC 6275 9.2), which only the counters showed."""
+    receiver, handled, errors = _receiver(_Clock())
+    with caplog.at_level(logging.WARNING, LOGGER):
+        receiver.deliver(encode_message(UnknownMessage(mh_type=200, data=b"\x00" * 2)), MAG, LMA)
+    assert len(handled) == 1 and not errors
+    (record,) = _warnings(caplog)
+    assert record.getMessage() == "message from 192.0.2.1:5436 of unrecognized MH type 200 not processed"
+    assert record.fields == {"event": "unrecognized_message", "mh_type": 200,  # type: ignore[attr-defined]
+                             "peer": "192.0.2.1", "port": 5436, "suppressed": 0}
