@@ -82,6 +82,11 @@ class BindingUpdateListEntry:
     uses); None: it asks for any (0.0.0.0)."""
     ipv4_refused: IPv4Address | None = None
     """The last address the LMA refused to such a request: a trigger naming it again asks for any address instead."""
+    ipv4_release_deferred: IPv4Address | None = None
+    """The IPv4 home address the MN released (a DHCPRELEASE, RFC 5844 3.4.3) while a PBU of the session was in flight:
+    :meth:`MobileAccessGateway.release_ipv4` de-registers it once the entry is idle again (the exchange answered or
+    given up), unless the MN asked for IPv4 again meanwhile (:meth:`MobileAccessGateway.request_ipv4`), the session
+    ended, or its IPv4 home address went or changed."""
     state: BulState = BulState.REGISTERING
     home_network_prefixes: tuple[IPv6Network, ...] = ()
     ipv4_home_address: IPv4Address | None = None

@@ -133,7 +133,12 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   selective de-registration, 3.1.2.5 at the LMA), HI 5, no GRE Key option (GK-4.2-12) goes once, sent again after
   135 only, as a de-registration. Whatever the answer, the session's later PBUs no longer ask for IPv4: an LMA that
   refused or missed the release lets the address go at the next re-registration (3.1.2.5 keeps only what a
-  re-registration names). An IPv4-only session is not released this way: its IPv4 home address is its whole
+  re-registration names). A release while a PBU of the session is in flight (a refresh, an attach of the MN) waits
+  until the entry is idle again -- that PBU answered, or its exchange given up -- and goes then, unless a DHCP trigger
+  asked for IPv4 again meanwhile (:meth:`MobileAccessGateway.request_ipv4` cancels it), the session ended or failed,
+  or the PBA took the IPv4 home address away or changed it; a restart of the LMA seen meanwhile, or a registration
+  made again after a refresh that never went out, drops the address here and leaves it out of the PBU.
+  An IPv4-only session is not released this way: its IPv4 home address is its whole
   mobility session, which the MN's detach ends.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
   ``max_retransmissions`` an initial registration fails (Alarm); a re-registration raises the Alarm (once per
@@ -458,8 +463,14 @@ class MobileAccessGateway:
         address after another makes one named request and one for any per hold-down. Ignored while a PBU is in
         flight, for a session that has or asks for an IPv4 home address, while an attach of the MN awaits the PBA that
         accepts it (``reattached``: its PBUs carry the attach's HI, and a refusal of the request, 170, would end the
-        session), and during the hold-down after a refused request."""
+        session), and during the hold-down after a refused request. A release the MN sent while a PBU was in flight
+        and not performed yet (``ipv4_release_deferred``, :meth:`release_ipv4`) is cancelled: the MN asks for IPv4
+        again, and keeps the address it has."""
         entry = self._entries.get(mn_id)
+        if entry is not None and entry.ipv4_release_deferred is not None:
+            entry.ipv4_release_deferred = None
+            return _ignored(f"mobile node {mn_text(mn_id)} asks for IPv4 again: its IPv4 home address stays, the "
+                            "release it sent while a PBU was in flight is cancelled")
         if entry is None or not _idle(entry):
             return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for an IPv4 request")
         if entry.ipv4_home_address is not None or entry.ipv4_requested:
@@ -481,20 +492,43 @@ class MobileAccessGateway:
     def release_ipv4(self, mn_id: bytes, now: float) -> Outcome:
         """De-register only the IPv4 home address of a registered dual-stack session (RFC 5844 3.4.3: a DHCPRELEASE
         is "a trigger for de-registering the mobile node's IPv4 home address", which "MUST NOT release any IPv6 home
-        network prefix(es)"; the selective de-registration of 3.2.3.3); see the module docstring. Ignored while a
-        PBU is in flight, for a session without an IPv4 home address, and for an IPv4-only one."""
+        network prefix(es)"; the selective de-registration of 3.2.3.3); see the module docstring. While a PBU of the
+        session is in flight the release waits (``ipv4_release_deferred``) until the entry is idle again
+        (:meth:`_deferred_release`). Ignored for a session that is not registered, one without an IPv4 home address,
+        and an IPv4-only one."""
         entry = self._entries.get(mn_id)
-        if entry is None or not _idle(entry):
-            return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding idle for an IPv4 release")
+        if entry is None or entry.state is not BulState.REGISTERED:
+            return _ignored(f"mobile node {mn_text(mn_id)} has no registered binding for an IPv4 release")
         if entry.ipv4_home_address is None:
             return _ignored(f"mobile node {mn_text(mn_id)} has no IPv4 home address to release")
         if not entry.home_network_prefixes:
             return _ignored(f"mobile node {mn_text(mn_id)} has IPv4 mobility only: its detach ends the session")
+        if not _idle(entry):
+            entry.ipv4_release_deferred = entry.ipv4_home_address
+            return Outcome()
         released = (entry.ipv4_home_address, entry.ipv4_prefix_length)
         outcome = Outcome(events=self._release_ipv4(entry))
         outcome.extend(self._start_update(entry, now, released=released))
         self._reschedule(mn_id)
         return outcome
+
+    def _deferred_release(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        """The release the MN sent while a PBU of its session was in flight (:meth:`release_ipv4`), performed now that
+        the entry is idle again: after the PBA that ended the exchange, or once the exchange was given up (RFC 5844
+        3.4.3: the DHCPRELEASE is "a trigger for de-registering the mobile node's IPv4 home address", whenever it
+        came). Moot, and forgotten, when the session ended or failed meanwhile (a detach, a rejected PBA) or the
+        PBA took its IPv4 home address away or gave it another one (the MN's lease is of the one it released); an
+        entry halted by an echo mismatch keeps it until the MN attaches again."""
+        released = entry.ipv4_release_deferred
+        if released is None or self._entries.get(entry.mn_id) is not entry:
+            return Outcome()
+        if entry.state is not BulState.REGISTERED or entry.ipv4_home_address != released:
+            entry.ipv4_release_deferred = None
+            return Outcome()
+        if not _idle(entry):
+            return Outcome()
+        entry.ipv4_release_deferred = None
+        return self.release_ipv4(entry.mn_id, now)
 
     def receive(self, message: MobilityMessage, source: Peer, now: float) -> Outcome:
         """Process a message from the LMA; only Proxy Binding Acknowledgements mean anything to a MAG."""
@@ -532,6 +566,7 @@ class MobileAccessGateway:
             _note_unusable(entry.pending, message, unmatched)
             return self._unanswering(message, source, unmatched, now)
         outcome = self._acknowledged(entry, message, source, now)
+        outcome.extend(self._deferred_release(entry, now))
         self._reschedule(entry.mn_id)
         return outcome
 
@@ -592,6 +627,7 @@ class MobileAccessGateway:
             elif entry.pending is not None:
                 if entry.pending.due <= now:
                     outcome.extend(self._on_due(entry, now))
+                    outcome.extend(self._deferred_release(entry, now))
             elif entry.state is BulState.REGISTERED and entry.refresh_at is not None and entry.refresh_at <= now:
                 starting.append(entry)
             self._reschedule(mn_id)
@@ -653,6 +689,8 @@ class MobileAccessGateway:
                 "the binding expired with its re-registration unanswered: no PBA from the LMA before the lifetime's "
                 "end; the MN has no mobility service until it attaches again", entry.mn_id))
         if missed:
+            if entry.ipv4_release_deferred is not None:  # the MN released it (release_ipv4): not asked for again
+                self._release_ipv4(entry)
             again = BindingUpdateListEntry(
                 mn_id=entry.mn_id, lma=entry.lma, proxy_coa=entry.proxy_coa, att=entry.att,
                 handoff_indicator=HandoffIndicator.NOT_CHANGED, mn_ll_id=entry.mn_ll_id,
@@ -1265,6 +1303,8 @@ class MobileAccessGateway:
                 if entry.state is BulState.REGISTERED and not entry.halted and _changing_ipv4(entry):
                     self._finish_pending(entry)  # the LMA lost what it would change: a re-registration instead
                     _withdraw_ipv4_request(entry)
+                    if entry.ipv4_release_deferred is not None:  # released here; the LMA holds it no more
+                        outcome.events.extend(self._release_ipv4(entry))
             idle = sorted((entry for entry in self._entries.values() if _idle(entry)), key=_expiry)
             for position, entry in enumerate(idle):
                 outcome.extend(self._refresh_paced(entry, now, position, len(idle)))
@@ -1345,7 +1385,7 @@ class MobileAccessGateway:
         entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
         entry.dhcp_server = False
         entry.ipv4_requested = entry.ipv4_added = False
-        entry.ipv4_hint = None
+        entry.ipv4_hint = entry.ipv4_release_deferred = None
         return [BindingUpdated(entry.session(), previous)] if entry.registered_at is not None else []
 
     def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
@@ -1369,9 +1409,10 @@ def _idle(entry: BindingUpdateListEntry) -> bool:
 
 def _changing_ipv4(entry: BindingUpdateListEntry) -> bool:
     """An IPv4 Home Address Request added to the session awaits its settling PBA (:meth:`~MobileAccessGateway.
-    request_ipv4`), or the selective de-registration of its IPv4 home address is in flight (:meth:`~MobileAccessGateway.
-    release_ipv4`)."""
-    return entry.ipv4_added or (entry.pending is not None and entry.pending.released_ipv4 is not None)
+    request_ipv4`), or the selective de-registration of its IPv4 home address is in flight or waits for the PBU in
+    flight (:meth:`~MobileAccessGateway.release_ipv4`)."""
+    return (entry.ipv4_added or entry.ipv4_release_deferred is not None
+            or (entry.pending is not None and entry.pending.released_ipv4 is not None))
 
 
 def _withdraw_ipv4_request(entry: BindingUpdateListEntry) -> None:

@@ -37,8 +37,10 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
   "ignore the DHCPDISCOVER messages until the Proxy Mobile IPv6 signaling is successfully completed"). A DHCPRELEASE
   from the identified client of the home address (its ``ciaddr``) de-registers that address (``release``, 3.4.3: "a
   trigger for de-registering the mobile node's IPv4 home address", the session's HNPs staying), logged; in relay mode
-  it is relayed as well. An IPv4-only session is not released so (``pmip6.core.mag``): its release is logged as
-  without triggers.
+  it is relayed as well. While a PBU of the session is in flight the engine performs the release once it is answered;
+  a DHCPDISCOVER or DHCPREQUEST of the client meanwhile goes to ``request`` as well, which cancels it (the MN wants
+  its address again), and is answered or relayed as usual. An IPv4-only session is not released so
+  (``pmip6.core.mag``): its release is logged as without triggers.
 - An MN is an untrusted host: each access interface answers at most :data:`REPLY_BURST` requests at once and
   :data:`REPLY_RATE` a second after that (a token bucket; more are ``rate_limited``), so a client flooding its link
   gets neither as many replies nor as many log lines (DHCPRELEASE, DHCPDECLINE) from the MAG.
@@ -165,6 +167,9 @@ class DhcpServer:
         if not self._links[interface].requests.take(now):
             return self._unanswered("rate_limited")
         home, router = entry.ipv4_home_address, entry.ipv4_default_router
+        if home is not None and entry.ipv4_release_deferred is not None and self.triggers is not None and kind in (
+                MessageType.DISCOVER, MessageType.REQUEST):
+            self.triggers.request(entry.mn_id, _client_address(request))  # cancels the release: the MN wants IPv4
         if home is None:
             requested = (self.triggers is not None and _asks_for_address(request)
                          and self.triggers.request(entry.mn_id, _client_address(request)))
@@ -221,8 +226,9 @@ class DhcpServer:
                 or self.triggers is None or not self.triggers.release(entry.mn_id)):
             return False
         mn = mn_text(entry.mn_id)
-        _log.info("dhcp: DHCPRELEASE from %s on %s (%s): its IPv4 home address is de-registered, its home network "
-                  "prefixes stay (RFC 5844 3.4.3)", mn, interface, release.ciaddr, extra={"fields": {
+        _log.info("dhcp: DHCPRELEASE from %s on %s (%s): its IPv4 home address is de-registered (once the PBU in "
+                  "flight, if any, is answered), its home network prefixes stay (RFC 5844 3.4.3)", mn, interface,
+                  release.ciaddr, extra={"fields": {
                       "event": "dhcp_release_deregistered", "mn_id": mn, "interface": interface}})
         return True
 

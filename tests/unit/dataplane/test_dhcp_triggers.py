@@ -193,3 +193,25 @@ def test_RFC5844_3_4_3_in_relay_mode_a_release_de_registers_the_address_and_is_s
     assert relayed.message.giaddr == RELAY.address and relayed.message.ciaddr == HOME
     assert engine.released == [MN1]
 
+
+
+@pytest.mark.parametrize(("kind", "fields", "answer", "named"), [
+    ("discover", {}, MessageType.OFFER, None),
+    ("request", {"ciaddr": str(HOME)}, MessageType.ACK, HOME),  # RENEWING
+])
+def test_RFC5844_3_4_3_a_client_asking_again_while_its_release_waits_cancels_it_and_is_answered(
+        kind: str, fields: dict[str, str], answer: MessageType, named: IPv4Address | None) -> None:
+    """A DHCPRELEASE that came while a PBU was in flight waits in the engine (``ipv4_release_deferred``); the client's
+    DHCPDISCOVER or DHCPREQUEST meanwhile goes to the engine's ``request``, which cancels it, and is answered."""
+    engine = Engine(starts=False)
+    server = _server(engine)
+    entry = _register(engine, server, home=HOME)
+    assert _ask(server, "inform", ciaddr=str(HOME)) is not None and engine.requested == []
+    entry.ipv4_release_deferred = HOME  # what the engine keeps until the PBU in flight is answered
+
+    reply = _ask(server, kind, **fields)
+
+    assert isinstance(reply, DhcpReply) and reply.message.message_type is answer and reply.message.yiaddr == HOME
+    assert engine.requested == [MN1] and engine.named == [named]
+    entry.ipv4_release_deferred = None  # cancelled
+    assert _ask(server, kind, **fields) is not None and engine.requested == [MN1], "no release waits: nothing asked"
