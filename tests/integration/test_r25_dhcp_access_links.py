@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from access_link_lab import access_link_lab
+from access_link_lab import AccessLinkLab, access_link_lab
 from test_dhcp_netns import CLIENT, LMA_TOML, MAG_TOML, MN_ID, NETWORK, RENEW, Lab
 from test_router_advertisements_netns import until
 
@@ -94,6 +94,16 @@ RENEWING_RFC5844 = RENEW.replace("options=((53, bytes([3])),)",
 assert RENEWING_RFC5844 != RENEW
 
 
+def start_second_mag(lab: AccessLinkLab, mag_toml: str = MAG2_TOML) -> None:
+    """``pmip6 mag`` in :data:`SECOND_MAG`'s namespace with ``mag_toml`` (control socket ``mag2.sock``), stopped with
+    the lab's daemons."""
+    (lab.directory / "mag2.toml").write_text(mag_toml)
+    log = lab.directory / "mag2.log"
+    lab.daemons.append(spawn(["mag", "--config", "mag2.toml"], netns=f"{lab.prefix}mag2", log=log,
+                             cwd=lab.directory))
+    wait_ready(lab.directory / "mag2.sock", lab.daemons[-1], log)
+
+
 def test_r25_figure8_the_mn_renews_at_the_new_mag_with_the_same_server_identifier(tmp_path: Path) -> None:
     """RFC 5844 3.4.1, Figure 8: the MN moves to another MAG's access link (Handoff Indicator 3) and, in RENEWING,
     unicasts its DHCPREQUEST to the Server Identifier it got at the old MAG, its default router: the new MAG holds
@@ -101,12 +111,8 @@ def test_r25_figure8_the_mn_renews_at_the_new_mag_with_the_same_server_identifie
     IP Address)."""
     lma_toml = LMA_TOML.replace('[[mag]]\naddress = "192.0.2.1"',
                                 '[[mag]]\naddress = "192.0.2.1"\n[[mag]]\naddress = "192.0.2.5"')
-    (tmp_path / "mag2.toml").write_text(MAG2_TOML)
     with access_link_lab(Lab, STALE, tmp_path, NETWORK, lma_toml, MAG_TOML, setup=SECOND_MAG) as lab:
-        log = tmp_path / "mag2.log"
-        lab.daemons.append(spawn(["mag", "--config", "mag2.toml"], netns=f"{lab.prefix}mag2", log=log,
-                                 cwd=tmp_path))
-        wait_ready(tmp_path / "mag2.sock", lab.daemons[-1], log)
+        start_second_mag(lab)
         lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
                   "--ipv4")
         first = lab.in_mn(CLIENT, "configure")
