@@ -215,3 +215,26 @@ def test_RFC5844_3_4_3_a_registration_again_after_a_missed_refresh_leaves_the_re
     assert again is not entry and again.ipv4_home_address is None and not again.ipv4_requested
     assert only_pbu(outcome).option(IPv4HomeAddressRequestOption) is None
     assert only_pbu(outcome).options_of(HomeNetworkPrefixOption), "its IPv6 home network prefix stays"
+
+
+def test_RFC5847_3_2_an_lma_restart_seen_during_an_attach_after_the_release_leaves_the_attach_alone() -> None:
+    """The MN came back (HI 3), released its address, and the LMA restarted before the attach's PBA: the attach's
+    exchange goes on (it re-establishes the binding at the restarted LMA), the release follows its PBA."""
+    domain = _Domain()
+    on = HeartbeatSettings(interval=30.0, missing_heartbeats_allowed=2)
+    domain.mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA, heartbeat=on), GreKeyAllocator(7))
+    domain.mag.receive(Heartbeat(0, HeartbeatFlags.R | HeartbeatFlags.U, (RestartCounterOption(5),)), LMA, T0)
+    address = _dual_stack(domain)
+    attach = domain.mag.attach(request(MN1, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 10)
+    assert domain.mag.release_ipv4(MN1, T0 + 10.1) == Outcome()
+    domain.lma = LocalMobilityAnchor(domain.lma.settings, keys=GreKeyAllocator(3))  # restarted without its state
+
+    restart = Heartbeat(0, HeartbeatFlags.R | HeartbeatFlags.U, (RestartCounterOption(6),))
+    assert not _signaling(domain.mag.receive(restart, LMA, T0 + 10.2)).sends, "no PBU replaces the attach's"
+    assert domain.entry().pending is not None and domain.entry().ipv4_release_deferred == address
+
+    domain.deliver(attach, T0 + 10.3)
+
+    (release,) = _selective_deregistrations(domain.pbus)
+    assert release.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(address, 24)
+    assert domain.bce().state is BceState.ACTIVE and domain.bce().ipv4_home_address is None

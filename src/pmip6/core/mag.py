@@ -136,8 +136,9 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   re-registration names). A release while a PBU of the session is in flight (a refresh, an attach of the MN) waits
   until the entry is idle again -- that PBU answered, or its exchange given up -- and goes then, unless a DHCP trigger
   asked for IPv4 again meanwhile (:meth:`MobileAccessGateway.request_ipv4` cancels it), the session ended or failed,
-  or the PBA took the IPv4 home address away or changed it; a restart of the LMA seen meanwhile, or a registration
-  made again after a refresh that never went out, drops the address here and leaves it out of the PBU.
+  or the PBA took the IPv4 home address away or changed it; a restart of the LMA seen meanwhile (during a refresh:
+  an attach's exchange goes on), or a registration made again after a refresh that never went out, drops the address
+  here and leaves it out of the PBU.
   An IPv4-only session is not released this way: its IPv4 home address is its whole
   mobility session, which the MN's detach ends.
 - **Retransmission** (6.9.4): INITIAL_BINDACK_TIMEOUT doubling up to MAX_BINDACK_TIMEOUT; after
@@ -1409,9 +1410,9 @@ def _idle(entry: BindingUpdateListEntry) -> bool:
 
 def _changing_ipv4(entry: BindingUpdateListEntry) -> bool:
     """An IPv4 Home Address Request added to the session awaits its settling PBA (:meth:`~MobileAccessGateway.
-    request_ipv4`), or the selective de-registration of its IPv4 home address is in flight or waits for the PBU in
-    flight (:meth:`~MobileAccessGateway.release_ipv4`)."""
-    return (entry.ipv4_added or entry.ipv4_release_deferred is not None
+    request_ipv4`), or the selective de-registration of its IPv4 home address is in flight or waits for a refresh in
+    flight (:meth:`~MobileAccessGateway.release_ipv4`; not for an attach of the MN, whose exchange goes on)."""
+    return (entry.ipv4_added or (entry.ipv4_release_deferred is not None and not entry.reattached)
             or (entry.pending is not None and entry.pending.released_ipv4 is not None))
 
 
