@@ -95,7 +95,7 @@ class RouterAdvertisementCollector:
 class DhcpCollector:
     """Registered on a MAG's registry beside :class:`DataplaneCollector`, and on an LMA's that runs a DHCP server
     (``pmip6.runtime.anchor_dhcp``); reads the DHCP service's counters at each scrape. ``where`` ends the families'
-    help ("on the access links", "relayed by the MAGs")."""
+    help ("on the access links", "through the MAGs' relays")."""
 
     def __init__(self, service: DhcpService | AnchorDhcpService, where: str = "on the access links") -> None:
         self._service = service

@@ -129,7 +129,7 @@ def test_the_relay_and_the_lma_s_server_export_their_prometheus_families(tmp_pat
                                            if server else LMA)
         lma = build_lma_daemon(load_lma_config(tmp_path / "lma.toml"), DaemonOptions())
         text = generate_latest(lma.metrics.registry).decode()
-        assert ('# HELP pmip6_dhcp_replies_total DHCP replies sent relayed by the MAGs' in text) is server
+        assert ("# HELP pmip6_dhcp_replies_total DHCP replies sent through the MAGs' relays" in text) is server
         assert ('pmip6_dhcp_requests_total{outcome="answered"} 0.0' in text) is server
         assert 'pmip6_dhcp_requests_total{outcome="relayed"}' not in text, "an LMA relays nothing (walkthrough 19)"
 
