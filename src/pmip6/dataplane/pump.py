@@ -87,7 +87,7 @@ from pmip6.core.events import (
 )
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.dataplane.address_watch import AddressWatch, open_address_socket
-from pmip6.dataplane.arp import ANNOUNCE_INTERVAL, announce, open_announcer
+from pmip6.dataplane.arp import ANNOUNCE_INTERVAL, announce, open_packet_socket
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.ecn import NOT_ECT, ecn_of
 from pmip6.dataplane.encapsulation_limit import destination_options, limit_offset
@@ -1043,7 +1043,7 @@ class MagPump(Pump):
         try:
             if self._announcer is None:
                 with inside(self.netns):
-                    self._announcer = self._own(open_announcer())
+                    self._announcer = self._own(open_packet_socket())
             if not announce(self._announcer, interface, routers):
                 return
         except OSError as error:

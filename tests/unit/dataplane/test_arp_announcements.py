@@ -68,7 +68,7 @@ def announcing_pump(monkeypatch: pytest.MonkeyPatch, announced: Announced) -> Ma
     monkeypatch.setattr(pump, "_open_context", opened)
     monkeypatch.setattr(pump, "_hold_addresses", opened)
     monkeypatch.setattr(pump_module, "announce", announced)
-    monkeypatch.setattr(pump_module, "open_announcer", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+    monkeypatch.setattr(pump_module, "open_packet_socket", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
     monkeypatch.setattr(pump_module, "ANNOUNCE_INTERVAL", 0)
     return pump
 
