@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
@@ -233,20 +233,26 @@ class DhcpServer:
         return True
 
     def _client(self, interface: str, request: DhcpMessage) -> BindingUpdateListEntry | None:
-        """The BUL entry of the MN that sent ``request``: the interface's one session's, or on a shared link the one
-        whose MN-LL-ID is the client's ``chaddr`` or Client Identifier (with or without its type octet)."""
+        """The BUL entry of the MN that sent ``request`` (:meth:`mobile_node`): on a shared link the one whose MN-LL-ID
+        is the client's ``chaddr`` or Client Identifier (with or without its type octet)."""
+        identifier = request.option(OptionCode.CLIENT_IDENTIFIER) or b""
+        entry = self.mobile_node(interface, {request.chaddr, identifier, identifier[1:]})
+        return self._unanswered(entry) if isinstance(entry, str) else entry
+
+    def mobile_node(self, interface: str, identities: Collection[bytes]) -> BindingUpdateListEntry | str:
+        """The BUL entry of the MN that sent a message on ``interface``: the interface's one session's, or on a link
+        shared by several sessions the one whose MN-LL-ID is one of the sender's link-layer ``identities`` (module
+        docstring); else why there is none, ``no_session`` or ``unknown_client``."""
         link = self._links.get(interface)
         if link is None:
-            return self._unanswered("no_session")
+            return "no_session"
         entries = [entry for entry in map(self.entry, link.sessions) if entry is not None]
         candidates = entries
         if len(entries) > 1:
-            identifier = request.option(OptionCode.CLIENT_IDENTIFIER) or b""
-            identities = {request.chaddr, identifier, identifier[1:]}
             candidates = [entry for entry in entries if entry.mn_ll_id and entry.mn_ll_id in identities]
         if len(candidates) == 1:
             return candidates[0]
-        return self._unanswered("unknown_client" if len(entries) > 1 else "no_session")
+        return "unknown_client" if len(entries) > 1 else "no_session"
 
     def _unanswered(self, reason: str) -> None:
         self.unanswered[reason] += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 
 def current_index(interface: str) -> int | None:
@@ -35,7 +35,9 @@ def missing_interface(interface: str, what: str) -> str | None:
 class AccessLinkSockets:
     """The base of a service on the access links: its sockets by interface, with the index each was bound to, and
     the last error logged about each interface (logged again only when it changes or after a success), on the
-    service's ``logger``, its text after ``prefix``, with the ``event`` field ``error_event``."""
+    service's ``logger``, its text after ``prefix``, with the ``event`` field ``error_event``. As a daemon component
+    (start/stop) it opens its sockets at the start and at each link notification (:meth:`_sync`), and closes them at
+    the stop."""
 
     def __init__(self, logger: logging.Logger, prefix: str, error_event: str) -> None:
         self._logger = logger
@@ -56,6 +58,43 @@ class AccessLinkSockets:
     def _renewed(self, interface: str) -> bool:
         """Whether ``interface``'s socket is bound to an index the name no longer has (created anew, or gone)."""
         return current_index(interface) != self._indexes[interface]
+
+    async def start(self) -> None:
+        self._stopped = False
+        self._sync()
+
+    async def stop(self) -> None:
+        self._stopped = True
+        self._close_all()
+
+    def links_changed(self) -> None:
+        """An address or link of the node changed (``Pump.link_listeners``): an access interface may be new."""
+        self._sync()
+
+    def _sync(self) -> None:
+        """Open the sockets the service's state wants and close the others (:meth:`_listen`); the subclass's."""
+        raise NotImplementedError
+
+    def _listen(self, wanted: Collection[str], open_socket: Callable[[str], None], what: str, refused: str) -> None:
+        """Close the sockets of the interfaces not in ``wanted`` and of those created anew (or gone: opened again when
+        they are back), and open those of ``wanted`` that have none with ``open_socket(interface)``. One that cannot
+        open is logged: at debug level when the interface does not exist (yet, :func:`missing_interface` with
+        ``what``), else as ``refused`` formatted with ``interface`` and ``error``; it is tried again at the next
+        call."""
+        if self._stopped:
+            return
+        stale = [name for name in self._sockets if name not in wanted or self._renewed(name)]
+        for interface in stale:
+            self._close(interface)
+        for interface in sorted(set(wanted) - self._sockets.keys()):
+            try:
+                open_socket(interface)
+            except OSError as error:
+                missing = missing_interface(interface, what)
+                if missing is not None:
+                    self._failed(interface, missing, logging.DEBUG)
+                else:
+                    self._failed(interface, refused.format(interface=interface, error=error))
 
     def _close(self, interface: str) -> None:
         sock = self._sockets.pop(interface)

@@ -36,7 +36,7 @@ from typing import Any
 from pmip6.core.events import Event
 from pmip6.dataplane.dhcp_relay import RelayedRequest
 from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
-from pmip6.runtime.access_link import AccessLinkSockets, missing_interface
+from pmip6.runtime.access_link import AccessLinkSockets
 from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, DhcpMessage, MessageType, decode_dhcp
 from pmip6.wire.errors import DecodeError
@@ -125,13 +125,8 @@ class DhcpService(AccessLinkSockets):
                               "replies_dropped": dict(sorted(self.server.replies_dropped.items()))}
         return stats
 
-    async def start(self) -> None:
-        self._stopped = False
-        self._sync()
-
     async def stop(self) -> None:
-        self._stopped = True
-        self._close_all()
+        await super().stop()
         if self._upstream is not None:
             asyncio.get_running_loop().remove_reader(self._upstream.fileno())
             self._upstream.close()
@@ -141,10 +136,6 @@ class DhcpService(AccessLinkSockets):
         self.server.apply(event)
         self._sync()
 
-    def links_changed(self) -> None:
-        """An address or link of the node changed (``Pump.link_listeners``): an access interface may be new."""
-        self._sync()
-
     def _sync(self) -> None:
         """Open the sockets of the served interfaces, close the others' and those of an interface created anew (or
         gone: opened again when it is back)."""
@@ -152,20 +143,8 @@ class DhcpService(AccessLinkSockets):
             return
         if self.server.relay is not None and self._upstream is None:
             self._open_upstream()
-        wanted = set(self.server.interfaces())
-        stale = [name for name in self._sockets if name not in wanted or self._renewed(name)]
-        for interface in stale:
-            self._close(interface)
-        for interface in sorted(wanted - self._sockets.keys()):
-            try:
-                self._open(interface)
-            except OSError as error:
-                missing = missing_interface(interface, "DHCP answers")
-                if missing is not None:
-                    self._failed(interface, missing, logging.DEBUG)
-                else:
-                    self._failed(interface, f"cannot listen on UDP port {SERVER_PORT} of access interface "
-                                            f"{interface}: {error}")
+        self._listen(set(self.server.interfaces()), self._open, "DHCP answers",
+                     f"cannot listen on UDP port {SERVER_PORT} of access interface {{interface}}: {{error}}")
 
     def _open(self, interface: str) -> None:
         index = socket.if_nametoindex(interface)
