@@ -99,6 +99,10 @@ class MagDataplaneSettings:
     """Whether DHCP messages drive the signaling (RFC 5844 3.4.3): a DHCPDISCOVER (or INIT-REBOOT, RENEWING or
     REBINDING DHCPREQUEST) of an MN whose session has no IPv4 home address asks the LMA for one, a DHCPRELEASE of its
     home address de-registers that address (``pmip6.dataplane.dhcp_server``). With ``dhcp_server`` only."""
+    arp_triggers: bool = True
+    """Whether an ARP request of an MN that arrived without an IPv4 home address, from an address it still uses,
+    asks the LMA for that address as the DHCP triggers do (RFC 5844 3.2.3.1, "other triggers";
+    ``pmip6.dataplane.arp_trigger``). With ``dhcp_triggers`` only."""
     dhcp_relay: tuple[IPv4Address, int] | None = None
     """The DHCP server the relay agent forwards to, address and UDP port; None: the LMA's IPv4 address, port 67
     (``pmip6.runtime.dataplane_daemon.relay_agent``)."""

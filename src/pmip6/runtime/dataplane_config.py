@@ -133,6 +133,7 @@ def parse_mag_dataplane(data: dict[str, Any] | None) -> MagDataplaneSettings | N
                                        '"fe80::1"', None),
         dhcp_server=table.value("dhcp_server", bool, True),
         dhcp_triggers=table.value("dhcp_triggers", bool, True),
+        arp_triggers=table.value("arp_triggers", bool, True),
         dhcp_relay=table.parsed("dhcp_relay", _dhcp_server_address, 'the IPv4 address of a DHCP server, with or '
                                 'without a port: "192.0.2.2" or "192.0.2.2:67"', None),
     )

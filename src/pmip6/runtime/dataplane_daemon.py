@@ -7,8 +7,9 @@ after it was persisted, takes the tunneled data that arrives on the signaling po
 interface against the route back to its peer (docs/dataplane.md, "Signaling and the arrival interface"), answers
 the control command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus
 registry. At the MAG, :func:`attach_warning` tells ``pmip6 mag attach`` when the MN's access interface got no TUN
-device and rules, and :func:`router_advertisements` and :func:`dhcp_server` emulate the MNs' home links (RFC 5213
-6.7, RFC 5844 3.4.1) beside the pump.
+device and rules, :func:`router_advertisements` and :func:`dhcp_server` emulate the MNs' home links (RFC 5213
+6.7, RFC 5844 3.4.1) beside the pump, and :func:`arp_triggers` reads the ARP requests of the MNs waiting for an IPv4
+home address (RFC 5844 3.2.3.1).
 """
 
 from __future__ import annotations
@@ -22,17 +23,24 @@ from typing import Any
 from pmip6.core.events import TunnelSession
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.mag import AttachRequest
+from pmip6.dataplane.arp_trigger import ArpTriggers
 from pmip6.dataplane.dhcp_relay import RelayAgent
 from pmip6.dataplane.dhcp_server import DhcpServer, Ipv4Triggers
 from pmip6.dataplane.home_link import RouterAdvertiser
 from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.dataplane.settings import MagDataplaneSettings
+from pmip6.runtime.arp_trigger import ArpTriggerService
 from pmip6.runtime.config import ConfigError, LmaConfig, MagConfig
 from pmip6.runtime.control import ControlError, Request
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
-from pmip6.runtime.dataplane_metrics import DataplaneCollector, DhcpCollector, RouterAdvertisementCollector
+from pmip6.runtime.dataplane_metrics import (
+    ArpTriggerCollector,
+    DataplaneCollector,
+    DhcpCollector,
+    RouterAdvertisementCollector,
+)
 from pmip6.runtime.dhcp_server import DhcpService
 from pmip6.runtime.router_advertisements import RouterAdvertisementService
 
@@ -70,6 +78,16 @@ def dhcp_server(settings: MagDataplaneSettings, entry: Callable[[bytes], Binding
     return DhcpService(DhcpServer(entry, settings.tunnel_mtu, relay, triggers if settings.dhcp_triggers else None))
 
 
+def arp_triggers(settings: MagDataplaneSettings, dhcp: DhcpService | None) -> ArpTriggerService | None:
+    """The MAG's ARP triggers (``pmip6.dataplane.arp_trigger``) as mag.toml's ``[dataplane]`` describes them: with
+    ``arp_triggers`` and a DHCP service that has the DHCP triggers (``dhcp_triggers``), whose client identification and
+    ``request`` they use; else None."""
+    triggers = None if dhcp is None else dhcp.server.triggers
+    if not settings.arp_triggers or dhcp is None or triggers is None:
+        return None
+    return ArpTriggerService(ArpTriggers(dhcp.server.mobile_node, triggers.request))
+
+
 def relay_agent(config: MagConfig, settings: MagDataplaneSettings, logger: logging.Logger) -> RelayAgent | None:
     """The MAG's DHCP relay agent (RFC 5844 3.4.2), for the MNs whose PBA said "relay" (3.2.3.2: also when it had no
     IPv4 DHCP Support Mode option): its address, ``giaddr``, is ``[mag] ipv4_address``, and it forwards to
@@ -97,16 +115,17 @@ NO_DATAPLANE = "this daemon runs no data plane (its configuration has no [datapl
 
 
 def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAdvertisementService | None = None,
-                     dhcp: DhcpService | None = None) -> None:
+                     dhcp: DhcpService | None = None, arp: ArpTriggerService | None = None) -> None:
     """Run ``pump`` with ``daemon``: start/stop with it, feed it the engine's events, expose its counters; likewise
-    the MAG's ``advertisements`` and ``dhcp``, whose counters ``dataplane`` shows as ``router_advertisements`` and
-    ``dhcp``. Without a pump the ``dataplane`` command answers that there is none."""
+    the MAG's ``advertisements``, ``dhcp`` and ``arp``, whose counters ``dataplane`` shows as
+    ``router_advertisements``, ``dhcp`` and ``arp_triggers``. Without a pump the ``dataplane`` command answers that
+    there is none."""
     if pump is None:
         daemon.add_control_handler("dataplane", _no_dataplane)
         return
 
     async def dataplane_command(request: Request) -> dict[str, Any]:
-        services = {"router_advertisements": advertisements, "dhcp": dhcp}
+        services = {"router_advertisements": advertisements, "dhcp": dhcp, "arp_triggers": arp}
         return {**pump.stats(), **{name: service.stats() for name, service in services.items()
                                    if service is not None}}
 
@@ -128,10 +147,13 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAd
         _serve_access_links(daemon, pump, advertisements, RouterAdvertisementCollector(advertisements.counters))
     if dhcp is not None:
         _serve_access_links(daemon, pump, dhcp, DhcpCollector(dhcp))
+    if arp is not None:
+        _serve_access_links(daemon, pump, arp, ArpTriggerCollector(arp.triggers))
 
 
-def _serve_access_links(daemon: Daemon, pump: Pump, service: RouterAdvertisementService | DhcpService,
-                        collector: RouterAdvertisementCollector | DhcpCollector) -> None:
+def _serve_access_links(daemon: Daemon, pump: Pump,
+                        service: RouterAdvertisementService | DhcpService | ArpTriggerService,
+                        collector: RouterAdvertisementCollector | DhcpCollector | ArpTriggerCollector) -> None:
     """Run a service of the MAG's access links with ``daemon``: start/stop with it, the engine's events, the pump's
     link notifications (an access interface created anew), its Prometheus ``collector``."""
     daemon.add_component(service.start, service.stop)

@@ -11,7 +11,8 @@ DHCP server or relay agent of its MNs (RFC 5844 3.4.1, 3.4.2), and at an LMA tha
 :class:`DhcpCollector`: ``dhcp_replies_total`` labelled ``type`` (offer, ack, nak) and ``dhcp_requests_total``
 labelled ``outcome`` (answered, relayed, invalid, send_error and each reason a request went unanswered), and at a
 MAG with a relay agent ``dhcp_relay_replies_total`` labelled ``outcome`` (delivered and each reason a server's reply
-was dropped; docs/dataplane.md "DHCP").
+was dropped; docs/dataplane.md "DHCP"). At a MAG whose MNs' ARP requests may ask for their IPv4 home address
+(``pmip6.dataplane.arp_trigger``), :class:`ArpTriggerCollector`: ``arp_trigger_requests_total`` labelled ``outcome``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from pmip6.dataplane.arp_trigger import ArpTriggers
 from pmip6.dataplane.counters import TrafficCounters
 from pmip6.dataplane.pump import Pump
 from pmip6.runtime.dhcp_server import DhcpService
@@ -125,6 +127,21 @@ class DhcpCollector:
                                    *sorted(self._service.server.replies_dropped.items())):
                 relayed.add_metric([outcome], count)
             yield relayed
+
+
+class ArpTriggerCollector:
+    """Registered on a MAG's registry beside :class:`DhcpCollector` when ARP requests are triggers; reads their
+    outcomes (``pmip6.dataplane.arp_trigger``) at each scrape."""
+
+    def __init__(self, triggers: ArpTriggers) -> None:
+        self._triggers = triggers
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(f"{NAMESPACE}_arp_trigger_requests", "ARP requests read on the access links of "
+                                       "MNs waiting for an IPv4 home address, by outcome", labels=["outcome"])
+        for outcome, count in sorted(self._triggers.outcomes.items()):
+            requests.add_metric([outcome], count)
+        yield requests
 
 
 def _unattributed(node: TrafficCounters, tenants: Iterable[TrafficCounters]) -> dict[str, int]:

@@ -45,6 +45,7 @@ from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import (
+    arp_triggers,
     attach_dataplane,
     attach_warning,
     dhcp_server,
@@ -593,8 +594,9 @@ def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
     if pump is None:
         attach_dataplane(daemon, pump)
         return daemon
-    attach_dataplane(daemon, pump, router_advertisements(pump.settings, daemon.expiry),
-                     dhcp_server(pump.settings, daemon.mag.entry, relay_agent(config, pump.settings, daemon.logger),
-                                 daemon.ipv4_triggers()))
+    dhcp = dhcp_server(pump.settings, daemon.mag.entry, relay_agent(config, pump.settings, daemon.logger),
+                       daemon.ipv4_triggers())
+    attach_dataplane(daemon, pump, router_advertisements(pump.settings, daemon.expiry), dhcp,
+                     arp_triggers(pump.settings, dhcp))
     daemon.add_attach_check(partial(attach_warning, pump))
     return daemon
