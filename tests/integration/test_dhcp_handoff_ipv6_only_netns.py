@@ -5,7 +5,9 @@ session, keeps running while its link moves to MAG-2 (the veth end ``acc1`` move
 attached with ``--hi 3 --ipv6``). Its renewal at T1 is unicast to the Server Identifier, the default router address,
 which MAG-2 holds only once its session has an IPv4 home address: it does not get through. Its broadcast one does
 (udhcpc broadcasts once 30 s or less of the lease remain: a 20-s binding gives a lease udhcpc takes for 30 s, so that
-is right after T1), and MAG-2's trigger asks the LMA for that very address, which comes back.
+is right after T1), and MAG-2's trigger asks the LMA for that very address, which comes back. MAG-2 runs without the
+ARP triggers, which would get the address back at the MN's first ARP request for its router
+(test_arp_trigger_handoff_netns).
 
 Namespaces ``dhho<pid>-<n>-*`` (test_dhcp_triggers_netns's network and test_r25's second MAG); bounded traffic
 (udhcpc's few messages, one ping of 3); namespaces and processes are removed whatever happens. Skipped without
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +38,9 @@ LIFETIME = 20
 """Seconds: the lease is the binding lifetime left, which udhcpc takes for 30 s (its floor), T1 at 15 s."""
 MAG1_TOML = MAG_TOML.replace("[mag]\n", f"[mag]\nlifetime = {LIFETIME}\n")
 MAG2_TOML = MAG1_TOML.replace("192.0.2.1", "192.0.2.5").replace("mag.sock", "mag2.sock")
+WITHOUT_ARP_TRIGGERS = MAG2_TOML + "arp_triggers = false\n"
+"""MAG-2 without the ARP triggers (docs/dataplane.md, "ARP triggers"): the DHCP triggers alone, which see only the
+client's broadcast renewal; test_arp_trigger_handoff_netns runs the handoff with them."""
 LMA_TOML = SERVER_LMA_TOML.replace('[[mag]]\naddress = "192.0.2.1"',
                                    '[[mag]]\naddress = "192.0.2.1"\n[[mag]]\naddress = "192.0.2.5"')
 
@@ -53,6 +59,33 @@ class HandoffLab(Lab):
         return self._leases()
 
 
+@contextmanager
+def handed_off(lab: HandoffLab, mag2_toml: str, output: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, float]]:
+    """MAG-2 started with ``mag2_toml``, the MN attached at MAG-1 with ``--ipv6`` and its udhcpc (saying what it says
+    to ``output``) bound there through a DHCP trigger, then the MN's link moved to MAG-2 and attached there with
+    ``--hi 3 --ipv6``, which releases its address at the LMA (RFC 5844 3.1.2.4): the client, that address and when
+    the client was bound (``time.monotonic()``). The client is stopped on the way out."""
+    start_second_mag(lab, mag2_toml)
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+              "--ipv6")
+    with output.open("w") as sink:
+        client = lab.start_udhcpc(sink)
+    try:
+        _until(lambda: bool(lab.leases()), "udhcpc bound at MAG-1", timeout=10)
+        bound = time.monotonic()
+        (lease,) = lab.leases()
+        home = lease.split()[1].removeprefix("ip=")
+        assert _address(lab.binding("lma")) == home
+        lab.sh("ip -n {p}mag link set acc1 netns {p}mag2; ip -n {p}mag2 link set acc1 up")
+        lab.pmip6("mag", "attach", "--control", "mag2.sock", "--mn-id", MN_ID, "--att", "4", "--hi", "3",
+                  "--interface", "acc1", "--ipv6")
+        assert lab.binding("lma")["ipv4_home"] is None, "3.1.2.4: the IPv6-only handoff released it"
+        yield client, home, bound
+    finally:
+        client.terminate()
+        client.wait(timeout=10)
+
+
 def _until(condition: Callable[[], bool], what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -63,29 +96,10 @@ def _until(condition: Callable[[], bool], what: str, timeout: float) -> None:
 def test_RFC5844_3_4_3_after_a_handoff_to_an_ipv6_only_attach_the_broadcast_renewal_gets_the_address_back(
         tmp_path: Path) -> None:
     with access_link_lab(HandoffLab, STALE, tmp_path, NETWORK, LMA_TOML, MAG1_TOML, setup=SECOND_MAG) as lab:
-        start_second_mag(lab, MAG2_TOML)
-        lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
-                  "--ipv6")
         output = tmp_path / "udhcpc.out"
-        with output.open("w") as sink:
-            client = lab.start_udhcpc(sink)
-        try:
-            _until(lambda: bool(lab.leases()), "udhcpc bound at MAG-1", timeout=10)
-            bound = time.monotonic()
-            (lease,) = lab.leases()
-            home = lease.split()[1].removeprefix("ip=")
-            assert _address(lab.binding("lma")) == home
-
-            lab.sh("ip -n {p}mag link set acc1 netns {p}mag2; ip -n {p}mag2 link set acc1 up")
-            lab.pmip6("mag", "attach", "--control", "mag2.sock", "--mn-id", MN_ID, "--att", "4", "--hi", "3",
-                      "--interface", "acc1", "--ipv6")
-            assert lab.binding("lma")["ipv4_home"] is None, "3.1.2.4: the IPv6-only handoff released it"
-
+        with handed_off(lab, WITHOUT_ARP_TRIGGERS, output) as (_, home, bound):
             _until(lambda: len(lab.leases()) == 2, "udhcpc renewed at MAG-2", timeout=30)
             renewed = time.monotonic() - bound
-        finally:
-            client.terminate()
-            client.wait(timeout=10)
         assert lab.leases()[1].startswith(f"renew ip={home} "), lab.leases()
         said = output.read_text()
         assert said.index("sending renew to server 10.1.0.1") < said.index("broadcasting renew"), said
