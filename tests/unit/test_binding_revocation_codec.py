@@ -86,7 +86,9 @@ def test_round_trip(message: BindingRevocationIndication | BindingRevocationAckn
     assert len(encoded) % 8 == 0 and encoded[1] == len(encoded) // 8 - 1 and encoded[2] == 16
     assert encoded[6] == (1 if isinstance(message, BindingRevocationIndication) else 2)
     assert decode_message(encoded) == message
-    assert verify_checksum(encoded, MAG, LMA) == with_checksum
+    # Without one the field is 0, which verifies only where the checksum itself comes out 0 (1 in 65,536 messages).
+    real = encode_message(message, source=MAG, destination=LMA)[4:6]
+    assert verify_checksum(encoded, MAG, LMA) == (with_checksum or real in (b"\x00\x00", b"\xff\xff"))
 
 
 def test_flag_positions_p_v_g() -> None:
