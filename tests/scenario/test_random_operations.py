@@ -5,9 +5,9 @@ Four MNs of two tenants whose IPv4 pools overlap (keys required, RFC 5845 3.1 Fi
 (one ATT, one MN-LL-ID) moving between two MAGs: attaches asking for IPv4, IPv6 or both; handoffs with Handoff
 Indicator 3 or 4 (RFC 5213 5.4.1), the old MAG told before, after or never; detaches (6.9.1.4); the DHCP triggers
 ``request_ipv4`` / ``release_ipv4`` (RFC 5844 3.4.3, 3.2.3.3); an operator's ``clear`` at the LMA (with
-``binding_revocation`` a BRI, RFC 5846 8.1); time steps from 10 ms to past the lifetimes; and faults on the next
-packets: loss, duplication, delay (reordering). Timestamps or sequence numbers (RFC 5213 5.5), with or without
-revocation, are drawn per run.
+``binding_revocation`` a BRI, RFC 5846 8.1); an LMA killed and restarted with its stored bindings and revocations;
+time steps from 10 ms to past the lifetimes; and faults on the next packets: loss, duplication, delay (reordering).
+Timestamps or sequence numbers (RFC 5213 5.5), with or without revocation, are drawn per run.
 
 Always (after every step): no engine raised; no two BCEs share a home network prefix or a tenant's IPv4 home
 address (RFC 5213 5.3.2, RFC 5844 3.1.2.2); an uplink key names one BCE (RFC 5845 3.3.2, GK-5.2-7) and the LMA's
@@ -28,9 +28,9 @@ at most :data:`STEPS` steps each (about 5 s).
 
 What the model leaves out, each for a reason given where it is excluded: a MAG left without being told, but with
 ``binding_revocation`` and from an idle registered entry (RFC 5213 5.4.1.1 item 5, 6.9.1.2 item 8); with sequence
-numbers, a handoff while a MAG awaits a PBA about the MN (RFC 5213 5.5: that scheme needs a context transfer pmip6 does
-not have). Known gap, excluded and pinned by an xfail test below: an MN back, within the handover BRI's round trip, at
-a MAG it left for an IPv4-only attach is refused there (171).
+numbers, an attach while a MAG awaits a PBA about the MN (RFC 5213 5.5: that scheme needs a context transfer pmip6 does
+not have). Known gap, excluded and pinned by an xfail test below: an MN back, within the handover BRI's round trip, at a
+MAG it left for an IPv4-only attach is refused there (171).
 """
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from pmip6.core.bce import BceState
+from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import Address, RegistrationRejected
-from pmip6.core.lma import MobileNodeProfile
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor, MobileNodeProfile
 from pmip6.core.mag import AttachRequest
+from pmip6.core.owed_revocation import OwedRevocation
+from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
 
 MNS = (b"mn-1@opA.example", b"mn-2@opA.example", b"mn-3@opB.example", b"mn-4@opB.example")
@@ -66,6 +69,10 @@ FAULT_BUDGET = 4
 """Packets lost, duplicated or delayed between two quiescence steps: fewer than the transmissions of an exchange."""
 FAULTS = {"drop": (), "duplicate": (0.0, 0.0), "delay": (1.5,), "overtake": (0.3,)}
 """A packet's fate (:mod:`pmip6.lab.simnet`): lost, twice, or late enough to arrive after the next ones."""
+REVOCATION = RevocationTiming(max_retries=FAULT_BUDGET)
+"""BRIMaxRetriesNumber (RFC 5846 11, 1 by default) above the fault budget: a BRI is lost at most that many times,
+so it reaches a MAG the MN left untold (:meth:`RandomOperations._may_leave_untold`). With the default, two lost BRIs
+leave that MAG's entry registered, and its refresh takes the session back (RFC 5213 5.4.1.1 item 5)."""
 FAMILIES = ((True, True), (True, False), (False, True))
 """(ipv4, ipv6) of an attach."""
 EXAMPLES = 400
@@ -85,6 +92,7 @@ class RandomOperations(RuleBasedStateMachine):
         self.faults_left = 0
         self.fault: Sequence[float] = ()
         self.budget = FAULT_BUDGET
+        self.restarts = 0
 
     @initialize(use_timestamps=st.booleans(), revocation=st.booleans())
     def build(self, use_timestamps: bool, revocation: bool) -> None:
@@ -93,7 +101,8 @@ class RandomOperations(RuleBasedStateMachine):
         self.mags = {engine.settings.proxy_coa: engine for engine in engines}
         self.revocation, self.use_timestamps = revocation, use_timestamps
         lma = self.network.lma
-        lma.reconfigure(dataclasses.replace(lma.settings, binding_revocation=revocation), now=self.network.now)
+        lma.reconfigure(dataclasses.replace(lma.settings, binding_revocation=revocation, revocation_timing=REVOCATION),
+                        now=self.network.now)
 
     # ---- faults ------------------------------------------------------------------------------------
 
@@ -129,7 +138,7 @@ class RandomOperations(RuleBasedStateMachine):
     @rule(mn=st.sampled_from(MNS), mag=st.sampled_from(MAGS), families=st.sampled_from(FAMILIES))
     def attach(self, mn: bytes, mag: Address, families: tuple[bool, bool]) -> None:
         """A new attachment (Handoff Indicator 1) of a detached MN."""
-        if self.at[mn] is None:
+        if self.at[mn] is None and self._may_hand_off(mn):
             self._attach(mn, mag, HandoffIndicator.NEW_INTERFACE, families)
 
     @rule(mn=st.sampled_from(MNS), families=st.sampled_from(FAMILIES),
@@ -152,11 +161,12 @@ class RandomOperations(RuleBasedStateMachine):
             self.untold[mn].add(old)
 
     def _may_hand_off(self, mn: bytes) -> bool:
-        """With Timestamps always. With sequence numbers only when no MAG awaits a PBA about the MN: RFC 5213 5.5
-        ("Using the Sequence-Number-Based Approach", item 3) allows that scheme only where the serving MAG can obtain
-        the last sequence number the previous one sent (context transfer, which pmip6 does not have; its new MAG
-        learns it from the LMA's status 135). While both MAGs' exchanges overlap -- the MN back at a MAG within a
-        round trip -- the LMA cannot order their PBUs, and the MAG the MN left may have the last word."""
+        """Whether the MN may attach at a MAG now. With Timestamps always. With sequence numbers only when no MAG
+        awaits a PBA about the MN: RFC 5213 5.5 ("Using the Sequence-Number-Based Approach", item 3) allows that scheme
+        only where the serving MAG can obtain the last sequence number the previous one sent (context transfer, which
+        pmip6 does not have; its new MAG learns it from the LMA's status 135). While two MAGs' exchanges overlap --
+        the MN back at a MAG within a round trip, or a PBU of the MAG it left delayed in the network -- the LMA cannot
+        order their PBUs, and the MAG the MN left may have the last word."""
         return self.use_timestamps or all(
             (entry := mag.entry(mn)) is None or entry.pending is None for mag in self.mags.values())
 
@@ -208,6 +218,22 @@ class RandomOperations(RuleBasedStateMachine):
         policy for 8.1's race, core/revocation_sender.py), e.g. those of its attach there again: :attr:`cleared`."""
         self.network.emit(self.network.lma_address, self.network.lma.clear(self.network.now, mn_id=mn))
         self.cleared.add(mn)
+
+    @precondition(lambda self: self.budget > 0)
+    @rule()
+    def restart_lma(self) -> None:
+        """kill -9 and a restart of the LMA with what its state file held: the bindings and the revocations owed,
+        through their records (RFC 5845 3.3.2: the keys survive; RFC 5846 8.1: the BRIs are sent again). What was in
+        flight to it is lost (one fault of the budget: at most one transmission of each exchange)."""
+        network, old = self.network, self.network.lma
+        bindings = [BindingCacheEntry.from_record(entry.to_record()) for entry in old.bindings()]
+        owed = [OwedRevocation.from_record(revocation.to_record()) for revocation in old.owed_revocations()]
+        network.drop_in_flight(network.lma_address)
+        self.budget -= 1
+        self.restarts += 1
+        network.lma = LocalMobilityAnchor(old.settings, keys=GreKeyAllocator(seed=100 + self.restarts))
+        network.emit(network.lma_address, network.lma.restore(bindings, network.now))
+        network.emit(network.lma_address, network.lma.resume_revocations(owed, network.now))
 
     @rule(seconds=st.sampled_from((0.01, 0.5, 1.0, 3.0, 10.0, 60.0, 100.0, 200.0)))
     def advance(self, seconds: float) -> None:
