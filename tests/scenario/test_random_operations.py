@@ -7,7 +7,8 @@ Indicator 3 or 4 (RFC 5213 5.4.1), the old MAG told before, after or never; deta
 ``request_ipv4`` / ``release_ipv4`` (RFC 5844 3.4.3, 3.2.3.3); an operator's ``clear`` at the LMA (with
 ``binding_revocation`` a BRI, RFC 5846 8.1); an LMA killed and restarted with its stored bindings and revocations;
 time steps from 10 ms to past the lifetimes; and faults on the next packets: loss, duplication, delay (reordering).
-Timestamps or sequence numbers (RFC 5213 5.5), with or without revocation, are drawn per run.
+Timestamps or sequence numbers (RFC 5213 5.5), with or without revocation, with or without MN-LL-IDs, are drawn per
+run.
 
 Always (after every step): no engine raised; no two BCEs share a home network prefix or a tenant's IPv4 home
 address (RFC 5213 5.3.2, RFC 5844 3.1.2.2); an uplink key names one BCE (RFC 5845 3.3.2, GK-5.2-7) and the LMA's
@@ -27,10 +28,11 @@ engines' fault, not the dice's. Settings: ``derandomize`` (the same examples eve
 at most :data:`STEPS` steps each (about 5 s).
 
 What the model leaves out, each for a reason given where it is excluded: a MAG left without being told, but with
-``binding_revocation`` and from an idle registered entry (RFC 5213 5.4.1.1 item 5, 6.9.1.2 item 8); with sequence
-numbers, an attach while a MAG awaits a PBA about the MN (RFC 5213 5.5: that scheme needs a context transfer pmip6 does
-not have). Known gap, excluded and pinned by an xfail test below: an MN back, within the handover BRI's round trip, at a
-MAG it left for an IPv4-only attach is refused there (171).
+``binding_revocation`` or without MN-LL-IDs and with Handoff Indicator 3, and from an idle registered entry (RFC 5213
+5.4.1.1 item 5, 5.4.1.2 item 4, 6.9.1.2 item 8); with sequence numbers, an attach while a MAG awaits a PBA about the MN
+(RFC 5213 5.5: that scheme needs a context transfer pmip6 does not have). Known gap, excluded and pinned by an xfail
+test below: an MN back, within the handover BRI's round trip, at a MAG it left for an IPv4-only attach is refused there
+(171).
 """
 
 from __future__ import annotations
@@ -94,12 +96,14 @@ class RandomOperations(RuleBasedStateMachine):
         self.budget = FAULT_BUDGET
         self.restarts = 0
 
-    @initialize(use_timestamps=st.booleans(), revocation=st.booleans())
-    def build(self, use_timestamps: bool, revocation: bool) -> None:
+    @initialize(use_timestamps=st.booleans(), revocation=st.booleans(), named=st.booleans())
+    def build(self, use_timestamps: bool, revocation: bool, named: bool) -> None:
+        """``named``: the MAGs know the MNs' MN-LL-IDs (RFC 5213 6.9.1.1 item 7), else the LMA tells an MN's
+        interface by its ATT (5.4.1.1 item 5, 5.4.1.3)."""
         self.network, engines = domain(mags=len(MAGS), profiles=PROFILES, fate=self._fate, lifetime=LIFETIME,
                                        use_timestamps=use_timestamps)
         self.mags = {engine.settings.proxy_coa: engine for engine in engines}
-        self.revocation, self.use_timestamps = revocation, use_timestamps
+        self.revocation, self.use_timestamps, self.named = revocation, use_timestamps, named
         lma = self.network.lma
         lma.reconfigure(dataclasses.replace(lma.settings, binding_revocation=revocation, revocation_timing=REVOCATION),
                         now=self.network.now)
@@ -124,7 +128,7 @@ class RandomOperations(RuleBasedStateMachine):
 
     def _attach(self, mn: bytes, mag: Address, hi: int, families: tuple[bool, bool]) -> None:
         ipv4, ipv6 = families
-        request = AttachRequest(mn, att=ATT, hi=hi, ll_id=LL_IDS[mn], ipv4=ipv4, ipv6=ipv6)
+        request = AttachRequest(mn, att=ATT, hi=hi, ll_id=LL_IDS[mn] if self.named else None, ipv4=ipv4, ipv6=ipv6)
         self.network.attach(self.mags[mag], request)
         self.at[mn] = mag
         self.untold[mn].discard(mag)
@@ -149,7 +153,7 @@ class RandomOperations(RuleBasedStateMachine):
         (break before make), after, or never (:meth:`_may_leave_untold`)."""
         old = self.at[mn]
         if old is None or not self._may_hand_off(mn) or (old_mag == "never told" and not self._may_leave_untold(
-                self.mags[old].entry(mn), families)):
+                self.mags[old].entry(mn), hi, families)):
             return
         new = next(mag for mag in MAGS if mag != old)
         if old_mag == "told before":
@@ -170,18 +174,32 @@ class RandomOperations(RuleBasedStateMachine):
         return self.use_timestamps or all(
             (entry := mag.entry(mn)) is None or entry.pending is None for mag in self.mags.values())
 
-    def _may_leave_untold(self, entry: BindingUpdateListEntry | None, families: tuple[bool, bool]) -> bool:
-        """Whether the MN may leave the MAG holding ``entry`` without that MAG seeing it go. Only with
-        ``binding_revocation``: the LMA's BRI then ends the entry (RFC 5846 8.1); without, the MAG's refresh, carrying
-        the session's prefix, MN-LL-ID and ATT, is an update of the binding whatever its Handoff Indicator (RFC 5213
-        5.4.1.1 item 5, 5.4.1.2 item 2; docs/operations.md, ``mag attach``) and takes the session back from the MAG
-        the MN is at. Only from an idle registered entry: a MAG whose PBU is in flight is still registering the MN it
-        believes on its link, and after a 157 registers it again with a fresh Timestamp "to reassert the mobile node's
-        presence on its access link" (RFC 5213 6.9.1.2 item 8), taking the session from where the MN went.
-        Not to an IPv4-only attach from a session with IPv6 (NOT CHECKED, a known gap, see the module docstring)."""
-        if not self.revocation or entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None:
+    def _may_leave_untold(self, entry: BindingUpdateListEntry | None, hi: int, families: tuple[bool, bool]) -> bool:
+        """Whether the MN may leave the MAG holding ``entry`` without that MAG seeing it go.
+
+        With ``binding_revocation``: the LMA's BRI ends the entry (RFC 5846 8.1). Without, only if the MAG does not
+        know the MN-LL-ID and the new MAG's PBU says Handoff Indicator 3: that PBU moves the session (RFC 5213 5.4.1.1
+        item 5) and the old MAG's refresh is refused (155, or 171 for an IPv4-only session), which fails its entry
+        (scenario/test_return_to_old_mag.py). With 4 the LMA waits for the old MAG's de-registration and, without one,
+        opens a new session (5.4.1.2 item 4, 5.4.1.3), the old one kept alive by the old MAG's refreshes. With the
+        MN-LL-ID the old MAG's refresh, carrying the session's prefix, MN-LL-ID and ATT, is an update of the binding
+        whatever its Handoff Indicator (5.4.1.1 item 5, 5.4.1.2 item 2; docs/operations.md, ``mag attach``) and takes
+        the session back from the MAG the MN is at; and so it does without the MN-LL-ID if the new MAG's attach drops
+        a family of the session (RFC 5844 3.1.2.4): the address the old MAG names is then free, its refresh a new
+        session (5.4.1.1 item 2, RFC 5844 3.1.2.7).
+
+        Only from an idle registered entry: a MAG whose PBU is in flight is still registering the MN it believes on its
+        link, and after a 157 registers it again with a fresh Timestamp "to reassert the mobile node's presence on its
+        access link" (6.9.1.2 item 8), taking the session from where the MN went. Not to an IPv4-only attach from a
+        session with IPv6: the known gap of the module docstring."""
+        if not self.revocation and (self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS):
             return False
-        return families[1] or not entry.home_network_prefixes
+        if entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None:
+            return False
+        ipv4, ipv6 = families
+        if not self.revocation and (entry.ipv4_home_address is not None and not ipv4):
+            return False
+        return ipv6 or not entry.home_network_prefixes
 
     @rule(mn=st.sampled_from(MNS))
     def detach(self, mn: bytes) -> None:
@@ -215,7 +233,12 @@ class RandomOperations(RuleBasedStateMachine):
         MAG's next refresh starts a new session, with the addresses it names if they are still free. With revocation
         the MAG holding a live one is told (RFC 5846 8.1) and drops the session, unless no binding was there to clear
         yet (its PBU in flight), and until the BRI ends the LMA refuses the MN's PBUs from that MAG (129, pmip6's local
-        policy for 8.1's race, core/revocation_sender.py), e.g. those of its attach there again: :attr:`cleared`."""
+        policy for 8.1's race, core/revocation_sender.py), e.g. those of its attach there again: :attr:`cleared`.
+        Not without revocation while a MAG the MN left untold holds its entry: with the LMA's binding gone, that MAG's
+        refresh opens a new session with the prefix it names (RFC 5213 5.3.2), and the MAG where the MN is is then
+        refused it (155)."""
+        if not self.revocation and self.untold[mn]:
+            return
         self.network.emit(self.network.lma_address, self.network.lma.clear(self.network.now, mn_id=mn))
         self.cleared.add(mn)
 
