@@ -165,7 +165,7 @@ class RandomOperations(RuleBasedStateMachine):
         (break before make), after, or never (:meth:`_may_leave_untold`)."""
         old = self.at[mn]
         if old is None or not self._may_hand_off(mn) or (old_mag == "never told" and not self._may_leave_untold(
-                self.mags[old].entry(mn), hi, families)):
+                mn, self.mags[old].entry(mn), hi, families)):
             return
         new = next(mag for mag in MAGS if mag != old)
         if old_mag == "told before":
@@ -186,7 +186,8 @@ class RandomOperations(RuleBasedStateMachine):
         return self.use_timestamps or all(
             (entry := mag.entry(mn)) is None or entry.pending is None for mag in self.mags.values())
 
-    def _may_leave_untold(self, entry: BindingUpdateListEntry | None, hi: int, families: tuple[bool, bool]) -> bool:
+    def _may_leave_untold(self, mn: bytes, entry: BindingUpdateListEntry | None, hi: int,
+                          families: tuple[bool, bool]) -> bool:
         """Whether the MN may leave the MAG holding ``entry`` without that MAG seeing it go.
 
         With ``binding_revocation``: the LMA's BRI ends the entry (RFC 5846 8.1). Without, only if the MAG does not
@@ -197,14 +198,14 @@ class RandomOperations(RuleBasedStateMachine):
         MN-LL-ID the old MAG's refresh, carrying the session's prefix, MN-LL-ID and ATT, is an update of the binding
         whatever its Handoff Indicator (5.4.1.1 item 5, 5.4.1.2 item 2; docs/operations.md, ``mag attach``) and takes
         the session back from the MAG the MN is at; and so it does without the MN-LL-ID if the new MAG's attach drops
-        a family of the session (RFC 5844 3.1.2.4): the address the old MAG names is then free, its refresh a new
-        session (5.4.1.1 item 2, RFC 5844 3.1.2.7).
+        a family of the session (RFC 5844 3.1.2.4), or if an operator cleared the binding since the last quiescence:
+        the address the old MAG names is then free, its refresh a new session (5.4.1.1 item 2, RFC 5844 3.1.2.7).
 
         Only from an idle registered entry: a MAG whose PBU is in flight is still registering the MN it believes on its
         link, and after a 157 registers it again with a fresh Timestamp "to reassert the mobile node's presence on its
         access link" (6.9.1.2 item 8), taking the session from where the MN went. Not to an IPv4-only attach from a
         session with IPv6: the known gap of the module docstring."""
-        if not self.revocation and (self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS):
+        if not self.revocation and (self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS or mn in self.cleared):
             return False
         if entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None:
             return False
@@ -277,8 +278,14 @@ class RandomOperations(RuleBasedStateMachine):
         lost, as the answers to its PBUs in flight are: one fault of the budget), then it sees the MNs still on its
         links again: each attaches with Handoff Indicator 4 (its handoff state unknown,
         RFC 5213 6.9.1.1), which the LMA takes as an update of the binding its interface holds (5.4.1.2 item 2, or
-        without MN-LL-ID pmip6's Proxy-CoA + ATT rule) with the new instance's downlink key (RFC 5845 3.3.2)."""
+        without MN-LL-ID pmip6's Proxy-CoA + ATT rule) with the new instance's downlink key (RFC 5845 3.3.2).
+        With sequence numbers only while no PBU of the MAG awaits its PBA: the new instance numbers its PBUs from the
+        start again (RFC 5213 5.5 item 3: the scheme needs the last sequence number sent, which a MAG restarted
+        without state does not have), so the PBA of an old PBU still in the network answers the new PBU of the same
+        number, echoing another Handoff Indicator, and halts the entry (6.9.1.2 item 6) until the MN attaches again."""
         network, old = self.network, self.mags[mag]
+        if not self.use_timestamps and any(entry.pending is not None for entry in old.entries()):
+            return  # its PBU still in the network, with the numbers the new instance starts again from: see below
         del network.mags[mag]
         network.run_for(MAG_RESTART)
         self.budget -= 1
