@@ -153,8 +153,12 @@ class RandomOperations(RuleBasedStateMachine):
 
     @rule(mn=st.sampled_from(MNS), mag=st.sampled_from(MAGS), families=st.sampled_from(FAMILIES))
     def attach(self, mn: bytes, mag: Address, families: tuple[bool, bool]) -> None:
-        """A new attachment (Handoff Indicator 1) of a detached MN."""
+        """A new attachment (Handoff Indicator 1) of a detached MN. A MAG it left untold sees it gone first: where the
+        handoff away from it never registered (the MN left the next MAG too soon), that MAG still holds the session,
+        and an attach without MN-LL-ID is a new interface, another session (RFC 5213 5.4.1.3)."""
         if self.at[mn] is None and self._may_hand_off(mn):
+            for left in sorted(self.untold[mn]):
+                self._detach(mn, left)
             self._attach(mn, mag, HandoffIndicator.NEW_INTERFACE, families)
 
     @rule(mn=st.sampled_from(MNS), families=st.sampled_from(FAMILIES),
