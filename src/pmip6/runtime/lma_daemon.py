@@ -331,12 +331,14 @@ class LmaDaemon(Daemon):
         Timestamp window is measured against (RFC 5213 5.5; by default the time it is processed)."""
         self.statistics.count_received(message)
         started = time.perf_counter()
-        self.apply(self.lma.receive(message, source, destination, time.time(), arrived))
-        if type(message) is ProxyBindingUpdate:
-            if self.group_commit is not None and self.group_commit.pending is not None:
-                self._pbus_in_batch.append(started)  # its PBA leaves after the batch's write
-            else:
-                self._pbu_processing_seconds.observe(time.perf_counter() - started)
+        try:
+            self.apply(self.lma.receive(message, source, destination, time.time(), arrived))
+        finally:  # observed also when a listener raised (the outcome stays in the batch, or was persisted)
+            if type(message) is ProxyBindingUpdate:
+                if self.group_commit is not None and self.group_commit.pending is not None:
+                    self._pbus_in_batch.append(started)  # its PBA leaves after the batch's write
+                else:
+                    self._pbu_processing_seconds.observe(time.perf_counter() - started)
 
     def _apply_batch(self, outcomes: list[Outcome]) -> None:
         """Write and send the batch (:meth:`Daemon._apply_batch`), then observe the time of each of its PBUs up to
