@@ -2,7 +2,8 @@
 services (``pmip6.runtime.access_link``), where the mutation campaign found it untested: a socket that fails to be
 set up is closed, a readable socket is read a batch at a time, ``stats`` names the sockets open (not the interfaces
 wanted), nothing opens once the service stopped, an interface that appears later is listened on at the link
-notification, and ``attach_dataplane`` wires the service to the daemon (``pmip6.runtime.dataplane_daemon``). No packet socket is opened: a Unix datagram socket stands in for one where a socket is read."""
+notification, and ``attach_dataplane`` wires the service to the daemon (``pmip6.runtime.dataplane_daemon``). No
+packet socket is opened: a Unix datagram socket stands in for one where a socket is read."""
 
 from __future__ import annotations
 
