@@ -332,7 +332,7 @@ class MalformedMessageLog:
             return
         message = text(endpoint_text(source.address, source.port))
         if suppressed:
-            message += f" ({counted(suppressed, 'more dropped message')} not logged since the last one)"
+            message += f" ({counted(suppressed, 'more message')} not logged since the last one)"
         _log.warning(message, extra={"fields": {
             **fields, "peer": str(source.address), "port": source.port, "suppressed": suppressed}})
 

@@ -102,7 +102,7 @@ def test_a_flood_logs_at_most_the_burst_and_the_next_line_says_how_many_were_not
     last = _warnings(caplog)[-1]
     assert len(_warnings(caplog)) == MALFORMED_LOG_BURST + 1
     assert last.getMessage().endswith(
-        f"({1000 - MALFORMED_LOG_BURST} more dropped messages not logged since the last one)")
+        f"({1000 - MALFORMED_LOG_BURST} more messages not logged since the last one)")
     assert last.fields["suppressed"] == 1000 - MALFORMED_LOG_BURST  # type: ignore[attr-defined]
 
 
