@@ -18,8 +18,10 @@ holds the default router address and announces it (``pmip6.dataplane.arp``), whi
 entry: the renewal it had queued goes out and is acknowledged by the DHCP server.
 
 - **Which MNs.** A session that arrived on the access interface without an IPv4 home address: established so, or
-  moved there so (``BindingEstablished``, a ``BindingUpdated`` from another interface); it stops being one once it
-  gets an address. A session whose address was taken away on the interface (a DHCPRELEASE or the LMA's revocation
+  moved there so (``BindingEstablished``, a ``BindingUpdated`` from another interface), or back there so (a
+  ``BindingUpdated`` ``reattached``: the MN attached again at a MAG that still held its session, e.g. back from
+  another MAG whose BRI it refused, and the PBA gave no IPv4 home address); it stops being one once it gets an
+  address. A session whose address was taken away on the interface (a DHCPRELEASE or the LMA's revocation
   of IPv4, RFC 5846) is not one: the MN gave the address up, or the LMA took it, and an ARP request the MN sends
   with it before it forgets it must not take it back; its DHCP messages still may (3.4.3).
 - **Which ARP requests.** ar$op REQUEST (a reply is an answer to the MAG, or gratuitous), a sender protocol address
@@ -90,7 +92,7 @@ class ArpTriggers:
             self._arrived(event.session.mn_id, event.session.access_interface, event.session.ipv4_home_address)
         elif isinstance(event, BindingUpdated):
             session, previous = event.session, event.previous
-            if previous.access_interface != session.access_interface:
+            if previous.access_interface != session.access_interface or event.reattached:
                 self._left(previous.mn_id, previous.access_interface)
                 self._arrived(session.mn_id, session.access_interface, session.ipv4_home_address)
             elif session.ipv4_home_address is not None or previous.ipv4_home_address is not None:

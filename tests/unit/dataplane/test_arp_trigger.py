@@ -196,3 +196,17 @@ def test_an_mn_moved_to_another_access_interface_without_an_address_is_waited_fo
     assert triggers.received("acc2", _frame(), NOW) == "ipv4_home_address_requested"
     triggers.apply(BindingRemoved(entry.session(), "deregistered"))
     assert triggers.interfaces() == []
+
+
+def test_RFC5844_3_2_3_1_an_mn_attached_again_without_ipv4_where_its_session_was_is_waited_for() -> None:
+    """The MN back, by an IPv6-only attach, at a MAG that still held its session (``reattached``): the PBA without
+    its IPv4 home address is its arrival without one, not an address taken away here (mut29 review)."""
+    engine = Engine()
+    server = _server(engine)
+    entry = _register(engine, server, home=HOME)
+    triggers = _triggers(engine, server)
+    previous = entry.session()
+    entry.ipv4_home_address = entry.ipv4_default_router = None
+    triggers.apply(BindingUpdated(entry.session(), previous, reattached=True))
+    assert triggers.interfaces() == ["acc1"]
+    assert triggers.received("acc1", _frame(), NOW) == "ipv4_home_address_requested" and engine.named == [HOME]
