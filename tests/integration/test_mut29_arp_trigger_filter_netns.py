@@ -2,20 +2,17 @@
 ARP request of another hardware type (ar$hrd 6, IEEE 802, with Ethernet's lengths: only its first word tells it from
 one of Ethernet) before the daemon reads it, and keeps the request of Ethernet sent after it.
 
-A namespace ``mut29-arp<pid>`` with a veth pair ``m29-a`` (the access interface) and ``m29-b`` (the MN's end); two
-frames; the namespace is removed whatever happens."""
+The namespace and veth pair of test_arp_trigger_socket_netns (its ``space`` fixture: ``arpt-a`` the access
+interface, ``arpt-b`` the MN's end); two frames; the namespace is removed whatever happens."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-from collections.abc import Iterator
 from ipaddress import IPv4Address
 
 import pytest
 from scapy.layers.l2 import ARP, Ether
-from test_arp_trigger_socket_netns import MN_MAC, Recorder, _until
+from test_arp_trigger_socket_netns import MN_MAC, Recorder, _until, space  # noqa: F401 (space: a fixture)
 
 from dataplane_lab import requires_netns
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
@@ -26,20 +23,6 @@ from pmip6.runtime.arp_trigger import ArpTriggerService
 pytestmark = [requires_netns, pytest.mark.netns]
 
 
-@pytest.fixture
-def space() -> Iterator[str]:
-    name = f"mut29-arp{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "add", "m29-a", "type", "veth", "peer", "name", "m29-b"], check=True)
-        subprocess.run(["ip", "-n", name, "link", "set", "m29-b", "address", MN_MAC], check=True)
-        for interface in ("m29-a", "m29-b"):
-            subprocess.run(["ip", "-n", name, "link", "set", interface, "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
 def _request(hardware: int) -> bytes:
     return bytes(Ether(src=MN_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(hwtype=hardware, hwlen=6, plen=4, hwsrc=MN_MAC,
                                                                   psrc="10.1.0.2", pdst="10.1.0.1"))
@@ -48,16 +31,16 @@ def _request(hardware: int) -> bytes:
 def test_RFC826_a_request_of_another_hardware_type_is_dropped_by_the_kernel(space: str) -> None:
     recorder = Recorder()
     recorder.apply(BindingEstablished(TunnelSession(b"mn1@mut29", Peer(IPv4Address("192.0.2.2"), 5436),
-                                                    IPv4Address("192.0.2.1"), access_interface="m29-a")))
+                                                    IPv4Address("192.0.2.1"), access_interface="arpt-a")))
     service = ArpTriggerService(recorder)
 
     async def run() -> list[bytes]:
         await service.start()
         mn = open_packet_socket()
         try:
-            assert service.stats()["interfaces"] == ["m29-a"]
-            mn.sendto(_request(6), ("m29-b", ETH_P_ARP))
-            mn.sendto(_request(1), ("m29-b", ETH_P_ARP))  # the last one: the other came before it
+            assert service.stats()["interfaces"] == ["arpt-a"]
+            mn.sendto(_request(6), ("arpt-b", ETH_P_ARP))
+            mn.sendto(_request(1), ("arpt-b", ETH_P_ARP))  # the last one: the other came before it
             await _until(lambda: _request(1) in recorder.frames)
         finally:
             mn.close()
