@@ -152,6 +152,55 @@ def _dhcp_seeds(corpus: Corpus) -> list[bytes]:
                                                           (54, bytes([10, 0, 0, 1])), (61, b"\x01" + client))).encode()]
 
 
+def arp_target(data: bytes) -> None:
+    """What the MAG reads from an access link for the ARP triggers (RFC 5844 3.2.3.1, ``pmip6.dataplane.arp_trigger``):
+    a frame the kernel's filter let through goes to ``ArpTriggers.received``, which decodes it (``decode_arp``) and
+    answers with one of its outcomes, asking the engine only for a sender address the frame carries."""
+    from ipaddress import IPv4Address
+
+    from pmip6.core.bul import BindingUpdateListEntry
+    from pmip6.core.events import BindingEstablished, Peer
+    from pmip6.dataplane.arp import decode_arp
+    from pmip6.dataplane.arp_trigger import ArpTriggers
+    from pmip6.wire.errors import DecodeError
+
+    entry = BindingUpdateListEntry(mn_id=b"mn@fuzz", lma=Peer(IPv4Address("192.0.2.100"), 5436),
+                                   proxy_coa=IPv4Address("192.0.2.1"), att=4, handoff_indicator=1,
+                                   access_interface="acc1")
+    asked: list[IPv4Address | None] = []
+
+    def request(_mn_id: bytes, address: IPv4Address | None) -> bool:
+        asked.append(address)
+        return True
+
+    triggers = ArpTriggers(lambda interface, identities: entry, request)
+    triggers.apply(BindingEstablished(entry.session()))
+    outcome = triggers.received("acc1", data, 0.0)
+    if outcome == "malformed":
+        decode_arp(data)  # lets its DecodeError escape: the decoder's answer to the frame
+        raise InvariantViolation("ArpTriggers called a frame malformed that decode_arp accepts")
+    try:
+        sender = decode_arp(data).sender
+    except DecodeError as error:
+        raise InvariantViolation(f"ArpTriggers answered {outcome} for a frame decode_arp refuses: {error}") from error
+    check(asked == ([sender] if outcome == "ipv4_home_address_requested" else []),
+          f"{outcome}: the engine was asked for {asked}, the frame's sender is {sender}")
+
+
+def _arp_seeds(corpus: Corpus) -> list[bytes]:
+    """An MN's ARP request for its default router, and an RFC 5227 probe (the corpus holds no ARP)."""
+    from ipaddress import IPv4Address
+
+    from pmip6.dataplane.arp import announcement
+
+    mn = bytes.fromhex("020000000001")
+    request = bytearray(announcement(mn, IPv4Address("10.0.0.2")))
+    request[38:42] = IPv4Address("10.0.0.1").packed
+    probe = bytearray(request)
+    probe[28:32] = bytes(4)
+    return [bytes(request), bytes(probe)]
+
+
 def ndp_target(data: bytes) -> None:
     """What the MAG reads on its access links (RFC 4861 6.1.1, ``pmip6.wire.ndp``): a Router Solicitation from a
     link-local source and from the unspecified one (which may carry no Source Link-Layer Address option); and a
@@ -273,6 +322,7 @@ def load_targets() -> list[FuzzTarget]:
         _target("dissect", "pmip6.wire.dissect", lambda: dissect_target, lambda corpus: _framed(corpus.frames)),
         _target("dhcp", "pmip6.wire.dhcp", lambda: dhcp_target, _dhcp_seeds),
         _target("ndp", "pmip6.wire.ndp", lambda: ndp_target, _ndp_seeds),
+        _target("arp", "pmip6.dataplane.arp_trigger", lambda: arp_target, _arp_seeds),
         _target("tunnel_entry", "pmip6.dataplane.icmp_errors", lambda: tunnel_entry_target,
                 lambda corpus: [*corpus.ipv4, *corpus.ipv6]),
     ]
