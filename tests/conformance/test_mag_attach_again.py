@@ -5,6 +5,7 @@ MAG and come back without this one being told), so the MAG registers it again at
 from __future__ import annotations
 
 from dataclasses import replace
+from ipaddress import IPv4Address, IPv6Address
 
 from test_mag_stub_lma import (
     ASSIGNED_HNP,
@@ -314,3 +315,59 @@ def test_RFC5213_6_9_1_2_item_6_an_echo_of_no_transmission_of_the_entry_still_ha
     back = only_pbu(mag.attach(BACK, T0 + 10.1))
     mag.receive(_echoing(pba_for(back), HandoffIndicator.HANDOFF_BETWEEN_INTERFACES), LMA_UDP, T0 + 10.2)
     assert entry_of(mag).halted
+
+
+def _refused_named_handoff(status: Status = Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS) -> tuple[
+        MobileAccessGateway, ProxyBindingUpdate]:
+    """A registered MN back here (HI 3, MN-LL-ID) whose PBU, naming the session's HNP and IPv4 home address, the LMA
+    refused with ``status``: the MAG's next PBU."""
+    mag = make_mag()
+    registered(mag)
+    back = request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, ll_id=b"\x02\x00\x00\x00\x00\x07")
+    named = only_pbu(mag.attach(back, T0 + 10))
+    assert named.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
+    outcome = mag.receive(pba_for(named, status), LMA_UDP, T0 + 10.01)
+    assert outcome.events == [], "no rejection yet: the MAG registers the MN once more"
+    return mag, only_pbu(outcome)
+
+
+def test_RFC5213_6_9_1_1_a_handoff_here_refused_for_the_addresses_it_named_registers_once_naming_none() -> None:
+    """E.g. 171: the MN back within the round trip of a handoff to a MAG that attached it IPv4-only (the LMA released
+    the prefix, RFC 5844 3.1.2.4, so the PBU is a new session whose IPv4 home address the MN's session holds). The
+    next PBU names no address (6.9.1.1: ALL_ZERO; RFC 5844 3.2.3.1: 0.0.0.0) with the same HI 3, ATT and MN-LL-ID,
+    so the LMA finds the session by MN-LL-ID (5.4.1.2); its PBA moves the session here (BindingUpdated)."""
+    mag, pbu = _refused_named_handoff()
+    assert list(pbu.options_of(HomeNetworkPrefixOption)) == [HomeNetworkPrefixOption(IPv6Address(0), 0)]
+    assert pbu.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(IPv4Address(0), 0)
+    assert _hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
+    assert pbu.option(MNLinkLayerIdentifierOption) == MNLinkLayerIdentifierOption(b"\x02\x00\x00\x00\x00\x07")
+    entry = entry_of(mag)
+    assert entry.state is BulState.REGISTERED and entry.reattached, "the session stays until a PBA decides"
+
+    (update,) = mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.02).events
+
+    assert isinstance(update, BindingUpdated) and update.reattached
+    assert entry.state is BulState.REGISTERED and not entry.reattached
+    assert entry.home_network_prefixes == (ASSIGNED_HNP,) and entry.ipv4_home_address == ASSIGNED_IPV4
+    refresh = only_pbu(mag.refresh(MN, T0 + 200))
+    assert list(refresh.options_of(HomeNetworkPrefixOption)) == [
+        HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)], "named again from now on"
+
+
+def test_RFC5213_6_9_1_2_item_11_a_handoff_refused_again_naming_none_ends_the_session_here() -> None:
+    """Once per attach: a refusal of the PBU naming none (155 here) is final, as any rejection."""
+    mag, pbu = _refused_named_handoff(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
+    session = entry_of(mag).session()
+    outcome = mag.receive(pba_for(pbu, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX), LMA_UDP, T0 + 10.02)
+    assert outcome.events == [RegistrationRejected(MN, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX, LMA_UDP),
+                              BindingRemoved(session, "rejected")]
+    assert outcome.sends == [] and entry_of(mag).state is BulState.FAILED
+
+
+def test_RFC5213_6_9_1_2_item_11_a_refresh_refused_for_its_addresses_is_not_retried() -> None:
+    """Only a handoff here (HI 2 or 3) retries: a refresh (HI 5) names none only when the MN attaches again."""
+    mag = make_mag()
+    registered(mag)
+    pbu = only_pbu(mag.refresh(MN, T0 + 10))
+    outcome = mag.receive(pba_for(pbu, Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS), LMA_UDP, T0 + 10.01)
+    assert outcome.sends == [] and entry_of(mag).state is BulState.FAILED

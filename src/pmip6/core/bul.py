@@ -53,6 +53,10 @@ class PendingUpdate:
     """The IPv4 home address and prefix length a selective de-registration releases (RFC 5844 3.2.3.3: lifetime 0,
     the IPv4 Home Address Request naming that address and no Home Network Prefix option); None for any other
     exchange. The entry dropped the address when the exchange started (:meth:`MobileAccessGateway.release_ipv4`)."""
+    names_none: bool = False
+    """The PBU names no home address (ALL_ZERO Home Network Prefix, IPv4 0.0.0.0: RFC 5213 6.9.1.1, RFC 5844 3.2.3.1):
+    the one registration of an attach again that the LMA refused for the addresses it named
+    (:meth:`MobileAccessGateway._named_refused`)."""
 
 
 @dataclass(slots=True)

@@ -255,6 +255,10 @@ TIMESTAMP_VALIDITY_WINDOW = 0.3
 """RFC 5213 9.1's default TimestampValidityWindow (300 ms): the default of
 :attr:`MagSettings.timestamp_validity_window`, as at the LMA."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
+_REFUSED_NAMED_ADDRESS = frozenset({Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX,
+                                    Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS})
+"""PBA statuses refusing a home address the PBU named (RFC 5213 5.4.1.1 item 3, RFC 5844 3.1.2.1)."""
+_HANDOFF_INDICATORS = frozenset({HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, HandoffIndicator.HANDOFF_BETWEEN_MAGS})
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _UNSPECIFIED_IPV6 = IPv6Address(0)
 _LMA_CLOCK_STATUSES = (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
@@ -765,9 +769,10 @@ class MobileAccessGateway:
 
     def _start_update(self, entry: BindingUpdateListEntry, now: float,
                       superseded: tuple[ProxyBindingUpdate, ...] = (), at: float | None = None,
-                      released: tuple[IPv4Address, int] | None = None) -> Outcome:
+                      released: tuple[IPv4Address, int] | None = None, names_none: bool = False) -> Outcome:
         """A new exchange (``superseded``: the last PBUs of the exchanges it replaces, see :class:`PendingUpdate`;
-        ``released``: the IPv4 home address a selective de-registration releases), its first PBU sent at once or,
+        ``released``: the IPv4 home address a selective de-registration releases; ``names_none``: its PBU names no
+        home address, :meth:`_named_refused`), its first PBU sent at once or,
         when ``at`` is later, deferred to then (:meth:`handle_timer` sends it).
         A re-registration of an entry whose last one went unanswered is a single PBU waiting
         INITIAL_BINDACK_TIMEOUT: the exchanges then follow MAX_BINDACK_TIMEOUT apart (:meth:`_retry`), one PBU
@@ -783,6 +788,7 @@ class MobileAccessGateway:
             due=now if at is None else at,
             superseded=superseded,
             released_ipv4=released,
+            names_none=names_none,
         )
         if entry.pending.due > now:
             return Outcome()
@@ -818,12 +824,13 @@ class MobileAccessGateway:
         """RFC 5213 6.9.1.5 (initial), 6.9.1.3 (re-registration), 6.9.1.4 (de-registration); RFC 5844 3.2.3.3's
         selective de-registration of the IPv4 home address (no Home Network Prefix option)."""
         released = entry.pending.released_ipv4 if entry.pending is not None else None
+        names_none = entry.pending is not None and entry.pending.names_none
         deregistering = entry.state is BulState.DEREGISTERING or released is not None
         options: list[MobilityOption] = [MNIdentifierOption(entry.mn_id)]
         if entry.ipv6_requested and released is None:
             options += [
                 HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
-                for prefix in entry.home_network_prefixes
+                for prefix in (() if names_none else entry.home_network_prefixes)
             ] or [_ALL_ZERO_PREFIX]
         options.append(HandoffIndicatorOption(self._handoff_indicator(entry)))
         options.append(AccessTechnologyTypeOption(entry.att))
@@ -835,6 +842,8 @@ class MobileAccessGateway:
             options.append(LinkLocalAddressOption(entry.link_local_address or _UNSPECIFIED_IPV6))
         if released is not None:
             options.append(IPv4HomeAddressRequestOption(*released))
+        elif entry.ipv4_requested and names_none:
+            options.append(IPv4HomeAddressRequestOption(_UNSPECIFIED_IPV4, 0))
         elif entry.ipv4_requested:
             options.append(
                 IPv4HomeAddressRequestOption(entry.ipv4_home_address or entry.ipv4_hint or _UNSPECIFIED_IPV4,
@@ -1020,7 +1029,21 @@ class MobileAccessGateway:
             return self._retry(entry, now)
         if status == Status.TIMESTAMP_MISMATCH:
             return self._timestamp_mismatch(entry, source)
+        if status in _REFUSED_NAMED_ADDRESS and _names_addresses(entry):
+            return self._named_refused(entry, now)
         return self._rejected(entry, status, source, now)
+
+    def _named_refused(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
+        """The LMA refused the registration of a handoff here (:func:`_names_addresses`) for a home address it named
+        (155 or 171): the MN is here, so it registers once more, naming none (RFC 5213 6.9.1.1: the MAG names the MN's
+        addresses only if it knows them, else ALL_ZERO; RFC 5844 3.2.3.1: 0.0.0.0), which the LMA finds by MN-ID,
+        ATT and MN-LL-ID (5.4.1.2, 5.4.1.3) and moves here with what addresses it holds. E.g. back within the round
+        trip of the BRI of a handoff to a MAG that attached the MN IPv4-only: the LMA released the prefix the
+        entry names (RFC 5844 3.1.2.4), so it takes the PBU for a new session, whose IPv4 home address the MN's own
+        session holds (5.4.1.1 item 2, 171). The entry keeps its addresses until a PBA accepts (BindingUpdated)."""
+        superseded = _superseded_by_next(entry.pending)
+        self._finish_pending(entry)
+        return self._start_update(entry, now, superseded, names_none=True)
 
     def _ipv4_release_answered(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, source: Peer,
                                now: float) -> Outcome:
@@ -1445,6 +1468,15 @@ def _keyed(entry: BindingUpdateListEntry) -> bool:
     """The session "successfully negotiated and exchanged the initial GRE keys" (RFC 5845 3.3.2): an accepted
     PBA gave it an uplink key for its downlink key."""
     return entry.uplink_key is not None and entry.downlink_key is not None
+
+
+def _names_addresses(entry: BindingUpdateListEntry) -> bool:
+    """Whether the registration in flight is a handoff here (an attach again, ``reattached``, with Handoff Indicator
+    2 or 3) whose PBU named a home address of the entry, not yet retried naming none
+    (:meth:`MobileAccessGateway._named_refused`). Not with 1 or 4: naming none, the PBU would ask for a new session
+    (RFC 5213 5.4.1.2 item 5, 5.4.1.3 item 4) or wait for the old one's de-registration (items 4 and 3)."""
+    return (entry.reattached and entry.handoff_indicator in _HANDOFF_INDICATORS and entry.pending is not None
+            and not entry.pending.names_none and bool(entry.home_network_prefixes or entry.ipv4_home_address))
 
 
 def _superseded_by_next(pending: PendingUpdate | None) -> tuple[ProxyBindingUpdate, ...]:
