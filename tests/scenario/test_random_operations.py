@@ -30,10 +30,9 @@ at most :data:`STEPS` steps each (about 5 s).
 What the model leaves out, each for a reason given where it is excluded: a MAG left without being told, but with
 ``binding_revocation`` or without MN-LL-IDs and with Handoff Indicator 3, and from an idle registered entry (RFC 5213
 5.4.1.1 item 5, 5.4.1.2 item 4, 6.9.1.2 item 8); with sequence numbers, an attach while a MAG awaits a PBA about the MN
-(RFC 5213 5.5: that scheme needs a context transfer pmip6 does not have). Known gap, excluded and pinned by an xfail
-test below: an MN back, within the handover BRI's round trip, at a MAG it left for an IPv4-only attach is refused there
-(171). Known gap, excluded (BRIs are never delayed) and pinned by an xfail test below: a handover BRI the LMA withdrew,
-delivered late, revokes the session registered since at that MAG.
+(RFC 5213 5.5: that scheme needs a context transfer pmip6 does not have). Known gap, excluded (BRIs are never
+delayed) and pinned by an xfail test below: a handover BRI the LMA withdrew, delivered late, revokes the session
+registered since at that MAG.
 """
 
 from __future__ import annotations
@@ -207,14 +206,15 @@ class RandomOperations(RuleBasedStateMachine):
 
         Only from an idle registered entry: a MAG whose PBU is in flight is still registering the MN it believes on its
         link, and after a 157 registers it again with a fresh Timestamp "to reassert the mobile node's presence on its
-        access link" (6.9.1.2 item 8), taking the session from where the MN went. Not to an IPv4-only attach from a
-        session with IPv6: the known gap of the module docstring."""
+        access link" (6.9.1.2 item 8), taking the session from where the MN went."""
         if not self.revocation and (self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS or mn in self.cleared):
             return False
         if entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None:
             return False
+        if self.revocation:
+            return True
         ipv4, ipv6 = families
-        if not self.revocation and (entry.ipv4_home_address is not None and not ipv4):
+        if entry.ipv4_home_address is not None and not ipv4:
             return False
         return ipv6 or not entry.home_network_prefixes
 
@@ -425,19 +425,20 @@ RandomOperations.TestCase.settings = settings(max_examples=EXAMPLES, stateful_st
 test_random_operations = RandomOperations.TestCase
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: an attach again naming a prefix an IPv4-only handoff released")
 def test_back_within_a_round_trip_from_an_ipv4_only_handoff_the_mn_keeps_its_session() -> None:
-    """The case :meth:`RandomOperations._may_leave_untold` excludes. A dual-stack MN at MAG-1 moves to MAG-2, which
-    attaches it IPv4-only (HI 3: the LMA releases its prefix, RFC 5844 3.1.2.4), and is back at MAG-1 before the
-    handover's BRI reaches it (RFC 5846 9.1: MAG-1 refuses it, 132). MAG-1, which still holds the session, registers
-    it again naming its prefix and IPv4 home address (RFC 5213 6.9.1.1); the prefix is in no BCE any more, so the
-    LMA takes the PBU for a new session (5.4.1.1 item 2) whose IPv4 home address the MN's own session holds, and
-    refuses it (171). The MN is refused where it is, its session left at MAG-2."""
+    """A dual-stack MN at MAG-1 moves to MAG-2, which attaches it IPv4-only (HI 3: the LMA releases its prefix, RFC
+    5844 3.1.2.4), and is back at MAG-1 before the handover's BRI reaches it (RFC 5846 9.1: MAG-1 refuses it, 132).
+    MAG-1, which still holds the session, registers it again naming its prefix and IPv4 home address (RFC 5213
+    6.9.1.1); the prefix is in no BCE any more, so the LMA takes the PBU for a new session (5.4.1.1 item 2) whose IPv4
+    home address the MN's own session holds, and refuses it (171). MAG-1 then registers once more naming no address
+    (core/mag.py ``_named_refused``), which the LMA finds by MN-LL-ID (5.4.1.2) and moves here: the MN keeps its
+    session, at MAG-1."""
     mn = MNS[0]
     network, (mag_1, mag_2) = domain(mags=2, profiles=PROFILES, lifetime=LIFETIME)
     network.lma.reconfigure(dataclasses.replace(network.lma.settings, binding_revocation=True), now=network.now)
     network.attach(mag_1, AttachRequest(mn, att=ATT, ll_id=LL_IDS[mn]))
     network.run_for(1)
+    ipv4_home_address = mag_1.entry(mn).ipv4_home_address  # type: ignore[union-attr]
     network.latency = 0.02
     network.attach(mag_2, AttachRequest(mn, att=ATT, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, ll_id=LL_IDS[mn],
                                         ipv6=False))
@@ -448,6 +449,8 @@ def test_back_within_a_round_trip_from_an_ipv4_only_handoff_the_mn_keeps_its_ses
     assert entry is not None and entry.state is BulState.REGISTERED
     (bce,) = [bce for bce in network.lma.bindings_of(mn) if bce.state is BceState.ACTIVE]
     assert bce.proxy_coa.address == mag_1.settings.proxy_coa
+    assert entry.ipv4_home_address == ipv4_home_address and bce.home_network_prefixes == entry.home_network_prefixes
+    assert mag_2.entry(mn) is None, "the LMA's BRI ended MAG-2's entry"
 
 
 @pytest.mark.xfail(strict=True, reason="known gap: a handover BRI the LMA withdrew, delayed in the network, revokes")
