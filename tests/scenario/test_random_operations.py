@@ -79,6 +79,10 @@ leave that MAG's entry registered, and its refresh takes the session back (RFC 5
 MAG_RESTART = 1.0
 """Seconds a MAG restart takes (the daemon's imports alone about 0.8 s): the answers to the PBUs the MAG sent before
 it are lost, not taken by the new instance, whose sequence numbers start afresh, for answers to its own."""
+RESTART_SEEDS = 1000
+"""A restarted MAG's key allocator is seeded from here on: the harness seeds MAG n with n, and a restarted instance
+drawing its predecessor's keys again would collide with the LMA's sessions the old one left (a real MAG draws at
+random: 1 in 2^32 a key; finding 15 of docs/reliability.md)."""
 FAMILIES = ((True, True), (True, False), (False, True))
 """(ipv4, ipv6) of an attach."""
 EXAMPLES = 400
@@ -295,7 +299,8 @@ class RandomOperations(RuleBasedStateMachine):
         self.budget -= 1
         self.restarts += 1
         self.mags[mag] = network.mags[mag] = MobileAccessGateway(
-            old.settings, GreKeyAllocator(seed=self.restarts), restart_counter=old.heartbeat.restart_counter + 1)
+            old.settings, GreKeyAllocator(seed=RESTART_SEEDS + self.restarts),
+            restart_counter=old.heartbeat.restart_counter + 1)
         for mn in MNS:
             self.untold[mn].discard(mag)
             if self.at[mn] == mag:
