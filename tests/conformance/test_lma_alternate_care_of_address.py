@@ -381,14 +381,23 @@ def test_RFC5846_8_1_a_waiting_hi4_pbu_naming_a_proxy_coa_under_revocation_gets_
     assert rejected.reason == MAG_BEING_REVOKED
 
 
-def test_RFC5846_8_1_a_session_back_at_its_proxy_coa_withdraws_the_handoff_bri_sent_there() -> None:
+def test_RFC5846_8_1_a_session_back_at_its_proxy_coa_is_answered_after_the_handoff_bri_sent_there() -> None:
     """The MN moved from TUNNEL_END to OTHER_TUNNEL_END (a BRI to TUNNEL_END) and came back before TUNNEL_END
-    answered: the BRI to TUNNEL_END is not sent again (it would end the new session); OTHER_TUNNEL_END is revoked."""
+    answered: the BRI goes to TUNNEL_END again at once, the PBA to SIGNALING only after TUNNEL_END's BRA
+    (:meth:`~pmip6.core.revocation_sender.RevocationSender.answer_after`: a late copy of that BRI cannot end the
+    new session); OTHER_TUNNEL_END is revoked."""
     lma = _lma(binding_revocation=True)
     hnp = hnp_of(the_pba(lma.receive(_naming(TUNNEL_END), SIGNALING, LMAA6, NOW)))
     handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": (hnp,)}
-    lma.receive(_naming(OTHER_TUNNEL_END, sequence=2, **handoff), SIGNALING, LMAA6, NOW + 1)
-    lma.receive(_naming(TUNNEL_END, sequence=3, **handoff), SIGNALING, LMAA6, NOW + 1.2)
+    (bri,) = [send.message for send in lma.receive(_naming(OTHER_TUNNEL_END, sequence=2, **handoff), SIGNALING,
+                                                   LMAA6, NOW + 1).sends
+              if isinstance(send.message, BindingRevocationIndication)]
+    back = lma.receive(_naming(TUNNEL_END, sequence=3, **handoff), SIGNALING, LMAA6, NOW + 1.2)
+    assert [(send.destination.address, type(send.message)) for send in back.sends] == [
+        (TUNNEL_END, BindingRevocationIndication), (OTHER_TUNNEL_END, BindingRevocationIndication)]
+    answered = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
+                                                            bri.sequence, bri.flags), Peer(TUNNEL_END), LMAA6, NOW + 1.3)
+    assert the_pba(answered).sequence == 3 and answered.sends[0].destination == SIGNALING
     resent = [send.destination.address for deadline in (NOW + 2.0, NOW + 2.2, NOW + 4.0) for send in
               lma.handle_timer(deadline).sends if isinstance(send.message, BindingRevocationIndication)]
     assert resent == [OTHER_TUNNEL_END]

@@ -29,8 +29,12 @@ from pmip6.core.events import (
 )
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Waiting
-from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingAcknowledgement
-from pmip6.wire.numbers import HandoffIndicator, RevocationTrigger, Status
+from pmip6.wire.messages import (
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+)
+from pmip6.wire.numbers import BindingRevocationStatus, HandoffIndicator, RevocationTrigger, Status
 from pmip6.wire.options import HomeNetworkPrefixOption, TimestampOption
 
 LL = b"\x02\x00\x00\x00\x00\x0a"
@@ -136,12 +140,22 @@ def test_RFC5213_5_4_1_2_a_pbu_naming_the_interface_updates_its_live_session_not
 def _waiting_hi4_then_a_new_session_from_the_same_mag(lma: LocalMobilityAnchor) -> None:
     """MAG1 registers the MN's interface LL, then (the MN attached again, without an MN-LL-ID) sends Handoff
     Indicator 4, which waits for that session's de-registration (5.4.1.3 item 3), then Handoff Indicator 1 for the
-    same interface, accepted as a new session: the fuzzer's "keys disagree" case."""
+    same interface, accepted as a new session: the fuzzer's "keys disagree" case. With binding revocation the LMA
+    asks MAG1 about its own session (8.1, trigger 4) and holds the last PBA until MAG1 answers, here 132
+    (:meth:`~pmip6.core.revocation_sender.RevocationSender.answer_after`)."""
     _accepted(lma, MAG1, NOW, sequence=1, ll_id=LL)
     waiting = lma.receive(pbu(MN1, sequence=2, timestamp=NOW + 1, hi=HandoffIndicator.UNKNOWN), MAG1, LMAA, NOW + 1)
     assert not any(isinstance(send.message, ProxyBindingAcknowledgement) for send in waiting.sends)
     assert lma.waiting().handoff_waits == 1
-    _accepted(lma, MAG1, NOW + 2, sequence=3)
+    if not lma.settings.binding_revocation:
+        _accepted(lma, MAG1, NOW + 2, sequence=3)
+        return
+    (probe,) = [send.message for send in waiting.sends]
+    held = lma.receive(pbu(MN1, sequence=3, timestamp=NOW + 2), MAG1, LMAA, NOW + 2)
+    assert [send.message for send in held.sends] == [probe], "asked again, the PBA held"
+    answered = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
+                                                            probe.sequence, probe.flags), MAG1, LMAA, NOW + 2.01)
+    assert the_pba(answered).status == Status.ACCEPTED
 
 
 def test_RFC5213_5_4_1_3_a_newer_pbu_of_the_same_mag_for_the_interface_drops_the_waiting_one() -> None:
@@ -154,8 +168,8 @@ def test_RFC5213_5_4_1_3_a_newer_pbu_of_the_same_mag_for_the_interface_drops_the
 
 
 def test_RFC5846_8_1_the_probe_for_a_dropped_wait_ends_and_opens_no_session() -> None:
-    """The probe BRI (Inter-MAG Handover - Unknown) went to MAG1, where the MN registered again: it ends (8.1, a PBU
-    accepted from that MAG during a handover revocation), and with it nothing is left to register."""
+    """The probe BRI (Inter-MAG Handover - Unknown) went to MAG1, where the MN registered again: it ends with MAG1's
+    answer, and with it nothing is left to register."""
     lma = _revoking_lma()
     _waiting_hi4_then_a_new_session_from_the_same_mag(lma)
 

@@ -30,9 +30,7 @@ at most :data:`STEPS` steps each (about 5 s).
 What the model leaves out, each for a reason given where it is excluded: a MAG left without being told, but with
 ``binding_revocation`` or without MN-LL-IDs and with Handoff Indicator 3, and from an idle registered entry (RFC 5213
 5.4.1.1 item 5, 5.4.1.2 item 4, 6.9.1.2 item 8); with sequence numbers, an attach while a MAG awaits a PBA about the MN
-(RFC 5213 5.5: that scheme needs a context transfer pmip6 does not have). Known gap, excluded (BRIs are never
-delayed) and pinned by an xfail test below: a handover BRI the LMA withdrew, delivered late, revokes the session
-registered since at that MAG.
+(RFC 5213 5.5: that scheme needs a context transfer pmip6 does not have).
 """
 
 from __future__ import annotations
@@ -121,14 +119,12 @@ class RandomOperations(RuleBasedStateMachine):
     # ---- faults ------------------------------------------------------------------------------------
 
     def _fate(self, packet: Packet) -> Sequence[float]:
-        """The fault set for the next packets. A BRI is lost or duplicated but never delayed: a handover BRI the LMA
-        withdrew meanwhile (the MN back at that MAG) would revoke the session registered there since, the known gap
-        :func:`test_a_late_handover_bri_the_lma_withdrew_leaves_the_session_where_the_mn_is` pins."""
+        """The fault set for the next packets, BRIs included (a late one: finding 13,
+        :func:`test_a_late_handover_bri_leaves_the_session_where_the_mn_is`)."""
         if self.faults_left <= 0:
             return (0.0,)
         self.faults_left -= 1
-        late = len(self.fault) == 1 and self.fault[0] > 0
-        return (0.0,) if late and isinstance(packet.message, BindingRevocationIndication) else self.fault
+        return self.fault
 
     @precondition(lambda self: self.budget > 0)
     @rule(kind=st.sampled_from(sorted(FAULTS)), count=st.integers(1, FAULT_BUDGET))
@@ -458,13 +454,13 @@ def test_back_within_a_round_trip_from_an_ipv4_only_handoff_the_mn_keeps_its_ses
     assert mag_2.entry(mn) is None, "the LMA's BRI ended MAG-2's entry"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: a handover BRI the LMA withdrew, delayed in the network, revokes")
-def test_a_late_handover_bri_the_lma_withdrew_leaves_the_session_where_the_mn_is() -> None:
-    """The case :meth:`RandomOperations._fate` excludes. The MN moves MAG-1 -> MAG-2 (MAG-1 not told), and the LMA's
-    BRI to MAG-1 ("Inter-MAG Handover", RFC 5846 8.1) is delayed in the network; the MN is back at MAG-1, whose PBU
-    the LMA accepts (it withdraws the BRI, core/revocation_sender.py) before the BRI arrives. MAG-1, no longer
-    attaching, accepts the BRI (RFC 5846 9.1) and drops the session the LMA holds live at MAG-1 (the LMA ignores the
-    BRA: no such BRI outstanding). The MN is left without service where it is until it attaches again."""
+def test_a_late_handover_bri_leaves_the_session_where_the_mn_is() -> None:
+    """Finding 13 (docs/reliability.md). The MN moves MAG-1 -> MAG-2 (MAG-1 not told), and the LMA's BRI to MAG-1
+    ("Inter-MAG Handover", RFC 5846 8.1) is delayed in the network; the MN is back at MAG-1, whose PBU the LMA
+    accepts. The LMA sends the BRI again (delayed too) and holds the PBA until MAG-1 answers
+    (core/revocation_sender.py ``answer_after``): MAG-1, still attaching the MN, refuses it (132, 9.1) and keeps that
+    answer for the late first copy, so the session stays where the MN is. Before: the PBA went at once, MAG-1 was no
+    longer attaching when the BRI came, accepted it and dropped the session the LMA held live there."""
     mn = MNS[0]
     def late_bris(packet: Packet) -> Sequence[float]:
         return (1.5,) if isinstance(packet.message, BindingRevocationIndication) else (0.0,)
@@ -477,7 +473,7 @@ def test_a_late_handover_bri_the_lma_withdrew_leaves_the_session_where_the_mn_is
     network.run_for(0.1)
     network.attach(mag_1, AttachRequest(mn, att=ATT, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, ll_id=LL_IDS[mn]))
     network.run_for(0.1)
-    assert mag_1.entry(mn) is not None and not mag_1.entry(mn).attaching  # type: ignore[union-attr]
+    assert mag_1.entry(mn) is not None and mag_1.entry(mn).attaching, "its PBA waits for its answer to the BRI"  # type: ignore[union-attr]
     network.run_for(3)  # the BRI has arrived
     (bce,) = [bce for bce in network.lma.bindings_of(mn) if bce.state is BceState.ACTIVE]
     assert bce.proxy_coa.address == mag_1.settings.proxy_coa

@@ -407,7 +407,7 @@ class LocalMobilityAnchor:
         """After :meth:`restore`: the BRIs the LMA owed when it stopped (RFC 5846 8.1), sent again, so a crash
         between a committed handover, clear or reload and its BRI does not leave the MAG with a session the LMA no
         longer holds for it. A handover's revocation is not sent when the restored cache has the MN back at that
-        MAG (:meth:`RevocationSender.withdraw`); none is sent, with an Alarm, when ``binding_revocation`` is now
+        MAG (it came back there: the BRI is stale); none is sent, with an Alarm, when ``binding_revocation`` is now
         off. A MAG no longer authorized is told all the same, as a reload tells it (:meth:`reconfigure`).
 
         An administrative revocation (a clear, a reload) that would take a live binding of the restored cache from
@@ -830,7 +830,6 @@ class LocalMobilityAnchor:
             self._full_scopes.created(registration.tenant, mag, moved=moves)
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
-        self._revocations.withdraw(registration.mn_id, registration.proxy_coa.address)
         self._drop_superseded_waits(registration)
 
         extra: list[MobilityOption] = []
@@ -857,13 +856,15 @@ class LocalMobilityAnchor:
             extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
             extra_options=extra,
         )
-        outcome = Outcome(sends=[SendMessage(pba, registration.source, registration.destination)], events=[event])
+        outcome = self._revocations.answer_after(registration.mn_id, registration.proxy_coa.address,
+                                                 SendMessage(pba, registration.source, registration.destination))
+        outcome.events.append(event)
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
                        else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
             outcome.extend(self._revocations.revoke(previous, trigger, now))
         outcome.extend(self._end_stale_sessions(entry, now))
-        return self._revocations_ended(outcome, now)  # a probe withdrawn above: its waiting PBU is served now
+        return outcome
 
     def _end_stale_sessions(self, entry: BindingCacheEntry, now: float) -> Outcome:
         """RFC 5213 5.4: one mobility session, one Binding Cache entry, per attached interface
@@ -1002,12 +1003,13 @@ class LocalMobilityAnchor:
         """``outcome``, with what the revocations that ended meanwhile decide: a cleared BCE goes; the previous
         MAG's acknowledgement of an "Inter-MAG Handover - Unknown" BRI de-registers the session it asked about (a
         Handoff Indicator 4 PBU still waiting for it updates it), a refusal or no answer opens the waiting PBU's new
-        session (RFC 5846 8.1, :meth:`_probe_answered`). Called where revocations end: a BRA, a timer, a Binding
-        Error, and an accepted registration (:meth:`_register`), which ends the MN's handover BRIs to its MAG, a
-        probe's included (:meth:`RevocationSender.withdraw`)."""
+        session (RFC 5846 8.1, :meth:`_probe_answered`); a PBA held for them goes (:meth:`RevocationSender.
+        answer_after`). Called where revocations end: a BRA, a timer, a Binding Error."""
         for held, status in self._revocations.take_ended():
             if isinstance(held, _HandoffProbe):
                 outcome.extend(self._probe_answered(held, status, now))
+            elif isinstance(held, SendMessage):
+                outcome.sends.append(held)
             else:
                 outcome.extend(self._end(cast(BindingCacheEntry, held), "cleared", now))
         return outcome
@@ -1019,11 +1021,9 @@ class LocalMobilityAnchor:
         (Binding Does NOT Exist), by local policy: that MAG holds no such session (it restarted, say), so the MN is
         not attached there, and the session moves with its addresses rather than leaving them held by a stale
         entry. A refusal (132, MN is attached) or no answer leaves the session as it is; a Handoff Indicator 4 PBU
-        still waiting opens a new session. So does a probe withdrawn (status None) because the LMA accepted a PBU
-        of that MAG for the MN meanwhile (8.1's race; a refresh of the session asked about, or another interface's):
-        no answer will be taken, no retransmission sent ("exhausted all of the ... retransmissions": "SHOULD ...
-        [create] a new BCE"), and that MAG still serves the MN, so it is no "previously serving" MAG whose
-        de-registration RFC 5213 5.4.1.3 item 3 waits for."""
+        still waiting opens a new session. A PBU the LMA accepted meanwhile from that MAG for the MN (8.1's race; a
+        refresh of the session asked about, or another interface's) changes none of this: its PBA waits for that
+        MAG's answer (:meth:`RevocationSender.answer_after`), which decides."""
         waited = probe.wait_for
         acknowledged = status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
         if (acknowledged and waited.state is BceState.ACTIVE and waited.proxy_coa.address == probe.mag

@@ -15,9 +15,9 @@ BCE, kept "until it receives a Binding Revocation Acknowledgement or the BRIMaxR
 
 8.1's race, a PBU from that MAG for that MN while its BRI is outstanding, is settled by the trigger: an
 administrative revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU
-(:meth:`RevocationSender.revoking`: 129) until the BRA or the last retry; a handover revocation ends when the
-LMA accepts the MN back at that MAG (:meth:`RevocationSender.withdraw`). A BRA with status 128 (Binding Does NOT
-Exist) means the MAG holds no such binding either: nothing to alarm about.
+(:meth:`RevocationSender.revoking`: 129) until the BRA or the last retry; a handover revocation is answered
+before the MN's new registration there is (:meth:`RevocationSender.answer_after`). A BRA with status 128 (Binding
+Does NOT Exist) means the MAG holds no such binding either: nothing to alarm about.
 
 The revocations a restart must not lose (:meth:`RevocationSender.owed`, :mod:`pmip6.core.owed_revocation`) are
 every outstanding BRI but the "Inter-MAG Handover - Unknown" ones: those ask a question for a PBU that waits in
@@ -86,7 +86,8 @@ class _Outstanding:
 class RevocationSender:
     """The LMA's outstanding Binding Revocation Indications, by sequence number."""
 
-    __slots__ = ("timing", "_owed_changes", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended")
+    __slots__ = ("timing", "_owed_changes", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended",
+                 "_held_answers")
 
     def __init__(self, timing: RevocationTiming, rng: random.Random | None = None, peer_role: str = "MAG") -> None:
         self.timing = timing
@@ -98,6 +99,8 @@ class RevocationSender:
         self._ended: list[tuple[object, int | None]] = []
         self._owed_changes: set[int] = set()
         """Sequence numbers of the owed BRIs sent or ended since :meth:`take_owed_changes` (not retransmitted)."""
+        self._held_answers: dict[tuple[bytes, Address], list[SendMessage]] = {}
+        """PBAs to a MAG for an MN, held until that MAG answers the handover BRIs about the MN (:meth:`answer_after`)."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = ()) -> Outcome:
@@ -143,8 +146,10 @@ class RevocationSender:
             return Outcome(events=[MessageIgnored(
                 f"Binding Revocation Acknowledgement {acknowledgement.sequence} matches no outstanding BRI "
                 "(RFC 5846 6.2.2)", source)])
+        expected = (acknowledgement.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+                    and self._answers_held(outstanding))
         self._finish(acknowledgement.sequence, acknowledgement.status)
-        if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST:
+        if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST or expected:
             return Outcome()
         return Outcome(events=[Alarm(
             f"{self._peer_role} {source.address} refused the revocation of {_named(outstanding)}: "
@@ -169,13 +174,27 @@ class RevocationSender:
         return any(outstanding.indication.trigger in ADMINISTRATIVE_TRIGGERS
                    for outstanding in self._outstanding_for(mn_id, mag))
 
-    def withdraw(self, mn_id: bytes, mag: Address) -> None:
-        """Stop revoking ``mn_id``'s binding at ``mag`` after a handover: the MN registered there again (RFC 5846
-        8.1, a PBU accepted during a revocation ends it). An administrative revocation stands (:meth:`revoking`).
-        What a withdrawn BRI held comes back from :meth:`take_ended` with no status, as when given up."""
-        for outstanding in self._outstanding_for(mn_id, mag):
-            if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS:
-                self._finish(outstanding.indication.sequence)
+    def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage) -> Outcome:
+        """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
+        handover BRIs about that MN outstanding at that MAG have ended (RFC 5846 8.1's race, settled "based on the
+        reason for sending the Binding Revocation Indication message and its local policy"). The MN is back there:
+        those BRIs are sent again at once, before the PBA, which waits for their BRA (or their last retry) and then
+        comes back from :meth:`take_ended`. Until that PBA the MAG is attaching the MN, so it refuses them (132, 9.1,
+        no Alarm here) and keeps that answer for any copy of them still on its way (6.2.1): a first transmission
+        delayed in the network then revokes nothing. Sent first, the PBA would leave the MAG no longer attaching when
+        such a late copy came, and it would drop the session just registered (docs/reliability.md finding 13). An
+        administrative revocation is never answered so: it stands (:meth:`revoking`)."""
+        handovers = [outstanding for outstanding in self._outstanding_for(mn_id, mag)
+                     if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS]
+        if not handovers:
+            return Outcome(sends=[answer])
+        held = self._held_answers.setdefault((mn_id, mag), [])
+        held.append(answer)
+        return Outcome(sends=[outstanding.send for outstanding in handovers] if len(held) == 1 else [])
+
+    def _answers_held(self, outstanding: _Outstanding) -> bool:
+        mn_id = _mn_id(outstanding)
+        return mn_id is not None and (mn_id, outstanding.send.destination.address) in self._held_answers
 
     def _outstanding_for(self, mn_id: bytes, mag: Address) -> list[_Outstanding]:
         if not self._outstanding:  # every PBU asks: answer the usual case at once
@@ -279,6 +298,10 @@ class RevocationSender:
         self._deadlines.cancel(sequence)
         self._note_owed_change(sequence, outstanding)
         self._ended.extend((item, status) for item in outstanding.held)
+        mn_id, mag = _mn_id(outstanding), outstanding.send.destination.address
+        if mn_id is not None and (mn_id, mag) in self._held_answers and not any(
+                other.indication.trigger not in ADMINISTRATIVE_TRIGGERS for other in self._outstanding_for(mn_id, mag)):
+            self._ended.extend((answer, status) for answer in self._held_answers.pop((mn_id, mag)))
 
     def _fresh_sequence(self) -> int:
         if len(self._outstanding) >= 1 << 16:
