@@ -21,6 +21,11 @@ forwards from.
 - When the interface's last IPv6 session goes, one final RA with Router Lifetime 0 (6.2.5) and the prefix with
   lifetimes 0 (the binding has none left): the MN drops its default route through this MAG and deprecates its
   addresses.
+- When the session's prefixes change where it is (the LMA gave the MN another prefix: a handoff's PBU refused for
+  the one it named, RFC 5213 6.9.1.1, re-sent naming none), the initial RAs that announce the new ones also carry
+  each prefix it lost with lifetimes 0 (RFC 4862 5.5.3 (e): deprecated at once, valid for two hours at most, as RFC
+  7084 L-13 has a router do for a prefix replaced): the MN stops choosing an address the LMA no longer routes to it
+  as a source (RFC 6724 rule 3).
 - RFC 5213 assumes a point-to-point access link: an MN's Home Network Prefix is its own. An interface with more than
   one session (IPv6 or not: an MN with an IPv4 home address only would configure an address in the other's HNP too)
   would tell every MN the others' prefixes, so it advertises none (the MAG stays their default router), and a
@@ -38,7 +43,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from random import Random
 
 from pmip6.core.events import (
@@ -110,6 +115,8 @@ class _Link:
     last_sent_at: float | None = None
     answer_at: float | None = None
     """When the answer to a Router Solicitation is due, if one is owed before :attr:`next_at`."""
+    lost: dict[IPv6Network, int] = field(default_factory=dict)
+    """Prefixes its session no longer has, each with the RAs left that carry it with lifetimes 0."""
 
 
 class RouterAdvertiser:
@@ -151,6 +158,10 @@ class RouterAdvertiser:
                 if (session.home_network_prefixes, session.link_local_address) != (previous.home_network_prefixes,
                                                                                    previous.link_local_address):
                     link.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS
+                    link.lost.update((prefix, MAX_INITIAL_RTR_ADVERTISEMENTS) for prefix in
+                                     previous.home_network_prefixes if prefix not in session.home_network_prefixes)
+                    for prefix in session.home_network_prefixes:
+                        link.lost.pop(prefix, None)
                 link.next_at = min(link.next_at, self._earliest(link, now))
             else:  # another interface, or no HNP left (RFC 5844 3.1.2.5's selective de-registration)
                 self._remove(previous, now)
@@ -202,6 +213,7 @@ class RouterAdvertiser:
                 continue
             message = RouterAdvertisement(self.router_lifetime, self._prefixes(interface, link, now))
             due.append(Advertisement(interface, message, source=_source(link)))
+            link.lost = {prefix: left - 1 for prefix, left in link.lost.items() if left > 1}
             link.last_sent_at, link.answer_at = now, None
             interval = self._random.uniform(self.min_interval, self.max_interval)
             link.initial_left = max(link.initial_left - 1, 0)
@@ -211,14 +223,16 @@ class RouterAdvertiser:
         return due
 
     def _prefixes(self, interface: str, link: _Link, now: float) -> tuple[PrefixInformation, ...]:
-        """The HNPs of the interface's one session, with the binding lifetime left; none for several."""
+        """The HNPs of the interface's one session, with the binding lifetime left, then those it lost with
+        lifetimes 0; none for several."""
         if len(link.sessions) != 1 or self._ipv4_only.get(interface):
             return ()
         session, = link.sessions.values()
         expires_at = self.expiry(session.mn_id)
         left = (self.router_lifetime if expires_at is None
                 else min(max(math.floor(expires_at - now), 0), INFINITY - 1))
-        return tuple(PrefixInformation(prefix, left, left) for prefix in session.home_network_prefixes)
+        return (*(PrefixInformation(prefix, left, left) for prefix in session.home_network_prefixes),
+                *(PrefixInformation(prefix, 0, 0) for prefix in link.lost))
 
     @staticmethod
     def _earliest(link: _Link, now: float) -> float:

@@ -219,7 +219,9 @@ def test_a_selective_deregistration_of_ipv6_ends_the_advertisements() -> None:
     assert subject.interfaces() == []
 
 
-def test_a_new_prefix_on_the_same_interface_is_advertised_without_a_final_RA() -> None:
+def test_a_new_prefix_on_the_same_interface_is_advertised_without_a_final_RA_and_the_old_one_deprecated() -> None:
+    """RFC 4862 5.5.3 (e), RFC 7084 L-13: the prefix the session lost rides the initial RAs that announce the new one
+    with lifetimes 0, so the MN stops using its address there as a source; then it is advertised no more."""
     subject, _ = advertiser()
     subject.apply(BindingEstablished(MN1), 0.0)
     run_until(subject, 100.0)
@@ -227,8 +229,24 @@ def test_a_new_prefix_on_the_same_interface_is_advertised_without_a_final_RA() -
     subject.apply(BindingUpdated(renumbered, MN1), 101.0)
     (advertisement,) = subject.due(101.0)
     assert not advertisement.final and advertisement.message.router_lifetime == 1800
-    assert [info.prefix for info in advertisement.message.prefixes] == [OTHER_HNP]
+    assert [(info.prefix, info.valid_lifetime == info.preferred_lifetime == 0)
+            for info in advertisement.message.prefixes] == [(OTHER_HNP, False), (HNP, True)]
     assert subject.next_deadline() <= 101.0 + MAX_INITIAL_RTR_ADVERT_INTERVAL  # type: ignore[operator]
+    carrying = [[info.prefix for info in later.message.prefixes] for _, later in run_until(subject, 10_000.0)]
+    assert carrying[:3] == [[OTHER_HNP, HNP], [OTHER_HNP, HNP], [OTHER_HNP]], "MAX_INITIAL_RTR_ADVERTISEMENTS RAs"
+    assert all(prefixes == [OTHER_HNP] for prefixes in carrying[2:])
+
+
+def test_a_prefix_lost_and_given_back_is_not_deprecated() -> None:
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
+    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    subject.apply(BindingUpdated(MN1, renumbered), 101.0)
+    (advertisement,) = subject.due(101.0)
+    assert [(info.prefix, info.valid_lifetime > 0) for info in advertisement.message.prefixes] == [
+        (HNP, True), (OTHER_HNP, False)]
 
 
 def test_mtu_option_only_when_the_tunnel_is_the_smaller() -> None:
