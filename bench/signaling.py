@@ -13,7 +13,8 @@ with its engine answering every PBU from a cache: what the runtime (sockets, cod
 Each rate is the best of five consecutive slices of its 10,000 transactions (see ``best_rate``). Next to each
 server's rate: the CPU time that server process used per transaction over all five slices (user and system, from
 /proc; for the echo and the runtime alone over 99,000 transactions, :data:`SPLIT_MEASURED`), which time stolen by
-other processes does not inflate: where the rates are noisy, compare these. A server
+other processes does not inflate: where the rates are noisy, compare these; and the two counts that explain its
+kernel time beyond the echo's (:class:`ServerCpu`): its page faults and the answers its client waited for. A server
 that keeps up uses about one CPU, so 0.6 of the echo's rate leaves the LMA 1 / (0.6 x echo rate) of CPU per PBU;
 the echo's own system time is the kernel's least part of a transaction, so what remains is the LMA's user-space
 budget, printed next to the user time of the runtime alone (sockets, codec, metrics, timers, no engine work).
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -81,35 +83,54 @@ def best_rate(port: int, packets: list[bytes], chunks: int = 5) -> float:
 @dataclass(frozen=True)
 class ServerCpu:
     """A server's CPU microseconds per transaction: in user space (Python, the codec) and in the kernel (its
-    socket calls, and on loopback most of each datagram's delivery, which the sender's system call carries out)."""
+    socket calls, and on loopback most of each datagram's delivery, which the sender's system call carries out).
+
+    Two counts per transaction say where the kernel's part goes beyond the echo's: the server's page faults (a
+    growing binding cache touches new memory) and the client's waits, the answers that found the client asleep:
+    on loopback the server's ``sendto`` delivers the answer and wakes the client itself, which costs most where the
+    client's CPU is idle. The echo, faster than its client, is almost never waited for; a server as slow as the LMA
+    is waited for at most answers (perf22: about 7-12 us of kernel time each on the 2-CPU development machine)."""
 
     user: float
     kernel: float
+    faults: float
+    client_waits: float
 
     @property
     def total(self) -> float:
         return self.user + self.kernel
 
     def __str__(self) -> str:
-        return f"{self.total:.1f} us of server CPU each ({self.user:.1f} user + {self.kernel:.1f} kernel)"
+        return (f"{self.total:.1f} us of server CPU each ({self.user:.1f} user + {self.kernel:.1f} kernel; "
+                f"{self.faults:.2f} page faults, {self.client_waits:.2f} client waits)")
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """User and system CPU time of process ``pid`` so far (proc(5), /proc/PID/stat fields 14 and 15)."""
+def cpu_seconds(pid: int) -> tuple[float, float, int]:
+    """User and system CPU time of process ``pid`` so far, and its minor page faults (proc(5), /proc/PID/stat
+    fields 14, 15 and 10)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / ticks, int(fields[12]) / ticks
+    return int(fields[11]) / ticks, int(fields[12]) / ticks, int(fields[7])
+
+
+def client_waits() -> int:
+    """This process's voluntary context switches so far: the client's waits for an answer (getrusage(2))."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
 
 
 def measured(server: subprocess.Popen[bytes], port: int, packets: list[bytes]) -> tuple[float, ServerCpu]:
-    """``best_rate`` of ``server`` on the first MEASURED of ``packets``, and the server's CPU time per transaction
-    over all of them (the rest sent after the rate's slices: :data:`SPLIT_MEASURED`)."""
-    user, kernel = cpu_seconds(server.pid)
+    """``best_rate`` of ``server`` on the first MEASURED of ``packets``, and the server's CPU time, page faults and
+    the client's waits per transaction over all of them (the rest sent after the rate's slices:
+    :data:`SPLIT_MEASURED`)."""
+    user, kernel, faults = cpu_seconds(server.pid)
+    waits = client_waits()
     rate = best_rate(port, packets[:MEASURED])
     if len(packets) > MEASURED:
         transactions(port, packets[MEASURED:])
-    user_after, kernel_after = cpu_seconds(server.pid)
-    return rate, ServerCpu((user_after - user) / len(packets) * 1e6, (kernel_after - kernel) / len(packets) * 1e6)
+    user_after, kernel_after, faults_after = cpu_seconds(server.pid)
+    count = len(packets)
+    return rate, ServerCpu((user_after - user) / count * 1e6, (kernel_after - kernel) / count * 1e6,
+                           (faults_after - faults) / count, (client_waits() - waits) / count)
 
 
 def transactions(port: int, packets: list[bytes]) -> float:
