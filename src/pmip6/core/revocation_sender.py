@@ -83,6 +83,16 @@ class _Outstanding:
     retransmissions: int = 0
 
 
+@dataclass(slots=True)
+class _HeldAnswers:
+    """PBAs to one MAG for one MN, held until the BRIs about that MN outstanding there when the first one was held
+    have ended (:meth:`RevocationSender.answer_after`)."""
+
+    awaited: set[int]
+    """Those BRIs' sequence numbers, less the ended ones."""
+    answers: list[SendMessage]
+
+
 class RevocationSender:
     """The LMA's outstanding Binding Revocation Indications, by sequence number."""
 
@@ -99,7 +109,7 @@ class RevocationSender:
         self._ended: list[tuple[object, int | None]] = []
         self._owed_changes: set[int] = set()
         """Sequence numbers of the owed BRIs sent or ended since :meth:`take_owed_changes` (not retransmitted)."""
-        self._held_answers: dict[tuple[bytes, Address], list[SendMessage]] = {}
+        self._held_answers: dict[tuple[bytes, Address], _HeldAnswers] = {}
         """PBAs to a MAG for an MN, held until that MAG answers the handover BRIs about the MN (:meth:`answer_after`)."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
@@ -179,22 +189,30 @@ class RevocationSender:
         handover BRIs about that MN outstanding at that MAG have ended (RFC 5846 8.1's race, settled "based on the
         reason for sending the Binding Revocation Indication message and its local policy"). The MN is back there:
         those BRIs are sent again at once, before the PBA, which waits for their BRA (or their last retry) and then
-        comes back from :meth:`take_ended`. Until that PBA the MAG is attaching the MN, so it refuses them (132, 9.1,
-        no Alarm here) and keeps that answer for any copy of them still on its way (6.2.1): a first transmission
-        delayed in the network then revokes nothing. Sent first, the PBA would leave the MAG no longer attaching when
+        comes back from :meth:`take_ended`; so do the PBAs of further PBUs held meanwhile, in order (a
+        retransmission, say), not waiting for a BRI sent later (the MN moved away again). Until that PBA the MAG is
+        attaching the MN, so it refuses them (132, 9.1, no Alarm here) and keeps that answer for any copy of them
+        still on its way (6.2.1): a first transmission delayed in the network then revokes nothing. Sent first, the PBA would leave the MAG no longer attaching when
         such a late copy came, and it would drop the session just registered (docs/reliability.md finding 13). An
         administrative revocation is never answered so: it stands (:meth:`revoking`)."""
-        handovers = [outstanding for outstanding in self._outstanding_for(mn_id, mag)
-                     if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS]
-        if not handovers:
-            return Outcome(sends=[answer])
-        held = self._held_answers.setdefault((mn_id, mag), [])
-        held.append(answer)
-        return Outcome(sends=[outstanding.send for outstanding in handovers] if len(held) == 1 else [])
+        outcome = Outcome()
+        held = self._held_answers.get((mn_id, mag))
+        if held is None:
+            handovers = [outstanding for outstanding in self._outstanding_for(mn_id, mag)
+                         if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS]
+            if not handovers:
+                return Outcome(sends=[answer])
+            held = self._held_answers[(mn_id, mag)] = _HeldAnswers(
+                {outstanding.indication.sequence for outstanding in handovers}, [])
+            outcome.sends.extend(outstanding.send for outstanding in handovers)
+        held.answers.append(answer)
+        return outcome
 
     def _answers_held(self, outstanding: _Outstanding) -> bool:
+        """Whether answers are held for ``outstanding`` (:meth:`answer_after`)."""
         mn_id = _mn_id(outstanding)
-        return mn_id is not None and (mn_id, outstanding.send.destination.address) in self._held_answers
+        held = self._held_answers.get((mn_id, outstanding.send.destination.address)) if mn_id is not None else None
+        return held is not None and outstanding.indication.sequence in held.awaited
 
     def _outstanding_for(self, mn_id: bytes, mag: Address) -> list[_Outstanding]:
         if not self._outstanding:  # every PBU asks: answer the usual case at once
@@ -298,10 +316,14 @@ class RevocationSender:
         self._deadlines.cancel(sequence)
         self._note_owed_change(sequence, outstanding)
         self._ended.extend((item, status) for item in outstanding.held)
-        mn_id, mag = _mn_id(outstanding), outstanding.send.destination.address
-        if mn_id is not None and (mn_id, mag) in self._held_answers and not any(
-                other.indication.trigger not in ADMINISTRATIVE_TRIGGERS for other in self._outstanding_for(mn_id, mag)):
-            self._ended.extend((answer, status) for answer in self._held_answers.pop((mn_id, mag)))
+        mn_id = _mn_id(outstanding)
+        if mn_id is not None and self._answers_held(outstanding):
+            key = (mn_id, outstanding.send.destination.address)
+            held = self._held_answers[key]
+            held.awaited.discard(sequence)
+            if not held.awaited:
+                del self._held_answers[key]
+                self._ended.extend((answer, status) for answer in held.answers)
 
     def _fresh_sequence(self) -> int:
         if len(self._outstanding) >= 1 << 16:
