@@ -284,12 +284,14 @@ def test_RFC5846_8_1_a_pbu_accepted_from_the_mag_being_revoked_is_answered_after
 
     assert [(send.destination, send.message) for send in back.sends
             if send.destination == MAG1] == [(MAG1, to_mag1)], "the same BRI again, no PBA yet"
+    assert lma.waiting() == Waiting(revocations=2, handoff_waits=0, held_answers=1)
     _bri(Outcome(sends=[send for send in back.sends if send.destination == MAG2]), to=MAG2)
     refused = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
                                                            to_mag1.sequence, to_mag1.flags), MAG1, LMAA, NOW + 1.21)
     (pba,) = refused.sends
     assert (pba.destination, pba.message.sequence, pba.message.status) == (MAG1, 3, Status.ACCEPTED)  # type: ignore[union-attr]
     assert not any(isinstance(event, Alarm) for event in refused.events), "132 is what MAG1 was asked for"
+    assert lma.waiting() == Waiting(revocations=1, handoff_waits=0, held_answers=0)
     resent = [send.destination for deadline in (NOW + 2.0, NOW + 2.2) for send in lma.handle_timer(deadline).sends]
     assert resent == [MAG2]
 

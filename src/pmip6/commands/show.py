@@ -166,7 +166,8 @@ def stats_text(stats: dict[str, Any]) -> str:
     if "waiting" in stats:  # LMA
         waiting = stats["waiting"]
         lines.append(f"waiting: {waiting['revocations']} revocation(s) for their BRA, "
-                     f"{waiting['handoff_waits']} handoff(s) for the previous MAG's de-registration")
+                     f"{waiting['handoff_waits']} handoff(s) for the previous MAG's de-registration, "
+                     f"{waiting['held_answers']} PBA(s) for a MAG's answer to a revocation")
     if "sessions" in stats:  # LMA
         lines.append(f"sessions: {_sessions_text(stats['sessions'])}")
     if "dhcp_server" in stats:  # LMA with [lma] dhcp_server

@@ -243,11 +243,13 @@ class _Registration:
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """:meth:`LocalMobilityAnchor.waiting`: ``revocations`` (BRIs awaiting their BRA) and ``handoff_waits``
-    (Handoff Indicator 4 PBUs held for at most MaxDelayBeforeNewBCEAssign)."""
+    """:meth:`LocalMobilityAnchor.waiting`: ``revocations`` (BRIs awaiting their BRA), ``handoff_waits``
+    (Handoff Indicator 4 PBUs held for at most MaxDelayBeforeNewBCEAssign) and ``held_answers`` (PBAs held until a
+    MAG answers the BRIs about their MN, :meth:`RevocationSender.answer_after`)."""
 
     revocations: int
     handoff_waits: int
+    held_answers: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -345,8 +347,9 @@ class LocalMobilityAnchor:
 
     def waiting(self) -> Waiting:
         """What the LMA waits on: its outstanding BRIs, and the Handoff Indicator 4 PBUs waiting for the previous
-        MAG's de-registration (RFC 5213 5.4.1.2 item 4, RFC 5846 8.1)."""
-        return Waiting(self._revocations.outstanding(), len(self._pending))
+        MAG's de-registration (RFC 5213 5.4.1.2 item 4, RFC 5846 8.1), and the PBAs held for a MAG's answer to a
+        BRI."""
+        return Waiting(self._revocations.outstanding(), len(self._pending), self._revocations.held_answers())
 
     def session_usage(self) -> SessionUsage:
         """The sessions held in all, per tenant and per MAG, with their ``max_bindings`` (:mod:`binding_limits`)."""

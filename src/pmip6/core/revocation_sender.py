@@ -178,6 +178,10 @@ class RevocationSender:
         """How many Binding Revocation Indications await their acknowledgement (``pmip6 show stats``)."""
         return len(self._outstanding)
 
+    def held_answers(self) -> int:
+        """How many PBAs wait for a MAG's answer to a BRI (:meth:`answer_after`; ``pmip6 show stats``)."""
+        return sum(len(held.answers) for held in self._held_answers.values())
+
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
         """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding: a PBU from there
         for that MN is refused until it ends (module docstring)."""

@@ -1044,9 +1044,9 @@ def test_RFC5846_8_1_show_says_what_the_lma_waits_on_a_held_binding_revoking_and
     finally:
         mag.close()
     assert states == ["revoking"]
-    assert held_stats["waiting"] == {"revocations": 1, "handoff_waits": 0}
+    assert held_stats["waiting"] == {"revocations": 1, "handoff_waits": 0, "held_answers": 0}
     assert "waiting: 1 revocation(s) for their BRA, 0 handoff(s)" in stats_text(held_stats)
-    assert ended_stats["waiting"] == {"revocations": 0, "handoff_waits": 0}
+    assert ended_stats["waiting"] == {"revocations": 0, "handoff_waits": 0, "held_answers": 0}
 
 
 def test_max_bindings_from_lma_toml_refuses_the_tenants_next_session_and_show_stats_counts_the_sessions(
