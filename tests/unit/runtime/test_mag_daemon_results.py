@@ -357,3 +357,38 @@ def test_an_ending_settles_the_entries_the_shutdown_itself_removed(tmp_path: Pat
     _, ending = asyncio.run(daemon._end_every_binding(3.0))  # noqa: SLF001
     assert time.monotonic() - started < 1.5, "waited for an entry already gone"
     assert ending.result() == {"bindings": 1, "left": 0, "revoked": 0, "deregistered": 0, "unacknowledged": 1}
+
+
+def _stamped_156(offset: float) -> Callable[[ProxyBindingUpdate], tuple[ProxyBindingAcknowledgement, bool]]:
+    """A stub LMA's answer to every PBU: 156 echoing its options but the Timestamp, which carries the LMA's clock
+    (RFC 5213 5.5 item 9) ``offset`` seconds off the PBU's."""
+    def respond(pbu: ProxyBindingUpdate) -> tuple[ProxyBindingAcknowledgement, bool]:
+        options = tuple(TimestampOption.from_time(option.to_time() + offset) if isinstance(option, TimestampOption)
+                        else option for option in pbu.options)
+        return ProxyBindingAcknowledgement(status=Status.TIMESTAMP_MISMATCH, sequence=pbu.sequence, flags=BAFlags.P,
+                                           lifetime=pbu.lifetime, options=options), False
+    return respond
+
+
+@pytest.mark.xfail(strict=True, reason="walkthrough 22: an attach whose wait ends while the LMA's 156s are ignored "
+                   "(its clock more than 60 s off the MAG's) says 'no PBA from the LMA', as if the LMA were silent")
+def test_an_attach_that_times_out_while_the_lmas_156s_are_ignored_does_not_say_that_no_pba_came(
+        tmp_path: Path) -> None:
+    """Walkthrough 22 (a MAG's clock stepped an hour ahead): the LMA answers every PBU 156 with its own clock
+    (RFC 5213 5.5 item 9), which the MAG ignores as more than 60 s off its own (an old answer replayed, or clocks not
+    synchronized: docs/operations.md, "A PBA answers a PBU in flight only when it matches it"). The attach whose wait
+    ended first printed `timeout: no PBA from the LMA at 127.0.0.1 within 2 s`, sending the operator to look at the
+    path to the LMA rather than at the clocks, though the LMA answered each PBU; the failure after the
+    retransmissions, about 95 s later, names the ignored answers. The timeout should say what came, as it does for a
+    156 it did not ignore (the test before)."""
+    lab = Lab(tmp_path)
+    with _stub_lma(_stamped_156(-3600.0)) as port:
+        (tmp_path / "mag.toml").write_text(_mag_toml(port, gre="off"))  # the default retransmission schedule
+
+        async def scenario() -> dict[str, Any]:
+            async with lab.mag_alone():
+                return await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4, "timeout": 2})
+
+        outcome = asyncio.run(scenario())
+    assert outcome["outcome"] == "timeout"
+    assert "no PBA from the LMA" not in outcome.get("reason", ""), outcome
