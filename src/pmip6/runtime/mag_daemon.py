@@ -508,9 +508,13 @@ def _timed_out(waiter: _Waiter, lma: Address | None, timeout: float) -> dict[str
     """A command whose wait ended first: what it waited for (a PBA from ``lma``, the MN's LMA), or the LMA's last
     answer if a rejection came meanwhile: a 156 does not end the exchange (RFC 5213 6.9.1.2 item 9: it is sent again
     on the back-off schedule, about a minute with the defaults), yet it tells the operator to look at the clocks
-    now."""
+    now. PBAs that came and were ignored (:meth:`MagDaemon._note_ignored`: a 156 stamped with a clock more than a
+    minute off, say) are no silence: the reason says so, with the first one's reason."""
     if waiter.failure is None or "status" not in waiter.failure:
         at = "" if lma is None else f" at {lma}"
+        if waiter.first_ignored is not None:
+            return {"outcome": "timeout", "reason": f"{counted(waiter.ignored, 'PBA')} from the LMA{at} within "
+                                                    f"{timeout:g} s, all ignored, the first: {waiter.first_ignored}"}
         return {"outcome": "timeout", "reason": f"no PBA from the LMA{at} within {timeout:g} s"}
     return {"outcome": "timeout", "last_answer": {"status": waiter.failure["status"],
                                                   "status_name": waiter.failure["status_name"]}}
