@@ -210,7 +210,7 @@ class LmaDaemon(Daemon):
         entries: list[BindingCacheEntry] = []
         stored = 0
         unreadable: list[tuple[bytes, str]] = []
-        malformed: list[str] = []  # logged after the unreadable rows, as when every row was read first
+        malformed: list[tuple[bytes, str]] = []  # logged after the unreadable rows, as when every row was read first
         for mn_id, record, problem in store.records():
             stored += 1
             if stored % ROWS_PER_TURN == 0 and await self.stop_began_meanwhile():
@@ -221,11 +221,11 @@ class LmaDaemon(Daemon):
             try:
                 entries.append(BindingCacheEntry.from_record(record))
             except ValueError as error:
-                malformed.append(str(error))
+                malformed.append((mn_id, str(error)))
         for mn_id, reason in unreadable:
             self.logger.warning("skipping the stored bindings of %s: %s", mn_text(mn_id), reason)
-        for reason in malformed:
-            self.logger.warning("skipping a stored binding: %s", reason)
+        for mn_id, reason in malformed:
+            self.logger.warning("skipping a stored binding of %s: %s", mn_text(mn_id), reason)
         return entries, stored
 
     def _stored_revocations(self, store: BindingStore) -> list[OwedRevocation]:

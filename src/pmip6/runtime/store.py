@@ -294,6 +294,9 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
     "signaling_port": (_or_null(_integer(1, 0xFFFF)), "a port from 1 to 65535, or null"),
 }
 """What each field of a binding record holds (``BindingCacheEntry.to_record``), and the words that say so."""
+_ADDED_LATER = frozenset({"udp_encapsulation", "signaling", "signaling_port"})
+"""Fields records written by older pmip6 versions lack, which ``BindingCacheEntry.from_record`` reads with defaults;
+every other field of :data:`_FIELDS` must be there."""
 
 _FORMATS: dict[str, tuple[Callable[[Any], object], str]] = {name: (TEXT_PARSERS[name], expected) for name, expected in {
     "mn_id_hex": "hexadecimal digits",
@@ -310,10 +313,13 @@ _FORMATS: dict[str, tuple[Callable[[Any], object], str]] = {name: (TEXT_PARSERS[
 
 
 def _field_problem(record: object) -> str | None:
-    """The first field of ``record`` with the wrong type or range, said as in configuration errors, or None. A record
-    that is no JSON object of this version, or lacks a field, is ``BindingCacheEntry.from_record``'s to refuse."""
+    """The first field of ``record`` missing or with the wrong type or range, said as in configuration errors, or
+    None. A record that is no JSON object of this version is ``BindingCacheEntry.from_record``'s to refuse."""
     if not isinstance(record, dict) or record.get("record_version") != RECORD_VERSION:
         return None
+    missing = next((name for name in _FIELDS if name not in record and name not in _ADDED_LATER), None)
+    if missing is not None:
+        return f"{missing}: missing"
     for name, (accepts, expected) in _FIELDS.items():
         if name in record and not accepts(record[name]):
             return f"{name}: expected {expected}, got {json.dumps(record[name])[:60]}"
