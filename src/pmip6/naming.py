@@ -20,6 +20,13 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def listed(names: list[str], shown: int = 5) -> str:
+    """``a, b, c``, or past ``shown`` names ``a, b, c, d, e and 7 more``: a log line that names what it is about
+    without growing with a backlog."""
+    rest = len(names) - shown
+    return ", ".join(names) if rest <= 0 else f"{', '.join(names[:shown])} and {rest} more"
+
+
 @contextlib.contextmanager
 def naming(what: str) -> Iterator[None]:
     """Re-raise an OSError with ``what`` (e.g. "control socket /run/mag.sock") before its reason, errno kept."""

@@ -40,7 +40,7 @@ from pmip6.core.events import (
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.token_bucket import TokenBucket
-from pmip6.naming import counted
+from pmip6.naming import counted, listed
 from pmip6.runtime.anchor_dhcp import attach_anchor_dhcp
 from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
@@ -387,7 +387,7 @@ class LmaDaemon(Daemon):
         except sqlite3.Error as error:
             self.statistics.store_errors += 1
             self._unsaved, self._unsaved_revocations = changed, revocations
-            written = (f"the bindings of {', '.join(sorted(mn_text(mn_id) for mn_id in changed))}" if changed
+            written = (f"the bindings of {listed(sorted(mn_text(mn_id) for mn_id in changed))}" if changed
                        else "the revocations owed")
             self.logger.error("state file %s: writing %s failed, nothing sent: %s", self.config.state, written, error)
             return False
