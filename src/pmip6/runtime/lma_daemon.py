@@ -154,6 +154,9 @@ class LmaDaemon(Daemon):
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
+        if self.store.found_empty:
+            self.logger.warning("state file %s is empty (0 octets): no stored bindings to restore; if it held some, "
+                                "they are lost (truncated?)", self.config.state)
         read = await self._read_stored(self.store)
         if read is None:
             return

@@ -79,6 +79,9 @@ class BindingStore:
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self.found_empty = _empty_file(path)
+        """Whether ``path`` was a file of 0 octets, which SQLite takes for a new database: one pmip6 wrote holds its
+        tables, so it was truncated (a journal aborted, say) or made by hand."""
         _create_private(path)
         try:
             self._db = sqlite3.connect(path, timeout=0)
@@ -330,6 +333,13 @@ def _field_problem(record: object) -> str | None:
             except ValueError as error:
                 return f"{name}: expected {expected}, got {json.dumps(record[name])[:60]} ({error})"
     return None
+
+
+def _empty_file(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:  # absent: a new file
+        return False
 
 
 def _create_private(path: Path) -> None:

@@ -797,3 +797,20 @@ def test_RFC5213_5_4_a_start_de_registers_the_older_of_two_stored_live_sessions_
     assert send.message.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
     assert lab.lma.store is not None and [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
     assert lab.lma.statistics.send_errors == 0
+
+
+@pytest.mark.parametrize("empty", [True, False])
+def test_a_state_file_found_empty_at_a_start_is_warned_about(lab: StoreLab, caplog: pytest.LogCaptureFixture,
+                                                             empty: bool) -> None:
+    """Walkthrough 22: a state file of 0 octets (truncated: ext4 left one after a journal abort) reads as a new
+    database, so the LMA started with no bindings and said nothing; a file pmip6 wrote always holds its tables. A
+    start without a file (a new one) warns of nothing."""
+    assert lab.config.state is not None
+    if empty:
+        lab.config.state.touch()
+    with caplog.at_level(logging.WARNING, logger="pmip6.lma"):
+        lab.start()
+    warned = [message for message in caplog.messages if "is empty (0 octets)" in message]
+    assert warned == ([f"state file {lab.config.state} is empty (0 octets): no stored bindings to restore; if it "
+                       "held some, they are lost (truncated?)"] if empty else [])
+    assert lab.config.state.stat().st_size > 0
