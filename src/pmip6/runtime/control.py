@@ -78,6 +78,8 @@ class ControlServer:
         self.path = path
         self._handlers = handlers
         self._server: asyncio.AbstractServer | None = None
+        self._inode: int | None = None
+        """The socket file's inode, as this server made it: who else's file takes the path is not this server's."""
         self._open = 0
         self._waiting: dict[asyncio.StreamWriter, None] = {}
         """The connections waiting for their next request, the longest-waiting first."""
@@ -92,6 +94,20 @@ class ControlServer:
                 self.path.unlink()
             self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE)
             os.chmod(self.path, 0o600)
+            self._inode = self.path.stat().st_ino
+
+    def gone(self) -> bool:
+        """Whether this server's socket file left ``path`` (a cleaner of /tmp, an operator removed it): the socket
+        still listens, but no client reaches it by name."""
+        return self._server is not None and not self._holds_path()
+
+    async def reopen(self) -> None:
+        """Listen on ``path`` again, with a new socket file, after :meth:`gone`; the connections open stay. An
+        OSError as :meth:`start`'s (another daemon listening there now: "in use by a running daemon")."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        await self.start()
 
     async def close(self) -> None:
         if self._server is None:
@@ -99,8 +115,14 @@ class ControlServer:
         self._server.close()
         await self._server.wait_closed()
         self._server = None
-        with contextlib.suppress(FileNotFoundError):
+        if self._holds_path():  # a file put there since is someone else's
             self.path.unlink()
+
+    def _holds_path(self) -> bool:
+        try:
+            return self.path.stat().st_ino == self._inode
+        except FileNotFoundError:
+            return False
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection: answer its requests in turn until the client closes it. A line beyond MAX_LINE is

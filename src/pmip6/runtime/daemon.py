@@ -134,6 +134,8 @@ class Daemon:
         self._capture: SignalingCapture | None = None
         self._handlers = self.control_handlers()
         self._control = ControlServer(control, self._handlers)
+        self._control_reopening: asyncio.Task[None] | None = None
+        """The last :meth:`_reopen_control`, kept so that the event loop does not lose it."""
         self._metrics_endpoint = metrics_endpoint
         self._metrics_server: asyncio.AbstractServer | None = None
         self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
@@ -290,6 +292,19 @@ class Daemon:
         else:
             with contextlib.suppress(ConfigError):
                 self.reload()
+            if self._control.gone():
+                self._control_reopening = asyncio.get_running_loop().create_task(self._reopen_control())
+
+    async def _reopen_control(self) -> None:
+        """SIGHUP, the control socket's file gone from its path: listen there again (docs/operations.md, "Control
+        socket"), so that ``pmip6 show`` and ``pmip6 mag attach`` reach the daemon without a restart, which at a MAG
+        would de-register every MN."""
+        try:
+            await self._control.reopen()
+        except OSError as error:
+            self.logger.error("the control socket's file was removed; listening again failed: %s", error)
+        else:
+            self.logger.warning("the control socket's file %s was removed: listening there again", self._control.path)
 
     def _refusal(self, error: ConfigError) -> str:
         """What ``pmip6 reload`` prints and SIGHUP logs for a bad file."""

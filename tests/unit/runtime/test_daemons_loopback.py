@@ -1167,3 +1167,32 @@ def test_a_pbu_forged_from_the_mags_address_is_noticed_by_the_mag_and_repaired(t
             assert "foreign registrations: 1" in stats_text(stats)
 
     asyncio.run(scenario())
+
+
+def test_a_sighup_listens_again_on_a_control_socket_whose_file_was_removed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Walkthrough 22: the control socket's file removed while the daemon runs (a /tmp cleaner, an operator) left
+    `pmip6 show` with `no such file: is the daemon running?` until a restart, which at a MAG de-registers every MN.
+    A SIGHUP now listens there again; the file of someone else put at the path meanwhile is not removed at the stop."""
+    lab = Lab(tmp_path)
+    path = tmp_path / "mag.sock"
+
+    async def scenario() -> None:
+        async with lab.mag_alone() as mag:
+            path.unlink()
+            with pytest.raises(ControlError, match="no such file"):
+                await lab.control("mag", {"command": "stats"})
+            with caplog.at_level(logging.WARNING):
+                mag.reload_on_signal()
+                await asyncio.sleep(0.05)
+            assert "received" in await lab.control("mag", {"command": "stats"})
+            assert f"the control socket's file {path} was removed: listening there again" in caplog.messages
+            reopened = mag._control_reopening  # noqa: SLF001
+            mag.reload_on_signal()  # nothing gone: nothing reopened
+            await asyncio.sleep(0.05)
+            assert mag._control_reopening is reopened  # noqa: SLF001
+            path.unlink()
+            path.write_text("someone else's")
+        assert path.read_text() == "someone else's"
+
+    asyncio.run(scenario())
