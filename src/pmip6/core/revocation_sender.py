@@ -110,7 +110,8 @@ class RevocationSender:
         self._owed_changes: set[int] = set()
         """Sequence numbers of the owed BRIs sent or ended since :meth:`take_owed_changes` (not retransmitted)."""
         self._held_answers: dict[tuple[bytes, Address], _HeldAnswers] = {}
-        """PBAs to a MAG for an MN, held until that MAG answers the handover BRIs about the MN (:meth:`answer_after`)."""
+        """PBAs to a MAG for an MN, held until that MAG answers the handover BRIs about the MN
+        (:meth:`answer_after`)."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = ()) -> Outcome:
@@ -141,12 +142,26 @@ class RevocationSender:
               sessions: list[TunnelSession], now: float, held: tuple[object, ...],
               give_up_at: float | None = None) -> Outcome:
         send = SendMessage(indication, mag, local)
+        released = self._release_held(sessions, mag.address)
         outstanding = _Outstanding(indication, send, tuple(sessions), self.timing.max_retries,
                                    self.timing.initial_delay, held, give_up_at)
         self._outstanding[indication.sequence] = outstanding
         self._note_owed_change(indication.sequence, outstanding)
         self._deadlines.schedule(indication.sequence, _capped(now + self.timing.initial_delay, outstanding))
-        return Outcome(sends=[send], events=[RevocationSent(session, indication.trigger) for session in sessions])
+        return Outcome(sends=[*released, send],
+                       events=[RevocationSent(session, indication.trigger) for session in sessions])
+
+    def _release_held(self, sessions: list[TunnelSession], mag: Address) -> list[SendMessage]:
+        """The PBAs held for ``mag`` about the MNs of ``sessions``, which a BRI about to go there revokes: they must
+        reach the MAG before it, or the MAG, still attaching the MN, would refuse it (132) and keep the session
+        they register (:meth:`answer_after`). The BRIs they waited for still expect that refusal."""
+        released: list[SendMessage] = []
+        for session in sessions:
+            held = self._held_answers.get((session.mn_id, mag))
+            if held is not None:
+                released.extend(held.answers)
+                held.answers.clear()
+        return released
 
     def acknowledged(self, acknowledgement: BindingRevocationAcknowledgement, source: Peer) -> Outcome:
         """RFC 5846 6.2.2: a BRA ends its outstanding BRI; one matching none is discarded; a failure status
@@ -194,14 +209,16 @@ class RevocationSender:
         reason for sending the Binding Revocation Indication message and its local policy"). The MN is back there:
         those BRIs are sent again at once, before the PBA, which waits for their BRA (or their last retry) and then
         comes back from :meth:`take_ended`; so do the PBAs of further PBUs held meanwhile, in order (a
-        retransmission, say), not waiting for a BRI sent later (the MN moved away again). Until that PBA the MAG is
-        attaching the MN, so it refuses them (132, 9.1, no Alarm here) and keeps that answer for any copy of them
-        still on its way (6.2.1): a first transmission delayed in the network then revokes nothing. Sent first, the PBA would leave the MAG no longer attaching when
-        such a late copy came, and it would drop the session just registered (docs/reliability.md finding 13). An
-        administrative revocation is never answered so: it stands (:meth:`revoking`)."""
+        retransmission, say). A BRI sent later to that MAG about the MN (it moved away again, it was cleared) is not
+        waited for: it revokes the session they register, so they go just before it (:meth:`_release_held`). Until
+        that PBA the MAG is attaching the MN, so it refuses them (132, 9.1, no Alarm here) and keeps that answer for
+        any copy of them still on its way (6.2.1): a first transmission delayed in the network then revokes nothing.
+        Sent first, the PBA would leave the MAG no longer attaching when such a late copy came, and it would drop the
+        session just registered (docs/reliability.md finding 13). An administrative revocation is never answered so:
+        it stands (:meth:`revoking`)."""
         outcome = Outcome()
         held = self._held_answers.get((mn_id, mag))
-        if held is None:
+        if held is None or not held.answers:  # none held, or those held went before a later BRI (_release_held)
             handovers = [outstanding for outstanding in self._outstanding_for(mn_id, mag)
                          if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS]
             if not handovers:
