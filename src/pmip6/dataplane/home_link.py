@@ -117,6 +117,8 @@ class _Link:
     """When the answer to a Router Solicitation is due, if one is owed before :attr:`next_at`."""
     lost: dict[IPv6Network, int] = field(default_factory=dict)
     """Prefixes its session no longer has, each with the RAs left that carry it with lifetimes 0."""
+    carried: dict[IPv6Network, int] = field(default_factory=dict)
+    """:attr:`lost` before the last RA :meth:`RouterAdvertiser.due` returned, for :meth:`RouterAdvertiser.refused`."""
 
 
 class RouterAdvertiser:
@@ -179,11 +181,13 @@ class RouterAdvertiser:
     def refused(self, interface: str) -> None:
         """The RA :meth:`due` last returned for ``interface`` did not leave (the socket refused it): RFC 4861's
         MIN_DELAY_BETWEEN_RAS (6.2.6) and the count of initial RAs (6.2.4) are about RAs sent, so it counts for
-        neither; the next may go as soon as the interface can send one (:meth:`link_renewed`), or at its interval."""
+        neither, nor for the RAs that carry a lost prefix; the next may go as soon as the interface can send one
+        (:meth:`link_renewed`), or at its interval."""
         link = self._links.get(interface)
         if link is not None:
             link.last_sent_at = None  # the RA before it left MIN_DELAY_BETWEEN_RAS before it at least: long enough
             link.initial_left = min(link.initial_left + 1, MAX_INITIAL_RTR_ADVERTISEMENTS)
+            link.lost.update(link.carried)
 
     def solicited(self, interface: str, now: float) -> bool:
         """A valid Router Solicitation arrived on ``interface``: schedule the answer (6.2.6). False when the interface
@@ -213,7 +217,7 @@ class RouterAdvertiser:
                 continue
             message = RouterAdvertisement(self.router_lifetime, self._prefixes(interface, link, now))
             due.append(Advertisement(interface, message, source=_source(link)))
-            link.lost = {prefix: left - 1 for prefix, left in link.lost.items() if left > 1}
+            link.carried, link.lost = link.lost, {prefix: left - 1 for prefix, left in link.lost.items() if left > 1}
             link.last_sent_at, link.answer_at = now, None
             interval = self._random.uniform(self.min_interval, self.max_interval)
             link.initial_left = max(link.initial_left - 1, 0)
