@@ -4,6 +4,7 @@ lifetimes 0 (RFC 4862 5.5.3 (e)) by the RAs of :class:`pmip6.dataplane.home_link
 from __future__ import annotations
 
 from dataclasses import replace
+from ipaddress import IPv6Network
 
 from test_home_link import HNP, MN1, OTHER_HNP, advertiser, run_until
 
@@ -28,3 +29,14 @@ def test_RFC4862_5_5_3_e_ras_the_socket_refused_do_not_count_for_a_lost_prefix()
                 for _, sent in run_until(subject, now + 10_000.0)]
     assert [prefixes for prefixes in carrying if (HNP, 0) in prefixes] == carrying[:MAX_INITIAL_RTR_ADVERTISEMENTS]
     assert len(carrying) > MAX_INITIAL_RTR_ADVERTISEMENTS
+
+
+def test_RFC5213_6_7_a_lost_prefix_is_not_advertised_on_a_shared_link() -> None:
+    """A link with two sessions advertises no prefix (module docstring): not the one a session lost either."""
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    subject.apply(BindingUpdated(replace(MN1, home_network_prefixes=(OTHER_HNP,)), MN1), 101.0)
+    other = replace(MN1, mn_id=b"mn9@opA.example", home_network_prefixes=(IPv6Network("2001:db8:900::/64"),))
+    subject.apply(BindingEstablished(other), 101.0)
+    assert [sent.message.prefixes for _, sent in run_until(subject, 200.0)][:3] == [(), (), ()]

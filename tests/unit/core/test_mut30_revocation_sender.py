@@ -1,0 +1,80 @@
+"""Mutation campaign mut30 (docs/mutation-survivors.md): the PBAs :meth:`RevocationSender.answer_after` holds until
+the handover BRIs about their MN at their MAG end (RFC 5846 8.1's race, docs/reliability.md finding 13)."""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv4Address, IPv6Network
+
+from pmip6.core.events import Alarm, Outcome, Peer, SendMessage, TunnelSession
+from pmip6.core.revocation_sender import RevocationSender, RevocationTiming
+from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, UnknownMessage
+from pmip6.wire.numbers import BindingRevocationStatus, RevocationTrigger
+
+MAG = Peer(IPv4Address("192.0.2.1"), 5436)
+LMAA = IPv4Address("192.0.2.100")
+MN = b"mn1@opA"
+NOW = 1000.0
+
+
+def _session(prefix: str) -> TunnelSession:
+    return TunnelSession(mn_id=MN, peer=MAG, local=LMAA, home_network_prefixes=(IPv6Network(prefix),))
+
+
+def _two_handover_bris(sender: RevocationSender) -> list[BindingRevocationIndication]:
+    """Two handover BRIs about MN to MAG (two of its interfaces left it), none answered yet."""
+    bris = []
+    for prefix, trigger in (("2001:db8:a::/64", RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE),
+                            ("2001:db8:b::/64", RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)):
+        (send,) = sender.revoke(_session(prefix), trigger, NOW).sends
+        assert isinstance(send.message, BindingRevocationIndication)
+        bris.append(send.message)
+    return bris
+
+
+def _answered(sender: RevocationSender, bri: BindingRevocationIndication, status: int) -> Outcome:
+    return sender.acknowledged(BindingRevocationAcknowledgement(status, bri.sequence, bri.flags), MAG)
+
+
+def test_RFC5846_8_1_every_handover_bri_outstanding_there_is_sent_again_and_the_pba_waits_for_all_of_them() -> None:
+    sender = RevocationSender(RevocationTiming(), random.Random(1))
+    first, second = _two_handover_bris(sender)
+    pba = SendMessage(UnknownMessage(200, b""), MAG, LMAA)
+
+    assert [send.message for send in sender.answer_after(MN, MAG.address, pba).sends] == [first, second]
+    attached = BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert _answered(sender, first, attached).events == [] and sender.take_ended() == [], "the second is outstanding"
+    assert _answered(sender, second, attached).events == [], "both refusals were expected"
+    assert sender.take_ended() == [(pba, attached)]
+
+
+def test_RFC5846_6_2_2_a_132_to_a_bri_no_pba_waited_for_is_an_alarm() -> None:
+    """The refusal is expected of the BRIs sent again for the held PBA only; the PBA released, a BRI sent after it is
+    refused against the LMA's will."""
+    sender = RevocationSender(RevocationTiming(), random.Random(1))
+    first, _ = _two_handover_bris(sender)
+    sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA))
+    (released, later) = sender.revoke(_session("2001:db8:c::/64"),
+                                      RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, NOW + 1).sends
+    assert isinstance(released.message, UnknownMessage) and isinstance(later.message, BindingRevocationIndication)
+    attached = BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert _answered(sender, first, attached).events == []
+    assert [type(event) for event in _answered(sender, later.message, attached).events] == [Alarm]
+
+
+def test_RFC5846_8_1_a_released_pba_goes_once_and_a_later_hold_sends_the_bri_again() -> None:
+    sender = RevocationSender(RevocationTiming(), random.Random(1))
+    (bri,) = [send.message for send in sender.revoke(_session("2001:db8:a::/64"),
+                                                     RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, NOW).sends]
+    pba = SendMessage(UnknownMessage(200, b""), MAG, LMAA)
+    sender.answer_after(MN, MAG.address, pba)
+    _answered(sender, bri, BindingRevocationStatus.SUCCESS)
+    assert sender.take_ended() == [(pba, BindingRevocationStatus.SUCCESS)]
+
+    (later,) = sender.revoke(_session("2001:db8:b::/64"), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
+                             NOW + 1).sends
+    assert isinstance(later.message, BindingRevocationIndication), "the PBA went already"
+    again = SendMessage(UnknownMessage(201, b""), MAG, LMAA)
+    assert sender.answer_after(MN, MAG.address, again).sends == [later]
+    _answered(sender, later.message, BindingRevocationStatus.SUCCESS)
+    assert sender.take_ended() == [(again, BindingRevocationStatus.SUCCESS)]
