@@ -40,3 +40,15 @@ def test_RFC5213_6_7_a_lost_prefix_is_not_advertised_on_a_shared_link() -> None:
     other = replace(MN1, mn_id=b"mn9@opA.example", home_network_prefixes=(IPv6Network("2001:db8:900::/64"),))
     subject.apply(BindingEstablished(other), 101.0)
     assert [sent.message.prefixes for _, sent in run_until(subject, 200.0)][:3] == [(), (), ()]
+
+
+def test_RFC4862_5_5_3_e_a_second_renumbering_keeps_deprecating_the_first_lost_prefix() -> None:
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
+    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    third = IPv6Network("2001:db8:100:2::/64")
+    subject.apply(BindingUpdated(replace(MN1, home_network_prefixes=(third,)), renumbered), 101.0)
+    (advertisement,) = subject.due(101.0)
+    assert {info.prefix for info in advertisement.message.prefixes if info.valid_lifetime == 0} == {HNP, OTHER_HNP}
