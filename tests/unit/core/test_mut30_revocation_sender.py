@@ -78,3 +78,14 @@ def test_RFC5846_8_1_a_released_pba_goes_once_and_a_later_hold_sends_the_bri_aga
     assert sender.answer_after(MN, MAG.address, again).sends == [later]
     _answered(sender, later.message, BindingRevocationStatus.SUCCESS)
     assert sender.take_ended() == [(again, BindingRevocationStatus.SUCCESS)]
+
+
+def test_RFC5846_6_2_2_another_failure_of_a_bri_the_pba_waits_for_is_an_alarm() -> None:
+    """Only 132 (MN is Attached) is what the LMA asked for by sending the BRI again before the PBA: 133 and above
+    say the MAG cannot revoke at all."""
+    sender = RevocationSender(RevocationTiming(), random.Random(1))
+    first, second = _two_handover_bris(sender)
+    sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA))
+    for bri, status in ((first, BindingRevocationStatus.REVOCATION_TRIGGER_NOT_SUPPORTED),
+                        (second, BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED)):
+        assert [type(event) for event in _answered(sender, bri, status).events] == [Alarm]
