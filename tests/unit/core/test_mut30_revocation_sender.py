@@ -52,14 +52,15 @@ def test_RFC5846_6_2_2_a_132_to_a_bri_no_pba_waited_for_is_an_alarm() -> None:
     """The refusal is expected of the BRIs sent again for the held PBA only; the PBA released, a BRI sent after it is
     refused against the LMA's will."""
     sender = RevocationSender(RevocationTiming(), random.Random(1))
-    first, _ = _two_handover_bris(sender)
+    first, second = _two_handover_bris(sender)
     sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA))
     (released, later) = sender.revoke(_session("2001:db8:c::/64"),
                                       RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, NOW + 1).sends
     assert isinstance(released.message, UnknownMessage) and isinstance(later.message, BindingRevocationIndication)
     attached = BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
-    assert _answered(sender, first, attached).events == []
+    assert _answered(sender, first, attached).events == [] and _answered(sender, second, attached).events == []
     assert [type(event) for event in _answered(sender, later.message, attached).events] == [Alarm]
+    assert sender.take_ended() == [], "the PBA went once, before the later BRI"
 
 
 def test_RFC5846_8_1_a_released_pba_goes_once_and_a_later_hold_sends_the_bri_again() -> None:
