@@ -90,3 +90,11 @@ def test_RFC5846_6_2_2_another_failure_of_a_bri_the_pba_waits_for_is_an_alarm() 
     for bri, status in ((first, BindingRevocationStatus.REVOCATION_TRIGGER_NOT_SUPPORTED),
                         (second, BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED)):
         assert [type(event) for event in _answered(sender, bri, status).events] == [Alarm]
+
+
+def test_RFC5846_6_3_a_bri_already_retransmitted_is_sent_again_for_the_held_pba_too() -> None:
+    sender = RevocationSender(RevocationTiming(max_retries=3), random.Random(1))
+    (sent,) = sender.revoke(_session("2001:db8:a::/64"), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
+                            NOW).sends
+    assert sender.handle_timer(NOW + 1.0).sends == [sent], "6.3's first retransmission"
+    assert sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA)).sends == [sent]
