@@ -98,3 +98,22 @@ def test_RFC5846_6_3_a_bri_already_retransmitted_is_sent_again_for_the_held_pba_
                             NOW).sends
     assert sender.handle_timer(NOW + 1.0).sends == [sent], "6.3's first retransmission"
     assert sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA)).sends == [sent]
+
+
+def test_RFC5846_8_1_a_pba_held_after_a_later_bri_released_the_others_waits_for_that_bri_too() -> None:
+    """The MN back at the MAG once more, after a later BRI about it sent the held PBAs there: its PBA waits for
+    every handover BRI outstanding there now, that later one included, each sent again first."""
+    sender = RevocationSender(RevocationTiming(), random.Random(1))
+    first, second = _two_handover_bris(sender)
+    sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA))
+    (_, later) = sender.revoke(_session("2001:db8:c::/64"), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
+                               NOW + 1).sends
+    again = SendMessage(UnknownMessage(201, b""), MAG, LMAA)
+
+    assert [send.message for send in sender.answer_after(MN, MAG.address, again).sends] == [first, second,
+                                                                                           later.message]
+    attached = BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    for bri in (first, second):
+        assert _answered(sender, bri, attached).events == [] and sender.take_ended() == []
+    assert _answered(sender, later.message, attached).events == [], "sent again for the held PBA: expected"
+    assert sender.take_ended() == [(again, attached)]
