@@ -19,8 +19,8 @@ forwards from.
 - The prefix lifetimes are the binding lifetime left (RFC 5213 6.7's MAY): the MN's addresses in its HNP last as
   long as the registration that routes them, and each refresh of the binding renews them with an RA.
 - When the interface's last IPv6 session goes, one final RA with Router Lifetime 0 (6.2.5) and the prefix with
-  lifetimes 0 (the binding has none left): the MN drops its default route through this MAG and deprecates its
-  addresses.
+  lifetimes 0 (the binding has none left), and any prefix it lost still being deprecated (below): the MN drops its
+  default route through this MAG and deprecates its addresses.
 - When the session's prefixes change where it is (the LMA gave the MN another prefix: a handoff's PBU refused for
   the one it named, RFC 5213 6.9.1.1, re-sent naming none), the initial RAs that announce the new ones also carry
   each prefix it lost with lifetimes 0 (RFC 4862 5.5.3 (e): deprecated at once, valid for two hours at most, as RFC
@@ -272,10 +272,11 @@ class RouterAdvertiser:
             return
         if len(link.sessions) > 1:
             del link.sessions[session.mn_id]
+            link.lost.clear()  # a session's (:meth:`apply`), lost on a shared link: not another's to advertise
             self._changed(link, now)
             return
         del self._links[interface]
-        gone = tuple(PrefixInformation(prefix, 0, 0) for prefix in session.home_network_prefixes)
+        gone = tuple(PrefixInformation(prefix, 0, 0) for prefix in (*session.home_network_prefixes, *link.lost))
         self._finals.append(Advertisement(interface, RouterAdvertisement(0, gone), final=True,
                                           source=session.link_local_address))
 

@@ -321,3 +321,33 @@ def test_RFC4861_6_2_6_an_RA_the_socket_refused_does_not_hold_up_the_next() -> N
     subject.link_renewed("acc1", last + 1.0)
     assert subject.next_deadline() == last + MIN_DELAY_BETWEEN_RAS, "one that left still counts"
     subject.refused("acc9")  # not an advertising interface: nothing
+
+
+def test_the_final_RA_also_deprecates_a_prefix_lost_whose_RAs_were_not_all_sent() -> None:
+    """mut30 (left H17): the session leaves the interface before the lost prefix's initial RAs were all sent; the
+    final RA carries it with lifetimes 0 too, or the MN would keep that address preferred."""
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
+    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    subject.due(101.0)
+    subject.apply(BindingRemoved(renumbered, "detached"), 102.0)
+    (final,) = subject.due(102.0)
+    assert final.final and [(info.prefix, info.valid_lifetime, info.preferred_lifetime)
+                            for info in final.message.prefixes] == [(OTHER_HNP, 0, 0), (HNP, 0, 0)]
+
+
+def test_a_prefix_lost_on_a_shared_link_is_not_advertised_for_the_session_left_there() -> None:
+    """mut30: MN1 loses HNP while MN2 shares its interface, then leaves: MN2's RAs do not deprecate MN1's prefix."""
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
+    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    joined = replace(MN2, home_network_prefixes=(IPv6Network("2001:db8:100:2::/64"),))
+    subject.apply(BindingEstablished(joined), 101.0)
+    subject.apply(BindingRemoved(renumbered, "detached"), 102.0)
+    advertised = [info.prefix for _, advertisement in run_until(subject, 200.0)
+                  for info in advertisement.message.prefixes]
+    assert HNP not in advertised and IPv6Network("2001:db8:100:2::/64") in advertised
