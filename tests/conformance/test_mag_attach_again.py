@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 
+import pytest
 from test_mag_stub_lma import (
     ASSIGNED_HNP,
     ASSIGNED_IPV4,
@@ -59,6 +60,7 @@ from pmip6.wire.options import (
 MN = b"mn1@example.org"
 BACK = request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
 """The MN came back from another MAG (pmip6 mag attach --hi 3)."""
+LL_ID = b"\x02\x00\x00\x00\x00\x07"
 
 
 def _hi(pbu: ProxyBindingUpdate) -> int:
@@ -317,13 +319,15 @@ def test_RFC5213_6_9_1_2_item_6_an_echo_of_no_transmission_of_the_entry_still_ha
     assert entry_of(mag).halted
 
 
-def _refused_named_handoff(status: Status = Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS) -> tuple[
+def _refused_named_handoff(status: Status = Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS,
+                           hi: HandoffIndicator = HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+                           ll_id: bytes | None = LL_ID) -> tuple[
         MobileAccessGateway, ProxyBindingUpdate]:
-    """A registered MN back here (HI 3, MN-LL-ID) whose PBU, naming the session's HNP and IPv4 home address, the LMA
+    """A registered MN back here (``hi``, ``ll_id``) whose PBU, naming the session's HNP and IPv4 home address, the LMA
     refused with ``status``: the MAG's next PBU."""
     mag = make_mag()
     registered(mag)
-    back = request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, ll_id=b"\x02\x00\x00\x00\x00\x07")
+    back = request(hi=hi, ll_id=ll_id)
     named = only_pbu(mag.attach(back, T0 + 10))
     assert named.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
     outcome = mag.receive(pba_for(named, status), LMA_UDP, T0 + 10.01)
@@ -331,16 +335,28 @@ def _refused_named_handoff(status: Status = Status.NOT_AUTHORIZED_FOR_IPV4_HOME_
     return mag, only_pbu(outcome)
 
 
-def test_RFC5213_6_9_1_1_a_handoff_here_refused_for_the_addresses_it_named_registers_once_naming_none() -> None:
-    """E.g. 171: the MN back within the round trip of a handoff to a MAG that attached it IPv4-only (the LMA released
-    the prefix, RFC 5844 3.1.2.4, so the PBU is a new session whose IPv4 home address the MN's session holds). The
-    next PBU names no address (6.9.1.1: ALL_ZERO; RFC 5844 3.2.3.1: 0.0.0.0) with the same HI 3, ATT and MN-LL-ID,
-    so the LMA finds the session by MN-LL-ID (5.4.1.2); its PBA moves the session here (BindingUpdated)."""
-    mag, pbu = _refused_named_handoff()
+@pytest.mark.parametrize(("status", "hi", "ll_id"), [
+    (Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS, HandoffIndicator.HANDOFF_BETWEEN_MAGS, LL_ID),
+    (Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX, HandoffIndicator.UNKNOWN, None),
+], ids=["171-hi3", "155-hi4"])
+def test_RFC5213_6_9_1_2_item_10_an_attach_again_refused_for_the_addresses_it_named_registers_once_naming_none(
+        status: Status, hi: HandoffIndicator, ll_id: bytes | None) -> None:
+    """6.9.1.2 item 10: after a 155 the MAG "SHOULD NOT request the same prefix(es) again, but MAY request the local
+    mobility anchor to do the assignment" (ALL_ZERO; RFC 5844 3.2.3.2 likewise 0.0.0.0 after 171). E.g. 171 with HI
+    3: the MN back within the round trip of a handoff to a MAG that attached it IPv4-only (the LMA released the
+    prefix, RFC 5844 3.1.2.4, so the PBU is a new session whose IPv4 home address the MN's session holds); the LMA
+    finds the PBU naming none by MN-LL-ID (5.4.1.2). Or 155 with HI 4: the MN back from a MAG that de-registered its
+    session (this MAG never told it left); without an MN-LL-ID no condition of 5.4.1.1 item 5 holds for the PBU naming
+    the session's prefix (HI 4, another Proxy-CoA than the draining entry's), so item 6 takes it for a new session,
+    whose prefix the draining one holds; the LMA finds the PBU naming none by MN-ID (5.4.1.3 item 3: the de-registered
+    entry, taken back). The next PBU names no address, with the same HI, ATT and MN-LL-ID; its PBA moves the session
+    here (BindingUpdated)."""
+    mag, pbu = _refused_named_handoff(status, hi, ll_id)
     assert list(pbu.options_of(HomeNetworkPrefixOption)) == [HomeNetworkPrefixOption(IPv6Address(0), 0)]
     assert pbu.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(IPv4Address(0), 0)
-    assert _hi(pbu) == HandoffIndicator.HANDOFF_BETWEEN_MAGS
-    assert pbu.option(MNLinkLayerIdentifierOption) == MNLinkLayerIdentifierOption(b"\x02\x00\x00\x00\x00\x07")
+    assert _hi(pbu) == hi
+    expected_ll_id = None if ll_id is None else MNLinkLayerIdentifierOption(ll_id)
+    assert pbu.option(MNLinkLayerIdentifierOption) == expected_ll_id
     entry = entry_of(mag)
     assert entry.state is BulState.REGISTERED and entry.reattached, "the session stays until a PBA decides"
 
@@ -354,6 +370,16 @@ def test_RFC5213_6_9_1_1_a_handoff_here_refused_for_the_addresses_it_named_regis
         HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)], "named again from now on"
 
 
+def test_RFC5213_6_9_1_2_item_11_an_attach_as_a_new_interface_refused_for_its_addresses_is_not_retried() -> None:
+    """Handoff Indicator 1 says another interface of the MN: naming none would ask for a new session (5.4.1.2 item 5,
+    5.4.1.3 item 4), not this one's, so the refusal of the attach again is final."""
+    mag = make_mag()
+    registered(mag)
+    named = only_pbu(mag.attach(request(hi=HandoffIndicator.NEW_INTERFACE), T0 + 10))
+    outcome = mag.receive(pba_for(named, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX), LMA_UDP, T0 + 10.01)
+    assert outcome.sends == [] and entry_of(mag).state is BulState.FAILED
+
+
 def test_RFC5213_6_9_1_2_item_11_a_handoff_refused_again_naming_none_ends_the_session_here() -> None:
     """Once per attach: a refusal of the PBU naming none (155 here) is final, as any rejection."""
     mag, pbu = _refused_named_handoff(Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
@@ -365,7 +391,7 @@ def test_RFC5213_6_9_1_2_item_11_a_handoff_refused_again_naming_none_ends_the_se
 
 
 def test_RFC5213_6_9_1_2_item_11_a_refresh_refused_for_its_addresses_is_not_retried() -> None:
-    """Only a handoff here (HI 2 or 3) retries: a refresh (HI 5) names none only when the MN attaches again."""
+    """Only an attach again here (HI 2, 3 or 4) retries: a refresh (HI 5) names none only when the MN attaches again."""
     mag = make_mag()
     registered(mag)
     pbu = only_pbu(mag.refresh(MN, T0 + 10))

@@ -258,7 +258,10 @@ _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=
 _REFUSED_NAMED_ADDRESS = frozenset({Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX,
                                     Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS})
 """PBA statuses refusing a home address the PBU named (RFC 5213 5.4.1.1 item 3, RFC 5844 3.1.2.1)."""
-_HANDOFF_INDICATORS = frozenset({HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, HandoffIndicator.HANDOFF_BETWEEN_MAGS})
+_RETRIED_NAMING_NONE = frozenset({HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+                                  HandoffIndicator.UNKNOWN})
+"""The Handoff Indicators of an attach again whose PBU, refused for a home address it named, is sent once more naming
+none (:func:`_names_addresses`)."""
 _UNSPECIFIED_IPV4 = IPv4Address(0)
 _UNSPECIFIED_IPV6 = IPv6Address(0)
 _LMA_CLOCK_STATUSES = (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
@@ -1034,13 +1037,16 @@ class MobileAccessGateway:
         return self._rejected(entry, status, source, now)
 
     def _named_refused(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
-        """The LMA refused the registration of a handoff here (:func:`_names_addresses`) for a home address it named
-        (155 or 171): the MN is here, so it registers once more, naming none (RFC 5213 6.9.1.1: the MAG names the MN's
-        addresses only if it knows them, else ALL_ZERO; RFC 5844 3.2.3.1: 0.0.0.0), which the LMA finds by MN-ID,
-        ATT and MN-LL-ID (5.4.1.2, 5.4.1.3) and moves here with what addresses it holds. E.g. back within the round
-        trip of the BRI of a handoff to a MAG that attached the MN IPv4-only: the LMA released the prefix the
-        entry names (RFC 5844 3.1.2.4), so it takes the PBU for a new session, whose IPv4 home address the MN's own
-        session holds (5.4.1.1 item 2, 171). The entry keeps its addresses until a PBA accepts (BindingUpdated)."""
+        """The LMA refused the registration of an attach again here (:func:`_names_addresses`) for a home address it
+        named (155 or 171): the MN is here, so it registers once more, naming none (RFC 5213 6.9.1.2 item 10, RFC 5844
+        3.2.3.2; 6.9.1.1: ALL_ZERO, RFC 5844 3.2.3.1: 0.0.0.0), which the LMA finds by MN-ID, ATT and MN-LL-ID
+        (5.4.1.2, 5.4.1.3) and moves here with what addresses it holds. E.g. back within the round trip of the BRI
+        of a handoff to a MAG that attached the MN IPv4-only: the LMA released the prefix the entry names (RFC 5844
+        3.1.2.4), so it takes the PBU for a new session, whose IPv4 home address the MN's own session holds (5.4.1.1
+        item 2, 171). Or back with Handoff Indicator 4 from a MAG that de-registered the session: without an MN-LL-ID
+        no condition of 5.4.1.1 item 5 holds for the PBU naming its prefix (HI 4, another Proxy-CoA), so item 6
+        makes it a new session, whose prefix the draining one holds (155); naming none, it takes that one back
+        (5.4.1.3 item 3). The entry keeps its addresses until a PBA accepts (BindingUpdated)."""
         superseded = _superseded_by_next(entry.pending)
         self._finish_pending(entry)
         return self._start_update(entry, now, superseded, names_none=True)
@@ -1471,11 +1477,15 @@ def _keyed(entry: BindingUpdateListEntry) -> bool:
 
 
 def _names_addresses(entry: BindingUpdateListEntry) -> bool:
-    """Whether the registration in flight is a handoff here (an attach again, ``reattached``, with Handoff Indicator
-    2 or 3) whose PBU named a home address of the entry, not yet retried naming none
-    (:meth:`MobileAccessGateway._named_refused`). Not with 1 or 4: naming none, the PBU would ask for a new session
-    (RFC 5213 5.4.1.2 item 5, 5.4.1.3 item 4) or wait for the old one's de-registration (items 4 and 3)."""
-    return (entry.reattached and entry.handoff_indicator in _HANDOFF_INDICATORS and entry.pending is not None
+    """Whether the registration in flight is an attach again here (``reattached``) with Handoff Indicator 2, 3 or 4
+    whose PBU named a home address of the entry, not yet retried naming none
+    (:meth:`MobileAccessGateway._named_refused`; RFC 5213 6.9.1.2 item 10, RFC 5844 3.2.3.2: after 155 or 171 the
+    MAG "MAY request the local mobility anchor to do the assignment"). With 2 or 3 the LMA finds the MN's session
+    and moves it here (5.4.1.2 items 2-3, 5.4.1.3 item 2); with 4 by MN-LL-ID (5.4.1.2 item 2), else it takes it once
+    the MAG that served the MN last de-registered it, at once if it already did (5.4.1.3 item 3), or after
+    MaxDelayBeforeNewBCEAssign opens a new one: the MN, here, is served either way. Not with 1 (another interface:
+    naming none asks for a new session, 5.4.1.2 item 5, 5.4.1.3 item 4), nor a refresh (5)."""
+    return (entry.reattached and entry.handoff_indicator in _RETRIED_NAMING_NONE and entry.pending is not None
             and not entry.pending.names_none and bool(entry.home_network_prefixes or entry.ipv4_home_address))
 
 
