@@ -29,8 +29,10 @@ at most :data:`STEPS` steps each (about 5 s).
 
 What the model leaves out, each for a reason given where it is excluded: a MAG left without being told, but with
 ``binding_revocation`` or without MN-LL-IDs and with Handoff Indicator 3, and from an idle registered entry (RFC 5213
-5.4.1.1 item 5, 5.4.1.2 item 4, 6.9.1.2 item 8); with sequence numbers, an attach while a MAG awaits a PBA about the MN
-(RFC 5213 5.5: that scheme needs a context transfer pmip6 does not have).
+5.4.1.1 item 5, 5.4.1.2 item 4, 6.9.1.2 item 8), and then, without revocation, a restart of the MAG the MN went to
+before that MAG registered it (5.4.1.3 item 3: its Handoff Indicator 4 opens a second session); with sequence
+numbers, an attach while a MAG awaits a PBA about the MN (RFC 5213 5.5: that scheme needs a context transfer pmip6
+does not have).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from ipaddress import IPv4Address
+from typing import TypeGuard
 
 import pytest
 from harness import MAG_IPV4, OPERATOR_A, OPERATOR_B, Packet, domain
@@ -209,7 +212,7 @@ class RandomOperations(RuleBasedStateMachine):
         access link" (6.9.1.2 item 8), taking the session from where the MN went."""
         if not self.revocation and (self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS or mn in self.cleared):
             return False
-        if entry is None or entry.state is not BulState.REGISTERED or entry.pending is not None:
+        if not _registered(entry) or entry.pending is not None:
             return False
         if self.revocation:
             return True
@@ -217,6 +220,20 @@ class RandomOperations(RuleBasedStateMachine):
         if entry.ipv4_home_address is not None and not ipv4:
             return False
         return ipv6 or not entry.home_network_prefixes
+
+    def _left_untold_live(self, mn: bytes) -> bool:
+        """Whether, without ``binding_revocation``, a MAG the MN left untold still holds a registered entry for it.
+
+        :meth:`_may_leave_untold` lets it so only for a handoff with Handoff Indicator 3, which moves the session
+        (RFC 5213 5.4.1.1 item 5, 5.4.1.3 item 2) so that the left MAG's next refresh is refused. A MAG restarted
+        before it registered that handoff (its HI 3 PBU lost, say, to an LMA restart) breaks that premise: the new
+        instance, knowing nothing, registers the MN with Handoff Indicator 4 (6.9.1.1), for which the LMA "SHOULD
+        wait until the existing Binding Cache entry is de-registered by the previously serving mobile access
+        gateway" and, with no de-registration within MaxDelayBeforeNewBCEAssign, "MUST consider the request as a
+        request for creating a new mobility session" (5.4.1.3 item 3, 5.4.1.2 item 4), while the left MAG's refreshes
+        keep the old one (5.4.1.1 item 5, its Proxy-CoA): two live sessions, as the RFC has them. With revocation the
+        LMA asks the left MAG to let go (RFC 5846 8.1)."""
+        return not self.revocation and any(_registered(self.mags[left].entry(mn)) for left in self.untold[mn])
 
     @rule(mn=st.sampled_from(MNS))
     def detach(self, mn: bytes) -> None:
@@ -286,10 +303,13 @@ class RandomOperations(RuleBasedStateMachine):
         With sequence numbers only while no PBU of the MAG awaits its PBA: the new instance numbers its PBUs from the
         start again (RFC 5213 5.5 item 3: the scheme needs the last sequence number sent, which a MAG restarted
         without state does not have), so the PBA of an old PBU still in the network answers the new PBU of the same
-        number, echoing another Handoff Indicator, and halts the entry (6.9.1.2 item 6) until the MN attaches again."""
+        number, echoing another Handoff Indicator, and halts the entry (6.9.1.2 item 6) until the MN attaches again.
+        Not while it is still registering an MN handed off to it that left a MAG untold (:meth:`_left_untold_live`)."""
         network, old = self.network, self.mags[mag]
         if not self.use_timestamps and any(entry.pending is not None for entry in old.entries()):
             return  # its PBU still in the network, with the numbers the new instance starts again from: see below
+        if any(self.at[mn] == mag and self._left_untold_live(mn) and not _registered(old.entry(mn)) for mn in MNS):
+            return
         del network.mags[mag]
         network.run_for(MAG_RESTART)
         self.budget -= 1
@@ -363,7 +383,7 @@ class RandomOperations(RuleBasedStateMachine):
             if address not in self.untold[mn]:
                 assert entry is None, f"MAG {address} holds {entry} for {mn!r}, which left it"
             elif self.at[mn] is not None:
-                assert entry is None or entry.state is not BulState.REGISTERED, (
+                assert not _registered(entry), (
                     f"MAG {address} still registers {mn!r}, which moved to {self.at[mn]}")
 
     def _refused_after_clear(self, mn: bytes, current: Address) -> bool:
@@ -419,6 +439,11 @@ class RandomOperations(RuleBasedStateMachine):
         assert all(len(pool) == 0 for pools in lma._pools.values() for pool in (pools.prefixes, pools.ipv4))
         for mag in self.mags.values():
             assert list(mag.entries()) == [] and len(mag._keys) == 0
+
+
+def _registered(entry: BindingUpdateListEntry | None) -> TypeGuard[BindingUpdateListEntry]:
+    """Whether a MAG's entry for an MN (None: it holds none) is registered."""
+    return entry is not None and entry.state is BulState.REGISTERED
 
 
 RandomOperations.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, derandomize=True,
