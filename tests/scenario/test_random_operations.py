@@ -30,7 +30,8 @@ at most :data:`STEPS` steps each (about 5 s).
 What the model leaves out, each for a reason given where it is excluded: a MAG left without being told, but with
 ``binding_revocation`` or without MN-LL-IDs and with Handoff Indicator 3, and from an idle registered entry (RFC 5213
 5.4.1.1 item 5, 5.4.1.2 item 4, 6.9.1.2 item 8), and then, without revocation, a restart of the MAG the MN went to
-before that MAG registered it (5.4.1.3 item 3: its Handoff Indicator 4 opens a second session); with sequence
+before that MAG registered it (5.4.1.3 item 3: its Handoff Indicator 4 opens a second session) or a DHCPRELEASE while
+the MAG left holds an IPv4-only entry (RFC 5844 3.1.2.1: its refresh opens a second session); with sequence
 numbers, an attach while a MAG awaits a PBA about the MN (RFC 5213 5.5: that scheme needs a context transfer pmip6
 does not have).
 """
@@ -102,6 +103,8 @@ class RandomOperations(RuleBasedStateMachine):
         """The families of each MN's last attach."""
         self.cleared: set[bytes] = set()
         """MNs whose bindings an operator cleared since the last quiescence."""
+        self.unrevoked: set[bytes] = set()
+        """MNs of :attr:`cleared` cleared again while the BRI of a clear was outstanding (:meth:`clear`)."""
         self.faults_left = 0
         self.fault: Sequence[float] = ()
         self.budget = FAULT_BUDGET
@@ -206,11 +209,16 @@ class RandomOperations(RuleBasedStateMachine):
         the session back from the MAG the MN is at; and so it does without the MN-LL-ID if the new MAG's attach drops
         a family of the session (RFC 5844 3.1.2.4), or if an operator cleared the binding since the last quiescence:
         the address the old MAG names is then free, its refresh a new session (5.4.1.1 item 2, RFC 5844 3.1.2.7).
+        With revocation too if the MN was cleared again while the BRI of its clear was outstanding (:attr:`unrevoked`):
+        that BRI is dropped, the old MAG keeps its entry, and its refresh opens a new session with the addresses it
+        names (5.4.1.1 item 2), which with the MN-LL-ID ends the session of the MAG the MN went to (5.4: one mobility
+        session an interface).
 
         Only from an idle registered entry: a MAG whose PBU is in flight is still registering the MN it believes on its
         link, and after a 157 registers it again with a fresh Timestamp "to reassert the mobile node's presence on its
         access link" (6.9.1.2 item 8), taking the session from where the MN went."""
-        if not self.revocation and (self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS or mn in self.cleared):
+        if mn in self.unrevoked or (not self.revocation and (
+                self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS or mn in self.cleared)):
             return False
         if not _registered(entry) or entry.pending is not None:
             return False
@@ -221,8 +229,8 @@ class RandomOperations(RuleBasedStateMachine):
             return False
         return ipv6 or not entry.home_network_prefixes
 
-    def _left_untold_live(self, mn: bytes) -> bool:
-        """Whether, without ``binding_revocation``, a MAG the MN left untold still holds a registered entry for it.
+    def _left_untold_live(self, mn: bytes) -> list[BindingUpdateListEntry]:
+        """Without ``binding_revocation``, the registered entries for the MN of the MAGs it left untold.
 
         :meth:`_may_leave_untold` lets it so only for a handoff with Handoff Indicator 3, which moves the session
         (RFC 5213 5.4.1.1 item 5, 5.4.1.3 item 2) so that the left MAG's next refresh is refused. A MAG restarted
@@ -233,7 +241,9 @@ class RandomOperations(RuleBasedStateMachine):
         request for creating a new mobility session" (5.4.1.3 item 3, 5.4.1.2 item 4), while the left MAG's refreshes
         keep the old one (5.4.1.1 item 5, its Proxy-CoA): two live sessions, as the RFC has them. With revocation the
         LMA asks the left MAG to let go (RFC 5846 8.1)."""
-        return not self.revocation and any(_registered(self.mags[left].entry(mn)) for left in self.untold[mn])
+        if self.revocation:
+            return []
+        return [entry for left in sorted(self.untold[mn]) if _registered(entry := self.mags[left].entry(mn))]
 
     @rule(mn=st.sampled_from(MNS))
     def detach(self, mn: bytes) -> None:
@@ -256,8 +266,13 @@ class RandomOperations(RuleBasedStateMachine):
 
     @rule(mn=st.sampled_from(MNS))
     def release_ipv4(self, mn: bytes) -> None:
-        """The MN's DHCP client releases its IPv4 address (DHCPRELEASE, RFC 5844 3.4.3)."""
-        if self.at[mn] is not None:
+        """The MN's DHCP client releases its IPv4 address (DHCPRELEASE, RFC 5844 3.4.3). Not while a MAG the MN left
+        untold holds an IPv4-only entry (:meth:`_left_untold_live`), whose refresh names that address only: the
+        selective de-registration frees it at the LMA (3.2.3.3, 3.1.2.5), so the refresh finds no session by it and is
+        a new one, with the address it names (3.1.2.1: "MUST consider this request as an initial binding
+        registration request", 3.1.2.2), not refused as :meth:`_may_leave_untold` expects (an entry naming a prefix
+        too is still refused: the session where the MN is holds the prefix, RFC 5213 5.4.1.1 item 6)."""
+        if self.at[mn] is not None and all(entry.home_network_prefixes for entry in self._left_untold_live(mn)):
             mag = self.at[mn]
             self.network.emit(mag, self.mags[mag].release_ipv4(mn, self.network.now))
 
@@ -270,10 +285,15 @@ class RandomOperations(RuleBasedStateMachine):
         policy for 8.1's race, core/revocation_sender.py), e.g. those of its attach there again: :attr:`cleared`.
         Not without revocation while a MAG the MN left untold holds its entry: with the LMA's binding gone, that MAG's
         refresh opens a new session with the prefix it names (RFC 5213 5.3.2), and the MAG where the MN is is then
-        refused it (155)."""
+        refused it (155). Cleared again while that BRI is outstanding, the binding is "gone now": the LMA drops the
+        revocation (:meth:`LocalMobilityAnchor.clear`), so the MAG is told nothing more and keeps its entry, as without
+        revocation: :attr:`unrevoked`."""
         if not self.revocation and self.untold[mn]:
             return
-        self.network.emit(self.network.lma_address, self.network.lma.clear(self.network.now, mn_id=mn))
+        lma = self.network.lma
+        if any(bce.revoking for bce in lma.bindings_of(mn)):
+            self.unrevoked.add(mn)
+        self.network.emit(self.network.lma_address, lma.clear(self.network.now, mn_id=mn))
         self.cleared.add(mn)
 
     @precondition(lambda self: self.budget > 0)
@@ -371,6 +391,7 @@ class RandomOperations(RuleBasedStateMachine):
             elif not self._refused_after_clear(mn, current):
                 self._check_registered(mn, current)
         self.cleared.clear()
+        self.unrevoked.clear()
 
     def _check_left_mags(self, mn: bytes) -> None:
         """A MAG the MN left holds no entry for it; one it left untold holds none registered once the MN registered
