@@ -28,12 +28,12 @@ engines' fault, not the dice's. Settings: ``derandomize`` (the same examples eve
 at most :data:`STEPS` steps each (about 5 s).
 
 What the model leaves out, each for a reason given where it is excluded: a MAG left without being told, but with
-``binding_revocation`` or without MN-LL-IDs and with Handoff Indicator 3, and from an idle registered entry (RFC 5213
-5.4.1.1 item 5, 5.4.1.2 item 4, 6.9.1.2 item 8), and then, without revocation, a restart of the MAG the MN went to
-before that MAG registered it (5.4.1.3 item 3: its Handoff Indicator 4 opens a second session) or a DHCPRELEASE while
-the MAG left holds an IPv4-only entry (RFC 5844 3.1.2.1: its refresh opens a second session); with sequence
-numbers, an attach while a MAG awaits a PBA about the MN (RFC 5213 5.5: that scheme needs a context transfer pmip6
-does not have).
+``binding_revocation`` or without MN-LL-IDs and with Handoff Indicator 3, and from an idle registered entry whose
+session is the MN's one live session (RFC 5213 5.4.1.1 item 5, 5.4.1.2 item 4, 5.4.1.3 items 1-2, 6.9.1.2 item 8),
+and then, without revocation, a restart of the MAG the MN went to before that MAG registered it (5.4.1.3 item 3: its
+Handoff Indicator 4 opens a second session) or a DHCPRELEASE while the MAG left holds an IPv4-only entry (RFC 5844
+3.1.2.1: its refresh opens a second session); with sequence numbers, an attach while a MAG awaits a PBA about the MN
+(RFC 5213 5.5: that scheme needs a context transfer pmip6 does not have).
 """
 
 from __future__ import annotations
@@ -216,11 +216,20 @@ class RandomOperations(RuleBasedStateMachine):
 
         Only from an idle registered entry: a MAG whose PBU is in flight is still registering the MN it believes on its
         link, and after a 157 registers it again with a fresh Timestamp "to reassert the mobile node's presence on its
-        access link" (6.9.1.2 item 8), taking the session from where the MN went."""
+        access link" (6.9.1.2 item 8), taking the session from where the MN went. And only while that entry's session
+        is the MN's one live session at the LMA: with two (one left behind at a MAG whose de-registration the LMA
+        refused, e.g. 156 for one delayed past TimestampValidityWindow, 5.5, live until its lifetime ends; another
+        opened by a Handoff Indicator 4 registration once MaxDelayBeforeNewBCEAssign passed, 5.4.1.3 item 3) the new
+        MAG's PBU hands off no "one and only one" entry (5.4.1.3 items 1-2; pmip6's Proxy-CoA + ATT rule takes the
+        one left at the new MAG, if any), so the old MAG's session and its refreshes stay, with or without
+        revocation."""
         if mn in self.unrevoked or (not self.revocation and (
                 self.named or hi != HandoffIndicator.HANDOFF_BETWEEN_MAGS or mn in self.cleared)):
             return False
         if not _registered(entry) or entry.pending is not None:
+            return False
+        live = [bce.proxy_coa.address for bce in self.network.lma.bindings_of(mn) if bce.state is BceState.ACTIVE]
+        if live != [entry.proxy_coa]:
             return False
         if self.revocation:
             return True
