@@ -419,13 +419,23 @@ def test_RFC5846_8_1_the_cleared_mn_moving_to_another_mag_is_refused_until_the_b
     assert rejected_status(lma.receive(moved, MAG2, LMAA, NOW + 1.1)) == Status.ADMINISTRATIVELY_PROHIBITED
 
 
-def test_RFC5846_8_1_clearing_again_removes_at_once_and_the_old_revocation_ends_quietly() -> None:
+def test_RFC5846_8_1_clearing_again_removes_at_once_and_the_revocation_still_tells_the_mag() -> None:
+    """A second clear removes the held BCE at once, but MAG1 still holds the session: the BRI goes on until its BRA
+    or last retry (8.1, 6.3), MAG1's PBUs for the MN still refused with 129 meanwhile (finding 17: with the BRI's
+    first copy lost and the BRI dropped, MAG1's next refresh opened a new session, RFC 5213 5.4.1.1 item 2)."""
     lma = _revoking_lma()
-    _registered(lma)
-    lma.clear(NOW + 1, mn_id=MN1)
+    first = _registered(lma)
+    bri = _bri(lma.clear(NOW + 1, mn_id=MN1))
     again = lma.clear(NOW + 1.5, mn_id=MN1)
     assert [type(event) for event in again.events] == [BindingRemoved] and again.sends == []
-    assert list(lma.bindings()) == [] and lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
+    assert list(lma.bindings()) == [] and lma.waiting().revocations == 1
+    refresh = pbu(MN1, sequence=2, prefixes=tuple(first.options_of(HomeNetworkPrefixOption)), gre=GREKeyOption(11),
+                  ipv4=ANY_IPV4)
+    assert rejected_status(lma.receive(refresh, MAG1, LMAA, NOW + 1.6)) == Status.ADMINISTRATIVELY_PROHIBITED
+    assert [send.message for send in lma.handle_timer(NOW + 2).sends] == [bri], "6.3: sent again"
+    ended = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence, bri.flags),
+                        MAG1, LMAA, NOW + 2.1)
+    assert ended == Outcome() and lma.next_deadline() is None and lma.waiting().revocations == 0
 
 
 def test_RFC5846_8_1_a_handoff_indicator_4_pbu_waiting_for_a_cleared_bce_registers_when_the_bra_comes() -> None:

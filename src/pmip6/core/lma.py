@@ -475,7 +475,8 @@ class LocalMobilityAnchor:
                 if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
                     revoked.append(entry)
                     continue
-                self._revocations.drop(entry)  # cleared again while its revocation was in progress: gone now
+                self._revocations.drop(entry, still_telling=True)  # cleared again while its revocation was in
+                # progress: gone now, and its MAG still told
                 outcome.extend(self._end(entry, "cleared", now))
         for proxy_coa, entries in _by_proxy_coa(revoked).items():
             whole_mag = mn_id is None and len(entries) == sum(

@@ -320,14 +320,16 @@ class RevocationSender:
         ended, self._ended = self._ended, []
         return ended
 
-    def drop(self, held: object) -> None:
-        """Hold ``held`` no longer: the LMA removed it otherwise (a second clear, a reload); a revocation left
-        holding nothing ends quietly."""
+    def drop(self, held: object, *, still_telling: bool = False) -> None:
+        """Hold ``held`` no longer: the LMA removed it otherwise. A revocation left holding nothing ends quietly,
+        unless ``still_telling``: the MAG still holds the session (a second clear removed it at the LMA only), so
+        the BRI goes on until its BRA or last retry (RFC 5846 8.1, 6.3), and an administrative one still
+        refuses that MAG's PBUs for the MN (:meth:`revoking`)."""
         self._ended = [(item, status) for item, status in self._ended if item is not held]
         for sequence, outstanding in list(self._outstanding.items()):
             if any(item is held for item in outstanding.held):
                 outstanding.held = tuple(item for item in outstanding.held if item is not held)
-                if not outstanding.held:
+                if not outstanding.held and not still_telling:
                     del self._outstanding[sequence]
                     self._deadlines.cancel(sequence)
                     self._note_owed_change(sequence, outstanding)
