@@ -675,17 +675,21 @@ def test_a_cleared_binding_held_for_its_bra_is_not_counted_as_expired_at_a_resta
     assert "not restored: 1 binding an operator's clear held for its revocation's acknowledgement" in caplog.messages
 
 
-def test_RFC5846_8_1_a_second_clear_ends_the_revocation_and_deletes_its_row(lab: StoreLab) -> None:
-    """A second ``pmip6 lma clear`` removes the held session at once: the revocation holds nothing any more and
-    ends, so its row leaves the file (a restart would send it again otherwise)."""
+def test_RFC5846_8_1_a_second_clear_keeps_the_revocation_and_its_row_until_the_bra(lab: StoreLab) -> None:
+    """A second ``pmip6 lma clear`` removes the held session at once, but the MAG still holds it: the revocation goes
+    on, so its row stays in the file (a restart sends it again) until the BRA ends it (finding 17)."""
     _with_binding_revocation(lab)
     lab.start()
     lab.attach(MAG_A)
     assert lab.lma.store is not None
-    lab.lma.apply(lab.lma.lma.clear(lab.now(), mn_id=MN.encode()))
+    cleared = lab.lma.lma.clear(lab.now(), mn_id=MN.encode())
+    (bri,) = [send.message for send in cleared.sends]
+    lab.lma.apply(cleared)
     assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
     lab.lma.apply(lab.lma.lma.clear(lab.now(), mn_id=MN.encode()))
     assert list(lab.lma.lma.bindings()) == []
+    assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
+    lab.lma.on_message(BindingRevocationAcknowledgement(0, bri.sequence, bri.flags), Peer(MAG_A, PORT), LMAA)
     assert lab.lma.store.owed_revocations() == []
 
 
