@@ -59,6 +59,19 @@ def run_until(subject: RouterAdvertiser, end: float) -> list[tuple[float, Advert
         sent.extend((deadline, advertisement) for advertisement in subject.due(deadline))
     return sent
 
+RENUMBERED = replace(MN1, home_network_prefixes=(OTHER_HNP,))
+"""MN1 once the LMA gave it another prefix where it is (a handoff's PBU refused for its prefix, re-sent naming none)."""
+
+
+def renumbered_at_101() -> RouterAdvertiser:
+    """An advertiser whose MN1, advertised for 100 s, got OTHER_HNP instead of HNP at 101 s."""
+    subject, _ = advertiser()
+    subject.apply(BindingEstablished(MN1), 0.0)
+    run_until(subject, 100.0)
+    subject.apply(BindingUpdated(RENUMBERED, MN1), 101.0)
+    return subject
+
+
 
 def test_RFC5213_6_7_nothing_before_the_registration_is_accepted_nor_without_a_prefix() -> None:
     subject, _ = advertiser()
@@ -222,11 +235,7 @@ def test_a_selective_deregistration_of_ipv6_ends_the_advertisements() -> None:
 def test_a_new_prefix_on_the_same_interface_is_advertised_without_a_final_RA_and_the_old_one_deprecated() -> None:
     """RFC 4862 5.5.3 (e), RFC 7084 L-13: the prefix the session lost rides the initial RAs that announce the new one
     with lifetimes 0, so the MN stops using its address there as a source; then it is advertised no more."""
-    subject, _ = advertiser()
-    subject.apply(BindingEstablished(MN1), 0.0)
-    run_until(subject, 100.0)
-    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
-    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    subject = renumbered_at_101()
     (advertisement,) = subject.due(101.0)
     assert not advertisement.final and advertisement.message.router_lifetime == 1800
     assert [(info.prefix, info.valid_lifetime == info.preferred_lifetime == 0)
@@ -238,12 +247,8 @@ def test_a_new_prefix_on_the_same_interface_is_advertised_without_a_final_RA_and
 
 
 def test_a_prefix_lost_and_given_back_is_not_deprecated() -> None:
-    subject, _ = advertiser()
-    subject.apply(BindingEstablished(MN1), 0.0)
-    run_until(subject, 100.0)
-    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
-    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
-    subject.apply(BindingUpdated(MN1, renumbered), 101.0)
+    subject = renumbered_at_101()
+    subject.apply(BindingUpdated(MN1, RENUMBERED), 101.0)
     (advertisement,) = subject.due(101.0)
     assert [(info.prefix, info.valid_lifetime > 0) for info in advertisement.message.prefixes] == [
         (HNP, True), (OTHER_HNP, False)]
@@ -326,13 +331,9 @@ def test_RFC4861_6_2_6_an_RA_the_socket_refused_does_not_hold_up_the_next() -> N
 def test_the_final_RA_also_deprecates_a_prefix_lost_whose_RAs_were_not_all_sent() -> None:
     """mut30 (left H17): the session leaves the interface before the lost prefix's initial RAs were all sent; the
     final RA carries it with lifetimes 0 too, or the MN would keep that address preferred."""
-    subject, _ = advertiser()
-    subject.apply(BindingEstablished(MN1), 0.0)
-    run_until(subject, 100.0)
-    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
-    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    subject = renumbered_at_101()
     subject.due(101.0)
-    subject.apply(BindingRemoved(renumbered, "detached"), 102.0)
+    subject.apply(BindingRemoved(RENUMBERED, "detached"), 102.0)
     (final,) = subject.due(102.0)
     assert final.final and [(info.prefix, info.valid_lifetime, info.preferred_lifetime)
                             for info in final.message.prefixes] == [(OTHER_HNP, 0, 0), (HNP, 0, 0)]
@@ -340,14 +341,10 @@ def test_the_final_RA_also_deprecates_a_prefix_lost_whose_RAs_were_not_all_sent(
 
 def test_a_prefix_lost_on_a_shared_link_is_not_advertised_for_the_session_left_there() -> None:
     """mut30: MN1 loses HNP while MN2 shares its interface, then leaves: MN2's RAs do not deprecate MN1's prefix."""
-    subject, _ = advertiser()
-    subject.apply(BindingEstablished(MN1), 0.0)
-    run_until(subject, 100.0)
-    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
-    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    subject = renumbered_at_101()
     joined = replace(MN2, home_network_prefixes=(IPv6Network("2001:db8:100:2::/64"),))
     subject.apply(BindingEstablished(joined), 101.0)
-    subject.apply(BindingRemoved(renumbered, "detached"), 102.0)
+    subject.apply(BindingRemoved(RENUMBERED, "detached"), 102.0)
     advertised = [info.prefix for _, advertisement in run_until(subject, 200.0)
                   for info in advertisement.message.prefixes]
     assert HNP not in advertised and IPv6Network("2001:db8:100:2::/64") in advertised

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv6Network
 
-from test_home_link import HNP, MN1, OTHER_HNP, advertiser, run_until
+from test_home_link import HNP, MN1, OTHER_HNP, RENUMBERED, advertiser, renumbered_at_101, run_until
 
 from pmip6.core.events import BindingEstablished, BindingUpdated
 from pmip6.dataplane.home_link import MAX_INITIAL_RTR_ADVERTISEMENTS
@@ -43,12 +43,8 @@ def test_RFC5213_6_7_a_lost_prefix_is_not_advertised_on_a_shared_link() -> None:
 
 
 def test_RFC4862_5_5_3_e_a_second_renumbering_keeps_deprecating_the_first_lost_prefix() -> None:
-    subject, _ = advertiser()
-    subject.apply(BindingEstablished(MN1), 0.0)
-    run_until(subject, 100.0)
-    renumbered = replace(MN1, home_network_prefixes=(OTHER_HNP,))
-    subject.apply(BindingUpdated(renumbered, MN1), 101.0)
+    subject = renumbered_at_101()
     third = IPv6Network("2001:db8:100:2::/64")
-    subject.apply(BindingUpdated(replace(MN1, home_network_prefixes=(third,)), renumbered), 101.0)
+    subject.apply(BindingUpdated(replace(MN1, home_network_prefixes=(third,)), RENUMBERED), 101.0)
     (advertisement,) = subject.due(101.0)
     assert {info.prefix for info in advertisement.message.prefixes if info.valid_lifetime == 0} == {HNP, OTHER_HNP}
