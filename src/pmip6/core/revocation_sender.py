@@ -172,7 +172,7 @@ class RevocationSender:
                 f"Binding Revocation Acknowledgement {acknowledgement.sequence} matches no outstanding BRI "
                 "(RFC 5846 6.2.2)", source)])
         expected = (acknowledgement.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
-                    and self._answers_held(outstanding))
+                    and self._held_key(outstanding) is not None)
         self._finish(acknowledgement.sequence, acknowledgement.status)
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST or expected:
             return Outcome()
@@ -229,11 +229,14 @@ class RevocationSender:
         held.answers.append(answer)
         return outcome
 
-    def _answers_held(self, outstanding: _Outstanding) -> bool:
-        """Whether answers are held for ``outstanding`` (:meth:`answer_after`)."""
+    def _held_key(self, outstanding: _Outstanding) -> tuple[bytes, Address] | None:
+        """The key of the answers held for ``outstanding`` (:meth:`answer_after`), None when none wait for it."""
         mn_id = _mn_id(outstanding)
-        held = self._held_answers.get((mn_id, outstanding.send.destination.address)) if mn_id is not None else None
-        return held is not None and outstanding.indication.sequence in held.awaited
+        if mn_id is None:
+            return None
+        key = (mn_id, outstanding.send.destination.address)
+        held = self._held_answers.get(key)
+        return key if held is not None and outstanding.indication.sequence in held.awaited else None
 
     def _outstanding_for(self, mn_id: bytes, mag: Address) -> list[_Outstanding]:
         if not self._outstanding:  # every PBU asks: answer the usual case at once
@@ -339,9 +342,8 @@ class RevocationSender:
         self._deadlines.cancel(sequence)
         self._note_owed_change(sequence, outstanding)
         self._ended.extend((item, status) for item in outstanding.held)
-        mn_id = _mn_id(outstanding)
-        if mn_id is not None and self._answers_held(outstanding):
-            key = (mn_id, outstanding.send.destination.address)
+        key = self._held_key(outstanding)
+        if key is not None:
             held = self._held_answers[key]
             held.awaited.discard(sequence)
             if not held.awaited:
