@@ -1,4 +1,4 @@
-"""``pmip6 lma --config lma.toml``: run the Local Mobility Anchor in the foreground;
+"""``pmip6 lma --config lma.toml [--restored-backup]``: run the Local Mobility Anchor in the foreground;
 ``pmip6 lma clear --control lma.sock [--mn-id ID] [--mag ADDRESS]``: remove bindings from a running one.
 
 ``clear`` removes every binding of the mobile node, or of the MAG (e.g. one that went away without
@@ -6,6 +6,10 @@ de-registering), or those of the mobile node at that MAG when both are given (at
 ones included; their keys and addresses are free at once. It prints how many it removed; exit 0 when it
 removed any, 1 when none matched or no LMA takes the request, 2 for a usage error, 3 when the LMA took it but did
 not answer within ``--timeout`` (120 s unless given): it may still be removing them (``pmip6 show bindings`` tells).
+
+``--restored-backup`` says the state file is a backup put back: the sessions registered since it was taken are
+missing from it, so the LMA takes a new Restart Counter and tells the MAGs, which register their bindings again
+(RFC 5847 3.2; docs/operations.md, "State file and restart").
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("lma", help="run the LMA daemon, or clear bindings of a running one",
                                    description=plain_help(__doc__))
     add_daemon_arguments(parser, "lma")
+    parser.add_argument("--restored-backup", action="store_true",
+                        help="the state file is a restored backup: take a new Restart Counter and tell the MAGs, "
+                        "which register the sessions made since it was taken again (RFC 5847 3.2)")
     parser.set_defaults(func=_run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     clear = actions.add_parser("clear", help="remove the bindings of a mobile node or of a MAG")
@@ -39,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return run_daemon(args, load_lma_config, build_lma_daemon)
+    return run_daemon(args, load_lma_config, partial(build_lma_daemon, restored_backup=args.restored_backup))
 
 
 def _clear(usage_error: Callable[[str], NoReturn], args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted, listed
 from pmip6.runtime.anchor_dhcp import attach_anchor_dhcp
-from pmip6.runtime.config import LmaConfig, changed_keys, load_lma_config
+from pmip6.runtime.config import ConfigError, LmaConfig, changed_keys, load_lma_config
 from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
 from pmip6.runtime.daemon import ROWS_PER_TURN, Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
@@ -71,8 +71,10 @@ class LmaDaemon(Daemon):
 
     at_lma = True
 
-    def __init__(self, config: LmaConfig, options: DaemonOptions) -> None:
+    def __init__(self, config: LmaConfig, options: DaemonOptions, *, restored_backup: bool = False) -> None:
         self.config = config
+        self._restored_backup = restored_backup
+        """``pmip6 lma --restored-backup``: the state file is an older copy, missing the sessions made since."""
         self.lma = LocalMobilityAnchor(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.path, config.control, config.metrics, options)
         self.store: BindingStore | None = None
@@ -260,10 +262,15 @@ class LmaDaemon(Daemon):
         it was live cannot be known. A binding whose lifetime ended while the LMA was down is no loss: its MAG's
         Binding Update List entry ended with the same lifetime, and nothing the LMA would hold had it kept running is
         missing; nor is a draining one, which no MAG holds any more. Written before the file is pruned, so that a
-        crash in between cannot hide the loss from the next start. Whether sessions were lost."""
-        sessions_lost = bool(unreadable or lost)
+        crash in between cannot hide the loss from the next start. A restored backup (``--restored-backup``) lost the
+        sessions registered since it was taken, which nothing in it tells. Whether sessions were lost."""
+        sessions_lost = bool(unreadable or lost or self._restored_backup)
         counter = store.restart_counter(self.lma.heartbeat.restart_counter, sessions_lost=sessions_lost)
-        if sessions_lost:
+        if self._restored_backup:
+            self.logger.warning("started from a restored backup of the state file (--restored-backup): the sessions "
+                                "registered since it was taken are missing; new Restart Counter %d, so that the MAGs "
+                                "register their bindings again (RFC 5847 3.2)", counter)
+        if unreadable or lost:
             names = ", ".join(sorted({mn_text(entry.mn_id) for entry in lost}))
             self.logger.warning("stored sessions lost at restart: %d unreadable, %d live in conflict%s; new Restart "
                                 "Counter %d, so that their MAGs register their bindings again (RFC 5847 3.2)",
@@ -439,10 +446,12 @@ class _CacheRecords(Mapping[bytes, list[Record]]):
         return len(self._mn_ids)
 
 
-def build_lma_daemon(config: LmaConfig, options: DaemonOptions) -> LmaDaemon:
+def build_lma_daemon(config: LmaConfig, options: DaemonOptions, *, restored_backup: bool = False) -> LmaDaemon:
     """Assemble the LMA daemon; other components (e.g. the data plane) attach here with
-    ``daemon.add_event_listener`` and ``daemon.add_component``."""
-    daemon = LmaDaemon(config, options)
+    ``daemon.add_event_listener`` and ``daemon.add_component``. ``restored_backup``: see :class:`LmaDaemon`."""
+    if restored_backup and config.state is None:
+        raise ConfigError("lma.state", "not set, and --restored-backup says the state file is a restored backup")
+    daemon = LmaDaemon(config, options, restored_backup=restored_backup)
     pump = lma_pump(config)
     attach_dataplane(daemon, pump)
     attach_anchor_dhcp(daemon, config, pump, daemon.lma.bindings_of, lambda: daemon.lma.settings.authorized_mags)

@@ -14,7 +14,10 @@ import pytest
 from test_daemons_loopback import Lab, _by_mn
 
 from pmip6.cli import main
-from pmip6.runtime.lma_daemon import LmaDaemon
+from pmip6.runtime.config import load_lma_config
+from pmip6.runtime.daemon import DaemonOptions
+from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
+from pmip6.runtime.mag_daemon import MagDaemon
 from pmip6.runtime.store import BindingStore
 
 HEARTBEAT = "heartbeat_interval = 1\nmissing_heartbeats_allowed = 1\n"
@@ -211,6 +214,23 @@ def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restar
     asyncio.run(scenario())
 
 
+async def _heartbeats_hourly(lab: Lab, mag: MagDaemon) -> dict[str, Any]:
+    """Once the MAG holds the LMA's Restart Counter, make it ask only every hour; its ``show stats`` once its last
+    request at 1 s is answered: a restart it learns of within seconds from then on was told to it unasked."""
+    await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
+    mag_toml = lab.dir / "mag.toml"
+    mag_toml.write_text(mag_toml.read_text().replace("heartbeat_interval = 1\n", "heartbeat_interval = 3600\n"))
+    mag.reload()
+
+    async def hourly_and_answered() -> Any:
+        stats = await lab.control("mag", {"command": "stats"})
+        deadline = mag.engine.heartbeat.next_deadline()
+        return (deadline is not None and deadline > time.time() + 3000
+                and stats["received"]["heartbeat_response"] == stats["sent"]["heartbeat_request"] and stats)
+
+    return await _until(hourly_and_answered, "the MAG's last request at 1 s is answered")  # type: ignore[no-any-return]
+
+
 def test_RFC5847_3_2_an_lma_that_lost_a_stored_session_tells_its_mag_at_once_with_an_unsolicited_response(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The same damaged state file, but the MAG now asks only every hour: the restarted LMA "SHOULD send an
@@ -225,18 +245,7 @@ def test_RFC5847_3_2_an_lma_that_lost_a_stored_session_tells_its_mag_at_once_wit
         await mag.start()
         try:
             await _attach(lab, "mn1@opA", "mn2@opA")
-            await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
-            mag_toml = tmp_path / "mag.toml"
-            mag_toml.write_text(mag_toml.read_text().replace("heartbeat_interval = 1\n", "heartbeat_interval = 3600\n"))
-            mag.reload()
-
-            async def hourly_and_answered() -> Any:
-                stats = await lab.control("mag", {"command": "stats"})
-                deadline = mag.engine.heartbeat.next_deadline()
-                return (deadline is not None and deadline > time.time() + 3000
-                        and stats["received"]["heartbeat_response"] == stats["sent"]["heartbeat_request"] and stats)
-
-            before = await _until(hourly_and_answered, "the MAG's last request at 1 s is answered")
+            before = await _heartbeats_hourly(lab, mag)
             lma = await _restart_without_mn2(lab, lma, caplog)
             assert ("telling 1 MAG of the new Restart Counter (unsolicited Heartbeat Response, RFC 5847 3.2)"
                     in caplog.messages)
@@ -251,6 +260,60 @@ def test_RFC5847_3_2_an_lma_that_lost_a_stored_session_tells_its_mag_at_once_wit
             await lma.close()
 
     asyncio.run(scenario())
+
+
+def test_RFC5847_3_2_an_lma_started_from_a_restored_backup_takes_a_new_restart_counter_and_tells_its_mag(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A backup of the state file taken with mn1 registered, mn2 registered after it, the backup put back
+    (docs/operations.md, "State file and restart"): every session the file holds comes back, so without
+    ``--restored-backup`` the LMA keeps its Restart Counter and the MAG, which holds mn2, learns nothing until mn2's
+    refresh. With it, the LMA has lost session state (RFC 5847 3.2) and tells the MAG unasked: mn2 is back within
+    seconds, though the MAG asks only every hour."""
+    lab = _heartbeat_lab(tmp_path, state=True)
+    state = tmp_path / "lma.db"
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            await _attach(lab, "mn1@opA")
+            await _heartbeats_hourly(lab, mag)
+            first = await _lma_as_the_mag_sees_it(lab)
+            assert first is not None
+            await lma.close()  # folds the -wal into the file: a copy of it is a whole backup
+            backup = state.read_bytes()
+            lma = lab.lma()
+            await lma.start()
+            await _attach(lab, "mn2@opA")
+            await lma.close()
+            state.write_bytes(backup)
+            lma = build_lma_daemon(load_lma_config(tmp_path / "lma.toml"), DaemonOptions(), restored_backup=True)
+            with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+                await lma.start()
+            counter = lma.lma.heartbeat.restart_counter
+            assert counter > first["restart_counter"]
+            assert (f"started from a restored backup of the state file (--restored-backup): the sessions registered "
+                    f"since it was taken are missing; new Restart Counter {counter}, so that the MAGs register their "
+                    "bindings again (RFC 5847 3.2)") in caplog.messages
+            assert ("telling 1 MAG of the new Restart Counter (unsolicited Heartbeat Response, RFC 5847 3.2)"
+                    in caplog.messages)
+            await _mn2_back_at_the_lma(lab)
+            assert (await _lma_as_the_mag_sees_it(lab))["restart_counter"] == counter  # type: ignore[index]
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+
+
+def test_restored_backup_without_a_state_file_is_a_configuration_error(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    lab = _heartbeat_lab(tmp_path)
+    assert main(["lma", "--config", str(tmp_path / "lma.toml"), "--restored-backup"]) == 2
+    assert (f"error: {tmp_path / 'lma.toml'}: lma.state: not set, and --restored-backup says the state file is a "
+            "restored backup") in capsys.readouterr().err
+    assert not (lab.dir / "lma.sock").exists()
 
 
 def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_there_and_its_stale_binding_goes(
