@@ -23,6 +23,16 @@ def test_version_prints_the_installed_package_version(capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == f"pmip6 {version('pmip6')}\n"
 
 
+@pytest.mark.parametrize("role", ["lma", "mag"])
+def test_the_daemons_usage_shows_their_actions_as_optional(role: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``pmip6 lma --config F`` runs the daemon: no action is needed (newcomer walkthrough 23: ``ACTION ...`` read as
+    required)."""
+    with pytest.raises(SystemExit):
+        main([role, "--help"])
+    usage = capsys.readouterr().out.split("\n\n")[0]
+    assert usage.endswith("[ACTION] ...")
+
+
 async def _cleared(request: Request) -> Any:
     return {"cleared": 0}
 

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
                         help="the state file is a restored backup: take a new Restart Counter and tell the MAGs, "
                         "which register the sessions made since it was taken again (RFC 5847 3.2)")
     parser.set_defaults(func=_run)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions = parser.add_subparsers(dest="action", metavar="[ACTION]")
     clear = actions.add_parser("clear", help="remove the bindings of a mobile node or of a MAG")
     clear.add_argument("--control", required=True, help="the LMA's control socket")
     clear.add_argument("--mn-id", help="the mobile node's MN-Identifier (NAI)")

@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
                                    description=plain_help(__doc__))
     add_daemon_arguments(parser, "mag")
     parser.set_defaults(func=_run)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions = parser.add_subparsers(dest="action", metavar="[ACTION]")
     attach = actions.add_parser("attach", help="attach a mobile node (one this MAG holds is registered again, "
                                                 "e.g. back from another MAG) and wait for its registration")
     _control_arguments(attach)
