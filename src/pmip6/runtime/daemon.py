@@ -135,7 +135,8 @@ class Daemon:
         self._handlers = self.control_handlers()
         self._control = ControlServer(control, self._handlers)
         self._control_reopening: asyncio.Task[None] | None = None
-        """The last :meth:`_reopen_control`, kept so that the event loop does not lose it."""
+        """The last :meth:`_reopen_control`, kept so that the event loop does not lose it; while it has not ended a
+        further SIGHUP starts no other (the file not there yet, that one would find the new socket answering)."""
         self._metrics_endpoint = metrics_endpoint
         self._metrics_server: asyncio.AbstractServer | None = None
         self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
@@ -292,7 +293,8 @@ class Daemon:
         else:
             with contextlib.suppress(ConfigError):
                 self.reload()
-            if self._control.gone():
+            reopening = self._control_reopening is not None and not self._control_reopening.done()
+            if self._control.gone() and not reopening:
                 self._control_reopening = asyncio.get_running_loop().create_task(self._reopen_control())
 
     async def _reopen_control(self) -> None:

@@ -1,0 +1,51 @@
+"""mut31: a SIGHUP listening again on a control socket whose file was removed (072d7e7, docs/operations.md, "Control
+socket"): one reopen however many SIGHUPs come before it ends, no descriptor kept of the socket it replaces, none
+listening after the stop. The waits are on the reopen itself, not on the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from test_daemons_loopback import Lab
+
+from pmip6.runtime.daemon import Daemon
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def _reopened(daemon: Daemon) -> None:
+    """Wait for the reopen the last SIGHUP started."""
+    reopening = daemon._control_reopening  # noqa: SLF001
+    assert reopening is not None
+    await reopening
+
+
+def test_two_sighups_before_the_reopen_ends_listen_again_once_and_log_no_failure(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Two SIGHUPs in a row (a reload and a log rotation, say) with the file gone: the second came before the first's
+    reopen ran, found the file still gone and listened again too, found the first's new socket answering and logged
+    "listening again failed: in use by a running daemon" though the daemon was reachable (found by review)."""
+    lab = Lab(tmp_path)
+    path = tmp_path / "mag.sock"
+
+    async def scenario() -> None:
+        async with lab.mag_alone() as mag:
+            path.unlink()
+            with caplog.at_level(logging.WARNING):
+                mag.reload_on_signal()
+                first = mag._control_reopening  # noqa: SLF001
+                mag.reload_on_signal()
+                assert mag._control_reopening is first  # noqa: SLF001
+                await _reopened(mag)
+            assert "received" in await lab.control("mag", {"command": "stats"})
+
+    asyncio.run(scenario())
+    assert not [message for message in caplog.messages if "listening again failed" in message], caplog.messages
+    assert [message for message in caplog.messages if "listening there again" in message] == [
+        f"the control socket's file {path} was removed: listening there again"]
