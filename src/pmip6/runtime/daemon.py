@@ -379,6 +379,8 @@ class Daemon:
         self.begin_stop()
         if self._timer is not None:
             self._timer.cancel()
+        if self._control_reopening is not None:  # a SIGHUP's, not ended yet: it would listen on after the stop
+            await self._control_reopening
         await self._control.close()
         if self._metrics_server is not None:
             self._metrics_server.close()

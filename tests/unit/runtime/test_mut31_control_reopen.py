@@ -49,3 +49,22 @@ def test_two_sighups_before_the_reopen_ends_listen_again_once_and_log_no_failure
     assert not [message for message in caplog.messages if "listening again failed" in message], caplog.messages
     assert [message for message in caplog.messages if "listening there again" in message] == [
         f"the control socket's file {path} was removed: listening there again"]
+
+
+def test_a_stop_right_after_a_sighup_leaves_no_socket_listening_nor_its_file(tmp_path: Path) -> None:
+    """A SIGHUP, the file gone, then at once a stop (SIGTERM, ``systemctl reload`` then ``stop``): the stop found no
+    server (the reopen had closed it and not listened yet) and closed nothing, and the reopen then listened on after
+    the stop, its file left behind (found by review). The stop now waits for that reopen, then closes its socket."""
+    lab = Lab(tmp_path)
+    path = tmp_path / "mag.sock"
+
+    async def scenario() -> Daemon:
+        async with lab.mag_alone() as mag:
+            path.unlink()
+            mag.reload_on_signal()
+        await asyncio.sleep(0)  # what was still scheduled runs: nothing may listen afterwards
+        return mag
+
+    mag = asyncio.run(scenario())
+    assert not path.exists()
+    assert mag._control._server is None  # noqa: SLF001
