@@ -79,7 +79,8 @@ class ControlServer:
         self._handlers = handlers
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
-        """The socket file's inode, as this server made it: who else's file takes the path is not this server's."""
+        """The socket file's inode, as this server made it: who else's file takes the path is not this server's. None
+        before :meth:`start` and after :meth:`close`."""
         self._open = 0
         self._waiting: dict[asyncio.StreamWriter, None] = {}
         """The connections waiting for their next request, the longest-waiting first."""
@@ -97,9 +98,10 @@ class ControlServer:
             self._inode = self.path.stat().st_ino
 
     def gone(self) -> bool:
-        """Whether this server's socket file left ``path`` (a cleaner of /tmp, an operator removed it): the socket
-        still listens, but no client reaches it by name."""
-        return self._server is not None and not self._holds_path()
+        """Whether, started and not closed, this server's socket file left ``path`` (a cleaner of /tmp, an operator
+        removed it): the socket still listens, but no client reaches it by name; or the :meth:`reopen` after that
+        failed (its directory gone too), which a later one may mend."""
+        return self._inode is not None and not self._holds_path()
 
     async def reopen(self) -> None:
         """Listen on ``path`` again, with a new socket file, after :meth:`gone`; the connections open stay. An
@@ -110,13 +112,13 @@ class ControlServer:
         await self.start()
 
     async def close(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        await self._server.wait_closed()
-        self._server = None
-        if self._holds_path():  # a file put there since is someone else's
-            self.path.unlink()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+            if self._holds_path():  # a file put there since is someone else's
+                self.path.unlink()
+        self._inode = None
 
     def _holds_path(self) -> bool:
         try:

@@ -68,3 +68,28 @@ def test_a_stop_right_after_a_sighup_leaves_no_socket_listening_nor_its_file(tmp
     mag = asyncio.run(scenario())
     assert not path.exists()
     assert mag._control._server is None  # noqa: SLF001
+
+
+def test_a_sighup_after_a_failed_reopen_tries_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """docs/operations.md, "Running": when the daemon cannot listen again (here a directory took the path; there its
+    directory gone too) it logs why, and "make it, then send SIGHUP again". The failed reopen had closed the server,
+    and a closed server counted as not gone, so no later SIGHUP tried again: only a restart brought the socket back
+    (mutant C02, found by review)."""
+    lab = Lab(tmp_path)
+    path = tmp_path / "mag.sock"
+
+    async def scenario() -> None:
+        async with lab.mag_alone() as mag:
+            path.unlink()
+            path.mkdir()
+            with caplog.at_level(logging.WARNING):
+                mag.reload_on_signal()
+                await _reopened(mag)
+                assert any("listening again failed" in message for message in caplog.messages), caplog.messages
+                path.rmdir()
+                mag.reload_on_signal()
+                await _reopened(mag)
+            assert "received" in await lab.control("mag", {"command": "stats"})
+        assert not path.exists()
+
+    asyncio.run(scenario())
