@@ -93,3 +93,27 @@ def test_a_sighup_after_a_failed_reopen_tries_again(tmp_path: Path, caplog: pyte
         assert not path.exists()
 
     asyncio.run(scenario())
+
+
+def test_a_reopen_keeps_no_descriptor_of_the_socket_it_replaces(tmp_path: Path) -> None:
+    """Each SIGHUP after a removal closes the socket no client reaches any more: a daemon whose file a cleaner of
+    /tmp removes again and again holds one listening socket, not one more per SIGHUP."""
+    lab = Lab(tmp_path)
+    path = tmp_path / "mag.sock"
+
+    async def scenario() -> tuple[int, int]:
+        async with lab.mag_alone() as mag:
+            path.unlink()
+            mag.reload_on_signal()
+            await _reopened(mag)
+            before = _open_descriptors()
+            for _ in range(3):
+                path.unlink()
+                mag.reload_on_signal()
+                await _reopened(mag)
+            after = _open_descriptors()
+            assert "received" in await lab.control("mag", {"command": "stats"})
+            return before, after
+
+    before, after = asyncio.run(scenario())
+    assert after == before
