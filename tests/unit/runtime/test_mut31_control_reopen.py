@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from test_daemons_loopback import Lab
 
+from pmip6.runtime.control import ControlServer
 from pmip6.runtime.daemon import Daemon
 
 
@@ -117,3 +118,22 @@ def test_a_reopen_keeps_no_descriptor_of_the_socket_it_replaces(tmp_path: Path) 
 
     before, after = asyncio.run(scenario())
     assert after == before
+
+
+def test_a_control_server_is_gone_only_between_its_start_and_its_close(tmp_path: Path) -> None:
+    """``gone`` asks a SIGHUP to listen again: never for a server not started yet nor one closed (the stop), whose
+    file is rightly absent."""
+    path = tmp_path / "c.sock"
+    server = ControlServer(path, {})
+
+    async def scenario() -> list[bool]:
+        seen = [server.gone()]
+        await server.start()
+        seen.append(server.gone())
+        path.unlink()
+        seen.append(server.gone())
+        await server.close()
+        seen.append(server.gone())
+        return seen
+
+    assert asyncio.run(scenario()) == [False, False, True, False]
