@@ -20,7 +20,8 @@ def _cleared() -> tuple[LocalMobilityAnchor, BindingRevocationIndication]:
     """An LMA with ``binding_revocation`` whose operator cleared MN1's session at MAG1: the session held, the BRI."""
     lma = LocalMobilityAnchor(settings(binding_revocation=True), keys=GreKeyAllocator(seed=7),
                               revocation_rng=random.Random(3))
-    assert the_pba(lma.receive(pbu(MN1, gre=GREKeyOption(11), ipv4=ANY_IPV4), MAG1, LMAA, NOW)).status == Status.ACCEPTED
+    registration = pbu(MN1, gre=GREKeyOption(11), ipv4=ANY_IPV4)
+    assert the_pba(lma.receive(registration, MAG1, LMAA, NOW)).status == Status.ACCEPTED
     (bri,) = [send.message for send in lma.clear(NOW + 1, mn_id=MN1).sends
               if isinstance(send.message, BindingRevocationIndication)]
     lma.take_revocation_changes()

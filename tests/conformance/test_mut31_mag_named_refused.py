@@ -1,20 +1,23 @@
 """mut31: the attach again refused for the home addresses its PBU named (6d57860, RFC 5213 6.9.1.2 item 10, RFC 5844
 3.2.3.2): registered once more naming none with Handoff Indicator 2 as with 3 and 4, and for an IPv6-only session
-as for one with an IPv4 home address."""
+as for one with an IPv4 home address; that PBU still takes the answers to the PBUs the attach superseded for
+them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv6Address
 
 import pytest
-from test_mag_stub_lma import ASSIGNED_HNP, LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, request
+from test_mag_stub_lma import ASSIGNED_HNP, LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bul import BulState
-from pmip6.core.events import BindingUpdated
+from pmip6.core.events import BindingUpdated, MessageIgnored
 from pmip6.wire.numbers import HandoffIndicator, Status
 from pmip6.wire.options import HandoffIndicatorOption, HomeNetworkPrefixOption, IPv4HomeAddressRequestOption
 
 _ALL_ZERO = HomeNetworkPrefixOption(IPv6Address(0), 0)
+MN = b"mn1@example.org"
 
 
 @pytest.mark.parametrize("ipv4", [True, False], ids=["dual-stack", "ipv6-only"])
@@ -44,3 +47,24 @@ def test_RFC5213_6_9_1_2_item_10_a_155_to_an_attach_again_with_hi_2_3_or_4_is_an
     (update,) = mag.receive(pba_for(naming_none), LMA_UDP, T0 + 10.02).events
     assert isinstance(update, BindingUpdated) and update.reattached
     assert entry_of(mag).state is BulState.REGISTERED and not entry_of(mag).reattached
+
+
+def test_RFC5213_6_9_1_2_item_6_the_pbu_naming_none_takes_a_135_to_the_refresh_the_attach_superseded_for_one() -> None:
+    """A refresh (HI 5) in flight when the MN came back (HI 3), whose PBU was refused with 155: the PBU naming none is
+    the same attach's, so a late 135 to that refresh (matched by MN-ID, echoing HI 5) is ignored as the answer to a
+    PBU the attach superseded, the reason an ``attach`` prints (mag_daemon ``_note_ignored``), not as an earlier
+    exchange's answer "replayed?"; the PBU naming none then registers."""
+    mag = make_mag(use_timestamps=False)
+    registered(mag)
+    refresh = only_pbu(mag.refresh(MN, T0 + 10))
+    named = only_pbu(mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 10.1))
+    naming_none = only_pbu(mag.receive(pba_for(named, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX), LMA_UDP,
+                                       T0 + 10.2))
+    late = replace(pba_for(refresh, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW), sequence=naming_none.sequence)
+
+    outcome = mag.receive(late, LMA_UDP, T0 + 10.3)
+
+    (ignored,) = outcome.events
+    assert isinstance(ignored, MessageIgnored) and "superseded" in ignored.reason and outcome.sends == []
+    assert not entry_of(mag).halted
+    assert [type(event) for event in mag.receive(pba_for(naming_none), LMA_UDP, T0 + 10.4).events] == [BindingUpdated]
