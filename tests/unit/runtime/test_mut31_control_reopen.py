@@ -5,8 +5,10 @@ listening after the stop. The waits are on the reopen itself, not on the clock."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +16,19 @@ from test_daemons_loopback import Lab
 
 from pmip6.runtime.control import ControlServer
 from pmip6.runtime.daemon import Daemon
+from pmip6.runtime.mag_daemon import MagDaemon
 
 
 def _open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+@contextlib.asynccontextmanager
+async def _mag_whose_socket_file_was_removed(lab: Lab) -> AsyncIterator[MagDaemon]:
+    """The lab's MAG, started, its control socket's file then removed (a cleaner of /tmp); stopped at the end."""
+    async with lab.mag_alone() as mag:
+        (lab.dir / "mag.sock").unlink()
+        yield mag
 
 
 async def _reopened(daemon: Daemon) -> None:
@@ -36,8 +47,7 @@ def test_two_sighups_before_the_reopen_ends_listen_again_once_and_log_no_failure
     path = tmp_path / "mag.sock"
 
     async def scenario() -> None:
-        async with lab.mag_alone() as mag:
-            path.unlink()
+        async with _mag_whose_socket_file_was_removed(lab) as mag:
             with caplog.at_level(logging.WARNING):
                 mag.reload_on_signal()
                 first = mag._control_reopening  # noqa: SLF001
@@ -60,8 +70,7 @@ def test_a_stop_right_after_a_sighup_leaves_no_socket_listening_nor_its_file(tmp
     path = tmp_path / "mag.sock"
 
     async def scenario() -> Daemon:
-        async with lab.mag_alone() as mag:
-            path.unlink()
+        async with _mag_whose_socket_file_was_removed(lab) as mag:
             mag.reload_on_signal()
         await asyncio.sleep(0)  # what was still scheduled runs: nothing may listen afterwards
         return mag
@@ -75,13 +84,12 @@ def test_a_sighup_after_a_failed_reopen_tries_again(tmp_path: Path, caplog: pyte
     """docs/operations.md, "Running": when the daemon cannot listen again (here a directory took the path; there its
     directory gone too) it logs why, and "make it, then send SIGHUP again". The failed reopen had closed the server,
     and a closed server counted as not gone, so no later SIGHUP tried again: only a restart brought the socket back
-    (mutant C02, found by review)."""
+    (mutant C02)."""
     lab = Lab(tmp_path)
     path = tmp_path / "mag.sock"
 
     async def scenario() -> None:
-        async with lab.mag_alone() as mag:
-            path.unlink()
+        async with _mag_whose_socket_file_was_removed(lab) as mag:
             path.mkdir()
             with caplog.at_level(logging.WARNING):
                 mag.reload_on_signal()
@@ -103,8 +111,7 @@ def test_a_reopen_keeps_no_descriptor_of_the_socket_it_replaces(tmp_path: Path) 
     path = tmp_path / "mag.sock"
 
     async def scenario() -> tuple[int, int]:
-        async with lab.mag_alone() as mag:
-            path.unlink()
+        async with _mag_whose_socket_file_was_removed(lab) as mag:
             mag.reload_on_signal()
             await _reopened(mag)
             before = _open_descriptors()
