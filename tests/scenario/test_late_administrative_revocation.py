@@ -1,14 +1,13 @@
 """Walkthrough 23, item 2: an operator's ``pmip6 lma clear`` of a MAG that answers late (SIGSTOPped, or its BRIs
-delayed in the network) leaves the LMA holding a session the MAG dropped.
+delayed in the network) left the LMA holding a session the MAG dropped (docs/reliability.md finding 19).
 
 The LMA holds the cleared session for its BRI (RFC 5846 8.1) and refuses the MAG's PBUs for it with 129 until the BRA
 or the last retry; then it gives the revocation up (an alarm) and frees the session. The MAG's refresh that falls due
 after that is a fresh registration to the LMA (RFC 5213 5.3.2): accepted, same prefix and address. The delayed BRI
-then reaches the MAG, which drops the session it has just refreshed (RFC 5846 9.1) and answers; the LMA ignores that
-BRA (its BRI was given up). The LMA then forwards to, and answers refreshes of, nothing: it holds a live session for
-its whole lifetime (3600 s by default) that its MAG no longer has. Seen in the namespace lab over IPv6 (SIGSTOP of
-MAG-2 for 10 s across a ``lma clear --mag``: one of 7 MNs, whose refresh fell due during the stop, stayed at the LMA;
-docs/reliability.md walkthrough 15 saw the same mechanism for a handover BRI).
+then reaches the MAG, which drops the session it has just refreshed (RFC 5846 9.1) and answers. The LMA used to ignore
+that BRA (its BRI was given up) and hold a live session for its whole lifetime (3600 s by default) that its MAG no
+longer had; it now de-registers it (``LocalMobilityAnchor._dropped_late``). Seen in the namespace lab over IPv6 (SIGSTOP
+of MAG-2 for 10 s across a ``lma clear --mag``: one of 7 MNs, whose refresh fell due during the stop, stayed at the LMA).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import pytest
 from harness import START, Packet, deliver, domain
 
 from pmip6.core.bce import BceState
@@ -37,8 +35,6 @@ def _late_bris(packet: Packet) -> Sequence[float]:
     return deliver(packet)
 
 
-@pytest.mark.xfail(strict=True, reason="walkthrough 23: a refresh after a given-up administrative BRI re-creates "
-                   "the session at the LMA, and the late BRI then drops it at the MAG only")
 def test_RFC5846_8_1_a_clear_answered_late_leaves_no_live_session_at_the_lma_that_the_mag_dropped() -> None:
     network, (mag,) = domain(fate=_late_bris, lifetime=100)
     network.lma.reconfigure(dataclasses.replace(network.lma.settings, binding_revocation=True), now=network.now)

@@ -168,7 +168,7 @@ from pmip6.core.revocation_responder import (
     Revocation,
     revocation_acknowledgement,
 )
-from pmip6.core.revocation_sender import ADMINISTRATIVE_TRIGGERS, RevocationSender
+from pmip6.core.revocation_sender import ADMINISTRATIVE_TRIGGERS, LateAcknowledgement, RevocationSender
 from pmip6.core.unrecognized_mh_type import unrecognized_mh_type
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
@@ -1008,7 +1008,8 @@ class LocalMobilityAnchor:
         MAG's acknowledgement of an "Inter-MAG Handover - Unknown" BRI de-registers the session it asked about (a
         Handoff Indicator 4 PBU still waiting for it updates it), a refusal or no answer opens the waiting PBU's new
         session (RFC 5846 8.1, :meth:`_probe_answered`); a PBA held for them goes (:meth:`RevocationSender.
-        answer_after`). Called where revocations end: a BRA, a timer, a Binding Error."""
+        answer_after`); a late BRA to one given up ends what the MAG dropped on reading it (:meth:`_dropped_late`).
+        Called where revocations end: a BRA, a timer, a Binding Error."""
         for held, status in self._revocations.take_ended():
             if isinstance(held, _HandoffProbe):
                 outcome.extend(self._probe_answered(held, status, now))
@@ -1016,6 +1017,29 @@ class LocalMobilityAnchor:
                 outcome.sends.append(held)
             else:
                 outcome.extend(self._end(cast(BindingCacheEntry, held), "cleared", now))
+        for late in self._revocations.take_late_acknowledged():
+            outcome.extend(self._dropped_late(late, now))
+        return outcome
+
+    def _dropped_late(self, late: LateAcknowledgement, now: float) -> Outcome:
+        """RFC 5846 8.1's race after the last retry (6.3): the MAG acknowledged a BRI this LMA had given up, so it
+        read the BRI late and dropped, then, its bindings of the MNs it revoked; a live session there of one of them
+        registered since the BRI first left came from a PBU that crossed it (a refresh that fell due while the MAG
+        was stopped, say), which the LMA took for a new registration. The MAG holds it no more: it is de-registered
+        as by its MAG (:meth:`_drain`), with an Alarm, rather than held live for its whole lifetime (walkthrough
+        23). By local policy, as 8.1 leaves the race; a new attach the MAG sent before reading a global BRI (which
+        it spares) is ended too, and its MAG's next refresh registers it again."""
+        dropped = [entry for mn_id in late.mn_ids for entry in self._cache.of_mn(mn_id)
+                   if entry.state is BceState.ACTIVE and entry.registered_by(late.mag)
+                   and _registered_at(entry) > late.sent_at and late.dropped(entry.home_network_prefixes)]
+        if not dropped:
+            return Outcome()
+        outcome = Outcome(events=[Alarm(
+            f"MAG {late.mag} acknowledged the revocation of {late.revoked} after it was given up: de-registering "
+            f"{len(dropped)} session(s) registered there since, which it dropped on reading it late "
+            "(RFC 5846 8.1)", dropped[0].mn_id if len(late.mn_ids) == 1 else None)])
+        for entry in dropped:
+            outcome.extend(self._drain(entry, now))
         return outcome
 
     def _probe_answered(self, probe: _HandoffProbe, status: int | None, now: float) -> Outcome:

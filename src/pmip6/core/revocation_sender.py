@@ -17,7 +17,10 @@ BCE, kept "until it receives a Binding Revocation Acknowledgement or the BRIMaxR
 administrative revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU
 (:meth:`RevocationSender.revoking`: 129) until the BRA or the last retry; a handover revocation is answered
 before the MN's new registration there is (:meth:`RevocationSender.answer_after`). A BRA with status 128 (Binding
-Does NOT Exist) means the MAG holds no such binding either: nothing to alarm about.
+Does NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is
+open again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the
+session, which the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says
+so: :meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`).
 
 The revocations a restart must not lose (:meth:`RevocationSender.owed`, :mod:`pmip6.core.owed_revocation`) are
 every outstanding BRI but the "Inter-MAG Handover - Unknown" ones: those ask a question for a PBU that waits in
@@ -31,6 +34,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from ipaddress import IPv6Network
 
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
@@ -45,6 +49,7 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.owed_revocation import OwedRevocation
+from pmip6.core.revocation_responder import prefix_of
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption, MobilityOption
@@ -54,6 +59,9 @@ ADMINISTRATIVE_TRIGGERS = frozenset({RevocationTrigger.ADMINISTRATIVE_REASON, Re
 
 MIN_INIT_DELAY_BRIS = 0.5
 """InitMINDelayBRIs "is not to be configured to less than 0.5 seconds" (RFC 5846 section 11)."""
+GIVEN_UP_REMEMBERED = 1024
+"""BRIs given up without an answer that a late BRA may still acknowledge (:class:`LateAcknowledgement`), the
+latest ones; their sequence numbers are not reused meanwhile, so that such a BRA names the BRI it answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +85,32 @@ class _Outstanding:
     sessions: tuple[TunnelSession, ...]
     retries_left: int
     delay: float
+    sent_at: float
+    """When its first copy left."""
     held: tuple[object, ...] = ()
     give_up_at: float | None = None
     """When it is given up at the latest, whatever retransmissions are left (a MAG's shutdown budget)."""
     retransmissions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LateAcknowledgement:
+    """A success (or partial success) BRA to a BRI given up after its last retry (RFC 5846 6.3): the MAG at ``mag``
+    read the BRI late and dropped, then, its bindings of the mobile nodes ``mn_ids`` (of any of ``prefixes``, when
+    the BRI named some; 9.1) that it was not attaching (:mod:`pmip6.core.revocation_responder`). A live session
+    there of one of them whose latest PBU the LMA accepted after the BRI first left (``sent_at``) is one of those:
+    its PBU crossed the BRI, and the MAG no longer holds it."""
+
+    mag: Address
+    mn_ids: frozenset[bytes]
+    prefixes: frozenset[IPv6Network]
+    sent_at: float
+    revoked: str
+    """What the BRI revoked, as Alarms name it."""
+
+    def dropped(self, prefixes: Iterable[IPv6Network]) -> bool:
+        """Whether the MAG dropped a binding of these home network prefixes on reading the BRI."""
+        return not self.prefixes or not self.prefixes.isdisjoint(prefixes)
 
 
 @dataclass(slots=True)
@@ -97,7 +127,7 @@ class RevocationSender:
     """The LMA's outstanding Binding Revocation Indications, by sequence number."""
 
     __slots__ = ("timing", "_owed_changes", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended",
-                 "_held_answers")
+                 "_held_answers", "_given_up", "_late")
 
     def __init__(self, timing: RevocationTiming, rng: random.Random | None = None, peer_role: str = "MAG") -> None:
         self.timing = timing
@@ -112,6 +142,10 @@ class RevocationSender:
         self._held_answers: dict[tuple[bytes, Address], _HeldAnswers] = {}
         """PBAs to a MAG for an MN, held until that MAG answers the handover BRIs about the MN
         (:meth:`answer_after`)."""
+        self._given_up: dict[int, LateAcknowledgement] = {}
+        """The BRIs given up after their last retry, by sequence number: what a late BRA to each would say
+        (:data:`GIVEN_UP_REMEMBERED` of them, the oldest forgotten first)."""
+        self._late: list[LateAcknowledgement] = []
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = ()) -> Outcome:
@@ -144,7 +178,7 @@ class RevocationSender:
         send = SendMessage(indication, mag, local)
         released = self._release_held(sessions, mag.address)
         outstanding = _Outstanding(indication, send, tuple(sessions), self.timing.max_retries,
-                                   self.timing.initial_delay, held, give_up_at)
+                                   self.timing.initial_delay, now, held, give_up_at)
         self._outstanding[indication.sequence] = outstanding
         self._note_owed_change(indication.sequence, outstanding)
         self._deadlines.schedule(indication.sequence, _capped(now + self.timing.initial_delay, outstanding))
@@ -164,10 +198,17 @@ class RevocationSender:
         return released
 
     def acknowledged(self, acknowledgement: BindingRevocationAcknowledgement, source: Peer) -> Outcome:
-        """RFC 5846 6.2.2: a BRA ends its outstanding BRI; one matching none is discarded; a failure status
-        is an Alarm (the MAG keeps the session it was told to drop)."""
+        """RFC 5846 6.2.2: a BRA ends its outstanding BRI; one matching none is discarded, but a success to a BRI
+        given up is noted (:meth:`take_late_acknowledged`); a failure status is an Alarm (the MAG keeps the session
+        it was told to drop)."""
         outstanding = self._outstanding.get(acknowledgement.sequence)
         if outstanding is None or outstanding.send.destination.address != source.address:
+            late = self._given_up.get(acknowledgement.sequence)
+            if (late is not None and late.mag == source.address
+                    and acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS):
+                del self._given_up[acknowledgement.sequence]
+                self._late.append(late)
+                return Outcome()
             return Outcome(events=[MessageIgnored(
                 f"Binding Revocation Acknowledgement {acknowledgement.sequence} matches no outstanding BRI "
                 "(RFC 5846 6.2.2)", source)])
@@ -305,6 +346,7 @@ class RevocationSender:
             outstanding = self._outstanding[sequence]  # type: ignore[index]
             if outstanding.retries_left == 0 or (outstanding.give_up_at is not None and now >= outstanding.give_up_at):
                 self._finish(sequence)  # type: ignore[arg-type]
+                self._remember_given_up(sequence, outstanding)  # type: ignore[arg-type]
                 outcome.events.append(Alarm(
                     f"{self._peer_role} {outstanding.send.destination.address} did not acknowledge the revocation of "
                     f"{_named(outstanding)} after {outstanding.retransmissions} retransmission(s) (RFC 5846 6.3)",
@@ -316,6 +358,11 @@ class RevocationSender:
             self._deadlines.schedule(sequence, _capped(now + outstanding.delay, outstanding))
             outcome.sends.append(outstanding.send)
         return outcome
+
+    def take_late_acknowledged(self) -> list[LateAcknowledgement]:
+        """The BRIs given up that a BRA has acknowledged since the last call (:class:`LateAcknowledgement`)."""
+        late, self._late = self._late, []
+        return late
 
     def take_ended(self) -> list[tuple[object, int | None]]:
         """What the revocations that ended since the last call held (:meth:`revoke`), each with the BRA's status
@@ -350,10 +397,21 @@ class RevocationSender:
                 del self._held_answers[key]
                 self._ended.extend((answer, status) for answer in held.answers)
 
+    def _remember_given_up(self, sequence: int, outstanding: _Outstanding) -> None:
+        if len(self._given_up) >= GIVEN_UP_REMEMBERED:
+            del self._given_up[next(iter(self._given_up))]
+        indication = outstanding.indication
+        global_ = bool(indication.flags & BRFlags.G)
+        mn_ids = {session.mn_id for session in outstanding.sessions} if global_ else {_mn_id(outstanding)}
+        prefixes = () if global_ else map(prefix_of, indication.options_of(HomeNetworkPrefixOption))
+        self._given_up[sequence] = LateAcknowledgement(
+            outstanding.send.destination.address, frozenset(mn_id for mn_id in mn_ids if mn_id is not None),
+            frozenset(prefixes), outstanding.sent_at, _named(outstanding))
+
     def _fresh_sequence(self) -> int:
-        if len(self._outstanding) >= 1 << 16:
+        if len(self._outstanding) + len(self._given_up) >= 1 << 16:
             raise RuntimeError("65,536 revocations outstanding: no sequence number is free")
-        while self._next_sequence in self._outstanding:
+        while self._next_sequence in self._outstanding or self._next_sequence in self._given_up:
             self._next_sequence = (self._next_sequence + 1) & 0xFFFF
         sequence = self._next_sequence
         self._next_sequence = (sequence + 1) & 0xFFFF
