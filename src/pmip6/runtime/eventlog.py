@@ -92,13 +92,21 @@ def _human(value: Any) -> str:
     return token_text(str(value))
 
 
+_QUIET_LIBRARIES = ("pyroute2",)
+"""Libraries whose records below warning level are not pmip6's to show: at debug level pyroute2 writes a line per
+netlink message (walkthrough 23: 87 of them at an LMA's start with a data plane)."""
+
+
 def configure_logging(log_format: str, level: int = logging.INFO) -> None:
-    """Send every log record to stderr in ``log_format`` ("human" or "json")."""
+    """Send every log record to stderr in ``log_format`` ("human" or "json"); from :data:`_QUIET_LIBRARIES`, only
+    warnings and above."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_JsonFormatter() if log_format == "json" else _HumanFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for library in _QUIET_LIBRARIES:
+        logging.getLogger(library).setLevel(max(level, logging.WARNING))
 
 
 _SESSION_EVENTS: dict[type, tuple[str, str]] = {

@@ -27,7 +27,7 @@ from pmip6.core.events import (
     RevocationSent,
     TunnelSession,
 )
-from pmip6.runtime.eventlog import REJECTION_LOG_BURST, EventLog, _HumanFormatter, _JsonFormatter
+from pmip6.runtime.eventlog import REJECTION_LOG_BURST, EventLog, _HumanFormatter, _JsonFormatter, configure_logging
 from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.runtime import metrics
 from pmip6.runtime.metrics import Metrics, Statistics
@@ -456,3 +456,20 @@ def test_a_hostile_mn_id_cannot_forge_a_human_log_line_or_fields() -> None:
     assert len(lines) == 3, lines
     assert 'mn_id="x\\n2026-11-27' in lines[0] and "\\x0a2026" in lines[1]
     assert 'mn_id="a b tenant=opZ" tenant=opA' in lines[2]
+
+
+def test_debug_logging_leaves_pyroute2_at_warning_level() -> None:
+    """``--log-level debug`` is pmip6's debug output, not a line per netlink message of pyroute2 (walkthrough 23)."""
+    root, library = logging.getLogger(), logging.getLogger("pyroute2")
+    saved = root.handlers[:], root.level, library.level
+    try:
+        configure_logging("human", logging.DEBUG)
+        assert root.level == logging.DEBUG and logging.getLogger("pmip6.lma").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("pyroute2.netlink").isEnabledFor(logging.INFO)
+        assert logging.getLogger("pyroute2.netlink").isEnabledFor(logging.WARNING)
+        configure_logging("human", logging.ERROR)
+        assert not library.isEnabledFor(logging.WARNING)
+    finally:
+        root.handlers[:], _, _ = saved
+        root.setLevel(saved[1])
+        library.setLevel(saved[2])
