@@ -489,7 +489,8 @@ class LocalMobilityAnchor:
         they are, keys, addresses and timers included; the others are removed with an Alarm saying why and
         BindingRemoved ("reconfigured"), by the same rules as :meth:`restore`. New rules (lifetimes, GRE policy,
         timers) apply from each session's next PBU. A Handoff Indicator 4 PBU still waiting for a de-registration
-        is dropped: its MAG retransmits it and the new settings decide."""
+        is dropped: its MAG retransmits it and the new settings decide. A session held for its revocation (cleared)
+        goes at once, its BRI on until the BRA or the last retry (:meth:`clear`'s second clear, finding 17)."""
         self.settings = settings
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
         self._overlapping = OverlappingPools.of(settings.tenants)
@@ -510,7 +511,7 @@ class LocalMobilityAnchor:
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
             if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
                 revoked.append(entry)
-            self._revocations.drop(entry)
+            self._revocations.drop(entry, still_telling=entry.revoking)  # its MAG may hold it yet, as for a clear
             outcome.events.append(self._forget(entry, "reconfigured"))
         for mag, entries in _by_proxy_coa(revoked).items():
             if len(entries) > 1 and not any(entry.proxy_coa.address == mag and entry.state is BceState.ACTIVE
