@@ -20,7 +20,10 @@ before the MN's new registration there is (:meth:`RevocationSender.answer_after`
 Does NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is
 open again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the
 session, which the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says
-so: :meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`).
+so: :meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`). Such a BRI is
+still one "outstanding" for 6.2.2 (sent, not acknowledged; its sequence number reserved), only no longer retransmitted
+and holding nothing (8.1 keeps the BCE "until it receives a Binding Revocation Acknowledgement or the
+BRIMaxRetransmitNumber is reached", not the BRI's claim to its BRA), so its BRA is not one 6.2.2 discards.
 
 The revocations a restart must not lose (:meth:`RevocationSender.owed`, :mod:`pmip6.core.owed_revocation`) are
 every outstanding BRI but the "Inter-MAG Handover - Unknown" ones: those ask a question for a PBU that waits in
