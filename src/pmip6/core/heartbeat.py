@@ -49,7 +49,10 @@ Rules, in plain words:
   0, ignored by the receiver) with its new Restart Counter (:meth:`HeartbeatMonitor.announce_restart`), while the
   mechanism is on. Only an LMA with a state file knows its peers across a restart; the engine names them.
 - This node's own Restart Counter is given by the runtime (``restart_counter``): the engine keeps no state across
-  restarts.
+  restarts. Nor its peers' counters, which section 3.2 lets a node forget ("do not need to be preserved across
+  reboots"), but a runtime that keeps them (an LMA with a state file: :meth:`HeartbeatMonitor.take_counter_changes`)
+  hands them back at a start (:meth:`HeartbeatMonitor.remember`): a peer that restarted while this node was down,
+  or with it, then reports another counter, and its restart is seen.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ PeerEndpoints = tuple[Peer, Address | None]
 """A peer to send Heartbeat Requests to, and the local address they leave from (the LMAA, the Proxy-CoA)."""
 DEFAULT_MISSING_HEARTBEATS_ALLOWED = 3
 """MISSING_HEARTBEATS_ALLOWED's default (RFC 5847 section 5)."""
+ReportedCounter = tuple[int, float]
+"""A peer's Restart Counter and when it last reported it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +117,7 @@ class HeartbeatMonitor:
     """One node's heartbeat state: its peers', its own Restart Counter and the round timer."""
 
     __slots__ = ("settings", "restart_counter", "_peers", "_sequence", "_next_round", "_interval_from", "_newcomers",
-                 "_newcomers_due")
+                 "_newcomers_due", "_counter_changes")
 
     def __init__(self, settings: HeartbeatSettings, restart_counter: int) -> None:
         self.settings = settings
@@ -125,6 +130,8 @@ class HeartbeatMonitor:
         self._newcomers: set[Address] = set()
         """The peers whose first binding made a request to them due at once (``_newcomers_due``)."""
         self._newcomers_due: float | None = None
+        self._counter_changes: dict[Address, ReportedCounter | None] = {}
+        """The peers' counters reported or forgotten since :meth:`take_counter_changes`."""
 
     def peers(self) -> Iterator[PeerHeartbeat]:
         return iter(list(self._peers.values()))
@@ -147,7 +154,22 @@ class HeartbeatMonitor:
     def retain(self, peers: Container[Address]) -> None:
         """Forget every peer not in ``peers`` (e.g. the MAGs a reload no longer authorizes), unsupported ones too."""
         for address in [address for address in self._peers if address not in peers]:
-            del self._peers[address]
+            if self._peers.pop(address).restart_counter is not None:
+                self._counter_changes[address] = None
+
+    def remember(self, counters: Mapping[Address, ReportedCounter]) -> None:
+        """At a start, before any Heartbeat: the Restart Counter each peer last reported before it, and when (as
+        :meth:`take_counter_changes` gave them). A peer that reports another one has restarted since
+        (:class:`PeerRestarted`, ``previous_at`` that time)."""
+        for address, (counter, reported_at) in counters.items():
+            state = self._peers.setdefault(address, PeerHeartbeat(Peer(address, None)))
+            state.restart_counter, state.restart_counter_at = counter, reported_at
+
+    def take_counter_changes(self) -> dict[Address, ReportedCounter | None]:
+        """The peers' Restart Counters reported (with when) since the last call, None for those forgotten: what a
+        runtime keeps for :meth:`remember` at its next start."""
+        changes, self._counter_changes = self._counter_changes, {}
+        return changes
 
     def binding_made(self, peer: Address, now: float) -> None:
         """A binding with ``peer`` was created or refreshed: the rounds run (the first one at once, which asks
@@ -282,13 +304,13 @@ class HeartbeatMonitor:
         self.retain({address for address, state in self._peers.items()
                      if address in monitored or not state.supported})
 
-    @staticmethod
-    def _compare_restart_counter(state: PeerHeartbeat, message: Heartbeat, now: float) -> PeerRestarted | None:
+    def _compare_restart_counter(self, state: PeerHeartbeat, message: Heartbeat, now: float) -> PeerRestarted | None:
         option = message.option(RestartCounterOption)
         if option is None:
             return None
         previous, previous_at = state.restart_counter, state.restart_counter_at
         state.restart_counter, state.restart_counter_at = option.counter, now
+        self._counter_changes[state.peer.address] = (option.counter, now)
         if previous == option.counter or (previous is None and not message.unsolicited):
             return None
         return PeerRestarted(state.peer, previous, option.counter, previous_at)
