@@ -1,12 +1,13 @@
 """What both daemons share: driving a sans-I/O engine from sockets, a timer and the control socket.
 
 After every engine call, :meth:`Daemon.apply` handles the :class:`Outcome` in a fixed order:
-1. :meth:`Daemon.persist` (the LMA's binding store), so nothing is announced that a crash could forget;
-2. every event listener, in the order added (the event log first, then e.g. the data plane);
-3. the messages to send, unless the store write failed (docs/operations.md, "State file");
-4. the timer, re-armed from the engine's ``next_deadline()``, even when a step before it raised.
+1. every event listener, in the order added (the event log first, then e.g. the data plane);
+2. :meth:`Daemon.persist`: the messages to send, at the LMA with a state file once the write holding the outcome's
+   changes committed, and not when it failed, so that nothing is announced that a crash could forget
+   (docs/operations.md, "State file"; the write runs on a thread of its own, :mod:`pmip6.runtime.store_writer`);
+3. the timer, re-armed from the engine's ``next_deadline()``, even when a step before it raised.
 A daemon that persists reads its signaling a batch at a time (:attr:`Daemon.group_commit`): within a batch the
-listeners are told at once and steps 1, 3 and 4 wait for the batch's end, where they run once for all its outcomes
+listeners are told at once and steps 2 and 3 wait for the batch's end, where they run once for all its outcomes
 (:mod:`pmip6.runtime.group_commit`).
 
 Start order: the arrival guard's peers (``set_arrival_guard``), components (``add_component``),
@@ -161,7 +162,8 @@ class Daemon:
     # ---- extension points ------------------------------------------------------------------------
 
     def add_event_listener(self, listener: EventListener) -> None:
-        """Call ``listener(event)`` for every engine event, after it was persisted and before any send."""
+        """Call ``listener(event)`` for every engine event, at once: before any message of its outcome is sent (at the
+        LMA with a state file, before its write, :meth:`persist`)."""
         self._listeners.append(listener)
 
     def add_component(self, start: Step, stop: Step, serve: Step | None = None) -> None:
@@ -237,10 +239,11 @@ class Daemon:
                 await asyncio.sleep(0)
         return rows
 
-    def persist(self, outcome: Outcome) -> bool:
-        """Store the outcome's binding changes durably before they are announced; only the LMA has a store.
-        False when the write failed: the listeners still follow the engine, but no message of it is sent."""
-        return True
+    def persist(self, outcome: Outcome) -> None:
+        """Send the outcome's messages once its binding changes are stored durably: here at once, as only the LMA
+        has a store (:meth:`pmip6.runtime.lma_daemon.LmaDaemon.persist`)."""
+        for send in outcome.sends:
+            self.send(send)
 
     async def prepare(self) -> None:
         """Work before the sockets open; it gives up, leaving the start to end there, when the stop began meanwhile
@@ -446,8 +449,9 @@ class Daemon:
     # ---- driving the engine ----------------------------------------------------------------------
 
     def apply(self, outcome: Outcome) -> None:
-        """Persist, tell the listeners, send, re-arm the timer (module docstring). The timer is re-armed
-        whatever went wrong before, so one failure never stops later expiries, refreshes or retransmissions.
+        """Tell the listeners, persist and send, re-arm the timer (module docstring). The timer is re-armed
+        whatever went wrong before, so one failure never stops later expiries, refreshes or retransmissions; a
+        listener's failure leaves the outcome's changes persisted and its messages not sent.
         Within a :attr:`group_commit` batch the listeners are told at once, the rest waits for the batch's end."""
         batch = self.group_commit.pending if self.group_commit is not None else None
         if batch is not None:
@@ -459,21 +463,20 @@ class Daemon:
                 raise
             return
         try:
-            durable = self.persist(outcome)
-            self._announce(outcome.events)
-            if durable:
-                for send in outcome.sends:
-                    self.send(send)
+            try:
+                self._announce(outcome.events)
+            except BaseException:
+                self.persist(Outcome(events=outcome.events))
+                raise
+            self.persist(outcome)
         finally:
             self._rearm()
 
     def _apply_batch(self, outcomes: list[Outcome]) -> None:
         """The end of a :attr:`group_commit` batch: one write for every outcome, then their messages in order."""
         try:
-            sends = [send for outcome in outcomes for send in outcome.sends]
-            if self.persist(Outcome(sends, [event for outcome in outcomes for event in outcome.events])):
-                for send in sends:
-                    self.send(send)
+            self.persist(Outcome([send for outcome in outcomes for send in outcome.sends],
+                                 [event for outcome in outcomes for event in outcome.events]))
         finally:
             self._rearm()
 

@@ -2,8 +2,10 @@
 
 Signaling arrives on IPv4-LMAA:udp_port (RFC 5844) and/or as raw Mobility Headers on the IPv6 LMAA. With
 ``state`` configured every binding change is committed to SQLite before the PBA announcing it leaves, with the
-Binding Revocation Indications it owes (RFC 5846 8.1), and a restarted LMA re-adopts its bindings with their GRE
-keys (RFC 5845 section 3.3.2 keeps the uplink key for the session's life) and sends those BRIs again.
+Binding Revocation Indications it owes (RFC 5846 8.1), on a writer thread of its own once the sockets are open
+(:mod:`pmip6.runtime.store_writer`: a disk that hangs holds up the PBAs, not the event loop), and a restarted LMA
+re-adopts its bindings with their GRE keys (RFC 5845 section 3.3.2 keeps the uplink key for the session's life) and
+sends those BRIs again.
 :func:`build_lma_daemon` is the one place the daemon is assembled.
 
 Strangers, the sources that are no ``[[mag]]``, are read from sockets of their own within a budget
@@ -15,12 +17,14 @@ sources. The engine decides what to answer; whether an answer to a stranger leav
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, replace
+from functools import partial
 from ipaddress import IPv4Address
+from typing import Any
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -49,9 +53,16 @@ from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.group_commit import GroupCommit
 from pmip6.runtime.store import BindingStore, Record
+from pmip6.runtime.store_writer import StoreWriter
 from pmip6.runtime.views import session_usage_row
 from pmip6.runtime.transport import SIGNALING_RECEIVE_BUFFER
-from pmip6.wire.messages import BindingError, MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import (
+    BindingError,
+    Heartbeat,
+    MobilityMessage,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
 from pmip6.wire.numbers import Status
 from pmip6.wire.options import MNIdentifierOption
 
@@ -78,10 +89,10 @@ class LmaDaemon(Daemon):
         self.lma = LocalMobilityAnchor(config.settings, restart_counter=fresh_restart_counter())
         super().__init__(self.lma, logging.getLogger("pmip6.lma"), config.path, config.control, config.metrics, options)
         self.store: BindingStore | None = None
-        self._unsaved: set[bytes] = set()
-        """MN-IDs whose rows a failed write left stale: rewritten with the next write."""
-        self._unsaved_revocations: dict[int, list[Record]] = {}
-        """The BRIs owed (by sequence number) whose rows a failed write left stale: rewritten with the next write."""
+        self.writer: StoreWriter | None = None
+        """Writes :attr:`store` and releases the messages that wait for it (set with it, by :meth:`prepare`)."""
+        self._stop_waits_ended = asyncio.Event()
+        """Set by a second SIGINT/SIGTERM: the stop waits no more for the writes in flight (:meth:`close`)."""
         self._pbu_processing_seconds = self.metrics.pbu_processing_histogram()
         self._pbus_in_batch: list[float] = []
         """When each PBU of the group-commit batch under way was taken up (``time.perf_counter()``): its time ends
@@ -91,6 +102,9 @@ class LmaDaemon(Daemon):
         self.add_stats_section("waiting", lambda: asdict(self.lma.waiting()))
         self.add_stats_section("sessions", lambda: session_usage_row(self.lma.session_usage()))
         self.metrics.add_session_usage(self.lma.session_usage)
+        if config.state is not None:
+            self.add_stats_section("state_file", self._state_file_row)
+            self.metrics.add_state_file_writes(self._write_in_flight)
         self._sends_at_open = Outcome()
         """What :meth:`prepare` found to tell the MAGs, sent once the sockets are open: the new Restart Counter
         (RFC 5847 3.2) and the revocations owed when the LMA stopped (RFC 5846 8.1)."""
@@ -109,9 +123,21 @@ class LmaDaemon(Daemon):
             raise ControlError('give "mn_id", "mag" or both')
         outcome = self.lma.clear(time.time(), mn_id=mn_id, mag=mag)
         self.apply(outcome)
+        await self._written()
         # A binding whose MAG is being told (binding_revocation) stops forwarding now and goes at the BRA.
         cleared = (BindingRemoved, BindingDeregistered)
         return {"cleared": sum(1 for event in outcome.events if isinstance(event, cleared))}
+
+    async def _reload_command(self, request: Request) -> dict[str, Any]:
+        """:meth:`Daemon._reload_command`, answered once the changes the reload made are on disk."""
+        answer = await super()._reload_command(request)
+        await self._written()
+        return answer
+
+    async def _written(self) -> None:
+        """Return once every outcome applied so far is written and released (at once without a state file)."""
+        if self.writer is not None:
+            await self.writer.written()
 
     def reconfigure(self) -> tuple[Outcome, list[str]]:
         config = load_lma_config(self.config_path)
@@ -156,6 +182,7 @@ class LmaDaemon(Daemon):
         if self.config.state is None:
             return
         self.store = BindingStore(self.config.state)
+        self.writer = StoreWriter(self.store, self._records_of, self._write_failed)
         if self.store.found_empty:
             self.logger.warning("state file %s is empty (0 octets): no stored bindings to restore; if it held some, "
                                 "they are lost (truncated?)", self.config.state)
@@ -287,7 +314,8 @@ class LmaDaemon(Daemon):
                 for mag in self.config.settings.authorized_mags}
 
     async def open_transports(self) -> None:
-        if self.store is not None:
+        if self.writer is not None:
+            self.writer.start()
             self.group_commit = GroupCommit(self._apply_batch)
         if self.config.ipv4_address is not None:
             await self.open_udp(self.config.ipv4_address, self.config.udp_port, self.on_message,
@@ -331,9 +359,38 @@ class LmaDaemon(Daemon):
         super().send(send)
 
     async def close(self) -> None:
+        """The stop (docs/operations.md, "Stopping"): it waits for the writes of the state file queued, before the
+        signaling sockets close (the messages waiting for them leave) and after (those queued meanwhile), then closes
+        the file; a second SIGINT/SIGTERM ends the wait, and a write still in flight is left to its thread, the file
+        open (its messages were never sent: no MAG holds what it would have stored)."""
+        self.begin_stop()
+        await self._stop_waits_for_writes()
         await super().close()
-        if self.store is not None:
-            self.store.close()
+        if self.writer is None:
+            return
+        if await self._stop_waits_for_writes():
+            await self.writer.close()
+            return
+        seconds, outcomes = self.writer.in_flight()
+        self.logger.warning("stopping with a write of the state file %s not done after %.1f s: a second signal ended "
+                            "the wait; the messages of %s waiting for it are not sent", self.config.state,
+                            seconds or 0.0, counted(outcomes, "outcome"))
+
+    async def _stop_waits_for_writes(self) -> bool:
+        """Wait for the writes queued until they are done, or a second SIGINT/SIGTERM; whether none is in flight."""
+        if self.writer is None or not self.writer.busy or self.stop_waits_ended:
+            return self.writer is None or not self.writer.busy
+        waits = [asyncio.ensure_future(self.writer.written()), asyncio.ensure_future(self._stop_waits_ended.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return not self.writer.busy
+
+    def end_stop_waits(self, signal_name: str) -> None:
+        super().end_stop_waits(signal_name)
+        self._stop_waits_ended.set()
 
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address,
                    arrived: float | None = None) -> None:
@@ -347,36 +404,50 @@ class LmaDaemon(Daemon):
             if type(message) is ProxyBindingUpdate:
                 if self.group_commit is not None and self.group_commit.pending is not None:
                     self._pbus_in_batch.append(started)  # its PBA leaves after the batch's write
+                elif self.writer is not None:
+                    self.writer.after(partial(self._observe_pbus, [started]))  # its PBA leaves after its write
                 else:
                     self._pbu_processing_seconds.observe(time.perf_counter() - started)
 
     def _apply_batch(self, outcomes: list[Outcome]) -> None:
-        """Write and send the batch (:meth:`Daemon._apply_batch`), then observe the time of each of its PBUs up to
-        now in ``pmip6_pbu_processing_seconds``: the state file write and the PBA handed to the socket included
+        """Write and send the batch (:meth:`Daemon._apply_batch`), then observe the time of each of its PBUs, up to
+        when its PBAs are handed to the socket, in ``pmip6_pbu_processing_seconds``: the state file write included
         (walkthrough 21: it stopped at the engine's answer, before either, with a state file)."""
+        started, self._pbus_in_batch = self._pbus_in_batch, []
         try:
             super()._apply_batch(outcomes)
         finally:
-            done = time.perf_counter()
-            for started in self._pbus_in_batch:
-                self._pbu_processing_seconds.observe(done - started)
-            self._pbus_in_batch.clear()
+            if started and self.writer is not None:
+                self.writer.after(partial(self._observe_pbus, started))
+            elif started:
+                self._observe_pbus(started)
 
-    def persist(self, outcome: Outcome) -> bool:
+    def _observe_pbus(self, started: list[float]) -> None:
+        """The PBUs taken up at ``started`` (``time.perf_counter()``) got their answers: observe their times."""
+        done = time.perf_counter()
+        for start in started:
+            self._pbu_processing_seconds.observe(done - start)
+
+    def persist(self, outcome: Outcome) -> None:
         """Write the rows of the MNs whose bindings changed, and of those a failed write left behind, and the
         revocations owed when a BRI was sent or ended meanwhile, in one transaction: a handover, clear or reload is
-        never on disk without the BRI it owes the MAG (RFC 5846 8.1). A failed write (disk full, I/O error, read-only
-        file system) is logged and counted (``store_errors``), and the outcome's messages are not sent; the daemon
-        goes on (docs/operations.md, "State file"). Every later outcome, a BRI's retransmission (RFC 5846 6.3) or a
+        never on disk without the BRI it owes the MAG (RFC 5846 8.1). Then send the outcome's messages, in the order
+        the engine made them across outcomes: the writer (:mod:`pmip6.runtime.store_writer`) releases them once
+        the write holding the outcome's changes committed, and an outcome with nothing to write behind the write in
+        flight, but for Heartbeats (RFC 5847), which announce nothing stored: they leave at once unless a failed write
+        is yet to be written again. A failed write (disk full, I/O error, read-only file system) is logged and counted
+        (``store_errors``), and the messages of the outcomes it held are not sent; the daemon goes on
+        (docs/operations.md, "State file"). Every later outcome, a BRI's retransmission (RFC 5846 6.3) or a
         Heartbeat included, first writes again what a failed write left, and is not sent while that still fails:
         the BRI a handover owes never leaves before the handover is on disk.
 
         A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
         and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event. A
         BindingRestored is no change: the start that restored the binding left its row as it is (:meth:`prepare`)."""
-        if self.store is None:
+        if self.writer is None:
             self.lma.take_revocation_changes()  # nowhere to keep them
-            return True
+            super().persist(outcome)
+            return
         changed = {event.session.mn_id for event in outcome.events
                    if isinstance(event, _BINDING_CHANGES) and not isinstance(event, BindingRestored)}
         for send in outcome.sends:
@@ -385,24 +456,32 @@ class LmaDaemon(Daemon):
                 mn_id = pba.option(MNIdentifierOption)  # the first option (acknowledgement.py): found at once
                 if mn_id is not None:
                     changed.add(mn_id.identifier)
-        changed |= self._unsaved
-        revocations = {**self._unsaved_revocations, **self._revocation_rows()}  # a BRI's end outdoes its failed row
-        if not changed and not revocations:
-            return True
-        try:
-            if revocations:
-                self.store.save(self._records_of(changed), revocations)
-            else:
-                self.store.save(self._records_of(changed))
-        except sqlite3.Error as error:
-            self.statistics.store_errors += 1
-            self._unsaved, self._unsaved_revocations = changed, revocations
-            written = (f"the bindings of {listed(sorted(mn_text(mn_id) for mn_id in changed))}" if changed
-                       else "the revocations owed")
-            self.logger.error("state file %s: writing %s failed, nothing sent: %s", self.config.state, written, error)
-            return False
-        self._unsaved, self._unsaved_revocations = set(), {}
-        return True
+        revocations = self._revocation_rows()
+        # Heartbeats (RFC 5847) announce nothing stored: they need not wait behind a write in flight (one that hangs).
+        ordered = bool(changed or revocations) or any(type(send.message) is not Heartbeat for send in outcome.sends)
+        self.writer.write(changed, revocations, partial(self._release, outcome.sends), ordered=ordered)
+
+    def _release(self, sends: list[SendMessage], written: bool) -> None:
+        """Send what waited for a write, unless it failed."""
+        if written:
+            for send in sends:
+                self.send(send)
+
+    def _write_failed(self, changed: set[bytes], error: Exception) -> None:
+        self.statistics.store_errors += 1
+        written = (f"the bindings of {listed(sorted(mn_text(mn_id) for mn_id in changed))}" if changed
+                   else "the revocations owed")
+        self.logger.error("state file %s: writing %s failed, nothing sent: %s", self.config.state, written, error)
+
+    def _write_in_flight(self) -> tuple[float, int]:
+        """How long the state file's write in flight has taken so far (0: none), and the outcomes waiting for it."""
+        seconds, outcomes = self.writer.in_flight() if self.writer is not None else (None, 0)
+        return seconds or 0.0, outcomes
+
+    def _state_file_row(self) -> dict[str, Any]:
+        """``pmip6 show stats``' ``state_file``: the write in flight, and the outcomes whose messages wait for it."""
+        seconds, outcomes = self._write_in_flight()
+        return {"write_in_flight_seconds": round(seconds, 3), "outcomes_waiting": outcomes}
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
         return {mn_id: _records(self.lma, mn_id) for mn_id in mn_ids}

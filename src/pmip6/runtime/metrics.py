@@ -228,6 +228,23 @@ class _SessionUsageCollector:
         yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_mag_max_bindings", "A MAG's max_bindings", "mag", _limits(mags))
 
 
+class _StateFileWritesCollector:
+    """The LMA's state-file write in flight (:mod:`pmip6.runtime.store_writer`), at each scrape: how long it has
+    taken so far and how many outcomes' messages wait for it (a disk that hangs: both grow)."""
+
+    def __init__(self, in_flight: Callable[[], tuple[float, int]]) -> None:
+        self._in_flight = in_flight
+
+    def collect(self) -> Iterator[Metric]:
+        seconds, outcomes = self._in_flight()
+        yield GaugeMetricFamily(f"{NAMESPACE}_state_file_write_seconds",
+                                "How long the state file write in flight has taken so far (0: none in flight)",
+                                value=seconds)
+        yield GaugeMetricFamily(f"{NAMESPACE}_state_file_outcomes_waiting",
+                                "Outcomes whose messages (PBAs, BRIs, ...) wait for the state file write in flight",
+                                value=outcomes)
+
+
 def _limits(scopes: Mapping[str, Usage]) -> dict[str, int]:
     return {name: scope.max_bindings for name, scope in scopes.items() if scope.max_bindings is not None}
 
@@ -312,6 +329,10 @@ class Metrics:
     def add_session_usage(self, usage: Callable[[], SessionUsage]) -> None:
         """Export the LMA's sessions held and its ``max_bindings`` limits from ``usage()``."""
         self.registry.register(_SessionUsageCollector(usage))
+
+    def add_state_file_writes(self, in_flight: Callable[[], tuple[float, int]]) -> None:
+        """Export the LMA's state-file write in flight from ``in_flight()``: seconds so far, outcomes waiting."""
+        self.registry.register(_StateFileWritesCollector(in_flight))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -28,6 +28,9 @@ to the next upgrade (:meth:`pmip6.core.lma.LocalMobilityAnchor.resume_revocation
 Every error reading the file names it, as opening it does: "state file /x/s.db: no such column: mn_id" for a SQLite
 file that is not pmip6's.
 
+One thread at a time uses the store: the event loop's while the LMA starts, then its writer thread
+(:mod:`pmip6.runtime.store_writer`), which closes it.
+
 The store holds the database locked (SQLite's exclusive locking mode) from opening to closing, so a second
 LMA given the same file fails at once with :class:`StateInUse` instead of restoring, and rewriting, bindings
 that a running LMA owns.
@@ -84,7 +87,7 @@ class BindingStore:
         tables, so it was truncated (a journal aborted, say) or made by hand."""
         _create_private(path)
         try:
-            self._db = sqlite3.connect(path, timeout=0)
+            self._db = sqlite3.connect(path, timeout=0, check_same_thread=False)  # one thread at a time: below
         except sqlite3.Error as error:
             raise _named(error, path) from error
         try:

@@ -476,9 +476,13 @@ def _with_binding_revocation(lab: StoreLab, **settings: Any) -> None:
 
 
 def _open_sockets(daemon: LmaDaemon) -> list[SendMessage]:
-    """Open ``daemon``'s transports without a socket: what it sends then (the BRIs a start resumed)."""
+    """Open ``daemon``'s transports without a socket: what it sends then (the BRIs a start resumed). No event loop
+    runs afterwards, so the state file's writes stay inline, on the test's thread, as before the sockets open
+    (the writer thread, :mod:`pmip6.runtime.store_writer`, is not started)."""
     sent: list[SendMessage] = []
     daemon.send = sent.append  # type: ignore[method-assign]
+    if daemon.writer is not None:
+        daemon.writer.start = lambda: None  # type: ignore[method-assign]
 
     async def no_socket(*arguments: Any, **keywords: Any) -> None:
         pass

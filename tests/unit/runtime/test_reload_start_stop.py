@@ -127,6 +127,8 @@ def test_a_sighup_during_the_lma_start_is_applied_once_the_start_is_complete(
         with caplog.at_level(logging.INFO, logger="pmip6.lma"):
             await lma.start()
             try:
+                assert lma.writer is not None
+                await lma.writer.written()  # the reload's BRI leaves once the removal is on disk (store_writer.py)
                 assert not list(lma.lma.bindings())
                 assert (lma.statistics.sent[BRI], lma.statistics.send_errors) == (1, 0)
                 assert reloads_while_starting == [{}], "nothing reloaded before the start is complete"
