@@ -96,14 +96,15 @@ def spawn_restoring(config_path: Path, loop: str, netns: str, log: Path) -> subp
 
 
 def _reloads_once_running(control: Path, deadline: float, log: Path) -> dict[str, object]:
-    """``pmip6 show stats`` once the control socket answers and a reload was counted."""
+    """``pmip6 show stats`` once the control socket answers, a reload was counted and the state file has no write in
+    flight (the reload's BRI leaves once its removals are on disk, runtime/store_writer.py)."""
     while True:
         assert time.monotonic() < deadline, log.read_text()
         try:
             stats = control_request(control, {"command": "stats"})
         except ControlError:  # not open yet
             stats = {}
-        if stats.get("reloads"):
+        if stats.get("reloads") and not stats["state_file"]["outcomes_waiting"]:
             return stats
         time.sleep(0.05)
 
