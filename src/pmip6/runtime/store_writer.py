@@ -42,7 +42,7 @@ Release = Callable[[bool], None]
 RecordsOf = Callable[[set[bytes]], Mapping[bytes, list[Record]]]
 """The rows of these MN-IDs as the engine holds them now."""
 Failed = Callable[[set[bytes], Exception], None]
-"""Told of a failed write: the MN-IDs it held (none: only BRI rows) and SQLite's error."""
+"""Told of a failed write: the MN-IDs it held (none: only BRI rows) and the error (SQLite's, as a rule)."""
 _Request = tuple[Mapping[bytes, list[Record]], dict[int, list[Record]]]
 
 
@@ -177,7 +177,8 @@ class StoreWriter:
             self.store.close()
         finally:
             assert self._stopped is not None
-            self._loop.call_soon_threadsafe(self._stopped.set_result, None)
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stopped.set_result, None)
 
     async def close(self) -> None:
         """Close the store (on the writer thread once started), with no write in flight (the daemon waited for

@@ -135,7 +135,7 @@ def test_a_write_that_hangs_holds_its_pbas_back_while_control_heartbeats_and_met
     """Issue 4 kept, the loop free: MN1's write hangs; MN2's PBU, taken up meanwhile, waits behind it. ``pmip6 show
     stats`` and ``show bindings`` answer (the write's age and the two outcomes waiting), a Heartbeat Request is
     answered (RFC 5847 3: it announces nothing stored) before any PBA, the metrics say the same; once the write
-    returns, MN1's PBA leaves, then MN2's."""
+    returns, MN1's PBA leaves, then MN2's, and each PBU's processing time includes the wait."""
     loopback, mag = lab
 
     async def scenario() -> None:
@@ -148,6 +148,7 @@ def test_a_write_that_hangs_holds_its_pbas_back_while_control_heartbeats_and_met
                 return stats["received"]["pbu"] == 2 and stats
 
             stats = await _until(both_taken_up, "the LMA takes MN2's PBU up during the hung write")
+            held_from = time.perf_counter()  # both PBUs were taken up before
             assert stats["state_file"]["outcomes_waiting"] == 2 and stats["state_file"]["write_in_flight_seconds"] > 0
             assert stats["sent"].get("pba", 0) == 0
             rows = await loopback.control("lma", {"command": "bindings"})
@@ -160,8 +161,15 @@ def test_a_write_that_hangs_holds_its_pbas_back_while_control_heartbeats_and_met
             (age,) = (line.split()[1] for line in exposition if line.startswith("pmip6_state_file_write_seconds "))
             assert float(age) > 0
 
+            held = time.perf_counter() - held_from
             disk.release()
             assert [_mn_of(await mag.answer()), _mn_of(await mag.answer())] == [b"mn1@opA", b"mn2@opA"]
+            # Walkthrough 21: a PBU's time runs until its PBA is handed to the socket, the write included.
+            histogram = dict(line.split() for line in lma.metrics.exposition().decode().splitlines()
+                             if line.startswith(("pmip6_pbu_processing_seconds_count ",
+                                                 "pmip6_pbu_processing_seconds_sum ")))
+            assert float(histogram["pmip6_pbu_processing_seconds_count"]) == 2
+            assert float(histogram["pmip6_pbu_processing_seconds_sum"]) >= 2 * held
             idle = await loopback.control("lma", {"command": "stats"})
             assert idle["state_file"] == {"write_in_flight_seconds": 0.0, "outcomes_waiting": 0}
         finally:
