@@ -190,6 +190,7 @@ class LmaDaemon(Daemon):
         if read is None:
             return
         entries, stored = read
+        self.lma.heartbeat.remember(self.store.peer_counters())  # a MAG restarted meanwhile then shows (RFC 5847 3.2)
         now = time.time()
         outcome = Outcome()
         for chunk in _whole_rows(entries, ROWS_PER_TURN):
@@ -459,7 +460,8 @@ class LmaDaemon(Daemon):
         revocations = self._revocation_rows()
         # Heartbeats (RFC 5847) announce nothing stored: they need not wait behind a write in flight (one that hangs).
         ordered = bool(changed or revocations) or any(type(send.message) is not Heartbeat for send in outcome.sends)
-        self.writer.write(changed, revocations, partial(self._release, outcome.sends), ordered=ordered)
+        self.writer.write(changed, revocations, partial(self._release, outcome.sends), ordered=ordered,
+                          peers=self.lma.heartbeat.take_counter_changes())
 
     def _release(self, sends: list[SendMessage], written: bool) -> None:
         """Send what waited for a write, unless it failed."""
@@ -470,7 +472,7 @@ class LmaDaemon(Daemon):
     def _write_failed(self, changed: set[bytes], error: Exception) -> None:
         self.statistics.store_errors += 1
         written = (f"the bindings of {listed(sorted(mn_text(mn_id) for mn_id in changed))}" if changed
-                   else "the revocations owed")
+                   else "the revocations owed or the Restart Counters the MAGs reported")
         self.logger.error("state file %s: writing %s failed, nothing sent: %s", self.config.state, written, error)
 
     def _write_in_flight(self) -> tuple[float, int]:

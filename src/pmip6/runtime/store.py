@@ -9,7 +9,10 @@ if the stop begins before it is done, so that an interrupted start leaves the fi
 
 The file also keeps the LMA's RFC 5847 Restart Counter (a ``node`` table): it belongs with the sessions it
 vouches for, so restoring them all keeps it, while a restart that lost some of them, or a new file, starts a new,
-larger one (:meth:`BindingStore.restart_counter`).
+larger one (:meth:`BindingStore.restart_counter`). And the Restart Counter each MAG last reported, with when (a
+``peers`` table, :meth:`BindingStore.peer_counters`): the sessions restored are those MAGs', and a MAG that reports
+another counter after the start restarted meanwhile (``HeartbeatMonitor.remember``). A row that is no address, 32-bit
+counter and finite time is skipped with a warning.
 
 Each record read must have the fields of ``BindingCacheEntry.to_record`` with their types and ranges (a finite
 expiry time, keys of 32 bits, a known state, ...) and its text fields in the format ``from_record`` parses
@@ -46,10 +49,13 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pmip6.core.bce import RECORD_VERSION, TEXT_PARSERS, BceState
+from pmip6.core.events import Address
+from pmip6.core.heartbeat import ReportedCounter
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 
 Record = dict[str, Any]
@@ -57,6 +63,8 @@ Record = dict[str, Any]
 _SCHEMA = "CREATE TABLE IF NOT EXISTS bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)"
 _NODE_SCHEMA = "CREATE TABLE IF NOT EXISTS node (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
 _REVOCATIONS_SCHEMA = "CREATE TABLE IF NOT EXISTS revocations (sequence INTEGER PRIMARY KEY, records TEXT NOT NULL)"
+_PEERS_SCHEMA = ("CREATE TABLE IF NOT EXISTS peers (address TEXT PRIMARY KEY, restart_counter INTEGER NOT NULL, "
+                 "reported_at REAL NOT NULL)")
 _RESTART_COUNTER = "restart_counter"
 _UINT32 = (0, 0xFFFF_FFFF)
 _CHUNK = 1000
@@ -97,6 +105,7 @@ class BindingStore:
             self._db.execute(_SCHEMA)
             self._db.execute(_NODE_SCHEMA)
             self._db.execute(_REVOCATIONS_SCHEMA)
+            self._db.execute(_PEERS_SCHEMA)
         except sqlite3.Error as error:
             self._db.close()
             if "locked" in str(error):
@@ -111,6 +120,35 @@ class BindingStore:
             self._write(changes)
             if revocations is not None:
                 self._write_owed(revocations)
+
+    def save_peers(self, peers: Mapping[Address, ReportedCounter | None]) -> None:
+        """Replace the Restart Counter each peer reported (None deletes its row), in one durable transaction: they
+        vouch for no binding change, so they need not share one's."""
+        with self._db:
+            for address, reported in peers.items():
+                if reported is None:
+                    self._db.execute("DELETE FROM peers WHERE address = ?", (str(address),))
+                else:
+                    self._db.execute("INSERT OR REPLACE INTO peers VALUES (?, ?, ?)", (str(address), *reported))
+
+    def peer_counters(self) -> dict[Address, ReportedCounter]:
+        """The Restart Counter each peer last reported, and when (:meth:`save`); a row that is not that is skipped
+        with a warning naming it."""
+        with self._named_errors():
+            rows = self._db.execute("SELECT address, restart_counter, reported_at FROM peers").fetchall()
+        counters: dict[Address, ReportedCounter] = {}
+        for text, counter, reported_at in rows:
+            try:
+                address = ip_address(text)
+            except ValueError:
+                address = None
+            if address is None or not _integer(*_UINT32)(counter) or not _finite(reported_at):
+                _log.warning("state file %s: skipped a peer's Restart Counter that does not read (%.60r, %.30r, "
+                             "%.30r): a restart of that MAG since may go unseen",
+                             self._path, text, counter, reported_at)
+                continue
+            counters[address] = (counter, float(reported_at))
+        return counters
 
     def replace_all(self, bindings: Mapping[bytes, Sequence[Record]],
                     revocations: Mapping[int, Sequence[Record]] | None = None) -> None:

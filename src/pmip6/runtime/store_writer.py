@@ -2,10 +2,10 @@
 the event loop (docs/operations.md, "State file and restart (LMA)"; docs/architecture.md, "The state file's writer").
 
 The daemon hands over each outcome's binding changes (the MN-IDs whose rows change, the rows of the BRIs owed, RFC
-5846 8.1) with what to do once they are on disk (:meth:`StoreWriter.write`: send its messages, issue 4: "nothing
-announced before it is on disk"). The writer writes them with :meth:`BindingStore.save`, one transaction at a time,
-and calls each outcome's ``release`` in the order they were handed over, once the transaction holding its changes
-committed:
+5846 8.1, and the Restart Counters the MAGs reported, RFC 5847 3.2) with what to do once they are on disk
+(:meth:`StoreWriter.write`: send its messages, issue 4: "nothing announced before it is on disk"). The writer writes
+them with :meth:`BindingStore.save` (and ``save_peers``), one transaction at a time, and calls each outcome's
+``release`` in the order they were handed over, once the transaction holding its changes committed:
 
 - everything handed over while a write is in flight is written together by the next one, its records read from the
   engine when it begins (the newest state: what the waiting messages announce, or later);
@@ -35,6 +35,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from pmip6.core.events import Address
+from pmip6.core.heartbeat import ReportedCounter
 from pmip6.runtime.store import BindingStore, Record
 
 Release = Callable[[bool], None]
@@ -43,7 +45,9 @@ RecordsOf = Callable[[set[bytes]], Mapping[bytes, list[Record]]]
 """The rows of these MN-IDs as the engine holds them now."""
 Failed = Callable[[set[bytes], Exception], None]
 """Told of a failed write: the MN-IDs it held (none: only BRI rows) and the error (SQLite's, as a rule)."""
-_Request = tuple[Mapping[bytes, list[Record]], dict[int, list[Record]]]
+PeerCounters = dict[Address, ReportedCounter | None]
+"""The Restart Counter each peer reported, None for one forgotten (``HeartbeatMonitor.take_counter_changes``)."""
+_Request = tuple[Mapping[bytes, list[Record]], dict[int, list[Record]], PeerCounters]
 
 
 @dataclass(slots=True)
@@ -52,6 +56,7 @@ class _Write:
 
     changed: set[bytes] = field(default_factory=set)
     revocations: dict[int, list[Record]] = field(default_factory=dict)
+    peers: PeerCounters = field(default_factory=dict)
     releases: list[Release] = field(default_factory=list)
     outcomes: int = 0
     """How many outcomes were handed over (:meth:`StoreWriter.write`), callbacks (:meth:`StoreWriter.after`) not
@@ -70,6 +75,8 @@ class StoreWriter:
         """MN-IDs whose rows a failed write left stale."""
         self._unsaved_revocations: dict[int, list[Record]] = {}
         """The rows of BRIs owed that a failed write left stale."""
+        self._unsaved_peers: PeerCounters = {}
+        """The peers' counters a failed write left unwritten."""
         self._writing: _Write | None = None
         self._writing_since = 0.0
         """When the write in flight began (``time.monotonic()``)."""
@@ -99,16 +106,18 @@ class StoreWriter:
         return time.monotonic() - self._writing_since, self._writing.outcomes + self._next.outcomes
 
     def write(self, changed: set[bytes], revocations: dict[int, list[Record]], release: Release, *,
-              ordered: bool = True) -> None:
-        """Write the rows of ``changed`` and ``revocations`` (with those a failed write left), then ``release`` the
-        outcome, after every outcome handed over before it; at once when there is nothing to write and no write
-        in flight, or, not ``ordered``, whether or not one is."""
-        if (self._writing is None or not ordered) and not self._to_write(changed, revocations):
+              ordered: bool = True, peers: PeerCounters | None = None) -> None:
+        """Write the rows of ``changed`` and ``revocations`` and the ``peers``' counters (with those a failed write
+        left), then ``release`` the outcome, after every outcome handed over before it; at once when there is
+        nothing to write and no write in flight, or, not ``ordered``, whether or not one is."""
+        peers = peers or {}
+        if (self._writing is None or not ordered) and not self._to_write(changed, revocations, peers):
             release(True)
             return
         waiting = self._next
         waiting.changed |= changed
         waiting.revocations.update(revocations)  # a BRI's later row outdoes its earlier one
+        waiting.peers.update(peers)
         waiting.releases.append(release)
         waiting.outcomes += 1
         if self._writing is None:
@@ -128,16 +137,18 @@ class StoreWriter:
         self.after(lambda: None if done.done() else done.set_result(None))
         await done
 
-    def _to_write(self, changed: set[bytes], revocations: dict[int, list[Record]]) -> bool:
+    def _to_write(self, changed: set[bytes], revocations: dict[int, list[Record]], peers: PeerCounters) -> bool:
         """Whether a write of these rows has anything to write, with those a failed write left."""
-        return bool(changed or revocations or self._unsaved or self._unsaved_revocations)
+        return bool(changed or revocations or peers or self._unsaved or self._unsaved_revocations
+                    or self._unsaved_peers)
 
     def _begin(self) -> None:
         write, self._next = self._next, _Write()
         write.changed |= self._unsaved
         write.revocations = {**self._unsaved_revocations, **write.revocations}  # a BRI's end outdoes its failed row
+        write.peers = {**self._unsaved_peers, **write.peers}
         self._writing, self._writing_since = write, time.monotonic()
-        request = (self._records_of(write.changed), write.revocations)
+        request = (self._records_of(write.changed), write.revocations, write.peers)
         if self._requests is None:
             self._written(_save(self.store, request))
         else:
@@ -149,16 +160,17 @@ class StoreWriter:
         write, self._writing = self._writing, None
         assert write is not None
         if error is None:
-            self._unsaved, self._unsaved_revocations = set(), {}
+            self._unsaved, self._unsaved_revocations, self._unsaved_peers = set(), {}, {}
         else:
             self._unsaved, self._unsaved_revocations = write.changed, write.revocations
+            self._unsaved_peers = write.peers
             self._failed(write.changed, error)
         try:
             for release in write.releases:
                 release(error is None)
         finally:
             waiting = self._next
-            if waiting.outcomes and self._to_write(waiting.changed, waiting.revocations):
+            if waiting.outcomes and self._to_write(waiting.changed, waiting.revocations, waiting.peers):
                 self._begin()
             elif waiting.releases:
                 self._next = _Write()
@@ -194,12 +206,14 @@ class StoreWriter:
 
 def _save(store: BindingStore, request: _Request) -> Exception | None:
     """Write ``request`` in one transaction; the error when it failed."""
-    records, revocations = request
+    records, revocations, peers = request
     try:
         if revocations:
             store.save(records, revocations)
-        else:
+        elif records:
             store.save(records)
+        if peers:
+            store.save_peers(peers)
     except Exception as error:  # noqa: BLE001 - sqlite3.Error, or a bug: a failed write either way
         return error
     return None

@@ -46,6 +46,21 @@ async def _until(probe: Any, what: str, timeout: float = 6.0) -> Any:
     raise AssertionError(f"not within {timeout} s: {what}")
 
 
+async def _next_second() -> None:
+    """Until the wall clock's next whole second: a Restart Counter is a start time in seconds (docs/operations.md)."""
+    started = int(time.time())
+    while int(time.time()) == started:
+        await asyncio.sleep(0.05)
+
+
+async def _started(lab: Lab) -> tuple[LmaDaemon, MagDaemon]:
+    """The lab's LMA and MAG, started in that order."""
+    lma, mag = lab.lma(), lab.mag()
+    await lma.start()
+    await mag.start()
+    return lma, mag
+
+
 async def _attach(lab: Lab, *mn_ids: str) -> None:
     for mn_id in mn_ids:
         assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == "registered"
@@ -76,9 +91,7 @@ def test_RFC5847_3_2_an_lma_restarted_without_state_has_the_binding_back_and_a_g
             first = await _until(counter_stored, "the MAG stores the LMA's restart counter")
             assert first["reachable"] and first["peer"] == "127.0.0.1"
             await lma.close()  # a crash: no de-registration, and no state file to restore from
-            started = int(time.time())
-            while int(time.time()) == started:  # the counter is the start time in seconds (docs/operations.md)
-                await asyncio.sleep(0.05)
+            await _next_second()  # the counter is the start time in seconds (docs/operations.md)
             lma = lab.lma()
             await lma.start()
 
@@ -140,9 +153,7 @@ def test_RFC5847_3_2_an_lma_restarted_with_its_state_keeps_its_restart_counter_a
             await _attach(lab, "mn1@opA")
             first = await _until(lambda: _lma_as_the_mag_sees_it(lab), "the MAG stores the LMA's restart counter")
             await lma.close()
-            started = int(time.time())
-            while int(time.time()) == started:  # a start time alone would now give another counter
-                await asyncio.sleep(0.05)
+            await _next_second()  # a start time alone would now give another counter
             lma = lab.lma()
             with caplog.at_level(logging.INFO, logger="pmip6.lma"):
                 await lma.start()
@@ -273,9 +284,7 @@ def test_RFC5847_3_2_an_lma_started_from_a_restored_backup_takes_a_new_restart_c
     state = tmp_path / "lma.db"
 
     async def scenario() -> None:
-        lma, mag = lab.lma(), lab.mag()
-        await lma.start()
-        await mag.start()
+        lma, mag = await _started(lab)
         try:
             await _attach(lab, "mn1@opA")
             await _heartbeats_hourly(lab, mag)
@@ -316,6 +325,56 @@ def test_restored_backup_without_a_state_file_is_a_configuration_error(tmp_path:
     assert not (lab.dir / "lma.sock").exists()
 
 
+async def _attach_mn1_and_mn2_and_a_report_after(lab: Lab) -> None:
+    """Attach mn1 and mn2 at the MAG, and wait for a Restart Counter it reports after both: the LMA asks a new MAG at
+    once, maybe before mn2 registered, and a live binding registered since the MAG last reported its counter may be
+    the restarted MAG's own, and stays."""
+    await _attach(lab, "mn1@opA", "mn2@opA")
+    reported = (await lab.control("lma", {"command": "stats"}))["received"].get("heartbeat_response", 0)
+
+    async def reported_again() -> bool:
+        stats = await lab.control("lma", {"command": "stats"})
+        return stats["received"].get("heartbeat_response", 0) > reported
+
+    await _until(reported_again, "the MAG reports its restart counter after both attaches")
+
+
+async def _mn2_gone(lab: Lab) -> None:
+    """Until the LMA, which saw the MAG's restart, holds mn1 alone (attached again), not mn2."""
+    async def stale_binding_gone() -> Any:
+        return set(_by_mn(await lab.control("lma", {"command": "bindings"}))) == {"mn1@opA"}
+
+    await _until(stale_binding_gone, "the LMA sees the MAG's restart and removes mn2")
+
+
+def test_RFC5847_3_2_a_mag_that_restarted_with_its_lma_is_seen_by_the_counter_the_state_file_kept(
+        tmp_path: Path) -> None:
+    """Walkthrough 24: the LMA and its MAG both crash (a host losing power). The LMA restores mn1 and mn2 from its
+    state file; the MAG comes back holding nothing, and attaches mn1 again. The state file kept the counter the MAG
+    last reported, so the new one it reports is a restart (RFC 5847 3.2) and mn2, which no MAG holds, goes at once;
+    without it the LMA took the new counter for the MAG's first and kept mn2 until its lifetime ended."""
+    lab = _heartbeat_lab(tmp_path, state=True)
+
+    async def scenario() -> None:
+        lma, mag = await _started(lab)
+        try:
+            await _attach_mn1_and_mn2_and_a_report_after(lab)
+            await mag.close()  # a crash: no de-registration
+            await lma.close()
+            await _next_second()  # the MAG's counter is its start time in seconds
+            lma, mag = lab.lma(), lab.mag()
+            await lma.start()
+            assert set(_by_mn(await lab.control("lma", {"command": "bindings"}))) == {"mn1@opA", "mn2@opA"}
+            await mag.start()
+            await _attach(lab, "mn1@opA")
+            await _mn2_gone(lab)
+        finally:
+            await mag.close()
+            await lma.close()
+
+    asyncio.run(scenario())
+
+
 def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_there_and_its_stale_binding_goes(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The README's single-host layout: LMA and MAG on 127.0.0.1, the MAG on an ephemeral port (udp_port = 0). A MAG
@@ -334,29 +393,14 @@ def test_RFC5847_3_2_a_mag_restarted_on_another_port_is_asked_there_and_its_stal
         await lma.start()
         await mag.start()
         try:
-            await _attach(lab, "mn1@opA", "mn2@opA")
-            # The LMA asks a new MAG at once, maybe before mn2 registered; a live binding registered since the MAG
-            # last reported its counter may be the restarted MAG's own, and stays. So wait for a later report.
-            reported = (await lab.control("lma", {"command": "stats"}))["received"].get("heartbeat_response", 0)
-
-            async def reported_again() -> bool:
-                stats = await lab.control("lma", {"command": "stats"})
-                return stats["received"].get("heartbeat_response", 0) > reported
-
-            await _until(reported_again, "the MAG reports its restart counter after both attaches")
+            await _attach_mn1_and_mn2_and_a_report_after(lab)
             first = await _until(lma_peer, "the LMA stores the MAG's restart counter")
             await mag.close()  # a crash: no de-registration
-            started = int(time.time())
-            while int(time.time()) == started:  # the counter is the start time in seconds (docs/operations.md)
-                await asyncio.sleep(0.05)
+            await _next_second()  # the counter is the start time in seconds (docs/operations.md)
             mag = lab.mag()
             await mag.start()
             await _attach(lab, "mn1@opA")
-
-            async def stale_binding_gone() -> Any:
-                return set(_by_mn(await lab.control("lma", {"command": "bindings"}))) == {"mn1@opA"}
-
-            await _until(stale_binding_gone, "the LMA sees the restart and removes mn2")
+            await _mn2_gone(lab)
             after = await lma_peer()
             assert after is not None and after["restart_counter"] > first["restart_counter"]
             assert after["reachable"] and after["port"] != first["port"]

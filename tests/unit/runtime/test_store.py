@@ -347,3 +347,35 @@ def test_every_field_a_binding_record_can_hold_is_readable(tmp_path: Path) -> No
     stored = store.load()
     store.close()
     assert stored.unreadable == [] and len(stored.records) == 2
+
+
+def test_RFC5847_3_2_the_counters_the_peers_reported_are_saved_with_the_bindings_and_survive_reopening(
+        tmp_path: Path) -> None:
+    path = tmp_path / "lma.db"
+    store = BindingStore(path)
+    store.save_peers({IPv4Address("192.0.2.1"): (100, 1_800_000_000.5), IPv6Address("2001:db8::2"): (7, 1.0)})
+    store.save_peers({IPv6Address("2001:db8::2"): None})  # forgotten
+    store.close()
+    assert BindingStore(path).peer_counters() == {IPv4Address("192.0.2.1"): (100, 1_800_000_000.5)}
+
+
+def test_a_stored_peer_counter_that_does_not_read_is_skipped_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "lma.db"
+    BindingStore(path).close()
+    db = sqlite3.connect(path)
+    with db:
+        db.executemany("INSERT INTO peers VALUES (?, ?, ?)", [("192.0.2.1", 5, 2.0), ("not an address", 5, 2.0),
+                                                              ("192.0.2.3", 1 << 32, 2.0), ("192.0.2.4", 5, "soon")])
+    db.close()
+    with caplog.at_level(logging.WARNING):
+        assert BindingStore(path).peer_counters() == {IPv4Address("192.0.2.1"): (5, 2.0)}
+    assert len(caplog.messages) == 3 and "'not an address'" in caplog.messages[0]
+
+
+def test_a_state_file_from_before_the_peers_table_gets_it_empty(tmp_path: Path) -> None:
+    path = tmp_path / "lma.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE bindings (mn_id BLOB PRIMARY KEY, records TEXT NOT NULL)")
+    db.close()
+    assert BindingStore(path).peer_counters() == {}
