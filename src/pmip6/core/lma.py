@@ -1029,10 +1029,12 @@ class LocalMobilityAnchor:
         was stopped, say), which the LMA took for a new registration. The MAG holds it no more: it is de-registered
         as by its MAG (:meth:`_drain`), with an Alarm, rather than held live for its whole lifetime (walkthrough
         23). By local policy, as 8.1 leaves the race; a new attach the MAG sent before reading a global BRI (which
-        it spares) is ended too, and its MAG's next refresh registers it again."""
+        it spares) is ended too, and its MAG's next refresh registers it again. A late success to an "Inter-MAG
+        Handover - Unknown" BRI also ends the session it asked about, which the LMA kept (8.1), as it would have
+        before the last retry (:meth:`_probe_answered`)."""
         dropped = [entry for mn_id in late.mn_ids for entry in self._cache.of_mn(mn_id)
                    if entry.state is BceState.ACTIVE and entry.registered_by(late.mag)
-                   and _registered_at(entry) > late.sent_at and late.dropped(entry.home_network_prefixes)]
+                   and _registered_at(entry) > late.registered_after and late.dropped(entry.home_network_prefixes)]
         if not dropped:
             return Outcome()
         outcome = Outcome(events=[Alarm(

@@ -34,6 +34,7 @@ after a restart.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -101,13 +102,15 @@ class LateAcknowledgement:
     """A success (or partial success) BRA to a BRI given up after its last retry (RFC 5846 6.3): the MAG at ``mag``
     read the BRI late and dropped, then, its bindings of the mobile nodes ``mn_ids`` (of any of ``prefixes``, when
     the BRI named some; 9.1) that it was not attaching (:mod:`pmip6.core.revocation_responder`). A live session
-    there of one of them whose latest PBU the LMA accepted after the BRI first left (``sent_at``) is one of those:
-    its PBU crossed the BRI, and the MAG no longer holds it."""
+    there of one of them whose latest PBU the LMA accepted after ``registered_after`` is one of those: its PBU
+    crossed the BRI, and the MAG no longer holds it."""
 
     mag: Address
     mn_ids: frozenset[bytes]
     prefixes: frozenset[IPv6Network]
-    sent_at: float
+    registered_after: float
+    """When the BRI first left; for an "Inter-MAG Handover - Unknown" BRI any time (-inf): it asked about a session
+    the LMA kept (8.1), which the MAG dropped as well."""
     revoked: str
     """What the BRI revoked, as Alarms name it."""
 
@@ -407,9 +410,10 @@ class RevocationSender:
         global_ = bool(indication.flags & BRFlags.G)
         mn_ids = {session.mn_id for session in outstanding.sessions} if global_ else {_mn_id(outstanding)}
         prefixes = () if global_ else map(prefix_of, indication.options_of(HomeNetworkPrefixOption))
+        probe = indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
         self._given_up[sequence] = LateAcknowledgement(
             outstanding.send.destination.address, frozenset(mn_id for mn_id in mn_ids if mn_id is not None),
-            frozenset(prefixes), outstanding.sent_at, _named(outstanding))
+            frozenset(prefixes), -math.inf if probe else outstanding.sent_at, _named(outstanding))
 
     def _fresh_sequence(self) -> int:
         if len(self._outstanding) + len(self._given_up) >= 1 << 16:
