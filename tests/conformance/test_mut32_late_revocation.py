@@ -5,6 +5,7 @@ numbers (6.1.1)."""
 from __future__ import annotations
 
 import random
+from ipaddress import IPv6Address
 
 from lma_builders import LMAA, MAG1, MAG2, MN1, NOW, pbu, settings, the_pba
 
@@ -116,6 +117,23 @@ def test_RFC5846_8_1_a_late_handover_bra_ends_what_its_prefixes_name_not_another
 
     assert _deregistered(_late_bra(lma, bri, GIVEN_UP + 5)) == []
     assert sorted(entry.state.value for entry in lma.bindings_of(MN1)) == ["active", "active"]
+
+
+def test_RFC5846_9_1_a_late_bra_ends_a_session_holding_one_of_the_prefixes_its_bri_named() -> None:
+    """The cleared session had two prefixes, the BRI named both; the session registered since holds one of them: the
+    MAG revoked it on reading the BRI, the other prefix "already released" (9.1, partial success)."""
+    lma = _lma()
+    named = (HomeNetworkPrefixOption(IPv6Address("2001:db8:a:1::"), 64),
+             HomeNetworkPrefixOption(IPv6Address("2001:db8:a:2::"), 64))
+    _accepted(lma.receive(pbu(MN1, prefixes=named), MAG1, LMAA, NOW - 100))
+    bri = _bri(lma.clear(NOW, mn_id=MN1))
+    assert bri.options_of(HomeNetworkPrefixOption) == list(named)
+    _give_up(lma)
+    _accepted(lma.receive(pbu(MN1, sequence=2, prefixes=named[:1]), MAG1, LMAA, GIVEN_UP))
+
+    late = _late_bra(lma, bri, GIVEN_UP + 5, BindingRevocationStatus.PARTIAL_SUCCESS)
+
+    assert _deregistered(late) == [MN1]
 
 
 def test_RFC5846_8_1_the_mn_back_while_the_handover_bri_was_outstanding_is_ended_by_its_late_success() -> None:
