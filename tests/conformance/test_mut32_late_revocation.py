@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from ipaddress import IPv6Address
 
-from lma_builders import LMAA, MAG1, MAG2, MN1, NOW, pbu, settings, the_pba
+from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, NOW, pbu, settings
 
 from pmip6.core.bce import BceState
 from pmip6.core.events import Alarm, BindingDeregistered, MessageIgnored, Outcome, Peer
@@ -151,6 +151,23 @@ def test_RFC5846_8_1_the_mn_back_while_the_handover_bri_was_outstanding_is_ended
     assert not any(isinstance(send.message, ProxyBindingAcknowledgement) for send in back.sends), "held"
     _accepted(_give_up(lma))
     assert _deregistered(_late_bra(lma, bri, GIVEN_UP + 5)) == [MN1]
+
+
+def test_RFC5846_8_1_a_late_global_bra_ends_every_session_its_mag_dropped() -> None:
+    lma = _lma()
+    for mn_id in (MN1, MN2):
+        _accepted(lma.receive(pbu(mn_id), MAG1, LMAA, NOW - 100))
+    bri = _bri(lma.clear(NOW, mag=MAG1.address))
+    _give_up(lma)
+    for mn_id in (MN1, MN2):
+        _accepted(lma.receive(pbu(mn_id, sequence=2), MAG1, LMAA, GIVEN_UP))
+
+    late = _late_bra(lma, bri, GIVEN_UP + 5)
+
+    assert sorted(_deregistered(late)) == [MN1, MN2]
+    assert late.events[0] == Alarm(
+        "MAG 192.0.2.1 acknowledged the revocation of every binding (Per-Peer Policy) after it was given up: "
+        "de-registering 2 session(s) registered there since, which it dropped on reading it late (RFC 5846 8.1)")
 
 
 def _given_up_sender(count: int) -> tuple[RevocationSender, list[int]]:
