@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from test_daemons_loopback import Lab, _by_mn
 
 from pmip6.cli import main
+from pmip6.runtime import service
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.lma_daemon import LmaDaemon, build_lma_daemon
@@ -316,9 +318,16 @@ def test_RFC5847_3_2_an_lma_started_from_a_restored_backup_takes_a_new_restart_c
     asyncio.run(scenario())
 
 
-def test_restored_backup_without_a_state_file_is_a_configuration_error(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_restored_backup_without_a_state_file_is_a_configuration_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     lab = _heartbeat_lab(tmp_path)
+    monkeypatch.setattr(service, "configure_logging", lambda *args: None)
+
+    def the_lma_started(serving: Coroutine[Any, Any, int], loop: str) -> int:
+        serving.close()
+        pytest.fail("the LMA started: the missing state file was not refused")
+
+    monkeypatch.setattr(service, "run", the_lma_started)
     assert main(["lma", "--config", str(tmp_path / "lma.toml"), "--restored-backup"]) == 2
     assert (f"error: {tmp_path / 'lma.toml'}: lma.state: not set, and --restored-backup says the state file is a "
             "restored backup") in capsys.readouterr().err
