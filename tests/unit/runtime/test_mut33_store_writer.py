@@ -1,0 +1,106 @@
+"""mut33: the state-file writer (:mod:`pmip6.runtime.store_writer`) with the peers' Restart Counters (RFC 5847 3.2)
+and the BRI rows (RFC 5846 8.1) that wait behind a write in flight or that a failed write left.
+
+Inline (before :meth:`StoreWriter.start`) where the order alone matters; on the thread, bounded in time, where a
+write must be in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Mapping
+from ipaddress import IPv6Address
+
+from test_store_writer import BOUND, HeldStore, Lab
+
+from pmip6.core.events import Address
+from pmip6.core.heartbeat import ReportedCounter
+from pmip6.runtime.store import Record
+
+MAG_A = IPv6Address("2001:db8::a")
+
+
+class PeersStore(HeldStore):
+    """:class:`HeldStore` with ``save_peers``: recorded, and failing with the next of ``failures`` too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peer_saves: list[dict[Address, ReportedCounter | None]] = []
+
+    def save_peers(self, peers: Mapping[Address, ReportedCounter | None]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        self.peer_saves.append(dict(peers))
+
+
+class PeersLab(Lab):
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = PeersStore()
+        self.writer.store = self.store  # type: ignore[assignment]
+
+    def report(self, name: str, peers: dict[Address, ReportedCounter | None], *, ordered: bool = False,
+               changed: set[bytes] | None = None, revocations: dict[int, list[Record]] | None = None) -> None:
+        """An outcome carrying the Restart Counters reported (a Heartbeat Response: ``ordered=False``)."""
+        self.writer.write(changed or set(), revocations or {}, lambda written: self.released.append((name, written)),
+                          ordered=ordered, peers=peers)
+
+
+def test_a_failed_write_of_a_peers_counter_is_written_again_with_the_next_write() -> None:
+    """mut33 D02: a Restart Counter whose write failed is not lost: the next write holds it (else the next start
+    takes an older counter, or none, and a MAG that restarted meanwhile goes unseen)."""
+    lab = PeersLab()
+    lab.store.failures = 1
+    lab.report("response", {MAG_A: (5, 100.0)})
+    assert lab.released == [("response", False)] and lab.store.peer_saves == []
+    lab.outcome("pba", {b"mn1"})
+    assert lab.released[-1] == ("pba", True)
+    assert lab.store.peer_saves == [{MAG_A: (5, 100.0)}]
+
+
+def test_after_a_failed_write_of_counters_alone_a_heartbeat_writes_them_again_first() -> None:
+    """mut33 T01: what a failed write left, the peers' counters alone included, is written by every later outcome,
+    a Heartbeat (``ordered=False``, nothing of its own to write) too, before it leaves."""
+    lab = PeersLab()
+    lab.store.failures = 1
+    lab.report("response", {MAG_A: (5, 100.0)})
+    lab.outcome("heartbeat", ordered=False)
+    assert lab.released == [("response", False), ("heartbeat", True)]
+    assert lab.store.peer_saves == [{MAG_A: (5, 100.0)}]
+
+
+def test_after_a_failed_write_of_bri_rows_alone_a_heartbeat_writes_them_again_first() -> None:
+    """mut33 T02: a failed write that held only BRI rows (RFC 5846 8.1: a BRI ended, or sent with no binding change)
+    is written again by the next outcome, a Heartbeat too, and that Heartbeat is not sent while it still fails."""
+    lab = Lab()
+    lab.store.failures = 2
+    lab.outcome("bri ended", revocations={7: []})
+    lab.outcome("heartbeat", ordered=False)
+    assert lab.released == [("bri ended", False), ("heartbeat", False)]
+    lab.outcome("heartbeat 2", ordered=False)
+    assert lab.released[-1] == ("heartbeat 2", True) and lab.store.saves == [({}, {7: []})]
+
+
+def test_rows_waiting_behind_a_write_in_flight_are_written_as_the_latest_outcome_left_them() -> None:
+    """mut33 W05, W06: two outcomes handed over while a write is in flight name the same BRI (sent, then ended: its
+    row deleted) and the same MAG (its counter reported, then forgotten: its row deleted); the next write holds the
+    later of each, not the earlier."""
+    lab = PeersLab()
+
+    async def scenario() -> None:
+        lab.writer.start()
+        lab.store.held = True
+        lab.outcome("A", {b"mn1"})
+        await asyncio.to_thread(lab.store.entered.wait, BOUND)
+        lab.report("bri sent, counter reported", {MAG_A: (5, 100.0)}, ordered=True, revocations={7: [{"bri": 7}]})
+        lab.report("bri ended, peer forgotten", {MAG_A: None}, ordered=True, revocations={7: []})
+        lab.store.allow(2)
+        await asyncio.wait_for(lab.writer.written(), BOUND)
+        assert [name for name, _ in lab.released] == ["A", "bri sent, counter reported", "bri ended, peer forgotten"]
+        assert lab.store.saves[-1][1] == {7: []}
+        assert lab.store.peer_saves == [{MAG_A: None}]
+        await lab.writer.close()
+
+    asyncio.run(scenario())
