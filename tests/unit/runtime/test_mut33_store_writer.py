@@ -69,6 +69,18 @@ def test_after_a_failed_write_of_counters_alone_a_heartbeat_writes_them_again_fi
     lab.outcome("heartbeat", ordered=False)
     assert lab.released == [("response", False), ("heartbeat", True)]
     assert lab.store.peer_saves == [{MAG_A: (5, 100.0)}]
+    lab.outcome("heartbeat 2", ordered=False)  # mut33 D01: written once, nothing is left to write again
+    assert lab.released[-1] == ("heartbeat 2", True) and len(lab.store.peer_saves) == 1
+
+
+def test_a_counter_reported_after_a_failed_write_outdoes_the_one_it_left() -> None:
+    """mut33 B03: the failed write's counter is written again, but a newer report of that MAG wins."""
+    lab = PeersLab()
+    lab.store.failures = 1
+    lab.report("response", {MAG_A: (5, 100.0)})
+    lab.report("response 2", {MAG_A: (6, 160.0)})
+    assert lab.released == [("response", False), ("response 2", True)]
+    assert lab.store.peer_saves == [{MAG_A: (6, 160.0)}]
 
 
 def test_after_a_failed_write_of_bri_rows_alone_a_heartbeat_writes_them_again_first() -> None:
@@ -81,6 +93,36 @@ def test_after_a_failed_write_of_bri_rows_alone_a_heartbeat_writes_them_again_fi
     assert lab.released == [("bri ended", False), ("heartbeat", False)]
     lab.outcome("heartbeat 2", ordered=False)
     assert lab.released[-1] == ("heartbeat 2", True) and lab.store.saves == [({}, {7: []})]
+
+
+def test_after_a_failed_write_of_binding_rows_alone_a_heartbeat_writes_them_again_first() -> None:
+    """mut33 T03: the same with the failed write's MN-IDs alone (a PBU's change, no BRI owed)."""
+    lab = Lab()
+    lab.store.failures = 1
+    lab.outcome("pba", {b"mn1"})
+    lab.outcome("heartbeat", ordered=False)
+    assert lab.released == [("pba", False), ("heartbeat", True)]
+    assert lab.store.saves == [({b"mn1": [{"version": 0}]}, {})]
+
+
+def test_an_outcome_released_behind_a_write_is_released_once() -> None:
+    """mut33 D07: a rejection (nothing to write) waits behind a write in flight and is released when it ends; a
+    later write releases its own outcome only, not the rejection again (its PBA sent twice)."""
+    lab = Lab()
+
+    async def scenario() -> None:
+        lab.writer.start()
+        lab.store.held = True
+        lab.outcome("A", {b"mn1"})
+        lab.outcome("reject")
+        lab.store.allow(2)
+        await asyncio.wait_for(lab.writer.written(), BOUND)
+        lab.outcome("B", {b"mn2"})
+        await asyncio.wait_for(lab.writer.written(), BOUND)
+        assert lab.released == [("A", True), ("reject", True), ("B", True)]
+        await lab.writer.close()
+
+    asyncio.run(scenario())
 
 
 def test_rows_waiting_behind_a_write_in_flight_are_written_as_the_latest_outcome_left_them() -> None:
@@ -101,6 +143,31 @@ def test_rows_waiting_behind_a_write_in_flight_are_written_as_the_latest_outcome
         assert [name for name, _ in lab.released] == ["A", "bri sent, counter reported", "bri ended, peer forgotten"]
         assert lab.store.saves[-1][1] == {7: []}
         assert lab.store.peer_saves == [{MAG_A: None}]
+        await lab.writer.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_release_that_raises_does_not_stall_the_outcomes_behind_it() -> None:
+    """mut33 D08: A's release raises (a bug in what it sends); the error reaches the event loop's handler, and B,
+    waiting behind A's write, is still written and released: the writer is not left idle with B queued."""
+    lab = Lab()
+    errors: list[object] = []
+
+    def failing_release(written: bool) -> None:
+        lab.released.append(("A", written))
+        raise RuntimeError("a release's bug")
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context["exception"]))
+        lab.writer.start()
+        lab.store.held = True
+        lab.writer.write({b"mn1"}, {}, failing_release)
+        lab.outcome("B", {b"mn2"})
+        lab.store.allow(2)
+        await asyncio.wait_for(lab.writer.written(), BOUND)
+        assert lab.released == [("A", True), ("B", True)] and len(lab.store.saves) == 2
+        assert [str(error) for error in errors] == ["a release's bug"]
         await lab.writer.close()
 
     asyncio.run(scenario())
