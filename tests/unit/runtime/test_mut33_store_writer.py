@@ -106,20 +106,25 @@ def test_after_a_failed_write_of_binding_rows_alone_a_heartbeat_writes_them_agai
 
 
 def test_an_outcome_released_behind_a_write_is_released_once() -> None:
-    """mut33 D07: a rejection (nothing to write) waits behind a write in flight and is released when it ends; a
-    later write releases its own outcome only, not the rejection again (its PBA sent twice)."""
+    """mut33 D07, D06: a rejection (nothing to write) waits behind a write in flight and is released when it ends,
+    with no write of its own; a later write releases its own outcome only, not the rejection again (its PBA sent
+    twice)."""
     lab = Lab()
 
     async def scenario() -> None:
         lab.writer.start()
         lab.store.held = True
-        lab.outcome("A", {b"mn1"})
+        seen: list[tuple[bool, int]] = []
+        loop = asyncio.get_running_loop()
+        lab.writer.write({b"mn1"}, {}, lambda written: loop.call_soon(  # once A's end is handled: mut33 D06
+            lambda: seen.append((lab.writer.busy, len(lab.released)))))
         lab.outcome("reject")
         lab.store.allow(2)
         await asyncio.wait_for(lab.writer.written(), BOUND)
+        assert seen == [(False, 1)], "the rejection goes with A's end, no write of nothing in between"
         lab.outcome("B", {b"mn2"})
         await asyncio.wait_for(lab.writer.written(), BOUND)
-        assert lab.released == [("A", True), ("reject", True), ("B", True)]
+        assert lab.released == [("reject", True), ("B", True)]
         await lab.writer.close()
 
     asyncio.run(scenario())
