@@ -198,6 +198,10 @@ class LmaDaemon(Daemon):
             if await self.stop_began_meanwhile():
                 return
         lost = self._live_not_restored(entries, now)
+        # RFC 5847 3.2 keeps the counters of the peers "with which it currently has sessions": not those of MAGs
+        # left without a live binding (none restored, or no longer in [[mag]]); their rows go with the next write.
+        live = {entry.mag.address for entry in self.lma.bindings() if entry.state is BceState.ACTIVE}
+        self.lma.heartbeat.retain(live)
         if self._adopt_restart_counter(self.store, stored - len(entries), lost):
             self._sends_at_open = self.lma.announce_restart(lost)
             if self._sends_at_open.sends:
