@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import Mapping
 from ipaddress import IPv6Address
 
@@ -176,3 +178,70 @@ def test_a_release_that_raises_does_not_stall_the_outcomes_behind_it() -> None:
         await lab.writer.close()
 
     asyncio.run(scenario())
+
+
+class BuggyStore(PeersStore):
+    """``save`` raises ``error`` the next ``buggy`` times (``save_peers`` never fails)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+        self.buggy = 0
+
+    def save(self, changes: Mapping[bytes, list[Record]], revocations: Mapping[int, list[Record]] | None = None
+             ) -> None:
+        if self.buggy:
+            self.buggy -= 1
+            raise self.error
+        super().save(changes, revocations)
+
+
+def test_a_restarted_mags_counter_is_not_written_when_the_removal_of_its_bindings_failed() -> None:
+    """mut33 S04: the binding rows go first, the counters after, and not when the rows failed: a crash then leaves
+    the MAG's old counter with its stale bindings, so the next start still sees its restart (RFC 5847 3.2), never
+    its new counter with the bindings it no longer holds."""
+    lab = PeersLab()
+    lab.store = BuggyStore(sqlite3.OperationalError("disk I/O error"))
+    lab.writer.store = lab.store  # type: ignore[assignment]
+    lab.store.buggy = 1
+    lab.report("mag restarted", {MAG_A: (7, 200.0)}, ordered=True, changed={b"mn1"})
+    assert lab.released == [("mag restarted", False)] and lab.store.peer_saves == []
+
+
+def test_a_write_that_raises_something_else_than_sqlite3_is_a_failed_write_too() -> None:
+    """mut33 S05: a bug's exception in a write is a failed write (logged, its outcomes not sent, written again with
+    the next), not an exception out of the writer (which, on its thread, would end the thread: nothing written
+    again)."""
+    lab = PeersLab()
+    lab.store = BuggyStore(ValueError("not a record"))
+    lab.writer.store = lab.store  # type: ignore[assignment]
+    lab.store.buggy = 1
+    lab.outcome("pba", {b"mn1"})
+    lab.outcome("pba 2", {b"mn2"})
+    assert lab.released == [("pba", False), ("pba 2", True)] and lab.failures == [{b"mn1"}]
+    assert [sorted(changes) for changes, _ in lab.store.saves] == [[b"mn1", b"mn2"]]
+
+
+def test_a_write_that_ends_after_the_stop_gave_up_tells_the_closed_loop_nothing() -> None:
+    """mut33 S01: a second signal ended the stop's wait, the loop closed; the write then returns: the writer thread
+    raises nothing (no "Exception in thread" traceback at the exit)."""
+    lab = Lab()
+    errors: list[BaseException | None] = []
+    hook = threading.excepthook
+    threading.excepthook = lambda arguments: errors.append(arguments.exc_value)
+
+    async def scenario() -> None:
+        lab.writer.start()
+        lab.store.held = True
+        lab.outcome("A", {b"mn1"})
+        await asyncio.to_thread(lab.store.entered.wait, BOUND)
+
+    try:
+        asyncio.run(scenario())
+        lab.store.allow()
+        deadline = time.monotonic() + 1.0  # the thread hands the end back microseconds after the save returns
+        while not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        threading.excepthook = hook
+    assert lab.store.saves and errors == [] and lab.released == []
