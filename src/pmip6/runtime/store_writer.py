@@ -11,7 +11,9 @@ them with :meth:`BindingStore.save` (and ``save_peers``), one transaction at a t
   engine when it begins (the newest state: what the waiting messages announce, or later);
 - an outcome with nothing to write waits behind the write in flight, or is released at once when none is; one
   whose messages announce nothing stored (``ordered=False``: the LMA's Heartbeats, RFC 5847) goes at once even then,
-  so that a disk that hangs does not make the MAGs take a live LMA for unreachable;
+  so that a disk that hangs does not make the MAGs take a live LMA for unreachable; the peers' Restart Counters an
+  outcome carries count as nothing to write here (no message announces them): they go with the next write (a
+  group-commit batch's Heartbeat Responses to write and Heartbeats to send: the Heartbeats go at once);
 - a failed write (``sqlite3.Error``, or any other exception: the writer never stalls on one) releases its outcomes
   as not written (their messages are not sent) and is told to ``failed`` (logged and counted by the daemon); its
   MN-IDs and BRI rows are written again with the next write, which every later outcome asks for, so nothing later
@@ -109,17 +111,19 @@ class StoreWriter:
               ordered: bool = True, peers: PeerCounters | None = None) -> None:
         """Write the rows of ``changed`` and ``revocations`` and the ``peers``' counters (with those a failed write
         left), then ``release`` the outcome, after every outcome handed over before it; at once when there is
-        nothing to write and no write in flight, or, not ``ordered``, whether or not one is."""
+        nothing to write (``peers`` not counted) and no write in flight, or, not ``ordered``, whether or not one is."""
         peers = peers or {}
-        if (self._writing is None or not ordered) and not self._to_write(changed, revocations, peers):
-            release(True)
-            return
         waiting = self._next
+        if (self._writing is None or not ordered) and not self._to_write(changed, revocations, {}):
+            release(True)  # the peers' counters announce nothing either: written after (with the next write)
+            if not peers:
+                return
+        else:
+            waiting.releases.append(release)
+            waiting.outcomes += 1
         waiting.changed |= changed
         waiting.revocations.update(revocations)  # a BRI's later row outdoes its earlier one
         waiting.peers.update(peers)
-        waiting.releases.append(release)
-        waiting.outcomes += 1
         if self._writing is None:
             self._begin()
 
@@ -170,7 +174,8 @@ class StoreWriter:
                 release(error is None)
         finally:
             waiting = self._next
-            if waiting.outcomes and self._to_write(waiting.changed, waiting.revocations, waiting.peers):
+            if (waiting.outcomes or waiting.peers) and self._to_write(waiting.changed, waiting.revocations,
+                                                                      waiting.peers):
                 self._begin()
             elif waiting.releases:
                 self._next = _Write()

@@ -56,7 +56,8 @@ def test_a_failed_write_of_a_peers_counter_is_written_again_with_the_next_write(
     lab = PeersLab()
     lab.store.failures = 1
     lab.report("response", {MAG_A: (5, 100.0)})
-    assert lab.released == [("response", False)] and lab.store.peer_saves == []
+    assert lab.released == [("response", True)], "it sends nothing stored: at once (its Heartbeats, if any)"
+    assert lab.store.peer_saves == [] and lab.failures == [set()]
     lab.outcome("pba", {b"mn1"})
     assert lab.released[-1] == ("pba", True)
     assert lab.store.peer_saves == [{MAG_A: (5, 100.0)}]
@@ -69,7 +70,7 @@ def test_after_a_failed_write_of_counters_alone_a_heartbeat_writes_them_again_fi
     lab.store.failures = 1
     lab.report("response", {MAG_A: (5, 100.0)})
     lab.outcome("heartbeat", ordered=False)
-    assert lab.released == [("response", False), ("heartbeat", True)]
+    assert lab.released == [("response", True), ("heartbeat", True)]
     assert lab.store.peer_saves == [{MAG_A: (5, 100.0)}]
     lab.outcome("heartbeat 2", ordered=False)  # mut33 D01: written once, nothing is left to write again
     assert lab.released[-1] == ("heartbeat 2", True) and len(lab.store.peer_saves) == 1
@@ -81,7 +82,7 @@ def test_a_counter_reported_after_a_failed_write_outdoes_the_one_it_left() -> No
     lab.store.failures = 1
     lab.report("response", {MAG_A: (5, 100.0)})
     lab.report("response 2", {MAG_A: (6, 160.0)})
-    assert lab.released == [("response", False), ("response 2", True)]
+    assert lab.released == [("response", True), ("response 2", True)]
     assert lab.store.peer_saves == [{MAG_A: (6, 160.0)}]
 
 
@@ -245,3 +246,26 @@ def test_a_write_that_ends_after_the_stop_gave_up_tells_the_closed_loop_nothing(
     finally:
         threading.excepthook = hook
     assert lab.store.saves and errors == [] and lab.released == []
+
+
+def test_a_heartbeat_batched_with_a_counter_report_is_not_held_behind_a_write_that_hangs() -> None:
+    """mut33 review: a group-commit batch holds a MAG's Heartbeat Request (the LMA's response to send) and a Heartbeat
+    Response (its Restart Counter to write, RFC 5847 3.2): the response leaves at once, as a Heartbeat alone does, and
+    the counter is written with the next write; held behind a write that hangs, the MAG would count the LMA's
+    responses missing and take it for unreachable."""
+    lab = PeersLab()
+
+    async def scenario() -> None:
+        lab.writer.start()
+        lab.store.held = True
+        lab.outcome("A", {b"mn1"})
+        await asyncio.to_thread(lab.store.entered.wait, BOUND)
+        lab.report("heartbeat and a counter", {MAG_A: (5, 100.0)})
+        assert lab.released == [("heartbeat and a counter", True)]
+        lab.store.allow()
+        await asyncio.wait_for(lab.writer.written(), BOUND)
+        assert lab.released == [("heartbeat and a counter", True), ("A", True)]
+        assert lab.store.peer_saves == [{MAG_A: (5, 100.0)}] and not lab.writer.busy
+        await lab.writer.close()
+
+    asyncio.run(scenario())
