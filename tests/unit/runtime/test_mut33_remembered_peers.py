@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from test_persistence import MAG_A, MAG_B, StoreLab, lab  # noqa: F401 (fixture)
+from test_persistence import MAG_A, MAG_B, MN, StoreLab, lab  # noqa: F401 (fixture)
 
+from pmip6.core.bce import BceState
 from pmip6.core.events import Outcome
 
 GONE = IPv4Address("192.0.2.9")
@@ -31,4 +32,17 @@ def test_RFC5847_3_2_an_lma_restarted_without_live_bindings_remembers_no_peer(la
     assert lab.lma.store is not None
     lab.lma.store.save_peers({MAG_A: (5, 100.0), GONE: (7, 100.0)})
     lma = lab.restart()
+    assert list(lma.lma.heartbeat.peers()) == []
+
+
+def test_RFC5847_3_2_a_mag_whose_restored_binding_is_draining_is_not_remembered(lab: StoreLab) -> None:
+    """A de-registered binding (draining, ``min_delay_before_bce_delete``) is no session its MAG holds."""
+    lab.start()
+    lab.attach(MAG_A)
+    now = lab.now()
+    lab.exchange(MAG_A, lab.mags[MAG_A].detach(MN.encode(), now), now)
+    assert lab.lma.store is not None
+    lab.lma.store.save_peers({MAG_A: (5, 100.0)})
+    lma = lab.restart()
+    assert [entry.state for entry in lma.lma.bindings()] == [BceState.DEREGISTERING]
     assert list(lma.lma.heartbeat.peers()) == []
