@@ -4,6 +4,7 @@ outcomes before it changed is on disk, as a clear does (``LmaDaemon._reload_comm
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from test_daemons_loopback import Lab
@@ -29,3 +30,27 @@ def test_a_reload_answers_once_the_writes_before_it_committed(lab: tuple[Lab, Ma
             await lma.close()
 
     asyncio.run(scenario())
+
+
+def test_once_started_the_lma_writes_its_state_file_on_the_writer_thread(lab: tuple[Lab, Mag]) -> None:
+    """mut33 L15: from the start on every write runs on the writer thread, never on the event loop's (a disk that
+    hangs would hold the loop); test_hung_disk.py's held disk then holds the loop for 30 s per write instead of
+    failing: this one fails at once."""
+    loopback, mag = lab
+    threads: list[str] = []
+
+    async def scenario() -> None:
+        lma = loopback.lma()
+        await lma.start()
+        try:
+            assert lma.store is not None
+            save = lma.store.save
+            lma.store.save = lambda *arguments: (  # type: ignore[method-assign]
+                threads.append(threading.current_thread().name), save(*arguments))[1]
+            mag.register(b"mn1@opA")
+            _mn_of(await mag.answer())
+        finally:
+            await lma.close()
+
+    asyncio.run(scenario())
+    assert threads == ["pmip6-state-writer"]
