@@ -50,6 +50,14 @@ class PeersLab(Lab):
                           ordered=ordered, peers=peers)
 
 
+async def _held_write_of_a(lab: Lab) -> None:
+    """The writer started, and the write of outcome A (mn1's row) begun on its thread and held there."""
+    lab.writer.start()
+    lab.store.held = True
+    lab.outcome("A", {b"mn1"})
+    await asyncio.to_thread(lab.store.entered.wait, BOUND)
+
+
 def test_a_failed_write_of_a_peers_counter_is_written_again_with_the_next_write() -> None:
     """mut33 D02: a Restart Counter whose write failed is not lost: the next write holds it (else the next start
     takes an older counter, or none, and a MAG that restarted meanwhile goes unseen)."""
@@ -140,10 +148,7 @@ def test_rows_waiting_behind_a_write_in_flight_are_written_as_the_latest_outcome
     lab = PeersLab()
 
     async def scenario() -> None:
-        lab.writer.start()
-        lab.store.held = True
-        lab.outcome("A", {b"mn1"})
-        await asyncio.to_thread(lab.store.entered.wait, BOUND)
+        await _held_write_of_a(lab)
         lab.report("bri sent, counter reported", {MAG_A: (5, 100.0)}, ordered=True, revocations={7: [{"bri": 7}]})
         lab.report("bri ended, peer forgotten", {MAG_A: None}, ordered=True, revocations={7: []})
         lab.store.allow(2)
@@ -232,10 +237,7 @@ def test_a_write_that_ends_after_the_stop_gave_up_tells_the_closed_loop_nothing(
     threading.excepthook = lambda arguments: errors.append(arguments.exc_value)
 
     async def scenario() -> None:
-        lab.writer.start()
-        lab.store.held = True
-        lab.outcome("A", {b"mn1"})
-        await asyncio.to_thread(lab.store.entered.wait, BOUND)
+        await _held_write_of_a(lab)
 
     try:
         asyncio.run(scenario())
@@ -256,10 +258,7 @@ def test_a_heartbeat_batched_with_a_counter_report_is_not_held_behind_a_write_th
     lab = PeersLab()
 
     async def scenario() -> None:
-        lab.writer.start()
-        lab.store.held = True
-        lab.outcome("A", {b"mn1"})
-        await asyncio.to_thread(lab.store.entered.wait, BOUND)
+        await _held_write_of_a(lab)
         lab.report("heartbeat and a counter", {MAG_A: (5, 100.0)})
         assert lab.released == [("heartbeat and a counter", True)]
         lab.store.allow()
