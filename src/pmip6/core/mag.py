@@ -1372,8 +1372,8 @@ class MobileAccessGateway:
     def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:
         """``outcome``, with what this MAG's global revocation decides for each entry it held (:meth:`shutdown`): gone
         at a BRA of 0, 1 or 128 (the LMA holds none of them now), else de-registered one by one (RFC 5846 9.2). An
-        entry replaced meanwhile (the MN attached again, the LMA revoked it) is left alone. A success BRA to one given up
-        after its last retry ends nothing more: its fallback de-registered each entry."""
+        entry replaced meanwhile (the MN attached again, the LMA revoked it) is left alone. A success BRA to one given
+        up after its last retry ends nothing more: its fallback de-registered each entry."""
         self._revocations.take_late_acknowledged()
         for held, status in self._revocations.take_ended():
             entry = cast(BindingUpdateListEntry, held)

@@ -2,8 +2,8 @@
 
 The pump opens before the daemon touches its engine (so restored bindings reach it), and the host settings
 it needs are checked then (a warning each, ``pmip6.dataplane.host``); it reads its tunnel sockets and TUN devices
-once the bindings are restored (``Pump.serve``). It receives every engine event at
-once (before any message of its outcome leaves), takes the tunneled data that arrives on the signaling port, checks the signaling's arrival
+once the bindings are restored (``Pump.serve``). It receives every engine event at once (before any message of
+its outcome leaves), takes the tunneled data that arrives on the signaling port, checks the signaling's arrival
 interface against the route back to its peer (docs/dataplane.md, "Signaling and the arrival interface"), answers
 the control command ``dataplane`` (``pmip6 show dataplane``) and adds its counters to the daemon's Prometheus
 registry. At the MAG, :func:`attach_warning` tells ``pmip6 mag attach`` when the MN's access interface got no TUN
