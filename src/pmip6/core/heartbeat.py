@@ -83,6 +83,9 @@ DEFAULT_MISSING_HEARTBEATS_ALLOWED = 3
 """MISSING_HEARTBEATS_ALLOWED's default (RFC 5847 section 5)."""
 ReportedCounter = tuple[int, float]
 """A peer's Restart Counter and when it last reported it."""
+CounterChanges = dict[Address, ReportedCounter | None]
+"""The peers' counters reported since a time, None for a peer forgotten
+(:meth:`HeartbeatMonitor.take_counter_changes`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,7 @@ class HeartbeatMonitor:
         self._newcomers: set[Address] = set()
         """The peers whose first binding made a request to them due at once (``_newcomers_due``)."""
         self._newcomers_due: float | None = None
-        self._counter_changes: dict[Address, ReportedCounter | None] = {}
+        self._counter_changes: CounterChanges = {}
         """The peers' counters reported or forgotten since :meth:`take_counter_changes`."""
 
     def peers(self) -> Iterator[PeerHeartbeat]:
@@ -165,7 +168,7 @@ class HeartbeatMonitor:
             state = self._peers.setdefault(address, PeerHeartbeat(Peer(address, None)))
             state.restart_counter, state.restart_counter_at = counter, reported_at
 
-    def take_counter_changes(self) -> dict[Address, ReportedCounter | None]:
+    def take_counter_changes(self) -> CounterChanges:
         """The peers' Restart Counters reported (with when) since the last call, None for those forgotten: what a
         runtime keeps for :meth:`remember` at its next start."""
         changes, self._counter_changes = self._counter_changes, {}

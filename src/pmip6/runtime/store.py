@@ -55,7 +55,7 @@ from typing import Any, NamedTuple
 
 from pmip6.core.bce import RECORD_VERSION, TEXT_PARSERS, BceState
 from pmip6.core.events import Address
-from pmip6.core.heartbeat import ReportedCounter
+from pmip6.core.heartbeat import CounterChanges, ReportedCounter
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 
 Record = dict[str, Any]
@@ -121,7 +121,7 @@ class BindingStore:
             if revocations is not None:
                 self._write_owed(revocations)
 
-    def save_peers(self, peers: Mapping[Address, ReportedCounter | None]) -> None:
+    def save_peers(self, peers: CounterChanges) -> None:
         """Replace the Restart Counter each peer reported (None deletes its row), in one durable transaction: they
         vouch for no binding change, so they need not share one's."""
         with self._db:
@@ -132,7 +132,7 @@ class BindingStore:
                     self._db.execute("INSERT OR REPLACE INTO peers VALUES (?, ?, ?)", (str(address), *reported))
 
     def peer_counters(self) -> dict[Address, ReportedCounter]:
-        """The Restart Counter each peer last reported, and when (:meth:`save`); a row that is not that is skipped
+        """The Restart Counter each peer last reported, and when (:meth:`save_peers`); a row that is not that is skipped
         with a warning naming it."""
         with self._named_errors():
             rows = self._db.execute("SELECT address, restart_counter, reported_at FROM peers").fetchall()

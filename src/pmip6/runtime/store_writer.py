@@ -37,8 +37,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from pmip6.core.events import Address
-from pmip6.core.heartbeat import ReportedCounter
+from pmip6.core.heartbeat import CounterChanges
 from pmip6.runtime.store import BindingStore, Record
 
 Release = Callable[[bool], None]
@@ -47,9 +46,7 @@ RecordsOf = Callable[[set[bytes]], Mapping[bytes, list[Record]]]
 """The rows of these MN-IDs as the engine holds them now."""
 Failed = Callable[[set[bytes], Exception], None]
 """Told of a failed write: the MN-IDs it held (none: only BRI rows) and the error (SQLite's, as a rule)."""
-PeerCounters = dict[Address, ReportedCounter | None]
-"""The Restart Counter each peer reported, None for one forgotten (``HeartbeatMonitor.take_counter_changes``)."""
-_Request = tuple[Mapping[bytes, list[Record]], dict[int, list[Record]], PeerCounters]
+_Request = tuple[Mapping[bytes, list[Record]], dict[int, list[Record]], CounterChanges]
 
 
 @dataclass(slots=True)
@@ -58,7 +55,7 @@ class _Write:
 
     changed: set[bytes] = field(default_factory=set)
     revocations: dict[int, list[Record]] = field(default_factory=dict)
-    peers: PeerCounters = field(default_factory=dict)
+    peers: CounterChanges = field(default_factory=dict)
     releases: list[Release] = field(default_factory=list)
     outcomes: int = 0
     """How many outcomes were handed over (:meth:`StoreWriter.write`), callbacks (:meth:`StoreWriter.after`) not
@@ -77,7 +74,7 @@ class StoreWriter:
         """MN-IDs whose rows a failed write left stale."""
         self._unsaved_revocations: dict[int, list[Record]] = {}
         """The rows of BRIs owed that a failed write left stale."""
-        self._unsaved_peers: PeerCounters = {}
+        self._unsaved_peers: CounterChanges = {}
         """The peers' counters a failed write left unwritten."""
         self._writing: _Write | None = None
         self._writing_since = 0.0
@@ -108,7 +105,7 @@ class StoreWriter:
         return time.monotonic() - self._writing_since, self._writing.outcomes + self._next.outcomes
 
     def write(self, changed: set[bytes], revocations: dict[int, list[Record]], release: Release, *,
-              ordered: bool = True, peers: PeerCounters | None = None) -> None:
+              ordered: bool = True, peers: CounterChanges | None = None) -> None:
         """Write the rows of ``changed`` and ``revocations`` and the ``peers``' counters (with those a failed write
         left), then ``release`` the outcome, after every outcome handed over before it; at once when there is
         nothing to write (``peers`` not counted) and no write in flight, or, not ``ordered``, whether or not one is."""
@@ -141,7 +138,7 @@ class StoreWriter:
         self.after(lambda: None if done.done() else done.set_result(None))
         await done
 
-    def _to_write(self, changed: set[bytes], revocations: dict[int, list[Record]], peers: PeerCounters) -> bool:
+    def _to_write(self, changed: set[bytes], revocations: dict[int, list[Record]], peers: CounterChanges) -> bool:
         """Whether a write of these rows has anything to write, with those a failed write left."""
         return bool(changed or revocations or peers or self._unsaved or self._unsaved_revocations
                     or self._unsaved_peers)
