@@ -172,9 +172,11 @@ def stats_text(stats: dict[str, Any]) -> str:
         lines.append(f"sessions: {_sessions_text(stats['sessions'])}")
     if "state_file" in stats:  # LMA with a state file
         writes = stats["state_file"]
-        lines.append(f"state file: write in flight for {writes['write_in_flight_seconds']} s, "
-                     f"{writes['outcomes_waiting']} outcome(s) waiting for it" if writes["outcomes_waiting"]
-                     or writes["write_in_flight_seconds"] else "state file: no write in flight")
+        line = (f"state file: write in flight for {writes['write_in_flight_seconds']} s, "
+                f"{writes['outcomes_waiting']} outcome(s) waiting for it ({writes['pbus_waiting']} PBU(s))"
+                if writes["outcomes_waiting"] or writes["write_in_flight_seconds"] else "state file: no write in flight")
+        dropped = writes["pbus_dropped"]
+        lines.append(f"{line}; {dropped} PBU(s) dropped, too many waiting" if dropped else line)
     if "dhcp_server" in stats:  # LMA with [lma] dhcp_server
         server = stats["dhcp_server"]
         unanswered = ", ".join(f"{reason}={count}" for reason, count in sorted(server["unanswered"].items())) or "-"

@@ -52,6 +52,7 @@ from pmip6.runtime.daemon import ROWS_PER_TURN, Daemon, DaemonOptions, fresh_res
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
 from pmip6.runtime.group_commit import GroupCommit
+from pmip6.runtime.metrics import StateFileBacklog
 from pmip6.runtime.store import BindingStore, Record
 from pmip6.runtime.store_writer import StoreWriter
 from pmip6.runtime.views import session_usage_row
@@ -76,6 +77,10 @@ _RESTART_ONLY = {"ipv4_address": "lma.ipv4_address", "udp_port": "lma.udp_port",
 _ANSWERS = (ProxyBindingAcknowledgement, BindingError)
 """The messages the LMA sends only in answer to one it received: to a stranger, within ``unauthorized_answer_rate``."""
 
+PBUS_WAITING_LIMIT = 10_000
+"""PBUs whose answers may wait for the state file's writes at once; beyond it a PBU is dropped before the engine
+sees it (``pbus_dropped``; its MAG retransmits): a disk that hangs for long holds a bounded backlog in memory."""
+
 
 class LmaDaemon(Daemon):
     """The LMA engine, its sockets, its binding store and its control commands."""
@@ -97,6 +102,13 @@ class LmaDaemon(Daemon):
         self._pbus_in_batch: list[float] = []
         """When each PBU of the group-commit batch under way was taken up (``time.perf_counter()``): its time ends
         once the batch is written and its PBAs are handed to the socket (:meth:`_apply_batch`)."""
+        self.pbus_waiting_limit = PBUS_WAITING_LIMIT
+        self._pbus_waiting = 0
+        """PBUs taken up whose answers wait for a state file write (:meth:`_answered_after_write`)."""
+        self._pbus_dropped = 0
+        """PBUs dropped, over :attr:`pbus_waiting_limit`, since the daemon started."""
+        self._pbus_dropped_in_backlog = 0
+        """Of those, the ones dropped since the backlog last reached the limit (logged once it is under again)."""
         self.dataplane_tenants: frozenset[str] | None = None
         """The tenants the data plane has a routing context (TUN device) for; None without a data plane."""
         self.add_stats_section("waiting", lambda: asdict(self.lma.waiting()))
@@ -104,7 +116,7 @@ class LmaDaemon(Daemon):
         self.metrics.add_session_usage(self.lma.session_usage)
         if config.state is not None:
             self.add_stats_section("state_file", self._state_file_row)
-            self.metrics.add_state_file_writes(self._write_in_flight)
+            self.metrics.add_state_file_writes(self._state_file_backlog)
         self._sends_at_open = Outcome()
         """What :meth:`prepare` found to tell the MAGs, sent once the sockets are open: the new Restart Counter
         (RFC 5847 3.2) and the revocations owed when the LMA stopped (RFC 5846 8.1)."""
@@ -402,6 +414,9 @@ class LmaDaemon(Daemon):
         """Hand a received message to the engine; ``arrived``, the kernel's receive timestamp, is what the
         Timestamp window is measured against (RFC 5213 5.5; by default the time it is processed)."""
         self.statistics.count_received(message)
+        if type(message) is ProxyBindingUpdate and self._pbus_backlog() >= self.pbus_waiting_limit:
+            self._drop_pbu()
+            return
         started = time.perf_counter()
         try:
             self.apply(self.lma.receive(message, source, destination, time.time(), arrived))
@@ -410,9 +425,39 @@ class LmaDaemon(Daemon):
                 if self.group_commit is not None and self.group_commit.pending is not None:
                     self._pbus_in_batch.append(started)  # its PBA leaves after the batch's write
                 elif self.writer is not None:
-                    self.writer.after(partial(self._observe_pbus, [started]))  # its PBA leaves after its write
+                    self._answered_after_write([started])
                 else:
                     self._pbu_processing_seconds.observe(time.perf_counter() - started)
+
+    def _drop_pbu(self) -> None:
+        """A PBU over :attr:`pbus_waiting_limit`: dropped unread by the engine, nothing changed (a disk that hangs,
+        docs/operations.md "State file and restart (LMA)"); its MAG retransmits it (RFC 5213 6.9.4)."""
+        self._pbus_dropped += 1
+        self._pbus_dropped_in_backlog += 1
+        if self._pbus_dropped_in_backlog == 1:
+            seconds = self._state_file_backlog().write_in_flight_seconds
+            self.logger.warning("state file %s: %s wait for the write in flight (%.1f s so far): the PBUs received "
+                                "from now on are dropped until fewer wait (their MAGs retransmit)",
+                                self.config.state, counted(self._pbus_backlog(), "PBU"), seconds)
+
+    def _pbus_backlog(self) -> int:
+        """The PBUs taken up whose answers wait for a state file write, the group-commit batch's under way included."""
+        return self._pbus_waiting + len(self._pbus_in_batch)
+
+    def _answered_after_write(self, started: list[float]) -> None:
+        """The PBUs taken up at ``started`` have their answers wait for the state file's write: they count in the
+        backlog until then, and their processing times end with it."""
+        assert self.writer is not None
+        self._pbus_waiting += len(started)
+        self.writer.after(partial(self._answered, started))
+
+    def _answered(self, started: list[float]) -> None:
+        self._pbus_waiting -= len(started)
+        self._observe_pbus(started)
+        if self._pbus_dropped_in_backlog and self._pbus_waiting < self.pbus_waiting_limit:
+            self.logger.warning("state file %s: %s dropped while the backlog was full; PBUs are taken up again",
+                                self.config.state, counted(self._pbus_dropped_in_backlog, "PBU"))
+            self._pbus_dropped_in_backlog = 0
 
     def _apply_batch(self, outcomes: list[Outcome]) -> None:
         """Write and send the batch (:meth:`Daemon._apply_batch`), then observe the time of each of its PBUs, up to
@@ -423,7 +468,7 @@ class LmaDaemon(Daemon):
             super()._apply_batch(outcomes)
         finally:
             if started and self.writer is not None:
-                self.writer.after(partial(self._observe_pbus, started))
+                self._answered_after_write(started)
             elif started:
                 self._observe_pbus(started)
 
@@ -479,15 +524,14 @@ class LmaDaemon(Daemon):
                    else "the revocations owed or the Restart Counters the MAGs reported")
         self.logger.error("state file %s: writing %s failed, nothing sent: %s", self.config.state, written, error)
 
-    def _write_in_flight(self) -> tuple[float, int]:
-        """How long the state file's write in flight has taken so far (0: none), and the outcomes waiting for it."""
+    def _state_file_backlog(self) -> StateFileBacklog:
         seconds, outcomes = self.writer.in_flight() if self.writer is not None else (None, 0)
-        return seconds or 0.0, outcomes
+        return StateFileBacklog(seconds or 0.0, outcomes, self._pbus_backlog(), self._pbus_dropped)
 
     def _state_file_row(self) -> dict[str, Any]:
-        """``pmip6 show stats``' ``state_file``: the write in flight, and the outcomes whose messages wait for it."""
-        seconds, outcomes = self._write_in_flight()
-        return {"write_in_flight_seconds": round(seconds, 3), "outcomes_waiting": outcomes}
+        """``pmip6 show stats``' ``state_file``: :class:`StateFileBacklog`, the seconds to the millisecond."""
+        backlog = self._state_file_backlog()
+        return {**asdict(backlog), "write_in_flight_seconds": round(backlog.write_in_flight_seconds, 3)}
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
         return {mn_id: _records(self.lma, mn_id) for mn_id in mn_ids}

@@ -228,21 +228,37 @@ class _SessionUsageCollector:
         yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_mag_max_bindings", "A MAG's max_bindings", "mag", _limits(mags))
 
 
-class _StateFileWritesCollector:
-    """The LMA's state-file write in flight (:mod:`pmip6.runtime.store_writer`), at each scrape: how long it has
-    taken so far and how many outcomes' messages wait for it (a disk that hangs: both grow)."""
+@dataclass(frozen=True, slots=True)
+class StateFileBacklog:
+    """The LMA's state-file writes at one moment (:mod:`pmip6.runtime.store_writer`; docs/operations.md, "State file
+    and restart (LMA)"): how long the write in flight has taken so far (0: none is), the outcomes whose messages
+    wait for it, the PBUs among them, and the PBUs dropped since the start because too many waited."""
 
-    def __init__(self, in_flight: Callable[[], tuple[float, int]]) -> None:
-        self._in_flight = in_flight
+    write_in_flight_seconds: float
+    outcomes_waiting: int
+    pbus_waiting: int
+    pbus_dropped: int
+
+
+class _StateFileWritesCollector:
+    """The LMA's :class:`StateFileBacklog` at each scrape (a disk that hangs: the first three grow)."""
+
+    def __init__(self, backlog: Callable[[], StateFileBacklog]) -> None:
+        self._backlog = backlog
 
     def collect(self) -> Iterator[Metric]:
-        seconds, outcomes = self._in_flight()
+        backlog = self._backlog()
         yield GaugeMetricFamily(f"{NAMESPACE}_state_file_write_seconds",
                                 "How long the state file write in flight has taken so far (0: none in flight)",
-                                value=seconds)
+                                value=backlog.write_in_flight_seconds)
         yield GaugeMetricFamily(f"{NAMESPACE}_state_file_outcomes_waiting",
                                 "Outcomes whose messages (PBAs, BRIs, ...) wait for the state file write in flight",
-                                value=outcomes)
+                                value=backlog.outcomes_waiting)
+        yield GaugeMetricFamily(f"{NAMESPACE}_state_file_pbus_waiting",
+                                "PBUs whose answers wait for the state file's writes", value=backlog.pbus_waiting)
+        yield CounterMetricFamily(f"{NAMESPACE}_state_file_pbus_dropped",
+                                  "PBUs dropped unread because too many answers waited for the state file",
+                                  value=backlog.pbus_dropped)
 
 
 def _limits(scopes: Mapping[str, Usage]) -> dict[str, int]:
@@ -330,9 +346,9 @@ class Metrics:
         """Export the LMA's sessions held and its ``max_bindings`` limits from ``usage()``."""
         self.registry.register(_SessionUsageCollector(usage))
 
-    def add_state_file_writes(self, in_flight: Callable[[], tuple[float, int]]) -> None:
-        """Export the LMA's state-file write in flight from ``in_flight()``: seconds so far, outcomes waiting."""
-        self.registry.register(_StateFileWritesCollector(in_flight))
+    def add_state_file_writes(self, backlog: Callable[[], StateFileBacklog]) -> None:
+        """Export the LMA's state-file writes from ``backlog()``."""
+        self.registry.register(_StateFileWritesCollector(backlog))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

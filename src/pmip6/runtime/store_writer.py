@@ -14,11 +14,12 @@ them with :meth:`BindingStore.save` (and ``save_peers``), one transaction at a t
   so that a disk that hangs does not make the MAGs take a live LMA for unreachable; the peers' Restart Counters an
   outcome carries count as nothing to write here (no message announces them): they go with the next write (a
   group-commit batch's Heartbeat Responses to write and Heartbeats to send: the Heartbeats go at once);
-- a failed write (``sqlite3.Error``, or any other exception: the writer never stalls on one) releases its outcomes
-  as not written (their messages are not sent) and is told to ``failed`` (logged and counted by the daemon); its
-  MN-IDs and BRI rows are written again with the next write, which every later outcome asks for, so nothing later
-  is released while that still fails: a BRI a handover owes never leaves before the handover is on disk (RFC 5846
-  8.1).
+- a failed write (``sqlite3.Error``, or any other exception, reading the rows from the engine included: the writer
+  never stalls on one) releases its outcomes as not written (their messages are not sent) and is told to
+  ``failed`` (logged and counted by the daemon); its MN-IDs and BRI rows are written again with the next write,
+  which every later outcome asks for, so nothing later is released while that still fails: a BRI a handover owes
+  never leaves before the handover is on disk (RFC 5846 8.1);
+- a release that raises does not keep the others from theirs: the first exception is raised once all are done.
 
 Until :meth:`start` the writes run inline, on the caller's thread, as they come: the start's restore, before the
 sockets open, and tests that drive the daemon without an event loop. From :meth:`start` on they run on the writer
@@ -149,7 +150,11 @@ class StoreWriter:
         write.revocations = {**self._unsaved_revocations, **write.revocations}  # a BRI's end outdoes its failed row
         write.peers = {**self._unsaved_peers, **write.peers}
         self._writing, self._writing_since = write, time.monotonic()
-        request = (self._records_of(write.changed), write.revocations, write.peers)
+        try:
+            request = (self._records_of(write.changed), write.revocations, write.peers)
+        except Exception as error:  # noqa: BLE001 - a row that does not serialize: a failed write, not a stall
+            self._written(error)
+            return
         if self._requests is None:
             self._written(_save(self.store, request))
         else:
@@ -166,18 +171,15 @@ class StoreWriter:
             self._unsaved, self._unsaved_revocations = write.changed, write.revocations
             self._unsaved_peers = write.peers
             self._failed(write.changed, error)
-        try:
-            for release in write.releases:
-                release(error is None)
-        finally:
-            waiting = self._next
-            if (waiting.outcomes or waiting.peers) and self._to_write(waiting.changed, waiting.revocations,
-                                                                      waiting.peers):
-                self._begin()
-            elif waiting.releases:
-                self._next = _Write()
-                for release in waiting.releases:
-                    release(True)
+        raised = _release_all(write.releases, error is None)
+        waiting = self._next
+        if (waiting.outcomes or waiting.peers) and self._to_write(waiting.changed, waiting.revocations, waiting.peers):
+            self._begin()
+        elif waiting.releases:
+            self._next = _Write()
+            raised = raised or _release_all(waiting.releases, True)
+        if raised is not None:
+            raise raised
 
     def _serve(self) -> None:
         """The writer thread: each request's transaction, its end handed back to the event loop; the store closed
@@ -204,6 +206,17 @@ class StoreWriter:
             self._stopped = asyncio.get_running_loop().create_future()
             self._requests.put(None)
         await self._stopped
+
+
+def _release_all(releases: list[Release], written: bool) -> Exception | None:
+    """Call every release, whichever raises: the first exception, to raise once the writer's state is right."""
+    raised = None
+    for release in releases:
+        try:
+            release(written)
+        except Exception as error:  # noqa: BLE001 - raised by the caller, after the others
+            raised = raised or error
+    return raised
 
 
 def _save(store: BindingStore, request: _Request) -> Exception | None:

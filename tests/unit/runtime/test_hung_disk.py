@@ -150,6 +150,7 @@ def test_a_write_that_hangs_holds_its_pbas_back_while_control_heartbeats_and_met
             stats = await _until(both_taken_up, "the LMA takes MN2's PBU up during the hung write")
             held_from = time.perf_counter()  # both PBUs were taken up before
             assert stats["state_file"]["outcomes_waiting"] == 2 and stats["state_file"]["write_in_flight_seconds"] > 0
+            assert stats["state_file"]["pbus_waiting"] == 2
             assert stats["sent"].get("pba", 0) == 0
             rows = await loopback.control("lma", {"command": "bindings"})
             assert sorted(row["mn_id"] for row in rows) == ["mn1@opA", "mn2@opA"]
@@ -171,13 +172,59 @@ def test_a_write_that_hangs_holds_its_pbas_back_while_control_heartbeats_and_met
             assert float(histogram["pmip6_pbu_processing_seconds_count"]) == 2
             assert float(histogram["pmip6_pbu_processing_seconds_sum"]) >= 2 * held
             idle = await loopback.control("lma", {"command": "stats"})
-            assert idle["state_file"] == {"write_in_flight_seconds": 0.0, "outcomes_waiting": 0}
+            assert idle["state_file"] == {"write_in_flight_seconds": 0.0, "outcomes_waiting": 0, "pbus_waiting": 0,
+                                          "pbus_dropped": 0}
         finally:
             disk.release()
             await lma.close()
 
     asyncio.run(scenario())
     assert _stored_mns(loopback) == ["mn1@opA", "mn2@opA"]
+
+
+def test_pbus_over_the_backlog_limit_are_dropped_unread_and_counted_until_fewer_wait(
+        lab: tuple[Lab, Mag], caplog: pytest.LogCaptureFixture) -> None:
+    """A disk that hangs for long holds a bounded backlog (``pbus_waiting_limit``, 2 here): MN1's and MN2's PBUs
+    wait for the hung write; MN3's is dropped before the engine sees it (no binding, no answer), counted in ``show
+    stats`` and the metrics and logged once; after the write, MN3's retransmission is taken up as usual."""
+    loopback, mag = lab
+
+    async def scenario() -> None:
+        lma, disk = await _hung_with_mn1(loopback, mag)
+        lma.pbus_waiting_limit = 2
+        try:
+            mag.register(b"mn2@opA")
+            mag.register(b"mn3@opA")
+
+            async def three_received() -> Any:
+                stats = await loopback.control("lma", {"command": "stats"})
+                return stats["received"]["pbu"] == 3 and stats
+
+            stats = await _until(three_received, "the LMA reads MN3's PBU")
+            assert stats["state_file"]["pbus_waiting"] == 2 and stats["state_file"]["pbus_dropped"] == 1
+            assert stats["state_file"]["outcomes_waiting"] == 2, "the dropped PBU left no outcome"
+            rows = await loopback.control("lma", {"command": "bindings"})
+            assert sorted(row["mn_id"] for row in rows) == ["mn1@opA", "mn2@opA"]
+            exposition = lma.metrics.exposition().decode().splitlines()
+            assert "pmip6_state_file_pbus_dropped_total 1.0" in exposition
+            assert "pmip6_state_file_pbus_waiting 2.0" in exposition
+            disk.release()
+            assert [_mn_of(await mag.answer()), _mn_of(await mag.answer())] == [b"mn1@opA", b"mn2@opA"]
+            assert await mag.answer(0.2) is None, "MN3's PBU was answered"
+            mag.register(b"mn3@opA")  # its MAG's retransmission
+            assert _mn_of(await mag.answer()) == b"mn3@opA"
+            stats = await loopback.control("lma", {"command": "stats"})
+            assert stats["state_file"]["pbus_dropped"] == 1 and stats["state_file"]["pbus_waiting"] == 0
+        finally:
+            disk.release()
+            await lma.close()
+
+    with caplog.at_level(logging.WARNING, logger="pmip6.lma"):
+        asyncio.run(scenario())
+    warnings = [record.getMessage() for record in caplog.records if "dropped" in record.getMessage()]
+    assert len(warnings) == 2, warnings
+    assert "2 PBUs wait for the write in flight" in warnings[0] and "PBUs are taken up again" in warnings[1]
+    assert "1 PBU dropped" in warnings[1]
 
 
 def test_a_clear_answers_once_its_write_committed(lab: tuple[Lab, Mag]) -> None:

@@ -207,3 +207,56 @@ def test_nothing_to_write_and_nothing_in_flight_is_released_at_once_on_the_threa
         await lab.writer.close()
 
     asyncio.run(scenario())
+
+
+def test_rows_that_cannot_be_read_fail_the_write_and_do_not_stall_the_writer() -> None:
+    """A record that does not serialize (a bug in a ``to_record``) fails its write like a disk error: its outcome is
+    not sent, ``failed`` is told, the writer is free, and the rows are asked for again with the next write, which
+    commits once they read."""
+    lab = Lab()
+    broken = {b"mn1"}
+    records_of = lab.records_of
+
+    def records_or_raise(mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
+        if mn_ids & broken:
+            raise TypeError("Object of type IPv6Address is not JSON serializable")
+        return records_of(mn_ids)
+
+    lab.writer._records_of = records_or_raise  # type: ignore[assignment]
+    lab.outcome("A", {b"mn1"})
+    assert lab.released == [("A", False)] and lab.failures == [{b"mn1"}]
+    assert not lab.writer.busy, "the writer stalled on the failed read"
+    lab.outcome("B", {b"mn2"})
+    assert lab.released[-1] == ("B", False) and lab.failures[-1] == {b"mn1", b"mn2"}, "the failed rows come first"
+    broken.clear()
+    lab.outcome("C", {b"mn3"})
+    assert lab.released[-1] == ("C", True)
+    assert [sorted(changes) for changes, _ in lab.store.saves] == [[b"mn1", b"mn2", b"mn3"]]
+
+
+def test_a_release_that_raises_does_not_keep_the_others_from_theirs() -> None:
+    """Two outcomes wait behind a held write; the first one's release raises: the second is released all the same,
+    and the error is raised after (to the event loop's exception handler), the writer free for the next write."""
+    lab = Lab()
+
+    async def scenario() -> None:
+        lab.writer.start()
+        lab.store.held = True
+        lab.outcome("A", {b"mn1"})
+        await asyncio.to_thread(lab.store.entered.wait, BOUND)
+
+        def raising(written: bool) -> None:
+            raise RuntimeError("a listener's bug")
+
+        lab.writer.write({b"mn2"}, {}, raising)
+        lab.outcome("C", {b"mn3"})
+        errors: list[BaseException] = []
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context["exception"]))
+        lab.store.allow(2)
+        await _until(lambda: len(lab.released) == 2, "A and C released")
+        assert lab.released == [("A", True), ("C", True)]
+        assert [str(error) for error in errors] == ["a listener's bug"]
+        assert not lab.writer.busy
+        await lab.writer.close()
+
+    asyncio.run(scenario())
