@@ -86,10 +86,6 @@ def test_the_new_settings_apply_from_the_next_pbu() -> None:
      "IPv4-UDP encapsulation is no longer accepted"),
     ({}, {"tenants": (Tenant("opA", IPv4Network("10.0.0.0/24"), IPv6Network("2001:db8:f::/48")), OP_B)},
      "the home network prefix 2001:db8:a::/64 is outside the pool 2001:db8:f::/48 (/64 each)"),
-    ({}, {"tenants": (Tenant("opA", IPv4Network("10.9.0.0/24"), OP_A.ipv6_prefix_pool), OP_B)},
-     "the IPv4 home address 10.0.0.2 is outside the pool 10.9.0.0/24"),
-    ({}, {"tenants": (Tenant("opA", IPv4Network("8.0.0.0/6"), OP_A.ipv6_prefix_pool), OP_B)},
-     "the tenant's IPv4 default router is now 8.0.0.1, not 10.0.0.1"),
 ])
 def test_a_binding_the_new_settings_refuse_is_removed_with_an_alarm(
         registered: dict[str, object], changed: dict[str, object], why: str) -> None:

@@ -7,8 +7,10 @@ IPv4 Default-Router Address, IPv4 DHCP Support Mode, GRE Key, NAT Detection.
 - HNPs: on acceptance one per assigned prefix; on rejection every HNP of the request, or one ALL_ZERO
   HNP when it had none -- unless it carried only an IPv4 Home Address Request (RFC 5844 3.1.2.6).
 - IPv4 Home Address Reply whenever the PBU had an IPv4 Home Address Request; on rejection it echoes the
-  request's address and prefix length; Default-Router only when the status is below 128, and so is the DHCP
-  Support Mode option (RFC 5844 3.3.4), when the LMA is configured with one.
+  request's address and prefix length, and so does an acceptance that refuses the IPv4 part alone (the reply's
+  status then says why, RFC 5844 3.3.2: 128 or more); Default-Router only with an accepted IPv4 home address
+  and a status below 128, and so is the DHCP Support Mode option (RFC 5844 3.3.4), when the LMA is configured
+  with one.
 """
 
 from __future__ import annotations
@@ -64,10 +66,12 @@ def acceptance(
     dhcp_server: bool | None = None,
     extra_flags: BAFlags = _NO_BA_FLAGS,
     extra_options: Iterable[MobilityOption] = (),
+    ipv4_refusal: IPv4HomeAddressReplyStatus | None = None,
 ) -> ProxyBindingAcknowledgement:
     """A PBA with a status below 128 answering ``pbu`` (whose options are ``received``). ``lifetime`` is in
     4-second units; ``dhcp_server``: the S flag of an IPv4 DHCP Support Mode option that goes with the IPv4 home
-    address (None: no option); ``extra_options`` go last (GRE Key, NAT Detection)."""
+    address (None: no option); ``extra_options`` go last (GRE Key, NAT Detection). ``ipv4_refusal``: the status of
+    the IPv4 Home Address Reply of a session accepted without the IPv4 home address its request named."""
     options = _echoed_options(
         received, [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen) for prefix in prefixes]
     )
@@ -86,6 +90,8 @@ def acceptance(
             options.append(IPv4DefaultRouterAddressOption(ipv4_default_router))
         if dhcp_server is not None:
             options.append(IPv4DHCPSupportModeOption(dhcp_server))
+    elif ipv4_refusal is not None and (request := received.ipv4_home_address_request) is not None:
+        options.append(IPv4HomeAddressReplyOption(ipv4_refusal, request.address, request.prefix_length))
     options.extend(extra_options)
     flags = _p_flag(pbu)
     if extra_flags:

@@ -15,6 +15,11 @@ such an entry was forwarded in, so ``RECORD_VERSION`` stays 1.
 (RFC 5213 5.3.1 item 13, :mod:`pmip6.core.care_of_address`): the sender the LMA authorizes and asks for Heartbeats.
 Records written before it existed have no ``signaling`` key and load with None, as the PBUs of all those entries
 came from their Proxy-CoA.
+
+``ipv4_withdrawn`` is the IPv4 home address a reload took from the live dual-stack session, which keeps its HNPs
+(:meth:`pmip6.core.lma.LocalMobilityAnchor.reconfigure`), while its MAG may still ask for it: a re-registration naming
+it is accepted for its IPv6 part, its IPv4 part refused (RFC 5844 3.1.2.6, 3.2.3.2). Records written before it
+existed have no ``ipv4_withdrawn`` key and load with None: no reload had taken such an address.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ def _prefixes(prefixes: Any) -> tuple[IPv6Network, ...]:
 TEXT_PARSERS: dict[str, Callable[[Any], object]] = {
     "mn_id_hex": bytes.fromhex, "proxy_coa": _address, "lmaa": _address, "signaling": _address,
     "home_network_prefixes": _prefixes, "ipv4_home_address": _ipv4_interface, "ipv4_default_router": _ipv4_address,
-    "mn_ll_id": bytes.fromhex, "link_local_address": _ipv6_address}
+    "mn_ll_id": bytes.fromhex, "link_local_address": _ipv6_address, "ipv4_withdrawn": _ipv4_address}
 """How :meth:`BindingCacheEntry.from_record` parses each text field of a record (a non-null one)."""
 
 
@@ -103,6 +108,9 @@ class BindingCacheEntry:
     signaling: Peer | None = None
     """Where the latest accepted PBU came from when that is not the Proxy-CoA (it named another in an Alternate
     Care-of Address option); None when the MAG signals from its Proxy-CoA."""
+    ipv4_withdrawn: IPv4Address | None = None
+    """The IPv4 home address a reload took from the session while its MAG may still hold it (module docstring);
+    None once a PBU of the session no longer names it."""
 
     @property
     def mag(self) -> Peer:
@@ -167,6 +175,7 @@ class BindingCacheEntry:
             "delete_at": self.delete_at,
             "signaling": str(self.signaling.address) if self.signaling is not None else None,
             "signaling_port": self.signaling.port if self.signaling is not None else None,
+            "ipv4_withdrawn": _optional_str(self.ipv4_withdrawn),
         }
 
     @classmethod
@@ -203,6 +212,7 @@ class BindingCacheEntry:
                 delete_at=record["delete_at"],
                 signaling=_optional(lambda address: Peer(_address(address), record.get("signaling_port")),
                                     record.get("signaling")),  # absent before the Alternate Care-of Address
+                ipv4_withdrawn=_optional(_ipv4_address, record.get("ipv4_withdrawn")),  # absent before V-flag reloads
             )
         except (KeyError, TypeError) as error:
             raise ValueError(f"malformed binding record: {error!r}") from error

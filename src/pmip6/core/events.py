@@ -156,10 +156,12 @@ class ForeignRegistration:
 @dataclass(frozen=True, slots=True)
 class RevocationSent:
     """The LMA told ``session``'s MAG with a Binding Revocation Indication that the session is no longer its
-    (RFC 5846 8.1); ``trigger`` (a RevocationTrigger) says why. Retransmissions are not events."""
+    (RFC 5846 8.1); ``trigger`` (a RevocationTrigger) says why; ``ipv4_only``: only its IPv4 home address binding
+    (the V flag), the session keeping its HNPs. Retransmissions are not events."""
 
     session: TunnelSession
     trigger: int
+    ipv4_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,7 +99,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Interface, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from typing import cast
 
 from pmip6.core.acknowledgement import acceptance, rejection
@@ -190,7 +190,13 @@ from pmip6.wire.numbers import (
     RevocationTrigger,
     Status,
 )
-from pmip6.wire.options import GREKeyOption, MobilityOption, NATDetectionOption, TimestampOption
+from pmip6.wire.options import (
+    GREKeyOption,
+    IPv4HomeAddressRequestOption,
+    MobilityOption,
+    NATDetectionOption,
+    TimestampOption,
+)
 
 __all__ = ["LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile", "Tenant"]
 
@@ -259,6 +265,15 @@ class _HandoffProbe:
 
     wait_for: BindingCacheEntry
     mag: Address
+
+
+@dataclass(slots=True, eq=False)
+class _WithdrawnIPv4:
+    """What the V-flag BRI of a reload holds (:meth:`LocalMobilityAnchor._withdraw_ipv4`): the entry that remembers
+    ``address`` (:attr:`BindingCacheEntry.ipv4_withdrawn`) until its MAG acknowledges dropping it."""
+
+    entry: BindingCacheEntry
+    address: IPv4Address
 
 
 @dataclass(slots=True, eq=False)
@@ -441,8 +456,13 @@ class LocalMobilityAnchor:
 
     def _takes_live_binding(self, revocation: OwedRevocation) -> bool:
         """Whether ``revocation``'s BRI would revoke a live binding of the cache: its MN's at its MAG, or, for a
-        global BRI (RFC 5846 8.1, G set), any at its MAG."""
+        global BRI (RFC 5846 8.1, G set), any at its MAG; for a V-flag BRI, its MN's IPv4 home address there."""
         session = revocation.session
+        if revocation.ipv4_only is not None:
+            address = revocation.ipv4_only.ip
+            return _live_at(session.peer.address, (entry for entry in self._cache.of_mn(session.mn_id)
+                                                   if entry.ipv4_home_address is not None
+                                                   and entry.ipv4_home_address.ip == address))
         return _live_at(session.peer.address, self._cache if revocation.whole_mag else self._cache.of_mn(session.mn_id))
 
     def announce_restart(self, lost: Iterable[BindingCacheEntry]) -> Outcome:
@@ -487,9 +507,12 @@ class LocalMobilityAnchor:
     def reconfigure(self, settings: LmaSettings, now: float) -> Outcome:
         """Adopt new settings (a reloaded configuration) without a restart: the entries they still allow stay as
         they are, keys, addresses and timers included; the others are removed with an Alarm saying why and
-        BindingRemoved ("reconfigured"), by the same rules as :meth:`restore`. New rules (lifetimes, GRE policy,
-        timers) apply from each session's next PBU. A Handoff Indicator 4 PBU still waiting for a de-registration
-        is dropped: its MAG retransmits it and the new settings decide. A session held for its revocation (cleared)
+        BindingRemoved ("reconfigured"), by the same rules as :meth:`restore`, but for a live dual-stack session
+        whose IPv4 home address alone the new settings refuse (its tenant's IPv4 pool gone, the address outside it,
+        another default router): that session keeps its HNPs, keys and timers and loses only its IPv4 home address
+        binding (:meth:`_withdraw_ipv4`). New rules (lifetimes, GRE policy, timers) apply from each session's next
+        PBU. A Handoff Indicator 4 PBU still waiting for a de-registration is dropped: its MAG retransmits it and the
+        new settings decide. A session held for its revocation (cleared)
         goes at once, its BRI on until the BRA or the last retry (:meth:`clear`'s second clear, finding 17)."""
         self.settings = settings
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
@@ -508,6 +531,10 @@ class LocalMobilityAnchor:
             if problem is None:
                 self._claim_addresses(entry)
                 continue
+            if (entry.state is BceState.ACTIVE and entry.home_network_prefixes and entry.ipv4_home_address is not None
+                    and self._conflict(entry, with_ipv4=False) is None):
+                outcome.extend(self._withdraw_ipv4(entry, problem, now))
+                continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
             if self.settings.binding_revocation and entry.state is BceState.ACTIVE:
                 revoked.append(entry)
@@ -525,6 +552,39 @@ class LocalMobilityAnchor:
                              if self._still_exhausted(tenant, network)}
         self._full_scopes.clear()
         return outcome
+
+    def _withdraw_ipv4(self, entry: BindingCacheEntry, problem: str, now: float) -> Outcome:
+        """A reload refused the IPv4 home address of the live dual-stack ``entry`` and nothing else of it: the entry
+        keeps its HNPs, keys and timers and its IPv4 home address binding goes (:meth:`_release_ipv4`: the data plane
+        removes that address's route only; the new pools never gave the address), with an Alarm saying why. Its MAG
+        is told with a BRI with the V flag when ``binding_revocation`` is on (RFC 5846 8.1, 6.1.1: "IPv4 HoA Binding
+        Only"), retransmitted and owed like any other; either way a re-registration still naming the address gets
+        its IPv6 part accepted and its IPv4 part refused (``ipv4_withdrawn``, :meth:`_register`), so a MAG that
+        missed the BRI, or was never sent one, drops the address at its next refresh (RFC 5844 3.2.3.2). A BRA of 0
+        or 128 (the MAG holds no binding of the address) ends that: a later request naming the address is one adding
+        IPv4 to the session (RFC 5844 3.1.2.1), granted if the new pool has it free."""
+        address = entry.ipv4_home_address
+        assert address is not None
+        outcome = Outcome(events=[Alarm("IPv4 home address released by the new configuration, the session keeping "
+                                        f"its home network prefixes: {problem}", entry.mn_id)])
+        updated = self._release_ipv4(entry, from_pool=False)
+        outcome.events.append(updated)
+        self._claim_addresses(entry)
+        entry.ipv4_withdrawn = address.ip
+        if self.settings.binding_revocation:
+            outcome.extend(self._revocations.revoke(updated.previous, RevocationTrigger.ADMINISTRATIVE_REASON, now,
+                                                    held=(_WithdrawnIPv4(entry, address.ip),), ipv4_only=address))
+        return outcome
+
+    def _release_ipv4(self, entry: BindingCacheEntry, *, from_pool: bool = True) -> BindingUpdated:
+        """Release the IPv4 home address binding of the dual-stack ``entry`` alone (RFC 5844 3.1.2.5; RFC 5846's V
+        flag): the entry keeps its HNPs, keys and timers. BindingUpdated, from which the data plane removes that
+        address's route and nothing else. ``from_pool``: the address is the entry's in its tenant's pool, freed
+        there (a reload's new pools never gave it; another entry may hold it there)."""
+        previous = entry.session()
+        self._set_addresses(entry, AddressPlan(keep_prefixes=entry.home_network_prefixes,
+                                               release_ipv4=entry.ipv4_home_address if from_pool else None))
+        return BindingUpdated(entry.session(), previous)
 
     def _still_exhausted(self, tenant: str, network: IPv4Network | IPv6Network) -> bool:
         """Whether ``tenant`` still has a pool ``network`` with no room (a shortage a reload did not end)."""
@@ -621,7 +681,8 @@ class LocalMobilityAnchor:
         pools = self._pools[tenant]  # RFC 5844 3.1.2.1 checks, in its order: 172, 170, 173
         if prefix_options and pools.prefixes is None:
             return reject(Status.NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE)
-        if ipv4_requests and pools.ipv4 is None:
+        if ipv4_requests and pools.ipv4 is None and not (
+                found.wait_for is None and _names_withdrawn(found.entry, received.ipv4_home_address_request)):
             return reject(Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
         if len(ipv4_requests) > 1:
             return reject(Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED)
@@ -796,8 +857,10 @@ class LocalMobilityAnchor:
         pbu = registration.pbu
         received = registration.options
         pools = self._pools[registration.tenant]
-        plan = plan_addresses(received.home_network_prefixes, registration.prefixes, received.ipv4_home_address_request,
-                              pools, entry)
+        ipv4_request = received.ipv4_home_address_request
+        withdrawn = _names_withdrawn(entry, ipv4_request)  # RFC 5844 3.2.3.2: its IPv4 part refused, not the PBU
+        plan = plan_addresses(received.home_network_prefixes, registration.prefixes,
+                              None if withdrawn else ipv4_request, pools, entry)
         if isinstance(plan, AddressRejection):
             outcome = self._reject_registration(
                 registration, plan.status, ipv4_reply_status=plan.ipv4_reply_status,
@@ -831,6 +894,8 @@ class LocalMobilityAnchor:
         if entry is None:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
+        if not withdrawn:
+            entry.ipv4_withdrawn = None  # its MAG no longer names it
         if limited:
             self._full_scopes.created(registration.tenant, mag, moved=moves)
         self._apply_gre(entry, decision, option)
@@ -860,6 +925,7 @@ class LocalMobilityAnchor:
             dhcp_server=self._dhcp_server(),
             extra_flags=BAFlags.T if decision.tlv else _NO_BA_FLAGS,
             extra_options=extra,
+            ipv4_refusal=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED if withdrawn else None,
         )
         outcome = self._revocations.answer_after(registration.mn_id, registration.proxy_coa.address,
                                                  SendMessage(pba, registration.source, registration.destination))
@@ -1014,6 +1080,10 @@ class LocalMobilityAnchor:
         for held, status in self._revocations.take_ended():
             if isinstance(held, _HandoffProbe):
                 outcome.extend(self._probe_answered(held, status, now))
+            elif isinstance(held, _WithdrawnIPv4):
+                if (status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+                        and held.entry.ipv4_withdrawn == held.address):
+                    held.entry.ipv4_withdrawn = None  # its MAG holds no binding of it: a request for it is new
             elif isinstance(held, SendMessage):
                 outcome.sends.append(held)
             else:
@@ -1145,10 +1215,7 @@ class LocalMobilityAnchor:
         if isinstance(answer, Revocation):
             for entry in answer.entries:
                 if answer.ipv4_only and entry.home_network_prefixes:
-                    previous = entry.session()
-                    self._set_addresses(entry, AddressPlan(keep_prefixes=entry.home_network_prefixes,
-                                                           release_ipv4=entry.ipv4_home_address))
-                    outcome.events.append(BindingUpdated(entry.session(), previous))
+                    outcome.events.append(self._release_ipv4(entry))
                 else:
                     self._revocations.drop(entry)
                     outcome.extend(self._end(entry, "revoked_by_mag", now))
@@ -1185,8 +1252,8 @@ class LocalMobilityAnchor:
         self._claim_addresses(entry)
         return None
 
-    def _conflict(self, entry: BindingCacheEntry) -> str | None:
-        """Why the settings no longer allow ``entry``, or None.
+    def _conflict(self, entry: BindingCacheEntry, *, with_ipv4: bool = True) -> str | None:
+        """Why the settings no longer allow ``entry`` (without its IPv4 home address unless ``with_ipv4``), or None.
 
         The configuration may have changed since the entry was made: an entry whose next PBU the LMA would refuse
         is a conflict: its MAG (:attr:`BindingCacheEntry.mag`, where its PBUs come from) no longer authorized, its
@@ -1204,7 +1271,7 @@ class LocalMobilityAnchor:
         if not entry.gre_enabled and self.settings.gre_policy.resolve(entry.mn_id, entry.mag.address) \
                 is GrePolicy.REQUIRED:
             return "GRE is now required"
-        holds_ipv4 = entry.ipv4_home_address is not None
+        holds_ipv4 = with_ipv4 and entry.ipv4_home_address is not None
         if entry.uplink_key is None and self._overlapping.keys_required(
                 entry.tenant, ipv4=holds_ipv4, ipv6=bool(entry.home_network_prefixes)):
             return f"it has no GRE keys, which it needs: {self._overlapping.reason(entry.tenant, ipv4=holds_ipv4)}"
@@ -1215,7 +1282,7 @@ class LocalMobilityAnchor:
         pools = self._pools.get(entry.tenant)
         if pools is None:
             return f"tenant {entry.tenant!r} is not configured"
-        prefixes, ipv4 = entry.home_network_prefixes, entry.ipv4_home_address
+        prefixes, ipv4 = entry.home_network_prefixes, entry.ipv4_home_address if with_ipv4 else None
         if prefixes and pools.prefixes is None:
             return f"tenant {entry.tenant!r} no longer has an IPv6 prefix pool"
         for prefix in prefixes:
@@ -1319,6 +1386,14 @@ def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[Bi
     for entry in entries:
         grouped.setdefault(entry.proxy_coa.address, []).append(entry)
     return grouped
+
+
+def _names_withdrawn(entry: BindingCacheEntry | None, request: IPv4HomeAddressRequestOption | None) -> bool:
+    """Whether ``request`` (a PBU's IPv4 Home Address Request) names the IPv4 home address a reload took from
+    ``entry``, the session the PBU refers to (:attr:`BindingCacheEntry.ipv4_withdrawn`): a re-registration that
+    crossed the V-flag BRI, or whose MAG was told nothing (``binding_revocation`` off)."""
+    return (entry is not None and request is not None and entry.ipv4_withdrawn is not None
+            and request.address == entry.ipv4_withdrawn)
 
 
 def _live_at(mag: Address, entries: Iterable[BindingCacheEntry]) -> bool:

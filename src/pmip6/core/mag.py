@@ -1150,9 +1150,14 @@ class MobileAccessGateway:
         previous = entry.session() if entry.state is BulState.REGISTERED else None
         self._apply_gre(entry, pending.sent, pba)
         unconfirmed = self._apply_encapsulation_mode(entry, pending.sent, pba)
+        held_ipv4 = entry.ipv4_home_address
         _apply_addresses(entry, pba, pending.sent)
         if entry.ipv4_added:
             self._ipv4_settled(entry, pba.status, now)
+        elif held_ipv4 is not None and _ipv4_prohibited(pba, pending.sent):
+            # RFC 5844 3.2.3.2: the LMA took the IPv4 home address away (a reload, RFC 5846's V flag): no more asking
+            # for one, as after a V-flag BRI; the MN's next DHCP trigger asks for any address, not that one.
+            entry.ipv4_requested, entry.ipv4_refused = False, held_ipv4
         # RFC 6275 11.7.3: the lifetime counts down from when the acknowledged transmission was sent, and the
         # entry's lifetime never exceeds the one requested.
         granted = min(pba.lifetime_seconds, pending.sent.lifetime_seconds)
@@ -1537,6 +1542,14 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
         entry.ipv4_prefix_length = 0
         entry.ipv4_default_router = None
         entry.dhcp_server = False
+
+
+def _ipv4_prohibited(pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate) -> bool:
+    """Whether ``pba``, accepting ``sent``, refuses its IPv4 Home Address Request as administratively prohibited (RFC
+    5844 3.3.2, status 129): the LMA will not give that address, as opposed to a failure that asking for any address
+    at the next refresh may mend."""
+    reply = pba.option(IPv4HomeAddressReplyOption) if sent.option(IPv4HomeAddressRequestOption) is not None else None
+    return reply is not None and reply.status == IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED
 
 
 def _deadline(entry: BindingUpdateListEntry) -> float | None:

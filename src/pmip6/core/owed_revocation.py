@@ -8,33 +8,43 @@ revokes (its GRE mode, keys and format too, for the ``revocation_sent`` line a r
 and port the BRI goes to and from the LMAA it leaves from, its Revocation Trigger, and
 whether it was one global BRI for every binding of that MAG (8.1: G set, "Per-Peer Policy"). A restarted LMA sends
 them again with fresh sequence numbers (:meth:`pmip6.core.revocation_sender.RevocationSender.resume`).
+
+A BRI that revokes the IPv4 home address binding only (the V flag, RFC 5846 5.1 and 6.1.1: a reload took the
+address from a dual-stack session that keeps its HNPs) is a version 2 record, the address with its home network's
+prefix length in ``ipv4_only``; every other BRI is still a version 1 record without that key, as before it existed,
+so a file written before reads as it did and an older pmip6 refuses (and skips, with a warning) a V-flag record
+rather than taking it for the revocation of the whole session.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Interface, IPv6Network, ip_address
 from typing import Any
 
 from pmip6.core.events import Peer, TunnelSession
 from pmip6.wire.numbers import RevocationTrigger
 
 REVOCATION_RECORD_VERSION = 1
+IPV4_ONLY_RECORD_VERSION = 2
+"""The version of the record of a V-flag BRI (module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
 class OwedRevocation:
-    """One session an outstanding BRI revokes; a global BRI owes one per session it names, ``whole_mag`` set."""
+    """One session an outstanding BRI revokes; a global BRI owes one per session it names, ``whole_mag`` set. A V-flag
+    BRI revokes ``ipv4_only``, the session's IPv4 home address binding, and nothing else of it."""
 
     session: TunnelSession
     trigger: RevocationTrigger
     whole_mag: bool = False
+    ipv4_only: IPv4Interface | None = None
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-able dict; :meth:`from_record` inverts it."""
         session = self.session
-        return {
-            "record_version": REVOCATION_RECORD_VERSION,
+        record: dict[str, Any] = {
+            "record_version": REVOCATION_RECORD_VERSION if self.ipv4_only is None else IPV4_ONLY_RECORD_VERSION,
             "mn_id_hex": session.mn_id.hex(),
             "tenant": session.tenant,
             "mag": str(session.peer.address),
@@ -50,14 +60,18 @@ class OwedRevocation:
             "trigger": int(self.trigger),
             "whole_mag": self.whole_mag,
         }
+        if self.ipv4_only is not None:
+            record["ipv4_only"] = str(self.ipv4_only)
+        return record
 
     @classmethod
     def from_record(cls, record: object) -> OwedRevocation:
         """Rebuild a revocation from :meth:`to_record` output. ValueError, saying what is wrong, when it is not one."""
         if not isinstance(record, dict):
             raise ValueError(f"a revocation record is a JSON object, not {type(record).__name__}")
-        if record.get("record_version") != REVOCATION_RECORD_VERSION:
-            raise ValueError(f"unsupported revocation record version {record.get('record_version')!r}")
+        version = record.get("record_version")
+        if version not in (REVOCATION_RECORD_VERSION, IPV4_ONLY_RECORD_VERSION):
+            raise ValueError(f"unsupported revocation record version {version!r}")
         try:
             port = record["mag_port"]
             if port is not None and not (type(port) is int and 0 < port <= 0xFFFF):
@@ -81,8 +95,16 @@ class OwedRevocation:
                 home_network_prefixes=tuple(IPv6Network(prefix) for prefix in record["home_network_prefixes"]),
                 **flags, **keys,
             )
-            return cls(session, RevocationTrigger(record["trigger"]), whole_mag)
+            ipv4_only = None if version == REVOCATION_RECORD_VERSION else _ipv4_interface(record["ipv4_only"])
+            return cls(session, RevocationTrigger(record["trigger"]), whole_mag, ipv4_only)
         except KeyError as error:
             raise ValueError(f"revocation record without {error}") from None
         except (TypeError, ValueError) as error:
             raise ValueError(f"unreadable revocation record: {error}") from None
+
+
+def _ipv4_interface(text: object) -> IPv4Interface:
+    """A V-flag record's ``ipv4_only``: an IPv4 address with its prefix length, as text."""
+    if not isinstance(text, str):
+        raise ValueError(f"ipv4_only must be an IPv4 address with its prefix length, not {text!r}")
+    return IPv4Interface(text)

@@ -3,24 +3,30 @@ tells a MAG that the LMA removed one of its mobile nodes' bindings, retransmitte
 uses the same machinery for its one kind of BRI, the global revocation of every binding it holds at its LMA (9.2:
 :meth:`RevocationSender.revoke_all` with the MAG's identity).
 
-A per-MN BRI names one session (P set, G and V clear): the MN Identifier option and, for an IPv6 session, a Home
-Network Prefix option per HNP (8.1: "SHOULD include an HNP option for each registered HNP"). Revoking every
-session of a MAG takes one global BRI instead (8.1: G set, Revocation Trigger "Per-Peer Policy", no mobility
-option; :meth:`RevocationSender.revoke_all`). Sequence numbers
-start at a random value and skip those of outstanding BRIs (6.1.1: no collision). A BRI without its BRA is sent
-again after InitMINDelayBRIs, the delay doubling up to MAX_BRACK_TIMEOUT, at most BRIMaxRetriesNumber times
-(6.3, 11); then, or when the MAG answers with a Binding Error (6.2: it does not know MH type 16), it is given up
-with an Alarm. A BRI may hold something for the LMA until it ends (:meth:`RevocationSender.revoke`): a cleared
-BCE, kept "until it receives a Binding Revocation Acknowledgement or the BRIMaxRetransmitNumber is reached" (8.1).
+A per-MN BRI names one session (P set, G and V clear): the MN Identifier option and, for an IPv6 session, a Home Network
+Prefix option per HNP (8.1: "SHOULD include an HNP option for each registered HNP"). Revoking every session of a MAG
+takes one global BRI instead (8.1: G set, Revocation Trigger "Per-Peer Policy", no mobility option;
+:meth:`RevocationSender.revoke_all`). Revoking the IPv4 home address binding of a session alone takes a per-MN BRI with
+P and V set, the MN Identifier option and an IPv4 Home Address Request option naming the address (5.1: "MUST only be
+included when the ... (V) and the (P) bits are set"; 6.1.1: the initiator "MUST include" it), no HNP option: the session
+keeps its HNPs, which such an option would name as revoked. G and V never go together: a global BRI carries no mobility
+option (8.1), so it cannot name the address, and revokes every binding whole. Sequence numbers start at a random value
+and skip those of outstanding BRIs (6.1.1: no collision). A BRI without its BRA is sent again after InitMINDelayBRIs,
+the delay doubling up to MAX_BRACK_TIMEOUT, at most BRIMaxRetriesNumber times (6.3, 11); then, or when the MAG answers
+with a Binding Error (6.2: it does not know MH type 16), it is given up with an Alarm. A BRI may hold something for the
+LMA until it ends (:meth:`RevocationSender.revoke`): a cleared BCE, kept "until it receives a Binding Revocation
+Acknowledgement or the BRIMaxRetransmitNumber is reached" (8.1).
 
-8.1's race, a PBU from that MAG for that MN while its BRI is outstanding, is settled by the trigger: an
-administrative revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU
-(:meth:`RevocationSender.revoking`: 129) until the BRA or the last retry; a handover revocation is answered
-before the MN's new registration there is (:meth:`RevocationSender.answer_after`). A BRA with status 128 (Binding
-Does NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is
-open again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the
-session, which the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says
-so: :meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`). Such a BRI is
+8.1's race, a PBU from that MAG for that MN while its BRI is outstanding, is settled by the trigger: an administrative
+revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU (:meth:`RevocationSender.revoking`:
+129) until the BRA or the last retry; a handover revocation is answered before the MN's new registration there is
+(:meth:`RevocationSender.answer_after`). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
+registered, and its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does
+NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
+again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
+the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
+:meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`; nothing for a
+V-flag BRI, read late: the MAG dropped an IPv4 home address, no session). Such a BRI is
 still one "outstanding" for 6.2.2 (sent, not acknowledged; its sequence number reserved), only no longer retransmitted
 and holding nothing (8.1 keeps the BCE "until it receives a Binding Revocation Acknowledgement or the
 BRIMaxRetransmitNumber is reached", not the BRI's claim to its BRA), so its BRA is not one 6.2.2 discards.
@@ -38,7 +44,7 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from ipaddress import IPv6Network
+from ipaddress import IPv4Interface, IPv6Network
 
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
@@ -56,7 +62,12 @@ from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.revocation_responder import prefix_of
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
-from pmip6.wire.options import HomeNetworkPrefixOption, MNIdentifierOption, MobilityOption
+from pmip6.wire.options import (
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    MobilityOption,
+)
 
 ADMINISTRATIVE_TRIGGERS = frozenset({RevocationTrigger.ADMINISTRATIVE_REASON, RevocationTrigger.PER_PEER_POLICY})
 """Triggers of revocations the operator asked for: they stand against the MAG's PBUs until they end."""
@@ -154,14 +165,21 @@ class RevocationSender:
         self._late: list[LateAcknowledgement] = []
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
-               held: tuple[object, ...] = ()) -> Outcome:
+               held: tuple[object, ...] = (), ipv4_only: IPv4Interface | None = None) -> Outcome:
         """The BRI telling ``session``'s MAG (its peer) that the LMA removed it, sent from the session's LMAA, and
         the RevocationSent event. What is ``held`` (a cleared BCE, say) comes back from :meth:`take_ended` once the
-        revocation ends, with the BRA's status (None when given up or unsupported)."""
+        revocation ends, with the BRA's status (None when given up or unsupported). With ``ipv4_only`` (the
+        session's IPv4 home address, with its home network's prefix length) the BRI revokes that address's binding
+        alone: V set, the address in an IPv4 Home Address Request option (module docstring)."""
         options: list[MobilityOption] = [MNIdentifierOption(session.mn_id)]
-        options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
-                    for prefix in session.home_network_prefixes]
-        indication = BindingRevocationIndication(trigger, self._fresh_sequence(), BRFlags.P, tuple(options))
+        flags = BRFlags.P
+        if ipv4_only is None:
+            options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                        for prefix in session.home_network_prefixes]
+        else:
+            options.append(IPv4HomeAddressRequestOption(ipv4_only.ip, ipv4_only.network.prefixlen))
+            flags |= BRFlags.V
+        indication = BindingRevocationIndication(trigger, self._fresh_sequence(), flags, tuple(options))
         return self._send(indication, session.peer, session.local, [session], now, held)
 
     def revoke_all(self, sessions: list[TunnelSession], now: float, held: tuple[object, ...] = (),
@@ -188,8 +206,9 @@ class RevocationSender:
         self._outstanding[indication.sequence] = outstanding
         self._note_owed_change(indication.sequence, outstanding)
         self._deadlines.schedule(indication.sequence, _capped(now + self.timing.initial_delay, outstanding))
+        ipv4_only = bool(indication.flags & BRFlags.V)
         return Outcome(sends=[*released, send],
-                       events=[RevocationSent(session, indication.trigger) for session in sessions])
+                       events=[RevocationSent(session, indication.trigger, ipv4_only) for session in sessions])
 
     def _release_held(self, sessions: list[TunnelSession], mag: Address) -> list[SendMessage]:
         """The PBAs held for ``mag`` about the MNs of ``sessions``, which a BRI about to go there revokes: they must
@@ -245,10 +264,11 @@ class RevocationSender:
         return sum(len(held.answers) for held in self._held_answers.values())
 
     def revoking(self, mn_id: bytes, mag: Address) -> bool:
-        """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding: a PBU from there
-        for that MN is refused until it ends (module docstring)."""
-        return any(outstanding.indication.trigger in ADMINISTRATIVE_TRIGGERS
-                   for outstanding in self._outstanding_for(mn_id, mag))
+        """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding, not one revoking
+        an IPv4 home address binding only (V): a PBU from there for that MN is refused until it ends (module
+        docstring)."""
+        return any(outstanding.indication.trigger in ADMINISTRATIVE_TRIGGERS and not outstanding.indication.flags
+                   & BRFlags.V for outstanding in self._outstanding_for(mn_id, mag))
 
     def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage) -> Outcome:
         """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
@@ -328,15 +348,17 @@ class RevocationSender:
 
     def resume(self, owed: Iterable[OwedRevocation], now: float) -> Outcome:
         """The :meth:`owed` revocations of a previous run, sent again as they were (RFC 5846 8.1): one BRI per
-        session, one global BRI per MAG for the ``whole_mag`` ones; new sequence numbers, retransmissions from
-        the start (6.3). They hold nothing: whatever they held did not survive the restart."""
+        session (V set for an ``ipv4_only`` one), one global BRI per MAG for the ``whole_mag`` ones; new sequence
+        numbers, retransmissions from the start (6.3). They hold nothing: whatever they held did not survive the
+        restart."""
         outcome = Outcome()
         whole_mag: dict[Address, list[TunnelSession]] = {}
         for revocation in owed:
             if revocation.whole_mag:
                 whole_mag.setdefault(revocation.session.peer.address, []).append(revocation.session)
             else:
-                outcome.extend(self.revoke(revocation.session, revocation.trigger, now))
+                outcome.extend(self.revoke(revocation.session, revocation.trigger, now,
+                                           ipv4_only=revocation.ipv4_only))
         for sessions in whole_mag.values():
             outcome.extend(self.revoke_all(sessions, now))
         return outcome
@@ -409,6 +431,8 @@ class RevocationSender:
         indication = outstanding.indication
         global_ = bool(indication.flags & BRFlags.G)
         mn_ids = {session.mn_id for session in outstanding.sessions} if global_ else {_mn_id(outstanding)}
+        if indication.flags & BRFlags.V:  # the MAG drops an IPv4 home address on reading it late, not a session
+            mn_ids = set()
         prefixes = () if global_ else map(prefix_of, indication.options_of(HomeNetworkPrefixOption))
         probe = indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
         self._given_up[sequence] = LateAcknowledgement(
@@ -437,8 +461,10 @@ def _owed(outstanding: _Outstanding) -> list[OwedRevocation]:
     if indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN:
         return []
     trigger, whole_mag = RevocationTrigger(indication.trigger), bool(indication.flags & BRFlags.G)
+    request = indication.option(IPv4HomeAddressRequestOption) if indication.flags & BRFlags.V else None
+    ipv4_only = None if request is None else IPv4Interface((request.address, request.prefix_length))
     return [OwedRevocation(replace(session, peer=outstanding.send.destination,
-                                   local=outstanding.send.source or session.local), trigger, whole_mag)
+                                   local=outstanding.send.source or session.local), trigger, whole_mag, ipv4_only)
             for session in outstanding.sessions]
 
 
@@ -454,7 +480,9 @@ def _named(outstanding: _Outstanding) -> str:
     if outstanding.indication.flags & BRFlags.G:
         return "every binding (Per-Peer Policy)"
     mn_id = _mn_id(outstanding)
-    return f"mobile node {mn_text(mn_id)}" if mn_id is not None else "a binding"
+    named = f"mobile node {mn_text(mn_id)}" if mn_id is not None else "a binding"
+    request = outstanding.indication.option(IPv4HomeAddressRequestOption)
+    return named if request is None else f"the IPv4 home address {request.address} of {named}"
 
 
 def _status_name(status: int) -> str:

@@ -187,7 +187,7 @@ class EventLog:
                 "peer": None if event.peer is None else str(event.peer.address)}
         if isinstance(event, RevocationSent):
             return "revocation sent", {"event": "revocation_sent", **session_fields(event.session, at_lma=self._at_lma),
-                                       "trigger": _trigger_name(event.trigger)}
+                                       "trigger": _trigger_name(event.trigger), "ipv4_only": event.ipv4_only}
         if isinstance(event, PeerUnreachable):
             return (f"alarm: peer {event.peer.address} unreachable: {event.missing_heartbeats} heartbeat requests in "
                     "a row unanswered", {"event": "peer_unreachable", "peer": str(event.peer.address),

@@ -336,9 +336,10 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
     "delete_at": (_or_null(_finite), "a finite number or null"),
     "signaling": (_or_null(_text), "a string or null"),
     "signaling_port": (_or_null(_integer(1, 0xFFFF)), "a port from 1 to 65535, or null"),
+    "ipv4_withdrawn": (_or_null(_text), "a string or null"),
 }
 """What each field of a binding record holds (``BindingCacheEntry.to_record``), and the words that say so."""
-_ADDED_LATER = frozenset({"udp_encapsulation", "signaling", "signaling_port"})
+_ADDED_LATER = frozenset({"udp_encapsulation", "signaling", "signaling_port", "ipv4_withdrawn"})
 """Fields records written by older pmip6 versions lack, which ``BindingCacheEntry.from_record`` reads with defaults;
 every other field of :data:`_FIELDS` must be there."""
 
@@ -352,6 +353,7 @@ _FORMATS: dict[str, tuple[Callable[[Any], object], str]] = {name: (TEXT_PARSERS[
     "ipv4_default_router": "an IPv4 address or null",
     "mn_ll_id": "hexadecimal digits or null",
     "link_local_address": "an IPv6 address or null",
+    "ipv4_withdrawn": "an IPv4 address or null",
 }.items()}
 """How ``BindingCacheEntry.from_record`` parses each text field (once its type is right), and what it expects."""
 

@@ -16,7 +16,7 @@ from pmip6.core.mag import AttachRequest
 from pmip6.wire.numbers import AccessTechnologyType
 from tests.unit.runtime.test_persistence import LMAA, MAG_A, PORT, StoreLab, _record, lab  # noqa: F401 (fixture)
 
-_WRITTEN_LATER = ("udp_encapsulation", "signaling", "signaling_port")
+_WRITTEN_LATER = ("udp_encapsulation", "signaling", "signaling_port", "ipv4_withdrawn")
 """The fields pmip6 added to binding records after their first version: records written before lack them."""
 _NOT_READ = ("record_version", "mn_id")
 """The version, checked before any field, and the MN-ID as text, for a reader of the file: never required."""
@@ -54,8 +54,9 @@ def test_a_record_without_two_fields_names_the_first_of_them(
 @pytest.mark.parametrize("absent", [*[(field,) for field in _WRITTEN_LATER], _WRITTEN_LATER])
 def test_a_record_an_older_version_wrote_without_the_later_fields_is_restored(
         lab: StoreLab, caplog: pytest.LogCaptureFixture, absent: tuple[str, ...]) -> None:  # noqa: F811 (fixture)
-    """A record written before IPv4-UDP mode (``udp_encapsulation``) or the Alternate Care-of Address
-    (``signaling``, ``signaling_port``) is restored with their defaults, not skipped as missing a field."""
+    """A record written before IPv4-UDP mode (``udp_encapsulation``), the Alternate Care-of Address
+    (``signaling``, ``signaling_port``) or the IPv4 home address a reload withdrew (``ipv4_withdrawn``) is restored
+    with their defaults, not skipped as missing a field."""
     older = _record(b"a@opA", time.time() + 3600, "10.0.0.2/24", "2001:db8:a:1::/64")
     for field in absent:
         del older[field]

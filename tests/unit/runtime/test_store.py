@@ -32,12 +32,14 @@ def test_records_round_trip_through_a_reopened_store(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     store = BindingStore(path)
     first, second = _entry(b"mn1@opA", 0xA1), _entry(b"mn2@opA", 0xA2)
+    second.ipv4_home_address, second.ipv4_withdrawn = None, IPv4Address("10.0.0.2")  # a reload withdrew it
     store.save({b"mn1@opA": [first.to_record()], b"mn2@opA": [second.to_record()]})
     store.close()
     reopened = BindingStore(path)
     restored = [BindingCacheEntry.from_record(record) for record in reopened.load().records]
     assert [entry.to_record() for entry in restored] == [first.to_record(), second.to_record()]
     assert restored[1].uplink_key == 0xA2 and restored[0].downlink_key == 0x1111
+    assert (restored[0].ipv4_withdrawn, restored[1].ipv4_withdrawn) == (None, IPv4Address("10.0.0.2"))
     reopened.close()
 
 
@@ -316,6 +318,9 @@ _WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show
                                            "null, got \"10.0.0.2/33\" ('33' is not a valid netmask)"),
     ({"ipv4_default_router": "2001:db8::1"}, 'ipv4_default_router: expected an IPv4 address or null, got '
                                              "\"2001:db8::1\" (Expected 4 octets in '2001:db8::1')"),
+    ({"ipv4_withdrawn": 167772162}, "ipv4_withdrawn: expected a string or null, got 167772162"),
+    ({"ipv4_withdrawn": "10.0.0.2/24"}, 'ipv4_withdrawn: expected an IPv4 address or null, got "10.0.0.2/24" '
+                                        "(Unexpected '/' in '10.0.0.2/24')"),
 ]
 
 
@@ -340,6 +345,7 @@ def test_every_field_a_binding_record_can_hold_is_readable(tmp_path: Path) -> No
     entry = _entry(b"mn1@opA", 0xFFFF_FFFF)
     entry.proxy_coa, entry.lifetime, entry.last_sequence = Peer(IPv6Address("2001:db8::1")), 262140, 0xFFFF
     entry.last_timestamp, entry.state, entry.delete_at = (1 << 64) - 1, BceState.DEREGISTERING, 1e9
+    entry.ipv4_withdrawn = IPv4Address("10.0.0.3")
     bare = BindingCacheEntry(mn_id=b"\xff", tenant="opA", proxy_coa=Peer(IPv4Address("192.0.2.1"), 5436),
                              lmaa=IPv4Address("192.0.2.9"), att=0, hi=0, lifetime=0, expires_at=1, last_sequence=0)
     store = BindingStore(tmp_path / "state.db")

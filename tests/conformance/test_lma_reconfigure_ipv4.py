@@ -1,0 +1,412 @@
+"""A reload that refuses only the IPv4 home address of a live dual-stack session (its tenant's IPv4 pool gone, the
+address outside it, another default router): LocalMobilityAnchor.reconfigure keeps the session's IPv6 part and
+releases its IPv4 home address binding (RFC 5844 3.1.2.5), tells the MAG with a V-flag BRI (RFC 5846 5.1, 6.1.1,
+8.1) when ``binding_revocation`` is on, and answers a re-registration still naming the address with its IPv6 part
+accepted and its IPv4 part refused (RFC 5844 3.1.2.6, 3.2.3.2). An IPv4-only session still goes whole
+(docs/operations.md, "Reloading the configuration")."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+import pytest
+from lma_builders import (
+    ANY_IPV4,
+    LMAA,
+    MAG1,
+    MN1,
+    MN2,
+    NOW,
+    OP_A,
+    OP_B,
+    make_lma,
+    pbu,
+    settings,
+    the_pba,
+)
+
+from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.events import Alarm, BindingRemoved, BindingUpdated, Outcome, Peer, RevocationSent
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor, Tenant
+from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.owed_revocation import OwedRevocation
+from pmip6.wire.messages import (
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
+from pmip6.wire.mobility import decode_message, encode_message
+from pmip6.wire.numbers import (
+    AccessTechnologyType,
+    BindingRevocationStatus,
+    BRFlags,
+    HandoffIndicator,
+    IPv4HomeAddressReplyStatus,
+    RevocationTrigger,
+    Status,
+)
+from pmip6.wire.options import (
+    GREKeyOption,
+    HomeNetworkPrefixOption,
+    IPv4DefaultRouterAddressOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+)
+
+ADDRESS = IPv4Address("10.0.0.2")
+"""The first IPv4 home address OP_A's pool hands out."""
+POOL_GONE = Tenant("opA", None, OP_A.ipv6_prefix_pool)
+OUTSIDE = Tenant("opA", IPv4Network("10.9.0.0/24"), OP_A.ipv6_prefix_pool)
+OTHER_ROUTER = Tenant("opA", IPv4Network("8.0.0.0/6"), OP_A.ipv6_prefix_pool)
+CHANGES = pytest.mark.parametrize(("tenant", "why"), [
+    (POOL_GONE, "tenant 'opA' no longer has an IPv4 pool"),
+    (OUTSIDE, "the IPv4 home address 10.0.0.2 is outside the pool 10.9.0.0/24"),
+    (OTHER_ROUTER, "the tenant's IPv4 default router is now 8.0.0.1, not 10.0.0.1"),
+], ids=["pool-gone", "outside-the-pool", "other-default-router"])
+
+
+def _lma(revocation: bool) -> LocalMobilityAnchor:
+    return LocalMobilityAnchor(settings(binding_revocation=revocation), keys=GreKeyAllocator(seed=7),
+                               revocation_rng=random.Random(3))
+
+
+def _reload(lma: LocalMobilityAnchor, tenant: Tenant, now: float = NOW + 1) -> Outcome:
+    return lma.reconfigure(replace(lma.settings, tenants=(tenant, OP_B)), now)
+
+
+def _dual_stack(lma: LocalMobilityAnchor, mn_id: bytes = MN1) -> ProxyBindingAcknowledgement:
+    pba = the_pba(lma.receive(pbu(mn_id, gre=GREKeyOption(11), ipv4=ANY_IPV4), MAG1, LMAA, NOW))
+    assert pba.status == Status.ACCEPTED
+    return pba
+
+
+def _refresh(first: ProxyBindingAcknowledgement, *, ipv4: IPv4HomeAddressRequestOption | None,
+             sequence: int = 2) -> ProxyBindingUpdate:
+    """MAG1's re-registration of MN1's session (its HNP, its downlink key), with ``ipv4`` as its IPv4 request."""
+    return pbu(MN1, sequence=sequence, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(11), ipv4=ipv4,
+               prefixes=tuple(first.options_of(HomeNetworkPrefixOption)))
+
+
+def _bri(outcome: Outcome) -> BindingRevocationIndication:
+    (send,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert send.destination == MAG1 and send.source == LMAA
+    return send.message
+
+
+@CHANGES
+def test_an_ipv4_only_session_whose_address_a_reload_refuses_is_still_removed_whole(tenant: Tenant, why: str) -> None:
+    lma = make_lma()
+    pba = the_pba(lma.receive(pbu(MN1, prefixes=(), gre=GREKeyOption(11), ipv4=ANY_IPV4), MAG1, LMAA, NOW))
+    assert pba.status == Status.ACCEPTED
+
+    outcome = _reload(lma, tenant)
+
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        f"binding removed by the new configuration: {why}"]
+    assert [type(event) for event in outcome.events] == [Alarm, BindingRemoved]
+    assert list(lma.bindings()) == [] and lma.next_deadline() is None
+
+
+@CHANGES
+def test_a_dual_stack_session_keeps_its_ipv6_part_its_keys_and_timer_and_loses_its_ipv4_home_address(
+        tenant: Tenant, why: str) -> None:
+    lma = make_lma()
+    _dual_stack(lma)
+    (entry,) = lma.bindings()
+    keys, prefixes, expires_at = (entry.uplink_key, entry.downlink_key), entry.home_network_prefixes, entry.expires_at
+    before = entry.session()
+
+    outcome = _reload(lma, tenant)
+
+    assert outcome.sends == [], "binding_revocation is off: no BRI"
+    assert outcome.events == [
+        Alarm(f"IPv4 home address released by the new configuration, the session keeping its home network prefixes: "
+              f"{why}", MN1),
+        BindingUpdated(replace(before, ipv4_home_address=None), before)], \
+        "the data plane removes the IPv4 home address's route and nothing else"
+    (kept,) = lma.bindings()
+    assert kept is entry and (kept.uplink_key, kept.downlink_key) == keys and kept.home_network_prefixes == prefixes
+    assert kept.ipv4_home_address is None and kept.ipv4_default_router is None and kept.ipv4_withdrawn == ADDRESS
+    assert kept.expires_at == expires_at and lma.next_deadline() == expires_at
+    assert lma._keys.in_use(entry.reserved_uplink_key)  # type: ignore[arg-type]
+    taken = lma.receive(pbu(MN2, prefixes=(HomeNetworkPrefixOption(prefixes[0].network_address, 64),)), MAG1, LMAA,
+                        NOW + 2)
+    assert the_pba(taken).status == Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX, "the HNP is still the session's"
+
+
+def test_the_released_address_is_free_in_a_pool_that_still_holds_it() -> None:
+    lma = make_lma()
+    _dual_stack(lma)
+    _reload(lma, OTHER_ROUTER)
+    again = the_pba(lma.receive(pbu(MN2, prefixes=(), gre=GREKeyOption(12), ipv4=IPv4HomeAddressRequestOption(ADDRESS)),
+                                MAG1, LMAA, NOW + 2))
+    assert again.status == Status.ACCEPTED
+    assert again.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(0, ADDRESS, 6)
+
+
+@CHANGES
+def test_RFC5846_8_1_the_mag_is_told_with_a_v_flag_bri_naming_the_address_and_no_hnp(tenant: Tenant, why: str) -> None:
+    """RFC 5846 6.1.1: revoking "the mobile node IPv4 HoA Binding Only, the initiator MUST set the (V) bit" and
+    "MUST include ... the IPv4 Home Address Request option"; 5.1: that option only with V and P set. No HNP option:
+    the session keeps its HNPs."""
+    lma = _lma(revocation=True)
+    _dual_stack(lma)
+    outcome = _reload(lma, tenant)
+
+    bri = decode_message(encode_message(_bri(outcome)))
+    assert isinstance(bri, BindingRevocationIndication)
+    assert bri.flags == BRFlags.P | BRFlags.V and bri.trigger == RevocationTrigger.ADMINISTRATIVE_REASON
+    assert bri.options == (MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(ADDRESS, 24))
+    (sent,) = [event for event in outcome.events if isinstance(event, RevocationSent)]
+    assert sent.ipv4_only and sent.session.ipv4_home_address == ADDRESS
+    assert len(list(lma.bindings())) == 1 and lma.waiting().revocations == 1
+
+
+def test_RFC5846_6_2_2_the_bra_ends_the_v_flag_bri_and_leaves_the_session() -> None:
+    lma = _lma(revocation=True)
+    _dual_stack(lma)
+    bri = _bri(_reload(lma, POOL_GONE))
+    (entry,) = lma.bindings()
+
+    outcome = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence, bri.flags),
+                          MAG1, LMAA, NOW + 1.1)
+
+    assert outcome == Outcome() and lma.waiting().revocations == 0
+    assert list(lma.bindings()) == [entry] and entry.home_network_prefixes and lma.next_deadline() == entry.expires_at
+    assert lma.take_revocation_changes() == {bri.sequence: []}, "the owed record goes"
+
+
+def test_RFC5846_6_3_a_lost_bra_has_the_v_flag_bri_sent_again_then_given_up_with_an_alarm_the_session_kept() -> None:
+    lma = _lma(revocation=True)
+    _dual_stack(lma)
+    outcome = _reload(lma, POOL_GONE)
+    (send,) = outcome.sends
+
+    assert lma.handle_timer(NOW + 2).sends == [send], "InitMINDelayBRIs later, the same BRI"
+    given_up = lma.handle_timer(NOW + 60)
+    assert given_up.sends == [] and [event.text for event in given_up.events] == [
+        "MAG 192.0.2.1 did not acknowledge the revocation of the IPv4 home address 10.0.0.2 of mobile node "
+        "mn1@opA.example after 1 retransmission(s) (RFC 5846 6.3)"]
+    (entry,) = lma.bindings()
+    assert entry.home_network_prefixes and lma.next_deadline() == entry.expires_at
+
+
+def test_RFC5846_8_1_a_late_bra_to_a_given_up_v_flag_bri_ends_no_session() -> None:
+    """The MAG that reads a V-flag BRI late drops the IPv4 home address, not the session: its BRA de-registers
+    nothing (unlike a late BRA to a whole-session BRI, which ends what the MAG dropped)."""
+    lma = _lma(revocation=True)
+    _dual_stack(lma)
+    bri = _bri(_reload(lma, POOL_GONE))
+    lma.handle_timer(NOW + 2)
+    lma.handle_timer(NOW + 60)
+    late = BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence, bri.flags)
+    assert lma.receive(late, MAG1, LMAA, NOW + 61).events == []
+    (entry,) = lma.bindings()
+    assert entry.home_network_prefixes and lma.next_deadline() == entry.expires_at
+
+
+def test_RFC5846_8_1_v_flag_bris_are_never_merged_into_a_global_bri() -> None:
+    """Two dual-stack sessions of one MAG lose their IPv4 home address: a global BRI ("Per-Peer Policy", no
+    mobility option, 8.1) would revoke them whole, so each gets its own V-flag BRI. An IPv4-only session of that
+    MAG removed by the same reload gets a per-MN BRI too: the MAG keeps live sessions."""
+    lma = _lma(revocation=True)
+    _dual_stack(lma, MN1)
+    _dual_stack(lma, MN2)
+    ipv4_only = b"mn5@opA.example"
+    lma.settings = replace(lma.settings, default_tenant="opA")
+    assert the_pba(lma.receive(pbu(ipv4_only, prefixes=(), gre=GREKeyOption(11), ipv4=ANY_IPV4), MAG1, LMAA,
+                               NOW)).status == Status.ACCEPTED
+
+    outcome = lma.reconfigure(replace(lma.settings, tenants=(POOL_GONE, OP_B)), NOW + 1)
+
+    bris = [send.message for send in outcome.sends]
+    assert all(isinstance(bri, BindingRevocationIndication) and not bri.flags & BRFlags.G for bri in bris)
+    by_mn = {bri.option(MNIdentifierOption).identifier: bri.flags for bri in bris}  # type: ignore[union-attr]
+    assert by_mn == {MN1: BRFlags.P | BRFlags.V, MN2: BRFlags.P | BRFlags.V, ipv4_only: BRFlags.P}
+    assert sorted(entry.mn_id for entry in lma.bindings()) == [MN1, MN2]
+
+
+@pytest.mark.parametrize("revocation", [True, False], ids=["binding-revocation", "no-binding-revocation"])
+@pytest.mark.parametrize("tenant", [POOL_GONE, OUTSIDE, OTHER_ROUTER], ids=["pool-gone", "outside", "other-router"])
+def test_RFC5844_3_1_2_6_a_refresh_still_naming_the_address_is_accepted_for_ipv6_and_refused_for_ipv4(
+        tenant: Tenant, revocation: bool) -> None:
+    """The refresh crossed the V-flag BRI, or no BRI was sent: neither refused whole (the V-flag BRI stands against
+    nothing, RFC 5846 8.1's race settled by local policy) nor given the address back, even where the new pool still
+    has it free: its IPv4 Home Address Reply echoes the request with 129 (Administratively prohibited, as 3.1.2.2
+    answers an address the MN is not authorized for), and no IPv4 Default-Router Address option goes with it."""
+    lma = _lma(revocation)
+    first = _dual_stack(lma)
+    uplink = first.option(GREKeyOption)
+    _reload(lma, tenant)
+
+    outcome = lma.receive(_refresh(first, ipv4=IPv4HomeAddressRequestOption(ADDRESS, 24)), MAG1, LMAA, NOW + 1.5)
+
+    pba = the_pba(outcome)
+    assert pba.status == Status.ACCEPTED and pba.option(GREKeyOption) == uplink
+    assert pba.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption)
+    assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(
+        IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED, ADDRESS, 24)
+    assert pba.option(IPv4DefaultRouterAddressOption) is None
+    (updated,) = outcome.events
+    assert isinstance(updated, BindingUpdated) and updated.session.ipv4_home_address is None
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is None and entry.ipv4_withdrawn == ADDRESS, "its retransmission: the same answer"
+    again = the_pba(lma.receive(_refresh(first, ipv4=IPv4HomeAddressRequestOption(ADDRESS, 24), sequence=3), MAG1,
+                                LMAA, NOW + 1.6))
+    assert again.option(IPv4HomeAddressReplyOption) == pba.option(IPv4HomeAddressReplyOption)
+
+
+def test_once_a_refresh_no_longer_names_the_address_a_request_for_it_is_an_ipv4_extension_again() -> None:
+    """The MAG learned (it asked for no IPv4 home address): the LMA forgets the address, and a later request naming
+    it is one adding IPv4 to the session (RFC 5844 3.1.2.1), which the pool grants while the address is free."""
+    lma = make_lma()
+    first = _dual_stack(lma)
+    _reload(lma, OTHER_ROUTER)
+    assert the_pba(lma.receive(_refresh(first, ipv4=None), MAG1, LMAA, NOW + 2)).status == Status.ACCEPTED
+    (entry,) = lma.bindings()
+    assert entry.ipv4_withdrawn is None
+
+    pba = the_pba(lma.receive(_refresh(first, ipv4=IPv4HomeAddressRequestOption(ADDRESS), sequence=3), MAG1, LMAA,
+                              NOW + 3))
+    assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(0, ADDRESS, 6)
+    assert pba.option(IPv4DefaultRouterAddressOption) == IPv4DefaultRouterAddressOption(IPv4Address("8.0.0.1"))
+
+
+def test_RFC5846_8_1_the_v_flag_bri_is_owed_and_a_restart_sends_it_again_from_the_records() -> None:
+    lma = _lma(revocation=True)
+    _dual_stack(lma)
+    bri = _bri(_reload(lma, POOL_GONE))
+    (owed,) = lma.owed_revocations()
+    assert owed.ipv4_only == IPv4Interface("10.0.0.2/24") and not owed.whole_mag
+    assert lma.take_revocation_changes() == {bri.sequence: [owed]}
+    records = [entry.to_record() for entry in lma.bindings()]
+    stored = [owed.to_record()]
+
+    restarted = LocalMobilityAnchor(replace(lma.settings, tenants=(POOL_GONE, OP_B)), keys=GreKeyAllocator(seed=8),
+                                    revocation_rng=random.Random(4))
+    restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 2)
+    (entry,) = restarted.bindings()
+    assert entry.ipv4_withdrawn == ADDRESS and entry.ipv4_home_address is None
+    again = _bri(restarted.resume_revocations([OwedRevocation.from_record(record) for record in stored], NOW + 2))
+    assert (again.flags, again.options) == (bri.flags, bri.options)
+
+
+def test_RFC5846_8_1_an_owed_v_flag_bri_is_stale_when_the_restored_session_holds_the_address_again() -> None:
+    """An older pmip6 that ran in between (it neither sends nor deletes revocations) gave the address back: the BRI
+    would take it from the MAG while the LMA holds it."""
+    lma = _lma(revocation=True)
+    _dual_stack(lma)
+    records = [entry.to_record() for entry in lma.bindings()]
+    owed = OwedRevocation(next(iter(lma.bindings())).session(), RevocationTrigger.ADMINISTRATIVE_REASON,
+                          ipv4_only=IPv4Interface("10.0.0.2/24"))
+    restarted = _lma(revocation=True)
+    restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 2)
+
+    outcome = restarted.resume_revocations([owed], NOW + 2)
+
+    assert outcome.sends == [] and [type(event) for event in outcome.events] == [Alarm]
+
+
+def _pair(revocation: bool) -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer]:
+    """An LMA and pmip6's MAG with MN1 registered dual-stack through it."""
+    lma, lma_peer = _lma(revocation), Peer(LMAA, 5436)
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=lma_peer), keys=GreKeyAllocator(seed=1))
+    (pbu_send,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW).sends
+    (pba_send,) = lma.receive(pbu_send.message, MAG1, LMAA, NOW).sends
+    mag.receive(pba_send.message, lma_peer, NOW + 0.01)
+    entry = mag.entry(MN1)
+    assert entry is not None and entry.ipv4_home_address == ADDRESS and entry.home_network_prefixes
+    return lma, mag, lma_peer
+
+
+def _both_keep_ipv6_only(lma: LocalMobilityAnchor, mag: MobileAccessGateway, lma_peer: Peer, now: float) -> None:
+    """Both ends hold MN1's session without IPv4, and the MAG's next refresh asks for none and is accepted."""
+    entry, (bce,) = mag.entry(MN1), list(lma.bindings())
+    assert entry is not None and entry.ipv4_home_address is None and entry.home_network_prefixes
+    assert bce.ipv4_home_address is None and bce.home_network_prefixes == entry.home_network_prefixes
+    (refresh,) = mag.refresh(MN1, now).sends
+    assert refresh.message.option(IPv4HomeAddressRequestOption) is None  # type: ignore[union-attr]
+    pba = the_pba(lma.receive(refresh.message, MAG1, LMAA, now))
+    assert pba.status == Status.ACCEPTED
+    assert [type(event) for event in mag.receive(pba, lma_peer, now + 0.01).events] == [BindingUpdated]
+    assert bce.ipv4_withdrawn is None and mag.entry(MN1) is entry
+
+
+def test_RFC5846_9_1_pmip6s_mag_drops_the_ipv4_home_address_on_the_v_flag_bri_and_keeps_the_session() -> None:
+    lma, mag, lma_peer = _pair(revocation=True)
+    (bri,) = _reload(lma, POOL_GONE).sends
+
+    at_mag = mag.receive(bri.message, lma_peer, NOW + 1.01)
+
+    (bra,) = at_mag.sends
+    sequence = bri.message.sequence  # type: ignore[union-attr]
+    assert bra.message == BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, sequence,
+                                                           BRFlags.P | BRFlags.V)
+    (updated,) = at_mag.events
+    assert isinstance(updated, BindingUpdated) and updated.session.ipv4_home_address is None
+    assert lma.receive(bra.message, MAG1, LMAA, NOW + 1.02) == Outcome() and lma.waiting().revocations == 0
+    assert next(iter(lma.bindings())).ipv4_withdrawn is None, "the MAG dropped it: the LMA need not remember it"
+    _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 10)
+
+
+@pytest.mark.parametrize("bri_first", [True, False], ids=["bri-first", "pba-first"])
+def test_RFC5846_8_1_a_refresh_crossing_the_v_flag_bri_leaves_both_ends_with_the_ipv6_session(bri_first: bool) -> None:
+    """The MAG's refresh still names the address when the reload takes it: the PBA accepts the IPv6 part and refuses
+    the IPv4 part (129), and whichever the MAG reads first it ends without IPv4 and with its session; a BRI read
+    after that PBA finds no such binding (128), which is no alarm at the LMA."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    (bri,) = _reload(lma, POOL_GONE, NOW + 10.001).sends
+    (pba,) = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.002).sends
+
+    if bri_first:
+        (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.003).sends
+        mag.receive(pba.message, lma_peer, NOW + 10.004)
+    else:
+        assert [type(event) for event in mag.receive(pba.message, lma_peer, NOW + 10.003).events] == [BindingUpdated]
+        (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.004).sends
+    expected = BindingRevocationStatus.SUCCESS if bri_first else BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+    assert bra.message.status == expected  # type: ignore[union-attr]
+    assert lma.receive(bra.message, MAG1, LMAA, NOW + 10.005) == Outcome()
+    _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
+
+
+def test_RFC5844_3_2_3_2_without_binding_revocation_the_mag_learns_at_its_next_refresh() -> None:
+    lma, mag, lma_peer = _pair(revocation=False)
+    assert _reload(lma, POOL_GONE).sends == []
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    request = refresh.message.option(IPv4HomeAddressRequestOption)  # type: ignore[union-attr]
+    assert request == IPv4HomeAddressRequestOption(ADDRESS, 24)
+
+    events = mag.receive(the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10)), lma_peer, NOW + 10.01).events
+
+    (updated,) = events
+    assert isinstance(updated, BindingUpdated) and updated.previous.ipv4_home_address == ADDRESS
+    assert updated.session.ipv4_home_address is None, "RFC 5844 3.2.3.3: its IPv4 forwarding state goes"
+    entry = mag.entry(MN1)
+    assert entry is not None and not entry.ipv4_requested and entry.ipv4_refused == ADDRESS
+    _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
+
+
+def test_RFC5844_3_2_3_2_after_the_release_a_dhcp_trigger_for_an_address_of_a_gone_pool_keeps_the_session() -> None:
+    """The MN's DHCP client asks for its address again: the BRA ended the LMA's memory of it, so the request is one
+    adding IPv4 to the session, which the LMA without an IPv4 pool refuses (170, RFC 5844 3.1.2.1); the refusal ends
+    the request, not the session, and none is asked until the MN attaches again (3.2.3.2)."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    (bri,) = _reload(lma, POOL_GONE).sends
+    (bra,) = mag.receive(bri.message, lma_peer, NOW + 1.01).sends
+    lma.receive(bra.message, MAG1, LMAA, NOW + 1.02)
+
+    (request,) = mag.request_ipv4(MN1, NOW + 5, ADDRESS).sends
+    answer = the_pba(lma.receive(request.message, MAG1, LMAA, NOW + 5))
+    assert answer.status == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
+    mag.receive(answer, lma_peer, NOW + 5.01)
+
+    entry = mag.entry(MN1)
+    assert entry is not None and entry.home_network_prefixes and entry.ipv4_request_after == float("inf")
+    assert len(list(lma.bindings())) == 1
