@@ -57,6 +57,46 @@ def test_a_reload_removes_the_bindings_the_new_file_refuses_and_keeps_the_others
     asyncio.run(scenario())
 
 
+def test_RFC5846_a_reload_without_the_ipv4_pool_keeps_a_dual_stack_sessions_ipv6_part_at_both_ends(
+        tmp_path: Path) -> None:
+    """The tenant's ``ipv4_pool`` removed: MN1's session keeps its HNP and keys at the LMA, which releases its IPv4
+    home address alone and tells the MAG with a V-flag BRI over the signaling socket; the MAG drops the address,
+    keeps the session and acknowledges; its next refresh asks for no IPv4 and is accepted."""
+    lab = Lab(tmp_path)
+    revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
+    (tmp_path / "lma.toml").write_text(revoking)
+    same = ("uplink_key", "downlink_key", "hnp", "proxy_coa")
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, _):
+            assert (await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4}))["outcome"] == "registered"
+            before = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
+            assert before["ipv4_home"] is not None and before["hnp"]
+            assert 'ipv4_pool = "10.0.0.0/24"\n' in revoking
+            (tmp_path / "lma.toml").write_text(revoking.replace('ipv4_pool = "10.0.0.0/24"\n', ""))
+            assert await lab.control("lma", {"command": "reload"}) == {
+                "bindings_kept": 1, "bindings_removed": 0, "restart_needed": []}
+            for _ in range(100):
+                at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))[MN1]
+                if at_mag["ipv4_home"] is None and lma.statistics.received["bra"]:
+                    break
+                await asyncio.sleep(0.02)
+            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
+            assert at_lma["ipv4_home"] is None and {key: at_lma[key] for key in same} == {
+                key: before[key] for key in same}
+            assert at_mag["ipv4_home"] is None and at_mag["hnp"] == before["hnp"]
+            assert lma.statistics.sent["bri"] == 1 and lma.statistics.received["bra"] == 1
+            assert lma.statistics.events["BindingUpdated"] == 1 and lma.statistics.events["BindingRemoved"] == 0
+            assert lma.store is not None
+            records, _ = lma.store.load()
+            assert [(record["ipv4_home_address"], record["home_network_prefixes"]) for record in records] == [
+                (None, before["hnp"])], "the state file follows"
+            refreshed = await lab.control("mag", {"command": "refresh", "mn_id": MN1})
+            assert refreshed["status_name"] == "ACCEPTED"
+
+    asyncio.run(scenario())
+
+
 def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stays(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)
