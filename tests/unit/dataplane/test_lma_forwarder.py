@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from dataclasses import replace
 
 from scapy.layers.l2 import GRE
 
@@ -161,6 +162,25 @@ def test_handoff_update_moves_the_session_to_the_new_mag_with_the_same_uplink_ke
     assert (peer, GRE(payload).key) == (MAG2, 0x2001)
     lma.apply(BindingRemoved(MN1, "handoff"))  # a late removal of the old registration keeps the new one
     assert lma.from_tenant("opA", DOWNLINK)[0] == MAG2
+
+
+def test_RFC5844_3_1_2_5_releasing_the_ipv4_home_address_alone_keeps_the_ipv6_route_the_key_and_the_counters() -> None:
+    """The event the LMA engine emits when the MAG's V-flag BRI or a reload releases a dual-stack session's IPv4
+    home address (the session without it, the session before): its IPv4 route goes, nothing else."""
+    dual = session(b"mn1", prefixes=("2001:db8:a::/64",), downlink_key=0x1001, uplink_key=0xA001)
+    lma = lma_with(dual)
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) == ("opA", UPLINK)
+
+    lma.apply(BindingUpdated(replace(dual, ipv4_home_address=None), dual))
+
+    assert lma.from_tenant("opA", DOWNLINK) is DropReason.NO_SESSION
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) is DropReason.ADDRESS_NOT_OF_KEY
+    up, down = ipv6("2001:db8:a::42", "2001:db8::1"), ipv6("2001:db8::1", "2001:db8:a::42")
+    assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, up)) == ("opA", up)
+    peer, _, payload = lma.from_tenant("opA", down)
+    assert (peer, GRE(payload).key) == (MAG1, 0x1001)
+    (route,) = lma.stats()["sessions"]
+    assert route["uplink_packets"] == 2, "the same session: its counters carry on"
 
 
 def test_deregistration_stops_forwarding_and_frees_the_key() -> None:
