@@ -142,10 +142,12 @@ def _json_lines_of(events: list[object], rejections: LogRateLimit) -> list[dict[
 
 def test_a_removal_no_pba_acknowledged_is_a_warning_and_the_revocation_log_names_its_trigger() -> None:
     """docs/operations.md "Logs": the LMA may still hold a binding whose de-registration went unanswered."""
-    unanswered, expired, revoked = _json_lines([BindingRemoved(SESSION, "unacknowledged"), BindingRemoved(SESSION, "expired"),
-                                                RevocationSent(SESSION, 1)])
+    unanswered, expired, revoked, ipv4_only = _json_lines([
+        BindingRemoved(SESSION, "unacknowledged"), BindingRemoved(SESSION, "expired"), RevocationSent(SESSION, 1),
+        RevocationSent(SESSION, 1, ipv4_only=True)])
     assert (unanswered["level"], expired["level"]) == ("warning", "info")
     assert revoked["event"] == "revocation_sent" and revoked["trigger"] == "ADMINISTRATIVE_REASON"
+    assert (revoked["ipv4_only"], ipv4_only["ipv4_only"]) == (False, True), "a V-flag BRI says so"
 
 
 def test_a_mag_registration_no_pba_accepted_is_logged_abandoned_without_negotiated_looking_fields() -> None:
