@@ -512,8 +512,8 @@ class LocalMobilityAnchor:
         another default router): that session keeps its HNPs, keys and timers and loses only its IPv4 home address
         binding (:meth:`_withdraw_ipv4`). New rules (lifetimes, GRE policy, timers) apply from each session's next
         PBU. A Handoff Indicator 4 PBU still waiting for a de-registration is dropped: its MAG retransmits it and the
-        new settings decide. A session held for its revocation (cleared)
-        goes at once, its BRI on until the BRA or the last retry (:meth:`clear`'s second clear, finding 17)."""
+        new settings decide. A session held for its revocation (cleared) goes at once, its BRI on until the BRA or
+        the last retry (:meth:`clear`'s second clear, finding 17)."""
         self.settings = settings
         self._pools = {tenant.name: TenantPools.for_tenant(tenant) for tenant in settings.tenants}
         self._overlapping = OverlappingPools.of(settings.tenants)
