@@ -410,3 +410,70 @@ def test_RFC5844_3_2_3_2_after_the_release_a_dhcp_trigger_for_an_address_of_a_go
     entry = mag.entry(MN1)
     assert entry is not None and entry.home_network_prefixes and entry.ipv4_request_after == float("inf")
     assert len(list(lma.bindings())) == 1
+
+
+def _restarted(lma: LocalMobilityAnchor, tenant: Tenant, revocation: bool) -> tuple[LocalMobilityAnchor, Outcome]:
+    """``lma``'s bindings restored by an LMA whose configuration changed ``tenant`` while it was down."""
+    records = [entry.to_record() for entry in lma.bindings()]
+    restarted = LocalMobilityAnchor(replace(settings(binding_revocation=revocation), tenants=(tenant, OP_B)),
+                                    keys=GreKeyAllocator(seed=8), revocation_rng=random.Random(4))
+    return restarted, restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 2)
+
+
+@CHANGES
+@pytest.mark.parametrize("revocation", [False, True], ids=["no-revocation", "binding-revocation"])
+def test_a_restart_whose_configuration_refuses_only_the_ipv4_home_address_restores_the_ipv6_part(
+        tenant: Tenant, why: str, revocation: bool) -> None:
+    """The configuration changed while the LMA was down, as a reload would change it: the dual-stack session comes
+    back with its HNP and keys and without its IPv4 home address (no loss, so no new Restart Counter: the runtime's
+    ``_live_not_restored``), remembered as withdrawn, and with ``binding_revocation`` its MAG is told with the V-flag
+    BRI, owed like the reload's; the MAG's refresh naming the address gets its IPv4 part refused (129)."""
+    lma = make_lma()
+    first = _dual_stack(lma)
+    (stored,) = lma.bindings()
+    restarted, outcome = _restarted(lma, tenant, revocation)
+
+    (entry,) = restarted.bindings()
+    assert entry.ipv4_home_address is None and entry.ipv4_default_router is None and entry.ipv4_withdrawn == ADDRESS
+    assert (entry.uplink_key, entry.downlink_key, entry.home_network_prefixes) == (
+        stored.uplink_key, stored.downlink_key, stored.home_network_prefixes)
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        f"binding restored without its IPv4 home address, the session keeping its home network prefixes: {why}"]
+    (restored,) = [event for event in outcome.events if not isinstance(event, (Alarm, RevocationSent))]
+    assert restored.session.ipv4_home_address is None and restored.session.home_network_prefixes  # type: ignore
+    if revocation:
+        bri = decode_message(encode_message(_bri(outcome)))
+        assert isinstance(bri, BindingRevocationIndication) and bri.flags == BRFlags.P | BRFlags.V
+        assert bri.options == (MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(ADDRESS, 24))
+        (owed,) = restarted.owed_revocations()
+        assert owed.ipv4_only == IPv4Interface("10.0.0.2/24")
+    else:
+        assert outcome.sends == []
+    pba = the_pba(restarted.receive(_refresh(first, ipv4=IPv4HomeAddressRequestOption(ADDRESS, 24)), MAG1, LMAA,
+                                    NOW + 3))
+    assert pba.status == Status.ACCEPTED and pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(
+        IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED, ADDRESS, 24)
+
+
+def test_a_restart_still_drops_a_dual_stack_session_whose_ipv6_part_is_refused_too() -> None:
+    """Both families refused (the tenant's pools both gone): no IPv6 part to keep, so not restored, as before."""
+    lma = make_lma()
+    _dual_stack(lma)
+    restarted, outcome = _restarted(lma, Tenant("opA", None, None), revocation=True)
+    assert list(restarted.bindings()) == [] and outcome.sends == []
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        "binding not restored: tenant 'opA' no longer has an IPv6 prefix pool"]
+
+
+def test_a_restart_does_not_strip_the_ipv4_home_address_of_a_session_refused_for_its_key() -> None:
+    """A conflict that is not the configuration's (its uplink key already taken by an entry restored before it)
+    drops the entry whole: taking its IPv4 home address away would mend nothing."""
+    lma = make_lma()
+    _dual_stack(lma)
+    (stored,) = lma.bindings()
+    restarted = LocalMobilityAnchor(settings(), keys=GreKeyAllocator(seed=8))
+    restarted._keys.claim(stored.reserved_uplink_key)  # type: ignore[arg-type]
+    outcome = restarted.restore([BindingCacheEntry.from_record(stored.to_record())], NOW + 2)
+    assert list(restarted.bindings()) == []
+    (alarm,) = [event for event in outcome.events if isinstance(event, Alarm)]
+    assert alarm.text.startswith("binding not restored: ")

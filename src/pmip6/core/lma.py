@@ -198,7 +198,14 @@ from pmip6.wire.options import (
     TimestampOption,
 )
 
-__all__ = ["LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile", "Tenant"]
+__all__ = ["NOT_RESTORED", "RESTORED_WITHOUT_IPV4", "LmaSettings", "LocalMobilityAnchor", "MobileNodeProfile",
+           "Tenant"]
+
+NOT_RESTORED = "binding not restored"
+"""How the Alarm of :meth:`LocalMobilityAnchor.restore` about an entry it dropped in a conflict begins."""
+RESTORED_WITHOUT_IPV4 = "binding restored without its IPv4 home address"
+"""How the Alarm of :meth:`LocalMobilityAnchor.restore` about an entry it restored without its IPv4 home address
+begins."""
 
 _MAX_LIFETIME_UNITS = 0xFFFF
 _P_FLAG = BUFlags.P.value
@@ -379,7 +386,11 @@ class LocalMobilityAnchor:
 
         Entries whose lifetime (or drain time) has passed are dropped; the keys and addresses of the others are
         marked in use and their timers re-armed. An entry that conflicts with the configuration or another
-        entry is dropped with an Alarm. BindingRestored (a BindingEstablished) is emitted for each live entry.
+        entry is dropped with an Alarm, but for a live dual-stack session whose IPv4 home address alone is refused
+        (the configuration changed while the LMA was down): restored without it, with an Alarm, as a reload would
+        keep it (:meth:`_withdraw_ipv4`: its MAG's re-registrations get their IPv4 part refused, and with
+        ``binding_revocation`` a V-flag BRI tells it). BindingRestored (a BindingEstablished) is emitted for each
+        live entry.
         Then one live session per interface (5.4): of live entries of one interface, which an older pmip6 could
         store, the latest registered (:func:`_latest_registered`: by their Timestamps where they have them, which a
         step of this LMA's clock does not reorder) is its session and the others end as at a registration
@@ -397,8 +408,13 @@ class LocalMobilityAnchor:
             if due is None or due <= now:
                 continue
             problem = self._claim_resources(entry)
+            refused: tuple[str, TunnelSession, IPv4Interface] | None = None  # the IPv4 home address alone conflicts
+            if problem is not None and self._conflict(entry) is not None and self._refuses_ipv4_alone(entry):
+                refused = problem, entry.session(), cast(IPv4Interface, entry.ipv4_home_address)
+                entry.ipv4_home_address = entry.ipv4_default_router = None
+                problem = self._claim_resources(entry)
             if problem is not None:
-                outcome.events.append(Alarm(f"binding not restored: {problem}", entry.mn_id))
+                outcome.events.append(Alarm(f"{NOT_RESTORED}: {problem}", entry.mn_id))
                 continue
             self._cache.add(entry)
             self._deadlines.schedule(entry, due)
@@ -406,6 +422,11 @@ class LocalMobilityAnchor:
                 live.append(entry)
                 outcome.events.append(BindingRestored(entry.session()))
                 self.heartbeat.binding_made(entry.mag.address, now)
+            if refused is not None:
+                why, before, address = refused
+                outcome.events.append(Alarm(f"{RESTORED_WITHOUT_IPV4}, the session keeping its home network prefixes: "
+                                            f"{why}", entry.mn_id))
+                outcome.extend(self._ipv4_withdrawn(entry, before, address, now))
         for interface in _by_interface(live).values():
             if len(interface) > 1:
                 outcome.extend(self._end_stale_sessions(_latest_registered(interface, self._timestamp_window()), now))
@@ -531,8 +552,7 @@ class LocalMobilityAnchor:
             if problem is None:
                 self._claim_addresses(entry)
                 continue
-            if (entry.state is BceState.ACTIVE and entry.home_network_prefixes and entry.ipv4_home_address is not None
-                    and self._conflict(entry, with_ipv4=False) is None):
+            if self._refuses_ipv4_alone(entry):
                 outcome.extend(self._withdraw_ipv4(entry, problem, now))
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
@@ -570,11 +590,25 @@ class LocalMobilityAnchor:
         updated = self._release_ipv4(entry, from_pool=False)
         outcome.events.append(updated)
         self._claim_addresses(entry)
-        entry.ipv4_withdrawn = address.ip
-        if self.settings.binding_revocation:
-            outcome.extend(self._revocations.revoke(updated.previous, RevocationTrigger.ADMINISTRATIVE_REASON, now,
-                                                    held=(_WithdrawnIPv4(entry, address.ip),), ipv4_only=address))
+        outcome.extend(self._ipv4_withdrawn(entry, updated.previous, address, now))
         return outcome
+
+    def _refuses_ipv4_alone(self, entry: BindingCacheEntry) -> bool:
+        """Whether the settings, refusing ``entry``, would allow it without its IPv4 home address, the entry a live
+        dual-stack session (:meth:`reconfigure`, :meth:`restore`)."""
+        return (entry.state is BceState.ACTIVE and bool(entry.home_network_prefixes)
+                and entry.ipv4_home_address is not None and self._conflict(entry, with_ipv4=False) is None)
+
+    def _ipv4_withdrawn(self, entry: BindingCacheEntry, before: TunnelSession, address: IPv4Interface,
+                        now: float) -> Outcome:
+        """``entry`` no longer holds ``address``, the IPv4 home address of ``before``, while its MAG may: remembered
+        (``ipv4_withdrawn``: its re-registrations' IPv4 part refused) and, with ``binding_revocation``, the V-flag
+        BRI that tells the MAG (:meth:`_withdraw_ipv4`)."""
+        entry.ipv4_withdrawn = address.ip
+        if not self.settings.binding_revocation:
+            return Outcome()
+        return self._revocations.revoke(before, RevocationTrigger.ADMINISTRATIVE_REASON, now,
+                                        held=(_WithdrawnIPv4(entry, address.ip),), ipv4_only=address)
 
     def _release_ipv4(self, entry: BindingCacheEntry, *, from_pool: bool = True) -> BindingUpdated:
         """Release the IPv4 home address binding of the dual-stack ``entry`` alone (RFC 5844 3.1.2.5; RFC 5846's V

@@ -41,7 +41,7 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
-from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.lma import NOT_RESTORED, RESTORED_WITHOUT_IPV4, LocalMobilityAnchor
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted, listed
@@ -240,11 +240,16 @@ class LmaDaemon(Daemon):
             if await self.stop_began_meanwhile():
                 return
         restored = sum(1 for _ in self.lma.bindings())
-        conflicting = sum(1 for event in outcome.events if isinstance(event, Alarm))  # restore() alarms per conflict
+        alarms = [event.text for event in outcome.events if isinstance(event, Alarm)]
+        conflicting = sum(1 for text in alarms if text.startswith(NOT_RESTORED))
+        without_ipv4 = sum(1 for text in alarms if text.startswith(RESTORED_WITHOUT_IPV4))
         held = sum(1 for entry in entries if entry.state is BceState.DEREGISTERING and entry.delete_at is None)
         self.logger.info("restored %d of %d stored bindings from %s; dropped %d expired, %d in conflict, %d unreadable",
                          restored, stored, self.config.state, len(entries) - restored - conflicting - held, conflicting,
                          stored - len(entries))
+        if without_ipv4:
+            self.logger.info("restored without their IPv4 home address (an alarm each says why): %s "
+                             "(their home network prefixes kept)", counted(without_ipv4, "binding"))
         if held:
             self.logger.info("not restored: %s an operator's clear held for its revocation's acknowledgement",
                              counted(held, "binding"))

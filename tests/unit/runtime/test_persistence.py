@@ -281,13 +281,13 @@ def test_start_prunes_expired_bindings_from_the_store(lab: StoreLab) -> None:
 
 
 def test_the_restore_log_says_why_stored_bindings_were_dropped(lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
-    """One expired, one live, one holding the live one's IPv4 home address and one that is no binding record:
+    """One expired, one live, one holding the live one's home network prefix and one that is no binding record:
     "restored 1 of 4" alone would not say what became of the other three."""
     now = time.time()
     lab.store_before_start({
         b"old@opA": [_record(b"old@opA", now - 60, "10.0.0.2/24", "2001:db8:a:1::/64")],
         b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
-        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:3::/64")],
+        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.4/24", "2001:db8:a:2::/64")],
         b"junk@opA": [{"record_version": -1}],
     })
 
@@ -297,6 +297,33 @@ def test_the_restore_log_says_why_stored_bindings_were_dropped(lab: StoreLab, ca
     assert len(list(lab.lma.lma.bindings())) == 1
     assert (f"restored 1 of 4 stored bindings from {lab.lma.config.state}; dropped 1 expired, 1 in conflict, "
             "1 unreadable") in caplog.messages
+
+
+def test_a_dual_stack_binding_whose_ipv4_home_address_another_holds_is_restored_without_it(
+        lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
+    """Its IPv4 home address alone conflicts (held by a binding restored before it): restored with its HNP, without
+    the address, which its MAG's refreshes are refused (docs/operations.md, "State file and restart"); counted apart
+    in the log, not as dropped, and no session lost (the same Restart Counter)."""
+    now = time.time()
+    lab.store_before_start({
+        b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
+        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:3::/64")],
+    })
+
+    with caplog.at_level(logging.INFO, logger="pmip6.lma"):
+        lab.start()
+
+    entries = {entry.mn_id: entry for entry in lab.lma.lma.bindings()}
+    assert sorted(entries) == [b"live@opA", b"twin@opA"]
+    held, without = sorted(entries.values(), key=lambda entry: entry.ipv4_home_address is None)
+    assert held.ipv4_home_address == IPv4Interface("10.0.0.3/24") and held.ipv4_withdrawn is None
+    assert without.ipv4_home_address is None and without.ipv4_withdrawn == IPv4Address("10.0.0.3")
+    assert without.home_network_prefixes
+    assert (f"restored 2 of 2 stored bindings from {lab.lma.config.state}; dropped 0 expired, 0 in conflict, "
+            "0 unreadable") in caplog.messages
+    assert ("restored without their IPv4 home address (an alarm each says why): 1 binding (their "
+            "home network prefixes kept)") in caplog.messages
+    assert not any(message.startswith("stored sessions lost at restart") for message in caplog.messages)
 
 
 def test_unreadable_rows_are_skipped_with_a_warning_and_counted(lab: StoreLab,
@@ -410,12 +437,13 @@ def test_RFC5847_3_2_a_restart_that_lost_stored_sessions_changes_the_restart_cou
 
 def test_RFC5847_3_2_a_live_binding_dropped_in_conflict_changes_the_restart_counter(
         lab: StoreLab, caplog: pytest.LogCaptureFixture) -> None:
-    """A live binding restore() drops (here: it holds the IPv4 home address of one restored before it) is a lost
-    session its MAG still holds, like an unreadable one; the warning names it."""
+    """A live binding restore() drops (here: it holds the home network prefix of one restored before it) is a lost
+    session its MAG still holds, like an unreadable one; the warning names it. (One whose IPv4 home address alone
+    conflicts is restored without it: no loss, ``test_a_dual_stack_binding_whose_ipv4_home_address_...``.)"""
     now = time.time()
     lab.store_before_start({
         b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
-        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:3::/64")],
+        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.4/24", "2001:db8:a:2::/64")],
     }, restart_counter=STORED_COUNTER)
 
     with caplog.at_level(logging.WARNING, logger="pmip6.lma"):

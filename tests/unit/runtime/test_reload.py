@@ -97,6 +97,55 @@ def test_RFC5846_a_reload_without_the_ipv4_pool_keeps_a_dual_stack_sessions_ipv6
     asyncio.run(scenario())
 
 
+def test_RFC5846_a_restart_without_the_ipv4_pool_restores_a_dual_stack_sessions_ipv6_part_and_tells_the_mag(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The tenant's ``ipv4_pool`` removed while the LMA was stopped: the restarted LMA restores MN1's session with its
+    HNP and keys and without its IPv4 home address, as a reload would (no session lost: the same Restart Counter),
+    logs it, and sends the V-flag BRI once its sockets are open; the MAG drops the address and keeps the session."""
+    lab = Lab(tmp_path)
+    revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
+    (tmp_path / "lma.toml").write_text(revoking)
+    same = ("uplink_key", "downlink_key", "hnp", "proxy_coa")
+
+    async def scenario() -> None:
+        lma, mag = lab.lma(), lab.mag()
+        await lma.start()
+        await mag.start()
+        try:
+            assert (await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4}))["outcome"] == "registered"
+            before = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
+            assert before["ipv4_home"] is not None and before["hnp"]
+            counter = lma.lma.heartbeat.restart_counter
+            await lma.close()
+            (tmp_path / "lma.toml").write_text(revoking.replace('ipv4_pool = "10.0.0.0/24"\n', ""))
+            lma = lab.lma()
+            await lma.start()
+            assert lma.lma.heartbeat.restart_counter == counter, "no session lost"
+            for _ in range(100):
+                at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))[MN1]
+                if at_mag["ipv4_home"] is None and lma.statistics.received["bra"]:
+                    break
+                await asyncio.sleep(0.02)
+            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
+            assert at_lma["ipv4_home"] is None and {key: at_lma[key] for key in same} == {
+                key: before[key] for key in same}
+            assert at_mag["ipv4_home"] is None and at_mag["hnp"] == before["hnp"]
+            assert lma.statistics.sent["bri"] == 1 and lma.statistics.received["bra"] == 1
+            refreshed = await lab.control("mag", {"command": "refresh", "mn_id": MN1})
+            assert refreshed["status_name"] == "ACCEPTED"
+        finally:
+            await mag.close()
+            await lma.close()
+
+    with caplog.at_level("INFO", logger="pmip6.lma"):
+        asyncio.run(scenario())
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(message.startswith("restored 1 of 1 stored bindings from ") and message.endswith(
+        "dropped 0 expired, 0 in conflict, 0 unreadable") for message in messages), messages
+    assert ("restored without their IPv4 home address (an alarm each says why): 1 binding (their "
+            "home network prefixes kept)") in messages
+
+
 def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stays(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)

@@ -43,7 +43,7 @@ def test_a_start_deletes_exactly_the_rows_of_what_it_dropped_and_leaves_the_othe
     lab.store_before_start({
         b"live@opA": [_record(b"live@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:2::/64")],
         b"old@opA": [_record(b"old@opA", now - 60, "10.0.0.2/24", "2001:db8:a:1::/64")],
-        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.3/24", "2001:db8:a:3::/64")],
+        b"twin@opA": [_record(b"twin@opA", now + 3600, "10.0.0.5/24", "2001:db8:a:2::/64")],
         b"junk@opA": [_record(b"junk@opA", now + 3600, "10.0.0.4/24", "2001:db8:a:4::/64") | {"uplink_key": "x"}],
         b"both@opA": both,
     })
