@@ -146,6 +146,34 @@ def test_RFC5846_a_restart_without_the_ipv4_pool_restores_a_dual_stack_sessions_
             "home network prefixes kept)") in messages
 
 
+@pytest.mark.xfail(strict=True, reason="walkthrough 27: the V-flag BRI's BRA forgets ipv4_withdrawn in memory only; "
+                   "no binding event follows, so the MN's row keeps it and a restart restores it")
+def test_RFC5846_the_v_flag_bras_end_of_ipv4_withdrawn_reaches_the_state_file(tmp_path: Path) -> None:
+    """docs/operations.md: the LMA remembers the released address (``ipv4_withdrawn`` in the state file) until the
+    V-flag BRI's BRA. Once the BRA came and its owed revocation left the file, the MN's stored record must not hold
+    the address either: a restart would otherwise refuse the session's next request naming it (129) as a refresh
+    crossing the BRI, instead of taking it as a request adding IPv4 (RFC 5844 3.1.2.1)."""
+    lab = Lab(tmp_path)
+    revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
+    (tmp_path / "lma.toml").write_text(revoking)
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, _):
+            assert (await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4}))["outcome"] == "registered"
+            (tmp_path / "lma.toml").write_text(revoking.replace('ipv4_pool = "10.0.0.0/24"\n', ""))
+            await lab.control("lma", {"command": "reload"})
+            assert lma.store is not None
+            for _ in range(100):
+                if lma.statistics.received["bra"] and not lma.store.owed_revocations():
+                    break
+                await asyncio.sleep(0.02)
+            assert lma.statistics.received["bra"] == 1 and lma.store.owed_revocations() == []
+            (record,) = lma.store.load().records
+            assert record["ipv4_home_address"] is None and record["ipv4_withdrawn"] is None
+
+    asyncio.run(scenario())
+
+
 def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stays(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lab = Lab(tmp_path)
