@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from access_link_lab import AccessLinkLab, access_link_lab
+from access_link_lab import MAG_TOML, AccessLinkLab, access_link_lab
 
 from dataplane_lab import requires_netns
 
@@ -66,14 +66,6 @@ tun = "w26t-{o.lower()}"
 table = {table}
 uplink = "up{o.lower()}"
 """ for o, table in (("A", 100), ("B", 102)))
-
-MAG_TOML = """
-[mag]
-ipv4_address = "192.0.2.1"
-lma = "192.0.2.2"
-control = "mag.sock"
-[dataplane]
-"""
 
 LISTEN = """
 import socket, sys
