@@ -487,8 +487,6 @@ def test_a_restart_does_not_strip_the_ipv4_home_address_of_a_session_refused_for
     assert alarm.text.startswith("binding not restored: ")
 
 
-@pytest.mark.xfail(strict=True, reason="walkthrough 27: a V-flag BRI resumed after a restart holds nothing "
-                   "(RevocationSender.resume), so its BRA leaves the restored entry's ipv4_withdrawn set")
 def test_RFC5846_8_1_the_bra_to_a_v_flag_bri_sent_again_after_a_restart_ends_the_lmas_memory_of_the_address() -> None:
     """The LMA stopped after the reload, before the MAG got the V-flag BRI: the restarted LMA sends it again, the MAG
     drops the address and acknowledges. As before a restart (docs/operations.md: remembered "until the V-flag BRI's

@@ -304,6 +304,8 @@ class LocalMobilityAnchor:
         self._cache = BindingCache()
         self._deadlines = DeadlineQueue()
         self._revocations = RevocationSender(settings.revocation_timing, revocation_rng)
+        self._record_changes: set[bytes] = set()
+        """MNs whose records changed with no binding event (:meth:`take_record_changes`)."""
         self._revocation_answers = AnsweredRevocations()
         self._pending: dict[BindingCacheEntry, _PendingRegistration] = {}
         self._binding_errors = BindingErrorSender(settings.binding_error_rate, settings.binding_error_burst)
@@ -436,6 +438,12 @@ class LocalMobilityAnchor:
         """The revocations a restart must not lose (:meth:`RevocationSender.owed`)."""
         return self._revocations.owed()
 
+    def take_record_changes(self) -> set[bytes]:
+        """The MNs whose stored records changed since the last call with no binding event to say so (a V-flag BRI's
+        BRA ending ``ipv4_withdrawn``): the runtime writes their rows with the outcome at hand."""
+        changed, self._record_changes = self._record_changes, set()
+        return changed
+
     def take_revocation_changes(self) -> dict[int, list[OwedRevocation]]:
         """The BRIs owed that were sent or ended since the last call, by sequence number, with what each revokes
         now (nothing: ended): the runtime commits them with the binding changes that caused them
@@ -468,8 +476,17 @@ class LocalMobilityAnchor:
         if not self.settings.binding_revocation:
             outcome.events.extend(_owed_not_sent(revocation, "binding_revocation is off") for revocation in standing)
             return outcome
-        outcome.extend(self._revocations.resume(standing, now))
+        outcome.extend(self._revocations.resume(standing, now, self._withdrawn_by))
         return outcome
+
+    def _withdrawn_by(self, revocation: OwedRevocation) -> tuple[_WithdrawnIPv4, ...]:
+        """What a resumed V-flag BRI holds: the restored entries still remembering the address it names
+        (``ipv4_withdrawn``), which its BRA lets forget it (:meth:`_revocations_ended`), as before the restart."""
+        if revocation.ipv4_only is None:
+            return ()
+        address, mag = revocation.ipv4_only.ip, revocation.session.peer.address
+        return tuple(_WithdrawnIPv4(entry, address) for entry in self._cache.of_mn(revocation.session.mn_id)
+                     if entry.ipv4_withdrawn == address and entry.registered_by(mag))
 
     def _is_back_at(self, session: TunnelSession) -> bool:
         """Whether ``session``'s MN has a live binding its MAG (``session.peer``) registered."""
@@ -1118,6 +1135,7 @@ class LocalMobilityAnchor:
                 if (status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
                         and held.entry.ipv4_withdrawn == held.address):
                     held.entry.ipv4_withdrawn = None  # its MAG holds no binding of it: a request for it is new
+                    self._record_changes.add(held.entry.mn_id)
             elif isinstance(held, SendMessage):
                 outcome.sends.append(held)
             else:

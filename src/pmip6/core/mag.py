@@ -1155,8 +1155,9 @@ class MobileAccessGateway:
         if entry.ipv4_added:
             self._ipv4_settled(entry, pba.status, now)
         elif held_ipv4 is not None and _ipv4_prohibited(pba, pending.sent):
-            # RFC 5844 3.2.3.2: the LMA took the IPv4 home address away (a reload, RFC 5846's V flag): no more asking
-            # for one, as after a V-flag BRI; the MN's next DHCP trigger asks for any address, not that one.
+            # RFC 5844 3.2.3.2: the LMA took the IPv4 home address away (a reload) and refuses it: no more asking for
+            # one in refreshes, as after a V-flag BRI; unlike after that BRI (whose BRA lets the LMA forget the
+            # address), the MN's next DHCP trigger asks for any address, not that one.
             entry.ipv4_requested, entry.ipv4_refused = False, held_ipv4
         # RFC 6275 11.7.3: the lifetime counts down from when the acknowledged transmission was sent, and the
         # entry's lifetime never exceeds the one requested.

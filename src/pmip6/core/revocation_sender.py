@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Interface, IPv6Network
 
@@ -346,18 +346,19 @@ class RevocationSender:
         if outstanding.indication.trigger != RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN:
             self._owed_changes.add(sequence)
 
-    def resume(self, owed: Iterable[OwedRevocation], now: float) -> Outcome:
+    def resume(self, owed: Iterable[OwedRevocation], now: float,
+               held: Callable[[OwedRevocation], tuple[object, ...]] = lambda revocation: ()) -> Outcome:
         """The :meth:`owed` revocations of a previous run, sent again as they were (RFC 5846 8.1): one BRI per
         session (V set for an ``ipv4_only`` one), one global BRI per MAG for the ``whole_mag`` ones; new sequence
-        numbers, retransmissions from the start (6.3). They hold nothing: whatever they held did not survive the
-        restart."""
+        numbers, retransmissions from the start (6.3). What they held did not survive the restart: a per-session
+        one holds ``held(revocation)`` (what the restored cache has for it), a global one nothing."""
         outcome = Outcome()
         whole_mag: dict[Address, list[TunnelSession]] = {}
         for revocation in owed:
             if revocation.whole_mag:
                 whole_mag.setdefault(revocation.session.peer.address, []).append(revocation.session)
             else:
-                outcome.extend(self.revoke(revocation.session, revocation.trigger, now,
+                outcome.extend(self.revoke(revocation.session, revocation.trigger, now, held(revocation),
                                            ipv4_only=revocation.ipv4_only))
         for sessions in whole_mag.values():
             outcome.extend(self.revoke_all(sessions, now))

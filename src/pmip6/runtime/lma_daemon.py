@@ -497,14 +497,17 @@ class LmaDaemon(Daemon):
         the BRI a handover owes never leaves before the handover is on disk.
 
         A binding changes with each binding event, and with each accepted PBU: it moves the BCE's Sequence Number
-        and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event. A
-        BindingRestored is no change: the start that restored the binding left its row as it is (:meth:`prepare`)."""
+        and Timestamp (RFC 5213 5.5), even the repeated de-registration of a draining BCE, which has no event; and
+        as the engine says (:meth:`LocalMobilityAnchor.take_record_changes`: a V-flag BRI's BRA). A BindingRestored
+        is no change: the start that restored the binding wrote its row as restored (:meth:`prepare`)."""
         if self.writer is None:
             self.lma.take_revocation_changes()  # nowhere to keep them
+            self.lma.take_record_changes()
             super().persist(outcome)
             return
         changed = {event.session.mn_id for event in outcome.events
                    if isinstance(event, _BINDING_CHANGES) and not isinstance(event, BindingRestored)}
+        changed |= self.lma.take_record_changes()
         for send in outcome.sends:
             pba = send.message
             if type(pba) is ProxyBindingAcknowledgement and pba.status < Status.REASON_UNSPECIFIED:

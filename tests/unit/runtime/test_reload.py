@@ -131,6 +131,11 @@ def test_RFC5846_a_restart_without_the_ipv4_pool_restores_a_dual_stack_sessions_
                 key: before[key] for key in same}
             assert at_mag["ipv4_home"] is None and at_mag["hnp"] == before["hnp"]
             assert lma.statistics.sent["bri"] == 1 and lma.statistics.received["bra"] == 1
+            assert lma.writer is not None and lma.store is not None
+            await lma.writer.written()
+            (record,) = lma.store.load().records
+            assert (record["ipv4_home_address"], record["ipv4_withdrawn"]) == (None, None), \
+                "restored without the address, which the BRA let the LMA forget"
             refreshed = await lab.control("mag", {"command": "refresh", "mn_id": MN1})
             assert refreshed["status_name"] == "ACCEPTED"
         finally:
@@ -146,8 +151,6 @@ def test_RFC5846_a_restart_without_the_ipv4_pool_restores_a_dual_stack_sessions_
             "home network prefixes kept)") in messages
 
 
-@pytest.mark.xfail(strict=True, reason="walkthrough 27: the V-flag BRI's BRA forgets ipv4_withdrawn in memory only; "
-                   "no binding event follows, so the MN's row keeps it and a restart restores it")
 def test_RFC5846_the_v_flag_bras_end_of_ipv4_withdrawn_reaches_the_state_file(tmp_path: Path) -> None:
     """docs/operations.md: the LMA remembers the released address (``ipv4_withdrawn`` in the state file) until the
     V-flag BRI's BRA. Once the BRA came and its owed revocation left the file, the MN's stored record must not hold
