@@ -177,7 +177,8 @@ class StoreWriter:
             self._begin()
         elif waiting.releases:
             self._next = _Write()
-            raised = raised or _release_all(waiting.releases, True)
+            later = _release_all(waiting.releases, True)  # called even when one of the write's raised
+            raised = raised or later
         if raised is not None:
             raise raised
 
