@@ -4,12 +4,15 @@ docs/operations.md, "State file and restart (LMA)")."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import threading
 from typing import Any
 
 import pytest
 from test_persistence import LMAA, MAG_A, PORT, StoreLab, lab  # noqa: F401  (the fixture)
+from test_store_writer import BOUND
 
 from pmip6.commands.show import stats_text
 from pmip6.core.events import Peer
@@ -43,6 +46,39 @@ def test_a_batch_of_two_pbus_counts_two_waiting_and_none_once_answered(lab: Stor
 
     assert lab.lma._state_file_row()["pbus_waiting"] == 0 and len(lab.sent) == 2
     assert "pmip6_state_file_pbus_waiting 0.0" in _exposition(lab)
+
+
+def test_pbus_read_outside_a_batch_count_while_their_write_is_in_flight(lab: StoreLab) -> None:
+    """D11: a PBU read outside a group-commit batch (a stranger's, or the LMA without one) waits for the write in
+    flight all the same: it counts in ``pbus_waiting`` (and towards the limit) until its PBA leaves."""
+    lab.start()
+    assert lab.lma.store is not None and lab.lma.writer is not None
+    gate, entered = threading.Event(), threading.Event()
+    save = lab.lma.store.save
+
+    def held_save(*arguments: Any) -> None:
+        entered.set()
+        gate.wait(BOUND)
+        save(*arguments)
+
+    lab.lma.store.save = held_save  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        assert lab.lma.writer is not None
+        lab.lma.writer.start()
+        lab.lma.on_message(_pbu(lab, b"mn1@opA"), Peer(MAG_A, PORT), LMAA)
+        assert await asyncio.to_thread(entered.wait, BOUND), "no write began"
+        lab.lma.on_message(_pbu(lab, b"mn2@opA"), Peer(MAG_A, PORT), LMAA)
+        assert lab.lma._state_file_row()["pbus_waiting"] == 2 and lab.sent == []
+        gate.set()
+        await asyncio.wait_for(lab.lma.writer.written(), BOUND)
+        assert lab.lma._state_file_row()["pbus_waiting"] == 0 and len(lab.sent) == 2
+        await lab.lma.writer.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        gate.set()
 
 
 def test_over_the_limit_only_pbus_are_dropped_and_logged_once_the_rest_is_read(
