@@ -102,7 +102,8 @@ def test_over_the_limit_only_pbus_are_dropped_and_logged_once_the_rest_is_read(
     assert "pmip6_state_file_pbus_waiting 1.0" in exposition
     assert "pmip6_state_file_outcomes_waiting 0.0" in exposition
     assert sorted(type(send.message).__name__ for send in lab.sent) == ["Heartbeat", "ProxyBindingAcknowledgement"]
-    dropped = [record.getMessage() for record in caplog.records if "dropped" in record.getMessage()]
+    dropped = [record.getMessage() for record in caplog.records
+               if record.levelno == logging.WARNING and "dropped" in record.getMessage()]
     assert len(dropped) == 2 and "PBUs received from now on are dropped" in dropped[0]
     assert "2 PBUs dropped while the backlog was full" in dropped[1]
 
