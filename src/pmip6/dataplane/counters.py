@@ -55,6 +55,11 @@ class DropReason(StrEnum):
     """At the MAG, a packet from an access interface whose source is the home address (or in the Home Network
     Prefix) of more than one session on that interface, e.g. two operators' MNs given the same private address:
     the interface cannot tell whose it is, and either key could put it into the wrong operator's network."""
+    AMBIGUOUS_DESTINATION = "ambiguous_destination"
+    """At the MAG, a packet from the tunnel whose inner destination is the home address (or in the Home Network
+    Prefix) of more than one session on its session's access interface: the key names the session, but the packet
+    would leave to whichever host the MAG's neighbour entry for the address names, perhaps the other operator's
+    MN (RFC 5845 Figure 1: nothing of one operator reaches the other)."""
     NOT_IP = "not_ip"
     """An empty inner packet, or one whose version nibble is neither 4 nor 6. (One cut short inside its IP
     header matches no addresses: no_session, or foreign_source at a MAG's access side.)"""

@@ -143,6 +143,10 @@ class Forwarder:
         has none (an LMA tenant without a ``[[dataplane.tenant]]``, a MAG access interface whose TUN device could not
         be set up or is being created again) is dropped (``no_routing_context``), not counted as forwarded. None:
         every local side (the pure forwarder, without a pump)."""
+        self._shared_sides: Container[str | None] = frozenset()
+        """The local sides on which a mobile node address may be more than one session's (at the MAG the access
+        interfaces where sessions share home addresses): only a packet from the tunnel for one of them is looked up
+        once more (:meth:`_shared_address`), and dropped as ``ambiguous_destination`` if it is shared."""
         self._node_drops = TrafficCounters()
         self._tenant_base: dict[str, TrafficCounters] = {}
         """Per tenant: the drops, plus the traffic of the tenant's sessions that are gone. Forwarding counts
@@ -285,6 +289,8 @@ class Forwarder:
         if self.own_addresses and self._names_own_address(payload, offset):
             return self._drop(self._own_address_check.drop, route)
         side = self.local_side(route.session)
+        if side in self._shared_sides and self._shared_address(side, payload, offset):
+            return self._drop(DropReason.AMBIGUOUS_DESTINATION)  # whose it is is the question: charged to no session
         if self.deliverable is not None and side not in self.deliverable:
             return self._drop(DropReason.NO_ROUTING_CONTEXT, route)
         inner = payload[offset:]
@@ -298,6 +304,12 @@ class Forwarder:
         else:
             route.counters.add_downlink(len(inner))
         return side, inner
+
+    def _shared_address(self, side: str | None, payload: Buffer, offset: int) -> bool:
+        """Whether the mobile node address of the inner packet at ``offset`` is more than one session's on ``side``
+        (one of :attr:`_shared_sides`). None is at the LMA: its local sides are tenants, and a tenant's pools hold
+        each address in use for one session only."""
+        return False
 
     def _names_own_address(self, payload: Buffer, offset: int) -> bool:
         """Whether the inner packet at ``offset`` has one of this node's addresses as its correspondent address.

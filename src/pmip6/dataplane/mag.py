@@ -10,11 +10,13 @@ Two sessions with one home address, or with overlapping Home Network Prefixes (e
 RFC 5213 fixes no HNP length, and two operators' pools need not agree), on one access interface, e.g. two
 operators' MNs that were given the same private addresses, make that interface's uplink ambiguous for the
 addresses they share: the interface no longer tells which session a packet is from, and sealing it with either
-key could deliver one operator's traffic into the other's network. The MAG then refuses to pick: while both are
-there, packets from the shared addresses (the address; of two overlapping prefixes the longer one, all of which
-the shorter holds too) on that interface are dropped (``ambiguous_source``) and a warning names the MNs; a source
-only the shorter prefix holds is that session's. When one leaves, the other's uplink works again
-(docs/dataplane.md, "Tables").
+key could deliver one operator's traffic into the other's network. Its downlink is ambiguous too: the key names
+the session, but the packet leaves the interface to whichever host the kernel's neighbour entry for the address
+names, perhaps the other operator's MN. The MAG then refuses to pick: while both are there, packets from the shared
+addresses (the address; of two overlapping prefixes the longer one, all of which the shorter holds too) on that
+interface are dropped (``ambiguous_source``), and so are packets from the tunnel to them for either session
+(``ambiguous_destination``), and a warning names the MNs; an address only the shorter prefix holds is that
+session's. When one leaves, the other's traffic flows again (docs/dataplane.md, "Tables").
 """
 
 from __future__ import annotations
@@ -56,10 +58,11 @@ def _shared(claim: IPv4Address | IPv6Network, other: IPv4Address | IPv6Network) 
 def _warn_shared(interface: str, claim: IPv4Address | IPv6Network, sessions: list[TunnelSession]) -> None:
     """A session arrived with a home address that others on its access interface already have."""
     mn_ids = [mn_text(session.mn_id) for session in sessions]
-    _log.warning("data plane: %s have home address %s on one access interface %s: its uplink packets from that "
-                 "address are dropped (ambiguous_source) until only one of them is left", " and ".join(mn_ids),
-                 claim, interface, extra={"fields": {"event": "dataplane_ambiguous_source", "interface": interface,
-                                                     "address": str(claim), "mn_id": mn_ids}})
+    _log.warning("data plane: %s have home address %s on one access interface %s: its packets from and to that "
+                 "address are dropped (ambiguous_source, ambiguous_destination) until only one of them is left",
+                 " and ".join(mn_ids), claim, interface,
+                 extra={"fields": {"event": "dataplane_ambiguous_source", "interface": interface, "address": str(claim),
+                                   "mn_id": mn_ids}})
 
 
 class MagForwarder(Forwarder):
@@ -76,6 +79,9 @@ class MagForwarder(Forwarder):
         """Per access interface, each home address (:func:`_claims`) of its sessions -> the sessions that have it."""
         self._mn_sources: AddressIndex[SessionRoute | Claim] = AddressIndex()
         """(access interface, home address) -> its one session, or :attr:`Claim.AMBIGUOUS` if several claim it."""
+        self._shared_sides: dict[str, set[IPv4Address | IPv6Network]] = {}
+        """Per access interface that has any, the home addresses indexed as :attr:`Claim.AMBIGUOUS`: the downlink
+        looks a packet's destination up in :attr:`_mn_sources` only for these interfaces."""
 
     @staticmethod
     def receive_key(session: TunnelSession) -> int | None:
@@ -129,18 +135,29 @@ class MagForwarder(Forwarder):
         """Index again, on ``interface`` whose home addresses ``claimants`` holds, the entries that the ``changed``
         claims (of a session added or removed) decide: theirs and those of the claims they overlap. A claim is
         ambiguous if several sessions have it, or if a claim of other sessions overlaps it and is not longer
-        (:func:`_shared`)."""
+        (:func:`_shared`); the ambiguous ones are kept in :attr:`_shared_sides` too."""
         affected = {*changed, *(other for claim in changed for other in claimants
                                 if _shared(claim, other) is not None)}
+        ambiguous = self._shared_sides.pop(interface, set())
         for claim in affected:
             owners = claimants.get(claim)
             ipv4, prefixes = (claim, ()) if isinstance(claim, IPv4Address) else (None, (claim,))
+            ambiguous.discard(claim)
             if owners is None:
                 self._mn_sources.discard(interface, ipv4, prefixes)
                 continue
             shared = len(owners) > 1 or any(claimants[other] != owners and _shared(claim, other) == claim
                                             for other in claimants if other != claim)
             self._mn_sources.add(interface, ipv4, prefixes, Claim.AMBIGUOUS if shared else owners[0])
+            if shared:
+                ambiguous.add(claim)
+        if ambiguous:
+            self._shared_sides[interface] = ambiguous
+
+    def _shared_address(self, side: str | None, payload: Buffer, offset: int) -> bool:
+        """Downlink: whether the inner destination is a home address that several sessions share on access
+        interface ``side``: the same lookup as the uplink's, by destination (module docstring)."""
+        return self._mn_sources.find(side, payload, AddressField.DESTINATION, offset) is Claim.AMBIGUOUS
 
     def access_interfaces(self) -> list[str]:
         """The access interfaces that currently have a session (the pump serves exactly these)."""

@@ -156,10 +156,11 @@ def test_two_operators_mns_with_one_home_address_on_one_access_interface_are_nev
     with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.mag"):
         mag = mag_with(mn1, mn4, mn3)
     assert [record.getMessage() for record in caplog.records] == [
-        "data plane: mn1@opA and mn3@opB have home address 10.1.0.1 on one access interface acc1: its uplink "
-        "packets from that address are dropped (ambiguous_source) until only one of them is left",
+        "data plane: mn1@opA and mn3@opB have home address 10.1.0.1 on one access interface acc1: its packets from "
+        "and to that address are dropped (ambiguous_source, ambiguous_destination) until only one of them is left",
         "data plane: mn1@opA and mn3@opB have home address 2001:db8:a::/64 on one access interface acc1: its "
-        "uplink packets from that address are dropped (ambiguous_source) until only one of them is left"]
+        "packets from and to that address are dropped (ambiguous_source, ambiguous_destination) until only one of "
+        "them is left"]
     assert getattr(caplog.records[0], "fields") == {"event": "dataplane_ambiguous_source", "interface": "acc1",
                                                     "address": "10.1.0.1", "mn_id": ["mn1@opA", "mn3@opB"]}
     for packet in (UPLINK, uplink6):
@@ -197,6 +198,63 @@ def test_overlapping_hnps_of_different_lengths_on_one_access_interface_are_ambig
     mag.apply(BindingDeregistered(mn3))
     assert GRE(mag.from_access("acc1", in_both)[2]).key == 0xA001
     assert mag.from_access("acc1", only_opb) is DropReason.FOREIGN_SOURCE
+
+
+def _down(mag: MagForwarder, key: int | None, packet: bytes, lma: str = LMAA) -> tuple[str | None, object] | DropReason:
+    """What the MAG makes of ``packet`` from ``lma`` sealed with ``key``: (access interface, packet) or a drop."""
+    return mag.from_tunnel(lma, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, key).seal(packet))
+
+
+def test_RFC5845_figure_1_downlink_to_a_home_address_two_operators_share_on_one_access_interface_is_dropped() -> None:
+    """Walkthrough 26: MN-1 (opA) and MN-3 (opB), both 10.1.0.1 and 2001:db8:a::/64, both on acc1. The key names the
+    session, but the packet would leave acc1 to whichever host the MAG's neighbour entry names, perhaps the other
+    operator's MN: while both are there, either operator's downlink to a shared address is dropped
+    (``ambiguous_destination``, charged to no session or tenant), as their uplink from it is (``ambiguous_source``);
+    another MN's address on acc1 and the same address on another interface are delivered; when MN-3 leaves, MN-1's
+    downlink is delivered again (docs/dataplane.md, "Tables")."""
+    prefixes = ("2001:db8:a::/64",)
+    mn1 = session(b"mn1@opA", at="mag", tenant="opA", prefixes=prefixes, downlink_key=0x1001, uplink_key=0xA001)
+    mn3 = session(b"mn3@opB", at="mag", tenant="opB", prefixes=prefixes, downlink_key=0x1003, uplink_key=0xA003)
+    mn4 = session(b"mn4@opB", at="mag", tenant="opB", home="10.1.0.4", downlink_key=0x1004, uplink_key=0xA004)
+    mn5 = session(b"mn5@opB", at="mag", tenant="opB", prefixes=prefixes, interface="acc5", downlink_key=0x1005,
+                  uplink_key=0xA005)
+    downlink6, to_mn4 = ipv6("2001:db8::1", "2001:db8:a::5"), ipv4(SERVER, "10.1.0.4")
+    mag = mag_with(mn1, mn4, mn3, mn5)
+    for key in (0x1001, 0x1003):
+        for packet in (DOWNLINK, downlink6):
+            assert _down(mag, key, packet) is DropReason.AMBIGUOUS_DESTINATION
+    assert mag.from_access("acc1", UPLINK) is DropReason.AMBIGUOUS_SOURCE
+    assert _down(mag, 0x1004, to_mn4) == ("acc1", to_mn4)
+    assert [_down(mag, 0x1005, packet) for packet in (DOWNLINK, downlink6)] == [("acc5", DOWNLINK), ("acc5", downlink6)]
+    assert mag.totals().drops == {"ambiguous_destination": 4, "ambiguous_source": 1}
+    assert mag.tenant_totals()["opA"].drops == mag.tenant_totals()["opB"].drops == {}
+    assert [(row["downlink_packets"], row["drops"]) for row in mag.stats()["sessions"]] == [
+        (0, {}), (1, {}), (0, {}), (2, {})]
+    mag.apply(BindingDeregistered(mn3))
+    for packet in (DOWNLINK, downlink6):
+        assert _down(mag, 0x1001, packet) == ("acc1", packet)
+        assert _down(mag, 0x1003, packet) is DropReason.UNKNOWN_KEY
+    assert GRE(mag.from_access("acc1", UPLINK)[2]).key == 0xA001
+
+
+def test_downlink_to_overlapping_hnps_on_one_access_interface_is_dropped_where_both_hold_it() -> None:
+    """MN-1 (opA, 2001:db8:a::/64) inside MN-3's (opB, 2001:db8:a::/48) on acc1: a destination in the /64 is both
+    MNs' (``ambiguous_destination`` with either key), one only the /48 holds is MN-3's and delivered with its key;
+    when MN-3 leaves, the /64 is MN-1's again. Unkeyed (GRE-only) sessions of two LMAs are no different: the outer
+    source picks the session, the access interface still cannot tell the MNs apart."""
+    in_both, only_opb = ipv6("2001:db8::1", "2001:db8:a::5"), ipv6("2001:db8::1", "2001:db8:a:7::5")
+    for keys, lmas in (((0x1001, 0x1003), (LMAA, LMAA)), ((None, None), (LMAA, "192.0.2.6"))):
+        mn1 = session(b"mn1@opA", at="mag", tenant="opA", home=None, prefixes=("2001:db8:a::/64",),
+                      downlink_key=keys[0], uplink_key=keys[0], lma=lmas[0])
+        mn3 = session(b"mn3@opB", at="mag", tenant="opB", home=None, prefixes=("2001:db8:a::/48",),
+                      downlink_key=keys[1], uplink_key=keys[1], lma=lmas[1])
+        mag = mag_with(mn3, mn1)
+        for key, lma in zip(keys, lmas):
+            assert _down(mag, key, in_both, lma) is DropReason.AMBIGUOUS_DESTINATION
+        assert _down(mag, keys[1], only_opb, lmas[1]) == ("acc1", only_opb)
+        mag.apply(BindingDeregistered(mn3))
+        assert _down(mag, keys[0], in_both, lmas[0]) == ("acc1", in_both)
+        assert mag.totals().drops == {"ambiguous_destination": 2}
 
 
 def test_a_re_registration_of_the_one_mn_with_an_address_is_not_ambiguous(
