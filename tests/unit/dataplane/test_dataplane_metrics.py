@@ -7,11 +7,12 @@ from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, ipv4, session
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
+from pmip6.dataplane.mag import MagForwarder
 from pmip6.runtime.dataplane_metrics import DataplaneCollector, RouterAdvertisementCollector
 from pmip6.runtime.router_advertisements import RouterAdvertisementCounters
 
@@ -53,6 +54,21 @@ def test_the_isolation_drops_are_exported_wrong_interface_unattributed_local_des
     assert 'pmip6_dataplane_drops_total{reason="local_destination",tenant="opA"} 1.0' in text
     assert 'pmip6_dataplane_unattributed_drops_total{reason="wrong_interface"} 1.0' in text
     assert 'pmip6_dataplane_unattributed_drops_total{reason="local_destination"}' not in text
+
+
+def test_a_mags_ambiguous_destination_is_exported_unattributed() -> None:
+    """docs/dataplane.md "Tables": a downlink packet to a home address two operators' sessions share on one access
+    interface is counted on the node only, so it is exported as unattributed, under neither tenant."""
+    mag = MagForwarder()
+    for mn_id, tenant, key in ((b"mn1", "opA", 0x1001), (b"mn3", "opB", 0x1003)):
+        mag.apply(BindingEstablished(session(mn_id, at="mag", tenant=tenant, downlink_key=key)))
+    mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1001).seal(ipv4(SERVER, SHARED_HOME)))
+    registry = CollectorRegistry()
+    registry.register(DataplaneCollector(SimpleNamespace(forwarder=mag, io_errors=0,  # type: ignore[arg-type]
+                                                         icmp_errors=dict.fromkeys(IcmpOutcome, 0))))
+    text = generate_latest(registry).decode()
+    assert 'pmip6_dataplane_unattributed_drops_total{reason="ambiguous_destination"} 1.0' in text
+    assert 'pmip6_dataplane_drops_total{reason="ambiguous_destination"' not in text
 
 
 def test_the_router_advertisement_counters_are_exported_by_outcome() -> None:
