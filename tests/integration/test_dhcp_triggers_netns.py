@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,66 @@ def test_RFC5844_3_4_3_a_dhcp_client_of_an_ipv6_only_session_gets_an_ipv4_home_a
         assert counters["relay"]["relayed"] == 5, counters  # DISCOVER and REQUEST twice, and the DHCPRELEASE
     else:
         assert counters["unanswered"]["release"] == 1 and counters["relay"]["relayed"] == 0, counters
+
+
+REVOKING = 'dhcp_support_mode = "server"\nbinding_revocation = true\n'
+"""The LMA's lines of the reload test: its MAG learns at once (a V-flag BRI) that a reload took an IPv4 home address."""
+
+
+@pytest.fixture
+def revoking_lab(tmp_path: Path) -> Iterator[Lab]:
+    with access_link_lab(Lab, STALE, tmp_path, NETWORK, lma_toml(POOLS, REVOKING), MAG_TOML) as made:
+        yield made
+
+
+def test_RFC2131_4_3_2_a_client_whose_ipv4_home_address_a_reload_took_is_naked_and_drops_it(
+        revoking_lab: Lab) -> None:
+    """Walkthrough 27: a reload removing the tenant's IPv4 pool takes the session's address (a V-flag BRI); the
+    client's renewal asks for it again (a DHCP trigger), the LMA refuses (170), and the client's next request gets a
+    DHCPNAK: udhcpc drops the address (``deconfig``) at once instead of keeping it until its lease ends. Its renewals
+    are forced with SIGUSR1, a second apart at most (``-T 1``), for 20 s at most."""
+    lab = revoking_lab
+    lab.pmip6("mag", "attach", "--control", "mag.sock", "--mn-id", MN_ID, "--att", "4", "--interface", "acc1",
+              "--ipv6")
+    script = lab.directory / "udhcpc.sh"
+    script.write_text(UDHCPC_SCRIPT.replace("case", 'echo "$1" >> "$0.events"\ncase', 1))
+    script.chmod(0o755)
+    events = lab.directory / "udhcpc.sh.events"
+    client = subprocess.Popen(["ip", "netns", "exec", f"{lab.prefix}mn", "udhcpc", "-f", "-i", "eth0", "-t", "5",
+                               "-T", "1", "-A", "60", "-s", str(script)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _until(lambda: "bound" in _lines(events), 15), _lines(events)
+        (lab.directory / "lma.toml").write_text(lma_toml('ipv6_prefix_pool = "2001:db8:100::/48"', REVOKING))
+        lab.pmip6("reload", "--control", "lma.sock")
+        assert _until(lambda: lab.binding("mag")["ipv4_home"] is None, 5), "the V-flag BRI took the address"
+
+        deadline = time.monotonic() + 20
+        while "nak" not in _lines(events) and time.monotonic() < deadline:
+            client.send_signal(signal.SIGUSR1)  # renew now (BusyBox)
+            _until(lambda: "nak" in _lines(events), 1)
+
+        lines = _lines(events)
+        assert "nak" in lines and "deconfig" in lines[lines.index("nak"):], lines
+        assert _until(lambda: "inet " not in lab.sh("ip -n {p}mn -4 addr show dev eth0"), 5), "the address dropped"
+        assert lab.dataplane("dhcp")["naks"] >= 1
+        assert lab.binding("mag")["hnp"] == lab.binding("lma")["hnp"], "the IPv6 part of the session stays"
+    finally:
+        client.terminate()
+        try:
+            client.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            client.wait()
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _until(condition: Callable[[], bool], seconds: float) -> bool:
+    """Whether ``condition`` held within ``seconds`` (looked at every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while not (held := condition()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return held

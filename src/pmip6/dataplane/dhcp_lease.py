@@ -83,10 +83,14 @@ def answer(request: DhcpMessage, lease: Lease) -> DhcpMessage | str:
     return reply(request, MessageType.ACK, lease)
 
 
-def nak(request: DhcpMessage, server_identifier: IPv4Address) -> DhcpMessage:
-    """A DHCPNAK to ``request`` (RFC 2131 Table 3: no address, no lease, no configuration)."""
-    return _message(request, [(OptionCode.MESSAGE_TYPE, bytes([MessageType.NAK])),
-                              (OptionCode.SERVER_IDENTIFIER, server_identifier.packed)])
+def nak(request: DhcpMessage, server_identifier: IPv4Address, message: str | None = None) -> DhcpMessage:
+    """A DHCPNAK to ``request`` (RFC 2131 Table 3: no address, no lease, no configuration), with ``message`` as its
+    Message option (56, RFC 2132 9.9; Table 3: SHOULD) if given."""
+    options = [(OptionCode.MESSAGE_TYPE, bytes([MessageType.NAK])),
+               (OptionCode.SERVER_IDENTIFIER, server_identifier.packed)]
+    if message is not None:
+        options.append((OptionCode.MESSAGE, message.encode()))
+    return _message(request, options)
 
 
 def reply(request: DhcpMessage, kind: MessageType, lease: Lease, with_lease: bool = True) -> DhcpMessage:

@@ -74,7 +74,7 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
-from pmip6.dataplane.dhcp_lease import CLIENT_REQUESTS, Lease, answer, lease_seconds, log_release
+from pmip6.dataplane.dhcp_lease import CLIENT_REQUESTS, Lease, answer, lease_seconds, log_release, nak
 from pmip6.dataplane.dhcp_relay import RelayAgent, RelayedRequest, client_reply, relay_request
 from pmip6.wire.dhcp import BOOTREPLY, BOOTREQUEST, DhcpMessage, MessageType, OptionCode
 from pmip6.wire.relay_agent import SubOption
@@ -86,6 +86,8 @@ REPLY_RATE = 10.0
 REPLY_BURST = 20
 """Per access interface: a client's exchange is two requests, its retransmissions seconds apart (RFC 2131 4.1)."""
 _ANY = IPv4Address(0)
+NO_HOME_ADDRESS = "no IPv4 home address for this mobile node"
+"""The Message option (RFC 2132 9.9) of the DHCPNAK of an address the LMA refused (module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,18 @@ class _Link:
     """The client requests the interface still answers (see the module docstring)."""
 
 
+@dataclass(slots=True)
+class _LastLease:
+    """What the client of an MN's session may still hold from this server: the Server Identifier (the session's IPv4
+    default router) of its last IPv4 home address, kept when the session loses that address, for the DHCPNAK that
+    tells the client (module docstring)."""
+
+    server_identifier: IPv4Address
+    logged: tuple[float, IPv4Address | None] | None = None
+    """The refusal (the entry's ``ipv4_request_after`` and ``ipv4_refused``) the last DHCPNAK's log line named: one
+    line per refusal, not one per retransmission of the client."""
+
+
 class DhcpServer:
     """The DHCP server of every access interface (see the module docstring). ``entry(mn_id)``: the MN's BUL
     entry; ``tunnel_mtu``: the Interface MTU option's value; ``relay``: the relay agent of the MNs whose PBA said
@@ -137,6 +151,7 @@ class DhcpServer:
         self.replies_dropped: Counter[str] = Counter()
         """The DHCP server's replies the relay agent did not deliver, by reason (:meth:`relayed_reply`)."""
         self._links: dict[str, _Link] = {}
+        self._last_leases: dict[bytes, _LastLease] = {}
 
     def interfaces(self) -> list[str]:
         """The served access interfaces: those with a session that needs the MAG's DHCP server or relay agent."""
@@ -152,6 +167,7 @@ class DhcpServer:
             self._add(event.session)  # on the same interface it replaces the previous one: the link and its bucket stay
         elif isinstance(event, BindingDeregistered | BindingRemoved):
             self._remove(event.session)
+            self._last_leases.pop(event.session.mn_id, None)
 
     def answer(self, interface: str, request: DhcpMessage, now: float) -> DhcpReply | RelayedRequest | None:
         """The reply to a client's ``request`` received on ``interface``, or the request relayed to the DHCP server;
@@ -171,9 +187,7 @@ class DhcpServer:
                 MessageType.DISCOVER, MessageType.REQUEST):
             self.triggers.request(entry.mn_id, _client_address(request))  # cancels the release: the MN wants IPv4
         if home is None:
-            requested = (self.triggers is not None and _asks_for_address(request)
-                         and self.triggers.request(entry.mn_id, _client_address(request)))
-            return self._unanswered("ipv4_home_address_requested" if requested else "no_ipv4_home_address")
+            return self._without_home_address(interface, request, entry, now)
         if not entry.dhcp_server and self.relay is None:
             return self._unanswered("relay_mode")
         if router is None:
@@ -218,6 +232,29 @@ class DhcpServer:
         if isinstance(message, str):
             return self._dropped(message)
         return _deliver(interface, message, entry.ipv4_default_router, message.ciaddr)
+
+    def _without_home_address(self, interface: str, request: DhcpMessage, entry: BindingUpdateListEntry,
+                              now: float) -> DhcpReply | None:
+        """The answer to a client whose session has no IPv4 home address (module docstring): the DHCP trigger, and a
+        DHCPNAK of the address it names when the LMA refused it (:func:`_refused`) and the server knows the Server
+        Identifier the client holds from it; else none (counted)."""
+        triggers, last = self.triggers, self._last_leases.get(entry.mn_id)
+        requested = (triggers is not None and _asks_for_address(request)
+                     and triggers.request(entry.mn_id, _client_address(request)))
+        if requested and last is not None:
+            last.logged = None  # a new request: its refusal is logged anew
+        if triggers is None or last is None or not _refused(request, entry, now):
+            return self._unanswered("ipv4_home_address_requested" if requested else "no_ipv4_home_address")
+        refusal = (entry.ipv4_request_after, entry.ipv4_refused)
+        if last.logged != refusal:
+            last.logged = refusal
+            mn = mn_text(entry.mn_id)
+            _log.info("dhcp: DHCPNAK to %s on %s for %s: the LMA refused its session an IPv4 home address (RFC 5844 "
+                      "3.2.3.2), its client drops the address and starts over (RFC 2131 3.2, 4.3.2)", mn, interface,
+                      _client_address(request), extra={"fields": {
+                          "event": "dhcp_nak_no_ipv4_home_address", "mn_id": mn, "interface": interface}})
+        # From any address of the interface: the session's default router may have left it with its IPv4.
+        return _deliver(interface, nak(request, last.server_identifier, NO_HOME_ADDRESS), _ANY, request.ciaddr)
 
     def _released(self, interface: str, release: DhcpMessage, entry: BindingUpdateListEntry) -> bool:
         """Whether the MN's ``release``, a DHCPRELEASE of its home address, de-registered that address (module
@@ -268,6 +305,9 @@ class DhcpServer:
             return
         link = self._links.setdefault(interface, _Link())
         link.sessions[session.mn_id] = session
+        router, last = session.ipv4_default_router, self._last_leases.get(session.mn_id)
+        if router is not None and (last is None or last.server_identifier != router):
+            self._last_leases[session.mn_id] = _LastLease(router)
         if self._serves(self.entry(session.mn_id)):
             link.served.add(session.mn_id)
         else:
@@ -311,6 +351,18 @@ def _asks_for_address(request: DhcpMessage) -> bool:
         return True
     return (kind is MessageType.REQUEST and request.address(OptionCode.SERVER_IDENTIFIER) is None
             and _client_address(request) is not None)
+
+
+def _refused(request: DhcpMessage, entry: BindingUpdateListEntry, now: float) -> bool:
+    """Whether ``request`` is a DHCPREQUEST naming an address (INIT-REBOOT, RENEWING, REBINDING: RFC 2131 4.3.2) that
+    the engine will not get the MN's session now (``pmip6.core.mag``): the LMA refused the session an IPv4 home
+    address and the hold-down after that refusal runs (``ipv4_request_after``; infinite after 170, until the MN
+    attaches again), or the LMA refused that very address (``ipv4_refused``: the engine asks for any address
+    instead). A request in flight, or asked for by this one, is no refusal."""
+    if request.message_type is not MessageType.REQUEST or not _asks_for_address(request):
+        return False
+    held_down = not entry.ipv4_requested and now < entry.ipv4_request_after
+    return held_down or _client_address(request) == entry.ipv4_refused
 
 
 def _client_address(request: DhcpMessage) -> IPv4Address | None:
