@@ -4,7 +4,8 @@ LMA for an IPv4 home address (a re-registration with the IPv4 Home Address Reque
 offered that address, with which the MN pings its operator's server through the tunnel; udhcpc's DHCPRELEASE on exit
 (``-R``) de-registers only that address (RFC 5844 3.2.3.3 / 3.1.2.5): the LMA's binding keeps its home network
 prefix. Once with the MAG as the DHCP server (``dhcp_support_mode = "server"``), once as a relay agent to the LMA's
-DHCP server (3.4.2), which gets the DHCPRELEASE relayed too.
+DHCP server (3.4.2), which gets the DHCPRELEASE relayed too. And a bound udhcpc whose address an LMA reload takes
+(walkthrough 27) gets a DHCPNAK at its renewal and drops the address.
 
 The network is test_dhcp_netns.py's, in namespaces ``dtrig<pid>-<n>-*``, with an IPv6 prefix pool besides the
 IPv4 one. Bounded traffic (udhcpc's few messages, one ping of 3); namespaces and processes are removed whatever
@@ -27,6 +28,8 @@ import pytest
 from access_link_lab import LINKS, MAG_TOML, AccessLinkLab, access_link_lab, lma_toml
 from dataplane_lab import requires_netns
 from test_dhcp_netns import UDHCPC_SCRIPT
+
+from pmip6.lab.daemons import stop
 
 pytestmark = [requires_netns, pytest.mark.netns,
               pytest.mark.skipif(shutil.which("udhcpc") is None,
@@ -174,12 +177,7 @@ def test_RFC2131_4_3_2_a_client_whose_ipv4_home_address_a_reload_took_is_naked_a
         assert lab.dataplane("dhcp")["naks"] >= 1
         assert lab.binding("mag")["hnp"] == lab.binding("lma")["hnp"], "the IPv6 part of the session stays"
     finally:
-        client.terminate()
-        try:
-            client.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            client.kill()
-            client.wait()
+        stop([client], timeout=10)
 
 
 def _lines(path: Path) -> list[str]:

@@ -25,7 +25,7 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
   turns the server's answer into a reply delivered as the server's own are. Without one, such an MN is unanswered
   (``relay_mode``).
 - Replies go to ``ciaddr`` when the client has one and it is no DHCPNAK, else to 255.255.255.255 (RFC 2131 4.1),
-  from the MN's default router (the Server Identifier).
+  from the MN's default router (the Server Identifier; the DHCPNAK once the LMA refused, below, from any address).
 - DHCP triggers (RFC 5844 3.4.3, with :class:`Ipv4Triggers`): an access interface is served also while its session has
   no IPv4 home address, and the client's DHCPDISCOVER, or DHCPREQUEST in the INIT-REBOOT state (a Requested IP
   Address, no Server Identifier nor ``ciaddr``: RFC 2131 4.3.2) or in RENEWING or REBINDING (``ciaddr``, no Server
@@ -41,6 +41,16 @@ from; what it hands out is the BUL entry's (``entry(mn_id)``), as the LMA's PBA 
   a DHCPDISCOVER or DHCPREQUEST of the client meanwhile goes to ``request`` as well, which cancels it (the MN wants
   its address again), and is answered or relayed as usual. An IPv4-only session is not released so
   (``pmip6.core.mag``): its release is logged as without triggers.
+- A DHCPNAK once the LMA refused (walkthrough 27): a session that lost the IPv4 home address it had here (a V-flag
+  BRI, a refresh's IPv4 Home Address Reply refusing it) keeps its last default router (:class:`_LastLease`), the
+  Server Identifier of its client's lease. A DHCPREQUEST naming an address (INIT-REBOOT, RENEWING, REBINDING) that
+  the engine will not get the session now (:func:`_refused`: the refusal's hold-down runs, or the LMA refused that
+  very address) is answered with a DHCPNAK naming that server (RFC 2131 3.2, 4.3.2: the client's notion of its
+  address is wrong; the trigger is asked all the same), with a Message option (Table 3) and from any address of the
+  interface (the router address may have left it), logged once per refusal; the client drops the address and
+  starts over. Not while a request is in flight, not for a DHCPDISCOVER, not for a session that never had an IPv4
+  home address here (a handoff: the client's server is unknown). A session holding another address than the one
+  named gets :mod:`~pmip6.dataplane.dhcp_lease`'s DHCPNAK (or the relay agent's) as before.
 - An MN is an untrusted host: each access interface answers at most :data:`REPLY_BURST` requests at once and
   :data:`REPLY_RATE` a second after that (a token bucket; more are ``rate_limited``), so a client flooding its link
   gets neither as many replies nor as many log lines (DHCPRELEASE, DHCPDECLINE) from the MAG.
