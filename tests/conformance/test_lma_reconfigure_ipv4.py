@@ -355,7 +355,9 @@ def test_RFC5846_9_1_pmip6s_mag_drops_the_ipv4_home_address_on_the_v_flag_bri_an
     sequence = bri.message.sequence  # type: ignore[union-attr]
     assert bra.message == BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, sequence,
                                                            BRFlags.P | BRFlags.V)
-    (updated,) = at_mag.events
+    alarm, updated = at_mag.events
+    assert alarm == Alarm("the LMA revoked the IPv4 home address 10.0.0.2 (a Binding Revocation Indication with the V "
+                          "flag, RFC 5846 9.1): the session keeps its home network prefixes", MN1)
     assert isinstance(updated, BindingUpdated) and updated.session.ipv4_home_address is None
     assert lma.receive(bra.message, MAG1, LMAA, NOW + 1.02) == Outcome() and lma.waiting().revocations == 0
     assert next(iter(lma.bindings())).ipv4_withdrawn is None, "the MAG dropped it: the LMA need not remember it"
@@ -376,7 +378,8 @@ def test_RFC5846_8_1_a_refresh_crossing_the_v_flag_bri_leaves_both_ends_with_the
         (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.003).sends
         mag.receive(pba.message, lma_peer, NOW + 10.004)
     else:
-        assert [type(event) for event in mag.receive(pba.message, lma_peer, NOW + 10.003).events] == [BindingUpdated]
+        assert [type(event) for event in mag.receive(pba.message, lma_peer, NOW + 10.003).events] == [
+            BindingUpdated, Alarm]
         (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.004).sends
     expected = BindingRevocationStatus.SUCCESS if bri_first else BindingRevocationStatus.BINDING_DOES_NOT_EXIST
     assert bra.message.status == expected  # type: ignore[union-attr]
@@ -393,7 +396,9 @@ def test_RFC5844_3_2_3_2_without_binding_revocation_the_mag_learns_at_its_next_r
 
     events = mag.receive(the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10)), lma_peer, NOW + 10.01).events
 
-    (updated,) = events
+    updated, alarm = events
+    assert alarm == Alarm("the LMA refused the IPv4 home address 10.0.0.2 (IPv4 Home Address Reply 129, RFC 5844 "
+                          "3.2.3.2): the session keeps its home network prefixes", MN1)
     assert isinstance(updated, BindingUpdated) and updated.previous.ipv4_home_address == ADDRESS
     assert updated.session.ipv4_home_address is None, "RFC 5844 3.2.3.3: its IPv4 forwarding state goes"
     entry = mag.entry(MN1)

@@ -20,7 +20,7 @@ from test_mag_stub_lma import (
 )
 
 from pmip6.core.bul import BulState
-from pmip6.core.events import BindingEstablished, BindingRemoved, BindingUpdated, Outcome, Peer
+from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, BindingUpdated, Outcome, Peer
 from pmip6.core.mag import MobileAccessGateway
 from pmip6.core.revocation_responder import RETRANSMISSION_HORIZON
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
@@ -105,7 +105,10 @@ def test_RFC5846_9_1_v_flag_releases_only_the_ipv4_home_address_and_later_pbus_s
 
     entry = entry_of(mag, MN1)
     assert entry.ipv4_home_address is None and entry.home_network_prefixes == (ASSIGNED_HNP,)
-    assert outcome.events == [BindingUpdated(entry.session(), previous)]
+    assert outcome.events == [
+        Alarm(f"the LMA revoked the IPv4 home address {ASSIGNED_IPV4} (a Binding Revocation Indication with the V "
+              "flag, RFC 5846 9.1): the session keeps its home network prefixes", MN1),
+        BindingUpdated(entry.session(), previous)]
     assert _bra(outcome).flags == BRFlags.P | BRFlags.V and _bra(outcome).status == BindingRevocationStatus.SUCCESS
     refresh = mag.handle_timer(entry.refresh_at).sends[0].message  # type: ignore[arg-type]
     assert isinstance(refresh, ProxyBindingUpdate) and refresh.option(IPv4HomeAddressRequestOption) is None

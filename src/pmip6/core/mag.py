@@ -1152,6 +1152,7 @@ class MobileAccessGateway:
         unconfirmed = self._apply_encapsulation_mode(entry, pending.sent, pba)
         held_ipv4 = entry.ipv4_home_address
         _apply_addresses(entry, pba, pending.sent)
+        refused: Alarm | None = None
         if entry.ipv4_added:
             self._ipv4_settled(entry, pba.status, now)
         elif held_ipv4 is not None and _ipv4_prohibited(pba, pending.sent):
@@ -1159,6 +1160,8 @@ class MobileAccessGateway:
             # one in refreshes, as after a V-flag BRI; unlike after that BRI (whose BRA lets the LMA forget the
             # address), the MN's next DHCP trigger asks for any address, not that one.
             entry.ipv4_requested, entry.ipv4_refused = False, held_ipv4
+            refused = Alarm(f"the LMA refused the IPv4 home address {held_ipv4} (IPv4 Home Address Reply 129, RFC "
+                            "5844 3.2.3.2): the session keeps its home network prefixes", entry.mn_id)
         # RFC 6275 11.7.3: the lifetime counts down from when the acknowledged transmission was sent, and the
         # entry's lifetime never exceeds the one requested.
         granted = min(pba.lifetime_seconds, pending.sent.lifetime_seconds)
@@ -1176,8 +1179,7 @@ class MobileAccessGateway:
             outcome = Outcome(events=[BindingEstablished(entry.session())])
         else:
             outcome = Outcome(events=[BindingUpdated(entry.session(), previous, reattached)])
-        if unconfirmed is not None:
-            outcome.events.append(unconfirmed)
+        outcome.events.extend(alarm for alarm in (unconfirmed, refused) if alarm is not None)
         return outcome
 
     def _apply_encapsulation_mode(
@@ -1369,6 +1371,11 @@ class MobileAccessGateway:
         if isinstance(answer, Revocation):
             for entry in answer.entries:
                 if answer.ipv4_only and entry.home_network_prefixes:
+                    if entry.ipv4_home_address is not None:
+                        outcome.events.append(Alarm(
+                            f"the LMA revoked the IPv4 home address {entry.ipv4_home_address} (a Binding Revocation "
+                            "Indication with the V flag, RFC 5846 9.1): the session keeps its home network prefixes",
+                            entry.mn_id))
                     outcome.events.extend(self._release_ipv4(entry))
                 else:
                     outcome.events.extend(self._remove(entry, "revoked"))
