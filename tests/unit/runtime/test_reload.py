@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_daemons_loopback import Lab, _by_mn, _lma_toml, _mag_toml
@@ -17,6 +18,7 @@ from test_runtime_mutants_daemons import _run
 
 from pmip6.cli import main
 from pmip6.runtime.control import ControlError, control_request
+from pmip6.runtime.lma_daemon import LmaDaemon
 
 MN1, MN_OFF = "mn1@opA", "mn-off@opA"
 """The lab's LMA serves MN1 through its default tenant and MN_OFF through its own [[mn]] profile."""
@@ -57,6 +59,21 @@ def test_a_reload_removes_the_bindings_the_new_file_refuses_and_keeps_the_others
     asyncio.run(scenario())
 
 
+async def _ipv6_part_kept_at_both_ends(lab: Lab, lma: LmaDaemon, before: dict[str, Any]) -> None:
+    """Once the V-flag BRI reached the MAG and its BRA the LMA: MN1's session at both ends without its IPv4 home
+    address, its HNP (and at the LMA its keys and Proxy-CoA) as ``before`` (the LMA's row before)."""
+    for _ in range(100):
+        at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))[MN1]
+        if at_mag["ipv4_home"] is None and lma.statistics.received["bra"]:
+            break
+        await asyncio.sleep(0.02)
+    at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
+    same = ("uplink_key", "downlink_key", "hnp", "proxy_coa")
+    assert at_lma["ipv4_home"] is None and {key: at_lma[key] for key in same} == {key: before[key] for key in same}
+    assert at_mag["ipv4_home"] is None and at_mag["hnp"] == before["hnp"]
+    assert lma.statistics.sent["bri"] == 1 and lma.statistics.received["bra"] == 1
+
+
 def test_RFC5846_a_reload_without_the_ipv4_pool_keeps_a_dual_stack_sessions_ipv6_part_at_both_ends(
         tmp_path: Path) -> None:
     """The tenant's ``ipv4_pool`` removed: MN1's session keeps its HNP and keys at the LMA, which releases its IPv4
@@ -65,7 +82,6 @@ def test_RFC5846_a_reload_without_the_ipv4_pool_keeps_a_dual_stack_sessions_ipv6
     lab = Lab(tmp_path)
     revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
     (tmp_path / "lma.toml").write_text(revoking)
-    same = ("uplink_key", "downlink_key", "hnp", "proxy_coa")
 
     async def scenario() -> None:
         async with lab.running() as (lma, _):
@@ -76,16 +92,7 @@ def test_RFC5846_a_reload_without_the_ipv4_pool_keeps_a_dual_stack_sessions_ipv6
             (tmp_path / "lma.toml").write_text(revoking.replace('ipv4_pool = "10.0.0.0/24"\n', ""))
             assert await lab.control("lma", {"command": "reload"}) == {
                 "bindings_kept": 1, "bindings_removed": 0, "restart_needed": []}
-            for _ in range(100):
-                at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))[MN1]
-                if at_mag["ipv4_home"] is None and lma.statistics.received["bra"]:
-                    break
-                await asyncio.sleep(0.02)
-            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
-            assert at_lma["ipv4_home"] is None and {key: at_lma[key] for key in same} == {
-                key: before[key] for key in same}
-            assert at_mag["ipv4_home"] is None and at_mag["hnp"] == before["hnp"]
-            assert lma.statistics.sent["bri"] == 1 and lma.statistics.received["bra"] == 1
+            await _ipv6_part_kept_at_both_ends(lab, lma, before)
             assert lma.statistics.events["BindingUpdated"] == 1 and lma.statistics.events["BindingRemoved"] == 0
             assert lma.store is not None
             records, _ = lma.store.load()
@@ -105,7 +112,6 @@ def test_RFC5846_a_restart_without_the_ipv4_pool_restores_a_dual_stack_sessions_
     lab = Lab(tmp_path)
     revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
     (tmp_path / "lma.toml").write_text(revoking)
-    same = ("uplink_key", "downlink_key", "hnp", "proxy_coa")
 
     async def scenario() -> None:
         lma, mag = lab.lma(), lab.mag()
@@ -121,16 +127,7 @@ def test_RFC5846_a_restart_without_the_ipv4_pool_restores_a_dual_stack_sessions_
             lma = lab.lma()
             await lma.start()
             assert lma.lma.heartbeat.restart_counter == counter, "no session lost"
-            for _ in range(100):
-                at_mag = _by_mn(await lab.control("mag", {"command": "bindings"}))[MN1]
-                if at_mag["ipv4_home"] is None and lma.statistics.received["bra"]:
-                    break
-                await asyncio.sleep(0.02)
-            at_lma = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN1]
-            assert at_lma["ipv4_home"] is None and {key: at_lma[key] for key in same} == {
-                key: before[key] for key in same}
-            assert at_mag["ipv4_home"] is None and at_mag["hnp"] == before["hnp"]
-            assert lma.statistics.sent["bri"] == 1 and lma.statistics.received["bra"] == 1
+            await _ipv6_part_kept_at_both_ends(lab, lma, before)
             assert lma.writer is not None and lma.store is not None
             await lma.writer.written()
             (record,) = lma.store.load().records
