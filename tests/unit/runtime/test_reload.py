@@ -59,6 +59,14 @@ def test_a_reload_removes_the_bindings_the_new_file_refuses_and_keeps_the_others
     asyncio.run(scenario())
 
 
+def _revoking_lab(tmp_path: Path) -> tuple[Lab, str]:
+    """A lab whose LMA has ``binding_revocation`` on, and its lma.toml's text (for a test to edit)."""
+    lab = Lab(tmp_path)
+    revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
+    (tmp_path / "lma.toml").write_text(revoking)
+    return lab, revoking
+
+
 async def _ipv6_part_kept_at_both_ends(lab: Lab, lma: LmaDaemon, before: dict[str, Any]) -> None:
     """Once the V-flag BRI reached the MAG and its BRA the LMA: MN1's session at both ends without its IPv4 home
     address, its HNP (and at the LMA its keys and Proxy-CoA) as ``before`` (the LMA's row before)."""
@@ -79,9 +87,7 @@ def test_RFC5846_a_reload_without_the_ipv4_pool_keeps_a_dual_stack_sessions_ipv6
     """The tenant's ``ipv4_pool`` removed: MN1's session keeps its HNP and keys at the LMA, which releases its IPv4
     home address alone and tells the MAG with a V-flag BRI over the signaling socket; the MAG drops the address,
     keeps the session and acknowledges; its next refresh asks for no IPv4 and is accepted."""
-    lab = Lab(tmp_path)
-    revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
-    (tmp_path / "lma.toml").write_text(revoking)
+    lab, revoking = _revoking_lab(tmp_path)
 
     async def scenario() -> None:
         async with lab.running() as (lma, _):
@@ -109,9 +115,7 @@ def test_RFC5846_a_restart_without_the_ipv4_pool_restores_a_dual_stack_sessions_
     """The tenant's ``ipv4_pool`` removed while the LMA was stopped: the restarted LMA restores MN1's session with its
     HNP and keys and without its IPv4 home address, as a reload would (no session lost: the same Restart Counter),
     logs it, and sends the V-flag BRI once its sockets are open; the MAG drops the address and keeps the session."""
-    lab = Lab(tmp_path)
-    revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
-    (tmp_path / "lma.toml").write_text(revoking)
+    lab, revoking = _revoking_lab(tmp_path)
 
     async def scenario() -> None:
         lma, mag = lab.lma(), lab.mag()
@@ -153,9 +157,7 @@ def test_RFC5846_the_v_flag_bras_end_of_ipv4_withdrawn_reaches_the_state_file(tm
     V-flag BRI's BRA. Once the BRA came and its owed revocation left the file, the MN's stored record must not hold
     the address either: a restart would otherwise refuse the session's next request naming it (129) as a refresh
     crossing the BRI, instead of taking it as a request adding IPv4 (RFC 5844 3.1.2.1)."""
-    lab = Lab(tmp_path)
-    revoking = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
-    (tmp_path / "lma.toml").write_text(revoking)
+    lab, revoking = _revoking_lab(tmp_path)
 
     async def scenario() -> None:
         async with lab.running() as (lma, _):
