@@ -277,10 +277,12 @@ class _HandoffProbe:
 @dataclass(slots=True, eq=False)
 class _WithdrawnIPv4:
     """What the V-flag BRI of a reload holds (:meth:`LocalMobilityAnchor._withdraw_ipv4`): the entry that remembers
-    ``address`` (:attr:`BindingCacheEntry.ipv4_withdrawn`) until its MAG acknowledges dropping it."""
+    ``address`` (:attr:`BindingCacheEntry.ipv4_withdrawn`) until ``mag``, the MAG the BRI went to, acknowledges
+    dropping it while it still registers the entry (a MAG the MN has left says nothing of the one it is at now)."""
 
     entry: BindingCacheEntry
     address: IPv4Address
+    mag: Address
 
 
 @dataclass(slots=True, eq=False)
@@ -485,8 +487,8 @@ class LocalMobilityAnchor:
         if revocation.ipv4_only is None:
             return ()
         address, mag = revocation.ipv4_only.ip, revocation.session.peer.address
-        return tuple(_WithdrawnIPv4(entry, address) for entry in self._cache.of_mn(revocation.session.mn_id)
-                     if entry.ipv4_withdrawn == address and entry.registered_by(mag))
+        return tuple(_WithdrawnIPv4(entry, address, mag) for entry in self._cache.of_mn(revocation.session.mn_id)
+                     if entry.ipv4_withdrawn == address)
 
     def _is_back_at(self, session: TunnelSession) -> bool:
         """Whether ``session``'s MN has a live binding its MAG (``session.peer``) registered."""
@@ -624,8 +626,9 @@ class LocalMobilityAnchor:
         entry.ipv4_withdrawn = address.ip
         if not self.settings.binding_revocation:
             return Outcome()
-        return self._revocations.revoke(before, RevocationTrigger.ADMINISTRATIVE_REASON, now,
-                                        held=(_WithdrawnIPv4(entry, address.ip),), ipv4_only=address)
+        held = _WithdrawnIPv4(entry, address.ip, before.peer.address)
+        return self._revocations.revoke(before, RevocationTrigger.ADMINISTRATIVE_REASON, now, held=(held,),
+                                        ipv4_only=address)
 
     def _release_ipv4(self, entry: BindingCacheEntry, *, from_pool: bool = True) -> BindingUpdated:
         """Release the IPv4 home address binding of the dual-stack ``entry`` alone (RFC 5844 3.1.2.5; RFC 5846's V
@@ -1133,7 +1136,7 @@ class LocalMobilityAnchor:
                 outcome.extend(self._probe_answered(held, status, now))
             elif isinstance(held, _WithdrawnIPv4):
                 if (status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
-                        and held.entry.ipv4_withdrawn == held.address):
+                        and held.entry.ipv4_withdrawn == held.address and held.entry.registered_by(held.mag)):
                     held.entry.ipv4_withdrawn = None  # its MAG holds no binding of it: a request for it is new
                     self._record_changes.add(held.entry.mn_id)
             elif isinstance(held, SendMessage):
