@@ -510,3 +510,30 @@ def test_RFC5846_8_1_the_bra_to_a_v_flag_bri_sent_again_after_a_restart_ends_the
     (request,) = mag.request_ipv4(MN1, NOW + 5, ADDRESS).sends
     answer = the_pba(restarted.receive(request.message, MAG1, LMAA, NOW + 5))
     assert answer.status == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
+
+
+def test_a_restart_tells_only_the_interfaces_latest_session_whose_ipv4_home_address_it_refuses() -> None:
+    """mut35's review: an older pmip6's file holding two live dual-stack sessions of one interface (MN1, same ATT, at
+    MAG1), both of whose IPv4 home addresses the new configuration refuses: the older is de-registered (one session
+    per interface, RFC 5213 5.4) and neither told with a V-flag BRI nor counted as restored without its address; the
+    latest is, once."""
+    lma = make_lma()
+    _dual_stack(lma)
+    _dual_stack(lma, MN2)
+    latest, other = sorted(lma.bindings(), key=lambda entry: entry.mn_id)
+    older = {**other.to_record(), "mn_id_hex": MN1.hex(), "expires_at": latest.expires_at - 100}
+    restarted = LocalMobilityAnchor(replace(settings(binding_revocation=True), tenants=(POOL_GONE, OP_B)),
+                                    keys=GreKeyAllocator(seed=8), revocation_rng=random.Random(4))
+
+    outcome = restarted.restore([BindingCacheEntry.from_record(record) for record in (older, latest.to_record())],
+                                NOW + 2)
+
+    kept = {entry.home_network_prefixes: entry for entry in restarted.bindings()}
+    assert kept[latest.home_network_prefixes].ipv4_withdrawn == ADDRESS
+    assert [event.text for event in outcome.events if isinstance(event, Alarm)] == [
+        "binding restored without its IPv4 home address, the session keeping its home network prefixes: "
+        "tenant 'opA' no longer has an IPv4 pool"]
+    (bri,) = [send.message for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert bri.flags == BRFlags.P | BRFlags.V and bri.option(IPv4HomeAddressRequestOption) == \
+        IPv4HomeAddressRequestOption(ADDRESS, 24)
+    assert restarted.waiting().revocations == 1

@@ -407,12 +407,14 @@ class LocalMobilityAnchor:
         """
         outcome = Outcome()
         live: list[BindingCacheEntry] = []
+        # The live entries restored without the IPv4 home address that alone conflicted: why, and as they were.
+        withdrawn: list[tuple[BindingCacheEntry, str, TunnelSession, IPv4Interface]] = []
         for entry in entries:
             due = entry.expires_at if entry.state is BceState.ACTIVE else entry.delete_at
             if due is None or due <= now:
                 continue
             problem = self._claim_resources(entry)
-            refused: tuple[str, TunnelSession, IPv4Interface] | None = None  # the IPv4 home address alone conflicts
+            refused: tuple[str, TunnelSession, IPv4Interface] | None = None
             if problem is not None and self._conflict(entry) is not None and self._refuses_ipv4_alone(entry):
                 refused = problem, entry.session(), cast(IPv4Interface, entry.ipv4_home_address)
                 entry.ipv4_home_address = entry.ipv4_default_router = None
@@ -426,14 +428,16 @@ class LocalMobilityAnchor:
                 live.append(entry)
                 outcome.events.append(BindingRestored(entry.session()))
                 self.heartbeat.binding_made(entry.mag.address, now)
-            if refused is not None:
-                why, before, address = refused
-                outcome.events.append(Alarm(f"{RESTORED_WITHOUT_IPV4}, the session keeping its home network prefixes: "
-                                            f"{why}", entry.mn_id))
-                outcome.extend(self._ipv4_withdrawn(entry, before, address, now))
+                if refused is not None:
+                    withdrawn.append((entry, *refused))
         for interface in _by_interface(live).values():
             if len(interface) > 1:
                 outcome.extend(self._end_stale_sessions(_latest_registered(interface, self._timestamp_window()), now))
+        for entry, why, before, address in withdrawn:
+            if entry.state is BceState.ACTIVE:  # not ended above as an interface's older session (5.4)
+                outcome.events.append(Alarm(f"{RESTORED_WITHOUT_IPV4}, the session keeping its home network prefixes: "
+                                            f"{why}", entry.mn_id))
+                outcome.extend(self._ipv4_withdrawn(entry, before, address, now))
         return outcome
 
     def owed_revocations(self) -> list[OwedRevocation]:
