@@ -6,7 +6,6 @@ owed are not kept for ever."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +15,6 @@ from test_persistence import LMAA, MAG_A, MAG_B, MN, PORT, StoreLab, lab  # noqa
 
 from pmip6.core.events import Event, Outcome, Peer, SendMessage
 from pmip6.core.mag import AttachRequest
-from pmip6.runtime.daemon import DaemonOptions
-from pmip6.runtime.lma_daemon import LmaDaemon
 from pmip6.wire.messages import Heartbeat, ProxyBindingAcknowledgement
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
 
@@ -91,12 +88,7 @@ def test_a_listeners_failure_leaves_the_change_written_and_the_pba_unsent(lab: S
 def test_without_a_state_file_the_revocations_owed_are_not_kept(lab: StoreLab) -> None:
     """mut33 L13: the engine's record of the BRIs sent or ended (for the state file) is emptied at each outcome
     when there is no state file, not kept for ever."""
-    config = dataclasses.replace(lab.config, state=None,
-                                 settings=dataclasses.replace(lab.config.settings, binding_revocation=True))
-    lab.lma = LmaDaemon(config, DaemonOptions())
-    lab.lma.send = lab.sent.append  # type: ignore[method-assign]
-    lab.start()
-    lab.attach(MAG_A)
+    lab.start_without_state_file()
     lab.sent.clear()
     lab.lma.on_message(_pbu(lab, MAG_B, HandoffIndicator.HANDOFF_BETWEEN_MAGS), Peer(MAG_B, PORT), LMAA)
     assert len(lab.sent) == 2, "the PBA and the BRI to MAG_A"

@@ -10,20 +10,13 @@ from test_persistence import LMAA, MAG_A, PORT, StoreLab, lab  # noqa: F401 (fix
 
 from pmip6.core.events import Peer
 from pmip6.core.lma import Tenant
-from pmip6.runtime.daemon import DaemonOptions
-from pmip6.runtime.lma_daemon import LmaDaemon
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 
 
 def test_without_a_state_file_the_record_changes_are_not_kept(lab: StoreLab) -> None:
     """mut35 T03: a reload took MN's IPv4 home address; MAG_A acknowledges the V-flag BRI, which ends the LMA's
     memory of the address: with nowhere to write the row, the engine's note of it goes with the outcome."""
-    config = dataclasses.replace(lab.config, state=None,
-                                 settings=dataclasses.replace(lab.config.settings, binding_revocation=True))
-    lab.lma = LmaDaemon(config, DaemonOptions())
-    lab.lma.send = lab.sent.append  # type: ignore[method-assign]
-    lab.start()
-    lab.attach(MAG_A)
+    lab.start_without_state_file()
     engine = lab.lma.lma
     (tenant,) = engine.settings.tenants
     (entry,) = engine.bindings()

@@ -102,6 +102,15 @@ class StoreLab:
             assert store.restart_counter(restart_counter) == restart_counter
         store.close()
 
+    def start_without_state_file(self) -> None:
+        """Replace this lab's LMA by one with no state file and ``binding_revocation`` on, started, MAG_A attached."""
+        config = dataclasses.replace(self.config, state=None,
+                                     settings=dataclasses.replace(self.config.settings, binding_revocation=True))
+        self.lma = LmaDaemon(config, DaemonOptions())
+        self.lma.send = self.sent.append  # type: ignore[method-assign]
+        self.start()
+        self.attach(MAG_A)
+
     def restart(self) -> LmaDaemon:
         """Stop this LMA (its store closed) and start another on the same state file; the new one."""
         self.close()
