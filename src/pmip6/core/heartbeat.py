@@ -163,7 +163,10 @@ class HeartbeatMonitor:
     def remember(self, counters: Mapping[Address, ReportedCounter]) -> None:
         """At a start, before any Heartbeat: the Restart Counter each peer last reported before it, and when (as
         :meth:`take_counter_changes` gave them). A peer that reports another one has restarted since
-        (:class:`PeerRestarted`, ``previous_at`` that time)."""
+        (:class:`PeerRestarted`, ``previous_at`` that time). With heartbeats off none is taken: no round would ask
+        them (their stored counters stay for a start with heartbeats on)."""
+        if not self.settings.interval:
+            return
         for address, (counter, reported_at) in counters.items():
             state = self._peers.setdefault(address, PeerHeartbeat(Peer(address, None)))
             state.restart_counter, state.restart_counter_at = counter, reported_at
