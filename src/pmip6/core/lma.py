@@ -603,9 +603,10 @@ class LocalMobilityAnchor:
         is told with a BRI with the V flag when ``binding_revocation`` is on (RFC 5846 8.1, 6.1.1: "IPv4 HoA Binding
         Only"), retransmitted and owed like any other; either way a re-registration still naming the address gets
         its IPv6 part accepted and its IPv4 part refused (``ipv4_withdrawn``, :meth:`_register`), so a MAG that
-        missed the BRI, or was never sent one, drops the address at its next refresh (RFC 5844 3.2.3.2). A BRA of 0
-        or 128 (the MAG holds no binding of the address) ends that: a later request naming the address is one adding
-        IPv4 to the session (RFC 5844 3.1.2.1), granted if the new pool has it free."""
+        missed the BRI, or was never sent one, drops the address at its next refresh (RFC 5844 3.2.3.2). A BRA of 0,
+        1 or 128 (the MAG holds no binding of the address) from a MAG that still registers the session ends that: a
+        later request naming the address is one adding IPv4 to the session (RFC 5844 3.1.2.1), granted if the new
+        pool has it free."""
         address = entry.ipv4_home_address
         assert address is not None
         outcome = Outcome(events=[Alarm("IPv4 home address released by the new configuration, the session keeping "
