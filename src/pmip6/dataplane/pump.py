@@ -4,8 +4,10 @@ Tunnel side (the kernel has no GRE/IPIP devices here, so the encapsulation is ou
 - raw sockets for IPv4 protocol 47 and IPv6 next header 47 (GRE), and 4 / 41 (plain IP-in-IP; the socket's
   protocol is the inner IP version the forwarder accepts from it);
 - a UDP socket on 5437 (pmip6-data, RFC 5844 section 6) for the TLV-header format (RFC 5845 section 7.1)
-  and the IPv4-UDP mode (RFC 5844 section 4.1.4.1), both sent from and to port 5437; such data that arrives
-  on the signaling port 5436 is handed over with :meth:`Pump.handle_udp`.
+  and the IPv4-UDP mode (RFC 5844 section 4.1.4.1), both sent from port 5437 and to port 5437, or to the source
+  port of the peer's latest data on 5437 that a session took (a NAT's mapping of the peer's 5437: docs/dataplane.md,
+  "A MAG behind a NAT"); such data that arrives on the signaling port 5436 is handed over with
+  :meth:`Pump.handle_udp`.
 Once a raw socket for a protocol is open the kernel no longer answers that protocol with an ICMP
 "protocol unreachable" (docs/dataplane.md). Local side: one TUN device per tenant (LMA) or per access
 interface (MAG), tied to the right interfaces by policy routing (``pmip6.dataplane.routing``); one deleted by hand
@@ -251,6 +253,9 @@ class Pump:
         tunnel packets are taken from there only."""
         self._peer_routes: dict[str, PeerRoute] = {}
         self._signaling_peers: dict[str, str | None] = {}
+        self._data_ports: dict[str, int] = {}
+        """Per tunnel peer, the source port of its latest datagram on the data port that a session took, where its
+        UDP data goes instead of :attr:`_udp_port` (a NAT between the nodes maps the peer's port 5437 to another)."""
         """Per signaling peer of the node (its address as text), the node's signaling address toward it: its route
         is resolved and followed like a tunnel peer's, from the session's tunnel endpoint if it has one."""
         self._reresolving = 0
@@ -547,6 +552,8 @@ class Pump:
         """Resolve the route to ``peer``, a tunnel or signaling peer now (again if the node's address toward it
         changed); forget one that is neither any more."""
         state = self._peer_routes.get(peer)
+        if not self.forwarder.has_peer(peer):
+            self._data_ports.pop(peer, None)
         if not self.forwarder.has_peer(peer) and peer not in self._signaling_peers:
             self._peer_interfaces.pop(peer, None)
             self._peer_routes.pop(peer, None)
@@ -677,13 +684,14 @@ class Pump:
         """Send from the session's local tunnel endpoint (IP_PKTINFO / IPV6_PKTINFO), which the peer checks,
         with the inner packet's ECN field in the outer header (RFC 6040 section 4.1 normal mode, which RFC
         5213 section 5.6.3 and RFC 5844 section 4.1.4.2 require) and, toward an IPv6 peer, an ``outer_limit``
-        in a Destination Options header (RFC 2473 sections 4.1.1 (c), (d) and 5.1)."""
+        in a Destination Options header (RFC 2473 sections 4.1.1 (c), (d) and 5.1). UDP data goes to the port
+        the peer's data came from (:attr:`_data_ports`), else to the data port (RFC 5844 Figure 12)."""
         ipv6 = ":" in peer
         if format is TunnelFormat.GRE:
             sock, port = self._raw[(ipv6, IPProto.GRE)], 0
         elif format is TunnelFormat.UDP_TLV or format is TunnelFormat.UDP:
             assert self._udp is not None
-            sock, port = self._udp, self._udp_port
+            sock, port = self._udp, self._data_ports.get(peer, self._udp_port)
         else:
             sock, port = self._raw[(ipv6, IPProto.IPV6 if payload[0] >> 4 == 6 else IPProto.IPV4)], 0
         try:
@@ -761,28 +769,33 @@ class Pump:
             if not taken(source, interface):
                 self._misarrived(source, interface)
             elif format is None:
-                self._on_data_port(source, view[:size], ecn)
+                self._on_data_port(source, address[1], view[:size], ecn)
             elif header_included:
                 self._deliver(source, format, view[(buffer[0] & 0x0F) << 2:size], buffer[1] & 0x03, outer_protocol)
             else:
                 self._deliver(source, format, view[:size], ecn, outer_protocol)
 
-    def _on_data_port(self, source: str, payload: Buffer, outer_ecn: int) -> None:
-        """A datagram on the data port: its first nibble is an IP version (IPv4-UDP data) or a TLV Type (RFC 5845
-        section 7.1), so anything but an IP packet is opened as a TLV header, and one whose Type is not 0 (a
-        Mobility Header, junk) or that is too short for one (an empty datagram) is dropped as ``bad_tlv``."""
+    def _on_data_port(self, source: str, port: int, payload: Buffer, outer_ecn: int) -> None:
+        """A datagram on the data port from ``source``, UDP port ``port``: its first nibble is an IP version
+        (IPv4-UDP data) or a TLV Type (RFC 5845 section 7.1), so anything but an IP packet is opened as a TLV header,
+        and one whose Type is not 0 (a Mobility Header, junk) or that is too short for one (an empty datagram) is
+        dropped as ``bad_tlv``. One a session took (its key, or its peer and MN address) sets where the peer's UDP
+        data goes (:attr:`_data_ports`): behind a NAT, the port the NAT mapped the peer's 5437 to."""
         is_ip = classify_udp_payload(payload) is UdpPayloadKind.IP
-        self._deliver(source, TunnelFormat.UDP if is_ip else TunnelFormat.UDP_TLV, payload, outer_ecn)
+        if self._deliver(source, TunnelFormat.UDP if is_ip else TunnelFormat.UDP_TLV, payload, outer_ecn):
+            self._data_ports[source] = port
 
     def _deliver(self, source: str, format: TunnelFormat, payload: Buffer, outer_ecn: int,
-                 outer_protocol: int | None = None) -> None:
+                 outer_protocol: int | None = None) -> bool:
+        """Write what the forwarder makes of a tunnel packet into its TUN device; whether a session took it."""
         result = self.forwarder.from_tunnel(source, format, payload, outer_ecn, outer_protocol)
         if isinstance(result, DropReason):
-            return
+            return False
         try:
             os.write(self._local_fds[result[0]], result[1])
         except OSError:
             self.io_errors += 1
+        return True
 
     # -- local side ---------------------------------------------------------------------------------------
     def _attach_local(self, key: str | None, fd: int, interface: str | None, sources: IcmpSources, tun: str) -> None:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 
 import pytest
 
 from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session
+from pmip6.core.events import BindingEstablished, BindingRemoved
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings
@@ -58,3 +60,39 @@ def test_RFC5845_7_1_a_datagram_on_the_data_port_that_is_no_ip_packet_is_a_tlv_h
         pump._on_readable(receiver, None, False, None)
     assert pump.stats()["node"]["drops"] == {"bad_tlv": 1}
     assert pump.io_errors == 0
+
+
+class _SentTo:
+    """A stand-in for the pump's UDP data socket: records where each datagram went."""
+
+    def __init__(self) -> None:
+        self.destinations: list[tuple[str, int]] = []
+
+    def sendmsg(self, _buffers: object, _control: object, _flags: int, destination: tuple[str, int]) -> int:
+        self.destinations.append(destination)
+        return 0
+
+
+def test_w29_udp_data_goes_to_the_port_the_peers_accepted_data_came_from_until_its_last_session_goes() -> None:
+    """docs/dataplane.md "A MAG behind a NAT": UDP data goes to 5437 until a datagram on the data port that a session
+    took names another source port (a NAT's mapping), never one that none took; the port is forgotten with the peer's
+    last session."""
+    mn1 = session(b"mn1", tlv=True, uplink_key=0xA001)
+    pump = LmaPump(LmaDataplaneSettings(), forwarder=lma_with(mn1))
+    read_end, write_end = os.pipe()
+    pump._local_fds["opA"] = write_end  # opA's TUN device
+    pump._udp = sent = _SentTo()  # type: ignore[assignment]
+    downlink = Sealer(TunnelFormat.UDP_TLV, 0x1111).seal(ipv4(SERVER, SHARED_HOME))
+    try:
+        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
+        pump._on_data_port(MAG1, 40001, Sealer(TunnelFormat.UDP_TLV, 0xA001).seal(UPLINK), 0)
+        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
+        pump._on_data_port(MAG1, 40002, Sealer(TunnelFormat.UDP_TLV, 0xBAD).seal(UPLINK), 0)  # no session's key
+        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
+        pump.on_event(BindingRemoved(mn1, "deregistered"))
+        pump.on_event(BindingEstablished(mn1))
+        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert [port for _address, port in sent.destinations] == [5437, 40001, 40001, 5437]
