@@ -253,11 +253,11 @@ class Pump:
         tunnel packets are taken from there only."""
         self._peer_routes: dict[str, PeerRoute] = {}
         self._signaling_peers: dict[str, str | None] = {}
+        """Per signaling peer of the node (its address as text), the node's signaling address toward it: its route
+        is resolved and followed like a tunnel peer's, from the session's tunnel endpoint if it has one."""
         self._data_ports: dict[str, int] = {}
         """Per tunnel peer, the source port of its latest datagram on the data port that a session took, where its
         UDP data goes instead of :attr:`_udp_port` (a NAT between the nodes maps the peer's port 5437 to another)."""
-        """Per signaling peer of the node (its address as text), the node's signaling address toward it: its route
-        is resolved and followed like a tunnel peer's, from the session's tunnel endpoint if it has one."""
         self._reresolving = 0
         """Resolutions under way that a packet arriving elsewhere caused (at most MAX_RERESOLVING)."""
         self._resolving: set[asyncio.Task[None]] = set()
