@@ -6,9 +6,11 @@ sequence number, Timestamp (fresh, replayed, stale, from the future), lifetime, 
 (none, ALL_ZERO, one the LMA assigned, a foreign one), IPv4 HoA Request, GRE Key option (none, GRE-only,
 keyed), T and F flags and duplicated options; time advances by steps from milliseconds to hours and the
 timers fire as a runtime would fire them; an operator clears bindings and reloads the configuration (a MAG
-withdrawn, MNs moved between tenants, GRE required, pools reshaped). After every step the invariants of
-fuzz/lma_invariants.py hold (the pools hold exactly the BCEs' addresses), a rejected PBU left the binding cache
-exactly as it was, and the engine never raised. The MAG+LMA machines (two MAGs, one LMA, with timestamps, with
+withdrawn, MNs moved between tenants, GRE required, pools reshaped, a tenant's IPv4 pool removed or moved), and the
+LMA restarts on its state file (fuzz/state_file.py), perhaps with such an edited configuration. After every step
+the invariants of fuzz/lma_invariants.py hold (the pools hold exactly the BCEs' addresses), the state file holds
+exactly the binding cache, a rejected PBU left the binding cache exactly as it was, a restart gave back every stored
+binding still due (or said why not), and the engine never raised. The MAG+LMA machines (two MAGs, one LMA, with timestamps, with
 sequence numbers, and with restarts and clock steps) lose, duplicate and reorder messages; nobody forges a PBU, so
 no MAG may raise ForeignRegistration (review 18). Their MNs have a Wi-Fi and an E-UTRAN interface, each attached
 with or without its MN-LL-ID, and a PBU for an interface the LMA holds an entry of leaves the live sessions of the
@@ -17,6 +19,7 @@ MN's other interfaces alone (review 19).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -29,10 +32,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.bul import BulState
-from pmip6.core.events import ForeignRegistration, Outcome, Peer, RevocationSent, SendMessage
+from pmip6.core.events import Alarm, ForeignRegistration, Outcome, Peer, RevocationSent, SendMessage
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.lma import NOT_RESTORED, RESTORED_WITHOUT_IPV4, LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import of_interface, same_interface
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
@@ -61,6 +64,7 @@ from pmip6.wire.options import (
 
 from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache, check_counts, check_pools
 from fuzz.report import ReportRow
+from fuzz.state_file import StateFileModel
 from fuzz.targets import check
 
 START = 1_700_000_000.0
@@ -103,6 +107,10 @@ RECONFIGURATIONS: dict[str, Callable[[LmaSettings], LmaSettings]] = {
     "pools reshaped": lambda base: replace(base, tenants=(
         Tenant("opA", IPv4Network("10.0.0.0/28"), IPv6Network("2001:db8:a::/62")), TENANTS[1])),
     "a shorter lifetime": lambda base: replace(base, max_lifetime=60),
+    "opA without IPv4": lambda base: replace(base, tenants=(Tenant("opA", None, TENANTS[0].ipv6_prefix_pool),
+                                                            TENANTS[1])),
+    "opA's IPv4 pool moved": lambda base: replace(base, tenants=(
+        Tenant("opA", IPv4Network("10.1.0.0/29"), TENANTS[0].ipv6_prefix_pool), TENANTS[1])),
 }
 """What an operator's reload may change (LocalMobilityAnchor.reconfigure), applied to the machine's settings."""
 
@@ -145,9 +153,12 @@ class LmaMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.keys = GreKeyAllocator(0)
-        settings = replace(unlimited_binding_errors(lma_settings()), binding_revocation=self.revocation)
-        self.lma = LocalMobilityAnchor(settings, keys=self.keys)
+        self.lma = LocalMobilityAnchor(self._settings("unchanged"), keys=self.keys)
         self.shadow = ShadowForwardingTable()
+        self.state_file = StateFileModel()
+        self.restarts = 0
+        self.configuration = "unchanged"
+        """The :data:`RECONFIGURATIONS` the LMA runs with."""
         self.now = START
         self.sequence = 0
         self.last_timestamp = TimestampOption.from_time(START)
@@ -156,9 +167,15 @@ class LmaMachine(RuleBasedStateMachine):
     calls: ClassVar[int] = 0
     """Engine calls made by every instance of both machines (for the report)."""
 
+    def _settings(self, change: str) -> LmaSettings:
+        """The machine's configuration with one of :data:`RECONFIGURATIONS`."""
+        return replace(unlimited_binding_errors(RECONFIGURATIONS[change](lma_settings())),
+                       binding_revocation=self.revocation)
+
     def _apply(self, outcome: Outcome) -> Outcome:
         LmaMachine.calls += 1
         self.shadow.apply(outcome.events)
+        self.state_file.write(self.lma, outcome)
         return outcome
 
     def _snapshot(self) -> list[dict]:
@@ -285,12 +302,44 @@ class LmaMachine(RuleBasedStateMachine):
     def reload(self, change: str) -> None:
         """A reloaded configuration: what it refuses goes, the rest keeps its keys and addresses."""
         before = {entry: entry.reserved_uplink_key for entry in self.lma.bindings()}
-        settings = replace(unlimited_binding_errors(RECONFIGURATIONS[change](lma_settings())),
-                           binding_revocation=self.revocation)
-        outcome = self._apply(self.lma.reconfigure(settings, self.now))
+        outcome = self._apply(self.lma.reconfigure(self._settings(change), self.now))
+        self.configuration = change
         check(self._only_revocations(outcome, besides=[]), "a reload sent a message other than a BRI")
         check(all(before[entry] == entry.reserved_uplink_key for entry in self.lma.bindings()),
               "a binding a reload kept changed its uplink key (RFC 5845 3.3.2)")
+
+    @rule(change=st.sampled_from(tuple(RECONFIGURATIONS)))
+    def restart(self, change: str) -> None:
+        """``kill -9`` and a start on the state file, its configuration perhaps edited meanwhile: every stored binding
+        still due comes back as it was stored, keys, addresses and timers included, or, in conflict with the edited
+        configuration, goes with an Alarm, or comes back without the IPv4 home address that alone conflicts, with an
+        Alarm (a live dual-stack session, RFC 5844 3.1.2.5, ``LocalMobilityAnchor.restore``)."""
+        stored = [record for text in self.state_file.bindings.values() for record in json.loads(text)
+                  if (record["expires_at"] if record["state"] == BceState.ACTIVE else record["delete_at"] or 0)
+                  > self.now]
+        edited, self.configuration = change != self.configuration, change
+        self.restarts += 1
+        self.keys = GreKeyAllocator(self.restarts)
+        self.lma, outcome = self.state_file.restart(
+            lambda: LocalMobilityAnchor(self._settings(change), keys=self.keys, restart_counter=self.restarts), self.now)
+        LmaMachine.calls += 1
+        self.shadow = ShadowForwardingTable()
+        self.shadow.apply(outcome.events)
+        check(self._only_revocations(outcome, besides=[]), "a restart sent a message other than a BRI")
+        alarms = [(event.mn_id, event.text) for event in outcome.events if isinstance(event, Alarm)]
+        restored = [entry.to_record() for entry in self.lma.bindings()]
+        for record in stored:
+            if record in restored:
+                continue
+            mn_id = bytes.fromhex(record["mn_id_hex"])
+            told = {text.split(":")[0].split(",")[0] for alarmed, text in alarms if alarmed == mn_id}
+            check(edited, f"a restart on the configuration the LMA ran with did not restore {record}")
+            if NOT_RESTORED in told:
+                continue
+            without_ipv4 = {**record, "ipv4_home_address": None, "ipv4_default_router": None}
+            check(RESTORED_WITHOUT_IPV4 in told and any(
+                {**kept, "ipv4_withdrawn": None} == {**without_ipv4, "ipv4_withdrawn": None} for kept in restored),
+                  f"a stored binding neither came back as stored nor went with an Alarm: {record}")
 
     @precondition(lambda self: self.lma._revocations._outstanding)
     @rule(data=st.data(), status=st.sampled_from((0, 1, 128, 132)))
@@ -315,6 +364,7 @@ class LmaMachine(RuleBasedStateMachine):
         check_binding_cache(entries, self.shadow, len(self.keys))
         check_pools(entries, self.lma._pools)
         check_counts(entries, self.lma._cache)
+        self.state_file.check_holds(self.lma)
 
 
 def machine_settings(examples: int, steps: int, derandomize: bool, shrink: bool) -> settings:

@@ -157,7 +157,8 @@ def test_a_new_tenant_serves_at_once() -> None:
 def test_a_pool_reshaped_around_a_kept_address_with_the_same_router_keeps_the_binding(network: str) -> None:
     """The home address and its default router (RFC 5844 3.3.3) stay; only the home network's prefix length
     changes, and the next PBA's IPv4 Home Address Reply carries it (RFC 5844 3.3.1, Prefix-len). Adding room to
-    an exhausted pool must not end the sessions it serves."""
+    an exhausted pool must not end the sessions it serves. The state file's row is written again with the new
+    prefix length (take_record_changes; found by fuzz/stateful.py's state file model)."""
     lma = make_lma()
     pba = _register(lma, MN1)
     assert pba.option(IPv4HomeAddressReplyOption).prefix_length == 24  # type: ignore[union-attr]
@@ -165,11 +166,13 @@ def test_a_pool_reshaped_around_a_kept_address_with_the_same_router_keeps_the_bi
     address, uplink_key = entry.ipv4_home_address.ip, entry.uplink_key  # type: ignore[union-attr]
     reshaped = Tenant("opA", IPv4Network(network), OP_A.ipv6_prefix_pool)
     assert reshaped.ipv4_pool is not None
+    assert lma.take_record_changes() == set()
 
     outcome = lma.reconfigure(settings(tenants=(reshaped, OP_B)), NOW)
 
     assert outcome.events == [] and [entry] == list(lma.bindings())
     assert entry.ipv4_home_address == IPv4Interface((address, reshaped.ipv4_pool.prefixlen))
+    assert lma.take_record_changes() == {MN1}
     refresh = lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(11),
                               ipv4=IPv4HomeAddressRequestOption(address, 24)), MAG1, LMAA, NOW + 5)
     pba = the_pba(refresh)

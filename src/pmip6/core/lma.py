@@ -446,7 +446,8 @@ class LocalMobilityAnchor:
 
     def take_record_changes(self) -> set[bytes]:
         """The MNs whose stored records changed since the last call with no binding event to say so (a V-flag BRI's
-        BRA ending ``ipv4_withdrawn``): the runtime writes their rows with the outcome at hand."""
+        BRA ending ``ipv4_withdrawn``, a reload giving an IPv4 home address its pool's new prefix length): the runtime
+        writes their rows with the outcome at hand."""
         changed, self._record_changes = self._record_changes, set()
         return changed
 
@@ -1361,7 +1362,8 @@ class LocalMobilityAnchor:
         return None
 
     def _claim_addresses(self, entry: BindingCacheEntry) -> None:
-        """Mark the entry's addresses in use in its tenant's pools, its IPv4 home network the pool's."""
+        """Mark the entry's addresses in use in its tenant's pools, its IPv4 home network the pool's (a stored record
+        changed: :meth:`take_record_changes`)."""
         pools = self._pools[entry.tenant]
         if pools.prefixes is not None:
             for prefix in entry.home_network_prefixes:
@@ -1371,6 +1373,7 @@ class LocalMobilityAnchor:
             pools.ipv4.take(ipv4.ip)
             if ipv4.network != pools.ipv4.network:
                 entry.ipv4_home_address = IPv4Interface((ipv4.ip, pools.ipv4.network.prefixlen))
+                self._record_changes.add(entry.mn_id)
 
     # ----------------------------------------------------------------- rejections
 

@@ -205,7 +205,7 @@ class LmaDaemon(Daemon):
         self.lma.heartbeat.remember(self.store.peer_counters())  # a MAG restarted meanwhile then shows (RFC 5847 3.2)
         now = time.time()
         outcome = Outcome()
-        for chunk in _whole_rows(entries, ROWS_PER_TURN):
+        for chunk in whole_rows(entries, ROWS_PER_TURN):
             outcome.extend(self.lma.restore(chunk, now))
             if await self.stop_began_meanwhile():
                 return
@@ -505,15 +505,7 @@ class LmaDaemon(Daemon):
             self.lma.take_record_changes()
             super().persist(outcome)
             return
-        changed = {event.session.mn_id for event in outcome.events
-                   if isinstance(event, _BINDING_CHANGES) and not isinstance(event, BindingRestored)}
-        changed |= self.lma.take_record_changes()
-        for send in outcome.sends:
-            pba = send.message
-            if type(pba) is ProxyBindingAcknowledgement and pba.status < Status.REASON_UNSPECIFIED:
-                mn_id = pba.option(MNIdentifierOption)  # the first option (acknowledgement.py): found at once
-                if mn_id is not None:
-                    changed.add(mn_id.identifier)
+        changed = take_changed_rows(self.lma, outcome)
         revocations = self._revocation_rows()
         # Heartbeats (RFC 5847) announce nothing stored: they need not wait behind a write in flight (one that hangs).
         ordered = bool(changed or revocations) or any(type(send.message) is not Heartbeat for send in outcome.sends)
@@ -542,10 +534,26 @@ class LmaDaemon(Daemon):
         return {**asdict(backlog), "write_in_flight_seconds": round(backlog.write_in_flight_seconds, 3)}
 
     def _records_of(self, mn_ids: set[bytes]) -> dict[bytes, list[Record]]:
-        return {mn_id: _records(self.lma, mn_id) for mn_id in mn_ids}
+        return {mn_id: records_of_mn(self.lma, mn_id) for mn_id in mn_ids}
 
 
-def _whole_rows(entries: list[BindingCacheEntry], size: int) -> Iterator[list[BindingCacheEntry]]:
+def take_changed_rows(lma: LocalMobilityAnchor, outcome: Outcome) -> set[bytes]:
+    """The MNs whose rows in the state file ``outcome`` changed (:meth:`LmaDaemon.persist`): those of its binding
+    events but BindingRestored, of its accepting PBAs (each moves its BCE's Sequence Number and Timestamp) and those
+    the engine names (:meth:`LocalMobilityAnchor.take_record_changes`, which this takes)."""
+    changed = {event.session.mn_id for event in outcome.events
+               if isinstance(event, _BINDING_CHANGES) and not isinstance(event, BindingRestored)}
+    changed |= lma.take_record_changes()
+    for send in outcome.sends:
+        pba = send.message
+        if type(pba) is ProxyBindingAcknowledgement and pba.status < Status.REASON_UNSPECIFIED:
+            mn_id = pba.option(MNIdentifierOption)  # the first option (acknowledgement.py): found at once
+            if mn_id is not None:
+                changed.add(mn_id.identifier)
+    return changed
+
+
+def whole_rows(entries: list[BindingCacheEntry], size: int) -> Iterator[list[BindingCacheEntry]]:
     """``entries`` (a row's records together, as :meth:`BindingStore.records` reads them) in runs of ``size`` or a
     little more, each ending where a row does: every binding of an MN is restored in one call, so that
     ``LocalMobilityAnchor.restore`` keeps one session per interface of it (RFC 5213 5.4) as when given them all."""
@@ -558,7 +566,7 @@ def _whole_rows(entries: list[BindingCacheEntry], size: int) -> Iterator[list[Bi
         start = end
 
 
-def _records(lma: LocalMobilityAnchor, mn_id: bytes) -> list[Record]:
+def records_of_mn(lma: LocalMobilityAnchor, mn_id: bytes) -> list[Record]:
     """The row of ``mn_id`` in the state file: the records of its bindings."""
     return [entry.to_record() for entry in lma.bindings_of(mn_id)]
 
@@ -574,7 +582,7 @@ class _CacheRecords(Mapping[bytes, list[Record]]):
     def __getitem__(self, mn_id: bytes) -> list[Record]:
         if mn_id not in self._mn_ids:
             raise KeyError(mn_id)
-        return _records(self._lma, mn_id)
+        return records_of_mn(self._lma, mn_id)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._mn_ids)
