@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -10,15 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from demo_json import run_json
 
 from pmip6.cli import main
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.wire.pcap import read_capture
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
-    status = main(["demo", "--json", *args])
-    return status, json.loads(capsys.readouterr().out)
 
 
 def test_figure1_bindings_keys_and_counters(capsys: pytest.CaptureFixture[str]) -> None:

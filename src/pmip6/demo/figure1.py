@@ -164,7 +164,8 @@ class Figure1:
         self.checks.append(reregistration_check(before, after, len(self.network.wire) > refreshes_before))
 
     def handoff(self) -> None:
-        uplink_before = self._bce_by_name()["MN-2"].uplink_key
+        before = self._bce_by_name().get("MN-2")
+        uplink_before = before.uplink_key if before is not None else None
         self._attach("MN-2", "MAG-2", HandoffIndicator.HANDOFF_BETWEEN_MAGS)
         self.network.run_for(0.5)
         self.network.detach(self.mags["MAG-1"], MOBILE_NODES["MN-2"][0])
@@ -176,15 +177,16 @@ class Figure1:
         replies_before, first_packet = self.replies.get("MN-2", 0), len(self.link.keys_seen)
         self._echo_round(["MN-2"])
         uplink_keys = self.link.keys_seen[first_packet::2]  # each round trip: the request, then the reply
-        self.checks.append(traffic_after_handoff_check(self.replies["MN-2"] - replies_before, ECHOES_PER_ROUND,
-                                                       uplink_keys, uplink_before))
+        self.checks.append(traffic_after_handoff_check(self.replies.get("MN-2", 0) - replies_before,
+                                                       ECHOES_PER_ROUND, uplink_keys, uplink_before))
 
     def detach(self) -> None:
         self.rows = self.binding_rows()
-        uplink = self._bce_by_name()["MN-4"].uplink_key
+        entry = self._bce_by_name().get("MN-4")
+        uplink = entry.uplink_key if entry is not None else None
         self.network.detach(self.mags["MAG-1"], MOBILE_NODES["MN-4"][0])
         self.network.run_for(1.0)
-        held = uplink in {entry.uplink_key for entry in self.network.lma.bindings()}
+        held = uplink is not None and uplink in {entry.uplink_key for entry in self.network.lma.bindings()}
         self.network.run_for(self.network.lma.settings.min_delay_before_bce_delete)
         freed = all(entry.mn_id != MOBILE_NODES["MN-4"][0] for entry in self.network.lma.bindings())
         self.checks += detach_checks(held, freed, self.link.keys_seen)
@@ -220,8 +222,11 @@ class Figure1:
             self.network.run_for(0.01)
 
     def _echo(self, name: str, sequence: int) -> None:
-        entry = self._bce_by_name()[name]
-        home = entry.ipv4_home_address.ip  # type: ignore[union-attr]
+        """One UDP echo from the MN (none if it has no session with an IPv4 home address)."""
+        entry = self._bce_by_name().get(name)
+        if entry is None or entry.ipv4_home_address is None:
+            return
+        home = entry.ipv4_home_address.ip
         marker = f"{name} #{sequence}".encode()
         request = udp_packet(home, SERVER, 40000 + sequence, ECHO_PORT, marker)
         mag = self.location[name]

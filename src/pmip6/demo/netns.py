@@ -188,8 +188,8 @@ class NetnsFigure1:
         self._echo_round(["MN-2"])
         self.collect()
         uplink_keys = [key for source, key in self.tunneled[first_packet:] if source == PROXY_COA["MAG-2"]]
-        self.checks.append(traffic_after_handoff_check(self.replies["MN-2"] - replies_before, ECHOES_PER_ROUND,
-                                                       uplink_keys, uplink_before))
+        self.checks.append(traffic_after_handoff_check(self.replies.get("MN-2", 0) - replies_before,
+                                                       ECHOES_PER_ROUND, uplink_keys, uplink_before))
 
     def detach(self) -> None:
         self.rows = self.binding_rows()
