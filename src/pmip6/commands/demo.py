@@ -34,8 +34,8 @@ pmip6 demo --netns: RFC 5845 Figure 1 with real daemons in network namespaces
 EXIT_CANNOT_RUN = 2
 """The demo cannot run here: --netns without the privileges it needs, or a --pcap FILE it cannot write."""
 
-Observer = Callable[[], tuple[list[str], int]]
-"""Returns the ladder lines and the number of tunneled packets since its last call."""
+Observer = Callable[[], tuple[list[str], list[int | None]]]
+"""Returns the ladder lines and the GRE keys of the tunneled packets (None: no key) since its last call."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -88,11 +88,11 @@ def run_in_process(args: argparse.Namespace, pcap: BinaryIO | None) -> int:
         print(INTRO)
     cursor = {"wire": 0, "link": 0}
 
-    def observe() -> tuple[list[str], int]:
+    def observe() -> tuple[list[str], list[int | None]]:
         ladder = [ladder_line(packet) for packet in demo.network.wire[cursor["wire"]:]]
-        tunneled = len(demo.link.packets) - cursor["link"]
-        cursor.update(wire=len(demo.network.wire), link=len(demo.link.packets))
-        return ladder, tunneled
+        keys = demo.link.keys_seen[cursor["link"]:]
+        cursor.update(wire=len(demo.network.wire), link=len(demo.link.keys_seen))
+        return ladder, keys
 
     tell(demo.steps(), observe, demo.checks, text)
     if pcap is not None:
@@ -135,15 +135,23 @@ def tell(steps: Sequence[tuple[str, Callable[[], None]]], observe: Observer, che
         say(f"[{number}/{len(steps)}] {title}")
         checks_before = len(checks)
         step()
-        ladder, tunneled = observe()
+        ladder, keys = observe()
         if text:
             for line in ladder:
                 print(line)
-            if tunneled:
-                print(f"{'':11}{tunneled} keyed GRE packets crossed the MAG-LMA link")
+            if keys:
+                print(f"{'':11}{tunneled_text(keys)} crossed the MAG-LMA link")
             for check in checks[checks_before:]:
                 print(check_line(check))
             print()
+
+
+def tunneled_text(keys: Sequence[int | None]) -> str:
+    """``24 keyed GRE packets``, or how many of them carried no GRE key, as the link showed them."""
+    unkeyed = sum(key is None for key in keys)
+    if not unkeyed:
+        return f"{len(keys)} keyed GRE packets"
+    return f"{len(keys)} tunneled packets, {unkeyed} without a GRE key,"
 
 
 def save_pcap(stream: BinaryIO, write: Callable[[BinaryIO], int], text: bool) -> None:

@@ -1,13 +1,18 @@
 """The Figure-1 demo's checks, shared by the in-process story and the namespace one (``--netns``).
 
 Each function takes what the story observed, as plain data, and returns the named checks; the names are
-what ``pmip6 demo`` prints and what ``--json`` reports, so both stories answer the same questions.
+what ``pmip6 demo`` prints and what ``--json`` reports, so both stories answer the same questions. A check
+compares what crossed the links with what the engines hold (the LMA's Binding Cache Entries, the MAGs' Binding
+Update List entries): it must fail when the system is wrong, not merely when something is missing
+(docs/mutation-survivors.md, "The demo's self-checks (mut36)").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from pmip6.dataplane.forwarder import Direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +32,32 @@ class SessionView:
     downlink_key: int | None
     keys_agree: bool
     """The MAG's BUL entry and the LMA's BCE both use GRE and hold the same downlink and uplink keys."""
+    ipv4_home_at_mag: str | None
+    """The IPv4 home address the MAG's BUL entry holds: the one the MAG gives its MN (RFC 5844 3.1.3)."""
+
+    def registered_key(self, direction: Direction) -> int | None:
+        """The GRE key of ``direction`` that the BCE and the BUL both hold; None if they disagree."""
+        if not self.keys_agree:
+            return None
+        return self.uplink_key if direction is Direction.UPLINK else self.downlink_key
+
+
+@dataclass(frozen=True, slots=True)
+class TunneledPacket:
+    """A packet seen on a MAG-LMA link: whose echo it carried (None: no MN's), its direction, the MAG at the
+    tunnel's other end, its GRE key (None: no key) and the key its session held for that direction when it was
+    sent (:meth:`SessionView.registered_key`): the uplink key in uplink packets (GK-4.2-5), the downlink key in
+    downlink ones (GK-5.2-3)."""
+
+    mn: str | None
+    direction: Direction
+    mag: str
+    key: int | None
+    registered: int | None
+
+    @property
+    def carries_registered_key(self) -> bool:
+        return self.key is not None and self.key == self.registered
 
 
 def registration_checks(sessions: Mapping[str, SessionView], expected: int) -> list[Check]:
@@ -37,12 +68,13 @@ def registration_checks(sessions: Mapping[str, SessionView], expected: int) -> l
     home = first.ipv4_home if first is not None else None
     return [
         Check("all four MNs registered with GRE keys on both sides",
-              len(sessions) == expected and all(s.keys_agree and s.uplink_key is not None for s in sessions.values())),
+              len(sessions) == expected and all(s.keys_agree and s.uplink_key is not None
+                                                and s.downlink_key is not None for s in sessions.values())),
         Check("uplink keys are distinct, and so are downlink keys",
               len(set(uplinks)) == expected and len(set(downlinks)) == expected),
         Check(f"MN-1 (opA) and MN-3 (opB) share IPv4 home address {home}",
-              first is not None and third is not None and home is not None and home == third.ipv4_home
-              and first.tenant != third.tenant),
+              first is not None and third is not None and home is not None and first.tenant != third.tenant
+              and home == first.ipv4_home_at_mag == third.ipv4_home == third.ipv4_home_at_mag),
     ]
 
 
@@ -58,11 +90,15 @@ def echo_checks(replies: Mapping[str, int], expected: int, senders: Mapping[str,
     ]
 
 
-def reregistration_check(before: Mapping[str, tuple[int | None, int | None]],
-                         after: Mapping[str, tuple[int | None, int | None]], reregistered: bool) -> Check:
-    """(uplink, downlink) keys per MN before and after the refreshes; ``reregistered``: PBUs were exchanged."""
+def reregistration_check(before: Mapping[str, SessionView], after: Mapping[str, SessionView],
+                         reregistered: bool) -> Check:
+    """Each MN's session before and after the refreshes; ``reregistered``: every MN's re-registration was
+    accepted. Both ends must still hold the keys the LMA held before (GK-3.3.2-2)."""
     return Check("re-registration kept every uplink and downlink key (GK-3.3.2-2)",
-                 reregistered and bool(before) and before == after)
+                 reregistered and bool(before) and before.keys() == after.keys()
+                 and all(view.keys_agree for view in (*before.values(), *after.values()))
+                 and all((after[mn].uplink_key, after[mn].downlink_key) == (view.uplink_key, view.downlink_key)
+                         for mn, view in before.items()))
 
 
 def handoff_checks(uplink_before: int | None, after: SessionView | None, old_mag_holds_nothing: bool) -> list[Check]:
@@ -75,17 +111,23 @@ def handoff_checks(uplink_before: int | None, after: SessionView | None, old_mag
     ]
 
 
-def traffic_after_handoff_check(replies: int, expected: int, uplink_keys: Sequence[int | None],
+def traffic_after_handoff_check(replies: int, expected: int, packets: Sequence[TunneledPacket],
                                 uplink_before: int | None) -> Check:
-    """MN-2's echoes after the handoff; ``uplink_keys``: the GRE keys of its uplink packets from MAG-2."""
+    """MN-2's echoes after the handoff; ``packets``: those of its echoes on the MAG-LMA links, which must all be
+    MAG-2's, its uplink ones with the uplink key it had at MAG-1."""
+    uplink = [packet for packet in packets if packet.direction is Direction.UPLINK]
     return Check("MN-2's traffic flows through MAG-2 with the same uplink key",
-                 replies == expected and bool(uplink_keys) and set(uplink_keys) == {uplink_before})
+                 replies == expected and bool(uplink) and uplink_before is not None
+                 and all(packet.mag == "MAG-2" for packet in packets)
+                 and all(packet.key == uplink_before for packet in uplink))
 
 
-def detach_checks(held: bool, freed: bool, tunnel_keys: Sequence[int | None]) -> list[Check]:
-    """After MN-4's de-registration: its keys ``held`` during MinDelayBeforeBCEDelete and ``freed`` after;
-    ``tunnel_keys``: the GRE key of every packet that crossed a MAG-LMA link during the run."""
+def detach_checks(held: bool, freed: bool, packets: Sequence[TunneledPacket]) -> list[Check]:
+    """After MN-4's de-registration: its binding and uplink key ``held`` at the LMA during
+    MinDelayBeforeBCEDelete and ``freed`` after; ``packets``: every packet that crossed a MAG-LMA link."""
     return [
-        Check("MN-4's keys stayed reserved during MinDelayBeforeBCEDelete and were freed after it", held and freed),
-        Check("every tunneled packet carried its session's GRE key", bool(tunnel_keys) and None not in tunnel_keys),
+        Check("MN-4's uplink key stayed reserved during MinDelayBeforeBCEDelete and was freed after it",
+              held and freed),
+        Check("every tunneled packet carried its session's GRE key",
+              bool(packets) and all(packet.carries_registered_key for packet in packets)),
     ]

@@ -30,9 +30,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
+from pmip6.dataplane.forwarder import Direction
 from pmip6.demo.checks import (
     Check,
     SessionView,
+    TunneledPacket,
     detach_checks,
     echo_checks,
     handoff_checks,
@@ -42,12 +44,16 @@ from pmip6.demo.checks import (
 )
 from pmip6.demo.figure1 import ECHOES_PER_ROUND, MOBILE_NODES, BindingRow, access_interface
 from pmip6.demo.render import ladder_text
+from pmip6.demo.traffic import read_udp
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.daemons import LMA_TENANTS_TOML, renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, SERVER, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
 from pmip6.runtime.control import control_request
-from pmip6.wire.dissect import dissect_frame
+from pmip6.wire.dissect import FrameReport, dissect_frame
+from pmip6.wire.errors import DecodeError
+from pmip6.wire.gre import decode_gre
+from pmip6.wire.ip import decode_ipv4
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
 from pmip6.wire.pcap import LINKTYPE_ETHERNET
 
@@ -59,6 +65,9 @@ NODE_NAMES = {LMAA: "LMA", **{address: name for name, address in PROXY_COA.items
 MIN_DELAY_BEFORE_BCE_DELETE = 1.0
 REQUEST_TIMEOUT = 10.0
 ECHO_TIMEOUT = 2.0
+ETHERNET_HEADER = 14
+"""The captures are of veth interfaces: untagged Ethernet."""
+MN_OF_NODE = {access_interface(name): name for name in MOBILE_NODES}
 WORK_PREFIX = "pmip6-demo-"
 """The working directory (configurations, control sockets, daemon logs) is a temporary directory named
 ``pmip6-demo-<pid>-...``."""
@@ -103,8 +112,10 @@ class NetnsFigure1:
     """The binding table, taken before MN-4 detaches (so all four MNs show)."""
     ladder: list[str] = field(default_factory=list)
     """A line per signaling message captured, in order."""
-    tunneled: list[tuple[str, int | None]] = field(default_factory=list)
-    """(outer source, GRE key) of every tunneled packet captured, in order."""
+    tunneled: list[TunneledPacket] = field(default_factory=list)
+    """Every tunneled packet captured, in order, with the key its session held for its direction."""
+    views: dict[str, SessionView] = field(default_factory=dict)
+    """The sessions as the current echo round started, which its packets are checked against (none outside one)."""
     reported: tuple[int, int] = (0, 0)
     """How much of ``ladder`` and ``tunneled`` :meth:`observe` has returned."""
     replies: dict[str, int] = field(default_factory=dict)
@@ -146,7 +157,7 @@ class NetnsFigure1:
             (f"each MN exchanges UDP echoes with its operator's server at {SERVER}", self.traffic),
             ("MAG-1 re-registers every MN (refresh)", self.reregister),
             ("MN-2 hands off to MAG-2", self.handoff),
-            ("MN-4 detaches; its keys drain, then are freed", self.detach),
+            ("MN-4 detaches; its binding drains, then its uplink key is freed", self.detach),
         ]
 
     def attach_all(self) -> None:
@@ -154,8 +165,8 @@ class NetnsFigure1:
             self._request("MAG-1", "attach", name, interface=f"acc{name[-1]}", hi=HandoffIndicator.NEW_INTERFACE)
         sessions = self.sessions()
         for name, session in sessions.items():
-            if session.ipv4_home is not None:
-                renumber(self.lab, access_interface(name), session.ipv4_home)
+            if session.ipv4_home_at_mag is not None:
+                renumber(self.lab, access_interface(name), session.ipv4_home_at_mag)
         self.checks += registration_checks(sessions, len(MOBILE_NODES))
 
     def traffic(self) -> None:
@@ -164,44 +175,49 @@ class NetnsFigure1:
                                    {name: tenant for name, (_, tenant) in MOBILE_NODES.items()})
 
     def reregister(self) -> None:
-        before = self._keys()
+        before = self.sessions()
         accepted = self._accepted()
         for name in MOBILE_NODES:
             self._request("MAG-1", "refresh", name)
-        self.checks.append(reregistration_check(before, self._keys(), self._accepted() - accepted == len(before)))
+        self.checks.append(reregistration_check(before, self.sessions(),
+                                                self._accepted() - accepted == len(MOBILE_NODES)))
 
     def handoff(self) -> None:
-        uplink_before = self._keys().get("MN-2", (None, None))[0]
+        before = self.sessions().get("MN-2")
+        uplink_before = before.uplink_key if before is not None else None
         self._request("MAG-2", "attach", "MN-2", interface="acc2", hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
         self.lab.move_mn2_to_mag2()
         self._request("MAG-1", "detach", "MN-2")
         after = self.sessions().get("MN-2")
-        if after is not None and after.ipv4_home is not None:
-            renumber(self.lab, "mn2", after.ipv4_home, interface="eth1")
+        if after is not None and after.ipv4_home_at_mag is not None:
+            renumber(self.lab, "mn2", after.ipv4_home_at_mag, interface="eth1")
         mn_id = MOBILE_NODES["MN-2"][0].decode()
         mag1_plane = self._control("MAG-1", {"command": "dataplane"})
         self.checks += handoff_checks(
             uplink_before, after,
             mn_id not in self._rows("MAG-1") and all(s["mn_id"] != mn_id for s in mag1_plane["sessions"]))
-        self.collect()
         first_packet, replies_before = len(self.tunneled), self.replies.get("MN-2", 0)
         self._echo_round(["MN-2"])
-        self.collect()
-        uplink_keys = [key for source, key in self.tunneled[first_packet:] if source == PROXY_COA["MAG-2"]]
-        self.checks.append(traffic_after_handoff_check(self.replies.get("MN-2", 0) - replies_before,
-                                                       ECHOES_PER_ROUND, uplink_keys, uplink_before))
+        self.checks.append(traffic_after_handoff_check(
+            self.replies.get("MN-2", 0) - replies_before, ECHOES_PER_ROUND,
+            [packet for packet in self.tunneled[first_packet:] if packet.mn == "MN-2"], uplink_before))
 
     def detach(self) -> None:
         self.rows = self.binding_rows()
         mn_id = MOBILE_NODES["MN-4"][0].decode()
+        uplink = self._rows("lma").get(mn_id, {}).get("uplink_key")
         self._request("MAG-1", "detach", "MN-4")
-        held = mn_id in self._rows("lma")
+        draining = self._rows("lma").get(mn_id)
+        held = uplink is not None and draining is not None and draining["state"] == "deregistering" \
+            and draining["uplink_key"] == uplink
         deadline = time.monotonic() + MIN_DELAY_BEFORE_BCE_DELETE + 5
         while (freed := mn_id not in self._rows("lma")) is False and time.monotonic() < deadline:
             time.sleep(0.1)
         self.collect()
-        self.checks += detach_checks(held, freed, [key for _, key in self.tunneled])
-        self.rows = [row if row.mn != "MN-4" else replace(row, state="detached, keys freed") for row in self.rows]
+        self.checks += detach_checks(held, freed, self.tunneled)
+        last = self._rows("lma").get(mn_id)
+        state = "detached, keys freed" if last is None else last["state"]
+        self.rows = [row if row.mn != "MN-4" else replace(row, state=state) for row in self.rows]
 
     def binding_rows(self) -> list[BindingRow]:
         lma = self._rows("lma")
@@ -236,17 +252,18 @@ class NetnsFigure1:
                 tenant=row["tenant"], ipv4_home=row["ipv4_home"], mag=mag, uplink_key=row["uplink_key"],
                 downlink_key=row["downlink_key"],
                 keys_agree=at_mag is not None and row["gre"] == at_mag["gre"] == "keys"
-                and (row["uplink_key"], row["downlink_key"]) == (at_mag["uplink_key"], at_mag["downlink_key"]))
+                and (row["uplink_key"], row["downlink_key"]) == (at_mag["uplink_key"], at_mag["downlink_key"]),
+                ipv4_home_at_mag=at_mag["ipv4_home"] if at_mag is not None else None)
         return views
 
     # ---- what crossed the MAG-LMA links ---------------------------------------------------------------
 
-    def observe(self) -> tuple[list[str], int]:
-        """The ladder lines of the signaling and the number of tunneled packets since the last call."""
+    def observe(self) -> tuple[list[str], list[int | None]]:
+        """The ladder lines of the signaling and the GRE keys of the tunneled packets since the last call."""
         self.collect()
         lines, packets = self.reported
         self.reported = (len(self.ladder), len(self.tunneled))
-        return self.ladder[lines:], len(self.tunneled) - packets
+        return self.ladder[lines:], [packet.key for packet in self.tunneled[packets:]]
 
     def collect(self) -> None:
         """Read what the captures queued into ``ladder`` and ``tunneled``."""
@@ -260,8 +277,17 @@ class NetnsFigure1:
                 self.ladder.append(ladder_text(timestamp - self.started_at, _node(report.source),
                                                _node(report.destination), report.mh))
             else:
-                assert report.gre is not None
-                self.tunneled.append((str(report.source), report.gre.key))
+                self.tunneled.append(self._tunneled(report, frame))
+
+    def _tunneled(self, report: FrameReport, frame: bytes) -> TunneledPacket:
+        """A captured GRE packet, checked against :attr:`views`: from the LMA it is downlink, else uplink."""
+        assert report.gre is not None and report.source is not None and report.destination is not None
+        downlink = str(report.source) == LMAA
+        direction = Direction.DOWNLINK if downlink else Direction.UPLINK
+        mn = _echo_of(frame)
+        view = self.views.get(mn) if mn is not None else None
+        return TunneledPacket(mn, direction, _node(report.destination if downlink else report.source), report.gre.key,
+                              view.registered_key(direction) if view is not None else None)
 
     def write_pcap(self, stream: BinaryIO) -> int:
         """The capture of the MAG-1 link (the LMA's interface toward MAG-1) as an Ethernet pcap."""
@@ -284,17 +310,20 @@ class NetnsFigure1:
     def _rows(self, daemon: str) -> dict[str, dict[str, Any]]:
         return {row["mn_id"]: row for row in self._control(daemon, {"command": "bindings"})}
 
-    def _keys(self) -> dict[str, tuple[int | None, int | None]]:
-        return {name: (view.uplink_key, view.downlink_key) for name, view in self.sessions().items()}
-
     def _accepted(self) -> int:
         return int(self._control("lma", {"command": "stats"})["pba_sent"].get("ACCEPTED", 0))
 
     def _echo_round(self, names: list[str]) -> dict[str, set[str]]:
-        """Every MN of ``names`` echoes with its operator's server; returns, per operator, who its server saw."""
-        seen = asyncio.run(self._exchange(names))
-        nodes = {access_interface(name): name for name in MOBILE_NODES}
-        return {tenant: {nodes[payload.decode().split("#")[0]] for _, payload in requests}
+        """Every MN of ``names`` echoes with its operator's server; returns, per operator, who its server saw. The
+        packets captured meanwhile are checked against the sessions as the round started."""
+        self.collect()
+        self.views = self.sessions()
+        try:
+            seen = asyncio.run(self._exchange(names))
+            self.collect()
+        finally:
+            self.views = {}
+        return {tenant: {MN_OF_NODE[payload.decode().split("#")[0]] for _, payload in requests}
                 for tenant, requests in seen.items()}
 
     async def _exchange(self, names: list[str]) -> dict[str, list[tuple[str, bytes]]]:
@@ -314,6 +343,17 @@ class NetnsFigure1:
 
 def _node(address: IPv4Address | IPv6Address) -> str:
     return NODE_NAMES.get(str(address), str(address))
+
+
+def _echo_of(frame: bytes) -> str | None:
+    """The MN whose echo a captured IPv4/GRE frame carries (its UDP payload is ``mn1#0``: pmip6.lab.traffic)."""
+    try:
+        outer, offset = decode_ipv4(frame[ETHERNET_HEADER:])
+        gre = frame[ETHERNET_HEADER + offset:ETHERNET_HEADER + outer.end]
+        payload = read_udp(gre[decode_gre(gre)[1]:])[0].payload
+    except (DecodeError, ValueError):
+        return None
+    return MN_OF_NODE.get(payload.split(b"#")[0].decode(errors="replace"))
 
 
 @contextlib.contextmanager

@@ -9,12 +9,13 @@ on the access interface its key names (GK-4.2-13).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import PLAIN_FORMATS, TunnelFormat
-from pmip6.dataplane.forwarder import Encapsulated, Fragmented, TooBig
+from pmip6.dataplane.forwarder import Direction, Encapsulated, Fragmented, TooBig
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.wire.gre import decode_gre
@@ -65,15 +66,26 @@ class Link:
 
     packets: list[tuple[float, bytes]] = field(default_factory=list)
     keys_seen: list[int | None] = field(default_factory=list)
+    """The GRE key of each (None: none)."""
 
     def carry(self, now: float, source: IPv4Address, destination: IPv4Address, format: TunnelFormat,
-              payload: bytes, inner: bytes) -> None:
+              payload: bytes, inner: bytes) -> int | None:
+        """Put one tunneled packet on the link; returns the GRE key it carries (None: none)."""
         self.packets.append((now, outer_packet(source, destination, format, payload, inner[0] >> 4)))
-        if format in PLAIN_FORMATS:
-            self.keys_seen.append(None)
-        else:
-            gre, _ = decode_gre(payload[TLV_HEADER_LENGTH:] if format is TunnelFormat.UDP_TLV else payload)
-            self.keys_seen.append(gre.key)
+        key = None
+        if format not in PLAIN_FORMATS:
+            key = decode_gre(payload[TLV_HEADER_LENGTH:] if format is TunnelFormat.UDP_TLV else payload)[0].key
+        self.keys_seen.append(key)
+        return key
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """One packet of a round trip on the MAG-LMA link: its direction, the MAG at its end, its GRE key."""
+
+    direction: Direction
+    mag: IPv4Address
+    key: int | None
 
 
 @dataclass(slots=True)
@@ -85,18 +97,23 @@ class RoundTrip:
     reply: Delivery | None = None
     reply_interface: str | None = None
     dropped: DropReason | None = None
+    crossings: list[Crossing] = field(default_factory=list)
+    """The packets it put on the MAG-LMA link, in order."""
 
 
-def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwarder, mag_address: IPv4Address,
-               lma: LmaForwarder, lma_address: IPv4Address, link: Link) -> RoundTrip:
-    """Send ``request`` from an MN on ``access_interface`` to its operator's echo server and back."""
+def round_trip(now: float, request: bytes, access_interface: str, mag_address: IPv4Address,
+               mags: Mapping[IPv4Address, MagForwarder], lma: LmaForwarder, lma_address: IPv4Address,
+               link: Link) -> RoundTrip:
+    """Send ``request`` from an MN on ``access_interface`` at the MAG at ``mag_address`` to its operator's echo
+    server and back; the reply reaches the MAG of ``mags`` that the LMA sends it to (no reply if none is)."""
     result = RoundTrip()
-    uplink = mag.from_access(access_interface, request)
+    uplink = mags[mag_address].from_access(access_interface, request)
     if isinstance(uplink, DropReason):
         result.dropped = uplink
         return result
     _, format, sealed = _one_outer_packet(uplink)
-    link.carry(now, mag_address, lma_address, format, sealed, request)
+    key = link.carry(now, mag_address, lma_address, format, sealed, request)
+    result.crossings.append(Crossing(Direction.UPLINK, mag_address, key))
     at_lma = lma.from_tunnel(str(mag_address), format, sealed)
     if isinstance(at_lma, DropReason):
         result.dropped = at_lma
@@ -110,7 +127,12 @@ def round_trip(now: float, request: bytes, access_interface: str, mag: MagForwar
         result.dropped = downlink
         return result
     mag_host, format, sealed = _one_outer_packet(downlink)
-    link.carry(now, lma_address, IPv4Address(mag_host), format, sealed, answer)
+    destination = IPv4Address(mag_host)
+    key = link.carry(now, lma_address, destination, format, sealed, answer)
+    result.crossings.append(Crossing(Direction.DOWNLINK, destination, key))
+    mag = mags.get(destination)
+    if mag is None:
+        return result
     at_mag = mag.from_tunnel(str(lma_address), format, sealed)
     if isinstance(at_mag, DropReason):
         result.dropped = at_mag
