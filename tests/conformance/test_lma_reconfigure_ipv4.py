@@ -16,6 +16,7 @@ from lma_builders import (
     ANY_IPV4,
     LMAA,
     MAG1,
+    MAG2,
     MN1,
     MN2,
     NOW,
@@ -27,7 +28,7 @@ from lma_builders import (
     the_pba,
 )
 
-from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Alarm, BindingRemoved, BindingUpdated, Outcome, Peer, RevocationSent
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Tenant
@@ -537,3 +538,52 @@ def test_a_restart_tells_only_the_interfaces_latest_session_whose_ipv4_home_addr
     assert bri.flags == BRFlags.P | BRFlags.V and bri.option(IPv4HomeAddressRequestOption) == \
         IPv4HomeAddressRequestOption(ADDRESS, 24)
     assert restarted.waiting().revocations == 1
+
+
+
+@CHANGES
+@pytest.mark.parametrize("revocation", [False, True], ids=["no-revocation", "bri-not-read-yet"])
+def test_RFC5844_3_1_2_5_a_selective_deregistration_of_the_withdrawn_address_keeps_the_ipv6_session(
+        tenant: Tenant, why: str, revocation: bool) -> None:
+    """review20: the MN releases its IPv4 home address (a DHCPRELEASE, RFC 5844 3.4.3) before its MAG learned that a
+    reload took it: the MAG's selective de-registration names that address and no HNP (3.2.3.3). It refers to the
+    MN's session (3.1.2.7: the address is the lookup key), whose IPv4 state is gone already: accepted (no 170 for the
+    IPv4 pool gone, no silence for an address no entry holds), its reply echoing the address, the session kept whole
+    (3.4.3: "MUST NOT release any IPv6 home network prefix(es)"), the LMA's memory of the address ended."""
+    lma, mag, lma_peer = _pair(revocation)
+    _reload(lma, tenant)
+    (release,) = mag.release_ipv4(MN1, NOW + 10).sends
+    assert release.message.lifetime == 0 and not release.message.options_of(HomeNetworkPrefixOption)  # type: ignore[union-attr]
+
+    outcome = lma.receive(release.message, MAG1, LMAA, NOW + 10)
+
+    pba = the_pba(outcome)
+    assert pba.status == Status.ACCEPTED and pba.lifetime == 0 and not pba.options_of(HomeNetworkPrefixOption)
+    assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(0, ADDRESS, 24)
+    assert outcome.events == [], "nothing changes at the LMA: the reload released the address"
+    (bce,) = lma.bindings()
+    assert bce.state is BceState.ACTIVE and bce.home_network_prefixes and bce.ipv4_withdrawn is None
+    assert mag.receive(pba, lma_peer, NOW + 10.01).events == [], "no alarm: the release was acknowledged"
+    _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
+
+
+def test_RFC5844_3_1_2_5_the_release_of_a_withdrawn_address_another_mn_holds_now_is_the_releasing_mns() -> None:
+    """review20: the new pool still holds the address and gave it to MN2; MN1's MAG then releases it: the
+    de-registration refers to MN1's session (the MN-ID's), not refused as MN2's address, and MN2 keeps it."""
+    lma, mag, lma_peer = _pair(revocation=False)
+    _reload(lma, OTHER_ROUTER)
+    taken = the_pba(lma.receive(pbu(MN2, prefixes=(), gre=GREKeyOption(12), ipv4=IPv4HomeAddressRequestOption(ADDRESS)),
+                                MAG2, LMAA, NOW + 5))
+    assert taken.status == Status.ACCEPTED
+    (release,) = mag.release_ipv4(MN1, NOW + 10).sends
+
+    pba = the_pba(lma.receive(release.message, MAG1, LMAA, NOW + 10))
+
+    assert pba.status == Status.ACCEPTED and pba.lifetime == 0
+    mine, theirs = sorted(lma.bindings(), key=lambda entry: entry.mn_id)
+    assert mine.mn_id == MN1 and mine.home_network_prefixes and mine.ipv4_withdrawn is None
+    assert theirs.state is BceState.ACTIVE and theirs.ipv4_home_address is not None
+    assert theirs.ipv4_home_address.ip == ADDRESS
+    assert mag.receive(pba, lma_peer, NOW + 10.01).events == []
+    entry = mag.entry(MN1)
+    assert entry is not None and entry.home_network_prefixes == mine.home_network_prefixes

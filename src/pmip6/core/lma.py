@@ -848,6 +848,10 @@ class LocalMobilityAnchor:
         self._record_freshness(entry, registration)
         received = registration.options
         _take_link_local(entry, received)
+        request = received.ipv4_home_address_request
+        # RFC 5844 3.1.2.5: its MAG releases the IPv4 home address a reload took: nothing more to end (3.4.3: "MUST NOT
+        # release any IPv6 home network prefix(es)"); the reply echoes the address released.
+        withdrawn = request if not received.home_network_prefixes and _names_withdrawn(entry, request) else None
         pba = acceptance(
             registration.pbu,
             received,
@@ -855,13 +859,16 @@ class LocalMobilityAnchor:
             lifetime=0,
             # RFC 5844 3.1.2.6: no HNP answers a PBU that carried only the IPv4 Home Address Request.
             prefixes=entry.home_network_prefixes if received.home_network_prefixes else (),
-            ipv4_home_address=entry.ipv4_home_address,
+            ipv4_home_address=entry.ipv4_home_address if withdrawn is None
+            else IPv4Interface((withdrawn.address, withdrawn.prefix_length)),
             ipv4_default_router=entry.ipv4_default_router,
             link_local_address=entry.link_local_address,
             dhcp_server=self._dhcp_server(),
         )
         outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
-        if entry.state is BceState.ACTIVE and self._is_selective(entry, received):
+        if withdrawn is not None:
+            entry.ipv4_withdrawn = None
+        elif entry.state is BceState.ACTIVE and self._is_selective(entry, received):
             previous = entry.session()
             if received.home_network_prefixes:
                 plan = AddressPlan(release_prefixes=entry.home_network_prefixes, keep_ipv4=entry.ipv4_home_address)

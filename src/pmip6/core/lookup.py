@@ -15,6 +15,8 @@ A PBU is associated with an existing mobility session in this order:
    pmip6 adds the fourth condition of 5.4.1.1 here: an entry of the MN without an LL-ID whose Proxy-CoA
    and ATT match the request is updated (a MAG cannot tell two such interfaces apart, and a retransmitted
    initial PBU whose PBA was lost must not open a second session).
+A de-registration naming only an IPv4 home address that a reload took from the MN's session
+(``BindingCacheEntry.ipv4_withdrawn``) finds that session by it, as if the entry still held it (its MAG releases it).
 Everything else is a new session. Entries waiting for deletion (de-registered) are found like live ones, but a
 live entry first where rules 2 and 3 match several (one live entry per interface, the others ones it left).
 "Exactly one entry" (rules 2 and 3) counts the MN's live entries, or when none is live its draining ones; and
@@ -200,6 +202,10 @@ class BindingCache:
         entry: BindingCacheEntry | None
         if ipv4_key:
             entry = self._by_ipv4.get(request.tenant, {}).get(request.ipv4_home_address)  # type: ignore[arg-type]
+            if request.deregistration and (entry is None or entry.mn_id != request.mn_id):
+                # Its MAG releasing what a reload took from the MN, perhaps given to another since (RFC 5844 3.1.2.5).
+                entry = next((mine for mine in self.of_mn(request.mn_id)
+                              if mine.ipv4_withdrawn == request.ipv4_home_address), entry)
         else:
             by_prefix = self._by_prefix.get(request.tenant, {})
             entry = next((found for prefix in request.prefixes if (found := by_prefix.get(prefix))), None)
