@@ -553,7 +553,9 @@ def test_RFC5844_3_1_2_5_a_selective_deregistration_of_the_withdrawn_address_kee
     lma, mag, lma_peer = _pair(revocation)
     _reload(lma, tenant)
     (release,) = mag.release_ipv4(MN1, NOW + 10).sends
-    assert release.message.lifetime == 0 and not release.message.options_of(HomeNetworkPrefixOption)  # type: ignore[union-attr]
+    selective = release.message
+    assert isinstance(selective, ProxyBindingUpdate) and selective.lifetime == 0
+    assert not selective.options_of(HomeNetworkPrefixOption), "RFC 5844 3.2.3.3: the IPv4 home address only"
 
     outcome = lma.receive(release.message, MAG1, LMAA, NOW + 10)
 
