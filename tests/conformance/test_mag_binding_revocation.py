@@ -20,7 +20,15 @@ from test_mag_stub_lma import (
 )
 
 from pmip6.core.bul import BulState
-from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, BindingUpdated, Outcome, Peer
+from pmip6.core.events import (
+    Alarm,
+    BindingDeregistered,
+    BindingEstablished,
+    BindingRemoved,
+    BindingUpdated,
+    Outcome,
+    Peer,
+)
 from pmip6.core.mag import MobileAccessGateway
 from pmip6.core.revocation_responder import RETRANSMISSION_HORIZON
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
@@ -112,6 +120,20 @@ def test_RFC5846_9_1_v_flag_releases_only_the_ipv4_home_address_and_later_pbus_s
     assert _bra(outcome).flags == BRFlags.P | BRFlags.V and _bra(outcome).status == BindingRevocationStatus.SUCCESS
     refresh = mag.handle_timer(entry.refresh_at).sends[0].message  # type: ignore[arg-type]
     assert isinstance(refresh, ProxyBindingUpdate) and refresh.option(IPv4HomeAddressRequestOption) is None
+
+
+def test_RFC5846_9_1_a_v_flag_bri_crossing_a_detach_puts_nothing_back_in_the_data_plane() -> None:
+    """A V-flag BRI (a reload at the LMA) crossing the de-registration of a detached MN: acknowledged, but the
+    session the detach withdrew from the data plane (BindingDeregistered) is not announced again without its IPv4
+    home address, nor alarmed about (found by fuzz/stateful.py's pair machine, the LMA reloading)."""
+    mag = _mag_with(MN1)
+    assert any(isinstance(event, BindingDeregistered) for event in mag.detach(MN1, T0 + 4).events)
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(ASSIGNED_IPV4), flags=BRFlags.P | BRFlags.V)
+
+    outcome = mag.receive(indication, LMA_UDP, T0 + 5)
+
+    assert outcome.events == []
+    assert _bra(outcome).status == BindingRevocationStatus.SUCCESS
 
 
 def test_RFC5846_9_1_per_peer_policy_revokes_every_binding() -> None:

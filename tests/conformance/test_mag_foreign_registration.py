@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 
 import pytest
-from lma_builders import LMAA, MAG1, MN1, NOW, make_lma
+from lma_builders import LMAA, MAG1, MN1, NOW, OP_A, OP_B, make_lma
 from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered
 
 from pmip6.core.bce import BceState
@@ -19,7 +19,7 @@ from pmip6.core.bul import BulState
 from pmip6.core.events import Event, ForeignRegistration, MessageIgnored, Outcome, Peer, RegistrationRejected
 from pmip6.core.foreign_registration import ANSWER_WINDOW, REPAIR_BURST, REPAIR_INTERVAL, REPAIR_RATE
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.lma import LocalMobilityAnchor, Tenant
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
@@ -228,6 +228,37 @@ def test_a_late_duplicate_of_an_answered_transmission_is_no_evidence(use_timesta
         assert isinstance(late, ProxyBindingAcknowledgement) and late.status == Status.ACCEPTED
         outcome = domain.mag.receive(late, LMA, domain.now)
         assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+
+
+@BOTH_SEQUENCE_MODES
+def test_a_late_pba_of_the_mags_own_pbu_that_settles_the_session_otherwise_draws_a_refresh(
+        use_timestamps: bool) -> None:
+    """Found by fuzz/stateful.py's pair machine, the LMA reloading: a refresh's first PBU and its retransmission both
+    reached the LMA, a reload in between (the MN's tenant lost its IPv4 pool). The first one's PBA settled the
+    exchange at the MAG with the IPv4 home address; the retransmission's, which says what the LMA holds now (that
+    address refused, 129), came later. Applying nothing of it (RFC 5213 6.9.1.2 item 5), the MAG registers the MN
+    again at once, so both ends agree at once instead of at the next refresh; a late PBA that settles it alike (the
+    test above) draws nothing."""
+    domain, _ = _registered_domain(use_timestamps)
+    first = only_pbu(domain.mag.refresh(MN1, domain.now))
+    (first_pba,) = domain.lma.receive(first, MAG1, LMAA, domain.now).sends
+    without_ipv4 = replace(domain.lma.settings, tenants=(Tenant("opA", None, OP_A.ipv6_prefix_pool), OP_B))
+    domain.lma.reconfigure(without_ipv4, domain.now + 0.5)
+    domain.now += 1.0
+    retransmission = only_pbu(domain.mag.handle_timer(domain.now))
+    (second_pba,) = domain.lma.receive(retransmission, MAG1, LMAA, domain.now).sends
+    domain.mag.receive(first_pba.message, LMA, domain.now + 0.01)
+    assert entry_of(domain.mag, MN1).ipv4_home_address is not None
+
+    outcome = domain.mag.receive(second_pba.message, LMA, domain.now + 0.02)
+
+    (ignored,) = outcome.events
+    assert isinstance(ignored, MessageIgnored) and "re-registering" in ignored.reason
+    assert len(outcome.sends) == 1
+    domain.exchange(outcome, "mag")
+    entry, (bce,) = entry_of(domain.mag, MN1), domain.lma.bindings_of(MN1)
+    assert entry.ipv4_home_address is None and bce.ipv4_home_address is None
+    assert (entry.home_network_prefixes, entry.uplink_key) == (bce.home_network_prefixes, bce.uplink_key)
 
 
 def test_a_pba_naming_the_mn_while_its_refresh_is_in_flight_or_rejecting_or_replayed_repairs_nothing() -> None:

@@ -583,17 +583,26 @@ class MobileAccessGateway:
         If it accepts a PBU about an MN registered here with no PBU of its own in flight, and answers none this MAG
         sent recently, the LMA accepted a PBU made in this MAG's name (:mod:`pmip6.core.foreign_registration`): a
         ForeignRegistration event, and a re-registration of the MN, this MAG's own new exchange (a refresh, 6.9.1.3),
-        now or when the repair schedule allows (sooner than its refresh)."""
+        now or when the repair schedule allows (sooner than its refresh). One that answers a PBU this MAG sent but
+        settles the session otherwise than the entry holds (:func:`_settles_otherwise`: e.g. a retransmission the LMA
+        accepted after a reload changed what it grants, whose PBA came after the one the MAG applied) draws the same
+        re-registration, without the event: the LMA's binding is what its latest accepted PBU made it."""
         outcome = _ignored(reason, source)
         named = pba.option(MNIdentifierOption)
         entry = self._entries.get(named.identifier) if named is not None else None
-        if (entry is None or pba.status >= Status.REASON_UNSPECIFIED or not _unsent(entry)
-                or self._may_answer_own_pbu(entry.mn_id, pba, now)):
+        if entry is None or pba.status >= Status.REASON_UNSPECIFIED or not _unsent(entry):
+            return outcome
+        own = self._may_answer_own_pbu(entry.mn_id, pba, now)
+        if own and (pba.lifetime == 0 or not _settles_otherwise(entry, pba)):
             return outcome
         next_update = entry.refresh_at if entry.pending is None else entry.pending.due
         at = self._repairs.book(entry.mn_id, now, math.inf if next_update is None else next_update)
-        outcome.events.append(ForeignRegistration(entry.mn_id, source, pba.status, pba.sequence, pba.lifetime_seconds,
-                                                  at))
+        if own:
+            outcome = _ignored(f"{reason}; it gives the session of {mn_text(entry.mn_id)} other GRE keys or home "
+                               "addresses than this MAG holds: re-registering to learn which the LMA holds", source)
+        else:
+            outcome.events.append(ForeignRegistration(entry.mn_id, source, pba.status, pba.sequence,
+                                                      pba.lifetime_seconds, at))
         if at is not None and at <= now:
             outcome.extend(self.refresh(entry.mn_id, now))
         elif at is not None:
@@ -1371,7 +1380,7 @@ class MobileAccessGateway:
         if isinstance(answer, Revocation):
             for entry in answer.entries:
                 if answer.ipv4_only and entry.home_network_prefixes:
-                    if entry.ipv4_home_address is not None:
+                    if entry.ipv4_home_address is not None and entry.state is not BulState.DEREGISTERING:
                         outcome.events.append(Alarm(
                             f"the LMA revoked the IPv4 home address {entry.ipv4_home_address} (a Binding Revocation "
                             "Indication with the V flag, RFC 5846 9.1): the session keeps its home network prefixes",
@@ -1425,13 +1434,17 @@ class MobileAccessGateway:
     @staticmethod
     def _release_ipv4(entry: BindingUpdateListEntry) -> list[Event]:
         """The session keeps its HNPs and stops asking for an IPv4 home address (RFC 5846 9.1, the V flag; RFC 5844
-        3.4.3, a DHCPRELEASE: :meth:`release_ipv4`)."""
+        3.4.3, a DHCPRELEASE: :meth:`release_ipv4`). BindingUpdated for the data plane while it holds the session:
+        not before a PBA established it, nor once its de-registration withdrew it (a V-flag BRI crossing the detach's
+        PBU)."""
         previous = entry.session()
         entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
         entry.dhcp_server = False
         entry.ipv4_requested = entry.ipv4_added = False
         entry.ipv4_hint = entry.ipv4_release_deferred = None
-        return [BindingUpdated(entry.session(), previous)] if entry.registered_at is not None else []
+        if entry.registered_at is None or entry.state is BulState.DEREGISTERING:
+            return []
+        return [BindingUpdated(entry.session(), previous)]
 
     def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
         """Drop the entry and free its downlink key; BindingRemoved if the session had been established or
@@ -1473,6 +1486,20 @@ def _withdraw_ipv4_request(entry: BindingUpdateListEntry) -> None:
 def _refresh_in_flight(entry: BindingUpdateListEntry) -> bool:
     """Registered, with a PBU of its re-registration sent and not yet answered."""
     return entry.state is BulState.REGISTERED and entry.pending is not None and entry.pending.sent is not None
+
+
+def _settles_otherwise(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> bool:
+    """Whether the accepting ``pba`` gives the session other GRE keys (RFC 5845 3.3) or home addresses than ``entry``
+    holds: the LMA's binding is what the latest PBU it accepted made it (e.g. a retransmission it accepted after a
+    reload changed its policy, whose PBA came after the one this MAG applied)."""
+    option = pba.option(GREKeyOption)
+    if (option is not None) != entry.gre_enabled or (option is not None and option.key != entry.uplink_key):
+        return True
+    prefixes = {IPv6Network((option.prefix, option.prefix_length), strict=False)
+                for option in pba.options_of(HomeNetworkPrefixOption) if option.prefix != _UNSPECIFIED_IPV6}
+    reply = pba.option(IPv4HomeAddressReplyOption)
+    ipv4 = reply.address if reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE else None
+    return prefixes != set(entry.home_network_prefixes) or ipv4 != entry.ipv4_home_address
 
 
 def _unsent(entry: BindingUpdateListEntry) -> bool:
