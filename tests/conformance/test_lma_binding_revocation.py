@@ -573,6 +573,35 @@ def test_RFC5846_8_1_a_successful_bra_to_trigger_4_updates_the_session_as_after_
     assert [entry.proxy_coa for entry in lma.bindings()] == [MAG2] and lma.next_deadline() == NOW + 1.1 + 400
 
 
+@pytest.mark.parametrize("status", [BindingRevocationStatus.SUCCESS, BindingRevocationStatus.BINDING_DOES_NOT_EXIST])
+def test_RFC5846_8_1_the_answer_to_trigger_4_leaves_the_session_the_waiting_pbu_took_after_a_de_registration(
+        status: int) -> None:
+    """Found by fuzz/stateful.py's pair machine: MN1's Wi-Fi session at MAG1; MAG1 then registers MN1's E-UTRAN
+    interface with Handoff Indicator 4, which waits while MAG1 is asked with trigger 4; the Wi-Fi session's
+    de-registration comes next, and the waiting PBU takes the de-registered entry up (RFC 5213 5.4.1.2 item 4) as
+    the E-UTRAN session. MAG1's answer to the BRI is about the Wi-Fi interface: it leaves that session as it is (it
+    used to de-register it, while MAG1 holds it registered)."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
+    first = _registered(lma)
+    hi4 = pbu(MN1, sequence=3, hi=HandoffIndicator.UNKNOWN, att=AccessTechnologyType.E_UTRAN_3GPP,
+              gre=GREKeyOption(12), ipv4=ANY_IPV4)
+    bri = _bri(lma.receive(hi4, MAG1, LMAA, NOW + 1), to=MAG1)
+    assert bri.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
+    deregistration = pbu(MN1, sequence=2, lifetime=0, gre=GREKeyOption(11), ipv4=ANY_IPV4,
+                         prefixes=tuple(first.options_of(HomeNetworkPrefixOption)))
+    taken = lma.receive(deregistration, MAG1, LMAA, NOW + 1.05)
+    assert [send.message.sequence for send in taken.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)] == [2]
+    (entry,) = lma.bindings_of(MN1)
+    assert (entry.state, entry.att) == (BceState.ACTIVE, AccessTechnologyType.E_UTRAN_3GPP)
+
+    outcome = lma.receive(BindingRevocationAcknowledgement(status, bri.sequence), MAG1, LMAA, NOW + 1.1)
+
+    pba = the_pba(outcome)  # the E-UTRAN PBU's, held for MAG1's answer
+    assert (pba.sequence, pba.status) == (3, Status.ACCEPTED) and outcome.events == []
+    assert list(lma.bindings_of(MN1)) == [entry] and entry.state is BceState.ACTIVE
+
+
 def test_RFC5846_8_1_waiting_counts_the_trigger_4_bri_and_the_held_pbu_until_the_bra() -> None:
     """What ``pmip6 show stats`` reports as ``waiting``: the outstanding BRI and the Handoff Indicator 4 PBU."""
     lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)

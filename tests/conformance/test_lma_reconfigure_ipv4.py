@@ -365,6 +365,32 @@ def test_RFC5846_9_1_pmip6s_mag_drops_the_ipv4_home_address_on_the_v_flag_bri_an
     _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 10)
 
 
+def test_RFC5846_9_1_a_v_flag_bri_overtaking_the_pba_that_gave_the_address_leaves_both_ends_the_session() -> None:
+    """Found by fuzz/stateful.py's pair machine, the LMA reloading: an attach's PBA gave the address, a reload took
+    it, and the V-flag BRI reached the MAG before that PBA, when its entry held no IPv4 yet: 128. The LMA remembers the
+    address all the same, so the MAG's refresh still naming it (it took the late PBA) gets its IPv4 part refused
+    (129) and both ends keep the session without it; the 128 used to end that memory, and the refresh got 171, which
+    ended the whole session at the MAG."""
+    lma, lma_peer = _lma(revocation=True), Peer(LMAA, 5436)
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=lma_peer), keys=GreKeyAllocator(seed=1))
+    (pbu_send,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW).sends
+    (pba_send,) = lma.receive(pbu_send.message, MAG1, LMAA, NOW).sends
+    (bri,) = _reload(lma, POOL_GONE).sends
+    (bra,) = mag.receive(bri.message, lma_peer, NOW + 1.01).sends
+    assert bra.message.status == BindingRevocationStatus.BINDING_DOES_NOT_EXIST  # type: ignore[union-attr]
+    lma.receive(bra.message, MAG1, LMAA, NOW + 1.02)
+    mag.receive(pba_send.message, lma_peer, NOW + 1.03)
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    pba = the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10))
+
+    assert pba.status == Status.ACCEPTED and pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(
+        IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED, ADDRESS, 24)
+    mag.receive(pba, lma_peer, NOW + 10.01)
+    _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
+
+
 @pytest.mark.parametrize("bri_first", [True, False], ids=["bri-first", "pba-first"])
 def test_RFC5846_8_1_a_refresh_crossing_the_v_flag_bri_leaves_both_ends_with_the_ipv6_session(bri_first: bool) -> None:
     """The MAG's refresh still names the address when the reload takes it: the PBA accepts the IPv6 part and refuses
@@ -440,7 +466,7 @@ def test_a_restart_whose_configuration_refuses_only_the_ipv4_home_address_restor
         tenant: Tenant, why: str, revocation: bool) -> None:
     """The configuration changed while the LMA was down, as a reload would change it: the dual-stack session comes
     back with its HNP and keys and without its IPv4 home address (no loss, so no new Restart Counter: the runtime's
-    ``_live_not_restored``), remembered as withdrawn, and with ``binding_revocation`` its MAG is told with the V-flag
+    ``live_not_restored``), remembered as withdrawn, and with ``binding_revocation`` its MAG is told with the V-flag
     BRI, owed like the reload's; the MAG's refresh naming the address gets its IPv4 part refused (129)."""
     lma = make_lma()
     first = _dual_stack(lma)

@@ -268,10 +268,13 @@ class Waiting:
 @dataclass(slots=True, eq=False)
 class _HandoffProbe:
     """The BRI with trigger "Inter-MAG Handover - Unknown" sent to ``mag``, the Proxy-CoA of ``wait_for``, for the
-    Handoff Indicator 4 PBUs waiting for that entry (RFC 5846 8.1)."""
+    Handoff Indicator 4 PBUs waiting for that entry (RFC 5846 8.1), about the MN's interface of ``att`` and
+    ``mn_ll_id``, the entry's then."""
 
     wait_for: BindingCacheEntry
     mag: Address
+    att: int
+    mn_ll_id: bytes | None
 
 
 @dataclass(slots=True, eq=False)
@@ -604,10 +607,11 @@ class LocalMobilityAnchor:
         is told with a BRI with the V flag when ``binding_revocation`` is on (RFC 5846 8.1, 6.1.1: "IPv4 HoA Binding
         Only"), retransmitted and owed like any other; either way a re-registration still naming the address gets
         its IPv6 part accepted and its IPv4 part refused (``ipv4_withdrawn``, :meth:`_register`), so a MAG that
-        missed the BRI, or was never sent one, drops the address at its next refresh (RFC 5844 3.2.3.2). A BRA of 0,
-        1 or 128 (the MAG holds no binding of the address) from a MAG that still registers the session ends that: a
-        later request naming the address is one adding IPv4 to the session (RFC 5844 3.1.2.1), granted if the new
-        pool has it free."""
+        missed the BRI, or was never sent one, drops the address at its next refresh (RFC 5844 3.2.3.2). A BRA of 0
+        or 1 (the MAG released the address) from a MAG that still registers the session ends that: a later request
+        naming the address is one adding IPv4 to the session (RFC 5844 3.1.2.1), granted if the new pool has it
+        free. A 128 (Binding Does NOT Exist) does not: the PBA that gave the MAG the address may still be on its way,
+        behind the BRI; a re-registration that no longer names the address ends it."""
         address = entry.ipv4_home_address
         assert address is not None
         outcome = Outcome(events=[Alarm("IPv4 home address released by the new configuration, the session keeping "
@@ -789,7 +793,8 @@ class LocalMobilityAnchor:
             deadline = now + self.settings.max_delay_before_new_bce_assign
             if self.settings.binding_revocation and waited.state is BceState.ACTIVE:  # RFC 5846 8.1: ask, not only wait
                 outcome = self._revocations.revoke(waited.session(), RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN,
-                                                   now, held=(_HandoffProbe(waited, waited.proxy_coa.address),))
+                                                   now, held=(_HandoffProbe(waited, waited.proxy_coa.address,
+                                                                            waited.att, waited.mn_ll_id),))
         else:
             deadline = self._deadlines.deadline_of(previous)  # type: ignore[assignment]
             self._deadlines.cancel(previous)
@@ -1148,9 +1153,9 @@ class LocalMobilityAnchor:
             if isinstance(held, _HandoffProbe):
                 outcome.extend(self._probe_answered(held, status, now))
             elif isinstance(held, _WithdrawnIPv4):
-                if (status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+                if (status is not None and status <= BindingRevocationStatus.PARTIAL_SUCCESS
                         and held.entry.ipv4_withdrawn == held.address and held.entry.registered_by(held.mag)):
-                    held.entry.ipv4_withdrawn = None  # its MAG holds no binding of it: a request for it is new
+                    held.entry.ipv4_withdrawn = None  # its MAG released it: a request for it is new
                     self._record_changes.add(held.entry.mn_id)
             elif isinstance(held, SendMessage):
                 outcome.sends.append(held)
@@ -1192,11 +1197,13 @@ class LocalMobilityAnchor:
         entry. A refusal (132, MN is attached) or no answer leaves the session as it is; a Handoff Indicator 4 PBU
         still waiting opens a new session. A PBU the LMA accepted meanwhile from that MAG for the MN (8.1's race; a
         refresh of the session asked about, or another interface's) changes none of this: its PBA waits for that
-        MAG's answer (:meth:`RevocationSender.answer_after`), which decides."""
+        MAG's answer (:meth:`RevocationSender.answer_after`), which decides. An entry that a de-registration ended
+        meanwhile and a waiting PBU of another interface then took up (5.4.1.2 item 4) is that interface's session,
+        which the answer is not about: it stays."""
         waited = probe.wait_for
         acknowledged = status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
         if (acknowledged and waited.state is BceState.ACTIVE and waited.proxy_coa.address == probe.mag
-                and self._is_cached(waited)):
+                and (waited.att, waited.mn_ll_id) == (probe.att, probe.mn_ll_id) and self._is_cached(waited)):
             return self._drain(waited, now)
         pending = self._pending.pop(waited, None)
         if pending is None:  # the wait ended otherwise: a de-registration, MaxDelayBeforeNewBCEAssign, a clear
