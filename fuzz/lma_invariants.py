@@ -33,6 +33,15 @@ class ShadowForwardingTable:
         self.established = 0
         self.removed = 0
 
+    @classmethod
+    def after_restore(cls, events: Iterable[Event], entries: Iterable[BindingCacheEntry]) -> ShadowForwardingTable:
+        """The table of a restarted LMA: the sessions its restore announced, and its restored draining entries
+        (announced by no event: they forward nothing) counted as established."""
+        table = cls()
+        table.apply(events)
+        table.established += sum(1 for entry in entries if entry.state is not BceState.ACTIVE)
+        return table
+
     def _withdraw(self, session: TunnelSession) -> None:
         if self.live[session] > 0:
             self.live[session] -= 1

@@ -18,7 +18,7 @@ from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.events import Outcome
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.owed_revocation import OwedRevocation
-from pmip6.runtime.lma_daemon import records_of_mn, take_changed_rows, whole_rows
+from pmip6.runtime.lma_daemon import live_not_restored, records_of_mn, take_changed_rows, whole_rows
 
 from fuzz.targets import check
 
@@ -57,8 +57,8 @@ class StateFileModel:
     def check_holds(self, lma: LocalMobilityAnchor) -> None:
         """The file holds every binding of the cache as it is now, and nothing else."""
         cache = {entry.mn_id for entry in lma.bindings()}
-        differing = sorted(mn_id for mn_id in cache | set(self.bindings)
-                           if self.bindings.get(mn_id) != (_text(records_of_mn(lma, mn_id)) if mn_id in cache else None))
+        rows = {mn_id: _text(records_of_mn(lma, mn_id)) for mn_id in cache}
+        differing = sorted(mn_id for mn_id in cache | set(self.bindings) if self.bindings.get(mn_id) != rows.get(mn_id))
         check(not differing, f"the state file's rows of {differing} differ from the binding cache: a change no "
                              "binding event, PBA or take_record_changes announced (lost by a kill -9): "
                              f"{self._difference(lma, differing[0]) if differing else ''}")
@@ -71,15 +71,18 @@ class StateFileModel:
         return "; ".join(f"{field}: stored {old[field]!r}, cached {new[field]!r}" for old, new in zip(stored, cached)
                          for field in new if old.get(field) != new[field])
 
-    def restart(self, new_lma: Callable[[], LocalMobilityAnchor], now: float) -> tuple[LocalMobilityAnchor, Outcome]:
+    def restart(self, new_lma: Callable[[], LocalMobilityAnchor],
+                now: float) -> tuple[LocalMobilityAnchor, Outcome, list[BindingCacheEntry]]:
         """``LmaDaemon.prepare``: restore the stored bindings into ``new_lma()``, resume the owed BRIs, rewrite the
-        file with what was restored. The restore's and the resumption's outcome."""
+        file with what was restored. The restore's and the resumption's outcome, and the stored live bindings lost
+        (for the Restart Counter, RFC 5847 3.2)."""
         lma = new_lma()
         entries = [BindingCacheEntry.from_record(record)
                    for mn_id in sorted(self.bindings) for record in json.loads(self.bindings[mn_id])]
         outcome = Outcome()
         for chunk in whole_rows(entries, ROWS_PER_STEP):
             outcome.extend(lma.restore(chunk, now))
+        lost = live_not_restored(lma, entries, now)
         owed = [OwedRevocation.from_record(record)
                 for sequence in sorted(self.revocations) for record in json.loads(self.revocations[sequence])]
         outcome.extend(lma.resume_revocations(owed, now))
@@ -87,4 +90,4 @@ class StateFileModel:
         self.bindings = {entry.mn_id: _text(records_of_mn(lma, entry.mn_id)) for entry in lma.bindings()}
         self.revocations = {}
         self._write_revocations(lma)
-        return lma, outcome
+        return lma, outcome, lost

@@ -304,7 +304,10 @@ class LmaMachine(RuleBasedStateMachine):
         before = {entry: entry.reserved_uplink_key for entry in self.lma.bindings()}
         outcome = self._apply(self.lma.reconfigure(self._settings(change), self.now))
         self.configuration = change
-        check(self._only_revocations(outcome, besides=[]), "a reload sent a message other than a BRI")
+        # A PBA held for the answer to a BRI (RevocationSender.answer_after) leaves when the reload ends that BRI.
+        held = [send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
+        check(self._only_revocations(outcome, besides=held) and (self.revocation or not held),
+              "a reload sent a message other than a BRI, or a PBA held for one")
         check(all(before[entry] == entry.reserved_uplink_key for entry in self.lma.bindings()),
               "a binding a reload kept changed its uplink key (RFC 5845 3.3.2)")
 
@@ -320,15 +323,15 @@ class LmaMachine(RuleBasedStateMachine):
         edited, self.configuration = change != self.configuration, change
         self.restarts += 1
         self.keys = GreKeyAllocator(self.restarts)
-        self.lma, outcome = self.state_file.restart(
-            lambda: LocalMobilityAnchor(self._settings(change), keys=self.keys, restart_counter=self.restarts), self.now)
+        self.lma, outcome, _ = self.state_file.restart(
+            lambda: LocalMobilityAnchor(self._settings(change), keys=self.keys, restart_counter=self.restarts),
+            self.now)
         LmaMachine.calls += 1
-        self.shadow = ShadowForwardingTable()
-        self.shadow.apply(outcome.events)
+        self.shadow = ShadowForwardingTable.after_restore(outcome.events, self.lma.bindings())
         check(self._only_revocations(outcome, besides=[]), "a restart sent a message other than a BRI")
         alarms = [(event.mn_id, event.text) for event in outcome.events if isinstance(event, Alarm)]
-        restored = [entry.to_record() for entry in self.lma.bindings()]
-        for record in stored:
+        restored = [_home_addresses(entry.to_record()) for entry in self.lma.bindings()]
+        for record in map(_home_addresses, stored):
             if record in restored:
                 continue
             mn_id = bytes.fromhex(record["mn_id_hex"])
@@ -365,6 +368,13 @@ class LmaMachine(RuleBasedStateMachine):
         check_pools(entries, self.lma._pools)
         check_counts(entries, self.lma._cache)
         self.state_file.check_holds(self.lma)
+
+
+def _home_addresses(record: dict) -> dict:
+    """A BCE record with its IPv4 home address alone, not its prefix length: a restart on a pool widened or narrowed
+    around the address gives it the new one (LocalMobilityAnchor._claim_addresses)."""
+    address = record["ipv4_home_address"]
+    return {**record, "ipv4_home_address": address.split("/")[0] if address is not None else None}
 
 
 def machine_settings(examples: int, steps: int, derandomize: bool, shrink: bool) -> settings:
@@ -434,8 +444,11 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.keys = GreKeyAllocator(0)
-        self.lma = LocalMobilityAnchor(replace(lma_settings(), binding_revocation=True), keys=self.keys)
+        self.lma = LocalMobilityAnchor(self._lma_settings("unchanged"), keys=self.keys)
         self.lma_shadow = ShadowForwardingTable()
+        self.state_file = StateFileModel()
+        self.revocation_given_up_at: float | None = None
+        """When the LMA last gave a BRI up, every copy lost (RFC 5846 6.3): the MAG may keep what it revoked."""
         self.mags = {address: self._new_mag(address) for address in PAIR_MAGS}
         self.mag_shadows = {address: ShadowForwardingTable() for address in PAIR_MAGS}
         self.clock_offsets = {address: index * 1e-4 for index, address in enumerate(PAIR_MAGS)}
@@ -448,9 +461,17 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.pbus_sent_before_restart: dict[IPv6Address, set[tuple]] = {address: set() for address in PAIR_MAGS}
         """The PBUs of a MAG's earlier instances: their PBAs reach the restarted MAG, which did not send them."""
 
+    @staticmethod
+    def _lma_settings(change: str) -> LmaSettings:
+        return replace(RECONFIGURATIONS[change](lma_settings()), binding_revocation=True)
+
     def _from_lma(self, outcome: Outcome) -> None:
         LmaMachine.calls += 1
         self.lma_shadow.apply(outcome.events)
+        self.state_file.write(self.lma, outcome)
+        if any(isinstance(event, Alarm) and "did not acknowledge the revocation" in event.text
+               for event in outcome.events):
+            self.revocation_given_up_at = self.now
         self.in_flight += [(send, LMAA) for send in outcome.sends]
 
     def _new_mag(self, address: IPv6Address, restart_counter: int = 0) -> MobileAccessGateway:
@@ -491,7 +512,9 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         must leave as they are, each with what it must keep (its session and ATT, the PBU waiting for it): when the LMA
         holds an entry of the PBU's own interface (its ATT and MN-LL-ID, without one at its MAG: core/lookup.py
         ``same_interface``, draining or not) the PBU is about that interface (RFC 5213 5.4.1.2 item 2, pmip6's
-        Proxy-CoA + ATT rule), unless Handoff Indicator 2 hands a session over from another interface. Review 19:
+        Proxy-CoA + ATT rule), unless Handoff Indicator 2 hands a session over from another interface, or the PBU
+        names the session's prefix (5.4.1.1: about that session; the machine's MAG may name an interface by its
+        MN-LL-ID at one attach and not at another). Review 19:
         Handoff Indicator 3 or 4 back at the MAG where the interface's entry drained took (moved, or waited for and
         probed) the session of the MN's other interface."""
         if not isinstance(message, ProxyBindingUpdate) or not message.lifetime:
@@ -507,8 +530,10 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         if not any(same_interface(att, ll_id, sender, entry) for entry in mine):
             return []
         pending = self.lma._pending
+        named = {IPv6Network((option.prefix, option.prefix_length)) for option in options.home_network_prefixes}
         return [(entry, (entry.session(), entry.att, pending.get(entry))) for entry in mine
-                if entry.state is BceState.ACTIVE and not of_interface(entry, att, ll_id)]
+                if entry.state is BceState.ACTIVE and not of_interface(entry, att, ll_id)
+                and not named.intersection(entry.home_network_prefixes)]
 
     def _check_other_interfaces_kept(self, kept: list[tuple[BindingCacheEntry, tuple]], outcome: Outcome) -> None:
         """After :meth:`_other_interfaces`: each of those sessions is live where it was, with its ATT, no BRI was sent
@@ -549,6 +574,12 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     def detach(self, mn: bytes, mag: IPv6Address) -> None:
         self._from_mag(mag, self.mags[mag].detach(mn, self._clock(mag)))
 
+    @rule(change=st.sampled_from(tuple(RECONFIGURATIONS)))
+    def reload_lma(self, change: str) -> None:
+        """The LMA's configuration reloaded (a tenant's IPv4 pool removed or moved among the changes: its dual-stack
+        sessions keep their IPv6 part and their MAGs are told with a V-flag BRI, RFC 5846 6.1.1)."""
+        self._from_lma(self.lma.reconfigure(self._lma_settings(change), self.now))
+
     @precondition(lambda self: self.in_flight)
     @rule(data=st.data())
     def deliver(self, data: st.DataObject) -> None:
@@ -571,12 +602,16 @@ class MagLmaPairMachine(RuleBasedStateMachine):
 
     @rule()
     def settle(self) -> None:
-        """Deliver everything in order without loss, run timers until quiet, then both sides must agree."""
+        """Deliver everything in order without loss, run timers until quiet and until the LMA's BRIs were answered
+        (one lost before is sent again, RFC 5846 6.3), then both sides must agree."""
         for _ in range(200):
             while self.in_flight:
                 self.deliver_at(0)
             self.now += 0.01
             self.fire_timers()
+            if not self.in_flight and self.lma._revocations._outstanding:
+                self.now = max(self.now, self.lma.next_deadline() or self.now)
+                self.fire_timers()
             if not self.in_flight:
                 break
         if not self.checks_agreement:
@@ -592,8 +627,12 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                 if entry.state is not BulState.REGISTERED or entry.pending is not None:
                     continue
                 bce = bces.get((entry.mn_id, address, entry.mn_ll_id, entry.att))
-                if bce is None and len(self.attached_at.get(entry.mn_id, ())) > 1:
-                    continue  # the MN moved between MAGs: the BRI telling the old one may have been lost (RFC 5846 6.3)
+                if bce is None and address not in self.lma.settings.authorized_mags:
+                    continue  # a reload withdrew the MAG: an attach it spared from the BRI ends at its next PBU (154)
+                if bce is None and (len(self.attached_at.get(entry.mn_id, ())) > 1 or (
+                        self.revocation_given_up_at is not None and entry.registered_at is not None
+                        and entry.registered_at - self.clock_offsets[address] <= self.revocation_given_up_at)):
+                    continue  # the BRI telling this MAG (of a handover, a reload) may have been lost (RFC 5846 6.3)
                 if bce is None:
                     check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
                           f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it")
@@ -603,6 +642,14 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                       == (mag_side.gre, mag_side.downlink_key, mag_side.uplink_key),
                       f"keys disagree for {entry.mn_id!r}: MAG gre/down/up {mag_side.gre}/{mag_side.downlink_key}/"
                       f"{mag_side.uplink_key}, LMA {lma_side.gre}/{lma_side.downlink_key}/{lma_side.uplink_key}")
+                # An IPv4 home address the LMA withdrew (a reload) whose V-flag BRI was lost: the MAG drops it at its
+                # next refresh, whose IPv4 part the LMA refuses (RFC 5844 3.2.3.2).
+                withdrawn = bce.ipv4_withdrawn is not None and bce.ipv4_withdrawn == mag_side.ipv4_home_address
+                check(lma_side.home_network_prefixes == mag_side.home_network_prefixes and (
+                    lma_side.ipv4_home_address == mag_side.ipv4_home_address or withdrawn),
+                      f"addresses disagree for {entry.mn_id!r}: MAG {mag_side.home_network_prefixes} "
+                      f"{mag_side.ipv4_home_address}, LMA {lma_side.home_network_prefixes} "
+                      f"{lma_side.ipv4_home_address}")
 
     @invariant()
     def both_sides_are_consistent(self) -> None:
@@ -663,9 +710,25 @@ class RestartingPairMachine(MagLmaPairMachine):
     def restart_lma(self) -> None:
         self.keys = GreKeyAllocator(len(self.restarts))
         self.restarts.append(self.now)
-        self.lma = LocalMobilityAnchor(replace(lma_settings(), binding_revocation=True), keys=self.keys,
+        self.lma = LocalMobilityAnchor(self._lma_settings("unchanged"), keys=self.keys,
                                        restart_counter=len(self.restarts))
         self.lma_shadow = ShadowForwardingTable()
+        self.state_file = StateFileModel()  # an LMA without one
+
+    @rule(change=st.sampled_from(tuple(RECONFIGURATIONS)))
+    def restart_lma_on_its_state_file(self, change: str) -> None:
+        """``kill -9`` of the LMA and a start on its state file, the configuration perhaps edited meanwhile: it keeps
+        its Restart Counter unless a stored live session was lost, and then tells the MAGs (RFC 5847 3.2)."""
+        counter = self.lma.heartbeat.restart_counter
+        self.keys = GreKeyAllocator(len(self.restarts))
+        self.restarts.append(self.now)
+        self.lma, outcome, lost = self.state_file.restart(
+            lambda: LocalMobilityAnchor(self._lma_settings(change), keys=self.keys, restart_counter=counter), self.now)
+        self.lma_shadow = ShadowForwardingTable.after_restore([], self.lma.bindings())
+        if lost:
+            self.lma.heartbeat.restart_counter = len(self.restarts)
+            outcome.extend(self.lma.announce_restart(lost))
+        self._from_lma(outcome)
 
     @rule(mag=st.sampled_from(PAIR_MAGS),
           step=st.sampled_from((-3600.0, -200.0, -30.0, -1.0, 1.0, 30.0, 200.0, 3600.0)))

@@ -165,3 +165,57 @@ def test_the_churn_still_sees_a_record_that_forgets_nothing(monkeypatch: pytest.
     monkeypatch.setattr(RecentTransmissions, "_forget_before", lambda self, oldest: None)
     row = faults.churn(300, 6)
     assert row.violations == 1, row.note
+
+
+_DUAL_STACK_PBU = {"mn_id": b"mn1@opA", "sequence": None, "timestamp": "now", "lifetime": 150, "hi": 1, "att": 4,
+                   "ll_id": None, "hnp": "zero", "ipv4": "0.0.0.0", "gre": "key", "key": 0x10, "duplicate": False}
+
+
+def _registered_dual_stack_session(machine: object) -> None:
+    from pmip6.wire.numbers import BUFlags
+
+    from fuzz.stateful import AUTHORIZED_MAGS
+
+    pbu = {**_DUAL_STACK_PBU, "mag": AUTHORIZED_MAGS[0], "flags": BUFlags.A | BUFlags.P}
+    machine.receive_pbu(pbu)  # type: ignore[attr-defined]
+    machine.binding_cache_is_consistent()  # type: ignore[attr-defined]
+
+
+def test_the_state_file_model_sees_a_record_change_nobody_announced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fuzz/state_file.py: the state file must equal the binding cache after every step. A reload that widens a
+    tenant's IPv4 pool gives a kept home address the new prefix length; that change has no binding event, so only
+    take_record_changes makes the daemon write it (its finding): without it the model sees the stale row."""
+    from pmip6.core.lma import LocalMobilityAnchor
+
+    from fuzz.stateful import LmaMachine
+
+    machine = LmaMachine()
+    _registered_dual_stack_session(machine)
+    machine.reload("pools reshaped")
+    machine.binding_cache_is_consistent()
+
+    monkeypatch.setattr(LocalMobilityAnchor, "take_record_changes", lambda self: set())
+    machine = LmaMachine()
+    _registered_dual_stack_session(machine)
+    machine.reload("pools reshaped")
+    with pytest.raises(InvariantViolation, match="state file's rows"):
+        machine.binding_cache_is_consistent()
+
+
+@pytest.mark.parametrize("change", ["opA without IPv4", "opA's IPv4 pool moved"])
+def test_a_restart_on_a_configuration_that_refuses_only_the_ipv4_home_address_keeps_the_session(change: str) -> None:
+    """The LMA machine's restart on its state file (fuzz/state_file.py), the configuration edited meanwhile: the
+    dual-stack session comes back without its IPv4 home address (LocalMobilityAnchor.restore), keys and prefix kept,
+    and the restart rule's own check (every stored binding back as stored, or with an Alarm) holds."""
+    from fuzz.stateful import LmaMachine
+
+    machine = LmaMachine()
+    _registered_dual_stack_session(machine)
+    (before,) = machine.lma.bindings()
+    machine.restart(change)
+    machine.binding_cache_is_consistent()
+    (after,) = machine.lma.bindings()
+    assert before.ipv4_home_address is not None
+    assert after.ipv4_home_address is None and after.ipv4_withdrawn == before.ipv4_home_address.ip
+    assert (after.home_network_prefixes, after.uplink_key, after.downlink_key) == (
+        before.home_network_prefixes, before.uplink_key, before.downlink_key)

@@ -209,7 +209,7 @@ class LmaDaemon(Daemon):
             outcome.extend(self.lma.restore(chunk, now))
             if await self.stop_began_meanwhile():
                 return
-        lost = self._live_not_restored(entries, now)
+        lost = live_not_restored(self.lma, entries, now)
         # RFC 5847 3.2 keeps the counters of the peers "with which it currently has sessions": not those of MAGs
         # left without a live binding (none restored, or no longer in [[mag]]); their rows go with the next write.
         live = {entry.mag.address for entry in self.lma.bindings() if entry.state is BceState.ACTIVE}
@@ -296,12 +296,6 @@ class LmaDaemon(Daemon):
         """The rows of the BRIs owed that were sent or ended since the last call (none: ended)."""
         return {sequence: [revocation.to_record() for revocation in owed]
                 for sequence, owed in self.lma.take_revocation_changes().items()}
-
-    def _live_not_restored(self, entries: list[BindingCacheEntry], now: float) -> list[BindingCacheEntry]:
-        """The stored live bindings (active, lifetime not over) that :meth:`LocalMobilityAnchor.restore` dropped: those
-        in conflict with the configuration or with an entry restored before them."""
-        return [entry for entry in entries if entry.state is BceState.ACTIVE and entry.expires_at > now
-                and not any(kept is entry for kept in self.lma.bindings_of(entry.mn_id))]
 
     def _adopt_restart_counter(self, store: BindingStore, unreadable: int, lost: list[BindingCacheEntry]) -> bool:
         """RFC 5847 3.2, decided once the stored bindings are restored: the stored Restart Counter when every live
@@ -551,6 +545,14 @@ def take_changed_rows(lma: LocalMobilityAnchor, outcome: Outcome) -> set[bytes]:
             if mn_id is not None:
                 changed.add(mn_id.identifier)
     return changed
+
+
+def live_not_restored(lma: LocalMobilityAnchor, entries: list[BindingCacheEntry],
+                      now: float) -> list[BindingCacheEntry]:
+    """The stored live bindings (active, lifetime not over) that :meth:`LocalMobilityAnchor.restore` dropped: those
+    in conflict with the configuration or with an entry restored before them."""
+    return [entry for entry in entries if entry.state is BceState.ACTIVE and entry.expires_at > now
+            and not any(kept is entry for kept in lma.bindings_of(entry.mn_id))]
 
 
 def whole_rows(entries: list[BindingCacheEntry], size: int) -> Iterator[list[BindingCacheEntry]]:
