@@ -75,6 +75,32 @@ uplink = "upa"
 """
 
 
+def figure1_lma_toml(operators: str, tun: str, lma: str = "") -> str:
+    """The LMA of :data:`LINKS` serving mn1@opX.example of each of ``operators`` (letters), every tenant with the pool
+    10.1.0.0/24 (RFC 5845 Figure 1) behind its uplink upx, on TUN device ``{tun}-x``; ``lma`` more lines of its
+    ``[lma]`` table."""
+    return f"""
+[lma]
+ipv4_address = "192.0.2.2"
+control = "lma.sock"
+{lma}[[mag]]
+address = "192.0.2.1"
+""" + "".join(f"""
+[[tenant]]
+name = "op{o}"
+ipv4_pool = "10.1.0.0/24"
+[[mn]]
+id = "mn1@op{o}.example"
+tenant = "op{o}"
+""" for o in operators) + "\n[dataplane]\n" + "".join(f"""
+[[dataplane.tenant]]
+name = "op{o}"
+tun = "{tun}-{o.lower()}"
+table = {100 + 2 * index}
+uplink = "up{o.lower()}"
+""" for index, o in enumerate(operators))
+
+
 @dataclass(frozen=True, slots=True)
 class AccessLinkLab:
     """``{p}`` in a command is the namespaces' prefix; the daemons' files and sockets are in ``directory``."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from access_link_lab import MAG_TOML, AccessLinkLab, access_link_lab
+from access_link_lab import MAG_TOML, AccessLinkLab, access_link_lab, figure1_lma_toml
 
 from dataplane_lab import requires_netns
 
@@ -47,26 +47,7 @@ done
 """Operators A and B behind the LMA's uplinks upa and upb, each with a server at 10.0.255.1; their MNs' eth0 are
 ports of the MAG's access interface acc1, a bridge."""
 
-LMA_TOML = """
-[lma]
-ipv4_address = "192.0.2.2"
-control = "lma.sock"
-[[mag]]
-address = "192.0.2.1"
-""" + "".join(f"""
-[[tenant]]
-name = "op{o}"
-ipv4_pool = "10.1.0.0/24"
-[[mn]]
-id = "mn1@op{o}.example"
-tenant = "op{o}"
-""" for o in "AB") + "\n[dataplane]\n" + "".join(f"""
-[[dataplane.tenant]]
-name = "op{o}"
-tun = "w26t-{o.lower()}"
-table = {table}
-uplink = "up{o.lower()}"
-""" for o, table in (("A", 100), ("B", 102)))
+LMA_TOML = figure1_lma_toml("AB", "w26t")
 
 LISTEN = """
 import socket, sys

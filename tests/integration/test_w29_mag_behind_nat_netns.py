@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from access_link_lab import AccessLinkLab, access_link_lab
+from access_link_lab import AccessLinkLab, access_link_lab, figure1_lma_toml
 
 from dataplane_lab import requires_netns
 
@@ -76,27 +76,7 @@ force_udp_encapsulation = true
 def lma_toml(operators: str) -> str:
     """The LMA of :data:`NETWORK` accepting the F flag, serving mn1@opX.example of each of ``operators`` (letters),
     all with the pool 10.1.0.0/24."""
-    return """
-[lma]
-ipv4_address = "192.0.2.2"
-control = "lma.sock"
-accept_forced_udp_encapsulation = true
-[[mag]]
-address = "192.0.2.1"
-""" + "".join(f"""
-[[tenant]]
-name = "op{o}"
-ipv4_pool = "10.1.0.0/24"
-[[mn]]
-id = "mn1@op{o}.example"
-tenant = "op{o}"
-""" for o in operators) + "\n[dataplane]\n" + "".join(f"""
-[[dataplane.tenant]]
-name = "op{o}"
-tun = "w29t-{o.lower()}"
-table = {100 + 2 * index}
-uplink = "up{o.lower()}"
-""" for index, o in enumerate(operators))
+    return figure1_lma_toml(operators, "w29t", "accept_forced_udp_encapsulation = true\n")
 
 
 @pytest.fixture
