@@ -163,6 +163,8 @@ def stats_text(stats: dict[str, Any]) -> str:
                     "store_errors", "unauthorized_answers_dropped"):
         if counter in stats:
             lines.append(f"{counter.replace('_', ' ')}: {stats[counter]}")
+    if "gre_keys" in stats:
+        lines.append(f"gre keys reserved: {stats['gre_keys']['reserved']}")
     if "waiting" in stats:  # LMA
         waiting = stats["waiting"]
         lines.append(f"waiting: {waiting['revocations']} revocation(s) for their BRA, "

@@ -380,6 +380,11 @@ class LocalMobilityAnchor:
         BRI."""
         return Waiting(self._revocations.outstanding(), len(self._pending), self._revocations.held_answers())
 
+    def gre_keys_reserved(self) -> int:
+        """The uplink GRE keys reserved (RFC 5845 5.1): one per live or draining session that negotiated keys, kept
+        for the session's lifetime (:meth:`_apply_gre`)."""
+        return len(self._keys)
+
     def session_usage(self) -> SessionUsage:
         """The sessions held in all, per tenant and per MAG, with their ``max_bindings`` (:mod:`binding_limits`)."""
         return session_usage(self.settings, self._cache)

@@ -756,6 +756,10 @@ class MobileAccessGateway:
         """Whether the LMA answered this MAG's global BRI with 130 (RFC 5846 9.2): :meth:`shutdown` de-registers."""
         return self.settings.lma.address in self._lmas_refusing_global_revocation
 
+    def gre_keys_reserved(self) -> int:
+        """The downlink GRE keys reserved (RFC 5845 4.1): one per entry that offers or holds one."""
+        return len(self._keys)
+
     def entries(self) -> Iterator[BindingUpdateListEntry]:
         return iter(self._entries.values())
 

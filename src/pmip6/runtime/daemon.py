@@ -86,6 +86,8 @@ class Engine(Protocol):
 
     def handle_timer(self, now: float) -> Outcome: ...
 
+    def gre_keys_reserved(self) -> int: ...
+
 
 class ArrivalGuard(Protocol):
     """What checks the arrival interface of the signaling: the data plane's pump (:class:`pmip6.dataplane.pump.Pump`,
@@ -128,6 +130,7 @@ class Daemon:
         self.statistics = Statistics()
         self.metrics = Metrics(self.statistics, self.bindings_by_gre_mode, at_lma=self.at_lma)
         self.metrics.add_heartbeat_peers(self.heartbeat_peers_by_state)
+        self.metrics.add_gre_keys(engine.gre_keys_reserved)
         self.ipv4: SignalingTransport | None = None
         self.ipv6: SignalingTransport | None = None
         self._pcap = options.pcap
@@ -145,7 +148,8 @@ class Daemon:
         self._tunnel_data: TunnelDataHandler | None = None
         self._arrival_guard: ArrivalGuard | None = None
         self._binding_columns: list[BindingColumns] = []
-        self._stats_sections: dict[str, Callable[[], Any]] = {}
+        self._stats_sections: dict[str, Callable[[], Any]] = {
+            "gre_keys": lambda: {"reserved": engine.gre_keys_reserved()}}
         self._started: list[Step] = []
         self._timer: DeadlineTimer | None = None
         self.group_commit: GroupCommit | None = None

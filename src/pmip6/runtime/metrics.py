@@ -204,6 +204,20 @@ class _HeartbeatPeersCollector:
                         {**dict.fromkeys(PEER_STATES, 0), **self._peers_by_state()})
 
 
+class _GreKeysCollector:
+    """The GRE keys the node holds reserved at each scrape (RFC 5845 4.1, 5.1): a count that grows without the
+    bindings is a leak."""
+
+    def __init__(self, reserved: Callable[[], int]) -> None:
+        self._reserved = reserved
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(f"{NAMESPACE}_gre_keys_reserved",
+                                  "GRE keys reserved: the LMA's uplink keys, a MAG's downlink keys")
+        gauge.add_metric([], self._reserved())
+        yield gauge
+
+
 class _SessionUsageCollector:
     """The LMA's sessions held against its ``max_bindings`` limits (core/binding_limits.py), at each scrape: the
     held counts for every tenant and authorized MAG, the limits for those that have one."""
@@ -341,6 +355,10 @@ class Metrics:
     def add_heartbeat_peers(self, peers_by_state: Callable[[], Mapping[str, int]]) -> None:
         """Export ``pmip6_heartbeat_peers{state}`` from ``peers_by_state()`` (RFC 5847: alert on ``unreachable``)."""
         self.registry.register(_HeartbeatPeersCollector(peers_by_state))
+
+    def add_gre_keys(self, reserved: Callable[[], int]) -> None:
+        """Export ``pmip6_gre_keys_reserved`` from ``reserved()``: the LMA's uplink keys, a MAG's downlink keys."""
+        self.registry.register(_GreKeysCollector(reserved))
 
     def add_session_usage(self, usage: Callable[[], SessionUsage]) -> None:
         """Export the LMA's sessions held and its ``max_bindings`` limits from ``usage()``."""

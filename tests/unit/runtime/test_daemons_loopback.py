@@ -195,6 +195,33 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
     assert len(frames) == 6 and all(frame.linktype == 101 for frame in frames)  # 3 PBUs in, 3 PBAs out
 
 
+def test_gre_keys_reserved_in_show_stats_and_the_metrics_follow_the_sessions(tmp_path: Path) -> None:
+    """``show stats`` ``gre_keys`` and ``pmip6_gre_keys_reserved``: the LMA's uplink keys (RFC 5845 5.1), the MAG's
+    downlink keys (4.1), one per keyed session, none for one without GRE; the MAG's freed at the detach, the LMA's
+    once the binding drained (MinDelayBeforeBCEDelete): a count that grows without the bindings is a leak."""
+    lab = Lab(tmp_path)
+
+    async def reserved(daemon: str) -> int:
+        stats = await lab.control(daemon, {"command": "stats"})
+        assert f"gre keys reserved: {stats['gre_keys']['reserved']}" in stats_text(stats)
+        return int(stats["gre_keys"]["reserved"])
+
+    async def scenario() -> None:
+        async with lab.running() as (lma, mag):
+            assert [await reserved("lma"), await reserved("mag")] == [0, 0]
+            await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4})
+            await lab.control("mag", {"command": "attach", "mn_id": "mn-off@opA", "att": 4, "ipv6": False})
+            assert [await reserved("lma"), await reserved("mag")] == [1, 1]
+            for daemon in (lma, mag):
+                assert b"pmip6_gre_keys_reserved 1.0" in daemon.metrics.exposition()
+            assert (await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA"}))["outcome"] == "deregistered"
+            assert [await reserved("lma"), await reserved("mag")] == [1, 0]
+            await asyncio.sleep(0.5)  # min_delay_before_bce_delete 0.2
+            assert await reserved("lma") == 0
+
+    asyncio.run(scenario())
+
+
 def test_detach_of_an_mn_never_registered_is_reported_as_removed_not_deregistered(tmp_path: Path) -> None:
     """No LMA listens: the attach times out and the MN never had a registration, so its detach must not
     claim "deregistered"."""
