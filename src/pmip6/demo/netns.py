@@ -185,6 +185,7 @@ class NetnsFigure1:
     def handoff(self) -> None:
         before = self.sessions().get("MN-2")
         uplink_before = before.uplink_key if before is not None else None
+        mag1_keys = self._reserved("MAG-1")
         self._request("MAG-2", "attach", "MN-2", interface="acc2", hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS)
         self.lab.move_mn2_to_mag2()
         self._request("MAG-1", "detach", "MN-2")
@@ -195,7 +196,8 @@ class NetnsFigure1:
         mag1_plane = self._control("MAG-1", {"command": "dataplane"})
         self.checks += handoff_checks(
             uplink_before, after,
-            mn_id not in self._rows("MAG-1") and all(s["mn_id"] != mn_id for s in mag1_plane["sessions"]))
+            mn_id not in self._rows("MAG-1") and all(s["mn_id"] != mn_id for s in mag1_plane["sessions"])
+            and self._reserved("MAG-1") == mag1_keys - 1)
         first_packet, replies_before = len(self.tunneled), self.replies.get("MN-2", 0)
         self._echo_round(["MN-2"])
         self.checks.append(traffic_after_handoff_check(
@@ -206,17 +208,21 @@ class NetnsFigure1:
         self.rows = self.binding_rows()
         mn_id = MOBILE_NODES["MN-4"][0].decode()
         uplink = self._rows("lma").get(mn_id, {}).get("uplink_key")
+        lma_keys, mag1_keys = self._reserved("lma"), self._reserved("MAG-1")
         self._request("MAG-1", "detach", "MN-4")
         draining = self._rows("lma").get(mn_id)
         held = uplink is not None and draining is not None and draining["state"] == "deregistering" \
-            and draining["uplink_key"] == uplink
+            and draining["uplink_key"] == uplink and self._reserved("lma") == lma_keys
         deadline = time.monotonic() + MIN_DELAY_BEFORE_BCE_DELETE + 5
-        while (freed := mn_id not in self._rows("lma")) is False and time.monotonic() < deadline:
+        while (gone := mn_id not in self._rows("lma")) is False and time.monotonic() < deadline:
             time.sleep(0.1)
+        freed = gone and self._reserved("lma") == lma_keys - 1
         self.collect()
         self.checks += detach_checks(held, freed, self.tunneled)
         last = self._rows("lma").get(mn_id)
-        state = "detached, keys freed" if last is None else last["state"]
+        keys_freed = freed and self._reserved("MAG-1") == mag1_keys - 1
+        state = last["state"] if last is not None else "detached, keys freed" if keys_freed else \
+            "detached, keys not freed"
         self.rows = [row if row.mn != "MN-4" else replace(row, state=state) for row in self.rows]
 
     def binding_rows(self) -> list[BindingRow]:
@@ -309,6 +315,10 @@ class NetnsFigure1:
 
     def _rows(self, daemon: str) -> dict[str, dict[str, Any]]:
         return {row["mn_id"]: row for row in self._control(daemon, {"command": "bindings"})}
+
+    def _reserved(self, daemon: str) -> int:
+        """The GRE keys ``daemon`` holds reserved (``show stats`` ``gre_keys``): the LMA's uplink, a MAG's downlink."""
+        return int(self._control(daemon, {"command": "stats"})["gre_keys"]["reserved"])
 
     def _accepted(self) -> int:
         return int(self._control("lma", {"command": "stats"})["pba_sent"].get("ACCEPTED", 0))
