@@ -130,7 +130,10 @@ def test_a_sighup_while_the_lma_restores_thousands_of_bindings_is_applied_once_t
             assert "restored " not in log.read_text(), "the SIGHUP came after the restore: more bindings needed"
             stats = _reloads_once_running(control, deadline, log)
             assert stats["reloads"] == {"applied": 1}
-            assert (stats["sent"].get("bri"), stats["send_errors"]) == (1, 0), "one global BRI to the MAG, sent"
+            # One global BRI to the MAG, sent (no MAG answers it here: on a busy machine its retransmission, a second
+            # later, may have left before this reading too).
+            assert stats["waiting"]["revocations"] == 1 and stats["sent"].get("bri", 0) >= 1, stats
+            assert stats["send_errors"] == 0
             assert not control_request(control, {"command": "bindings"})
         finally:
             stop([lma])
