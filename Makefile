@@ -22,9 +22,10 @@ demo: $(STAMP)
 
 # What the tests run besides Python: tshark, the independent oracle of the interop tests, ping, which
 # docs/dataplane.md's "by hand" recipes use, udhcpc (BusyBox's DHCP client), a stock client for the MAG's DHCP
-# server and relay, dnsmasq, a third-party DHCP server behind the relay, and nft, the NAT router of walkthrough 29;
-# installed when we may (root + apt), else their tests are skipped.
-TEST_TOOLS := tshark:tshark ping:iputils-ping udhcpc:udhcpc dnsmasq:dnsmasq-base nft:nftables
+# server and relay, dnsmasq, a third-party DHCP server behind the relay, nft, the NAT router of walkthrough 29, and
+# promtool, which lints the metrics as an operator's Prometheus would (Debian's prometheus package; its service is
+# not started); installed when we may (root + apt), else their tests are skipped.
+TEST_TOOLS := tshark:tshark ping:iputils-ping udhcpc:udhcpc dnsmasq:dnsmasq-base nft:nftables promtool:prometheus
 test-tools:
 	@missing=""; for tool in $(TEST_TOOLS); do \
 	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool#*:}"; done; \

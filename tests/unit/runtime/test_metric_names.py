@@ -29,6 +29,7 @@ def _metrics(at_lma: bool) -> Metrics:
     statistics.decode_errors["GRE_KEY option"] += 1
     metrics = Metrics(statistics, lambda: dict.fromkeys(GRE_MODES, 1), at_lma=at_lma)
     metrics.add_heartbeat_peers(lambda: {"reachable": 1})
+    metrics.add_gre_keys(lambda: 2)
     if at_lma:
         metrics.pbu_processing_histogram().observe(0.001)
         metrics.add_session_usage(lambda: SessionUsage(Usage(1, 10), {"opA": Usage(1, 5)}, {}))

@@ -134,13 +134,13 @@ def test_a_pruning_left_unfinished_is_rolled_back(tmp_path: Path) -> None:
 def test_the_restore_steps_keep_the_bindings_of_a_row_together() -> None:
     """So that ``LocalMobilityAnchor.restore`` sees every binding of an MN at once (one session per interface)."""
     entries: list[Any] = [SimpleNamespace(mn_id=mn_id) for mn_id in (b"a", b"a", b"b", b"c", b"c", b"c", b"d")]
-    steps = list(lma_daemon_module._whole_rows(entries, 2))  # noqa: SLF001
+    steps = list(lma_daemon_module.whole_rows(entries, 2))
     assert [[entry.mn_id for entry in step] for step in steps] == [[b"a", b"a"], [b"b", b"c", b"c", b"c"], [b"d"]]
 
 
 def test_a_row_that_ends_the_file_is_kept_together_too() -> None:
     entries: list[Any] = [SimpleNamespace(mn_id=mn_id) for mn_id in (b"a", b"b", b"b")]
-    steps = list(lma_daemon_module._whole_rows(entries, 2))  # noqa: SLF001
+    steps = list(lma_daemon_module.whole_rows(entries, 2))
     assert [[entry.mn_id for entry in step] for step in steps] == [[b"a", b"b", b"b"]]
 
 
