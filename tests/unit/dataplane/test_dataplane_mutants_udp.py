@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import select
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session
-from pmip6.core.events import BindingEstablished, BindingRemoved
+from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
+from pmip6.core.events import BindingEstablished, BindingRemoved, TunnelSession
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings
@@ -73,26 +75,71 @@ class _SentTo:
         return 0
 
 
+@contextmanager
+def _lma_sending_udp(*sessions: TunnelSession) -> Iterator[tuple[LmaPump, _SentTo]]:
+    """An LMA pump with ``sessions`` whose UDP data socket is a :class:`_SentTo`, opA's TUN device a pipe."""
+    pump = LmaPump(LmaDataplaneSettings(), forwarder=lma_with(*sessions))
+    read_end, write_end = os.pipe()
+    pump._local_fds["opA"] = write_end
+    pump._udp = sent = _SentTo()  # type: ignore[assignment]
+    try:
+        yield pump, sent
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+DOWNLINK = Sealer(TunnelFormat.UDP_TLV, 0x1111).seal(ipv4(SERVER, SHARED_HOME))
+
+
+def _uplink(key: int) -> bytes:
+    return Sealer(TunnelFormat.UDP_TLV, key).seal(UPLINK)
+
+
 def test_w29_udp_data_goes_to_the_port_the_peers_accepted_data_came_from_until_its_last_session_goes() -> None:
     """docs/dataplane.md "A MAG behind a NAT": UDP data goes to 5437 until a datagram on the data port that a session
     took names another source port (a NAT's mapping), never one that none took; the port is forgotten with the peer's
     last session."""
     mn1 = session(b"mn1", tlv=True, uplink_key=0xA001)
-    pump = LmaPump(LmaDataplaneSettings(), forwarder=lma_with(mn1))
-    read_end, write_end = os.pipe()
-    pump._local_fds["opA"] = write_end  # opA's TUN device
-    pump._udp = sent = _SentTo()  # type: ignore[assignment]
-    downlink = Sealer(TunnelFormat.UDP_TLV, 0x1111).seal(ipv4(SERVER, SHARED_HOME))
-    try:
-        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
-        pump._on_data_port(MAG1, 40001, Sealer(TunnelFormat.UDP_TLV, 0xA001).seal(UPLINK), 0)
-        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
-        pump._on_data_port(MAG1, 40002, Sealer(TunnelFormat.UDP_TLV, 0xBAD).seal(UPLINK), 0)  # no session's key
-        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
+    with _lma_sending_udp(mn1) as (pump, sent):
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
+        pump._on_data_port(MAG1, 40001, _uplink(0xA001), 0)
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
+        pump._on_data_port(MAG1, 40002, _uplink(0xBAD), 0)  # no session's key
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
         pump.on_event(BindingRemoved(mn1, "deregistered"))
         pump.on_event(BindingEstablished(mn1))
-        pump.send(MAG1, TunnelFormat.UDP_TLV, downlink)
-    finally:
-        os.close(read_end)
-        os.close(write_end)
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
     assert [port for _address, port in sent.destinations] == [5437, 40001, 40001, 5437]
+
+
+def test_w29_the_latest_accepted_port_of_each_peer_holds_while_it_has_a_session_signaling_peer_or_not() -> None:
+    """docs/dataplane.md "A MAG behind a NAT": the port of the peer's latest accepted datagram (a NAT that mapped it
+    anew), per peer; another session of the peer coming or going keeps it; its last session going forgets it, though
+    the peer is still a configured MAG (a signaling peer) (mut37 P02, P03, P11, P12)."""
+    mn1, mn2 = session(b"mn1", tlv=True, uplink_key=0xA001), session(b"mn2", tlv=True, uplink_key=0xA002)
+    at_mag2 = session(b"mn3", mag=MAG2, tlv=True, uplink_key=0xA003)
+    with _lma_sending_udp(mn1, at_mag2) as (pump, sent):
+        pump.watch_signaling_peers({MAG1: None, MAG2: None})
+        pump._on_data_port(MAG1, 40001, _uplink(0xA001), 0)
+        pump._on_data_port(MAG1, 40002, _uplink(0xA001), 0)
+        pump.send(MAG2, TunnelFormat.UDP_TLV, DOWNLINK)
+        pump.on_event(BindingEstablished(mn2))
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
+        pump.on_event(BindingRemoved(mn1, "deregistered"))
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
+        pump.on_event(BindingRemoved(mn2, "deregistered"))
+        pump.on_event(BindingEstablished(mn1))
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
+    assert sent.destinations == [(MAG2, 5437), (MAG1, 40002), (MAG1, 40002), (MAG1, 5437)]
+
+
+def test_w29_a_datagram_a_session_took_sets_the_port_though_its_tun_device_refused_it() -> None:
+    """Whether a session took the datagram decides (``Pump._deliver``), not whether the TUN device wrote it: the NAT's
+    mapping is the same either way (mut37 P09)."""
+    with _lma_sending_udp(session(b"mn1", tlv=True, uplink_key=0xA001)) as (pump, sent):
+        pump._local_fds["opA"] = -1  # no such file descriptor: the write fails
+        pump._on_data_port(MAG1, 40001, _uplink(0xA001), 0)
+        pump.send(MAG1, TunnelFormat.UDP_TLV, DOWNLINK)
+    assert pump.io_errors == 1
+    assert sent.destinations == [(MAG1, 40001)]
