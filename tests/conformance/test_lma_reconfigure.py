@@ -153,6 +153,18 @@ def test_a_new_tenant_serves_at_once() -> None:
     assert outcome.events[0].session.ipv4_home_address == IPv4Address("10.3.0.2")  # type: ignore[union-attr]
 
 
+def test_a_reload_keeping_the_pools_changes_no_stored_record() -> None:
+    """take_record_changes names only the rows a reload rewrote (a prefix length): one that keeps every pool leaves
+    the state file alone, rather than writing every binding's row again (mut37 C02)."""
+    lma = make_lma()
+    _register(lma, MN1)
+    assert lma.take_record_changes() == set()
+
+    outcome = lma.reconfigure(settings(tenants=(OP_A, OP_B)), NOW)
+
+    assert outcome.events == [] and lma.take_record_changes() == set()
+
+
 @pytest.mark.parametrize("network", ["10.0.0.0/23", "10.0.0.0/28"], ids=["widened", "narrowed"])
 def test_a_pool_reshaped_around_a_kept_address_with_the_same_router_keeps_the_binding(network: str) -> None:
     """The home address and its default router (RFC 5844 3.3.3) stay; only the home network's prefix length
