@@ -8,6 +8,7 @@ import random
 from dataclasses import replace
 from ipaddress import IPv4Network
 
+import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MN1, MN2, NOW, OP_A, OP_B, pbu, settings, the_pba
 from test_lma_reconfigure_ipv4 import (
     ADDRESS,
@@ -111,6 +112,21 @@ def test_RFC5846_6_2_2_a_bra_of_128_keeps_the_memory_of_the_address() -> None:
 
     (entry,) = lma.bindings()
     assert entry.ipv4_withdrawn == ADDRESS and lma.take_record_changes() == set()
+
+
+@pytest.mark.parametrize("status", [BindingRevocationStatus.SUCCESS, BindingRevocationStatus.PARTIAL_SUCCESS],
+                         ids=["success", "partial-success"])
+def test_RFC5846_6_2_2_a_bra_of_0_or_1_ends_the_memory_of_the_address(status: int) -> None:
+    """The other side of the 128 above: 0 and 1 say the MAG released the address (RFC 5846 6.1.2), so a later
+    request naming it is one adding IPv4 to the session; the row is written again (mut37 W02: 1 kept the memory)."""
+    lma = _lma()
+    _dual_stack(lma)
+    bri = _bri(_reload(lma, POOL_GONE))
+
+    assert lma.receive(_bra(bri, status), MAG1, LMAA, NOW + 1.1) == Outcome()
+
+    (entry,) = lma.bindings()
+    assert entry.ipv4_withdrawn is None and lma.take_record_changes() == {MN1}
 
 
 def test_the_bra_of_an_earlier_v_flag_bri_leaves_the_address_a_later_reload_took() -> None:
