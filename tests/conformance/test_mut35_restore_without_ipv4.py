@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+import pytest
 from lma_builders import LMAA, MAG1, MAG2, MN1, NOW, OP_B, pbu, the_pba
 from test_lma_reconfigure_ipv4 import ADDRESS, POOL_GONE, _bri, _dual_stack, _lma, _reload, _restarted_on
 
@@ -92,12 +93,16 @@ def test_RFC5846_8_1_a_v_flag_bri_sent_again_holds_no_entry_another_mag_register
         IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED, ADDRESS, 24)
 
 
-def test_RFC5846_6_2_2_the_bra_of_the_mag_the_mn_left_keeps_the_address_remembered_for_the_mag_it_is_at() -> None:
+@pytest.mark.parametrize("status", [BindingRevocationStatus.BINDING_DOES_NOT_EXIST, BindingRevocationStatus.SUCCESS],
+                         ids=["128", "0"])
+def test_RFC5846_6_2_2_the_bra_of_the_mag_the_mn_left_keeps_the_address_remembered_for_the_mag_it_is_at(
+        status: int) -> None:
     """Found by mut35 (W03), fixed: the reload's V-flag BRI went to MAG1, MN1 then moved to MAG2, whose handover PBU
     named the address (129: still remembered). MAG1's BRA of 128 (it holds no binding of MN1 any more) used to end
     the memory of the entry MAG2 now registers, so MAG2's next refresh still naming the address was a request adding
     IPv4 and refused whole (170), which ends a registered session at its MAG, instead of its IPv4 part alone (129);
-    after a restart (the test above) the same exchange already kept it."""
+    after a restart (the test above) the same exchange already kept it. Since a 128 ends no memory at all, the 0 of
+    a MAG1 that read the V-flag BRI before it learned of the handoff is the case that tells (mut37 W05)."""
     lma = _lma(revocation=True)
     first = _dual_stack(lma)
     bri = _bri(_reload(lma, POOL_GONE))
@@ -105,8 +110,7 @@ def test_RFC5846_6_2_2_the_bra_of_the_mag_the_mn_left_keeps_the_address_remember
     lma.receive(pbu(MN1, sequence=5, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(12), ipv4=NAMING_IT,
                     prefixes=prefixes), MAG2, LMAA, NOW + 1.5)
 
-    lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.BINDING_DOES_NOT_EXIST, bri.sequence,
-                                                 bri.flags), MAG1, LMAA, NOW + 1.6)
+    lma.receive(BindingRevocationAcknowledgement(status, bri.sequence, bri.flags), MAG1, LMAA, NOW + 1.6)
 
     (entry,) = lma.bindings()
     assert entry.ipv4_withdrawn == ADDRESS and lma.take_record_changes() == set()
