@@ -69,8 +69,9 @@ def _revoking_lma(**overrides: object) -> LocalMobilityAnchor:
                                revocation_rng=random.Random(3))
 
 
-def _registered(lma: LocalMobilityAnchor, mn_id: bytes = MN1, mag: Peer = MAG1) -> ProxyBindingAcknowledgement:
-    pba = the_pba(lma.receive(pbu(mn_id, gre=GREKeyOption(11), ipv4=ANY_IPV4), mag, LMAA, NOW))
+def _registered(lma: LocalMobilityAnchor, mn_id: bytes = MN1, mag: Peer = MAG1,
+                ll_id: bytes | None = None) -> ProxyBindingAcknowledgement:
+    pba = the_pba(lma.receive(pbu(mn_id, gre=GREKeyOption(11), ipv4=ANY_IPV4, ll_id=ll_id), mag, LMAA, NOW))
     assert pba.status == Status.ACCEPTED
     return pba
 
@@ -558,11 +559,14 @@ def test_RFC5846_8_1_a_handoff_indicator_4_pbu_asks_the_previous_mag_with_trigge
     assert bri.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption)
 
 
+@pytest.mark.parametrize("ll_id", [None, b"wlan0-mac"], ids=["no-mn-ll-id", "mn-ll-id"])
 @pytest.mark.parametrize("status", [BindingRevocationStatus.SUCCESS, BindingRevocationStatus.BINDING_DOES_NOT_EXIST])
-def test_RFC5846_8_1_a_successful_bra_to_trigger_4_updates_the_session_as_after_a_de_registration(status: int) -> None:
-    """Success, or (local policy) 128: the previous MAG holds no such session, so the MN is not attached there."""
+def test_RFC5846_8_1_a_successful_bra_to_trigger_4_updates_the_session_as_after_a_de_registration(
+        status: int, ll_id: bytes | None) -> None:
+    """Success, or (local policy) 128: the previous MAG holds no such session, so the MN is not attached there. The
+    BRI asked about the session's interface, MN-LL-ID included (mut37 H04: one with an MN-LL-ID stayed live)."""
     lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
-    first = _registered(lma)
+    first = _registered(lma, ll_id=ll_id)
     waiting, hi4 = _hi4_from_mag2(lma, first)
     bri = _bri(waiting, to=MAG1)
     outcome = lma.receive(BindingRevocationAcknowledgement(status, bri.sequence), MAG1, LMAA, NOW + 1.1)
@@ -599,6 +603,28 @@ def test_RFC5846_8_1_the_answer_to_trigger_4_leaves_the_session_the_waiting_pbu_
 
     pba = the_pba(outcome)  # the E-UTRAN PBU's, held for MAG1's answer
     assert (pba.sequence, pba.status) == (3, Status.ACCEPTED) and outcome.events == []
+    assert list(lma.bindings_of(MN1)) == [entry] and entry.state is BceState.ACTIVE
+
+
+@pytest.mark.parametrize(("first_ll_id", "second_ll_id"), [(b"wlan0-mac", b"wlan1-mac"), (None, b"wlan1-mac")],
+                         ids=["other-mn-ll-id", "mn-ll-id-added"])
+def test_RFC5846_8_1_the_answer_to_trigger_4_leaves_the_session_of_the_same_att_and_another_mn_ll_id(
+        first_ll_id: bytes | None, second_ll_id: bytes) -> None:
+    """The case above with two interfaces of one access technology that only their MN-LL-IDs tell apart (RFC 5213
+    5.4.1.2): the answer is about the interface of the BRI's MN-LL-ID, not about any of its ATT (mut37 H02)."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)
+    first = the_pba(lma.receive(pbu(MN1, gre=GREKeyOption(11), ipv4=ANY_IPV4, ll_id=first_ll_id), MAG1, LMAA, NOW))
+    hi4 = pbu(MN1, sequence=3, hi=HandoffIndicator.UNKNOWN, ll_id=second_ll_id, gre=GREKeyOption(12), ipv4=ANY_IPV4)
+    bri = _bri(lma.receive(hi4, MAG1, LMAA, NOW + 1), to=MAG1)
+    deregistration = pbu(MN1, sequence=2, lifetime=0, gre=GREKeyOption(11), ipv4=ANY_IPV4, ll_id=first_ll_id,
+                         prefixes=tuple(first.options_of(HomeNetworkPrefixOption)))
+    lma.receive(deregistration, MAG1, LMAA, NOW + 1.05)
+    (entry,) = lma.bindings_of(MN1)
+    assert (entry.state, entry.mn_ll_id) == (BceState.ACTIVE, second_ll_id)
+
+    outcome = lma.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.1)
+
+    assert (the_pba(outcome).sequence, the_pba(outcome).status) == (3, Status.ACCEPTED) and outcome.events == []
     assert list(lma.bindings_of(MN1)) == [entry] and entry.state is BceState.ACTIVE
 
 
