@@ -32,7 +32,7 @@ from pmip6.core.events import (
 from pmip6.core.mag import MobileAccessGateway
 from pmip6.core.revocation_responder import RETRANSMISSION_HORIZON
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
-from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
+from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger, Status
 from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption, MobilityOption
 
 MN1, MN2, OTHER_REALM = b"mn1@example.org", b"mn2@example.org", b"mn3@example.net"
@@ -133,6 +133,21 @@ def test_RFC5846_9_1_a_v_flag_bri_crossing_a_detach_puts_nothing_back_in_the_dat
     outcome = mag.receive(indication, LMA_UDP, T0 + 5)
 
     assert outcome.events == []
+    assert _bra(outcome).status == BindingRevocationStatus.SUCCESS
+
+
+def test_RFC5846_9_1_a_v_flag_bri_reaching_a_session_the_lma_refused_puts_nothing_back_in_the_data_plane() -> None:
+    """The same for a session whose refresh the LMA rejected (RFC 5213 6.9.1.2 item 11: BindingRemoved, the entry
+    failed, its addresses still in it): the V-flag BRI announces no BindingUpdated of it (mut37 G02)."""
+    mag = _mag_with(MN1)
+    refresh = only_pbu(mag.refresh(MN1, T0 + 2))
+    rejected = mag.receive(pba_for(refresh, Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG), LMA_UDP, T0 + 2.01)
+    assert any(isinstance(event, BindingRemoved) for event in rejected.events)
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(ASSIGNED_IPV4), flags=BRFlags.P | BRFlags.V)
+
+    outcome = mag.receive(indication, LMA_UDP, T0 + 5)
+
+    assert not [event for event in outcome.events if isinstance(event, BindingUpdated)]
     assert _bra(outcome).status == BindingRevocationStatus.SUCCESS
 
 
