@@ -11,6 +11,7 @@ import pytest
 from test_mag_stub_lma import ASSIGNED_IPV4, UPLINK_KEY, make_mag, only_pbu, pba_for, registered
 
 from pmip6.core.events import MessageIgnored
+from pmip6.core.foreign_registration import REPAIR_INTERVAL
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import IPv4HomeAddressReplyStatus
 from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressReplyOption
@@ -61,3 +62,23 @@ def test_a_late_own_pba_draws_a_refresh_only_when_it_settles_the_session_otherwi
     else:
         assert outcome.sends == []
 
+
+
+def test_the_re_registrations_late_own_pbas_draw_are_paced_as_the_repairs_of_a_foreign_registration() -> None:
+    """Reliability finding 22: "rate-limited as the repairs of ForeignRegistration": a second late own PBA settling the
+    session otherwise within REPAIR_INTERVAL of the first re-registration books the next one REPAIR_INTERVAL after
+    it, no sooner (mut37 G15: every one went at once)."""
+    mag = make_mag()
+    registered(mag, MN, T1)
+    now = T1 + 1
+    sent_at: list[float] = []
+    for _ in range(2):
+        refresh = only_pbu(mag.refresh(MN, now))
+        assert mag.receive(pba_for(refresh), mag.settings.lma, now + 0.01).sends == []
+        outcome = mag.receive(pba_for(refresh, gre=UPLINK_KEY + 1), mag.settings.lma, now + 0.02)
+        if outcome.sends:
+            sent_at.append(now + 0.02)
+            mag.receive(pba_for(only_pbu(outcome)), mag.settings.lma, now + 0.03)
+        now += 1
+    assert sent_at == [T1 + 1.02]
+    assert mag.next_deadline() == pytest.approx(T1 + 1.02 + REPAIR_INTERVAL)
