@@ -1384,7 +1384,7 @@ class MobileAccessGateway:
         if isinstance(answer, Revocation):
             for entry in answer.entries:
                 if answer.ipv4_only and entry.home_network_prefixes:
-                    if entry.ipv4_home_address is not None and entry.state is not BulState.DEREGISTERING:
+                    if entry.ipv4_home_address is not None and _announced(entry):
                         outcome.events.append(Alarm(
                             f"the LMA revoked the IPv4 home address {entry.ipv4_home_address} (a Binding Revocation "
                             "Indication with the V flag, RFC 5846 9.1): the session keeps its home network prefixes",
@@ -1446,9 +1446,7 @@ class MobileAccessGateway:
         entry.dhcp_server = False
         entry.ipv4_requested = entry.ipv4_added = False
         entry.ipv4_hint = entry.ipv4_release_deferred = None
-        if entry.registered_at is None or entry.state is BulState.DEREGISTERING:
-            return []
-        return [BindingUpdated(entry.session(), previous)]
+        return [BindingUpdated(entry.session(), previous)] if _announced(entry) else []
 
     def _remove(self, entry: BindingUpdateListEntry, reason: str, *, announce: bool = False) -> list[Event]:
         """Drop the entry and free its downlink key; BindingRemoved if the session had been established or
@@ -1490,6 +1488,12 @@ def _withdraw_ipv4_request(entry: BindingUpdateListEntry) -> None:
 def _refresh_in_flight(entry: BindingUpdateListEntry) -> bool:
     """Registered, with a PBU of its re-registration sent and not yet answered."""
     return entry.state is BulState.REGISTERED and entry.pending is not None and entry.pending.sent is not None
+
+
+def _announced(entry: BindingUpdateListEntry) -> bool:
+    """Whether the data plane holds the entry's session: a PBA established it (BindingEstablished) and neither a
+    rejection (BindingRemoved) nor the MAG's de-registration (BindingDeregistered) withdrew it since."""
+    return entry.registered_at is not None and entry.state is not BulState.DEREGISTERING
 
 
 def _settles_otherwise(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> bool:
