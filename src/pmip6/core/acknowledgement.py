@@ -96,13 +96,8 @@ def acceptance(
     flags = _p_flag(pbu)
     if extra_flags:
         flags |= extra_flags
-    return ProxyBindingAcknowledgement(
-        status=status,
-        sequence=pbu.sequence,
-        flags=flags,
-        lifetime=lifetime,
-        options=tuple(options),
-    )
+    # status, sequence, flags, lifetime, options: the fields in order (keywords to a class cost a dict per call)
+    return ProxyBindingAcknowledgement(status, pbu.sequence, flags, lifetime, tuple(options))
 
 
 def rejection(

@@ -125,19 +125,20 @@ class BindingCacheEntry:
         return self.proxy_coa.address == mag or self.mag.address == mag
 
     def session(self) -> TunnelSession:
-        """What the data plane needs: peer = the MAG, local = the LMAA."""
+        """What the data plane needs: peer = the MAG, local = the LMAA. Built for every PBU, once or twice: in the
+        order of :class:`TunnelSession`'s fields, as keywords to a class cost a dict per call."""
         return TunnelSession(
-            mn_id=self.mn_id,
-            peer=self.proxy_coa,
-            local=self.lmaa,
-            tenant=self.tenant,
-            ipv4_home_address=self.ipv4_home_address.ip if self.ipv4_home_address is not None else None,
-            home_network_prefixes=self.home_network_prefixes,
-            gre=self.gre_enabled,
-            downlink_key=self.downlink_key,
-            uplink_key=self.uplink_key,
-            tlv=self.tlv_header,
-            udp=self.udp_encapsulation,
+            self.mn_id,  # mn_id
+            self.proxy_coa,  # peer
+            self.lmaa,  # local
+            self.tenant,
+            self.ipv4_home_address.ip if self.ipv4_home_address is not None else None,
+            self.home_network_prefixes,
+            self.gre_enabled,  # gre
+            self.downlink_key,
+            self.uplink_key,
+            self.tlv_header,  # tlv
+            self.udp_encapsulation,  # udp
         )
 
     def to_record(self) -> dict[str, Any]:

@@ -699,18 +699,16 @@ class LocalMobilityAnchor:
         ll_id = received.mn_link_layer_identifier
         prefixes = non_zero_prefixes(prefix_options)
         found = self._cache.lookup(
-            LookupRequest(
-                mn_id=mn_id,
-                tenant=tenant,
-                proxy_coa=proxy_coa.address,
-                prefixes=prefixes,
-                ipv4_home_address=(
-                    next((r.address for r in ipv4_requests if int(r.address) != 0), None) if ipv4_requests else None
-                ),
-                ll_id=ll_id.identifier if ll_id is not None else None,
-                att=att.value if att is not None else None,
-                hi=hi.value if hi is not None else None,
-                deregistration=pbu.lifetime == 0,
+            LookupRequest(  # its fields in order: keywords to a class cost a dict per call
+                mn_id,
+                tenant,
+                proxy_coa.address,
+                prefixes,
+                next((r.address for r in ipv4_requests if int(r.address) != 0), None) if ipv4_requests else None,
+                ll_id.identifier if ll_id is not None else None,
+                att.value if att is not None else None,
+                hi.value if hi is not None else None,
+                pbu.lifetime == 0,  # deregistration
             )
         )
 
@@ -1050,18 +1048,10 @@ class LocalMobilityAnchor:
                 self._deadlines.cancel(pending)
 
     def _create(self, registration: _Registration) -> BindingCacheEntry:
-        """A new, still empty entry in the cache; :meth:`_update` fills it in."""
-        entry = BindingCacheEntry(
-            mn_id=registration.mn_id,
-            tenant=registration.tenant,
-            proxy_coa=registration.proxy_coa,
-            lmaa=registration.destination,
-            att=0,
-            hi=0,
-            lifetime=0,
-            expires_at=0.0,
-            last_sequence=registration.pbu.sequence,
-        )
+        """A new, still empty entry in the cache; :meth:`_update` fills it in (its ATT, HI, lifetime and expiry, 0
+        here). The fields in order: keywords to a class cost a dict per call."""
+        entry = BindingCacheEntry(registration.mn_id, registration.tenant, registration.proxy_coa,
+                                  registration.destination, 0, 0, 0, 0.0, registration.pbu.sequence)
         self._cache.add(entry)
         return entry
 

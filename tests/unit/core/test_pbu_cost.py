@@ -3,9 +3,10 @@ per-PBU values that are no longer frozen dataclasses (core/events.py) still hash
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
 
-from pmip6.core.events import BindingUpdated, Outcome, Peer
+from pmip6.core.bce import BindingCacheEntry
+from pmip6.core.events import BindingUpdated, Outcome, Peer, TunnelSession
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, Tenant
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
@@ -49,3 +50,16 @@ def test_sessions_and_binding_events_hash_and_compare_by_value() -> None:
     assert first is not second and first == second and hash(first) == hash(second)
     assert first.session == first.previous and len(dict.fromkeys([first.session, second.session, first.previous])) == 1
     assert initial.events[0] != first
+
+
+def test_a_session_built_from_its_entry_s_fields_in_order_names_each_field() -> None:
+    """BindingCacheEntry.session passes its fields by position (keywords to a class cost a dict per call): each one,
+    set apart from the others, lands where TunnelSession's keyword of that name would put it."""
+    entry = BindingCacheEntry(b"mn1@opA.example", "opA", MAG, LMAA, 4, 5, 900, NOW + 900, 2,
+                              home_network_prefixes=(IPv6Network("2001:db8:0:1::/64"),),
+                              ipv4_home_address=IPv4Interface("10.0.0.2/24"), gre_enabled=True, downlink_key=7,
+                              uplink_key=8, tlv_header=False, udp_encapsulation=True)
+    assert entry.session() == TunnelSession(
+        mn_id=b"mn1@opA.example", peer=MAG, local=LMAA, tenant="opA", ipv4_home_address=IPv4Address("10.0.0.2"),
+        home_network_prefixes=(IPv6Network("2001:db8:0:1::/64"),), gre=True, downlink_key=7, uplink_key=8, tlv=False,
+        udp=True)
