@@ -183,6 +183,8 @@ class BindingCache:
         if request.ipv4_home_address is not None:
             return self._lookup_by_address(request, ipv4_key=True)
         mine = self.of_mn(request.mn_id)
+        if not mine:  # rules 2 and 3 name entries of the MN: without one, a new session
+            return _NEW_SESSION
         found = _live_first(entry for entry in mine
                             if same_interface(request.att, request.ll_id, request.proxy_coa, entry))
         handoff_indicators = _HANDOFF_WITH_LL_ID if request.ll_id is not None else _HANDOFF_WITHOUT_LL_ID
@@ -215,8 +217,7 @@ class BindingCache:
             return LookupResult(
                 reject=Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS if ipv4_key else Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
             )
-        if not ipv4_key and (set(entry.home_network_prefixes) != set(request.prefixes)
-                             or len(entry.home_network_prefixes) != len(request.prefixes)):
+        if not ipv4_key and not _same_prefixes(entry.home_network_prefixes, request.prefixes):
             return LookupResult(reject=Status.BCE_PBU_PREFIX_SET_DO_NOT_MATCH)
         same_att = entry.att == request.att
         if (
@@ -232,6 +233,12 @@ class BindingCache:
         ):
             return LookupResult(entry=entry)
         return _NEW_SESSION
+
+
+def _same_prefixes(held: tuple[IPv6Network, ...], requested: Collection[IPv6Network]) -> bool:
+    """RFC 5213 5.4.1.1 item 4: the request names exactly the entry's prefixes, as many as the entry has. A refresh
+    names them in the entry's order, which a tuple comparison tells without hashing every prefix into sets."""
+    return len(held) == len(requested) and (held == tuple(requested) or set(held) == set(requested))
 
 
 def of_interface(entry: BindingCacheEntry, att: int | None, ll_id: bytes | None) -> bool:

@@ -267,6 +267,8 @@ class RevocationSender:
         """Whether an administrative BRI for ``mn_id`` (or for every MN) to ``mag`` is outstanding, not one revoking
         an IPv4 home address binding only (V): a PBU from there for that MN is refused until it ends (module
         docstring)."""
+        if not self._outstanding:  # asked for every registration: the usual case answered at once
+            return False
         return any(outstanding.indication.trigger in ADMINISTRATIVE_TRIGGERS and not outstanding.indication.flags
                    & BRFlags.V for outstanding in self._outstanding_for(mn_id, mag))
 
@@ -284,7 +286,8 @@ class RevocationSender:
         session just registered (docs/reliability.md finding 13). An administrative revocation is never answered so:
         it stands (:meth:`revoking`)."""
         outcome = Outcome()
-        held = self._held_answers.get((mn_id, mag))
+        # Usually none are held: then no key is built and hashed (an address's hash costs more than the rest).
+        held = self._held_answers.get((mn_id, mag)) if self._held_answers else None
         if held is None or not held.answers:  # none held, or those held went before a later BRI (_release_held)
             handovers = [outstanding for outstanding in self._outstanding_for(mn_id, mag)
                          if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS]
