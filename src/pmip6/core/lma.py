@@ -918,8 +918,9 @@ class LocalMobilityAnchor:
         if stale is not None:
             return stale
         mag = registration.source.address  # the session's MAG once registered (BindingCacheEntry.mag)
-        moves = (entry is not None and entry.proxy_coa.address != registration.proxy_coa.address
-                 and entry.mag.address != mag)  # a handoff to another MAG (not a refresh from another address)
+        same_mag = entry is not None and entry.proxy_coa.address == registration.proxy_coa.address
+        # a handoff to another MAG (not a refresh from another address)
+        moves = entry is not None and not same_mag and entry.mag.address != mag
         limited = entry is None or moves
         if limited:
             full = full_scope(self.settings, self._cache, registration.tenant, mag, moves=moves)
@@ -945,7 +946,6 @@ class LocalMobilityAnchor:
                 outcome.events.append(Alarm(f"tenant {registration.tenant}: pool {plan.exhausted} is exhausted",
                                             registration.mn_id))
             return outcome
-        same_mag = entry is not None and entry.proxy_coa.address == registration.proxy_coa.address
         left_att = entry.att if entry is not None and entry.state is BceState.ACTIVE and not same_mag else None
         keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
         flags = int(pbu.flags)
