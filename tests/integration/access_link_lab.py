@@ -51,16 +51,21 @@ control = "mag.sock"
 """
 
 
-def lma_toml(pool: str, lma: str = "") -> str:
-    """The LMA of :data:`LINKS`, serving mn1@opA.example of operator opA behind upa: ``pool``, opA's address pool
-    (a TOML line), ``lma`` more lines of its ``[lma]`` table."""
+def _lma_and_mag(lma: str) -> str:
+    """The ``[lma]`` table of the LMA of :data:`LINKS` with ``lma`` more lines, and its one ``[[mag]]``."""
     return f"""
 [lma]
 ipv4_address = "192.0.2.2"
 control = "lma.sock"
 {lma}[[mag]]
 address = "192.0.2.1"
-[[tenant]]
+"""
+
+
+def lma_toml(pool: str, lma: str = "") -> str:
+    """The LMA of :data:`LINKS`, serving mn1@opA.example of operator opA behind upa: ``pool``, opA's address pool
+    (a TOML line), ``lma`` more lines of its ``[lma]`` table."""
+    return _lma_and_mag(lma) + f"""[[tenant]]
 name = "opA"
 {pool}
 [[mn]]
@@ -79,13 +84,7 @@ def figure1_lma_toml(operators: str, tun: str, lma: str = "") -> str:
     """The LMA of :data:`LINKS` serving mn1@opX.example of each of ``operators`` (letters), every tenant with the pool
     10.1.0.0/24 (RFC 5845 Figure 1) behind its uplink upx, on TUN device ``{tun}-x``; ``lma`` more lines of its
     ``[lma]`` table."""
-    return f"""
-[lma]
-ipv4_address = "192.0.2.2"
-control = "lma.sock"
-{lma}[[mag]]
-address = "192.0.2.1"
-""" + "".join(f"""
+    return _lma_and_mag(lma) + "".join(f"""
 [[tenant]]
 name = "op{o}"
 ipv4_pool = "10.1.0.0/24"
