@@ -1503,11 +1503,9 @@ def _settles_otherwise(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowled
     option = pba.option(GREKeyOption)
     if (option is not None) != entry.gre_enabled or (option is not None and option.key != entry.uplink_key):
         return True
-    prefixes = {IPv6Network((option.prefix, option.prefix_length), strict=False)
-                for option in pba.options_of(HomeNetworkPrefixOption) if option.prefix != _UNSPECIFIED_IPV6}
     reply = pba.option(IPv4HomeAddressReplyOption)
     ipv4 = reply.address if reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE else None
-    return prefixes != set(entry.home_network_prefixes) or ipv4 != entry.ipv4_home_address
+    return set(_assigned_prefixes(pba)) != set(entry.home_network_prefixes) or ipv4 != entry.ipv4_home_address
 
 
 def _unsent(entry: BindingUpdateListEntry) -> bool:
@@ -1555,16 +1553,18 @@ def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unm
         pending.last_answer = f"the LMA answered the last one with status {pba.status}, ignored: {unmatched}"
 
 
+def _assigned_prefixes(pba: ProxyBindingAcknowledgement) -> tuple[IPv6Network, ...]:
+    """The home network prefixes ``pba`` assigns (RFC 5213 6.9.1.2 item 14): its HNP options but ALL_ZERO."""
+    return tuple(IPv6Network((option.prefix, option.prefix_length), strict=False)
+                 for option in pba.options_of(HomeNetworkPrefixOption) if option.prefix != _UNSPECIFIED_IPV6)
+
+
 def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate) -> None:
     """Assigned HNPs (RFC 5213 6.9.1.2 item 14), link-local address (item 15), IPv4 home address / default router
     (RFC 5844 3.1.3) and DHCP support mode (3.2.3.2). The link-local address and the IPv4 home address only when the
     acknowledged PBU (``sent``) asked for them (5.3.6; RFC 5844 3.1.2.6): an option an LMA sent unasked (in the
     FixedMAGLinkLocalAddressOnAllAccessLinks mode, or to an IPv6-only session) changes nothing."""
-    prefixes = tuple(
-        IPv6Network((option.prefix, option.prefix_length), strict=False)
-        for option in pba.options_of(HomeNetworkPrefixOption)
-        if option.prefix != _UNSPECIFIED_IPV6
-    )
+    prefixes = _assigned_prefixes(pba)
     if prefixes:
         entry.home_network_prefixes = prefixes
     link_local = pba.option(LinkLocalAddressOption) if sent.option(LinkLocalAddressOption) is not None else None
