@@ -6,11 +6,12 @@ STAMP   := $(VENV)/.installed
 
 .PHONY: demo test bench fuzz fuzz-c reliability conformance venv test-tools clean
 
-# pip compiles the codec's optional C fast path (setup.py) when a C compiler is there.
+# pip compiles the codec's optional C fast path (setup.py) when a C compiler is there. vendor/ holds the one
+# dependency a machine whose package index is out of reach may not find in its local wheel mirror (vendor/README.md).
 $(STAMP): pyproject.toml setup.py src/pmip6/wire/_speedups.c
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --find-links vendor -e '.[test]'
 	@$(BIN)/python -c "from pmip6.wire.mobility import SPEEDUPS; \
 	  print('pmip6 codec:', 'C fast path' if SPEEDUPS else 'pure Python (the C extension did not build)')"
 	touch $(STAMP)
