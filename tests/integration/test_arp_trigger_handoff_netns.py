@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from access_link_lab import MAG_TOML, access_link_lab
+from icmp_echo import echo_replies
 from test_dhcp_handoff_ipv6_only_netns import (
     LMA_TOML,
     HandoffLab,
@@ -60,7 +61,7 @@ def test_RFC5844_3_2_3_1_after_a_handoff_to_an_ipv6_only_attach_the_first_arp_re
         assert "sending renew to server 10.1.0.1" in said and "broadcasting renew" not in said, said
         assert renewed < BOUND, f"the renewal came {renewed:.1f} s after the handoff"
         assert _address(lab.binding("lma")) == home and _address(lab.binding("mag2")) == home
-        assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
+        assert echo_replies(f"{lab.prefix}mn", "10.0.255.1", count=3, wait=2) == 3
         stats = control_request(tmp_path / "mag2.sock", {"command": "dataplane"})
         assert stats["arp_triggers"]["outcomes"].get("ipv4_home_address_requested") == 1, stats["arp_triggers"]
         assert stats["arp_triggers"]["interfaces"] == [], "read only while the MN waits for its address"

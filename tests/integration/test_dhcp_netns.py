@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from access_link_lab import LINKS, MAG_TOML, AccessLinkLab, access_link_lab, lma_toml
 from dataplane_lab import requires_netns
+from icmp_echo import echo_replies
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
@@ -128,7 +129,7 @@ def test_RFC5844_3_4_1_a_dhcp_client_gets_its_home_address_mask_and_router_from_
     assert ack["options"]["message-type"] == 5
 
     lab.sh(f"ip -n {{p}}mn addr add {home}/24 dev eth0 && ip -n {{p}}mn route add default via 10.1.0.1")
-    assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
+    assert echo_replies(f"{lab.prefix}mn", "10.0.255.1", count=3, wait=2) == 3
 
     renewed = lab.in_mn(RENEW, home, "10.1.0.1")  # RENEWING: unicast to the server, answered by unicast
     assert renewed == {"type": "ACK", "yiaddr": home, "source": "10.1.0.1"}
@@ -173,6 +174,6 @@ def test_RFC5844_3_4_1_a_stock_dhcp_client_configures_the_mn_which_reaches_its_s
     assert (fields["ip"], fields["subnet"], fields["router"], fields["serverid"]) == (
         home, "255.255.255.0", "10.1.0.1", "10.1.0.1")
     assert fields["mtu"] == "1452" and int(fields["lease"]) > 0
-    assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
+    assert echo_replies(f"{lab.prefix}mn", "10.0.255.1", count=3, wait=2) == 3
     counters = lab.dhcp()
     assert (counters["offers"], counters["acks"], counters["naks"], counters["invalid"]) == (1, 1, 0, 0), counters

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from access_link_lab import MAG_TOML, access_link_lab, lma_toml
 from dataplane_lab import TSHARK, requires_netns, requires_tshark
+from icmp_echo import echo_replies
 from test_dhcp_netns import NETWORK, RENEW, UDHCPC_SCRIPT
 from test_dhcp_netns import Lab as DhcpLab
 
@@ -90,7 +91,7 @@ def test_RFC5844_3_4_2_a_stock_client_is_configured_through_the_mag_relay_by_the
     assert fields["serverid"] == "10.1.0.1", "RFC 5107: the relay's override, the MN's default router"
     assert fields["mtu"] == "1452" and 0 < int(fields["lease"]) <= 3600
     assert renewed == {"type": "ACK", "yiaddr": home, "source": "10.1.0.1"}
-    assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
+    assert echo_replies(f"{lab.prefix}mn", "10.0.255.1", count=3, wait=2) == 3
 
     (discover,) = _decode(pcap, ("ip.src", "ip.dst", "udp.srcport", "udp.dstport", "dhcp.ip.relay", "dhcp.hops",
                                  *OPTION_82), "dhcp.option.dhcp == 1")

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from access_link_lab import LINKS, MAG_TOML, AccessLinkLab, access_link_lab, lma_toml
 from dataplane_lab import requires_netns
+from icmp_echo import echo_replies
 from test_dhcp_netns import UDHCPC_SCRIPT
 
 from pmip6.lab.daemons import stop
@@ -118,7 +119,7 @@ def test_RFC5844_3_4_3_a_dhcp_client_of_an_ipv6_only_session_gets_an_ipv4_home_a
     home = mag["ipv4_home"].split("/")[0]
     assert mag["hnp"] == before["hnp"] and lab.binding("lma")["ipv4_home"] == mag["ipv4_home"]
     assert leases[0].startswith(f"bound ip={home} subnet=255.255.255.0 router=10.1.0.1"), leases
-    assert "3 received" in lab.sh("ip netns exec {p}mn ping -c 3 -W 2 10.0.255.1")
+    assert echo_replies(f"{lab.prefix}mn", "10.0.255.1", count=3, wait=2) == 3
     assert lab.dataplane("dhcp")["unanswered"]["ipv4_home_address_requested"] == 1
 
     leases = lab.udhcpc_released()  # a new lease of the same address, released on exit (RFC 2131 4.4.6)

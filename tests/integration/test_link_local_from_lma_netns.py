@@ -25,6 +25,7 @@ from test_router_advertisements_netns import HNP, LMA_TOML, NETWORK, Lab, until
 
 from access_link_lab import MAG_TOML, access_link_lab
 from dataplane_lab import TSHARK, requires_netns, requires_tshark
+from icmp_echo import echo_replies
 from pmip6.core.addressing import generated_link_local
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.daemons import spawn, wait_ready
@@ -75,7 +76,7 @@ def test_RFC5213_6_8_the_mns_default_router_is_the_link_local_address_the_lma_ge
               f"the MN's SLAAC address in its HNP and its default route via {FROM_LMA}")
         flags, protocol = held_on_acc1(lab)[FROM_LMA]
         assert (flags & (_IFA_F_NODAD | _IFA_F_TENTATIVE), protocol) == (_IFA_F_NODAD, 213)
-        assert "3 received" in lab.sh("ip netns exec {p}mn ping -6 -c 3 -W 2 2001:db8:ff::1")
+        assert echo_replies(f"{lab.prefix}mn", "2001:db8:ff::1", count=3, wait=2) == 3
 
         lab.sh("ip -n {p}mag addr flush dev acc1")  # RFC 5213 6.9.1.2 item 15's address is put back
         until(lambda: FROM_LMA in held_on_acc1(lab), "the address back on acc1 after the flush")

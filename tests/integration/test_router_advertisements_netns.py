@@ -25,6 +25,7 @@ import pytest
 from access_link_lab import LINKS, AccessLinkLab, access_link_lab, lma_toml
 from access_link_lab import MAG_TOML as BASE_MAG_TOML
 from dataplane_lab import requires_netns
+from icmp_echo import echo_replies
 
 pytestmark = [requires_netns, pytest.mark.netns]
 
@@ -94,8 +95,7 @@ def test_RFC5213_6_7_mn_configures_itself_from_the_mags_router_advertisements(la
     until(lambda: HNP in lab.mn_address() and "via fe80::1 dev eth0 proto ra" in lab.mn_route(),
           "the MN's SLAAC address in its HNP and its default route via the MAG")
     assert "/64" in lab.mn_address()
-    ping = lab.sh("ip netns exec {p}mn ping -6 -c 3 -W 2 2001:db8:ff::1")
-    assert "3 received" in ping
+    assert echo_replies(f"{lab.prefix}mn", "2001:db8:ff::1", count=3, wait=2) == 3
 
     before = lab.advertisements()
     lab.solicit(64)  # RFC 4861 6.1.1: not from this link, dropped
