@@ -276,6 +276,11 @@ class _HandoffProbe:
     att: int
     mn_ll_id: bytes | None
 
+    def asks_about(self, entry: BindingCacheEntry) -> bool:
+        """Whether ``entry`` is a session of the interface the BRI asked about: not one a waiting PBU of another
+        interface took up since (RFC 5213 5.4.1.2 item 4)."""
+        return (entry.att, entry.mn_ll_id) == (self.att, self.mn_ll_id)
+
 
 @dataclass(slots=True, eq=False)
 class _WithdrawnIPv4:
@@ -1169,10 +1174,13 @@ class LocalMobilityAnchor:
         23). By local policy, as 8.1 leaves the race; a new attach the MAG sent before reading a global BRI (which
         it spares) is ended too, and its MAG's next refresh registers it again. A late success to an "Inter-MAG
         Handover - Unknown" BRI also ends the session it asked about, which the LMA kept (8.1), as it would have
-        before the last retry (:meth:`_probe_answered`)."""
+        before the last retry (:meth:`_probe_answered`): not the entry another interface's waiting PBU took up since,
+        which the BRI did not ask about."""
+        probes = [held for held in late.held if isinstance(held, _HandoffProbe)]
         dropped = [entry for mn_id in late.mn_ids for entry in self._cache.of_mn(mn_id)
                    if entry.state is BceState.ACTIVE and entry.registered_by(late.mag)
-                   and _registered_at(entry) > late.registered_after and late.dropped(entry.home_network_prefixes)]
+                   and _registered_at(entry) > late.registered_after and late.dropped(entry.home_network_prefixes)
+                   and all(probe.asks_about(entry) for probe in probes)]
         if not dropped:
             return Outcome()
         outcome = Outcome(events=[Alarm(
@@ -1198,7 +1206,7 @@ class LocalMobilityAnchor:
         waited = probe.wait_for
         acknowledged = status is not None and status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST
         if (acknowledged and waited.state is BceState.ACTIVE and waited.proxy_coa.address == probe.mag
-                and (waited.att, waited.mn_ll_id) == (probe.att, probe.mn_ll_id) and self._is_cached(waited)):
+                and probe.asks_about(waited) and self._is_cached(waited)):
             return self._drain(waited, now)
         pending = self._pending.pop(waited, None)
         if pending is None:  # the wait ended otherwise: a de-registration, MaxDelayBeforeNewBCEAssign, a clear

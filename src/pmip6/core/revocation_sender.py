@@ -124,6 +124,9 @@ class LateAcknowledgement:
     the LMA kept (8.1), which the MAG dropped as well."""
     revoked: str
     """What the BRI revoked, as Alarms name it."""
+    held: tuple[object, ...] = ()
+    """For an "Inter-MAG Handover - Unknown" BRI, what it held for the LMA (:meth:`RevocationSender.revoke`): which
+    interface's session it asked about. Empty for the others, which would keep ended entries referenced here."""
 
     def dropped(self, prefixes: Iterable[IPv6Network]) -> bool:
         """Whether the MAG dropped a binding of these home network prefixes on reading the BRI."""
@@ -441,7 +444,8 @@ class RevocationSender:
         probe = indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
         self._given_up[sequence] = LateAcknowledgement(
             outstanding.send.destination.address, frozenset(mn_id for mn_id in mn_ids if mn_id is not None),
-            frozenset(prefixes), -math.inf if probe else outstanding.sent_at, _named(outstanding))
+            frozenset(prefixes), -math.inf if probe else outstanding.sent_at, _named(outstanding),
+            outstanding.held if probe else ())
 
     def _fresh_sequence(self) -> int:
         if len(self._outstanding) + len(self._given_up) >= 1 << 16:
