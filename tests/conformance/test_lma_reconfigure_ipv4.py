@@ -29,7 +29,7 @@ from lma_builders import (
 )
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Alarm, BindingRemoved, BindingUpdated, Outcome, Peer, RevocationSent
+from pmip6.core.events import Alarm, BindingRemoved, BindingUpdated, MessageIgnored, Outcome, Peer, RevocationSent
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Tenant
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
@@ -615,3 +615,92 @@ def test_RFC5844_3_1_2_5_the_release_of_a_withdrawn_address_another_mn_holds_now
     assert mag.receive(pba, lma_peer, NOW + 10.01).events == []
     entry = mag.entry(MN1)
     assert entry is not None and entry.home_network_prefixes == mine.home_network_prefixes
+
+
+def _forgotten_by(lma: LocalMobilityAnchor, mag: MobileAccessGateway, lma_peer: Peer, how: str) -> None:
+    """MAG1 has the LMA's session of MN1 forget the address a reload took from it, whose V-flag BRI MAG1 has not read
+    (its first copy lost): ``how``, the MN's DHCPRELEASE (a selective de-registration naming the address, RFC 5844
+    3.2.3.3), or the MN detached and attached again on the same interface (the draining entry taken up again by a
+    PBU naming no address, RFC 5213 5.4.1.2) or on another (a new session; the de-registered entry drains)."""
+    if how == "dhcp-release":
+        exchanges = [mag.release_ipv4(MN1, NOW + 1.1)]
+    else:
+        att = AccessTechnologyType.IEEE_802_11 if how == "attach-again" else AccessTechnologyType.E_UTRAN_3GPP
+        exchanges = [mag.detach(MN1, NOW + 1.1), mag.attach(AttachRequest(MN1, att, ipv4=False), NOW + 1.2)]
+    for exchange in exchanges:
+        (send,) = exchange.sends
+        mag.receive(the_pba(lma.receive(send.message, MAG1, LMAA, NOW + 1.2)), lma_peer, NOW + 1.21)
+    assert all(entry.ipv4_withdrawn is None for entry in lma.bindings() if entry.state is BceState.ACTIVE)
+
+
+@pytest.mark.parametrize("how", ["dhcp-release", "attach-again", "new-interface"])
+def test_RFC5846_8_1_the_v_flag_bri_ends_when_the_lma_forgets_the_address_so_it_never_takes_the_address_granted_again(
+        how: str) -> None:
+    """fuzz/stateful.py's pair machine (review21 F2, docs/reliability.md finding 25): the V-flag BRI's first copy is
+    lost and the MAG has the LMA forget the address otherwise; the pool, back, grants the same address to the MN's
+    session at that MAG again. The BRI is over then (8.1: a PBU accepted while a revocation is in progress updates
+    the BCE "accordingly, e.g., removing the revocation in progress flag"): its retransmission, naming that address,
+    had the MAG release the new grant and answer 0, which the LMA, no longer remembering the address, ignored: the
+    MAG without IPv4, the LMA holding 10.0.0.2 for it. Its owed record goes with it."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    bri = _bri(_reload(lma, POOL_GONE))
+    lma.take_revocation_changes()
+    _forgotten_by(lma, mag, lma_peer, how)
+
+    assert lma.waiting().revocations == 0 and lma.owed_revocations() == []
+    assert lma.take_revocation_changes() == {bri.sequence: []}, "the owed record goes with the change that ends it"
+    _reload(lma, OP_A, NOW + 1.3)
+    (request,) = mag.request_ipv4(MN1, NOW + 1.4).sends
+    mag.receive(the_pba(lma.receive(request.message, MAG1, LMAA, NOW + 1.4)), lma_peer, NOW + 1.41)
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+
+    assert [send for send in lma.handle_timer(NOW + 2.5).sends
+            if isinstance(send.message, BindingRevocationIndication)] == [], "no retransmission"
+    (live,) = [entry for entry in lma.bindings() if entry.state is BceState.ACTIVE]
+    assert live.ipv4_home_address is not None and live.ipv4_home_address.ip == ADDRESS
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+
+
+def test_RFC5846_8_1_an_owed_v_flag_bri_no_restored_session_remembers_is_not_sent_again() -> None:
+    """A state file written before finding 25's fix may hold a V-flag BRI owed after its session's MAG had the LMA
+    forget the address (the MN's DHCPRELEASE): sent again, it would take the address from the MAG once the MN asked
+    for it anew. Nothing is left to tell the MAG: not sent, and it leaves the file."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    _reload(lma, POOL_GONE)
+    stored = [owed.to_record() for owed in lma.owed_revocations()]
+    _forgotten_by(lma, mag, lma_peer, "dhcp-release")
+    restarted = LocalMobilityAnchor(lma.settings, keys=GreKeyAllocator(seed=8), revocation_rng=random.Random(4))
+    restarted.restore([BindingCacheEntry.from_record(entry.to_record()) for entry in lma.bindings()], NOW + 2)
+
+    resumed = restarted.resume_revocations([OwedRevocation.from_record(record) for record in stored], NOW + 2)
+
+    assert resumed == Outcome() and restarted.owed_revocations() == []
+
+
+def test_RFC5846_8_1_a_copy_of_the_ended_v_flag_bri_reordered_past_the_new_grant_is_healed_by_the_refresh() -> None:
+    """The known limit of finding 25's fix (docs/operations.md, "Reloading the configuration"): a copy of the V-flag BRI
+    sent before the LMA forgot the address, delayed in the network past the PBA granting the address again, still
+    has the MAG release it (it cannot tell when the BRI left), and its BRA matches no outstanding BRI (6.2.2). The
+    MAG asks for no IPv4 home address then (9.1), so its next PBU (a refresh, or the MN's DHCP trigger) mends it: a
+    refresh has the LMA release the address too, and the DHCP trigger asks for it again."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    bri = _bri(_reload(lma, POOL_GONE))
+    _forgotten_by(lma, mag, lma_peer, "dhcp-release")
+    _reload(lma, OP_A, NOW + 1.3)
+    (request,) = mag.request_ipv4(MN1, NOW + 1.4).sends
+    mag.receive(the_pba(lma.receive(request.message, MAG1, LMAA, NOW + 1.4)), lma_peer, NOW + 1.41)
+
+    (bra,) = mag.receive(bri, lma_peer, NOW + 1.5).sends
+    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
+    ignored = lma.receive(bra.message, MAG1, LMAA, NOW + 1.51)
+    assert [type(event) for event in ignored.events] == [MessageIgnored]
+    (bce,) = lma.bindings()
+    assert mag.entry(MN1).ipv4_home_address is None and bce.ipv4_home_address is not None  # type: ignore[union-attr]
+
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    assert refresh.message.option(IPv4HomeAddressRequestOption) is None  # type: ignore[union-attr]
+    mag.receive(the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10)), lma_peer, NOW + 10.01)
+    assert bce.ipv4_home_address is None, "a refresh asking for none: both ends without IPv4"
+    (again,) = mag.request_ipv4(MN1, NOW + 11, ADDRESS).sends
+    mag.receive(the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)), lma_peer, NOW + 11.01)
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS == bce.ipv4_home_address.ip  # type: ignore[union-attr]

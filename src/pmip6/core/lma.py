@@ -286,7 +286,9 @@ class _HandoffProbe:
 class _WithdrawnIPv4:
     """What the V-flag BRI of a reload holds (:meth:`LocalMobilityAnchor._withdraw_ipv4`): the entry that remembers
     ``address`` (:attr:`BindingCacheEntry.ipv4_withdrawn`) until ``mag``, the MAG the BRI went to, acknowledges
-    dropping it while it still registers the entry (a MAG the MN has left says nothing of the one it is at now)."""
+    dropping it while it still registers the entry (a MAG the MN has left says nothing of the one it is at now); the
+    BRI ends sooner when the entry forgets the address otherwise, or ends
+    (:meth:`LocalMobilityAnchor._end_withdrawal`)."""
 
     entry: BindingCacheEntry
     address: IPv4Address
@@ -481,7 +483,9 @@ class LocalMobilityAnchor:
         its MAG is stale, and not sent either, with an Alarm: while it is outstanding the LMA refuses that MN's PBUs
         from that MAG (any MN's for a global one, :meth:`RevocationSender.revoking`), so that binding was registered
         by an older pmip6, which keeps the file's bindings but neither sends nor deletes its revocations (a
-        downgrade and upgrade since). The runtime's rewrite of the file at start leaves it out."""
+        downgrade and upgrade since). The runtime's rewrite of the file at start leaves it out. So does it a V-flag
+        BRI whose address no restored entry remembers (:meth:`_forget_withdrawn`; a file written before
+        docs/reliability.md finding 25's fix could keep it): nothing is left to tell the MAG."""
         standing: list[OwedRevocation] = []
         outcome = Outcome()
         for revocation in dict.fromkeys(owed):  # the same one twice is sent once
@@ -491,7 +495,7 @@ class LocalMobilityAnchor:
             elif self._takes_live_binding(revocation):
                 outcome.events.append(_owed_not_sent(
                     revocation, "the restored bindings hold a live session there, registered since by an older pmip6"))
-            else:
+            elif revocation.ipv4_only is None or self._withdrawn_by(revocation):
                 standing.append(revocation)
         if not self.settings.binding_revocation:
             outcome.events.extend(_owed_not_sent(revocation, "binding_revocation is off") for revocation in standing)
@@ -621,7 +625,8 @@ class LocalMobilityAnchor:
         or 1 (the MAG released the address) from a MAG that still registers the session ends that: a later request
         naming the address is one adding IPv4 to the session (RFC 5844 3.1.2.1), granted if the new pool has it
         free. A 128 (Binding Does NOT Exist) does not: the PBA that gave the MAG the address may still be on its way,
-        behind the BRI; a re-registration that no longer names the address ends it."""
+        behind the BRI; a re-registration that no longer names the address ends it, and the BRI with it
+        (:meth:`_forget_withdrawn`)."""
         address = entry.ipv4_home_address
         assert address is not None
         outcome = Outcome(events=[Alarm("IPv4 home address released by the new configuration, the session keeping "
@@ -649,6 +654,24 @@ class LocalMobilityAnchor:
         held = _WithdrawnIPv4(entry, address.ip, before.peer.address)
         return self._revocations.revoke(before, RevocationTrigger.ADMINISTRATIVE_REASON, now, held=(held,),
                                         ipv4_only=address)
+
+    def _forget_withdrawn(self, entry: BindingCacheEntry) -> None:
+        """``entry`` need no longer remember the IPv4 home address a reload took (:meth:`_ipv4_withdrawn`): its MAG no
+        longer names it in a PBU the LMA accepted, or released it (RFC 5844 3.1.2.5). Its V-flag BRI ends with the
+        memory (:meth:`_end_withdrawal`), as RFC 5846 8.1 has a PBU accepted while a revocation is in progress update
+        the BCE "accordingly, e.g., removing the revocation in progress flag"."""
+        if entry.ipv4_withdrawn is not None:
+            self._end_withdrawal(entry)
+            entry.ipv4_withdrawn = None
+
+    def _end_withdrawal(self, entry: BindingCacheEntry) -> None:
+        """The V-flag BRI about ``entry``'s withdrawn IPv4 home address, if one is outstanding, ends quietly: its MAG
+        no longer holds the address (:meth:`_forget_withdrawn`) or the session (de-registered, removed; a draining
+        entry a handoff PBU still naming the address takes up again keeps the memory: that part refused, 129).
+        Nothing is left to tell the MAG, and a copy sent later would take the address from it were the MN's session
+        there granted it again since, with a BRA the LMA would not act on (docs/reliability.md finding 25)."""
+        if entry.ipv4_withdrawn is not None:
+            self._revocations.drop_where(lambda held: isinstance(held, _WithdrawnIPv4) and held.entry is entry)
 
     def _release_ipv4(self, entry: BindingCacheEntry, *, from_pool: bool = True) -> BindingUpdated:
         """Release the IPv4 home address binding of the dual-stack ``entry`` alone (RFC 5844 3.1.2.5; RFC 5846's V
@@ -880,7 +903,7 @@ class LocalMobilityAnchor:
         )
         outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
         if withdrawn is not None:
-            entry.ipv4_withdrawn = None
+            self._forget_withdrawn(entry)
         elif entry.state is BceState.ACTIVE and self._is_selective(entry, received):
             previous = entry.session()
             if received.home_network_prefixes:
@@ -905,6 +928,7 @@ class LocalMobilityAnchor:
         entry.state = BceState.DEREGISTERING
         entry.delete_at = now + self.settings.min_delay_before_bce_delete
         self._deadlines.schedule(entry, entry.delete_at)
+        self._end_withdrawal(entry)  # its MAG holds the session no more
         outcome = Outcome(events=[BindingDeregistered(entry.session())])
         pending = self._pending.pop(entry, None)
         if pending is not None:
@@ -975,7 +999,7 @@ class LocalMobilityAnchor:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
         if not withdrawn:
-            entry.ipv4_withdrawn = None  # its MAG no longer names it
+            self._forget_withdrawn(entry)  # its MAG no longer names it
         if limited:
             self._full_scopes.created(registration.tenant, mag, moved=moves)
         self._apply_gre(entry, decision, option)
@@ -1315,6 +1339,7 @@ class LocalMobilityAnchor:
         self._deadlines.cancel(entry)
         if entry.reserved_uplink_key is not None:
             self._keys.release(entry.reserved_uplink_key)
+        self._end_withdrawal(entry)
         return BindingRemoved(entry.session(), reason)
 
     def _claim_resources(self, entry: BindingCacheEntry) -> str | None:

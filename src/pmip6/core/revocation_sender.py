@@ -410,10 +410,14 @@ class RevocationSender:
         unless ``still_telling``: the MAG still holds the session (a second clear removed it at the LMA only), so
         the BRI goes on until its BRA or last retry (RFC 5846 8.1, 6.3), and an administrative one still
         refuses that MAG's PBUs for the MN (:meth:`revoking`)."""
-        self._ended = [(item, status) for item, status in self._ended if item is not held]
+        self.drop_where(lambda item: item is held, still_telling=still_telling)
+
+    def drop_where(self, holds: Callable[[object], bool], *, still_telling: bool = False) -> None:
+        """:meth:`drop` for every held item ``holds`` selects (the LMA knows what a V-flag BRI holds by its entry)."""
+        self._ended = [(item, status) for item, status in self._ended if not holds(item)]
         for sequence, outstanding in list(self._outstanding.items()):
-            if any(item is held for item in outstanding.held):
-                outstanding.held = tuple(item for item in outstanding.held if item is not held)
+            if any(holds(item) for item in outstanding.held):
+                outstanding.held = tuple(item for item in outstanding.held if not holds(item))
                 if not outstanding.held and not still_telling:
                     del self._outstanding[sequence]
                     self._deadlines.cancel(sequence)
