@@ -5,6 +5,7 @@ one's, so every uplink packet was dropped as ``no_routing_context`` and downlink
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections.abc import Iterator
 from ipaddress import IPv4Address, ip_address
@@ -20,7 +21,8 @@ from pmip6.dataplane.pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 
 pytestmark = [requires_netns, pytest.mark.netns]
-NETNS = "r20-deften"
+NETNS = f"r20-deften{os.getpid()}"
+"""Named by the process, as the suite's other namespaces: two runs on one host never share it."""
 MAG, LMAA, HOME = "192.0.2.1", "192.0.2.2", "10.0.0.5"
 
 
