@@ -40,9 +40,11 @@ test-tools:
 
 # Bytecode is written even where the environment sets PYTHONDONTWRITEBYTECODE (this development machine's does):
 # else each collection rewrites every test module again (10 s instead of 2), and each daemon or CLI the tests start
-# compiles pmip6 again.
+# compiles pmip6 again. Four workers (pytest-xdist) on two cores: the suite mostly waits (daemons starting, timers,
+# DHCP clients, namespaces), and --dist loadscope keeps each module on one worker, its module-scoped daemons started
+# once. Every test's namespaces carry its worker's process id, so two workers never share one.
 test: $(STAMP) test-tools
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 4 --dist loadscope
 
 # Benchmarks print ratios against a baseline measured in the same run; bench/dataplane.py needs root.
 bench: $(STAMP)
