@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from pyroute2 import NetNS
-
 from pmip6.dataplane.netns import enter
 from pmip6.lab.figure1 import DEFAULT_ROUTER, MN_INTERFACE, TENANT_UPLINK, Figure1Lab
 from pmip6.runtime.control import ControlError, control_request
@@ -100,7 +98,7 @@ def renumber(lab: Figure1Lab, mn: str, address: str, interface: str = MN_INTERFA
              prefix_length: int = 24, router: str = DEFAULT_ROUTER) -> None:
     """Give the MN the home address the LMA assigned, its prefix length and default router, the PBA's values
     (RFC 5844 section 3.4: the MAG would hand them out by DHCP; ``pmip6 show bindings`` at the MAG shows them)."""
-    with NetNS(lab.ns(mn)) as ipr:
+    with lab.netlink(mn) as ipr:
         index = ipr.link_lookup(ifname=interface)[0]
         ipr.flush_addr(index=index)
         ipr.addr("add", index=index, address=address, prefixlen=prefix_length)

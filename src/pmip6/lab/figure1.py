@@ -30,8 +30,6 @@ import os
 from dataclasses import replace
 from ipaddress import IPv6Network
 
-from pyroute2 import NetNS
-
 from pmip6.lab.namespaces import Link, NamespaceSet, remove_stale
 
 NODES = ("mn1", "mn2", "mn3", "mn4", "mag", "mag2", "lma", "opa", "opb")
@@ -117,7 +115,7 @@ class Figure1Lab(NamespaceSet):
 
     def move_mn2_to_mag2(self) -> None:
         """MN-2 leaves MAG (link down) and attaches to MAG-2 with the same home address (a handoff)."""
-        with NetNS(self.ns("mn2")) as ipr:
+        with self.netlink("mn2") as ipr:
             old, new = ipr.link_lookup(ifname=MN_INTERFACE)[0], ipr.link_lookup(ifname="eth1")[0]
             ipr.flush_addr(index=old)
             ipr.link("set", index=old, state="down")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import ip_interface
 from types import TracebackType
 
-from pyroute2 import NetNS, netns
+from pyroute2 import IPRoute, netns
 
 from pmip6.dataplane.netns import inside
 
@@ -62,6 +63,16 @@ class NamespaceSet:
         """The network namespace name of ``node``."""
         return f"{self.prefix}-{node}"
 
+    @contextmanager
+    def netlink(self, node: str) -> Iterator[IPRoute]:
+        """An rtnetlink socket of ``node``'s namespace, opened from inside it (:func:`inside`): a socket keeps the
+        namespace it was created in, and pyroute2's ``NetNS`` forks a helper process for each one (11 ms each, 70
+        for a Figure-1 lab, against 1 ms here)."""
+        with inside(self.ns(node)):
+            ipr = IPRoute()
+        with ipr:
+            yield ipr
+
     def __enter__(self) -> NamespaceSet:
         return self
 
@@ -81,29 +92,27 @@ class NamespaceSet:
             for key, value in (*NO_DAD, *sysctls):
                 with open(f"/proc/sys/{key}", "w") as sysctl:
                     sysctl.write(value)
-        with NetNS(self.ns(node)) as ipr:
+        with self.netlink(node) as ipr:
             ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
 
     def add_link(self, link: Link) -> None:
         """The veth pair of ``link``, both ends up with their addresses and operational (:func:`_operational`)."""
-        with NetNS(self.ns(link.a)) as ipr:
-            ipr.link("add", ifname=link.a_interface, kind="veth",
-                     peer={"ifname": link.b_interface, "net_ns_fd": self.ns(link.b)})
-        ends = ((link.a, link.a_interface, link.a_addresses), (link.b, link.b_interface, link.b_addresses))
-        for node, interface, addresses in ends:
-            with NetNS(self.ns(node)) as ipr:
+        with self.netlink(link.a) as a, self.netlink(link.b) as b:
+            a.link("add", ifname=link.a_interface, kind="veth",
+                   peer={"ifname": link.b_interface, "net_ns_fd": self.ns(link.b)})
+            ends = ((a, link.a_interface, link.a_addresses), (b, link.b_interface, link.b_addresses))
+            for ipr, interface, addresses in ends:
                 index = ipr.link_lookup(ifname=interface)[0]
                 for address in addresses:
                     parsed = ip_interface(address)
                     ipr.addr("add", index=index, address=str(parsed.ip), prefixlen=parsed.network.prefixlen)
                 ipr.link("set", index=index, state="up")
-        for node, interface, _ in ends:
-            with NetNS(self.ns(node)) as ipr:
+            for ipr, interface, _ in ends:
                 _operational(ipr, interface)
 
     def route(self, node: str, destination: str, *, gateway: str | None = None,
               interface: str | None = None) -> None:
-        with NetNS(self.ns(node)) as ipr:
+        with self.netlink(node) as ipr:
             route: dict[str, object] = {"dst": destination}
             if gateway is not None:
                 route["gateway"] = gateway
@@ -121,7 +130,7 @@ class NamespaceSet:
                 pass
 
 
-def _operational(ipr: NetNS, interface: str) -> None:
+def _operational(ipr: IPRoute, interface: str) -> None:
     """Wait until the kernel has processed ``interface``'s carrier event (operstate UP), at most
     :data:`OPERATIONAL_WITHIN` seconds. Until then IPv6 is not set up on it (no link-local address, no ff00::/8 route
     in the local table: a Neighbor Solicitation arriving is dropped, and its sender asks again only a second later,
