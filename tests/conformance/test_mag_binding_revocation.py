@@ -234,10 +234,15 @@ def test_RFC5846_9_1_a_repeated_bri_gets_the_first_answer_and_a_new_one_with_tha
 
 
 def test_RFC5846_9_1_only_a_handover_trigger_is_refused_for_an_mn_registering_here() -> None:
+    """An administrative one is accepted; the entry waits for its PBA, which it de-registers rather than registers
+    (finding 26, tests/conformance/test_mag_revoked_while_registering.py)."""
     mag = make_mag()
-    mag.attach(request(MN1), T0)
+    pbu = only_pbu(mag.attach(request(MN1), T0))
     outcome = mag.receive(_bri(MNIdentifierOption(MN1)), LMA_UDP, T0 + 0.1)
-    assert _bra(outcome).status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
+    assert _bra(outcome).status == BindingRevocationStatus.SUCCESS and outcome.events == []
+    assert [(entry.state, entry.revoked) for entry in mag.entries()] == [(BulState.REGISTERING, True)]
+    accepted = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.2)
+    assert [type(event) for event in accepted.events] == [Alarm] and only_pbu(accepted).lifetime == 0
 
 
 def test_RFC5846_8_1_a_realm_is_the_whole_part_after_the_at_sign_not_a_suffix() -> None:

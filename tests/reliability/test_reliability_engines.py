@@ -106,12 +106,17 @@ _WIFI = 4  # IEEE 802.11; the attach argument after it: named by its MN-LL-ID (f
         ("restart_mag", _A3), ("attach", b"mn2@opA", _A3, 1, _WIFI, True), ("deliver_at", 1), ("deliver_at", 0),
         ("deliver_at", 1), ("settle",),
     ], id="a MAG restarted in no time repeats the Timestamp of its earlier instance's waiting HI 4 PBU"),
+    pytest.param("MagLmaPairMachine", [
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, False), ("deliver_at", 0), ("reload_lma", "MNs swap tenants"),
+        ("deliver_at", 1), ("settle",),
+    ], id="finding 26: a reload's BRI overtaking the PBA of the attach it revokes"),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with
     sequence numbers and restarts (docs/requirements.md, "One live session per interface"), replayed as Hypothesis
-    ran them (each rule, then the invariant; MAG addresses as strings here). The last case is the restarting machine's
-    own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp."""
+    ran them (each rule, then the invariant; MAG addresses as strings here). The fifth case is the restarting machine's
+    own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp. The last
+    one is finding 26, shrunk."""
     from ipaddress import IPv6Address
 
     from fuzz import stateful

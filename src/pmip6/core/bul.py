@@ -124,6 +124,11 @@ class BindingUpdateListEntry:
     """The MN attached again while registered here (RFC 5213 6.9.1.1: it came back, e.g. from another MAG that took
     the session): until a PBA accepts, the entry's PBUs carry the attach's Handoff Indicator, not 5 (6.9.1.3). An
     echo mismatch that halts the entry clears it too: no PBA is awaited any more."""
+    revoked: bool = False
+    """A per-MN BRI of the LMA (not a handover one) revoked the MN's binding while this entry's initial registration
+    awaited its PBA (RFC 5846 9.1; :mod:`pmip6.core.revocation_responder`): a PBA that accepts it is not registered
+    here, its session is de-registered (:meth:`MobileAccessGateway._accepted_though_revoked`). An attach of the MN
+    clears it: a new exchange, about the MN as it is now."""
     refresh_unanswered: bool = False
     """A re-registration went without a usable PBA through all its retransmissions (the Alarm was raised); the
     next accepted PBA clears it, and so does an attach of the MN (a new exchange). Meanwhile a new re-registration

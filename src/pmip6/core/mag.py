@@ -419,7 +419,7 @@ class MobileAccessGateway:
         entry.handoff_indicator, entry.att, entry.mn_ll_id = request.hi, request.att, request.ll_id
         entry.access_interface = request.interface
         entry.reattached = entry.state is BulState.REGISTERED
-        entry.halted = entry.refresh_unanswered = False  # a new exchange, retransmitted in full (6.9.4)
+        entry.halted = entry.refresh_unanswered = entry.revoked = False  # a new exchange, in full (6.9.4)
         entry.ipv4_request_after = 0.0  # the administrative action RFC 5844 3.2.3.2 waits for
         _withdraw_ipv4_request(entry)
         superseded = _superseded_by_next(entry.pending)
@@ -1029,6 +1029,8 @@ class MobileAccessGateway:
                 return self._deregistration_rejected(entry, message.status, source)
             return Outcome(events=self._remove(entry, "deregistered", announce=True))
         status = message.status
+        if status < Status.REASON_UNSPECIFIED and entry.revoked and entry.state is BulState.REGISTERING:
+            return self._accepted_though_revoked(entry, message, now)
         if status < Status.REASON_UNSPECIFIED:
             return self._accepted(entry, message, now)
         if status != Status.SEQUENCE_NUMBER_OUT_OF_WINDOW and message.sequence != sent.sequence:
@@ -1193,6 +1195,25 @@ class MobileAccessGateway:
         else:
             outcome = Outcome(events=[BindingUpdated(entry.session(), previous, reattached)])
         outcome.events.extend(alarm for alarm in (unconfirmed, refused) if alarm is not None)
+        return outcome
+
+    def _accepted_though_revoked(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement,
+                                 now: float) -> Outcome:
+        """The PBA accepting the initial registration of an MN whose binding a BRI of the LMA revoked while that PBA was
+        on its way (``revoked``, :mod:`pmip6.core.revocation_responder`): the session is not registered here (no
+        BindingEstablished) but de-registered (RFC 5213 6.9.1.4: lifetime 0, naming the home addresses the PBA
+        assigned), with an Alarm. The LMA took the PBU before it revoked the binding, and holds nothing of it now
+        (it ignores the de-registration, which ends at INITIAL_BINDACK_TIMEOUT), or after the revocation ended
+        (the PBU delayed past the BRA, or a retransmission), and the de-registration ends that session."""
+        assert entry.pending is not None and entry.pending.sent is not None
+        _apply_addresses(entry, pba, entry.pending.sent)
+        self._finish_pending(entry)
+        entry.state = BulState.DEREGISTERING
+        outcome = Outcome(events=[Alarm(
+            f"the LMA revoked the binding of {mn_text(entry.mn_id)} while the PBA of its registration was on its way "
+            "(a Binding Revocation Indication, RFC 5846 9.1): not registering the session that PBA accepts, "
+            "de-registering it", entry.mn_id)])
+        outcome.extend(self._start_update(entry, now))
         return outcome
 
     def _apply_encapsulation_mode(
@@ -1393,6 +1414,8 @@ class MobileAccessGateway:
                 else:
                     outcome.events.extend(self._remove(entry, "revoked"))
                 self._reschedule(entry.mn_id)
+            for entry in answer.registering:
+                entry.revoked = True
         return revocation_acknowledgement(indication, answer)
 
     def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:

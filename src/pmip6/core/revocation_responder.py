@@ -18,6 +18,15 @@ or the status that refuses it:
   status 1, partial success, naming the others (9.1: bindings "already released" are accepted). With V only the
   IPv4 home address binding goes: the IPv4 Home Address Request option must name the entry's address (129
   without the option, 128 for another address).
+- G and V clear, a trigger other than a handover one, for an entry whose initial registration awaits its PBA
+  (``registering``; RFC 5213 6.9.1.1: the entry exists from the PBU on): accepted as any other (0, or 1 naming
+  the HNPs it does not hold when it names some), but the entry stays, marked (:attr:`Revocation.registering`),
+  for its PBA: the LMA may have accepted that PBU before it revoked the MN's binding, so what the PBA accepts is
+  what the BRI revoked, and the MAG de-registers it rather than register it. HNP options cannot be checked while
+  the entry names none (ALL_ZERO: that PBA assigns them). Refused with 128 instead, the BRI ended the LMA's
+  revocation, the late PBA registered the session at the MAG alone (docs/reliability.md finding 26). Safe whatever
+  overtakes what: while such a BRI stands the LMA refuses that MAG's PBUs for the MN (129), so a PBA accepting one
+  predates the BRI, or follows its end, when the de-registration ends that session too.
 
 An inter-MAG handover trigger for an entry whose attach awaits its accepted PBA (the initial registration, or
 the re-registration of an MN that attached again while registered, :attr:`BindingUpdateListEntry.attaching`) is
@@ -35,7 +44,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Generic, TypeVar
 
-from pmip6.core.bul import BindingUpdateListEntry
+from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.nai import realm_key
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
@@ -66,11 +75,14 @@ _HANDOVER_TRIGGERS = frozenset({RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS
 class Revocation(Generic[_E]):
     """The entries (BUL entries at a MAG, BCEs at an LMA) a BRI revokes; ``ipv4_only``: only their IPv4 home
     address bindings (the V flag); ``released``: the HNP options it named that no entry holds (a partial success,
-    RFC 5846 8.2 and 9.1)."""
+    RFC 5846 8.2 and 9.1); ``registering``: see the field."""
 
     entries: tuple[_E, ...]
     ipv4_only: bool = False
     released: tuple[HomeNetworkPrefixOption, ...] = ()
+    registering: tuple[_E, ...] = ()
+    """At a MAG, entries whose initial registration the BRI revokes while its PBA is awaited: kept for that PBA, which
+    they do not register (module docstring)."""
 
 
 def trigger_refusal(indication: BindingRevocationIndication) -> BindingRevocationStatus | None:
@@ -149,13 +161,17 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     if mn_option is None:
         return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
     entry = entries.get(mn_option.identifier)
-    named = indication.options_of(HomeNetworkPrefixOption)
-    released = (tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes)
-                if entry else ())
-    if entry is None or named and len(released) == len(named):
+    if entry is None:
+        return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
+    registering = entry.state is BulState.REGISTERING and trigger not in _HANDOVER_TRIGGERS and not flags & BRFlags.V
+    named = () if registering and not entry.home_network_prefixes else indication.options_of(HomeNetworkPrefixOption)
+    released = tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes)
+    if named and len(released) == len(named):
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
     if trigger in _HANDOVER_TRIGGERS and entry.attaching:
         return BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    if registering:
+        return Revocation((), released=released, registering=(entry,))
     if not flags & BRFlags.V:
         return Revocation((entry,), released=released)
     request = indication.option(IPv4HomeAddressRequestOption)

@@ -1,0 +1,176 @@
+"""A per-MN administrative BRI that reaches the MAG while the PBA of the MN's initial registration is on its way (RFC
+5846 9.1, RFC 5213 6.9.1.1: the Binding Update List entry exists from the PBU on): the MAG accepts it (0) and does
+not register what that PBA accepts but de-registers it, so that neither end keeps the session, whichever of the PBU,
+the PBA, the BRI and its BRA overtakes which (docs/reliability.md finding 26; docs/operations.md, "Binding
+revocation (RFC 5846)")."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+from lma_builders import LMAA, MAG1, MN1, NOW, settings
+from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, T0, make_mag, only_pbu, pba_for, request
+
+from pmip6.core.bce import BceState
+from pmip6.core.bul import BulState
+from pmip6.core.events import Alarm, BindingEstablished, Outcome, Peer
+from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.lma_settings import MobileNodeProfile
+from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.wire.messages import (
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
+)
+from pmip6.wire.numbers import AccessTechnologyType, BindingRevocationStatus, BRFlags, RevocationTrigger, Status
+from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption
+
+LMA_PEER = Peer(LMAA, 5436)
+STUB_MN = b"mn1@example.org"
+
+
+def _pair() -> tuple[LocalMobilityAnchor, MobileAccessGateway]:
+    lma = LocalMobilityAnchor(settings(binding_revocation=True), keys=GreKeyAllocator(seed=7),
+                              revocation_rng=random.Random(3))
+    return lma, MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA_PEER), keys=GreKeyAllocator(seed=1))
+
+
+def _revoke(lma: LocalMobilityAnchor, how: str, now: float) -> BindingRevocationIndication:
+    """The one per-MN administrative BRI the LMA sends for MN1: the operator's clear, or a reload that moves MN1 to
+    the other tenant (fuzz/stateful.py's "MNs swap tenants"), which removes its session."""
+    if how == "clear":
+        outcome = lma.clear(now, mn_id=MN1)
+    else:
+        profiles = tuple(MobileNodeProfile(profile.mn_id, "opB") if profile.mn_id == MN1 else profile
+                         for profile in lma.settings.mobile_nodes)
+        outcome = lma.reconfigure(replace(lma.settings, mobile_nodes=profiles), now)
+    (bri,) = [send.message for send in outcome.sends]
+    assert isinstance(bri, BindingRevocationIndication) and not bri.flags & (BRFlags.G | BRFlags.V)
+    assert bri.trigger == RevocationTrigger.ADMINISTRATIVE_REASON
+    return bri
+
+
+def _answer(mag: MobileAccessGateway, bri: BindingRevocationIndication, now: float, lma: Peer = LMA_PEER
+            ) -> BindingRevocationAcknowledgement:
+    (send,) = mag.receive(bri, lma, now).sends
+    assert isinstance(send.message, BindingRevocationAcknowledgement)
+    return send.message
+
+
+def _pbus(outcome: Outcome) -> list[ProxyBindingUpdate]:
+    return [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
+
+
+def _to_lma(lma: LocalMobilityAnchor, message: object, now: float) -> list[ProxyBindingAcknowledgement]:
+    outcome = lma.receive(message, MAG1, LMAA, now)  # type: ignore[arg-type]
+    return [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
+
+
+def _neither_end_holds_mn1(lma: LocalMobilityAnchor, mag: MobileAccessGateway, now: float) -> None:
+    """Once the MAG's de-registration is answered or given up (INITIAL_BINDACK_TIMEOUT), nothing is left of MN1."""
+    mag.handle_timer(now)
+    assert [entry.state for entry in mag.entries() if entry.state is not BulState.FAILED] == []
+    assert [bce for bce in lma.bindings() if bce.state is BceState.ACTIVE] == []
+
+
+@pytest.mark.parametrize("how", ["reload", "clear"])
+def test_RFC5846_9_1_a_bri_overtaking_the_pba_of_the_initial_registration_leaves_neither_end_the_session(
+        how: str) -> None:
+    """Found by fuzz/stateful.py's pair machine (Hypothesis seed 11): the LMA accepted the attach's PBU, a reload
+    removed the session and its BRI reached the MAG before the PBA, while the entry held no prefix yet. The MAG
+    answered 128 (Binding Does NOT Exist), which ended the LMA's revocation quietly, and the PBA then registered the
+    session at the MAG alone, its data plane forwarding for an MN the LMA no longer had until the next refresh."""
+    lma, mag = _pair()
+    (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
+    (pba,) = _to_lma(lma, attach, NOW)
+    bri = _revoke(lma, how, NOW + 0.01)
+
+    bra = _answer(mag, bri, NOW + 0.02)
+
+    assert (bra.status, bra.sequence) == (BindingRevocationStatus.SUCCESS, bri.sequence)
+    ended = lma.receive(bra, MAG1, LMAA, NOW + 0.03)
+    assert not [event for event in ended.events if isinstance(event, Alarm)]
+    accepted = mag.receive(pba, LMA_PEER, NOW + 0.04)
+    assert not [event for event in accepted.events if isinstance(event, BindingEstablished)]
+    (alarm,) = [event for event in accepted.events if isinstance(event, Alarm)]
+    assert "revoked" in alarm.text and alarm.mn_id == MN1
+    (deregistration,) = _pbus(accepted)
+    assert deregistration.lifetime == 0
+    assert deregistration.options_of(HomeNetworkPrefixOption) == pba.options_of(HomeNetworkPrefixOption)
+    assert _to_lma(lma, deregistration, NOW + 0.05) == []  # the LMA holds nothing of it: ignored
+    _neither_end_holds_mn1(lma, mag, NOW + 2)
+
+
+@pytest.mark.parametrize("order", ["bra-first", "pbu-first", "retransmission-after-the-bra"])
+def test_RFC5846_8_1_the_pbu_crossing_a_bri_about_an_older_session_ends_at_both_ends_in_any_order(order: str) -> None:
+    """The BRI revokes an older session of MN1 at this MAG (its de-registration was lost) while the MN's new attach is
+    on its way to the LMA, not yet processed. Delivered in order, that PBU reaches the LMA while the revocation
+    stands: 129, the attach fails. Overtaken by the BRA (or retransmitted after it), it opens a new session, whose PBA
+    the MAG, told the MN's registration was revoked, de-registers: neither end keeps a session either way."""
+    lma, mag = _pair()
+    (first,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
+    mag.receive(_to_lma(lma, first, NOW)[0], LMA_PEER, NOW + 0.01)
+    mag.detach(MN1, NOW + 1)  # its de-registration is lost: the LMA keeps the session
+    mag.handle_timer(NOW + 3)
+    assert list(mag.entries()) == []
+    (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 10))
+    bri = _revoke(lma, "clear", NOW + 10.001)
+    bra = _answer(mag, bri, NOW + 10.002)
+    assert bra.status == BindingRevocationStatus.SUCCESS
+
+    if order == "pbu-first":
+        (refused,) = _to_lma(lma, attach, NOW + 10.003)
+        assert refused.status == Status.ADMINISTRATIVELY_PROHIBITED
+        lma.receive(bra, MAG1, LMAA, NOW + 10.004)
+        assert _pbus(mag.receive(refused, LMA_PEER, NOW + 10.005)) == []
+    else:
+        lma.receive(bra, MAG1, LMAA, NOW + 10.003)
+        at = NOW + 10.004
+        if order == "retransmission-after-the-bra":  # the first copy lost
+            at = NOW + 11.5
+            (attach,) = _pbus(mag.handle_timer(at))
+        (pba,) = _to_lma(lma, attach, at)
+        assert pba.status == Status.ACCEPTED
+        (deregistration,) = _pbus(mag.receive(pba, LMA_PEER, at + 0.001))
+        (answer,) = _to_lma(lma, deregistration, at + 0.002)
+        assert answer.status == Status.ACCEPTED and answer.lifetime == 0
+        mag.receive(answer, LMA_PEER, at + 0.003)
+    _neither_end_holds_mn1(lma, mag, NOW + 15)
+
+
+def test_RFC5213_6_9_1_1_an_attach_again_after_the_bri_is_a_new_registration_that_its_pba_registers() -> None:
+    """The MN attached again after the BRI: that attach is the MAG's news, not what the LMA revoked; its own PBA
+    registers it (the revoked PBU's PBA answers a superseded PBU: ignored)."""
+    mag = make_mag()
+    revoked = only_pbu(mag.attach(request(STUB_MN), T0))
+    bri = BindingRevocationIndication(RevocationTrigger.ADMINISTRATIVE_REASON, 7, BRFlags.P,
+                                      (MNIdentifierOption(STUB_MN),))
+    assert _answer(mag, bri, T0 + 0.01, LMA_UDP).status == BindingRevocationStatus.SUCCESS
+    again = only_pbu(mag.attach(request(STUB_MN, hi=3), T0 + 0.02))
+    assert mag.receive(pba_for(revoked), LMA_UDP, T0 + 0.03).sends == []
+    assert [type(event) for event in mag.receive(pba_for(again), LMA_UDP, T0 + 0.04).events] == [BindingEstablished]
+
+
+@pytest.mark.parametrize(("trigger", "flags", "status"), [
+    (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, BRFlags.P, BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
+    (RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN, BRFlags.P, BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
+    (RevocationTrigger.ADMINISTRATIVE_REASON, BRFlags.P | BRFlags.V, BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
+], ids=["handover", "handover-unknown", "v-flag"])
+def test_RFC5846_9_1_handover_and_v_flag_bris_to_an_initial_registration_keep_their_answers(
+        trigger: RevocationTrigger, flags: BRFlags, status: BindingRevocationStatus) -> None:
+    """A handover BRI naming a prefix the attaching entry does not hold yet is about no binding here (128: the LMA's
+    Handoff Indicator 4 probe moves the session, docs/operations.md), and a V-flag BRI names an IPv4 home address
+    the entry holds no more than the prefix (128: the LMA keeps its memory of the address, finding 23); neither
+    marks the registration, whose PBA registers it."""
+    mag = make_mag()
+    pbu = only_pbu(mag.attach(request(STUB_MN), T0))
+    named = (IPv4HomeAddressRequestOption(ASSIGNED_IPV4) if flags & BRFlags.V
+             else HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen))
+    bri = BindingRevocationIndication(trigger, 8, flags, (MNIdentifierOption(STUB_MN), named))
+    assert _answer(mag, bri, T0 + 0.01, LMA_UDP).status == status
+    assert [type(event) for event in mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.02).events] == [BindingEstablished]
+
