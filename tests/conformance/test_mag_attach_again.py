@@ -24,6 +24,7 @@ from test_mag_stub_lma import (
 from pmip6.core.bul import BulState
 from pmip6.core.events import (
     Alarm,
+    BindingDeregistered,
     BindingEstablished,
     BindingRemoved,
     BindingUpdated,
@@ -232,14 +233,19 @@ def test_RFC5846_9_1_a_handover_bri_for_an_mn_that_attached_again_fails_with_mn_
     assert list(mag.entries()) == []
 
 
-def test_RFC5846_8_1_and_9_1_a_per_peer_bri_spares_an_mn_that_attached_again_whose_pba_then_decides() -> None:
+def test_RFC5846_8_1_and_9_1_a_per_peer_bri_keeps_an_mn_that_attached_again_and_its_pba_de_registers_it() -> None:
+    """Kept for its PBA, marked as an initial registration is (docs/reliability.md finding 27): what that PBA accepts
+    the LMA took before its global BRI (which revoked it) or after the BRI's end, and the MAG de-registers it; the
+    session stops forwarding then."""
     mag = make_mag()
     registered(mag)
     pbu = only_pbu(mag.attach(BACK, T0 + 10))
     global_bri = BindingRevocationIndication(RevocationTrigger.PER_PEER_POLICY, 7, BRFlags.P | BRFlags.G, ())
     assert _bra_status(mag, global_bri, T0 + 10.01) == BindingRevocationStatus.SUCCESS
     assert [entry.mn_id for entry in mag.entries()] == [MN]
-    assert [type(event) for event in mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.02).events] == [BindingUpdated]
+    accepted = mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.02)
+    assert [type(event) for event in accepted.events] == [Alarm, BindingDeregistered]
+    assert only_pbu(accepted).lifetime == 0 and entry_of(mag).state is BulState.DEREGISTERING
 
 
 def test_RFC5213_6_9_1_1_an_attach_on_another_interface_while_registering_tells_the_data_plane_nothing() -> None:

@@ -1,8 +1,8 @@
-"""A per-MN administrative BRI that reaches the MAG while the PBA of the MN's initial registration is on its way (RFC
-5846 9.1, RFC 5213 6.9.1.1: the Binding Update List entry exists from the PBU on): the MAG accepts it (0) and does
-not register what that PBA accepts but de-registers it, so that neither end keeps the session, whichever of the PBU,
-the PBA, the BRI and its BRA overtakes which (docs/reliability.md finding 26; docs/operations.md, "Binding
-revocation (RFC 5846)")."""
+"""An administrative BRI, per-MN or global (Per-Peer Policy, realm), that reaches the MAG while the PBA of an MN's
+initial registration is on its way (RFC 5846 9.1, RFC 5213 6.9.1.1: the Binding Update List entry exists from the PBU
+on): the MAG accepts it (0) and does not register what that PBA accepts but de-registers it, so that neither end
+keeps the session, whichever of the PBU, the PBA, the BRI and its BRA overtakes which (docs/reliability.md findings
+26 and 27; docs/operations.md, "Binding revocation (RFC 5846)")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, T0, make_mag
 
 from pmip6.core.bce import BceState
 from pmip6.core.bul import BulState
-from pmip6.core.events import Alarm, BindingEstablished, Outcome, Peer
+from pmip6.core.events import Alarm, BindingDeregistered, BindingEstablished, Outcome, Peer
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import MobileNodeProfile
@@ -40,8 +40,14 @@ def _pair() -> tuple[LocalMobilityAnchor, MobileAccessGateway]:
 
 
 def _revoke(lma: LocalMobilityAnchor, how: str, now: float) -> BindingRevocationIndication:
-    """The one per-MN administrative BRI the LMA sends for MN1: the operator's clear, or a reload that moves MN1 to
-    the other tenant (fuzz/stateful.py's "MNs swap tenants"), which removes its session."""
+    """The one administrative BRI the LMA sends about MN1's session at MAG1: the operator's clear of MN1, a reload
+    that moves MN1 to the other tenant (fuzz/stateful.py's "MNs swap tenants"), which removes its session, or the
+    operator's clear of MAG1 (``clear --mag``: one global BRI, Per-Peer Policy, when MAG1 holds no other session)."""
+    if how == "clear --mag":
+        (bri,) = [send.message for send in lma.clear(now, mag=MAG1.address).sends]
+        assert isinstance(bri, BindingRevocationIndication) and bri.flags & BRFlags.G and not bri.options
+        assert bri.trigger == RevocationTrigger.PER_PEER_POLICY
+        return bri
     if how == "clear":
         outcome = lma.clear(now, mn_id=MN1)
     else:
@@ -77,13 +83,15 @@ def _neither_end_holds_mn1(lma: LocalMobilityAnchor, mag: MobileAccessGateway, n
     assert [bce for bce in lma.bindings() if bce.state is BceState.ACTIVE] == []
 
 
-@pytest.mark.parametrize("how", ["reload", "clear"])
+@pytest.mark.parametrize("how", ["reload", "clear", "clear --mag"])
 def test_RFC5846_9_1_a_bri_overtaking_the_pba_of_the_initial_registration_leaves_neither_end_the_session(
         how: str) -> None:
     """Found by fuzz/stateful.py's pair machine (Hypothesis seed 11): the LMA accepted the attach's PBU, a reload
     removed the session and its BRI reached the MAG before the PBA, while the entry held no prefix yet. The MAG
     answered 128 (Binding Does NOT Exist), which ended the LMA's revocation quietly, and the PBA then registered the
-    session at the MAG alone, its data plane forwarding for an MN the LMA no longer had until the next refresh."""
+    session at the MAG alone, its data plane forwarding for an MN the LMA no longer had until the next refresh. A
+    global BRI (``clear --mag``) spared the registering entry, with the same end, and the LMA then accepted the
+    MAG's next refresh as a new registration: the clear undone for that MN (finding 27)."""
     lma, mag = _pair()
     (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
     (pba,) = _to_lma(lma, attach, NOW)
@@ -105,12 +113,18 @@ def test_RFC5846_9_1_a_bri_overtaking_the_pba_of_the_initial_registration_leaves
     _neither_end_holds_mn1(lma, mag, NOW + 2)
 
 
-@pytest.mark.parametrize("order", ["bra-first", "pbu-first", "retransmission-after-the-bra"])
-def test_RFC5846_8_1_the_pbu_crossing_a_bri_about_an_older_session_ends_at_both_ends_in_any_order(order: str) -> None:
+@pytest.mark.parametrize("how", ["clear", "clear --mag"])
+@pytest.mark.parametrize("order", ["bra-first", "pbu-first", "retransmission-after-the-bra",
+                                   "bra-after-the-last-retry"])
+def test_RFC5846_8_1_the_pbu_crossing_a_bri_about_an_older_session_ends_at_both_ends_in_any_order(
+        order: str, how: str) -> None:
     """The BRI revokes an older session of MN1 at this MAG (its de-registration was lost) while the MN's new attach is
     on its way to the LMA, not yet processed. Delivered in order, that PBU reaches the LMA while the revocation
-    stands: 129, the attach fails. Overtaken by the BRA (or retransmitted after it), it opens a new session, whose PBA
-    the MAG, told the MN's registration was revoked, de-registers: neither end keeps a session either way."""
+    stands (for any MN of this MAG after a global BRI): 129, the attach fails. Overtaken by the BRA (or retransmitted
+    after it), it opens a new session, whose PBA the MAG, told the MN's registration was revoked, de-registers. Taken
+    after the LMA gave the BRI up, it opens a new session that the late BRA ends at the LMA (``_dropped_late``), and
+    the MAG de-registers it too: a global BRI spared the entry, whose PBA then registered the session at the MAG
+    alone (finding 27). Neither end keeps a session in any order."""
     lma, mag = _pair()
     (first,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
     mag.receive(_to_lma(lma, first, NOW)[0], LMA_PEER, NOW + 0.01)
@@ -118,7 +132,7 @@ def test_RFC5846_8_1_the_pbu_crossing_a_bri_about_an_older_session_ends_at_both_
     mag.handle_timer(NOW + 3)
     assert list(mag.entries()) == []
     (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 10))
-    bri = _revoke(lma, "clear", NOW + 10.001)
+    bri = _revoke(lma, how, NOW + 10.001)
     bra = _answer(mag, bri, NOW + 10.002)
     assert bra.status == BindingRevocationStatus.SUCCESS
 
@@ -128,18 +142,46 @@ def test_RFC5846_8_1_the_pbu_crossing_a_bri_about_an_older_session_ends_at_both_
         lma.receive(bra, MAG1, LMAA, NOW + 10.004)
         assert _pbus(mag.receive(refused, LMA_PEER, NOW + 10.005)) == []
     else:
-        lma.receive(bra, MAG1, LMAA, NOW + 10.003)
         at = NOW + 10.004
+        if order == "bra-after-the-last-retry":  # the BRA delayed past it, the PBU's first two copies lost
+            for at in (NOW + 11.5, NOW + 13.5):
+                (attach,) = _pbus(mag.handle_timer(at))
+                assert _pbus(lma.handle_timer(at)) == []  # the BRI's retransmission, then given up
+            assert list(lma.bindings()) == []  # the revocation no longer stands
+        else:
+            lma.receive(bra, MAG1, LMAA, NOW + 10.003)
         if order == "retransmission-after-the-bra":  # the first copy lost
             at = NOW + 11.5
             (attach,) = _pbus(mag.handle_timer(at))
         (pba,) = _to_lma(lma, attach, at)
         assert pba.status == Status.ACCEPTED
+        if order == "bra-after-the-last-retry":
+            lma.receive(bra, MAG1, LMAA, at + 0.0005)
         (deregistration,) = _pbus(mag.receive(pba, LMA_PEER, at + 0.001))
-        (answer,) = _to_lma(lma, deregistration, at + 0.002)
-        assert answer.status == Status.ACCEPTED and answer.lifetime == 0
-        mag.receive(answer, LMA_PEER, at + 0.003)
+        _to_lma(lma, deregistration, at + 0.002)
     _neither_end_holds_mn1(lma, mag, NOW + 15)
+
+
+def test_RFC5846_8_1_a_global_bri_overtaking_the_pba_of_an_attach_again_leaves_neither_end_the_session() -> None:
+    """The MN attached again at MAG1 while registered there (Handoff Indicator 3), the LMA accepted that PBU, and the
+    operator's ``clear --mag`` revoked the session before its PBA reached the MAG. The global BRI spared the entry,
+    whose PBA then updated the session at the MAG alone (finding 27); now it stops forwarding and is de-registered."""
+    lma, mag = _pair()
+    (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
+    mag.receive(_to_lma(lma, attach, NOW)[0], LMA_PEER, NOW + 0.01)
+    (again,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, hi=3), NOW + 5))
+    (pba,) = _to_lma(lma, again, NOW + 5)
+    bri = _revoke(lma, "clear --mag", NOW + 5.01)
+    bra = _answer(mag, bri, NOW + 5.02)
+    assert bra.status == BindingRevocationStatus.SUCCESS
+    lma.receive(bra, MAG1, LMAA, NOW + 5.03)
+
+    accepted = mag.receive(pba, LMA_PEER, NOW + 5.04)
+
+    assert [type(event) for event in accepted.events] == [Alarm, BindingDeregistered]
+    (deregistration,) = _pbus(accepted)
+    assert deregistration.lifetime == 0 and _to_lma(lma, deregistration, NOW + 5.05) == []
+    _neither_end_holds_mn1(lma, mag, NOW + 8)
 
 
 def test_RFC5213_6_9_1_1_an_attach_again_after_the_bri_is_a_new_registration_that_its_pba_registers() -> None:

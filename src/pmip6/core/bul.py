@@ -125,10 +125,11 @@ class BindingUpdateListEntry:
     the session): until a PBA accepts, the entry's PBUs carry the attach's Handoff Indicator, not 5 (6.9.1.3). An
     echo mismatch that halts the entry clears it too: no PBA is awaited any more."""
     revoked: bool = False
-    """A per-MN BRI of the LMA (not a handover one) revoked the MN's binding while this entry's initial registration
-    awaited its PBA (RFC 5846 9.1; :mod:`pmip6.core.revocation_responder`): a PBA that accepts it is not registered
-    here, its session is de-registered (:meth:`MobileAccessGateway._accepted_though_revoked`). An attach of the MN
-    clears it: a new exchange, about the MN as it is now."""
+    """A BRI of the LMA revoked the MN's binding while this entry's initial registration awaited its PBA (a per-MN
+    one, not a handover one or V; a global one, also while an attach again awaited it: :attr:`attaching`; RFC 5846
+    9.1, :mod:`pmip6.core.revocation_responder`): a PBA that accepts it is not registered here, its session is
+    de-registered (:meth:`MobileAccessGateway._accepted_though_revoked`). An attach of the MN clears it: a new
+    exchange, about the MN as it is now."""
     refresh_unanswered: bool = False
     """A re-registration went without a usable PBA through all its retransmissions (the Alarm was raised); the
     next accepted PBA clears it, and so does an attach of the MN (a new exchange). Meanwhile a new re-registration

@@ -1195,8 +1195,8 @@ class LocalMobilityAnchor:
         registered since the BRI first left came from a PBU that crossed it (a refresh that fell due while the MAG
         was stopped, say), which the LMA took for a new registration. The MAG holds it no more: it is de-registered
         as by its MAG (:meth:`_drain`), with an Alarm, rather than held live for its whole lifetime (walkthrough
-        23). By local policy, as 8.1 leaves the race; a new attach the MAG sent before reading a global BRI (which
-        it spares) is ended too, and its MAG's next refresh registers it again. A late success to an "Inter-MAG
+        23). By local policy, as 8.1 leaves the race; a new attach the MAG sent before reading a global BRI is ended
+        too, which that MAG de-registers as well (docs/reliability.md finding 27). A late success to an "Inter-MAG
         Handover - Unknown" BRI also ends the session it asked about, which the LMA kept (8.1), as it would have
         before the last retry (:meth:`_probe_answered`): not the entry another interface's waiting PBU took up since,
         which the BRI did not ask about."""

@@ -1029,7 +1029,7 @@ class MobileAccessGateway:
                 return self._deregistration_rejected(entry, message.status, source)
             return Outcome(events=self._remove(entry, "deregistered", announce=True))
         status = message.status
-        if status < Status.REASON_UNSPECIFIED and entry.revoked and entry.state is BulState.REGISTERING:
+        if status < Status.REASON_UNSPECIFIED and entry.revoked and entry.attaching:
             return self._accepted_though_revoked(entry, message, now)
         if status < Status.REASON_UNSPECIFIED:
             return self._accepted(entry, message, now)
@@ -1199,20 +1199,24 @@ class MobileAccessGateway:
 
     def _accepted_though_revoked(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement,
                                  now: float) -> Outcome:
-        """The PBA accepting the initial registration of an MN whose binding a BRI of the LMA revoked while that PBA was
-        on its way (``revoked``, :mod:`pmip6.core.revocation_responder`): the session is not registered here (no
-        BindingEstablished) but de-registered (RFC 5213 6.9.1.4: lifetime 0, naming the home addresses the PBA
-        assigned), with an Alarm. The LMA took the PBU before it revoked the binding, and holds nothing of it now
-        (it ignores the de-registration, which ends at INITIAL_BINDACK_TIMEOUT), or after the revocation ended
-        (the PBU delayed past the BRA, or a retransmission), and the de-registration ends that session."""
+        """The PBA accepting an attach of an MN whose binding a BRI of the LMA revoked while that PBA was on its way
+        (``revoked``, :mod:`pmip6.core.revocation_responder`; the initial registration, or after a global BRI the
+        re-registration of an MN attached again): the session is not registered here (no BindingEstablished; a
+        re-registration's session stops forwarding, BindingDeregistered, as at a detach) but de-registered (RFC 5213
+        6.9.1.4: lifetime 0, naming the home addresses the PBA assigned), with an Alarm. The LMA took the PBU before
+        it revoked the binding, and holds nothing of it now (it ignores the de-registration, which ends at
+        INITIAL_BINDACK_TIMEOUT), or after the revocation ended (the PBU delayed past the BRA, or a retransmission),
+        and the de-registration ends that session."""
         assert entry.pending is not None and entry.pending.sent is not None
-        _apply_addresses(entry, pba, entry.pending.sent)
-        self._finish_pending(entry)
-        entry.state = BulState.DEREGISTERING
         outcome = Outcome(events=[Alarm(
             f"the LMA revoked the binding of {mn_text(entry.mn_id)} while the PBA of its registration was on its way "
             "(a Binding Revocation Indication, RFC 5846 9.1): not registering the session that PBA accepts, "
             "de-registering it", entry.mn_id)])
+        if entry.state is BulState.REGISTERED:
+            outcome.events.append(BindingDeregistered(entry.session()))
+        _apply_addresses(entry, pba, entry.pending.sent)
+        self._finish_pending(entry)
+        entry.state = BulState.DEREGISTERING
         outcome.extend(self._start_update(entry, now))
         return outcome
 

@@ -8,10 +8,16 @@ or the status that refuses it:
 - G set: "Per-Peer Policy" revokes every entry (the LMA is the MAG's one peer), if the BRI carries no mobility
   option (9.1 "MUST validate"; else 134); "Revoking Mobility Node Local Policy" every entry whose MN-ID is in
   the realm the BRI's MN-ID option names (``@example.com``, 8.1), 131 (Revoked Mobile Nodes Identity Required)
-  without that option or when it names no entry; a per-MN trigger with G: 134 (6.2.1). Either spares an entry
-  whose initial registration is in flight: the LMA revoked the bindings it held when it sent the BRI (8.1), and
-  a PBU it had not processed yet is not one of them; that PBU's PBA decides. So for an entry re-registering
-  because its MN attached again.
+  without that option or when it names no entry; a per-MN trigger with G: 134 (6.2.1). Either keeps an entry
+  whose attach awaits its PBA (the initial registration, or the re-registration of an MN attached again while
+  registered, :attr:`BindingUpdateListEntry.attaching`), marked as a per-MN BRI marks an initial registration
+  (``registering``, below): the LMA
+  revoked the bindings it held when it sent the BRI (8.1), that PBU among them if it had taken it, and while the
+  BRI stands it refuses every PBU of this MAG (129), so a PBA accepting it predates the BRI or follows its end
+  (its BRA, or its last retry, when a late BRA ends at the LMA what the MAG dropped): either way the MAG
+  de-registers the session that PBA accepts, and neither end keeps it. Removed at once instead, the entry would
+  leave its PBA nothing to de-register (walkthrough 4, finding 5); spared, the PBA registered the session at the
+  MAG alone (docs/reliability.md finding 27).
 - A trigger RFC 5846 does not define: 133 (Revocation Trigger NOT Supported, 6.2.1).
 - G clear: a global trigger, 134 (6.2.1); no MN-ID option, 131; no entry for it, or HNP options none of which
   is the entry's, 128 (Binding Does NOT Exist). HNP options of which only some are the entry's revoke it with
@@ -39,7 +45,7 @@ pmip6 implements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Generic, TypeVar
@@ -81,8 +87,8 @@ class Revocation(Generic[_E]):
     ipv4_only: bool = False
     released: tuple[HomeNetworkPrefixOption, ...] = ()
     registering: tuple[_E, ...] = ()
-    """At a MAG, entries whose initial registration the BRI revokes while its PBA is awaited: kept for that PBA, which
-    they do not register (module docstring)."""
+    """At a MAG, entries whose attach the BRI revokes while its PBA is awaited (a per-MN BRI: the initial
+    registration only): kept for that PBA, which they do not register (module docstring)."""
 
 
 def trigger_refusal(indication: BindingRevocationIndication) -> BindingRevocationStatus | None:
@@ -152,11 +158,11 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     if trigger == RevocationTrigger.PER_PEER_POLICY:
         if indication.options:
             return BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED
-        return Revocation(_held_by_the_lma(entries.values()))
+        return _global_revocation(tuple(entries.values()))
     if trigger == RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY:
         realm = realm_key(mn_option.identifier) if mn_option is not None else None
         in_realm = tuple(entry for mn_id, entry in entries.items() if realm is not None and realm_key(mn_id) == realm)
-        return (Revocation(_held_by_the_lma(in_realm)) if in_realm
+        return (_global_revocation(in_realm) if in_realm
                 else BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED)
     if mn_option is None:
         return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
@@ -182,10 +188,11 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     return Revocation((entry,), ipv4_only=True)
 
 
-def _held_by_the_lma(entries: Iterable[BindingUpdateListEntry]) -> tuple[BindingUpdateListEntry, ...]:
-    """The entries a global revocation takes (RFC 5846 8.1, 9.1): all but those whose attach awaits its PBA, which
-    the LMA did not hold here when it sent the BRI (module docstring)."""
-    return tuple(entry for entry in entries if not entry.attaching)
+def _global_revocation(entries: tuple[BindingUpdateListEntry, ...]) -> Revocation[BindingUpdateListEntry]:
+    """What a global revocation of ``entries`` does (RFC 5846 8.1, 9.1): it takes all but those whose attach awaits
+    its PBA, and marks those for that PBA (module docstring)."""
+    return Revocation(tuple(entry for entry in entries if not entry.attaching),
+                      registering=tuple(entry for entry in entries if entry.attaching))
 
 
 def prefix_of(option: HomeNetworkPrefixOption) -> IPv6Network:
