@@ -15,7 +15,7 @@ from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, T0, make_mag
 
 from pmip6.core.bce import BceState
 from pmip6.core.bul import BulState
-from pmip6.core.events import Alarm, BindingDeregistered, BindingEstablished, Outcome, Peer
+from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, Outcome, Peer
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import MobileNodeProfile
@@ -113,25 +113,30 @@ def test_RFC5846_9_1_a_bri_overtaking_the_pba_of_the_initial_registration_leaves
     _neither_end_holds_mn1(lma, mag, NOW + 2)
 
 
+@pytest.mark.parametrize("again", [False, True], ids=["after-a-lost-de-registration", "attached-again"])
 @pytest.mark.parametrize("how", ["clear", "clear --mag"])
 @pytest.mark.parametrize("order", ["bra-first", "pbu-first", "retransmission-after-the-bra",
                                    "bra-after-the-last-retry"])
 def test_RFC5846_8_1_the_pbu_crossing_a_bri_about_an_older_session_ends_at_both_ends_in_any_order(
-        order: str, how: str) -> None:
+        order: str, how: str, again: bool) -> None:
     """The BRI revokes an older session of MN1 at this MAG (its de-registration was lost) while the MN's new attach is
     on its way to the LMA, not yet processed. Delivered in order, that PBU reaches the LMA while the revocation
     stands (for any MN of this MAG after a global BRI): 129, the attach fails. Overtaken by the BRA (or retransmitted
     after it), it opens a new session, whose PBA the MAG, told the MN's registration was revoked, de-registers. Taken
     after the LMA gave the BRI up, it opens a new session that the late BRA ends at the LMA (``_dropped_late``), and
     the MAG de-registers it too: a global BRI spared the entry, whose PBA then registered the session at the MAG
-    alone (finding 27). Neither end keeps a session in any order."""
+    alone (finding 27). The same when the MN attached again while registered here (``again``, Handoff Indicator 3):
+    a per-MN BRI removed the entry at once, so the PBA of the PBU the LMA took after the BRA opened a session the MAG
+    no longer had (finding 26's "Left"). Neither end keeps a session in any order."""
     lma, mag = _pair()
     (first,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
     mag.receive(_to_lma(lma, first, NOW)[0], LMA_PEER, NOW + 0.01)
-    mag.detach(MN1, NOW + 1)  # its de-registration is lost: the LMA keeps the session
-    mag.handle_timer(NOW + 3)
-    assert list(mag.entries()) == []
-    (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 10))
+    if not again:
+        mag.detach(MN1, NOW + 1)  # its de-registration is lost: the LMA keeps the session
+        mag.handle_timer(NOW + 3)
+        assert list(mag.entries()) == []
+    (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, hi=3 if again else 1),
+                                 NOW + 10))
     bri = _revoke(lma, how, NOW + 10.001)
     bra = _answer(mag, bri, NOW + 10.002)
     assert bra.status == BindingRevocationStatus.SUCCESS
@@ -162,23 +167,31 @@ def test_RFC5846_8_1_the_pbu_crossing_a_bri_about_an_older_session_ends_at_both_
     _neither_end_holds_mn1(lma, mag, NOW + 15)
 
 
-def test_RFC5846_8_1_a_global_bri_overtaking_the_pba_of_an_attach_again_leaves_neither_end_the_session() -> None:
+@pytest.mark.parametrize("how", ["reload", "clear", "clear --mag"])
+def test_RFC5846_9_1_a_bri_overtaking_the_pba_of_an_attach_again_removes_the_session_and_leaves_neither_end_it(
+        how: str) -> None:
     """The MN attached again at MAG1 while registered there (Handoff Indicator 3), the LMA accepted that PBU, and the
-    operator's ``clear --mag`` revoked the session before its PBA reached the MAG. The global BRI spared the entry,
-    whose PBA then updated the session at the MAG alone (finding 27); now it stops forwarding and is de-registered."""
+    operator (or a reload) revoked the session before its PBA reached the MAG. A global BRI spared the entry, whose
+    PBA then updated the session at the MAG alone (finding 27); a per-MN one removed the entry at once, leaving the
+    PBA nothing to de-register: the LMA kept the session it took after the BRA (below) until its lifetime ended
+    (finding 26's "Left"). Now either removes the session at once (RFC 5846 9.1: its forwarding stops) and keeps the
+    entry, marked, for that PBA, which it de-registers."""
     lma, mag = _pair()
     (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
     mag.receive(_to_lma(lma, attach, NOW)[0], LMA_PEER, NOW + 0.01)
     (again,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, hi=3), NOW + 5))
     (pba,) = _to_lma(lma, again, NOW + 5)
-    bri = _revoke(lma, "clear --mag", NOW + 5.01)
-    bra = _answer(mag, bri, NOW + 5.02)
-    assert bra.status == BindingRevocationStatus.SUCCESS
+    bri = _revoke(lma, how, NOW + 5.01)
+    revoked = mag.receive(bri, LMA_PEER, NOW + 5.02)
+    (bra,) = [send.message for send in revoked.sends]
+    assert isinstance(bra, BindingRevocationAcknowledgement) and bra.status == BindingRevocationStatus.SUCCESS
+    (removed,) = revoked.events
+    assert isinstance(removed, BindingRemoved) and removed.reason == "revoked"
     lma.receive(bra, MAG1, LMAA, NOW + 5.03)
 
     accepted = mag.receive(pba, LMA_PEER, NOW + 5.04)
 
-    assert [type(event) for event in accepted.events] == [Alarm, BindingDeregistered]
+    assert [type(event) for event in accepted.events] == [Alarm]
     (deregistration,) = _pbus(accepted)
     assert deregistration.lifetime == 0 and _to_lma(lma, deregistration, NOW + 5.05) == []
     _neither_end_holds_mn1(lma, mag, NOW + 8)

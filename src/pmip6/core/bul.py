@@ -125,9 +125,9 @@ class BindingUpdateListEntry:
     the session): until a PBA accepts, the entry's PBUs carry the attach's Handoff Indicator, not 5 (6.9.1.3). An
     echo mismatch that halts the entry clears it too: no PBA is awaited any more."""
     revoked: bool = False
-    """A BRI of the LMA revoked the MN's binding while this entry's initial registration awaited its PBA (a per-MN
-    one, not a handover one or V; a global one, also while an attach again awaited it: :attr:`attaching`; RFC 5846
-    9.1, :mod:`pmip6.core.revocation_responder`): a PBA that accepts it is not registered here, its session is
+    """A BRI of the LMA (not a handover one, not V) revoked the MN's binding while an attach here awaited its PBA
+    (:attr:`attaching`; RFC 5846 9.1, :mod:`pmip6.core.revocation_responder`): the entry is ``registering`` since (an
+    attach again's session went at the BRI), and a PBA that accepts it is not registered here, its session is
     de-registered (:meth:`MobileAccessGateway._accepted_though_revoked`). An attach of the MN clears it: a new
     exchange, about the MN as it is now."""
     refresh_unanswered: bool = False

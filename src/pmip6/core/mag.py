@@ -1029,7 +1029,7 @@ class MobileAccessGateway:
                 return self._deregistration_rejected(entry, message.status, source)
             return Outcome(events=self._remove(entry, "deregistered", announce=True))
         status = message.status
-        if status < Status.REASON_UNSPECIFIED and entry.revoked and entry.attaching:
+        if status < Status.REASON_UNSPECIFIED and entry.revoked and entry.state is BulState.REGISTERING:
             return self._accepted_though_revoked(entry, message, now)
         if status < Status.REASON_UNSPECIFIED:
             return self._accepted(entry, message, now)
@@ -1200,20 +1200,17 @@ class MobileAccessGateway:
     def _accepted_though_revoked(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement,
                                  now: float) -> Outcome:
         """The PBA accepting an attach of an MN whose binding a BRI of the LMA revoked while that PBA was on its way
-        (``revoked``, :mod:`pmip6.core.revocation_responder`; the initial registration, or after a global BRI the
-        re-registration of an MN attached again): the session is not registered here (no BindingEstablished; a
-        re-registration's session stops forwarding, BindingDeregistered, as at a detach) but de-registered (RFC 5213
-        6.9.1.4: lifetime 0, naming the home addresses the PBA assigned), with an Alarm. The LMA took the PBU before
-        it revoked the binding, and holds nothing of it now (it ignores the de-registration, which ends at
-        INITIAL_BINDACK_TIMEOUT), or after the revocation ended (the PBU delayed past the BRA, or a retransmission),
-        and the de-registration ends that session."""
+        (``revoked``, :mod:`pmip6.core.revocation_responder`; the initial registration, or the re-registration of an
+        MN attached again, whose session the BRI removed: :meth:`_withdrawn`): the session is not registered here (no
+        BindingEstablished) but de-registered (RFC 5213 6.9.1.4: lifetime 0, naming the home addresses the PBA
+        assigned), with an Alarm. The LMA took the PBU before it revoked the binding, and holds nothing of it now (it
+        ignores the de-registration, which ends at INITIAL_BINDACK_TIMEOUT), or after the revocation ended (the PBU
+        delayed past the BRA, or a retransmission), and the de-registration ends that session."""
         assert entry.pending is not None and entry.pending.sent is not None
         outcome = Outcome(events=[Alarm(
             f"the LMA revoked the binding of {mn_text(entry.mn_id)} while the PBA of its registration was on its way "
             "(a Binding Revocation Indication, RFC 5846 9.1): not registering the session that PBA accepts, "
             "de-registering it", entry.mn_id)])
-        if entry.state is BulState.REGISTERED:
-            outcome.events.append(BindingDeregistered(entry.session()))
         _apply_addresses(entry, pba, entry.pending.sent)
         self._finish_pending(entry)
         entry.state = BulState.DEREGISTERING
@@ -1419,8 +1416,23 @@ class MobileAccessGateway:
                     outcome.events.extend(self._remove(entry, "revoked"))
                 self._reschedule(entry.mn_id)
             for entry in answer.registering:
+                if entry.state is BulState.REGISTERED:
+                    outcome.events.extend(self._withdrawn(entry))
                 entry.revoked = True
         return revocation_acknowledgement(indication, answer)
+
+    def _withdrawn(self, entry: BindingUpdateListEntry) -> list[Event]:
+        """The session of an MN attached again while registered, revoked while the PBA of that attach is on its way
+        (RFC 5846 9.1: the binding and its forwarding state go, BindingRemoved "revoked"): the entry stays for that
+        PBA as an initial registration (the attach's PBU in flight, its home addresses named), which the revocation
+        marks (:meth:`_apply_revocation`): the LMA may take that PBU after the BRA, and its PBA is then de-registered
+        (:meth:`_accepted_though_revoked`; docs/reliability.md finding 26's "Left")."""
+        removed = BindingRemoved(entry.session(), "revoked")
+        entry.state = BulState.REGISTERING
+        entry.registered_at = entry.refresh_at = entry.expires_at = None
+        entry.reattached = entry.refresh_unanswered = False
+        self._reschedule(entry.mn_id)
+        return [removed]
 
     def _revocations_ended(self, outcome: Outcome, now: float) -> Outcome:
         """``outcome``, with what this MAG's global revocation decides for each entry it held (:meth:`shutdown`): gone

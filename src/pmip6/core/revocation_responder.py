@@ -11,7 +11,7 @@ or the status that refuses it:
   without that option or when it names no entry; a per-MN trigger with G: 134 (6.2.1). Either keeps an entry
   whose attach awaits its PBA (the initial registration, or the re-registration of an MN attached again while
   registered, :attr:`BindingUpdateListEntry.attaching`), marked as a per-MN BRI marks an initial registration
-  (``registering``, below): the LMA
+  (``registering``, below; the session of one attached again goes at once): the LMA
   revoked the bindings it held when it sent the BRI (8.1), that PBU among them if it had taken it, and while the
   BRI stands it refuses every PBU of this MAG (129), so a PBA accepting it predates the BRI or follows its end
   (its BRA, or its last retry, when a late BRA ends at the LMA what the MAG dropped): either way the MAG
@@ -24,15 +24,18 @@ or the status that refuses it:
   status 1, partial success, naming the others (9.1: bindings "already released" are accepted). With V only the
   IPv4 home address binding goes: the IPv4 Home Address Request option must name the entry's address (129
   without the option, 128 for another address).
-- G and V clear, a trigger other than a handover one, for an entry whose initial registration awaits its PBA
-  (``registering``; RFC 5213 6.9.1.1: the entry exists from the PBU on): accepted as any other (0, or 1 naming
-  the HNPs it does not hold when it names some), but the entry stays, marked (:attr:`Revocation.registering`),
-  for its PBA: the LMA may have accepted that PBU before it revoked the MN's binding, so what the PBA accepts is
-  what the BRI revoked, and the MAG de-registers it rather than register it. HNP options cannot be checked while
-  the entry names none (ALL_ZERO: that PBA assigns them). Refused with 128 instead, the BRI ended the LMA's
-  revocation, the late PBA registered the session at the MAG alone (docs/reliability.md finding 26). Safe whatever
-  overtakes what: while such a BRI stands the LMA refuses that MAG's PBUs for the MN (129), so a PBA accepting one
-  predates the BRI, or follows its end, when the de-registration ends that session too.
+- G and V clear, a trigger other than a handover one, for an entry whose attach awaits its PBA (``registering``:
+  the initial registration, RFC 5213 6.9.1.1: the entry exists from the PBU on; or the re-registration of an MN
+  attached again while registered, :attr:`BindingUpdateListEntry.attaching`): accepted as any other (0, or 1
+  naming the HNPs it does not hold when it names some), but the entry stays, marked
+  (:attr:`Revocation.registering`), for its PBA: the LMA may have accepted that PBU before it revoked the MN's
+  binding, so what the PBA accepts is what the BRI revoked, and the MAG de-registers it rather than register it
+  (a re-registration's session goes at once: 9.1, the binding and its forwarding state). HNP options cannot
+  be checked while the entry names none (ALL_ZERO: that PBA assigns them). Refused with 128 instead, the BRI ended
+  the LMA's revocation, the late PBA registered the session at the MAG alone (docs/reliability.md finding 26);
+  removed at once, the entry left the PBA of a PBU the LMA took after the BRA nothing to de-register (finding 26's
+  "Left"). Safe whatever overtakes what: while such a BRI stands the LMA refuses that MAG's PBUs for the MN (129),
+  so a PBA accepting one predates the BRI, or follows its end, when the de-registration ends that session too.
 
 An inter-MAG handover trigger for an entry whose attach awaits its accepted PBA (the initial registration, or
 the re-registration of an MN that attached again while registered, :attr:`BindingUpdateListEntry.attaching`) is
@@ -50,7 +53,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Generic, TypeVar
 
-from pmip6.core.bul import BindingUpdateListEntry, BulState
+from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.nai import realm_key
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
@@ -87,8 +90,8 @@ class Revocation(Generic[_E]):
     ipv4_only: bool = False
     released: tuple[HomeNetworkPrefixOption, ...] = ()
     registering: tuple[_E, ...] = ()
-    """At a MAG, entries whose attach the BRI revokes while its PBA is awaited (a per-MN BRI: the initial
-    registration only): kept for that PBA, which they do not register (module docstring)."""
+    """At a MAG, entries whose attach the BRI revokes while its PBA is awaited: kept for that PBA, which they do not
+    register (module docstring; a registered session among them goes at once)."""
 
 
 def trigger_refusal(indication: BindingRevocationIndication) -> BindingRevocationStatus | None:
@@ -169,7 +172,7 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     entry = entries.get(mn_option.identifier)
     if entry is None:
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
-    registering = entry.state is BulState.REGISTERING and trigger not in _HANDOVER_TRIGGERS and not flags & BRFlags.V
+    registering = entry.attaching and trigger not in _HANDOVER_TRIGGERS and not flags & BRFlags.V
     named = () if registering and not entry.home_network_prefixes else indication.options_of(HomeNetworkPrefixOption)
     released = tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes)
     if named and len(released) == len(named):
