@@ -704,3 +704,26 @@ def test_RFC5846_8_1_a_copy_of_the_ended_v_flag_bri_reordered_past_the_new_grant
     (again,) = mag.request_ipv4(MN1, NOW + 11, ADDRESS).sends
     mag.receive(the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)), lma_peer, NOW + 11.01)
     assert mag.entry(MN1).ipv4_home_address == ADDRESS == bce.ipv4_home_address.ip  # type: ignore[union-attr]
+
+
+def test_RFC5846_8_1_the_v_flag_bri_of_a_session_its_mag_left_ends_when_its_new_session_gets_the_address() -> None:
+    """fuzz/stateful.py's pair machine (seed 83, docs/reliability.md finding 28): the V-flag BRI's first copy is lost,
+    the MN detaches (that de-registration lost too: the old session stays live at the LMA, remembering the address)
+    and attaches again at the same MAG on another interface; the pool, back, grants the new session the same address.
+    The MAG keeps one entry per MN, so the BRI's retransmission about the old session took the address from the new
+    one (released, BRA 0): the MAG without IPv4, the LMA holding 10.0.0.2 for it. Nothing is left to tell that MAG
+    about the old session (it dropped it whole): the BRI ends when the address goes to the MN's session there."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    bri = _bri(_reload(lma, POOL_GONE))
+    mag.detach(MN1, NOW + 1.1)  # its de-registration lost
+    _reload(lma, OP_A, NOW + 1.2)
+    (attach,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.E_UTRAN_3GPP), NOW + 1.3).sends
+    mag.receive(the_pba(lma.receive(attach.message, MAG1, LMAA, NOW + 1.3)), lma_peer, NOW + 1.31)
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+
+    retransmitted = [send for send in lma.handle_timer(NOW + 2.5).sends
+                     if isinstance(send.message, BindingRevocationIndication)]
+    assert retransmitted == [] and lma.waiting().revocations == 0, "the BRI about the old session ended"
+    assert lma.take_revocation_changes().get(bri.sequence) == [], "its owed record goes with it"
+    new = [entry for entry in lma.bindings() if entry.att == AccessTechnologyType.E_UTRAN_3GPP]
+    assert [entry.ipv4_home_address.ip for entry in new if entry.ipv4_home_address] == [ADDRESS]

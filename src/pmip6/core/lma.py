@@ -673,6 +673,16 @@ class LocalMobilityAnchor:
         if entry.ipv4_withdrawn is not None:
             self._revocations.drop_where(lambda held: isinstance(held, _WithdrawnIPv4) and held.entry is entry)
 
+    def _end_withdrawals_of_left_sessions(self, entry: BindingCacheEntry) -> None:
+        """The V-flag BRIs about the MN's other sessions at ``entry``'s MAG that name the IPv4 home address ``entry``
+        now holds end (:meth:`_end_withdrawal`): a MAG keeps one entry per MN, so the one it holds now is ``entry``'s
+        session, the other left there (its de-registration lost, say), and such a BRI would take the address from
+        ``entry``'s session (docs/reliability.md finding 28). The other entry keeps its memory of the address."""
+        address = entry.ipv4_home_address.ip  # type: ignore[union-attr]
+        for other in self._cache.of_mn(entry.mn_id):
+            if other is not entry and other.ipv4_withdrawn == address and other.registered_by(entry.proxy_coa.address):
+                self._end_withdrawal(other)
+
     def _release_ipv4(self, entry: BindingCacheEntry, *, from_pool: bool = True) -> BindingUpdated:
         """Release the IPv4 home address binding of the dual-stack ``entry`` alone (RFC 5844 3.1.2.5; RFC 5846's V
         flag): the entry keeps its HNPs, keys and timers. BindingUpdated, from which the data plane removes that
@@ -1000,6 +1010,8 @@ class LocalMobilityAnchor:
         self._update(entry, registration, plan, now, units)
         if not withdrawn:
             self._forget_withdrawn(entry)  # its MAG no longer names it
+        if entry.ipv4_home_address is not None:
+            self._end_withdrawals_of_left_sessions(entry)
         if limited:
             self._full_scopes.created(registration.tenant, mag, moved=moves)
         self._apply_gre(entry, decision, option)
