@@ -1010,8 +1010,9 @@ class LocalMobilityAnchor:
         self._update(entry, registration, plan, now, units)
         if not withdrawn:
             self._forget_withdrawn(entry)  # its MAG no longer names it
-        if entry.ipv4_home_address is not None:
-            self._end_withdrawals_of_left_sessions(entry)
+        granted = entry.ipv4_home_address
+        if granted is not None and (previous is None or previous.ipv4_home_address != granted.ip):
+            self._end_withdrawals_of_left_sessions(entry)  # once, when the session gets the address
         if limited:
             self._full_scopes.created(registration.tenant, mag, moved=moves)
         self._apply_gre(entry, decision, option)
