@@ -113,11 +113,14 @@ def test_a_report_cut_short_by_its_reader_exits_0() -> None:
     assert (done.returncode, done.stderr) == (0, "")
 
 
-@pytest.mark.parametrize("command", [["show", "bindings"], ["reload"]])
+@pytest.mark.parametrize("command", [["show", "bindings"], ["reload"], ["mag", "attach", "--mn-id", "mn1", "--att", "4"],
+                                     ["mag", "detach", "--mn-id", "mn1"], ["lma", "clear", "--mn-id", "mn1"]])
 def test_a_control_command_loads_neither_daemon_nor_the_demo(command: list[str]) -> None:
-    """``pmip6 show`` and ``pmip6 reload`` import their own command module only (``build_parser(command)``): 0.1 s of
-    imports instead of 0.4, for the operator and for the suite, which runs them by the hundred."""
-    heavy = ("pmip6.runtime.lma_daemon", "pmip6.runtime.mag_daemon", "pmip6.demo.figure1", "pmip6.conformance.checks")
+    """``pmip6 show``, ``pmip6 reload`` and the actions of ``pmip6 mag`` and ``pmip6 lma`` import their own command
+    module only (``build_parser(command)``), and that module imports its daemon only to run it: 0.1 s of imports
+    instead of 0.4, for the operator and for the suite, which runs them by the hundred."""
+    heavy = ("pmip6.runtime.lma_daemon", "pmip6.runtime.mag_daemon", "pmip6.runtime.service", "pmip6.runtime.config",
+             "pmip6.demo.figure1", "pmip6.conformance.checks")
     code = (f"import sys\nfrom pmip6.cli import main\ntry:\n    main({[*command, '--control', 'no.sock']!r})\n"
             f"except SystemExit:\n    pass\nprint(sorted(name for name in {heavy!r} if name in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

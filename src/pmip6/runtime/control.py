@@ -26,6 +26,8 @@ _logger = logging.getLogger("pmip6.control")
 Request = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Any]]
 
+DEFAULT_WAIT = 10.0
+"""Seconds a MAG's attach/detach/refresh request waits for its outcome unless the request says otherwise."""
 ITEMS_PER_TURN = 5000
 """Items of a result list encoded per event-loop turn."""
 _COMPACT = (",", ":")

@@ -47,8 +47,6 @@ from pmip6.runtime.views import accepted_at_mag, session_fields
 from pmip6.wire.describe import token_text
 from pmip6.wire.numbers import RevocationTrigger
 
-LOG_FORMATS = ("human", "json")
-
 REJECTION_LOG_BURST = 10
 """Rejected registrations logged at once after a quiet period."""
 REJECTION_LOG_RATE = 1.0

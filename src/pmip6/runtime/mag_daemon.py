@@ -41,7 +41,7 @@ from pmip6.core.events import (
 from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.dataplane.dhcp_server import Ipv4Triggers
 from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
-from pmip6.runtime.control import ControlError, Handler, Request, utf8_argument
+from pmip6.runtime.control import DEFAULT_WAIT, ControlError, Handler, Request, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import (
@@ -66,8 +66,6 @@ from pmip6.wire.numbers import Status
 from pmip6.wire.option_codec import MAX_MN_IDENTIFIER_LENGTH, MAX_OPTION_LENGTH
 from pmip6.wire.options import MNIdentifierOption
 
-DEFAULT_WAIT = 10.0
-"""Seconds an attach/detach request waits for its outcome unless the request says otherwise."""
 _SHUTDOWN_POLL = 0.02
 GLOBAL_REVOCATION_SHARE = 0.75
 """The share of ``shutdown_timeout`` a stopping MAG waits for its global BRI's BRA before it falls back to

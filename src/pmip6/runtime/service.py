@@ -1,4 +1,5 @@
-"""Running a daemon in the foreground: arguments, logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``).
+"""Running a daemon in the foreground: logging, signals, exit codes (``pmip6 lma`` / ``pmip6 mag``; its options:
+:mod:`pmip6.runtime.daemon_arguments`).
 
 SIGINT and SIGTERM stop the daemon, which logs how long that took (docs/operations.md, "Stopping"; a second one ends
 what the stop still waits for); SIGHUP makes it reload its configuration file (``Daemon.reload_on_signal``): one that
@@ -27,11 +28,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from pmip6.runtime.capture import DEFAULT_PCAP_LIMIT, pcap_limit
+from pmip6.runtime.capture import DEFAULT_PCAP_LIMIT
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.daemon import Daemon, DaemonOptions
-from pmip6.runtime.eventlog import LOG_FORMATS, configure_logging
-from pmip6.runtime.loops import LOOP_NAMES, default_loop, run
+from pmip6.runtime.eventlog import configure_logging
+from pmip6.runtime.loops import run
 from pmip6.sighup import note_sighups
 
 _C = TypeVar("_C")
@@ -51,27 +52,6 @@ def tune_garbage_collector() -> None:
     (as ``bench/signaling.py`` fills its cache), about 5 % with this threshold. Older generations keep their defaults,
     so cycles are still collected."""
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
-
-
-def add_daemon_arguments(parser: argparse.ArgumentParser, role: str) -> None:
-    parser.add_argument("--config", type=Path, help=f"{role}.toml (docs/configuration.md)")
-    parser.add_argument("--log-format", choices=LOG_FORMATS, default="human", help="stderr log lines (default human)")
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
-    parser.add_argument("--pcap", type=Path, metavar="FILE", help="write every signaling packet sent and received to this pcap file "
-                        "(created mode 0600; it stops at --pcap-limit, or when its file system has less than a tenth "
-                        "of its size or 256 MiB free, to leave the state file its room)")
-    parser.add_argument("--pcap-limit", type=_pcap_limit, metavar="SIZE",
-                        help="stop the --pcap capture at SIZE octets; K, M, G are powers of 1024 (default 1G); "
-                        "only with --pcap")
-    parser.add_argument("--loop", choices=LOOP_NAMES, default=default_loop(),
-                        help="event loop implementation (default: uvloop when installed)")
-
-
-def _pcap_limit(text: str) -> int:
-    try:
-        return pcap_limit(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run_daemon(args: argparse.Namespace, load: Callable[[Path], _C],
