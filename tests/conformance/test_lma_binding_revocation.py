@@ -628,6 +628,38 @@ def test_RFC5846_8_1_the_answer_to_trigger_4_leaves_the_session_of_the_same_att_
     assert list(lma.bindings_of(MN1)) == [entry] and entry.state is BceState.ACTIVE
 
 
+@pytest.mark.parametrize("answer", ["mn-is-attached", "no-bra"])
+def test_RFC5846_8_1_a_newer_pbu_of_the_waiting_pbus_mag_naming_the_mn_ll_id_drops_the_wait(answer: str) -> None:
+    """Found by fuzz/stateful.py's sequence-number pair machine (hunt27, seed 138; docs/reliability.md finding 29):
+    MAG1, which keeps one entry per MN, registers MN1's interface wlan0 (MN-LL-ID), attaches MN1 again with Handoff
+    Indicator 4 and no MN-LL-ID (it waits for the one session, RFC 5213 5.4.1.3; MAG1 is asked with trigger 4), then
+    once more naming wlan0: that PBU updates the session and supersedes the waiting one, which MAG1 no longer
+    awaits a PBA for. MAG1, attaching, refuses the BRI (132) or never answers: the held PBA goes, and no second
+    session is opened for the superseded PBU (it was, holding a prefix and a key pair MAG1 never learned of)."""
+    lma = _revoking_lma(max_delay_before_new_bce_assign=10.0)
+    first = _registered(lma, ll_id=b"wlan0-mac")
+    hi4 = pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN, gre=GREKeyOption(11), ipv4=ANY_IPV4)
+    bri = _bri(lma.receive(hi4, MAG1, LMAA, NOW + 1), to=MAG1)
+    again = pbu(MN1, sequence=3, gre=GREKeyOption(11), ipv4=ANY_IPV4, ll_id=b"wlan0-mac")
+    assert [send.message for send in lma.receive(again, MAG1, LMAA, NOW + 1.05).sends] == [bri], "held for MAG1's answer"
+    assert lma.waiting().handoff_waits == 0, "the HI 4 PBU no longer waits"
+
+    if answer == "mn-is-attached":
+        outcome = lma.receive(BindingRevocationAcknowledgement(132, bri.sequence), MAG1, LMAA, NOW + 1.1)
+    else:
+        outcome = Outcome()
+        for deadline in (NOW + 2, NOW + 4):
+            outcome.extend(lma.handle_timer(deadline))
+
+    pbas = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
+    assert [(pba.sequence, pba.status) for pba in pbas] == [(3, Status.ACCEPTED)]
+    assert pbas[0].options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption)
+    (entry,) = lma.bindings_of(MN1)
+    assert (entry.state, entry.mn_ll_id) == (BceState.ACTIVE, b"wlan0-mac")
+    assert [send.message for send in lma.handle_timer(NOW + 11).sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)] == [], "the HI 4 PBU is not applied later"
+
+
 def test_RFC5846_8_1_waiting_counts_the_trigger_4_bri_and_the_held_pbu_until_the_bra() -> None:
     """What ``pmip6 show stats`` reports as ``waiting``: the outstanding BRI and the Handoff Indicator 4 PBU."""
     lma = _revoking_lma(max_delay_before_new_bce_assign=5.0)

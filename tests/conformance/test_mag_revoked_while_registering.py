@@ -211,16 +211,18 @@ def test_RFC5213_6_9_1_1_an_attach_again_after_the_bri_is_a_new_registration_tha
 
 
 @pytest.mark.parametrize(("trigger", "flags", "status"), [
-    (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, BRFlags.P, BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
-    (RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN, BRFlags.P, BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
+    (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, BRFlags.P,
+     BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED),
+    (RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN, BRFlags.P, BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED),
     (RevocationTrigger.ADMINISTRATIVE_REASON, BRFlags.P | BRFlags.V, BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
 ], ids=["handover", "handover-unknown", "v-flag"])
-def test_RFC5846_9_1_handover_and_v_flag_bris_to_an_initial_registration_keep_their_answers(
+def test_RFC5846_9_1_handover_and_v_flag_bris_to_an_initial_registration_leave_it_to_its_pba(
         trigger: RevocationTrigger, flags: BRFlags, status: BindingRevocationStatus) -> None:
-    """A handover BRI naming a prefix the attaching entry does not hold yet is about no binding here (128: the LMA's
-    Handoff Indicator 4 probe moves the session, docs/operations.md), and a V-flag BRI names an IPv4 home address
-    the entry holds no more than the prefix (128: the LMA keeps its memory of the address, finding 23); neither
-    marks the registration, whose PBA registers it."""
+    """A handover BRI naming a prefix while the MN's attach awaits its PBA is refused (132, MN is Attached) as one
+    naming none: the entry names no prefix yet, so it cannot tell that the prefix is not the one its PBA brings
+    (docs/reliability.md finding 29: answered 128, the LMA's Handoff Indicator 4 probe drained the session that PBA
+    then registered here). A V-flag BRI names an IPv4 home address the entry holds no more than the prefix (128: the
+    LMA keeps its memory of the address, finding 23). Neither marks the registration, whose PBA registers it."""
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(STUB_MN), T0))
     named = (IPv4HomeAddressRequestOption(ASSIGNED_IPV4) if flags & BRFlags.V

@@ -110,13 +110,17 @@ _WIFI = 4  # IEEE 802.11; the attach argument after it: named by its MN-LL-ID (f
         ("attach", b"mn1@opA", _A2, 1, _WIFI, False), ("deliver_at", 0), ("reload_lma", "MNs swap tenants"),
         ("deliver_at", 1), ("settle",),
     ], id="finding 26: a reload's BRI overtaking the PBA of the attach it revokes"),
+    pytest.param("SequenceNumberPairMachine", [
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("attach", b"mn1@opA", _A2, 4, _WIFI, False),
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("settle",),
+    ], id="finding 29: the trigger-4 BRI about the session the MAG's newest PBU names, answered 128"),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with
     sequence numbers and restarts (docs/requirements.md, "One live session per interface"), replayed as Hypothesis
     ran them (each rule, then the invariant; MAG addresses as strings here). The fifth case is the restarting machine's
     own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp. The last
-    one is finding 26, shrunk."""
+    two are findings 26 and 29, shrunk."""
     from ipaddress import IPv6Address
 
     from fuzz import stateful

@@ -48,8 +48,8 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     Handoff Indicator 4 with one other session of the MN waits up to MaxDelayBeforeNewBCEAssign for that
     session's de-registration (then updates it) before creating a new session (5.4.1.2); one that finds
     that session de-registered already updates it at once, if its sequence number is newer. A copy of the waiting
-    PBU, or a newer PBU (registration or de-registration) of its MAG for the same interface, accepted meanwhile drops
-    it (:meth:`_drop_superseded_waits`).
+    PBU, or a newer PBU (registration or de-registration) of its MAG for the same interface (a registration: or the
+    same ATT, one of the two naming no MN-LL-ID), accepted meanwhile drops it (:meth:`_drop_superseded_waits`).
     One live session per interface (5.4, :meth:`_end_stale_sessions`): another live entry of the MN-ID, ATT and
     MN-LL-ID of the entry just registered (without MN-LL-ID: its ATT at the same Proxy-CoA) is de-registered.
 
@@ -241,11 +241,18 @@ class _Registration:
     def supersedes(self, earlier: _Registration) -> bool:
         """Whether this PBU is ``earlier`` again (a duplicate) or its MAG's newer one for the same interface: the same
         MAG sent both (from one signaling address for one Proxy-CoA: one address naming several in Alternate Care-of
-        Address options is several MAGs' tunnels to the lookup, review 20), for the same MN, ATT and MN-LL-ID, this
-        one not before (the same or a later Timestamp when both carry one, RFC 5213 5.5, else the same or a newer
-        sequence number, RFC 6275 9.5.1)."""
+        Address options is several MAGs' tunnels to the lookup, review 20), for the same MN and ATT, with the same
+        MN-LL-ID or, this one a registration, without one in either, this one not before (the same or a later
+        Timestamp when both carry one, RFC 5213 5.5, else the same or a newer sequence number, RFC 6275 9.5.1). A PBU
+        naming no MN-LL-ID may be about any interface of its ATT there: the lookup made a Handoff Indicator 4 one wait
+        for the MN's session of another MN-LL-ID (5.4.1.3 item 3), so that MAG's newer registration naming one settles
+        what the waiting PBU was about (docs/reliability.md finding 29), while its de-registration of that session is
+        what the waiting PBU waits for, which it serves."""
+        (att, ll_id), (earlier_att, earlier_ll_id) = self.interface(), earlier.interface()
         if (self.source.address != earlier.source.address or self.proxy_coa.address != earlier.proxy_coa.address
-                or self.mn_id != earlier.mn_id or self.interface() != earlier.interface()):
+                or self.mn_id != earlier.mn_id or att != earlier_att):
+            return False
+        if ll_id != earlier_ll_id and (self.pbu.lifetime == 0 or (ll_id is not None and earlier_ll_id is not None)):
             return False
         stamp, earlier_stamp = self.options.timestamp, earlier.options.timestamp
         if stamp is not None and earlier_stamp is not None:

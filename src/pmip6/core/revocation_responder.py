@@ -40,7 +40,11 @@ or the status that refuses it:
 An inter-MAG handover trigger for an entry whose attach awaits its accepted PBA (the initial registration, or
 the re-registration of an MN that attached again while registered, :attr:`BindingUpdateListEntry.attaching`) is
 refused with 132 (Revocation Failed - MN is Attached): the MN has just attached here, the BRI is about an earlier
-visit (the LMA sent it before it took this MAG's PBU, which comes after it on the same path). Otherwise it is
+visit (the LMA sent it before it took this MAG's PBU, which comes after it on the same path), or, for a Handoff
+Indicator 4 probe, the MN is here. Also when it names a prefix the entry does not hold while the entry names none
+yet (an initial registration): the PBA on its way may bring that very prefix (the LMA asks this MAG about a session
+its newest PBU updated, holding that PBA for the answer), and a 128 would have the LMA drain the session that PBA
+then registers here (docs/reliability.md finding 29). Otherwise it is
 accepted as it comes: this MAG learns of attachments from outside (its ``attach`` and ``detach``), so it
 cannot make 9.1's check that the MN is no longer attached (a SHOULD). docs/requirements.md lists what of RFC 5846
 pmip6 implements.
@@ -172,8 +176,9 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     entry = entries.get(mn_option.identifier)
     if entry is None:
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
-    registering = entry.attaching and trigger not in _HANDOVER_TRIGGERS and not flags & BRFlags.V
-    named = () if registering and not entry.home_network_prefixes else indication.options_of(HomeNetworkPrefixOption)
+    attaching = entry.attaching and not flags & BRFlags.V
+    registering = attaching and trigger not in _HANDOVER_TRIGGERS
+    named = () if attaching and not entry.home_network_prefixes else indication.options_of(HomeNetworkPrefixOption)
     released = tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes)
     if named and len(released) == len(named):
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
