@@ -534,3 +534,24 @@ def test_a_late_handover_bri_leaves_the_session_where_the_mn_is() -> None:
     assert bce.proxy_coa.address == mag_1.settings.proxy_coa
     entry = mag_1.entry(mn)
     assert entry is not None and entry.state is BulState.REGISTERED, "MAG-1 dropped the session the LMA holds there"
+
+
+def test_a_mag_restarted_during_a_handover_bri_refuses_it_while_its_attach_awaits_the_pba() -> None:
+    """Finding 29 as this search met it (helper rops27, seed 329; timestamps, binding revocation, no MN-LL-IDs):
+    mn-3 handed off MAG-1 -> MAG-2 and back to MAG-1 (HI 4, MAG-2 never told), and at once to MAG-2 again (HI 3,
+    MAG-1 told); MAG-2 restarts, its new instance attaching mn-3 (HI 4, ALL_ZERO) while the LMA's trigger-4 BRI to
+    MAG-2 is outstanding. The LMA grants that attach the session the BRI names, holding its PBA for MAG-2's answer;
+    the new instance, naming no prefix yet, answered 128, so the LMA drained that session, and MAG-2's first refresh
+    was refused (155). Now it refuses the BRI (132, RFC 5846 9.1: the MN is attached here) and keeps the session."""
+    machine = RandomOperations()
+    machine.build(use_timestamps=True, revocation=True, named=False)
+    mn, (mag_1, mag_2) = MNS[2], MAGS
+    machine.attach(mn=mn, mag=mag_1, families=(True, True))
+    machine.handoff(mn=mn, families=(True, True), hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, old_mag="told before")
+    machine.settle()
+    machine.handoff(mn=mn, families=(True, True), hi=HandoffIndicator.UNKNOWN, old_mag="never told")
+    machine.handoff(mn=mn, families=(True, True), hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, old_mag="told before")
+    machine.restart_mag(mag=mag_2)
+    machine.settle()
+    entry = machine.mags[mag_2].entry(mn)
+    assert entry is not None and entry.state is BulState.REGISTERED
