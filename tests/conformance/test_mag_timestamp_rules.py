@@ -12,7 +12,7 @@ from pmip6.core.bul import BulState
 from pmip6.core.events import Alarm, BindingEstablished, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.mag import TIMESTAMP_VALIDITY_WINDOW, MagSettings, MobileAccessGateway
-from pmip6.wire.numbers import Status
+from pmip6.wire.numbers import HandoffIndicator, Status
 from pmip6.wire.options import TimestampOption
 
 MN = b"mn1@example.org"
@@ -145,3 +145,21 @@ def test_RFC5213_9_1_after_both_clocks_step_back_within_the_lmas_window_a_refres
     statuses = [e.status for e in collected.events if isinstance(e, RegistrationRejected)]
     alarms = [e.text for e in collected.events if isinstance(e, Alarm)]
     assert not alarms and not statuses, (statuses, alarms)
+
+
+def test_RFC5213_6_9_4_after_the_clock_steps_back_a_retransmission_keeps_the_back_off_schedule() -> None:
+    """The MAX_UPDATE_RATE limit (RFC 6275 11.8) counts the MN's PBUs of the last second; those sent before the clock
+    stepped back an hour lie an hour ahead of it. Here two (the MN attached, and again half a second later): the refresh
+    after the step, unanswered, is retransmitted INITIAL_BINDACK_TIMEOUT later (6.9.4), not an hour later when the
+    clock reaches them again (the binding's lifetime ends first). MAG machine, docs/reliability.md finding 29."""
+    mag = make_mag()
+    only_pbu(mag.attach(request(), T0))
+    again = only_pbu(mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 0.5))
+    mag.receive(pba_for(again), LMA_UDP, T0 + 0.6)
+    stepped = T0 - 3600
+    first = only_pbu(mag.refresh(MN, stepped))
+
+    retransmission = only_pbu(mag.handle_timer(stepped + 1.0))
+
+    assert retransmission.sequence == first.sequence + 1
+    assert mag.next_deadline() == stepped + 3.0  # the back-off: 1 s, then 2 s

@@ -53,11 +53,15 @@ class UpdateRateLimiter:
     _sends: deque[tuple[float, bytes]] = field(default_factory=deque)
 
     def earliest(self, mn_id: bytes, now: float) -> float:
-        """The earliest time at or after ``now`` a PBU about ``mn_id`` may be sent."""
+        """The earliest time at or after ``now`` a PBU about ``mn_id`` may be sent. The limit is on real seconds: a
+        send recorded later than a send after it, or than ``now``, was made before the clock stepped back, so before
+        those in real time; the earliest of the readings bounds when the oldest send was made. Waiting for the clock to
+        reach the reading made before the step would hold the MN's PBUs, retransmissions included, for as long as the
+        step (docs/reliability.md finding 29)."""
         sent = self._recent.get(mn_id)
         if sent is None or len(sent) < MAX_UPDATE_RATE:
             return now
-        return max(now, sent[0] + RATE_WINDOW)
+        return max(now, min(*sent, now) + RATE_WINDOW)
 
     def record(self, mn_id: bytes, now: float) -> None:
         """A PBU about ``mn_id`` was sent at ``now``."""
