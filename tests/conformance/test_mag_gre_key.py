@@ -219,6 +219,24 @@ def test_GK_4_2_3_keyless_ack_to_keyed_pbu_sets_only_gre_enabled() -> None:
     assert len(mag._keys) == 0
 
 
+def test_GK_4_2_3_a_keyless_session_offering_a_key_in_its_refresh_ends_as_the_session_the_data_plane_holds() -> None:
+    """A session that negotiated GRE without keys (the LMA answered the keyed PBU without a key) offers a new downlink
+    key in its refresh (the `keys` mode). Until a PBA gives an uplink key for it, that key is no part of the session:
+    the detach during the refresh ends the session BindingEstablished announced, so the data plane removes its route
+    (it matches the session whole). MAG machine, docs/reliability.md finding 30."""
+    mag = make_mag(gre=MagGreMode.KEYS)
+    pbu = only_pbu(mag.attach(request(), T0))
+    (established,) = mag.receive(pba_for(pbu, gre=WITHOUT_KEY), LMA_UDP, T0 + 0.01).events
+    assert isinstance(established, BindingEstablished)
+    refresh_at = entry_of(mag).refresh_at
+    offer = _refresh_pbu(mag).option(GREKeyOption)
+    assert refresh_at is not None and offer is not None and offer.key is not None
+
+    (deregistered,) = mag.detach(b"mn1@example.org", refresh_at + 0.1).events
+
+    assert deregistered.session == established.session  # type: ignore[attr-defined]
+
+
 def test_GK_4_2_4_ack_with_uplink_key_updates_gre_fields() -> None:
     mag = make_mag()
     pbu = registered(mag, gre=UPLINK_KEY)
