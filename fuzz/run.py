@@ -90,10 +90,11 @@ def fuzz_rows(budget: Budget, *, seed: int = 0, jobs: int = 1, only: Sequence[st
 
 def report_checks(budget: Budget) -> list[Callable[[], ReportRow]]:
     """The engine, replay, fault and load checks of the report, in the order they run."""
-    from fuzz import faults, stateful, storm, wire_replay
+    from fuzz import faults, mag_machine, stateful, storm, wire_replay
 
     return [
         partial(stateful.lma_machine_row, budget.machine_runs, budget.machine_steps),
+        partial(mag_machine.mag_machine_row, budget.machine_runs, budget.machine_steps),
         partial(stateful.pair_machine_row, budget.machine_runs, budget.machine_steps),
         partial(faults.loss_and_reordering, budget.lossy_mns),
         partial(faults.lma_crash_and_restore, budget.crash_mns),

@@ -228,3 +228,25 @@ def test_a_restart_on_a_configuration_that_refuses_only_the_ipv4_home_address_ke
     assert after.ipv4_home_address is None and after.ipv4_withdrawn == before.ipv4_home_address.ip
     assert (after.home_network_prefixes, after.uplink_key, after.downlink_key) == (
         before.home_network_prefixes, before.uplink_key, before.downlink_key)
+
+
+def test_the_mag_machine_passes_derandomized() -> None:
+    """The MAG engine alone facing a hostile LMA (fuzz/mag_machine.py): its three variants, derandomized, small."""
+    from fuzz.mag_machine import run_mag_machines
+
+    run_mag_machines(10, 40)
+
+
+def test_the_mag_machines_finding_29_holds() -> None:
+    """docs/reliability.md finding 29, as the MAG machine shrank it: attach, the MAG's clock steps back an hour, the
+    MN attaches again; its retransmission is due a second later, not an hour later (MAX_UPDATE_RATE's window)."""
+    from fuzz.mag_machine import MagMachine
+    from fuzz.stateful import PAIR_ATTS
+
+    machine = MagMachine()
+    machine.attach(b"mn1@opA", hi=1, att=PAIR_ATTS[0], named=False, families="dual")
+    machine.step_clock(-3600.0)
+    machine.attach(b"mn1@opA", hi=1, att=PAIR_ATTS[0], named=False, families="dual")
+    machine.advance_time(1.0)
+    machine.advance_time(2.0)
+    machine.entries_hold_what_the_lma_gave()
