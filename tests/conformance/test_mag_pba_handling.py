@@ -11,7 +11,13 @@ from pmip6.core.bul import BulState
 from pmip6.core.events import Alarm, BindingEstablished, MessageIgnored
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BUFlags, HandoffIndicator
-from pmip6.wire.options import GREKeyOption, HandoffIndicatorOption, IPv4HomeAddressReplyOption, MobilityOption
+from pmip6.wire.options import (
+    GREKeyOption,
+    HandoffIndicatorOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+    MobilityOption,
+)
 
 MN = b"mn1@example.org"
 
@@ -87,3 +93,20 @@ def test_ipv4_home_address_reply_with_nonzero_status_assigns_no_address() -> Non
     assert entry.state == "registered"
     assert entry.ipv4_home_address is None
     assert events[0].session.ipv4_home_address is None
+
+
+def test_RFC5844_3_1_3_prefixes_a_pba_assigns_to_an_ipv4_only_attach_are_not_the_sessions() -> None:
+    """An IPv4-only attach asks for no prefix (no Home Network Prefix option); prefixes an LMA assigns all the same
+    are none of the session's, as an unasked IPv4 home address or Link-local Address is none of it (RFC 5213 5.3.6,
+    RFC 5844 3.1.2.6). Held, they made the session dual-stack at the MAG alone: a DHCPRELEASE then released its IPv4
+    home address, and the next PBU of the MN asked for no home address at all (RFC 5213 6.9.1.5: at least one).
+    MAG machine, docs/reliability.md finding 31."""
+    mag = make_mag()
+    pbu = only_pbu(mag.attach(request(ipv6=False), T0))
+    (established,) = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.01).events  # the stub LMA assigns a prefix
+
+    assert isinstance(established, BindingEstablished) and established.session.home_network_prefixes == ()
+    assert entry_of(mag).home_network_prefixes == () and entry_of(mag).ipv4_home_address is not None
+    assert isinstance(mag.release_ipv4(b"mn1@example.org", T0 + 1).events[0], MessageIgnored)
+    again = only_pbu(mag.attach(request(), T0 + 2))
+    assert again.option(IPv4HomeAddressRequestOption) is not None
