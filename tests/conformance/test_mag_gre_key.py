@@ -223,7 +223,7 @@ def test_GK_4_2_3_a_keyless_session_offering_a_key_in_its_refresh_ends_as_the_se
     """A session that negotiated GRE without keys (the LMA answered the keyed PBU without a key) offers a new downlink
     key in its refresh (the `keys` mode). Until a PBA gives an uplink key for it, that key is no part of the session:
     the detach during the refresh ends the session BindingEstablished announced, so the data plane removes its route
-    (it matches the session whole). MAG machine, docs/reliability.md finding 30."""
+    (it matches the session whole). MAG machine, docs/reliability.md finding 31."""
     mag = make_mag(gre=MagGreMode.KEYS)
     pbu = only_pbu(mag.attach(request(), T0))
     (established,) = mag.receive(pba_for(pbu, gre=WITHOUT_KEY), LMA_UDP, T0 + 0.01).events

@@ -100,7 +100,7 @@ def test_RFC5844_3_1_3_prefixes_a_pba_assigns_to_an_ipv4_only_attach_are_not_the
     are none of the session's, as an unasked IPv4 home address or Link-local Address is none of it (RFC 5213 5.3.6,
     RFC 5844 3.1.2.6). Held, they made the session dual-stack at the MAG alone: a DHCPRELEASE then released its IPv4
     home address, and the next PBU of the MN asked for no home address at all (RFC 5213 6.9.1.5: at least one).
-    MAG machine, docs/reliability.md finding 31."""
+    MAG machine, docs/reliability.md finding 32."""
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(ipv6=False), T0))
     (established,) = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.01).events  # the stub LMA assigns a prefix

@@ -151,7 +151,7 @@ def test_RFC5213_6_9_4_after_the_clock_steps_back_a_retransmission_keeps_the_bac
     """The MAX_UPDATE_RATE limit (RFC 6275 11.8) counts the MN's PBUs of the last second; those sent before the clock
     stepped back an hour lie an hour ahead of it. Here two (the MN attached, and again half a second later): the refresh
     after the step, unanswered, is retransmitted INITIAL_BINDACK_TIMEOUT later (6.9.4), not an hour later when the
-    clock reaches them again (the binding's lifetime ends first). MAG machine, docs/reliability.md finding 29."""
+    clock reaches them again (the binding's lifetime ends first). MAG machine, docs/reliability.md finding 30."""
     mag = make_mag()
     only_pbu(mag.attach(request(), T0))
     again = only_pbu(mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 0.5))

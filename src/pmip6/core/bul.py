@@ -147,7 +147,7 @@ class BindingUpdateListEntry:
         PBA's IPv4 default router (RFC 5844 section 3.2.3.2) and link-local address (RFC 5213 6.9.1.2 item 15), which
         the MAG holds on the access interface. The downlink key only once keys were exchanged (an uplink key came back,
         RFC 5845 3.3): a session that negotiated GRE without keys and offers one in a refresh (``gre = "keys"``) keeps
-        its session as the data plane holds it until a PBA settles the offer (docs/reliability.md finding 30)."""
+        its session as the data plane holds it until a PBA settles the offer (docs/reliability.md finding 31)."""
         return TunnelSession(
             mn_id=self.mn_id,
             peer=self.lma,

@@ -1602,7 +1602,7 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
     """Assigned HNPs (RFC 5213 6.9.1.2 item 14), link-local address (item 15), IPv4 home address / default router
     (RFC 5844 3.1.3) and DHCP support mode (3.2.3.2). The prefixes, the link-local address and the IPv4 home address
     only when the acknowledged PBU (``sent``) asked for them (5.3.6; RFC 5844 3.1.2.6): an option an LMA sent unasked
-    (prefixes to an IPv4-only session, docs/reliability.md finding 31; a Link-local Address in the
+    (prefixes to an IPv4-only session, docs/reliability.md finding 32; a Link-local Address in the
     FixedMAGLinkLocalAddressOnAllAccessLinks mode; an IPv4 home address to an IPv6-only session) changes nothing."""
     prefixes = _assigned_prefixes(pba) if sent.option(HomeNetworkPrefixOption) is not None else ()
     if prefixes:

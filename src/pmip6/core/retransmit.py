@@ -57,7 +57,7 @@ class UpdateRateLimiter:
         send recorded later than a send after it, or than ``now``, was made before the clock stepped back, so before
         those in real time; the earliest of the readings bounds when the oldest send was made. Waiting for the clock to
         reach the reading made before the step would hold the MN's PBUs, retransmissions included, for as long as the
-        step (docs/reliability.md finding 29)."""
+        step (docs/reliability.md finding 30)."""
         sent = self._recent.get(mn_id)
         if sent is None or len(sent) < MAX_UPDATE_RATE:
             return now
