@@ -237,7 +237,7 @@ def test_the_mag_machine_passes_derandomized() -> None:
     run_mag_machines(10, 40)
 
 
-def test_the_mag_machines_finding_29_holds() -> None:
+def test_the_mag_machines_finding_30_holds() -> None:
     """docs/reliability.md finding 30, as the MAG machine shrank it: attach, the MAG's clock steps back an hour, the
     MN attaches again; its retransmission is due a second later, not an hour later (MAX_UPDATE_RATE's window)."""
     from fuzz.mag_machine import MagMachine
