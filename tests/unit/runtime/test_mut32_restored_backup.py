@@ -55,7 +55,7 @@ def test_pmip6_lma_takes_restored_backup_from_the_command_line(tmp_path: Path, m
         built.append(build.keywords["restored_backup"])
         return 0
 
-    monkeypatch.setattr("pmip6.commands.lma.run_daemon", fake_run_daemon)
+    monkeypatch.setattr("pmip6.runtime.service.run_daemon", fake_run_daemon)
     for argv, expected in ((["--restored-backup"], True), ([], False)):
         args = build_parser().parse_args(["lma", "--config", str(tmp_path / "lma.toml"), *argv])
         assert args.func(args) == 0 and built.pop() is expected
