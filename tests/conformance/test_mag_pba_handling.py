@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
+import pytest
 from test_mag_stub_lma import LMA_UDP, T0, UPLINK_KEY, entry_of, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bul import BulState
-from pmip6.core.events import Alarm, BindingEstablished, MessageIgnored
+from pmip6.core.events import Alarm, BindingDeregistered, BindingEstablished, MessageIgnored
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BUFlags, HandoffIndicator
 from pmip6.wire.options import (
@@ -110,3 +111,31 @@ def test_RFC5844_3_1_3_prefixes_a_pba_assigns_to_an_ipv4_only_attach_are_not_the
     assert isinstance(mag.release_ipv4(b"mn1@example.org", T0 + 1).events[0], MessageIgnored)
     again = only_pbu(mag.attach(request(), T0 + 2))
     assert again.option(IPv4HomeAddressRequestOption) is not None
+
+
+@pytest.mark.parametrize("when", ["attach", "refresh"])
+def test_RFC5844_3_2_3_2_a_pba_leaving_the_session_no_home_address_ends_it_at_both_ends(when: str) -> None:
+    """An IPv4-only session whose accepting PBA refuses its IPv4 home address (IPv4 Home Address Reply 129): RFC
+    5844 3.2.3.2 has the MAG not enable IPv4 mobility support, and the session asked for nothing else. An LMA should
+    have rejected the PBU (3.1.2.1); the MAG does not keep a session without a home address, whose next PBU would ask
+    for none (RFC 5213 6.9.1.5): no BindingEstablished (or, for a refresh, the session stops forwarding), an Alarm, and
+    a de-registration naming an IPv4 home address, which its PBA ends (6.9.1.4). MAG machine, seed 24
+    (docs/reliability.md finding 33: the entry stayed registered with no home address)."""
+    mag = make_mag()
+    pbu = only_pbu(mag.attach(request(ipv6=False), T0))
+    refused = IPv4HomeAddressReplyOption(129, IPv4Address("0.0.0.0"), 0)
+    previous = None
+    if when == "refresh":
+        (established,) = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.01).events
+        previous = established.session  # type: ignore[attr-defined]
+        pbu = only_pbu(mag.refresh(MN, T0 + 10))
+
+    outcome = mag.receive(_with_option(pba_for(pbu), refused), LMA_UDP, T0 + 10.01)
+
+    assert [type(event) for event in outcome.events] == ([BindingDeregistered] if previous else []) + [Alarm]
+    assert previous is None or outcome.events[0] == BindingDeregistered(previous)
+    deregistration = only_pbu(outcome)
+    assert deregistration.lifetime == 0 and deregistration.option(IPv4HomeAddressRequestOption) is not None
+    assert entry_of(mag).state is BulState.DEREGISTERING
+    mag.receive(pba_for(deregistration), LMA_UDP, T0 + 10.02)
+    assert list(mag.entries()) == []

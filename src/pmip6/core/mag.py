@@ -186,6 +186,7 @@ from pmip6.core.events import (
     Peer,
     RegistrationRejected,
     SendMessage,
+    TunnelSession,
     mn_text,
 )
 from pmip6.core.foreign_registration import RecentTransmissions, RepairSchedule, echo_differs, timely
@@ -1167,6 +1168,11 @@ class MobileAccessGateway:
         unconfirmed = self._apply_encapsulation_mode(entry, pending.sent, pba)
         held_ipv4 = entry.ipv4_home_address
         _apply_addresses(entry, pba, pending.sent)
+        if not entry.ipv6_requested and entry.ipv4_home_address is None:
+            return self._deregister_accepted(entry, previous, now, Alarm(
+                f"the LMA accepted the PBU of {mn_text(entry.mn_id)}, an IPv4-only session, but gave it no IPv4 home "
+                "address (no IPv4 Home Address Reply, or one refusing it: RFC 5844 3.2.3.2, no IPv4 mobility "
+                "support): no mobility service, de-registering it", entry.mn_id))
         refused: Alarm | None = None
         if entry.ipv4_added:
             self._ipv4_settled(entry, pba.status, now)
@@ -1207,11 +1213,21 @@ class MobileAccessGateway:
         ignores the de-registration, which ends at INITIAL_BINDACK_TIMEOUT), or after the revocation ended (the PBU
         delayed past the BRA, or a retransmission), and the de-registration ends that session."""
         assert entry.pending is not None and entry.pending.sent is not None
-        outcome = Outcome(events=[Alarm(
+        _apply_addresses(entry, pba, entry.pending.sent)
+        return self._deregister_accepted(entry, None, now, Alarm(
             f"the LMA revoked the binding of {mn_text(entry.mn_id)} while the PBA of its registration was on its way "
             "(a Binding Revocation Indication, RFC 5846 9.1): not registering the session that PBA accepts, "
-            "de-registering it", entry.mn_id)])
-        _apply_addresses(entry, pba, entry.pending.sent)
+            "de-registering it", entry.mn_id))
+
+    def _deregister_accepted(self, entry: BindingUpdateListEntry, previous: TunnelSession | None, now: float,
+                             alarm: Alarm) -> Outcome:
+        """The session a PBA accepted is not registered here but de-registered (RFC 5213 6.9.1.4, naming the home
+        addresses the PBA assigned), with ``alarm``: :meth:`_accepted_though_revoked`, and a PBA that gives an IPv4-only
+        session no IPv4 home address (nothing to serve, and a refresh would ask for no home address, against 6.9.1.5;
+        docs/reliability.md finding 33). ``previous``, the session registered before (a refresh's), stops
+        forwarding."""
+        outcome = Outcome(events=[BindingDeregistered(previous)] if previous is not None else [])
+        outcome.events.append(alarm)
         self._finish_pending(entry)
         entry.state = BulState.DEREGISTERING
         outcome.extend(self._start_update(entry, now))
