@@ -628,6 +628,16 @@ def test_RFC5846_8_1_the_answer_to_trigger_4_leaves_the_session_of_the_same_att_
     assert list(lma.bindings_of(MN1)) == [entry] and entry.state is BceState.ACTIVE
 
 
+def _refused_or_unanswered(lma: LocalMobilityAnchor, bri: BindingRevocationIndication, answer: str) -> Outcome:
+    """MAG1's answer to the trigger-4 ``bri``: 132 (MN is Attached), or none until the LMA gives the BRI up."""
+    if answer == "mn-is-attached":
+        return lma.receive(BindingRevocationAcknowledgement(132, bri.sequence), MAG1, LMAA, NOW + 1.1)
+    outcome = Outcome()
+    for deadline in (NOW + 2, NOW + 4):
+        outcome.extend(lma.handle_timer(deadline))
+    return outcome
+
+
 @pytest.mark.parametrize("answer", ["mn-is-attached", "no-bra"])
 def test_RFC5846_8_1_a_newer_pbu_of_the_waiting_pbus_mag_naming_the_mn_ll_id_drops_the_wait(answer: str) -> None:
     """Found by fuzz/stateful.py's sequence-number pair machine (hunt27, seed 138; docs/reliability.md finding 29):
@@ -644,12 +654,7 @@ def test_RFC5846_8_1_a_newer_pbu_of_the_waiting_pbus_mag_naming_the_mn_ll_id_dro
     assert [send.message for send in lma.receive(again, MAG1, LMAA, NOW + 1.05).sends] == [bri], "held for MAG1's answer"
     assert lma.waiting().handoff_waits == 0, "the HI 4 PBU no longer waits"
 
-    if answer == "mn-is-attached":
-        outcome = lma.receive(BindingRevocationAcknowledgement(132, bri.sequence), MAG1, LMAA, NOW + 1.1)
-    else:
-        outcome = Outcome()
-        for deadline in (NOW + 2, NOW + 4):
-            outcome.extend(lma.handle_timer(deadline))
+    outcome = _refused_or_unanswered(lma, bri, answer)
 
     pbas = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
     assert [(pba.sequence, pba.status) for pba in pbas] == [(3, Status.ACCEPTED)]
@@ -679,12 +684,7 @@ def test_RFC5846_8_1_trigger_4_refused_or_unanswered_opens_a_new_session(answer:
     first = _registered(lma)
     waiting, _ = _hi4_from_mag2(lma, first)
     bri = _bri(waiting, to=MAG1)
-    if answer == "mn-is-attached":
-        outcome = lma.receive(BindingRevocationAcknowledgement(132, bri.sequence), MAG1, LMAA, NOW + 1.1)
-    else:
-        outcome = Outcome()
-        for deadline in (NOW + 2, NOW + 4):
-            outcome.extend(lma.handle_timer(deadline))
+    outcome = _refused_or_unanswered(lma, bri, answer)
     pba = the_pba(Outcome(sends=[send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]))
     assert pba.status == Status.ACCEPTED
     assert pba.options_of(HomeNetworkPrefixOption) != first.options_of(HomeNetworkPrefixOption), "a new session"
