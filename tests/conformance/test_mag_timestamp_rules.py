@@ -163,3 +163,23 @@ def test_RFC5213_6_9_4_after_the_clock_steps_back_a_retransmission_keeps_the_bac
 
     assert retransmission.sequence == first.sequence + 1
     assert mag.next_deadline() == stepped + 3.0  # the back-off: 1 s, then 2 s
+
+
+def test_RFC6275_11_8_after_the_clock_steps_back_past_the_mns_last_three_pbus_its_next_one_waits_a_second_at_most(
+) -> None:
+    """As above, with the MN's last MAX_UPDATE_RATE PBUs (three within a second) all sent before the step: when they
+    were sent in real time is known only to be before now, so the refresh after the step waits one window (RFC 6275
+    11.8), and goes then, not a second later each time the clock reaches the "now" it was deferred to, for as long as
+    the step (docs/reliability.md finding 34)."""
+    mag = make_mag()
+    only_pbu(mag.attach(request(), T0))
+    only_pbu(mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 0.3))
+    again = only_pbu(mag.attach(request(hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), T0 + 0.6))
+    mag.receive(pba_for(again), LMA_UDP, T0 + 0.7)
+    stepped = T0 - 3600
+    assert not mag.refresh(MN, stepped).sends
+
+    first = only_pbu(mag.handle_timer(stepped + 1.0))
+
+    assert first.lifetime > 0
+    assert mag.next_deadline() == stepped + 2.0  # INITIAL_BINDACK_TIMEOUT

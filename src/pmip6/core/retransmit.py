@@ -54,14 +54,17 @@ class UpdateRateLimiter:
 
     def earliest(self, mn_id: bytes, now: float) -> float:
         """The earliest time at or after ``now`` a PBU about ``mn_id`` may be sent. The limit is on real seconds: a
-        send recorded later than a send after it, or than ``now``, was made before the clock stepped back, so before
-        those in real time; the earliest of the readings bounds when the oldest send was made. Waiting for the clock to
-        reach the reading made before the step would hold the MN's PBUs, retransmissions included, for as long as the
-        step (docs/reliability.md finding 30)."""
+        send recorded later than ``now`` was made before the clock stepped back, so before ``now`` in real time, and is
+        taken for sent at ``now`` from then on; one recorded later than a send after it, before that one: the earliest
+        of the readings bounds when the oldest send was made. Waiting for the clock to reach the reading made before the
+        step would hold the MN's PBUs, retransmissions included, for as long as the step (docs/reliability.md findings
+        30 and 34)."""
         sent = self._recent.get(mn_id)
         if sent is None or len(sent) < MAX_UPDATE_RATE:
             return now
-        return max(now, min(*sent, now) + RATE_WINDOW)
+        if max(sent) > now:
+            sent = self._recent[mn_id] = deque((min(reading, now) for reading in sent), maxlen=MAX_UPDATE_RATE)
+        return max(now, min(sent) + RATE_WINDOW)
 
     def record(self, mn_id: bytes, now: float) -> None:
         """A PBU about ``mn_id`` was sent at ``now``."""
