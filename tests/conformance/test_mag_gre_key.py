@@ -237,6 +237,24 @@ def test_GK_4_2_3_a_keyless_session_offering_a_key_in_its_refresh_ends_as_the_se
     assert deregistered.session == established.session  # type: ignore[attr-defined]
 
 
+def test_GK_5_2_1_an_uplink_key_for_no_downlink_key_then_a_key_offered_in_a_refresh_leaves_the_session_as_held(
+) -> None:
+    """As above for a session whose PBU offered no key (``gre-only``) and whose LMA answered with an uplink key all
+    the same (against GK-5.2-1): the data plane holds it without a downlink key, and after a reload to ``keys`` the
+    key its refresh offers is no part of it until a PBA answers the offer. docs/reliability.md finding 35."""
+    mag = make_mag(gre=MagGreMode.GRE_ONLY)
+    pbu = only_pbu(mag.attach(request(), T0))
+    (established,) = mag.receive(pba_for(pbu, gre=UPLINK_KEY), LMA_UDP, T0 + 0.01).events
+    assert isinstance(established, BindingEstablished) and established.session.downlink_key is None
+    mag.reconfigure(replace(mag.settings, gre=MagGreMode.KEYS))
+    offer = _refresh_pbu(mag).option(GREKeyOption)
+    assert offer is not None and offer.key is not None
+
+    (deregistered,) = mag.detach(b"mn1@example.org", T0 + 3000).events
+
+    assert deregistered.session == established.session  # type: ignore[attr-defined]
+
+
 def test_GK_4_2_4_ack_with_uplink_key_updates_gre_fields() -> None:
     mag = make_mag()
     pbu = registered(mag, gre=UPLINK_KEY)

@@ -113,6 +113,9 @@ class BindingUpdateListEntry:
     gre_enabled: bool = False
     downlink_key: int | None = None
     uplink_key: int | None = None
+    keys_exchanged: bool = False
+    """The last accepting PBA gave an uplink key for the downlink key its PBU carried (RFC 5845 3.3): the downlink key
+    is the session's (:meth:`session`), not only offered."""
     tlv_header: bool = False
     udp_encapsulation: bool = False
     """RFC 5844 4.2.2: IPv4-UDP mode, from the last accepted PBA (a NAT Detection option with F, no GRE)."""
@@ -145,9 +148,10 @@ class BindingUpdateListEntry:
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the LMA, local = the Proxy-CoA, keys and format as negotiated, and the
         PBA's IPv4 default router (RFC 5844 section 3.2.3.2) and link-local address (RFC 5213 6.9.1.2 item 15), which
-        the MAG holds on the access interface. The downlink key only once keys were exchanged (an uplink key came back,
-        RFC 5845 3.3): a session that negotiated GRE without keys and offers one in a refresh (``gre = "keys"``) keeps
-        its session as the data plane holds it until a PBA settles the offer (docs/reliability.md finding 31)."""
+        the MAG holds on the access interface. The downlink key only once keys were exchanged (``keys_exchanged``, RFC
+        5845 3.3): a session that negotiated GRE without keys, or got an uplink key for none, and offers one in a
+        refresh (``gre = "keys"``) keeps its session as the data plane holds it until a PBA settles the offer
+        (docs/reliability.md findings 31 and 35)."""
         return TunnelSession(
             mn_id=self.mn_id,
             peer=self.lma,
@@ -155,7 +159,7 @@ class BindingUpdateListEntry:
             ipv4_home_address=self.ipv4_home_address,
             home_network_prefixes=self.home_network_prefixes,
             gre=self.gre_enabled,
-            downlink_key=self.downlink_key if self.gre_enabled and self.uplink_key is not None else None,
+            downlink_key=self.downlink_key if self.gre_enabled and self.keys_exchanged else None,
             uplink_key=self.uplink_key,
             tlv=self.tlv_header,
             udp=self.udp_encapsulation,

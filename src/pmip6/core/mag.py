@@ -1259,8 +1259,8 @@ class MobileAccessGateway:
         self, entry: BindingUpdateListEntry, sent: ProxyBindingUpdate, pba: ProxyBindingAcknowledgement
     ) -> None:
         """RFC 5845 4.2 and 7.3 on an accepted PBA."""
-        option = pba.option(GREKeyOption)
-        asked = sent.option(GREKeyOption) is not None
+        option, offered = pba.option(GREKeyOption), sent.option(GREKeyOption)
+        asked = offered is not None
         if pba.status == Status.GRE_KEY_OPTION_NOT_REQUIRED:
             entry.gre_declined = True  # GK-4.2-10/11
             self._disable_gre(entry)
@@ -1272,6 +1272,7 @@ class MobileAccessGateway:
         else:
             entry.gre_enabled = True  # GK-4.2-3/4
             entry.uplink_key = option.key
+            entry.keys_exchanged = option.key is not None and offered is not None and offered.key is not None
             if option.key is None:
                 self._release_downlink_key(entry)
             entry.tlv_header = (  # GK-7.3-2, GK-7.3-6
@@ -1372,7 +1373,7 @@ class MobileAccessGateway:
         self._release_downlink_key(entry)
         entry.gre_enabled = False
         entry.uplink_key = None
-        entry.tlv_header = False
+        entry.keys_exchanged = entry.tlv_header = False
 
     def _release_downlink_key(self, entry: BindingUpdateListEntry) -> None:
         if entry.downlink_key is not None:

@@ -26,6 +26,7 @@ def test_session_carries_negotiated_gre_state_towards_the_lma() -> None:
         gre_enabled=True,
         downlink_key=7,
         uplink_key=9,
+        keys_exchanged=True,
         tlv_header=True,
         access_interface="veth0",
     )
