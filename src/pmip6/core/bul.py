@@ -145,6 +145,11 @@ class BindingUpdateListEntry:
         attached again while registered (RFC 5846 9.1: the MN is attached here, whatever a handover BRI says)."""
         return self.state is BulState.REGISTERING or (self.state is BulState.REGISTERED and self.reattached)
 
+    @property
+    def session_downlink_key(self) -> int | None:
+        """The downlink key of :meth:`session`: the entry's once keys were exchanged, not while only offered."""
+        return self.downlink_key if self.gre_enabled and self.keys_exchanged else None
+
     def session(self) -> TunnelSession:
         """What the data plane needs: peer = the LMA, local = the Proxy-CoA, keys and format as negotiated, and the
         PBA's IPv4 default router (RFC 5844 section 3.2.3.2) and link-local address (RFC 5213 6.9.1.2 item 15), which
@@ -159,7 +164,7 @@ class BindingUpdateListEntry:
             ipv4_home_address=self.ipv4_home_address,
             home_network_prefixes=self.home_network_prefixes,
             gre=self.gre_enabled,
-            downlink_key=self.downlink_key if self.gre_enabled and self.keys_exchanged else None,
+            downlink_key=self.session_downlink_key,
             uplink_key=self.uplink_key,
             tlv=self.tlv_header,
             udp=self.udp_encapsulation,

@@ -219,8 +219,9 @@ class MagDaemon(Daemon):
         return ((entry.session(), entry.expires_at, str(entry.state), None) for entry in list(self.mag.entries()))
 
     def gre_states(self) -> Iterator[tuple[bool, int | None, int | None]]:
-        """Only the entries a PBA has settled: one still registering, or failed, is no GRE-off binding."""
-        return ((entry.gre_enabled, entry.downlink_key, entry.uplink_key) for entry in self.mag.entries()
+        """Only the entries a PBA has settled: one still registering, or failed, is no GRE-off binding. The keys of
+        their sessions: a downlink key a refresh offers is none until its PBA."""
+        return ((entry.gre_enabled, entry.session_downlink_key, entry.uplink_key) for entry in self.mag.entries()
                 if entry.state not in NOT_NEGOTIATED)
 
     def reconfigure(self) -> tuple[Outcome, list[str]]:

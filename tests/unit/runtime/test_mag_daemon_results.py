@@ -21,10 +21,11 @@ from pmip6.core.mag import AttachRequest, BulState
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.daemon import DaemonOptions
 from pmip6.runtime.mag_daemon import MagDaemon, build_mag_daemon
+from pmip6.runtime.views import gre_mode_of
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, Status
-from pmip6.wire.options import HandoffIndicatorOption, MNIdentifierOption, TimestampOption
+from pmip6.wire.options import GREKeyOption, HandoffIndicatorOption, MNIdentifierOption, TimestampOption
 from test_daemons_loopback import Lab, _mag_toml
 
 T0 = 1_800_000_000.0
@@ -392,3 +393,21 @@ def test_an_attach_that_times_out_while_the_lmas_156s_are_ignored_does_not_say_t
     reason = outcome.get("reason", "")
     assert "no PBA from the LMA" not in reason and "from the LMA at 127.0.0.1 within 2 s, all ignored" in reason, outcome
     assert "3600" in reason.split("the first: ")[1], outcome
+
+
+def test_the_gre_mode_counts_take_a_keyless_sessions_offered_key_for_none_until_its_pba(tmp_path: Path) -> None:
+    """``pmip6_bindings{gre}`` counts sessions: a GRE session without keys (the LMA answered without one, RFC 5845
+    4.2) whose refresh offers a downlink key (`gre = "keys"`) is still ``gre-only`` until a PBA gives an uplink key
+    for it (docs/reliability.md findings 31 and 35)."""
+    daemon = _daemon(tmp_path)
+    lma, mn_id = daemon.config.settings.lma, b"mn1@example.org"
+    pbu = _pbu(daemon.mag.attach(AttachRequest(mn_id=mn_id, att=4), T0))
+    keyless = _answer(pbu)
+    daemon.on_message(ProxyBindingAcknowledgement(keyless.status, keyless.sequence, keyless.flags, keyless.lifetime,
+                                                  keyless.options + (GREKeyOption(),)), lma, lma.address)
+    assert list(daemon.gre_states()) == [(True, None, None)]
+
+    offer = _pbu(daemon.mag.refresh(mn_id, T0 + 1)).option(GREKeyOption)
+
+    assert offer is not None and offer.key is not None, "the refresh offers a key"
+    assert [gre_mode_of(*state) for state in daemon.gre_states()] == ["gre-only"]
