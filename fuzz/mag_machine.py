@@ -42,6 +42,7 @@ from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.mag import AttachRequest, MagGreMode, MagSettings, MobileAccessGateway
 from pmip6.core.retransmit import MAX_UPDATE_RATE, RATE_WINDOW
+from pmip6.core.revocation_responder import prefix_of
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import (
     BindingError,
@@ -415,8 +416,7 @@ class MagMachine(RuleBasedStateMachine):
         gre = pba.option(GREKeyOption)
         if gre is not None:
             self.granted[mn].add(gre.key)
-        self.granted[mn].update(IPv6Network((option.prefix, option.prefix_length), strict=False)
-                                for option in pba.options_of(HomeNetworkPrefixOption))
+        self.granted[mn].update(prefix_of(option) for option in pba.options_of(HomeNetworkPrefixOption))
         self.granted[mn].update(option.address for option in pba.options_of(IPv4HomeAddressReplyOption))
 
     @rule(p=pba_parameters())
