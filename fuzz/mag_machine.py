@@ -42,7 +42,6 @@ from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.mag import AttachRequest, MagGreMode, MagSettings, MobileAccessGateway
 from pmip6.core.retransmit import MAX_UPDATE_RATE, RATE_WINDOW
-from pmip6.core.revocation_responder import prefix_of
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import (
     BindingError,
@@ -416,7 +415,7 @@ class MagMachine(RuleBasedStateMachine):
         gre = pba.option(GREKeyOption)
         if gre is not None:
             self.granted[mn].add(gre.key)
-        self.granted[mn].update(prefix_of(option) for option in pba.options_of(HomeNetworkPrefixOption))
+        self.granted[mn].update(option.network for option in pba.options_of(HomeNetworkPrefixOption))
         self.granted[mn].update(option.address for option in pba.options_of(IPv4HomeAddressReplyOption))
 
     @rule(p=pba_parameters())
@@ -548,7 +547,7 @@ class MagMachine(RuleBasedStateMachine):
 
 
 def _prefix_option(prefix: IPv6Network) -> HomeNetworkPrefixOption:
-    return HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+    return HomeNetworkPrefixOption.naming(prefix)
 
 
 class SequenceNumberMagMachine(MagMachine):

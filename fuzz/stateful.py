@@ -194,7 +194,7 @@ class LmaMachine(RuleBasedStateMachine):
         if p["hnp"] == "zero":
             options.append(HomeNetworkPrefixOption(IPv6Address(0), 0))
         elif p["hnp"] == "assigned" and (prefix := self._assigned_prefix(p["mn_id"])) is not None:
-            options.append(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen))
+            options.append(HomeNetworkPrefixOption.naming(prefix))
         elif p["hnp"] == "foreign":
             options.append(HomeNetworkPrefixOption(IPv6Address("2001:db8:ffff::"), 64))
         if p["hi"] is not None:

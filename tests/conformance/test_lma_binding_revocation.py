@@ -736,7 +736,7 @@ def test_RFC5846_8_1_a_late_successful_bra_does_what_the_previous_mags_de_regist
     by_bra.receive(BindingRevocationAcknowledgement(0, bri.sequence), MAG1, LMAA, NOW + 1.6)
     (old,) = [entry for entry in by_pbu.bindings() if entry.proxy_coa == MAG1]
     de_registration = pbu(MN1, sequence=2, lifetime=0, ipv4=ANY_IPV4,
-                          prefixes=tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                          prefixes=tuple(HomeNetworkPrefixOption.naming(prefix)
                                          for prefix in old.home_network_prefixes))
     assert the_pba(by_pbu.receive(de_registration, MAG1, LMAA, NOW + 1.6)).status == Status.ACCEPTED
 
@@ -771,7 +771,7 @@ def test_RFC5846_8_1_a_late_successful_bra_leaves_alone_the_session_that_moved_o
                         authorized_mags=frozenset({MAG1.address, MAG2.address, MAG3.address}))
     bri, _ = _late_answer(lma, "max-delay")
     (old,) = [entry for entry in lma.bindings() if entry.proxy_coa == MAG1]
-    prefixes = tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+    prefixes = tuple(HomeNetworkPrefixOption.naming(prefix)
                      for prefix in old.home_network_prefixes)
     moved = lma.receive(pbu(MN1, sequence=3, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=prefixes,
                             gre=GREKeyOption(13), ipv4=ANY_IPV4), MAG3, LMAA, NOW + 1.55)

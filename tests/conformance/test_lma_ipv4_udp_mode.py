@@ -85,7 +85,7 @@ def test_RFC5844_4_2_2_refresh_without_f_changes_the_mode_with_binding_updated()
     _register(lma, pbu(flags=FORCED))
     hnp = _only_entry(lma).home_network_prefixes[0]
     refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED,
-                  prefixes=(HomeNetworkPrefixOption(hnp.network_address, hnp.prefixlen),))
+                  prefixes=(HomeNetworkPrefixOption.naming(hnp),))
     _, event = _register(lma, refresh, now=NOW + 1)
     assert isinstance(event, BindingUpdated)
     assert (event.previous.udp, event.session.udp) == (True, False)

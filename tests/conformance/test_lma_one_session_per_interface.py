@@ -105,7 +105,7 @@ def test_RFC5846_8_1_the_mag_the_interface_left_is_told_as_of_a_handover() -> No
     assert send.destination == MAG2
     assert send.message.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
     assert send.message.options_of(HomeNetworkPrefixOption) == [
-        HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen) for prefix in previous.home_network_prefixes]
+        HomeNetworkPrefixOption.naming(prefix) for prefix in previous.home_network_prefixes]
     assert RevocationSent(previous, RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE) in outcome.events
     assert BindingDeregistered(previous) in outcome.events
 
@@ -120,7 +120,7 @@ def test_RFC5213_5_4_a_second_session_of_the_interface_at_the_same_mag_ends_with
 
     assert [type(event) for event in outcome.events] == [BindingUpdated, BindingDeregistered]
     assert not any(isinstance(send.message, BindingRevocationIndication) for send in outcome.sends)
-    assert [hnp_of(_pba(outcome))] == [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+    assert [hnp_of(_pba(outcome))] == [HomeNetworkPrefixOption.naming(prefix)
                                           for prefix in _entry_at(lma, MAG1).home_network_prefixes]
 
 

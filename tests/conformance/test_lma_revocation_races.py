@@ -112,7 +112,7 @@ def test_no_late_removal_frees_addresses_a_new_session_holds() -> None:
     lma.clear(NOW + 2.1, mn_id=MN2)
     # MN2 comes back at MAG1 asking for its old addresses, free again since the clear
     again = pbu(MN2, sequence=5, gre=GREKeyOption(13), ipv4=IPv4HomeAddressRequestOption(old_ipv4.ip),
-                prefixes=tuple(HomeNetworkPrefixOption(p.network_address, p.prefixlen) for p in old_prefixes))
+                prefixes=tuple(HomeNetworkPrefixOption.naming(p) for p in old_prefixes))
     pba = the_pba(lma.receive(again, MAG1, LMAA, NOW + 2.2))
     assert pba.status == Status.ACCEPTED
     (new,) = [entry for entry in lma.bindings() if entry.mn_id == MN2]

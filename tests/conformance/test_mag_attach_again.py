@@ -113,7 +113,7 @@ def test_RFC5213_6_9_1_1_an_attach_of_a_registered_mn_registers_it_again_at_once
     assert pbu.option(AccessTechnologyTypeOption) == AccessTechnologyTypeOption(AccessTechnologyType.IEEE_802_3)
     assert pbu.option(MNLinkLayerIdentifierOption) == MNLinkLayerIdentifierOption(b"\x02\x00\x00\x00\x00\x07")
     assert list(pbu.options_of(HomeNetworkPrefixOption)) == [
-        HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)]
+        HomeNetworkPrefixOption.naming(ASSIGNED_HNP)]
     assert pbu.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
     assert pbu.option(GREKeyOption) == GREKeyOption(downlink_key)
     assert pbu.lifetime > 0 and pbu.sequence == first.sequence + 1
@@ -380,7 +380,7 @@ def test_RFC5213_6_9_1_2_item_10_an_attach_again_refused_for_the_addresses_it_na
     assert entry.home_network_prefixes == (ASSIGNED_HNP,) and entry.ipv4_home_address == ASSIGNED_IPV4
     refresh = only_pbu(mag.refresh(MN, T0 + 200))
     assert list(refresh.options_of(HomeNetworkPrefixOption)) == [
-        HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)], "named again from now on"
+        HomeNetworkPrefixOption.naming(ASSIGNED_HNP)], "named again from now on"
 
 
 def test_RFC5213_6_9_1_2_item_11_an_attach_as_a_new_interface_refused_for_its_addresses_is_not_retried() -> None:

@@ -36,7 +36,7 @@ from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigg
 from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption, MobilityOption
 
 MN1, MN2, OTHER_REALM = b"mn1@example.org", b"mn2@example.org", b"mn3@example.net"
-HNP = HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)
+HNP = HomeNetworkPrefixOption.naming(ASSIGNED_HNP)
 
 
 def _bri(*options: MobilityOption, trigger: int = RevocationTrigger.ADMINISTRATIVE_REASON,

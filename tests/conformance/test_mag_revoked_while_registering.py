@@ -226,7 +226,7 @@ def test_RFC5846_9_1_handover_and_v_flag_bris_to_an_initial_registration_leave_i
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(STUB_MN), T0))
     named = (IPv4HomeAddressRequestOption(ASSIGNED_IPV4) if flags & BRFlags.V
-             else HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen))
+             else HomeNetworkPrefixOption.naming(ASSIGNED_HNP))
     bri = BindingRevocationIndication(trigger, 8, flags, (MNIdentifierOption(STUB_MN), named))
     assert _answer(mag, bri, T0 + 0.01, LMA_UDP).status == status
     assert [type(event) for event in mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.02).events] == [BindingEstablished]

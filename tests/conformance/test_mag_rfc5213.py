@@ -290,7 +290,7 @@ def test_refresh_uses_hi_5_assigned_prefixes_and_home_address() -> None:
     refresh = only_pbu(mag.handle_timer(refresh_at))  # type: ignore[arg-type]
     assert refresh.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NOT_CHANGED)
     assert refresh.options_of(HomeNetworkPrefixOption) == [
-        HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)
+        HomeNetworkPrefixOption.naming(ASSIGNED_HNP)
     ]
     assert refresh.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
     events = mag.receive(pba_for(refresh), LMA_UDP, refresh_at + 0.1).events  # type: ignore[operator]
@@ -432,7 +432,7 @@ def test_deregistration_pbu_lifetime_0_hi_4_with_assigned_addresses() -> None:
     assert dereg.lifetime == 0
     assert dereg.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.UNKNOWN)
     assert dereg.options_of(HomeNetworkPrefixOption) == [
-        HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)
+        HomeNetworkPrefixOption.naming(ASSIGNED_HNP)
     ]
     assert dereg.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
     assert isinstance(outcome.events[0], BindingDeregistered)

@@ -75,7 +75,7 @@ def pba_for(
     options: list[MobilityOption] = [pbu.option(MNIdentifierOption) or MNIdentifierOption(b"")]
     accepted = status < Status.REASON_UNSPECIFIED
     if accepted and pbu.lifetime:
-        options.append(HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen))
+        options.append(HomeNetworkPrefixOption.naming(ASSIGNED_HNP))
     for option_class in (HandoffIndicatorOption, AccessTechnologyTypeOption, TimestampOption, MNLinkLayerIdentifierOption):
         echoed = pbu.option(option_class)
         if echoed is not None:

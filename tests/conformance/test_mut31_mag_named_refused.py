@@ -34,7 +34,7 @@ def test_RFC5213_6_9_1_2_item_10_a_155_to_an_attach_again_with_hi_2_3_or_4_is_an
     mag.receive(pba_for(first), LMA_UDP, T0 + 0.01)
     named = only_pbu(mag.attach(request(hi=hi, ipv4=ipv4), T0 + 10))
     assert list(named.options_of(HomeNetworkPrefixOption)) == [
-        HomeNetworkPrefixOption(ASSIGNED_HNP.network_address, ASSIGNED_HNP.prefixlen)]
+        HomeNetworkPrefixOption.naming(ASSIGNED_HNP)]
 
     outcome = mag.receive(pba_for(named, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX), LMA_UDP, T0 + 10.01)
 

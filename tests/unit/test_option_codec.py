@@ -6,7 +6,7 @@ section 3.3, RFC 5845 section 6.1, RFC 5555 section 3.2.2, RFC 4283 section 3).
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 import pytest
 
@@ -300,3 +300,10 @@ def test_prefix_length_out_of_range_on_the_wire_is_a_decode_error(option: object
         decode_options(bytes(12) + bytes(encoded), 12, 12 + len(encoded))
     assert raised.value.offset == start
     assert "prefix length" in raised.value.problem
+
+
+def test_a_home_network_prefix_option_names_a_network_and_gives_it_back() -> None:
+    prefix = IPv6Network("2001:db8:a:1::/64")
+    assert HomeNetworkPrefixOption.naming(prefix) == HomeNetworkPrefixOption(IPv6Address("2001:db8:a:1::"), 64)
+    assert HomeNetworkPrefixOption.naming(prefix).network == prefix
+    assert HomeNetworkPrefixOption(IPv6Address("2001:db8:a:1::7"), 64).network == prefix, "host bits cleared"

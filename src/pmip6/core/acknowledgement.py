@@ -73,7 +73,7 @@ def acceptance(
     address (None: no option); ``extra_options`` go last (GRE Key, NAT Detection). ``ipv4_refusal``: the status of
     the IPv4 Home Address Reply of a session accepted without the IPv4 home address its request named."""
     options = _echoed_options(
-        received, [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen) for prefix in prefixes]
+        received, [HomeNetworkPrefixOption.naming(prefix) for prefix in prefixes]
     )
     if received.link_local_address is not None:
         options.append(LinkLocalAddressOption(link_local_address or IPv6Address(0)))

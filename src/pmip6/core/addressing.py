@@ -30,12 +30,7 @@ _UNSPECIFIED_IPV4 = IPv4Address(0)
 def non_zero_prefixes(options: list[HomeNetworkPrefixOption]) -> tuple[IPv6Network, ...]:
     """The NON_ZERO prefixes of the request, one per option, as networks (host bits cleared); impossible lengths
     are skipped."""
-    # ipaddress parses an address object given to a network constructor from its text; an int is taken as is.
-    return tuple(
-        IPv6Network((prefix, option.prefix_length), strict=False)
-        for option in options
-        if (prefix := int(option.prefix)) != 0 and option.prefix_length <= 128
-    )
+    return tuple(option.network for option in options if option.prefix_length <= 128 and int(option.prefix) != 0)
 
 
 _LINK_LOCAL_PREFIX = int(IPv6Address("fe80::"))

@@ -846,7 +846,7 @@ class MobileAccessGateway:
         options: list[MobilityOption] = [MNIdentifierOption(entry.mn_id)]
         if entry.ipv6_requested and released is None:
             options += [
-                HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                HomeNetworkPrefixOption.naming(prefix)
                 for prefix in (() if names_none else entry.home_network_prefixes)
             ] or [_ALL_ZERO_PREFIX]
         options.append(HandoffIndicatorOption(self._handoff_indicator(entry)))
@@ -1611,8 +1611,8 @@ def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unm
 
 def _assigned_prefixes(pba: ProxyBindingAcknowledgement) -> tuple[IPv6Network, ...]:
     """The home network prefixes ``pba`` assigns (RFC 5213 6.9.1.2 item 14): its HNP options but ALL_ZERO."""
-    return tuple(IPv6Network((option.prefix, option.prefix_length), strict=False)
-                 for option in pba.options_of(HomeNetworkPrefixOption) if option.prefix != _UNSPECIFIED_IPV6)
+    options = pba.options_of(HomeNetworkPrefixOption)
+    return tuple(option.network for option in options if option.prefix != _UNSPECIFIED_IPV6)
 
 
 def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate) -> None:

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Address
 from pmip6.core.lookup import BindingCache
-from pmip6.core.revocation_responder import Revocation, prefix_of, trigger_refusal
+from pmip6.core.revocation_responder import Revocation, trigger_refusal
 from pmip6.wire.messages import BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import (
@@ -83,8 +83,8 @@ def mag_revocation_answer(indication: BindingRevocationIndication, mag: Address,
     if not named:
         return _found(entries)
     held = {prefix for entry in entries for prefix in entry.home_network_prefixes}
-    released = tuple(option for option in named if prefix_of(option) not in held)
-    wanted = {prefix_of(option) for option in named}
+    released = tuple(option for option in named if option.network not in held)
+    wanted = {option.network for option in named}
     return _found(tuple(entry for entry in entries if wanted.intersection(entry.home_network_prefixes)),
                   released=released)
 

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv6Network
 from typing import Generic, TypeVar
 
 from pmip6.core.bul import BindingUpdateListEntry
@@ -179,7 +178,7 @@ def revocation_answer(indication: BindingRevocationIndication, entries: Mapping[
     attaching = entry.attaching and not flags & BRFlags.V
     registering = attaching and trigger not in _HANDOVER_TRIGGERS
     named = () if attaching and not entry.home_network_prefixes else indication.options_of(HomeNetworkPrefixOption)
-    released = tuple(option for option in named if prefix_of(option) not in entry.home_network_prefixes)
+    released = tuple(option for option in named if option.network not in entry.home_network_prefixes)
     if named and len(released) == len(named):
         return BindingRevocationStatus.BINDING_DOES_NOT_EXIST
     if trigger in _HANDOVER_TRIGGERS and entry.attaching:
@@ -202,6 +201,3 @@ def _global_revocation(entries: tuple[BindingUpdateListEntry, ...]) -> Revocatio
     return Revocation(tuple(entry for entry in entries if not entry.attaching),
                       registering=tuple(entry for entry in entries if entry.attaching))
 
-
-def prefix_of(option: HomeNetworkPrefixOption) -> IPv6Network:
-    return IPv6Network((option.prefix, option.prefix_length), strict=False)

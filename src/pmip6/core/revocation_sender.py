@@ -59,7 +59,6 @@ from pmip6.core.events import (
     mn_text,
 )
 from pmip6.core.owed_revocation import OwedRevocation
-from pmip6.core.revocation_responder import prefix_of
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
 from pmip6.wire.options import (
@@ -177,7 +176,7 @@ class RevocationSender:
         options: list[MobilityOption] = [MNIdentifierOption(session.mn_id)]
         flags = BRFlags.P
         if ipv4_only is None:
-            options += [HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+            options += [HomeNetworkPrefixOption.naming(prefix)
                         for prefix in session.home_network_prefixes]
         else:
             options.append(IPv4HomeAddressRequestOption(ipv4_only.ip, ipv4_only.network.prefixlen))
@@ -444,7 +443,7 @@ class RevocationSender:
         mn_ids = {session.mn_id for session in outstanding.sessions} if global_ else {_mn_id(outstanding)}
         if indication.flags & BRFlags.V:  # the MAG drops an IPv4 home address on reading it late, not a session
             mn_ids = set()
-        prefixes = () if global_ else map(prefix_of, indication.options_of(HomeNetworkPrefixOption))
+        prefixes = () if global_ else (option.network for option in indication.options_of(HomeNetworkPrefixOption))
         probe = indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
         self._given_up[sequence] = LateAcknowledgement(
             outstanding.send.destination.address, frozenset(mn_id for mn_id in mn_ids if mn_id is not None),

@@ -11,7 +11,7 @@ receivers skip unknown options).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import ClassVar
 
 from pmip6.wire.numbers import MNIdentifierSubtype, OptionType
@@ -43,6 +43,17 @@ class HomeNetworkPrefixOption:
     prefix: IPv6Address
     prefix_length: int
     option_type: ClassVar[OptionType] = OptionType.HOME_NETWORK_PREFIX
+
+    @classmethod
+    def naming(cls, network: IPv6Network) -> HomeNetworkPrefixOption:
+        """The option that names ``network``."""
+        return cls(network.network_address, network.prefixlen)
+
+    @property
+    def network(self) -> IPv6Network:
+        """The prefix the option names, host bits cleared (``prefix_length`` at most 128, as decoded)."""
+        # ipaddress parses an address object given to a network constructor from its text; an int is taken as is.
+        return IPv6Network((int(self.prefix), self.prefix_length), strict=False)
 
 
 @dataclass(slots=True)

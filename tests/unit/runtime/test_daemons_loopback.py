@@ -1170,7 +1170,7 @@ def test_a_pbu_forged_from_the_mags_address_is_noticed_by_the_mag_and_repaired(t
             assert entry is not None and entry.ipv4_home_address is not None and mag.ipv4 is not None
             forged = ProxyBindingUpdate(sequence=4242, flags=BUFlags.A | BUFlags.P, lifetime=900, options=(
                 MNIdentifierOption(b"mn1@opA"),
-                *(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                *(HomeNetworkPrefixOption.naming(prefix)
                   for prefix in entry.home_network_prefixes),
                 HandoffIndicatorOption(HandoffIndicator.NOT_CHANGED), AccessTechnologyTypeOption(4),
                 TimestampOption.from_time(time.time()), IPv4HomeAddressRequestOption(entry.ipv4_home_address, 24),
