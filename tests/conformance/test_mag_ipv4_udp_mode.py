@@ -103,7 +103,7 @@ def test_RFC5844_4_2_2_a_refresh_that_changes_the_mode_updates_the_session() -> 
     event, _ = mag.receive(pba_for(refresh, gre=None), mag.settings.lma, T0 + 10.01).events
     assert isinstance(event, BindingUpdated)
     assert (event.previous.udp, event.session.udp) == (True, False)
-    assert entry_of(mag).to_record()["udp_encapsulation"] is False
+    assert entry_of(mag).udp_encapsulation is False
 
 
 @pytest.mark.parametrize("extra", [(), (NAT_F,)], ids=["no-option", "nat-detection-with-f"])

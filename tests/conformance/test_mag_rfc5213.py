@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 
@@ -525,14 +524,6 @@ def test_shutdown_deregisters_every_mn() -> None:
     assert sorted(_mn_id_of(send.message) for send in outcome.sends) == [b"a", b"b", b"c"]
     assert all(send.message.lifetime == 0 for send in outcome.sends)  # type: ignore[union-attr]
     assert sum(isinstance(event, BindingDeregistered) for event in outcome.events) == 3
-
-
-def test_bul_record_is_json_serialisable() -> None:
-    mag = make_mag()
-    registered(mag)
-    record = entry_of(mag).to_record()
-    assert json.loads(json.dumps(record)) == record
-    assert record["uplink_key"] == entry_of(mag).uplink_key and record["state"] == "registered"
 
 
 def test_rejection_of_an_earlier_transmission_waits_for_the_answer_to_the_latest() -> None:

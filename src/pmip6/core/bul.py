@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
-from pmip6.core.events import Address, Peer, TunnelSession, mn_text
+from pmip6.core.events import Address, Peer, TunnelSession
 from pmip6.core.retransmit import Backoff
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.options import TimestampOption
@@ -172,34 +172,3 @@ class BindingUpdateListEntry:
             ipv4_default_router=self.ipv4_default_router,
             link_local_address=self.link_local_address,
         )
-
-    def to_record(self) -> dict[str, str | int | float | bool | None | list[str]]:
-        """JSON-able view for ``pmip6 show bindings --json``."""
-        return {
-            "mn_id": mn_text(self.mn_id),
-            "state": self.state.value,
-            "lma": str(self.lma.address),
-            "lma_port": self.lma.port,
-            "proxy_coa": str(self.proxy_coa),
-            "att": int(self.att),
-            "handoff_indicator": int(self.handoff_indicator),
-            "mn_ll_id": self.mn_ll_id.hex() if self.mn_ll_id is not None else None,
-            "access_interface": self.access_interface,
-            "home_network_prefixes": [str(prefix) for prefix in self.home_network_prefixes],
-            "ipv4_home_address": str(self.ipv4_home_address) if self.ipv4_home_address else None,
-            "ipv4_prefix_length": self.ipv4_prefix_length,
-            "ipv4_default_router": str(self.ipv4_default_router) if self.ipv4_default_router else None,
-            "link_local_address": str(self.link_local_address) if self.link_local_address else None,
-            "granted_lifetime": self.granted_lifetime,
-            "registered_at": self.registered_at,
-            "expires_at": self.expires_at,
-            "refresh_at": self.refresh_at,
-            "last_sequence": self.last_sequence,
-            "gre_enabled": self.gre_enabled,
-            "downlink_key": self.downlink_key,
-            "uplink_key": self.uplink_key,
-            "tlv_header": self.tlv_header,
-            "udp_encapsulation": self.udp_encapsulation,
-            "awaiting_ack": self.pending is not None,
-            "retransmissions": max(self.pending.backoff.transmissions - 1, 0) if self.pending else 0,
-        }

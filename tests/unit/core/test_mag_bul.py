@@ -1,8 +1,7 @@
-"""core.bul: the Binding Update List entry's session view and JSON record (RFC 5213 6.1, RFC 5845 4.1)."""
+"""core.bul: the Binding Update List entry's session view (RFC 5213 6.1, RFC 5845 4.1)."""
 
 from __future__ import annotations
 
-import json
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
@@ -57,15 +56,3 @@ def test_session_without_gre_exposes_no_downlink_key() -> None:
     """A downlink key offered in a PBU in flight is not in use until GRE is negotiated (GK-4.2-4)."""
     session = _entry(downlink_key=7).session()
     assert not session.gre and session.downlink_key is None and session.uplink_key is None
-
-
-def test_record_is_json_with_every_rfc5845_field() -> None:
-    record = _entry(gre_enabled=True, downlink_key=7, uplink_key=9, mn_ll_id=b"\x02\x01").to_record()
-    assert json.loads(json.dumps(record)) == record
-    assert {key: record[key] for key in ("gre_enabled", "downlink_key", "uplink_key", "tlv_header")} == {
-        "gre_enabled": True,
-        "downlink_key": 7,
-        "uplink_key": 9,
-        "tlv_header": False,
-    }
-    assert record["mn_ll_id"] == "0201" and record["lma_port"] is None and record["state"] == "registering"
