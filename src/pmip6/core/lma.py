@@ -2,8 +2,10 @@
 
 ``receive(message, source, destination, now, arrived)`` processes one Mobility Header message and returns an
 :class:`~pmip6.core.events.Outcome`: the PBA (or Binding Error) to send and what happened to the Binding
-Cache. ``now`` is Unix time in seconds; ``arrived``, when the message reached this host (the kernel's receive
-timestamp; ``now`` when not given), is the time only the Timestamp window is measured against: everything else
+Cache. ``now`` is the daemon's timeline in seconds (Unix time until the host's wall clock is stepped,
+:mod:`pmip6.runtime.clock`; a Timestamp option is judged against ``now + wall_offset``); ``arrived``, when the
+message reached this host (the kernel's receive timestamp on that timeline; ``now`` when not given), is the time only
+the Timestamp window is measured against: everything else
 happens at ``now``, so the engine's time never goes back behind a timer already handled. The engine never reads a
 clock and never does I/O.
 
@@ -334,6 +336,10 @@ class LocalMobilityAnchor:
         """(tenant, pool network) of the pools whose exhaustion was announced (one Alarm per shortage, not one per
         refused PBU; tenants may share address space); a pool leaves the set when it has room again."""
         self._full_scopes = FullScopes()
+        self.wall_offset = 0.0
+        """How far the wall clock is ahead of ``now``, set by the runtime when it changes (a step of the host's clock,
+        :mod:`pmip6.runtime.clock`). Only Timestamp options are wall time (RFC 5213 5.5, 8.8): the LMA's clock they
+        are judged against and the one its 156 and 157 carry is ``now + wall_offset``."""
 
     # ----------------------------------------------------------------- public API
 
@@ -454,7 +460,8 @@ class LocalMobilityAnchor:
                     withdrawn.append((entry, *refused))
         for interface in _by_interface(live).values():
             if len(interface) > 1:
-                outcome.extend(self._end_stale_sessions(_latest_registered(interface, self._timestamp_window()), now))
+                outcome.extend(self._end_stale_sessions(_latest_registered(interface, self._timestamp_window(),
+                                                                                self.wall_offset), now))
         for entry, why, before, address in withdrawn:
             if entry.state is BceState.ACTIVE:  # not ended above as an interface's older session (5.4)
                 outcome.events.append(Alarm(f"{RESTORED_WITHOUT_IPV4}, the session keeping its home network prefixes: "
@@ -764,12 +771,13 @@ class LocalMobilityAnchor:
         if timestamp is not None:
             window = self._timestamp_window()
             accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
-            ceiling = timestamp_ceiling(max(now, arrived), window)
+            wall_now, wall_arrived = now + self.wall_offset, arrived + self.wall_offset
+            ceiling = timestamp_ceiling(max(wall_now, wall_arrived), window)
             last_accepted = last_accepted_timestamp(accepted, ceiling)
-            stale = timestamp_rejection(timestamp, last_accepted, arrived, window)
+            stale = timestamp_rejection(timestamp, last_accepted, wall_arrived, window)
             if stale is not None:
-                return reject(stale, lma_time=TimestampOption.from_time(now),
-                              reason=timestamp_reason(timestamp, last_accepted, arrived, window))
+                return reject(stale, lma_time=TimestampOption.from_time(wall_now),
+                              reason=timestamp_reason(timestamp, last_accepted, wall_arrived, window))
             if ceiling is not None and any(ticks > ceiling for ticks in accepted):
                 # A backward step made the PBUs captured before it current again: the sequence number tells them.
                 last_sequence = self._last_sequence_before_step(mn_id, found.entry)
@@ -1550,7 +1558,8 @@ def _by_interface(entries: Iterable[BindingCacheEntry]) -> dict[object, list[Bin
     return grouped
 
 
-def _latest_registered(entries: list[BindingCacheEntry], window: float | None) -> BindingCacheEntry:
+def _latest_registered(entries: list[BindingCacheEntry], window: float | None,
+                       wall_offset: float) -> BindingCacheEntry:
     """The latest registered of the live ``entries`` of one interface. Where all have one, by their last accepted
     Timestamps (RFC 5213 5.5: each greater than every one accepted for the MN before), which a step of this LMA's
     clock does not reorder as it does their registration times (:func:`_registered_at`). Equal ones were made so by a
@@ -1559,16 +1568,18 @@ def _latest_registered(entries: list[BindingCacheEntry], window: float | None) -
     TimestampValidityWindow ``window`` of that Timestamp (:func:`_carried_its_timestamp`), else, as without
     Timestamps (sequence numbers of different MAGs do not compare), the one registered last by this LMA's clock."""
     if all(entry.last_timestamp is not None for entry in entries):
-        return max(entries, key=lambda entry: (entry.last_timestamp, _carried_its_timestamp(entry, window),
+        return max(entries, key=lambda entry: (entry.last_timestamp,
+                                               _carried_its_timestamp(entry, window, wall_offset),
                                                _registered_at(entry)))
     return max(entries, key=_registered_at)
 
 
-def _carried_its_timestamp(entry: BindingCacheEntry, window: float | None) -> bool:
-    """Whether the live ``entry``'s last Timestamp can be its latest PBU's own: the LMA's clock read within
-    ``window`` of it when that PBU was accepted (5.5's check at its arrival). None: the Timestamps are the mobile
-    node's (MobileNodeGeneratedTimestampInUse), no clock of this LMA's."""
-    return window is not None and abs(_registered_at(entry) - timestamp_time(entry.last_timestamp or 0)) <= window
+def _carried_its_timestamp(entry: BindingCacheEntry, window: float | None, wall_offset: float) -> bool:
+    """Whether the live ``entry``'s last Timestamp can be its latest PBU's own: the LMA's clock (wall time, the
+    engine's time plus ``wall_offset``) read within ``window`` of it when that PBU was accepted (5.5's check at its
+    arrival). None: the Timestamps are the mobile node's (MobileNodeGeneratedTimestampInUse), no clock of this LMA's."""
+    registered = _registered_at(entry) + wall_offset
+    return window is not None and abs(registered - timestamp_time(entry.last_timestamp or 0)) <= window
 
 
 def _latest_endpoints(entries: Iterable[BindingCacheEntry]) -> dict[Address, PeerEndpoints]:

@@ -375,6 +375,10 @@ class MobileAccessGateway:
         self._repairs = RepairSchedule()
         """The PBUs sent lately and the repairs of registrations made in this MAG's name
         (:mod:`pmip6.core.foreign_registration`)."""
+        self.wall_offset = 0.0
+        """How far the wall clock is ahead of ``now``, set by the runtime when it changes (a step of the host's clock,
+        :mod:`pmip6.runtime.clock`). Only Timestamp options are wall time (RFC 5213 5.5, 8.8): this MAG stamps its
+        PBUs with ``now + wall_offset`` and reads the LMA's clock in a PBA against it."""
 
     # ---- public API -------------------------------------------------------------------------------
 
@@ -568,7 +572,7 @@ class MobileAccessGateway:
         if entry is None or entry.pending is None or entry.pending.sent is None:
             lma_time = message.option(TimestampOption)
             if message.status in _LMA_CLOCK_STATUSES and lma_time is not None:
-                self._lma_clock.note(source.address, lma_time, now)
+                self._lma_clock.note(source.address, lma_time, now + self.wall_offset)
             return self._unanswering(message, source, f"no PBU with sequence {message.sequence} awaits a PBA", now)
         unmatched = self._answers_no_transmission(entry.pending, message, source, now)
         if unmatched is not None:
@@ -623,7 +627,7 @@ class MobileAccessGateway:
         it accepted has a newer one than the MAG's exchange that it last accepted, while it accepts the MAG's own
         PBUs however long it held them: a stalled LMA answering an exchange of more than ANSWER_WINDOW (review 18)."""
         if self.settings.use_timestamps:
-            return not timely(pba, now) or self._recent.answered(mn_id, pba, now)
+            return not timely(pba, now + self.wall_offset) or self._recent.answered(mn_id, pba, now)
         return not sequence_is_newer(pba.sequence, self._session_sequences.get(mn_id, 0))
 
     def next_deadline(self) -> float | None:
@@ -947,9 +951,9 @@ class MobileAccessGateway:
     def _fresh_timestamp(self, now: float) -> TimestampOption:
         """RFC 5213 5.5: "the current time of day", but strictly later than the timestamp this MAG sent before (a
         retransmission "MUST use the latest timestamp", 6.9.4 item 4), unless that takes it more than
-        ``timestamp_validity_window`` ahead of ``now``: then the clock stepped back, and the current time it is (see
-        :class:`MagSettings`)."""
-        current = TimestampOption.from_time(now).ticks
+        ``timestamp_validity_window`` ahead of the wall clock (``now + wall_offset``): then that clock stepped back,
+        and the current time it is (see :class:`MagSettings`)."""
+        current = TimestampOption.from_time(now + self.wall_offset).ticks
         ticks = self._last_timestamp_ticks + 1
         if not current < ticks <= current + TimestampOption.from_time(self.settings.timestamp_validity_window).ticks:
             ticks = current
@@ -1116,7 +1120,7 @@ class MobileAccessGateway:
         if timestamp is None:
             return (f"status {status} with sequence {sequence} without a Timestamp (RFC 5213 5.5 item 1: it MUST have "
                     "one)")
-        stale = self._lma_clock.note(source.address, timestamp, now)
+        stale = self._lma_clock.note(source.address, timestamp, now + self.wall_offset)
         named, sent = pba.option(MNIdentifierOption), pending.sent.option(MNIdentifierOption)
         if named != sent:
             assert sent is not None
