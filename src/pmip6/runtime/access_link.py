@@ -13,6 +13,8 @@ import logging
 import socket
 from collections.abc import Callable, Collection
 
+from pmip6.runtime.clock import DaemonClock, Reader
+
 
 def current_index(interface: str) -> int | None:
     """The index of ``interface`` now; None when there is none by that name."""
@@ -39,7 +41,10 @@ class AccessLinkSockets:
     (start/stop) it opens its sockets at the start and at each link notification (:meth:`_sync`), and closes them at
     the stop."""
 
-    def __init__(self, logger: logging.Logger, prefix: str, error_event: str) -> None:
+    def __init__(self, logger: logging.Logger, prefix: str, error_event: str, now: Reader | None = None) -> None:
+        self.now = now if now is not None else DaemonClock().now
+        """The daemon's clock (:class:`~pmip6.runtime.clock.DaemonClock`): the timeline its engine's deadlines are
+        on."""
         self._logger = logger
         self._prefix = prefix
         self._error_event = error_event

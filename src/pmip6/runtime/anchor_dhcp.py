@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -24,6 +23,7 @@ from pmip6.dataplane.dhcp_anchor import AnchorDhcpServer, AnchorReply
 from pmip6.dataplane.pump import LmaPump
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 from pmip6.naming import naming
+from pmip6.runtime.clock import DaemonClock, Reader
 from pmip6.runtime.config import LmaConfig
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_metrics import DhcpCollector
@@ -36,7 +36,10 @@ _log = logging.getLogger(__name__)
 class AnchorDhcpService:
     """A daemon component (start/stop) that runs an :class:`AnchorDhcpServer` on ``address``:``port``."""
 
-    def __init__(self, server: AnchorDhcpServer, port: int) -> None:
+    def __init__(self, server: AnchorDhcpServer, port: int, *, now: Reader | None = None) -> None:
+        self.now = now if now is not None else DaemonClock().now
+        """The daemon's clock (:class:`~pmip6.runtime.clock.DaemonClock`): the timeline the bindings' deadlines
+        are on."""
         self.server = server
         self.port = port
         self.counters = DhcpCounters()
@@ -73,7 +76,7 @@ class AnchorDhcpService:
     def _receive(self, sock: socket.socket) -> None:
         """Answer the requests waiting, a batch at a time (:func:`received_messages`)."""
         for request, source in received_messages(sock, self.counters, "relayed"):
-            reply = self.server.answer(request, source, time.time())
+            reply = self.server.answer(request, source, self.now())
             if reply is not None:
                 self._send(sock, reply)
 
@@ -105,7 +108,8 @@ def attach_anchor_dhcp(daemon: Daemon, config: LmaConfig, pump: LmaPump | None,
                      "the DHCP server of its MNs (RFC 5844 3.3.4), and only a MAG told \"relay\" (or nothing) "
                      "relays to it", address, port)
     mtu = DEFAULT_TUNNEL_MTU if pump is None else pump.settings.tunnel_mtu
-    service = AnchorDhcpService(AnchorDhcpServer(bindings_of, authorized, address, mtu), port)
+    service = AnchorDhcpService(AnchorDhcpServer(bindings_of, authorized, address, mtu), port,
+                                now=daemon.clock.now)
     daemon.add_component(service.start, service.stop)
     daemon.add_stats_section("dhcp_server", service.stats)
     daemon.metrics.registry.register(DhcpCollector(service, "through the MAGs' relays"))  # type: ignore[arg-type]

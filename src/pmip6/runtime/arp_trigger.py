@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from typing import Any
 
 from pmip6.core.events import Event
 from pmip6.dataplane.arp import ARPHRD_ETHER, ARPOP_REQUEST, ETH_P_ARP, ETH_P_IP, FRAME_LENGTH, open_packet_socket
 from pmip6.dataplane.arp_trigger import ArpTriggers
 from pmip6.runtime.access_link import AccessLinkSockets
+from pmip6.runtime.clock import Reader
 from pmip6.runtime.socket_filter import DROP, JEQ_K, LD_W_ABS, RET_K, SO_ATTACH_FILTER, Instruction, Program, attach
 from pmip6.runtime.transport import RECEIVE_BATCH
 
@@ -46,8 +46,8 @@ class ArpTriggerService(AccessLinkSockets):
     """A daemon component (start/stop) and event listener that feeds :class:`ArpTriggers` the ARP requests of its
     interfaces."""
 
-    def __init__(self, triggers: ArpTriggers) -> None:
-        super().__init__(_log, "arp trigger", "arp_trigger_error")
+    def __init__(self, triggers: ArpTriggers, *, now: Reader | None = None) -> None:
+        super().__init__(_log, "arp trigger", "arp_trigger_error", now)
         self.triggers = triggers
 
     def stats(self) -> dict[str, Any]:
@@ -83,4 +83,4 @@ class ArpTriggerService(AccessLinkSockets):
             except OSError as error:
                 _log.debug("arp trigger: receiving on %s: %s", interface, error)
                 return
-            self.triggers.received(interface, frame, time.time())
+            self.triggers.received(interface, frame, self.now())

@@ -48,9 +48,10 @@ class DaemonClock:
             self._offset = measured
         return self._offset
 
-    def on_timeline(self, wall_time: float) -> float:
-        """A wall-clock time (the kernel's receive timestamp, SO_TIMESTAMPNS) on the timeline."""
-        return wall_time - self.wall_offset()
+    def received_at(self, kernel_time: float) -> float:
+        """A kernel receive timestamp (SO_TIMESTAMPNS: CLOCK_REALTIME, the host's wall clock whatever reader this clock
+        was given) on the timeline: now, less its age on the host's wall clock."""
+        return self.now() - max(0.0, time.time() - kernel_time)
 
     def on_wall(self, timeline_time: float) -> float:
         """A time of the timeline as Unix time (what an operator reads as a date, or the state file keeps)."""

@@ -29,7 +29,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Protocol
 from pmip6.core.events import Address, BindingRemoved, Event, Outcome, Peer, SendMessage, TunnelSession
 from pmip6.core.heartbeat import HeartbeatMonitor
 from pmip6.runtime.capture import DEFAULT_PCAP_LIMIT, SignalingCapture
+from pmip6.runtime.clock import DaemonClock
 from pmip6.runtime.config import RECOMMENDED_MIN_HEARTBEAT_INTERVAL
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.control import (
@@ -81,6 +82,7 @@ def fresh_restart_counter() -> int:
 
 class Engine(Protocol):
     heartbeat: HeartbeatMonitor
+    wall_offset: float
 
     def next_deadline(self) -> float | None: ...
 
@@ -111,10 +113,12 @@ class Lifecycle(Enum):
 
 @dataclass(frozen=True, slots=True)
 class DaemonOptions:
-    """Command-line choices common to ``pmip6 lma`` and ``pmip6 mag``."""
+    """Command-line choices common to ``pmip6 lma`` and ``pmip6 mag``, and the daemon's clock (a test gives it
+    readers of its own)."""
 
     pcap: Path | None = None
     pcap_limit: int = DEFAULT_PCAP_LIMIT
+    clock: DaemonClock = field(default_factory=DaemonClock)
 
 
 class Daemon:
@@ -125,6 +129,8 @@ class Daemon:
     def __init__(self, engine: Engine, logger: logging.Logger, config_path: Path, control: Path,
                  metrics_endpoint: tuple[str, int] | None, options: DaemonOptions) -> None:
         self.engine = engine
+        self.clock = options.clock
+        """The engine's timeline (:mod:`pmip6.runtime.clock`): read it with :meth:`now` before an engine call."""
         self.config_path = config_path
         self.logger = logger
         self.statistics = Statistics()
@@ -143,7 +149,7 @@ class Daemon:
         further SIGHUP starts no other (the file not there yet, that one would find the new socket answering)."""
         self._metrics_endpoint = metrics_endpoint
         self._metrics_server: asyncio.AbstractServer | None = None
-        self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma)]
+        self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma, wall_time=self.clock.on_wall)]
         self._components: list[Component] = []
         self._tunnel_data: TunnelDataHandler | None = None
         self._arrival_guard: ArrivalGuard | None = None
@@ -162,6 +168,12 @@ class Daemon:
         """Set when :attr:`lifecycle` leaves STARTING: what a ``pmip6 reload`` asked during the start waits for."""
         self.stop_waits_ended = False
         """A second SIGINT/SIGTERM came during the stop: it waits for no answer any more (:meth:`end_stop_waits`)."""
+
+    def now(self) -> float:
+        """The time to hand the engine: its timeline, which a step of the wall clock does not move. The engine is
+        told first how far the wall clock is ahead of it (``wall_offset``), the time of its Timestamp options."""
+        self.engine.wall_offset = self.clock.wall_offset()
+        return self.clock.now()
 
     # ---- extension points ------------------------------------------------------------------------
 
@@ -356,7 +368,7 @@ class Daemon:
             with naming(f"metrics endpoint {endpoint}"):
                 self._metrics_server = await self.metrics.serve(host, port)
             self.logger.info("metrics on http://%s/metrics", endpoint)
-        self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline)
+        self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline, self.clock.now)
         self._timer.arm(self.engine.next_deadline())
         if self.lifecycle is Lifecycle.STOPPING:
             return  # began while the sockets opened: the stop follows the start
@@ -519,7 +531,7 @@ class Daemon:
         return self.engine.handle_timer(now)
 
     def _on_deadline(self) -> None:
-        self.apply(self.timer_outcome(time.time()))
+        self.apply(self.timer_outcome(self.now()))
 
     # ---- control commands ------------------------------------------------------------------------
 
@@ -548,7 +560,7 @@ class Daemon:
             return ((mn_id is None or session.mn_id == mn_id) and (tenant is None or session.tenant == tenant)
                     and (mag is None or mag in (proxy_coa, signaling)))
 
-        return await self.binding_rows(time.time(), wanted)
+        return await self.binding_rows(self.clock.now(), wanted)
 
     async def _reload_command(self, request: Request) -> dict[str, Any]:
         """:meth:`reload`, once the start is complete (the control socket opens before the metrics endpoint and the

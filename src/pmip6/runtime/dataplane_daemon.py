@@ -31,6 +31,7 @@ from pmip6.dataplane.host import host_problems
 from pmip6.dataplane.pump import LmaPump, MagPump, Pump
 from pmip6.dataplane.settings import MagDataplaneSettings
 from pmip6.runtime.arp_trigger import ArpTriggerService
+from pmip6.runtime.clock import Reader
 from pmip6.runtime.config import ConfigError, LmaConfig, MagConfig
 from pmip6.runtime.control import ControlError, Request
 from pmip6.runtime.daemon import Daemon
@@ -57,25 +58,28 @@ def mag_pump(config: MagConfig) -> MagPump | None:
     return None if settings is None else MagPump(settings)
 
 
-def router_advertisements(settings: MagDataplaneSettings, expiry: Callable[[bytes], float | None]
-                          ) -> RouterAdvertisementService | None:
+def router_advertisements(settings: MagDataplaneSettings, expiry: Callable[[bytes], float | None], *,
+                          now: Reader | None = None) -> RouterAdvertisementService | None:
     """The MAG's Router Advertisements as mag.toml's ``[dataplane]`` describes them (None: ``router_advertisements =
-    false``); ``expiry(mn_id)``: when the MN's binding ends, its prefixes' lifetime (the BUL entry's ``expires_at``)."""
+    false``); ``expiry(mn_id)``: when the MN's binding ends, its prefixes' lifetime (the BUL entry's ``expires_at``),
+    on the timeline of ``now``, the daemon's clock."""
     if not settings.router_advertisements:
         return None
     return RouterAdvertisementService(RouterAdvertiser(expiry, settings.ra_max_interval), settings.tunnel_mtu,
-                                      settings.access_link_local)
+                                      settings.access_link_local, now=now)
 
 
 def dhcp_server(settings: MagDataplaneSettings, entry: Callable[[bytes], BindingUpdateListEntry | None],
-                relay: RelayAgent | None = None, triggers: Ipv4Triggers | None = None) -> DhcpService | None:
+                relay: RelayAgent | None = None, triggers: Ipv4Triggers | None = None, *,
+                now: Reader | None = None) -> DhcpService | None:
     """The MAG's DHCP server (RFC 5844 3.4.1) as mag.toml's ``[dataplane]`` describes it (None: ``dhcp_server =
     false``), with the relay agent ``relay`` (3.4.2, :func:`relay_agent`) and, with ``dhcp_triggers``, the DHCP
     triggers of the signaling ``triggers`` (3.4.3); ``entry(mn_id)``: the MN's BUL entry, whose IPv4 home address,
     prefix length, default router and DHCP support mode it hands out."""
     if not settings.dhcp_server:
         return None
-    return DhcpService(DhcpServer(entry, settings.tunnel_mtu, relay, triggers if settings.dhcp_triggers else None))
+    return DhcpService(DhcpServer(entry, settings.tunnel_mtu, relay, triggers if settings.dhcp_triggers else None),
+                       now=now)
 
 
 def arp_triggers(settings: MagDataplaneSettings, dhcp: DhcpService | None) -> ArpTriggerService | None:
@@ -85,7 +89,7 @@ def arp_triggers(settings: MagDataplaneSettings, dhcp: DhcpService | None) -> Ar
     triggers = None if dhcp is None else dhcp.server.triggers
     if not settings.arp_triggers or dhcp is None or triggers is None:
         return None
-    return ArpTriggerService(ArpTriggers(dhcp.server.mobile_node, triggers.request))
+    return ArpTriggerService(ArpTriggers(dhcp.server.mobile_node, triggers.request), now=dhcp.now)
 
 
 def relay_agent(config: MagConfig, settings: MagDataplaneSettings, logger: logging.Logger) -> RelayAgent | None:

@@ -27,7 +27,6 @@ import errno
 import logging
 import socket
 import struct
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -37,6 +36,7 @@ from pmip6.core.events import Event
 from pmip6.dataplane.dhcp_relay import RelayedRequest
 from pmip6.dataplane.dhcp_server import DhcpReply, DhcpServer
 from pmip6.runtime.access_link import AccessLinkSockets
+from pmip6.runtime.clock import Reader
 from pmip6.runtime.transport import RECEIVE_BATCH
 from pmip6.wire.dhcp import CLIENT_PORT, SERVER_PORT, DhcpMessage, MessageType, decode_dhcp
 from pmip6.wire.errors import DecodeError
@@ -104,8 +104,8 @@ def received_messages(sock: socket.socket, counters: DhcpCounters, where: str
 class DhcpService(AccessLinkSockets):
     """A daemon component (start/stop) and event listener that runs a :class:`DhcpServer` on its interfaces."""
 
-    def __init__(self, server: DhcpServer) -> None:
-        super().__init__(_log, "dhcp", "dhcp_server_error")
+    def __init__(self, server: DhcpServer, *, now: Reader | None = None) -> None:
+        super().__init__(_log, "dhcp", "dhcp_server_error", now)
         self.server = server
         self.counters = DhcpCounters()
         self._upstream: socket.socket | None = None
@@ -185,7 +185,7 @@ class DhcpService(AccessLinkSockets):
         """Answer the requests waiting on ``interface``'s socket, at most :data:`RECEIVE_BATCH` of them: the loop
         turns before the next (a client flooding its link does not hold the signaling up)."""
         for request, _ in received_messages(sock, self.counters, f"on {interface}"):
-            reply = self.server.answer(interface, request, time.time())
+            reply = self.server.answer(interface, request, self.now())
             if isinstance(reply, DhcpReply):
                 self._send(sock, reply)
             elif reply is not None:

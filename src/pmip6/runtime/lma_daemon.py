@@ -133,7 +133,7 @@ class LmaDaemon(Daemon):
         mag = address_argument(request, "mag") if "mag" in request else None
         if mn_id is None and mag is None:
             raise ControlError('give "mn_id", "mag" or both')
-        outcome = self.lma.clear(time.time(), mn_id=mn_id, mag=mag)
+        outcome = self.lma.clear(self.now(), mn_id=mn_id, mag=mag)
         self.apply(outcome)
         await self._written()
         # A binding whose MAG is being told (binding_revocation) stops forwarding now and goes at the BRA.
@@ -158,7 +158,7 @@ class LmaDaemon(Daemon):
         if config.unauthorized_answers != self.config.unauthorized_answers:
             self._unauthorized_answers = TokenBucket(*config.unauthorized_answers)
         self.config = replace(self.config, settings=config.settings, unauthorized_answers=config.unauthorized_answers)
-        outcome = self.lma.reconfigure(config.settings, time.time())
+        outcome = self.lma.reconfigure(config.settings, self.now())
         self._set_strangers_apart()
         self.warn_tenants_without_dataplane()
         return outcome, restart_needed
@@ -203,7 +203,7 @@ class LmaDaemon(Daemon):
             return
         entries, stored = read
         self.lma.heartbeat.remember(self.store.peer_counters())  # a MAG restarted meanwhile then shows (RFC 5847 3.2)
-        now = time.time()
+        now = self.now()
         outcome = Outcome()
         for chunk in whole_rows(entries, ROWS_PER_TURN):
             outcome.extend(self.lma.restore(chunk, now))
@@ -410,15 +410,17 @@ class LmaDaemon(Daemon):
 
     def on_message(self, message: MobilityMessage, source: Peer, destination: Address,
                    arrived: float | None = None) -> None:
-        """Hand a received message to the engine; ``arrived``, the kernel's receive timestamp, is what the
-        Timestamp window is measured against (RFC 5213 5.5; by default the time it is processed)."""
+        """Hand a received message to the engine; ``arrived``, the kernel's receive timestamp (wall time, put on the
+        engine's timeline), is what the Timestamp window is measured against (RFC 5213 5.5; by default the time it is
+        processed)."""
         self.statistics.count_received(message)
         if type(message) is ProxyBindingUpdate and self._pbus_backlog() >= self.pbus_waiting_limit:
             self._drop_pbu()
             return
         started = time.perf_counter()
         try:
-            self.apply(self.lma.receive(message, source, destination, time.time(), arrived))
+            self.apply(self.lma.receive(message, source, destination, self.now(),
+                                        None if arrived is None else self.clock.received_at(arrived)))
         finally:  # observed also when a listener raised (the outcome stays in the batch, or was persisted)
             if type(message) is ProxyBindingUpdate:
                 if self.group_commit is not None and self.group_commit.pending is not None:

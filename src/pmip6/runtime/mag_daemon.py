@@ -202,7 +202,7 @@ class MagDaemon(Daemon):
     def _trigger(self, change: Callable[[bytes, float], Outcome], mn_id: bytes) -> bool:
         """Apply what ``change`` makes of the MN's session now; whether the engine started the exchange (its PBU sent
         or deferred by the rate limit) rather than ignoring the trigger."""
-        outcome = change(mn_id, time.time())
+        outcome = change(mn_id, self.now())
         self.apply(outcome)
         return not any(isinstance(event, MessageIgnored) for event in outcome.events)
 
@@ -273,7 +273,7 @@ class MagDaemon(Daemon):
         """Hand a received message to the engine at the time it is processed: a MAG checks no Timestamp window,
         so ``arrived`` (a :data:`~pmip6.runtime.transport.MessageHandler`'s arrival time) does not matter."""
         self.statistics.count_received(message)
-        outcome = self.mag.receive(message, source, time.time())
+        outcome = self.mag.receive(message, source, self.now())
         if type(message) is ProxyBindingAcknowledgement and self._waiters:
             self._note_acceptance(message.status, outcome)
             ignored = [event for event in outcome.events if isinstance(event, MessageIgnored)]
@@ -354,7 +354,7 @@ class MagDaemon(Daemon):
         ending = _Ending({entry.mn_id: entry for entry in self.mag.entries()})
         self._ending.append(ending)
         try:
-            outcome = self.mag.shutdown(time.time(), revocation_wait)
+            outcome = self.mag.shutdown(self.now(), revocation_wait)
             self.apply(outcome)
             deadline = time.monotonic() + timeout
             while ending.left and time.monotonic() < deadline and not self.stop_waits_ended:
@@ -380,7 +380,7 @@ class MagDaemon(Daemon):
     async def _attach_command(self, request: Request) -> dict[str, Any]:
         attach, timeout = _attach_request(request), _timeout(request)
         try:
-            outcome = self.mag.attach(attach, time.time())
+            outcome = self.mag.attach(attach, self.now())
         except ValueError as error:
             raise ControlError(str(error)) from None
         result = await self._await_outcome(_Waiter(attach.mn_id, attach=True), outcome, timeout)
@@ -395,12 +395,12 @@ class MagDaemon(Daemon):
         entry = self.mag.entry(mn_id)
         registered = entry is not None and entry.registered_at is not None
         return await self._await_outcome(_Waiter(mn_id, attach=False, registered=registered),
-                                         self.mag.detach(mn_id, time.time()), timeout)
+                                         self.mag.detach(mn_id, self.now()), timeout)
 
     async def _refresh_command(self, request: Request) -> dict[str, Any]:
         """Re-register now (RFC 5213 6.9.1.3), e.g. after an LMA restart."""
         mn_id, timeout = _mn_id(request), _timeout(request)
-        return await self._await_outcome(_Waiter(mn_id, attach=True), self.mag.refresh(mn_id, time.time()), timeout)
+        return await self._await_outcome(_Waiter(mn_id, attach=True), self.mag.refresh(mn_id, self.now()), timeout)
 
     async def _await_outcome(self, waiter: _Waiter, outcome: Outcome, timeout: float) -> dict[str, Any]:
         ignored = [event for event in outcome.events if isinstance(event, MessageIgnored)]
@@ -466,7 +466,7 @@ class MagDaemon(Daemon):
         # Alarm and no registration.
         given_up = {event.mn_id: event.text for event in outcome.events
                     if isinstance(event, Alarm) and event.mn_id is not None and event.mn_id not in registered}
-        now = time.time()
+        now = self.now()
         for waiter in list(self._waiters):
             entry = self.mag.entry(waiter.mn_id)
             result: dict[str, Any] | None = None
@@ -598,8 +598,8 @@ def build_mag_daemon(config: MagConfig, options: DaemonOptions) -> MagDaemon:
         attach_dataplane(daemon, pump)
         return daemon
     dhcp = dhcp_server(pump.settings, daemon.mag.entry, relay_agent(config, pump.settings, daemon.logger),
-                       daemon.ipv4_triggers())
-    attach_dataplane(daemon, pump, router_advertisements(pump.settings, daemon.expiry), dhcp,
+                       daemon.ipv4_triggers(), now=daemon.clock.now)
+    attach_dataplane(daemon, pump, router_advertisements(pump.settings, daemon.expiry, now=daemon.clock.now), dhcp,
                      arp_triggers(pump.settings, dhcp))
     daemon.add_attach_check(partial(attach_warning, pump))
     return daemon

@@ -24,7 +24,6 @@ import fcntl
 import logging
 import socket
 import struct
-import time
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import Any
@@ -33,6 +32,7 @@ from pmip6.core.events import Event
 from pmip6.dataplane.home_link import Advertisement, RouterAdvertiser, advertised_mtu
 from pmip6.dataplane.pump import BATCH
 from pmip6.runtime.access_link import AccessLinkSockets, current_index, missing_interface
+from pmip6.runtime.clock import Reader
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.ndp import ROUTER_SOLICITATION, decode_router_solicitation
 
@@ -76,8 +76,9 @@ class RouterAdvertisementCounters:
 class RouterAdvertisementService(AccessLinkSockets):
     """A daemon component (start/stop) and event listener that sends the RAs of a :class:`RouterAdvertiser`."""
 
-    def __init__(self, advertiser: RouterAdvertiser, tunnel_mtu: int, link_local: IPv6Address | None = None) -> None:
-        super().__init__(_log, "router advertisements", "router_advertisement_error")
+    def __init__(self, advertiser: RouterAdvertiser, tunnel_mtu: int, link_local: IPv6Address | None = None, *,
+                 now: Reader | None = None) -> None:
+        super().__init__(_log, "router advertisements", "router_advertisement_error", now)
         self.advertiser = advertiser
         self.tunnel_mtu = tunnel_mtu
         self.link_local = link_local
@@ -102,7 +103,7 @@ class RouterAdvertisementService(AccessLinkSockets):
         self._close_all()
 
     def on_event(self, event: Event) -> None:
-        self.advertiser.apply(event, time.time())
+        self.advertiser.apply(event, self.now())
         self._run()
 
     def links_changed(self) -> None:
@@ -114,7 +115,7 @@ class RouterAdvertisementService(AccessLinkSockets):
         within MIN_DELAY_BETWEEN_RAS of its last try."""
         if self._stopped:
             return
-        now = time.time()
+        now = self.now()
         for interface in self.advertiser.interfaces():
             index = current_index(interface)
             if index is None:
@@ -131,7 +132,7 @@ class RouterAdvertisementService(AccessLinkSockets):
         """Send what is due, close the sockets of the interfaces that advertise no more, set the timer."""
         if self._stopped:
             return
-        for advertisement in self.advertiser.due(time.time()):
+        for advertisement in self.advertiser.due(self.now()):
             self._send(advertisement)
         for interface in [name for name in self._sockets if name not in self.advertiser.interfaces()]:
             self._close(interface)
@@ -139,7 +140,7 @@ class RouterAdvertisementService(AccessLinkSockets):
             self._timer.cancel()
         deadline = self.advertiser.next_deadline()
         self._timer = (None if deadline is None else
-                       asyncio.get_running_loop().call_later(max(deadline - time.time(), 0.0), self._run))
+                       asyncio.get_running_loop().call_later(max(deadline - self.now(), 0.0), self._run))
 
     def _send(self, advertisement: Advertisement) -> None:
         interface = advertisement.interface
@@ -249,7 +250,7 @@ class RouterAdvertisementService(AccessLinkSockets):
                            interface, error)
                 continue
             self.counters.solicitations += 1
-            solicited = self.advertiser.solicited(interface, time.time()) or solicited
+            solicited = self.advertiser.solicited(interface, self.now()) or solicited
         if solicited:
             self._run()
 

@@ -1,27 +1,30 @@
 """One asyncio timer per engine, re-armed from the engine's ``next_deadline()`` after every engine call.
 
-Engines speak Unix time (they compare Timestamps with it, RFC 5213 section 5.5); the event loop speaks its
-own monotonic clock, so a deadline becomes a delay from ``time.time()`` when it is armed. A step of the
-wall clock therefore moves every deadline (docs/operations.md, "Wall clock steps": run NTP in slew mode).
+Engines speak the daemon's timeline (:mod:`pmip6.runtime.clock`: CLOCK_BOOTTIME anchored to Unix time at start);
+the event loop speaks its own monotonic clock, so a deadline becomes a delay from the timeline's ``now`` when it is
+armed. A step of the wall clock moves neither (docs/operations.md, "Wall clock steps"); a suspend moves the timeline
+only, so a deadline the suspend passed is handled at the timer's next firing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
+from pmip6.runtime.clock import Reader
+
 _LATE_MARGIN = 0.001
-"""Fire this much after the deadline so the engine, reading the wall clock, sees it as due."""
+"""Fire this much after the deadline so the engine, reading the timeline, sees it as due."""
 
 
 class DeadlineTimer:
-    """Calls ``on_deadline()`` once the armed Unix-time deadline has passed."""
+    """Calls ``on_deadline()`` once the armed deadline, on the timeline ``now`` reads, has passed."""
 
-    __slots__ = ("_loop", "_on_deadline", "_deadline", "_handle")
+    __slots__ = ("_loop", "_on_deadline", "_now", "_deadline", "_handle")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_deadline: Callable[[], None]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_deadline: Callable[[], None], now: Reader) -> None:
         self._loop = loop
+        self._now = now
         self._on_deadline = on_deadline
         self._deadline: float | None = None
         self._handle: asyncio.TimerHandle | None = None
@@ -38,7 +41,7 @@ class DeadlineTimer:
         if deadline is None:
             return
         self._deadline = deadline
-        delay = max(0.0, deadline - time.time()) + _LATE_MARGIN
+        delay = max(0.0, deadline - self._now()) + _LATE_MARGIN
         self._handle = self._loop.call_later(delay, self._fire)
 
     def cancel(self) -> None:

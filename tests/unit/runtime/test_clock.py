@@ -45,7 +45,6 @@ def test_a_step_moves_the_offset_not_the_timeline(step: float) -> None:
     assert clock.wall_offset() == step
     host.run(5.0)
     assert clock.now() == WALL + 15.0
-    assert clock.on_timeline(host.wall) == WALL + 15.0
     assert clock.on_wall(WALL + 20.0) == WALL + 20.0 + step
 
 
@@ -64,6 +63,14 @@ def test_reading_jitter_is_no_step() -> None:
     assert clock.wall_offset() == 0.0
     host.wall += 0.5
     assert clock.wall_offset() == pytest.approx(0.5002)
+
+
+def test_a_kernel_receive_timestamp_goes_on_the_timeline_by_its_age() -> None:
+    """The kernel stamps with the host's real wall clock, not an injected one: only its age counts."""
+    host = _Host()
+    clock = host.clock()
+    host.wall -= 100.0
+    assert clock.received_at(time.time() - 0.5) == pytest.approx(WALL - 0.5, abs=0.05)
 
 
 def test_the_real_clocks_agree_at_start() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from pmip6.runtime.clock import DaemonClock
 from pmip6.runtime.timers import DeadlineTimer
 
 
@@ -17,7 +18,7 @@ def test_timer_fires_once_the_deadline_passed_and_rearming_replaces_it() -> None
             fired.append(time.time())
             done.set()
 
-        timer = DeadlineTimer(asyncio.get_running_loop(), on_deadline)
+        timer = DeadlineTimer(asyncio.get_running_loop(), on_deadline, DaemonClock().now)
         deadline = time.time() + 0.02
         timer.arm(time.time() + 3600)
         timer.arm(deadline)
@@ -32,7 +33,7 @@ def test_timer_fires_once_the_deadline_passed_and_rearming_replaces_it() -> None
 def test_none_disarms() -> None:
     async def scenario() -> bool:
         fired = asyncio.Event()
-        timer = DeadlineTimer(asyncio.get_running_loop(), fired.set)
+        timer = DeadlineTimer(asyncio.get_running_loop(), fired.set, DaemonClock().now)
         timer.arm(time.time())
         timer.arm(None)
         await asyncio.sleep(0.05)
