@@ -149,7 +149,7 @@ class Daemon:
         further SIGHUP starts no other (the file not there yet, that one would find the new socket answering)."""
         self._metrics_endpoint = metrics_endpoint
         self._metrics_server: asyncio.AbstractServer | None = None
-        self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma, wall_time=self.clock.on_wall)]
+        self._listeners: list[EventListener] = [EventLog(logger, at_lma=self.at_lma, clock=self.clock)]
         self._components: list[Component] = []
         self._tunnel_data: TunnelDataHandler | None = None
         self._arrival_guard: ArrivalGuard | None = None

@@ -19,8 +19,6 @@ import json
 import logging
 import re
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 from pmip6.core.events import (
@@ -132,10 +130,10 @@ class EventLog:
 
     def __init__(self, logger: logging.Logger, *, at_lma: bool, rejections: LogRateLimit | None = None,
                  restarts: LogRateLimit | None = None, foreign: LogRateLimit | None = None,
-                 wall_time: Callable[[float], float] | None = None) -> None:
-        """``wall_time``: an engine's time as Unix time (:meth:`pmip6.runtime.clock.DaemonClock.on_wall`)."""
+                 clock: DaemonClock | None = None) -> None:
+        """``clock``: the daemon's, whose timeline the events' times are on."""
         self._logger = logger
-        self._wall_time = wall_time if wall_time is not None else DaemonClock().on_wall
+        self._clock = clock if clock is not None else DaemonClock()
         self._at_lma = at_lma
         self._rejections = rejections if rejections is not None else _hostile_event_budget()
         self._restarts = restarts if restarts is not None else _hostile_event_budget()
@@ -152,8 +150,7 @@ class EventLog:
         elif type(event) is PeerRestarted:
             self._log_limited(self._restarts, "more restart alarm", *self._describe(event))
         elif type(event) is ForeignRegistration:
-            self._log_limited(self._foreign, "more foreign registration alarm", *_describe_foreign(event, self._wall_time(event.repair_at)
-                              if event.repair_at is not None else None))
+            self._log_limited(self._foreign, "more foreign registration alarm", *_describe_foreign(event, self._clock))
         else:
             message, fields = self._describe(event)
             self._logger.log(level, message, extra={"fields": fields})
@@ -224,14 +221,15 @@ def _describe_abandoned(event: BindingRemoved) -> tuple[str, dict[str, Any]]:
         "lmaa": str(session.peer.address), "reason": event.reason})
 
 
-def _describe_foreign(event: ForeignRegistration, repair_at: float | None) -> tuple[str, dict[str, Any]]:
-    """The MAG's alarm of a registration made in its name, and when it registers the MN again (``repair_at``, its
-    ``repair_at`` as Unix time)."""
+def _describe_foreign(event: ForeignRegistration, clock: DaemonClock) -> tuple[str, dict[str, Any]]:
+    """The MAG's alarm of a registration made in its name, and when it registers the MN again (``repair_at``, on
+    ``clock``'s timeline, logged as Unix time)."""
     granted = "a de-registration" if event.lifetime == 0 else f"lifetime {event.lifetime} s"
-    if repair_at is None:
+    repair_at = None if event.repair_at is None else clock.on_wall(event.repair_at)
+    if event.repair_at is None:
         repair = "its next PBU, due sooner, registers it again"
     else:
-        delay = repair_at - time.time()
+        delay = event.repair_at - clock.now()
         repair = "registering it again now" if delay < 0.5 else f"registering it again in {delay:.0f} s"
     return (f"alarm: the LMA accepted a PBU about {mn_text(event.mn_id)} that this MAG did not send (status "
             f"{status_name(event.status)}, sequence {event.sequence}, {granted}): a PBU forged from this MAG's "

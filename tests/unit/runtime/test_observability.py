@@ -27,6 +27,7 @@ from pmip6.core.events import (
     RevocationSent,
     TunnelSession,
 )
+from pmip6.runtime.clock import DaemonClock
 from pmip6.runtime.eventlog import REJECTION_LOG_BURST, EventLog, _HumanFormatter, _JsonFormatter, configure_logging
 from pmip6.runtime.log_limit import LogRateLimit
 from pmip6.runtime import metrics
@@ -82,7 +83,7 @@ def test_RFC5844_4_binding_row_tells_ipv4_udp_from_ip_in_ip(changes: dict[str, b
 
 
 def _log_lines(events: list[object], formatter: logging.Formatter, rejections: LogRateLimit | None = None,
-               at_lma: bool = True) -> list[str]:
+               at_lma: bool = True, clock: DaemonClock | None = None) -> list[str]:
     """The lines an LMA's (or ``at_lma=False``: a MAG's) EventLog writes for ``events`` through ``formatter``."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -91,7 +92,7 @@ def _log_lines(events: list[object], formatter: logging.Formatter, rejections: L
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    log = EventLog(logger, at_lma=at_lma, rejections=rejections)
+    log = EventLog(logger, at_lma=at_lma, rejections=rejections, clock=clock)
     for event in events:
         log(event)  # type: ignore[arg-type]
     return stream.getvalue().splitlines()
@@ -230,6 +231,19 @@ def test_a_registration_made_in_the_mags_name_is_a_rate_limited_alarm_naming_the
     restarts = [PeerRestarted(MAG, 1000, 1001, 1000.0)]
     assert [line["event"] for line in _json_lines(flood + restarts)] == (
         ["foreign_registration"] * REJECTION_LOG_BURST + ["peer_restarted"])
+
+
+def test_the_repair_of_a_registration_made_in_the_mags_name_is_logged_in_unix_time_after_a_wall_clock_step() -> None:
+    """The event's ``repair_at`` is on the daemon's timeline (runtime/clock.py); the log says it as Unix time, and the
+    delay in its message on the timeline (docs/operations.md "Wall clock steps")."""
+    wall, boot = [2e9], [1000.0]
+    clock = DaemonClock(lambda: wall[0], lambda: boot[0])
+    wall[0] -= 100.0  # a step back
+    (text,) = _log_lines([ForeignRegistration(b"mn1@opA", MAG, 0, 4243, 3600, 2e9 + 30.0)], _JsonFormatter(),
+                         at_lma=False, clock=clock)
+    line = json.loads(text)
+    assert line["repair_at"] == 2e9 - 70.0
+    assert line["message"].endswith("registering it again in 30 s")
 
 
 def test_the_mag_counts_registrations_made_in_its_name_in_show_stats_and_prometheus() -> None:
