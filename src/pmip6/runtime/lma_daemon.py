@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, replace
 from functools import partial
 from ipaddress import IPv4Address
-from typing import Any
+from typing import Any, TypeVar
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -68,6 +68,9 @@ from pmip6.wire.numbers import Status
 from pmip6.wire.options import MNIdentifierOption
 
 _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, BindingRemoved)
+_STORED_TIMES = ("expires_at", "delete_at")
+"""The fields of a binding's record that are times (:func:`shifted_times`)."""
+_Record = TypeVar("_Record")
 
 _RESTART_ONLY = {"ipv4_address": "lma.ipv4_address", "udp_port": "lma.udp_port", "ipv6_address": "lma.ipv6_address",
                  "state": "lma.state", "control": "lma.control", "metrics": "lma.metrics", "dataplane": "dataplane",
@@ -273,7 +276,7 @@ class LmaDaemon(Daemon):
                 unreadable.append((mn_id, problem))
                 continue
             try:
-                entries.append(BindingCacheEntry.from_record(record))
+                entries.append(BindingCacheEntry.from_record(shifted_times(record, -self.clock.wall_offset())))
             except ValueError as error:
                 malformed.append((mn_id, str(error)))
         for mn_id, reason in unreadable:
@@ -571,8 +574,22 @@ def whole_rows(entries: list[BindingCacheEntry], size: int) -> Iterator[list[Bin
 
 
 def records_of_mn(lma: LocalMobilityAnchor, mn_id: bytes) -> list[Record]:
-    """The row of ``mn_id`` in the state file: the records of its bindings."""
-    return [entry.to_record() for entry in lma.bindings_of(mn_id)]
+    """The row of ``mn_id`` in the state file: the records of its bindings, their expiry and deletion times as Unix
+    time (the engine's timeline plus its ``wall_offset``), so that a restart after a step of the wall clock keeps what
+    was left of them (docs/operations.md, "Wall clock steps")."""
+    return [shifted_times(entry.to_record(), lma.wall_offset) for entry in lma.bindings_of(mn_id)]
+
+
+def shifted_times(record: _Record, shift: float) -> _Record:
+    """A binding's ``record`` with its expiry and deletion times moved by ``shift`` seconds: from the engine's
+    timeline to Unix time (its ``wall_offset``) when written, back (minus the offset then) when read. A stored record
+    that is no binding's (not a dict, a time of the wrong type) is left for ``BindingCacheEntry.from_record`` to
+    refuse."""
+    if isinstance(record, dict):
+        for key in _STORED_TIMES:
+            if type(record.get(key)) in (int, float):
+                record[key] += shift
+    return record
 
 
 class _CacheRecords(Mapping[bytes, list[Record]]):
