@@ -5,9 +5,11 @@ timeline, which the step does not move (pmip6.runtime.clock), and only the Times
 from __future__ import annotations
 
 from lma_builders import LMAA, MAG1, NOW, hnp_of, make_lma, pbu, rejected_status, the_pba
+from test_lma_one_session_per_interface import _live, _stored_with_one_interface_twice, _ticks
 from test_mag_lma_clock_answers import _lma_clock
 from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered, request
 
+from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.bul import BulState
 from pmip6.core.events import RegistrationRejected
 from pmip6.wire.numbers import HandoffIndicator, Status
@@ -72,3 +74,23 @@ def test_RFC5213_5_5_a_157_carries_the_lmas_wall_clock() -> None:
     outcome = lma.receive(older, MAG1, LMAA, NOW + 0.05)
     assert rejected_status(outcome) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     assert the_pba(outcome).option(TimestampOption) == TimestampOption.from_time(NOW + STEP + 0.05)
+
+
+def test_RFC5213_5_5_a_restore_after_a_step_orders_an_interface_stored_twice_by_the_wall_clock() -> None:
+    """As ``test_lma_one_session_per_interface``'s restore after a backward step of 61 s, on a timeline 100 s ahead of
+    the wall clock: the entry that carried its Timestamp when registered is told by the wall clock then (its
+    registration time plus the offset), so the later registered entry stays the interface's session."""
+    records, newer = _stored_with_one_interface_twice(at_one_mag=False)
+    older, later = records
+    registered = NOW + 1 - 61.0
+    later["expires_at"] = registered + 400
+    later["last_timestamp"] = older["last_timestamp"] = _ticks(registered + 0.05)
+    for record in records:  # the stored Unix times, on the restarted LMA's timeline
+        record["expires_at"] -= STEP  # type: ignore[operator]
+    restarted = make_lma()
+    restarted.wall_offset = STEP
+
+    restarted.restore([BindingCacheEntry.from_record(record) for record in records], registered + 2 - STEP)
+
+    (live,) = _live(restarted)
+    assert (live.proxy_coa, live.expires_at) == (newer, registered + 400 - STEP)
