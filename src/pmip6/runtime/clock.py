@@ -20,6 +20,10 @@ STEP_RESOLUTION = 0.001
 """A change of the wall clock's offset below this is the jitter of reading two clocks, not a step: ignored, so the
 offset stays exactly what it was (0.0 until a step)."""
 
+_READ_ATTEMPTS = 3
+"""Readings of the wall clock between two of the boot clock: one that took STEP_RESOLUTION or longer (the process
+paused between them, on a loaded host) tells nothing of a step and is tried again, then left."""
+
 
 def boottime() -> float:
     """CLOCK_BOOTTIME: never stepped, counts a suspend."""
@@ -34,7 +38,7 @@ class DaemonClock:
     def __init__(self, wall: Reader = time.time, boottime_reader: Reader = boottime) -> None:
         self._wall = wall
         self._boottime = boottime_reader
-        self._anchor = wall() - boottime_reader()
+        self._anchor, _ = self._difference()
         self._offset = 0.0
 
     def now(self) -> float:
@@ -43,10 +47,22 @@ class DaemonClock:
 
     def wall_offset(self) -> float:
         """How far the wall clock is now ahead of :meth:`now` (negative after a step back); 0.0 until a step."""
-        measured = self._wall() - self.now()
-        if abs(measured - self._offset) >= STEP_RESOLUTION:
-            self._offset = measured
+        difference, close = self._difference()
+        if close and abs(difference - self._anchor - self._offset) >= STEP_RESOLUTION:
+            self._offset = difference - self._anchor
         return self._offset
+
+    def _difference(self) -> tuple[float, bool]:
+        """The wall clock less the boot clock, and whether it was read between two readings of the boot clock within
+        STEP_RESOLUTION of each other: a pause of the process between the two clocks (a loaded host) would otherwise
+        look like a step of the wall clock, and be kept."""
+        for _ in range(_READ_ATTEMPTS):
+            before = self._boottime()
+            wall = self._wall()
+            after = self._boottime()
+            if after - before < STEP_RESOLUTION:
+                return wall - (before + after) / 2, True
+        return wall - after, False
 
     def received_at(self, kernel_time: float) -> float:
         """A kernel receive timestamp (SO_TIMESTAMPNS: CLOCK_REALTIME, the host's wall clock whatever reader this clock

@@ -18,13 +18,21 @@ class _Host:
     def __init__(self) -> None:
         self.wall = WALL
         self.boot = BOOT
+        self.pauses: list[float] = []
+        """Seconds the reading process pauses right after each of its next wall clock readings (a loaded host)."""
 
     def run(self, seconds: float) -> None:
         self.wall += seconds
         self.boot += seconds
 
     def clock(self) -> DaemonClock:
-        return DaemonClock(lambda: self.wall, lambda: self.boot)
+        return DaemonClock(self._read_wall, lambda: self.boot)
+
+    def _read_wall(self) -> float:
+        reading = self.wall
+        if self.pauses:
+            self.run(self.pauses.pop(0))
+        return reading
 
 
 def test_without_a_step_the_timeline_is_unix_time() -> None:
@@ -63,6 +71,19 @@ def test_reading_jitter_is_no_step() -> None:
     assert clock.wall_offset() == 0.0
     host.wall += 0.5
     assert clock.wall_offset() == pytest.approx(0.5002)
+
+
+def test_a_pause_between_reading_the_two_clocks_is_no_step() -> None:
+    """On a loaded host the process may pause between reading the wall clock and the boot clock: the boot clock then
+    reads later by the pause, which is no step of the wall clock (nor a lasting offset of the Timestamps)."""
+    host = _Host()
+    clock = host.clock()
+    host.pauses = [0.4]
+    assert clock.wall_offset() == 0.0
+    host.pauses = [0.4, 0.4, 0.4]
+    host.wall += 100.0
+    assert clock.wall_offset() == 0.0, "no reading of the two clocks close enough together: nothing learnt"
+    assert clock.wall_offset() == pytest.approx(100.0)
 
 
 def test_a_kernel_receive_timestamp_goes_on_the_timeline_by_its_age() -> None:
