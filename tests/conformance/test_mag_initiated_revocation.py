@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, pbu, settings, the_pba
-from test_mag_stub_lma import LMA_UDP, MAG_IPV4, T0, make_mag, only_pbu, pba_for, registered, request
+from test_mag_stub_lma import LMA_UDP, MAG_IPV4, T0, make_mag, only_pbu, pba_for, registered, request, stop
 
 from pmip6.core.bce import BceState
 from pmip6.core.events import (
@@ -439,7 +439,7 @@ def test_RFC5846_9_2_status_130_raises_an_alarm_falls_back_to_de_registrations_a
     assert [type(event) for event in outcome.events] == [Alarm] and "130" in outcome.events[0].text  # type: ignore[union-attr]
     assert _deregistrations(outcome) == [MN1, MN2] and mag.global_revocation_refused
     registered(mag, MN3, now=T0 + 20)
-    assert _deregistrations(mag.shutdown(T0 + 30)) == [MN3], "9.2: SHOULD NOT retry global revocation there"
+    assert _deregistrations(stop(mag, T0 + 30)) == [MN3], "9.2: SHOULD NOT retry global revocation there"
 
 
 def test_RFC5846_9_2_another_failure_status_falls_back_but_global_revocation_is_tried_again_later() -> None:
@@ -567,7 +567,7 @@ def test_RFC5846_6_2_2_a_bra_matching_no_outstanding_bri_is_discarded_silently()
 def test_RFC5846_9_2_an_entry_still_registering_is_de_registered_the_registered_ones_revoked() -> None:
     mag = _revoking_mag()
     mag.attach(request(MN3), T0 + 5)
-    outcome = mag.shutdown(T0 + 10)
+    outcome = stop(mag, T0 + 10)
     bris = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
     assert len(bris) == 1 and _deregistrations(outcome) == [MN3]
 
@@ -582,7 +582,7 @@ def test_without_global_revocation_shutdown_de_registers_each_binding() -> None:
     mag = make_mag()
     for mn_id in (MN1, MN2):
         registered(mag, mn_id)
-    assert _deregistrations(mag.shutdown(T0 + 10)) == [MN1, MN2]
+    assert _deregistrations(stop(mag, T0 + 10)) == [MN1, MN2]
 
 
 def test_RFC5846_9_2_global_revocation_needs_the_mags_identity() -> None:

@@ -20,6 +20,7 @@ from test_mag_stub_lma import (
     pba_for,
     registered,
     request,
+    stop,
 )
 
 from pmip6.core.events import (
@@ -520,7 +521,7 @@ def test_shutdown_deregisters_every_mn() -> None:
     mag = make_mag()
     for mn_id in (b"a", b"b", b"c"):
         registered(mag, mn_id)
-    outcome = mag.shutdown(T0 + 5)
+    outcome = stop(mag, T0 + 5)
     assert sorted(_mn_id_of(send.message) for send in outcome.sends) == [b"a", b"b", b"c"]
     assert all(send.message.lifetime == 0 for send in outcome.sends)  # type: ignore[union-attr]
     assert sum(isinstance(event, BindingDeregistered) for event in outcome.events) == 3

@@ -107,6 +107,14 @@ def registered(
     return pbu
 
 
+def stop(mag: MobileAccessGateway, now: float, revocation_wait: float | None = None) -> Outcome:
+    """What a stopping daemon has the MAG do: :meth:`MobileAccessGateway.shutdown`, then the timer it makes due at
+    once, which sends the de-registrations, each stamped as it leaves."""
+    outcome = mag.shutdown(now, revocation_wait)
+    outcome.extend(mag.handle_timer(now))
+    return outcome
+
+
 def entry_of(mag: MobileAccessGateway, mn_id: bytes = b"mn1@example.org") -> BindingUpdateListEntry:
     return next(entry for entry in mag.entries() if entry.mn_id == mn_id)
 

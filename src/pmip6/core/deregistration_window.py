@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from pmip6.core.bul import BindingUpdateListEntry
 
@@ -30,18 +31,31 @@ _AT_ONCE = 0.0
 class DeregistrationWindow:
     """The MN-IDs whose de-registration is in flight, and the entries waiting for room, in order."""
 
-    __slots__ = ("_in_flight", "_waiting")
+    __slots__ = ("_in_flight", "_waiting", "_holding")
 
     def __init__(self) -> None:
         self._in_flight: set[bytes] = set()
         self._waiting: deque[BindingUpdateListEntry] = deque()
+        self._holding = False
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Within it every de-registration waits, room or not, to leave at the MAG's next timer (:meth:`due`: at
+        once), stamped then. A stop's outcome ends thousands of sessions at once, and a runtime announces its events
+        (logs, data plane) before it sends: the de-registrations sent with it would carry Timestamps older by that
+        time (a MAG stopping with 4,000 MNs on a loaded host: 0.9 s, all 128 answered 156, their bindings left)."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
 
     def admit(self, entry: BindingUpdateListEntry) -> bool:
         """Whether ``entry``'s de-registration may go now (it is then in flight until :meth:`ended`); if not, it
-        waits for room behind those already waiting."""
+        waits for room behind those already waiting (or, :meth:`held`, for the next timer)."""
         if entry.mn_id in self._in_flight:
             return True
-        if self._waiting or len(self._in_flight) >= DEREGISTRATION_WINDOW:  # none overtakes one waiting
+        if self._holding or self._waiting or len(self._in_flight) >= DEREGISTRATION_WINDOW:  # none overtakes one
             self._waiting.append(entry)
             return False
         self._in_flight.add(entry.mn_id)

@@ -735,8 +735,9 @@ class MobileAccessGateway:
         retransmission (6.3) or, when ``revocation_wait`` is given (a stopping daemon: its fallback must still leave
         before it exits), that many seconds after it was sent, falls back to a de-registration PBU per entry;
         after 130 (Global Revocation NOT Authorized) that LMA is not asked again (9.2 SHOULD NOT). Every other entry
-        (and every entry without ``global_revocation``) is de-registered (RFC 5213 6.9.1.4); rate-limited PBUs, and
-        those beyond the DEREGISTRATION_WINDOW in flight, follow from :meth:`handle_timer`."""
+        (and every entry without ``global_revocation``) is de-registered (RFC 5213 6.9.1.4): the PBUs leave from
+        :meth:`handle_timer`, due at once, DEREGISTRATION_WINDOW in flight at a time, each stamped as it leaves
+        (:meth:`DeregistrationWindow.held`)."""
         outcome = Outcome()
         settings = self.settings
         registered = [entry for entry in self._entries.values() if entry.state is BulState.REGISTERED]
@@ -751,9 +752,10 @@ class MobileAccessGateway:
             outcome.extend(self._revocations.revoke_all(
                 [entry.session() for entry in registered], now, held=tuple(registered), identity=settings.identity,
                 give_up_at=None if revocation_wait is None else now + revocation_wait))
-        for entry in list(self._entries.values()):
-            if entry.state is not BulState.DEREGISTERING:
-                outcome.extend(self.detach(entry.mn_id, now))
+        with self._deregistrations.held():
+            for entry in list(self._entries.values()):
+                if entry.state is not BulState.DEREGISTERING:
+                    outcome.extend(self.detach(entry.mn_id, now))
         return outcome
 
     @property
