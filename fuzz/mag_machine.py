@@ -517,6 +517,15 @@ class MagMachine(RuleBasedStateMachine):
         for entry in entries:
             self._check_entry(entry)
 
+    @staticmethod
+    def _offered(entry: BindingUpdateListEntry) -> bool:
+        """The entry's downlink key is the one its PBU awaiting a PBA offers: a session registered without GRE whose
+        refresh an LMA answered 163 asks again with a key (RFC 5845 3.3), which its session holds only once a PBA
+        settles the offer (``session_downlink_key``, docs/reliability.md findings 31, 35 and 37)."""
+        sent = entry.pending.sent if entry.pending is not None else None
+        offer = sent.option(GREKeyOption) if sent is not None else None
+        return offer is not None and offer.key == entry.downlink_key
+
     def _check_entry(self, entry: BindingUpdateListEntry) -> None:
         name = entry.mn_id
         check(entry.gre_enabled or (entry.uplink_key is None and not entry.tlv_header),
@@ -528,7 +537,8 @@ class MagMachine(RuleBasedStateMachine):
         if self.gre is not MagGreMode.KEYS:  # an uplink key an LMA sends all the same is used (RFC 5845 4.2: MUST)
             check(entry.downlink_key is None, f"{name!r}: downlink key {entry.downlink_key} in GRE mode {self.gre}")
         if entry.state is BulState.REGISTERED and not entry.gre_enabled:
-            check(entry.downlink_key is None, f"{name!r}: registered without GRE, a downlink key held")
+            check(entry.downlink_key is None or self._offered(entry),
+                  f"{name!r}: registered without GRE, a downlink key held and offered in no PBU awaiting its PBA")
         granted = self.granted.get(name, set())
         check(entry.uplink_key is None or entry.uplink_key in granted,
               f"{name!r}: uplink key {entry.uplink_key} from no PBA that accepted its PBU")

@@ -250,3 +250,21 @@ def test_the_mag_machines_finding_30_holds() -> None:
     machine.advance_time(1.0)
     machine.advance_time(2.0)
     machine.entries_hold_what_the_lma_gave()
+
+
+def test_the_mag_machine_lets_a_session_without_gre_offer_a_key_after_163() -> None:
+    """docs/reliability.md finding 37 (model), as helper hunt37 narrowed seed 816: a session registered without GRE
+    whose refresh is answered 163 asks again with a key (RFC 5845 3.3); the entry holds the offered key, its session
+    none until a PBA settles the offer, which the check took for a key held without GRE."""
+    from fuzz.mag_machine import SequenceNumberMagMachine
+    from fuzz.stateful import PAIR_ATTS
+
+    accept = {"target": "latest", "pick": 0, "status": 0, "sequence": "echo", "random_sequence": 0,
+              "timestamp": "echo", "mn_id": "echo", "echo": "echo", "gre": "none", "hnp": "assigned", "ipv4": "none",
+              "t_flag": False, "nat": False, "link_local": None, "lifetime": "echo", "delivery": "now"}
+    machine = SequenceNumberMagMachine()
+    machine.attach(b"mn2@opA", hi=1, att=PAIR_ATTS[0], named=False, families="ipv6")
+    machine.answer(accept)
+    machine.refresh(b"mn2@opA")
+    machine.answer(accept | {"status": 163})
+    machine.entries_hold_what_the_lma_gave()
