@@ -238,3 +238,22 @@ def test_RFC5847_3_2_an_lma_restart_seen_during_an_attach_after_the_release_leav
     (release,) = _selective_deregistrations(domain.pbus)
     assert release.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(address, 24)
     assert domain.bce().state is BceState.ACTIVE and domain.bce().ipv4_home_address is None
+
+
+def test_a_refresh_held_back_by_a_release_left_unanswered_starts_in_the_firing_that_gives_the_release_up() -> None:
+    """Helper hunt37 (MAG machine, seed 816): the refresh time came while the selective de-registration of the IPv4
+    home address was in flight; the firing that gave the release up left the refresh due in the past, for a firing
+    of its own. It starts in that firing now (the runtime's timer is not fired twice for one deadline)."""
+    domain = _Domain()
+    _dual_stack(domain)
+    refresh_at = domain.entry().refresh_at
+    assert refresh_at is not None
+    release = domain.mag.release_ipv4(MN1, refresh_at - 0.5)  # lost on its way
+    assert len(_selective_deregistrations([send.message for send in release.sends])) == 1  # type: ignore[misc]
+    given_up_at = domain.mag.next_deadline()
+    assert given_up_at is not None and given_up_at > refresh_at
+    outcome = domain.mag.handle_timer(given_up_at)
+    assert any(isinstance(event, Alarm) for event in outcome.events), "the release given up (RFC 5844 3.2.3.3)"
+    (refresh,) = [send.message for send in outcome.sends]
+    assert isinstance(refresh, ProxyBindingUpdate) and refresh.lifetime > 0
+    assert (domain.mag.next_deadline() or 0.0) > given_up_at

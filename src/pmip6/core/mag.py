@@ -650,7 +650,9 @@ class MobileAccessGateway:
                 if entry.pending.due <= now:
                     outcome.extend(self._on_due(entry, now))
                     outcome.extend(self._deferred_release(entry, now))
-            elif entry.state is BulState.REGISTERED and entry.refresh_at is not None and entry.refresh_at <= now:
+                    if _refresh_due(entry, now):  # the exchange that ended held back the refresh: it starts now
+                        starting.append(entry)
+            elif _refresh_due(entry, now):
                 starting.append(entry)
             self._reschedule(mn_id)
         for position, entry in enumerate(starting):
@@ -1613,6 +1615,12 @@ def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unm
     if pba.sequence == pending.sent.sequence and pba.option(MNIdentifierOption) == pending.sent.option(
             MNIdentifierOption):
         pending.last_answer = f"the LMA answered the last one with status {pba.status}, ignored: {unmatched}"
+
+
+def _refresh_due(entry: BindingUpdateListEntry, now: float) -> bool:
+    """Whether the refresh of ``entry`` (RFC 5213 6.9.1.3) is due at ``now``: registered, no exchange in flight."""
+    return (entry.state is BulState.REGISTERED and entry.pending is None and entry.refresh_at is not None
+            and entry.refresh_at <= now)
 
 
 def _assigned_prefixes(pba: ProxyBindingAcknowledgement) -> tuple[IPv6Network, ...]:
