@@ -41,6 +41,7 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
+from pmip6.core.heartbeat import ReportedCounter
 from pmip6.core.lma import NOT_RESTORED, RESTORED_WITHOUT_IPV4, LocalMobilityAnchor
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.token_bucket import TokenBucket
@@ -71,6 +72,7 @@ _BINDING_CHANGES = (BindingEstablished, BindingUpdated, BindingDeregistered, Bin
 _STORED_TIMES = ("expires_at", "delete_at")
 """The fields of a binding's record that are times (:func:`shifted_times`)."""
 _Record = TypeVar("_Record")
+_Report = TypeVar("_Report", ReportedCounter, ReportedCounter | None)
 
 _RESTART_ONLY = {"ipv4_address": "lma.ipv4_address", "udp_port": "lma.udp_port", "ipv6_address": "lma.ipv6_address",
                  "state": "lma.state", "control": "lma.control", "metrics": "lma.metrics", "dataplane": "dataplane",
@@ -205,7 +207,9 @@ class LmaDaemon(Daemon):
         if read is None:
             return
         entries, stored = read
-        self.lma.heartbeat.remember(self.store.peer_counters())  # a MAG restarted meanwhile then shows (RFC 5847 3.2)
+        # A MAG restarted meanwhile then shows (RFC 5847 3.2); when it last reported its counter, stored as Unix time
+        # as the bindings' times are, goes on this timeline with them.
+        self.lma.heartbeat.remember(shifted_reports(self.store.peer_counters(), -self.clock.wall_offset()))
         now = self.now()
         outcome = Outcome()
         for chunk in whole_rows(entries, ROWS_PER_TURN):
@@ -509,7 +513,7 @@ class LmaDaemon(Daemon):
         # Heartbeats (RFC 5847) announce nothing stored: they need not wait behind a write in flight (one that hangs).
         ordered = bool(changed or revocations) or any(type(send.message) is not Heartbeat for send in outcome.sends)
         self.writer.write(changed, revocations, partial(self._release, outcome.sends), ordered=ordered,
-                          peers=self.lma.heartbeat.take_counter_changes())
+                          peers=shifted_reports(self.lma.heartbeat.take_counter_changes(), self.lma.wall_offset))
 
     def _release(self, sends: list[SendMessage], written: bool) -> None:
         """Send what waited for a write, unless it failed."""
@@ -590,6 +594,15 @@ def shifted_times(record: _Record, shift: float) -> _Record:
             if type(record.get(key)) in (int, float):
                 record[key] += shift
     return record
+
+
+def shifted_reports(counters: Mapping[Address, _Report], shift: float) -> dict[Address, _Report]:
+    """The Restart Counters the peers reported (RFC 5847 3.2) with when, moved by ``shift`` seconds as
+    :func:`shifted_times` moves a binding's times: the state file compares the two (a binding registered after its MAG
+    last reported the counter it replaced is the restarted MAG's own, ``LocalMobilityAnchor._receive_heartbeat``).
+    None (a peer forgotten) stays None."""
+    return {address: None if reported is None else (reported[0], reported[1] + shift)
+            for address, reported in counters.items()}
 
 
 class _CacheRecords(Mapping[bytes, list[Record]]):
