@@ -147,7 +147,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   granted lifetime ends (BindingRemoved "expired"; RFC 5213 6.9.4 "until a response is received", "MAY continue
   ... indefinitely"); in between the entry is idle, so a restart the heartbeat sees re-registers it at once. A
   binding that expired before its re-registration went out (a forward clock step, a suspended host) is registered
-  again at once in a new entry (HI 5, its prefixes and IPv4 home address): the MN is still on the link. At most
+  again at once in a new entry (HI 5, its prefixes and IPv4 home address): the MN is still on the link; the PBUs
+  leave from the timer the expiry makes due at once, stamped then, not with the removals. At most
   MAX_UPDATE_RATE PBUs per second per MN (RFC 6275 11.8); a PBU over the limit is deferred.
 - **De-registration** (6.9.1.4): lifetime 0, HI 4, every assigned HNP and IPv4 HoA, no GRE Key option
   (GK-4.2-12) unless the LMA answered it with 163 (then sent once more with the option, as for status 163 above),
@@ -641,11 +642,13 @@ class MobileAccessGateway:
         outcome = self._revocations_ended(self._revocations.handle_timer(now), now)
         outcome.extend(self._own_copies.note(self.heartbeat.handle_timer(now, self._lma_while_registered)))
         starting: list[BindingUpdateListEntry] = []  # the registrations and refreshes this firing starts (_paced)
+        expired = False
         for key in self._timers.pop_due(now):
             mn_id = cast(bytes, key)
             entry = self._entries[mn_id]
             if entry.state is BulState.REGISTERED and entry.expires_at is not None and entry.expires_at <= now:
                 outcome.extend(self._expired(entry, now, starting))
+                expired = True
             elif entry.pending is not None:
                 if entry.pending.due <= now:
                     outcome.extend(self._on_due(entry, now))
@@ -656,7 +659,8 @@ class MobileAccessGateway:
                 starting.append(entry)
             self._reschedule(mn_id)
         for position, entry in enumerate(starting):
-            outcome.extend(self._start_update(entry, now, at=self._paced(entry, now, position, len(starting))))
+            outcome.extend(self._start_update(entry, now, at=self._paced(entry, now, position, len(starting)),
+                                              held=expired))
             self._reschedule(entry.mn_id)
         for entry in self._deregistrations.admissible(lambda waiting: self._entries.get(waiting.mn_id) is waiting):
             outcome.extend(self._start_update(entry, now))
@@ -794,11 +798,15 @@ class MobileAccessGateway:
 
     def _start_update(self, entry: BindingUpdateListEntry, now: float,
                       superseded: tuple[ProxyBindingUpdate, ...] = (), at: float | None = None,
-                      released: tuple[IPv4Address, int] | None = None, names_none: bool = False) -> Outcome:
+                      released: tuple[IPv4Address, int] | None = None, names_none: bool = False,
+                      held: bool = False) -> Outcome:
         """A new exchange (``superseded``: the last PBUs of the exchanges it replaces, see :class:`PendingUpdate`;
         ``released``: the IPv4 home address a selective de-registration releases; ``names_none``: its PBU names no
         home address, :meth:`_named_refused`), its first PBU sent at once or,
-        when ``at`` is later, deferred to then (:meth:`handle_timer` sends it).
+        when ``at`` is later, deferred to then (:meth:`handle_timer` sends it). ``held``: the outcome removes
+        bindings, thousands after a suspend, and a runtime announces its events (logs, data plane) before it sends:
+        a PBU due at once waits for the timer that makes due, stamped then, not older by that time (finding 40, as a
+        stop's de-registrations: :meth:`DeregistrationWindow.held`).
         A re-registration of an entry whose last one went unanswered is a single PBU waiting
         INITIAL_BINDACK_TIMEOUT: the exchanges then follow MAX_BINDACK_TIMEOUT apart (:meth:`_retry`), one PBU
         each, "at this slower rate" (RFC 6275 11.8, RFC 5213 6.9.4). A de-registration waits while
@@ -815,7 +823,7 @@ class MobileAccessGateway:
             released_ipv4=released,
             names_none=names_none,
         )
-        if entry.pending.due > now:
+        if held or entry.pending.due > now:
             return Outcome()
         return self._transmit(entry, now)
 
