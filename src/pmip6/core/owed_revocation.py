@@ -93,7 +93,8 @@ class OwedRevocation:
                 tenant=tenant,
                 ipv4_home_address=None if ipv4 is None else IPv4Address(ipv4),
                 home_network_prefixes=tuple(IPv6Network(prefix) for prefix in record["home_network_prefixes"]),
-                **flags, **keys,
+                gre=flags["gre"], tlv=flags["tlv"], udp=flags["udp"], downlink_key=keys["downlink_key"],
+                uplink_key=keys["uplink_key"],
             )
             ipv4_only = None if version == REVOCATION_RECORD_VERSION else _ipv4_interface(record["ipv4_only"])
             return cls(session, RevocationTrigger(record["trigger"]), whole_mag, ipv4_only)

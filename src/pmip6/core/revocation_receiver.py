@@ -64,11 +64,11 @@ def mag_revocation_answer(indication: BindingRevocationIndication, mag: Address,
         alternate = indication.option(AlternateCareOfAddressOption)
         if alternate is None:
             return _found(tuple(entry for entry in cache if entry.registered_by(mag)))
-        named = tuple(entry for entry in cache if entry.proxy_coa.address == alternate.address)
+        at_alternate = tuple(entry for entry in cache if entry.proxy_coa.address == alternate.address)
         if global_revocation_mags.get(alternate.address) != identity and not (
-                named and all(entry.mag.address == mag for entry in named)):
+                at_alternate and all(entry.mag.address == mag for entry in at_alternate)):
             return BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED
-        return _found(named)
+        return _found(at_alternate)
     if mn_option is None:
         return BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED
     entries = tuple(entry for entry in cache.of_mn(mn_option.identifier) if entry.registered_by(mag))

@@ -121,6 +121,7 @@ class AnchorDhcpServer:
                      if entry.state is BceState.ACTIVE and not entry.revoking and entry.ipv4_home_address is not None
                      and entry.ipv4_home_address.ip == home and entry.registered_by(mag)), None)
 
-    def _unanswered(self, reason: str) -> None:
+    def _unanswered(self, reason: str) -> AnchorReply | None:
+        """No answer (None), counted under ``reason``."""
         self.unanswered[reason] += 1
         return None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -120,7 +121,7 @@ def log_release(logger: logging.Logger, request: DhcpMessage, mn: str, where: st
                 address, extra={"fields": {"event": f"dhcp_{kind.name.lower()}", "mn_id": mn, **fields}})
 
 
-def _message(request: DhcpMessage, options: list[tuple[int, bytes]], yiaddr: IPv4Address = _ANY,
+def _message(request: DhcpMessage, options: Sequence[tuple[int, bytes]], yiaddr: IPv4Address = _ANY,
              ciaddr: IPv4Address = _ANY) -> DhcpMessage:
     """A BOOTREPLY to ``request`` with ``options``, the request's Relay Agent Information echoed last."""
     echoed = request.option(OptionCode.RELAY_AGENT_INFORMATION)

@@ -284,7 +284,10 @@ class DhcpServer:
         is the client's ``chaddr`` or Client Identifier (with or without its type octet)."""
         identifier = request.option(OptionCode.CLIENT_IDENTIFIER) or b""
         entry = self.mobile_node(interface, {request.chaddr, identifier, identifier[1:]})
-        return self._unanswered(entry) if isinstance(entry, str) else entry
+        if isinstance(entry, str):
+            self._unanswered(entry)
+            return None
+        return entry
 
     def mobile_node(self, interface: str, identities: Collection[bytes]) -> BindingUpdateListEntry | str:
         """The BUL entry of the MN that sent a message on ``interface``: the interface's one session's, or on a link
@@ -301,11 +304,13 @@ class DhcpServer:
             return candidates[0]
         return "unknown_client" if len(entries) > 1 else "no_session"
 
-    def _unanswered(self, reason: str) -> None:
+    def _unanswered(self, reason: str) -> DhcpReply | None:
+        """No answer (None), counted under ``reason``."""
         self.unanswered[reason] += 1
         return None
 
-    def _dropped(self, reason: str) -> None:
+    def _dropped(self, reason: str) -> DhcpReply | None:
+        """No reply (None): the one there was is dropped, counted under ``reason``."""
         self.replies_dropped[reason] += 1
         return None
 

@@ -247,6 +247,7 @@ class RouterAdvertiser:
         interface = session.access_interface
         if interface is None:
             return
+        link: _Link | None
         if session.home_network_prefixes:
             link = self._links.setdefault(interface, _Link())
             link.sessions[session.mn_id] = session

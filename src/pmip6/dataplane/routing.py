@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
+from typing import cast
 
 from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
@@ -217,7 +218,8 @@ def _followed_routes(steering: Steering, indexes: Mapping[str, int]) -> Iterator
     for route in steering.routes:
         if "oif" not in route:
             continue
-        now = moved.get(route["oif"], route["oif"])  # type: ignore[arg-type]
+        oif = cast(int, route["oif"])
+        now = moved.get(oif, oif)
         if now is not None:
             route["oif"] = now
             yield route
@@ -317,11 +319,11 @@ def _hold(ipr: IPRoute, interface: str, index: int, wanted: Iterable[str], state
     """:func:`hold_addresses` of interface ``index``, whose addresses are among ``found``: ``state.held`` becomes what
     it holds now."""
     state.held = set()
-    for address in found:
-        if address.index == index:
-            if address.protocol == RTPROT_PMIP6:
-                state.added.add(address.address)
-            state.held.add(address.address)
+    for present in found:
+        if present.index == index:
+            if present.protocol == RTPROT_PMIP6:
+                state.added.add(present.address)
+            state.held.add(present.address)
     for address in wanted:
         if address in state.held:
             continue

@@ -47,7 +47,7 @@ import logging
 import math
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from ipaddress import ip_address
 from pathlib import Path
@@ -161,7 +161,7 @@ class BindingStore:
             pass
 
     def replacing(self, bindings: Mapping[bytes, Sequence[Record]],
-                  revocations: Mapping[int, Sequence[Record]] | None = None) -> Iterator[None]:
+                  revocations: Mapping[int, Sequence[Record]] | None = None) -> Generator[None, None, None]:
         """:meth:`replace_all`, step by step: a step after each :data:`_CHUNK` rows visited (a start lets its event
         loop run there), committed once the last step is taken. Closed before that (the daemon's stop began), the
         transaction is rolled back: the file holds what it held, every row the start did not get to included."""
