@@ -199,7 +199,9 @@ def test_RFC5846_6_3_a_lost_bra_has_the_v_flag_bri_sent_again_then_given_up_with
 
 def test_RFC5846_8_1_a_late_bra_to_a_given_up_v_flag_bri_ends_no_session() -> None:
     """The MAG that reads a V-flag BRI late drops the IPv4 home address, not the session: its BRA de-registers
-    nothing (unlike a late BRA to a whole-session BRI, which ends what the MAG dropped)."""
+    nothing (unlike a late BRA to a whole-session BRI, which ends what the MAG dropped); the session, registered
+    before the BRI left, no longer holds the address (a session registered since holding it loses it:
+    test_lma_late_v_flag_revocation_acknowledgement.py)."""
     lma = _lma(revocation=True)
     _dual_stack(lma)
     bri = _bri(_reload(lma, POOL_GONE))

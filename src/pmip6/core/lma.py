@@ -1227,20 +1227,33 @@ class LocalMobilityAnchor:
         too, which that MAG de-registers as well (docs/reliability.md finding 27). A late success to an "Inter-MAG
         Handover - Unknown" BRI also ends the session it asked about, which the LMA kept (8.1), as it would have
         before the last retry (:meth:`_probe_answered`): not the entry another interface's waiting PBU took up since,
-        which the BRI did not ask about."""
+        which the BRI did not ask about. A late success to a V-flag BRI (a reload took the address) releases the IPv4
+        home address it named from the MN's session there registered since holding it, which the MAG released
+        (9.1), and remembers it withdrawn (``ipv4_withdrawn``, no BRI): the PBA that granted it may reach the MAG
+        after the BRI, giving it back, which the LMA cannot tell; the MAG's next refresh ends it there (pmip6's asks
+        for no IPv4 home address after the BRI; one naming it gets that part refused, RFC 5844 3.2.3.2). A session
+        without HNPs goes whole, as at pmip6's MAG (docs/reliability.md finding 41)."""
         probes = [held for held in late.held if isinstance(held, _HandoffProbe)]
         dropped = [entry for mn_id in late.mn_ids for entry in self._cache.of_mn(mn_id)
                    if entry.state is BceState.ACTIVE and entry.registered_by(late.mag)
-                   and _registered_at(entry) > late.registered_after and late.dropped(entry.home_network_prefixes)
+                   and _registered_at(entry) > late.registered_after
+                   and late.dropped(entry.home_network_prefixes, _ipv4_address(entry))
                    and all(probe.asks_about(entry) for probe in probes)]
         if not dropped:
             return Outcome()
+        released = late.ipv4_home_address
+        ended = (f"de-registering {len(dropped)} session(s) registered there since, which it dropped"
+                 if released is None else f"releasing it from {len(dropped)} session(s) registered there since "
+                 "(de-registering one without home network prefixes), which it released")
         outcome = Outcome(events=[Alarm(
-            f"MAG {late.mag} acknowledged the revocation of {late.revoked} after it was given up: de-registering "
-            f"{len(dropped)} session(s) registered there since, which it dropped on reading it late "
-            "(RFC 5846 8.1)", dropped[0].mn_id if len(late.mn_ids) == 1 else None)])
+            f"MAG {late.mag} acknowledged the revocation of {late.revoked} after it was given up: {ended} on reading "
+            "it late (RFC 5846 8.1)", dropped[0].mn_id if len(late.mn_ids) == 1 else None)])
         for entry in dropped:
-            outcome.extend(self._drain(entry, now))
+            if released is not None and entry.home_network_prefixes:
+                outcome.events.append(self._release_ipv4(entry))
+                entry.ipv4_withdrawn = released
+            else:
+                outcome.extend(self._drain(entry, now))
         return outcome
 
     def _probe_answered(self, probe: _HandoffProbe, status: int | None, now: float) -> Outcome:
@@ -1543,6 +1556,10 @@ def _owed_not_sent(revocation: OwedRevocation, reason: str) -> Alarm:
 
 def _ignored(reason: str, peer: Peer) -> Outcome:
     return Outcome(events=[MessageIgnored(reason, peer)])
+
+
+def _ipv4_address(entry: BindingCacheEntry) -> IPv4Address | None:
+    return entry.ipv4_home_address.ip if entry.ipv4_home_address is not None else None
 
 
 def _registered_at(entry: BindingCacheEntry) -> float:

@@ -25,8 +25,8 @@ registered, and its MAG's PBUs refresh it (the LMA refuses only their IPv4 part)
 NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
 again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
 the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
-:meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`; nothing for a
-V-flag BRI, read late: the MAG dropped an IPv4 home address, no session). Such a BRI is
+:meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`; for a V-flag
+BRI the IPv4 home address it named, which the MAG released from the MN's session there, 9.1). Such a BRI is
 still one "outstanding" for 6.2.2 (sent, not acknowledged; its sequence number reserved), only no longer retransmitted
 and holding nothing (8.1 keeps the BCE "until it receives a Binding Revocation Acknowledgement or the
 BRIMaxRetransmitNumber is reached", not the BRI's claim to its BRA), so its BRA is not one 6.2.2 discards.
@@ -44,7 +44,7 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Interface, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 
 from pmip6.core.deadlines import DeadlineQueue
 from pmip6.core.events import (
@@ -111,9 +111,9 @@ class _Outstanding:
 class LateAcknowledgement:
     """A success (or partial success) BRA to a BRI given up after its last retry (RFC 5846 6.3): the MAG at ``mag``
     read the BRI late and dropped, then, its bindings of the mobile nodes ``mn_ids`` (of any of ``prefixes``, when
-    the BRI named some; 9.1) that it was not attaching (:mod:`pmip6.core.revocation_responder`). A live session
-    there of one of them whose latest PBU the LMA accepted after ``registered_after`` is one of those: its PBU
-    crossed the BRI, and the MAG no longer holds it."""
+    the BRI named some; of its ``ipv4_home_address`` for a V-flag BRI; 9.1) that it was not attaching
+    (:mod:`pmip6.core.revocation_responder`). A live session there of one of them whose latest PBU the LMA accepted
+    after ``registered_after`` is one of those: its PBU crossed the BRI, and the MAG no longer holds it."""
 
     mag: Address
     mn_ids: frozenset[bytes]
@@ -126,9 +126,15 @@ class LateAcknowledgement:
     held: tuple[object, ...] = ()
     """For an "Inter-MAG Handover - Unknown" BRI, what it held for the LMA (:meth:`RevocationSender.revoke`): which
     interface's session it asked about. Empty for the others, which would keep ended entries referenced here."""
+    ipv4_home_address: IPv4Address | None = None
+    """For a V-flag BRI, the IPv4 home address it named: the MAG released that address of the MN's session there, not
+    the session (9.1; pmip6's MAG drops a session without home network prefixes whole)."""
 
-    def dropped(self, prefixes: Iterable[IPv6Network]) -> bool:
-        """Whether the MAG dropped a binding of these home network prefixes on reading the BRI."""
+    def dropped(self, prefixes: Iterable[IPv6Network], ipv4_home_address: IPv4Address | None = None) -> bool:
+        """Whether the MAG dropped a binding of these home network prefixes, or for a V-flag BRI of this IPv4 home
+        address, on reading the BRI."""
+        if self.ipv4_home_address is not None:
+            return ipv4_home_address == self.ipv4_home_address
         return not self.prefixes or not self.prefixes.isdisjoint(prefixes)
 
 
@@ -441,14 +447,13 @@ class RevocationSender:
         indication = outstanding.indication
         global_ = bool(indication.flags & BRFlags.G)
         mn_ids = {session.mn_id for session in outstanding.sessions} if global_ else {_mn_id(outstanding)}
-        if indication.flags & BRFlags.V:  # the MAG drops an IPv4 home address on reading it late, not a session
-            mn_ids = set()
         prefixes = () if global_ else (option.network for option in indication.options_of(HomeNetworkPrefixOption))
         probe = indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
+        request = indication.option(IPv4HomeAddressRequestOption) if indication.flags & BRFlags.V else None
         self._given_up[sequence] = LateAcknowledgement(
             outstanding.send.destination.address, frozenset(mn_id for mn_id in mn_ids if mn_id is not None),
             frozenset(prefixes), -math.inf if probe else outstanding.sent_at, _named(outstanding),
-            outstanding.held if probe else ())
+            outstanding.held if probe else (), None if request is None else request.address)
 
     def _fresh_sequence(self) -> int:
         if len(self._outstanding) + len(self._given_up) >= 1 << 16:

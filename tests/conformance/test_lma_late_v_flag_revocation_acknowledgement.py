@@ -1,0 +1,148 @@
+"""RFC 5846 8.1's race after the last retry (6.3) for a V-flag BRI (docs/reliability.md finding 41, helper hunt37's
+pair machines at seed 817): a reload took an MN's IPv4 home address, and the V-flag BRI telling its MAG was lost
+once and its other copy delayed past the LMA's last retry. The session lapsed; with the pool back, the MAG's refresh
+opened a new session at the LMA holding the same address; the late copy then had the MAG release it (9.1) and answer
+0. The LMA ignored that BRA and held the address for the session's whole lifetime, its MAG none. A late success BRA
+to a given-up V-flag BRI now releases the address it named from the MN's session registered at that MAG since the BRI
+first left, as finding 19's fix ends a session the MAG dropped on a late per-MN BRI
+(test_lma_late_revocation_acknowledgement.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, pbu, the_pba
+from test_lma_reconfigure_ipv4 import ADDRESS, OUTSIDE, _both_keep_ipv6_only, _bri, _pair, _reload
+
+from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.events import Alarm, BindingDeregistered, BindingRemoved, BindingUpdated, Outcome, Peer
+from pmip6.core.lma import LocalMobilityAnchor
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.wire.messages import (
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    ProxyBindingAcknowledgement,
+)
+from pmip6.wire.numbers import BindingRevocationStatus, Status
+from pmip6.wire.options import GREKeyOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
+
+ALARM = ("MAG 192.0.2.1 acknowledged the revocation of the IPv4 home address 10.0.0.2 of mobile node mn1@opA.example "
+         "after it was given up: releasing it from 1 session(s) registered there since (de-registering one without "
+         "home network prefixes), which it released on reading it late (RFC 5846 8.1)")
+
+
+@dataclass
+class _Lapsed:
+    """MN1's V-flag BRI given up, its session lapsed at the LMA while MAG1 was stopped, the pool back."""
+
+    lma: LocalMobilityAnchor
+    mag: MobileAccessGateway
+    lma_peer: Peer
+    bri: BindingRevocationIndication
+    now: float
+    """When MAG1 resumes."""
+
+
+def _lapsed() -> _Lapsed:
+    lma, mag, lma_peer = _pair(revocation=True)
+    bri = _bri(_reload(lma, OUTSIDE))  # both copies of it held in the network
+    for second in range(2, 11):
+        lma.handle_timer(NOW + second)
+    assert lma.waiting().revocations == 0, "given up (RFC 5846 6.3)"
+    (lapsed,) = lma.bindings()
+    assert [type(event) for event in lma.handle_timer(lapsed.expires_at).events] == [BindingRemoved]
+    _reload(lma, OP_A, lapsed.expires_at + 1)
+    return _Lapsed(lma, mag, lma_peer, bri, lapsed.expires_at + 2)
+
+
+def _registered_again(lapsed: _Lapsed) -> ProxyBindingAcknowledgement:
+    """MAG1's refresh, still naming the address: the LMA, its session gone, registers it anew (RFC 5213 5.3.2)."""
+    (refresh,) = lapsed.mag.refresh(MN1, lapsed.now).sends
+    assert refresh.message.option(IPv4HomeAddressRequestOption).address == ADDRESS  # type: ignore[union-attr]
+    pba = the_pba(lapsed.lma.receive(refresh.message, MAG1, LMAA, lapsed.now))
+    assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(0, ADDRESS, 24)
+    return pba
+
+
+def _late_bri(lapsed: _Lapsed, at: float) -> BindingRevocationAcknowledgement:
+    """The late copy of the BRI read by MAG1: the BRA it answers (0: it released the address, RFC 5846 9.1)."""
+    (bra,) = lapsed.mag.receive(lapsed.bri, lapsed.lma_peer, at).sends
+    assert isinstance(bra.message, BindingRevocationAcknowledgement)
+    assert bra.message.status == BindingRevocationStatus.SUCCESS
+    return bra.message
+
+
+def test_RFC5846_8_1_a_late_success_bra_to_a_v_flag_bri_releases_the_address_of_the_session_registered_since() -> None:
+    """hunt37's order: the PBA reaches MAG1 before the late BRI."""
+    lapsed = _lapsed()
+    lapsed.mag.receive(_registered_again(lapsed), lapsed.lma_peer, lapsed.now + 0.01)
+    bra = _late_bri(lapsed, lapsed.now + 0.02)
+    assert lapsed.mag.entry(MN1).ipv4_home_address is None  # type: ignore[union-attr]
+    lapsed.lma.take_revocation_changes()
+
+    outcome = lapsed.lma.receive(bra, MAG1, LMAA, lapsed.now + 0.03)
+
+    (live,) = lapsed.lma.bindings()
+    assert outcome.sends == [] and outcome.events[0] == Alarm(ALARM, MN1)
+    (updated,) = outcome.events[1:]
+    assert isinstance(updated, BindingUpdated) and updated.session == live.session()
+    assert updated.previous.ipv4_home_address is not None and live.ipv4_home_address is None
+    assert live.state is BceState.ACTIVE and live.home_network_prefixes
+    assert lapsed.lma.take_revocation_changes() == {} and lapsed.lma.owed_revocations() == [], \
+        "a given-up BRI is owed nothing (core/owed_revocation.py)"
+    _both_keep_ipv6_only(lapsed.lma, lapsed.mag, lapsed.lma_peer, lapsed.now + 10)
+
+
+def test_RFC5846_8_1_the_pba_regranting_the_address_after_the_late_bri_is_mended_at_the_next_refresh() -> None:
+    """The other order: MAG1 read the late BRI while its refresh was pending (releasing the address its earlier
+    session held; it asks for IPv4 no more, 9.1), then the PBA gave the address back. The LMA cannot tell the orders
+    apart: it releases the address and remembers it withdrawn (RFC 5844 3.2.3.2), and MAG1's next refresh, asking for
+    no IPv4 home address, ends the address at both ends."""
+    lapsed = _lapsed()
+    pba = _registered_again(lapsed)
+    bra = _late_bri(lapsed, lapsed.now + 0.01)
+    lapsed.mag.receive(pba, lapsed.lma_peer, lapsed.now + 0.02)
+    assert lapsed.mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+
+    lapsed.lma.receive(bra, MAG1, LMAA, lapsed.now + 0.03)
+
+    (live,) = lapsed.lma.bindings()
+    assert live.ipv4_home_address is None and live.ipv4_withdrawn == ADDRESS
+    assert BindingCacheEntry.from_record(live.to_record()).ipv4_withdrawn == ADDRESS, "the state file keeps it"
+    (refresh,) = lapsed.mag.refresh(MN1, lapsed.now + 10).sends
+    assert refresh.message.option(IPv4HomeAddressRequestOption) is None  # type: ignore[union-attr]
+    answer = the_pba(lapsed.lma.receive(refresh.message, MAG1, LMAA, lapsed.now + 10))
+    assert answer.status == Status.ACCEPTED and answer.option(IPv4HomeAddressReplyOption) is None
+    lapsed.mag.receive(answer, lapsed.lma_peer, lapsed.now + 10.01)
+    _both_keep_ipv6_only(lapsed.lma, lapsed.mag, lapsed.lma_peer, lapsed.now + 20)
+
+
+def test_RFC5846_8_1_a_late_v_flag_bra_de_registers_an_ipv4_only_session_registered_since() -> None:
+    """pmip6's MAG drops an IPv4-only session whole on a V-flag BRI naming its address (9.1), so the LMA does."""
+    lapsed = _lapsed()
+    ipv4_only = pbu(MN1, prefixes=(), gre=GREKeyOption(11), ipv4=ANY_IPV4)
+    assert the_pba(lapsed.lma.receive(ipv4_only, MAG1, LMAA, lapsed.now)).status == Status.ACCEPTED
+    late = BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, lapsed.bri.sequence, lapsed.bri.flags)
+
+    outcome = lapsed.lma.receive(late, MAG1, LMAA, lapsed.now + 1)
+
+    assert [type(event) for event in outcome.events] == [Alarm, BindingDeregistered]
+    assert [entry.state for entry in lapsed.lma.bindings()] == [BceState.DEREGISTERING]
+
+
+@pytest.mark.parametrize("registration", ["another-mn", "another-mag", "another-address"])
+def test_RFC5846_8_1_a_late_v_flag_bra_leaves_every_session_the_mag_did_not_release(registration: str) -> None:
+    """Only MN1's session at MAG1 holding the address the BRI named, registered since it first left: not the address
+    given to MN2 meanwhile, nor MN1's session at MAG2 holding it, nor one at MAG1 holding another."""
+    lapsed = _lapsed()
+    lma = lapsed.lma
+    if registration == "another-address":
+        lma.receive(pbu(MN2, prefixes=(), ipv4=ANY_IPV4), MAG2, LMAA, lapsed.now)
+    mn, mag = {"another-mn": (MN2, MAG1), "another-mag": (MN1, MAG2), "another-address": (MN1, MAG1)}[registration]
+    assert the_pba(lma.receive(pbu(mn, ipv4=ANY_IPV4), mag, LMAA, lapsed.now)).status == Status.ACCEPTED
+    before = [(entry.mn_id, entry.state, entry.ipv4_home_address) for entry in lma.bindings()]
+    late = BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, lapsed.bri.sequence, lapsed.bri.flags)
+
+    assert lma.receive(late, MAG1, LMAA, lapsed.now + 1) == Outcome()
+    assert [(entry.mn_id, entry.state, entry.ipv4_home_address) for entry in lma.bindings()] == before
