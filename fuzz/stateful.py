@@ -229,16 +229,36 @@ class LmaMachine(RuleBasedStateMachine):
     @rule(p=pbu_parameters())
     def receive_pbu(self, p: dict) -> None:
         pbu = self.build_pbu(p)
-        before = self._snapshot()
+        before, owed = self._snapshot(), self._answers_owed()
         outcome = self._apply(self.lma.receive(pbu, p["mag"], LMAA, self.now))
         self.pbus += 1
         pbas = [send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
-        check(len(pbas) <= 1 and self._only_revocations(outcome, besides=pbas), "a PBU drew more than one reply")
+        ended = owed - self._answers_owed()
+        replies = []
+        for send in pbas:  # the PBAs of the waits this PBU ended answer other PBUs
+            answered = (send.destination, send.message.sequence)
+            if ended[answered] > 0:
+                ended[answered] -= 1
+            else:
+                replies.append(send)
+        check(len(replies) <= 1 and self._only_revocations(outcome, besides=pbas),
+              "a PBU drew more than one reply (besides the PBAs of the PBUs whose wait it ended)")
         if p["mag"] == ROGUE_MAG and pbu.flags & BUFlags.P:
             expected = Status.MISSING_MN_IDENTIFIER_OPTION if p["mn_id"] is None else Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
-            check([send.message.status for send in pbas] == [expected], f"an unauthorized MAG was not answered {expected}")
-        for send in pbas:
+            check([send.message.status for send in replies] == [expected],
+                  f"an unauthorized MAG was not answered {expected}")
+        for send in replies:
             self._check_pba(pbu, send, p, before)
+
+    def _answers_owed(self) -> Counter[tuple[Peer, int]]:
+        """The PBAs the LMA owes other PBUs, by destination and sequence number: those of the Handoff Indicator 4
+        PBUs waiting for a de-registration (RFC 5213 5.4.1.2 item 4) and those held for a MAG's answer to a BRI
+        (RFC 5846 8.1, RevocationSender.answer_after). A PBU that ends such a wait sends its PBA too."""
+        waiting = [(pending.registration.source, pending.registration.pbu.sequence)
+                   for pending in self.lma._pending.values()]
+        held = [(send.destination, send.message.sequence)
+                for answers in self.lma._revocations._held_answers.values() for send in answers.answers]
+        return Counter(waiting + held)
 
     def _check_pba(self, pbu: ProxyBindingUpdate, send: SendMessage, p: dict, before: list[dict]) -> None:
         pba = send.message

@@ -268,3 +268,45 @@ def test_the_mag_machine_lets_a_session_without_gre_offer_a_key_after_163() -> N
     machine.refresh(b"mn2@opA")
     machine.answer(accept | {"status": 163})
     machine.entries_hold_what_the_lma_gave()
+
+
+def test_the_lma_machine_lets_a_de_registration_answer_the_handoff_indicator_4_pbu_it_ends_the_wait_of() -> None:
+    """docs/reliability.md finding 43 (model), as helper hunt40 narrowed the revoking LMA machine's seed 848: MAG-1
+    holds mn3's session, MAG-3 registers it with Handoff Indicator 4 and waits (RFC 5213 5.4.1.2 item 4), MAG-1
+    de-registers it: the LMA answers MAG-1 and now the waiting PBU of MAG-3, which updates the session. The check
+    took the second PBA for a second reply to the de-registration."""
+    from pmip6.wire.numbers import BUFlags
+
+    from fuzz.stateful import AUTHORIZED_MAGS, LmaMachine
+
+    pbu = {"mn_id": b"mn3@opB", "sequence": None, "timestamp": "none", "lifetime": 150, "hi": 1, "att": 3,
+           "ll_id": None, "hnp": "zero", "ipv4": None, "gre": "none", "key": 0x10, "duplicate": False,
+           "flags": BUFlags.A | BUFlags.P}
+    machine = LmaMachine()
+    machine.receive_pbu({**pbu, "mag": AUTHORIZED_MAGS[0]})
+    machine.receive_pbu({**pbu, "mag": AUTHORIZED_MAGS[2], "hi": 4})
+    assert machine.lma.waiting().handoff_waits == 1
+    machine.receive_pbu({**pbu, "mag": AUTHORIZED_MAGS[0], "lifetime": 0})
+    machine.binding_cache_is_consistent()
+    assert machine.lma.waiting().handoff_waits == 0
+    assert [entry.proxy_coa for entry in machine.lma.bindings()] == [AUTHORIZED_MAGS[2]]
+
+
+def test_the_lma_machine_still_sees_a_pbu_answered_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check finding 43 narrowed: a PBU whose PBA the LMA sent twice, no wait ended, is still one reply too many."""
+    from pmip6.core.events import Outcome
+    from pmip6.core.lma import LocalMobilityAnchor
+    from pmip6.wire.numbers import BUFlags
+
+    from fuzz.stateful import AUTHORIZED_MAGS, LmaMachine
+
+    receive = LocalMobilityAnchor.receive
+
+    def twice(self: LocalMobilityAnchor, *args: object, **kwargs: object) -> Outcome:
+        outcome = receive(self, *args, **kwargs)  # type: ignore[arg-type]
+        outcome.sends.extend(outcome.sends)
+        return outcome
+
+    monkeypatch.setattr(LocalMobilityAnchor, "receive", twice)
+    with pytest.raises(InvariantViolation, match="more than one reply"):
+        LmaMachine().receive_pbu({**_DUAL_STACK_PBU, "mag": AUTHORIZED_MAGS[0], "flags": BUFlags.A | BUFlags.P})
