@@ -30,7 +30,7 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, Tenant
 from pmip6.core.mag import AttachRequest, MagGreMode, MagSettings, MobileAccessGateway
-from pmip6.core.events import Peer
+from pmip6.core.events import Address, Peer
 from pmip6.core.foreign_registration import ANSWER_WINDOW
 from pmip6.lab.simnet import Network
 from pmip6.wire.numbers import AccessTechnologyType
@@ -59,7 +59,7 @@ SETTLE_HORIZON = 2000.0
 """Simulated seconds allowed for a storm to settle: far beyond the MAG's back-off, short of the refresh."""
 
 
-def lma_settings(mags: Iterable[IPv6Address], min_delay_before_bce_delete: float = 10.0) -> LmaSettings:
+def lma_settings(mags: Iterable[Address], min_delay_before_bce_delete: float = 10.0) -> LmaSettings:
     return LmaSettings(
         authorized_mags=frozenset(mags),
         tenants=(Tenant("opA", IPv4Network("10.0.0.0/14"), IPv6Network("2001:db8::/32")),),

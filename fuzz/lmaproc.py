@@ -90,7 +90,7 @@ class LmaProcess:
             sock.settimeout(timeout)
             sock.connect(str(self.control))
             sock.sendall(json.dumps({"command": command}).encode() + b"\n")
-            chunks = []
+            chunks: list[bytes] = []
             while not chunks or not chunks[-1].endswith(b"\n"):
                 chunk = sock.recv(1 << 20)
                 if not chunk:

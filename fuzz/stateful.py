@@ -46,6 +46,7 @@ from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     Heartbeat,
+    MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
     UnknownMessage,
@@ -144,6 +145,12 @@ def pbu_parameters(draw: Callable) -> dict:
     }
 
 
+def acknowledgement(send: SendMessage) -> ProxyBindingAcknowledgement:
+    """The PBA ``send`` carries (one the machine picked as a PBA: anything else fails the run)."""
+    assert isinstance(send.message, ProxyBindingAcknowledgement), send.message
+    return send.message
+
+
 class LmaMachine(RuleBasedStateMachine):
     """One LMA engine under a stream of hostile PBUs, stray messages and time jumps."""
 
@@ -236,7 +243,7 @@ class LmaMachine(RuleBasedStateMachine):
         ended = owed - self._answers_owed()
         replies = []
         for send in pbas:  # the PBAs of the waits this PBU ended answer other PBUs
-            answered = (send.destination, send.message.sequence)
+            answered = (send.destination, acknowledgement(send).sequence)
             if ended[answered] > 0:
                 ended[answered] -= 1
             else:
@@ -245,7 +252,7 @@ class LmaMachine(RuleBasedStateMachine):
               "a PBU drew more than one reply (besides the PBAs of the PBUs whose wait it ended)")
         if p["mag"] == ROGUE_MAG and pbu.flags & BUFlags.P:
             expected = Status.MISSING_MN_IDENTIFIER_OPTION if p["mn_id"] is None else Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
-            check([send.message.status for send in replies] == [expected],
+            check([acknowledgement(send).status for send in replies] == [expected],
                   f"an unauthorized MAG was not answered {expected}")
         for send in replies:
             self._check_pba(pbu, send, p, before)
@@ -256,12 +263,12 @@ class LmaMachine(RuleBasedStateMachine):
         (RFC 5846 8.1, RevocationSender.answer_after). A PBU that ends such a wait sends its PBA too."""
         waiting = [(pending.registration.source, pending.registration.pbu.sequence)
                    for pending in self.lma._pending.values()]
-        held = [(send.destination, send.message.sequence)
+        held = [(send.destination, acknowledgement(send).sequence)
                 for answers in self.lma._revocations._held_answers.values() for send in answers.answers]
         return Counter(waiting + held)
 
     def _check_pba(self, pbu: ProxyBindingUpdate, send: SendMessage, p: dict, before: list[dict]) -> None:
-        pba = send.message
+        pba = acknowledgement(send)
         check(send.destination == p["mag"], "the PBA does not go back to the PBU's source")
         check(pba.sequence == pbu.sequence or pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW,
               "the PBA does not echo the PBU's sequence number")
@@ -273,19 +280,21 @@ class LmaMachine(RuleBasedStateMachine):
             owners = [entry for entry in self.lma.bindings() if entry.uplink_key == option.key]
             check(len(owners) == 1 and owners[0].mn_id == p["mn_id"],
                   "the uplink key in the PBA is not the BCE's uplink key")
-        check(not (pba.flags & 0x10) or pbu.flags & BUFlags.T, "T set in the PBA without T in the PBU (GK-7.2-5)")
+        check(not (pba.flags & 0x10) or bool(pbu.flags & BUFlags.T),
+              "T set in the PBA without T in the PBU (GK-7.2-5)")
 
     @rule(message=st.sampled_from((ProxyBindingAcknowledgement(status=0, sequence=1), BindingError(status=2),
                                    Heartbeat(1), UnknownMessage(17, bytes(10)), UnknownMessage(200, bytes(2)))),
           mag=st.sampled_from((*AUTHORIZED_MAGS, ROGUE_MAG)))
-    def receive_stray_message(self, message: object, mag: Peer) -> None:
+    def receive_stray_message(self, message: MobilityMessage, mag: Peer) -> None:
         before = self._snapshot()
         outcome = self._apply(self.lma.receive(message, mag, LMAA, self.now))
         ends_revocations = self.revocation and isinstance(message, BindingError)  # RFC 5846 6.2: the MAG lacks MH 16
         check(ends_revocations or self._snapshot() == before, f"a {type(message).__name__} changed the binding cache")
         if isinstance(message, UnknownMessage):
-            check([type(send.message) for send in outcome.sends] == [BindingError]
-                  and outcome.sends[0].message.status == 2, "an unknown MH type was not answered Binding Error 2")
+            answers = [send.message for send in outcome.sends]
+            check(len(answers) == 1 and type(answers[0]) is BindingError and answers[0].status == 2,
+                  "an unknown MH type was not answered Binding Error 2")
 
     @rule(seconds=st.sampled_from((0.001, 0.2, 1.0, 1.6, 11.0, 100.0, 700.0, 4000.0)))
     def advance_time(self, seconds: float) -> None:
@@ -373,7 +382,8 @@ class LmaMachine(RuleBasedStateMachine):
         bra = BindingRevocationAcknowledgement(status, sequence, revocation.indication.flags)
         self._apply(self.lma.receive(bra, revocation.send.destination, LMAA, self.now))
         check(sequence not in self.lma._revocations._outstanding, "a matching BRA left its BRI outstanding")
-        check(not any(entry is revocation.held for entry in self.lma.bindings()), "a BRA left the BCE it ended held")
+        check(not any(entry is held for entry in self.lma.bindings() for held in revocation.held),
+              "a BRA left the BCE it ended held")
 
     def _only_revocations(self, outcome: Outcome, besides: list[SendMessage]) -> bool:
         """Every send of ``outcome`` but ``besides`` is a BRI, and only with binding revocation on."""
@@ -473,7 +483,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.mag_shadows = {address: ShadowForwardingTable() for address in PAIR_MAGS}
         self.clock_offsets = {address: index * 1e-4 for index, address in enumerate(PAIR_MAGS)}
         """Each MAG reads its own clock: two MAGs never stamp a PBU with the same Timestamp at the same instant."""
-        self.in_flight: list[tuple[SendMessage, object]] = []
+        self.in_flight: list[tuple[SendMessage, IPv6Address]] = []
         self.attached_at: dict[bytes, set[IPv6Address]] = {}
         self.now = START
         self.pbus_sent: dict[IPv6Address, set[tuple]] = {address: set() for address in PAIR_MAGS}
@@ -520,8 +530,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             outcome = self.lma.receive(send.message, Peer(sender), LMAA, self.now)
             self._check_other_interfaces_kept(kept, outcome)
             self._from_lma(outcome)
-        elif send.destination.address in self.mags:
-            address = send.destination.address
+        elif isinstance(address := send.destination.address, IPv6Address) and address in self.mags:
             earlier = (isinstance(send.message, ProxyBindingAcknowledgement)
                        and exchange(send.message) in self.pbus_sent_before_restart[address])
             self._from_mag(address, self.mags[address].receive(send.message, Peer(LMAA), self._clock(address)),
@@ -677,10 +686,10 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         check_binding_cache(entries, self.lma_shadow, len(self.keys))
         check_counts(entries, self.lma._cache)
         for address, mag in self.mags.items():
-            entries = list(mag.entries())
-            downlink = [entry.downlink_key for entry in entries if entry.downlink_key is not None]
+            bul_entries = list(mag.entries())
+            downlink = [entry.downlink_key for entry in bul_entries if entry.downlink_key is not None]
             check(len(downlink) == len(set(downlink)), f"MAG {address} gave one downlink key to two MNs")
-            live = Counter(entry.session() for entry in entries if entry.registered_at is not None
+            live = Counter(entry.session() for entry in bul_entries if entry.registered_at is not None
                            and entry.state is not BulState.DEREGISTERING)
             check(live == self.mag_shadows[address].live,
                   f"MAG {address}: registered entries differ from the sessions its events announced")

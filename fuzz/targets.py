@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 
 from pmip6.wire.numbers import OptionType
@@ -311,7 +312,7 @@ def load_targets() -> list[FuzzTarget]:
     ]
     for option_type in OPTION_TYPES:
         targets.append(_target(f"option_{option_type.name.lower()}", "pmip6.wire.option_codec",
-                               lambda option_type=option_type: option_target(option_type), _option_seeds(option_type)))
+                               partial(option_target, option_type), _option_seeds(option_type)))
     targets += [
         _target("gre", "pmip6.wire.gre", lambda: gre_target, lambda corpus: corpus.gre),
         _target("tlv", "pmip6.wire.tlv", lambda: tlv_target, lambda corpus: corpus.tlv),

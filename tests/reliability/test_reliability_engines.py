@@ -310,3 +310,31 @@ def test_the_lma_machine_still_sees_a_pbu_answered_twice(monkeypatch: pytest.Mon
     monkeypatch.setattr(LocalMobilityAnchor, "receive", twice)
     with pytest.raises(InvariantViolation, match="more than one reply"):
         LmaMachine().receive_pbu({**_DUAL_STACK_PBU, "mag": AUTHORIZED_MAGS[0], "flags": BUFlags.A | BUFlags.P})
+
+
+def test_the_revoking_lma_machine_sees_a_bra_leave_its_bce_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's clear holds the BCE until its MAG's BRA (RFC 5846 8.1); an LMA that kept it after the BRA is
+    caught. The check compared each BCE with the whole tuple of what the revocation held, so it never failed
+    (found by mypy's strict equality, helper typing44)."""
+    from hypothesis import find, settings
+    from hypothesis.strategies import SearchStrategy
+
+    from pmip6.core.events import Outcome
+    from pmip6.core.lma import LocalMobilityAnchor
+    from pmip6.wire.numbers import BUFlags
+
+    from fuzz.stateful import AUTHORIZED_MAGS, RevokingLmaMachine
+
+    class FirstDraw:
+        def draw(self, strategy: SearchStrategy[object]) -> object:
+            return find(strategy, lambda _: True, settings=settings(database=None))
+
+    def nothing_ended(self: LocalMobilityAnchor, outcome: Outcome, now: float) -> Outcome:
+        return outcome
+
+    machine = RevokingLmaMachine()
+    machine.receive_pbu({**_DUAL_STACK_PBU, "mag": AUTHORIZED_MAGS[0], "flags": BUFlags.A | BUFlags.P})
+    machine.clear(b"mn1@opA", None)
+    monkeypatch.setattr(LocalMobilityAnchor, "_revocations_ended", nothing_ended)
+    with pytest.raises(InvariantViolation, match="left the BCE it ended held"):
+        machine.acknowledge_revocation(FirstDraw(), 0)
