@@ -118,7 +118,7 @@ def attributes(message: memoryview) -> Iterator[tuple[int, memoryview]]:
 def netns_of(ipr: IPRoute) -> str | None:
     """The network namespace ``ipr`` was opened in (``pmip6.dataplane.routing.open_netlink``), None for the
     current one."""
-    return ipr.status.get("netns")  # type: ignore[no-any-return]
+    return ipr.status.get("netns")
 
 
 def _socket(ipr: IPRoute) -> socket.socket:

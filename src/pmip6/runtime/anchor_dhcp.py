@@ -112,5 +112,5 @@ def attach_anchor_dhcp(daemon: Daemon, config: LmaConfig, pump: LmaPump | None,
                                 now=daemon.clock.now)
     daemon.add_component(service.start, service.stop)
     daemon.add_stats_section("dhcp_server", service.stats)
-    daemon.metrics.registry.register(DhcpCollector(service, "through the MAGs' relays"))  # type: ignore[arg-type]
+    daemon.metrics.registry.register(DhcpCollector(service, "through the MAGs' relays"))
     return service

@@ -146,7 +146,7 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAd
     daemon.add_binding_columns(partial(_traffic_columns, pump))
     daemon.add_stats_section("dataplane", lambda: {name: counters.as_dict()
                                                    for name, counters in pump.forwarder.tenant_totals().items()})
-    daemon.metrics.registry.register(DataplaneCollector(pump))  # type: ignore[arg-type]
+    daemon.metrics.registry.register(DataplaneCollector(pump))
     if advertisements is not None:
         _serve_access_links(daemon, pump, advertisements, RouterAdvertisementCollector(advertisements.counters))
     if dhcp is not None:
@@ -163,7 +163,7 @@ def _serve_access_links(daemon: Daemon, pump: Pump,
     daemon.add_component(service.start, service.stop)
     daemon.add_event_listener(service.on_event)
     pump.link_listeners.append(service.links_changed)
-    daemon.metrics.registry.register(collector)  # type: ignore[arg-type]
+    daemon.metrics.registry.register(collector)
 
 
 NO_ACCESS_INTERFACE = ("no access interface was given (--interface): the data plane does not know where the mobile "

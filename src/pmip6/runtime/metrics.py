@@ -318,7 +318,7 @@ class _DurationsCollector:
         self._name = name
         self._documentation = documentation
         self._durations = durations
-        self._labels: list[str] = [floatToGoString(bound)  # type: ignore[no-untyped-call]
+        self._labels: list[str] = [floatToGoString(bound)
                                    for bound in durations.bounds]
 
     def collect(self) -> Iterator[Metric]:

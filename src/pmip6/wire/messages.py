@@ -37,12 +37,12 @@ class _CarriesOptions:
         """The first option of that class, or None."""
         for candidate in self.options:
             if type(candidate) is option_class:
-                return candidate  # type: ignore[return-value]
+                return candidate
         return None
 
     def options_of(self, option_class: type[_O]) -> list[_O]:
         """Every option of that class, in message order (HNP and Vendor-Specific may repeat)."""
-        return [candidate for candidate in self.options if type(candidate) is option_class]  # type: ignore[misc]
+        return [candidate for candidate in self.options if type(candidate) is option_class]
 
 
 @dataclass(slots=True)

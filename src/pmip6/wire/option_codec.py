@@ -204,7 +204,7 @@ _ENCODERS: dict[type, tuple[_Encoder, int, int, int]] = {
         (IPv4DHCPSupportModeOption, _encode_ipv4_dhcp_support_mode, _ANYWHERE),
         (UnknownOption, _encode_unknown, _ANYWHERE),  # its Type is its own ``type`` field
     )
-}  # type: ignore[misc]
+}
 
 
 def option_layout(option_class: type) -> tuple[int, int, int]:
@@ -350,7 +350,7 @@ _DECODER_TABLE: dict[OptionType, tuple[_Decoder, frozenset[int]]] = {
     OptionType.IPV4_HOME_ADDRESS_REPLY: (_decode_ipv4_home_address_reply, frozenset((6,))),
     OptionType.IPV4_DEFAULT_ROUTER_ADDRESS: (_decode_ipv4_default_router_address, frozenset((6,))),
     OptionType.IPV4_DHCP_SUPPORT_MODE: (_decode_ipv4_dhcp_support_mode, frozenset((2,))),
-}  # type: ignore[dict-item]
+}
 _DECODERS: list[tuple[_Decoder, frozenset[int]] | None] = [
     _DECODER_TABLE.get(option_type) for option_type in range(256)  # type: ignore[call-overload]
 ]
@@ -358,7 +358,7 @@ _DECODERS: list[tuple[_Decoder, frozenset[int]] | None] = [
 
 
 HEARTBEAT_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
-    OptionType.RESTART_COUNTER: (_decode_restart_counter, frozenset((4,))),  # type: ignore[dict-item]
+    OptionType.RESTART_COUNTER: (_decode_restart_counter, frozenset((4,))),
 }
 """The options only a Heartbeat defines (RFC 5847 section 3.4: the Restart Counter "is only valid in a Heartbeat
 Response message"): in any other message they are options it does not define, kept as :class:`UnknownOption`,
@@ -367,7 +367,7 @@ as the C fast path (which models PBU, PBA and BE only) keeps them too."""
 
 CARE_OF_ADDRESS_OPTIONS: dict[int, tuple[_Decoder, frozenset[int]]] = {
     OptionType.ALTERNATE_CARE_OF_ADDRESS: (
-        _decode_alternate_care_of_address, frozenset((16,))),  # type: ignore[dict-item]
+        _decode_alternate_care_of_address, frozenset((16,))),
 }
 """The options pmip6 models only in the messages that name a care-of address: a (Proxy) Binding Update (RFC 6275
 6.2.5: the Alternate Care-of Address option "is valid only in Binding Update"; RFC 5213 5.3.1 item 13 and 5.3.5
