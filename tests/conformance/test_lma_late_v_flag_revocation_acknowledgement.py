@@ -5,7 +5,8 @@ opened a new session at the LMA holding the same address; the late copy then had
 0. The LMA ignored that BRA and held the address for the session's whole lifetime, its MAG none. A late success BRA
 to a given-up V-flag BRI now releases the address it named from the MN's session registered at that MAG since the BRI
 first left, as finding 19's fix ends a session the MAG dropped on a late per-MN BRI
-(test_lma_late_revocation_acknowledgement.py)."""
+(test_lma_late_revocation_acknowledgement.py). The MAG keeps the address out of its pending refresh's PBA when the late
+BRI comes first (finding 42)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, pbu, t
 from test_lma_reconfigure_ipv4 import ADDRESS, OUTSIDE, _both_keep_ipv6_only, _bri, _pair, _reload
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Alarm, BindingDeregistered, BindingRemoved, BindingUpdated, Outcome, Peer
+from pmip6.core.events import (
+    Alarm,
+    BindingDeregistered,
+    BindingRemoved,
+    BindingUpdated,
+    MessageIgnored,
+    Outcome,
+    Peer,
+)
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.mag import MobileAccessGateway
 from pmip6.wire.messages import (
@@ -94,28 +103,24 @@ def test_RFC5846_8_1_a_late_success_bra_to_a_v_flag_bri_releases_the_address_of_
     _both_keep_ipv6_only(lapsed.lma, lapsed.mag, lapsed.lma_peer, lapsed.now + 10)
 
 
-def test_RFC5846_8_1_the_pba_regranting_the_address_after_the_late_bri_is_mended_at_the_next_refresh() -> None:
+def test_RFC5846_8_1_the_pba_regranting_the_address_after_the_late_bri_is_not_taken() -> None:
     """The other order: MAG1 read the late BRI while its refresh was pending (releasing the address its earlier
-    session held; it asks for IPv4 no more, 9.1), then the PBA gave the address back. The LMA cannot tell the orders
-    apart: it releases the address and remembers it withdrawn (RFC 5844 3.2.3.2), and MAG1's next refresh, asking for
-    no IPv4 home address, ends the address at both ends."""
+    session held; it asks for IPv4 no more, 9.1), then the PBA, which the LMA built before it read the BRA, gave the
+    address back: MAG1 does not take it (finding 42), and the LMA, reading the BRA, releases it and remembers it
+    withdrawn (RFC 5844 3.2.3.2): neither end holds it, before any refresh."""
     lapsed = _lapsed()
     pba = _registered_again(lapsed)
     bra = _late_bri(lapsed, lapsed.now + 0.01)
-    lapsed.mag.receive(pba, lapsed.lma_peer, lapsed.now + 0.02)
-    assert lapsed.mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+    assert [type(event) for event in lapsed.mag.receive(pba, lapsed.lma_peer, lapsed.now + 0.02).events] == [
+        BindingUpdated]
+    assert lapsed.mag.entry(MN1).ipv4_home_address is None  # type: ignore[union-attr]
 
     lapsed.lma.receive(bra, MAG1, LMAA, lapsed.now + 0.03)
 
     (live,) = lapsed.lma.bindings()
     assert live.ipv4_home_address is None and live.ipv4_withdrawn == ADDRESS
     assert BindingCacheEntry.from_record(live.to_record()).ipv4_withdrawn == ADDRESS, "the state file keeps it"
-    (refresh,) = lapsed.mag.refresh(MN1, lapsed.now + 10).sends
-    assert refresh.message.option(IPv4HomeAddressRequestOption) is None  # type: ignore[union-attr]
-    answer = the_pba(lapsed.lma.receive(refresh.message, MAG1, LMAA, lapsed.now + 10))
-    assert answer.status == Status.ACCEPTED and answer.option(IPv4HomeAddressReplyOption) is None
-    lapsed.mag.receive(answer, lapsed.lma_peer, lapsed.now + 10.01)
-    _both_keep_ipv6_only(lapsed.lma, lapsed.mag, lapsed.lma_peer, lapsed.now + 20)
+    _both_keep_ipv6_only(lapsed.lma, lapsed.mag, lapsed.lma_peer, lapsed.now + 10)
 
 
 def test_RFC5846_8_1_a_late_v_flag_bra_de_registers_an_ipv4_only_session_registered_since() -> None:
@@ -146,3 +151,38 @@ def test_RFC5846_8_1_a_late_v_flag_bra_leaves_every_session_the_mag_did_not_rele
 
     assert lma.receive(late, MAG1, LMAA, lapsed.now + 1) == Outcome()
     assert [(entry.mn_id, entry.state, entry.ipv4_home_address) for entry in lma.bindings()] == before
+
+
+def test_RFC5846_9_1_a_registration_after_the_binding_expired_takes_the_address_a_stale_v_flag_bri_released() -> None:
+    """Why finding 42 keeps out only a refresh's grant (the timestamp pair machine at seed 816): the reload's V-flag
+    BRI is still being retried when MN1's session expires at the LMA, which ends it quietly (finding 25); MAG1, its
+    timer late past the refresh and the expiry, registers MN1 again naming the address (RFC 5213 6.9.1.1, HI 5), which
+    the LMA, the pool back, grants to a new session. A copy of the BRI reaches MAG1 first: it releases the address and
+    answers 0, which ends nothing at the LMA; the PBA then gives the address back, and MAG1 takes it, as the LMA holds
+    it (the PBA may open a new session, unlike a refresh's)."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    (session,) = lma.bindings()
+    expiry = session.expires_at
+    assert expiry is not None
+    bri = _bri(_reload(lma, OUTSIDE, expiry - 1))
+    assert BindingRemoved in [type(event) for event in lma.handle_timer(expiry).events]
+    assert lma.waiting().revocations == 0, "the BRI ended with the session (finding 25)"
+    _reload(lma, OP_A, expiry + 1)
+    now, sends = expiry + 2, mag.handle_timer(expiry + 2).sends
+    while not sends:  # paced, as after an LMA restart
+        now = mag.next_deadline()  # type: ignore[assignment]
+        sends = mag.handle_timer(now).sends
+    (registration,) = sends
+    assert registration.message.option(IPv4HomeAddressRequestOption).address == ADDRESS  # type: ignore[union-attr]
+    pba = the_pba(lma.receive(registration.message, MAG1, LMAA, now))
+    assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(0, ADDRESS, 24)
+
+    (bra,) = mag.receive(bri, lma_peer, now + 0.01).sends
+    mag.receive(pba, lma_peer, now + 0.02)
+
+    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
+    ignored = lma.receive(bra.message, MAG1, LMAA, now + 0.03)
+    assert [type(event) for event in ignored.events] == [MessageIgnored] and ignored.sends == []
+    (live,) = lma.bindings()
+    assert live.ipv4_home_address is not None and live.ipv4_home_address.ip == ADDRESS
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]

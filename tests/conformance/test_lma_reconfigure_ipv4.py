@@ -416,6 +416,25 @@ def test_RFC5846_8_1_a_refresh_crossing_the_v_flag_bri_leaves_both_ends_with_the
     _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
 
 
+def test_RFC5846_9_1_the_pba_granting_the_address_a_v_flag_bri_then_took_is_not_taken_after_the_bri() -> None:
+    """The LMA accepted the MAG's refresh naming the address (its PBA granting it on its way) before a reload took
+    it: the V-flag BRI overtakes that PBA, and the MAG, having released the address (9.1), does not take it from the
+    PBA, which predates the revocation: both ends without it at once (docs/reliability.md finding 42). It used to
+    hold it, with routes and a DHCP lease, until its next refresh, the LMA's pool having it free for another MN."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    pba = the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10.001))
+    assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(0, ADDRESS, 24)
+    (bri,) = _reload(lma, POOL_GONE, NOW + 10.002).sends
+
+    (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.003).sends
+    assert [type(event) for event in mag.receive(pba, lma_peer, NOW + 10.004).events] == [BindingUpdated]
+
+    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
+    assert lma.receive(bra.message, MAG1, LMAA, NOW + 10.005) == Outcome()
+    _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
+
+
 def test_RFC5844_3_2_3_2_without_binding_revocation_the_mag_learns_at_its_next_refresh() -> None:
     lma, mag, lma_peer = _pair(revocation=False)
     assert _reload(lma, POOL_GONE).sends == []

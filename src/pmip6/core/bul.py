@@ -57,6 +57,9 @@ class PendingUpdate:
     """The PBU names no home address (ALL_ZERO Home Network Prefix, IPv4 0.0.0.0: RFC 5213 6.9.1.1, RFC 5844 3.2.3.1):
     the one registration of an attach again that the LMA refused for the addresses it named
     (:meth:`MobileAccessGateway._named_refused`)."""
+    ipv4_revoked: IPv4Address | None = None
+    """The IPv4 home address a V-flag BRI released (RFC 5846 9.1) after this refresh's PBU was sent: this exchange's
+    PBA granting it is not taken, the LMA having built it before it read the BRA (docs/reliability.md finding 42)."""
 
 
 @dataclass(slots=True)

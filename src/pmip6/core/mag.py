@@ -1183,7 +1183,7 @@ class MobileAccessGateway:
         self._apply_gre(entry, pending.sent, pba)
         unconfirmed = self._apply_encapsulation_mode(entry, pending.sent, pba)
         held_ipv4 = entry.ipv4_home_address
-        _apply_addresses(entry, pba, pending.sent)
+        _apply_addresses(entry, pba, pending.sent, pending.ipv4_revoked)
         if not entry.ipv6_requested and entry.ipv4_home_address is None:
             return self._deregister_accepted(entry, previous, now, Alarm(
                 f"the LMA accepted the PBU of {mn_text(entry.mn_id)}, an IPv4-only session, but gave it no IPv4 home "
@@ -1444,6 +1444,9 @@ class MobileAccessGateway:
                             f"the LMA revoked the IPv4 home address {entry.ipv4_home_address} (a Binding Revocation "
                             "Indication with the V flag, RFC 5846 9.1): the session keeps its home network prefixes",
                             entry.mn_id))
+                    if _refresh_in_flight(entry):  # its PBA may grant the address again
+                        assert entry.pending is not None
+                        entry.pending.ipv4_revoked = entry.ipv4_home_address
                     outcome.events.extend(self._release_ipv4(entry))
                 else:
                     outcome.events.extend(self._remove(entry, "revoked"))
@@ -1637,12 +1640,15 @@ def _assigned_prefixes(pba: ProxyBindingAcknowledgement) -> tuple[IPv6Network, .
     return tuple(option.network for option in options if option.prefix != _UNSPECIFIED_IPV6)
 
 
-def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate) -> None:
+def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate,
+                     revoked: IPv4Address | None = None) -> None:
     """Assigned HNPs (RFC 5213 6.9.1.2 item 14), link-local address (item 15), IPv4 home address / default router
     (RFC 5844 3.1.3) and DHCP support mode (3.2.3.2). The prefixes, the link-local address and the IPv4 home address
     only when the acknowledged PBU (``sent``) asked for them (5.3.6; RFC 5844 3.1.2.6): an option an LMA sent unasked
     (prefixes to an IPv4-only session, docs/reliability.md finding 32; a Link-local Address in the
-    FixedMAGLinkLocalAddressOnAllAccessLinks mode; an IPv4 home address to an IPv6-only session) changes nothing."""
+    FixedMAGLinkLocalAddressOnAllAccessLinks mode; an IPv4 home address to an IPv6-only session) changes nothing.
+    Nor does a grant of ``revoked``, the address a V-flag BRI released while ``sent`` was on its way
+    (:attr:`PendingUpdate.ipv4_revoked`, RFC 5846 9.1: the PBA predates that revocation; finding 42)."""
     prefixes = _assigned_prefixes(pba) if sent.option(HomeNetworkPrefixOption) is not None else ()
     if prefixes:
         entry.home_network_prefixes = prefixes
@@ -1650,7 +1656,8 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
     if link_local is not None and link_local.address != _UNSPECIFIED_IPV6:
         entry.link_local_address = link_local.address
     reply = pba.option(IPv4HomeAddressReplyOption) if sent.option(IPv4HomeAddressRequestOption) is not None else None
-    if reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE and reply.address != _UNSPECIFIED_IPV4:
+    if (reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE
+            and reply.address not in (_UNSPECIFIED_IPV4, revoked)):
         entry.ipv4_home_address = reply.address
         entry.ipv4_prefix_length = reply.prefix_length
         router = pba.option(IPv4DefaultRouterAddressOption)
