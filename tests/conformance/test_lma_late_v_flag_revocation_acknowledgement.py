@@ -5,8 +5,8 @@ opened a new session at the LMA holding the same address; the late copy then had
 0. The LMA ignored that BRA and held the address for the session's whole lifetime, its MAG none. A late success BRA
 to a given-up V-flag BRI now releases the address it named from the MN's session registered at that MAG since the BRI
 first left, as finding 19's fix ends a session the MAG dropped on a late per-MN BRI
-(test_lma_late_revocation_acknowledgement.py). The MAG keeps the address out of its pending refresh's PBA when the late
-BRI comes first (finding 42)."""
+(test_lma_late_revocation_acknowledgement.py). The MAG keeps the address out of the PBA of its PBU in flight when the
+late BRI comes first, and the LMA acts so on a success BRA to a V-flag BRI it ended quietly too (finding 42)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, pbu, the_pba
-from test_lma_reconfigure_ipv4 import ADDRESS, OUTSIDE, _both_keep_ipv6_only, _bri, _pair, _reload
+from test_lma_reconfigure_ipv4 import ADDRESS, OUTSIDE, POOL_GONE, _both_keep_ipv6_only, _bri, _pair, _reload
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -153,13 +153,11 @@ def test_RFC5846_8_1_a_late_v_flag_bra_leaves_every_session_the_mag_did_not_rele
     assert [(entry.mn_id, entry.state, entry.ipv4_home_address) for entry in lma.bindings()] == before
 
 
-def test_RFC5846_9_1_a_registration_after_the_binding_expired_takes_the_address_a_stale_v_flag_bri_released() -> None:
-    """Why finding 42 keeps out only a refresh's grant (the timestamp pair machine at seed 816): the reload's V-flag
-    BRI is still being retried when MN1's session expires at the LMA, which ends it quietly (finding 25); MAG1, its
-    timer late past the refresh and the expiry, registers MN1 again naming the address (RFC 5213 6.9.1.1, HI 5), which
-    the LMA, the pool back, grants to a new session. A copy of the BRI reaches MAG1 first: it releases the address and
-    answers 0, which ends nothing at the LMA; the PBA then gives the address back, and MAG1 takes it, as the LMA holds
-    it (the PBA may open a new session, unlike a refresh's)."""
+def _expired_while_revoking() -> tuple[_Lapsed, ProxyBindingAcknowledgement]:
+    """The timestamp pair machine at seed 816: the reload's V-flag BRI is still being retried when MN1's session
+    expires at the LMA, which ends it quietly (finding 25); MAG1, its timer late past the refresh and the expiry,
+    registers MN1 again naming the address (RFC 5213 6.9.1.1, HI 5), which the LMA, the pool back, grants to a new
+    session: that PBA, and a copy of the BRI, on their way to MAG1."""
     lma, mag, lma_peer = _pair(revocation=True)
     (session,) = lma.bindings()
     expiry = session.expires_at
@@ -176,13 +174,51 @@ def test_RFC5846_9_1_a_registration_after_the_binding_expired_takes_the_address_
     assert registration.message.option(IPv4HomeAddressRequestOption).address == ADDRESS  # type: ignore[union-attr]
     pba = the_pba(lma.receive(registration.message, MAG1, LMAA, now))
     assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(0, ADDRESS, 24)
+    return _Lapsed(lma, mag, lma_peer, bri, now), pba
 
-    (bra,) = mag.receive(bri, lma_peer, now + 0.01).sends
-    mag.receive(pba, lma_peer, now + 0.02)
 
-    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
-    ignored = lma.receive(bra.message, MAG1, LMAA, now + 0.03)
-    assert [type(event) for event in ignored.events] == [MessageIgnored] and ignored.sends == []
+@pytest.mark.parametrize("order", ["bri-first", "pba-first"])
+def test_RFC5846_8_1_a_success_bra_to_a_v_flag_bri_ended_with_its_session_releases_the_address_granted_since(
+        order: str) -> None:
+    """Finding 42: the BRI that ended quietly still reaches MAG1, which releases the address (9.1) and answers 0, and
+    the LMA, remembering that BRI as one given up, releases the address from the session it opened since, holding it
+    withdrawn. MAG1 does not take the address from the PBA of the PBU it sent before that BRI (``bri-first``), nor
+    keeps what that PBA gave it before the BRI (``pba-first``): neither end holds it. Before, the BRA matched nothing
+    at the LMA, which held the address for the session, MAG1 then holding it too (``bri-first``) or not
+    (``pba-first``, until its next refresh, which asked for none)."""
+    expired, pba = _expired_while_revoking()
+    if order == "pba-first":
+        expired.mag.receive(pba, expired.lma_peer, expired.now + 0.01)
+        bra = _late_bri(expired, expired.now + 0.02)
+    else:
+        bra = _late_bri(expired, expired.now + 0.01)
+        expired.mag.receive(pba, expired.lma_peer, expired.now + 0.02)
+    assert expired.mag.entry(MN1).ipv4_home_address is None  # type: ignore[union-attr]
+
+    outcome = expired.lma.receive(bra, MAG1, LMAA, expired.now + 0.03)
+
+    assert [type(event) for event in outcome.events] == [Alarm, BindingUpdated] and outcome.sends == []
+    (live,) = expired.lma.bindings()
+    assert live.ipv4_home_address is None and live.ipv4_withdrawn == ADDRESS
+    _both_keep_ipv6_only(expired.lma, expired.mag, expired.lma_peer, expired.now + 10)
+
+
+def test_RFC5846_8_1_a_bra_delayed_past_a_new_grant_to_the_session_that_read_the_bri_releases_nothing() -> None:
+    """The order the LMA must not take for finding 42's: MAG1 read the V-flag BRI (releasing the address, 9.1) and its
+    BRA is delayed; with the pool back, the MN's DHCP trigger (RFC 5844 3.4.3) asks MAG1's refresh for an address,
+    which ends the BRI (finding 25) and is granted the same one. That refresh shows MAG1 read the BRI, answering any
+    later copy from memory, so the BRI is not remembered as one given up, and its BRA takes nothing from the session
+    MAG1 holds (it would leave the address free in the pool while MAG1 routes it)."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    bri = _bri(_reload(lma, POOL_GONE))
+    (bra,) = mag.receive(bri, lma_peer, NOW + 1.01).sends
+    _reload(lma, OP_A, NOW + 1.2)
+    (request,) = mag.request_ipv4(MN1, NOW + 1.4).sends
+    mag.receive(the_pba(lma.receive(request.message, MAG1, LMAA, NOW + 1.4)), lma_peer, NOW + 1.41)
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+
+    ignored = lma.receive(bra.message, MAG1, LMAA, NOW + 1.5)
+
+    assert [type(event) for event in ignored.events] == [MessageIgnored]
     (live,) = lma.bindings()
     assert live.ipv4_home_address is not None and live.ipv4_home_address.ip == ADDRESS
-    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]

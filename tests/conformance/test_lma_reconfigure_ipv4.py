@@ -29,7 +29,7 @@ from lma_builders import (
 )
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.events import Alarm, BindingRemoved, BindingUpdated, MessageIgnored, Outcome, Peer, RevocationSent
+from pmip6.core.events import Alarm, BindingRemoved, BindingUpdated, Outcome, Peer, RevocationSent
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Tenant
 from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
@@ -698,12 +698,13 @@ def test_RFC5846_8_1_an_owed_v_flag_bri_no_restored_session_remembers_is_not_sen
     assert resumed == Outcome() and restarted.owed_revocations() == []
 
 
-def test_RFC5846_8_1_a_copy_of_the_ended_v_flag_bri_reordered_past_the_new_grant_is_healed_by_the_refresh() -> None:
-    """The known limit of finding 25's fix (docs/operations.md, "Reloading the configuration"): a copy of the V-flag BRI
-    sent before the LMA forgot the address, delayed in the network past the PBA granting the address again, still
-    has the MAG release it (it cannot tell when the BRI left), and its BRA matches no outstanding BRI (6.2.2). The
-    MAG asks for no IPv4 home address then (9.1), so its next PBU (a refresh, or the MN's DHCP trigger) mends it: a
-    refresh has the LMA release the address too, and the DHCP trigger asks for it again."""
+def test_RFC5846_8_1_a_copy_of_the_ended_v_flag_bri_reordered_past_the_new_grant_releases_it_at_both_ends() -> None:
+    """What finding 25's fix left (docs/reliability.md findings 25, 42): a copy of the V-flag BRI sent before the LMA
+    forgot the address, delayed in the network past the PBA granting the address again, still has the MAG release it
+    (it cannot tell when the BRI left) and answer 0. The LMA remembers that BRI as one given up, so the BRA releases
+    the address from the session granted it since (it used to match nothing, 6.2.2, the LMA holding the address until
+    the MAG's next PBU). The MAG asks for no IPv4 home address then (9.1): its refresh asks for none, and the MN's
+    DHCP trigger asks for it again."""
     lma, mag, lma_peer = _pair(revocation=True)
     bri = _bri(_reload(lma, POOL_GONE))
     _forgotten_by(lma, mag, lma_peer, "dhcp-release")
@@ -713,15 +714,15 @@ def test_RFC5846_8_1_a_copy_of_the_ended_v_flag_bri_reordered_past_the_new_grant
 
     (bra,) = mag.receive(bri, lma_peer, NOW + 1.5).sends
     assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
-    ignored = lma.receive(bra.message, MAG1, LMAA, NOW + 1.51)
-    assert [type(event) for event in ignored.events] == [MessageIgnored]
+    released = lma.receive(bra.message, MAG1, LMAA, NOW + 1.51)
+    assert [type(event) for event in released.events] == [Alarm, BindingUpdated]
     (bce,) = lma.bindings()
-    assert mag.entry(MN1).ipv4_home_address is None and bce.ipv4_home_address is not None  # type: ignore[union-attr]
+    assert mag.entry(MN1).ipv4_home_address is None and bce.ipv4_home_address is None  # type: ignore[union-attr]
 
     (refresh,) = mag.refresh(MN1, NOW + 10).sends
     assert refresh.message.option(IPv4HomeAddressRequestOption) is None  # type: ignore[union-attr]
     mag.receive(the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10)), lma_peer, NOW + 10.01)
-    assert bce.ipv4_home_address is None, "a refresh asking for none: both ends without IPv4"
+    assert bce.ipv4_home_address is None and bce.ipv4_withdrawn is None, "a refresh asking for none ends the memory"
     (again,) = mag.request_ipv4(MN1, NOW + 11, ADDRESS).sends
     mag.receive(the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)), lma_peer, NOW + 11.01)
     assert mag.entry(MN1).ipv4_home_address == ADDRESS == bce.ipv4_home_address.ip  # type: ignore[union-attr]

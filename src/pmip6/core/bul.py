@@ -58,8 +58,8 @@ class PendingUpdate:
     the one registration of an attach again that the LMA refused for the addresses it named
     (:meth:`MobileAccessGateway._named_refused`)."""
     ipv4_revoked: IPv4Address | None = None
-    """The IPv4 home address a V-flag BRI released (RFC 5846 9.1) after this refresh's PBU was sent: this exchange's
-    PBA granting it is not taken, the LMA having built it before it read the BRA (docs/reliability.md finding 42)."""
+    """The IPv4 home address a V-flag BRI released (RFC 5846 9.1) after this exchange's PBU was sent: its PBA
+    granting it is not taken, the LMA having built it before it read the BRA (docs/reliability.md finding 42)."""
 
 
 @dataclass(slots=True)

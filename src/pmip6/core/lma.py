@@ -188,6 +188,7 @@ from pmip6.wire.numbers import (
     BindingRevocationStatus,
     BRFlags,
     BUFlags,
+    HandoffIndicator,
     IPv4HomeAddressReplyStatus,
     RevocationTrigger,
     Status,
@@ -669,23 +670,33 @@ class LocalMobilityAnchor:
         return self._revocations.revoke(before, RevocationTrigger.ADMINISTRATIVE_REASON, now, held=(held,),
                                         ipv4_only=address)
 
-    def _forget_withdrawn(self, entry: BindingCacheEntry) -> None:
+    def _forget_withdrawn(self, entry: BindingCacheEntry, *, read_there: bool = False) -> None:
         """``entry`` need no longer remember the IPv4 home address a reload took (:meth:`_ipv4_withdrawn`): its MAG no
         longer names it in a PBU the LMA accepted, or released it (RFC 5844 3.1.2.5). Its V-flag BRI ends with the
         memory (:meth:`_end_withdrawal`), as RFC 5846 8.1 has a PBU accepted while a revocation is in progress update
-        the BCE "accordingly, e.g., removing the revocation in progress flag"."""
+        the BCE "accordingly, e.g., removing the revocation in progress flag". ``read_there``: that PBU refreshes the
+        session (Handoff Indicator 5, the same MAG), so its MAG dropped the address on its own, on reading the BRI or
+        a refusal of it (129)."""
         if entry.ipv4_withdrawn is not None:
-            self._end_withdrawal(entry)
+            self._end_withdrawal(entry, answerable=not read_there)
             entry.ipv4_withdrawn = None
 
-    def _end_withdrawal(self, entry: BindingCacheEntry) -> None:
+    def _end_withdrawal(self, entry: BindingCacheEntry, *, answerable: bool = True) -> None:
         """The V-flag BRI about ``entry``'s withdrawn IPv4 home address, if one is outstanding, ends quietly: its MAG
         no longer holds the address (:meth:`_forget_withdrawn`) or the session (de-registered, removed; a draining
         entry a handoff PBU still naming the address takes up again keeps the memory: that part refused, 129).
         Nothing is left to tell the MAG, and a copy sent later would take the address from it were the MN's session
-        there granted it again since, with a BRA the LMA would not act on (docs/reliability.md finding 25)."""
+        there granted it again since (docs/reliability.md finding 25); a copy sent before may still do so, so the BRI
+        is remembered as one given up, ``answerable``: a success BRA to it releases the address from that session too
+        (:meth:`_dropped_late`, finding 42). Not when the MAG's refresh dropped the address (``answerable`` False):
+        then it had read the BRI, and pmip6's MAG answers a later copy from memory, releasing nothing (6.3's
+        retransmissions; :mod:`pmip6.core.revocation_responder`), so a success BRA, sent before that refresh and
+        delayed past the address granted again, would take the address from a session the MAG holds; or it had read
+        a refusal of the address (129), and a copy it reads later, taking the new grant, leaves the LMA holding it
+        until the MAG's next refresh, which asks for none (the safe side)."""
         if entry.ipv4_withdrawn is not None:
-            self._revocations.drop_where(lambda held: isinstance(held, _WithdrawnIPv4) and held.entry is entry)
+            self._revocations.drop_where(lambda held: isinstance(held, _WithdrawnIPv4) and held.entry is entry,
+                                         answerable=answerable)
 
     def _end_withdrawals_of_left_sessions(self, entry: BindingCacheEntry) -> None:
         """The V-flag BRIs about the MN's other sessions at ``entry``'s MAG that name the IPv4 home address ``entry``
@@ -1023,8 +1034,10 @@ class LocalMobilityAnchor:
         if entry is None:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
-        if not withdrawn:
-            self._forget_withdrawn(entry)  # its MAG no longer names it
+        if not withdrawn:  # its MAG no longer names it
+            refreshed = (previous is not None and same_mag and received.handoff_indicator is not None
+                         and received.handoff_indicator.value == HandoffIndicator.NOT_CHANGED)
+            self._forget_withdrawn(entry, read_there=refreshed)
         granted = entry.ipv4_home_address
         if granted is not None and (previous is None or previous.ipv4_home_address != granted.ip):
             self._end_withdrawals_of_left_sessions(entry)  # once, when the session gets the address
@@ -1227,12 +1240,12 @@ class LocalMobilityAnchor:
         too, which that MAG de-registers as well (docs/reliability.md finding 27). A late success to an "Inter-MAG
         Handover - Unknown" BRI also ends the session it asked about, which the LMA kept (8.1), as it would have
         before the last retry (:meth:`_probe_answered`): not the entry another interface's waiting PBU took up since,
-        which the BRI did not ask about. A late success to a V-flag BRI (a reload took the address) releases the IPv4
-        home address it named from the MN's session there registered since holding it, which the MAG released
-        (9.1), and remembers it withdrawn (``ipv4_withdrawn``, no BRI): the PBA that granted it may reach the MAG
-        after the BRI, giving it back, which the LMA cannot tell; the MAG's next refresh ends it there (pmip6's asks
-        for no IPv4 home address after the BRI; one naming it gets that part refused, RFC 5844 3.2.3.2). A session
-        without HNPs goes whole, as at pmip6's MAG (docs/reliability.md finding 41)."""
+        which the BRI did not ask about. A late success to a V-flag BRI (a reload took the address), given up or
+        ended quietly (:meth:`_end_withdrawal`), releases the IPv4 home address it named from the MN's session there
+        registered since holding it, which the MAG released (9.1), and remembers it withdrawn (``ipv4_withdrawn``, no
+        BRI): the PBA that granted it may reach the MAG after the BRI, which pmip6's MAG does not take from it (nor
+        does it ask for IPv4 after the BRI); another MAG's next refresh naming it gets that part refused (RFC 5844
+        3.2.3.2). A session without HNPs goes whole, as at pmip6's MAG (docs/reliability.md findings 41, 42)."""
         probes = [held for held in late.held if isinstance(held, _HandoffProbe)]
         dropped = [entry for mn_id in late.mn_ids for entry in self._cache.of_mn(mn_id)
                    if entry.state is BceState.ACTIVE and entry.registered_by(late.mag)

@@ -1444,8 +1444,7 @@ class MobileAccessGateway:
                             f"the LMA revoked the IPv4 home address {entry.ipv4_home_address} (a Binding Revocation "
                             "Indication with the V flag, RFC 5846 9.1): the session keeps its home network prefixes",
                             entry.mn_id))
-                    if _refresh_in_flight(entry):  # its PBA may grant the address again
-                        assert entry.pending is not None
+                    if entry.pending is not None and entry.pending.sent is not None:  # its PBA may grant it again
                         entry.pending.ipv4_revoked = entry.ipv4_home_address
                     outcome.events.extend(self._release_ipv4(entry))
                 else:

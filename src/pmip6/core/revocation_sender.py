@@ -26,7 +26,8 @@ NOT Exist) means the MAG holds no such binding either: nothing to alarm about. A
 again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
 the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
 :meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`; for a V-flag
-BRI the IPv4 home address it named, which the MAG released from the MN's session there, 9.1). Such a BRI is
+BRI the IPv4 home address it named, which the MAG released from the MN's session there, 9.1). The same for a V-flag BRI
+the LMA ended quietly, a copy of which may still reach the MAG (:meth:`RevocationSender.drop_where`). Such a BRI is
 still one "outstanding" for 6.2.2 (sent, not acknowledged; its sequence number reserved), only no longer retransmitted
 and holding nothing (8.1 keeps the BCE "until it receives a Binding Revocation Acknowledgement or the
 BRIMaxRetransmitNumber is reached", not the BRI's claim to its BRA), so its BRA is not one 6.2.2 discards.
@@ -109,9 +110,10 @@ class _Outstanding:
 
 @dataclass(frozen=True, slots=True)
 class LateAcknowledgement:
-    """A success (or partial success) BRA to a BRI given up after its last retry (RFC 5846 6.3): the MAG at ``mag``
-    read the BRI late and dropped, then, its bindings of the mobile nodes ``mn_ids`` (of any of ``prefixes``, when
-    the BRI named some; of its ``ipv4_home_address`` for a V-flag BRI; 9.1) that it was not attaching
+    """A success (or partial success) BRA to a BRI given up after its last retry (RFC 5846 6.3), or to a V-flag BRI
+    the LMA ended quietly (:meth:`RevocationSender.drop_where`, ``answerable``): the MAG at ``mag`` read the BRI late
+    and dropped, then, its bindings of the mobile nodes ``mn_ids`` (of any of ``prefixes``, when the BRI named some;
+    of its ``ipv4_home_address`` for a V-flag BRI; 9.1) that it was not attaching
     (:mod:`pmip6.core.revocation_responder`). A live session there of one of them whose latest PBU the LMA accepted
     after ``registered_after`` is one of those: its PBU crossed the BRI, and the MAG no longer holds it."""
 
@@ -417,8 +419,12 @@ class RevocationSender:
         refuses that MAG's PBUs for the MN (:meth:`revoking`)."""
         self.drop_where(lambda item: item is held, still_telling=still_telling)
 
-    def drop_where(self, holds: Callable[[object], bool], *, still_telling: bool = False) -> None:
-        """:meth:`drop` for every held item ``holds`` selects (the LMA knows what a V-flag BRI holds by its entry)."""
+    def drop_where(self, holds: Callable[[object], bool], *, still_telling: bool = False,
+                   answerable: bool = False) -> None:
+        """:meth:`drop` for every held item ``holds`` selects (the LMA knows what a V-flag BRI holds by its entry).
+        ``answerable``: a BRI this ends quietly is remembered as one given up (:class:`LateAcknowledgement`), since a
+        copy sent before may still reach the MAG and its success BRA say what the MAG dropped (docs/reliability.md
+        finding 42)."""
         self._ended = [(item, status) for item, status in self._ended if not holds(item)]
         for sequence, outstanding in list(self._outstanding.items()):
             if any(holds(item) for item in outstanding.held):
@@ -427,6 +433,8 @@ class RevocationSender:
                     del self._outstanding[sequence]
                     self._deadlines.cancel(sequence)
                     self._note_owed_change(sequence, outstanding)
+                    if answerable:
+                        self._remember_given_up(sequence, outstanding)
 
     def _finish(self, sequence: int, status: int | None = None) -> None:
         outstanding = self._outstanding.pop(sequence)
