@@ -27,13 +27,13 @@ from pmip6.core.events import (
     Peer,
 )
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag import AttachRequest, MobileAccessGateway
 from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     ProxyBindingAcknowledgement,
 )
-from pmip6.wire.numbers import BindingRevocationStatus, Status
+from pmip6.wire.numbers import AccessTechnologyType, BindingRevocationStatus, HandoffIndicator, Status
 from pmip6.wire.options import GREKeyOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
 
 ALARM = ("MAG 192.0.2.1 acknowledged the revocation of the IPv4 home address 10.0.0.2 of mobile node mn1@opA.example "
@@ -203,15 +203,24 @@ def test_RFC5846_8_1_a_success_bra_to_a_v_flag_bri_ended_with_its_session_releas
     _both_keep_ipv6_only(expired.lma, expired.mag, expired.lma_peer, expired.now + 10)
 
 
-def test_RFC5846_8_1_a_bra_delayed_past_a_new_grant_to_the_session_that_read_the_bri_releases_nothing() -> None:
+@pytest.mark.parametrize("first", [None, HandoffIndicator.NEW_INTERFACE, HandoffIndicator.HANDOFF_BETWEEN_INTERFACES],
+                         ids=["dhcp-trigger", "attach-again-hi-1", "attach-again-hi-2"])
+def test_RFC5846_8_1_a_bra_delayed_past_a_new_grant_to_the_session_that_read_the_bri_releases_nothing(
+        first: int | None) -> None:
     """The order the LMA must not take for finding 42's: MAG1 read the V-flag BRI (releasing the address, 9.1) and its
     BRA is delayed; with the pool back, the MN's DHCP trigger (RFC 5844 3.4.3) asks MAG1's refresh for an address,
     which ends the BRI (finding 25) and is granted the same one. That refresh shows MAG1 read the BRI, answering any
     later copy from memory, so the BRI is not remembered as one given up, and its BRA takes nothing from the session
-    MAG1 holds (it would leave the address free in the pool while MAG1 routes it)."""
+    MAG1 holds (it would leave the address free in the pool while MAG1 routes it). The same when the MN attached
+    again at MAG1 first (``first``, its Handoff Indicator): that PBU names the session's home network prefixes and not
+    the address, so MAG1 still holds the session and dropped the address itself (RFC 5213 6.9.1.1 item 3; finding 44:
+    only a refresh counted, and the BRA released the address the DHCP trigger was granted since at the LMA alone)."""
     lma, mag, lma_peer = _pair(revocation=True)
     bri = _bri(_reload(lma, POOL_GONE))
     (bra,) = mag.receive(bri, lma_peer, NOW + 1.01).sends
+    if first is not None:
+        (attach,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, hi=first), NOW + 1.1).sends
+        mag.receive(the_pba(lma.receive(attach.message, MAG1, LMAA, NOW + 1.1)), lma_peer, NOW + 1.11)
     _reload(lma, OP_A, NOW + 1.2)
     (request,) = mag.request_ipv4(MN1, NOW + 1.4).sends
     mag.receive(the_pba(lma.receive(request.message, MAG1, LMAA, NOW + 1.4)), lma_peer, NOW + 1.41)

@@ -674,9 +674,9 @@ class LocalMobilityAnchor:
         """``entry`` need no longer remember the IPv4 home address a reload took (:meth:`_ipv4_withdrawn`): its MAG no
         longer names it in a PBU the LMA accepted, or released it (RFC 5844 3.1.2.5). Its V-flag BRI ends with the
         memory (:meth:`_end_withdrawal`), as RFC 5846 8.1 has a PBU accepted while a revocation is in progress update
-        the BCE "accordingly, e.g., removing the revocation in progress flag". ``read_there``: that PBU refreshes the
-        session (Handoff Indicator 5, the same MAG), so its MAG dropped the address on its own, on reading the BRI or
-        a refusal of it (129)."""
+        the BCE "accordingly, e.g., removing the revocation in progress flag". ``read_there``: that PBU's MAG still
+        holds the session (:func:`_holds_session`: a refresh, an attach again naming its prefixes), so it dropped the
+        address on its own, on reading the BRI or a refusal of it (129)."""
         if entry.ipv4_withdrawn is not None:
             self._end_withdrawal(entry, answerable=not read_there)
             entry.ipv4_withdrawn = None
@@ -688,12 +688,13 @@ class LocalMobilityAnchor:
         Nothing is left to tell the MAG, and a copy sent later would take the address from it were the MN's session
         there granted it again since (docs/reliability.md finding 25); a copy sent before may still do so, so the BRI
         is remembered as one given up, ``answerable``: a success BRA to it releases the address from that session too
-        (:meth:`_dropped_late`, finding 42). Not when the MAG's refresh dropped the address (``answerable`` False):
-        then it had read the BRI, and pmip6's MAG answers a later copy from memory, releasing nothing (6.3's
-        retransmissions; :mod:`pmip6.core.revocation_responder`), so a success BRA, sent before that refresh and
-        delayed past the address granted again, would take the address from a session the MAG holds; or it had read
-        a refusal of the address (129), and a copy it reads later, taking the new grant, leaves the LMA holding it
-        until the MAG's next refresh, which asks for none (the safe side)."""
+        (:meth:`_dropped_late`, finding 42). Not when the MAG, still holding the session, dropped the address
+        (``answerable`` False; its refresh or an attach again, findings 42 and 44): then it had read the BRI, and
+        pmip6's MAG answers a later copy from memory, releasing nothing (6.3's retransmissions;
+        :mod:`pmip6.core.revocation_responder`), so a success BRA, sent before that PBU and delayed past the address
+        granted again, would take the address from a session the MAG holds; or it had read a refusal of the address
+        (129), and a copy it reads later, taking the new grant, leaves the LMA holding it until the MAG's next
+        refresh, which asks for none (the safe side)."""
         if entry.ipv4_withdrawn is not None:
             self._revocations.drop_where(lambda held: isinstance(held, _WithdrawnIPv4) and held.entry is entry,
                                          answerable=answerable)
@@ -1035,9 +1036,8 @@ class LocalMobilityAnchor:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
         if not withdrawn:  # its MAG no longer names it
-            refreshed = (previous is not None and same_mag and received.handoff_indicator is not None
-                         and received.handoff_indicator.value == HandoffIndicator.NOT_CHANGED)
-            self._forget_withdrawn(entry, read_there=refreshed)
+            self._forget_withdrawn(entry, read_there=previous is not None and same_mag
+                                   and _holds_session(registration, previous))
         granted = entry.ipv4_home_address
         if granted is not None and (previous is None or previous.ipv4_home_address != granted.ip):
             self._end_withdrawals_of_left_sessions(entry)  # once, when the session gets the address
@@ -1545,6 +1545,15 @@ def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[Bi
     for entry in entries:
         grouped.setdefault(entry.proxy_coa.address, []).append(entry)
     return grouped
+
+
+def _holds_session(registration: _Registration, previous: TunnelSession) -> bool:
+    """Whether ``registration``'s MAG says it still holds the session ``previous``: a re-registration (Handoff
+    Indicator 5), or a PBU naming its home network prefixes, as an attach again does (RFC 5213 6.9.1.1 item 3; pmip6's
+    MAG names them with its IPv4 home address, docs/reliability.md finding 44)."""
+    indicator = registration.options.handoff_indicator
+    return ((indicator is not None and indicator.value == HandoffIndicator.NOT_CHANGED)
+            or not set(registration.prefixes).isdisjoint(previous.home_network_prefixes))
 
 
 def _names_withdrawn(entry: BindingCacheEntry | None, request: IPv4HomeAddressRequestOption | None) -> bool:
