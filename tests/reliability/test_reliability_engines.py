@@ -338,3 +338,31 @@ def test_the_revoking_lma_machine_sees_a_bra_leave_its_bce_held(monkeypatch: pyt
     monkeypatch.setattr(LocalMobilityAnchor, "_revocations_ended", nothing_ended)
     with pytest.raises(InvariantViolation, match="left the BCE it ended held"):
         machine.acknowledge_revocation(FirstDraw(), 0)
+
+
+def test_the_revoking_lma_machine_reaches_a_bra_that_ends_a_held_bce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coverage of the check above (helper cover46): the machine's clear and PBUs draw from the bindings the LMA holds
+    half the time, so a clear holds a live BCE for its BRI and a BRA ends it (RFC 5846 8.1). Drawn only at random,
+    none of six seeded 20 x 50 runs did; with the draws, two of them do (19 such BRAs)."""
+    from hypothesis import seed
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from pmip6.core.bce import BindingCacheEntry
+    from pmip6.core.revocation_sender import RevocationSender
+
+    from fuzz.stateful import RevokingLmaMachine, machine_settings
+
+    ended_by_bra: list[BindingCacheEntry] = []
+    take_ended = RevocationSender.take_ended
+
+    def recording(self: RevocationSender) -> list[tuple[object, int | None]]:
+        ended = take_ended(self)
+        ended_by_bra.extend(held for held, status in ended
+                            if isinstance(held, BindingCacheEntry) and status is not None)
+        return ended
+
+    monkeypatch.setattr(RevocationSender, "take_ended", recording)
+    for number in range(1, 7):
+        seeded = seed(number)(type("SeededRevokingLmaMachine", (RevokingLmaMachine,), {}))
+        run_state_machine_as_test(seeded, settings=machine_settings(20, 50, derandomize=False, shrink=False))
+    assert ended_by_bra, "no BRA ended a BCE a clear held: the revoking LMA machine's BRA check went unexercised"
