@@ -32,7 +32,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.bul import BulState
-from pmip6.core.events import Alarm, ForeignRegistration, Outcome, Peer, RevocationSent, SendMessage
+from pmip6.core.events import (
+    Alarm,
+    BindingEstablished,
+    BindingUpdated,
+    ForeignRegistration,
+    Outcome,
+    Peer,
+    RevocationSent,
+    SendMessage,
+)
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import NOT_RESTORED, RESTORED_WITHOUT_IPV4, LocalMobilityAnchor
@@ -223,7 +232,7 @@ class LmaMachine(RuleBasedStateMachine):
         if p["ipv4"] is not None:
             options.append(IPv4HomeAddressRequestOption(IPv4Address(p["ipv4"])))
         timestamp = {
-            "now": TimestampOption.from_time(self.now),
+            "now": self._fresh_timestamp(),
             "future": TimestampOption.from_time(self.now + 5),
             "past": TimestampOption.from_time(self.now - 5),
             "replay_last": self.last_timestamp,
@@ -242,6 +251,14 @@ class LmaMachine(RuleBasedStateMachine):
             self.sequence = (self.sequence + 1) % 65536
         sequence = self.sequence if p["sequence"] is None else p["sequence"]
         return ProxyBindingUpdate(sequence=sequence, flags=p["flags"], lifetime=p["lifetime"], options=tuple(options))
+
+    def _fresh_timestamp(self) -> TimestampOption:
+        """A Timestamp of now, later than any this machine sent before: a MAG's PBUs carry rising Timestamps (RFC
+        5213 5.5), and two MAGs' PBUs at one instant of the machine's clock are at two instants of theirs; with one
+        shared value a HI 4 PBU and another MAG's refresh stamped alike looked like a replay (helper cover46, seed
+        806)."""
+        ticks = max(TimestampOption.from_time(self.now).ticks, self.last_timestamp.ticks + 1)
+        return TimestampOption(seconds=ticks >> 16, fraction=ticks & 0xFFFF)
 
     @rule(p=pbu_parameters(), binding=st.one_of(st.none(), BINDING_INDEX))
     def receive_pbu(self, p: dict, binding: int | None = None) -> None:
@@ -343,8 +360,10 @@ class LmaMachine(RuleBasedStateMachine):
         if mn_id is None and mag is None:
             return
         outcome = self._apply(self.lma.clear(self.now, mn_id=mn_id, mag=None if mag is None else mag.address))
+        # the sessions the waiting HI 4 PBUs the clear ended registered (RFC 5213 5.4.1.2 item 4): after the clear
+        registered = [event.session for event in outcome.events if isinstance(event, (BindingEstablished, BindingUpdated))]
         check(not any((mn_id is None or entry.mn_id == mn_id) and (mag is None or entry.proxy_coa.address == mag.address)
-                      and not entry.revoking for entry in self.lma.bindings()),
+                      and not entry.revoking and entry.session() not in registered for entry in self.lma.bindings()),
               "a binding clear matched is still in the cache (and not held for its revocation, RFC 5846 8.1)")
         pbas = [send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
         check(self._only_revocations(outcome, besides=pbas), "clear sent something other than the PBA of a waiting HI 4 "
