@@ -41,6 +41,7 @@ from pmip6.core.events import (
     Peer,
     RevocationSent,
     SendMessage,
+    TunnelSession,
 )
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
@@ -60,7 +61,14 @@ from pmip6.wire.messages import (
     ProxyBindingUpdate,
     UnknownMessage,
 )
-from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator, Status
+from pmip6.wire.numbers import (
+    AccessTechnologyType,
+    BindingRevocationStatus,
+    BRFlags,
+    BUFlags,
+    HandoffIndicator,
+    Status,
+)
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
     GREKeyOption,
@@ -532,6 +540,13 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         """Each MAG's PBUs (:func:`exchange`) since it last restarted."""
         self.pbus_sent_before_restart: dict[IPv6Address, set[tuple]] = {address: set() for address in PAIR_MAGS}
         """The PBUs of a MAG's earlier instances: their PBAs reach the restarted MAG, which did not send them."""
+        self.withdrawals: dict[BindingCacheEntry, int | None] = {}
+        """Each LMA session's latest withdrawal of its IPv4 home address (``ipv4_withdrawn``): the sequence number of
+        the V-flag BRI that told its MAG (a reload, RFC 5846 8.1), or None: the LMA released it on a BRA, a late
+        success to a V-flag BRI it had given up or ended quietly (``_dropped_late``, findings 41-44), told nobody."""
+        self.released_on_bri: set[tuple[IPv6Address, int]] = set()
+        """(MAG, sequence number) of each BRI a MAG acknowledged with success: of a V-flag one, it released the
+        address it named (RFC 5846 9.1)."""
 
     @staticmethod
     def _lma_settings(change: str) -> LmaSettings:
@@ -540,11 +555,27 @@ class MagLmaPairMachine(RuleBasedStateMachine):
     def _from_lma(self, outcome: Outcome) -> None:
         LmaMachine.calls += 1
         self.lma_shadow.apply(outcome.events)
+        self._note_withdrawals(outcome)
         self.state_file.write(self.lma, outcome)
         if any(isinstance(event, Alarm) and "did not acknowledge the revocation" in event.text
                for event in outcome.events):
             self.revocation_given_up_at = self.now
         self.in_flight += [(send, LMAA) for send in outcome.sends]
+
+    def _note_withdrawals(self, outcome: Outcome) -> None:
+        """:attr:`withdrawals`: the sessions whose IPv4 home address ``outcome`` released into the LMA's memory
+        (``ipv4_withdrawn``), each with the V-flag BRI of ``outcome`` naming it to the session's MAG, if any."""
+        told = {(send.destination.address, _named_mn(send.message), request.address): send.message.sequence
+                for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)
+                and send.message.flags & BRFlags.V
+                and (request := send.message.option(IPv4HomeAddressRequestOption)) is not None}
+        released = {(event.session, event.previous.ipv4_home_address, event.previous.peer.address)
+                    for event in outcome.events if isinstance(event, BindingUpdated)
+                    and event.previous.ipv4_home_address is not None and event.session.ipv4_home_address is None}
+        for entry in self.lma.bindings():
+            for session, address, mag in released:
+                if entry.ipv4_withdrawn == address and entry.session() == session:
+                    self.withdrawals[entry] = told.get((mag, entry.mn_id, address))
 
     def _new_mag(self, address: IPv6Address, restart_counter: int = 0) -> MobileAccessGateway:
         return MobileAccessGateway(MagSettings(
@@ -564,6 +595,9 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.in_flight += [(send, address) for send in outcome.sends]
         self.pbus_sent[address].update(exchange(send.message) for send in outcome.sends
                                        if isinstance(send.message, ProxyBindingUpdate))
+        self.released_on_bri.update((address, send.message.sequence) for send in outcome.sends
+                                    if isinstance(send.message, BindingRevocationAcknowledgement)
+                                    and send.message.status <= BindingRevocationStatus.PARTIAL_SUCCESS)
 
     def deliver_at(self, index: int) -> None:
         send, sender = self.in_flight.pop(index)
@@ -713,14 +747,22 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                       == (mag_side.gre, mag_side.downlink_key, mag_side.uplink_key),
                       f"keys disagree for {entry.mn_id!r}: MAG gre/down/up {mag_side.gre}/{mag_side.downlink_key}/"
                       f"{mag_side.uplink_key}, LMA {lma_side.gre}/{lma_side.downlink_key}/{lma_side.uplink_key}")
-                # An IPv4 home address the LMA withdrew (a reload) whose V-flag BRI was lost: the MAG drops it at its
-                # next refresh, whose IPv4 part the LMA refuses (RFC 5844 3.2.3.2).
-                withdrawn = bce.ipv4_withdrawn is not None and bce.ipv4_withdrawn == mag_side.ipv4_home_address
                 check(lma_side.home_network_prefixes == mag_side.home_network_prefixes and (
-                    lma_side.ipv4_home_address == mag_side.ipv4_home_address or withdrawn),
+                    lma_side.ipv4_home_address == mag_side.ipv4_home_address or self._not_yet_told(bce, mag_side)),
                       f"addresses disagree for {entry.mn_id!r}: MAG {mag_side.home_network_prefixes} "
                       f"{mag_side.ipv4_home_address}, LMA {lma_side.home_network_prefixes} "
                       f"{lma_side.ipv4_home_address}")
+
+    def _not_yet_told(self, bce: BindingCacheEntry, mag_side: TunnelSession) -> bool:
+        """Whether the MAG may still route the IPv4 home address the LMA withdrew from ``bce`` for want of being
+        told: a reload withdrew it (RFC 5846 8.1) and the MAG never released it on that V-flag BRI (every copy
+        lost, 6.3; or read while its entry held no address yet, 128, finding 23); it drops it at its next refresh,
+        whose IPv4 part the LMA refuses (RFC 5844 3.2.3.2). Not an address the LMA released on a BRA
+        (``_dropped_late``): the MAG released it on reading that BRI, so one it holds is a grant since, which the
+        LMA's pool has free (findings 42, 44)."""
+        told = self.withdrawals.get(bce)
+        return (bce.ipv4_withdrawn is not None and bce.ipv4_withdrawn == mag_side.ipv4_home_address
+                and told is not None and (bce.proxy_coa.address, told) not in self.released_on_bri)
 
     @invariant()
     def both_sides_are_consistent(self) -> None:
@@ -806,6 +848,12 @@ class RestartingPairMachine(MagLmaPairMachine):
     def step_clock(self, mag: IPv6Address, step: float) -> None:
         self.clock_offsets[mag] += step
         self.fire_timers()
+
+
+def _named_mn(message: BindingRevocationIndication) -> bytes | None:
+    """The MN a BRI names (its MN Identifier option), None for a global one."""
+    option = message.option(MNIdentifierOption)
+    return option.identifier if option is not None else None
 
 
 def run_pair_machine(examples: int, steps: int, *, derandomize: bool = True, shrink: bool = False) -> None:

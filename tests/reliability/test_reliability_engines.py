@@ -366,3 +366,73 @@ def test_the_revoking_lma_machine_reaches_a_bra_that_ends_a_held_bce(monkeypatch
         seeded = seed(number)(type("SeededRevokingLmaMachine", (RevokingLmaMachine,), {}))
         run_state_machine_as_test(seeded, settings=machine_settings(20, 50, derandomize=False, shrink=False))
     assert ended_by_bra, "no BRA ended a BCE a clear held: the revoking LMA machine's BRA check went unexercised"
+
+
+
+def _read_bri_then_granted_again(machine: str, detach: bool) -> object:
+    """A pair machine: mn1's dual-stack session at MAG ::2, whose 10.0.0.2 a reload ("opA's IPv4 pool moved") took;
+    MAG ::2 reads the V-flag BRI (it releases the address, RFC 5846 9.1) and its BRA stays in flight while the MN
+    attaches again there (``detach``: after a detach, as a fresh entry) and, the pool back, is granted 10.0.0.2 again
+    (without ``detach`` by its DHCP trigger, RFC 5844 3.4.3, which is no rule of the machine); then the BRA arrives."""
+    from ipaddress import IPv6Address
+
+    from pmip6.core.mag import AttachRequest
+
+    from fuzz import stateful
+
+    pair, mag, mn = getattr(stateful, machine)(), IPv6Address(_A2), b"mn1@opA"
+    pair.attach(mn, mag, 1, _WIFI, False)
+    pair.settle()
+    pair.reload_lma("opA's IPv4 pool moved")
+    pair.now += 0.05
+    pair.deliver_at(0)
+    if detach:
+        pair.detach(mn, mag)
+        pair.deliver_at(1), pair.deliver_at(1)
+    pair.now += 0.05
+    pair.reload_lma("unchanged")
+    pair.attach(mn, mag, 1, _WIFI, False)
+    pair.deliver_at(1), pair.deliver_at(1)
+    if not detach:
+        pair._from_mag(mag, pair.mags[mag].request_ipv4(mn, pair._clock(mag)))
+        pair.deliver_at(1), pair.deliver_at(1)
+    assert pair.mags[mag].entry(mn).ipv4_home_address is not None
+    pair.deliver_at(0)
+    return pair
+
+
+@pytest.mark.parametrize("machine", ["MagLmaPairMachine", "SequenceNumberPairMachine"])
+def test_the_pair_machines_see_an_address_the_lma_released_on_a_late_bra_while_the_mag_routes_it(
+        machine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/reliability.md finding 47 (model): finding 44's order driven through the machine, on the LMA before that
+    fix (only a refresh showed the MAG dropped the address itself): the BRA releases 10.0.0.2 at the LMA alone
+    (``_dropped_late``) while MAG ::2 routes it. The check exempted that as a reload's address whose BRI was lost."""
+    from pmip6.core import lma
+    from pmip6.wire.numbers import HandoffIndicator
+
+    monkeypatch.setattr(lma, "_holds_session", lambda registration, previous: (
+        registration.options.handoff_indicator is not None
+        and registration.options.handoff_indicator.value == HandoffIndicator.NOT_CHANGED))
+    pair = _read_bri_then_granted_again(machine, detach=False)
+    with pytest.raises(InvariantViolation, match="addresses disagree"):
+        pair.settle()  # type: ignore[attr-defined]
+
+
+def test_the_pair_machine_still_exempts_a_reloads_address_whose_bri_was_lost() -> None:
+    """What the agreement check exempts (finding 47): a reload took 10.0.0.2 and every copy of its V-flag BRI was lost
+    (RFC 5846 6.3), so MAG ::2 routes it until its next refresh, whose IPv4 part the LMA refuses (RFC 5844 3.2.3.2)."""
+    from ipaddress import IPv6Address
+
+    from fuzz.stateful import MagLmaPairMachine
+
+    pair, mag = MagLmaPairMachine(), IPv6Address(_A2)
+    pair.attach(b"mn1@opA", mag, 1, _WIFI, False)
+    pair.settle()
+    pair.reload_lma("opA's IPv4 pool moved")
+    while pair.lma._revocations._outstanding:
+        pair.in_flight.clear()
+        pair.now = pair.lma.next_deadline()
+        pair.fire_timers()
+    pair.settle()
+    (bce,) = pair.lma.bindings()
+    assert bce.ipv4_withdrawn == pair.mags[mag].entry(b"mn1@opA").ipv4_home_address is not None
