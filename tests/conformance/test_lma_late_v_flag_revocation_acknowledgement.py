@@ -231,3 +231,27 @@ def test_RFC5846_8_1_a_bra_delayed_past_a_new_grant_to_the_session_that_read_the
     assert [type(event) for event in ignored.events] == [MessageIgnored]
     (live,) = lma.bindings()
     assert live.ipv4_home_address is not None and live.ipv4_home_address.ip == ADDRESS
+
+
+def test_RFC5846_8_1_a_bra_delayed_past_a_detach_and_a_new_grant_releases_nothing() -> None:
+    """Finding 48 (row 42's "Left"): MAG1 read the V-flag BRI (releasing the address, 9.1), its BRA delayed; the MN
+    detached (MAG1's de-registration names the session's prefixes and, released, not the address) and, the pool
+    back, attached again as a fresh entry granted the same address at both ends. The de-registration shows MAG1
+    dropped the address itself, so the BRI it ends is not remembered as one given up and its BRA releases nothing:
+    before, it released the address at the LMA alone, MAG1 routing it."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    bri = _bri(_reload(lma, POOL_GONE))
+    (bra,) = mag.receive(bri, lma_peer, NOW + 1.01).sends
+    (deregistration,) = mag.detach(MN1, NOW + 1.1).sends
+    assert deregistration.message.option(IPv4HomeAddressRequestOption) is None
+    mag.receive(the_pba(lma.receive(deregistration.message, MAG1, LMAA, NOW + 1.1)), lma_peer, NOW + 1.11)
+    _reload(lma, OP_A, NOW + 1.2)
+    (attach,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 1.4).sends
+    mag.receive(the_pba(lma.receive(attach.message, MAG1, LMAA, NOW + 1.4)), lma_peer, NOW + 1.41)
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS  # type: ignore[union-attr]
+
+    ignored = lma.receive(bra.message, MAG1, LMAA, NOW + 1.5)
+
+    assert [type(event) for event in ignored.events] == [MessageIgnored]
+    live = [entry for entry in lma.bindings() if entry.state is BceState.ACTIVE]
+    assert [entry.ipv4_home_address.ip for entry in live if entry.ipv4_home_address is not None] == [ADDRESS]

@@ -418,6 +418,13 @@ def test_the_pair_machines_see_an_address_the_lma_released_on_a_late_bra_while_t
         pair.settle()  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("detach", [False, True], ids=["finding-44", "finding-48"])
+@pytest.mark.parametrize("machine", ["MagLmaPairMachine", "SequenceNumberPairMachine"])
+def test_the_pair_machines_leave_the_address_granted_since_to_both_ends(machine: str, detach: bool) -> None:
+    """Findings 44 and 48 fixed: the BRA read before the MN was granted the address again releases nothing."""
+    _read_bri_then_granted_again(machine, detach).settle()  # type: ignore[attr-defined]
+
+
 def test_the_pair_machine_still_exempts_a_reloads_address_whose_bri_was_lost() -> None:
     """What the agreement check exempts (finding 47): a reload took 10.0.0.2 and every copy of its V-flag BRI was lost
     (RFC 5846 6.3), so MAG ::2 routes it until its next refresh, whose IPv4 part the LMA refuses (RFC 5844 3.2.3.2)."""

@@ -950,6 +950,8 @@ class LocalMobilityAnchor:
             self._set_addresses(entry, plan)
             outcome.events.append(BindingUpdated(entry.session(), previous))
         elif entry.state is BceState.ACTIVE:
+            if not _names_withdrawn(entry, request) and _holds_session(registration, entry.session()):
+                self._forget_withdrawn(entry, read_there=True)  # it dropped the address itself (finding 48)
             outcome.extend(self._drain(entry, now))
         return outcome
 
