@@ -368,6 +368,30 @@ def test_the_revoking_lma_machine_reaches_a_bra_that_ends_a_held_bce(monkeypatch
     assert ended_by_bra, "no BRA ended a BCE a clear held: the revoking LMA machine's BRA check went unexercised"
 
 
+def test_a_machine_run_of_more_than_500_steps_makes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fuzz.stateful.machine_settings gives a long run the room its choices need: with Hypothesis's own (8,192
+    choices) a run stopped at about 500 steps whatever it asked for (helper hunt49). The room is put back after."""
+    from hypothesis import seed
+    from hypothesis import stateful as hypothesis_stateful
+    from hypothesis.internal.conjecture import engine
+    from hypothesis.stateful import invariant, run_state_machine_as_test
+
+    from fuzz.stateful import LmaMachine, machine_settings
+
+    monkeypatch.setattr(engine, "BUFFER_SIZE", engine.BUFFER_SIZE)
+    monkeypatch.setattr(hypothesis_stateful, "BUFFER_SIZE", hypothesis_stateful.BUFFER_SIZE)
+
+    steps: list[int] = []
+
+    class Counted(LmaMachine):
+        @invariant()
+        def counted(self) -> None:
+            steps.append(1)
+
+    run_state_machine_as_test(seed(1)(Counted), settings=machine_settings(1, 1_200, derandomize=False, shrink=False))
+    assert len(steps) > 1_000, f"a run asked for 1,200 steps made {len(steps)}"
+
+
 
 def _read_bri_then_granted_again(machine: str, detach: bool) -> object:
     """A pair machine: mn1's dual-stack session at MAG ::2, whose 10.0.0.2 a reload ("opA's IPv4 pool moved") took;
