@@ -950,7 +950,8 @@ class LocalMobilityAnchor:
             self._set_addresses(entry, plan)
             outcome.events.append(BindingUpdated(entry.session(), previous))
         elif entry.state is BceState.ACTIVE:
-            if not _names_withdrawn(entry, request) and _holds_session(registration, entry.session()):
+            if (entry.ipv4_withdrawn is not None and not _names_withdrawn(entry, request)
+                    and _holds_session(registration, entry.session())):
                 self._forget_withdrawn(entry, read_there=True)  # it dropped the address itself (finding 48)
             outcome.extend(self._drain(entry, now))
         return outcome
@@ -1037,7 +1038,7 @@ class LocalMobilityAnchor:
         if entry is None:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
-        if not withdrawn:  # its MAG no longer names it
+        if not withdrawn and entry.ipv4_withdrawn is not None:  # its MAG no longer names it
             self._forget_withdrawn(entry, read_there=previous is not None and same_mag
                                    and _holds_session(registration, previous))
         granted = entry.ipv4_home_address
