@@ -459,10 +459,12 @@ def _home_addresses(record: dict) -> dict:
     return {**record, "ipv4_home_address": address.split("/")[0] if address is not None else None}
 
 
-CHOICES_PER_STEP = 24
+CHOICES_PER_STEP = 128
 """Room for one step's random choices, beyond the 8,192 Hypothesis gives a whole run (``BUFFER_SIZE``, a private
-constant; a run stops at 80 % of it): a machine's step takes about 15, so a run stopped at about 500 steps whatever
-``stateful_step_count`` said (helper hunt49: 1,000 and 2,000 asked for, at most 600 made)."""
+constant; a run stops at 80 % of it): a step of the LMA and pair machines takes about 15, so a run stopped at about
+500 steps whatever ``stateful_step_count`` said (helper hunt49: 1,000 and 2,000 asked for, at most 600 made); the MAG
+machines' more, and unevenly: 24 a step left some 2,000-step runs at 1,400-1,850 steps (helper hunt51), 64 one at
+1,814 (MagMachine, seed 2004), 128 none. Hypothesis still ends a run early by chance (1 in 65,536 a step)."""
 _HYPOTHESIS_BUFFER_SIZE = engine.BUFFER_SIZE
 
 
