@@ -951,7 +951,7 @@ class LocalMobilityAnchor:
             outcome.events.append(BindingUpdated(entry.session(), previous))
         elif entry.state is BceState.ACTIVE:
             if (entry.ipv4_withdrawn is not None and not _names_withdrawn(entry, request)
-                    and _holds_session(registration, entry.session())):
+                    and _holds_session(registration, entry.home_network_prefixes)):
                 self._forget_withdrawn(entry, read_there=True)  # it dropped the address itself (finding 48)
             outcome.extend(self._drain(entry, now))
         return outcome
@@ -1040,7 +1040,7 @@ class LocalMobilityAnchor:
         self._update(entry, registration, plan, now, units)
         if not withdrawn and entry.ipv4_withdrawn is not None:  # its MAG no longer names it
             self._forget_withdrawn(entry, read_there=previous is not None and same_mag
-                                   and _holds_session(registration, previous))
+                                   and _holds_session(registration, previous.home_network_prefixes))
         granted = entry.ipv4_home_address
         if granted is not None and (previous is None or previous.ipv4_home_address != granted.ip):
             self._end_withdrawals_of_left_sessions(entry)  # once, when the session gets the address
@@ -1550,13 +1550,13 @@ def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[Bi
     return grouped
 
 
-def _holds_session(registration: _Registration, previous: TunnelSession) -> bool:
-    """Whether ``registration``'s MAG says it still holds the session ``previous``: a re-registration (Handoff
-    Indicator 5), or a PBU naming its home network prefixes, as an attach again does (RFC 5213 6.9.1.1 item 3; pmip6's
-    MAG names them with its IPv4 home address, docs/reliability.md finding 44)."""
+def _holds_session(registration: _Registration, prefixes: Iterable[IPv6Network]) -> bool:
+    """Whether ``registration``'s MAG says it still holds the session of home network ``prefixes``: a re-registration
+    (Handoff Indicator 5), or a PBU naming one of them, as an attach again does (RFC 5213 6.9.1.1 item 3; pmip6's MAG
+    names them with its IPv4 home address, docs/reliability.md finding 44)."""
     indicator = registration.options.handoff_indicator
     return ((indicator is not None and indicator.value == HandoffIndicator.NOT_CHANGED)
-            or not set(registration.prefixes).isdisjoint(previous.home_network_prefixes))
+            or not set(registration.prefixes).isdisjoint(prefixes))
 
 
 def _names_withdrawn(entry: BindingCacheEntry | None, request: IPv4HomeAddressRequestOption | None) -> bool:
