@@ -29,7 +29,8 @@ from pmip6.core.bul import BulState
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, Tenant
-from pmip6.core.mag import AttachRequest, MagGreMode, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagGreMode, MagSettings
 from pmip6.core.events import Address, Peer
 from pmip6.core.foreign_registration import ANSWER_WINDOW
 from pmip6.lab.simnet import Network

@@ -40,7 +40,8 @@ from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import Outcome, Peer, SendMessage
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.mag import AttachRequest, MagGreMode, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagGreMode, MagSettings
 from pmip6.core.retransmit import MAX_UPDATE_RATE, RATE_WINDOW
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import (

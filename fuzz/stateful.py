@@ -50,7 +50,8 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import NOT_RESTORED, RESTORED_WITHOUT_IPV4, LocalMobilityAnchor
 from pmip6.core.lma_settings import LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import of_interface, same_interface
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.core.pbu_options import PbuOptions
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import (

@@ -30,7 +30,8 @@ from typing import Any
 from pmip6.core.bul import BulState
 from pmip6.core.events import Alarm, BindingEstablished, Outcome, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.mag import AttachRequest, MagGreMode, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagGreMode, MagSettings
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.mobility import decode_message, encode_message

@@ -29,7 +29,8 @@ from pmip6.core.events import (
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import REREGISTRATION_RATE, MagSettings, MobileAccessGateway
+from pmip6.core.mag import REREGISTRATION_RATE, MobileAccessGateway
+from pmip6.core.mag_settings import MagSettings
 from pmip6.wire.messages import BindingError, BindingRevocationIndication, Heartbeat, ProxyBindingUpdate, UnknownMessage
 from pmip6.wire.numbers import BindingErrorStatus, HeartbeatFlags
 from pmip6.wire.options import MNIdentifierOption, RestartCounterOption

@@ -14,7 +14,8 @@ from pmip6.core.events import Alarm, Event, MessageIgnored, Outcome, Peer, PeerR
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, Heartbeat
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import AccessTechnologyType

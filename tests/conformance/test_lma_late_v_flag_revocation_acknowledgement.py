@@ -27,7 +27,8 @@ from pmip6.core.events import (
     Peer,
 )
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,

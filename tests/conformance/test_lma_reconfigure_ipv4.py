@@ -32,7 +32,8 @@ from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Alarm, BindingRemoved, BindingUpdated, Outcome, Peer, RevocationSent
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Tenant
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,

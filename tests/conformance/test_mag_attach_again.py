@@ -30,7 +30,8 @@ from pmip6.core.events import (
     MessageIgnored,
     RegistrationRejected,
 )
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,

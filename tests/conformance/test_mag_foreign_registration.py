@@ -20,7 +20,8 @@ from pmip6.core.events import Event, ForeignRegistration, MessageIgnored, Outcom
 from pmip6.core.foreign_registration import ANSWER_WINDOW, REPAIR_BURST, REPAIR_INTERVAL, REPAIR_RATE
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Tenant
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
 from pmip6.wire.options import (

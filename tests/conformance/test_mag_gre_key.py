@@ -21,7 +21,8 @@ from test_mag_stub_lma import (
 
 from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, BindingUpdated, RegistrationRejected
 from pmip6.core.heartbeat import HeartbeatSettings
-from pmip6.core.mag import MagGreMode, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import MagGreMode
 from pmip6.wire.messages import Heartbeat, ProxyBindingUpdate
 from pmip6.wire.numbers import BUFlags, HandoffIndicator, HeartbeatFlags, Status
 from pmip6.wire.options import GREKeyOption, RestartCounterOption

@@ -26,7 +26,8 @@ from pmip6.core.events import (
 )
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import MagSettings
 from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.core.bul import BulState
 from pmip6.runtime.config import load_lma_config, load_mag_config

@@ -16,7 +16,8 @@ from pmip6.core.bul import BulState
 from pmip6.core.events import Alarm, BindingUpdated, MessageIgnored, Outcome, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, Tenant
-from pmip6.core.mag import IPV4_REQUEST_HOLDDOWN, MagSettings, MobileAccessGateway
+from pmip6.core.mag import IPV4_REQUEST_HOLDDOWN, MobileAccessGateway
+from pmip6.core.mag_settings import MagSettings
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import HandoffIndicator, Status
 from pmip6.wire.options import (

@@ -7,7 +7,8 @@ import pytest
 from test_mag_stub_lma import T0, entry_of, make_mag, only_pbu, pba_for, request
 
 from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, Event, Outcome
-from pmip6.core.mag import MagGreMode, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import MagGreMode
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.numbers import BUFlags, Status
 from pmip6.wire.options import NATDetectionOption

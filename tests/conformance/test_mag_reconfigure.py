@@ -9,7 +9,7 @@ import pytest
 from test_mag_stub_lma import make_mag, request
 
 from pmip6.core.events import Peer
-from pmip6.core.mag import MagGreMode
+from pmip6.core.mag_settings import MagGreMode
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.options import GREKeyOption
 

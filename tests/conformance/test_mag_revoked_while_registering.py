@@ -19,7 +19,8 @@ from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, Outcome
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import MobileNodeProfile
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,

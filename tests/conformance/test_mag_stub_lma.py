@@ -12,7 +12,8 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import Outcome, Peer
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BAFlags, Status
 from pmip6.wire.options import (

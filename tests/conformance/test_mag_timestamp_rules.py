@@ -11,7 +11,8 @@ from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for
 from pmip6.core.bul import BulState
 from pmip6.core.events import Alarm, BindingEstablished, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.mag import TIMESTAMP_VALIDITY_WINDOW, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import TIMESTAMP_VALIDITY_WINDOW, MagSettings
 from pmip6.wire.numbers import HandoffIndicator, Status
 from pmip6.wire.options import TimestampOption
 

@@ -11,7 +11,8 @@ from lma_builders import pbu as stub_pbu
 from pmip6.core.events import Alarm, Outcome, Peer, SendMessage
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,

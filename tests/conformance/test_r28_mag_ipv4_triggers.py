@@ -15,7 +15,8 @@ from pmip6.core.events import Outcome
 from pmip6.core.heartbeat import HeartbeatSettings
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import MagSettings
 from pmip6.wire.messages import Heartbeat
 from pmip6.wire.numbers import HandoffIndicator, HeartbeatFlags
 from pmip6.wire.options import RestartCounterOption

@@ -400,7 +400,7 @@ def _read_bri_then_granted_again(machine: str, detach: bool) -> object:
     (without ``detach`` by its DHCP trigger, RFC 5844 3.4.3, which is no rule of the machine); then the BRA arrives."""
     from ipaddress import IPv6Address
 
-    from pmip6.core.mag import AttachRequest
+    from pmip6.core.mag_settings import AttachRequest
 
     from fuzz import stateful
 

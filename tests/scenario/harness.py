@@ -10,7 +10,8 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pmip6.core.events import Peer
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, MobileNodeProfile, Tenant
-from pmip6.core.mag import MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import MagSettings
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.lab.simnet import Fate, Network, Packet, deliver
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT

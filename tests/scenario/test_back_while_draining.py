@@ -16,7 +16,7 @@ from harness import domain
 
 from pmip6.core.bce import BceState
 from pmip6.core.lma import MobileNodeProfile
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
 
 MN = b"mnd@opA.example"

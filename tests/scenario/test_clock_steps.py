@@ -12,7 +12,8 @@ from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.events import BindingEstablished, BindingRemoved, BindingUpdated, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.lab.simnet import Network
 from pmip6.wire.numbers import Status
 

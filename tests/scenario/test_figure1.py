@@ -8,7 +8,8 @@ from harness import OPERATOR_A, OPERATOR_B, Network, domain
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated
 from pmip6.core.lma import MobileNodeProfile
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
 
 MNS = (b"mn-1@opA", b"mn-2@opA", b"mn-3@opB", b"mn-4@opB")

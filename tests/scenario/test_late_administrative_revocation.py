@@ -19,7 +19,7 @@ from harness import START, Packet, deliver, domain
 
 from pmip6.core.bce import BceState
 from pmip6.core.events import BindingEstablished
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.messages import BindingRevocationIndication
 from pmip6.wire.numbers import AccessTechnologyType
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from harness import START, Packet, deliver, domain
 
 from pmip6.core.events import BindingEstablished, RegistrationRejected
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.numbers import Status
 

@@ -10,7 +10,7 @@ from harness import domain
 
 from pmip6.core.addressing import generated_link_local
 from pmip6.core.lma import MobileNodeProfile
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
 from pmip6.wire.options import LinkLocalAddressOption

@@ -33,7 +33,7 @@ from harness import OPERATOR_A, OPERATOR_B, domain
 from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import Alarm
-from pmip6.core.mag import AttachRequest, MagGreMode
+from pmip6.core.mag_settings import AttachRequest, MagGreMode
 from pmip6.core.policy import GrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BAFlags, BUFlags, Status

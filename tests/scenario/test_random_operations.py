@@ -55,7 +55,8 @@ from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import Address, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor, MobileNodeProfile
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.wire.messages import BindingRevocationIndication

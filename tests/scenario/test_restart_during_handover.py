@@ -19,7 +19,8 @@ from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.events import RevocationSent
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingUpdate
 from pmip6.wire.numbers import BRFlags, HandoffIndicator, RevocationTrigger

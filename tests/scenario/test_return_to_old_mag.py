@@ -13,7 +13,8 @@ from pmip6.core.bce import BceState
 from pmip6.core.bul import BulState
 from pmip6.core.events import RegistrationRejected
 from pmip6.core.lma import MobileNodeProfile
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.lab.simnet import Network
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
 

@@ -11,7 +11,8 @@ import pytest
 from harness import LMA_IPV4, START, Network, Packet, deliver, domain
 
 from pmip6.core.events import Alarm, BindingEstablished, MessageIgnored, Peer
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT, AccessTechnologyType, HandoffIndicator, Status
 from pmip6.wire.options import MNIdentifierOption

@@ -164,12 +164,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
-from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import cast
 
-from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDING_ERROR_RATE, BindingErrorSender
+from pmip6.core.binding_error import BindingErrorSender
 from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
 from pmip6.core.deadlines import DeadlineQueue, earliest
 from pmip6.core.deregistration_window import DeregistrationWindow
@@ -192,9 +190,10 @@ from pmip6.core.events import (
 )
 from pmip6.core.foreign_registration import RecentTransmissions, RepairSchedule, echo_differs, timely
 from pmip6.core.freshness import sequence_is_newer
-from pmip6.core.heartbeat import HeartbeatMonitor, HeartbeatSettings, PeerEndpoints
+from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_clock import LmaClockReadings
+from pmip6.core.mag_settings import AttachRequest, MagGreMode, MagSettings
 from pmip6.core.own_copies import OwnCopies
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
 from pmip6.core.revocation_responder import (
@@ -203,7 +202,7 @@ from pmip6.core.revocation_responder import (
     revocation_acknowledgement,
     revocation_answer,
 )
-from pmip6.core.revocation_sender import RevocationSender, RevocationTiming
+from pmip6.core.revocation_sender import RevocationSender
 from pmip6.core.unrecognized_mh_type import unrecognized_mh_type
 from pmip6.wire.messages import (
     LIFETIME_UNIT_SECONDS,
@@ -253,9 +252,6 @@ IPV4_REQUEST_HOLDDOWN = 60.0
 """Seconds after a refused IPv4 home address request (:meth:`MobileAccessGateway.request_ipv4`) before the session may
 ask again: a DHCP client retransmits its DHCPDISCOVER every few seconds for as long as it gets no offer (RFC 2131
 4.1), each one a trigger (RFC 5844 3.4.3)."""
-TIMESTAMP_VALIDITY_WINDOW = 0.3
-"""RFC 5213 9.1's default TimestampValidityWindow (300 ms): the default of
-:attr:`MagSettings.timestamp_validity_window`, as at the LMA."""
 _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=0)
 _REFUSED_NAMED_ADDRESS = frozenset({Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX,
                                     Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS})
@@ -268,75 +264,6 @@ _UNSPECIFIED_IPV4 = IPv4Address(0)
 _UNSPECIFIED_IPV6 = IPv6Address(0)
 _LMA_CLOCK_STATUSES = (Status.TIMESTAMP_MISMATCH, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
 """The statuses whose PBA always carries the LMA's clock (RFC 5213 5.5 items 8 and 9)."""
-
-
-class MagGreMode(StrEnum):
-    """What this MAG asks for in the GRE Key option (RFC 5845 sections 3.2 and 3.3)."""
-
-    KEYS = "keys"
-    GRE_ONLY = "gre-only"
-    OFF = "off"
-
-
-@dataclass(frozen=True, slots=True)
-class MagSettings:
-    """One MAG's configuration. Times in seconds; defaults are RFC 6275 section 12's constants.
-
-    ``refresh_margin``: a re-registration is sent when this fraction of the granted lifetime remains
-    (0.2 of 3600 s: 720 s before expiry). ``force_udp_encapsulation`` is RFC 5844 5.2's
-    ForceIPv4UDPEncapsulationSupport: ask for IPv4-UDP encapsulation (the F flag) over IPv4/UDP transport.
-    ``binding_error_rate`` / ``binding_error_burst``: the token bucket of Binding Errors (RFC 6275 9.3.3).
-    ``global_revocation``: end every binding with one Per-Peer global Binding Revocation Indication carrying
-    ``identity`` in its MN-ID option (RFC 5846 9.2), retransmitted per ``revocation_timing`` (section 11).
-    ``heartbeat``: HEARTBEAT_INTERVAL and MISSING_HEARTBEATS_ALLOWED towards the LMA (RFC 5847,
-    :mod:`pmip6.core.heartbeat`). ``timestamp_validity_window``: how far a Timestamp may run ahead of this MAG's clock
-    to stay strictly increasing (:meth:`MobileAccessGateway._fresh_timestamp`), the LMA's TimestampValidityWindow (RFC
-    5213 9.1): a timestamp further ahead falls outside it (status 156, 5.5 item 9) if the LMA's clock agrees with this
-    one, so the clock stepped back since the last one was sent, and PBUs carry the current time of day again (5.5)
-    instead of the time before the step until real time catches up; within it the LMA still orders by the timestamp
-    before the step, so a smaller value here than there draws 157 until real time passes it.
-    ``fixed_link_local``: FixedMAGLinkLocalAddressOnAllAccessLinks (RFC 5213 6.8, 9.3), the one link-local address of
-    every access link (the data plane's ``access_link_local``); None is its ALL_ZERO value: the LMA provides one per
-    MN, asked for with the Link-local Address option in every PBU (6.9.1.1 item 9).
-    """
-
-    proxy_coa: Address
-    lma: Peer
-    gre: MagGreMode = MagGreMode.KEYS
-    tlv: bool = False
-    force_udp_encapsulation: bool = False
-    lifetime: int = 3600
-    use_timestamps: bool = True
-    initial_bindack_timeout: float = 1.0
-    max_bindack_timeout: float = 32.0
-    max_retransmissions: int = 6
-    refresh_margin: float = 0.2
-    binding_error_rate: float = DEFAULT_BINDING_ERROR_RATE
-    binding_error_burst: int = DEFAULT_BINDING_ERROR_BURST
-    global_revocation: bool = False
-    identity: bytes | None = None
-    revocation_timing: RevocationTiming = RevocationTiming()
-    heartbeat: HeartbeatSettings = HeartbeatSettings()
-    timestamp_validity_window: float = TIMESTAMP_VALIDITY_WINDOW
-    fixed_link_local: IPv6Address | None = None
-
-    def __post_init__(self) -> None:
-        if self.global_revocation and not self.identity:
-            raise ValueError("global revocation needs the MAG's identity (RFC 5846 9.2: the MN-ID option)")
-
-
-@dataclass(frozen=True, slots=True)
-class AttachRequest:
-    """A mobile node attached on an access link (RFC 5213 6.9.1.1). ``hi`` is 1 for a new attachment,
-    3 for a handoff from another MAG, 2 between interfaces, 4 if unknown."""
-
-    mn_id: bytes
-    att: int
-    hi: int = HandoffIndicator.NEW_INTERFACE
-    ll_id: bytes | None = None
-    interface: str | None = None
-    ipv4: bool = True
-    ipv6: bool = True
 
 
 def _ignored(reason: str, peer: Peer | None = None) -> Outcome:

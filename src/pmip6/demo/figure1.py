@@ -22,7 +22,8 @@ from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import Peer
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, MobileNodeProfile, Tenant
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.dataplane.counters import DropReason, TrafficCounters
 from pmip6.dataplane.formats import Sealer, TunnelFormat

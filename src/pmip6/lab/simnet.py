@@ -22,7 +22,8 @@ from ipaddress import IPv4Address, IPv6Address
 
 from pmip6.core.events import Address, Event, Outcome, Peer
 from pmip6.core.lma import LocalMobilityAnchor
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import MobilityMessage
 from pmip6.wire.mobility import decode_message, encode_message

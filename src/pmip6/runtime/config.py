@@ -19,7 +19,7 @@ from pmip6.core.binding_error import DEFAULT_BINDING_ERROR_BURST, DEFAULT_BINDIN
 from pmip6.core.events import Address, Peer
 from pmip6.core.heartbeat import DEFAULT_MISSING_HEARTBEATS_ALLOWED, HeartbeatSettings
 from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
-from pmip6.core.mag import TIMESTAMP_VALIDITY_WINDOW, MagGreMode, MagSettings
+from pmip6.core.mag_settings import TIMESTAMP_VALIDITY_WINDOW, MagGreMode, MagSettings
 from pmip6.core.nai import nai_key
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.core.revocation_sender import MIN_INIT_DELAY_BRIS, RevocationTiming

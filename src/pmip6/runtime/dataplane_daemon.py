@@ -22,7 +22,7 @@ from typing import Any
 
 from pmip6.core.events import TunnelSession
 from pmip6.core.bul import BindingUpdateListEntry
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.dataplane.arp_trigger import ArpTriggers
 from pmip6.dataplane.dhcp_relay import RelayAgent
 from pmip6.dataplane.dhcp_server import DhcpServer, Ipv4Triggers

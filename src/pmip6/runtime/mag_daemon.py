@@ -38,7 +38,8 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
-from pmip6.core.mag import AttachRequest, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.dataplane.dhcp_server import Ipv4Triggers
 from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
 from pmip6.runtime.control import DEFAULT_WAIT, ControlError, Handler, Request, utf8_argument

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from test_dhcp_server import HOME1, NOW, ROUTER, Mag, _entry, _seconds
 
-from pmip6.core.mag import MagSettings
+from pmip6.core.mag_settings import MagSettings
 from pmip6.wire.dhcp import MessageType, OptionCode
 
 

@@ -13,7 +13,7 @@ import pytest
 from pmip6.cli import build_parser, main
 from pmip6.core.events import Peer
 from pmip6.core.lma_settings import MobileNodeProfile, Tenant
-from pmip6.core.mag import MagGreMode
+from pmip6.core.mag_settings import MagGreMode
 from pmip6.core.policy import GrePolicy
 from pmip6.runtime.config import ConfigError, load_lma_config, load_mag_config
 

@@ -25,7 +25,7 @@ import pytest
 
 from pmip6.cli import main
 from pmip6.commands.show import stats_text
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.config import load_lma_config, load_mag_config
 from pmip6.runtime.control import ControlError, control_request
 from pmip6.runtime.daemon import DaemonOptions

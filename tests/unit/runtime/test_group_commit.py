@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pmip6.core.events import BindingEstablished, Event, Peer
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.group_commit import GroupCommit
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message

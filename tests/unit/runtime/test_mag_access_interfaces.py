@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.dataplane.pump import MagPump, Pump
 from pmip6.dataplane.settings import MagDataplaneSettings
 from pmip6.runtime.config import load_mag_config

@@ -16,7 +16,7 @@ import pytest
 
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import Outcome
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.mag_daemon import MagDaemon
 from pmip6.wire.messages import ProxyBindingUpdate
 from test_mag_daemon_results import _answer, _daemon

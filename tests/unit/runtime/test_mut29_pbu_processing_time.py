@@ -9,7 +9,7 @@ import pytest
 from test_pbu_processing_time import _histogram
 
 from pmip6.core.events import Event, Peer
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.group_commit import GroupCommit
 from pmip6.wire.numbers import AccessTechnologyType
 from test_persistence import LMAA, MAG_A, MN, PORT, StoreLab, lab  # noqa: F401  (the fixture)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_mag_daemon_results import _answer, _daemon, _pbu
 
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.mag_daemon import _timed_out, _Waiter
 from pmip6.wire.numbers import Status
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pmip6.core.events import Peer
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.numbers import AccessTechnologyType
 from tests.unit.runtime.test_persistence import LMAA, MAG_A, PORT, StoreLab, _record, lab  # noqa: F401 (fixture)
 

@@ -14,7 +14,7 @@ from test_pbu_processing_time import _histogram
 from test_persistence import LMAA, MAG_A, MAG_B, MN, PORT, StoreLab, lab  # noqa: F401 (fixture)
 
 from pmip6.core.events import Event, Outcome, Peer, SendMessage
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.messages import Heartbeat, ProxyBindingAcknowledgement
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
 

@@ -16,7 +16,7 @@ from test_store_writer import BOUND
 
 from pmip6.commands.show import stats_text
 from pmip6.core.events import Peer
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.group_commit import GroupCommit
 from pmip6.runtime.lma_daemon import PBUS_WAITING_LIMIT
 from pmip6.wire.messages import Heartbeat, MobilityMessage

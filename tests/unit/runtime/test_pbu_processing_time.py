@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pmip6.core.events import Outcome, Peer
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.group_commit import GroupCommit
 from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BUFlags

@@ -26,7 +26,8 @@ import pytest
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Outcome, Peer, SendMessage
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.mag import AttachRequest, MagSettings, MobileAccessGateway
+from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import AttachRequest, MagSettings
 from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.runtime.config import load_lma_config
 from pmip6.runtime.daemon import DaemonOptions

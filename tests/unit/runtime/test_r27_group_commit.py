@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pmip6.core.events import Peer
-from pmip6.core.mag import AttachRequest
+from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.transport import SocketTransport
 from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingAcknowledgement
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pmip6.core.mag import MagGreMode
+from pmip6.core.mag_settings import MagGreMode
 from pmip6.core.policy import GrePolicy
 from pmip6.runtime.config import ConfigError, load_lma_config, load_mag_config
 from test_config import _write
