@@ -35,11 +35,12 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   of the exchange. A status-135 PBA carries the LMA's last accepted sequence instead: it is matched by MN-ID and
   its echo (the HI, ATT and MN-LL-ID of the PBU in flight, and one of its exchange's Timestamps if it carried
   them), and the counter jumps past it. Any other PBA "does not match any of the Proxy Binding Update messages
-  that it sent recently" and is ignored (6.9.1.2 item 5), e.g. another MN's recorded PBA, or the same MN's
-  recorded 156, replayed once the counter came back to its sequence number; the Alarm that gives the exchange up
-  says when the LMA answered its last transmission so (e.g. without a Timestamp). Every transmission carries a
-  fresh timestamp when timestamps are in use: the current time, kept strictly increasing unless that puts it more
-  than ``timestamp_validity_window`` ahead of the clock (the clock stepped back: the current time again, 5.5).
+  that it sent recently" and is ignored (6.9.1.2 item 5, :mod:`pmip6.core.pba_match`), e.g. another MN's recorded
+  PBA, or the same MN's recorded 156, replayed once the counter came back to its sequence number; the Alarm that
+  gives the exchange up says when the LMA answered its last transmission so (e.g. without a Timestamp). Every
+  transmission carries a fresh timestamp when timestamps are in use: the current time, kept strictly increasing
+  unless that puts it more than ``timestamp_validity_window`` ahead of the clock (the clock stepped back: the current
+  time again, 5.5).
 - **Registrations made in this MAG's name** (:mod:`pmip6.core.foreign_registration`): an ignored PBA (above) that
   accepts a PBU about an MN registered here with no PBU of its own in flight (nor halted), and cannot answer one of
   this MAG's PBUs about it -- with timestamps: none of those sent in the last ANSWER_WINDOW (same sequence number,
@@ -67,10 +68,11 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   later than its own refresh time or 1.25 INITIAL_BINDACK_TIMEOUT before its binding expires. A Binding Error
   status 2
   answering a request stops the requests.
-- **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above) whose MN-ID, HI, ATT or MN-LL-ID
-  differs from it is ignored and the entry sends nothing more until an administrative action (detach or attach); a re-attach so
-  halted no longer counts as attaching (a handover BRI revokes it). A PBA echoing a PBU that an attach superseded
-  (e.g. a reordered 135 for the refresh in flight) answers that PBU: ignored, without halting.
+- **PBA echo check** (6.9.1.2 item 6): a PBA answering the PBU (as above, :mod:`pmip6.core.pba_match`) whose MN-ID,
+  HI, ATT or MN-LL-ID differs from it is ignored and the entry sends nothing more until an administrative action
+  (detach or attach); a re-attach so halted no longer counts as attaching (a handover BRI revokes it). A PBA echoing a
+  PBU that an attach superseded (e.g. a reordered 135 for the refresh in flight) answers that PBU: ignored, without
+  halting.
 - **Accepted PBA** (status < 128): GRE per RFC 5845 4.2 and 7.3 -- status 2: no GRE for this session and no
   option in its later PBUs (GK-4.2-10/11); no option although we sent one: that LMA does not support RFC
   5845, never offer it the option again (GK-4.2-6/7) but in the refreshes of sessions that negotiated keys
@@ -195,6 +197,13 @@ from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_clock import LmaClockReadings
 from pmip6.core.mag_settings import AttachRequest, MagGreMode, MagSettings
 from pmip6.core.own_copies import OwnCopies
+from pmip6.core.pba_match import (
+    answers_no_transmission,
+    echo_ignored,
+    matching_entry,
+    note_unusable,
+    superseded_by_next,
+)
 from pmip6.core.retransmit import Backoff, UpdateRateLimiter
 from pmip6.core.revocation_responder import (
     AnsweredRevocations,
@@ -355,7 +364,7 @@ class MobileAccessGateway:
         entry.halted = entry.refresh_unanswered = entry.revoked = False  # a new exchange, in full (6.9.4)
         entry.ipv4_request_after = 0.0  # the administrative action RFC 5844 3.2.3.2 waits for
         _withdraw_ipv4_request(entry)
-        superseded = _superseded_by_next(entry.pending)
+        superseded = superseded_by_next(entry.pending)
         self._finish_pending(entry)
         outcome = Outcome()
         if entry.registered_at is not None and entry.session() != previous:
@@ -496,15 +505,15 @@ class MobileAccessGateway:
             return _ignored(f"a MAG processes only PBAs, not {type(message).__name__}", source)
         if not message.flags & BAFlags.P:  # RFC 5213 6.9.1.2 item 1: a PBA is a BA with P set
             return _ignored("Binding Acknowledgement without the P flag: not a proxy registration", source)
-        entry = self._match(message)
+        entry = matching_entry(message, self._entries, self._awaiting, self.settings.use_timestamps)
         if entry is None or entry.pending is None or entry.pending.sent is None:
             lma_time = message.option(TimestampOption)
             if message.status in _LMA_CLOCK_STATUSES and lma_time is not None:
                 self._lma_clock.note(source.address, lma_time, now + self.wall_offset)
             return self._unanswering(message, source, f"no PBU with sequence {message.sequence} awaits a PBA", now)
-        unmatched = self._answers_no_transmission(entry.pending, message, source, now)
+        unmatched = answers_no_transmission(entry.pending, message, source, self._lma_clock, now + self.wall_offset)
         if unmatched is not None:
-            _note_unusable(entry.pending, message, unmatched)
+            note_unusable(entry.pending, message, unmatched)
             return self._unanswering(message, source, unmatched, now)
         outcome = self._acknowledged(entry, message, source, now)
         outcome.extend(self._deferred_release(entry, now))
@@ -951,13 +960,9 @@ class MobileAccessGateway:
         assert entry.pending is not None and entry.pending.sent is not None
         sent = entry.pending.sent
         if echo_differs(message, sent):
-            if any(not echo_differs(message, earlier) for earlier in entry.pending.superseded):
-                # E.g. a 135 (matched by MN-ID) answering the refresh an attach superseded, reordered.
-                return _ignored("the PBA echoes a PBU that the MN's attach superseded", source)
-            if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
-                # Its sequence number is the LMA's, not the PBU's: the echo is what matches it to the PBU (item 5).
-                return _ignored(f"status 135 for {mn_text(entry.mn_id)} echoes HI/ATT/MN-LL-ID of no PBU in flight "
-                                "(an earlier exchange's answer, replayed?)", source)
+            elsewhere = echo_ignored(entry.pending, message, entry.mn_id)
+            if elsewhere is not None:
+                return _ignored(elsewhere, source)
             return self._echo_mismatch(entry, source)
         if entry.pending.released_ipv4 is not None:
             return self._ipv4_release_answered(entry, message, source, now)
@@ -1006,7 +1011,7 @@ class MobileAccessGateway:
         no condition of 5.4.1.1 item 5 holds for the PBU naming its prefix (HI 4, another Proxy-CoA), so item 6
         makes it a new session, whose prefix the draining one holds (155); naming none, it takes that one back
         (5.4.1.3 item 3). The entry keeps its addresses until a PBA accepts (BindingUpdated)."""
-        superseded = _superseded_by_next(entry.pending)
+        superseded = superseded_by_next(entry.pending)
         self._finish_pending(entry)
         return self._start_update(entry, now, superseded, names_none=True)
 
@@ -1024,67 +1029,6 @@ class MobileAccessGateway:
         if pba.status >= Status.REASON_UNSPECIFIED:
             return Outcome(events=[RegistrationRejected(entry.mn_id, pba.status, source)])
         return Outcome()
-
-    def _answers_no_transmission(self, pending: PendingUpdate, pba: ProxyBindingAcknowledgement, source: Peer,
-                                 now: float) -> str | None:
-        """Why ``pba``, found for ``pending``'s exchange by :meth:`_match`, answers none of its transmissions (RFC 5213
-        6.9.1.2 item 5: then "MUST be ignored"), or None. Item 3 applies 5.5: the LMA returns a PBU's sequence number
-        (5.5 item 5) and, for a timestamp it found valid, its Timestamp (item 7), so with timestamps a PBA answers the
-        transmission with its sequence number if it carries that transmission's Timestamp; a 135 (the LMA's sequence
-        number, RFC 6275 9.5.1) one of the exchange's Timestamps. An accepting PBA needs its PBU's Timestamp. A
-        rejection may carry the LMA's clock instead: a 156 or 157 always does (items 8 and 9), any other one may, the
-        LMA deciding it before it looks at the Timestamp (item 1: "a valid Timestamp option"). Such a rejection
-        answers the transmission with its sequence number only if it names that PBU's MN (item 5's MN-ID) and echoes
-        its HI, ATT and MN-LL-ID, and if its clock reading is a new one of that LMA (:mod:`pmip6.core.lma_clock`):
-        a recorded answer of the same MN, replayed once the MAG-wide counter comes back to its sequence number, is
-        ignored without halting the entry (item 6 is for the PBA that does answer the PBU). One without any
-        Timestamp is ignored (item 1: the LMA MUST include one); the Alarm that gives the exchange up names it."""
-        if not pending.sent_timestamps:
-            return None  # sequence numbers only: _match found the MN-ID's transmission with that number
-        assert pending.sent is not None
-        timestamp = pba.option(TimestampOption)
-        status, sequence = pba.status, pba.sequence
-        if status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW:
-            if timestamp in pending.sent_timestamps.values():
-                return None
-            return "status 135 without a Timestamp of the PBU in flight (replayed?)"
-        if timestamp is not None and timestamp == pending.sent_timestamps.get(sequence):
-            return None
-        if status < Status.REASON_UNSPECIFIED:
-            if timestamp is None:
-                return (f"PBA with sequence {sequence} accepts without a Timestamp (RFC 5213 5.5 items 1 and 7: the "
-                        "LMA returns the PBU's; set use_timestamps = false for an LMA without them)")
-            return (f"PBA with sequence {sequence} without the Timestamp of the PBU with that sequence (5.5: "
-                    "the LMA returns it; another exchange's answer, replayed?)")
-        if timestamp is None:
-            return (f"status {status} with sequence {sequence} without a Timestamp (RFC 5213 5.5 item 1: it MUST have "
-                    "one)")
-        stale = self._lma_clock.note(source.address, timestamp, now + self.wall_offset)
-        named, sent = pba.option(MNIdentifierOption), pending.sent.option(MNIdentifierOption)
-        if named != sent:
-            assert sent is not None
-            other = mn_text(named.identifier) if named is not None else "no MN"
-            return (f"status {status} with sequence {sequence} names {other}, not {mn_text(sent.identifier)} "
-                    "whose PBU has that sequence (replayed?)")
-        if echo_differs(pba, pending.sent):
-            return (f"status {status} with sequence {sequence} echoes HI/ATT/MN-LL-ID of no PBU in flight (an earlier "
-                    "exchange's answer, replayed?)")
-        return None if stale is None else f"status {status} with sequence {sequence}: {stale}"
-
-    def _match(self, pba: ProxyBindingAcknowledgement) -> BindingUpdateListEntry | None:
-        """RFC 5213 6.9.1.2 item 5: the entry whose exchange in flight the PBA may answer: by sequence with the
-        MAG-wide counter, by MN-ID and sequence with per-session counters; a 135 carries the LMA's last sequence,
-        so by MN-ID. Whether it answers one of that exchange's transmissions is :meth:`_answers_no_transmission`'s
-        and, for a 135, the echo's (:meth:`_acknowledged`)."""
-        mn_id_option = pba.option(MNIdentifierOption)
-        if mn_id_option is not None:
-            entry = self._entries.get(mn_id_option.identifier)
-            if entry is not None and entry.pending is not None and (
-                    pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
-                    or not self.settings.use_timestamps and pba.sequence in entry.pending.sent_times):
-                return entry
-        mn_id = self._awaiting.get(pba.sequence)
-        return self._entries.get(mn_id) if mn_id is not None else None
 
     def _echo_mismatch(self, entry: BindingUpdateListEntry, source: Peer) -> Outcome:
         """RFC 5213 6.9.1.2 item 6: ignore, and send nothing more until an administrative action."""
@@ -1536,22 +1480,6 @@ def _names_addresses(entry: BindingUpdateListEntry) -> bool:
     naming none asks for a new session, 5.4.1.2 item 5, 5.4.1.3 item 4), nor a refresh (5)."""
     return (entry.reattached and entry.handoff_indicator in _RETRIED_NAMING_NONE and entry.pending is not None
             and not entry.pending.names_none and bool(entry.home_network_prefixes or entry.ipv4_home_address))
-
-
-def _superseded_by_next(pending: PendingUpdate | None) -> tuple[ProxyBindingUpdate, ...]:
-    """What the exchange after ``pending`` supersedes: ``pending``'s last PBU and those it superseded."""
-    if pending is None:
-        return ()
-    return pending.superseded if pending.sent is None else (*pending.superseded, pending.sent)
-
-
-def _note_unusable(pending: PendingUpdate, pba: ProxyBindingAcknowledgement, unmatched: str) -> None:
-    """Keep for the Alarm that gives the exchange up (:meth:`MobileAccessGateway._retry`) why the MAG ignored a PBA
-    naming the MN of its last transmission, with that transmission's sequence number."""
-    assert pending.sent is not None
-    if pba.sequence == pending.sent.sequence and pba.option(MNIdentifierOption) == pending.sent.option(
-            MNIdentifierOption):
-        pending.last_answer = f"the LMA answered the last one with status {pba.status}, ignored: {unmatched}"
 
 
 def _refresh_due(entry: BindingUpdateListEntry, now: float) -> bool:
