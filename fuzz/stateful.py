@@ -455,7 +455,7 @@ class LmaMachine(RuleBasedStateMachine):
 
 def _home_addresses(record: dict) -> dict:
     """A BCE record with its IPv4 home address alone, not its prefix length: a restart on a pool widened or narrowed
-    around the address gives it the new one (LocalMobilityAnchor._claim_addresses)."""
+    around the address gives it the new one (pmip6.core.restore.claim_addresses)."""
     address = record["ipv4_home_address"]
     return {**record, "ipv4_home_address": address.split("/")[0] if address is not None else None}
 

@@ -219,6 +219,11 @@ class BindingCacheEntry:
             raise ValueError(f"malformed binding record: {error!r}") from error
 
 
+def registered_at(entry: BindingCacheEntry) -> float:
+    """When the live ``entry``'s latest PBU (registration or refresh) was accepted: its lifetime runs from then."""
+    return entry.expires_at - entry.lifetime
+
+
 def _optional_str(value: object | None) -> str | None:
     return None if value is None else str(value)
 

@@ -112,7 +112,7 @@ from pmip6.core.addressing import (
     non_zero_prefixes,
     plan_addresses,
 )
-from pmip6.core.bce import BceState, BindingCacheEntry
+from pmip6.core.bce import BceState, BindingCacheEntry, registered_at
 from pmip6.core.binding_error import BindingErrorSender
 from pmip6.core.binding_limits import FullScopes, SessionUsage, full_scope, session_usage
 from pmip6.core.care_of_address import registered_proxy_coa, unusable_proxy_coa
@@ -138,13 +138,12 @@ from pmip6.core.freshness import (
     sequence_is_newer,
     timestamp_ceiling,
     timestamp_rejection,
-    timestamp_time,
 )
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
-from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, interface_key, same_interface
+from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, same_interface
 from pmip6.core.overlap import OverlappingPools
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.own_copies import OwnCopies
@@ -163,6 +162,14 @@ from pmip6.core.rejection_reason import (
     sequence_reason,
     stepped_sequence_reason,
     timestamp_reason,
+)
+from pmip6.core.restore import (
+    by_interface,
+    claim_addresses,
+    claim_resources,
+    conflict,
+    latest_registered,
+    refuses_ipv4_alone,
 )
 from pmip6.core.revocation_receiver import mag_revocation_answer
 from pmip6.core.revocation_responder import (
@@ -425,16 +432,18 @@ class LocalMobilityAnchor:
         ``binding_revocation`` a V-flag BRI tells it). BindingRestored (a BindingEstablished) is emitted for each
         live entry.
         Then one live session per interface (5.4): of live entries of one interface, which an older pmip6 could
-        store, the latest registered (:func:`_latest_registered`: by their Timestamps where they have them, which a
-        step of this LMA's clock does not reorder) is its session and the others end as at a registration
-        (:meth:`_end_stale_sessions`: de-registered, and with ``binding_revocation`` a BRI to another MAG, in the
-        outcome's sends for the runtime to send once its sockets are open).
+        store, the latest registered (:func:`~pmip6.core.restore.latest_registered`: by their Timestamps where they
+        have them, which a step of this LMA's clock does not reorder) is its session and the others end as at a
+        registration (:meth:`_end_stale_sessions`: de-registered, and with ``binding_revocation`` a BRI to another
+        MAG, in the outcome's sends for the runtime to send once its sockets are open). Which entries the settings
+        allow, and what they claim, is :mod:`pmip6.core.restore`'s.
 
         The runtime may restore a cache in several calls (a step at a time, its event loop running in between): each
         entry claims its resources against what earlier calls restored, so the result is that of one call as long as
         every entry of an MN comes in the same call (the one-session-per-interface check sees only that call's).
         """
         outcome = Outcome()
+        settings, pools, overlapping = self.settings, self._pools, self._overlapping
         live: list[BindingCacheEntry] = []
         # The live entries restored without the IPv4 home address that alone conflicted: why, and as they were.
         withdrawn: list[tuple[BindingCacheEntry, str, TunnelSession, IPv4Interface]] = []
@@ -442,12 +451,13 @@ class LocalMobilityAnchor:
             due = entry.expires_at if entry.state is BceState.ACTIVE else entry.delete_at
             if due is None or due <= now:
                 continue
-            problem = self._claim_resources(entry)
+            problem = claim_resources(entry, settings, pools, overlapping, self._keys, self._record_changes)
             refused: tuple[str, TunnelSession, IPv4Interface] | None = None
-            if problem is not None and self._conflict(entry) is not None and self._refuses_ipv4_alone(entry):
+            if (problem is not None and conflict(entry, settings, pools, overlapping) is not None
+                    and refuses_ipv4_alone(entry, settings, pools, overlapping)):
                 refused = problem, entry.session(), cast(IPv4Interface, entry.ipv4_home_address)
                 entry.ipv4_home_address = entry.ipv4_default_router = None
-                problem = self._claim_resources(entry)
+                problem = claim_resources(entry, settings, pools, overlapping, self._keys, self._record_changes)
             if problem is not None:
                 outcome.events.append(Alarm(f"{NOT_RESTORED}: {problem}", entry.mn_id))
                 continue
@@ -459,9 +469,9 @@ class LocalMobilityAnchor:
                 self.heartbeat.binding_made(entry.mag.address, now)
                 if refused is not None:
                     withdrawn.append((entry, *refused))
-        for interface in _by_interface(live).values():
+        for interface in by_interface(live).values():
             if len(interface) > 1:
-                outcome.extend(self._end_stale_sessions(_latest_registered(interface, self._timestamp_window(),
+                outcome.extend(self._end_stale_sessions(latest_registered(interface, self._timestamp_window(),
                                                                                 self.wall_offset), now))
         for entry, why, before, address in withdrawn:
             if entry.state is BceState.ACTIVE:  # not ended above as an interface's older session (5.4)
@@ -604,11 +614,11 @@ class LocalMobilityAnchor:
         outcome = Outcome()
         revoked: list[BindingCacheEntry] = []
         for entry in list(self._cache):
-            problem = self._conflict(entry)
+            problem = conflict(entry, settings, self._pools, self._overlapping)
             if problem is None:
-                self._claim_addresses(entry)
+                claim_addresses(entry, self._pools, self._record_changes)
                 continue
-            if self._refuses_ipv4_alone(entry):
+            if refuses_ipv4_alone(entry, settings, self._pools, self._overlapping):
                 outcome.extend(self._withdraw_ipv4(entry, problem, now))
                 continue
             outcome.events.append(Alarm(f"binding removed by the new configuration: {problem}", entry.mn_id))
@@ -648,15 +658,9 @@ class LocalMobilityAnchor:
                                         f"its home network prefixes: {problem}", entry.mn_id)])
         updated = self._release_ipv4(entry, from_pool=False)
         outcome.events.append(updated)
-        self._claim_addresses(entry)
+        claim_addresses(entry, self._pools, self._record_changes)
         outcome.extend(self._ipv4_withdrawn(entry, updated.previous, address, now))
         return outcome
-
-    def _refuses_ipv4_alone(self, entry: BindingCacheEntry) -> bool:
-        """Whether the settings, refusing ``entry``, would allow it without its IPv4 home address, the entry a live
-        dual-stack session (:meth:`reconfigure`, :meth:`restore`)."""
-        return (entry.state is BceState.ACTIVE and bool(entry.home_network_prefixes)
-                and entry.ipv4_home_address is not None and self._conflict(entry, with_ipv4=False) is None)
 
     def _ipv4_withdrawn(self, entry: BindingCacheEntry, before: TunnelSession, address: IPv4Interface,
                         now: float) -> Outcome:
@@ -1252,7 +1256,7 @@ class LocalMobilityAnchor:
         probes = [held for held in late.held if isinstance(held, _HandoffProbe)]
         dropped = [entry for mn_id in late.mn_ids for entry in self._cache.of_mn(mn_id)
                    if entry.state is BceState.ACTIVE and entry.registered_by(late.mag)
-                   and _registered_at(entry) > late.registered_after
+                   and registered_at(entry) > late.registered_after
                    and late.dropped(entry.home_network_prefixes, _ipv4_address(entry))
                    and all(probe.asks_about(entry) for probe in probes)]
         if not dropped:
@@ -1299,7 +1303,7 @@ class LocalMobilityAnchor:
         """One global BRI revoking ``entries``, every binding of one MAG (RFC 5846 8.1), sent where that MAG's latest
         accepted PBU came from: over IPv4/UDP a MAG restarted on another port gets it there (as
         :meth:`_mags_with_bindings` for its Heartbeat Requests)."""
-        latest = max(entries, key=_registered_at)
+        latest = max(entries, key=registered_at)
         return self._revocations.revoke_all([entry.session() for entry in entries], now, held=held,
                                             to=latest.session())
 
@@ -1333,7 +1337,7 @@ class LocalMobilityAnchor:
         if restarted is not None:
             for entry in [entry for entry in self._cache if entry.mag.address == source.address and not (
                     entry.state is BceState.ACTIVE and (restarted.previous_at is None
-                                                        or _registered_at(entry) > restarted.previous_at))]:
+                                                        or registered_at(entry) > restarted.previous_at))]:
                 self._revocations.drop(entry)
                 outcome.extend(self._end(entry, "mag-restarted", now))
         return outcome
@@ -1398,81 +1402,6 @@ class LocalMobilityAnchor:
             self._keys.release(entry.reserved_uplink_key)
         self._end_withdrawal(entry)
         return BindingRemoved(entry.session(), reason)
-
-    def _claim_resources(self, entry: BindingCacheEntry) -> str | None:
-        """Mark a restored entry's key and addresses in use; on a conflict change nothing and say why."""
-        problem = self._conflict(entry)
-        if problem is not None:
-            return problem
-        if entry.reserved_uplink_key is not None:
-            try:
-                self._keys.claim(entry.reserved_uplink_key)
-            except ValueError as error:
-                return str(error)
-        self._claim_addresses(entry)
-        return None
-
-    def _conflict(self, entry: BindingCacheEntry, *, with_ipv4: bool = True) -> str | None:
-        """Why the settings no longer allow ``entry`` (without its IPv4 home address unless ``with_ipv4``), or None.
-
-        The configuration may have changed since the entry was made: an entry whose next PBU the LMA would refuse
-        is a conflict: its MAG (:attr:`BindingCacheEntry.mag`, where its PBUs come from) no longer authorized, its
-        mobile node no longer served in that tenant (RFC 5213 5.3.1 items 6 and 7), its IPv4-UDP mode no longer
-        accepted (RFC 5844 3.1.2.1: 129), no GRE while the policy (of the MN, or of that MAG) now requires it
-        (GK-5.2-4: 163), or an address outside its tenant's pools or in use, or an IPv4
-        default router that is no longer the pool's (RFC 5844 3.3.3: the MN's router would change under it, and
-        the old one could be handed out as a home address). A pool widened or narrowed around the address with
-        the same default router is no conflict: :meth:`_claim_addresses` gives the entry the new prefix length,
-        which its next PBA carries (RFC 5844 3.3.1, the IPv4 Home Address Reply's Prefix-len)."""
-        if entry.mag.address not in self.settings.authorized_mags:
-            return f"MAG {entry.mag.address} is no longer authorized"
-        if entry.udp_encapsulation and not self.settings.accept_forced_udp_encapsulation:
-            return "IPv4-UDP encapsulation is no longer accepted"
-        if not entry.gre_enabled and self.settings.gre_policy.resolve(entry.mn_id, entry.mag.address) \
-                is GrePolicy.REQUIRED:
-            return "GRE is now required"
-        holds_ipv4 = with_ipv4 and entry.ipv4_home_address is not None
-        if entry.uplink_key is None and self._overlapping.keys_required(
-                entry.tenant, ipv4=holds_ipv4, ipv6=bool(entry.home_network_prefixes)):
-            return f"it has no GRE keys, which it needs: {self._overlapping.reason(entry.tenant, ipv4=holds_ipv4)}"
-        tenant = self.settings.tenant_of(entry.mn_id)
-        if tenant != entry.tenant:
-            return (f"the mobile node is now served by tenant {tenant!r}" if tenant is not None
-                    else "the LMA no longer serves the mobile node")
-        pools = self._pools.get(entry.tenant)
-        if pools is None:
-            return f"tenant {entry.tenant!r} is not configured"
-        prefixes, ipv4 = entry.home_network_prefixes, entry.ipv4_home_address if with_ipv4 else None
-        if prefixes and pools.prefixes is None:
-            return f"tenant {entry.tenant!r} no longer has an IPv6 prefix pool"
-        for prefix in prefixes:
-            reason = pools.prefixes.unavailability(prefix)  # type: ignore[union-attr]
-            if reason is not None:
-                return f"the home network prefix {prefix} is {reason}"
-        if ipv4 is not None:
-            if pools.ipv4 is None:
-                return f"tenant {entry.tenant!r} no longer has an IPv4 pool"
-            reason = pools.ipv4.unavailability(ipv4.ip)
-            if reason is not None:
-                return f"the IPv4 home address {ipv4.ip} is {reason}"
-            if entry.ipv4_default_router != pools.ipv4.default_router:
-                return (f"the tenant's IPv4 default router is now {pools.ipv4.default_router}, "
-                        f"not {entry.ipv4_default_router}")
-        return None
-
-    def _claim_addresses(self, entry: BindingCacheEntry) -> None:
-        """Mark the entry's addresses in use in its tenant's pools, its IPv4 home network the pool's (a stored record
-        changed: :meth:`take_record_changes`)."""
-        pools = self._pools[entry.tenant]
-        if pools.prefixes is not None:
-            for prefix in entry.home_network_prefixes:
-                pools.prefixes.claim(prefix)
-        ipv4 = entry.ipv4_home_address
-        if ipv4 is not None and pools.ipv4 is not None:
-            pools.ipv4.take(ipv4.ip)
-            if ipv4.network != pools.ipv4.network:
-                entry.ipv4_home_address = IPv4Interface((ipv4.ip, pools.ipv4.network.prefixlen))
-                self._record_changes.add(entry.mn_id)
 
     # ----------------------------------------------------------------- rejections
 
@@ -1587,43 +1516,6 @@ def _ipv4_address(entry: BindingCacheEntry) -> IPv4Address | None:
     return entry.ipv4_home_address.ip if entry.ipv4_home_address is not None else None
 
 
-def _registered_at(entry: BindingCacheEntry) -> float:
-    """When the live ``entry``'s latest PBU (registration or refresh) was accepted: its lifetime runs from then."""
-    return entry.expires_at - entry.lifetime
-
-
-def _by_interface(entries: Iterable[BindingCacheEntry]) -> dict[object, list[BindingCacheEntry]]:
-    """``entries`` by the interface each is a session of (:func:`~pmip6.core.lookup.interface_key`)."""
-    grouped: dict[object, list[BindingCacheEntry]] = {}
-    for entry in entries:
-        grouped.setdefault(interface_key(entry), []).append(entry)
-    return grouped
-
-
-def _latest_registered(entries: list[BindingCacheEntry], window: float | None,
-                       wall_offset: float) -> BindingCacheEntry:
-    """The latest registered of the live ``entries`` of one interface. Where all have one, by their last accepted
-    Timestamps (RFC 5213 5.5: each greater than every one accepted for the MN before), which a step of this LMA's
-    clock does not reorder as it does their registration times (:func:`_registered_at`). Equal ones were made so by a
-    backward step: the first PBU accepted after it gave its Timestamp to the entries whose own lay beyond the window
-    (:meth:`LocalMobilityAnchor._record_freshness`), so the later registered is the one registered within the
-    TimestampValidityWindow ``window`` of that Timestamp (:func:`_carried_its_timestamp`), else, as without
-    Timestamps (sequence numbers of different MAGs do not compare), the one registered last by this LMA's clock."""
-    if all(entry.last_timestamp is not None for entry in entries):
-        return max(entries, key=lambda entry: (entry.last_timestamp,
-                                               _carried_its_timestamp(entry, window, wall_offset),
-                                               _registered_at(entry)))
-    return max(entries, key=_registered_at)
-
-
-def _carried_its_timestamp(entry: BindingCacheEntry, window: float | None, wall_offset: float) -> bool:
-    """Whether the live ``entry``'s last Timestamp can be its latest PBU's own: the LMA's clock (wall time, the
-    engine's time plus ``wall_offset``) read within ``window`` of it when that PBU was accepted (5.5's check at its
-    arrival). None: the Timestamps are the mobile node's (MobileNodeGeneratedTimestampInUse), no clock of this LMA's."""
-    registered = _registered_at(entry) + wall_offset
-    return window is not None and abs(registered - timestamp_time(entry.last_timestamp or 0)) <= window
-
-
 def _latest_endpoints(entries: Iterable[BindingCacheEntry]) -> dict[Address, PeerEndpoints]:
     """Each MAG of ``entries`` (live ones), by the address it signals from: where its latest accepted PBU came from
     and went to. RFC 5847 names no address; a MAG whose PBUs name another Proxy-CoA in an Alternate Care-of Address
@@ -1631,6 +1523,6 @@ def _latest_endpoints(entries: Iterable[BindingCacheEntry]) -> dict[Address, Pee
     latest: dict[Address, BindingCacheEntry] = {}
     for entry in entries:
         known = latest.setdefault(entry.mag.address, entry)
-        if _registered_at(entry) > _registered_at(known):
+        if registered_at(entry) > registered_at(known):
             latest[entry.mag.address] = entry
     return {address: (entry.mag, entry.lmaa) for address, entry in latest.items()}

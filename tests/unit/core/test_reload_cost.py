@@ -93,7 +93,7 @@ def test_take_holds_an_address_as_claim_does_without_building_its_interface() ->
 
 
 def test_a_reload_keeps_the_home_network_prefixes_of_the_bindings_it_keeps() -> None:
-    """_claim_addresses re-claims the kept bindings' prefixes as AddressPlan.commit did: after a reload, a new
+    """restore.claim_addresses re-claims the kept bindings' prefixes as AddressPlan.commit did: after a reload, a new
     registration is given none of them."""
     lma, settings = _dual_stack_lma(5, pool="10.0.0.0/24")
     held = {prefix for entry in lma.bindings() for prefix in entry.home_network_prefixes}
