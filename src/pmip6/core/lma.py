@@ -141,6 +141,16 @@ from pmip6.core.freshness import (
 )
 from pmip6.core.gre_negotiation import GreDecision, negotiate_gre
 from pmip6.core.heartbeat import HeartbeatMonitor, PeerEndpoints
+from pmip6.core.ipv4_withdrawal import (
+    WithdrawnIPv4,
+    end_withdrawal,
+    end_withdrawals_of_left_sessions,
+    forget_withdrawn,
+    names_withdrawn,
+    released_at_mag,
+    remember_withdrawn,
+    withdrawn_by,
+)
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, same_interface
@@ -202,7 +212,6 @@ from pmip6.wire.numbers import (
 )
 from pmip6.wire.options import (
     GREKeyOption,
-    IPv4HomeAddressRequestOption,
     MobilityOption,
     NATDetectionOption,
     TimestampOption,
@@ -297,19 +306,6 @@ class _HandoffProbe:
         """Whether ``entry`` is a session of the interface the BRI asked about: not one a waiting PBU of another
         interface took up since (RFC 5213 5.4.1.2 item 4)."""
         return (entry.att, entry.mn_ll_id) == (self.att, self.mn_ll_id)
-
-
-@dataclass(slots=True, eq=False)
-class _WithdrawnIPv4:
-    """What the V-flag BRI of a reload holds (:meth:`LocalMobilityAnchor._withdraw_ipv4`): the entry that remembers
-    ``address`` (:attr:`BindingCacheEntry.ipv4_withdrawn`) until ``mag``, the MAG the BRI went to, acknowledges
-    dropping it while it still registers the entry (a MAG the MN has left says nothing of the one it is at now); the
-    BRI ends sooner when the entry forgets the address otherwise, or ends
-    (:meth:`LocalMobilityAnchor._end_withdrawal`)."""
-
-    entry: BindingCacheEntry
-    address: IPv4Address
-    mag: Address
 
 
 @dataclass(slots=True, eq=False)
@@ -477,7 +473,8 @@ class LocalMobilityAnchor:
             if entry.state is BceState.ACTIVE:  # not ended above as an interface's older session (5.4)
                 outcome.events.append(Alarm(f"{RESTORED_WITHOUT_IPV4}, the session keeping its home network prefixes: "
                                             f"{why}", entry.mn_id))
-                outcome.extend(self._ipv4_withdrawn(entry, before, address, now))
+                outcome.extend(remember_withdrawn(entry, before, address, self._revocations,
+                                                      self.settings.binding_revocation, now))
         return outcome
 
     def owed_revocations(self) -> list[OwedRevocation]:
@@ -509,8 +506,8 @@ class LocalMobilityAnchor:
         from that MAG (any MN's for a global one, :meth:`RevocationSender.revoking`), so that binding was registered
         by an older pmip6, which keeps the file's bindings but neither sends nor deletes its revocations (a
         downgrade and upgrade since). The runtime's rewrite of the file at start leaves it out. So does it a V-flag
-        BRI whose address no restored entry remembers (:meth:`_forget_withdrawn`; a file written before
-        docs/reliability.md finding 25's fix could keep it): nothing is left to tell the MAG."""
+        BRI whose address no restored entry remembers (:func:`~pmip6.core.ipv4_withdrawal.forget_withdrawn`; a file
+        written before docs/reliability.md finding 25's fix could keep it): nothing is left to tell the MAG."""
         standing: list[OwedRevocation] = []
         outcome = Outcome()
         for revocation in dict.fromkeys(owed):  # the same one twice is sent once
@@ -528,14 +525,10 @@ class LocalMobilityAnchor:
         outcome.extend(self._revocations.resume(standing, now, self._withdrawn_by))
         return outcome
 
-    def _withdrawn_by(self, revocation: OwedRevocation) -> tuple[_WithdrawnIPv4, ...]:
-        """What a resumed V-flag BRI holds: the restored entries still remembering the address it names
-        (``ipv4_withdrawn``), which its BRA lets forget it (:meth:`_revocations_ended`), as before the restart."""
-        if revocation.ipv4_only is None:
-            return ()
-        address, mag = revocation.ipv4_only.ip, revocation.session.peer.address
-        return tuple(_WithdrawnIPv4(entry, address, mag) for entry in self._cache.of_mn(revocation.session.mn_id)
-                     if entry.ipv4_withdrawn == address)
+    def _withdrawn_by(self, revocation: OwedRevocation) -> tuple[WithdrawnIPv4, ...]:
+        """What a resumed V-flag BRI holds (:func:`~pmip6.core.ipv4_withdrawal.withdrawn_by`) among the restored
+        entries of its MN."""
+        return withdrawn_by(revocation, self._cache.of_mn(revocation.session.mn_id))
 
     def _is_back_at(self, session: TunnelSession) -> bool:
         """Whether ``session``'s MN has a live binding its MAG (``session.peer``) registered."""
@@ -651,7 +644,7 @@ class LocalMobilityAnchor:
         naming the address is one adding IPv4 to the session (RFC 5844 3.1.2.1), granted if the new pool has it
         free. A 128 (Binding Does NOT Exist) does not: the PBA that gave the MAG the address may still be on its way,
         behind the BRI; a re-registration that no longer names the address ends it, and the BRI with it
-        (:meth:`_forget_withdrawn`)."""
+        (:func:`~pmip6.core.ipv4_withdrawal.forget_withdrawn`)."""
         address = entry.ipv4_home_address
         assert address is not None
         outcome = Outcome(events=[Alarm("IPv4 home address released by the new configuration, the session keeping "
@@ -659,59 +652,9 @@ class LocalMobilityAnchor:
         updated = self._release_ipv4(entry, from_pool=False)
         outcome.events.append(updated)
         claim_addresses(entry, self._pools, self._record_changes)
-        outcome.extend(self._ipv4_withdrawn(entry, updated.previous, address, now))
+        outcome.extend(remember_withdrawn(entry, updated.previous, address, self._revocations,
+                                          self.settings.binding_revocation, now))
         return outcome
-
-    def _ipv4_withdrawn(self, entry: BindingCacheEntry, before: TunnelSession, address: IPv4Interface,
-                        now: float) -> Outcome:
-        """``entry`` no longer holds ``address``, the IPv4 home address of ``before``, while its MAG may: remembered
-        (``ipv4_withdrawn``: its re-registrations' IPv4 part refused) and, with ``binding_revocation``, the V-flag
-        BRI that tells the MAG (:meth:`_withdraw_ipv4`)."""
-        entry.ipv4_withdrawn = address.ip
-        if not self.settings.binding_revocation:
-            return Outcome()
-        held = _WithdrawnIPv4(entry, address.ip, before.peer.address)
-        return self._revocations.revoke(before, RevocationTrigger.ADMINISTRATIVE_REASON, now, held=(held,),
-                                        ipv4_only=address)
-
-    def _forget_withdrawn(self, entry: BindingCacheEntry, *, read_there: bool = False) -> None:
-        """``entry`` need no longer remember the IPv4 home address a reload took (:meth:`_ipv4_withdrawn`): its MAG no
-        longer names it in a PBU the LMA accepted, or released it (RFC 5844 3.1.2.5). Its V-flag BRI ends with the
-        memory (:meth:`_end_withdrawal`), as RFC 5846 8.1 has a PBU accepted while a revocation is in progress update
-        the BCE "accordingly, e.g., removing the revocation in progress flag". ``read_there``: that PBU's MAG still
-        holds the session (:func:`_holds_session`: a refresh, an attach again naming its prefixes), so it dropped the
-        address on its own, on reading the BRI or a refusal of it (129)."""
-        if entry.ipv4_withdrawn is not None:
-            self._end_withdrawal(entry, answerable=not read_there)
-            entry.ipv4_withdrawn = None
-
-    def _end_withdrawal(self, entry: BindingCacheEntry, *, answerable: bool = True) -> None:
-        """The V-flag BRI about ``entry``'s withdrawn IPv4 home address, if one is outstanding, ends quietly: its MAG
-        no longer holds the address (:meth:`_forget_withdrawn`) or the session (de-registered, removed; a draining
-        entry a handoff PBU still naming the address takes up again keeps the memory: that part refused, 129).
-        Nothing is left to tell the MAG, and a copy sent later would take the address from it were the MN's session
-        there granted it again since (docs/reliability.md finding 25); a copy sent before may still do so, so the BRI
-        is remembered as one given up, ``answerable``: a success BRA to it releases the address from that session too
-        (:meth:`_dropped_late`, finding 42). Not when the MAG, still holding the session, dropped the address
-        (``answerable`` False; its refresh or an attach again, findings 42 and 44): then it had read the BRI, and
-        pmip6's MAG answers a later copy from memory, releasing nothing (6.3's retransmissions;
-        :mod:`pmip6.core.revocation_responder`), so a success BRA, sent before that PBU and delayed past the address
-        granted again, would take the address from a session the MAG holds; or it had read a refusal of the address
-        (129), and a copy it reads later, taking the new grant, leaves the LMA holding it until the MAG's next
-        refresh, which asks for none (the safe side)."""
-        if entry.ipv4_withdrawn is not None:
-            self._revocations.drop_where(lambda held: isinstance(held, _WithdrawnIPv4) and held.entry is entry,
-                                         answerable=answerable)
-
-    def _end_withdrawals_of_left_sessions(self, entry: BindingCacheEntry) -> None:
-        """The V-flag BRIs about the MN's other sessions at ``entry``'s MAG that name the IPv4 home address ``entry``
-        now holds end (:meth:`_end_withdrawal`): a MAG keeps one entry per MN, so the one it holds now is ``entry``'s
-        session, the other left there (its de-registration lost, say), and such a BRI would take the address from
-        ``entry``'s session (docs/reliability.md finding 28). The other entry keeps its memory of the address."""
-        address = entry.ipv4_home_address.ip  # type: ignore[union-attr]
-        for other in self._cache.of_mn(entry.mn_id):
-            if other is not entry and other.ipv4_withdrawn == address and other.registered_by(entry.proxy_coa.address):
-                self._end_withdrawal(other)
 
     def _release_ipv4(self, entry: BindingCacheEntry, *, from_pool: bool = True) -> BindingUpdated:
         """Release the IPv4 home address binding of the dual-stack ``entry`` alone (RFC 5844 3.1.2.5; RFC 5846's V
@@ -818,7 +761,7 @@ class LocalMobilityAnchor:
         if prefix_options and pools.prefixes is None:
             return reject(Status.NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE)
         if ipv4_requests and pools.ipv4 is None and not (
-                found.wait_for is None and _names_withdrawn(found.entry, received.ipv4_home_address_request)):
+                found.wait_for is None and names_withdrawn(found.entry, received.ipv4_home_address_request)):
             return reject(Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
         if len(ipv4_requests) > 1:
             return reject(Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED)
@@ -928,7 +871,7 @@ class LocalMobilityAnchor:
         request = received.ipv4_home_address_request
         # RFC 5844 3.1.2.5: its MAG releases the IPv4 home address a reload took: nothing more to end (3.4.3: "MUST NOT
         # release any IPv6 home network prefix(es)"); the reply echoes the address released.
-        withdrawn = request if not received.home_network_prefixes and _names_withdrawn(entry, request) else None
+        withdrawn = request if not received.home_network_prefixes and names_withdrawn(entry, request) else None
         pba = acceptance(
             registration.pbu,
             received,
@@ -944,7 +887,7 @@ class LocalMobilityAnchor:
         )
         outcome = Outcome(sends=[SendMessage(pba, source, registration.destination)])
         if withdrawn is not None:
-            self._forget_withdrawn(entry)
+            forget_withdrawn(entry, self._revocations)
         elif entry.state is BceState.ACTIVE and self._is_selective(entry, received):
             previous = entry.session()
             if received.home_network_prefixes:
@@ -954,9 +897,10 @@ class LocalMobilityAnchor:
             self._set_addresses(entry, plan)
             outcome.events.append(BindingUpdated(entry.session(), previous))
         elif entry.state is BceState.ACTIVE:
-            if (entry.ipv4_withdrawn is not None and not _names_withdrawn(entry, request)
+            if (entry.ipv4_withdrawn is not None and not names_withdrawn(entry, request)
                     and _holds_session(registration, entry.home_network_prefixes)):
-                self._forget_withdrawn(entry, read_there=True)  # it dropped the address itself (finding 48)
+                # it dropped the address itself (finding 48)
+                forget_withdrawn(entry, self._revocations, read_there=True)
             outcome.extend(self._drain(entry, now))
         return outcome
 
@@ -972,7 +916,7 @@ class LocalMobilityAnchor:
         entry.state = BceState.DEREGISTERING
         entry.delete_at = now + self.settings.min_delay_before_bce_delete
         self._deadlines.schedule(entry, entry.delete_at)
-        self._end_withdrawal(entry)  # its MAG holds the session no more
+        end_withdrawal(entry, self._revocations)  # its MAG holds the session no more
         outcome = Outcome(events=[BindingDeregistered(entry.session())])
         pending = self._pending.pop(entry, None)
         if pending is not None:
@@ -1007,7 +951,7 @@ class LocalMobilityAnchor:
         received = registration.options
         pools = self._pools[registration.tenant]
         ipv4_request = received.ipv4_home_address_request
-        withdrawn = _names_withdrawn(entry, ipv4_request)  # RFC 5844 3.2.3.2: its IPv4 part refused, not the PBU
+        withdrawn = names_withdrawn(entry, ipv4_request)  # RFC 5844 3.2.3.2: its IPv4 part refused, not the PBU
         plan = plan_addresses(received.home_network_prefixes, registration.prefixes,
                               None if withdrawn else ipv4_request, pools, entry)
         if isinstance(plan, AddressRejection):
@@ -1043,11 +987,12 @@ class LocalMobilityAnchor:
             entry = self._create(registration)
         self._update(entry, registration, plan, now, units)
         if not withdrawn and entry.ipv4_withdrawn is not None:  # its MAG no longer names it
-            self._forget_withdrawn(entry, read_there=previous is not None and same_mag
-                                   and _holds_session(registration, previous.home_network_prefixes))
+            forget_withdrawn(entry, self._revocations, read_there=previous is not None and same_mag
+                             and _holds_session(registration, previous.home_network_prefixes))
         granted = entry.ipv4_home_address
         if granted is not None and (previous is None or previous.ipv4_home_address != granted.ip):
-            self._end_withdrawals_of_left_sessions(entry)  # once, when the session gets the address
+            # once, when the session gets the address
+            end_withdrawals_of_left_sessions(entry, self._cache.of_mn(entry.mn_id), self._revocations)
         if limited:
             self._full_scopes.created(registration.tenant, mag, moved=moves)
         self._apply_gre(entry, decision, option)
@@ -1224,10 +1169,8 @@ class LocalMobilityAnchor:
         for held, status in self._revocations.take_ended():
             if isinstance(held, _HandoffProbe):
                 outcome.extend(self._probe_answered(held, status, now))
-            elif isinstance(held, _WithdrawnIPv4):
-                if (status is not None and status <= BindingRevocationStatus.PARTIAL_SUCCESS
-                        and held.entry.ipv4_withdrawn == held.address and held.entry.registered_by(held.mag)):
-                    held.entry.ipv4_withdrawn = None  # its MAG released it: a request for it is new
+            elif isinstance(held, WithdrawnIPv4):
+                if released_at_mag(held, status):
                     self._record_changes.add(held.entry.mn_id)
             elif isinstance(held, SendMessage):
                 outcome.sends.append(held)
@@ -1248,11 +1191,12 @@ class LocalMobilityAnchor:
         Handover - Unknown" BRI also ends the session it asked about, which the LMA kept (8.1), as it would have
         before the last retry (:meth:`_probe_answered`): not the entry another interface's waiting PBU took up since,
         which the BRI did not ask about. A late success to a V-flag BRI (a reload took the address), given up or
-        ended quietly (:meth:`_end_withdrawal`), releases the IPv4 home address it named from the MN's session there
-        registered since holding it, which the MAG released (9.1), and remembers it withdrawn (``ipv4_withdrawn``, no
-        BRI): the PBA that granted it may reach the MAG after the BRI, which pmip6's MAG does not take from it (nor
-        does it ask for IPv4 after the BRI); another MAG's next refresh naming it gets that part refused (RFC 5844
-        3.2.3.2). A session without HNPs goes whole, as at pmip6's MAG (docs/reliability.md findings 41, 42)."""
+        ended quietly (:func:`~pmip6.core.ipv4_withdrawal.end_withdrawal`), releases the IPv4 home address it named
+        from the MN's session there registered since holding it, which the MAG released (9.1), and remembers it
+        withdrawn (``ipv4_withdrawn``, no BRI): the PBA that granted it may reach the MAG after the BRI, which pmip6's
+        MAG does not take from it (nor does it ask for IPv4 after the BRI); another MAG's next refresh naming it gets
+        that part refused (RFC 5844 3.2.3.2). A session without HNPs goes whole, as at pmip6's MAG
+        (docs/reliability.md findings 41, 42)."""
         probes = [held for held in late.held if isinstance(held, _HandoffProbe)]
         dropped = [entry for mn_id in late.mn_ids for entry in self._cache.of_mn(mn_id)
                    if entry.state is BceState.ACTIVE and entry.registered_by(late.mag)
@@ -1400,7 +1344,7 @@ class LocalMobilityAnchor:
         self._deadlines.cancel(entry)
         if entry.reserved_uplink_key is not None:
             self._keys.release(entry.reserved_uplink_key)
-        self._end_withdrawal(entry)
+        end_withdrawal(entry, self._revocations)
         return BindingRemoved(entry.session(), reason)
 
     # ----------------------------------------------------------------- rejections
@@ -1486,14 +1430,6 @@ def _holds_session(registration: _Registration, prefixes: Iterable[IPv6Network])
     indicator = registration.options.handoff_indicator
     return ((indicator is not None and indicator.value == HandoffIndicator.NOT_CHANGED)
             or not set(registration.prefixes).isdisjoint(prefixes))
-
-
-def _names_withdrawn(entry: BindingCacheEntry | None, request: IPv4HomeAddressRequestOption | None) -> bool:
-    """Whether ``request`` (a PBU's IPv4 Home Address Request) names the IPv4 home address a reload took from
-    ``entry``, the session the PBU refers to (:attr:`BindingCacheEntry.ipv4_withdrawn`): a re-registration that
-    crossed the V-flag BRI, or whose MAG was told nothing (``binding_revocation`` off)."""
-    return (entry is not None and request is not None and entry.ipv4_withdrawn is not None
-            and request.address == entry.ipv4_withdrawn)
 
 
 def _live_at(mag: Address, entries: Iterable[BindingCacheEntry]) -> bool:
