@@ -21,6 +21,7 @@ from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     Heartbeat,
+    MobilityMessage,
     ProxyBindingAcknowledgement,
     ProxyBindingUpdate,
     UnknownMessage,
@@ -54,6 +55,7 @@ from pmip6.wire.options import (
     LinkLocalAddressOption,
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
+    MobilityOption,
     NATDetectionOption,
     RestartCounterOption,
     TimestampOption,
@@ -87,7 +89,7 @@ class Corpus:
     frames: list[tuple[int, bytes]] = field(default_factory=list)
 
 
-def all_options() -> tuple:
+def all_options() -> tuple[MobilityOption, ...]:
     """One instance of every modelled option type, with non-trivial field values."""
     return (
         MNIdentifierOption(b"mn1@example.com"),
@@ -109,7 +111,7 @@ def all_options() -> tuple:
     )
 
 
-def valid_messages() -> list:
+def valid_messages() -> list[MobilityMessage]:
     """PBU / PBA / Binding Error / Binding Revocation / Heartbeat / unknown messages covering every option, flag and
     GRE Key form (the Restart Counter in the Heartbeats: only they define it, RFC 5847 3.4)."""
     options = all_options()

@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Address, IPv6Network
+from typing import Any
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.bul import BulState
@@ -44,7 +45,8 @@ from fuzz.targets import InvariantViolation
 START = 1_700_000_000.0
 LMAA = IPv6Address("2001:db8::1")
 LIFETIME = 3600
-ALLOCATORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+Engine = MobileAccessGateway | LocalMobilityAnchor
+ALLOCATORS: weakref.WeakKeyDictionary[Engine, GreKeyAllocator] = weakref.WeakKeyDictionary()
 """The GRE key allocator handed to each engine built here, to count keys in use."""
 RESTART_SECONDS = 2.0
 """Simulated time a crashed node takes to come back."""
@@ -188,12 +190,12 @@ def loss_and_reordering(mns: int = 1000, loss: float = 0.3, seed: int = 1) -> Re
     return _guarded(name, run)
 
 
-def persisted(lma: LocalMobilityAnchor) -> list[dict]:
+def persisted(lma: LocalMobilityAnchor) -> list[dict[str, Any]]:
     """What a synchronous store holds: every BCE's record, through JSON like the SQLite column."""
     return [json.loads(json.dumps(entry.to_record())) for entry in lma.bindings()]
 
 
-def _key_view(records: Iterable[dict]) -> set[tuple]:
+def _key_view(records: Iterable[dict[str, Any]]) -> set[tuple[object, ...]]:
     return {(record["mn_id_hex"], record["uplink_key"], record["downlink_key"], record["ipv4_home_address"],
              tuple(record["home_network_prefixes"]), record["proxy_coa"]) for record in records}
 
@@ -270,7 +272,7 @@ def churn(mns: int = 10_000, cycles: int = 10, seed: int = 4) -> ReportRow:
     def run() -> ReportRow:
         rig = build(0, 4, seed=seed, codec=False, min_delay_before_bce_delete=1.0)
         net = rig.network
-        engines = [net.lma, *net.mags.values()]
+        engines: list[Engine] = [net.lma, *net.mags.values()]
         tracemalloc.start()
         leftovers = baseline = traced = warmed_up = 0
         start = net.now

@@ -31,7 +31,8 @@ READY_TIMEOUT = 20.0
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def lma_config(port: int, mags: Sequence[str], *, ipv6: bool, state: bool, max_lifetime: int = 3600,
@@ -145,5 +146,7 @@ def run_in_netns(namespace: str, arguments: Sequence[str], timeout: float) -> di
                                capture_output=True, timeout=timeout, cwd=Path(__file__).resolve().parents[1])
     lines = completed.stdout.decode(errors="replace").strip().splitlines()
     if completed.returncode != 0 or not lines:
-        raise RuntimeError(f"{arguments} failed ({completed.returncode}): {completed.stderr.decode(errors='replace')[-2000:]}")
-    return json.loads(lines[-1])
+        stderr = completed.stderr.decode(errors="replace")[-2000:]
+        raise RuntimeError(f"{arguments} failed ({completed.returncode}): {stderr}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result

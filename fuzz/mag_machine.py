@@ -29,9 +29,8 @@ answers nothing has no entry once the retransmissions are over.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -78,6 +77,7 @@ from fuzz.stateful import (
     PAIR_LL_IDS,
     PAIR_MNS,
     START,
+    Exchange,
     LmaMachine,
     _machine_row,
     exchange,
@@ -106,7 +106,7 @@ SENT_HISTORY = 40
 
 
 @st.composite
-def pba_parameters(draw: Callable) -> dict:
+def pba_parameters(draw: st.DrawFn) -> dict[str, Any]:
     """One PBA's knobs, each usually what an RFC 5213 LMA sends, so that registrations happen and state builds up."""
     return {
         "target": draw(mostly(("latest",), ("older", "none"))),
@@ -154,10 +154,10 @@ class MagMachine(RuleBasedStateMachine):
             identity=b"mag@opA" if self.global_revocation else None), GreKeyAllocator(1))
         self.shadow = ShadowForwardingTable()
         self.sent: deque[ProxyBindingUpdate] = deque(maxlen=SENT_HISTORY)
-        self.exchanges: set[tuple] = set()
+        self.exchanges: set[Exchange] = set()
         """Every PBU the MAG sent (:func:`fuzz.stateful.exchange`, without Timestamp if it uses none): what an
         answering PBA copies of it."""
-        self.stamped: dict[tuple, bytes] = {}
+        self.stamped: dict[tuple[int, int | None], bytes | None] = {}
         """The MN of every PBU the MAG sent, by sequence number and Timestamp."""
         self.granted: dict[bytes, set[object]] = {mn: set() for mn in PAIR_MNS}
         """What accepting PBAs answering an MN's PBUs gave it: uplink keys, prefixes, IPv4 home addresses."""
@@ -323,14 +323,14 @@ class MagMachine(RuleBasedStateMachine):
 
     # ---- the LMA --------------------------------------------------------------------------------------
 
-    def _target(self, p: dict) -> ProxyBindingUpdate | None:
+    def _target(self, p: dict[str, Any]) -> ProxyBindingUpdate | None:
         if p["target"] == "none" or not self.sent:
             return None
         if p["target"] == "latest":
             return self.sent[-1]
         return self.sent[p["pick"] % len(self.sent)]
 
-    def build_pba(self, p: dict) -> ProxyBindingAcknowledgement:
+    def build_pba(self, p: dict[str, Any]) -> ProxyBindingAcknowledgement:
         """A PBA to one of the MAG's PBUs (or to none), every field per ``p``."""
         pbu = self._target(p)
         mn = pbu.option(MNIdentifierOption).identifier if pbu is not None else PAIR_MNS[p["pick"] % 3]  # type: ignore
@@ -380,7 +380,7 @@ class MagMachine(RuleBasedStateMachine):
                                            options=tuple(options))
 
     @staticmethod
-    def _echo(pbu: ProxyBindingUpdate | None, p: dict) -> list[MobilityOption]:
+    def _echo(pbu: ProxyBindingUpdate | None, p: dict[str, Any]) -> list[MobilityOption]:
         """The HI, ATT and MN-LL-ID a PBA copies from its PBU (RFC 5213 5.3.6), one perhaps wrong (``p["echo"]``)."""
         if pbu is None:
             return [HandoffIndicatorOption(1), AccessTechnologyTypeOption(PAIR_ATTS[0])]
@@ -420,7 +420,7 @@ class MagMachine(RuleBasedStateMachine):
         self.granted[mn].update(option.address for option in pba.options_of(IPv4HomeAddressReplyOption))
 
     @rule(p=pba_parameters())
-    def answer(self, p: dict) -> None:
+    def answer(self, p: dict[str, Any]) -> None:
         pba = self.build_pba(p)
         if p["delivery"] == "hold":
             self.held.append(pba)
@@ -481,7 +481,7 @@ class MagMachine(RuleBasedStateMachine):
         self._datagram(data)
 
     @rule(p=pba_parameters(), position=st.integers(0, 200), value=st.integers(0, 255))
-    def mutated_pba(self, p: dict, position: int, value: int) -> None:
+    def mutated_pba(self, p: dict[str, Any], position: int, value: int) -> None:
         """A PBA's encoding with one octet changed (its checksum not recomputed: the decoder does not check it)."""
         data = bytearray(encode_message(self.build_pba(p)))
         data[position % len(data)] = value

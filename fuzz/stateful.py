@@ -23,7 +23,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from hypothesis import HealthCheck, Phase, settings
@@ -80,6 +80,7 @@ from pmip6.wire.options import (
     IPv4HomeAddressRequestOption,
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
+    MobilityOption,
     TimestampOption,
 )
 
@@ -136,7 +137,10 @@ RECONFIGURATIONS: dict[str, Callable[[LmaSettings], LmaSettings]] = {
 """What an operator's reload may change (LocalMobilityAnchor.reconfigure), applied to the machine's settings."""
 
 
-def mostly(valid: tuple, hostile: tuple) -> st.SearchStrategy:
+T = TypeVar("T")
+
+
+def mostly(valid: tuple[T, ...], hostile: tuple[T, ...]) -> st.SearchStrategy[T]:
     """Valid values four times as likely as hostile ones, so that PBUs are often accepted and state builds up."""
     return st.sampled_from(valid * 4 + hostile)
 
@@ -145,7 +149,7 @@ AP = BUFlags.A | BUFlags.P
 
 
 @st.composite
-def pbu_parameters(draw: Callable) -> dict:
+def pbu_parameters(draw: st.DrawFn) -> dict[str, Any]:
     """One PBU's knobs; each is usually valid, so most PBUs carry zero to two hostile choices."""
     return {
         "mn_id": draw(mostly(KNOWN_MNS, (b"stranger@nowhere", None))),
@@ -209,7 +213,7 @@ class LmaMachine(RuleBasedStateMachine):
         self.state_file.write(self.lma, outcome)
         return outcome
 
-    def _snapshot(self) -> list[dict]:
+    def _snapshot(self) -> list[dict[str, Any]]:
         return sorted((entry.to_record() for entry in self.lma.bindings()), key=repr)
 
     def _binding(self, binding: int) -> BindingCacheEntry | None:
@@ -224,8 +228,8 @@ class LmaMachine(RuleBasedStateMachine):
                 return entry.home_network_prefixes[0]
         return None
 
-    def build_pbu(self, p: dict) -> ProxyBindingUpdate:
-        options: list = []
+    def build_pbu(self, p: dict[str, Any]) -> ProxyBindingUpdate:
+        options: list[MobilityOption] = []
         if p["mn_id"] is not None:
             options.append(MNIdentifierOption(p["mn_id"]))
         if p["hnp"] == "zero":
@@ -272,7 +276,7 @@ class LmaMachine(RuleBasedStateMachine):
         return TimestampOption(seconds=ticks >> 16, fraction=ticks & 0xFFFF)
 
     @rule(p=pbu_parameters(), binding=st.one_of(st.none(), BINDING_INDEX))
-    def receive_pbu(self, p: dict, binding: int | None = None) -> None:
+    def receive_pbu(self, p: dict[str, Any], binding: int | None = None) -> None:
         """A PBU of ``p``'s knobs; with ``binding`` (half the time), about that binding the LMA holds: its MN-ID, ATT
         and MN-LL-ID, with ``p``'s MAG (a refresh, a de-registration, a handover) and Handoff Indicator, or 3 or 4 (a
         Handoff Indicator 4 wait, RFC 5213 5.4.1.2 item 4, then happens at all: none in 412 runs before cover46)."""
@@ -311,7 +315,7 @@ class LmaMachine(RuleBasedStateMachine):
                 for answers in self.lma._revocations._held_answers.values() for send in answers.answers]
         return Counter(waiting + held)
 
-    def _check_pba(self, pbu: ProxyBindingUpdate, send: SendMessage, p: dict, before: list[dict]) -> None:
+    def _check_pba(self, pbu: ProxyBindingUpdate, send: SendMessage, p: dict[str, Any], before: list[dict[str, Any]]) -> None:
         pba = acknowledgement(send)
         check(send.destination == p["mag"], "the PBA does not go back to the PBU's source")
         check(pba.sequence == pbu.sequence or pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW,
@@ -453,7 +457,7 @@ class LmaMachine(RuleBasedStateMachine):
         self.state_file.check_holds(self.lma)
 
 
-def _home_addresses(record: dict) -> dict:
+def _home_addresses(record: dict[str, Any]) -> dict[str, Any]:
     """A BCE record with its IPv4 home address alone, not its prefix length: a restart on a pool widened or narrowed
     around the address gives it the new one (pmip6.core.restore.claim_addresses)."""
     address = record["ipv4_home_address"]
@@ -474,7 +478,8 @@ def machine_settings(examples: int, steps: int, derandomize: bool, shrink: bool)
     than 500 steps get the room their choices need (:data:`CHOICES_PER_STEP`); shorter ones run as they always did,
     so that a seed recorded in docs/reliability.md replays the same steps."""
     room = steps * CHOICES_PER_STEP if steps > 500 else _HYPOTHESIS_BUFFER_SIZE
-    engine.BUFFER_SIZE = hypothesis_stateful.BUFFER_SIZE = room
+    engine.BUFFER_SIZE = room
+    hypothesis_stateful.BUFFER_SIZE = room  # type: ignore[attr-defined]  # its own copy, not exported
     return settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
                     derandomize=derandomize, suppress_health_check=list(HealthCheck),
                     phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate])
@@ -521,7 +526,14 @@ lifetime from the last (re)transmission it sent, the LMA from the PBU it accepte
 retransmission span of the pair's settings (1+2+4+8+8 s) bounds the difference."""
 
 
-def exchange(message: ProxyBindingUpdate | ProxyBindingAcknowledgement) -> tuple:
+Exchange = tuple[bytes | None, int, int | None]
+"""MN-ID, sequence number and Timestamp ticks of a PBU or PBA (:func:`exchange`)."""
+KeptSession = tuple[TunnelSession, int, object]
+"""What a session of the MN's other interface must keep: the session, its ATT and the PBU waiting for it, if any
+(MagLmaPairMachine._other_interfaces)."""
+
+
+def exchange(message: ProxyBindingUpdate | ProxyBindingAcknowledgement) -> Exchange:
     """What a PBA copies of the PBU it answers (RFC 5213 5.3.6): MN-ID, sequence number and Timestamp."""
     mn_id, timestamp = message.option(MNIdentifierOption), message.option(TimestampOption)
     return (mn_id.identifier if mn_id is not None else None, message.sequence,
@@ -552,9 +564,9 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.in_flight: list[tuple[SendMessage, IPv6Address]] = []
         self.attached_at: dict[bytes, set[IPv6Address]] = {}
         self.now = START
-        self.pbus_sent: dict[IPv6Address, set[tuple]] = {address: set() for address in PAIR_MAGS}
+        self.pbus_sent: dict[IPv6Address, set[Exchange]] = {address: set() for address in PAIR_MAGS}
         """Each MAG's PBUs (:func:`exchange`) since it last restarted."""
-        self.pbus_sent_before_restart: dict[IPv6Address, set[tuple]] = {address: set() for address in PAIR_MAGS}
+        self.pbus_sent_before_restart: dict[IPv6Address, set[Exchange]] = {address: set() for address in PAIR_MAGS}
         """The PBUs of a MAG's earlier instances: their PBAs reach the restarted MAG, which did not send them."""
         self.withdrawals: dict[BindingCacheEntry, int | None] = {}
         """Each LMA session's latest withdrawal of its IPv4 home address (``ipv4_withdrawn``): the sequence number of
@@ -628,7 +640,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             self._from_mag(address, self.mags[address].receive(send.message, Peer(LMAA), self._clock(address)),
                            answers_earlier_instance=earlier)
 
-    def _other_interfaces(self, message: object, sender: IPv6Address) -> list[tuple[BindingCacheEntry, tuple]]:
+    def _other_interfaces(self, message: object, sender: IPv6Address) -> list[tuple[BindingCacheEntry, KeptSession]]:
         """The live sessions of the MN's other interfaces (another ATT or MN-LL-ID) that a registration ``message``
         must leave as they are, each with what it must keep (its session and ATT, the PBU waiting for it): when the LMA
         holds an entry of the PBU's own interface (its ATT and MN-LL-ID, without one at its MAG: core/lookup.py
@@ -656,7 +668,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                 if entry.state is BceState.ACTIVE and not of_interface(entry, att, ll_id)
                 and not named.intersection(entry.home_network_prefixes)]
 
-    def _check_other_interfaces_kept(self, kept: list[tuple[BindingCacheEntry, tuple]], outcome: Outcome) -> None:
+    def _check_other_interfaces_kept(self, kept: list[tuple[BindingCacheEntry, KeptSession]], outcome: Outcome) -> None:
         """After :meth:`_other_interfaces`: each of those sessions is live where it was, with its ATT, no BRI was sent
         for it, and no PBU began to wait for its de-registration."""
         revoked = {event.session for event in outcome.events if isinstance(event, RevocationSent)}

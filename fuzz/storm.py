@@ -61,7 +61,7 @@ class UdpMag:
 class StormResult:
     mns: int
     seconds: float
-    statuses: Counter
+    statuses: Counter[str]
     registered_at_mag: int
     lma_rows: int
     agreeing: int
@@ -123,7 +123,7 @@ class Fleet:
         self.link = link
         self.selector = selectors.DefaultSelector()
         self.mags: list[UdpMag] = []
-        self.statuses: Counter = Counter()
+        self.statuses: Counter[str] = Counter()
         self.next_mn = 0
         for index in range(mags):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -93,7 +93,7 @@ def rejected_by_pmip6(data: bytes) -> bool:
     return False
 
 
-def _send_all(sock: socket.socket, address: tuple, datagrams: list[bytes]) -> int:
+def _send_all(sock: socket.socket, address: tuple[str, int], datagrams: list[bytes]) -> int:
     for index, datagram in enumerate(datagrams):
         try:
             sock.sendto(datagram, address)
