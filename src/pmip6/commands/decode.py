@@ -30,7 +30,7 @@ from pmip6.wire.pcap import CaptureRecord, read_capture
 EXIT_NOT_A_CAPTURE = 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "decode", help="show the PMIPv6 signaling, GRE and TLV framing in a pcap/pcapng file",
         description="Decode every frame of a pcap or pcapng capture: Mobility Headers over IPv6 or "

@@ -38,7 +38,7 @@ Observer = Callable[[], tuple[list[str], list[int | None]]]
 """Returns the ladder lines and the GRE keys of the tunneled packets (None: no key) since its last call."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo", help="run the draft's Figure 1: two operators with overlapping IPv4 kept apart by GRE keys",
         description="Four mobile nodes of two operators with overlapping IPv4 home addresses attach to a MAG, "

@@ -33,7 +33,7 @@ def inner_header_fits(payload: bytes | bytearray | memoryview, offset: int) -> b
         total_length = payload[offset + 2] << 8 | payload[offset + 3]
         if not IPV4_HEADER_LENGTH <= header_length <= total_length <= available:
             return False
-        total = sum(_WORDS[header_length // 2].unpack_from(payload, offset))
+        total: int = sum(_WORDS[header_length // 2].unpack_from(payload, offset))
         while total > 0xFFFF:
             total = (total & 0xFFFF) + (total >> 16)
         return total == 0xFFFF

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pyroute2 import IPRoute
 
-from pmip6.dataplane.icmp_source import InterfaceAddress
+from pmip6.dataplane.address_dump import InterfaceAddress
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import Steering, add_host_addresses, route_icmp_from
 from pmip6.dataplane.settings import TenantSettings

@@ -118,7 +118,8 @@ def attributes(message: memoryview) -> Iterator[tuple[int, memoryview]]:
 def netns_of(ipr: IPRoute) -> str | None:
     """The network namespace ``ipr`` was opened in (``pmip6.dataplane.routing.open_netlink``), None for the
     current one."""
-    return ipr.status.get("netns")
+    netns: str | None = ipr.status.get("netns")
+    return netns
 
 
 def _socket(ipr: IPRoute) -> socket.socket:

@@ -71,6 +71,8 @@ class LinkCapture:
 def _timestamp(ancillary: list[tuple[int, int, bytes]]) -> float:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMP and len(data) >= _TIMEVAL.size:
+            seconds: int
+            microseconds: int
             seconds, microseconds = _TIMEVAL.unpack_from(data)
             return seconds + microseconds / 1_000_000
     return time.time()

@@ -269,7 +269,7 @@ class Daemon:
         """Let the event loop run, a turn of it, so that a SIGINT/SIGTERM is taken: whether the stop began (a long
         step of the start, :meth:`prepare`, asks this every :data:`ROWS_PER_TURN` bindings, and gives up if so)."""
         await asyncio.sleep(0)
-        return self.stopping
+        return self.stopping()
 
     def reconfigure(self) -> tuple[Outcome, list[str]]:
         """Read the configuration file again and give the engine what may change while it runs: the engine's
@@ -335,9 +335,9 @@ class Daemon:
     def role(self) -> str:
         return "LMA" if self.at_lma else "MAG"
 
-    @property
     def stopping(self) -> bool:
-        """Whether the stop began: read again after each await of the start, as a SIGINT/SIGTERM may come during it."""
+        """Whether the stop began: asked again after each await of the start, as a SIGINT/SIGTERM may come during it
+        (a method, not a property: mypy would keep a property's value across the awaits)."""
         return self.lifecycle is Lifecycle.STOPPING
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -358,7 +358,7 @@ class Daemon:
             await start()
             self._started.append(stop)
         await self.prepare()
-        if self.stopping:
+        if self.stopping():
             return  # the stop began during the restore: nothing is served
         for _, _, serve in self._components:
             if serve is not None:
@@ -375,7 +375,7 @@ class Daemon:
             self.logger.info("metrics on http://%s/metrics", endpoint)
         self._timer = DeadlineTimer(asyncio.get_running_loop(), self._on_deadline, self.clock.now)
         self._timer.arm(self.engine.next_deadline())
-        if self.stopping:
+        if self.stopping():
             return  # began while the sockets opened: the stop follows the start
         self.lifecycle = Lifecycle.RUNNING
         self._started_or_stopping.set()
@@ -571,7 +571,7 @@ class Daemon:
         """:meth:`reload`, once the start is complete (the control socket opens before the metrics endpoint and the
         timer); refused once the stop began."""
         await self._started_or_stopping.wait()
-        if self.stopping:
+        if self.stopping():
             raise ControlError(f"the {self.role} is stopping: the configuration is not reloaded")
         try:
             return self.reload()

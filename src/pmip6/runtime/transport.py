@@ -147,6 +147,8 @@ def size_receive_buffer(sock: socket.socket, size: int) -> int:
 
 def arrival_time(value: bytes) -> float:
     """The Unix time in SO_TIMESTAMPNS's ancillary data."""
+    seconds: int
+    nanoseconds: int
     seconds, nanoseconds = _TIMESPEC.unpack_from(value)
     return seconds + nanoseconds * 1e-9
 

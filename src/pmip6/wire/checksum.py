@@ -10,7 +10,7 @@ def ones_complement_sum(data: bytes | bytearray | memoryview, initial: int = 0) 
     """The folded 16-bit one's-complement sum of ``data`` (odd length padded with a zero octet)."""
     if len(data) % 2:
         data = bytes(data) + b"\x00"
-    total = initial + sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = initial + sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     return total
