@@ -5,10 +5,10 @@ them: initial PBUs through ``LocalMobilityAnchor.receive``, each binding's row c
 (in batches, one transaction each). Then, each in a fresh process on a copy of that file, ``LmaDaemon.prepare``
 (loading, checking and rebuilding the records, ``LocalMobilityAnchor.restore``, the Restart Counter, the pruning of
 the file): its wall-clock time, the best of ``--runs``; and once more under ``tracemalloc``, the peak of live Python
-objects during it (tracemalloc slows the start down, so its time is not the one reported); and the process's resident size after the
-untraced start, less the size before it. The file must hold the same rows after each start as before it (every
-binding is live): checked, byte for byte. The baseline, in the same run: reading every row of the file and decoding
-its JSON, nothing else (the least any start does). The last line is ``ratio: X``: the start's time over the
+objects during it (tracemalloc slows the start down, so its time is not the one reported); and the process's resident
+size after the untraced start, less the size before it. The file must hold the same rows after each start as before
+it (every binding is live): checked, byte for byte. The baseline, in the same run: reading every row of the file and
+decoding its JSON, nothing else (the least any start does). The last line is ``ratio: X``: the start's time over the
 baseline's (lower is better; the start also checks every field, rebuilds the entries, restores them into the engine
 and prunes the file).
 """

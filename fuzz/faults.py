@@ -152,7 +152,8 @@ def compare_sides(rig: Rig, expected_mns: int) -> Agreement:
                     and entry.downlink_key is not None and mine[0].downlink_key == entry.downlink_key
                     and mine[0].uplink_key == entry.uplink_key
                     and mine[0].home_network_prefixes == entry.home_network_prefixes
-                    and (mine[0].ipv4_home_address.ip if mine[0].ipv4_home_address else None) == entry.ipv4_home_address):
+                    and (mine[0].ipv4_home_address.ip if mine[0].ipv4_home_address else None)
+                    == entry.ipv4_home_address):
                 agreeing += 1
     return Agreement(registered=agreeing, lost=expected_mns - agreeing)
 

@@ -70,7 +70,8 @@ def check_pools(entries: list[BindingCacheEntry], pools: Mapping[str, TenantPool
         mine = [entry for entry in entries if entry.tenant == tenant]
         if pool.prefixes is not None:
             held = sum(len(entry.home_network_prefixes) for entry in mine)
-            check(len(pool.prefixes) == held, f"tenant {tenant}: {len(pool.prefixes)} prefixes in use, BCEs hold {held}")
+            check(len(pool.prefixes) == held,
+                  f"tenant {tenant}: {len(pool.prefixes)} prefixes in use, BCEs hold {held}")
         if pool.ipv4 is not None:
             held = sum(1 for entry in mine if entry.ipv4_home_address is not None)
             check(len(pool.ipv4) == held, f"tenant {tenant}: {len(pool.ipv4)} IPv4 addresses in use, BCEs hold {held}")

@@ -67,7 +67,8 @@ def fuzz_target(name: str, budget: Budget, seed: int) -> FuzzStats:
     return stats
 
 
-def fuzz_rows(budget: Budget, *, seed: int = 0, jobs: int = 1, only: Sequence[str] = ()) -> tuple[list[ReportRow], list[FuzzStats]]:
+def fuzz_rows(budget: Budget, *, seed: int = 0, jobs: int = 1,
+              only: Sequence[str] = ()) -> tuple[list[ReportRow], list[FuzzStats]]:
     """One row per decoder target (a target whose module is missing shows as a failing row)."""
     targets = [target for target in load_targets() if not only or target.name in only]
     runnable = [target.name for target in targets if target.missing is None]

@@ -10,11 +10,11 @@ withdrawn, MNs moved between tenants, GRE required, pools reshaped, a tenant's I
 LMA restarts on its state file (fuzz/state_file.py), perhaps with such an edited configuration. After every step
 the invariants of fuzz/lma_invariants.py hold (the pools hold exactly the BCEs' addresses), the state file holds
 exactly the binding cache, a rejected PBU left the binding cache exactly as it was, a restart gave back every stored
-binding still due (or said why not), and the engine never raised. The MAG+LMA machines (two MAGs, one LMA, with timestamps, with
-sequence numbers, and with restarts and clock steps) lose, duplicate and reorder messages; nobody forges a PBU, so
-no MAG may raise ForeignRegistration (review 18). Their MNs have a Wi-Fi and an E-UTRAN interface, each attached
-with or without its MN-LL-ID, and a PBU for an interface the LMA holds an entry of leaves the live sessions of the
-MN's other interfaces alone (review 19).
+binding still due (or said why not), and the engine never raised. The MAG+LMA machines (two MAGs, one LMA, with
+timestamps, with sequence numbers, and with restarts and clock steps) lose, duplicate and reorder messages; nobody
+forges a PBU, so no MAG may raise ForeignRegistration (review 18). Their MNs have a Wi-Fi and an E-UTRAN interface,
+each attached with or without its MN-LL-ID, and a PBU for an interface the LMA holds an entry of leaves the live
+sessions of the MN's other interfaces alone (review 19).
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ RECONFIGURATIONS: dict[str, Callable[[LmaSettings], LmaSettings]] = {
     "unchanged": lambda base: base,
     "a MAG withdrawn": lambda base: replace(base, authorized_mags=base.authorized_mags - {AUTHORIZED_MAGS[0].address}),
     "MNs swap tenants": lambda base: replace(base, mobile_nodes=tuple(
-        MobileNodeProfile(profile.mn_id, "opB" if profile.tenant == "opA" else "opA") for profile in base.mobile_nodes)),
+        MobileNodeProfile(profile.mn_id, "opB" if profile.tenant == "opA" else "opA")
+        for profile in base.mobile_nodes)),
     "GRE required": lambda base: replace(base, gre_policy=LmaGrePolicy(default=GrePolicy.REQUIRED)),
     "pools reshaped": lambda base: replace(base, tenants=(
         Tenant("opA", IPv4Network("10.0.0.0/28"), IPv6Network("2001:db8:a::/62")), TENANTS[1])),
@@ -299,7 +300,8 @@ class LmaMachine(RuleBasedStateMachine):
         check(len(replies) <= 1 and self._only_revocations(outcome, besides=pbas),
               "a PBU drew more than one reply (besides the PBAs of the PBUs whose wait it ended)")
         if p["mag"] == ROGUE_MAG and pbu.flags & BUFlags.P:
-            expected = Status.MISSING_MN_IDENTIFIER_OPTION if p["mn_id"] is None else Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
+            expected = (Status.MISSING_MN_IDENTIFIER_OPTION if p["mn_id"] is None
+                        else Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
             check([acknowledgement(send).status for send in replies] == [expected],
                   f"an unauthorized MAG was not answered {expected}")
         for send in replies:
@@ -315,7 +317,8 @@ class LmaMachine(RuleBasedStateMachine):
                 for answers in self.lma._revocations._held_answers.values() for send in answers.answers]
         return Counter(waiting + held)
 
-    def _check_pba(self, pbu: ProxyBindingUpdate, send: SendMessage, p: dict[str, Any], before: list[dict[str, Any]]) -> None:
+    def _check_pba(self, pbu: ProxyBindingUpdate, send: SendMessage, p: dict[str, Any],
+                   before: list[dict[str, Any]]) -> None:
         pba = acknowledgement(send)
         check(send.destination == p["mag"], "the PBA does not go back to the PBU's source")
         check(pba.sequence == pbu.sequence or pba.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW,
@@ -376,13 +379,15 @@ class LmaMachine(RuleBasedStateMachine):
             return
         outcome = self._apply(self.lma.clear(self.now, mn_id=mn_id, mag=None if mag is None else mag.address))
         # the sessions the waiting HI 4 PBUs the clear ended registered (RFC 5213 5.4.1.2 item 4): after the clear
-        registered = [event.session for event in outcome.events if isinstance(event, (BindingEstablished, BindingUpdated))]
-        check(not any((mn_id is None or entry.mn_id == mn_id) and (mag is None or entry.proxy_coa.address == mag.address)
+        registered = [event.session for event in outcome.events
+                      if isinstance(event, (BindingEstablished, BindingUpdated))]
+        check(not any((mn_id is None or entry.mn_id == mn_id)
+                      and (mag is None or entry.proxy_coa.address == mag.address)
                       and not entry.revoking and entry.session() not in registered for entry in self.lma.bindings()),
               "a binding clear matched is still in the cache (and not held for its revocation, RFC 5846 8.1)")
         pbas = [send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]
-        check(self._only_revocations(outcome, besides=pbas), "clear sent something other than the PBA of a waiting HI 4 "
-                                                             "PBU or a BRI")
+        check(self._only_revocations(outcome, besides=pbas),
+              "clear sent something other than the PBA of a waiting HI 4 PBU or a BRI")
 
     @rule(change=st.sampled_from(tuple(RECONFIGURATIONS)))
     def reload(self, change: str) -> None:

@@ -206,7 +206,8 @@ class Fleet:
                     self._handle(mag, mag.engine.handle_timer(time.time()))
             if stop_when is not None and stop_when():
                 return
-            if self.next_mn >= mns and not any(mag.pending for mag in self.mags) and not (self.link and self.link.queue):
+            if (self.next_mn >= mns and not any(mag.pending for mag in self.mags)
+                    and not (self.link and self.link.queue)):
                 return
 
     def attach(self, mag: UdpMag, mn: int) -> None:
@@ -362,5 +363,6 @@ def lma_kill_row(mns: int = 2000, mags: int = 2, window: int = 32, timeout: floa
                      + result.mns_with_several_bindings, faults_injected=1, faults_survived=int(lost == 0),
                      bindings_lost=lost,
                      note=f"{len(before_kill)} registered before the kill, {len(before_kill) - missing} restored with "
-                          f"their keys; {reattached} re-attached after giving up; {result.agreeing}/{mns} agree at the end")
+                          f"their keys; {reattached} re-attached after giving up; "
+                          f"{result.agreeing}/{mns} agree at the end")
 
