@@ -18,9 +18,10 @@ from pmip6.lab.daemons import DaemonError
 from pmip6.lab.namespaces import NamespacesUnavailable, namespaces_available
 from pmip6.runtime.control import ControlError
 
+OPERATORS = " and ".join(tenant.name for tenant in TENANTS)
 INTRO = f"""\
 pmip6 demo: RFC 5845 Figure 1, one process, simulated time
-  LMA {LMA_ADDRESS} serves operators {' and '.join(t.name for t in TENANTS)}, both with IPv4 pool {TENANTS[0].ipv4_pool};
+  LMA {LMA_ADDRESS} serves operators {OPERATORS}, both with IPv4 pool {TENANTS[0].ipv4_pool};
   MAG-1 {MAG_ADDRESSES['MAG-1']} and MAG-2 {MAG_ADDRESSES['MAG-2']}; each operator's server is {SERVER}.
   Signaling: PMIPv6 over IPv4/UDP 5436 (RFC 5844); data: GRE with per-session keys (RFC 5845).
 """

@@ -47,8 +47,8 @@ def register(subparsers: Any) -> None:
     attach.add_argument("--att", type=_access_technology_type, required=True,
                         help="Access Technology Type, 1 to 255 (RFC 5213 8.5)")
     attach.add_argument("--hi", type=int, default=1, choices=range(1, 5), metavar="{1,2,3,4}",
-                        help="Handoff Indicator (RFC 5213 8.4): 1 new interface (default), 2 handoff between interfaces, "
-                             "3 handoff between MAGs, 4 unknown")
+                        help="Handoff Indicator (RFC 5213 8.4): 1 new interface (default), "
+                             "2 handoff between interfaces, 3 handoff between MAGs, 4 unknown")
     attach.add_argument("--ll-id", type=_link_layer_identifier,
                         help=f"MN link-layer identifier, hexadecimal (at most {_MAX_LL_ID_LENGTH} octets)")
     attach.add_argument("--interface", help="the MN's access interface at this MAG")

@@ -176,7 +176,8 @@ def stats_text(stats: dict[str, Any]) -> str:
         writes = stats["state_file"]
         line = (f"state file: write in flight for {writes['write_in_flight_seconds']} s, "
                 f"{writes['outcomes_waiting']} outcome(s) waiting for it ({writes['pbus_waiting']} PBU(s))"
-                if writes["outcomes_waiting"] or writes["write_in_flight_seconds"] else "state file: no write in flight")
+                if writes["outcomes_waiting"] or writes["write_in_flight_seconds"]
+                else "state file: no write in flight")
         dropped = writes["pbus_dropped"]
         lines.append(f"{line}; {dropped} PBU(s) dropped, too many waiting" if dropped else line)
     if "dhcp_server" in stats:  # LMA with [lma] dhcp_server
@@ -187,8 +188,9 @@ def stats_text(stats: dict[str, Any]) -> str:
         lines.append(f"dhcp server on {server['listening'] or '-'}: {counts}, unanswered: {unanswered}")
     for tenant, counters in sorted((stats.get("dataplane") or {}).items()):
         drops = ", ".join(f"{reason}={count}" for reason, count in sorted(counters["drops"].items())) or "-"
-        lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / {counters['uplink_bytes']} octets, "
-                     f"down {counters['downlink_packets']} packets / {counters['downlink_bytes']} octets, drops: {drops}")
+        lines.append(f"dataplane {tenant}: up {counters['uplink_packets']} packets / "
+                     f"{counters['uplink_bytes']} octets, down {counters['downlink_packets']} packets / "
+                     f"{counters['downlink_bytes']} octets, drops: {drops}")
     return "\n".join(lines)
 
 

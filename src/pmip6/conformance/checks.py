@@ -194,7 +194,8 @@ def check_pba_echoes_the_pbu(probe: Probe, policies: LmaPolicies) -> Verdict:
         problems.append(f"granted lifetime {pba.lifetime_seconds} s > requested {pbu.lifetime_seconds} s")
     if problems:
         return failed("; ".join(problems))
-    return passed(f"sequence, P, MN-ID, HI, ATT and Timestamp echoed; lifetime {pba.lifetime * LIFETIME_UNIT_SECONDS} s")
+    return passed("sequence, P, MN-ID, HI, ATT and Timestamp echoed; "
+                  f"lifetime {pba.lifetime * LIFETIME_UNIT_SECONDS} s")
 
 
 def check_missing_mn_identifier(probe: Probe, policies: LmaPolicies) -> Verdict:

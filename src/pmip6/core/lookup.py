@@ -215,7 +215,8 @@ class BindingCache:
             return _NEW_SESSION
         if entry.mn_id != request.mn_id:
             return LookupResult(
-                reject=Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS if ipv4_key else Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+                reject=(Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS if ipv4_key
+                        else Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
             )
         if not ipv4_key and not _same_prefixes(entry.home_network_prefixes, request.prefixes):
             return LookupResult(reject=Status.BCE_PBU_PREFIX_SET_DO_NOT_MATCH)

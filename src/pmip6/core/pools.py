@@ -182,5 +182,6 @@ class TenantPools:
     @classmethod
     def for_tenant(cls, tenant: Tenant) -> TenantPools:
         ipv4 = IPv4HomeAddressPool(tenant.ipv4_pool) if tenant.ipv4_pool is not None else None
-        prefixes = SubnetPool(tenant.ipv6_prefix_pool, tenant.hnp_length) if tenant.ipv6_prefix_pool is not None else None
+        prefixes = (SubnetPool(tenant.ipv6_prefix_pool, tenant.hnp_length)
+                    if tenant.ipv6_prefix_pool is not None else None)
         return cls(ipv4=ipv4, prefixes=prefixes)

@@ -134,8 +134,8 @@ class Forwarder:
         self.own_addresses: LocalDestinations | frozenset[bytes] = frozenset()
         """The addresses the kernel delivers to this node itself, packed (``address in own_addresses``), which the
         pump fills in (``pmip6.dataplane.local_table``): a packet from the tunnel whose correspondent address is one
-        of them is dropped; at the MAG a downlink packet claiming one as its source (``local_source``), at the LMA an uplink
-        packet sent to one (``local_destination``). Empty: no check."""
+        of them is dropped; at the MAG a downlink packet claiming one as its source (``local_source``), at the LMA an
+        uplink packet sent to one (``local_destination``). Empty: no check."""
         self._own_address_check = _OWN_ADDRESS_CHECKS[self.mn_address]
         self.deliverable: Container[str | None] | None = None
         """The local sides (:meth:`local_side`: tenants at the LMA, access interfaces at the MAG) that have a TUN

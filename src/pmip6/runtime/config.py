@@ -295,7 +295,8 @@ def _tenants(root: Table) -> list[Tenant]:
         minimum = ipv6_prefix_pool.prefixlen if ipv6_prefix_pool is not None else 1
         hnp_length = table.number("hnp_length", int, 64, minimum, 128)
         if ipv4_pool is not None and ipv4_pool.num_addresses < 4:
-            raise ConfigError(table.key("ipv4_pool"), "needs room for a default router and home addresses (/30 or larger)")
+            raise ConfigError(table.key("ipv4_pool"),
+                              "needs room for a default router and home addresses (/30 or larger)")
         max_bindings = _max_bindings(table)
         table.finish()
         tenants.append(Tenant(name, ipv4_pool, ipv6_prefix_pool, hnp_length, max_bindings))

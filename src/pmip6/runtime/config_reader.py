@@ -65,7 +65,8 @@ class Table:
         if kind is float and type(value) is int:
             value = float(value)
         if type(value) is not kind:
-            raise ConfigError(self.key(name), f"expected {_KIND_NAMES.get(kind, kind.__name__)}, got {_describe(value)}")
+            raise ConfigError(self.key(name),
+                              f"expected {_KIND_NAMES.get(kind, kind.__name__)}, got {_describe(value)}")
         return value
 
     def optional(self, name: str, kind: type[_T]) -> _T | None:
@@ -140,7 +141,9 @@ class Table:
 
     def endpoint(self, name: str) -> tuple[str, int] | None:
         """An optional ``address:port`` (``[v6]:port`` for IPv6): an IP address, not a host name."""
-        return self.parsed(name, parse_endpoint, 'an "address:port" (an IP address, not a name) such as "127.0.0.1:9436" or "[::1]:9436"', None)
+        return self.parsed(name, parse_endpoint,
+                           'an "address:port" (an IP address, not a name) such as "127.0.0.1:9436" or "[::1]:9436"',
+                           None)
 
     def table(self, name: str, required: bool = True) -> Table:
         """The sub-table ``[name]``; an absent optional one reads as empty."""

@@ -172,7 +172,8 @@ class ControlServer:
                 raise ControlError('a request is a JSON object with a string "command"')
             handler = self._handlers.get(request["command"])
             if handler is None:
-                raise ControlError(f"unknown command {request['command']!r}; known: {', '.join(sorted(self._handlers))}")
+                raise ControlError(f"unknown command {request['command']!r}; "
+                                   f"known: {', '.join(sorted(self._handlers))}")
             return {"ok": True, "result": await handler(request)}
         except ControlError as error:
             return {"ok": False, "error": str(error)}

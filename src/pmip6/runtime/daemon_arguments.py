@@ -17,7 +17,8 @@ def add_daemon_arguments(parser: argparse.ArgumentParser, role: str) -> None:
     parser.add_argument("--config", type=Path, help=f"{role}.toml (docs/configuration.md)")
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="human", help="stderr log lines (default human)")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
-    parser.add_argument("--pcap", type=Path, metavar="FILE", help="write every signaling packet sent and received to this pcap file "
+    parser.add_argument("--pcap", type=Path, metavar="FILE",
+                        help="write every signaling packet sent and received to this pcap file "
                         "(created mode 0600; it stops at --pcap-limit, or when its file system has less than a tenth "
                         "of its size or 256 MiB free, to leave the state file its room)")
     parser.add_argument("--pcap-limit", type=_pcap_limit, metavar="SIZE",

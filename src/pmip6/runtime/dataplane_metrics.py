@@ -1,8 +1,9 @@
 """Prometheus view of the data plane's counters (per tenant; per session would be unbounded cardinality).
 
 Families: ``dataplane_packets_total`` and ``dataplane_bytes_total`` labelled ``tenant`` and ``direction``
-(uplink = MN to network), ``dataplane_drops_total`` labelled ``tenant`` and ``reason``, ``dataplane_unattributed_drops_total``
-labelled ``reason`` (drops before any session or tenant was known, e.g. unknown keys),
+(uplink = MN to network), ``dataplane_drops_total`` labelled ``tenant`` and ``reason``,
+``dataplane_unattributed_drops_total`` labelled ``reason`` (drops before any session or tenant was known, e.g. unknown
+keys),
 ``dataplane_io_errors_total``, ``dataplane_icmp_errors_total`` labelled ``outcome`` (the ICMP errors owed to
 refused packets: sent, rate_limited, no_source_address, not_allowed). At a MAG that sends Router Advertisements
 (RFC 5213 6.7), :class:`RouterAdvertisementCollector`: ``router_advertisements_total`` labelled ``outcome`` (sent,

@@ -461,7 +461,8 @@ class MagDaemon(Daemon):
         the number of MNs."""
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         rejected = {event.mn_id: event.status for event in outcome.events if isinstance(event, RegistrationRejected)}
-        registered = {event.session.mn_id for event in outcome.events if isinstance(event, BindingEstablished | BindingUpdated)}
+        registered = {event.session.mn_id for event in outcome.events
+                      if isinstance(event, BindingEstablished | BindingUpdated)}
         # A refresh given up (no PBA after the retransmissions: the engine tries again every MAX_BINDACK_TIMEOUT,
         # RFC 5213 6.9.4) or halted (an echo mismatch) leaves the entry registered, under its old lifetime, with an
         # Alarm and no registration.
@@ -573,7 +574,8 @@ def _attach_request(request: Request) -> AttachRequest:
         if not any(ll_id):
             raise ControlError('"ll_id" must not be empty or all zero (RFC 5213 6.9.1.1: ALL_ZERO means not known)')
         # The option's one-octet Length counts its two Reserved octets too (RFC 5213 section 8.6).
-        ll_id = _fitting("ll_id", ll_id, MAX_OPTION_LENGTH - 2, "MN Link-layer Identifier option (RFC 5213 section 8.6)")
+        ll_id = _fitting("ll_id", ll_id, MAX_OPTION_LENGTH - 2,
+                         "MN Link-layer Identifier option (RFC 5213 section 8.6)")
     interface = request.get("interface")
     if interface is not None and not isinstance(interface, str):
         raise ControlError('"interface" must be a string')

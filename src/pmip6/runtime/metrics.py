@@ -4,8 +4,8 @@ The counters are plain ``Counter`` objects updated on the event loop; the Promet
 at scrape time on its own registry, and the HTTP endpoint is served by the same event loop, so nothing is
 shared across threads. Metric names (docs/operations.md): pba_sent_total{status}, pba_received_total{status},
 messages_received_total{type}, messages_sent_total{type}, bindings{gre_mode}, decode_errors_total{reason},
-signaling_socket_drops_total, send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the LMA alone
-pbu_received_total, pbu_processing_seconds, store_errors_total, stranger_socket_drops_total and
+signaling_socket_drops_total, send_errors_total, config_reloads_total{result}, heartbeat_peers{state} (RFC 5847); the
+LMA alone pbu_received_total, pbu_processing_seconds, store_errors_total, stranger_socket_drops_total and
 unauthorized_answers_dropped_total, and the sessions held against ``max_bindings``
 (tenant_bindings{tenant}, mag_bindings{mag}, max_bindings, tenant_max_bindings{tenant}, mag_max_bindings{mag}), the
 MAG alone retransmissions_total and foreign_registrations_total (PBAs of registrations made in its name,
@@ -160,14 +160,16 @@ class _StatisticsCollector:
         if self._at_lma:
             yield CounterMetricFamily(f"{NAMESPACE}_pbu_received", "Proxy Binding Updates received",
                                       value=s.received["pbu"])
-        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_pba_sent", "Proxy Binding Acknowledgements sent", "status", s.pba_sent)
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_pba_sent", "Proxy Binding Acknowledgements sent",
+                        "status", s.pba_sent)
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_pba_received", "Proxy Binding Acknowledgements received",
                         "status", s.pba_received)
-        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_received", "Mobility Header messages received", "type",
-                        s.received)
-        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_sent", "Mobility Header messages sent", "type", s.sent)
-        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_decode_errors", "Received packets dropped, by reason", "reason",
-                        s.decode_errors)
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_received", "Mobility Header messages received",
+                        "type", s.received)
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_messages_sent", "Mobility Header messages sent",
+                        "type", s.sent)
+        yield _labelled(CounterMetricFamily, f"{NAMESPACE}_decode_errors", "Received packets dropped, by reason",
+                        "reason", s.decode_errors)
         if self._at_lma:
             yield CounterMetricFamily(f"{NAMESPACE}_store_errors", "State file writes that failed",
                                       value=s.store_errors)
@@ -185,11 +187,12 @@ class _StatisticsCollector:
         yield CounterMetricFamily(f"{NAMESPACE}_signaling_socket_drops",
                                   "Datagrams the kernel dropped for the signaling sockets (receive queue full)",
                                   value=s.socket_drops)
-        yield CounterMetricFamily(f"{NAMESPACE}_send_errors", "Messages the socket refused to send", value=s.send_errors)
+        yield CounterMetricFamily(f"{NAMESPACE}_send_errors", "Messages the socket refused to send",
+                                  value=s.send_errors)
         yield _labelled(CounterMetricFamily, f"{NAMESPACE}_config_reloads", "Configuration reloads by result", "result",
                         {**dict.fromkeys(RELOAD_RESULTS, 0), **s.reloads})
-        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_bindings", "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode",
-                        "gre_mode", self._bindings_by_gre_mode())
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_bindings",
+                        "Bindings (LMA: BCEs, MAG: BUL entries) by GRE mode", "gre_mode", self._bindings_by_gre_mode())
 
 
 class _HeartbeatPeersCollector:
@@ -239,7 +242,8 @@ class _SessionUsageCollector:
         yield limit
         yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_tenant_max_bindings", "A tenant's max_bindings", "tenant",
                         _limits(usage.tenants))
-        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_mag_max_bindings", "A MAG's max_bindings", "mag", _limits(mags))
+        yield _labelled(GaugeMetricFamily, f"{NAMESPACE}_mag_max_bindings", "A MAG's max_bindings", "mag",
+                        _limits(mags))
 
 
 @dataclass(frozen=True, slots=True)

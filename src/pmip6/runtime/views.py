@@ -2,10 +2,10 @@
 
 A row has these fields (docs/operations.md): mn_id, tenant, proxy_coa, lmaa, hnp (list of prefixes),
 ipv4_home, lifetime_left (seconds), gre ("keys" | "gre-only" | "off"; null while nothing is negotiated: a MAG's
-entry still registering, or failed), downlink_key, uplink_key (ints or null), tlv, encapsulation (the tunnel format, :class:`pmip6.dataplane.formats.TunnelFormat`: "gre",
-"udp-tlv", "ip-in-ip" or "udp" for RFC 5844's IPv4-UDP mode), state; a data plane adds the session's
-traffic counters. At the LMA the session's peer is the MAG (Proxy-CoA) and its local
-end the LMAA, and ``signaling`` is where the MAG signals from, present only when that is not the Proxy-CoA; at the
+entry still registering, or failed), downlink_key, uplink_key (ints or null), tlv, encapsulation (the tunnel format,
+:class:`pmip6.dataplane.formats.TunnelFormat`: "gre", "udp-tlv", "ip-in-ip" or "udp" for RFC 5844's IPv4-UDP mode),
+state; a data plane adds the session's traffic counters. At the LMA the session's peer is the MAG (Proxy-CoA) and its
+local end the LMAA, and ``signaling`` is where the MAG signals from, present only when that is not the Proxy-CoA; at the
 MAG it is the other way round (RFC 5845 sections 4.1 and 5.1).
 """
 
@@ -101,4 +101,5 @@ def session_usage_row(usage: SessionUsage) -> dict[str, Any]:
     ``tenants`` by name and under ``mags`` by address (docs/operations.md, "Limits")."""
     return {"lma": asdict(usage.lma),
             "tenants": {name: asdict(scope) for name, scope in sorted(usage.tenants.items())},
-            "mags": {str(mag): asdict(scope) for mag, scope in sorted(usage.mags.items(), key=lambda item: str(item[0]))}}
+            "mags": {str(mag): asdict(scope)
+                     for mag, scope in sorted(usage.mags.items(), key=lambda item: str(item[0]))}}

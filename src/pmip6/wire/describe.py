@@ -107,8 +107,9 @@ def _plain(value: object) -> object:
 
 
 def message_text(message: MobilityMessage) -> str:
-    """One readable line, e.g. ``PBU seq=7 flags=APT lifetime=900 (3600 s) MN-ID=mn1@example.com GRE-Key=0x00001234 (4660)``:
-    the Lifetime field as sent (4-second units, RFC 6275 6.1.7) and in seconds, as tshark shows it; a Heartbeat is
+    """One readable line, e.g.
+    ``PBU seq=7 flags=APT lifetime=900 (3600 s) MN-ID=mn1@example.com GRE-Key=0x00001234 (4660)``: the Lifetime field as
+    sent (4-second units, RFC 6275 6.1.7) and in seconds, as tshark shows it; a Heartbeat is
     ``Heartbeat-response seq=7 flags=R Restart-Counter=1764241000``."""
     return _message_text(message_json(message), message)
 

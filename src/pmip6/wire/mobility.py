@@ -64,7 +64,8 @@ _BR_OPTIONS_OFFSET = MH_HEADER_LENGTH + _BR_FIXED.size
 _HEARTBEAT_OPTIONS_OFFSET = MH_HEADER_LENGTH + _HEARTBEAT_FIXED.size
 _HEARTBEAT_DEFINED_FLAGS = sum(flag.value for flag in HeartbeatFlags)
 _BR_DEFINED_FLAGS = sum(flag.value for flag in BRFlags)
-_BR_FLAGS = {bits: BRFlags(bits) for bits in range(0, _BR_DEFINED_FLAGS + 1, BRFlags.G) if not bits & ~_BR_DEFINED_FLAGS}
+_BR_FLAGS = {bits: BRFlags(bits) for bits in range(0, _BR_DEFINED_FLAGS + 1, BRFlags.G)
+             if not bits & ~_BR_DEFINED_FLAGS}
 _BRI = BindingRevocationType.INDICATION.value
 _BRA = BindingRevocationType.ACKNOWLEDGEMENT.value
 _ONES_COMPLEMENT_MODULUS = 0xFFFF
