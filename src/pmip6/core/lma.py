@@ -30,8 +30,9 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     newer than the last one accepted for its session (else for the MN), else SEQUENCE_NUMBER_OUT_OF_WINDOW
     carrying that number, so that a PBU captured before the step cannot be replayed. Without a Timestamp, the
     sequence number must be newer (modulo 2**16) than the last one accepted for the session the PBU refers to, else
-    SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number; a PBU that starts a new session is fresh by definition. What an entry records never goes backwards, also
-    when a waiting Handoff Indicator 4 PBU is applied after the newer de-registration it waited for.
+    SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number; a PBU that starts a new session is fresh by definition. What
+    an entry records never goes backwards, also when a waiting Handoff Indicator 4 PBU is applied after the newer
+    de-registration it waited for.
  6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
  7. no Handoff Indicator: MISSING_HANDOFF_INDICATOR_OPTION; no Access Technology Type: MISSING_ACCESS_TECH_TYPE_OPTION
  8. an HNP longer than /128: NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX; then RFC 5844 3.1.2.1 in its order: an
@@ -391,7 +392,8 @@ class LocalMobilityAnchor:
                 outcome.extend(self._register(key.registration, None, now))
             elif self._deadlines.deadline_of(key) is None:
                 entry = cast(BindingCacheEntry, key)
-                outcome.events.append(self._remove(entry, "expired" if entry.state is BceState.ACTIVE else "deregistered"))
+                reason = "expired" if entry.state is BceState.ACTIVE else "deregistered"
+                outcome.events.append(self._remove(entry, reason))
         return outcome
 
     def bindings(self) -> Iterator[BindingCacheEntry]:
@@ -762,7 +764,8 @@ class LocalMobilityAnchor:
             return reject(Status.NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE)
         if ipv4_requests and pools.ipv4 is None and not (
                 found.wait_for is None and names_withdrawn(found.entry, received.ipv4_home_address_request)):
-            return reject(Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE, ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
+            return reject(Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE,
+                          ipv4_reply_status=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED)
         if len(ipv4_requests) > 1:
             return reject(Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED)
         if found.reject is not None:
@@ -1077,7 +1080,8 @@ class LocalMobilityAnchor:
         self._cache.add(entry)
         return entry
 
-    def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float, units: int) -> None:
+    def _update(self, entry: BindingCacheEntry, registration: _Registration, plan: AddressPlan, now: float,
+                units: int) -> None:
         received = registration.options
         self._set_addresses(entry, plan)
         self._cache.set_mag(entry, registration.proxy_coa,
