@@ -23,8 +23,8 @@ from test_dataplane_restart import kill_9, running
 from dataplane_lab import MAG_SETTINGS, requires_netns, sessions_for, until_notifications_handled
 from icmp_echo import echo_replies
 from pmip6.core.events import BindingEstablished, BindingUpdated, TunnelSession
-from pmip6.dataplane import pump as pump_module
-from pmip6.dataplane.pump import MagPump
+from pmip6.dataplane import mag_pump as mag_pump_module
+from pmip6.dataplane.mag_pump import MagPump
 from pmip6.dataplane.routing import hold_addresses
 from pmip6.lab.daemons import renumber
 from pmip6.lab.figure1 import DEFAULT_ROUTER, SERVER, Figure1Lab
@@ -137,7 +137,7 @@ def test_a_router_address_that_cannot_be_added_is_a_context_error(bare_lab: Figu
             raise refusals.pop()
         hold_addresses(*arguments)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pump_module, "hold_addresses", refusing)
+    monkeypatch.setattr(mag_pump_module, "hold_addresses", refusing)
 
     async def scenario() -> tuple[dict[str, str], list[str], dict[str, str], dict[str, int]]:
         _, at_mag = sessions_for("mn1")

@@ -17,7 +17,7 @@ from scapy.layers.inet import IP, UDP
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import Sealer, TunnelFormat
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 
 pytestmark = [requires_netns, pytest.mark.netns]

@@ -113,7 +113,7 @@ def test_RFC792_RFC4443_3_3_time_exceeded_about_one_tenant_never_reaches_the_oth
     """Figure 1: both uplinks have 10.0.0.254 and 2001:db8:ff::fe, so the error's source cannot tell the tenant.
     It is dropped (a blackhole rule for ICMP the node sends from that address), never sent to operator A, and the
     pump warns at start naming both tenants; the rules go with the pump."""
-    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.pump"):
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.lma_pump"):
         heard = asyncio.run(_hop_limit_one_from_opb(lab))
     assert heard == {("opa", False): [], ("opb", False): [], ("opa", True): [], ("opb", True): []}
     assert [record.getMessage() for record in caplog.records] == [
@@ -177,7 +177,7 @@ def test_the_lma_warns_at_start_when_its_namespace_has_icmp_errors_use_inbound_i
     namespace's value does not count); with two tenant uplinks and 0 the pump warns, with 1 it does not."""
     _set_inbound_source(lab, value)
     assert inbound_source(lab.ns("lma")) is (value == "1")
-    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.pump"):
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.lma_pump"):
         asyncio.run(_start_and_stop(lab))
     warned = [record.getMessage() for record in caplog.records if INBOUND_SOURCE_SYSCTL in record.getMessage()]
     assert len(warned) == (value == "0")

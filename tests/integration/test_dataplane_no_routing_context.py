@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 from dataplane_lab import LMA_SETTINGS, MAG_SETTINGS, Node, requires_netns, stop_servers_and_pumps
-from pmip6.dataplane.pump import LmaPump, MagPump
+from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.mag_pump import MagPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 from pmip6.lab.figure1 import Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers

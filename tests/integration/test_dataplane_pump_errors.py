@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from dataplane_lab import requires_netns
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.routing import open_netlink
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.lab.figure1 import Figure1Lab

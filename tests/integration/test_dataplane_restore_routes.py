@@ -18,7 +18,7 @@ import pytest
 from dataplane_lab import requires_netns
 from pyroute2 import NetNS
 
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.routing import Steering, steer
 from pmip6.lab.namespaces import NamespaceSet
 

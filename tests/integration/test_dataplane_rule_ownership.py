@@ -26,7 +26,7 @@ from test_dataplane_same_host import ONE_HOST_LMA_TOML, ONE_HOST_MAG_TOML, _echo
 
 from dataplane_lab import requires_netns
 from pmip6.dataplane import pump as pump_module
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.routing import RTPROT_PMIP6, Steering, keeps_rule_protocol, steer, unsteer
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.lab.daemons import renumber, spawn, stop, wait_ready

@@ -19,7 +19,7 @@ from scapy.layers.inet import IP, UDP
 from dataplane_lab import counted, requires_netns, until
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.wire.gre import gre_prefix
 from pmip6.wire.numbers import EtherType, IPProto

@@ -27,7 +27,9 @@ from pyroute2 import NetNS
 
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.dataplane import pump as pump_module
-from pmip6.dataplane.pump import LmaPump, MagPump, Pump
+from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.pump import Pump
 from pmip6.lab.figure1 import LMA_UPLINK_ADDRESS, TENANT_UPLINK, Figure1Lab
 from pmip6.lab.traffic import EchoServer, echo, requests_of, start_servers
 

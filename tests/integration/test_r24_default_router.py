@@ -17,7 +17,7 @@ from test_dataplane_default_router import PMIP6, ipv4_addresses
 
 from dataplane_lab import MAG_SETTINGS, requires_netns, sessions_for, until_notifications_handled
 from pmip6.core.events import BindingEstablished, BindingUpdated
-from pmip6.dataplane.pump import MagPump
+from pmip6.dataplane.mag_pump import MagPump
 from pmip6.lab.figure1 import DEFAULT_ROUTER, Figure1Lab
 
 pytestmark = [requires_netns, pytest.mark.netns]

@@ -14,8 +14,7 @@ from pyroute2 import NetNS
 
 from dataplane_lab import MAG_SETTINGS, requires_netns, sessions_for, until, until_notifications_handled
 from pmip6.core.events import BindingEstablished
-from pmip6.dataplane import pump as pump_module
-from pmip6.dataplane.pump import MagPump
+from pmip6.dataplane.mag_pump import MagPump
 from pmip6.lab.figure1 import DEFAULT_ROUTER, Figure1Lab
 
 pytestmark = [requires_netns, pytest.mark.netns]
@@ -39,7 +38,7 @@ def test_r26_a_context_failing_after_its_router_was_added_is_not_tried_again_in_
         tries.append(interface)
         await opening(pump, interface)
 
-    monkeypatch.setattr(pump_module.MagPump, "_open_context", counting)
+    monkeypatch.setattr(MagPump, "_open_context", counting)
 
     async def scenario() -> tuple[dict[str, str], int]:
         _, at_mag = sessions_for("mn1")

@@ -17,7 +17,8 @@ LMA's PBA announces for its 10.1.0.0/24 pools (``pmip6.lab.daemons``; RFC 5844 s
 Every MAG access interface holds fe80::1/64 and, unless the lab is built with ``access_router=False``, 10.1.0.1/32:
 set up as an operator would, for runs whose MAG does not add it itself from the PBA (pumps driven with sessions
 that carry no default router). Only the links, addresses, routes and sysctls are built here: the data plane
-(``pmip6.dataplane.pump``) adds its TUN devices, policy rules and (at the MAG) default-router addresses itself.
+(``pmip6.dataplane.lma_pump``, ``pmip6.dataplane.mag_pump``) adds its TUN devices, policy rules and (at the MAG)
+default-router addresses itself.
 
 Everything is created through netlink (pyroute2) under a unique per-run prefix and always removed again
 (``with Figure1Lab() as lab:``), including on exceptions and KeyboardInterrupt. Build it outside a running

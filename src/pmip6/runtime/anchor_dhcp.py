@@ -20,7 +20,7 @@ from pmip6.core.bce import BindingCacheEntry
 from pmip6.core.lma_settings import DhcpSupportMode
 from pmip6.core.events import Address
 from pmip6.dataplane.dhcp_anchor import AnchorDhcpServer, AnchorReply
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 from pmip6.naming import naming
 from pmip6.runtime.clock import DaemonClock, Reader

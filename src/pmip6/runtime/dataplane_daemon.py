@@ -28,7 +28,9 @@ from pmip6.dataplane.dhcp_relay import RelayAgent
 from pmip6.dataplane.dhcp_server import DhcpServer, Ipv4Triggers
 from pmip6.dataplane.home_link import RouterAdvertiser
 from pmip6.dataplane.host import host_problems
-from pmip6.dataplane.pump import LmaPump, MagPump, Pump
+from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.pump import Pump
 from pmip6.dataplane.settings import MagDataplaneSettings
 from pmip6.runtime.arp_trigger import ArpTriggerService
 from pmip6.runtime.clock import Reader

@@ -11,7 +11,8 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 
 from pmip6.core.events import Peer, TunnelSession
-from pmip6.dataplane.pump import LmaPump, Pump
+from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.pump import Pump
 
 LMAA = "192.0.2.2"
 MAG1 = "192.0.2.1"

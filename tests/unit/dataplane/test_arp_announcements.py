@@ -17,9 +17,9 @@ from dataplane_sessions import session
 from scapy.layers.l2 import ARP, Ether
 
 from pmip6.core.events import BindingEstablished, BindingUpdated, Event
-from pmip6.dataplane import pump as pump_module
+from pmip6.dataplane import mag_pump as mag_pump_module
 from pmip6.dataplane.arp import announcement
-from pmip6.dataplane.pump import MagPump
+from pmip6.dataplane.mag_pump import MagPump
 from pmip6.dataplane.settings import MagDataplaneSettings
 
 MAC = bytes.fromhex("02000000a001")
@@ -67,9 +67,9 @@ def announcing_pump(monkeypatch: pytest.MonkeyPatch, announced: Announced) -> Ma
 
     monkeypatch.setattr(pump, "_open_context", opened)
     monkeypatch.setattr(pump, "_hold_addresses", opened)
-    monkeypatch.setattr(pump_module, "announce", announced)
-    monkeypatch.setattr(pump_module, "open_packet_socket", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
-    monkeypatch.setattr(pump_module, "ANNOUNCE_INTERVAL", 0)
+    monkeypatch.setattr(mag_pump_module, "announce", announced)
+    monkeypatch.setattr(mag_pump_module, "open_packet_socket", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+    monkeypatch.setattr(mag_pump_module, "ANNOUNCE_INTERVAL", 0)
     return pump
 
 
@@ -121,7 +121,7 @@ def test_a_session_moved_to_another_interface_or_given_another_router_is_announc
 def test_a_pending_second_announcement_is_cancelled_when_the_pump_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     announced = Announced()
     pump = announcing_pump(monkeypatch, announced)
-    monkeypatch.setattr(pump_module, "ANNOUNCE_INTERVAL", 3600)
+    monkeypatch.setattr(mag_pump_module, "ANNOUNCE_INTERVAL", 3600)
 
     async def scenario() -> asyncio.TimerHandle:
         await pump.apply(BindingEstablished(MN1))
@@ -187,7 +187,7 @@ def test_a_router_arriving_while_the_contexts_are_synced_is_announced_after_it_i
 
     monkeypatch.setattr(pump, "_open_context", hold)
     monkeypatch.setattr(pump, "_hold_addresses", hold)
-    monkeypatch.setattr(pump_module, "announce",
+    monkeypatch.setattr(mag_pump_module, "announce",
                         lambda _sock, interface, routers: steps.append(("announce", frozenset(routers))) or True)
 
     async def scenario() -> None:

@@ -14,7 +14,7 @@ import pytest
 from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
 from pmip6.core.events import BindingEstablished, BindingRemoved, TunnelSession
 from pmip6.dataplane.formats import Sealer, TunnelFormat
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
 from test_lma_forwarder import lma_with

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from pmip6.dataplane.icmp_source import IcmpSources
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 TAKEN = OSError(errno.EBUSY, "TUN device tena: Device or resource busy")

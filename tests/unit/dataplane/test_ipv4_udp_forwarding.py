@@ -10,7 +10,7 @@ from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.forwarder import Forwarder
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 UPLINK = ipv4(SHARED_HOME, SERVER)

@@ -14,7 +14,7 @@ from dataplane_sessions import SERVER, SHARED_HOME, session
 from pmip6.core.events import BindingEstablished
 from pmip6.core.token_bucket import TokenBucket
 from pmip6.dataplane.icmp_source import IcmpSources
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 
 

@@ -13,7 +13,7 @@ import pytest
 from dataplane_sessions import session
 
 from pmip6.core.events import BindingDeregistered, BindingEstablished
-from pmip6.dataplane.pump import MagPump
+from pmip6.dataplane.mag_pump import MagPump
 from pmip6.dataplane.settings import MagDataplaneSettings
 
 MN1 = session(b"mn1@opA", at="mag", interface="acc9")

@@ -15,7 +15,8 @@ from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, TunStandIn
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane import pump as pump_module
-from pmip6.dataplane.pump import MAX_RERESOLVING, RERESOLVE_INTERVAL, LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.pump import MAX_RERESOLVING, RERESOLVE_INTERVAL
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 IP_PKTINFO = 8

@@ -21,7 +21,8 @@ from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.icmp_source import icmp_sources_of
 from pmip6.dataplane.local_table import local_destinations
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.pump import RERESOLVE_INTERVAL, LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.pump import RERESOLVE_INTERVAL
 from pmip6.dataplane.routing import address_interfaces, route_interface
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available

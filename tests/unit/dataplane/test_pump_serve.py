@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from pmip6.dataplane.icmp_source import IcmpSources
-from pmip6.dataplane.pump import LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 

@@ -14,7 +14,8 @@ import test_dataplane_mutants_pump
 from test_pump_reverse_path import Netlink, finish, running
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
-from pmip6.dataplane.pump import RERESOLVE_INTERVAL, LmaPump
+from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.pump import RERESOLVE_INTERVAL
 from pmip6.dataplane.settings import LmaDataplaneSettings
 from pmip6.lab.namespaces import namespaces_available
 

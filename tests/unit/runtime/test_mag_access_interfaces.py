@@ -11,7 +11,8 @@ import pytest
 from prometheus_client import generate_latest
 
 from pmip6.core.mag_settings import AttachRequest
-from pmip6.dataplane.pump import MagPump, Pump
+from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.pump import Pump
 from pmip6.dataplane.settings import MagDataplaneSettings
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.daemon import DaemonOptions
