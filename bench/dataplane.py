@@ -38,9 +38,9 @@ from multiprocessing.synchronize import Event as EventType
 from pyroute2 import NetNS, netns
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import BATCH, Pump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, MN_HOME, SERVER, TENANT_UPLINK, Figure1Lab

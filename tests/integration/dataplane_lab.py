@@ -24,9 +24,9 @@ import pytest
 
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
 from pmip6.dataplane.counters import TrafficCounters
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import Pump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.lab.capture import LinkCapture

@@ -22,9 +22,9 @@ from test_dataplane_daemons import ATTACHED, LMA_TOML, MAG_TOML, exchange
 from dataplane_lab import (LMA_SETTINGS, MAG_SETTINGS, Node, kernel_counters, requires_netns, sessions_for,
                           stop_servers_and_pumps, until)
 from pmip6.core.events import BindingEstablished
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.netns import inside
 from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import DEFAULT_ROUTER, MN_HOME, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers

@@ -122,7 +122,7 @@ async def follow_a_route_change(lab: Figure1Lab) -> tuple[list[bytes], dict]:
                     await asyncio.sleep(1.0)  # RERESOLVE_INTERVAL since the route was resolved at registration
                 send_raw(lab, "lma", *forged(LMA, MAG, Mode(), downlink_key("mn1"), downlink("mn1", payload)), MAG)
                 await until_counted(node, step)
-                await node.mags["mag"]._resolved()
+                await node.mags["mag"]._peers.resolved()
             await until(lambda: bool(select.select([at_mn1], [], [], 0)[0]), "MN-1 received none of the downlink")
             return received(at_mn1), node.mags["mag"].stats()
     finally:
@@ -135,7 +135,7 @@ def test_a_changed_route_to_the_peer_is_followed_within_a_second(lab: Figure1Lab
     resolved again at most once a second per peer, so after a failover the tunnel works again; the change is
     logged."""
     set_route_to_lma(lab, "acc3")
-    with caplog.at_level(logging.INFO, logger="pmip6.dataplane.pump"):
+    with caplog.at_level(logging.INFO, logger="pmip6.dataplane.peer_routes"):
         got, stats = asyncio.run(follow_a_route_change(lab))
     assert got == [b"followed"]
     assert stats["node"]["drops"] == {"wrong_interface": 2}

@@ -25,9 +25,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 
 from dataplane_lab import requires_netns
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
-from pmip6.dataplane.pump import RERESOLVE_INTERVAL
+from pmip6.dataplane.netns import inside
+from pmip6.dataplane.peer_routes import RERESOLVE_INTERVAL
 from pmip6.dataplane.settings import LmaDataplaneSettings
 from pmip6.lab.daemons import spawn, stop, wait_ready
 from pmip6.lab.namespaces import Link, NamespaceSet

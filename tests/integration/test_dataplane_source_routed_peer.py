@@ -18,8 +18,8 @@ from scapy.layers.inet import IP, UDP
 
 from dataplane_lab import counted, requires_netns, until
 from pmip6.core.events import BindingEstablished, Peer, TunnelSession
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.wire.gre import gre_prefix
 from pmip6.wire.numbers import EtherType, IPProto
@@ -46,7 +46,7 @@ async def three_uplink_packets(node: str, peer: str) -> dict[str, object]:
                 sock.sendto(gre_prefix(0xA001, EtherType.IPV4) + inner, (LOCAL, 0))
                 await until(lambda: counted(pump.forwarder.totals()) == sent,
                             f"the pump did not count packet {sent} (taken or dropped)")
-                await pump._resolved()  # a re-resolution a drop (wrong_interface) caused, before the next packet
+                await pump._peers.resolved()  # a re-resolution a drop (wrong_interface) caused, before the next packet
         return pump.stats()
     finally:
         await pump.stop()

@@ -33,9 +33,9 @@ from dataplane_lab import (
     until,
 )
 from pmip6.dataplane.encapsulation_limit import destination_options
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 from pmip6.dataplane.tun import TUN_MTU
 from pmip6.lab.capture import LinkCapture

@@ -26,35 +26,18 @@ it writes into the TUN device the packet came from, so the kernel routes it by t
 the sender's link, whatever other routing context uses the same addresses. A Tunnel Encapsulation Limit for the
 outer IPv6 header travels as an IPV6_DSTOPTS control message (RFC 2473 section 5.1).
 
-Where tunnel packets come from (docs/dataplane.md, "The pump"): the outer source that ties a packet to its
-session (RFC 5845 section 5.2) can be forged by a tenant, an MN or any host on an access link, so a tunnel
-packet from a session's peer is taken only if it arrived (IP_PKTINFO / IPV6_PKTINFO) on the interface the node's
-route back to that peer leaves by, a strict reverse-path check per peer (RFC 3704 section 2.2); any other, or one
-whose arrival interface is unknown, is dropped (``wrong_interface``). The route is resolved on the netlink thread
-when a session's peer is first seen and kept per peer; a packet on another interface has it resolved again, at
-most once per :data:`RERESOLVE_INTERVAL` per peer, so a route that changed is followed within about that time.
-A packet from an address that is no session's peer is left to the forwarder, which matches it to no session.
-A peer that is one of the node's own addresses (a MAG and its LMA on one host) has a ``local`` route back, via
-``lo``, but Linux does not report ``lo`` as the arrival interface of what the node sends itself: it reports the
-interface that holds the datagram's destination address, whichever interface holds its source (measured in a
-namespace on Linux 6.18, IPv4 and IPv6, UDP and raw sockets: protocols 135, 47, 4 and 41; between two addresses of
-one veth, from an address of another interface and from an address on ``lo`` alike; ``lo`` only for a destination
-on ``lo``: 127/8, ``::1`` or an address added to ``lo``; IPv4 sets ``rt_iif`` to the device of the destination's
-local route, IPv6 reports ``ip6_dst_idev``, the same device). From such a peer the pump therefore also takes what
-arrived on the interfaces holding the node's address toward it (:attr:`PeerRoute.own_arrivals`), and nothing from
-elsewhere: the kernel drops an IPv4 packet from outside with one of the node's addresses as its source (a martian,
-unless ``accept_local``), but not an IPv6 one.
-The same routes serve the daemon's signaling sockets (docs/dataplane.md, "Signaling and the arrival interface"):
-the node's signaling peers (:meth:`Pump.watch_signaling_peers`: the LMA at a MAG, every authorized MAG at an LMA)
-are resolved and followed like tunnel peers, and :meth:`Pump.misarrival` tells the daemon whether a message from
-one arrived by the route back to it; tunneled data on the signaling port 5436 (:meth:`Pump.handle_udp`) has the
-tunnel packets' check itself.
+Where tunnel packets come from (docs/dataplane.md, "The pump"): a tunnel packet from a session's peer is taken only
+if it arrived on the interface the node's route back to that peer leaves by (RFC 3704 section 2.2), by the routes
+``pmip6.dataplane.peer_routes`` resolves and follows for the tunnel peers and for the node's signaling peers
+(:meth:`Pump.watch_signaling_peers`), which :meth:`Pump.misarrival` checks the daemon's signaling against and
+:meth:`Pump.handle_udp` the tunneled data on the signaling port 5436; one from elsewhere is dropped
+(``wrong_interface``).
 
 Addresses: the errors' source addresses (``pmip6.dataplane.icmp_source``) and the addresses the kernel delivers
 to the node itself (``pmip6.dataplane.local_table``; at the MAG ``local_source``, at the LMA
 ``local_destination``) are read again whenever the kernel announces an address change in the pump's namespace
 (``pmip6.dataplane.address_watch``), and the routes to the peers that are or were among the node's own addresses
-are resolved again (:meth:`Pump._follow_own_peers`).
+are resolved again (:meth:`PeerRoutes.follow_own`).
 
 Readers run on the asyncio loop and handle at most ``BATCH`` packets per wake-up, so a flood cannot starve
 the signaling timers.
@@ -71,7 +54,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TypeVar
 
 from pyroute2 import IPRoute
@@ -99,18 +81,17 @@ from pmip6.dataplane.formats import (
 from pmip6.dataplane.forwarder import Encapsulated, Forwarder, Fragmented, TooBig
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
 from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources_of
-from pmip6.dataplane.local_table import LocalDestinations, local_destinations
+from pmip6.dataplane.local_table import local_destinations
 from pmip6.dataplane.netns import inside
+from pmip6.dataplane.peer_routes import PeerRoutes
 from pmip6.dataplane.routing import (
     Steering,
     add_host_addresses,
-    address_interfaces,
     interface_indexes,
     keeps_rule_protocol,
     naming_netlink,
     open_netlink,
     restore_routes,
-    route_interface,
     set_up,
 )
 from pmip6.dataplane.tun import open_tun
@@ -128,13 +109,6 @@ _RECEIVE_CMSG_SPACE = socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
 """Room for the control messages a tunnel socket receives: IP_PKTINFO (struct in_pktinfo, 12 octets) or
 IPV6_PKTINFO (struct in6_pktinfo, 20), and the UDP and raw IPv6 sockets' IP_TOS (1 octet) or IPV6_TCLASS (an
 int)."""
-RERESOLVE_INTERVAL = 1.0
-"""Seconds from the end of one resolution of the route to a tunnel peer to the next one its packets arriving
-elsewhere may cause."""
-MAX_RERESOLVING = 16
-"""Resolutions that packets arriving elsewhere may have under way at once, across all tunnel peers: a flood naming
-many peers cannot fill the netlink thread's queue (each takes about 0.3 ms), and a route change of many peers at
-once is still followed within milliseconds of their packets."""
 _IFINDEX = struct.Struct("=i")
 """ipi_ifindex, at the start of struct in_pktinfo, and ipi6_ifindex, at octet 16 of struct in6_pktinfo."""
 Ancillary = list[tuple[int, int, bytes]]
@@ -156,33 +130,6 @@ def _source(local: str, ipv6: bool) -> tuple[int, int, bytes]:
 
 _NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
 
-
-def _packed(address: str) -> bytes:
-    """An IPv4 or IPv6 address as text, packed as :attr:`Forwarder.own_addresses` holds it."""
-    return socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address)
-
-
-@dataclass(slots=True)
-class PeerRoute:
-    """What the pump knows of the route back to one tunnel peer, for its strict reverse-path check (RFC 3704
-    section 2.2); the interface itself is in ``Pump._peer_interfaces``, read per packet."""
-
-    local: str | None
-    """The node's tunnel endpoint toward the peer (the source the pump sends from) the route is resolved from."""
-    own_arrivals: frozenset[int] = frozenset()
-    """For a peer that is one of the node's own addresses (its route back is a ``local`` one, via ``lo``): the
-    interfaces holding :attr:`local`, which Linux reports as the arrival interface of what the node sends itself
-    there; also taken from. Empty for any other peer, and emptied as soon as the address watch finds the peer's
-    address gone from the node."""
-    resolving: bool = False
-    """A resolution is queued or running: no other is asked for."""
-    readdressed: bool = False
-    """The node's own addresses changed while a resolution was under way: it may have judged the peer by the old
-    ones, so it is done again when it ends."""
-    resolved_at: float = -RERESOLVE_INTERVAL
-    """When (time.monotonic) the latest resolution ended."""
-    warned_route_failed: bool = False
-    warned_wrong_interface: bool = False
 
 
 class Pump:
@@ -233,20 +180,11 @@ class Pump:
         addresses: kept, not served (no reader, not in :attr:`_local_fds`, no route into it), so that its creation
         and closing cause no notifications; what failed is tried on it again at the next re-reading that still lists
         it (:meth:`_recreate_device`). A key has a descriptor here or in :attr:`_local_fds`, never both."""
-        self._peer_interfaces: dict[str, int | None] = {}
-        """Per tunnel peer of a session (its address as text), the index of the interface the route back to it
-        from the session's local address leaves by (None until resolved, or while there is no such route): its
-        tunnel packets are taken from there only."""
-        self._peer_routes: dict[str, PeerRoute] = {}
-        self._signaling_peers: dict[str, str | None] = {}
-        """Per signaling peer of the node (its address as text), the node's signaling address toward it: its route
-        is resolved and followed like a tunnel peer's, from the session's tunnel endpoint if it has one."""
+        self._peers = PeerRoutes(forwarder, self)
+        """The routes back to the tunnel and signaling peers, which what arrives from them is checked against."""
         self._data_ports: dict[str, int] = {}
         """Per tunnel peer, the source port of its latest datagram on the data port that a session took, where its
         UDP data goes instead of :attr:`_udp_port` (a NAT between the nodes maps the peer's port 5437 to another)."""
-        self._reresolving = 0
-        """Resolutions under way that a packet arriving elsewhere caused (at most MAX_RERESOLVING)."""
-        self._resolving: set[asyncio.Task[None]] = set()
         self._ancillary: dict[str, tuple[Ancillary, ...]] = {}
         self._limited: dict[tuple[str | None, int], tuple[Ancillary, ...]] = {}
         self._buffer = bytearray(_BUFFER_SIZE)
@@ -279,7 +217,7 @@ class Pump:
         """Open sockets, TUN devices and routing contexts and resolve the routes to the peers known so far, without
         reading the tunnel sockets and TUN devices yet (:meth:`serve`); on failure undo what was done and raise
         OSError."""
-        self._loop = asyncio.get_running_loop()
+        self._loop = self._peers.loop = asyncio.get_running_loop()
         try:
             await self._open()
         except BaseException:
@@ -287,15 +225,14 @@ class Pump:
             raise
         assert self._address_watch is not None
         self._address_watch.start(self._loop)
-        for peer in self._peer_routes:  # sessions applied before the start
-            self._resolve_later(peer, None)
+        self._peers.start()  # sessions applied before the start
 
     async def serve(self) -> None:
         """Once the routes under resolution are known, read the tunnel sockets and TUN devices. What arrived since
         :meth:`open` waited in their queues: a daemon calls this after it handed the pump the bindings it restored
         (an LMA's state file), so a packet of a session restored meanwhile is forwarded, not dropped as
         ``unknown_key``, ``no_session`` or (before the route back to its peer is known) ``wrong_interface``."""
-        await self._resolved()
+        await self._peers.resolved()
         assert self._loop is not None
         self._serving = True
         for fd, reader, arguments in self._unread:
@@ -344,9 +281,7 @@ class Pump:
 
     async def stop(self) -> None:
         self._unread.clear()
-        for task in self._resolving:
-            task.cancel()
-        await asyncio.gather(*self._resolving, return_exceptions=True)
+        await self._peers.cancel()
         if self._address_watch is not None:
             await self._address_watch.close()
             self._address_watch = None
@@ -379,7 +314,7 @@ class Pump:
         assert self.ipr is not None
         own_addresses = await self.netlink(local_destinations, self.ipr)
         previous, self.forwarder.own_addresses = self.forwarder.own_addresses, own_addresses
-        self._follow_own_peers(previous)
+        self._peers.follow_own(previous)
         await self._refresh_icmp_sources()
         await self._restore_routes()
 
@@ -471,25 +406,6 @@ class Pump:
             if key in self._icmp_sources:  # not detached meanwhile
                 self._icmp_sources[key] = sources
 
-    def _follow_own_peers(self, previous: LocalDestinations | frozenset[bytes]) -> None:
-        """Resolve the route to every peer that is or was one of the node's own addresses again, the node's
-        addresses having changed from ``previous`` (RFC 3704 section 2.2): a peer whose address left the node (a
-        co-located MAG moved to a host of its own, keeping its address) is no longer taken from the interfaces
-        holding the node's address toward it (:attr:`PeerRoute.own_arrivals`, cleared now, not at the end of the
-        lookup), one whose address came is taken from them without a packet dropped first, and one that stays has
-        them looked up again (the node's address may have moved to another interface). A resolution under way is
-        done again when it ends. Other peers keep their routes: their packets re-resolve them as before."""
-        for peer, state in self._peer_routes.items():
-            own = self._holds(peer)
-            if not own and _packed(peer) not in previous:
-                continue
-            if not own:
-                state.own_arrivals = frozenset()
-            if state.resolving:
-                state.readdressed = True
-            else:
-                self._resolve_later(peer, None)
-
     def _on_address_error(self, error: OSError) -> None:
         self.io_errors += 1
         _log.warning("data plane: cannot re-read the node's addresses after a change: %s", error)
@@ -511,7 +427,7 @@ class Pump:
     async def apply(self, event: Event) -> None:
         """:meth:`on_event`, then wait until the routing work it caused is done."""
         self.on_event(event)
-        await self._resolved()
+        await self._peers.resolved()
 
     # -- where tunnel packets may come from ---------------------------------------------------------------
     def _track_peers(self, event: Event) -> None:
@@ -530,140 +446,29 @@ class Pump:
         """Check the signaling from ``peers`` (address as text -> the node's signaling address toward it, None: any)
         by the route back to each, as tunnel packets are; those no longer given and no session's peer are
         forgotten. Called before :meth:`start` and whenever the configured peers may have changed (a reload)."""
-        previous, self._signaling_peers = self._signaling_peers, dict(peers)
-        for peer in previous.keys() | self._signaling_peers.keys():
+        previous, self._peers.signaling = self._peers.signaling, dict(peers)
+        for peer in previous.keys() | peers.keys():
             self._follow(peer)
 
     def _follow(self, peer: str) -> None:
-        """Resolve the route to ``peer``, a tunnel or signaling peer now (again if the node's address toward it
-        changed); forget one that is neither any more."""
-        state = self._peer_routes.get(peer)
+        """Resolve the route to ``peer``, a tunnel or signaling peer now (:meth:`PeerRoutes.follow`); forget one that
+        is neither any more, and where the UDP data of one that is no tunnel peer any more went."""
         if not self.forwarder.has_peer(peer):
             self._data_ports.pop(peer, None)
-        if not self.forwarder.has_peer(peer) and peer not in self._signaling_peers:
-            self._peer_interfaces.pop(peer, None)
-            self._peer_routes.pop(peer, None)
-        elif state is None:
-            self._peer_interfaces[peer] = None
-            self._peer_routes[peer] = PeerRoute(self._local_of(peer))
-            self._resolve_later(peer, None)
-        elif state.local != self._local_of(peer) and not state.resolving:
-            self._resolve_later(peer, None)
-
-    def _local_of(self, peer: str) -> str | None:
-        """The node's address toward ``peer`` that the route back is resolved from: a session's tunnel endpoint,
-        else the signaling address."""
-        local = self.forwarder.local_addresses.get(peer)
-        return self._signaling_peers.get(peer) if local is None else local
+        self._peers.follow(peer)
 
     def misarrival(self, source: str, interface: int) -> int | None:
         """Whether a signaling message from ``source`` that arrived on interface index ``interface`` (0: unknown) is
-        refused: None when it passes :meth:`_taken` (``source`` is no signaling or tunnel peer, or the route back to
-        it leaves by that interface, or it is one of the node's own addresses and that interface holds the node's
-        address toward it); else the index of the interface it leaves by (0: no route known), and the route is
-        resolved again as for a tunnel packet (:meth:`_recheck`). The daemon drops the message (``wrong_interface``)."""
-        if self._taken(source, interface):
-            return None
-        self._recheck(source, interface)
-        return self._peer_interfaces.get(source) or 0
-
-    def _taken(self, source: str, interface: int) -> bool:
-        """The reverse-path check of a tunnel packet or signaling message from ``source`` that arrived on interface
-        index ``interface`` (0: unknown; RFC 3704 section 2.2): whether ``source`` is no tunnel or signaling peer, or
-        the route back to it leaves by ``interface``, or it is one of the node's own addresses and ``interface``
-        holds the node's address toward it (:attr:`PeerRoute.own_arrivals`)."""
-        if self._peer_interfaces.get(source, interface) == interface:
-            return True
-        state = self._peer_routes.get(source)
-        return state is not None and interface in state.own_arrivals
+        refused (:meth:`PeerRoutes.misarrival`): None if not, else the index of the interface the route back to
+        ``source`` leaves by (0: no route known). The daemon drops the message (``wrong_interface``)."""
+        return self._peers.misarrival(source, interface)
 
     def _misarrived(self, peer: str, interface: int) -> None:
         """A tunnel packet from session peer ``peer`` arrived on ``interface`` (0: unknown), not on the interface
         the route back to ``peer`` leaves by, or before that route is known: it is dropped (``wrong_interface``),
-        and the route resolved again unless a resolution is under way, the latest ended less than
-        :data:`RERESOLVE_INTERVAL` ago or :data:`MAX_RERESOLVING` such resolutions are under way."""
+        and the route resolved again within the limits :meth:`PeerRoutes.recheck` states."""
         self.forwarder.drop_unattributed(DropReason.WRONG_INTERFACE)
-        self._recheck(peer, interface)
-
-    def _recheck(self, peer: str, interface: int) -> None:
-        """Resolve the route to ``peer`` again after something from it arrived on ``interface``, elsewhere than
-        that route leaves by, within the limits :meth:`_misarrived` states."""
-        state = self._peer_routes.get(peer)
-        if state is None or state.resolving:
-            return
-        now = time.monotonic()
-        if now - state.resolved_at >= RERESOLVE_INTERVAL and self._reresolving < MAX_RERESOLVING:
-            self._resolve_later(peer, interface)
-
-    def _resolve_later(self, peer: str, arrived: int | None) -> None:
-        """Resolve the route to ``peer`` from the node's tunnel endpoint toward it on the netlink thread (once the
-        pump runs); ``arrived``: the interface a packet from ``peer`` arrived on, which caused it."""
-        if self._loop is None or self.ipr is None:
-            return  # resolved at the start
-        state = self._peer_routes[peer]
-        state.resolving, state.readdressed = True, False
-        if arrived is not None:
-            self._reresolving += 1
-        task = self._loop.create_task(self._resolve(peer, state, arrived))
-        self._resolving.add(task)
-        task.add_done_callback(self._resolving.discard)
-
-    async def _resolve(self, peer: str, state: PeerRoute, arrived: int | None) -> None:
-        local = self._local_of(peer)
-        own_arrivals: frozenset[int] = frozenset()
-        try:
-            index: int | None = await self.netlink(route_interface, self.ipr, peer,
-                                                   local if local is not None and self._holds(local) else None)
-            if local is not None and self._holds(peer):
-                own_arrivals = await self.netlink(address_interfaces, self.ipr, local)
-        except OSError as error:  # no route back: no packet of the peer's passes a reverse-path check
-            index = None
-            failure: OSError | None = error
-        else:
-            failure = None
-        finally:
-            state.resolving = False
-            state.resolved_at = time.monotonic()
-            if arrived is not None:
-                self._reresolving -= 1
-        if self._peer_routes.get(peer) is not state:
-            return  # its last session went meanwhile
-        state.local, state.own_arrivals = local, own_arrivals if self._holds(peer) else frozenset()
-        previous, self._peer_interfaces[peer] = self._peer_interfaces[peer], index
-        if local != self._local_of(peer) or state.readdressed:
-            self._resolve_later(peer, None)  # the tunnel endpoint or the node's addresses changed meanwhile
-        if failure is not None:
-            if not state.warned_route_failed:
-                state.warned_route_failed = True
-                _log.warning("data plane: %s: the tunnel packets and signaling of peer %s are dropped "
-                             "(wrong_interface) until a route to it is found", failure, peer,
-                             extra={"fields": {"event": "dataplane_peer_route_failed", "peer": peer}})
-            return
-        state.warned_route_failed = False
-        if arrived is not None and not self._taken(peer, arrived):
-            if not state.warned_wrong_interface:
-                state.warned_wrong_interface = True
-                _log.warning("data plane: a tunnel packet or signaling message claiming to be from %s arrived on "
-                             "interface index %d, but the route back to %s leaves by interface index %d: such "
-                             "packets are dropped (wrong_interface)", peer, arrived, peer, index,
-                             extra={"fields": {"event": "dataplane_peer_wrong_interface", "peer": peer,
-                                               "interface": arrived, "route_interface": index}})
-        elif previous is not None and previous != index:
-            state.warned_wrong_interface = False
-            _log.info("data plane: the route to tunnel peer %s leaves by interface index %d now, not %d: its "
-                      "tunnel packets are taken from there", peer, index, previous,
-                      extra={"fields": {"event": "dataplane_peer_route_changed", "peer": peer,
-                                        "interface": index}})
-
-    def _holds(self, address: str) -> bool:
-        """Whether ``address`` is one of the node's own (the route back from it is the one to check); a session
-        whose tunnel endpoint the node does not hold is checked against the route from any source."""
-        return _packed(address) in self.forwarder.own_addresses
-
-    async def _resolved(self) -> None:
-        """Wait for the route resolutions under way."""
-        while self._resolving:
-            await asyncio.gather(*self._resolving, return_exceptions=True)
+        self._peers.recheck(peer, interface)
 
     # -- tunnel side --------------------------------------------------------------------------------------
     def send(self, peer: str, format: TunnelFormat, payload: bytes, outer_limit: int | None = None) -> None:
@@ -718,7 +523,7 @@ class Pump:
         kind = classify_udp_payload(payload)
         if kind is not UdpPayloadKind.TLV and kind is not UdpPayloadKind.IP:
             return False
-        if not self._taken(source, interface):
+        if not self._peers.taken(source, interface):
             self._misarrived(source, interface)
         elif kind is UdpPayloadKind.TLV:
             self._deliver(source, TunnelFormat.UDP_TLV, payload, outer_ecn)
@@ -734,7 +539,7 @@ class Pump:
         ``outer_protocol``: the socket's protocol for IP-in-IP (4 or 41), the inner version it must carry.
         A packet from a session's peer that arrived (IP_PKTINFO / IPV6_PKTINFO) elsewhere than the route back to
         the peer leaves is dropped (:meth:`_misarrived`)."""
-        buffer, buffers, view, taken = self._buffer, self._buffers, self._view, self._taken
+        buffer, buffers, view, taken = self._buffer, self._buffers, self._view, self._peers.taken
         for _ in range(BATCH):
             try:
                 size, control, _flags, address = sock.recvmsg_into(buffers, _RECEIVE_CMSG_SPACE)

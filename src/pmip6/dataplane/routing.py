@@ -130,7 +130,7 @@ def route_interface(ipr: IPRoute, destination: str, source: str | None) -> int:
 def address_interfaces(ipr: IPRoute, address: str) -> frozenset[int]:
     """The indices of the interfaces that hold ``address``, one of the node's own (``ip addr show to ADDRESS``):
     where Linux says (IP_PKTINFO / IPV6_PKTINFO) a datagram the node sends itself to ``address`` arrived
-    (``pmip6.dataplane.pump.Pump``, "a peer that is one of the node's own addresses"); read in one address dump of
+    (``pmip6.dataplane.peer_routes``, "a peer that is one of the node's own addresses"); read in one address dump of
     that family (``pmip6.dataplane.address_dump``)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     wanted = socket.inet_ntop(family, socket.inet_pton(family, address))  # as the dump writes it

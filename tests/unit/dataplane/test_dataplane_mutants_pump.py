@@ -15,8 +15,8 @@ from pyroute2 import NetNS
 from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session, until_the_lma_pump_counts
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
 

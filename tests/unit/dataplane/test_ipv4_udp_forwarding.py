@@ -9,8 +9,8 @@ from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.forwarder import Forwarder
 from pmip6.dataplane.lma import LmaForwarder
-from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 UPLINK = ipv4(SHARED_HOME, SERVER)

@@ -13,8 +13,8 @@ from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
-from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.lma_pump import LmaPump
+from pmip6.dataplane.mag import MagForwarder
 from pmip6.dataplane.settings import LmaDataplaneSettings
 from pmip6.runtime.dataplane_metrics import DataplaneCollector
 

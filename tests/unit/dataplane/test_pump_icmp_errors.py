@@ -16,9 +16,9 @@ from pyroute2 import NetNS
 from dataplane_sessions import SHARED_HOME, session
 from pmip6.core.events import BindingEstablished
 from pmip6.core.token_bucket import TokenBucket
-from pmip6.dataplane.netns import inside
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
+from pmip6.dataplane.netns import inside
 from pmip6.dataplane.routing import interface_index
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
 from pmip6.dataplane.tun import TUN_MTU

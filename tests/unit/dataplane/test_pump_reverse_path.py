@@ -14,9 +14,9 @@ import pytest
 from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, TunStandIn, ipv4, session
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.dataplane.formats import Sealer, TunnelFormat
-from pmip6.dataplane import pump as pump_module
+from pmip6.dataplane import peer_routes
 from pmip6.dataplane.lma_pump import LmaPump
-from pmip6.dataplane.pump import MAX_RERESOLVING, RERESOLVE_INTERVAL
+from pmip6.dataplane.peer_routes import MAX_RERESOLVING, RERESOLVE_INTERVAL
 from pmip6.dataplane.settings import LmaDataplaneSettings
 
 IP_PKTINFO = 8
@@ -59,7 +59,7 @@ def test_a_peers_packet_is_taken_only_from_its_routes_interface_and_never_from_a
     tenant = tun_stand_in(pump)
     pump.on_event(BindingEstablished(SESSION))
     receive(pump, MAG1, pktinfo(3))
-    pump._peer_interfaces[MAG1] = 3  # what the netlink thread resolves
+    pump._peers.interfaces[MAG1] = 3  # what the netlink thread resolves
     for interface in (3, 4):
         receive(pump, MAG1, pktinfo(interface))
     receive(pump, MAG1, [])
@@ -72,9 +72,9 @@ def test_a_peers_packet_is_taken_only_from_its_routes_interface_and_never_from_a
 def test_a_peer_no_session_has_any_more_is_forgotten() -> None:
     pump = LmaPump(LmaDataplaneSettings())
     pump.on_event(BindingEstablished(SESSION))
-    assert MAG1 in pump._peer_interfaces
+    assert MAG1 in pump._peers.interfaces
     pump.on_event(BindingDeregistered(SESSION))
-    assert pump._peer_interfaces == {}
+    assert pump._peers.interfaces == {}
 
 
 class Netlink:
@@ -102,18 +102,19 @@ NODE_ADDRESSES = (LMAA, "192.0.2.7")
 def running(pump: LmaPump, netlink: Netlink, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Make ``pump`` look started with ``netlink`` as its thread, holding NODE_ADDRESSES, and its clock
     (time.monotonic) the returned cell."""
-    pump._loop, pump.ipr = asyncio.get_running_loop(), object()  # type: ignore[assignment]
+    pump._loop = pump._peers.loop = asyncio.get_running_loop()
+    pump.ipr = object()  # type: ignore[assignment]
     pump.forwarder.own_addresses = frozenset(socket.inet_aton(address) for address in NODE_ADDRESSES)
     monkeypatch.setattr(pump, "netlink", netlink)
     now = [100.0]
-    monkeypatch.setattr(pump_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(peer_routes.time, "monotonic", lambda: now[0])
     return now
 
 
 async def finish(pump: LmaPump) -> None:
-    for task in pump._resolving:
+    for task in pump._peers.resolving:
         task.cancel()
-    await asyncio.gather(*pump._resolving, return_exceptions=True)
+    await asyncio.gather(*pump._peers.resolving, return_exceptions=True)
     pump._netlink_thread.shutdown()
 
 
@@ -142,12 +143,12 @@ def test_one_peer_never_has_two_lookups_queued_and_the_interval_counts_from_the_
             pump._misarrived(MAG1, 9)
         await asyncio.sleep(0)
         netlink.release.set()
-        await pump._resolved()
+        await pump._peers.resolved()
         now[0] += RERESOLVE_INTERVAL / 2
         pump._misarrived(MAG1, 9)
         now[0] += RERESOLVE_INTERVAL / 2
         pump._misarrived(MAG1, 9)
-        await pump._resolved()
+        await pump._peers.resolved()
         await finish(pump)
         return netlink.asked
 
@@ -169,15 +170,15 @@ def test_re_resolutions_under_way_across_all_peers_are_bounded_and_all_peers_are
         netlink.answer, netlink.release = 9, asyncio.Event()  # the route changed; the thread is busy
         for peer in peers:
             pump._misarrived(peer, 9)
-        under_way = len(pump._resolving)
+        under_way = len(pump._peers.resolving)
         netlink.release.set()
-        await pump._resolved()
+        await pump._peers.resolved()
         for _ in range(len(peers) // MAX_RERESOLVING + 1):  # each peer's next packet, as the lookups end
             for peer in peers:
-                if pump._peer_interfaces[peer] != 9:
+                if pump._peers.interfaces[peer] != 9:
                     pump._misarrived(peer, 9)
-            await pump._resolved()
-        followed = sum(1 for peer in peers if pump._peer_interfaces[peer] == 9)
+            await pump._peers.resolved()
+        followed = sum(1 for peer in peers if pump._peers.interfaces[peer] == 9)
         await finish(pump)
         return at_registration, under_way, followed
 
@@ -195,22 +196,22 @@ def test_a_peer_whose_route_went_is_dropped_until_found_and_each_warning_comes_o
         for _ in range(2):
             now[0] += RERESOLVE_INTERVAL
             receive(pump, MAG1, pktinfo(4))
-            await pump._resolved()
+            await pump._peers.resolved()
         netlink.answer = OSError(errno.ENETUNREACH, f"route to {MAG1}: Network is unreachable")
         for _ in range(2):
             now[0] += RERESOLVE_INTERVAL
             receive(pump, MAG1, pktinfo(4))
-            await pump._resolved()
+            await pump._peers.resolved()
         receive(pump, MAG1, pktinfo(3))  # the old interface
         await finish(pump)
         return pump
 
-    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.pump"):
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.peer_routes"):
         pump = asyncio.run(scenario())
     events = [record.fields["event"] for record in caplog.records]  # type: ignore[attr-defined]
     assert events == ["dataplane_peer_wrong_interface", "dataplane_peer_route_failed"]
     assert f"claiming to be from {MAG1} arrived on interface index 4" in caplog.records[0].getMessage()
-    assert pump._peer_interfaces[MAG1] is None
+    assert pump._peers.interfaces[MAG1] is None
     totals = pump.lma.totals()
     assert (totals.uplink_packets, totals.drops) == (0, {"wrong_interface": 5})
 
@@ -224,7 +225,7 @@ def test_RFC3704_2_2_a_tunnel_endpoint_the_node_does_not_hold_is_looked_up_from_
         running(pump, netlink, monkeypatch)
         await pump.apply(BindingEstablished(session(b"mn1", mag=MAG1)))
         await pump.apply(BindingEstablished(session(b"mn2", mag=MAG2, lma="192.0.2.99")))
-        assert (pump._peer_interfaces[MAG1], pump._peer_interfaces[MAG2]) == (None, None)
+        assert (pump._peers.interfaces[MAG1], pump._peers.interfaces[MAG2]) == (None, None)
         await finish(pump)
         return netlink.asked
 
@@ -260,13 +261,13 @@ def test_a_lookup_that_ends_after_the_peers_last_session_leaves_nothing_behind(m
         await asyncio.sleep(0)
         pump.on_event(BindingDeregistered(SESSION))
         netlink.release.set()
-        results = await asyncio.gather(*pump._resolving, return_exceptions=True)
+        results = await asyncio.gather(*pump._peers.resolving, return_exceptions=True)
         assert results == [None]
         await finish(pump)
         return pump
 
     pump = asyncio.run(scenario())
-    assert (pump._peer_interfaces, pump._peer_routes) == ({}, {})
+    assert (pump._peers.interfaces, pump._peers.routes) == ({}, {})
 
 
 def test_RFC3704_2_2_a_new_local_address_toward_the_peer_is_looked_up_again(monkeypatch) -> None:
@@ -284,7 +285,7 @@ def test_RFC3704_2_2_a_new_local_address_toward_the_peer_is_looked_up_again(monk
         await asyncio.sleep(0)
         pump.on_event(BindingUpdated(moved, previous=SESSION))
         netlink.release.set()
-        await pump._resolved()
+        await pump._peers.resolved()
         await finish(pump)
         return netlink.asked
 

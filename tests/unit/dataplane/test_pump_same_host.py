@@ -19,10 +19,10 @@ from test_pump_reverse_path import NODE_ADDRESSES, finish, pktinfo, receive, run
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.icmp_source import icmp_sources_of
+from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.local_table import local_destinations
 from pmip6.dataplane.netns import inside
-from pmip6.dataplane.lma_pump import LmaPump
-from pmip6.dataplane.pump import RERESOLVE_INTERVAL
+from pmip6.dataplane.peer_routes import RERESOLVE_INTERVAL
 from pmip6.dataplane.routing import address_interfaces, route_interface
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
@@ -57,13 +57,13 @@ def test_RFC3704_2_2_an_own_peers_packets_are_taken_from_lo_and_the_interface_ho
         now = running(pump, netlink, monkeypatch)  # type: ignore[arg-type]
         await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
         pump.watch_signaling_peers({MAG1: LMAA, LMAA: None})
-        await pump._resolved()
+        await pump._peers.resolved()
         for interface in (LOOPBACK_INDEX, 3):
             receive(pump, OWN_MAG, pktinfo(interface))
         now[0] += RERESOLVE_INTERVAL
         receive(pump, OWN_MAG, pktinfo(4))
         receive(pump, OWN_MAG, [])
-        await pump._resolved()
+        await pump._peers.resolved()
         verdicts = [pump.misarrival(OWN_MAG, 3), pump.misarrival(OWN_MAG, LOOPBACK_INDEX), pump.misarrival(OWN_MAG, 4),
                     pump.misarrival(LMAA, LOOPBACK_INDEX), pump.misarrival(LMAA, 3)]
         await finish(pump)
@@ -128,14 +128,14 @@ def test_RFC3704_2_2_a_peer_whose_address_left_the_node_is_taken_only_from_its_n
         tun_stand_in(pump)
         running(pump, node, monkeypatch)  # type: ignore[arg-type]
         await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
-        assert pump._peer_routes[OWN_MAG].own_arrivals == frozenset({UPLINK})
+        assert pump._peers.routes[OWN_MAG].own_arrivals == frozenset({UPLINK})
         node.held.discard(OWN_MAG)
         node.gate.clear()
         node.waiting = {"route_interface"}
         await pump._refresh_addresses()  # what the address watch runs on the change
         receive(pump, OWN_MAG, pktinfo(UPLINK))  # forged, while the new route is looked up
         node.gate.set()
-        await pump._resolved()
+        await pump._peers.resolved()
         receive(pump, OWN_MAG, pktinfo(TO_MAG))
         verdict = pump.misarrival(OWN_MAG, UPLINK)
         await finish(pump)
@@ -167,7 +167,7 @@ def test_RFC3704_2_2_a_lookup_under_way_when_the_peers_address_leaves_the_node_i
         await asked(node, 5)
         receive(pump, OWN_MAG, pktinfo(UPLINK))  # forged
         node.gate.set()
-        await pump._resolved()
+        await pump._peers.resolved()
         receive(pump, OWN_MAG, pktinfo(TO_MAG))
         await finish(pump)
         return pump, node
@@ -187,7 +187,7 @@ def test_RFC3704_2_2_an_address_change_looks_up_again_only_the_peers_that_are_or
         pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
         running(pump, node, monkeypatch)  # type: ignore[arg-type]
         pump.watch_signaling_peers({OWN_MAG: LMAA, MAG1: LMAA, MAG2: LMAA})
-        await pump._resolved()
+        await pump._peers.resolved()
         del node.asked[:]
         node.held.add(MAG1)
         node.gate.clear()
@@ -195,7 +195,7 @@ def test_RFC3704_2_2_an_address_change_looks_up_again_only_the_peers_that_are_or
         await pump._refresh_addresses()
         verdicts = [pump.misarrival(OWN_MAG, UPLINK)]
         node.gate.set()
-        await pump._resolved()
+        await pump._peers.resolved()
         verdicts += [pump.misarrival(MAG1, UPLINK), pump.misarrival(OWN_MAG, UPLINK), pump.misarrival(MAG2, TO_MAG)]
         await finish(pump)
         return verdicts, node
@@ -219,7 +219,7 @@ def test_RFC3704_2_2_a_peer_whose_address_left_is_dropped_while_the_icmp_sources
         pump, node = LmaPump(LmaDataplaneSettings()), MovingNode()
         running(pump, node, monkeypatch)  # type: ignore[arg-type]
         await pump.apply(BindingEstablished(session(b"mn1", mag=OWN_MAG, uplink_key=0xA001)))
-        assert pump._peer_routes[OWN_MAG].own_arrivals == frozenset({UPLINK})
+        assert pump._peers.routes[OWN_MAG].own_arrivals == frozenset({UPLINK})
         node.held.discard(OWN_MAG)  # the MAG moved to a host of its own; the local table no longer has it
         calls = len(node.asked)
         node.gate.clear()
@@ -232,7 +232,7 @@ def test_RFC3704_2_2_a_peer_whose_address_left_is_dropped_while_the_icmp_sources
         receive(pump, OWN_MAG, pktinfo(UPLINK))  # forged
         node.gate.set()
         await refresh
-        await pump._resolved()
+        await pump._peers.resolved()
         await finish(pump)
         return pump
 

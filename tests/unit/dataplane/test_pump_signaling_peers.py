@@ -15,7 +15,7 @@ from test_pump_reverse_path import Netlink, finish, running
 from pmip6.core.events import BindingDeregistered, BindingEstablished
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma_pump import LmaPump
-from pmip6.dataplane.pump import RERESOLVE_INTERVAL
+from pmip6.dataplane.peer_routes import RERESOLVE_INTERVAL
 from pmip6.dataplane.settings import LmaDataplaneSettings
 from pmip6.lab.namespaces import namespaces_available
 
@@ -43,7 +43,7 @@ def test_RFC3704_2_2_a_signaling_peers_route_is_resolved_from_the_signaling_addr
         pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
         running(pump, netlink, monkeypatch)
         pump.watch_signaling_peers({MAG1: LMAA})
-        await pump._resolved()
+        await pump._peers.resolved()
         verdicts = [pump.misarrival(MAG1, 3), pump.misarrival(MAG1, 4), pump.misarrival(MAG1, 0),
                     pump.misarrival(MAG2, 4)]
         await finish(pump)
@@ -59,7 +59,7 @@ def test_a_signaling_peer_watched_before_the_start_is_resolved_at_the_start_and_
     are; nothing is resolved before the pump runs."""
     pump = LmaPump(LmaDataplaneSettings())
     pump.watch_signaling_peers({MAG1: LMAA})
-    assert pump._peer_interfaces == {MAG1: None}
+    assert pump._peers.interfaces == {MAG1: None}
     assert pump.misarrival(MAG1, 3) == 0
     assert pump.lma.totals().drops == {}  # the signaling's drop is the daemon's to count, not the forwarder's
 
@@ -71,11 +71,11 @@ def test_a_refused_signaling_message_has_the_route_resolved_again_at_most_once_a
         pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
         now = running(pump, netlink, monkeypatch)
         pump.watch_signaling_peers({MAG1: LMAA})
-        await pump._resolved()
+        await pump._peers.resolved()
         now[0] += RERESOLVE_INTERVAL
         netlink.answer = 9
         verdicts = [pump.misarrival(MAG1, 9) for _ in range(5)]
-        await pump._resolved()
+        await pump._peers.resolved()
         verdicts.append(pump.misarrival(MAG1, 9))
         await finish(pump)
         return len(netlink.asked), verdicts
@@ -92,10 +92,10 @@ def test_signaling_peers_given_again_keep_tunnel_peers_and_forget_the_others(mon
         pump.watch_signaling_peers({MAG1: LMAA, MAG2: LMAA})
         await pump.apply(BindingEstablished(SESSION))
         pump.watch_signaling_peers({})
-        kept = dict(pump._peer_interfaces)
+        kept = dict(pump._peers.interfaces)
         await pump.apply(BindingDeregistered(SESSION))
         await finish(pump)
-        return kept, dict(pump._peer_interfaces)
+        return kept, dict(pump._peers.interfaces)
 
     assert asyncio.run(scenario()) == ({MAG1: 3}, {})
 
@@ -111,11 +111,11 @@ def test_RFC5845_7_1_tlv_data_on_the_signaling_port_has_the_tunnel_packets_rever
         await pump.apply(BindingEstablished(SESSION))
         now[0] += RERESOLVE_INTERVAL
         taken = [pump.handle_udp(MAG1, TLV_DATA, 4, 0), pump.handle_udp(MAG1, TLV_DATA, 3, 0)]
-        await pump._resolved()
+        await pump._peers.resolved()
         await finish(pump)
         return pump, taken
 
-    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.pump"):
+    with caplog.at_level(logging.WARNING, logger="pmip6.dataplane.peer_routes"):
         pump, taken = asyncio.run(scenario())
     assert taken == [True, True]  # both were data: neither reaches the signaling decoder
     totals = pump.lma.totals()
