@@ -131,7 +131,6 @@ def _source(local: str, ipv6: bool) -> tuple[int, int, bytes]:
 _NO_SOURCE = (_with_ecn([], ipv6=False), _with_ecn([], ipv6=True))
 
 
-
 class Pump:
     """The part shared by the LMA's and the MAG's pumps (``pmip6.dataplane.lma_pump``, ``pmip6.dataplane.mag_pump``):
     tunnel sockets and local TUN readers."""
