@@ -115,7 +115,8 @@ def rejected_status(outcome: Outcome) -> int:
     pba = the_pba(outcome)
     assert pba.status >= 128, pba
     # Nothing but the rejection happened; an Alarm may tell the operator why (e.g. an exhausted pool).
-    assert [type(event) for event in outcome.events if not isinstance(event, Alarm)] == [RegistrationRejected], outcome.events
+    assert [type(event) for event in outcome.events if not isinstance(event, Alarm)] \
+        == [RegistrationRejected], outcome.events
     return pba.status
 
 

@@ -8,14 +8,16 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 import pytest
-from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status, the_pba
+from lma_builders import (ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status,
+                          the_pba)
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Alarm, BindingDeregistered, BindingRestored, BindingUpdated, Outcome
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BAFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
-from pmip6.wire.options import GREKeyOption, HomeNetworkPrefixOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
+from pmip6.wire.options import (GREKeyOption, HomeNetworkPrefixOption, IPv4HomeAddressReplyOption,
+                                IPv4HomeAddressRequestOption)
 
 
 def _restarted(lma: LocalMobilityAnchor, now: float) -> LocalMobilityAnchor:
@@ -81,7 +83,8 @@ def test_restored_sessions_keep_their_addresses_from_new_allocations() -> None:
     second = the_pba(restarted.receive(pbu(MN2, ipv4=ANY_IPV4), MAG1, LMAA, NOW + 2))
     assert second.status == Status.ACCEPTED
     assert hnp_of(second) != hnp_of(first)
-    assert second.option(IPv4HomeAddressReplyOption).address != first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    assert second.option(IPv4HomeAddressReplyOption).address \
+        != first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
 
 
 def test_restart_keeps_the_uplink_key_of_a_session_that_is_not_using_keys_now() -> None:
@@ -94,7 +97,8 @@ def test_restart_keeps_the_uplink_key_of_a_session_that_is_not_using_keys_now() 
     other = the_pba(restarted.receive(pbu(MN2, gre=GREKeyOption(6)), MAG1, LMAA, NOW + 3))
     assert other.option(GREKeyOption) != first.option(GREKeyOption), "the reserved key is not handed out"
     keyed_again = pbu(sequence=3, hi=HandoffIndicator.NOT_CHANGED, prefixes=(prefix,), gre=GREKeyOption(5))
-    assert the_pba(restarted.receive(keyed_again, MAG1, LMAA, NOW + 4)).option(GREKeyOption) == first.option(GREKeyOption)
+    assert the_pba(restarted.receive(keyed_again, MAG1, LMAA, NOW + 4)).option(GREKeyOption) \
+        == first.option(GREKeyOption)
 
 
 def test_restore_refuses_a_record_whose_prefix_another_restored_session_holds() -> None:
@@ -115,7 +119,8 @@ def test_GK_7_2_4_restart_keeps_the_tlv_header_format_of_a_session() -> None:
     first = the_pba(lma.receive(pbu(gre=GREKeyOption(5), t_flag=True), MAG1, LMAA, NOW))
     assert first.flags & BAFlags.T
     restarted = _restarted(lma, NOW + 1)
-    refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), gre=GREKeyOption(5), t_flag=True)
+    refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), gre=GREKeyOption(5),
+                  t_flag=True)
     assert the_pba(restarted.receive(refresh, MAG1, LMAA, NOW + 2)).flags & BAFlags.T
 
 
@@ -129,7 +134,8 @@ def test_record_of_another_version_is_refused() -> None:
         BindingCacheEntry.from_record(record)
 
 
-def _ipv4_only_deregistration_of_a_dual_stack_session(lma: LocalMobilityAnchor) -> tuple[ProxyBindingAcknowledgement, Outcome]:
+def _ipv4_only_deregistration_of_a_dual_stack_session(lma: LocalMobilityAnchor) -> tuple[ProxyBindingAcknowledgement,
+                                                                                         Outcome]:
     """Register HNP + IPv4, then send a de-registration carrying only the IPv4 Home Address Request."""
     first = the_pba(lma.receive(pbu(ipv4=ANY_IPV4), MAG1, LMAA, NOW))
     assigned = first.option(IPv4HomeAddressReplyOption)
@@ -167,7 +173,8 @@ def test_selective_ipv6_deregistration_keeps_the_ipv4_part_of_the_session() -> N
     assert [type(event) for event in outcome.events] == [BindingUpdated]
     (bce,) = lma.bindings()
     assert bce.state is BceState.ACTIVE and bce.home_network_prefixes == ()
-    assert bce.ipv4_home_address is not None and bce.ipv4_home_address.ip == first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    assert bce.ipv4_home_address is not None and bce.ipv4_home_address.ip \
+        == first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
 
 
 def test_pba_to_an_ipv4_only_deregistration_carries_no_home_network_prefix() -> None:

@@ -31,7 +31,8 @@ def test_detach_before_any_pba_deregisters_without_announcing_a_session() -> Non
 
 
 def test_late_pba_for_the_registration_does_not_acknowledge_the_deregistration() -> None:
-    """RFC 5213 6.9.1.2 item 5: a late PBA for the abandoned registration (same MN-ID, HI, ATT) does not answer the de-registration."""
+    """RFC 5213 6.9.1.2 item 5: a late PBA for the abandoned registration (same MN-ID, HI, ATT) does not answer the
+    de-registration."""
     mag = make_mag()
     registration = only_pbu(mag.attach(request(hi=HandoffIndicator.UNKNOWN), T0))
     deregistration = only_pbu(mag.detach(MN, T0 + 0.1))

@@ -8,7 +8,8 @@ what the MAG learns nowhere else: the assigned prefixes, the IPv4 home address, 
 
 from __future__ import annotations
 
-from lma_builders import GRE_NOT_REQUIRED_MN, MAG1, MN1, NOW, STRANGER, LMAA, hnp_of, make_lma, pbu, rejected_status, the_pba
+from lma_builders import (GRE_NOT_REQUIRED_MN, MAG1, MN1, NOW, STRANGER, LMAA, hnp_of, make_lma, pbu, rejected_status,
+                          the_pba)
 
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.wire.numbers import BUFlags, HandoffIndicator, Status

@@ -45,7 +45,8 @@ def _lma(**overrides: object) -> LocalMobilityAnchor:
 def _naming(address: IPv6Address, **fields: object) -> ProxyBindingUpdate:
     """A PBU naming ``address`` in an Alternate Care-of Address option, through the codec as the daemon sees it."""
     message = pbu(extra=(AlternateCareOfAddressOption(address),), **fields)  # type: ignore[arg-type]
-    return decode_message(encode_message(message, source=SIGNALING.address, destination=LMAA6))  # type: ignore[return-value]
+    return decode_message(encode_message(message, source=SIGNALING.address,
+                                         destination=LMAA6))  # type: ignore[return-value]
 
 
 def _registered(lma: LocalMobilityAnchor) -> BindingCacheEntry:
@@ -396,7 +397,8 @@ def test_RFC5846_8_1_a_session_back_at_its_proxy_coa_is_answered_after_the_hando
     assert [(send.destination.address, type(send.message)) for send in back.sends] == [
         (TUNNEL_END, BindingRevocationIndication), (OTHER_TUNNEL_END, BindingRevocationIndication)]
     answered = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
-                                                            bri.sequence, bri.flags), Peer(TUNNEL_END), LMAA6, NOW + 1.3)
+                                                            bri.sequence, bri.flags), Peer(TUNNEL_END), LMAA6,
+                           NOW + 1.3)
     assert the_pba(answered).sequence == 3 and answered.sends[0].destination == SIGNALING
     resent = [send.destination.address for deadline in (NOW + 2.0, NOW + 2.2, NOW + 4.0) for send in
               lma.handle_timer(deadline).sends if isinstance(send.message, BindingRevocationIndication)]

@@ -151,7 +151,8 @@ def test_a_handoff_indicator_4_pbu_waiting_for_the_old_mags_deregistration_at_a_
     assert waiting.sends == [] and lma.waiting().handoff_waits == 1
     drained = register(lma, b"mn1@opA.example", MAG1, now=NOW + 0.1, sequence=3, lifetime=0,
                        prefixes=(hnp_of(first),), hi=HandoffIndicator.UNKNOWN)
-    assert [send.message.status for send in drained.sends if send.destination == MAG2] == [Status.ACCEPTED]  # type: ignore[attr-defined]
+    assert [send.message.status for send in drained.sends if send.destination == MAG2] \
+        == [Status.ACCEPTED]  # type: ignore[attr-defined]
 
 
 SIGNALING = Peer(IPv6Address("2001:db8:1::1"), None)
@@ -240,7 +241,8 @@ def test_restored_sessions_count_against_the_limits_by_tenant_and_by_the_address
     else:
         accepted(register(before, b"mn1@opA.example"))
     records = [BindingCacheEntry.from_record(entry.to_record()) for entry in before.bindings()]
-    limit = {"mag_max_bindings": {SIGNALING.address: 1}} if signaled else {"tenants": (replace(OP_A, max_bindings=1), OP_B)}
+    limit = {"mag_max_bindings": {SIGNALING.address: 1}} if signaled \
+        else {"tenants": (replace(OP_A, max_bindings=1), OP_B)}
     lma = make_lma(**mags, **limit)  # type: ignore[arg-type]
     lma.restore(records, NOW + 1)
     refused = (lma.receive(naming(IPv6Address("2001:db8:3::3"), mn_id=b"mn2@opA.example"), SIGNALING, LMAA6, NOW + 1)

@@ -120,8 +120,8 @@ def test_RFC5846_6_2_2_a_successful_bra_ends_the_retransmissions() -> None:
     outcome = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence), MAG1, LMAA,
                           NOW + 1.1)
 
-    assert outcome.sends == [] and [(type(event), event.reason) for event in outcome.events] == [  # type: ignore[union-attr]
-        (BindingRemoved, "cleared")]
+    assert outcome.sends == [] and [(type(event), event.reason)  # type: ignore[union-attr]
+                                    for event in outcome.events] == [(BindingRemoved, "cleared")]
     assert list(lma.bindings()) == [] and lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
 
 
@@ -177,7 +177,8 @@ def test_RFC5846_6_2_a_binding_error_from_a_mag_without_revocation_gives_its_bri
     outcome = lma.receive(BindingError(BindingErrorStatus.UNRECOGNIZED_MH_TYPE), MAG1, LMAA, NOW + 1.1)
 
     alarm, *removed = outcome.events
-    assert isinstance(alarm, Alarm) and "does not support binding revocation" in alarm.text and "2 revocation" in alarm.text
+    assert isinstance(alarm, Alarm) and "does not support binding revocation" in alarm.text \
+        and "2 revocation" in alarm.text
     assert [type(event) for event in removed] == [BindingRemoved, BindingRemoved] and list(lma.bindings()) == []
     assert lma.next_deadline() is None
     assert [type(event) for event in lma.receive(BindingError(2), MAG1, LMAA, NOW + 2).events] == [MessageIgnored]
@@ -230,7 +231,8 @@ def test_RFC5846_6_1_1_outstanding_bris_never_share_a_sequence_number() -> None:
 
 
 @pytest.mark.parametrize(("flags", "trigger", "status"), [
-    (BRFlags.P | BRFlags.G, RevocationTrigger.PER_PEER_POLICY, BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED),
+    (BRFlags.P | BRFlags.G, RevocationTrigger.PER_PEER_POLICY,
+     BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED),
     (BRFlags.P, RevocationTrigger.ADMINISTRATIVE_REASON, BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
 ])
 def test_RFC5846_8_2_without_binding_revocation_a_bri_from_a_mag_is_refused_with_its_sequence_and_flags(
@@ -264,7 +266,8 @@ def test_RFC5846_clear_at_the_lma_reaches_pmip6s_own_mag_which_drops_the_session
     answer = mag.receive(bri_send.message, lma_peer, NOW + 1.01)
     (bra_send,) = answer.sends
 
-    assert list(mag.entries()) == [] and [event.reason for event in answer.events] == ["revoked"]  # type: ignore[union-attr]
+    assert list(mag.entries()) == [] and [event.reason for event in answer.events] \
+        == ["revoked"]  # type: ignore[union-attr]
     assert [type(event) for event in lma.receive(bra_send.message, MAG1, LMAA, NOW + 1.02).events] == [BindingRemoved]
     assert lma.next_deadline() is None and list(lma.bindings()) == []
 
@@ -291,7 +294,8 @@ def test_RFC5846_8_1_a_pbu_accepted_from_the_mag_being_revoked_is_answered_after
     refused = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
                                                            to_mag1.sequence, to_mag1.flags), MAG1, LMAA, NOW + 1.21)
     (pba,) = refused.sends
-    assert (pba.destination, pba.message.sequence, pba.message.status) == (MAG1, 3, Status.ACCEPTED)  # type: ignore[union-attr]
+    assert (pba.destination, pba.message.sequence, pba.message.status) \
+        == (MAG1, 3, Status.ACCEPTED)  # type: ignore[union-attr]
     assert not any(isinstance(event, Alarm) for event in refused.events), "132 is what MAG1 was asked for"
     assert lma.waiting() == Waiting(revocations=1, handoff_waits=0, held_answers=0)
     resent = [send.destination for deadline in (NOW + 2.0, NOW + 2.2) for send in lma.handle_timer(deadline).sends]
@@ -337,7 +341,8 @@ def _pair() -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer]:
     return lma, mag, lma_peer
 
 
-def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_both_sides_end_without_the_session() -> None:
+def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_both_sides_end_without_the_session(
+        ) -> None:
     """8.1's race: the MAG's refresh is on the wire when the operator clears the session. The clear stands: the
     refresh gets 129 until the BRI is acknowledged, so the LMA does not open a session the BRI then takes from the
     MAG."""
@@ -389,7 +394,8 @@ def test_RFC5846_only_the_revoked_mags_bris_are_affected_by_another_mags_pbu_or_
     _registered(lma)
     lma.clear(NOW + 1, mn_id=MN1)  # a BRI to MAG1 outstanding
     assert _registered(lma, MN1, MAG2).status == Status.ACCEPTED, "the clear keeps MN1 from MAG1 only"
-    assert [event for event in lma.receive(BindingError(2), MAG2, LMAA, NOW + 1.1).events if isinstance(event, Alarm)] == []
+    assert [event for event in lma.receive(BindingError(2), MAG2, LMAA, NOW + 1.1).events if isinstance(event, Alarm)] \
+        == []
     assert [send.destination for send in lma.handle_timer(NOW + 2).sends] == [MAG1]
 
 
@@ -531,14 +537,16 @@ def test_RFC5846_8_1_a_reload_that_removes_every_binding_of_a_mag_revokes_them_g
     outcome = lma.reconfigure(settings(binding_revocation=True, authorized_mags=frozenset({MAG2.address})), NOW + 1)
     bri = _bri(outcome)
     assert (bri.flags & BRFlags.G, bri.trigger) == (
-        (BRFlags.G, RevocationTrigger.PER_PEER_POLICY) if sessions > 1 else (0, RevocationTrigger.ADMINISTRATIVE_REASON))
+        (BRFlags.G, RevocationTrigger.PER_PEER_POLICY) if sessions > 1
+                                                    else (0, RevocationTrigger.ADMINISTRATIVE_REASON))
 
 
 def test_RFC5846_clear_of_a_mag_reaches_pmip6s_own_mag_which_drops_every_session() -> None:
     lma, mag, lma_peer = _pair()
     (bri,) = lma.clear(NOW + 1, mag=MAG1.address).sends
     (bra,) = mag.receive(bri.message, lma_peer, NOW + 1.01).sends
-    assert list(mag.entries()) == [] and bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
+    assert list(mag.entries()) == [] and bra.message.status \
+        == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
     lma.receive(bra.message, MAG1, LMAA, NOW + 1.02)
     assert list(lma.bindings()) == [] and lma.next_deadline() is None
 
@@ -652,7 +660,8 @@ def test_RFC5846_8_1_a_newer_pbu_of_the_waiting_pbus_mag_naming_the_mn_ll_id_dro
     hi4 = pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN, gre=GREKeyOption(11), ipv4=ANY_IPV4)
     bri = _bri(lma.receive(hi4, MAG1, LMAA, NOW + 1), to=MAG1)
     again = pbu(MN1, sequence=3, gre=GREKeyOption(11), ipv4=ANY_IPV4, ll_id=b"wlan0-mac")
-    assert [send.message for send in lma.receive(again, MAG1, LMAA, NOW + 1.05).sends] == [bri], "held for MAG1's answer"
+    assert [send.message for send in lma.receive(again, MAG1, LMAA, NOW + 1.05).sends] \
+        == [bri], "held for MAG1's answer"
     assert lma.waiting().handoff_waits == 0, "the HI 4 PBU no longer waits"
 
     outcome = _refused_or_unanswered(lma, bri, answer)
@@ -686,7 +695,8 @@ def test_RFC5846_8_1_trigger_4_refused_or_unanswered_opens_a_new_session(answer:
     waiting, _ = _hi4_from_mag2(lma, first)
     bri = _bri(waiting, to=MAG1)
     outcome = _refused_or_unanswered(lma, bri, answer)
-    pba = the_pba(Outcome(sends=[send for send in outcome.sends if isinstance(send.message, ProxyBindingAcknowledgement)]))
+    pba = the_pba(Outcome(sends=[send for send in outcome.sends
+                                 if isinstance(send.message, ProxyBindingAcknowledgement)]))
     assert pba.status == Status.ACCEPTED
     assert pba.options_of(HomeNetworkPrefixOption) != first.options_of(HomeNetworkPrefixOption), "a new session"
     assert sorted(str(entry.proxy_coa.address) for entry in lma.bindings()) == ["192.0.2.1", "192.0.2.2"]
@@ -1019,7 +1029,8 @@ def test_RFC5846_8_1_a_held_pba_waits_only_for_the_bris_outstanding_when_it_was_
     BRI 1 is still expected; a refusal of BRI 2 would still raise an Alarm."""
     lma = _revoking_lma()
     first = _registered(lma)
-    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": tuple(first.options_of(HomeNetworkPrefixOption)),
+    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+               "prefixes": tuple(first.options_of(HomeNetworkPrefixOption)),
                "ipv4": ANY_IPV4}
     bri_1 = _bri(lma.receive(pbu(MN1, sequence=2, gre=GREKeyOption(12), **handoff), MAG2, LMAA, NOW + 1), to=MAG1)
     lma.receive(pbu(MN1, sequence=3, gre=GREKeyOption(13), **handoff), MAG1, LMAA, NOW + 1.1)

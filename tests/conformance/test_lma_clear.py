@@ -25,7 +25,8 @@ from pmip6.wire.numbers import HandoffIndicator, Status
 from pmip6.wire.options import GREKeyOption, IPv4HomeAddressRequestOption
 
 
-def _register(lma: LocalMobilityAnchor, mn_id: bytes, source=MAG1) -> ProxyBindingAcknowledgement:  # type: ignore[no-untyped-def]
+def _register(lma: LocalMobilityAnchor, mn_id: bytes,
+              source=MAG1) -> ProxyBindingAcknowledgement:  # type: ignore[no-untyped-def]
     pba = the_pba(lma.receive(pbu(mn_id, gre=GREKeyOption(11), ipv4=ANY_IPV4), source, LMAA, NOW))
     assert pba.status == Status.ACCEPTED
     return pba
@@ -41,7 +42,8 @@ def test_clearing_a_mobile_node_frees_its_addresses_key_and_timer() -> None:
 
     outcome = lma.clear(NOW + 1, mn_id=MN1)
 
-    assert [(type(event), event.reason) for event in outcome.events] == [(BindingRemoved, "cleared")]  # type: ignore[union-attr]
+    assert [(type(event), event.reason) for event in outcome.events] \
+        == [(BindingRemoved, "cleared")]  # type: ignore[union-attr]
     assert outcome.sends == [] and lma.bindings_of(MN1) == [] and len(lma.bindings_of(MN2)) == 1
     assert not lma._keys.in_use(key)
     again = lma.receive(pbu(MN1, sequence=2, ipv4=IPv4HomeAddressRequestOption(ipv4.ip)), MAG1, LMAA, NOW + 2)

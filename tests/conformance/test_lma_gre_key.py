@@ -63,10 +63,12 @@ def register(lma: LocalMobilityAnchor, mn_id: bytes = MN1, **kwargs: object) -> 
 
 
 def refresh(
-    lma: LocalMobilityAnchor, first: ProxyBindingAcknowledgement, *, source=MAG1, hi=HandoffIndicator.NOT_CHANGED, **kwargs: object
+    lma: LocalMobilityAnchor, first: ProxyBindingAcknowledgement, *, source=MAG1, hi=HandoffIndicator.NOT_CHANGED,
+    **kwargs: object
 ) -> ProxyBindingAcknowledgement:
     """A re-registration (same MAG) or, with another ``source``, a handoff, with the assigned HNP."""
-    message = pbu(MN1, sequence=kwargs.pop("sequence", 2), hi=hi, prefixes=(hnp_of(first),), **kwargs)  # type: ignore[arg-type]
+    message = pbu(MN1, sequence=kwargs.pop("sequence", 2), hi=hi, prefixes=(hnp_of(first),),
+                  **kwargs)  # type: ignore[arg-type]
     return the_pba(lma.receive(message, source, LMAA, NOW + 10))
 
 
@@ -101,7 +103,8 @@ def test_GK_3_3_2_2_reregistration_returns_same_uplink_key() -> None:
 def test_GK_3_3_2_4_handoff_returns_uplink_key_of_previous_mag() -> None:
     lma = make_lma()
     first = register(lma, gre=GREKeyOption(DOWNLINK))
-    after_handoff = refresh(lma, first, source=MAG2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(NEW_DOWNLINK))
+    after_handoff = refresh(lma, first, source=MAG2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+                            gre=GREKeyOption(NEW_DOWNLINK))
     assert after_handoff.status == Status.ACCEPTED
     assert after_handoff.option(GREKeyOption) == first.option(GREKeyOption)
     bce = entry(lma)
@@ -146,7 +149,8 @@ def test_RFC5845_3_3_2_b_a_restart_whose_key_allocator_starts_elsewhere_keeps_th
     records = [bce.to_record() for bce in lma.bindings()]
     restarted = LocalMobilityAnchor(settings(), keys=GreKeyAllocator(seed=99))
     restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 5)
-    assert [bce.uplink_key for bce in restarted.bindings()] == [first.option(GREKeyOption).key]  # type: ignore[union-attr]
+    assert [bce.uplink_key for bce in restarted.bindings()] \
+        == [first.option(GREKeyOption).key]  # type: ignore[union-attr]
     again = refresh(restarted, first, gre=GREKeyOption(DOWNLINK))
     assert again.option(GREKeyOption) == first.option(GREKeyOption)
 
@@ -177,7 +181,8 @@ def test_GK_5_1_1_bce_keeps_downlink_and_uplink_keys() -> None:
     lma = make_lma()
     pba = register(lma, gre=GREKeyOption(DOWNLINK))
     bce = entry(lma)
-    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) \
+        == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
     session = bce.session()
     assert (session.gre, session.downlink_key, session.uplink_key) == (True, DOWNLINK, bce.uplink_key)
 
@@ -239,7 +244,8 @@ def test_GK_5_2_4_overlapping_ipv4_pools_require_keys_whatever_the_policy(gre: G
     assert list(lma.bindings()) == []
     keyed = lma.receive(pbu(MN1, sequence=2, gre=GREKeyOption(DOWNLINK), prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA,
                         NOW + 1)
-    assert the_pba(keyed).option(IPv4HomeAddressReplyOption).address == IPv4Address("10.0.0.2")  # type: ignore[union-attr]
+    assert the_pba(keyed).option(IPv4HomeAddressReplyOption).address \
+        == IPv4Address("10.0.0.2")  # type: ignore[union-attr]
 
 
 def test_GK_5_2_4_overlapping_pools_make_keys_required_even_where_gre_is_not_required() -> None:
@@ -352,13 +358,15 @@ def test_GK_7_2_4_tlv_format_unchanged_on_reregistration_from_same_mag() -> None
     again = refresh(lma, first, gre=GREKeyOption(DOWNLINK), t_flag=True)
     assert again.status == Status.ACCEPTED
     assert not again.flags & BAFlags.T and not entry(lma).tlv_header
-    moved = refresh(lma, first, source=MAG2, sequence=3, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(9), t_flag=True)
+    moved = refresh(lma, first, source=MAG2, sequence=3, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(9),
+                    t_flag=True)
     assert moved.flags & BAFlags.T and entry(lma).tlv_header, "a handoff renegotiates the format"
 
 
 def test_GK_7_2_5_t_flag_never_set_unless_pbu_had_it() -> None:
     lma = make_lma()
-    for mn_id, option in ((MN1, GREKeyOption(DOWNLINK)), (MN2, GREKeyOption()), (GRE_NOT_REQUIRED_MN, GREKeyOption(DOWNLINK))):
+    for mn_id, option in ((MN1, GREKeyOption(DOWNLINK)), (MN2, GREKeyOption()),
+                          (GRE_NOT_REQUIRED_MN, GREKeyOption(DOWNLINK))):
         pba = register(lma, mn_id, gre=option)
         assert pba.status < 128 and not pba.flags & BAFlags.T
     lma2 = make_lma()
@@ -404,7 +412,8 @@ def test_GK_7_4_3_t_accepted_sets_gre_fields_in_bce() -> None:
     pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True)
     bce = entry(lma)
     assert pba.flags & BAFlags.T
-    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) \
+        == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
 
 
 def test_GK_7_4_4_t_accepted_sets_tlv_flag_in_bce() -> None:
@@ -428,7 +437,8 @@ def test_GK_7_4_6_status_3_sets_gre_fields_in_bce() -> None:
     lma = make_lma(tlv_header=False)
     pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True)
     bce = entry(lma)
-    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+    assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) \
+        == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
 
 
 def test_GK_7_4_7_status_3_sets_tlv_flag_false() -> None:
@@ -484,7 +494,8 @@ def test_RFC5845_5_2_deregistration_cleans_the_bce_and_both_gre_keys() -> None:
 def test_GK_3_3_2_2_update_event_carries_previous_and_same_uplink_key() -> None:
     lma = make_lma()
     first = register(lma, gre=GREKeyOption(DOWNLINK))
-    message = pbu(MN1, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp_of(first),), gre=GREKeyOption(NEW_DOWNLINK))
+    message = pbu(MN1, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(hnp_of(first),),
+                  gre=GREKeyOption(NEW_DOWNLINK))
     (event,) = lma.receive(message, MAG2, LMAA, NOW + 1).events
     assert isinstance(event, BindingUpdated)
     assert event.previous.peer == MAG1 and event.session.peer == MAG2

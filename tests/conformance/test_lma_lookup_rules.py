@@ -43,7 +43,8 @@ LL_ALL_ZERO = bytes(6)
 OTHER_ATT = AccessTechnologyType.E_UTRAN_3GPP  # pbu() defaults to IEEE 802.11
 
 
-def _accepted(lma: LocalMobilityAnchor, message: object, source: object = MAG1, now: float = NOW) -> ProxyBindingAcknowledgement:
+def _accepted(lma: LocalMobilityAnchor, message: object, source: object = MAG1,
+              now: float = NOW) -> ProxyBindingAcknowledgement:
     pba = the_pba(lma.receive(message, source, LMAA, now))  # type: ignore[arg-type]
     assert pba.status < 128, pba
     return pba

@@ -194,7 +194,8 @@ def test_a_pool_reshaped_around_a_kept_address_with_the_same_router_keeps_the_bi
         IPv4HomeAddressReplyStatus.SUCCESS, address, reshaped.ipv4_pool.prefixlen)
     assert pba.option(IPv4DefaultRouterAddressOption) == IPv4DefaultRouterAddressOption(IPv4Address("10.0.0.1"))
     handed_out = {the_pba(lma.receive(pbu(mn_id, ipv4=ANY_IPV4), MAG1, LMAA, NOW + 6))
-                  .option(IPv4HomeAddressReplyOption).address for mn_id in (MN2, GRE_NOT_REQUIRED_MN)}  # type: ignore[union-attr]
+                  .option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+                  for mn_id in (MN2, GRE_NOT_REQUIRED_MN)}
     assert not handed_out & {IPv4Address("10.0.0.1"), address}
 
 

@@ -145,7 +145,8 @@ def test_a_130_names_the_exhausted_pool() -> None:
     lma = make_lma(tenants=(replace(OP_A, ipv4_pool=IPv4Network("10.9.0.0/30")), OP_B))
     assert the_pba(lma.receive(pbu(MN1, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)).status == Status.ACCEPTED
     rejected = _rejection(lma.receive(pbu(MN2, prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW))
-    assert (rejected.status, rejected.reason) == (Status.INSUFFICIENT_RESOURCES, "tenant opA: pool 10.9.0.0/30 is exhausted")
+    assert (rejected.status, rejected.reason) \
+        == (Status.INSUFFICIENT_RESOURCES, "tenant opA: pool 10.9.0.0/30 is exhausted")
 
 
 def test_a_status_that_says_it_all_has_no_reason() -> None:

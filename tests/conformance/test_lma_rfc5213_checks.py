@@ -118,15 +118,18 @@ def test_impossible_hnp_length_rejected_155_without_raising() -> None:
 
 def test_two_ipv4_requests_173() -> None:
     two = pbu(extra=(ANY_IPV4, IPv4HomeAddressRequestOption(IPv4Address("10.0.0.9"))))
-    assert rejected_status(make_lma().receive(two, MAG1, LMAA, NOW)) == Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED
+    assert rejected_status(make_lma().receive(two, MAG1, LMAA, NOW)) \
+        == Status.MULTIPLE_IPV4_HOME_ADDRESS_ASSIGNMENT_NOT_SUPPORTED
 
 
 def test_tenant_without_ipv4_pool_170_and_without_ipv6_pool_172() -> None:
-    lma = make_lma(tenants=(Tenant("opA", ipv6_prefix_pool=OP_A.ipv6_prefix_pool), Tenant("opB", ipv4_pool=IPv4Network("10.0.0.0/24"))))
+    lma = make_lma(tenants=(Tenant("opA", ipv6_prefix_pool=OP_A.ipv6_prefix_pool),
+                            Tenant("opB", ipv4_pool=IPv4Network("10.0.0.0/24"))))
     outcome = lma.receive(pbu(MN1, ipv4=ANY_IPV4), MAG1, LMAA, NOW)
     assert rejected_status(outcome) == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE
     reply = the_pba(outcome).option(IPv4HomeAddressReplyOption)
-    assert reply == IPv4HomeAddressReplyOption(IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED, IPv4Address(0), 0)
+    assert reply \
+        == IPv4HomeAddressReplyOption(IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED, IPv4Address(0), 0)
     assert rejected_status(lma.receive(pbu(MN3), MAG1, LMAA, NOW)) == Status.NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE
 
 
@@ -157,7 +160,10 @@ def test_any_sequence_accepted_without_binding() -> None:
         assert the_pba(make_lma().receive(pbu(sequence=sequence), MAG1, LMAA, NOW)).status == Status.ACCEPTED
 
 
-@pytest.mark.parametrize(("last", "sequence", "fresh"), [(10, 11, True), (10, 10, False), (10, 9, False), (65535, 0, True), (65530, 3, True), (10, 10 + 32767, True), (10, 10 + 32768, False), (15, 32783, False), (15, 32782, True), (3, 65535, False)])
+@pytest.mark.parametrize(("last", "sequence", "fresh"),
+                         [(10, 11, True), (10, 10, False), (10, 9, False), (65535, 0, True), (65530, 3, True),
+                          (10, 10 + 32767, True), (10, 10 + 32768, False), (15, 32783, False), (15, 32782, True),
+                          (3, 65535, False)])
 def test_sequence_window_modulo_2_16(last: int, sequence: int, fresh: bool) -> None:
     """RFC 6275 9.5.1's example: last 15 makes 0-15 and 32783-65535 "less than or equal"."""
     lma, first = _registered(last)
@@ -262,7 +268,8 @@ def test_accepted_pba_echoes_identity_options_and_grants_lifetime() -> None:
     message = pbu(ll_id=LL_ID, hi=HandoffIndicator.NEW_INTERFACE, timestamp=NOW, extra=(link_local,), lifetime=100)
     pba = the_pba(make_lma().receive(message, MAG1, LMAA, NOW))
     assert pba.status == Status.ACCEPTED and pba.flags & BAFlags.P and pba.sequence == message.sequence
-    for option_class in (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption, MNLinkLayerIdentifierOption, TimestampOption, LinkLocalAddressOption):
+    for option_class in (MNIdentifierOption, HandoffIndicatorOption, AccessTechnologyTypeOption,
+                         MNLinkLayerIdentifierOption, TimestampOption, LinkLocalAddressOption):
         assert pba.option(option_class) == message.option(option_class)
     assert pba.lifetime == 100
 
@@ -279,7 +286,8 @@ def test_link_local_query_gets_a_generated_address_kept_in_the_bce() -> None:
     assert generated in IPv6Network("fe80::/64") and generated != IPv6Address("fe80::")
     assert bce.link_local_address == generated
     refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), extra=query)
-    assert the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1)).option(LinkLocalAddressOption).address == generated  # type: ignore[union-attr]
+    assert the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1)).option(LinkLocalAddressOption).address \
+        == generated  # type: ignore[union-attr]
 
 
 def test_link_local_non_zero_is_copied_to_the_reply_and_the_bce() -> None:
@@ -313,7 +321,8 @@ def test_rejected_pba_echoes_request_hnps_and_zero_hi_att_when_absent() -> None:
 def test_rejected_ipv4_request_echoed_in_reply_with_failure_status() -> None:
     wanted = IPv4HomeAddressRequestOption(IPv4Address("10.0.0.7"), 24)
     pba = the_pba(make_lma().receive(pbu(ipv4=wanted, hi=None), MAG1, LMAA, NOW))
-    assert pba.option(IPv4HomeAddressReplyOption) == IPv4HomeAddressReplyOption(IPv4HomeAddressReplyStatus.FAILURE, wanted.address, 24)
+    assert pba.option(IPv4HomeAddressReplyOption) \
+        == IPv4HomeAddressReplyOption(IPv4HomeAddressReplyStatus.FAILURE, wanted.address, 24)
     assert pba.option(IPv4DefaultRouterAddressOption) is None
 
 

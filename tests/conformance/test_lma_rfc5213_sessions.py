@@ -41,7 +41,8 @@ from pmip6.core.lma import LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.numbers import BUFlags, HandoffIndicator, IPv4HomeAddressReplyStatus, Status
-from pmip6.wire.options import GREKeyOption, HomeNetworkPrefixOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
+from pmip6.wire.options import (GREKeyOption, HomeNetworkPrefixOption, IPv4HomeAddressReplyOption,
+                                IPv4HomeAddressRequestOption)
 
 LL_A = b"\x02\x00\x00\x00\x00\x0a"
 LL_B = b"\x02\x00\x00\x00\x00\x0b"
@@ -52,13 +53,15 @@ def kinds(outcome) -> list[type]:  # type: ignore[no-untyped-def]
     return [type(event) for event in outcome.events]
 
 
-def attach(lma: LocalMobilityAnchor, mn_id: bytes = MN1, source=MAG1, now: float = NOW, **kwargs) -> ProxyBindingAcknowledgement:  # type: ignore[no-untyped-def]
+def attach(lma: LocalMobilityAnchor, mn_id: bytes = MN1, source=MAG1, now: float = NOW,
+           **kwargs) -> ProxyBindingAcknowledgement:  # type: ignore[no-untyped-def]
     pba = the_pba(lma.receive(pbu(mn_id, **kwargs), source, LMAA, now))
     assert pba.status < 128, pba
     return pba
 
 
-def deregistration(first: ProxyBindingAcknowledgement, mn_id: bytes = MN1, sequence: int = 2):  # type: ignore[no-untyped-def]
+def deregistration(first: ProxyBindingAcknowledgement, mn_id: bytes = MN1,
+                   sequence: int = 2):  # type: ignore[no-untyped-def]
     return pbu(mn_id, sequence=sequence, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),))
 
 
@@ -114,7 +117,8 @@ def test_deregistration_drains_then_removes_and_frees_addresses() -> None:
     first = attach(lma, ipv4=ANY_IPV4)
     # RFC 5213 6.9.1.4: the options of the registration, so both families (RFC 5844 3.1.2.5: not selective).
     ipv4 = IPv4HomeAddressRequestOption(first.option(IPv4HomeAddressReplyOption).address)  # type: ignore[union-attr]
-    outcome = lma.receive(pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),), ipv4=ipv4),
+    outcome = lma.receive(pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),),
+                              ipv4=ipv4),
                           MAG1, LMAA, NOW + 1)
     pba = the_pba(outcome)
     assert (pba.status, pba.lifetime) == (Status.ACCEPTED, 0)
@@ -261,7 +265,8 @@ def test_lookup_by_hnp_with_different_prefix_set_rejects_159() -> None:
     lma = make_lma()
     first = attach(lma)
     extra = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:ff::"), 64)
-    outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first), extra)), MAG1, LMAA, NOW)
+    outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first), extra)), MAG1, LMAA,
+                          NOW)
     assert rejected_status(outcome) == Status.BCE_PBU_PREFIX_SET_DO_NOT_MATCH
 
 
@@ -296,7 +301,8 @@ def test_two_tenants_hand_out_the_same_ipv4_address() -> None:
     lma = make_lma(tenants=(OP_A, replace(OP_B, ipv4_pool=OP_A.ipv4_pool)))
     a = attach(lma, MN1, ipv4=ANY_IPV4, gre=GREKeyOption(1))
     b = attach(lma, MN3, ipv4=ANY_IPV4, gre=GREKeyOption(2))
-    assert a.option(IPv4HomeAddressReplyOption).address == b.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    assert a.option(IPv4HomeAddressReplyOption).address \
+        == b.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
     assert a.option(GREKeyOption) != b.option(GREKeyOption)
     assert {bce.tenant for bce in lma.bindings()} == {"opA", "opB"}
 
@@ -324,7 +330,8 @@ def test_exhausted_ipv4_pool_130_with_reply_128() -> None:
         attach(lma, b"x%d" % index, prefixes=(), ipv4=ANY_IPV4)
     outcome = lma.receive(pbu(b"x5", prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
     assert rejected_status(outcome) == Status.INSUFFICIENT_RESOURCES
-    assert the_pba(outcome).option(IPv4HomeAddressReplyOption).status == IPv4HomeAddressReplyStatus.FAILURE  # type: ignore[union-attr]
+    assert the_pba(outcome).option(IPv4HomeAddressReplyOption).status \
+        == IPv4HomeAddressReplyStatus.FAILURE  # type: ignore[union-attr]
     alarms = [event.text for event in outcome.events if isinstance(event, Alarm)]
     assert alarms == ["tenant opA: pool 10.1.0.0/29 is exhausted"]
 
@@ -409,13 +416,15 @@ def test_specific_hnp_from_pool_honoured_and_foreign_one_rejected_155() -> None:
     inside = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:42::"), 64)
     assert hnp_of(attach(lma, prefixes=(inside,))) == inside
     outside = HomeNetworkPrefixOption(IPv6Address("2001:db8:b:42::"), 64)
-    assert rejected_status(lma.receive(pbu(MN2, prefixes=(outside,)), MAG1, LMAA, NOW)) == Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+    assert rejected_status(lma.receive(pbu(MN2, prefixes=(outside,)), MAG1, LMAA, NOW)) \
+        == Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
 
 
 def test_refresh_without_ipv4_request_releases_ipv4_home_address() -> None:
     lma = make_lma()
     first = attach(lma, ipv4=ANY_IPV4)
-    outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),)), MAG1, LMAA, NOW + 1)
+    outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),)), MAG1, LMAA,
+                          NOW + 1)
     assert outcome.events[0].session.ipv4_home_address is None  # type: ignore[union-attr]
     assert attach(lma, MN2, ipv4=IPv4HomeAddressRequestOption(IPv4Address("10.0.0.2"))).status == Status.ACCEPTED
 
@@ -436,7 +445,8 @@ def test_restore_readopts_live_bindings_with_keys_and_timers() -> None:
     assert restarted.next_deadline() == bce.expires_at
     other = attach(restarted, MN3, gre=GREKeyOption(12))
     assert other.option(GREKeyOption).key != bce.uplink_key  # type: ignore[union-attr]
-    clash = restarted.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(bce.ipv4_home_address.ip)), MAG1, LMAA, NOW + 31)  # type: ignore[union-attr]
+    clash = restarted.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(bce.ipv4_home_address.ip)), MAG1, LMAA,
+                              NOW + 31)  # type: ignore[union-attr]
     assert rejected_status(clash) == Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS
 
 
@@ -458,7 +468,8 @@ def test_restore_rejects_conflicting_records_with_alarm() -> None:
     ({"mobile_nodes": (MobileNodeProfile(MN1, "opB"),)}, "the mobile node is now served by tenant 'opB'"),
     ({"mobile_nodes": ()}, "the LMA no longer serves the mobile node"),
 ])
-def test_restore_drops_a_binding_the_changed_configuration_no_longer_allows(changed: dict[str, object], why: str) -> None:
+def test_restore_drops_a_binding_the_changed_configuration_no_longer_allows(changed: dict[str, object],
+                                                                            why: str) -> None:
     """The configuration changed while the LMA was down: a binding whose MAG is no longer authorized (RFC 5213
     5.3.1 item 6: 154) or whose MN is now in another tenant or not served (item 7: 153) is not re-adopted, so it
     neither forwards until its lifetime ends nor holds its key and addresses."""

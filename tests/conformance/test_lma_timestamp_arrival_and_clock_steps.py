@@ -128,7 +128,8 @@ def test_RFC5213_5_5_a_pbu_from_before_a_backward_step_replayed_after_it_is_135(
     assert the_pba(replay).option(TimestampOption) == TimestampOption.from_time(NOW + 1)  # the MAG matches it
     (rejected,) = replay.events
     assert isinstance(rejected, RegistrationRejected)
-    assert rejected.reason == ("this LMA's clock stepped back, so the Timestamp cannot tell a replay: sequence number 2 "
+    assert rejected.reason \
+        == ("this LMA's clock stepped back, so the Timestamp cannot tell a replay: sequence number 2 "
                                "is not newer than 3, the last one accepted for this MN")
     assert [str(entry.state) for entry in lma.bindings()] == ["active"]
 
@@ -157,7 +158,8 @@ def test_RFC5213_5_5_after_a_backward_step_a_mag_whose_counter_is_behind_resends
     outcome = lma.receive(behind, MAG1, LMAA, now)
     assert rejected_status(outcome) == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
     assert the_pba(outcome).sequence == 1
-    assert the_pba(lma.receive(_refresh(first, now + 0.01, sequence=2), MAG1, LMAA, now + 0.01)).status == Status.ACCEPTED
+    assert the_pba(lma.receive(_refresh(first, now + 0.01, sequence=2), MAG1, LMAA, now + 0.01)).status \
+        == Status.ACCEPTED
 
 
 def test_RFC5213_5_5_an_older_pbu_processed_after_a_newer_one_from_the_other_socket_is_157() -> None:
@@ -210,4 +212,5 @@ def test_RFC5213_5_5_after_a_backward_step_a_new_session_is_compared_with_the_mn
     outcome = lma.receive(pbu(sequence=19, timestamp=now, att=5), MAG2, LMAA, now)
     assert rejected_status(outcome) == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
     assert the_pba(outcome).sequence == 20
-    assert the_pba(lma.receive(pbu(sequence=21, timestamp=now + 0.01, att=5), MAG2, LMAA, now + 0.01)).status == Status.ACCEPTED
+    assert the_pba(lma.receive(pbu(sequence=21, timestamp=now + 0.01, att=5), MAG2, LMAA, now + 0.01)).status \
+        == Status.ACCEPTED

@@ -29,7 +29,8 @@ LMAA6 = IPv6Address("2001:db8::100")
 
 def _naming(address: IPv6Address, **fields: object) -> ProxyBindingUpdate:
     message = pbu(extra=(AlternateCareOfAddressOption(address),), **fields)  # type: ignore[arg-type]
-    return decode_message(encode_message(message, source=SIGNALING.address, destination=LMAA6))  # type: ignore[return-value]
+    return decode_message(encode_message(message, source=SIGNALING.address,
+                                         destination=LMAA6))  # type: ignore[return-value]
 
 
 def test_RFC5213_5_4_1_3_the_waited_for_sessions_de_registration_from_the_same_sender_serves_the_wait() -> None:

@@ -85,9 +85,11 @@ def test_RFC5846_9_1_a_revoked_entry_sends_nothing_more_and_leaves_no_timer() ->
     (_bri(MNIdentifierOption(MN1), trigger=99), BindingRevocationStatus.REVOCATION_TRIGGER_NOT_SUPPORTED),
     (_bri(MNIdentifierOption(MN1), trigger=RevocationTrigger.PER_PEER_POLICY),
      BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
-    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.G), BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.G),
+     BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
     (_bri(MNIdentifierOption(MN1), flags=BRFlags(0)), BindingRevocationStatus.REVOCATION_FUNCTION_NOT_SUPPORTED),
-    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.V), BindingRevocationStatus.IPV4_HOME_ADDRESS_OPTION_REQUIRED),
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.V),
+     BindingRevocationStatus.IPV4_HOME_ADDRESS_OPTION_REQUIRED),
     (_bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(IPv4Address("10.9.9.9")), flags=BRFlags.P | BRFlags.V),
      BindingRevocationStatus.BINDING_DOES_NOT_EXIST),
 ], ids=["unknown-mn", "foreign-hnp", "no-mn-id", "undefined-trigger", "global-trigger-without-g",
@@ -253,7 +255,8 @@ def test_RFC5846_8_1_a_realm_is_the_whole_part_after_the_at_sign_not_a_suffix() 
     assert [entry.mn_id for entry in mag.entries()] == [b"b@foo.example.org"]
 
 
-def test_RFC5846_5_1_the_same_bri_past_the_retransmission_horizon_is_a_new_bri_and_revokes_the_binding_made_since() -> None:
+def test_RFC5846_5_1_the_same_bri_past_the_retransmission_horizon_is_a_new_bri_and_revokes_the_binding_made_since(
+        ) -> None:
     """5.1: only outstanding BRIs must not collide, so an LMA may send the same BRI again once the first is answered
     (its counter restarted at a reboot): past the retransmission horizon (6.3, section 11) it is acted on, not
     answered "success" from memory while the binding stays (walkthrough 4, finding 1)."""

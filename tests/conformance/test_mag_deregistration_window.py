@@ -73,7 +73,8 @@ def test_a_stop_sends_a_window_of_deregistrations_and_the_next_one_for_each_pba(
             mag.receive(pba_for(pbu), LMA_UDP, now)
         now += 0.01
         sent += _deregistrations(_timer(mag, now))
-    assert {pbu.option(MNIdentifierOption).identifier for pbu in sent} == {_mn(n) for n in range(MNS)}  # type: ignore[union-attr]
+    assert {pbu.option(MNIdentifierOption).identifier for pbu in sent} \
+        == {_mn(n) for n in range(MNS)}  # type: ignore[union-attr]
     assert len(sent) == MNS, "each MN de-registered once"
 
 
@@ -131,7 +132,8 @@ def test_a_later_detach_does_not_overtake_a_deregistration_waiting_for_room() ->
     mag.receive(pba_for(first[0]), LMA_UDP, T0 + 1.1)  # one slot free; the daemon's timer fires 1 ms later
     late = _sent(mag.detach(_mn(DEREGISTRATION_WINDOW + 1), T0 + 1.1005))  # mn129 leaves after mn128
     following = _sent(_timer(mag, T0 + 1.101))
-    assert _who(late + following) == [_mn(DEREGISTRATION_WINDOW)], "mn128 left first and must go first; mn129 waits its turn"
+    assert _who(late + following) == [_mn(DEREGISTRATION_WINDOW)], \
+        "mn128 left first and must go first; mn129 waits its turn"
 
 
 def test_under_steady_detaches_a_waiting_deregistration_still_leaves_in_its_turn() -> None:
@@ -186,7 +188,8 @@ def test_rejection_163_and_lma_revocation_and_attach_again_each_free_a_slot() ->
     mag.receive(bri, LMA_UDP, T0 + 1.1)  # revoked by the LMA
     only_pbu(mag.attach(request(_mn(3)), T0 + 1.1))  # back before its PBA: a registration, not windowed
     following = _sent(_timer(mag, T0 + 1.11))
-    assert _who(following) == [_mn(DEREGISTRATION_WINDOW), _mn(DEREGISTRATION_WINDOW + 1), _mn(DEREGISTRATION_WINDOW + 2)], "three slots came free (0, 2, 3)"
+    assert _who(following) == [_mn(DEREGISTRATION_WINDOW), _mn(DEREGISTRATION_WINDOW + 1),
+                               _mn(DEREGISTRATION_WINDOW + 2)], "three slots came free (0, 2, 3)"
     assert following[0].option(TimestampOption) == TimestampOption.from_time(T0 + 1.11), "stamped when it leaves"
     for pbu in first[4:] + resent + following:
         mag.receive(pba_for(pbu), LMA_UDP, T0 + 1.2)

@@ -232,7 +232,8 @@ def test_RFC5846_8_2_the_documented_configuration_of_a_mag_with_two_proxy_coas(
     (_bri(MNIdentifierOption(b"@opA.example"), trigger=RevocationTrigger.REVOKING_MOBILITY_NODE_LOCAL_POLICY,
           flags=GLOBAL), NOT_SUPPORTED),
     (_bri(), BindingRevocationStatus.REVOKED_MOBILE_NODES_IDENTITY_REQUIRED),
-    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.V), BindingRevocationStatus.IPV4_HOME_ADDRESS_OPTION_REQUIRED),
+    (_bri(MNIdentifierOption(MN1), flags=BRFlags.P | BRFlags.V),
+     BindingRevocationStatus.IPV4_HOME_ADDRESS_OPTION_REQUIRED),
     (_bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(IPv4Address("10.0.0.9")), flags=BRFlags.P | BRFlags.V),
      NOT_EXIST),
     (_bri(MNIdentifierOption(MN2)), NOT_EXIST),
@@ -437,7 +438,8 @@ def test_RFC5846_9_2_status_130_raises_an_alarm_falls_back_to_de_registrations_a
 
     outcome = mag.receive(BindingRevocationAcknowledgement(NOT_AUTHORIZED, bri.sequence, GLOBAL), LMA_UDP, T0 + 10.1)
 
-    assert [type(event) for event in outcome.events] == [Alarm] and "130" in outcome.events[0].text  # type: ignore[union-attr]
+    assert [type(event) for event in outcome.events] == [Alarm] \
+        and "130" in outcome.events[0].text  # type: ignore[union-attr]
     assert _deregistrations(outcome) == [MN1, MN2] and mag.global_revocation_refused
     registered(mag, MN3, now=T0 + 20)
     assert _deregistrations(stop(mag, T0 + 30)) == [MN3], "9.2: SHOULD NOT retry global revocation there"

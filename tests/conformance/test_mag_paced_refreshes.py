@@ -39,7 +39,8 @@ def _run(mag: MobileAccessGateway, start: float, end: float,
         outcome = mag.handle_timer(now)
         pbus = [send.message for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
         sent_at += [now] * len(pbus)
-        removed += [(event.session.mn_id, event.reason) for event in outcome.events if isinstance(event, BindingRemoved)]
+        removed += [(event.session.mn_id, event.reason) for event in outcome.events
+                    if isinstance(event, BindingRemoved)]
         for pbu in pbus:
             if lost is not None and not dropped and pbu.option(MNIdentifierOption).identifier == lost:
                 dropped = True

@@ -182,7 +182,8 @@ def test_pba_echoing_different_options_is_ignored_and_not_retransmitted(changed:
     pbu = only_pbu(mag.attach(request(), T0))
     answer = pba_for(pbu)
     options = tuple(o for o in answer.options if type(o) is not type(changed)) + (changed,)
-    bad = type(answer)(status=0, sequence=answer.sequence, flags=answer.flags, lifetime=answer.lifetime, options=options)
+    bad = type(answer)(status=0, sequence=answer.sequence, flags=answer.flags, lifetime=answer.lifetime,
+                       options=options)
     events = mag.receive(bad, LMA_UDP, T0).events
     assert isinstance(events[0], MessageIgnored)
     assert not any(isinstance(event, BindingEstablished) for event in events)
@@ -367,7 +368,8 @@ def test_RFC5213_6_9_1_3_mag_refresh_re_registers_at_once_a_binding_whose_refres
     mag.reconfigure(replace(mag.settings, max_retransmissions=3))
     alarms = 0
     while entry_of(mag).pending is not None:
-        alarms += sum(isinstance(event, Alarm) for event in mag.handle_timer(mag.next_deadline()).events)  # type: ignore[arg-type]
+        alarms += sum(isinstance(event, Alarm)
+                      for event in mag.handle_timer(mag.next_deadline()).events)  # type: ignore[arg-type]
     assert alarms == 1
     now = mag.next_deadline() - 1  # type: ignore[operator]
     assert len(mag.refresh(b"mn1@example.org", now).sends) == 1
@@ -502,7 +504,8 @@ def test_attach_again_while_deregistration_awaits_its_pba() -> None:
     assert [type(event) for event in outcome.events] == [BindingRemoved]
     assert getattr(outcome.events[0], "reason", None) == "attached_again"
     pbu = only_pbu(outcome)
-    assert pbu.lifetime > 0 and pbu.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE)
+    assert pbu.lifetime > 0 and pbu.option(HandoffIndicatorOption) \
+        == HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE)
     assert isinstance(mag.receive(pba_for(dereg, gre=None), LMA_UDP, T0 + 10.3).events[0], MessageIgnored)
     assert isinstance(mag.receive(pba_for(pbu), LMA_UDP, T0 + 10.3).events[0], BindingEstablished)
     assert len(mag._keys) == 1

@@ -77,7 +77,8 @@ def pba_for(
     accepted = status < Status.REASON_UNSPECIFIED
     if accepted and pbu.lifetime:
         options.append(HomeNetworkPrefixOption.naming(ASSIGNED_HNP))
-    for option_class in (HandoffIndicatorOption, AccessTechnologyTypeOption, TimestampOption, MNLinkLayerIdentifierOption):
+    for option_class in (HandoffIndicatorOption, AccessTechnologyTypeOption, TimestampOption,
+                         MNLinkLayerIdentifierOption):
         echoed = pbu.option(option_class)
         if echoed is not None:
             options.append(echoed)

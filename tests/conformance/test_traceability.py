@@ -97,7 +97,8 @@ def test_table_has_the_draft_rows() -> None:
 
 def test_every_quoted_requirement_occurs_in_the_draft() -> None:
     draft = normalise(draft_text())
-    missing = [identifier for identifier, quote in table_rows().items() if identifier.startswith("GK-") and quote not in draft]
+    missing = [identifier for identifier, quote in table_rows().items()
+               if identifier.startswith("GK-") and quote not in draft]
     assert missing == []
 
 

@@ -144,7 +144,8 @@ def test_the_header_names_the_routed_source_when_local_is_not_given(silent_lma: 
 
 @pytest.mark.parametrize("option", ["--local", "--other-mag"])
 def test_an_address_not_of_this_host_is_named_with_its_option(option: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Walkthrough 18: "cannot open the tester's socket: [Errno 99] Cannot assign requested address", no option named."""
+    """Walkthrough 18: "cannot open the tester's socket: [Errno 99] Cannot assign requested address", no option
+    named."""
     arguments = ["--other-mag", "203.0.113.77"] if option == "--other-mag" else ["--local", "203.0.113.77"]
 
     assert main(["conformance", "--lma", "127.0.0.1:9", "--mn", "mn1@opA", *arguments]) == 2

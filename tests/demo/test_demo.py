@@ -33,7 +33,8 @@ def test_figure1_bindings_keys_and_counters(capsys: pytest.CaptureFixture[str]) 
     assert None not in downlinks and len(set(downlinks)) == 4
     # MN-2 handed off to MAG-2 and sent a second round of echoes through it.
     assert rows["MN-2"]["mag"] == "MAG-2"
-    assert [(rows[mn]["packets_up"], rows[mn]["packets_down"]) for mn in sorted(rows)] == [(3, 3), (6, 6), (3, 3), (3, 3)]
+    assert [(rows[mn]["packets_up"], rows[mn]["packets_down"]) for mn in sorted(rows)] \
+        == [(3, 3), (6, 6), (3, 3), (3, 3)]
     assert rows["MN-4"]["state"].startswith("detached")
 
 

@@ -34,7 +34,8 @@ from pmip6.lab.daemons import spawn, stop, wait_ready
 from pmip6.lab.namespaces import remove_stale
 
 pytestmark = [requires_netns, pytest.mark.netns,
-              pytest.mark.skipif(shutil.which("ping") is None, reason="the recipes ping: needs ping (iputils-ping, which "
+              pytest.mark.skipif(shutil.which("ping") is None,
+                                 reason="the recipes ping: needs ping (iputils-ping, which "
                                  "`make test` installs when root)")]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "dataplane.md"

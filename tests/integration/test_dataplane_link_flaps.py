@@ -72,11 +72,13 @@ def test_a_tenant_uplink_down_drops_its_traffic_and_never_sends_it_into_another_
 
 def test_after_a_tenant_uplink_flap_its_traffic_resumes_in_its_own_context(lab: Figure1Lab) -> None:
     replies, seen = asyncio.run(_flap_then_echo(lab, "lma", TENANT_UPLINK["opA"], up_again=True))
-    assert _leaked(seen) == [], f"operator B's server received operator A's MN-1 packets after the flap: {_leaked(seen)}"
+    assert _leaked(seen) == [], \
+        f"operator B's server received operator A's MN-1 packets after the flap: {_leaked(seen)}"
     assert replies == requests_of("mn1", 5), f"MN-1's traffic did not resume after the flap: {replies}"
 
 
 def test_after_a_mag_access_interface_bounce_the_downlink_resumes(lab: Figure1Lab) -> None:
     replies, seen = asyncio.run(_flap_then_echo(lab, "mag", "acc1", up_again=True))
-    assert len(seen["opA"]) == 5, f"uplink after the bounce: opA's server saw {sorted(seen['opA'])}"  # type: ignore[type-var]
+    assert len(seen["opA"]) == 5, \
+        f"uplink after the bounce: opA's server saw {sorted(seen['opA'])}"  # type: ignore[type-var]
     assert replies == requests_of("mn1", 5), f"downlink after the bounce: MN-1 got {replies}"

@@ -76,10 +76,12 @@ async def _receive(host: NamespaceSet, family: str, mag: str, send: object) -> t
         with inside(host.ns("host")):
             if family == "udp4":
                 transport: UdpTransport | RawMobilityTransport = await UdpTransport.open(
-                    IPv4Address(lma), 0, lambda m, s, d, arrived: received.append(m), errors, arrival_check=pump.misarrival)
+                    IPv4Address(lma), 0, lambda m, s, d, arrived: received.append(m), errors,
+                    arrival_check=pump.misarrival)
                 port = transport.local.port
             else:
-                transport = await RawMobilityTransport.open(IPv6Address(lma), lambda m, s, d, arrived: received.append(m),
+                transport = await RawMobilityTransport.open(IPv6Address(lma),
+                                                            lambda m, s, d, arrived: received.append(m),
                                                             errors, arrival_check=pump.misarrival)
                 port = 0
         try:

@@ -26,10 +26,10 @@ from pmip6.wire.gre import GREHeader, encode_gre
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto, Status
-from pmip6.wire.options import (AccessTechnologyTypeOption, AlternateCareOfAddressOption, GREKeyOption, HandoffIndicatorOption,
-                                HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption, IPv4DHCPSupportModeOption,
-                                IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
-                                NATDetectionOption, TimestampOption)
+from pmip6.wire.options import (AccessTechnologyTypeOption, AlternateCareOfAddressOption, GREKeyOption,
+                                HandoffIndicatorOption, HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
+                                IPv4DHCPSupportModeOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption,
+                                MNIdentifierOption, NATDetectionOption, TimestampOption)
 from pmip6.wire.pcap import LINKTYPE_RAW
 from pmip6.wire.tlv import TLVHeader, encode_tlv
 

@@ -58,7 +58,8 @@ def test_the_count_invariant_sees_a_count_left_where_no_entry_is() -> None:
     from pmip6.core.events import Peer
     from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, Tenant
     from pmip6.wire.messages import ProxyBindingUpdate
-    from pmip6.wire.options import AccessTechnologyTypeOption, HandoffIndicatorOption, HomeNetworkPrefixOption, MNIdentifierOption
+    from pmip6.wire.options import (AccessTechnologyTypeOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
+                                    MNIdentifierOption)
 
     from fuzz.lma_invariants import check_counts
 

@@ -8,9 +8,9 @@ from fuzz.report import COLUMNS
 from fuzz.run import BUDGETS, run
 from fuzz.targets import load_targets
 
-EXPECTED_CHECKS = ("LMA state machine", "MAG state machine", "MAG+LMA state machine", "loss + reordering", "LMA crash mid-storm",
-                   "MAG restart", "churn", "captures replayed", "loss + reordering over UDP", "LMA kill -9",
-                   "attach storm")
+EXPECTED_CHECKS = ("LMA state machine", "MAG state machine", "MAG+LMA state machine", "loss + reordering",
+                   "LMA crash mid-storm", "MAG restart", "churn", "captures replayed", "loss + reordering over UDP",
+                   "LMA kill -9", "attach storm")
 
 
 @pytest.mark.slow

@@ -6,8 +6,9 @@ or the last retry; then it gives the revocation up (an alarm) and frees the sess
 after that is a fresh registration to the LMA (RFC 5213 5.3.2): accepted, same prefix and address. The delayed BRI
 then reaches the MAG, which drops the session it has just refreshed (RFC 5846 9.1) and answers. The LMA used to ignore
 that BRA (its BRI was given up) and hold a live session for its whole lifetime (3600 s by default) that its MAG no
-longer had; it now de-registers it (``LocalMobilityAnchor._dropped_late``). Seen in the namespace lab over IPv6 (SIGSTOP
-of MAG-2 for 10 s across a ``lma clear --mag``: one of 7 MNs, whose refresh fell due during the stop, stayed at the LMA).
+longer had; it now de-registers it (``LocalMobilityAnchor._dropped_late``). Seen in the namespace lab over IPv6
+(SIGSTOP of MAG-2 for 10 s across a ``lma clear --mag``: one of 7 MNs, whose refresh fell due during the stop, stayed at
+the LMA).
 """
 
 from __future__ import annotations

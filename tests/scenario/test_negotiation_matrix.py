@@ -6,7 +6,7 @@ Key option in the PBU and IPv4/UDP transport, GK-7.2-1 / GK-7.3-1 / RFC5845-7.3)
 
 | MAG mode | LMA policy               | T | LMA TLV | PBA status | PBA option      | PBA T | BUL/BCE GRE | keys | TLV |
 |----------|--------------------------|---|---------|------------|-----------------|-------|-------------|------|-----|
-| off      | required                 | - | any     | 163        | none            | 0     | (rejected; MAG alarm, GK-4.2-9)        |
+| off      | required                 | - | any     | 163        | none            | 0     | rejected, alarm GK-4.2-9 |
 | off      | optional / not-required  | - | any     | 0          | none            | 0     | off         | none | off |
 | keys     | not-required             | * | any     | 2          | none (GK-5.2-6) | 0     | off         | none | off |
 | gre-only | not-required             | * | any     | 2          | none            | 0     | off         | none | off |
@@ -119,7 +119,8 @@ def test_GK_4_2_negotiation_matrix_pba_and_both_sides_state(case: tuple) -> None
     (entry,) = mag.entries()
     (bce,) = network.lma.bindings()
     assert len(network.sent(ProxyBindingAcknowledgement)) == 2
-    assert network.sent(ProxyBindingAcknowledgement)[-1].message.status < Status.REASON_UNSPECIFIED  # type: ignore[union-attr]
+    assert network.sent(ProxyBindingAcknowledgement)[-1].message.status \
+        < Status.REASON_UNSPECIFIED  # type: ignore[union-attr]
     _assert_agreement(entry, bce, want)
     assert (entry.downlink_key, entry.uplink_key) == keys
 

@@ -529,7 +529,8 @@ def test_a_late_handover_bri_leaves_the_session_where_the_mn_is() -> None:
     network.run_for(0.1)
     network.attach(mag_1, AttachRequest(mn, att=ATT, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, ll_id=LL_IDS[mn]))
     network.run_for(0.1)
-    assert mag_1.entry(mn) is not None and mag_1.entry(mn).attaching, "its PBA waits for its answer to the BRI"  # type: ignore[union-attr]
+    assert mag_1.entry(mn) is not None \
+        and mag_1.entry(mn).attaching, "its PBA waits for its answer to the BRI"  # type: ignore[union-attr]
     network.run_for(3)  # the BRI has arrived
     (bce,) = [bce for bce in network.lma.bindings_of(mn) if bce.state is BceState.ACTIVE]
     assert bce.proxy_coa.address == mag_1.settings.proxy_coa

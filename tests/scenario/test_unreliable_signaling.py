@@ -62,11 +62,13 @@ def test_lost_message_is_recovered_by_retransmission(lost: type) -> None:
 @pytest.mark.parametrize("use_timestamps", [True, False])
 def test_duplicated_pbus_leave_one_session(use_timestamps: bool) -> None:
     """The LMA rejects the copy as stale (156/157 or 135); the MAG ignores that late answer."""
-    duplicate_pbus = lambda packet: (0.0, 0.0) if isinstance(packet.message, ProxyBindingUpdate) else (0.0,)  # noqa: E731
+    duplicate_pbus = lambda packet: (  # noqa: E731
+        (0.0, 0.0) if isinstance(packet.message, ProxyBindingUpdate) else (0.0,))
     network, (mag,) = domain(fate=duplicate_pbus, use_timestamps=use_timestamps)
     network.attach(mag, ATTACH)
     network.run_for(1)
-    statuses = [packet.message.status for packet in network.sent(ProxyBindingAcknowledgement)]  # type: ignore[union-attr]
+    statuses = [packet.message.status  # type: ignore[union-attr]
+                for packet in network.sent(ProxyBindingAcknowledgement)]
     assert statuses[0] == Status.ACCEPTED and statuses[1] >= Status.REASON_UNSPECIFIED
     assert network.events_of(str(mag.settings.proxy_coa), MessageIgnored)
     _assert_one_agreed_session(network, mag)
@@ -84,9 +86,11 @@ def test_reordered_refresh_older_pbu_arriving_late_changes_nothing() -> None:
     network.run_for(1)
     before = list(network.lma.bindings())[0].to_record()
     network.run_for(3600)
-    sequences = [packet.message.sequence for packet in network.sent(ProxyBindingAcknowledgement)]  # type: ignore[union-attr]
+    sequences = [packet.message.sequence  # type: ignore[union-attr]
+                 for packet in network.sent(ProxyBindingAcknowledgement)]
     assert sequences[:3] == [1, 3, 2]  # the refresh's retransmission (3) answered before the original (2)
-    statuses = [packet.message.status for packet in network.sent(ProxyBindingAcknowledgement)]  # type: ignore[union-attr]
+    statuses = [packet.message.status  # type: ignore[union-attr]
+                for packet in network.sent(ProxyBindingAcknowledgement)]
     assert statuses[2] == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     _assert_one_agreed_session(network, mag)
     after = list(network.lma.bindings())[0].to_record()
@@ -132,7 +136,8 @@ def test_handoff_with_old_mag_deregistration_arriving_first() -> None:
     uplink = list(mag_1.entries())[0].uplink_key
     network.detach(mag_1, MN)
     network.run_for(0.5)
-    network.attach(mag_2, AttachRequest(MN, att=ATTACH.att, ll_id=ATTACH.ll_id, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
+    network.attach(mag_2,
+                   AttachRequest(MN, att=ATTACH.att, ll_id=ATTACH.ll_id, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
     network.run_for(1)
     assert list(mag_1.entries()) == []
     _assert_one_agreed_session(network, mag_2)
@@ -147,9 +152,11 @@ def test_sequence_scheme_handoff_resynchronises_on_status_135() -> None:
     network.attach(mag_1, ATTACH)
     network.run_for(1)
     uplink = list(mag_1.entries())[0].uplink_key
-    network.attach(mag_2, AttachRequest(MN, att=ATTACH.att, ll_id=ATTACH.ll_id, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
+    network.attach(mag_2,
+                   AttachRequest(MN, att=ATTACH.att, ll_id=ATTACH.ll_id, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
     network.run_for(1)
-    statuses = [packet.message.status for packet in network.sent(ProxyBindingAcknowledgement)]  # type: ignore[union-attr]
+    statuses = [packet.message.status  # type: ignore[union-attr]
+                for packet in network.sent(ProxyBindingAcknowledgement)]
     assert statuses == [Status.ACCEPTED, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, Status.ACCEPTED]
     assert _sequences(network) == [1, 1, 2]
     (entry,) = mag_2.entries()

@@ -20,7 +20,8 @@ from pmip6.wire.numbers import BUFlags
 from pmip6.wire.options import AlternateCareOfAddressOption, MNIdentifierOption
 
 TUNNEL_END = IPv6Address("2001:db8:2::2")
-PBU = ProxyBindingUpdate(5, BUFlags.A | BUFlags.P, 75, (MNIdentifierOption(b"mn1"), AlternateCareOfAddressOption(TUNNEL_END)))
+PBU = ProxyBindingUpdate(5, BUFlags.A | BUFlags.P, 75,
+                         (MNIdentifierOption(b"mn1"), AlternateCareOfAddressOption(TUNNEL_END)))
 PBU_HEX = (
     "3b040500 0000"  # 0: Payload Proto 59, Header Len 4 (40 octets), MH Type 5, Reserved, Checksum
     "0005 8200 004b"  # 6: Sequence # 5, A and P, Lifetime 75

@@ -113,7 +113,8 @@ def test_a_report_cut_short_by_its_reader_exits_0() -> None:
     assert (done.returncode, done.stderr) == (0, "")
 
 
-@pytest.mark.parametrize("command", [["show", "bindings"], ["reload"], ["mag", "attach", "--mn-id", "mn1", "--att", "4"],
+@pytest.mark.parametrize("command",
+                         [["show", "bindings"], ["reload"], ["mag", "attach", "--mn-id", "mn1", "--att", "4"],
                                      ["mag", "detach", "--mn-id", "mn1"], ["lma", "clear", "--mn-id", "mn1"]])
 def test_a_control_command_loads_neither_daemon_nor_the_demo(command: list[str]) -> None:
     """``pmip6 show``, ``pmip6 reload`` and the actions of ``pmip6 mag`` and ``pmip6 lma`` import their own command

@@ -14,7 +14,8 @@ from codec_strategies import (LMA, MAG, checksummed, fast_path, heartbeat_messag
                               repair_header_len)
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.messages import Heartbeat, ProxyBindingUpdate
-from pmip6.wire.mobility import decode_message, encode_message, pure_decode_message, pure_encode_message, verify_checksum
+from pmip6.wire.mobility import (decode_message, encode_message, pure_decode_message, pure_encode_message,
+                                 verify_checksum)
 from pmip6.wire.numbers import HeartbeatFlags
 from pmip6.wire.options import MNIdentifierOption, RestartCounterOption, UnknownOption
 

@@ -28,7 +28,8 @@ def test_ones_complement_sum_folds_every_carry() -> None:
 @pytest.mark.parametrize("data", [bytes.fromhex("30000800 00000001"), bytes.fromhex("90000800 00000000"),
                                   bytes.fromhex("b0000800 00000000 00000001")])
 def test_gre_header_shorter_than_its_flags_declare_is_rejected(data: bytes) -> None:
-    """RFC 2890 2: with K and S (and C) set the header carries Key and Sequence Number words; missing ones truncate it."""
+    """RFC 2890 2: with K and S (and C) set the header carries Key and Sequence Number words; missing ones truncate
+    it."""
     with pytest.raises(DecodeError, match="truncated"):
         decode_gre(data)
 

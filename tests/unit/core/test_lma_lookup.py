@@ -37,7 +37,8 @@ def _cache(ll_id: bytes | None = LL) -> tuple[BindingCache, BindingCacheEntry]:
 
 
 def _request(**fields: object) -> LookupRequest:
-    base: dict[str, object] = {"mn_id": b"mn", "tenant": "opA", "proxy_coa": NEW_MAG, "prefixes": frozenset({PREFIX}), "att": 4, "hi": 1}
+    base: dict[str, object] = {"mn_id": b"mn", "tenant": "opA", "proxy_coa": NEW_MAG, "prefixes": frozenset({PREFIX}),
+                               "att": 4, "hi": 1}
     base.update(fields)
     return LookupRequest(**base)  # type: ignore[arg-type]
 

@@ -100,7 +100,8 @@ KEYED, GRE_ONLY = GREKeyOption(5), GREKeyOption()
         (None, True, GrePolicy.OPTIONAL, True, None, GreDecision(Status.ACCEPTED)),
         (None, False, GrePolicy.NOT_REQUIRED, True, None, GreDecision(Status.ACCEPTED)),
         (KEYED, True, GrePolicy.OPTIONAL, True, None, GreDecision(Status.ACCEPTED, gre=True, keyed=True, tlv=True)),
-        (KEYED, True, GrePolicy.OPTIONAL, False, None, GreDecision(Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, gre=True, keyed=True)),
+        (KEYED, True, GrePolicy.OPTIONAL, False, None,
+         GreDecision(Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, gre=True, keyed=True)),
         (KEYED, True, GrePolicy.OPTIONAL, True, False, GreDecision(Status.ACCEPTED, gre=True, keyed=True, tlv=False)),
         (KEYED, False, GrePolicy.OPTIONAL, True, True, GreDecision(Status.ACCEPTED, gre=True, keyed=True, tlv=False)),
     ],
@@ -119,7 +120,8 @@ def test_gre_decision_table(option, t_flag, policy, tlv, current, expected) -> N
         (KEYED, GrePolicy.OPTIONAL, GreDecision(Status.ACCEPTED, gre=True, keyed=True)),
     ],
 )
-def test_gre_decision_table_when_overlapping_addresses_require_keys(option, policy, expected) -> None:  # type: ignore[no-untyped-def]
+def test_gre_decision_table_when_overlapping_addresses_require_keys(option, policy,
+                                                                    expected) -> None:  # type: ignore[no-untyped-def]
     assert negotiate_gre(option, False, policy, True, keys_required=True) == expected
 
 

@@ -13,7 +13,8 @@ PROXY_COA = IPv6Address("2001:db8::10")
 
 def _entry(**fields: object) -> BindingUpdateListEntry:
     return BindingUpdateListEntry(
-        mn_id=b"mn@example.org", lma=LMA, proxy_coa=PROXY_COA, att=4, handoff_indicator=1, **fields  # type: ignore[arg-type]
+        mn_id=b"mn@example.org", lma=LMA, proxy_coa=PROXY_COA, att=4, handoff_indicator=1,
+        **fields  # type: ignore[arg-type]
     )
 
 

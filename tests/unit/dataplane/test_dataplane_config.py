@@ -65,11 +65,14 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ('[[dataplane.tenant]]\nname = "opC"\ntun = "t"\ntable = 10', 'dataplane.tenant[0].name: no [[tenant]] is named'),
     ('[[dataplane.tenant]]\nname = "opA"\ntable = 10', "dataplane.tenant[0].tun: required key is missing"),
-    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a-very-long-tun-name"\ntable = 10', "dataplane.tenant[0].tun: expected an interface name"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a-very-long-tun-name"\ntable = 10',
+     "dataplane.tenant[0].tun: expected an interface name"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "t"\ntable = 252', "dataplane.tenant[0].table: tables 252 to 253"),
-    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\n[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 11',
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\n'
+     '[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 11',
      "dataplane.tenant[1].table: table 11 is already used by tenant 'opA'"),
-    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\n[[dataplane.tenant]]\nname = "opB"\ntun = "a"\ntable = 20',
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\n'
+     '[[dataplane.tenant]]\nname = "opB"\ntun = "a"\ntable = 20',
      "dataplane.tenant[1].tun: TUN device 'a' is used by two tenants"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "upa"\n'
      '[[dataplane.tenant]]\nname = "opB"\ntun = "b"\ntable = 20\nuplink = "upa"',
@@ -84,10 +87,12 @@ def test_no_table_or_disabled_means_no_data_plane() -> None:
      "tenant's TUN device or uplink, never both"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\nuplink = "a"',
      "dataplane.tenant[0].uplink: interface 'a' is already this tenant's TUN device"),
-    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway = "10.0.0.1"', "dataplane.tenant[0].gateway: a gateway needs an uplink"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway = "10.0.0.1"',
+     "dataplane.tenant[0].gateway: a gateway needs an uplink"),
     ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ngateway6 = "2001:db8::1"',
      "dataplane.tenant[0].gateway6: a gateway needs an uplink"),
-    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1', "dataplane.tenant[0].colour: unknown key"),
+    ('[[dataplane.tenant]]\nname = "opA"\ntun = "a"\ntable = 10\ncolour = 1',
+     "dataplane.tenant[0].colour: unknown key"),
     ("[dataplane]\nrule_priority = 40000", "dataplane.rule_priority: must be between 1 and 32765"),
     ("[dataplane]\ntunnel_mtu = 1279", "dataplane.tunnel_mtu: must be between 1280 and 65535, got 1279"),
     ("[dataplane]\nencapsulation_limit = 256", "dataplane.encapsulation_limit: must be between 0 and 255, got 256"),

@@ -67,7 +67,8 @@ def test_GK_4_2_13_downlink_key_from_a_source_other_than_the_lma_is_dropped() ->
     mag = mag_with(MN1)
     payload = Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)
     assert mag.from_tunnel(MAG2, TunnelFormat.GRE, payload) is DropReason.WRONG_SOURCE
-    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x9).seal(DOWNLINK)) is DropReason.UNKNOWN_KEY
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE,
+                           Sealer(TunnelFormat.GRE, 0x9).seal(DOWNLINK)) is DropReason.UNKNOWN_KEY
     assert mag.totals().drops == {"wrong_source": 1, "unknown_key": 1}
 
 
@@ -134,7 +135,8 @@ def test_RFC1812_5_3_7_a_downlink_packet_from_one_of_the_nodes_own_addresses_is_
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed) == ("acc1", ipv4(router, SHARED_HOME))
     mag.own_addresses = frozenset({socket.inet_aton(router), socket.inet_pton(socket.AF_INET6, "2001:db8::1")})
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed) is DropReason.LOCAL_SOURCE
-    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)) == ("acc1", DOWNLINK)
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)) \
+        == ("acc1", DOWNLINK)
     mn6 = session(b"mn6", at="mag", home=None, prefixes=("2001:db8:a::/64",), interface="acc6", downlink_key=0x1006)
     mag.apply(BindingEstablished(mn6))
     spoofed6 = Sealer(TunnelFormat.GRE, 0x1006).seal(ipv6("2001:db8::1", "2001:db8:a::5"))

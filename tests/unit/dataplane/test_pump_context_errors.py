@@ -40,8 +40,8 @@ def pump_opening_with(monkeypatch: pytest.MonkeyPatch, opener: Failing) -> MagPu
 
 
 def failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [record for record in caplog.records if getattr(record, "fields", {}).get("event")
-            == "dataplane_context_failed"]
+    return [record for record in caplog.records
+            if getattr(record, "fields", {}).get("event") == "dataplane_context_failed"]
 
 
 def test_a_failed_access_context_is_logged_once_as_an_error_naming_the_interface_and_the_mn(

@@ -45,7 +45,8 @@ def test_pcap_limit_takes_octets_or_k_m_g_in_powers_of_1024(text: str, octets: i
     ("lots", "expected a size such as 500M, 2G or 1048576 (octets; K, M and G are powers of 1024), got 'lots'"),
     ("-1M", "expected a size such as 500M"), ("1.5G", "expected a size such as 500M"), ("5T", "expected a size"),
     ("512", "'512' is less than the smallest limit, 1K"), ("0", "'0' is less than the smallest limit, 1K")])
-def test_a_bad_pcap_limit_is_refused_naming_the_option(text: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_pcap_limit_is_refused_naming_the_option(text: str, problem: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match="^" + problem.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         pcap_limit(text)
     with pytest.raises(SystemExit) as exit_:
@@ -69,7 +70,8 @@ def test_the_capture_stops_at_its_limit_once_logged_and_the_file_stays_readable(
     capture.close()
     assert path.stat().st_size <= 1024
     assert len(list(read_capture(path.read_bytes()))) == (1024 - 24) // RECORD
-    assert _errors(caplog) == [f"--pcap {path}: reached --pcap-limit (1024 octets), capture stopped (signaling goes on)"]
+    assert _errors(caplog) \
+        == [f"--pcap {path}: reached --pcap-limit (1024 octets), capture stopped (signaling goes on)"]
 
 
 def _file_system(free: int, size: int = 1 << 20) -> SimpleNamespace:

@@ -190,10 +190,14 @@ LMA_ERRORS = [
     ('[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 3\nmax_brack_timeout = 2\n', "lma.max_brack_timeout"),
     ('[lma]\nipv4_address = "127.0.0.1"\nbri_max_retries_number = -1\n', "lma.bri_max_retries_number"),
     # RFC 5846 8.2 and 13: a MAG authorized for global revocation, by the identity its BRIs carry
-    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = true\n', "mag[0].global_revocation"),
-    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n',
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = true\n',
+     "mag[0].global_revocation"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\n'
+     'global_revocation = true\n',
      "mag[0].global_revocation"),  # ... without [lma] binding_revocation: it could never take effect
-    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = "yes"\nid = "mag1.example.net"\n', "mag[0].global_revocation"),
+    ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nglobal_revocation = "yes"\n'
+     'id = "mag1.example.net"\n',
+     "mag[0].global_revocation"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = ""\n', "mag[0].id"),
     ('[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = 7\n', "mag[0].id"),
     (f'[lma]\nipv4_address = "127.0.0.1"\n[[mag]]\naddress = "10.0.0.1"\nid = "{"m" * 255}"\n', "mag[0].id"),
@@ -237,12 +241,15 @@ MAG_ERRORS = [
     ('[mag]\nipv4_address = "0.0.0.0"\nlma = "127.0.0.1"\n', "mag.ipv4_address"),
     # RFC 5846 9.2 and 11: the MAG's global revocation
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nglobal_revocation = true\n', "mag.global_revocation"),
-    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nglobal_revocation = 1\nid = "mag1.example.net"\n', "mag.global_revocation"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nglobal_revocation = 1\nid = "mag1.example.net"\n',
+     "mag.global_revocation"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nid = ""\n', "mag.id"),
     (f'[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nid = "{"m" * 255}"\n', "mag.id"),
     ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ninit_min_delay_bris = 0.4\n', "mag.init_min_delay_bris"),
-    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ninit_min_delay_bris = 3\nmax_brack_timeout = 2\n', "mag.max_brack_timeout"),
-    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nbri_max_retries_number = -1\n', "mag.bri_max_retries_number"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\ninit_min_delay_bris = 3\nmax_brack_timeout = 2\n',
+     "mag.max_brack_timeout"),
+    ('[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\nbri_max_retries_number = -1\n',
+     "mag.bri_max_retries_number"),
     ('[mag]\nipv6_address = "::"\nlma = "::1"\n', "mag.ipv6_address"),
     *[(f'[mag]\nipv4_address = "127.0.0.1"\nipv6_address = "2001:db8::1"\nlma = "{lma}"\n', "mag.lma")
       for lma in ("0.0.0.0", "224.0.0.1:5436", "255.255.255.255", "[::]", "ff02::1",  # PBAs come from a unicast LMAA
@@ -270,11 +277,13 @@ def test_every_mag_config_error_names_its_key(tmp_path: Path, text: str, key: st
 
 
 def test_RFC6275_9_3_3_binding_error_rate_limit_keys(tmp_path: Path) -> None:
-    """RFC 4443 2.4 (f), which RFC 6275 9.3.3 applies to Binding Errors: the limit's parameters SHOULD be configurable."""
+    """RFC 4443 2.4 (f), which RFC 6275 9.3.3 applies to Binding Errors: the limit's parameters SHOULD be
+    configurable."""
     keys = "binding_error_rate = 5\nbinding_error_burst = 20\n"
     lma = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n' + keys)).settings
     mag = load_mag_config(_write(tmp_path, '[mag]\nipv4_address = "127.0.0.1"\nlma = "127.0.0.1"\n' + keys)).settings
-    assert (lma.binding_error_rate, lma.binding_error_burst) == (mag.binding_error_rate, mag.binding_error_burst) == (5.0, 20)
+    assert (lma.binding_error_rate, lma.binding_error_burst) == (mag.binding_error_rate, mag.binding_error_burst) \
+        == (5.0, 20)
     defaults = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings
     assert (defaults.binding_error_rate, defaults.binding_error_burst) == (10.0, 10)
 
@@ -300,7 +309,8 @@ MISSPELLINGS = [
     ("lma", LMA_MINIMUM.replace('address = "127.0.0.1"\ngre', 'adress = "127.0.0.1"\ngre'), "mag[0].address",
      '"adress" a misspelling of address'),
     ("lma", LMA_MINIMUM.replace('ipv4_pool = "10.0.0.0/24"\nipv6_prefix_pool = "2001:db8:a::/48"',
-                                'ipv4_pol = "10.0.0.0/24"'), "tenant[0].ipv4_pool", '"ipv4_pol" a misspelling of ipv4_pool'),
+                                'ipv4_pol = "10.0.0.0/24"'), "tenant[0].ipv4_pool",
+     '"ipv4_pol" a misspelling of ipv4_pool'),
     ("mag", MAG_MINIMUM.replace("lma = ", "lmaa = "), "mag.lma", '"lmaa" a misspelling of lma'),
     ("mag", MAG_MINIMUM.replace("[mag]", "[MAG]"), "MAG", "unknown table"),
 ]
@@ -395,7 +405,8 @@ def test_RFC7542_2_4_mn_ids_differing_in_the_usernames_case_are_two_mobile_nodes
 def test_an_mn_id_as_long_as_the_option_carries_is_accepted(tmp_path: Path) -> None:
     identifier = "é" * 127  # 254 octets in UTF-8: the longest an MN Identifier option carries (RFC 4283 section 3)
     config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n[[tenant]]\nname = "a"\n'
-                                              f'ipv4_pool = "10.0.0.0/24"\n[[mn]]\nid = "{identifier}"\ntenant = "a"\n'))
+                                              f'ipv4_pool = "10.0.0.0/24"\n[[mn]]\nid = "{identifier}"\n'
+                                              'tenant = "a"\n'))
     assert [profile.mn_id for profile in config.settings.mobile_nodes] == [identifier.encode()]
 
 
@@ -418,12 +429,14 @@ def test_RFC5846_11_the_revocation_variables_are_configurable_with_the_rfcs_defa
                                                   'max_brack_timeout = 4\n')).settings
     assert (configured.binding_revocation, configured.revocation_timing) == (True, RevocationTiming(3, 0.5, 4.0))
     longer_initial = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\ninit_min_delay_bris = 3\n'))
-    assert longer_initial.settings.revocation_timing.max_delay == 3.0, "MAX_BRACK_TIMEOUT follows a longer initial delay"
+    assert longer_initial.settings.revocation_timing.max_delay == 3.0, \
+        "MAX_BRACK_TIMEOUT follows a longer initial delay"
 
 
 def test_RFC5846_8_2_and_13_the_lma_authorizes_global_revocation_per_mag_by_its_identity(tmp_path: Path) -> None:
     config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\nbinding_revocation = true\n'
-                                              '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n'
+                                              '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\n'
+                                              'global_revocation = true\n'
                                               '[[mag]]\naddress = "10.0.0.2"\nid = "mag2.example.net"\n'
                                               '[[mag]]\naddress = "10.0.0.3"\n'))
     assert config.settings.global_revocation_mags == {IPv4Address("10.0.0.1"): b"mag1.example.net"}
@@ -437,7 +450,8 @@ def test_max_bindings_of_the_lma_its_tenants_and_its_mags_are_read_and_absent_me
                                               '[[mag]]\naddress = "10.0.0.1"\nmax_bindings = 5000\n'
                                               '[[mag]]\naddress = "10.0.0.2"\n'))
     settings = config.settings
-    assert (settings.max_bindings, settings.tenant_max_bindings("a"), settings.tenant_max_bindings("b")) == (100000, 200, None)
+    assert (settings.max_bindings, settings.tenant_max_bindings("a"), settings.tenant_max_bindings("b")) \
+        == (100000, 200, None)
     assert settings.mag_max_bindings == {IPv4Address("10.0.0.1"): 5000}
     assert load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\n')).settings.max_bindings is None
 
@@ -457,8 +471,10 @@ def test_RFC5846_8_2_global_revocation_without_binding_revocation_exits_2_naming
 def test_RFC5846_8_2_one_mag_with_several_proxy_coas_lists_each_with_the_same_identity(tmp_path: Path) -> None:
     """Its global BRI may name either Proxy-CoA in an Alternate Care-of Address option (8.2, 13)."""
     config = load_lma_config(_write(tmp_path, '[lma]\nipv4_address = "127.0.0.1"\nbinding_revocation = true\n'
-                                              '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n'
-                                              '[[mag]]\naddress = "2001:db8::1"\nid = "mag1.example.net"\nglobal_revocation = true\n'))
+                                              '[[mag]]\naddress = "10.0.0.1"\nid = "mag1.example.net"\n'
+                                              'global_revocation = true\n'
+                                              '[[mag]]\naddress = "2001:db8::1"\nid = "mag1.example.net"\n'
+                                              'global_revocation = true\n'))
     assert config.settings.global_revocation_mags == {IPv4Address("10.0.0.1"): b"mag1.example.net",
                                                       IPv6Address("2001:db8::1"): b"mag1.example.net"}
 
@@ -470,8 +486,8 @@ def test_RFC5846_9_2_and_11_the_mags_global_revocation_and_its_variables(tmp_pat
     assert (defaults.global_revocation, defaults.identity, defaults.revocation_timing) == (
         False, None, RevocationTiming(1, 1.0, 2.0))
     configured = load_mag_config(_write(tmp_path, MAG_MINIMUM + 'global_revocation = true\nid = "mag1.example.net"\n'
-                                                                'bri_max_retries_number = 2\ninit_min_delay_bris = 0.5\n'
-                                                                'max_brack_timeout = 3\n')).settings
+                                                    'bri_max_retries_number = 2\ninit_min_delay_bris = 0.5\n'
+                                                    'max_brack_timeout = 3\n')).settings
     assert (configured.global_revocation, configured.identity, configured.revocation_timing) == (
         True, b"mag1.example.net", RevocationTiming(2, 0.5, 3.0))
 

@@ -173,7 +173,8 @@ def test_a_response_larger_than_a_request_line_arrives_whole(tmp_path: Path) -> 
 def test_a_long_result_list_is_encoded_exactly_while_the_event_loop_keeps_running(tmp_path: Path) -> None:
     """A large binding cache's rows are encoded a slice at a time (ITEMS_PER_TURN) with the loop turning in
     between (signaling goes on); the JSON is the same as in one piece, and arrives whole."""
-    rows = [{"mn_id": f"mn{index}@opA", "keys": [index, None], "text": "é\"\n"} for index in range(3 * ITEMS_PER_TURN + 7)]
+    rows = [{"mn_id": f"mn{index}@opA", "keys": [index, None], "text": "é\"\n"}
+            for index in range(3 * ITEMS_PER_TURN + 7)]
 
     async def encoded_while_counting_turns() -> tuple[bytes, int]:
         return await while_counting_turns(control._encoded({"ok": True, "result": rows}))

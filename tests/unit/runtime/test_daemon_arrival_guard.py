@@ -36,7 +36,8 @@ class _Guard:
         return 7 if source in self.refused else None
 
 
-async def _attach_through(lab: Lab, lma_guard: _Guard, mag_guard: _Guard) -> tuple[dict[str, object], dict[str, object]]:
+async def _attach_through(lab: Lab, lma_guard: _Guard, mag_guard: _Guard) -> tuple[dict[str, object],
+                                                                                   dict[str, object]]:
     """Start the lab's LMA and MAG with these guards, attach mn1@opA; the attach's answer and the MAG's stats."""
     lma, mag = lab.lma(), lab.mag()
     lma.set_arrival_guard(lma_guard)

@@ -289,7 +289,8 @@ def test_detach_without_an_accepted_deregistration_is_reported_as_removed(
             assert attached["outcome"] == "registered"
             await running.pop().close()
             if lma_after_registration != "gone":
-                unauthorized = _lma_toml(lab.port).replace('[[mag]]\naddress = "127.0.0.1"', '[[mag]]\naddress = "127.0.0.9"')
+                unauthorized = _lma_toml(lab.port).replace('[[mag]]\naddress = "127.0.0.1"',
+                                                           '[[mag]]\naddress = "127.0.0.9"')
                 (tmp_path / "lma.toml").write_text(unauthorized)
                 running.append(lab.lma())
                 await running[0].start()
@@ -512,7 +513,8 @@ def _global_revocation_lab(tmp_path: Path, authorized: bool = True) -> Lab:
     lma_toml = _lma_toml(lab.port).replace("[lma]\n", "[lma]\nbinding_revocation = true\n")
     if authorized:
         lma_toml = lma_toml.replace('[[mag]]\naddress = "127.0.0.1"\n',
-                                    '[[mag]]\naddress = "127.0.0.1"\nid = "mag1.example.net"\nglobal_revocation = true\n')
+                                    '[[mag]]\naddress = "127.0.0.1"\nid = "mag1.example.net"\n'
+                                    'global_revocation = true\n')
     (tmp_path / "lma.toml").write_text(lma_toml)
     (tmp_path / "mag.toml").write_text(_mag_toml(lab.port).replace(
         "[mag]\n", '[mag]\nglobal_revocation = true\nid = "mag1.example.net"\n'))
@@ -689,7 +691,8 @@ def test_GK_3_3_2_2_lma_restart_restores_bindings_and_refresh_keeps_the_keys(tmp
         await mag.start()
         try:
             for mn in ("mn1@opA", "mn2@opA"):
-                assert (await lab.control("mag", {"command": "attach", "mn_id": mn, "att": 4}))["outcome"] == "registered"
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn, "att": 4}))["outcome"] \
+                    == "registered"
             before = _by_mn(await lab.control("lma", {"command": "bindings"}))
             await lma.close()  # without de-registration: the store is all that survives
             lma = lab.lma()
@@ -818,7 +821,8 @@ def test_a_failed_write_on_the_timer_path_does_not_stop_later_deletions(tmp_path
     async def scenario() -> None:
         async with lab.running() as (lma, _):
             for mn in ("a@opA", "b@opA"):
-                assert (await lab.control("mag", {"command": "attach", "mn_id": mn, "att": 4}))["outcome"] == "registered"
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn, "att": 4}))["outcome"] \
+                    == "registered"
             assert lma.store is not None
             real_save = lma.store.save
 
@@ -1081,8 +1085,8 @@ def test_max_bindings_from_lma_toml_refuses_the_tenants_next_session_and_show_st
     """docs/operations.md, "Limits": a tenant's ``max_bindings`` read from the file refuses its next new session with
     130, and ``show stats`` reports the sessions held against each limit."""
     lab = Lab(tmp_path)
-    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace('ipv6_prefix_pool = "2001:db8:a::/48"\n',
-                                                                   'ipv6_prefix_pool = "2001:db8:a::/48"\nmax_bindings = 1\n'))
+    (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace(
+        'ipv6_prefix_pool = "2001:db8:a::/48"\n', 'ipv6_prefix_pool = "2001:db8:a::/48"\nmax_bindings = 1\n'))
     mag = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     mag.bind(("127.0.0.1", 0))
     mag.settimeout(5)

@@ -194,7 +194,8 @@ async def _mn2_back_at_the_lma(lab: Lab) -> dict[str, Any]:
     async def back() -> Any:
         return _by_mn(await lab.control("lma", {"command": "bindings"})).get("mn2@opA")
 
-    return await _until(back, "the MAG registers mn2 again at the restarted LMA", timeout=4.0)  # type: ignore[no-any-return]
+    return await _until(back, "the MAG registers mn2 again at the restarted LMA",
+                        timeout=4.0)  # type: ignore[no-any-return]
 
 
 def test_RFC5847_3_2_an_lma_restarted_with_a_damaged_state_file_has_a_new_restart_counter_and_the_lost_binding_back(

@@ -392,7 +392,8 @@ def test_an_attach_that_times_out_while_the_lmas_156s_are_ignored_does_not_say_t
         outcome = asyncio.run(scenario())
     assert outcome["outcome"] == "timeout"
     reason = outcome.get("reason", "")
-    assert "no PBA from the LMA" not in reason and "from the LMA at 127.0.0.1 within 2 s, all ignored" in reason, outcome
+    assert "no PBA from the LMA" not in reason \
+        and "from the LMA at 127.0.0.1 within 2 s, all ignored" in reason, outcome
     assert "3600" in reason.split("the first: ")[1], outcome
 
 

@@ -73,8 +73,8 @@ def test_a_malformed_message_is_counted_and_logged_with_its_peer_and_what_was_wr
     (record,) = _warnings(caplog)
     assert record.getMessage() == ("malformed message from 192.0.2.1:5436 dropped: "
                                    "GRE_KEY option at offset 32: Length 4 is not allowed")
-    assert record.fields == {"event": "malformed_message", "peer": "192.0.2.1", "port": 5436,  # type: ignore[attr-defined]
-                             "reason": "GRE_KEY option", "suppressed": 0}
+    assert record.fields == {"event": "malformed_message", "peer": "192.0.2.1",  # type: ignore[attr-defined]
+                             "port": 5436, "reason": "GRE_KEY option", "suppressed": 0}
 
 
 def test_a_truncated_datagram_is_logged_with_its_peer(caplog: pytest.LogCaptureFixture) -> None:

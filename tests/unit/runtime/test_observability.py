@@ -113,7 +113,8 @@ def test_json_log_has_one_line_per_event_with_keys_and_status_names() -> None:
 def test_a_rejection_the_lma_can_explain_is_logged_with_its_reason_in_both_formats() -> None:
     """docs/operations.md "Logs": ``reason`` (RegistrationRejected.reason) when the LMA says why, absent otherwise."""
     why = "timestamp 0.520 s behind this LMA's clock, window 0.3 s"
-    explained, plain = _json_lines([RegistrationRejected(b"mn9", 156, MAG, why), RegistrationRejected(b"mn9", 154, MAG)])
+    explained, plain = _json_lines([RegistrationRejected(b"mn9", 156, MAG, why),
+                                    RegistrationRejected(b"mn9", 154, MAG)])
     assert (explained["status_name"], explained["reason"]) == ("TIMESTAMP_MISMATCH", why)
     assert "reason" not in plain
     (line,) = _log_lines([RegistrationRejected(b"mn9", 156, MAG, why)], _HumanFormatter())
@@ -219,8 +220,8 @@ def test_a_registration_made_in_the_mags_name_is_a_rate_limited_alarm_naming_the
     sooner = ForeignRegistration(b"mn1@opA", MAG, 0, 4244, 3600, None)
     lines = _log_lines([deregistered, later, sooner], logging.Formatter("%(levelname)s %(message)s"))
     assert lines[0] == ("WARNING alarm: the LMA accepted a PBU about mn1@opA that this MAG did not send (status "
-                        "ACCEPTED, sequence 4242, a de-registration): a PBU forged from this MAG's address? registering "
-                        "it again now")
+                        "ACCEPTED, sequence 4242, a de-registration): a PBU forged from this MAG's address? "
+                        "registering it again now")
     assert "lifetime 3600 s" in lines[1] and lines[1].split("registering it again in ")[1].endswith(" s")
     assert lines[2].endswith("its next PBU, due sooner, registers it again")
     (fields,) = _json_lines([deregistered])

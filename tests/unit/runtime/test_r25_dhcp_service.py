@@ -19,8 +19,8 @@ from pmip6.runtime.dataplane_daemon import dhcp_server
 @pytest.mark.usefixtures("private_loopback")
 def test_r25_a_socket_bound_to_an_old_interface_index_is_opened_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """SO_BINDTODEVICE keeps the index the name had: when the name's index changes (the interface was created
-    anew) the next look (at the data plane's next link notification) opens a socket again; one whose interface was gone at a look is closed, and opened again
-    as soon as the name has an interface (here at once: ``lo`` is there)."""
+    anew) the next look (at the data plane's next link notification) opens a socket again; one whose interface was
+    gone at a look is closed, and opened again as soon as the name has an interface (here at once: ``lo`` is there)."""
     entry = _entry()
     service = dhcp_server(MagDataplaneSettings(), {entry.mn_id: entry}.get)
     assert service is not None

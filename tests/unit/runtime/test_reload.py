@@ -37,7 +37,8 @@ def test_a_reload_removes_the_bindings_the_new_file_refuses_and_keeps_the_others
     async def scenario() -> None:
         async with lab.running() as (lma, _):
             for mn_id in (MN1, MN_OFF):
-                assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] == "registered"
+                assert (await lab.control("mag", {"command": "attach", "mn_id": mn_id, "att": 4}))["outcome"] \
+                    == "registered"
             kept_row = _by_mn(await lab.control("lma", {"command": "bindings"}))[MN_OFF]
             (tmp_path / "lma.toml").write_text(_without_default_tenant(lab.port))
             result = await lab.control("lma", {"command": "reload"})
@@ -185,7 +186,8 @@ def test_a_bad_file_is_refused_naming_the_key_and_the_running_configuration_stay
             await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
             settings = lma.lma.settings
             (tmp_path / "lma.toml").write_text(_without_default_tenant(lab.port) + "[policy]\n")
-            with pytest.raises(ControlError, match=r"^[^:]*lma\.toml: not valid TOML: .*policy.*; the running configuration stays$"):
+            with pytest.raises(ControlError,
+                               match=r"^[^:]*lma\.toml: not valid TOML: .*policy.*; the running configuration stays$"):
                 await lab.control("lma", {"command": "reload"})
             (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace("min_delay_before_bce_delete = 0.2",
                                                                            "max_lifetime = 0"))
@@ -262,7 +264,8 @@ def test_sighup_reloads_the_configuration(tmp_path: Path) -> None:
         finally:
             mag.kill()  # no de-registration: the binding stays active at the LMA
             mag.wait(timeout=15)
-        (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace('address = "127.0.0.1"', 'address = "127.0.0.9"'))
+        (tmp_path / "lma.toml").write_text(_lma_toml(lab.port).replace('address = "127.0.0.1"',
+                                                                       'address = "127.0.0.9"'))
         lma.send_signal(signal.SIGHUP)
         _wait_until(lambda: not control_request(tmp_path / "lma.sock", {"command": "bindings"}),
                     "the binding of the MAG no longer authorized is still there")

@@ -38,7 +38,8 @@ def test_mag_defaults_are_the_documented_ones(tmp_path: Path) -> None:
     assert (config.udp_port, config.shutdown_timeout, config.metrics) == (5436, 2.0, None)
     assert settings.gre is MagGreMode.KEYS and settings.tlv is False and settings.lifetime == 3600
     assert settings.use_timestamps is True and settings.refresh_margin == 0.2
-    assert (settings.initial_bindack_timeout, settings.max_bindack_timeout, settings.max_retransmissions) == (1.0, 32.0, 6)
+    assert (settings.initial_bindack_timeout, settings.max_bindack_timeout, settings.max_retransmissions) \
+        == (1.0, 32.0, 6)
 
 
 @pytest.mark.parametrize("text", [
@@ -78,7 +79,8 @@ LMA_REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("text", "key"), LMA_REFUSED, ids=[key + "/" + str(i) for i, (_, key) in enumerate(LMA_REFUSED)])
+@pytest.mark.parametrize(("text", "key"), LMA_REFUSED,
+                         ids=[key + "/" + str(i) for i, (_, key) in enumerate(LMA_REFUSED)])
 def test_lma_refuses_just_beyond_the_boundaries_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
     """docs/configuration.md: ports 1..65535, lifetimes 4..262140 (RFC 6275 6.1.7: 65535 units of 4 s), unknown
     keys are errors, ids unique, /30 or larger, hnp_length pool..128; the error names the key."""
@@ -117,7 +119,8 @@ MAG_REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("text", "key"), MAG_REFUSED, ids=[key + "/" + str(i) for i, (_, key) in enumerate(MAG_REFUSED)])
+@pytest.mark.parametrize(("text", "key"), MAG_REFUSED,
+                         ids=[key + "/" + str(i) for i, (_, key) in enumerate(MAG_REFUSED)])
 def test_mag_refuses_just_beyond_the_boundaries_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
     """docs/configuration.md, mag.toml: the documented ranges; the error names the key."""
     with pytest.raises(ConfigError) as raised:
@@ -127,7 +130,8 @@ def test_mag_refuses_just_beyond_the_boundaries_naming_the_key(tmp_path: Path, t
 
 def test_proxy_coa_follows_the_ipv6_transport_even_with_an_ipv4_address_set(tmp_path: Path) -> None:
     """docs/configuration.md, mag.lma: an IPv6 LMA means raw MH with Proxy-CoA = ipv6_address."""
-    config = load_mag_config(_write(tmp_path, MAG.replace('lma = "127.0.0.1"', 'lma = "[::1]"') + 'ipv6_address = "::2"\n'))
+    config = load_mag_config(_write(tmp_path,
+                                    MAG.replace('lma = "127.0.0.1"', 'lma = "[::1]"') + 'ipv6_address = "::2"\n'))
     assert config.settings.proxy_coa == IPv6Address("::2")
 
 

@@ -37,7 +37,8 @@ def test_a_restored_draining_binding_is_deleted_without_any_new_signaling(tmp_pa
         await lma.start()
         await mag.start()
         try:
-            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] == "registered"
+            assert (await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}))["outcome"] \
+                == "registered"
             assert await lab.control("mag", {"command": "detach", "mn_id": "mn1@opA"}) == {"outcome": "deregistered"}
             await mag.close()
             await lma.close()
@@ -177,7 +178,8 @@ def test_sigterm_makes_the_mag_deregister_its_bindings_before_it_exits(tmp_path:
         lma.wait(timeout=15)
 
 
-@pytest.mark.parametrize(("key", "value"), [("att", 256), ("att", 0), ("hi", 256), ("timeout", 0), ("timeout", float("nan")),
+@pytest.mark.parametrize(("key", "value"),
+                         [("att", 256), ("att", 0), ("hi", 256), ("timeout", 0), ("timeout", float("nan")),
                                           ("timeout", float("inf")), ("ll_id", ""), ("ll_id", "000000")],
                          ids=["att", "att-reserved", "hi", "timeout-0", "timeout-nan", "timeout-inf", "ll-id-empty",
                               "ll-id-all-zero"])
@@ -207,7 +209,8 @@ def test_the_mag_logs_sessions_from_its_own_side(tmp_path: Path, caplog: pytest.
     mag = Lab(tmp_path).mag()
     with caplog.at_level(logging.INFO, logger="pmip6.mag"):
         mag.apply(Outcome(events=[BindingEstablished(session)]))
-    (fields,) = [record.fields for record in caplog.records if getattr(record, "fields", {}).get("event") == "binding_established"]
+    (fields,) = [record.fields for record in caplog.records
+                 if getattr(record, "fields", {}).get("event") == "binding_established"]
     assert (fields["proxy_coa"], fields["lmaa"]) == ("192.0.2.1", "192.0.2.9")
 
 

@@ -36,7 +36,8 @@ def test_the_binding_is_on_disk_before_its_pba_is_handed_to_the_socket(lab: Stor
     lab.attach(MAG_A)
 
     ((uplink_key, stored),) = seen_at_send
-    assert [(record["mn_id"], record["state"], record["uplink_key"]) for record in stored] == [(MN, "active", uplink_key)]
+    assert [(record["mn_id"], record["state"], record["uplink_key"]) for record in stored] \
+        == [(MN, "active", uplink_key)]
 
 
 def test_a_drained_binding_leaves_the_state_file_when_it_is_deleted(lab: StoreLab) -> None:

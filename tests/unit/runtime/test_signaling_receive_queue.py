@@ -48,7 +48,8 @@ net_enable_timestamp); a datagram that arrives before is stamped when read. The 
 def _pbu(timestamp: float, mn_id: bytes = b"queued@opA") -> ProxyBindingUpdate:
     return ProxyBindingUpdate(sequence=1, flags=BUFlags.A | BUFlags.H | BUFlags.L | BUFlags.P, lifetime=100, options=(
         MNIdentifierOption(mn_id), HomeNetworkPrefixOption(IPv6Address(0), 0),
-        HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE), AccessTechnologyTypeOption(AccessTechnologyType.IEEE_802_11),
+        HandoffIndicatorOption(HandoffIndicator.NEW_INTERFACE),
+        AccessTechnologyTypeOption(AccessTechnologyType.IEEE_802_11),
         TimestampOption.from_time(timestamp)))
 
 

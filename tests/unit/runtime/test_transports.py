@@ -91,7 +91,8 @@ def test_udp_busy_port_falls_back_to_an_ephemeral_one_only_when_asked() -> None:
         try:
             with pytest.raises(OSError):
                 await UdpTransport.open(LOOPBACK4, first.local.port, _Inbox(), Counter())
-            second = await UdpTransport.open(LOOPBACK4, first.local.port, _Inbox(), Counter(), fallback_to_ephemeral=True)
+            second = await UdpTransport.open(LOOPBACK4, first.local.port, _Inbox(), Counter(),
+                                             fallback_to_ephemeral=True)
             assert second.local.port not in (first.local.port, 0)
             second.close()
         finally:
