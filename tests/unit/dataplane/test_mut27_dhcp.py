@@ -25,8 +25,8 @@ from pmip6.dataplane.dhcp_lease import lease_seconds
 from pmip6.dataplane.dhcp_relay import MAX_RELAYED_LENGTH, RelayedRequest
 from pmip6.wire.dhcp import BOOTREPLY, BOOTREQUEST, DhcpMessage, MessageType, OptionCode
 from pmip6.wire.relay_agent import RelayAgentInformation
-from tests.unit.dataplane.test_dhcp_anchor import HOME, MAC, MAG_A, MAG_B, MN_A, MN_B, NOW, ROUTER_A, Lma, _bce
-from tests.unit.dataplane.test_dhcp_relay import HOME2, INFORMATION, LMA, MAC1, Mag, _entry, _reply
+from test_dhcp_anchor import HOME, MAC, MAG_A, MAG_B, MN_A, MN_B, NOW, ROUTER_A, Lma, _bce
+from test_dhcp_relay import HOME2, INFORMATION, LMA, MAC1, Mag, _entry, _reply
 
 _FILLER = tuple((224 + n, b"p" * 255) for n in range(4))
 

@@ -17,7 +17,7 @@ import pytest
 from pyroute2 import NetNS
 
 from pmip6.dataplane.routing import RTPROT_PMIP6, HeldAddresses, hold_addresses, release_addresses, restore_addresses
-from tests.unit.dataplane.test_dataplane_mutants_routing import ipr, pytestmark  # noqa: F401 (fixture, marks)
+from test_dataplane_mutants_routing import ipr, pytestmark  # noqa: F401 (fixture, marks)
 
 
 def _ipv4(ipr: NetNS, interface: str) -> list[tuple[str, int]]:

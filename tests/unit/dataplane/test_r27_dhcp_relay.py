@@ -20,7 +20,7 @@ from ipaddress import IPv4Address
 from scapy.layers.dhcp import BOOTP, DHCP
 
 from pmip6.wire.dhcp import MessageType, decode_dhcp
-from tests.unit.dataplane.test_dhcp_relay import DISCOVER, HOME2, LMA, MAC1, NOW, Mag, _entry, _reply
+from test_dhcp_relay import DISCOVER, HOME2, LMA, MAC1, NOW, Mag, _entry, _reply
 
 LONG_MN_ID = b"m" * 240 + b"@opA.example"
 """252 octets: an MN-Identifier option's value may hold 254 (MAX_MN_IDENTIFIER_LENGTH)."""

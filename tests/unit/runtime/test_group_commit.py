@@ -21,8 +21,8 @@ from pmip6.runtime.group_commit import GroupCommit
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import AccessTechnologyType, Status
-from tests.unit.runtime.test_daemons_loopback import Lab
-from tests.unit.runtime.test_persistence import LMAA, MAG_A, PORT, StoreLab, lab  # noqa: F401 (fixture)
+from test_daemons_loopback import Lab
+from test_persistence import LMAA, MAG_A, PORT, StoreLab, lab  # noqa: F401 (fixture)
 
 MNS = [f"mn{index}@opA".encode() for index in range(3)]
 

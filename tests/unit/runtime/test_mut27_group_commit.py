@@ -5,8 +5,8 @@ created expire and their revocations are retransmitted on time (RFC 5213 5.3.7; 
 from __future__ import annotations
 
 from pmip6.core.events import Peer
-from tests.unit.runtime.test_group_commit import _batch, _pbus
-from tests.unit.runtime.test_persistence import LMAA, MAG_A, PORT, StoreLab, lab  # noqa: F401 (fixture)
+from test_group_commit import _batch, _pbus
+from test_persistence import LMAA, MAG_A, PORT, StoreLab, lab  # noqa: F401 (fixture)
 
 
 class _Timer:

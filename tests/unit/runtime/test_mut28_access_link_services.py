@@ -16,7 +16,7 @@ from pmip6.runtime.dataplane_metrics import RouterAdvertisementCollector
 from pmip6.runtime.router_advertisements import RouterAdvertisementCounters
 from pmip6.runtime.views import binding_row
 from tests.unit.dataplane.test_home_link import LL1, MN1
-from tests.unit.runtime.test_dhcp_service import _entry
+from test_dhcp_service import _entry
 
 
 def test_an_RA_refused_for_a_real_failure_is_a_send_error_not_deferred() -> None:

@@ -14,7 +14,7 @@ import pytest
 from pmip6.core.events import Peer
 from pmip6.core.mag_settings import AttachRequest
 from pmip6.wire.numbers import AccessTechnologyType
-from tests.unit.runtime.test_persistence import LMAA, MAG_A, PORT, StoreLab, _record, lab  # noqa: F401 (fixture)
+from test_persistence import LMAA, MAG_A, PORT, StoreLab, _record, lab  # noqa: F401 (fixture)
 
 _WRITTEN_LATER = ("udp_encapsulation", "signaling", "signaling_port", "ipv4_withdrawn")
 """The fields pmip6 added to binding records after their first version: records written before lack them."""

@@ -12,7 +12,7 @@ import pytest
 from pmip6.runtime.config import load_lma_config, load_mag_config
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
-from tests.unit.runtime.test_config import LMA_MINIMUM, MAG_MINIMUM, _write
+from test_config import LMA_MINIMUM, MAG_MINIMUM, _write
 
 
 @pytest.mark.parametrize("parse", [parse_mag_dataplane, lambda data: parse_lma_dataplane(data, ())])

@@ -18,8 +18,8 @@ from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.transport import SocketTransport
 from pmip6.wire.messages import BindingRevocationIndication, ProxyBindingAcknowledgement
 from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
-from tests.unit.runtime.test_group_commit import _batch, _pbus
-from tests.unit.runtime.test_persistence import (  # noqa: F401 (fixture)
+from test_group_commit import _batch, _pbus
+from test_persistence import (  # noqa: F401 (fixture)
     LMAA,
     MAG_A,
     MAG_B,
