@@ -10,7 +10,7 @@ from lma_builders import settings as lma_settings
 from test_heartbeat import ON, lma_with_binding, requests, response, round_at
 
 from pmip6.core.bce import BindingCacheEntry
-from pmip6.core.events import BindingRemoved, PeerRestarted
+from pmip6.core.events import BindingRemoved, Event, PeerRestarted
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 
@@ -30,7 +30,7 @@ def _restarted_lma(before: LocalMobilityAnchor, remembered: bool) -> LocalMobili
     return lma
 
 
-def _first_answer(lma: LocalMobilityAnchor, counter: int) -> list[object]:
+def _first_answer(lma: LocalMobilityAnchor, counter: int) -> list[Event]:
     ((request, destination),) = requests(round_at(lma, RESTARTED))
     assert destination == MAG1
     return lma.receive(response(request.sequence, counter=counter), MAG1, LMAA, RESTARTED).events

@@ -80,6 +80,7 @@ def _registered(lma: LocalMobilityAnchor, mn_id: bytes = MN1, mag: Peer = MAG1,
 def _bri(outcome: Outcome, to: Peer = MAG1, source: Address = LMAA) -> BindingRevocationIndication:
     (send,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
     assert send.destination == to and send.source == source, "8.1: to the Proxy-CoA, from the session's LMAA"
+    assert isinstance(send.message, BindingRevocationIndication)
     return send.message
 
 

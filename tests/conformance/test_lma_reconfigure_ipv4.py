@@ -97,6 +97,7 @@ def _refresh(first: ProxyBindingAcknowledgement, *, ipv4: IPv4HomeAddressRequest
 def _bri(outcome: Outcome) -> BindingRevocationIndication:
     (send,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
     assert send.destination == MAG1 and send.source == LMAA
+    assert isinstance(send.message, BindingRevocationIndication)
     return send.message
 
 

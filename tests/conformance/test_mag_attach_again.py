@@ -289,7 +289,7 @@ def test_RFC5213_6_9_4_an_attach_after_an_unanswered_refresh_is_retransmitted_in
     mag = make_mag(max_retransmissions=1)
     registered(mag)
     only_pbu(mag.refresh(MN, T0 + 5))
-    now, alarms = T0 + 5, []
+    now, alarms = T0 + 5, list[Alarm]()
     while not alarms:
         deadline = mag.next_deadline()
         assert deadline is not None

@@ -65,7 +65,7 @@ def until_addresses(lab: Figure1Lab, interface: str, expected: dict[str, int], n
 
 
 def request(directory: Path, command: str, mn_id: str, interface: str = "acc1") -> dict[str, object]:
-    body = {"command": command, "mn_id": mn_id}
+    body: dict[str, object] = {"command": command, "mn_id": mn_id}
     if command == "attach":
         body.update({"interface": interface, "att": 4, "ipv6": False})
     result = control_request(directory / "mag.sock", body, timeout=15)

@@ -53,7 +53,7 @@ def _default_route_and_acc1_down(lab: Figure1Lab) -> None:
 
 async def _run(lab: Figure1Lab) -> list[tuple[int, str, str]]:
     node = await start_pumps(lab)
-    stop, frames = threading.Event(), []
+    stop, frames = threading.Event(), list[bytes]()
     sniffer = threading.Thread(target=_sniff, args=(lab.ns("mag"), "core", stop, frames))
     try:
         await node.establish("mn1")

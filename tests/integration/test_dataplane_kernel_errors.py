@@ -42,7 +42,7 @@ def _listener(lab: Figure1Lab, node: str, ipv6: bool) -> socket.socket:
 
 def _errors(sock: socket.socket, ipv6: bool) -> list[tuple[str, int]]:
     """(source, type) of the ICMP errors quoting operator B's packet that ``sock`` received."""
-    got = []
+    got: list[tuple[str, int]] = []
     while True:
         try:
             data, (source, *_) = sock.recvfrom(4096)
@@ -80,7 +80,7 @@ async def _hop_limit_one_from_opb(lab: Figure1Lab) -> dict[tuple[str, bool], lis
     try:
         for mn in ("mn1", "mn3"):
             await node.establish(mn)
-        heard = {}
+        heard: dict[tuple[str, bool], list[tuple[str, int]]] = {}
         for ipv6 in (False, True):
             listeners = {name: _listener(lab, name, ipv6) for name in ("opa", "opb")}
             heard.update({(name, ipv6): [] for name in listeners})

@@ -102,6 +102,7 @@ def test_nanosecond_pcapng_by_editcap_times_are_tsharks_to_the_nanosecond(
         packet.time = Decimal(moment)
         writer.write(packet)
     writer.close()
+    assert EDITCAP is not None
     subprocess.run([EDITCAP, "-F", "pcapng", str(nanosecond), str(pcapng)], check=True, timeout=60,
                    capture_output=True)
     rows = tshark_rows(pcapng, FIELDS, 2)
@@ -121,6 +122,7 @@ def test_frames_editcap_cut_to_60_octets_show_tsharks_addresses_ports_and_gre_ke
     outer addresses, the UDP ports and the GRE keys are tshark's; an inner packet's addresses too when tshark
     shows both (pmip6 decode names them only when the inner header is whole); each cut frame says so. The GRE keys
     over IPv4 and IPv6 are kept although the frames are cut after them."""
+    assert EDITCAP is not None
     snapped = tmp_path / "snap60.pcap"
     subprocess.run([EDITCAP, "-s", "60", str(capture), str(snapped)], check=True, timeout=60, capture_output=True)
     rows = tshark_rows(snapped, [*FIELDS, "gre.key"], len(CASES))

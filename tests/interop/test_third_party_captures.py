@@ -41,6 +41,7 @@ def _frames(path: Path) -> list[tuple[int, Fraction, bytes]]:
 
 
 def _tshark_frames(name: str, display_filter: str) -> list[int]:
+    assert TSHARK is not None
     result = subprocess.run([TSHARK, "-n", "-r", str(CAPTURES / name), "-Y", display_filter, "-T", "fields",
                              "-e", "frame.number"], capture_output=True, text=True, timeout=60, check=True)
     return [int(line) for line in result.stdout.split()]
@@ -95,6 +96,7 @@ def test_pcapng_and_nanosecond_pcap_written_by_wireshark_read_the_same(tmp_path:
     """Wireshark's own writers as the oracle of the pcapng and nanosecond readers; mergecap of an Ethernet and a
     raw-IPv6 capture gives a pcapng with two interfaces of different link types. The frames and their times are
     the same; the clock's resolution is the file's (a nanosecond pcap's is 10**9 ticks per second)."""
+    assert EDITCAP is not None and MERGECAP is not None
     ethernet, raw = CAPTURES / "tcpdump_various_gre.pcap", CAPTURES / "tcpdump_ipv6_mobility_1.pcap"
     for file_type in ("pcapng", "nsecpcap"):
         converted = tmp_path / f"various_gre.{file_type}"

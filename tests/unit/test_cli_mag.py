@@ -34,15 +34,19 @@ def test_a_timeout_that_is_not_a_sane_number_of_seconds_is_an_argument_error(
 def test_a_timeout_within_bounds_is_sent_to_the_daemon(timeout: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr("pmip6.commands.mag.control_request",
-                        lambda path, request, timeout: sent.append(request) or {"outcome": "deregistered"})
+
+    def control_request(path: object, request: dict[str, Any], timeout: object) -> dict[str, Any]:
+        sent.append(request)
+        return {"outcome": "deregistered"}
+
+    monkeypatch.setattr("pmip6.commands.mag.control_request", control_request)
     assert main(["mag", "detach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", "--timeout", timeout]) == 0
     assert sent == [{"command": "detach", "mn_id": "q", "timeout": float(timeout)}]
 
 
-BINDING = {"mn_id": "mn1@opA", "tenant": None, "proxy_coa": "127.0.0.1", "lmaa": "127.0.0.1", "hnp": [],
-           "ipv4_home": "10.0.0.2", "gre": "off", "downlink_key": None, "uplink_key": None, "tlv": False,
-           "lifetime_left": 3599, "state": "registered"}
+BINDING: dict[str, Any] = {"mn_id": "mn1@opA", "tenant": None, "proxy_coa": "127.0.0.1", "lmaa": "127.0.0.1", "hnp": [],
+                           "ipv4_home": "10.0.0.2", "gre": "off", "downlink_key": None, "uplink_key": None,
+                           "tlv": False, "lifetime_left": 3599, "state": "registered"}
 
 
 def _attach(result: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -131,8 +135,12 @@ def test_an_mn_id_the_mn_identifier_option_cannot_carry_is_an_argument_error(
 def test_attach_arguments_at_their_limits_are_sent_to_the_daemon(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr("pmip6.commands.mag.control_request",
-                        lambda path, request, timeout: sent.append(request) or {"outcome": "failed"})
+
+    def control_request(path: object, request: dict[str, Any], timeout: object) -> dict[str, Any]:
+        sent.append(request)
+        return {"outcome": "failed"}
+
+    monkeypatch.setattr("pmip6.commands.mag.control_request", control_request)
     main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "é" * 127, "--att", "255",
           "--ll-id", "AB" * 253])
     main(["mag", "attach", "--control", str(tmp_path / "mag.sock"), "--mn-id", "q", "--att", "1", "--ll-id", "00 01"])
@@ -168,8 +176,12 @@ def test_RFC5846_9_2_revoke_all_asks_the_daemon_and_prints_how_the_bindings_ende
         result: dict[str, Any], printed: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr("pmip6.commands.mag.control_request",
-                        lambda path, request, timeout: sent.append(request) or result)
+
+    def control_request(path: object, request: dict[str, Any], timeout: object) -> dict[str, Any]:
+        sent.append(request)
+        return result
+
+    monkeypatch.setattr("pmip6.commands.mag.control_request", control_request)
     assert main(["mag", "revoke-all", "--control", str(tmp_path / "mag.sock"), "--timeout", "3"]) == code
     assert sent == [{"command": "revoke-all", "timeout": 3.0}]
     assert capsys.readouterr().out == printed

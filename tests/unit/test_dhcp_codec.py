@@ -42,7 +42,7 @@ def test_RFC2131_2_scapy_reads_the_offer_we_meant() -> None:
     assert len(message) == MINIMUM_LENGTH
     assert (packet.op, packet.htype, packet.hlen, packet.xid, packet.flags) == (2, 1, 6, 0x12345678, 0x8000)
     assert (packet.yiaddr, packet.ciaddr, packet.giaddr, packet.chaddr[:6]) == ("10.0.0.2", "0.0.0.0", "0.0.0.0", MAC)
-    options = dict(option for option in packet[DHCP].options if isinstance(option, tuple))
+    options: dict[str, object] = dict(option for option in packet[DHCP].options if isinstance(option, tuple))
     assert options == {"message-type": 2, "server_id": "10.0.0.1", "lease_time": 3600, "renewal_time": 1800,
                        "rebinding_time": 3150, "subnet_mask": "255.255.255.0", "router": "10.0.0.1",
                        "interface-mtu": 1452}

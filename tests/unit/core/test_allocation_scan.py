@@ -6,7 +6,7 @@ random since walkthrough 11, tests/unit/core/test_keys.py.)"""
 from __future__ import annotations
 
 import random
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Network
 
 import pytest
 from hypothesis import given, settings
@@ -135,7 +135,7 @@ def test_the_ipv4_pool_matches_the_old_scan_through_churn_and_wraps(seed: int) -
     rng = random.Random(seed)
     pool = IPv4HomeAddressPool(IPv4Network(f"10.0.0.0/{rng.choice([16, 22, 29])}"))
     model = _OldPool(pool.network.num_addresses, {0, 1, pool.network.num_addresses - 1})
-    held = []
+    held: list[IPv4Interface] = []
     for _ in range(6000):
         if held and rng.random() < 0.35:
             gone = held.pop(rng.randrange(len(held)))

@@ -218,9 +218,17 @@ def test_icmp_sources_of_every_key_from_one_reading_an_interface_that_is_gone_le
                                                                                           "192.0.2.2"),
                  InterfaceAddress(3, socket.AF_INET, 0, "10.0.0.254"),
                  InterfaceAddress(3, socket.AF_INET6, 0, "2001:db8:ff::fe")]
-    monkeypatch.setattr(icmp_source, "addresses", lambda ipr: readings.append("addresses") or addresses)
-    monkeypatch.setattr(icmp_source, "interface_indexes",
-                        lambda ipr: readings.append("links") or {"lo": 1, "mag1": 2, "upa": 3})
+
+    def read_addresses(ipr: object) -> list[InterfaceAddress]:
+        readings.append("addresses")
+        return addresses
+
+    def read_links(ipr: object) -> dict[str, int]:
+        readings.append("links")
+        return {"lo": 1, "mag1": 2, "upa": 3}
+
+    monkeypatch.setattr(icmp_source, "addresses", read_addresses)
+    monkeypatch.setattr(icmp_source, "interface_indexes", read_links)
     found = icmp_sources_of(object(), {"opA": "upa", None: None, "opB": "upb"})  # type: ignore[arg-type]
     assert sorted(readings) == ["addresses", "links"]
     assert found == {

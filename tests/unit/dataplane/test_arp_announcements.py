@@ -9,6 +9,7 @@ import asyncio
 import errno
 import logging
 import socket
+from collections.abc import Iterable
 from dataclasses import replace
 from ipaddress import IPv4Address
 
@@ -187,8 +188,12 @@ def test_a_router_arriving_while_the_contexts_are_synced_is_announced_after_it_i
 
     monkeypatch.setattr(pump, "_open_context", hold)
     monkeypatch.setattr(pump, "_hold_addresses", hold)
-    monkeypatch.setattr(mag_pump_module, "announce",
-                        lambda _sock, interface, routers: steps.append(("announce", frozenset(routers))) or True)
+
+    def announce(_sock: object, interface: object, routers: Iterable[object]) -> bool:
+        steps.append(("announce", frozenset(routers)))
+        return True
+
+    monkeypatch.setattr(mag_pump_module, "announce", announce)
 
     async def scenario() -> None:
         try:

@@ -93,7 +93,9 @@ DOWNLINK = Sealer(TunnelFormat.UDP_TLV, 0x1111).seal(ipv4(SERVER, SHARED_HOME))
 
 
 def _uplink(key: int) -> bytes:
-    return Sealer(TunnelFormat.UDP_TLV, key).seal(UPLINK)
+    sealed = Sealer(TunnelFormat.UDP_TLV, key).seal(UPLINK)
+    assert isinstance(sealed, bytes)
+    return sealed
 
 
 def test_w29_udp_data_goes_to_the_port_the_peers_accepted_data_came_from_until_its_last_session_goes() -> None:

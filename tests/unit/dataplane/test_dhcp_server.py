@@ -12,7 +12,7 @@ from scapy.layers.dhcp import BOOTP, DHCP
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, Peer
-from pmip6.dataplane.dhcp_server import BROADCAST, REPLY_BURST, REPLY_RATE, DhcpReply, DhcpServer
+from pmip6.dataplane.dhcp_server import BROADCAST, REPLY_BURST, REPLY_RATE, DhcpReply, DhcpServer, RelayedRequest
 from pmip6.wire.dhcp import BOOTREPLY, MessageType, OptionCode, decode_dhcp
 
 NOW = 1_700_000_000.0
@@ -47,7 +47,9 @@ class Mag:
     def ask(self, *options: tuple[str, object], chaddr: bytes = MAC1, interface: str = "acc1",
             now: float = NOW, **fields: object) -> DhcpReply | None:
         data = bytes(BOOTP(chaddr=chaddr, xid=42, **fields) / DHCP(options=[*options, "end"]))
-        return self.server.answer(interface, decode_dhcp(data), now)
+        answer = self.server.answer(interface, decode_dhcp(data), now)
+        assert not isinstance(answer, RelayedRequest), "no DHCP server is configured: nothing is relayed"
+        return answer
 
 
 def _options(reply: DhcpReply) -> dict[int, bytes]:

@@ -18,7 +18,7 @@ from pmip6.core.events import BindingRemoved, BindingUpdated
 from pmip6.dataplane.dhcp_server import BROADCAST, NO_HOME_ADDRESS, REPLY_BURST, DhcpReply, DhcpServer
 from pmip6.wire.dhcp import MessageType, OptionCode
 
-INIT_REBOOT = ((("requested_addr", str(HOME)),), {})
+INIT_REBOOT: tuple[tuple[tuple[str, str], ...], dict[str, str]] = ((("requested_addr", str(HOME)),), {})
 RENEWING_OR_REBINDING = ((), {"ciaddr": str(HOME)})  # the same message; RENEWING unicasts it, REBINDING broadcasts
 NAMING_HOME = [INIT_REBOOT, RENEWING_OR_REBINDING]
 _ANY = IPv4Address(0)

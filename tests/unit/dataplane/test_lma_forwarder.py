@@ -27,7 +27,9 @@ DOWNLINK = ipv4(SERVER, SHARED_HOME)
 
 
 def gre(key: int | None, inner: bytes) -> bytes:
-    return Sealer(TunnelFormat.GRE, key).seal(inner)
+    sealed = Sealer(TunnelFormat.GRE, key).seal(inner)
+    assert isinstance(sealed, bytes)
+    return sealed
 
 
 def lma_with(*sessions) -> LmaForwarder:

@@ -63,9 +63,13 @@ def test_RFC4443_2_4_f_RFC1812_4_3_2_8_only_an_error_that_is_sent_spends_a_token
 def test_RFC4443_2_4_f_no_error_is_built_while_the_bucket_is_empty(pump: LmaPump,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A flood of refused packets costs no error messages once the bucket is empty: only the first is built."""
-    built = []
-    monkeypatch.setattr("pmip6.dataplane.pump.fragmentation_needed",
-                        lambda source, packet, mtu: built.append(mtu) or b"\x45" + bytes(27))
+    built: list[int] = []
+
+    def fragmentation_needed(source: object, packet: object, mtu: int) -> bytes:
+        built.append(mtu)
+        return b"\x45" + bytes(27)
+
+    monkeypatch.setattr("pmip6.dataplane.pump.fragmentation_needed", fragmentation_needed)
     pump.icmp_rate_limit = TokenBucket(rate=0.0, burst=1)
     too_big = bytes(IP(src=SERVER, dst=SHARED_HOME, flags="DF") / UDP(sport=7, dport=4000) / bytes(1500))
     exchange(pump, *[too_big] * 20)

@@ -352,7 +352,7 @@ def test_a_mag_on_the_lmas_host_says_it_sends_from_an_ephemeral_port(tmp_path: P
 
     async def scenario() -> int:
         async with lab.running() as (lma, mag):
-            assert mag.ipv4 is not None
+            assert mag.ipv4 is not None and mag.ipv4.local.port is not None
             return mag.ipv4.local.port
 
     with caplog.at_level(logging.INFO, logger="pmip6.mag"):
@@ -1049,7 +1049,7 @@ def test_RFC5846_8_1_show_says_what_the_lma_waits_on_a_held_binding_revoking_and
         MNIdentifierOption(b"mn1@opA"), HomeNetworkPrefixOption(IPv6Address(0), 0), HandoffIndicatorOption(1),
         AccessTechnologyTypeOption(4)))
 
-    async def scenario() -> tuple[list[Any], ...]:
+    async def scenario() -> tuple[tuple[list[Any], Any], list[Any]]:
         lma = lab.lma()
         await lma.start()
         try:

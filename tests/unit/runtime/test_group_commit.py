@@ -32,7 +32,9 @@ def _pbus(lab: StoreLab, mn_ids: list[bytes] = MNS) -> list[ProxyBindingUpdate]:
     pbus = []
     for mn_id in mn_ids:
         outcome = lab.mags[MAG_A].attach(AttachRequest(mn_id=mn_id, att=AccessTechnologyType.IEEE_802_11), lab.now())
-        pbus.append(outcome.sends[0].message)
+        pbu = outcome.sends[0].message
+        assert isinstance(pbu, ProxyBindingUpdate)
+        pbus.append(pbu)
     return pbus
 
 

@@ -194,7 +194,7 @@ def test_the_dataplane_command_metrics_events_and_link_notifications_reach_the_a
 
     attach_dataplane(daemon, pump, arp=service)  # type: ignore[arg-type]
 
-    shown = asyncio.run(daemon.handlers["dataplane"]({"command": "dataplane"}))
+    shown: dict[str, Any] = asyncio.run(daemon.handlers["dataplane"]({"command": "dataplane"}))
     assert shown["arp_triggers"] == {"interfaces": [], "outcomes": {}}
     assert [type(collector) for collector in daemon.collectors][-1] is ArpTriggerCollector
     assert service.on_event in daemon.listeners and pump.link_listeners == [service.links_changed]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 from test_daemons_loopback import Lab
@@ -45,8 +46,12 @@ def test_once_started_the_lma_writes_its_state_file_on_the_writer_thread(lab: tu
         try:
             assert lma.store is not None
             save = lma.store.save
-            lma.store.save = lambda *arguments: (  # type: ignore[method-assign]
-                threads.append(threading.current_thread().name), save(*arguments))[1]
+
+            def saving_thread_recorded(*arguments: Any) -> None:
+                threads.append(threading.current_thread().name)
+                save(*arguments)
+
+            lma.store.save = saving_thread_recorded  # type: ignore[method-assign]
             mag.register(b"mn1@opA")
             _mn_of(await mag.answer())
         finally:

@@ -43,8 +43,9 @@ def test_a_binding_dropped_beside_one_of_its_mn_restored_is_lost_state() -> None
     """RFC 5847 3.2: the Restart Counter stays only "if the recovery happens without losing state"; a stored live
     binding that the restore dropped is lost though another binding of its MN came back (mut37 R08: any binding of
     the MN restored counted for all of them)."""
-    kept, dropped, over = (SimpleNamespace(mn_id=MN, state=BceState.ACTIVE, expires_at=expires)
-                           for expires in (NOW + 60, NOW + 60, NOW - 1))
+    entries: list[Any] = [SimpleNamespace(mn_id=MN, state=BceState.ACTIVE, expires_at=expires)
+                          for expires in (NOW + 60, NOW + 60, NOW - 1)]
+    kept, dropped, over = entries
     engine: Any = SimpleNamespace(bindings_of=lambda mn_id: [kept] if mn_id == MN else [])
 
     assert live_not_restored(engine, [kept, dropped, over], NOW) == [dropped]

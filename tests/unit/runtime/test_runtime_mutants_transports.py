@@ -34,7 +34,7 @@ def test_a_bad_checksum_is_counted_and_never_delivered() -> None:
             bad[4] ^= 0x5A  # the Checksum field
             sender.sendto(bytes(bad), ("::1", 0))
             sender.sendto(encode_message(good_pbu, source=LOOPBACK6, destination=LOOPBACK6), ("::1", 0))
-            delivered = []
+            delivered: list[Any] = []
             while not delivered or delivered[-1] != good_pbu:  # other tests may send MHs to ::1 too
                 delivered.append((await asyncio.wait_for(inbox.messages.get(), 5))[0])
             assert errors[BAD_CHECKSUM] >= 1

@@ -112,7 +112,7 @@ def _pbu(mn_id: bytes | None) -> bytes:
 
 
 def _answers(sock: socket.socket) -> list[int]:
-    statuses = []
+    statuses: list[int] = []
     while True:
         try:
             answer = decode_message(sock.recv(2048))
@@ -186,8 +186,11 @@ def test_a_strangers_flood_overflows_its_own_queue_until_a_reload_makes_it_a_mag
         async with lab.running() as (lma, _):
             _flood(STRANGER, lab.port, 2000)
             # The kernel reports its drops with the next datagram queued after them (SO_RXQ_OVFL).
-            await _until(lambda: _flood(STRANGER, lab.port, 1) or lma.statistics.stranger_socket_drops > 0,
-                         "the strangers' queue overflowed")
+            def one_more_reports_the_drops() -> bool:
+                _flood(STRANGER, lab.port, 1)
+                return lma.statistics.stranger_socket_drops > 0
+
+            await _until(one_more_reports_the_drops, "the strangers' queue overflowed")
             assert lma.statistics.socket_drops == 0
             assert lma.statistics.received["pbu"] < 2000
             (tmp_path / "lma.toml").write_text(toml + textwrap.dedent(f"""
