@@ -521,7 +521,7 @@ def test_GK_7_1_1_and_RFC5845_7_1_udp_with_gre_only_in_tlv_format() -> None:
 
 def test_RFC5845_6_x_iana_numbers() -> None:
     """The numbers RFC 5845 section 8 / IANA assigned in place of the draft's TBDs."""
-    assert OptionType.GRE_KEY == 33
+    assert OptionType.GRE_KEY.value == 33
     assert (Status.GRE_KEY_OPTION_NOT_REQUIRED, Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED) == (2, 3)
-    assert Status.GRE_KEY_OPTION_REQUIRED == 163
+    assert Status.GRE_KEY_OPTION_REQUIRED.value == 163
     assert (BUFlags.T, BAFlags.T) == (0x0080, 0x10)

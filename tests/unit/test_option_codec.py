@@ -136,7 +136,7 @@ def test_GK_6_1_1_reserved_field_ignored_by_the_receiver(reserved: bytes) -> Non
 
 
 def test_RFC5845_6_x_gre_key_option_is_type_33() -> None:
-    assert encode_options([GREKeyOption(1)], 12)[0] == 33 == OptionType.GRE_KEY
+    assert encode_options([GREKeyOption(1)], 12)[0] == 33 == OptionType.GRE_KEY.value
 
 
 def test_other_reserved_bits_are_ignored_on_receipt() -> None:

@@ -109,7 +109,7 @@ def test_pcapng_written_by_scapy(tmp_path: Path) -> None:
         writer.write(packets)
     records = list(read_capture(path.read_bytes()))
     assert [(r.linktype, r.timestamp, r.data) for r in records] == \
-        [(LINKTYPE_ETHERNET, 1700000000.0 + n, bytes(p)) for n, p in enumerate(packets)]
+        [(LINKTYPE_ETHERNET, Fraction(1700000000 + n), bytes(p)) for n, p in enumerate(packets)]
 
 
 def test_pcap_written_by_scapy(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def test_gre_key_status_codes_have_their_iana_values(status: Status, value: int,
 
 def test_gre_key_option_type_is_33() -> None:
     """RFC 5845 6.1: the GRE Key mobility option is type 33."""
-    assert OptionType.GRE_KEY == 33
+    assert OptionType.GRE_KEY.value == 33
 
 
 def test_status_128_is_the_first_rejection() -> None:

@@ -97,8 +97,8 @@ def test_RFC4861_6_2_4_first_RA_at_once_then_initial_ones_then_periodic() -> Non
 
 
 def test_RFC4861_6_2_1_variables_derived_from_max_interval() -> None:
-    assert (min_interval(600.0), router_lifetime(600.0)) == (pytest.approx(198.0), 1800)
-    assert (min_interval(1800.0), router_lifetime(1800.0)) == (pytest.approx(594.0), 5400)
+    assert min_interval(600.0) == pytest.approx(198.0) and router_lifetime(600.0) == 1800
+    assert min_interval(1800.0) == pytest.approx(594.0) and router_lifetime(1800.0) == 5400
     assert (min_interval(4.0), router_lifetime(4.0)) == (MIN_DELAY_BETWEEN_RAS, 12)
     assert min_interval(8.0) == 6.0
     assert min_interval(9.0) == MIN_DELAY_BETWEEN_RAS, "6.2.1: no less than 3 s, where its 0.33 * 9 gives 2.97"

@@ -356,7 +356,7 @@ def test_a_tenant_without_a_data_plane_context_is_named_at_start_and_after_a_rel
     dataplane = '[dataplane]\n[[dataplane.tenant]]\nname = "opA"\ntun = "pmip-a"\ntable = 100\n'
     (tmp_path / "lma.toml").write_text(_lma_toml(lab.port) + dataplane)
     lma = lab.lma()
-    assert lma.dataplane_tenants == {"opA"}
+    assert lma.dataplane_tenants == frozenset({"opA"})
     lma.warn_tenants_without_dataplane()
     assert "tenant" not in caplog.text
     opb = '[[tenant]]\nname = "opB"\nipv4_pool = "10.0.0.0/24"\n'
