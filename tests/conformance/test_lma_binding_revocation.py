@@ -332,11 +332,11 @@ def test_RFC5846_8_1_a_pba_held_for_a_revocation_goes_when_the_revocation_ends_u
     assert any(isinstance(event, Alarm) for event in ended.events), "no answer is still worth an Alarm"
 
 
-def _pair() -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer]:
-    """An LMA revoking and pmip6's MAG with MN1 registered through it."""
+def _pair(ll_id: bytes | None = None) -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer]:
+    """An LMA revoking and pmip6's MAG with MN1 (of MN-LL-ID ``ll_id``) registered through it."""
     lma, lma_peer = _revoking_lma(), Peer(LMAA, 5436)
     mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=lma_peer), keys=GreKeyAllocator(seed=1))
-    (pbu_send,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW).sends
+    (pbu_send,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=ll_id), NOW).sends
     (pba_send,) = lma.receive(pbu_send.message, MAG1, LMAA, NOW).sends
     mag.receive(pba_send.message, lma_peer, NOW + 0.01)
     return lma, mag, lma_peer
@@ -359,6 +359,32 @@ def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_bot
     (again,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 11).sends
     assert the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)).status == Status.ACCEPTED, \
         "once acknowledged, the MN may register again"
+
+
+def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_crossing_the_handover_bri_is_refused() -> None:
+    """Finding 50 (docs/reliability.md): MN1 moves MAG1 -> MAG2 (Handoff Indicator 3), MAG1 not told, and MAG1's
+    refresh (HI 5, naming the session's prefix and MN-LL-ID) crosses the handover BRI. RFC 5213 5.4.1.1 item 5 makes
+    it an update of the session (MN-LL-ID and ATT match), newer than MAG2's PBU; accepted, it moved the session back
+    to MAG1 and revoked it at MAG2, where the MN is, while MAG1 dropped its entry on reading the BRI (9.1): neither
+    MAG held the session, the LMA held it at MAG1 until its lifetime ended. 8.1's race, by local policy: the refresh
+    tells of no attach (the MN is not back, as in finding 13), so the handover stands and the refresh is refused
+    (129) while the BRI is outstanding; the session stays at MAG2, and MAG1 ends without it."""
+    lma, mag, lma_peer = _pair(ll_id=b"wlan0-mac")
+    (entry,) = mag.entries()
+    handoff = pbu(MN1, sequence=7, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(12), ll_id=b"wlan0-mac",
+                  prefixes=tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                                 for prefix in entry.home_network_prefixes), ipv4=ANY_IPV4)
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    bri = _bri(lma.receive(handoff, MAG2, LMAA, NOW + 10.001), to=MAG1)
+    crossing = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.002)
+    assert rejected_status(crossing) == Status.ADMINISTRATIVELY_PROHIBITED
+    assert [send.destination for send in crossing.sends] == [MAG1], "no BRI to MAG2"
+    (bra,) = mag.receive(bri, lma_peer, NOW + 10.003).sends
+    mag.receive(the_pba(crossing), lma_peer, NOW + 10.004)
+    lma.receive(bra.message, MAG1, LMAA, NOW + 10.005)
+    (bce,) = lma.bindings()
+    assert (bce.state, bce.proxy_coa) == (BceState.ACTIVE, MAG2), "the session stays where the MN is"
+    assert list(mag.entries()) == [] and lma.waiting() == Waiting(revocations=0, handoff_waits=0)
 
 
 def test_RFC5846_9_1_a_retransmitted_bri_whose_bra_was_lost_gets_the_same_answer_and_no_alarm() -> None:

@@ -165,6 +165,7 @@ from pmip6.core.rejection_reason import (
     BINDING_BEING_REVOKED,
     EMPTY_MN_IDENTIFIER,
     FORCED_UDP_NOT_ACCEPTED,
+    HANDED_OVER,
     MAG_BEING_REVOKED,
     NO_PROFILE,
     gre_keys_required,
@@ -934,6 +935,11 @@ class LocalMobilityAnchor:
         if self._revocations.revoking(registration.mn_id, registration.proxy_coa.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
+        if (entry is not None and entry.proxy_coa.address != registration.proxy_coa.address
+                and _re_registration(registration)
+                and self._revocations.handing_over(registration.mn_id, registration.proxy_coa.address)):
+            # RFC 5846 8.1's race: the refresh of the MAG the session left crossed the BRI; the MN is not back there
+            return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=HANDED_OVER)
         stale = self._older_than_its_interface(registration, entry)
         if stale is not None:
             return stale
@@ -1431,9 +1437,14 @@ def _holds_session(registration: _Registration, prefixes: Iterable[IPv6Network])
     """Whether ``registration``'s MAG says it still holds the session of home network ``prefixes``: a re-registration
     (Handoff Indicator 5), or a PBU naming one of them, as an attach again does (RFC 5213 6.9.1.1 item 3; pmip6's MAG
     names them with its IPv4 home address, docs/reliability.md finding 44)."""
+    return _re_registration(registration) or not set(registration.prefixes).isdisjoint(prefixes)
+
+
+def _re_registration(registration: _Registration) -> bool:
+    """Whether ``registration`` says Handoff Indicator 5, "Handoff state not changed (Re-registration)" (RFC 5213
+    8.4): its MAG refreshes the session it holds, having seen no attach."""
     indicator = registration.options.handoff_indicator
-    return ((indicator is not None and indicator.value == HandoffIndicator.NOT_CHANGED)
-            or not set(registration.prefixes).isdisjoint(prefixes))
+    return indicator is not None and indicator.value == HandoffIndicator.NOT_CHANGED
 
 
 def _live_at(mag: Address, entries: Iterable[BindingCacheEntry]) -> bool:

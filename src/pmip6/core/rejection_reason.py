@@ -27,6 +27,7 @@ NO_PROFILE = "no mobile node profile names this MN-ID and there is no default te
 FORCED_UDP_NOT_ACCEPTED = "the F flag (IPv4-UDP encapsulation) is not accepted here (RFC 5844 4.1.3.1)"
 BINDING_BEING_REVOKED = "this binding is being revoked (RFC 5846 8.1)"
 MAG_BEING_REVOKED = "this MAG's bindings are being revoked (RFC 5846 8.1)"
+HANDED_OVER = "the session was handed over to another MAG, whose revocation here is in progress (RFC 5846 8.1)"
 
 
 def timestamp_reason(timestamp: TimestampOption, last_accepted_ticks: int | None, now: float,

@@ -20,7 +20,9 @@ Acknowledgement or the BRIMaxRetransmitNumber is reached" (8.1).
 8.1's race, a PBU from that MAG for that MN while its BRI is outstanding, is settled by the trigger: an administrative
 revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU (:meth:`RevocationSender.revoking`:
 129) until the BRA or the last retry; a handover revocation is answered before the MN's new registration there is
-(:meth:`RevocationSender.answer_after`). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
+(:meth:`RevocationSender.answer_after`), and stands against that MAG's re-registration (Handoff Indicator 5) of the
+session handed over away from it, refused too (:meth:`RevocationSender.handing_over`: the MAG saw no attach, its refresh
+crossed the BRI; docs/reliability.md finding 50). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
 registered, and its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does
 NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
 again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
@@ -281,6 +283,12 @@ class RevocationSender:
             return False
         return any(outstanding.indication.trigger in ADMINISTRATIVE_TRIGGERS and not outstanding.indication.flags
                    & BRFlags.V for outstanding in self._outstanding_for(mn_id, mag))
+
+    def handing_over(self, mn_id: bytes, mag: Address) -> bool:
+        """Whether a handover BRI (an "Inter-MAG Handover" trigger) about ``mn_id`` to ``mag`` is outstanding: that
+        MAG's re-registration of the session handed over away from it is refused until it ends (module docstring)."""
+        return any(outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS
+                   for outstanding in self._outstanding_for(mn_id, mag))
 
     def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage) -> Outcome:
         """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
