@@ -60,7 +60,7 @@ from pmip6.core.mag_settings import AttachRequest
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.wire.messages import BindingRevocationIndication
-from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator
+from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
 
 MNS = (b"mn-1@opA.example", b"mn-2@opA.example", b"mn-3@opB.example", b"mn-4@opB.example")
 PROFILES = tuple(MobileNodeProfile(mn, OPERATOR_A.name if b"opA" in mn else OPERATOR_B.name) for mn in MNS)
@@ -200,7 +200,8 @@ class RandomOperations(RuleBasedStateMachine):
                           families: tuple[bool, bool]) -> bool:
         """Whether the MN may leave the MAG holding ``entry`` without that MAG seeing it go.
 
-        With ``binding_revocation``: the LMA's BRI ends the entry (RFC 5846 8.1). Without, only if the MAG does not
+        With ``binding_revocation``: the LMA's BRI ends the entry (RFC 5846 8.1), and a refresh of it crossing that BRI
+        is refused (8.1's race, finding 50 of docs/reliability.md). Without, only if the MAG does not
         know the MN-LL-ID and the new MAG's PBU says Handoff Indicator 3: that PBU moves the session (RFC 5213 5.4.1.1
         item 5) and the old MAG's refresh is refused (155, or 171 for an IPv4-only session), which fails its entry
         (scenario/test_return_to_old_mag.py). With 4 the LMA waits for the old MAG's de-registration and, without one,
@@ -557,3 +558,30 @@ def test_a_mag_restarted_during_a_handover_bri_refuses_it_while_its_attach_await
     machine.settle()
     entry = machine.mags[mag_2].entry(mn)
     assert entry is not None and entry.state is BulState.REGISTERED
+
+
+def test_a_refresh_of_the_mag_left_untold_crossing_the_handover_bri_leaves_the_session_where_the_mn_is() -> None:
+    """Finding 50 (docs/reliability.md; a search at Hypothesis seed 4003: timestamps, binding revocation, MN-LL-IDs).
+    mn-2, IPv4-only at MAG-2, moves to MAG-1 (HI 3, dual-stack, MAG-2 never told); MAG-1's PBU is lost, and its
+    retransmission reaches the LMA with MAG-2's refresh of mn-2 (HI 5), stamped a tick later (mn-1's PBUs take
+    MAG-2's tick before it). The refresh crosses the handover BRI to MAG-2: it is refused (129, RFC 5846 8.1's race
+    by local policy, :meth:`RevocationSender.handing_over`), MAG-2 drops its entry on the BRI, mn-2 keeps its session
+    at MAG-1. Before, the LMA took the refresh for an update (RFC 5213 5.4.1.1 item 5, RFC 5844 3.1.2.7: MN-LL-ID and
+    ATT match) and moved the session back to MAG-2 with a BRI to MAG-1, which, registered, dropped it too."""
+    machine = RandomOperations()
+    machine.build(use_timestamps=True, revocation=True, named=True)
+    (mn_1, mn_2), (mag_1, mag_2) = MNS[:2], MAGS
+    machine.attach(mn=mn_1, mag=mag_1, families=(True, False))
+    machine.attach(mn=mn_2, mag=mag_2, families=(True, False))
+    machine.advance(seconds=10.0)
+    machine.settle()
+    machine.advance(seconds=1.0)  # MAG-2's next refresh of mn-2 falls due with MAG-1's retransmission
+    machine.faults(kind="drop", count=2)
+    machine.handoff(mn=mn_2, families=(True, True), hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, old_mag="never told")
+    machine.handoff(mn=mn_1, families=(False, True), hi=HandoffIndicator.UNKNOWN, old_mag="never told")
+    machine.settle()
+    entry = machine.mags[mag_1].entry(mn_2)
+    assert entry is not None and entry.state is BulState.REGISTERED
+    refusals = [(event.peer.address, event.status)  # type: ignore[attr-defined]
+                for event in machine.network.events_of("lma", RegistrationRejected)]
+    assert (mag_2, Status.ADMINISTRATIVELY_PROHIBITED) in refusals, "MAG-2's refresh refused"
