@@ -361,30 +361,73 @@ def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_bot
         "once acknowledged, the MN may register again"
 
 
-def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_crossing_the_handover_bri_is_refused() -> None:
-    """Finding 50 (docs/reliability.md): MN1 moves MAG1 -> MAG2 (Handoff Indicator 3), MAG1 not told, and MAG1's
-    refresh (HI 5, naming the session's prefix and MN-LL-ID) crosses the handover BRI. RFC 5213 5.4.1.1 item 5 makes
-    it an update of the session (MN-LL-ID and ATT match), newer than MAG2's PBU; accepted, it moved the session back
-    to MAG1 and revoked it at MAG2, where the MN is, while MAG1 dropped its entry on reading the BRI (9.1): neither
-    MAG held the session, the LMA held it at MAG1 until its lifetime ended. 8.1's race, by local policy: the refresh
-    tells of no attach (the MN is not back, as in finding 13), so the handover stands and the refresh is refused
-    (129) while the BRI is outstanding; the session stays at MAG2, and MAG1 ends without it."""
+def _handed_over_with_a_refresh_on_its_way() -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer, SendMessage,
+                                                       BindingRevocationIndication]:
+    """MN1 (MN-LL-ID wlan0-mac) registered at pmip6's MAG1 moves to MAG2 (Handoff Indicator 3), MAG1 not told: MAG1's
+    refresh (HI 5, naming the session's prefix and MN-LL-ID) left just before the LMA took MAG2's PBU, and the
+    handover BRI to MAG1."""
     lma, mag, lma_peer = _pair(ll_id=b"wlan0-mac")
     (entry,) = mag.entries()
     handoff = pbu(MN1, sequence=7, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(12), ll_id=b"wlan0-mac",
                   prefixes=tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
                                  for prefix in entry.home_network_prefixes), ipv4=ANY_IPV4)
     (refresh,) = mag.refresh(MN1, NOW + 10).sends
-    bri = _bri(lma.receive(handoff, MAG2, LMAA, NOW + 10.001), to=MAG1)
-    crossing = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.002)
-    assert rejected_status(crossing) == Status.ADMINISTRATIVELY_PROHIBITED
-    assert [send.destination for send in crossing.sends] == [MAG1], "no BRI to MAG2"
-    (bra,) = mag.receive(bri, lma_peer, NOW + 10.003).sends
-    mag.receive(the_pba(crossing), lma_peer, NOW + 10.004)
-    lma.receive(bra.message, MAG1, LMAA, NOW + 10.005)
+    return lma, mag, lma_peer, refresh, _bri(lma.receive(handoff, MAG2, LMAA, NOW + 10.001), to=MAG1)
+
+
+@pytest.mark.parametrize("refresh_arrives", ["crossing the bri", "after the bra"])
+def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_crossing_the_handover_bri_is_refused(
+        refresh_arrives: str) -> None:
+    """Finding 50 (docs/reliability.md): MAG1's refresh of the session handed over to MAG2 reaches the LMA while the
+    handover BRI to MAG1 is outstanding, or delayed in the network (0.2 s: within TimestampValidityWindow) after
+    MAG1 read the BRI, dropped its entry (9.1) and acknowledged it. RFC 5213 5.4.1.1 item 5 makes it an update of
+    the session (MN-LL-ID and ATT match), newer than MAG2's PBU; accepted, it moved the session back to MAG1, which
+    holds none, and revoked it at MAG2, where the MN is: neither MAG held the session, the LMA held it at MAG1 until
+    its lifetime ended. 8.1's race, by local policy: the refresh tells of no attach (the MN is not back, as in
+    finding 13), so the handover stands and the refresh is refused (129); the session stays at MAG2."""
+    lma, mag, lma_peer, refresh, bri = _handed_over_with_a_refresh_on_its_way()
+    if refresh_arrives == "after the bra":
+        (bra,) = mag.receive(bri, lma_peer, NOW + 10.002).sends
+        lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
+    refused = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.2)
+    assert rejected_status(refused) == Status.ADMINISTRATIVELY_PROHIBITED
+    assert [send.destination for send in refused.sends] == [MAG1], "no BRI to MAG2"
+    if refresh_arrives == "crossing the bri":
+        (bra,) = mag.receive(bri, lma_peer, NOW + 10.201).sends
+        mag.receive(the_pba(refused), lma_peer, NOW + 10.202)
+        lma.receive(bra.message, MAG1, LMAA, NOW + 10.203)
     (bce,) = lma.bindings()
     assert (bce.state, bce.proxy_coa) == (BceState.ACTIVE, MAG2), "the session stays where the MN is"
     assert list(mag.entries()) == [] and lma.waiting() == Waiting(revocations=0, handoff_waits=0)
+
+
+def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_until_it_registers_the_mn_again(
+        ) -> None:
+    """What finding 50's refusal remembers after the BRA (MAG1 acknowledged the handover BRI with success) ends
+    when the LMA accepts a PBU of MAG1 for the MN: the MN back at MAG1 (HI 3; MAG2 lets go in turn), then at MAG2
+    again (HI 3), MAG1 answering that BRI 132 (MN is Attached: it keeps the session). MAG1's refresh is then an
+    update of the session, as RFC 5213 5.4.1.1 item 5 has it, no longer refused."""
+    lma, mag, lma_peer, _, bri = _handed_over_with_a_refresh_on_its_way()
+    (bra,) = mag.receive(bri, lma_peer, NOW + 10.002).sends
+    lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
+    (entry,) = lma.bindings()
+    prefixes = tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                     for prefix in entry.home_network_prefixes)
+    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "ll_id": b"wlan0-mac", "prefixes": prefixes,
+               "ipv4": ANY_IPV4}
+    back = lma.receive(pbu(MN1, sequence=20, gre=GREKeyOption(13), **handoff), MAG1, LMAA, NOW + 11)
+    pba, to_mag2 = back.sends
+    assert pba.message.status == Status.ACCEPTED  # type: ignore[union-attr]
+    assert isinstance(to_mag2.message, BindingRevocationIndication)
+    lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, to_mag2.message.sequence,
+                                                 to_mag2.message.flags), MAG2, LMAA, NOW + 11.01)
+    away = _bri(lma.receive(pbu(MN1, sequence=21, gre=GREKeyOption(12), **handoff), MAG2, LMAA, NOW + 12), to=MAG1)
+    lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
+                                                 away.sequence, away.flags), MAG1, LMAA, NOW + 12.01)
+    refresh = pbu(MN1, sequence=22, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(13), ll_id=b"wlan0-mac",
+                  prefixes=prefixes, ipv4=ANY_IPV4)
+    accepted = lma.receive(refresh, MAG1, LMAA, NOW + 13)
+    assert accepted.sends[0].message.status == Status.ACCEPTED  # type: ignore[union-attr]
 
 
 def test_RFC5846_9_1_a_retransmitted_bri_whose_bra_was_lost_gets_the_same_answer_and_no_alarm() -> None:

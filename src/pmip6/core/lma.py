@@ -938,7 +938,8 @@ class LocalMobilityAnchor:
         if (entry is not None and entry.proxy_coa.address != registration.proxy_coa.address
                 and _re_registration(registration)
                 and self._revocations.handing_over(registration.mn_id, registration.proxy_coa.address)):
-            # RFC 5846 8.1's race: the refresh of the MAG the session left crossed the BRI; the MN is not back there
+            # RFC 5846 8.1's race: the refresh of the MAG the session left crossed the BRI (or was delayed past its
+            # BRA); the MN is not back there
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=HANDED_OVER)
         stale = self._older_than_its_interface(registration, entry)
         if stale is not None:
@@ -1007,6 +1008,7 @@ class LocalMobilityAnchor:
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
         self._drop_superseded_waits(registration)
+        self._revocations.registered(registration.mn_id, registration.proxy_coa.address)
 
         extra: list[MobilityOption] = []
         if decision.include_option:

@@ -21,18 +21,19 @@ Acknowledgement or the BRIMaxRetransmitNumber is reached" (8.1).
 revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU (:meth:`RevocationSender.revoking`:
 129) until the BRA or the last retry; a handover revocation is answered before the MN's new registration there is
 (:meth:`RevocationSender.answer_after`), and stands against that MAG's re-registration (Handoff Indicator 5) of the
-session handed over away from it, refused too (:meth:`RevocationSender.handing_over`: the MAG saw no attach, its refresh
-crossed the BRI; docs/reliability.md finding 50). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
+session handed over away from it, refused too, and so after a success BRA to such a BRI until a PBU of that MAG for the
+MN is accepted (:meth:`RevocationSender.handing_over`: the MAG saw no attach, its refresh crossed the BRI or was delayed
+past its BRA; docs/reliability.md finding 50). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
 registered, and its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does
 NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
 again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
 the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
-:meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`; for a V-flag
-BRI the IPv4 home address it named, which the MAG released from the MN's session there, 9.1). The same for a V-flag BRI
-the LMA ended quietly, a copy of which may still reach the MAG (:meth:`RevocationSender.drop_where`). Such a BRI is
-still one "outstanding" for 6.2.2 (sent, not acknowledged; its sequence number reserved), only no longer retransmitted
-and holding nothing (8.1 keeps the BCE "until it receives a Binding Revocation Acknowledgement or the
-BRIMaxRetransmitNumber is reached", not the BRI's claim to its BRA), so its BRA is not one 6.2.2 discards.
+:meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`; for a V-flag BRI
+the IPv4 home address it named, which the MAG released from the MN's session there, 9.1). The same for a V-flag BRI the
+LMA ended quietly, a copy of which may still reach the MAG (:meth:`RevocationSender.drop_where`). Such a BRI is still
+one "outstanding" for 6.2.2 (sent, not acknowledged; its sequence number reserved), only no longer retransmitted and
+holding nothing (8.1 keeps the BCE "until it receives a Binding Revocation Acknowledgement or the BRIMaxRetransmitNumber
+is reached", not the BRI's claim to its BRA), so its BRA is not one 6.2.2 discards.
 
 The revocations a restart must not lose (:meth:`RevocationSender.owed`, :mod:`pmip6.core.owed_revocation`) are
 every outstanding BRI but the "Inter-MAG Handover - Unknown" ones: those ask a question for a PBU that waits in
@@ -79,6 +80,9 @@ MIN_INIT_DELAY_BRIS = 0.5
 GIVEN_UP_REMEMBERED = 1024
 """BRIs given up without an answer that a late BRA may still acknowledge (:class:`LateAcknowledgement`), the
 latest ones; their sequence numbers are not reused meanwhile, so that such a BRA names the BRI it answers."""
+LET_GO_REMEMBERED = 1024
+"""MAGs that acknowledged a handover BRI about an MN with success (:meth:`RevocationSender.handing_over`), the latest
+ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +160,7 @@ class RevocationSender:
     """The LMA's outstanding Binding Revocation Indications, by sequence number."""
 
     __slots__ = ("timing", "_owed_changes", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended",
-                 "_held_answers", "_given_up", "_late")
+                 "_held_answers", "_given_up", "_late", "_let_go")
 
     def __init__(self, timing: RevocationTiming, rng: random.Random | None = None, peer_role: str = "MAG") -> None:
         self.timing = timing
@@ -175,6 +179,10 @@ class RevocationSender:
         """The BRIs given up after their last retry, by sequence number: what a late BRA to each would say
         (:data:`GIVEN_UP_REMEMBERED` of them, the oldest forgotten first)."""
         self._late: list[LateAcknowledgement] = []
+        self._let_go: dict[tuple[bytes, Address], None] = {}
+        """(MN-ID, MAG) whose MAG acknowledged a handover BRI about the MN with success (it dropped the session), until
+        the LMA accepts a PBU of that MAG for the MN (:meth:`handing_over`, :meth:`registered`;
+        :data:`LET_GO_REMEMBERED` of them, the oldest forgotten first)."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = (), ipv4_only: IPv4Interface | None = None) -> Outcome:
@@ -251,6 +259,12 @@ class RevocationSender:
                 "(RFC 5846 6.2.2)", source)])
         expected = (acknowledgement.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
                     and self._held_key(outstanding) is not None)
+        mn_id = _mn_id(outstanding)
+        if (acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS and mn_id is not None
+                and outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS):
+            if len(self._let_go) >= LET_GO_REMEMBERED:
+                del self._let_go[next(iter(self._let_go))]
+            self._let_go[(mn_id, source.address)] = None
         self._finish(acknowledgement.sequence, acknowledgement.status)
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST or expected:
             return Outcome()
@@ -285,10 +299,19 @@ class RevocationSender:
                    & BRFlags.V for outstanding in self._outstanding_for(mn_id, mag))
 
     def handing_over(self, mn_id: bytes, mag: Address) -> bool:
-        """Whether a handover BRI (an "Inter-MAG Handover" trigger) about ``mn_id`` to ``mag`` is outstanding: that
-        MAG's re-registration of the session handed over away from it is refused until it ends (module docstring)."""
-        return any(outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS
-                   for outstanding in self._outstanding_for(mn_id, mag))
+        """Whether a handover BRI (an "Inter-MAG Handover" trigger) about ``mn_id`` to ``mag`` is outstanding, or
+        that MAG acknowledged one with success and no PBU of it for the MN was accepted since: that MAG's
+        re-registration of the session handed over away from it is refused (module docstring). Once the MAG dropped
+        the session, such a re-registration is one it sent before, delayed in the network."""
+        return (bool(self._let_go) and (mn_id, mag) in self._let_go) or any(
+            outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS
+            for outstanding in self._outstanding_for(mn_id, mag))
+
+    def registered(self, mn_id: bytes, mag: Address) -> None:
+        """The LMA accepted a PBU of ``mag`` for ``mn_id``: that MAG holds a session of the MN again
+        (:meth:`handing_over`)."""
+        if self._let_go:  # every registration tells: the usual case costs no hash of an address
+            self._let_go.pop((mn_id, mag), None)
 
     def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage) -> Outcome:
         """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
