@@ -74,6 +74,10 @@ from pmip6.wire.options import (
 
 ADMINISTRATIVE_TRIGGERS = frozenset({RevocationTrigger.ADMINISTRATIVE_REASON, RevocationTrigger.PER_PEER_POLICY})
 """Triggers of revocations the operator asked for: they stand against the MAG's PBUs until they end."""
+HANDOVER_TRIGGERS = frozenset({RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
+                               RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE,
+                               RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN})
+"""The "Inter-MAG Handover" triggers (RFC 5846 8.1): the MN was seen at another MAG."""
 
 MIN_INIT_DELAY_BRIS = 0.5
 """InitMINDelayBRIs "is not to be configured to less than 0.5 seconds" (RFC 5846 section 11)."""
@@ -261,7 +265,7 @@ class RevocationSender:
                     and self._held_key(outstanding) is not None)
         mn_id = _mn_id(outstanding)
         if (acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS and mn_id is not None
-                and outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS):
+                and outstanding.indication.trigger in HANDOVER_TRIGGERS):
             if len(self._let_go) >= LET_GO_REMEMBERED:
                 del self._let_go[next(iter(self._let_go))]
             self._let_go[(mn_id, source.address)] = None
@@ -304,8 +308,7 @@ class RevocationSender:
         re-registration of the session handed over away from it is refused (module docstring). Once the MAG dropped
         the session, such a re-registration is one it sent before, delayed in the network."""
         return (bool(self._let_go) and (mn_id, mag) in self._let_go) or any(
-            outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS
-            for outstanding in self._outstanding_for(mn_id, mag))
+            outstanding.indication.trigger in HANDOVER_TRIGGERS for outstanding in self._outstanding_for(mn_id, mag))
 
     def registered(self, mn_id: bytes, mag: Address) -> None:
         """The LMA accepted a PBU of ``mag`` for ``mn_id``: that MAG holds a session of the MN again
