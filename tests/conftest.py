@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,11 +12,27 @@ from hypothesis import HealthCheck, settings
 
 from pmip6.dataplane.netns import inside
 from pmip6.lab.namespaces import NamespaceSet, namespaces_available
+from pmip6.runtime.eventlog import _HumanFormatter, _JsonFormatter
 
 # Hypothesis' default 200 ms deadline and its too_slow health check measure wall-clock time, which a loaded CI host
 # stretches: a property test fails by its examples, never by how long a descheduled one took.
 settings.register_profile("pmip6", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("pmip6")
+
+
+@pytest.fixture(autouse=True)
+def _daemon_logging_undone() -> Iterator[None]:
+    """Undo what a test running pmip6's CLI in this process (``main([...])``) did to logging: ``configure_logging``
+    points the root logger at the ``sys.stderr`` of that test, which pytest's capture closes after it, so every record
+    of a later test on the same worker printed a "Logging error" traceback instead (a test logging 1,500 bindings then
+    took 5 s instead of 1, and more than its 10 s under load)."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [handler for handler in root.handlers
+                    if isinstance(handler.formatter, (_HumanFormatter, _JsonFormatter))]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @contextmanager
