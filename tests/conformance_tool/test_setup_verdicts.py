@@ -109,6 +109,28 @@ def test_status_154_to_the_local_address_is_inconclusive_and_says_what_to_fix(
         "list ([[mag]] in pmip6's lma.toml), or give --local an address it authorizes\n")
 
 
+def test_silence_after_status_154_is_inconclusive_not_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs53: against pmip6's LMA a refused --local drew 10 answers of 154, then none (its answers to addresses
+    that are no [[mag]] are held to `unauthorized_answer_rate`), and the next check FAILed with "no PBA within 2 s".
+    That silence says nothing about the check either; here the LMA answers the first refusal only."""
+    answered = {"count": 0}
+
+    def answer_only_the_first(pbu: object, pba: object) -> bytes:
+        answered["count"] += 1
+        return _faithful(pbu, pba) if answered["count"] == 1 else b""  # type: ignore[arg-type]  # b"": dropped
+
+    with FaultyLma(answer_only_the_first) as lma:
+        settings = ConformanceSettings(LOOPBACK, lma.port, Transport.UDP4, LmaPolicies(mns=(b"mn1@opA",)),
+                                       UNAUTHORIZED, timeout=0.2)
+        results = run_conformance(settings, (_check("GK-3.3.1-3"), _check("GK-5.2-1")))
+
+    assert [result.verdict.outcome for result in results] == [Outcome.INCONCLUSIVE, Outcome.INCONCLUSIVE]
+    assert results[1].verdict.detail.startswith("no PBA within 0.2 s to the PBU from 127.0.0.3 (--local), which the "
+                                                "LMA refused with status 154 before")
+    assert exit_status(results) == 2
+    assert capsys.readouterr().err == f"pmip6 conformance: {NotAuthorized('127.0.0.3', '--local').advice}\n"
+
+
 def test_each_kind_of_inconclusive_check_says_what_to_fix_once(capsys: pytest.CaptureFixture[str]) -> None:
     short, refused = ShortOfResources(), NotAuthorized("127.0.0.3", "--other-mag")
     results = [CheckResult(CHECKS[0], Verdict(Outcome.PASS, "ok")),

@@ -74,11 +74,17 @@ class ShortOfResources(Inconclusive):
 
 class NotAuthorized(Inconclusive):
     """The LMA answered status 154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG, RFC 5213 5.3.1 item 7): it does not take
-    ``source`` for a MAG, so the operator's declaration (``option``) is wrong, not a GRE Key rule broken."""
+    ``source`` for a MAG, so the operator's declaration (``option``) is wrong, not a GRE Key rule broken.
 
-    def __init__(self, source: str, option: str) -> None:
+    ``unanswered`` (the exchange's note) is a later PBU from ``source`` that drew no PBA: an LMA may limit its
+    answers to addresses it does not authorize (pmip6's: ``unauthorized_answer_rate``), so that silence is no
+    verdict on the check either."""
+
+    def __init__(self, source: str, option: str, unanswered: str | None = None) -> None:
         super().__init__(f"the LMA answered status 154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG) to the PBU from {source} "
-                         f"({option}): it does not authorize that address as a MAG",
+                         f"({option}): it does not authorize that address as a MAG" if unanswered is None else
+                         f"{unanswered} to the PBU from {source} ({option}), which the LMA refused with status 154 "
+                         "before: it may limit its answers to addresses it does not authorize as MAGs",
                          f"the LMA refused {source} ({option}) as a MAG with status 154: add it to the LMA's MAG "
                          f"list ([[mag]] in pmip6's lma.toml), or give {option} an address it authorizes")
 
@@ -113,6 +119,8 @@ class Probe:
     exchanges: list[Exchange] = field(default_factory=list)
     answered: bool = False
     """Whether the LMA has replied to any PBU of this probe (:class:`TargetSilent` until it has)."""
+    refused: set[str] = field(default_factory=set)
+    """The local addresses the LMA answered with status 154: a PBU from one that draws no PBA is inconclusive."""
     _sequence: int = field(default_factory=lambda: random.randrange(1 << 16))
     _last_ticks: int = 0
     _registrations: list[Registration] = field(default_factory=list)
@@ -156,22 +164,26 @@ class Probe:
     def send(self, pbu: ProxyBindingUpdate, *, via: Signaling | None = None,
              tamper: Tamper | None = None) -> ProxyBindingAcknowledgement:
         """Send any PBU and return the PBA; raises :class:`NoAnswer` when none comes (:class:`TargetSilent` when
-        the LMA never replied yet), :class:`Inconclusive` when the PBA says 130 or 154."""
+        the LMA never replied yet, :class:`NotAuthorized` when it refused this address before), :class:`Inconclusive`
+        when the PBA says 130 or 154."""
         signaling = via or self.signaling
         exchange = signaling.transact(pbu, tamper)
         self.exchanges.append(exchange)
         self.answered = self.answered or exchange.received is not None
+        local, option = str(signaling.local_address), "--other-mag" if signaling is self.other else "--local"
         if exchange.pba is None:
             if not self.answered:
-                local = signaling.local_address
                 raise TargetSilent(f"the LMA at {exchange.remote} did not answer a PBU from {local} within "
                                    f"{signaling.timeout:g} s: check its address and port, that it lists {local} as a "
                                    "MAG ([[mag]] in pmip6's lma.toml), and any firewall in between")
+            if local in self.refused:
+                raise NotAuthorized(local, option, exchange.note)
             raise NoAnswer(exchange.note)
         if exchange.pba.status == Status.INSUFFICIENT_RESOURCES:
             raise ShortOfResources()
         if exchange.pba.status == Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG:
-            raise NotAuthorized(str(signaling.local_address), "--other-mag" if signaling is self.other else "--local")
+            self.refused.add(local)
+            raise NotAuthorized(local, option)
         return exchange.pba
 
     def pbu(self, options: list[MobilityOption]) -> ProxyBindingUpdate:
