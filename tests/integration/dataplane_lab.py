@@ -29,6 +29,7 @@ from pmip6.dataplane.mag_pump import MagPump
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.pump import Pump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings, TenantSettings
+from pmip6.dataplane.stats import MagPumpStats, PumpStats
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.namespaces import namespaces_available
 from pmip6.lab.figure1 import (
@@ -273,8 +274,8 @@ def keys_by_source(frames: list[dict[str, str]]) -> Counter[tuple[str, str]]:
 class TrafficResult:
     replies: dict[str, list[bytes]]
     seen_by: dict[str, Counter[tuple[str, bytes]]]
-    lma: dict[str, object]
-    mag: dict[str, object]
+    lma: PumpStats
+    mag: MagPumpStats
     inner6: bool = False
 
 

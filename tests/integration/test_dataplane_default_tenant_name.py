@@ -19,6 +19,7 @@ from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import Sealer, TunnelFormat
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
+from pmip6.dataplane.stats import PumpStats
 
 pytestmark = [requires_netns, pytest.mark.netns]
 NETNS = f"r20-deften{os.getpid()}"
@@ -43,7 +44,7 @@ def test_uplink_of_a_tenant_named_default_reaches_its_tun_device(netns: str) -> 
     sealed = Sealer(TunnelFormat.GRE, 0x2222).seal(bytes(IP(src=HOME, dst="198.51.100.7") / UDP(dport=7) / b"x"))
     assert isinstance(sealed, bytes)
 
-    async def scenario() -> dict[str, object]:
+    async def scenario() -> PumpStats:
         pump = LmaPump(LmaDataplaneSettings(tenants=(TenantSettings("default", "r20d", 100),)), netns=netns)
         await pump.start()
         try:
@@ -56,6 +57,6 @@ def test_uplink_of_a_tenant_named_default_reaches_its_tun_device(netns: str) -> 
             await pump.stop()
 
     stats = asyncio.run(scenario())
-    tenants = stats["tenants"]  # type: ignore[index]
+    tenants = stats["tenants"]
     assert (tenants["default"]["uplink_packets"], tenants["default"]["drops"]) == (1, {}), tenants
     assert stats["io_errors"] == 0

@@ -62,8 +62,8 @@ def test_RFC5844_4_1_4_1_4_2_2_2_ipv4_udp_mode_both_ways(lab: Figure1Lab, tmp_pa
     assert not [frame for frame in frames if frame["icmp"]]  # no port unreachable: the pumps listen on 5437
     assert all(frame["protocols"].startswith("eth:ethertype:ip:udp:pmip6tlv:ip:udp")
                for frame in tunnel_frames(frames)), frames[0]["protocols"]
-    assert {s["format"] for s in result.lma["sessions"]} == {"udp"}  # type: ignore[union-attr]
-    assert {s["format"] for s in result.mag["sessions"]} == {"udp"}  # type: ignore[union-attr]
+    assert {s["format"] for s in result.lma["sessions"]} == {"udp"}
+    assert {s["format"] for s in result.mag["sessions"]} == {"udp"}
 
 
 @requires_tshark

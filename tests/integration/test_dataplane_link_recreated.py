@@ -85,7 +85,7 @@ async def _mn1_echo(lab: Figure1Lab, servers: dict[str, EchoServer]) -> tuple[li
 
 def _session_packets(node: Node, mn_id: str) -> tuple[int, int]:
     """(uplink, downlink) packets the LMA's pump counted for ``mn_id``."""
-    (row,) = [row for row in node.lma.stats()["sessions"] if row["mn_id"] == mn_id]  # type: ignore[attr-defined]
+    (row,) = [row for row in node.lma.stats()["sessions"] if row["mn_id"] == mn_id]
     return row["uplink_packets"], row["downlink_packets"]
 
 

@@ -49,9 +49,9 @@ def test_uplink_of_a_tenant_without_a_dataplane_tenant_is_no_routing_context_not
     assert lost == [] and served == requests_of("mn1")
     assert seen == {"opA": set(requests_of("mn1")), "opB": set()}
     stats = node.lma.stats()
-    tenants = stats["tenants"]  # type: ignore[index]
+    tenants = stats["tenants"]
     assert (tenants["opB"]["uplink_packets"], tenants["opB"]["drops"]) == (0, {"no_routing_context": 5})
     assert (tenants["opA"]["uplink_packets"], tenants["opA"]["drops"]) == (5, {})
-    (mn3,) = [row for row in stats["sessions"] if row["mn_id"] == "mn3@example.net"]  # type: ignore[index]
+    (mn3,) = [row for row in stats["sessions"] if row["mn_id"] == "mn3@example.net"]
     assert (mn3["uplink_packets"], mn3["drops"]) == (0, {"no_routing_context": 5})
     assert stats["io_errors"] == 0

@@ -25,6 +25,7 @@ from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
 from pmip6.dataplane.netns import inside
+from pmip6.dataplane.stats import PumpStats
 from pmip6.lab.daemons import renumber, spawn, stop, wait_ready
 from pmip6.lab.figure1 import DEFAULT_ROUTER, MN_HOME, Figure1Lab
 from pmip6.lab.traffic import echo, requests_of, start_servers
@@ -133,7 +134,7 @@ def test_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Fig
     request that reached the LMA's tunnel socket in between, and the server's datagram to MN-1 that reached its
     TUN device, are forwarded then, not dropped as ``unknown_key``, ``wrong_interface`` or ``no_session``
     (docs/dataplane.md, "After a crash")."""
-    async def scenario() -> tuple[list[bytes], bytes, dict[str, object]]:
+    async def scenario() -> tuple[list[bytes], bytes, PumpStats]:
         at_lma, at_mag = sessions_for("mn1")
         mag, lma = MagPump(MAG_SETTINGS, netns=lab.ns("mag")), LmaPump(LMA_SETTINGS, netns=lab.ns("lma"))
         servers = await start_servers(lab)
@@ -158,8 +159,8 @@ def test_packets_that_arrive_before_the_restored_sessions_wait_for_them(lab: Fig
 
     replies, push, stats = asyncio.run(scenario())
     assert (replies, push) == (requests_of("mn1", 1), b"push")
-    assert stats["node"]["drops"] == {}, stats  # type: ignore[index]
-    (session,) = stats["sessions"]  # type: ignore[misc]
+    assert stats["node"]["drops"] == {}, stats
+    (session,) = stats["sessions"]
     assert (session["uplink_packets"], session["downlink_packets"], session["drops"]) == (1, 2, {})
 
 

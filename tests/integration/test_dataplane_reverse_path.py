@@ -23,6 +23,7 @@ from scapy.layers.inet import IP, UDP
 from dataplane_lab import (Mode, Node, counted, downlink_key, requires_netns, sessions_for, settle, start_pumps,
                           stop_pumps, until)
 from pmip6.core.events import BindingDeregistered, BindingEstablished
+from pmip6.dataplane.stats import MagPumpStats, PumpStats
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, MN_HOME, SERVER, Figure1Lab
 from pmip6.lab.traffic import ECHO_PORT
 from pmip6.wire.numbers import IPProto
@@ -42,7 +43,7 @@ async def until_counted(node: Node, count: int) -> None:
                 f"the MAG did not count {count} packet(s), forwarded or dropped")
 
 
-async def forge_from_acc1(lab: Figure1Lab, mn1_before: bool, ip_in_ip: bool) -> tuple[list[bytes], dict]:
+async def forge_from_acc1(lab: Figure1Lab, mn1_before: bool, ip_in_ip: bool) -> tuple[list[bytes], MagPumpStats]:
     """Only MN-3 (opB; without GRE if ``ip_in_ip``) has a session, on acc3; MN-1 (opA) on acc1, whose own session
     ended just before if ``mn1_before``, sends MN-3's downlink from the LMA's address with MN-3's key."""
     node = await start_pumps(lab)
@@ -79,7 +80,7 @@ def test_GK_4_2_13_a_forged_downlink_from_an_access_link_without_a_session_is_dr
     assert stats["node"]["drops"] == {"wrong_interface": 1}
 
 
-async def forge_into_a_tun(lab: Figure1Lab) -> dict:
+async def forge_into_a_tun(lab: Figure1Lab) -> PumpStats:
     """MN-1 registered; a tunnel packet from MN-1's MAG with its uplink key comes out of operator A's TUN device
     (as an MN's packet routed there would) toward the LMA's own address."""
     node = await start_pumps(lab)
@@ -108,7 +109,7 @@ def set_route_to_lma(lab: Figure1Lab, interface: str | None) -> None:
             ipr.route("replace", dst=f"{LMA}/32", oif=ipr.link_lookup(ifname=interface)[0])
 
 
-async def follow_a_route_change(lab: Figure1Lab) -> tuple[list[bytes], dict]:
+async def follow_a_route_change(lab: Figure1Lab) -> tuple[list[bytes], MagPumpStats]:
     """The MAG's route to the LMA leaves by acc3 when MN-1 registers; the LMA's downlink (on the core link) is
     dropped; the route goes back to the core link; the next downlink is dropped and has the route resolved
     again; the one after it is delivered."""

@@ -24,13 +24,14 @@ from dataplane_lab import (
     stop_servers_and_pumps,
 )
 from pmip6.core.events import BindingEstablished, Peer
+from pmip6.dataplane.stats import MagPumpStats
 from pmip6.lab.figure1 import LMA_ADDRESS, Figure1Lab
 
 pytestmark = [requires_netns, pytest.mark.netns]
 LMAA = "198.51.100.1"
 
 
-async def traffic_via_loopback_lmaa(lab: Figure1Lab) -> tuple[list[bytes], dict[str, object]]:
+async def traffic_via_loopback_lmaa(lab: Figure1Lab) -> tuple[list[bytes], MagPumpStats]:
     node = await start_pumps(lab)
     servers = await start_servers(lab)
     try:

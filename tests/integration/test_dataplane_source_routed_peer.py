@@ -21,6 +21,7 @@ from pmip6.core.events import BindingEstablished, Peer, TunnelSession
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
+from pmip6.dataplane.stats import PumpStats
 from pmip6.wire.gre import gre_prefix
 from pmip6.wire.numbers import EtherType, IPProto
 from two_links import PEER, sh, two_links
@@ -32,7 +33,7 @@ SESSION = TunnelSession(mn_id=b"mn1@example.net", peer=Peer(IPv4Address(PEER)), 
                         gre=True, downlink_key=0x1001, uplink_key=0xA001)
 
 
-async def three_uplink_packets(node: str, peer: str) -> dict[str, object]:
+async def three_uplink_packets(node: str, peer: str) -> PumpStats:
     pump = LmaPump(LmaDataplaneSettings(tenants=(TenantSettings("default", "srct", 300),)), netns=node)
     await pump.start()
     try:

@@ -12,7 +12,6 @@ import asyncio
 import socket
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from pyroute2 import NetNS
@@ -35,6 +34,7 @@ from dataplane_lab import (
     uplink_key,
 )
 from pmip6.dataplane.netns import inside
+from pmip6.dataplane.stats import MagPumpStats, PumpStats
 from pmip6.lab.figure1 import (
     LMA_ADDRESS,
     LMA_UPLINK_ADDRESS,
@@ -59,8 +59,8 @@ OPB_ONLY = "172.16.0.1"
 class Counts:
     """What the pumps counted (their ``stats()``) and the replies MN-1's echo got afterwards."""
 
-    lma: dict[str, Any]
-    mag: dict[str, Any]
+    lma: PumpStats
+    mag: MagPumpStats
     replies: list[bytes]
 
 
@@ -69,7 +69,7 @@ def raw_gre_socket(lab: Figure1Lab, node: str) -> socket.socket:
         return socket.socket(socket.AF_INET, socket.SOCK_RAW, IPProto.GRE)
 
 
-async def spoof_and_echo(lab: Figure1Lab) -> tuple[dict[str, object], list[bytes], set[bytes]]:
+async def spoof_and_echo(lab: Figure1Lab) -> tuple[PumpStats, list[bytes], set[bytes]]:
     node = await start_pumps(lab)
     servers = await start_servers(lab)
     try:
@@ -278,7 +278,7 @@ def give_opbs_uplink_an_address_of_opas_network(lab: Figure1Lab, address: str) -
         ipr.addr("add", index=ipr.link_lookup(ifname="eth0")[0], address=address, prefixlen=16)
 
 
-async def mn1_to(lab: Figure1Lab, address: str) -> tuple[list[bytes], dict[str, Any]]:
+async def mn1_to(lab: Figure1Lab, address: str) -> tuple[list[bytes], PumpStats]:
     node = await start_pumps(lab)
     try:
         await node.establish("mn1")

@@ -37,6 +37,7 @@ from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
+from pmip6.dataplane.stats import MagPumpStats
 from pmip6.dataplane.tun import TUN_MTU
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.figure1 import (
@@ -143,7 +144,7 @@ def test_RFC2473_7_RFC4213_3_2_mag_refuses_too_big_packets_of_overlapping_mns_ea
                          DEFAULT_TUNNEL_MTU, 6 if ipv6 else 4)
     stats = node.mags["mag"].stats()
     assert stats["icmp_errors"] == {"sent": 2, "rate_limited": 0, "no_source_address": 0, "not_allowed": 0}
-    assert [row["drops"] for row in stats["sessions"]] == [{"too_big": 1}] * 2  # type: ignore[union-attr]
+    assert [row["drops"] for row in stats["sessions"]] == [{"too_big": 1}] * 2
 
 
 @pytest.mark.parametrize("ipv6", [False, True], ids=["ipv4-df", "ipv6"])
@@ -158,7 +159,7 @@ def test_RFC2473_7_RFC4213_3_2_lma_refuses_too_big_packets_of_overlapping_tenant
     for server in ("opa", "opb"):
         assert_own_error(received[server], server, source, PACKET_TOO_BIG if ipv6 else FRAGMENTATION_NEEDED,
                          DEFAULT_TUNNEL_MTU, 6 if ipv6 else 4)
-    assert node.lma.stats()["icmp_errors"]["sent"] == 2  # type: ignore[index]
+    assert node.lma.stats()["icmp_errors"]["sent"] == 2
 
 
 def flood_then_one(lab: Figure1Lab) -> int:
@@ -199,7 +200,7 @@ def test_RFC4443_2_4_f_one_tenants_refused_packets_do_not_spend_another_tenants_
 
     errors_at_opb, node = asyncio.run(scenario())
     assert errors_at_opb == 1
-    assert node.lma.stats()["tenants"]["opB"]["drops"] == {"too_big": 1}  # type: ignore[index]
+    assert node.lma.stats()["tenants"]["opB"]["drops"] == {"too_big": 1}
     assert node.lma.icmp_errors["rate_limited"] > 0  # operator A's flood did hit its own limit
 
 
@@ -341,7 +342,7 @@ def test_RFC1812_5_3_7_a_tunneled_packet_claiming_the_mags_own_address_is_droppe
                            / IP(src=MN_HOME["mn1"], dst="198.51.100.1") / UDP(sport=1, dport=2)):
                 sock.sendto(bytes(packet), (MN_HOME["mn1"], 0))
 
-    async def run() -> tuple[list[bytes], dict[str, object]]:
+    async def run() -> tuple[list[bytes], MagPumpStats]:
         node = await start_pumps(lab)
         try:
             await node.establish("mn1")
@@ -360,7 +361,7 @@ def test_RFC1812_5_3_7_a_tunneled_packet_claiming_the_mags_own_address_is_droppe
     frames, stats = asyncio.run(run())
     router = socket.inet_aton(DEFAULT_ROUTER)
     assert [packet for packet in frames if packet[:1] and packet[0] >> 4 == 4 and packet[12:16] == router] == []
-    assert [row["drops"] for row in stats["sessions"]] == [{"local_source": 2}]  # type: ignore[index]
+    assert [row["drops"] for row in stats["sessions"]] == [{"local_source": 2}]
 
 
 TRANSFER = 1 << 20
@@ -409,7 +410,7 @@ def test_RFC1191_RFC8201_tcp_finds_the_tunnel_mtu_both_ways(lab: Figure1Lab, ipv
     (at the MAG the MN, whose address only the access interface's policy rule knows), so path MTU discovery
     lowers the segments and a megabyte crosses each way instead of stalling in a black hole."""
 
-    async def run() -> tuple[tuple[int, int], dict[str, object]]:
+    async def run() -> tuple[tuple[int, int], MagPumpStats]:
         node = await start_pumps(lab)
         try:
             await node.establish("mn1")
@@ -419,4 +420,4 @@ def test_RFC1191_RFC8201_tcp_finds_the_tunnel_mtu_both_ways(lab: Figure1Lab, ipv
 
     (uplink, downlink), stats = asyncio.run(run())
     assert (uplink, downlink) == (TRANSFER, TRANSFER)
-    assert stats["icmp_errors"]["sent"] >= 1  # type: ignore[index]
+    assert stats["icmp_errors"]["sent"] >= 1

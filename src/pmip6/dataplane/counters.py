@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pmip6.dataplane.stats import TrafficCountersData
+
 
 class DropReason(StrEnum):
     """Why a packet was not forwarded. The value is the label shown in ``show stats`` and the metrics."""
@@ -131,7 +133,7 @@ class TrafficCounters:
         self.downlink_packets += other.downlink_packets
         self.downlink_bytes += other.downlink_bytes
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> TrafficCountersData:
         """Plain data for ``pmip6 show stats`` and the metrics exporter."""
         return {
             "uplink_packets": self.uplink_packets,

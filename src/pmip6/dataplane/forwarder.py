@@ -43,6 +43,7 @@ from pmip6.dataplane.fragment import DONT_FRAGMENT, fragment_ipv4
 from pmip6.dataplane.inner_header import inner_header_fits
 from pmip6.dataplane.local_table import LocalDestinations
 from pmip6.dataplane.settings import DEFAULT_TENANT, DEFAULT_TUNNEL_MTU, MIN_TUNNEL_MTU
+from pmip6.dataplane.stats import ForwarderStats
 
 Encapsulated = tuple[str, TunnelFormat, bytes] | tuple[str, TunnelFormat, bytes, int]
 """(peer address as text, format, payload of the outer IP or UDP packet), and where the outer IPv6 header
@@ -412,7 +413,7 @@ class Forwarder:
         route = self._routes.get(session_identity(session))
         return route.counters if route is not None else None
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> ForwarderStats:
         """Counters as plain data: the node, each tenant and each session, for ``show`` and the metrics.
 
         Sessions without a tenant count under "default" (``pmip6.dataplane.settings.DEFAULT_TENANT``)."""

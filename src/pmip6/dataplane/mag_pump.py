@@ -36,6 +36,7 @@ from pmip6.dataplane.routing import (
     unsteer,
 )
 from pmip6.dataplane.settings import MagDataplaneSettings
+from pmip6.dataplane.stats import MagPumpStats
 from pmip6.dataplane.tun import open_tun
 from pmip6.naming import naming
 
@@ -176,7 +177,7 @@ class MagPump(Pump):
             await asyncio.wait([self._sync_task])
         return None if interface is None else self.context_errors.get(interface)
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> MagPumpStats:
         return {**super().stats(), "context_errors": dict(self.context_errors)}
 
     def access_contexts(self) -> list[str]:

@@ -94,6 +94,7 @@ from pmip6.dataplane.routing import (
     restore_routes,
     set_up,
 )
+from pmip6.dataplane.stats import PumpStats
 from pmip6.dataplane.tun import open_tun
 from pmip6.naming import naming
 from pmip6.wire.numbers import IPProto
@@ -414,7 +415,7 @@ class Pump:
         self._sockets.append(sock)
         return sock
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> PumpStats:
         return {**self.forwarder.stats(), "io_errors": self.io_errors,
                 "icmp_errors": {str(outcome): count for outcome, count in self.icmp_errors.items()}}
 

@@ -91,5 +91,5 @@ def test_forwarder_marks_or_drops_by_the_outer_ecn_field_and_counts_the_drop_on_
     result = lma.from_tunnel(MAG1, TunnelFormat.GRE, view, ECT0)
     assert not isinstance(result, DropReason) and result[1].obj is view.obj  # type: ignore[union-attr]
     stats = lma.stats()
-    assert stats["sessions"][0]["drops"] == {"congestion_on_not_ect": 1}  # type: ignore[index]
-    assert stats["sessions"][0]["uplink_packets"] == 2  # type: ignore[index]
+    assert stats["sessions"][0]["drops"] == {"congestion_on_not_ect": 1}
+    assert stats["sessions"][0]["uplink_packets"] == 2

@@ -73,7 +73,7 @@ def test_RFC2473_4_1_1_b_mag_drops_an_uplink_packet_whose_limit_is_zero(gre: boo
     for allowed in (packet(limit(1)), packet()):
         result = mag.from_access("acc1", allowed)
         assert not isinstance(result, DropReason) and result[0] == LMA6
-    assert mag.stats()["sessions"][0]["drops"] == {"encapsulation_limit_zero": 2}  # type: ignore[index]
+    assert mag.stats()["sessions"][0]["drops"] == {"encapsulation_limit_zero": 2}
 
 
 def test_RFC2473_4_1_1_b_lma_drops_a_downlink_packet_whose_limit_is_zero() -> None:
@@ -140,4 +140,4 @@ def test_the_mag_forwarder_returns_the_outer_limit_with_the_outer_packet() -> No
     limited = mag.from_access("acc1", packet(limit(3)))
     assert isinstance(limited, tuple) and limited[0] == LMA6 and limited[3:] == (2,)  # type: ignore[misc]
     assert mag.from_access("acc1", packet())[3:] == (5,)  # type: ignore[index]
-    assert mag.stats()["sessions"][0]["uplink_packets"] == 2  # type: ignore[index]
+    assert mag.stats()["sessions"][0]["uplink_packets"] == 2

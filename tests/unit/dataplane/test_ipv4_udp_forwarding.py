@@ -30,7 +30,7 @@ def test_RFC5844_4_1_4_1_lma_sends_and_receives_ipv4_udp() -> None:
     assert isinstance(lma, LmaForwarder)
     assert lma.from_tenant("opA", DOWNLINK) == (MAG1, TunnelFormat.UDP, DOWNLINK)
     assert lma.from_tunnel(MAG1, TunnelFormat.UDP, UPLINK) == ("opA", UPLINK)
-    (row,) = lma.stats()["sessions"]  # type: ignore[union-attr]
+    (row,) = lma.stats()["sessions"]
     assert (row["format"], row["uplink_packets"], row["downlink_packets"], row["drops"]) == ("udp", 1, 1, {})
 
 
@@ -55,7 +55,7 @@ def test_ipv4_udp_packet_for_a_gre_session_is_not_gre_when_required() -> None:
     """As for IP-in-IP: a plain packet from a MAG whose session negotiated GRE (keyed or GRE-only) is dropped."""
     gre_only = _with(LmaForwarder(), session(b"mn1", downlink_key=None, uplink_key=None))
     assert gre_only.from_tunnel(MAG1, TunnelFormat.UDP, UPLINK) is DropReason.NOT_GRE_WHEN_REQUIRED
-    assert gre_only.stats()["sessions"][0]["drops"] == {"not_gre_when_required": 1}  # type: ignore[index]
+    assert gre_only.stats()["sessions"][0]["drops"] == {"not_gre_when_required": 1}
     keyed = _with(LmaForwarder(), session(b"mn1"))
     assert keyed.from_tunnel(MAG1, TunnelFormat.UDP, UPLINK) is DropReason.NOT_GRE_WHEN_REQUIRED
     assert keyed.totals().drops == {"not_gre_when_required": 1}
