@@ -11,6 +11,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 
 from pmip6.core.events import Peer, TunnelSession
+from pmip6.dataplane.counters import DropReason
+from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.forwarder import Encapsulated, Fragmented, TooBig
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.pump import Pump
 
@@ -44,6 +47,20 @@ def session(mn_id: bytes, *, at: str = "lma", mag: str = MAG1, tenant: str | Non
         udp=udp,
         access_interface=interface if at == "mag" else None,
     )
+
+
+def encapsulated(result: Encapsulated | Fragmented | TooBig | DropReason) -> tuple[str, TunnelFormat, bytes]:
+    """The one tunnel packet a forwarder made of an inner packet (peer, format, payload), failing on anything else:
+    a drop, a refusal (TooBig), fragments or an outer Tunnel Encapsulation Limit (RFC 2473 section 4.1.1)."""
+    assert isinstance(result, tuple) and len(result) == 3, result
+    return result
+
+
+def sealed(format: TunnelFormat, key: int | None, inner: bytes) -> bytes:
+    """``inner`` sealed for a tunnel of ``format`` with GRE key ``key``, with no Tunnel Encapsulation Limit."""
+    payload = Sealer(format, key).seal(inner)
+    assert isinstance(payload, bytes), payload
+    return payload
 
 
 def ipv4(src: str, dst: str, payload: bytes = b"ping") -> bytes:

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, ipv4, sealed, session
 from pmip6.core.events import BindingDeregistered
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.formats import TunnelFormat
 from test_lma_forwarder import gre, lma_with
 from test_mag_forwarder import mag_with
 
 UPLINK = ipv4(SHARED_HOME, SERVER, b"u" * 100)
 DOWNLINK = ipv4(SERVER, SHARED_HOME, b"d" * 10)
-
-
-def seal(format: TunnelFormat, key: int, inner: bytes) -> bytes:
-    sealed = Sealer(format, key).seal(inner)
-    assert isinstance(sealed, bytes)
-    return sealed
 
 
 @pytest.mark.parametrize("format", [TunnelFormat.GRE, TunnelFormat.UDP_TLV])
@@ -27,7 +21,7 @@ def test_mag_session_counts_inner_packet_bytes_each_way(format: TunnelFormat) ->
     mn = session(b"mn1", at="mag", tlv=format is TunnelFormat.UDP_TLV, downlink_key=0x1001, uplink_key=0xA001)
     mag = mag_with(mn)
     assert not isinstance(mag.from_access("acc1", UPLINK), DropReason)
-    assert mag.from_tunnel(LMAA, format, seal(format, 0x1001, DOWNLINK)) == ("acc1", DOWNLINK)
+    assert mag.from_tunnel(LMAA, format, sealed(format, 0x1001, DOWNLINK)) == ("acc1", DOWNLINK)
     counters = mag.traffic(mn)
     assert counters is not None
     assert (counters.uplink_packets, counters.uplink_bytes) == (1, len(UPLINK))

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from pyroute2 import NetNS
 
-from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, session, until_the_lma_pump_counts
+from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, ipv6, sealed, session, until_the_lma_pump_counts
 from pmip6.core.events import BindingEstablished
-from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.netns import inside
 from pmip6.dataplane.settings import LmaDataplaneSettings, TenantSettings
@@ -40,12 +40,6 @@ def namespace() -> Iterator[str]:
         with NetNS(spaces.ns("lma")) as ipr:
             ipr.addr("add", index=ipr.link_lookup(ifname="lo")[0], address="fd00::2", prefixlen=128)
         yield spaces.ns("lma")
-
-
-def sealed(format: TunnelFormat, key: int | None, inner: bytes) -> bytes:
-    payload = Sealer(format, key).seal(inner)
-    assert isinstance(payload, bytes)
-    return payload
 
 
 @pytest.mark.parametrize(("peer", "format", "inner", "protocol"), [

@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv6Network
 
 import pytest
 
-from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
+from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, encapsulated, ipv4, ipv6, session
 from pmip6.core.events import BindingDeregistered
 from pmip6.dataplane.address_index import AddressField, AddressIndex
 from pmip6.dataplane.counters import DropReason
@@ -24,14 +24,14 @@ def ipv6_session(mn_id: bytes, prefix: str, mag: str = MAG1):
 def test_ipv6_downlink_picks_the_longest_matching_home_network_prefix() -> None:
     """docs/dataplane.md "Tables": IPv6 addresses match by Home Network Prefix, longest first."""
     lma = lma_with(ipv6_session(b"wide", "2001:db8:a::/48"), ipv6_session(b"narrow", "2001:db8:a:1::/64", MAG2))
-    assert lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:1::5"))[0] == MAG2
-    assert lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:2::5"))[0] == MAG1
+    assert encapsulated(lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:1::5")))[0] == MAG2
+    assert encapsulated(lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:2::5")))[0] == MAG1
 
 
 def test_home_network_prefix_whose_length_ends_inside_an_octet() -> None:
     """RFC 5213 5.6.2: only addresses inside the HNP (here a /63) are the MN's, also when the length ends mid-octet."""
     lma = lma_with(ipv6_session(b"mn6", "2001:db8:a:2::/63"))
-    assert lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:3::1"))[0] == MAG1
+    assert encapsulated(lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:3::1")))[0] == MAG1
     assert lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:4::1")) is DropReason.NO_SESSION
     assert lma.from_tenant("opA", ipv6(SERVER6, "2001:db8:a:1::1")) is DropReason.NO_SESSION
 

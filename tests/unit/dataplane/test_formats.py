@@ -27,6 +27,7 @@ INNER6 = ipv6("2001:db8:a::1", "2001:db8::1")
 @pytest.mark.parametrize(("inner", "protocol_type"), [(INNER4, 0x0800), (INNER6, 0x86DD)])
 def test_keyed_gre_header_carries_key_and_protocol_type_from_inner_version(inner: bytes, protocol_type: int) -> None:
     sealed = Sealer(TunnelFormat.GRE, 0xDEADBEEF).seal(inner)
+    assert isinstance(sealed, bytes), sealed
     parsed = GRE(sealed)
     assert (parsed.key_present, parsed.key, parsed.proto, parsed.version) == (1, 0xDEADBEEF, protocol_type, 0)
     assert (parsed.chksum_present, parsed.seqnum_present) == (0, 0)
@@ -36,12 +37,14 @@ def test_keyed_gre_header_carries_key_and_protocol_type_from_inner_version(inner
 
 def test_gre_only_mode_has_no_key_bit() -> None:
     sealed = Sealer(TunnelFormat.GRE, None).seal(INNER4)
+    assert isinstance(sealed, bytes), sealed
     assert sealed[:4] == bytes.fromhex("00000800")
     assert open_tunnel(TunnelFormat.GRE, sealed) == (None, 4)
 
 
 def test_RFC5845_7_1_udp_tlv_format_is_tlv_then_gre() -> None:
     sealed = Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4)
+    assert isinstance(sealed, bytes), sealed
     type_reserved, next_header, length = struct.unpack_from("!BBH", sealed)
     assert (type_reserved, next_header, length) == (0, 47, len(sealed) - 4)
     assert GRE(sealed[4:]).key == 7
@@ -51,6 +54,7 @@ def test_RFC5845_7_1_udp_tlv_format_is_tlv_then_gre() -> None:
 
 def test_GK_7_2_6_the_data_plane_sends_reserved_zero_and_ignores_it_on_receipt() -> None:
     sealed = Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4)
+    assert isinstance(sealed, bytes), sealed
     assert sealed[0] & 0x0F == 0
     assert open_tunnel(TunnelFormat.UDP_TLV, bytes([sealed[0] | 0x0F]) + sealed[1:]) == (7, 12)
 
@@ -64,12 +68,14 @@ def test_GK_7_1_2_tlv_length_different_from_udp_length_is_discarded() -> None:
 
 def test_tlv_with_type_other_than_zero_or_next_header_not_gre_is_dropped() -> None:
     sealed = Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4)
+    assert isinstance(sealed, bytes), sealed
     assert open_tunnel(TunnelFormat.UDP_TLV, b"\x10" + sealed[1:]) is DropReason.BAD_TLV
     assert open_tunnel(TunnelFormat.UDP_TLV, sealed[:1] + b"\x04" + sealed[2:]) is DropReason.BAD_TLV
 
 
 def test_truncated_and_malformed_gre_are_dropped_with_their_reason() -> None:
     sealed = Sealer(TunnelFormat.GRE, 5).seal(INNER4)
+    assert isinstance(sealed, bytes), sealed
     assert open_tunnel(TunnelFormat.GRE, sealed[:6]) is DropReason.TRUNCATED_GRE
     assert open_tunnel(TunnelFormat.GRE, b"\x20\x01" + sealed[2:]) is DropReason.BAD_GRE_FLAGS_OR_VERSION
     assert open_tunnel(TunnelFormat.GRE, b"\x60\x00" + sealed[2:]) is DropReason.BAD_GRE_FLAGS_OR_VERSION

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from scapy.layers.l2 import GRE
 
-from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
+from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, encapsulated, ipv4, ipv6, sealed, session
 from pmip6.core.events import (
     BindingDeregistered,
     BindingEstablished,
@@ -27,9 +27,7 @@ DOWNLINK = ipv4(SERVER, SHARED_HOME)
 
 
 def gre(key: int | None, inner: bytes) -> bytes:
-    sealed = Sealer(TunnelFormat.GRE, key).seal(inner)
-    assert isinstance(sealed, bytes)
-    return sealed
+    return sealed(TunnelFormat.GRE, key, inner)
 
 
 def lma_with(*sessions) -> LmaForwarder:
@@ -65,7 +63,7 @@ def test_unknown_uplink_key_is_dropped_and_counted() -> None:
 def test_GK_5_2_3_downlink_uses_negotiated_downlink_key_per_tenant_with_overlapping_addresses() -> None:
     lma = lma_with(MN1, MN3)
     for tenant, key in (("opA", 0x1001), ("opB", 0x1003)):
-        peer, fmt, payload = lma.from_tenant(tenant, DOWNLINK)
+        peer, fmt, payload = encapsulated(lma.from_tenant(tenant, DOWNLINK))
         assert (peer, fmt) == (MAG1, TunnelFormat.GRE)
         parsed = GRE(payload)
         assert (parsed.key_present, parsed.key, parsed.proto) == (1, key, 0x0800)
@@ -82,7 +80,7 @@ def test_downlink_for_unknown_destination_or_tenant_is_no_session() -> None:
 
 def test_GK_7_3_3_tlv_session_is_sent_and_received_in_udp_tlv_format() -> None:
     lma = lma_with(session(b"mn1", tlv=True, downlink_key=5, uplink_key=6))
-    peer, fmt, payload = lma.from_tenant("opA", DOWNLINK)
+    peer, fmt, payload = encapsulated(lma.from_tenant("opA", DOWNLINK))
     assert fmt is TunnelFormat.UDP_TLV
     assert struct.unpack_from("!BBH", payload) == (0, 47, len(payload) - 4)
     assert GRE(payload[4:]).key == 5
@@ -101,7 +99,7 @@ def test_GK_7_1_2_tlv_length_mismatch_is_dropped_and_counted() -> None:
 def test_RFC5845_7_2_a_tlv_header_type_other_than_0_is_dropped_and_counted() -> None:
     """RFC 5845 7.1, 7.2: the TLV header's Type "is always 0", which tells it from an IPv4 or IPv6 header."""
     lma = lma_with(session(b"mn1", tlv=True, uplink_key=6))
-    good = Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK)
+    good = sealed(TunnelFormat.UDP_TLV, 6, UPLINK)
     assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, good) == ("opA", UPLINK)
     for type_nibble in (0x10, 0x40, 0xF0):
         bad = bytes([type_nibble]) + good[1:]
@@ -112,7 +110,7 @@ def test_RFC5845_7_2_a_tlv_header_type_other_than_0_is_dropped_and_counted() -> 
 def test_RFC5845_7_2_b_tlv_header_next_header_other_than_gre_is_dropped_and_counted() -> None:
     """RFC 5845 7.2: Next Header is "47" when a GRE header follows; a session with GRE takes nothing else."""
     lma = lma_with(session(b"mn1", tlv=True, uplink_key=6))
-    good = Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK)
+    good = sealed(TunnelFormat.UDP_TLV, 6, UPLINK)
     assert good[1] == 47
     for next_header in (4, 41, 17):
         bad = good[:1] + bytes([next_header]) + good[2:]
@@ -128,7 +126,7 @@ def test_gre_only_sessions_are_found_by_outer_source_and_inner_source() -> None:
     from_mn2 = ipv4("10.1.0.2", SERVER)
     assert lma.from_tunnel(MAG2, TunnelFormat.GRE, gre(None, from_mn2)) == ("opB", from_mn2)
     assert lma.from_tunnel(MAG2, TunnelFormat.GRE, gre(None, UPLINK)) is DropReason.NO_SESSION
-    peer, fmt, payload = lma.from_tenant("opA", DOWNLINK)
+    peer, fmt, payload = encapsulated(lma.from_tenant("opA", DOWNLINK))
     assert payload[:4] == bytes.fromhex("00000800")
 
 
@@ -137,7 +135,7 @@ def test_ipv6_home_network_prefix_uplink_and_downlink() -> None:
     lma = lma_with(mn)
     up = ipv6("2001:db8:a::42", "2001:db8::1")
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(None, up)) == ("opA", up)
-    peer, fmt, payload = lma.from_tenant("opA", ipv6("2001:db8::1", "2001:db8:a::42"))
+    peer, fmt, payload = encapsulated(lma.from_tenant("opA", ipv6("2001:db8::1", "2001:db8:a::42")))
     assert GRE(payload).proto == 0x86DD
 
 
@@ -160,10 +158,10 @@ def test_handoff_update_moves_the_session_to_the_new_mag_with_the_same_uplink_ke
     lma.apply(BindingUpdated(moved, MN1))
     assert lma.from_tunnel(MAG2, TunnelFormat.GRE, gre(0xA001, UPLINK)) == ("opA", UPLINK)
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) is DropReason.WRONG_SOURCE
-    peer, _, payload = lma.from_tenant("opA", DOWNLINK)
+    peer, _, payload = encapsulated(lma.from_tenant("opA", DOWNLINK))
     assert (peer, GRE(payload).key) == (MAG2, 0x2001)
     lma.apply(BindingRemoved(MN1, "handoff"))  # a late removal of the old registration keeps the new one
-    assert lma.from_tenant("opA", DOWNLINK)[0] == MAG2
+    assert encapsulated(lma.from_tenant("opA", DOWNLINK))[0] == MAG2
 
 
 def test_RFC5844_3_1_2_5_releasing_the_ipv4_home_address_alone_keeps_the_ipv6_route_the_key_and_the_counters() -> None:
@@ -179,7 +177,7 @@ def test_RFC5844_3_1_2_5_releasing_the_ipv4_home_address_alone_keeps_the_ipv6_ro
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, UPLINK)) is DropReason.ADDRESS_NOT_OF_KEY
     up, down = ipv6("2001:db8:a::42", "2001:db8::1"), ipv6("2001:db8::1", "2001:db8:a::42")
     assert lma.from_tunnel(MAG1, TunnelFormat.GRE, gre(0xA001, up)) == ("opA", up)
-    peer, _, payload = lma.from_tenant("opA", down)
+    peer, _, payload = encapsulated(lma.from_tenant("opA", down))
     assert (peer, GRE(payload).key) == (MAG1, 0x1001)
     (route,) = lma.stats()["sessions"]
     assert route["uplink_packets"] == 2, "the same session: its counters carry on"

@@ -9,7 +9,7 @@ import time
 import pytest
 from scapy.layers.l2 import GRE
 
-from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
+from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, encapsulated, ipv4, ipv6, session
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated, TunnelSession
 from pmip6.dataplane.counters import DropReason
 from pmip6.dataplane.formats import Sealer, TunnelFormat
@@ -31,7 +31,7 @@ def mag_with(*sessions) -> MagForwarder:
 def test_GK_4_2_5_uplink_from_each_access_interface_carries_its_uplink_key() -> None:
     mag = mag_with(MN1, MN3)
     for interface, key in (("acc1", 0xA001), ("acc3", 0xA003)):
-        peer, fmt, payload = mag.from_access(interface, UPLINK)
+        peer, fmt, payload = encapsulated(mag.from_access(interface, UPLINK))
         assert (peer, fmt, GRE(payload).key, payload[8:]) == (LMAA, TunnelFormat.GRE, key, UPLINK)
     assert mag.from_access("acc9", UPLINK) is DropReason.NO_SESSION
     assert sorted(mag.access_interfaces()) == ["acc1", "acc3"]
@@ -40,7 +40,7 @@ def test_GK_4_2_5_uplink_from_each_access_interface_carries_its_uplink_key() -> 
 def test_GK_4_2_5_uplink_on_a_tlv_session_carries_the_uplink_key_not_the_downlink_key() -> None:
     """The uplink key is used for all the MN's uplink traffic, in the TLV-header UDP format too."""
     mag = mag_with(session(b"mn1", at="mag", tlv=True, uplink_key=0xA001, downlink_key=0x1001))
-    peer, fmt, payload = mag.from_access("acc1", UPLINK)
+    peer, fmt, payload = encapsulated(mag.from_access("acc1", UPLINK))
     assert (peer, fmt) == (LMAA, TunnelFormat.UDP_TLV)
     assert GRE(payload[4:]).key == 0xA001
 
@@ -50,7 +50,7 @@ def test_GK_4_2_5_ipv6_uplink_carries_the_uplink_key_too() -> None:
     as an IPv4 one does."""
     mag = mag_with(session(b"mn1", at="mag", prefixes=("2001:db8:a::/64",), uplink_key=0xA001, downlink_key=0x1001))
     for packet in (UPLINK, ipv6("2001:db8:a::5", "2001:db8::1")):
-        peer, fmt, payload = mag.from_access("acc1", packet)
+        peer, fmt, payload = encapsulated(mag.from_access("acc1", packet))
         assert (peer, fmt) == (LMAA, TunnelFormat.GRE)
         assert (GRE(payload).key_present, GRE(payload).key, payload[8:]) == (1, 0xA001, packet)
 
@@ -75,7 +75,7 @@ def test_GK_4_2_13_downlink_key_from_a_source_other_than_the_lma_is_dropped() ->
 def test_GK_7_2_3_GK_7_3_1_1_tlv_flag_makes_every_uplink_packet_udp_tlv() -> None:
     mag = mag_with(session(b"mn1", at="mag", tlv=True, uplink_key=0xA001, downlink_key=0x1001))
     for packet in (UPLINK, ipv4(SHARED_HOME, "10.0.255.2")):
-        peer, fmt, payload = mag.from_access("acc1", packet)
+        peer, fmt, payload = encapsulated(mag.from_access("acc1", packet))
         assert fmt is TunnelFormat.UDP_TLV and payload[:2] == b"\x00\x2f" and GRE(payload[4:]).key == 0xA001
 
 
@@ -84,7 +84,7 @@ def test_gre_only_downlink_is_found_by_lma_and_inner_destination() -> None:
                            uplink_key=None))
     down = ipv4(SERVER, "10.1.0.2")
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, None).seal(down)) == ("acc2", down)
-    assert mag.from_access("acc2", ipv4("10.1.0.2", SERVER))[2][:4] == bytes.fromhex("00000800")
+    assert encapsulated(mag.from_access("acc2", ipv4("10.1.0.2", SERVER)))[2][:4] == bytes.fromhex("00000800")
 
 
 def test_RFC5845_3_2_gre_only_session_sends_gre_without_a_key() -> None:
@@ -92,7 +92,7 @@ def test_RFC5845_3_2_gre_only_session_sends_gre_without_a_key() -> None:
     header is 4 octets, IPv4 and IPv6 inner packets alike."""
     mag = mag_with(session(b"mn1", at="mag", prefixes=("2001:db8:a::/64",), downlink_key=None, uplink_key=None))
     for packet, protocol in ((UPLINK, "0800"), (ipv6("2001:db8:a::5", "2001:db8::1"), "86dd")):
-        peer, fmt, payload = mag.from_access("acc1", packet)
+        peer, fmt, payload = encapsulated(mag.from_access("acc1", packet))
         assert (peer, fmt) == (LMAA, TunnelFormat.GRE)
         assert (payload[:4].hex(), payload[4:]) == ("0000" + protocol, packet)
 
@@ -167,15 +167,15 @@ def test_two_operators_mns_with_one_home_address_on_one_access_interface_are_nev
                                                     "address": "10.1.0.1", "mn_id": ["mn1@opA", "mn3@opB"]}
     for packet in (UPLINK, uplink6):
         assert mag.from_access("acc1", packet) is DropReason.AMBIGUOUS_SOURCE
-    assert GRE(mag.from_access("acc1", ipv4("10.1.0.4", SERVER))[2]).key == 0xA004
+    assert GRE(encapsulated(mag.from_access("acc1", ipv4("10.1.0.4", SERVER)))[2]).key == 0xA004
     assert mag.totals().drops == {"ambiguous_source": 2}
     assert mag.tenant_totals()["opA"].drops == mag.tenant_totals()["opB"].drops == {}
     mag.apply(BindingDeregistered(mn3))
     for packet in (UPLINK, uplink6):
-        assert GRE(mag.from_access("acc1", packet)[2]).key == 0xA001
+        assert GRE(encapsulated(mag.from_access("acc1", packet))[2]).key == 0xA001
     mag.apply(BindingDeregistered(mn1))
     assert mag.from_access("acc1", UPLINK) is DropReason.FOREIGN_SOURCE
-    assert GRE(mag.from_access("acc1", ipv4("10.1.0.4", SERVER))[2]).key == 0xA004
+    assert GRE(encapsulated(mag.from_access("acc1", ipv4("10.1.0.4", SERVER)))[2]).key == 0xA004
 
 
 def test_overlapping_hnps_of_different_lengths_on_one_access_interface_are_ambiguous(
@@ -196,9 +196,9 @@ def test_overlapping_hnps_of_different_lengths_on_one_access_interface_are_ambig
         assert [getattr(record, "fields")["address"] for record in caplog.records] == ["2001:db8:a::/64"]
         assert getattr(caplog.records[0], "fields")["mn_id"] == [order[0].mn_id.decode(), order[1].mn_id.decode()]
         assert mag.from_access("acc1", in_both) is DropReason.AMBIGUOUS_SOURCE
-        assert GRE(mag.from_access("acc1", only_opb)[2]).key == 0xA003
+        assert GRE(encapsulated(mag.from_access("acc1", only_opb))[2]).key == 0xA003
     mag.apply(BindingDeregistered(mn3))
-    assert GRE(mag.from_access("acc1", in_both)[2]).key == 0xA001
+    assert GRE(encapsulated(mag.from_access("acc1", in_both))[2]).key == 0xA001
     assert mag.from_access("acc1", only_opb) is DropReason.FOREIGN_SOURCE
 
 
@@ -236,7 +236,7 @@ def test_RFC5845_figure_1_downlink_to_a_home_address_two_operators_share_on_one_
     for packet in (DOWNLINK, downlink6):
         assert _down(mag, 0x1001, packet) == ("acc1", packet)
         assert _down(mag, 0x1003, packet) is DropReason.UNKNOWN_KEY
-    assert GRE(mag.from_access("acc1", UPLINK)[2]).key == 0xA001
+    assert GRE(encapsulated(mag.from_access("acc1", UPLINK))[2]).key == 0xA001
 
 
 def test_downlink_to_overlapping_hnps_on_one_access_interface_is_dropped_where_both_hold_it() -> None:
@@ -267,7 +267,7 @@ def test_a_re_registration_of_the_one_mn_with_an_address_is_not_ambiguous(
         mag = mag_with(MN1)
         mag.apply(BindingUpdated(rekeyed, previous=MN1))
     assert caplog.records == []
-    assert GRE(mag.from_access("acc1", UPLINK)[2]).key == 0xB001
+    assert GRE(encapsulated(mag.from_access("acc1", UPLINK))[2]).key == 0xB001
 
 
 def test_nested_hnps_of_three_mns_are_ambiguous_where_they_overlap_and_follow_each_leaving() -> None:
@@ -282,7 +282,8 @@ def test_nested_hnps_of_three_mns_are_ambiguous_where_they_overlap_and_follow_ea
                              ("2001:db8:a::5", "2001:db8:a:7::5", "2001:db8:a:f00::5", "2001:db8:a:100::5"))
 
     def keys(mag: MagForwarder) -> list[int | DropReason]:
-        return [result if isinstance(result := mag.from_access("acc1", packet), DropReason) else GRE(result[2]).key
+        return [result if isinstance(result := mag.from_access("acc1", packet), DropReason)
+                else GRE(encapsulated(result)[2]).key
                 for packet in (in64, in56, in48, own)]
 
     mag = mag_with(m64, m48, m56)
