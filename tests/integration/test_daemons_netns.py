@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -31,7 +31,15 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 PMIP6 = [sys.executable, "-m", "pmip6"]
 MODES = ("keys", "gre-only", "off")
-ADDRESSES = {
+class Family(TypedDict):
+    """The transport addresses of one IP family: the LMA's, the three MAGs', and their prefix length."""
+
+    lma: str
+    mags: list[str]
+    plen: int
+
+
+ADDRESSES: dict[str, Family] = {
     "ipv4": {"lma": "192.0.2.1", "mags": ["192.0.2.2", "192.0.2.3", "192.0.2.4"], "plen": 24},
     "ipv6": {"lma": "2001:db8:5::1", "mags": ["2001:db8:5::2", "2001:db8:5::3", "2001:db8:5::4"], "plen": 64},
 }

@@ -32,6 +32,7 @@ from dataplane_lab import (
     stop_servers_and_pumps,
     until,
 )
+from pmip6.dataplane.counters import IcmpOutcome
 from pmip6.dataplane.encapsulation_limit import destination_options
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.mag_pump import MagPump
@@ -201,7 +202,7 @@ def test_RFC4443_2_4_f_one_tenants_refused_packets_do_not_spend_another_tenants_
     errors_at_opb, node = asyncio.run(scenario())
     assert errors_at_opb == 1
     assert node.lma.stats()["tenants"]["opB"]["drops"] == {"too_big": 1}
-    assert node.lma.icmp_errors["rate_limited"] > 0  # operator A's flood did hit its own limit
+    assert node.lma.icmp_errors[IcmpOutcome.RATE_LIMITED] > 0  # operator A's flood did hit its own limit
 
 
 def test_RFC4213_3_2_1_the_tunnel_mtu_setting_holds_at_every_tunnel_entry(lab: Figure1Lab) -> None:

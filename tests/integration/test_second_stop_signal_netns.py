@@ -40,7 +40,7 @@ WAYS = {
 """How the MAG ends its bindings: the LMA's [[mag]] keys, the MAG's keys, the second signal, what the warning adds."""
 
 
-@pytest.fixture(params=WAYS.values(), ids=WAYS.keys())
+@pytest.fixture(params=list(WAYS.values()), ids=list(WAYS))
 def daemons(lab: Figure1Lab, tmp_path: Path,
             request: pytest.FixtureRequest) -> Iterator[tuple[dict[str, subprocess.Popen[bytes]], signal.Signals, str]]:
     lma_keys, mag_keys, second, unanswered = request.param

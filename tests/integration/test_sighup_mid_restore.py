@@ -19,6 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,7 @@ def spawn_restoring(config_path: Path, loop: str, netns: str, log: Path) -> subp
     return lma
 
 
-def _reloads_once_running(control: Path, deadline: float, log: Path) -> dict[str, object]:
+def _reloads_once_running(control: Path, deadline: float, log: Path) -> dict[str, Any]:
     """``pmip6 show stats`` once the control socket answers, a reload was counted and the state file has no write in
     flight (the reload's BRI leaves once its removals are on disk, runtime/store_writer.py)."""
     while True:

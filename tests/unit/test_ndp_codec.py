@@ -41,7 +41,8 @@ def test_RFC4861_4_2_scapy_reads_the_advertisement_we_meant() -> None:
     assert (packet.routerlifetime, packet.reachabletime, packet.retranstimer) == (1800, 0, 0)
     assert packet[ICMPv6NDOptSrcLLAddr].lladdr == "02:00:00:00:00:01"
     assert packet[ICMPv6NDOptMTU].mtu == 1452
-    first, second = packet[ICMPv6NDOptPrefixInfo], packet[ICMPv6NDOptPrefixInfo:2]
+    first, second = packet[ICMPv6NDOptPrefixInfo], packet.getlayer(ICMPv6NDOptPrefixInfo, 2)
+    assert second is not None, "one Prefix Information option only"
     assert (first.prefix, first.prefixlen, first.L, first.A) == ("2001:db8:100::", 64, 1, 1)
     assert (first.validlifetime, first.preferredlifetime) == (3600, 3000)
     assert (second.prefix, second.prefixlen, second.validlifetime, second.preferredlifetime) == (

@@ -294,7 +294,7 @@ def test_RFC5846_9_2_revoke_all_settles_each_binding_it_started_with_by_how_it_l
     mag_toml.write_text(mag_toml.read_text().replace("[mag]\n", "[mag]\ninitial_bindack_timeout = 0.3\n"
                                                      "max_retransmissions = 1\n"))
 
-    async def scenario() -> tuple[dict[str, Any], ...]:
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
             silent.bind(("127.0.0.1", lab.port))
             async with lab.mag_alone():

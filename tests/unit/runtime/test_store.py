@@ -260,7 +260,8 @@ def test_every_error_reading_a_foreign_sqlite_file_names_it(tmp_path: Path, sche
     store.close()
 
 
-_WRONG_FIELDS = [  # the first five: a Python traceback at start, or every `show bindings` failing, before
+_WRONG_FIELDS: list[tuple[dict[str, object], str]] = [
+    # the first five: a Python traceback at start, or every `show bindings` failing, before
     ({"uplink_key": "nope", "reserved_uplink_key": "nope"}, 'uplink_key: expected an integer from 0 to 4294967295, '
                                                             'or null, got "nope"'),
     ({"state": "deregistering", "delete_at": "soon"}, 'delete_at: expected a finite number or null, got "soon"'),
