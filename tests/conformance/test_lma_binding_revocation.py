@@ -784,7 +784,7 @@ def _late_answer(lma: LocalMobilityAnchor,
         assert the_pba(lma.handle_timer(NOW + 1.5)).status == Status.ACCEPTED, "5.4.1.2: a new session at MAG2"
     else:
         assert lma.reconfigure(lma.settings, NOW + 1.5) == Outcome()
-    assert lma.next_deadline() is not None and lma.next_deadline() < NOW + 4, "the BRI is still being retransmitted"
+    assert (deadline := lma.next_deadline()) is not None and deadline < NOW + 4, "the BRI is still being retransmitted"
     return bri, [entry.to_record() for entry in lma.bindings() if entry.proxy_coa == MAG2]
 
 

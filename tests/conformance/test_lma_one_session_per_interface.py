@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from ipaddress import IPv6Address
+from typing import Any
 
 import pytest
 
@@ -300,7 +301,7 @@ def test_RFC5213_5_4_1_3_the_waited_for_mags_de_registration_still_serves_the_wa
 LL2 = b"\x02\x00\x00\x00\x00\x0b"
 
 
-def _stored_with_one_interface_twice(*, at_one_mag: bool) -> tuple[list[dict[str, object]], Peer]:
+def _stored_with_one_interface_twice(*, at_one_mag: bool) -> tuple[list[dict[str, Any]], Peer]:
     """The records an older pmip6 could leave: two live entries of one interface of MN1, the older registered at MAG1.
     With ``at_one_mag``, two entries without MN-LL-ID and the same ATT at MAG1 (one interface by pmip6's lookup, see
     :func:`same_interface` in core/lookup.py), else two with MN-LL-ID LL, at MAG1 and MAG2. The newer one's MAG."""

@@ -82,7 +82,7 @@ def test_a_waiting_hi4_pbu_does_not_end_the_global_revocation() -> None:
     assert held.revoking
     # RFC 5846 6.3: the unacknowledged BRI is retransmitted (due at NOW + 2.5); 8.1: the BCE is held until the BRA
     # or the last retry. After withdraw() nothing is due before the bindings' expiry (NOW + 400).
-    assert lma.next_deadline() is not None and lma.next_deadline() <= NOW + 2.5, lma.next_deadline()
+    assert (deadline := lma.next_deadline()) is not None and deadline <= NOW + 2.5, deadline
 
 
 def test_a_held_bce_cleared_again_is_removed_once() -> None:

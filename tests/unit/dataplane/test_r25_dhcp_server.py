@@ -28,6 +28,7 @@ def test_r25_renewals_in_one_binding_lifetime_with_the_default_refresh_margin() 
     third renewal, after the re-registration, gets the new lifetime."""
     lifetime = 3600
     margin = MagSettings.__dataclass_fields__["refresh_margin"].default
+    assert isinstance(margin, float)
     mag = Mag()
     entry = mag.register(replace(_entry(), granted_lifetime=lifetime, expires_at=NOW + lifetime))
     refresh_at = NOW + lifetime * (1 - margin)

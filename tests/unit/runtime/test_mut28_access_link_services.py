@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from ipaddress import IPv6Address
 
 import pytest
 
@@ -24,7 +25,10 @@ def test_an_RA_refused_for_a_real_failure_is_a_send_error_not_deferred() -> None
     same (it counts for neither MIN_DELAY_BETWEEN_RAS nor the initial RAs)."""
     service = router_advertisements(MagDataplaneSettings(), lambda mn_id: None)
     assert service is not None
-    service._send_error = lambda interface, error, source: ("it failed", logging.ERROR)  # type: ignore[method-assign]
+    def refused(interface: str, error: OSError, source: IPv6Address | None = None) -> tuple[str, int]:
+        return "it failed", logging.ERROR
+
+    service._send_error = refused  # type: ignore[method-assign]
 
     async def scenario() -> None:
         await service.start()

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Network
 
@@ -98,7 +99,7 @@ def _log_lines(events: list[object], formatter: logging.Formatter, rejections: L
     return stream.getvalue().splitlines()
 
 
-def _json_lines(events: list[object]) -> list[dict[str, object]]:
+def _json_lines(events: Sequence[object]) -> list[dict[str, object]]:
     return [json.loads(line) for line in _log_lines(events, _JsonFormatter())]
 
 
@@ -230,7 +231,7 @@ def test_a_registration_made_in_the_mags_name_is_a_rate_limited_alarm_naming_the
         "sequence": 4242, "lifetime": 0}
     flood = [replace(deregistered, sequence=n) for n in range(REJECTION_LOG_BURST + 5)]
     restarts = [PeerRestarted(MAG, 1000, 1001, 1000.0)]
-    assert [line["event"] for line in _json_lines(flood + restarts)] == (
+    assert [line["event"] for line in _json_lines([*flood, *restarts])] == (
         ["foreign_registration"] * REJECTION_LOG_BURST + ["peer_restarted"])
 
 
@@ -263,7 +264,7 @@ def test_restart_alarms_and_rejected_registrations_have_budgets_of_their_own() -
     """A flood of rejected PBUs does not hide a restart alarm, nor the reverse."""
     rejections = [RegistrationRejected(b"mn%d" % n, 154, MAG) for n in range(REJECTION_LOG_BURST + 5)]
     restarts = [PeerRestarted(MAG, 1000, 1001 + n, 1000.0) for n in range(REJECTION_LOG_BURST + 5)]
-    lines = _json_lines(rejections + restarts)
+    lines = _json_lines([*rejections, *restarts])
     assert [line["event"] for line in lines] == (["registration_rejected"] * REJECTION_LOG_BURST
                                                  + ["peer_restarted"] * REJECTION_LOG_BURST)
 

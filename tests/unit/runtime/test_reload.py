@@ -211,6 +211,7 @@ def test_what_a_reload_cannot_change_is_named_and_waits_for_a_restart(tmp_path: 
     async def scenario() -> None:
         async with lab.running() as (lma, _):
             port = lma.ipv4.local.port  # type: ignore[union-attr]
+            assert port is not None
             (tmp_path / "lma.toml").write_text(_lma_toml(port + 1).replace('state = "lma.db"', "")
                                                + "[dataplane]\nenabled = false\n")
             result = await lab.control("lma", {"command": "reload"})

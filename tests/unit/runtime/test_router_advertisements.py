@@ -91,7 +91,7 @@ def test_an_RA_refused_for_a_passing_state_is_deferred_not_a_send_error_and_does
         await service.start()
         with caplog.at_level(logging.DEBUG, logger="pmip6.runtime.router_advertisements"):
             service.on_event(BindingEstablished(missing))
-        assert service.advertiser.next_deadline() is not None and service.advertiser.next_deadline() <= 0 + 1e12
+        assert (deadline := service.advertiser.next_deadline()) is not None and deadline <= 0 + 1e12
         await service.stop()
 
     asyncio.run(scenario())
