@@ -727,7 +727,8 @@ def test_RFC5846_8_1_a_copy_of_the_ended_v_flag_bri_reordered_past_the_new_grant
     assert bce.ipv4_home_address is None and bce.ipv4_withdrawn is None, "a refresh asking for none ends the memory"
     (again,) = mag.request_ipv4(MN1, NOW + 11, ADDRESS).sends
     mag.receive(the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)), lma_peer, NOW + 11.01)
-    assert mag.entry(MN1).ipv4_home_address == ADDRESS == bce.ipv4_home_address.ip  # type: ignore[union-attr]
+    assert bce.ipv4_home_address is not None
+    assert mag.entry(MN1).ipv4_home_address == ADDRESS == bce.ipv4_home_address.ip
 
 
 def test_RFC5846_8_1_the_v_flag_bri_of_a_session_its_mag_left_ends_when_its_new_session_gets_the_address() -> None:

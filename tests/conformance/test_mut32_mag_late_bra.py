@@ -3,7 +3,8 @@ LMA's does (6.3); a late success BRA to one is taken and dropped, not kept for e
 
 from __future__ import annotations
 
-from test_mag_initiated_revocation import GLOBAL, LMA_UDP, SUCCESS, T0, _deregistrations, _revoking_mag, _the_bri
+from test_mag_initiated_revocation import GLOBAL, SUCCESS, _deregistrations, _revoking_mag, _the_bri
+from test_mag_stub_lma import LMA_UDP, T0
 
 from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.wire.messages import BindingRevocationAcknowledgement

@@ -28,6 +28,7 @@ from pmip6.dataplane.forwarder import Forwarder, SessionRoute
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.demo.figure1 import MAG_ADDRESSES
+from pmip6.wire.gre import gre_prefix
 from pmip6.wire.numbers import HandoffIndicator
 from pmip6.wire.options import GREKeyOption
 
@@ -233,8 +234,7 @@ def test_the_table_shows_the_mag_the_bce_names(capsys: pytest.CaptureFixture[str
 def test_packets_without_a_key_are_not_counted_as_keyed(capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Every GRE header without the K bit: the text report said "12 keyed GRE packets crossed the MAG-LMA link"."""
-    original = formats.gre_prefix
-    monkeypatch.setattr(formats, "gre_prefix", lambda key, protocol: original(None, protocol))
+    monkeypatch.setattr(formats, "gre_prefix", lambda key, protocol: gre_prefix(None, protocol))
     assert main(["demo"]) == 1
     out = capsys.readouterr().out
     assert "keyed GRE packets" not in out

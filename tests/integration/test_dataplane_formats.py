@@ -17,7 +17,6 @@ from dataplane_lab import (
     requires_netns,
     requires_tshark,
     start_pumps,
-    start_servers,
     stop_pumps,
     stop_servers_and_pumps,
     tunnel_frames,
@@ -27,7 +26,7 @@ from pmip6.dataplane.netns import inside
 from pmip6.dataplane.settings import DEFAULT_TUNNEL_MTU
 from pmip6.lab.capture import LinkCapture
 from pmip6.lab.figure1 import LMA_ADDRESS, LMA_INTERFACE, MAG_ADDRESS, MN_HOME, MN_HOME6, SERVER, Figure1Lab
-from pmip6.lab.traffic import ECHO_PORT
+from pmip6.lab.traffic import ECHO_PORT, start_servers
 from pmip6.wire.numbers import IPProto
 
 pytestmark = [requires_netns, pytest.mark.netns]

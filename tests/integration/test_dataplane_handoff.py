@@ -16,18 +16,16 @@ from dataplane_lab import (
     Capture,
     Node,
     downlink_key,
-    echo,
     keys_by_source,
-    requests_of,
     requires_netns,
     sessions_for,
     start_pumps,
-    start_servers,
     stop_servers_and_pumps,
     uplink_key,
 )
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.lab.figure1 import LMA_ADDRESS, MAG_ADDRESS, Figure1Lab
+from pmip6.lab.traffic import echo, requests_of, start_servers
 
 pytestmark = [requires_netns, *TSHARK_MARKS, pytest.mark.netns]
 

@@ -15,17 +15,15 @@ import pytest
 from pyroute2 import NetNS
 
 from dataplane_lab import (
-    echo,
-    requests_of,
     requires_netns,
     sessions_for,
     start_pumps,
-    start_servers,
     stop_servers_and_pumps,
 )
 from pmip6.core.events import BindingEstablished, Peer
 from pmip6.dataplane.stats import MagPumpStats
 from pmip6.lab.figure1 import LMA_ADDRESS, Figure1Lab
+from pmip6.lab.traffic import echo, requests_of, start_servers
 
 pytestmark = [requires_netns, pytest.mark.netns]
 LMAA = "198.51.100.1"

@@ -22,11 +22,8 @@ from dataplane_lab import (
     Mode,
     counted,
     downlink_key,
-    echo,
-    requests_of,
     requires_netns,
     start_pumps,
-    start_servers,
     stop_pumps,
     stop_servers_and_pumps,
     settle,
@@ -46,7 +43,7 @@ from pmip6.lab.figure1 import (
     TENANT_UPLINK,
     Figure1Lab,
 )
-from pmip6.lab.traffic import ECHO_PORT
+from pmip6.lab.traffic import ECHO_PORT, echo, requests_of, start_servers
 from pmip6.wire.gre import gre_prefix
 from pmip6.wire.numbers import PMIP6_DATA_PORT, EtherType, IPProto
 

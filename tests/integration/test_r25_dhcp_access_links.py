@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from access_link_lab import AccessLinkLab, access_link_lab
-from test_dhcp_netns import CLIENT, LMA_TOML, MAG_TOML, MN_ID, NETWORK, RENEW, Lab
+from access_link_lab import MAG_TOML
+from test_dhcp_netns import CLIENT, LMA_TOML, MN_ID, NETWORK, RENEW, Lab
 from test_router_advertisements_netns import until
 
 from dataplane_lab import requires_netns

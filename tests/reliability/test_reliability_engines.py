@@ -380,7 +380,8 @@ def test_a_machine_run_of_more_than_500_steps_makes_them(monkeypatch: pytest.Mon
     from fuzz.stateful import LmaMachine, machine_settings
 
     monkeypatch.setattr(engine, "BUFFER_SIZE", engine.BUFFER_SIZE)
-    monkeypatch.setattr(hypothesis_stateful, "BUFFER_SIZE", hypothesis_stateful.BUFFER_SIZE)
+    stateful_room = hypothesis_stateful.BUFFER_SIZE  # type: ignore[attr-defined]  # its own copy, not exported
+    monkeypatch.setattr(hypothesis_stateful, "BUFFER_SIZE", stateful_room)
 
     steps: list[int] = []
 

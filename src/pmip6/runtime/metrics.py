@@ -375,7 +375,7 @@ class Metrics:
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
-    async def serve(self, host: str, port: int) -> asyncio.AbstractServer:
+    async def serve(self, host: str, port: int) -> asyncio.Server:
         """Serve ``GET /metrics`` (any path) on ``host:port`` from this event loop, to at most MAX_METRICS_CLIENTS
         at once (MAX_METRICS_CLIENTS_PER_SOURCE of one address), each within REQUEST_DEADLINE."""
         return await asyncio.start_server(self._answer_http, host, port)

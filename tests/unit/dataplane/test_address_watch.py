@@ -18,7 +18,8 @@ from pmip6.dataplane.address_watch import (
     announces_address_change,
     announces_link_change,
 )
-from pmip6.dataplane.icmp_source import IcmpSources, InterfaceAddress, icmp_sources_of
+from pmip6.dataplane.address_dump import InterfaceAddress
+from pmip6.dataplane.icmp_source import IcmpSources, icmp_sources_of
 
 RTM_NEWLINK, RTM_DELLINK, RTM_NEWROUTE, NLMSG_DONE = 16, 17, 24, 3
 

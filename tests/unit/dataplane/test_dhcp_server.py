@@ -12,7 +12,8 @@ from scapy.layers.dhcp import BOOTP, DHCP
 
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, Peer
-from pmip6.dataplane.dhcp_server import BROADCAST, REPLY_BURST, REPLY_RATE, DhcpReply, DhcpServer, RelayedRequest
+from pmip6.dataplane.dhcp_relay import RelayedRequest
+from pmip6.dataplane.dhcp_server import BROADCAST, REPLY_BURST, REPLY_RATE, DhcpReply, DhcpServer
 from pmip6.wire.dhcp import BOOTREPLY, MessageType, OptionCode, decode_dhcp
 
 NOW = 1_700_000_000.0

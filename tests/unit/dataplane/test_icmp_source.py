@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import socket
 
-from pmip6.dataplane.icmp_source import IcmpSources, InterfaceAddress, choose_sources
+from pmip6.dataplane.address_dump import InterfaceAddress
+from pmip6.dataplane.icmp_source import IcmpSources, choose_sources
 
 V4, V6 = socket.AF_INET, socket.AF_INET6
 LINK, HOST, GLOBAL = 253, 254, 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from pmip6.dataplane.icmp_source import InterfaceAddress
+from pmip6.dataplane.address_dump import InterfaceAddress
 from pmip6.dataplane.kernel_errors import ErrorRoute, plan_error_routes
 from pmip6.dataplane.settings import TenantSettings
 

@@ -60,7 +60,7 @@ def answer(monkeypatch: pytest.MonkeyPatch) -> type[_Socket]:
 
     def answering(*readings: list[bytes]) -> _Socket:
         sock = _Socket(*readings)
-        monkeypatch.setattr(netlink_dump.socket, "socket", sock)
+        monkeypatch.setattr("pmip6.dataplane.netlink_dump.socket.socket", sock)
         return sock
     return answering  # type: ignore[return-value]
 

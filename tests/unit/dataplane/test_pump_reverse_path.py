@@ -14,7 +14,6 @@ import pytest
 from dataplane_sessions import LMAA, MAG1, MAG2, SERVER, SHARED_HOME, TunStandIn, ipv4, session
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated
 from pmip6.dataplane.formats import Sealer, TunnelFormat
-from pmip6.dataplane import peer_routes
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.peer_routes import MAX_RERESOLVING, RERESOLVE_INTERVAL
 from pmip6.dataplane.settings import LmaDataplaneSettings
@@ -107,7 +106,7 @@ def running(pump: LmaPump, netlink: Netlink, monkeypatch: pytest.MonkeyPatch) ->
     pump.forwarder.own_addresses = frozenset(socket.inet_aton(address) for address in NODE_ADDRESSES)
     monkeypatch.setattr(pump, "netlink", netlink)
     now = [100.0]
-    monkeypatch.setattr(peer_routes.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("pmip6.dataplane.peer_routes.time.monotonic", lambda: now[0])
     return now
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from pmip6.cli import main
 from pmip6.core.events import Peer
-from pmip6.runtime import capture as capture_module
 from pmip6.runtime.capture import FLOOR_CAP, STATVFS_EVERY, SignalingCapture, free_space_floor, pcap_limit
 from pmip6.wire.messages import ProxyBindingAcknowledgement
 from pmip6.wire.mobility import encode_message
@@ -90,7 +89,7 @@ def test_the_capture_leaves_its_file_system_a_floor_checked_not_per_record(
         checks.append(free[0])
         return _file_system(free[0])
 
-    monkeypatch.setattr(capture_module.os, "fstatvfs", fstatvfs)
+    monkeypatch.setattr("pmip6.runtime.capture.os.fstatvfs", fstatvfs)
     capture = SignalingCapture(path, logging.getLogger("pmip6.test.capture"))
     with caplog.at_level(logging.ERROR):
         for _ in range(2000):

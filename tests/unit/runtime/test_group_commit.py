@@ -18,6 +18,7 @@ import pytest
 from pmip6.core.events import BindingEstablished, Event, Peer
 from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.group_commit import GroupCommit
+from pmip6.runtime.transport import SocketTransport
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import AccessTechnologyType, Status
@@ -138,8 +139,8 @@ def test_a_burst_read_from_the_socket_is_one_write_and_every_pba_comes_back(tmp_
         await lma.start()
         await mag.start()
         try:
-            assert mag.ipv4 is not None and mag.ipv4.batch is None
-            assert lma.ipv4 is not None and lma.ipv4.batch is lma.group_commit is not None
+            assert isinstance(mag.ipv4, SocketTransport) and mag.ipv4.batch is None
+            assert isinstance(lma.ipv4, SocketTransport) and lma.ipv4.batch is lma.group_commit is not None
             assert lma.store is not None
             writes: list[set[bytes]] = []
             real_save = lma.store.save

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pmip6.core.events import Outcome
-from pmip6.core.mag import BulState
+from pmip6.core.bul import BulState
 from pmip6.core.mag_settings import AttachRequest
 from pmip6.runtime.config import load_mag_config
 from pmip6.runtime.daemon import DaemonOptions

@@ -38,6 +38,8 @@ class PeersStore(HeldStore):
 
 
 class PeersLab(Lab):
+    store: PeersStore
+
     def __init__(self) -> None:
         super().__init__()
         self.store = PeersStore()

@@ -209,8 +209,8 @@ def test_the_mag_logs_sessions_from_its_own_side(tmp_path: Path, caplog: pytest.
     mag = Lab(tmp_path).mag()
     with caplog.at_level(logging.INFO, logger="pmip6.mag"):
         mag.apply(Outcome(events=[BindingEstablished(session)]))
-    (fields,) = [record.fields for record in caplog.records
-                 if getattr(record, "fields", {}).get("event") == "binding_established"]
+    (fields,) = [fields for record in caplog.records
+                 if (fields := getattr(record, "fields", {})).get("event") == "binding_established"]
     assert (fields["proxy_coa"], fields["lmaa"]) == ("192.0.2.1", "192.0.2.9")
 
 
