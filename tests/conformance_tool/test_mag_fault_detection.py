@@ -133,8 +133,8 @@ class FakeMag(LoopbackServer):
     def _serve(self) -> None:
         while not self._stop.is_set():
             try:
-                verb, mn_id = self.control.recvfrom(1024)[0].decode().split(" ", 1)
-                (self._attach if verb == "attach" else self._detach)(mn_id.encode())
+                verb, name = self.control.recvfrom(1024)[0].decode().split(" ", 1)
+                (self._attach if verb == "attach" else self._detach)(name.encode())
             except TimeoutError:
                 pass
             try:

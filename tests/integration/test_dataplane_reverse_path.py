@@ -58,7 +58,7 @@ async def forge_from_acc1(lab: Figure1Lab, mn1_before: bool, ip_in_ip: bool) -> 
         with listener(lab, "mn3") as at_victim:
             inner = downlink("mn3", b"mn1-into-opB-mn3")
             if ip_in_ip:
-                packet = socket.AF_INET, bytes(IP(src=LMA, dst=MAG, proto=IPProto.IPV4) / inner)
+                packet: tuple[int, bytes] = socket.AF_INET, bytes(IP(src=LMA, dst=MAG, proto=IPProto.IPV4) / inner)
             else:
                 packet = forged(LMA, MAG, Mode(), downlink_key("mn3"), inner)
             send_raw(lab, "mn1", *packet, MAG)

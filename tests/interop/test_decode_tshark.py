@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from decimal import Decimal
 from fractions import Fraction
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
 from scapy.layers.inet import IP, UDP
+from scapy.utils import EDecimal
 from scapy.utils import PcapWriter as ScapyPcapWriter
 from tshark_fields import LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Case, tshark_rows
 
@@ -99,7 +99,7 @@ def test_nanosecond_pcapng_by_editcap_times_are_tsharks_to_the_nanosecond(
     writer = ScapyPcapWriter(str(nanosecond), linktype=LINKTYPE_RAW, nano=True)
     for moment in ("1700000000.123456789", "1700000001.000000001"):
         packet = IP(src=str(MAG4), dst=str(LMA4)) / UDP(sport=PMIP6_CONTROL_PORT, dport=PMIP6_CONTROL_PORT)
-        packet.time = Decimal(moment)
+        packet.time = EDecimal(moment)
         writer.write(packet)
     writer.close()
     assert EDITCAP is not None

@@ -96,9 +96,9 @@ def _signaling_cases() -> list[tuple[str, object, dict[str, str]]]:
             for t_flag in (False, True):
                 number += 1
                 options, expected = _common_options(number)
-                flags = BAFlags.P | (BAFlags.T if t_flag else 0)
+                ba_flags = BAFlags.P | (BAFlags.T if t_flag else 0)
                 home_address = IPv4Address(f"10.0.{number}.2")
-                pba = ProxyBindingAcknowledgement(status, number, flags, 600, options + (
+                pba = ProxyBindingAcknowledgement(status, number, ba_flags, 600, options + (
                     IPv4HomeAddressReplyOption(0, home_address, 24),
                     IPv4DefaultRouterAddressOption(IPv4Address(f"10.0.{number}.1")), GREKeyOption(key)))
                 expected |= {"mip6.mhtype": "6", "mip6.ba.status": str(int(status)), "mip6.ba.seqnr": str(number),

@@ -464,7 +464,9 @@ def test_the_pair_machine_still_exempts_a_reloads_address_whose_bri_was_lost() -
     pair.reload_lma("opA's IPv4 pool moved")
     while pair.lma._revocations._outstanding:
         pair.in_flight.clear()
-        pair.now = pair.lma.next_deadline()
+        deadline = pair.lma.next_deadline()
+        assert deadline is not None, "a revocation outstanding: its retransmission is due"
+        pair.now = deadline
         pair.fire_timers()
     pair.settle()
     (bce,) = pair.lma.bindings()

@@ -512,7 +512,7 @@ class Daemon:
         if self._timer is not None:
             self._timer.arm(self.engine.next_deadline())
 
-    def send(self, send: SendMessage) -> None:
+    def send(self, send: SendMessage, /) -> None:
         transport = self.ipv4 if send.destination.port is not None else self.ipv6
         if transport is None:
             self.statistics.send_errors += 1

@@ -372,7 +372,7 @@ class LmaDaemon(Daemon):
                 self.logger.info("signaling over %s: strangers (sources that are no [[mag]]) are read apart again",
                                  name)
 
-    def send(self, send: SendMessage) -> None:
+    def send(self, send: SendMessage, /) -> None:
         """An answer to a source that is no ``[[mag]]`` leaves within ``unauthorized_answer_rate`` (module
         docstring); beyond it, it is counted as ``unauthorized_answers_dropped`` and not sent."""
         if (type(send.message) in _ANSWERS and send.destination.address not in self.lma.settings.authorized_mags

@@ -113,7 +113,7 @@ class BindingStore:
             raise _named(error, path) from error
 
     def save(self, changes: Mapping[bytes, Sequence[Record]],
-             revocations: Mapping[int, Sequence[Record]] | None = None) -> None:
+             revocations: Mapping[int, Sequence[Record]] | None = None, /) -> None:
         """Replace the records of each MN-ID, and of each BRI owed (by sequence number), in one durable transaction;
         no records deletes the row."""
         with self._db:  # one transaction: commit, or roll back on error

@@ -25,6 +25,7 @@ from pmip6.wire.options import (
     HandoffIndicatorOption,
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
+    MobilityOption,
     TimestampOption,
 )
 
@@ -33,7 +34,7 @@ NOW = 1_800_000_000.0
 
 
 def _pbu(sequence: int, at: float | None = NOW) -> ProxyBindingUpdate:
-    options = (MNIdentifierOption(MN), HandoffIndicatorOption(5))
+    options: tuple[MobilityOption, ...] = (MNIdentifierOption(MN), HandoffIndicatorOption(5))
     if at is not None:
         options += (TimestampOption.from_time(at),)
     return ProxyBindingUpdate(sequence=sequence, lifetime=900, options=options)

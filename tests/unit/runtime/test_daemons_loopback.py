@@ -186,9 +186,9 @@ def test_attach_show_detach_and_both_sides_agree_on_keys(tmp_path: Path) -> None
             assert draining["lifetime_left"] <= 1, "seconds until deletion (min_delay_before_bce_delete 0.2)"
             unknown = await lab.control("mag", {"command": "detach", "mn_id": "nobody"})
             assert unknown["outcome"] == "ignored"
-            for daemon in ("lma", "mag"):
+            for role in ("lma", "mag"):
                 with pytest.raises(ControlError, match=r"runs no data plane \(its configuration has no \[dataplane\]"):
-                    await lab.control(daemon, {"command": "dataplane"})
+                    await lab.control(role, {"command": "dataplane"})
 
     asyncio.run(scenario())
     frames = list(read_capture((tmp_path / "lma.pcap").read_bytes()))
@@ -826,10 +826,10 @@ def test_a_failed_write_on_the_timer_path_does_not_stop_later_deletions(tmp_path
             assert lma.store is not None
             real_save = lma.store.save
 
-            def fail_a_deletion_once(changes: Any) -> None:
+            def fail_a_deletion_once(changes: Any, revocations: Any = None) -> None:
                 if changes.get(b"a@opA") == [] and not lma.statistics.store_errors:
                     raise sqlite3.OperationalError("disk I/O error")
-                real_save(changes)
+                real_save(changes, revocations)
 
             lma.store.save = fail_a_deletion_once  # type: ignore[method-assign]
             assert (await lab.control("mag", {"command": "detach", "mn_id": "a@opA"}))["outcome"] == "deregistered"

@@ -244,7 +244,7 @@ def test_a_failed_write_sends_no_pba_is_counted_and_rewritten_by_the_next_write(
     assert lab.lma.store is not None
     real_save = lab.lma.store.save
 
-    def failing_save(changes: Any) -> None:
+    def failing_save(changes: Any, revocations: Any = None) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
     lab.lma.store.save = failing_save  # type: ignore[method-assign]

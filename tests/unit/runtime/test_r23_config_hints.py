@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pmip6.runtime.config import load_lma_config, load_mag_config
+from pmip6.runtime.config import LmaConfig, MagConfig, load_lma_config, load_mag_config
 from pmip6.runtime.config_reader import ConfigError
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
 from test_config import LMA_MINIMUM, MAG_MINIMUM, _write
@@ -38,6 +38,7 @@ def test_an_mn_without_id_names_a_close_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("role", ["lma", "mag"])
 def test_global_revocation_without_id_names_a_close_key(tmp_path: Path, role: str) -> None:
+    load: Callable[[Path], LmaConfig | MagConfig]
     if role == "lma":
         text = LMA_MINIMUM.replace("tlv_header = true", "binding_revocation = true").replace(
             'address = "127.0.0.1"\ngre', 'address = "127.0.0.1"\nidd = "m"\nglobal_revocation = true\ngre')

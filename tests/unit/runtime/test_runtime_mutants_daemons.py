@@ -85,7 +85,8 @@ class _RefusingTransport:
 def test_a_message_that_cannot_leave_is_a_send_error_not_a_sent_message(tmp_path: Path, destination: Peer) -> None:
     """docs/operations.md "Metrics": ``send_errors`` counts messages the socket refused; ``sent`` only what left."""
     lma = Lab(tmp_path).lma()
-    lma.ipv4 = _RefusingTransport()  # the LMA has no IPv6 transport in this configuration
+    # the LMA has no IPv6 transport in this configuration; a stand-in with only what sending uses:
+    lma.ipv4 = _RefusingTransport()  # type: ignore[assignment]
 
     lma.send(SendMessage(PBA, destination))
 
@@ -249,7 +250,8 @@ def test_a_dual_stack_lma_answers_each_pbu_on_the_transport_it_came_from(tmp_pat
     """docs/operations.md "Signaling transports" / issue 4 contract (ipv4_address and ipv6_address both set): a PBA
     to an IPv4/UDP peer leaves by the UDP socket, one to an IPv6 peer as a raw Mobility Header."""
     lma = Lab(tmp_path).lma()
-    lma.ipv4, lma.ipv6 = udp, raw = _RecordingTransport(), _RecordingTransport()
+    # stand-ins with only what sending uses:
+    lma.ipv4, lma.ipv6 = udp, raw = _RecordingTransport(), _RecordingTransport()  # type: ignore[assignment]
     v4_mag, v6_mag = Peer(IPv4Address("192.0.2.1"), 40000), Peer(IPv6Address("2001:db8::1"))
 
     lma.send(SendMessage(PBA, v6_mag))
