@@ -83,7 +83,7 @@ def test_RFC5844_4_binding_row_tells_ipv4_udp_from_ip_in_ip(changes: dict[str, b
     assert line["encapsulation"] == encapsulation
 
 
-def _log_lines(events: list[object], formatter: logging.Formatter, rejections: LogRateLimit | None = None,
+def _log_lines(events: Sequence[object], formatter: logging.Formatter, rejections: LogRateLimit | None = None,
                at_lma: bool = True, clock: DaemonClock | None = None) -> list[str]:
     """The lines an LMA's (or ``at_lma=False``: a MAG's) EventLog writes for ``events`` through ``formatter``."""
     stream = io.StringIO()
@@ -139,7 +139,7 @@ def test_rejected_registrations_are_logged_10_at_once_then_1_a_second_and_the_ne
     assert _json_lines_of([RegistrationRejected(b"mn26", 154, MAG)], limited) == []
 
 
-def _json_lines_of(events: list[object], rejections: LogRateLimit) -> list[dict[str, object]]:
+def _json_lines_of(events: Sequence[object], rejections: LogRateLimit) -> list[dict[str, object]]:
     return [json.loads(line) for line in _log_lines(events, _JsonFormatter(), rejections)]
 
 
