@@ -271,8 +271,7 @@ class RandomOperations(RuleBasedStateMachine):
     @rule(mn=st.sampled_from(MNS), address=st.sampled_from((None, IPv4Address("10.0.0.2"))))
     def request_ipv4(self, mn: bytes, address: IPv4Address | None) -> None:
         """The MN's DHCP client asks its MAG for an IPv4 address (any, or the first of the pools, RFC 5844 3.4.3)."""
-        if self.at[mn] is not None:
-            mag = self.at[mn]
+        if (mag := self.at[mn]) is not None:
             self.network.emit(mag, self.mags[mag].request_ipv4(mn, self.network.now, address))
 
     @rule(mn=st.sampled_from(MNS))
@@ -283,8 +282,8 @@ class RandomOperations(RuleBasedStateMachine):
         a new one, with the address it names (3.1.2.1: "MUST consider this request as an initial binding
         registration request", 3.1.2.2), not refused as :meth:`_may_leave_untold` expects (an entry naming a prefix
         too is still refused: the session where the MN is holds the prefix, RFC 5213 5.4.1.1 item 6)."""
-        if self.at[mn] is not None and all(entry.home_network_prefixes for entry in self._left_untold_live(mn)):
-            mag = self.at[mn]
+        if (mag := self.at[mn]) is not None and all(entry.home_network_prefixes
+                                                   for entry in self._left_untold_live(mn)):
             self.network.emit(mag, self.mags[mag].release_ipv4(mn, self.network.now))
 
     @rule(mn=st.sampled_from(MNS))
