@@ -280,8 +280,9 @@ class Pump:
         self.forwarder.own_addresses = await self.netlink(local_destinations, self.ipr)
 
     async def stop(self) -> None:
+        """Close what the pump serves, then end the route lookups, once nothing can ask for one any more (a packet
+        arriving elsewhere, an address change), and the netlink thread."""
         self._unread.clear()
-        await self._peers.cancel()
         if self._address_watch is not None:
             await self._address_watch.close()
             self._address_watch = None
@@ -292,6 +293,7 @@ class Pump:
                 self._loop.remove_reader(sock.fileno())
             sock.close()
         self._sockets.clear()
+        await self._peers.cancel()
         if self.ipr is not None:
             await self.netlink(self.ipr.close)
             self.ipr = None

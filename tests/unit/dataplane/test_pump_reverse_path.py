@@ -4,6 +4,7 @@ with the arrival interface each datagram reports (IP_PKTINFO), before and after 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import errno
 import logging
 import socket
@@ -248,6 +249,39 @@ def test_when_a_peers_session_from_one_address_goes_the_route_back_is_looked_up_
         return local, netlink.asked
 
     assert asyncio.run(scenario()) == (LMAA, [(MAG1, LMAA), (MAG1, "192.0.2.7"), (MAG1, LMAA)])
+
+
+def test_a_lookup_a_packet_asks_for_while_the_pump_stops_ends_with_the_stop(monkeypatch) -> None:
+    """The stop ends the route lookups once nothing can ask for one any more (the address watch closed, the sockets
+    too): a packet arriving elsewhere while the address watch closes leaves no lookup running past the stop, on a
+    netlink thread the stop shuts down."""
+    async def scenario() -> set[asyncio.Task[None]]:
+        pump, netlink = LmaPump(LmaDataplaneSettings()), Netlink(3)
+        now = running(pump, netlink, monkeypatch)
+        pump.on_event(BindingEstablished(SESSION))
+        await pump._peers.resolved()
+        netlink.release.clear()  # a lookup asked for from now on waits
+
+        class ClosingWatch:
+            async def close(self) -> None:
+                now[0] += RERESOLVE_INTERVAL
+                pump._misarrived(MAG1, 9)
+                await asyncio.sleep(0)
+
+        class Ipr:
+            def close(self) -> None:
+                pass
+
+        async def thread(call: Callable[..., object], *args: object) -> object:
+            return call() if not args else await netlink(call, *args)  # type: ignore[arg-type]
+
+        pump._address_watch = ClosingWatch()  # type: ignore[assignment]
+        pump.ipr = Ipr()  # type: ignore[assignment]
+        monkeypatch.setattr(pump, "netlink", thread)
+        await pump.stop()
+        return set(pump._peers.resolving)
+
+    assert asyncio.run(scenario()) == set()
 
 
 @pytest.mark.parametrize("answer", [3, OSError(errno.ENETUNREACH, "no route")])
