@@ -49,6 +49,15 @@ class ControlTimeout(ControlError):
     (a reload or a ``clear`` of many bindings runs on the daemon's event loop in one step)."""
 
 
+def arguments(request: Request, command: str, *names: str) -> None:
+    """Refuse an argument ``command`` does not take, naming those it does: a misspelt one (``"mn-id"``, ``"HI"``)
+    would otherwise be ignored and the command run without it (``bindings`` listing every binding)."""
+    unknown = sorted(set(request) - {"command", *names})
+    if unknown:
+        takes = f"it takes {', '.join(sorted(names))}" if names else "it takes none"
+        raise ControlError(f"unknown argument {', '.join(map(json.dumps, unknown))} for {command!r} ({takes})")
+
+
 def text_argument(request: Request, key: str) -> str:
     """The request's ``key``: a non-empty string, else a ControlError naming it."""
     value = request.get(key)

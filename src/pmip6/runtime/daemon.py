@@ -47,6 +47,7 @@ from pmip6.runtime.control import (
     Handler,
     Request,
     address_argument,
+    arguments,
     text_argument,
     utf8_argument,
 )
@@ -554,6 +555,7 @@ class Daemon:
         """Every binding, or those of the optional ``mn_id``, ``tenant`` and ``mag`` arguments; ``mag`` is the
         Proxy-CoA, or at the LMA also the address a MAG signals from for a Proxy-CoA it named in an Alternate Care-of
         Address option (as ``pmip6 lma clear --mag``)."""
+        arguments(request, "bindings", "mn_id", "tenant", "mag")
         mn_id = utf8_argument(request, "mn_id") if "mn_id" in request else None
         tenant = text_argument(request, "tenant") if "tenant" in request else None
         if tenant is not None and not self.at_lma:
@@ -570,6 +572,7 @@ class Daemon:
     async def _reload_command(self, request: Request) -> dict[str, Any]:
         """:meth:`reload`, once the start is complete (the control socket opens before the metrics endpoint and the
         timer); refused once the stop began."""
+        arguments(request, "reload")
         await self._started_or_stopping.wait()
         if self.stopping():
             raise ControlError(f"the {self.role} is stopping: the configuration is not reloaded")
@@ -580,12 +583,14 @@ class Daemon:
 
     async def _peers_command(self, request: Request) -> dict[str, Any]:
         """This node's Restart Counter and heartbeat settings, and what it knows of each peer (RFC 5847)."""
+        arguments(request, "peers")
         heartbeat = self.engine.heartbeat
         return {"restart_counter": heartbeat.restart_counter, "heartbeat_interval": heartbeat.settings.interval,
                 "missing_heartbeats_allowed": heartbeat.settings.missing_heartbeats_allowed,
                 "peers": [peer_row(state) for state in heartbeat.peers()]}
 
     async def _stats_command(self, request: Request) -> dict[str, Any]:
+        arguments(request, "stats")
         stats = self.statistics.as_dict(self.bindings_by_gre_mode(), at_lma=self.at_lma)
         stats.update({name: section() for name, section in self._stats_sections.items()})
         return stats

@@ -35,7 +35,7 @@ from pmip6.dataplane.settings import MagDataplaneSettings
 from pmip6.runtime.arp_trigger import ArpTriggerService
 from pmip6.runtime.clock import Reader
 from pmip6.runtime.config import ConfigError, LmaConfig, MagConfig
-from pmip6.runtime.control import ControlError, Request
+from pmip6.runtime.control import ControlError, Request, arguments
 from pmip6.runtime.daemon import Daemon
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
 from pmip6.runtime.dataplane_metrics import (
@@ -131,6 +131,7 @@ def attach_dataplane(daemon: Daemon, pump: Pump | None, advertisements: RouterAd
         return
 
     async def dataplane_command(request: Request) -> dict[str, Any]:
+        arguments(request, "dataplane")
         services = {"router_advertisements": advertisements, "dhcp": dhcp, "arp_triggers": arp}
         return {**pump.stats(), **{name: service.stats() for name, service in services.items()
                                    if service is not None}}

@@ -48,7 +48,7 @@ from pmip6.core.token_bucket import TokenBucket
 from pmip6.naming import counted, listed
 from pmip6.runtime.anchor_dhcp import attach_anchor_dhcp
 from pmip6.runtime.config import ConfigError, LmaConfig, changed_keys, load_lma_config
-from pmip6.runtime.control import ControlError, Handler, Request, address_argument, utf8_argument
+from pmip6.runtime.control import ControlError, Handler, Request, address_argument, arguments, utf8_argument
 from pmip6.runtime.daemon import ROWS_PER_TURN, Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_lma_dataplane
 from pmip6.runtime.dataplane_daemon import attach_dataplane, lma_pump
@@ -134,6 +134,7 @@ class LmaDaemon(Daemon):
 
     async def _clear_command(self, request: Request) -> dict[str, int]:
         """Remove the bindings of ``mn_id`` and/or of the MAG ``mag`` (``pmip6 lma clear``)."""
+        arguments(request, "clear", "mn_id", "mag")
         mn_id = utf8_argument(request, "mn_id") if "mn_id" in request else None
         mag = address_argument(request, "mag") if "mag" in request else None
         if mn_id is None and mag is None:

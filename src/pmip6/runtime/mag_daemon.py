@@ -42,7 +42,7 @@ from pmip6.core.mag import MobileAccessGateway
 from pmip6.core.mag_settings import AttachRequest
 from pmip6.dataplane.dhcp_server import Ipv4Triggers
 from pmip6.runtime.config import MagConfig, changed_keys, load_mag_config
-from pmip6.runtime.control import DEFAULT_WAIT, ControlError, Handler, Request, utf8_argument
+from pmip6.runtime.control import DEFAULT_WAIT, ControlError, Handler, Request, arguments, utf8_argument
 from pmip6.runtime.daemon import Daemon, DaemonOptions, fresh_restart_counter
 from pmip6.runtime.dataplane_config import parse_mag_dataplane
 from pmip6.runtime.dataplane_daemon import (
@@ -371,6 +371,7 @@ class MagDaemon(Daemon):
         (:data:`_ENDED_BY`): ``revoked`` by the LMA, ``deregistered`` by a de-registration the LMA acknowledged,
         ``unacknowledged`` (removed at this MAG only: the LMA may still hold it), or ``left`` when the wait ran out;
         the four add up to ``bindings``."""
+        arguments(request, "revoke-all", "timeout")
         outcome, ending = await self._end_every_binding(_timeout(request))
         revoked = _sends_revocation(outcome)
         return {**ending.result(), "global_revocation": revoked,
@@ -379,6 +380,7 @@ class MagDaemon(Daemon):
     # ---- attach / detach ---------------------------------------------------------------------------
 
     async def _attach_command(self, request: Request) -> dict[str, Any]:
+        arguments(request, "attach", "mn_id", "att", "hi", "ll_id", "interface", "ipv4", "ipv6", "timeout")
         attach, timeout = _attach_request(request), _timeout(request)
         try:
             outcome = self.mag.attach(attach, self.now())
@@ -392,6 +394,7 @@ class MagDaemon(Daemon):
         return result
 
     async def _detach_command(self, request: Request) -> dict[str, Any]:
+        arguments(request, "detach", "mn_id", "timeout")
         mn_id, timeout = _mn_id(request), _timeout(request)
         entry = self.mag.entry(mn_id)
         registered = entry is not None and entry.registered_at is not None
@@ -400,6 +403,7 @@ class MagDaemon(Daemon):
 
     async def _refresh_command(self, request: Request) -> dict[str, Any]:
         """Re-register now (RFC 5213 6.9.1.3), e.g. after an LMA restart."""
+        arguments(request, "refresh", "mn_id", "timeout")
         mn_id, timeout = _mn_id(request), _timeout(request)
         return await self._await_outcome(_Waiter(mn_id, attach=True), self.mag.refresh(mn_id, self.now()), timeout)
 

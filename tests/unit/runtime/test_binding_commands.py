@@ -101,6 +101,37 @@ def test_show_bindings_filters_by_mobile_node_tenant_and_mag(tmp_path: Path,
     assert header.startswith("MN-ID") and row.startswith(MN_OFF)
 
 
+@pytest.mark.parametrize(("daemon", "request_", "error"), [
+    ("lma", {"command": "bindings", "mn-id": MN1},
+     """unknown argument "mn-id" for 'bindings' \\(it takes mag, mn_id, tenant\\)"""),
+    ("lma", {"command": "clear", "mn_id": MN1, "mag ": "127.0.0.1"}, """unknown argument "mag " for 'clear'"""),
+    ("lma", {"command": "stats", "json": True}, """unknown argument "json" for 'stats' \\(it takes none\\)"""),
+    ("lma", {"command": "reload", "file": "lma.toml"}, """unknown argument "file" for 'reload'"""),
+    ("mag", {"command": "peers", "peer": "127.0.0.1"}, """unknown argument "peer" for 'peers'"""),
+    ("mag", {"command": "attach", "mn_id": MN_OFF, "att": 4, "HI": 2, "ll-id": "0a"},
+     """unknown argument "HI", "ll-id" for 'attach' \\(it takes att, hi, interface, ipv4, ipv6, ll_id, mn_id, """),
+    ("mag", {"command": "detach", "mn_id": MN1, "wait": 1}, """unknown argument "wait" for 'detach'"""),
+    ("mag", {"command": "refresh", "mnid": MN1}, """unknown argument "mnid" for 'refresh'"""),
+    ("mag", {"command": "revoke-all", "mn_id": MN1},
+     """unknown argument "mn_id" for 'revoke-all' \\(it takes timeout\\)"""),
+])
+def test_a_misspelt_argument_is_refused_naming_those_the_command_takes(tmp_path: Path, daemon: str,
+                                                                       request_: dict[str, Any], error: str) -> None:
+    """docs/operations.md, "Control socket protocol": a raw client's misspelt argument is an error, not ignored (the
+    LMA listed every binding for a "mn-id" filter, the MAG attached with HI 1 for an "HI" of 2); nothing changes."""
+    lab = Lab(tmp_path)
+
+    async def scenario() -> None:
+        async with lab.running():
+            await lab.control("mag", {"command": "attach", "mn_id": MN1, "att": 4})
+            with pytest.raises(ControlError, match=error):
+                await lab.control(daemon, request_)
+            for node in ("lma", "mag"):
+                assert list(_by_mn(await lab.control(node, {"command": "bindings"}))) == [MN1], node
+
+    asyncio.run(scenario())
+
+
 def test_a_mags_row_gives_the_ipv4_links_prefix_length_and_default_router_the_pba_gave(tmp_path: Path) -> None:
     """RFC 5844 3.1.3 and 3.3.3: what the MN's IPv4 link needs besides its home address (a DHCP server at the MAG
     would hand them out), from the LMA's pool of operator A (10.0.0.0/24: its first address the default router);

@@ -470,8 +470,8 @@ def test_an_accepted_with_condition_status_is_in_the_result_of_the_exchange_it_a
 
     async def scenario() -> list[dict[str, Any]]:
         async with lab.running():
-            return [await lab.control("mag", {"command": command, "mn_id": "mn1@opA", "att": 4})
-                    for command in ("attach", "refresh")]
+            return [await lab.control("mag", {"command": "attach", "mn_id": "mn1@opA", "att": 4}),
+                    await lab.control("mag", {"command": "refresh", "mn_id": "mn1@opA"})]
 
     attached, refreshed = asyncio.run(scenario())
     assert attached["outcome"] == refreshed["outcome"] == "registered"

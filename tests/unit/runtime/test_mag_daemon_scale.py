@@ -61,9 +61,10 @@ def _registered(tmp_path: Path, count: int) -> _Counted:
 async def _commands(counted: _Counted, command: str, mn_ids: list[str]) -> list[dict[str, Any]]:
     """Run ``command`` for each MN, 32 waiting at a time, each answered by its PBA."""
     handler = counted.daemon.control_handlers()[command]
+    arguments = {"att": 4} if command == "attach" else {}
     results: list[dict[str, Any]] = []
     for first in range(0, len(mn_ids), 32):
-        tasks = [asyncio.ensure_future(handler({"command": command, "mn_id": mn_id, "att": 4}))
+        tasks = [asyncio.ensure_future(handler({"command": command, "mn_id": mn_id, **arguments}))
                  for mn_id in mn_ids[first:first + 32]]
         await asyncio.sleep(0)
         counted.answer_all()
