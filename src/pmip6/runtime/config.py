@@ -23,7 +23,7 @@ from pmip6.core.mag_settings import TIMESTAMP_VALIDITY_WINDOW, MagGreMode, MagSe
 from pmip6.core.nai import nai_key
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.core.revocation_sender import MIN_INIT_DELAY_BRIS, RevocationTiming
-from pmip6.runtime.config_reader import ConfigError, Table, parse_endpoint
+from pmip6.runtime.config_reader import ConfigError, Table, parse_endpoint, refuse_ipv6
 from pmip6.wire.messages import LIFETIME_UNIT_SECONDS
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT
 from pmip6.wire.ip import is_unicast
@@ -181,6 +181,7 @@ def load_lma_config(path: Path) -> LmaConfig:
 
 def _ipv4_endpoint(text: str) -> tuple[IPv4Address, int]:
     """``[lma] dhcp_server``: a unicast IPv4 ``address:port`` (DHCP is IPv4; :func:`parse_endpoint`'s form)."""
+    refuse_ipv6(text)
     host, port = parse_endpoint(text)
     address = IPv4Address(host)
     if not is_unicast(address):

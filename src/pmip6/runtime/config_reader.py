@@ -224,6 +224,13 @@ def _refuse_overlap(pool: IPv4Network | IPv6Network, blocks: tuple[tuple[IPv4Net
             raise ValueError(f"it holds {what}")
 
 
+def refuse_ipv6(text: str) -> None:
+    """For a DHCP server's ``address[:port]`` (DHCP is IPv4, RFC 2131): an IPv6 address, bracketed or not, is named
+    as one, rather than taken apart at a colon (``"2001:db8::1"`` read as host ``2001`` and port ``db8::1``)."""
+    if text.startswith("[") or text.count(":") > 1:
+        raise ValueError("an IPv6 address: DHCP is IPv4")
+
+
 def parse_endpoint(text: str) -> tuple[str, int]:
     """``a.b.c.d:port`` or ``[v6]:port``; a bare IPv6 address is refused (``2001:db8::1:9000`` is ambiguous).
     Without a colon, digits alone are the port of a missing host (``"9436"``), anything else a host."""

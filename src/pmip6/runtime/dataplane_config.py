@@ -24,7 +24,7 @@ from pmip6.dataplane.settings import (
     TenantSettings,
 )
 from pmip6.dataplane.tun import IFNAMSIZ
-from pmip6.runtime.config_reader import ConfigError, Table
+from pmip6.runtime.config_reader import ConfigError, Table, refuse_ipv6
 from pmip6.wire.dhcp import SERVER_PORT
 from pmip6.wire.ip import is_unicast
 from pmip6.wire.numbers import PMIP6_DATA_PORT
@@ -152,6 +152,7 @@ def _link_local(text: str) -> IPv6Address:
 def _dhcp_server_address(text: str) -> tuple[IPv4Address, int]:
     """``dhcp_relay``: the DHCP server the MAG's relay agent forwards to (RFC 5844 3.4.2), "address[:port]", port 67
     by default (RFC 2131 4.1); a unicast IPv4 address, as ``giaddr`` and the relay are (DHCP is IPv4)."""
+    refuse_ipv6(text)
     host, separator, port = text.partition(":")
     if separator and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
         raise ValueError("the port is a number from 1 to 65535")

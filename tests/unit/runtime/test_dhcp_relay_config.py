@@ -51,8 +51,10 @@ def test_dhcp_relay_is_an_ipv4_address_with_or_without_a_port(text: str, expecte
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    ("2001:db8::1", "dataplane.dhcp_relay: expected the IPv4 address of a DHCP server"),
-    ("[2001:db8::1]:67", "dataplane.dhcp_relay: expected the IPv4 address"),
+    ("2001:db8::1", "dataplane.dhcp_relay: expected the IPv4 address of a DHCP server.*"
+                    r"got \"2001:db8::1\" \(an IPv6 address: DHCP is IPv4\)$"),
+    ("2001:db8::1:67", r"dataplane.dhcp_relay: .*\(an IPv6 address: DHCP is IPv4\)$"),
+    ("[2001:db8::1]:67", r"dataplane.dhcp_relay: expected the IPv4 address.*\(an IPv6 address: DHCP is IPv4\)$"),
     ("192.0.2.9:0", "dataplane.dhcp_relay: .*the port is a number from 1 to 65535"),
     ("192.0.2.9:dhcp", "dataplane.dhcp_relay: .*the port is a number"),
     ("224.0.0.1", "dataplane.dhcp_relay: .*not a unicast address"),
@@ -104,7 +106,8 @@ def test_lma_dhcp_server_is_off_by_default_and_an_ipv4_address_and_port(tmp_path
 
 @pytest.mark.parametrize(("value", "message"), [
     ('"192.0.2.2"', 'lma.dhcp_server: expected an IPv4 "address:port".*no port'),
-    ('"[::1]:67"', "lma.dhcp_server: expected an IPv4"),
+    ('"[::1]:67"', r"lma.dhcp_server: expected an IPv4.*\(an IPv6 address: DHCP is IPv4\)$"),
+    ('"2001:db8::1"', r"lma.dhcp_server: expected an IPv4.*\(an IPv6 address: DHCP is IPv4\)$"),
     ('"255.255.255.255:67"', "lma.dhcp_server: .*not a unicast address"),
     ('"192.0.2.2:70000"', "lma.dhcp_server: .*port out of range"),
     ("67", "lma.dhcp_server: expected a string"),
