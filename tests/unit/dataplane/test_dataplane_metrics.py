@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import LMAA, MAG1, SERVER, SHARED_HOME, ipv4, sealed, session
 from pmip6.core.events import BindingEstablished
 from pmip6.dataplane.counters import DropReason, IcmpOutcome
-from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
 from pmip6.dataplane.mag import MagForwarder
 from pmip6.runtime.dataplane_metrics import DataplaneCollector, RouterAdvertisementCollector
@@ -21,8 +21,8 @@ def test_packets_bytes_and_drops_by_tenant_and_unattributed_drops() -> None:
     lma = LmaForwarder()
     lma.apply(BindingEstablished(session(b"mn1", tenant="opA", uplink_key=7)))
     packet = ipv4(SHARED_HOME, SERVER)
-    lma.from_tunnel(MAG1, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 7).seal(packet))
-    lma.from_tunnel(MAG1, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 8).seal(packet))
+    lma.from_tunnel(MAG1, TunnelFormat.GRE, sealed(TunnelFormat.GRE, 7, packet))
+    lma.from_tunnel(MAG1, TunnelFormat.GRE, sealed(TunnelFormat.GRE, 8, packet))
     lma.from_tenant("opB", ipv4(SERVER, SHARED_HOME))
     registry = CollectorRegistry()
     icmp_errors = dict.fromkeys(IcmpOutcome, 0) | {IcmpOutcome.SENT: 4, IcmpOutcome.RATE_LIMITED: 2}
@@ -45,7 +45,7 @@ def test_the_isolation_drops_are_exported_wrong_interface_unattributed_local_des
     lma = LmaForwarder()
     lma.apply(BindingEstablished(session(b"mn1", tenant="opA", uplink_key=7)))
     lma.own_addresses = frozenset({socket.inet_aton(SERVER)})
-    lma.from_tunnel(MAG1, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 7).seal(ipv4(SHARED_HOME, SERVER)))
+    lma.from_tunnel(MAG1, TunnelFormat.GRE, sealed(TunnelFormat.GRE, 7, ipv4(SHARED_HOME, SERVER)))
     lma.drop_unattributed(DropReason.WRONG_INTERFACE)
     registry = CollectorRegistry()
     registry.register(DataplaneCollector(SimpleNamespace(forwarder=lma, io_errors=0,  # type: ignore[arg-type]
@@ -62,7 +62,7 @@ def test_a_mags_ambiguous_destination_is_exported_unattributed() -> None:
     mag = MagForwarder()
     for mn_id, tenant, key in ((b"mn1", "opA", 0x1001), (b"mn3", "opB", 0x1003)):
         mag.apply(BindingEstablished(session(mn_id, at="mag", tenant=tenant, downlink_key=key)))
-    mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1001).seal(ipv4(SERVER, SHARED_HOME)))
+    mag.from_tunnel(LMAA, TunnelFormat.GRE, sealed(TunnelFormat.GRE, 0x1001, ipv4(SERVER, SHARED_HOME)))
     registry = CollectorRegistry()
     registry.register(DataplaneCollector(SimpleNamespace(forwarder=mag, io_errors=0,  # type: ignore[arg-type]
                                                          icmp_errors=dict.fromkeys(IcmpOutcome, 0))))

@@ -6,9 +6,8 @@ import struct
 
 import pytest
 
-from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, session
-from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.formats import Sealer, TunnelFormat, open_tunnel
+from dataplane_sessions import MAG1, SERVER, SHARED_HOME, ipv4, sealed, session
+from pmip6.dataplane.formats import TunnelFormat, open_tunnel
 from pmip6.wire.gre import GREHeader, encode_gre
 from pmip6.wire.numbers import EtherType
 from test_lma_forwarder import lma_with
@@ -35,6 +34,5 @@ def test_udp_tlv_inner_packet_starts_after_the_tlv_and_the_whole_gre_header(head
 def test_gre_only_udp_tlv_session_delivers_the_inner_packet_to_its_tenant() -> None:
     """RFC 5845 6.1 (GRE mode only, Length 2) with the T flag (7.2): the uplink reaches the tenant unchanged."""
     lma = lma_with(session(b"mn1", tlv=True, downlink_key=None, uplink_key=None))
-    uplink = Sealer(TunnelFormat.UDP_TLV, None).seal(UPLINK)
-    assert not isinstance(uplink, DropReason)
+    uplink = sealed(TunnelFormat.UDP_TLV, None, UPLINK)
     assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, uplink) == ("opA", UPLINK)

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, session
+from dataplane_sessions import MAG1, MAG2, SERVER, SHARED_HOME, ipv4, ipv6, sealed, session
 from pmip6.core.events import BindingEstablished, BindingRemoved, TunnelSession
-from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.lma_pump import LmaPump
 from pmip6.dataplane.settings import LmaDataplaneSettings, MagDataplaneSettings
 from pmip6.runtime.dataplane_config import parse_lma_dataplane, parse_mag_dataplane
@@ -24,7 +24,7 @@ MOBILITY_HEADER = bytes([59, 1, 5, 0, 0, 0, 0, 0])
 
 
 @pytest.mark.parametrize(("payload", "is_data"), [
-    (Sealer(TunnelFormat.UDP_TLV, 0xA001).seal(UPLINK), True),
+    (sealed(TunnelFormat.UDP_TLV, 0xA001, UPLINK), True),
     (UPLINK, True),
     (ipv6("2001:db8:a::1", "2001:db8::1"), True),
     (MOBILITY_HEADER, False),
@@ -89,13 +89,11 @@ def _lma_sending_udp(*sessions: TunnelSession) -> Iterator[tuple[LmaPump, _SentT
         os.close(write_end)
 
 
-DOWNLINK = Sealer(TunnelFormat.UDP_TLV, 0x1111).seal(ipv4(SERVER, SHARED_HOME))
+DOWNLINK = sealed(TunnelFormat.UDP_TLV, 0x1111, ipv4(SERVER, SHARED_HOME))
 
 
 def _uplink(key: int) -> bytes:
-    sealed = Sealer(TunnelFormat.UDP_TLV, key).seal(UPLINK)
-    assert isinstance(sealed, bytes)
-    return sealed
+    return sealed(TunnelFormat.UDP_TLV, key, UPLINK)
 
 
 def test_w29_udp_data_goes_to_the_port_the_peers_accepted_data_came_from_until_its_last_session_goes() -> None:

@@ -60,7 +60,9 @@ def test_GK_7_2_6_the_data_plane_sends_reserved_zero_and_ignores_it_on_receipt()
 
 
 def test_GK_7_1_2_tlv_length_different_from_udp_length_is_discarded() -> None:
-    sealed = bytearray(Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4))
+    datagram = Sealer(TunnelFormat.UDP_TLV, 7).seal(INNER4)
+    assert isinstance(datagram, bytes)
+    sealed = bytearray(datagram)
     struct.pack_into("!H", sealed, 2, len(sealed) - 3)
     assert open_tunnel(TunnelFormat.UDP_TLV, bytes(sealed)) is DropReason.TLV_LENGTH_MISMATCH
     assert open_tunnel(TunnelFormat.UDP_TLV, bytes(sealed) + b"\x00") is not DropReason.TLV_LENGTH_MISMATCH

@@ -17,7 +17,7 @@ from pmip6.core.events import (
     MessageIgnored,
 )
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
 
 MN1 = session(b"mn1", tenant="opA", downlink_key=0x1001, uplink_key=0xA001)
@@ -84,13 +84,13 @@ def test_GK_7_3_3_tlv_session_is_sent_and_received_in_udp_tlv_format() -> None:
     assert fmt is TunnelFormat.UDP_TLV
     assert struct.unpack_from("!BBH", payload) == (0, 47, len(payload) - 4)
     assert GRE(payload[4:]).key == 5
-    uplink = Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK)
+    uplink = sealed(TunnelFormat.UDP_TLV, 6, UPLINK)
     assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, uplink) == ("opA", UPLINK)
 
 
 def test_GK_7_1_2_tlv_length_mismatch_is_dropped_and_counted() -> None:
     lma = lma_with(session(b"mn1", tlv=True, uplink_key=6))
-    uplink = bytearray(Sealer(TunnelFormat.UDP_TLV, 6).seal(UPLINK))
+    uplink = bytearray(sealed(TunnelFormat.UDP_TLV, 6, UPLINK))
     uplink[3] ^= 1
     assert lma.from_tunnel(MAG1, TunnelFormat.UDP_TLV, bytes(uplink)) is DropReason.TLV_LENGTH_MISMATCH
     assert lma.totals().drops == {"tlv_length_mismatch": 1}

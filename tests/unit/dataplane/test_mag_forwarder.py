@@ -9,10 +9,10 @@ import time
 import pytest
 from scapy.layers.l2 import GRE
 
-from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, encapsulated, ipv4, ipv6, session
+from dataplane_sessions import LMAA, MAG2, SERVER, SHARED_HOME, encapsulated, ipv4, ipv6, sealed, session
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingUpdated, TunnelSession
 from pmip6.dataplane.counters import DropReason
-from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.mag import MagForwarder
 
 MN1 = session(b"mn1", at="mag", tenant="opA", interface="acc1", downlink_key=0x1001, uplink_key=0xA001)
@@ -58,17 +58,17 @@ def test_GK_4_2_5_ipv6_uplink_carries_the_uplink_key_too() -> None:
 def test_GK_4_2_13_downlink_key_picks_the_session_for_the_same_inner_address() -> None:
     mag = mag_with(MN1, MN3)
     for key, interface in ((0x1001, "acc1"), (0x1003, "acc3")):
-        payload = Sealer(TunnelFormat.GRE, key).seal(DOWNLINK)
+        payload = sealed(TunnelFormat.GRE, key, DOWNLINK)
         assert mag.from_tunnel(LMAA, TunnelFormat.GRE, payload) == (interface, DOWNLINK)
     assert mag.tenant_totals()["opA"].downlink_packets == 1
 
 
 def test_GK_4_2_13_downlink_key_from_a_source_other_than_the_lma_is_dropped() -> None:
     mag = mag_with(MN1)
-    payload = Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)
+    payload = sealed(TunnelFormat.GRE, 0x1001, DOWNLINK)
     assert mag.from_tunnel(MAG2, TunnelFormat.GRE, payload) is DropReason.WRONG_SOURCE
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE,
-                           Sealer(TunnelFormat.GRE, 0x9).seal(DOWNLINK)) is DropReason.UNKNOWN_KEY
+                           sealed(TunnelFormat.GRE, 0x9, DOWNLINK)) is DropReason.UNKNOWN_KEY
     assert mag.totals().drops == {"wrong_source": 1, "unknown_key": 1}
 
 
@@ -83,7 +83,7 @@ def test_gre_only_downlink_is_found_by_lma_and_inner_destination() -> None:
     mag = mag_with(session(b"mn2", at="mag", home="10.1.0.2", interface="acc2", downlink_key=None,
                            uplink_key=None))
     down = ipv4(SERVER, "10.1.0.2")
-    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, None).seal(down)) == ("acc2", down)
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, sealed(TunnelFormat.GRE, None, down)) == ("acc2", down)
     assert encapsulated(mag.from_access("acc2", ipv4("10.1.0.2", SERVER)))[2][:4] == bytes.fromhex("00000800")
 
 
@@ -117,11 +117,11 @@ def test_keyed_downlink_for_another_mns_address_is_dropped_not_put_on_the_keys_a
     mn2 = session(b"mn2", at="mag", tenant="opA", home="10.1.0.2", interface="acc2", downlink_key=0x1002,
                   uplink_key=0xA002)
     mag = mag_with(MN1, mn2)
-    stray = Sealer(TunnelFormat.GRE, 0x1001).seal(ipv4(SERVER, "10.1.0.2"))
+    stray = sealed(TunnelFormat.GRE, 0x1001, ipv4(SERVER, "10.1.0.2"))
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, stray) is DropReason.ADDRESS_NOT_OF_KEY
     assert mag.stats()["sessions"][0]["drops"] == {"address_not_of_key": 1}
     mag.apply(BindingDeregistered(MN1))
-    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1002).seal(ipv4(SERVER, "10.1.0.2"))) \
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, sealed(TunnelFormat.GRE, 0x1002, ipv4(SERVER, "10.1.0.2"))) \
         == ("acc2", ipv4(SERVER, "10.1.0.2"))
 
 
@@ -130,16 +130,16 @@ def test_RFC1812_5_3_7_a_downlink_packet_from_one_of_the_nodes_own_addresses_is_
     would drop it from an interface, but the TUN devices accept local sources for the pump's ICMP errors. The
     check is the forwarder's, on the addresses the pump gives it (none: nothing to check)."""
     router = "10.0.0.1"
-    spoofed = Sealer(TunnelFormat.GRE, 0x1001).seal(ipv4(router, SHARED_HOME))
+    spoofed = sealed(TunnelFormat.GRE, 0x1001, ipv4(router, SHARED_HOME))
     mag = mag_with(MN1)
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed) == ("acc1", ipv4(router, SHARED_HOME))
     mag.own_addresses = frozenset({socket.inet_aton(router), socket.inet_pton(socket.AF_INET6, "2001:db8::1")})
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed) is DropReason.LOCAL_SOURCE
-    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, 0x1001).seal(DOWNLINK)) \
+    assert mag.from_tunnel(LMAA, TunnelFormat.GRE, sealed(TunnelFormat.GRE, 0x1001, DOWNLINK)) \
         == ("acc1", DOWNLINK)
     mn6 = session(b"mn6", at="mag", home=None, prefixes=("2001:db8:a::/64",), interface="acc6", downlink_key=0x1006)
     mag.apply(BindingEstablished(mn6))
-    spoofed6 = Sealer(TunnelFormat.GRE, 0x1006).seal(ipv6("2001:db8::1", "2001:db8:a::5"))
+    spoofed6 = sealed(TunnelFormat.GRE, 0x1006, ipv6("2001:db8::1", "2001:db8:a::5"))
     assert mag.from_tunnel(LMAA, TunnelFormat.GRE, spoofed6) is DropReason.LOCAL_SOURCE
     assert [row["drops"] for row in mag.stats()["sessions"]] == [{"local_source": 1}] * 2
 
@@ -204,7 +204,7 @@ def test_overlapping_hnps_of_different_lengths_on_one_access_interface_are_ambig
 
 def _down(mag: MagForwarder, key: int | None, packet: bytes, lma: str = LMAA) -> tuple[str | None, object] | DropReason:
     """What the MAG makes of ``packet`` from ``lma`` sealed with ``key``: (access interface, packet) or a drop."""
-    return mag.from_tunnel(lma, TunnelFormat.GRE, Sealer(TunnelFormat.GRE, key).seal(packet))
+    return mag.from_tunnel(lma, TunnelFormat.GRE, sealed(TunnelFormat.GRE, key, packet))
 
 
 def test_RFC5845_figure_1_downlink_to_a_home_address_two_operators_share_on_one_access_interface_is_dropped() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import ip_address
 
-from dataplane_sessions import MAG2, SERVER, SHARED_HOME, ipv4, session
+from dataplane_sessions import MAG2, SERVER, SHARED_HOME, ipv4, sealed, session
 from pmip6.core.events import BindingEstablished, BindingUpdated, Peer
-from pmip6.dataplane.formats import Sealer, TunnelFormat
+from pmip6.dataplane.formats import TunnelFormat
 from pmip6.dataplane.lma import LmaForwarder
 
 MN1 = session(b"mn1", tenant="opA", downlink_key=0x1001, uplink_key=0xA001)
@@ -21,7 +21,7 @@ def _counters(forwarder: LmaForwarder) -> tuple[int, int]:
 def test_counters_carry_over_a_refresh_and_a_handoff() -> None:
     forwarder = LmaForwarder()
     forwarder.apply(BindingEstablished(MN1))
-    uplink = Sealer(TunnelFormat.GRE, MN1.uplink_key).seal(ipv4(SHARED_HOME, SERVER))
+    uplink = sealed(TunnelFormat.GRE, MN1.uplink_key, ipv4(SHARED_HOME, SERVER))
     forwarder.from_tunnel(MN1.peer.address.compressed, TunnelFormat.GRE, uplink)
     forwarder.from_tenant("opA", ipv4(SERVER, SHARED_HOME))
     assert _counters(forwarder) == (1, 1)
