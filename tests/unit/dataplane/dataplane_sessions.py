@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from typing import TypedDict
 from ipaddress import IPv4Address, IPv6Network, ip_address
 
-from scapy.layers.inet import IP, UDP
+from scapy.layers.inet import IP, UDP, IPOption
 from scapy.layers.inet6 import IPv6
 
 from pmip6.core.events import Peer, TunnelSession
@@ -22,6 +23,27 @@ MAG1 = "192.0.2.1"
 MAG2 = "192.0.2.5"
 SERVER = "10.0.255.1"
 SHARED_HOME = "10.1.0.1"
+
+
+class BootpFields(TypedDict, total=False):
+    """The BOOTP header fields (RFC 2131 section 2) the DHCP tests set beyond ``chaddr`` and ``xid``."""
+
+    op: int
+    hops: int
+    flags: int
+    ciaddr: str
+    giaddr: str
+
+
+class Ipv4Fields(TypedDict, total=False):
+    """The IPv4 header fields (RFC 791 section 3.1) the fragmentation and ICMP tests set beyond the addresses."""
+
+    tos: int
+    flags: str
+    frag: int
+    options: list[IPOption]
+
+
 TunStandIn = Callable[[Pump], socket.socket]
 """The ``tun_stand_in`` fixture (conftest.py): gives a pump a socket in place of tenant opA's TUN device."""
 

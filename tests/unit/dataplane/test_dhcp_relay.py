@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
+from typing import Unpack
 
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
 
+from dataplane_sessions import BootpFields
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import BindingEstablished, Peer
 from pmip6.dataplane.dhcp_relay import MAX_HOPS, RelayAgent, RelayedRequest
@@ -51,11 +53,11 @@ class Mag:
         return entry
 
     def ask(self, *options: tuple[str, object], interface: str = "acc1",
-            **fields: object) -> DhcpReply | RelayedRequest | None:
+            **fields: Unpack[BootpFields]) -> DhcpReply | RelayedRequest | None:
         data = bytes(BOOTP(chaddr=MAC1, xid=42, **fields) / DHCP(options=[*options, "end"]))
         return self.server.answer(interface, decode_dhcp(data), NOW)
 
-    def relayed(self, *options: tuple[str, object], **fields: object) -> DhcpMessage:
+    def relayed(self, *options: tuple[str, object], **fields: Unpack[BootpFields]) -> DhcpMessage:
         relayed = self.ask(*options, **fields)
         assert isinstance(relayed, RelayedRequest), relayed
         return relayed.message
@@ -134,7 +136,7 @@ def test_RFC3046_2_1_a_client_s_own_option_82_is_dropped_the_access_link_is_untr
     ([], {"ciaddr": str(HOME1)}),  # RENEWING / REBINDING, unicast to the override address
 ])
 def test_RFC5844_3_4_2_a_request_for_the_home_address_is_relayed(options: list[tuple[str, object]],
-                                                                 fields: dict[str, object]) -> None:
+                                                                 fields: BootpFields) -> None:
     mag = Mag()
     mag.register(_entry())
     message = mag.relayed(REQUEST, *options, **fields)
@@ -146,7 +148,7 @@ def test_RFC5844_3_4_2_a_request_for_the_home_address_is_relayed(options: list[t
     ([], {"ciaddr": str(HOME2)}),
 ])
 def test_RFC5844_3_4_2_a_request_for_another_address_is_not_relayed_logged_and_nakked(
-        options: list[tuple[str, object]], fields: dict[str, object], caplog: pytest.LogCaptureFixture) -> None:
+        options: list[tuple[str, object]], fields: BootpFields, caplog: pytest.LogCaptureFixture) -> None:
     """3.4.2's SHOULD drop: not relayed, logged; and the MAG NAKs it from the default router (the Server Identifier
     the client knows), so a client whose lease outlived its binding starts over at once (walkthrough 19: it kept a
     dead address until its lease ran out)."""
@@ -167,7 +169,7 @@ def test_RFC5844_3_4_2_a_request_for_another_address_is_not_relayed_logged_and_n
     ([], {}),  # no address at all
 ])
 def test_a_request_for_another_server_or_no_address_is_only_dropped(options: list[tuple[str, object]],
-                                                                      fields: dict[str, object]) -> None:
+                                                                      fields: BootpFields) -> None:
     mag = Mag()
     mag.register(_entry())
     assert mag.ask(REQUEST, *options, **fields) is None

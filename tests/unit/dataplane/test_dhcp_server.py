@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
+from typing import Unpack
 
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
 
+from dataplane_sessions import BootpFields
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import BindingDeregistered, BindingEstablished, BindingRemoved, BindingUpdated, Peer
 from pmip6.dataplane.dhcp_relay import RelayedRequest
@@ -46,7 +48,7 @@ class Mag:
         return entry
 
     def ask(self, *options: tuple[str, object], chaddr: bytes = MAC1, interface: str = "acc1",
-            now: float = NOW, **fields: object) -> DhcpReply | None:
+            now: float = NOW, **fields: Unpack[BootpFields]) -> DhcpReply | None:
         data = bytes(BOOTP(chaddr=chaddr, xid=42, **fields) / DHCP(options=[*options, "end"]))
         answer = self.server.answer(interface, decode_dhcp(data), now)
         assert not isinstance(answer, RelayedRequest), "no DHCP server is configured: nothing is relayed"
@@ -102,7 +104,7 @@ def test_RFC2131_4_4_5_the_lease_is_the_binding_lifetime_left_with_t1_and_t2_at_
     ([], {"ciaddr": str(HOME2)}, MessageType.NAK),
 ])
 def test_RFC2131_4_3_2_requests_are_acknowledged_for_the_home_address_only(
-        options: list[tuple[str, str]], fields: dict[str, str], expected: MessageType) -> None:
+        options: list[tuple[str, str]], fields: BootpFields, expected: MessageType) -> None:
     mag = Mag()
     mag.register(_entry())
     reply = mag.ask(REQUEST, *options, **fields)

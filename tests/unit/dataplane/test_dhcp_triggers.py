@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from typing import Unpack
 
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
 
+from dataplane_sessions import BootpFields
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import BindingEstablished, BindingUpdated, Peer
 from pmip6.dataplane.dhcp_relay import RelayAgent, RelayedRequest
@@ -74,7 +76,7 @@ def _give_address(server: DhcpServer, entry: BindingUpdateListEntry, home: IPv4A
 
 
 def _ask(server: DhcpServer, kind: str, *options: tuple[str, object], chaddr: bytes = MAC1,
-         **fields: object) -> DhcpReply | RelayedRequest | None:
+         **fields: Unpack[BootpFields]) -> DhcpReply | RelayedRequest | None:
     data = bytes(BOOTP(chaddr=chaddr, xid=7, **fields) / DHCP(options=[("message-type", kind), *options, "end"]))
     return server.answer("acc1", decode_dhcp(data), NOW)
 
@@ -121,7 +123,7 @@ def test_without_triggers_an_ipv6_only_session_s_link_is_not_served_and_nothing_
     ("release", [], {"ciaddr": "10.0.0.9"}, False),
 ])
 def test_RFC2131_4_3_2_only_a_client_looking_for_an_address_is_a_trigger_and_names_the_one_it_uses(
-        kind: str, options: list[tuple[str, str]], fields: dict[str, str], asks: bool) -> None:
+        kind: str, options: list[tuple[str, str]], fields: BootpFields, asks: bool) -> None:
     engine = Engine()
     server = _server(engine)
     _register(engine, server)
@@ -200,7 +202,7 @@ def test_RFC5844_3_4_3_in_relay_mode_a_release_de_registers_the_address_and_is_s
     ("request", {"ciaddr": str(HOME)}, MessageType.ACK, HOME),  # RENEWING
 ])
 def test_RFC5844_3_4_3_a_client_asking_again_while_its_release_waits_cancels_it_and_is_answered(
-        kind: str, fields: dict[str, str], answer: MessageType, named: IPv4Address | None) -> None:
+        kind: str, fields: BootpFields, answer: MessageType, named: IPv4Address | None) -> None:
     """A DHCPRELEASE that came while a PBU was in flight waits in the engine (``ipv4_release_deferred``); the client's
     DHCPDISCOVER or DHCPREQUEST meanwhile goes to the engine's ``request``, which cancels it, and is answered."""
     engine = Engine(starts=False)

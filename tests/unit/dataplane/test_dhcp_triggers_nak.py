@@ -11,6 +11,7 @@ import math
 from ipaddress import IPv4Address
 
 import pytest
+from dataplane_sessions import BootpFields
 from test_dhcp_triggers import HOME, MAC1, MN1, NOW, RELAY, ROUTER, Engine, _ask, _give_address, _register, _server
 
 from pmip6.core.bul import BindingUpdateListEntry
@@ -42,7 +43,7 @@ def _nak(reply: object) -> DhcpReply:
 
 @pytest.mark.parametrize(("options", "fields"), NAMING_HOME, ids=["init-reboot", "renewing-rebinding"])
 def test_RFC2131_4_3_2_a_request_for_an_address_the_lma_refused_the_session_is_naked(
-        options: tuple[tuple[str, str], ...], fields: dict[str, str]) -> None:
+        options: tuple[tuple[str, str], ...], fields: BootpFields) -> None:
     engine = Engine(starts=False)  # the refusal's hold-down: the trigger starts nothing
     server = _server(engine)
     entry = _register(engine, server, home=HOME)
@@ -94,7 +95,7 @@ def test_RFC2131_4_3_2_a_request_for_the_very_address_the_lma_refused_is_naked_w
 
 @pytest.mark.parametrize(("options", "fields"), NAMING_HOME, ids=["init-reboot", "renewing-rebinding"])
 def test_RFC5844_3_4_1_no_nak_while_the_engine_gets_the_session_an_address(
-        options: tuple[tuple[str, str], ...], fields: dict[str, str]) -> None:
+        options: tuple[tuple[str, str], ...], fields: BootpFields) -> None:
     """Withdrawn and not refused again: the first trigger asks for the address, its retransmissions while that PBU is
     in flight are unanswered, and once the PBA gave it back the request is acknowledged."""
     engine = Engine()

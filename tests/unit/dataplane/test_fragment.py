@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import pytest
 from scapy.layers.inet import IP, UDP, IPOption_LSRR, IPOption_NOP, IPOption_RR, IPOption_Security
 from scapy.utils import checksum
 
+from dataplane_sessions import Ipv4Fields
 from pmip6.dataplane.fragment import fragment_ipv4
 
 MTU = 1452
 
 
-def datagram(size: int, **fields: object) -> bytes:
+def datagram(size: int, **fields: Unpack[Ipv4Fields]) -> bytes:
     payload = bytes(range(256)) * (size // 256 + 1)
     packet = IP(src="10.1.0.1", dst="10.0.255.1", id=0x4242, ttl=63, tos=0xB8, **fields) / UDP(sport=1, dport=2)
     packet = packet / payload[:size - len(packet)]

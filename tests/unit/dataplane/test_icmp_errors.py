@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+from typing import Unpack
 
 import pytest
 from scapy.layers.inet import ICMP, IP, UDP
@@ -19,6 +20,7 @@ from scapy.layers.inet6 import (
 from scapy.layers.ipsec import AH
 from scapy.utils import checksum
 
+from dataplane_sessions import Ipv4Fields
 from pmip6.dataplane.icmp_errors import fragmentation_needed, packet_too_big, parameter_problem
 
 MN6, SERVER6, MAG6 = "2001:db8:100:1::1", "2001:db8:ff::1", "2001:db8:1::1"
@@ -33,7 +35,7 @@ def ipv6(size: int, src: str = MN6, dst: str = SERVER6) -> bytes:
     return packet
 
 
-def ipv4(size: int, src: str = MN4, dst: str = SERVER4, **fields: object) -> bytes:
+def ipv4(size: int, src: str = MN4, dst: str = SERVER4, **fields: Unpack[Ipv4Fields]) -> bytes:
     packet = bytes(IP(src=src, dst=dst, flags="DF", **fields) / UDP(sport=4000, dport=7) / bytes(size - 28))
     assert len(packet) == size
     return packet
