@@ -364,6 +364,7 @@ def test_a_persisting_failure_is_not_retried_at_the_notifications_of_its_own_mak
             failing = _Failing("set_up", failures=math.inf)
             monkeypatch.setattr(pump_module, "set_up", failing)
             old = await asyncio.to_thread(_index, lab, "lma", "tena")
+            assert old is not None
             await asyncio.to_thread(_delete, lab, "lma", "tena")
             await until_notifications_handled(lma)  # a storm never ends: each attempt would cause the next
             half_made = await asyncio.to_thread(_index, lab, "lma", "tena")

@@ -67,6 +67,7 @@ def _pbu_over_udp() -> bytes:
 
 
 def _tshark(capture: Path, *fields: str, lua: bool = True) -> list[list[str]]:
+    assert TSHARK is not None
     command = [TSHARK, "-n", "-r", str(capture), "-T", "fields", "-E", "separator=|", "-E", "occurrence=a"]
     if lua:
         command[1:1] = ["-X", f"lua_script:{SCRIPT}"]

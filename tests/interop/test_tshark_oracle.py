@@ -24,7 +24,7 @@ from tshark_fields import (HOME_PREFIX, LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Ca
 from pmip6.wire.dissect import dissect_frame
 from pmip6.wire.gre import GREHeader, encode_gre
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
-from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto, Status
 from pmip6.wire.options import (AccessTechnologyTypeOption, AlternateCareOfAddressOption, GREKeyOption,
                                 HandoffIndicatorOption, HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
@@ -73,9 +73,9 @@ def _common_options(number: int) -> tuple[tuple, dict[str, str]]:
     return options, expected
 
 
-def _signaling_cases() -> list[tuple[str, object, dict[str, str]]]:
+def _signaling_cases() -> list[tuple[str, MobilityMessage, dict[str, str]]]:
     """(name, message, expected MH fields) for every PBU and PBA variant."""
-    cases: list[tuple[str, object, dict[str, str]]] = []
+    cases: list[tuple[str, MobilityMessage, dict[str, str]]] = []
     number = 0
     for key in (None, DOWNLINK_KEY):
         for t_flag in (False, True):
@@ -111,11 +111,11 @@ def _signaling_cases() -> list[tuple[str, object, dict[str, str]]]:
             + _dhcp_support_mode_cases(number + 5))
 
 
-def _dhcp_support_mode_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
+def _dhcp_support_mode_cases(number: int) -> list[tuple[str, MobilityMessage, dict[str, str]]]:
     """RFC 5844 3.3.4: an accepting PBA with an IPv4 home address and the IPv4 DHCP Support Mode option after the
     Default-Router Address option, as an LMA with ``dhcp_support_mode`` "server" (S = 1) or "relay" (S = 0) sends
     it (core/acknowledgement.py)."""
-    cases: list[tuple[str, object, dict[str, str]]] = []
+    cases: list[tuple[str, MobilityMessage, dict[str, str]]] = []
     for server in (True, False):
         options, expected = _common_options(number)
         pba = ProxyBindingAcknowledgement(Status.ACCEPTED, number, BAFlags.P, 600, options + (
@@ -130,7 +130,7 @@ def _dhcp_support_mode_cases(number: int) -> list[tuple[str, object, dict[str, s
     return cases
 
 
-def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
+def _forced_udp_cases(number: int) -> list[tuple[str, MobilityMessage, dict[str, str]]]:
     """RFC 5844 4.2.2.1 and 4.1.3.2: the PBU of a MAG with ForceIPv4UDPEncapsulationSupport (F set, no GRE Key
     option) and the accepting PBA announcing IPv4-UDP with a NAT Detection option carrying F."""
     pbu_options, pbu_expected = _common_options(number)
@@ -146,10 +146,10 @@ def _forced_udp_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
     return [("PBU F=1", pbu, pbu_expected), ("PBA NAT Detection F=1", pba, pba_expected)]
 
 
-def _alternate_care_of_address_cases(number: int) -> list[tuple[str, object, dict[str, str]]]:
+def _alternate_care_of_address_cases(number: int) -> list[tuple[str, MobilityMessage, dict[str, str]]]:
     """RFC 5213 5.3.1 item 13: a PBU naming its Proxy-CoA in an Alternate Care-of Address option (RFC 6275 6.2.5,
     alignment 8n+6), once with the Acknowledge flag clear (RFC 6275 9.5.4)."""
-    cases: list[tuple[str, object, dict[str, str]]] = []
+    cases: list[tuple[str, MobilityMessage, dict[str, str]]] = []
     for acknowledge in (True, False):
         options, expected = _common_options(number)
         flags = BUFlags.P | (BUFlags.A if acknowledge else 0)

@@ -139,6 +139,7 @@ def test_the_pair_machine_still_sees_a_registration_made_in_a_mags_name() -> Non
     from dataclasses import replace
     from ipaddress import IPv6Address
 
+    from pmip6.wire.messages import ProxyBindingUpdate
     from pmip6.wire.numbers import AccessTechnologyType
     from pmip6.wire.options import TimestampOption
 
@@ -148,6 +149,7 @@ def test_the_pair_machine_still_sees_a_registration_made_in_a_mags_name() -> Non
     mag = IPv6Address("2001:db8::2")
     m.attach(b"mn1@opA", mag, 1, att=AccessTechnologyType.IEEE_802_11, named=False)
     ((send, sender),) = m.in_flight
+    assert isinstance(send.message, ProxyBindingUpdate)
     m.settle()
     m.now += 5
     forged = replace(send.message, sequence=send.message.sequence + 7, options=tuple(

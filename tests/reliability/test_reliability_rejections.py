@@ -17,6 +17,7 @@ from pmip6.core import lma
 from pmip6.wire.errors import DecodeError
 from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import OptionType, Status
+from pmip6.wire.options import MobilityOption
 
 ENCODINGS = [encode_message(message) for message in valid_messages()]
 
@@ -55,7 +56,7 @@ def test_gre_key_option_of_any_length_but_2_or_6_is_a_decode_error() -> None:
 
 
 
-def _lma_and_pbu(*extra: object):  # type: ignore[no-untyped-def]
+def _lma_and_pbu(*extra: MobilityOption):  # type: ignore[no-untyped-def]
     from fuzz.stateful import AUTHORIZED_MAGS, LMAA, START, lma_settings
     from pmip6.core.keys import GreKeyAllocator
     from pmip6.wire.messages import ProxyBindingUpdate

@@ -20,8 +20,8 @@ from pmip6.wire.numbers import Status
 LL = b"\x02\x00\x00\x00\x00\x07"
 
 
-def _skewed_domain(**mag_settings: object) -> tuple[Network, Skewed, Skewed]:
-    network, (mag,) = domain(**mag_settings)
+def _skewed_domain(lifetime: int = 3600) -> tuple[Network, Skewed, Skewed]:
+    network, (mag,) = domain(lifetime=lifetime)
     lma, skewed_mag = Skewed(network.lma), Skewed(mag)
     network.lma = lma  # type: ignore[assignment]
     network.mags[mag.settings.proxy_coa] = skewed_mag  # type: ignore[assignment]

@@ -259,8 +259,8 @@ class RandomOperations(RuleBasedStateMachine):
     @rule(mn=st.sampled_from(MNS))
     def detach(self, mn: bytes) -> None:
         """The MN leaves its MAG (and the network)."""
-        if self.at[mn] is not None:
-            self._detach(mn, self.at[mn])
+        if (mag := self.at[mn]) is not None:
+            self._detach(mn, mag)
 
     @rule(mn=st.sampled_from(MNS))
     def late_detach(self, mn: bytes) -> None:
@@ -467,7 +467,8 @@ class RandomOperations(RuleBasedStateMachine):
         self._quiesce()
         lma = self.network.lma
         assert list(lma.bindings()) == [] and len(lma._keys) == 0
-        assert all(len(pool) == 0 for pools in lma._pools.values() for pool in (pools.prefixes, pools.ipv4))
+        assert all(pool is None or len(pool) == 0
+                   for pools in lma._pools.values() for pool in (pools.prefixes, pools.ipv4))
         for mag in self.mags.values():
             assert list(mag.entries()) == [] and len(mag._keys) == 0
 

@@ -5,6 +5,7 @@ and the LMA's binding follows it back, with or without binding revocation."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TypedDict, Unpack
 
 import pytest
 from harness import domain
@@ -21,11 +22,18 @@ from pmip6.wire.numbers import AccessTechnologyType, HandoffIndicator, Status
 MN = b"mna@opA.example"
 
 
-def _attach(hi: int, **fields: bool) -> AttachRequest:
+class Families(TypedDict, total=False):
+    """The address families an attach asks for (``AttachRequest.ipv4``, ``ipv6``), when not both."""
+
+    ipv4: bool
+    ipv6: bool
+
+
+def _attach(hi: int, **fields: Unpack[Families]) -> AttachRequest:
     return AttachRequest(mn_id=MN, att=AccessTechnologyType.IEEE_802_11, hi=hi, **fields)
 
 
-def _moved_to_mag_2(revocation: bool = False, latency: float = 0.0, **fields: bool
+def _moved_to_mag_2(revocation: bool = False, latency: float = 0.0, **fields: Unpack[Families]
                     ) -> tuple[Network, MobileAccessGateway, MobileAccessGateway]:
     """The MN registered at MAG-1, then attached at MAG-2 with HI 3; MAG-1 is not told (no detach)."""
     network, (mag_1, mag_2) = domain(mags=2, profiles=(MobileNodeProfile(MN, "opA"),))
@@ -80,7 +88,7 @@ def test_RFC5846_9_1_a_ping_pong_within_one_round_trip_with_revocation_leaves_th
 @pytest.mark.parametrize("hi", [HandoffIndicator.NOT_CHANGED, HandoffIndicator.NEW_INTERFACE],
                          ids=["refresh", "attach --hi 1"])
 def test_RFC5213_5_4_1_1_a_pbu_of_the_stale_mag_that_moves_no_session_is_rejected_and_fails_its_entry(
-        families: dict[str, bool], status: Status, hi: HandoffIndicator) -> None:
+        families: Families, status: Status, hi: HandoffIndicator) -> None:
     """MAG-1's refresh (the README's case of the MN not coming back) or an attach there with HI 1: from a MAG that is
     not the binding's Proxy-CoA, without the MN-LL-ID it holds, it asks for a new session naming the addresses the
     session at MAG-2 holds: 155, or for an IPv4-only session 171 (RFC 5844 3.1.2.7: looked up by its IPv4 home
@@ -102,7 +110,7 @@ def test_RFC5213_5_4_1_1_a_pbu_of_the_stale_mag_that_moves_no_session_is_rejecte
 @pytest.mark.parametrize("families", [{}, {"ipv6": False}], ids=["with a prefix: 155", "ipv4-only: 171"])
 @pytest.mark.parametrize("mag_2_told", [False, True], ids=["mag-2 not told", "mag-2 told"])
 def test_RFC5213_5_4_1_3_an_attach_with_hi_4_at_the_stale_mag_is_registered_as_5_4_1_3_item_3_has_it(
-        families: dict[str, bool], mag_2_told: bool) -> None:
+        families: Families, mag_2_told: bool) -> None:
     """An attach at MAG-1 with HI 4 (handoff state unknown): its PBU naming the session's addresses is refused as
     above (155, 171), and MAG-1 registers once more naming none (6.9.1.2 item 10, RFC 5844 3.2.3.2), as a MAG that
     held no stale entry would have at once. 5.4.1.3 item 3: the LMA waits for MAG-2's de-registration; if MAG-2 sees

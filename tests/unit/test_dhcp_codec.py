@@ -32,8 +32,10 @@ OFFER = DhcpMessage(BOOTREPLY, 0x12345678, MAC, flags=BROADCAST_FLAG, yiaddr=HOM
     (OptionCode.ROUTER, ROUTER.packed), (OptionCode.INTERFACE_MTU, (1452).to_bytes(2, "big"))))
 
 
-def _request(*options: tuple[str, object], **fields: object) -> bytes:
-    return bytes(BOOTP(chaddr=MAC, xid=7, **fields) / DHCP(options=[*options, "end"]))
+def _request(*options: str | tuple[str | int, object], ciaddr: str = "0.0.0.0", secs: int = 0, flags: int = 0) -> bytes:
+    """A DHCP request as Scapy writes it, with ``options`` as Scapy names them ("pad", (name, value)) or numbers them
+    ((code, octets))."""
+    return bytes(BOOTP(chaddr=MAC, xid=7, ciaddr=ciaddr, secs=secs, flags=flags) / DHCP(options=[*options, "end"]))
 
 
 def test_RFC2131_2_scapy_reads_the_offer_we_meant() -> None:

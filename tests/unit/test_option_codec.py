@@ -265,7 +265,7 @@ def test_values_that_do_not_fit_their_field_raise_value_error(option: MobilityOp
 
 
 def test_largest_values_that_fit_are_encoded() -> None:
-    options = [
+    options: list[MobilityOption] = [
         MNIdentifierOption(bytes(254)),
         MNLinkLayerIdentifierOption(bytes(253)),
         VendorSpecificOption(bytes(255)),

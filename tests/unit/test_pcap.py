@@ -57,11 +57,11 @@ def test_pcapng_interfaces_resolutions_and_block_types(order: str) -> None:
             + block(order, 2, struct.pack(f"{order}HHIIII", 0, 0, 0, 1_000_000, 3, 3) + b"abc")
             + shb(order) + idb(order, LINKTYPE_IPV6, binary_with_offset) + epb(order, 0, 8, FRAMES[2]))
     assert list(read_capture(data)) == [
-        CaptureRecord(LINKTYPE_RAW, 3.5, FRAMES[0], 10**9),
-        CaptureRecord(LINKTYPE_ETHERNET, 2.0, FRAMES[1]),
-        CaptureRecord(LINKTYPE_ETHERNET, 0.0, FRAMES[1]),
-        CaptureRecord(LINKTYPE_ETHERNET, 1.0, b"abc"),
-        CaptureRecord(LINKTYPE_IPV6, 100.5, FRAMES[2], 2**4),
+        CaptureRecord(LINKTYPE_RAW, Fraction(7, 2), FRAMES[0], 10**9),
+        CaptureRecord(LINKTYPE_ETHERNET, Fraction(2), FRAMES[1]),
+        CaptureRecord(LINKTYPE_ETHERNET, Fraction(0), FRAMES[1]),
+        CaptureRecord(LINKTYPE_ETHERNET, Fraction(1), b"abc"),
+        CaptureRecord(LINKTYPE_IPV6, Fraction(201, 2), FRAMES[2], 2**4),
     ]
 
 
@@ -180,4 +180,4 @@ def test_arbitrary_bodies_after_valid_headers_raise_only_decode_error(tail: byte
 def test_writer_stream_is_a_valid_pcap_in_memory() -> None:
     stream = io.BytesIO()
     PcapWriter(stream, linktype=LINKTYPE_ETHERNET).write(b"frame", 0.0)
-    assert list(read_capture(stream.getvalue())) == [CaptureRecord(LINKTYPE_ETHERNET, 0.0, b"frame")]
+    assert list(read_capture(stream.getvalue())) == [CaptureRecord(LINKTYPE_ETHERNET, Fraction(0), b"frame")]

@@ -65,7 +65,7 @@ def test_the_pool_still_hands_out_subnets_next_fit_from_the_last_allocation() ->
     """Allocations, releases and claims, with reserved indexes, against the old scan."""
     rng = random.Random(64)
     network = IPv6Network("2001:db8::/58")  # 64 /64s
-    subnets = list(network.subnets(new_prefix=64))
+    subnets: list[IPv4Network | IPv6Network] = list(network.subnets(new_prefix=64))
     reserved = {0, 5, 63}
     pool, model = SubnetPool(network, 64, reserved=frozenset(reserved)), _OldPool(64, reserved)
     for _ in range(192):
@@ -164,7 +164,7 @@ def test_two_reserved_indexes_in_a_row_after_the_wrap_are_both_skipped() -> None
 def test_a_prefix_pool_without_reserved_indexes_matches_the_old_scan_first_and_last_prefix_included(seed: int) -> None:
     rng = random.Random(seed)
     network = IPv6Network("2001:db8::/62")  # 4 /64s, none reserved (TenantPools.for_tenant)
-    subnets = list(network.subnets(new_prefix=64))
+    subnets: list[IPv4Network | IPv6Network] = list(network.subnets(new_prefix=64))
     pool, model = SubnetPool(network, 64), _OldPool(4, set())
     held: list[int] = []
     for _ in range(200):

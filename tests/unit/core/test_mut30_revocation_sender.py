@@ -67,6 +67,7 @@ def test_RFC5846_8_1_a_released_pba_goes_once_and_a_later_hold_sends_the_bri_aga
     sender = RevocationSender(RevocationTiming(), random.Random(1))
     (bri,) = [send.message for send in sender.revoke(_session("2001:db8:a::/64"),
                                                      RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, NOW).sends]
+    assert isinstance(bri, BindingRevocationIndication)
     pba = SendMessage(UnknownMessage(200, b""), MAG, LMAA)
     sender.answer_after(MN, MAG.address, pba)
     _answered(sender, bri, BindingRevocationStatus.SUCCESS)
@@ -108,6 +109,7 @@ def test_RFC5846_8_1_a_pba_held_after_a_later_bri_released_the_others_waits_for_
     sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA))
     (_, later) = sender.revoke(_session("2001:db8:c::/64"), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
                                NOW + 1).sends
+    assert isinstance(later.message, BindingRevocationIndication)
     again = SendMessage(UnknownMessage(201, b""), MAG, LMAA)
 
     assert [send.message for send in sender.answer_after(MN, MAG.address, again).sends] == [first, second,

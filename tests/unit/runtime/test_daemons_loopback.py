@@ -1172,6 +1172,7 @@ def test_a_pbu_forged_from_the_mags_address_is_noticed_by_the_mag_and_repaired(t
             assert registered["outcome"] == "registered"
             entry = mag.mag.entry(b"mn1@opA")
             assert entry is not None and entry.ipv4_home_address is not None and mag.ipv4 is not None
+            assert mag.ipv4.local.port is not None
             forged = ProxyBindingUpdate(sequence=4242, flags=BUFlags.A | BUFlags.P, lifetime=900, options=(
                 MNIdentifierOption(b"mn1@opA"),
                 *(HomeNetworkPrefixOption.naming(prefix)

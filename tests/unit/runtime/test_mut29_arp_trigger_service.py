@@ -194,7 +194,10 @@ def test_the_dataplane_command_metrics_events_and_link_notifications_reach_the_a
 
     attach_dataplane(daemon, pump, arp=service)  # type: ignore[arg-type]
 
-    shown: dict[str, Any] = asyncio.run(daemon.handlers["dataplane"]({"command": "dataplane"}))
+    async def show() -> dict[str, Any]:
+        return await daemon.handlers["dataplane"]({"command": "dataplane"})
+
+    shown = asyncio.run(show())
     assert shown["arp_triggers"] == {"interfaces": [], "outcomes": {}}
     assert [type(collector) for collector in daemon.collectors][-1] is ArpTriggerCollector
     assert service.on_event in daemon.listeners and pump.link_listeners == [service.links_changed]

@@ -129,8 +129,11 @@ def test_an_outcome_released_behind_a_write_is_released_once() -> None:
         lab.store.held = True
         seen: list[tuple[bool, int]] = []
         loop = asyncio.get_running_loop()
-        lab.writer.write({b"mn1"}, {}, lambda written: loop.call_soon(  # once A's end is handled: mut33 D06
-            lambda: seen.append((lab.writer.busy, len(lab.released)))))
+
+        def release(written: bool) -> None:  # once A's end is handled: mut33 D06
+            loop.call_soon(lambda: seen.append((lab.writer.busy, len(lab.released))))
+
+        lab.writer.write({b"mn1"}, {}, release)
         lab.outcome("reject")
         lab.store.allow(2)
         await asyncio.wait_for(lab.writer.written(), BOUND)

@@ -179,6 +179,7 @@ def test_a_repeated_deregistration_of_a_draining_entry_is_persisted_before_its_p
     lab.attach(MAG_A)
     now = lab.now()
     deregistration = lab.mags[MAG_A].detach(MN.encode(), now).sends[0].message
+    assert isinstance(deregistration, ProxyBindingUpdate)
     lab.exchange(MAG_A, Outcome(sends=[SendMessage(deregistration, Peer(LMAA, PORT))]), now)
     later = TimestampOption.from_time(lab.now())
     again = dataclasses.replace(deregistration, sequence=(deregistration.sequence + 1) & 0xFFFF, options=tuple(
@@ -201,6 +202,7 @@ def test_RFC5213_5_3_5_a_repeated_deregistration_without_the_a_flag_is_persisted
     lab.attach(MAG_A)
     now = lab.now()
     deregistration = lab.mags[MAG_A].detach(MN.encode(), now).sends[0].message
+    assert isinstance(deregistration, ProxyBindingUpdate)
     lab.exchange(MAG_A, Outcome(sends=[SendMessage(deregistration, Peer(LMAA, PORT))]), now)
     later = TimestampOption.from_time(lab.now())
     again = dataclasses.replace(deregistration, sequence=(deregistration.sequence + 1) & 0xFFFF,
@@ -726,6 +728,7 @@ def test_RFC5846_8_1_a_second_clear_keeps_the_revocation_and_its_row_until_the_b
     assert lab.lma.store is not None
     cleared = lab.lma.lma.clear(lab.now(), mn_id=MN.encode())
     (bri,) = [send.message for send in cleared.sends]
+    assert isinstance(bri, BindingRevocationIndication)
     lab.lma.apply(cleared)
     assert [record["mag"] for record in lab.lma.store.owed_revocations()] == [str(MAG_A)]
     lab.lma.apply(lab.lma.lma.clear(lab.now(), mn_id=MN.encode()))

@@ -96,8 +96,8 @@ def test_a_send_that_meets_a_full_send_buffer_is_queued_not_lost(loop: str) -> N
         sock = _FullOnce(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         sock.bind(("127.0.0.1", 0))
         sock.setblocking(False)
-        transport = UdpTransport(sock, Peer(LOOPBACK4, sock.getsockname()[1]), Receiver(lambda *a: None, Counter()),
-                                 None, None)  # type: ignore[arg-type]
+        transport = UdpTransport(sock, Peer(LOOPBACK4, sock.getsockname()[1]),  # type: ignore[arg-type]  # stand-in
+                                 Receiver(lambda *a: None, Counter()), None, None)
         peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         peer.bind(("127.0.0.1", 0))
         peer.setblocking(False)

@@ -89,11 +89,12 @@ def test_udp_busy_port_falls_back_to_an_ephemeral_one_only_when_asked() -> None:
     async def scenario() -> None:
         first = await UdpTransport.open(LOOPBACK4, 0, _Inbox(), Counter())
         try:
+            busy = first.local.port
+            assert busy is not None, "a UDP transport is bound to a port"
             with pytest.raises(OSError):
-                await UdpTransport.open(LOOPBACK4, first.local.port, _Inbox(), Counter())
-            second = await UdpTransport.open(LOOPBACK4, first.local.port, _Inbox(), Counter(),
-                                             fallback_to_ephemeral=True)
-            assert second.local.port not in (first.local.port, 0)
+                await UdpTransport.open(LOOPBACK4, busy, _Inbox(), Counter())
+            second = await UdpTransport.open(LOOPBACK4, busy, _Inbox(), Counter(), fallback_to_ephemeral=True)
+            assert second.local.port not in (busy, 0)
             second.close()
         finally:
             first.close()
