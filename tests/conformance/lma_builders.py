@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import TypedDict
 
 from pmip6.core.events import Alarm, Outcome, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
@@ -64,6 +66,15 @@ def make_lma(**overrides: object) -> LocalMobilityAnchor:
     return LocalMobilityAnchor(settings(**overrides), keys=GreKeyAllocator(seed=7))
 
 
+class Handoff(TypedDict, total=False):
+    """Arguments of :func:`pbu` that a test gives every PBU of a handoff alike, passed as ``**handoff``."""
+
+    hi: int | None
+    ll_id: bytes | None
+    prefixes: Sequence[HomeNetworkPrefixOption]
+    ipv4: IPv4HomeAddressRequestOption | None
+
+
 def pbu(
     mn_id: bytes | None = MN1,
     *,
@@ -73,7 +84,7 @@ def pbu(
     t_flag: bool = False,
     hi: int | None = HandoffIndicator.NEW_INTERFACE,
     att: int | None = AccessTechnologyType.IEEE_802_11,
-    prefixes: tuple[HomeNetworkPrefixOption, ...] = (ALL_ZERO_HNP,),
+    prefixes: Sequence[HomeNetworkPrefixOption] = (ALL_ZERO_HNP,),
     ipv4: IPv4HomeAddressRequestOption | None = None,
     timestamp: float | None = None,
     ll_id: bytes | None = None,

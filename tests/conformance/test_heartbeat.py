@@ -6,11 +6,12 @@ LMA)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Unpack
 
 import pytest
 from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, make_lma, pbu, the_pba
 from lma_builders import settings as lma_settings
-from test_mag_stub_lma import LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered, request
+from test_mag_stub_lma import LMA_UDP, T0, MagOverrides, entry_of, make_mag, only_pbu, pba_for, registered, request
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import (
@@ -65,7 +66,7 @@ def lma_with_binding(restart_counter: int = 0, **overrides: object) -> LocalMobi
     return lma
 
 
-def mag_with_binding(heartbeat: HeartbeatSettings = ON, **overrides: object) -> MobileAccessGateway:
+def mag_with_binding(heartbeat: HeartbeatSettings = ON, **overrides: Unpack[MagOverrides]) -> MobileAccessGateway:
     """A MAG with heartbeats on and mn1 registered at T0 + 0.01, whose first Heartbeat Request, due at once, the LMA
     answered with counter 5."""
     mag = make_mag(heartbeat=heartbeat, **overrides)
@@ -312,9 +313,9 @@ def test_the_unknown_mh_types_still_get_binding_error_2() -> None:
 # ---- peers no longer asked (pmip6's rule) ------------------------------------------------------------------------
 
 
-def unreachable_mag1(**overrides: object) -> LocalMobilityAnchor:
+def unreachable_mag1() -> LocalMobilityAnchor:
     """An LMA with heartbeats on whose MAG1 (MN1 registered at NOW) answered nothing: unreachable at round 4."""
-    lma = lma_with_binding(**overrides)
+    lma = lma_with_binding()
     for round_number in range(1, 5):
         round_at(lma, NOW + round_number * INTERVAL)
     assert [state.reachable for state in lma.heartbeat.peers()] == [False]

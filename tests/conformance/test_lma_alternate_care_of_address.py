@@ -31,7 +31,8 @@ from pmip6.wire.numbers import (AccessTechnologyType, BindingRevocationStatus, B
 from pmip6.wire.options import (AlternateCareOfAddressOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
                                 MobilityOption, RestartCounterOption)
 
-SIGNALING = Peer(IPv6Address("2001:db8:1::1"), None)
+SIGNALING_ADDRESS = IPv6Address("2001:db8:1::1")
+SIGNALING = Peer(SIGNALING_ADDRESS, None)
 TUNNEL_END = IPv6Address("2001:db8:2::2")
 OTHER_TUNNEL_END = IPv6Address("2001:db8:3::3")
 LMAA6 = IPv6Address("2001:db8::100")
@@ -45,7 +46,7 @@ def _lma(**overrides: object) -> LocalMobilityAnchor:
 def _naming(address: IPv6Address, **fields: object) -> ProxyBindingUpdate:
     """A PBU naming ``address`` in an Alternate Care-of Address option, through the codec as the daemon sees it."""
     message = pbu(extra=(AlternateCareOfAddressOption(address),), **fields)  # type: ignore[arg-type]
-    return decode_message(encode_message(message, source=SIGNALING.address,
+    return decode_message(encode_message(message, source=SIGNALING_ADDRESS,
                                          destination=LMAA6))  # type: ignore[return-value]
 
 

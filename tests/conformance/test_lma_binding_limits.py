@@ -163,6 +163,7 @@ LMAA6 = IPv6Address("2001:db8::100")
 def naming(proxy_coa: IPv6Address, source: Peer = SIGNALING, **fields: object) -> ProxyBindingUpdate:
     """A PBU from ``source`` whose Alternate Care-of Address option names ``proxy_coa``, as it arrives."""
     message = pbu(extra=(AlternateCareOfAddressOption(proxy_coa),), **fields)  # type: ignore[arg-type]
+    assert isinstance(source.address, IPv6Address), "raw MH: signaling over IPv6"
     decoded = decode_message(encode_message(message, source=source.address, destination=LMAA6))
     assert isinstance(decoded, ProxyBindingUpdate)
     return decoded
@@ -171,10 +172,11 @@ def naming(proxy_coa: IPv6Address, source: Peer = SIGNALING, **fields: object) -
 def test_a_refresh_at_the_same_proxy_coa_from_another_address_is_never_refused() -> None:
     """The Proxy-CoA matches: a re-registration, not a handoff, even from the full MAG at that Proxy-CoA (review 14,
     F2)."""
-    tunnel_end = Peer(IPv6Address("2001:db8:2::2"), None)
-    lma = make_lma(authorized_mags=frozenset({SIGNALING.address, tunnel_end.address}),
-                   mag_max_bindings={tunnel_end.address: 1})
-    first = accepted(lma.receive(naming(tunnel_end.address, mn_id=b"mn1@opA.example"), SIGNALING, LMAA6, NOW))
+    tunnel_end_address = IPv6Address("2001:db8:2::2")
+    tunnel_end = Peer(tunnel_end_address, None)
+    lma = make_lma(authorized_mags=frozenset({SIGNALING.address, tunnel_end_address}),
+                   mag_max_bindings={tunnel_end_address: 1})
+    first = accepted(lma.receive(naming(tunnel_end_address, mn_id=b"mn1@opA.example"), SIGNALING, LMAA6, NOW))
     accepted(lma.receive(pbu(b"mn2@opA.example"), tunnel_end, LMAA6, NOW))
     accepted(lma.receive(pbu(b"mn1@opA.example", sequence=2, prefixes=(hnp_of(first),),
                              hi=HandoffIndicator.NOT_CHANGED), tunnel_end, LMAA6, NOW + 1))

@@ -16,6 +16,7 @@ from lma_builders import (
     MN2,
     NOW,
     STRANGER,
+    Handoff,
     make_lma,
     pbu,
     rejected_status,
@@ -311,7 +312,7 @@ def test_RFC5846_8_1_a_pba_held_for_a_revocation_goes_when_the_revocation_ends_u
     lma = _revoking_lma()
     first = _registered(lma)
     prefixes = tuple(first.options_of(HomeNetworkPrefixOption))
-    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": prefixes, "ipv4": ANY_IPV4}
+    handoff: Handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": prefixes, "ipv4": ANY_IPV4}
     to_mag1 = _bri(lma.receive(pbu(MN1, sequence=2, gre=GREKeyOption(12), **handoff), MAG2, LMAA, NOW + 1), to=MAG1)
     lma.receive(pbu(MN1, sequence=3, gre=GREKeyOption(13), **handoff), MAG1, LMAA, NOW + 1.2)
     again = lma.receive(pbu(MN1, sequence=4, gre=GREKeyOption(13), **handoff), MAG1, LMAA, NOW + 1.3)
@@ -413,7 +414,7 @@ def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_u
     (entry,) = lma.bindings()
     prefixes = tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
                      for prefix in entry.home_network_prefixes)
-    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "ll_id": b"wlan0-mac", "prefixes": prefixes,
+    handoff: Handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "ll_id": b"wlan0-mac", "prefixes": prefixes,
                "ipv4": ANY_IPV4}
     back = lma.receive(pbu(MN1, sequence=20, gre=GREKeyOption(13), **handoff), MAG1, LMAA, NOW + 11)
     pba, to_mag2 = back.sends
@@ -948,7 +949,8 @@ def test_RFC5846_8_1_a_binding_error_answering_a_heartbeat_does_not_give_up_the_
     assert pba.options_of(HomeNetworkPrefixOption) == first.options_of(HomeNetworkPrefixOption), "the same session"
 
 
-SHARED = Peer(IPv6Address("::1"))
+LOOPBACK = IPv6Address("::1")
+SHARED = Peer(LOOPBACK)
 """A MAG on the LMA's host sharing its IPv6 address (docs/operations.md): both raw MH sockets see every message."""
 
 
@@ -962,7 +964,7 @@ def _shared_address_lma() -> tuple[LocalMobilityAnchor, BindingRevocationIndicat
 
 def _copy(message: MobilityMessage) -> MobilityMessage:
     """``message`` as the LMA's raw socket hands it back: sent to ::1 from ::1."""
-    return decode_message(encode_message(message, source=SHARED.address, destination=SHARED.address))
+    return decode_message(encode_message(message, source=LOOPBACK, destination=LOOPBACK))
 
 
 def _ignored_only(outcome: Outcome) -> bool:
@@ -1099,7 +1101,7 @@ def test_RFC5846_8_1_a_held_pba_waits_only_for_the_bris_outstanding_when_it_was_
     BRI 1 is still expected; a refusal of BRI 2 would still raise an Alarm."""
     lma = _revoking_lma()
     first = _registered(lma)
-    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+    handoff: Handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS,
                "prefixes": tuple(first.options_of(HomeNetworkPrefixOption)),
                "ipv4": ANY_IPV4}
     bri_1 = _bri(lma.receive(pbu(MN1, sequence=2, gre=GREKeyOption(12), **handoff), MAG2, LMAA, NOW + 1), to=MAG1)

@@ -64,11 +64,10 @@ def register(lma: LocalMobilityAnchor, mn_id: bytes = MN1, **kwargs: object) -> 
 
 def refresh(
     lma: LocalMobilityAnchor, first: ProxyBindingAcknowledgement, *, source=MAG1, hi=HandoffIndicator.NOT_CHANGED,
-    **kwargs: object
+    sequence: int = 2, **kwargs: object
 ) -> ProxyBindingAcknowledgement:
     """A re-registration (same MAG) or, with another ``source``, a handoff, with the assigned HNP."""
-    message = pbu(MN1, sequence=kwargs.pop("sequence", 2), hi=hi, prefixes=(hnp_of(first),),
-                  **kwargs)  # type: ignore[arg-type]
+    message = pbu(MN1, sequence=sequence, hi=hi, prefixes=(hnp_of(first),), **kwargs)  # type: ignore[arg-type]
     return the_pba(lma.receive(message, source, LMAA, NOW + 10))
 
 
@@ -116,7 +115,9 @@ def test_RFC5845_3_3_2_a_uplink_key_constant_for_whole_session() -> None:
     """Same uplink key through refreshes, a handoff, a registration without keys and back."""
     lma = make_lma()
     first = register(lma, gre=GREKeyOption(DOWNLINK))
-    uplink = first.option(GREKeyOption).key  # type: ignore[union-attr]
+    granted = first.option(GREKeyOption)
+    assert granted is not None and granted.key is not None
+    uplink = granted.key
     seen = [
         refresh(lma, first, sequence=2, gre=GREKeyOption(DOWNLINK)),
         refresh(lma, first, sequence=3, gre=GREKeyOption(DOWNLINK)),
@@ -465,7 +466,9 @@ def test_RFC5845_7_4_udp_pbu_with_ipv4_home_address_request_negotiates_gre_and_t
 def test_GK_5_1_1_uplink_key_reserved_while_draining_and_freed_on_delete() -> None:
     lma = make_lma()
     first = register(lma, gre=GREKeyOption(DOWNLINK))
-    uplink = first.option(GREKeyOption).key  # type: ignore[union-attr]
+    granted = first.option(GREKeyOption)
+    assert granted is not None and granted.key is not None
+    uplink = granted.key
     dereg = pbu(MN1, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),))
     assert the_pba(lma.receive(dereg, MAG1, LMAA, NOW + 1)).status == Status.ACCEPTED
     assert entry(lma).state is BceState.DEREGISTERING
@@ -481,7 +484,9 @@ def test_RFC5845_5_2_deregistration_cleans_the_bce_and_both_gre_keys() -> None:
     MinDelayBeforeBCEDelete (RFC 5213 5.3.5) has passed."""
     lma = make_lma()
     first = register(lma, gre=GREKeyOption(DOWNLINK))
-    uplink = first.option(GREKeyOption).key  # type: ignore[union-attr]
+    granted = first.option(GREKeyOption)
+    assert granted is not None and granted.key is not None
+    uplink = granted.key
     dereg = pbu(MN1, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),))
     (stopped,) = lma.receive(dereg, MAG1, LMAA, NOW + 1).events
     assert isinstance(stopped, BindingDeregistered)

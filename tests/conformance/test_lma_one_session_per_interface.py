@@ -152,6 +152,7 @@ def _waiting_hi4_then_a_new_session_from_the_same_mag(lma: LocalMobilityAnchor) 
         _accepted(lma, MAG1, NOW + 2, sequence=3)
         return
     (probe,) = [send.message for send in waiting.sends]
+    assert isinstance(probe, BindingRevocationIndication)
     held = lma.receive(pbu(MN1, sequence=3, timestamp=NOW + 2), MAG1, LMAA, NOW + 2)
     assert [send.message for send in held.sends] == [probe], "asked again, the PBA held"
     answered = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,

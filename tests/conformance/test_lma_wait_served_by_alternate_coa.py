@@ -21,7 +21,8 @@ from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import HandoffIndicator, Status
 from pmip6.wire.options import AlternateCareOfAddressOption
 
-SIGNALING = Peer(IPv6Address("2001:db8:1::1"), None)
+SIGNALING_ADDRESS = IPv6Address("2001:db8:1::1")
+SIGNALING = Peer(SIGNALING_ADDRESS, None)
 TUNNEL_END = IPv6Address("2001:db8:2::2")
 OTHER_TUNNEL_END = IPv6Address("2001:db8:3::3")
 LMAA6 = IPv6Address("2001:db8::100")
@@ -29,7 +30,7 @@ LMAA6 = IPv6Address("2001:db8::100")
 
 def _naming(address: IPv6Address, **fields: object) -> ProxyBindingUpdate:
     message = pbu(extra=(AlternateCareOfAddressOption(address),), **fields)  # type: ignore[arg-type]
-    return decode_message(encode_message(message, source=SIGNALING.address,
+    return decode_message(encode_message(message, source=SIGNALING_ADDRESS,
                                          destination=LMAA6))  # type: ignore[return-value]
 
 

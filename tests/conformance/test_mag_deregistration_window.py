@@ -4,11 +4,14 @@ overflowing its socket queue (walkthrough 9a: 22,000 MNs stopping left every bin
 
 from __future__ import annotations
 
-from test_mag_stub_lma import LMA_UDP, T0, make_mag, only_pbu, pba_for, request, stop
+from typing import Unpack
+
+from test_mag_stub_lma import LMA_UDP, T0, MagOverrides, make_mag, only_pbu, pba_for, request, stop
 
 from pmip6.core.deregistration_window import DEREGISTRATION_WINDOW
 from pmip6.core.events import BindingRemoved, Outcome
 from pmip6.core.mag import MobileAccessGateway
+from pmip6.core.mag_settings import MagGreMode
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, ProxyBindingUpdate
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger, Status
 from pmip6.wire.options import GREKeyOption, MNIdentifierOption, TimestampOption
@@ -17,7 +20,7 @@ MNS = DEREGISTRATION_WINDOW + 72
 MAG_ID = b"mag1.example.net"
 
 
-def _registered_mag(count: int = MNS, **settings: object) -> MobileAccessGateway:
+def _registered_mag(count: int = MNS, **settings: Unpack[MagOverrides]) -> MobileAccessGateway:
     mag = make_mag(**settings)
     for number in range(count):
         pbu = only_pbu(mag.attach(request(_mn(number)), T0))
@@ -177,7 +180,7 @@ def test_a_silent_lma_times_every_deregistration_out_the_waiting_ones_too() -> N
 
 
 def test_rejection_163_and_lma_revocation_and_attach_again_each_free_a_slot() -> None:
-    mag = _registered_mag(DEREGISTRATION_WINDOW + 4, gre="gre-key")
+    mag = _registered_mag(DEREGISTRATION_WINDOW + 4, gre=MagGreMode.KEYS)
     first = _sent(stop(mag, T0 + 1))
     assert len(first) == DEREGISTRATION_WINDOW
     mag.receive(pba_for(first[0], Status.REASON_UNSPECIFIED), LMA_UDP, T0 + 1.1)  # rejected: entry goes

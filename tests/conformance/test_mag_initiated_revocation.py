@@ -7,10 +7,12 @@ import random
 import textwrap
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, MN3, NOW, STRANGER, pbu, settings, the_pba
-from test_mag_stub_lma import LMA_UDP, MAG_IPV4, T0, make_mag, only_pbu, pba_for, registered, request, stop
+from test_mag_stub_lma import (LMA_UDP, MAG_IPV4, T0, MagOverrides, make_mag, only_pbu, pba_for, registered, request,
+                               stop)
 
 from pmip6.core.bce import BceState
 from pmip6.core.events import (
@@ -158,7 +160,8 @@ def test_RFC5846_6_2_1_an_authorized_global_bri_finding_no_binding_gets_128() ->
     assert _answer(outcome).status == NOT_EXIST and len(list(lma.bindings())) == 1
 
 
-MAG1_V6 = Peer(IPv6Address("2001:db8:1::1"), None)
+MAG1_PROXY_COA6 = IPv6Address("2001:db8:1::1")
+MAG1_V6 = Peer(MAG1_PROXY_COA6, None)
 """MAG-1's other Proxy-CoA, configured with the same identity: an Alternate Care-of Address option may name it."""
 
 
@@ -174,7 +177,7 @@ def test_RFC5846_8_2_an_alternate_care_of_address_option_names_the_proxy_coa_who
     lma = _lma_with_two_proxy_coas()
     _register(lma, MN1, MAG1_V6)
     _register(lma, MN2, MAG1)
-    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(MAG1_V6.address)),
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(MAG1_PROXY_COA6)),
                           MAG1, LMAA, NOW + 1)
     assert _answer(outcome).status == SUCCESS
     assert [(entry.mn_id, entry.proxy_coa) for entry in lma.bindings()] == [(MN2, MAG1)]
@@ -184,11 +187,12 @@ def test_RFC5846_8_2_an_alternate_care_of_address_option_names_the_proxy_coa_who
 def test_RFC5846_13_an_alternate_care_of_address_of_another_identity_is_not_authorized() -> None:
     """13: no mobility node may revoke sessions not registered with it: an Alternate Care-of Address the
     configuration gives another identity (MAG-2's), or none, gets 130 and removes nothing."""
-    mag2_v6 = Peer(IPv6Address("2001:db8:2::1"), None)
+    mag2_proxy_coa6 = IPv6Address("2001:db8:2::1")
+    mag2_v6 = Peer(mag2_proxy_coa6, None)
     lma = _lma(authorized_mags=frozenset({MAG1.address, mag2_v6.address}),
                global_revocation_mags={MAG1.address: MAG1_ID, mag2_v6.address: b"mag2.example.net"})
     _register(lma, MN1, mag2_v6)
-    for other in (mag2_v6.address, IPv6Address("2001:db8:9::9")):
+    for other in (mag2_proxy_coa6, IPv6Address("2001:db8:9::9")):
         bri = _global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(other))
         assert _answer(lma.receive(bri, MAG1, LMAA, NOW + 1)).status == NOT_AUTHORIZED
         assert len(list(lma.bindings())) == 1
@@ -218,7 +222,7 @@ def test_RFC5846_8_2_the_documented_configuration_of_a_mag_with_two_proxy_coas(
     lma = LocalMobilityAnchor(settings, keys=GreKeyAllocator(seed=7), revocation_rng=random.Random(3))
     _register(lma, MN1, MAG1_V6)
     _register(lma, MN2, MAG1)
-    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(MAG1_V6.address)),
+    outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID), AlternateCareOfAddressOption(MAG1_PROXY_COA6)),
                           MAG1, LMAA, NOW + 1)
     assert _answer(outcome).status == (SUCCESS if named_table_authorized else NOT_AUTHORIZED)
     assert sorted(entry.mn_id for entry in lma.bindings()) == ([MN2] if named_table_authorized else [MN1, MN2])
@@ -390,7 +394,7 @@ def test_RFC5846_8_2_a_binding_the_lma_is_revoking_itself_goes_at_the_mags_bri_a
 
 # ---- the MAG sending a global BRI (9.2) -----------------------------------------------------------------------------
 
-def _revoking_mag(**settings: object) -> MobileAccessGateway:
+def _revoking_mag(**settings: Unpack[MagOverrides]) -> MobileAccessGateway:
     mag = make_mag(global_revocation=True, identity=MAG1_ID, **settings)
     for mn_id in (MN1, MN2):
         registered(mag, mn_id)

@@ -87,6 +87,7 @@ def test_RFC5844_3_4_3_a_release_during_a_refresh_goes_once_the_refresh_is_given
         deadline = domain.mag.next_deadline()
         assert deadline is not None
         outcome = domain.mag.handle_timer(deadline)
+    assert deadline is not None, "the refresh was pending"
 
     assert [type(event) for event in outcome.events] == [Alarm, BindingUpdated], "given up, then released"
     release = only_pbu(outcome)

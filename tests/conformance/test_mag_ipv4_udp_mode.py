@@ -4,7 +4,7 @@ the PBA sets the encapsulation mode (4.2.2), against the stub LMA of test_mag_st
 from __future__ import annotations
 
 import pytest
-from test_mag_stub_lma import T0, entry_of, make_mag, only_pbu, pba_for, request
+from test_mag_stub_lma import T0, MagOverrides, entry_of, make_mag, only_pbu, pba_for, request
 
 from pmip6.core.events import Alarm, BindingEstablished, BindingUpdated, Event, Outcome
 from pmip6.core.mag import MobileAccessGateway
@@ -14,7 +14,7 @@ from pmip6.wire.numbers import BUFlags, Status
 from pmip6.wire.options import NATDetectionOption
 
 NAT_F = NATDetectionOption(force_udp=True, refresh_time=0)
-FORCED_NO_GRE = {"force_udp_encapsulation": True, "gre": MagGreMode.OFF}
+FORCED_NO_GRE: MagOverrides = {"force_udp_encapsulation": True, "gre": MagGreMode.OFF}
 
 
 def _pbus_of_a_session(mag: MobileAccessGateway) -> list[ProxyBindingUpdate]:

@@ -44,6 +44,7 @@ from pmip6.wire.options import (
     IPv4HomeAddressRequestOption,
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
+    MobilityOption,
     TimestampOption,
 )
 
@@ -95,7 +96,7 @@ def test_initial_pbu_carries_mandatory_options_and_a_p_flags() -> None:
 
 def test_ipv4_only_mn_sends_no_hnp_and_ipv6_only_no_ipv4_request() -> None:
     v4 = only_pbu(make_mag().attach(request(ipv6=False), T0))
-    assert v4.options_of(HomeNetworkPrefixOption) == [] and v4.option(IPv4HomeAddressRequestOption)
+    assert v4.options_of(HomeNetworkPrefixOption) == [] and v4.option(IPv4HomeAddressRequestOption) is not None
     v6 = only_pbu(make_mag().attach(request(ipv4=False), T0))
     assert v6.options_of(HomeNetworkPrefixOption) and v6.option(IPv4HomeAddressRequestOption) is None
     with pytest.raises(ValueError):
@@ -177,7 +178,7 @@ def test_pba_from_another_node_or_other_message_types_are_ignored() -> None:
         AccessTechnologyTypeOption(AccessTechnologyType.IEEE_802_3),
     ],
 )
-def test_pba_echoing_different_options_is_ignored_and_not_retransmitted(changed: object) -> None:
+def test_pba_echoing_different_options_is_ignored_and_not_retransmitted(changed: MobilityOption) -> None:
     mag = make_mag()
     pbu = only_pbu(mag.attach(request(), T0))
     answer = pba_for(pbu)

@@ -8,12 +8,14 @@ assigned HNP and IPv4 home address (RFC 5844 3.1.2.6).
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from typing import TypedDict
 
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import Outcome, Peer
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.mag import MobileAccessGateway
-from pmip6.core.mag_settings import AttachRequest, MagSettings
+from pmip6.core.mag_settings import AttachRequest, MagGreMode, MagSettings
+from pmip6.core.revocation_sender import RevocationTiming
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BAFlags, Status
 from pmip6.wire.options import (
@@ -40,6 +42,16 @@ DEFAULT_ROUTER = IPv4Address("10.0.0.1")
 T0 = 1_800_000_000.0
 WITHOUT_KEY = object()
 """Pass as ``gre=`` to answer with the GRE Key option but no key (GRE encapsulation mode only)."""
+
+
+class MagOverrides(TypedDict, total=False):
+    """The :class:`MagSettings` fields that helpers of the tests pass on to :func:`make_mag` for their callers."""
+
+    gre: MagGreMode
+    force_udp_encapsulation: bool
+    global_revocation: bool
+    identity: bytes
+    revocation_timing: RevocationTiming
 
 
 def make_mag(*, udp: bool = True, seed: int = 7, **settings: object) -> MobileAccessGateway:
@@ -77,11 +89,9 @@ def pba_for(
     accepted = status < Status.REASON_UNSPECIFIED
     if accepted and pbu.lifetime:
         options.append(HomeNetworkPrefixOption.naming(ASSIGNED_HNP))
-    for option_class in (HandoffIndicatorOption, AccessTechnologyTypeOption, TimestampOption,
-                         MNLinkLayerIdentifierOption):
-        echoed = pbu.option(option_class)
-        if echoed is not None:
-            options.append(echoed)
+    echoed: list[MobilityOption | None] = [pbu.option(HandoffIndicatorOption), pbu.option(AccessTechnologyTypeOption),
+                                           pbu.option(TimestampOption), pbu.option(MNLinkLayerIdentifierOption)]
+    options += [option for option in echoed if option is not None]
     if accepted and pbu.lifetime:
         options += [IPv4HomeAddressReplyOption(0, ASSIGNED_IPV4, 24), IPv4DefaultRouterAddressOption(DEFAULT_ROUTER)]
     if gre is WITHOUT_KEY:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, NOW, settings
+from lma_builders import ANY_IPV4, LMAA, MAG1, MAG2, NOW, Handoff, settings
 from lma_builders import pbu as stub_pbu
 
 from pmip6.core.events import Alarm, Outcome, Peer, SendMessage
@@ -50,7 +50,7 @@ def test_RFC5846_8_1_a_held_pba_goes_before_a_new_bri_to_that_mag_and_the_mag_en
     (pba,) = lma.receive(attach.message, MAG1, LMAA, NOW).sends
     mag1.receive(pba.message, LMA_PEER, NOW + 0.01)
     prefixes = tuple(pba.message.options_of(HomeNetworkPrefixOption))
-    handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": prefixes, "ipv4": ANY_IPV4}
+    handoff: Handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": prefixes, "ipv4": ANY_IPV4}
     lma.receive(stub_pbu(MN, sequence=1, gre=GREKeyOption(21), timestamp=NOW + 1, **handoff), MAG2,
                 LMAA, NOW + 1)  # its BRI is lost
 
