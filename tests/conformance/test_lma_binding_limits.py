@@ -237,7 +237,7 @@ def test_a_moved_session_announces_again_only_its_new_mags_shortage() -> None:
 def test_restored_sessions_count_against_the_limits_by_tenant_and_by_the_address_their_mag_signals_from(
         signaled: bool) -> None:
     mags = {"authorized_mags": frozenset({SIGNALING.address})} if signaled else {}
-    before = make_lma(**mags)  # type: ignore[arg-type]
+    before = make_lma(**mags)
     if signaled:
         accepted(before.receive(naming(IPv6Address("2001:db8:2::2"), mn_id=b"mn1@opA.example"), SIGNALING, LMAA6, NOW))
     else:
@@ -245,7 +245,7 @@ def test_restored_sessions_count_against_the_limits_by_tenant_and_by_the_address
     records = [BindingCacheEntry.from_record(entry.to_record()) for entry in before.bindings()]
     limit = {"mag_max_bindings": {SIGNALING.address: 1}} if signaled \
         else {"tenants": (replace(OP_A, max_bindings=1), OP_B)}
-    lma = make_lma(**mags, **limit)  # type: ignore[arg-type]
+    lma = make_lma(**mags, **limit)
     lma.restore(records, NOW + 1)
     refused = (lma.receive(naming(IPv6Address("2001:db8:3::3"), mn_id=b"mn2@opA.example"), SIGNALING, LMAA6, NOW + 1)
                if signaled else register(lma, b"mn2@opA.example", now=NOW + 1))

@@ -209,7 +209,8 @@ def test_hi4_waits_for_old_mag_deregistration_then_updates() -> None:
     assert [send.destination for send in outcome.sends] == [MAG1, MAG2]
     assert kinds(outcome) == [BindingDeregistered, BindingEstablished]
     new_pba = outcome.sends[1].message
-    assert new_pba.status == Status.ACCEPTED and hnp_of(new_pba) == hnp_of(first)  # type: ignore[union-attr, arg-type]
+    assert isinstance(new_pba, ProxyBindingAcknowledgement)
+    assert new_pba.status == Status.ACCEPTED and hnp_of(new_pba) == hnp_of(first)
     (bce,) = lma.bindings()
     assert bce.proxy_coa == MAG2 and bce.state is BceState.ACTIVE
 

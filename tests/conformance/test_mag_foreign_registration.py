@@ -360,7 +360,7 @@ def test_answers_to_an_exchange_longer_than_the_answer_window_are_no_evidence_wi
     assert len(held) == 9 and now - NOW > ANSWER_WINDOW and entry_of(mag, MN1).state is BulState.REGISTERING
 
     answers = [send.message for pbu in held for send in lma.receive(pbu, MAG1, LMAA, now).sends]
-    outcomes = [mag.receive(pba, LMA, now) for pba in answers]  # type: ignore[arg-type]
+    outcomes = [mag.receive(pba, LMA, now) for pba in answers]
 
     assert entry_of(mag, MN1).state is BulState.REGISTERED
     assert [event for outcome in outcomes for event in outcome.events if isinstance(event, ForeignRegistration)] == []

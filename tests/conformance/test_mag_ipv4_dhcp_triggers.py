@@ -136,7 +136,7 @@ def test_RFC5844_3_2_3_2_a_rejected_ipv4_request_keeps_the_ipv6_session_and_170_
     assert domain.bce(V6_ONLY_MN).state is BceState.ACTIVE
     assert not domain.mag.request_ipv4(V6_ONLY_MN, T0 + 10 + 10 * IPV4_REQUEST_HOLDDOWN).sends, \
         "3.2.3.2: SHOULD NOT ask again until an administrative action is taken"
-    refresh = only_pbu(domain.mag.handle_timer(refresh_at))  # type: ignore[arg-type]
+    refresh = only_pbu(domain.mag.handle_timer(refresh_at))
     assert refresh.option(IPv4HomeAddressRequestOption) is None
 
     later = refresh_at + 1  # type: ignore[operator]
@@ -198,7 +198,7 @@ def test_RFC5844_3_4_3_a_release_de_registers_only_the_ipv4_home_address() -> No
     assert bce.home_network_prefixes == entry.home_network_prefixes
     assert (entry.state, entry.pending, entry.expires_at, entry.refresh_at) == (BulState.REGISTERED, None,
                                                                                 expires_at, refresh_at)
-    refresh = only_pbu(domain.mag.handle_timer(refresh_at))  # type: ignore[arg-type]
+    refresh = only_pbu(domain.mag.handle_timer(refresh_at))
     assert refresh.option(IPv4HomeAddressRequestOption) is None and refresh.options_of(HomeNetworkPrefixOption)
     assert len(domain.mag.request_ipv4(MN1, T0 + 30).sends) == 0, "the refresh is in flight"
 
@@ -229,7 +229,7 @@ def test_RFC5844_3_2_3_3_an_unanswered_release_is_not_retransmitted() -> None:
     assert not timer.sends and [type(event) for event in timer.events] == [Alarm]
     entry = domain.entry()
     assert (entry.state, entry.pending, entry.ipv4_home_address) == (BulState.REGISTERED, None, None)
-    refresh = only_pbu(domain.mag.handle_timer(entry.refresh_at))  # type: ignore[arg-type]
+    refresh = only_pbu(domain.mag.handle_timer(entry.refresh_at))
     assert refresh.option(IPv4HomeAddressRequestOption) is None, "the LMA lets it go at this re-registration"
 
 

@@ -176,7 +176,7 @@ def test_values_that_do_not_fit_are_declined(message: MobilityMessage) -> None:
 NOT_THE_EXPECTED_TYPES: list[tuple[MobilityMessage, IPv6Address | None]] = [
     (ProxyBindingUpdate(1, options=(MNIdentifierOption(bytearray(b"mn")),)), None),  # type: ignore[arg-type]
     (ProxyBindingUpdate(1, options=[GREKeyOption(7)]), None),  # type: ignore[arg-type]
-    (ProxyBindingUpdate(True, BUFlags.A), None),  # type: ignore[arg-type]
+    (ProxyBindingUpdate(True, BUFlags.A), None),
     (ProxyBindingUpdate(1, options=(HomeNetworkPrefixOption("2001:db8::", 64),)), None),  # type: ignore[arg-type]
     (ProxyBindingUpdate(1), IPv6Address("2001:db8::1%eth0")),
 ]

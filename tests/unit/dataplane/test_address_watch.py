@@ -230,7 +230,7 @@ def test_icmp_sources_of_every_key_from_one_reading_an_interface_that_is_gone_le
 
     monkeypatch.setattr(icmp_source, "addresses", read_addresses)
     monkeypatch.setattr(icmp_source, "interface_indexes", read_links)
-    found = icmp_sources_of(object(), {"opA": "upa", None: None, "opB": "upb"})  # type: ignore[arg-type]
+    found = icmp_sources_of(object(), {"opA": "upa", None: None, "opB": "upb"})
     assert sorted(readings) == ["addresses", "links"]
     assert found == {
         "opA": IcmpSources(socket.inet_aton("10.0.0.254"), socket.inet_pton(socket.AF_INET6, "2001:db8:ff::fe")),

@@ -75,7 +75,7 @@ def test_the_router_advertisement_counters_are_exported_by_outcome() -> None:
     """docs/dataplane.md "Router Advertisements": the MAG's RA and RS counters, read at scrape time."""
     counters = RouterAdvertisementCounters(sent=5, send_errors=1, solicitations=3, invalid_solicitations=2)
     registry = CollectorRegistry()
-    registry.register(RouterAdvertisementCollector(counters))  # type: ignore[arg-type]
+    registry.register(RouterAdvertisementCollector(counters))
     counters.sent += 1
     text = generate_latest(registry).decode()
     assert 'pmip6_router_advertisements_total{outcome="sent"} 6.0' in text

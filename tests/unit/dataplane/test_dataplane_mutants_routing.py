@@ -144,7 +144,7 @@ def test_an_icmp_rule_whose_ipproto_the_kernel_ignores_is_removed_and_the_data_p
     without its ``ipproto`` selector, so a blackhole would drop everything the node sends from the address. The
     rule is read back, removed, and an OSError names it and why."""
     with pytest.raises(OSError) as raised:
-        route_icmp_from(Pre417(ipr), Steering(), socket.AF_INET, "10.0.0.254", None, 1000)  # type: ignore[arg-type]
+        route_icmp_from(Pre417(ipr), Steering(), socket.AF_INET, "10.0.0.254", None, 1000)
     assert raised.value.errno == errno.EOPNOTSUPP
     assert raised.value.strerror == (
         "rule iif lo from 10.0.0.254 ipproto 1 blackhole priority 1000 (IPv4): the kernel ignored the ipproto "

@@ -69,7 +69,7 @@ def test_a_dump_is_every_answer_up_to_nlmsg_done_across_datagrams(answer: type[_
     """Each message's fixed header unpacked, its attributes as they came; another message type is skipped."""
     sock = answer([_message(_RTM_NEWADDR, _address(1, _attribute(2, b"\x0a\0\0\x01"))),
                    _message(24, b"\0" * 12) + _message(_RTM_NEWADDR, _address(2)) + _DONE])
-    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)  # type: ignore[arg-type]
+    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)
     assert found.consistent
     assert [(header, bytes(rest)) for header, rest in found.messages] == [
         ((2, 24, 0, 0, 1), _attribute(2, b"\x0a\0\0\x01")), ((2, 24, 0, 0, 2), b"")]
@@ -79,14 +79,14 @@ def test_a_dump_is_every_answer_up_to_nlmsg_done_across_datagrams(answer: type[_
 def test_a_dump_of_one_family_asks_that_family_in_the_fixed_header(answer: type[_Socket]) -> None:
     """The family is the first field of every dump request's header (struct rtmsg, ifaddrmsg, fib_rule_hdr)."""
     sock = answer([_DONE])
-    assert dump(object(), RTM_GETRULE, RULE_MESSAGE, socket.AF_INET6).messages == []  # type: ignore[arg-type]
+    assert dump(object(), RTM_GETRULE, RULE_MESSAGE, socket.AF_INET6).messages == []
     assert sock.sent == [struct.pack("=IHHII", 28, RTM_GETRULE, 0x301, 1, 0) + bytes((socket.AF_INET6,)) + bytes(11)]
 
 
 def test_a_netlink_error_is_an_os_error_with_its_errno(answer: type[_Socket]) -> None:
     answer([_message(_NLMSG_ERROR, struct.pack("=i", -1) + bytes(16))])
     with pytest.raises(OSError) as raised:
-        dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)  # type: ignore[arg-type]
+        dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)
     assert raised.value.errno == 1
 
 
@@ -95,18 +95,18 @@ def test_an_interrupted_dump_is_read_again(answer: type[_Socket]) -> None:
     an entry that changed; the next reading that is not interrupted is the answer."""
     interrupted = [_message(_RTM_NEWADDR, _address(1), _MULTI | _DUMP_INTR), _DONE]
     sock = answer(list(interrupted), [_message(_RTM_NEWADDR, _address(2)) + _DONE])
-    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)  # type: ignore[arg-type]
+    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)
     assert found.consistent and [header for header, _ in found.messages] == [(2, 24, 0, 0, 2)]
     assert [struct.unpack_from("=I", sent, 8)[0] for sent in sock.sent] == [1, 2]  # its own sequence number
     answer([_message(_RTM_NEWADDR, _address(1)) + _message(_NLMSG_DONE, b"\0\0\0\0", _MULTI | _DUMP_INTR)],
            list(interrupted), [_message(_RTM_NEWADDR, _address(3)) + _DONE])
-    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)  # type: ignore[arg-type]
+    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)
     assert found.consistent and [header[4] for header, _ in found.messages] == [3]
 
 
 def test_a_dump_interrupted_at_every_reading_is_the_last_reading_marked_inconsistent(answer: type[_Socket]) -> None:
     sock = answer(*([_message(_RTM_NEWADDR, _address(index), _MULTI | _DUMP_INTR) + _DONE] for index in (1, 2, 3)))
-    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)  # type: ignore[arg-type]
+    found = dump(object(), RTM_GETADDR, ADDRESS_MESSAGE)
     assert not found.consistent and [header[4] for header, _ in found.messages] == [3]
     assert len(sock.sent) == 3
 

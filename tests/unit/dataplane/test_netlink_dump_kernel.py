@@ -272,12 +272,12 @@ def test_a_routing_context_opens_takes_over_and_closes_with_pyroute2_writing_onl
         with NetNS(spaces.ns("node")) as netns:
             ipr = _WritesOnly(netns)
             steering = Steering()
-            index = interface_index(ipr, "up0")  # type: ignore[arg-type]
-            steer(ipr, steering, "up0", 100, 1000, "up1")  # type: ignore[arg-type]
-            route_icmp_from(ipr, steering, socket.AF_INET, "10.5.0.1", None, 1000)  # type: ignore[arg-type]
-            kept = keeps_rule_protocol(ipr, steering)  # type: ignore[arg-type]
-            holders = address_interfaces(ipr, "10.5.0.1")  # type: ignore[arg-type]
-            unsteer(ipr, steering)  # type: ignore[arg-type]
+            index = interface_index(ipr, "up0")
+            steer(ipr, steering, "up0", 100, 1000, "up1")
+            route_icmp_from(ipr, steering, socket.AF_INET, "10.5.0.1", None, 1000)
+            kept = keeps_rule_protocol(ipr, steering)
+            holders = address_interfaces(ipr, "10.5.0.1")
+            unsteer(ipr, steering)
             left = {(rule.priority, rule.table) for rule in rules(netns, socket.AF_INET) if rule.iifname == "up0"}
     assert kept and holders == {index}
     assert left == {(1001, 70000)}, "the earlier run's rule at priority 900 taken over, this run's removed"

@@ -52,4 +52,4 @@ def test_an_interrupted_dump_reads_as_unknown(monkeypatch: pytest.MonkeyPatch) -
     the restore then writes every route."""
     route = _route(attributes=_attribute(4, struct.pack("=I", 3)))
     monkeypatch.setattr(route_dump, "dump", lambda *args: Dump([route], consistent=False))
-    assert route_dump.default_routes(object(), _PMIP6) is None  # type: ignore[arg-type]
+    assert route_dump.default_routes(object(), _PMIP6) is None
