@@ -4,7 +4,7 @@ MAG's Binding Revocation Indication (8.2)."""
 from __future__ import annotations
 
 import random
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 import pytest
 from lma_builders import (
@@ -362,16 +362,18 @@ def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_bot
         "once acknowledged, the MN may register again"
 
 
-def _handed_over_with_a_refresh_on_its_way() -> tuple[LocalMobilityAnchor, MobileAccessGateway, Peer, SendMessage,
-                                                       BindingRevocationIndication]:
+def _handed_over_with_a_refresh_on_its_way(named: IPv6Network | None = None) -> tuple[
+        LocalMobilityAnchor, MobileAccessGateway, Peer, SendMessage, BindingRevocationIndication]:
     """MN1 (MN-LL-ID wlan0-mac) registered at pmip6's MAG1 moves to MAG2 (Handoff Indicator 3), MAG1 not told: MAG1's
     refresh (HI 5, naming the session's prefix and MN-LL-ID) left just before the LMA took MAG2's PBU, and the
-    handover BRI to MAG1."""
+    handover BRI to MAG1. MAG2's PBU names the session's prefix, or ``named``, a free one (RFC 5213 6.9.1.1 item 3):
+    then it opens the interface's new session there, and the one at MAG1 drains (5.4: one session an interface)."""
     lma, mag, lma_peer = _pair(ll_id=b"wlan0-mac")
     (entry,) = mag.entries()
+    prefixes = entry.home_network_prefixes if named is None else (named,)
     handoff = pbu(MN1, sequence=7, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(12), ll_id=b"wlan0-mac",
                   prefixes=tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
-                                 for prefix in entry.home_network_prefixes), ipv4=ANY_IPV4)
+                                 for prefix in prefixes), ipv4=ANY_IPV4)
     (refresh,) = mag.refresh(MN1, NOW + 10).sends
     return lma, mag, lma_peer, refresh, _bri(lma.receive(handoff, MAG2, LMAA, NOW + 10.001), to=MAG1)
 
@@ -429,6 +431,62 @@ def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_u
                   prefixes=prefixes, ipv4=ANY_IPV4)
     accepted = lma.receive(refresh, MAG1, LMAA, NOW + 13)
     assert accepted.sends[0].message.status == Status.ACCEPTED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("left", "refresh_arrives"), [("drained at mag1", "crossing the bri"),
+                                                      ("drained at mag1", "after the bra"),
+                                                      ("cleared at mag2", "crossing the bri")])
+def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_is_refused_when_the_session_is_no_longer_live_anywhere(
+        left: str, refresh_arrives: str) -> None:
+    """Finding 51 (docs/reliability.md), finding 50's refusal where the refreshed session is not at another MAG:
+    MAG2's PBU named a free prefix and opened the interface's new session there, the one at MAG1 draining (its BRI
+    to MAG1 the handover one), or the operator cleared the MN at MAG2 and MAG2 acknowledged. MAG1's refresh found the
+    draining entry at MAG1 itself and revived it (ending MAG2's session, the MN's, with a BRI there), or found none
+    and opened a new session (RFC 5213 5.4.1.1 item 2): MAG1 dropped it on the BRI, and the LMA held a session
+    neither MAG held until its lifetime ended."""
+    named = IPv6Network("2001:db8:a:ff::/64") if left == "drained at mag1" else None
+    lma, mag, lma_peer, refresh, bri = _handed_over_with_a_refresh_on_its_way(named)
+    if left == "cleared at mag2":
+        (clear,) = lma.clear(NOW + 10.0015, mn_id=MN1).sends
+        lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, clear.message.sequence,
+                                                     clear.message.flags), MAG2, LMAA, NOW + 10.0016)
+    if refresh_arrives == "after the bra":
+        (bra,) = mag.receive(bri, lma_peer, NOW + 10.002).sends
+        lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
+    refused = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.2)
+    assert rejected_status(refused) == Status.ADMINISTRATIVELY_PROHIBITED
+    assert [send.destination for send in refused.sends] == [MAG1], "no BRI to MAG2"
+    if refresh_arrives == "crossing the bri":
+        (bra,) = mag.receive(bri, lma_peer, NOW + 10.201).sends
+        mag.receive(the_pba(refused), lma_peer, NOW + 10.202)
+        lma.receive(bra.message, MAG1, LMAA, NOW + 10.203)
+    assert list(mag.entries()) == []
+    live = [(bce.proxy_coa, bce.home_network_prefixes) for bce in lma.bindings() if bce.state is BceState.ACTIVE]
+    assert live == ([(MAG2, (named,))] if named is not None else []), "only the session where the MN is stays"
+
+
+def test_RFC5846_8_1_a_success_bra_answered_from_the_mags_memory_refuses_no_refresh_of_a_session_it_holds() -> None:
+    """The limit of finding 51's refusal after the BRA: MAG1 read the handover BRI and dropped the session, its BRA
+    was lost; the MN attached at MAG1 again, whose PBU the LMA accepted, holding the PBA for the BRI sent again; MAG1
+    answered that copy from its memory of the BRI (RFC 5846 9.1: the same answer, success) although it holds the
+    session now. Its refreshes lost past the lifetime, the LMA removed the session: MAG1's next refresh opens it
+    anew (RFC 5213 5.4.1.1 item 2), not refused as one sent before MAG1 let the session go."""
+    lma, mag, lma_peer, _, bri = _handed_over_with_a_refresh_on_its_way()
+    mag.receive(bri, lma_peer, NOW + 10.002)  # its BRA is lost
+    (attach,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=b"wlan0-mac",
+                                         hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS), NOW + 10.5).sends
+    again = [send.message for send in lma.receive(attach.message, MAG1, LMAA, NOW + 10.5).sends
+             if send.destination == MAG1]
+    assert again == [bri], "the BRI again, the PBA held for its answer"
+    (bra,) = mag.receive(bri, lma_peer, NOW + 10.51).sends
+    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
+    mag.receive(the_pba(lma.receive(bra.message, MAG1, LMAA, NOW + 10.52)), lma_peer, NOW + 10.53)
+    lifetime_ends = NOW + 10.6 + lma.settings.max_lifetime
+    while (deadline := lma.next_deadline()) is not None and deadline <= lifetime_ends:
+        lma.handle_timer(deadline)
+    assert list(lma.bindings()) == []
+    (refresh,) = mag.refresh(MN1, lifetime_ends).sends
+    assert the_pba(lma.receive(refresh.message, MAG1, LMAA, lifetime_ends)).status == Status.ACCEPTED
 
 
 def test_RFC5846_9_1_a_retransmitted_bri_whose_bra_was_lost_gets_the_same_answer_and_no_alarm() -> None:

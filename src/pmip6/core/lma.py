@@ -821,6 +821,22 @@ class LocalMobilityAnchor:
         self._deadlines.schedule(pending, deadline)
         return outcome
 
+    def _handed_over(self, registration: _Registration, entry: BindingCacheEntry | None) -> bool:
+        """Whether ``registration``, a re-registration (Handoff Indicator 5), refreshes a session its MAG was told to
+        drop, or dropped, on a handover (RFC 5846 8.1's race, by local policy; docs/reliability.md findings 50, 51):
+        ``entry`` is not live at that MAG (handed over to another MAG, or drained there when another MAG's PBU opened
+        the interface's new session, :meth:`_end_stale_sessions`; or gone, cleared there since) while a handover BRI
+        about the MN to that MAG is outstanding, or, for an entry still held, that MAG acknowledged one with success
+        and no PBU of it for the MN was accepted since (:meth:`RevocationSender.handing_over`,
+        :meth:`RevocationSender.let_go`). The MAG saw no attach, its refresh crossed the BRI or was delayed past its
+        BRA; accepted, it would register the session at a MAG that drops it on the BRI (or dropped it), and revoke
+        the MN's session where the MN is."""
+        mag = registration.proxy_coa.address
+        if entry is not None and entry.state is BceState.ACTIVE and entry.proxy_coa.address == mag:
+            return False  # it refreshes its live session
+        return (self._revocations.handing_over(registration.mn_id, mag)
+                or (entry is not None and self._revocations.let_go(registration.mn_id, mag)))
+
     def _older_than_its_interface(self, registration: _Registration, entry: BindingCacheEntry | None) -> Outcome | None:
         """RFC 5213 5.5, RFC 6275 9.5.1 for a PBU without a Timestamp that registers an interface with another live
         session (not ``entry``, the one it updates, if any) at the MAG that sent it: the PBU is about that interface,
@@ -935,11 +951,7 @@ class LocalMobilityAnchor:
         if self._revocations.revoking(registration.mn_id, registration.proxy_coa.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
-        if (entry is not None and entry.proxy_coa.address != registration.proxy_coa.address
-                and _re_registration(registration)
-                and self._revocations.handing_over(registration.mn_id, registration.proxy_coa.address)):
-            # RFC 5846 8.1's race: the refresh of the MAG the session left crossed the BRI (or was delayed past its
-            # BRA); the MN is not back there
+        if _re_registration(registration) and self._handed_over(registration, entry):
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=HANDED_OVER)
         stale = self._older_than_its_interface(registration, entry)
         if stale is not None:

@@ -20,10 +20,11 @@ Acknowledgement or the BRIMaxRetransmitNumber is reached" (8.1).
 8.1's race, a PBU from that MAG for that MN while its BRI is outstanding, is settled by the trigger: an administrative
 revocation (the operator's clear, a reload) stands, so the LMA refuses such a PBU (:meth:`RevocationSender.revoking`:
 129) until the BRA or the last retry; a handover revocation is answered before the MN's new registration there is
-(:meth:`RevocationSender.answer_after`), and stands against that MAG's re-registration (Handoff Indicator 5) of the
-session handed over away from it, refused too, and so after a success BRA to such a BRI until a PBU of that MAG for the
-MN is accepted (:meth:`RevocationSender.handing_over`: the MAG saw no attach, its refresh crossed the BRI or was delayed
-past its BRA; docs/reliability.md finding 50). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
+(:meth:`RevocationSender.answer_after`), and stands against that MAG's re-registration (Handoff Indicator 5) of a
+session not live there (handed over, drained there, or gone), refused too (:meth:`RevocationSender.handing_over`), and
+so, for one the LMA still holds, after a success BRA to such a BRI until a PBU of that MAG for the MN is accepted
+(:meth:`RevocationSender.let_go`): the MAG saw no attach, its refresh crossed the BRI or was delayed past its BRA
+(docs/reliability.md findings 50, 51). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
 registered, and its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does
 NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
 again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
@@ -85,8 +86,7 @@ GIVEN_UP_REMEMBERED = 1024
 """BRIs given up without an answer that a late BRA may still acknowledge (:class:`LateAcknowledgement`), the
 latest ones; their sequence numbers are not reused meanwhile, so that such a BRA names the BRI it answers."""
 LET_GO_REMEMBERED = 1024
-"""MAGs that acknowledged a handover BRI about an MN with success (:meth:`RevocationSender.handing_over`), the latest
-ones."""
+"""MAGs that acknowledged a handover BRI about an MN with success (:meth:`RevocationSender.let_go`), the latest ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +185,7 @@ class RevocationSender:
         self._late: list[LateAcknowledgement] = []
         self._let_go: dict[tuple[bytes, Address], None] = {}
         """(MN-ID, MAG) whose MAG acknowledged a handover BRI about the MN with success (it dropped the session), until
-        the LMA accepts a PBU of that MAG for the MN (:meth:`handing_over`, :meth:`registered`;
+        the LMA accepts a PBU of that MAG for the MN (:meth:`let_go`, :meth:`registered`;
         :data:`LET_GO_REMEMBERED` of them, the oldest forgotten first)."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
@@ -303,16 +303,22 @@ class RevocationSender:
                    & BRFlags.V for outstanding in self._outstanding_for(mn_id, mag))
 
     def handing_over(self, mn_id: bytes, mag: Address) -> bool:
-        """Whether a handover BRI (an "Inter-MAG Handover" trigger) about ``mn_id`` to ``mag`` is outstanding, or
-        that MAG acknowledged one with success and no PBU of it for the MN was accepted since: that MAG's
-        re-registration of the session handed over away from it is refused (module docstring). Once the MAG dropped
-        the session, such a re-registration is one it sent before, delayed in the network."""
-        return (bool(self._let_go) and (mn_id, mag) in self._let_go) or any(
-            outstanding.indication.trigger in HANDOVER_TRIGGERS for outstanding in self._outstanding_for(mn_id, mag))
+        """Whether a handover BRI (an "Inter-MAG Handover" trigger) about ``mn_id`` to ``mag`` is outstanding: that
+        MAG's re-registration of a session it no longer holds is refused (module docstring)."""
+        return any(outstanding.indication.trigger in HANDOVER_TRIGGERS
+                   for outstanding in self._outstanding_for(mn_id, mag))
+
+    def let_go(self, mn_id: bytes, mag: Address) -> bool:
+        """Whether ``mag`` acknowledged a handover BRI about ``mn_id`` with success and no PBU of it for the MN was
+        accepted since: it dropped the session, so its re-registration of the session handed over away from it is
+        one it sent before, delayed in the network, and is refused too (module docstring). Not for a session the LMA
+        holds no more: a success BRA answered from the MAG's memory of the BRI (RFC 5846 9.1, a retransmission after
+        the MN attached there again) may leave this set while the MAG holds the MN's session."""
+        return bool(self._let_go) and (mn_id, mag) in self._let_go
 
     def registered(self, mn_id: bytes, mag: Address) -> None:
         """The LMA accepted a PBU of ``mag`` for ``mn_id``: that MAG holds a session of the MN again
-        (:meth:`handing_over`)."""
+        (:meth:`let_go`)."""
         if self._let_go:  # every registration tells: the usual case costs no hash of an address
             self._let_go.pop((mn_id, mag), None)
 
