@@ -448,6 +448,7 @@ def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_is_refused_when_the_s
     lma, mag, lma_peer, refresh, bri = _handed_over_with_a_refresh_on_its_way(named)
     if left == "cleared at mag2":
         (clear,) = lma.clear(NOW + 10.0015, mn_id=MN1).sends
+        assert isinstance(clear.message, BindingRevocationIndication)
         lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, clear.message.sequence,
                                                      clear.message.flags), MAG2, LMAA, NOW + 10.0016)
     if refresh_arrives == "after the bra":
