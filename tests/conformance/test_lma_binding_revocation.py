@@ -378,6 +378,24 @@ def _handed_over_with_a_refresh_on_its_way(named: IPv6Network | None = None) -> 
     return lma, mag, lma_peer, refresh, _bri(lma.receive(handoff, MAG2, LMAA, NOW + 10.001), to=MAG1)
 
 
+def _refused_crossing_or_after_the_bra(lma: LocalMobilityAnchor, mag: MobileAccessGateway, lma_peer: Peer,
+                                      refresh: SendMessage, bri: BindingRevocationIndication,
+                                      refresh_arrives: str) -> None:
+    """MAG1's refresh (:func:`_handed_over_with_a_refresh_on_its_way`) reaches the LMA "crossing the bri" (MAG1 reads
+    the BRI and the refusal after it) or "after the bra" (MAG1 read the BRI and acknowledged it first): refused with
+    129, answered to MAG1 alone (no BRI to MAG2)."""
+    if refresh_arrives == "after the bra":
+        (bra,) = mag.receive(bri, lma_peer, NOW + 10.002).sends
+        lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
+    refused = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.2)
+    assert rejected_status(refused) == Status.ADMINISTRATIVELY_PROHIBITED
+    assert [send.destination for send in refused.sends] == [MAG1], "no BRI to MAG2"
+    if refresh_arrives == "crossing the bri":
+        (bra,) = mag.receive(bri, lma_peer, NOW + 10.201).sends
+        mag.receive(the_pba(refused), lma_peer, NOW + 10.202)
+        lma.receive(bra.message, MAG1, LMAA, NOW + 10.203)
+
+
 @pytest.mark.parametrize("refresh_arrives", ["crossing the bri", "after the bra"])
 def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_crossing_the_handover_bri_is_refused(
         refresh_arrives: str) -> None:
@@ -389,16 +407,7 @@ def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_crossing_the_handover
     its lifetime ended. 8.1's race, by local policy: the refresh tells of no attach (the MN is not back, as in
     finding 13), so the handover stands and the refresh is refused (129); the session stays at MAG2."""
     lma, mag, lma_peer, refresh, bri = _handed_over_with_a_refresh_on_its_way()
-    if refresh_arrives == "after the bra":
-        (bra,) = mag.receive(bri, lma_peer, NOW + 10.002).sends
-        lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
-    refused = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.2)
-    assert rejected_status(refused) == Status.ADMINISTRATIVELY_PROHIBITED
-    assert [send.destination for send in refused.sends] == [MAG1], "no BRI to MAG2"
-    if refresh_arrives == "crossing the bri":
-        (bra,) = mag.receive(bri, lma_peer, NOW + 10.201).sends
-        mag.receive(the_pba(refused), lma_peer, NOW + 10.202)
-        lma.receive(bra.message, MAG1, LMAA, NOW + 10.203)
+    _refused_crossing_or_after_the_bra(lma, mag, lma_peer, refresh, bri, refresh_arrives)
     (bce,) = lma.bindings()
     assert (bce.state, bce.proxy_coa) == (BceState.ACTIVE, MAG2), "the session stays where the MN is"
     assert list(mag.entries()) == [] and lma.waiting() == Waiting(revocations=0, handoff_waits=0)
@@ -451,16 +460,7 @@ def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_is_refused_when_the_s
         assert isinstance(clear.message, BindingRevocationIndication)
         lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, clear.message.sequence,
                                                      clear.message.flags), MAG2, LMAA, NOW + 10.0016)
-    if refresh_arrives == "after the bra":
-        (bra,) = mag.receive(bri, lma_peer, NOW + 10.002).sends
-        lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
-    refused = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.2)
-    assert rejected_status(refused) == Status.ADMINISTRATIVELY_PROHIBITED
-    assert [send.destination for send in refused.sends] == [MAG1], "no BRI to MAG2"
-    if refresh_arrives == "crossing the bri":
-        (bra,) = mag.receive(bri, lma_peer, NOW + 10.201).sends
-        mag.receive(the_pba(refused), lma_peer, NOW + 10.202)
-        lma.receive(bra.message, MAG1, LMAA, NOW + 10.203)
+    _refused_crossing_or_after_the_bra(lma, mag, lma_peer, refresh, bri, refresh_arrives)
     assert list(mag.entries()) == []
     live = [(bce.proxy_coa, bce.home_network_prefixes) for bce in lma.bindings() if bce.state is BceState.ACTIVE]
     assert live == ([(MAG2, (named,))] if named is not None else []), "only the session where the MN is stays"
