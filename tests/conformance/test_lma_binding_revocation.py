@@ -444,7 +444,8 @@ def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_u
 
 @pytest.mark.parametrize(("left", "refresh_arrives"), [("drained at mag1", "crossing the bri"),
                                                       ("drained at mag1", "after the bra"),
-                                                      ("cleared at mag2", "crossing the bri")])
+                                                      ("cleared at mag2", "crossing the bri"),
+                                                      ("cleared at mag2", "after the bra")])
 def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_is_refused_when_the_session_is_no_longer_live_anywhere(
         left: str, refresh_arrives: str) -> None:
     """Finding 51 (docs/reliability.md), finding 50's refusal where the refreshed session is not at another MAG:
@@ -452,7 +453,8 @@ def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_is_refused_when_the_s
     to MAG1 the handover one), or the operator cleared the MN at MAG2 and MAG2 acknowledged. MAG1's refresh found the
     draining entry at MAG1 itself and revived it (ending MAG2's session, the MN's, with a BRI there), or found none
     and opened a new session (RFC 5213 5.4.1.1 item 2): MAG1 dropped it on the BRI, and the LMA held a session
-    neither MAG held until its lifetime ended."""
+    neither MAG held until its lifetime ended. Finding 52: the cleared case after MAG1's BRA, the entry gone, was
+    accepted still (the memory of the BRA then asked for an entry the LMA holds)."""
     named = IPv6Network("2001:db8:a:ff::/64") if left == "drained at mag1" else None
     lma, mag, lma_peer, refresh, bri = _handed_over_with_a_refresh_on_its_way(named)
     if left == "cleared at mag2":
@@ -467,11 +469,12 @@ def test_RFC5846_8_1_a_refresh_of_the_mag_the_session_left_is_refused_when_the_s
 
 
 def test_RFC5846_8_1_a_success_bra_answered_from_the_mags_memory_refuses_no_refresh_of_a_session_it_holds() -> None:
-    """The limit of finding 51's refusal after the BRA: MAG1 read the handover BRI and dropped the session, its BRA
-    was lost; the MN attached at MAG1 again, whose PBU the LMA accepted, holding the PBA for the BRI sent again; MAG1
-    answered that copy from its memory of the BRI (RFC 5846 9.1: the same answer, success) although it holds the
-    session now. Its refreshes lost past the lifetime, the LMA removed the session: MAG1's next refresh opens it
-    anew (RFC 5213 5.4.1.1 item 2), not refused as one sent before MAG1 let the session go."""
+    """The limit of the refusal after the BRA (findings 51, 52): MAG1 read the handover BRI and dropped the session,
+    its BRA was lost; the MN attached at MAG1 again, whose PBU the LMA accepted, holding the PBA for the BRI sent
+    again; MAG1 answered that copy from its memory of the BRI (RFC 5846 9.1: the same answer, success) although it
+    holds the session now, so that success lets nothing go. Its refreshes lost past the lifetime, the LMA removed the
+    session: MAG1's next refresh opens it anew (RFC 5213 5.4.1.1 item 2), not refused as one sent before MAG1 let
+    the session go."""
     lma, mag, lma_peer, _, bri = _handed_over_with_a_refresh_on_its_way()
     mag.receive(bri, lma_peer, NOW + 10.002)  # its BRA is lost
     (attach,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=b"wlan0-mac",

@@ -823,19 +823,18 @@ class LocalMobilityAnchor:
 
     def _handed_over(self, registration: _Registration, entry: BindingCacheEntry | None) -> bool:
         """Whether ``registration``, a re-registration (Handoff Indicator 5), refreshes a session its MAG was told to
-        drop, or dropped, on a handover (RFC 5846 8.1's race, by local policy; docs/reliability.md findings 50, 51):
+        drop, or dropped, on a handover (RFC 5846 8.1's race, by local policy; docs/reliability.md findings 50-52):
         ``entry`` is not live at that MAG (handed over to another MAG, or drained there when another MAG's PBU opened
         the interface's new session, :meth:`_end_stale_sessions`; or gone, cleared there since) while a handover BRI
-        about the MN to that MAG is outstanding, or, for an entry still held, that MAG acknowledged one with success
-        and no PBU of it for the MN was accepted since (:meth:`RevocationSender.handing_over`,
-        :meth:`RevocationSender.let_go`). The MAG saw no attach, its refresh crossed the BRI or was delayed past its
-        BRA; accepted, it would register the session at a MAG that drops it on the BRI (or dropped it), and revoke
-        the MN's session where the MN is."""
-        mag = registration.proxy_coa.address
+        about the MN to that MAG is outstanding, or that MAG acknowledged one with success and no PBU of it for the MN
+        was accepted since (:meth:`RevocationSender.handing_over`, :meth:`RevocationSender.let_go`). The MAG saw no
+        attach, its refresh crossed the BRI or was delayed past its BRA; accepted, it would register the session at a
+        MAG that drops it on the BRI (or dropped it), and revoke the MN's session where the MN is (or, the session
+        cleared at the other MAG, open one no MAG holds: finding 52)."""
+        mag, mn_id = registration.proxy_coa.address, registration.mn_id
         if entry is not None and entry.state is BceState.ACTIVE and entry.proxy_coa.address == mag:
             return False  # it refreshes its live session
-        return (self._revocations.handing_over(registration.mn_id, mag)
-                or (entry is not None and self._revocations.let_go(registration.mn_id, mag)))
+        return self._revocations.handing_over(mn_id, mag) or self._revocations.let_go(mn_id, mag)
 
     def _older_than_its_interface(self, registration: _Registration, entry: BindingCacheEntry | None) -> Outcome | None:
         """RFC 5213 5.5, RFC 6275 9.5.1 for a PBU without a Timestamp that registers an interface with another live
@@ -1048,7 +1047,8 @@ class LocalMobilityAnchor:
             ipv4_refusal=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED if withdrawn else None,
         )
         outcome = self._revocations.answer_after(registration.mn_id, registration.proxy_coa.address,
-                                                 SendMessage(pba, registration.source, registration.destination))
+                                                 SendMessage(pba, registration.source, registration.destination),
+                                                 returned=not _re_registration(registration))
         outcome.events.append(event)
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att

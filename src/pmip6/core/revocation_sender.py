@@ -22,9 +22,10 @@ revocation (the operator's clear, a reload) stands, so the LMA refuses such a PB
 129) until the BRA or the last retry; a handover revocation is answered before the MN's new registration there is
 (:meth:`RevocationSender.answer_after`), and stands against that MAG's re-registration (Handoff Indicator 5) of a
 session not live there (handed over, drained there, or gone), refused too (:meth:`RevocationSender.handing_over`), and
-so, for one the LMA still holds, after a success BRA to such a BRI until a PBU of that MAG for the MN is accepted
-(:meth:`RevocationSender.let_go`): the MAG saw no attach, its refresh crossed the BRI or was delayed past its BRA
-(docs/reliability.md findings 50, 51). A V-flag BRI refuses nothing: the session it leaves its HNPs is still
+so after a success BRA to such a BRI until a PBU of that MAG for the MN is accepted (:meth:`RevocationSender.let_go`):
+the MAG saw no attach, its refresh crossed the BRI or was delayed past its BRA (docs/reliability.md findings 50-52). A
+success to a BRI that an attach of the MN there was accepted after lets nothing go: the MAG answered a copy of it from
+its memory (9.1) and holds the session. A V-flag BRI refuses nothing: the session it leaves its HNPs is still
 registered, and its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does
 NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
 again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
@@ -158,6 +159,9 @@ class _HeldAnswers:
     awaited: set[int]
     """Those BRIs' sequence numbers, less the ended ones."""
     answers: list[SendMessage]
+    returned: bool = False
+    """One of them accepts an attach of the MN there, not a re-registration: the MAG holds the session again,
+    whatever it answers those BRIs (:meth:`RevocationSender.let_go`)."""
 
 
 class RevocationSender:
@@ -265,7 +269,7 @@ class RevocationSender:
                     and self._held_key(outstanding) is not None)
         mn_id = _mn_id(outstanding)
         if (acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS and mn_id is not None
-                and outstanding.indication.trigger in HANDOVER_TRIGGERS):
+                and outstanding.indication.trigger in HANDOVER_TRIGGERS and not self._returned(outstanding)):
             if len(self._let_go) >= LET_GO_REMEMBERED:
                 del self._let_go[next(iter(self._let_go))]
             self._let_go[(mn_id, source.address)] = None
@@ -311,9 +315,10 @@ class RevocationSender:
     def let_go(self, mn_id: bytes, mag: Address) -> bool:
         """Whether ``mag`` acknowledged a handover BRI about ``mn_id`` with success and no PBU of it for the MN was
         accepted since: it dropped the session, so its re-registration of the session handed over away from it is
-        one it sent before, delayed in the network, and is refused too (module docstring). Not for a session the LMA
-        holds no more: a success BRA answered from the MAG's memory of the BRI (RFC 5846 9.1, a retransmission after
-        the MN attached there again) may leave this set while the MAG holds the MN's session."""
+        one it sent before, delayed in the network, and is refused too (module docstring). Not after a success BRA
+        to a BRI an attach of the MN there (``returned``, :meth:`answer_after`) was accepted after: the MAG answered a
+        copy of it from its memory (RFC 5846 9.1, a retransmission after the MN attached there again) and holds the
+        MN's session (docs/reliability.md finding 52)."""
         return bool(self._let_go) and (mn_id, mag) in self._let_go
 
     def registered(self, mn_id: bytes, mag: Address) -> None:
@@ -322,7 +327,7 @@ class RevocationSender:
         if self._let_go:  # every registration tells: the usual case costs no hash of an address
             self._let_go.pop((mn_id, mag), None)
 
-    def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage) -> Outcome:
+    def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage, returned: bool = False) -> Outcome:
         """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
         handover BRIs about that MN outstanding at that MAG have ended (RFC 5846 8.1's race, settled "based on the
         reason for sending the Binding Revocation Indication message and its local policy"). The MN is back there:
@@ -334,7 +339,8 @@ class RevocationSender:
         any copy of them still on its way (6.2.1): a first transmission delayed in the network then revokes nothing.
         Sent first, the PBA would leave the MAG no longer attaching when such a late copy came, and it would drop the
         session just registered (docs/reliability.md finding 13). An administrative revocation is never answered so:
-        it stands (:meth:`revoking`)."""
+        it stands (:meth:`revoking`). ``returned``: the PBU was an attach of the MN there, not a re-registration, so a
+        success BRA to those BRIs lets nothing go (:meth:`let_go`)."""
         outcome = Outcome()
         # Usually none are held: then no key is built and hashed (an address's hash costs more than the rest).
         held = self._held_answers.get((mn_id, mag)) if self._held_answers else None
@@ -344,10 +350,17 @@ class RevocationSender:
             if not handovers:
                 return Outcome(sends=[answer])
             held = self._held_answers[(mn_id, mag)] = _HeldAnswers(
-                {outstanding.indication.sequence for outstanding in handovers}, [])
+                {outstanding.indication.sequence for outstanding in handovers}, [], held is not None and held.returned)
             outcome.sends.extend(outstanding.send for outstanding in handovers)
         held.answers.append(answer)
+        held.returned |= returned
         return outcome
+
+    def _returned(self, outstanding: _Outstanding) -> bool:
+        """Whether an attach of the MN at the MAG ``outstanding`` goes to was accepted after it, its PBA held for its
+        answer (:meth:`answer_after`): a success then lets nothing go (:meth:`let_go`)."""
+        key = self._held_key(outstanding)
+        return key is not None and self._held_answers[key].returned
 
     def _held_key(self, outstanding: _Outstanding) -> tuple[bytes, Address] | None:
         """The key of the answers held for ``outstanding`` (:meth:`answer_after`), None when none wait for it."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from ipaddress import IPv4Address, IPv6Network
 
+import pytest
+
 from pmip6.core.events import Alarm, Outcome, Peer, SendMessage, TunnelSession
 from pmip6.core.revocation_sender import RevocationSender, RevocationTiming
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, UnknownMessage
@@ -119,3 +121,17 @@ def test_RFC5846_8_1_a_pba_held_after_a_later_bri_released_the_others_waits_for_
         assert _answered(sender, bri, attached).events == [] and sender.take_ended() == []
     assert _answered(sender, later.message, attached).events == [], "sent again for the held PBA: expected"
     assert sender.take_ended() == [(again, attached)]
+
+
+@pytest.mark.parametrize("returned", [True, False])
+def test_RFC5846_9_1_a_success_to_a_bri_an_attach_there_was_accepted_after_lets_nothing_go(returned: bool) -> None:
+    """docs/reliability.md finding 52: the MAG attached the MN again after the handover BRI (its PBA held,
+    ``returned``), so its success answers a copy from its memory of the BRI, not a drop of the session it now holds;
+    a refresh (HI 5) of another session held meanwhile is no return, and the success still lets the MN go there."""
+    sender = RevocationSender(RevocationTiming(), random.Random(1))
+    (send,) = sender.revoke(_session("2001:db8:a::/64"), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
+                            NOW).sends
+    assert isinstance(send.message, BindingRevocationIndication)
+    sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA), returned=returned)
+    _answered(sender, send.message, BindingRevocationStatus.SUCCESS)
+    assert sender.let_go(MN, MAG.address) is not returned
