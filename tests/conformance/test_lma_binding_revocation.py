@@ -362,6 +362,27 @@ def test_RFC5846_8_1_a_refresh_crossing_an_administrative_bri_is_refused_and_bot
         "once acknowledged, the MN may register again"
 
 
+@pytest.mark.parametrize("cleared", ["the mn", "the mag"])
+def test_RFC5846_8_1_a_refresh_delayed_past_the_bra_of_an_administrative_bri_is_refused(cleared: str) -> None:
+    """Finding 53 (docs/reliability.md): the MAG's refresh (HI 5) is delayed in the network past the BRA of the
+    operator's clear (per MN, or global for the MAG). The MAG dropped the session on the BRI, so that refresh was
+    sent before: accepted, it opened the session anew at the MAG (RFC 5213 5.4.1.1 item 2), which ignored its PBA,
+    and the LMA held a session no MAG held until its lifetime ended. Refused until a PBU of that MAG for the MN is
+    accepted, as after a success BRA to a handover BRI (findings 50-52)."""
+    lma, mag, lma_peer = _pair()
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    (bri,) = lma.clear(NOW + 10.001, **({"mn_id": MN1} if cleared == "the mn" else {"mag": MAG1.address})).sends
+    (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.002).sends
+    lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
+    refused = lma.receive(refresh.message, MAG1, LMAA, NOW + 10.2)
+    assert rejected_status(refused) == Status.ADMINISTRATIVELY_PROHIBITED
+    mag.receive(the_pba(refused), lma_peer, NOW + 10.21)
+    assert list(lma.bindings()) == [] and list(mag.entries()) == []
+    (again,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW + 11).sends
+    assert the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 11)).status == Status.ACCEPTED, \
+        "the MN attached there again"
+
+
 def _handed_over_with_a_refresh_on_its_way(named: IPv6Network | None = None) -> tuple[
         LocalMobilityAnchor, MobileAccessGateway, Peer, SendMessage, BindingRevocationIndication]:
     """MN1 (MN-LL-ID wlan0-mac) registered at pmip6's MAG1 moves to MAG2 (Handoff Indicator 3), MAG1 not told: MAG1's

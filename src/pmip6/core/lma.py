@@ -166,6 +166,7 @@ from pmip6.core.rejection_reason import (
     EMPTY_MN_IDENTIFIER,
     FORCED_UDP_NOT_ACCEPTED,
     HANDED_OVER,
+    LET_GO,
     MAG_BEING_REVOKED,
     NO_PROFILE,
     gre_keys_required,
@@ -821,20 +822,23 @@ class LocalMobilityAnchor:
         self._deadlines.schedule(pending, deadline)
         return outcome
 
-    def _handed_over(self, registration: _Registration, entry: BindingCacheEntry | None) -> bool:
-        """Whether ``registration``, a re-registration (Handoff Indicator 5), refreshes a session its MAG was told to
-        drop, or dropped, on a handover (RFC 5846 8.1's race, by local policy; docs/reliability.md findings 50-52):
-        ``entry`` is not live at that MAG (handed over to another MAG, or drained there when another MAG's PBU opened
-        the interface's new session, :meth:`_end_stale_sessions`; or gone, cleared there since) while a handover BRI
-        about the MN to that MAG is outstanding, or that MAG acknowledged one with success and no PBU of it for the MN
-        was accepted since (:meth:`RevocationSender.handing_over`, :meth:`RevocationSender.let_go`). The MAG saw no
-        attach, its refresh crossed the BRI or was delayed past its BRA; accepted, it would register the session at a
-        MAG that drops it on the BRI (or dropped it), and revoke the MN's session where the MN is (or, the session
-        cleared at the other MAG, open one no MAG holds: finding 52)."""
+    def _dropped_there(self, registration: _Registration, entry: BindingCacheEntry | None) -> str | None:
+        """Why ``registration``, a re-registration (Handoff Indicator 5), refreshes a session its MAG was told to
+        drop, or dropped, on a BRI (RFC 5846 8.1's race, by local policy; docs/reliability.md findings 50-53), or
+        None: ``entry`` is not live at that MAG (handed over to another MAG, or drained there when another MAG's PBU
+        opened the interface's new session, :meth:`_end_stale_sessions`; or gone, cleared there since) while a
+        handover BRI about the MN to that MAG is outstanding (:meth:`RevocationSender.handing_over`), or that MAG
+        acknowledged one, or the operator's clear of the session, with success and no PBU of it for the MN was
+        accepted since (:meth:`RevocationSender.let_go`). The MAG saw no attach, its refresh crossed the BRI or was
+        delayed past its BRA; accepted, it would register the session at a MAG that drops it on the BRI (or dropped
+        it), and revoke the MN's session where the MN is (or, the session cleared, open one no MAG holds: findings
+        52, 53)."""
         mag, mn_id = registration.proxy_coa.address, registration.mn_id
         if entry is not None and entry.state is BceState.ACTIVE and entry.proxy_coa.address == mag:
-            return False  # it refreshes its live session
-        return self._revocations.handing_over(mn_id, mag) or self._revocations.let_go(mn_id, mag)
+            return None  # it refreshes its live session
+        if self._revocations.handing_over(mn_id, mag):
+            return HANDED_OVER
+        return LET_GO if self._revocations.let_go(mn_id, mag) else None
 
     def _older_than_its_interface(self, registration: _Registration, entry: BindingCacheEntry | None) -> Outcome | None:
         """RFC 5213 5.5, RFC 6275 9.5.1 for a PBU without a Timestamp that registers an interface with another live
@@ -950,8 +954,9 @@ class LocalMobilityAnchor:
         if self._revocations.revoking(registration.mn_id, registration.proxy_coa.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
-        if _re_registration(registration) and self._handed_over(registration, entry):
-            return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=HANDED_OVER)
+        dropped = self._dropped_there(registration, entry) if _re_registration(registration) else None
+        if dropped is not None:
+            return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=dropped)
         stale = self._older_than_its_interface(registration, entry)
         if stale is not None:
             return stale

@@ -25,8 +25,10 @@ session not live there (handed over, drained there, or gone), refused too (:meth
 so after a success BRA to such a BRI until a PBU of that MAG for the MN is accepted (:meth:`RevocationSender.let_go`):
 the MAG saw no attach, its refresh crossed the BRI or was delayed past its BRA (docs/reliability.md findings 50-52). A
 success to a BRI that an attach of the MN there was accepted after lets nothing go: the MAG answered a copy of it from
-its memory (9.1) and holds the session. A V-flag BRI refuses nothing: the session it leaves its HNPs is still
-registered, and its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does
+its memory (9.1) and holds the session. An administrative revocation's success BRA is remembered so too: that MAG's
+re-registration of the MN's session, delayed past it, would open the session anew there (finding 53). A V-flag BRI
+refuses nothing: the session it leaves its HNPs is still registered, and its MAG's PBUs refresh it (the LMA refuses
+only their IPv4 part). A BRA with status 128 (Binding Does
 NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
 again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
 the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
@@ -87,7 +89,8 @@ GIVEN_UP_REMEMBERED = 1024
 """BRIs given up without an answer that a late BRA may still acknowledge (:class:`LateAcknowledgement`), the
 latest ones; their sequence numbers are not reused meanwhile, so that such a BRA names the BRI it answers."""
 LET_GO_REMEMBERED = 1024
-"""MAGs that acknowledged a handover BRI about an MN with success (:meth:`RevocationSender.let_go`), the latest ones."""
+"""MAGs that acknowledged a handover or administrative BRI about an MN with success (:meth:`RevocationSender.let_go`),
+the latest ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +191,9 @@ class RevocationSender:
         (:data:`GIVEN_UP_REMEMBERED` of them, the oldest forgotten first)."""
         self._late: list[LateAcknowledgement] = []
         self._let_go: dict[tuple[bytes, Address], None] = {}
-        """(MN-ID, MAG) whose MAG acknowledged a handover BRI about the MN with success (it dropped the session), until
-        the LMA accepts a PBU of that MAG for the MN (:meth:`let_go`, :meth:`registered`;
-        :data:`LET_GO_REMEMBERED` of them, the oldest forgotten first)."""
+        """(MN-ID, MAG) whose MAG acknowledged a handover or administrative BRI about the MN with success (it dropped
+        the session, :meth:`_dropped`), until the LMA accepts a PBU of that MAG for the MN (:meth:`let_go`,
+        :meth:`registered`; :data:`LET_GO_REMEMBERED` of them, the oldest forgotten first)."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = (), ipv4_only: IPv4Interface | None = None) -> Outcome:
@@ -267,12 +270,11 @@ class RevocationSender:
                 "(RFC 5846 6.2.2)", source)])
         expected = (acknowledgement.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
                     and self._held_key(outstanding) is not None)
-        mn_id = _mn_id(outstanding)
-        if (acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS and mn_id is not None
-                and outstanding.indication.trigger in HANDOVER_TRIGGERS and not self._returned(outstanding)):
-            if len(self._let_go) >= LET_GO_REMEMBERED:
-                del self._let_go[next(iter(self._let_go))]
-            self._let_go[(mn_id, source.address)] = None
+        if acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS:
+            for mn_id in self._dropped(outstanding):
+                if len(self._let_go) >= LET_GO_REMEMBERED:
+                    del self._let_go[next(iter(self._let_go))]
+                self._let_go[(mn_id, source.address)] = None
         self._finish(acknowledgement.sequence, acknowledgement.status)
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST or expected:
             return Outcome()
@@ -313,9 +315,10 @@ class RevocationSender:
                    for outstanding in self._outstanding_for(mn_id, mag))
 
     def let_go(self, mn_id: bytes, mag: Address) -> bool:
-        """Whether ``mag`` acknowledged a handover BRI about ``mn_id`` with success and no PBU of it for the MN was
-        accepted since: it dropped the session, so its re-registration of the session handed over away from it is
-        one it sent before, delayed in the network, and is refused too (module docstring). Not after a success BRA
+        """Whether ``mag`` acknowledged a handover BRI about ``mn_id``, or an administrative one revoking its session
+        (not a V-flag one), with success and no PBU of it for the MN was accepted since: it dropped the session, so its
+        re-registration of it is one it sent before, delayed in the network, and is refused too (module docstring;
+        docs/reliability.md finding 53 for the administrative one). Not after a success BRA
         to a BRI an attach of the MN there (``returned``, :meth:`answer_after`) was accepted after: the MAG answered a
         copy of it from its memory (RFC 5846 9.1, a retransmission after the MN attached there again) and holds the
         MN's session (docs/reliability.md finding 52)."""
@@ -355,6 +358,18 @@ class RevocationSender:
         held.answers.append(answer)
         held.returned |= returned
         return outcome
+
+    def _dropped(self, outstanding: _Outstanding) -> Iterable[bytes]:
+        """The MNs whose sessions a success BRA to ``outstanding`` says its MAG dropped (:meth:`let_go`): a handover
+        BRI's, unless an attach of the MN there was accepted after it (:meth:`_returned`); every MN an administrative
+        one revoked, but a V-flag one's (the session stays, without its IPv4 home address)."""
+        indication = outstanding.indication
+        if indication.trigger in HANDOVER_TRIGGERS:
+            mn_id = _mn_id(outstanding)
+            return () if mn_id is None or self._returned(outstanding) else (mn_id,)
+        if indication.trigger in ADMINISTRATIVE_TRIGGERS and not indication.flags & BRFlags.V:
+            return {session.mn_id for session in outstanding.sessions}
+        return ()
 
     def _returned(self, outstanding: _Outstanding) -> bool:
         """Whether an attach of the MN at the MAG ``outstanding`` goes to was accepted after it, its PBA held for its
