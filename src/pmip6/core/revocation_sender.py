@@ -270,7 +270,8 @@ class RevocationSender:
                 "(RFC 5846 6.2.2)", source)])
         expected = (acknowledgement.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
                     and self._held_key(outstanding) is not None)
-        if acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS:
+        # Only an LMA refuses re-registrations by what its MAGs let go: a MAG's sender (its global BRIs) keeps nothing.
+        if acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS and self._peer_role == "MAG":
             for mn_id in self._dropped(outstanding):
                 if len(self._let_go) >= LET_GO_REMEMBERED:
                     del self._let_go[next(iter(self._let_go))]
@@ -349,7 +350,7 @@ class RevocationSender:
         held = self._held_answers.get((mn_id, mag)) if self._held_answers else None
         if held is None or not held.answers:  # none held, or those held went before a later BRI (_release_held)
             handovers = [outstanding for outstanding in self._outstanding_for(mn_id, mag)
-                         if outstanding.indication.trigger not in ADMINISTRATIVE_TRIGGERS]
+                         if outstanding.indication.trigger in HANDOVER_TRIGGERS]
             if not handovers:
                 return Outcome(sends=[answer])
             held = self._held_answers[(mn_id, mag)] = _HeldAnswers(

@@ -135,3 +135,14 @@ def test_RFC5846_9_1_a_success_to_a_bri_an_attach_there_was_accepted_after_lets_
     sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA), returned=returned)
     _answered(sender, send.message, BindingRevocationStatus.SUCCESS)
     assert sender.let_go(MN, MAG.address) is not returned
+
+
+@pytest.mark.parametrize("peer_role", ["MAG", "LMA"])
+def test_only_the_lmas_sender_remembers_what_a_success_let_go(peer_role: str) -> None:
+    """Only an LMA refuses a re-registration by what its MAG let go (docs/reliability.md findings 50-53): a MAG's sender
+    (its global BRIs to the LMA) keeps nothing of their successes."""
+    sender = RevocationSender(RevocationTiming(), random.Random(1), peer_role=peer_role)
+    (send,) = sender.revoke(_session("2001:db8:a::/64"), RevocationTrigger.PER_PEER_POLICY, NOW).sends
+    assert isinstance(send.message, BindingRevocationIndication)
+    _answered(sender, send.message, BindingRevocationStatus.SUCCESS)
+    assert sender.let_go(MN, MAG.address) is (peer_role == "MAG")
