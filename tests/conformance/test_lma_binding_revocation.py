@@ -383,6 +383,34 @@ def test_RFC5846_8_1_a_refresh_delayed_past_the_bra_of_an_administrative_bri_is_
         "the MN attached there again"
 
 
+def test_RFC5846_8_1_a_refresh_of_another_interface_does_not_end_what_the_mag_let_go_of_the_first() -> None:
+    """Finding 54 (docs/reliability.md): a session is one interface's (RFC 5213 5.4). MN1's interfaces A and B are
+    registered at MAG1 (a MAG keeping one entry per interface, not pmip6's); A moves to MAG2, and MAG1's refreshes
+    (Handoff Indicator 5) of B and A, stamped just after MAG2's PBU, are delayed in the network past MAG1's success
+    BRA to the handover BRI. B's refresh registers B: MAG1 holds B, not A, so A's refresh, arriving after it, is
+    still refused (it once moved A back to MAG1, which had dropped it, and revoked it where the MN is)."""
+    lma = _revoking_lma()
+    prefixes = {}
+    for stamp, ll_id in ((NOW, b"if-a"), (NOW + 0.001, b"if-b")):
+        accepted = the_pba(lma.receive(pbu(MN1, timestamp=stamp, gre=GREKeyOption(11), ll_id=ll_id), MAG1, LMAA,
+                                       stamp))
+        assert accepted.status == Status.ACCEPTED
+        (prefixes[ll_id],) = accepted.options_of(HomeNetworkPrefixOption)
+    handoff = pbu(MN1, timestamp=NOW + 10, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(prefixes[b"if-a"],),
+                  gre=GREKeyOption(12), ll_id=b"if-a")
+    refresh_b, refresh_a = (pbu(MN1, timestamp=stamp, hi=HandoffIndicator.NOT_CHANGED, prefixes=(prefixes[ll_id],),
+                                gre=GREKeyOption(11), ll_id=ll_id)
+                            for stamp, ll_id in ((NOW + 10.001, b"if-b"), (NOW + 10.002, b"if-a")))
+    bri = _bri(lma.receive(handoff, MAG2, LMAA, NOW + 10.003), to=MAG1)
+    lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence, bri.flags), MAG1, LMAA,
+                NOW + 10.01)
+
+    assert the_pba(lma.receive(refresh_b, MAG1, LMAA, NOW + 10.1)).status == Status.ACCEPTED
+    assert rejected_status(lma.receive(refresh_a, MAG1, LMAA, NOW + 10.2)) == Status.ADMINISTRATIVELY_PROHIBITED
+    assert {entry.mn_ll_id: entry.proxy_coa for entry in lma.bindings() if entry.state is BceState.ACTIVE} == {
+        b"if-a": MAG2, b"if-b": MAG1}
+
+
 def _handed_over_with_a_refresh_on_its_way(named: IPv6Network | None = None) -> tuple[
         LocalMobilityAnchor, MobileAccessGateway, Peer, SendMessage, BindingRevocationIndication]:
     """MN1 (MN-LL-ID wlan0-mac) registered at pmip6's MAG1 moves to MAG2 (Handoff Indicator 3), MAG1 not told: MAG1's

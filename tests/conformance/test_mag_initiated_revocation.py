@@ -44,6 +44,7 @@ from pmip6.wire.numbers import (
     BindingErrorStatus,
     BindingRevocationStatus,
     BRFlags,
+    HandoffIndicator,
     RevocationTrigger,
     Status,
 )
@@ -135,6 +136,27 @@ def test_RFC5846_8_2_a_global_bri_also_removes_a_draining_binding_of_that_mag() 
     assert next(lma.bindings()).state is BceState.DEREGISTERING
     outcome = lma.receive(_global_bri(MNIdentifierOption(MAG1_ID)), MAG1, LMAA, NOW + 1)
     assert _answer(outcome).status == SUCCESS and _removed(outcome) == [MN1] and list(lma.bindings()) == []
+
+
+@pytest.mark.parametrize("revocation", ["global", "per mn"])
+def test_RFC5846_8_2_a_refresh_the_mag_sent_before_its_own_bri_delayed_past_it_is_refused(revocation: str) -> None:
+    """docs/reliability.md finding 55: MAG1 refreshes MN1 (Handoff Indicator 5) and then revokes it itself (its
+    global BRI as it stops, or a per-MN one); the refresh, delayed in the network, comes after the BRI. MAG1 holds
+    nothing; accepted, the refresh opened MN1's session anew (RFC 5213 5.4.1.1 item 2) and the LMA held it, at a MAG
+    that ignored its PBA, for its lifetime. Refused (129) until MAG1 registers MN1 again; MN2's sessions untouched."""
+    lma = _lma()
+    hnp = _register(lma, MN1)
+    _register(lma, MN2, MAG2)
+    refresh = pbu(MN1, sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp,), gre=GREKeyOption(11))
+    bri = (_global_bri(MNIdentifierOption(MAG1_ID)) if revocation == "global"
+           else _bri(MNIdentifierOption(MN1)))
+    assert _answer(lma.receive(bri, MAG1, LMAA, NOW + 1)).status == SUCCESS
+
+    refused = lma.receive(refresh, MAG1, LMAA, NOW + 1.2)
+    assert the_pba(refused).status == Status.ADMINISTRATIVELY_PROHIBITED
+    assert [entry.mn_id for entry in lma.bindings()] == [MN2]
+    again = pbu(MN1, sequence=3, gre=GREKeyOption(11), ipv4=ANY_IPV4)
+    assert the_pba(lma.receive(again, MAG1, LMAA, NOW + 2)).status == Status.ACCEPTED, "MN1 attached there again"
 
 
 @pytest.mark.parametrize(("mags", "options"), [

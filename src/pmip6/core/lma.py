@@ -153,6 +153,7 @@ from pmip6.core.ipv4_withdrawal import (
     withdrawn_by,
 )
 from pmip6.core.keys import GreKeyAllocator
+from pmip6.core.let_go import LetGoSessions, SessionAddress
 from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, same_interface
 from pmip6.core.overlap import OverlappingPools
@@ -331,7 +332,8 @@ class LocalMobilityAnchor:
         self._overlapping = OverlappingPools.of(settings.tenants)
         self._cache = BindingCache()
         self._deadlines = DeadlineQueue()
-        self._revocations = RevocationSender(settings.revocation_timing, revocation_rng)
+        self._let_go = LetGoSessions()
+        self._revocations = RevocationSender(settings.revocation_timing, revocation_rng, let_go=self._let_go)
         self._record_changes: set[bytes] = set()
         """MNs whose records changed with no binding event (:meth:`take_record_changes`)."""
         self._revocation_answers = AnsweredRevocations()
@@ -838,7 +840,7 @@ class LocalMobilityAnchor:
             return None  # it refreshes its live session
         if self._revocations.handing_over(mn_id, mag):
             return HANDED_OVER
-        return LET_GO if self._revocations.let_go(mn_id, mag) else None
+        return LET_GO if self._let_go.holds(mag, mn_id, _named_addresses(registration, entry)) else None
 
     def _older_than_its_interface(self, registration: _Registration, entry: BindingCacheEntry | None) -> Outcome | None:
         """RFC 5213 5.5, RFC 6275 9.5.1 for a PBU without a Timestamp that registers an interface with another live
@@ -1024,7 +1026,8 @@ class LocalMobilityAnchor:
         self._apply_gre(entry, decision, option)
         self._record_freshness(entry, registration)
         self._drop_superseded_waits(registration)
-        self._revocations.registered(registration.mn_id, registration.proxy_coa.address)
+        self._let_go.registered(registration.proxy_coa.address, entry.mn_id, entry.home_network_prefixes,
+                                entry.ipv4_home_address.ip if entry.ipv4_home_address is not None else None)
 
         extra: list[MobilityOption] = []
         if decision.include_option:
@@ -1354,6 +1357,7 @@ class LocalMobilityAnchor:
                     outcome.events.append(self._release_ipv4(entry))
                 else:
                     self._revocations.drop(entry)
+                    self._let_go.remember(entry.proxy_coa.address, entry.session())  # finding 55
                     outcome.extend(self._end(entry, "revoked_by_mag", now))
         return revocation_acknowledgement(indication, answer)
 
@@ -1464,6 +1468,20 @@ def _re_registration(registration: _Registration) -> bool:
     8.4): its MAG refreshes the session it holds, having seen no attach."""
     indicator = registration.options.handoff_indicator
     return indicator is not None and indicator.value == HandoffIndicator.NOT_CHANGED
+
+
+def _named_addresses(registration: _Registration, entry: BindingCacheEntry | None) -> tuple[SessionAddress, ...]:
+    """The addresses naming the session ``registration`` refreshes: those it names (its NON_ZERO prefixes, the IPv4
+    home address it asks for, RFC 5844 3.1.1) and those of ``entry``, the session the lookup found for it."""
+    request = registration.options.ipv4_home_address_request
+    named: tuple[SessionAddress, ...] = registration.prefixes
+    if request is not None and not request.address.is_unspecified:
+        named += (request.address,)
+    if entry is not None:
+        named += entry.home_network_prefixes
+        if entry.ipv4_home_address is not None:
+            named += (entry.ipv4_home_address.ip,)
+    return named
 
 
 def _live_at(mag: Address, entries: Iterable[BindingCacheEntry]) -> bool:

@@ -22,16 +22,16 @@ revocation (the operator's clear, a reload) stands, so the LMA refuses such a PB
 129) until the BRA or the last retry; a handover revocation is answered before the MN's new registration there is
 (:meth:`RevocationSender.answer_after`), and stands against that MAG's re-registration (Handoff Indicator 5) of a
 session not live there (handed over, drained there, or gone), refused too (:meth:`RevocationSender.handing_over`), and
-so after a success BRA to such a BRI until a PBU of that MAG for the MN is accepted (:meth:`RevocationSender.let_go`):
-the MAG saw no attach, its refresh crossed the BRI or was delayed past its BRA (docs/reliability.md findings 50-52). A
-success to a BRI that an attach of the MN there was accepted after lets nothing go: the MAG answered a copy of it from
-its memory (9.1) and holds the session. An administrative revocation's success BRA is remembered so too: that MAG's
-re-registration of the MN's session, delayed past it, would open the session anew there (finding 53). A V-flag BRI
-refuses nothing: the session it leaves its HNPs is still registered, and its MAG's PBUs refresh it (the LMA refuses
-only their IPv4 part). A BRA with status 128 (Binding Does
-NOT Exist) means the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open
-again: a MAG that reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which
-the LMA, its revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
+so after a success BRA to such a BRI until a PBU of that MAG registering the session again is accepted
+(:class:`~pmip6.core.let_go.LetGoSessions`): the MAG saw no attach, its refresh crossed the BRI or was delayed past its
+BRA (docs/reliability.md findings 50-52, 54). A success to a BRI that an attach of the MN there was accepted after lets
+nothing go: the MAG answered a copy of it from its memory (9.1) and holds the session. An administrative revocation's
+success BRA is remembered so too: that MAG's re-registration of the MN's session, delayed past it, would open the
+session anew there (finding 53). A V-flag BRI refuses nothing: the session it leaves its HNPs is still registered, and
+its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does NOT Exist) means
+the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open again: a MAG that
+reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which the LMA, its
+revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
 :meth:`RevocationSender.take_late_acknowledged` names what it dropped (:class:`LateAcknowledgement`; for a V-flag BRI
 the IPv4 home address it named, which the MAG released from the MN's session there, 9.1). The same for a V-flag BRI the
 LMA ended quietly, a copy of which may still reach the MAG (:meth:`RevocationSender.drop_where`). Such a BRI is still
@@ -66,6 +66,7 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
+from pmip6.core.let_go import LetGoSessions
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
@@ -88,9 +89,6 @@ MIN_INIT_DELAY_BRIS = 0.5
 GIVEN_UP_REMEMBERED = 1024
 """BRIs given up without an answer that a late BRA may still acknowledge (:class:`LateAcknowledgement`), the
 latest ones; their sequence numbers are not reused meanwhile, so that such a BRA names the BRI it answers."""
-LET_GO_REMEMBERED = 1024
-"""MAGs that acknowledged a handover or administrative BRI about an MN with success (:meth:`RevocationSender.let_go`),
-the latest ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +162,7 @@ class _HeldAnswers:
     answers: list[SendMessage]
     returned: bool = False
     """One of them accepts an attach of the MN there, not a re-registration: the MAG holds the session again,
-    whatever it answers those BRIs (:meth:`RevocationSender.let_go`)."""
+    whatever it answers those BRIs (:class:`~pmip6.core.let_go.LetGoSessions`)."""
 
 
 class RevocationSender:
@@ -173,7 +171,8 @@ class RevocationSender:
     __slots__ = ("timing", "_owed_changes", "_peer_role", "_outstanding", "_deadlines", "_next_sequence", "_ended",
                  "_held_answers", "_given_up", "_late", "_let_go")
 
-    def __init__(self, timing: RevocationTiming, rng: random.Random | None = None, peer_role: str = "MAG") -> None:
+    def __init__(self, timing: RevocationTiming, rng: random.Random | None = None, peer_role: str = "MAG",
+                 let_go: LetGoSessions | None = None) -> None:
         self.timing = timing
         self._peer_role = peer_role
         """Who answers these BRIs, as the Alarms name it: "MAG" at an LMA, "LMA" at a MAG."""
@@ -190,10 +189,9 @@ class RevocationSender:
         """The BRIs given up after their last retry, by sequence number: what a late BRA to each would say
         (:data:`GIVEN_UP_REMEMBERED` of them, the oldest forgotten first)."""
         self._late: list[LateAcknowledgement] = []
-        self._let_go: dict[tuple[bytes, Address], None] = {}
-        """(MN-ID, MAG) whose MAG acknowledged a handover or administrative BRI about the MN with success (it dropped
-        the session, :meth:`_dropped`), until the LMA accepts a PBU of that MAG for the MN (:meth:`let_go`,
-        :meth:`registered`; :data:`LET_GO_REMEMBERED` of them, the oldest forgotten first)."""
+        self._let_go = let_go
+        """The LMA's memory of the sessions its MAGs dropped on reading its BRIs (:meth:`_dropped`), which their
+        delayed re-registrations must not reopen; None at a MAG."""
 
     def revoke(self, session: TunnelSession, trigger: RevocationTrigger, now: float,
                held: tuple[object, ...] = (), ipv4_only: IPv4Interface | None = None) -> Outcome:
@@ -270,12 +268,10 @@ class RevocationSender:
                 "(RFC 5846 6.2.2)", source)])
         expected = (acknowledgement.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
                     and self._held_key(outstanding) is not None)
-        # Only an LMA refuses re-registrations by what its MAGs let go: a MAG's sender (its global BRIs) keeps nothing.
-        if acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS and self._peer_role == "MAG":
-            for mn_id in self._dropped(outstanding):
-                if len(self._let_go) >= LET_GO_REMEMBERED:
-                    del self._let_go[next(iter(self._let_go))]
-                self._let_go[(mn_id, source.address)] = None
+        if self._let_go is not None and (acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS
+                                         or acknowledgement.status == BindingRevocationStatus.BINDING_DOES_NOT_EXIST):
+            for session in self._dropped(outstanding):  # dropped, or 128: held no more
+                self._let_go.remember(source.address, session)
         self._finish(acknowledgement.sequence, acknowledgement.status)
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST or expected:
             return Outcome()
@@ -315,22 +311,6 @@ class RevocationSender:
         return any(outstanding.indication.trigger in HANDOVER_TRIGGERS
                    for outstanding in self._outstanding_for(mn_id, mag))
 
-    def let_go(self, mn_id: bytes, mag: Address) -> bool:
-        """Whether ``mag`` acknowledged a handover BRI about ``mn_id``, or an administrative one revoking its session
-        (not a V-flag one), with success and no PBU of it for the MN was accepted since: it dropped the session, so its
-        re-registration of it is one it sent before, delayed in the network, and is refused too (module docstring;
-        docs/reliability.md finding 53 for the administrative one). Not after a success BRA
-        to a BRI an attach of the MN there (``returned``, :meth:`answer_after`) was accepted after: the MAG answered a
-        copy of it from its memory (RFC 5846 9.1, a retransmission after the MN attached there again) and holds the
-        MN's session (docs/reliability.md finding 52)."""
-        return bool(self._let_go) and (mn_id, mag) in self._let_go
-
-    def registered(self, mn_id: bytes, mag: Address) -> None:
-        """The LMA accepted a PBU of ``mag`` for ``mn_id``: that MAG holds a session of the MN again
-        (:meth:`let_go`)."""
-        if self._let_go:  # every registration tells: the usual case costs no hash of an address
-            self._let_go.pop((mn_id, mag), None)
-
     def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage, returned: bool = False) -> Outcome:
         """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
         handover BRIs about that MN outstanding at that MAG have ended (RFC 5846 8.1's race, settled "based on the
@@ -344,7 +324,7 @@ class RevocationSender:
         Sent first, the PBA would leave the MAG no longer attaching when such a late copy came, and it would drop the
         session just registered (docs/reliability.md finding 13). An administrative revocation is never answered so:
         it stands (:meth:`revoking`). ``returned``: the PBU was an attach of the MN there, not a re-registration, so a
-        success BRA to those BRIs lets nothing go (:meth:`let_go`)."""
+        success BRA to those BRIs lets nothing go (:class:`LetGoSessions`)."""
         outcome = Outcome()
         # Usually none are held: then no key is built and hashed (an address's hash costs more than the rest).
         held = self._held_answers.get((mn_id, mag)) if self._held_answers else None
@@ -360,21 +340,20 @@ class RevocationSender:
         held.returned |= returned
         return outcome
 
-    def _dropped(self, outstanding: _Outstanding) -> Iterable[bytes]:
-        """The MNs whose sessions a success BRA to ``outstanding`` says its MAG dropped (:meth:`let_go`): a handover
-        BRI's, unless an attach of the MN there was accepted after it (:meth:`_returned`); every MN an administrative
-        one revoked, but a V-flag one's (the session stays, without its IPv4 home address)."""
+    def _dropped(self, outstanding: _Outstanding) -> tuple[TunnelSession, ...]:
+        """The sessions a success BRA to ``outstanding`` says its MAG dropped (:class:`LetGoSessions`): a handover
+        BRI's, unless an attach of the MN there was accepted after it (:meth:`_returned`); every session an
+        administrative one revoked, but a V-flag one's (the session stays, without its IPv4 home address)."""
         indication = outstanding.indication
         if indication.trigger in HANDOVER_TRIGGERS:
-            mn_id = _mn_id(outstanding)
-            return () if mn_id is None or self._returned(outstanding) else (mn_id,)
+            return () if self._returned(outstanding) else outstanding.sessions
         if indication.trigger in ADMINISTRATIVE_TRIGGERS and not indication.flags & BRFlags.V:
-            return {session.mn_id for session in outstanding.sessions}
+            return outstanding.sessions
         return ()
 
     def _returned(self, outstanding: _Outstanding) -> bool:
         """Whether an attach of the MN at the MAG ``outstanding`` goes to was accepted after it, its PBA held for its
-        answer (:meth:`answer_after`): a success then lets nothing go (:meth:`let_go`)."""
+        answer (:meth:`answer_after`): a success then lets nothing go (:class:`LetGoSessions`)."""
         key = self._held_key(outstanding)
         return key is not None and self._held_answers[key].returned
 

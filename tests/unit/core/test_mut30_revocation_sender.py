@@ -9,6 +9,7 @@ from ipaddress import IPv4Address, IPv6Network
 import pytest
 
 from pmip6.core.events import Alarm, Outcome, Peer, SendMessage, TunnelSession
+from pmip6.core.let_go import LetGoSessions
 from pmip6.core.revocation_sender import RevocationSender, RevocationTiming
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication, UnknownMessage
 from pmip6.wire.numbers import BindingRevocationStatus, RevocationTrigger
@@ -128,21 +129,25 @@ def test_RFC5846_9_1_a_success_to_a_bri_an_attach_there_was_accepted_after_lets_
     """docs/reliability.md finding 52: the MAG attached the MN again after the handover BRI (its PBA held,
     ``returned``), so its success answers a copy from its memory of the BRI, not a drop of the session it now holds;
     a refresh (HI 5) of another session held meanwhile is no return, and the success still lets the MN go there."""
-    sender = RevocationSender(RevocationTiming(), random.Random(1))
+    let_go = LetGoSessions()
+    sender = RevocationSender(RevocationTiming(), random.Random(1), let_go=let_go)
     (send,) = sender.revoke(_session("2001:db8:a::/64"), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE,
                             NOW).sends
     assert isinstance(send.message, BindingRevocationIndication)
     sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA), returned=returned)
     _answered(sender, send.message, BindingRevocationStatus.SUCCESS)
-    assert sender.let_go(MN, MAG.address) is not returned
+    assert let_go.holds(MAG.address, MN, [IPv6Network("2001:db8:a::/64")]) is not returned
 
 
-@pytest.mark.parametrize("peer_role", ["MAG", "LMA"])
-def test_only_the_lmas_sender_remembers_what_a_success_let_go(peer_role: str) -> None:
-    """Only an LMA refuses a re-registration by what its MAG let go (docs/reliability.md findings 50-53): a MAG's sender
-    (its global BRIs to the LMA) keeps nothing of their successes."""
-    sender = RevocationSender(RevocationTiming(), random.Random(1), peer_role=peer_role)
-    (send,) = sender.revoke(_session("2001:db8:a::/64"), RevocationTrigger.PER_PEER_POLICY, NOW).sends
+@pytest.mark.parametrize("status", [BindingRevocationStatus.SUCCESS, BindingRevocationStatus.PARTIAL_SUCCESS,
+                                    BindingRevocationStatus.BINDING_DOES_NOT_EXIST])
+def test_a_success_to_an_administrative_bri_lets_its_sessions_go(status: BindingRevocationStatus) -> None:
+    """docs/reliability.md finding 53: the MAG dropped every session an administrative BRI revoked on a (partial)
+    success; on 128 it held none: its re-registration of one can only be an old one too."""
+    let_go = LetGoSessions()
+    sender = RevocationSender(RevocationTiming(), random.Random(1), let_go=let_go)
+    (send,) = sender.revoke(_session("2001:db8:a::/64"), RevocationTrigger.ADMINISTRATIVE_REASON, NOW).sends
     assert isinstance(send.message, BindingRevocationIndication)
-    _answered(sender, send.message, BindingRevocationStatus.SUCCESS)
-    assert sender.let_go(MN, MAG.address) is (peer_role == "MAG")
+    _answered(sender, send.message, status)
+    assert let_go.holds(MAG.address, MN, [IPv6Network("2001:db8:a::/64")])
+    assert let_go.holds(MAG.address, MN, [IPv6Network("2001:db8:b::/64")]) is False, "another session of the MN"
