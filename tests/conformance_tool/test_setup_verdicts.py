@@ -103,6 +103,7 @@ def test_status_154_to_the_local_address_is_inconclusive_and_says_what_to_fix(
         results = run_conformance(settings, (_check("GK-3.3.1-3"), _check("GK-5.2-1")))
 
     assert {result.verdict.outcome for result in results} == {Outcome.INCONCLUSIVE}
+    assert all(result.verdict.tests_nothing for result in results), "the exit status's reason, whatever else passed"
     assert exit_status(results) == 2
     assert capsys.readouterr().err == (
         "pmip6 conformance: the LMA refused 127.0.0.3 (--local) as a MAG with status 154: add it to the LMA's MAG "
@@ -140,6 +141,19 @@ def test_each_kind_of_inconclusive_check_says_what_to_fix_once(capsys: pytest.Ca
     assert exit_status(results) == 0
     assert capsys.readouterr().err.splitlines() == [f"pmip6 conformance: {short.advice}",
                                                     f"pmip6 conformance: {refused.advice}"]
+
+
+def test_a_refused_local_address_exits_2_though_a_check_passed(capsys: pytest.CaptureFixture[str]) -> None:
+    """RFC5213-5.3.1 passes whatever MAG address the LMA authorizes (it checks the MN Identifier option first), so a
+    run with a refused --local ended `1 pass, ... 10 inconclusive` with exit status 0: a script took it for a pass,
+    though no GRE Key rule was tested. A refused --other-mag leaves the other checks judged: still 0."""
+    local, other = NotAuthorized("127.0.0.3", "--local"), NotAuthorized("127.0.0.2", "--other-mag")
+    for refused, status in ((local, 2), (other, 0)):
+        results = [CheckResult(CHECKS[0], Verdict(Outcome.PASS, "ok")),
+                   CheckResult(CHECKS[1], Verdict(Outcome.INCONCLUSIVE, str(refused), refused.advice,
+                                                  refused.tests_nothing))]
+        assert exit_status(results) == status
+        assert capsys.readouterr().err == f"pmip6 conformance: {refused.advice}\n"
 
 
 @pytest.mark.parametrize(("lma", "transport", "other", "header"), [

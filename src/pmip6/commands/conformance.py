@@ -141,8 +141,9 @@ def lma_target(settings: ConformanceSettings) -> str:
 
 
 def exit_status(results: list[CheckResult], nothing_applied: str = NOTHING_DECLARED) -> int:
-    """1 when a check failed; 2, with a hint, when none applied or could judge (a run that tested nothing must
-    not pass). Inconclusive checks add what to fix on stderr, whatever the status."""
+    """1 when a check failed; 2, with a hint, when none applied or could judge, or one could not because the run as
+    declared tests none of the GRE Key rules (the LMA refused ``--local``): a run that tested nothing must not pass.
+    Inconclusive checks add what to fix on stderr, whatever the status."""
     for advice in dict.fromkeys(result.verdict.advice for result in results
                                 if result.verdict.outcome is Outcome.INCONCLUSIVE and result.verdict.advice):
         print(f"pmip6 conformance: {advice}", file=sys.stderr)
@@ -150,6 +151,8 @@ def exit_status(results: list[CheckResult], nothing_applied: str = NOTHING_DECLA
     if Outcome.FAIL in outcomes:
         return EXIT_FAILED
     if outcomes <= {Outcome.INCONCLUSIVE, Outcome.NOT_APPLICABLE} and Outcome.INCONCLUSIVE in outcomes:
+        return EXIT_USAGE
+    if any(result.verdict.tests_nothing for result in results):
         return EXIT_USAGE
     if outcomes <= {Outcome.NOT_APPLICABLE}:
         print(f"pmip6 conformance: {nothing_applied}", file=sys.stderr)

@@ -112,6 +112,8 @@ class Verdict:
     detail: str
     advice: str = ""
     """For an inconclusive verdict: what to change before running again."""
+    tests_nothing: bool = False
+    """For an inconclusive verdict: the run as declared can test none of the GRE Key rules (exit status 2)."""
 
 
 @dataclass(frozen=True, slots=True)

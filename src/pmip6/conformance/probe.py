@@ -54,11 +54,13 @@ class TargetSilent(Exception):
 
 class Inconclusive(Exception):
     """The LMA answered a status that says it did not try the request, so the check cannot judge it; ``advice``
-    says what to change before running again."""
+    says what to change before running again; ``tests_nothing``: the run cannot test the GRE Key rules at all until
+    then (the tester's own MAG address refused)."""
 
-    def __init__(self, detail: str, advice: str) -> None:
+    def __init__(self, detail: str, advice: str, tests_nothing: bool = False) -> None:
         super().__init__(detail)
         self.advice = advice
+        self.tests_nothing = tests_nothing
 
 
 class ShortOfResources(Inconclusive):
@@ -78,7 +80,7 @@ class NotAuthorized(Inconclusive):
 
     ``unanswered`` (the exchange's note) is a later PBU from ``source`` that drew no PBA: an LMA may limit its
     answers to addresses it does not authorize (pmip6's: ``unauthorized_answer_rate``), so that silence is no
-    verdict on the check either."""
+    verdict on the check either. A refused ``--local`` leaves the run no check of a GRE Key rule it can judge."""
 
     def __init__(self, source: str, option: str, unanswered: str | None = None) -> None:
         super().__init__(f"the LMA answered status 154 (MAG_NOT_AUTHORIZED_FOR_PROXY_REG) to the PBU from {source} "
@@ -86,7 +88,8 @@ class NotAuthorized(Inconclusive):
                          f"{unanswered} to the PBU from {source} ({option}), which the LMA refused with status 154 "
                          "before: it may limit its answers to addresses it does not authorize as MAGs",
                          f"the LMA refused {source} ({option}) as a MAG with status 154: add it to the LMA's MAG "
-                         f"list ([[mag]] in pmip6's lma.toml), or give {option} an address it authorizes")
+                         f"list ([[mag]] in pmip6's lma.toml), or give {option} an address it authorizes",
+                         tests_nothing=option == "--local")
 
 
 @dataclass(slots=True)

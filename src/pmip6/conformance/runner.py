@@ -98,7 +98,7 @@ def run_check(check: Check, context: object, policies: Any, cleanup: Callable[[]
     except NoAnswer as error:
         verdict = Verdict(Outcome.FAIL, str(error))
     except Inconclusive as error:
-        verdict = Verdict(Outcome.INCONCLUSIVE, str(error), error.advice)
+        verdict = Verdict(Outcome.INCONCLUSIVE, str(error), error.advice, error.tests_nothing)
     finally:
         cleanup()
     return CheckResult(check, verdict, take_packets())
