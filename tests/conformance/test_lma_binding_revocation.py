@@ -411,6 +411,31 @@ def test_RFC5846_8_1_a_refresh_of_another_interface_does_not_end_what_the_mag_le
         b"if-a": MAG2, b"if-b": MAG1}
 
 
+def test_RFC5846_8_1_an_attach_of_another_interface_held_for_the_handover_bri_does_not_keep_the_first_held() -> None:
+    """Finding 56 (docs/reliability.md), finding 54 by the attach path: MN1's interface A at MAG1 moves to MAG2; while
+    the handover BRI to MAG1 is outstanding, MAG1 attaches MN1's interface B (Handoff Indicator 1: its PBA held for
+    the BRI, RFC 5846 8.1) and then refreshes A (Handoff Indicator 5), that refresh delayed in the network past
+    MAG1's success BRA. B's attach returns B to MAG1, not A: MAG1 dropped A, so A's refresh is refused (it once
+    moved A back to MAG1 and revoked it at MAG2, where the MN is)."""
+    lma = _revoking_lma()
+    accepted = the_pba(lma.receive(pbu(MN1, timestamp=NOW, gre=GREKeyOption(11), ll_id=b"if-a"), MAG1, LMAA, NOW))
+    (prefix_a,) = accepted.options_of(HomeNetworkPrefixOption)
+    handoff = pbu(MN1, timestamp=NOW + 10, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, prefixes=(prefix_a,),
+                  gre=GREKeyOption(12), ll_id=b"if-a")
+    bri = _bri(lma.receive(handoff, MAG2, LMAA, NOW + 10), to=MAG1)
+    attach_b = pbu(MN1, timestamp=NOW + 10.001, gre=GREKeyOption(13), ll_id=b"if-b")
+    refresh_a = pbu(MN1, timestamp=NOW + 10.002, hi=HandoffIndicator.NOT_CHANGED, prefixes=(prefix_a,),
+                    gre=GREKeyOption(11), ll_id=b"if-a")
+    assert [send.message for send in lma.receive(attach_b, MAG1, LMAA, NOW + 10.001).sends] == [bri], "B's PBA held"
+    answered = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence, bri.flags),
+                           MAG1, LMAA, NOW + 10.01)
+    assert the_pba(answered).status == Status.ACCEPTED, "B's PBA, once MAG1 answered"
+
+    assert rejected_status(lma.receive(refresh_a, MAG1, LMAA, NOW + 10.2)) == Status.ADMINISTRATIVELY_PROHIBITED
+    assert {entry.mn_ll_id: entry.proxy_coa for entry in lma.bindings() if entry.state is BceState.ACTIVE} == {
+        b"if-a": MAG2, b"if-b": MAG1}
+
+
 def _handed_over_with_a_refresh_on_its_way(named: IPv6Network | None = None) -> tuple[
         LocalMobilityAnchor, MobileAccessGateway, Peer, SendMessage, BindingRevocationIndication]:
     """MN1 (MN-LL-ID wlan0-mac) registered at pmip6's MAG1 moves to MAG2 (Handoff Indicator 3), MAG1 not told: MAG1's

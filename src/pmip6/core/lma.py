@@ -153,7 +153,7 @@ from pmip6.core.ipv4_withdrawal import (
     withdrawn_by,
 )
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.let_go import LetGoSessions, SessionAddress
+from pmip6.core.let_go import LetGoSessions, SessionAddress, session_addresses
 from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, same_interface
 from pmip6.core.overlap import OverlappingPools
@@ -826,12 +826,13 @@ class LocalMobilityAnchor:
 
     def _dropped_there(self, registration: _Registration, entry: BindingCacheEntry | None) -> str | None:
         """Why ``registration``, a re-registration (Handoff Indicator 5), refreshes a session its MAG was told to
-        drop, or dropped, on a BRI (RFC 5846 8.1's race, by local policy; docs/reliability.md findings 50-53), or
+        drop, or dropped, on a BRI (RFC 5846 8.1's race, by local policy; docs/reliability.md findings 50-56), or
         None: ``entry`` is not live at that MAG (handed over to another MAG, or drained there when another MAG's PBU
         opened the interface's new session, :meth:`_end_stale_sessions`; or gone, cleared there since) while a
-        handover BRI about the MN to that MAG is outstanding (:meth:`RevocationSender.handing_over`), or that MAG
-        acknowledged one, or the operator's clear of the session, with success and no PBU of it for the MN was
-        accepted since (:meth:`RevocationSender.let_go`). The MAG saw no attach, its refresh crossed the BRI or was
+        handover BRI about the MN to that MAG is outstanding (:meth:`RevocationSender.handing_over`), or that MAG let
+        the session go (its success or 128 BRA to such a BRI or to the operator's clear, or its own BRI) and no PBU of
+        it registering the session was accepted since (:class:`LetGoSessions`, by the addresses the registration and
+        ``entry`` name). The MAG saw no attach, its refresh crossed the BRI or was
         delayed past its BRA; accepted, it would register the session at a MAG that drops it on the BRI (or dropped
         it), and revoke the MN's session where the MN is (or, the session cleared, open one no MAG holds: findings
         52, 53)."""
@@ -1027,7 +1028,7 @@ class LocalMobilityAnchor:
         self._record_freshness(entry, registration)
         self._drop_superseded_waits(registration)
         self._let_go.registered(registration.proxy_coa.address, entry.mn_id, entry.home_network_prefixes,
-                                entry.ipv4_home_address.ip if entry.ipv4_home_address is not None else None)
+                                _ipv4_address(entry))
 
         extra: list[MobilityOption] = []
         if decision.include_option:
@@ -1054,9 +1055,12 @@ class LocalMobilityAnchor:
             extra_options=extra,
             ipv4_refusal=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED if withdrawn else None,
         )
+        # An attach there returns this session to its MAG (RevocationSender.answer_after); a refresh returns nothing.
+        returned = () if _re_registration(registration) else session_addresses(entry.home_network_prefixes,
+                                                                                _ipv4_address(entry))
         outcome = self._revocations.answer_after(registration.mn_id, registration.proxy_coa.address,
                                                  SendMessage(pba, registration.source, registration.destination),
-                                                 returned=not _re_registration(registration))
+                                                 returned)
         outcome.events.append(event)
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att

@@ -24,8 +24,9 @@ revocation (the operator's clear, a reload) stands, so the LMA refuses such a PB
 session not live there (handed over, drained there, or gone), refused too (:meth:`RevocationSender.handing_over`), and
 so after a success BRA to such a BRI until a PBU of that MAG registering the session again is accepted
 (:class:`~pmip6.core.let_go.LetGoSessions`): the MAG saw no attach, its refresh crossed the BRI or was delayed past its
-BRA (docs/reliability.md findings 50-52, 54). A success to a BRI that an attach of the MN there was accepted after lets
-nothing go: the MAG answered a copy of it from its memory (9.1) and holds the session. An administrative revocation's
+BRA (docs/reliability.md findings 50-52, 54). A success to a BRI that an attach of the MN there was accepted after does
+not let go the session that attach registered: the MAG answered a copy of it from its memory (9.1) and holds that
+session (only that one: another interface's attach returns no other, finding 56). An administrative revocation's
 success BRA is remembered so too: that MAG's re-registration of the MN's session, delayed past it, would open the
 session anew there (finding 53). A V-flag BRI refuses nothing: the session it leaves its HNPs is still registered, and
 its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does NOT Exist) means
@@ -51,7 +52,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 
 from pmip6.core.deadlines import DeadlineQueue
@@ -66,7 +67,7 @@ from pmip6.core.events import (
     TunnelSession,
     mn_text,
 )
-from pmip6.core.let_go import LetGoSessions
+from pmip6.core.let_go import LetGoSessions, SessionAddress, session_addresses
 from pmip6.core.owed_revocation import OwedRevocation
 from pmip6.wire.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
 from pmip6.wire.numbers import BindingRevocationStatus, BRFlags, RevocationTrigger
@@ -160,9 +161,10 @@ class _HeldAnswers:
     awaited: set[int]
     """Those BRIs' sequence numbers, less the ended ones."""
     answers: list[SendMessage]
-    returned: bool = False
-    """One of them accepts an attach of the MN there, not a re-registration: the MAG holds the session again,
-    whatever it answers those BRIs (:class:`~pmip6.core.let_go.LetGoSessions`)."""
+    returned: set[SessionAddress] = field(default_factory=set)
+    """The addresses of the sessions those of them that accept an attach of the MN there (not a re-registration)
+    register: the MAG holds those sessions again, whatever it answers those BRIs
+    (:class:`~pmip6.core.let_go.LetGoSessions`), and only those (another interface's attach returns no other)."""
 
 
 class RevocationSender:
@@ -311,7 +313,8 @@ class RevocationSender:
         return any(outstanding.indication.trigger in HANDOVER_TRIGGERS
                    for outstanding in self._outstanding_for(mn_id, mag))
 
-    def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage, returned: bool = False) -> Outcome:
+    def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage,
+                     returned: tuple[SessionAddress, ...] = ()) -> Outcome:
         """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
         handover BRIs about that MN outstanding at that MAG have ended (RFC 5846 8.1's race, settled "based on the
         reason for sending the Binding Revocation Indication message and its local policy"). The MN is back there:
@@ -323,8 +326,9 @@ class RevocationSender:
         any copy of them still on its way (6.2.1): a first transmission delayed in the network then revokes nothing.
         Sent first, the PBA would leave the MAG no longer attaching when such a late copy came, and it would drop the
         session just registered (docs/reliability.md finding 13). An administrative revocation is never answered so:
-        it stands (:meth:`revoking`). ``returned``: the PBU was an attach of the MN there, not a re-registration, so a
-        success BRA to those BRIs lets nothing go (:class:`LetGoSessions`)."""
+        it stands (:meth:`revoking`). ``returned``: the PBU was an attach of the MN there, not a re-registration, that
+        registered the session of these addresses, which a success BRA to those BRIs does not let go
+        (:class:`LetGoSessions`)."""
         outcome = Outcome()
         # Usually none are held: then no key is built and hashed (an address's hash costs more than the rest).
         held = self._held_answers.get((mn_id, mag)) if self._held_answers else None
@@ -334,28 +338,32 @@ class RevocationSender:
             if not handovers:
                 return Outcome(sends=[answer])
             held = self._held_answers[(mn_id, mag)] = _HeldAnswers(
-                {outstanding.indication.sequence for outstanding in handovers}, [], held is not None and held.returned)
+                {outstanding.indication.sequence for outstanding in handovers}, [],
+                held.returned if held is not None else set())
             outcome.sends.extend(outstanding.send for outstanding in handovers)
         held.answers.append(answer)
-        held.returned |= returned
+        held.returned.update(returned)
         return outcome
 
     def _dropped(self, outstanding: _Outstanding) -> tuple[TunnelSession, ...]:
         """The sessions a success BRA to ``outstanding`` says its MAG dropped (:class:`LetGoSessions`): a handover
-        BRI's, unless an attach of the MN there was accepted after it (:meth:`_returned`); every session an
+        BRI's, but one an attach of the MN there registered again after it (:meth:`_returned`); every session an
         administrative one revoked, but a V-flag one's (the session stays, without its IPv4 home address)."""
         indication = outstanding.indication
         if indication.trigger in HANDOVER_TRIGGERS:
-            return () if self._returned(outstanding) else outstanding.sessions
+            returned = self._returned(outstanding)
+            return tuple(session for session in outstanding.sessions if returned.isdisjoint(
+                session_addresses(session.home_network_prefixes, session.ipv4_home_address)))
         if indication.trigger in ADMINISTRATIVE_TRIGGERS and not indication.flags & BRFlags.V:
             return outstanding.sessions
         return ()
 
-    def _returned(self, outstanding: _Outstanding) -> bool:
-        """Whether an attach of the MN at the MAG ``outstanding`` goes to was accepted after it, its PBA held for its
-        answer (:meth:`answer_after`): a success then lets nothing go (:class:`LetGoSessions`)."""
+    def _returned(self, outstanding: _Outstanding) -> set[SessionAddress]:
+        """The addresses of the sessions attaches of the MN at the MAG ``outstanding`` goes to registered after it,
+        their PBAs held for its answer (:meth:`answer_after`): a success does not let those sessions go
+        (:class:`LetGoSessions`)."""
         key = self._held_key(outstanding)
-        return key is not None and self._held_answers[key].returned
+        return self._held_answers[key].returned if key is not None else set()
 
     def _held_key(self, outstanding: _Outstanding) -> tuple[bytes, Address] | None:
         """The key of the answers held for ``outstanding`` (:meth:`answer_after`), None when none wait for it."""
