@@ -153,7 +153,7 @@ from pmip6.core.ipv4_withdrawal import (
     withdrawn_by,
 )
 from pmip6.core.keys import GreKeyAllocator
-from pmip6.core.let_go import LetGoSessions, SessionAddress, session_addresses
+from pmip6.core.let_go import LetGoSessions, SessionAddress
 from pmip6.core.lma_settings import DhcpSupportMode, LmaSettings, MobileNodeProfile, Tenant
 from pmip6.core.lookup import BindingCache, LookupRequest, LookupResult, same_interface
 from pmip6.core.overlap import OverlappingPools
@@ -1056,11 +1056,9 @@ class LocalMobilityAnchor:
             ipv4_refusal=IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED if withdrawn else None,
         )
         # An attach there returns this session to its MAG (RevocationSender.answer_after); a refresh returns nothing.
-        returned = () if _re_registration(registration) else session_addresses(entry.home_network_prefixes,
-                                                                                _ipv4_address(entry))
         outcome = self._revocations.answer_after(registration.mn_id, registration.proxy_coa.address,
                                                  SendMessage(pba, registration.source, registration.destination),
-                                                 returned)
+                                                 returned=None if _re_registration(registration) else session)
         outcome.events.append(event)
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att

@@ -314,7 +314,7 @@ class RevocationSender:
                    for outstanding in self._outstanding_for(mn_id, mag))
 
     def answer_after(self, mn_id: bytes, mag: Address, answer: SendMessage,
-                     returned: tuple[SessionAddress, ...] = ()) -> Outcome:
+                     returned: TunnelSession | None = None) -> Outcome:
         """``answer``, the PBA of a PBU the LMA accepted from ``mag`` for ``mn_id``, sent now, or held until the
         handover BRIs about that MN outstanding at that MAG have ended (RFC 5846 8.1's race, settled "based on the
         reason for sending the Binding Revocation Indication message and its local policy"). The MN is back there:
@@ -327,8 +327,7 @@ class RevocationSender:
         Sent first, the PBA would leave the MAG no longer attaching when such a late copy came, and it would drop the
         session just registered (docs/reliability.md finding 13). An administrative revocation is never answered so:
         it stands (:meth:`revoking`). ``returned``: the PBU was an attach of the MN there, not a re-registration, that
-        registered the session of these addresses, which a success BRA to those BRIs does not let go
-        (:class:`LetGoSessions`)."""
+        registered this session, which a success BRA to those BRIs does not let go (:class:`LetGoSessions`)."""
         outcome = Outcome()
         # Usually none are held: then no key is built and hashed (an address's hash costs more than the rest).
         held = self._held_answers.get((mn_id, mag)) if self._held_answers else None
@@ -342,7 +341,8 @@ class RevocationSender:
                 held.returned if held is not None else set())
             outcome.sends.extend(outstanding.send for outstanding in handovers)
         held.answers.append(answer)
-        held.returned.update(returned)
+        if returned is not None:
+            held.returned.update(session_addresses(returned.home_network_prefixes, returned.ipv4_home_address))
         return outcome
 
     def _dropped(self, outstanding: _Outstanding) -> tuple[TunnelSession, ...]:

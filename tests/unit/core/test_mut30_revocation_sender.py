@@ -4,6 +4,7 @@ the handover BRIs about their MN at their MAG end (RFC 5846 8.1's race, docs/rel
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Network
 
 import pytest
@@ -125,14 +126,14 @@ def test_RFC5846_8_1_a_pba_held_after_a_later_bri_released_the_others_waits_for_
 
 
 @pytest.mark.parametrize(("returned", "let_go_of_it"), [
-    ((IPv6Network("2001:db8:a::/64"),), False),
-    ((), True),
-    ((IPv6Network("2001:db8:b::/64"), IPv4Address("10.0.0.2")), True),
+    (_session("2001:db8:a::/64"), False),
+    (None, True),
+    (replace(_session("2001:db8:b::/64"), ipv4_home_address=IPv4Address("10.0.0.2")), True),
 ], ids=["its session attached again", "a refresh", "another interface attached"])
 def test_RFC5846_9_1_a_success_to_a_bri_an_attach_there_was_accepted_after_lets_nothing_go(
-        returned: tuple[IPv6Network | IPv4Address, ...], let_go_of_it: bool) -> None:
+        returned: TunnelSession | None, let_go_of_it: bool) -> None:
     """docs/reliability.md finding 52: the MAG attached the MN again after the handover BRI (its PBA held,
-    ``returned`` naming the session that attach registered), so its success answers a copy from its memory of the
+    ``returned`` the session that attach registered), so its success answers a copy from its memory of the
     BRI, not a drop of the session it now holds; a refresh (HI 5) of another session held meanwhile is no return, and
     the success still lets the session go there; finding 56: nor is an attach of another interface of the MN, which
     returns that interface's session, not the one the BRI revoked."""
