@@ -28,7 +28,8 @@ FORCED_UDP_NOT_ACCEPTED = "the F flag (IPv4-UDP encapsulation) is not accepted h
 BINDING_BEING_REVOKED = "this binding is being revoked (RFC 5846 8.1)"
 MAG_BEING_REVOKED = "this MAG's bindings are being revoked (RFC 5846 8.1)"
 HANDED_OVER = "the session was handed over to another MAG, whose revocation here is in progress (RFC 5846 8.1)"
-LET_GO = "this MAG acknowledged the revocation of the session and registered the MN no more since (RFC 5846 8.1)"
+LET_GO = ("this MAG let the session go (acknowledged or sent its revocation) and registered it no more since "
+          "(RFC 5846 8.1)")
 
 
 def timestamp_reason(timestamp: TimestampOption, last_accepted_ticks: int | None, now: float,
