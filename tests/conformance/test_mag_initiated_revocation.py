@@ -45,6 +45,7 @@ from pmip6.wire.numbers import (
     BindingRevocationStatus,
     BRFlags,
     HandoffIndicator,
+    IPv4HomeAddressReplyStatus,
     RevocationTrigger,
     Status,
 )
@@ -52,6 +53,7 @@ from pmip6.wire.options import (
     AlternateCareOfAddressOption,
     GREKeyOption,
     HomeNetworkPrefixOption,
+    IPv4HomeAddressReplyOption,
     IPv4HomeAddressRequestOption,
     MNIdentifierOption,
     MobilityOption,
@@ -329,6 +331,31 @@ def test_RFC5846_8_2_item_4_v_releases_only_the_ipv4_home_address_and_keeps_the_
     assert entry.state is BceState.ACTIVE and entry.ipv4_home_address is None
     again = lma.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(address)), MAG1, LMAA, NOW + 2)
     assert the_pba(again).status == Status.ACCEPTED, "the IPv4 home address is free"
+
+
+def test_RFC5846_8_2_item_4_a_refresh_naming_the_address_its_mag_released_is_refused_its_ipv4_part() -> None:
+    """docs/reliability.md finding 57, the V-flag twin of finding 55: MAG1 refreshes MN1 naming its IPv4 home address,
+    then releases that address with its own V-flag BRI; the refresh, delayed past the BRI, granted the address back
+    to the session, which MAG1 no longer routes, until MAG1's next refresh. Its IPv6 part is accepted, its IPv4 part
+    refused (RFC 5844 3.1.2.6, as after a reload's V-flag BRI), until a PBU of the session no longer names it."""
+    lma = _lma()
+    hnp = _register(lma, MN1)
+    (entry,) = lma.bindings()
+    assert entry.ipv4_home_address is not None
+    address = entry.ipv4_home_address.ip
+    refresh = pbu(MN1, sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp,), gre=GREKeyOption(11),
+                  ipv4=IPv4HomeAddressRequestOption(address))
+    indication = _bri(MNIdentifierOption(MN1), IPv4HomeAddressRequestOption(address), flags=BRFlags.P | BRFlags.V)
+    assert _answer(lma.receive(indication, MAG1, LMAA, NOW + 1)).status == SUCCESS
+
+    pba = the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1.2))
+    assert pba.status == Status.ACCEPTED and entry.home_network_prefixes == (hnp.network,)
+    reply = pba.option(IPv4HomeAddressReplyOption)
+    assert reply is not None and reply.status == IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED
+    assert entry.ipv4_home_address is None
+    later = pbu(MN1, sequence=3, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp,), gre=GREKeyOption(11))
+    assert the_pba(lma.receive(later, MAG1, LMAA, NOW + 2)).status == Status.ACCEPTED
+    assert entry.ipv4_withdrawn is None, "its MAG names it no more"
 
 
 def test_RFC5846_8_2_item_4_v_leaves_a_draining_binding_alone() -> None:

@@ -17,8 +17,9 @@ Records written before it existed have no ``signaling`` key and load with None, 
 came from their Proxy-CoA.
 
 ``ipv4_withdrawn`` is the IPv4 home address a reload took from the live dual-stack session, which keeps its HNPs
-(:meth:`pmip6.core.lma.LocalMobilityAnchor.reconfigure`), while its MAG may still ask for it: a re-registration naming
-it is accepted for its IPv6 part, its IPv4 part refused (RFC 5844 3.1.2.6, 3.2.3.2). Records written before it
+(:meth:`pmip6.core.lma.LocalMobilityAnchor.reconfigure`), or its MAG's V-flag BRI released (RFC 5846 8.2, a
+re-registration it sent before may follow), while its MAG may still ask for it: a re-registration naming it is
+accepted for its IPv6 part, its IPv4 part refused (RFC 5844 3.1.2.6, 3.2.3.2). Records written before it
 existed have no ``ipv4_withdrawn`` key and load with None: no reload had taken such an address.
 """
 
@@ -109,8 +110,8 @@ class BindingCacheEntry:
     """Where the latest accepted PBU came from when that is not the Proxy-CoA (it named another in an Alternate
     Care-of Address option); None when the MAG signals from its Proxy-CoA."""
     ipv4_withdrawn: IPv4Address | None = None
-    """The IPv4 home address a reload took from the session while its MAG may still hold it (module docstring);
-    None once a PBU of the session no longer names it."""
+    """The IPv4 home address a reload (or its MAG's V-flag BRI) took from the session while its MAG may still name it
+    (module docstring); None once a PBU of the session no longer names it."""
 
     @property
     def mag(self) -> Peer:

@@ -1356,7 +1356,10 @@ class LocalMobilityAnchor:
         if isinstance(answer, Revocation):
             for entry in answer.entries:
                 if answer.ipv4_only and entry.home_network_prefixes:
+                    released = entry.ipv4_home_address
                     outcome.events.append(self._release_ipv4(entry))
+                    # Its refresh sent before the BRI may still name it (finding 57): that IPv4 part is refused.
+                    entry.ipv4_withdrawn = released.ip if released is not None else None
                 else:
                     self._revocations.drop(entry)
                     self._let_go.remember(entry.proxy_coa.address, entry.session())  # finding 55
