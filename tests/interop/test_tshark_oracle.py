@@ -24,7 +24,7 @@ from tshark_fields import (HOME_PREFIX, LMA4, LMA6, MAG4, MAG6, TSHARK_MARKS, Ca
 from pmip6.wire.dissect import dissect_frame
 from pmip6.wire.gre import GREHeader, encode_gre
 from pmip6.wire.ip import encode_ipv4, encode_ipv6, encode_udp
-from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate, UnknownMessage
 from pmip6.wire.numbers import PMIP6_DATA_PORT, BAFlags, BUFlags, EtherType, IPProto, Status
 from pmip6.wire.options import (AccessTechnologyTypeOption, AlternateCareOfAddressOption, GREKeyOption,
                                 HandoffIndicatorOption, HomeNetworkPrefixOption, IPv4DefaultRouterAddressOption,
@@ -212,7 +212,8 @@ def test_our_dissector_agrees_with_tshark(index: int, rows: list[dict[str, str]]
     if row["gre.key"]:
         assert report.gre is not None and report.gre.key == int(row["gre.key"], 16)
     if row["mip6.mhtype"]:
-        assert report.mh is not None and int(report.mh.mh_type) == int(row["mip6.mhtype"])
+        assert report.mh is not None and not isinstance(report.mh, UnknownMessage)
+        assert int(report.mh.mh_type) == int(row["mip6.mhtype"])
         assert [option.key for option in report.mh.options if isinstance(option, GREKeyOption)] == \
             ([int(row["mip6.gre_key"]) if row["mip6.gre_key"] else None] if row["mip6.options.grek"] else [])
         assert [option.force_udp for option in report.mh.options if isinstance(option, NATDetectionOption)] == \

@@ -110,6 +110,7 @@ def test_reserved_bits_are_ignored_on_receipt(word: int, flags: BRFlags) -> None
         received[10:12] = word.to_bytes(2, "big")
         received[3] = 0xFF  # MH Reserved
         decoded = decode_message(bytes(received))
+        assert isinstance(decoded, BindingRevocationIndication | BindingRevocationAcknowledgement)
         assert decoded.flags == flags and type(decoded.flags) is BRFlags
         assert decoded.options == message.options and decoded.sequence == message.sequence
 

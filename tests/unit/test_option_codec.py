@@ -14,7 +14,6 @@ from pmip6.wire.errors import DecodeError
 from pmip6.wire.numbers import OptionType
 from pmip6.wire.option_codec import decode_options, encode_options
 from pmip6.wire.options import (
-    MobilityOption,
     AccessTechnologyTypeOption,
     GREKeyOption,
     HandoffIndicatorOption,
@@ -290,8 +289,9 @@ def test_an_object_that_is_not_an_option_raises_type_error() -> None:
     ],
     ids=["HNP", "IPv4-HoA-Request", "IPv4-HoA-Reply"],
 )
-def test_prefix_length_out_of_range_on_the_wire_is_a_decode_error(option: MobilityOption, position: int,
-                                                                  bad_value: int) -> None:
+def test_prefix_length_out_of_range_on_the_wire_is_a_decode_error(
+        option: HomeNetworkPrefixOption | IPv4HomeAddressRequestOption | IPv4HomeAddressReplyOption, position: int,
+        bad_value: int) -> None:
     """Malformed input is rejected where it is read, naming the option and its offset, so whatever decodes
     can also be encoded again."""
     encoded = bytearray(encode_options([option], 12))

@@ -151,11 +151,14 @@ def test_the_ipv4_pool_matches_the_old_scan_through_churn_and_wraps(seed: int) -
 
 def test_two_reserved_indexes_in_a_row_after_the_wrap_are_both_skipped() -> None:
     pool = IPv4HomeAddressPool(IPv4Network("10.0.0.0/29"))  # reserved 0, 1 and 7
-    given = [pool.allocate() for _ in range(5)]
-    assert [str(interface.ip) for interface in given] \
-        == [f"10.0.0.{n}" for n in range(2, 7)]  # type: ignore[union-attr]
+    given = []
+    for _ in range(5):
+        interface = pool.allocate()
+        assert interface is not None
+        given.append(interface)
+    assert [str(interface.ip) for interface in given] == [f"10.0.0.{n}" for n in range(2, 7)]
     assert pool.allocate() is None
-    pool.release(given[0].ip)  # type: ignore[union-attr]
+    pool.release(given[0].ip)
     again = pool.allocate()
     assert again is not None and str(again.ip) == "10.0.0.2", "not the reserved .0 or .1 after the wrap"
 

@@ -14,7 +14,7 @@ from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.bul import BindingUpdateListEntry, BulState
 from pmip6.core.events import Peer
 from pmip6.dataplane.dhcp_anchor import REQUEST_BURST, AnchorDhcpServer, AnchorReply
-from pmip6.dataplane.dhcp_relay import RelayAgent, relay_request
+from pmip6.dataplane.dhcp_relay import RelayAgent, RelayedRequest, relay_request
 from pmip6.wire.dhcp import BOOTREPLY, BOOTREQUEST, DhcpMessage, MessageType, OptionCode
 from pmip6.wire.relay_agent import RelayAgentInformation
 
@@ -187,6 +187,6 @@ def test_the_mag_s_relay_and_the_lma_s_server_agree_end_to_end() -> None:
                                    ipv4_default_router=ROUTER_A, expires_at=NOW + 1000)
     discover = DhcpMessage(BOOTREQUEST, 3, MAC, options=((OptionCode.MESSAGE_TYPE, bytes([MessageType.DISCOVER])),))
     relayed = relay_request(RelayAgent(MAG_A, LMA), "acc1", discover, entry)
-    assert not isinstance(relayed, str)
+    assert isinstance(relayed, RelayedRequest)
     offer = lma.server.answer(relayed.message, MAG_A, NOW)
     assert offer is not None and offer.message.yiaddr == HOME.ip

@@ -353,7 +353,8 @@ def test_an_ending_settles_the_entries_the_shutdown_itself_removed(tmp_path: Pat
         assert deadline is not None
         now = deadline
         daemon.apply(daemon.mag.handle_timer(now))
-    assert daemon.mag.entry(b"mn1@opA").state is BulState.FAILED
+    failed = daemon.mag.entry(b"mn1@opA")
+    assert failed is not None and failed.state is BulState.FAILED
 
     started = time.monotonic()
     _, ending = asyncio.run(daemon._end_every_binding(3.0))  # noqa: SLF001

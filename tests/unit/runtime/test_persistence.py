@@ -83,6 +83,14 @@ class StoreLab:
 
         self._last_now = 0.0
 
+    def pbas(self) -> list[ProxyBindingAcknowledgement]:
+        """What the LMA sent, each message a PBA."""
+        pbas = []
+        for send in self.sent:
+            assert isinstance(send.message, ProxyBindingAcknowledgement), send
+            pbas.append(send.message)
+        return pbas
+
     def now(self) -> float:
         """The wall clock (the LMA checks timestamps against it), but 1 ms past the previous reading, so the
         second MAG's timestamps are later than the first's (RFC 5213 5.5) however fast the test runs."""
@@ -186,7 +194,7 @@ def test_a_repeated_deregistration_of_a_draining_entry_is_persisted_before_its_p
         later if isinstance(option, TimestampOption) else option for option in deregistration.options))
     lab.sent.clear()
     lab.lma.on_message(again, Peer(MAG_A, PORT), LMAA)
-    assert [pba.message.status for pba in lab.sent] == [Status.ACCEPTED]
+    assert [pba.status for pba in lab.pbas()] == [Status.ACCEPTED]
 
     (entry,) = lab.lma.lma.bindings()
     (stored,) = lab.stored()

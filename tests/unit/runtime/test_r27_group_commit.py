@@ -85,4 +85,4 @@ def test_a_handler_raising_mid_batch_ends_the_batch_and_the_earlier_pbas_leave_o
         SocketTransport._read_ready(Transport())  # type: ignore[arg-type]
     assert batch.pending is None
     assert writes == [{b"mn0@opA", b"mn1@opA"}]
-    assert [send.message.sequence for send in lab.sent] == [pbus[0].sequence, pbus[1].sequence]
+    assert [pba.sequence for pba in lab.pbas()] == [pbus[0].sequence, pbus[1].sequence]

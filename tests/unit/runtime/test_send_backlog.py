@@ -36,6 +36,13 @@ def _pbu(sequence: int) -> ProxyBindingUpdate:
 PBU = _pbu(7)
 
 
+def _sequence(data: bytes) -> int:
+    """The sequence number of the PBU sent as ``data``."""
+    message = decode_message(data)
+    assert isinstance(message, ProxyBindingUpdate)
+    return message.sequence
+
+
 class _FullOnce:
     """The transport's socket whose send buffer is full once (EAGAIN), as under a burst of sends."""
 
@@ -138,7 +145,7 @@ def test_raw_mh_messages_that_wait_for_the_send_buffer_keep_their_order() -> Non
             calls_while_full = sock.calls
             sock.full = False
             await _settle()
-            sent = [decode_message(data).sequence for data in sock.sent]  # type: ignore[attr-defined]
+            sent = [_sequence(data) for data in sock.sent]
             return sent, calls_while_full
         finally:
             transport.close()
@@ -181,7 +188,7 @@ def test_a_queued_message_the_socket_then_refuses_goes_to_send_failed_and_the_re
             calls = sock.calls
             await _settle()
             assert sock.calls == calls  # nothing waits: the loop no longer watches the socket for room
-            sent = [decode_message(data).sequence for data in sock.sent]  # type: ignore[attr-defined]
+            sent = [_sequence(data) for data in sock.sent]
             return failed, sent
         finally:
             transport.close()
