@@ -19,6 +19,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
+from typing import TypeVar
 
 from pmip6.core.events import Address, Event, Outcome, Peer
 from pmip6.core.lma import LocalMobilityAnchor
@@ -30,6 +31,8 @@ from pmip6.wire.mobility import decode_message, encode_message
 from pmip6.wire.numbers import PMIP6_CONTROL_PORT, IPProto
 
 MAX_STEPS = 1_000_000
+_M = TypeVar("_M", bound=MobilityMessage)
+_E = TypeVar("_E", bound=Event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +143,11 @@ class Network:
     def sent(self, kind: type[MobilityMessage]) -> list[Packet]:
         return [packet for packet in self.wire if isinstance(packet.message, kind)]
 
-    def events_of(self, node: str, kind: type[Event]) -> list[Event]:
+    def messages(self, kind: type[_M]) -> list[_M]:
+        """The messages of ``kind`` :meth:`sent` carries, typed as ``kind``."""
+        return [packet.message for packet in self.wire if isinstance(packet.message, kind)]
+
+    def events_of(self, node: str, kind: type[_E]) -> list[_E]:
         return [event for _, source, event in self.events if source == node and isinstance(event, kind)]
 
     # ---- internals --------------------------------------------------------------------------------
