@@ -28,15 +28,17 @@ def test_RFC5213_6_8_the_lma_generated_address_follows_the_mn_to_its_next_mag() 
     network.run_for(1)
     address = generated_link_local(MN)
     (bce,) = network.lma.bindings()
-    assert bce.link_local_address == address == mag_1.entry(MN).link_local_address  # type: ignore[union-attr]
+    entry = mag_1.entry(MN)
+    assert entry is not None and bce.link_local_address == address == entry.link_local_address
 
     network.attach(mag_2, _attach(HandoffIndicator.HANDOFF_BETWEEN_MAGS))
     network.run_for(1)
     (bce,) = network.lma.bindings()
     assert bce.proxy_coa.address == mag_2.settings.proxy_coa
-    assert mag_2.entry(MN).link_local_address == address  # type: ignore[union-attr]
-    queries = [packet.message.option(LinkLocalAddressOption) for packet in network.sent(ProxyBindingUpdate)]
-    answers = [packet.message.option(LinkLocalAddressOption) for packet in network.sent(ProxyBindingAcknowledgement)]
+    entry = mag_2.entry(MN)
+    assert entry is not None and entry.link_local_address == address
+    queries = [pbu.option(LinkLocalAddressOption) for pbu in network.messages(ProxyBindingUpdate)]
+    answers = [pba.option(LinkLocalAddressOption) for pba in network.messages(ProxyBindingAcknowledgement)]
     assert queries == [LinkLocalAddressOption(IPv6Address(0))] * 2, "each MAG's new entry asks (ALL_ZERO)"
     assert answers == [LinkLocalAddressOption(address)] * 2
 
@@ -46,8 +48,9 @@ def test_RFC5213_6_8_with_a_fixed_address_on_all_access_links_no_message_carries
     network.attach(mag, _attach(HandoffIndicator.NEW_INTERFACE))
     network.run_for(1)
     (bce,) = network.lma.bindings()
-    assert bce.link_local_address is None and mag.entry(MN).link_local_address is None  # type: ignore[union-attr]
+    entry = mag.entry(MN)
+    assert entry is not None and bce.link_local_address is None and entry.link_local_address is None
     network.detach(mag, MN)
     network.run_for(1)
-    assert [packet.message.option(LinkLocalAddressOption) for packet in network.sent(ProxyBindingUpdate)
-            + network.sent(ProxyBindingAcknowledgement)] == [None] * 4
+    assert [pbu.option(LinkLocalAddressOption) for pbu in network.messages(ProxyBindingUpdate)] \
+        + [pba.option(LinkLocalAddressOption) for pba in network.messages(ProxyBindingAcknowledgement)] == [None] * 4

@@ -118,9 +118,9 @@ def test_GK_4_2_negotiation_matrix_pba_and_both_sides_state(case: tuple) -> None
     network.run_for(3600)  # one re-registration: nothing negotiated may change (GK-3.3.2-1/2, GK-7.2-4)
     (entry,) = mag.entries()
     (bce,) = network.lma.bindings()
-    assert len(network.sent(ProxyBindingAcknowledgement)) == 2
-    assert network.sent(ProxyBindingAcknowledgement)[-1].message.status \
-        < Status.REASON_UNSPECIFIED  # type: ignore[union-attr]
+    pbas = network.messages(ProxyBindingAcknowledgement)
+    assert len(pbas) == 2
+    assert pbas[-1].status < Status.REASON_UNSPECIFIED
     _assert_agreement(entry, bce, want)
     assert (entry.downlink_key, entry.uplink_key) == keys
 

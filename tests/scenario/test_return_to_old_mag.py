@@ -102,7 +102,7 @@ def test_RFC5213_5_4_1_1_a_pbu_of_the_stale_mag_that_moves_no_session_is_rejecte
     network.run_for(1)
     assert [entry.state for entry in mag_1.entries()] == [BulState.FAILED]
     rejections = network.events_of(str(mag_1.settings.proxy_coa), RegistrationRejected)
-    assert [event.status for event in rejections] == [status]  # type: ignore[attr-defined]
+    assert [event.status for event in rejections] == [status]
     (bce,) = network.lma.bindings()
     assert bce.proxy_coa.address == mag_2.settings.proxy_coa
 

@@ -44,7 +44,7 @@ def _assert_one_agreed_session(network: Network, mag: MobileAccessGateway) -> No
 
 
 def _sequences(network: Network) -> list[int]:
-    return [packet.message.sequence for packet in network.sent(ProxyBindingUpdate)]  # type: ignore[union-attr]
+    return [pbu.sequence for pbu in network.messages(ProxyBindingUpdate)]
 
 
 @pytest.mark.parametrize("lost", [ProxyBindingUpdate, ProxyBindingAcknowledgement])
@@ -67,8 +67,7 @@ def test_duplicated_pbus_leave_one_session(use_timestamps: bool) -> None:
     network, (mag,) = domain(fate=duplicate_pbus, use_timestamps=use_timestamps)
     network.attach(mag, ATTACH)
     network.run_for(1)
-    statuses = [packet.message.status  # type: ignore[union-attr]
-                for packet in network.sent(ProxyBindingAcknowledgement)]
+    statuses = [pba.status for pba in network.messages(ProxyBindingAcknowledgement)]
     assert statuses[0] == Status.ACCEPTED and statuses[1] >= Status.REASON_UNSPECIFIED
     assert network.events_of(str(mag.settings.proxy_coa), MessageIgnored)
     _assert_one_agreed_session(network, mag)
@@ -86,11 +85,9 @@ def test_reordered_refresh_older_pbu_arriving_late_changes_nothing() -> None:
     network.run_for(1)
     before = list(network.lma.bindings())[0].to_record()
     network.run_for(3600)
-    sequences = [packet.message.sequence  # type: ignore[union-attr]
-                 for packet in network.sent(ProxyBindingAcknowledgement)]
+    sequences = [pba.sequence for pba in network.messages(ProxyBindingAcknowledgement)]
     assert sequences[:3] == [1, 3, 2]  # the refresh's retransmission (3) answered before the original (2)
-    statuses = [packet.message.status  # type: ignore[union-attr]
-                for packet in network.sent(ProxyBindingAcknowledgement)]
+    statuses = [pba.status for pba in network.messages(ProxyBindingAcknowledgement)]
     assert statuses[2] == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     _assert_one_agreed_session(network, mag)
     after = list(network.lma.bindings())[0].to_record()
@@ -155,8 +152,7 @@ def test_sequence_scheme_handoff_resynchronises_on_status_135() -> None:
     network.attach(mag_2,
                    AttachRequest(MN, att=ATTACH.att, ll_id=ATTACH.ll_id, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS))
     network.run_for(1)
-    statuses = [packet.message.status  # type: ignore[union-attr]
-                for packet in network.sent(ProxyBindingAcknowledgement)]
+    statuses = [pba.status for pba in network.messages(ProxyBindingAcknowledgement)]
     assert statuses == [Status.ACCEPTED, Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, Status.ACCEPTED]
     assert _sequences(network) == [1, 1, 2]
     (entry,) = mag_2.entries()
