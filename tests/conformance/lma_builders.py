@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
-from pmip6.core.events import Alarm, Outcome, Peer, RegistrationRejected
+from pmip6.core.events import Alarm, Event, Outcome, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
@@ -36,6 +36,9 @@ GRE_NOT_REQUIRED_MN = b"not-required@opA.example"
 ALL_ZERO_HNP = HomeNetworkPrefixOption(IPv6Address(0), 0)
 ANY_IPV4 = IPv4HomeAddressRequestOption(IPv4Address(0))
 LIFETIME_UNITS = 100  # 400 s
+
+_O = TypeVar("_O", bound=MobilityOption)
+_E = TypeVar("_E", bound=Event)
 
 OP_A = Tenant("opA", IPv4Network("10.0.0.0/24"), IPv6Network("2001:db8:a::/48"))
 OP_B = Tenant("opB", IPv4Network("10.200.0.0/24"), IPv6Network("2001:db8:b::/48"))
@@ -135,3 +138,17 @@ def hnp_of(pba: ProxyBindingAcknowledgement) -> HomeNetworkPrefixOption:
     prefixes = pba.options_of(HomeNetworkPrefixOption)
     assert len(prefixes) == 1, pba
     return prefixes[0]
+
+
+def option_of(message: ProxyBindingUpdate | ProxyBindingAcknowledgement, kind: type[_O]) -> _O:
+    """The ``kind`` option ``message`` carries (fails the test if it carries none)."""
+    option = message.option(kind)
+    assert option is not None, message
+    return option
+
+
+def events_as(outcome: Outcome, kind: type[_E]) -> list[_E]:
+    """The events of ``outcome``, every one a ``kind`` (fails the test otherwise)."""
+    events: list[_E] = [event for event in outcome.events if isinstance(event, kind)]
+    assert len(events) == len(outcome.events), outcome.events
+    return events

@@ -8,8 +8,8 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 import pytest
-from lma_builders import (ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, pbu, rejected_status,
-                          the_pba)
+from lma_builders import (ANY_IPV4, LMAA, MAG1, MAG2, MN1, MN2, NOW, OP_A, OP_B, hnp_of, make_lma, option_of, pbu,
+                          rejected_status, the_pba)
 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.events import Alarm, BindingDeregistered, BindingRestored, BindingUpdated, Outcome
@@ -83,8 +83,8 @@ def test_restored_sessions_keep_their_addresses_from_new_allocations() -> None:
     second = the_pba(restarted.receive(pbu(MN2, ipv4=ANY_IPV4), MAG1, LMAA, NOW + 2))
     assert second.status == Status.ACCEPTED
     assert hnp_of(second) != hnp_of(first)
-    assert second.option(IPv4HomeAddressReplyOption).address \
-        != first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    assert option_of(second, IPv4HomeAddressReplyOption).address \
+        != option_of(first, IPv4HomeAddressReplyOption).address
 
 
 def test_restart_keeps_the_uplink_key_of_a_session_that_is_not_using_keys_now() -> None:
@@ -174,7 +174,7 @@ def test_selective_ipv6_deregistration_keeps_the_ipv4_part_of_the_session() -> N
     (bce,) = lma.bindings()
     assert bce.state is BceState.ACTIVE and bce.home_network_prefixes == ()
     assert bce.ipv4_home_address is not None and bce.ipv4_home_address.ip \
-        == first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+        == option_of(first, IPv4HomeAddressReplyOption).address
 
 
 def test_pba_to_an_ipv4_only_deregistration_carries_no_home_network_prefix() -> None:

@@ -50,8 +50,9 @@ def test_RFC5847_3_2_a_mag_that_restarted_while_the_lma_was_down_is_seen_by_its_
     events = _first_answer(_restarted_lma(lma_with_binding(), remembered=True), counter=7)
     assert [type(event) for event in events] == [PeerRestarted, BindingRemoved]
     restarted, removed = events
-    assert (restarted.previous, restarted.current, restarted.previous_at) == (100, 7, NOW)  # type: ignore[attr-defined]
-    assert (removed.session.mn_id, removed.reason) == (MN1, "mag-restarted")  # type: ignore[attr-defined]
+    assert isinstance(restarted, PeerRestarted) and isinstance(removed, BindingRemoved)
+    assert (restarted.previous, restarted.current, restarted.previous_at) == (100, 7, NOW)
+    assert (removed.session.mn_id, removed.reason) == (MN1, "mag-restarted")
 
 
 def test_RFC5847_3_2_a_mag_that_did_not_restart_reports_the_remembered_counter_and_keeps_its_bindings() -> None:

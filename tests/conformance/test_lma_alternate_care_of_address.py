@@ -168,6 +168,7 @@ def test_RFC5847_3_2_a_restart_reported_from_where_the_mag_signals_removes_its_b
     _registered(lma)
     for counter, at in ((100, NOW + 30), (200, NOW + 60)):
         (request,) = lma.handle_timer(at).sends
+        assert isinstance(request.message, Heartbeat)
         outcome = lma.receive(Heartbeat(request.message.sequence, HeartbeatFlags.R, (RestartCounterOption(counter),)),
                               SIGNALING, LMAA6, at)
     assert [event.reason for event in outcome.events if isinstance(event, BindingRemoved)] == ["mag-restarted"]
@@ -294,6 +295,7 @@ def test_RFC5846_8_1_clear_by_the_signaling_address_sends_per_mn_bris_where_anot
                                NOW)).status == Status.ACCEPTED
     outcome = lma.clear(NOW + 1, mag=SIGNALING.address)
     (bri,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
+    assert isinstance(bri.message, BindingRevocationIndication)
     assert bri.destination == Peer(TUNNEL_END, None) and bri.message.flags == BRFlags.P
     assert [entry.mn_id for entry in lma.bindings() if not entry.revoking] == [MN2]
 
@@ -349,7 +351,10 @@ def test_RFC5213_5_3_5_a_deregistration_naming_the_session_a_handoff_waits_for_i
     dereg = _naming(TUNNEL_END, sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN,
                     att=AccessTechnologyType.E_UTRAN_3GPP)
     outcome = lma.receive(dereg, SIGNALING, LMAA6, NOW + 1.2)
-    assert [(send.destination, send.message.status) for send in outcome.sends] == [  # type: ignore[union-attr]
+    assert [(send.destination, type(send.message)) for send in outcome.sends] \
+        == [(SIGNALING, ProxyBindingAcknowledgement), (other, ProxyBindingAcknowledgement)]
+    assert [(send.destination, send.message.status) for send in outcome.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)] == [
         (SIGNALING, Status.ACCEPTED), (other, Status.ACCEPTED)]
     (entry,) = lma.bindings()
     assert entry.proxy_coa == other
@@ -366,7 +371,8 @@ def _hi4_waiting_while_its_proxy_coa_is_cleared(clear_by: IPv6Address) -> LocalM
     waiting = lma.receive(_naming(TUNNEL_END, sequence=2, hi=HandoffIndicator.UNKNOWN), SIGNALING, LMAA6, NOW + 1)
     assert [send.destination for send in waiting.sends] == [MAG1]  # the probe (RFC 5846 8.1, trigger 4)
     (bri,) = [send for send in lma.clear(NOW + 1.5, mag=clear_by).sends]
-    assert bri.destination == Peer(TUNNEL_END, None) and bri.message.flags & BRFlags.G  # type: ignore[union-attr]
+    assert isinstance(bri.message, BindingRevocationIndication)
+    assert bri.destination == Peer(TUNNEL_END, None) and bri.message.flags & BRFlags.G
     return lma
 
 

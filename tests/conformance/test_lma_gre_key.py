@@ -25,6 +25,7 @@ from lma_builders import (
     OP_B,
     hnp_of,
     make_lma,
+    option_of,
     pbu,
     rejected_status,
     settings,
@@ -87,7 +88,7 @@ def test_GK_5_2_2_keyed_initial_exchange_pba_carries_uplink_key() -> None:
     lma = make_lma()
     first = register(lma, MN1, gre=GREKeyOption(DOWNLINK))
     second = register(lma, MN2, gre=GREKeyOption(DOWNLINK))
-    keys = [pba.option(GREKeyOption).key for pba in (first, second)]  # type: ignore[union-attr]
+    keys = [option_of(pba, GREKeyOption).key for pba in (first, second)]
     assert None not in keys and keys[0] != keys[1], "each session gets its own uplink key"
 
 
@@ -151,7 +152,7 @@ def test_RFC5845_3_3_2_b_a_restart_whose_key_allocator_starts_elsewhere_keeps_th
     restarted = LocalMobilityAnchor(settings(), keys=GreKeyAllocator(seed=99))
     restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 5)
     assert [bce.uplink_key for bce in restarted.bindings()] \
-        == [first.option(GREKeyOption).key]  # type: ignore[union-attr]
+        == [option_of(first, GREKeyOption).key]
     again = refresh(restarted, first, gre=GREKeyOption(DOWNLINK))
     assert again.option(GREKeyOption) == first.option(GREKeyOption)
 
@@ -183,7 +184,7 @@ def test_GK_5_1_1_bce_keeps_downlink_and_uplink_keys() -> None:
     pba = register(lma, gre=GREKeyOption(DOWNLINK))
     bce = entry(lma)
     assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) \
-        == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+        == (True, DOWNLINK, option_of(pba, GREKeyOption).key)
     session = bce.session()
     assert (session.gre, session.downlink_key, session.uplink_key) == (True, DOWNLINK, bce.uplink_key)
 
@@ -245,8 +246,7 @@ def test_GK_5_2_4_overlapping_ipv4_pools_require_keys_whatever_the_policy(gre: G
     assert list(lma.bindings()) == []
     keyed = lma.receive(pbu(MN1, sequence=2, gre=GREKeyOption(DOWNLINK), prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA,
                         NOW + 1)
-    assert the_pba(keyed).option(IPv4HomeAddressReplyOption).address \
-        == IPv4Address("10.0.0.2")  # type: ignore[union-attr]
+    assert option_of(the_pba(keyed), IPv4HomeAddressReplyOption).address == IPv4Address("10.0.0.2")
 
 
 def test_GK_5_2_4_overlapping_pools_make_keys_required_even_where_gre_is_not_required() -> None:
@@ -414,7 +414,7 @@ def test_GK_7_4_3_t_accepted_sets_gre_fields_in_bce() -> None:
     bce = entry(lma)
     assert pba.flags & BAFlags.T
     assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) \
-        == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+        == (True, DOWNLINK, option_of(pba, GREKeyOption).key)
 
 
 def test_GK_7_4_4_t_accepted_sets_tlv_flag_in_bce() -> None:
@@ -439,7 +439,7 @@ def test_GK_7_4_6_status_3_sets_gre_fields_in_bce() -> None:
     pba = register(lma, gre=GREKeyOption(DOWNLINK), t_flag=True)
     bce = entry(lma)
     assert (bce.gre_enabled, bce.downlink_key, bce.uplink_key) \
-        == (True, DOWNLINK, pba.option(GREKeyOption).key)  # type: ignore[union-attr]
+        == (True, DOWNLINK, option_of(pba, GREKeyOption).key)
 
 
 def test_GK_7_4_7_status_3_sets_tlv_flag_false() -> None:
@@ -448,7 +448,7 @@ def test_GK_7_4_7_status_3_sets_tlv_flag_false() -> None:
     assert the_pba(outcome).status == Status.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED
     assert entry(lma).tlv_header is False
     (event,) = outcome.events
-    assert not event.session.tlv and event.session.gre  # type: ignore[union-attr]
+    assert isinstance(event, BindingEstablished) and not event.session.tlv and event.session.gre
 
 
 def test_RFC5845_7_4_udp_pbu_with_ipv4_home_address_request_negotiates_gre_and_tlv() -> None:

@@ -33,6 +33,7 @@ from pmip6.wire.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     ProxyBindingAcknowledgement,
+    ProxyBindingUpdate,
 )
 from pmip6.wire.numbers import AccessTechnologyType, BindingRevocationStatus, HandoffIndicator, Status
 from pmip6.wire.options import GREKeyOption, IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption
@@ -244,6 +245,7 @@ def test_RFC5846_8_1_a_bra_delayed_past_a_detach_and_a_new_grant_releases_nothin
     bri = _bri(_reload(lma, POOL_GONE))
     (bra,) = mag.receive(bri, lma_peer, NOW + 1.01).sends
     (deregistration,) = mag.detach(MN1, NOW + 1.1).sends
+    assert isinstance(deregistration.message, ProxyBindingUpdate)
     assert deregistration.message.option(IPv4HomeAddressRequestOption) is None
     mag.receive(the_pba(lma.receive(deregistration.message, MAG1, LMAA, NOW + 1.1)), lma_peer, NOW + 1.11)
     _reload(lma, OP_A, NOW + 1.2)

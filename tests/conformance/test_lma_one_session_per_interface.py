@@ -103,7 +103,7 @@ def test_RFC5846_8_1_the_mag_the_interface_left_is_told_as_of_a_handover() -> No
     previous = stale.session()
 
     (send,) = [send for send in outcome.sends if isinstance(send.message, BindingRevocationIndication)]
-    assert send.destination == MAG2
+    assert send.destination == MAG2 and isinstance(send.message, BindingRevocationIndication)
     assert send.message.trigger == RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
     assert send.message.options_of(HomeNetworkPrefixOption) == [
         HomeNetworkPrefixOption.naming(prefix) for prefix in previous.home_network_prefixes]

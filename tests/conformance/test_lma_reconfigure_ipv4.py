@@ -22,6 +22,7 @@ from lma_builders import (
     NOW,
     OP_A,
     OP_B,
+    events_as,
     make_lma,
     pbu,
     settings,
@@ -192,7 +193,7 @@ def test_RFC5846_6_3_a_lost_bra_has_the_v_flag_bri_sent_again_then_given_up_with
 
     assert lma.handle_timer(NOW + 2).sends == [send], "InitMINDelayBRIs later, the same BRI"
     given_up = lma.handle_timer(NOW + 60)
-    assert given_up.sends == [] and [event.text for event in given_up.events] == [
+    assert given_up.sends == [] and [event.text for event in events_as(given_up, Alarm)] == [
         "MAG 192.0.2.1 did not acknowledge the revocation of the IPv4 home address 10.0.0.2 of mobile node "
         "mn1@opA.example after 1 retransmission(s) (RFC 5846 6.3)"]
     (entry,) = lma.bindings()

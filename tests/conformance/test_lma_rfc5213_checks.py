@@ -19,6 +19,7 @@ from lma_builders import (
     STRANGER,
     hnp_of,
     make_lma,
+    option_of,
     pbu,
     rejected_status,
     the_pba,
@@ -280,14 +281,13 @@ def test_link_local_query_gets_a_generated_address_kept_in_the_bce() -> None:
     lma = make_lma()
     query = (LinkLocalAddressOption(IPv6Address(0)),)
     first = the_pba(lma.receive(pbu(extra=query), MAG1, LMAA, NOW))
-    generated = first.option(LinkLocalAddressOption).address  # type: ignore[union-attr]
+    generated = option_of(first, LinkLocalAddressOption).address
     (bce,) = lma.bindings()
 
     assert generated in IPv6Network("fe80::/64") and generated != IPv6Address("fe80::")
     assert bce.link_local_address == generated
     refresh = pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),), extra=query)
-    assert the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1)).option(LinkLocalAddressOption).address \
-        == generated  # type: ignore[union-attr]
+    assert option_of(the_pba(lma.receive(refresh, MAG1, LMAA, NOW + 1)), LinkLocalAddressOption).address == generated
 
 
 def test_link_local_non_zero_is_copied_to_the_reply_and_the_bce() -> None:

@@ -19,8 +19,10 @@ from lma_builders import (
     NOW,
     OP_A,
     OP_B,
+    events_as,
     hnp_of,
     make_lma,
+    option_of,
     pbu,
     rejected_status,
     settings,
@@ -72,7 +74,9 @@ def test_initial_registration_assigns_prefix_and_emits_established() -> None:
     lma = make_lma()
     outcome = lma.receive(pbu(gre=GREKeyOption(5)), MAG1, LMAA, NOW)
     assert kinds(outcome) == [BindingEstablished]
-    session = outcome.events[0].session  # type: ignore[union-attr]
+    established = outcome.events[0]
+    assert isinstance(established, BindingEstablished)
+    session = established.session
     assert hnp_of(the_pba(outcome)) == HomeNetworkPrefixOption(IPv6Address("2001:db8:a::"), 64)
     assert [str(prefix) for prefix in session.home_network_prefixes] == ["2001:db8:a::/64"]
     assert (session.peer, session.local, session.tenant) == (MAG1, LMAA, "opA")
@@ -96,8 +100,9 @@ def test_handoff_between_mags_moves_proxy_coa() -> None:
     outcome = lma.receive(handoff, MAG2, LMAA, NOW + 1)
     assert kinds(outcome) == [BindingUpdated]
     updated = outcome.events[0]
-    assert updated.previous.peer == MAG1 and updated.session.peer == MAG2  # type: ignore[union-attr]
-    assert updated.session.ipv4_home_address == updated.previous.ipv4_home_address  # type: ignore[union-attr]
+    assert isinstance(updated, BindingUpdated)
+    assert updated.previous.peer == MAG1 and updated.session.peer == MAG2
+    assert updated.session.ipv4_home_address == updated.previous.ipv4_home_address
     assert outcome.sends[0].destination == MAG2
 
 
@@ -116,7 +121,7 @@ def test_deregistration_drains_then_removes_and_frees_addresses() -> None:
     lma = make_lma()
     first = attach(lma, ipv4=ANY_IPV4)
     # RFC 5213 6.9.1.4: the options of the registration, so both families (RFC 5844 3.1.2.5: not selective).
-    ipv4 = IPv4HomeAddressRequestOption(first.option(IPv4HomeAddressReplyOption).address)  # type: ignore[union-attr]
+    ipv4 = IPv4HomeAddressRequestOption(option_of(first, IPv4HomeAddressReplyOption).address)
     outcome = lma.receive(pbu(sequence=2, lifetime=0, hi=HandoffIndicator.UNKNOWN, prefixes=(hnp_of(first),),
                               ipv4=ipv4),
                           MAG1, LMAA, NOW + 1)
@@ -128,9 +133,9 @@ def test_deregistration_drains_then_removes_and_frees_addresses() -> None:
     assert lma.next_deadline() == NOW + 1 + DELAY
     assert lma.handle_timer(NOW + DELAY).events == [], "not before MinDelayBeforeBCEDelete"
     removed = lma.handle_timer(NOW + 1 + DELAY)
-    assert kinds(removed) == [BindingRemoved] and removed.events[0].reason == "deregistered"  # type: ignore[union-attr]
+    assert kinds(removed) == [BindingRemoved] and events_as(removed, BindingRemoved)[0].reason == "deregistered"
     assert list(lma.bindings()) == [] and lma.next_deadline() is None
-    freed_ipv4 = first.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    freed_ipv4 = option_of(first, IPv4HomeAddressReplyOption).address
     again = attach(lma, MN2, prefixes=(hnp_of(first),), ipv4=IPv4HomeAddressRequestOption(freed_ipv4), now=NOW + 20)
     assert hnp_of(again) == hnp_of(first), "the prefix and the address are free again"
 
@@ -192,7 +197,7 @@ def test_binding_expires_at_end_of_granted_lifetime() -> None:
     assert lma.next_deadline() == expiry
     assert lma.handle_timer(expiry - 0.001).events == []
     outcome = lma.handle_timer(expiry)
-    assert kinds(outcome) == [BindingRemoved] and outcome.events[0].reason == "expired"  # type: ignore[union-attr]
+    assert kinds(outcome) == [BindingRemoved] and events_as(outcome, BindingRemoved)[0].reason == "expired"
     assert list(lma.bindings()) == []
 
 
@@ -232,7 +237,7 @@ def test_hi4_retransmission_replaces_waiting_pbu_but_keeps_deadline() -> None:
     lma.receive(pbu(sequence=1, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 1)
     lma.receive(pbu(sequence=2, hi=HandoffIndicator.UNKNOWN), MAG2, LMAA, NOW + 2)
     outcome = lma.handle_timer(NOW + 2.5)
-    assert [send.message.sequence for send in outcome.sends] == [2]  # type: ignore[union-attr]
+    assert the_pba(outcome).sequence == 2
 
 
 def test_hi4_with_zero_delay_creates_new_session_at_once() -> None:
@@ -302,8 +307,7 @@ def test_two_tenants_hand_out_the_same_ipv4_address() -> None:
     lma = make_lma(tenants=(OP_A, replace(OP_B, ipv4_pool=OP_A.ipv4_pool)))
     a = attach(lma, MN1, ipv4=ANY_IPV4, gre=GREKeyOption(1))
     b = attach(lma, MN3, ipv4=ANY_IPV4, gre=GREKeyOption(2))
-    assert a.option(IPv4HomeAddressReplyOption).address \
-        == b.option(IPv4HomeAddressReplyOption).address  # type: ignore[union-attr]
+    assert option_of(a, IPv4HomeAddressReplyOption).address == option_of(b, IPv4HomeAddressReplyOption).address
     assert a.option(GREKeyOption) != b.option(GREKeyOption)
     assert {bce.tenant for bce in lma.bindings()} == {"opA", "opB"}
 
@@ -311,7 +315,7 @@ def test_two_tenants_hand_out_the_same_ipv4_address() -> None:
 def test_specific_free_ipv4_address_is_honoured() -> None:
     wanted = IPv4HomeAddressRequestOption(IPv4Address("10.0.0.77"), 24)
     pba = attach(make_lma(), ipv4=wanted)
-    assert pba.option(IPv4HomeAddressReplyOption).address == wanted.address  # type: ignore[union-attr]
+    assert option_of(pba, IPv4HomeAddressReplyOption).address == wanted.address
 
 
 def test_ipv4_address_in_use_or_outside_pool_171_with_reply_129() -> None:
@@ -331,8 +335,7 @@ def test_exhausted_ipv4_pool_130_with_reply_128() -> None:
         attach(lma, b"x%d" % index, prefixes=(), ipv4=ANY_IPV4)
     outcome = lma.receive(pbu(b"x5", prefixes=(), ipv4=ANY_IPV4), MAG1, LMAA, NOW)
     assert rejected_status(outcome) == Status.INSUFFICIENT_RESOURCES
-    assert the_pba(outcome).option(IPv4HomeAddressReplyOption).status \
-        == IPv4HomeAddressReplyStatus.FAILURE  # type: ignore[union-attr]
+    assert option_of(the_pba(outcome), IPv4HomeAddressReplyOption).status == IPv4HomeAddressReplyStatus.FAILURE
     alarms = [event.text for event in outcome.events if isinstance(event, Alarm)]
     assert alarms == ["tenant opA: pool 10.1.0.0/29 is exhausted"]
 
@@ -426,7 +429,8 @@ def test_refresh_without_ipv4_request_releases_ipv4_home_address() -> None:
     first = attach(lma, ipv4=ANY_IPV4)
     outcome = lma.receive(pbu(sequence=2, hi=HandoffIndicator.NOT_CHANGED, prefixes=(hnp_of(first),)), MAG1, LMAA,
                           NOW + 1)
-    assert outcome.events[0].session.ipv4_home_address is None  # type: ignore[union-attr]
+    updated = outcome.events[0]
+    assert isinstance(updated, BindingUpdated) and updated.session.ipv4_home_address is None
     assert attach(lma, MN2, ipv4=IPv4HomeAddressRequestOption(IPv4Address("10.0.0.2"))).status == Status.ACCEPTED
 
 
@@ -442,12 +446,13 @@ def test_restore_readopts_live_bindings_with_keys_and_timers() -> None:
     outcome = restarted.restore([BindingCacheEntry.from_record(record) for record in records], NOW + 30)
     assert kinds(outcome) == [BindingRestored], "the expired MN2 binding is dropped"
     (bce,) = restarted.bindings()
-    assert bce.uplink_key == first.option(GREKeyOption).key  # type: ignore[union-attr]
+    assert bce.uplink_key == option_of(first, GREKeyOption).key
     assert restarted.next_deadline() == bce.expires_at
     other = attach(restarted, MN3, gre=GREKeyOption(12))
-    assert other.option(GREKeyOption).key != bce.uplink_key  # type: ignore[union-attr]
+    assert option_of(other, GREKeyOption).key != bce.uplink_key
+    assert bce.ipv4_home_address is not None
     clash = restarted.receive(pbu(MN2, ipv4=IPv4HomeAddressRequestOption(bce.ipv4_home_address.ip)), MAG1, LMAA,
-                              NOW + 31)  # type: ignore[union-attr]
+                              NOW + 31)
     assert rejected_status(clash) == Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS
 
 
@@ -458,9 +463,10 @@ def test_restore_rejects_conflicting_records_with_alarm() -> None:
     restarted = make_lma()
     outcome = restarted.restore([BindingCacheEntry.from_record(record), BindingCacheEntry.from_record(record)], NOW + 1)
     assert kinds(outcome) == [BindingRestored, Alarm]
-    assert outcome.events[1].text == ("binding not restored: "  # type: ignore[attr-defined]
-                                      f"the home network prefix {record['home_network_prefixes'][0]} is in use by "
-                                      "another binding")
+    alarm = outcome.events[1]
+    assert isinstance(alarm, Alarm) and alarm.text == ("binding not restored: "
+                                                       f"the home network prefix {record['home_network_prefixes'][0]} "
+                                                       "is in use by another binding")
     assert len(list(restarted.bindings())) == 1
 
 

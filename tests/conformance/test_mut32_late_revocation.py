@@ -175,7 +175,7 @@ def _given_up_sender(count: int) -> tuple[RevocationSender, list[int]]:
     _accepted(lma.receive(pbu(MN1), MAG1, LMAA, NOW))
     (entry,) = lma.bindings_of(MN1)
     sender = RevocationSender(RevocationTiming(), random.Random(3))
-    sequences = [sender.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, NOW).sends[0].message.sequence
+    sequences = [_bri(sender.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, NOW)).sequence
                  for _ in range(count)]
     for second in range(1, 11):
         sender.handle_timer(NOW + second)
@@ -201,7 +201,7 @@ def test_RFC5846_6_1_1_with_every_number_outstanding_or_given_up_no_bri_is_sent(
     (entry,) = lma.bindings_of(MN1)
     filler = sender.revoke(entry.session(), RevocationTrigger.ADMINISTRATIVE_REASON, GIVEN_UP)
     assert filler.sends
-    outstanding = sender._outstanding[filler.sends[0].message.sequence]
+    outstanding = sender._outstanding[_bri(filler).sequence]
     for sequence in range(1 << 16):
         if sequence not in sender._given_up:
             sender._outstanding.setdefault(sequence, outstanding)
