@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Unpack
 
+from lma_builders import option_of
 from test_mag_stub_lma import LMA_UDP, T0, MagOverrides, make_mag, only_pbu, pba_for, request, stop
 
 from pmip6.core.deregistration_window import DEREGISTRATION_WINDOW
@@ -43,7 +44,7 @@ def _sent(outcome: Outcome) -> list[ProxyBindingUpdate]:
 
 
 def _who(pbus: list[ProxyBindingUpdate]) -> list[bytes]:
-    return [pbu.option(MNIdentifierOption).identifier for pbu in pbus]  # type: ignore[union-attr]
+    return [option_of(pbu, MNIdentifierOption).identifier for pbu in pbus]
 
 
 def _drained(mag: MobileAccessGateway) -> None:
@@ -76,8 +77,7 @@ def test_a_stop_sends_a_window_of_deregistrations_and_the_next_one_for_each_pba(
             mag.receive(pba_for(pbu), LMA_UDP, now)
         now += 0.01
         sent += _deregistrations(_timer(mag, now))
-    assert {pbu.option(MNIdentifierOption).identifier for pbu in sent} \
-        == {_mn(n) for n in range(MNS)}  # type: ignore[union-attr]
+    assert {option_of(pbu, MNIdentifierOption).identifier for pbu in sent} == {_mn(n) for n in range(MNS)}
     assert len(sent) == MNS, "each MN de-registered once"
 
 
@@ -91,7 +91,7 @@ def test_a_stops_deregistrations_leave_at_the_timer_it_makes_due_stamped_then() 
     assert mag.next_deadline() == 0.0, "due at once"
     first = _deregistrations(mag.handle_timer(T0 + 1.9))
     assert len(first) == DEREGISTRATION_WINDOW
-    stamped = [pbu.option(TimestampOption).ticks - TimestampOption.from_time(T0 + 1.9).ticks  # type: ignore[union-attr]
+    stamped = [option_of(pbu, TimestampOption).ticks - TimestampOption.from_time(T0 + 1.9).ticks
                for pbu in first]
     assert stamped == list(range(DEREGISTRATION_WINDOW)), "stamped when they leave, each a tick after the last (5.5)"
 
@@ -116,13 +116,13 @@ def test_a_waiting_deregistration_of_an_mn_that_attached_again_is_not_sent() -> 
     mag = _registered_mag()
     first = _deregistrations(stop(mag, T0 + 1))
     waiting = _mn(MNS - 1)
-    assert waiting not in {pbu.option(MNIdentifierOption).identifier for pbu in first}  # type: ignore[union-attr]
+    assert waiting not in {option_of(pbu, MNIdentifierOption).identifier for pbu in first}
     only_pbu(mag.attach(request(waiting), T0 + 1.05))  # its new registration
     for pbu in first:
         mag.receive(pba_for(pbu), LMA_UDP, T0 + 1.1)
     following = _deregistrations(_timer(mag, T0 + 1.1))
     assert len(following) == MNS - DEREGISTRATION_WINDOW - 1
-    assert waiting not in {pbu.option(MNIdentifierOption).identifier for pbu in following}  # type: ignore[union-attr]
+    assert waiting not in {option_of(pbu, MNIdentifierOption).identifier for pbu in following}
 
 
 def test_a_later_detach_does_not_overtake_a_deregistration_waiting_for_room() -> None:

@@ -28,6 +28,7 @@ from pmip6.wire.options import (
     GREKeyOption,
     HandoffIndicatorOption,
     IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
     MNLinkLayerIdentifierOption,
     MobilityOption,
     TimestampOption,
@@ -318,7 +319,9 @@ def test_a_flood_of_forged_pbas_from_the_lmas_address_draws_bounded_pbus() -> No
     def accept(outcome: Outcome, now: float) -> None:
         for send in outcome.sends:
             assert isinstance(send.message, ProxyBindingUpdate)
-            sent_at.append((now, send.message.options[0].identifier))  # type: ignore[attr-defined]
+            named = send.message.options[0]
+            assert isinstance(named, MNIdentifierOption)
+            sent_at.append((now, named.identifier))
             mag.receive(pba_for(send.message), LMA_UDP, now)
 
     for tick in range(60 * 200):

@@ -15,6 +15,7 @@ from test_mag_ipv4_dhcp_triggers import T0, V6_ONLY_MN, _Domain
 from pmip6.core.bul import BindingUpdateListEntry
 from pmip6.core.events import BindingEstablished, MessageIgnored, Outcome
 from pmip6.dataplane.arp_trigger import ArpTriggers
+from pmip6.wire.messages import ProxyBindingUpdate
 from pmip6.wire.options import IPv4HomeAddressRequestOption
 
 MAC = "02:00:00:00:0b:01"
@@ -52,8 +53,12 @@ class _Wiring:
             self.triggers.received("acc1", FRAME, self.now)
 
     def pbus(self) -> list[IPv4HomeAddressRequestOption | None]:
-        return [send.message.option(IPv4HomeAddressRequestOption)  # type: ignore[attr-defined]
-                for outcome in self.outcomes for send in outcome.sends]
+        requests: list[IPv4HomeAddressRequestOption | None] = []
+        for outcome in self.outcomes:
+            for send in outcome.sends:
+                assert isinstance(send.message, ProxyBindingUpdate), send
+                requests.append(send.message.option(IPv4HomeAddressRequestOption))
+        return requests
 
 
 def test_RFC5844_3_2_3_1_the_arp_trigger_names_the_sender_address_and_the_pba_gives_it() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from lma_builders import option_of
 from test_mag_stub_lma import (
     ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, T0, entry_of, make_mag, only_pbu, pba_for, registered)
 
@@ -55,7 +56,7 @@ def test_registrations_after_a_suspend_leave_at_the_timer_the_expiries_make_due_
     announced = resumed + 0.9
     pbus = [send.message for send in mag.handle_timer(announced).sends if isinstance(send.message, ProxyBindingUpdate)]
     assert len(pbus) == len(names), "the paced ones due by then go with it"
-    stamps = [pbu.option(TimestampOption).to_time() for pbu in pbus]  # type: ignore[union-attr]
+    stamps = [option_of(pbu, TimestampOption).to_time() for pbu in pbus]
     assert stamps == pytest.approx([announced] * len(names), abs=0.001), "stamped when they leave"
 
 
@@ -118,8 +119,7 @@ def test_RFC5213_6_9_1_1_an_expired_binding_whose_refresh_was_still_deferred_is_
     registered(mag, b"mn1@example.org")
     registered(mag, b"mn2@example.org")
     first = mag.handle_timer(T0 + 3000)  # past both refresh times (T0 + 2880), before expiry
-    assert [pbu.option(MNIdentifierOption) for pbu in (send.message for send in first.sends)] == [
-        MNIdentifierOption(b"mn1@example.org")]
+    assert only_pbu(first).option(MNIdentifierOption) == MNIdentifierOption(b"mn1@example.org")
     outcome = mag.handle_timer(T0 + 7200)
     removed = sorted((event.session.mn_id, event.reason)
                      for event in outcome.events if isinstance(event, BindingRemoved))
@@ -154,4 +154,5 @@ def test_RFC5213_6_9_4_a_binding_expiring_before_its_unanswered_refresh_gave_up_
     outcome = mag.handle_timer(T0 + 20)
     assert list(mag.entries()) == []
     assert [type(event) for event in outcome.events] == [BindingRemoved, Alarm]
-    assert "expired with its re-registration unanswered" in outcome.events[1].text  # type: ignore[attr-defined]
+    alarm = outcome.events[1]
+    assert isinstance(alarm, Alarm) and "expired with its re-registration unanswered" in alarm.text

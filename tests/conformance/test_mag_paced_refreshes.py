@@ -6,6 +6,7 @@ the expiry, and one lost PBU among them dropped its binding (its retransmission 
 
 from __future__ import annotations
 
+from lma_builders import option_of
 from test_mag_stub_lma import LMA_UDP, T0, make_mag, only_pbu, pba_for, request
 
 from pmip6.core.events import BindingRemoved
@@ -42,7 +43,7 @@ def _run(mag: MobileAccessGateway, start: float, end: float,
         removed += [(event.session.mn_id, event.reason) for event in outcome.events
                     if isinstance(event, BindingRemoved)]
         for pbu in pbus:
-            if lost is not None and not dropped and pbu.option(MNIdentifierOption).identifier == lost:
+            if lost is not None and not dropped and option_of(pbu, MNIdentifierOption).identifier == lost:
                 dropped = True
                 continue
             answers.append((now + 0.01, pbu))

@@ -127,7 +127,8 @@ def test_RFC5844_3_2_3_2_a_pba_leaving_the_session_no_home_address_ends_it_at_bo
     previous = None
     if when == "refresh":
         (established,) = mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.01).events
-        previous = established.session  # type: ignore[attr-defined]
+        assert isinstance(established, BindingEstablished)
+        previous = established.session
         pbu = only_pbu(mag.refresh(MN, T0 + 10))
 
     outcome = mag.receive(_with_option(pba_for(pbu), refused), LMA_UDP, T0 + 10.01)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from ipaddress import IPv6Address
 
 import pytest
+from lma_builders import events_as
 from test_mag_stub_lma import ASSIGNED_IPV4, UPLINK_KEY, make_mag, only_pbu, pba_for, registered
 
 from pmip6.core.events import MessageIgnored
@@ -58,7 +59,7 @@ def test_a_late_own_pba_draws_a_refresh_only_when_it_settles_the_session_otherwi
     if draws_refresh:
         (send,) = outcome.sends
         assert isinstance(send.message, ProxyBindingUpdate) and send.message.lifetime > 0
-        assert "re-registering" in outcome.events[0].reason  # type: ignore[attr-defined]
+        assert "re-registering" in events_as(outcome, MessageIgnored)[0].reason
     else:
         assert outcome.sends == []
 
