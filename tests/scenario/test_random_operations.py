@@ -428,7 +428,7 @@ class RandomOperations(RuleBasedStateMachine):
         live = [bce for bce in self.network.lma.bindings_of(mn) if bce.state is BceState.ACTIVE]
         assert live == [], f"{mn!r}: its MAG holds no session, the LMA {live}"
         refusals = [event for event in self.network.events_of(str(current), RegistrationRejected)
-                    if event.mn_id == mn]  # type: ignore[attr-defined]
+                    if event.mn_id == mn]
         assert entry is None or refusals, f"{mn!r} failed at {current} without a refusal"
         self._detach(mn, current)
         return True
@@ -582,6 +582,6 @@ def test_a_refresh_of_the_mag_left_untold_crossing_the_handover_bri_leaves_the_s
     machine.settle()
     entry = machine.mags[mag_1].entry(mn_2)
     assert entry is not None and entry.state is BulState.REGISTERED
-    refusals = [(event.peer.address, event.status)  # type: ignore[attr-defined]
+    refusals = [(event.peer.address, event.status)
                 for event in machine.network.events_of("lma", RegistrationRejected)]
     assert (mag_2, Status.ADMINISTRATIVELY_PROHIBITED) in refusals, "MAG-2's refresh refused"
