@@ -1,11 +1,13 @@
 """Mutation campaign mut30 (docs/mutation-survivors.md): the PBAs :meth:`RevocationSender.answer_after` holds until
-the handover BRIs about their MN at their MAG end (RFC 5846 8.1's race, docs/reliability.md finding 13)."""
+the handover BRIs about their MN at their MAG end (RFC 5846 8.1's race, docs/reliability.md finding 13). And mut57's:
+which BRIs are a handover in progress (:meth:`RevocationSender.handing_over`), and which sessions a success BRA lets
+go (:class:`LetGoSessions`, findings 50-56), but those an attach held for the BRI returned to the MAG."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
-from ipaddress import IPv4Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 
 import pytest
 
@@ -19,6 +21,9 @@ MAG = Peer(IPv4Address("192.0.2.1"), 5436)
 LMAA = IPv4Address("192.0.2.100")
 MN = b"mn1@opA"
 NOW = 1000.0
+A = IPv6Network("2001:db8:a::/64")
+V4 = IPv4Address("10.0.0.2")
+SAME = RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE
 
 
 def _session(prefix: str) -> TunnelSession:
@@ -159,3 +164,78 @@ def test_a_success_to_an_administrative_bri_lets_its_sessions_go(status: Binding
     _answered(sender, send.message, status)
     assert let_go.holds(MAG.address, MN, [IPv6Network("2001:db8:a::/64")])
     assert let_go.holds(MAG.address, MN, [IPv6Network("2001:db8:b::/64")]) is False, "another session of the MN"
+
+DUAL_STACK = replace(_session("2001:db8:a::/64"), ipv4_home_address=V4)
+
+
+def _sender() -> tuple[RevocationSender, LetGoSessions]:
+    let_go = LetGoSessions()
+    return RevocationSender(RevocationTiming(), random.Random(1), let_go=let_go), let_go
+
+
+def _revoked(sender: RevocationSender, session: TunnelSession, trigger: RevocationTrigger, now: float = NOW,
+             ipv4_only: IPv4Interface | None = None) -> BindingRevocationIndication:
+    sends = sender.revoke(session, trigger, now, ipv4_only=ipv4_only).sends
+    assert isinstance(sends[-1].message, BindingRevocationIndication)
+    return sends[-1].message
+
+
+def _pba(number: int) -> SendMessage:
+    return SendMessage(UnknownMessage(200 + number, b""), MAG, LMAA)
+
+
+def test_RFC5846_8_1_a_handover_in_progress_is_an_inter_mag_handover_bri_about_that_mn() -> None:
+    """The "Inter-MAG Handover" triggers, "Unknown" (the trigger-4 question) included (mut57 S05), about that MN
+    (S06: another MN's counted); not the V-flag BRI of a reload, which leaves the session its HNPs (S03)."""
+    sender, _ = _sender()
+    _revoked(sender, DUAL_STACK, RevocationTrigger.ADMINISTRATIVE_REASON, ipv4_only=IPv4Interface("10.0.0.2/24"))
+    assert not sender.handing_over(MN, MAG.address)
+    _revoked(sender, replace(_session("2001:db8:b::/64"), mn_id=b"mn2@opA"), SAME)
+    assert not sender.handing_over(MN, MAG.address) and sender.handing_over(b"mn2@opA", MAG.address)
+    _revoked(sender, _session("2001:db8:c::/64"), RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN)
+    assert sender.handing_over(MN, MAG.address)
+
+
+def test_RFC5846_8_1_a_success_to_a_v_flag_bri_lets_no_session_go() -> None:
+    """The MAG released the IPv4 home address only and keeps the session (9.1; mut57 S17: its sessions remembered as
+    let go, as an administrative BRI's are)."""
+    sender, let_go = _sender()
+    bri = _revoked(sender, DUAL_STACK, RevocationTrigger.ADMINISTRATIVE_REASON, ipv4_only=IPv4Interface("10.0.0.2/24"))
+    _answered(sender, bri, BindingRevocationStatus.SUCCESS)
+    assert not let_go.holds(MAG.address, MN, [A]) and not let_go.holds(MAG.address, MN, [V4])
+
+
+def test_RFC5846_9_1_an_ipv4_only_session_attached_again_is_not_let_go() -> None:
+    """Finding 52 for a session named by its IPv4 home address alone (mut57 S11, S16: compared by prefixes, the
+    returned IPv4-only session was let go, and the MAG's later refresh of it refused)."""
+    sender, let_go = _sender()
+    session = TunnelSession(MN, MAG, LMAA, ipv4_home_address=V4)
+    bri = _revoked(sender, session, SAME)
+    sender.answer_after(MN, MAG.address, _pba(0), returned=session)
+    _answered(sender, bri, BindingRevocationStatus.SUCCESS)
+    assert not let_go.holds(MAG.address, MN, [V4])
+
+
+def test_RFC5846_9_1_the_session_an_attach_returned_stays_returned_for_the_pbas_held_after_a_later_bri() -> None:
+    """The MN attached at the MAG again (its PBA held for the handover BRI, the session returned), a later BRI sent
+    the PBA there, and a refresh's PBA is held anew for both: the success to the first BRI still lets the returned
+    session go nowhere (mut57 S10: the new hold forgot it)."""
+    sender, let_go = _sender()
+    first = _revoked(sender, _session("2001:db8:a::/64"), SAME)
+    sender.answer_after(MN, MAG.address, _pba(0), returned=_session("2001:db8:a::/64"))
+    _revoked(sender, _session("2001:db8:c::/64"), SAME, NOW + 1)
+    sender.answer_after(MN, MAG.address, _pba(1))
+    _answered(sender, first, BindingRevocationStatus.SUCCESS)
+    assert not let_go.holds(MAG.address, MN, [A])
+
+
+def test_RFC5846_9_1_a_bri_sent_after_the_attach_lets_the_returned_session_go() -> None:
+    """The MN attached at the MAG again (its PBA held for the first BRI, the session returned), then left again: the
+    BRI about that departure went after the PBA, so its success drops the session the attach registered, though
+    the MAG's answer to the first BRI is still to come (mut57 S22: the returned session counted for every BRI)."""
+    sender, let_go = _sender()
+    _revoked(sender, _session("2001:db8:a::/64"), SAME)
+    sender.answer_after(MN, MAG.address, _pba(0), returned=_session("2001:db8:a::/64"))
+    later = _revoked(sender, _session("2001:db8:a::/64"), SAME, NOW + 1)
+    _answered(sender, later, BindingRevocationStatus.SUCCESS)
+    assert let_go.holds(MAG.address, MN, [A])
