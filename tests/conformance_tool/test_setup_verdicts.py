@@ -146,15 +146,27 @@ def test_each_kind_of_inconclusive_check_says_what_to_fix_once(capsys: pytest.Ca
 def test_a_refused_local_address_exits_2_though_a_check_passed(capsys: pytest.CaptureFixture[str]) -> None:
     """RFC5213-5.3.1 passes whatever MAG address the LMA authorizes (it checks the MN Identifier option first), so a
     run with a refused --local ended `1 pass, ... 10 inconclusive` with exit status 0: a script took it for a pass,
-    though no GRE Key rule was tested. A refused --other-mag leaves the other checks judged: still 0."""
+    though no GRE Key rule was tested. A refused --other-mag, or an LMA short of addresses (130), leaves the other
+    checks judged: still 0 (mut57 C04: every inconclusive check counted as testing nothing)."""
     local, other = NotAuthorized("127.0.0.3", "--local"), NotAuthorized("127.0.0.2", "--other-mag")
-    for refused, status in ((local, 2), (other, 0)):
+    for refused, status in ((local, 2), (other, 0), (ShortOfResources(), 0)):
         results = [CheckResult(CHECKS[0], Verdict(Outcome.PASS, "ok")),
                    CheckResult(CHECKS[1], Verdict(Outcome.INCONCLUSIVE, str(refused), refused.advice,
                                                   refused.tests_nothing))]
         assert exit_status(results) == status
         assert capsys.readouterr().err == f"pmip6 conformance: {refused.advice}\n"
 
+
+
+def test_a_failed_check_exits_1_and_a_run_judging_nothing_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A failure is reported as one, whatever a refused --local left untested (mut57 C10: 2); a run whose checks
+    were all inconclusive or not applicable exits 2 though none says it tests nothing (mut57 C12: 0)."""
+    local, short = NotAuthorized("127.0.0.3", "--local"), ShortOfResources()
+    for outcome, error, status in ((Outcome.FAIL, local, 1), (Outcome.NOT_APPLICABLE, short, 2)):
+        results = [CheckResult(CHECKS[0], Verdict(outcome, "judged")),
+                   CheckResult(CHECKS[1], Verdict(Outcome.INCONCLUSIVE, str(error), error.advice, error.tests_nothing))]
+        assert exit_status(results) == status
+        assert capsys.readouterr().err == f"pmip6 conformance: {error.advice}\n"
 
 @pytest.mark.parametrize(("lma", "transport", "other", "header"), [
     (IPv4Address("192.0.2.10"), Transport.UDP4, None, "LMA 192.0.2.10 port 5436 over udp4 from 192.0.2.1"),
