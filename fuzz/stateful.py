@@ -33,7 +33,7 @@ from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from pmip6.core.bce import BceState, BindingCacheEntry
-from pmip6.core.bul import BulState
+from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
 from pmip6.core.events import (
     Alarm,
     BindingEstablished,
@@ -70,6 +70,7 @@ from pmip6.wire.numbers import (
     BRFlags,
     BUFlags,
     HandoffIndicator,
+    IPv4HomeAddressReplyStatus,
     Status,
 )
 from pmip6.wire.options import (
@@ -77,6 +78,7 @@ from pmip6.wire.options import (
     GREKeyOption,
     HandoffIndicatorOption,
     HomeNetworkPrefixOption,
+    IPv4HomeAddressReplyOption,
     IPv4HomeAddressRequestOption,
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
@@ -580,6 +582,10 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.released_on_bri: set[tuple[IPv6Address, int]] = set()
         """(MAG, sequence number) of each BRI a MAG acknowledged with success: of a V-flag one, it released the
         address it named (RFC 5846 9.1)."""
+        self.declined: dict[tuple[IPv6Address, bytes], IPv4Address] = {}
+        """(MAG, MN) -> the IPv4 home address the PBA ending that MAG's latest exchange for the MN granted and the MAG
+        did not take, a V-flag BRI having released it while the PBU was on its way (``PendingUpdate.ipv4_revoked``,
+        finding 42), until the MAG's next PBU for the MN."""
 
     @staticmethod
     def _lma_settings(change: str) -> LmaSettings:
@@ -626,8 +632,11 @@ class MagLmaPairMachine(RuleBasedStateMachine):
               f"MAG {address} saw a registration made in its name, but nobody forged one: {foreign}")
         self.mag_shadows[address].apply(outcome.events)
         self.in_flight += [(send, address) for send in outcome.sends]
-        self.pbus_sent[address].update(exchange(send.message) for send in outcome.sends
-                                       if isinstance(send.message, ProxyBindingUpdate))
+        pbus = [exchange(send.message) for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
+        self.pbus_sent[address].update(pbus)
+        for mn_id, _, _ in pbus:
+            if mn_id is not None:
+                self.declined.pop((address, mn_id), None)
         self.released_on_bri.update((address, send.message.sequence) for send in outcome.sends
                                     if isinstance(send.message, BindingRevocationAcknowledgement)
                                     and send.message.status <= BindingRevocationStatus.PARTIAL_SUCCESS)
@@ -642,8 +651,31 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         elif isinstance(address := send.destination.address, IPv6Address) and address in self.mags:
             earlier = (isinstance(send.message, ProxyBindingAcknowledgement)
                        and exchange(send.message) in self.pbus_sent_before_restart[address])
-            self._from_mag(address, self.mags[address].receive(send.message, Peer(LMAA), self._clock(address)),
-                           answers_earlier_instance=earlier)
+            pba = send.message if isinstance(send.message, ProxyBindingAcknowledgement) else None
+            crossed = self._crossed_by_v_flag_bri(address, pba) if pba is not None else None
+            outcome = self.mags[address].receive(send.message, Peer(LMAA), self._clock(address))
+            if pba is not None and crossed is not None:
+                self._note_declined(address, pba, *crossed)
+            self._from_mag(address, outcome, answers_earlier_instance=earlier)
+
+    def _crossed_by_v_flag_bri(self, address: IPv6Address, pba: ProxyBindingAcknowledgement
+                               ) -> tuple[BindingUpdateListEntry, PendingUpdate] | None:
+        """MAG ``address``'s entry of the MN ``pba`` names and its exchange in progress, if a V-flag BRI released the
+        entry's IPv4 home address while that exchange's PBU was on its way (``PendingUpdate.ipv4_revoked``)."""
+        mn_id = exchange(pba)[0]
+        entry = self.mags[address].entry(mn_id) if mn_id is not None else None
+        if entry is None or entry.pending is None or entry.pending.ipv4_revoked is None:
+            return None
+        return entry, entry.pending
+
+    def _note_declined(self, address: IPv6Address, pba: ProxyBindingAcknowledgement, entry: BindingUpdateListEntry,
+                       pending: PendingUpdate) -> None:
+        """:attr:`declined`, if ``pba``, just read by MAG ``address``, ended ``entry``'s exchange ``pending`` granting
+        the address the V-flag BRI released, which the MAG did not take (finding 42)."""
+        reply = pba.option(IPv4HomeAddressReplyOption)
+        if (entry.pending is not pending and reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE
+                and reply.address == pending.ipv4_revoked and entry.ipv4_home_address is None):
+            self.declined[(address, entry.mn_id)] = reply.address
 
     def _other_interfaces(self, message: object, sender: IPv6Address) -> list[tuple[BindingCacheEntry, KeptSession]]:
         """The live sessions of the MN's other interfaces (another ATT or MN-LL-ID) that a registration ``message``
@@ -781,7 +813,8 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                       f"keys disagree for {entry.mn_id!r}: MAG gre/down/up {mag_side.gre}/{mag_side.downlink_key}/"
                       f"{mag_side.uplink_key}, LMA {lma_side.gre}/{lma_side.downlink_key}/{lma_side.uplink_key}")
                 check(lma_side.home_network_prefixes == mag_side.home_network_prefixes and (
-                    lma_side.ipv4_home_address == mag_side.ipv4_home_address or self._not_yet_told(bce, mag_side)),
+                    lma_side.ipv4_home_address == mag_side.ipv4_home_address or self._not_yet_told(bce, mag_side)
+                    or self._declined_by_mag(address, lma_side, mag_side)),
                       f"addresses disagree for {entry.mn_id!r}: MAG {mag_side.home_network_prefixes} "
                       f"{mag_side.ipv4_home_address}, LMA {lma_side.home_network_prefixes} "
                       f"{lma_side.ipv4_home_address}")
@@ -796,6 +829,17 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         told = self.withdrawals.get(bce)
         return (bce.ipv4_withdrawn is not None and bce.ipv4_withdrawn == mag_side.ipv4_home_address
                 and told is not None and (bce.proxy_coa.address, told) not in self.released_on_bri)
+
+    def _declined_by_mag(self, address: IPv6Address, lma_side: TunnelSession, mag_side: TunnelSession) -> bool:
+        """Whether the LMA holds the IPv4 home address of a session whose MAG ``address`` did not take it from the PBA
+        granting it (:attr:`declined`): a reload took the address, the MAG released it on the V-flag BRI (RFC 5846
+        9.1) while its PBU naming it was on its way, and the LMA took that PBU after the BRA, which ended its memory
+        of the address (``ipv4_withdrawn``), the address free again (a second reload): granted it (RFC 5844 3.1.2.1),
+        as the PBA of a PBU it accepted before the reload would grant it, which the MAG must not take (finding 42).
+        The LMA holds it until the MAG's next refresh, which asks for none and releases it there (3.1.2.4): the safe
+        side, nobody else given the address meanwhile (docs/reliability.md finding 42's "Left", finding 58)."""
+        return (mag_side.ipv4_home_address is None and lma_side.ipv4_home_address is not None
+                and self.declined.get((address, mag_side.mn_id)) == lma_side.ipv4_home_address)
 
     @invariant()
     def both_sides_are_consistent(self) -> None:

@@ -473,3 +473,67 @@ def test_the_pair_machine_still_exempts_a_reloads_address_whose_bri_was_lost() -
     pair.settle()
     (bce,) = pair.lma.bindings()
     assert bce.ipv4_withdrawn == pair.mags[mag].entry(b"mn1@opA").ipv4_home_address is not None
+
+
+_E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
+
+
+@pytest.mark.parametrize("machine", ["MagLmaPairMachine", "SequenceNumberPairMachine"])
+def test_the_pair_machines_let_the_lma_hold_the_address_its_mag_declined_until_the_mags_next_refresh(
+        machine: str) -> None:
+    """docs/reliability.md finding 58 (model; finding 42's "Left"): seed 7032 of the sequence-number machine, shrunk.
+    mn1 registered at MAG ::3 with 10.1.0.2; it attaches again there (its PBU naming 10.1.0.2 on its way), a reload
+    ("opA without IPv4") takes the address, MAG ::3 releases it on the V-flag BRI (RFC 5846 9.1) and its success BRA
+    ends the LMA's memory of it; the pool back, the LMA takes that PBU and grants 10.1.0.2 (RFC 5844 3.1.2.1), which
+    the MAG does not take from the PBA (finding 42): the LMA holds it until the MAG's next refresh asks for none."""
+    from ipaddress import IPv4Address, IPv6Address
+
+    from fuzz import stateful
+
+    pair, mag, mn = getattr(stateful, machine)(), IPv6Address(_A3), b"mn1@opA"
+    pair.reload_lma("opA's IPv4 pool moved")
+    pair.attach(mn, mag, 4, _WIFI, False)
+    pair.deliver_at(0), pair.deliver_at(0)
+    pair.attach(mn, mag, 1, _WIFI, True)
+    pair.reload_lma("opA without IPv4")
+    pair.deliver_at(1), pair.deliver_at(1)  # the V-flag BRI, its BRA; the attach's PBU still on its way
+    pair.reload_lma("opA's IPv4 pool moved")
+    pair.settle()
+    (bce,) = pair.lma.bindings()
+    assert (bce.session().ipv4_home_address, pair.mags[mag].entry(mn).ipv4_home_address) == (
+        IPv4Address("10.1.0.2"), None)
+    refresh_at = pair.mags[mag].entry(mn).refresh_at
+    assert refresh_at is not None
+    pair.now = refresh_at
+    pair.fire_timers()
+    pair.settle()
+    assert bce.session().ipv4_home_address is None
+
+
+@pytest.mark.parametrize("machine", ["MagLmaPairMachine", "SequenceNumberPairMachine"])
+def test_the_pair_machines_still_see_an_address_the_lma_holds_that_the_mag_released_on_a_bri(
+        machine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What finding 58's exemption leaves seen: finding 28's order on the LMA before its fix (the V-flag BRI about the
+    session the MN's detach left at MAG ::2 goes on after a new session there got the same address), so the BRI's
+    retransmission has the MAG release the new grant (RFC 5846 9.1): the LMA holds 10.0.0.2, the MAG none, and no PBA
+    of the MAG's declined it."""
+    from ipaddress import IPv6Address
+
+    from pmip6.core import lma
+
+    from fuzz import stateful
+
+    monkeypatch.setattr(lma, "end_withdrawals_of_left_sessions", lambda entry, sessions, revocations: None)
+    pair, mag, mn = getattr(stateful, machine)(), IPv6Address(_A2), b"mn1@opA"
+    pair.attach(mn, mag, 1, _WIFI, False)
+    pair.settle()
+    pair.reload_lma("opA's IPv4 pool moved")
+    pair.in_flight.clear()  # the V-flag BRI's first copy lost
+    pair.detach(mn, mag)
+    pair.in_flight.clear()  # and the de-registration
+    pair.reload_lma("unchanged")
+    pair.attach(mn, mag, 1, _E_UTRAN, False)
+    pair.deliver_at(0), pair.deliver_at(0)
+    assert pair.mags[mag].entry(mn).ipv4_home_address is not None
+    with pytest.raises(InvariantViolation, match="addresses disagree"):
+        pair.settle()
