@@ -832,12 +832,12 @@ class MagLmaPairMachine(RuleBasedStateMachine):
 
     def _declined_by_mag(self, address: IPv6Address, lma_side: TunnelSession, mag_side: TunnelSession) -> bool:
         """Whether the LMA holds the IPv4 home address of a session whose MAG ``address`` did not take it from the PBA
-        granting it (:attr:`declined`): a reload took the address, the MAG released it on the V-flag BRI (RFC 5846
-        9.1) while its PBU naming it was on its way, and the LMA took that PBU after the BRA, which ended its memory
-        of the address (``ipv4_withdrawn``), the address free again (a second reload): granted it (RFC 5844 3.1.2.1),
-        as the PBA of a PBU it accepted before the reload would grant it, which the MAG must not take (finding 42).
-        The LMA holds it until the MAG's next refresh, which asks for none and releases it there (3.1.2.4): the safe
-        side, nobody else given the address meanwhile (docs/reliability.md finding 42's "Left", finding 58)."""
+        granting it (:attr:`declined`): the MAG released it on a V-flag BRI (RFC 5846 9.1) while its PBU naming it was
+        on its way, and the LMA granted it to that PBU (RFC 5844 3.1.2.1), the address free again (a second reload):
+        after the BRA, which ended its memory of the address (``ipv4_withdrawn``; docs/reliability.md finding 42's
+        "Left"), or at the very instant the BRI left, which a late BRA's release (``_dropped_late``) does not count as
+        registered since. The LMA holds it until the MAG's next refresh, which asks for none and releases it there
+        (3.1.2.4): the safe side, nobody else given the address meanwhile (finding 58)."""
         return (mag_side.ipv4_home_address is None and lma_side.ipv4_home_address is not None
                 and self.declined.get((address, mag_side.mn_id)) == lma_side.ipv4_home_address)
 

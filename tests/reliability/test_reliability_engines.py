@@ -5,6 +5,9 @@ The state machines and fault scenarios run, with CI's small numbers, in test_rel
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from fuzz import faults
@@ -79,6 +82,7 @@ def test_the_count_invariant_sees_a_count_left_where_no_entry_is() -> None:
 
 _A2, _A3 = "2001:db8::2", "2001:db8::3"
 _WIFI = 4  # IEEE 802.11; the attach argument after it: named by its MN-LL-ID (fuzz/stateful.py PAIR_LL_IDS)
+_E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
 
 
 @pytest.mark.parametrize(("machine", "steps"), [
@@ -475,18 +479,12 @@ def test_the_pair_machine_still_exempts_a_reloads_address_whose_bri_was_lost() -
     assert bce.ipv4_withdrawn == pair.mags[mag].entry(b"mn1@opA").ipv4_home_address is not None
 
 
-_E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
-
-
-@pytest.mark.parametrize("machine", ["MagLmaPairMachine", "SequenceNumberPairMachine"])
-def test_the_pair_machines_let_the_lma_hold_the_address_its_mag_declined_until_the_mags_next_refresh(
-        machine: str) -> None:
-    """docs/reliability.md finding 58 (model; finding 42's "Left"): seed 7032 of the sequence-number machine, shrunk.
-    mn1 registered at MAG ::3 with 10.1.0.2; it attaches again there (its PBU naming 10.1.0.2 on its way), a reload
-    ("opA without IPv4") takes the address, MAG ::3 releases it on the V-flag BRI (RFC 5846 9.1) and its success BRA
-    ends the LMA's memory of it; the pool back, the LMA takes that PBU and grants 10.1.0.2 (RFC 5844 3.1.2.1), which
-    the MAG does not take from the PBA (finding 42): the LMA holds it until the MAG's next refresh asks for none."""
-    from ipaddress import IPv4Address, IPv6Address
+def _taken_after_the_bra(machine: str) -> tuple[Any, Any, bytes]:
+    """Seed 7032 of the sequence-number machine, shrunk: mn1 registered at MAG ::3 with 10.1.0.2 attaches again there
+    (its PBU naming 10.1.0.2 on its way), a reload ("opA without IPv4") takes the address, MAG ::3 releases it on the
+    V-flag BRI (RFC 5846 9.1) and its success BRA ends the LMA's memory of it; the pool back, the LMA takes that PBU
+    and grants 10.1.0.2 (RFC 5844 3.1.2.1)."""
+    from ipaddress import IPv6Address
 
     from fuzz import stateful
 
@@ -498,13 +496,42 @@ def test_the_pair_machines_let_the_lma_hold_the_address_its_mag_declined_until_t
     pair.reload_lma("opA without IPv4")
     pair.deliver_at(1), pair.deliver_at(1)  # the V-flag BRI, its BRA; the attach's PBU still on its way
     pair.reload_lma("opA's IPv4 pool moved")
+    return pair, mag, mn
+
+
+def _taken_as_the_bri_left(machine: str) -> tuple[Any, Any, bytes]:
+    """Seed 7085 of the timestamp machine, shrunk: mn2 registered at MAG ::3 with 10.0.0.2 moves to MAG ::2 (Handoff
+    Indicator 4), a reload takes the address from the session at ::3 (V-flag BRI), the MN is back at ::3 (its PBU naming
+    10.0.0.2), a second reload gives the pool back; ::2's PBU, which ends the BRI answerable, then the BRI, then ::3's
+    PBU, all at the instant the BRI left: the LMA grants 10.0.0.2 back at ::3, and the late success BRA releases
+    nothing there (``_dropped_late``: a session registered since the BRI left, not at that instant)."""
+    from ipaddress import IPv6Address
+
+    from fuzz import stateful
+
+    pair, mag, mn = getattr(stateful, machine)(), IPv6Address(_A3), b"mn2@opA"
+    pair.attach(mn, mag, 1, _E_UTRAN, True)
+    pair.settle()
+    pair.attach(mn, IPv6Address(_A2), 4, _E_UTRAN, True)
+    pair.reload_lma("opA's IPv4 pool moved")
+    pair.attach(mn, mag, 4, _E_UTRAN, True)
+    pair.reload_lma("a shorter lifetime")
+    return pair, mag, mn
+
+
+@pytest.mark.parametrize(("machine", "case"), [
+    ("MagLmaPairMachine", _taken_after_the_bra), ("SequenceNumberPairMachine", _taken_after_the_bra),
+    ("MagLmaPairMachine", _taken_as_the_bri_left)], ids=["7032-timestamps", "7032", "7085"])
+def test_the_pair_machines_let_the_lma_hold_the_address_its_mag_declined_until_the_mags_next_refresh(
+        machine: str, case: Callable[[str], tuple[Any, Any, bytes]]) -> None:
+    """docs/reliability.md finding 58 (model; finding 42's "Left"): the LMA grants a PBU the address a V-flag BRI
+    released at its MAG while that PBU was on its way, which the MAG does not take from the PBA (finding 42): the LMA
+    holds it, nobody else given it, until the MAG's next refresh asks for none and releases it (RFC 5844 3.1.2.4)."""
+    pair, mag, mn = case(machine)
     pair.settle()
     (bce,) = pair.lma.bindings()
-    assert (bce.session().ipv4_home_address, pair.mags[mag].entry(mn).ipv4_home_address) == (
-        IPv4Address("10.1.0.2"), None)
-    refresh_at = pair.mags[mag].entry(mn).refresh_at
-    assert refresh_at is not None
-    pair.now = refresh_at
+    assert bce.session().ipv4_home_address is not None and pair.mags[mag].entry(mn).ipv4_home_address is None
+    pair.now = pair.mags[mag].entry(mn).refresh_at
     pair.fire_timers()
     pair.settle()
     assert bce.session().ipv4_home_address is None
