@@ -126,6 +126,33 @@ def test_status_135_to_a_retried_deregistration_removes_the_entry_when_retransmi
     assert next_pbu.sequence == deregistration.sequence + 11
 
 
+def test_status_135_to_an_earlier_transmission_is_ignored_once_the_counter_moved_past_it() -> None:
+    """Docs/reliability.md finding 59 (hunt57, the sequence-number pair machine at seed 7089): the MN's session was
+    handed to this MAG, the LMA's last accepted number is the old MAG's (4), so the refresh and its retransmissions
+    (2, 3) each draw a 135 naming 4. The first moves the counter (RFC 6275 11.7.1: sent again as 5); the others answer
+    transmissions sent before, which 5, newer than 4, is not: taken as answers to 5 they spent its retransmissions
+    and the MAG gave the exchange up, so it ignored the LMA's PBA to 5 (status 2: no GRE any more) and kept GRE while
+    the LMA dropped it. Ignored, the PBA to 5 is the exchange's answer."""
+    mag = make_mag(use_timestamps=False)
+    registered(mag)
+    refresh = only_pbu(mag.refresh(MN, T0 + 10))
+    retransmissions = []
+    for _ in range(2):
+        deadline = mag.next_deadline()
+        assert deadline is not None
+        retransmissions.append(only_pbu(mag.handle_timer(deadline)))
+    last_accepted = (retransmissions[-1].sequence + 1) % SEQUENCE_MODULUS
+    moved = only_pbu(mag.receive(_status_135(refresh, last_accepted), LMA_UDP, T0 + 14))
+    assert moved.sequence == (last_accepted + 1) % SEQUENCE_MODULUS
+    for earlier in retransmissions:
+        outcome = mag.receive(_status_135(earlier, last_accepted), LMA_UDP, T0 + 14.01)
+        assert outcome.sends == [] and [type(event) for event in outcome.events] == [MessageIgnored]
+    declined = mag.receive(pba_for(moved, Status.GRE_KEY_OPTION_NOT_REQUIRED, gre=None), LMA_UDP, T0 + 14.02)
+    assert [type(event) for event in declined.events] == [BindingUpdated]
+    entry = entry_of(mag)
+    assert entry.pending is None and not entry.gre_enabled, "the LMA's answer to 5 applied: no GRE at either end"
+
+
 def test_status_135_exactly_half_the_window_ahead_moves_the_counter() -> None:
     """RFC 6275 9.5.1: a number is "less than or equal to the last received number if its value lies in the range
     of the last received number and the preceding 32768 values, inclusive", so a counter exactly 2**15 behind the

@@ -233,11 +233,18 @@ def _status_135(pbu: ProxyBindingUpdate, last_accepted: int) -> ProxyBindingAckn
 
 
 def test_status_135_never_moves_the_sequence_counter_back() -> None:
+    """A 135 naming a last sequence older than the transmission in flight answers an earlier one (the LMA would
+    accept 20,001 over 10,000, RFC 6275 9.5.1; docs/reliability.md finding 59): ignored, and the next transmission
+    goes on from 20,001, not back from 10,000."""
     mag = make_mag(use_timestamps=False)
     pbu = only_pbu(mag.attach(request(), T0))
     ahead = only_pbu(mag.receive(_status_135(pbu, 20_000), LMA_UDP, T0))
     assert ahead.sequence == 20_001
-    assert only_pbu(mag.receive(_status_135(ahead, 10_000), LMA_UDP, T0)).sequence == 20_002
+    stale = mag.receive(_status_135(ahead, 10_000), LMA_UDP, T0)
+    assert stale.sends == [] and [type(event) for event in stale.events] == [MessageIgnored]
+    deadline = mag.next_deadline()
+    assert deadline is not None
+    assert only_pbu(mag.handle_timer(deadline)).sequence == 20_002
 
 
 def test_without_timestamps_each_session_has_its_own_sequence_counter() -> None:

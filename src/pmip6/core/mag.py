@@ -964,6 +964,12 @@ class MobileAccessGateway:
             if elsewhere is not None:
                 return _ignored(elsewhere, source)
             return self._echo_mismatch(entry, source)
+        if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW and sequence_is_newer(sent.sequence,
+                                                                                        message.sequence):
+            # The LMA would accept the transmission in flight (RFC 6275 9.5.1): the 135 answers an earlier one, e.g.
+            # a retransmission sent before a 135 moved the counter past it (docs/reliability.md finding 59).
+            return _ignored(f"status 135 names the LMA's last sequence {message.sequence}, older than the "
+                            f"{sent.sequence} in flight: it answers an earlier transmission", source)
         if entry.pending.released_ipv4 is not None:
             return self._ipv4_release_answered(entry, message, source, now)
         if entry.state is BulState.DEREGISTERING:
