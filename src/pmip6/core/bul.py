@@ -60,6 +60,9 @@ class PendingUpdate:
     ipv4_revoked: IPv4Address | None = None
     """The IPv4 home address a V-flag BRI released (RFC 5846 9.1) after this exchange's PBU was sent: its PBA
     granting it is not taken, the LMA having built it before it read the BRA (docs/reliability.md finding 42)."""
+    adopted: int | None = None
+    """The LMA's last accepted sequence number a 135 to this exchange moved the counter past (RFC 6275 11.7.1): a
+    135 naming it or an older one answers a transmission sent before (docs/reliability.md finding 59)."""
 
 
 @dataclass(slots=True)

@@ -888,7 +888,10 @@ class MobileAccessGateway:
         return (self._session_sequences.get(entry.mn_id, 0) + 1) % SEQUENCE_MODULUS
 
     def _skip_sequences_to(self, entry: BindingUpdateListEntry, last_accepted: int) -> None:
-        """Move the counter forward (never back, RFC 6275 9.5.1 modular order) to the LMA's last accepted."""
+        """Move the counter forward (never back, RFC 6275 9.5.1 modular order) to the LMA's last accepted, which the
+        exchange in flight remembers (``PendingUpdate.adopted``)."""
+        if entry.pending is not None:
+            entry.pending.adopted = last_accepted
         current = self._sequence if self.settings.use_timestamps else self._session_sequences.get(entry.mn_id, 0)
         if 0 < (last_accepted - current) % SEQUENCE_MODULUS <= SEQUENCE_MODULUS // 2:
             if self.settings.use_timestamps:
@@ -964,12 +967,15 @@ class MobileAccessGateway:
             if elsewhere is not None:
                 return _ignored(elsewhere, source)
             return self._echo_mismatch(entry, source)
-        if message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW and sequence_is_newer(sent.sequence,
-                                                                                        message.sequence):
-            # The LMA would accept the transmission in flight (RFC 6275 9.5.1): the 135 answers an earlier one, e.g.
-            # a retransmission sent before a 135 moved the counter past it (docs/reliability.md finding 59).
-            return _ignored(f"status 135 names the LMA's last sequence {message.sequence}, older than the "
-                            f"{sent.sequence} in flight: it answers an earlier transmission", source)
+        adopted = entry.pending.adopted
+        if (message.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW and adopted is not None
+                and not sequence_is_newer(message.sequence, adopted)):
+            # A copy of the 135 this exchange moved its counter past, or the answer to a transmission sent before
+            # (its retransmissions): the one in flight is newer than the number it names (docs/reliability.md
+            # finding 59).
+            return _ignored(f"status 135 names the LMA's last sequence {message.sequence}, which this exchange's "
+                            f"counter moved past already ({sent.sequence} in flight): it answers an earlier "
+                            "transmission", source)
         if entry.pending.released_ipv4 is not None:
             return self._ipv4_release_answered(entry, message, source, now)
         if entry.state is BulState.DEREGISTERING:
