@@ -11,8 +11,10 @@ LMA restarts on its state file (fuzz/state_file.py), perhaps with such an edited
 the invariants of fuzz/lma_invariants.py hold (the pools hold exactly the BCEs' addresses), the state file holds
 exactly the binding cache, a rejected PBU left the binding cache exactly as it was, a restart gave back every stored
 binding still due (or said why not), and the engine never raised. The MAG+LMA machines (two MAGs, one LMA, with
-timestamps, with sequence numbers, and with restarts and clock steps) lose, duplicate and reorder messages; nobody
-forges a PBU, so no MAG may raise ForeignRegistration (review 18). Their MNs have a Wi-Fi and an E-UTRAN interface,
+timestamps, with sequence numbers, and with restarts and clock steps) lose, duplicate and reorder messages, and stop a
+MAG with global revocation and start it again; after ``settle`` what each MAG holds registered the LMA holds, and each
+live session of the LMA its MAG holds, or let go without the LMA being told (fuzz/let_go.py); nobody forges a PBU,
+so no MAG may raise ForeignRegistration (review 18). Their MNs have a Wi-Fi and an E-UTRAN interface,
 each attached with or without its MN-LL-ID, and a PBU for an interface the LMA holds an entry of leaves the live
 sessions of the MN's other interfaces alone (review 19).
 """
@@ -35,8 +37,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from pmip6.core.bce import BceState, BindingCacheEntry
 from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
 from pmip6.core.events import (
+    Address,
     Alarm,
     BindingEstablished,
+    BindingRemoved,
     BindingUpdated,
     ForeignRegistration,
     Outcome,
@@ -86,6 +90,7 @@ from pmip6.wire.options import (
     TimestampOption,
 )
 
+from fuzz.let_go import LetGo, LetGoLedger, interface
 from fuzz.lma_invariants import ShadowForwardingTable, check_binding_cache, check_counts, check_pools
 from fuzz.report import ReportRow
 from fuzz.state_file import StateFileModel
@@ -532,6 +537,23 @@ KEY_AGREEMENT_MARGIN = 40.0
 lifetime from the last (re)transmission it sent, the LMA from the PBU it accepted (RFC 6275 11.7.3), and the
 retransmission span of the pair's settings (1+2+4+8+8 s) bounds the difference."""
 
+MAG_RESTART_SECONDS = 0.1
+"""The least time a MAG restart takes (the pmip6 MAG daemon's imports alone take about 0.8 s): time passes for every
+node meanwhile. In zero time the new instance read its clock where its earlier instance last had and sent that
+instance's Timestamps again (RFC 5213 5.5: "the current time of day"), e.g. the Timestamp of a Handoff Indicator 4
+PBU still waiting at the LMA, which the LMA then accepted twice, in two PBUs: two BCEs with one Timestamp, no
+replay. No real MAG repeats a Timestamp so; its earlier instance's run ahead of its clock (strictly increasing
+Timestamps, one tick, 1/65536 s, a PBU) stays below this unless it sent more than 6,553 PBUs in one tick."""
+PAIR_MAG_IDENTITIES = {address: f"mag{index}@pair.example".encode() for index, address in enumerate(PAIR_MAGS)}
+"""The identity each MAG's global BRI carries in its MN-ID option (RFC 5846 9.2)."""
+MAG_REVOCATION_WAIT = 3.0
+"""How long a stopping MAG waits for the BRA of its global BRI before it de-registers (the daemon's
+``revocation_wait``): a retransmission's time, 1 + 2 s (RFC 5846 11's defaults)."""
+
+
+
+DE_REGISTRATION_ACCEPTED = "its de-registration, accepted"
+"""How the LMA was told of a de-registering MAG entry (:class:`fuzz.let_go.LetGo`)."""
 
 Exchange = tuple[bytes | None, int, int | None]
 """MN-ID, sequence number and Timestamp ticks of a PBU or PBA (:func:`exchange`)."""
@@ -562,14 +584,37 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         self.lma = LocalMobilityAnchor(self._lma_settings("unchanged"), keys=self.keys)
         self.lma_shadow = ShadowForwardingTable()
         self.state_file = StateFileModel()
-        self.revocation_given_up_at: float | None = None
-        """When the LMA last gave a BRI up, every copy lost (RFC 5846 6.3): the MAG may keep what it revoked."""
+        self.given_up: dict[tuple[Address, bytes], float] = {}
+        """When the LMA last gave a BRI to a MAG about an MN up (RFC 5846 6.3; every copy or BRA lost), by MAG and MN:
+        the MAG may keep what it revoked. Not a V-flag one's: the session stays, its IPv4 home address checked apart."""
+        self._given_up_seen: set[int] = set()
+        """The sequence numbers of the BRIs the LMA remembers given up, when :attr:`given_up` last looked."""
+        self.let_go = LetGoLedger()
+        self.dropped_on_bri: dict[tuple[IPv6Address, int], list[LetGo]] = {}
+        """What each MAG let go on reading a BRI of the LMA, by MAG and the BRI's sequence number: told when a success
+        BRA to it reaches the LMA while the LMA still waits for it (:meth:`_note_told`)."""
+        self.global_revocations: dict[tuple[IPv6Address, int], list[LetGo]] = {}
+        """The de-registrations a MAG's global BRI (:meth:`stop_mag`) made, by MAG and its sequence number: told when
+        the LMA accepts it (RFC 5846 9.2)."""
+        self.registered_by: dict[int, tuple[BindingCacheEntry, Exchange]] = {}
+        """The PBU (:func:`exchange`) whose acceptance last registered each LMA session, by the BCE's id (the BCE kept
+        with it): :meth:`_note_registered`."""
+        self.refused_revocation: set[tuple[IPv6Address, bytes | None]] = set()
+        """(MAG, MN) of each BRI a MAG refused, attaching the MN (132, RFC 5846 9.1): for a failure's message."""
+        self.stopping: set[IPv6Address] = set()
+        """The MAGs stopped (:meth:`stop_mag`) and not started again."""
+        self.started: dict[IPv6Address, float] = {}
+        """When each MAG's latest instance started (:meth:`_restart_mag`)."""
+        self.global_instances: dict[tuple[IPv6Address, int], float] = {}
+        """When the MAG instance that sent each global BRI started, by MAG and sequence number."""
+        self.revoked_by_earlier_instance: dict[IPv6Address, float] = {}
+        """When the LMA last accepted a global BRI of a MAG's earlier instance: it revokes what the MAG's new instance
+        registered before (a global BRI names no instance, RFC 5846 9.2)."""
         self.mags = {address: self._new_mag(address) for address in PAIR_MAGS}
         self.mag_shadows = {address: ShadowForwardingTable() for address in PAIR_MAGS}
         self.clock_offsets = {address: index * 1e-4 for index, address in enumerate(PAIR_MAGS)}
         """Each MAG reads its own clock: two MAGs never stamp a PBU with the same Timestamp at the same instant."""
         self.in_flight: list[tuple[SendMessage, IPv6Address]] = []
-        self.attached_at: dict[bytes, set[IPv6Address]] = {}
         self.now = START
         self.pbus_sent: dict[IPv6Address, set[Exchange]] = {address: set() for address in PAIR_MAGS}
         """Each MAG's PBUs (:func:`exchange`) since it last restarted."""
@@ -589,17 +634,43 @@ class MagLmaPairMachine(RuleBasedStateMachine):
 
     @staticmethod
     def _lma_settings(change: str) -> LmaSettings:
-        return replace(RECONFIGURATIONS[change](lma_settings()), binding_revocation=True)
+        """With binding revocation; the first MAG authorized for global revocation (RFC 5846 8.2), the other not (130:
+        its stop de-registers, 9.2)."""
+        return replace(RECONFIGURATIONS[change](lma_settings()), binding_revocation=True,
+                       global_revocation_mags={PAIR_MAGS[0]: PAIR_MAG_IDENTITIES[PAIR_MAGS[0]]})
 
     def _from_lma(self, outcome: Outcome) -> None:
         LmaMachine.calls += 1
         self.lma_shadow.apply(outcome.events)
         self._note_withdrawals(outcome)
         self.state_file.write(self.lma, outcome)
-        if any(isinstance(event, Alarm) and "did not acknowledge the revocation" in event.text
-               for event in outcome.events):
-            self.revocation_given_up_at = self.now
+        given_up = self.lma._revocations._given_up
+        for sequence in given_up.keys() - self._given_up_seen:
+            if given_up[sequence].ipv4_home_address is None:
+                self.given_up.update(((given_up[sequence].mag, mn_id), self.now)
+                                     for mn_id in given_up[sequence].mn_ids)
+        self._given_up_seen = set(given_up)
+        self._note_registered(outcome)
         self.in_flight += [(send, LMAA) for send in outcome.sends]
+
+    def _note_registered(self, outcome: Outcome) -> None:
+        """:attr:`registered_by`: the live session each accepting PBA of ``outcome`` answers, at its MAG, by the home
+        addresses it gives (a held PBA, RFC 5846 8.1, and a waiting Handoff Indicator 4 one, RFC 5213 5.4.1.2 item 4,
+        leave with a later outcome; a BCE's last sequence number and Timestamp are the MN's newest, the waiting PBU's
+        or not)."""
+        for send in outcome.sends:
+            pba = send.message
+            if not isinstance(pba, ProxyBindingAcknowledgement) or pba.status >= 128 or not pba.lifetime:
+                continue
+            mag, pbu = send.destination.address, exchange(pba)
+            prefixes = {option.network for option in pba.options_of(HomeNetworkPrefixOption)}
+            reply = pba.option(IPv4HomeAddressReplyOption)
+            for bce in self.lma.bindings():
+                if (bce.mn_id == pbu[0] and bce.proxy_coa.address == mag and bce.state is BceState.ACTIVE and (
+                        set(bce.home_network_prefixes) == prefixes if prefixes
+                        else reply is not None and bce.ipv4_home_address is not None
+                        and bce.ipv4_home_address.ip == reply.address)):
+                    self.registered_by[id(bce)] = (bce, pbu)
 
     def _note_withdrawals(self, outcome: Outcome) -> None:
         """:attr:`withdrawals`: the sessions whose IPv4 home address ``outcome`` released into the LMA's memory
@@ -620,23 +691,39 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         return MobileAccessGateway(MagSettings(
             proxy_coa=address, lma=Peer(LMAA), lifetime=PAIR_MAG_LIFETIME, initial_bindack_timeout=1.0,
             max_bindack_timeout=8.0, max_retransmissions=4, use_timestamps=self.use_timestamps,
-            heartbeat=self.heartbeat), restart_counter=restart_counter)
+            heartbeat=self.heartbeat, global_revocation=True, identity=PAIR_MAG_IDENTITIES[address]),
+            restart_counter=restart_counter)
 
-    def _from_mag(self, address: IPv6Address, outcome: Outcome, answers_earlier_instance: bool = False) -> None:
+    def _from_mag(self, address: IPv6Address, outcome: Outcome, answers_earlier_instance: bool = False,
+                  read: MobilityMessage | None = None) -> None:
         """``answers_earlier_instance``: ``outcome`` is the MAG's answer to a PBA of a PBU an earlier instance of it
         sent (before a restart): a registration made in its name for all it can tell, so ForeignRegistration is
-        allowed there and only there."""
+        allowed there and only there. ``read``: the LMA's message the MAG read (None: its timers, an attach or
+        detach), for what it let go (:class:`fuzz.let_go.LetGoLedger`)."""
         LmaMachine.calls += 1
         foreign = [event for event in outcome.events if isinstance(event, ForeignRegistration)]
         check(not foreign or answers_earlier_instance,
               f"MAG {address} saw a registration made in its name, but nobody forged one: {foreign}")
         self.mag_shadows[address].apply(outcome.events)
         self.in_flight += [(send, address) for send in outcome.sends]
-        pbus = [exchange(send.message) for send in outcome.sends if isinstance(send.message, ProxyBindingUpdate)]
-        self.pbus_sent[address].update(pbus)
-        for mn_id, _, _ in pbus:
-            if mn_id is not None:
-                self.declined.pop((address, mn_id), None)
+        mag = self.mags[address]
+        removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
+        let_go = self.let_go.observe(address, mag.entries(), self.now, removed, refused=(
+            isinstance(read, ProxyBindingAcknowledgement) and read.status >= 128))
+        if isinstance(read, BindingRevocationIndication):
+            self.dropped_on_bri.setdefault((address, read.sequence), []).extend(let_go)
+            if any(isinstance(send.message, BindingRevocationAcknowledgement)
+                   and send.message.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+                   for send in outcome.sends):
+                self.refused_revocation.add((address, _named_mn(read)))
+        for send in outcome.sends:
+            if isinstance(send.message, ProxyBindingUpdate):
+                self.pbus_sent[address].add(pbu := exchange(send.message))
+                hi = send.message.option(HandoffIndicatorOption)
+                self.let_go.sent(address, pbu, mag.entry(pbu[0]) if pbu[0] is not None else None, self.now,
+                                 hi.value if hi is not None else 0)
+                if pbu[0] is not None:
+                    self.declined.pop((address, pbu[0]), None)
         self.released_on_bri.update((address, send.message.sequence) for send in outcome.sends
                                     if isinstance(send.message, BindingRevocationAcknowledgement)
                                     and send.message.status <= BindingRevocationStatus.PARTIAL_SUCCESS)
@@ -645,8 +732,11 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         send, sender = self.in_flight.pop(index)
         if send.destination.address == LMAA:
             kept = self._other_interfaces(send.message, sender)
+            awaited = self.lma._revocations._outstanding.get(getattr(send.message, "sequence", -1))
             outcome = self.lma.receive(send.message, Peer(sender), LMAA, self.now)
             self._check_other_interfaces_kept(kept, outcome)
+            self._note_told(send.message, sender, outcome,
+                            awaited=awaited is not None and awaited.send.destination.address == sender)
             self._from_lma(outcome)
         elif isinstance(address := send.destination.address, IPv6Address) and address in self.mags:
             earlier = (isinstance(send.message, ProxyBindingAcknowledgement)
@@ -656,7 +746,7 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             outcome = self.mags[address].receive(send.message, Peer(LMAA), self._clock(address))
             if pba is not None and crossed is not None:
                 self._note_declined(address, pba, *crossed)
-            self._from_mag(address, outcome, answers_earlier_instance=earlier)
+            self._from_mag(address, outcome, answers_earlier_instance=earlier, read=send.message)
 
     def _crossed_by_v_flag_bri(self, address: IPv6Address, pba: ProxyBindingAcknowledgement
                                ) -> tuple[BindingUpdateListEntry, PendingUpdate] | None:
@@ -676,6 +766,30 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         if (entry.pending is not pending and reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE
                 and reply.address == pending.ipv4_revoked and entry.ipv4_home_address is None):
             self.declined[(address, entry.mn_id)] = reply.address
+
+    def _note_told(self, message: MobilityMessage, sender: IPv6Address, outcome: Outcome, awaited: bool) -> None:
+        """What ``message`` from the MAG at ``sender``, read by the LMA with ``outcome``, told it that MAG let go
+        (:class:`fuzz.let_go.LetGo`): a de-registration it accepted; a success BRA to a BRI it still waited for
+        (``awaited``; one to a BRI given up is late: after the last retry the race is open again, module docstring of
+        core/revocation_sender.py); the MAG's global BRI it accepted (RFC 5846 9.2)."""
+        answers = [send.message for send in outcome.sends if send.destination.address == sender]
+        if isinstance(message, ProxyBindingUpdate) and not message.lifetime:
+            origins = self.let_go.origins(sender, exchange(message))  # the latest: a restarted MAG's, numbered anew
+            episode = self.let_go.deregistration(origins[-1].entry) if origins else None
+            if episode is not None and any(isinstance(answer, ProxyBindingAcknowledgement) and answer.status < 128
+                                           and exchange(answer) == exchange(message) for answer in answers):
+                episode.told = DE_REGISTRATION_ACCEPTED
+        elif (isinstance(message, BindingRevocationAcknowledgement) and awaited
+              and message.status <= BindingRevocationStatus.PARTIAL_SUCCESS):
+            for episode in self.dropped_on_bri.pop((sender, message.sequence), []):
+                episode.told = f"its success BRA to BRI {message.sequence}"
+        elif isinstance(message, BindingRevocationIndication) and any(
+                isinstance(answer, BindingRevocationAcknowledgement)
+                and answer.status <= BindingRevocationStatus.PARTIAL_SUCCESS for answer in answers):
+            for episode in self.global_revocations.pop((sender, message.sequence), []):
+                episode.told = f"its global BRI {message.sequence}, accepted"
+            if self.global_instances.get((sender, message.sequence), START) < self.started.get(sender, START):
+                self.revoked_by_earlier_instance[sender] = self.now
 
     def _other_interfaces(self, message: object, sender: IPv6Address) -> list[tuple[BindingCacheEntry, KeptSession]]:
         """The live sessions of the MN's other interfaces (another ATT or MN-LL-ID) that a registration ``message``
@@ -732,17 +846,59 @@ class MagLmaPairMachine(RuleBasedStateMachine):
           att=st.sampled_from(PAIR_ATTS), named=st.booleans())
     def attach(self, mn: bytes, mag: IPv6Address, hi: int, att: int, named: bool) -> None:
         """The MN's interface of ``att`` (named by its MN-LL-ID or not) attaches at ``mag``. A MAG holds one entry per
-        MN: while it registers or holds one of the MN's other interface, that one stays and this attach is none."""
+        MN: while it registers or holds one of the MN's other interface, that one stays and this attach is none. A MAG
+        stopping (:meth:`stop_mag`) takes no attach."""
         held = self.mags[mag].entry(mn)
-        if held is not None and held.state in (BulState.REGISTERING, BulState.REGISTERED) and held.att != att:
+        if mag in self.stopping or (held is not None and held.state in (BulState.REGISTERING, BulState.REGISTERED)
+                                    and held.att != att):
             return
-        self.attached_at.setdefault(mn, set()).add(mag)
         request = AttachRequest(mn, att=att, hi=hi, ll_id=PAIR_LL_IDS[att] if named else None)  # type: ignore[index]
         self._from_mag(mag, self.mags[mag].attach(request, self._clock(mag)))
 
     @rule(mn=st.sampled_from(PAIR_MNS), mag=st.sampled_from(PAIR_MAGS))
     def detach(self, mn: bytes, mag: IPv6Address) -> None:
         self._from_mag(mag, self.mags[mag].detach(mn, self._clock(mag)))
+
+    @rule(mag=st.sampled_from(PAIR_MAGS))
+    def stop_mag(self, mag: IPv6Address) -> None:
+        """The MAG daemon stops (SIGTERM): ``shutdown`` with global revocation (RFC 5846 9.2), one BRI for its
+        registered MNs, de-registrations for the others, and for those too at a BRA refusing it (130 from the LMA, which
+        authorizes only the first MAG) or none within MAG_REVOCATION_WAIT; it takes no attach until
+        :meth:`start_mag`."""
+        if mag in self.stopping:
+            return
+        self.stopping.add(mag)
+        registered = [entry for entry in self.mags[mag].entries() if entry.state is BulState.REGISTERED]
+        outcome = self.mags[mag].shutdown(self._clock(mag), MAG_REVOCATION_WAIT)
+        self._from_mag(mag, outcome)
+        for send in outcome.sends:
+            if isinstance(send.message, BindingRevocationIndication):
+                self.global_instances[(mag, send.message.sequence)] = self.started.get(mag, START)
+                self.global_revocations[(mag, send.message.sequence)] = [
+                    episode for entry in registered if (episode := self.let_go.deregistration(entry)) is not None]
+
+    @rule(mag=st.sampled_from(PAIR_MAGS))
+    def start_mag(self, mag: IPv6Address) -> None:
+        """A stopped MAG starts again: a new instance at that address, knowing nothing of the earlier one's
+        bindings (its de-registrations and global BRI may still be on their way). Without Timestamps only once no PBU
+        of the earlier instance nor PBA to it is on its way: the new one numbers its PBUs from the start again (RFC 5213
+        5.5), so such a PBA would match its own PBU of that number, a divergence the restarting machine has."""
+        if mag in self.stopping and (self.use_timestamps or not any(
+                mag in (sender, send.destination.address) for send, sender in self.in_flight
+                if isinstance(send.message, (ProxyBindingUpdate, ProxyBindingAcknowledgement)))):
+            self._restart_mag(mag)
+
+    def _restart_mag(self, mag: IPv6Address) -> None:
+        """A new MAG instance at ``mag``, MAG_RESTART_SECONDS later: whatever the earlier one held, it let go."""
+        self.let_go.observe(mag, (), self.now, dict.fromkeys(PAIR_MNS, "the MAG restarted"))
+        self.stopping.discard(mag)
+        self.started[mag] = self.now
+        self.pbus_sent_before_restart[mag] |= self.pbus_sent[mag]
+        self.pbus_sent[mag] = set()
+        self.mags[mag] = self._new_mag(mag, self.mags[mag].heartbeat.restart_counter + 1)
+        self.mag_shadows[mag] = ShadowForwardingTable()
+        self.now += MAG_RESTART_SECONDS
+        self.fire_timers()
 
     @rule(change=st.sampled_from(tuple(RECONFIGURATIONS)))
     def reload_lma(self, change: str) -> None:
@@ -772,15 +928,20 @@ class MagLmaPairMachine(RuleBasedStateMachine):
 
     @rule()
     def settle(self) -> None:
-        """Deliver everything in order without loss, run timers until quiet and until the LMA's BRIs were answered
-        (one lost before is sent again, RFC 5846 6.3), then both sides must agree."""
+        """Deliver everything in order without loss, run timers until quiet and until the LMA's BRIs and a stopped
+        MAG's global one were answered (one lost before is sent again, RFC 5846 6.3), then both sides must agree."""
         for _ in range(200):
             while self.in_flight:
                 self.deliver_at(0)
             self.now += 0.01
             self.fire_timers()
+            stopping = [deadline - self.clock_offsets[address] for address, mag in self.mags.items()
+                        if (deadline := mag._revocations.next_deadline()) is not None]
             if not self.in_flight and self.lma._revocations._outstanding:
                 self.now = max(self.now, self.lma.next_deadline() or self.now)
+                self.fire_timers()
+            elif not self.in_flight and stopping:
+                self.now = max(self.now, min(stopping))
                 self.fire_timers()
             if not self.in_flight:
                 break
@@ -799,13 +960,15 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                 bce = bces.get((entry.mn_id, address, entry.mn_ll_id, entry.att))
                 if bce is None and address not in self.lma.settings.authorized_mags:
                     continue  # a reload withdrew the MAG: an attach it spared from the BRI ends at its next PBU (154)
-                if bce is None and (len(self.attached_at.get(entry.mn_id, ())) > 1 or (
-                        self.revocation_given_up_at is not None and entry.registered_at is not None
-                        and entry.registered_at - self.clock_offsets[address] <= self.revocation_given_up_at)):
-                    continue  # the BRI telling this MAG (of a handover, a reload) may have been lost (RFC 5846 6.3)
+                if bce is None and self._revocation_given_up(address, entry):
+                    continue  # the BRI telling this MAG (of a handover, a reload) was lost (RFC 5846 6.3)
+                if bce is None and self._registered_before(address, entry, self.revoked_by_earlier_instance):
+                    continue  # the global BRI of the MAG's earlier instance, delayed, revoked it (no instance named)
                 if bce is None:
                     check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
-                          f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it")
+                          f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it"
+                          + (" (it refused a BRI about it, attaching: 132)"
+                             if (address, entry.mn_id) in self.refused_revocation else ""))
                     continue
                 lma_side, mag_side = bce.session(), entry.session()
                 check((lma_side.gre, lma_side.downlink_key, lma_side.uplink_key)
@@ -818,6 +981,51 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                       f"addresses disagree for {entry.mn_id!r}: MAG {mag_side.home_network_prefixes} "
                       f"{mag_side.ipv4_home_address}, LMA {lma_side.home_network_prefixes} "
                       f"{lma_side.ipv4_home_address}")
+        for bce in bces.values():
+            self._check_held(bce)
+
+    def _revocation_given_up(self, address: IPv6Address, entry: BindingUpdateListEntry) -> bool:
+        """Whether the LMA gave up a BRI to the MAG at ``address`` about ``entry``'s MN, sent after the MAG registered
+        it (RFC 5846 6.3: every copy, or every BRA, lost): the MAG may keep what it revoked."""
+        given_up = self.given_up.get((address, entry.mn_id))
+        return given_up is not None and self._registered_before(address, entry, {address: given_up})
+
+    def _registered_before(self, address: IPv6Address, entry: BindingUpdateListEntry,
+                           times: dict[IPv6Address, float]) -> bool:
+        """Whether the MAG at ``address`` registered ``entry`` by the time ``times`` gives for that MAG."""
+        at = times.get(address)
+        return (at is not None and entry.registered_at is not None
+                and entry.registered_at - self.clock_offsets[address] <= at)
+
+    def _check_held(self, bce: BindingCacheEntry) -> None:
+        """The reverse of the agreement check: the live ``bce`` is held by its MAG, registered on its interface (its
+        keys and addresses compared above), or that MAG's entry is still in an exchange (a PBA lost before
+        :meth:`settle`, its retransmission due; a de-registration whose PBA did not come), or the entry that sent the
+        PBU the LMA last accepted for it let the session go without the LMA ever being told (fuzz/let_go.py: a
+        de-registration lost or refused, the registration given up after its retransmissions, the binding expired
+        at the MAG for want of a refresh, the MN attached there again on another interface, a BRI answered but its
+        BRA lost until the LMA gave it up, the MAG restarted before the LMA read its global BRI or
+        de-registrations)."""
+        address = bce.proxy_coa.address
+        assert isinstance(address, IPv6Address)
+        entry = self.mags[address].entry(bce.mn_id)
+        if entry is not None and interface(entry) == (bce.att, bce.mn_ll_id) and (
+                entry.state is BulState.REGISTERED or entry.pending is not None):
+            return
+        _, pbu = self.registered_by.get(id(bce), (bce, None))
+        origins = [] if pbu is None else self.let_go.origins(address, pbu)
+        if any(self.let_go.untold_since(origin) is not None for origin in origins):
+            return
+        if not self.use_timestamps and any(episode.told == DE_REGISTRATION_ACCEPTED
+                                           for origin in origins for episode in self.let_go.since(origin)):
+            return  # a copy delayed past its session's de-registration: no BCE, any sequence number (RFC 6275 9.5.1)
+        held = ("no entry" if entry is None
+                else f"its entry {entry.state} (ATT {entry.att}, MN-LL-ID {entry.mn_ll_id!r})")
+        let_go = [f"HI {origin.handoff_indicator} PBU sent at +{origin.sent_at - START:.2f} s, then "
+                  + ("; ".join(f"{episode.why} at +{episode.at - START:.2f} s, told by {episode.told}"
+                               for episode in self.let_go.since(origin)) or "never let go") for origin in origins]
+        check(False, f"the LMA holds {bce.mn_id!r} at MAG {address} (ATT {bce.att}, MN-LL-ID {bce.mn_ll_id!r}), which "
+                     f"holds {held}; the PBU the LMA last accepted for it: " + (" or ".join(let_go) or "none of its"))
 
     def _not_yet_told(self, bce: BindingCacheEntry, mag_side: TunnelSession) -> bool:
         """Whether the MAG may still route the IPv4 home address the LMA withdrew from ``bce`` for want of being
@@ -862,15 +1070,6 @@ class SequenceNumberPairMachine(MagLmaPairMachine):
     use_timestamps = False
 
 
-MAG_RESTART_SECONDS = 0.1
-"""The least time a MAG restart takes (the pmip6 MAG daemon's imports alone take about 0.8 s): time passes for every
-node meanwhile. In zero time the new instance read its clock where its earlier instance last had and sent that
-instance's Timestamps again (RFC 5213 5.5: "the current time of day"), e.g. the Timestamp of a Handoff Indicator 4
-PBU still waiting at the LMA, which the LMA then accepted twice, in two PBUs: two BCEs with one Timestamp, no
-replay. No real MAG repeats a Timestamp so; its earlier instance's run ahead of its clock (strictly increasing
-Timestamps, one tick, 1/65536 s, a PBU) stays below this unless it sent more than 6,553 PBUs in one tick."""
-
-
 class RestartingPairMachine(MagLmaPairMachine):
     """The pair machine with heartbeats, where a MAG or the LMA restarts (losing its state, RFC 5847 3.2) and a
     MAG's clock steps; both sides need not agree after it, but no MAG may see a registration made in its name, but
@@ -887,14 +1086,7 @@ class RestartingPairMachine(MagLmaPairMachine):
 
     @rule(mag=st.sampled_from(PAIR_MAGS))
     def restart_mag(self, mag: IPv6Address) -> None:
-        self.pbus_sent_before_restart[mag] |= self.pbus_sent[mag]
-        self.pbus_sent[mag] = set()
-        self.mags[mag] = self._new_mag(mag, self.mags[mag].heartbeat.restart_counter + 1)
-        self.mag_shadows[mag] = ShadowForwardingTable()
-        for at in self.attached_at.values():
-            at.discard(mag)
-        self.now += MAG_RESTART_SECONDS
-        self.fire_timers()
+        self._restart_mag(mag)
 
     @rule()
     def restart_lma(self) -> None:

@@ -126,6 +126,12 @@ def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[
     ran them (each rule, then the invariant; MAG addresses as strings here). The fifth case is the restarting machine's
     own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp. The last
     two are findings 26 and 29, shrunk."""
+    _replay(machine, steps)
+
+
+def _replay(machine: str, steps: list[tuple]) -> None:
+    """Run ``steps`` (a rule and its arguments, MAG addresses as strings) on a new pair machine ``machine`` as
+    Hypothesis runs them: each rule, then the invariant."""
     from ipaddress import IPv6Address
 
     from fuzz import stateful
@@ -134,6 +140,63 @@ def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[
     for rule, *arguments in steps:
         getattr(pair, rule)(*(IPv6Address(value) if value in (_A2, _A3) else value for value in arguments))
         pair.both_sides_are_consistent()
+
+
+_FINDING_50 = [
+    ("attach", b"mn1@opA", _A3, 1, _WIFI, True), ("settle",), ("advance_time", 95.94),
+    ("attach", b"mn1@opA", _A2, 3, _WIFI, True), ("advance_time", 0.1), ("deliver_at", 0), ("deliver_at", 0),
+    ("settle",),
+]
+"""docs/reliability.md finding 50 on the timestamp pair machine: mn1 (MN-LL-ID) registered at MAG ::3 moves to ::2
+(Handoff Indicator 3; ::3 is told by the handover BRI, RFC 5846 8.1); ::3's refresh (HI 5) falls due 0.1 s after ::2's
+PBU left and reaches the LMA just after it, crossing the BRI."""
+
+
+def test_the_pair_machine_leaves_no_session_at_a_mag_whose_refresh_crossed_the_handover_bri() -> None:
+    """Finding 50 fixed: the crossing refresh is refused (129), ::3 drops its entry on the BRI, the session stays at
+    ::2: every live BCE is held by its MAG (``MagLmaPairMachine._check_held``) and the reverse."""
+    _replay("MagLmaPairMachine", _FINDING_50)
+
+
+def test_the_pair_machines_reverse_check_sees_finding_50(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reverse agreement check (helper model56): with finding 50's refusal undone the refresh moves the session back
+    to ::3 (and revokes it at ::2), ::3 drops it on reading its BRI and answers success: the LMA holds it at ::3, which
+    holds nothing, until its lifetime ends. The forward check alone passed this (what ::2 holds is gone at the LMA
+    too, by a BRI it read)."""
+    from pmip6.core.lma import LocalMobilityAnchor
+
+    monkeypatch.setattr(LocalMobilityAnchor, "_dropped_there", lambda self, registration, entry: None)
+    with pytest.raises(InvariantViolation, match=r"the LMA holds b'mn1@opA' at MAG 2001:db8::3 .*which holds no entry"
+                                                 r".*HI 5 PBU .* told by its success BRA"):
+        _replay("MagLmaPairMachine", _FINDING_50)
+
+
+@pytest.mark.parametrize("machine", ["MagLmaPairMachine", "SequenceNumberPairMachine"])
+@pytest.mark.parametrize("lost", ["global BRI", "de-registration"])
+def test_the_reverse_check_exempts_a_session_whose_mag_let_it_go_untold(machine: str, lost: str) -> None:
+    """What the reverse check exempts (fuzz/let_go.py): mn1 registered at MAG ::2 (authorized for global revocation),
+    which stops (its global BRI, RFC 5846 9.2) or sees mn1 detach (its de-registration, RFC 5213 6.9.1.4), the message
+    lost, and starts again knowing nothing: the LMA holds the session until its lifetime ends, never told."""
+    from ipaddress import IPv6Address
+
+    from pmip6.core.bce import BceState
+
+    from fuzz import stateful
+
+    pair, mag = getattr(stateful, machine)(), IPv6Address(_A2)
+    pair.attach(b"mn1@opA", mag, 1, _WIFI, True)
+    pair.settle()
+    if lost == "global BRI":
+        pair.stop_mag(mag)
+    else:
+        pair.detach(b"mn1@opA", mag)
+    (send, _), = pair.in_flight
+    pair.in_flight.clear()
+    pair.stop_mag(mag)
+    pair.in_flight.clear()  # a de-registration's stop has no global BRI: nothing registered any more
+    pair.start_mag(mag)
+    pair.settle()
+    assert [bce.state for bce in pair.lma.bindings()] == [BceState.ACTIVE], f"the {lost} was {send.message}"
 
 
 def test_the_pair_machine_still_sees_a_registration_made_in_a_mags_name() -> None:
