@@ -549,9 +549,6 @@ PAIR_MAG_IDENTITIES = {address: f"mag{index}@pair.example".encode() for index, a
 MAG_REVOCATION_WAIT = 3.0
 """How long a stopping MAG waits for the BRA of its global BRI before it de-registers (the daemon's
 ``revocation_wait``): a retransmission's time, 1 + 2 s (RFC 5846 11's defaults)."""
-
-
-
 DE_REGISTRATION_ACCEPTED = "its de-registration, accepted"
 """How the LMA was told of a de-registering MAG entry (:class:`fuzz.let_go.LetGo`)."""
 
@@ -601,6 +598,11 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         with it): :meth:`_note_registered`."""
         self.refused_revocation: set[tuple[IPv6Address, bytes | None]] = set()
         """(MAG, MN) of each BRI a MAG refused, attaching the MN (132, RFC 5846 9.1): for a failure's message."""
+        self.held_answers: set[tuple[Address, Exchange]] = set()
+        """(MAG, exchange) of each accepting PBA the LMA sent on reading another message (one it held for a BRI's
+        answer, RFC 5846 8.1, or a waiting Handoff Indicator 4 PBU's): for a failure's message."""
+        self.registered_from: dict[tuple[IPv6Address, bytes], Exchange] = {}
+        """The PBA each MAG last registered or refreshed each MN's entry from (for a failure's message)."""
         self.stopping: set[IPv6Address] = set()
         """The MAGs stopped (:meth:`stop_mag`) and not started again."""
         self.started: dict[IPv6Address, float] = {}
@@ -710,6 +712,9 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         removed = {event.session.mn_id: event.reason for event in outcome.events if isinstance(event, BindingRemoved)}
         let_go = self.let_go.observe(address, mag.entries(), self.now, removed, refused=(
             isinstance(read, ProxyBindingAcknowledgement) and read.status >= 128))
+        if isinstance(read, ProxyBindingAcknowledgement) and (mn_id := exchange(read)[0]) is not None and any(
+                isinstance(event, (BindingEstablished, BindingUpdated)) for event in outcome.events):
+            self.registered_from[(address, mn_id)] = exchange(read)
         if isinstance(read, BindingRevocationIndication):
             self.dropped_on_bri.setdefault((address, read.sequence), []).extend(let_go)
             if any(isinstance(send.message, BindingRevocationAcknowledgement)
@@ -773,6 +778,10 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         (``awaited``; one to a BRI given up is late: after the last retry the race is open again, module docstring of
         core/revocation_sender.py); the MAG's global BRI it accepted (RFC 5846 9.2)."""
         answers = [send.message for send in outcome.sends if send.destination.address == sender]
+        self.held_answers.update(
+            (send.destination.address, exchange(send.message)) for send in outcome.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement) and send.message.status < 128
+            and not (isinstance(message, ProxyBindingUpdate) and exchange(send.message) == exchange(message)))
         if isinstance(message, ProxyBindingUpdate) and not message.lifetime:
             origins = self.let_go.origins(sender, exchange(message))  # the latest: a restarted MAG's, numbered anew
             episode = self.let_go.deregistration(origins[-1].entry) if origins else None
@@ -968,7 +977,10 @@ class MagLmaPairMachine(RuleBasedStateMachine):
                     check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
                           f"MAG {address} holds {entry.mn_id!r} registered but the LMA has no binding for it"
                           + (" (it refused a BRI about it, attaching: 132)"
-                             if (address, entry.mn_id) in self.refused_revocation else ""))
+                             if (address, entry.mn_id) in self.refused_revocation else "")
+                          + (" (registered by a PBA the LMA sent on reading another message)"
+                             if (address, self.registered_from.get((address, entry.mn_id))) in self.held_answers
+                             else ""))
                     continue
                 lma_side, mag_side = bce.session(), entry.session()
                 check((lma_side.gre, lma_side.downlink_key, lma_side.uplink_key)
