@@ -1,10 +1,10 @@
 """The sessions each MAG let go on a binding revocation, which its re-registrations must not reopen (RFC 5846 8.1's
-race, settled "based on ... its local policy"; docs/reliability.md findings 50-55).
+race, settled "based on ... its local policy"; docs/reliability.md findings 50-57).
 
-A MAG that acknowledged with success the LMA's handover or administrative BRI about a session, or revoked the session
-itself with its own BRI (RFC 5846 8.2, 9.2), holds it no more. A re-registration of it from that MAG (Handoff
-Indicator 5: the MAG saw no attach) can then only be one it sent before, delayed in the network; accepted, it would
-reopen the session at a MAG that holds nothing, or take it back from the MAG the MN is at. The LMA refuses it
+A MAG that acknowledged the LMA's handover or administrative BRI about a session with success (or 128: it held none), or
+revoked the session itself with its own BRI (RFC 5846 8.2, 9.2), holds it no more. A re-registration of it from that MAG
+(Handoff Indicator 5: the MAG saw no attach) can then only be one it sent before, delayed in the network; accepted, it
+would reopen the session at a MAG that holds nothing, or take it back from the MAG the MN is at. The LMA refuses it
 (:meth:`LetGoSessions.holds`) until it accepts a PBU of that MAG registering the session again
 (:meth:`LetGoSessions.registered`).
 
@@ -12,8 +12,8 @@ A mobility session is one interface's (RFC 5213 5.4), named here by its addresse
 home address, which a re-registration names (RFC 5213 6.9.1.2, RFC 5844 3.1.1). The MAG's registration of another
 interface of the MN, another session, ends nothing of this one (finding 54). A re-registration naming no address is
 matched against every session the MAG let go of the MN, and any PBU of that MAG for the MN that the LMA accepts
-ends that. Each MAG's memory keeps its :data:`LET_GO_REMEMBERED` latest sessions, so that one MAG's global
-revocation does not evict another's; it is in memory only, lost at a restart.
+ends that. Each MAG's memory keeps its :data:`LET_GO_REMEMBERED` latest keys, so that one MAG's global revocation
+does not evict another's; it is in memory only, lost at a restart.
 """
 
 from __future__ import annotations
