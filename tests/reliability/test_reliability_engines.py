@@ -119,6 +119,11 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("attach", b"mn1@opA", _A2, 4, _WIFI, False),
         ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("settle",),
     ], id="finding 29: the trigger-4 BRI about the session the MAG's newest PBU names, answered 128"),
+    *(pytest.param(machine, [
+        ("attach", b"mn3@opB", _A2, 4, _WIFI, False), ("attach", b"mn3@opB", _A3, 4, _WIFI, True),
+        ("attach", b"mn3@opB", _A2, 1, _WIFI, True), ("settle",),
+    ], id=f"finding 62: the PBA a trigger-4 BRI's end releases goes before the handover BRI it causes ({machine})")
+      for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with

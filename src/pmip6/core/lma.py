@@ -1198,17 +1198,19 @@ class LocalMobilityAnchor:
         MAG's acknowledgement of an "Inter-MAG Handover - Unknown" BRI de-registers the session it asked about (a
         Handoff Indicator 4 PBU still waiting for it updates it), a refusal or no answer opens the waiting PBU's new
         session (RFC 5846 8.1, :meth:`_probe_answered`); a PBA held for them goes (:meth:`RevocationSender.
-        answer_after`); a late BRA to one given up ends what the MAG dropped on reading it (:meth:`_dropped_late`).
-        Called where revocations end: a BRA, a timer, a Binding Error."""
-        for held, status in self._revocations.take_ended():
+        answer_after`), before the BRIs this end causes (the waiting PBU opening its session ends another one at that
+        MAG: a BRI after the PBA, as :meth:`RevocationSender._release_held` orders them, docs/reliability.md finding
+        62); a late BRA to one given up ends what the MAG dropped on reading it (:meth:`_dropped_late`). Called where
+        revocations end: a BRA, a timer, a Binding Error."""
+        ended = self._revocations.take_ended()
+        outcome.sends.extend(held for held, _ in ended if isinstance(held, SendMessage))
+        for held, status in ended:
             if isinstance(held, _HandoffProbe):
                 outcome.extend(self._probe_answered(held, status, now))
             elif isinstance(held, WithdrawnIPv4):
                 if released_at_mag(held, status):
                     self._record_changes.add(held.entry.mn_id)
-            elif isinstance(held, SendMessage):
-                outcome.sends.append(held)
-            else:
+            elif not isinstance(held, SendMessage):
                 outcome.extend(self._end(cast(BindingCacheEntry, held), "cleared", now))
         for late in self._revocations.take_late_acknowledged():
             outcome.extend(self._dropped_late(late, now))
