@@ -436,6 +436,35 @@ def test_RFC5846_8_1_an_attach_of_another_interface_held_for_the_handover_bri_do
         b"if-a": MAG2, b"if-b": MAG1}
 
 
+def test_RFC5846_9_1_a_success_to_the_trigger_4_bri_after_the_mn_attached_there_again_leaves_it_there() -> None:
+    """Finding 65 (docs/reliability.md), the trigger-4 twin of finding 52: MN1's Wi-Fi (no MN-LL-ID) at MAG1; its
+    E-UTRAN interface attaches at MAG2 with Handoff Indicator 4, which waits while the "Inter-MAG Handover - Unknown"
+    BRI asks MAG1 (RFC 5846 8.1); MAG1 drops the session and answers success, that BRA on its way; the Wi-Fi attaches
+    at MAG1 again, which the LMA takes as that session there, its PBA held for the BRI (finding 13). The success then
+    answers from MAG1's memory of the BRI (9.1): MAG1 holds the session again. Taken for a de-registration, it moved
+    the session to MAG2 while the held PBA still registered it at MAG1; now the waiting PBU opens a new session, as on
+    132, and the session stays at MAG1."""
+    lma = _revoking_lma()
+    (wifi,) = the_pba(lma.receive(pbu(MN1, sequence=1, gre=GREKeyOption(11)), MAG1, LMAA, NOW)).options_of(
+        HomeNetworkPrefixOption)
+    unknown = pbu(MN1, sequence=2, hi=HandoffIndicator.UNKNOWN, att=AccessTechnologyType.E_UTRAN_3GPP, ll_id=b"lte0",
+                  gre=GREKeyOption(12))
+    bri = _bri(lma.receive(unknown, MAG2, LMAA, NOW + 1))
+    assert bri.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
+    held = lma.receive(pbu(MN1, sequence=3, gre=GREKeyOption(13)), MAG1, LMAA, NOW + 2)
+    assert [type(send.message) for send in held.sends] == [BindingRevocationIndication], "its PBA waits for the BRA"
+
+    ended = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence, bri.flags),
+                        MAG1, LMAA, NOW + 2.1)
+
+    assert [(send.destination, send.message.status) for send in ended.sends
+            if isinstance(send.message, ProxyBindingAcknowledgement)] == [(MAG1, Status.ACCEPTED),
+                                                                          (MAG2, Status.ACCEPTED)]
+    live = {entry.proxy_coa: entry.home_network_prefixes for entry in lma.bindings()
+            if entry.state is BceState.ACTIVE}
+    assert live[MAG1] == (wifi.network,) and live[MAG2] != (wifi.network,), "a new session for the waiting PBU"
+
+
 def _handed_over_with_a_refresh_on_its_way(named: IPv6Network | None = None) -> tuple[
         LocalMobilityAnchor, MobileAccessGateway, Peer, SendMessage, BindingRevocationIndication]:
     """MN1 (MN-LL-ID wlan0-mac) registered at pmip6's MAG1 moves to MAG2 (Handoff Indicator 3), MAG1 not told: MAG1's

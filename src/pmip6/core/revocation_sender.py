@@ -274,7 +274,7 @@ class RevocationSender:
                                          or acknowledgement.status == BindingRevocationStatus.BINDING_DOES_NOT_EXIST):
             for session in self._dropped(outstanding):  # dropped, or 128: held no more
                 self._let_go.remember(source.address, session)
-        self._finish(acknowledgement.sequence, acknowledgement.status)
+        self._finish(acknowledgement.sequence, self._settled_status(outstanding, acknowledgement.status))
         if acknowledgement.status <= BindingRevocationStatus.BINDING_DOES_NOT_EXIST or expected:
             return Outcome()
         return Outcome(events=[Alarm(
@@ -357,6 +357,21 @@ class RevocationSender:
         if indication.trigger in ADMINISTRATIVE_TRIGGERS and not indication.flags & BRFlags.V:
             return outstanding.sessions
         return ()
+
+    def _settled_status(self, outstanding: _Outstanding, status: int) -> int:
+        """The status ``outstanding``'s BRA settles what it holds with: a success to an "Inter-MAG Handover - Unknown"
+        BRI about a session an attach of the MN there registered again after it (:meth:`_returned`) is the MAG's
+        answer from its memory of the BRI (RFC 5846 9.1): it holds the session again, so the waiting PBU opens a new
+        one, as on 132, rather than taking that session away (docs/reliability.md finding 65, the trigger-4 twin of
+        finding 52)."""
+        if (status > BindingRevocationStatus.PARTIAL_SUCCESS
+                or outstanding.indication.trigger != RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN):
+            return status
+        returned = self._returned(outstanding)
+        if any(not returned.isdisjoint(session_addresses(session.home_network_prefixes, session.ipv4_home_address))
+               for session in outstanding.sessions):
+            return BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+        return status
 
     def _returned(self, outstanding: _Outstanding) -> set[SessionAddress]:
         """The addresses of the sessions attaches of the MN at the MAG ``outstanding`` goes to registered after it,
