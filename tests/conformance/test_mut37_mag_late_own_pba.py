@@ -1,6 +1,7 @@
 """mut37: a late accepting PBA of the MAG's own PBU (``MobileAccessGateway._unanswering``) draws a re-registration at
 once only when it settles the session otherwise than the entry holds (``_settles_otherwise``: the GRE Key option, the
-uplink key, the home network prefixes, the IPv4 home address the reply grants); reliability finding 22."""
+uplink key, the home network prefixes, the IPv4 home address the reply grants, a lifetime ending before the entry's);
+reliability findings 22 and 66."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ LATE_ANSWERS = {
                                False),
     "the-ipv4-address-refused": (lambda refresh: _refused_ipv4(pba_for(refresh)), True),
     "another-key-lifetime-0": (lambda refresh: pba_for(refresh, gre=UPLINK_KEY + 1, lifetime=0), False),
+    "a-shorter-lifetime": (lambda refresh: pba_for(refresh, lifetime=refresh.lifetime // 2), True),
+    "a-longer-lifetime": (lambda refresh: pba_for(refresh, lifetime=refresh.lifetime * 2), False),
 }
 
 
@@ -46,7 +49,8 @@ def test_a_late_own_pba_draws_a_refresh_only_when_it_settles_the_session_otherwi
     """The MAG applied the PBA of its refresh; a second PBA answering that refresh (the LMA's answer to a
     retransmission) comes late. One granting the session as the entry holds it (an ALL_ZERO HNP is no prefix, RFC 5213
     6.9.1.1) or a de-registration's (lifetime 0) settles nothing; one granting other keys, prefixes, or refusing the
-    IPv4 home address the entry holds draws a re-registration at once (mut37 G06, G08-G10, G12, G13)."""
+    IPv4 home address the entry holds, or a lifetime ending before the entry's (the LMA's binding would end first:
+    finding 66), draws a re-registration at once (mut37 G06, G08-G10, G12, G13)."""
     mag = make_mag()
     registered(mag, MN, T1)
     refresh = only_pbu(mag.refresh(MN, T1 + 1))

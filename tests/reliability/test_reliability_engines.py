@@ -124,6 +124,12 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("attach", b"mn3@opB", _A2, 1, _WIFI, True), ("settle",),
     ], id=f"finding 62: the PBA a trigger-4 BRI's end releases goes before the handover BRI it causes ({machine})")
       for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
+    *(pytest.param(machine, [
+        ("attach", b"mn3@opB", _A3, 3, _WIFI, True), ("advance_time", 1.0), ("attach", b"mn2@opA", _A3, 4, _WIFI, True),
+        ("deliver_at", 2), ("advance_time", 1.0), ("reload_lma", "a shorter lifetime"), ("settle",),
+        ("advance_time", 30.0), ("advance_time", 30.0), ("settle",),
+    ], id=f"finding 66: a late own PBA granting a shorter lifetime draws a re-registration ({machine})")
+      for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with

@@ -535,7 +535,7 @@ class MobileAccessGateway:
         if entry is None or pba.status >= Status.REASON_UNSPECIFIED or not _unsent(entry):
             return outcome
         own = self._may_answer_own_pbu(entry.mn_id, pba, now)
-        if own and (pba.lifetime == 0 or not _settles_otherwise(entry, pba)):
+        if own and (pba.lifetime == 0 or not _settles_otherwise(entry, pba, now)):
             return outcome
         next_update = entry.refresh_at if entry.pending is None else entry.pending.due
         at = self._repairs.book(entry.mn_id, now, math.inf if next_update is None else next_update)
@@ -1453,10 +1453,13 @@ def _announced(entry: BindingUpdateListEntry) -> bool:
     return entry.registered_at is not None and entry.state is not BulState.DEREGISTERING
 
 
-def _settles_otherwise(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> bool:
-    """Whether the accepting ``pba`` gives the session other GRE keys (RFC 5845 3.3) or home addresses than ``entry``
-    holds: the LMA's binding is what the latest PBU it accepted made it (e.g. a retransmission it accepted after a
-    reload changed its policy, whose PBA came after the one this MAG applied)."""
+def _settles_otherwise(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, now: float) -> bool:
+    """Whether the accepting ``pba``, read ``now``, gives the session other GRE keys (RFC 5845 3.3) or home addresses
+    than ``entry`` holds, or a lifetime that ends before the entry's (the LMA's binding ends at the latest that long
+    after now, docs/reliability.md finding 66): the LMA's binding is what the latest PBU it accepted made it (e.g. a
+    retransmission it accepted after a reload changed its policy, whose PBA came after the one this MAG applied)."""
+    if now + pba.lifetime_seconds < _expiry(entry):
+        return True
     option = pba.option(GREKeyOption)
     if (option is not None) != entry.gre_enabled or (option is not None and option.key != entry.uplink_key):
         return True
