@@ -347,13 +347,12 @@ class RevocationSender:
 
     def _dropped(self, outstanding: _Outstanding) -> tuple[TunnelSession, ...]:
         """The sessions a success BRA to ``outstanding`` says its MAG dropped (:class:`LetGoSessions`): a handover
-        BRI's, but one an attach of the MN there registered again after it (:meth:`_returned`); every session an
+        BRI's, but one an attach of the MN there registered again after it (:meth:`_back_there`); every session an
         administrative one revoked, but a V-flag one's (the session stays, without its IPv4 home address)."""
         indication = outstanding.indication
         if indication.trigger in HANDOVER_TRIGGERS:
-            returned = self._returned(outstanding)
-            return tuple(session for session in outstanding.sessions if returned.isdisjoint(
-                session_addresses(session.home_network_prefixes, session.ipv4_home_address)))
+            back = self._back_there(outstanding)
+            return tuple(session for session in outstanding.sessions if session not in back)
         if indication.trigger in ADMINISTRATIVE_TRIGGERS and not indication.flags & BRFlags.V:
             return outstanding.sessions
         return ()
@@ -364,14 +363,18 @@ class RevocationSender:
         answer from its memory of the BRI (RFC 5846 9.1): it holds the session again, so the waiting PBU opens a new
         one, as on 132, rather than taking that session away (docs/reliability.md finding 65, the trigger-4 twin of
         finding 52)."""
-        if (status > BindingRevocationStatus.PARTIAL_SUCCESS
-                or outstanding.indication.trigger != RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN):
-            return status
-        returned = self._returned(outstanding)
-        if any(not returned.isdisjoint(session_addresses(session.home_network_prefixes, session.ipv4_home_address))
-               for session in outstanding.sessions):
+        if (status <= BindingRevocationStatus.PARTIAL_SUCCESS
+                and outstanding.indication.trigger == RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
+                and self._back_there(outstanding)):
             return BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
         return status
+
+    def _back_there(self, outstanding: _Outstanding) -> tuple[TunnelSession, ...]:
+        """The sessions ``outstanding`` revokes that an attach of the MN at its MAG registered again after it (one
+        holding an address of theirs, :meth:`_returned`)."""
+        returned = self._returned(outstanding)
+        return tuple(session for session in outstanding.sessions if not returned.isdisjoint(
+            session_addresses(session.home_network_prefixes, session.ipv4_home_address)))
 
     def _returned(self, outstanding: _Outstanding) -> set[SessionAddress]:
         """The addresses of the sessions attaches of the MN at the MAG ``outstanding`` goes to registered after it,
