@@ -109,6 +109,7 @@ def test_no_late_removal_frees_addresses_a_new_session_holds() -> None:
     lma.handle_timer(NOW + 2)
     (old,) = [entry for entry in lma.bindings() if entry.mn_id == MN2]
     old_prefixes, old_ipv4 = old.home_network_prefixes, old.ipv4_home_address
+    assert old_ipv4 is not None
     lma.clear(NOW + 2.1, mn_id=MN2)
     # MN2 comes back at MAG1 asking for its old addresses, free again since the clear
     again = pbu(MN2, sequence=5, gre=GREKeyOption(13), ipv4=IPv4HomeAddressRequestOption(old_ipv4.ip),
@@ -118,6 +119,7 @@ def test_no_late_removal_frees_addresses_a_new_session_holds() -> None:
     (new,) = [entry for entry in lma.bindings() if entry.mn_id == MN2]
     lma.handle_timer(NOW + 3)
     pools = lma._pools["opA"]
+    assert pools.prefixes is not None and pools.ipv4 is not None and new.ipv4_home_address is not None
     assert not any(pools.prefixes.available(prefix) for prefix in new.home_network_prefixes), \
         (old_prefixes, new.home_network_prefixes, "the live session's prefix was released")
     assert not pools.ipv4.available(new.ipv4_home_address.ip), (old_ipv4, new.ipv4_home_address)

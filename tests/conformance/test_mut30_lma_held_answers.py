@@ -49,6 +49,7 @@ def test_RFC5846_8_1_a_held_pba_goes_before_a_new_bri_to_that_mag_and_the_mag_en
     (attach,) = mag1.attach(AttachRequest(MN, AccessTechnologyType.IEEE_802_11), NOW).sends
     (pba,) = lma.receive(attach.message, MAG1, LMAA, NOW).sends
     mag1.receive(pba.message, LMA_PEER, NOW + 0.01)
+    assert isinstance(pba.message, ProxyBindingAcknowledgement)
     prefixes = tuple(pba.message.options_of(HomeNetworkPrefixOption))
     handoff: Handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS, "prefixes": prefixes, "ipv4": ANY_IPV4}
     lma.receive(stub_pbu(MN, sequence=1, gre=GREKeyOption(21), timestamp=NOW + 1, **handoff), MAG2,
