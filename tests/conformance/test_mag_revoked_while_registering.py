@@ -2,7 +2,8 @@
 initial registration is on its way (RFC 5846 9.1, RFC 5213 6.9.1.1: the Binding Update List entry exists from the PBU
 on): the MAG accepts it (0) and does not register what that PBA accepts but de-registers it, so that neither end
 keeps the session, whichever of the PBU, the PBA, the BRI and its BRA overtakes which (docs/reliability.md findings
-26 and 27; docs/operations.md, "Binding revocation (RFC 5846)")."""
+26 and 27; docs/operations.md, "Binding revocation (RFC 5846)"). Likewise when the BRI comes after that PBA but before
+the PBA of the attach's retransmission, which the LMA took after the BRA (finding 61)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import random
 from dataclasses import replace
 
 import pytest
-from lma_builders import LMAA, MAG1, MN1, NOW, settings
+from lma_builders import LMAA, MAG1, MAG2, MN1, MN2, NOW, settings
 from test_mag_stub_lma import ASSIGNED_HNP, ASSIGNED_IPV4, LMA_UDP, T0, make_mag, only_pbu, pba_for, request
 
 from pmip6.core.bce import BceState
 from pmip6.core.bul import BulState
-from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, Outcome, Peer
+from pmip6.core.events import Alarm, BindingEstablished, BindingRemoved, MessageIgnored, Outcome, Peer
+from pmip6.core.foreign_registration import ANSWER_WINDOW
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LocalMobilityAnchor
 from pmip6.core.lma_settings import MobileNodeProfile
@@ -28,16 +30,23 @@ from pmip6.wire.messages import (
     ProxyBindingUpdate,
 )
 from pmip6.wire.numbers import AccessTechnologyType, BindingRevocationStatus, BRFlags, RevocationTrigger, Status
-from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressRequestOption, MNIdentifierOption
+from pmip6.wire.options import (
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressReplyOption,
+    IPv4HomeAddressRequestOption,
+    MNIdentifierOption,
+    TimestampOption,
+)
 
 LMA_PEER = Peer(LMAA, 5436)
 STUB_MN = b"mn1@example.org"
 
 
-def _pair() -> tuple[LocalMobilityAnchor, MobileAccessGateway]:
+def _pair(timestamps: bool = True) -> tuple[LocalMobilityAnchor, MobileAccessGateway]:
     lma = LocalMobilityAnchor(settings(binding_revocation=True), keys=GreKeyAllocator(seed=7),
                               revocation_rng=random.Random(3))
-    return lma, MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA_PEER), keys=GreKeyAllocator(seed=1))
+    return lma, MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=LMA_PEER, use_timestamps=timestamps),
+                                    keys=GreKeyAllocator(seed=1))
 
 
 def _revoke(lma: LocalMobilityAnchor, how: str, now: float) -> BindingRevocationIndication:
@@ -231,4 +240,131 @@ def test_RFC5846_9_1_handover_and_v_flag_bris_to_an_initial_registration_leave_i
     bri = BindingRevocationIndication(trigger, 8, flags, (MNIdentifierOption(STUB_MN), named))
     assert _answer(mag, bri, T0 + 0.01, LMA_UDP).status == status
     assert [type(event) for event in mag.receive(pba_for(pbu), LMA_UDP, T0 + 0.02).events] == [BindingEstablished]
+
+
+
+_WIFI_LL_ID = b"\x02\x00\x00\x00\x00\x01"
+
+
+def _retransmission_taken_after_the_bra(lma: LocalMobilityAnchor, mag: MobileAccessGateway, how: str,
+                                        ) -> ProxyBindingAcknowledgement:
+    """docs/reliability.md finding 61: MN1's attach (its MN-LL-ID) accepted, its PBA late, so MAG1 retransmits it; a BRI
+    (``how``, :func:`_revoke`) reaches MAG1 after that PBA: MAG1 registers the session, drops it on the BRI and answers
+    success, the LMA reads the BRA; the retransmission, sent before, reaches the LMA then, which accepts it as a new
+    registration (RFC 5213 5.3.2). Its PBA, on its way to MAG1."""
+    (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=_WIFI_LL_ID), NOW))
+    (pba,) = _to_lma(lma, attach, NOW)
+    (retransmission,) = _pbus(mag.handle_timer(NOW + 1))
+    bri = _revoke(lma, how, NOW + 1.01)
+    assert [type(event) for event in mag.receive(pba, LMA_PEER, NOW + 1.02).events] == [BindingEstablished]
+    bra = _answer(mag, bri, NOW + 1.03)
+    assert bra.status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
+    lma.receive(bra, MAG1, LMAA, NOW + 1.04)
+    (late,) = _to_lma(lma, retransmission, NOW + 1.05)
+    assert late.status == Status.ACCEPTED and late.lifetime > 0
+    return late
+
+
+def _named(message: ProxyBindingUpdate | ProxyBindingAcknowledgement) -> tuple[object, ...]:
+    """The home addresses ``message`` names: its prefixes and IPv4 home address (request or reply)."""
+    ipv4 = message.option(IPv4HomeAddressRequestOption) or message.option(IPv4HomeAddressReplyOption)
+    return (*(option.network for option in message.options_of(HomeNetworkPrefixOption)),
+            None if ipv4 is None else ipv4.address)
+
+
+@pytest.mark.parametrize("timestamps", [True, False], ids=["timestamps", "sequence-numbers"])
+@pytest.mark.parametrize("how", ["reload", "clear", "clear --mag"])
+def test_RFC5846_9_1_the_attachs_retransmission_taken_after_the_bra_is_de_registered(how: str,
+                                                                                     timestamps: bool) -> None:
+    """Finding 61 (the pair machines, seeds 7012 and 7015): the PBA of the retransmission the LMA took after MAG1's
+    success BRA found no entry there and was ignored (RFC 5213 6.9.1.2 item 5), while the LMA held the session at
+    MAG1 until its lifetime ended. That PBA answers a PBU MAG1 sent recently, before it dropped the MN on the BRI
+    (``dropped_sessions``): MAG1, serving the MN no more (RFC 5846 9.1), de-registers the session it accepts (RFC 5213
+    6.9.1.4), naming the addresses it assigned (after a reload moving MN1 to opB: opB's), with an Alarm."""
+    lma, mag = _pair(timestamps)
+    late = _retransmission_taken_after_the_bra(lma, mag, how)
+
+    answered = mag.receive(late, LMA_PEER, NOW + 1.06)
+
+    assert [type(event) for event in answered.events] == [Alarm]
+    (deregistration,) = _pbus(answered)
+    assert deregistration.lifetime == 0 and _named(deregistration) == _named(late)
+    (accepted,) = _to_lma(lma, deregistration, NOW + 1.07)
+    assert accepted.status == Status.ACCEPTED
+    assert [event.reason for event in mag.receive(accepted, LMA_PEER, NOW + 1.08).events
+            if isinstance(event, BindingRemoved)] == ["deregistered"]
+    _neither_end_holds_mn1(lma, mag, NOW + 3)
+    assert _pbus(mag.receive(late, LMA_PEER, NOW + 3.1)) == []  # one de-registration per drop
+
+
+@pytest.mark.parametrize("timestamps", [True, False], ids=["timestamps", "sequence-numbers"])
+def test_RFC5213_5_3_5_that_de_registration_leaves_the_session_the_mn_took_to_another_mag(timestamps: bool) -> None:
+    """Finding 61's handover variant: the MN moved on to MAG2 (Handoff Indicator 3, its MN-LL-ID) after the LMA took
+    MAG1's delayed retransmission and before MAG1's de-registration reached it. The LMA ignores a de-registration from
+    a MAG that is not the session's Proxy-CoA (RFC 5213 5.3.5 item 1): the session stays at MAG2, which holds it, and
+    MAG1, told by the handover BRI, holds nothing."""
+    lma, mag = _pair(timestamps)
+    mag2 = MobileAccessGateway(MagSettings(proxy_coa=MAG2.address, lma=LMA_PEER, use_timestamps=timestamps),
+                               keys=GreKeyAllocator(seed=2))
+    late = _retransmission_taken_after_the_bra(lma, mag, "clear")
+    outcome = mag2.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, hi=3, ll_id=_WIFI_LL_ID), NOW + 1.06)
+    to_mag1: list[object] = []
+    while sends := outcome.sends:  # MAG2's registration, a 135 (sequence numbers) sent again
+        at_lma = lma.receive(sends[0].message, MAG2, LMAA, NOW + 1.07)
+        to_mag1 += [send.message for send in at_lma.sends if send.destination == MAG1]
+        outcome = Outcome()
+        for send in at_lma.sends:
+            if send.destination == MAG2:
+                outcome.extend(mag2.receive(send.message, LMA_PEER, NOW + 1.08))
+    (handover_bri,) = to_mag1
+    assert isinstance(handover_bri, BindingRevocationIndication)
+
+    (deregistration,) = _pbus(mag.receive(late, LMA_PEER, NOW + 1.09))
+
+    assert deregistration.lifetime == 0
+    ignored = lma.receive(deregistration, MAG1, LMAA, NOW + 1.1)
+    if not timestamps:  # the LMA's sequence number check comes first: 135, and MAG1 sends it once more
+        (out_of_window,) = [send.message for send in ignored.sends]
+        assert isinstance(out_of_window, ProxyBindingAcknowledgement)
+        assert out_of_window.status == Status.SEQUENCE_NUMBER_OUT_OF_WINDOW
+        (deregistration,) = _pbus(mag.receive(out_of_window, LMA_PEER, NOW + 1.1))
+        ignored = lma.receive(deregistration, MAG1, LMAA, NOW + 1.1)
+    assert ignored.sends == [] and [type(event) for event in ignored.events] == [MessageIgnored]
+    assert _answer(mag, handover_bri, NOW + 1.11).status == BindingRevocationStatus.SUCCESS
+    mag.handle_timer(NOW + 3)
+    assert list(mag.entries()) == []
+    assert [(bce.proxy_coa, bce.state) for bce in lma.bindings()] == [(MAG2, BceState.ACTIVE)]
+    assert [entry.state for entry in mag2.entries()] == [BulState.REGISTERED]
+
+
+@pytest.mark.parametrize(("unrelated", "timestamps"), [
+    *((unrelated, timestamps) for unrelated in ("another sequence number", "another mn", "after the answer window")
+      for timestamps in (True, False)),
+    ("another timestamp", True),
+])
+def test_RFC5213_6_9_1_2_item_5_an_accepting_pba_of_no_pbu_sent_before_the_drop_draws_nothing(
+        unrelated: str, timestamps: bool) -> None:
+    """Finding 61's de-registration answers only a PBA of a PBU MAG1 sent about the MN before it dropped it on the BRI
+    (its sequence number, Timestamp and echo), within ANSWER_WINDOW: one answering another MAG's PBU or none (forged),
+    about an MN not dropped, or read later, is ignored as before (RFC 5213 6.9.1.2 item 5), and leaves the memory of
+    the drop to the genuine one."""
+    lma, mag = _pair(timestamps)
+    late = _retransmission_taken_after_the_bra(lma, mag, "clear")
+    at = NOW + 1.06
+    if unrelated == "another sequence number":
+        stray = replace(late, sequence=late.sequence + 100)
+    elif unrelated == "another mn":
+        stray = replace(late, options=tuple(MNIdentifierOption(MN2) if isinstance(option, MNIdentifierOption)
+                                            else option for option in late.options))
+    elif unrelated == "another timestamp":
+        stray = replace(late, options=tuple(TimestampOption.from_time(NOW + 0.5) if isinstance(option, TimestampOption)
+                                            else option for option in late.options))
+    else:
+        stray, at = late, NOW + 1.04 + ANSWER_WINDOW + 1
+
+    ignored = mag.receive(stray, LMA_PEER, at)
+
+    assert ignored.sends == [] and list(mag.entries()) == []
+    if unrelated != "after the answer window":
+        assert [pbu.lifetime for pbu in _pbus(mag.receive(late, LMA_PEER, at + 0.01))] == [0]
 

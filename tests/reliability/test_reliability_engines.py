@@ -130,13 +130,24 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("advance_time", 30.0), ("advance_time", 30.0), ("settle",),
     ], id=f"finding 66: a late own PBA granting a shorter lifetime draws a re-registration ({machine})")
       for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
+    *(pytest.param(machine, [
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("deliver_at", 0), ("advance_time", 1.0),
+        ("reload_lma", "MNs swap tenants"), ("deliver_at", 0), ("deliver_at", 1), ("deliver_at", 1), ("settle",),
+    ], id=f"finding 61: the attach's retransmission taken after the BRA is de-registered ({machine})")
+      for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
+    pytest.param("MagLmaPairMachine", [
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("deliver_at", 0), ("attach", b"mn1@opA", _A3, 3, _WIFI, True),
+        ("deliver_at", 1), ("advance_time", 1.0), ("deliver_at", 0), ("deliver_at", 1), ("deliver_at", 4),
+        ("settle",),
+    ], id="finding 61, the handover variant: both attaches' retransmissions taken after the BRAs"),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with
     sequence numbers and restarts (docs/requirements.md, "One live session per interface"), replayed as Hypothesis
     ran them (each rule, then the invariant; MAG addresses as strings here). The fifth case is the restarting machine's
-    own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp. The last
-    two are findings 26 and 29, shrunk."""
+    own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp. Then
+    findings 26 and 29, shrunk, and the later findings each case names. Finding 61's: the pair machines have no rule
+    for ``lma clear``, so its reload variant (mn1 moved to the other tenant) sends the BRI."""
     _replay(machine, steps)
 
 
@@ -173,10 +184,13 @@ def test_the_pair_machines_reverse_check_sees_finding_50(monkeypatch: pytest.Mon
     """The reverse agreement check (helper model56): with finding 50's refusal undone the refresh moves the session back
     to ::3 (and revokes it at ::2), ::3 drops it on reading its BRI and answers success: the LMA holds it at ::3, which
     holds nothing, until its lifetime ends. The forward check alone passed this (what ::2 holds is gone at the LMA
-    too, by a BRI it read)."""
+    too, by a BRI it read). ::3's de-registration of what the PBA of that refresh, read after the drop, accepts
+    (finding 61) is undone too: it ends that session as well."""
     from pmip6.core.lma import LocalMobilityAnchor
+    from pmip6.core.mag import MobileAccessGateway
 
     monkeypatch.setattr(LocalMobilityAnchor, "_dropped_there", lambda self, registration, entry: None)
+    monkeypatch.setattr(MobileAccessGateway, "_accepted_though_dropped", lambda self, pba, now: None)
     with pytest.raises(InvariantViolation, match=r"the LMA holds b'mn1@opA' at MAG 2001:db8::3 .*which holds no entry"
                                                  r".*HI 5 PBU .* told by its success BRA"):
         _replay("MagLmaPairMachine", _FINDING_50)

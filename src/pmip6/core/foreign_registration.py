@@ -7,13 +7,14 @@ that PBA ignored, and it is: nothing in it is applied. But the LMA's binding may
 registered, so the MAG raises the alarm and registers the MN again, as a refresh (6.9.1.3: the MAG may extend the
 lifetime at any time), which gives the LMA the MAG's downlink key, prefixes and IPv4 home address back.
 
-- :class:`RecentTransmissions`: with timestamps, every PBU this MAG sent in the last ANSWER_WINDOW seconds, by MN.
-  A PBA that answers one of them (a late duplicate of an answered retransmission, a late answer of a superseded
-  exchange) is no evidence: its sequence number, its Timestamp (an LMA returns the PBU's, 5.5 item 7) and its echo of
-  the MN-ID, HI, ATT and MN-LL-ID (6.9.1.2 item 6) are those of that transmission. With sequence numbers the MAG
-  needs no record: an LMA accepts any PBU whose sequence number is newer than the last it accepted, however late
-  (RFC 6275 9.5.1), so a PBA is evidence only with a sequence number newer than the MAG's last one for the MN
-  (``MobileAccessGateway._may_answer_own_pbu``).
+- :class:`RecentTransmissions`: every PBU this MAG sent in the last ANSWER_WINDOW seconds, by MN.
+  With timestamps, a PBA that answers one of them (a late duplicate of an answered retransmission, a late answer of a
+  superseded exchange) is no evidence: its sequence number, its Timestamp (an LMA returns the PBU's, 5.5 item 7) and
+  its echo of the MN-ID, HI, ATT and MN-LL-ID (6.9.1.2 item 6) are those of that transmission. With sequence numbers
+  this check needs no record: an LMA accepts any PBU whose sequence number is newer than the last it accepted, however
+  late (RFC 6275 9.5.1), so a PBA is evidence only with a sequence number newer than the MAG's last one for the MN
+  (``MobileAccessGateway._may_answer_own_pbu``). In either mode the record also tells the PBA of a PBU sent before
+  the MAG dropped the MN on a BRI (:mod:`pmip6.core.dropped_sessions`).
 - :func:`timely`: with timestamps, an LMA accepts only a PBU whose Timestamp is within its TimestampValidityWindow
   of its clock (5.5), and returns it in the PBA (item 7): a PBA whose Timestamp is further than LMA_CLOCK_WINDOW from
   this MAG's clock is an old one replayed (e.g. by whoever can send from the LMA's address), no evidence of a
@@ -100,6 +101,9 @@ class _Sent:
     """The PBU's Timestamp option as :attr:`TimestampOption.ticks` (an LMA returns it, 5.5 item 7), or None: equal
     ticks are equal options (48-bit seconds, 16-bit fraction)."""
     echo: Echo
+    applied: bool = False
+    """A PBA accepting this transmission registered or refreshed the MN's entry
+    (:meth:`RecentTransmissions.applied`)."""
 
 
 @dataclass(slots=True)
@@ -135,14 +139,29 @@ class RecentTransmissions:
     def answered(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> bool:
         """Whether ``pba`` answers a PBU about ``mn_id`` sent in the last ANSWER_WINDOW seconds: its sequence
         number, its Timestamp if that PBU had one, and its echo."""
+        return self._answered(mn_id, pba, now) is not None
+
+    def answered_unapplied(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float, sent_by: float) -> bool:
+        """Whether ``pba`` answers (as :meth:`answered`) a PBU about ``mn_id`` sent no later than ``sent_by`` whose
+        acceptance no PBA applied yet (:mod:`pmip6.core.dropped_sessions`)."""
+        record = self._answered(mn_id, pba, now)
+        return record is not None and record.at <= sent_by and not record.applied
+
+    def applied(self, mn_id: bytes, sequence: int) -> None:
+        """A PBA accepting the PBU about ``mn_id`` with ``sequence`` registered or refreshed the MN's entry."""
+        record = self._by_mn.get(mn_id, {}).get(sequence)
+        if record is not None:
+            record.applied = True
+
+    def _answered(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> _Sent | None:
         record = self._by_mn.get(mn_id, {}).get(pba.sequence)
         if record is None or not now - ANSWER_WINDOW <= record.at:
-            return False
+            return None
         if record.timestamp is not None:
             timestamp = pba.option(TimestampOption)
             if timestamp is None or timestamp.ticks != record.timestamp:
-                return False
-        return not _differs(pba, record.echo)
+                return None
+        return None if _differs(pba, record.echo) else record
 
     def _forget_before(self, oldest: float) -> None:
         while self._order and self._order[0].at < oldest:

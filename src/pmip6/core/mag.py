@@ -51,6 +51,11 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   and the MN is registered again as by :meth:`MobileAccessGateway.refresh`, a new exchange of this MAG's own, at
   once or, past the repair bound (one per MN every REPAIR_INTERVAL, REPAIR_RATE a second across the MAG), when it
   allows: its refresh time moves there.
+- **The PBA of a PBU sent before a BRI dropped the MN** (:mod:`pmip6.core.dropped_sessions`): an accepting PBA
+  (lifetime > 0) about an MN this MAG holds no entry of, answering a PBU it sent about the MN (sequence number,
+  Timestamp if any, echo; within ANSWER_WINDOW) before a BRI of the LMA made it drop the entry, and whose acceptance
+  no PBA applied here, may accept a PBU the LMA took after the BRA for a new registration: that session is
+  de-registered (6.9.1.4; docs/reliability.md finding 61).
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -173,6 +178,7 @@ from pmip6.core.binding_error import BindingErrorSender
 from pmip6.core.bul import BindingUpdateListEntry, BulState, PendingUpdate
 from pmip6.core.deadlines import DeadlineQueue, earliest
 from pmip6.core.deregistration_window import DeregistrationWindow
+from pmip6.core.dropped_sessions import DroppedSessions
 from pmip6.core.events import (
     Address,
     Alarm,
@@ -312,6 +318,8 @@ class MobileAccessGateway:
         self._repairs = RepairSchedule()
         """The PBUs sent lately and the repairs of registrations made in this MAG's name
         (:mod:`pmip6.core.foreign_registration`)."""
+        self._dropped = DroppedSessions()
+        """When a BRI made this MAG drop each MN lately (:mod:`pmip6.core.dropped_sessions`)."""
         self.wall_offset = 0.0
         """How far the wall clock is ahead of ``now``, set by the runtime when it changes (a step of the host's clock,
         :mod:`pmip6.runtime.clock`). Only Timestamp options are wall time (RFC 5213 5.5, 8.8): this MAG stamps its
@@ -510,6 +518,9 @@ class MobileAccessGateway:
             lma_time = message.option(TimestampOption)
             if message.status in _LMA_CLOCK_STATUSES and lma_time is not None:
                 self._lma_clock.note(source.address, lma_time, now + self.wall_offset)
+            dropped = self._accepted_though_dropped(message, now)
+            if dropped is not None:
+                return dropped
             return self._unanswering(message, source, f"no PBU with sequence {message.sequence} awaits a PBA", now)
         unmatched = answers_no_transmission(entry.pending, message, source, self._lma_clock, now + self.wall_offset)
         if unmatched is not None:
@@ -781,9 +792,9 @@ class MobileAccessGateway:
         pending.sent = pbu
         pending.last_answer = None
         pending.due = pending.backoff.sent(now)
+        self._recent.sent(entry.mn_id, pbu, now)
         if self.settings.use_timestamps:
             self._awaiting[pbu.sequence] = entry.mn_id
-            self._recent.sent(entry.mn_id, pbu, now)
         else:
             self._session_sequences[entry.mn_id] = pbu.sequence
         entry.last_sequence = pbu.sequence
@@ -1088,6 +1099,7 @@ class MobileAccessGateway:
         sent_at = pending.sent_times[pba.sequence]
         entry.granted_lifetime = granted
         entry.expires_at = sent_at + granted
+        self._recent.applied(entry.mn_id, pba.sequence)
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
         reattached = entry.reattached
         entry.refresh_unanswered = entry.reattached = False
@@ -1118,13 +1130,46 @@ class MobileAccessGateway:
             "(a Binding Revocation Indication, RFC 5846 9.1): not registering the session that PBA accepts, "
             "de-registering it", entry.mn_id))
 
+    def _accepted_though_dropped(self, pba: ProxyBindingAcknowledgement, now: float) -> Outcome | None:
+        """A PBA accepting a registration (lifetime > 0) of an MN this MAG holds no entry of, answering a PBU it sent
+        about the MN before a BRI of the LMA made it drop the MN's entry, whose acceptance no PBA applied here
+        (:mod:`pmip6.core.dropped_sessions`; docs/reliability.md finding 61): the LMA may have taken that PBU, delayed
+        past this MAG's success BRA, for a new registration. That session is de-registered (RFC 5213 6.9.1.4: lifetime
+        0, naming the home addresses the PBA assigned, with the ATT and MN-LL-ID it echoes), with an Alarm, as
+        :meth:`_accepted_though_revoked` does; a PBA with nothing to name (no address, no ATT) draws nothing. None: not
+        such a PBA."""
+        named, att = pba.option(MNIdentifierOption), pba.option(AccessTechnologyTypeOption)
+        if (named is None or att is None or named.identifier in self._entries
+                or pba.status >= Status.REASON_UNSPECIFIED or pba.lifetime == 0):
+            return None
+        mn_id = named.identifier
+        dropped_at = self._dropped.dropped_at(mn_id, now)
+        if dropped_at is None or not self._recent.answered_unapplied(mn_id, pba, now, sent_by=dropped_at):
+            return None
+        ll_id = pba.option(MNLinkLayerIdentifierOption)
+        entry = BindingUpdateListEntry(mn_id=mn_id, lma=self.settings.lma, proxy_coa=self.settings.proxy_coa,
+                                       att=att.value, handoff_indicator=HandoffIndicator.UNKNOWN,
+                                       mn_ll_id=None if ll_id is None else ll_id.identifier)
+        _apply_addresses(entry, pba, None)
+        entry.ipv6_requested = bool(entry.home_network_prefixes)
+        entry.ipv4_requested = entry.ipv4_home_address is not None
+        if not (entry.ipv6_requested or entry.ipv4_requested):
+            return None
+        self._dropped.forget(mn_id)
+        self._entries[mn_id] = entry
+        outcome = self._deregister_accepted(entry, None, now, Alarm(
+            f"the LMA accepted a PBU of {mn_text(mn_id)} this MAG sent before a Binding Revocation Indication made it "
+            "drop the MN (RFC 5846 9.1), its PBA read after that: de-registering the session that PBA accepts", mn_id))
+        self._reschedule(mn_id)
+        return outcome
+
     def _deregister_accepted(self, entry: BindingUpdateListEntry, previous: TunnelSession | None, now: float,
                              alarm: Alarm) -> Outcome:
         """The session a PBA accepted is not registered here but de-registered (RFC 5213 6.9.1.4, naming the home
-        addresses the PBA assigned), with ``alarm``: :meth:`_accepted_though_revoked`, and a PBA that gives an IPv4-only
-        session no IPv4 home address (nothing to serve, and a refresh would ask for no home address, against 6.9.1.5;
-        docs/reliability.md finding 33). ``previous``, the session registered before (a refresh's), stops
-        forwarding."""
+        addresses the PBA assigned), with ``alarm``: :meth:`_accepted_though_revoked`, :meth:`_accepted_though_dropped`,
+        and a PBA that gives an IPv4-only session no IPv4 home address (nothing to serve, and a refresh would ask for no
+        home address, against 6.9.1.5; docs/reliability.md finding 33). ``previous``, the session registered before (a
+        refresh's), stops forwarding."""
         outcome = Outcome(events=[BindingDeregistered(previous)] if previous is not None else [])
         outcome.events.append(alarm)
         self._finish_pending(entry)
@@ -1311,13 +1356,14 @@ class MobileAccessGateway:
         session (BindingUpdated), or nothing; a BRA says which (6.1.2: the BRI's sequence number and flags)."""
         outcome = Outcome()
         acknowledgement = self._revocation_answers.answer(indication.sequence, indication, now,
-                                                          lambda: self._apply_revocation(indication, outcome))
+                                                          lambda: self._apply_revocation(indication, outcome, now))
         outcome.sends.append(SendMessage(acknowledgement, source, self.settings.proxy_coa))
         return self._own_copies.note(outcome)
 
-    def _apply_revocation(self, indication: BindingRevocationIndication,
-                          outcome: Outcome) -> BindingRevocationAcknowledgement:
-        """Remove what ``indication`` revokes (events into ``outcome``); the BRA that says so (6.1.2)."""
+    def _apply_revocation(self, indication: BindingRevocationIndication, outcome: Outcome,
+                          now: float) -> BindingRevocationAcknowledgement:
+        """Remove what ``indication`` revokes (events into ``outcome``), noting each MN dropped
+        (:mod:`pmip6.core.dropped_sessions`); the BRA that says so (6.1.2)."""
         answer = revocation_answer(indication, self._entries)
         if isinstance(answer, Revocation):
             for entry in answer.entries:
@@ -1332,6 +1378,7 @@ class MobileAccessGateway:
                     outcome.events.extend(self._release_ipv4(entry))
                 else:
                     outcome.events.extend(self._remove(entry, "revoked"))
+                    self._dropped.dropped(entry.mn_id, now)
                 self._reschedule(entry.mn_id)
             for entry in answer.registering:
                 if entry.state is BulState.REGISTERED:
@@ -1509,7 +1556,7 @@ def _assigned_prefixes(pba: ProxyBindingAcknowledgement) -> tuple[IPv6Network, .
     return tuple(option.network for option in options if option.prefix != _UNSPECIFIED_IPV6)
 
 
-def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate,
+def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate | None,
                      revoked: IPv4Address | None = None) -> None:
     """Assigned HNPs (RFC 5213 6.9.1.2 item 14), link-local address (item 15), IPv4 home address / default router
     (RFC 5844 3.1.3) and DHCP support mode (3.2.3.2). The prefixes, the link-local address and the IPv4 home address
@@ -1517,14 +1564,15 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
     (prefixes to an IPv4-only session, docs/reliability.md finding 32; a Link-local Address in the
     FixedMAGLinkLocalAddressOnAllAccessLinks mode; an IPv4 home address to an IPv6-only session) changes nothing.
     Nor does a grant of ``revoked``, the address a V-flag BRI released while ``sent`` was on its way
-    (:attr:`PendingUpdate.ipv4_revoked`, RFC 5846 9.1: the PBA predates that revocation; finding 42)."""
-    prefixes = _assigned_prefixes(pba) if sent.option(HomeNetworkPrefixOption) is not None else ()
+    (:attr:`PendingUpdate.ipv4_revoked`, RFC 5846 9.1: the PBA predates that revocation; finding 42). ``sent`` None:
+    no PBU to hold it to, all it assigns (:meth:`MobileAccessGateway._accepted_though_dropped`)."""
+    prefixes = _assigned_prefixes(pba) if _asked(sent, HomeNetworkPrefixOption) else ()
     if prefixes:
         entry.home_network_prefixes = prefixes
-    link_local = pba.option(LinkLocalAddressOption) if sent.option(LinkLocalAddressOption) is not None else None
+    link_local = pba.option(LinkLocalAddressOption) if _asked(sent, LinkLocalAddressOption) else None
     if link_local is not None and link_local.address != _UNSPECIFIED_IPV6:
         entry.link_local_address = link_local.address
-    reply = pba.option(IPv4HomeAddressReplyOption) if sent.option(IPv4HomeAddressRequestOption) is not None else None
+    reply = pba.option(IPv4HomeAddressReplyOption) if _asked(sent, IPv4HomeAddressRequestOption) else None
     if (reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE
             and reply.address not in (_UNSPECIFIED_IPV4, revoked)):
         entry.ipv4_home_address = reply.address
@@ -1540,6 +1588,11 @@ def _apply_addresses(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledge
         entry.ipv4_prefix_length = 0
         entry.ipv4_default_router = None
         entry.dhcp_server = False
+
+
+def _asked(sent: ProxyBindingUpdate | None, option: type[MobilityOption]) -> bool:
+    """Whether ``sent`` carried an ``option``, as every PBU does for :func:`_apply_addresses` when it is None."""
+    return sent is None or sent.option(option) is not None
 
 
 def _ipv4_prohibited(pba: ProxyBindingAcknowledgement, sent: ProxyBindingUpdate) -> bool:

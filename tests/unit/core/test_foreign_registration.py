@@ -61,6 +61,22 @@ def test_a_pba_answers_a_recent_pbu_of_its_mn_with_its_sequence_number_timestamp
     assert without.answered(MN, _pba(_pbu(7, at=None)), NOW + 1)
 
 
+def test_an_unapplied_answer_is_one_to_a_pbu_sent_by_then_whose_acceptance_no_pba_applied() -> None:
+    """docs/reliability.md finding 61 (:mod:`pmip6.core.dropped_sessions`): the PBA of a retransmission sent before
+    the drop counts, a copy of the PBA the entry applied (the LMA took that PBU before the BRI) and one answering a PBU
+    sent after the drop do not."""
+    recent = RecentTransmissions()
+    first, retransmission, later = _pbu(7), _pbu(8, NOW + 1), _pbu(9, NOW + 5)
+    recent.sent(MN, first, NOW)
+    recent.sent(MN, retransmission, NOW + 1)
+    recent.sent(MN, later, NOW + 5)
+    recent.applied(MN, first.sequence)
+    assert not recent.answered_unapplied(MN, _pba(first), NOW + 6, sent_by=NOW + 2)
+    assert recent.answered(MN, _pba(first), NOW + 6), "still a late answer to an own PBU"
+    assert recent.answered_unapplied(MN, _pba(retransmission), NOW + 6, sent_by=NOW + 2)
+    assert not recent.answered_unapplied(MN, _pba(later), NOW + 6, sent_by=NOW + 2)
+
+
 def test_pbus_are_forgotten_answer_window_after_they_were_sent() -> None:
     recent = RecentTransmissions()
     old, new = _pbu(7), _pbu(8)

@@ -1,0 +1,57 @@
+"""The MNs whose entry a MAG dropped on a Binding Revocation Indication of its LMA, while a PBU it sent about them may
+still reach the LMA (RFC 5846 9.1, RFC 5213 6.9.1.2 item 5 and 6.9.1.4; docs/reliability.md finding 61).
+
+A MAG drops the entry the LMA revokes and answers success (9.1). A PBU it sent about the MN before that (the
+retransmission of an attach whose first transmission's PBA came late, a refresh) may still be in the network, and may
+reach the LMA after that success BRA: holding nothing of the MN there any more, the LMA takes it for a new
+registration (an attach: a new session, RFC 5213 5.3.2) and accepts it. Its PBA answers a PBU the MAG sent recently,
+so it is no stray one to ignore (6.9.1.2 item 5), but the MAG serves the MN no more: it de-registers the session
+that PBA accepts (6.9.1.4, lifetime 0, naming the addresses the PBA assigned), as it de-registers an attach the
+LMA accepted though a BRI revoked it while the PBA was on its way (``MobileAccessGateway._accepted_though_revoked``).
+If the LMA holds the session at another MAG by then (the MN handed over to it), that de-registration ends nothing:
+the LMA ignores a lifetime-0 PBU from another Proxy-CoA (5.3.5 item 1); if it holds nothing, nothing ends either.
+
+:class:`DroppedSessions` remembers only when each MN was dropped, for ANSWER_WINDOW (as long as a PBA answering a
+PBU sent before is still taken for a late answer, :mod:`pmip6.core.foreign_registration`) and at most
+:data:`DROPPED_REMEMBERED` MNs, the latest (a global BRI dropping more remembers the last ones only); the first PBA
+that draws the de-registration ends it. What the PBA must answer -- a PBU about the MN sent before the drop (its
+sequence number, Timestamp if any and echo) whose acceptance no PBA applied to the entry -- the MAG's record of
+recent transmissions tells (``RecentTransmissions.answered_unapplied``). So a PBA answering another MAG's PBU, or a
+forged one answering none of this MAG's, draws nothing; nor does a copy of the PBA that registered the entry: the
+LMA took that PBU before the BRI, which revoked what it made (the MN's session moved to another MAG, say), and a
+de-registration it drew would use up the drop before the retransmission's PBA. In memory only: a MAG restart
+forgets it.
+"""
+
+from __future__ import annotations
+
+from pmip6.core.foreign_registration import ANSWER_WINDOW
+
+DROPPED_REMEMBERED = 4096
+"""MNs remembered at once (:class:`DroppedSessions`), the latest dropped: ~0.1 kB each."""
+
+
+class DroppedSessions:
+    """When the MAG dropped each MN's entry on a BRI, for ANSWER_WINDOW (module docstring), oldest first."""
+
+    __slots__ = ("_at",)
+
+    def __init__(self) -> None:
+        self._at: dict[bytes, float] = {}
+
+    def dropped(self, mn_id: bytes, now: float) -> None:
+        """A BRI of the LMA made the MAG drop its entry of ``mn_id`` at ``now``."""
+        self._at.pop(mn_id, None)  # to the end: the latest
+        self._at[mn_id] = now
+        while self._at and (len(self._at) > DROPPED_REMEMBERED or next(iter(self._at.values())) < now - ANSWER_WINDOW):
+            del self._at[next(iter(self._at))]
+
+    def dropped_at(self, mn_id: bytes, now: float) -> float | None:
+        """When the MAG dropped ``mn_id``'s entry, if within ANSWER_WINDOW before ``now`` (a drop later than ``now``,
+        the clock stepped back since, counts too)."""
+        at = self._at.get(mn_id)
+        return at if at is not None and now - at <= ANSWER_WINDOW else None
+
+    def forget(self, mn_id: bytes) -> None:
+        """A late PBA drew the de-registration of what it accepted: one per drop."""
+        self._at.pop(mn_id, None)
