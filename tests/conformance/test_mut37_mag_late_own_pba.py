@@ -1,22 +1,25 @@
 """mut37: a late accepting PBA of the MAG's own PBU (``MobileAccessGateway._unanswering``) draws a re-registration at
 once only when it settles the session otherwise than the entry holds (``_settles_otherwise``: the GRE Key option, the
 uplink key, the home network prefixes, the IPv4 home address the reply grants, a lifetime ending before the entry's);
-reliability findings 22 and 66."""
+reliability findings 22 and 66; what the re-registration it draws asks for, finding 64."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 from lma_builders import events_as
-from test_mag_stub_lma import ASSIGNED_IPV4, UPLINK_KEY, make_mag, only_pbu, pba_for, registered
+from test_mag_stub_lma import (ASSIGNED_HNP, ASSIGNED_IPV4, UPLINK_KEY, entry_of, make_mag, only_pbu, pba_for,
+                               registered, request)
 
+from pmip6.core.bul import BulState
 from pmip6.core.events import MessageIgnored
 from pmip6.core.foreign_registration import REPAIR_INTERVAL
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.numbers import IPv4HomeAddressReplyStatus
-from pmip6.wire.options import HomeNetworkPrefixOption, IPv4HomeAddressReplyOption
+from pmip6.wire.numbers import HandoffIndicator, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.options import (GREKeyOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
+                                IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption)
 
 MN = b"mn1@example.org"
 T1 = 1_000_000.0
@@ -87,3 +90,53 @@ def test_the_re_registrations_late_own_pbas_draw_are_paced_as_the_repairs_of_a_f
         now += 1
     assert sent_at == [T1 + 1.02]
     assert mag.next_deadline() == pytest.approx(T1 + 1.02 + REPAIR_INTERVAL)
+
+
+OTHER_IPV4 = IPv4Address("10.1.0.2")
+
+
+def _granting(pba: ProxyBindingAcknowledgement, address: IPv4Address) -> ProxyBindingAcknowledgement:
+    """``pba`` with its IPv4 Home Address Reply granting ``address`` instead (RFC 5844 3.1.2.6)."""
+    return replace(pba, options=tuple(
+        IPv4HomeAddressReplyOption(IPv4HomeAddressReplyStatus.SUCCESS, address, 24)
+        if isinstance(option, IPv4HomeAddressReplyOption) else option for option in pba.options))
+
+
+FIRST_ANSWERS = {
+    "another-ipv4-address": lambda attach: _granting(pba_for(attach), OTHER_IPV4),
+    "status-2-and-another-ipv4-address": lambda attach: _granting(
+        pba_for(attach, Status.GRE_KEY_OPTION_NOT_REQUIRED, gre=None), OTHER_IPV4),
+}
+
+
+@pytest.mark.parametrize("first", list(FIRST_ANSWERS))
+def test_the_re_registration_a_late_own_pba_draws_asks_for_what_the_two_pbas_dispute(first: str) -> None:
+    """Reliability finding 64: the attach's PBU is retransmitted; the LMA accepted the first (a reload then changed
+    its pools and made GRE keys required) and the retransmission otherwise. The MAG applies the first PBA (10.1.0.2,
+    status 2 for GRE) and the second comes late, granting 10.0.0.7 with keys. The re-registration it draws asks for any
+    IPv4 home address (0.0.0.0: the LMA answers with the session's own, RFC 5844 3.1.2.1, 3.1.2.6), not the one the
+    first PBA granted, which the LMA refuses with the whole PBU (171, 3.1.2.2) and the session would end here (RFC 5213
+    6.9.1.2 item 11); and, the LMA having accepted the GRE Key option for the session, it offers it again despite the
+    status 2 (GK-4.2-11), where its absence drew 163. Its PBA settles the session: the next refresh names the address
+    granted, and a 171 to a refresh naming an address the LMA does not hold still ends the session."""
+    mag = make_mag()
+    attach = only_pbu(mag.attach(request(MN), T1))
+    retransmission = only_pbu(mag.handle_timer(T1 + 1.5))
+    mag.receive(FIRST_ANSWERS[first](attach), mag.settings.lma, T1 + 1.6)
+    assert entry_of(mag, MN).ipv4_home_address == OTHER_IPV4
+
+    outcome = mag.receive(pba_for(retransmission), mag.settings.lma, T1 + 1.7)
+
+    repair = only_pbu(outcome)
+    assert repair.option(HandoffIndicatorOption) == HandoffIndicatorOption(HandoffIndicator.NOT_CHANGED)
+    assert repair.option(HomeNetworkPrefixOption) == HomeNetworkPrefixOption.naming(ASSIGNED_HNP)
+    assert repair.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(IPv4Address(0), 0)
+    offered = repair.option(GREKeyOption)
+    assert offered is not None and offered.key is not None
+    mag.receive(pba_for(repair), mag.settings.lma, T1 + 1.8)
+    entry = entry_of(mag, MN)
+    assert (entry.ipv4_home_address, entry.uplink_key, entry.downlink_key) == (ASSIGNED_IPV4, UPLINK_KEY, offered.key)
+    refresh = only_pbu(mag.refresh(MN, T1 + 2))
+    assert refresh.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
+    mag.receive(pba_for(refresh, Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS), mag.settings.lma, T1 + 2.01)
+    assert entry_of(mag, MN).state is BulState.FAILED

@@ -140,6 +140,15 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("deliver_at", 1), ("advance_time", 1.0), ("deliver_at", 0), ("deliver_at", 1), ("deliver_at", 4),
         ("settle",),
     ], id="finding 61, the handover variant: both attaches' retransmissions taken after the BRAs"),
+    pytest.param("SequenceNumberPairMachine", [
+        ("reload_lma", "opA's IPv4 pool moved"), ("attach", b"mn2@opA", _A3, 1, _E_UTRAN, True),
+        ("advance_time", 30.0), ("deliver_at", 0), ("reload_lma", "a shorter lifetime"), ("deliver_at", 2), ("settle",),
+    ], id="finding 64: the re-registration a late own PBA draws asks for the IPv4 home address the two PBAs dispute"),
+    *(pytest.param(machine, [
+        ("reload_lma", "opA's IPv4 pool moved"), ("attach", b"mn2@opA", _A3, 1, _E_UTRAN, True), ("deliver_at", 0),
+        ("advance_time", 1.0), ("reload_lma", "a shorter lifetime"), ("deliver_at", 2), ("settle",),
+    ], id=f"finding 64: the same, the first PBU delivered before the retransmission left ({machine})")
+      for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with

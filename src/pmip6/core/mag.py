@@ -539,7 +539,8 @@ class MobileAccessGateway:
         now or when the repair schedule allows (sooner than its refresh). One that answers a PBU this MAG sent but
         settles the session otherwise than the entry holds (:func:`_settles_otherwise`: e.g. a retransmission the LMA
         accepted after a reload changed what it grants, whose PBA came after the one the MAG applied) draws the same
-        re-registration, without the event: the LMA's binding is what its latest accepted PBU made it."""
+        re-registration, without the event: the LMA's binding is what its latest accepted PBU made it, and the
+        re-registration asks for what the two PBAs dispute rather than naming the entry's (:func:`_disputed`)."""
         outcome = _ignored(reason, source)
         named = pba.option(MNIdentifierOption)
         entry = self._entries.get(named.identifier) if named is not None else None
@@ -551,6 +552,7 @@ class MobileAccessGateway:
         next_update = entry.refresh_at if entry.pending is None else entry.pending.due
         at = self._repairs.book(entry.mn_id, now, math.inf if next_update is None else next_update)
         if own:
+            _disputed(entry, pba)
             outcome = _ignored(f"{reason}; it gives the session of {mn_text(entry.mn_id)} other GRE keys or home "
                                "addresses than this MAG holds: re-registering to learn which the LMA holds", source)
         else:
@@ -822,7 +824,7 @@ class MobileAccessGateway:
             options.append(LinkLocalAddressOption(entry.link_local_address or _UNSPECIFIED_IPV6))
         if released is not None:
             options.append(IPv4HomeAddressRequestOption(*released))
-        elif entry.ipv4_requested and names_none:
+        elif entry.ipv4_requested and (names_none or entry.ipv4_disputed and not deregistering):
             options.append(IPv4HomeAddressRequestOption(_UNSPECIFIED_IPV4, 0))
         elif entry.ipv4_requested:
             options.append(
@@ -1102,7 +1104,7 @@ class MobileAccessGateway:
         self._recent.applied(entry.mn_id, pba.sequence)
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
         reattached = entry.reattached
-        entry.refresh_unanswered = entry.reattached = False
+        entry.refresh_unanswered = entry.reattached = entry.ipv4_disputed = False
         entry.state = BulState.REGISTERED
         self._finish_pending(entry)
         self.heartbeat.binding_made(self.settings.lma.address, now)
@@ -1448,7 +1450,7 @@ class MobileAccessGateway:
         previous = entry.session()
         entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
         entry.dhcp_server = False
-        entry.ipv4_requested = entry.ipv4_added = False
+        entry.ipv4_requested = entry.ipv4_added = entry.ipv4_disputed = False
         entry.ipv4_hint = entry.ipv4_release_deferred = None
         return [BindingUpdated(entry.session(), previous)] if _announced(entry) else []
 
@@ -1513,6 +1515,25 @@ def _settles_otherwise(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowled
     reply = pba.option(IPv4HomeAddressReplyOption)
     ipv4 = reply.address if reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE else None
     return set(_assigned_prefixes(pba)) != set(entry.home_network_prefixes) or ipv4 != entry.ipv4_home_address
+
+
+def _disputed(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -> None:
+    """What the re-registration a late accepting ``pba`` of this MAG's own PBU draws (:func:`_settles_otherwise`) asks
+    of the LMA instead of naming what ``entry`` holds: the two PBAs answer transmissions of one exchange, and the MAG
+    cannot tell which the LMA's binding holds (the PBA of the later transmission says, unless the LMA ended the binding
+    in between and took the earlier one for a new session). Another IPv4 home address: the re-registration asks for
+    any (0.0.0.0, ``ipv4_disputed``), which the LMA answers with the session's own (RFC 5844 3.1.2.1: the session
+    found by its prefixes or MN-LL-ID, RFC 5213 5.4.1; 3.1.2.6), where naming the one it does not hold has the whole
+    PBU refused (171, 3.1.2.2) and the session end here (RFC 5213 6.9.1.2; docs/reliability.md finding 64). The GRE
+    Key option after a status 2 that kept it out of the session's PBUs (GK-4.2-11): offered again, ``pba`` having
+    accepted it for the session (the LMA answers 2 again where its binding is the one without GRE)."""
+    reply = pba.option(IPv4HomeAddressReplyOption)
+    if (entry.ipv4_home_address is not None and reply is not None
+            and reply.status < IPv4HomeAddressReplyStatus.FAILURE
+            and reply.address not in (_UNSPECIFIED_IPV4, entry.ipv4_home_address)):
+        entry.ipv4_disputed = True
+    if pba.option(GREKeyOption) is not None:
+        entry.gre_declined = False
 
 
 def _unsent(entry: BindingUpdateListEntry) -> bool:
