@@ -520,8 +520,9 @@ def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_u
         ) -> None:
     """What finding 50's refusal remembers after the BRA (MAG1 acknowledged the handover BRI with success) ends
     when the LMA accepts a PBU of MAG1 for the MN: the MN back at MAG1 (HI 3; MAG2 lets go in turn), then at MAG2
-    again (HI 3), MAG1 answering that BRI 132 (MN is Attached: it keeps the session). MAG1's refresh is then an
-    update of the session, as RFC 5213 5.4.1.1 item 5 has it, no longer refused."""
+    again (HI 3), MAG1 answering that BRI 132 (MN is Attached: it keeps the session), also when the LMA asks it again
+    (finding 63: the first refusal may only say that the BRI overtook the PBA). MAG1's refresh is then an update of the
+    session, as RFC 5213 5.4.1.1 item 5 has it, no longer refused."""
     lma, mag, lma_peer, _, bri = _handed_over_with_a_refresh_on_its_way()
     (bra,) = mag.receive(bri, lma_peer, NOW + 10.002).sends
     lma.receive(bra.message, MAG1, LMAA, NOW + 10.003)
@@ -537,11 +538,13 @@ def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_u
     lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, to_mag2.message.sequence,
                                                  to_mag2.message.flags), MAG2, LMAA, NOW + 11.01)
     away = _bri(lma.receive(pbu(MN1, sequence=21, gre=GREKeyOption(12), **handoff), MAG2, LMAA, NOW + 12), to=MAG1)
-    lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
-                                                 away.sequence, away.flags), MAG1, LMAA, NOW + 12.01)
+    attached = BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    lma.receive(BindingRevocationAcknowledgement(attached, away.sequence, away.flags), MAG1, LMAA, NOW + 12.01)
+    again = _bri(lma.handle_timer(NOW + 13), to=MAG1)
+    lma.receive(BindingRevocationAcknowledgement(attached, again.sequence, again.flags), MAG1, LMAA, NOW + 13.01)
     refresh = pbu(MN1, sequence=22, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(13), ll_id=b"wlan0-mac",
                   prefixes=prefixes, ipv4=ANY_IPV4)
-    accepted = lma.receive(refresh, MAG1, LMAA, NOW + 13)
+    accepted = lma.receive(refresh, MAG1, LMAA, NOW + 13.1)
     assert accepted.sends[0].message.status == Status.ACCEPTED  # type: ignore[union-attr]
 
 
@@ -1263,7 +1266,8 @@ def test_RFC5846_8_1_a_held_pba_waits_only_for_the_bris_outstanding_when_it_was_
     before MAG1 answered (BRI 2 to MAG1, about the session MAG1 just registered). The PBA does not wait for BRI 2: it
     goes just before it (mut30: released at MAG1's answer to BRI 1, it came after BRI 2, which MAG1, still attaching,
     refused), so MAG1, no longer attaching, accepts BRI 2 and both sides end with the MN at MAG2. MAG1's refusal of
-    BRI 1 is still expected; a refusal of BRI 2 would still raise an Alarm."""
+    BRI 1 is still expected; a refusal of BRI 2 is not: BRI 2 may have overtaken the PBA on their way, so it is asked
+    again at its retransmission, with a new sequence number (finding 63), and refused again it raises an Alarm."""
     lma = _revoking_lma()
     first = _registered(lma)
     handoff: Handoff = {"hi": HandoffIndicator.HANDOFF_BETWEEN_MAGS,
@@ -1283,4 +1287,88 @@ def test_RFC5846_8_1_a_held_pba_waits_only_for_the_bris_outstanding_when_it_was_
     assert answered.sends == [] and answered.events == [], "the PBA went already; 132 to BRI 1 was expected"
     refused = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
                                                            bri_2.sequence, bri_2.flags), MAG1, LMAA, NOW + 1.4)
+    assert refused.sends == [] and refused.events == [], "asked again, not given up"
+    asked_again = _bri(Outcome(sends=[send for send in lma.handle_timer(NOW + 2.2).sends if send.destination == MAG1]),
+                       to=MAG1)
+    assert asked_again.sequence != bri_2.sequence and asked_again.options == bri_2.options
+    refused = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
+                                                           asked_again.sequence, asked_again.flags), MAG1, LMAA,
+                          NOW + 2.3)
     assert refused.sends == [] and [type(event) for event in refused.events] == [Alarm]
+
+
+def _moved_to_mag2(lma: LocalMobilityAnchor, prefixes: tuple[HomeNetworkPrefixOption, ...],
+                   at: float) -> BindingRevocationIndication:
+    """MAG2's PBU for MN1's interface wlan0-mac (Handoff Indicator 3, naming ``prefixes``) taken at ``at``: the
+    handover BRI it sends MAG1."""
+    return _bri(lma.receive(pbu(MN1, sequence=2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS, gre=GREKeyOption(12),
+                                ll_id=b"wlan0-mac", prefixes=prefixes, ipv4=ANY_IPV4), MAG2, LMAA, at), to=MAG1)
+
+
+def test_RFC5846_9_1_a_handover_bri_that_overtook_the_pba_of_the_mags_attach_is_asked_again() -> None:
+    """Finding 63 (docs/reliability.md): MN1 attaches at pmip6's MAG1, the LMA accepts (the PBA on its way), then
+    moves the session to MAG2 (HI 3) with a handover BRI to MAG1 that overtakes the PBA. MAG1, attaching the MN until
+    that PBA, refuses it (132, RFC 5846 9.1) and then registers the session the LMA moved. The LMA sent that BRI after
+    it took MAG1's PBU, so the refusal only says MAG1 had not read the PBA: no Alarm, the BRI is asked again at its
+    retransmission (6.3) as a new BRI, which MAG1, registered by then, accepts; before, the LMA alarmed and ended the
+    BRI, and MAG1 held the session until its refresh took it back from MAG2, where the MN is."""
+    lma, lma_peer = _revoking_lma(), Peer(LMAA, 5436)
+    mag = MobileAccessGateway(MagSettings(proxy_coa=MAG1.address, lma=lma_peer), keys=GreKeyAllocator(seed=1))
+    (attach,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=b"wlan0-mac"), NOW).sends
+    pba = the_pba(lma.receive(attach.message, MAG1, LMAA, NOW))
+    bri = _moved_to_mag2(lma, tuple(pba.options_of(HomeNetworkPrefixOption)), NOW + 0.1)
+    (refusal,) = mag.receive(bri, lma_peer, NOW + 0.11).sends
+    assert refusal.message.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    refused = lma.receive(refusal.message, MAG1, LMAA, NOW + 0.12)
+    assert refused.sends == [] and refused.events == [], "no Alarm: the BRI is asked again"
+    mag.receive(pba, lma_peer, NOW + 0.13)
+    assert [entry.state for entry in mag.entries()] == ["registered"]
+
+    assert lma.handle_timer(NOW + 1.09).sends == []
+    again = _bri(lma.handle_timer(NOW + 1.1), to=MAG1)
+    assert again.sequence != bri.sequence and (again.trigger, again.options) == (bri.trigger, bri.options)
+    (bra,) = mag.receive(again, lma_peer, NOW + 1.11).sends
+    assert bra.message.status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
+    assert lma.receive(bra.message, MAG1, LMAA, NOW + 1.12).events == []
+    assert lma.waiting() == Waiting(revocations=0, handoff_waits=0, held_answers=0)
+    assert [(bce.proxy_coa, bce.state) for bce in lma.bindings()] == [(MAG2, BceState.ACTIVE)]
+
+
+@pytest.mark.parametrize("attach_arrives", ["before the bri is asked again", "after it is refused again"])
+def test_RFC5846_9_1_a_mag_the_mn_came_back_to_keeps_the_session_when_the_bri_is_asked_again(
+        attach_arrives: str) -> None:
+    """Finding 63's fix leaves a genuine 132 alone: MN1 registered at pmip6's MAG1 moves to MAG2 (HI 3, the handover BRI
+    to MAG1) and comes back to MAG1 before the BRI reaches it (MAG1 attaching it again). MAG1 refuses the BRI, and
+    the BRI asked again, whether the LMA takes MAG1's PBU before (its PBA held for the BRI, which is sent again at once
+    and refused as expected, finding 13) or after (the refusal again an Alarm, the retransmission spent): the session
+    ends at MAG1 at both ends, revoked at MAG2."""
+    lma, mag, lma_peer = _pair(ll_id=b"wlan0-mac")
+    (entry,) = mag.entries()
+    prefixes = tuple(HomeNetworkPrefixOption(prefix.network_address, prefix.prefixlen)
+                     for prefix in entry.home_network_prefixes)
+    bri = _moved_to_mag2(lma, prefixes, NOW + 1)
+    (back,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+                                       ll_id=b"wlan0-mac"), NOW + 1.9).sends
+    (refusal,) = mag.receive(bri, lma_peer, NOW + 1.91).sends
+    assert refusal.message.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert lma.receive(refusal.message, MAG1, LMAA, NOW + 1.92).events == []
+    if attach_arrives == "before the bri is asked again":
+        accepted = lma.receive(back.message, MAG1, LMAA, NOW + 1.95)
+        again = _bri(Outcome(sends=[send for send in accepted.sends if send.destination == MAG1]), to=MAG1)
+        (bra,) = mag.receive(again, lma_peer, NOW + 1.96).sends
+        answered = lma.receive(bra.message, MAG1, LMAA, NOW + 1.97)
+        assert not any(isinstance(event, Alarm) for event in answered.events), "132 is what MAG1 was asked for"
+    else:
+        again = _bri(lma.handle_timer(NOW + 2), to=MAG1)
+        (bra,) = mag.receive(again, lma_peer, NOW + 2.01).sends
+        refused = lma.receive(bra.message, MAG1, LMAA, NOW + 2.02)
+        assert [type(event) for event in refused.events] == [Alarm]
+        answered = accepted = lma.receive(back.message, MAG1, LMAA, NOW + 2.1)
+    assert again.sequence != bri.sequence
+    assert bra.message.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    _bri(Outcome(sends=[send for send in accepted.sends if send.destination == MAG2]), to=MAG2)
+    mag.receive(the_pba(Outcome(sends=[send for send in answered.sends if send.destination == MAG1])), lma_peer,
+                NOW + 2.2)
+    assert [entry.state for entry in mag.entries()] == ["registered"]
+    assert [(bce.proxy_coa, bce.state) for bce in lma.bindings() if bce.state is BceState.ACTIVE] == [
+        (MAG1, BceState.ACTIVE)]

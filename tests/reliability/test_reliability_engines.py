@@ -149,6 +149,12 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("advance_time", 1.0), ("reload_lma", "a shorter lifetime"), ("deliver_at", 2), ("settle",),
     ], id=f"finding 64: the same, the first PBU delivered before the retransmission left ({machine})")
       for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
+    *(pytest.param(machine, [
+        ("attach", b"mn3@opB", _A2, 1, _WIFI, False), ("settle",), ("attach", b"mn3@opB", _A3, 1, _WIFI, True),
+        ("deliver_at", 0), ("advance_time", 0.05), ("attach", b"mn3@opB", _A2, 1, _WIFI, True), ("deliver_at", 1),
+        ("deliver_at", 2), ("settle",),
+    ], id=f"finding 63: a handover BRI overtaking the PBA of the old MAG's own attach is asked again ({machine})")
+      for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with

@@ -28,8 +28,10 @@ BRA (docs/reliability.md findings 50-52, 54). A success to a BRI that an attach 
 not let go the session that attach registered: the MAG answered a copy of it from its memory (9.1) and holds that
 session (only that one: another interface's attach returns no other, finding 56). An administrative revocation's
 success BRA is remembered so too: that MAG's re-registration of the MN's session, delayed past it, would open the
-session anew there (finding 53). A V-flag BRI refuses nothing: the session it leaves its HNPs is still registered, and
-its MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does NOT Exist) means
+session anew there (finding 53). A 132 to a handover BRI telling of a move that no held PBA asked for is asked again,
+as a new BRI, at its retransmission (:meth:`RevocationSender._not_yet_read`: the BRI may have overtaken the PBA of the
+MAG's attach, finding 63). A V-flag BRI refuses nothing: the session it leaves its HNPs is still registered, and its
+MAG's PBUs refresh it (the LMA refuses only their IPv4 part). A BRA with status 128 (Binding Does NOT Exist) means
 the MAG holds no such binding either: nothing to alarm about. After the last retry the race is open again: a MAG that
 reads the BRI only later (its process stopped, its loop stalled) may first refresh the session, which the LMA, its
 revocation given up, registers anew; the MAG then drops it on the late BRI. Its BRA says so:
@@ -270,6 +272,9 @@ class RevocationSender:
                 "(RFC 5846 6.2.2)", source)])
         expected = (acknowledgement.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
                     and self._held_key(outstanding) is not None)
+        if not expected and self._not_yet_read(outstanding, acknowledgement.status):
+            self._ask_again(acknowledgement.sequence, outstanding)
+            return Outcome()
         if self._let_go is not None and (acknowledgement.status <= BindingRevocationStatus.PARTIAL_SUCCESS
                                          or acknowledgement.status == BindingRevocationStatus.BINDING_DOES_NOT_EXIST):
             for session in self._dropped(outstanding):  # dropped, or 128: held no more
@@ -344,6 +349,40 @@ class RevocationSender:
         if returned is not None:
             held.returned.update(session_addresses(returned.home_network_prefixes, returned.ipv4_home_address))
         return outcome
+
+    @staticmethod
+    def _not_yet_read(outstanding: _Outstanding, status: int) -> bool:
+        """Whether ``status``, the answer to ``outstanding``, may only say that its MAG has not read the PBA the LMA
+        sent it before the BRI: 132 (Revocation Failed - MN is Attached) to a BRI telling that the session moved to
+        another MAG (not an "Inter-MAG Handover - Unknown" one, which asks, RFC 5846 8.1), with a retransmission left
+        (6.3). The LMA sent that BRI after it had taken the MAG's latest PBU for the MN that it knows of (the
+        PBA of an attach it takes later waits for the BRI's answer, :meth:`answer_after`, and expects that 132); a MAG
+        still attaching the MN when the BRI overtook that PBA on their way refuses it all the same, and the PBA then
+        registers there the session the LMA moved (docs/reliability.md finding 63). So the BRI is asked again
+        (:meth:`_ask_again`); a MAG that the MN has really come back to is attaching it still (its new PBU on its way,
+        whose PBA will wait for that BRI) and refuses it again, or its next PBU takes the session back."""
+        return (status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+                and outstanding.indication.trigger in HANDOVER_TRIGGERS
+                and outstanding.indication.trigger != RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN
+                and outstanding.retries_left > 0)
+
+    def _ask_again(self, sequence: int, outstanding: _Outstanding) -> None:
+        """``outstanding``, refused with 132 (:meth:`_not_yet_read`), stays outstanding and goes again at its next
+        retransmission (RFC 5846 6.3: InitMINDelayBRIs or more after the copy the MAG refused, the PBA sent before it
+        having arrived meanwhile) as a new BRI, with a fresh sequence number: the MAG answers a copy of the BRI it
+        refused from its memory of that answer (9.1, :class:`~pmip6.core.revocation_responder.AnsweredRevocations`),
+        which must still hold for a copy delayed in the network (finding 13); a new BRI it acts on (6.2.2 leaves a
+        failure to the initiator's local policy)."""
+        deadline = self._deadlines.deadline_of(sequence)
+        assert deadline is not None  # an outstanding BRI awaits its next retransmission or its end
+        del self._outstanding[sequence]
+        self._deadlines.cancel(sequence)
+        self._note_owed_change(sequence, outstanding)
+        outstanding.indication = replace(outstanding.indication, sequence=self._fresh_sequence())
+        outstanding.send = replace(outstanding.send, message=outstanding.indication)
+        self._outstanding[outstanding.indication.sequence] = outstanding
+        self._note_owed_change(outstanding.indication.sequence, outstanding)
+        self._deadlines.schedule(outstanding.indication.sequence, deadline)
 
     def _dropped(self, outstanding: _Outstanding) -> tuple[TunnelSession, ...]:
         """The sessions a success BRA to ``outstanding`` says its MAG dropped (:class:`LetGoSessions`): a handover

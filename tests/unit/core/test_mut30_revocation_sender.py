@@ -59,7 +59,8 @@ def test_RFC5846_8_1_every_handover_bri_outstanding_there_is_sent_again_and_the_
 
 def test_RFC5846_6_2_2_a_132_to_a_bri_no_pba_waited_for_is_an_alarm() -> None:
     """The refusal is expected of the BRIs sent again for the held PBA only; the PBA released, a BRI sent after it is
-    refused against the LMA's will."""
+    refused against the LMA's will: asked again at its retransmission as a new BRI (it may have overtaken the PBA,
+    docs/reliability.md finding 63), and refused again, an Alarm."""
     sender = RevocationSender(RevocationTiming(), random.Random(1))
     first, second = _two_handover_bris(sender)
     sender.answer_after(MN, MAG.address, SendMessage(UnknownMessage(200, b""), MAG, LMAA))
@@ -68,8 +69,37 @@ def test_RFC5846_6_2_2_a_132_to_a_bri_no_pba_waited_for_is_an_alarm() -> None:
     assert isinstance(released.message, UnknownMessage) and isinstance(later.message, BindingRevocationIndication)
     attached = BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
     assert _answered(sender, first, attached).events == [] and _answered(sender, second, attached).events == []
-    assert [type(event) for event in _answered(sender, later.message, attached).events] == [Alarm]
+    assert _answered(sender, later.message, attached).events == [] and sender.take_ended() == []
+    (again,) = sender.handle_timer(NOW + 2).sends
+    assert isinstance(again.message, BindingRevocationIndication)
+    assert again.message == replace(later.message, sequence=again.message.sequence) != later.message
+    assert [type(event) for event in _answered(sender, again.message, attached).events] == [Alarm]
     assert sender.take_ended() == [], "the PBA went once, before the later BRI"
+
+
+@pytest.mark.parametrize(("trigger", "retries", "asked_again"), [
+    (SAME, 1, True), (RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE, 1, True),
+    (RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN, 1, False), (SAME, 0, False)])
+def test_RFC5846_6_3_a_132_to_a_bri_telling_of_a_move_asks_it_again_under_a_new_sequence_number_while_retries_last(
+        trigger: RevocationTrigger, retries: int, asked_again: bool) -> None:
+    """docs/reliability.md finding 63: not trigger 4 (it asks; 132 opens the waiting PBU's session, 8.1), and not
+    without a retransmission left (the Alarm at once, as before). The BRI asked again is owed under its new sequence
+    number, the refused one no more (what a restart must not lose, :meth:`RevocationSender.take_owed_changes`)."""
+    sender = RevocationSender(RevocationTiming(max_retries=retries), random.Random(1))
+    (send,) = sender.revoke(_session("2001:db8:a::/64"), trigger, NOW).sends
+    assert isinstance(send.message, BindingRevocationIndication)
+    sender.take_owed_changes()
+    events = _answered(sender, send.message, BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED).events
+    assert [type(event) for event in events] == ([] if asked_again else [Alarm])
+    resent = sender.handle_timer(NOW + 1).sends
+    assert sender.outstanding() == len(resent) == int(asked_again)
+    if asked_again:
+        (again,) = resent
+        assert isinstance(again.message, BindingRevocationIndication)
+        assert again.message == replace(send.message, sequence=again.message.sequence) != send.message
+        changes = sender.take_owed_changes()
+        assert changes[send.message.sequence] == []
+        assert [owed.session for owed in changes[again.message.sequence]] == [_session("2001:db8:a::/64")]
 
 
 def test_RFC5846_8_1_a_released_pba_goes_once_and_a_later_hold_sends_the_bri_again() -> None:
