@@ -17,6 +17,7 @@ from lma_builders import (
     NOW,
     OP_A,
     STRANGER,
+    events_as,
     hnp_of,
     make_lma,
     option_of,
@@ -25,7 +26,15 @@ from lma_builders import (
     the_pba,
 )
 
-from pmip6.core.events import BindingEstablished, MessageIgnored, Peer
+from pmip6.core.bce import BceState
+from pmip6.core.events import (
+    BindingDeregistered,
+    BindingEstablished,
+    MessageIgnored,
+    Outcome,
+    Peer,
+    RegistrationRejected,
+)
 from pmip6.core.lma import Tenant
 from pmip6.wire.messages import BindingError, ProxyBindingAcknowledgement, UnknownMessage
 from pmip6.wire.numbers import (
@@ -241,6 +250,42 @@ def test_timestamp_lower_than_another_session_of_the_mn_157() -> None:
     the_pba(lma.receive(pbu(timestamp=NOW, att=3), MAG1, LMAA, NOW))
     outcome = lma.receive(pbu(timestamp=NOW - 0.1, att=4), MAG2, LMAA, NOW)
     assert rejected_status(outcome) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+
+
+def test_RFC5213_5_5_a_de_registration_timestamp_is_ordered_against_its_own_session_only() -> None:
+    """RFC 5213 5.5 item 8: 157 for a Timestamp "lower than the previously accepted timestamp in the Proxy Binding
+    Update messages sent for that mobility binding". A multihomed MN: session A at MAG1, session B at MAG2 registered
+    with a later Timestamp (MAG2's clock a little ahead); MAG1's de-registration of A, stamped before B's PBU but
+    after A's, ends A (docs/reliability.md finding 67: refused 157, A stayed until its lifetime ended). A replayed or
+    older de-registration of A is still refused and ends nothing, and so is a registration with that Timestamp (item
+    6: "greater than all previously accepted timestamps ... for that mobile node", so that it opens no session). One
+    matching no session is ordered by nothing but the window, and ignored (5.4.1)."""
+    lma = make_lma()
+    prefix_a = hnp_of(the_pba(lma.receive(pbu(timestamp=NOW, att=3), MAG1, LMAA, NOW)))
+    the_pba(lma.receive(pbu(timestamp=NOW + 0.1, att=4), MAG2, LMAA, NOW + 0.1))
+    session_a, session_b = lma.bindings()
+
+    def de_register_a(timestamp: float) -> Outcome:
+        message = pbu(lifetime=0, hi=HandoffIndicator.UNKNOWN, att=3, prefixes=(prefix_a,), timestamp=timestamp)
+        return lma.receive(message, MAG1, LMAA, NOW + 0.15)
+
+    refresh = pbu(hi=HandoffIndicator.NOT_CHANGED, att=3, prefixes=(prefix_a,), timestamp=NOW + 0.05)
+    assert rejected_status(lma.receive(refresh, MAG1, LMAA, NOW + 0.15)) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+    replayed, older = de_register_a(NOW), de_register_a(NOW - 0.05)
+    assert rejected_status(replayed) == Status.TIMESTAMP_MISMATCH
+    assert rejected_status(older) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+    assert events_as(older, RegistrationRejected)[0].reason.startswith(
+        "timestamp 0.050 s older than the last one accepted for this session")
+    assert session_a.state is BceState.ACTIVE
+    nobodys = HomeNetworkPrefixOption(IPv6Address("2001:db8:a:ff::"), 64)
+    unmatched = pbu(lifetime=0, hi=HandoffIndicator.UNKNOWN, att=3, prefixes=(nobodys,), timestamp=NOW + 0.05)
+    assert isinstance(lma.receive(unmatched, MAG1, LMAA, NOW + 0.15).events[0], MessageIgnored)  # 5.4.1, not 157
+
+    accepted = de_register_a(NOW + 0.05)
+    assert the_pba(accepted).status == Status.ACCEPTED
+    assert [type(event) for event in accepted.events] == [BindingDeregistered]
+    assert (session_a.state, session_b.state) == (BceState.DEREGISTERING, BceState.ACTIVE)
+    assert rejected_status(de_register_a(NOW + 0.05)) == Status.TIMESTAMP_MISMATCH
 
 
 def test_with_timestamps_sequence_is_not_used_for_ordering_but_copied() -> None:

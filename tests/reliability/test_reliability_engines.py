@@ -155,6 +155,10 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("deliver_at", 2), ("settle",),
     ], id=f"finding 63: a handover BRI overtaking the PBA of the old MAG's own attach is asked again ({machine})")
       for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
+    pytest.param("MagLmaPairMachine", [
+        ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("deliver_at", 0), ("attach", b"mn1@opA", _A3, 3, _WIFI, False),
+        ("deliver_at", 1), ("advance_time", 1.0), ("settle",),
+    ], id="finding 67: the de-registration of finding 61's second session, older than the other session's PBU"),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with

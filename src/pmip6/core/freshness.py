@@ -60,9 +60,10 @@ def timestamp_rejection(
 ) -> Status | None:
     """None when the timestamp is valid (RFC 5213 5.5), else the status to reject with.
 
-    Valid means greater than the last one accepted for the mobile node (:func:`last_accepted_timestamp`) and, unless
-    ``validity_window`` is None (MobileNodeGeneratedTimestampInUse), within the window of the LMA's clock at
-    ``arrived``, when the PBU reached the LMA.
+    Valid means greater than the last one accepted (:func:`last_accepted_timestamp`: for the mobile node, or for a
+    de-registration's own session, ``core/lma.py``) and, unless ``validity_window`` is None
+    (MobileNodeGeneratedTimestampInUse), within the window of the LMA's clock at ``arrived``, when the PBU reached
+    the LMA.
     A timestamp lower than the last accepted one is TIMESTAMP_LOWER_THAN_PREV_ACCEPTED; any other
     invalid timestamp (a replayed equal one, or one outside the window) is TIMESTAMP_MISMATCH.
     """

@@ -21,18 +21,20 @@ PBU processing order (RFC 5213 5.3.1; the RFC 6275 9.2 checks and authentication
     (the BCE's ``udp_encapsulation``, the session's ``udp``) and is answered with a NAT Detection option
     with F, which is what tells the MAG (4.2.2); with GRE, RFC 5845 decides (TLV-header UDP format with T,
     else GRE over IPv4). Over IPv6 transport F changes nothing (RFC 5844 section 4 is IPv4 transport only)
- 5. freshness (RFC 5213 5.5): a Timestamp must be greater than every timestamp accepted for the mobile
-    node (all its sessions, so a replayed PBU cannot open a second session) and within
+ 5. freshness (RFC 5213 5.5): a registration's Timestamp must be greater than every timestamp accepted for the
+    mobile node (all its sessions, so a replayed PBU cannot open a second session), a de-registration's than the one
+    accepted for the session it refers to (5.5 item 8, "for that mobility binding": it opens none, and another MAG's
+    clock a little ahead must not keep a session its MAG ended; none: no ordering), and either within
     TimestampValidityWindow of the LMA's clock at the PBU's arrival, else TIMESTAMP_LOWER_THAN_PREV_ACCEPTED /
-    TIMESTAMP_MISMATCH carrying the LMA's time. Accepted timestamps more than the window beyond the LMA's
-    clock (at processing) date from before a backward step of that clock and no longer order
-    (:mod:`pmip6.core.freshness`): the first PBU accepted after the step replaces them, if its sequence number is
-    newer than the last one accepted for its session (else for the MN), else SEQUENCE_NUMBER_OUT_OF_WINDOW
-    carrying that number, so that a PBU captured before the step cannot be replayed. Without a Timestamp, the
-    sequence number must be newer (modulo 2**16) than the last one accepted for the session the PBU refers to, else
-    SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number; a PBU that starts a new session is fresh by definition. What
-    an entry records never goes backwards, also when a waiting Handoff Indicator 4 PBU is applied after the newer
-    de-registration it waited for.
+    TIMESTAMP_MISMATCH carrying the LMA's time. Accepted timestamps (any session's of the MN, for a de-registration
+    too) more than the window beyond the LMA's clock (at processing) date from before a backward step of that clock
+    and no longer order (:mod:`pmip6.core.freshness`): the first PBU accepted after the step replaces them, if its
+    sequence number is newer than the last one accepted for its session (else for the MN), else
+    SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number, so that a PBU captured before the step cannot be replayed.
+    Without a Timestamp, the sequence number must be newer (modulo 2**16) than the last one accepted for the session
+    the PBU refers to, else SEQUENCE_NUMBER_OUT_OF_WINDOW carrying that number; a PBU that starts a new session is
+    fresh by definition. What an entry records never goes backwards, also when a waiting Handoff Indicator 4 PBU is
+    applied after the newer de-registration it waited for.
  6. neither a Home Network Prefix nor an IPv4 Home Address Request option: MISSING_HOME_NETWORK_PREFIX_OPTION
  7. no Handoff Indicator: MISSING_HANDOFF_INDICATOR_OPTION; no Access Technology Type: MISSING_ACCESS_TECH_TYPE_OPTION
  8. an HNP longer than /128: NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX; then RFC 5844 3.1.2.1 in its order: an
@@ -736,16 +738,18 @@ class LocalMobilityAnchor:
         if timestamp is not None:
             window = self._timestamp_window()
             accepted = [entry.last_timestamp for entry in self._cache.of_mn(mn_id) if entry.last_timestamp is not None]
+            session = found.entry if pbu.lifetime else _deregistered_session(found, proxy_coa.address)
             wall_now, wall_arrived = now + self.wall_offset, arrived + self.wall_offset
             ceiling = timestamp_ceiling(max(wall_now, wall_arrived), window)
-            last_accepted = last_accepted_timestamp(accepted, ceiling)
+            last_accepted = last_accepted_timestamp(accepted if pbu.lifetime else _own_timestamp(session), ceiling)
             stale = timestamp_rejection(timestamp, last_accepted, wall_arrived, window)
             if stale is not None:
                 return reject(stale, lma_time=TimestampOption.from_time(wall_now),
-                              reason=timestamp_reason(timestamp, last_accepted, wall_arrived, window))
+                              reason=timestamp_reason(timestamp, last_accepted, wall_arrived, window,
+                                                      "this MN" if pbu.lifetime else "this session"))
             if ceiling is not None and any(ticks > ceiling for ticks in accepted):
                 # A backward step made the PBUs captured before it current again: the sequence number tells them.
-                last_sequence = self._last_sequence_before_step(mn_id, found.entry)
+                last_sequence = self._last_sequence_before_step(mn_id, session)
                 if not sequence_is_newer(pbu.sequence, last_sequence):
                     return reject(Status.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=last_sequence,
                                   reason=stepped_sequence_reason(pbu.sequence, last_sequence))
@@ -867,7 +871,7 @@ class LocalMobilityAnchor:
         session (so it was not checked against it): a Handoff Indicator 4 PBU taking the MN's one session (5.4.1.2
         item 4, 5.4.1.3 item 3), or one registering an interface ``entry`` is a session of
         (:meth:`_older_than_its_interface`). Without a Timestamp its sequence number must be newer than the entry's
-        last, else the 135 rejection (a Timestamp was checked against every session of the MN already). None when
+        last, else the 135 rejection (a Timestamp was checked already: :meth:`_receive_pbu`). None when
         it is fresh."""
         sequence, last = registration.pbu.sequence, entry.last_sequence
         if registration.options.timestamp is not None or sequence_is_newer(sequence, last):
@@ -880,9 +884,8 @@ class LocalMobilityAnchor:
     def _deregister(self, registration: _Registration, found: LookupResult, now: float) -> Outcome:
         source = registration.source
         proxy_coa = registration.proxy_coa.address
-        entry = found.entry
-        if entry is None and found.wait_for is not None and found.wait_for.proxy_coa.address == proxy_coa:
-            entry = found.wait_for  # the MN's one session, at this MAG: this de-registration refers to it
+        entry = _deregistered_session(found, proxy_coa)
+        if entry is not None and entry is not found.entry:
             stale = self._stale_sequence(registration, entry)
             if stale is not None:
                 return stale
@@ -1461,6 +1464,29 @@ def _by_proxy_coa(entries: Iterable[BindingCacheEntry]) -> dict[Address, list[Bi
     for entry in entries:
         grouped.setdefault(entry.proxy_coa.address, []).append(entry)
     return grouped
+
+
+def _deregistered_session(found: LookupResult, proxy_coa: Address) -> BindingCacheEntry | None:
+    """The mobility session a de-registration from ``proxy_coa`` refers to (RFC 5213 5.3.5): the one the lookup found,
+    else the MN's one session at that MAG that a Handoff Indicator 4 lookup names to wait for (5.4.1.2 item 4,
+    5.4.1.3 item 3). None: it matches no session (silently ignored, 5.4.1)."""
+    waited = found.wait_for
+    if found.entry is None and waited is not None and waited.proxy_coa.address == proxy_coa:
+        return waited
+    return found.entry
+
+
+def _own_timestamp(session: BindingCacheEntry | None) -> list[int]:
+    """The accepted Timestamp a de-registration of ``session`` must be greater than (RFC 5213 5.5 item 8: "the
+    previously accepted timestamp in the Proxy Binding Update messages sent for that mobility binding"): its own
+    session's, not every one of the MN's as for a registration (item 6), which is there so that an old PBU cannot
+    update or open a session. A de-registration opens none and ends only ``session``, whose own last Timestamp (and the
+    validity window) still refuses a replay of it; compared with the MN's other sessions it was refused 157 whenever
+    another MAG, its clock a little ahead, had just registered one of them, and its binding stayed until its
+    lifetime ended (docs/reliability.md finding 67). None, no session: the validity window only. Whether this LMA's
+    clock stepped back still looks at every session of the MN (:meth:`LocalMobilityAnchor._last_sequence_before_step`
+    then asks for a newer sequence number than ``session``'s last)."""
+    return [] if session is None or session.last_timestamp is None else [session.last_timestamp]
 
 
 def _holds_session(registration: _Registration, prefixes: Iterable[IPv6Network]) -> bool:

@@ -33,9 +33,10 @@ LET_GO = ("this MAG let the session go (acknowledged or sent its revocation) and
 
 
 def timestamp_reason(timestamp: TimestampOption, last_accepted_ticks: int | None, now: float,
-                     validity_window: float | None) -> str:
+                     validity_window: float | None, ordered_within: str) -> str:
     """156 or 157 (RFC 5213 5.5): how far the Timestamp is from this LMA's clock, the window, and, when it is not
-    newer, how it compares with the last one accepted for the mobile node."""
+    newer, how it compares with the last one accepted for ``ordered_within``: "this MN" for a registration, "this
+    session" for a de-registration (:func:`pmip6.core.lma._own_timestamp`)."""
     offset = timestamp.to_time() - now
     side = "ahead of" if offset > 0 else "behind"
     clock = (f"timestamp {abs(offset):.3f} s {side} this LMA's clock, "
@@ -44,9 +45,9 @@ def timestamp_reason(timestamp: TimestampOption, last_accepted_ticks: int | None
     if last_accepted_ticks is None or timestamp.ticks > last_accepted_ticks:
         return clock
     if timestamp.ticks == last_accepted_ticks:
-        return f"timestamp equal to the last one accepted for this MN (a replay); {clock}"
+        return f"timestamp equal to the last one accepted for {ordered_within} (a replay); {clock}"
     older = (last_accepted_ticks - timestamp.ticks) / 65536
-    return f"timestamp {older:.3f} s older than the last one accepted for this MN; {clock}"
+    return f"timestamp {older:.3f} s older than the last one accepted for {ordered_within}; {clock}"
 
 
 def sequence_reason(sequence: int, last_accepted: int) -> str:
