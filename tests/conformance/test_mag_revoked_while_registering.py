@@ -297,6 +297,36 @@ def test_RFC5846_9_1_the_attachs_retransmission_taken_after_the_bra_is_de_regist
     assert _pbus(mag.receive(late, LMA_PEER, NOW + 3.1)) == []  # one de-registration per drop
 
 
+@pytest.mark.parametrize("how", ["reload", "clear", "clear --mag"])
+def test_RFC5846_9_1_the_network_copy_of_the_attach_taken_after_the_bra_is_de_registered(how: str) -> None:
+    """Finding 61 with a copy the network made of MAG1's attach (sequence numbers, review 60): the copy reaches the LMA
+    after MAG1's success BRA, which holds no binding of MN1 to compare its sequence number with (RFC 6275 9.5.1) and
+    accepts it as a new registration, with a new prefix, IPv4 home address and GRE key. Its PBA has the sequence number
+    and echo of the PBA MAG1 applied before the BRI, but it is not a copy of that PBA: MAG1 de-registers the session it
+    accepts, as for a retransmission's. A copy of the applied PBA itself, read first, still draws nothing (the LMA took
+    that PBU before the BRI) and leaves the drop to the answer of the copy. With timestamps the LMA refuses such a copy
+    (156, its Timestamp no newer than the one it accepted)."""
+    lma, mag = _pair(timestamps=False)
+    (attach,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=_WIFI_LL_ID), NOW))
+    (pba,) = _to_lma(lma, attach, NOW)
+    assert [type(event) for event in mag.receive(pba, LMA_PEER, NOW + 0.01).events] == [BindingEstablished]
+    bri = _revoke(lma, how, NOW + 0.5)
+    lma.receive(_answer(mag, bri, NOW + 0.51), MAG1, LMAA, NOW + 0.52)
+    (anew,) = _to_lma(lma, attach, NOW + 0.6)
+    assert anew.status == Status.ACCEPTED and anew.sequence == pba.sequence and _named(anew) != _named(pba)
+    assert mag.receive(pba, LMA_PEER, NOW + 0.61).sends == []
+
+    answered = mag.receive(anew, LMA_PEER, NOW + 0.62)
+
+    assert [type(event) for event in answered.events] == [Alarm]
+    (deregistration,) = _pbus(answered)
+    assert deregistration.lifetime == 0 and _named(deregistration) == _named(anew)
+    (accepted,) = _to_lma(lma, deregistration, NOW + 0.63)
+    assert accepted.status == Status.ACCEPTED
+    mag.receive(accepted, LMA_PEER, NOW + 0.64)
+    _neither_end_holds_mn1(lma, mag, NOW + 3)
+
+
 @pytest.mark.parametrize("timestamps", [True, False], ids=["timestamps", "sequence-numbers"])
 def test_RFC5213_5_3_5_that_de_registration_leaves_the_session_the_mn_took_to_another_mag(timestamps: bool) -> None:
     """Finding 61's handover variant: the MN moved on to MAG2 (Handoff Indicator 3, its MN-LL-ID) after the LMA took

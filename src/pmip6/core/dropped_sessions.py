@@ -15,12 +15,14 @@ the LMA ignores a lifetime-0 PBU from another Proxy-CoA (5.3.5 item 1); if it ho
 PBU sent before is still taken for a late answer, :mod:`pmip6.core.foreign_registration`) and at most
 :data:`DROPPED_REMEMBERED` MNs, the latest (a global BRI dropping more remembers the last ones only); the first PBA
 that draws the de-registration ends it. What the PBA must answer -- a PBU about the MN sent before the drop (its
-sequence number, Timestamp if any and echo) whose acceptance no PBA applied to the entry -- the MAG's record of
-recent transmissions tells (``RecentTransmissions.answered_unapplied``). So a PBA answering another MAG's PBU, or a
-forged one answering none of this MAG's, draws nothing; nor does a copy of the PBA that registered the entry: the
-LMA took that PBU before the BRI, which revoked what it made (the MN's session moved to another MAG, say), and a
-de-registration it drew would use up the drop before the retransmission's PBA. In memory only: a MAG restart
-forgets it.
+sequence number, Timestamp if any and echo), and not be a copy of the PBA whose acceptance of that PBU the entry
+applied -- the MAG's record of recent transmissions tells (``RecentTransmissions.answered_unapplied``). So a PBA
+answering another MAG's PBU, or a forged one answering none of this MAG's, draws nothing; nor does a copy of the PBA
+that registered the entry: the LMA took that PBU before the BRI, which revoked what it made (the MN's session moved
+to another MAG, say), and a de-registration it drew would use up the drop before the retransmission's PBA. A PBA
+echoing that PBU but granting other prefixes, IPv4 home address or GRE key answers a copy of it the network made,
+which the LMA took anew after the BRA (with sequence numbers it has no binding left to find it old, RFC 6275 9.5.1):
+it draws the de-registration (docs/reliability.md finding 68). In memory only: a MAG restart forgets it.
 """
 
 from __future__ import annotations

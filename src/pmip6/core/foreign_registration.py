@@ -37,7 +37,10 @@ from pmip6.core.lma_clock import LMA_CLOCK_WINDOW
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
+    GREKeyOption,
     HandoffIndicatorOption,
+    HomeNetworkPrefixOption,
+    IPv4HomeAddressReplyOption,
     MNIdentifierOption,
     MNLinkLayerIdentifierOption,
     TimestampOption,
@@ -59,6 +62,8 @@ _ECHOED_FIELDS = tuple((option_class, option_field.name)
                        for option_class in ECHOED_OPTIONS for option_field in fields(option_class))
 """Every field of the ECHOED_OPTIONS, in order: the values an :data:`Echo` keeps."""
 
+Grants = tuple[object, ...]
+"""What an accepting PBA grants the session (:func:`grants_of`), compared as option equality compares."""
 Echo = tuple[object, ...]
 """What a PBA's echo is compared with: the value of each of _ECHOED_FIELDS in the PBU, None for the fields of an
 option it left out (a present option has no None field). References to values the PBU shares (the MN-ID's and
@@ -84,6 +89,13 @@ def _differs(pba: ProxyBindingAcknowledgement, echo: Echo) -> bool:
     return False
 
 
+def grants_of(pba: ProxyBindingAcknowledgement) -> Grants:
+    """What the accepting ``pba`` gives the session: its Home Network Prefix, IPv4 Home Address Reply and GRE Key
+    options (RFC 5213 5.3.6, RFC 5844 3.1.2.6, RFC 5845 3.3), which a copy of it repeats and an LMA taking its PBU anew
+    for a new session allocates anew. References to the PBA's options: ~0.3 kB a record that keeps them."""
+    return (*pba.options_of(HomeNetworkPrefixOption), pba.option(IPv4HomeAddressReplyOption), pba.option(GREKeyOption))
+
+
 def timely(pba: ProxyBindingAcknowledgement, now: float) -> bool:
     """Whether ``pba`` has a Timestamp within LMA_CLOCK_WINDOW of ``now`` (see the module docstring)."""
     timestamp = pba.option(TimestampOption)
@@ -101,9 +113,9 @@ class _Sent:
     """The PBU's Timestamp option as :attr:`TimestampOption.ticks` (an LMA returns it, 5.5 item 7), or None: equal
     ticks are equal options (48-bit seconds, 16-bit fraction)."""
     echo: Echo
-    applied: bool = False
-    """A PBA accepting this transmission registered or refreshed the MN's entry
-    (:meth:`RecentTransmissions.applied`)."""
+    applied: Grants | None = None
+    """What the PBA accepting this transmission that registered or refreshed the MN's entry granted
+    (:meth:`RecentTransmissions.applied`), or None."""
 
 
 @dataclass(slots=True)
@@ -142,16 +154,20 @@ class RecentTransmissions:
         return self._answered(mn_id, pba, now) is not None
 
     def answered_unapplied(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float, sent_by: float) -> bool:
-        """Whether ``pba`` answers (as :meth:`answered`) a PBU about ``mn_id`` sent no later than ``sent_by`` whose
-        acceptance no PBA applied yet (:mod:`pmip6.core.dropped_sessions`)."""
+        """Whether ``pba`` answers (as :meth:`answered`) a PBU about ``mn_id`` sent no later than ``sent_by``, and is
+        not a copy of the PBA whose acceptance of it was applied (:mod:`pmip6.core.dropped_sessions`): one granting
+        otherwise (:func:`grants_of`) answers a copy of that PBU the LMA took anew, after it ended the binding
+        (with sequence numbers it has nothing to compare the copy's with then, RFC 6275 9.5.1; docs/reliability.md
+        finding 68)."""
         record = self._answered(mn_id, pba, now)
-        return record is not None and record.at <= sent_by and not record.applied
+        return record is not None and record.at <= sent_by and record.applied != grants_of(pba)
 
-    def applied(self, mn_id: bytes, sequence: int) -> None:
-        """A PBA accepting the PBU about ``mn_id`` with ``sequence`` registered or refreshed the MN's entry."""
-        record = self._by_mn.get(mn_id, {}).get(sequence)
+    def applied(self, mn_id: bytes, pba: ProxyBindingAcknowledgement) -> None:
+        """``pba``, accepting the PBU about ``mn_id`` with its sequence number, registered or refreshed the MN's
+        entry."""
+        record = self._by_mn.get(mn_id, {}).get(pba.sequence)
         if record is not None:
-            record.applied = True
+            record.applied = grants_of(pba)
 
     def _answered(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> _Sent | None:
         record = self._by_mn.get(mn_id, {}).get(pba.sequence)

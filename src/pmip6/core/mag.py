@@ -1101,7 +1101,7 @@ class MobileAccessGateway:
         sent_at = pending.sent_times[pba.sequence]
         entry.granted_lifetime = granted
         entry.expires_at = sent_at + granted
-        self._recent.applied(entry.mn_id, pba.sequence)
+        self._recent.applied(entry.mn_id, pba)
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
         reattached = entry.reattached
         entry.refresh_unanswered = entry.reattached = entry.ipv4_disputed = False

@@ -63,16 +63,19 @@ def test_a_pba_answers_a_recent_pbu_of_its_mn_with_its_sequence_number_timestamp
 
 def test_an_unapplied_answer_is_one_to_a_pbu_sent_by_then_whose_acceptance_no_pba_applied() -> None:
     """docs/reliability.md finding 61 (:mod:`pmip6.core.dropped_sessions`): the PBA of a retransmission sent before
-    the drop counts, a copy of the PBA the entry applied (the LMA took that PBU before the BRI) and one answering a PBU
-    sent after the drop do not."""
+    the drop counts, and so does one granting otherwise than the PBA the entry applied for that PBU (the LMA took a copy
+    of it anew, review 60); a copy of the PBA the entry applied (the LMA took that PBU before the BRI) and one
+    answering a PBU sent after the drop do not."""
     recent = RecentTransmissions()
     first, retransmission, later = _pbu(7), _pbu(8, NOW + 1), _pbu(9, NOW + 5)
     recent.sent(MN, first, NOW)
     recent.sent(MN, retransmission, NOW + 1)
     recent.sent(MN, later, NOW + 5)
-    recent.applied(MN, first.sequence)
+    recent.applied(MN, _pba(first))
     assert not recent.answered_unapplied(MN, _pba(first), NOW + 6, sent_by=NOW + 2)
     assert recent.answered(MN, _pba(first), NOW + 6), "still a late answer to an own PBU"
+    anew = replace(_pba(first), options=(*first.options, GREKeyOption(5)))
+    assert recent.answered_unapplied(MN, anew, NOW + 6, sent_by=NOW + 2), "the LMA took a copy of that PBU anew"
     assert recent.answered_unapplied(MN, _pba(retransmission), NOW + 6, sent_by=NOW + 2)
     assert not recent.answered_unapplied(MN, _pba(later), NOW + 6, sent_by=NOW + 2)
 
