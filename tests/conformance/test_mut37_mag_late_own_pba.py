@@ -140,3 +140,32 @@ def test_the_re_registration_a_late_own_pba_draws_asks_for_what_the_two_pbas_dis
     assert refresh.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(ASSIGNED_IPV4, 24)
     mag.receive(pba_for(refresh, Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS), mag.settings.lma, T1 + 2.01)
     assert entry_of(mag, MN).state is BulState.FAILED
+
+
+SESSIONS_AN_LMA_FINDS = {
+    "dual-stack: by its prefix": (request(MN), IPv4Address(0)),
+    "IPv4-only with an MN-LL-ID: by it": (request(MN, ipv6=False, ll_id=b"\x02\x00\x00\x00\x00\x01"), IPv4Address(0)),
+    "IPv4-only without: naming the late PBA's address": (request(MN, ipv6=False), ASSIGNED_IPV4),
+}
+
+
+@pytest.mark.parametrize("session", list(SESSIONS_AN_LMA_FINDS))
+def test_the_re_registration_asks_for_any_ipv4_address_only_where_the_lma_finds_the_session_without_it(
+        session: str) -> None:
+    """Reliability finding 69 (review60): asking for any IPv4 home address (0.0.0.0) leaves the LMA to find the session
+    by what else the re-registration names (RFC 5844 3.1.2.1 -> RFC 5213 5.4.1): its home network prefix (5.4.1.1) or
+    its MN-LL-ID (5.4.1.2). An IPv4-only session without an MN-LL-ID has neither: with Handoff Indicator 5, 5.4.1.3
+    item 3 makes that PBU a new session at an LMA keeping to it, so the re-registration names the address of the late
+    PBA (the later transmission's) instead, and its prefix length."""
+    attached, asked = SESSIONS_AN_LMA_FINDS[session]
+    mag = make_mag()
+    attach = only_pbu(mag.attach(attached, T1))
+    retransmission = only_pbu(mag.handle_timer(T1 + 1.5))
+    mag.receive(_granting(pba_for(attach), OTHER_IPV4), mag.settings.lma, T1 + 1.6)
+
+    repair = only_pbu(mag.receive(pba_for(retransmission), mag.settings.lma, T1 + 1.7))
+
+    assert repair.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(asked, 24 if int(asked) else 0)
+    mag.receive(pba_for(repair), mag.settings.lma, T1 + 1.8)
+    assert entry_of(mag, MN).ipv4_home_address == ASSIGNED_IPV4
+    assert entry_of(mag, MN).ipv4_disputed is None

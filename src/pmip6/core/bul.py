@@ -127,10 +127,10 @@ class BindingUpdateListEntry:
     """RFC 5844 4.2.2: IPv4-UDP mode, from the last accepted PBA (a NAT Detection option with F, no GRE)."""
     gre_declined: bool = False
     """Status 2 received: no GRE Key option in this session's later PBUs (GK-4.2-11)."""
-    ipv4_disputed: bool = False
-    """A late accepting PBA of this MAG's own PBU granted another IPv4 home address than the entry holds: its PBUs ask
-    for any (0.0.0.0) until a PBA accepts one or the entry lets its address go (:func:`pmip6.core.mag._disputed`,
-    docs/reliability.md finding 64)."""
+    ipv4_disputed: IPv4Address | None = None
+    """A late accepting PBA of this MAG's own PBU granted another IPv4 home address than the entry holds: what its PBUs
+    ask for instead until a PBA accepts one or the entry lets its address go, any (0.0.0.0) or that PBA's address
+    (:func:`pmip6.core.mag._disputed`, docs/reliability.md findings 64 and 69)."""
     halted: bool = False
     """A PBA echoed different MN-ID/HI/ATT/LL-ID: no PBU until an administrative action (RFC 5213 6.9.1.2)."""
     reattached: bool = False

@@ -824,8 +824,12 @@ class MobileAccessGateway:
             options.append(LinkLocalAddressOption(entry.link_local_address or _UNSPECIFIED_IPV6))
         if released is not None:
             options.append(IPv4HomeAddressRequestOption(*released))
-        elif entry.ipv4_requested and (names_none or entry.ipv4_disputed and not deregistering):
+        elif entry.ipv4_requested and names_none:
             options.append(IPv4HomeAddressRequestOption(_UNSPECIFIED_IPV4, 0))
+        elif entry.ipv4_requested and entry.ipv4_disputed is not None and not deregistering:
+            disputed = entry.ipv4_disputed
+            options.append(IPv4HomeAddressRequestOption(disputed, 0 if disputed == _UNSPECIFIED_IPV4
+                                                        else entry.ipv4_prefix_length))
         elif entry.ipv4_requested:
             options.append(
                 IPv4HomeAddressRequestOption(entry.ipv4_home_address or entry.ipv4_hint or _UNSPECIFIED_IPV4,
@@ -1104,7 +1108,8 @@ class MobileAccessGateway:
         self._recent.applied(entry.mn_id, pba)
         entry.refresh_at = sent_at + granted * (1 - self.settings.refresh_margin)
         reattached = entry.reattached
-        entry.refresh_unanswered = entry.reattached = entry.ipv4_disputed = False
+        entry.refresh_unanswered = entry.reattached = False
+        entry.ipv4_disputed = None
         entry.state = BulState.REGISTERED
         self._finish_pending(entry)
         self.heartbeat.binding_made(self.settings.lma.address, now)
@@ -1450,7 +1455,8 @@ class MobileAccessGateway:
         previous = entry.session()
         entry.ipv4_home_address, entry.ipv4_prefix_length, entry.ipv4_default_router = None, 0, None
         entry.dhcp_server = False
-        entry.ipv4_requested = entry.ipv4_added = entry.ipv4_disputed = False
+        entry.ipv4_requested = entry.ipv4_added = False
+        entry.ipv4_disputed = None
         entry.ipv4_hint = entry.ipv4_release_deferred = None
         return [BindingUpdated(entry.session(), previous)] if _announced(entry) else []
 
@@ -1524,14 +1530,20 @@ def _disputed(entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement) -
     in between and took the earlier one for a new session). Another IPv4 home address: the re-registration asks for
     any (0.0.0.0, ``ipv4_disputed``), which the LMA answers with the session's own (RFC 5844 3.1.2.1: the session
     found by its prefixes or MN-LL-ID, RFC 5213 5.4.1; 3.1.2.6), where naming the one it does not hold has the whole
-    PBU refused (171, 3.1.2.2) and the session end here (RFC 5213 6.9.1.2; docs/reliability.md finding 64). The GRE
+    PBU refused (171, 3.1.2.2) and the session end here (RFC 5213 6.9.1.2; docs/reliability.md finding 64). A session
+    with neither (IPv4-only, no MN-LL-ID) names ``pba``'s address instead, the later transmission's unless the network
+    reordered the PBAs: a re-registration (HI 5) naming none the LMA could find by nothing but MN-ID and ATT, which
+    5.4.1.3 item 3 allows for Handoff Indicators 2 and 3 only, so an LMA keeping to it opens a second session (finding
+    69; pmip6's LMA also finds the MN's one session at this MAG by its ATT). The GRE
     Key option after a status 2 that kept it out of the session's PBUs (GK-4.2-11): offered again, ``pba`` having
     accepted it for the session (the LMA answers 2 again where its binding is the one without GRE)."""
     reply = pba.option(IPv4HomeAddressReplyOption)
     if (entry.ipv4_home_address is not None and reply is not None
             and reply.status < IPv4HomeAddressReplyStatus.FAILURE
             and reply.address not in (_UNSPECIFIED_IPV4, entry.ipv4_home_address)):
-        entry.ipv4_disputed = True
+        findable = entry.ipv6_requested and entry.home_network_prefixes or entry.mn_ll_id is not None and any(
+            entry.mn_ll_id)
+        entry.ipv4_disputed = _UNSPECIFIED_IPV4 if findable else reply.address
     if pba.option(GREKeyOption) is not None:
         entry.gre_declined = False
 
