@@ -11,7 +11,7 @@ from pmip6.core.events import Alarm, Event, Outcome, Peer, RegistrationRejected
 from pmip6.core.keys import GreKeyAllocator
 from pmip6.core.lma import LmaSettings, LocalMobilityAnchor, MobileNodeProfile, Tenant
 from pmip6.core.policy import GrePolicy, LmaGrePolicy
-from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
+from pmip6.wire.messages import MobilityMessage, ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.numbers import AccessTechnologyType, BUFlags, HandoffIndicator
 from pmip6.wire.options import (
     AccessTechnologyTypeOption,
@@ -39,6 +39,7 @@ LIFETIME_UNITS = 100  # 400 s
 
 _O = TypeVar("_O", bound=MobilityOption)
 _E = TypeVar("_E", bound=Event)
+_M = TypeVar("_M", bound=MobilityMessage)
 
 OP_A = Tenant("opA", IPv4Network("10.0.0.0/24"), IPv6Network("2001:db8:a::/48"))
 OP_B = Tenant("opB", IPv4Network("10.200.0.0/24"), IPv6Network("2001:db8:b::/48"))
@@ -119,9 +120,14 @@ def pbu(
 
 def the_pba(outcome: Outcome) -> ProxyBindingAcknowledgement:
     """The one PBA an outcome sends."""
+    return the_message(outcome, ProxyBindingAcknowledgement)
+
+
+def the_message(outcome: Outcome, kind: type[_M]) -> _M:
+    """The one message an outcome sends, a ``kind`` (fails the test otherwise)."""
     assert len(outcome.sends) == 1, outcome
     message = outcome.sends[0].message
-    assert isinstance(message, ProxyBindingAcknowledgement), message
+    assert isinstance(message, kind), message
     return message
 
 

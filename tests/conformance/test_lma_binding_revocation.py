@@ -17,10 +17,12 @@ from lma_builders import (
     NOW,
     STRANGER,
     Handoff,
+    events_as,
     make_lma,
     pbu,
     rejected_status,
     settings,
+    the_message,
     the_pba,
 )
 
@@ -122,8 +124,7 @@ def test_RFC5846_6_2_2_a_successful_bra_ends_the_retransmissions() -> None:
     outcome = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, bri.sequence), MAG1, LMAA,
                           NOW + 1.1)
 
-    assert outcome.sends == [] and [(type(event), event.reason)  # type: ignore[union-attr]
-                                    for event in outcome.events] == [(BindingRemoved, "cleared")]
+    assert outcome.sends == [] and [event.reason for event in events_as(outcome, BindingRemoved)] == ["cleared"]
     assert list(lma.bindings()) == [] and lma.next_deadline() is None and lma.handle_timer(NOW + 60) == Outcome()
 
 
@@ -266,11 +267,10 @@ def test_RFC5846_clear_at_the_lma_reaches_pmip6s_own_mag_which_drops_the_session
 
     (bri_send,) = lma.clear(NOW + 1, mn_id=MN1).sends
     answer = mag.receive(bri_send.message, lma_peer, NOW + 1.01)
-    (bra_send,) = answer.sends
+    bra = the_message(answer, BindingRevocationAcknowledgement)
 
-    assert list(mag.entries()) == [] and [event.reason for event in answer.events] \
-        == ["revoked"]  # type: ignore[union-attr]
-    assert [type(event) for event in lma.receive(bra_send.message, MAG1, LMAA, NOW + 1.02).events] == [BindingRemoved]
+    assert list(mag.entries()) == [] and [event.reason for event in events_as(answer, BindingRemoved)] == ["revoked"]
+    assert [type(event) for event in lma.receive(bra, MAG1, LMAA, NOW + 1.02).events] == [BindingRemoved]
     assert lma.next_deadline() is None and list(lma.bindings()) == []
 
 
@@ -295,9 +295,8 @@ def test_RFC5846_8_1_a_pbu_accepted_from_the_mag_being_revoked_is_answered_after
     _bri(Outcome(sends=[send for send in back.sends if send.destination == MAG2]), to=MAG2)
     refused = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
                                                            to_mag1.sequence, to_mag1.flags), MAG1, LMAA, NOW + 1.21)
-    (pba,) = refused.sends
-    assert (pba.destination, pba.message.sequence, pba.message.status) \
-        == (MAG1, 3, Status.ACCEPTED)  # type: ignore[union-attr]
+    pba = the_pba(refused)
+    assert (refused.sends[0].destination, pba.sequence, pba.status) == (MAG1, 3, Status.ACCEPTED)
     assert not any(isinstance(event, Alarm) for event in refused.events), "132 is what MAG1 was asked for"
     assert lma.waiting() == Waiting(revocations=1, handoff_waits=0, held_answers=0)
     resent = [send.destination for deadline in (NOW + 2.0, NOW + 2.2) for send in lma.handle_timer(deadline).sends]
@@ -328,8 +327,8 @@ def test_RFC5846_8_1_a_pba_held_for_a_revocation_goes_when_the_revocation_ends_u
     retransmission = [to_mag1] if end == "given-up" else []
     (*bris, pba_3, pba_4) = [send.message for send in ended.sends if send.destination == MAG1]
     assert bris == retransmission, "6.3's retransmission, then the PBAs"
-    assert [(type(pba), pba.sequence) for pba in (pba_3, pba_4)] == [(ProxyBindingAcknowledgement, 3),
-                                                                    (ProxyBindingAcknowledgement, 4)]
+    assert isinstance(pba_3, ProxyBindingAcknowledgement) and isinstance(pba_4, ProxyBindingAcknowledgement)
+    assert (pba_3.sequence, pba_4.sequence) == (3, 4)
     assert any(isinstance(event, Alarm) for event in ended.events), "no answer is still worth an Alarm"
 
 
@@ -533,7 +532,7 @@ def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_u
                "ipv4": ANY_IPV4}
     back = lma.receive(pbu(MN1, sequence=20, gre=GREKeyOption(13), **handoff), MAG1, LMAA, NOW + 11)
     pba, to_mag2 = back.sends
-    assert pba.message.status == Status.ACCEPTED  # type: ignore[union-attr]
+    assert isinstance(pba.message, ProxyBindingAcknowledgement) and pba.message.status == Status.ACCEPTED
     assert isinstance(to_mag2.message, BindingRevocationIndication)
     lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.SUCCESS, to_mag2.message.sequence,
                                                  to_mag2.message.flags), MAG2, LMAA, NOW + 11.01)
@@ -544,8 +543,8 @@ def test_RFC5846_8_1_a_mag_that_let_the_session_go_is_refused_its_refresh_only_u
     lma.receive(BindingRevocationAcknowledgement(attached, again.sequence, again.flags), MAG1, LMAA, NOW + 13.01)
     refresh = pbu(MN1, sequence=22, hi=HandoffIndicator.NOT_CHANGED, gre=GREKeyOption(13), ll_id=b"wlan0-mac",
                   prefixes=prefixes, ipv4=ANY_IPV4)
-    accepted = lma.receive(refresh, MAG1, LMAA, NOW + 13.1)
-    assert accepted.sends[0].message.status == Status.ACCEPTED  # type: ignore[union-attr]
+    accepted = lma.receive(refresh, MAG1, LMAA, NOW + 13.1).sends[0].message
+    assert isinstance(accepted, ProxyBindingAcknowledgement) and accepted.status == Status.ACCEPTED
 
 
 @pytest.mark.parametrize(("left", "refresh_arrives"), [("drained at mag1", "crossing the bri"),
@@ -588,9 +587,9 @@ def test_RFC5846_8_1_a_success_bra_answered_from_the_mags_memory_refuses_no_refr
     again = [send.message for send in lma.receive(attach.message, MAG1, LMAA, NOW + 10.5).sends
              if send.destination == MAG1]
     assert again == [bri], "the BRI again, the PBA held for its answer"
-    (bra,) = mag.receive(bri, lma_peer, NOW + 10.51).sends
-    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
-    mag.receive(the_pba(lma.receive(bra.message, MAG1, LMAA, NOW + 10.52)), lma_peer, NOW + 10.53)
+    bra = the_message(mag.receive(bri, lma_peer, NOW + 10.51), BindingRevocationAcknowledgement)
+    assert bra.status == BindingRevocationStatus.SUCCESS
+    mag.receive(the_pba(lma.receive(bra, MAG1, LMAA, NOW + 10.52)), lma_peer, NOW + 10.53)
     lifetime_ends = NOW + 10.6 + lma.settings.max_lifetime
     while (deadline := lma.next_deadline()) is not None and deadline <= lifetime_ends:
         lma.handle_timer(deadline)
@@ -604,9 +603,9 @@ def test_RFC5846_9_1_a_retransmitted_bri_whose_bra_was_lost_gets_the_same_answer
     (bri,) = lma.clear(NOW + 1, mn_id=MN1).sends
     mag.receive(bri.message, lma_peer, NOW + 1.01)  # its BRA is lost
     (again,) = lma.handle_timer(NOW + 2).sends
-    (bra,) = mag.receive(again.message, lma_peer, NOW + 2.01).sends
-    assert bra.message.status == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
-    assert [type(event) for event in lma.receive(bra.message, MAG1, LMAA, NOW + 2.02).events] == [BindingRemoved]
+    bra = the_message(mag.receive(again.message, lma_peer, NOW + 2.01), BindingRevocationAcknowledgement)
+    assert bra.status == BindingRevocationStatus.SUCCESS
+    assert [type(event) for event in lma.receive(bra, MAG1, LMAA, NOW + 2.02).events] == [BindingRemoved]
 
 
 def test_RFC5846_6_2_2_a_bra_saying_the_binding_does_not_exist_is_no_alarm() -> None:
@@ -783,10 +782,9 @@ def test_RFC5846_8_1_a_reload_that_removes_every_binding_of_a_mag_revokes_them_g
 def test_RFC5846_clear_of_a_mag_reaches_pmip6s_own_mag_which_drops_every_session() -> None:
     lma, mag, lma_peer = _pair()
     (bri,) = lma.clear(NOW + 1, mag=MAG1.address).sends
-    (bra,) = mag.receive(bri.message, lma_peer, NOW + 1.01).sends
-    assert list(mag.entries()) == [] and bra.message.status \
-        == BindingRevocationStatus.SUCCESS  # type: ignore[union-attr]
-    lma.receive(bra.message, MAG1, LMAA, NOW + 1.02)
+    bra = the_message(mag.receive(bri.message, lma_peer, NOW + 1.01), BindingRevocationAcknowledgement)
+    assert list(mag.entries()) == [] and bra.status == BindingRevocationStatus.SUCCESS
+    lma.receive(bra, MAG1, LMAA, NOW + 1.02)
     assert list(lma.bindings()) == [] and lma.next_deadline() is None
 
 
@@ -1082,9 +1080,9 @@ def test_RFC5846_8_1_a_pbu_accepted_from_the_probed_mag_is_answered_after_the_pr
     assert [send.message for send in registered.sends] == [bri], "the question again, before the PBA"
     outcome = lma.receive(BindingRevocationAcknowledgement(answer, bri.sequence, bri.flags), MAG1, LMAA, NOW + 1.11)
 
-    pbas = [(send.destination, send.message) for send in outcome.sends
-            if isinstance(send.message, ProxyBindingAcknowledgement)]
-    assert sorted((to.address, pba.sequence, pba.status) for to, pba in pbas) == [  # type: ignore[attr-defined]
+    pbas = [(send.destination, message) for send in outcome.sends
+            if isinstance(message := send.message, ProxyBindingAcknowledgement)]
+    assert sorted((to.address, pba.sequence, pba.status) for to, pba in pbas) == [
         (MAG1.address, 2, Status.ACCEPTED), (MAG2.address, hi4.sequence, Status.ACCEPTED)], outcome.sends
     (to_mag2,) = [pba for to, pba in pbas if to == MAG2]
     moved = answer == BindingRevocationStatus.SUCCESS
@@ -1279,8 +1277,8 @@ def test_RFC5846_8_1_a_held_pba_waits_only_for_the_bris_outstanding_when_it_was_
     to_mag1 = [send.message for send in away_again.sends if send.destination == MAG1]
     bri_2 = _bri(Outcome(sends=[send for send in away_again.sends if send.destination == MAG1]), to=MAG1)
     assert bri_2.sequence != bri_1.sequence
-    assert [(type(message), message.sequence) for message in to_mag1] == [  # type: ignore[attr-defined]
-        (ProxyBindingAcknowledgement, 3), (BindingRevocationIndication, bri_2.sequence)]
+    assert [type(message) for message in to_mag1] == [ProxyBindingAcknowledgement, BindingRevocationIndication]
+    assert isinstance(to_mag1[0], ProxyBindingAcknowledgement) and to_mag1[0].sequence == 3
 
     answered = lma.receive(BindingRevocationAcknowledgement(BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED,
                                                             bri_1.sequence, bri_1.flags), MAG1, LMAA, NOW + 1.3)
@@ -1317,9 +1315,9 @@ def test_RFC5846_9_1_a_handover_bri_that_overtook_the_pba_of_the_mags_attach_is_
     (attach,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=b"wlan0-mac"), NOW).sends
     pba = the_pba(lma.receive(attach.message, MAG1, LMAA, NOW))
     bri = _moved_to_mag2(lma, tuple(pba.options_of(HomeNetworkPrefixOption)), NOW + 0.1)
-    (refusal,) = mag.receive(bri, lma_peer, NOW + 0.11).sends
-    assert refusal.message.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
-    refused = lma.receive(refusal.message, MAG1, LMAA, NOW + 0.12)
+    refusal = the_message(mag.receive(bri, lma_peer, NOW + 0.11), BindingRevocationAcknowledgement)
+    assert refusal.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    refused = lma.receive(refusal, MAG1, LMAA, NOW + 0.12)
     assert refused.sends == [] and refused.events == [], "no Alarm: the BRI is asked again"
     mag.receive(pba, lma_peer, NOW + 0.13)
     assert [entry.state for entry in mag.entries()] == ["registered"]
@@ -1327,9 +1325,9 @@ def test_RFC5846_9_1_a_handover_bri_that_overtook_the_pba_of_the_mags_attach_is_
     assert lma.handle_timer(NOW + 1.09).sends == []
     again = _bri(lma.handle_timer(NOW + 1.1), to=MAG1)
     assert again.sequence != bri.sequence and (again.trigger, again.options) == (bri.trigger, bri.options)
-    (bra,) = mag.receive(again, lma_peer, NOW + 1.11).sends
-    assert bra.message.status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
-    assert lma.receive(bra.message, MAG1, LMAA, NOW + 1.12).events == []
+    bra = the_message(mag.receive(again, lma_peer, NOW + 1.11), BindingRevocationAcknowledgement)
+    assert bra.status == BindingRevocationStatus.SUCCESS and list(mag.entries()) == []
+    assert lma.receive(bra, MAG1, LMAA, NOW + 1.12).events == []
     assert lma.waiting() == Waiting(revocations=0, handoff_waits=0, held_answers=0)
     assert [(bce.proxy_coa, bce.state) for bce in lma.bindings()] == [(MAG2, BceState.ACTIVE)]
 
@@ -1349,23 +1347,23 @@ def test_RFC5846_9_1_a_mag_the_mn_came_back_to_keeps_the_session_when_the_bri_is
     bri = _moved_to_mag2(lma, prefixes, NOW + 1)
     (back,) = mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS,
                                        ll_id=b"wlan0-mac"), NOW + 1.9).sends
-    (refusal,) = mag.receive(bri, lma_peer, NOW + 1.91).sends
-    assert refusal.message.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
-    assert lma.receive(refusal.message, MAG1, LMAA, NOW + 1.92).events == []
+    refusal = the_message(mag.receive(bri, lma_peer, NOW + 1.91), BindingRevocationAcknowledgement)
+    assert refusal.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert lma.receive(refusal, MAG1, LMAA, NOW + 1.92).events == []
     if attach_arrives == "before the bri is asked again":
         accepted = lma.receive(back.message, MAG1, LMAA, NOW + 1.95)
         again = _bri(Outcome(sends=[send for send in accepted.sends if send.destination == MAG1]), to=MAG1)
-        (bra,) = mag.receive(again, lma_peer, NOW + 1.96).sends
-        answered = lma.receive(bra.message, MAG1, LMAA, NOW + 1.97)
+        bra = the_message(mag.receive(again, lma_peer, NOW + 1.96), BindingRevocationAcknowledgement)
+        answered = lma.receive(bra, MAG1, LMAA, NOW + 1.97)
         assert not any(isinstance(event, Alarm) for event in answered.events), "132 is what MAG1 was asked for"
     else:
         again = _bri(lma.handle_timer(NOW + 2), to=MAG1)
-        (bra,) = mag.receive(again, lma_peer, NOW + 2.01).sends
-        refused = lma.receive(bra.message, MAG1, LMAA, NOW + 2.02)
+        bra = the_message(mag.receive(again, lma_peer, NOW + 2.01), BindingRevocationAcknowledgement)
+        refused = lma.receive(bra, MAG1, LMAA, NOW + 2.02)
         assert [type(event) for event in refused.events] == [Alarm]
         answered = accepted = lma.receive(back.message, MAG1, LMAA, NOW + 2.1)
     assert again.sequence != bri.sequence
-    assert bra.message.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
+    assert bra.status == BindingRevocationStatus.REVOCATION_FAILED_MN_IS_ATTACHED
     _bri(Outcome(sends=[send for send in accepted.sends if send.destination == MAG2]), to=MAG2)
     mag.receive(the_pba(Outcome(sends=[send for send in answered.sends if send.destination == MAG1])), lma_peer,
                 NOW + 2.2)
