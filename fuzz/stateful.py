@@ -602,7 +602,8 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         """(MAG, exchange) of each accepting PBA the LMA sent on reading another message (one it held for a BRI's
         answer, RFC 5846 8.1, or a waiting Handoff Indicator 4 PBU's): for a failure's message."""
         self.registered_from: dict[tuple[IPv6Address, bytes], Exchange] = {}
-        """The PBA each MAG last registered or refreshed each MN's entry from (for a failure's message)."""
+        """The PBA each MAG last registered or refreshed each MN's entry from (for a failure's message, and
+        :meth:`_sent_before_earlier_instance_revoked`)."""
         self.stopping: set[IPv6Address] = set()
         """The MAGs stopped (:meth:`stop_mag`) and not started again."""
         self.started: dict[IPv6Address, float] = {}
@@ -966,12 +967,13 @@ class MagLmaPairMachine(RuleBasedStateMachine):
             for entry in mag.entries():
                 if entry.state is not BulState.REGISTERED or entry.pending is not None:
                     continue
-                bce = bces.get((entry.mn_id, address, entry.mn_ll_id, entry.att))
+                bce = bces.get((entry.mn_id, address, entry.mn_ll_id, entry.att)) or self._held_before_attach_again(
+                    address, entry)
                 if bce is None and address not in self.lma.settings.authorized_mags:
                     continue  # a reload withdrew the MAG: an attach it spared from the BRI ends at its next PBU (154)
                 if bce is None and self._revocation_given_up(address, entry):
                     continue  # the BRI telling this MAG (of a handover, a reload) was lost (RFC 5846 6.3)
-                if bce is None and self._registered_before(address, entry, self.revoked_by_earlier_instance):
+                if bce is None and self._sent_before_earlier_instance_revoked(address, entry):
                     continue  # the global BRI of the MAG's earlier instance, delayed, revoked it (no instance named)
                 if bce is None:
                     check(entry.expires_at is not None and entry.expires_at <= self.now + KEY_AGREEMENT_MARGIN,
@@ -1008,6 +1010,31 @@ class MagLmaPairMachine(RuleBasedStateMachine):
         at = times.get(address)
         return (at is not None and entry.registered_at is not None
                 and entry.registered_at - self.clock_offsets[address] <= at)
+
+    def _held_before_attach_again(self, address: IPv6Address, entry: BindingUpdateListEntry
+                                  ) -> BindingCacheEntry | None:
+        """The live BCE of ``entry``'s session (its prefixes, or its IPv4 home address) at ``address`` while the MN's
+        attach there again (``reattached``: the attach's ATT and MN-LL-ID, RFC 5213 6.9.1.1) awaits an accepting PBA,
+        every transmission of its exchange lost or refused as stale (5.5) and the MAG sending it again at the slower
+        rate (6.9.4, ``refresh_unanswered``): the LMA names the session by the interface of the PBU it last accepted
+        (5.3, 5.4.1) until one of those arrives; the keys and addresses must still agree."""
+        if not entry.reattached:
+            return None
+        prefixes, ipv4 = entry.session().home_network_prefixes, entry.session().ipv4_home_address
+        return next((bce for bce in self.lma.bindings() if bce.state is BceState.ACTIVE and bce.mn_id == entry.mn_id
+                     and bce.proxy_coa.address == address and (
+                         bce.session().home_network_prefixes == prefixes if prefixes
+                         else ipv4 is not None and bce.session().ipv4_home_address == ipv4)), None)
+
+    def _sent_before_earlier_instance_revoked(self, address: IPv6Address, entry: BindingUpdateListEntry) -> bool:
+        """Whether the PBU whose PBA last registered ``entry`` left before the LMA accepted the global BRI of the MAG's
+        earlier instance (:attr:`revoked_by_earlier_instance`): a global BRI names no instance (RFC 5846 9.2), so the
+        LMA revoked with it what it had accepted of the new instance too, the MAG reading that PBA before the BRI
+        reached the LMA or after."""
+        revoked = self.revoked_by_earlier_instance.get(address)
+        pbu = self.registered_from.get((address, entry.mn_id))
+        return revoked is not None and pbu is not None and any(
+            origin.entry is entry and origin.sent_at <= revoked for origin in self.let_go.origins(address, pbu))
 
     def _check_held(self, bce: BindingCacheEntry) -> None:
         """The reverse of the agreement check: the live ``bce`` is held by its MAG, registered on its interface (its
