@@ -100,6 +100,25 @@ def test_GK_3_3_2_2_reregistration_returns_same_uplink_key() -> None:
     assert again.option(GREKeyOption) == first.option(GREKeyOption)
 
 
+@pytest.mark.parametrize("downlink", [DOWNLINK, NEW_DOWNLINK], ids=["its downlink key", "another downlink key"])
+def test_GK_3_3_2_2_a_keyed_session_keeps_its_keys_when_a_reload_makes_gre_not_required(downlink: int) -> None:
+    """The session's MAG re-registers it with its downlink key after a reload set the GRE policy to not-required:
+    GK-3.3.2-2's MUST (the same uplink key) wins over GK-5.2-5's SHOULD (status 2), so the answer cannot move the
+    session off GRE, e.g. on a retransmission whose PBA is lost after the MAG applied the first one's keys
+    (docs/reliability.md finding 70). Another downlink key is no lifetime extension of the keys: the policy decides."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    assert first.status == Status.ACCEPTED and entry(lma).uplink_key is not None
+    lma.reconfigure(settings(gre_policy=LmaGrePolicy(default=GrePolicy.NOT_REQUIRED)), NOW + 1)
+    again = refresh(lma, first, gre=GREKeyOption(downlink))
+    if downlink == DOWNLINK:
+        assert again.status == Status.ACCEPTED and again.option(GREKeyOption) == first.option(GREKeyOption)
+        assert (entry(lma).gre_enabled, entry(lma).downlink_key) == (True, DOWNLINK)
+    else:
+        assert again.status == Status.GRE_KEY_OPTION_NOT_REQUIRED and again.option(GREKeyOption) is None
+        assert not entry(lma).gre_enabled and entry(lma).uplink_key is None
+
+
 def test_GK_3_3_2_4_handoff_returns_uplink_key_of_previous_mag() -> None:
     lma = make_lma()
     first = register(lma, gre=GREKeyOption(DOWNLINK))

@@ -159,16 +159,21 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("attach", b"mn1@opA", _A2, 1, _WIFI, True), ("deliver_at", 0), ("attach", b"mn1@opA", _A3, 3, _WIFI, False),
         ("deliver_at", 1), ("advance_time", 1.0), ("settle",),
     ], id="finding 67: the de-registration of finding 61's second session, older than the other session's PBU"),
+    *(pytest.param(machine, [
+        ("attach", b"mn3@opB", _A3, 1, _WIFI, False), ("deliver_at", 0), ("advance_time", 1.0), ("deliver_at", 0),
+        ("reload_lma", "opA without IPv4"), ("deliver_at", 0), ("lose", 0), ("settle",),
+    ], id=f"finding 70: the retransmission's PBA lost, the LMA kept the keys the MAG applied ({machine})")
+      for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
     pytest.param("MagLmaPairMachine", [
         ("attach", b"mn1@opA", _A2, 1, _E_UTRAN, True), ("settle",), ("attach", b"mn1@opA", _A2, 4, _E_UTRAN, False),
         ("advance_time", 1.0), ("advance_time", 2.0), ("advance_time", 4.0), ("advance_time", 8.0),
         ("advance_time", 8.0), ("advance_time", 1.0), ("settle",),
-    ], id="finding 71?: an attach again on another interface unanswered, the LMA naming the session as before"),
+    ], id="finding 71: an attach again on another interface unanswered, the LMA naming the session as before"),
     *(pytest.param(machine, [
         ("attach", b"mn1@opA", _A2, 1, _WIFI, False), ("settle",), ("stop_mag", _A2), ("start_mag", _A2),
         ("attach", b"mn2@opA", _A2, 1, _E_UTRAN, True), ("deliver_at", 1), ("deliver_at", 0), ("advance_time", 0.5),
         ("settle",),
-    ], id=f"finding 72?: the earlier instance's global BRI between the LMA's acceptance and its PBA ({machine})")
+    ], id=f"finding 72: the earlier instance's global BRI between the LMA's acceptance and its PBA ({machine})")
       for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:

@@ -9,6 +9,7 @@ policy = :class:`~pmip6.core.policy.GrePolicy`):
 | option with key          | required / optional | 0 (or 3)   | with the uplink key       | keys       |
 | option without key       | required / optional | 0 (or 3)   | without key               | GRE only   |
 | option (any)             | not-required        | 2          | none (GK-5.2-6)           | off        |
+| its keyed session's key  | not-required        | 0 (or 3)   | with the uplink key       | keys       |
 | no option                | required            | reject 163 | none                      | unchanged  |
 | no option                | optional / n-r      | 0          | none (GK-3.3.2-6)         | off        |
 
@@ -17,6 +18,13 @@ Keys required (``keys_required``: the session's tenant has a pool that overlaps 
 is one whose option has no key, as GRE encapsulation alone would not tell the sessions apart (RFC 5845 gives 163 for
 a PBU without the option; its meaning, "GRE encapsulation and GRE keys are required" (6.4), is pmip6's answer to
 this case too); an option with a key is accepted with keys, even under not-required.
+
+"Its keyed session's key": a session that exchanged keys keeps them (``keeps_keys``: a re-registration from its
+MAG carrying its downlink key, GK-3.3.2-1), whatever the policy says now: GK-3.3.2-2's MUST (the same uplink key in
+a successful PBA) wins over GK-5.2-5's SHOULD (status 2 where the policy needs no GRE), as the MAG's GK-3.3.2-1
+wins over GK-4.2-7 there. So a reload that makes GRE not required (an overlap of pools ended) moves no keyed
+session off GRE: status 2 on a retransmission whose PBA was lost left the MAG holding keys the LMA had dropped
+(docs/reliability.md finding 70).
 
 T flag, only when GRE is accepted: the PBA sets T only if the PBU did (GK-7.2-5). T set and this LMA
 does not support the TLV-header format: status 3, option still present, T clear, BCE TLV false
@@ -71,12 +79,14 @@ def negotiate_gre(
     lma_supports_tlv: bool,
     current_tlv: bool | None = None,
     keys_required: bool = False,
+    keeps_keys: bool = False,
 ) -> GreDecision:
     """The GRE outcome for one PBU with lifetime > 0 (see the module docstring).
 
     ``current_tlv`` is the session's TLV flag for a re-registration from the same MAG with GRE in use,
     else None (initial registration or handoff: the format is negotiated afresh). ``keys_required``: the
-    session needs keys whatever ``policy`` says (overlapping private addressing).
+    session needs keys whatever ``policy`` says (overlapping private addressing). ``keeps_keys``: the PBU is a
+    re-registration from the MAG of a session with keys, carrying its downlink key (GK-3.3.2-2).
     """
     keyed = option is not None and option.key is not None
     if keys_required and not keyed:
@@ -85,7 +95,7 @@ def negotiate_gre(
         if policy is GrePolicy.REQUIRED:
             return _WITHOUT_GRE[Status.GRE_KEY_OPTION_REQUIRED]
         return _WITHOUT_GRE[Status.ACCEPTED]
-    if policy is GrePolicy.NOT_REQUIRED and not keys_required:
+    if policy is GrePolicy.NOT_REQUIRED and not (keys_required or keeps_keys):
         return _WITHOUT_GRE[Status.GRE_KEY_OPTION_NOT_REQUIRED]
     if not t_flag:
         return _WITH_GRE[Status.ACCEPTED, keyed, False]

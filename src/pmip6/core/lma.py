@@ -999,6 +999,9 @@ class LocalMobilityAnchor:
         keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
         flags = int(pbu.flags)
         option = received.gre_key
+        # GK-3.3.2-2: the session's MAG re-registering it with its downlink key keeps its keys, whatever the policy
+        keeps_keys = (keeps_format and option is not None and entry.uplink_key is not None  # type: ignore[union-attr]
+                      and option.key == entry.downlink_key)  # type: ignore[union-attr]
         decision = negotiate_gre(
             option,
             # RFC 5845 7.4 and 5.1: T means something only in a PBU encapsulated in UDP (RFC 5844 transport).
@@ -1008,6 +1011,7 @@ class LocalMobilityAnchor:
             current_tlv=entry.tlv_header if keeps_format else None,  # type: ignore[union-attr]
             keys_required=self._overlapping.keys_required(registration.tenant, ipv4=plan.holds_ipv4,
                                                           ipv6=plan.holds_prefixes),
+            keeps_keys=keeps_keys,
         )
         if not decision.status.accepted:
             return self._reject_registration(registration, decision.status,
