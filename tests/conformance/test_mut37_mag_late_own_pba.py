@@ -1,7 +1,8 @@
 """mut37: a late accepting PBA of the MAG's own PBU (``MobileAccessGateway._unanswering``) draws a re-registration at
 once only when it settles the session otherwise than the entry holds (``_settles_otherwise``: the GRE Key option, the
 uplink key, the home network prefixes, the IPv4 home address the reply grants, a lifetime ending before the entry's);
-reliability findings 22 and 66; what the re-registration it draws asks for, finding 64."""
+reliability findings 22 and 66; what the re-registration it draws asks for, finding 64; what one read while the
+entry de-registers has that de-registration name, finding 73."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from test_mag_stub_lma import (ASSIGNED_HNP, ASSIGNED_IPV4, UPLINK_KEY, entry_of
 from pmip6.core.bul import BulState
 from pmip6.core.events import MessageIgnored
 from pmip6.core.foreign_registration import REPAIR_INTERVAL
-from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
-from pmip6.wire.numbers import HandoffIndicator, IPv4HomeAddressReplyStatus, Status
+from pmip6.wire.messages import (BindingRevocationAcknowledgement, BindingRevocationIndication,
+                                 ProxyBindingAcknowledgement, ProxyBindingUpdate)
+from pmip6.wire.numbers import (BindingRevocationStatus, BRFlags, HandoffIndicator, IPv4HomeAddressReplyStatus,
+                                RevocationTrigger, Status)
 from pmip6.wire.options import (GREKeyOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
-                                IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption)
+                                IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption)
 
 MN = b"mn1@example.org"
 T1 = 1_000_000.0
@@ -169,3 +172,35 @@ def test_the_re_registration_asks_for_any_ipv4_address_only_where_the_lma_finds_
     mag.receive(pba_for(repair), mag.settings.lma, T1 + 1.8)
     assert entry_of(mag, MN).ipv4_home_address == ASSIGNED_IPV4
     assert entry_of(mag, MN).ipv4_disputed is None
+
+
+def test_a_late_own_pba_read_while_de_registering_has_the_de_registration_name_the_ipv4_home_address_it_grants(
+) -> None:
+    """Reliability finding 73: the attach's PBU is retransmitted; the MAG applies the first PBA (10.0.0.7), then a
+    reload's V-flag BRI releases that address (RFC 5846 9.1), and the MAG stops: its global BRI (9.2) holds the
+    de-registration. The PBA of the retransmission, which the LMA accepted after that reload with another address
+    (10.1.0.2), comes late; the LMA refuses the global BRI (130), and the de-registration the MAG falls back to names
+    10.1.0.2 with the prefix: without it, a de-registration naming only the home network prefixes is a selective one
+    at the LMA (RFC 5844 3.1.2.5), which keeps the IPv4 part of the binding until its lifetime ends."""
+    mag = make_mag(global_revocation=True, identity=b"mag1@example.org")
+    attach = only_pbu(mag.attach(request(MN), T1))
+    retransmission = only_pbu(mag.handle_timer(T1 + 1.5))
+    mag.receive(pba_for(attach), mag.settings.lma, T1 + 1.6)
+    v_flag = BindingRevocationIndication(RevocationTrigger.ADMINISTRATIVE_REASON, 4242, BRFlags.P | BRFlags.V, (
+        MNIdentifierOption(MN), IPv4HomeAddressRequestOption(ASSIGNED_IPV4)))
+    mag.receive(v_flag, mag.settings.lma, T1 + 1.7)
+    assert entry_of(mag, MN).ipv4_home_address is None
+    (bri,) = [send.message for send in mag.shutdown(T1 + 1.8, 3.0).sends]
+    assert isinstance(bri, BindingRevocationIndication)
+
+    late = mag.receive(_granting(pba_for(retransmission), OTHER_IPV4), mag.settings.lma, T1 + 1.9)
+    refusal = BindingRevocationAcknowledgement(BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED, bri.sequence,
+                                               BRFlags.P | BRFlags.G)
+    fallback = mag.receive(refusal, mag.settings.lma, T1 + 2)
+    fallback.extend(mag.handle_timer(T1 + 2))
+
+    assert late.sends == []
+    deregistration = only_pbu(fallback)
+    assert deregistration.lifetime == 0
+    assert deregistration.option(HomeNetworkPrefixOption) == HomeNetworkPrefixOption.naming(ASSIGNED_HNP)
+    assert deregistration.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(OTHER_IPV4, 24)

@@ -175,6 +175,10 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("settle",),
     ], id=f"finding 72: the earlier instance's global BRI between the LMA's acceptance and its PBA ({machine})")
       for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
+    pytest.param("MagLmaPairMachine", [
+        ("reload_lma", "opA's IPv4 pool moved"), ("attach", b"mn1@opA", _A3, 3, _WIFI, True), ("deliver_at", 0),
+        ("advance_time", 30.0), ("deliver_at", 0), ("reload_lma", "GRE required"), ("stop_mag", _A3), ("settle",),
+    ], id="finding 73: a stop's de-registration names the IPv4 home address a late own PBA granted"),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with

@@ -56,6 +56,10 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Timestamp if any, echo; within ANSWER_WINDOW) before a BRI of the LMA made it drop the entry, and whose acceptance
   no PBA applied here, may accept a PBU the LMA took after the BRA for a new registration: that session is
   de-registered (6.9.1.4; docs/reliability.md finding 61).
+- **A late PBA of its own PBU read while de-registering**: one accepting it with an IPv4 home address where the entry,
+  released on a V-flag BRI, holds none has the de-registration's PBUs sent from then on name that address too (the
+  LMA's binding holds it; naming only the prefixes de-registers selectively there, RFC 5844 3.1.2.5): a stop's, held
+  for the global BRI's answer, or a retransmission (docs/reliability.md finding 73).
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -544,6 +548,9 @@ class MobileAccessGateway:
         outcome = _ignored(reason, source)
         named = pba.option(MNIdentifierOption)
         entry = self._entries.get(named.identifier) if named is not None else None
+        if entry is not None and entry.state is BulState.DEREGISTERING:
+            self._deregistration_names_grant(entry, pba, now)
+            return outcome
         if entry is None or pba.status >= Status.REASON_UNSPECIFIED or not _unsent(entry):
             return outcome
         own = self._may_answer_own_pbu(entry.mn_id, pba, now)
@@ -567,6 +574,21 @@ class MobileAccessGateway:
                 entry.pending.due = at
             self._reschedule(entry.mn_id)
         return outcome
+
+    def _deregistration_names_grant(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement,
+                                    now: float) -> None:
+        """A late accepting ``pba`` of this MAG's own PBU, read while ``entry`` de-registers, granting an IPv4 home
+        address where the entry holds none (e.g. its attach's retransmission, which the LMA accepted after a reload's
+        V-flag BRI released the address the first PBA gave, a BRI this MAG read, RFC 5846 9.1): the LMA's binding
+        holds it, and a de-registration naming only the home network prefixes is a selective one there (RFC 5844
+        3.1.2.5: the IPv4 part stays until its lifetime ends). The de-registration's PBUs sent from now on name that
+        address too (``ipv4_hint``, RFC 5844 3.2.3.3): a stop's, held for the global BRI's answer (9.2), or the
+        retransmission of one lost (docs/reliability.md finding 73)."""
+        reply = pba.option(IPv4HomeAddressReplyOption)
+        if (entry.ipv4_home_address is None and pba.status < Status.REASON_UNSPECIFIED and pba.lifetime
+                and reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE
+                and reply.address != _UNSPECIFIED_IPV4 and self._may_answer_own_pbu(entry.mn_id, pba, now)):
+            entry.ipv4_requested, entry.ipv4_hint, entry.ipv4_prefix_length = True, reply.address, reply.prefix_length
 
     def _may_answer_own_pbu(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> bool:
         """Whether ``pba`` may be the LMA's answer to a PBU this MAG sent about ``mn_id``, late or replayed: no evidence
