@@ -5,7 +5,11 @@ A MAG's Binding Update List entry *lets go* of its MN's session when it stops ho
 and not revoked by a BRI, on the interface of its ATT and MN-LL-ID): it de-registers it (RFC 5213 6.9.1.4), it drops it
 on the LMA's BRI (RFC 5846 9.1), the LMA refuses its PBU (6.9.1.2 item 11), or on its own: its retransmissions are used
 up (6.9.4), its lifetime ends, the MN attaches again on another interface (pmip6's MAG keeps one entry per MN), the
-MAG restarts. Each time is a :class:`LetGo`, *told* once a message reached the LMA that says so: the de-registration
+MAG restarts. A registering entry a BRI revoked still awaits its PBA, whose acceptance it de-registers (RFC 5846 9.1,
+``BindingUpdateListEntry.revoked``): when it leaves that exchange otherwise (its retransmissions used up, removed), it
+lets go, untold, of what the PBUs it sent since the BRI may still register at the LMA (without Timestamps, any
+delayed copy: RFC 6275 9.5.1), as a registration given up unrevoked does.
+Each time is a :class:`LetGo`, *told* once a message reached the LMA that says so: the de-registration
 accepted, a success BRA to that BRI while the LMA still waited for it, the MAG's global BRI accepted (9.2), the LMA's
 own refusal. An untold one is a divergence RFC 5213 and 5846 allow: the LMA holds the session until its lifetime ends.
 A told one is not: the LMA knew, so a session it holds there afterwards (a PBU of that entry accepted later,
@@ -50,6 +54,7 @@ class _Seen:
     entry: BindingUpdateListEntry
     state: BulState
     holding: bool
+    awaiting_revoked: bool
     interface: Interface
 
 
@@ -60,6 +65,11 @@ def interface(entry: BindingUpdateListEntry) -> Interface:
 def _holding(entry: BindingUpdateListEntry) -> bool:
     """Registered, or registering an MN no BRI revoked meanwhile (whose PBA then de-registers it)."""
     return entry.state is BulState.REGISTERED or (entry.state is BulState.REGISTERING and not entry.revoked)
+
+
+def _awaiting_revoked(entry: BindingUpdateListEntry) -> bool:
+    """Registering an MN a BRI revoked meanwhile: its PBUs may still register what its PBA then de-registers."""
+    return entry.state is BulState.REGISTERING and entry.revoked
 
 
 class LetGoLedger:
@@ -96,7 +106,8 @@ class LetGoLedger:
         retransmission: the LMA may have accepted an earlier copy, whose PBA was lost, RFC 5844 3.1.2.1's refusals
         after a reload among others); what the MAG's timers, the MN's attach and a BRI (told by its BRA) let go is
         untold here. Returns the new ones but de-registrations."""
-        seen = {entry.mn_id: _Seen(entry, entry.state, _holding(entry), interface(entry)) for entry in entries}
+        seen = {entry.mn_id: _Seen(entry, entry.state, _holding(entry), _awaiting_revoked(entry), interface(entry))
+                for entry in entries}
         new: list[LetGo] = []
         for mn_id, before in self._seen.get(mag, {}).items():
             after = seen.get(mn_id)
@@ -105,12 +116,16 @@ class LetGoLedger:
             if (after is not None and after.state is BulState.DEREGISTERING
                     and before.state is not BulState.DEREGISTERING):
                 self._deregistrations[id(before.entry)] = self._add(before.entry, LetGo(now, "de-registered"))
-            elif before.holding and not (after is not None and after.holding and after.interface == before.interface):
-                why = (removed.get(mn_id, "removed") if after is None
-                       else "attached again on another interface" if after.holding else f"{after.state}")
+                continue
+            why = (removed.get(mn_id, "removed") if after is None
+                   else "attached again on another interface" if after.holding else f"{after.state}")
+            if before.holding and not (after is not None and after.holding and after.interface == before.interface):
                 refresh = refused and before.state is BulState.REGISTERED
                 told = "the LMA refused its re-registration" if refresh else None
                 new.append(self._add(before.entry, LetGo(now, f"{why}, its PBU refused" if refused else why, told)))
+            elif before.awaiting_revoked and not (after is not None and (after.holding or after.awaiting_revoked)
+                                                  and after.interface == before.interface):
+                new.append(self._add(before.entry, LetGo(now, f"{why}, revoked while registering")))
         self._seen[mag] = seen
         return new
 
