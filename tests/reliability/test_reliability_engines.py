@@ -176,6 +176,11 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
     ], id=f"finding 72: the earlier instance's global BRI between the LMA's acceptance and its PBA ({machine})")
       for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
     pytest.param("SequenceNumberPairMachine", [
+        ("attach", b"mn2@opA", _A3, 1, _WIFI, False), ("reload_lma", "opA without IPv4"), ("settle",),
+        ("reload_lma", "pools reshaped"), ("attach", b"mn2@opA", _A3, 3, _E_UTRAN, False),
+        ("attach", b"mn2@opA", _A2, 1, _E_UTRAN, False), ("duplicate", 1), ("deliver_at", 1), ("settle",),
+    ], id="finding 68, the handover variant: the network's copy of the attach, held for the handover BRI"),
+    pytest.param("SequenceNumberPairMachine", [
         ("attach", b"mn3@opB", _A2, 1, _WIFI, False), ("deliver_at", 0), ("reload_lma", "a MAG withdrawn"),
         ("deliver_at", 1), ("deliver_at", 1), *[("advance_time", 30.0)] * 5, ("reload_lma", "unchanged"), ("settle",),
     ], id="finding 74 (model, hunt60 seed 9047): the PBUs of a registration revoked and then given up, taken late"),
@@ -200,19 +205,29 @@ def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[
 
 
 def _replay(machine: str, steps: list[tuple]) -> None:
-    """Run ``steps`` (a rule and its arguments, MAG addresses as strings) on a new pair machine ``machine`` as
-    Hypothesis runs them: each rule, then the invariant."""
+    """Run ``steps`` (a rule and its arguments, MAG addresses as strings, the index of the message
+    ``duplicate`` copies) on a new pair machine ``machine`` as Hypothesis runs them: each rule, then the invariant."""
     from ipaddress import IPv6Address
 
     from fuzz import stateful
 
     pair = getattr(stateful, machine)()
     for rule, *arguments in steps:
-        if rule == "lose":
-            pair.in_flight.pop(*arguments)
+        if rule in ("lose", "duplicate"):
+            getattr(pair, rule)(_Drawn(*arguments))
         else:
             getattr(pair, rule)(*(IPv6Address(value) if value in (_A2, _A3) else value for value in arguments))
         pair.both_sides_are_consistent()
+
+
+class _Drawn:
+    """The index of the message in flight the ``lose`` and ``duplicate`` rules draw (``data.draw`` in Hypothesis)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def draw(self, strategy: object) -> int:
+        return self.index
 
 
 _FINDING_50 = [
