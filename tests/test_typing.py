@@ -1,7 +1,7 @@
 """The type hints and the line length are checked contracts.
 
 mypy, with pyproject.toml's ``[tool.mypy]`` settings, finds no error: src/pmip6, fuzz/ and bench/ checked strictly
-(the override naming their modules), tests/ at mypy's defaults with the error codes listed there off. Its cache is the
+(the override naming their modules), tests/ at mypy's defaults and the options set for every module. Its cache is the
 checkout's ``.mypy_cache``, as for a ``mypy`` run by hand: a cold run takes about 20 s, a warm one a few.
 
 No line of a .py file under src/, fuzz/, bench/ and tests/ is longer than :data:`MAX_LINE_LENGTH` characters, the

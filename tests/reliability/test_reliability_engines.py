@@ -630,7 +630,8 @@ def test_the_pair_machine_still_exempts_a_reloads_address_whose_bri_was_lost() -
         pair.fire_timers()
     pair.settle()
     (bce,) = pair.lma.bindings()
-    assert bce.ipv4_withdrawn == pair.mags[mag].entry(b"mn1@opA").ipv4_home_address is not None
+    entry = pair.mags[mag].entry(b"mn1@opA")
+    assert entry is not None and bce.ipv4_withdrawn == entry.ipv4_home_address is not None
 
 
 def _taken_after_the_bra(machine: str) -> tuple[Any, Any, bytes]:
