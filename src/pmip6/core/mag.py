@@ -753,7 +753,8 @@ class MobileAccessGateway:
 
     def reconfigure(self, settings: MagSettings) -> None:
         """Adopt new settings (a reloaded configuration): they shape each session's next PBU (lifetime, F flag,
-        and the GRE mode of a session without keys: one with keys keeps its downlink key, GK-3.3.2-1),
+        and the GRE mode of a session without keys: one with keys keeps its downlink key, GK-3.3.2-1; the GRE of a
+        retransmission is its exchange's, :meth:`_build_pbu`),
         retransmission and refresh timing from the next update on, and new sessions' T flag (a registered
         session keeps its format, GK-7.2-4). What identifies the MAG's sessions to the LMA (its
         Proxy-CoA, the LMA, sequence numbers or timestamps, RFC 5213 5.5) cannot change while it runs."""
@@ -826,7 +827,10 @@ class MobileAccessGateway:
 
     def _build_pbu(self, entry: BindingUpdateListEntry, now: float) -> ProxyBindingUpdate:
         """RFC 5213 6.9.1.5 (initial), 6.9.1.3 (re-registration), 6.9.1.4 (de-registration); RFC 5844 3.2.3.3's
-        selective de-registration of the IPv4 home address (no Home Network Prefix option)."""
+        selective de-registration of the IPv4 home address (no Home Network Prefix option). A retransmission (RFC
+        5213 6.9.4) carries the GRE Key option and T flag of the exchange's earlier transmissions, whatever a reload
+        set since: a PBA of either answers the same request, as :meth:`_apply_gre` reads it (docs/reliability.md
+        finding 77?)."""
         released = entry.pending.released_ipv4 if entry.pending is not None else None
         names_none = entry.pending is not None and entry.pending.names_none
         deregistering = entry.state is BulState.DEREGISTERING or released is not None
@@ -857,15 +861,20 @@ class MobileAccessGateway:
                 IPv4HomeAddressRequestOption(entry.ipv4_home_address or entry.ipv4_hint or _UNSPECIFIED_IPV4,
                                              entry.ipv4_prefix_length)
             )
-        gre_option = (self._gre_key_option(entry)
-                      if not deregistering or entry.mn_id in self._deregistrations_with_gre_key else None)
+        repeated = entry.pending.sent if entry.pending is not None else None
+        if repeated is not None:  # a retransmission asks for the GRE its exchange asked for (finding 77?)
+            gre_option, tlv = repeated.option(GREKeyOption), bool(repeated.flags & BUFlags.T)
+        else:
+            gre_option = (self._gre_key_option(entry)
+                          if not deregistering or entry.mn_id in self._deregistrations_with_gre_key else None)
+            tlv = gre_option is not None and self._tlv_requested(entry)
         flags = BUFlags.A | BUFlags.P
         if self._forces_udp:  # RFC 5844 4.2.2.1, also in refreshes and de-registrations (4.2.2)
             flags |= BUFlags.F
         if gre_option is not None:
             options.append(gre_option)
-            if self._tlv_requested(entry):
-                flags |= BUFlags.T
+        if tlv:
+            flags |= BUFlags.T
         lifetime = 0 if deregistering else math.ceil(self.settings.lifetime / LIFETIME_UNIT_SECONDS)
         return ProxyBindingUpdate(
             sequence=self._next_sequence(entry), flags=flags, lifetime=lifetime, options=tuple(options)
