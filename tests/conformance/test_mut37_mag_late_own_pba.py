@@ -22,7 +22,8 @@ from pmip6.wire.messages import (BindingRevocationAcknowledgement, BindingRevoca
 from pmip6.wire.numbers import (BindingRevocationStatus, BRFlags, HandoffIndicator, IPv4HomeAddressReplyStatus,
                                 RevocationTrigger, Status)
 from pmip6.wire.options import (GREKeyOption, HandoffIndicatorOption, HomeNetworkPrefixOption,
-                                IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption)
+                                IPv4HomeAddressReplyOption, IPv4HomeAddressRequestOption, MNIdentifierOption,
+                                TimestampOption)
 
 MN = b"mn1@example.org"
 T1 = 1_000_000.0
@@ -174,14 +175,33 @@ def test_the_re_registration_asks_for_any_ipv4_address_only_where_the_lma_finds_
     assert entry_of(mag, MN).ipv4_disputed is None
 
 
+def _stale(pba: ProxyBindingAcknowledgement, timestamp: TimestampOption | None) -> ProxyBindingAcknowledgement:
+    """``pba`` with another Timestamp option, or none."""
+    kept = tuple(option for option in pba.options if not isinstance(option, TimestampOption))
+    return replace(pba, options=kept if timestamp is None else (*kept, timestamp))
+
+
+DE_REGISTERING_ANSWERS = {
+    "late": (lambda retransmission: _granting(pba_for(retransmission), OTHER_IPV4), OTHER_IPV4),
+    "an-hour-old-copy": (lambda retransmission: _stale(_granting(pba_for(retransmission), OTHER_IPV4),
+                                                       TimestampOption.from_time(T1 - 3600)), None),
+    "without-timestamp": (lambda retransmission: _stale(_granting(pba_for(retransmission), OTHER_IPV4), None), None),
+}
+
+
+@pytest.mark.parametrize("answer", DE_REGISTERING_ANSWERS)
 def test_a_late_own_pba_read_while_de_registering_has_the_de_registration_name_the_ipv4_home_address_it_grants(
-) -> None:
+        answer: str) -> None:
     """Reliability finding 73: the attach's PBU is retransmitted; the MAG applies the first PBA (10.0.0.7), then a
     reload's V-flag BRI releases that address (RFC 5846 9.1), and the MAG stops: its global BRI (9.2) holds the
     de-registration. The PBA of the retransmission, which the LMA accepted after that reload with another address
     (10.1.0.2), comes late; the LMA refuses the global BRI (130), and the de-registration the MAG falls back to names
     10.1.0.2 with the prefix: without it, a de-registration naming only the home network prefixes is a selective one
-    at the LMA (RFC 5844 3.1.2.5), which keeps the IPv4 part of the binding until its lifetime ends."""
+    at the LMA (RFC 5844 3.1.2.5), which keeps the IPv4 part of the binding until its lifetime ends. Only a PBA that
+    answers a PBU this MAG sent lately (sequence number, Timestamp, echo) names it: one the MAG cannot tie to one (an
+    hour-old copy, one without the Timestamp) may grant an address the LMA gave another MN since, by which an LMA finds
+    the session it ends where no non-zero prefix is named (RFC 5844 3.1.2.7; finding 78?)."""
+    make_answer, named = DE_REGISTERING_ANSWERS[answer]
     mag = make_mag(global_revocation=True, identity=b"mag1@example.org")
     attach = only_pbu(mag.attach(request(MN), T1))
     retransmission = only_pbu(mag.handle_timer(T1 + 1.5))
@@ -193,7 +213,7 @@ def test_a_late_own_pba_read_while_de_registering_has_the_de_registration_name_t
     (bri,) = [send.message for send in mag.shutdown(T1 + 1.8, 3.0).sends]
     assert isinstance(bri, BindingRevocationIndication)
 
-    late = mag.receive(_granting(pba_for(retransmission), OTHER_IPV4), mag.settings.lma, T1 + 1.9)
+    late = mag.receive(make_answer(retransmission), mag.settings.lma, T1 + 1.9)
     refusal = BindingRevocationAcknowledgement(BindingRevocationStatus.GLOBAL_REVOCATION_NOT_AUTHORIZED, bri.sequence,
                                                BRFlags.P | BRFlags.G)
     fallback = mag.receive(refusal, mag.settings.lma, T1 + 2)
@@ -203,4 +223,5 @@ def test_a_late_own_pba_read_while_de_registering_has_the_de_registration_name_t
     deregistration = only_pbu(fallback)
     assert deregistration.lifetime == 0
     assert deregistration.option(HomeNetworkPrefixOption) == HomeNetworkPrefixOption.naming(ASSIGNED_HNP)
-    assert deregistration.option(IPv4HomeAddressRequestOption) == IPv4HomeAddressRequestOption(OTHER_IPV4, 24)
+    assert deregistration.option(IPv4HomeAddressRequestOption) == (
+        None if named is None else IPv4HomeAddressRequestOption(named, 24))

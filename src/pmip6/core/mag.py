@@ -56,10 +56,11 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Timestamp if any, echo; within ANSWER_WINDOW) before a BRI of the LMA made it drop the entry, and whose acceptance
   no PBA applied here, may accept a PBU the LMA took after the BRA for a new registration: that session is
   de-registered (6.9.1.4; docs/reliability.md finding 61).
-- **A late PBA of its own PBU read while de-registering**: one accepting it with an IPv4 home address where the entry,
-  released on a V-flag BRI, holds none has the de-registration's PBUs sent from then on name that address too (the
-  LMA's binding holds it; naming only the prefixes de-registers selectively there, RFC 5844 3.1.2.5): a stop's, held
-  for the global BRI's answer, or a retransmission (docs/reliability.md finding 73).
+- **A late PBA of its own PBU read while de-registering**: one answering a PBU it sent lately (sequence number,
+  Timestamp, echo; within ANSWER_WINDOW) and accepting it with an IPv4 home address where the entry, released on a
+  V-flag BRI, holds none has the de-registration's PBUs sent from then on name that address too (the LMA's binding
+  holds it; naming only the prefixes de-registers selectively there, RFC 5844 3.1.2.5): a stop's, held for the global
+  BRI's answer, or one sent again after a 135 or 163 (docs/reliability.md findings 73, 78?).
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -582,12 +583,16 @@ class MobileAccessGateway:
         V-flag BRI released the address the first PBA gave, a BRI this MAG read, RFC 5846 9.1): the LMA's binding
         holds it, and a de-registration naming only the home network prefixes is a selective one there (RFC 5844
         3.1.2.5: the IPv4 part stays until its lifetime ends). The de-registration's PBUs sent from now on name that
-        address too (``ipv4_hint``, RFC 5844 3.2.3.3): a stop's, held for the global BRI's answer (9.2), or the
-        retransmission of one lost (docs/reliability.md finding 73)."""
+        address too (``ipv4_hint``, RFC 5844 3.2.3.3): a stop's, held for the global BRI's answer (9.2), one waiting
+        for room in the window, or one sent again after a 135 (RFC 6275 11.7.1) or 163 (GK-4.2-8); one lost is not
+        sent again (docs/reliability.md finding 73). Only a PBA answering a PBU sent lately (``RecentTransmissions``:
+        sequence number, Timestamp, echo): one the MAG cannot tie to such a PBU (a copy or replay, hours old) may
+        grant an address the LMA gave another MN since, by which an LMA finds the session where the de-registration
+        names no non-zero prefix (RFC 5844 3.1.2.7; pmip6's refuses it, 171, and keeps the session; finding 78?)."""
         reply = pba.option(IPv4HomeAddressReplyOption)
         if (entry.ipv4_home_address is None and pba.status < Status.REASON_UNSPECIFIED and pba.lifetime
                 and reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE
-                and reply.address != _UNSPECIFIED_IPV4 and self._may_answer_own_pbu(entry.mn_id, pba, now)):
+                and reply.address != _UNSPECIFIED_IPV4 and self._recent.answered(entry.mn_id, pba, now)):
             entry.ipv4_requested, entry.ipv4_hint, entry.ipv4_prefix_length = True, reply.address, reply.prefix_length
 
     def _may_answer_own_pbu(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> bool:
