@@ -200,7 +200,7 @@ def test_a_late_own_pba_read_while_de_registering_has_the_de_registration_name_t
     at the LMA (RFC 5844 3.1.2.5), which keeps the IPv4 part of the binding until its lifetime ends. Only a PBA that
     answers a PBU this MAG sent lately (sequence number, Timestamp, echo) names it: one the MAG cannot tie to one (an
     hour-old copy, one without the Timestamp) may grant an address the LMA gave another MN since, by which an LMA finds
-    the session it ends where no non-zero prefix is named (RFC 5844 3.1.2.7; finding 78?)."""
+    the session it ends where no non-zero prefix is named (RFC 5844 3.1.2.7; finding 78)."""
     make_answer, named = DE_REGISTERING_ANSWERS[answer]
     mag = make_mag(global_revocation=True, identity=b"mag1@example.org")
     attach = only_pbu(mag.attach(request(MN), T1))

@@ -1,4 +1,4 @@
-"""A MAG reload of ``gre`` between two transmissions of one exchange (docs/reliability.md finding 77?): the attach's
+"""A MAG reload of ``gre`` between two transmissions of one exchange (docs/reliability.md finding 77): the attach's
 first PBU is accepted, its PBA late, so the MAG retransmits; one of the retransmission and its PBA is lost. Whatever
 is lost, the two ends must run the session alike: the MAG applies the first PBA as the answer to what the first PBU
 asked, and the LMA's binding is what the last PBU it accepted asked."""

@@ -60,7 +60,7 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   Timestamp, echo; within ANSWER_WINDOW) and accepting it with an IPv4 home address where the entry, released on a
   V-flag BRI, holds none has the de-registration's PBUs sent from then on name that address too (the LMA's binding
   holds it; naming only the prefixes de-registers selectively there, RFC 5844 3.1.2.5): a stop's, held for the global
-  BRI's answer, or one sent again after a 135 or 163 (docs/reliability.md findings 73, 78?).
+  BRI's answer, or one sent again after a 135 or 163 (docs/reliability.md findings 73, 78).
 - **What counts as a PBA**: a Binding Acknowledgement with P set (6.9.1.2 item 1), from the LMA. An unknown
   MH type from the LMA is answered with a Binding Error, status 2 (RFC 6275 9.2); a Binding Revocation
   Indication from the LMA removes what it names (BindingRemoved "revoked") and is answered with a Binding
@@ -588,7 +588,7 @@ class MobileAccessGateway:
         sent again (docs/reliability.md finding 73). Only a PBA answering a PBU sent lately (``RecentTransmissions``:
         sequence number, Timestamp, echo): one the MAG cannot tie to such a PBU (a copy or replay, hours old) may
         grant an address the LMA gave another MN since, by which an LMA finds the session where the de-registration
-        names no non-zero prefix (RFC 5844 3.1.2.7; pmip6's refuses it, 171, and keeps the session; finding 78?)."""
+        names no non-zero prefix (RFC 5844 3.1.2.7; pmip6's refuses it, 171, and keeps the session; finding 78)."""
         reply = pba.option(IPv4HomeAddressReplyOption)
         if (entry.ipv4_home_address is None and pba.status < Status.REASON_UNSPECIFIED and pba.lifetime
                 and reply is not None and reply.status < IPv4HomeAddressReplyStatus.FAILURE
@@ -835,7 +835,7 @@ class MobileAccessGateway:
         selective de-registration of the IPv4 home address (no Home Network Prefix option). A retransmission (RFC
         5213 6.9.4) carries the GRE Key option and T flag of the exchange's earlier transmissions, whatever a reload
         set since: a PBA of either answers the same request, as :meth:`_apply_gre` reads it (docs/reliability.md
-        finding 77?)."""
+        finding 77)."""
         released = entry.pending.released_ipv4 if entry.pending is not None else None
         names_none = entry.pending is not None and entry.pending.names_none
         deregistering = entry.state is BulState.DEREGISTERING or released is not None
@@ -867,7 +867,7 @@ class MobileAccessGateway:
                                              entry.ipv4_prefix_length)
             )
         repeated = entry.pending.sent if entry.pending is not None else None
-        if repeated is not None:  # a retransmission asks for the GRE its exchange asked for (finding 77?)
+        if repeated is not None:  # a retransmission asks for the GRE its exchange asked for (finding 77)
             gre_option, tlv = repeated.option(GREKeyOption), bool(repeated.flags & BUFlags.T)
         else:
             gre_option = (self._gre_key_option(entry)
