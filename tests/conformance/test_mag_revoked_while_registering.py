@@ -294,7 +294,7 @@ def test_RFC5846_9_1_the_attachs_retransmission_taken_after_the_bra_is_de_regist
     assert [event.reason for event in mag.receive(accepted, LMA_PEER, NOW + 1.08).events
             if isinstance(event, BindingRemoved)] == ["deregistered"]
     _neither_end_holds_mn1(lma, mag, NOW + 3)
-    assert _pbus(mag.receive(late, LMA_PEER, NOW + 3.1)) == []  # one de-registration per drop
+    assert _pbus(mag.receive(late, LMA_PEER, NOW + 3.1)) == []  # one de-registration per session
 
 
 @pytest.mark.parametrize("how", ["reload", "clear", "clear --mag"])
@@ -324,6 +324,46 @@ def test_RFC5846_9_1_the_network_copy_of_the_attach_taken_after_the_bra_is_de_re
     (accepted,) = _to_lma(lma, deregistration, NOW + 0.63)
     assert accepted.status == Status.ACCEPTED
     mag.receive(accepted, LMA_PEER, NOW + 0.64)
+    _neither_end_holds_mn1(lma, mag, NOW + 3)
+
+
+@pytest.mark.parametrize("how", ["reload", "clear", "clear --mag"])
+def test_RFC5846_9_1_two_sessions_the_lma_opened_from_pbus_sent_before_the_drop_are_both_de_registered(
+        how: str) -> None:
+    """Finding 75 (hunt60's seed 9150, sequence numbers): MN1 attaches at MAG1 without its MN-LL-ID, then names it
+    before the PBA (RFC 5213 6.9.1.1: the same entry, a new PBU); the LMA accepts the named PBU and MAG1 applies its
+    PBA, but MAG1 has retransmitted it by then. A BRI has MAG1 drop MN1 and answer success; the retransmission and
+    the first PBU, delayed past that BRA, each open a session at the LMA (holding nothing of MN1 any more, it takes
+    them as new registrations, 5.3.2; the unnamed one is another interface's, 5.4.1). Both PBAs answer PBUs MAG1 sent
+    before the drop: MAG1 de-registered the session of the first it read and ignored the second, while its one entry
+    of MN1 de-registered, and the LMA held that session until its lifetime ended. The second now waits for the first
+    de-registration to end and draws its own: neither end keeps either session. With timestamps the LMA refuses the
+    older unnamed PBU (156), so only sequence numbers open the second session."""
+    lma, mag = _pair(timestamps=False)
+    (unnamed,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11), NOW))
+    (named,) = _pbus(mag.attach(AttachRequest(MN1, AccessTechnologyType.IEEE_802_11, ll_id=_WIFI_LL_ID), NOW + 0.01))
+    (pba,) = _to_lma(lma, named, NOW + 0.02)
+    (retransmission,) = _pbus(mag.handle_timer(NOW + 1.01))
+    assert [type(event) for event in mag.receive(pba, LMA_PEER, NOW + 1.02).events] == [BindingEstablished]
+    bri = _revoke(lma, how, NOW + 1.03)
+    lma.receive(_answer(mag, bri, NOW + 1.04), MAG1, LMAA, NOW + 1.05)
+    lates = [*_to_lma(lma, retransmission, NOW + 1.06), *_to_lma(lma, unnamed, NOW + 1.07)]
+    assert [late.status for late in lates] == [Status.ACCEPTED] * 2 and _named(lates[0]) != _named(lates[1])
+    (first,) = _pbus(mag.receive(lates[0], LMA_PEER, NOW + 1.08))
+
+    waiting = mag.receive(lates[1], LMA_PEER, NOW + 1.09)
+
+    assert waiting.sends == [] and [type(event) for event in waiting.events] == [MessageIgnored]
+    (accepted,) = _to_lma(lma, first, NOW + 1.1)
+    ended = mag.receive(accepted, LMA_PEER, NOW + 1.11)
+    assert [type(event) for event in ended.events] == [BindingRemoved, Alarm]
+    (second,) = _pbus(ended)
+    assert (first.lifetime, _named(first)) == (0, _named(lates[0]))
+    assert (second.lifetime, _named(second)) == (0, _named(lates[1]))
+    (accepted,) = _to_lma(lma, second, NOW + 1.12)
+    assert accepted.status == Status.ACCEPTED
+    mag.receive(accepted, LMA_PEER, NOW + 1.13)
+    assert _pbus(mag.receive(lates[1], LMA_PEER, NOW + 1.14)) == []  # one de-registration per session
     _neither_end_holds_mn1(lma, mag, NOW + 3)
 
 

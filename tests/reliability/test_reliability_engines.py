@@ -188,6 +188,10 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("reload_lma", "opA's IPv4 pool moved"), ("attach", b"mn1@opA", _A3, 3, _WIFI, True), ("deliver_at", 0),
         ("advance_time", 30.0), ("deliver_at", 0), ("reload_lma", "GRE required"), ("stop_mag", _A3), ("settle",),
     ], id="finding 73: a stop's de-registration names the IPv4 home address a late own PBA granted"),
+    pytest.param("SequenceNumberPairMachine", [
+        ("attach", b"mn2@opA", _A2, 4, _E_UTRAN, True), ("attach", b"mn2@opA", _A3, 1, _WIFI, False),
+        ("attach", b"mn2@opA", _A3, 1, _WIFI, True), ("deliver_at", 2), ("advance_time", 10.0), ("settle",),
+    ], id="finding 75 (hunt60 seed 9150): two sessions opened from PBUs sent before the drop, both de-registered"),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with
@@ -200,7 +204,10 @@ def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[
     mn3's attach at ::2, a reload withdrawing ::2 revokes it while registering (the BRI answered 0, ``revoked``), the
     PBA lost; its retransmissions, held in the network, are used up and the entry fails; a reload authorizes ::2 again
     and the LMA takes them (no BCE: any sequence number, RFC 6275 9.5.1), their PBAs ignored: untold, as a registration
-    given up unrevoked (fuzz/let_go.py)."""
+    given up unrevoked (fuzz/let_go.py). Finding 75 (hunt60's seed 9150): mn2's unnamed and then named Wi-Fi attach
+    at ::3, the named one accepted; ::2's E-UTRAN attach (HI 4) has the LMA ask ::3 with a trigger-4 BRI; ::3's first
+    PBU opens a second session and its retransmission refreshes the first, both PBAs held for that BRI, which ::3
+    answers 0 (dropping mn2) before it reads them: each draws a de-registration, the second once the first ends."""
     _replay(machine, steps)
 
 
@@ -256,7 +263,7 @@ def test_the_pair_machines_reverse_check_sees_finding_50(monkeypatch: pytest.Mon
     from pmip6.core.mag import MobileAccessGateway
 
     monkeypatch.setattr(LocalMobilityAnchor, "_dropped_there", lambda self, registration, entry: None)
-    monkeypatch.setattr(MobileAccessGateway, "_accepted_though_dropped", lambda self, pba, now: None)
+    monkeypatch.setattr(MobileAccessGateway, "_accepted_though_dropped", lambda self, pba, source, now: None)
     with pytest.raises(InvariantViolation, match=r"the LMA holds b'mn1@opA' at MAG 2001:db8::3 .*which holds no entry"
                                                  r".*HI 5 PBU .* told by its success BRA"):
         _replay("MagLmaPairMachine", _FINDING_50)

@@ -55,7 +55,8 @@ Rules of the state machine, in plain words (see core/bul.py for the entry states
   (lifetime > 0) about an MN this MAG holds no entry of, answering a PBU it sent about the MN (sequence number,
   Timestamp if any, echo; within ANSWER_WINDOW) before a BRI of the LMA made it drop the entry, and whose acceptance
   no PBA applied here, may accept a PBU the LMA took after the BRA for a new registration: that session is
-  de-registered (6.9.1.4; docs/reliability.md finding 61).
+  de-registered (6.9.1.4; docs/reliability.md finding 61), once; one read while the MN's entry de-registers waits
+  for that de-registration to end (two such PBUs may open two sessions, finding 75).
 - **A late PBA of its own PBU read while de-registering**: one answering a PBU it sent lately (sequence number,
   Timestamp, echo; within ANSWER_WINDOW) and accepting it with an IPv4 home address where the entry, released on a
   V-flag BRI, holds none has the de-registration's PBUs sent from then on name that address too (the LMA's binding
@@ -523,7 +524,7 @@ class MobileAccessGateway:
             lma_time = message.option(TimestampOption)
             if message.status in _LMA_CLOCK_STATUSES and lma_time is not None:
                 self._lma_clock.note(source.address, lma_time, now + self.wall_offset)
-            dropped = self._accepted_though_dropped(message, now)
+            dropped = self._accepted_though_dropped(message, source, now)
             if dropped is not None:
                 return dropped
             return self._unanswering(message, source, f"no PBU with sequence {message.sequence} awaits a PBA", now)
@@ -972,7 +973,8 @@ class MobileAccessGateway:
         if pending.backoff.transmissions == 0:
             return self._transmit(entry, now)
         if entry.state is BulState.DEREGISTERING:
-            return Outcome(events=self._remove(entry, "unacknowledged", announce=True))
+            return self._deregistration_ended(entry.mn_id, Outcome(events=self._remove(entry, "unacknowledged",
+                                                                                        announce=True)), now)
         if pending.released_ipv4 is not None:  # not retransmitted either (see the module docstring)
             self._finish_pending(entry)
             return Outcome(events=[Alarm(
@@ -1040,8 +1042,9 @@ class MobileAccessGateway:
             if message.status == Status.GRE_KEY_OPTION_REQUIRED:
                 return self._gre_key_option_required(entry, message, source, now)
             if message.status >= Status.REASON_UNSPECIFIED:
-                return self._deregistration_rejected(entry, message.status, source)
-            return Outcome(events=self._remove(entry, "deregistered", announce=True))
+                return self._deregistration_rejected(entry, message.status, source, now)
+            return self._deregistration_ended(entry.mn_id, Outcome(events=self._remove(entry, "deregistered",
+                                                                                        announce=True)), now)
         status = message.status
         if status < Status.REASON_UNSPECIFIED and entry.revoked and entry.state is BulState.REGISTERING:
             return self._accepted_though_revoked(entry, message, now)
@@ -1173,23 +1176,47 @@ class MobileAccessGateway:
             "(a Binding Revocation Indication, RFC 5846 9.1): not registering the session that PBA accepts, "
             "de-registering it", entry.mn_id))
 
-    def _accepted_though_dropped(self, pba: ProxyBindingAcknowledgement, now: float) -> Outcome | None:
+    def _accepted_though_dropped(self, pba: ProxyBindingAcknowledgement, source: Peer, now: float) -> Outcome | None:
         """A PBA accepting a registration (lifetime > 0) of an MN this MAG holds no entry of, answering a PBU it sent
         about the MN before a BRI of the LMA made it drop the MN's entry, whose acceptance no PBA applied here
         (:mod:`pmip6.core.dropped_sessions`; docs/reliability.md finding 61): the LMA may have taken that PBU, delayed
         past this MAG's success BRA, for a new registration. That session is de-registered (RFC 5213 6.9.1.4: lifetime
         0, naming the home addresses the PBA assigned, with the ATT and MN-LL-ID it echoes), with an Alarm, as
-        :meth:`_accepted_though_revoked` does; a PBA with nothing to name (no address, no ATT) draws nothing. None: not
-        such a PBA."""
+        :meth:`_accepted_though_revoked` does, once (a PBA granting what one that drew it granted draws nothing); a
+        PBA with nothing to name (no address, no ATT) draws nothing. Read while the MN's entry de-registers (the
+        session another such PBA accepted, finding 75), it waits for that de-registration to end
+        (:meth:`_deregistration_ended`). None: not such a PBA."""
+        mn_id = self._dropped_session(pba, now)
+        if mn_id is None:
+            return None
+        entry = self._entries.get(mn_id)
+        if entry is None:
+            return self._deregister_dropped(mn_id, pba, now)
+        if entry.state is not BulState.DEREGISTERING:
+            return None
+        self._dropped.wait(mn_id, pba)
+        return _ignored(f"it accepts a PBU of {mn_text(mn_id)} this MAG sent before a Binding Revocation Indication "
+                        "made it drop the MN: that session is de-registered once the de-registration in flight ends",
+                        source)
+
+    def _dropped_session(self, pba: ProxyBindingAcknowledgement, now: float) -> bytes | None:
+        """The MN whose session ``pba`` accepts if that session is to be de-registered
+        (:meth:`_accepted_though_dropped`, whatever entry this MAG holds of the MN), else None."""
         named, att = pba.option(MNIdentifierOption), pba.option(AccessTechnologyTypeOption)
-        if (named is None or att is None or named.identifier in self._entries
-                or pba.status >= Status.REASON_UNSPECIFIED or pba.lifetime == 0):
+        if named is None or att is None or pba.status >= Status.REASON_UNSPECIFIED or pba.lifetime == 0:
             return None
         mn_id = named.identifier
         dropped_at = self._dropped.dropped_at(mn_id, now)
-        if dropped_at is None or not self._recent.answered_unapplied(mn_id, pba, now, sent_by=dropped_at):
+        if (dropped_at is None or not self._recent.answered_unapplied(mn_id, pba, now, sent_by=dropped_at)
+                or self._dropped.drawn(mn_id, pba)):
             return None
-        ll_id = pba.option(MNLinkLayerIdentifierOption)
+        return mn_id
+
+    def _deregister_dropped(self, mn_id: bytes, pba: ProxyBindingAcknowledgement, now: float) -> Outcome | None:
+        """The de-registration of the session ``pba`` accepts, for an MN this MAG holds no entry of
+        (:meth:`_accepted_though_dropped`); None if the PBA names nothing to de-register."""
+        att, ll_id = pba.option(AccessTechnologyTypeOption), pba.option(MNLinkLayerIdentifierOption)
+        assert att is not None
         entry = BindingUpdateListEntry(mn_id=mn_id, lma=self.settings.lma, proxy_coa=self.settings.proxy_coa,
                                        att=att.value, handoff_indicator=HandoffIndicator.UNKNOWN,
                                        mn_ll_id=None if ll_id is None else ll_id.identifier)
@@ -1198,12 +1225,25 @@ class MobileAccessGateway:
         entry.ipv4_requested = entry.ipv4_home_address is not None
         if not (entry.ipv6_requested or entry.ipv4_requested):
             return None
-        self._dropped.forget(mn_id)
+        self._dropped.draw(mn_id, pba)
         self._entries[mn_id] = entry
         outcome = self._deregister_accepted(entry, None, now, Alarm(
             f"the LMA accepted a PBU of {mn_text(mn_id)} this MAG sent before a Binding Revocation Indication made it "
             "drop the MN (RFC 5846 9.1), its PBA read after that: de-registering the session that PBA accepts", mn_id))
         self._reschedule(mn_id)
+        return outcome
+
+    def _deregistration_ended(self, mn_id: bytes, outcome: Outcome, now: float) -> Outcome:
+        """``outcome``, the end of the de-registration of ``mn_id``'s entry (answered, refused or given up: the entry
+        gone), with the de-registration of the session that the first PBA that waited for it accepts, if it still draws
+        one (:meth:`_accepted_though_dropped`); the others wait for that one in turn."""
+        waiting = self._dropped.take_waiting(mn_id)
+        while waiting and mn_id not in self._entries:
+            pba = waiting.pop(0)
+            if self._dropped_session(pba, now) == mn_id:
+                outcome.extend(self._deregister_dropped(mn_id, pba, now) or Outcome())
+        for pba in waiting:
+            self._dropped.wait(mn_id, pba)
         return outcome
 
     def _deregister_accepted(self, entry: BindingUpdateListEntry, previous: TunnelSession | None, now: float,
@@ -1287,7 +1327,7 @@ class MobileAccessGateway:
             self._finish_pending(entry)
             return self._start_update(entry, now)
         if entry.state is BulState.DEREGISTERING:
-            outcome = self._deregistration_rejected(entry, pba.status, source)
+            outcome = self._deregistration_rejected(entry, pba.status, source, now)
         else:
             outcome = self._rejected(entry, pba.status, source, now)
         if self.settings.gre is MagGreMode.OFF:
@@ -1318,9 +1358,11 @@ class MobileAccessGateway:
                                      "the LMA's clocks synchronized? (RFC 5213 5.5)")
         return Outcome(events=[RegistrationRejected(entry.mn_id, Status.TIMESTAMP_MISMATCH, source)])
 
-    def _deregistration_rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer) -> Outcome:
+    def _deregistration_rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer,
+                                 now: float) -> Outcome:
         """The LMA keeps its binding; the MN has left here, so the entry goes (RFC 5213 6.9.1.4)."""
-        return Outcome(events=[RegistrationRejected(entry.mn_id, status, source), *self._remove(entry, "rejected")])
+        return self._deregistration_ended(entry.mn_id, Outcome(events=[
+            RegistrationRejected(entry.mn_id, status, source), *self._remove(entry, "rejected")]), now)
 
     def _rejected(self, entry: BindingUpdateListEntry, status: int, source: Peer, now: float) -> Outcome:
         """RFC 5213 6.9.1.2 item 11: no mobility service for this MN (a rejected refresh ends the session); the
