@@ -51,6 +51,7 @@ from pmip6.wire.options import GREKeyOption, IPv4HomeAddressReplyOption, NATDete
 
 DOWNLINK = 0x1111
 NEW_DOWNLINK = 0x2222
+NOT_REQUIRED = settings(gre_policy=LmaGrePolicy(default=GrePolicy.NOT_REQUIRED))
 
 
 def entry(lma: LocalMobilityAnchor, mn_id: bytes = MN1) -> BindingCacheEntry:
@@ -102,21 +103,76 @@ def test_GK_3_3_2_2_reregistration_returns_same_uplink_key() -> None:
 
 @pytest.mark.parametrize("downlink", [DOWNLINK, NEW_DOWNLINK], ids=["its downlink key", "another downlink key"])
 def test_GK_3_3_2_2_a_keyed_session_keeps_its_keys_when_a_reload_makes_gre_not_required(downlink: int) -> None:
-    """The session's MAG re-registers it with its downlink key after a reload set the GRE policy to not-required:
+    """The session's MAG re-registers it with a downlink key after a reload set the GRE policy to not-required:
     GK-3.3.2-2's MUST (the same uplink key) wins over GK-5.2-5's SHOULD (status 2), so the answer cannot move the
     session off GRE, e.g. on a retransmission whose PBA is lost after the MAG applied the first one's keys
-    (docs/reliability.md finding 70). Another downlink key is no lifetime extension of the keys: the policy decides."""
+    (docs/reliability.md finding 70). A new downlink key too: RFC 5845 3.3.2 returns the uplink key "exchanged
+    with the mobile access gateway in the last successful Proxy Binding Update" (finding 79)."""
     lma = make_lma()
     first = register(lma, gre=GREKeyOption(DOWNLINK))
     assert first.status == Status.ACCEPTED and entry(lma).uplink_key is not None
-    lma.reconfigure(settings(gre_policy=LmaGrePolicy(default=GrePolicy.NOT_REQUIRED)), NOW + 1)
+    lma.reconfigure(NOT_REQUIRED, NOW + 1)
     again = refresh(lma, first, gre=GREKeyOption(downlink))
-    if downlink == DOWNLINK:
-        assert again.status == Status.ACCEPTED and again.option(GREKeyOption) == first.option(GREKeyOption)
-        assert (entry(lma).gre_enabled, entry(lma).downlink_key) == (True, DOWNLINK)
-    else:
-        assert again.status == Status.GRE_KEY_OPTION_NOT_REQUIRED and again.option(GREKeyOption) is None
-        assert not entry(lma).gre_enabled and entry(lma).uplink_key is None
+    assert again.status == Status.ACCEPTED and again.option(GREKeyOption) == first.option(GREKeyOption)
+    assert (entry(lma).gre_enabled, entry(lma).downlink_key) == (True, downlink)
+
+
+def test_GK_5_2_5_a_gre_only_session_keeps_gre_when_a_reload_makes_gre_not_required() -> None:
+    """A session with GRE and no keys (RFC 5845 3.2) re-registered with the option without a key after a reload set
+    the policy to not-required keeps GRE: status 0, the option without a key. No MUST asks it; GK-5.2-5's SHOULD
+    gives way for finding 70's reason: a status 2 whose PBA is lost leaves the MAG sending GRE to an LMA that drops
+    it (docs/reliability.md finding 76)."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption())
+    assert first.status == Status.ACCEPTED and first.option(GREKeyOption) == GREKeyOption()
+    lma.reconfigure(NOT_REQUIRED, NOW + 1)
+    again = refresh(lma, first, gre=GREKeyOption())
+    assert again.status == Status.ACCEPTED and again.option(GREKeyOption) == GREKeyOption()
+    assert (entry(lma).gre_enabled, entry(lma).uplink_key) == (True, None)
+
+
+def test_GK_3_3_2_4_a_handoff_keeps_the_uplink_key_when_a_reload_makes_gre_not_required() -> None:
+    """GK-3.3.2-4's MUST at a handoff as GK-3.3.2-2's at a re-registration: the new MAG's PBU with its own downlink key
+    gets the same uplink key, whatever the policy says now (RFC 5845 3.3.2: "for the lifetime of that mobility
+    session"; docs/reliability.md finding 79)."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    lma.reconfigure(NOT_REQUIRED, NOW + 1)
+    after_handoff = refresh(lma, first, source=MAG2, hi=HandoffIndicator.HANDOFF_BETWEEN_MAGS,
+                            gre=GREKeyOption(NEW_DOWNLINK))
+    assert after_handoff.status == Status.ACCEPTED
+    assert after_handoff.option(GREKeyOption) == first.option(GREKeyOption)
+    bce = entry(lma)
+    assert (bce.proxy_coa, bce.gre_enabled, bce.downlink_key) == (MAG2, True, NEW_DOWNLINK)
+
+
+@pytest.mark.parametrize(("before", "after"), [(GREKeyOption(DOWNLINK), GREKeyOption()),
+                                               (GREKeyOption(), GREKeyOption(DOWNLINK))],
+                         ids=["keyed session, option without key", "GRE-only session, option with key"])
+def test_GK_5_2_5_a_session_offered_another_form_of_gre_after_a_reload_to_not_required_gets_2(
+        before: GREKeyOption, after: GREKeyOption) -> None:
+    """Only the session's own form of the option keeps its GRE (findings 70, 76, 79): another form, like a new
+    session's option, is answered by the policy, now 2 (GK-5.2-5)."""
+    lma = make_lma()
+    first = register(lma, gre=before)
+    lma.reconfigure(NOT_REQUIRED, NOW + 1)
+    again = refresh(lma, first, gre=after)
+    assert again.status == Status.GRE_KEY_OPTION_NOT_REQUIRED and again.option(GREKeyOption) is None
+    assert (entry(lma).gre_enabled, entry(lma).uplink_key) == (False, None)
+    new_session = register(lma, MN2, gre=GREKeyOption(DOWNLINK))
+    assert new_session.status == Status.GRE_KEY_OPTION_NOT_REQUIRED and not entry(lma, MN2).gre_enabled
+
+
+def test_GK_5_2_5_a_draining_session_revived_after_a_reload_to_not_required_gets_2() -> None:
+    """A de-registered session (RFC 5213 5.3.5) has no GRE left to keep: its MAG's PBU reviving it, though it carries
+    the session's downlink key, is answered by the policy, now 2."""
+    lma = make_lma()
+    first = register(lma, gre=GREKeyOption(DOWNLINK))
+    dereg = pbu(MN1, sequence=2, lifetime=0, prefixes=(hnp_of(first),))
+    assert the_pba(lma.receive(dereg, MAG1, LMAA, NOW + 1)).status == Status.ACCEPTED
+    lma.reconfigure(NOT_REQUIRED, NOW + 2)
+    again = refresh(lma, first, sequence=3, hi=HandoffIndicator.NEW_INTERFACE, gre=GREKeyOption(DOWNLINK))
+    assert again.status == Status.GRE_KEY_OPTION_NOT_REQUIRED and not entry(lma).gre_enabled
 
 
 def test_GK_3_3_2_4_handoff_returns_uplink_key_of_previous_mag() -> None:

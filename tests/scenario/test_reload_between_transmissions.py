@@ -12,7 +12,7 @@ import pytest
 from harness import OPERATOR_A, START, Packet, deliver, domain
 
 from pmip6.core.mag_settings import AttachRequest, MagGreMode
-from pmip6.core.policy import GrePolicy
+from pmip6.core.policy import GrePolicy, LmaGrePolicy
 from pmip6.wire.messages import ProxyBindingAcknowledgement, ProxyBindingUpdate
 from pmip6.wire.options import GREKeyOption
 
@@ -60,3 +60,23 @@ def test_a_reload_of_gre_between_the_transmissions_of_an_attach_leaves_both_ends
     network.attach(mag, AttachRequest(b"mn2@opA", att=4, ll_id=LL))
     offered = network.messages(ProxyBindingUpdate)[-1].option(GREKeyOption)
     assert (offered is not None) == (after is MagGreMode.KEYS), "a new session offers what gre now says"
+
+
+@pytest.mark.parametrize("mode", [MagGreMode.KEYS, MagGreMode.GRE_ONLY])
+def test_an_lma_reload_to_not_required_between_the_transmissions_leaves_both_ends_agreeing(mode: MagGreMode) -> None:
+    """docs/reliability.md findings 70 (keys) and 76 (GRE only): the LMA accepts the first PBU with GRE, a reload
+    sets its policy to not-required before the retransmission arrives, and that retransmission's PBA is lost. The
+    MAG applies the first PBA (GRE on), so the LMA must answer the retransmission, which carries the GRE Key option in
+    the session's form, by keeping GRE: a status 2 would leave it dropping the MAG's GRE until the next refresh."""
+    network, (mag,) = domain(policy=GrePolicy.OPTIONAL, tenants=(OPERATOR_A,),
+                             fate=_first_pba_late_and_lost(ProxyBindingAcknowledgement), gre=mode)
+    network.attach(mag, AttachRequest(b"mn1@opA", att=4, ll_id=LL))
+    network.run_until(START + 0.5)
+    network.lma.reconfigure(replace(network.lma.settings, gre_policy=LmaGrePolicy(default=GrePolicy.NOT_REQUIRED)),
+                            network.now)
+    network.run_for(5)
+
+    (entry,) = mag.entries()
+    (bce,) = network.lma.bindings()
+    assert (entry.gre_enabled, entry.uplink_key) == (bce.gre_enabled, bce.uplink_key)
+    assert bce.gre_enabled and (bce.uplink_key is not None) == (mode is MagGreMode.KEYS), "the session keeps its GRE"

@@ -9,7 +9,7 @@ policy = :class:`~pmip6.core.policy.GrePolicy`):
 | option with key          | required / optional | 0 (or 3)   | with the uplink key       | keys       |
 | option without key       | required / optional | 0 (or 3)   | without key               | GRE only   |
 | option (any)             | not-required        | 2          | none (GK-5.2-6)           | off        |
-| its keyed session's key  | not-required        | 0 (or 3)   | with the uplink key       | keys       |
+| its session's form (*)   | not-required        | 0 (or 3)   | as the session's          | kept       |
 | no option                | required            | reject 163 | none                      | unchanged  |
 | no option                | optional / n-r      | 0          | none (GK-3.3.2-6)         | off        |
 
@@ -19,12 +19,17 @@ is one whose option has no key, as GRE encapsulation alone would not tell the se
 a PBU without the option; its meaning, "GRE encapsulation and GRE keys are required" (6.4), is pmip6's answer to
 this case too); an option with a key is accepted with keys, even under not-required.
 
-"Its keyed session's key": a session that exchanged keys keeps them (``keeps_keys``: a re-registration from its
-MAG carrying its downlink key, GK-3.3.2-1), whatever the policy says now: GK-3.3.2-2's MUST (the same uplink key in
-a successful PBA) wins over GK-5.2-5's SHOULD (status 2 where the policy needs no GRE), as the MAG's GK-3.3.2-1
-wins over GK-4.2-7 there. So a reload that makes GRE not required (an overlap of pools ended) moves no keyed
-session off GRE: status 2 on a retransmission whose PBA was lost left the MAG holding keys the LMA had dropped
-(docs/reliability.md finding 70).
+(*) "Its session's form": a live session that negotiated GRE keeps it for its lifetime (``keeps_gre``), whatever
+the policy says now, for every PBU about it whose option has the session's form: a keyed session and an option with
+a key (any downlink key, from its MAG or at a handoff from another MAG: the same uplink key back), a GRE-only
+session and an option without a key. For keys, GK-3.3.2-2's and GK-3.3.2-4's MUST (the same uplink key in a
+successful PBA; RFC 5845 3.3.2: "for the lifetime of that mobility session", the key "exchanged ... in the last
+successful Proxy Binding Update") wins over GK-5.2-5's SHOULD (status 2 where the policy needs no GRE), as the MAG's
+GK-3.3.2-1 wins over GK-4.2-7 there; for GRE only, no MUST asks it, but the SHOULD gives way for the same reason.
+So a reload that makes GRE not required (an overlap of pools ended, a ``[[mag]]`` or ``[[mn]]`` gre) moves no
+session off GRE: status 2 on a retransmission whose PBA was lost left the MAG sending GRE (with keys or without)
+to an LMA that had dropped it (docs/reliability.md findings 70, 76 and 79). A PBU offering the other form (a
+keyed session's option without a key, a GRE-only session's with one) and a new session's follow the policy.
 
 T flag, only when GRE is accepted: the PBA sets T only if the PBU did (GK-7.2-5). T set and this LMA
 does not support the TLV-header format: status 3, option still present, T clear, BCE TLV false
@@ -79,14 +84,14 @@ def negotiate_gre(
     lma_supports_tlv: bool,
     current_tlv: bool | None = None,
     keys_required: bool = False,
-    keeps_keys: bool = False,
+    keeps_gre: bool = False,
 ) -> GreDecision:
     """The GRE outcome for one PBU with lifetime > 0 (see the module docstring).
 
     ``current_tlv`` is the session's TLV flag for a re-registration from the same MAG with GRE in use,
     else None (initial registration or handoff: the format is negotiated afresh). ``keys_required``: the
-    session needs keys whatever ``policy`` says (overlapping private addressing). ``keeps_keys``: the PBU is a
-    re-registration from the MAG of a session with keys, carrying its downlink key (GK-3.3.2-2).
+    session needs keys whatever ``policy`` says (overlapping private addressing). ``keeps_gre``: the PBU is about a
+    live session with GRE and its option has the session's form (a key for a keyed session, none for a GRE-only one).
     """
     keyed = option is not None and option.key is not None
     if keys_required and not keyed:
@@ -95,7 +100,7 @@ def negotiate_gre(
         if policy is GrePolicy.REQUIRED:
             return _WITHOUT_GRE[Status.GRE_KEY_OPTION_REQUIRED]
         return _WITHOUT_GRE[Status.ACCEPTED]
-    if policy is GrePolicy.NOT_REQUIRED and not (keys_required or keeps_keys):
+    if policy is GrePolicy.NOT_REQUIRED and not (keys_required or keeps_gre):
         return _WITHOUT_GRE[Status.GRE_KEY_OPTION_NOT_REQUIRED]
     if not t_flag:
         return _WITH_GRE[Status.ACCEPTED, keyed, False]

@@ -999,9 +999,10 @@ class LocalMobilityAnchor:
         keeps_format = same_mag and entry.gre_enabled and entry.state is BceState.ACTIVE  # type: ignore[union-attr]
         flags = int(pbu.flags)
         option = received.gre_key
-        # GK-3.3.2-2: the session's MAG re-registering it with its downlink key keeps its keys, whatever the policy
-        keeps_keys = (keeps_format and option is not None and entry.uplink_key is not None  # type: ignore[union-attr]
-                      and option.key == entry.downlink_key)  # type: ignore[union-attr]
+        # GK-3.3.2-2/4, RFC5845-3.3.2-a: a live session with GRE keeps it, whatever the policy, for a PBU whose option
+        # has the session's form (a key for a keyed session, none for a GRE-only one; docs/reliability.md 70, 76, 79)
+        keeps_gre = (entry is not None and entry.state is BceState.ACTIVE and entry.gre_enabled and option is not None
+                     and (option.key is None) == (entry.uplink_key is None))
         decision = negotiate_gre(
             option,
             # RFC 5845 7.4 and 5.1: T means something only in a PBU encapsulated in UDP (RFC 5844 transport).
@@ -1011,7 +1012,7 @@ class LocalMobilityAnchor:
             current_tlv=entry.tlv_header if keeps_format else None,  # type: ignore[union-attr]
             keys_required=self._overlapping.keys_required(registration.tenant, ipv4=plan.holds_ipv4,
                                                           ipv6=plan.holds_prefixes),
-            keeps_keys=keeps_keys,
+            keeps_gre=keeps_gre,
         )
         if not decision.status.accepted:
             return self._reject_registration(registration, decision.status,
