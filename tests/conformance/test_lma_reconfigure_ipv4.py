@@ -419,6 +419,35 @@ def test_RFC5846_8_1_a_refresh_crossing_the_v_flag_bri_leaves_both_ends_with_the
     _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
 
 
+@pytest.mark.parametrize(("tenant", "status"), [
+    (OUTSIDE, Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS),
+    (POOL_GONE, Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE),
+], ids=["outside-the-pool", "pool-gone"])
+def test_RFC5844_3_2_3_2_a_refresh_refused_after_the_bra_for_the_address_the_bri_took_keeps_the_session(
+        tenant: Tenant, status: Status) -> None:
+    """The MAG's refresh naming the address is delayed past the V-flag BRI and its BRA, which ends the LMA's memory
+    of the address (a request for it is new): the LMA refuses the refresh whole (171, RFC 5844 3.1.2.2; 170 without
+    an IPv4 pool, 3.1.2.1), leaving its binding as it is. The refusal is of the address the MAG released on the BRI
+    (RFC 5846 9.1): it re-registers the session at once without it (3.2.3.2) and both keep the IPv6 session. It used
+    to end the session (RFC 5213 6.9.1.2 item 11), the LMA holding it at a MAG holding nothing until its lifetime
+    ended (docs/reliability.md finding 80, hunt60's seed 9455)."""
+    lma, mag, lma_peer = _pair(revocation=True)
+    (refresh,) = mag.refresh(MN1, NOW + 10).sends
+    (bri,) = _reload(lma, tenant, NOW + 10.001).sends
+    (bra,) = mag.receive(bri.message, lma_peer, NOW + 10.002).sends
+    assert lma.receive(bra.message, MAG1, LMAA, NOW + 10.003) == Outcome()
+    refusal = the_pba(lma.receive(refresh.message, MAG1, LMAA, NOW + 10.004))
+    assert refusal.status == status
+
+    (again,) = mag.receive(refusal, lma_peer, NOW + 10.005).sends
+
+    assert again.message.option(IPv4HomeAddressRequestOption) is None  # type: ignore[union-attr]
+    pba = the_pba(lma.receive(again.message, MAG1, LMAA, NOW + 10.006))
+    assert pba.status == Status.ACCEPTED
+    assert [type(event) for event in mag.receive(pba, lma_peer, NOW + 10.007).events] == [BindingUpdated]
+    _both_keep_ipv6_only(lma, mag, lma_peer, NOW + 20)
+
+
 def test_RFC5846_9_1_the_pba_granting_the_address_a_v_flag_bri_then_took_is_not_taken_after_the_bri() -> None:
     """The LMA accepted the MAG's refresh naming the address (its PBA granting it on its way) before a reload took
     it: the V-flag BRI overtakes that PBA, and the MAG, having released the address (9.1), does not take it from the

@@ -192,6 +192,12 @@ _E_UTRAN = 8  # 3GPP E-UTRAN: the machine's MNs' other interface
         ("attach", b"mn2@opA", _A2, 4, _E_UTRAN, True), ("attach", b"mn2@opA", _A3, 1, _WIFI, False),
         ("attach", b"mn2@opA", _A3, 1, _WIFI, True), ("deliver_at", 2), ("advance_time", 10.0), ("settle",),
     ], id="finding 75 (hunt60 seed 9150): two sessions opened from PBUs sent before the drop, both de-registered"),
+    *(pytest.param(machine, [
+        ("attach", b"mn2@opA", _A3, 3, _E_UTRAN, False), ("reload_lma", "opA's IPv4 pool moved"), ("settle",),
+        ("advance_time", 100.0), ("reload_lma", "a shorter lifetime"), ("deliver_at", 1), ("deliver_at", 1),
+        ("settle",),
+    ], id=f"finding 80 (hunt60 seed 9455): a refresh refused after the V-flag BRA keeps the session ({machine})")
+      for machine in ("MagLmaPairMachine", "SequenceNumberPairMachine")),
 ])
 def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[tuple]) -> None:
     """fixE: what the MAG+LMA machines found once review 18 made them check ForeignRegistration and run with
@@ -207,7 +213,10 @@ def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[
     given up unrevoked (fuzz/let_go.py). Finding 75 (hunt60's seed 9150): mn2's unnamed and then named Wi-Fi attach
     at ::3, the named one accepted; ::2's E-UTRAN attach (HI 4) has the LMA ask ::3 with a trigger-4 BRI; ::3's first
     PBU opens a second session and its retransmission refreshes the first, both PBAs held for that BRI, which ::3
-    answers 0 (dropping mn2) before it reads them: each draws a de-registration, the second once the first ends."""
+    answers 0 (dropping mn2) before it reads them: each draws a de-registration, the second once the first ends.
+    Finding 80 (hunt60's seed 9455): mn2's refresh naming its 10.1.0.2 crosses the V-flag BRI of a reload moving the
+    pool back and reaches the LMA after the BRA: refused 171, which ::3 takes for the address it released and
+    re-registers without it, instead of ending the session the LMA still holds."""
     _replay(machine, steps)
 
 

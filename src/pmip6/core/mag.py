@@ -277,6 +277,9 @@ _ALL_ZERO_PREFIX = HomeNetworkPrefixOption(prefix=IPv6Address(0), prefix_length=
 _REFUSED_NAMED_ADDRESS = frozenset({Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX,
                                     Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS})
 """PBA statuses refusing a home address the PBU named (RFC 5213 5.4.1.1 item 3, RFC 5844 3.1.2.1)."""
+_REFUSED_IPV4 = frozenset({Status.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS,
+                           Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE})
+"""PBA statuses refusing a PBU for its IPv4 Home Address Request (RFC 5844 3.1.2.1, 3.1.2.2)."""
 _RETRIED_NAMING_NONE = frozenset({HandoffIndicator.HANDOFF_BETWEEN_INTERFACES, HandoffIndicator.HANDOFF_BETWEEN_MAGS,
                                   HandoffIndicator.UNKNOWN})
 """The Handoff Indicators of an attach again whose PBU, refused for a home address it named, is sent once more naming
@@ -1066,6 +1069,8 @@ class MobileAccessGateway:
             return self._timestamp_mismatch(entry, source)
         if status in _REFUSED_NAMED_ADDRESS and _names_addresses(entry):
             return self._named_refused(entry, now)
+        if status in _REFUSED_IPV4 and _refuses_revoked_address(entry):
+            return self._revoked_address_refused(entry, status, now)
         return self._rejected(entry, status, source, now)
 
     def _named_refused(self, entry: BindingUpdateListEntry, now: float) -> Outcome:
@@ -1082,6 +1087,21 @@ class MobileAccessGateway:
         superseded = superseded_by_next(entry.pending)
         self._finish_pending(entry)
         return self._start_update(entry, now, superseded, names_none=True)
+
+    def _revoked_address_refused(self, entry: BindingUpdateListEntry, status: int, now: float) -> Outcome:
+        """The LMA refused the re-registration in flight (171, or 170 where the tenant lost its IPv4 pool) for the
+        IPv4 home address a V-flag BRI released since it was sent (:func:`_refuses_revoked_address`), having read the
+        BRA first: the refusal is of what the session gave up already (RFC 5846 9.1 keeps its home network
+        prefixes), so the session stays and registers once more at once without that address (RFC 5844 3.2.3.2:
+        "SHOULD NOT request the same IPv4 address again", and after 170 none "until an administrative action";
+        3.2.3.3: no IPv4 Home Address Request, none assigned). Ending it (RFC 5213 6.9.1.2 item 11) left the LMA's
+        binding, which a refusal does not touch, at a MAG holding nothing until its lifetime ended
+        (docs/reliability.md finding 80)."""
+        if status == Status.NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE:
+            entry.ipv4_request_after = math.inf
+        superseded = superseded_by_next(entry.pending)
+        self._finish_pending(entry)
+        return self._start_update(entry, now, superseded)
 
     def _ipv4_release_answered(self, entry: BindingUpdateListEntry, pba: ProxyBindingAcknowledgement, source: Peer,
                                now: float) -> Outcome:
@@ -1653,6 +1673,18 @@ def _names_addresses(entry: BindingUpdateListEntry) -> bool:
     naming none asks for a new session, 5.4.1.2 item 5, 5.4.1.3 item 4), nor a refresh (5)."""
     return (entry.reattached and entry.handoff_indicator in _RETRIED_NAMING_NONE and entry.pending is not None
             and not entry.pending.names_none and bool(entry.home_network_prefixes or entry.ipv4_home_address))
+
+
+def _refuses_revoked_address(entry: BindingUpdateListEntry) -> bool:
+    """Whether a refusal of the PBU in flight for its IPv4 part (:data:`_REFUSED_IPV4`) refuses the IPv4 home
+    address a V-flag BRI released after that PBU was sent (:attr:`PendingUpdate.ipv4_revoked`): a re-registration
+    of a session that keeps its home network prefixes (:meth:`MobileAccessGateway._revoked_address_refused`)."""
+    pending = entry.pending
+    if pending is None or pending.sent is None or pending.ipv4_revoked is None:
+        return False
+    request = pending.sent.option(IPv4HomeAddressRequestOption)
+    return (entry.state is BulState.REGISTERED and bool(entry.home_network_prefixes) and request is not None
+            and request.address == pending.ipv4_revoked)
 
 
 def _refresh_due(entry: BindingUpdateListEntry, now: float) -> bool:
