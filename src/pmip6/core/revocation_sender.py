@@ -340,7 +340,8 @@ class RevocationSender:
             handovers = [outstanding for outstanding in self._outstanding_for(mn_id, mag)
                          if outstanding.indication.trigger in HANDOVER_TRIGGERS]
             if not handovers:
-                return Outcome(sends=[answer])
+                outcome.sends.append(answer)
+                return outcome
             held = self._held_answers[(mn_id, mag)] = _HeldAnswers(
                 {outstanding.indication.sequence for outstanding in handovers}, [],
                 held.returned if held is not None else set())
