@@ -960,7 +960,8 @@ class LocalMobilityAnchor:
         if self._revocations.revoking(registration.mn_id, registration.proxy_coa.address):
             # A Handoff Indicator 4 PBU that waited while the operator revoked its MAG's bindings (RFC 5846 8.1).
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=MAG_BEING_REVOKED)
-        dropped = self._dropped_there(registration, entry) if _re_registration(registration) else None
+        re_registration = _re_registration(registration)
+        dropped = self._dropped_there(registration, entry) if re_registration else None
         if dropped is not None:
             return self._reject_registration(registration, Status.ADMINISTRATIVELY_PROHIBITED, reason=dropped)
         stale = self._older_than_its_interface(registration, entry)
@@ -1066,7 +1067,7 @@ class LocalMobilityAnchor:
         # An attach there returns this session to its MAG (RevocationSender.answer_after); a refresh returns nothing.
         outcome = self._revocations.answer_after(registration.mn_id, registration.proxy_coa.address,
                                                  SendMessage(pba, registration.source, registration.destination),
-                                                 returned=None if _re_registration(registration) else session)
+                                                 returned=None if re_registration else session)
         outcome.events.append(event)
         if left_att is not None and previous is not None and self.settings.binding_revocation:  # RFC 5846 3.4.1
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
