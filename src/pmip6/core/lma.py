@@ -475,8 +475,8 @@ class LocalMobilityAnchor:
                     withdrawn.append((entry, *refused))
         for interface in by_interface(live).values():
             if len(interface) > 1:
-                outcome.extend(self._end_stale_sessions(latest_registered(interface, self._timestamp_window(),
-                                                                                self.wall_offset), now))
+                self._end_stale_sessions(latest_registered(interface, self._timestamp_window(), self.wall_offset), now,
+                                         outcome)
         for entry, why, before, address in withdrawn:
             if entry.state is BceState.ACTIVE:  # not ended above as an interface's older session (5.4)
                 outcome.events.append(Alarm(f"{RESTORED_WITHOUT_IPV4}, the session keeping its home network prefixes: "
@@ -1073,10 +1073,10 @@ class LocalMobilityAnchor:
             trigger = (RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE if left_att == entry.att
                        else RevocationTrigger.INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE)
             outcome.extend(self._revocations.revoke(previous, trigger, now))
-        outcome.extend(self._end_stale_sessions(entry, now))
+        self._end_stale_sessions(entry, now, outcome)
         return outcome
 
-    def _end_stale_sessions(self, entry: BindingCacheEntry, now: float) -> Outcome:
+    def _end_stale_sessions(self, entry: BindingCacheEntry, now: float, outcome: Outcome) -> None:
         """RFC 5213 5.4: one mobility session, one Binding Cache entry, per attached interface
         (:func:`~pmip6.core.lookup.same_interface`). Another live entry of the interface of the just registered
         ``entry`` (or restored: the latest registered of its interface, :meth:`restore`) is that interface's session
@@ -1084,8 +1084,7 @@ class LocalMobilityAnchor:
         interface anew while a PBU was in flight, say): it is de-registered as by its MAG (5.3.5, :meth:`_drain`:
         forwarding stops, it drains for MinDelayBeforeBCEDelete and goes with its keys and
         addresses) and, with ``binding_revocation``, another MAG is told as of any session handed off away from it
-        (RFC 5846 8.1, "Inter-MAG Handover - same Access Type")."""
-        outcome = Outcome()
+        (RFC 5846 8.1, "Inter-MAG Handover - same Access Type"). What that sends and its events go into ``outcome``."""
         for other in list(self._cache.of_mn(entry.mn_id)):  # a waiting PBU served by _drain may add one
             if (other is entry or other.state is not BceState.ACTIVE
                     or not same_interface(entry.att, entry.mn_ll_id, entry.proxy_coa.address, other)):
@@ -1094,7 +1093,6 @@ class LocalMobilityAnchor:
                 outcome.extend(self._revocations.revoke(
                     other.session(), RevocationTrigger.INTER_MAG_HANDOVER_SAME_ACCESS_TYPE, now))
             outcome.extend(self._drain(other, now))
-        return outcome
 
     def _drop_superseded_waits(self, registration: _Registration) -> None:
         """A Handoff Indicator 4 PBU still waiting for a de-registration (RFC 5213 5.4.1.2 item 4, 5.4.1.3 item 3) that
