@@ -60,11 +60,15 @@ class LookupRequest:
     """Lifetime 0: it is about the session at its own MAG, even one that drains (5.3.5), never a handoff."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LookupResult:
     """``entry``: the session the PBU refers to; ``reject``: a status; ``wait_for``: HI 4, wait for this
     entry's de-registration (``entry`` then names a draining entry to take back if the LMA does not wait, or is
-    None). All None: a new mobility session."""
+    None). All None: a new mobility session.
+
+    Not frozen: one is built for every PBU that refers to a session and read once, and a frozen dataclass costs
+    several times as much to build.
+    """
 
     entry: BindingCacheEntry | None = None
     reject: Status | None = None
@@ -232,7 +236,7 @@ class BindingCache:
             )
             or (entry.proxy_coa.address == request.proxy_coa and same_att)
         ):
-            return LookupResult(entry=entry)
+            return LookupResult(entry)  # positional: keywords to a class cost a dict per call
         return _NEW_SESSION
 
 
