@@ -856,11 +856,10 @@ class LocalMobilityAnchor:
         already; sequence numbers of different MAGs do not compare (5.5)."""
         if registration.options.timestamp is not None:
             return None
-        att, ll_id = registration.interface()
-        for other in self._cache.of_mn(registration.mn_id):
+        for other in self._cache.of_mn(registration.mn_id):  # usually none but ``entry``: its interface not asked
             if (other is not entry and other.state is BceState.ACTIVE
                     and other.mag.address == registration.source.address
-                    and same_interface(att, ll_id, registration.proxy_coa.address, other)):
+                    and same_interface(*registration.interface(), registration.proxy_coa.address, other)):
                 stale = self._stale_sequence(registration, other)
                 if stale is not None:
                     return stale
