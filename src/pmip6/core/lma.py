@@ -1102,6 +1102,8 @@ class LocalMobilityAnchor:
         one after the MAG de-registered the interface, or update one with a registration older than one accepted
         since (5.5). A probe BRI sent for it still ends the session it asked about if acknowledged
         (:meth:`_probe_answered`)."""
+        if not self._pending:  # every accepted PBU asks: the usual case answered at once
+            return
         for waited in self._cache.of_mn(registration.mn_id):
             pending = self._pending.get(waited)
             if pending is not None and registration.supersedes(pending.registration):
