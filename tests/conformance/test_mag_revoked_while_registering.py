@@ -265,6 +265,19 @@ def _retransmission_taken_after_the_bra(lma: LocalMobilityAnchor, mag: MobileAcc
     return late
 
 
+def _de_registered_at_the_lma(lma: LocalMobilityAnchor, mag: MobileAccessGateway, answered: Outcome,
+                              late: ProxyBindingAcknowledgement, now: float) -> Outcome:
+    """``answered``, MAG1's answer to the ``late`` PBA of a PBU it sent before the drop (finding 61): an Alarm and the
+    de-registration of the session ``late`` accepts, naming its addresses, which the LMA accepts at ``now``; what MAG1
+    does on reading that answer."""
+    assert [type(event) for event in answered.events] == [Alarm]
+    (deregistration,) = _pbus(answered)
+    assert deregistration.lifetime == 0 and _named(deregistration) == _named(late)
+    (accepted,) = _to_lma(lma, deregistration, now)
+    assert accepted.status == Status.ACCEPTED
+    return mag.receive(accepted, LMA_PEER, now + 0.01)
+
+
 def _named(message: ProxyBindingUpdate | ProxyBindingAcknowledgement) -> tuple[object, ...]:
     """The home addresses ``message`` names: its prefixes and IPv4 home address (request or reply)."""
     ipv4 = message.option(IPv4HomeAddressRequestOption) or message.option(IPv4HomeAddressReplyOption)
@@ -286,13 +299,8 @@ def test_RFC5846_9_1_the_attachs_retransmission_taken_after_the_bra_is_de_regist
 
     answered = mag.receive(late, LMA_PEER, NOW + 1.06)
 
-    assert [type(event) for event in answered.events] == [Alarm]
-    (deregistration,) = _pbus(answered)
-    assert deregistration.lifetime == 0 and _named(deregistration) == _named(late)
-    (accepted,) = _to_lma(lma, deregistration, NOW + 1.07)
-    assert accepted.status == Status.ACCEPTED
-    assert [event.reason for event in mag.receive(accepted, LMA_PEER, NOW + 1.08).events
-            if isinstance(event, BindingRemoved)] == ["deregistered"]
+    ended = _de_registered_at_the_lma(lma, mag, answered, late, NOW + 1.07)
+    assert [event.reason for event in ended.events if isinstance(event, BindingRemoved)] == ["deregistered"]
     _neither_end_holds_mn1(lma, mag, NOW + 3)
     assert _pbus(mag.receive(late, LMA_PEER, NOW + 3.1)) == []  # one de-registration per session
 
@@ -318,12 +326,7 @@ def test_RFC5846_9_1_the_network_copy_of_the_attach_taken_after_the_bra_is_de_re
 
     answered = mag.receive(anew, LMA_PEER, NOW + 0.62)
 
-    assert [type(event) for event in answered.events] == [Alarm]
-    (deregistration,) = _pbus(answered)
-    assert deregistration.lifetime == 0 and _named(deregistration) == _named(anew)
-    (accepted,) = _to_lma(lma, deregistration, NOW + 0.63)
-    assert accepted.status == Status.ACCEPTED
-    mag.receive(accepted, LMA_PEER, NOW + 0.64)
+    _de_registered_at_the_lma(lma, mag, answered, anew, NOW + 0.63)
     _neither_end_holds_mn1(lma, mag, NOW + 3)
 
 
