@@ -206,17 +206,8 @@ def test_the_pair_machines_findings_of_review_18_hold(machine: str, steps: list[
     own artefact (docs/reliability.md finding 10): with a MAG restart in no time, two BCEs with one Timestamp. Then
     findings 26 and 29, shrunk, and the later findings each case names. Finding 61's: the pair machines have no rule
     for ``lma clear``, so its reload variant (mn1 moved to the other tenant) sends the BRI. ``lose`` drops the message
-    in flight at that index (the machines' rule draws it). Finding 74 (model, hunt60's seed 9047):
-    mn3's attach at ::2, a reload withdrawing ::2 revokes it while registering (the BRI answered 0, ``revoked``), the
-    PBA lost; its retransmissions, held in the network, are used up and the entry fails; a reload authorizes ::2 again
-    and the LMA takes them (no BCE: any sequence number, RFC 6275 9.5.1), their PBAs ignored: untold, as a registration
-    given up unrevoked (fuzz/let_go.py). Finding 75 (hunt60's seed 9150): mn2's unnamed and then named Wi-Fi attach
-    at ::3, the named one accepted; ::2's E-UTRAN attach (HI 4) has the LMA ask ::3 with a trigger-4 BRI; ::3's first
-    PBU opens a second session and its retransmission refreshes the first, both PBAs held for that BRI, which ::3
-    answers 0 (dropping mn2) before it reads them: each draws a de-registration, the second once the first ends.
-    Finding 80 (hunt60's seed 9455): mn2's refresh naming its 10.1.0.2 crosses the V-flag BRI of a reload moving the
-    pool back and reaches the LMA after the BRA: refused 171, which ::3 takes for the address it released and
-    re-registers without it, instead of ending the session the LMA still holds."""
+    in flight at that index (the machines' rule draws it). What each later case reproduces, and why it now holds, is
+    the docs/reliability.md row its id names."""
     _replay(machine, steps)
 
 
